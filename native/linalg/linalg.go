@@ -1,0 +1,68 @@
+// Package linalg holds the matrix multiplication that every dense kernel
+// of the native engine stands on. The implementation is swappable, in the
+// manner of gonum's blas64.Use: a plain reference that is obviously right,
+// and fast versions that must agree with it on the shared test suite.
+package linalg
+
+// Gemm computes C = alpha*op(A)*op(B) + beta*C on row-major float32
+// matrices, where op(X) is X or its transpose. op(A) is m×k, op(B) is k×n
+// and C is m×n; lda, ldb and ldc are the row strides of the stored A, B
+// and C. When beta is 0, C is overwritten and its old contents (even NaN)
+// are ignored.
+type Gemm interface {
+	Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
+		b []float32, ldb int, beta float32, c []float32, ldc int)
+}
+
+var impl Gemm = Naive{}
+
+// Use makes g the implementation behind Sgemm and returns the previous one.
+func Use(g Gemm) Gemm {
+	prev := impl
+	impl = g
+	return prev
+}
+
+// Current returns the implementation behind Sgemm.
+func Current() Gemm { return impl }
+
+// Sgemm computes C = alpha*op(A)*op(B) + beta*C with the current
+// implementation; see Gemm for the arguments.
+func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
+	b []float32, ldb int, beta float32, c []float32, ldc int) {
+	impl.Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// Naive is the reference Gemm: the textbook triple loop with a float32
+// accumulator per element of C, in the order i, j, p.
+type Naive struct{}
+
+// Sgemm implements Gemm.
+func (Naive) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
+	b []float32, ldb int, beta float32, c []float32, ldc int) {
+	for i := 0; i < m; i++ {
+		for j := 0; j < n; j++ {
+			var sum float32
+			for p := 0; p < k; p++ {
+				var x, y float32
+				if transA {
+					x = a[p*lda+i]
+				} else {
+					x = a[i*lda+p]
+				}
+				if transB {
+					y = b[j*ldb+p]
+				} else {
+					y = b[p*ldb+j]
+				}
+				sum += x * y
+			}
+			ci := &c[i*ldc+j]
+			if beta == 0 {
+				*ci = alpha * sum
+			} else {
+				*ci = alpha*sum + beta*(*ci)
+			}
+		}
+	}
+}
