@@ -1,0 +1,363 @@
+package graph
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+)
+
+// InferTypes infers the type of every value of m's main graph from the
+// types of its inputs and initializers, and returns them by name: graph
+// inputs, initializers and node outputs. Shapes may hold symbolic
+// dimensions: a batch dimension "N" of the input stays "N" through the
+// network.
+//
+// Each standard operator with a shape function (KnownShapeOps lists them)
+// gives its outputs' types; an operator without one, or in another domain,
+// leaves its outputs at the type declared in the graph's value_info or
+// outputs, or unknown (absent from the map) when none is declared. Of the
+// initializers, only those not also listed as graph inputs (which a caller
+// may override) count as constants, as Reshape's shape does. Subgraphs are not
+// entered, so the outputs of If, Loop and Scan are known only from
+// declarations.
+//
+// Problems with nodes (bad attributes, input shapes an operator cannot
+// take) come back as *NodeError values joined in the error; inference goes
+// on past them with those nodes' outputs unknown, so the map is always
+// complete as far as inference could go. A cycle is returned as a
+// *CycleError with a nil map.
+func InferTypes(m *Model) (map[string]*Type, error) {
+	if m == nil || m.Graph == nil {
+		return nil, errors.New("graph: model has no graph")
+	}
+	types, errs, err := inferGraph(m, m.Graph)
+	if err != nil {
+		return nil, err
+	}
+	return types, errors.Join(errs...)
+}
+
+// KnownShapeOps returns the default-domain op types that InferTypes has a
+// shape function for, sorted.
+func KnownShapeOps() []string { return slices.Sorted(maps.Keys(shapeFuncs)) }
+
+// inferGraph infers the types of g's values. errs are the nodes' problems;
+// err is a cycle.
+func inferGraph(m *Model, g *Graph) (types map[string]*Type, errs []error, err error) {
+	order, err := TopoSort(g)
+	if err != nil {
+		return nil, nil, err
+	}
+	types = make(map[string]*Type)
+	declared := make(map[string]*Type)
+	for _, vs := range [][]*Value{g.ValueInfo, g.Outputs} {
+		for _, v := range vs {
+			if v.Type != nil {
+				declared[v.Name] = v.Type
+			}
+		}
+	}
+	// An initializer that is also a graph input can be overridden by the
+	// caller, so only the others are constants.
+	consts := make(map[string]*Tensor)
+	for _, t := range g.Initializers {
+		types[t.Name] = initializerType(t)
+		consts[t.Name] = t
+	}
+	for _, v := range g.Inputs {
+		delete(consts, v.Name)
+		if v.Type != nil && (v.Type.Kind != TensorKind || v.Type.Shape != nil || types[v.Name] == nil) {
+			types[v.Name] = v.Type
+		}
+	}
+
+	for _, n := range order {
+		outs, err := inferNode(m, n, types, consts)
+		if err != nil {
+			var ne *NodeError
+			if !errors.As(err, &ne) {
+				err = &NodeError{Node: n.Name, Op: n.OpType, Err: err}
+			}
+			errs = append(errs, err)
+			outs = nil
+		}
+		for i, name := range n.Outputs {
+			if name == "" {
+				continue
+			}
+			if i < len(outs) && outs[i] != nil {
+				types[name] = outs[i]
+			} else if t := declared[name]; t != nil {
+				types[name] = t
+			}
+		}
+		if err == nil && n.OpType == "Constant" && isDefaultDomain(n.Domain) && len(n.Outputs) > 0 {
+			if t, _ := constantValue(n); t != nil {
+				consts[n.Outputs[0]] = t
+			}
+		}
+	}
+	return types, errs, nil
+}
+
+// inferNode runs n's shape function, if it has one.
+func inferNode(m *Model, n *Node, types map[string]*Type, consts map[string]*Tensor) ([]*Type, error) {
+	if !isDefaultDomain(n.Domain) {
+		return nil, nil
+	}
+	f := shapeFuncs[n.OpType]
+	if f == nil {
+		return nil, nil
+	}
+	opset, _ := m.OpsetVersion(DefaultDomain)
+	c := &inferCtx{node: n, opset: opset}
+	for _, name := range n.Inputs {
+		var t *Type
+		var k *Tensor
+		if name != "" {
+			t, k = types[name], consts[name]
+		}
+		c.in = append(c.in, t)
+		c.consts = append(c.consts, k)
+	}
+	return f(c)
+}
+
+func isDefaultDomain(d string) bool { return d == DefaultDomain || d == "ai.onnx" }
+
+// initializerType is the type of a constant tensor.
+func initializerType(t *Tensor) *Type { return TensorType(t.DType, Dims(t.Dims...)) }
+
+// inferCtx is what a shape function sees of one node.
+type inferCtx struct {
+	node   *Node
+	opset  int64     // version of the default domain the model imports
+	in     []*Type   // per input; nil when absent or unknown
+	consts []*Tensor // per input; the value when it is a constant
+}
+
+// shapeFunc gives the types of a node's outputs, in order; a nil entry is
+// an unknown type.
+type shapeFunc func(c *inferCtx) ([]*Type, error)
+
+// input returns the type of input i, nil when absent or unknown.
+func (c *inferCtx) input(i int) *Type {
+	if i < len(c.in) {
+		return c.in[i]
+	}
+	return nil
+}
+
+// tensor returns the type of input i, which must be a tensor; nil when it
+// is absent or unknown.
+func (c *inferCtx) tensor(i int) (*Type, error) {
+	t := c.input(i)
+	if t == nil || t.Kind == UnknownKind {
+		return nil, nil
+	}
+	if t.Kind != TensorKind {
+		return nil, c.errorf("input %d (%q) is %s, want a tensor", i, c.node.Input(i), t)
+	}
+	return t, nil
+}
+
+// shaped returns the type of input i when it is a tensor of known rank;
+// nil otherwise. When want > 0 the rank must be at least want.
+func (c *inferCtx) shaped(i, want int) (*Type, error) {
+	t, err := c.tensor(i)
+	if t == nil || err != nil || t.Shape == nil {
+		return nil, err
+	}
+	if len(t.Shape) < want {
+		return nil, c.errorf("input %d (%q) has rank %d, want at least %d", i, c.node.Input(i), len(t.Shape), want)
+	}
+	return t, nil
+}
+
+// constant returns the constant value of input i, or nil.
+func (c *inferCtx) constant(i int) *Tensor {
+	if i < len(c.consts) {
+		return c.consts[i]
+	}
+	return nil
+}
+
+func (c *inferCtx) errorf(format string, args ...any) *NodeError {
+	return c.node.errorf("", format, args...)
+}
+
+func (c *inferCtx) attrErrorf(attr, format string, args ...any) *NodeError {
+	return c.node.errorf(attr, format, args...)
+}
+
+// sameDType checks that inputs i and j, when known, have one element type.
+func (c *inferCtx) sameDType(a, b *Type, i, j int) error {
+	if a != nil && b != nil && a.DType != Undefined && b.DType != Undefined && a.DType != b.DType {
+		return c.errorf("input %d (%q) is %s but input %d (%q) is %s",
+			i, c.node.Input(i), a.DType, j, c.node.Input(j), b.DType)
+	}
+	return nil
+}
+
+// Dimension arithmetic. A known size is exact; a symbol stands for one
+// unknown size wherever it appears; an unnamed unknown dimension is
+// unrelated to every other.
+
+// sameDim reports whether a and b are certainly the same size.
+func sameDim(a, b Dim) bool {
+	if a.Known() || b.Known() {
+		return a.Known() && b.Known() && a.Size == b.Size
+	}
+	return a.Param != "" && a.Param == b.Param
+}
+
+// conflict reports whether a and b are certainly different sizes.
+func conflict(a, b Dim) bool { return a.Known() && b.Known() && a.Size != b.Size }
+
+// unify returns the dimension that two dimensions required to be equal
+// have: the known one if either is known.
+func unify(a, b Dim) Dim {
+	if a.Known() || a.Param != "" && !b.Known() {
+		return a
+	}
+	return b
+}
+
+// broadcastDim is the numpy broadcast of two dimensions.
+func broadcastDim(a, b Dim) (Dim, bool) {
+	switch {
+	case a.Known() && a.Size == 1:
+		return b, true
+	case b.Known() && b.Size == 1:
+		return a, true
+	case conflict(a, b):
+		return Dim{}, false
+	case a.Known():
+		return a, true // b is unknown but must be a.Size or 1
+	case b.Known():
+		return b, true
+	case sameDim(a, b):
+		return a, true
+	}
+	return UnknownDim(), true // either could be 1
+}
+
+// broadcastShapes is the numpy broadcast of two shapes.
+func broadcastShapes(a, b Shape) (Shape, bool) {
+	if len(a) < len(b) {
+		a, b = b, a
+	}
+	out := make(Shape, len(a))
+	off := len(a) - len(b)
+	copy(out, a[:off])
+	for i := range b {
+		d, ok := broadcastDim(a[off+i], b[i])
+		if !ok {
+			return nil, false
+		}
+		out[off+i] = d
+	}
+	return out, true
+}
+
+// product is the number of elements of a shape's dims, split into a known
+// factor and the symbols; unknown reports an unnamed unknown dimension.
+type product struct {
+	known   int64
+	symbols map[string]int
+	unknown bool
+}
+
+func productOf(dims []Dim) product {
+	p := product{known: 1, symbols: map[string]int{}}
+	for _, d := range dims {
+		switch {
+		case d.Known():
+			p.known *= d.Size
+		case d.Param != "":
+			p.symbols[d.Param]++
+		default:
+			p.unknown = true
+		}
+	}
+	return p
+}
+
+// dim returns the product as one dimension: known, a lone symbol, or
+// unknown.
+func (p product) dim() Dim {
+	if p.unknown {
+		return UnknownDim()
+	}
+	switch len(p.symbols) {
+	case 0:
+		return Fixed(p.known)
+	case 1:
+		for s, k := range p.symbols {
+			if k == 1 && p.known == 1 {
+				return Symbol(s)
+			}
+		}
+	}
+	return UnknownDim()
+}
+
+// normAxis maps axis in [-r, r) (or [-r, r] when inclusive) to [0, r).
+func (c *inferCtx) normAxis(attr string, axis int64, r int, inclusive bool) (int, error) {
+	hi := int64(r)
+	if !inclusive {
+		hi--
+	}
+	if axis < -int64(r) || axis > hi {
+		return 0, c.attrErrorf(attr, "axis %d out of range for rank %d", axis, r)
+	}
+	if axis < 0 {
+		axis += int64(r)
+	}
+	return int(axis), nil
+}
+
+// constantValue returns the tensor a Constant node produces.
+func constantValue(n *Node) (*Tensor, error) {
+	for _, a := range n.Attrs {
+		switch a.Name {
+		case "value":
+			return n.AttrTensor("value")
+		case "value_float":
+			v, err := n.AttrFloat(a.Name, 0)
+			return &Tensor{DType: Float32, Data: []float32{v}}, err
+		case "value_floats":
+			v, err := n.AttrFloats(a.Name, nil)
+			return &Tensor{DType: Float32, Dims: []int64{int64(len(v))}, Data: v}, err
+		case "value_int":
+			v, err := n.AttrInt(a.Name, 0)
+			return &Tensor{DType: Int64, Data: []int64{v}}, err
+		case "value_ints":
+			v, err := n.AttrInts(a.Name, nil)
+			return &Tensor{DType: Int64, Dims: []int64{int64(len(v))}, Data: v}, err
+		case "value_string":
+			v, err := n.AttrString(a.Name, "")
+			return &Tensor{DType: String, Data: []string{v}}, err
+		case "value_strings":
+			v, err := n.AttrStrings(a.Name, nil)
+			return &Tensor{DType: String, Dims: []int64{int64(len(v))}, Data: v}, err
+		}
+	}
+	return nil, nil
+}
+
+// int64s returns the elements of an integer tensor as int64.
+func int64s(t *Tensor) ([]int64, error) {
+	switch d := t.Data.(type) {
+	case []int64:
+		return d, nil
+	case []int32:
+		out := make([]int64, len(d))
+		for i, v := range d {
+			out[i] = int64(v)
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("tensor %q is %s, want int64", t.Name, t.DType)
+}

@@ -1,0 +1,132 @@
+// Package ops maps ONNX operators onto the native engine's kernels. Each
+// operator is registered once per opset version where its meaning changed;
+// a node binds to the newest registration at or below the model's opset.
+// A constructor decodes the node's attributes once, with the ONNX defaults,
+// into an immutable Op: running an op never writes to the op.
+package ops
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"sort"
+
+	"github.com/onnxkit/onnxkit/graph"
+	"github.com/onnxkit/onnxkit/native/tensor"
+)
+
+// Op is one node's operator with its attributes decoded.
+type Op interface {
+	// Forward computes the node's outputs from its inputs; an absent
+	// optional input is nil. It may record what Backward needs in
+	// ctx.Saved.
+	Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error)
+}
+
+// Differentiable is an Op with a backward pass.
+type Differentiable interface {
+	Op
+	// Backward returns the gradients of the loss with respect to the
+	// inputs, given those with respect to the outputs (nil where an
+	// output does not reach the loss). A nil gradient means the input is
+	// not differentiable or receives none. ctx is the one Forward saw.
+	Backward(ctx *Context, in, out, gradOut []*tensor.Tensor) ([]*tensor.Tensor, error)
+}
+
+// Context carries a node's run-time settings and the state its backward
+// pass needs.
+type Context struct {
+	// Training selects training behaviour: Dropout drops and
+	// BatchNormalization uses batch statistics.
+	Training bool
+	// Rand is the node's random source for this run, seeded
+	// deterministically by the executor.
+	Rand *rand.Rand
+	// Saved is whatever Forward keeps for Backward.
+	Saved any
+	// Pool supplies recycled output buffers; nil allocates afresh.
+	Pool *Pool
+	// Updates lists new values for inputs that are model state, such as
+	// BatchNormalization's running statistics in training. The executor
+	// writes them into the state after the node has run; an op never
+	// writes into its inputs itself.
+	Updates []Update
+}
+
+// Update replaces the value of the node's input Input with Value.
+type Update struct {
+	Input int
+	Value *tensor.Tensor
+}
+
+// Float32 returns a float32 tensor for an output, from the pool when there
+// is one. Its contents are undefined.
+func (c *Context) Float32(shape ...int) *tensor.Tensor { return c.Pool.Float32(shape...) }
+
+// Constructor builds an Op for node n, declared under the given opset
+// version of its domain.
+type Constructor func(n *graph.Node, opset int64) (Op, error)
+
+type registration struct {
+	since int64
+	build Constructor
+}
+
+var registry = map[string][]registration{}
+
+func key(domain, opType string) string {
+	if domain == "ai.onnx" {
+		domain = graph.DefaultDomain
+	}
+	return domain + "\x00" + opType
+}
+
+// Register makes build the constructor of opType in domain from opset
+// version since on, until a later registration.
+func Register(domain, opType string, since int64, build Constructor) {
+	k := key(domain, opType)
+	regs := append(registry[k], registration{since, build})
+	sort.Slice(regs, func(i, j int) bool { return regs[i].since < regs[j].since })
+	registry[k] = regs
+}
+
+// Lookup returns the constructor for opType in domain at the given opset
+// version: the newest registration whose version is at most opset.
+func Lookup(domain, opType string, opset int64) (Constructor, bool) {
+	regs := registry[key(domain, opType)]
+	for i := len(regs) - 1; i >= 0; i-- {
+		if regs[i].since <= opset {
+			return regs[i].build, true
+		}
+	}
+	return nil, false
+}
+
+// Build constructs the Op of node n under opset, with an error naming the
+// node when the op is unsupported or its attributes are malformed.
+func Build(n *graph.Node, opset int64) (Op, error) {
+	build, ok := Lookup(n.Domain, n.OpType, opset)
+	if !ok {
+		return nil, &graph.NodeError{Node: n.Name, Op: n.OpType, Err: &UnsupportedError{Domain: n.Domain, OpType: n.OpType, Opset: opset}}
+	}
+	op, err := build(n, opset)
+	if err != nil {
+		return nil, &graph.NodeError{Node: n.Name, Op: n.OpType, Err: err}
+	}
+	return op, nil
+}
+
+// UnsupportedError says that the engine has no kernel for an operator at
+// an opset version.
+type UnsupportedError struct {
+	Domain string
+	OpType string
+	Opset  int64
+}
+
+func (e *UnsupportedError) Error() string {
+	d := e.Domain
+	if d == "" {
+		d = "ai.onnx"
+	}
+	return fmt.Sprintf("operator %s (%s, opset %d) is not supported by the native engine", e.OpType, d, e.Opset)
+}

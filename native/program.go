@@ -1,0 +1,416 @@
+package native
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"unsafe"
+
+	"github.com/onnxkit/onnxkit/graph"
+	"github.com/onnxkit/onnxkit/native/ops"
+	"github.com/onnxkit/onnxkit/native/tensor"
+)
+
+// Program is a model compiled for the native engine: its nodes in
+// topological order, each bound to an Op, with every value given a slot.
+// A Program is not safe for concurrent runs.
+type Program struct {
+	model *graph.Model
+	steps []step
+	// slots maps value names to indices into a run's value table.
+	slots map[string]int
+	names []string
+	// consts holds the initializers, by slot.
+	consts map[int]*tensor.Tensor
+	// inputs are the graph inputs that are not initializers.
+	inputs  []*graph.Value
+	outputs []string
+	// lastUse is, per slot, the index of the last step that reads it; -1
+	// for values no step reads.
+	lastUse []int
+	keep    []bool // graph outputs, inputs and initializers: never recycled
+	pool    *ops.Pool
+}
+
+type step struct {
+	node    *graph.Node
+	op      ops.Op
+	inputs  []int // -1 for an absent optional input
+	outputs []int // -1 for an output not produced
+}
+
+// Compile binds every node of m's main graph to an operator of the engine,
+// under the opset that m imports for the node's domain. All unsupported
+// operators and malformed nodes are reported at once in a *CompileError.
+func Compile(m *graph.Model) (*Program, error) {
+	if m.Graph == nil {
+		return nil, errors.New("native: model has no graph")
+	}
+	g := m.Graph
+	order, err := graph.TopoSort(g)
+	if err != nil {
+		return nil, err
+	}
+	p := &Program{model: m, slots: map[string]int{}, consts: map[int]*tensor.Tensor{}, pool: ops.NewPool()}
+	for _, init := range g.Initializers {
+		t, err := tensor.FromGraph(init)
+		if err != nil {
+			return nil, fmt.Errorf("native: initializer: %w", err)
+		}
+		p.consts[p.slot(init.Name)] = t
+	}
+	for _, in := range g.Inputs {
+		if _, isConst := p.consts[p.slotOf(in.Name)]; !isConst {
+			p.inputs = append(p.inputs, in)
+		}
+		p.slot(in.Name)
+	}
+	var problems []error
+	for _, n := range order {
+		opset, ok := m.OpsetVersion(n.Domain)
+		if !ok {
+			problems = append(problems, &graph.NodeError{Node: n.Name, Op: n.OpType,
+				Err: fmt.Errorf("the model imports no opset for domain %q", n.Domain)})
+			continue
+		}
+		op, err := ops.Build(n, opset)
+		if err != nil {
+			problems = append(problems, err)
+			continue
+		}
+		s := step{node: n, op: op}
+		for _, name := range n.Inputs {
+			if name == "" {
+				s.inputs = append(s.inputs, -1)
+			} else {
+				s.inputs = append(s.inputs, p.slot(name))
+			}
+		}
+		for _, name := range n.Outputs {
+			if name == "" {
+				s.outputs = append(s.outputs, -1)
+			} else {
+				s.outputs = append(s.outputs, p.slot(name))
+			}
+		}
+		p.steps = append(p.steps, s)
+	}
+	if len(problems) > 0 {
+		return nil, &CompileError{Problems: problems}
+	}
+	for _, out := range g.Outputs {
+		p.outputs = append(p.outputs, out.Name)
+		p.slot(out.Name)
+	}
+	p.lastUse = make([]int, len(p.names))
+	p.keep = make([]bool, len(p.names))
+	for i := range p.lastUse {
+		p.lastUse[i] = -1
+	}
+	for i, s := range p.steps {
+		for _, in := range s.inputs {
+			if in >= 0 {
+				p.lastUse[in] = i
+			}
+		}
+	}
+	for slot := range p.consts {
+		p.keep[slot] = true
+	}
+	for _, in := range g.Inputs {
+		p.keep[p.slots[in.Name]] = true
+	}
+	for _, out := range p.outputs {
+		p.keep[p.slots[out]] = true
+	}
+	return p, nil
+}
+
+// CompileError lists every node that the engine cannot run.
+type CompileError struct {
+	Problems []error
+}
+
+func (e *CompileError) Error() string {
+	msg := fmt.Sprintf("native: %d node(s) cannot run:", len(e.Problems))
+	for _, p := range e.Problems {
+		msg += "\n\t" + p.Error()
+	}
+	return msg
+}
+
+// Unwrap returns the individual problems, for errors.Is and errors.As.
+func (e *CompileError) Unwrap() []error { return e.Problems }
+
+func (p *Program) slot(name string) int {
+	if i, ok := p.slots[name]; ok {
+		return i
+	}
+	p.slots[name] = len(p.names)
+	p.names = append(p.names, name)
+	return len(p.names) - 1
+}
+
+// slotOf returns the slot of name, or -1.
+func (p *Program) slotOf(name string) int {
+	if i, ok := p.slots[name]; ok {
+		return i
+	}
+	return -1
+}
+
+// Model returns the model the program was compiled from.
+func (p *Program) Model() *graph.Model { return p.model }
+
+// Inputs returns the graph inputs a run must be given: those that are not
+// initializers.
+func (p *Program) Inputs() []*graph.Value { return p.inputs }
+
+// Outputs returns the names of the graph outputs, in order.
+func (p *Program) Outputs() []string { return p.outputs }
+
+// Initializer returns the tensor of the initializer named name, or nil.
+// It shares its data with the model's initializer.
+func (p *Program) Initializer(name string) *tensor.Tensor {
+	return p.consts[p.slotOf(name)]
+}
+
+// Options tunes a run.
+type Options struct {
+	// Training selects training behaviour (Dropout drops, BatchNorm uses
+	// and updates batch statistics) and keeps every value for Backward.
+	Training bool
+	// Seed seeds the random sources of the run's nodes; each node's
+	// source depends only on Seed and the node's position.
+	Seed uint64
+	// Keep lists intermediate values to return besides the outputs.
+	Keep []string
+}
+
+// Run runs the program in inference mode and returns its outputs by name.
+// Inputs that are also initializers may be given to override them.
+func (p *Program) Run(inputs map[string]*tensor.Tensor) (map[string]*tensor.Tensor, error) {
+	tape, err := p.Forward(inputs, Options{})
+	if err != nil {
+		return nil, err
+	}
+	return tape.Outputs(), nil
+}
+
+// Tape is the record of one forward run: every value that Backward needs,
+// and each node's saved state.
+type Tape struct {
+	prog     *Program
+	values   []*tensor.Tensor
+	contexts []*ops.Context
+	opts     Options
+}
+
+// Forward runs the program with the given options. In training mode
+// every value stays on the tape for Backward; otherwise buffers are
+// recycled as soon as their last reader has run.
+func (p *Program) Forward(inputs map[string]*tensor.Tensor, opts Options) (*Tape, error) {
+	values := make([]*tensor.Tensor, len(p.names))
+	for slot, t := range p.consts {
+		values[slot] = t
+	}
+	for name, t := range inputs {
+		slot := p.slotOf(name)
+		if slot < 0 {
+			return nil, fmt.Errorf("native: %q is not an input of the model", name)
+		}
+		values[slot] = t
+	}
+	for _, in := range p.inputs {
+		if err := checkInput(in, values[p.slots[in.Name]]); err != nil {
+			return nil, err
+		}
+	}
+	keep := append([]bool(nil), p.keep...)
+	for _, name := range opts.Keep {
+		slot := p.slotOf(name)
+		if slot < 0 {
+			return nil, fmt.Errorf("native: the model has no value %q", name)
+		}
+		keep[slot] = true
+	}
+	// refs counts, per float32 buffer, the live values that share it, so
+	// that a view (Reshape, Identity) keeps its buffer out of the pool.
+	refs := map[*float32]int{}
+	tape := &Tape{prog: p, values: values, opts: opts}
+	if opts.Training {
+		tape.contexts = make([]*ops.Context, len(p.steps))
+	}
+	in := make([]*tensor.Tensor, 0, 8)
+	for i, s := range p.steps {
+		in = in[:0]
+		for _, slot := range s.inputs {
+			if slot < 0 {
+				in = append(in, nil)
+				continue
+			}
+			if values[slot] == nil {
+				return nil, p.nodeError(s, fmt.Errorf("input %q has no value", p.names[slot]))
+			}
+			in = append(in, values[slot])
+		}
+		ctx := &ops.Context{
+			Training: opts.Training,
+			Rand:     rand.New(rand.NewPCG(opts.Seed, uint64(i))),
+			Pool:     p.pool,
+		}
+		if opts.Training {
+			ctx.Pool = nil // values stay on the tape; nothing is recycled
+			tape.contexts[i] = ctx
+		}
+		out, err := s.op.Forward(ctx, in)
+		if err != nil {
+			return nil, p.nodeError(s, err)
+		}
+		if len(out) < len(s.outputs) {
+			return nil, p.nodeError(s, fmt.Errorf("produced %d outputs, the node names %d", len(out), len(s.outputs)))
+		}
+		for j, slot := range s.outputs {
+			if slot >= 0 {
+				values[slot] = out[j]
+				if buf := bufferOf(out[j]); buf != nil {
+					refs[buf]++
+				}
+			}
+		}
+		for _, u := range ctx.Updates {
+			if err := p.applyUpdate(s, u); err != nil {
+				return nil, err
+			}
+		}
+		if !opts.Training {
+			p.release(i, s, values, keep, refs)
+		}
+	}
+	return tape, nil
+}
+
+// release recycles the buffers of values whose last reader was step i.
+func (p *Program) release(i int, s step, values []*tensor.Tensor, keep []bool, refs map[*float32]int) {
+	for _, slot := range s.inputs {
+		if slot < 0 || keep[slot] || p.lastUse[slot] != i || values[slot] == nil {
+			continue
+		}
+		t := values[slot]
+		values[slot] = nil
+		if buf := bufferOf(t); buf != nil {
+			refs[buf]--
+			if refs[buf] == 0 && !p.sharesKept(buf, values, keep) {
+				delete(refs, buf)
+				p.pool.Put(t)
+			}
+		}
+	}
+}
+
+// sharesKept reports whether a kept value (an input, initializer or
+// output) still uses buf.
+func (p *Program) sharesKept(buf *float32, values []*tensor.Tensor, keep []bool) bool {
+	for slot, k := range keep {
+		if k && values[slot] != nil && bufferOf(values[slot]) == buf {
+			return true
+		}
+	}
+	return false
+}
+
+func bufferOf(t *tensor.Tensor) *float32 {
+	if buf, ok := t.Data.([]float32); ok && len(buf) > 0 {
+		return unsafe.SliceData(buf)
+	}
+	return nil
+}
+
+func (p *Program) applyUpdate(s step, u ops.Update) error {
+	if u.Input < 0 || u.Input >= len(s.inputs) || s.inputs[u.Input] < 0 {
+		return p.nodeError(s, fmt.Errorf("state update of input %d, which is absent", u.Input))
+	}
+	state := p.consts[s.inputs[u.Input]]
+	if state == nil {
+		return p.nodeError(s, fmt.Errorf("state update of input %q, which is not an initializer", p.names[s.inputs[u.Input]]))
+	}
+	dst, ok1 := state.Data.([]float32)
+	src, ok2 := u.Value.Data.([]float32)
+	if !ok1 || !ok2 || len(dst) != len(src) {
+		return p.nodeError(s, fmt.Errorf("state update of %q does not match it", p.names[s.inputs[u.Input]]))
+	}
+	copy(dst, src)
+	return nil
+}
+
+func (p *Program) nodeError(s step, err error) error {
+	return &graph.NodeError{Node: s.node.Name, Op: s.node.OpType, Err: err}
+}
+
+func checkInput(v *graph.Value, t *tensor.Tensor) error {
+	if t == nil {
+		return fmt.Errorf("native: input %q is missing", v.Name)
+	}
+	if v.Type == nil || v.Type.Kind != graph.TensorKind {
+		return nil
+	}
+	if v.Type.DType != t.DType {
+		return fmt.Errorf("native: input %q is %v, the model declares %v", v.Name, t.DType, v.Type)
+	}
+	if v.Type.Shape == nil {
+		return nil
+	}
+	if len(v.Type.Shape) != len(t.Shape) {
+		return fmt.Errorf("native: input %q has shape %v, the model declares %v", v.Name, t.Shape, v.Type)
+	}
+	for i, d := range v.Type.Shape {
+		if d.Known() && d.Size != int64(t.Shape[i]) {
+			return fmt.Errorf("native: input %q has shape %v, the model declares %v", v.Name, t.Shape, v.Type)
+		}
+	}
+	return nil
+}
+
+// Outputs returns the graph outputs of the run, by name, together with
+// the values that Options.Keep asked for.
+func (t *Tape) Outputs() map[string]*tensor.Tensor {
+	out := map[string]*tensor.Tensor{}
+	for _, name := range t.prog.outputs {
+		out[name] = t.values[t.prog.slots[name]]
+	}
+	for _, name := range t.opts.Keep {
+		out[name] = t.values[t.prog.slots[name]]
+	}
+	return out
+}
+
+// Value returns the value named name as the run left it, or nil.
+func (t *Tape) Value(name string) *tensor.Tensor {
+	slot := t.prog.slotOf(name)
+	if slot < 0 {
+		return nil
+	}
+	return t.values[slot]
+}
+
+// FirstNonFinite returns the first node, in run order, one of whose
+// float32 outputs holds a NaN or an infinity, and false when there is
+// none. Only values still on the tape are checked, so use it on a
+// training tape.
+func (t *Tape) FirstNonFinite() (*graph.Node, string, bool) {
+	for _, s := range t.prog.steps {
+		for _, slot := range s.outputs {
+			if slot < 0 || t.values[slot] == nil {
+				continue
+			}
+			if data, ok := t.values[slot].Data.([]float32); ok {
+				for _, v := range data {
+					if v-v != 0 { // NaN or ±Inf
+						return s.node, t.prog.names[slot], true
+					}
+				}
+			}
+		}
+	}
+	return nil, "", false
+}
