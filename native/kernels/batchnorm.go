@@ -1,0 +1,229 @@
+package kernels
+
+// BatchNormalization over the channel axis, in training and inference mode.
+//
+// Shapes (row-major):
+//
+//	x, y, dy, dx           [N, C, S]  S = product of the spatial sizes, 1 for [N, C]
+//	scale, bias            [C]
+//	mean, variance         [C]  inference statistics (ONNX input_mean, input_var)
+//	runMean, runVar        [C]  running statistics, updated in training mode
+//	saveMean, saveInvStd   [C]  batch mean and 1/sqrt(var+Epsilon), saved for backward
+//
+// y = scale * (x - mean) / sqrt(var + Epsilon) + bias, where training mode
+// uses the batch mean and the biased batch variance over N and S of each
+// channel, and inference mode uses the given statistics. Sums run in
+// float64; channels are spread over the workers.
+
+import (
+	"math"
+
+	"github.com/onnxkit/onnxkit/native/parallel"
+)
+
+// BatchNormParams holds the dimensions and attributes of
+// BatchNormalization.
+type BatchNormParams struct {
+	N, C, Spatial int     // x is [N, C, Spatial]
+	Epsilon       float32 // epsilon, ONNX default 1e-5
+	Momentum      float32 // momentum, ONNX default 0.9: running = running*Momentum + batch*(1-Momentum)
+}
+
+// Validate reports a dimension below 1, a negative Epsilon or a Momentum
+// outside [0, 1] as a *ParamError.
+func (p *BatchNormParams) Validate() error {
+	const op = "BatchNormalization"
+	if err := checkPositive(op, []string{"N", "C", "Spatial"}, p.N, p.C, p.Spatial); err != nil {
+		return err
+	}
+	if err := checkElems(op, "N, C, Spatial", p.N, p.C, p.Spatial); err != nil {
+		return err
+	}
+	if !(p.Epsilon >= 0) || math.IsInf(float64(p.Epsilon), 0) {
+		return paramErr(op, "Epsilon", "must be finite and not negative, got %g", p.Epsilon)
+	}
+	if !(p.Momentum >= 0 && p.Momentum <= 1) {
+		return paramErr(op, "Momentum", "must lie in [0, 1], got %g", p.Momentum)
+	}
+	return nil
+}
+
+// needBuffers checks the sizes of the [N, C, Spatial] buffers data and
+// the [C] buffers perChannel, named in that order by names.
+func (p *BatchNormParams) needBuffers(names []string, data [][]float32, perChannel ...[]float32) {
+	const op = "BatchNormalization"
+	for i, b := range data {
+		need(op, names[i], b, p.N*p.C*p.Spatial)
+	}
+	for i, b := range perChannel {
+		need(op, names[len(data)+i], b, p.C)
+	}
+}
+
+// needGradients checks the sizes of the gradient buffers that are not nil.
+func (p *BatchNormParams) needGradients(dx, dscale, dbias []float32) {
+	if dx != nil {
+		need("BatchNormalization", "dx", dx, p.N*p.C*p.Spatial)
+	}
+	if dscale != nil {
+		need("BatchNormalization", "dscale", dscale, p.C)
+	}
+	if dbias != nil {
+		need("BatchNormalization", "dbias", dbias, p.C)
+	}
+}
+
+// channel calls f with the offset of each of the N runs of Spatial values
+// that make up channel c.
+func (p *BatchNormParams) channel(c int, f func(off int)) {
+	for n := 0; n < p.N; n++ {
+		f((n*p.C + c) * p.Spatial)
+	}
+}
+
+// BatchNormTrainingForward normalizes x with its batch statistics, writes
+// y, saves the batch mean and inverse standard deviation for backward, and
+// updates runMean and runVar (either may be nil to skip) with the biased
+// batch variance, as the ONNX spec (opset 14+) does.
+func BatchNormTrainingForward(p *BatchNormParams, x, scale, bias, runMean, runVar, y, saveMean, saveInvStd []float32) {
+	p.needBuffers([]string{"x", "y", "scale", "bias", "saveMean", "saveInvStd"},
+		[][]float32{x, y}, scale, bias, saveMean, saveInvStd)
+	count := float64(p.N * p.Spatial)
+	s := p.Spatial
+	parallel.For(p.C, grainFor(2*p.N*s), func(lo, hi int) {
+		for c := lo; c < hi; c++ {
+			var sum float64
+			p.channel(c, func(off int) {
+				for _, v := range x[off : off+s] {
+					sum += float64(v)
+				}
+			})
+			mean := sum / count
+			var sq float64
+			p.channel(c, func(off int) {
+				for _, v := range x[off : off+s] {
+					d := float64(v) - mean
+					sq += d * d
+				}
+			})
+			variance := sq / count
+			invStd := 1 / math.Sqrt(variance+float64(p.Epsilon))
+			saveMean[c], saveInvStd[c] = float32(mean), float32(invStd)
+			a := float32(invStd * float64(scale[c]))
+			b := bias[c] - float32(mean)*a
+			p.channel(c, func(off int) {
+				for i, v := range x[off : off+s] {
+					y[off+i] = v*a + b
+				}
+			})
+			m := p.Momentum
+			if runMean != nil {
+				runMean[c] = runMean[c]*m + float32(mean)*(1-m)
+			}
+			if runVar != nil {
+				runVar[c] = runVar[c]*m + float32(variance)*(1-m)
+			}
+		}
+	})
+}
+
+// BatchNormTrainingBackward accumulates the gradients with respect to x,
+// scale and bias (any may be nil) of training-mode normalization, whose
+// statistics depend on x:
+//
+//	xhat   = (x - saveMean) * saveInvStd
+//	dbias  += sum(dy)
+//	dscale += sum(dy * xhat)
+//	dx     += scale * saveInvStd * (dy - sum(dy)/m - xhat * sum(dy*xhat)/m)
+//
+// with sums over the m = N*Spatial values of a channel.
+func BatchNormTrainingBackward(p *BatchNormParams, x, scale, saveMean, saveInvStd, dy, dx, dscale, dbias []float32) {
+	p.needBuffers([]string{"x", "dy", "scale", "saveMean", "saveInvStd"},
+		[][]float32{x, dy}, scale, saveMean, saveInvStd)
+	p.needGradients(dx, dscale, dbias)
+	count := float64(p.N * p.Spatial)
+	s := p.Spatial
+	parallel.For(p.C, grainFor(2*p.N*s), func(lo, hi int) {
+		for c := lo; c < hi; c++ {
+			mean, invStd := saveMean[c], saveInvStd[c]
+			var sumDy, sumDyXhat float64
+			p.channel(c, func(off int) {
+				for i, g := range dy[off : off+s] {
+					sumDy += float64(g)
+					sumDyXhat += float64(g) * float64((x[off+i]-mean)*invStd)
+				}
+			})
+			if dbias != nil {
+				dbias[c] += float32(sumDy)
+			}
+			if dscale != nil {
+				dscale[c] += float32(sumDyXhat)
+			}
+			if dx == nil {
+				continue
+			}
+			k := scale[c] * invStd
+			meanDy, meanDyXhat := float32(sumDy/count), float32(sumDyXhat/count)
+			p.channel(c, func(off int) {
+				for i, g := range dy[off : off+s] {
+					xhat := (x[off+i] - mean) * invStd
+					dx[off+i] += k * (g - meanDy - xhat*meanDyXhat)
+				}
+			})
+		}
+	})
+}
+
+// BatchNormInferenceForward normalizes x with the given mean and variance.
+func BatchNormInferenceForward(p *BatchNormParams, x, scale, bias, mean, variance, y []float32) {
+	p.needBuffers([]string{"x", "y", "scale", "bias", "mean", "variance"},
+		[][]float32{x, y}, scale, bias, mean, variance)
+	s := p.Spatial
+	parallel.For(p.C, grainFor(p.N*s), func(lo, hi int) {
+		for c := lo; c < hi; c++ {
+			a := float32(float64(scale[c]) / math.Sqrt(float64(variance[c])+float64(p.Epsilon)))
+			b := bias[c] - mean[c]*a
+			p.channel(c, func(off int) {
+				for i, v := range x[off : off+s] {
+					y[off+i] = v*a + b
+				}
+			})
+		}
+	})
+}
+
+// BatchNormInferenceBackward accumulates the gradients with respect to x,
+// scale and bias (any may be nil) of inference-mode normalization, where
+// mean and variance are constants:
+//
+//	dx     += dy * scale / sqrt(variance + Epsilon)
+//	dscale += sum(dy * (x - mean) / sqrt(variance + Epsilon))
+//	dbias  += sum(dy)
+func BatchNormInferenceBackward(p *BatchNormParams, x, scale, mean, variance, dy, dx, dscale, dbias []float32) {
+	p.needBuffers([]string{"x", "dy", "scale", "mean", "variance"},
+		[][]float32{x, dy}, scale, mean, variance)
+	p.needGradients(dx, dscale, dbias)
+	s := p.Spatial
+	parallel.For(p.C, grainFor(p.N*s), func(lo, hi int) {
+		for c := lo; c < hi; c++ {
+			invStd := float32(1 / math.Sqrt(float64(variance[c])+float64(p.Epsilon)))
+			var sumDy, sumDyXhat float64
+			k := scale[c] * invStd
+			p.channel(c, func(off int) {
+				for i, g := range dy[off : off+s] {
+					sumDy += float64(g)
+					sumDyXhat += float64(g) * float64((x[off+i]-mean[c])*invStd)
+					if dx != nil {
+						dx[off+i] += k * g
+					}
+				}
+			})
+			if dbias != nil {
+				dbias[c] += float32(sumDy)
+			}
+			if dscale != nil {
+				dscale[c] += float32(sumDyXhat)
+			}
+		}
+	})
+}

@@ -1,0 +1,415 @@
+package kernels
+
+// Conv: 2-D convolution (ONNX Conv, cross-correlation as in the spec).
+//
+// Shapes (row-major):
+//
+//	x  [N, C, H, W]
+//	w  [M, C/Group, KH, KW]
+//	b  [M]                  optional bias, nil for none
+//	y  [N, M, OH, OW]       OH, OW = p.OutSize()
+//	col [C/Group*KH*KW, OH*OW]  scratch: the im2col matrix of one group of one image
+//
+// y[n, m, oy, ox] = b[m] + sum over c, kh, kw of
+//
+//	w[m, c, kh, kw] * x[n, g*C/Group + c, oy*StrideH - PadTop + kh*DilationH, ox*StrideW - PadLeft + kw*DilationW]
+//
+// with g = m / (M/Group) and x zero outside the image. A 1-D convolution is
+// the case H = KH = 1, StrideH = DilationH = 1, PadTop = PadBottom = 0.
+
+import (
+	"github.com/onnxkit/onnxkit/native/linalg"
+	"github.com/onnxkit/onnxkit/native/parallel"
+)
+
+// ConvParams holds the resolved attributes and dimensions of a 2-D
+// convolution. Pads are explicit; ResolveAutoPad turns ONNX's auto_pad
+// into them.
+type ConvParams struct {
+	N, C, H, W                           int // input batch, channels, height, width
+	M, KH, KW                            int // output channels, kernel height and width
+	StrideH, StrideW                     int
+	PadTop, PadLeft, PadBottom, PadRight int
+	DilationH, DilationW                 int
+	Group                                int  // C and M are both divisible by Group
+	ReLU                                 bool // fused epilogue: y = max(0, conv + b)
+}
+
+// OutSize returns the output height and width:
+// (H + PadTop + PadBottom - (DilationH*(KH-1) + 1)) / StrideH + 1, and the
+// same along the width.
+func (p *ConvParams) OutSize() (oh, ow int) {
+	oh = windowCount(p.H, p.KH, p.StrideH, p.PadTop, p.PadBottom, p.DilationH, false)
+	ow = windowCount(p.W, p.KW, p.StrideW, p.PadLeft, p.PadRight, p.DilationW, false)
+	return oh, ow
+}
+
+// Validate reports the first attribute or dimension the kernels cannot run
+// with, as a *ParamError.
+func (p *ConvParams) Validate() error {
+	const op = "Conv"
+	if err := checkPositive(op, []string{"N", "C", "H", "W", "M", "KH", "KW",
+		"StrideH", "StrideW", "DilationH", "DilationW", "Group"},
+		p.N, p.C, p.H, p.W, p.M, p.KH, p.KW, p.StrideH, p.StrideW,
+		p.DilationH, p.DilationW, p.Group); err != nil {
+		return err
+	}
+	if err := checkNonNegative(op, []string{"PadTop", "PadLeft", "PadBottom", "PadRight"},
+		p.PadTop, p.PadLeft, p.PadBottom, p.PadRight); err != nil {
+		return err
+	}
+	if err := checkElems(op, "N, C, H, W", p.N, p.C, p.H, p.W); err != nil {
+		return err
+	}
+	if err := checkElems(op, "KH, DilationH", p.KH, p.DilationH); err != nil {
+		return err
+	}
+	if err := checkElems(op, "KW, DilationW", p.KW, p.DilationW); err != nil {
+		return err
+	}
+	if err := checkElems(op, "M, C, KH, KW", p.M, p.C, p.KH, p.KW); err != nil {
+		return err
+	}
+	if p.C%p.Group != 0 {
+		return paramErr(op, "Group", "input channels %d not divisible by group %d", p.C, p.Group)
+	}
+	if p.M%p.Group != 0 {
+		return paramErr(op, "Group", "output channels %d not divisible by group %d", p.M, p.Group)
+	}
+	oh, ow := p.OutSize()
+	if oh < 1 || ow < 1 {
+		return paramErr(op, "KH, KW", "dilated kernel %dx%d larger than padded input %dx%d",
+			p.DilationH*(p.KH-1)+1, p.DilationW*(p.KW-1)+1,
+			p.H+p.PadTop+p.PadBottom, p.W+p.PadLeft+p.PadRight)
+	}
+	if err := checkElems(op, "N, M, OH, OW", p.N, p.M, oh, ow); err != nil {
+		return err
+	}
+	return checkElems(op, "C, KH, KW, OH, OW", p.C, p.KH, p.KW, oh, ow)
+}
+
+// FLOPs returns the multiply-adds of one forward pass counted as two
+// operations each; backward for dX and dW costs twice that.
+func (p *ConvParams) FLOPs() int64 {
+	oh, ow := p.OutSize()
+	return 2 * int64(p.N) * int64(p.M) * int64(oh*ow) * int64(p.C/p.Group*p.KH*p.KW)
+}
+
+// pointwise reports whether the im2col matrix of a group is the input
+// itself: a 1x1 kernel with unit strides and no padding.
+func (p *ConvParams) pointwise() bool {
+	return p.KH == 1 && p.KW == 1 && p.StrideH == 1 && p.StrideW == 1 &&
+		p.PadTop == 0 && p.PadLeft == 0 && p.PadBottom == 0 && p.PadRight == 0
+}
+
+// colRows returns the number of rows of the im2col matrix of one group.
+func (p *ConvParams) colRows() int { return p.C / p.Group * p.KH * p.KW }
+
+// ConvForward computes y from x, w and the optional bias b (nil for none),
+// applying ReLU when p.ReLU is set. Images are spread over the workers.
+func ConvForward(p *ConvParams, x, w, b, y []float32) {
+	const op = "Conv"
+	oh, ow := p.OutSize()
+	ohw := oh * ow
+	cg, mg, k := p.C/p.Group, p.M/p.Group, p.colRows()
+	need(op, "x", x, p.N*p.C*p.H*p.W)
+	need(op, "w", w, p.M*k)
+	need(op, "y", y, p.N*p.M*ohw)
+	if b != nil {
+		need(op, "b", b, p.M)
+	}
+	hw := p.H * p.W
+	parallel.For(p.N, 1, func(lo, hi int) {
+		var col []float32
+		if !p.pointwise() {
+			col = make([]float32, k*ohw)
+		}
+		for n := lo; n < hi; n++ {
+			for g := 0; g < p.Group; g++ {
+				xg := x[(n*p.C+g*cg)*hw : (n*p.C+(g+1)*cg)*hw]
+				src := xg
+				if col != nil {
+					p.im2col(xg, col, 0, k)
+					src = col
+				}
+				yg := y[(n*p.M+g*mg)*ohw : (n*p.M+(g+1)*mg)*ohw]
+				linalg.Sgemm(false, false, mg, ohw, k, 1, w[g*mg*k:], k, src, ohw, 0, yg, ohw)
+			}
+			convEpilogue(y[n*p.M*ohw:(n+1)*p.M*ohw], b, p.M, ohw, p.ReLU)
+		}
+	})
+}
+
+// convEpilogue adds the bias of each of the m rows of y and applies ReLU.
+func convEpilogue(y, b []float32, m, ohw int, relu bool) {
+	if b == nil && !relu {
+		return
+	}
+	for i := 0; i < m; i++ {
+		row := y[i*ohw : (i+1)*ohw]
+		var bias float32
+		if b != nil {
+			bias = b[i]
+		}
+		for j, v := range row {
+			v += bias
+			if relu && v < 0 {
+				v = 0
+			}
+			row[j] = v
+		}
+	}
+}
+
+// ConvBackward accumulates the gradients of the loss with respect to x, w
+// and b into dx, dw and db, given the upstream gradient dy [N, M, OH, OW].
+// Any of dx, dw, db may be nil to skip it. When p.ReLU is set, y must be
+// the output of ConvForward, and dy is taken through the ReLU (zero where
+// y is 0); otherwise y is unused and may be nil.
+//
+// dX is computed per image (W^T·dY then col2im), images spread over the
+// workers; dW sums over the images in order, each image's im2col spread
+// over the workers by rows; dB is spread by channel.
+func ConvBackward(p *ConvParams, x, w, y, dy, dx, dw, db []float32) {
+	const op = "Conv"
+	oh, ow := p.OutSize()
+	ohw := oh * ow
+	need(op, "dy", dy, p.N*p.M*ohw)
+	if p.ReLU {
+		need(op, "y", y, p.N*p.M*ohw)
+		masked := make([]float32, p.N*p.M*ohw)
+		parallel.For(len(masked), grainElems, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				if y[i] > 0 {
+					masked[i] = dy[i]
+				}
+			}
+		})
+		dy = masked
+	}
+	if db != nil {
+		need(op, "db", db, p.M)
+		parallel.For(p.M, grainFor(p.N*ohw), func(lo, hi int) {
+			for m := lo; m < hi; m++ {
+				var sum float64
+				for n := 0; n < p.N; n++ {
+					for _, v := range dy[(n*p.M+m)*ohw : (n*p.M+m+1)*ohw] {
+						sum += float64(v)
+					}
+				}
+				db[m] += float32(sum)
+			}
+		})
+	}
+	if dw != nil {
+		convBackwardFilter(p, x, dy, dw)
+	}
+	if dx != nil {
+		convBackwardData(p, w, dy, dx)
+	}
+}
+
+// convBackwardFilter accumulates dW_g += dY_{n,g} · col_{n,g}^T over the
+// images n in order.
+func convBackwardFilter(p *ConvParams, x, dy, dw []float32) {
+	const op = "Conv"
+	oh, ow := p.OutSize()
+	ohw := oh * ow
+	cg, mg, k := p.C/p.Group, p.M/p.Group, p.colRows()
+	need(op, "x", x, p.N*p.C*p.H*p.W)
+	need(op, "dw", dw, p.M*k)
+	hw := p.H * p.W
+	var col []float32
+	if !p.pointwise() {
+		col = make([]float32, k*ohw)
+	}
+	for n := 0; n < p.N; n++ {
+		for g := 0; g < p.Group; g++ {
+			xg := x[(n*p.C+g*cg)*hw : (n*p.C+(g+1)*cg)*hw]
+			src := xg
+			if col != nil {
+				parallel.For(k, grainFor(ohw), func(lo, hi int) { p.im2col(xg, col, lo, hi) })
+				src = col
+			}
+			dyg := dy[(n*p.M+g*mg)*ohw:]
+			linalg.Sgemm(false, true, mg, k, ohw, 1, dyg, ohw, src, ohw, 1, dw[g*mg*k:], k)
+		}
+	}
+}
+
+// convBackwardData accumulates dX_{n,g} += col2im(W_g^T · dY_{n,g}).
+func convBackwardData(p *ConvParams, w, dy, dx []float32) {
+	const op = "Conv"
+	oh, ow := p.OutSize()
+	ohw := oh * ow
+	cg, mg, k := p.C/p.Group, p.M/p.Group, p.colRows()
+	need(op, "w", w, p.M*k)
+	need(op, "dx", dx, p.N*p.C*p.H*p.W)
+	hw := p.H * p.W
+	parallel.For(p.N, 1, func(lo, hi int) {
+		var dcol []float32
+		if !p.pointwise() {
+			dcol = make([]float32, k*ohw)
+		}
+		for n := lo; n < hi; n++ {
+			for g := 0; g < p.Group; g++ {
+				dyg := dy[(n*p.M+g*mg)*ohw:]
+				dxg := dx[(n*p.C+g*cg)*hw : (n*p.C+(g+1)*cg)*hw]
+				if dcol == nil {
+					linalg.Sgemm(true, false, k, ohw, mg, 1, w[g*mg*k:], k, dyg, ohw, 1, dxg, ohw)
+					continue
+				}
+				linalg.Sgemm(true, false, k, ohw, mg, 1, w[g*mg*k:], k, dyg, ohw, 0, dcol, ohw)
+				p.col2im(dcol, dxg)
+			}
+		}
+	})
+}
+
+// im2col fills rows [lo, hi) of the column matrix of one group of one
+// image, xg [C/Group, H, W]: row (c*KH+kh)*KW+kw, column oy*OW+ox holds
+// xg[c, oy*StrideH-PadTop+kh*DilationH, ox*StrideW-PadLeft+kw*DilationW],
+// or 0 where that falls in the padding.
+func (p *ConvParams) im2col(xg, col []float32, lo, hi int) {
+	oh, ow := p.OutSize()
+	khw := p.KH * p.KW
+	for r := lo; r < hi; r++ {
+		c, kh, kw := r/khw, r%khw/p.KW, r%p.KW
+		plane := xg[c*p.H*p.W : (c+1)*p.H*p.W]
+		dst := col[r*oh*ow : (r+1)*oh*ow]
+		off := kw*p.DilationW - p.PadLeft
+		oxLo, oxHi := validRange(ow, p.W, p.StrideW, off)
+		for oy := 0; oy < oh; oy++ {
+			row := dst[oy*ow : (oy+1)*ow]
+			iy := oy*p.StrideH - p.PadTop + kh*p.DilationH
+			if iy < 0 || iy >= p.H {
+				clear(row)
+				continue
+			}
+			src := plane[iy*p.W : (iy+1)*p.W]
+			clear(row[:oxLo])
+			clear(row[oxHi:])
+			ix := oxLo*p.StrideW + off
+			if oxLo == oxHi {
+				continue
+			}
+			if p.StrideW == 1 {
+				copy(row[oxLo:oxHi], src[ix:])
+				continue
+			}
+			for ox := oxLo; ox < oxHi; ox++ {
+				row[ox] = src[ix]
+				ix += p.StrideW
+			}
+		}
+	}
+}
+
+// col2im is the adjoint of im2col: it adds every entry of the column
+// matrix dcol back onto the input position it was read from, in dxg
+// [C/Group, H, W]. Channels are spread over the workers; within a channel
+// the order is fixed.
+func (p *ConvParams) col2im(dcol, dxg []float32) {
+	oh, ow := p.OutSize()
+	cg := p.C / p.Group
+	parallel.For(cg, grainFor(p.KH*p.KW*oh*ow), func(clo, chi int) {
+		for c := clo; c < chi; c++ {
+			plane := dxg[c*p.H*p.W : (c+1)*p.H*p.W]
+			for kh := 0; kh < p.KH; kh++ {
+				for kw := 0; kw < p.KW; kw++ {
+					r := (c*p.KH+kh)*p.KW + kw
+					src := dcol[r*oh*ow : (r+1)*oh*ow]
+					off := kw*p.DilationW - p.PadLeft
+					oxLo, oxHi := validRange(ow, p.W, p.StrideW, off)
+					for oy := 0; oy < oh; oy++ {
+						iy := oy*p.StrideH - p.PadTop + kh*p.DilationH
+						if iy < 0 || iy >= p.H {
+							continue
+						}
+						row := src[oy*ow : (oy+1)*ow]
+						dst := plane[iy*p.W : (iy+1)*p.W]
+						ix := oxLo*p.StrideW + off
+						for ox := oxLo; ox < oxHi; ox++ {
+							dst[ix] += row[ox]
+							ix += p.StrideW
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+// validRange returns the range [lo, hi) of output positions o in [0, out)
+// whose input position o*stride + off lies in [0, in).
+func validRange(out, in, stride, off int) (lo, hi int) {
+	if off < 0 {
+		lo = (-off + stride - 1) / stride
+	}
+	if in-1-off >= 0 {
+		hi = (in-1-off)/stride + 1
+	}
+	lo = min(lo, out)
+	hi = max(min(hi, out), lo)
+	return lo, hi
+}
+
+// windowCount returns how many windows of a kernel of size k, dilated by
+// d, fit along an axis of size in padded by padBegin and padEnd, moving by
+// stride: floor((in + padBegin + padEnd - ((k-1)*d + 1)) / stride) + 1.
+// With ceil the division rounds up, and a last window that would start in
+// the end padding is dropped, as the ONNX pooling spec states.
+func windowCount(in, k, stride, padBegin, padEnd, d int, ceil bool) int {
+	span := in + padBegin + padEnd - ((k-1)*d + 1)
+	if span < 0 {
+		return 0
+	}
+	if !ceil {
+		return span/stride + 1
+	}
+	out := (span+stride-1)/stride + 1
+	if (out-1)*stride >= in+padBegin {
+		out--
+	}
+	return out
+}
+
+// AutoPad is ONNX's auto_pad attribute of Conv and the pooling ops.
+type AutoPad int
+
+// The auto_pad modes.
+const (
+	AutoPadNotSet    AutoPad = iota // NOTSET: the explicit pads attribute is used
+	AutoPadSameUpper                // SAME_UPPER: output = ceil(in/stride), odd padding at the end
+	AutoPadSameLower                // SAME_LOWER: output = ceil(in/stride), odd padding at the start
+	AutoPadValid                    // VALID: no padding
+)
+
+// ResolveAutoPad returns the padding at the start and end of one spatial
+// axis of size in for a kernel of size kernel with the given stride and
+// dilation. For the SAME modes the total padding is
+// max(0, (ceil(in/stride)-1)*stride + (kernel-1)*dilation + 1 - in),
+// split evenly, the odd unit going to the end (SAME_UPPER) or to the start
+// (SAME_LOWER). AutoPadNotSet has no derived pads and is an error.
+func ResolveAutoPad(mode AutoPad, in, kernel, stride, dilation int) (begin, end int, err error) {
+	const op = "AutoPad"
+	if err := checkPositive(op, []string{"in", "kernel", "stride", "dilation"},
+		in, kernel, stride, dilation); err != nil {
+		return 0, 0, err
+	}
+	switch mode {
+	case AutoPadValid:
+		return 0, 0, nil
+	case AutoPadSameUpper, AutoPadSameLower:
+		out := (in + stride - 1) / stride
+		total := max(0, (out-1)*stride+(kernel-1)*dilation+1-in)
+		small := total / 2
+		if mode == AutoPadSameUpper {
+			return small, total - small, nil
+		}
+		return total - small, small, nil
+	case AutoPadNotSet:
+		return 0, 0, paramErr(op, "mode", "NOTSET takes the explicit pads, there is nothing to resolve")
+	}
+	return 0, 0, paramErr(op, "mode", "unknown auto_pad mode %d", int(mode))
+}

@@ -1,0 +1,356 @@
+package kernels
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/onnxkit/onnxkit/native/linalg"
+	"github.com/onnxkit/onnxkit/native/parallel"
+)
+
+// Tolerances for Conv.
+var (
+	// Forward against the float64 direct loop: the kernel sums up to a few
+	// hundred float32 products of values in [-1, 1) (sums of magnitude ~10),
+	// each add rounding by ~6e-8 relative.
+	tolConvForward = tolerance{Abs: 1e-5, Rel: 1e-5}
+	// Gradients against central differences: Conv is linear in each input,
+	// so the difference quotient has no truncation error; what remains is
+	// float32 rounding of the outputs (~1e-6 each) divided by 2*eps = 2e-2.
+	tolConvGrad = tolerance{Abs: 3e-4, Rel: 1e-3}
+)
+
+// convRef is the direct 7-loop convolution in float64, written from the
+// definition without im2col.
+func convRef(p ConvParams, x, w, b []float32) []float64 {
+	oh := (p.H+p.PadTop+p.PadBottom-p.DilationH*(p.KH-1)-1)/p.StrideH + 1
+	ow := (p.W+p.PadLeft+p.PadRight-p.DilationW*(p.KW-1)-1)/p.StrideW + 1
+	cg, mg := p.C/p.Group, p.M/p.Group
+	y := make([]float64, p.N*p.M*oh*ow)
+	for n := 0; n < p.N; n++ {
+		for m := 0; m < p.M; m++ {
+			g := m / mg
+			for oy := 0; oy < oh; oy++ {
+				for ox := 0; ox < ow; ox++ {
+					var sum float64
+					if b != nil {
+						sum = float64(b[m])
+					}
+					for c := 0; c < cg; c++ {
+						for kh := 0; kh < p.KH; kh++ {
+							for kw := 0; kw < p.KW; kw++ {
+								iy := oy*p.StrideH - p.PadTop + kh*p.DilationH
+								ix := ox*p.StrideW - p.PadLeft + kw*p.DilationW
+								if iy < 0 || iy >= p.H || ix < 0 || ix >= p.W {
+									continue
+								}
+								xv := x[((n*p.C+g*cg+c)*p.H+iy)*p.W+ix]
+								wv := w[((m*cg+c)*p.KH+kh)*p.KW+kw]
+								sum += float64(xv) * float64(wv)
+							}
+						}
+					}
+					if p.ReLU && sum < 0 {
+						sum = 0
+					}
+					y[((n*p.M+m)*oh+oy)*ow+ox] = sum
+				}
+			}
+		}
+	}
+	return y
+}
+
+// convCases are hand-picked shapes covering every path of the kernel.
+var convCases = []ConvParams{
+	{N: 2, C: 3, H: 7, W: 5, M: 4, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1, DilationH: 1, DilationW: 1, Group: 1},
+	// pointwise fast path: 1x1, stride 1, no pads
+	{N: 2, C: 6, H: 5, W: 3, M: 4, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilationH: 1, DilationW: 1, Group: 2},
+	// 1x1 with stride and padding (im2col path)
+	{N: 1, C: 4, H: 6, W: 7, M: 3, KH: 1, KW: 1, StrideH: 2, StrideW: 3, PadTop: 1, PadLeft: 0, PadBottom: 0, PadRight: 2, DilationH: 1, DilationW: 1, Group: 1},
+	// asymmetric pads, strides, dilations, groups
+	{N: 2, C: 4, H: 9, W: 8, M: 6, KH: 3, KW: 2, StrideH: 2, StrideW: 3, PadTop: 2, PadLeft: 0, PadBottom: 1, PadRight: 3, DilationH: 2, DilationW: 3, Group: 2},
+	// depthwise
+	{N: 1, C: 3, H: 6, W: 6, M: 3, KH: 3, KW: 3, StrideH: 1, StrideW: 2, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1, DilationH: 1, DilationW: 1, Group: 3},
+	// 1-D convolution as H = 1
+	{N: 2, C: 2, H: 1, W: 11, M: 3, KH: 1, KW: 4, StrideH: 1, StrideW: 2, PadTop: 0, PadLeft: 2, PadBottom: 0, PadRight: 1, DilationH: 1, DilationW: 2, Group: 1},
+	// kernel as large as the padded input, one output
+	{N: 1, C: 2, H: 3, W: 4, M: 2, KH: 5, KW: 4, StrideH: 1, StrideW: 1, PadTop: 1, PadLeft: 0, PadBottom: 1, PadRight: 0, DilationH: 1, DilationW: 1, Group: 1},
+	// pads larger than the kernel: rows of pure padding
+	{N: 1, C: 1, H: 4, W: 4, M: 2, KH: 2, KW: 2, StrideH: 1, StrideW: 1, PadTop: 3, PadLeft: 3, PadBottom: 3, PadRight: 3, DilationH: 1, DilationW: 1, Group: 1},
+}
+
+// randomConv draws a valid convolution of small random shape.
+func randomConv(rng *rand.Rand) ConvParams {
+	for {
+		g := 1 + rng.IntN(3)
+		p := ConvParams{
+			N: 1 + rng.IntN(3), C: g * (1 + rng.IntN(3)), H: 1 + rng.IntN(9), W: 1 + rng.IntN(9),
+			M: g * (1 + rng.IntN(3)), KH: 1 + rng.IntN(4), KW: 1 + rng.IntN(4),
+			StrideH: 1 + rng.IntN(3), StrideW: 1 + rng.IntN(3),
+			PadTop: rng.IntN(3), PadLeft: rng.IntN(3), PadBottom: rng.IntN(3), PadRight: rng.IntN(3),
+			DilationH: 1 + rng.IntN(3), DilationW: 1 + rng.IntN(3), Group: g,
+		}
+		if p.Validate() == nil {
+			return p
+		}
+	}
+}
+
+func convName(p ConvParams) string {
+	return fmt.Sprintf("x%dx%dx%dx%d_w%dx%dx%dx%d_s%dx%d_p%d,%d,%d,%d_d%dx%d_g%d",
+		p.N, p.C, p.H, p.W, p.M, p.C/p.Group, p.KH, p.KW, p.StrideH, p.StrideW,
+		p.PadTop, p.PadLeft, p.PadBottom, p.PadRight, p.DilationH, p.DilationW, p.Group)
+}
+
+// convBuffers returns random x, w, b and an output buffer for p.
+func convBuffers(rng *rand.Rand, p ConvParams) (x, w, b, y []float32) {
+	oh, ow := p.OutSize()
+	x = uniform(rng, p.N*p.C*p.H*p.W, -1, 1)
+	w = uniform(rng, p.M*p.C/p.Group*p.KH*p.KW, -1, 1)
+	b = uniform(rng, p.M, -1, 1)
+	return x, w, b, make([]float32, p.N*p.M*oh*ow)
+}
+
+// TestConvForwardMatchesDirect compares im2col + GEMM with the direct
+// loop, once with the current linalg implementation and once with the
+// naive reference GEMM, so that the kernel relies on nothing but the Gemm
+// contract.
+func TestConvForwardMatchesDirect(t *testing.T) {
+	for _, impl := range []linalg.Gemm{linalg.Current(), linalg.Naive{}} {
+		prev := linalg.Use(impl)
+		testConvForwardMatchesDirect(t)
+		linalg.Use(prev)
+	}
+}
+
+func testConvForwardMatchesDirect(t *testing.T) {
+	rng := newRNG(1)
+	cases := append([]ConvParams(nil), convCases...)
+	for range 40 {
+		cases = append(cases, randomConv(rng))
+	}
+	for i, p := range cases {
+		if err := p.Validate(); err != nil {
+			t.Fatalf("case %d: %v", i, err)
+		}
+		for _, variant := range []struct {
+			name       string
+			bias, relu bool
+		}{{"plain", false, false}, {"bias", true, false}, {"bias+relu", true, true}} {
+			q := p
+			q.ReLU = variant.relu
+			x, w, b, y := convBuffers(rng, q)
+			if !variant.bias {
+				b = nil
+			}
+			ConvForward(&q, x, w, b, y)
+			compare(t, convName(q)+"/"+variant.name, tolConvForward, y, convRef(q, x, w, b))
+		}
+	}
+}
+
+func TestConvBackwardGradients(t *testing.T) {
+	rng := newRNG(2)
+	for _, p := range append(convCases, randomConv(rng), randomConv(rng)) {
+		t.Run(convName(p), func(t *testing.T) {
+			x, w, b, y := convBuffers(rng, p)
+			g := uniform(rng, len(y), -1, 1)
+			dx, dw, db := make([]float32, len(x)), make([]float32, len(w)), make([]float32, len(b))
+			ConvForward(&p, x, w, b, y)
+			ConvBackward(&p, x, w, nil, g, dx, dw, db)
+			forward := func() []float32 { ConvForward(&p, x, w, b, y); return y }
+			checkGradients(t, "Conv", tolConvGrad, 1e-2, rng, g, forward,
+				gradInput{"x", x, dx}, gradInput{"w", w, dw}, gradInput{"b", b, db})
+		})
+	}
+}
+
+// TestConvBackwardAccumulates checks that backward adds to the gradient
+// buffers rather than overwriting them: starting from random values r,
+// the result is r + (gradient from zero).
+func TestConvBackwardAccumulates(t *testing.T) {
+	// The sum over the images is added to r one image at a time instead of
+	// all at once, which rounds differently by a few float32 ulps.
+	tolAccumulate := tolerance{Abs: 1e-6, Rel: 1e-6}
+	rng := newRNG(3)
+	p := convCases[3]
+	x, w, b, y := convBuffers(rng, p)
+	g := uniform(rng, len(y), -1, 1)
+	fresh := [3][]float32{make([]float32, len(x)), make([]float32, len(w)), make([]float32, len(b))}
+	ConvBackward(&p, x, w, nil, g, fresh[0], fresh[1], fresh[2])
+	for i, name := range []string{"dx", "dw", "db"} {
+		start := uniform(rng, len(fresh[i]), -1, 1)
+		want := make([]float64, len(start))
+		for j := range want {
+			want[j] = float64(start[j]) + float64(fresh[i][j])
+		}
+		grads := [3][]float32{}
+		grads[i] = start
+		ConvBackward(&p, x, w, nil, g, grads[0], grads[1], grads[2])
+		compare(t, name+" accumulated", tolAccumulate, start, want)
+	}
+}
+
+// TestConvFusedReLU checks the fused epilogue against its definition:
+// forward equals max(0, plain forward) and backward equals plain backward
+// of dy zeroed where the output is 0, bitwise. (A finite-difference check
+// through the ReLU would need every output kept away from the kink, which
+// random weights cannot guarantee; the plain path is checked that way.)
+func TestConvFusedReLU(t *testing.T) {
+	rng := newRNG(4)
+	for _, p := range convCases {
+		fused := p
+		fused.ReLU = true
+		x, w, b, y := convBuffers(rng, p)
+		ConvForward(&p, x, w, b, y)
+		yFused := make([]float32, len(y))
+		ConvForward(&fused, x, w, b, yFused)
+		masked := make([]float32, len(y))
+		g := uniform(rng, len(y), -1, 1)
+		for i, v := range y {
+			y[i] = max(0, v)
+			if v > 0 {
+				masked[i] = g[i]
+			}
+		}
+		identical(t, convName(p)+" fused forward", yFused, y)
+		want := [3][]float32{make([]float32, len(x)), make([]float32, len(w)), make([]float32, len(b))}
+		got := [3][]float32{make([]float32, len(x)), make([]float32, len(w)), make([]float32, len(b))}
+		ConvBackward(&p, x, w, nil, masked, want[0], want[1], want[2])
+		ConvBackward(&fused, x, w, yFused, g, got[0], got[1], got[2])
+		for i, name := range []string{"dx", "dw", "db"} {
+			identical(t, convName(p)+" fused "+name, got[i], want[i])
+		}
+	}
+}
+
+// TestConvThreadIndependence runs forward and backward with one and with
+// two workers and requires bitwise equal results.
+func TestConvThreadIndependence(t *testing.T) {
+	defer parallel.SetThreads(parallel.Threads())
+	rng := newRNG(5)
+	p := ConvParams{N: 3, C: 4, H: 13, W: 11, M: 6, KH: 3, KW: 3, StrideH: 2, StrideW: 1,
+		PadTop: 1, PadLeft: 2, PadBottom: 0, PadRight: 1, DilationH: 1, DilationW: 2, Group: 2, ReLU: true}
+	x, w, b, _ := convBuffers(rng, p)
+	oh, ow := p.OutSize()
+	g := uniform(rng, p.N*p.M*oh*ow, -1, 1)
+	run := func(threads int) [4][]float32 {
+		parallel.SetThreads(threads)
+		y := make([]float32, len(g))
+		ConvForward(&p, x, w, b, y)
+		dx, dw, db := make([]float32, len(x)), make([]float32, len(w)), make([]float32, len(b))
+		ConvBackward(&p, x, w, y, g, dx, dw, db)
+		return [4][]float32{y, dx, dw, db}
+	}
+	one, two := run(1), run(2)
+	for i, name := range []string{"y", "dx", "dw", "db"} {
+		identical(t, name+" with 1 vs 2 threads", one[i], two[i])
+	}
+}
+
+func TestConvValidate(t *testing.T) {
+	base := convCases[0]
+	for _, tc := range []struct {
+		edit func(p *ConvParams)
+		want string
+	}{
+		{func(p *ConvParams) { p.StrideH = 0 }, "StrideH: must be at least 1, got 0"},
+		{func(p *ConvParams) { p.N = -1 }, "N: must be at least 1"},
+		{func(p *ConvParams) { p.PadRight = -2 }, "PadRight: must not be negative, got -2"},
+		{func(p *ConvParams) { p.Group = 2 }, "input channels 3 not divisible by group 2"},
+		{func(p *ConvParams) { p.C, p.Group = 6, 3 }, "output channels 4 not divisible by group 3"},
+		{func(p *ConvParams) { p.KW, p.DilationW = 5, 2 }, "dilated kernel 3x9 larger than padded input 9x7"},
+		{func(p *ConvParams) { p.N = 1 << 40 }, "N: must be at most 17179869184"},
+		{func(p *ConvParams) { p.H, p.W = 1<<20, 1<<20 }, "N, C, H, W: dimensions [2 3 1048576 1048576] hold more than"},
+		{func(p *ConvParams) { p.KH, p.DilationH = 1<<30, 1<<30 }, "KH, DilationH: dimensions"},
+	} {
+		p := base
+		tc.edit(&p)
+		err := p.Validate()
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Validate(%+v) = %v, want error containing %q", p, err, tc.want)
+		}
+	}
+}
+
+func TestResolveAutoPad(t *testing.T) {
+	for _, tc := range []struct {
+		mode                       AutoPad
+		in, kernel, stride, dilate int
+		wantBegin, wantEnd         int
+	}{
+		// out = ceil(5/2) = 3; total = (3-1)*2 + 3 - 5 = 2, even split.
+		{AutoPadSameUpper, 5, 3, 2, 1, 1, 1},
+		{AutoPadSameLower, 5, 3, 2, 1, 1, 1},
+		// out = ceil(6/2) = 3; total = 4 + 3 - 6 = 1: the odd unit at the end (UPPER) or start (LOWER).
+		{AutoPadSameUpper, 6, 3, 2, 1, 0, 1},
+		{AutoPadSameLower, 6, 3, 2, 1, 1, 0},
+		// dilated: out = 7; total = 6 + (3-1)*2 + 1 - 7 = 4.
+		{AutoPadSameUpper, 7, 3, 1, 2, 2, 2},
+		// stride larger than kernel: out = ceil(7/4) = 2; total = 4 + 2 - 7 < 0, so 0.
+		{AutoPadSameUpper, 7, 2, 4, 1, 0, 0},
+		{AutoPadValid, 7, 3, 2, 1, 0, 0},
+	} {
+		begin, end, err := ResolveAutoPad(tc.mode, tc.in, tc.kernel, tc.stride, tc.dilate)
+		if err != nil || begin != tc.wantBegin || end != tc.wantEnd {
+			t.Errorf("ResolveAutoPad(%d, in %d, k %d, s %d, d %d) = %d, %d, %v; want %d, %d",
+				tc.mode, tc.in, tc.kernel, tc.stride, tc.dilate, begin, end, err, tc.wantBegin, tc.wantEnd)
+		}
+		if tc.mode == AutoPadValid {
+			continue
+		}
+		// SAME means the output has ceil(in/stride) positions.
+		p := ConvParams{N: 1, C: 1, H: 1, W: tc.in, M: 1, KH: 1, KW: tc.kernel, StrideH: 1, StrideW: tc.stride,
+			PadLeft: begin, PadRight: end, DilationH: 1, DilationW: tc.dilate, Group: 1}
+		if _, ow := p.OutSize(); ow != (tc.in+tc.stride-1)/tc.stride {
+			t.Errorf("SAME pads %d, %d for in %d stride %d give %d outputs", begin, end, tc.in, tc.stride, ow)
+		}
+	}
+	for _, mode := range []AutoPad{AutoPadNotSet, AutoPad(9)} {
+		if _, _, err := ResolveAutoPad(mode, 5, 3, 1, 1); err == nil {
+			t.Errorf("ResolveAutoPad(%d) succeeded, want error", mode)
+		}
+	}
+	if _, _, err := ResolveAutoPad(AutoPadSameUpper, 5, 3, 0, 1); err == nil {
+		t.Error("ResolveAutoPad with stride 0 succeeded, want error")
+	}
+}
+
+// AlexNet (Krizhevsky et al. 2012, the two-tower variant with groups in
+// conv2 as in the ONNX model zoo's bvlc_alexnet), batch 8.
+var (
+	benchConv1 = ConvParams{N: 8, C: 3, H: 227, W: 227, M: 96, KH: 11, KW: 11, StrideH: 4, StrideW: 4,
+		DilationH: 1, DilationW: 1, Group: 1, ReLU: true}
+	benchConv2 = ConvParams{N: 8, C: 96, H: 27, W: 27, M: 256, KH: 5, KW: 5, StrideH: 1, StrideW: 1,
+		PadTop: 2, PadLeft: 2, PadBottom: 2, PadRight: 2, DilationH: 1, DilationW: 1, Group: 2, ReLU: true}
+)
+
+func benchmarkConv(b *testing.B, p ConvParams, backward bool) {
+	rng := newRNG(6)
+	x, w, bias, y := convBuffers(rng, p)
+	ConvForward(&p, x, w, bias, y)
+	g := uniform(rng, len(y), -1, 1)
+	dx, dw, db := make([]float32, len(x)), make([]float32, len(w)), make([]float32, len(bias))
+	flops := p.FLOPs()
+	if backward {
+		flops *= 2
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if backward {
+			ConvBackward(&p, x, w, y, g, dx, dw, db)
+		} else {
+			ConvForward(&p, x, w, bias, y)
+		}
+	}
+	b.ReportMetric(float64(flops)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
+func BenchmarkConvForwardAlexNetConv1(b *testing.B)  { benchmarkConv(b, benchConv1, false) }
+func BenchmarkConvBackwardAlexNetConv1(b *testing.B) { benchmarkConv(b, benchConv1, true) }
+func BenchmarkConvForwardAlexNetConv2(b *testing.B)  { benchmarkConv(b, benchConv2, false) }
+func BenchmarkConvBackwardAlexNetConv2(b *testing.B) { benchmarkConv(b, benchConv2, true) }

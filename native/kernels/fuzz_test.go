@@ -1,0 +1,61 @@
+package kernels
+
+import "testing"
+
+// fuzzMaxElements keeps fuzzed buffers small enough to allocate quickly.
+const fuzzMaxElements = 1 << 16
+
+// FuzzConv checks that any params Validate accepts run forward and
+// backward without panicking, and that Validate itself never panics.
+func FuzzConv(f *testing.F) {
+	for _, p := range convCases {
+		f.Add(p.N, p.C, p.H, p.W, p.M, p.KH, p.KW, p.StrideH, p.StrideW, p.PadTop, p.PadLeft,
+			p.PadBottom, p.PadRight, p.DilationH, p.DilationW, p.Group)
+	}
+	f.Fuzz(func(t *testing.T, n, c, h, w, m, kh, kw, sh, sw, pt, pl, pb, pr, dh, dw, g int) {
+		p := ConvParams{N: n, C: c, H: h, W: w, M: m, KH: kh, KW: kw, StrideH: sh, StrideW: sw,
+			PadTop: pt, PadLeft: pl, PadBottom: pb, PadRight: pr, DilationH: dh, DilationW: dw, Group: g, ReLU: true}
+		if p.Validate() != nil {
+			return
+		}
+		oh, ow := p.OutSize()
+		sizes := []int{n * c * h * w, m * c / g * kh * kw, n * m * oh * ow, c / g * kh * kw * oh * ow}
+		for _, s := range sizes {
+			if s > fuzzMaxElements {
+				return
+			}
+		}
+		rng := newRNG(1)
+		x, wt, b := uniform(rng, sizes[0], -1, 1), uniform(rng, sizes[1], -1, 1), uniform(rng, m, -1, 1)
+		y := make([]float32, sizes[2])
+		ConvForward(&p, x, wt, b, y)
+		ConvBackward(&p, x, wt, y, y, make([]float32, len(x)), make([]float32, len(wt)), make([]float32, m))
+	})
+}
+
+// FuzzPool is FuzzConv for MaxPool and AveragePool.
+func FuzzPool(f *testing.F) {
+	for _, p := range poolCases {
+		f.Add(p.N, p.C, p.H, p.W, p.KH, p.KW, p.StrideH, p.StrideW, p.PadTop, p.PadLeft,
+			p.PadBottom, p.PadRight, p.DilationH, p.DilationW, p.CeilMode, p.CountIncludePad)
+	}
+	f.Fuzz(func(t *testing.T, n, c, h, w, kh, kw, sh, sw, pt, pl, pb, pr, dh, dw int, ceil, incl bool) {
+		p := PoolParams{N: n, C: c, H: h, W: w, KH: kh, KW: kw, StrideH: sh, StrideW: sw,
+			PadTop: pt, PadLeft: pl, PadBottom: pb, PadRight: pr, DilationH: dh, DilationW: dw,
+			CeilMode: ceil, CountIncludePad: incl}
+		if p.Validate() != nil {
+			return
+		}
+		oh, ow := p.OutSize()
+		if n*c*h*w > fuzzMaxElements || n*c*oh*ow > fuzzMaxElements || oh*ow*kh*kw > fuzzMaxElements {
+			return
+		}
+		x := uniform(newRNG(1), n*c*h*w, -1, 1)
+		y, argmax := make([]float32, n*c*oh*ow), make([]int64, n*c*oh*ow)
+		MaxPoolForward(&p, x, y, argmax)
+		dx := make([]float32, len(x))
+		MaxPoolBackward(&p, argmax, y, dx)
+		AveragePoolForward(&p, x, y)
+		AveragePoolBackward(&p, y, dx)
+	})
+}

@@ -1,0 +1,287 @@
+package kernels
+
+// Gemm and MatMul.
+//
+// Gemm shapes (row-major):
+//
+//	a [M, K], or [K, M] when TransA
+//	b [K, N], or [N, K] when TransB
+//	c per Bias: none, scalar [1], row [N], column [M] (or [M, 1]), full [M, N]
+//	y [M, N]
+//
+// y = Alpha * op(a) * op(b) + Beta * c, with c broadcast to [M, N].
+//
+// MatMul shapes (row-major):
+//
+//	a [BatchA..., M, K]
+//	b [BatchB..., K, N]
+//	y [broadcast(BatchA, BatchB)..., M, N]
+//
+// numpy matmul on matrices of at least two axes. A 1-D a is the executor's
+// [1, K] with the M axis dropped from y afterwards, a 1-D b is [K, 1] with
+// the N axis dropped.
+
+import (
+	"slices"
+
+	"github.com/onnxkit/onnxkit/native/linalg"
+	"github.com/onnxkit/onnxkit/native/parallel"
+)
+
+// GemmBias says how Gemm's optional input C broadcasts to [M, N].
+type GemmBias int
+
+// The shapes of Gemm's C.
+const (
+	GemmBiasNone   GemmBias = iota // no C
+	GemmBiasScalar                 // C has one element
+	GemmBiasRow                    // C is [N] or [1, N]: one value per column
+	GemmBiasColumn                 // C is [M, 1]: one value per row
+	GemmBiasFull                   // C is [M, N]
+)
+
+// size returns the number of elements of C for an m×n product.
+func (k GemmBias) size(m, n int) int {
+	return [...]int{0, 1, n, m, m * n}[k]
+}
+
+// GemmParams holds the dimensions and attributes of Gemm.
+type GemmParams struct {
+	M, N, K        int
+	TransA, TransB bool    // transA, transB
+	Alpha, Beta    float32 // alpha, beta, ONNX defaults 1
+	Bias           GemmBias
+}
+
+// Validate reports a dimension below 1 or an unknown Bias as a *ParamError.
+func (p *GemmParams) Validate() error {
+	if err := checkPositive("Gemm", []string{"M", "N", "K"}, p.M, p.N, p.K); err != nil {
+		return err
+	}
+	for _, d := range [][2]int{{p.M, p.K}, {p.K, p.N}, {p.M, p.N}} {
+		if err := checkElems("Gemm", "M, N, K", d[0], d[1]); err != nil {
+			return err
+		}
+	}
+	if p.Bias < GemmBiasNone || p.Bias > GemmBiasFull {
+		return paramErr("Gemm", "Bias", "unknown bias shape %d", int(p.Bias))
+	}
+	return nil
+}
+
+// leading returns the row strides of the stored a and b.
+func (p *GemmParams) leading() (lda, ldb int) {
+	lda, ldb = p.K, p.N
+	if p.TransA {
+		lda = p.M
+	}
+	if p.TransB {
+		ldb = p.K
+	}
+	return lda, ldb
+}
+
+// GemmForward computes y = Alpha*op(a)*op(b) + Beta*c; c is unused (may be
+// nil) when p.Bias is GemmBiasNone.
+func GemmForward(p *GemmParams, a, b, c, y []float32) {
+	const op = "Gemm"
+	need(op, "a", a, p.M*p.K)
+	need(op, "b", b, p.K*p.N)
+	need(op, "c", c, p.Bias.size(p.M, p.N))
+	need(op, "y", y, p.M*p.N)
+	beta := float32(0)
+	if p.Bias != GemmBiasNone && p.Beta != 0 {
+		beta = 1
+		for i := 0; i < p.M; i++ {
+			row := y[i*p.N : (i+1)*p.N]
+			for j := range row {
+				switch p.Bias {
+				case GemmBiasScalar:
+					row[j] = p.Beta * c[0]
+				case GemmBiasRow:
+					row[j] = p.Beta * c[j]
+				case GemmBiasColumn:
+					row[j] = p.Beta * c[i]
+				case GemmBiasFull:
+					row[j] = p.Beta * c[i*p.N+j]
+				}
+			}
+		}
+	}
+	lda, ldb := p.leading()
+	linalg.Sgemm(p.TransA, p.TransB, p.M, p.N, p.K, p.Alpha, a, lda, b, ldb, beta, y, p.N)
+}
+
+// GemmBackward accumulates the gradients with respect to a, b and c (any
+// may be nil) given dy [M, N], each in its input's stored layout:
+//
+//	d op(a) += Alpha * dy * op(b)ᵀ
+//	d op(b) += Alpha * op(a)ᵀ * dy
+//	dc      += Beta * dy summed over the axes c is broadcast along
+func GemmBackward(p *GemmParams, a, b, dy, da, db, dc []float32) {
+	const op = "Gemm"
+	need(op, "dy", dy, p.M*p.N)
+	lda, ldb := p.leading()
+	if da != nil {
+		need(op, "b", b, p.K*p.N)
+		need(op, "da", da, p.M*p.K)
+		if p.TransA { // a is [K, M]: da = Alpha * op(b) * dyᵀ
+			linalg.Sgemm(p.TransB, true, p.K, p.M, p.N, p.Alpha, b, ldb, dy, p.N, 1, da, p.M)
+		} else { // a is [M, K]: da = Alpha * dy * op(b)ᵀ
+			linalg.Sgemm(false, !p.TransB, p.M, p.K, p.N, p.Alpha, dy, p.N, b, ldb, 1, da, p.K)
+		}
+	}
+	if db != nil {
+		need(op, "a", a, p.M*p.K)
+		need(op, "db", db, p.K*p.N)
+		if p.TransB { // b is [N, K]: db = Alpha * dyᵀ * op(a)
+			linalg.Sgemm(true, p.TransA, p.N, p.K, p.M, p.Alpha, dy, p.N, a, lda, 1, db, p.K)
+		} else { // b is [K, N]: db = Alpha * op(a)ᵀ * dy
+			linalg.Sgemm(!p.TransA, false, p.K, p.N, p.M, p.Alpha, a, lda, dy, p.N, 1, db, p.N)
+		}
+	}
+	if dc != nil && p.Bias != GemmBiasNone {
+		need(op, "dc", dc, p.Bias.size(p.M, p.N))
+		gemmBiasBackward(p, dy, dc)
+	}
+}
+
+// gemmBiasBackward accumulates dc += Beta * dy reduced to c's shape, with
+// float64 sums.
+func gemmBiasBackward(p *GemmParams, dy, dc []float32) {
+	switch p.Bias {
+	case GemmBiasFull:
+		for i, g := range dy[:p.M*p.N] {
+			dc[i] += p.Beta * g
+		}
+	case GemmBiasRow:
+		for j := 0; j < p.N; j++ {
+			var s float64
+			for i := 0; i < p.M; i++ {
+				s += float64(dy[i*p.N+j])
+			}
+			dc[j] += p.Beta * float32(s)
+		}
+	case GemmBiasColumn:
+		for i := 0; i < p.M; i++ {
+			var s float64
+			for _, g := range dy[i*p.N : (i+1)*p.N] {
+				s += float64(g)
+			}
+			dc[i] += p.Beta * float32(s)
+		}
+	case GemmBiasScalar:
+		var s float64
+		for _, g := range dy[:p.M*p.N] {
+			s += float64(g)
+		}
+		dc[0] += p.Beta * float32(s)
+	}
+}
+
+// MatMulParams holds the dimensions of a batched MatMul.
+type MatMulParams struct {
+	BatchA, BatchB []int // leading (batch) axes of a and b, possibly empty
+	M, K, N        int
+}
+
+// Validate reports a dimension below 1 or batch axes that do not
+// broadcast as a *ParamError.
+func (p *MatMulParams) Validate() error {
+	if err := checkPositive("MatMul", []string{"M", "K", "N"}, p.M, p.K, p.N); err != nil {
+		return err
+	}
+	out, err := BroadcastShape(p.BatchA, p.BatchB)
+	if err != nil {
+		return err
+	}
+	for _, m := range []struct {
+		batch []int
+		r, c  int
+	}{{p.BatchA, p.M, p.K}, {p.BatchB, p.K, p.N}, {out, p.M, p.N}} {
+		if err := checkElems("MatMul", "BatchA, BatchB, M, K, N", append(slices.Clone(m.batch), m.r, m.c)...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// OutBatch returns the batch axes of y, the broadcast of BatchA and
+// BatchB. It panics if they do not broadcast: call Validate first.
+func (p *MatMulParams) OutBatch() []int {
+	out, err := BroadcastShape(p.BatchA, p.BatchB)
+	if err != nil {
+		panic("kernels: MatMul: unvalidated params: " + err.Error())
+	}
+	return out
+}
+
+// batches returns the number of output matrices and, for each, the index
+// of the a and b matrix it multiplies.
+func (p *MatMulParams) batches() (count int, ia, ib []int) {
+	out := p.OutBatch()
+	count = numElems(out)
+	sa, sb := BroadcastStrides(p.BatchA, out), BroadcastStrides(p.BatchB, out)
+	ia, ib = make([]int, count), make([]int, count)
+	for o := range count {
+		r := o
+		for axis := len(out) - 1; axis >= 0; axis-- {
+			i := r % out[axis]
+			r /= out[axis]
+			ia[o] += i * sa[axis]
+			ib[o] += i * sb[axis]
+		}
+	}
+	return count, ia, ib
+}
+
+// MatMulForward computes each output matrix y_o = a_ia(o) * b_ib(o), the
+// matrices spread over the workers.
+func MatMulForward(p *MatMulParams, a, b, y []float32) {
+	const op = "MatMul"
+	count, ia, ib := p.batches()
+	mk, kn, mn := p.M*p.K, p.K*p.N, p.M*p.N
+	need(op, "a", a, numElems(p.BatchA)*mk)
+	need(op, "b", b, numElems(p.BatchB)*kn)
+	need(op, "y", y, count*mn)
+	parallel.For(count, grainFor(mn*p.K), func(lo, hi int) {
+		for o := lo; o < hi; o++ {
+			linalg.Sgemm(false, false, p.M, p.N, p.K, 1, a[ia[o]*mk:], p.K, b[ib[o]*kn:], p.N, 0, y[o*mn:], p.N)
+		}
+	})
+}
+
+// MatMulBackward accumulates da_i += sum of dy_o * b_ib(o)ᵀ over the
+// outputs o that read a_i, and db_j += sum of a_ia(o)ᵀ * dy_o over those
+// that read b_j; da or db may be nil. Each gradient matrix sums its terms
+// in output order, the gradient matrices spread over the workers.
+func MatMulBackward(p *MatMulParams, a, b, dy, da, db []float32) {
+	const op = "MatMul"
+	count, ia, ib := p.batches()
+	mk, kn, mn := p.M*p.K, p.K*p.N, p.M*p.N
+	need(op, "dy", dy, count*mn)
+	if da != nil {
+		na := numElems(p.BatchA)
+		need(op, "b", b, numElems(p.BatchB)*kn)
+		need(op, "da", da, na*mk)
+		parallel.For(na, grainFor(count*mn*p.K/max(na, 1)), func(lo, hi int) {
+			for o := range count {
+				if i := ia[o]; i >= lo && i < hi {
+					linalg.Sgemm(false, true, p.M, p.K, p.N, 1, dy[o*mn:], p.N, b[ib[o]*kn:], p.N, 1, da[i*mk:], p.K)
+				}
+			}
+		})
+	}
+	if db != nil {
+		nb := numElems(p.BatchB)
+		need(op, "a", a, numElems(p.BatchA)*mk)
+		need(op, "db", db, nb*kn)
+		parallel.For(nb, grainFor(count*mn*p.K/max(nb, 1)), func(lo, hi int) {
+			for o := range count {
+				if j := ib[o]; j >= lo && j < hi {
+					linalg.Sgemm(true, false, p.K, p.N, p.M, 1, a[ia[o]*mk:], p.K, dy[o*mn:], p.N, 1, db[j*kn:], p.N)
+				}
+			}
+		})
+	}
+}

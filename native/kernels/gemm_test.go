@@ -1,0 +1,162 @@
+package kernels
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// Tolerances for Gemm and MatMul.
+var (
+	// Forward against float64: float32 dot products of at most 9 terms in
+	// [-1, 1) plus a bias.
+	tolGemm = tolerance{Abs: 1e-6, Rel: 1e-5}
+	// Gradients: the product is linear in each input (no truncation
+	// error); float32 rounding of the outputs divided by 2*eps.
+	tolGemmGrad = tolerance{Abs: 1e-4, Rel: 1e-3}
+)
+
+// gemmRef computes Alpha*op(a)*op(b) + Beta*c in float64 from explicit
+// index formulas for the stored layouts.
+func gemmRef(p GemmParams, a, b, c []float32) []float64 {
+	y := make([]float64, p.M*p.N)
+	for i := 0; i < p.M; i++ {
+		for j := 0; j < p.N; j++ {
+			var sum float64
+			for k := 0; k < p.K; k++ {
+				av, bv := a[i*p.K+k], b[k*p.N+j]
+				if p.TransA {
+					av = a[k*p.M+i]
+				}
+				if p.TransB {
+					bv = b[j*p.K+k]
+				}
+				sum += float64(av) * float64(bv)
+			}
+			var cv float32
+			switch p.Bias {
+			case GemmBiasScalar:
+				cv = c[0]
+			case GemmBiasRow:
+				cv = c[j]
+			case GemmBiasColumn:
+				cv = c[i]
+			case GemmBiasFull:
+				cv = c[i*p.N+j]
+			}
+			y[i*p.N+j] = float64(p.Alpha)*sum + float64(p.Beta)*float64(cv)
+		}
+	}
+	return y
+}
+
+// gemmCases covers every combination of transposes and bias shapes.
+func gemmCases() []GemmParams {
+	var cases []GemmParams
+	for bias := GemmBiasNone; bias <= GemmBiasFull; bias++ {
+		for _, ta := range []bool{false, true} {
+			for _, tb := range []bool{false, true} {
+				cases = append(cases, GemmParams{M: 3, N: 5, K: 4 + int(bias), TransA: ta, TransB: tb,
+					Alpha: 0.75, Beta: 1.5, Bias: bias})
+			}
+		}
+	}
+	return cases
+}
+
+func gemmName(p GemmParams) string {
+	return fmt.Sprintf("M%d_N%d_K%d_tA%v_tB%v_bias%d", p.M, p.N, p.K, p.TransA, p.TransB, p.Bias)
+}
+
+func TestGemm(t *testing.T) {
+	rng := newRNG(41)
+	for _, p := range gemmCases() {
+		t.Run(gemmName(p), func(t *testing.T) {
+			a, b := uniform(rng, p.M*p.K, -1, 1), uniform(rng, p.K*p.N, -1, 1)
+			c := uniform(rng, p.Bias.size(p.M, p.N), -1, 1)
+			y := uniform(rng, p.M*p.N, -1, 1) // stale contents must not leak into y
+			GemmForward(&p, a, b, c, y)
+			compare(t, "y", tolGemm, y, gemmRef(p, a, b, c))
+
+			g := uniform(rng, p.M*p.N, -1, 1)
+			da, db, dc := make([]float32, len(a)), make([]float32, len(b)), make([]float32, len(c))
+			GemmBackward(&p, a, b, g, da, db, dc)
+			inputs := []gradInput{{"a", a, da}, {"b", b, db}}
+			if p.Bias != GemmBiasNone {
+				inputs = append(inputs, gradInput{"c", c, dc})
+			}
+			checkGradients(t, "Gemm", tolGemmGrad, 1e-2, rng, g,
+				func() []float32 { GemmForward(&p, a, b, c, y); return y }, inputs...)
+		})
+	}
+}
+
+// matmulRef multiplies the batched matrices in float64, mapping each output
+// batch index to the input batch indices explicitly: an axis of size 1
+// reads index 0, missing leading axes are ignored.
+func matmulRef(p MatMulParams, a, b []float32) []float64 {
+	out, err := BroadcastShape(p.BatchA, p.BatchB)
+	if err != nil {
+		panic(err)
+	}
+	var y []float64
+	for o := 0; o < numElems(out); o++ {
+		multi := unravel(o, out)
+		ia, ib := ravelBroadcast(multi, p.BatchA), ravelBroadcast(multi, p.BatchB)
+		for i := 0; i < p.M; i++ {
+			for j := 0; j < p.N; j++ {
+				var sum float64
+				for k := 0; k < p.K; k++ {
+					sum += float64(a[(ia*p.M+i)*p.K+k]) * float64(b[(ib*p.K+k)*p.N+j])
+				}
+				y = append(y, sum)
+			}
+		}
+	}
+	return y
+}
+
+var matmulCases = []MatMulParams{
+	{M: 3, K: 4, N: 2},
+	{BatchA: []int{2}, BatchB: []int{2}, M: 2, K: 3, N: 4},
+	{BatchA: []int{2, 3}, BatchB: []int{3}, M: 2, K: 2, N: 3},
+	{BatchA: []int{2, 1}, BatchB: []int{1, 3}, M: 3, K: 2, N: 2},
+	{BatchA: nil, BatchB: []int{4}, M: 2, K: 3, N: 2},
+	{BatchA: []int{1, 2, 1}, BatchB: []int{3, 1, 2}, M: 1, K: 3, N: 1},
+}
+
+func TestMatMul(t *testing.T) {
+	rng := newRNG(42)
+	for _, p := range matmulCases {
+		t.Run(fmt.Sprintf("A%v_B%v_M%d_K%d_N%d", p.BatchA, p.BatchB, p.M, p.K, p.N), func(t *testing.T) {
+			if err := p.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			a := uniform(rng, numElems(p.BatchA)*p.M*p.K, -1, 1)
+			b := uniform(rng, numElems(p.BatchB)*p.K*p.N, -1, 1)
+			y := make([]float32, numElems(p.OutBatch())*p.M*p.N)
+			MatMulForward(&p, a, b, y)
+			compare(t, "y", tolGemm, y, matmulRef(p, a, b))
+
+			g := uniform(rng, len(y), -1, 1)
+			da, db := make([]float32, len(a)), make([]float32, len(b))
+			MatMulBackward(&p, a, b, g, da, db)
+			checkGradients(t, "MatMul", tolGemmGrad, 1e-2, rng, g,
+				func() []float32 { MatMulForward(&p, a, b, y); return y },
+				gradInput{"a", a, da}, gradInput{"b", b, db})
+		})
+	}
+}
+
+func TestGemmMatMulValidate(t *testing.T) {
+	if err := (&GemmParams{M: 1, N: 0, K: 1}).Validate(); err == nil || !strings.Contains(err.Error(), "N: must be at least 1") {
+		t.Errorf("Gemm with N = 0: %v", err)
+	}
+	if err := (&GemmParams{M: 1, N: 1, K: 1, Bias: 7}).Validate(); err == nil || !strings.Contains(err.Error(), "unknown bias shape 7") {
+		t.Errorf("Gemm with Bias 7: %v", err)
+	}
+	err := (&MatMulParams{BatchA: []int{2, 3}, BatchB: []int{4}, M: 1, K: 1, N: 1}).Validate()
+	if err == nil || !strings.Contains(err.Error(), "differ at axis 1 (3 vs 4)") {
+		t.Errorf("MatMul with batches [2 3] and [4]: %v", err)
+	}
+}

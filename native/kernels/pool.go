@@ -1,0 +1,334 @@
+package kernels
+
+// Pooling: MaxPool, AveragePool, GlobalMaxPool, GlobalAveragePool (2-D).
+//
+// Shapes (row-major):
+//
+//	x      [N, C, H, W]
+//	y      [N, C, OH, OW]   OH, OW = p.OutSize()
+//	argmax [N, C, OH, OW]   MaxPool: flat index into x of each maximum
+//	global pools: x [N, C, S] with S the product of the spatial sizes,
+//	              y and argmax [N, C]
+//
+// A window at output (oy, ox) reads the taps
+// (oy*StrideH - PadTop + kh*DilationH, ox*StrideW - PadLeft + kw*DilationW);
+// taps in the padding are skipped by MaxPool (as if -inf) and by
+// AveragePool, which divides by the number of taps inside the image, or,
+// with CountIncludePad, by the number inside the padded image.
+// argmax holds the index ((n*C + c)*H + h)*W + w, ONNX's Indices output
+// with storage_order 0; among equal values the first in scan order wins.
+
+import (
+	"math"
+
+	"github.com/onnxkit/onnxkit/native/parallel"
+)
+
+// PoolParams holds the resolved attributes and dimensions of MaxPool and
+// AveragePool over the two spatial axes.
+type PoolParams struct {
+	N, C, H, W                           int // input batch, channels, height, width
+	KH, KW                               int // kernel_shape
+	StrideH, StrideW                     int
+	PadTop, PadLeft, PadBottom, PadRight int
+	DilationH, DilationW                 int
+	CeilMode                             bool // ceil_mode: round the window count up
+	CountIncludePad                      bool // AveragePool count_include_pad
+}
+
+// OutSize returns the output height and width. With CeilMode the window
+// count rounds up, but a last window that would start in the bottom or
+// right padding is dropped (ONNX spec; PyTorch and ONNX Runtime agree).
+func (p *PoolParams) OutSize() (oh, ow int) {
+	oh = windowCount(p.H, p.KH, p.StrideH, p.PadTop, p.PadBottom, p.DilationH, p.CeilMode)
+	ow = windowCount(p.W, p.KW, p.StrideW, p.PadLeft, p.PadRight, p.DilationW, p.CeilMode)
+	return oh, ow
+}
+
+// Validate reports the first attribute or dimension the kernels cannot run
+// with, as a *ParamError. Besides the ranges, it rejects settings where
+// some window covers padding only, where pooling has no value to produce.
+func (p *PoolParams) Validate() error {
+	const op = "Pool"
+	if err := checkPositive(op, []string{"N", "C", "H", "W", "KH", "KW",
+		"StrideH", "StrideW", "DilationH", "DilationW"},
+		p.N, p.C, p.H, p.W, p.KH, p.KW, p.StrideH, p.StrideW,
+		p.DilationH, p.DilationW); err != nil {
+		return err
+	}
+	if err := checkNonNegative(op, []string{"PadTop", "PadLeft", "PadBottom", "PadRight"},
+		p.PadTop, p.PadLeft, p.PadBottom, p.PadRight); err != nil {
+		return err
+	}
+	if err := checkElems(op, "N, C, H, W", p.N, p.C, p.H, p.W); err != nil {
+		return err
+	}
+	if err := checkElems(op, "KH, DilationH", p.KH, p.DilationH); err != nil {
+		return err
+	}
+	if err := checkElems(op, "KW, DilationW", p.KW, p.DilationW); err != nil {
+		return err
+	}
+	oh, ow := p.OutSize()
+	if oh < 1 || ow < 1 {
+		return paramErr(op, "KH, KW", "dilated kernel %dx%d larger than padded input %dx%d",
+			p.DilationH*(p.KH-1)+1, p.DilationW*(p.KW-1)+1,
+			p.H+p.PadTop+p.PadBottom, p.W+p.PadLeft+p.PadRight)
+	}
+	for _, ax := range []struct {
+		field               string
+		out, in, k, s, b, d int
+	}{
+		{"PadTop, PadBottom", oh, p.H, p.KH, p.StrideH, p.PadTop, p.DilationH},
+		{"PadLeft, PadRight", ow, p.W, p.KW, p.StrideW, p.PadLeft, p.DilationW},
+	} {
+		for o := 0; o < ax.out; o++ {
+			if n, _ := tapCounts(o, ax.in, ax.k, ax.s, ax.d, ax.b, 0); n == 0 {
+				return paramErr(op, ax.field, "window %d covers padding only", o)
+			}
+		}
+	}
+	return nil
+}
+
+// tapCounts returns, for the window at output position o along one axis,
+// with dilation d, how many taps fall inside the input and how many inside
+// the input padded by padBegin and padEnd.
+func tapCounts(o, in, k, stride, d, padBegin, padEnd int) (inside, padded int) {
+	for t := 0; t < k; t++ {
+		i := o*stride - padBegin + t*d
+		if i >= 0 && i < in {
+			inside++
+		}
+		if i >= -padBegin && i < in+padEnd {
+			padded++
+		}
+	}
+	return inside, padded
+}
+
+// MaxPoolForward computes y and the argmax of every window. Planes
+// (n, c) are spread over the workers.
+func MaxPoolForward(p *PoolParams, x, y []float32, argmax []int64) {
+	const op = "MaxPool"
+	oh, ow := p.OutSize()
+	planes, hw, ohw := p.N*p.C, p.H*p.W, oh*ow
+	need(op, "x", x, planes*hw)
+	need(op, "y", y, planes*ohw)
+	need(op, "argmax", argmax, planes*ohw)
+	parallel.For(planes, grainFor(ohw*p.KH*p.KW), func(lo, hi int) {
+		for pl := lo; pl < hi; pl++ {
+			base := pl * hw
+			for oy := 0; oy < oh; oy++ {
+				for ox := 0; ox < ow; ox++ {
+					best, at := float32(math.Inf(-1)), -1
+					for kh := 0; kh < p.KH; kh++ {
+						iy := oy*p.StrideH - p.PadTop + kh*p.DilationH
+						if iy < 0 || iy >= p.H {
+							continue
+						}
+						for kw := 0; kw < p.KW; kw++ {
+							ix := ox*p.StrideW - p.PadLeft + kw*p.DilationW
+							if ix < 0 || ix >= p.W {
+								continue
+							}
+							if i := base + iy*p.W + ix; at < 0 || x[i] > best {
+								best, at = x[i], i
+							}
+						}
+					}
+					o := pl*ohw + oy*ow + ox
+					y[o], argmax[o] = best, int64(at)
+				}
+			}
+		}
+	})
+}
+
+// MaxPoolBackward accumulates dy into dx at the positions recorded in
+// argmax by MaxPoolForward.
+func MaxPoolBackward(p *PoolParams, argmax []int64, dy, dx []float32) {
+	const op = "MaxPool"
+	oh, ow := p.OutSize()
+	planes, ohw := p.N*p.C, oh*ow
+	need(op, "argmax", argmax, planes*ohw)
+	need(op, "dy", dy, planes*ohw)
+	need(op, "dx", dx, planes*p.H*p.W)
+	// Each plane's maxima lie in the same plane of dx, so planes are disjoint.
+	parallel.For(planes, grainFor(ohw), func(lo, hi int) {
+		for o := lo * ohw; o < hi*ohw; o++ {
+			dx[argmax[o]] += dy[o]
+		}
+	})
+}
+
+// poolDivisors returns, per output position along each axis, the number of
+// taps AveragePool divides by; the 2-D divisor is their product.
+func (p *PoolParams) poolDivisors() (dh, dw []float32) {
+	oh, ow := p.OutSize()
+	axis := func(out, in, k, s, b, d, e int) []float32 {
+		div := make([]float32, out)
+		for o := range div {
+			inside, padded := tapCounts(o, in, k, s, d, b, e)
+			if p.CountIncludePad {
+				div[o] = float32(padded)
+			} else {
+				div[o] = float32(inside)
+			}
+		}
+		return div
+	}
+	dh = axis(oh, p.H, p.KH, p.StrideH, p.PadTop, p.DilationH, p.PadBottom)
+	dw = axis(ow, p.W, p.KW, p.StrideW, p.PadLeft, p.DilationW, p.PadRight)
+	return dh, dw
+}
+
+// AveragePoolForward computes y, the mean of each window. Planes are
+// spread over the workers.
+func AveragePoolForward(p *PoolParams, x, y []float32) {
+	const op = "AveragePool"
+	oh, ow := p.OutSize()
+	planes, hw, ohw := p.N*p.C, p.H*p.W, oh*ow
+	need(op, "x", x, planes*hw)
+	need(op, "y", y, planes*ohw)
+	divH, divW := p.poolDivisors()
+	parallel.For(planes, grainFor(ohw*p.KH*p.KW), func(lo, hi int) {
+		for pl := lo; pl < hi; pl++ {
+			plane := x[pl*hw : (pl+1)*hw]
+			for oy := 0; oy < oh; oy++ {
+				for ox := 0; ox < ow; ox++ {
+					var sum float32
+					for kh := 0; kh < p.KH; kh++ {
+						iy := oy*p.StrideH - p.PadTop + kh*p.DilationH
+						if iy < 0 || iy >= p.H {
+							continue
+						}
+						for kw := 0; kw < p.KW; kw++ {
+							ix := ox*p.StrideW - p.PadLeft + kw*p.DilationW
+							if ix >= 0 && ix < p.W {
+								sum += plane[iy*p.W+ix]
+							}
+						}
+					}
+					y[pl*ohw+oy*ow+ox] = sum / (divH[oy] * divW[ox])
+				}
+			}
+		}
+	})
+}
+
+// AveragePoolBackward accumulates into dx each dy spread evenly over the
+// taps of its window that lie inside the image.
+func AveragePoolBackward(p *PoolParams, dy, dx []float32) {
+	const op = "AveragePool"
+	oh, ow := p.OutSize()
+	planes, hw, ohw := p.N*p.C, p.H*p.W, oh*ow
+	need(op, "dy", dy, planes*ohw)
+	need(op, "dx", dx, planes*hw)
+	divH, divW := p.poolDivisors()
+	parallel.For(planes, grainFor(ohw*p.KH*p.KW), func(lo, hi int) {
+		for pl := lo; pl < hi; pl++ {
+			plane := dx[pl*hw : (pl+1)*hw]
+			for oy := 0; oy < oh; oy++ {
+				for ox := 0; ox < ow; ox++ {
+					g := dy[pl*ohw+oy*ow+ox] / (divH[oy] * divW[ox])
+					for kh := 0; kh < p.KH; kh++ {
+						iy := oy*p.StrideH - p.PadTop + kh*p.DilationH
+						if iy < 0 || iy >= p.H {
+							continue
+						}
+						for kw := 0; kw < p.KW; kw++ {
+							ix := ox*p.StrideW - p.PadLeft + kw*p.DilationW
+							if ix >= 0 && ix < p.W {
+								plane[iy*p.W+ix] += g
+							}
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+// GlobalPoolParams holds the dimensions of GlobalAveragePool and
+// GlobalMaxPool: x [N, C, Spatial] where Spatial is the product of all
+// spatial sizes (1 for an [N, C] input).
+type GlobalPoolParams struct {
+	N, C, Spatial int
+}
+
+// Validate reports a dimension below 1 as a *ParamError.
+func (p *GlobalPoolParams) Validate() error {
+	if err := checkPositive("GlobalPool", []string{"N", "C", "Spatial"}, p.N, p.C, p.Spatial); err != nil {
+		return err
+	}
+	return checkElems("GlobalPool", "N, C, Spatial", p.N, p.C, p.Spatial)
+}
+
+// GlobalAveragePoolForward sets y[n, c] to the mean of x[n, c, :],
+// summed in float64.
+func GlobalAveragePoolForward(p *GlobalPoolParams, x, y []float32) {
+	const op = "GlobalAveragePool"
+	planes, s := p.N*p.C, p.Spatial
+	need(op, "x", x, planes*s)
+	need(op, "y", y, planes)
+	parallel.For(planes, grainFor(s), func(lo, hi int) {
+		for pl := lo; pl < hi; pl++ {
+			var sum float64
+			for _, v := range x[pl*s : (pl+1)*s] {
+				sum += float64(v)
+			}
+			y[pl] = float32(sum / float64(s))
+		}
+	})
+}
+
+// GlobalAveragePoolBackward adds dy[n, c] / Spatial to every dx[n, c, :].
+func GlobalAveragePoolBackward(p *GlobalPoolParams, dy, dx []float32) {
+	const op = "GlobalAveragePool"
+	planes, s := p.N*p.C, p.Spatial
+	need(op, "dy", dy, planes)
+	need(op, "dx", dx, planes*s)
+	parallel.For(planes, grainFor(s), func(lo, hi int) {
+		for pl := lo; pl < hi; pl++ {
+			g := dy[pl] / float32(s)
+			row := dx[pl*s : (pl+1)*s]
+			for i := range row {
+				row[i] += g
+			}
+		}
+	})
+}
+
+// GlobalMaxPoolForward sets y[n, c] to the maximum of x[n, c, :] and
+// argmax[n, c] to its flat index into x (the first among equal values).
+func GlobalMaxPoolForward(p *GlobalPoolParams, x, y []float32, argmax []int64) {
+	const op = "GlobalMaxPool"
+	planes, s := p.N*p.C, p.Spatial
+	need(op, "x", x, planes*s)
+	need(op, "y", y, planes)
+	need(op, "argmax", argmax, planes)
+	parallel.For(planes, grainFor(s), func(lo, hi int) {
+		for pl := lo; pl < hi; pl++ {
+			at := pl * s
+			for i := at + 1; i < (pl+1)*s; i++ {
+				if x[i] > x[at] {
+					at = i
+				}
+			}
+			y[pl], argmax[pl] = x[at], int64(at)
+		}
+	})
+}
+
+// GlobalMaxPoolBackward adds dy[n, c] to dx at argmax[n, c].
+func GlobalMaxPoolBackward(p *GlobalPoolParams, argmax []int64, dy, dx []float32) {
+	const op = "GlobalMaxPool"
+	planes := p.N * p.C
+	need(op, "argmax", argmax, planes)
+	need(op, "dy", dy, planes)
+	need(op, "dx", dx, planes*p.Spatial)
+	for pl := 0; pl < planes; pl++ {
+		dx[argmax[pl]] += dy[pl]
+	}
+}

@@ -1,0 +1,262 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+)
+
+// Tolerances for pooling.
+var (
+	// Max pooling copies values: exact.
+	tolMaxPool = tolerance{}
+	// Average pooling sums at most a few dozen float32 values in [-1, 1)
+	// and divides once: a few ulps of sums of magnitude ~10.
+	tolAvgPool = tolerance{Abs: 1e-6, Rel: 1e-6}
+	// Pooling is piecewise linear and the checks stay off the kinks (max
+	// pooling inputs differ by >= 0.05 > 2*eps), so the difference quotient
+	// only carries float32 rounding of the outputs divided by 2*eps.
+	tolPoolGrad = tolerance{Abs: 1e-4, Rel: 1e-3}
+)
+
+// poolOutRef computes the pooled size of one axis from the spec's formula
+// in floating point, dropping a last window that starts in the end padding.
+func poolOutRef(in, k, s, padBegin, padEnd, d int, ceil bool) int {
+	f := float64(in+padBegin+padEnd-((k-1)*d+1))/float64(s) + 1
+	if !ceil {
+		return int(math.Floor(f))
+	}
+	out := int(math.Ceil(f))
+	if (out-1)*s >= in+padBegin {
+		out--
+	}
+	return out
+}
+
+// poolRef is the direct pooling reference in float64: per output, the list
+// of taps inside the image, their max (first index among equals) or mean.
+func poolRef(p PoolParams, x []float32, average bool) (y []float64, argmax []int64) {
+	oh := poolOutRef(p.H, p.KH, p.StrideH, p.PadTop, p.PadBottom, p.DilationH, p.CeilMode)
+	ow := poolOutRef(p.W, p.KW, p.StrideW, p.PadLeft, p.PadRight, p.DilationW, p.CeilMode)
+	for n := 0; n < p.N; n++ {
+		for c := 0; c < p.C; c++ {
+			for oy := 0; oy < oh; oy++ {
+				for ox := 0; ox < ow; ox++ {
+					var taps []int
+					padded := 0
+					for kh := 0; kh < p.KH; kh++ {
+						for kw := 0; kw < p.KW; kw++ {
+							iy := oy*p.StrideH - p.PadTop + kh*p.DilationH
+							ix := ox*p.StrideW - p.PadLeft + kw*p.DilationW
+							if iy >= -p.PadTop && iy < p.H+p.PadBottom && ix >= -p.PadLeft && ix < p.W+p.PadRight {
+								padded++
+							}
+							if iy >= 0 && iy < p.H && ix >= 0 && ix < p.W {
+								taps = append(taps, ((n*p.C+c)*p.H+iy)*p.W+ix)
+							}
+						}
+					}
+					if average {
+						var sum float64
+						for _, i := range taps {
+							sum += float64(x[i])
+						}
+						count := len(taps)
+						if p.CountIncludePad {
+							count = padded
+						}
+						y = append(y, sum/float64(count))
+						continue
+					}
+					best := taps[0]
+					for _, i := range taps[1:] {
+						if x[i] > x[best] {
+							best = i
+						}
+					}
+					y = append(y, float64(x[best]))
+					argmax = append(argmax, int64(best))
+				}
+			}
+		}
+	}
+	return y, argmax
+}
+
+var poolCases = []PoolParams{
+	// AlexNet's overlapping pooling
+	{N: 2, C: 3, H: 13, W: 13, KH: 3, KW: 3, StrideH: 2, StrideW: 2, DilationH: 1, DilationW: 1},
+	// asymmetric pads, ceil mode
+	{N: 1, C: 2, H: 7, W: 6, KH: 3, KW: 2, StrideH: 2, StrideW: 3, PadTop: 1, PadLeft: 0, PadBottom: 2, PadRight: 1, DilationH: 1, DilationW: 1, CeilMode: true},
+	// ceil mode whose last window would start in the padding and is dropped
+	{N: 1, C: 1, H: 5, W: 5, KH: 2, KW: 2, StrideH: 2, StrideW: 2, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1, DilationH: 1, DilationW: 1, CeilMode: true},
+	// dilations and count_include_pad
+	{N: 2, C: 2, H: 8, W: 9, KH: 2, KW: 3, StrideH: 1, StrideW: 2, PadTop: 1, PadLeft: 2, PadBottom: 0, PadRight: 1, DilationH: 2, DilationW: 2, CountIncludePad: true},
+	{N: 1, C: 2, H: 6, W: 7, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1, DilationH: 1, DilationW: 1, CeilMode: true, CountIncludePad: true},
+}
+
+func randomPool(rng *rand.Rand) PoolParams {
+	for {
+		p := PoolParams{
+			N: 1 + rng.IntN(2), C: 1 + rng.IntN(3), H: 1 + rng.IntN(9), W: 1 + rng.IntN(9),
+			KH: 1 + rng.IntN(4), KW: 1 + rng.IntN(4), StrideH: 1 + rng.IntN(3), StrideW: 1 + rng.IntN(3),
+			PadTop: rng.IntN(3), PadLeft: rng.IntN(3), PadBottom: rng.IntN(3), PadRight: rng.IntN(3),
+			DilationH: 1 + rng.IntN(2), DilationW: 1 + rng.IntN(2),
+			CeilMode: rng.IntN(2) == 0, CountIncludePad: rng.IntN(2) == 0,
+		}
+		if p.Validate() == nil {
+			return p
+		}
+	}
+}
+
+func poolName(p PoolParams) string {
+	return fmt.Sprintf("x%dx%dx%dx%d_k%dx%d_s%dx%d_p%d,%d,%d,%d_d%dx%d_ceil%v_incl%v",
+		p.N, p.C, p.H, p.W, p.KH, p.KW, p.StrideH, p.StrideW, p.PadTop, p.PadLeft, p.PadBottom, p.PadRight,
+		p.DilationH, p.DilationW, p.CeilMode, p.CountIncludePad)
+}
+
+func TestPoolOutSize(t *testing.T) {
+	for _, tc := range []struct {
+		p      PoolParams
+		oh, ow int
+	}{
+		// H: floor((6 - 3)/2) + 1 = 2.  W: ceil mode would give the same, 2 windows.
+		{PoolParams{H: 6, W: 5, KH: 3, KW: 3, StrideH: 2, StrideW: 2, DilationH: 1, DilationW: 1}, 2, 2},
+		// ceil((6 - 3)/2) + 1 = 3, the last window at row 4 starts inside.
+		{PoolParams{H: 6, W: 6, KH: 3, KW: 3, StrideH: 2, StrideW: 2, DilationH: 1, DilationW: 1, CeilMode: true}, 3, 3},
+		// ceil((5 + 2 - 2)/2) + 1 = 4, but window 3 starts at padded row 6 = 5 + 1, in the end padding: 3.
+		{PoolParams{H: 5, W: 5, KH: 2, KW: 2, StrideH: 2, StrideW: 2, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1, DilationH: 1, DilationW: 1, CeilMode: true}, 3, 3},
+		// dilated: extent (3-1)*2 + 1 = 5; floor((7 - 5)/1) + 1 = 3.
+		{PoolParams{H: 7, W: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 1, DilationH: 2, DilationW: 2}, 3, 3},
+	} {
+		if oh, ow := tc.p.OutSize(); oh != tc.oh || ow != tc.ow {
+			t.Errorf("%s: OutSize = %d, %d; want %d, %d", poolName(tc.p), oh, ow, tc.oh, tc.ow)
+		}
+	}
+}
+
+func TestPoolForwardMatchesDirect(t *testing.T) {
+	rng := newRNG(11)
+	cases := append([]PoolParams(nil), poolCases...)
+	for range 40 {
+		cases = append(cases, randomPool(rng))
+	}
+	for _, p := range cases {
+		if err := p.Validate(); err != nil {
+			t.Fatalf("%s: %v", poolName(p), err)
+		}
+		oh, ow := p.OutSize()
+		x := uniform(rng, p.N*p.C*p.H*p.W, -1, 1)
+		y, argmax := make([]float32, p.N*p.C*oh*ow), make([]int64, p.N*p.C*oh*ow)
+		wantMax, wantArg := poolRef(p, x, false)
+		MaxPoolForward(&p, x, y, argmax)
+		compare(t, poolName(p)+" max", tolMaxPool, y, wantMax)
+		for i := range wantArg {
+			if argmax[i] != wantArg[i] {
+				t.Errorf("%s: argmax[%d] = %d, want %d", poolName(p), i, argmax[i], wantArg[i])
+				break
+			}
+		}
+		wantAvg, _ := poolRef(p, x, true)
+		AveragePoolForward(&p, x, y)
+		compare(t, poolName(p)+" average", tolAvgPool, y, wantAvg)
+	}
+}
+
+// TestMaxPoolTies checks that the first maximum in scan order wins:
+// a 2x2 window over [[1, 3], [3, 2]] picks index 1, not 2.
+func TestMaxPoolTies(t *testing.T) {
+	p := PoolParams{N: 1, C: 1, H: 2, W: 2, KH: 2, KW: 2, StrideH: 1, StrideW: 1, DilationH: 1, DilationW: 1}
+	y, argmax := make([]float32, 1), make([]int64, 1)
+	MaxPoolForward(&p, []float32{1, 3, 3, 2}, y, argmax)
+	if y[0] != 3 || argmax[0] != 1 {
+		t.Errorf("got max %v at %d, want 3 at 1", y[0], argmax[0])
+	}
+}
+
+func TestPoolBackwardGradients(t *testing.T) {
+	rng := newRNG(12)
+	for _, p := range append(poolCases, randomPool(rng), randomPool(rng)) {
+		t.Run(poolName(p), func(t *testing.T) {
+			oh, ow := p.OutSize()
+			x := distinct(rng, p.N*p.C*p.H*p.W, 0.05)
+			y, argmax := make([]float32, p.N*p.C*oh*ow), make([]int64, p.N*p.C*oh*ow)
+			g := uniform(rng, len(y), -1, 1)
+
+			dx := make([]float32, len(x))
+			MaxPoolForward(&p, x, y, argmax)
+			MaxPoolBackward(&p, argmax, g, dx)
+			checkGradients(t, "MaxPool", tolPoolGrad, 1e-2, rng, g,
+				func() []float32 { MaxPoolForward(&p, x, y, argmax); return y }, gradInput{"x", x, dx})
+
+			dx = make([]float32, len(x))
+			AveragePoolBackward(&p, g, dx)
+			checkGradients(t, "AveragePool", tolPoolGrad, 1e-2, rng, g,
+				func() []float32 { AveragePoolForward(&p, x, y); return y }, gradInput{"x", x, dx})
+		})
+	}
+}
+
+func TestGlobalPool(t *testing.T) {
+	rng := newRNG(13)
+	for _, p := range []GlobalPoolParams{{N: 2, C: 3, Spatial: 7 * 5}, {N: 3, C: 4, Spatial: 1}, {N: 1, C: 2, Spatial: 169}} {
+		name := fmt.Sprintf("N%d_C%d_S%d", p.N, p.C, p.Spatial)
+		x := distinct(rng, p.N*p.C*p.Spatial, 0.05)
+		y, argmax := make([]float32, p.N*p.C), make([]int64, p.N*p.C)
+		wantAvg, wantMax := make([]float64, p.N*p.C), make([]float64, p.N*p.C)
+		for pl := range wantAvg {
+			wantMax[pl] = math.Inf(-1)
+			for _, v := range x[pl*p.Spatial : (pl+1)*p.Spatial] {
+				wantAvg[pl] += float64(v) / float64(p.Spatial)
+				wantMax[pl] = math.Max(wantMax[pl], float64(v))
+			}
+		}
+		GlobalAveragePoolForward(&p, x, y)
+		compare(t, name+" GlobalAveragePool", tolAvgPool, y, wantAvg)
+		GlobalMaxPoolForward(&p, x, y, argmax)
+		compare(t, name+" GlobalMaxPool", tolMaxPool, y, wantMax)
+		for pl, i := range argmax {
+			if x[i] != y[pl] || int(i)/p.Spatial != pl {
+				t.Errorf("%s: argmax[%d] = %d outside its plane or not the maximum", name, pl, i)
+			}
+		}
+
+		g := uniform(rng, len(y), -1, 1)
+		dx := make([]float32, len(x))
+		GlobalMaxPoolBackward(&p, argmax, g, dx)
+		checkGradients(t, "GlobalMaxPool", tolPoolGrad, 1e-2, rng, g,
+			func() []float32 { GlobalMaxPoolForward(&p, x, y, argmax); return y }, gradInput{"x", x, dx})
+		dx = make([]float32, len(x))
+		GlobalAveragePoolBackward(&p, g, dx)
+		checkGradients(t, "GlobalAveragePool", tolPoolGrad, 1e-2, rng, g,
+			func() []float32 { GlobalAveragePoolForward(&p, x, y); return y }, gradInput{"x", x, dx})
+	}
+}
+
+func TestPoolValidate(t *testing.T) {
+	base := poolCases[0]
+	for _, tc := range []struct {
+		edit func(p *PoolParams)
+		want string
+	}{
+		{func(p *PoolParams) { p.KW = 0 }, "KW: must be at least 1, got 0"},
+		{func(p *PoolParams) { p.PadTop = -1 }, "PadTop: must not be negative"},
+		{func(p *PoolParams) { p.KH = 16 }, "larger than padded input"},
+		// Rows -3..-1 of the first window are all padding.
+		{func(p *PoolParams) { p.PadTop, p.KH = 3, 3 }, "PadTop, PadBottom: window 0 covers padding only"},
+		// The dilated taps -1 and 2 of window 0 miss a 2-wide input.
+		{func(p *PoolParams) { p.W, p.KW, p.DilationW, p.PadLeft, p.PadRight = 2, 2, 3, 1, 1 }, "PadLeft, PadRight: window 0 covers padding only"},
+	} {
+		p := base
+		tc.edit(&p)
+		if err := p.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Validate(%s) = %v, want error containing %q", poolName(p), err, tc.want)
+		}
+	}
+	if err := (&GlobalPoolParams{N: 1, C: 0, Spatial: 4}).Validate(); err == nil {
+		t.Error("GlobalPoolParams with C = 0 validated")
+	}
+}

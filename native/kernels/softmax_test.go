@@ -1,0 +1,74 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"testing"
+)
+
+// Tolerances for Softmax and LogSoftmax.
+var (
+	// Forward: computed in float64 from float32 inputs, rounded once.
+	tolSoftmax = tolerance{Abs: 1e-7, Rel: 1e-6}
+	// Gradients: smooth with derivatives of order one; eps = 1e-2.
+	tolSoftmaxGrad = tolerance{Abs: 1e-4, Rel: 2e-3}
+)
+
+var softmaxCases = []SoftmaxParams{
+	{Outer: 4, Axis: 5, Inner: 1}, // last axis, and the old 2-D coercion of any axis
+	{Outer: 2, Axis: 3, Inner: 6}, // middle axis of [2, 3, 6] (opset 13)
+	{Outer: 1, Axis: 7, Inner: 3}, // first axis
+	{Outer: 3, Axis: 1, Inner: 2}, // a single element along the axis
+}
+
+func TestSoftmax(t *testing.T) {
+	rng := newRNG(71)
+	for _, p := range softmaxCases {
+		t.Run(fmt.Sprintf("%d_%d_%d", p.Outer, p.Axis, p.Inner), func(t *testing.T) {
+			n := p.Outer * p.Axis * p.Inner
+			x := uniform(rng, n, -3, 3)
+			x[0] += 500 // large logits must neither overflow nor swamp the others
+			wantSoft, wantLog := make([]float64, n), make([]float64, n)
+			for o := 0; o < p.Outer; o++ {
+				for in := 0; in < p.Inner; in++ {
+					at := func(k int) int { return (o*p.Axis+k)*p.Inner + in }
+					m := math.Inf(-1)
+					for k := 0; k < p.Axis; k++ {
+						m = math.Max(m, float64(x[at(k)]))
+					}
+					var sum float64
+					for k := 0; k < p.Axis; k++ {
+						sum += math.Exp(float64(x[at(k)]) - m)
+					}
+					for k := 0; k < p.Axis; k++ {
+						wantSoft[at(k)] = math.Exp(float64(x[at(k)])-m) / sum
+						wantLog[at(k)] = float64(x[at(k)]) - m - math.Log(sum)
+					}
+				}
+			}
+			y := make([]float32, n)
+			SoftmaxForward(&p, x, y)
+			compare(t, "softmax", tolSoftmax, y, wantSoft)
+			LogSoftmaxForward(&p, x, y)
+			compare(t, "log softmax", tolSoftmax, y, wantLog)
+
+			x = uniform(rng, n, -3, 3)
+			g := uniform(rng, n, -1, 1)
+			dx := make([]float32, n)
+			SoftmaxForward(&p, x, y)
+			SoftmaxBackward(&p, y, g, dx)
+			checkGradients(t, "Softmax", tolSoftmaxGrad, 1e-2, rng, g,
+				func() []float32 { SoftmaxForward(&p, x, y); return y }, gradInput{"x", x, dx})
+			dx = make([]float32, n)
+			LogSoftmaxForward(&p, x, y)
+			LogSoftmaxBackward(&p, y, g, dx)
+			checkGradients(t, "LogSoftmax", tolSoftmaxGrad, 1e-2, rng, g,
+				func() []float32 { LogSoftmaxForward(&p, x, y); return y }, gradInput{"x", x, dx})
+		})
+	}
+	if err := (&SoftmaxParams{Outer: 1, Axis: 0, Inner: 1}).Validate(); err == nil ||
+		!strings.Contains(err.Error(), "Axis: must be at least 1") {
+		t.Errorf("Validate with Axis 0: %v", err)
+	}
+}

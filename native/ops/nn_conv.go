@@ -1,0 +1,118 @@
+package ops
+
+import (
+	"fmt"
+
+	"github.com/onnxkit/onnxkit/graph"
+	"github.com/onnxkit/onnxkit/native/kernels"
+	"github.com/onnxkit/onnxkit/native/tensor"
+)
+
+// Conv (opsets 1 and 11, whose difference is only in documentation):
+//
+//	X [N, C, H, W] or [N, C, L]   W [M, C/group, KH, KW]   B [M] (optional)
+//	Y [N, M, OH, OW]
+//
+// Attributes: auto_pad, dilations, group, kernel_shape, pads, strides.
+// ReLU, when set by the fusion pass, applies max(0, ·) in the epilogue.
+type conv struct {
+	win   *window
+	group int
+	relu  bool
+}
+
+func init() {
+	Register(graph.DefaultDomain, "Conv", 1, newConv)
+}
+
+func newConv(n *graph.Node, _ int64) (Op, error) {
+	win, err := decodeWindow(n, false)
+	if err != nil {
+		return nil, err
+	}
+	group, err := n.AttrInt("group", 1)
+	if err != nil {
+		return nil, err
+	}
+	if group < 1 {
+		return nil, fmt.Errorf("attribute group: %d, want at least 1", group)
+	}
+	return &conv{win: win, group: int(group)}, nil
+}
+
+func (c *conv) params(in []*tensor.Tensor) (*kernels.ConvParams, error) {
+	x, err := float32Input(in, 0, "X")
+	if err != nil {
+		return nil, err
+	}
+	w, err := float32Input(in, 1, "W")
+	if err != nil {
+		return nil, err
+	}
+	if w.Rank() != x.Rank() {
+		return nil, fmt.Errorf("weight %v does not match input %v", w.Shape, x.Shape)
+	}
+	g, err := c.win.resolve(x, w.Shape[2:])
+	if err != nil {
+		return nil, err
+	}
+	if w.Shape[1]*c.group != g.c {
+		return nil, fmt.Errorf("weight %v with group %d does not fit %d input channels", w.Shape, c.group, g.c)
+	}
+	p := &kernels.ConvParams{
+		N: g.n, C: g.c, H: g.h, W: g.w, M: w.Shape[0], KH: g.kh, KW: g.kw,
+		StrideH: g.strideH, StrideW: g.strideW,
+		PadTop: g.padTop, PadLeft: g.padLeft, PadBottom: g.padBottom, PadRight: g.padRight,
+		DilationH: g.dilationH, DilationW: g.dilationW, Group: c.group, ReLU: c.relu,
+	}
+	if len(in) > 2 && in[2] != nil {
+		b, err := float32Input(in, 2, "B")
+		if err != nil {
+			return nil, err
+		}
+		if b.Len() != p.M {
+			return nil, fmt.Errorf("bias of %d values for %d output channels", b.Len(), p.M)
+		}
+	}
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func (c *conv) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	p, err := c.params(in)
+	if err != nil {
+		return nil, err
+	}
+	oh, ow := p.OutSize()
+	y := ctx.Float32(outShape(in[0], p.M, oh, ow)...)
+	kernels.ConvForward(p, in[0].F32(), in[1].F32(), optionalF32(in, 2), y.F32())
+	return []*tensor.Tensor{y}, nil
+}
+
+func (c *conv) Backward(ctx *Context, in, out, gradOut []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	p, err := c.params(in)
+	if err != nil {
+		return nil, err
+	}
+	dx := tensor.Float32(in[0].Shape...)
+	dw := tensor.Float32(in[1].Shape...)
+	grads := []*tensor.Tensor{dx, dw}
+	var db []float32
+	if len(in) > 2 && in[2] != nil {
+		g := tensor.Float32(in[2].Shape...)
+		grads, db = append(grads, g), g.F32()
+	}
+	kernels.ConvBackward(p, in[0].F32(), in[1].F32(), out[0].F32(), gradOut[0].F32(), dx.F32(), dw.F32(), db)
+	return grads, nil
+}
+
+// optionalF32 returns the elements of float32 input i, or nil when it is
+// absent.
+func optionalF32(in []*tensor.Tensor, i int) []float32 {
+	if i < len(in) && in[i] != nil {
+		return in[i].F32()
+	}
+	return nil
+}

@@ -1,0 +1,182 @@
+package ops
+
+import (
+	"fmt"
+
+	"github.com/onnxkit/onnxkit/graph"
+	"github.com/onnxkit/onnxkit/native/kernels"
+	"github.com/onnxkit/onnxkit/native/tensor"
+)
+
+// Gemm: Y = alpha * A' * B' + beta * C, A' = transpose(A) if transA.
+//
+//	A [M, K] (or [K, M])   B [K, N] (or [N, K])   C broadcast to [M, N]
+//	Y [M, N]
+//
+// C is required before opset 11, optional after; opsets 1-6 had a
+// broadcast attribute, which the shapes make redundant here.
+type gemm struct {
+	transA, transB bool
+	alpha, beta    float32
+}
+
+func init() {
+	Register(graph.DefaultDomain, "Gemm", 1, newGemm)
+	Register(graph.DefaultDomain, "MatMul", 1, func(*graph.Node, int64) (Op, error) { return matMul{}, nil })
+}
+
+func newGemm(n *graph.Node, _ int64) (Op, error) {
+	ta, err := n.AttrInt("transA", 0)
+	if err != nil {
+		return nil, err
+	}
+	tb, err := n.AttrInt("transB", 0)
+	if err != nil {
+		return nil, err
+	}
+	o := &gemm{transA: ta != 0, transB: tb != 0}
+	if o.alpha, err = n.AttrFloat("alpha", 1); err != nil {
+		return nil, err
+	}
+	if o.beta, err = n.AttrFloat("beta", 1); err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+func (o *gemm) params(in []*tensor.Tensor) (*kernels.GemmParams, error) {
+	a, err := float32Input(in, 0, "A")
+	if err != nil {
+		return nil, err
+	}
+	b, err := float32Input(in, 1, "B")
+	if err != nil {
+		return nil, err
+	}
+	if a.Rank() != 2 || b.Rank() != 2 {
+		return nil, fmt.Errorf("A %v and B %v must be matrices", a.Shape, b.Shape)
+	}
+	p := &kernels.GemmParams{M: a.Shape[0], K: a.Shape[1], N: b.Shape[1], TransA: o.transA, TransB: o.transB, Alpha: o.alpha, Beta: o.beta}
+	kb := b.Shape[0]
+	if o.transA {
+		p.M, p.K = p.K, p.M
+	}
+	if o.transB {
+		p.N, kb = kb, p.N
+	}
+	if kb != p.K {
+		return nil, fmt.Errorf("A %v and B %v do not multiply (transA=%v, transB=%v)", a.Shape, b.Shape, o.transA, o.transB)
+	}
+	if len(in) > 2 && in[2] != nil {
+		c, err := float32Input(in, 2, "C")
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case c.Len() == 1:
+			p.Bias = kernels.GemmBiasScalar
+		case c.Len() == p.N && (c.Rank() == 1 || c.Shape[0] == 1):
+			p.Bias = kernels.GemmBiasRow
+		case c.Rank() == 2 && c.Shape[0] == p.M && c.Shape[1] == 1:
+			p.Bias = kernels.GemmBiasColumn
+		case c.Rank() == 2 && c.Shape[0] == p.M && c.Shape[1] == p.N:
+			p.Bias = kernels.GemmBiasFull
+		default:
+			return nil, fmt.Errorf("C %v does not broadcast to [%d, %d]", c.Shape, p.M, p.N)
+		}
+	}
+	return p, p.Validate()
+}
+
+func (o *gemm) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	p, err := o.params(in)
+	if err != nil {
+		return nil, err
+	}
+	y := ctx.Float32(p.M, p.N)
+	kernels.GemmForward(p, in[0].F32(), in[1].F32(), optionalF32(in, 2), y.F32())
+	return []*tensor.Tensor{y}, nil
+}
+
+func (o *gemm) Backward(ctx *Context, in, out, gradOut []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	p, err := o.params(in)
+	if err != nil {
+		return nil, err
+	}
+	da := tensor.Float32(in[0].Shape...)
+	db := tensor.Float32(in[1].Shape...)
+	grads := []*tensor.Tensor{da, db}
+	var dc []float32
+	if len(in) > 2 && in[2] != nil {
+		g := tensor.Float32(in[2].Shape...)
+		grads, dc = append(grads, g), g.F32()
+	}
+	kernels.GemmBackward(p, in[0].F32(), in[1].F32(), gradOut[0].F32(), da.F32(), db.F32(), dc)
+	return grads, nil
+}
+
+// matMul is numpy's matmul:
+//
+//	A [..., M, K] or [K]   B [..., K, N] or [K]   Y [..., M, N], batch axes broadcast
+//
+// A 1-D A is a [1, K] matrix and a 1-D B a [K, 1] one, the added axis
+// dropped from Y.
+type matMul struct{}
+
+func (matMul) params(in []*tensor.Tensor) (*kernels.MatMulParams, []int, error) {
+	a, err := float32Input(in, 0, "A")
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := float32Input(in, 1, "B")
+	if err != nil {
+		return nil, nil, err
+	}
+	if a.Rank() == 0 || b.Rank() == 0 {
+		return nil, nil, fmt.Errorf("MatMul of a scalar (%v, %v)", a.Shape, b.Shape)
+	}
+	as, bs := a.Shape, b.Shape
+	if len(as) == 1 {
+		as = []int{1, as[0]}
+	}
+	if len(bs) == 1 {
+		bs = []int{bs[0], 1}
+	}
+	p := &kernels.MatMulParams{BatchA: as[:len(as)-2], BatchB: bs[:len(bs)-2],
+		M: as[len(as)-2], K: as[len(as)-1], N: bs[len(bs)-1]}
+	if bs[len(bs)-2] != p.K {
+		return nil, nil, fmt.Errorf("A %v and B %v do not multiply", a.Shape, b.Shape)
+	}
+	if err := p.Validate(); err != nil {
+		return nil, nil, err
+	}
+	shape := append([]int(nil), p.OutBatch()...)
+	if a.Rank() > 1 {
+		shape = append(shape, p.M)
+	}
+	if b.Rank() > 1 {
+		shape = append(shape, p.N)
+	}
+	return p, shape, nil
+}
+
+func (o matMul) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	p, shape, err := o.params(in)
+	if err != nil {
+		return nil, err
+	}
+	y := ctx.Float32(shape...)
+	kernels.MatMulForward(p, in[0].F32(), in[1].F32(), y.F32())
+	return []*tensor.Tensor{y}, nil
+}
+
+func (o matMul) Backward(ctx *Context, in, out, gradOut []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	p, _, err := o.params(in)
+	if err != nil {
+		return nil, err
+	}
+	da := tensor.Float32(in[0].Shape...)
+	db := tensor.Float32(in[1].Shape...)
+	kernels.MatMulBackward(p, in[0].F32(), in[1].F32(), gradOut[0].F32(), da.F32(), db.F32())
+	return []*tensor.Tensor{da, db}, nil
+}

@@ -1,0 +1,196 @@
+package ops
+
+import (
+	"fmt"
+
+	"github.com/onnxkit/onnxkit/graph"
+	"github.com/onnxkit/onnxkit/native/kernels"
+	"github.com/onnxkit/onnxkit/native/tensor"
+)
+
+// BatchNormalization:
+//
+//	X [N, C, D1, ...] or [N, C]   scale, B, input_mean, input_var [C]
+//	Y like X; in training mode (opset 14+: training_mode=1) also
+//	running_mean and running_var [C]
+//
+// Attributes: epsilon (default 1e-5), momentum (default 0.9, opset 7+:
+// running = running*momentum + batch*(1-momentum)), spatial (opsets 7-8,
+// only the default 1), training_mode (opset 14). Opsets 1-6 had
+// is_test and consumed_inputs attributes with the same arithmetic.
+//
+// The executor's training flag selects batch statistics as well, so a
+// graph exported for inference trains as it should; the running
+// statistics are then updated through Context.Updates, never in place.
+type batchNorm struct {
+	epsilon, momentum float32
+	trainingMode      bool
+}
+
+func init() {
+	Register(graph.DefaultDomain, "BatchNormalization", 1, newBatchNorm)
+}
+
+func newBatchNorm(n *graph.Node, opset int64) (Op, error) {
+	eps, err := n.AttrFloat("epsilon", 1e-5)
+	if err != nil {
+		return nil, err
+	}
+	mom, err := n.AttrFloat("momentum", 0.9)
+	if err != nil {
+		return nil, err
+	}
+	spatial, err := n.AttrInt("spatial", 1)
+	if err != nil {
+		return nil, err
+	}
+	if spatial != 1 {
+		return nil, &UnsupportedInputError{Msg: "spatial=0 (per-activation statistics)"}
+	}
+	training, err := n.AttrInt("training_mode", 0)
+	if err != nil {
+		return nil, err
+	}
+	return &batchNorm{epsilon: eps, momentum: mom, trainingMode: training != 0}, nil
+}
+
+func (o *batchNorm) params(in []*tensor.Tensor) (*kernels.BatchNormParams, error) {
+	x, err := float32Input(in, 0, "X")
+	if err != nil {
+		return nil, err
+	}
+	if x.Rank() < 2 {
+		return nil, fmt.Errorf("input %v has no channel axis", x.Shape)
+	}
+	p := &kernels.BatchNormParams{N: x.Shape[0], C: x.Shape[1], Spatial: tensor.NumElements(x.Shape[2:]),
+		Epsilon: o.epsilon, Momentum: o.momentum}
+	for i, name := range []string{"scale", "B", "input_mean", "input_var"} {
+		t, err := float32Input(in, i+1, name)
+		if err != nil {
+			return nil, err
+		}
+		if t.Len() != p.C {
+			return nil, fmt.Errorf("input %s has %d values for %d channels", name, t.Len(), p.C)
+		}
+	}
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// batchStats is what training-mode forward keeps for backward.
+type batchStats struct {
+	mean, invStd []float32
+}
+
+func (o *batchNorm) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	p, err := o.params(in)
+	if err != nil {
+		return nil, err
+	}
+	x, scale, bias := in[0].F32(), in[1].F32(), in[2].F32()
+	y := ctx.Float32(in[0].Shape...)
+	if !ctx.Training && !o.trainingMode {
+		kernels.BatchNormInferenceForward(p, x, scale, bias, in[3].F32(), in[4].F32(), y.F32())
+		return []*tensor.Tensor{y}, nil
+	}
+	runMean := tensor.FromFloat32(append([]float32(nil), in[3].F32()...), p.C)
+	runVar := tensor.FromFloat32(append([]float32(nil), in[4].F32()...), p.C)
+	st := &batchStats{mean: make([]float32, p.C), invStd: make([]float32, p.C)}
+	kernels.BatchNormTrainingForward(p, x, scale, bias, runMean.F32(), runVar.F32(), y.F32(), st.mean, st.invStd)
+	ctx.Saved = st
+	if ctx.Training {
+		ctx.Updates = append(ctx.Updates, Update{Input: 3, Value: runMean}, Update{Input: 4, Value: runVar})
+	}
+	return []*tensor.Tensor{y, runMean, runVar}, nil
+}
+
+func (o *batchNorm) Backward(ctx *Context, in, out, gradOut []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	p, err := o.params(in)
+	if err != nil {
+		return nil, err
+	}
+	dx := tensor.Float32(in[0].Shape...)
+	dscale := tensor.Float32(p.C)
+	dbias := tensor.Float32(p.C)
+	if st, ok := ctx.Saved.(*batchStats); ok {
+		kernels.BatchNormTrainingBackward(p, in[0].F32(), in[1].F32(), st.mean, st.invStd, gradOut[0].F32(), dx.F32(), dscale.F32(), dbias.F32())
+	} else {
+		kernels.BatchNormInferenceBackward(p, in[0].F32(), in[1].F32(), in[3].F32(), in[4].F32(), gradOut[0].F32(), dx.F32(), dscale.F32(), dbias.F32())
+	}
+	return []*tensor.Tensor{dx, dscale, dbias}, nil
+}
+
+// LRN, local response normalisation across channels:
+//
+//	X [N, C, D1, ...]  ->  Y like X
+//	Y = X / (bias + alpha/size * sum of X² over the size channels around c)^beta
+//
+// Attributes: alpha (1e-4), beta (0.75), bias (1), size (required).
+type lrn struct {
+	size              int
+	alpha, beta, bias float32
+}
+
+func init() {
+	Register(graph.DefaultDomain, "LRN", 1, newLRN)
+}
+
+func newLRN(n *graph.Node, _ int64) (Op, error) {
+	size, err := n.AttrInt("size", 0)
+	if err != nil {
+		return nil, err
+	}
+	if size < 1 {
+		return nil, fmt.Errorf("attribute size: %d, want at least 1", size)
+	}
+	o := &lrn{size: int(size)}
+	if o.alpha, err = n.AttrFloat("alpha", 1e-4); err != nil {
+		return nil, err
+	}
+	if o.beta, err = n.AttrFloat("beta", 0.75); err != nil {
+		return nil, err
+	}
+	if o.bias, err = n.AttrFloat("bias", 1); err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+func (o *lrn) params(in []*tensor.Tensor) (*kernels.LRNParams, error) {
+	x, err := float32Input(in, 0, "X")
+	if err != nil {
+		return nil, err
+	}
+	if x.Rank() < 2 {
+		return nil, fmt.Errorf("input %v has no channel axis", x.Shape)
+	}
+	p := &kernels.LRNParams{N: x.Shape[0], C: x.Shape[1], Spatial: tensor.NumElements(x.Shape[2:]),
+		Size: o.size, Alpha: o.alpha, Beta: o.beta, Bias: o.bias}
+	return p, p.Validate()
+}
+
+func (o *lrn) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	p, err := o.params(in)
+	if err != nil {
+		return nil, err
+	}
+	y := ctx.Float32(in[0].Shape...)
+	scale := make([]float32, in[0].Len())
+	kernels.LRNForward(p, in[0].F32(), y.F32(), scale)
+	if ctx.Training {
+		ctx.Saved = scale
+	}
+	return []*tensor.Tensor{y}, nil
+}
+
+func (o *lrn) Backward(ctx *Context, in, out, gradOut []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	p, err := o.params(in)
+	if err != nil {
+		return nil, err
+	}
+	dx := tensor.Float32(in[0].Shape...)
+	kernels.LRNBackward(p, in[0].F32(), out[0].F32(), ctx.Saved.([]float32), gradOut[0].F32(), dx.F32())
+	return []*tensor.Tensor{dx}, nil
+}

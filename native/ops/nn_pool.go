@@ -1,0 +1,171 @@
+package ops
+
+import (
+	"fmt"
+
+	"github.com/onnxkit/onnxkit/graph"
+	"github.com/onnxkit/onnxkit/native/kernels"
+	"github.com/onnxkit/onnxkit/native/tensor"
+)
+
+// MaxPool and AveragePool:
+//
+//	X [N, C, H, W] or [N, C, L]  ->  Y [N, C, OH, OW], Indices (MaxPool, optional, int64)
+//
+// Attributes: auto_pad, ceil_mode (opset 10), dilations (MaxPool 10,
+// AveragePool 19), kernel_shape, pads, strides, count_include_pad
+// (AveragePool 7), storage_order (MaxPool 8; only the default row-major
+// order). Attributes that an older opset lacks are simply absent from its
+// nodes, so one definition serves every version.
+type pool struct {
+	max             bool
+	win             *window
+	countIncludePad bool
+}
+
+func init() {
+	Register(graph.DefaultDomain, "MaxPool", 1, newPool(true))
+	Register(graph.DefaultDomain, "AveragePool", 1, newPool(false))
+	Register(graph.DefaultDomain, "GlobalMaxPool", 1, newGlobalPool(true))
+	Register(graph.DefaultDomain, "GlobalAveragePool", 1, newGlobalPool(false))
+}
+
+func newPool(isMax bool) Constructor {
+	return func(n *graph.Node, _ int64) (Op, error) {
+		win, err := decodeWindow(n, true)
+		if err != nil {
+			return nil, err
+		}
+		if len(win.kernel) == 0 {
+			return nil, fmt.Errorf("attribute kernel_shape is required")
+		}
+		p := &pool{max: isMax, win: win}
+		if isMax {
+			order, err := n.AttrInt("storage_order", 0)
+			if err != nil {
+				return nil, err
+			}
+			if order != 0 {
+				return nil, &UnsupportedInputError{Msg: "storage_order=1 (column-major indices)"}
+			}
+		} else {
+			include, err := n.AttrInt("count_include_pad", 0)
+			if err != nil {
+				return nil, err
+			}
+			p.countIncludePad = include != 0
+		}
+		return p, nil
+	}
+}
+
+func (o *pool) params(in []*tensor.Tensor) (*kernels.PoolParams, error) {
+	x, err := float32Input(in, 0, "X")
+	if err != nil {
+		return nil, err
+	}
+	g, err := o.win.resolve(x, nil)
+	if err != nil {
+		return nil, err
+	}
+	p := &kernels.PoolParams{
+		N: g.n, C: g.c, H: g.h, W: g.w, KH: g.kh, KW: g.kw,
+		StrideH: g.strideH, StrideW: g.strideW,
+		PadTop: g.padTop, PadLeft: g.padLeft, PadBottom: g.padBottom, PadRight: g.padRight,
+		DilationH: g.dilationH, DilationW: g.dilationW,
+		CeilMode: o.win.ceil, CountIncludePad: o.countIncludePad,
+	}
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func (o *pool) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	p, err := o.params(in)
+	if err != nil {
+		return nil, err
+	}
+	oh, ow := p.OutSize()
+	shape := outShape(in[0], p.C, oh, ow)
+	y := ctx.Float32(shape...)
+	if !o.max {
+		kernels.AveragePoolForward(p, in[0].F32(), y.F32())
+		return []*tensor.Tensor{y}, nil
+	}
+	indices := tensor.New(graph.Int64, shape...)
+	kernels.MaxPoolForward(p, in[0].F32(), y.F32(), indices.Data.([]int64))
+	ctx.Saved = indices
+	return []*tensor.Tensor{y, indices}, nil
+}
+
+func (o *pool) Backward(ctx *Context, in, out, gradOut []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	p, err := o.params(in)
+	if err != nil {
+		return nil, err
+	}
+	dx := tensor.Float32(in[0].Shape...)
+	if o.max {
+		kernels.MaxPoolBackward(p, ctx.Saved.(*tensor.Tensor).Data.([]int64), gradOut[0].F32(), dx.F32())
+	} else {
+		kernels.AveragePoolBackward(p, gradOut[0].F32(), dx.F32())
+	}
+	return []*tensor.Tensor{dx}, nil
+}
+
+// globalPool is GlobalMaxPool or GlobalAveragePool over all spatial axes:
+//
+//	X [N, C, D1, ...]  ->  Y [N, C, 1, ...]
+type globalPool struct {
+	max bool
+}
+
+func newGlobalPool(isMax bool) Constructor {
+	return func(*graph.Node, int64) (Op, error) { return &globalPool{max: isMax}, nil }
+}
+
+func (o *globalPool) params(in []*tensor.Tensor) (*kernels.GlobalPoolParams, []int, error) {
+	x, err := float32Input(in, 0, "X")
+	if err != nil {
+		return nil, nil, err
+	}
+	if x.Rank() < 3 {
+		return nil, nil, fmt.Errorf("input %v has no spatial axes", x.Shape)
+	}
+	shape := append([]int{x.Shape[0], x.Shape[1]}, make([]int, x.Rank()-2)...)
+	for i := 2; i < len(shape); i++ {
+		shape[i] = 1
+	}
+	p := &kernels.GlobalPoolParams{N: x.Shape[0], C: x.Shape[1], Spatial: tensor.NumElements(x.Shape[2:])}
+	return p, shape, nil
+}
+
+func (o *globalPool) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	p, shape, err := o.params(in)
+	if err != nil {
+		return nil, err
+	}
+	y := ctx.Float32(shape...)
+	if o.max {
+		argmax := make([]int64, p.N*p.C)
+		kernels.GlobalMaxPoolForward(p, in[0].F32(), y.F32(), argmax)
+		ctx.Saved = argmax
+	} else {
+		kernels.GlobalAveragePoolForward(p, in[0].F32(), y.F32())
+	}
+	return []*tensor.Tensor{y}, nil
+}
+
+func (o *globalPool) Backward(ctx *Context, in, out, gradOut []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	p, _, err := o.params(in)
+	if err != nil {
+		return nil, err
+	}
+	dx := tensor.Float32(in[0].Shape...)
+	if o.max {
+		kernels.GlobalMaxPoolBackward(p, ctx.Saved.([]int64), gradOut[0].F32(), dx.F32())
+	} else {
+		kernels.GlobalAveragePoolBackward(p, gradOut[0].F32(), dx.F32())
+	}
+	return []*tensor.Tensor{dx}, nil
+}

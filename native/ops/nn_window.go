@@ -1,0 +1,181 @@
+package ops
+
+import (
+	"fmt"
+
+	"github.com/onnxkit/onnxkit/graph"
+	"github.com/onnxkit/onnxkit/native/kernels"
+	"github.com/onnxkit/onnxkit/native/tensor"
+)
+
+// window holds the attributes that Conv and the pooling ops share:
+// kernel_shape, strides, pads, dilations and auto_pad, decoded once. The
+// kernels work on two spatial axes; a 1-D op runs as 2-D with height 1.
+type window struct {
+	kernel    []int64 // empty for Conv without kernel_shape: taken from the weight
+	strides   []int64
+	pads      []int64 // begin values, then end values
+	dilations []int64
+	autoPad   kernels.AutoPad
+	ceil      bool
+}
+
+// decodeWindow reads the window attributes of n; withCeil also reads
+// ceil_mode.
+func decodeWindow(n *graph.Node, withCeil bool) (*window, error) {
+	w := &window{}
+	var err error
+	if w.kernel, err = n.AttrInts("kernel_shape", nil); err != nil {
+		return nil, err
+	}
+	if w.strides, err = n.AttrInts("strides", nil); err != nil {
+		return nil, err
+	}
+	if w.pads, err = n.AttrInts("pads", nil); err != nil {
+		return nil, err
+	}
+	if w.dilations, err = n.AttrInts("dilations", nil); err != nil {
+		return nil, err
+	}
+	mode, err := n.AttrString("auto_pad", "NOTSET")
+	if err != nil {
+		return nil, err
+	}
+	switch mode {
+	case "NOTSET", "":
+		w.autoPad = kernels.AutoPadNotSet
+	case "SAME_UPPER":
+		w.autoPad = kernels.AutoPadSameUpper
+	case "SAME_LOWER":
+		w.autoPad = kernels.AutoPadSameLower
+	case "VALID":
+		w.autoPad = kernels.AutoPadValid
+	default:
+		return nil, fmt.Errorf("attribute auto_pad: unknown mode %q", mode)
+	}
+	if withCeil {
+		ceil, err := n.AttrInt("ceil_mode", 0)
+		if err != nil {
+			return nil, err
+		}
+		w.ceil = ceil != 0
+	}
+	for _, v := range append(append(append([]int64{}, w.kernel...), w.strides...), w.dilations...) {
+		if v < 1 {
+			return nil, fmt.Errorf("kernel_shape, strides and dilations must be positive, got %v", v)
+		}
+	}
+	for _, v := range w.pads {
+		if v < 0 {
+			return nil, fmt.Errorf("attribute pads: negative padding %d", v)
+		}
+	}
+	return w, nil
+}
+
+// geometry is a window resolved for one input: two spatial axes, height
+// first, with explicit pads.
+type geometry struct {
+	n, c, h, w                           int
+	kh, kw                               int
+	strideH, strideW                     int
+	padTop, padLeft, padBottom, padRight int
+	dilationH, dilationW                 int
+}
+
+// resolve fits the window to an input x of rank 3 (N, C, L) or 4 (N, C,
+// H, W); kernel gives the kernel's spatial sizes when the attribute is
+// absent (Conv reads them from the weight).
+func (w *window) resolve(x *tensor.Tensor, kernel []int) (*geometry, error) {
+	spatial := x.Rank() - 2
+	if spatial < 1 || spatial > 2 {
+		return nil, &UnsupportedInputError{Msg: fmt.Sprintf("%d spatial axes (input %v); the native kernels handle 1 and 2", spatial, x.Shape)}
+	}
+	k := make([]int, spatial)
+	switch {
+	case len(w.kernel) == spatial:
+		for i, v := range w.kernel {
+			k[i] = int(v)
+		}
+	case len(w.kernel) == 0 && len(kernel) == spatial:
+		copy(k, kernel)
+	default:
+		return nil, fmt.Errorf("kernel_shape %v does not fit an input with %d spatial axes", w.kernel, spatial)
+	}
+	at := func(list []int64, i, def int) (int, error) {
+		switch len(list) {
+		case 0:
+			return def, nil
+		case spatial:
+			return int(list[i]), nil
+		}
+		return 0, fmt.Errorf("attribute list %v does not fit %d spatial axes", list, spatial)
+	}
+	g := &geometry{n: x.Shape[0], c: x.Shape[1], h: 1, w: x.Shape[2], kh: 1, kw: k[spatial-1],
+		strideH: 1, strideW: 1, dilationH: 1, dilationW: 1}
+	if spatial == 2 {
+		g.h, g.w, g.kh = x.Shape[2], x.Shape[3], k[0]
+	}
+	strides, dilations := make([]int, spatial), make([]int, spatial)
+	for i := range spatial {
+		var err error
+		if strides[i], err = at(w.strides, i, 1); err != nil {
+			return nil, err
+		}
+		if dilations[i], err = at(w.dilations, i, 1); err != nil {
+			return nil, err
+		}
+	}
+	begin, end := make([]int, spatial), make([]int, spatial)
+	in := x.Shape[2:]
+	for i := range spatial {
+		if w.autoPad != kernels.AutoPadNotSet {
+			var err error
+			if begin[i], end[i], err = kernels.ResolveAutoPad(w.autoPad, in[i], k[i], strides[i], dilations[i]); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		switch len(w.pads) {
+		case 0:
+		case 2 * spatial:
+			begin[i], end[i] = int(w.pads[i]), int(w.pads[spatial+i])
+		default:
+			return nil, fmt.Errorf("attribute pads %v does not fit %d spatial axes", w.pads, spatial)
+		}
+	}
+	last := spatial - 1
+	g.strideW, g.dilationW, g.padLeft, g.padRight = strides[last], dilations[last], begin[last], end[last]
+	if spatial == 2 {
+		g.strideH, g.dilationH, g.padTop, g.padBottom = strides[0], dilations[0], begin[0], end[0]
+	}
+	return g, nil
+}
+
+// outShape returns the output shape [N, channels, spatial...] in the
+// input's rank.
+func outShape(x *tensor.Tensor, channels, oh, ow int) []int {
+	if x.Rank() == 3 {
+		return []int{x.Shape[0], channels, ow}
+	}
+	return []int{x.Shape[0], channels, oh, ow}
+}
+
+// UnsupportedInputError says that an op is supported but not for this
+// input, such as a convolution over three spatial axes.
+type UnsupportedInputError struct {
+	Msg string
+}
+
+func (e *UnsupportedInputError) Error() string { return "unsupported input: " + e.Msg }
+
+// float32Input checks that input i is present and float32.
+func float32Input(in []*tensor.Tensor, i int, name string) (*tensor.Tensor, error) {
+	if i >= len(in) || in[i] == nil {
+		return nil, fmt.Errorf("input %s is missing", name)
+	}
+	if in[i].DType != graph.Float32 {
+		return nil, &UnsupportedInputError{Msg: fmt.Sprintf("input %s is %v; the native kernels of this op take float32", name, in[i].DType)}
+	}
+	return in[i], nil
+}
