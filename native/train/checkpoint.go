@@ -43,6 +43,8 @@ type Checkpoint struct {
 	OptimizerKind  string              `json:"optimizer_kind"`
 	OptimizerStep  int64               `json:"optimizer_step"`
 	Plateau        *optim.PlateauState `json:"plateau,omitempty"`
+	// Test is the held-out evaluation, present once the run has finished.
+	Test *Evaluation `json:"test,omitempty"`
 
 	Trainable []float32   `json:"-"`
 	State     []float32   `json:"-"`

@@ -279,6 +279,33 @@ func (t *Trainer) Run(ctx context.Context) (*Result, error) {
 		}
 		res.Test = ev
 	}
+	if t.opts.Checkpoint != "" {
+		c := t.checkpoint()
+		c.Test = &res.Test
+		if err := WriteCheckpoint(t.opts.Checkpoint, c); err != nil {
+			return nil, fmt.Errorf("train: writing checkpoint: %w", err)
+		}
+	}
+	return res, nil
+}
+
+// FromCheckpoint rebuilds the model of a checkpointed run under the given
+// opset, with the checkpoint's parameters, without loading any data.
+func FromCheckpoint(c *Checkpoint, opset int64) (*Result, error) {
+	m, err := model.Build(model.Config{Arch: c.Config.Arch, Classes: len(c.Classes), Opset: opset, Seed: c.Config.Seed})
+	if err != nil {
+		return nil, err
+	}
+	t := &Trainer{model: m, params: NewParams(m)}
+	if err := t.Load(c); err != nil {
+		return nil, err
+	}
+	cfg := c.Config
+	cfg.Opset = opset
+	res := &Result{Model: m, Config: cfg, Classes: c.Classes, History: c.History}
+	if c.Test != nil {
+		res.Test = *c.Test
+	}
 	return res, nil
 }
 
@@ -370,10 +397,10 @@ func (t *Trainer) trainStep(b *data.Batch, lr float32) (float32, int, error) {
 
 // Evaluation is a model's performance on one split.
 type Evaluation struct {
-	Loss     float64
-	Accuracy float64
+	Loss     float64 `json:"loss"`
+	Accuracy float64 `json:"accuracy"`
 	// Confusion[i][j] counts samples of class i predicted as class j.
-	Confusion [][]int
+	Confusion [][]int `json:"confusion"`
 }
 
 // evaluate runs the model in inference mode over a split, averaging the

@@ -1,0 +1,214 @@
+package train
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/onnxkit/onnxkit/conformance/testenv"
+	"github.com/onnxkit/onnxkit/native/data"
+)
+
+// flowerSubset prepares perClass real images of each of the 17 classes
+// from the shared Oxford 17 Flowers folder, shrunk to 256x256, into a
+// temporary folder, and returns it. It is made once per test binary.
+func flowerSubset(t *testing.T, perClass int) string {
+	t.Helper()
+	src := data.SourceDir(testenv.RepoRoot(t))
+	if _, err := os.Stat(filepath.Join(src, "jpg")); err != nil {
+		if testenv.InCI() {
+			t.Fatalf("CI is set but the Oxford 17 Flowers images are missing: %v", err)
+		}
+		t.Skipf("the Oxford 17 Flowers images are missing: %v", err)
+	}
+	raw := t.TempDir()
+	if err := os.Mkdir(filepath.Join(raw, "jpg"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for class := 0; class < 17; class++ {
+		for i := 0; i < perClass; i++ {
+			name := fmt.Sprintf("image_%04d.jpg", class*80+i+1)
+			b, err := os.ReadFile(filepath.Join(src, "jpg", name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(raw, "jpg", name), b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	dst := filepath.Join(t.TempDir(), "prepared")
+	if err := data.Prepare(raw, dst); err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+// quickConfig is a short run on a small data set: enough steps for the
+// loss to fall, small enough for CI.
+func quickConfig(dir string) Config {
+	cfg := DefaultConfig()
+	cfg.DataDir = dir
+	cfg.Epochs = 3
+	cfg.BatchSize = 16
+	cfg.LR = 1e-3
+	cfg.Schedule = "constant"
+	cfg.ValFrac, cfg.TestFrac = 0, 0
+	cfg.Threads = 2
+	return cfg
+}
+
+// TestShortRunLearns trains the notebook's AlexNet on 2 images of each
+// class and checks that the training loss falls, and that the run is
+// deterministic: a second run's first epoch has exactly the same loss.
+func TestShortRunLearns(t *testing.T) {
+	dir := flowerSubset(t, 2)
+	cfg := quickConfig(dir)
+	cfg.Epochs = 5
+	run := func(cfg Config) *Result {
+		tr, err := New(cfg, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := tr.Run(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	res := run(cfg)
+	first, last := res.History[0].TrainLoss, res.History[len(res.History)-1].TrainLoss
+	t.Logf("train loss by epoch: %v", losses(res.History))
+	if !(last < 0.8*first) {
+		t.Fatalf("training loss went from %.3f to %.3f; want a fall of at least 20%%", first, last)
+	}
+	cfg.Epochs = 1
+	again := run(cfg)
+	for i := range again.History {
+		if res.History[i].TrainLoss != again.History[i].TrainLoss {
+			t.Fatalf("epoch %d: loss %v, then %v in a second run with the same seed", i+1, res.History[i].TrainLoss, again.History[i].TrainLoss)
+		}
+	}
+}
+
+func losses(h []EpochMetrics) []float64 {
+	out := make([]float64, len(h))
+	for i, m := range h {
+		out[i] = m.TrainLoss
+	}
+	return out
+}
+
+// TestKilledRunResumesExactly starts a training run in a child process,
+// kills it with SIGKILL once its first epoch's checkpoint is on disk,
+// resumes it here and checks that the final weights equal, bit for bit,
+// those of an uninterrupted run with the same seed.
+func TestKilledRunResumesExactly(t *testing.T) {
+	dir := flowerSubset(t, 1)
+	cfg := quickConfig(dir)
+	cfg.BatchSize = 8
+	ckpt := filepath.Join(t.TempDir(), "run.ckpt")
+
+	child := exec.Command(os.Args[0], "-test.run=^TestTrainChildProcess$")
+	child.Env = append(os.Environ(), "ONNXKIT_TRAIN_CHILD="+dir, "ONNXKIT_TRAIN_CKPT="+ckpt)
+	child.Stdout, child.Stderr = io.Discard, os.Stderr
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Minute)
+	for {
+		if c, err := ReadCheckpoint(ckpt); err == nil && c.Epochs >= 1 {
+			if c.Epochs >= cfg.Epochs {
+				t.Fatal("the child finished before it could be killed")
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			child.Process.Kill()
+			t.Fatal("no checkpoint after 5 minutes")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := child.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	child.Wait()
+
+	resumed, err := New(cfg, Options{Checkpoint: ckpt, Resume: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resumed.EpochsDone() < 1 {
+		t.Fatalf("resumed after %d epochs, want at least 1", resumed.EpochsDone())
+	}
+	if _, err := resumed.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	whole, err := New(cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := whole.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	a, b := resumed.params, whole.params
+	for i := range a.Trainable {
+		if a.Trainable[i] != b.Trainable[i] {
+			t.Fatalf("parameter %d: resumed run %v, uninterrupted run %v", i, a.Trainable[i], b.Trainable[i])
+		}
+	}
+	for i := range a.State {
+		if a.State[i] != b.State[i] {
+			t.Fatalf("running statistic %d: resumed run %v, uninterrupted run %v", i, a.State[i], b.State[i])
+		}
+	}
+}
+
+// TestTrainChildProcess is the child of TestKilledRunResumesExactly; it
+// does nothing unless that test started it.
+func TestTrainChildProcess(t *testing.T) {
+	dir := os.Getenv("ONNXKIT_TRAIN_CHILD")
+	if dir == "" {
+		return
+	}
+	cfg := quickConfig(dir)
+	cfg.BatchSize = 8
+	tr, err := New(cfg, Options{Checkpoint: os.Getenv("ONNXKIT_TRAIN_CKPT")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tr.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCheckpointRoundTripAndCorruption(t *testing.T) {
+	c := &Checkpoint{Config: DefaultConfig(), Epochs: 2, Step: 30, Classes: []string{"a", "b"},
+		TrainableNames: []string{"w"}, OptimizerKind: "adam", OptimizerStep: 30,
+		Trainable: []float32{1, 2, 3}, State: []float32{4}, Optimizer: [][]float32{{5, 6, 7}, {8, 9, 10}}}
+	path := filepath.Join(t.TempDir(), "c.ckpt")
+	if err := WriteCheckpoint(path, c); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadCheckpoint(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Epochs != 2 || got.Step != 30 || len(got.Optimizer) != 2 || got.Optimizer[1][2] != 10 || got.Trainable[2] != 3 || got.State[0] != 4 {
+		t.Fatalf("read back %+v", got)
+	}
+	whole, _ := os.ReadFile(path)
+	for _, n := range []int{0, 5, len(checkpointMagic) + 4, len(whole) / 2, len(whole) - 1} {
+		bad := filepath.Join(t.TempDir(), "bad"+strconv.Itoa(n))
+		os.WriteFile(bad, whole[:n], 0o644)
+		if _, err := ReadCheckpoint(bad); err == nil {
+			t.Errorf("truncated to %d bytes: no error", n)
+		}
+	}
+}
