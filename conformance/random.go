@@ -1,0 +1,101 @@
+package conformance
+
+import (
+	"fmt"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"sort"
+
+	"github.com/onnxkit/onnxkit/native"
+	"github.com/onnxkit/onnxkit/native/tensor"
+	"github.com/onnxkit/onnxkit/onnx"
+)
+
+// RunRandom judges a case whose outputs are random (Bernoulli,
+// RandomUniformLike, ...): each output must have the expected dtype and
+// shape, values within the range that the expected output spans (widened
+// to [0, 1] for Bernoulli-like outputs), and two runs of the same model
+// must agree, since the models fix their seed.
+func RunRandom(c Case) Result {
+	res := Result{Case: c}
+	m, err := onnx.ReadFile(filepath.Join(c.Dir, "model.onnx"))
+	if err != nil {
+		res.Outcome, res.Err = Failed, err
+		return res
+	}
+	res.Ops = opTypes(m)
+	prog, err := native.Compile(m)
+	if err != nil {
+		res.Outcome, res.Err = Failed, err
+		return res
+	}
+	sets, _ := filepath.Glob(filepath.Join(c.Dir, "test_data_set_*"))
+	sort.Strings(sets)
+	for _, set := range sets {
+		if outcome, err := runRandomSet(prog, set); err != nil {
+			res.Outcome, res.Err = outcome, fmt.Errorf("%s: %w", filepath.Base(set), err)
+			return res
+		}
+	}
+	return res
+}
+
+func runRandomSet(prog *native.Program, dir string) (Outcome, error) {
+	inputs := map[string]*tensor.Tensor{}
+	for i, in := range prog.Inputs() {
+		t, err := readTensor(filepath.Join(dir, fmt.Sprintf("input_%d.pb", i)))
+		if err != nil {
+			return Failed, err
+		}
+		inputs[in.Name] = t
+	}
+	first, err := prog.Run(inputs)
+	if err != nil {
+		return Failed, err
+	}
+	second, err := prog.Run(inputs)
+	if err != nil {
+		return Failed, err
+	}
+	for i, name := range prog.Outputs() {
+		want, err := readTensor(filepath.Join(dir, fmt.Sprintf("output_%d.pb", i)))
+		if err != nil {
+			return Failed, err
+		}
+		got := first[name]
+		if got == nil || got.DType != want.DType || !slices.Equal(got.Shape, want.Shape) {
+			return Mismatched, fmt.Errorf("output %q is %v, want %v", name, got, want)
+		}
+		if !reflect.DeepEqual(got.Data, second[name].Data) {
+			return Mismatched, fmt.Errorf("output %q differs between two runs with the same seed", name)
+		}
+		g, err := got.Float64s()
+		if err != nil {
+			return Failed, err
+		}
+		w, err := want.Float64s()
+		if err != nil {
+			return Failed, err
+		}
+		lo, hi := span(w)
+		lo, hi = min(lo, 0), max(hi, 1)
+		for j, v := range g {
+			if v < lo || v > hi {
+				return Mismatched, fmt.Errorf("output %q element %d is %v, outside [%v, %v]", name, j, v, lo, hi)
+			}
+		}
+	}
+	return Passed, nil
+}
+
+func span(xs []float64) (lo, hi float64) {
+	if len(xs) == 0 {
+		return 0, 0
+	}
+	lo, hi = xs[0], xs[0]
+	for _, x := range xs {
+		lo, hi = min(lo, x), max(hi, x)
+	}
+	return lo, hi
+}

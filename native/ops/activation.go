@@ -1,0 +1,341 @@
+package ops
+
+// Activations, elementwise: Y has X's shape. Floats only (computed in
+// float64 and rounded), except Relu and PRelu, which also take integers.
+//
+//	                                                                    opsets
+//	Relu(x)            = max(0, x)                                      1 (14: integers)
+//	LeakyRelu(x)       = x < 0 ? alpha*x : x, alpha = 0.01              1
+//	PRelu(x, slope)    = x < 0 ? slope*x : x                            1, 7 (numpy broadcast of slope to x)
+//	Elu(x)             = x < 0 ? alpha*(e^x - 1) : x, alpha = 1         1
+//	Selu(x)            = gamma * (x <= 0 ? alpha*(e^x - 1) : x)         1, 6 (new defaults)
+//	Celu(x)            = max(0, x) + min(0, alpha*(e^(x/alpha) - 1))    12
+//	HardSigmoid(x)     = max(0, min(1, alpha*x + beta)), 0.2, 0.5       1
+//	HardSwish(x)       = x * HardSigmoid(x) with alpha 1/6, beta 0.5    14
+//	Sigmoid(x)         = 1 / (1 + e^-x)                                 1
+//	Tanh(x)            = (e^x - e^-x) / (e^x + e^-x)                    1
+//	Softplus(x)        = ln(e^x + 1)                                    1
+//	Softsign(x)        = x / (1 + |x|)                                  1
+//	Shrink(x)          = x < -lambd ? x+bias : x > lambd ? x-bias : 0   9 (bias 0, lambd 0.5)
+//	ThresholdedRelu(x) = x > alpha ? x : 0, alpha = 1                   10
+//
+// Relu, LeakyRelu, Sigmoid and Tanh have backward passes for float32:
+//
+//	Relu:      dX = dY * (x > 0)
+//	LeakyRelu: dX = dY * (x < 0 ? alpha : 1)  (at x = -0, alpha)
+//	Sigmoid:   dX = dY * y * (1 - y)
+//	Tanh:      dX = dY * (1 - y²)
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/onnxkit/onnxkit/graph"
+	"github.com/onnxkit/onnxkit/native/parallel"
+	"github.com/onnxkit/onnxkit/native/tensor"
+)
+
+type activationKind int
+
+const (
+	actOther activationKind = iota
+	actRelu
+	actLeakyRelu
+	actSigmoid
+	actTanh
+)
+
+func init() {
+	ewRegister("Relu", func(*graph.Node, int64) (Op, error) { return &gradActivationOp{activationOp{kind: actRelu}}, nil }, 1)
+	ewRegister("LeakyRelu", func(n *graph.Node, _ int64) (Op, error) {
+		alpha, err := n.AttrFloat("alpha", 0.01)
+		if err != nil {
+			return nil, err
+		}
+		a := float64(alpha)
+		return &gradActivationOp{activationOp{kind: actLeakyRelu, alpha: alpha, f: func(x float64) float64 {
+			if x < 0 {
+				return a * x
+			}
+			return x
+		}}}, nil
+	}, 1)
+	ewRegister("Sigmoid", func(*graph.Node, int64) (Op, error) {
+		return &gradActivationOp{activationOp{kind: actSigmoid, f: sigmoid}}, nil
+	}, 1)
+	ewRegister("Tanh", func(*graph.Node, int64) (Op, error) {
+		return &gradActivationOp{activationOp{kind: actTanh, f: math.Tanh}}, nil
+	}, 1)
+	ewRegister("PRelu", func(_ *graph.Node, opset int64) (Op, error) { return &preluOp{perChannel: opset < 7}, nil }, 1, 7)
+
+	// withAttrs registers an activation without backward whose function
+	// is built from float attributes, given with their defaults.
+	withAttrs := func(op string, since int64, build func(a []float64) func(float64) float64, names []string, defs ...float32) {
+		ewRegister(op, func(n *graph.Node, _ int64) (Op, error) {
+			a := make([]float64, len(names))
+			for i, name := range names {
+				v, err := n.AttrFloat(name, defs[i])
+				if err != nil {
+					return nil, err
+				}
+				a[i] = float64(v)
+			}
+			return &activationOp{f: build(a)}, nil
+		}, since)
+	}
+	withAttrs("Elu", 1, func(a []float64) func(float64) float64 {
+		return func(x float64) float64 {
+			if x < 0 {
+				return a[0] * math.Expm1(x)
+			}
+			return x
+		}
+	}, []string{"alpha"}, 1)
+	selu := func(a []float64) func(float64) float64 {
+		return func(x float64) float64 {
+			if x <= 0 {
+				return a[1] * a[0] * math.Expm1(x)
+			}
+			return a[1] * x
+		}
+	}
+	withAttrs("Selu", 1, selu, []string{"alpha", "gamma"}, 1.6732, 1.0507)
+	withAttrs("Selu", 6, selu, []string{"alpha", "gamma"}, 1.67326319217681884765625, 1.05070102214813232421875)
+	withAttrs("Celu", 12, func(a []float64) func(float64) float64 {
+		return func(x float64) float64 { return math.Max(0, x) + math.Min(0, a[0]*math.Expm1(x/a[0])) }
+	}, []string{"alpha"}, 1)
+	withAttrs("HardSigmoid", 1, func(a []float64) func(float64) float64 {
+		return func(x float64) float64 { return math.Max(0, math.Min(1, a[0]*x+a[1])) }
+	}, []string{"alpha", "beta"}, 0.2, 0.5)
+	withAttrs("HardSwish", 14, func([]float64) func(float64) float64 {
+		return func(x float64) float64 { return x * math.Max(0, math.Min(1, x/6+0.5)) }
+	}, nil)
+	withAttrs("Softplus", 1, func([]float64) func(float64) float64 {
+		return func(x float64) float64 {
+			if x > 0 {
+				return x + math.Log1p(math.Exp(-x))
+			}
+			return math.Log1p(math.Exp(x))
+		}
+	}, nil)
+	withAttrs("Softsign", 1, func([]float64) func(float64) float64 {
+		return func(x float64) float64 { return x / (1 + math.Abs(x)) }
+	}, nil)
+	withAttrs("Shrink", 9, func(a []float64) func(float64) float64 {
+		bias, lambd := a[0], a[1]
+		return func(x float64) float64 {
+			switch {
+			case x < -lambd:
+				return x + bias
+			case x > lambd:
+				return x - bias
+			}
+			return 0
+		}
+	}, []string{"bias", "lambd"}, 0, 0.5)
+	withAttrs("ThresholdedRelu", 10, func(a []float64) func(float64) float64 {
+		return func(x float64) float64 {
+			if x > a[0] {
+				return x
+			}
+			return 0
+		}
+	}, []string{"alpha"}, 1)
+}
+
+func sigmoid(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
+
+// activationOp is an elementwise activation.
+type activationOp struct {
+	kind  activationKind
+	alpha float32 // LeakyRelu's slope
+	f     func(float64) float64
+}
+
+// Forward computes Y = f(X).
+func (op *activationOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	if err := ewArity(in, 1, 1); err != nil {
+		return nil, err
+	}
+	x := in[0]
+	switch {
+	case op.kind == actRelu && x.DType == graph.Float32:
+		out := ewOutput(ctx, graph.Float32, x.Shape)
+		reluF32(x.F32(), out.F32())
+		return []*tensor.Tensor{out}, nil
+	case op.kind == actLeakyRelu && x.DType == graph.Float32:
+		out := ewOutput(ctx, graph.Float32, x.Shape)
+		leakyReluF32(x.F32(), out.F32(), op.alpha)
+		return []*tensor.Tensor{out}, nil
+	case op.kind == actRelu && !x.DType.IsFloat():
+		return reluInts(x)
+	case op.kind == actRelu:
+		return mapFloatTensor(ctx, x, func(v float64) float64 { return math.Max(v, 0) })
+	}
+	return mapFloatTensor(ctx, x, op.f)
+}
+
+// reluF32 sets y = max(x, 0), over the cores when large. The loops are
+// branch-free: with inputs of random sign a branch would mispredict half
+// the time.
+func reluF32(x, y []float32) {
+	parallel.For(len(x), ewGrain, func(lo, hi int) {
+		src, dst := x[lo:hi], y[lo:hi]
+		for i, v := range src {
+			dst[i] = max(v, 0) // NaN stays NaN
+		}
+	})
+}
+
+// leakyReluF32 sets y = x < 0 ? alpha*x : x.
+func leakyReluF32(x, y []float32, alpha float32) {
+	parallel.For(len(x), ewGrain, func(lo, hi int) {
+		src, dst := x[lo:hi], y[lo:hi]
+		for i, v := range src {
+			dst[i] = max(v, 0) + alpha*min(v, 0)
+		}
+	})
+}
+
+// reluInts is Relu on integers (opset 14).
+func reluInts(x *tensor.Tensor) ([]*tensor.Tensor, error) {
+	out := tensor.New(x.DType, x.Shape...)
+	switch v := x.Data.(type) {
+	case []int8:
+		reluInt(v, out.Data.([]int8))
+	case []int16:
+		reluInt(v, out.Data.([]int16))
+	case []int32:
+		reluInt(v, out.Data.([]int32))
+	case []int64:
+		reluInt(v, out.Data.([]int64))
+	default:
+		return nil, fmt.Errorf("input of type %v is not supported", x.DType)
+	}
+	return []*tensor.Tensor{out}, nil
+}
+
+func reluInt[T ewSigned](x, y []T) {
+	for i, v := range x {
+		y[i] = max(v, 0)
+	}
+}
+
+// gradActivationOp is an activation with a float32 backward pass.
+type gradActivationOp struct {
+	activationOp
+}
+
+// Backward returns dX for float32 X (see the table at the top).
+func (op *gradActivationOp) Backward(_ *Context, in, out, gradOut []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	if len(in) != 1 || in[0] == nil || len(out) < 1 || out[0] == nil {
+		return nil, fmt.Errorf("backward needs the input and the output")
+	}
+	if len(gradOut) < 1 || gradOut[0] == nil {
+		return []*tensor.Tensor{nil}, nil
+	}
+	x, y, dy := in[0], out[0], gradOut[0]
+	if x.DType != graph.Float32 || y.DType != graph.Float32 || dy.DType != graph.Float32 {
+		return nil, fmt.Errorf("backward supports float32 only, got %v", x.DType)
+	}
+	if x.Len() != y.Len() || dy.Len() != y.Len() {
+		return nil, fmt.Errorf("output gradient %v does not match output %v", dy, y)
+	}
+	dx := tensor.Float32(x.Shape...)
+	xs, ys, g, d := x.F32(), y.F32(), dy.F32(), dx.F32()
+	parallel.For(len(d), ewGrain, func(lo, hi int) {
+		switch op.kind {
+		case actRelu:
+			for i := lo; i < hi; i++ {
+				// pass is all ones when x > 0 (sign bit clear, not zero),
+				// else zero; dX keeps dY's bits under it.
+				s := int32(math.Float32bits(xs[i]))
+				pass := uint32(-s>>31) &^ uint32(s>>31)
+				d[i] = math.Float32frombits(math.Float32bits(g[i]) & pass)
+			}
+		case actLeakyRelu:
+			for i := lo; i < hi; i++ {
+				neg := float32(math.Float32bits(xs[i]) >> 31) // 1 when x < 0 (or -0)
+				d[i] = g[i] * (1 + (op.alpha-1)*neg)
+			}
+		case actSigmoid:
+			for i := lo; i < hi; i++ {
+				d[i] = g[i] * ys[i] * (1 - ys[i])
+			}
+		case actTanh:
+			for i := lo; i < hi; i++ {
+				d[i] = g[i] * (1 - ys[i]*ys[i])
+			}
+		}
+	})
+	return []*tensor.Tensor{dx}, nil
+}
+
+// preluOp is PRelu.
+type preluOp struct {
+	// perChannel: before opset 7, a slope of shape [C] applies along
+	// X's axis 1.
+	perChannel bool
+}
+
+// Forward computes Y = X < 0 ? slope*X : X.
+func (op *preluOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	if err := ewArity(in, 2, 2); err != nil {
+		return nil, err
+	}
+	x, s := in[0], in[1]
+	if err := ewSameType(x, s); err != nil {
+		return nil, err
+	}
+	if err := ewCheckReal(x); err != nil {
+		return nil, err
+	}
+	sShape := s.Shape
+	if op.perChannel && len(s.Shape) == 1 && len(x.Shape) >= 2 && s.Shape[0] == x.Shape[1] && s.Shape[0] != 1 {
+		sShape = make([]int, len(x.Shape)-1)
+		for i := range sShape {
+			sShape[i] = 1
+		}
+		sShape[0] = s.Shape[0]
+	}
+	outShape, err := ewBroadcastShape(x.Shape, sShape)
+	if err != nil || !ewSameShape(outShape, x.Shape) {
+		return nil, fmt.Errorf("slope of shape %v does not broadcast to X's shape %v", s.Shape, x.Shape)
+	}
+	dt := x.DType
+	x, s = ewWiden(x), ewWiden(s)
+	p := newEWPlan(outShape, x.Shape, sShape)
+	out := ewOutput(ctx, x.DType, outShape)
+	switch v := x.Data.(type) {
+	case []float32:
+		prelu(p, v, s.Data.([]float32), out.F32())
+	case []float64:
+		prelu(p, v, s.Data.([]float64), out.Data.([]float64))
+	case []int8:
+		prelu(p, v, s.Data.([]int8), out.Data.([]int8))
+	case []int16:
+		prelu(p, v, s.Data.([]int16), out.Data.([]int16))
+	case []int32:
+		prelu(p, v, s.Data.([]int32), out.Data.([]int32))
+	case []int64:
+		prelu(p, v, s.Data.([]int64), out.Data.([]int64))
+	case []uint8:
+		prelu(p, v, s.Data.([]uint8), out.Data.([]uint8))
+	case []uint16:
+		prelu(p, v, s.Data.([]uint16), out.Data.([]uint16))
+	case []uint32:
+		prelu(p, v, s.Data.([]uint32), out.Data.([]uint32))
+	case []uint64:
+		prelu(p, v, s.Data.([]uint64), out.Data.([]uint64))
+	}
+	return []*tensor.Tensor{ewNarrow(out, dt)}, nil
+}
+
+func prelu[T ewReal](p *ewPlan, x, s, out []T) {
+	ewMap2(p, x, s, out, func(v, a T) T {
+		if v < 0 {
+			return a * v
+		}
+		return v
+	})
+}

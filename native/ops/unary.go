@@ -1,0 +1,203 @@
+package ops
+
+// Unary math, elementwise: Y has X's shape.
+//
+// Floats (float16, bfloat16, float32, float64; computed in float64 and
+// rounded to the element type): Ceil, Floor, Round (halves to even),
+// Reciprocal, Sqrt, Exp, Log, Erf, Sin, Cos, Tan, Asin, Acos, Atan, Sinh,
+// Cosh, Asinh, Acosh, Atanh. Abs and Sign also take every integer type,
+// Neg the signed ones. IsNaN and IsInf (attributes detect_positive and
+// detect_negative, both 1 by default) give bools.
+//
+// History: Abs, Neg, Ceil, Floor, Reciprocal, Sqrt, Exp, Log since opset 1
+// (6 dropped consumed_inputs and added integer types to Abs and Neg; 13
+// added bfloat16); Sin, Cos, Tan, Asin, Acos, Atan since 7; Sign, Erf,
+// Sinh, Cosh, Asinh, Acosh, Atanh, IsNaN since 9; IsInf since 10; Round
+// since 11. None changed meaning since.
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/onnxkit/onnxkit/graph"
+	"github.com/onnxkit/onnxkit/native/parallel"
+	"github.com/onnxkit/onnxkit/native/tensor"
+)
+
+// intUnary says what a unary op does to integers.
+type intUnary int
+
+const (
+	intNone intUnary = iota // integers are not accepted
+	intAbs
+	intNeg
+	intSign
+)
+
+func init() {
+	math1 := func(op string, since int64, f func(float64) float64, ints intUnary) {
+		ewRegister(op, func(*graph.Node, int64) (Op, error) { return &unaryOp{f: f, ints: ints}, nil }, since)
+	}
+	math1("Abs", 1, math.Abs, intAbs)
+	math1("Neg", 1, func(x float64) float64 { return -x }, intNeg)
+	math1("Sign", 9, signOf, intSign)
+	math1("Ceil", 1, math.Ceil, intNone)
+	math1("Floor", 1, math.Floor, intNone)
+	math1("Round", 11, math.RoundToEven, intNone)
+	math1("Reciprocal", 1, func(x float64) float64 { return 1 / x }, intNone)
+	math1("Sqrt", 1, math.Sqrt, intNone)
+	math1("Exp", 1, math.Exp, intNone)
+	math1("Log", 1, math.Log, intNone)
+	math1("Erf", 9, math.Erf, intNone)
+	math1("Sin", 7, math.Sin, intNone)
+	math1("Cos", 7, math.Cos, intNone)
+	math1("Tan", 7, math.Tan, intNone)
+	math1("Asin", 7, math.Asin, intNone)
+	math1("Acos", 7, math.Acos, intNone)
+	math1("Atan", 7, math.Atan, intNone)
+	math1("Sinh", 9, math.Sinh, intNone)
+	math1("Cosh", 9, math.Cosh, intNone)
+	math1("Asinh", 9, math.Asinh, intNone)
+	math1("Acosh", 9, math.Acosh, intNone)
+	math1("Atanh", 9, math.Atanh, intNone)
+	ewRegister("IsNaN", func(*graph.Node, int64) (Op, error) {
+		return &classifyOp{test: func(x float64) bool { return x != x }}, nil
+	}, 9)
+	ewRegister("IsInf", newIsInf, 10)
+}
+
+// signOf is -1, 0 or 1 by the sign of x, and NaN for NaN.
+func signOf(x float64) float64 {
+	switch {
+	case x > 0:
+		return 1
+	case x < 0:
+		return -1
+	}
+	return x // ±0 or NaN
+}
+
+// unaryOp is a unary math op: f on floats, ints on integers.
+type unaryOp struct {
+	f    func(float64) float64
+	ints intUnary
+}
+
+// Forward computes Y = f(X).
+func (op *unaryOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	if err := ewArity(in, 1, 1); err != nil {
+		return nil, err
+	}
+	x := in[0]
+	if x.DType.IsFloat() {
+		return mapFloatTensor(ctx, x, op.f)
+	}
+	signed := x.DType == graph.Int8 || x.DType == graph.Int16 || x.DType == graph.Int32 || x.DType == graph.Int64
+	if !ewIsReal(x.DType) || op.ints == intNone || op.ints == intNeg && !signed {
+		return nil, fmt.Errorf("input of type %v is not supported", x.DType)
+	}
+	out := tensor.New(x.DType, x.Shape...)
+	switch v := x.Data.(type) {
+	case []int8:
+		unaryInts(op.ints, v, out.Data.([]int8))
+	case []int16:
+		unaryInts(op.ints, v, out.Data.([]int16))
+	case []int32:
+		unaryInts(op.ints, v, out.Data.([]int32))
+	case []int64:
+		unaryInts(op.ints, v, out.Data.([]int64))
+	case []uint8:
+		unaryInts(op.ints, v, out.Data.([]uint8))
+	case []uint16:
+		unaryInts(op.ints, v, out.Data.([]uint16))
+	case []uint32:
+		unaryInts(op.ints, v, out.Data.([]uint32))
+	case []uint64:
+		unaryInts(op.ints, v, out.Data.([]uint64))
+	}
+	return []*tensor.Tensor{out}, nil
+}
+
+// unaryInts applies an integer unary op; negating the most negative value
+// wraps to itself, as in two's complement.
+func unaryInts[T ewInt](kind intUnary, x, out []T) {
+	var zero T
+	for i, v := range x {
+		switch {
+		case kind == intSign && v > zero:
+			v = 1
+		case kind == intSign && v < zero:
+			v = zero - 1
+		case kind == intAbs && v < zero, kind == intNeg:
+			v = zero - v
+		}
+		out[i] = v
+	}
+}
+
+// mapFloatTensor returns f applied to every element of a float tensor x,
+// computed in float64 and rounded to x's type.
+func mapFloatTensor(ctx *Context, x *tensor.Tensor, f func(float64) float64) ([]*tensor.Tensor, error) {
+	dt := x.DType
+	if !ewIsReal(dt) || !dt.IsFloat() {
+		return nil, fmt.Errorf("input of type %v is not supported; want a float type", dt)
+	}
+	x = ewWiden(x)
+	out := ewOutput(ctx, x.DType, x.Shape)
+	switch v := x.Data.(type) {
+	case []float32:
+		unaryFloats(v, out.F32(), f)
+	case []float64:
+		unaryFloats(v, out.Data.([]float64), f)
+	}
+	return []*tensor.Tensor{ewNarrow(out, dt)}, nil
+}
+
+// unaryFloats sets out[i] = f(x[i]) in float64, over the cores when large.
+func unaryFloats[T ewFloat](x, out []T, f func(float64) float64) {
+	parallel.For(len(x), ewGrain/16, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			out[i] = T(f(float64(x[i])))
+		}
+	})
+}
+
+// classifyOp is IsNaN or IsInf: a float predicate giving bools.
+type classifyOp struct {
+	test func(float64) bool
+}
+
+func newIsInf(n *graph.Node, _ int64) (Op, error) {
+	pos, err := n.AttrInt("detect_positive", 1)
+	if err != nil {
+		return nil, err
+	}
+	neg, err := n.AttrInt("detect_negative", 1)
+	if err != nil {
+		return nil, err
+	}
+	return &classifyOp{test: func(x float64) bool {
+		return pos != 0 && math.IsInf(x, 1) || neg != 0 && math.IsInf(x, -1)
+	}}, nil
+}
+
+// Forward classifies every element of X.
+func (op *classifyOp) Forward(_ *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	if err := ewArity(in, 1, 1); err != nil {
+		return nil, err
+	}
+	x := in[0]
+	if !ewIsReal(x.DType) || !x.DType.IsFloat() {
+		return nil, fmt.Errorf("input of type %v is not supported; want a float type", x.DType)
+	}
+	vals, err := x.Float64s()
+	if err != nil {
+		return nil, err
+	}
+	out := tensor.New(graph.Bool, x.Shape...)
+	dst := out.Data.([]bool)
+	for i, v := range vals {
+		dst[i] = op.test(v)
+	}
+	return []*tensor.Tensor{out}, nil
+}
