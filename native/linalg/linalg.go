@@ -4,6 +4,8 @@
 // and fast versions that must agree with it on the shared test suite.
 package linalg
 
+//go:generate go run ./internal/asmgen -out kernel_amd64.s -stubs kernel_amd64.go -pkg linalg
+
 // Gemm computes C = alpha*op(A)*op(B) + beta*C on row-major float32
 // matrices, where op(X) is X or its transpose. op(A) is m×k, op(B) is k×n
 // and C is m×n; lda, ldb and ldc are the row strides of the stored A, B
@@ -14,7 +16,22 @@ type Gemm interface {
 		b []float32, ldb int, beta float32, c []float32, ldc int)
 }
 
-var impl Gemm = Naive{}
+var impl Gemm = Fast
+
+// Fast is the fastest Blocked Gemm this CPU runs: the AVX-512 or the
+// AVX2+FMA assembly kernel on amd64, otherwise Portable. It is the
+// default implementation behind Sgemm.
+var Fast = Available()[0]
+
+// Available returns the Blocked Gemms this CPU can run, fastest first;
+// the last is always Portable.
+func Available() []Blocked {
+	var gs []Blocked
+	for _, k := range nativeKernels() {
+		gs = append(gs, Blocked{kern: k})
+	}
+	return append(gs, Portable)
+}
 
 // Use makes g the implementation behind Sgemm and returns the previous one.
 func Use(g Gemm) Gemm {

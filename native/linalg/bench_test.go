@@ -1,0 +1,83 @@
+package linalg_test
+
+import (
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+var benchNaive = flag.Bool("naive", false, "also benchmark the Naive reference (slow at these shapes)")
+
+// benchShape is one GEMM of AlexNet at batch 1 per image (convolutions as
+// im2col GEMMs: M output channels, K = kernel area × input channels, N
+// output pixels) or batch 64 (fully connected layers), forward and
+// backward.
+type benchShape struct {
+	name           string
+	transA, transB bool
+	m, n, k        int
+	beta           float32
+}
+
+var benchShapes = []benchShape{
+	{name: "conv1_227", m: 96, n: 3025, k: 363},
+	{name: "conv1_224", m: 96, n: 2916, k: 363},
+	{name: "conv2", m: 256, n: 676, k: 2400},
+	{name: "conv3", m: 384, n: 100, k: 2304},
+	{name: "conv4", m: 384, n: 64, k: 3456},
+	{name: "conv5", m: 256, n: 36, k: 3456},
+	{name: "fc1", transB: true, m: 64, n: 4096, k: 1024},
+	{name: "fc2", transB: true, m: 64, n: 4096, k: 4096},
+	{name: "fc3", transB: true, m: 64, n: 17, k: 4096},
+	// Backward: dW = dY·colsᵀ (accumulated over the batch), dcols = Wᵀ·dY,
+	// dX = dY·W, dW = dYᵀ·X.
+	{name: "conv1_dW", transB: true, m: 96, n: 363, k: 3025, beta: 1},
+	{name: "conv2_dW", transB: true, m: 256, n: 2400, k: 676, beta: 1},
+	{name: "conv2_dcols", transA: true, m: 2400, n: 676, k: 256},
+	{name: "conv4_dcols", transA: true, m: 3456, n: 64, k: 384},
+	{name: "fc2_dX", m: 64, n: 4096, k: 4096},
+	{name: "fc2_dW", transA: true, m: 4096, n: 4096, k: 64, beta: 1},
+	{name: "fc3_dX", m: 64, n: 4096, k: 17},
+}
+
+// BenchmarkSgemm times every implementation at every AlexNet shape and
+// reports GFLOP/s (2mnk per call). With -tags openblas, OpenBLAS runs
+// first at each shape and the others also report their ratio to it.
+func BenchmarkSgemm(b *testing.B) {
+	for _, sh := range benchShapes {
+		ar, ac, br, bc := sh.m, sh.k, sh.k, sh.n
+		if sh.transA {
+			ar, ac = ac, ar
+		}
+		if sh.transB {
+			br, bc = bc, br
+		}
+		rng := rand.New(rand.NewPCG(7, 8))
+		a, bm, c := randomSlice(rng, ar*ac), randomSlice(rng, br*bc), randomSlice(rng, sh.m*sh.n)
+		flops := 2 * float64(sh.m) * float64(sh.n) * float64(sh.k)
+		// OpenBLAS (an extra) first, so that the others can report their ratio to it.
+		impls := implementations()
+		impls = append(impls[len(impls)-len(extraGemms):], impls[:len(impls)-len(extraGemms)]...)
+		var openblas float64 // GFLOP/s of OpenBLAS at this shape, if measured
+		for _, impl := range impls {
+			if impl.name == "naive" && !*benchNaive {
+				continue
+			}
+			name := fmt.Sprintf("%s_%dx%dx%d/%s", sh.name, sh.m, sh.n, sh.k, impl.name)
+			b.Run(name, func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					impl.g.Sgemm(sh.transA, sh.transB, sh.m, sh.n, sh.k, 1, a, ac, bm, bc, sh.beta, c, sh.n)
+				}
+				gflops := flops * float64(b.N) / b.Elapsed().Seconds() / 1e9
+				b.ReportMetric(gflops, "GFLOP/s")
+				if impl.name == openblasName {
+					openblas = gflops
+				} else if openblas > 0 {
+					b.ReportMetric(gflops/openblas, "x_openblas")
+				}
+			})
+		}
+	}
+}

@@ -1,0 +1,487 @@
+package linalg
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/onnxkit/onnxkit/native/parallel"
+)
+
+// Blocked is a cache-blocked Gemm in the manner of GotoBLAS and BLIS:
+// op(B) is packed in kc×nc blocks of nr-wide panels, op(A) in mc×kc
+// blocks of mr-tall panels (transposes are absorbed by the packing), and
+// a register-blocked micro-kernel computes each mr×nr tile of C from one
+// A panel and one B panel. The loops, outermost first, run over columns
+// of C by nc, over k by kc, over rows of C by mc, then over panels; the
+// blocks are evened out (4096 columns in two blocks of 2048, not 4080 and
+// 16). Kernels that can read an untransposed A in place skip packing it
+// except for a last, short panel. When C^T = op(B)^T op(A)^T fits the
+// tiles much better (n = 17 with 16-wide tiles), that is computed
+// instead, with the same products summed in the same order.
+//
+// C is split between parallel.For workers along whichever of m and n
+// balances the work better, on micro-tile boundaries. Every element of C
+// is accumulated in the same order whatever the split (the kc blocks are
+// fixed by k alone and a tile never straddles two workers), so results
+// are bitwise identical for any thread count. Pack buffers are kept for
+// reuse, so a call allocates nothing but the bookkeeping of parallel.For.
+//
+// When alpha or k is 0, A and B are not read and C becomes beta*C, as in
+// the reference BLAS (Naive would turn an Inf in A into NaN).
+//
+// The zero value uses the portable Go micro-kernel.
+type Blocked struct {
+	kern *kernel
+}
+
+// Portable is the Blocked Gemm with the pure-Go micro-kernel; it runs on
+// every architecture.
+var Portable = Blocked{kern: &goKernel}
+
+// Name returns the name of the micro-kernel, such as "avx2-6x16".
+func (g Blocked) Name() string { return g.kernel().name }
+
+func (g Blocked) kernel() *kernel {
+	if g.kern == nil {
+		return &goKernel
+	}
+	return g.kern
+}
+
+// kernel is one micro-kernel with the blocking sizes tuned for it.
+type kernel struct {
+	name   string
+	mr, nr int // tile of C computed by one call of run
+	// mc, kc and nc are the cache blocks: an nr-wide, kc-deep panel of B
+	// stays in L1 while the mc×kc block of A streams from L2. mc is a
+	// multiple of mr and nc of nr.
+	mc, kc, nc int
+	// ncT replaces nc when B is transposed. Packing a transposed B reads
+	// runs of kc values whatever nc is, so a smaller block that keeps
+	// the packed B in L2 costs nothing there (with B as stored, a large
+	// nc lets the packing stream long rows instead).
+	ncT int
+	// unroll is the step of k the kernel's loop is unrolled by; kc
+	// blocks are multiples of it where they can be.
+	unroll int
+	// run computes the mr×nr tile c = alpha*a*b (+ beta*c if useBeta)
+	// from a packed k×mr panel a and a packed k×nr panel b; see package
+	// asmgen for the layouts. c has row stride ldc.
+	run func(k int, a, b, c []float32, ldc int, alpha, beta float32, useBeta bool)
+	// runRows, if not nil, is run with A read in place: mr rows of a
+	// row-major matrix with row stride lda. It spares packing A when A
+	// is not transposed.
+	runRows func(k int, a []float32, lda int, b, c []float32, ldc int, alpha, beta float32, useBeta bool)
+	// transpose16, if not nil, stores dst[q*dstStride+j] = src[j*ldb+q]
+	// for j < 16 and q < done, for some done <= k, and returns done. It
+	// speeds up packing a transposed B.
+	transpose16 func(k int, src []float32, ldb int, dst []float32, dstStride int) (done int)
+	// copyA and copyB, if not nil, copy k runs of mr (copyA) or nr
+	// (copyB) values: dst[q*dstStride:][:w] = src[q*srcStride:][:w]. They
+	// speed up packing a transposed A and a B as stored.
+	copyA, copyB func(k int, src []float32, srcStride int, dst []float32, dstStride int)
+
+	// free holds the workspaces not in use. A worker takes one for the
+	// duration of a call and gives it back, so there are never more than
+	// the most workers ever run at once, and calls in steady state do
+	// not allocate. (A sync.Pool would let the garbage collector take
+	// them, but it misses whenever a goroutine changes P between Put and
+	// Get, and every miss reallocates megabytes.)
+	mu   sync.Mutex
+	free []*workspace
+}
+
+// workspace holds one worker's pack buffers and an edge tile.
+type workspace struct {
+	a, b, tile []float32
+}
+
+// minParallelFlops is the smallest 2*m*n*k for which Sgemm spreads over
+// several workers; below it the goroutine hand-off costs more than it saves.
+const minParallelFlops = 1 << 20
+
+// gemmArgs gathers the operands of one call.
+type gemmArgs struct {
+	transA, transB bool
+	m, n, k        int
+	alpha, beta    float32
+	a, b, c        []float32
+	lda, ldb, ldc  int
+	// transC says that the product is C transposed: element (i, j) of
+	// the m×n product goes to c[j*ldc+i]. See transposed.
+	transC bool
+}
+
+// transposed returns the problem C^T = op(B)^T op(A)^T, which has the
+// same products and the same order of summation for every element.
+func (p gemmArgs) transposed() gemmArgs {
+	return gemmArgs{
+		transA: !p.transB, transB: !p.transA,
+		m: p.n, n: p.m, k: p.k,
+		alpha: p.alpha, beta: p.beta,
+		a: p.b, b: p.a, c: p.c,
+		lda: p.ldb, ldb: p.lda, ldc: p.ldc,
+		transC: !p.transC,
+	}
+}
+
+// tileEfficiency is the fraction of the computed tiles of an m×n C that
+// lies inside C.
+func tileEfficiency(m, n, mr, nr int) float64 {
+	return float64(m) / float64(roundUp(m, mr)) * float64(n) / float64(roundUp(n, nr))
+}
+
+// swapPays reports whether computing C^T wastes so much less of the edge
+// tiles than computing C (such as m = 64, n = 17: 52% of two 16-wide
+// tiles, against 94% of 18×64 for C^T) that it beats the cost of writing
+// every tile through ws.tile. (At 256×36, 75% against 100%, it did not
+// on Zen 4.)
+func (kern *kernel) swapPays(m, n, k int) bool {
+	return k >= 128 && tileEfficiency(n, m, kern.mr, kern.nr) > 1.5*tileEfficiency(m, n, kern.mr, kern.nr)
+}
+
+// Sgemm implements Gemm.
+func (g Blocked) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
+	b []float32, ldb int, beta float32, c []float32, ldc int) {
+	p := gemmArgs{transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, beta: beta,
+		a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc}
+	p.check()
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 || alpha == 0 {
+		scaleC(m, n, beta, c, ldc)
+		return
+	}
+	kern := g.kernel()
+	if kern.swapPays(m, n, k) {
+		p = p.transposed()
+		m, n = n, m
+	}
+	mTiles := (m + kern.mr - 1) / kern.mr
+	nTiles := (n + kern.nr - 1) / kern.nr
+	workers := parallel.Threads()
+	if 2*float64(m)*float64(n)*float64(k) < minParallelFlops {
+		workers = 1
+	}
+	if workers <= 1 {
+		kern.compute(&p, 0, m, 0, n)
+		return
+	}
+	// The closures get their own copy of p, so that p itself stays on
+	// the stack on the single-worker path.
+	shared := p
+	if splitRows(m, n, mTiles, nTiles, kern.mr, kern.nr, workers) {
+		parallel.For(mTiles, 1, func(lo, hi int) {
+			kern.compute(&shared, lo*kern.mr, min(hi*kern.mr, m), 0, n)
+		})
+	} else {
+		parallel.For(nTiles, 1, func(lo, hi int) {
+			kern.compute(&shared, 0, m, lo*kern.nr, min(hi*kern.nr, n))
+		})
+	}
+}
+
+// splitRows reports whether to split C by rows rather than by columns
+// between workers. Each worker packs all of the operand along the
+// dimension not split, so the longer dimension is split unless that
+// leaves one worker with a share of the work more than 5% larger than
+// the other split would; shares count the rows or columns a worker
+// computes as parallel.For hands out the tiles.
+func splitRows(m, n, mTiles, nTiles, mr, nr, workers int) bool {
+	share := func(extent, tiles, size int) float64 {
+		w := min(workers, tiles)
+		chunk := (tiles + w - 1) / w
+		return float64(min(chunk*size, extent)) / float64(extent)
+	}
+	rows, cols := share(m, mTiles, mr), share(n, nTiles, nr)
+	switch {
+	case rows < 0.95*cols:
+		return true
+	case cols < 0.95*rows:
+		return false
+	}
+	return m > n
+}
+
+// check panics when the arguments cannot describe the matrices: these are
+// preconditions on the caller, and the assembly kernels rely on them.
+func (p *gemmArgs) check() {
+	if p.m < 0 || p.n < 0 || p.k < 0 {
+		panic(fmt.Sprintf("linalg: negative dimension m=%d n=%d k=%d", p.m, p.n, p.k))
+	}
+	need := func(name string, s []float32, rows, cols, ld int) {
+		if rows == 0 || cols == 0 {
+			return
+		}
+		if ld < cols {
+			panic(fmt.Sprintf("linalg: ld%s=%d < %d", name, ld, cols))
+		}
+		if len(s) < (rows-1)*ld+cols {
+			panic(fmt.Sprintf("linalg: len(%s)=%d < %d", name, len(s), (rows-1)*ld+cols))
+		}
+	}
+	ar, ac := p.m, p.k
+	if p.transA {
+		ar, ac = ac, ar
+	}
+	br, bc := p.k, p.n
+	if p.transB {
+		br, bc = bc, br
+	}
+	need("a", p.a, ar, ac, p.lda)
+	need("b", p.b, br, bc, p.ldb)
+	need("c", p.c, p.m, p.n, p.ldc)
+}
+
+// scaleC sets C = beta*C, or C = 0 when beta is 0 (ignoring NaN in C).
+func scaleC(m, n int, beta float32, c []float32, ldc int) {
+	for i := 0; i < m; i++ {
+		row := c[i*ldc : i*ldc+n]
+		if beta == 0 {
+			clear(row)
+			continue
+		}
+		for j := range row {
+			row[j] *= beta
+		}
+	}
+}
+
+// compute runs the blocked algorithm on rows [i0, i1) and columns
+// [j0, j1) of C; i0 and j0 are multiples of mr and nr.
+func (kern *kernel) compute(p *gemmArgs, i0, i1, j0, j1 int) {
+	ws := kern.takeWorkspace(min(kern.mc, roundUp(i1-i0, kern.mr)), min(kern.kc, p.k),
+		min(max(kern.nc, kern.ncT), roundUp(j1-j0, kern.nr)))
+	defer kern.giveWorkspace(ws)
+	inPlaceA := !p.transA && kern.runRows != nil
+	nc := kern.nc
+	if p.transB {
+		nc = kern.ncT
+	}
+	nc = evenBlock(j1-j0, nc, kern.nr)
+	mc := evenBlock(i1-i0, kern.mc, kern.mr)
+	kc := evenBlock(p.k, kern.kc, kern.unroll)
+	for jc := j0; jc < j1; jc += nc {
+		nb := min(nc, j1-jc)
+		for pc := 0; pc < p.k; pc += kc {
+			kb := min(kc, p.k-pc)
+			kern.packB(ws.b, p, pc, kb, jc, nb)
+			// The first k block applies beta; later ones add to C.
+			beta, useBeta := p.beta, p.beta != 0
+			if pc > 0 {
+				beta, useBeta = 1, true
+			}
+			for ic := i0; ic < i1; ic += mc {
+				mb := min(mc, i1-ic)
+				if inPlaceA {
+					// Only a last panel shorter than mr is packed.
+					full := mb / kern.mr * kern.mr
+					kern.packA(ws.a[full*kb:], p, ic+full, mb-full, pc, kb)
+				} else {
+					kern.packA(ws.a, p, ic, mb, pc, kb)
+				}
+				kern.macro(ws, p, inPlaceA, ic, mb, jc, nb, pc, kb, beta, useBeta)
+			}
+		}
+	}
+}
+
+// macro multiplies the mb×kb block of op(A) at (ic, pc), packed in ws.a
+// or read in place, by the packed kb×nb block of B into C at (ic, jc).
+// Full tiles go straight to C; edge tiles, and every tile of a
+// transposed C, are computed into ws.tile and then merged.
+func (kern *kernel) macro(ws *workspace, p *gemmArgs, inPlaceA bool, ic, mb, jc, nb, pc, kb int, beta float32, useBeta bool) {
+	mr, nr := kern.mr, kern.nr
+	for jr := 0; jr < nb; jr += nr {
+		cols := min(nr, nb-jr)
+		bp := ws.b[jr*kb : (jr+nr)*kb]
+		for ir := 0; ir < mb; ir += mr {
+			rows := min(mr, mb-ir)
+			dst, ldd, alpha, bet, useBet := ws.tile, nr, float32(1), float32(0), false
+			edge := rows < mr || cols < nr || p.transC
+			if !edge {
+				dst, ldd, alpha, bet, useBet = p.c[(ic+ir)*p.ldc+jc+jr:], p.ldc, p.alpha, beta, useBeta
+			}
+			if inPlaceA && rows == mr {
+				kern.runRows(kb, p.a[(ic+ir)*p.lda+pc:], p.lda, bp, dst, ldd, alpha, bet, useBet)
+			} else {
+				kern.run(kb, ws.a[ir*kb:(ir+mr)*kb], bp, dst, ldd, alpha, bet, useBet)
+			}
+			if !edge {
+				continue
+			}
+			for i := 0; i < rows; i++ {
+				t := ws.tile[i*nr : i*nr+cols]
+				for j, v := range t {
+					var ci *float32
+					if p.transC {
+						ci = &p.c[(jc+jr+j)*p.ldc+ic+ir+i]
+					} else {
+						ci = &p.c[(ic+ir+i)*p.ldc+jc+jr+j]
+					}
+					if useBeta {
+						*ci = p.alpha*v + beta*(*ci)
+					} else {
+						*ci = p.alpha * v
+					}
+				}
+			}
+		}
+	}
+}
+
+// takeWorkspace takes a free workspace, or makes one, and makes sure it
+// holds blocks of at most mb×kb of A and kb×nb of B.
+func (kern *kernel) takeWorkspace(mb, kb, nb int) *workspace {
+	var ws *workspace
+	kern.mu.Lock()
+	if n := len(kern.free); n > 0 {
+		ws = kern.free[n-1]
+		kern.free = kern.free[:n-1]
+	}
+	kern.mu.Unlock()
+	if ws == nil {
+		ws = &workspace{tile: make([]float32, kern.mr*kern.nr)}
+	}
+	if n := roundUp(mb, kern.mr) * kb; cap(ws.a) < n {
+		ws.a = make([]float32, n)
+	}
+	if n := roundUp(nb, kern.nr) * kb; cap(ws.b) < n {
+		ws.b = make([]float32, n)
+	}
+	ws.a, ws.b = ws.a[:cap(ws.a)], ws.b[:cap(ws.b)]
+	return ws
+}
+
+// giveWorkspace returns ws to the free list.
+func (kern *kernel) giveWorkspace(ws *workspace) {
+	kern.mu.Lock()
+	kern.free = append(kern.free, ws)
+	kern.mu.Unlock()
+}
+
+func roundUp(x, to int) int { return (x + to - 1) / to * to }
+
+// evenBlock returns the block size that covers extent in as few blocks of
+// at most max as possible, with the blocks as equal as multiples of unit
+// allow: 4096 columns in blocks of at most 4080 become two of 2048
+// rather than 4080 and 16.
+func evenBlock(extent, max, unit int) int {
+	if extent <= max {
+		return extent
+	}
+	blocks := (extent + max - 1) / max
+	return min(max, roundUp((extent+blocks-1)/blocks, unit))
+}
+
+// packA copies rows [ic, ic+mb) and columns [pc, pc+kb) of op(A) into dst
+// as mr-row panels, each stored column by column (mr values per step of
+// k), zero-padding the last panel to mr rows.
+func (kern *kernel) packA(dst []float32, p *gemmArgs, ic, mb, pc, kb int) {
+	a, lda, mr := p.a, p.lda, kern.mr
+	for ir := 0; ir < mb; ir += mr {
+		panel := dst[ir*kb : (ir+mr)*kb]
+		rows := min(mr, mb-ir)
+		switch {
+		case p.transA && rows == mr && kern.copyA != nil:
+			// op(A)[i][q] = a[q*lda+i]: each step of k is a run of mr.
+			kern.copyA(kb, a[pc*lda+ic+ir:], lda, panel, mr)
+		case p.transA:
+			for q := 0; q < kb; q++ {
+				src := a[(pc+q)*lda+ic+ir:]
+				d := panel[q*mr : q*mr+rows]
+				for i := range d {
+					d[i] = src[i]
+				}
+			}
+		default:
+			for i := 0; i < rows; i++ {
+				src := a[(ic+ir+i)*lda+pc:]
+				src = src[:kb]
+				for q, v := range src {
+					panel[q*mr+i] = v
+				}
+			}
+		}
+		if rows < mr {
+			for q := 0; q < kb; q++ {
+				clear(panel[q*mr+rows : (q+1)*mr])
+			}
+		}
+	}
+}
+
+// packB copies rows [pc, pc+kb) and columns [jc, jc+nb) of op(B) into dst
+// as nr-column panels, each stored row by row (nr values per step of k),
+// zero-padding the last panel to nr columns.
+func (kern *kernel) packB(dst []float32, p *gemmArgs, pc, kb, jc, nb int) {
+	b, ldb, nr := p.b, p.ldb, kern.nr
+	full := nb / nr * nr // columns in full panels
+	if !p.transB {
+		// Read op(B) row by row, so that the reads stream, and deal each
+		// row out to the panels.
+		for q := 0; q < kb; q++ {
+			row := b[(pc+q)*ldb+jc:]
+			row = row[:nb]
+			if kern.copyB != nil && full > 0 {
+				kern.copyB(full/nr, row, nr, dst[q*nr:], kb*nr)
+			} else {
+				for jr := 0; jr < full; jr += nr {
+					d := dst[jr*kb+q*nr : jr*kb+q*nr+nr]
+					for j := range d {
+						d[j] = row[jr+j]
+					}
+				}
+			}
+			if full < nb {
+				d := dst[full*kb+q*nr : full*kb+q*nr+nr]
+				clear(d[copy(d, row[full:]):])
+			}
+		}
+		return
+	}
+	for jr := 0; jr < nb; jr += nr {
+		panel := dst[jr*kb : (jr+nr)*kb]
+		cols := min(nr, nb-jr)
+		// op(B)[q][j] = b[j*ldb+q]: each column is a contiguous run.
+		j := 0
+		if kern.transpose16 != nil && cols == nr && nr%16 == 0 {
+			for ; j < nr; j += 16 {
+				base := (jc+jr+j)*ldb + pc
+				done := kern.transpose16(kb, b[base:], ldb, panel[j:], nr)
+				for q := done; q < kb; q++ {
+					d := panel[q*nr+j : q*nr+j+16]
+					for i := range d {
+						d[i] = b[base+i*ldb+q]
+					}
+				}
+			}
+		}
+		// Four columns go together, so that every store pass over the
+		// panel writes four adjacent values.
+		for ; j+4 <= cols; j += 4 {
+			base := (jc+jr+j)*ldb + pc
+			s0 := b[base : base+kb]
+			s1 := b[base+ldb : base+ldb+kb]
+			s2 := b[base+2*ldb : base+2*ldb+kb]
+			s3 := b[base+3*ldb : base+3*ldb+kb]
+			for q := range s0 {
+				d := panel[q*nr+j : q*nr+j+4]
+				d[0], d[1], d[2], d[3] = s0[q], s1[q], s2[q], s3[q]
+			}
+		}
+		for ; j < cols; j++ {
+			src := b[(jc+jr+j)*ldb+pc:]
+			src = src[:kb]
+			for q, v := range src {
+				panel[q*nr+j] = v
+			}
+		}
+		if cols < nr {
+			for q := 0; q < kb; q++ {
+				clear(panel[q*nr+cols : (q+1)*nr])
+			}
+		}
+	}
+}

@@ -1,0 +1,92 @@
+package linalg
+
+import "golang.org/x/sys/cpu"
+
+var (
+	// avx2Kernel needs AVX2 and FMA: 12 YMM accumulators, 2 for a row
+	// of B and 1 for a broadcast of A. On Zen 4 a B panel of 256×16
+	// floats (16 KiB) sits in the 32 KiB L1d next to the streaming A
+	// panel, a 144×256 block of A (144 KiB) in the 1 MiB L2, and a
+	// 256×4080 block of B (4 MiB) in L3; a transposed B is packed in
+	// 256×512 blocks (512 KiB) that stay in L2.
+	avx2Kernel = kernel{
+		name: "avx2-6x16",
+		mr:   6, nr: 16,
+		mc: 144, kc: 256, nc: 4080, ncT: 512, unroll: 4,
+		run: func(k int, a, b, c []float32, ldc int, alpha, beta float32, useBeta bool) {
+			_, _, _ = a[6*k-1], b[16*k-1], c[5*ldc+15]
+			kernel6x16AVX2Packed(k, &a[0], &b[0], &c[0], ldc, alpha, beta, boolInt(useBeta))
+		},
+		runRows: func(k int, a []float32, lda int, b, c []float32, ldc int, alpha, beta float32, useBeta bool) {
+			_, _, _ = a[5*lda+k-1], b[16*k-1], c[5*ldc+15]
+			kernel6x16AVX2Rows(k, &a[0], lda, &b[0], &c[0], ldc, alpha, beta, boolInt(useBeta))
+		},
+		transpose16: transpose16AVX2,
+		copyA:       runCopier(6, copyRows6AVX2),
+		copyB:       runCopier(16, copyRows16AVX2),
+	}
+	// avx512Kernel needs AVX-512F: 24 ZMM accumulators, with the
+	// broadcast of A folded into each FMA. The B panel of 128×32 floats
+	// is 16 KiB, the 192×128 block of A 96 KiB. (Not tuned: the machine
+	// this was written on has no AVX-512.)
+	avx512Kernel = kernel{
+		name: "avx512-12x32",
+		mr:   12, nr: 32,
+		mc: 192, kc: 128, nc: 4096, ncT: 1024, unroll: 4,
+		run: func(k int, a, b, c []float32, ldc int, alpha, beta float32, useBeta bool) {
+			_, _, _ = a[12*k-1], b[32*k-1], c[11*ldc+31]
+			kernel12x32AVX512Packed(k, &a[0], &b[0], &c[0], ldc, alpha, beta, boolInt(useBeta))
+		},
+		runRows: func(k int, a []float32, lda int, b, c []float32, ldc int, alpha, beta float32, useBeta bool) {
+			_, _, _ = a[11*lda+k-1], b[32*k-1], c[11*ldc+31]
+			kernel12x32AVX512Rows(k, &a[0], lda, &b[0], &c[0], ldc, alpha, beta, boolInt(useBeta))
+		},
+		// AVX-512F CPUs all have AVX2, which the packing routines use.
+		transpose16: transpose16AVX2,
+		copyA:       runCopier(12, copyRows12AVX2),
+		copyB:       runCopier(32, copyRows32AVX2),
+	}
+)
+
+// transpose16AVX2 is kernel.transpose16 with packBTrans16AVX2, which
+// handles k rounded down to a multiple of 8.
+func transpose16AVX2(k int, src []float32, ldb int, dst []float32, dstStride int) int {
+	done := k / 8 * 8
+	if done == 0 {
+		return 0
+	}
+	_, _ = src[15*ldb+done-1], dst[(done-1)*dstStride+15]
+	packBTrans16AVX2(done, &src[0], ldb, &dst[0], dstStride)
+	return done
+}
+
+// runCopier wraps copyRows<w>AVX2 as kernel.copyA or copyB, checking
+// the bounds the assembly relies on.
+func runCopier(w int, copyRows func(k int, src *float32, srcStride int, dst *float32, dstStride int)) func(k int, src []float32, srcStride int, dst []float32, dstStride int) {
+	return func(k int, src []float32, srcStride int, dst []float32, dstStride int) {
+		if k == 0 {
+			return
+		}
+		_, _ = src[(k-1)*srcStride+w-1], dst[(k-1)*dstStride+w-1]
+		copyRows(k, &src[0], srcStride, &dst[0], dstStride)
+	}
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// nativeKernels lists the assembly kernels this CPU can run, fastest first.
+func nativeKernels() []*kernel {
+	var ks []*kernel
+	if cpu.X86.HasAVX512F {
+		ks = append(ks, &avx512Kernel)
+	}
+	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
+		ks = append(ks, &avx2Kernel)
+	}
+	return ks
+}

@@ -1,0 +1,382 @@
+// Command asmgen writes the amd64 GEMM micro-kernels of package linalg
+// with avo. Run it through go generate in native/linalg:
+//
+//	go run ./internal/asmgen -out kernel_amd64.s -stubs kernel_amd64.go -pkg linalg
+//
+// Each kernel computes one mr×nr tile C = alpha*A*B + beta*C (or
+// C = alpha*A*B when useBeta is 0, never reading C) where B is a packed
+// k×nr panel stored row by row (nr values per step of k) and C is
+// row-major with a row stride of ldc elements. A comes in one of two
+// layouts:
+//
+//   - packed (kernel names ending in "Packed"): an mr×k panel stored
+//     column by column, mr values per step of k;
+//     func(k int, a, b, c *float32, ldc int, alpha, beta float32, useBeta int)
+//   - rows (names ending in "Rows"): mr rows of a row-major matrix with a
+//     row stride of lda elements, read in place without packing;
+//     func(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, useBeta int)
+//
+// packBTrans16AVX2 packs 16 rows of a row-major matrix as the columns
+// of a B panel, and copyRows6AVX2 (and 12, 16, 32) copy k runs of that
+// many values between strided rows; see their doc comments.
+//
+// For each element of C the products are summed in increasing order of k
+// with one fused multiply-add per step, so a tile gives the same bits
+// whichever layout A had and wherever the tile sits.
+package main
+
+import (
+	"fmt"
+	"math/bits"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	"github.com/mmcloughlin/avo/reg"
+)
+
+// kernelShape describes one register-blocked micro-kernel.
+type kernelShape struct {
+	name     string
+	isa      string                 // for the doc comment
+	mr       int                    // rows of C per tile: one broadcast of A each
+	vecs     int                    // vectors per row of the tile
+	lanes    int                    // float32 lanes per vector
+	newVec   func() reg.VecVirtual  // YMM or ZMM
+	zero     func(r reg.VecVirtual) // clears a vector with an instruction of the kernel's ISA
+	unroll   int                    // steps of k per loop iteration
+	bcastFMA bool                   // fold the broadcast of A into the FMA (AVX-512 {1toN})
+}
+
+func main() {
+	shapes := []kernelShape{
+		{name: "kernel6x16AVX2", isa: "AVX2 and FMA", mr: 6, vecs: 2, lanes: 8,
+			newVec: YMM, zero: func(r reg.VecVirtual) { VXORPS(r, r, r) }, unroll: 4},
+		{name: "kernel12x32AVX512", isa: "AVX-512F", mr: 12, vecs: 2, lanes: 16,
+			newVec: ZMM, zero: func(r reg.VecVirtual) { VPXORD(r, r, r) }, unroll: 4, bcastFMA: true},
+	}
+	for _, s := range shapes {
+		emit(s, false)
+		emit(s, true)
+	}
+	emitTransposePack()
+	for _, w := range []int{6, 12, 16, 32} {
+		emitStridedCopy(w)
+	}
+	Generate()
+}
+
+// emit writes the kernel for shape s with A packed, or read in place
+// from rows when rows is true.
+func emit(s kernelShape, rows bool) {
+	nr := s.vecs * s.lanes
+	if bits.OnesCount(uint(s.unroll)) != 1 || s.mr%3 != 0 {
+		panic("asmgen: unroll must be a power of two and mr a multiple of 3")
+	}
+	name, sig, layout := s.name+"Packed", "func(k int, a, b, c *float32, ldc int, alpha, beta float32, useBeta int)", "packed"
+	if rows {
+		name, sig, layout = s.name+"Rows", "func(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, useBeta int)", "row-major"
+	}
+	TEXT(name, NOSPLIT, sig)
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s is the %dx%d micro-kernel for %s with %s A; see the package comment of asmgen.",
+		name, s.mr, nr, s.isa, layout))
+
+	k := Load(Param("k"), GP64())
+	b := Load(Param("b"), GP64())
+
+	// aAt returns the address of A[i][u] relative to the current step.
+	// Packed A is one base register; rows of A are groups of three rows
+	// from bases 3*lda apart, indexed by lda.
+	var aAt func(i, u int) Mem
+	var advanceA func(steps int)
+	if rows {
+		lda := Load(Param("lda"), GP64())
+		SHLQ(U8(2), lda)
+		lda3 := GP64()
+		LEAQ(Mem{Base: lda, Index: lda, Scale: 2}, lda3)
+		bases := make([]reg.GPVirtual, s.mr/3)
+		for g := range bases {
+			bases[g] = GP64()
+			if g == 0 {
+				Load(Param("a"), bases[g])
+			} else {
+				LEAQ(Mem{Base: bases[g-1], Index: lda3, Scale: 1}, bases[g])
+			}
+		}
+		aAt = func(i, u int) Mem {
+			m := Mem{Base: bases[i/3], Disp: 4 * u}
+			if i%3 > 0 {
+				m.Index, m.Scale = lda, uint8(i%3)
+			}
+			return m
+		}
+		advanceA = func(steps int) {
+			for _, r := range bases {
+				ADDQ(U32(4*steps), r)
+			}
+		}
+	} else {
+		a := Load(Param("a"), GP64())
+		aAt = func(i, u int) Mem { return Mem{Base: a, Disp: 4 * (u*s.mr + i)} }
+		advanceA = func(steps int) { ADDQ(U32(4*s.mr*steps), a) }
+	}
+
+	Comment("Prefetch the tile of C, which is read or written only at the end.")
+	{
+		c := Load(Param("c"), GP64())
+		ldc := Load(Param("ldc"), GP64())
+		SHLQ(U8(2), ldc)
+		for i := 0; i < s.mr; i++ {
+			PREFETCHT0(Mem{Base: c})
+			PREFETCHT0(Mem{Base: c, Disp: 4*nr - 4})
+			if i < s.mr-1 {
+				ADDQ(ldc, c)
+			}
+		}
+	}
+
+	acc := make([][]reg.VecVirtual, s.mr)
+	for i := range acc {
+		acc[i] = make([]reg.VecVirtual, s.vecs)
+		for v := range acc[i] {
+			acc[i][v] = s.newVec()
+			s.zero(acc[i][v])
+		}
+	}
+
+	// step emits the rank-1 update for step u of an unrolled block:
+	// acc[i][v] += A[i][u] * B[u][v*lanes : (v+1)*lanes].
+	step := func(u int) {
+		bv := make([]reg.VecVirtual, s.vecs)
+		for v := range bv {
+			bv[v] = s.newVec()
+			VMOVUPS(Mem{Base: b, Disp: 4 * (u*nr + v*s.lanes)}, bv[v])
+		}
+		for i := 0; i < s.mr; i++ {
+			src := aAt(i, u)
+			if s.bcastFMA {
+				for v := range bv {
+					VFMADD231PS_BCST(src, bv[v], acc[i][v])
+				}
+				continue
+			}
+			t := s.newVec()
+			VBROADCASTSS(src, t)
+			for v := range bv {
+				VFMADD231PS(bv[v], t, acc[i][v])
+			}
+		}
+	}
+
+	Comment("Unrolled main loop over k.")
+	blocks := GP64()
+	MOVQ(k, blocks)
+	SHRQ(U8(bits.TrailingZeros(uint(s.unroll))), blocks)
+	JZ(LabelRef("tail"))
+	Label("block")
+	for u := 0; u < s.unroll; u++ {
+		step(u)
+	}
+	advanceA(s.unroll)
+	ADDQ(U32(4*nr*s.unroll), b)
+	DECQ(blocks)
+	JNZ(LabelRef("block"))
+
+	Label("tail")
+	ANDQ(U8(s.unroll-1), k)
+	JZ(LabelRef("store"))
+	Label("tailstep")
+	step(0)
+	advanceA(1)
+	ADDQ(U32(4*nr), b)
+	DECQ(k)
+	JNZ(LabelRef("tailstep"))
+
+	Label("store")
+	Comment("Scale by alpha, then add beta*C unless useBeta is 0.")
+	av := s.newVec()
+	VBROADCASTSS(paramAddr("alpha"), av)
+	for i := range acc {
+		for v := range acc[i] {
+			VMULPS(acc[i][v], av, acc[i][v])
+		}
+	}
+	c := Load(Param("c"), GP64())
+	ldc := Load(Param("ldc"), GP64())
+	SHLQ(U8(2), ldc)
+	useBeta := Load(Param("useBeta"), GP64())
+	TESTQ(useBeta, useBeta)
+	JZ(LabelRef("overwrite"))
+
+	bv := s.newVec()
+	VBROADCASTSS(paramAddr("beta"), bv)
+	for i := range acc {
+		for v := range acc[i] {
+			dst := Mem{Base: c, Disp: 4 * v * s.lanes}
+			VFMADD231PS(dst, bv, acc[i][v])
+			VMOVUPS(acc[i][v], dst)
+		}
+		ADDQ(ldc, c)
+	}
+	VZEROUPPER()
+	RET()
+
+	Label("overwrite")
+	for i := range acc {
+		for v := range acc[i] {
+			VMOVUPS(acc[i][v], Mem{Base: c, Disp: 4 * v * s.lanes})
+		}
+		ADDQ(ldc, c)
+	}
+	VZEROUPPER()
+	RET()
+}
+
+// paramAddr returns the stack address of the named scalar argument.
+func paramAddr(name string) Mem {
+	p, err := Param(name).Resolve()
+	if err != nil {
+		panic(err)
+	}
+	return p.Addr
+}
+
+// emitTransposePack writes packBTrans16AVX2, which stores the first
+// k/8*8 columns of a 16×k block of a row-major matrix (row stride ldb
+// elements) transposed: column q becomes the 16 values at
+// dst[q*dstStride:], so that a transposed B becomes a packed panel.
+// Each 8×8 sub-block is transposed in registers (unpack, shuffle, swap
+// of 128-bit halves); the rows are prefetched a few lines ahead because
+// they are usually read from far memory.
+func emitTransposePack() {
+	TEXT("packBTrans16AVX2", NOSPLIT, "func(k int, src *float32, ldb int, dst *float32, dstStride int)")
+	Pragma("noescape")
+	Doc("packBTrans16AVX2 packs a 16-row block of a row-major matrix as B-panel columns with AVX2; see emitTransposePack in package asmgen.")
+	k := Load(Param("k"), GP64())
+	SHRQ(U8(3), k)
+	JZ(LabelRef("done"))
+	ld := Load(Param("ldb"), GP64())
+	SHLQ(U8(2), ld)
+	ld3 := GP64()
+	LEAQ(Mem{Base: ld, Index: ld, Scale: 2}, ld3)
+	bases := make([]reg.GPVirtual, 6) // rows 0, 3, 6, 9, 12, 15
+	for g := range bases {
+		bases[g] = GP64()
+		if g == 0 {
+			Load(Param("src"), bases[g])
+		} else {
+			LEAQ(Mem{Base: bases[g-1], Index: ld3, Scale: 1}, bases[g])
+		}
+	}
+	row := func(j int) Mem {
+		m := Mem{Base: bases[j/3]}
+		if j%3 > 0 {
+			m.Index, m.Scale = ld, uint8(j%3)
+		}
+		return m
+	}
+	dst := Load(Param("dst"), GP64())
+	stride := Load(Param("dstStride"), GP64())
+	SHLQ(U8(2), stride)
+
+	Label("loop")
+	for h := 0; h < 2; h++ {
+		r := make([]reg.VecVirtual, 8)
+		for i := range r {
+			r[i] = YMM()
+			VMOVUPS(row(8*h+i), r[i])
+			PREFETCHT0(row(8*h + i).Offset(512))
+		}
+		// t: pairs of rows interleaved; u: four rows, one column per
+		// 128-bit half; out: the eight columns.
+		t := make([]reg.VecVirtual, 8)
+		for i := 0; i < 8; i += 2 {
+			t[i], t[i+1] = YMM(), YMM()
+			VUNPCKLPS(r[i+1], r[i], t[i])
+			VUNPCKHPS(r[i+1], r[i], t[i+1])
+		}
+		u := make([]reg.VecVirtual, 8)
+		for g := 0; g < 8; g += 4 {
+			for i, sel := range []struct {
+				x, y int
+				imm  uint8
+			}{{0, 2, 0x44}, {0, 2, 0xEE}, {1, 3, 0x44}, {1, 3, 0xEE}} {
+				u[g+i] = YMM()
+				VSHUFPS(U8(sel.imm), t[g+sel.y], t[g+sel.x], u[g+i])
+			}
+		}
+		out := GP64()
+		MOVQ(dst, out)
+		for q := 0; q < 8; q++ {
+			o := YMM()
+			imm := uint8(0x20)
+			if q >= 4 {
+				imm = 0x31
+			}
+			VPERM2F128(U8(imm), u[4+q%4], u[q%4], o)
+			VMOVUPS(o, Mem{Base: out, Disp: 32 * h})
+			if q < 7 {
+				ADDQ(stride, out)
+			}
+		}
+	}
+	for _, b := range bases {
+		ADDQ(U8(32), b)
+	}
+	LEAQ(Mem{Base: dst, Index: stride, Scale: 8}, dst)
+	DECQ(k)
+	JNZ(LabelRef("loop"))
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+// emitStridedCopy writes copyRows<w>AVX2, which copies k runs of w
+// float32 values: dst[q*dstStride : q*dstStride+w] = src[q*srcStride :
+// q*srcStride+w] for q < k (strides in elements). Packing uses it for
+// rows of B and columns of a transposed A, where a call of copy per run
+// would cost more than the run.
+func emitStridedCopy(w int) {
+	name := fmt.Sprintf("copyRows%dAVX2", w)
+	TEXT(name, NOSPLIT, "func(k int, src *float32, srcStride int, dst *float32, dstStride int)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s copies k strided runs of %d values; see emitStridedCopy in package asmgen.", name, w))
+	k := Load(Param("k"), GP64())
+	TESTQ(k, k)
+	JZ(LabelRef("done"))
+	src := Load(Param("src"), GP64())
+	dst := Load(Param("dst"), GP64())
+	ss := Load(Param("srcStride"), GP64())
+	SHLQ(U8(2), ss)
+	ds := Load(Param("dstStride"), GP64())
+	SHLQ(U8(2), ds)
+	Label("loop")
+	off := 0
+	for ; off+8 <= w; off += 8 {
+		y := YMM()
+		VMOVUPS(Mem{Base: src, Disp: 4 * off}, y)
+		VMOVUPS(y, Mem{Base: dst, Disp: 4 * off})
+	}
+	if off+4 <= w {
+		x := XMM()
+		VMOVUPS(Mem{Base: src, Disp: 4 * off}, x)
+		VMOVUPS(x, Mem{Base: dst, Disp: 4 * off})
+		off += 4
+	}
+	if off+2 <= w {
+		r := GP64()
+		MOVQ(Mem{Base: src, Disp: 4 * off}, r)
+		MOVQ(r, Mem{Base: dst, Disp: 4 * off})
+		off += 2
+	}
+	if off != w {
+		panic("asmgen: strided copy width must be even")
+	}
+	ADDQ(ss, src)
+	ADDQ(ds, dst)
+	DECQ(k)
+	JNZ(LabelRef("loop"))
+	Label("done")
+	VZEROUPPER()
+	RET()
+}

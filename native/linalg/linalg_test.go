@@ -1,0 +1,299 @@
+package linalg_test
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/onnxkit/onnxkit/native/linalg"
+	"github.com/onnxkit/onnxkit/native/parallel"
+)
+
+// namedGemm is one implementation under test.
+type namedGemm struct {
+	name string
+	g    linalg.Gemm
+}
+
+// extraGemms holds implementations added by build-tagged test files
+// (OpenBLAS with -tags openblas).
+var extraGemms []namedGemm
+
+// openblasName names the OpenBLAS implementation in tests and benchmarks.
+const openblasName = "openblas"
+
+// implementations returns every Gemm this build and CPU can run: the
+// reference, each Blocked kernel the CPU supports (forced explicitly,
+// whatever the default is) and the extras.
+func implementations() []namedGemm {
+	gs := []namedGemm{{"naive", linalg.Naive{}}}
+	for _, b := range linalg.Available() {
+		gs = append(gs, namedGemm{b.Name(), b})
+	}
+	return append(gs, extraGemms...)
+}
+
+// testedImplementations adds to implementations the stand-ins that run
+// the blocking and packing of every amd64 kernel around a Go
+// micro-kernel (see linalg.StandIns), for the correctness tests only.
+func testedImplementations() []namedGemm {
+	gs := implementations()
+	for _, b := range linalg.StandIns {
+		gs = append(gs, namedGemm{b.Name(), b})
+	}
+	return gs
+}
+
+// float32Unit is the unit roundoff of float32, 2^-24.
+const float32Unit = 1.0 / (1 << 24)
+
+// gemmTolerance bounds |computed - exact| for one element of
+// alpha*op(A)*op(B) + beta*C in float32 arithmetic, whatever the order of
+// summation: the classical bound gamma_n = n*u/(1-n*u) on a dot product
+// of length n, with n = k+3 to cover the rounding of the products by
+// alpha and beta and the final addition, times the magnitude sum
+// |alpha|*sum|a||b| + |beta|*|c|.
+func gemmTolerance(k int, magnitude float64) float64 {
+	n := float64(k + 3)
+	return n * float32Unit / (1 - n*float32Unit) * magnitude
+}
+
+// gemmCase is one call: shapes, transposes, strides (with extra padding
+// beyond the minimum) and scalars.
+type gemmCase struct {
+	transA, transB bool
+	m, n, k        int
+	padA, padB     int
+	padC           int
+	alpha, beta    float32
+}
+
+func (tc gemmCase) String() string {
+	return fmt.Sprintf("tA=%v tB=%v m=%d n=%d k=%d pad=%d,%d,%d alpha=%g beta=%g",
+		tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.padA, tc.padB, tc.padC, tc.alpha, tc.beta)
+}
+
+// operands returns seeded random A, B and C for tc with their strides.
+// When beta is 0, C holds NaN (which must be ignored); the padding of
+// every row of C beyond column n holds a sentinel that must survive.
+func (tc gemmCase) operands(rng *rand.Rand) (a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	ar, ac := tc.m, tc.k
+	if tc.transA {
+		ar, ac = ac, ar
+	}
+	br, bc := tc.k, tc.n
+	if tc.transB {
+		br, bc = bc, br
+	}
+	lda, ldb, ldc = ac+tc.padA, bc+tc.padB, tc.n+tc.padC
+	a = randomSlice(rng, ar*lda)
+	b = randomSlice(rng, br*ldb)
+	c = randomSlice(rng, tc.m*ldc)
+	for i := range c {
+		switch {
+		case i%ldc >= tc.n:
+			c[i] = sentinel
+		case tc.beta == 0:
+			c[i] = float32(math.NaN())
+		}
+	}
+	return a, lda, b, ldb, c, ldc
+}
+
+// sentinel marks elements of C outside the m×n matrix.
+const sentinel = -12345.5
+
+func randomSlice(rng *rand.Rand, n int) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = 2*rng.Float32() - 1
+	}
+	return s
+}
+
+// reference computes alpha*op(A)*op(B) + beta*C in float64 and the
+// magnitude |alpha|*sum|a||b| + |beta|*|c| of every element, for
+// gemmTolerance.
+func (tc gemmCase) reference(a []float32, lda int, b []float32, ldb int, c []float32, ldc int) (want, mag []float64) {
+	want = make([]float64, tc.m*tc.n)
+	mag = make([]float64, tc.m*tc.n)
+	for i := 0; i < tc.m; i++ {
+		for j := 0; j < tc.n; j++ {
+			var sum, abs float64
+			for p := 0; p < tc.k; p++ {
+				var x, y float32
+				if tc.transA {
+					x = a[p*lda+i]
+				} else {
+					x = a[i*lda+p]
+				}
+				if tc.transB {
+					y = b[j*ldb+p]
+				} else {
+					y = b[p*ldb+j]
+				}
+				sum += float64(x) * float64(y)
+				abs += math.Abs(float64(x) * float64(y))
+			}
+			w := float64(tc.alpha) * sum
+			mg := math.Abs(float64(tc.alpha)) * abs
+			if tc.beta != 0 {
+				old := float64(c[i*ldc+j])
+				w += float64(tc.beta) * old
+				mg += math.Abs(float64(tc.beta) * old)
+			}
+			want[i*tc.n+j], mag[i*tc.n+j] = w, mg
+		}
+	}
+	return want, mag
+}
+
+// check runs tc through g and compares with the float64 reference,
+// reporting the largest error relative to its tolerance and the first
+// element out of tolerance.
+func check(t *testing.T, g linalg.Gemm, tc gemmCase, rng *rand.Rand) {
+	t.Helper()
+	a, lda, b, ldb, c, ldc := tc.operands(rng)
+	want, mag := tc.reference(a, lda, b, ldb, c, ldc)
+	g.Sgemm(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, c, ldc)
+	var worst float64
+	bad := 0
+	first := ""
+	for i := 0; i < tc.m; i++ {
+		for j := 0; j < ldc; j++ {
+			got := c[i*ldc+j]
+			if j >= tc.n {
+				if got != sentinel {
+					bad++
+					if first == "" {
+						first = fmt.Sprintf("C[%d][%d] beyond n overwritten: %g", i, j, got)
+					}
+				}
+				continue
+			}
+			w := want[i*tc.n+j]
+			diff := math.Abs(float64(got) - w)
+			tol := gemmTolerance(tc.k, mag[i*tc.n+j])
+			worst = math.Max(worst, diff)
+			if !(diff <= tol) {
+				bad++
+				if first == "" {
+					first = fmt.Sprintf("C[%d][%d] = %g, want %g (diff %.3g, tolerance %.3g)", i, j, got, w, diff, tol)
+				}
+			}
+		}
+	}
+	if bad > 0 {
+		t.Errorf("%v: %d bad elements, max diff %.3g; first: %s", tc, bad, worst, first)
+	}
+}
+
+// edgeSizes straddle the micro-tile sizes (4, 6, 12, 16, 32) of every kernel.
+var edgeSizes = []int{1, 2, 3, 7, 15, 16, 17, 31, 33, 64, 65}
+
+// scalars are the (alpha, beta) pairs the cases cycle through.
+var scalars = [][2]float32{{1, 0}, {1, 1}, {0.75, -1.5}, {-2, 0}, {1, 0.5}, {0, 2}, {0.5, 1}}
+
+// gemmCases lists the shared suite: every transpose pair over m, n, k
+// from edgeSizes (with varied padding and scalars), then shapes larger
+// than the cache blocks (several kc and mc blocks, n beyond nc), shapes
+// that Blocked computes as C^T, k = 0 and empty matrices.
+func gemmCases() []gemmCase {
+	var cases []gemmCase
+	idx := 0
+	for _, tr := range [][2]bool{{false, false}, {false, true}, {true, false}, {true, true}} {
+		for _, m := range edgeSizes {
+			for _, n := range edgeSizes {
+				for _, k := range edgeSizes {
+					s := scalars[idx%len(scalars)]
+					cases = append(cases, gemmCase{tr[0], tr[1], m, n, k, idx % 3, (idx / 3) % 2, idx % 5, s[0], s[1]})
+					idx++
+				}
+			}
+		}
+		// (64, 17, 300) and (500, 1, 300) fit the tiles better transposed.
+		for _, sh := range [][3]int{{300, 97, 600}, {150, 4200, 5}, {37, 45, 1100}, {1, 500, 300}, {500, 1, 300},
+			{64, 17, 300}, {13, 9, 0}, {0, 5, 7}, {6, 0, 3}} {
+			for _, s := range scalars[:3] {
+				cases = append(cases, gemmCase{tr[0], tr[1], sh[0], sh[1], sh[2], 1, 2, 3, s[0], s[1]})
+			}
+		}
+	}
+	return cases
+}
+
+// TestGemm runs the shared suite against every implementation, with the
+// default thread count (so the large cases run in parallel).
+func TestGemm(t *testing.T) {
+	cases := gemmCases()
+	for _, impl := range testedImplementations() {
+		t.Run(impl.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(1, 2))
+			for _, tc := range cases {
+				if impl.name == "naive" && tc.m*tc.n*tc.k > 1e6 {
+					continue // the reference is checked on the small cases; it is too slow for the rest
+				}
+				check(t, impl.g, tc, rng)
+			}
+		})
+	}
+}
+
+// TestBlockedThreadIndependence checks that every Blocked kernel gives
+// bitwise identical results for 1, 2 and 3 threads, on shapes that split
+// by rows and by columns, with and without edge tiles.
+func TestBlockedThreadIndependence(t *testing.T) {
+	defer parallel.SetThreads(parallel.Threads())
+	shapes := []gemmCase{
+		{m: 96, n: 1000, k: 363, alpha: 1},
+		{transA: true, m: 385, n: 100, k: 700, alpha: 0.5, beta: 1.5},
+		{transB: true, m: 64, n: 17, k: 4096, alpha: 1, beta: 1},
+	}
+	for _, g := range linalg.Available() {
+		for _, tc := range shapes {
+			var first []float32
+			for _, threads := range []int{1, 2, 3} {
+				parallel.SetThreads(threads)
+				rng := rand.New(rand.NewPCG(3, 4))
+				a, lda, b, ldb, c, ldc := tc.operands(rng)
+				g.Sgemm(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, c, ldc)
+				if first == nil {
+					first = c
+					continue
+				}
+				for i := range c {
+					if math.Float32bits(c[i]) != math.Float32bits(first[i]) {
+						t.Errorf("%s %v: %d threads give C[%d] = %g, 1 thread %g", g.Name(), tc, threads, i, c[i], first[i])
+						break
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestBlockedAllocations checks that a single-threaded call of each
+// Blocked kernel allocates nothing once its pack buffers are pooled.
+func TestBlockedAllocations(t *testing.T) {
+	defer parallel.SetThreads(parallel.Threads())
+	parallel.SetThreads(1)
+	rng := rand.New(rand.NewPCG(5, 6))
+	tc := gemmCase{m: 100, n: 300, k: 400, alpha: 1, beta: 1}
+	a, lda, b, ldb, c, ldc := tc.operands(rng)
+	for _, g := range linalg.Available() {
+		allocs := testing.AllocsPerRun(20, func() {
+			g.Sgemm(false, false, tc.m, tc.n, tc.k, 1, a, lda, b, ldb, 0, c, ldc)
+		})
+		if allocs != 0 {
+			t.Errorf("%s: %g allocations per call, want 0", g.Name(), allocs)
+		}
+	}
+}
+
+// TestDefault checks that Sgemm runs through the fastest Blocked kernel.
+func TestDefault(t *testing.T) {
+	if got, want := linalg.Current(), linalg.Gemm(linalg.Available()[0]); got != want {
+		t.Errorf("Current() = %v, want %v", got, want)
+	}
+}
