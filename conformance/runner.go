@@ -126,7 +126,7 @@ func runDataSet(prog *native.Program, dir string, tol *Tolerance) (Outcome, erro
 		if i >= len(feed) {
 			return Failed, fmt.Errorf("input_%d.pb has no graph input to feed", i)
 		}
-		t, err := readTensor(filepath.Join(dir, fmt.Sprintf("input_%d.pb", i)))
+		t, err := readValue(filepath.Join(dir, fmt.Sprintf("input_%d.pb", i)), feed[i].Type)
 		if err != nil {
 			return Failed, err
 		}
@@ -138,7 +138,7 @@ func runDataSet(prog *native.Program, dir string, tol *Tolerance) (Outcome, erro
 	}
 	for i, out := range prog.Model().Graph.Outputs {
 		name := out.Name
-		want, err := readTensor(filepath.Join(dir, fmt.Sprintf("output_%d.pb", i)))
+		want, err := readValue(filepath.Join(dir, fmt.Sprintf("output_%d.pb", i)), out.Type)
 		if err != nil {
 			return Failed, err
 		}
@@ -157,6 +157,20 @@ func retag(t *tensor.Tensor, declared *graph.Type) *tensor.Tensor {
 		return &tensor.Tensor{DType: graph.BFloat16, Shape: t.Shape, Data: t.Data}
 	}
 	return t
+}
+
+// readValue reads a data file holding a value of the declared type: a
+// tensor, or a sequence or optional when the graph declares one.
+func readValue(path string, declared *graph.Type) (*tensor.Tensor, error) {
+	d, err := onnx.ReadValueFile(path, declared)
+	if err != nil {
+		return nil, err
+	}
+	t, err := tensor.FromDatum(d)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return t, nil
 }
 
 func readTensor(path string) (*tensor.Tensor, error) {

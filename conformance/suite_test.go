@@ -77,6 +77,9 @@ func runSuite(t *testing.T, suite string) {
 func TestMain(m *testing.M) {
 	flag.Parse()
 	code := m.Run()
+	if exportDir != "" {
+		os.RemoveAll(exportDir)
+	}
 	if *updateManifest {
 		if err := rewriteManifest(); err != nil {
 			fmt.Fprintln(os.Stderr, err)

@@ -41,9 +41,19 @@ var tolerances = map[string]*Tolerance{
 // same values within the tolerance for floating-point types (NaN matching
 // NaN, infinities matching exactly), exactly otherwise. The error gives
 // the largest difference and the first element out of tolerance.
+//
+// Sequences and optionals compare element by element: same kind, same
+// number of elements, same element type (unless want leaves it
+// undefined), and each element within the tolerance.
 func (tol *Tolerance) Compare(got, want *tensor.Tensor) error {
 	if got == nil {
 		return fmt.Errorf("no value")
+	}
+	if got.Kind != want.Kind {
+		return fmt.Errorf("got a %v, want a %v", got.Kind, want.Kind)
+	}
+	if want.Kind != tensor.Dense {
+		return tol.compareElems(got, want)
 	}
 	if got.DType != want.DType {
 		return fmt.Errorf("dtype %v, want %v", got.DType, want.DType)
@@ -87,6 +97,22 @@ func (tol *Tolerance) Compare(got, want *tensor.Tensor) error {
 	if first >= 0 {
 		return fmt.Errorf("beyond %s tolerance (rtol %g, atol %g): max |diff| %.3g at element %d; first mismatch at element %d: got %v, want %v",
 			tol.Name, tol.RTol, tol.ATol, worst, worstAt, first, g[first], w[first])
+	}
+	return nil
+}
+
+// compareElems compares two sequences or two optionals.
+func (tol *Tolerance) compareElems(got, want *tensor.Tensor) error {
+	if want.DType != graph.Undefined && got.DType != want.DType {
+		return fmt.Errorf("%v of %v, want %v", got.Kind, got.DType, want.DType)
+	}
+	if len(got.Elems) != len(want.Elems) {
+		return fmt.Errorf("%v of %d elements, want %d", got.Kind, len(got.Elems), len(want.Elems))
+	}
+	for i := range want.Elems {
+		if err := tol.Compare(got.Elems[i], want.Elems[i]); err != nil {
+			return fmt.Errorf("%v element %d: %w", want.Kind, i, err)
+		}
 	}
 	return nil
 }

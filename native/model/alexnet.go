@@ -28,7 +28,7 @@ type Spec struct {
 	// InputSize is the side of the square input image.
 	InputSize int
 	// Doc describes the network in a sentence, for the model's doc string.
-	Doc string
+	Doc   string
 	build func(b *builder, classes int)
 }
 

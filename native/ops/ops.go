@@ -6,6 +6,7 @@
 package ops
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"sort"
@@ -50,6 +51,9 @@ type Context struct {
 	// writes them into the state after the node has run; an op never
 	// writes into its inputs itself.
 	Updates []Update
+	// Outer holds, by name, the enclosing-scope values that the node's
+	// subgraphs read: those its Captures lists, for a Capturer.
+	Outer map[string]*tensor.Tensor
 }
 
 // Update replaces the value of the node's input Input with Value.
@@ -69,6 +73,9 @@ type Constructor func(n *graph.Node, opset int64) (Op, error)
 type registration struct {
 	since int64
 	build Constructor
+	// scoped is set, instead of build, for operators registered with
+	// RegisterScoped.
+	scoped ScopedConstructor
 }
 
 var registry = map[string][]registration{}
@@ -83,32 +90,66 @@ func key(domain, opType string) string {
 // Register makes build the constructor of opType in domain from opset
 // version since on, until a later registration.
 func Register(domain, opType string, since int64, build Constructor) {
+	register(domain, opType, registration{since: since, build: build})
+}
+
+func register(domain, opType string, r registration) {
 	k := key(domain, opType)
-	regs := append(registry[k], registration{since, build})
+	regs := append(registry[k], r)
 	sort.Slice(regs, func(i, j int) bool { return regs[i].since < regs[j].since })
 	registry[k] = regs
 }
 
 // Lookup returns the constructor for opType in domain at the given opset
 // version: the newest registration whose version is at most opset.
+// An operator registered with RegisterScoped is looked up like any other,
+// but its Constructor fails: it must be built with BuildIn.
 func Lookup(domain, opType string, opset int64) (Constructor, bool) {
+	r, ok := find(domain, opType, opset)
+	if !ok {
+		return nil, false
+	}
+	if r.scoped != nil {
+		return func(n *graph.Node, opset int64) (Op, error) { return r.scoped(n, opset, nil) }, true
+	}
+	return r.build, true
+}
+
+func find(domain, opType string, opset int64) (registration, bool) {
 	regs := registry[key(domain, opType)]
 	for i := len(regs) - 1; i >= 0; i-- {
 		if regs[i].since <= opset {
-			return regs[i].build, true
+			return regs[i], true
 		}
 	}
-	return nil, false
+	return registration{}, false
 }
 
 // Build constructs the Op of node n under opset, with an error naming the
-// node when the op is unsupported or its attributes are malformed.
-func Build(n *graph.Node, opset int64) (Op, error) {
-	build, ok := Lookup(n.Domain, n.OpType, opset)
+// node when the op is unsupported or its attributes are malformed. It is
+// BuildIn without a Scope, enough for every operator without subgraphs.
+func Build(n *graph.Node, opset int64) (Op, error) { return BuildIn(n, opset, nil) }
+
+// BuildIn constructs the Op of node n under opset as Build does, handing
+// scope to the constructors of operators with subgraphs (RegisterScoped).
+func BuildIn(n *graph.Node, opset int64, scope Scope) (Op, error) {
+	r, ok := find(n.Domain, n.OpType, opset)
 	if !ok {
 		return nil, &graph.NodeError{Node: n.Name, Op: n.OpType, Err: &UnsupportedError{Domain: n.Domain, OpType: n.OpType, Opset: opset}}
 	}
-	op, err := build(n, opset)
+	var (
+		op  Op
+		err error
+	)
+	if r.scoped != nil {
+		op, err = r.scoped(n, opset, scope)
+	} else {
+		op, err = r.build(n, opset)
+	}
+	var named *graph.NodeError
+	if errors.As(err, &named) && named.Node == n.Name && named.Op == n.OpType {
+		return nil, err // the attribute getters named the node already
+	}
 	if err != nil {
 		return nil, &graph.NodeError{Node: n.Name, Op: n.OpType, Err: err}
 	}

@@ -37,7 +37,8 @@ type Config struct {
 	// Optimizer is "sgd" (momentum 0.9), "adam" or "adamw".
 	Optimizer   string  `json:"optimizer"`
 	WeightDecay float32 `json:"weight_decay"`
-	// Schedule is "cosine" (linear warm-up over WarmupEpochs, then cosine
+	// Schedule is "cosine" (linear warm-up over WarmupEpochs, at most a
+	// quarter of the run, then cosine
 	// decay to LR/100), "step" (LR/10 every third of the run), "plateau"
 	// (LR/10 after 5 epochs without a better validation loss) or
 	// "constant".
@@ -134,16 +135,11 @@ func New(cfg Config, opts Options) (*Trainer, error) {
 	if !ok {
 		return nil, fmt.Errorf("train: unknown model %q (want keras or paper)", cfg.Arch)
 	}
-	ds, err := data.LoadDir(cfg.DataDir)
+	trainSet, valSet, testSet, err := Splits(cfg)
 	if err != nil {
 		return nil, err
 	}
-	ds = capImages(ds, cfg.MaxImages)
-	trainSet, valSet, testSet, err := data.Split(ds, cfg.Seed, cfg.ValFrac, cfg.TestFrac)
-	if err != nil {
-		return nil, err
-	}
-	t := &Trainer{cfg: cfg, opts: opts, classes: ds.Classes}
+	t := &Trainer{cfg: cfg, opts: opts, classes: trainSet.Classes}
 	transform := data.DefaultTransform()
 	transform.CropSize = spec.InputSize
 	trainCfg := data.DefaultLoaderConfig(cfg.BatchSize, cfg.Seed)
@@ -167,7 +163,7 @@ func New(cfg Config, opts Options) (*Trainer, error) {
 			return nil, err
 		}
 	}
-	t.model, err = model.Build(model.Config{Arch: cfg.Arch, Classes: len(ds.Classes), Opset: cfg.Opset, Seed: cfg.Seed})
+	t.model, err = model.Build(model.Config{Arch: cfg.Arch, Classes: len(t.classes), Opset: cfg.Opset, Seed: cfg.Seed})
 	if err != nil {
 		return nil, err
 	}
@@ -192,6 +188,16 @@ func New(cfg Config, opts Options) (*Trainer, error) {
 		}
 	}
 	return t, nil
+}
+
+// Splits loads cfg's data set, caps it at MaxImages and splits it as a
+// run with cfg does: the training, validation and held-out test splits.
+func Splits(cfg Config) (trainSet, valSet, testSet *data.Dataset, err error) {
+	ds, err := data.LoadDir(cfg.DataDir)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return data.Split(capImages(ds, cfg.MaxImages), cfg.Seed, cfg.ValFrac, cfg.TestFrac)
 }
 
 // capImages keeps at most max images (0: all), the same number from each
@@ -233,7 +239,9 @@ func (t *Trainer) newOptimizer() error {
 	var err error
 	switch c.Schedule {
 	case "cosine":
-		t.sched, err = optim.NewWarmupCosine(c.LR, c.LR/100, c.WarmupEpochs*steps, c.Epochs*steps)
+		// Warm-up takes at most a quarter of the run, so short runs work.
+		warmup := min(c.WarmupEpochs, c.Epochs/4)
+		t.sched, err = optim.NewWarmupCosine(c.LR, c.LR/100, warmup*steps, c.Epochs*steps)
 	case "step":
 		t.sched, err = optim.NewStepDecay(c.LR, 0.1, max(1, c.Epochs/3))
 	case "plateau":

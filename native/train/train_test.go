@@ -2,7 +2,6 @@ package train
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -12,43 +11,7 @@ import (
 	"time"
 
 	"github.com/onnxkit/onnxkit/conformance/testenv"
-	"github.com/onnxkit/onnxkit/native/data"
 )
-
-// flowerSubset prepares perClass real images of each of the 17 classes
-// from the shared Oxford 17 Flowers folder, shrunk to 256x256, into a
-// temporary folder, and returns it. It is made once per test binary.
-func flowerSubset(t *testing.T, perClass int) string {
-	t.Helper()
-	src := data.SourceDir(testenv.RepoRoot(t))
-	if _, err := os.Stat(filepath.Join(src, "jpg")); err != nil {
-		if testenv.InCI() {
-			t.Fatalf("CI is set but the Oxford 17 Flowers images are missing: %v", err)
-		}
-		t.Skipf("the Oxford 17 Flowers images are missing: %v", err)
-	}
-	raw := t.TempDir()
-	if err := os.Mkdir(filepath.Join(raw, "jpg"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for class := 0; class < 17; class++ {
-		for i := 0; i < perClass; i++ {
-			name := fmt.Sprintf("image_%04d.jpg", class*80+i+1)
-			b, err := os.ReadFile(filepath.Join(src, "jpg", name))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(filepath.Join(raw, "jpg", name), b, 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	dst := filepath.Join(t.TempDir(), "prepared")
-	if err := data.Prepare(raw, dst); err != nil {
-		t.Fatal(err)
-	}
-	return dst
-}
 
 // quickConfig is a short run on a small data set: enough steps for the
 // loss to fall, small enough for CI.
@@ -68,7 +31,7 @@ func quickConfig(dir string) Config {
 // class and checks that the training loss falls, and that the run is
 // deterministic: a second run's first epoch has exactly the same loss.
 func TestShortRunLearns(t *testing.T) {
-	dir := flowerSubset(t, 2)
+	dir := testenv.Flowers(t, t.TempDir(), 2)
 	cfg := quickConfig(dir)
 	cfg.Epochs = 5
 	run := func(cfg Config) *Result {
@@ -110,7 +73,7 @@ func losses(h []EpochMetrics) []float64 {
 // resumes it here and checks that the final weights equal, bit for bit,
 // those of an uninterrupted run with the same seed.
 func TestKilledRunResumesExactly(t *testing.T) {
-	dir := flowerSubset(t, 1)
+	dir := testenv.Flowers(t, t.TempDir(), 1)
 	cfg := quickConfig(dir)
 	cfg.BatchSize = 8
 	ckpt := filepath.Join(t.TempDir(), "run.ckpt")

@@ -1,0 +1,169 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/onnxkit/onnxkit/graph"
+	"github.com/onnxkit/onnxkit/graph/passes"
+	"github.com/onnxkit/onnxkit/native/data"
+	"github.com/onnxkit/onnxkit/native/model"
+	"github.com/onnxkit/onnxkit/native/tensor"
+	"github.com/onnxkit/onnxkit/native/train"
+	"github.com/onnxkit/onnxkit/onnx"
+)
+
+// version is written as the exported model's producer_version.
+const version = "0.1.0"
+
+// Metadata keys of the exported model.
+const (
+	metaClasses       = "onnxkit.classes"
+	metaPreprocessing = "onnxkit.preprocessing"
+	metaTraining      = "onnxkit.training"
+)
+
+func export(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
+	res, err := trainedModel(ctx, cfg, stdout, stderr)
+	if err != nil {
+		return err
+	}
+	m, err := inferenceModel(res, cfg)
+	if err != nil {
+		return err
+	}
+	if err := onnx.WriteFile(cfg.output, m, &onnx.WriteOptions{ExternalDataThreshold: cfg.externalData}); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s (%s, opset %d, test accuracy %.1f%%)\n", cfg.output, res.Config.Arch,
+		res.Config.Opset, 100*res.Test.Accuracy)
+	return nil
+}
+
+// trainedModel trains, resumes or loads the run that cfg describes.
+func trainedModel(ctx context.Context, cfg *config, stdout, stderr io.Writer) (*train.Result, error) {
+	if cfg.fromCheckpoint != "" {
+		c, err := train.ReadCheckpoint(cfg.fromCheckpoint)
+		if err != nil {
+			return nil, err
+		}
+		return train.FromCheckpoint(c, cfg.train.Opset)
+	}
+	if cfg.train.DataDir == "" {
+		dir, err := defaultData()
+		if err != nil {
+			return nil, err
+		}
+		cfg.train.DataDir = dir
+	}
+	opts := train.Options{Checkpoint: cfg.checkpoint, Resume: cfg.resume, Log: stdout}
+	if !cfg.quiet {
+		opts.Progress = stderr
+	}
+	start := time.Now()
+	t, err := train.New(cfg.train, opts)
+	if err != nil {
+		return nil, err
+	}
+	if done := t.EpochsDone(); done > 0 {
+		fmt.Fprintf(stdout, "resuming %s after epoch %d\n", cfg.checkpoint, done)
+	}
+	res, err := t.Run(ctx)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(stdout, "trained in %s: test accuracy %.1f%% (loss %.3f)\n",
+		time.Since(start).Round(time.Second), 100*res.Test.Accuracy, res.Test.Loss)
+	if err := train.WriteReport(cfg.reportDir, res, sampleImage(res, cfg.train.DataDir)); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(stdout, "report in %s\n", cfg.reportDir)
+	return res, nil
+}
+
+// defaultData prepares the Oxford 17 Flowers images beside the repository
+// as 256x256 JPEGs in the repository's cache, once, and returns their folder.
+func defaultData() (string, error) {
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	repo, err := data.FindRepo(wd)
+	if err != nil {
+		return "", fmt.Errorf("the default data set is prepared inside the repository; run from it or pass --data: %w", err)
+	}
+	return data.EnsurePrepared(data.SourceDir(repo), data.PreparedDir(repo))
+}
+
+// sampleImage returns the first image of the data set, centre-cropped and
+// normalised as in evaluation, for the report's feature maps; nil if it
+// cannot be read.
+func sampleImage(res *train.Result, dir string) *tensor.Tensor {
+	ds, err := data.LoadDir(dir)
+	if err != nil || len(ds.Items) == 0 {
+		return nil
+	}
+	tr := data.DefaultTransform()
+	tr.CropSize = model.Specs[res.Config.Arch].InputSize
+	img, err := data.LoadBase(ds.Items[0].Path, tr.BaseSize)
+	if err != nil {
+		return nil
+	}
+	x := tensor.Float32(1, 3, tr.CropSize, tr.CropSize)
+	tr.Apply(x.F32(), img, tr.Center())
+	return x
+}
+
+// inferenceModel turns the trained training graph into the exported one.
+func inferenceModel(res *train.Result, cfg *config) (*graph.Model, error) {
+	m, err := passes.Inference(res.Model, passes.Options{FoldBN: cfg.foldBN})
+	if err != nil {
+		return nil, err
+	}
+	spec := model.Specs[res.Config.Arch]
+	m.ProducerName, m.ProducerVersion = "onnxkit", version
+	m.DocString = fmt.Sprintf("%s Trained from scratch by onnxkit's pure-Go engine on %d classes; test accuracy %.1f%%.",
+		spec.Doc, len(res.Classes), 100*res.Test.Accuracy)
+	if !cfg.dynamicBatch {
+		for _, v := range append(append([]*graph.Value{}, m.Graph.Inputs...), m.Graph.Outputs...) {
+			if v.Type != nil && len(v.Type.Shape) > 0 && !v.Type.Shape[0].Known() {
+				v.Type.Shape[0] = graph.Fixed(1)
+			}
+		}
+	}
+	classes, err := json.Marshal(res.Classes)
+	if err != nil {
+		return nil, err
+	}
+	tr := data.DefaultTransform()
+	pre, err := json.Marshal(map[string]any{
+		"input_size": spec.InputSize, "resize": tr.BaseSize, "crop": "center",
+		"channel_order": "RGB", "layout": "NCHW", "scale": "1/255",
+		"mean": tr.Mean, "std": tr.Std,
+	})
+	if err != nil {
+		return nil, err
+	}
+	var last train.EpochMetrics
+	if n := len(res.History); n > 0 {
+		last = res.History[n-1]
+	}
+	summary, err := json.Marshal(map[string]any{
+		"model": res.Config.Arch, "epochs": len(res.History), "seed": res.Config.Seed,
+		"optimizer": res.Config.Optimizer, "batch_size": res.Config.BatchSize, "lr": res.Config.LR,
+		"train_accuracy": last.TrainAcc, "validation_accuracy": last.ValAcc,
+		"test_accuracy": res.Test.Accuracy,
+	})
+	if err != nil {
+		return nil, err
+	}
+	m.Metadata = append(m.Metadata,
+		graph.StringPair{Key: metaClasses, Value: string(classes)},
+		graph.StringPair{Key: metaPreprocessing, Value: string(pre)},
+		graph.StringPair{Key: metaTraining, Value: string(summary)})
+	return m, nil
+}

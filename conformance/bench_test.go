@@ -1,0 +1,177 @@
+package conformance
+
+import (
+	"math/rand/v2"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/onnxkit/onnxkit/conformance/ortrun"
+	"github.com/onnxkit/onnxkit/conformance/testenv"
+	"github.com/onnxkit/onnxkit/graph"
+	"github.com/onnxkit/onnxkit/graph/passes"
+	"github.com/onnxkit/onnxkit/native"
+	"github.com/onnxkit/onnxkit/native/model"
+	"github.com/onnxkit/onnxkit/native/parallel"
+	"github.com/onnxkit/onnxkit/native/tensor"
+	"github.com/onnxkit/onnxkit/onnx"
+)
+
+// benchThreads is the thread count both engines get: the machine's two
+// cores.
+const benchThreads = 2
+
+// alexnetMACs is the Keras AlexNet's multiply-accumulates per image.
+const alexnetMACs = 743251072
+
+// BenchmarkAlexNetInference runs the Keras AlexNet's inference graph in the
+// native engine and in ONNX Runtime on the same inputs, alternating the two
+// engines run by run (A B A B ...) so that both see the same load from the
+// rest of the machine, and reports each engine's median latency, images/s,
+// GFLOP/s and the ratio native/ORT of the medians.
+func BenchmarkAlexNetInference(b *testing.B) {
+	for _, batch := range []int{1, 32} {
+		b.Run(map[int]string{1: "batch1", 32: "batch32"}[batch], func(b *testing.B) {
+			benchInference(b, batch)
+		})
+	}
+}
+
+func benchInference(b *testing.B, batch int) {
+	if err := ortrun.Init(testenv.ORTLibrary(b)); err != nil {
+		b.Fatal(err)
+	}
+	parallel.SetThreads(benchThreads)
+	m, err := model.Build(model.Config{Arch: "keras", Classes: 17, Opset: 17, Seed: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	randomizeBatchNorm(m, 2)
+	inf, err := passes.Inference(m, passes.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	path := filepath.Join(b.TempDir(), "alexnet.onnx")
+	if err := onnx.WriteFile(path, inf, nil); err != nil {
+		b.Fatal(err)
+	}
+	prog, err := native.Compile(inf)
+	if err != nil {
+		b.Fatal(err)
+	}
+	sess, err := ortrun.Open(path, benchThreads)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer sess.Close()
+	x := tensor.Float32(batch, 3, 224, 224)
+	rng := rand.New(rand.NewPCG(3, 3))
+	for i := range x.F32() {
+		x.F32()[i] = float32(rng.NormFloat64())
+	}
+	in := map[string]*tensor.Tensor{model.Input: x}
+	runNative := func() {
+		if _, err := prog.Run(in); err != nil {
+			b.Fatal(err)
+		}
+	}
+	runORT := func() {
+		if _, err := sess.Run(in); err != nil {
+			b.Fatal(err)
+		}
+	}
+	runNative() // warm-up: buffers, pools, caches
+	runORT()
+	var nat, ort []time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		start := time.Now()
+		runNative()
+		nat = append(nat, time.Since(start))
+		start = time.Now()
+		runORT()
+		ort = append(ort, time.Since(start))
+	}
+	b.StopTimer()
+	mn, mo := median(nat), median(ort)
+	b.ReportMetric(float64(mn.Microseconds())/1e3, "native-ms")
+	b.ReportMetric(float64(mo.Microseconds())/1e3, "ort-ms")
+	b.ReportMetric(float64(batch)/mn.Seconds(), "native-images/s")
+	b.ReportMetric(2*alexnetMACs*float64(batch)/mn.Seconds()/1e9, "native-GFLOP/s")
+	b.ReportMetric(mn.Seconds()/mo.Seconds(), "native/ort")
+}
+
+// BenchmarkAlexNetTraining measures training steps of the Keras AlexNet at
+// batch 64 on random 224x224 images: forward, loss gradient, backward.
+func BenchmarkAlexNetTraining(b *testing.B) {
+	parallel.SetThreads(benchThreads)
+	m, err := model.Build(model.Config{Arch: "keras", Classes: 17, Opset: 17, Seed: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	prog, err := native.Compile(m)
+	if err != nil {
+		b.Fatal(err)
+	}
+	const batch = 64
+	x := tensor.Float32(batch, 3, 224, 224)
+	rng := rand.New(rand.NewPCG(4, 4))
+	for i := range x.F32() {
+		x.F32()[i] = float32(rng.NormFloat64())
+	}
+	var params []string
+	for _, t := range m.Graph.Initializers {
+		params = append(params, t.Name)
+	}
+	seed := tensor.Float32(batch, 17)
+	for i := range seed.F32() {
+		seed.F32()[i] = float32(rng.NormFloat64()) / batch
+	}
+	step := func(i int) {
+		tape, err := prog.Forward(map[string]*tensor.Tensor{model.Input: x}, native.Options{Training: true, Seed: uint64(i)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := tape.Backward(map[string]*tensor.Tensor{model.Logits: seed}, params); err != nil {
+			b.Fatal(err)
+		}
+	}
+	step(0)
+	var times []time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		start := time.Now()
+		step(i + 1)
+		times = append(times, time.Since(start))
+	}
+	b.StopTimer()
+	med := median(times)
+	b.ReportMetric(batch/med.Seconds(), "images/s")
+	b.ReportMetric(3*2*alexnetMACs*batch/med.Seconds()/1e9, "GFLOP/s")
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+// randomizeBatchNorm gives every BatchNormalization non-trivial running
+// statistics, as a trained network has, so that benchmarks and
+// comparisons do not run on the identity.
+func randomizeBatchNorm(m *graph.Model, seed uint64) {
+	rng := rand.New(rand.NewPCG(seed, 7))
+	for _, n := range m.Graph.Nodes {
+		if n.OpType != "BatchNormalization" {
+			continue
+		}
+		// scale in [0.5, 1.5), bias and mean in [-0.5, 0.5), var in [0.5, 1.5)
+		for i, lo := range []float64{0.5, -0.5, -0.5, 0.5} {
+			t := m.Graph.Initializer(n.Inputs[i+1])
+			for j := range t.Data.([]float32) {
+				t.Data.([]float32)[j] = float32(lo + rng.Float64())
+			}
+		}
+	}
+}

@@ -1,0 +1,28 @@
+// Package passes rewrites graph.Models into equivalent, simpler ones for
+// inference: it strips Dropout and Identity, folds constant shape
+// computations and BatchNormalization, and removes dead code. Every pass
+// takes a model and returns a new one, leaving its argument unchanged
+// (unchanged tensor data is shared, never written), keeps the names of
+// the graph outputs, and preserves the model's inference outputs up to
+// float32 rounding. Passes rewrite the main graph; subgraphs (If, Loop
+// and Scan bodies) are kept as they are, except that the values they read
+// from the main graph are renamed with it.
+//
+// The usual entry point is the whole pipeline:
+//
+//	m, err := model.Build(model.Config{Arch: "keras", Classes: 17, Opset: 17})
+//	if err != nil { ... }
+//	opt, err := passes.Inference(m, passes.Options{FoldBN: true})
+//	if err != nil { ... }
+//	prog, err := native.Compile(opt) // runs as m does, with fewer nodes
+//
+// and single passes compose the same way:
+//
+//	m, err = passes.StripDropout(m)
+//	m, err = passes.FoldBatchNorm(m)
+//	m, err = passes.EliminateDeadCode(m)
+//
+// FuseActivations does not rewrite: it lists the Conv+Relu and Gemm+Relu
+// pairs that an executor may run as one step, since ONNX has no fused
+// operator for them in the default domain.
+package passes
