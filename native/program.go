@@ -16,6 +16,7 @@ import (
 // A Program is not safe for concurrent runs.
 type Program struct {
 	model *graph.Model
+	graph *graph.Graph
 	steps []step
 	// slots maps value names to indices into a run's value table.
 	slots map[string]int
@@ -25,6 +26,9 @@ type Program struct {
 	// inputs are the graph inputs that are not initializers.
 	inputs  []*graph.Value
 	outputs []string
+	// captures are the values the graph reads but does not define: for a
+	// subgraph, values of the enclosing graphs, fed by name.
+	captures []string
 	// lastUse is, per slot, the index of the last step that reads it; -1
 	// for values no step reads.
 	lastUse []int
@@ -37,6 +41,12 @@ type step struct {
 	op      ops.Op
 	inputs  []int // -1 for an absent optional input
 	outputs []int // -1 for an output not produced
+	// captureNames and captureSlots are the values that the node's
+	// subgraphs read (ops.Capturer), by name and by slot.
+	captureNames []string
+	captureSlots []int
+	// takesValues: the op accepts sequences and optionals (ops.ValueOp).
+	takesValues bool
 }
 
 // Compile binds every node of m's main graph to an operator of the engine,
@@ -46,24 +56,57 @@ func Compile(m *graph.Model) (*Program, error) {
 	if m.Graph == nil {
 		return nil, errors.New("native: model has no graph")
 	}
-	g := m.Graph
+	p, err := compileGraph(m, m.Graph, m.Graph)
+	if err != nil {
+		return nil, err
+	}
+	if len(p.captures) > 0 {
+		return nil, fmt.Errorf("native: no node, input or initializer of the graph defines %q", p.captures)
+	}
+	return p, nil
+}
+
+// compileGraph compiles g, the main graph or a subgraph of m. Names that
+// g reads without defining them become the program's captures, fed at
+// run time with the other inputs. Gradient nodes in g differentiate parts
+// of home, the graph they belong to (g itself, except when g is such a
+// part).
+func compileGraph(m *graph.Model, g, home *graph.Graph) (*Program, error) {
 	order, err := graph.TopoSort(g)
 	if err != nil {
 		return nil, err
 	}
-	p := &Program{model: m, slots: map[string]int{}, consts: map[int]*tensor.Tensor{}, pool: ops.NewPool()}
+	sc := &scope{model: m, home: home}
+	p := &Program{model: m, graph: g, slots: map[string]int{}, consts: map[int]*tensor.Tensor{}, pool: ops.NewPool()}
+	defined := map[string]bool{}
 	for _, init := range g.Initializers {
 		t, err := tensor.FromGraph(init)
 		if err != nil {
 			return nil, fmt.Errorf("native: initializer: %w", err)
 		}
 		p.consts[p.slot(init.Name)] = t
+		defined[init.Name] = true
 	}
 	for _, in := range g.Inputs {
 		if _, isConst := p.consts[p.slotOf(in.Name)]; !isConst {
 			p.inputs = append(p.inputs, in)
 		}
 		p.slot(in.Name)
+		defined[in.Name] = true
+	}
+	for _, n := range g.Nodes {
+		for _, name := range n.Outputs {
+			defined[name] = true
+		}
+	}
+	// read notes a name that a node or the graph's outputs read, and
+	// makes it a capture when g does not define it.
+	read := func(name string) int {
+		if !defined[name] {
+			defined[name] = true
+			p.captures = append(p.captures, name)
+		}
+		return p.slot(name)
 	}
 	var problems []error
 	for _, n := range order {
@@ -73,7 +116,7 @@ func Compile(m *graph.Model) (*Program, error) {
 				Err: fmt.Errorf("the model imports no opset for domain %q", n.Domain)})
 			continue
 		}
-		op, err := ops.Build(n, opset)
+		op, err := ops.BuildIn(n, opset, sc)
 		if err != nil {
 			problems = append(problems, err)
 			continue
@@ -83,9 +126,16 @@ func Compile(m *graph.Model) (*Program, error) {
 			if name == "" {
 				s.inputs = append(s.inputs, -1)
 			} else {
-				s.inputs = append(s.inputs, p.slot(name))
+				s.inputs = append(s.inputs, read(name))
 			}
 		}
+		if c, ok := op.(ops.Capturer); ok {
+			for _, name := range c.Captures() {
+				s.captureNames = append(s.captureNames, name)
+				s.captureSlots = append(s.captureSlots, read(name))
+			}
+		}
+		_, s.takesValues = op.(ops.ValueOp)
 		for _, name := range n.Outputs {
 			if name == "" {
 				s.outputs = append(s.outputs, -1)
@@ -100,7 +150,7 @@ func Compile(m *graph.Model) (*Program, error) {
 	}
 	for _, out := range g.Outputs {
 		p.outputs = append(p.outputs, out.Name)
-		p.slot(out.Name)
+		read(out.Name)
 	}
 	p.lastUse = make([]int, len(p.names))
 	p.keep = make([]bool, len(p.names))
@@ -113,6 +163,9 @@ func Compile(m *graph.Model) (*Program, error) {
 				p.lastUse[in] = i
 			}
 		}
+		for _, slot := range s.captureSlots {
+			p.lastUse[slot] = i
+		}
 	}
 	for slot := range p.consts {
 		p.keep[slot] = true
@@ -122,6 +175,9 @@ func Compile(m *graph.Model) (*Program, error) {
 	}
 	for _, out := range p.outputs {
 		p.keep[p.slots[out]] = true
+	}
+	for _, name := range p.captures {
+		p.keep[p.slots[name]] = true
 	}
 	return p, nil
 }
@@ -180,6 +236,9 @@ type Options struct {
 	// Training selects training behaviour (Dropout drops, BatchNorm uses
 	// and updates batch statistics) and keeps every value for Backward.
 	Training bool
+	// Record keeps every value for Backward, as Training does, but runs
+	// in inference mode: the gradient of the inference function.
+	Record bool
 	// Seed seeds the random sources of the run's nodes; each node's
 	// source depends only on Seed and the node's position.
 	Seed uint64
@@ -206,9 +265,10 @@ type Tape struct {
 	opts     Options
 }
 
-// Forward runs the program with the given options. In training mode
-// every value stays on the tape for Backward; otherwise buffers are
-// recycled as soon as their last reader has run.
+// Forward runs the program with the given options. In training mode, or
+// when recording, every value stays on the tape for Backward; otherwise
+// buffers are recycled as soon as their last reader has run. The inputs
+// of a subgraph's program include its captures, by name.
 func (p *Program) Forward(inputs map[string]*tensor.Tensor, opts Options) (*Tape, error) {
 	values := make([]*tensor.Tensor, len(p.names))
 	for slot, t := range p.consts {
@@ -238,7 +298,8 @@ func (p *Program) Forward(inputs map[string]*tensor.Tensor, opts Options) (*Tape
 	// that a view (Reshape, Identity) keeps its buffer out of the pool.
 	refs := map[*float32]int{}
 	tape := &Tape{prog: p, values: values, opts: opts}
-	if opts.Training {
+	record := opts.Training || opts.Record
+	if record {
 		tape.contexts = make([]*ops.Context, len(p.steps))
 	}
 	in := make([]*tensor.Tensor, 0, 8)
@@ -252,6 +313,9 @@ func (p *Program) Forward(inputs map[string]*tensor.Tensor, opts Options) (*Tape
 			if values[slot] == nil {
 				return nil, p.nodeError(s, fmt.Errorf("input %q has no value", p.names[slot]))
 			}
+			if v := values[slot]; v.Kind != tensor.Dense && !s.takesValues {
+				return nil, p.nodeError(s, fmt.Errorf("input %q is a %v, the operator takes tensors", p.names[slot], v))
+			}
 			in = append(in, values[slot])
 		}
 		ctx := &ops.Context{
@@ -259,7 +323,16 @@ func (p *Program) Forward(inputs map[string]*tensor.Tensor, opts Options) (*Tape
 			Rand:     rand.New(rand.NewPCG(opts.Seed, uint64(i))),
 			Pool:     p.pool,
 		}
-		if opts.Training {
+		if s.captureNames != nil {
+			ctx.Outer = make(map[string]*tensor.Tensor, len(s.captureNames))
+			for j, name := range s.captureNames {
+				if values[s.captureSlots[j]] == nil {
+					return nil, p.nodeError(s, fmt.Errorf("outer-scope value %q has no value", name))
+				}
+				ctx.Outer[name] = values[s.captureSlots[j]]
+			}
+		}
+		if record {
 			ctx.Pool = nil // values stay on the tape; nothing is recycled
 			tape.contexts[i] = ctx
 		}
@@ -283,7 +356,7 @@ func (p *Program) Forward(inputs map[string]*tensor.Tensor, opts Options) (*Tape
 				return nil, err
 			}
 		}
-		if !opts.Training {
+		if !record {
 			p.release(i, s, values, keep, refs)
 		}
 	}
@@ -292,17 +365,19 @@ func (p *Program) Forward(inputs map[string]*tensor.Tensor, opts Options) (*Tape
 
 // release recycles the buffers of values whose last reader was step i.
 func (p *Program) release(i int, s step, values []*tensor.Tensor, keep []bool, refs map[*float32]int) {
-	for _, slot := range s.inputs {
-		if slot < 0 || keep[slot] || p.lastUse[slot] != i || values[slot] == nil {
-			continue
-		}
-		t := values[slot]
-		values[slot] = nil
-		if buf := bufferOf(t); buf != nil {
-			refs[buf]--
-			if refs[buf] == 0 && !p.sharesKept(buf, values, keep) {
-				delete(refs, buf)
-				p.pool.Put(t)
+	for _, slots := range [][]int{s.inputs, s.captureSlots} {
+		for _, slot := range slots {
+			if slot < 0 || keep[slot] || p.lastUse[slot] != i || values[slot] == nil {
+				continue
+			}
+			t := values[slot]
+			values[slot] = nil
+			if buf := bufferOf(t); buf != nil {
+				refs[buf]--
+				if refs[buf] == 0 && !p.sharesKept(buf, values, keep) {
+					delete(refs, buf)
+					p.pool.Put(t)
+				}
 			}
 		}
 	}
@@ -351,7 +426,24 @@ func checkInput(v *graph.Value, t *tensor.Tensor) error {
 	if t == nil {
 		return fmt.Errorf("native: input %q is missing", v.Name)
 	}
-	if v.Type == nil || v.Type.Kind != graph.TensorKind {
+	if v.Type == nil {
+		return nil
+	}
+	var want tensor.Kind
+	switch v.Type.Kind {
+	case graph.TensorKind:
+		want = tensor.Dense
+	case graph.SequenceKind:
+		want = tensor.Sequence
+	case graph.OptionalKind:
+		want = tensor.Optional
+	default:
+		return nil // unknown, map or sparse: not checked
+	}
+	if t.Kind != want {
+		return fmt.Errorf("native: input %q is a %v, the model declares %v", v.Name, t, v.Type)
+	}
+	if want != tensor.Dense {
 		return nil
 	}
 	if v.Type.DType != t.DType {

@@ -13,6 +13,9 @@ import (
 //	X [N, C, H, W] or [N, C, L]   W [M, C/group, KH, KW]   B [M] (optional)
 //	Y [N, M, OH, OW]
 //
+// and likewise over three or more spatial axes X [N, C, D1, ..., Dd],
+// which run on the N-D kernels.
+//
 // Attributes: auto_pad, dilations, group, kernel_shape, pads, strides.
 // ReLU, when set by the fusion pass, applies max(0, ·) in the epilogue.
 type conv struct {
@@ -40,50 +43,66 @@ func newConv(n *graph.Node, _ int64) (Op, error) {
 	return &conv{win: win, group: int(group)}, nil
 }
 
-func (c *conv) params(in []*tensor.Tensor) (*kernels.ConvParams, error) {
+// params resolves the convolution for its inputs: for one or two spatial
+// axes the params of the 2-D kernels, for more those of the N-D kernels;
+// exactly one of the two is non-nil.
+func (c *conv) params(in []*tensor.Tensor) (*kernels.ConvParams, *kernels.ConvNDParams, error) {
 	x, err := float32Input(in, 0, "X")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	w, err := float32Input(in, 1, "W")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if w.Rank() != x.Rank() {
-		return nil, fmt.Errorf("weight %v does not match input %v", w.Shape, x.Shape)
+		return nil, nil, fmt.Errorf("weight %v does not match input %v", w.Shape, x.Shape)
 	}
-	g, err := c.win.resolve(x, w.Shape[2:])
+	win, err := c.win.resolve(x, w.Shape[2:])
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if w.Shape[1]*c.group != g.c {
-		return nil, fmt.Errorf("weight %v with group %d does not fit %d input channels", w.Shape, c.group, g.c)
+	if w.Shape[1]*c.group != x.Shape[1] {
+		return nil, nil, fmt.Errorf("weight %v with group %d does not fit %d input channels", w.Shape, c.group, x.Shape[1])
 	}
+	if len(in) > 2 && in[2] != nil {
+		b, err := float32Input(in, 2, "B")
+		if err != nil {
+			return nil, nil, err
+		}
+		if b.Len() != w.Shape[0] {
+			return nil, nil, fmt.Errorf("bias of %d values for %d output channels", b.Len(), w.Shape[0])
+		}
+	}
+	if len(win.In) > maxPlanarAxes {
+		p := &kernels.ConvNDParams{N: x.Shape[0], C: x.Shape[1], M: w.Shape[0], Window: *win, Group: c.group, ReLU: c.relu}
+		if err := p.Validate(); err != nil {
+			return nil, nil, err
+		}
+		return nil, p, nil
+	}
+	g := planar(x.Shape[0], x.Shape[1], win)
 	p := &kernels.ConvParams{
 		N: g.n, C: g.c, H: g.h, W: g.w, M: w.Shape[0], KH: g.kh, KW: g.kw,
 		StrideH: g.strideH, StrideW: g.strideW,
 		PadTop: g.padTop, PadLeft: g.padLeft, PadBottom: g.padBottom, PadRight: g.padRight,
 		DilationH: g.dilationH, DilationW: g.dilationW, Group: c.group, ReLU: c.relu,
 	}
-	if len(in) > 2 && in[2] != nil {
-		b, err := float32Input(in, 2, "B")
-		if err != nil {
-			return nil, err
-		}
-		if b.Len() != p.M {
-			return nil, fmt.Errorf("bias of %d values for %d output channels", b.Len(), p.M)
-		}
-	}
 	if err := p.Validate(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return p, nil
+	return p, nil, nil
 }
 
 func (c *conv) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	p, err := c.params(in)
+	p, pnd, err := c.params(in)
 	if err != nil {
 		return nil, err
+	}
+	if pnd != nil {
+		y := ctx.Float32(outShapeND(in[0], pnd.M, pnd.OutSize())...)
+		kernels.ConvNDForward(pnd, in[0].F32(), in[1].F32(), optionalF32(in, 2), y.F32())
+		return []*tensor.Tensor{y}, nil
 	}
 	oh, ow := p.OutSize()
 	y := ctx.Float32(outShape(in[0], p.M, oh, ow)...)
@@ -92,7 +111,7 @@ func (c *conv) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, err
 }
 
 func (c *conv) Backward(ctx *Context, in, out, gradOut []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	p, err := c.params(in)
+	p, pnd, err := c.params(in)
 	if err != nil {
 		return nil, err
 	}
@@ -103,6 +122,10 @@ func (c *conv) Backward(ctx *Context, in, out, gradOut []*tensor.Tensor) ([]*ten
 	if len(in) > 2 && in[2] != nil {
 		g := tensor.Float32(in[2].Shape...)
 		grads, db = append(grads, g), g.F32()
+	}
+	if pnd != nil {
+		kernels.ConvNDBackward(pnd, in[0].F32(), in[1].F32(), out[0].F32(), gradOut[0].F32(), dx.F32(), dw.F32(), db)
+		return grads, nil
 	}
 	kernels.ConvBackward(p, in[0].F32(), in[1].F32(), out[0].F32(), gradOut[0].F32(), dx.F32(), dw.F32(), db)
 	return grads, nil

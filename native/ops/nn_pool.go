@@ -12,6 +12,9 @@ import (
 //
 //	X [N, C, H, W] or [N, C, L]  ->  Y [N, C, OH, OW], Indices (MaxPool, optional, int64)
 //
+// and likewise over three or more spatial axes X [N, C, D1, ..., Dd],
+// which run on the N-D kernels.
+//
 // Attributes: auto_pad, ceil_mode (opset 10), dilations (MaxPool 10,
 // AveragePool 19), kernel_shape, pads, strides, count_include_pad
 // (AveragePool 7), storage_order (MaxPool 8; only the default row-major
@@ -59,15 +62,27 @@ func newPool(isMax bool) Constructor {
 	}
 }
 
-func (o *pool) params(in []*tensor.Tensor) (*kernels.PoolParams, error) {
+// params resolves the pooling for its input: for one or two spatial axes
+// the params of the 2-D kernels, for more those of the N-D kernels;
+// exactly one of the two is non-nil.
+func (o *pool) params(in []*tensor.Tensor) (*kernels.PoolParams, *kernels.PoolNDParams, error) {
 	x, err := float32Input(in, 0, "X")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	g, err := o.win.resolve(x, nil)
+	win, err := o.win.resolve(x, nil)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	if len(win.In) > maxPlanarAxes {
+		p := &kernels.PoolNDParams{N: x.Shape[0], C: x.Shape[1], Window: *win,
+			CeilMode: o.win.ceil, CountIncludePad: o.countIncludePad}
+		if err := p.Validate(); err != nil {
+			return nil, nil, err
+		}
+		return nil, p, nil
+	}
+	g := planar(x.Shape[0], x.Shape[1], win)
 	p := &kernels.PoolParams{
 		N: g.n, C: g.c, H: g.h, W: g.w, KH: g.kh, KW: g.kw,
 		StrideH: g.strideH, StrideW: g.strideW,
@@ -76,15 +91,18 @@ func (o *pool) params(in []*tensor.Tensor) (*kernels.PoolParams, error) {
 		CeilMode: o.win.ceil, CountIncludePad: o.countIncludePad,
 	}
 	if err := p.Validate(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return p, nil
+	return p, nil, nil
 }
 
 func (o *pool) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	p, err := o.params(in)
+	p, pnd, err := o.params(in)
 	if err != nil {
 		return nil, err
+	}
+	if pnd != nil {
+		return o.forwardND(ctx, in[0], pnd), nil
 	}
 	oh, ow := p.OutSize()
 	shape := outShape(in[0], p.C, oh, ow)
@@ -99,15 +117,34 @@ func (o *pool) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, err
 	return []*tensor.Tensor{y, indices}, nil
 }
 
+// forwardND is Forward over three or more spatial axes.
+func (o *pool) forwardND(ctx *Context, x *tensor.Tensor, p *kernels.PoolNDParams) []*tensor.Tensor {
+	shape := outShapeND(x, p.C, p.OutSize())
+	y := ctx.Float32(shape...)
+	if !o.max {
+		kernels.AveragePoolNDForward(p, x.F32(), y.F32())
+		return []*tensor.Tensor{y}
+	}
+	indices := tensor.New(graph.Int64, shape...)
+	kernels.MaxPoolNDForward(p, x.F32(), y.F32(), indices.Data.([]int64))
+	ctx.Saved = indices
+	return []*tensor.Tensor{y, indices}
+}
+
 func (o *pool) Backward(ctx *Context, in, out, gradOut []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	p, err := o.params(in)
+	p, pnd, err := o.params(in)
 	if err != nil {
 		return nil, err
 	}
 	dx := tensor.Float32(in[0].Shape...)
-	if o.max {
+	switch {
+	case pnd != nil && o.max:
+		kernels.MaxPoolNDBackward(pnd, ctx.Saved.(*tensor.Tensor).Data.([]int64), gradOut[0].F32(), dx.F32())
+	case pnd != nil:
+		kernels.AveragePoolNDBackward(pnd, gradOut[0].F32(), dx.F32())
+	case o.max:
 		kernels.MaxPoolBackward(p, ctx.Saved.(*tensor.Tensor).Data.([]int64), gradOut[0].F32(), dx.F32())
-	} else {
+	default:
 		kernels.AveragePoolBackward(p, gradOut[0].F32(), dx.F32())
 	}
 	return []*tensor.Tensor{dx}, nil

@@ -9,8 +9,9 @@ import (
 )
 
 // window holds the attributes that Conv and the pooling ops share:
-// kernel_shape, strides, pads, dilations and auto_pad, decoded once. The
-// kernels work on two spatial axes; a 1-D op runs as 2-D with height 1.
+// kernel_shape, strides, pads, dilations and auto_pad, decoded once. One
+// and two spatial axes run on the 2-D kernels (1-D as height 1), more on
+// the N-D kernels.
 type window struct {
 	kernel    []int64 // empty for Conv without kernel_shape: taken from the weight
 	strides   []int64
@@ -83,13 +84,14 @@ type geometry struct {
 	dilationH, dilationW                 int
 }
 
-// resolve fits the window to an input x of rank 3 (N, C, L) or 4 (N, C,
-// H, W); kernel gives the kernel's spatial sizes when the attribute is
-// absent (Conv reads them from the weight).
-func (w *window) resolve(x *tensor.Tensor, kernel []int) (*geometry, error) {
+// resolve fits the window to an input x of rank 3 or more (N, C, then
+// the spatial axes), with explicit pads per axis; kernel gives the
+// kernel's spatial sizes when the attribute is absent (Conv reads them
+// from the weight).
+func (w *window) resolve(x *tensor.Tensor, kernel []int) (*kernels.Window, error) {
 	spatial := x.Rank() - 2
-	if spatial < 1 || spatial > 2 {
-		return nil, &UnsupportedInputError{Msg: fmt.Sprintf("%d spatial axes (input %v); the native kernels handle 1 and 2", spatial, x.Shape)}
+	if spatial < 1 {
+		return nil, fmt.Errorf("input %v has no spatial axes", x.Shape)
 	}
 	k := make([]int, spatial)
 	switch {
@@ -111,27 +113,21 @@ func (w *window) resolve(x *tensor.Tensor, kernel []int) (*geometry, error) {
 		}
 		return 0, fmt.Errorf("attribute list %v does not fit %d spatial axes", list, spatial)
 	}
-	g := &geometry{n: x.Shape[0], c: x.Shape[1], h: 1, w: x.Shape[2], kh: 1, kw: k[spatial-1],
-		strideH: 1, strideW: 1, dilationH: 1, dilationW: 1}
-	if spatial == 2 {
-		g.h, g.w, g.kh = x.Shape[2], x.Shape[3], k[0]
-	}
-	strides, dilations := make([]int, spatial), make([]int, spatial)
+	r := &kernels.Window{In: append([]int(nil), x.Shape[2:]...), Kernel: k, Strides: make([]int, spatial),
+		PadsBegin: make([]int, spatial), PadsEnd: make([]int, spatial), Dilations: make([]int, spatial)}
 	for i := range spatial {
 		var err error
-		if strides[i], err = at(w.strides, i, 1); err != nil {
+		if r.Strides[i], err = at(w.strides, i, 1); err != nil {
 			return nil, err
 		}
-		if dilations[i], err = at(w.dilations, i, 1); err != nil {
+		if r.Dilations[i], err = at(w.dilations, i, 1); err != nil {
 			return nil, err
 		}
 	}
-	begin, end := make([]int, spatial), make([]int, spatial)
-	in := x.Shape[2:]
 	for i := range spatial {
 		if w.autoPad != kernels.AutoPadNotSet {
 			var err error
-			if begin[i], end[i], err = kernels.ResolveAutoPad(w.autoPad, in[i], k[i], strides[i], dilations[i]); err != nil {
+			if r.PadsBegin[i], r.PadsEnd[i], err = kernels.ResolveAutoPad(w.autoPad, r.In[i], k[i], r.Strides[i], r.Dilations[i]); err != nil {
 				return nil, err
 			}
 			continue
@@ -139,17 +135,27 @@ func (w *window) resolve(x *tensor.Tensor, kernel []int) (*geometry, error) {
 		switch len(w.pads) {
 		case 0:
 		case 2 * spatial:
-			begin[i], end[i] = int(w.pads[i]), int(w.pads[spatial+i])
+			r.PadsBegin[i], r.PadsEnd[i] = int(w.pads[i]), int(w.pads[spatial+i])
 		default:
 			return nil, fmt.Errorf("attribute pads %v does not fit %d spatial axes", w.pads, spatial)
 		}
 	}
-	last := spatial - 1
-	g.strideW, g.dilationW, g.padLeft, g.padRight = strides[last], dilations[last], begin[last], end[last]
-	if spatial == 2 {
-		g.strideH, g.dilationH, g.padTop, g.padBottom = strides[0], dilations[0], begin[0], end[0]
+	return r, nil
+}
+
+// planar packs a window of one or two spatial axes over an input of n
+// images and c channels into the geometry of the 2-D kernels, a 1-D
+// window as height 1.
+func planar(n, c int, r *kernels.Window) *geometry {
+	last := len(r.In) - 1
+	g := &geometry{n: n, c: c, h: 1, w: r.In[last], kh: 1, kw: r.Kernel[last],
+		strideH: 1, strideW: r.Strides[last], dilationH: 1, dilationW: r.Dilations[last],
+		padLeft: r.PadsBegin[last], padRight: r.PadsEnd[last]}
+	if last == 1 {
+		g.h, g.kh, g.strideH, g.dilationH = r.In[0], r.Kernel[0], r.Strides[0], r.Dilations[0]
+		g.padTop, g.padBottom = r.PadsBegin[0], r.PadsEnd[0]
 	}
-	return g, nil
+	return g
 }
 
 // outShape returns the output shape [N, channels, spatial...] in the
@@ -161,8 +167,17 @@ func outShape(x *tensor.Tensor, channels, oh, ow int) []int {
 	return []int{x.Shape[0], channels, oh, ow}
 }
 
+// outShapeND returns the output shape [N, channels, out...].
+func outShapeND(x *tensor.Tensor, channels int, out []int) []int {
+	return append([]int{x.Shape[0], channels}, out...)
+}
+
+// maxPlanarAxes is the number of spatial axes up to which Conv and the
+// pooling ops run the 1-D/2-D kernels; more axes take the N-D kernels.
+const maxPlanarAxes = 2
+
 // UnsupportedInputError says that an op is supported but not for this
-// input, such as a convolution over three spatial axes.
+// input, such as a convolution over float64 data.
 type UnsupportedInputError struct {
 	Msg string
 }

@@ -9,13 +9,23 @@ import (
 	"github.com/onnxkit/onnxkit/graph"
 )
 
-// Tensor is a dense tensor. Data is a slice whose type follows DType with
-// the convention of graph.Tensor (float32 -> []float32, float16 -> []uint16
+// Tensor is a value of a run. Most values are dense tensors (Kind Dense,
+// the zero value): Data is a slice whose type follows DType with the
+// convention of graph.Tensor (float32 -> []float32, float16 -> []uint16
 // bit patterns, string -> []string, ...), of length Len().
+//
+// A sequence or an optional (Kind Sequence or Optional, see value.go) has
+// no Shape or Data: its value is Elems, and DType is the element type of
+// the tensors at its bottom, where known.
 type Tensor struct {
 	DType graph.DType
 	Shape []int
 	Data  any
+	// Kind is Dense for a tensor, or Sequence or Optional.
+	Kind Kind
+	// Elems are a sequence's elements in order, or an optional's element
+	// (none when the optional is empty).
+	Elems []*Tensor
 }
 
 // New returns a zeroed tensor of the given type and shape.
@@ -39,7 +49,7 @@ func FromFloat32(data []float32, shape ...int) *Tensor {
 // F32 returns the elements of a float32 tensor.
 func (t *Tensor) F32() []float32 { return t.Data.([]float32) }
 
-// Len is the number of elements.
+// Len is the number of elements of a dense tensor.
 func (t *Tensor) Len() int { return NumElements(t.Shape) }
 
 // Rank is the number of dimensions.
@@ -54,15 +64,36 @@ func (t *Tensor) Reshaped(shape ...int) *Tensor {
 	return &Tensor{DType: t.DType, Shape: append([]int(nil), shape...), Data: t.Data}
 }
 
-// Clone returns a deep copy of t.
+// Clone returns a deep copy of t; the elements of a sequence or optional
+// are cloned too.
 func (t *Tensor) Clone() *Tensor {
+	if t.Kind != Dense {
+		c := &Tensor{DType: t.DType, Kind: t.Kind, Elems: make([]*Tensor, len(t.Elems))}
+		for i, e := range t.Elems {
+			c.Elems[i] = e.Clone()
+		}
+		return c
+	}
 	c := New(t.DType, t.Shape...)
 	copySlice(c.Data, t.Data)
 	return c
 }
 
-// String gives the type and shape, such as "float32[2,3]".
-func (t *Tensor) String() string { return fmt.Sprintf("%s%v", t.DType, t.Shape) }
+// String gives the type and shape, such as "float32[2,3]"; a sequence
+// reads like "seq(float32)[3 elements]" and an optional like
+// "optional(float32)[empty]".
+func (t *Tensor) String() string {
+	switch t.Kind {
+	case Sequence:
+		return fmt.Sprintf("seq(%s)[%d elements]", t.DType, len(t.Elems))
+	case Optional:
+		if len(t.Elems) == 0 {
+			return fmt.Sprintf("optional(%s)[empty]", t.DType)
+		}
+		return fmt.Sprintf("optional(%s)[%v]", t.DType, t.Elems[0])
+	}
+	return fmt.Sprintf("%s%v", t.DType, t.Shape)
+}
 
 // NumElements is the product of the dimensions; 1 for a scalar.
 func NumElements(shape []int) int {

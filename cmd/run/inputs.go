@@ -1,0 +1,181 @@
+package main
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"strings"
+
+	"github.com/onnxkit/onnxkit/graph"
+	"github.com/onnxkit/onnxkit/native/tensor"
+	"github.com/onnxkit/onnxkit/onnx"
+)
+
+// prepareInputs loads the input files o names, one per graph input in
+// order, or makes random inputs when there are none.
+func prepareInputs(o *options, m *graph.Model) (map[string]*tensor.Tensor, error) {
+	want := graphInputs(m.Graph)
+	if len(o.inputs) == 0 {
+		return randomInputs(want, o.batch, o.seed)
+	}
+	if len(o.inputs) != len(want) {
+		names := make([]string, len(want))
+		for i, v := range want {
+			names[i] = v.Name
+		}
+		return nil, usagef("%s takes %d input(s) (%s), %d given", o.model, len(want), strings.Join(names, ", "), len(o.inputs))
+	}
+	out := map[string]*tensor.Tensor{}
+	for i, v := range want {
+		t, err := loadInput(o, m, v, o.inputs[i])
+		if err != nil {
+			return nil, err
+		}
+		if err := checkDeclared(v, t); err != nil {
+			return nil, fmt.Errorf("%s: %w", o.inputs[i], err)
+		}
+		out[v.Name] = t
+	}
+	return out, nil
+}
+
+// loadInput reads one input file by its extension.
+func loadInput(o *options, m *graph.Model, v *graph.Value, path string) (*tensor.Tensor, error) {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".pb":
+		gt, err := onnx.ReadTensorFile(path)
+		if err != nil {
+			return nil, err
+		}
+		t, err := tensor.FromGraph(gt)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		return t, nil
+	case ".npy":
+		return readNPYFile(path)
+	case ".jpg", ".jpeg", ".png":
+		p, err := imagePreprocessing(o, m, v)
+		if err != nil {
+			return nil, fmt.Errorf("%s: input %q: %w", path, v.Name, err)
+		}
+		return p.load(path)
+	}
+	return nil, usagef("input %s: unknown kind of file (want .pb, .npy, .jpg, .jpeg or .png)", path)
+}
+
+// checkDeclared checks t against the declared type of input v: element
+// type, rank and fixed dimensions.
+func checkDeclared(v *graph.Value, t *tensor.Tensor) error {
+	if v.Type == nil || v.Type.Kind != graph.TensorKind {
+		return nil
+	}
+	if v.Type.DType != t.DType {
+		return fmt.Errorf("input %q: the file holds %v, the model declares %v", v.Name, t, v.Type)
+	}
+	s := v.Type.Shape
+	if s == nil {
+		return nil
+	}
+	bad := len(s) != len(t.Shape)
+	for i := 0; !bad && i < len(s); i++ {
+		bad = s[i].Known() && s[i].Size != int64(t.Shape[i])
+	}
+	if bad {
+		return fmt.Errorf("input %q: the file holds %v, the model declares %v", v.Name, t, v.Type)
+	}
+	return nil
+}
+
+// maxRandomElements bounds a random input, so that a bad --batch or a
+// huge declared shape gives an error rather than exhaust memory.
+const maxRandomElements = 1 << 28
+
+// randomInputs makes one tensor per input of its declared type and shape,
+// with symbolic and unknown dimensions set to batch. Input i draws from a
+// PCG source seeded with (seed, i): floats uniform in [-1, 1), integers
+// uniform in [0, 10), booleans fair coins.
+func randomInputs(inputs []*graph.Value, batch int, seed uint64) (map[string]*tensor.Tensor, error) {
+	out := map[string]*tensor.Tensor{}
+	for i, v := range inputs {
+		if v.Type == nil || v.Type.Kind != graph.TensorKind || v.Type.Shape == nil {
+			return nil, fmt.Errorf("input %q has type %v: random inputs need a tensor of known rank; give an input file", v.Name, v.Type)
+		}
+		shape := make([]int, len(v.Type.Shape))
+		n := int64(1)
+		for j, d := range v.Type.Shape {
+			shape[j] = batch
+			if d.Known() {
+				shape[j] = int(d.Size)
+			}
+			n *= int64(shape[j])
+			if n > maxRandomElements {
+				return nil, fmt.Errorf("input %q: shape %v is too large for a random input", v.Name, shape)
+			}
+		}
+		r := rand.New(rand.NewPCG(seed, uint64(i)))
+		t, err := randomTensor(r, v.Type.DType, shape)
+		if err != nil {
+			return nil, fmt.Errorf("input %q: %w", v.Name, err)
+		}
+		out[v.Name] = t
+	}
+	return out, nil
+}
+
+// randomTensor fills a tensor of dtype d from r.
+func randomTensor(r *rand.Rand, d graph.DType, shape []int) (*tensor.Tensor, error) {
+	if d == graph.String || !d.Valid() || d == graph.Complex64 || d == graph.Complex128 ||
+		(d.IsFloat() && d != graph.Float32 && d != graph.Float64 && d != graph.Float16) ||
+		d == graph.Int4 || d == graph.Uint4 {
+		return nil, fmt.Errorf("random %v inputs are not made; give an input file", d)
+	}
+	t := tensor.New(d, shape...)
+	uniform := func() float64 { return 2*r.Float64() - 1 }
+	digit := func() int { return r.IntN(10) }
+	switch x := t.Data.(type) {
+	case []float32:
+		for i := range x {
+			x[i] = float32(uniform())
+		}
+	case []float64:
+		for i := range x {
+			x[i] = uniform()
+		}
+	case []uint16:
+		for i := range x {
+			if d == graph.Float16 {
+				x[i] = graph.Float16Bits(float32(uniform()))
+			} else {
+				x[i] = uint16(digit())
+			}
+		}
+	case []int8:
+		fill(x, digit)
+	case []int16:
+		fill(x, digit)
+	case []int32:
+		fill(x, digit)
+	case []int64:
+		fill(x, digit)
+	case []uint8:
+		fill(x, digit)
+	case []uint32:
+		fill(x, digit)
+	case []uint64:
+		fill(x, digit)
+	case []bool:
+		for i := range x {
+			x[i] = r.IntN(2) == 1
+		}
+	default:
+		return nil, fmt.Errorf("random %v inputs are not made; give an input file", d)
+	}
+	return t, nil
+}
+
+func fill[T int8 | int16 | int32 | int64 | uint8 | uint32 | uint64](x []T, next func() int) {
+	for i := range x {
+		x[i] = T(next())
+	}
+}

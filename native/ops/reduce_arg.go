@@ -1,0 +1,306 @@
+package ops
+
+// Reductions along one axis that keep positions: ArgMax, ArgMin, Hardmax
+// and CumSum.
+
+import (
+	"fmt"
+
+	"github.com/onnxkit/onnxkit/graph"
+	"github.com/onnxkit/onnxkit/native/tensor"
+)
+
+func init() {
+	for _, name := range []string{"ArgMax", "ArgMin"} {
+		isMax := name == "ArgMax"
+		Register(graph.DefaultDomain, name, 1, newArgExtreme(isMax, false))
+		Register(graph.DefaultDomain, name, 12, newArgExtreme(isMax, true))
+	}
+	Register(graph.DefaultDomain, "Hardmax", 1, newHardmax(false))
+	Register(graph.DefaultDomain, "Hardmax", 13, newHardmax(true))
+	Register(graph.DefaultDomain, "CumSum", 11, newCumSum)
+}
+
+// argExtreme is ArgMax or ArgMin: the int64 index of the greatest (least)
+// element along axis (default 0), the reduced axis kept with length 1
+// when keepdims (default 1). Ties go to the first index, or to the last
+// with select_last_index (from opset 12). NaN counts as greater (less)
+// than every number. Opset history: 1, 11 (negative axis), 12
+// (select_last_index).
+type argExtreme struct {
+	isMax, keepDims, last bool
+	axis                  int64
+}
+
+func newArgExtreme(isMax, hasSelectLast bool) Constructor {
+	return func(n *graph.Node, opset int64) (Op, error) {
+		op := &argExtreme{isMax: isMax}
+		var err error
+		if op.axis, err = n.AttrInt("axis", 0); err != nil {
+			return nil, err
+		}
+		keep, err := n.AttrInt("keepdims", 1)
+		if err != nil {
+			return nil, err
+		}
+		op.keepDims = keep != 0
+		if hasSelectLast {
+			last, err := n.AttrInt("select_last_index", 0)
+			if err != nil {
+				return nil, err
+			}
+			op.last = last != 0
+		}
+		return op, nil
+	}
+}
+
+// Forward returns the int64 indices of the extremes along the axis.
+func (a *argExtreme) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	if err := requireInputs(in, 1); err != nil {
+		return nil, err
+	}
+	x := in[0]
+	if !isRealDType(x.DType) {
+		return nil, fmt.Errorf("data is %v, want a numeric type", x.DType)
+	}
+	axis, err := resolveAxis(a.axis, len(x.Shape))
+	if err != nil {
+		return nil, err
+	}
+	outer, n, inner := splitAtAxis(x.Shape, axis)
+	if n == 0 && outer*inner > 0 {
+		return nil, fmt.Errorf("axis %d of %v is empty: no extreme to point at", axis, x.Shape)
+	}
+	var idx []int64
+	switch d := computeData(x).(type) {
+	case []float32:
+		idx = argExtremeKernel(d, outer, n, inner, a.isMax, a.last)
+	case []float64:
+		idx = argExtremeKernel(d, outer, n, inner, a.isMax, a.last)
+	case []int8:
+		idx = argExtremeKernel(d, outer, n, inner, a.isMax, a.last)
+	case []int16:
+		idx = argExtremeKernel(d, outer, n, inner, a.isMax, a.last)
+	case []int32:
+		idx = argExtremeKernel(d, outer, n, inner, a.isMax, a.last)
+	case []int64:
+		idx = argExtremeKernel(d, outer, n, inner, a.isMax, a.last)
+	case []uint8:
+		idx = argExtremeKernel(d, outer, n, inner, a.isMax, a.last)
+	case []uint16:
+		idx = argExtremeKernel(d, outer, n, inner, a.isMax, a.last)
+	case []uint32:
+		idx = argExtremeKernel(d, outer, n, inner, a.isMax, a.last)
+	case []uint64:
+		idx = argExtremeKernel(d, outer, n, inner, a.isMax, a.last)
+	}
+	shape := append([]int(nil), x.Shape...)
+	if a.keepDims {
+		shape[axis] = 1
+	} else {
+		shape = append(shape[:axis], shape[axis+1:]...)
+	}
+	return []*tensor.Tensor{{DType: graph.Int64, Shape: shape, Data: idx}}, nil
+}
+
+// argExtremeKernel returns, for x viewed as [outer, n, inner], the index
+// along n of the extreme of each [outer, inner] line.
+func argExtremeKernel[T realNumber](x []T, outer, n, inner int, isMax, last bool) []int64 {
+	out := make([]int64, outer*inner)
+	for o := range outer {
+		for i := range inner {
+			line := x[o*n*inner+i:]
+			best := 0
+			for k := 1; k < n; k++ {
+				if beats(line[k*inner], line[best*inner], isMax, last) {
+					best = k
+				}
+			}
+			out[o*inner+i] = int64(best)
+		}
+	}
+	return out
+}
+
+// beats reports whether candidate v, found after the current best b,
+// replaces it: it is more extreme, or equal and last is set. A NaN is
+// the most extreme value and the first NaN stays unless last is set.
+func beats[T realNumber](v, b T, isMax, last bool) bool {
+	switch vn, bn := isNaNElem(v), isNaNElem(b); {
+	case vn || bn:
+		return vn && (!bn || last)
+	case v == b:
+		return last
+	case isMax:
+		return v > b
+	}
+	return v < b
+}
+
+// hardmax sets 1 at the first greatest element of each line and 0
+// elsewhere. Opset 1 and 11 flatten the input to 2-D at axis (default 1)
+// and take lines along the second dimension; opset 13 takes lines along
+// axis itself (default -1).
+type hardmax struct {
+	axis      int64
+	alongAxis bool
+}
+
+func newHardmax(alongAxis bool) Constructor {
+	return func(n *graph.Node, opset int64) (Op, error) {
+		def := int64(1)
+		if alongAxis {
+			def = -1
+		}
+		axis, err := n.AttrInt("axis", def)
+		if err != nil {
+			return nil, err
+		}
+		return &hardmax{axis: axis, alongAxis: alongAxis}, nil
+	}
+}
+
+// Forward returns the one-hot map of the line maxima.
+func (h *hardmax) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	if err := requireInputs(in, 1); err != nil {
+		return nil, err
+	}
+	x := in[0]
+	if !isFloatDType(x.DType) {
+		return nil, fmt.Errorf("input is %v, want a float type", x.DType)
+	}
+	var outer, n, inner int
+	if h.alongAxis {
+		axis, err := resolveAxis(h.axis, len(x.Shape))
+		if err != nil {
+			return nil, err
+		}
+		outer, n, inner = splitAtAxis(x.Shape, axis)
+	} else {
+		// Coercion to 2-D accepts axis in [-rank, rank].
+		axis := h.axis
+		if axis < 0 {
+			axis += int64(len(x.Shape))
+		}
+		if axis < 0 || axis > int64(len(x.Shape)) {
+			return nil, fmt.Errorf("axis %d is out of range for rank %d", h.axis, len(x.Shape))
+		}
+		outer, n, inner = tensor.NumElements(x.Shape[:axis]), tensor.NumElements(x.Shape[axis:]), 1
+	}
+	var out any
+	switch d := computeData(x).(type) {
+	case []float32:
+		out = hardmaxKernel(d, outer, n, inner)
+	case []float64:
+		out = hardmaxKernel(d, outer, n, inner)
+	}
+	return []*tensor.Tensor{storeData(x.DType, x.Shape, out)}, nil
+}
+
+func hardmaxKernel[T floatNumber](x []T, outer, n, inner int) []T {
+	out := make([]T, len(x))
+	if n == 0 {
+		return out
+	}
+	for o := range outer {
+		for i := range inner {
+			start := o*n*inner + i
+			best := 0
+			for k := 1; k < n; k++ {
+				if x[start+k*inner] > x[start+best*inner] {
+					best = k
+				}
+			}
+			out[start+best*inner] = 1
+		}
+	}
+	return out
+}
+
+// cumSum is CumSum: running sums along the axis given by input 1 (an
+// int32 or int64 scalar). exclusive (default 0) leaves each element out
+// of its own sum; reverse (default 0) sums from the end. Opset history:
+// 11, 14 (float16 and bfloat16).
+type cumSum struct{ exclusive, reverse bool }
+
+func newCumSum(n *graph.Node, opset int64) (Op, error) {
+	ex, err := n.AttrInt("exclusive", 0)
+	if err != nil {
+		return nil, err
+	}
+	rev, err := n.AttrInt("reverse", 0)
+	if err != nil {
+		return nil, err
+	}
+	return &cumSum{exclusive: ex != 0, reverse: rev != 0}, nil
+}
+
+// Forward returns the running sums.
+func (c *cumSum) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	if err := requireInputs(in, 2); err != nil {
+		return nil, err
+	}
+	x := in[0]
+	if !isRealDType(x.DType) {
+		return nil, fmt.Errorf("x is %v, want a numeric type", x.DType)
+	}
+	a, err := intScalar(in[1], "axis")
+	if err != nil {
+		return nil, err
+	}
+	axis, err := resolveAxis(a, len(x.Shape))
+	if err != nil {
+		return nil, err
+	}
+	outer, n, inner := splitAtAxis(x.Shape, axis)
+	var out any
+	switch d := computeData(x).(type) {
+	case []float32:
+		out = cumSumKernel(d, outer, n, inner, c.exclusive, c.reverse)
+	case []float64:
+		out = cumSumKernel(d, outer, n, inner, c.exclusive, c.reverse)
+	case []int8:
+		out = cumSumKernel(d, outer, n, inner, c.exclusive, c.reverse)
+	case []int16:
+		out = cumSumKernel(d, outer, n, inner, c.exclusive, c.reverse)
+	case []int32:
+		out = cumSumKernel(d, outer, n, inner, c.exclusive, c.reverse)
+	case []int64:
+		out = cumSumKernel(d, outer, n, inner, c.exclusive, c.reverse)
+	case []uint8:
+		out = cumSumKernel(d, outer, n, inner, c.exclusive, c.reverse)
+	case []uint16:
+		out = cumSumKernel(d, outer, n, inner, c.exclusive, c.reverse)
+	case []uint32:
+		out = cumSumKernel(d, outer, n, inner, c.exclusive, c.reverse)
+	case []uint64:
+		out = cumSumKernel(d, outer, n, inner, c.exclusive, c.reverse)
+	}
+	return []*tensor.Tensor{storeData(x.DType, x.Shape, out)}, nil
+}
+
+func cumSumKernel[T realNumber](x []T, outer, n, inner int, exclusive, reverse bool) []T {
+	out := make([]T, len(x))
+	for o := range outer {
+		for i := range inner {
+			start := o*n*inner + i
+			var acc T
+			for step := range n {
+				k := step
+				if reverse {
+					k = n - 1 - step
+				}
+				p := start + k*inner
+				if exclusive {
+					out[p] = acc
+					acc += x[p]
+				} else {
+					acc += x[p]
+					out[p] = acc
+				}
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,246 @@
+package ops
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/onnxkit/onnxkit/graph"
+	"github.com/onnxkit/onnxkit/native/tensor"
+)
+
+func TestRNNHandWorked(t *testing.T) {
+	// H = I = 1, W = 0.5, R = 0.25, B = (0.1, -0.1) so the biases cancel,
+	// X = [1, 2], h0 = 0:
+	//   h1 = tanh(0.5*1) , h2 = tanh(0.5*2 + 0.25*h1).
+	h1 := math.Tanh(0.5)
+	h2 := math.Tanh(1 + 0.25*h1)
+	x := xtF32s([]int{2, 1, 1}, 1, 2)
+	w, r := xtF32s([]int{1, 1, 1}, 0.5), xtF32s([]int{1, 1, 1}, 0.25)
+	b := xtF32s([]int{1, 2}, 0.1, -0.1)
+	got := xtRun(t, xtNode("RNN", graph.IntAttr("hidden_size", 1)), 14, x, w, r, b)
+	xtCheck(t, "Y", got[0], []int{2, 1, 1, 1}, []float64{h1, h2}, xtF32)
+	xtCheck(t, "Y_h", got[1], []int{1, 1, 1}, []float64{h2}, xtF32)
+	// Reverse: the steps run 2 then 1.
+	g1 := math.Tanh(1)
+	g2 := math.Tanh(0.5 + 0.25*g1)
+	got = xtRun(t, xtNode("RNN", graph.IntAttr("hidden_size", 1), graph.StringAttr("direction", "reverse")), 14, x, w, r, b)
+	xtCheck(t, "reverse Y", got[0], []int{2, 1, 1, 1}, []float64{g2, g1}, xtF32)
+}
+
+// trSigmoid is the logistic function.
+func trSigmoid(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
+
+// trDot returns sum_j m[row*len(v)+j] * v[j].
+func trDot(m []float64, row int, v []float64) float64 {
+	s := 0.0
+	for j, x := range v {
+		s += m[row*len(v)+j] * x
+	}
+	return s
+}
+
+// trRecurrentRef runs one direction of a cell over the steps of xs (each
+// an input vector) with the spec's formulas and default activations.
+// w, r, b, p are that direction's weights; clip 0 means none. It returns
+// the hidden state after every step and the final cell state.
+func trRecurrentRef(kind string, xs [][]float64, w, r, b, p, h0, c0 []float64, hs int, clip float64, lbr bool) ([][]float64, []float64) {
+	cl := func(v float64) float64 {
+		if clip > 0 {
+			return math.Max(-clip, math.Min(clip, v))
+		}
+		return v
+	}
+	sig := func(v float64) float64 { return trSigmoid(cl(v)) }
+	tanh := func(v float64) float64 { return math.Tanh(cl(v)) }
+	gates := map[string]int{"RNN": 1, "GRU": 3, "LSTM": 4}[kind]
+	wb := func(k int) float64 { return b[k] }
+	rb := func(k int) float64 { return b[gates*hs+k] }
+	h := append([]float64(nil), h0...)
+	c := append([]float64(nil), c0...)
+	var hist [][]float64
+	for _, x := range xs {
+		next := make([]float64, hs)
+		switch kind {
+		case "RNN":
+			for i := range next {
+				next[i] = tanh(trDot(w, i, x) + wb(i) + trDot(r, i, h) + rb(i))
+			}
+		case "GRU":
+			rh := make([]float64, hs)
+			z := make([]float64, hs)
+			rg := make([]float64, hs)
+			for i := 0; i < hs; i++ {
+				z[i] = sig(trDot(w, i, x) + wb(i) + trDot(r, i, h) + rb(i))
+				rg[i] = sig(trDot(w, hs+i, x) + wb(hs+i) + trDot(r, hs+i, h) + rb(hs+i))
+				rh[i] = rg[i] * h[i]
+			}
+			for i := 0; i < hs; i++ {
+				var n float64
+				if lbr {
+					n = tanh(trDot(w, 2*hs+i, x) + wb(2*hs+i) + rg[i]*(trDot(r, 2*hs+i, h)+rb(2*hs+i)))
+				} else {
+					n = tanh(trDot(w, 2*hs+i, x) + wb(2*hs+i) + trDot(r, 2*hs+i, rh) + rb(2*hs+i))
+				}
+				next[i] = (1-z[i])*n + z[i]*h[i]
+			}
+		case "LSTM":
+			pre := func(g, i int) float64 { return trDot(w, g*hs+i, x) + wb(g*hs+i) + trDot(r, g*hs+i, h) + rb(g*hs+i) }
+			newC := make([]float64, hs)
+			for i := 0; i < hs; i++ {
+				ig := sig(pre(0, i) + p[i]*c[i])
+				fg := sig(pre(2, i) + p[2*hs+i]*c[i])
+				newC[i] = fg*c[i] + ig*tanh(pre(3, i))
+				og := sig(pre(1, i) + p[hs+i]*newC[i])
+				next[i] = og * tanh(newC[i])
+			}
+			c = newC
+		}
+		h = next
+		hist = append(hist, h)
+	}
+	return hist, c
+}
+
+func TestRecurrentRandom(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 14))
+	for _, kind := range []string{"RNN", "GRU", "LSTM"} {
+		for _, dir := range []string{"forward", "reverse", "bidirectional"} {
+			for _, layout := range []int{0, 1} {
+				for _, lbr := range []bool{false, true} {
+					if lbr && kind != "GRU" {
+						continue
+					}
+					trCheckRecurrent(t, rng, kind, dir, layout, lbr)
+				}
+			}
+		}
+	}
+}
+
+func trCheckRecurrent(t *testing.T, rng *rand.Rand, kind, dir string, layout int, lbr bool) {
+	t.Helper()
+	steps, batch, inSize, hs := 4, 3, 2, 3
+	dirs := 1
+	if dir == "bidirectional" {
+		dirs = 2
+	}
+	gates := map[string]int{"RNN": 1, "GRU": 3, "LSTM": 4}[kind]
+	rnd := func(n int) []float64 { return xtRandom(rng, graph.Float64, n) }
+	x := rnd(steps * batch * inSize) // [S, B, I]
+	w, r, b := rnd(dirs*gates*hs*inSize), rnd(dirs*gates*hs*hs), rnd(dirs*2*gates*hs)
+	h0, c0, p := rnd(dirs*batch*hs), rnd(dirs*batch*hs), rnd(dirs*3*hs) // [D, B, H]
+	lens := []int32{4, 2, 0}
+	clip := 1.5
+
+	// Reference in the seq-first layout.
+	y := make([]float64, steps*dirs*batch*hs)
+	yh := make([]float64, dirs*batch*hs)
+	yc := make([]float64, dirs*batch*hs)
+	for d := 0; d < dirs; d++ {
+		rev := dir == "reverse" || d == 1
+		for bi := 0; bi < batch; bi++ {
+			n := int(lens[bi])
+			var xs [][]float64
+			for s := 0; s < n; s++ {
+				tt := s
+				if rev {
+					tt = n - 1 - s
+				}
+				xs = append(xs, x[(tt*batch+bi)*inSize:(tt*batch+bi+1)*inSize])
+			}
+			state := func(v []float64) []float64 { return v[(d*batch+bi)*hs : (d*batch+bi+1)*hs] }
+			hist, cFinal := trRecurrentRef(kind, xs,
+				w[d*gates*hs*inSize:(d+1)*gates*hs*inSize], r[d*gates*hs*hs:(d+1)*gates*hs*hs],
+				b[d*2*gates*hs:(d+1)*2*gates*hs], p[d*3*hs:(d+1)*3*hs], state(h0), state(c0), hs, clip, lbr)
+			copy(state(yh), state(h0))
+			copy(state(yc), state(c0))
+			for s, hv := range hist {
+				tt := s
+				if rev {
+					tt = n - 1 - s
+				}
+				copy(y[((tt*dirs+d)*batch+bi)*hs:], hv)
+				copy(state(yh), hv)
+			}
+			if kind == "LSTM" {
+				copy(state(yc), cFinal)
+			}
+		}
+	}
+
+	xShape, stateShape, yShape := []int{steps, batch, inSize}, []int{dirs, batch, hs}, []int{steps, dirs, batch, hs}
+	xIn, h0In, c0In := x, h0, c0
+	if layout == 1 {
+		xShape, stateShape, yShape = []int{batch, steps, inSize}, []int{batch, dirs, hs}, []int{batch, steps, dirs, hs}
+		xIn = swapFirstAxes(x, steps, batch, inSize)
+		h0In, c0In = swapFirstAxes(h0, dirs, batch, hs), swapFirstAxes(c0, dirs, batch, hs)
+		y = stepsToBatchFirst(y, steps, dirs, batch, hs)
+		yh, yc = swapFirstAxes(yh, dirs, batch, hs), swapFirstAxes(yc, dirs, batch, hs)
+	}
+	in := []*tensor.Tensor{
+		xtTensor(graph.Float64, xShape, xIn),
+		xtTensor(graph.Float64, []int{dirs, gates * hs, inSize}, w),
+		xtTensor(graph.Float64, []int{dirs, gates * hs, hs}, r),
+		xtTensor(graph.Float64, []int{dirs, 2 * gates * hs}, b),
+		{DType: graph.Int32, Shape: []int{batch}, Data: lens},
+		xtTensor(graph.Float64, stateShape, h0In),
+	}
+	if kind == "LSTM" {
+		in = append(in, xtTensor(graph.Float64, stateShape, c0In), xtTensor(graph.Float64, []int{dirs, 3 * hs}, p))
+	}
+	attrs := []*graph.Attr{graph.IntAttr("hidden_size", int64(hs)), graph.StringAttr("direction", dir),
+		graph.IntAttr("layout", int64(layout)), graph.FloatAttr("clip", float32(clip))}
+	if lbr {
+		attrs = append(attrs, graph.IntAttr("linear_before_reset", 1))
+	}
+	got := xtRun(t, xtNode(kind, attrs...), 14, in...)
+	what := kind + " " + dir
+	if layout == 1 {
+		what += " layout 1"
+	}
+	xtCheck(t, what+" Y", got[0], yShape, y, xtF64)
+	xtCheck(t, what+" Y_h", got[1], stateShape, yh, xtF64)
+	if kind == "LSTM" {
+		xtCheck(t, what+" Y_c", got[2], stateShape, yc, xtF64)
+	}
+}
+
+func TestRecurrentActivations(t *testing.T) {
+	// An RNN with activation Affine(alpha 2, beta 1) and H = I = 1,
+	// W = 1, R = 0: h = 2x + 1 per step.
+	n := xtNode("RNN", graph.IntAttr("hidden_size", 1), graph.StringsAttr("activations", "Affine"),
+		graph.FloatsAttr("activation_alpha", 2), graph.FloatsAttr("activation_beta", 1))
+	got := xtRun(t, n, 7, xtF32s([]int{2, 1, 1}, 3, -1), xtF32s([]int{1, 1, 1}, 1), xtF32s([]int{1, 1, 1}, 0))
+	xtCheck(t, "Affine", got[0], []int{2, 1, 1, 1}, []float64{7, -1}, xtF32)
+	// HardSigmoid defaults alpha 0.2, beta 0.5: x = 1 gives 0.7.
+	n = xtNode("RNN", graph.IntAttr("hidden_size", 1), graph.StringsAttr("activations", "HardSigmoid"))
+	got = xtRun(t, n, 7, xtF32s([]int{1, 1, 1}, 1), xtF32s([]int{1, 1, 1}, 1), xtF32s([]int{1, 1, 1}, 0))
+	xtCheck(t, "HardSigmoid", got[0], []int{1, 1, 1, 1}, []float64{0.7}, xtF32)
+	// Bidirectional with one activation per direction: x = -1, W = 1,
+	// R = 0 gives Relu(-1) = 0 forward and Tanh(-1) in reverse.
+	n = xtNode("RNN", graph.IntAttr("hidden_size", 1), graph.StringAttr("direction", "bidirectional"), graph.StringsAttr("activations", "Relu", "Tanh"))
+	got = xtRun(t, n, 14, xtF32s([]int{1, 1, 1}, -1), xtF32s([]int{2, 1, 1}, 1, 1), xtF32s([]int{2, 1, 1}, 0, 0))
+	xtCheck(t, "per-direction activations", got[0], []int{1, 2, 1, 1}, []float64{0, math.Tanh(-1)}, xtF32)
+}
+
+func TestRecurrentErrors(t *testing.T) {
+	x := xtF32s([]int{1, 1, 2}, 1, 2)
+	n := xtNode("GRU", graph.IntAttr("hidden_size", 1))
+	xtWantErr(t, "W shape", xtRunErr(n, 14, x, xtF32s([]int{1, 3, 1}, 1, 1, 1), xtF32s([]int{1, 3, 1}, 1, 1, 1)), "W")
+	w := xtF32s([]int{1, 3, 2}, 1, 1, 1, 1, 1, 1)
+	xtWantErr(t, "R shape", xtRunErr(n, 14, x, w, xtF32s([]int{1, 1, 1}, 1)), "R")
+	xtWantErr(t, "sequence_lens", xtRunErr(n, 14, x, w, xtF32s([]int{1, 3, 1}, 1, 1, 1), nil,
+		&tensor.Tensor{DType: graph.Int32, Shape: []int{1}, Data: []int32{2}}), "sequence_lens")
+	xtWantErr(t, "rank", xtRunErr(n, 14, xtF32s([]int{2}, 1, 2), w, w), "rank 3")
+	for _, attrs := range [][]*graph.Attr{
+		{graph.IntAttr("hidden_size", 0)},
+		{graph.IntAttr("hidden_size", 1), graph.StringAttr("direction", "sideways")},
+		{graph.IntAttr("hidden_size", 1), graph.StringsAttr("activations", "Tanh", "Nope")},
+		{graph.IntAttr("hidden_size", 1), graph.StringsAttr("activations", "Tanh")},
+		{graph.IntAttr("hidden_size", 1), graph.IntAttr("layout", 2)},
+	} {
+		_, err := Build(xtNode("GRU", attrs...), 14)
+		xtWantErr(t, "attributes", err, "attribute")
+	}
+}

@@ -1,0 +1,243 @@
+package ops
+
+// Concat joins tensors along an axis; Split cuts one along an axis.
+
+import (
+	"fmt"
+
+	"github.com/onnxkit/onnxkit/graph"
+	"github.com/onnxkit/onnxkit/native/tensor"
+)
+
+func init() {
+	Register("", "Concat", 1, newConcat)
+	Register("", "Concat", 4, newConcat)
+	Register("", "Split", 1, newSplit)
+	Register("", "Split", 2, newSplit)
+	Register("", "Split", 13, newSplit)
+	Register("", "Split", 18, newSplit)
+}
+
+// concatOp is Concat: the inputs joined along axis, where all other
+// dimensions agree. axis defaults to 1 in opset 1 and is required from
+// 4.
+//
+// Shapes: x_i [..., a_i, ...] -> y [..., Σ a_i, ...].
+type concatOp struct {
+	axis int64
+}
+
+func newConcat(n *graph.Node, opset int64) (Op, error) {
+	if opset >= 4 && !n.HasAttr("axis") {
+		return nil, mvAttrError(n, "axis", "is required")
+	}
+	axis, err := n.AttrInt("axis", 1)
+	if err != nil {
+		return nil, err
+	}
+	return concatOp{axis: axis}, nil
+}
+
+func (op concatOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	if len(in) == 0 {
+		return nil, fmt.Errorf("got no inputs")
+	}
+	for i, x := range in {
+		if x == nil {
+			return nil, fmt.Errorf("input %d is missing", i)
+		}
+		if x.DType != in[0].DType {
+			return nil, fmt.Errorf("input %d is %v, input 0 is %v", i, x.DType, in[0].DType)
+		}
+	}
+	first := in[0]
+	axis, err := mvAxis(op.axis, first.Rank(), "axis")
+	if err != nil {
+		return nil, err
+	}
+	shape := append([]int(nil), first.Shape...)
+	shape[axis] = 0
+	for i, x := range in {
+		if x.Rank() != first.Rank() {
+			return nil, fmt.Errorf("input %d has shape %v, input 0 has %v", i, x.Shape, first.Shape)
+		}
+		for d := range x.Shape {
+			if d != axis && x.Shape[d] != first.Shape[d] {
+				return nil, fmt.Errorf("input %d has shape %v, input 0 has %v", i, x.Shape, first.Shape)
+			}
+		}
+		shape[axis] += x.Shape[axis]
+	}
+	if err := mvCheckShape(shape); err != nil {
+		return nil, err
+	}
+	out := mvOutput(ctx, first.DType, shape)
+	// Each input is outer blocks of inner = shape[axis:] elements; block
+	// o of input i lands at o*rowLen + offset_i.
+	dst := mvElems(out)
+	outer := tensor.NumElements(shape[:axis])
+	inner := tensor.NumElements(shape[axis+1:])
+	rowLen := shape[axis] * inner
+	offset := 0
+	for _, x := range in {
+		src, n := mvElems(x), x.Shape[axis]*inner
+		for o := range outer {
+			dst.copyFrom(o*rowLen+offset, src, o*n, n)
+		}
+		offset += n
+	}
+	return []*tensor.Tensor{out}, nil
+}
+
+// Backward cuts the output's gradient back into the inputs' pieces.
+func (op concatOp) Backward(_ *Context, in, _, gradOut []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	g := gradOut[0]
+	grads := make([]*tensor.Tensor, len(in))
+	if g == nil {
+		return grads, nil
+	}
+	axis, err := mvAxis(op.axis, g.Rank(), "axis")
+	if err != nil {
+		return nil, err
+	}
+	sizes := make([]int, len(in))
+	for i, x := range in {
+		sizes[i] = x.Shape[axis]
+	}
+	return mvSplitAlong(nil, g, axis, sizes)
+}
+
+// mvSplitAlong cuts x along axis into pieces of the given sizes, which sum
+// to x's size there.
+func mvSplitAlong(ctx *Context, x *tensor.Tensor, axis int, sizes []int) ([]*tensor.Tensor, error) {
+	total := 0
+	for _, s := range sizes {
+		if s < 0 {
+			return nil, fmt.Errorf("split sizes %v have a negative size", sizes)
+		}
+		total += s
+	}
+	if total != x.Shape[axis] {
+		return nil, fmt.Errorf("split sizes %v do not add up to %d, the size of axis %d of %v", sizes, x.Shape[axis], axis, x.Shape)
+	}
+	src := mvElems(x)
+	outer := tensor.NumElements(x.Shape[:axis])
+	inner := tensor.NumElements(x.Shape[axis+1:])
+	rowLen := x.Shape[axis] * inner
+	outs := make([]*tensor.Tensor, len(sizes))
+	offset := 0
+	for i, s := range sizes {
+		shape := append([]int(nil), x.Shape...)
+		shape[axis] = s
+		out := mvOutput(ctx, x.DType, shape)
+		dst, n := mvElems(out), s*inner
+		for o := range outer {
+			dst.copyFrom(o*n, src, o*rowLen+offset, n)
+		}
+		offset += n
+		outs[i] = out
+	}
+	return outs, nil
+}
+
+// splitOp is Split: the input cut along axis into one piece per output.
+// The sizes come from the split attribute (opsets 1-12; in opset 1 also
+// from an optional second input), from the split input (13 on), or else
+// equal parts; from opset 18 num_outputs asks for pieces of
+// ceil(size/num_outputs), the last one smaller.
+type splitOp struct {
+	axis       int64
+	split      []int64 // from the attribute; nil when absent
+	splitInput bool    // the sizes may come from input 1
+	outputs    int
+	ceilParts  bool // opset 18 num_outputs: uneven last piece allowed
+}
+
+func newSplit(n *graph.Node, opset int64) (Op, error) {
+	axis, err := n.AttrInt("axis", 0)
+	if err != nil {
+		return nil, err
+	}
+	op := splitOp{axis: axis, outputs: len(n.Outputs), splitInput: opset == 1 || opset >= 13}
+	if opset < 13 {
+		if op.split, err = n.AttrInts("split", nil); err != nil {
+			return nil, err
+		}
+		if op.split != nil && len(op.split) != op.outputs {
+			return nil, mvAttrError(n, "split", "has %d sizes for %d outputs", len(op.split), op.outputs)
+		}
+	}
+	if opset >= 18 && n.HasAttr("num_outputs") {
+		k, err := n.AttrInt("num_outputs", 0)
+		if err != nil {
+			return nil, err
+		}
+		if k < 1 || k != int64(op.outputs) {
+			return nil, mvAttrError(n, "num_outputs", "is %d, the node has %d outputs", k, op.outputs)
+		}
+		op.ceilParts = true
+	}
+	if op.outputs == 0 {
+		return nil, fmt.Errorf("split has no outputs")
+	}
+	return op, nil
+}
+
+func (op splitOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	maxIn := 1
+	if op.splitInput {
+		maxIn = 2
+	}
+	if err := mvArity(in, 1, maxIn); err != nil {
+		return nil, err
+	}
+	x := in[0]
+	axis, err := mvAxis(op.axis, x.Rank(), "axis")
+	if err != nil {
+		return nil, err
+	}
+	split := op.split
+	if s := mvOptional(in, 1); s != nil {
+		if op.ceilParts {
+			return nil, fmt.Errorf("both the split input and num_outputs are given")
+		}
+		if split, err = mvInts(s, "split input"); err != nil {
+			return nil, err
+		}
+		if len(split) != op.outputs {
+			return nil, fmt.Errorf("split input has %d sizes for %d outputs", len(split), op.outputs)
+		}
+	}
+	var sizes []int
+	if split != nil {
+		if sizes, err = mvCheckedInts(split, "split"); err != nil {
+			return nil, err
+		}
+	} else {
+		sizes, err = mvEqualParts(x.Shape[axis], op.outputs, op.ceilParts)
+		if err != nil {
+			return nil, err
+		}
+	}
+	return mvSplitAlong(ctx, x, axis, sizes)
+}
+
+// mvEqualParts cuts n into k equal sizes; with ceil, into sizes of
+// ceil(n/k) with a smaller last one.
+func mvEqualParts(n, k int, ceil bool) ([]int, error) {
+	sizes := make([]int, k)
+	if !ceil {
+		if n%k != 0 {
+			return nil, fmt.Errorf("cannot split a size of %d into %d equal parts", n, k)
+		}
+		for i := range sizes {
+			sizes[i] = n / k
+		}
+		return sizes, nil
+	}
+	part := (n + k - 1) / k
+	for i := range sizes {
+		sizes[i] = max(0, min(part, n-i*part))
+	}
+	return sizes, nil
+}

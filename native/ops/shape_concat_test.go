@@ -1,0 +1,117 @@
+package ops
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/onnxkit/onnxkit/graph"
+	"github.com/onnxkit/onnxkit/native/tensor"
+)
+
+func TestConcatAgainstReference(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	sizes := []int{2, 0, 3, 1}
+	for axis := range 3 {
+		for _, dt := range []graph.DType{graph.Float32, graph.Int32, graph.String, graph.Bool} {
+			var in []*tensor.Tensor
+			var vals [][]float64
+			var shapes [][]int
+			total := 0
+			for _, s := range sizes {
+				shape := []int{3, 4, 2}
+				shape[axis] = s
+				v := mvRandFor(rng, dt, tensor.NumElements(shape))
+				in = append(in, mvTensor(dt, shape, v))
+				vals, shapes = append(vals, v), append(shapes, shape)
+				total += s
+			}
+			out := []int{3, 4, 2}
+			out[axis] = total
+			// Reference: find the input whose range along axis holds the
+			// output coordinate.
+			want := make([]float64, tensor.NumElements(out))
+			for i := range want {
+				c := mvCoords(i, out)
+				k, pos := 0, c[axis]
+				for pos >= sizes[k] {
+					pos -= sizes[k]
+					k++
+				}
+				c[axis] = pos
+				want[i] = vals[k][mvFlat(c, shapes[k])]
+			}
+			for _, a := range []int{axis, axis - 3} {
+				y := mvRun(t, mvNode("Concat", graph.IntAttr("axis", int64(a))), 13, in...)[0]
+				mvExpect(t, fmt.Sprintf("%v axis %d", dt, a), y, out, want)
+			}
+		}
+	}
+	x := tensor.Float32(2, 3)
+	mvRunErr(t, mvNode("Concat", graph.IntAttr("axis", 0)), 13, x, tensor.Float32(2, 4))
+	mvRunErr(t, mvNode("Concat", graph.IntAttr("axis", 0)), 13, x, tensor.New(graph.Int64, 2, 3))
+	if _, err := Build(mvNode("Concat"), 4); err == nil {
+		t.Error("Concat-4 without axis accepted")
+	}
+	// Opset 1 defaults to axis 1.
+	y := mvRun(t, mvNode("Concat"), 1, x, x)[0]
+	mvExpect(t, "Concat-1 default axis", y, []int{2, 6}, make([]float64, 12))
+}
+
+func TestConcatGradient(t *testing.T) {
+	rng := rand.New(rand.NewPCG(23, 24))
+	in := []*tensor.Tensor{
+		mvTensor(graph.Float32, []int{2, 1, 3}, mvRandNormal(rng, 6)),
+		mvTensor(graph.Float32, []int{2, 4, 3}, mvRandNormal(rng, 24)),
+		mvTensor(graph.Float32, []int{2, 2, 3}, mvRandNormal(rng, 12)),
+	}
+	op := mvBuild(t, mvNode("Concat", graph.IntAttr("axis", -2)), 13)
+	for i := range in {
+		mvGradCheck(t, op, in, i, uint64(10+i))
+	}
+}
+
+func TestSplitVersions(t *testing.T) {
+	rng := rand.New(rand.NewPCG(25, 26))
+	vals := mvRandInts(rng, 14, 100)
+	x := mvTensor(graph.Int64, []int{2, 7}, vals)
+	// Reference: row r of piece [lo, hi) along axis 1.
+	piece := func(lo, hi int) []float64 {
+		var out []float64
+		for r := range 2 {
+			out = append(out, vals[r*7+lo:r*7+hi]...)
+		}
+		return out
+	}
+	outs := func(k int) *graph.Node {
+		n := mvNode("Split", graph.IntAttr("axis", 1))
+		for i := range k {
+			n.Outputs = append(n.Outputs, fmt.Sprint("y", i))
+		}
+		return n
+	}
+	check := func(what string, ys []*tensor.Tensor, bounds ...int) {
+		t.Helper()
+		if len(ys) != len(bounds)-1 {
+			t.Fatalf("%s: %d outputs, want %d", what, len(ys), len(bounds)-1)
+		}
+		for i, y := range ys {
+			mvExpect(t, fmt.Sprintf("%s piece %d", what, i), y, []int{2, bounds[i+1] - bounds[i]}, piece(bounds[i], bounds[i+1]))
+		}
+	}
+	n := outs(3)
+	n.Attrs = append(n.Attrs, graph.IntsAttr("split", 2, 0, 5))
+	check("Split-2 attribute", mvRun(t, n, 2, x), 0, 2, 2, 7)
+	check("Split-1 input", mvRun(t, outs(2), 1, x, mvInt64s(3, 4)), 0, 3, 7)
+	check("Split-13 input", mvRun(t, outs(2), 13, x, mvInt64s(6, 1)), 0, 6, 7)
+	check("Split-13 equal", mvRun(t, outs(1), 13, x), 0, 7)
+	mvRunErr(t, outs(2), 13, x) // 7 is odd
+	n = outs(4)
+	n.Attrs = append(n.Attrs, graph.IntAttr("num_outputs", 4))
+	check("Split-18 num_outputs", mvRun(t, n, 18, x), 0, 2, 4, 6, 7)
+	mvRunErr(t, outs(2), 13, x, mvInt64s(3, 3))
+	mvRunErr(t, outs(2), 13, x, mvInt64s(8, -1))
+	s := mvTensor(graph.String, []int{2, 7}, vals)
+	ys := mvRun(t, outs(2), 13, s, mvInt64s(3, 4))
+	mvExpect(t, "Split string", ys[1], []int{2, 4}, piece(3, 7))
+}

@@ -1,0 +1,436 @@
+package ops
+
+// This file holds what the data-movement operators (shape, gather,
+// scatter, slice, pad and constant families) share: a generic view of a
+// tensor's elements, so that each kernel that moves elements is written
+// once for every element type, and the decoding of the integer inputs
+// (axes, indices, shapes) these operators take. Helpers shared by these
+// files carry the prefix mv (for moving elements), apart from other
+// families' helpers.
+//
+// Negative axes and indices, which count from the end, are official from
+// opset 11 on (Flatten, Squeeze, Unsqueeze, Concat, Split, Gather,
+// Compress, Scatter and their relatives). They are accepted at every
+// opset: exporters emit them for older opsets too (the pytorch-converted
+// suite's test_GLU has Split axis -1 at opset 6), and before 11 they had
+// no other meaning.
+
+import (
+	"fmt"
+
+	"github.com/onnxkit/onnxkit/graph"
+	"github.com/onnxkit/onnxkit/native/tensor"
+)
+
+// mvMaxElements bounds the size of a tensor that a shape computed from
+// user input (Expand, Tile, Pad, Range, ConstantOfShape...) may ask for;
+// a larger request is a malformed model, refused before allocating.
+const mvMaxElements = 1 << 31
+
+// mvElements is a tensor's element slice with the kernels that move
+// elements without looking at their values. mvSlice[T] implements it for
+// every element type; the kernels take their sources as elements of the
+// same type.
+type mvElements interface {
+	// length is the number of elements.
+	length() int
+	// gatherAxes fills the receiver from src as the axis maps m say.
+	gatherAxes(src mvElements, m mvAxisMaps, fill mvElements)
+	// permute fills the receiver with src read through strides: output
+	// axis d of size shape[d] advances strides[d] elements in src.
+	permute(src mvElements, shape, strides []int)
+	// take sets e[i] = src[idx[i]].
+	take(src mvElements, idx []int)
+	// scatter sets e[idx[i]] = src[i].
+	scatter(src mvElements, idx []int)
+	// copyFrom copies n elements of src from srcOff to dstOff.
+	copyFrom(dstOff int, src mvElements, srcOff, n int)
+	// zero sets the elements from..to-1 to the zero value.
+	zero(from, to int)
+	// isZero reports whether element i is the zero value.
+	isZero(i int) bool
+}
+
+// mvSlice is the mvElements of element type T.
+type mvSlice[T comparable] []T
+
+func (v mvSlice[T]) length() int { return len(v) }
+
+func (v mvSlice[T]) take(src mvElements, idx []int) {
+	s := src.(mvSlice[T])
+	for i, j := range idx {
+		v[i] = s[j]
+	}
+}
+
+func (v mvSlice[T]) scatter(src mvElements, idx []int) {
+	s := src.(mvSlice[T])
+	for i, j := range idx {
+		v[j] = s[i]
+	}
+}
+
+func (v mvSlice[T]) copyFrom(dstOff int, src mvElements, srcOff, n int) {
+	copy(v[dstOff:dstOff+n], src.(mvSlice[T])[srcOff:srcOff+n])
+}
+
+func (v mvSlice[T]) zero(from, to int) { clear(v[from:to]) }
+
+func (v mvSlice[T]) isZero(i int) bool {
+	var z T
+	return v[i] == z
+}
+
+// mvAxisMaps describes an output assembled axis by axis from an input:
+// output element (c0, c1, ..., ck) is input element m[0][c0] + m[1][c1] +
+// ... + m[k][ck], or the fill value when any of those entries is
+// negative. len(m[d]) is the output's size along axis d. Slice, Expand,
+// Tile, Pad, Gather and Compress are all such maps.
+type mvAxisMaps [][]int
+
+// mvStrided returns the map of an axis of size n that starts at input
+// offset start and advances stride elements per step.
+func mvStrided(n, start, stride int) []int {
+	t := make([]int, n)
+	for c := range t {
+		t[c] = start + c*stride
+	}
+	return t
+}
+
+func (v mvSlice[T]) gatherAxes(src mvElements, m mvAxisMaps, fill mvElements) {
+	s := src.(mvSlice[T])
+	var fv T
+	if fill != nil {
+		fv = fill.(mvSlice[T])[0]
+	}
+	if len(v) == 0 {
+		return
+	}
+	if len(m) == 0 {
+		v[0] = s[0]
+		return
+	}
+	last := m[len(m)-1]
+	contiguous := true
+	for j, off := range last {
+		if off < 0 || off != last[0]+j {
+			contiguous = false
+			break
+		}
+	}
+	outer := m[:len(m)-1]
+	coord := make([]int, len(outer))
+	for row := 0; row*len(last) < len(v); row++ {
+		dst := v[row*len(last) : (row+1)*len(last)]
+		base, hole := 0, false
+		for d, c := range coord {
+			off := outer[d][c]
+			if off < 0 {
+				hole = true
+			}
+			base += off
+		}
+		switch {
+		case hole:
+			for j := range dst {
+				dst[j] = fv
+			}
+		case contiguous:
+			copy(dst, s[base+last[0]:])
+		default:
+			for j, off := range last {
+				if off < 0 {
+					dst[j] = fv
+				} else {
+					dst[j] = s[base+off]
+				}
+			}
+		}
+		for d := len(coord) - 1; d >= 0; d-- {
+			if coord[d]++; coord[d] < len(outer[d]) {
+				break
+			}
+			coord[d] = 0
+		}
+	}
+}
+
+// mvTransposeBlock is the side of the square tiles in which permute moves
+// elements when neither the reads nor the writes can be sequential: a
+// tile of its rows and columns stays in the L1 cache.
+const mvTransposeBlock = 32
+
+func (v mvSlice[T]) permute(src mvElements, shape, strides []int) {
+	s := src.(mvSlice[T])
+	if len(v) == 0 {
+		return
+	}
+	shape, strides = mvMergeAxes(shape, strides)
+	r := len(shape)
+	q := -1 // the output axis that reads the input contiguously
+	for d := range r {
+		if strides[d] == 1 {
+			q = d
+		}
+	}
+	if r < 2 || strides[r-1] == 1 || q < 0 {
+		m := make(mvAxisMaps, r)
+		for d := range m {
+			m[d] = mvStrided(shape[d], 0, strides[d])
+		}
+		v.gatherAxes(s, m, nil)
+		return
+	}
+	// Tiles over (q, last): the writes run along the output's last axis,
+	// the reads along the input's last axis (output axis q).
+	outStrides := tensor.Strides(shape)
+	nq, nl, sl, oq := shape[q], shape[r-1], strides[r-1], outStrides[q]
+	rest := make([]int, r)
+	for {
+		obase, ibase := 0, 0
+		for d := range r - 1 {
+			if d != q {
+				obase += rest[d] * outStrides[d]
+				ibase += rest[d] * strides[d]
+			}
+		}
+		for i0 := 0; i0 < nq; i0 += mvTransposeBlock {
+			i1 := min(i0+mvTransposeBlock, nq)
+			for j0 := 0; j0 < nl; j0 += mvTransposeBlock {
+				j1 := min(j0+mvTransposeBlock, nl)
+				for i := i0; i < i1; i++ {
+					dst := v[obase+i*oq+j0 : obase+i*oq+j1]
+					in := ibase + i + j0*sl
+					for j := range dst {
+						dst[j] = s[in+j*sl]
+					}
+				}
+			}
+		}
+		d := r - 2
+		for ; d >= 0; d-- {
+			if d == q {
+				continue
+			}
+			if rest[d]++; rest[d] < shape[d] {
+				break
+			}
+			rest[d] = 0
+		}
+		if d < 0 {
+			return
+		}
+	}
+}
+
+// mvMergeAxes simplifies a strided read: it drops axes of size 1 and joins
+// neighbouring axes that the strides walk as one.
+func mvMergeAxes(shape, strides []int) ([]int, []int) {
+	var sh, st []int
+	for d, n := range shape {
+		switch {
+		case n == 1:
+		case len(sh) > 0 && st[len(st)-1] == strides[d]*n:
+			sh[len(sh)-1] *= n
+			st[len(st)-1] = strides[d]
+		default:
+			sh = append(sh, n)
+			st = append(st, strides[d])
+		}
+	}
+	return sh, st
+}
+
+// mvElems wraps the elements of t. Data that is not a slice of an
+// element type breaks the tensor package's invariant and panics.
+func mvElems(t *tensor.Tensor) mvElements {
+	switch d := t.Data.(type) {
+	case []float32:
+		return mvSlice[float32](d)
+	case []float64:
+		return mvSlice[float64](d)
+	case []uint16:
+		return mvSlice[uint16](d)
+	case []int8:
+		return mvSlice[int8](d)
+	case []int16:
+		return mvSlice[int16](d)
+	case []int32:
+		return mvSlice[int32](d)
+	case []int64:
+		return mvSlice[int64](d)
+	case []uint8:
+		return mvSlice[uint8](d)
+	case []uint32:
+		return mvSlice[uint32](d)
+	case []uint64:
+		return mvSlice[uint64](d)
+	case []bool:
+		return mvSlice[bool](d)
+	case []string:
+		return mvSlice[string](d)
+	case []complex64:
+		return mvSlice[complex64](d)
+	case []complex128:
+		return mvSlice[complex128](d)
+	case nil:
+		if t.Len() == 0 && t.DType.Valid() {
+			return mvElems(tensor.New(t.DType, 0))
+		}
+	}
+	panic(fmt.Sprintf("ops: tensor %v holds %T", t, t.Data))
+}
+
+// mvOutput returns an output tensor whose contents the caller
+// overwrites entirely: float32 ones come from the context's pool.
+func mvOutput(ctx *Context, dtype graph.DType, shape []int) *tensor.Tensor {
+	if dtype == graph.Float32 && ctx != nil {
+		return ctx.Float32(shape...)
+	}
+	return tensor.New(dtype, shape...)
+}
+
+// mvCheckShape checks that a shape computed from user input has no
+// negative dimension and not too many elements.
+func mvCheckShape(shape []int) error {
+	n := 1
+	for _, d := range shape {
+		if d < 0 {
+			return fmt.Errorf("shape %v has a negative dimension", shape)
+		}
+		if d > 0 && n > mvMaxElements/d {
+			return fmt.Errorf("shape %v has more than %d elements", shape, mvMaxElements)
+		}
+		n *= d
+	}
+	return nil
+}
+
+// mvInts returns the values of an int32 or int64 tensor, what naming it
+// in errors.
+func mvInts(t *tensor.Tensor, what string) ([]int64, error) {
+	switch d := t.Data.(type) {
+	case []int64:
+		return d, nil
+	case []int32:
+		out := make([]int64, len(d))
+		for i, x := range d {
+			out[i] = int64(x)
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("%s is %v, want int32 or int64", what, t.DType)
+}
+
+// mvShape returns the values of a 1-D int64 shape input as ints, checked
+// to fit; negative values are kept for the caller to interpret.
+func mvShape(t *tensor.Tensor, what string) ([]int, error) {
+	if t.Rank() != 1 {
+		return nil, fmt.Errorf("%s has shape %v, want 1-D", what, t.Shape)
+	}
+	v, err := mvInts(t, what)
+	if err != nil {
+		return nil, err
+	}
+	return mvCheckedInts(v, what)
+}
+
+// mvCheckedInts converts int64 values to ints, refusing those beyond mvMaxElements.
+func mvCheckedInts(v []int64, what string) ([]int, error) {
+	out := make([]int, len(v))
+	for i, x := range v {
+		if x > mvMaxElements || x < -mvMaxElements {
+			return nil, fmt.Errorf("%s value %d is out of range", what, x)
+		}
+		out[i] = int(x)
+	}
+	return out, nil
+}
+
+// mvScalarInt returns the one value of a scalar or 1-element integer input.
+func mvScalarInt(t *tensor.Tensor, what string) (int64, error) {
+	if t.Len() != 1 {
+		return 0, fmt.Errorf("%s has shape %v, want a single value", what, t.Shape)
+	}
+	v, err := mvInts(t, what)
+	if err != nil {
+		return 0, err
+	}
+	return v[0], nil
+}
+
+// mvAxis maps axis, which may count from the end when negative, into
+// [0, rank), naming what in errors.
+func mvAxis(axis int64, rank int, what string) (int, error) {
+	if axis < -int64(rank) || axis >= int64(rank) {
+		return 0, fmt.Errorf("%s %d is out of range for rank %d", what, axis, rank)
+	}
+	if axis < 0 {
+		axis += int64(rank)
+	}
+	return int(axis), nil
+}
+
+// mvAttrError returns the error of a malformed attribute of n.
+func mvAttrError(n *graph.Node, attr, format string, args ...any) error {
+	return &graph.NodeError{Node: n.Name, Op: n.OpType, Attr: attr, Err: fmt.Errorf(format, args...)}
+}
+
+// mvArity checks that a node has between lo and hi inputs.
+func mvArity(in []*tensor.Tensor, lo, hi int) error {
+	if len(in) < lo || len(in) > hi {
+		if lo == hi {
+			return fmt.Errorf("got %d inputs, want %d", len(in), lo)
+		}
+		return fmt.Errorf("got %d inputs, want %d to %d", len(in), lo, hi)
+	}
+	for i := range lo {
+		if in[i] == nil {
+			return fmt.Errorf("input %d is missing", i)
+		}
+	}
+	return nil
+}
+
+// mvOptional returns in[i], or nil when the optional input is absent.
+func mvOptional(in []*tensor.Tensor, i int) *tensor.Tensor {
+	if i < len(in) {
+		return in[i]
+	}
+	return nil
+}
+
+// mvNumber returns v as a one-element slice of dtype's elements, for
+// the numeric types and bool (true when v is not 0).
+func mvNumber(dtype graph.DType, v float64) (mvElements, error) {
+	switch dtype {
+	case graph.Float32:
+		return mvSlice[float32]{float32(v)}, nil
+	case graph.Float64:
+		return mvSlice[float64]{v}, nil
+	case graph.Float16:
+		return mvSlice[uint16]{graph.Float16Bits(float32(v))}, nil
+	case graph.BFloat16:
+		return mvSlice[uint16]{graph.BFloat16Bits(float32(v))}, nil
+	case graph.Int8:
+		return mvSlice[int8]{int8(v)}, nil
+	case graph.Int16:
+		return mvSlice[int16]{int16(v)}, nil
+	case graph.Int32:
+		return mvSlice[int32]{int32(v)}, nil
+	case graph.Int64:
+		return mvSlice[int64]{int64(v)}, nil
+	case graph.Uint8:
+		return mvSlice[uint8]{uint8(v)}, nil
+	case graph.Uint16:
+		return mvSlice[uint16]{uint16(v)}, nil
+	case graph.Uint32:
+		return mvSlice[uint32]{uint32(v)}, nil
+	case graph.Uint64:
+		return mvSlice[uint64]{uint64(v)}, nil
+	case graph.Bool:
+		return mvSlice[bool]{v != 0}, nil
+	}
+	return nil, fmt.Errorf("%v is not a numeric type", dtype)
+}

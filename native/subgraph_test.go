@@ -1,0 +1,182 @@
+package native
+
+import (
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/onnxkit/onnxkit/graph"
+	"github.com/onnxkit/onnxkit/native/tensor"
+)
+
+func sgNode(op string, in []string, out string, attrs ...*graph.Attr) *graph.Node {
+	return &graph.Node{Name: out, OpType: op, Inputs: in, Outputs: []string{out}, Attrs: attrs}
+}
+
+func sgModel(g *graph.Graph) *graph.Model {
+	return &graph.Model{IRVersion: 8, Opsets: []graph.OpsetID{{Version: 16}}, Graph: g}
+}
+
+func sgVal(name string, d graph.DType, dims ...int64) *graph.Value {
+	return &graph.Value{Name: name, Type: graph.TensorType(d, graph.Dims(dims...))}
+}
+
+func TestCompileReportsUndefinedNames(t *testing.T) {
+	g := &graph.Graph{Name: "g", Inputs: []*graph.Value{sgVal("x", graph.Float32, 2)},
+		Nodes:   []*graph.Node{sgNode("Add", []string{"x", "nowhere"}, "y")},
+		Outputs: []*graph.Value{{Name: "y"}}}
+	if _, err := Compile(sgModel(g)); err == nil || !strings.Contains(err.Error(), `"nowhere"`) {
+		t.Fatalf("got %v, want an error naming the undefined value", err)
+	}
+}
+
+func TestTensorOpsRefuseSequences(t *testing.T) {
+	seqType := &graph.Type{Kind: graph.SequenceKind, Elem: graph.TensorType(graph.Float32, nil)}
+	g := &graph.Graph{Name: "g", Inputs: []*graph.Value{{Name: "s", Type: seqType}},
+		Nodes:   []*graph.Node{sgNode("Relu", []string{"s"}, "y")},
+		Outputs: []*graph.Value{{Name: "y"}}}
+	p, err := Compile(sgModel(g))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seq := tensor.NewSequence(graph.Float32, []*tensor.Tensor{tensor.Float32(2)})
+	if _, err := p.Run(map[string]*tensor.Tensor{"s": seq}); err == nil || !strings.Contains(err.Error(), "takes tensors") {
+		t.Fatalf("Relu on a sequence: %v, want an error", err)
+	}
+	if _, err := p.Run(map[string]*tensor.Tensor{"s": tensor.Float32(2)}); err == nil || !strings.Contains(err.Error(), "declares seq") {
+		t.Fatalf("a tensor for a sequence input: %v, want an error", err)
+	}
+}
+
+// TestCapturedValuesSurviveSubgraphRuns runs
+//
+//	r = Relu(x); y = If(c){r + r}{Relu(Neg(r))}; z = y + r
+//
+// many times. The branches' buffers are recycled within the subgraph; had
+// the captured r been recycled there, Relu's output would overwrite it
+// and z would be wrong.
+func TestCapturedValuesSurviveSubgraphRuns(t *testing.T) {
+	then := &graph.Graph{Name: "then", Nodes: []*graph.Node{sgNode("Add", []string{"r", "r"}, "t")},
+		Outputs: []*graph.Value{{Name: "t"}}}
+	els := &graph.Graph{Name: "else", Nodes: []*graph.Node{
+		sgNode("Neg", []string{"r"}, "n"),
+		sgNode("Relu", []string{"n"}, "e"),
+	}, Outputs: []*graph.Value{{Name: "e"}}}
+	g := &graph.Graph{Name: "g", Inputs: []*graph.Value{sgVal("x", graph.Float32, 8), sgVal("c", graph.Bool)},
+		Nodes: []*graph.Node{
+			sgNode("Relu", []string{"x"}, "r"),
+			sgNode("If", []string{"c"}, "y", graph.GraphAttr("then_branch", then), graph.GraphAttr("else_branch", els)),
+			sgNode("Add", []string{"y", "r"}, "z"),
+		},
+		Outputs: []*graph.Value{{Name: "z"}}}
+	p, err := Compile(sgModel(g))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(21, 1))
+	for run := range 6 {
+		x := tensor.Float32(8)
+		for i := range x.F32() {
+			x.F32()[i] = float32(rng.NormFloat64())
+		}
+		c := tensor.New(graph.Bool)
+		c.Data.([]bool)[0] = run%2 == 0
+		out, err := p.Run(map[string]*tensor.Tensor{"x": x, "c": c})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range x.F32() {
+			// Worked in float32 as the graph does: exact agreement.
+			r := max(v, 0)
+			want := r // else: relu(-r) is 0 for r >= 0
+			if run%2 == 0 {
+				want = (r + r) + r
+			}
+			if got := out["z"].F32()[i]; got != want {
+				t.Fatalf("run %d, element %d: z = %v, want %v (x = %v)", run, i, got, want, v)
+			}
+		}
+	}
+}
+
+// TestRecordGivesInferenceGradients records an inference run, in which
+// Dropout passes its input through, and differentiates it:
+// y = Dropout(x) * w gives dy/dx = w exactly.
+func TestRecordGivesInferenceGradients(t *testing.T) {
+	g := &graph.Graph{Name: "g", Inputs: []*graph.Value{sgVal("x", graph.Float32, 4), sgVal("w", graph.Float32, 4)},
+		Nodes: []*graph.Node{
+			sgNode("Dropout", []string{"x"}, "d"),
+			sgNode("Mul", []string{"d", "w"}, "y"),
+		},
+		Outputs: []*graph.Value{{Name: "y"}}}
+	p, err := Compile(sgModel(g))
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := tensor.FromFloat32([]float32{1, -2, 3, -4}, 4)
+	w := tensor.FromFloat32([]float32{0.5, 1.5, -2, 3}, 4)
+	tape, err := p.Forward(map[string]*tensor.Tensor{"x": x, "w": w}, Options{Record: true, Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed := tensor.FromFloat32([]float32{1, 1, 1, 1}, 4)
+	grads, err := tape.Backward(map[string]*tensor.Tensor{"y": seed}, []string{"x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range w.F32() {
+		if got := grads["x"].F32()[i]; got != v {
+			t.Fatalf("dy/dx[%d] = %v, want w[%d] = %v", i, got, i, v)
+		}
+	}
+}
+
+// TestCaptureKeepsValueAlive runs
+//
+//	r = Relu(x); s = Relu(Neg(r)); y = If(c){r + r}{r}; z = y + s
+//
+// where Neg is r's last explicit reader. The If reads r later, as a
+// capture: had r been recycled after Neg, Relu's output (relu(-r) = 0 for
+// r >= 0) would overwrite it and y would be 0.
+func TestCaptureKeepsValueAlive(t *testing.T) {
+	then := &graph.Graph{Name: "then", Nodes: []*graph.Node{sgNode("Add", []string{"r", "r"}, "t")},
+		Outputs: []*graph.Value{{Name: "t"}}}
+	els := &graph.Graph{Name: "else", Nodes: []*graph.Node{sgNode("Identity", []string{"r"}, "e")},
+		Outputs: []*graph.Value{{Name: "e"}}}
+	g := &graph.Graph{Name: "g", Inputs: []*graph.Value{sgVal("x", graph.Float32, 8), sgVal("c", graph.Bool)},
+		Nodes: []*graph.Node{
+			sgNode("Relu", []string{"x"}, "r"),
+			sgNode("Neg", []string{"r"}, "n"),
+			sgNode("Relu", []string{"n"}, "s"),
+			sgNode("If", []string{"c"}, "y", graph.GraphAttr("then_branch", then), graph.GraphAttr("else_branch", els)),
+			sgNode("Add", []string{"y", "s"}, "z"),
+		},
+		Outputs: []*graph.Value{{Name: "z"}}}
+	p, err := Compile(sgModel(g))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(22, 1))
+	for run := range 4 {
+		x := tensor.Float32(8)
+		for i := range x.F32() {
+			x.F32()[i] = float32(rng.NormFloat64())
+		}
+		c := tensor.New(graph.Bool)
+		c.Data.([]bool)[0] = run%2 == 0
+		out, err := p.Run(map[string]*tensor.Tensor{"x": x, "c": c})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range x.F32() {
+			r := max(v, 0) // s = relu(-r) = 0, so z = y
+			want := r
+			if run%2 == 0 {
+				want = r + r
+			}
+			if got := out["z"].F32()[i]; got != want {
+				t.Fatalf("run %d, element %d: z = %v, want %v (x = %v)", run, i, got, want, v)
+			}
+		}
+	}
+}

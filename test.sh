@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Runs every check and test of onnxkit: formatting, go vet, staticcheck,
+# then `go test` over the whole module, including the ONNX backend suite and
+# the cross-checks against ONNX Runtime.
+#
+# It prepares what it can by itself: ONNX Runtime 1.30's CPU library is
+# taken from the npm package onnxruntime-node into .cache/onnxruntime unless
+# ONNXRUNTIME_SHARED_LIBRARY_PATH points at a copy. The ONNX backend test
+# suite comes from Debian's libonnx-testdata (or ONNX_TESTDATA), and the
+# onnx checker from Debian's python3-onnx; .ci/run installs both.
+# With CI set, a missing component fails the run instead of skipping tests.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+ort_version=1.30.0
+if [ -z "${ONNXRUNTIME_SHARED_LIBRARY_PATH:-}" ]; then
+	lib=.cache/onnxruntime/libonnxruntime.so.1
+	if [ ! -f "$lib" ] && command -v npm >/dev/null; then
+		echo "test.sh: fetching ONNX Runtime $ort_version (npm package onnxruntime-node)"
+		tmp=$(mktemp -d)
+		(cd "$tmp" && npm pack --silent "onnxruntime-node@$ort_version" >/dev/null)
+		tar -xzf "$tmp/onnxruntime-node-$ort_version.tgz" -C "$tmp" package/bin/napi-v6/linux/x64/libonnxruntime.so.1
+		mkdir -p .cache/onnxruntime
+		mv "$tmp/package/bin/napi-v6/linux/x64/libonnxruntime.so.1" "$lib.tmp"
+		mv "$lib.tmp" "$lib"
+		rm -rf "$tmp"
+	fi
+	if [ -f "$lib" ]; then
+		export ONNXRUNTIME_SHARED_LIBRARY_PATH="$PWD/$lib"
+	fi
+fi
+if [ -n "${CI:-}" ]; then
+	missing=()
+	[ -f "${ONNXRUNTIME_SHARED_LIBRARY_PATH:-/nonexistent}" ] || missing+=("ONNX Runtime library")
+	[ -d "${ONNX_TESTDATA:-/usr/share/libonnx-testdata/data}" ] || missing+=("ONNX backend test suite")
+	/usr/bin/python3 -c 'import onnx' 2>/dev/null || missing+=("python3-onnx")
+	if [ ${#missing[@]} -gt 0 ]; then
+		echo "test.sh: CI is set and these are missing: ${missing[*]}" >&2
+		exit 1
+	fi
+fi
+
+echo "== gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.cache/*'))
+if [ -n "$unformatted" ]; then
+	echo "gofmt would change:" >&2
+	echo "$unformatted" >&2
+	exit 1
+fi
+echo "== go vet"
+go vet ./...
+echo "== staticcheck"
+go tool staticcheck ./...
+echo "== go test"
+go test -timeout 30m "$@" ./...
