@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"fmt"
+	"math"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -13,10 +14,13 @@ import (
 )
 
 // RunRandom judges a case whose outputs are random (Bernoulli,
-// RandomUniformLike, ...): each output must have the expected dtype and
-// shape, values within the range that the expected output spans (widened
-// to [0, 1] for Bernoulli-like outputs), and two runs of the same model
-// must agree, since the models fix their seed.
+// RandomUniformLike, Dropout in training mode, ...): each output must have
+// the expected dtype and shape, values in the range that the expected
+// output allows, and two runs of the same model must agree, since the
+// engine seeds every node. The allowed range is the span of the expected
+// values and of 0 and 1; where the first input has the output's shape
+// (Dropout), also the span of that input scaled by the largest factor
+// between expected output and input, which covers any other mask.
 func RunRandom(c Case) Result {
 	res := Result{Case: c}
 	m, err := onnx.ReadFile(filepath.Join(c.Dir, "model.onnx"))
@@ -80,6 +84,19 @@ func runRandomSet(prog *native.Program, dir string) (Outcome, error) {
 		}
 		lo, hi := span(w)
 		lo, hi = min(lo, 0), max(hi, 1)
+		if x := inputs[prog.Inputs()[0].Name]; x != nil && x.Len() == len(w) {
+			if xs, err := x.Float64s(); err == nil {
+				scale := 0.0
+				for j := range w {
+					if xs[j] != 0 {
+						scale = max(scale, math.Abs(w[j]/xs[j]))
+					}
+				}
+				xlo, xhi := span(xs)
+				lo = min(lo, xlo*scale, xhi*scale)
+				hi = max(hi, xlo*scale, xhi*scale)
+			}
+		}
 		for j, v := range g {
 			if v < lo || v > hi {
 				return Mismatched, fmt.Errorf("output %q element %d is %v, outside [%v, %v]", name, j, v, lo, hi)

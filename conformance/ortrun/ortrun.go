@@ -11,6 +11,7 @@ package ortrun
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 
 	ort "github.com/yalue/onnxruntime_go"
@@ -119,7 +120,8 @@ func (s *Session) Run(inputs map[string]*tensor.Tensor) (map[string]*tensor.Tens
 	out := make([]ort.Value, len(s.outputs))
 	defer func() {
 		for _, v := range out {
-			if v != nil {
+			// A failed conversion can leave a typed nil behind.
+			if v != nil && !reflect.ValueOf(v).IsNil() {
 				v.Destroy()
 			}
 		}

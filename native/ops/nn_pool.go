@@ -17,11 +17,14 @@ import (
 //
 // Attributes: auto_pad, ceil_mode (opset 10), dilations (MaxPool 10,
 // AveragePool 19), kernel_shape, pads, strides, count_include_pad
-// (AveragePool 7), storage_order (MaxPool 8; only the default row-major
-// order). Attributes that an older opset lacks are simply absent from its
+// (AveragePool 7), storage_order (MaxPool 8: Indices row-major, or with
+// 1 column-major within each spatial plane). MaxPool from opset 12 also
+// takes int8 and uint8 input, pooled through float32, which holds every
+// such value exactly. Attributes that an older opset lacks are simply absent from its
 // nodes, so one definition serves every version.
 type pool struct {
 	max             bool
+	columnMajor     bool // storage_order=1
 	win             *window
 	countIncludePad bool
 }
@@ -48,9 +51,7 @@ func newPool(isMax bool) Constructor {
 			if err != nil {
 				return nil, err
 			}
-			if order != 0 {
-				return nil, &UnsupportedInputError{Msg: "storage_order=1 (column-major indices)"}
-			}
+			p.columnMajor = order == 1
 		} else {
 			include, err := n.AttrInt("count_include_pad", 0)
 			if err != nil {
@@ -97,6 +98,9 @@ func (o *pool) params(in []*tensor.Tensor) (*kernels.PoolParams, *kernels.PoolND
 }
 
 func (o *pool) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	if o.max && len(in) > 0 && in[0] != nil && (in[0].DType == graph.Uint8 || in[0].DType == graph.Int8) {
+		return o.forwardBytes(ctx, in[0])
+	}
 	p, pnd, err := o.params(in)
 	if err != nil {
 		return nil, err
@@ -114,7 +118,47 @@ func (o *pool) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, err
 	indices := tensor.New(graph.Int64, shape...)
 	kernels.MaxPoolForward(p, in[0].F32(), y.F32(), indices.Data.([]int64))
 	ctx.Saved = indices
+	if o.columnMajor {
+		return []*tensor.Tensor{y, columnMajorIndices(indices, p.H, p.W)}, nil
+	}
 	return []*tensor.Tensor{y, indices}, nil
+}
+
+// columnMajorIndices rewrites row-major flat indices into an [.., H, W]
+// input as storage_order=1 numbers them: plane*H*W + w*H + h.
+func columnMajorIndices(rowMajor *tensor.Tensor, h, w int) *tensor.Tensor {
+	out := tensor.New(graph.Int64, rowMajor.Shape...)
+	dst := out.Data.([]int64)
+	for i, idx := range rowMajor.Data.([]int64) {
+		plane, r := idx/int64(h*w), idx%int64(h*w)
+		dst[i] = plane*int64(h*w) + (r%int64(w))*int64(h) + r/int64(w)
+	}
+	return out
+}
+
+// forwardBytes is MaxPool on int8 or uint8 input, pooled in float32.
+func (o *pool) forwardBytes(ctx *Context, x *tensor.Tensor) ([]*tensor.Tensor, error) {
+	vals, err := x.Float64s()
+	if err != nil {
+		return nil, err
+	}
+	xf := tensor.Float32(x.Shape...)
+	for i, v := range vals {
+		xf.F32()[i] = float32(v)
+	}
+	out, err := o.Forward(&Context{}, []*tensor.Tensor{xf})
+	if err != nil {
+		return nil, err
+	}
+	y := tensor.New(x.DType, out[0].Shape...)
+	for i, v := range out[0].F32() {
+		if x.DType == graph.Uint8 {
+			y.Data.([]uint8)[i] = uint8(v)
+		} else {
+			y.Data.([]int8)[i] = int8(v)
+		}
+	}
+	return []*tensor.Tensor{y, out[1]}, nil
 }
 
 // forwardND is Forward over three or more spatial axes.

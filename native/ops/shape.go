@@ -46,15 +46,19 @@ func mvViewBackward(in, gradOut []*tensor.Tensor) ([]*tensor.Tensor, error) {
 	return grads, nil
 }
 
-// identityOp is Identity (opsets 1-16, tensors only): output = input, a
-// view.
-type identityOp struct{}
+// identityOp is Identity: output = input, a view sharing its data. From
+// opset 14 the input may also be a sequence, and from 16 an optional,
+// which pass through unchanged.
+type identityOp struct{ sqValueOp }
 
 func newIdentity(*graph.Node, int64) (Op, error) { return identityOp{}, nil }
 
 func (identityOp) Forward(_ *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 	if err := mvArity(in, 1, 1); err != nil {
 		return nil, err
+	}
+	if in[0].Kind != tensor.Dense {
+		return []*tensor.Tensor{in[0]}, nil
 	}
 	return []*tensor.Tensor{mvView(in[0], slices.Clone(in[0].Shape))}, nil
 }
