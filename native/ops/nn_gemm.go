@@ -54,7 +54,7 @@ func (o *gemm) params(in []*tensor.Tensor) (*kernels.GemmParams, error) {
 		return nil, err
 	}
 	if a.Rank() != 2 || b.Rank() != 2 {
-		return nil, fmt.Errorf("A %v and B %v must be matrices", a.Shape, b.Shape)
+		return nil, fmt.Errorf("inputs A %v and B %v must be matrices", a.Shape, b.Shape)
 	}
 	p := &kernels.GemmParams{M: a.Shape[0], K: a.Shape[1], N: b.Shape[1], TransA: o.transA, TransB: o.transB, Alpha: o.alpha, Beta: o.beta}
 	kb := b.Shape[0]
@@ -65,7 +65,7 @@ func (o *gemm) params(in []*tensor.Tensor) (*kernels.GemmParams, error) {
 		p.N, kb = kb, p.N
 	}
 	if kb != p.K {
-		return nil, fmt.Errorf("A %v and B %v do not multiply (transA=%v, transB=%v)", a.Shape, b.Shape, o.transA, o.transB)
+		return nil, fmt.Errorf("inputs A %v and B %v do not multiply (transA=%v, transB=%v)", a.Shape, b.Shape, o.transA, o.transB)
 	}
 	if len(in) > 2 && in[2] != nil {
 		c, err := float32Input(in, 2, "C")
@@ -82,7 +82,7 @@ func (o *gemm) params(in []*tensor.Tensor) (*kernels.GemmParams, error) {
 		case c.Rank() == 2 && c.Shape[0] == p.M && c.Shape[1] == p.N:
 			p.Bias = kernels.GemmBiasFull
 		default:
-			return nil, fmt.Errorf("C %v does not broadcast to [%d, %d]", c.Shape, p.M, p.N)
+			return nil, fmt.Errorf("input C %v does not broadcast to [%d, %d]", c.Shape, p.M, p.N)
 		}
 	}
 	return p, p.Validate()
@@ -145,7 +145,7 @@ func (matMul) params(in []*tensor.Tensor) (*kernels.MatMulParams, []int, error) 
 	p := &kernels.MatMulParams{BatchA: as[:len(as)-2], BatchB: bs[:len(bs)-2],
 		M: as[len(as)-2], K: as[len(as)-1], N: bs[len(bs)-1]}
 	if bs[len(bs)-2] != p.K {
-		return nil, nil, fmt.Errorf("A %v and B %v do not multiply", a.Shape, b.Shape)
+		return nil, nil, fmt.Errorf("inputs A %v and B %v do not multiply", a.Shape, b.Shape)
 	}
 	if err := p.Validate(); err != nil {
 		return nil, nil, err
