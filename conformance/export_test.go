@@ -63,22 +63,45 @@ func exportRoot(t *testing.T) string {
 	return exportDir
 }
 
-// exportCommand builds cmd/export once per test binary.
+// exportCommand builds cmd/export and cmd/run once per test binary and
+// returns the path of export; run sits beside it.
 func exportCommand(t *testing.T) string {
 	t.Helper()
 	root := exportRoot(t)
 	exportBinaryOnce.Do(func() {
 		exportBinary = filepath.Join(root, "export")
-		cmd := exec.Command("go", "build", "-o", exportBinary, "./cmd/export")
-		cmd.Dir = testenv.RepoRoot(t)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			exportBinaryErr = fmt.Errorf("go build ./cmd/export: %v\n%s", err, out)
+		for _, cmdName := range []string{"export", "run"} {
+			cmd := exec.Command("go", "build", "-o", filepath.Join(root, cmdName), "./cmd/"+cmdName)
+			cmd.Dir = testenv.RepoRoot(t)
+			if out, err := cmd.CombinedOutput(); err != nil {
+				exportBinaryErr = fmt.Errorf("go build ./cmd/%s: %v\n%s", cmdName, err, out)
+				return
+			}
 		}
 	})
 	if exportBinaryErr != nil {
 		t.Fatal(exportBinaryErr)
 	}
 	return exportBinary
+}
+
+// TestRunCompareAgreesOnExport runs `run --compare` on each exported
+// network: the native engine and ONNX Runtime must agree within its
+// default tolerances (exit status 0).
+func TestRunCompareAgreesOnExport(t *testing.T) {
+	lib := testenv.ORTLibrary(t)
+	for _, arch := range []string{"keras", "paper"} {
+		r := trainedRun(t, arch)
+		path := r.exportAt(t, 17)
+		run := filepath.Join(filepath.Dir(exportCommand(t)), "run")
+		for _, batch := range []string{"1", "4"} {
+			out, err := exec.Command(run, "--compare", "--ort-lib", lib, "--batch", batch, path).CombinedOutput()
+			if err != nil {
+				t.Fatalf("run --compare --batch %s %s: %v\n%s", batch, path, err, out)
+			}
+			t.Logf("%s batch %s:\n%s", arch, batch, out)
+		}
+	}
 }
 
 // trainedRun trains arch for one epoch on 4 images per class (a quarter

@@ -11,64 +11,29 @@ package kernels
 // where ia and ib follow from the multi-index of i through StrideA and
 // StrideB, which are 0 on repeated axes.
 
-import "github.com/onnxkit/onnxkit/native/parallel"
+import (
+	"github.com/onnxkit/onnxkit/native/parallel"
+	"github.com/onnxkit/onnxkit/native/tensor"
+)
 
-// BroadcastShape returns the numpy broadcast of two shapes, or a
-// *ParamError naming the first pair of axes that do not match.
+// BroadcastShape returns the numpy broadcast of two shapes
+// (tensor.BroadcastShape), or a *ParamError naming the first pair of axes
+// that do not match.
 func BroadcastShape(a, b []int) ([]int, error) {
-	rank := max(len(a), len(b))
-	out := make([]int, rank)
-	for i := range out {
-		da, db := dimFromEnd(a, rank-1-i), dimFromEnd(b, rank-1-i)
-		switch {
-		case da < 0 || db < 0:
-			return nil, paramErr("Broadcast", "shape", "negative dimension in %v or %v", a, b)
-		case da == db || db == 1:
-			out[i] = da
-		case da == 1:
-			out[i] = db
-		default:
-			return nil, paramErr("Broadcast", "shape",
-				"shapes %v and %v differ at axis %d (%d vs %d) and neither is 1", a, b, i, da, db)
-		}
+	out, err := tensor.BroadcastShape(a, b)
+	if err != nil {
+		return nil, paramErr("Broadcast", "shape", "%v", err)
 	}
 	return out, nil
 }
 
-// dimFromEnd returns the size of shape's axis k places from the end, or 1
-// past its start.
-func dimFromEnd(shape []int, k int) int {
-	if k >= len(shape) {
-		return 1
-	}
-	return shape[len(shape)-1-k]
-}
-
 // BroadcastStrides returns the strides, in elements, with which a
 // row-major tensor of shape in is read along the axes of out, the shape it
-// broadcasts to: 0 on axes it repeats.
-func BroadcastStrides(in, out []int) []int {
-	strides := make([]int, len(out))
-	step := 1
-	for k := 0; k < len(out); k++ {
-		axis := len(out) - 1 - k
-		d := dimFromEnd(in, k)
-		if d != 1 {
-			strides[axis] = step
-		}
-		step *= d
-	}
-	return strides
-}
+// broadcasts to: 0 on axes it repeats. It is tensor.BroadcastStrides.
+func BroadcastStrides(in, out []int) []int { return tensor.BroadcastStrides(in, out) }
 
 // numElems returns the product of the dimensions of shape.
-func numElems(shape []int) int {
-	n := 1
-	for _, d := range shape {
-		n *= d
-	}
-	return n
-}
+func numElems(shape []int) int { return tensor.NumElements(shape) }
 
 // Broadcast describes a binary elementwise op on two broadcast shapes.
 // Build it with NewBroadcast; its fields are not to be changed.

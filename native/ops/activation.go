@@ -29,6 +29,7 @@ package ops
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/onnxkit/onnxkit/graph"
 	"github.com/onnxkit/onnxkit/native/parallel"
@@ -154,17 +155,17 @@ type activationOp struct {
 
 // Forward computes Y = f(X).
 func (op *activationOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	if err := ewArity(in, 1, 1); err != nil {
+	if err := checkArity(in, 1, 1); err != nil {
 		return nil, err
 	}
 	x := in[0]
 	switch {
 	case op.kind == actRelu && x.DType == graph.Float32:
-		out := ewOutput(ctx, graph.Float32, x.Shape)
+		out := newOutput(ctx, graph.Float32, x.Shape)
 		reluF32(x.F32(), out.F32())
 		return []*tensor.Tensor{out}, nil
 	case op.kind == actLeakyRelu && x.DType == graph.Float32:
-		out := ewOutput(ctx, graph.Float32, x.Shape)
+		out := newOutput(ctx, graph.Float32, x.Shape)
 		leakyReluF32(x.F32(), out.F32(), op.alpha)
 		return []*tensor.Tensor{out}, nil
 	case op.kind == actRelu && !x.DType.IsFloat():
@@ -280,11 +281,8 @@ type preluOp struct {
 
 // Forward computes Y = X < 0 ? slope*X : X.
 func (op *preluOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	if err := ewArity(in, 2, 2); err != nil {
-		return nil, err
-	}
-	x, s := in[0], in[1]
-	if err := ewSameType(x, s); err != nil {
+	x, s, err := ewPair(in)
+	if err != nil {
 		return nil, err
 	}
 	if err := ewCheckReal(x); err != nil {
@@ -299,13 +297,13 @@ func (op *preluOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor,
 		sShape[0] = s.Shape[0]
 	}
 	outShape, err := ewBroadcastShape(x.Shape, sShape)
-	if err != nil || !ewSameShape(outShape, x.Shape) {
+	if err != nil || !slices.Equal(outShape, x.Shape) {
 		return nil, fmt.Errorf("slope of shape %v does not broadcast to X's shape %v", s.Shape, x.Shape)
 	}
 	dt := x.DType
-	x, s = ewWiden(x), ewWiden(s)
+	x, s = widenHalf(x), widenHalf(s)
 	p := newEWPlan(outShape, x.Shape, sShape)
-	out := ewOutput(ctx, x.DType, outShape)
+	out := newOutput(ctx, x.DType, outShape)
 	switch v := x.Data.(type) {
 	case []float32:
 		prelu(p, v, s.Data.([]float32), out.F32())
@@ -328,7 +326,7 @@ func (op *preluOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor,
 	case []uint64:
 		prelu(p, v, s.Data.([]uint64), out.Data.([]uint64))
 	}
-	return []*tensor.Tensor{ewNarrow(out, dt)}, nil
+	return []*tensor.Tensor{narrowHalf(out, dt)}, nil
 }
 
 func prelu[T ewReal](p *ewPlan, x, s, out []T) {

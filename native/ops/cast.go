@@ -49,7 +49,7 @@ type castOp struct {
 
 func newCast(n *graph.Node, opset int64) (Op, error) {
 	if !n.HasAttr("to") {
-		return nil, ewAttrError(n, "to", "is missing")
+		return nil, attrError(n, "to", "is missing")
 	}
 	if opset < 6 {
 		name, err := n.AttrString("to", "")
@@ -58,7 +58,7 @@ func newCast(n *graph.Node, opset int64) (Op, error) {
 		}
 		to, ok := castTypeNames[name]
 		if !ok {
-			return nil, ewAttrError(n, "to", "names no supported type: %q", name)
+			return nil, attrError(n, "to", "names no supported type: %q", name)
 		}
 		return &castOp{to: to}, nil
 	}
@@ -67,14 +67,14 @@ func newCast(n *graph.Node, opset int64) (Op, error) {
 		return nil, err
 	}
 	if !castable(graph.DType(to)) {
-		return nil, ewAttrError(n, "to", "type %v is not supported", graph.DType(to))
+		return nil, attrError(n, "to", "type %v is not supported", graph.DType(to))
 	}
 	return &castOp{to: graph.DType(to)}, nil
 }
 
 // Forward converts X to the type of attribute to.
 func (op *castOp) Forward(_ *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	if err := ewArity(in, 1, 1); err != nil {
+	if err := checkArity(in, 1, 1); err != nil {
 		return nil, err
 	}
 	y, err := castTensor(in[0], op.to)
@@ -89,7 +89,7 @@ type castLikeOp struct{}
 
 // Forward converts input to the type of target_type.
 func (castLikeOp) Forward(_ *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	if err := ewArity(in, 2, 2); err != nil {
+	if err := checkArity(in, 2, 2); err != nil {
 		return nil, err
 	}
 	y, err := castTensor(in[0], in[1].DType)
@@ -100,7 +100,7 @@ func (castLikeOp) Forward(_ *Context, in []*tensor.Tensor) ([]*tensor.Tensor, er
 }
 
 // castable reports whether Cast converts to and from dt.
-func castable(dt graph.DType) bool { return ewIsReal(dt) || dt == graph.Bool || dt == graph.String }
+func castable(dt graph.DType) bool { return isRealDType(dt) || dt == graph.Bool || dt == graph.String }
 
 // castTensor returns x converted to type to.
 func castTensor(x *tensor.Tensor, to graph.DType) (*tensor.Tensor, error) {
@@ -110,9 +110,9 @@ func castTensor(x *tensor.Tensor, to graph.DType) (*tensor.Tensor, error) {
 	if x.DType == to {
 		return x.Clone(), nil
 	}
-	src := ewWiden(x)
+	src := widenHalf(x)
 	mid := to
-	if ewIsHalf(to) {
+	if isHalfFloat(to) {
 		mid = graph.Float32
 	}
 	out := tensor.New(mid, x.Shape...)
@@ -135,7 +135,7 @@ func castTensor(x *tensor.Tensor, to graph.DType) (*tensor.Tensor, error) {
 	default:
 		castReal(src.Data, out.Data)
 	}
-	return ewNarrow(out, to), nil
+	return narrowHalf(out, to), nil
 }
 
 // castReal converts the elements of src, a slice of a real type, into

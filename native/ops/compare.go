@@ -74,21 +74,18 @@ type compareOp struct {
 
 // Forward compares A with B.
 func (op *compareOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	if err := ewArity(in, 2, 2); err != nil {
-		return nil, err
-	}
-	a, b := in[0], in[1]
-	if err := ewSameType(a, b); err != nil {
+	a, b, err := ewPair(in)
+	if err != nil {
 		return nil, err
 	}
 	bShape, outShape, err := op.legacy.shapes(a.Shape, b.Shape)
 	if err != nil {
 		return nil, err
 	}
-	if !ewIsReal(a.DType) && a.DType != graph.String && !(a.DType == graph.Bool && op.kind == cmpEqual) {
+	if !isRealDType(a.DType) && a.DType != graph.String && !(a.DType == graph.Bool && op.kind == cmpEqual) {
 		return nil, fmt.Errorf("inputs of type %v are not supported", a.DType)
 	}
-	a, b = ewWiden(a), ewWiden(b)
+	a, b = widenHalf(a), widenHalf(b)
 	p := newEWPlan(outShape, a.Shape, bShape)
 	out := tensor.New(graph.Bool, outShape...)
 	res := out.Data.([]bool)
@@ -147,7 +144,7 @@ type logicOp struct {
 
 // Forward combines A and B.
 func (op *logicOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	if err := ewArity(in, 2, 2); err != nil {
+	if err := checkArity(in, 2, 2); err != nil {
 		return nil, err
 	}
 	a, b := in[0], in[1]
@@ -178,7 +175,7 @@ type notOp struct{}
 
 // Forward negates X.
 func (notOp) Forward(_ *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	if err := ewArity(in, 1, 1); err != nil {
+	if err := checkArity(in, 1, 1); err != nil {
 		return nil, err
 	}
 	if in[0].DType != graph.Bool {

@@ -46,7 +46,7 @@ func newConstant(n *graph.Node, opset int64) (Op, error) {
 		}
 	}
 	if len(set) != 1 {
-		return nil, mvAttrError(n, "value", "want exactly one of %v, got %d", names, len(set))
+		return nil, attrError(n, "value", "want exactly one of %v, got %d", names, len(set))
 	}
 	a := set[0]
 	want := map[string]graph.AttrKind{
@@ -56,14 +56,14 @@ func newConstant(n *graph.Node, opset int64) (Op, error) {
 		"value_string": graph.AttrString, "value_strings": graph.AttrStrings,
 	}[a.Name]
 	if a.Kind != want {
-		return nil, mvAttrError(n, a.Name, "is of kind %s, want %s", a.Kind, want)
+		return nil, attrError(n, a.Name, "is of kind %s, want %s", a.Kind, want)
 	}
 	var t *tensor.Tensor
 	var err error
 	switch a.Name {
 	case "value":
 		if a.Tensor == nil {
-			return nil, mvAttrError(n, a.Name, "has no tensor")
+			return nil, attrError(n, a.Name, "has no tensor")
 		}
 		t, err = tensor.FromGraph(a.Tensor)
 	case "sparse_value":
@@ -82,7 +82,7 @@ func newConstant(n *graph.Node, opset int64) (Op, error) {
 		t = &tensor.Tensor{DType: graph.String, Shape: []int{len(a.Strings)}, Data: append([]string{}, a.Strings...)}
 	}
 	if err != nil {
-		return nil, mvAttrError(n, a.Name, "%v", err)
+		return nil, attrError(n, a.Name, "%v", err)
 	}
 	return constantOp{value: t}, nil
 }
@@ -108,7 +108,7 @@ func mvDensify(s *graph.SparseTensor) (*tensor.Tensor, error) {
 	if err := mvCheckShape(shape); err != nil {
 		return nil, err
 	}
-	idx, err := mvInts(indices, "indices")
+	idx, err := intValues(indices, "indices")
 	if err != nil {
 		return nil, err
 	}
@@ -146,7 +146,7 @@ func mvDensify(s *graph.SparseTensor) (*tensor.Tensor, error) {
 // Forward returns a copy of the constant: the executor may recycle an
 // output's buffer once its readers have run.
 func (op constantOp) Forward(_ *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	if err := mvArity(in, 0, 0); err != nil {
+	if err := checkArity(in, 0, 0); err != nil {
 		return nil, err
 	}
 	return []*tensor.Tensor{op.value.Clone()}, nil
@@ -169,16 +169,16 @@ func newConstantOfShape(n *graph.Node, _ int64) (Op, error) {
 	}
 	v, err := tensor.FromGraph(g)
 	if err != nil {
-		return nil, mvAttrError(n, "value", "%v", err)
+		return nil, attrError(n, "value", "%v", err)
 	}
 	if v.Len() != 1 {
-		return nil, mvAttrError(n, "value", "has shape %v, want one element", v.Shape)
+		return nil, attrError(n, "value", "has shape %v, want one element", v.Shape)
 	}
 	return constantOfShapeOp{value: v}, nil
 }
 
 func (op constantOfShapeOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	if err := mvArity(in, 1, 1); err != nil {
+	if err := checkArity(in, 1, 1); err != nil {
 		return nil, err
 	}
 	shape, err := mvShape(in[0], "shape input")
@@ -192,7 +192,7 @@ func (op constantOfShapeOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tenso
 	for d, n := range shape {
 		m[d] = make([]int, n) // every coordinate reads element 0
 	}
-	out := mvOutput(ctx, op.value.DType, shape)
+	out := newOutput(ctx, op.value.DType, shape)
 	mvElems(out).gatherAxes(mvElems(op.value), m, nil)
 	return []*tensor.Tensor{out}, nil
 }
@@ -211,12 +211,12 @@ func newEyeLike(n *graph.Node, _ int64) (Op, error) {
 		return nil, err
 	}
 	if d < 0 || d > math.MaxInt32 {
-		return nil, mvAttrError(n, "dtype", "is %d, not an element type", d)
+		return nil, attrError(n, "dtype", "is %d, not an element type", d)
 	}
 	op := eyeLikeOp{dtype: graph.DType(d)}
 	if d != 0 {
 		if _, err := mvNumber(op.dtype, 1); err != nil {
-			return nil, mvAttrError(n, "dtype", "is %d: %v", d, err)
+			return nil, attrError(n, "dtype", "is %d: %v", d, err)
 		}
 	}
 	if op.k, err = n.AttrInt("k", 0); err != nil {
@@ -226,7 +226,7 @@ func newEyeLike(n *graph.Node, _ int64) (Op, error) {
 }
 
 func (op eyeLikeOp) Forward(_ *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	if err := mvArity(in, 1, 1); err != nil {
+	if err := checkArity(in, 1, 1); err != nil {
 		return nil, err
 	}
 	x := in[0]
@@ -260,7 +260,7 @@ type rangeOp struct{}
 func newRange(*graph.Node, int64) (Op, error) { return rangeOp{}, nil }
 
 func (rangeOp) Forward(_ *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	if err := mvArity(in, 3, 3); err != nil {
+	if err := checkArity(in, 3, 3); err != nil {
 		return nil, err
 	}
 	for i, t := range in {

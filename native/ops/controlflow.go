@@ -164,7 +164,7 @@ func (o *loopOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, e
 	trips, bounded := int64(0), in[0] != nil
 	if bounded {
 		var err error
-		if trips, err = sqScalarInt(in[0], "M"); err != nil {
+		if trips, err = intScalar(in[0], "M"); err != nil {
 			return nil, err
 		}
 	}
@@ -342,7 +342,7 @@ func (o *scanOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, e
 	axes := make([]int, len(xs))
 	length := -1
 	for j, x := range xs {
-		a, err := sqNormAxis(o.inAxes[j], x.Rank())
+		a, err := resolveAxis(o.inAxes[j], x.Rank(), "axis")
 		if err != nil {
 			return nil, fmt.Errorf("scan input %d: %w", j, err)
 		}
@@ -374,7 +374,7 @@ func (o *scanOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, e
 		} else if tp := o.outTypes[k]; tp != nil {
 			rank = len(tp.Shape)
 		}
-		a, err := sqNormAxis(o.outAxes[k], rank+1)
+		a, err := resolveAxis(o.outAxes[k], rank+1, "axis")
 		if err != nil {
 			return nil, fmt.Errorf("scan output %d: %w", k, err)
 		}
@@ -501,7 +501,7 @@ func (o *scan8Op) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, 
 	lens := slices.Repeat([]int64{int64(maxLen)}, batch)
 	if in[0] != nil {
 		var err error
-		if lens, err = sqIntValues(in[0], "sequence_lens"); err != nil {
+		if lens, err = intValues(in[0], "sequence_lens"); err != nil {
 			return nil, err
 		}
 		if len(lens) != batch {

@@ -54,7 +54,7 @@ func newConvTranspose(n *graph.Node, _ int64) (Op, error) {
 	switch o.autoPad {
 	case "NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID":
 	default:
-		return nil, badAttr(n, "auto_pad", "unknown mode %q", o.autoPad)
+		return nil, attrError(n, "auto_pad", "unknown mode %q", o.autoPad)
 	}
 	lists := []struct {
 		name string
@@ -70,7 +70,7 @@ func newConvTranspose(n *graph.Node, _ int64) (Op, error) {
 		}
 		for _, v := range *l.dst {
 			if v < l.min {
-				return nil, badAttr(n, l.name, "value %d is below %d", v, l.min)
+				return nil, attrError(n, l.name, "value %d is below %d", v, l.min)
 			}
 		}
 	}
@@ -79,7 +79,7 @@ func newConvTranspose(n *graph.Node, _ int64) (Op, error) {
 		return nil, err
 	}
 	if group < 1 {
-		return nil, badAttr(n, "group", "is %d, want at least 1", group)
+		return nil, attrError(n, "group", "is %d, want at least 1", group)
 	}
 	o.group = int(group)
 	return o, nil
@@ -243,7 +243,7 @@ func unflatten(i int, shape, c []int) {
 }
 
 func (o *convTranspose) Forward(_ *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	if err := requireInputs(in, 2); err != nil {
+	if err := checkArity(in, 2, -1); err != nil {
 		return nil, err
 	}
 	x, w := in[0], in[1]

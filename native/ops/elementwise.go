@@ -7,6 +7,7 @@ package ops
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/onnxkit/onnxkit/graph"
 	"github.com/onnxkit/onnxkit/native/parallel"
@@ -153,11 +154,11 @@ func ewMap2[A, B, C any](p *ewPlan, a []A, b []B, out []C, f func(A, B) C) {
 }
 
 // ewBroadcastShape returns the shape that shapes broadcast to, with an error
-// naming them when they do not.
+// naming them and the first axis where they differ when they do not.
 func ewBroadcastShape(shapes ...[]int) ([]int, error) {
 	out, err := tensor.BroadcastShape(shapes...)
 	if err != nil {
-		return nil, fmt.Errorf("input shapes %v do not broadcast", shapes)
+		return nil, fmt.Errorf("input %w", err)
 	}
 	return out, nil
 }
@@ -198,7 +199,7 @@ func (l legacyBroadcast) shapes(a, b []int) (bShape, out []int, err error) {
 		return b, out, err
 	}
 	if !l.on {
-		if !ewSameShape(a, b) {
+		if !slices.Equal(a, b) {
 			return nil, nil, fmt.Errorf("input shapes %v and %v differ and attribute broadcast is 0", a, b)
 		}
 		return b, a, nil
@@ -226,108 +227,25 @@ func (l legacyBroadcast) shapes(a, b []int) (bShape, out []int, err error) {
 	return shape, a, nil
 }
 
-func ewSameShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
-// ewIsReal reports whether dt is one of the numeric types the elementwise
-// kernels compute on: the standard integers and floats of 16 to 64 bits.
-func ewIsReal(dt graph.DType) bool {
-	switch dt {
-	case graph.Float32, graph.Float64, graph.Float16, graph.BFloat16,
-		graph.Int8, graph.Int16, graph.Int32, graph.Int64,
-		graph.Uint8, graph.Uint16, graph.Uint32, graph.Uint64:
-		return true
-	}
-	return false
-}
-
 // ewCheckReal verifies that t has a type ewIsReal accepts.
 func ewCheckReal(t *tensor.Tensor) error {
-	if !ewIsReal(t.DType) {
+	if !isRealDType(t.DType) {
 		return fmt.Errorf("inputs of type %v are not supported", t.DType)
 	}
 	return nil
 }
 
-// ewIsHalf reports whether dt is one of the 16-bit floats held as bits.
-func ewIsHalf(dt graph.DType) bool { return dt == graph.Float16 || dt == graph.BFloat16 }
-
-// ewWiden returns a float16 or bfloat16 tensor as float32, and any other
-// tensor as it is.
-func ewWiden(t *tensor.Tensor) *tensor.Tensor {
-	if t == nil || !ewIsHalf(t.DType) {
-		return t
+// ewPair returns the two inputs of a binary op, checking that both are
+// present and of one element type.
+func ewPair(in []*tensor.Tensor) (a, b *tensor.Tensor, err error) {
+	if err := checkArity(in, 2, 2); err != nil {
+		return nil, nil, err
 	}
-	bits := t.Data.([]uint16)
-	out := make([]float32, len(bits))
-	if t.DType == graph.Float16 {
-		for i, h := range bits {
-			out[i] = graph.Float16FromBits(h)
-		}
-	} else {
-		for i, h := range bits {
-			out[i] = graph.BFloat16FromBits(h)
-		}
+	a, b = in[0], in[1]
+	if err := ewSameType(a, b); err != nil {
+		return nil, nil, err
 	}
-	return &tensor.Tensor{DType: graph.Float32, Shape: t.Shape, Data: out}
-}
-
-// ewNarrow rounds a float32 tensor to dt when dt is float16 or bfloat16, and
-// returns it as it is otherwise.
-func ewNarrow(t *tensor.Tensor, dt graph.DType) *tensor.Tensor {
-	if !ewIsHalf(dt) || t.DType != graph.Float32 {
-		return t
-	}
-	vals := t.F32()
-	bits := make([]uint16, len(vals))
-	if dt == graph.Float16 {
-		for i, v := range vals {
-			bits[i] = graph.Float16Bits(v)
-		}
-	} else {
-		for i, v := range vals {
-			bits[i] = graph.BFloat16Bits(v)
-		}
-	}
-	return &tensor.Tensor{DType: dt, Shape: t.Shape, Data: bits}
-}
-
-// ewOutput returns an output tensor whose elements the caller overwrites:
-// float32 buffers come from the context's pool.
-func ewOutput(ctx *Context, dt graph.DType, shape []int) *tensor.Tensor {
-	if dt == graph.Float32 && ctx != nil {
-		return ctx.Float32(shape...)
-	}
-	return tensor.New(dt, shape...)
-}
-
-// ewArity verifies that the op got between lo and hi inputs (hi < 0:
-// no upper bound) and that the first lo are present.
-func ewArity(in []*tensor.Tensor, lo, hi int) error {
-	if len(in) < lo || hi >= 0 && len(in) > hi {
-		if hi == lo {
-			return fmt.Errorf("got %d inputs, want %d", len(in), lo)
-		}
-		if hi < 0 {
-			return fmt.Errorf("got %d inputs, want at least %d", len(in), lo)
-		}
-		return fmt.Errorf("got %d inputs, want %d to %d", len(in), lo, hi)
-	}
-	for i := 0; i < lo; i++ {
-		if in[i] == nil {
-			return fmt.Errorf("input %d is missing", i)
-		}
-	}
-	return nil
+	return a, b, nil
 }
 
 // ewSameType verifies that a and b have the same element type.
@@ -338,12 +256,7 @@ func ewSameType(a, b *tensor.Tensor) error {
 	return nil
 }
 
-// ewAttrError is a bad attribute of node n.
-func ewAttrError(n *graph.Node, attr, format string, args ...any) error {
-	return &graph.NodeError{Node: n.Name, Op: n.OpType, Attr: attr, Err: fmt.Errorf(format, args...)}
-}
-
-// register registers build for opType in the default domain at each of
+// ewRegister registers build for opType in the default domain at each of
 // the given opset versions.
 func ewRegister(opType string, build Constructor, since ...int64) {
 	for _, v := range since {

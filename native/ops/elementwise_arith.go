@@ -15,6 +15,7 @@ package ops
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/onnxkit/onnxkit/graph"
 	"github.com/onnxkit/onnxkit/native/tensor"
@@ -51,11 +52,8 @@ var errIntDivZero = errors.New("integer division by zero")
 
 // Forward computes C = A op B.
 func (op *arith) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	if err := ewArity(in, 2, 2); err != nil {
-		return nil, err
-	}
-	a, b := in[0], in[1]
-	if err := ewSameType(a, b); err != nil {
+	a, b, err := ewPair(in)
+	if err != nil {
 		return nil, err
 	}
 	if err := ewCheckReal(a); err != nil {
@@ -66,9 +64,9 @@ func (op *arith) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, e
 		return nil, err
 	}
 	dt := a.DType
-	a, b = ewWiden(a), ewWiden(b)
+	a, b = widenHalf(a), widenHalf(b)
 	p := newEWPlan(outShape, a.Shape, bShape)
-	out := ewOutput(ctx, a.DType, outShape)
+	out := newOutput(ctx, a.DType, outShape)
 	switch x := a.Data.(type) {
 	case []float32:
 		arithF32(op.kind, p, x, b.Data.([]float32), out.F32())
@@ -96,7 +94,7 @@ func (op *arith) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, e
 	if err != nil {
 		return nil, err
 	}
-	return []*tensor.Tensor{ewNarrow(out, dt)}, nil
+	return []*tensor.Tensor{narrowHalf(out, dt)}, nil
 }
 
 // arithFunc returns the scalar operation of kind on T.
@@ -225,7 +223,7 @@ func arithSV(kind arithKind, dst []float32, x float32, y []float32) {
 //
 // each summed over the axes along which its input was broadcast.
 func (op *arith) Backward(ctx *Context, in, out, gradOut []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	if err := ewArity(in, 2, 2); err != nil {
+	if err := checkArity(in, 2, 2); err != nil {
 		return nil, err
 	}
 	a, b := in[0], in[1]
@@ -240,7 +238,7 @@ func (op *arith) Backward(ctx *Context, in, out, gradOut []*tensor.Tensor) ([]*t
 		return nil, err
 	}
 	dc := gradOut[0]
-	if dc.DType != graph.Float32 || !ewSameShape(dc.Shape, outShape) {
+	if dc.DType != graph.Float32 || !slices.Equal(dc.Shape, outShape) {
 		return nil, fmt.Errorf("output gradient is %v, want float32%v", dc, outShape)
 	}
 	g, av, bv := dc.F32(), a.F32(), b.F32()
@@ -287,7 +285,7 @@ func (op *arith) Backward(ctx *Context, in, out, gradOut []*tensor.Tensor) ([]*t
 // accumulates in float64.
 func sumToShape(g []float32, out, to []int) *tensor.Tensor {
 	res := tensor.Float32(to...)
-	if ewSameShape(out, to) {
+	if slices.Equal(out, to) {
 		copy(res.F32(), g)
 		return res
 	}

@@ -45,7 +45,7 @@ func newPow(n *graph.Node, opset int64) (Op, error) {
 
 // Forward computes X^Y.
 func (op *powOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	if err := ewArity(in, 2, 2); err != nil {
+	if err := checkArity(in, 2, 2); err != nil {
 		return nil, err
 	}
 	x, y := in[0], in[1]
@@ -65,14 +65,14 @@ func (op *powOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, e
 		return nil, err
 	}
 	dt := x.DType
-	x = ewWiden(x)
-	exps, err := ewWiden(y).Float64s()
+	x = widenHalf(x)
+	exps, err := widenHalf(y).Float64s()
 	if err != nil {
 		return nil, fmt.Errorf("exponent: %w", err)
 	}
 	intExp := !y.DType.IsFloat()
 	p := newEWPlan(outShape, x.Shape, yShape)
-	out := ewOutput(ctx, x.DType, outShape)
+	out := newOutput(ctx, x.DType, outShape)
 	switch b := x.Data.(type) {
 	case []float32:
 		ewMap2(p, b, exps, out.F32(), floatPow[float32])
@@ -97,7 +97,7 @@ func (op *powOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, e
 	default:
 		return nil, fmt.Errorf("base of type %v is not supported", dt)
 	}
-	return []*tensor.Tensor{ewNarrow(out, dt)}, nil
+	return []*tensor.Tensor{narrowHalf(out, dt)}, nil
 }
 
 func floatPow[T ewFloat](x T, e float64) T { return T(math.Pow(float64(x), e)) }
@@ -149,18 +149,15 @@ func newMod(n *graph.Node, _ int64) (Op, error) {
 		return nil, err
 	}
 	if f != 0 && f != 1 {
-		return nil, ewAttrError(n, "fmod", "is %d, want 0 or 1", f)
+		return nil, attrError(n, "fmod", "is %d, want 0 or 1", f)
 	}
 	return &modOp{fmod: f == 1}, nil
 }
 
 // Forward computes A mod B.
 func (op *modOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	if err := ewArity(in, 2, 2); err != nil {
-		return nil, err
-	}
-	a, b := in[0], in[1]
-	if err := ewSameType(a, b); err != nil {
+	a, b, err := ewPair(in)
+	if err != nil {
 		return nil, err
 	}
 	if err := ewCheckReal(a); err != nil {
@@ -174,9 +171,9 @@ func (op *modOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, e
 	if err != nil {
 		return nil, err
 	}
-	a, b = ewWiden(a), ewWiden(b)
+	a, b = widenHalf(a), widenHalf(b)
 	p := newEWPlan(outShape, a.Shape, b.Shape)
-	out := ewOutput(ctx, a.DType, outShape)
+	out := newOutput(ctx, a.DType, outShape)
 	switch x := a.Data.(type) {
 	case []float32:
 		ewMap2(p, x, b.Data.([]float32), out.F32(), func(u, v float32) float32 { return float32(math.Mod(float64(u), float64(v))) })
@@ -204,7 +201,7 @@ func (op *modOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, e
 	if err != nil {
 		return nil, err
 	}
-	return []*tensor.Tensor{ewNarrow(out, dt)}, nil
+	return []*tensor.Tensor{narrowHalf(out, dt)}, nil
 }
 
 // modInt is the ewInt remainder: truncated (fmod) or floored.
@@ -243,16 +240,13 @@ func newBitShift(n *graph.Node, _ int64) (Op, error) {
 	case "LEFT", "RIGHT":
 		return &bitShiftOp{left: dir == "LEFT"}, nil
 	}
-	return nil, ewAttrError(n, "direction", "is %q, want LEFT or RIGHT", dir)
+	return nil, attrError(n, "direction", "is %q, want LEFT or RIGHT", dir)
 }
 
 // Forward shifts X by Y bits.
 func (op *bitShiftOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	if err := ewArity(in, 2, 2); err != nil {
-		return nil, err
-	}
-	x, y := in[0], in[1]
-	if err := ewSameType(x, y); err != nil {
+	x, y, err := ewPair(in)
+	if err != nil {
 		return nil, err
 	}
 	outShape, err := ewBroadcastShape(x.Shape, y.Shape)

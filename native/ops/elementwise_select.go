@@ -29,7 +29,7 @@ type whereOp struct{}
 
 // Forward selects from X and Y by C.
 func (whereOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	if err := ewArity(in, 3, 3); err != nil {
+	if err := checkArity(in, 3, 3); err != nil {
 		return nil, err
 	}
 	c, x, y := in[0], in[1], in[2]
@@ -45,7 +45,7 @@ func (whereOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, err
 	}
 	p := newEWPlan(outShape, c.Shape, x.Shape, y.Shape)
 	cond := c.Data.([]bool)
-	out := ewOutput(ctx, x.DType, outShape)
+	out := newOutput(ctx, x.DType, outShape)
 	switch xs := x.Data.(type) {
 	case []float32:
 		selectWhere(p, cond, xs, y.Data.([]float32), out.F32())
@@ -140,15 +140,15 @@ func (op *clipOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, 
 	if op.fromInputs {
 		maxIn = 3
 	}
-	if err := ewArity(in, 1, maxIn); err != nil {
+	if err := checkArity(in, 1, maxIn); err != nil {
 		return nil, err
 	}
 	x := in[0]
 	dt := x.DType
-	if !ewIsReal(dt) || !dt.IsFloat() && !op.ints {
+	if !isRealDType(dt) || !dt.IsFloat() && !op.ints {
 		return nil, fmt.Errorf("input of type %v is not supported", dt)
 	}
-	x = ewWiden(x)
+	x = widenHalf(x)
 	var lo, hi *tensor.Tensor
 	if op.fromInputs {
 		for i := 1; i < len(in); i++ {
@@ -160,9 +160,9 @@ func (op *clipOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, 
 				return nil, fmt.Errorf("bound input %d is %v, want a scalar of type %v", i, b, dt)
 			}
 			if i == 1 {
-				lo = ewWiden(b)
+				lo = widenHalf(b)
 			} else {
-				hi = ewWiden(b)
+				hi = widenHalf(b)
 			}
 		}
 	} else {
@@ -173,7 +173,7 @@ func (op *clipOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, 
 			hi = clipBound(x.DType, op.hi)
 		}
 	}
-	out := ewOutput(ctx, x.DType, x.Shape)
+	out := newOutput(ctx, x.DType, x.Shape)
 	switch out.Data.(type) {
 	case []float32:
 		clipTo[float32](x, lo, hi, out)
@@ -196,7 +196,7 @@ func (op *clipOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, 
 	case []uint64:
 		clipTo[uint64](x, lo, hi, out)
 	}
-	return []*tensor.Tensor{ewNarrow(out, dt)}, nil
+	return []*tensor.Tensor{narrowHalf(out, dt)}, nil
 }
 
 // clipBound returns a float attribute value as a scalar of type dt, which

@@ -11,6 +11,7 @@ package ops
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/onnxkit/onnxkit/graph"
 	"github.com/onnxkit/onnxkit/native/tensor"
@@ -46,7 +47,7 @@ type foldOp struct {
 
 // Forward folds the inputs into one.
 func (op *foldOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	if err := ewArity(in, 1, -1); err != nil {
+	if err := checkArity(in, 1, -1); err != nil {
 		return nil, err
 	}
 	shapes := make([][]int, len(in))
@@ -60,7 +61,7 @@ func (op *foldOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, 
 		}
 		shapes[i] = t.Shape
 	}
-	if !ewIsReal(dt) || !dt.IsFloat() && !op.ints {
+	if !isRealDType(dt) || !dt.IsFloat() && !op.ints {
 		return nil, fmt.Errorf("inputs of type %v are not supported", dt)
 	}
 	var outShape []int
@@ -72,16 +73,16 @@ func (op *foldOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, 
 	} else {
 		outShape = in[0].Shape
 		for i, s := range shapes {
-			if !ewSameShape(s, outShape) {
+			if !slices.Equal(s, outShape) {
 				return nil, fmt.Errorf("input %d has shape %v, input 0 has %v; this opset needs one shape", i, s, outShape)
 			}
 		}
 	}
 	wide := make([]*tensor.Tensor, len(in))
 	for i, t := range in {
-		wide[i] = ewWiden(t)
+		wide[i] = widenHalf(t)
 	}
-	out := ewOutput(ctx, wide[0].DType, outShape)
+	out := newOutput(ctx, wide[0].DType, outShape)
 	switch out.Data.(type) {
 	case []float32:
 		foldInto[float32](op.kind, wide, out)
@@ -104,7 +105,7 @@ func (op *foldOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, 
 	case []uint64:
 		foldInto[uint64](op.kind, wide, out)
 	}
-	return []*tensor.Tensor{ewNarrow(out, dt)}, nil
+	return []*tensor.Tensor{narrowHalf(out, dt)}, nil
 }
 
 // foldInto sets out to the fold of the inputs, all holding []T: out = in[0]

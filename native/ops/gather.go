@@ -50,15 +50,15 @@ func newGather(n *graph.Node, _ int64) (Op, error) {
 }
 
 func (op gatherOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	if err := mvArity(in, 2, 2); err != nil {
+	if err := checkArity(in, 2, 2); err != nil {
 		return nil, err
 	}
 	data, indices := in[0], in[1]
-	axis, err := mvAxis(op.axis, data.Rank(), "axis")
+	axis, err := resolveAxis(op.axis, data.Rank(), "axis")
 	if err != nil {
 		return nil, err
 	}
-	idx, err := mvInts(indices, "indices")
+	idx, err := intValues(indices, "indices")
 	if err != nil {
 		return nil, err
 	}
@@ -82,7 +82,7 @@ func (op gatherOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor,
 		}
 		m = append(m, picked)
 	}
-	out := mvOutput(ctx, data.DType, mvScalarShape(shape))
+	out := newOutput(ctx, data.DType, mvScalarShape(shape))
 	mvElems(out).gatherAxes(mvElems(data), m, nil)
 	return []*tensor.Tensor{out}, nil
 }
@@ -105,7 +105,7 @@ func newGatherElements(n *graph.Node, _ int64) (Op, error) {
 }
 
 func (op gatherElementsOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	if err := mvArity(in, 2, 2); err != nil {
+	if err := checkArity(in, 2, 2); err != nil {
 		return nil, err
 	}
 	data, indices := in[0], in[1]
@@ -113,7 +113,7 @@ func (op gatherElementsOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor
 	if err != nil {
 		return nil, err
 	}
-	out := mvOutput(ctx, data.DType, indices.Shape)
+	out := newOutput(ctx, data.DType, indices.Shape)
 	mvElems(out).take(mvElems(data), src)
 	return []*tensor.Tensor{out}, nil
 }
@@ -122,7 +122,7 @@ func (op gatherElementsOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor
 // a tensor of shape shape of the element it designates along axis, as
 // GatherElements and ScatterElements use it.
 func mvElementIndex(shape []int, indices *tensor.Tensor, axisArg int64) ([]int, error) {
-	axis, err := mvAxis(axisArg, len(shape), "axis")
+	axis, err := resolveAxis(axisArg, len(shape), "axis")
 	if err != nil {
 		return nil, err
 	}
@@ -134,7 +134,7 @@ func mvElementIndex(shape []int, indices *tensor.Tensor, axisArg int64) ([]int, 
 			return nil, fmt.Errorf("indices %v exceed data %v on axis %d", indices.Shape, shape, d)
 		}
 	}
-	idx, err := mvInts(indices, "indices")
+	idx, err := intValues(indices, "indices")
 	if err != nil {
 		return nil, err
 	}
@@ -181,7 +181,7 @@ func newGatherND(n *graph.Node, opset int64) (Op, error) {
 			return nil, err
 		}
 		if b < 0 || b > 64 {
-			return nil, mvAttrError(n, "batch_dims", "is %d, want a small non-negative count", b)
+			return nil, attrError(n, "batch_dims", "is %d, want a small non-negative count", b)
 		}
 	}
 	return gatherNDOp{batchDims: int(b)}, nil
@@ -204,7 +204,7 @@ func mvNDIndex(shape []int, indices *tensor.Tensor, b int) (offsets []int, slice
 			return nil, 0, fmt.Errorf("batch axes of indices %v and data %v differ", indices.Shape, shape)
 		}
 	}
-	idx, err := mvInts(indices, "indices")
+	idx, err := intValues(indices, "indices")
 	if err != nil {
 		return nil, 0, err
 	}
@@ -228,7 +228,7 @@ func mvNDIndex(shape []int, indices *tensor.Tensor, b int) (offsets []int, slice
 }
 
 func (op gatherNDOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	if err := mvArity(in, 2, 2); err != nil {
+	if err := checkArity(in, 2, 2); err != nil {
 		return nil, err
 	}
 	data, indices := in[0], in[1]
@@ -238,7 +238,7 @@ func (op gatherNDOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tenso
 	}
 	k := indices.Shape[indices.Rank()-1]
 	shape := append(append([]int{}, indices.Shape[:indices.Rank()-1]...), data.Shape[op.batchDims+k:]...)
-	out := mvOutput(ctx, data.DType, shape)
+	out := newOutput(ctx, data.DType, shape)
 	dst, src := mvElems(out), mvElems(data)
 	for t, off := range offsets {
 		dst.copyFrom(t*slice, src, off, slice)
@@ -266,7 +266,7 @@ func newOneHot(n *graph.Node, _ int64) (Op, error) {
 }
 
 func (op oneHotOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	if err := mvArity(in, 3, 3); err != nil {
+	if err := checkArity(in, 3, 3); err != nil {
 		return nil, err
 	}
 	indices, depthT, values := in[0], in[1], in[2]
@@ -288,7 +288,7 @@ func (op oneHotOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor,
 	if err != nil {
 		return nil, fmt.Errorf("indices input: %w", err)
 	}
-	axis, err := mvAxis(op.axis, indices.Rank()+1, "axis")
+	axis, err := resolveAxis(op.axis, indices.Rank()+1, "axis")
 	if err != nil {
 		return nil, err
 	}
@@ -311,7 +311,7 @@ func (op oneHotOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor,
 			}
 		}
 	}
-	out := mvOutput(ctx, values.DType, shape)
+	out := newOutput(ctx, values.DType, shape)
 	mvElems(out).take(mvElems(values), pick)
 	return []*tensor.Tensor{out}, nil
 }

@@ -37,7 +37,7 @@ func newCompress(n *graph.Node, _ int64) (Op, error) {
 }
 
 func (op compressOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	if err := mvArity(in, 2, 2); err != nil {
+	if err := checkArity(in, 2, 2); err != nil {
 		return nil, err
 	}
 	x, cond := in[0], in[1]
@@ -49,7 +49,7 @@ func (op compressOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tenso
 	axis := 0
 	if op.hasAxis {
 		var err error
-		if axis, err = mvAxis(op.axis, x.Rank(), "axis"); err != nil {
+		if axis, err = resolveAxis(op.axis, x.Rank(), "axis"); err != nil {
 			return nil, err
 		}
 		shape, strides = x.Shape, tensor.Strides(x.Shape)
@@ -71,7 +71,7 @@ func (op compressOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tenso
 	}
 	m[axis] = picked
 	outShape[axis] = len(picked)
-	out := mvOutput(ctx, x.DType, outShape)
+	out := newOutput(ctx, x.DType, outShape)
 	mvElems(out).gatherAxes(mvElems(x), m, nil)
 	return []*tensor.Tensor{out}, nil
 }
@@ -85,7 +85,7 @@ type nonZeroOp struct{}
 func newNonZero(*graph.Node, int64) (Op, error) { return nonZeroOp{}, nil }
 
 func (nonZeroOp) Forward(_ *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	if err := mvArity(in, 1, 1); err != nil {
+	if err := checkArity(in, 1, 1); err != nil {
 		return nil, err
 	}
 	x := in[0]

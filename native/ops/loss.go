@@ -67,7 +67,7 @@ func decodeLossAttrs(n *graph.Node) (lossAttrs, error) {
 	case "none":
 		a.reduction = lossNone
 	default:
-		return a, badAttr(n, "reduction", "is %q, want none, sum or mean", r)
+		return a, attrError(n, "reduction", "is %q, want none, sum or mean", r)
 	}
 	a.hasIgnore = n.HasAttr("ignore_index")
 	if a.ignoreIndex, err = n.AttrInt("ignore_index", 0); err != nil {
@@ -206,7 +206,7 @@ type nllTerms struct {
 // the per-element loss; with softmax set the input holds scores and the
 // log-probabilities are returned too.
 func (a lossAttrs) terms(in []*tensor.Tensor, softmax bool) (*nllTerms, []float64, error) {
-	if err := requireInputs(in, 2); err != nil {
+	if err := checkArity(in, 2, -1); err != nil {
 		return nil, nil, err
 	}
 	x, target, weight := in[0], in[1], optionalInput(in, 2)

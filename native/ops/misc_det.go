@@ -22,7 +22,7 @@ type det struct{}
 
 // Forward returns the determinant of each matrix of X.
 func (det) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	if err := requireInputs(in, 1); err != nil {
+	if err := checkArity(in, 1, -1); err != nil {
 		return nil, err
 	}
 	x := in[0]

@@ -42,7 +42,7 @@ func newEinsum(n *graph.Node, opset int64) (Op, error) {
 	}
 	op, err := parseEinsum(eq)
 	if err != nil {
-		return nil, badAttr(n, "equation", "%v", err)
+		return nil, attrError(n, "equation", "%v", err)
 	}
 	return op, nil
 }
@@ -126,7 +126,7 @@ func (op *einsum) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, 
 	if len(in) != len(op.inputs) {
 		return nil, fmt.Errorf("the equation has %d terms but %d inputs are given", len(op.inputs), len(in))
 	}
-	if err := requireInputs(in, len(in)); err != nil {
+	if err := checkArity(in, len(in), -1); err != nil {
 		return nil, err
 	}
 	dt := in[0].DType

@@ -47,7 +47,7 @@ func outputDType(n *graph.Node) (graph.DType, error) {
 	}
 	dt := graph.DType(v)
 	if !isRealDType(dt) {
-		return 0, badAttr(n, "output_datatype", "is %d, want a numeric type", v)
+		return 0, attrError(n, "output_datatype", "is %d, want a numeric type", v)
 	}
 	return dt, nil
 }
@@ -110,7 +110,7 @@ func newCosineWindow(coef [3]float64) Constructor {
 
 // Forward returns the window.
 func (w *cosineWindow) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	if err := requireInputs(in, 1); err != nil {
+	if err := checkArity(in, 1, -1); err != nil {
 		return nil, err
 	}
 	size, err := intScalar(in[0], "size")
@@ -159,7 +159,7 @@ func newDFT(n *graph.Node, opset int64) (Op, error) {
 	}
 	op.inverse, op.onesided = inv != 0, one != 0
 	if op.inverse && op.onesided {
-		return nil, badAttr(n, "onesided", "an inverse transform cannot be onesided")
+		return nil, attrError(n, "onesided", "an inverse transform cannot be onesided")
 	}
 	return op, nil
 }
@@ -197,7 +197,7 @@ func complexOutput(vals []complex128, dt graph.DType, shape []int) *tensor.Tenso
 
 // Forward returns the transform.
 func (op *dft) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	if err := requireInputs(in, 1); err != nil {
+	if err := checkArity(in, 1, -1); err != nil {
 		return nil, err
 	}
 	x := in[0]
@@ -206,7 +206,7 @@ func (op *dft) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, err
 		return nil, err
 	}
 	shape := x.Shape[:len(x.Shape)-1] // without the complex dimension
-	axis, err := resolveAxis(op.axis, len(x.Shape))
+	axis, err := resolveAxis(op.axis, len(x.Shape), "axis")
 	if err != nil || axis == len(x.Shape)-1 {
 		return nil, fmt.Errorf("axis %d is out of range for input %v (the last dimension holds the complex parts)", op.axis, x)
 	}
@@ -371,7 +371,7 @@ func newSTFT(n *graph.Node, opset int64) (Op, error) {
 
 // Forward returns the spectrogram.
 func (op *stft) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	if err := requireInputs(in, 2); err != nil {
+	if err := checkArity(in, 2, -1); err != nil {
 		return nil, err
 	}
 	x := in[0]
@@ -466,7 +466,7 @@ func newMelWeightMatrix(n *graph.Node, opset int64) (Op, error) {
 
 // Forward returns the filter bank matrix.
 func (op *melWeightMatrix) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	if err := requireInputs(in, 5); err != nil {
+	if err := checkArity(in, 5, -1); err != nil {
 		return nil, err
 	}
 	var ints [3]int64

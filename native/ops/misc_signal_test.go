@@ -87,7 +87,7 @@ func TestDFTRandomAgainstNaive(t *testing.T) {
 		}
 		sigShape := shape[:3]
 		for _, axis := range []int64{1, 2, -2} {
-			ax, _ := resolveAxis(axis, 4)
+			ax, _ := resolveAxis(axis, 4, "axis")
 			for _, length := range []int{0, 3, 8} { // 0: no dft_length
 				for _, inverse := range []int64{0, 1} {
 					for _, onesided := range []int64{0, 1} {

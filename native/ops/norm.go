@@ -70,7 +70,7 @@ func newInstanceNorm(n *graph.Node, opset int64) (Op, error) {
 
 // Forward normalises each instance and channel.
 func (op *instanceNorm) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	if err := requireInputs(in, 3); err != nil {
+	if err := checkArity(in, 3, -1); err != nil {
 		return nil, err
 	}
 	x := in[0]
@@ -139,14 +139,14 @@ func newLayerNorm(n *graph.Node, opset int64) (Op, error) {
 	}
 	op.stashType = graph.DType(stash)
 	if !isFloatDType(op.stashType) {
-		return nil, badAttr(n, "stash_type", "is %d, want a float type", stash)
+		return nil, attrError(n, "stash_type", "is %d, want a float type", stash)
 	}
 	return op, nil
 }
 
 // Forward returns Y, Mean and InvStdDev.
 func (op *layerNorm) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	if err := requireInputs(in, 2); err != nil {
+	if err := checkArity(in, 2, -1); err != nil {
 		return nil, err
 	}
 	x := in[0]
@@ -290,7 +290,7 @@ func newMeanVarianceNorm(n *graph.Node, opset int64) (Op, error) {
 
 // Forward normalises X.
 func (op *meanVarianceNorm) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	if err := requireInputs(in, 1); err != nil {
+	if err := checkArity(in, 1, -1); err != nil {
 		return nil, err
 	}
 	x := in[0]

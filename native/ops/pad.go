@@ -48,7 +48,7 @@ func newPad(n *graph.Node, opset int64) (Op, error) {
 	case mode == mvPadConstant || mode == mvPadReflect || mode == mvPadEdge:
 	case mode == mvPadWrap && opset >= 19:
 	default:
-		return nil, mvAttrError(n, "mode", "is %q, not a padding mode of opset %d", mode, opset)
+		return nil, attrError(n, "mode", "is %q, not a padding mode of opset %d", mode, opset)
 	}
 	op := padOp{mode: mode, fromInputs: opset >= 11, withAxes: opset >= 18}
 	if op.fromInputs {
@@ -62,7 +62,7 @@ func newPad(n *graph.Node, opset int64) (Op, error) {
 		return nil, err
 	}
 	if op.pads == nil {
-		return nil, mvAttrError(n, name, "is required")
+		return nil, attrError(n, name, "is required")
 	}
 	if op.value, err = n.AttrFloat("value", 0); err != nil {
 		return nil, err
@@ -79,26 +79,26 @@ func (op padOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, er
 		if op.withAxes {
 			maxIn = 4
 		}
-		if err := mvArity(in, 2, maxIn); err != nil {
+		if err := checkArity(in, 2, maxIn); err != nil {
 			return nil, err
 		}
 		var err error
-		if pads, err = mvInts(in[1], "pads input"); err != nil {
+		if pads, err = intValues(in[1], "pads input"); err != nil {
 			return nil, err
 		}
-		if v := mvOptional(in, 2); v != nil && op.mode == mvPadConstant {
+		if v := optionalInput(in, 2); v != nil && op.mode == mvPadConstant {
 			if v.DType != in[0].DType || v.Len() != 1 {
 				return nil, fmt.Errorf("constant_value input is %v, want one %v", v, in[0].DType)
 			}
 			fill = mvElems(v)
 		}
-		if a := mvOptional(in, 3); a != nil {
-			if axes, err = mvInts(a, "axes input"); err != nil {
+		if a := optionalInput(in, 3); a != nil {
+			if axes, err = intValues(a, "axes input"); err != nil {
 				return nil, err
 			}
 		}
 	} else {
-		if err := mvArity(in, 1, 1); err != nil {
+		if err := checkArity(in, 1, 1); err != nil {
 			return nil, err
 		}
 		var err error
@@ -119,7 +119,7 @@ func (op padOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, er
 	}
 	before, after := make([]int, r), make([]int, r)
 	for i, a := range axes {
-		d, err := mvAxis(a, r, "axis")
+		d, err := resolveAxis(a, r, "axis")
 		if err != nil {
 			return nil, err
 		}
@@ -150,7 +150,7 @@ func (op padOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, er
 			}
 		}
 	}
-	out := mvOutput(ctx, x.DType, shape)
+	out := newOutput(ctx, x.DType, shape)
 	mvElems(out).gatherAxes(mvElems(x), m, fill)
 	return []*tensor.Tensor{out}, nil
 }

@@ -146,7 +146,7 @@ func resolveQuantParams(x, scale, zero *tensor.Tensor, axis int64, defaultZero g
 	switch {
 	case len(sv) == 1 && scale.Rank() <= 1:
 	case scale.Rank() == 1:
-		ax, err := resolveAxis(axis, x.Rank())
+		ax, err := resolveAxis(axis, x.Rank(), "axis")
 		if err != nil {
 			return nil, err
 		}
@@ -183,7 +183,7 @@ func newQuantizeLinear(n *graph.Node, opset int64) (Op, error) {
 }
 
 func (o *quantizeLinear) Forward(_ *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	if err := requireInputs(in, 2); err != nil {
+	if err := checkArity(in, 2, -1); err != nil {
 		return nil, err
 	}
 	x := in[0]
@@ -227,7 +227,7 @@ func newDequantizeLinear(n *graph.Node, opset int64) (Op, error) {
 }
 
 func (o *dequantizeLinear) Forward(_ *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	if err := requireInputs(in, 2); err != nil {
+	if err := checkArity(in, 2, -1); err != nil {
 		return nil, err
 	}
 	x := in[0]
@@ -257,7 +257,7 @@ type dynamicQuantizeLinear struct{}
 func newDynamicQuantizeLinear(*graph.Node, int64) (Op, error) { return dynamicQuantizeLinear{}, nil }
 
 func (dynamicQuantizeLinear) Forward(_ *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	if err := requireInputs(in, 1); err != nil {
+	if err := checkArity(in, 1, -1); err != nil {
 		return nil, err
 	}
 	x := in[0]

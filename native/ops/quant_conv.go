@@ -49,7 +49,7 @@ func decodeConvAttrs(n *graph.Node) (*convAttrs, error) {
 	switch a.autoPad {
 	case "NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID":
 	default:
-		return nil, badAttr(n, "auto_pad", "unknown mode %q", a.autoPad)
+		return nil, attrError(n, "auto_pad", "unknown mode %q", a.autoPad)
 	}
 	for _, l := range []struct {
 		name string
@@ -61,7 +61,7 @@ func decodeConvAttrs(n *graph.Node) (*convAttrs, error) {
 		}
 		for _, v := range *l.dst {
 			if v < l.min {
-				return nil, badAttr(n, l.name, "value %d is below %d", v, l.min)
+				return nil, attrError(n, l.name, "value %d is below %d", v, l.min)
 			}
 		}
 	}
@@ -70,7 +70,7 @@ func decodeConvAttrs(n *graph.Node) (*convAttrs, error) {
 		return nil, err
 	}
 	if g < 1 {
-		return nil, badAttr(n, "group", "is %d, want at least 1", g)
+		return nil, attrError(n, "group", "is %d, want at least 1", g)
 	}
 	a.group = int(g)
 	return a, nil
@@ -245,10 +245,10 @@ func (o *quantConv) Forward(_ *Context, in []*tensor.Tensor) ([]*tensor.Tensor, 
 	xi, wi, xzi, wzi := 0, 1, 2, 3
 	if o.linear {
 		xi, wi, xzi, wzi = 0, 3, 2, 5
-		if err := requireInputs(in, 8); err != nil {
+		if err := checkArity(in, 8, -1); err != nil {
 			return nil, err
 		}
-	} else if err := requireInputs(in, 2); err != nil {
+	} else if err := checkArity(in, 2, -1); err != nil {
 		return nil, err
 	}
 	x, w := in[xi], in[wi]
@@ -360,10 +360,10 @@ func (o *quantMatMul) Forward(_ *Context, in []*tensor.Tensor) ([]*tensor.Tensor
 	ai, bi, azi, bzi := 0, 1, 2, 3
 	if o.linear {
 		ai, bi, azi, bzi = 0, 3, 2, 5
-		if err := requireInputs(in, 8); err != nil {
+		if err := checkArity(in, 8, -1); err != nil {
 			return nil, err
 		}
-	} else if err := requireInputs(in, 2); err != nil {
+	} else if err := checkArity(in, 2, -1); err != nil {
 		return nil, err
 	}
 	a, b := in[ai], in[bi]

@@ -94,7 +94,7 @@ func randomDType(n *graph.Node, def graph.DType, allowed func(graph.DType) bool)
 		return def, nil
 	}
 	if !allowed(dt) {
-		return 0, badAttr(n, "dtype", "%d is not a supported output type", v)
+		return 0, attrError(n, "dtype", "%d is not a supported output type", v)
 	}
 	return dt, nil
 }
@@ -125,16 +125,16 @@ func newRandomFill(normal, like bool) Constructor {
 				return nil, err
 			}
 			if !n.HasAttr("shape") {
-				return nil, badAttr(n, "shape", "is required")
+				return nil, attrError(n, "shape", "is required")
 			}
 			for _, d := range dims {
 				if d < 0 || d > math.MaxInt32 {
-					return nil, badAttr(n, "shape", "dimension %d is out of range", d)
+					return nil, attrError(n, "shape", "dimension %d is out of range", d)
 				}
 				o.shape = append(o.shape, int(d))
 			}
 			if err := checkOutputSize(o.shape...); err != nil {
-				return nil, badAttr(n, "shape", "%v", err)
+				return nil, attrError(n, "shape", "%v", err)
 			}
 		}
 		names, defs := [2]string{"low", "high"}, [2]float32{0, 1}
@@ -160,7 +160,7 @@ func newRandomFill(normal, like bool) Constructor {
 func (o *randomFill) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 	shape, dt := o.shape, o.dtype
 	if o.like {
-		if err := requireInputs(in, 1); err != nil {
+		if err := checkArity(in, 1, -1); err != nil {
 			return nil, err
 		}
 		shape = in[0].Shape
@@ -205,7 +205,7 @@ func newBernoulli(n *graph.Node, _ int64) (Op, error) {
 }
 
 func (o *bernoulli) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	if err := requireInputs(in, 1); err != nil {
+	if err := checkArity(in, 1, -1); err != nil {
 		return nil, err
 	}
 	p, err := floatValues(in[0], "input")
@@ -253,7 +253,7 @@ func newMultinomial(n *graph.Node, _ int64) (Op, error) {
 		return nil, err
 	}
 	if s < 1 || s > math.MaxInt32 {
-		return nil, badAttr(n, "sample_size", "is %d, want a positive count", s)
+		return nil, attrError(n, "sample_size", "is %d, want a positive count", s)
 	}
 	seed, err := decodeSeed(n)
 	if err != nil {
@@ -263,7 +263,7 @@ func newMultinomial(n *graph.Node, _ int64) (Op, error) {
 }
 
 func (o *multinomial) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	if err := requireInputs(in, 1); err != nil {
+	if err := checkArity(in, 1, -1); err != nil {
 		return nil, err
 	}
 	x := in[0]

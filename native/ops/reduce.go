@@ -95,7 +95,7 @@ func newReduce(kind reduceKind, axesInput bool) Constructor {
 
 // Forward reduces data over the selected axes.
 func (r *reduce) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	if err := requireInputs(in, 1); err != nil {
+	if err := checkArity(in, 1, -1); err != nil {
 		return nil, err
 	}
 	x := in[0]

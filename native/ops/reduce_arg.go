@@ -57,14 +57,14 @@ func newArgExtreme(isMax, hasSelectLast bool) Constructor {
 
 // Forward returns the int64 indices of the extremes along the axis.
 func (a *argExtreme) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	if err := requireInputs(in, 1); err != nil {
+	if err := checkArity(in, 1, -1); err != nil {
 		return nil, err
 	}
 	x := in[0]
 	if !isRealDType(x.DType) {
 		return nil, fmt.Errorf("data is %v, want a numeric type", x.DType)
 	}
-	axis, err := resolveAxis(a.axis, len(x.Shape))
+	axis, err := resolveAxis(a.axis, len(x.Shape), "axis")
 	if err != nil {
 		return nil, err
 	}
@@ -163,7 +163,7 @@ func newHardmax(alongAxis bool) Constructor {
 
 // Forward returns the one-hot map of the line maxima.
 func (h *hardmax) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	if err := requireInputs(in, 1); err != nil {
+	if err := checkArity(in, 1, -1); err != nil {
 		return nil, err
 	}
 	x := in[0]
@@ -172,7 +172,7 @@ func (h *hardmax) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, 
 	}
 	var outer, n, inner int
 	if h.alongAxis {
-		axis, err := resolveAxis(h.axis, len(x.Shape))
+		axis, err := resolveAxis(h.axis, len(x.Shape), "axis")
 		if err != nil {
 			return nil, err
 		}
@@ -238,7 +238,7 @@ func newCumSum(n *graph.Node, opset int64) (Op, error) {
 
 // Forward returns the running sums.
 func (c *cumSum) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	if err := requireInputs(in, 2); err != nil {
+	if err := checkArity(in, 2, -1); err != nil {
 		return nil, err
 	}
 	x := in[0]
@@ -249,7 +249,7 @@ func (c *cumSum) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, e
 	if err != nil {
 		return nil, err
 	}
-	axis, err := resolveAxis(a, len(x.Shape))
+	axis, err := resolveAxis(a, len(x.Shape), "axis")
 	if err != nil {
 		return nil, err
 	}

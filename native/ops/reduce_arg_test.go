@@ -44,7 +44,7 @@ func TestArgMaxMinRandomAgainstNaive(t *testing.T) {
 			x := xtTensor(dt, shape, vals)
 			for _, axis := range []int64{0, 1, 2, -1} {
 				for _, last := range []int64{0, 1} {
-					ax, _ := resolveAxis(axis, 3)
+					ax, _ := resolveAxis(axis, 3, "axis")
 					want := xtNaiveArg(vals, shape, ax, name == "ArgMax", last == 1)
 					wantShape := slices.Clone(shape)
 					wantShape[ax] = 1
@@ -122,7 +122,7 @@ func TestCumSumRandomAgainstNaive(t *testing.T) {
 		for _, axis := range []int64{0, 1, -1} {
 			for _, ex := range []int64{0, 1} {
 				for _, rev := range []int64{0, 1} {
-					ax, _ := resolveAxis(axis, 3)
+					ax, _ := resolveAxis(axis, 3, "axis")
 					want := make([]float64, 24)
 					for i := range want {
 						c := xtCoords(i, shape)

@@ -147,7 +147,7 @@ func stringChoice[V any](n *graph.Node, attr, def string, choices map[string]V, 
 		ok = ok && s != b
 	}
 	if !ok {
-		return zero, badAttr(n, attr, "%q is not supported at this opset version", s)
+		return zero, attrError(n, attr, "%q is not supported at this opset version", s)
 	}
 	return v, nil
 }
@@ -165,7 +165,7 @@ func newUpsample(since int64) Constructor {
 				return nil, err
 			}
 			if op.scalesAttr == nil {
-				return nil, badAttr(n, "scales", "is required")
+				return nil, attrError(n, "scales", "is required")
 			}
 		}
 		return op, nil
@@ -242,7 +242,7 @@ type resizeAxis struct {
 
 // Forward resamples X.
 func (r *resize) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	if err := requireInputs(in, 1); err != nil {
+	if err := checkArity(in, 1, -1); err != nil {
 		return nil, err
 	}
 	x := in[0]
@@ -337,7 +337,7 @@ func (r *resize) geometry(shape []int, in []*tensor.Tensor) ([]resizeAxis, error
 			scales[i] = float64(s)
 		}
 	case 9:
-		if err := requireInputs(in, 2); err != nil {
+		if err := checkArity(in, 2, -1); err != nil {
 			return nil, err
 		}
 		if scales, err = floatValues(in[1], "scales"); err != nil {

@@ -82,7 +82,7 @@ func newRecurrent(kind rnnKind) Constructor {
 			return nil, err
 		}
 		if hidden < 1 {
-			return nil, badAttr(n, "hidden_size", "is %d, want a positive size", hidden)
+			return nil, attrError(n, "hidden_size", "is %d, want a positive size", hidden)
 		}
 		o.hidden = int(hidden)
 		dir, err := n.AttrString("direction", "forward")
@@ -96,14 +96,14 @@ func newRecurrent(kind rnnKind) Constructor {
 		case "bidirectional":
 			o.bidirectional = true
 		default:
-			return nil, badAttr(n, "direction", "is %q, want forward, reverse or bidirectional", dir)
+			return nil, attrError(n, "direction", "is %q, want forward, reverse or bidirectional", dir)
 		}
 		clip, err := n.AttrFloat("clip", 0)
 		if err != nil {
 			return nil, err
 		}
 		if n.HasAttr("clip") && clip <= 0 {
-			return nil, badAttr(n, "clip", "is %g, want a positive bound", clip)
+			return nil, attrError(n, "clip", "is %g, want a positive bound", clip)
 		}
 		o.clip = float64(clip)
 		if opset >= 14 {
@@ -112,7 +112,7 @@ func newRecurrent(kind rnnKind) Constructor {
 				return nil, err
 			}
 			if layout != 0 && layout != 1 {
-				return nil, badAttr(n, "layout", "is %d, want 0 or 1", layout)
+				return nil, attrError(n, "layout", "is %d, want 0 or 1", layout)
 			}
 			o.batchFirst = layout == 1
 		}
@@ -155,7 +155,7 @@ func (o *recurrent) decodeActivations(n *graph.Node) error {
 		dirs = 2
 	}
 	if len(names) != per && len(names) != per*dirs {
-		return badAttr(n, "activations", "has %d names, want %d per direction", len(names), per)
+		return attrError(n, "activations", "has %d names, want %d per direction", len(names), per)
 	}
 	alphas, err := n.AttrFloats("activation_alpha", nil)
 	if err != nil {
@@ -169,7 +169,7 @@ func (o *recurrent) decodeActivations(n *graph.Node) error {
 	for i, name := range names {
 		a, ok := rnnActivations[strings.ToLower(name)]
 		if !ok {
-			return badAttr(n, "activations", "unknown activation %q", name)
+			return attrError(n, "activations", "unknown activation %q", name)
 		}
 		if a.usesAlpha && len(alphas) > 0 {
 			a.alpha, alphas = float64(alphas[0]), alphas[1:]
@@ -263,7 +263,7 @@ func swapFirstAxes(v []float64, a, b, rest int) []float64 {
 }
 
 func (o *recurrent) inputs(in []*tensor.Tensor) (*rnnInputs, error) {
-	if err := requireInputs(in, 3); err != nil {
+	if err := checkArity(in, 3, -1); err != nil {
 		return nil, err
 	}
 	x := in[0]

@@ -38,7 +38,7 @@ func mvScatterReduction(n *graph.Node, opset int64) (string, error) {
 		allowed = append(allowed, "max", "min")
 	}
 	if !slices.Contains(allowed, r) {
-		return "", mvAttrError(n, "reduction", "is %q, want one of %v at opset %d", r, allowed, opset)
+		return "", attrError(n, "reduction", "is %q, want one of %v at opset %d", r, allowed, opset)
 	}
 	return r, nil
 }
@@ -71,7 +71,7 @@ func newScatterElements(n *graph.Node, opset int64) (Op, error) {
 }
 
 func (op scatterElementsOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	if err := mvArity(in, 3, 3); err != nil {
+	if err := checkArity(in, 3, 3); err != nil {
 		return nil, err
 	}
 	data, indices, updates := in[0], in[1], in[2]
@@ -82,7 +82,7 @@ func (op scatterElementsOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tenso
 	if err != nil {
 		return nil, err
 	}
-	out := mvOutput(ctx, data.DType, data.Shape)
+	out := newOutput(ctx, data.DType, data.Shape)
 	mvElems(out).copyFrom(0, mvElems(data), 0, data.Len())
 	if err := mvScatterInto(out, updates, dst, 1, op.reduction); err != nil {
 		return nil, err
@@ -108,7 +108,7 @@ func newScatterND(n *graph.Node, opset int64) (Op, error) {
 }
 
 func (op scatterNDOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	if err := mvArity(in, 3, 3); err != nil {
+	if err := checkArity(in, 3, 3); err != nil {
 		return nil, err
 	}
 	data, indices, updates := in[0], in[1], in[2]
@@ -121,7 +121,7 @@ func (op scatterNDOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tens
 	if updates.DType != data.DType || !slices.Equal(updates.Shape, want) {
 		return nil, fmt.Errorf("updates are %v, want %v%v", updates, data.DType, want)
 	}
-	out := mvOutput(ctx, data.DType, data.Shape)
+	out := newOutput(ctx, data.DType, data.Shape)
 	mvElems(out).copyFrom(0, mvElems(data), 0, data.Len())
 	if err := mvScatterInto(out, updates, offsets, slice, op.reduction); err != nil {
 		return nil, err

@@ -71,27 +71,13 @@ func sqDense(in []*tensor.Tensor, i int) (*tensor.Tensor, error) {
 	return in[i], nil
 }
 
-// sqScalarInt reads an int32 or int64 tensor of one element.
-func sqScalarInt(t *tensor.Tensor, what string) (int64, error) {
-	if t.Kind != tensor.Dense || t.Len() != 1 {
-		return 0, fmt.Errorf("%s is %v, want one integer", what, t)
-	}
-	switch d := t.Data.(type) {
-	case []int64:
-		return d[0], nil
-	case []int32:
-		return int64(d[0]), nil
-	}
-	return 0, fmt.Errorf("%s is %v, want int32 or int64", what, t)
-}
-
 // position reads the position input in[i] of a sequence of n elements,
 // valid in [-n, n-1], or [-n, n] when end is true; def when absent.
 func sqPosition(in []*tensor.Tensor, i, n int, end bool, def int) (int, error) {
 	if i >= len(in) || in[i] == nil {
 		return def, nil
 	}
-	p, err := sqScalarInt(in[i], "position")
+	p, err := intScalar(in[i], "position")
 	if err != nil {
 		return 0, err
 	}
@@ -270,7 +256,7 @@ func (o splitToSequenceOp) Forward(_ *Context, in []*tensor.Tensor) ([]*tensor.T
 	if err != nil {
 		return nil, err
 	}
-	axis, err := sqNormAxis(o.axis, x.Rank())
+	axis, err := resolveAxis(o.axis, x.Rank(), "axis")
 	if err != nil {
 		return nil, err
 	}
@@ -282,7 +268,7 @@ func (o splitToSequenceOp) Forward(_ *Context, in []*tensor.Tensor) ([]*tensor.T
 		sizes = slices.Repeat([]int{1}, dim)
 		squeeze = !o.keepdims
 	case in[1].Rank() == 0:
-		n, err := sqScalarInt(in[1], "split")
+		n, err := intScalar(in[1], "split")
 		if err != nil {
 			return nil, err
 		}
@@ -293,7 +279,7 @@ func (o splitToSequenceOp) Forward(_ *Context, in []*tensor.Tensor) ([]*tensor.T
 			sizes = append(sizes, min(int(n), dim-at))
 		}
 	default:
-		s, err := sqIntValues(in[1], "split")
+		s, err := intValues(in[1], "split")
 		if err != nil || in[1].Rank() != 1 {
 			return nil, fmt.Errorf("split must be a scalar or a 1-D int32 or int64 tensor, got %v", in[1])
 		}
@@ -320,32 +306,6 @@ func (o splitToSequenceOp) Forward(_ *Context, in []*tensor.Tensor) ([]*tensor.T
 		at += size
 	}
 	return []*tensor.Tensor{tensor.NewSequence(x.DType, elems)}, nil
-}
-
-// sqIntValues reads the values of an int32 or int64 tensor.
-func sqIntValues(t *tensor.Tensor, what string) ([]int64, error) {
-	switch d := t.Data.(type) {
-	case []int64:
-		return slices.Clone(d), nil
-	case []int32:
-		out := make([]int64, len(d))
-		for i, v := range d {
-			out[i] = int64(v)
-		}
-		return out, nil
-	}
-	return nil, fmt.Errorf("%s is %v, want int32 or int64", what, t)
-}
-
-// sqNormAxis maps an axis in [-rank, rank-1] to [0, rank-1].
-func sqNormAxis(axis int64, rank int) (int, error) {
-	if axis < -int64(rank) || axis >= int64(rank) {
-		return 0, fmt.Errorf("axis %d is out of range for rank %d", axis, rank)
-	}
-	if axis < 0 {
-		axis += int64(rank)
-	}
-	return int(axis), nil
 }
 
 // concatFromSequenceOp is ConcatFromSequence: the elements joined along
@@ -384,7 +344,7 @@ func (o concatFromSequenceOp) Forward(_ *Context, in []*tensor.Tensor) ([]*tenso
 	if o.newAxis {
 		rank++
 	}
-	axis, err := sqNormAxis(o.axis, rank)
+	axis, err := resolveAxis(o.axis, rank, "axis")
 	if err != nil {
 		return nil, err
 	}

@@ -54,7 +54,7 @@ type identityOp struct{ sqValueOp }
 func newIdentity(*graph.Node, int64) (Op, error) { return identityOp{}, nil }
 
 func (identityOp) Forward(_ *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	if err := mvArity(in, 1, 1); err != nil {
+	if err := checkArity(in, 1, 1); err != nil {
 		return nil, err
 	}
 	if in[0].Kind != tensor.Dense {
@@ -95,7 +95,7 @@ func newShape(n *graph.Node, opset int64) (Op, error) {
 }
 
 func (op shapeOp) Forward(_ *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	if err := mvArity(in, 1, 1); err != nil {
+	if err := checkArity(in, 1, 1); err != nil {
 		return nil, err
 	}
 	r := int64(in[0].Rank())
@@ -124,7 +124,7 @@ type sizeOp struct{}
 func newSize(*graph.Node, int64) (Op, error) { return sizeOp{}, nil }
 
 func (sizeOp) Forward(_ *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	if err := mvArity(in, 1, 1); err != nil {
+	if err := checkArity(in, 1, 1); err != nil {
 		return nil, err
 	}
 	out := tensor.New(graph.Int64)
@@ -150,7 +150,7 @@ func newReshape(n *graph.Node, opset int64) (Op, error) {
 			return nil, err
 		}
 		if op.shape == nil {
-			return nil, mvAttrError(n, "shape", "is required")
+			return nil, attrError(n, "shape", "is required")
 		}
 	}
 	if opset >= 14 {
@@ -166,17 +166,17 @@ func newReshape(n *graph.Node, opset int64) (Op, error) {
 func (op reshapeOp) Forward(_ *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 	spec := op.shape
 	if op.fromInput {
-		if err := mvArity(in, 2, 2); err != nil {
+		if err := checkArity(in, 2, 2); err != nil {
 			return nil, err
 		}
 		if in[1].Rank() != 1 {
 			return nil, fmt.Errorf("shape input has shape %v, want 1-D", in[1].Shape)
 		}
 		var err error
-		if spec, err = mvInts(in[1], "shape input"); err != nil {
+		if spec, err = intValues(in[1], "shape input"); err != nil {
 			return nil, err
 		}
-	} else if err := mvArity(in, 1, 1); err != nil {
+	} else if err := checkArity(in, 1, 1); err != nil {
 		return nil, err
 	}
 	shape, err := mvReshapeTarget(in[0].Shape, spec, op.allowZero)
@@ -251,7 +251,7 @@ func newFlatten(n *graph.Node, _ int64) (Op, error) {
 }
 
 func (op flattenOp) Forward(_ *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	if err := mvArity(in, 1, 1); err != nil {
+	if err := checkArity(in, 1, 1); err != nil {
 		return nil, err
 	}
 	x := in[0]
@@ -291,14 +291,14 @@ func newSqueeze(n *graph.Node, opset int64) (Op, error) {
 }
 
 func (op squeezeOp) Forward(_ *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	if err := mvArity(in, 1, 2); err != nil {
+	if err := checkArity(in, 1, 2); err != nil {
 		return nil, err
 	}
 	x, axes := in[0], op.axes
 	if op.fromInput {
-		if a := mvOptional(in, 1); a != nil {
+		if a := optionalInput(in, 1); a != nil {
 			var err error
-			if axes, err = mvInts(a, "axes input"); err != nil {
+			if axes, err = intValues(a, "axes input"); err != nil {
 				return nil, err
 			}
 		}
@@ -307,7 +307,7 @@ func (op squeezeOp) Forward(_ *Context, in []*tensor.Tensor) ([]*tensor.Tensor, 
 	}
 	drop := make([]bool, x.Rank())
 	for _, a := range axes {
-		d, err := mvAxis(a, x.Rank(), "axis")
+		d, err := resolveAxis(a, x.Rank(), "axis")
 		if err != nil {
 			return nil, err
 		}
@@ -351,7 +351,7 @@ func newUnsqueeze(n *graph.Node, opset int64) (Op, error) {
 		return nil, err
 	}
 	if axes == nil {
-		return nil, mvAttrError(n, "axes", "is required")
+		return nil, attrError(n, "axes", "is required")
 	}
 	return unsqueezeOp{axes: axes}, nil
 }
@@ -359,21 +359,21 @@ func newUnsqueeze(n *graph.Node, opset int64) (Op, error) {
 func (op unsqueezeOp) Forward(_ *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 	axes := op.axes
 	if op.fromInput {
-		if err := mvArity(in, 2, 2); err != nil {
+		if err := checkArity(in, 2, 2); err != nil {
 			return nil, err
 		}
 		var err error
-		if axes, err = mvInts(in[1], "axes input"); err != nil {
+		if axes, err = intValues(in[1], "axes input"); err != nil {
 			return nil, err
 		}
-	} else if err := mvArity(in, 1, 1); err != nil {
+	} else if err := checkArity(in, 1, 1); err != nil {
 		return nil, err
 	}
 	x := in[0]
 	r := x.Rank() + len(axes)
 	insert := make([]bool, r)
 	for _, a := range axes {
-		d, err := mvAxis(a, r, "axis")
+		d, err := resolveAxis(a, r, "axis")
 		if err != nil {
 			return nil, err
 		}

@@ -29,7 +29,7 @@ type concatOp struct {
 
 func newConcat(n *graph.Node, opset int64) (Op, error) {
 	if opset >= 4 && !n.HasAttr("axis") {
-		return nil, mvAttrError(n, "axis", "is required")
+		return nil, attrError(n, "axis", "is required")
 	}
 	axis, err := n.AttrInt("axis", 1)
 	if err != nil {
@@ -51,7 +51,7 @@ func (op concatOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor,
 		}
 	}
 	first := in[0]
-	axis, err := mvAxis(op.axis, first.Rank(), "axis")
+	axis, err := resolveAxis(op.axis, first.Rank(), "axis")
 	if err != nil {
 		return nil, err
 	}
@@ -71,7 +71,7 @@ func (op concatOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor,
 	if err := mvCheckShape(shape); err != nil {
 		return nil, err
 	}
-	out := mvOutput(ctx, first.DType, shape)
+	out := newOutput(ctx, first.DType, shape)
 	// Each input is outer blocks of inner = shape[axis:] elements; block
 	// o of input i lands at o*rowLen + offset_i.
 	dst := mvElems(out)
@@ -96,7 +96,7 @@ func (op concatOp) Backward(_ *Context, in, _, gradOut []*tensor.Tensor) ([]*ten
 	if g == nil {
 		return grads, nil
 	}
-	axis, err := mvAxis(op.axis, g.Rank(), "axis")
+	axis, err := resolveAxis(op.axis, g.Rank(), "axis")
 	if err != nil {
 		return nil, err
 	}
@@ -129,7 +129,7 @@ func mvSplitAlong(ctx *Context, x *tensor.Tensor, axis int, sizes []int) ([]*ten
 	for i, s := range sizes {
 		shape := append([]int(nil), x.Shape...)
 		shape[axis] = s
-		out := mvOutput(ctx, x.DType, shape)
+		out := newOutput(ctx, x.DType, shape)
 		dst, n := mvElems(out), s*inner
 		for o := range outer {
 			dst.copyFrom(o*n, src, o*rowLen+offset, n)
@@ -164,7 +164,7 @@ func newSplit(n *graph.Node, opset int64) (Op, error) {
 			return nil, err
 		}
 		if op.split != nil && len(op.split) != op.outputs {
-			return nil, mvAttrError(n, "split", "has %d sizes for %d outputs", len(op.split), op.outputs)
+			return nil, attrError(n, "split", "has %d sizes for %d outputs", len(op.split), op.outputs)
 		}
 	}
 	if opset >= 18 && n.HasAttr("num_outputs") {
@@ -173,7 +173,7 @@ func newSplit(n *graph.Node, opset int64) (Op, error) {
 			return nil, err
 		}
 		if k < 1 || k != int64(op.outputs) {
-			return nil, mvAttrError(n, "num_outputs", "is %d, the node has %d outputs", k, op.outputs)
+			return nil, attrError(n, "num_outputs", "is %d, the node has %d outputs", k, op.outputs)
 		}
 		op.ceilParts = true
 	}
@@ -188,20 +188,20 @@ func (op splitOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, 
 	if op.splitInput {
 		maxIn = 2
 	}
-	if err := mvArity(in, 1, maxIn); err != nil {
+	if err := checkArity(in, 1, maxIn); err != nil {
 		return nil, err
 	}
 	x := in[0]
-	axis, err := mvAxis(op.axis, x.Rank(), "axis")
+	axis, err := resolveAxis(op.axis, x.Rank(), "axis")
 	if err != nil {
 		return nil, err
 	}
 	split := op.split
-	if s := mvOptional(in, 1); s != nil {
+	if s := optionalInput(in, 1); s != nil {
 		if op.ceilParts {
 			return nil, fmt.Errorf("both the split input and num_outputs are given")
 		}
-		if split, err = mvInts(s, "split input"); err != nil {
+		if split, err = intValues(s, "split input"); err != nil {
 			return nil, err
 		}
 		if len(split) != op.outputs {

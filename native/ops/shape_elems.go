@@ -282,15 +282,6 @@ func mvElems(t *tensor.Tensor) mvElements {
 	panic(fmt.Sprintf("ops: tensor %v holds %T", t, t.Data))
 }
 
-// mvOutput returns an output tensor whose contents the caller
-// overwrites entirely: float32 ones come from the context's pool.
-func mvOutput(ctx *Context, dtype graph.DType, shape []int) *tensor.Tensor {
-	if dtype == graph.Float32 && ctx != nil {
-		return ctx.Float32(shape...)
-	}
-	return tensor.New(dtype, shape...)
-}
-
 // mvCheckShape checks that a shape computed from user input has no
 // negative dimension and not too many elements.
 func mvCheckShape(shape []int) error {
@@ -307,29 +298,13 @@ func mvCheckShape(shape []int) error {
 	return nil
 }
 
-// mvInts returns the values of an int32 or int64 tensor, what naming it
-// in errors.
-func mvInts(t *tensor.Tensor, what string) ([]int64, error) {
-	switch d := t.Data.(type) {
-	case []int64:
-		return d, nil
-	case []int32:
-		out := make([]int64, len(d))
-		for i, x := range d {
-			out[i] = int64(x)
-		}
-		return out, nil
-	}
-	return nil, fmt.Errorf("%s is %v, want int32 or int64", what, t.DType)
-}
-
 // mvShape returns the values of a 1-D int64 shape input as ints, checked
 // to fit; negative values are kept for the caller to interpret.
 func mvShape(t *tensor.Tensor, what string) ([]int, error) {
 	if t.Rank() != 1 {
 		return nil, fmt.Errorf("%s has shape %v, want 1-D", what, t.Shape)
 	}
-	v, err := mvInts(t, what)
+	v, err := intValues(t, what)
 	if err != nil {
 		return nil, err
 	}
@@ -346,59 +321,6 @@ func mvCheckedInts(v []int64, what string) ([]int, error) {
 		out[i] = int(x)
 	}
 	return out, nil
-}
-
-// mvScalarInt returns the one value of a scalar or 1-element integer input.
-func mvScalarInt(t *tensor.Tensor, what string) (int64, error) {
-	if t.Len() != 1 {
-		return 0, fmt.Errorf("%s has shape %v, want a single value", what, t.Shape)
-	}
-	v, err := mvInts(t, what)
-	if err != nil {
-		return 0, err
-	}
-	return v[0], nil
-}
-
-// mvAxis maps axis, which may count from the end when negative, into
-// [0, rank), naming what in errors.
-func mvAxis(axis int64, rank int, what string) (int, error) {
-	if axis < -int64(rank) || axis >= int64(rank) {
-		return 0, fmt.Errorf("%s %d is out of range for rank %d", what, axis, rank)
-	}
-	if axis < 0 {
-		axis += int64(rank)
-	}
-	return int(axis), nil
-}
-
-// mvAttrError returns the error of a malformed attribute of n.
-func mvAttrError(n *graph.Node, attr, format string, args ...any) error {
-	return &graph.NodeError{Node: n.Name, Op: n.OpType, Attr: attr, Err: fmt.Errorf(format, args...)}
-}
-
-// mvArity checks that a node has between lo and hi inputs.
-func mvArity(in []*tensor.Tensor, lo, hi int) error {
-	if len(in) < lo || len(in) > hi {
-		if lo == hi {
-			return fmt.Errorf("got %d inputs, want %d", len(in), lo)
-		}
-		return fmt.Errorf("got %d inputs, want %d to %d", len(in), lo, hi)
-	}
-	for i := range lo {
-		if in[i] == nil {
-			return fmt.Errorf("input %d is missing", i)
-		}
-	}
-	return nil
-}
-
-// mvOptional returns in[i], or nil when the optional input is absent.
-func mvOptional(in []*tensor.Tensor, i int) *tensor.Tensor {
-	if i < len(in) {
-		return in[i]
-	}
-	return nil
 }
 
 // mvNumber returns v as a one-element slice of dtype's elements, for

@@ -402,10 +402,10 @@ func TestMergeAxes(t *testing.T) {
 }
 
 func TestIndexInputsRejectFloats(t *testing.T) {
-	if _, err := mvInts(tensor.Float32(2), "indices"); err == nil {
+	if _, err := intValues(tensor.Float32(2), "indices"); err == nil {
 		t.Fatal("float indices accepted")
 	}
-	v, err := mvInts(&tensor.Tensor{DType: graph.Int32, Shape: []int{2}, Data: []int32{-3, 7}}, "x")
+	v, err := intValues(&tensor.Tensor{DType: graph.Int32, Shape: []int{2}, Data: []int32{-3, 7}}, "x")
 	if err != nil || !slices.Equal(v, []int64{-3, 7}) {
 		t.Fatalf("int32 indices read as %v, %v", v, err)
 	}

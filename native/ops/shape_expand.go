@@ -22,7 +22,7 @@ type expandOp struct{}
 func newExpand(*graph.Node, int64) (Op, error) { return expandOp{}, nil }
 
 func (expandOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	if err := mvArity(in, 2, 2); err != nil {
+	if err := checkArity(in, 2, 2); err != nil {
 		return nil, err
 	}
 	x := in[0]
@@ -47,7 +47,7 @@ func (expandOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, er
 	for d, n := range shape {
 		m[d] = mvStrided(n, 0, strides[d])
 	}
-	out := mvOutput(ctx, x.DType, shape)
+	out := newOutput(ctx, x.DType, shape)
 	mvElems(out).gatherAxes(mvElems(x), m, nil)
 	return []*tensor.Tensor{out}, nil
 }
@@ -67,19 +67,19 @@ func (op tileOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, e
 	var x *tensor.Tensor
 	var repeats []int64
 	if op.legacy {
-		if err := mvArity(in, 3, 3); err != nil {
+		if err := checkArity(in, 3, 3); err != nil {
 			return nil, err
 		}
 		x = in[0]
-		tiles, err := mvScalarInt(in[1], "tiles input")
+		tiles, err := intScalar(in[1], "tiles input")
 		if err != nil {
 			return nil, err
 		}
-		a, err := mvScalarInt(in[2], "axis input")
+		a, err := intScalar(in[2], "axis input")
 		if err != nil {
 			return nil, err
 		}
-		axis, err := mvAxis(a, x.Rank(), "axis input")
+		axis, err := resolveAxis(a, x.Rank(), "axis input")
 		if err != nil {
 			return nil, err
 		}
@@ -89,7 +89,7 @@ func (op tileOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, e
 		}
 		repeats[axis] = tiles
 	} else {
-		if err := mvArity(in, 2, 2); err != nil {
+		if err := checkArity(in, 2, 2); err != nil {
 			return nil, err
 		}
 		x = in[0]
@@ -97,7 +97,7 @@ func (op tileOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, e
 			return nil, fmt.Errorf("repeats input has shape %v, want [%d]", in[1].Shape, x.Rank())
 		}
 		var err error
-		if repeats, err = mvInts(in[1], "repeats input"); err != nil {
+		if repeats, err = intValues(in[1], "repeats input"); err != nil {
 			return nil, err
 		}
 	}
@@ -124,7 +124,7 @@ func (op tileOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, e
 			m[d][c] = c % x.Shape[d] * strides[d]
 		}
 	}
-	out := mvOutput(ctx, x.DType, shape)
+	out := newOutput(ctx, x.DType, shape)
 	mvElems(out).gatherAxes(mvElems(x), m, nil)
 	return []*tensor.Tensor{out}, nil
 }

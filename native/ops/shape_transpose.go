@@ -28,7 +28,7 @@ func mvPermute(ctx *Context, x *tensor.Tensor, shape []int, perm []int) *tensor.
 		outShape[d] = shape[p]
 		strides[d] = inStrides[p]
 	}
-	out := mvOutput(ctx, x.DType, outShape)
+	out := newOutput(ctx, x.DType, outShape)
 	mvElems(out).permute(mvElems(x), outShape, strides)
 	return out
 }
@@ -53,7 +53,7 @@ func newTranspose(n *graph.Node, _ int64) (Op, error) {
 	seen := make([]bool, len(p))
 	for i, a := range p {
 		if a < 0 || a >= int64(len(p)) || seen[a] {
-			return nil, mvAttrError(n, "perm", "%v is not a permutation", p)
+			return nil, attrError(n, "perm", "%v is not a permutation", p)
 		}
 		seen[a] = true
 		perm[i] = int(a)
@@ -77,7 +77,7 @@ func (op transposeOp) permFor(r int) ([]int, error) {
 }
 
 func (op transposeOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	if err := mvArity(in, 1, 1); err != nil {
+	if err := checkArity(in, 1, 1); err != nil {
 		return nil, err
 	}
 	perm, err := op.permFor(in[0].Rank())
@@ -130,7 +130,7 @@ func newDepthToSpace(n *graph.Node, opset int64) (Op, error) {
 		}
 	}
 	if mode != "DCR" && mode != "CRD" {
-		return nil, mvAttrError(n, "mode", "is %q, want DCR or CRD", mode)
+		return nil, attrError(n, "mode", "is %q, want DCR or CRD", mode)
 	}
 	return depthToSpaceOp{block: b, crd: mode == "CRD"}, nil
 }
@@ -138,20 +138,20 @@ func newDepthToSpace(n *graph.Node, opset int64) (Op, error) {
 // mvBlockSize decodes the required blocksize attribute.
 func mvBlockSize(n *graph.Node) (int, error) {
 	if !n.HasAttr("blocksize") {
-		return 0, mvAttrError(n, "blocksize", "is required")
+		return 0, attrError(n, "blocksize", "is required")
 	}
 	b, err := n.AttrInt("blocksize", 0)
 	if err != nil {
 		return 0, err
 	}
 	if b < 1 || b > 1<<16 {
-		return 0, mvAttrError(n, "blocksize", "is %d, want a positive size", b)
+		return 0, attrError(n, "blocksize", "is %d, want a positive size", b)
 	}
 	return int(b), nil
 }
 
 func (op depthToSpaceOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	if err := mvArity(in, 1, 1); err != nil {
+	if err := checkArity(in, 1, 1); err != nil {
 		return nil, err
 	}
 	x, b := in[0], op.block
@@ -186,7 +186,7 @@ func newSpaceToDepth(n *graph.Node, _ int64) (Op, error) {
 }
 
 func (op spaceToDepthOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	if err := mvArity(in, 1, 1); err != nil {
+	if err := checkArity(in, 1, 1); err != nil {
 		return nil, err
 	}
 	x, b := in[0], op.block

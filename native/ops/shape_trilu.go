@@ -33,7 +33,7 @@ func newTrilu(n *graph.Node, _ int64) (Op, error) {
 }
 
 func (op triluOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	if err := mvArity(in, 1, 2); err != nil {
+	if err := checkArity(in, 1, 2); err != nil {
 		return nil, err
 	}
 	x := in[0]
@@ -41,14 +41,14 @@ func (op triluOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, 
 		return nil, fmt.Errorf("input %v has rank below 2", x)
 	}
 	k := int64(0)
-	if kt := mvOptional(in, 1); kt != nil {
+	if kt := optionalInput(in, 1); kt != nil {
 		var err error
-		if k, err = mvScalarInt(kt, "k input"); err != nil {
+		if k, err = intScalar(kt, "k input"); err != nil {
 			return nil, err
 		}
 	}
 	rows, cols := x.Shape[x.Rank()-2], x.Shape[x.Rank()-1]
-	out := mvOutput(ctx, x.DType, x.Shape)
+	out := newOutput(ctx, x.DType, x.Shape)
 	dst := mvElems(out)
 	dst.copyFrom(0, mvElems(x), 0, x.Len())
 	for m := 0; m < x.Len(); m += rows * cols {

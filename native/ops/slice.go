@@ -39,10 +39,10 @@ func newSlice(n *graph.Node, opset int64) (Op, error) {
 		}
 	}
 	if op.starts == nil || op.ends == nil {
-		return nil, mvAttrError(n, "starts", "starts and ends are required")
+		return nil, attrError(n, "starts", "starts and ends are required")
 	}
 	if len(op.starts) != len(op.ends) || (op.axes != nil && len(op.axes) != len(op.starts)) {
-		return nil, mvAttrError(n, "ends", "starts, ends and axes differ in length")
+		return nil, attrError(n, "ends", "starts, ends and axes differ in length")
 	}
 	return op, nil
 }
@@ -51,13 +51,13 @@ func (op sliceOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, 
 	starts, ends, axes := op.starts, op.ends, op.axes
 	var steps []int64
 	if op.fromInputs {
-		if err := mvArity(in, 3, 5); err != nil {
+		if err := checkArity(in, 3, 5); err != nil {
 			return nil, err
 		}
 		lists := []*[]int64{&starts, &ends, &axes, &steps}
 		names := []string{"starts", "ends", "axes", "steps"}
 		for i, dst := range lists {
-			t := mvOptional(in, i+1)
+			t := optionalInput(in, i+1)
 			if t == nil {
 				continue
 			}
@@ -65,7 +65,7 @@ func (op sliceOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, 
 				return nil, fmt.Errorf("%s input has shape %v, want 1-D", names[i], t.Shape)
 			}
 			var err error
-			if *dst, err = mvInts(t, names[i]+" input"); err != nil {
+			if *dst, err = intValues(t, names[i]+" input"); err != nil {
 				return nil, err
 			}
 		}
@@ -73,7 +73,7 @@ func (op sliceOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, 
 			(steps != nil && len(steps) != len(starts)) {
 			return nil, fmt.Errorf("starts, ends, axes and steps differ in length")
 		}
-	} else if err := mvArity(in, 1, 1); err != nil {
+	} else if err := checkArity(in, 1, 1); err != nil {
 		return nil, err
 	}
 	x := in[0]
@@ -91,7 +91,7 @@ func (op sliceOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, 
 		if axes != nil {
 			a = axes[i]
 		}
-		d, err := mvAxis(a, r, "axis")
+		d, err := resolveAxis(a, r, "axis")
 		if err != nil {
 			return nil, err
 		}
@@ -113,7 +113,7 @@ func (op sliceOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, 
 	for d := range m {
 		m[d] = mvStrided(count[d], first[d]*strides[d], step[d]*strides[d])
 	}
-	out := mvOutput(ctx, x.DType, count)
+	out := newOutput(ctx, x.DType, count)
 	mvElems(out).gatherAxes(mvElems(x), m, nil)
 	return []*tensor.Tensor{out}, nil
 }

@@ -32,13 +32,13 @@ func newReverseSequence(n *graph.Node, _ int64) (Op, error) {
 		return nil, err
 	}
 	if !(t == 0 && b == 1 || t == 1 && b == 0) {
-		return nil, mvAttrError(n, "time_axis", "time_axis %d and batch_axis %d are not 0 and 1", t, b)
+		return nil, attrError(n, "time_axis", "time_axis %d and batch_axis %d are not 0 and 1", t, b)
 	}
 	return reverseSequenceOp{timeAxis: int(t), batchAxis: int(b)}, nil
 }
 
 func (op reverseSequenceOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	if err := mvArity(in, 2, 2); err != nil {
+	if err := checkArity(in, 2, 2); err != nil {
 		return nil, err
 	}
 	x := in[0]
@@ -46,7 +46,7 @@ func (op reverseSequenceOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tenso
 		return nil, fmt.Errorf("input %v has rank below 2", x)
 	}
 	steps, batch := x.Shape[op.timeAxis], x.Shape[op.batchAxis]
-	lens, err := mvInts(in[1], "sequence_lens")
+	lens, err := intValues(in[1], "sequence_lens")
 	if err != nil {
 		return nil, err
 	}
@@ -56,7 +56,7 @@ func (op reverseSequenceOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tenso
 	strides := tensor.Strides(x.Shape)
 	ts, bs := strides[op.timeAxis], strides[op.batchAxis]
 	inner := tensor.NumElements(x.Shape[2:])
-	out := mvOutput(ctx, x.DType, x.Shape)
+	out := newOutput(ctx, x.DType, x.Shape)
 	dst, src := mvElems(out), mvElems(x)
 	for b, l := range lens {
 		if l < 0 || l > int64(steps) {

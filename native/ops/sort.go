@@ -41,13 +41,13 @@ func newTopK(since int64) Constructor {
 		}
 		if since < 10 {
 			if !n.HasAttr("k") {
-				return nil, badAttr(n, "k", "is required")
+				return nil, attrError(n, "k", "is required")
 			}
 			if op.k, err = n.AttrInt("k", 0); err != nil {
 				return nil, err
 			}
 			if op.k < 0 {
-				return nil, badAttr(n, "k", "is %d, want at least 0", op.k)
+				return nil, attrError(n, "k", "is %d, want at least 0", op.k)
 			}
 		}
 		if since >= 11 {
@@ -63,7 +63,7 @@ func newTopK(since int64) Constructor {
 
 // Forward returns Values and Indices.
 func (t *topK) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	if err := requireInputs(in, 1); err != nil {
+	if err := checkArity(in, 1, -1); err != nil {
 		return nil, err
 	}
 	x := in[0]
@@ -72,7 +72,7 @@ func (t *topK) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, err
 	}
 	k := t.k
 	if k < 0 {
-		if err := requireInputs(in, 2); err != nil {
+		if err := checkArity(in, 2, -1); err != nil {
 			return nil, err
 		}
 		kt := in[1]
@@ -81,7 +81,7 @@ func (t *topK) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, err
 		}
 		k = kt.Data.([]int64)[0]
 	}
-	axis, err := resolveAxis(t.axis, len(x.Shape))
+	axis, err := resolveAxis(t.axis, len(x.Shape), "axis")
 	if err != nil {
 		return nil, err
 	}
@@ -200,7 +200,7 @@ func newUnique(n *graph.Node, opset int64) (Op, error) {
 
 // Forward returns Y, indices, inverse_indices and counts.
 func (u *unique) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	if err := requireInputs(in, 1); err != nil {
+	if err := checkArity(in, 1, -1); err != nil {
 		return nil, err
 	}
 	x := in[0]
@@ -208,7 +208,7 @@ func (u *unique) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, e
 	axis := 0
 	if u.hasAxis {
 		var err error
-		if axis, err = resolveAxis(u.axis, len(x.Shape)); err != nil {
+		if axis, err = resolveAxis(u.axis, len(x.Shape), "axis"); err != nil {
 			return nil, err
 		}
 		shape = x.Shape

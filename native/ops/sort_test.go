@@ -58,7 +58,7 @@ func TestTopKRandomAgainstNaive(t *testing.T) {
 		}
 		x := xtTensor(dt, shape, vals)
 		for _, axis := range []int64{0, 1, -1} {
-			ax, _ := resolveAxis(axis, 3)
+			ax, _ := resolveAxis(axis, 3, "axis")
 			for _, k := range []int{0, 1, shape[ax]} {
 				for _, largest := range []int64{0, 1} {
 					wantV, wantI := xtNaiveTopK(vals, shape, ax, k, largest == 1)

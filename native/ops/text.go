@@ -40,7 +40,7 @@ func newStringNormalizer(n *graph.Node, _ int64) (Op, error) {
 	switch o.caseAction {
 	case "NONE", "LOWER", "UPPER":
 	default:
-		return nil, badAttr(n, "case_change_action", "is %q, want NONE, LOWER or UPPER", o.caseAction)
+		return nil, attrError(n, "case_change_action", "is %q, want NONE, LOWER or UPPER", o.caseAction)
 	}
 	cs, err := n.AttrInt("is_case_sensitive", 0)
 	if err != nil {
@@ -69,7 +69,7 @@ func (o *stringNormalizer) key(w string) string {
 }
 
 func (o *stringNormalizer) Forward(_ *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	if err := requireInputs(in, 1); err != nil {
+	if err := checkArity(in, 1, -1); err != nil {
 		return nil, err
 	}
 	x := in[0]
@@ -136,12 +136,12 @@ func newTfIdfVectorizer(n *graph.Node, _ int64) (Op, error) {
 			return nil, err
 		}
 		if v < 0 || v > math.MaxInt32 {
-			return nil, badAttr(n, a.name, "is %d, want a non-negative count", v)
+			return nil, attrError(n, a.name, "is %d, want a non-negative count", v)
 		}
 		*a.dst = int(v)
 	}
 	if o.minGram < 1 || o.maxGram < o.minGram {
-		return nil, badAttr(n, "min_gram_length", "%d and max_gram_length %d: want 1 <= min <= max", o.minGram, o.maxGram)
+		return nil, attrError(n, "min_gram_length", "%d and max_gram_length %d: want 1 <= min <= max", o.minGram, o.maxGram)
 	}
 	var err error
 	if o.mode, err = n.AttrString("mode", ""); err != nil {
@@ -150,7 +150,7 @@ func newTfIdfVectorizer(n *graph.Node, _ int64) (Op, error) {
 	switch o.mode {
 	case "TF", "IDF", "TFIDF":
 	default:
-		return nil, badAttr(n, "mode", "is %q, want TF, IDF or TFIDF", o.mode)
+		return nil, attrError(n, "mode", "is %q, want TF, IDF or TFIDF", o.mode)
 	}
 	counts, err := n.AttrInts("ngram_counts", nil)
 	if err != nil {
@@ -169,7 +169,7 @@ func newTfIdfVectorizer(n *graph.Node, _ int64) (Op, error) {
 		return nil, err
 	}
 	if (len(ints) == 0) == (len(strs) == 0) && len(indexes) > 0 {
-		return nil, badAttr(n, "pool_int64s", "exactly one of pool_int64s and pool_strings must be given")
+		return nil, attrError(n, "pool_int64s", "exactly one of pool_int64s and pool_strings must be given")
 	}
 	o.strings = len(strs) > 0
 	poolLen := max(len(ints), len(strs))
@@ -186,7 +186,7 @@ func newTfIdfVectorizer(n *graph.Node, _ int64) (Op, error) {
 		}
 		size := int64(k + 1)
 		if start < 0 || end < start || end > int64(poolLen) || (end-start)%size != 0 {
-			return nil, badAttr(n, "ngram_counts", "%v does not split a pool of %d into n-grams", counts, poolLen)
+			return nil, attrError(n, "ngram_counts", "%v does not split a pool of %d into n-grams", counts, poolLen)
 		}
 		for p := start; p < end; p += size {
 			var parts []string
@@ -198,11 +198,11 @@ func newTfIdfVectorizer(n *graph.Node, _ int64) (Op, error) {
 		}
 	}
 	if len(indexes) != len(o.outIndex) {
-		return nil, badAttr(n, "ngram_indexes", "has %d values for %d pool n-grams", len(indexes), len(o.outIndex))
+		return nil, attrError(n, "ngram_indexes", "has %d values for %d pool n-grams", len(indexes), len(o.outIndex))
 	}
 	for i, v := range indexes {
 		if v < 0 || v > math.MaxInt32 {
-			return nil, badAttr(n, "ngram_indexes", "value %d is out of range", v)
+			return nil, attrError(n, "ngram_indexes", "value %d is out of range", v)
 		}
 		o.outIndex[i] = int(v)
 		o.outSize = max(o.outSize, int(v)+1)
@@ -212,7 +212,7 @@ func newTfIdfVectorizer(n *graph.Node, _ int64) (Op, error) {
 		return nil, err
 	}
 	if len(w) != 0 && len(w) != len(indexes) {
-		return nil, badAttr(n, "weights", "has %d values for %d n-grams", len(w), len(indexes))
+		return nil, attrError(n, "weights", "has %d values for %d n-grams", len(w), len(indexes))
 	}
 	for _, v := range w {
 		o.weights = append(o.weights, float64(v))
@@ -230,7 +230,7 @@ func gramKey(parts []string) string {
 }
 
 func (o *tfIdfVectorizer) Forward(_ *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	if err := requireInputs(in, 1); err != nil {
+	if err := checkArity(in, 1, -1); err != nil {
 		return nil, err
 	}
 	x := in[0]

@@ -82,7 +82,7 @@ func newOptimizer(kind optimizerKind) Constructor {
 		}
 		if kind == optMomentum {
 			if !n.HasAttr("mode") {
-				return nil, badAttr(n, "mode", "is required")
+				return nil, attrError(n, "mode", "is required")
 			}
 			mode, err := n.AttrString("mode", "")
 			if err != nil {
@@ -93,7 +93,7 @@ func newOptimizer(kind optimizerKind) Constructor {
 			case "nesterov":
 				o.nesterov = true
 			default:
-				return nil, badAttr(n, "mode", "is %q, want standard or nesterov", mode)
+				return nil, attrError(n, "mode", "is %q, want standard or nesterov", mode)
 			}
 		}
 		return o, nil
@@ -104,7 +104,7 @@ func newOptimizer(kind optimizerKind) Constructor {
 // required and absent.
 func optimizerFloat(n *graph.Node, name string, dst *float64, def float32, required bool) error {
 	if required && !n.HasAttr(name) {
-		return badAttr(n, name, "is required")
+		return attrError(n, name, "is required")
 	}
 	v, err := n.AttrFloat(name, def)
 	if err != nil {
@@ -119,7 +119,7 @@ func (o *optimizer) Forward(_ *Context, in []*tensor.Tensor) ([]*tensor.Tensor, 
 	if len(in) < 2+groups || (len(in)-2)%groups != 0 {
 		return nil, fmt.Errorf("got %d inputs, want R, T and %d groups of tensors of the same count", len(in), groups)
 	}
-	if err := requireInputs(in, len(in)); err != nil {
+	if err := checkArity(in, len(in), -1); err != nil {
 		return nil, err
 	}
 	rate, err := scalarFloatInput(in, 0, "R", 0)

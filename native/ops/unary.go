@@ -85,7 +85,7 @@ type unaryOp struct {
 
 // Forward computes Y = f(X).
 func (op *unaryOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	if err := ewArity(in, 1, 1); err != nil {
+	if err := checkArity(in, 1, 1); err != nil {
 		return nil, err
 	}
 	x := in[0]
@@ -93,7 +93,7 @@ func (op *unaryOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor,
 		return mapFloatTensor(ctx, x, op.f)
 	}
 	signed := x.DType == graph.Int8 || x.DType == graph.Int16 || x.DType == graph.Int32 || x.DType == graph.Int64
-	if !ewIsReal(x.DType) || op.ints == intNone || op.ints == intNeg && !signed {
+	if !isRealDType(x.DType) || op.ints == intNone || op.ints == intNeg && !signed {
 		return nil, fmt.Errorf("input of type %v is not supported", x.DType)
 	}
 	out := tensor.New(x.DType, x.Shape...)
@@ -139,18 +139,18 @@ func unaryInts[T ewInt](kind intUnary, x, out []T) {
 // computed in float64 and rounded to x's type.
 func mapFloatTensor(ctx *Context, x *tensor.Tensor, f func(float64) float64) ([]*tensor.Tensor, error) {
 	dt := x.DType
-	if !ewIsReal(dt) || !dt.IsFloat() {
+	if !isRealDType(dt) || !dt.IsFloat() {
 		return nil, fmt.Errorf("input of type %v is not supported; want a float type", dt)
 	}
-	x = ewWiden(x)
-	out := ewOutput(ctx, x.DType, x.Shape)
+	x = widenHalf(x)
+	out := newOutput(ctx, x.DType, x.Shape)
 	switch v := x.Data.(type) {
 	case []float32:
 		unaryFloats(v, out.F32(), f)
 	case []float64:
 		unaryFloats(v, out.Data.([]float64), f)
 	}
-	return []*tensor.Tensor{ewNarrow(out, dt)}, nil
+	return []*tensor.Tensor{narrowHalf(out, dt)}, nil
 }
 
 // unaryFloats sets out[i] = f(x[i]) in float64, over the cores when large.
@@ -183,11 +183,11 @@ func newIsInf(n *graph.Node, _ int64) (Op, error) {
 
 // Forward classifies every element of X.
 func (op *classifyOp) Forward(_ *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	if err := ewArity(in, 1, 1); err != nil {
+	if err := checkArity(in, 1, 1); err != nil {
 		return nil, err
 	}
 	x := in[0]
-	if !ewIsReal(x.DType) || !x.DType.IsFloat() {
+	if !isRealDType(x.DType) || !x.DType.IsFloat() {
 		return nil, fmt.Errorf("input of type %v is not supported; want a float type", x.DType)
 	}
 	vals, err := x.Float64s()

@@ -40,7 +40,7 @@ func newNonMaxSuppression(n *graph.Node, _ int64) (Op, error) {
 		return nil, err
 	}
 	if c != 0 && c != 1 {
-		return nil, badAttr(n, "center_point_box", "is %d, want 0 or 1", c)
+		return nil, attrError(n, "center_point_box", "is %d, want 0 or 1", c)
 	}
 	return &nonMaxSuppression{centerPoint: c == 1}, nil
 }
@@ -87,7 +87,7 @@ func scalarFloatInput(in []*tensor.Tensor, i int, name string, def float64) (flo
 }
 
 func (o *nonMaxSuppression) Forward(_ *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	if err := requireInputs(in, 2); err != nil {
+	if err := checkArity(in, 2, -1); err != nil {
 		return nil, err
 	}
 	boxes, scores := in[0], in[1]
@@ -192,7 +192,7 @@ func newRoiAlign(n *graph.Node, opset int64) (Op, error) {
 	case "max":
 		o.max = true
 	default:
-		return nil, badAttr(n, "mode", "is %q, want avg or max", mode)
+		return nil, attrError(n, "mode", "is %q, want avg or max", mode)
 	}
 	ints := []struct {
 		name string
@@ -206,7 +206,7 @@ func newRoiAlign(n *graph.Node, opset int64) (Op, error) {
 			return nil, err
 		}
 		if v < a.min || v > math.MaxInt32 {
-			return nil, badAttr(n, a.name, "is %d, want at least %d", v, a.min)
+			return nil, attrError(n, a.name, "is %d, want at least %d", v, a.min)
 		}
 		*a.dst = int(v)
 	}
@@ -225,14 +225,14 @@ func newRoiAlign(n *graph.Node, opset int64) (Op, error) {
 			o.halfPixel = true
 		case "output_half_pixel":
 		default:
-			return nil, badAttr(n, "coordinate_transformation_mode", "is %q, want half_pixel or output_half_pixel", ctm)
+			return nil, attrError(n, "coordinate_transformation_mode", "is %q, want half_pixel or output_half_pixel", ctm)
 		}
 	}
 	return o, nil
 }
 
 func (o *roiAlign) Forward(_ *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	if err := requireInputs(in, 3); err != nil {
+	if err := checkArity(in, 3, -1); err != nil {
 		return nil, err
 	}
 	x, rois := in[0], in[1]
@@ -360,7 +360,7 @@ func newMaxUnpool(n *graph.Node, _ int64) (Op, error) {
 		return nil, err
 	}
 	if len(o.kernel) == 0 {
-		return nil, badAttr(n, "kernel_shape", "is required")
+		return nil, attrError(n, "kernel_shape", "is required")
 	}
 	if o.strides, err = n.AttrInts("strides", nil); err != nil {
 		return nil, err
@@ -370,16 +370,16 @@ func newMaxUnpool(n *graph.Node, _ int64) (Op, error) {
 	}
 	k := len(o.kernel)
 	if len(o.strides) != 0 && len(o.strides) != k {
-		return nil, badAttr(n, "strides", "has %d values for %d spatial axes", len(o.strides), k)
+		return nil, attrError(n, "strides", "has %d values for %d spatial axes", len(o.strides), k)
 	}
 	if len(o.pads) != 0 && len(o.pads) != 2*k {
-		return nil, badAttr(n, "pads", "has %d values for %d spatial axes", len(o.pads), k)
+		return nil, attrError(n, "pads", "has %d values for %d spatial axes", len(o.pads), k)
 	}
 	return o, nil
 }
 
 func (o *maxUnpool) Forward(_ *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	if err := requireInputs(in, 2); err != nil {
+	if err := checkArity(in, 2, -1); err != nil {
 		return nil, err
 	}
 	x, ind := in[0], in[1]

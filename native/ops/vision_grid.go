@@ -66,7 +66,7 @@ func newGridSample(n *graph.Node, _ int64) (Op, error) {
 	case "bicubic":
 		o.mode = gridBicubic
 	default:
-		return nil, badAttr(n, "mode", "is %q, want bilinear, nearest or bicubic", mode)
+		return nil, attrError(n, "mode", "is %q, want bilinear, nearest or bicubic", mode)
 	}
 	pad, err := n.AttrString("padding_mode", "zeros")
 	if err != nil {
@@ -79,7 +79,7 @@ func newGridSample(n *graph.Node, _ int64) (Op, error) {
 	case "reflection":
 		o.padding = gridReflection
 	default:
-		return nil, badAttr(n, "padding_mode", "is %q, want zeros, border or reflection", pad)
+		return nil, attrError(n, "padding_mode", "is %q, want zeros, border or reflection", pad)
 	}
 	ac, err := n.AttrInt("align_corners", 0)
 	if err != nil {
@@ -140,7 +140,7 @@ func cubicWeights(t float64) [4]float64 {
 }
 
 func (o *gridSample) Forward(_ *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	if err := requireInputs(in, 2); err != nil {
+	if err := checkArity(in, 2, -1); err != nil {
 		return nil, err
 	}
 	x, grid := in[0], in[1]

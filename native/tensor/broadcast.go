@@ -15,7 +15,8 @@ func Strides(shape []int) []int {
 
 // BroadcastShape returns the shape that numpy broadcasting gives shapes:
 // aligned at the right, each dimension is the one size other than 1 that
-// occurs there, or 1.
+// occurs there, or 1. The error names the first output axis where two
+// sizes other than 1 differ, or the shape with a negative dimension.
 func BroadcastShape(shapes ...[]int) ([]int, error) {
 	rank := 0
 	for _, s := range shapes {
@@ -29,11 +30,14 @@ func BroadcastShape(shapes ...[]int) ([]int, error) {
 		off := rank - len(s)
 		for i, d := range s {
 			switch {
+			case d < 0:
+				return nil, fmt.Errorf("shapes %v do not broadcast: negative dimension in %v", shapes, s)
 			case d == out[off+i] || d == 1:
 			case out[off+i] == 1:
 				out[off+i] = d
 			default:
-				return nil, fmt.Errorf("shapes %v do not broadcast", shapes)
+				return nil, fmt.Errorf("shapes %v do not broadcast: they differ at axis %d (%d vs %d) and neither is 1",
+					shapes, off+i, out[off+i], d)
 			}
 		}
 	}

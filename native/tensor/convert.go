@@ -7,8 +7,8 @@ import (
 )
 
 // Float64s returns the elements of a numeric or bool tensor as float64
-// (float16 and bfloat16 decoded from their bits; bools as 0 and 1). It is
-// meant for tests, reports and comparisons, not for kernels.
+// (float16 and bfloat16 decoded from their bits; bools as 0 and 1), in a
+// new slice. Hot kernels work on the typed data instead.
 func (t *Tensor) Float64s() ([]float64, error) {
 	out := make([]float64, t.Len())
 	switch d := t.Data.(type) {

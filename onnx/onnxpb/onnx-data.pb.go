@@ -11,6 +11,11 @@
 // 	protoc        v3.21.12
 // source: onnx-data.proto
 
+// The protobuf package is onnxkit.onnx rather than ONNX's own "onnx": the
+// package name never reaches the wire, so files are unchanged, and a
+// program may then link onnxkit beside other Go code that registers the
+// ONNX schema under "onnx" (such as onnx-go) without a registry conflict.
+
 package onnxpb
 
 import (
@@ -438,17 +443,17 @@ var File_onnx_data_proto protoreflect.FileDescriptor
 
 const file_onnx_data_proto_rawDesc = "" +
 	"\n" +
-	"\x0fonnx-data.proto\x12\x04onnx\x1a\n" +
-	"onnx.proto\"\xcd\x03\n" +
+	"\x0fonnx-data.proto\x12\fonnxkit.onnx\x1a\n" +
+	"onnx.proto\"\xf5\x03\n" +
 	"\rSequenceProto\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1b\n" +
-	"\telem_type\x18\x02 \x01(\x05R\belemType\x126\n" +
-	"\rtensor_values\x18\x03 \x03(\v2\x11.onnx.TensorProtoR\ftensorValues\x12I\n" +
-	"\x14sparse_tensor_values\x18\x04 \x03(\v2\x17.onnx.SparseTensorProtoR\x12sparseTensorValues\x12<\n" +
-	"\x0fsequence_values\x18\x05 \x03(\v2\x13.onnx.SequenceProtoR\x0esequenceValues\x12-\n" +
+	"\telem_type\x18\x02 \x01(\x05R\belemType\x12>\n" +
+	"\rtensor_values\x18\x03 \x03(\v2\x19.onnxkit.onnx.TensorProtoR\ftensorValues\x12Q\n" +
+	"\x14sparse_tensor_values\x18\x04 \x03(\v2\x1f.onnxkit.onnx.SparseTensorProtoR\x12sparseTensorValues\x12D\n" +
+	"\x0fsequence_values\x18\x05 \x03(\v2\x1b.onnxkit.onnx.SequenceProtoR\x0esequenceValues\x125\n" +
 	"\n" +
-	"map_values\x18\x06 \x03(\v2\x0e.onnx.MapProtoR\tmapValues\x12<\n" +
-	"\x0foptional_values\x18\a \x03(\v2\x13.onnx.OptionalProtoR\x0eoptionalValues\"]\n" +
+	"map_values\x18\x06 \x03(\v2\x16.onnxkit.onnx.MapProtoR\tmapValues\x12D\n" +
+	"\x0foptional_values\x18\a \x03(\v2\x1b.onnxkit.onnx.OptionalProtoR\x0eoptionalValues\"]\n" +
 	"\bDataType\x12\r\n" +
 	"\tUNDEFINED\x10\x00\x12\n" +
 	"\n" +
@@ -456,22 +461,22 @@ const file_onnx_data_proto_rawDesc = "" +
 	"\rSPARSE_TENSOR\x10\x02\x12\f\n" +
 	"\bSEQUENCE\x10\x03\x12\a\n" +
 	"\x03MAP\x10\x04\x12\f\n" +
-	"\bOPTIONAL\x10\x05\"\x9b\x01\n" +
+	"\bOPTIONAL\x10\x05\"\xa3\x01\n" +
 	"\bMapProto\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x19\n" +
 	"\bkey_type\x18\x02 \x01(\x05R\akeyType\x12\x12\n" +
 	"\x04keys\x18\x03 \x03(\x03R\x04keys\x12\x1f\n" +
 	"\vstring_keys\x18\x04 \x03(\fR\n" +
-	"stringKeys\x12+\n" +
-	"\x06values\x18\x05 \x01(\v2\x13.onnx.SequenceProtoR\x06values\"\xc3\x03\n" +
+	"stringKeys\x123\n" +
+	"\x06values\x18\x05 \x01(\v2\x1b.onnxkit.onnx.SequenceProtoR\x06values\"\xeb\x03\n" +
 	"\rOptionalProto\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1b\n" +
-	"\telem_type\x18\x02 \x01(\x05R\belemType\x124\n" +
-	"\ftensor_value\x18\x03 \x01(\v2\x11.onnx.TensorProtoR\vtensorValue\x12G\n" +
-	"\x13sparse_tensor_value\x18\x04 \x01(\v2\x17.onnx.SparseTensorProtoR\x11sparseTensorValue\x12:\n" +
-	"\x0esequence_value\x18\x05 \x01(\v2\x13.onnx.SequenceProtoR\rsequenceValue\x12+\n" +
-	"\tmap_value\x18\x06 \x01(\v2\x0e.onnx.MapProtoR\bmapValue\x12:\n" +
-	"\x0eoptional_value\x18\a \x01(\v2\x13.onnx.OptionalProtoR\roptionalValue\"]\n" +
+	"\telem_type\x18\x02 \x01(\x05R\belemType\x12<\n" +
+	"\ftensor_value\x18\x03 \x01(\v2\x19.onnxkit.onnx.TensorProtoR\vtensorValue\x12O\n" +
+	"\x13sparse_tensor_value\x18\x04 \x01(\v2\x1f.onnxkit.onnx.SparseTensorProtoR\x11sparseTensorValue\x12B\n" +
+	"\x0esequence_value\x18\x05 \x01(\v2\x1b.onnxkit.onnx.SequenceProtoR\rsequenceValue\x123\n" +
+	"\tmap_value\x18\x06 \x01(\v2\x16.onnxkit.onnx.MapProtoR\bmapValue\x12B\n" +
+	"\x0eoptional_value\x18\a \x01(\v2\x1b.onnxkit.onnx.OptionalProtoR\roptionalValue\"]\n" +
 	"\bDataType\x12\r\n" +
 	"\tUNDEFINED\x10\x00\x12\n" +
 	"\n" +
@@ -496,26 +501,26 @@ func file_onnx_data_proto_rawDescGZIP() []byte {
 var file_onnx_data_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
 var file_onnx_data_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
 var file_onnx_data_proto_goTypes = []any{
-	(SequenceProto_DataType)(0), // 0: onnx.SequenceProto.DataType
-	(OptionalProto_DataType)(0), // 1: onnx.OptionalProto.DataType
-	(*SequenceProto)(nil),       // 2: onnx.SequenceProto
-	(*MapProto)(nil),            // 3: onnx.MapProto
-	(*OptionalProto)(nil),       // 4: onnx.OptionalProto
-	(*TensorProto)(nil),         // 5: onnx.TensorProto
-	(*SparseTensorProto)(nil),   // 6: onnx.SparseTensorProto
+	(SequenceProto_DataType)(0), // 0: onnxkit.onnx.SequenceProto.DataType
+	(OptionalProto_DataType)(0), // 1: onnxkit.onnx.OptionalProto.DataType
+	(*SequenceProto)(nil),       // 2: onnxkit.onnx.SequenceProto
+	(*MapProto)(nil),            // 3: onnxkit.onnx.MapProto
+	(*OptionalProto)(nil),       // 4: onnxkit.onnx.OptionalProto
+	(*TensorProto)(nil),         // 5: onnxkit.onnx.TensorProto
+	(*SparseTensorProto)(nil),   // 6: onnxkit.onnx.SparseTensorProto
 }
 var file_onnx_data_proto_depIdxs = []int32{
-	5,  // 0: onnx.SequenceProto.tensor_values:type_name -> onnx.TensorProto
-	6,  // 1: onnx.SequenceProto.sparse_tensor_values:type_name -> onnx.SparseTensorProto
-	2,  // 2: onnx.SequenceProto.sequence_values:type_name -> onnx.SequenceProto
-	3,  // 3: onnx.SequenceProto.map_values:type_name -> onnx.MapProto
-	4,  // 4: onnx.SequenceProto.optional_values:type_name -> onnx.OptionalProto
-	2,  // 5: onnx.MapProto.values:type_name -> onnx.SequenceProto
-	5,  // 6: onnx.OptionalProto.tensor_value:type_name -> onnx.TensorProto
-	6,  // 7: onnx.OptionalProto.sparse_tensor_value:type_name -> onnx.SparseTensorProto
-	2,  // 8: onnx.OptionalProto.sequence_value:type_name -> onnx.SequenceProto
-	3,  // 9: onnx.OptionalProto.map_value:type_name -> onnx.MapProto
-	4,  // 10: onnx.OptionalProto.optional_value:type_name -> onnx.OptionalProto
+	5,  // 0: onnxkit.onnx.SequenceProto.tensor_values:type_name -> onnxkit.onnx.TensorProto
+	6,  // 1: onnxkit.onnx.SequenceProto.sparse_tensor_values:type_name -> onnxkit.onnx.SparseTensorProto
+	2,  // 2: onnxkit.onnx.SequenceProto.sequence_values:type_name -> onnxkit.onnx.SequenceProto
+	3,  // 3: onnxkit.onnx.SequenceProto.map_values:type_name -> onnxkit.onnx.MapProto
+	4,  // 4: onnxkit.onnx.SequenceProto.optional_values:type_name -> onnxkit.onnx.OptionalProto
+	2,  // 5: onnxkit.onnx.MapProto.values:type_name -> onnxkit.onnx.SequenceProto
+	5,  // 6: onnxkit.onnx.OptionalProto.tensor_value:type_name -> onnxkit.onnx.TensorProto
+	6,  // 7: onnxkit.onnx.OptionalProto.sparse_tensor_value:type_name -> onnxkit.onnx.SparseTensorProto
+	2,  // 8: onnxkit.onnx.OptionalProto.sequence_value:type_name -> onnxkit.onnx.SequenceProto
+	3,  // 9: onnxkit.onnx.OptionalProto.map_value:type_name -> onnxkit.onnx.MapProto
+	4,  // 10: onnxkit.onnx.OptionalProto.optional_value:type_name -> onnxkit.onnx.OptionalProto
 	11, // [11:11] is the sub-list for method output_type
 	11, // [11:11] is the sub-list for method input_type
 	11, // [11:11] is the sub-list for extension type_name

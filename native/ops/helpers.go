@@ -1,8 +1,8 @@
 package ops
 
-// Helpers shared by the reduction, sorting, resizing, normalisation and
-// miscellaneous op families: element-type constraints, half-float
-// widening, integer inputs and axis checks.
+// Helpers shared by the op families: element-type constraints and
+// predicates, half-float widening and narrowing, output allocation, input
+// counts, integer inputs, axis checks and attribute errors.
 
 import (
 	"fmt"
@@ -170,6 +170,33 @@ func storeData(dt graph.DType, shape []int, data any) *tensor.Tensor {
 	return &tensor.Tensor{DType: dt, Shape: append([]int(nil), shape...), Data: data}
 }
 
+// widenHalf returns a float16 or bfloat16 tensor as float32, and any
+// other tensor (or nil) as it is.
+func widenHalf(t *tensor.Tensor) *tensor.Tensor {
+	if t == nil || !isHalfFloat(t.DType) {
+		return t
+	}
+	return &tensor.Tensor{DType: graph.Float32, Shape: t.Shape, Data: halfToFloat32(t.Data.([]uint16), t.DType)}
+}
+
+// narrowHalf rounds a float32 tensor to dt when dt is float16 or
+// bfloat16, and returns it as it is otherwise.
+func narrowHalf(t *tensor.Tensor, dt graph.DType) *tensor.Tensor {
+	if !isHalfFloat(dt) || t.DType != graph.Float32 {
+		return t
+	}
+	return &tensor.Tensor{DType: dt, Shape: t.Shape, Data: float32ToHalf(t.F32(), dt)}
+}
+
+// newOutput returns an output tensor whose elements the caller
+// overwrites entirely: float32 buffers come from the context's pool.
+func newOutput(ctx *Context, dt graph.DType, shape []int) *tensor.Tensor {
+	if dt == graph.Float32 && ctx != nil {
+		return ctx.Float32(shape...)
+	}
+	return tensor.New(dt, shape...)
+}
+
 // isRealDType reports whether dt holds plain numbers that the generic
 // numeric kernels handle (after widening of the 16-bit floats).
 func isRealDType(dt graph.DType) bool {
@@ -192,20 +219,26 @@ func isFloatDType(dt graph.DType) bool {
 	return false
 }
 
-// badAttr is an error about attribute attr of node n.
-func badAttr(n *graph.Node, attr, format string, args ...any) error {
+// attrError is an error about attribute attr of node n.
+func attrError(n *graph.Node, attr, format string, args ...any) error {
 	return &graph.NodeError{Node: n.Name, Op: n.OpType, Attr: attr, Err: fmt.Errorf(format, args...)}
 }
 
-// requireInputs checks that in holds at least lo inputs and that the first
-// lo of them are present.
-func requireInputs(in []*tensor.Tensor, lo int) error {
-	if len(in) < lo {
-		return fmt.Errorf("got %d inputs, want at least %d", len(in), lo)
+// checkArity verifies that the op got between lo and hi inputs (hi < 0:
+// no upper bound) and that the first lo are present.
+func checkArity(in []*tensor.Tensor, lo, hi int) error {
+	if len(in) < lo || hi >= 0 && len(in) > hi {
+		if hi == lo {
+			return fmt.Errorf("got %d inputs, want %d", len(in), lo)
+		}
+		if hi < 0 {
+			return fmt.Errorf("got %d inputs, want at least %d", len(in), lo)
+		}
+		return fmt.Errorf("got %d inputs, want %d to %d", len(in), lo, hi)
 	}
-	for i := 0; i < lo; i++ {
+	for i := range lo {
 		if in[i] == nil {
-			return fmt.Errorf("required input %d is missing", i)
+			return fmt.Errorf("input %d is missing", i)
 		}
 	}
 	return nil
@@ -219,7 +252,9 @@ func optionalInput(in []*tensor.Tensor, i int) *tensor.Tensor {
 	return nil
 }
 
-// intValues returns the elements of an int32 or int64 tensor as int64.
+// intValues returns the elements of an int32 or int64 tensor as int64,
+// what naming it in errors. An int64 tensor's data is returned as it is,
+// not copied: callers only read it.
 func intValues(t *tensor.Tensor, what string) ([]int64, error) {
 	switch d := t.Data.(type) {
 	case []int64:
@@ -234,41 +269,36 @@ func intValues(t *tensor.Tensor, what string) ([]int64, error) {
 	return nil, fmt.Errorf("%s is %v, want int32 or int64", what, t.DType)
 }
 
-// intScalar returns the single value of an int32 or int64 tensor that is
-// a scalar or holds one element.
+// intScalar returns the one value of an int32 or int64 tensor that holds
+// a single element (a scalar, or any shape of one element).
 func intScalar(t *tensor.Tensor, what string) (int64, error) {
+	if t.Kind != tensor.Dense {
+		return 0, fmt.Errorf("%s is %v, want one integer", what, t)
+	}
+	if t.Len() != 1 {
+		return 0, fmt.Errorf("%s has shape %v, want a scalar or one element", what, t.Shape)
+	}
 	v, err := intValues(t, what)
 	if err != nil {
 		return 0, err
 	}
-	if len(v) != 1 || len(t.Shape) > 1 {
-		return 0, fmt.Errorf("%s has shape %v, want a scalar", what, t.Shape)
-	}
 	return v[0], nil
 }
 
-// floatValues returns the elements of a float tensor as float64.
+// floatValues returns the elements of a float tensor as float64, in a new
+// slice.
 func floatValues(t *tensor.Tensor, what string) ([]float64, error) {
 	if !isFloatDType(t.DType) {
 		return nil, fmt.Errorf("%s is %v, want a float type", what, t.DType)
 	}
-	var out []float64
-	switch d := computeData(t).(type) {
-	case []float32:
-		out = make([]float64, len(d))
-		for i, v := range d {
-			out[i] = float64(v)
-		}
-	case []float64:
-		out = append(out, d...)
-	}
-	return out, nil
+	return t.Float64s()
 }
 
-// resolveAxis maps axis in [-rank, rank) to [0, rank).
-func resolveAxis(axis int64, rank int) (int, error) {
+// resolveAxis maps axis, which counts from the end when negative, from
+// [-rank, rank) to [0, rank), what naming it in errors.
+func resolveAxis(axis int64, rank int, what string) (int, error) {
 	if axis < -int64(rank) || axis >= int64(rank) {
-		return 0, fmt.Errorf("axis %d is out of range for rank %d", axis, rank)
+		return 0, fmt.Errorf("%s %d is out of range for rank %d", what, axis, rank)
 	}
 	if axis < 0 {
 		axis += int64(rank)
@@ -281,7 +311,7 @@ func resolveAxes(axes []int64, rank int) ([]int, error) {
 	out := make([]int, len(axes))
 	seen := make([]bool, rank)
 	for i, a := range axes {
-		ax, err := resolveAxis(a, rank)
+		ax, err := resolveAxis(a, rank, "axis")
 		if err != nil {
 			return nil, err
 		}
