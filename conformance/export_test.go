@@ -245,8 +245,8 @@ func argmax32(xs []float32) int {
 	return best
 }
 
-// TestExportMatchesONNXRuntime exports both networks at opsets 13, 17 and
-// 21 and checks that ONNX Runtime's probabilities on the test split match
+// TestExportMatchesONNXRuntime exports both networks at every opset from
+// 13 to 21 and checks that ONNX Runtime's probabilities on the test split match
 // the native engine's, at batch 1 and at batch 32.
 func TestExportMatchesONNXRuntime(t *testing.T) {
 	if err := ortrun.Init(testenv.ORTLibrary(t)); err != nil {
@@ -265,7 +265,7 @@ func TestExportMatchesONNXRuntime(t *testing.T) {
 				}
 				want[n] = out[model.Output].Clone()
 			}
-			for _, opset := range []int64{13, 17, 21} {
+			for opset := int64(13); opset <= 21; opset++ {
 				path := r.exportAt(t, opset)
 				s, err := ortrun.Open(path, 2)
 				if err != nil {
@@ -278,8 +278,10 @@ func TestExportMatchesONNXRuntime(t *testing.T) {
 					}
 					compareProbs(t, fmt.Sprintf("opset %d batch %d", opset, n), out[model.Output], want[n], ortRTol, ortATol)
 				}
-				// Batch 1 over every test image, not only the first.
-				for i := 0; i < images.Shape[0]; i++ {
+				// Batch 1 over every test image, not only the first, at
+				// opsets 13, 17 and 21; the others are checked on the
+				// batches above.
+				for i := 0; i < images.Shape[0] && opset%4 == 1; i++ {
 					one := batchOf(tensorRow(images, i), 1)
 					got, err := s.Run(map[string]*tensor.Tensor{model.Input: one})
 					if err != nil {

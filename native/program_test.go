@@ -221,3 +221,38 @@ func TestRunChecksInputs(t *testing.T) {
 		}
 	}
 }
+
+// TestFirstNonFiniteNamesTheOp checks the trainer's NaN report: the first
+// node in run order whose output holds a NaN or an infinity.
+func TestFirstNonFiniteNamesTheOp(t *testing.T) {
+	b := graph.NewBuilder("nonfinite", graph.OpsetID{Version: 17})
+	x := b.Input("x", graph.Float32, graph.Fixed(4))
+	y := b.Node("Relu", "relu", []string{x})
+	y = b.Node("Log", "log", []string{y}) // log(0) = -Inf for x <= 0
+	y = b.Node("Neg", "neg", []string{y})
+	b.Output(y, nil)
+	m, err := b.Model()
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog, err := Compile(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	finite := tensor.FromFloat32([]float32{1, 2, 3, 4}, 4)
+	tape, err := prog.Forward(map[string]*tensor.Tensor{"x": finite}, Options{Training: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, _, found := tape.FirstNonFinite(); found {
+		t.Fatalf("finite run: FirstNonFinite reports %q", n.Name)
+	}
+	tape, err = prog.Forward(map[string]*tensor.Tensor{"x": tensor.FromFloat32([]float32{1, -2, 3, 4}, 4)}, Options{Training: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, value, found := tape.FirstNonFinite()
+	if !found || n.Name != "log" || n.OpType != "Log" || value != "log" {
+		t.Fatalf("FirstNonFinite = %v, %q, %v; want node log (Log)", n, value, found)
+	}
+}
