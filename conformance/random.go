@@ -6,11 +6,8 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
-	"sort"
 
 	"github.com/onnxkit/onnxkit/native"
-	"github.com/onnxkit/onnxkit/native/tensor"
-	"github.com/onnxkit/onnxkit/onnx"
 )
 
 // RunRandom judges a case whose outputs are random (Bernoulli,
@@ -22,37 +19,13 @@ import (
 // (Dropout), also the span of that input scaled by the largest factor
 // between expected output and input, which covers any other mask.
 func RunRandom(c Case) Result {
-	res := Result{Case: c}
-	m, err := onnx.ReadFile(filepath.Join(c.Dir, "model.onnx"))
-	if err != nil {
-		res.Outcome, res.Err = Failed, err
-		return res
-	}
-	res.Ops = opTypes(m)
-	prog, err := native.Compile(m)
-	if err != nil {
-		res.Outcome, res.Err = Failed, err
-		return res
-	}
-	sets, _ := filepath.Glob(filepath.Join(c.Dir, "test_data_set_*"))
-	sort.Strings(sets)
-	for _, set := range sets {
-		if outcome, err := runRandomSet(prog, set); err != nil {
-			res.Outcome, res.Err = outcome, fmt.Errorf("%s: %w", filepath.Base(set), err)
-			return res
-		}
-	}
-	return res
+	return runSets(c, runRandomSet)
 }
 
 func runRandomSet(prog *native.Program, dir string) (Outcome, error) {
-	inputs := map[string]*tensor.Tensor{}
-	for i, in := range prog.Inputs() {
-		t, err := readTensor(filepath.Join(dir, fmt.Sprintf("input_%d.pb", i)))
-		if err != nil {
-			return Failed, err
-		}
-		inputs[in.Name] = t
+	inputs, err := readInputs(prog, dir)
+	if err != nil {
+		return Failed, err
 	}
 	first, err := prog.Run(inputs)
 	if err != nil {

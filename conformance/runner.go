@@ -83,6 +83,15 @@ func Run(c Case, tol *Tolerance) Result {
 	if tol == nil {
 		tol = &DefaultTolerance
 	}
+	return runSets(c, func(prog *native.Program, dir string) (Outcome, error) {
+		return runDataSet(prog, dir, tol)
+	})
+}
+
+// runSets reads and compiles c's model and judges its data sets in order
+// with judge, stopping at the first that does not pass. A case without a
+// data set fails.
+func runSets(c Case, judge func(prog *native.Program, dir string) (Outcome, error)) Result {
 	res := Result{Case: c}
 	m, err := onnx.ReadFile(filepath.Join(c.Dir, "model.onnx"))
 	if err != nil {
@@ -102,8 +111,7 @@ func Run(c Case, tol *Tolerance) Result {
 		return res
 	}
 	for _, set := range sets {
-		outcome, err := runDataSet(prog, set, tol)
-		if err != nil {
+		if outcome, err := judge(prog, set); err != nil {
 			res.Outcome, res.Err = outcome, fmt.Errorf("%s: %w", filepath.Base(set), err)
 			return res
 		}
@@ -112,25 +120,9 @@ func Run(c Case, tol *Tolerance) Result {
 }
 
 func runDataSet(prog *native.Program, dir string, tol *Tolerance) (Outcome, error) {
-	inputs := map[string]*tensor.Tensor{}
-	declared := prog.Model().Graph.Inputs
-	files, _ := filepath.Glob(filepath.Join(dir, "input_*.pb"))
-	// Inputs are numbered in the order of the graph inputs that the data
-	// set feeds; the suite feeds the non-initializer inputs, and the
-	// initializers' inputs only when it gives more files than those.
-	feed := prog.Inputs()
-	if len(files) > len(feed) {
-		feed = declared
-	}
-	for i := range files {
-		if i >= len(feed) {
-			return Failed, fmt.Errorf("input_%d.pb has no graph input to feed", i)
-		}
-		t, err := readValue(filepath.Join(dir, fmt.Sprintf("input_%d.pb", i)), feed[i].Type)
-		if err != nil {
-			return Failed, err
-		}
-		inputs[feed[i].Name] = retag(t, feed[i].Type)
+	inputs, err := readInputs(prog, dir)
+	if err != nil {
+		return Failed, err
 	}
 	got, err := prog.Run(inputs)
 	if err != nil {
@@ -148,6 +140,32 @@ func runDataSet(prog *native.Program, dir string, tol *Tolerance) (Outcome, erro
 		}
 	}
 	return Passed, nil
+}
+
+// readInputs reads the input files of the data set in dir, keyed by the
+// graph input each one feeds.
+func readInputs(prog *native.Program, dir string) (map[string]*tensor.Tensor, error) {
+	inputs := map[string]*tensor.Tensor{}
+	declared := prog.Model().Graph.Inputs
+	files, _ := filepath.Glob(filepath.Join(dir, "input_*.pb"))
+	// Inputs are numbered in the order of the graph inputs that the data
+	// set feeds; the suite feeds the non-initializer inputs, and the
+	// initializers' inputs only when it gives more files than those.
+	feed := prog.Inputs()
+	if len(files) > len(feed) {
+		feed = declared
+	}
+	for i := range files {
+		if i >= len(feed) {
+			return nil, fmt.Errorf("input_%d.pb has no graph input to feed", i)
+		}
+		t, err := readValue(filepath.Join(dir, fmt.Sprintf("input_%d.pb", i)), feed[i].Type)
+		if err != nil {
+			return nil, err
+		}
+		inputs[feed[i].Name] = retag(t, feed[i].Type)
+	}
+	return inputs, nil
 }
 
 // retag gives a uint16 tensor the bfloat16 type that the model declares

@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/onnxkit/onnxkit/native/linalg"
-	"github.com/onnxkit/onnxkit/native/parallel"
 )
 
 // Tolerances for Conv.
@@ -21,47 +20,6 @@ var (
 	// float32 rounding of the outputs (~1e-6 each) divided by 2*eps = 2e-2.
 	tolConvGrad = tolerance{Abs: 3e-4, Rel: 1e-3}
 )
-
-// convRef is the direct 7-loop convolution in float64, written from the
-// definition without im2col.
-func convRef(p ConvParams, x, w, b []float32) []float64 {
-	oh := (p.H+p.PadTop+p.PadBottom-p.DilationH*(p.KH-1)-1)/p.StrideH + 1
-	ow := (p.W+p.PadLeft+p.PadRight-p.DilationW*(p.KW-1)-1)/p.StrideW + 1
-	cg, mg := p.C/p.Group, p.M/p.Group
-	y := make([]float64, p.N*p.M*oh*ow)
-	for n := 0; n < p.N; n++ {
-		for m := 0; m < p.M; m++ {
-			g := m / mg
-			for oy := 0; oy < oh; oy++ {
-				for ox := 0; ox < ow; ox++ {
-					var sum float64
-					if b != nil {
-						sum = float64(b[m])
-					}
-					for c := 0; c < cg; c++ {
-						for kh := 0; kh < p.KH; kh++ {
-							for kw := 0; kw < p.KW; kw++ {
-								iy := oy*p.StrideH - p.PadTop + kh*p.DilationH
-								ix := ox*p.StrideW - p.PadLeft + kw*p.DilationW
-								if iy < 0 || iy >= p.H || ix < 0 || ix >= p.W {
-									continue
-								}
-								xv := x[((n*p.C+g*cg+c)*p.H+iy)*p.W+ix]
-								wv := w[((m*cg+c)*p.KH+kh)*p.KW+kw]
-								sum += float64(xv) * float64(wv)
-							}
-						}
-					}
-					if p.ReLU && sum < 0 {
-						sum = 0
-					}
-					y[((n*p.M+m)*oh+oy)*ow+ox] = sum
-				}
-			}
-		}
-	}
-	return y
-}
 
 // convCases are hand-picked shapes covering every path of the kernel.
 var convCases = []ConvParams{
@@ -115,9 +73,9 @@ func convBuffers(rng *rand.Rand, p ConvParams) (x, w, b, y []float32) {
 }
 
 // TestConvForwardMatchesDirect compares im2col + GEMM with the direct
-// loop, once with the current linalg implementation and once with the
-// naive reference GEMM, so that the kernel relies on nothing but the Gemm
-// contract.
+// loop (convNDRef on the same convolution as two axes), once with the
+// current linalg implementation and once with the naive reference GEMM,
+// so that the kernel relies on nothing but the Gemm contract.
 func TestConvForwardMatchesDirect(t *testing.T) {
 	for _, impl := range []linalg.Gemm{linalg.Current(), linalg.Naive{}} {
 		prev := linalg.Use(impl)
@@ -147,7 +105,7 @@ func testConvForwardMatchesDirect(t *testing.T) {
 				b = nil
 			}
 			ConvForward(&q, x, w, b, y)
-			compare(t, convName(q)+"/"+variant.name, tolConvForward, y, convRef(q, x, w, b))
+			compare(t, convName(q)+"/"+variant.name, tolConvForward, y, convNDRef(ndFromConv2D(q)[0], x, w, b))
 		}
 	}
 }
@@ -169,18 +127,28 @@ func TestConvBackwardGradients(t *testing.T) {
 }
 
 // TestConvBackwardAccumulates checks that backward adds to the gradient
-// buffers rather than overwriting them: starting from random values r,
-// the result is r + (gradient from zero).
+// buffers rather than overwriting them (checkAccumulates).
 func TestConvBackwardAccumulates(t *testing.T) {
-	// The sum over the images is added to r one image at a time instead of
-	// all at once, which rounds differently by a few float32 ulps.
-	tolAccumulate := tolerance{Abs: 1e-6, Rel: 1e-6}
 	rng := newRNG(3)
 	p := convCases[3]
 	x, w, b, y := convBuffers(rng, p)
 	g := uniform(rng, len(y), -1, 1)
-	fresh := [3][]float32{make([]float32, len(x)), make([]float32, len(w)), make([]float32, len(b))}
-	ConvBackward(&p, x, w, nil, g, fresh[0], fresh[1], fresh[2])
+	checkAccumulates(t, rng, [3]int{len(x), len(w), len(b)}, func(dx, dw, db []float32) {
+		ConvBackward(&p, x, w, nil, g, dx, dw, db)
+	})
+}
+
+// checkAccumulates checks a convolution's backward, which writes dx, dw
+// and db (of the given sizes) and skips a nil one, for accumulation: for
+// each gradient in turn, starting from random values r, the result is
+// r + (gradient from zero).
+func checkAccumulates(t *testing.T, rng *rand.Rand, sizes [3]int, backward func(dx, dw, db []float32)) {
+	t.Helper()
+	// The images' contributions are added to r one at a time instead of
+	// all at once, which rounds differently by a few float32 ulps.
+	tolAccumulate := tolerance{Abs: 1e-6, Rel: 1e-6}
+	fresh := [3][]float32{make([]float32, sizes[0]), make([]float32, sizes[1]), make([]float32, sizes[2])}
+	backward(fresh[0], fresh[1], fresh[2])
 	for i, name := range []string{"dx", "dw", "db"} {
 		start := uniform(rng, len(fresh[i]), -1, 1)
 		want := make([]float64, len(start))
@@ -189,7 +157,7 @@ func TestConvBackwardAccumulates(t *testing.T) {
 		}
 		grads := [3][]float32{}
 		grads[i] = start
-		ConvBackward(&p, x, w, nil, g, grads[0], grads[1], grads[2])
+		backward(grads[0], grads[1], grads[2])
 		compare(t, name+" accumulated", tolAccumulate, start, want)
 	}
 }
@@ -230,25 +198,19 @@ func TestConvFusedReLU(t *testing.T) {
 // TestConvThreadIndependence runs forward and backward with one and with
 // two workers and requires bitwise equal results.
 func TestConvThreadIndependence(t *testing.T) {
-	defer parallel.SetThreads(parallel.Threads())
 	rng := newRNG(5)
 	p := ConvParams{N: 3, C: 4, H: 13, W: 11, M: 6, KH: 3, KW: 3, StrideH: 2, StrideW: 1,
 		PadTop: 1, PadLeft: 2, PadBottom: 0, PadRight: 1, DilationH: 1, DilationW: 2, Group: 2, ReLU: true}
 	x, w, b, _ := convBuffers(rng, p)
 	oh, ow := p.OutSize()
 	g := uniform(rng, p.N*p.M*oh*ow, -1, 1)
-	run := func(threads int) [4][]float32 {
-		parallel.SetThreads(threads)
+	sameWithThreads(t, func() map[string][]float32 {
 		y := make([]float32, len(g))
 		ConvForward(&p, x, w, b, y)
 		dx, dw, db := make([]float32, len(x)), make([]float32, len(w)), make([]float32, len(b))
 		ConvBackward(&p, x, w, y, g, dx, dw, db)
-		return [4][]float32{y, dx, dw, db}
-	}
-	one, two := run(1), run(2)
-	for i, name := range []string{"y", "dx", "dw", "db"} {
-		identical(t, name+" with 1 vs 2 threads", one[i], two[i])
-	}
+		return map[string][]float32{"y": y, "dx": dx, "dw": dw, "db": db}
+	})
 }
 
 func TestConvValidate(t *testing.T) {

@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/onnxkit/onnxkit/native/linalg"
-	"github.com/onnxkit/onnxkit/native/parallel"
 )
 
 // ConvND is checked with the Conv tolerances of conv_test.go: the sums
@@ -173,10 +172,13 @@ func ndFromConv2D(p ConvParams) []ConvNDParams {
 }
 
 // TestConvNDMatchesConv2D runs the N-D kernels on 2-D (and 1-D)
-// convolutions: they build the same column matrices and make the same
-// GEMM calls as conv.go, so forward and every gradient must agree
-// bitwise.
+// convolutions: they build the same column matrices as conv.go, so
+// forward, dx and db must agree bitwise. dw is summed over the images one
+// GEMM per image here and one GEMM per chunk of images in conv.go, so the
+// two differ by float32 rounding of sums of a few dozen products
+// (tolConvSumOrder).
 func TestConvNDMatchesConv2D(t *testing.T) {
+	tolConvSumOrder := tolerance{Abs: 1e-6, Rel: 1e-5}
 	rng := newRNG(22)
 	cases := append([]ConvParams(nil), convCases...)
 	for range 20 {
@@ -202,7 +204,15 @@ func TestConvNDMatchesConv2D(t *testing.T) {
 			got := [3][]float32{make([]float32, len(x)), make([]float32, len(w)), make([]float32, len(b))}
 			ConvNDBackward(&q, x, w, yND, g, got[0], got[1], got[2])
 			for k, grad := range []string{"dx", "dw", "db"} {
-				identical(t, name+" "+grad, got[k], want[k])
+				if grad != "dw" {
+					identical(t, name+" "+grad, got[k], want[k])
+					continue
+				}
+				want64 := make([]float64, len(want[k]))
+				for j, v := range want[k] {
+					want64[j] = float64(v)
+				}
+				compare(t, name+" dw", tolConvSumOrder, got[k], want64)
 			}
 		}
 	}
@@ -224,52 +234,32 @@ func TestConvNDBackwardGradients(t *testing.T) {
 }
 
 // TestConvNDBackwardAccumulates checks that backward adds to the gradient
-// buffers: starting from random values r, the result is r + (gradient
-// from zero), and a nil buffer skips its gradient.
+// buffers and that a nil buffer skips its gradient (checkAccumulates).
 func TestConvNDBackwardAccumulates(t *testing.T) {
-	// The images' contributions are added to r one at a time instead of
-	// all at once, which rounds differently by a few float32 ulps.
-	tolAccumulate := tolerance{Abs: 1e-6, Rel: 1e-6}
 	rng := newRNG(24)
 	p := convNDCases[3]
 	x, w, b, y := convNDBuffers(rng, p)
 	g := uniform(rng, len(y), -1, 1)
-	fresh := [3][]float32{make([]float32, len(x)), make([]float32, len(w)), make([]float32, len(b))}
-	ConvNDBackward(&p, x, w, nil, g, fresh[0], fresh[1], fresh[2])
-	for i, name := range []string{"dx", "dw", "db"} {
-		start := uniform(rng, len(fresh[i]), -1, 1)
-		want := make([]float64, len(start))
-		for j := range want {
-			want[j] = float64(start[j]) + float64(fresh[i][j])
-		}
-		grads := [3][]float32{}
-		grads[i] = start
-		ConvNDBackward(&p, x, w, nil, g, grads[0], grads[1], grads[2])
-		compare(t, name+" accumulated", tolAccumulate, start, want)
-	}
+	checkAccumulates(t, rng, [3]int{len(x), len(w), len(b)}, func(dx, dw, db []float32) {
+		ConvNDBackward(&p, x, w, nil, g, dx, dw, db)
+	})
 }
 
 // TestConvNDThreadIndependence runs forward and backward with one and
 // with two workers and requires bitwise equal results.
 func TestConvNDThreadIndependence(t *testing.T) {
-	defer parallel.SetThreads(parallel.Threads())
 	rng := newRNG(25)
 	p := convND(3, 4, 6, 2, []int{6, 7, 5}, []int{3, 2, 3}, []int{2, 1, 1}, []int{1, 0, 2}, []int{0, 1, 1}, []int{1, 2, 1})
 	p.ReLU = true
 	x, w, b, _ := convNDBuffers(rng, p)
 	g := uniform(rng, p.N*p.M*product(p.OutSize()), -1, 1)
-	run := func(threads int) [4][]float32 {
-		parallel.SetThreads(threads)
+	sameWithThreads(t, func() map[string][]float32 {
 		y := make([]float32, len(g))
 		ConvNDForward(&p, x, w, b, y)
 		dx, dw, db := make([]float32, len(x)), make([]float32, len(w)), make([]float32, len(b))
 		ConvNDBackward(&p, x, w, y, g, dx, dw, db)
-		return [4][]float32{y, dx, dw, db}
-	}
-	one, two := run(1), run(2)
-	for i, name := range []string{"y", "dx", "dw", "db"} {
-		identical(t, name+" with 1 vs 2 threads", one[i], two[i])
-	}
+		return map[string][]float32{"y": y, "dx": dx, "dw": dw, "db": db}
+	})
 }
 
 func TestConvNDValidate(t *testing.T) {

@@ -35,56 +35,6 @@ func poolOutRef(in, k, s, padBegin, padEnd, d int, ceil bool) int {
 	return out
 }
 
-// poolRef is the direct pooling reference in float64: per output, the list
-// of taps inside the image, their max (first index among equals) or mean.
-func poolRef(p PoolParams, x []float32, average bool) (y []float64, argmax []int64) {
-	oh := poolOutRef(p.H, p.KH, p.StrideH, p.PadTop, p.PadBottom, p.DilationH, p.CeilMode)
-	ow := poolOutRef(p.W, p.KW, p.StrideW, p.PadLeft, p.PadRight, p.DilationW, p.CeilMode)
-	for n := 0; n < p.N; n++ {
-		for c := 0; c < p.C; c++ {
-			for oy := 0; oy < oh; oy++ {
-				for ox := 0; ox < ow; ox++ {
-					var taps []int
-					padded := 0
-					for kh := 0; kh < p.KH; kh++ {
-						for kw := 0; kw < p.KW; kw++ {
-							iy := oy*p.StrideH - p.PadTop + kh*p.DilationH
-							ix := ox*p.StrideW - p.PadLeft + kw*p.DilationW
-							if iy >= -p.PadTop && iy < p.H+p.PadBottom && ix >= -p.PadLeft && ix < p.W+p.PadRight {
-								padded++
-							}
-							if iy >= 0 && iy < p.H && ix >= 0 && ix < p.W {
-								taps = append(taps, ((n*p.C+c)*p.H+iy)*p.W+ix)
-							}
-						}
-					}
-					if average {
-						var sum float64
-						for _, i := range taps {
-							sum += float64(x[i])
-						}
-						count := len(taps)
-						if p.CountIncludePad {
-							count = padded
-						}
-						y = append(y, sum/float64(count))
-						continue
-					}
-					best := taps[0]
-					for _, i := range taps[1:] {
-						if x[i] > x[best] {
-							best = i
-						}
-					}
-					y = append(y, float64(x[best]))
-					argmax = append(argmax, int64(best))
-				}
-			}
-		}
-	}
-	return y, argmax
-}
-
 var poolCases = []PoolParams{
 	// AlexNet's overlapping pooling
 	{N: 2, C: 3, H: 13, W: 13, KH: 3, KW: 3, StrideH: 2, StrideW: 2, DilationH: 1, DilationW: 1},
@@ -151,7 +101,9 @@ func TestPoolForwardMatchesDirect(t *testing.T) {
 		oh, ow := p.OutSize()
 		x := uniform(rng, p.N*p.C*p.H*p.W, -1, 1)
 		y, argmax := make([]float32, p.N*p.C*oh*ow), make([]int64, p.N*p.C*oh*ow)
-		wantMax, wantArg := poolRef(p, x, false)
+		// The reference is poolNDRef on the same window as two axes.
+		ref := ndFromPool2D(p)[0]
+		wantMax, wantArg := poolNDRef(ref, x, false)
 		MaxPoolForward(&p, x, y, argmax)
 		compare(t, poolName(p)+" max", tolMaxPool, y, wantMax)
 		for i := range wantArg {
@@ -160,7 +112,7 @@ func TestPoolForwardMatchesDirect(t *testing.T) {
 				break
 			}
 		}
-		wantAvg, _ := poolRef(p, x, true)
+		wantAvg, _ := poolNDRef(ref, x, true)
 		AveragePoolForward(&p, x, y)
 		compare(t, poolName(p)+" average", tolAvgPool, y, wantAvg)
 	}

@@ -5,8 +5,6 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
-
-	"github.com/onnxkit/onnxkit/native/parallel"
 )
 
 // PoolND is checked with the pooling tolerances of pool_test.go.
@@ -268,26 +266,20 @@ func TestPoolNDBackwardGradients(t *testing.T) {
 // TestPoolNDThreadIndependence runs forward and backward with one and
 // with two workers and requires bitwise equal results.
 func TestPoolNDThreadIndependence(t *testing.T) {
-	defer parallel.SetThreads(parallel.Threads())
 	rng := newRNG(34)
 	p := poolND(3, 5, []int{9, 8, 10}, []int{3, 2, 3}, []int{2, 1, 2}, []int{1, 0, 1}, []int{1, 1, 0}, []int{1, 2, 1}, true, true)
 	n := p.N * p.C * product(p.OutSize())
 	x := uniform(rng, p.N*p.C*product(p.In), -1, 1)
 	g := uniform(rng, n, -1, 1)
-	run := func(threads int) [4][]float32 {
-		parallel.SetThreads(threads)
+	sameWithThreads(t, func() map[string][]float32 {
 		yMax, argmax, yAvg := make([]float32, n), make([]int64, n), make([]float32, n)
 		dxMax, dxAvg := make([]float32, len(x)), make([]float32, len(x))
 		MaxPoolNDForward(&p, x, yMax, argmax)
 		MaxPoolNDBackward(&p, argmax, g, dxMax)
 		AveragePoolNDForward(&p, x, yAvg)
 		AveragePoolNDBackward(&p, g, dxAvg)
-		return [4][]float32{yMax, dxMax, yAvg, dxAvg}
-	}
-	one, two := run(1), run(2)
-	for i, name := range []string{"max y", "max dx", "average y", "average dx"} {
-		identical(t, name+" with 1 vs 2 threads", one[i], two[i])
-	}
+		return map[string][]float32{"max y": yMax, "max dx": dxMax, "average y": yAvg, "average dx": dxAvg}
+	})
 }
 
 func TestPoolNDValidate(t *testing.T) {

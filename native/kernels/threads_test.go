@@ -10,7 +10,6 @@ import (
 // own test) with one and with two workers, on sizes large enough for the
 // work to be split, and requires bitwise equal results.
 func TestThreadIndependence(t *testing.T) {
-	defer parallel.SetThreads(parallel.Threads())
 	rng := newRNG(111)
 	bn := BatchNormParams{N: 8, C: 8, Spatial: 32 * 32, Epsilon: 1e-5, Momentum: 0.9}
 	pool := PoolParams{N: 4, C: 8, H: 32, W: 32, KH: 3, KW: 3, StrideH: 2, StrideW: 2,
@@ -36,8 +35,7 @@ func TestThreadIndependence(t *testing.T) {
 	ewA, ewB := uniform(rng, 64*64, -1, 1), uniform(rng, 32*64, 0.5, 1.5)
 	ewG := uniform(rng, 64*32*64, -1, 1)
 
-	run := func(threads int) map[string][]float32 {
-		parallel.SetThreads(threads)
+	sameWithThreads(t, func() map[string][]float32 {
 		out := map[string][]float32{}
 		y, mean, inv := make([]float32, len(bnX)), make([]float32, bn.C), make([]float32, bn.C)
 		rm, rv := make([]float32, bn.C), make([]float32, bn.C)
@@ -77,8 +75,18 @@ func TestThreadIndependence(t *testing.T) {
 		DivBackward(bc, ewA, ewB, ewG, eda, edb)
 		out["div y"], out["div da"], out["div db"] = ey, eda, edb
 		return out
-	}
-	one, two := run(1), run(2)
+	})
+}
+
+// sameWithThreads calls run with one and with two workers and requires
+// every output it names to be bitwise equal between the two.
+func sameWithThreads(t *testing.T, run func() map[string][]float32) {
+	t.Helper()
+	defer parallel.SetThreads(parallel.Threads())
+	parallel.SetThreads(1)
+	one := run()
+	parallel.SetThreads(2)
+	two := run()
 	for name, v := range one {
 		identical(t, name+" with 1 vs 2 threads", v, two[name])
 	}

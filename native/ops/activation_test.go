@@ -62,24 +62,24 @@ func TestActivationsMatchFormulas(t *testing.T) {
 		}},
 	}
 	for _, c := range cases {
-		op := ewBuild(t, c.op, c.opset, c.attrs...)
+		op := buildOp(t, testNode(c.op, c.attrs...), c.opset)
 		for _, dt := range []graph.DType{graph.Float32, graph.Float64, graph.Float16} {
 			for _, shape := range [][]int{{2, 3, 5}, {}, {3, 0}, {50000}} {
-				x := ewFromFloat64(dt, shape, ewRandom(rng, tensor.NumElements(shape), 0.1, 4, true))
-				xv := ewValues(t, x)
+				x := testTensor(dt, shape, randomUniform(rng, tensor.NumElements(shape), 0.1, 4, true))
+				xv := testValues(t, x)
 				want := make([]float64, len(xv))
 				for i, v := range xv {
 					want[i] = c.f(v)
 				}
-				tol := ewRounded
+				tol := tolRounded
 				if dt == graph.Float16 {
-					tol = ewHalf
+					tol = tolHalfRounded
 				}
-				got := ewRun(t, op, x)
+				got := runOp(t, op, x)
 				if got.DType != dt || !slices.Equal(got.Shape, shape) {
 					t.Fatalf("%s: got %v, want %v%v", c.op, got, dt, shape)
 				}
-				ewClose(t, fmt.Sprintf("%s %v %v", c.op, dt, shape), ewValues(t, got), want, tol)
+				checkClose(t, fmt.Sprintf("%s %v %v", c.op, dt, shape), testValues(t, got), want, tol)
 			}
 		}
 	}
@@ -104,19 +104,19 @@ func TestActivationDefaults(t *testing.T) {
 		{"ThresholdedRelu", 10, []float64{0, 0}, "alpha 1: 1 is not above it"},
 	}
 	for _, c := range cases {
-		got := ewValues(t, ewRun(t, ewBuild(t, c.op, c.opset), x))
-		ewClose(t, fmt.Sprintf("%s opset %d defaults (%s)", c.op, c.opset, c.why), got, c.want, ewTol{"float64 rounding", 1e-15, 0})
+		got := testValues(t, runOp(t, buildOp(t, testNode(c.op), c.opset), x))
+		checkClose(t, fmt.Sprintf("%s opset %d defaults (%s)", c.op, c.opset, c.why), got, c.want, tolerance{name: "float64 rounding", rel: 1e-15})
 	}
 }
 
 func TestReluIntegersAndErrors(t *testing.T) {
 	i32 := &tensor.Tensor{DType: graph.Int32, Shape: []int{3}, Data: []int32{-5, 0, 7}}
-	if got := ewRun(t, ewBuild(t, "Relu", 14), i32).Data.([]int32); !slices.Equal(got, []int32{0, 0, 7}) {
+	if got := runOp(t, buildOp(t, testNode("Relu"), 14), i32).Data.([]int32); !slices.Equal(got, []int32{0, 0, 7}) {
 		t.Errorf("int32 Relu: got %v", got)
 	}
-	ewRunErr(t, ewBuild(t, "Relu", 14), tensor.New(graph.Bool, 2))
-	ewRunErr(t, ewBuild(t, "Sigmoid", 13), i32)
-	ewRunErr(t, ewBuild(t, "Elu", 6), i32)
+	runOpErr(t, buildOp(t, testNode("Relu"), 14), tensor.New(graph.Bool, 2))
+	runOpErr(t, buildOp(t, testNode("Sigmoid"), 13), i32)
+	runOpErr(t, buildOp(t, testNode("Elu"), 6), i32)
 	if _, err := Build(&graph.Node{OpType: "Elu", Attrs: []*graph.Attr{graph.IntAttr("alpha", 1)}}, 6); err == nil {
 		t.Error("Elu accepted an int alpha")
 	}
@@ -130,29 +130,29 @@ func TestPRelu(t *testing.T) {
 		}
 		return v[0]
 	}
-	op := ewBuild(t, "PRelu", 16)
+	op := buildOp(t, testNode("PRelu"), 16)
 	for _, sh := range [][2][]int{{{2, 3, 4}, {3, 1}}, {{2, 3, 4}, {4}}, {{2, 3, 4}, {}}, {{2, 3, 4}, {2, 3, 4}}, {{300, 200}, {200}}} {
 		for _, dt := range []graph.DType{graph.Float32, graph.Float64, graph.Float16} {
-			x := ewFromFloat64(dt, sh[0], ewRandom(rng, tensor.NumElements(sh[0]), 0.1, 3, true))
-			s := ewFromFloat64(dt, sh[1], ewRandom(rng, tensor.NumElements(sh[1]), 0.1, 1, false))
-			want := ewRefBroadcast(sh[0], sh[:], [][]float64{ewValues(t, x), ewValues(t, s)}, f)
-			tol := ewRounded
+			x := testTensor(dt, sh[0], randomUniform(rng, tensor.NumElements(sh[0]), 0.1, 3, true))
+			s := testTensor(dt, sh[1], randomUniform(rng, tensor.NumElements(sh[1]), 0.1, 1, false))
+			want := ewRefBroadcast(sh[0], sh[:], [][]float64{testValues(t, x), testValues(t, s)}, f)
+			tol := tolRounded
 			if dt == graph.Float16 {
-				tol = ewHalf
+				tol = tolHalfRounded
 			}
-			ewClose(t, fmt.Sprintf("PRelu %v %v", dt, sh), ewValues(t, ewRun(t, op, x, s)), want, tol)
+			checkClose(t, fmt.Sprintf("PRelu %v %v", dt, sh), testValues(t, runOp(t, op, x, s)), want, tol)
 		}
 	}
 	// Before opset 7 a slope [C] applies along axis 1: X [2,3,4], slope [3].
-	x := ewFromFloat64(graph.Float32, []int{2, 3, 4}, ewRandom(rng, 24, 0.1, 3, true))
-	s := ewFromFloat64(graph.Float32, []int{3}, ewRandom(rng, 3, 0.1, 1, false))
-	want := ewRefBroadcast(x.Shape, [][]int{x.Shape, {3, 1}}, [][]float64{ewValues(t, x), ewValues(t, s)}, f)
-	ewClose(t, "opset 6 PRelu per channel", ewValues(t, ewRun(t, ewBuild(t, "PRelu", 6), x, s)), want, ewRounded)
-	ewRunErr(t, op, x, s)                                    // numpy rules: [3] does not broadcast to [2,3,4]
-	ewRunErr(t, op, tensor.Float32(3), tensor.Float32(2, 3)) // the slope may not grow X
+	x := testTensor(graph.Float32, []int{2, 3, 4}, randomUniform(rng, 24, 0.1, 3, true))
+	s := testTensor(graph.Float32, []int{3}, randomUniform(rng, 3, 0.1, 1, false))
+	want := ewRefBroadcast(x.Shape, [][]int{x.Shape, {3, 1}}, [][]float64{testValues(t, x), testValues(t, s)}, f)
+	checkClose(t, "opset 6 PRelu per channel", testValues(t, runOp(t, buildOp(t, testNode("PRelu"), 6), x, s)), want, tolRounded)
+	runOpErr(t, op, x, s)                                    // numpy rules: [3] does not broadcast to [2,3,4]
+	runOpErr(t, op, tensor.Float32(3), tensor.Float32(2, 3)) // the slope may not grow X
 	i64 := &tensor.Tensor{DType: graph.Int64, Shape: []int{3}, Data: []int64{-4, 0, 4}}
 	slope := &tensor.Tensor{DType: graph.Int64, Shape: []int{}, Data: []int64{3}}
-	if got := ewRun(t, op, i64, slope).Data.([]int64); !slices.Equal(got, []int64{-12, 0, 4}) {
+	if got := runOp(t, op, i64, slope).Data.([]int64); !slices.Equal(got, []int64{-12, 0, 4}) {
 		t.Errorf("int64 PRelu: got %v, want [-12 0 4]", got)
 	}
 }
@@ -163,29 +163,29 @@ func TestActivationBackwardMatchesFiniteDifferences(t *testing.T) {
 		op    string
 		attrs []*graph.Attr
 	}{{"Relu", nil}, {"LeakyRelu", []*graph.Attr{graph.FloatAttr("alpha", 0.2)}}, {"Sigmoid", nil}, {"Tanh", nil}} {
-		op := ewBuild(t, c.op, 13, c.attrs...)
+		op := buildOp(t, testNode(c.op, c.attrs...), 13)
 		for _, shape := range [][]int{{2, 3, 4}, {}, {7}} {
 			// Inputs at least 0.1 from the kink at 0, beyond the step 0.01.
-			x := ewFromFloat64(graph.Float32, shape, ewRandom(rng, tensor.NumElements(shape), 0.1, 3, true))
-			ewCheckGrads(t, fmt.Sprintf("%s %v", c.op, shape), op, []*tensor.Tensor{x}, rng)
+			x := testTensor(graph.Float32, shape, randomUniform(rng, tensor.NumElements(shape), 0.1, 3, true))
+			checkGradients(t, fmt.Sprintf("%s %v", c.op, shape), op, []*tensor.Tensor{x}, []int{0}, rng, tolFiniteDiff)
 		}
 	}
 	// A large input goes through the parallel loops.
-	x := ewFromFloat64(graph.Float32, []int{70000}, ewRandom(rng, 70000, 0.1, 3, true))
-	relu := ewBuild(t, "Relu", 13).(Differentiable)
+	x := testTensor(graph.Float32, []int{70000}, randomUniform(rng, 70000, 0.1, 3, true))
+	relu := buildOp(t, testNode("Relu"), 13).(Differentiable)
 	y, _ := relu.Forward(&Context{}, []*tensor.Tensor{x})
-	g := ewFromFloat64(graph.Float32, x.Shape, ewRandom(rng, 70000, 0.1, 1, true))
+	g := testTensor(graph.Float32, x.Shape, randomUniform(rng, 70000, 0.1, 1, true))
 	dx, err := relu.Backward(&Context{}, []*tensor.Tensor{x}, y, []*tensor.Tensor{g})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := ewValues(t, g)
-	for i, v := range ewValues(t, x) {
+	want := testValues(t, g)
+	for i, v := range testValues(t, x) {
 		if v < 0 {
 			want[i] = 0
 		}
 	}
-	ewClose(t, "large Relu backward", ewValues(t, dx[0]), want, ewExact)
+	checkClose(t, "large Relu backward", testValues(t, dx[0]), want, tolExact)
 	if _, err := relu.Backward(&Context{}, []*tensor.Tensor{tensor.New(graph.Float64, 2)}, []*tensor.Tensor{tensor.New(graph.Float64, 2)},
 		[]*tensor.Tensor{tensor.New(graph.Float64, 2)}); err == nil {
 		t.Error("Relu backward accepted float64")
@@ -194,20 +194,6 @@ func TestActivationBackwardMatchesFiniteDifferences(t *testing.T) {
 
 func BenchmarkReluF32_1M(b *testing.B) {
 	rng := rand.New(rand.NewPCG(33, 34))
-	x := ewFromFloat64(graph.Float32, []int{ewBenchLen}, ewRandom(rng, ewBenchLen, 0.1, 3, true))
-	op, err := Build(&graph.Node{OpType: "Relu"}, 14)
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx := &Context{Pool: NewPool()}
-	in := []*tensor.Tensor{x}
-	b.SetBytes(2 * 4 * ewBenchLen)
-	b.ReportAllocs()
-	for b.Loop() {
-		out, err := op.Forward(ctx, in)
-		if err != nil {
-			b.Fatal(err)
-		}
-		ctx.Pool.Put(out[0])
-	}
+	x := testTensor(graph.Float32, []int{ewBenchLen}, randomUniform(rng, ewBenchLen, 0.1, 3, true))
+	benchNode(b, &graph.Node{OpType: "Relu"}, 14, 2*4*ewBenchLen, x)
 }

@@ -14,7 +14,7 @@ import (
 
 func ewCast(t *testing.T, x *tensor.Tensor, to graph.DType) *tensor.Tensor {
 	t.Helper()
-	y := ewRun(t, ewBuild(t, "Cast", 13, graph.IntAttr("to", int64(to))), x)
+	y := runOp(t, buildOp(t, testNode("Cast", graph.IntAttr("to", int64(to))), 13), x)
 	if y.DType != to || !slices.Equal(y.Shape, x.Shape) {
 		t.Fatalf("Cast %v to %v gave %v", x, to, y)
 	}
@@ -49,7 +49,7 @@ func TestCastBetweenNumbers(t *testing.T) {
 
 func TestCastFloatWidthsMatchReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(35, 36))
-	v := ewRandom(rng, 500, 1e-3, 1e3, true)
+	v := randomUniform(rng, 500, 1e-3, 1e3, true)
 	v = append(v, math.Inf(1), math.Inf(-1), 0, 65504, 70000, 1e-7)
 	shape := []int{len(v)}
 	// The references: float16 and bfloat16 by the bit conversions of
@@ -61,19 +61,19 @@ func TestCastFloatWidthsMatchReference(t *testing.T) {
 		graph.BFloat16: func(x float64) float64 { return float64(graph.BFloat16FromBits(graph.BFloat16Bits(float32(x)))) },
 	}
 	for _, from := range []graph.DType{graph.Float32, graph.Float64, graph.Float16, graph.BFloat16} {
-		x := ewFromFloat64(from, shape, v)
-		xv := ewValues(t, x)
+		x := testTensor(from, shape, v)
+		xv := testValues(t, x)
 		for to, f := range ref {
 			want := make([]float64, len(xv))
 			for i, e := range xv {
 				want[i] = f(e)
 			}
-			ewClose(t, fmt.Sprintf("%v to %v", from, to), ewValues(t, ewCast(t, x, to)), want, ewExact)
+			checkClose(t, fmt.Sprintf("%v to %v", from, to), testValues(t, ewCast(t, x, to)), want, tolExact)
 		}
 	}
-	nan := ewFromFloat64(graph.Float32, []int{1}, []float64{math.NaN()})
+	nan := testTensor(graph.Float32, []int{1}, []float64{math.NaN()})
 	for _, to := range []graph.DType{graph.Float16, graph.BFloat16, graph.Float64} {
-		if got := ewValues(t, ewCast(t, nan, to)); !math.IsNaN(got[0]) {
+		if got := testValues(t, ewCast(t, nan, to)); !math.IsNaN(got[0]) {
 			t.Errorf("NaN cast to %v gave %v", to, got[0])
 		}
 	}
@@ -81,15 +81,15 @@ func TestCastFloatWidthsMatchReference(t *testing.T) {
 
 func TestCastStrings(t *testing.T) {
 	s := &tensor.Tensor{DType: graph.String, Shape: []int{8}, Data: []string{"3.5", "-1e-5", "1E8", "NaN", "INF", "+INF", "-inf", "1e999"}}
-	got := ewValues(t, ewCast(t, s, graph.Float32))
-	ewClose(t, "string to float32", got, []float64{3.5, float64(float32(-1e-5)), 1e8, math.NaN(), math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(1)}, ewExact)
+	got := testValues(t, ewCast(t, s, graph.Float32))
+	checkClose(t, "string to float32", got, []float64{3.5, float64(float32(-1e-5)), 1e8, math.NaN(), math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(1)}, tolExact)
 	// An integer type reads integer literals exactly and truncates others
 	// ("100.5" -> 100).
 	si := &tensor.Tensor{DType: graph.String, Shape: []int{3}, Data: []string{"9007199254740993", "100.5", "-7"}}
 	if got := ewCast(t, si, graph.Int64).Data.([]int64); !slices.Equal(got, []int64{9007199254740993, 100, -7}) {
 		t.Errorf("string to int64: got %v", got)
 	}
-	ewRunErr(t, ewBuild(t, "Cast", 13, graph.IntAttr("to", int64(graph.Float32))),
+	runOpErr(t, buildOp(t, testNode("Cast", graph.IntAttr("to", int64(graph.Float32))), 13),
 		&tensor.Tensor{DType: graph.String, Shape: []int{1}, Data: []string{"Hello"}})
 
 	// Numbers to strings, hand-worked: the shortest decimal that reads
@@ -108,16 +108,16 @@ func TestCastStrings(t *testing.T) {
 	// strings exactly.
 	rng := rand.New(rand.NewPCG(37, 38))
 	for _, dt := range []graph.DType{graph.Float32, graph.Float64} {
-		v := ewRandom(rng, 300, 0, 1, true)
+		v := randomUniform(rng, 300, 0, 1, true)
 		for k := range v {
 			v[k] *= math.Pow(10, float64(rng.IntN(40)-20))
 		}
-		x := ewFromFloat64(dt, []int{300}, v)
+		x := testTensor(dt, []int{300}, v)
 		back := ewCast(t, ewCast(t, x, graph.String), dt)
-		ewClose(t, fmt.Sprintf("%v through strings", dt), ewValues(t, back), ewValues(t, x), ewExact)
+		checkClose(t, fmt.Sprintf("%v through strings", dt), testValues(t, back), testValues(t, x), tolExact)
 	}
 	// And a formatted float64 parses with strconv to the same value.
-	for _, str := range ewCast(t, ewFromFloat64(graph.Float64, []int{3}, []float64{1.0 / 3, 2e20, -7.25e-9}), graph.String).Data.([]string) {
+	for _, str := range ewCast(t, testTensor(graph.Float64, []int{3}, []float64{1.0 / 3, 2e20, -7.25e-9}), graph.String).Data.([]string) {
 		if _, err := strconv.ParseFloat(str, 64); err != nil {
 			t.Errorf("formatted %q does not parse: %v", str, err)
 		}
@@ -127,7 +127,7 @@ func TestCastStrings(t *testing.T) {
 func TestCastVersionsAndErrors(t *testing.T) {
 	x := &tensor.Tensor{DType: graph.Float32, Shape: []int{2}, Data: []float32{1.5, -2}}
 	// Opset 1 names the type as a string.
-	y := ewRun(t, ewBuild(t, "Cast", 1, graph.StringAttr("to", "INT64")), x)
+	y := runOp(t, buildOp(t, testNode("Cast", graph.StringAttr("to", "INT64")), 1), x)
 	if got := y.Data.([]int64); y.DType != graph.Int64 || !slices.Equal(got, []int64{1, -2}) {
 		t.Errorf("opset 1 Cast to INT64: got %v %v", y, got)
 	}
@@ -146,10 +146,10 @@ func TestCastVersionsAndErrors(t *testing.T) {
 			t.Errorf("Cast opset %d accepted %v", bad.opset, bad.attrs)
 		}
 	}
-	ewRunErr(t, ewBuild(t, "Cast", 13, graph.IntAttr("to", int64(graph.Float32))), tensor.New(graph.Complex64, 2))
+	runOpErr(t, buildOp(t, testNode("Cast", graph.IntAttr("to", int64(graph.Float32))), 13), tensor.New(graph.Complex64, 2))
 	// CastLike takes the type of its second input.
-	like := ewRun(t, ewBuild(t, "CastLike", 15), x, tensor.New(graph.Float16, 0))
-	ewClose(t, "CastLike to float16", ewValues(t, like), []float64{1.5, -2}, ewExact)
+	like := runOp(t, buildOp(t, testNode("CastLike"), 15), x, tensor.New(graph.Float16, 0))
+	checkClose(t, "CastLike to float16", testValues(t, like), []float64{1.5, -2}, tolExact)
 	if like.DType != graph.Float16 {
 		t.Errorf("CastLike gave %v, want float16", like.DType)
 	}

@@ -9,21 +9,21 @@ import (
 )
 
 func TestConvTransposeHandWorked(t *testing.T) {
-	x := xtF32s([]int{1, 1, 3}, 1, 2, 3)
-	w := xtF32s([]int{1, 1, 3}, 1, 1, 1)
+	x := float32s([]int{1, 1, 3}, 1, 2, 3)
+	w := float32s([]int{1, 1, 3}, 1, 1, 1)
 	// Stride 1: each x[i] adds to y[i..i+2]: y = [1, 1+2, 1+2+3, 2+3, 3].
-	got := xtRun(t, xtNode("ConvTranspose"), 11, x, w)
-	xtCheck(t, "stride 1", got[0], []int{1, 1, 5}, []float64{1, 3, 6, 5, 3}, xtF32)
+	got := runNode(t, testNode("ConvTranspose"), 11, x, w)
+	checkTensor(t, "stride 1", got[0], []int{1, 1, 5}, []float64{1, 3, 6, 5, 3}, tolF32)
 	// Stride 2: x[i] adds to y[2i..2i+2], 7 outputs: [1, 1, 1+2, 2, 2+3, 3, 3].
-	got = xtRun(t, xtNode("ConvTranspose", graph.IntsAttr("strides", 2)), 11, x, w)
-	xtCheck(t, "stride 2", got[0], []int{1, 1, 7}, []float64{1, 1, 3, 2, 5, 3, 3}, xtF32)
+	got = runNode(t, testNode("ConvTranspose", graph.IntsAttr("strides", 2)), 11, x, w)
+	checkTensor(t, "stride 2", got[0], []int{1, 1, 7}, []float64{1, 1, 3, 2, 5, 3, 3}, tolF32)
 	// pads [1, 2] crop one element at the start and two at the end.
-	got = xtRun(t, xtNode("ConvTranspose", graph.IntsAttr("strides", 2), graph.IntsAttr("pads", 1, 2)), 11, x, w)
-	xtCheck(t, "pads", got[0], []int{1, 1, 4}, []float64{1, 3, 2, 5}, xtF32)
+	got = runNode(t, testNode("ConvTranspose", graph.IntsAttr("strides", 2), graph.IntsAttr("pads", 1, 2)), 11, x, w)
+	checkTensor(t, "pads", got[0], []int{1, 1, 4}, []float64{1, 3, 2, 5}, tolF32)
 	// output_shape [8] with stride 2: the full size is 7, so the total
 	// padding is -1 and the begin pad -1/2 = 0: one zero is added at the end.
-	got = xtRun(t, xtNode("ConvTranspose", graph.IntsAttr("strides", 2), graph.IntsAttr("output_shape", 8)), 11, x, w)
-	xtCheck(t, "output_shape", got[0], []int{1, 1, 8}, []float64{1, 1, 3, 2, 5, 3, 3, 0}, xtF32)
+	got = runNode(t, testNode("ConvTranspose", graph.IntsAttr("strides", 2), graph.IntsAttr("output_shape", 8)), 11, x, w)
+	checkTensor(t, "output_shape", got[0], []int{1, 1, 8}, []float64{1, 1, 3, 2, 5, 3, 3, 0}, tolF32)
 }
 
 // trConvTransposeRef gathers each 2-D output element from the inputs and
@@ -80,38 +80,38 @@ func TestConvTransposeRandom(t *testing.T) {
 				pb[a], pe[a] = 0, 0
 			}
 		}
-		x := xtRandom(rng, graph.Float64, tensor.NumElements(xs))
-		w := xtRandom(rng, graph.Float64, tensor.NumElements(ws))
-		b := xtRandom(rng, graph.Float64, mg*group)
-		node := xtNode("ConvTranspose", graph.IntAttr("group", int64(group)),
+		x := randomFor(rng, graph.Float64, tensor.NumElements(xs))
+		w := randomFor(rng, graph.Float64, tensor.NumElements(ws))
+		b := randomFor(rng, graph.Float64, mg*group)
+		node := testNode("ConvTranspose", graph.IntAttr("group", int64(group)),
 			graph.IntsAttr("strides", int64(s[0]), int64(s[1])), graph.IntsAttr("dilations", int64(d[0]), int64(d[1])),
 			graph.IntsAttr("pads", int64(pb[0]), int64(pb[1]), int64(pe[0]), int64(pe[1])),
 			graph.IntsAttr("output_padding", int64(op[0]), int64(op[1])))
-		got := xtRun(t, node, 11, xtTensor(graph.Float64, xs, x), xtTensor(graph.Float64, ws, w), xtTensor(graph.Float64, []int{mg * group}, b))
+		got := runNode(t, node, 11, testTensor(graph.Float64, xs, x), testTensor(graph.Float64, ws, w), testTensor(graph.Float64, []int{mg * group}, b))
 		want := trConvTransposeRef(x, w, b, xs, ws, group, s, d, pb, out)
-		xtCheck(t, "ConvTranspose", got[0], []int{n, mg * group, out[0], out[1]}, want, xtF64)
+		checkTensor(t, "ConvTranspose", got[0], []int{n, mg * group, out[0], out[1]}, want, tolF64)
 
 		// The same geometry through output_shape: pads are derived and
 		// split with the odd unit at the end.
 		full := [2]int{out[0] + pb[0] + pe[0], out[1] + pb[1] + pe[1]}
-		node = xtNode("ConvTranspose", graph.IntAttr("group", int64(group)),
+		node = testNode("ConvTranspose", graph.IntAttr("group", int64(group)),
 			graph.IntsAttr("strides", int64(s[0]), int64(s[1])), graph.IntsAttr("dilations", int64(d[0]), int64(d[1])),
 			graph.IntsAttr("output_padding", int64(op[0]), int64(op[1])), graph.IntsAttr("output_shape", int64(out[0]), int64(out[1])))
-		got = xtRun(t, node, 11, xtTensor(graph.Float64, xs, x), xtTensor(graph.Float64, ws, w))
+		got = runNode(t, node, 11, testTensor(graph.Float64, xs, x), testTensor(graph.Float64, ws, w))
 		derived := [2]int{(full[0] - out[0]) / 2, (full[1] - out[1]) / 2}
 		want = trConvTransposeRef(x, w, nil, xs, ws, group, s, d, derived, out)
-		xtCheck(t, "ConvTranspose output_shape", got[0], []int{n, mg * group, out[0], out[1]}, want, xtF64)
+		checkTensor(t, "ConvTranspose output_shape", got[0], []int{n, mg * group, out[0], out[1]}, want, tolF64)
 	}
 }
 
 func TestConvTransposeErrors(t *testing.T) {
-	x := xtF32s([]int{1, 2, 3}, 1, 2, 3, 4, 5, 6)
-	n := xtNode("ConvTranspose")
-	xtWantErr(t, "channels", xtRunErr(n, 11, x, xtF32s([]int{1, 1, 2}, 1, 1)), "input channels")
-	xtWantErr(t, "rank", xtRunErr(n, 11, x, xtF32s([]int{2, 1}, 1, 1)), "does not match")
-	xtWantErr(t, "pads", xtRunErr(xtNode("ConvTranspose", graph.IntsAttr("pads", 1)), 11, x, xtF32s([]int{2, 1, 1}, 1, 1)), "pads")
-	xtWantErr(t, "bias", xtRunErr(n, 11, x, xtF32s([]int{2, 1, 1}, 1, 1), xtF32s([]int{2}, 1, 1)), "bias")
-	xtWantErr(t, "negative size", xtRunErr(xtNode("ConvTranspose", graph.IntsAttr("pads", 3, 3)), 11, x, xtF32s([]int{2, 1, 1}, 1, 1)), "output size")
-	_, err := Build(xtNode("ConvTranspose", graph.IntAttr("group", 0)), 11)
-	xtWantErr(t, "group", err, "group")
+	x := float32s([]int{1, 2, 3}, 1, 2, 3, 4, 5, 6)
+	n := testNode("ConvTranspose")
+	wantErr(t, "channels", runNodeErr(t, n, 11, x, float32s([]int{1, 1, 2}, 1, 1)), "input channels")
+	wantErr(t, "rank", runNodeErr(t, n, 11, x, float32s([]int{2, 1}, 1, 1)), "does not match")
+	wantErr(t, "pads", runNodeErr(t, testNode("ConvTranspose", graph.IntsAttr("pads", 1)), 11, x, float32s([]int{2, 1, 1}, 1, 1)), "pads")
+	wantErr(t, "bias", runNodeErr(t, n, 11, x, float32s([]int{2, 1, 1}, 1, 1), float32s([]int{2}, 1, 1)), "bias")
+	wantErr(t, "negative size", runNodeErr(t, testNode("ConvTranspose", graph.IntsAttr("pads", 3, 3)), 11, x, float32s([]int{2, 1, 1}, 1, 1)), "output size")
+	_, err := Build(testNode("ConvTranspose", graph.IntAttr("group", 0)), 11)
+	wantErr(t, "group", err, "group")
 }

@@ -15,7 +15,7 @@ import (
 )
 
 // Element type sets for the generic kernels. Float16 and bfloat16 are not
-// among them: they are widened to float32 first (see ewWiden).
+// among them: they are widened to float32 first (see widenHalf).
 type (
 	ewSigned interface {
 		~int8 | ~int16 | ~int32 | ~int64
@@ -227,7 +227,7 @@ func (l legacyBroadcast) shapes(a, b []int) (bShape, out []int, err error) {
 	return shape, a, nil
 }
 
-// ewCheckReal verifies that t has a type ewIsReal accepts.
+// ewCheckReal verifies that t has a type isRealDType accepts.
 func ewCheckReal(t *tensor.Tensor) error {
 	if !isRealDType(t.DType) {
 		return fmt.Errorf("inputs of type %v are not supported", t.DType)

@@ -12,20 +12,20 @@ import (
 )
 
 func TestPowHandWorked(t *testing.T) {
-	pow15 := ewBuild(t, "Pow", 15)
+	pow15 := buildOp(t, testNode("Pow"), 15)
 	i32 := func(v ...int32) *tensor.Tensor {
 		return &tensor.Tensor{DType: graph.Int32, Shape: []int{len(v)}, Data: v}
 	}
 	// 1^4 = 1, 2^5 = 32, 3^6 = 729; 2^-1 truncates 0.5 to 0; (-1)^-3 = -1,
 	// (-1)^-2 = 1, 1^-7 = 1; (-2)^3 = -8.
-	got := ewRun(t, pow15, i32(1, 2, 3, 2, -1, -1, 1, -2), i32(4, 5, 6, -1, -3, -2, -7, 3)).Data.([]int32)
+	got := runOp(t, pow15, i32(1, 2, 3, 2, -1, -1, 1, -2), i32(4, 5, 6, -1, -3, -2, -7, 3)).Data.([]int32)
 	if want := []int32{1, 32, 729, 0, -1, 1, 1, -8}; !slices.Equal(got, want) {
 		t.Errorf("int32 Pow: got %v, want %v", got, want)
 	}
 	// An integer base with a float exponent truncates: 2^0.5 = 1.41 -> 1,
 	// 3^2.5 = 15.59 -> 15, 4^-0.5 = 0.5 -> 0.
 	exp := &tensor.Tensor{DType: graph.Float32, Shape: []int{3}, Data: []float32{0.5, 2.5, -0.5}}
-	got = ewRun(t, pow15, i32(2, 3, 4), exp).Data.([]int32)
+	got = runOp(t, pow15, i32(2, 3, 4), exp).Data.([]int32)
 	if want := []int32{1, 15, 0}; !slices.Equal(got, want) {
 		t.Errorf("int32^float32 Pow: got %v, want %v", got, want)
 	}
@@ -36,39 +36,39 @@ func TestPowHandWorked(t *testing.T) {
 	for range 39 {
 		want *= 3
 	}
-	if got := ewRun(t, pow15, i64, e64).Data.([]int64)[0]; got != want {
+	if got := runOp(t, pow15, i64, e64).Data.([]int64)[0]; got != want {
 		t.Errorf("3^39 = %d, want %d", got, want)
 	}
 	// Before opset 12 base and exponent share one type.
-	ewRunErr(t, ewBuild(t, "Pow", 7), i32(2), exp)
+	runOpErr(t, buildOp(t, testNode("Pow"), 7), i32(2), exp)
 }
 
 func TestPowMatchesMath(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 12))
-	op := ewBuild(t, "Pow", 15)
+	op := buildOp(t, testNode("Pow"), 15)
 	for _, types := range [][2]graph.DType{{graph.Float32, graph.Float32}, {graph.Float64, graph.Float64},
 		{graph.Float32, graph.Int64}, {graph.Float32, graph.Uint32}, {graph.Float16, graph.Float16}} {
 		for _, sh := range ewShapePairs {
-			x := ewFromFloat64(types[0], sh[0], ewRandom(rng, tensor.NumElements(sh[0]), 0.5, 2, false))
+			x := testTensor(types[0], sh[0], randomUniform(rng, tensor.NumElements(sh[0]), 0.5, 2, false))
 			var ev []float64
 			if types[1].IsFloat() {
-				ev = ewRandom(rng, tensor.NumElements(sh[1]), 0.1, 3, true)
+				ev = randomUniform(rng, tensor.NumElements(sh[1]), 0.1, 3, true)
 			} else {
 				ev = ewRandomInts(rng, tensor.NumElements(sh[1]), 4, types[1] != graph.Uint32)
 			}
-			e := ewFromFloat64(types[1], sh[1], ev)
+			e := testTensor(types[1], sh[1], ev)
 			out, _ := tensor.BroadcastShape(sh[0], sh[1])
-			want := ewRefBroadcast(out, sh[:], [][]float64{ewValues(t, x), ewValues(t, e)},
+			want := ewRefBroadcast(out, sh[:], [][]float64{testValues(t, x), testValues(t, e)},
 				func(v []float64) float64 { return math.Pow(v[0], v[1]) })
-			tol := ewRounded
+			tol := tolRounded
 			if types[0] == graph.Float16 {
-				tol = ewHalf
+				tol = tolHalfRounded
 			}
-			got := ewRun(t, op, x, e)
+			got := runOp(t, op, x, e)
 			if got.DType != types[0] {
 				t.Fatalf("Pow %v^%v gave %v", types[0], types[1], got.DType)
 			}
-			ewClose(t, fmt.Sprintf("Pow %v^%v %v", types[0], types[1], sh), ewValues(t, got), want, tol)
+			checkClose(t, fmt.Sprintf("Pow %v^%v %v", types[0], types[1], sh), testValues(t, got), want, tol)
 		}
 	}
 }
@@ -81,18 +81,18 @@ func TestModHandWorked(t *testing.T) {
 	// Floored (fmod=0): the result takes the divisor's sign:
 	// -4 mod 3 = 2, 4 mod -3 = -2, -4 mod -3 = -1, 4 mod 3 = 1, 7 mod 7 = 0,
 	// -7 mod 2 = 1.
-	if got := ewRun(t, ewBuild(t, "Mod", 13), a, b).Data.([]int64); !slices.Equal(got, []int64{2, -2, -1, 1, 0, 1}) {
+	if got := runOp(t, buildOp(t, testNode("Mod"), 13), a, b).Data.([]int64); !slices.Equal(got, []int64{2, -2, -1, 1, 0, 1}) {
 		t.Errorf("Mod fmod=0: got %v, want [2 -2 -1 1 0 1]", got)
 	}
 	// Truncated (fmod=1): the dividend's sign: -1, 1, -1, 1, 0, -1.
-	fmod := ewBuild(t, "Mod", 13, graph.IntAttr("fmod", 1))
-	if got := ewRun(t, fmod, a, b).Data.([]int64); !slices.Equal(got, []int64{-1, 1, -1, 1, 0, -1}) {
+	fmod := buildOp(t, testNode("Mod", graph.IntAttr("fmod", 1)), 13)
+	if got := runOp(t, fmod, a, b).Data.([]int64); !slices.Equal(got, []int64{-1, 1, -1, 1, 0, -1}) {
 		t.Errorf("Mod fmod=1: got %v, want [-1 1 -1 1 0 -1]", got)
 	}
-	ewRunErr(t, fmod, a, i64(1, 1, 0, 1, 1, 1))
+	runOpErr(t, fmod, a, i64(1, 1, 0, 1, 1, 1))
 	// Floats need fmod=1.
 	f := tensor.Float32(2)
-	ewRunErr(t, ewBuild(t, "Mod", 13), f, f)
+	runOpErr(t, buildOp(t, testNode("Mod"), 13), f, f)
 	if _, err := Build(&graph.Node{OpType: "Mod", Attrs: []*graph.Attr{graph.IntAttr("fmod", 2)}}, 13); err == nil {
 		t.Error("Mod accepted fmod=2")
 	}
@@ -100,15 +100,15 @@ func TestModHandWorked(t *testing.T) {
 
 func TestFloatModMatchesMath(t *testing.T) {
 	rng := rand.New(rand.NewPCG(13, 14))
-	op := ewBuild(t, "Mod", 13, graph.IntAttr("fmod", 1))
+	op := buildOp(t, testNode("Mod", graph.IntAttr("fmod", 1)), 13)
 	for _, dt := range []graph.DType{graph.Float32, graph.Float64} {
 		for _, sh := range ewShapePairs {
-			a := ewFromFloat64(dt, sh[0], ewRandom(rng, tensor.NumElements(sh[0]), 0.5, 20, true))
-			b := ewFromFloat64(dt, sh[1], ewRandom(rng, tensor.NumElements(sh[1]), 0.5, 3, true))
+			a := testTensor(dt, sh[0], randomUniform(rng, tensor.NumElements(sh[0]), 0.5, 20, true))
+			b := testTensor(dt, sh[1], randomUniform(rng, tensor.NumElements(sh[1]), 0.5, 3, true))
 			out, _ := tensor.BroadcastShape(sh[0], sh[1])
-			want := ewRefBroadcast(out, sh[:], [][]float64{ewValues(t, a), ewValues(t, b)},
+			want := ewRefBroadcast(out, sh[:], [][]float64{testValues(t, a), testValues(t, b)},
 				func(v []float64) float64 { return math.Mod(v[0], v[1]) })
-			ewClose(t, fmt.Sprintf("Mod %v %v", dt, sh), ewValues(t, ewRun(t, op, a, b)), want, ewRounded)
+			checkClose(t, fmt.Sprintf("Mod %v %v", dt, sh), testValues(t, runOp(t, op, a, b)), want, tolRounded)
 		}
 	}
 }
@@ -118,12 +118,12 @@ func TestBitShift(t *testing.T) {
 		return &tensor.Tensor{DType: graph.Uint8, Shape: []int{len(v)}, Data: v}
 	}
 	// 16>>2 = 4, 255>>7 = 1, 1<<3 = 8 and 3<<7 = 384 wraps to 128.
-	right := ewBuild(t, "BitShift", 11, graph.StringAttr("direction", "RIGHT"))
-	if got := ewRun(t, right, u8(16, 255), u8(2, 7)).Data.([]uint8); !slices.Equal(got, []uint8{4, 1}) {
+	right := buildOp(t, testNode("BitShift", graph.StringAttr("direction", "RIGHT")), 11)
+	if got := runOp(t, right, u8(16, 255), u8(2, 7)).Data.([]uint8); !slices.Equal(got, []uint8{4, 1}) {
 		t.Errorf("RIGHT: got %v, want [4 1]", got)
 	}
-	left := ewBuild(t, "BitShift", 11, graph.StringAttr("direction", "LEFT"))
-	if got := ewRun(t, left, u8(1, 3), u8(3, 7)).Data.([]uint8); !slices.Equal(got, []uint8{8, 128}) {
+	left := buildOp(t, testNode("BitShift", graph.StringAttr("direction", "LEFT")), 11)
+	if got := runOp(t, left, u8(1, 3), u8(3, 7)).Data.([]uint8); !slices.Equal(got, []uint8{8, 128}) {
 		t.Errorf("LEFT: got %v, want [8 128]", got)
 	}
 	// Random uint64 shifts against multiplication and division by 2^k.
@@ -137,15 +137,15 @@ func TestBitShift(t *testing.T) {
 	for i := range ss {
 		ss[i] = uint64(rng.IntN(64))
 	}
-	gotL := ewRun(t, left, x, s).Data.([]uint64)
-	gotR := ewRun(t, right, x, s).Data.([]uint64)
+	gotL := runOp(t, left, x, s).Data.([]uint64)
+	gotR := runOp(t, right, x, s).Data.([]uint64)
 	for i, v := range xs {
 		k := ss[i%4]
 		if wl, wr := v*(uint64(1)<<k), v/(uint64(1)<<k); gotL[i] != wl || gotR[i] != wr {
 			t.Fatalf("%d shifted by %d: got %d, %d, want %d, %d", v, k, gotL[i], gotR[i], wl, wr)
 		}
 	}
-	ewRunErr(t, left, tensor.New(graph.Int32, 2), tensor.New(graph.Int32, 2))
+	runOpErr(t, left, tensor.New(graph.Int32, 2), tensor.New(graph.Int32, 2))
 	if _, err := Build(&graph.Node{OpType: "BitShift", Attrs: []*graph.Attr{graph.StringAttr("direction", "UP")}}, 11); err == nil {
 		t.Error("BitShift accepted direction UP")
 	}

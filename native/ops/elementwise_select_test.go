@@ -13,40 +13,40 @@ import (
 
 func TestWhereMatchesReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(19, 20))
-	op := ewBuild(t, "Where", 16)
+	op := buildOp(t, testNode("Where"), 16)
 	for _, shapes := range [][][]int{{{2, 3}, {2, 3}, {2, 3}}, {{3, 1}, {1, 4}, {4}}, {{}, {2, 2}, {}}, {{5}, {200, 5}, {200, 1}}} {
 		for _, dt := range []graph.DType{graph.Float32, graph.Int64, graph.Float16, graph.Bool} {
 			cv := make([]float64, tensor.NumElements(shapes[0]))
 			for i := range cv {
 				cv[i] = float64(rng.IntN(2))
 			}
-			c := ewFromFloat64(graph.Bool, shapes[0], cv)
-			x := ewFromFloat64(dt, shapes[1], ewRandomInts(rng, tensor.NumElements(shapes[1]), 50, dt != graph.Bool))
-			y := ewFromFloat64(dt, shapes[2], ewRandomInts(rng, tensor.NumElements(shapes[2]), 50, dt != graph.Bool))
+			c := testTensor(graph.Bool, shapes[0], cv)
+			x := testTensor(dt, shapes[1], ewRandomInts(rng, tensor.NumElements(shapes[1]), 50, dt != graph.Bool))
+			y := testTensor(dt, shapes[2], ewRandomInts(rng, tensor.NumElements(shapes[2]), 50, dt != graph.Bool))
 			out, _ := tensor.BroadcastShape(shapes...)
-			want := ewRefBroadcast(out, shapes, [][]float64{cv, ewValues(t, x), ewValues(t, y)}, func(v []float64) float64 {
+			want := ewRefBroadcast(out, shapes, [][]float64{cv, testValues(t, x), testValues(t, y)}, func(v []float64) float64 {
 				if v[0] != 0 {
 					return v[1]
 				}
 				return v[2]
 			})
-			got := ewRun(t, op, c, x, y)
+			got := runOp(t, op, c, x, y)
 			if got.DType != dt {
 				t.Fatalf("Where %v gave %v", dt, got.DType)
 			}
-			ewClose(t, fmt.Sprintf("Where %v %v", dt, shapes), ewValues(t, got), want, ewExact)
+			checkClose(t, fmt.Sprintf("Where %v %v", dt, shapes), testValues(t, got), want, tolExact)
 		}
 	}
 	// Strings: ["a" "y"].
 	c := &tensor.Tensor{DType: graph.Bool, Shape: []int{2}, Data: []bool{true, false}}
 	x := &tensor.Tensor{DType: graph.String, Shape: []int{2}, Data: []string{"a", "b"}}
 	y := &tensor.Tensor{DType: graph.String, Shape: []int{}, Data: []string{"y"}}
-	if got := ewRun(t, op, c, x, y).Data.([]string); !slices.Equal(got, []string{"a", "y"}) {
+	if got := runOp(t, op, c, x, y).Data.([]string); !slices.Equal(got, []string{"a", "y"}) {
 		t.Errorf("Where on strings: got %q, want [a y]", got)
 	}
-	ewRunErr(t, op, tensor.Float32(2), x, y)                 // condition not bool
-	ewRunErr(t, op, c, x, tensor.New(graph.Int32, 2))        // X and Y differ
-	ewRunErr(t, op, c, tensor.Float32(3), tensor.Float32(3)) // shapes
+	runOpErr(t, op, tensor.Float32(2), x, y)                 // condition not bool
+	runOpErr(t, op, c, x, tensor.New(graph.Int32, 2))        // X and Y differ
+	runOpErr(t, op, c, tensor.Float32(3), tensor.Float32(3)) // shapes
 }
 
 func TestClipVersions(t *testing.T) {
@@ -61,53 +61,53 @@ func TestClipVersions(t *testing.T) {
 		in   []*tensor.Tensor
 		want []float64
 	}{
-		{"opset 11, both bounds", ewBuild(t, "Clip", 11), []*tensor.Tensor{x, f32(-1), f32(2)},
+		{"opset 11, both bounds", buildOp(t, testNode("Clip"), 11), []*tensor.Tensor{x, f32(-1), f32(2)},
 			[]float64{-1, -1, -0.5, 0.5, 2, 2}},
-		{"opset 11, no lower bound", ewBuild(t, "Clip", 13), []*tensor.Tensor{x, nil, f32(2)},
+		{"opset 11, no lower bound", buildOp(t, testNode("Clip"), 13), []*tensor.Tensor{x, nil, f32(2)},
 			[]float64{math.Inf(-1), -3, -0.5, 0.5, 2, 2}},
-		{"opset 11, no bounds", ewBuild(t, "Clip", 13), []*tensor.Tensor{x},
+		{"opset 11, no bounds", buildOp(t, testNode("Clip"), 13), []*tensor.Tensor{x},
 			[]float64{math.Inf(-1), -3, -0.5, 0.5, 3, math.Inf(1)}},
-		{"opset 11, lower above upper gives upper", ewBuild(t, "Clip", 13), []*tensor.Tensor{x, f32(1), f32(0)},
+		{"opset 11, lower above upper gives upper", buildOp(t, testNode("Clip"), 13), []*tensor.Tensor{x, f32(1), f32(0)},
 			[]float64{0, 0, 0, 0, 0, 0}},
 		// Opset 6 defaults are ±FLT_MAX, which clip the infinities.
-		{"opset 6 defaults", ewBuild(t, "Clip", 6), []*tensor.Tensor{x},
+		{"opset 6 defaults", buildOp(t, testNode("Clip"), 6), []*tensor.Tensor{x},
 			[]float64{-math.MaxFloat32, -3, -0.5, 0.5, 3, math.MaxFloat32}},
-		{"opset 6 max", ewBuild(t, "Clip", 6, graph.FloatAttr("max", 0.25)), []*tensor.Tensor{x},
+		{"opset 6 max", buildOp(t, testNode("Clip", graph.FloatAttr("max", 0.25)), 6), []*tensor.Tensor{x},
 			[]float64{-math.MaxFloat32, -3, -0.5, 0.25, 0.25, 0.25}},
 		// Opset 1 has no defaults: an absent bound does not clip.
-		{"opset 1 min only", ewBuild(t, "Clip", 1, graph.FloatAttr("min", -1)), []*tensor.Tensor{x},
+		{"opset 1 min only", buildOp(t, testNode("Clip", graph.FloatAttr("min", -1)), 1), []*tensor.Tensor{x},
 			[]float64{-1, -1, -0.5, 0.5, 3, math.Inf(1)}},
 	}
 	for _, c := range cases {
-		ewClose(t, c.what, ewValues(t, ewRun(t, c.op, c.in...)), c.want, ewExact)
+		checkClose(t, c.what, testValues(t, runOp(t, c.op, c.in...)), c.want, tolExact)
 	}
 	// Integers from opset 12: int8 [-128 -5 5 127] clipped to [-6, 6].
 	i8 := &tensor.Tensor{DType: graph.Int8, Shape: []int{4}, Data: []int8{-128, -5, 5, 127}}
 	lo := &tensor.Tensor{DType: graph.Int8, Shape: []int{}, Data: []int8{-6}}
 	hi := &tensor.Tensor{DType: graph.Int8, Shape: []int{1}, Data: []int8{6}}
-	if got := ewRun(t, ewBuild(t, "Clip", 12), i8, lo, hi).Data.([]int8); !slices.Equal(got, []int8{-6, -5, 5, 6}) {
+	if got := runOp(t, buildOp(t, testNode("Clip"), 12), i8, lo, hi).Data.([]int8); !slices.Equal(got, []int8{-6, -5, 5, 6}) {
 		t.Errorf("int8 Clip: got %v, want [-6 -5 5 6]", got)
 	}
-	ewRunErr(t, ewBuild(t, "Clip", 11), i8, lo, hi)                   // integers before opset 12
-	ewRunErr(t, ewBuild(t, "Clip", 13), x, f32(0), tensor.Float32(2)) // a bound that is not a scalar
-	ewRunErr(t, ewBuild(t, "Clip", 13), x, lo)                        // a bound of another type
+	runOpErr(t, buildOp(t, testNode("Clip"), 11), i8, lo, hi)                   // integers before opset 12
+	runOpErr(t, buildOp(t, testNode("Clip"), 13), x, f32(0), tensor.Float32(2)) // a bound that is not a scalar
+	runOpErr(t, buildOp(t, testNode("Clip"), 13), x, lo)                        // a bound of another type
 }
 
 func TestClipMatchesReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(21, 22))
-	op := ewBuild(t, "Clip", 13)
+	op := buildOp(t, testNode("Clip"), 13)
 	for _, dt := range []graph.DType{graph.Float32, graph.Float64, graph.Float16, graph.Int32, graph.Uint16} {
 		n := 1000
-		v := ewRandom(rng, n, 0.5, 100, dt != graph.Uint16)
+		v := randomUniform(rng, n, 0.5, 100, dt != graph.Uint16)
 		if !dt.IsFloat() {
 			v = ewRandomInts(rng, n, 100, dt != graph.Uint16)
 		}
-		x := ewFromFloat64(dt, []int{10, 100}, v)
-		lo, hi := ewFromFloat64(dt, []int{}, []float64{10}), ewFromFloat64(dt, []int{}, []float64{60})
-		want := ewValues(t, x)
+		x := testTensor(dt, []int{10, 100}, v)
+		lo, hi := testTensor(dt, []int{}, []float64{10}), testTensor(dt, []int{}, []float64{60})
+		want := testValues(t, x)
 		for i, w := range want {
 			want[i] = math.Min(math.Max(w, 10), 60)
 		}
-		ewClose(t, fmt.Sprintf("Clip %v", dt), ewValues(t, ewRun(t, op, x, lo, hi)), want, ewExact)
+		checkClose(t, fmt.Sprintf("Clip %v", dt), testValues(t, runOp(t, op, x, lo, hi)), want, tolExact)
 	}
 }

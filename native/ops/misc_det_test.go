@@ -37,15 +37,15 @@ func TestDetRandomAgainstLaplace(t *testing.T) {
 	for _, m := range []int{1, 2, 3, 5} {
 		for _, dt := range []graph.DType{graph.Float64, graph.Float32} {
 			batch := []int{2, 3}
-			x := xtTensor(dt, []int{2, 3, m, m}, xtRandom(rng, dt, 6*m*m))
-			xv := xtValues(t, x)
+			x := testTensor(dt, []int{2, 3, m, m}, randomFor(rng, dt, 6*m*m))
+			xv := testValues(t, x)
 			want := make([]float64, 6)
 			for b := range want {
 				want[b] = xtLaplaceDet(xv[b*m*m:(b+1)*m*m], m)
 			}
-			tol := map[graph.DType]xtTolerance{graph.Float64: {abs: 1e-12, rel: 1e-10}, graph.Float32: xtF32}[dt]
-			got := xtRun(t, xtNode("Det"), 11, x)[0]
-			xtCheck(t, fmt.Sprintf("Det %v %dx%d", dt, m, m), got, batch, want, tol)
+			tol := map[graph.DType]tolerance{graph.Float64: {abs: 1e-12, rel: 1e-10}, graph.Float32: tolF32}[dt]
+			got := runNode(t, testNode("Det"), 11, x)[0]
+			checkTensor(t, fmt.Sprintf("Det %v %dx%d", dt, m, m), got, batch, want, tol)
 		}
 	}
 }
@@ -53,8 +53,8 @@ func TestDetRandomAgainstLaplace(t *testing.T) {
 func TestDetHandWorked(t *testing.T) {
 	// [[1, 2], [3, 4]]: 1*4 - 2*3 = -2. A zero first pivot forces a row
 	// swap: [[0, 1], [1, 0]] has determinant -1. Equal rows: 0.
-	x := xtF32s([]int{3, 2, 2}, 1, 2, 3, 4, 0, 1, 1, 0, 1, 2, 1, 2)
-	xtCheck(t, "Det", xtRun(t, xtNode("Det"), 11, x)[0], []int{3}, []float64{-2, -1, 0}, xtExact)
-	xtWantErr(t, "not square", xtRunErr(xtNode("Det"), 11, xtF32s([]int{1, 2}, 1, 2)), "[*, M, M]")
-	xtWantErr(t, "ints", xtRunErr(xtNode("Det"), 11, xtTensor(graph.Int32, []int{1, 1}, []float64{1})), "float")
+	x := float32s([]int{3, 2, 2}, 1, 2, 3, 4, 0, 1, 1, 0, 1, 2, 1, 2)
+	checkTensor(t, "Det", runNode(t, testNode("Det"), 11, x)[0], []int{3}, []float64{-2, -1, 0}, tolExact)
+	wantErr(t, "not square", runNodeErr(t, testNode("Det"), 11, float32s([]int{1, 2}, 1, 2)), "[*, M, M]")
+	wantErr(t, "ints", runNodeErr(t, testNode("Det"), 11, testTensor(graph.Int32, []int{1, 1}, []float64{1})), "float")
 }

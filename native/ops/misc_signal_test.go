@@ -30,21 +30,21 @@ func TestCosineWindowsAgainstClosedForms(t *testing.T) {
 				for i := range want {
 					want[i] = form(float64(i), N)
 				}
-				n := xtNode(name, graph.IntAttr("periodic", periodic), graph.IntAttr("output_datatype", int64(graph.Float64)))
-				got := xtRun(t, n, 17, xtTensor(graph.Int32, []int{}, []float64{float64(size)}))[0]
-				xtCheck(t, fmt.Sprintf("%s periodic %d size %d", name, periodic, size), got, []int{size}, want, xtTolerance{abs: 1e-12})
+				n := testNode(name, graph.IntAttr("periodic", periodic), graph.IntAttr("output_datatype", int64(graph.Float64)))
+				got := runNode(t, n, 17, testTensor(graph.Int32, []int{}, []float64{float64(size)}))[0]
+				checkTensor(t, fmt.Sprintf("%s periodic %d size %d", name, periodic, size), got, []int{size}, want, tolerance{abs: 1e-12})
 			}
 		}
 	}
 	// Hann, periodic, size 4: sin²(0), sin²(π/4), sin²(π/2), sin²(3π/4)
 	// = 0, 0.5, 1, 0.5; the default output type is float32.
-	got := xtRun(t, xtNode("HannWindow"), 17, xtI64s(4))[0]
-	xtCheck(t, "Hann 4", got, []int{4}, []float64{0, 0.5, 1, 0.5}, xtF32)
+	got := runNode(t, testNode("HannWindow"), 17, int64s(4))[0]
+	checkTensor(t, "Hann 4", got, []int{4}, []float64{0, 0.5, 1, 0.5}, tolF32)
 	if got.DType != graph.Float32 {
 		t.Errorf("default output type %v, want float32", got.DType)
 	}
-	xtWantErr(t, "negative size", xtRunErr(xtNode("HannWindow"), 17, xtI64s(-1)), "out of range")
-	xtWantErr(t, "string type", xtRunErr(xtNode("HannWindow", graph.IntAttr("output_datatype", int64(graph.String))), 17, xtI64s(3)), "output_datatype")
+	wantErr(t, "negative size", runNodeErr(t, testNode("HannWindow"), 17, int64s(-1)), "out of range")
+	wantErr(t, "string type", runNodeErr(t, testNode("HannWindow", graph.IntAttr("output_datatype", int64(graph.String))), 17, int64s(3)), "output_datatype")
 }
 
 // xtNaiveDFT transforms with cmplx.Exp, independently of the kernel's
@@ -75,8 +75,8 @@ func TestDFTRandomAgainstNaive(t *testing.T) {
 			parts = 2
 		}
 		shape := []int{2, 5, 3, parts}
-		x := xtTensor(graph.Float64, shape, xtRandom(rng, graph.Float64, 30*parts))
-		xv := xtValues(t, x)
+		x := testTensor(graph.Float64, shape, randomFor(rng, graph.Float64, 30*parts))
+		xv := testValues(t, x)
 		sig := make([]complex128, 30)
 		for i := range sig {
 			if complexIn {
@@ -108,26 +108,26 @@ func TestDFTRandomAgainstNaive(t *testing.T) {
 						lineShape := []int{2, 5, 3}
 						lineShape[ax] = 1
 						for l := range tensor.NumElements(lineShape) {
-							c := xtCoords(l, lineShape)
+							c := coordsOf(l, lineShape)
 							line := make([]complex128, n)
 							for k := range min(n, sigShape[ax]) {
 								c[ax] = k
-								line[k] = sig[xtFlat(c, sigShape)]
+								line[k] = sig[flatIndex(c, sigShape)]
 							}
 							for k, v := range xtNaiveDFT(line, bins, inverse == 1) {
 								c[ax] = k
-								p := xtFlat(append(c, 0), outShape)
+								p := flatIndex(append(c, 0), outShape)
 								want[p], want[p+1] = real(v), imag(v)
 							}
 						}
 						in := []*tensor.Tensor{x}
 						if length > 0 {
-							in = append(in, xtI64s(int64(length)))
+							in = append(in, int64s(int64(length)))
 						}
-						node := xtNode("DFT", graph.IntAttr("axis", axis), graph.IntAttr("inverse", inverse), graph.IntAttr("onesided", onesided))
-						got := xtRun(t, node, 17, in...)[0]
+						node := testNode("DFT", graph.IntAttr("axis", axis), graph.IntAttr("inverse", inverse), graph.IntAttr("onesided", onesided))
+						got := runNode(t, node, 17, in...)[0]
 						what := fmt.Sprintf("DFT complex=%v axis %d length %d inverse %d onesided %d", complexIn, axis, length, inverse, onesided)
-						xtCheck(t, what, got, outShape, want, xtTolerance{abs: 1e-12, rel: 1e-10})
+						checkTensor(t, what, got, outShape, want, tolerance{abs: 1e-12, rel: 1e-10})
 					}
 				}
 			}
@@ -138,24 +138,24 @@ func TestDFTRandomAgainstNaive(t *testing.T) {
 func TestDFTRoundTripAndErrors(t *testing.T) {
 	// The transform of [1, 0, 0, 0] is all ones; its inverse is the
 	// impulse again.
-	x := xtF32s([]int{1, 4, 1}, 1, 0, 0, 0)
-	f := xtRun(t, xtNode("DFT"), 17, x)[0]
-	xtCheck(t, "impulse", f, []int{1, 4, 2}, []float64{1, 0, 1, 0, 1, 0, 1, 0}, xtF32)
-	back := xtRun(t, xtNode("DFT", graph.IntAttr("inverse", 1)), 17, f)[0]
-	xtCheck(t, "inverse", back, []int{1, 4, 2}, []float64{1, 0, 0, 0, 0, 0, 0, 0}, xtF32)
-	xtWantErr(t, "last axis", xtRunErr(xtNode("DFT", graph.IntAttr("axis", 2)), 17, x), "complex parts")
-	xtWantErr(t, "bad last dim", xtRunErr(xtNode("DFT"), 17, xtF32s([]int{1, 1, 3}, 1, 2, 3)), "last dimension")
-	xtWantErr(t, "inverse onesided", xtRunErr(xtNode("DFT", graph.IntAttr("inverse", 1), graph.IntAttr("onesided", 1)), 17, x), "onesided")
-	xtWantErr(t, "dft_length 0", xtRunErr(xtNode("DFT"), 17, x, xtI64s(0)), "dft_length")
+	x := float32s([]int{1, 4, 1}, 1, 0, 0, 0)
+	f := runNode(t, testNode("DFT"), 17, x)[0]
+	checkTensor(t, "impulse", f, []int{1, 4, 2}, []float64{1, 0, 1, 0, 1, 0, 1, 0}, tolF32)
+	back := runNode(t, testNode("DFT", graph.IntAttr("inverse", 1)), 17, f)[0]
+	checkTensor(t, "inverse", back, []int{1, 4, 2}, []float64{1, 0, 0, 0, 0, 0, 0, 0}, tolF32)
+	wantErr(t, "last axis", runNodeErr(t, testNode("DFT", graph.IntAttr("axis", 2)), 17, x), "complex parts")
+	wantErr(t, "bad last dim", runNodeErr(t, testNode("DFT"), 17, float32s([]int{1, 1, 3}, 1, 2, 3)), "last dimension")
+	wantErr(t, "inverse onesided", runNodeErr(t, testNode("DFT", graph.IntAttr("inverse", 1), graph.IntAttr("onesided", 1)), 17, x), "onesided")
+	wantErr(t, "dft_length 0", runNodeErr(t, testNode("DFT"), 17, x, int64s(0)), "dft_length")
 }
 
 func TestSTFTRandomAgainstNaive(t *testing.T) {
 	rng := rand.New(rand.NewPCG(27, 28))
 	length, frameLen, step := 20, 6, 4
-	x := xtTensor(graph.Float64, []int{2, length, 1}, xtRandom(rng, graph.Float64, 2*length))
-	xv := xtValues(t, x)
-	window := xtTensor(graph.Float64, []int{frameLen}, xtRandom(rng, graph.Float64, frameLen))
-	wv := xtValues(t, window)
+	x := testTensor(graph.Float64, []int{2, length, 1}, randomFor(rng, graph.Float64, 2*length))
+	xv := testValues(t, x)
+	window := testTensor(graph.Float64, []int{frameLen}, randomFor(rng, graph.Float64, frameLen))
+	wv := testValues(t, window)
 	frames := 1 + (length-frameLen)/step // 4
 	for _, onesided := range []int64{0, 1} {
 		bins := frameLen
@@ -174,17 +174,17 @@ func TestSTFTRandomAgainstNaive(t *testing.T) {
 				}
 			}
 		}
-		got := xtRun(t, xtNode("STFT", graph.IntAttr("onesided", onesided)), 17, x, xtI64s(int64(step)), window)[0]
-		xtCheck(t, fmt.Sprintf("STFT onesided %d", onesided), got, []int{2, frames, bins, 2}, want, xtTolerance{abs: 1e-12, rel: 1e-10})
+		got := runNode(t, testNode("STFT", graph.IntAttr("onesided", onesided)), 17, x, int64s(int64(step)), window)[0]
+		checkTensor(t, fmt.Sprintf("STFT onesided %d", onesided), got, []int{2, frames, bins, 2}, want, tolerance{abs: 1e-12, rel: 1e-10})
 	}
 	// Without a window, frames are unweighted: a constant signal of 2s
 	// with frame_length 4 has bin 0 = 8 and nothing else.
-	ones := xtTensor(graph.Float32, []int{1, 8, 1}, []float64{2, 2, 2, 2, 2, 2, 2, 2})
-	got := xtRun(t, xtNode("STFT"), 17, ones, xtI64s(4), nil, xtI64s(4))[0]
-	xtCheck(t, "constant", got, []int{1, 2, 3, 2}, []float64{8, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0}, xtTolerance{abs: 1e-5})
-	xtWantErr(t, "step", xtRunErr(xtNode("STFT"), 17, ones, xtI64s(0)), "frame_step")
-	xtWantErr(t, "window length", xtRunErr(xtNode("STFT"), 17, ones, xtI64s(1), xtF32s([]int{3}, 1, 1, 1), xtI64s(4)), "window has 3")
-	xtWantErr(t, "too long", xtRunErr(xtNode("STFT"), 17, ones, xtI64s(1), nil, xtI64s(9)), "frame_length")
+	ones := testTensor(graph.Float32, []int{1, 8, 1}, []float64{2, 2, 2, 2, 2, 2, 2, 2})
+	got := runNode(t, testNode("STFT"), 17, ones, int64s(4), nil, int64s(4))[0]
+	checkTensor(t, "constant", got, []int{1, 2, 3, 2}, []float64{8, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0}, tolerance{abs: 1e-5})
+	wantErr(t, "step", runNodeErr(t, testNode("STFT"), 17, ones, int64s(0)), "frame_step")
+	wantErr(t, "window length", runNodeErr(t, testNode("STFT"), 17, ones, int64s(1), float32s([]int{3}, 1, 1, 1), int64s(4)), "window has 3")
+	wantErr(t, "too long", runNodeErr(t, testNode("STFT"), 17, ones, int64s(1), nil, int64s(9)), "frame_length")
 }
 
 // TestMelWeightMatrixTriangles rebuilds the filter bank from the band
@@ -194,10 +194,10 @@ func TestMelWeightMatrixTriangles(t *testing.T) {
 	melBins, dftLength, rate := 6, 64, 16000
 	lower, upper := 100.0, 7000.0
 	in := []*tensor.Tensor{
-		xtI64s(int64(melBins)), xtI64s(int64(dftLength)), xtI64s(int64(rate)),
-		xtTensor(graph.Float64, []int{}, []float64{lower}), xtTensor(graph.Float64, []int{}, []float64{upper}),
+		int64s(int64(melBins)), int64s(int64(dftLength)), int64s(int64(rate)),
+		testTensor(graph.Float64, []int{}, []float64{lower}), testTensor(graph.Float64, []int{}, []float64{upper}),
 	}
-	got := xtRun(t, xtNode("MelWeightMatrix", graph.IntAttr("output_datatype", int64(graph.Float64))), 17, in...)[0]
+	got := runNode(t, testNode("MelWeightMatrix", graph.IntAttr("output_datatype", int64(graph.Float64))), 17, in...)[0]
 	mel := func(f float64) float64 { return 2595 * math.Log10(1+f/700) }
 	hz := func(m float64) float64 { return 700 * (math.Pow(10, m/2595) - 1) }
 	edges := make([]float64, melBins+2)
@@ -224,7 +224,7 @@ func TestMelWeightMatrixTriangles(t *testing.T) {
 			want[j*melBins+m] = math.Max(rise, fall)
 		}
 	}
-	xtCheck(t, "MelWeightMatrix", got, []int{specBins, melBins}, want, xtF64)
+	checkTensor(t, "MelWeightMatrix", got, []int{specBins, melBins}, want, tolF64)
 	for m := range melBins {
 		peak := 0.0
 		for j := range specBins {
@@ -234,8 +234,8 @@ func TestMelWeightMatrixTriangles(t *testing.T) {
 			t.Errorf("band %d peaks at %v, want 1", m, peak)
 		}
 	}
-	in[4] = xtTensor(graph.Float64, []int{}, []float64{1e9})
-	xtWantErr(t, "upper edge past Nyquist", xtRunErr(xtNode("MelWeightMatrix"), 17, in...), "outside")
+	in[4] = testTensor(graph.Float64, []int{}, []float64{1e9})
+	wantErr(t, "upper edge past Nyquist", runNodeErr(t, testNode("MelWeightMatrix"), 17, in...), "outside")
 }
 
 // TestFFTAgainstNaive covers powers of two (radix-2) and every other
@@ -258,7 +258,7 @@ func TestFFTAgainstNaive(t *testing.T) {
 				g = append(g, real(got[k]), imag(got[k]))
 				w = append(w, real(want[k]), imag(want[k]))
 			}
-			xtClose(t, fmt.Sprintf("fft n=%d inverse=%v", n, inverse), g, w, xtTolerance{abs: 1e-11, rel: 1e-9})
+			checkClose(t, fmt.Sprintf("fft n=%d inverse=%v", n, inverse), g, w, tolerance{abs: 1e-11, rel: 1e-9})
 		}
 	}
 }

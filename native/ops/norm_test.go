@@ -22,11 +22,11 @@ func xtNaiveMoments(x []float64, shape, axes []int) (outShape []int, mean, varia
 	n := tensor.NumElements(outShape)
 	sum, sq, count := make([]float64, n), make([]float64, n), make([]float64, n)
 	for i, v := range x {
-		c := xtCoords(i, shape)
+		c := coordsOf(i, shape)
 		for _, a := range axes {
 			c[a] = 0
 		}
-		g := xtFlat(c, outShape)
+		g := flatIndex(c, outShape)
 		sum[g] += v
 		sq[g] += v * v
 		count[g]++
@@ -41,41 +41,41 @@ func xtNaiveMoments(x []float64, shape, axes []int) (outShape []int, mean, varia
 
 // xtGroupOf returns the keepdims flat index of element i's group.
 func xtGroupOf(i int, shape, outShape []int) int {
-	c := xtCoords(i, shape)
+	c := coordsOf(i, shape)
 	for d := range c {
 		if outShape[d] == 1 {
 			c[d] = 0
 		}
 	}
-	return xtFlat(c, outShape)
+	return flatIndex(c, outShape)
 }
 
 func TestInstanceNormRandomAgainstNaive(t *testing.T) {
 	rng := rand.New(rand.NewPCG(15, 16))
 	shape := []int{2, 3, 4, 5}
 	for _, dt := range []graph.DType{graph.Float32, graph.Float64, graph.Float16} {
-		x := xtTensor(dt, shape, xtRandom(rng, dt, 120))
-		scale := xtTensor(dt, []int{3}, xtRandom(rng, dt, 3))
-		bias := xtTensor(dt, []int{3}, xtRandom(rng, dt, 3))
-		xv, sv, bv := xtValues(t, x), xtValues(t, scale), xtValues(t, bias)
+		x := testTensor(dt, shape, randomFor(rng, dt, 120))
+		scale := testTensor(dt, []int{3}, randomFor(rng, dt, 3))
+		bias := testTensor(dt, []int{3}, randomFor(rng, dt, 3))
+		xv, sv, bv := testValues(t, x), testValues(t, scale), testValues(t, bias)
 		eps := 0.01
 		outShape, mean, variance := xtNaiveMoments(xv, shape, []int{2, 3})
 		want := make([]float64, len(xv))
 		for i, v := range xv {
-			g, c := xtGroupOf(i, shape, outShape), xtCoords(i, shape)[1]
+			g, c := xtGroupOf(i, shape, outShape), coordsOf(i, shape)[1]
 			want[i] = sv[c]*(v-mean[g])/math.Sqrt(variance[g]+float64(float32(eps))) + bv[c]
 		}
-		got := xtRun(t, xtNode("InstanceNormalization", graph.FloatAttr("epsilon", float32(eps))), 6, x, scale, bias)[0]
-		tol := map[graph.DType]xtTolerance{graph.Float32: xtF32, graph.Float64: {abs: 1e-9, rel: 1e-9}, graph.Float16: {abs: 1e-2, rel: 4e-3}}[dt]
-		xtCheck(t, fmt.Sprintf("InstanceNormalization %v", dt), got, shape, want, tol)
+		got := runNode(t, testNode("InstanceNormalization", graph.FloatAttr("epsilon", float32(eps))), 6, x, scale, bias)[0]
+		tol := map[graph.DType]tolerance{graph.Float32: tolF32, graph.Float64: {abs: 1e-9, rel: 1e-9}, graph.Float16: {abs: 1e-2, rel: 4e-3}}[dt]
+		checkTensor(t, fmt.Sprintf("InstanceNormalization %v", dt), got, shape, want, tol)
 	}
 }
 
 func TestLayerNormRandomAgainstNaive(t *testing.T) {
 	rng := rand.New(rand.NewPCG(17, 18))
 	shape := []int{2, 3, 4, 5}
-	x := xtTensor(graph.Float64, shape, xtRandom(rng, graph.Float64, 120))
-	xv := xtValues(t, x)
+	x := testTensor(graph.Float64, shape, randomFor(rng, graph.Float64, 120))
+	xv := testValues(t, x)
 	for _, axis := range []int64{-1, -2, 1, 0, 3} {
 		for _, withBias := range []bool{false, true} {
 			ax := int(axis)
@@ -83,8 +83,8 @@ func TestLayerNormRandomAgainstNaive(t *testing.T) {
 				ax += 4
 			}
 			normShape := shape[ax:]
-			scale := xtTensor(graph.Float64, normShape, xtRandom(rng, graph.Float64, tensor.NumElements(normShape)))
-			bias := xtTensor(graph.Float64, normShape, xtRandom(rng, graph.Float64, tensor.NumElements(normShape)))
+			scale := testTensor(graph.Float64, normShape, randomFor(rng, graph.Float64, tensor.NumElements(normShape)))
+			bias := testTensor(graph.Float64, normShape, randomFor(rng, graph.Float64, tensor.NumElements(normShape)))
 			var axes []int
 			for d := ax; d < 4; d++ {
 				axes = append(axes, d)
@@ -92,7 +92,7 @@ func TestLayerNormRandomAgainstNaive(t *testing.T) {
 			statShape, mean, variance := xtNaiveMoments(xv, shape, axes)
 			eps := 1e-5
 			want := make([]float64, len(xv))
-			sv, bv := xtValues(t, scale), xtValues(t, bias)
+			sv, bv := testValues(t, scale), testValues(t, bias)
 			for i, v := range xv {
 				g := xtGroupOf(i, shape, statShape)
 				j := i % tensor.NumElements(normShape)
@@ -109,13 +109,13 @@ func TestLayerNormRandomAgainstNaive(t *testing.T) {
 			if withBias {
 				in = append(in, bias)
 			}
-			n := xtNode("LayerNormalization", graph.IntAttr("axis", axis), graph.IntAttr("stash_type", int64(graph.Float64)))
-			out := xtRun(t, n, 17, in...)
+			n := testNode("LayerNormalization", graph.IntAttr("axis", axis), graph.IntAttr("stash_type", int64(graph.Float64)))
+			out := runNode(t, n, 17, in...)
 			what := fmt.Sprintf("LayerNormalization axis %d bias %v", axis, withBias)
-			tol := xtTolerance{abs: 1e-9, rel: 1e-9}
-			xtCheck(t, what+" Y", out[0], shape, want, tol)
-			xtCheck(t, what+" Mean", out[1], statShape, mean, tol)
-			xtCheck(t, what+" InvStdDev", out[2], statShape, invStd, tol)
+			tol := tolerance{abs: 1e-9, rel: 1e-9}
+			checkTensor(t, what+" Y", out[0], shape, want, tol)
+			checkTensor(t, what+" Mean", out[1], statShape, mean, tol)
+			checkTensor(t, what+" InvStdDev", out[2], statShape, invStd, tol)
 			if out[1].DType != graph.Float64 {
 				t.Errorf("%s: Mean is %v, want the stash type float64", what, out[1].DType)
 			}
@@ -127,24 +127,24 @@ func TestLayerNormHandWorked(t *testing.T) {
 	// Row [1, 3]: mean 2, variance 1, so y = (x-2)/sqrt(1+eps)*scale + B
 	// ≈ [-1, 1] * [2, 1] + [0.5, 0.5] = [-1.5, 1.5]. Scale [2, 1] is
 	// broadcast from shape [2] and B from shape [1].
-	x := xtF32s([]int{1, 2}, 1, 3)
-	out := xtRun(t, xtNode("LayerNormalization"), 17, x, xtF32s([]int{2}, 2, 1), xtF32s([]int{1}, 0.5))
+	x := float32s([]int{1, 2}, 1, 3)
+	out := runNode(t, testNode("LayerNormalization"), 17, x, float32s([]int{2}, 2, 1), float32s([]int{1}, 0.5))
 	k := 1 / math.Sqrt(1+float64(float32(1e-5)))
-	xtCheck(t, "Y", out[0], []int{1, 2}, []float64{-2*k + 0.5, k + 0.5}, xtF32)
-	xtCheck(t, "Mean", out[1], []int{1, 1}, []float64{2}, xtF32)
+	checkTensor(t, "Y", out[0], []int{1, 2}, []float64{-2*k + 0.5, k + 0.5}, tolF32)
+	checkTensor(t, "Mean", out[1], []int{1, 1}, []float64{2}, tolF32)
 	if out[1].DType != graph.Float32 {
 		t.Errorf("Mean is %v, want the default stash type float32", out[1].DType)
 	}
 	// A Scale that broadcasts only to X's whole shape, not to the
 	// normalised shape [2]: per-row scales [[1], [3]] over X [2, 2].
-	x2 := xtF32s([]int{2, 2}, 1, 3, 5, 9)
-	out = xtRun(t, xtNode("LayerNormalization"), 17, x2, xtF32s([]int{2, 1}, 1, 3))
+	x2 := float32s([]int{2, 2}, 1, 3, 5, 9)
+	out = runNode(t, testNode("LayerNormalization"), 17, x2, float32s([]int{2, 1}, 1, 3))
 	// Row [1, 3]: mean 2, variance 1, scale 1 gives ∓1/sqrt(1+eps).
 	// Row [5, 9]: mean 7, variance 4, scale 3 gives ∓3*2/sqrt(4+eps).
-	xtCheck(t, "Y per-row scale", out[0], []int{2, 2}, []float64{-k, k, -6 * k2(4), 6 * k2(4)}, xtF32)
-	xtWantErr(t, "scale shape", xtRunErr(xtNode("LayerNormalization"), 17, x, xtF32s([]int{3}, 1, 1, 1)), "broadcast")
-	xtWantErr(t, "axis", xtRunErr(xtNode("LayerNormalization", graph.IntAttr("axis", 3)), 17, x, xtF32s([]int{2}, 1, 1)), "out of range")
-	xtWantErr(t, "stash", xtRunErr(xtNode("LayerNormalization", graph.IntAttr("stash_type", 7)), 17, x), "stash_type")
+	checkTensor(t, "Y per-row scale", out[0], []int{2, 2}, []float64{-k, k, -6 * k2(4), 6 * k2(4)}, tolF32)
+	wantErr(t, "scale shape", runNodeErr(t, testNode("LayerNormalization"), 17, x, float32s([]int{3}, 1, 1, 1)), "broadcast")
+	wantErr(t, "axis", runNodeErr(t, testNode("LayerNormalization", graph.IntAttr("axis", 3)), 17, x, float32s([]int{2}, 1, 1)), "out of range")
+	wantErr(t, "stash", runNodeErr(t, testNode("LayerNormalization", graph.IntAttr("stash_type", 7)), 17, x), "stash_type")
 }
 
 // k2 is 1/sqrt(v + eps) for variance v and the default epsilon.
@@ -153,8 +153,8 @@ func k2(v float64) float64 { return 1 / math.Sqrt(v+float64(float32(1e-5))) }
 func TestMeanVarianceNormRandomAgainstNaive(t *testing.T) {
 	rng := rand.New(rand.NewPCG(19, 20))
 	shape := []int{3, 2, 4, 2}
-	x := xtTensor(graph.Float32, shape, xtRandom(rng, graph.Float32, 48))
-	xv := xtValues(t, x)
+	x := testTensor(graph.Float32, shape, randomFor(rng, graph.Float32, 48))
+	xv := testValues(t, x)
 	for _, axes := range [][]int64{nil, {1}, {0, -1}} {
 		resolved := []int{0, 2, 3}
 		attrs := []*graph.Attr{}
@@ -168,17 +168,17 @@ func TestMeanVarianceNormRandomAgainstNaive(t *testing.T) {
 			g := xtGroupOf(i, shape, outShape)
 			want[i] = (v - mean[g]) / (math.Sqrt(variance[g]) + 1e-9)
 		}
-		got := xtRun(t, xtNode("MeanVarianceNormalization", attrs...), 13, x)[0]
-		xtCheck(t, fmt.Sprintf("MVN axes %v", axes), got, shape, want, xtTolerance{abs: 1e-5, rel: 1e-5})
+		got := runNode(t, testNode("MeanVarianceNormalization", attrs...), 13, x)[0]
+		checkTensor(t, fmt.Sprintf("MVN axes %v", axes), got, shape, want, tolerance{abs: 1e-5, rel: 1e-5})
 	}
 }
 
 func TestInstanceNormErrors(t *testing.T) {
-	x := xtF32s([]int{1, 2, 2}, 1, 2, 3, 4)
-	one := xtF32s([]int{1}, 1)
-	xtWantErr(t, "channels", xtRunErr(xtNode("InstanceNormalization"), 6, x, one, one), "2 values")
-	xtWantErr(t, "rank", xtRunErr(xtNode("InstanceNormalization"), 6, one, one, one), "rank")
-	xtWantErr(t, "ints", xtRunErr(xtNode("InstanceNormalization"), 6, xtTensor(graph.Int32, []int{1, 1, 1}, []float64{1}), one, one), "float")
+	x := float32s([]int{1, 2, 2}, 1, 2, 3, 4)
+	one := float32s([]int{1}, 1)
+	wantErr(t, "channels", runNodeErr(t, testNode("InstanceNormalization"), 6, x, one, one), "2 values")
+	wantErr(t, "rank", runNodeErr(t, testNode("InstanceNormalization"), 6, one, one, one), "rank")
+	wantErr(t, "ints", runNodeErr(t, testNode("InstanceNormalization"), 6, testTensor(graph.Int32, []int{1, 1, 1}, []float64{1}), one, one), "float")
 }
 
 // Benchmark sizes: a BERT-base activation, [batch*seq, hidden].
@@ -187,7 +187,7 @@ const xtBenchTokens, xtBenchHidden = 2048, 768
 func BenchmarkLayerNorm(b *testing.B) {
 	x := tensor.New(graph.Float32, xtBenchTokens, xtBenchHidden)
 	w := tensor.New(graph.Float32, xtBenchHidden)
-	op, err := Build(xtNode("LayerNormalization"), 17)
+	op, err := Build(testNode("LayerNormalization"), 17)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -10,15 +10,15 @@ import (
 
 func TestOptionalRoundTrip(t *testing.T) {
 	x := sqRandom(4, 2, 2)
-	opt := sqMust(t, "Optional", 15, []*tensor.Tensor{x})
+	opt := runNode(t, testNode("Optional"), 15, []*tensor.Tensor{x}...)[0]
 	if opt.Kind != tensor.Optional || len(opt.Elems) != 1 || opt.DType != graph.Float32 {
 		t.Fatalf("Optional(x) = %v, want a present float32 optional", opt)
 	}
-	has := sqMust(t, "OptionalHasElement", 15, []*tensor.Tensor{opt})
+	has := runNode(t, testNode("OptionalHasElement"), 15, []*tensor.Tensor{opt}...)[0]
 	if !has.Data.([]bool)[0] || has.Rank() != 0 {
 		t.Fatalf("OptionalHasElement = %v %v, want the bool scalar true", has, has.Data)
 	}
-	got := sqMust(t, "OptionalGetElement", 15, []*tensor.Tensor{opt})
+	got := runNode(t, testNode("OptionalGetElement"), 15, []*tensor.Tensor{opt}...)[0]
 	for i, v := range x.F32() {
 		if got.F32()[i] != v {
 			t.Fatalf("element %d: %v, want %v", i, got.F32()[i], v)
@@ -32,11 +32,11 @@ func TestOptionalRoundTrip(t *testing.T) {
 
 func TestOptionalEmpty(t *testing.T) {
 	seqType := &graph.Type{Kind: graph.SequenceKind, Elem: graph.TensorType(graph.Int32, nil)}
-	opt := sqMust(t, "Optional", 15, []*tensor.Tensor{nil}, &graph.Attr{Name: "type", Kind: graph.AttrType, Type: seqType})
+	opt := runNode(t, testNode("Optional", &graph.Attr{Name: "type", Kind: graph.AttrType, Type: seqType}), 15, []*tensor.Tensor{nil}...)[0]
 	if opt.Kind != tensor.Optional || len(opt.Elems) != 0 || opt.DType != graph.Int32 {
 		t.Fatalf("empty Optional = %v, want an empty int32 optional", opt)
 	}
-	if has := sqMust(t, "OptionalHasElement", 15, []*tensor.Tensor{opt}); has.Data.([]bool)[0] {
+	if has := runNode(t, testNode("OptionalHasElement"), 15, []*tensor.Tensor{opt}...)[0]; has.Data.([]bool)[0] {
 		t.Fatal("OptionalHasElement of an empty optional is true")
 	}
 	if _, err := sqRun(t, "OptionalGetElement", 15, []*tensor.Tensor{opt}); err == nil || !strings.Contains(err.Error(), "empty") {

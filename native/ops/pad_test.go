@@ -64,16 +64,16 @@ func TestPadAgainstReference(t *testing.T) {
 			return []int{r, col}
 		})
 		what := fmt.Sprintf("%v %s pads %v", dt, mode, pads)
-		x := mvTensor(dt, shape, vals)
-		y := mvRun(t, mvNode("Pad", graph.StringAttr("mode", mode)), 19, x, mvInt64s(pads...), mvTensor(dt, []int{}, []float64{fill}))[0]
-		mvExpect(t, what, y, out, want)
+		x := testTensor(dt, shape, vals)
+		y := runNode(t, testNode("Pad", graph.StringAttr("mode", mode)), 19, x, int64s(pads...), testTensor(dt, []int{}, []float64{fill}))[0]
+		checkTensor(t, what, y, out, want, tolExact)
 	}
 }
 
 // TestPadSpecExamples runs the examples of the operator's documentation.
 func TestPadSpecExamples(t *testing.T) {
 	data := []float64{1.0, 1.2, 2.3, 3.4, 4.5, 5.7}
-	x := mvTensor(graph.Float64, []int{3, 2}, data)
+	x := testTensor(graph.Float64, []int{3, 2}, data)
 	cases := []struct {
 		mode string
 		pads []int64
@@ -88,29 +88,29 @@ func TestPadSpecExamples(t *testing.T) {
 			3.4, 2.3, 3.4, 2.3, 5.7, 4.5, 5.7, 4.5, 1.2, 1.0, 1.2, 1.0}},
 	}
 	for _, c := range cases {
-		y := mvRun(t, mvNode("Pad", graph.StringAttr("mode", c.mode)), 19, x, mvInt64s(c.pads...))[0]
-		mvExpect(t, c.mode, y, []int{3 + int(c.pads[0]+c.pads[2]), 2 + int(c.pads[1]+c.pads[3])}, c.want)
+		y := runNode(t, testNode("Pad", graph.StringAttr("mode", c.mode)), 19, x, int64s(c.pads...))[0]
+		checkTensor(t, c.mode, y, []int{3 + int(c.pads[0]+c.pads[2]), 2 + int(c.pads[1]+c.pads[3])}, c.want, tolExact)
 	}
 }
 
 func TestPadVersions(t *testing.T) {
-	x := mvTensor(graph.Float32, []int{1, 2}, []float64{1, 2})
+	x := testTensor(graph.Float32, []int{1, 2}, []float64{1, 2})
 	// Opset 1 (paddings) and 2 (pads): attributes, value as the fill.
 	want := []float64{9, 1, 2, 9, 9} // one before, two after on axis 1
-	n := mvNode("Pad", graph.IntsAttr("paddings", 0, 1, 0, 2), graph.FloatAttr("value", 9))
-	mvExpect(t, "Pad-1", mvRun(t, n, 1, x)[0], []int{1, 5}, want)
-	n = mvNode("Pad", graph.IntsAttr("pads", 0, 1, 0, 2), graph.FloatAttr("value", 9))
-	mvExpect(t, "Pad-2", mvRun(t, n, 2, x)[0], []int{1, 5}, want)
+	n := testNode("Pad", graph.IntsAttr("paddings", 0, 1, 0, 2), graph.FloatAttr("value", 9))
+	checkTensor(t, "Pad-1", runNode(t, n, 1, x)[0], []int{1, 5}, want, tolExact)
+	n = testNode("Pad", graph.IntsAttr("pads", 0, 1, 0, 2), graph.FloatAttr("value", 9))
+	checkTensor(t, "Pad-2", runNode(t, n, 2, x)[0], []int{1, 5}, want, tolExact)
 	// Opset 11: inputs, fill 0 by default.
-	mvExpect(t, "Pad-11", mvRun(t, mvNode("Pad"), 11, x, mvInt64s(0, 1, 0, 2))[0], []int{1, 5}, []float64{0, 1, 2, 0, 0})
+	checkTensor(t, "Pad-11", runNode(t, testNode("Pad"), 11, x, int64s(0, 1, 0, 2))[0], []int{1, 5}, []float64{0, 1, 2, 0, 0}, tolExact)
 	// Opset 18: the pads apply to the listed axes only.
-	y := mvRun(t, mvNode("Pad", graph.StringAttr("mode", "edge")), 18, x, mvInt64s(1, 2), nil, mvInt64s(-1))[0]
-	mvExpect(t, "Pad-18 axes", y, []int{1, 5}, []float64{1, 1, 2, 2, 2})
+	y := runNode(t, testNode("Pad", graph.StringAttr("mode", "edge")), 18, x, int64s(1, 2), nil, int64s(-1))[0]
+	checkTensor(t, "Pad-18 axes", y, []int{1, 5}, []float64{1, 1, 2, 2, 2}, tolExact)
 	// wrap is not a mode before 19.
-	if _, err := Build(mvNode("Pad", graph.StringAttr("mode", "wrap")), 18); err == nil {
+	if _, err := Build(testNode("Pad", graph.StringAttr("mode", "wrap")), 18); err == nil {
 		t.Error("Pad-18 accepted wrap")
 	}
-	mvRunErr(t, mvNode("Pad"), 13, x, mvInt64s(0, 1))
-	mvRunErr(t, mvNode("Pad"), 13, x, mvInt64s(0, -3, 0, 0))
-	mvRunErr(t, mvNode("Pad", graph.StringAttr("mode", "reflect")), 13, tensor.Float32(0, 2), mvInt64s(1, 0, 0, 0))
+	runNodeErr(t, testNode("Pad"), 13, x, int64s(0, 1))
+	runNodeErr(t, testNode("Pad"), 13, x, int64s(0, -3, 0, 0))
+	runNodeErr(t, testNode("Pad", graph.StringAttr("mode", "reflect")), 13, tensor.Float32(0, 2), int64s(1, 0, 0, 0))
 }

@@ -20,17 +20,17 @@ func trI8(shape []int, v ...int8) *tensor.Tensor {
 func TestQuantizeLinearHandWorked(t *testing.T) {
 	// scale 1, zero point 0: halves round to even (1.5 -> 2, 2.5 -> 2),
 	// -3 saturates to 0 and 300 to 255.
-	x := xtF32s([]int{5}, 0, 1.5, 2.5, -3, 300)
-	got := xtRun(t, xtNode("QuantizeLinear"), 13, x, xtF32s([]int{}, 1), trU8([]int{}, 0))
-	xtCheck(t, "uint8", got[0], []int{5}, []float64{0, 2, 2, 0, 255}, xtExact)
+	x := float32s([]int{5}, 0, 1.5, 2.5, -3, 300)
+	got := runNode(t, testNode("QuantizeLinear"), 13, x, float32s([]int{}, 1), trU8([]int{}, 0))
+	checkTensor(t, "uint8", got[0], []int{5}, []float64{0, 2, 2, 0, 255}, tolExact)
 	// int8, scale 0.5, zero point -1: x/0.5 = 0, 3, 5, -6, 600 -> -1, 2, 4, -7, 127.
-	got = xtRun(t, xtNode("QuantizeLinear"), 10, x, xtF32s([]int{}, 0.5), trI8([]int{}, -1))
-	xtCheck(t, "int8", got[0], []int{5}, []float64{-1, 2, 4, -7, 127}, xtExact)
+	got = runNode(t, testNode("QuantizeLinear"), 10, x, float32s([]int{}, 0.5), trI8([]int{}, -1))
+	checkTensor(t, "int8", got[0], []int{5}, []float64{-1, 2, 4, -7, 127}, tolExact)
 	if got[0].DType != graph.Int8 {
 		t.Errorf("type %v, want int8", got[0].DType)
 	}
 	// Without a zero point the output is uint8.
-	got = xtRun(t, xtNode("QuantizeLinear"), 13, x, xtF32s([]int{}, 1))
+	got = runNode(t, testNode("QuantizeLinear"), 13, x, float32s([]int{}, 1))
 	if got[0].DType != graph.Uint8 {
 		t.Errorf("type %v, want uint8", got[0].DType)
 	}
@@ -59,34 +59,34 @@ func TestQuantizeDequantizePerAxis(t *testing.T) {
 			want[i] = math.Max(-128, math.Min(127, q+float64(zeros[k])))
 		}
 		attrs := graph.IntAttr("axis", int64(axis))
-		got := xtRun(t, xtNode("QuantizeLinear", attrs), 13, xtTensor(graph.Float32, shape, x),
-			xtTensor(graph.Float32, []int{size}, scales), trI8([]int{size}, zeros...))
-		xtCheck(t, "quantize", got[0], shape, want, xtExact)
+		got := runNode(t, testNode("QuantizeLinear", attrs), 13, testTensor(graph.Float32, shape, x),
+			testTensor(graph.Float32, []int{size}, scales), trI8([]int{size}, zeros...))
+		checkTensor(t, "quantize", got[0], shape, want, tolExact)
 
 		deq := make([]float64, n)
 		for i, q := range want {
 			k := i / inner % size
 			deq[i] = (q - float64(zeros[k])) * scales[k]
 		}
-		back := xtRun(t, xtNode("DequantizeLinear", attrs), 13, got[0], xtTensor(graph.Float32, []int{size}, scales), trI8([]int{size}, zeros...))
-		xtCheck(t, "dequantize", back[0], shape, deq, xtF32)
+		back := runNode(t, testNode("DequantizeLinear", attrs), 13, got[0], testTensor(graph.Float32, []int{size}, scales), trI8([]int{size}, zeros...))
+		checkTensor(t, "dequantize", back[0], shape, deq, tolF32)
 	}
 }
 
 func TestDynamicQuantizeLinear(t *testing.T) {
 	// min -55, max 200: scale 255/255 = 1, zero point round(55) = 55;
 	// y = round(x) + 55 with halves to even: 10.5 -> 10, 11.5 -> 12.
-	x := xtF32s([]int{5}, -55, 200, 0, 10.5, 11.5)
-	got := xtRun(t, xtNode("DynamicQuantizeLinear"), 11, x)
-	xtCheck(t, "y", got[0], []int{5}, []float64{0, 255, 55, 65, 67}, xtExact)
-	xtCheck(t, "scale", got[1], []int{}, []float64{1}, xtExact)
-	xtCheck(t, "zero point", got[2], []int{}, []float64{55}, xtExact)
+	x := float32s([]int{5}, -55, 200, 0, 10.5, 11.5)
+	got := runNode(t, testNode("DynamicQuantizeLinear"), 11, x)
+	checkTensor(t, "y", got[0], []int{5}, []float64{0, 255, 55, 65, 67}, tolExact)
+	checkTensor(t, "scale", got[1], []int{}, []float64{1}, tolExact)
+	checkTensor(t, "zero point", got[2], []int{}, []float64{55}, tolExact)
 	// All-positive input: the range still includes 0, so the zero point is 0.
-	got = xtRun(t, xtNode("DynamicQuantizeLinear"), 11, xtF32s([]int{2}, 127.5, 255))
-	xtCheck(t, "positive y", got[0], []int{2}, []float64{128, 255}, xtExact)
+	got = runNode(t, testNode("DynamicQuantizeLinear"), 11, float32s([]int{2}, 127.5, 255))
+	checkTensor(t, "positive y", got[0], []int{2}, []float64{128, 255}, tolExact)
 	// All-zero input has no range: everything quantizes to 0.
-	got = xtRun(t, xtNode("DynamicQuantizeLinear"), 11, xtF32s([]int{2}, 0, 0))
-	xtCheck(t, "zero y", got[0], []int{2}, []float64{0, 0}, xtExact)
+	got = runNode(t, testNode("DynamicQuantizeLinear"), 11, float32s([]int{2}, 0, 0))
+	checkTensor(t, "zero y", got[0], []int{2}, []float64{0, 0}, tolExact)
 }
 
 // trRandU8 returns n random uint8 values.
@@ -103,26 +103,26 @@ func TestMatMulIntegerRandom(t *testing.T) {
 	aShape, bShape := []int{2, 1, 3, 4}, []int{3, 4, 5}
 	a, b := trRandU8(rng, tensor.NumElements(aShape)), trRandU8(rng, tensor.NumElements(bShape))
 	az, bz := trRandU8(rng, 3), trRandU8(rng, 5) // per row of A, per column of B
-	got := xtRun(t, xtNode("MatMulInteger"), 10, trU8(aShape, a...), trU8(bShape, b...), trU8([]int{3}, az...), trU8([]int{5}, bz...))
+	got := runNode(t, testNode("MatMulInteger"), 10, trU8(aShape, a...), trU8(bShape, b...), trU8([]int{3}, az...), trU8([]int{5}, bz...))
 	outShape := []int{2, 3, 3, 5}
 	want := make([]float64, tensor.NumElements(outShape))
 	for i := range want {
-		c := xtCoords(i, outShape) // batch0, batch1, row, column
+		c := coordsOf(i, outShape) // batch0, batch1, row, column
 		s := 0
 		for k := 0; k < 4; k++ {
-			av := int(a[xtFlat([]int{c[0], 0, c[2], k}, aShape)]) - int(az[c[2]])
-			bv := int(b[xtFlat([]int{c[1], k, c[3]}, bShape)]) - int(bz[c[3]])
+			av := int(a[flatIndex([]int{c[0], 0, c[2], k}, aShape)]) - int(az[c[2]])
+			bv := int(b[flatIndex([]int{c[1], k, c[3]}, bShape)]) - int(bz[c[3]])
 			s += av * bv
 		}
 		want[i] = float64(s)
 	}
-	xtCheck(t, "MatMulInteger", got[0], outShape, want, xtExact)
+	checkTensor(t, "MatMulInteger", got[0], outShape, want, tolExact)
 
 	// QLinearMatMul requantizes the same products of the first batch.
 	a2, b2 := trU8([]int{3, 4}, a[:12]...), trU8([]int{4, 5}, b[:20]...)
 	as, bs, ys := float32(0.02), float32(0.03), float32(0.5)
-	got = xtRun(t, xtNode("QLinearMatMul"), 10, a2, xtF32s([]int{}, as), trU8([]int{}, 7), b2, xtF32s([]int{}, bs), trU8([]int{}, 9),
-		xtF32s([]int{}, ys), trU8([]int{}, 100))
+	got = runNode(t, testNode("QLinearMatMul"), 10, a2, float32s([]int{}, as), trU8([]int{}, 7), b2, float32s([]int{}, bs), trU8([]int{}, 9),
+		float32s([]int{}, ys), trU8([]int{}, 100))
 	want = make([]float64, 15)
 	for i := range want {
 		s := 0
@@ -132,7 +132,7 @@ func TestMatMulIntegerRandom(t *testing.T) {
 		v := math.RoundToEven(float64(float32(s)*(as*bs/ys))) + 100
 		want[i] = math.Max(0, math.Min(255, v))
 	}
-	xtCheck(t, "QLinearMatMul", got[0], []int{3, 5}, want, xtExact)
+	checkTensor(t, "QLinearMatMul", got[0], []int{3, 5}, want, tolExact)
 }
 
 // trConvIntRef is a 2-D convolution of uint8 data written as a sum over
@@ -143,7 +143,7 @@ func trConvIntRef(x, w []uint8, xs, ws []int, xz uint8, wz []uint8, stride, pad 
 	oh, ow := (h+2*pad-kh)/stride+1, (wd+2*pad-kw)/stride+1
 	out := make([]int, n*m*oh*ow)
 	for i := range out {
-		co := xtCoords(i, []int{n, m, oh, ow})
+		co := coordsOf(i, []int{n, m, oh, ow})
 		s := 0
 		for ci := 0; ci < c; ci++ {
 			for ky := 0; ky < kh; ky++ {
@@ -171,19 +171,19 @@ func TestConvIntegerRandom(t *testing.T) {
 		for _, pad := range []int{0, 1} {
 			ref, shape := trConvIntRef(x, w, xs, ws, 11, wz, stride, pad)
 			attrs := []*graph.Attr{graph.IntsAttr("strides", int64(stride), int64(stride)), graph.IntsAttr("pads", int64(pad), int64(pad), int64(pad), int64(pad))}
-			got := xtRun(t, xtNode("ConvInteger", attrs...), 10, trU8(xs, x...), trU8(ws, w...), trU8([]int{}, 11), trU8([]int{4}, wz...))
+			got := runNode(t, testNode("ConvInteger", attrs...), 10, trU8(xs, x...), trU8(ws, w...), trU8([]int{}, 11), trU8([]int{4}, wz...))
 			want := make([]float64, len(ref))
 			for i, v := range ref {
 				want[i] = float64(v)
 			}
-			xtCheck(t, "ConvInteger", got[0], shape, want, xtExact)
+			checkTensor(t, "ConvInteger", got[0], shape, want, tolExact)
 
 			// QLinearConv: bias per channel, per-channel weight scales.
 			bias := []int32{5, -300, 0, 1000}
 			wScale := []float64{0.01, 0.02, 0.03, 0.005}
 			xScale, yScale := float32(0.05), float32(0.25)
-			got = xtRun(t, xtNode("QLinearConv", attrs...), 10, trU8(xs, x...), xtF32s([]int{}, xScale), trU8([]int{}, 11),
-				trU8(ws, w...), xtTensor(graph.Float32, []int{4}, wScale), trU8([]int{4}, wz...), xtF32s([]int{}, yScale), trU8([]int{}, 128),
+			got = runNode(t, testNode("QLinearConv", attrs...), 10, trU8(xs, x...), float32s([]int{}, xScale), trU8([]int{}, 11),
+				trU8(ws, w...), testTensor(graph.Float32, []int{4}, wScale), trU8([]int{4}, wz...), float32s([]int{}, yScale), trU8([]int{}, 128),
 				&tensor.Tensor{DType: graph.Int32, Shape: []int{4}, Data: bias})
 			per := shape[2] * shape[3]
 			for i, v := range ref {
@@ -192,19 +192,19 @@ func TestConvIntegerRandom(t *testing.T) {
 				q := math.RoundToEven(float64(float32(v+int(bias[m]))*scale)) + 128
 				want[i] = math.Max(0, math.Min(255, q))
 			}
-			xtCheck(t, "QLinearConv", got[0], shape, want, xtExact)
+			checkTensor(t, "QLinearConv", got[0], shape, want, tolExact)
 		}
 	}
 }
 
 func TestQuantErrors(t *testing.T) {
-	x := xtF32s([]int{2, 3}, 1, 2, 3, 4, 5, 6)
-	xtWantErr(t, "axis size", xtRunErr(xtNode("QuantizeLinear"), 13, x, xtF32s([]int{2}, 1, 1)), "axis")
-	xtWantErr(t, "zero point count", xtRunErr(xtNode("QuantizeLinear"), 13, x, xtF32s([]int{3}, 1, 1, 1), trU8([]int{2}, 1, 1)), "zero point")
-	xtWantErr(t, "float x", xtRunErr(xtNode("DequantizeLinear"), 13, xtF32s([]int{1}, 1), xtF32s([]int{}, 1)), "x is float32")
-	xtWantErr(t, "inner dims", xtRunErr(xtNode("MatMulInteger"), 10, trU8([]int{2, 3}, 1, 2, 3, 4, 5, 6), trU8([]int{2, 3}, 1, 2, 3, 4, 5, 6)), "inner")
-	xtWantErr(t, "conv channels", xtRunErr(xtNode("ConvInteger"), 10, trU8([]int{1, 2, 2, 2}, 1, 2, 3, 4, 5, 6, 7, 8), trU8([]int{1, 1, 1, 1}, 1)), "channels")
-	xtWantErr(t, "QLinearConv inputs", xtRunErr(xtNode("QLinearConv"), 10, trU8([]int{1, 1, 1, 1}, 1)), "inputs")
+	x := float32s([]int{2, 3}, 1, 2, 3, 4, 5, 6)
+	wantErr(t, "axis size", runNodeErr(t, testNode("QuantizeLinear"), 13, x, float32s([]int{2}, 1, 1)), "axis")
+	wantErr(t, "zero point count", runNodeErr(t, testNode("QuantizeLinear"), 13, x, float32s([]int{3}, 1, 1, 1), trU8([]int{2}, 1, 1)), "zero point")
+	wantErr(t, "float x", runNodeErr(t, testNode("DequantizeLinear"), 13, float32s([]int{1}, 1), float32s([]int{}, 1)), "x is float32")
+	wantErr(t, "inner dims", runNodeErr(t, testNode("MatMulInteger"), 10, trU8([]int{2, 3}, 1, 2, 3, 4, 5, 6), trU8([]int{2, 3}, 1, 2, 3, 4, 5, 6)), "inner")
+	wantErr(t, "conv channels", runNodeErr(t, testNode("ConvInteger"), 10, trU8([]int{1, 2, 2, 2}, 1, 2, 3, 4, 5, 6, 7, 8), trU8([]int{1, 1, 1, 1}, 1)), "channels")
+	wantErr(t, "QLinearConv inputs", runNodeErr(t, testNode("QLinearConv"), 10, trU8([]int{1, 1, 1, 1}, 1)), "inputs")
 }
 
 func TestConvIntegerMatchesFloatConv(t *testing.T) {
@@ -225,7 +225,7 @@ func TestConvIntegerMatchesFloatConv(t *testing.T) {
 		if c.autoPad == "NOTSET" {
 			attrs = append(attrs, graph.IntsAttr("pads", 1, 0, 2, 1))
 		}
-		got := xtRun(t, xtNode("ConvInteger", attrs...), 10, trU8(xs, x...), trU8(ws, w...), trU8([]int{}, xz), trU8([]int{}, wz))
+		got := runNode(t, testNode("ConvInteger", attrs...), 10, trU8(xs, x...), trU8(ws, w...), trU8([]int{}, xz), trU8([]int{}, wz))
 		xf, wf := make([]float32, len(x)), make([]float32, len(w))
 		for i, v := range x {
 			xf[i] = float32(int(v) - xz)
@@ -233,7 +233,7 @@ func TestConvIntegerMatchesFloatConv(t *testing.T) {
 		for i, v := range w {
 			wf[i] = float32(int(v) - wz)
 		}
-		want := xtRun(t, xtNode("Conv", attrs...), 11, tensor.FromFloat32(xf, xs...), tensor.FromFloat32(wf, ws...))
-		xtCheck(t, "ConvInteger "+c.autoPad, got[0], want[0].Shape, xtValues(t, want[0]), xtExact)
+		want := runNode(t, testNode("Conv", attrs...), 11, tensor.FromFloat32(xf, xs...), tensor.FromFloat32(wf, ws...))
+		checkTensor(t, "ConvInteger "+c.autoPad, got[0], want[0].Shape, testValues(t, want[0]), tolExact)
 	}
 }

@@ -36,7 +36,7 @@ func trRandomTensor(rng *rand.Rand) *tensor.Tensor {
 	for i := range vals {
 		vals[i] = float64(rng.IntN(9) - 3)
 	}
-	return xtTensor(dt, shape, vals)
+	return testTensor(dt, shape, vals)
 }
 
 // trInputSpec is an input's type and shape, and its values when they
@@ -73,7 +73,7 @@ func trTensorFor(rng *rand.Rand, spec trInputSpec, mutate bool) *tensor.Tensor {
 	if spec.fixed != nil && !mutate {
 		vals = spec.fixed
 	}
-	return xtTensor(spec.dt, shape, vals)
+	return testTensor(spec.dt, shape, vals)
 }
 
 func TestFamilyOpsRejectMutatedInputs(t *testing.T) {
@@ -84,31 +84,31 @@ func TestFamilyOpsRejectMutatedInputs(t *testing.T) {
 		node *graph.Node
 		in   []trInputSpec
 	}{
-		{xtNode("NegativeLogLikelihoodLoss", graph.StringAttr("reduction", "none")), lossIn},
-		{xtNode("SoftmaxCrossEntropyLoss", graph.IntAttr("ignore_index", -1)), lossIn},
-		{xtNode("ConvTranspose", graph.IntAttr("group", 2), graph.IntsAttr("strides", 2, 1), graph.IntsAttr("output_padding", 1, 0)),
+		{testNode("NegativeLogLikelihoodLoss", graph.StringAttr("reduction", "none")), lossIn},
+		{testNode("SoftmaxCrossEntropyLoss", graph.IntAttr("ignore_index", -1)), lossIn},
+		{testNode("ConvTranspose", graph.IntAttr("group", 2), graph.IntsAttr("strides", 2, 1), graph.IntsAttr("output_padding", 1, 0)),
 			[]trInputSpec{sp(f32, 1, 2, 3, 3), sp(f32, 2, 1, 2, 2), sp(f32, 2)}},
-		{xtNode("RNN", graph.IntAttr("hidden_size", 2)), []trInputSpec{sp(f32, 2, 1, 3), sp(f32, 1, 2, 3), sp(f32, 1, 2, 2), sp(f32, 1, 4), sp(i32, 1), sp(f32, 1, 1, 2)}},
-		{xtNode("GRU", graph.IntAttr("hidden_size", 1), graph.StringAttr("direction", "bidirectional")),
+		{testNode("RNN", graph.IntAttr("hidden_size", 2)), []trInputSpec{sp(f32, 2, 1, 3), sp(f32, 1, 2, 3), sp(f32, 1, 2, 2), sp(f32, 1, 4), sp(i32, 1), sp(f32, 1, 1, 2)}},
+		{testNode("GRU", graph.IntAttr("hidden_size", 1), graph.StringAttr("direction", "bidirectional")),
 			[]trInputSpec{sp(f32, 2, 1, 3), sp(f32, 2, 3, 3), sp(f32, 2, 3, 1), sp(f32, 2, 6), sp(i32, 1), sp(f32, 2, 1, 1)}},
-		{xtNode("LSTM", graph.IntAttr("hidden_size", 2), graph.IntAttr("layout", 1)),
+		{testNode("LSTM", graph.IntAttr("hidden_size", 2), graph.IntAttr("layout", 1)),
 			[]trInputSpec{sp(f32, 1, 2, 3), sp(f32, 1, 8, 3), sp(f32, 1, 8, 2), sp(f32, 1, 16), sp(i32, 1), sp(f32, 1, 1, 2), sp(f32, 1, 1, 2), sp(f32, 1, 6)}},
-		{xtNode("NonMaxSuppression"), []trInputSpec{sp(f32, 1, 3, 4), sp(f32, 1, 1, 3), sp(i64), sp(f32), sp(f32)}},
-		{xtNode("RoiAlign"), []trInputSpec{sp(f32, 1, 1, 4, 4), sp(f32, 2, 4), {dt: i64, shape: []int{2}, fixed: []float64{0, 0}}}},
-		{xtNode("MaxUnpool", graph.IntsAttr("kernel_shape", 2, 2), graph.IntsAttr("strides", 2, 2)), []trInputSpec{sp(f32, 1, 1, 2, 2), sp(i64, 1, 1, 2, 2), {dt: i64, shape: []int{4}, fixed: []float64{1, 1, 4, 5}}}},
-		{xtNode("GridSample", graph.StringAttr("mode", "nearest")), []trInputSpec{sp(f32, 1, 1, 3, 3), sp(f32, 1, 2, 2, 2)}},
-		{xtNode("QuantizeLinear"), []trInputSpec{sp(f32, 2, 3), sp(f32), sp(u8)}},
-		{xtNode("DequantizeLinear", graph.IntAttr("axis", 0)), []trInputSpec{sp(u8, 2, 3), sp(f32, 2), sp(u8, 2)}},
-		{xtNode("DynamicQuantizeLinear"), []trInputSpec{sp(f32, 4)}},
-		{xtNode("ConvInteger", graph.IntsAttr("pads", 1, 1, 0, 0)), []trInputSpec{sp(u8, 1, 1, 3, 3), sp(u8, 1, 1, 2, 2), sp(u8), sp(u8)}},
-		{xtNode("QLinearConv"), []trInputSpec{sp(u8, 1, 1, 3, 3), sp(f32), sp(u8), sp(u8, 1, 1, 2, 2), sp(f32), sp(u8), sp(f32), sp(u8), sp(i32, 1)}},
-		{xtNode("MatMulInteger"), []trInputSpec{sp(u8, 2, 3), sp(u8, 3, 2), sp(u8), sp(u8)}},
-		{xtNode("QLinearMatMul"), []trInputSpec{sp(u8, 2, 3), sp(f32), sp(u8), sp(u8, 3, 2), sp(f32), sp(u8), sp(f32), sp(u8)}},
-		{xtNode("RandomNormalLike"), []trInputSpec{sp(f32, 2)}},
-		{xtNode("Bernoulli"), []trInputSpec{sp(f64, 3)}},
-		{xtNode("Multinomial", graph.IntAttr("sample_size", 3)), []trInputSpec{sp(f32, 2, 3)}},
-		{xtNode("StringNormalizer", graph.StringsAttr("stopwords", "1")), []trInputSpec{sp(str, 3)}},
-		{xtNode("TfIdfVectorizer", graph.IntAttr("min_gram_length", 1), graph.IntAttr("max_gram_length", 2), graph.StringAttr("mode", "TFIDF"),
+		{testNode("NonMaxSuppression"), []trInputSpec{sp(f32, 1, 3, 4), sp(f32, 1, 1, 3), sp(i64), sp(f32), sp(f32)}},
+		{testNode("RoiAlign"), []trInputSpec{sp(f32, 1, 1, 4, 4), sp(f32, 2, 4), {dt: i64, shape: []int{2}, fixed: []float64{0, 0}}}},
+		{testNode("MaxUnpool", graph.IntsAttr("kernel_shape", 2, 2), graph.IntsAttr("strides", 2, 2)), []trInputSpec{sp(f32, 1, 1, 2, 2), sp(i64, 1, 1, 2, 2), {dt: i64, shape: []int{4}, fixed: []float64{1, 1, 4, 5}}}},
+		{testNode("GridSample", graph.StringAttr("mode", "nearest")), []trInputSpec{sp(f32, 1, 1, 3, 3), sp(f32, 1, 2, 2, 2)}},
+		{testNode("QuantizeLinear"), []trInputSpec{sp(f32, 2, 3), sp(f32), sp(u8)}},
+		{testNode("DequantizeLinear", graph.IntAttr("axis", 0)), []trInputSpec{sp(u8, 2, 3), sp(f32, 2), sp(u8, 2)}},
+		{testNode("DynamicQuantizeLinear"), []trInputSpec{sp(f32, 4)}},
+		{testNode("ConvInteger", graph.IntsAttr("pads", 1, 1, 0, 0)), []trInputSpec{sp(u8, 1, 1, 3, 3), sp(u8, 1, 1, 2, 2), sp(u8), sp(u8)}},
+		{testNode("QLinearConv"), []trInputSpec{sp(u8, 1, 1, 3, 3), sp(f32), sp(u8), sp(u8, 1, 1, 2, 2), sp(f32), sp(u8), sp(f32), sp(u8), sp(i32, 1)}},
+		{testNode("MatMulInteger"), []trInputSpec{sp(u8, 2, 3), sp(u8, 3, 2), sp(u8), sp(u8)}},
+		{testNode("QLinearMatMul"), []trInputSpec{sp(u8, 2, 3), sp(f32), sp(u8), sp(u8, 3, 2), sp(f32), sp(u8), sp(f32), sp(u8)}},
+		{testNode("RandomNormalLike"), []trInputSpec{sp(f32, 2)}},
+		{testNode("Bernoulli"), []trInputSpec{sp(f64, 3)}},
+		{testNode("Multinomial", graph.IntAttr("sample_size", 3)), []trInputSpec{sp(f32, 2, 3)}},
+		{testNode("StringNormalizer", graph.StringsAttr("stopwords", "1")), []trInputSpec{sp(str, 3)}},
+		{testNode("TfIdfVectorizer", graph.IntAttr("min_gram_length", 1), graph.IntAttr("max_gram_length", 2), graph.StringAttr("mode", "TFIDF"),
 			graph.IntsAttr("ngram_counts", 0, 2), graph.IntsAttr("ngram_indexes", 0, 1, 2), graph.IntsAttr("pool_int64s", 1, 2, 1, 2)),
 			[]trInputSpec{sp(i64, 2, 4)}},
 		{trTrainNode("Adam"), []trInputSpec{sp(f32), sp(i64), sp(f32, 2), sp(f32, 2), sp(f32, 2), sp(f32, 2)}},
@@ -152,17 +152,17 @@ func TestFamilyOpsRejectMutatedInputs(t *testing.T) {
 func TestFamilyOpsRejectMalformedInputs(t *testing.T) {
 	rng := rand.New(rand.NewPCG(60, 61))
 	nodes := []*graph.Node{
-		xtNode("NegativeLogLikelihoodLoss"), xtNode("SoftmaxCrossEntropyLoss", graph.IntAttr("ignore_index", 1)),
-		xtNode("ConvTranspose"), xtNode("ConvTranspose", graph.IntsAttr("strides", 2, 2), graph.IntsAttr("output_shape", 3, 3), graph.IntAttr("group", 2)),
-		xtNode("RNN", graph.IntAttr("hidden_size", 2)), xtNode("GRU", graph.IntAttr("hidden_size", 1), graph.StringAttr("direction", "bidirectional")),
-		xtNode("LSTM", graph.IntAttr("hidden_size", 2), graph.IntAttr("layout", 1)),
-		xtNode("NonMaxSuppression"), xtNode("RoiAlign", graph.StringAttr("mode", "max")), xtNode("MaxUnpool", graph.IntsAttr("kernel_shape", 2, 2)),
-		xtNode("GridSample", graph.StringAttr("mode", "bicubic"), graph.StringAttr("padding_mode", "reflection")),
-		xtNode("QuantizeLinear"), xtNode("DequantizeLinear", graph.IntAttr("axis", 0)), xtNode("DynamicQuantizeLinear"),
-		xtNode("ConvInteger", graph.StringAttr("auto_pad", "SAME_UPPER")), xtNode("QLinearConv"), xtNode("MatMulInteger"), xtNode("QLinearMatMul"),
-		xtNode("RandomUniformLike"), xtNode("RandomNormalLike", graph.IntAttr("dtype", int64(graph.Float64))), xtNode("Bernoulli"), xtNode("Multinomial"),
-		xtNode("StringNormalizer", graph.StringsAttr("stopwords", "1")),
-		xtNode("TfIdfVectorizer", graph.IntAttr("min_gram_length", 1), graph.IntAttr("max_gram_length", 2), graph.StringAttr("mode", "TF"),
+		testNode("NegativeLogLikelihoodLoss"), testNode("SoftmaxCrossEntropyLoss", graph.IntAttr("ignore_index", 1)),
+		testNode("ConvTranspose"), testNode("ConvTranspose", graph.IntsAttr("strides", 2, 2), graph.IntsAttr("output_shape", 3, 3), graph.IntAttr("group", 2)),
+		testNode("RNN", graph.IntAttr("hidden_size", 2)), testNode("GRU", graph.IntAttr("hidden_size", 1), graph.StringAttr("direction", "bidirectional")),
+		testNode("LSTM", graph.IntAttr("hidden_size", 2), graph.IntAttr("layout", 1)),
+		testNode("NonMaxSuppression"), testNode("RoiAlign", graph.StringAttr("mode", "max")), testNode("MaxUnpool", graph.IntsAttr("kernel_shape", 2, 2)),
+		testNode("GridSample", graph.StringAttr("mode", "bicubic"), graph.StringAttr("padding_mode", "reflection")),
+		testNode("QuantizeLinear"), testNode("DequantizeLinear", graph.IntAttr("axis", 0)), testNode("DynamicQuantizeLinear"),
+		testNode("ConvInteger", graph.StringAttr("auto_pad", "SAME_UPPER")), testNode("QLinearConv"), testNode("MatMulInteger"), testNode("QLinearMatMul"),
+		testNode("RandomUniformLike"), testNode("RandomNormalLike", graph.IntAttr("dtype", int64(graph.Float64))), testNode("Bernoulli"), testNode("Multinomial"),
+		testNode("StringNormalizer", graph.StringsAttr("stopwords", "1")),
+		testNode("TfIdfVectorizer", graph.IntAttr("min_gram_length", 1), graph.IntAttr("max_gram_length", 2), graph.StringAttr("mode", "TF"),
 			graph.IntsAttr("ngram_counts", 0, 2), graph.IntsAttr("ngram_indexes", 0, 1, 2), graph.IntsAttr("pool_int64s", 1, 2, 1, 2)),
 		trTrainNode("Adam"), trTrainNode("Adagrad"),
 		trTrainNode("Momentum", graph.FloatAttr("alpha", 0.9), graph.FloatAttr("beta", 0.1), graph.FloatAttr("norm_coefficient", 0), graph.StringAttr("mode", "nesterov")),

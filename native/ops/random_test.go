@@ -13,11 +13,7 @@ import (
 // trRunRand runs n with a context whose source is seeded with seed.
 func trRunRand(t *testing.T, n *graph.Node, opset int64, seed uint64, in ...*tensor.Tensor) []*tensor.Tensor {
 	t.Helper()
-	op, err := Build(n, opset)
-	if err != nil {
-		t.Fatalf("build %s: %v", n.OpType, err)
-	}
-	out, err := op.Forward(&Context{Rand: rand.New(rand.NewPCG(seed, seed))}, in)
+	out, err := buildOp(t, n, opset).Forward(&Context{Rand: rand.New(rand.NewPCG(seed, seed))}, in)
 	if err != nil {
 		t.Fatalf("%s forward: %v", n.OpType, err)
 	}
@@ -41,13 +37,13 @@ func TestRandomUniformAndNormal(t *testing.T) {
 	// The sample mean of 20000 draws has a standard error below 0.01 for
 	// these distributions; 0.05 is five of them.
 	const momentTol = 0.05
-	uni := xtNode("RandomUniform", graph.IntsAttr("shape", 100, samples/100), graph.FloatAttr("low", -2), graph.FloatAttr("high", 4),
+	uni := testNode("RandomUniform", graph.IntsAttr("shape", 100, samples/100), graph.FloatAttr("low", -2), graph.FloatAttr("high", 4),
 		graph.IntAttr("dtype", int64(graph.Float64)))
 	got := trRunRand(t, uni, 1, 1)[0]
 	if got.DType != graph.Float64 || !slices.Equal(got.Shape, []int{100, samples / 100}) {
 		t.Fatalf("RandomUniform gave %v", got)
 	}
-	v := xtValues(t, got)
+	v := testValues(t, got)
 	for _, x := range v {
 		if x < -2 || x >= 4 {
 			t.Fatalf("RandomUniform value %g outside [-2, 4)", x)
@@ -57,12 +53,12 @@ func TestRandomUniformAndNormal(t *testing.T) {
 	if m, s := trMoments(v); math.Abs(m-1) > momentTol || math.Abs(s-6/math.Sqrt(12)) > momentTol {
 		t.Errorf("RandomUniform mean %g std %g, want 1 and %g", m, s, 6/math.Sqrt(12))
 	}
-	norm := xtNode("RandomNormalLike", graph.FloatAttr("mean", 3), graph.FloatAttr("scale", 0.5))
+	norm := testNode("RandomNormalLike", graph.FloatAttr("mean", 3), graph.FloatAttr("scale", 0.5))
 	got = trRunRand(t, norm, 1, 2, tensor.Float32(samples))[0]
 	if got.DType != graph.Float32 || got.Len() != samples {
 		t.Fatalf("RandomNormalLike gave %v", got)
 	}
-	if m, s := trMoments(xtValues(t, got)); math.Abs(m-3) > momentTol || math.Abs(s-0.5) > momentTol {
+	if m, s := trMoments(testValues(t, got)); math.Abs(m-3) > momentTol || math.Abs(s-0.5) > momentTol {
 		t.Errorf("RandomNormalLike mean %g std %g, want 3 and 0.5", m, s)
 	}
 }
@@ -71,11 +67,11 @@ func TestRandomSeedDeterminism(t *testing.T) {
 	// With a seed, two runs under different context sources agree; a
 	// different seed gives different values.
 	n := func(seed float32) *graph.Node {
-		return xtNode("RandomNormal", graph.IntsAttr("shape", 8), graph.FloatAttr("seed", seed))
+		return testNode("RandomNormal", graph.IntsAttr("shape", 8), graph.FloatAttr("seed", seed))
 	}
-	a := xtValues(t, trRunRand(t, n(5), 1, 1)[0])
-	b := xtValues(t, trRunRand(t, n(5), 1, 2)[0])
-	c := xtValues(t, trRunRand(t, n(6), 1, 1)[0])
+	a := testValues(t, trRunRand(t, n(5), 1, 1)[0])
+	b := testValues(t, trRunRand(t, n(5), 1, 2)[0])
+	c := testValues(t, trRunRand(t, n(6), 1, 1)[0])
 	if !slices.Equal(a, b) {
 		t.Errorf("same seed gave %v and %v", a, b)
 	}
@@ -83,9 +79,9 @@ func TestRandomSeedDeterminism(t *testing.T) {
 		t.Errorf("seeds 5 and 6 gave the same values %v", a)
 	}
 	// Without a seed the context's source decides.
-	like := xtNode("RandomUniformLike")
+	like := testNode("RandomUniformLike")
 	x := tensor.Float32(8)
-	if !slices.Equal(xtValues(t, trRunRand(t, like, 1, 3, x)[0]), xtValues(t, trRunRand(t, like, 1, 3, x)[0])) {
+	if !slices.Equal(testValues(t, trRunRand(t, like, 1, 3, x)[0]), testValues(t, trRunRand(t, like, 1, 3, x)[0])) {
 		t.Error("equal context sources gave different values")
 	}
 	op, err := Build(like, 1)
@@ -93,7 +89,7 @@ func TestRandomSeedDeterminism(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = op.Forward(&Context{}, []*tensor.Tensor{x})
-	xtWantErr(t, "no source", err, "random source")
+	wantErr(t, "no source", err, "random source")
 }
 
 func TestBernoulli(t *testing.T) {
@@ -102,11 +98,11 @@ func TestBernoulli(t *testing.T) {
 	for i := range p {
 		p[i] = []float64{0, 1, 0.3}[i%3]
 	}
-	got := trRunRand(t, xtNode("Bernoulli"), 15, 4, xtTensor(graph.Float64, []int{samples}, p))[0]
+	got := trRunRand(t, testNode("Bernoulli"), 15, 4, testTensor(graph.Float64, []int{samples}, p))[0]
 	if got.DType != graph.Float64 {
 		t.Fatalf("type %v, want the input's float64", got.DType)
 	}
-	v := xtValues(t, got)
+	v := testValues(t, got)
 	ones := 0.0
 	for i, x := range v {
 		switch {
@@ -121,7 +117,7 @@ func TestBernoulli(t *testing.T) {
 	if f := ones / float64(samples/3); math.Abs(f-0.3) > 0.03 {
 		t.Errorf("frequency %g at p = 0.3", f)
 	}
-	got = trRunRand(t, xtNode("Bernoulli", graph.IntAttr("dtype", int64(graph.Bool))), 15, 4, xtF32s([]int{2}, 0, 1))[0]
+	got = trRunRand(t, testNode("Bernoulli", graph.IntAttr("dtype", int64(graph.Bool))), 15, 4, float32s([]int{2}, 0, 1))[0]
 	if b, ok := got.Data.([]bool); !ok || b[0] || !b[1] {
 		t.Errorf("bool Bernoulli of p = 0, 1 gave %v", got.Data)
 	}
@@ -132,8 +128,8 @@ func TestMultinomial(t *testing.T) {
 	// Row 0: log-probabilities of 0.2, 0.3, 0.5; row 1: class 1 only
 	// (the others are -inf).
 	logits := []float64{math.Log(0.2), math.Log(0.3), math.Log(0.5), math.Inf(-1), 0, math.Inf(-1)}
-	n := xtNode("Multinomial", graph.IntAttr("sample_size", samples), graph.IntAttr("dtype", int64(graph.Int64)))
-	got := trRunRand(t, n, 7, 5, xtTensor(graph.Float64, []int{2, 3}, logits))[0]
+	n := testNode("Multinomial", graph.IntAttr("sample_size", samples), graph.IntAttr("dtype", int64(graph.Int64)))
+	got := trRunRand(t, n, 7, 5, testTensor(graph.Float64, []int{2, 3}, logits))[0]
 	if got.DType != graph.Int64 || !slices.Equal(got.Shape, []int{2, samples}) {
 		t.Fatalf("Multinomial gave %v", got)
 	}

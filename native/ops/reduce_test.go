@@ -50,11 +50,11 @@ func xtNaiveReduce(x []float64, shape []int, axes []int, ref func([]float64) flo
 	}
 	groups := make([][]float64, tensor.NumElements(outShape))
 	for i, v := range x {
-		c := xtCoords(i, shape)
+		c := coordsOf(i, shape)
 		for _, a := range axes {
 			c[a] = 0
 		}
-		g := xtFlat(c, outShape)
+		g := flatIndex(c, outShape)
 		groups[g] = append(groups[g], v)
 	}
 	out := make([]float64, len(groups))
@@ -78,7 +78,7 @@ func TestReduceRandomAgainstNaive(t *testing.T) {
 			dtypes = append(dtypes, graph.Int32, graph.Int64)
 		}
 		for _, dt := range dtypes {
-			vals := xtRandom(rng, dt, tensor.NumElements(shape))
+			vals := randomFor(rng, dt, tensor.NumElements(shape))
 			if name == "ReduceLogSum" {
 				for i := range vals {
 					vals[i] = math.Abs(vals[i]) + 0.1
@@ -89,8 +89,8 @@ func TestReduceRandomAgainstNaive(t *testing.T) {
 					vals[i] = float64(int(vals[i])%3 + 1) // keep products in range
 				}
 			}
-			x := xtTensor(dt, shape, vals)
-			exact := xtValues(t, x)
+			x := testTensor(dt, shape, vals)
+			exact := testValues(t, x)
 			for _, axes := range axisSets {
 				for _, keep := range []int64{0, 1} {
 					resolved, _ := resolveAxes(axes, len(shape))
@@ -112,7 +112,7 @@ func TestReduceRandomAgainstNaive(t *testing.T) {
 							}
 						}
 					}
-					tol := map[graph.DType]xtTolerance{graph.Float32: xtF32, graph.Float64: xtF64, graph.Float16: xtF16}[dt]
+					tol := map[graph.DType]tolerance{graph.Float32: tolF32, graph.Float64: tolF64, graph.Float16: tolF16}[dt]
 					what := fmt.Sprintf("%s %v axes %v keepdims %d", name, dt, axes, keep)
 					// Axes as an attribute: opset 13 (ReduceSum: 11).
 					attrOpset := int64(13)
@@ -123,15 +123,15 @@ func TestReduceRandomAgainstNaive(t *testing.T) {
 					if axes != nil {
 						attrs = append(attrs, graph.IntsAttr("axes", axes...))
 					}
-					got := xtRun(t, xtNode(name, attrs...), attrOpset, x)[0]
-					xtCheck(t, what+" (attribute)", got, wantShape, want, tol)
+					got := runNode(t, testNode(name, attrs...), attrOpset, x)[0]
+					checkTensor(t, what+" (attribute)", got, wantShape, want, tol)
 					// Axes as an input: opset 18.
 					var axesIn *tensor.Tensor
 					if axes != nil {
-						axesIn = xtI64s(axes...)
+						axesIn = int64s(axes...)
 					}
-					got = xtRun(t, xtNode(name, graph.IntAttr("keepdims", keep)), 18, x, axesIn)[0]
-					xtCheck(t, what+" (input)", got, wantShape, want, tol)
+					got = runNode(t, testNode(name, graph.IntAttr("keepdims", keep)), 18, x, axesIn)[0]
+					checkTensor(t, what+" (input)", got, wantShape, want, tol)
 				}
 			}
 		}
@@ -139,34 +139,34 @@ func TestReduceRandomAgainstNaive(t *testing.T) {
 }
 
 func TestReduceHandWorked(t *testing.T) {
-	x := xtF32s([]int{2, 2}, 1, 2, 3, 4)
+	x := float32s([]int{2, 2}, 1, 2, 3, 4)
 	// Rows: 1+2 = 3, 3+4 = 7.
-	got := xtRun(t, xtNode("ReduceSum"), 13, x, xtI64s(1))[0]
-	xtCheck(t, "ReduceSum rows", got, []int{2, 1}, []float64{3, 7}, xtExact)
+	got := runNode(t, testNode("ReduceSum"), 13, x, int64s(1))[0]
+	checkTensor(t, "ReduceSum rows", got, []int{2, 1}, []float64{3, 7}, tolExact)
 	// Columns without keepdims: max(1,3) = 3, max(2,4) = 4.
-	got = xtRun(t, xtNode("ReduceMax", graph.IntsAttr("axes", 0), graph.IntAttr("keepdims", 0)), 13, x)[0]
-	xtCheck(t, "ReduceMax columns", got, []int{2}, []float64{3, 4}, xtExact)
+	got = runNode(t, testNode("ReduceMax", graph.IntsAttr("axes", 0), graph.IntAttr("keepdims", 0)), 13, x)[0]
+	checkTensor(t, "ReduceMax columns", got, []int{2}, []float64{3, 4}, tolExact)
 	// log(e^0 + e^ln3) = log 4.
-	lse := xtF32s([]int{2}, 0, float32(math.Log(3)))
-	got = xtRun(t, xtNode("ReduceLogSumExp", graph.IntAttr("keepdims", 0)), 13, lse)[0]
-	xtCheck(t, "ReduceLogSumExp", got, []int{}, []float64{math.Log(4)}, xtF32)
+	lse := float32s([]int{2}, 0, float32(math.Log(3)))
+	got = runNode(t, testNode("ReduceLogSumExp", graph.IntAttr("keepdims", 0)), 13, lse)[0]
+	checkTensor(t, "ReduceLogSumExp", got, []int{}, []float64{math.Log(4)}, tolF32)
 	// Large inputs do not overflow: log(e^1000 + e^1000) = 1000 + log 2.
-	big := xtTensor(graph.Float64, []int{2}, []float64{1000, 1000})
-	got = xtRun(t, xtNode("ReduceLogSumExp", graph.IntAttr("keepdims", 0)), 13, big)[0]
-	xtCheck(t, "ReduceLogSumExp large", got, []int{}, []float64{1000 + math.Ln2}, xtF64)
+	big := testTensor(graph.Float64, []int{2}, []float64{1000, 1000})
+	got = runNode(t, testNode("ReduceLogSumExp", graph.IntAttr("keepdims", 0)), 13, big)[0]
+	checkTensor(t, "ReduceLogSumExp large", got, []int{}, []float64{1000 + math.Ln2}, tolF64)
 }
 
 func TestReduceEmptyAxesInput(t *testing.T) {
-	x := xtF32s([]int{2, 2}, 1, 2, 3, 4)
+	x := float32s([]int{2, 2}, 1, 2, 3, 4)
 	// noop_with_empty_axes=1 with empty axes: the identity.
-	got := xtRun(t, xtNode("ReduceSum", graph.IntAttr("noop_with_empty_axes", 1)), 13, x, xtI64s())[0]
-	xtCheck(t, "noop", got, []int{2, 2}, []float64{1, 2, 3, 4}, xtExact)
+	got := runNode(t, testNode("ReduceSum", graph.IntAttr("noop_with_empty_axes", 1)), 13, x, int64s())[0]
+	checkTensor(t, "noop", got, []int{2, 2}, []float64{1, 2, 3, 4}, tolExact)
 	// Without it, empty axes reduce everything: 1+2+3+4 = 10.
-	got = xtRun(t, xtNode("ReduceSum"), 13, x, xtI64s())[0]
-	xtCheck(t, "all", got, []int{1, 1}, []float64{10}, xtExact)
+	got = runNode(t, testNode("ReduceSum"), 13, x, int64s())[0]
+	checkTensor(t, "all", got, []int{1, 1}, []float64{10}, tolExact)
 	// An absent axes input behaves the same.
-	got = xtRun(t, xtNode("ReduceMean", graph.IntAttr("noop_with_empty_axes", 1)), 18, x, nil)[0]
-	xtCheck(t, "noop absent", got, []int{2, 2}, []float64{1, 2, 3, 4}, xtExact)
+	got = runNode(t, testNode("ReduceMean", graph.IntAttr("noop_with_empty_axes", 1)), 18, x, nil)[0]
+	checkTensor(t, "noop absent", got, []int{2, 2}, []float64{1, 2, 3, 4}, tolExact)
 }
 
 // TestReduceEmptySet checks the neutral elements of reductions over a
@@ -179,56 +179,56 @@ func TestReduceEmptySet(t *testing.T) {
 		"ReduceLogSumExp": math.Inf(-1), "ReduceMean": math.NaN(),
 	}
 	for name, w := range want {
-		got := xtRun(t, xtNode(name, graph.IntAttr("keepdims", 0)), 18, x, xtI64s(1))[0]
-		xtCheck(t, name, got, []int{2}, []float64{w, w}, xtExact)
+		got := runNode(t, testNode(name, graph.IntAttr("keepdims", 0)), 18, x, int64s(1))[0]
+		checkTensor(t, name, got, []int{2}, []float64{w, w}, tolExact)
 	}
 	xi := tensor.New(graph.Int32, 2, 0)
-	got := xtRun(t, xtNode("ReduceMin", graph.IntAttr("keepdims", 0)), 18, xi, xtI64s(1))[0]
-	xtCheck(t, "ReduceMin int32", got, []int{2}, []float64{math.MaxInt32, math.MaxInt32}, xtExact)
+	got := runNode(t, testNode("ReduceMin", graph.IntAttr("keepdims", 0)), 18, xi, int64s(1))[0]
+	checkTensor(t, "ReduceMin int32", got, []int{2}, []float64{math.MaxInt32, math.MaxInt32}, tolExact)
 	// Reducing a non-empty axis of an empty tensor gives an empty result.
-	got = xtRun(t, xtNode("ReduceSum"), 13, tensor.New(graph.Float32, 0, 3), xtI64s(1))[0]
-	xtCheck(t, "empty rows", got, []int{0, 1}, nil, xtExact)
+	got = runNode(t, testNode("ReduceSum"), 13, tensor.New(graph.Float32, 0, 3), int64s(1))[0]
+	checkTensor(t, "empty rows", got, []int{0, 1}, nil, tolExact)
 }
 
 func TestReduceIntegerWraps(t *testing.T) {
 	// int8: 100 + 100 = 200 wraps to -56, as the type does.
-	x := xtTensor(graph.Int8, []int{2}, []float64{100, 100})
-	got := xtRun(t, xtNode("ReduceSum", graph.IntAttr("keepdims", 0)), 13, x, nil)[0]
-	xtCheck(t, "int8 sum", got, []int{}, []float64{-56}, xtExact)
+	x := testTensor(graph.Int8, []int{2}, []float64{100, 100})
+	got := runNode(t, testNode("ReduceSum", graph.IntAttr("keepdims", 0)), 13, x, nil)[0]
+	checkTensor(t, "int8 sum", got, []int{}, []float64{-56}, tolExact)
 }
 
 func TestReduceNaNPropagates(t *testing.T) {
-	x := xtF32s([]int{3}, 1, float32(math.NaN()), 2)
+	x := float32s([]int{3}, 1, float32(math.NaN()), 2)
 	for _, name := range []string{"ReduceMax", "ReduceMin", "ReduceSum"} {
-		got := xtRun(t, xtNode(name, graph.IntAttr("keepdims", 0)), 13, x)[0]
+		got := runNode(t, testNode(name, graph.IntAttr("keepdims", 0)), 13, x)[0]
 		if name == "ReduceSum" {
-			got = xtRun(t, xtNode(name, graph.IntAttr("keepdims", 0)), 13, x, nil)[0]
+			got = runNode(t, testNode(name, graph.IntAttr("keepdims", 0)), 13, x, nil)[0]
 		}
-		if v := xtValues(t, got)[0]; !math.IsNaN(v) {
+		if v := testValues(t, got)[0]; !math.IsNaN(v) {
 			t.Errorf("%s with a NaN = %v, want NaN", name, v)
 		}
 	}
 }
 
 func TestReduceErrors(t *testing.T) {
-	x := xtF32s([]int{2, 2}, 1, 2, 3, 4)
-	xtWantErr(t, "repeated axes", xtRunErr(xtNode("ReduceSum"), 13, x, xtI64s(1, -1)), "repeated")
-	xtWantErr(t, "axis out of range", xtRunErr(xtNode("ReduceMean", graph.IntsAttr("axes", 2)), 13, x), "out of range")
-	xtWantErr(t, "int32 axes", xtRunErr(xtNode("ReduceSum"), 13, x, xtTensor(graph.Int32, []int{1}, []float64{0})), "int64")
+	x := float32s([]int{2, 2}, 1, 2, 3, 4)
+	wantErr(t, "repeated axes", runNodeErr(t, testNode("ReduceSum"), 13, x, int64s(1, -1)), "repeated")
+	wantErr(t, "axis out of range", runNodeErr(t, testNode("ReduceMean", graph.IntsAttr("axes", 2)), 13, x), "out of range")
+	wantErr(t, "int32 axes", runNodeErr(t, testNode("ReduceSum"), 13, x, testTensor(graph.Int32, []int{1}, []float64{0})), "int64")
 	s := &tensor.Tensor{DType: graph.String, Shape: []int{1}, Data: []string{"a"}}
-	xtWantErr(t, "string data", xtRunErr(xtNode("ReduceMax"), 13, s), "numeric")
-	xtWantErr(t, "bad keepdims kind", xtRunErr(xtNode("ReduceMax", graph.StringAttr("keepdims", "yes")), 13, x), "keepdims")
+	wantErr(t, "string data", runNodeErr(t, testNode("ReduceMax"), 13, s), "numeric")
+	wantErr(t, "bad keepdims kind", runNodeErr(t, testNode("ReduceMax", graph.StringAttr("keepdims", "yes")), 13, x), "keepdims")
 }
 
 func TestReduceMaxMinBool(t *testing.T) {
 	// Rows [true, false] and [false, false]: any = [true, false],
 	// all = [false, false].
-	x := xtTensor(graph.Bool, []int{2, 2}, []float64{1, 0, 0, 0})
-	got := xtRun(t, xtNode("ReduceMax", graph.IntAttr("keepdims", 0)), 20, x, xtI64s(1))[0]
+	x := testTensor(graph.Bool, []int{2, 2}, []float64{1, 0, 0, 0})
+	got := runNode(t, testNode("ReduceMax", graph.IntAttr("keepdims", 0)), 20, x, int64s(1))[0]
 	if got.DType != graph.Bool {
 		t.Fatalf("ReduceMax of bools is %v, want bool", got.DType)
 	}
-	xtCheck(t, "any", got, []int{2}, []float64{1, 0}, xtExact)
-	got = xtRun(t, xtNode("ReduceMin", graph.IntAttr("keepdims", 0)), 20, x, xtI64s(1))[0]
-	xtCheck(t, "all", got, []int{2}, []float64{0, 0}, xtExact)
+	checkTensor(t, "any", got, []int{2}, []float64{1, 0}, tolExact)
+	got = runNode(t, testNode("ReduceMin", graph.IntAttr("keepdims", 0)), 20, x, int64s(1))[0]
+	checkTensor(t, "all", got, []int{2}, []float64{0, 0}, tolExact)
 }

@@ -202,7 +202,7 @@ func xtResizeRef(x []float64, shape []int, c xtResizeCase) ([]int, []float64) {
 	var at func(d int, outIdx, inIdx []int) float64
 	at = func(d int, outIdx, inIdx []int) float64 {
 		if d == len(shape) {
-			return x[xtFlat(inIdx, shape)]
+			return x[flatIndex(inIdx, shape)]
 		}
 		g := geo[d]
 		xo := xtOriginal(c, g, outIdx[d])
@@ -234,7 +234,7 @@ func xtResizeRef(x []float64, shape []int, c xtResizeCase) ([]int, []float64) {
 	}
 	out := make([]float64, tensor.NumElements(outShape))
 	for o := range out {
-		out[o] = at(0, xtCoords(o, outShape), make([]int, len(shape)))
+		out[o] = at(0, coordsOf(o, outShape), make([]int, len(shape)))
 	}
 	return outShape, out
 }
@@ -270,14 +270,14 @@ func xtResizeNode(c xtResizeCase, opset int64, x *tensor.Tensor) (*graph.Node, [
 	}
 	in := []*tensor.Tensor{x, nil, nil, nil}
 	if c.roi != nil {
-		in[1] = xtTensor(graph.Float32, []int{len(c.roi)}, c.roi)
+		in[1] = testTensor(graph.Float32, []int{len(c.roi)}, c.roi)
 	}
 	if c.scales != nil {
-		in[2] = xtTensor(graph.Float32, []int{len(c.scales)}, c.scales)
+		in[2] = testTensor(graph.Float32, []int{len(c.scales)}, c.scales)
 	} else {
-		in[3] = xtI64s(c.sizes...)
+		in[3] = int64s(c.sizes...)
 	}
-	return xtNode("Resize", attrs...), in
+	return testNode("Resize", attrs...), in
 }
 
 // xtF32Round rounds values to float32, as the scales input holds them.
@@ -295,8 +295,8 @@ func xtF32Round(v []float64) []float64 {
 func TestResizeRandomAgainstReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(13, 14))
 	shape := []int{2, 3, 5, 4}
-	x := xtTensor(graph.Float64, shape, xtRandom(rng, graph.Float64, tensor.NumElements(shape)))
-	vals := xtValues(t, x)
+	x := testTensor(graph.Float64, shape, randomFor(rng, graph.Float64, tensor.NumElements(shape)))
+	vals := testValues(t, x)
 	coords := []string{"half_pixel", "half_pixel_symmetric", "pytorch_half_pixel", "align_corners", "asymmetric", "tf_crop_and_resize"}
 	scaleSets := [][]float64{{0.6, 1.7}, {2, 0.5}, {1, 3}, {0.25, 0.8}}
 	sizeSets := [][]int64{{3, 7}, {1, 2}, {8, 1}}
@@ -355,7 +355,7 @@ func TestResizeRandomAgainstReference(t *testing.T) {
 				axes: []int{0, 1, 2, 3}, scales: xtF32Round([]float64{1, 2, 0.6, 1.5})}
 			wantShape, want := xtResizeRef(vals, shape, c)
 			n, in := xtResizeNode(c, 11, x)
-			xtCheck(t, "opset 11 "+mode+" "+coord, xtRun(t, n, 11, in...)[0], wantShape, want, xtF64)
+			checkTensor(t, "opset 11 "+mode+" "+coord, runNode(t, n, 11, in...)[0], wantShape, want, tolF64)
 			count++
 		}
 	}
@@ -368,83 +368,83 @@ func xtResizeCompare(t *testing.T, c xtResizeCase, x *tensor.Tensor, vals []floa
 	t.Helper()
 	wantShape, want := xtResizeRef(vals, shape, c)
 	n, in := xtResizeNode(c, 19, x)
-	out := xtRun(t, n, 19, in...)[0]
+	out := runNode(t, n, 19, in...)[0]
 	what := fmt.Sprintf("%s %s %s aa=%v ex=%v axes %v scales %v sizes %v policy %q",
 		c.mode, c.coord, c.rounding, c.antialias, c.exclude, c.axes, c.scales, c.sizes, c.policy)
-	xtCheck(t, what, out, wantShape, want, xtF64)
+	checkTensor(t, what, out, wantShape, want, tolF64)
 }
 
 func TestResizeHandWorked(t *testing.T) {
 	// Upsample-9 nearest with scales [1, 1, 2, 3] repeats each element
 	// twice down and three times across.
-	x := xtF32s([]int{1, 1, 2, 2}, 1, 2, 3, 4)
-	scales := xtF32s([]int{4}, 1, 1, 2, 3)
-	got := xtRun(t, xtNode("Upsample"), 9, x, scales)[0]
+	x := float32s([]int{1, 1, 2, 2}, 1, 2, 3, 4)
+	scales := float32s([]int{4}, 1, 1, 2, 3)
+	got := runNode(t, testNode("Upsample"), 9, x, scales)[0]
 	want := []float64{1, 1, 1, 2, 2, 2, 1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4, 3, 3, 3, 4, 4, 4}
-	xtCheck(t, "Upsample-9", got, []int{1, 1, 4, 6}, want, xtExact)
+	checkTensor(t, "Upsample-9", got, []int{1, 1, 4, 6}, want, tolExact)
 	// Upsample-7 takes the scales as an attribute.
-	got = xtRun(t, xtNode("Upsample", graph.FloatsAttr("scales", 1, 1, 2, 3)), 7, x)[0]
-	xtCheck(t, "Upsample-7", got, []int{1, 1, 4, 6}, want, xtExact)
+	got = runNode(t, testNode("Upsample", graph.FloatsAttr("scales", 1, 1, 2, 3)), 7, x)[0]
+	checkTensor(t, "Upsample-7", got, []int{1, 1, 4, 6}, want, tolExact)
 	// Resize-10 linear is asymmetric: x = i/2 over [1, 2] gives 1, 1.5,
 	// then 2 twice (the right neighbour of x = 1.5 is the clamped edge).
-	row := xtF32s([]int{2}, 1, 2)
-	got = xtRun(t, xtNode("Resize", graph.StringAttr("mode", "linear")), 10, row, xtF32s([]int{1}, 2))[0]
-	xtCheck(t, "Resize-10 linear", got, []int{4}, []float64{1, 1.5, 2, 2}, xtExact)
+	row := float32s([]int{2}, 1, 2)
+	got = runNode(t, testNode("Resize", graph.StringAttr("mode", "linear")), 10, row, float32s([]int{1}, 2))[0]
+	checkTensor(t, "Resize-10 linear", got, []int{4}, []float64{1, 1.5, 2, 2}, tolExact)
 	// Resize-10 nearest rounds down: halving [1, 2, 3, 4] samples x = 0, 2.
-	got = xtRun(t, xtNode("Resize"), 10, xtF32s([]int{4}, 1, 2, 3, 4), xtF32s([]int{1}, 0.5))[0]
-	xtCheck(t, "Resize-10 nearest", got, []int{2}, []float64{1, 3}, xtExact)
+	got = runNode(t, testNode("Resize"), 10, float32s([]int{4}, 1, 2, 3, 4), float32s([]int{1}, 0.5))[0]
+	checkTensor(t, "Resize-10 nearest", got, []int{2}, []float64{1, 3}, tolExact)
 	// Antialiased linear halving of [8, 0, 0, 0] (half_pixel): output 0
 	// sits at x = 0.5 and the stretched hat covers -1..2 with weights
 	// 1/8, 3/8, 3/8, 1/8 (index -1 reads index 0): 8 * (1/8 + 3/8) = 4.
 	// Output 1 at x = 2.5 covers 1..4, all zeros.
-	sig := xtF32s([]int{4}, 8, 0, 0, 0)
-	n := xtNode("Resize", graph.StringAttr("mode", "linear"), graph.IntAttr("antialias", 1))
-	got = xtRun(t, n, 18, sig, nil, xtF32s([]int{1}, 0.5))[0]
-	xtCheck(t, "antialias", got, []int{2}, []float64{4, 0}, xtF32)
+	sig := float32s([]int{4}, 8, 0, 0, 0)
+	n := testNode("Resize", graph.StringAttr("mode", "linear"), graph.IntAttr("antialias", 1))
+	got = runNode(t, n, 18, sig, nil, float32s([]int{1}, 0.5))[0]
+	checkTensor(t, "antialias", got, []int{2}, []float64{4, 0}, tolF32)
 	// Integers interpolate in float64 and truncate: [0, 3] sampled at
 	// x = 0, 0.5, 1 (align_corners, 3 outputs) is 0, 1.5 -> 1, 3.
-	ints := xtTensor(graph.Int32, []int{2}, []float64{0, 3})
-	n = xtNode("Resize", graph.StringAttr("mode", "linear"), graph.StringAttr("coordinate_transformation_mode", "align_corners"))
-	got = xtRun(t, n, 13, ints, nil, nil, xtI64s(3))[0]
-	xtCheck(t, "int32 linear", got, []int{3}, []float64{0, 1, 3}, xtExact)
+	ints := testTensor(graph.Int32, []int{2}, []float64{0, 3})
+	n = testNode("Resize", graph.StringAttr("mode", "linear"), graph.StringAttr("coordinate_transformation_mode", "align_corners"))
+	got = runNode(t, n, 13, ints, nil, nil, int64s(3))[0]
+	checkTensor(t, "int32 linear", got, []int{3}, []float64{0, 1, 3}, tolExact)
 }
 
 func TestResizeNearestKeepsAnyType(t *testing.T) {
 	x := &tensor.Tensor{DType: graph.String, Shape: []int{2}, Data: []string{"a", "b"}}
-	got := xtRun(t, xtNode("Resize"), 13, x, nil, nil, xtI64s(4))[0]
+	got := runNode(t, testNode("Resize"), 13, x, nil, nil, int64s(4))[0]
 	// half_pixel, round_prefer_floor: x = -0.25, 0.25, 0.75, 1.25.
 	if d := got.Data.([]string); !slices.Equal(d, []string{"a", "a", "b", "b"}) {
 		t.Errorf("strings resized to %v, want [a a b b]", d)
 	}
-	big := xtTensor(graph.Int64, []int{2}, []float64{1 << 60, 3})
-	got = xtRun(t, xtNode("Resize"), 13, big, nil, nil, xtI64s(2))[0]
+	big := testTensor(graph.Int64, []int{2}, []float64{1 << 60, 3})
+	got = runNode(t, testNode("Resize"), 13, big, nil, nil, int64s(2))[0]
 	if d := got.Data.([]int64); d[0] != 1<<60 {
 		t.Errorf("int64 copied as %v, want exact values", d)
 	}
-	half := xtTensor(graph.Float16, []int{2}, []float64{0.5, 1.5})
-	got = xtRun(t, xtNode("Resize", graph.StringAttr("mode", "linear")), 13, half, nil, nil, xtI64s(4))[0]
+	half := testTensor(graph.Float16, []int{2}, []float64{0.5, 1.5})
+	got = runNode(t, testNode("Resize", graph.StringAttr("mode", "linear")), 13, half, nil, nil, int64s(4))[0]
 	// half_pixel over 4 outputs: x = -0.25, 0.25, 0.75, 1.25 → 0.5,
 	// 0.75, 1.25, 1.5.
-	xtCheck(t, "float16 linear", got, []int{4}, []float64{0.5, 0.75, 1.25, 1.5}, xtF16)
+	checkTensor(t, "float16 linear", got, []int{4}, []float64{0.5, 0.75, 1.25, 1.5}, tolF16)
 }
 
 // TestResizeWildRoi checks that coordinates far outside the input, or
 // NaN, are extrapolated rather than looped over.
 func TestResizeWildRoi(t *testing.T) {
-	x := xtF32s([]int{4}, 1, 2, 3, 4)
+	x := float32s([]int{4}, 1, 2, 3, 4)
 	for _, mode := range []string{"nearest", "linear", "cubic"} {
-		n := xtNode("Resize", graph.StringAttr("mode", mode), graph.StringAttr("coordinate_transformation_mode", "tf_crop_and_resize"),
+		n := testNode("Resize", graph.StringAttr("mode", mode), graph.StringAttr("coordinate_transformation_mode", "tf_crop_and_resize"),
 			graph.FloatAttr("extrapolation_value", -1))
-		roi := xtF32s([]int{2}, 1e30, float32(math.NaN()))
-		got := xtRun(t, n, 13, x, roi, nil, xtI64s(3))[0]
-		xtCheck(t, mode, got, []int{3}, []float64{-1, -1, -1}, xtExact)
+		roi := float32s([]int{2}, 1e30, float32(math.NaN()))
+		got := runNode(t, n, 13, x, roi, nil, int64s(3))[0]
+		checkTensor(t, mode, got, []int{3}, []float64{-1, -1, -1}, tolExact)
 	}
 }
 
 func TestResizeErrors(t *testing.T) {
-	x := xtF32s([]int{1, 4}, 1, 2, 3, 4)
-	sc := xtF32s([]int{2}, 1, 2)
-	sz := xtI64s(1, 8)
+	x := float32s([]int{1, 4}, 1, 2, 3, 4)
+	sc := float32s([]int{2}, 1, 2)
+	sz := int64s(1, 8)
 	cases := []struct {
 		what  string
 		n     *graph.Node
@@ -452,30 +452,30 @@ func TestResizeErrors(t *testing.T) {
 		in    []*tensor.Tensor
 		frag  string
 	}{
-		{"both", xtNode("Resize"), 13, []*tensor.Tensor{x, nil, sc, sz}, "exactly one"},
-		{"neither", xtNode("Resize"), 13, []*tensor.Tensor{x, nil, nil, nil}, "exactly one"},
-		{"scales length", xtNode("Resize"), 13, []*tensor.Tensor{x, nil, xtF32s([]int{1}, 2)}, "scales has 1"},
-		{"negative scale", xtNode("Resize"), 13, []*tensor.Tensor{x, nil, xtF32s([]int{2}, 1, -2)}, "out of range"},
-		{"huge scale", xtNode("Resize"), 13, []*tensor.Tensor{x, nil, xtF32s([]int{2}, 1e30, 1e30)}, "out of range"},
-		{"negative size", xtNode("Resize"), 13, []*tensor.Tensor{x, nil, nil, xtI64s(1, -1)}, "out of range"},
-		{"symmetric before 19", xtNode("Resize", graph.StringAttr("coordinate_transformation_mode", "half_pixel_symmetric")), 18, nil, "half_pixel_symmetric"},
-		{"tf_half_pixel_for_nn after 11", xtNode("Resize", graph.StringAttr("coordinate_transformation_mode", "tf_half_pixel_for_nn")), 13, nil, "tf_half_pixel_for_nn"},
-		{"cubic at 10", xtNode("Resize", graph.StringAttr("mode", "cubic")), 10, nil, "cubic"},
-		{"bad mode", xtNode("Resize", graph.StringAttr("mode", "area")), 13, nil, "area"},
-		{"policy with scales", xtNode("Resize", graph.StringAttr("keep_aspect_ratio_policy", "not_larger")), 18, []*tensor.Tensor{x, nil, sc}, "keep_aspect_ratio_policy"},
-		{"bad axes", xtNode("Resize", graph.IntsAttr("axes", 2)), 18, []*tensor.Tensor{x, nil, xtF32s([]int{1}, 2)}, "axes"},
-		{"Upsample-10", xtNode("Upsample"), 10, nil, "deprecated"},
-		{"antialias span", xtNode("Resize", graph.StringAttr("mode", "linear"), graph.IntAttr("antialias", 1),
+		{"both", testNode("Resize"), 13, []*tensor.Tensor{x, nil, sc, sz}, "exactly one"},
+		{"neither", testNode("Resize"), 13, []*tensor.Tensor{x, nil, nil, nil}, "exactly one"},
+		{"scales length", testNode("Resize"), 13, []*tensor.Tensor{x, nil, float32s([]int{1}, 2)}, "scales has 1"},
+		{"negative scale", testNode("Resize"), 13, []*tensor.Tensor{x, nil, float32s([]int{2}, 1, -2)}, "out of range"},
+		{"huge scale", testNode("Resize"), 13, []*tensor.Tensor{x, nil, float32s([]int{2}, 1e30, 1e30)}, "out of range"},
+		{"negative size", testNode("Resize"), 13, []*tensor.Tensor{x, nil, nil, int64s(1, -1)}, "out of range"},
+		{"symmetric before 19", testNode("Resize", graph.StringAttr("coordinate_transformation_mode", "half_pixel_symmetric")), 18, nil, "half_pixel_symmetric"},
+		{"tf_half_pixel_for_nn after 11", testNode("Resize", graph.StringAttr("coordinate_transformation_mode", "tf_half_pixel_for_nn")), 13, nil, "tf_half_pixel_for_nn"},
+		{"cubic at 10", testNode("Resize", graph.StringAttr("mode", "cubic")), 10, nil, "cubic"},
+		{"bad mode", testNode("Resize", graph.StringAttr("mode", "area")), 13, nil, "area"},
+		{"policy with scales", testNode("Resize", graph.StringAttr("keep_aspect_ratio_policy", "not_larger")), 18, []*tensor.Tensor{x, nil, sc}, "keep_aspect_ratio_policy"},
+		{"bad axes", testNode("Resize", graph.IntsAttr("axes", 2)), 18, []*tensor.Tensor{x, nil, float32s([]int{1}, 2)}, "axes"},
+		{"Upsample-10", testNode("Upsample"), 10, nil, "deprecated"},
+		{"antialias span", testNode("Resize", graph.StringAttr("mode", "linear"), graph.IntAttr("antialias", 1),
 			graph.StringAttr("coordinate_transformation_mode", "tf_crop_and_resize")), 18,
-			[]*tensor.Tensor{xtF32s([]int{4}, 1, 2, 3, 4), xtF32s([]int{2}, -1, 1e30), xtF32s([]int{1}, 1e-30)}, "too small"},
-		{"too many elements", xtNode("Resize"), 13, []*tensor.Tensor{x, nil, nil, xtI64s(1<<20, 1<<20)}, "too many"},
-		{"Upsample shrink", xtNode("Upsample"), 9, []*tensor.Tensor{x, xtF32s([]int{2}, 1, 0.5)}, "out of range"},
-		{"Upsample-7 no scales", xtNode("Upsample"), 7, nil, "scales"},
-		{"linear strings", xtNode("Resize", graph.StringAttr("mode", "linear")), 13,
-			[]*tensor.Tensor{{DType: graph.String, Shape: []int{1}, Data: []string{"a"}}, nil, nil, xtI64s(2)}, "numbers"},
+			[]*tensor.Tensor{float32s([]int{4}, 1, 2, 3, 4), float32s([]int{2}, -1, 1e30), float32s([]int{1}, 1e-30)}, "too small"},
+		{"too many elements", testNode("Resize"), 13, []*tensor.Tensor{x, nil, nil, int64s(1<<20, 1<<20)}, "too many"},
+		{"Upsample shrink", testNode("Upsample"), 9, []*tensor.Tensor{x, float32s([]int{2}, 1, 0.5)}, "out of range"},
+		{"Upsample-7 no scales", testNode("Upsample"), 7, nil, "scales"},
+		{"linear strings", testNode("Resize", graph.StringAttr("mode", "linear")), 13,
+			[]*tensor.Tensor{{DType: graph.String, Shape: []int{1}, Data: []string{"a"}}, nil, nil, int64s(2)}, "numbers"},
 	}
 	for _, c := range cases {
-		xtWantErr(t, c.what, xtRunErr(c.n, c.opset, c.in...), c.frag)
+		wantErr(t, c.what, runNodeErr(t, c.n, c.opset, c.in...), c.frag)
 	}
 }
 
@@ -484,11 +484,11 @@ const xtBenchImage = 224
 
 func BenchmarkResizeLinear2x(b *testing.B) {
 	x := tensor.New(graph.Float32, 1, 3, xtBenchImage, xtBenchImage)
-	op, err := Build(xtNode("Resize", graph.StringAttr("mode", "linear")), 13)
+	op, err := Build(testNode("Resize", graph.StringAttr("mode", "linear")), 13)
 	if err != nil {
 		b.Fatal(err)
 	}
-	in := []*tensor.Tensor{x, nil, xtF32s([]int{4}, 1, 1, 2, 2)}
+	in := []*tensor.Tensor{x, nil, float32s([]int{4}, 1, 1, 2, 2)}
 	b.ReportAllocs()
 	b.SetBytes(int64(4 * 3 * 4 * xtBenchImage * xtBenchImage))
 	for b.Loop() {

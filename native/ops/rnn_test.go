@@ -15,17 +15,17 @@ func TestRNNHandWorked(t *testing.T) {
 	//   h1 = tanh(0.5*1) , h2 = tanh(0.5*2 + 0.25*h1).
 	h1 := math.Tanh(0.5)
 	h2 := math.Tanh(1 + 0.25*h1)
-	x := xtF32s([]int{2, 1, 1}, 1, 2)
-	w, r := xtF32s([]int{1, 1, 1}, 0.5), xtF32s([]int{1, 1, 1}, 0.25)
-	b := xtF32s([]int{1, 2}, 0.1, -0.1)
-	got := xtRun(t, xtNode("RNN", graph.IntAttr("hidden_size", 1)), 14, x, w, r, b)
-	xtCheck(t, "Y", got[0], []int{2, 1, 1, 1}, []float64{h1, h2}, xtF32)
-	xtCheck(t, "Y_h", got[1], []int{1, 1, 1}, []float64{h2}, xtF32)
+	x := float32s([]int{2, 1, 1}, 1, 2)
+	w, r := float32s([]int{1, 1, 1}, 0.5), float32s([]int{1, 1, 1}, 0.25)
+	b := float32s([]int{1, 2}, 0.1, -0.1)
+	got := runNode(t, testNode("RNN", graph.IntAttr("hidden_size", 1)), 14, x, w, r, b)
+	checkTensor(t, "Y", got[0], []int{2, 1, 1, 1}, []float64{h1, h2}, tolF32)
+	checkTensor(t, "Y_h", got[1], []int{1, 1, 1}, []float64{h2}, tolF32)
 	// Reverse: the steps run 2 then 1.
 	g1 := math.Tanh(1)
 	g2 := math.Tanh(0.5 + 0.25*g1)
-	got = xtRun(t, xtNode("RNN", graph.IntAttr("hidden_size", 1), graph.StringAttr("direction", "reverse")), 14, x, w, r, b)
-	xtCheck(t, "reverse Y", got[0], []int{2, 1, 1, 1}, []float64{g2, g1}, xtF32)
+	got = runNode(t, testNode("RNN", graph.IntAttr("hidden_size", 1), graph.StringAttr("direction", "reverse")), 14, x, w, r, b)
+	checkTensor(t, "reverse Y", got[0], []int{2, 1, 1, 1}, []float64{g2, g1}, tolF32)
 }
 
 // trSigmoid is the logistic function.
@@ -126,7 +126,7 @@ func trCheckRecurrent(t *testing.T, rng *rand.Rand, kind, dir string, layout int
 		dirs = 2
 	}
 	gates := map[string]int{"RNN": 1, "GRU": 3, "LSTM": 4}[kind]
-	rnd := func(n int) []float64 { return xtRandom(rng, graph.Float64, n) }
+	rnd := func(n int) []float64 { return randomFor(rng, graph.Float64, n) }
 	x := rnd(steps * batch * inSize) // [S, B, I]
 	w, r, b := rnd(dirs*gates*hs*inSize), rnd(dirs*gates*hs*hs), rnd(dirs*2*gates*hs)
 	h0, c0, p := rnd(dirs*batch*hs), rnd(dirs*batch*hs), rnd(dirs*3*hs) // [D, B, H]
@@ -179,60 +179,59 @@ func trCheckRecurrent(t *testing.T, rng *rand.Rand, kind, dir string, layout int
 		yh, yc = swapFirstAxes(yh, dirs, batch, hs), swapFirstAxes(yc, dirs, batch, hs)
 	}
 	in := []*tensor.Tensor{
-		xtTensor(graph.Float64, xShape, xIn),
-		xtTensor(graph.Float64, []int{dirs, gates * hs, inSize}, w),
-		xtTensor(graph.Float64, []int{dirs, gates * hs, hs}, r),
-		xtTensor(graph.Float64, []int{dirs, 2 * gates * hs}, b),
+		testTensor(graph.Float64, xShape, xIn),
+		testTensor(graph.Float64, []int{dirs, gates * hs, inSize}, w),
+		testTensor(graph.Float64, []int{dirs, gates * hs, hs}, r),
+		testTensor(graph.Float64, []int{dirs, 2 * gates * hs}, b),
 		{DType: graph.Int32, Shape: []int{batch}, Data: lens},
-		xtTensor(graph.Float64, stateShape, h0In),
+		testTensor(graph.Float64, stateShape, h0In),
 	}
 	if kind == "LSTM" {
-		in = append(in, xtTensor(graph.Float64, stateShape, c0In), xtTensor(graph.Float64, []int{dirs, 3 * hs}, p))
+		in = append(in, testTensor(graph.Float64, stateShape, c0In), testTensor(graph.Float64, []int{dirs, 3 * hs}, p))
 	}
 	attrs := []*graph.Attr{graph.IntAttr("hidden_size", int64(hs)), graph.StringAttr("direction", dir),
 		graph.IntAttr("layout", int64(layout)), graph.FloatAttr("clip", float32(clip))}
 	if lbr {
 		attrs = append(attrs, graph.IntAttr("linear_before_reset", 1))
 	}
-	got := xtRun(t, xtNode(kind, attrs...), 14, in...)
+	got := runNode(t, testNode(kind, attrs...), 14, in...)
 	what := kind + " " + dir
 	if layout == 1 {
 		what += " layout 1"
 	}
-	xtCheck(t, what+" Y", got[0], yShape, y, xtF64)
-	xtCheck(t, what+" Y_h", got[1], stateShape, yh, xtF64)
+	checkTensor(t, what+" Y", got[0], yShape, y, tolF64)
+	checkTensor(t, what+" Y_h", got[1], stateShape, yh, tolF64)
 	if kind == "LSTM" {
-		xtCheck(t, what+" Y_c", got[2], stateShape, yc, xtF64)
+		checkTensor(t, what+" Y_c", got[2], stateShape, yc, tolF64)
 	}
 }
 
 func TestRecurrentActivations(t *testing.T) {
 	// An RNN with activation Affine(alpha 2, beta 1) and H = I = 1,
 	// W = 1, R = 0: h = 2x + 1 per step.
-	n := xtNode("RNN", graph.IntAttr("hidden_size", 1), graph.StringsAttr("activations", "Affine"),
+	n := testNode("RNN", graph.IntAttr("hidden_size", 1), graph.StringsAttr("activations", "Affine"),
 		graph.FloatsAttr("activation_alpha", 2), graph.FloatsAttr("activation_beta", 1))
-	got := xtRun(t, n, 7, xtF32s([]int{2, 1, 1}, 3, -1), xtF32s([]int{1, 1, 1}, 1), xtF32s([]int{1, 1, 1}, 0))
-	xtCheck(t, "Affine", got[0], []int{2, 1, 1, 1}, []float64{7, -1}, xtF32)
+	got := runNode(t, n, 7, float32s([]int{2, 1, 1}, 3, -1), float32s([]int{1, 1, 1}, 1), float32s([]int{1, 1, 1}, 0))
+	checkTensor(t, "Affine", got[0], []int{2, 1, 1, 1}, []float64{7, -1}, tolF32)
 	// HardSigmoid defaults alpha 0.2, beta 0.5: x = 1 gives 0.7.
-	n = xtNode("RNN", graph.IntAttr("hidden_size", 1), graph.StringsAttr("activations", "HardSigmoid"))
-	got = xtRun(t, n, 7, xtF32s([]int{1, 1, 1}, 1), xtF32s([]int{1, 1, 1}, 1), xtF32s([]int{1, 1, 1}, 0))
-	xtCheck(t, "HardSigmoid", got[0], []int{1, 1, 1, 1}, []float64{0.7}, xtF32)
+	n = testNode("RNN", graph.IntAttr("hidden_size", 1), graph.StringsAttr("activations", "HardSigmoid"))
+	got = runNode(t, n, 7, float32s([]int{1, 1, 1}, 1), float32s([]int{1, 1, 1}, 1), float32s([]int{1, 1, 1}, 0))
+	checkTensor(t, "HardSigmoid", got[0], []int{1, 1, 1, 1}, []float64{0.7}, tolF32)
 	// Bidirectional with one activation per direction: x = -1, W = 1,
 	// R = 0 gives Relu(-1) = 0 forward and Tanh(-1) in reverse.
-	n = xtNode("RNN", graph.IntAttr("hidden_size", 1), graph.StringAttr("direction", "bidirectional"), graph.StringsAttr("activations", "Relu", "Tanh"))
-	got = xtRun(t, n, 14, xtF32s([]int{1, 1, 1}, -1), xtF32s([]int{2, 1, 1}, 1, 1), xtF32s([]int{2, 1, 1}, 0, 0))
-	xtCheck(t, "per-direction activations", got[0], []int{1, 2, 1, 1}, []float64{0, math.Tanh(-1)}, xtF32)
+	n = testNode("RNN", graph.IntAttr("hidden_size", 1), graph.StringAttr("direction", "bidirectional"), graph.StringsAttr("activations", "Relu", "Tanh"))
+	got = runNode(t, n, 14, float32s([]int{1, 1, 1}, -1), float32s([]int{2, 1, 1}, 1, 1), float32s([]int{2, 1, 1}, 0, 0))
+	checkTensor(t, "per-direction activations", got[0], []int{1, 2, 1, 1}, []float64{0, math.Tanh(-1)}, tolF32)
 }
 
 func TestRecurrentErrors(t *testing.T) {
-	x := xtF32s([]int{1, 1, 2}, 1, 2)
-	n := xtNode("GRU", graph.IntAttr("hidden_size", 1))
-	xtWantErr(t, "W shape", xtRunErr(n, 14, x, xtF32s([]int{1, 3, 1}, 1, 1, 1), xtF32s([]int{1, 3, 1}, 1, 1, 1)), "W")
-	w := xtF32s([]int{1, 3, 2}, 1, 1, 1, 1, 1, 1)
-	xtWantErr(t, "R shape", xtRunErr(n, 14, x, w, xtF32s([]int{1, 1, 1}, 1)), "R")
-	xtWantErr(t, "sequence_lens", xtRunErr(n, 14, x, w, xtF32s([]int{1, 3, 1}, 1, 1, 1), nil,
-		&tensor.Tensor{DType: graph.Int32, Shape: []int{1}, Data: []int32{2}}), "sequence_lens")
-	xtWantErr(t, "rank", xtRunErr(n, 14, xtF32s([]int{2}, 1, 2), w, w), "rank 3")
+	x := float32s([]int{1, 1, 2}, 1, 2)
+	n := testNode("GRU", graph.IntAttr("hidden_size", 1))
+	wantErr(t, "W shape", runNodeErr(t, n, 14, x, float32s([]int{1, 3, 1}, 1, 1, 1), float32s([]int{1, 3, 1}, 1, 1, 1)), "W")
+	w := float32s([]int{1, 3, 2}, 1, 1, 1, 1, 1, 1)
+	wantErr(t, "R shape", runNodeErr(t, n, 14, x, w, float32s([]int{1, 1, 1}, 1)), "R")
+	wantErr(t, "sequence_lens", runNodeErr(t, n, 14, x, w, float32s([]int{1, 3, 1}, 1, 1, 1), nil, &tensor.Tensor{DType: graph.Int32, Shape: []int{1}, Data: []int32{2}}), "sequence_lens")
+	wantErr(t, "rank", runNodeErr(t, n, 14, float32s([]int{2}, 1, 2), w, w), "rank 3")
 	for _, attrs := range [][]*graph.Attr{
 		{graph.IntAttr("hidden_size", 0)},
 		{graph.IntAttr("hidden_size", 1), graph.StringAttr("direction", "sideways")},
@@ -240,7 +239,7 @@ func TestRecurrentErrors(t *testing.T) {
 		{graph.IntAttr("hidden_size", 1), graph.StringsAttr("activations", "Tanh")},
 		{graph.IntAttr("hidden_size", 1), graph.IntAttr("layout", 2)},
 	} {
-		_, err := Build(xtNode("GRU", attrs...), 14)
-		xtWantErr(t, "attributes", err, "attribute")
+		_, err := Build(testNode("GRU", attrs...), 14)
+		wantErr(t, "attributes", err, "attribute")
 	}
 }

@@ -41,42 +41,42 @@ func TestScatterElementsAgainstReference(t *testing.T) {
 				// Reference: apply the updates in order, duplicates included.
 				want := append([]float64(nil), vals...)
 				for i := range upd {
-					c := mvCoords(i, idxShape)
+					c := coordsOf(i, idxShape)
 					c[axis] = idx[i]
-					j := mvFlat(c, shape)
+					j := flatIndex(c, shape)
 					want[j] = mvReduceReference(want[j], upd[i], reduction)
 				}
-				node := mvNode("ScatterElements", graph.IntAttr("axis", int64(axis)), graph.StringAttr("reduction", reduction))
+				node := testNode("ScatterElements", graph.IntAttr("axis", int64(axis)), graph.StringAttr("reduction", reduction))
 				indices := &tensor.Tensor{DType: graph.Int64, Shape: idxShape, Data: raw}
-				y := mvRun(t, node, 18, mvTensor(dt, shape, vals), indices, mvTensor(dt, idxShape, upd))[0]
-				mvExpect(t, fmt.Sprintf("%v axis %d reduction %s", dt, axis, reduction), y, shape, want)
+				y := runNode(t, node, 18, testTensor(dt, shape, vals), indices, testTensor(dt, idxShape, upd))[0]
+				checkTensor(t, fmt.Sprintf("%v axis %d reduction %s", dt, axis, reduction), y, shape, want, tolExact)
 			}
 		}
 	}
 }
 
 func TestScatterVersions(t *testing.T) {
-	data := mvTensor(graph.Float32, []int{1, 3}, []float64{1, 2, 3})
-	upd := mvTensor(graph.Float32, []int{1, 2}, []float64{5, 7})
+	data := testTensor(graph.Float32, []int{1, 3}, []float64{1, 2, 3})
+	upd := testTensor(graph.Float32, []int{1, 2}, []float64{5, 7})
 	idx := &tensor.Tensor{DType: graph.Int64, Shape: []int{1, 2}, Data: []int64{2, 0}}
 	neg := &tensor.Tensor{DType: graph.Int64, Shape: []int{1, 2}, Data: []int64{-1, 0}}
 	axis1 := graph.IntAttr("axis", 1)
 	want := []float64{7, 2, 5}
-	mvExpect(t, "Scatter-9", mvRun(t, mvNode("Scatter", axis1), 9, data, idx, upd)[0], []int{1, 3}, want)
-	mvExpect(t, "Scatter-9 negative", mvRun(t, mvNode("Scatter", axis1), 9, data, neg, upd)[0], []int{1, 3}, want)
-	mvExpect(t, "Scatter-11 negative", mvRun(t, mvNode("Scatter", axis1), 11, data, neg, upd)[0], []int{1, 3}, want)
-	mvExpect(t, "ScatterElements-11", mvRun(t, mvNode("ScatterElements", axis1), 11, data, neg, upd)[0], []int{1, 3}, want)
+	checkTensor(t, "Scatter-9", runNode(t, testNode("Scatter", axis1), 9, data, idx, upd)[0], []int{1, 3}, want, tolExact)
+	checkTensor(t, "Scatter-9 negative", runNode(t, testNode("Scatter", axis1), 9, data, neg, upd)[0], []int{1, 3}, want, tolExact)
+	checkTensor(t, "Scatter-11 negative", runNode(t, testNode("Scatter", axis1), 11, data, neg, upd)[0], []int{1, 3}, want, tolExact)
+	checkTensor(t, "ScatterElements-11", runNode(t, testNode("ScatterElements", axis1), 11, data, neg, upd)[0], []int{1, 3}, want, tolExact)
 	// The reduction attribute exists from 16; max and min from 18.
-	add := mvNode("ScatterElements", axis1, graph.StringAttr("reduction", "add"))
-	mvExpect(t, "ScatterElements-16 add", mvRun(t, add, 16, data, idx, upd)[0], []int{1, 3}, []float64{8, 2, 8})
-	if _, err := Build(mvNode("ScatterElements", graph.StringAttr("reduction", "max")), 16); err == nil {
+	add := testNode("ScatterElements", axis1, graph.StringAttr("reduction", "add"))
+	checkTensor(t, "ScatterElements-16 add", runNode(t, add, 16, data, idx, upd)[0], []int{1, 3}, []float64{8, 2, 8}, tolExact)
+	if _, err := Build(testNode("ScatterElements", graph.StringAttr("reduction", "max")), 16); err == nil {
 		t.Error("ScatterElements-16 accepted reduction max")
 	}
-	if _, err := Build(mvNode("ScatterND", graph.StringAttr("reduction", "sum")), 18); err == nil {
+	if _, err := Build(testNode("ScatterND", graph.StringAttr("reduction", "sum")), 18); err == nil {
 		t.Error("ScatterND accepted reduction sum")
 	}
-	mvRunErr(t, mvNode("ScatterElements", axis1), 13, data, idx, mvTensor(graph.Float32, []int{2}, []float64{5, 7}))
-	mvRunErr(t, mvNode("ScatterElements", axis1), 13, data, &tensor.Tensor{DType: graph.Int64, Shape: []int{1, 2}, Data: []int64{3, 0}}, upd)
+	runNodeErr(t, testNode("ScatterElements", axis1), 13, data, idx, testTensor(graph.Float32, []int{2}, []float64{5, 7}))
+	runNodeErr(t, testNode("ScatterElements", axis1), 13, data, &tensor.Tensor{DType: graph.Int64, Shape: []int{1, 2}, Data: []int64{3, 0}}, upd)
 }
 
 func TestScatterNDAgainstReference(t *testing.T) {
@@ -99,7 +99,7 @@ func TestScatterNDAgainstReference(t *testing.T) {
 				for len(c) < len(shape) {
 					c = append(c, 0)
 				}
-				starts = append(starts, mvFlat(c, shape))
+				starts = append(starts, flatIndex(c, shape))
 			}
 			upd := mvRandInts(rng, tuples*slice, 10)
 			want := append([]float64(nil), vals...)
@@ -110,12 +110,12 @@ func TestScatterNDAgainstReference(t *testing.T) {
 			}
 			updShape := append([]int{tuples}, shape[k:]...)
 			indices := &tensor.Tensor{DType: graph.Int64, Shape: []int{tuples, k}, Data: raw}
-			y := mvRun(t, mvNode("ScatterND", graph.StringAttr("reduction", reduction)), 18,
-				mvTensor(graph.Float64, shape, vals), indices, mvTensor(graph.Float64, updShape, upd))[0]
-			mvExpect(t, fmt.Sprintf("k %d reduction %s", k, reduction), y, shape, want)
+			y := runNode(t, testNode("ScatterND", graph.StringAttr("reduction", reduction)), 18,
+				testTensor(graph.Float64, shape, vals), indices, testTensor(graph.Float64, updShape, upd))[0]
+			checkTensor(t, fmt.Sprintf("k %d reduction %s", k, reduction), y, shape, want, tolExact)
 		}
 	}
 	x := tensor.Float32(2, 2)
-	mvRunErr(t, mvNode("ScatterND"), 13, x, &tensor.Tensor{DType: graph.Int64, Shape: []int{1, 1}, Data: []int64{0}}, tensor.Float32(1, 3))
-	mvRunErr(t, mvNode("ScatterND"), 13, x, &tensor.Tensor{DType: graph.Int64, Shape: []int{1, 1}, Data: []int64{2}}, tensor.Float32(1, 2))
+	runNodeErr(t, testNode("ScatterND"), 13, x, &tensor.Tensor{DType: graph.Int64, Shape: []int{1, 1}, Data: []int64{0}}, tensor.Float32(1, 3))
+	runNodeErr(t, testNode("ScatterND"), 13, x, &tensor.Tensor{DType: graph.Int64, Shape: []int{1, 1}, Data: []int64{2}}, tensor.Float32(1, 2))
 }

@@ -10,44 +10,18 @@ import (
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
 
-// sqRun builds op (with attrs) at opset and runs it on in.
+// sqRun builds op (with attrs) at opset and runs it on in, returning
+// its outputs and error.
 func sqRun(t *testing.T, op string, opset int64, in []*tensor.Tensor, attrs ...*graph.Attr) ([]*tensor.Tensor, error) {
 	t.Helper()
-	o, err := Build(&graph.Node{Name: "n", OpType: op, Attrs: attrs}, opset)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return o.Forward(&Context{}, in)
+	return buildOp(t, testNode(op, attrs...), opset).Forward(&Context{}, in)
 }
 
-func sqMust(t *testing.T, op string, opset int64, in []*tensor.Tensor, attrs ...*graph.Attr) *tensor.Tensor {
-	t.Helper()
-	out, err := sqRun(t, op, opset, in, attrs...)
-	if err != nil {
-		t.Fatalf("%s: %v", op, err)
-	}
-	return out[0]
-}
-
+// sqRandom returns a float32 tensor of standard normal values drawn
+// from a generator seeded with seed.
 func sqRandom(seed uint64, shape ...int) *tensor.Tensor {
 	rng := rand.New(rand.NewPCG(seed, 7))
-	x := tensor.Float32(shape...)
-	for i := range x.F32() {
-		x.F32()[i] = float32(rng.NormFloat64())
-	}
-	return x
-}
-
-func sqInt64(v ...int64) *tensor.Tensor {
-	t := tensor.New(graph.Int64, len(v))
-	copy(t.Data.([]int64), v)
-	return t
-}
-
-func sqScalar(v int64) *tensor.Tensor {
-	t := tensor.New(graph.Int64)
-	t.Data.([]int64)[0] = v
-	return t
+	return testTensor(graph.Float32, shape, randomNormal(rng, tensor.NumElements(shape)))
 }
 
 // sqAt3 reads x[i][j][k] of a rank-3 float32 tensor by its strides.
@@ -64,13 +38,12 @@ func TestSplitToSequenceMatchesIndexing(t *testing.T) {
 		sizes    []int
 		squeezed bool
 	}{
-		{"sizes", sqInt64(2, 3), 1, []int{2, 3}, false},
-		{"scalar chunk", sqScalar(2), 1, []int{2, 2, 1}, false},
+		{"sizes", int64s(2, 3), 1, []int{2, 3}, false},
+		{"scalar chunk", int64Scalar(2), 1, []int{2, 2, 1}, false},
 		{"ones kept", nil, 1, []int{1, 1, 1, 1, 1}, false},
 		{"ones squeezed", nil, 0, []int{1, 1, 1, 1, 1}, true},
 	} {
-		seq := sqMust(t, "SplitToSequence", 11, []*tensor.Tensor{x, c.split},
-			graph.IntAttr("axis", -2), graph.IntAttr("keepdims", c.keepdims))
+		seq := runNode(t, testNode("SplitToSequence", graph.IntAttr("axis", -2), graph.IntAttr("keepdims", c.keepdims)), 11, []*tensor.Tensor{x, c.split}...)[0]
 		if seq.Kind != tensor.Sequence || len(seq.Elems) != len(c.sizes) {
 			t.Fatalf("%s: got %v, want %d pieces", c.name, seq, len(c.sizes))
 		}
@@ -99,7 +72,7 @@ func TestSplitToSequenceMatchesIndexing(t *testing.T) {
 		if c.squeezed {
 			continue
 		}
-		back := sqMust(t, "ConcatFromSequence", 11, []*tensor.Tensor{seq}, graph.IntAttr("axis", 1))
+		back := runNode(t, testNode("ConcatFromSequence", graph.IntAttr("axis", 1)), 11, []*tensor.Tensor{seq}...)[0]
 		if !slices.Equal(back.Shape, x.Shape) || !slices.Equal(back.F32(), x.F32()) {
 			t.Fatalf("%s: ConcatFromSequence did not give x back", c.name)
 		}
@@ -108,9 +81,9 @@ func TestSplitToSequenceMatchesIndexing(t *testing.T) {
 
 func TestConcatFromSequenceNewAxisStacks(t *testing.T) {
 	a, b := sqRandom(2, 2, 3), sqRandom(3, 2, 3)
-	seq := sqMust(t, "SequenceConstruct", 11, []*tensor.Tensor{a, b})
+	seq := runNode(t, testNode("SequenceConstruct"), 11, []*tensor.Tensor{a, b}...)[0]
 	for _, axis := range []int64{0, 1, 2, -1} {
-		got := sqMust(t, "ConcatFromSequence", 11, []*tensor.Tensor{seq}, graph.IntAttr("axis", axis), graph.IntAttr("new_axis", 1))
+		got := runNode(t, testNode("ConcatFromSequence", graph.IntAttr("axis", axis), graph.IntAttr("new_axis", 1)), 11, []*tensor.Tensor{seq}...)[0]
 		ax := int(axis)
 		if ax < 0 {
 			ax += 3
@@ -146,26 +119,26 @@ func TestSequenceEditing(t *testing.T) {
 		}
 		return out
 	}
-	seq := sqMust(t, "SequenceEmpty", 11, nil)
+	seq := runNode(t, testNode("SequenceEmpty"), 11, nil...)[0]
 	if seq.Kind != tensor.Sequence || seq.DType != graph.Float32 || len(seq.Elems) != 0 {
 		t.Fatalf("SequenceEmpty gave %v, want an empty float32 sequence", seq)
 	}
-	seq = sqMust(t, "SequenceInsert", 11, []*tensor.Tensor{seq, e(1)})               // [1]
-	seq = sqMust(t, "SequenceInsert", 11, []*tensor.Tensor{seq, e(2), sqScalar(0)})  // [2 1]
-	seq = sqMust(t, "SequenceInsert", 11, []*tensor.Tensor{seq, e(3), sqScalar(-1)}) // [2 3 1]
-	seq = sqMust(t, "SequenceInsert", 11, []*tensor.Tensor{seq, e(4), sqScalar(3)})  // [2 3 1 4]
+	seq = runNode(t, testNode("SequenceInsert"), 11, []*tensor.Tensor{seq, e(1)}...)[0]                  // [1]
+	seq = runNode(t, testNode("SequenceInsert"), 11, []*tensor.Tensor{seq, e(2), int64Scalar(0)}...)[0]  // [2 1]
+	seq = runNode(t, testNode("SequenceInsert"), 11, []*tensor.Tensor{seq, e(3), int64Scalar(-1)}...)[0] // [2 3 1]
+	seq = runNode(t, testNode("SequenceInsert"), 11, []*tensor.Tensor{seq, e(4), int64Scalar(3)}...)[0]  // [2 3 1 4]
 	if got := values(seq); !slices.Equal(got, []float32{2, 3, 1, 4}) {
 		t.Fatalf("after inserts: %v, want [2 3 1 4]", got)
 	}
-	erased := sqMust(t, "SequenceErase", 11, []*tensor.Tensor{seq, sqScalar(-3)}) // drops 3
-	erased = sqMust(t, "SequenceErase", 11, []*tensor.Tensor{erased})             // drops the last, 4
+	erased := runNode(t, testNode("SequenceErase"), 11, []*tensor.Tensor{seq, int64Scalar(-3)}...)[0] // drops 3
+	erased = runNode(t, testNode("SequenceErase"), 11, []*tensor.Tensor{erased}...)[0]                // drops the last, 4
 	if got := values(erased); !slices.Equal(got, []float32{2, 1}) {
 		t.Fatalf("after erases: %v, want [2 1]", got)
 	}
 	if got := values(seq); !slices.Equal(got, []float32{2, 3, 1, 4}) {
 		t.Fatalf("erasing changed the input sequence: %v", got)
 	}
-	at := sqMust(t, "SequenceAt", 11, []*tensor.Tensor{seq, sqScalar(-1)})
+	at := runNode(t, testNode("SequenceAt"), 11, []*tensor.Tensor{seq, int64Scalar(-1)}...)[0]
 	if at.F32()[0] != 4 {
 		t.Fatalf("SequenceAt -1 = %v, want 4", at.F32())
 	}
@@ -173,12 +146,12 @@ func TestSequenceEditing(t *testing.T) {
 	if seq.Elems[3].F32()[0] != 4 {
 		t.Fatal("SequenceAt shares its result with the sequence")
 	}
-	n := sqMust(t, "SequenceLength", 11, []*tensor.Tensor{seq})
+	n := runNode(t, testNode("SequenceLength"), 11, []*tensor.Tensor{seq}...)[0]
 	if n.Rank() != 0 || n.Data.([]int64)[0] != 4 {
 		t.Fatalf("SequenceLength = %v %v, want the int64 scalar 4", n, n.Data)
 	}
 	x := e(5)
-	built := sqMust(t, "SequenceConstruct", 11, []*tensor.Tensor{x, e(6)})
+	built := runNode(t, testNode("SequenceConstruct"), 11, []*tensor.Tensor{x, e(6)}...)[0]
 	x.F32()[0] = 0
 	if got := values(built); !slices.Equal(got, []float32{5, 6}) {
 		t.Fatalf("SequenceConstruct shares its inputs: %v, want [5 6]", got)
@@ -195,17 +168,17 @@ func TestSequenceErrors(t *testing.T) {
 		attrs []*graph.Attr
 		want  string
 	}{
-		{"SequenceAt", []*tensor.Tensor{seq, sqScalar(1)}, nil, "out of range"},
-		{"SequenceAt", []*tensor.Tensor{seq, sqScalar(-2)}, nil, "out of range"},
-		{"SequenceAt", []*tensor.Tensor{f, sqScalar(0)}, nil, "want a sequence"},
-		{"SequenceInsert", []*tensor.Tensor{seq, sqInt64(1)}, nil, "cannot insert"},
-		{"SequenceInsert", []*tensor.Tensor{seq, f, sqScalar(2)}, nil, "out of range"},
+		{"SequenceAt", []*tensor.Tensor{seq, int64Scalar(1)}, nil, "out of range"},
+		{"SequenceAt", []*tensor.Tensor{seq, int64Scalar(-2)}, nil, "out of range"},
+		{"SequenceAt", []*tensor.Tensor{f, int64Scalar(0)}, nil, "want a sequence"},
+		{"SequenceInsert", []*tensor.Tensor{seq, int64s(1)}, nil, "cannot insert"},
+		{"SequenceInsert", []*tensor.Tensor{seq, f, int64Scalar(2)}, nil, "out of range"},
 		{"SequenceErase", []*tensor.Tensor{empty}, nil, "empty"},
-		{"SequenceConstruct", []*tensor.Tensor{f, sqInt64(1)}, nil, "one element type"},
+		{"SequenceConstruct", []*tensor.Tensor{f, int64s(1)}, nil, "one element type"},
 		{"ConcatFromSequence", []*tensor.Tensor{empty}, []*graph.Attr{graph.IntAttr("axis", 0)}, "empty"},
 		{"ConcatFromSequence", []*tensor.Tensor{seq}, []*graph.Attr{graph.IntAttr("axis", 1)}, "out of range"},
-		{"SplitToSequence", []*tensor.Tensor{sqRandom(1, 4), sqInt64(1, 2)}, nil, "adds up"},
-		{"SplitToSequence", []*tensor.Tensor{sqRandom(1, 4), sqScalar(0)}, nil, "positive"},
+		{"SplitToSequence", []*tensor.Tensor{sqRandom(1, 4), int64s(1, 2)}, nil, "adds up"},
+		{"SplitToSequence", []*tensor.Tensor{sqRandom(1, 4), int64Scalar(0)}, nil, "positive"},
 		{"SequenceLength", []*tensor.Tensor{f}, nil, "want a sequence"},
 	} {
 		_, err := sqRun(t, c.op, 11, c.in, c.attrs...)

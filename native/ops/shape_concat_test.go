@@ -22,7 +22,7 @@ func TestConcatAgainstReference(t *testing.T) {
 				shape := []int{3, 4, 2}
 				shape[axis] = s
 				v := mvRandFor(rng, dt, tensor.NumElements(shape))
-				in = append(in, mvTensor(dt, shape, v))
+				in = append(in, testTensor(dt, shape, v))
 				vals, shapes = append(vals, v), append(shapes, shape)
 				total += s
 			}
@@ -32,49 +32,49 @@ func TestConcatAgainstReference(t *testing.T) {
 			// output coordinate.
 			want := make([]float64, tensor.NumElements(out))
 			for i := range want {
-				c := mvCoords(i, out)
+				c := coordsOf(i, out)
 				k, pos := 0, c[axis]
 				for pos >= sizes[k] {
 					pos -= sizes[k]
 					k++
 				}
 				c[axis] = pos
-				want[i] = vals[k][mvFlat(c, shapes[k])]
+				want[i] = vals[k][flatIndex(c, shapes[k])]
 			}
 			for _, a := range []int{axis, axis - 3} {
-				y := mvRun(t, mvNode("Concat", graph.IntAttr("axis", int64(a))), 13, in...)[0]
-				mvExpect(t, fmt.Sprintf("%v axis %d", dt, a), y, out, want)
+				y := runNode(t, testNode("Concat", graph.IntAttr("axis", int64(a))), 13, in...)[0]
+				checkTensor(t, fmt.Sprintf("%v axis %d", dt, a), y, out, want, tolExact)
 			}
 		}
 	}
 	x := tensor.Float32(2, 3)
-	mvRunErr(t, mvNode("Concat", graph.IntAttr("axis", 0)), 13, x, tensor.Float32(2, 4))
-	mvRunErr(t, mvNode("Concat", graph.IntAttr("axis", 0)), 13, x, tensor.New(graph.Int64, 2, 3))
-	if _, err := Build(mvNode("Concat"), 4); err == nil {
+	runNodeErr(t, testNode("Concat", graph.IntAttr("axis", 0)), 13, x, tensor.Float32(2, 4))
+	runNodeErr(t, testNode("Concat", graph.IntAttr("axis", 0)), 13, x, tensor.New(graph.Int64, 2, 3))
+	if _, err := Build(testNode("Concat"), 4); err == nil {
 		t.Error("Concat-4 without axis accepted")
 	}
 	// Opset 1 defaults to axis 1.
-	y := mvRun(t, mvNode("Concat"), 1, x, x)[0]
-	mvExpect(t, "Concat-1 default axis", y, []int{2, 6}, make([]float64, 12))
+	y := runNode(t, testNode("Concat"), 1, x, x)[0]
+	checkTensor(t, "Concat-1 default axis", y, []int{2, 6}, make([]float64, 12), tolExact)
 }
 
 func TestConcatGradient(t *testing.T) {
 	rng := rand.New(rand.NewPCG(23, 24))
 	in := []*tensor.Tensor{
-		mvTensor(graph.Float32, []int{2, 1, 3}, mvRandNormal(rng, 6)),
-		mvTensor(graph.Float32, []int{2, 4, 3}, mvRandNormal(rng, 24)),
-		mvTensor(graph.Float32, []int{2, 2, 3}, mvRandNormal(rng, 12)),
+		testTensor(graph.Float32, []int{2, 1, 3}, randomNormal(rng, 6)),
+		testTensor(graph.Float32, []int{2, 4, 3}, randomNormal(rng, 24)),
+		testTensor(graph.Float32, []int{2, 2, 3}, randomNormal(rng, 12)),
 	}
-	op := mvBuild(t, mvNode("Concat", graph.IntAttr("axis", -2)), 13)
+	op := buildOp(t, testNode("Concat", graph.IntAttr("axis", -2)), 13)
 	for i := range in {
-		mvGradCheck(t, op, in, i, uint64(10+i))
+		checkGradients(t, "Concat", op, in, []int{i}, rand.New(rand.NewPCG(uint64(10+i), 7)), tolLinearGrad)
 	}
 }
 
 func TestSplitVersions(t *testing.T) {
 	rng := rand.New(rand.NewPCG(25, 26))
 	vals := mvRandInts(rng, 14, 100)
-	x := mvTensor(graph.Int64, []int{2, 7}, vals)
+	x := testTensor(graph.Int64, []int{2, 7}, vals)
 	// Reference: row r of piece [lo, hi) along axis 1.
 	piece := func(lo, hi int) []float64 {
 		var out []float64
@@ -84,7 +84,7 @@ func TestSplitVersions(t *testing.T) {
 		return out
 	}
 	outs := func(k int) *graph.Node {
-		n := mvNode("Split", graph.IntAttr("axis", 1))
+		n := testNode("Split", graph.IntAttr("axis", 1))
 		for i := range k {
 			n.Outputs = append(n.Outputs, fmt.Sprint("y", i))
 		}
@@ -96,22 +96,22 @@ func TestSplitVersions(t *testing.T) {
 			t.Fatalf("%s: %d outputs, want %d", what, len(ys), len(bounds)-1)
 		}
 		for i, y := range ys {
-			mvExpect(t, fmt.Sprintf("%s piece %d", what, i), y, []int{2, bounds[i+1] - bounds[i]}, piece(bounds[i], bounds[i+1]))
+			checkTensor(t, fmt.Sprintf("%s piece %d", what, i), y, []int{2, bounds[i+1] - bounds[i]}, piece(bounds[i], bounds[i+1]), tolExact)
 		}
 	}
 	n := outs(3)
 	n.Attrs = append(n.Attrs, graph.IntsAttr("split", 2, 0, 5))
-	check("Split-2 attribute", mvRun(t, n, 2, x), 0, 2, 2, 7)
-	check("Split-1 input", mvRun(t, outs(2), 1, x, mvInt64s(3, 4)), 0, 3, 7)
-	check("Split-13 input", mvRun(t, outs(2), 13, x, mvInt64s(6, 1)), 0, 6, 7)
-	check("Split-13 equal", mvRun(t, outs(1), 13, x), 0, 7)
-	mvRunErr(t, outs(2), 13, x) // 7 is odd
+	check("Split-2 attribute", runNode(t, n, 2, x), 0, 2, 2, 7)
+	check("Split-1 input", runNode(t, outs(2), 1, x, int64s(3, 4)), 0, 3, 7)
+	check("Split-13 input", runNode(t, outs(2), 13, x, int64s(6, 1)), 0, 6, 7)
+	check("Split-13 equal", runNode(t, outs(1), 13, x), 0, 7)
+	runNodeErr(t, outs(2), 13, x) // 7 is odd
 	n = outs(4)
 	n.Attrs = append(n.Attrs, graph.IntAttr("num_outputs", 4))
-	check("Split-18 num_outputs", mvRun(t, n, 18, x), 0, 2, 4, 6, 7)
-	mvRunErr(t, outs(2), 13, x, mvInt64s(3, 3))
-	mvRunErr(t, outs(2), 13, x, mvInt64s(8, -1))
-	s := mvTensor(graph.String, []int{2, 7}, vals)
-	ys := mvRun(t, outs(2), 13, s, mvInt64s(3, 4))
-	mvExpect(t, "Split string", ys[1], []int{2, 4}, piece(3, 7))
+	check("Split-18 num_outputs", runNode(t, n, 18, x), 0, 2, 4, 6, 7)
+	runNodeErr(t, outs(2), 13, x, int64s(3, 3))
+	runNodeErr(t, outs(2), 13, x, int64s(8, -1))
+	s := testTensor(graph.String, []int{2, 7}, vals)
+	ys := runNode(t, outs(2), 13, s, int64s(3, 4))
+	checkTensor(t, "Split string", ys[1], []int{2, 4}, piece(3, 7), tolExact)
 }

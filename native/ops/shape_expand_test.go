@@ -34,13 +34,13 @@ func TestExpandAgainstReference(t *testing.T) {
 				}
 				return src
 			})
-			y := mvRun(t, mvNode("Expand"), 13, mvTensor(dt, c.in, vals), mvInt64s(c.shape...))[0]
-			mvExpect(t, fmt.Sprintf("%v %v to %v", dt, c.in, c.shape), y, c.out, want)
+			y := runNode(t, testNode("Expand"), 13, testTensor(dt, c.in, vals), int64s(c.shape...))[0]
+			checkTensor(t, fmt.Sprintf("%v %v to %v", dt, c.in, c.shape), y, c.out, want, tolExact)
 		}
 	}
-	mvRunErr(t, mvNode("Expand"), 13, tensor.Float32(3), mvInt64s(2))
-	mvRunErr(t, mvNode("Expand"), 13, tensor.Float32(1), mvInt64s(-1))
-	mvRunErr(t, mvNode("Expand"), 13, tensor.Float32(1), mvInt64s(1<<30, 1<<30))
+	runNodeErr(t, testNode("Expand"), 13, tensor.Float32(3), int64s(2))
+	runNodeErr(t, testNode("Expand"), 13, tensor.Float32(1), int64s(-1))
+	runNodeErr(t, testNode("Expand"), 13, tensor.Float32(1), int64s(1<<30, 1<<30))
 }
 
 func TestTileAgainstReference(t *testing.T) {
@@ -48,18 +48,18 @@ func TestTileAgainstReference(t *testing.T) {
 	in := []int{2, 3}
 	for _, dt := range []graph.DType{graph.Float32, graph.Int16, graph.String} {
 		vals := mvRandFor(rng, dt, 6)
-		x := mvTensor(dt, in, vals)
+		x := testTensor(dt, in, vals)
 		for _, reps := range [][]int64{{1, 1}, {2, 3}, {3, 0}} {
 			out := []int{2 * int(reps[0]), 3 * int(reps[1])}
 			want := mvNaive(vals, in, out, 0, func(o []int) []int { return []int{o[0] % 2, o[1] % 3} })
-			y := mvRun(t, mvNode("Tile"), 13, x, mvInt64s(reps...))[0]
-			mvExpect(t, fmt.Sprintf("%v repeats %v", dt, reps), y, out, want)
+			y := runNode(t, testNode("Tile"), 13, x, int64s(reps...))[0]
+			checkTensor(t, fmt.Sprintf("%v repeats %v", dt, reps), y, out, want, tolExact)
 		}
 		// Opset 1: tiles copies along one axis.
 		want := mvNaive(vals, in, []int{2, 9}, 0, func(o []int) []int { return []int{o[0], o[1] % 3} })
-		y := mvRun(t, mvNode("Tile"), 1, x, mvInt64s(3), mvInt64s(1))[0]
-		mvExpect(t, fmt.Sprintf("Tile-1 %v", dt), y, []int{2, 9}, want)
+		y := runNode(t, testNode("Tile"), 1, x, int64s(3), int64s(1))[0]
+		checkTensor(t, fmt.Sprintf("Tile-1 %v", dt), y, []int{2, 9}, want, tolExact)
 	}
-	mvRunErr(t, mvNode("Tile"), 13, tensor.Float32(2), mvInt64s(2, 2))
-	mvRunErr(t, mvNode("Tile"), 13, tensor.Float32(2), mvInt64s(-1))
+	runNodeErr(t, testNode("Tile"), 13, tensor.Float32(2), int64s(2, 2))
+	runNodeErr(t, testNode("Tile"), 13, tensor.Float32(2), int64s(-1))
 }

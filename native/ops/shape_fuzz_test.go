@@ -29,93 +29,93 @@ func mvFuzzInts(b []byte) []int64 {
 // fuzzed integers v (at least 8 of them).
 var mvFuzzCases = []func(x *tensor.Tensor, v []int64) (*graph.Node, int64, []*tensor.Tensor){
 	func(x *tensor.Tensor, v []int64) (*graph.Node, int64, []*tensor.Tensor) {
-		return mvNode("Reshape", graph.IntAttr("allowzero", v[0]&1)), 14, []*tensor.Tensor{x, mvInt64s(v[1 : 1+v[0]&3]...)}
+		return testNode("Reshape", graph.IntAttr("allowzero", v[0]&1)), 14, []*tensor.Tensor{x, int64s(v[1 : 1+v[0]&3]...)}
 	},
 	func(x *tensor.Tensor, v []int64) (*graph.Node, int64, []*tensor.Tensor) {
-		return mvNode("Squeeze"), 13, []*tensor.Tensor{x, mvInt64s(v[:2]...)}
+		return testNode("Squeeze"), 13, []*tensor.Tensor{x, int64s(v[:2]...)}
 	},
 	func(x *tensor.Tensor, v []int64) (*graph.Node, int64, []*tensor.Tensor) {
-		return mvNode("Unsqueeze"), 13, []*tensor.Tensor{x, mvInt64s(v[:2]...)}
+		return testNode("Unsqueeze"), 13, []*tensor.Tensor{x, int64s(v[:2]...)}
 	},
 	func(x *tensor.Tensor, v []int64) (*graph.Node, int64, []*tensor.Tensor) {
-		return mvNode("Flatten", graph.IntAttr("axis", v[0])), 13, []*tensor.Tensor{x}
+		return testNode("Flatten", graph.IntAttr("axis", v[0])), 13, []*tensor.Tensor{x}
 	},
 	func(x *tensor.Tensor, v []int64) (*graph.Node, int64, []*tensor.Tensor) {
-		return mvNode("Transpose", graph.IntsAttr("perm", v[:x.Rank()]...)), 13, []*tensor.Tensor{x}
+		return testNode("Transpose", graph.IntsAttr("perm", v[:x.Rank()]...)), 13, []*tensor.Tensor{x}
 	},
 	func(x *tensor.Tensor, v []int64) (*graph.Node, int64, []*tensor.Tensor) {
-		return mvNode("Concat", graph.IntAttr("axis", v[0])), 13, []*tensor.Tensor{x, x}
+		return testNode("Concat", graph.IntAttr("axis", v[0])), 13, []*tensor.Tensor{x, x}
 	},
 	func(x *tensor.Tensor, v []int64) (*graph.Node, int64, []*tensor.Tensor) {
-		n := mvNode("Split", graph.IntAttr("axis", v[0]))
+		n := testNode("Split", graph.IntAttr("axis", v[0]))
 		n.Outputs = []string{"a", "b"}
-		return n, 13, []*tensor.Tensor{x, mvInt64s(v[1:3]...)}
+		return n, 13, []*tensor.Tensor{x, int64s(v[1:3]...)}
 	},
 	func(x *tensor.Tensor, v []int64) (*graph.Node, int64, []*tensor.Tensor) {
-		return mvNode("Slice"), 13, []*tensor.Tensor{x, mvInt64s(v[0:2]...), mvInt64s(v[2:4]...), mvInt64s(v[4:6]...), mvInt64s(v[6:8]...)}
+		return testNode("Slice"), 13, []*tensor.Tensor{x, int64s(v[0:2]...), int64s(v[2:4]...), int64s(v[4:6]...), int64s(v[6:8]...)}
 	},
 	func(x *tensor.Tensor, v []int64) (*graph.Node, int64, []*tensor.Tensor) {
-		return mvNode("Gather", graph.IntAttr("axis", v[0])), 13, []*tensor.Tensor{x, mvInt64s(v[1:4]...)}
+		return testNode("Gather", graph.IntAttr("axis", v[0])), 13, []*tensor.Tensor{x, int64s(v[1:4]...)}
 	},
 	func(x *tensor.Tensor, v []int64) (*graph.Node, int64, []*tensor.Tensor) {
 		idx := &tensor.Tensor{DType: graph.Int64, Shape: x.Shape, Data: make([]int64, x.Len())}
 		for i := range idx.Data.([]int64) {
 			idx.Data.([]int64)[i] = v[i%len(v)]
 		}
-		return mvNode("ScatterElements", graph.IntAttr("axis", v[0]), graph.StringAttr("reduction", "mul")), 18, []*tensor.Tensor{x, idx, x}
+		return testNode("ScatterElements", graph.IntAttr("axis", v[0]), graph.StringAttr("reduction", "mul")), 18, []*tensor.Tensor{x, idx, x}
 	},
 	func(x *tensor.Tensor, v []int64) (*graph.Node, int64, []*tensor.Tensor) {
 		idx := &tensor.Tensor{DType: graph.Int64, Shape: []int{2, int(v[0] & 3)}, Data: v[1 : 1+2*(v[0]&3)]}
-		return mvNode("GatherND", graph.IntAttr("batch_dims", v[7]&1)), 13, []*tensor.Tensor{x, idx}
+		return testNode("GatherND", graph.IntAttr("batch_dims", v[7]&1)), 13, []*tensor.Tensor{x, idx}
 	},
 	func(x *tensor.Tensor, v []int64) (*graph.Node, int64, []*tensor.Tensor) {
 		idx := &tensor.Tensor{DType: graph.Int64, Shape: []int{1, int(v[0] & 3)}, Data: v[1 : 1+(v[0]&3)]}
-		return mvNode("ScatterND"), 13, []*tensor.Tensor{x, idx, x}
+		return testNode("ScatterND"), 13, []*tensor.Tensor{x, idx, x}
 	},
 	func(x *tensor.Tensor, v []int64) (*graph.Node, int64, []*tensor.Tensor) {
-		return mvNode("Expand"), 13, []*tensor.Tensor{x, mvInt64s(v[:3]...)}
+		return testNode("Expand"), 13, []*tensor.Tensor{x, int64s(v[:3]...)}
 	},
 	func(x *tensor.Tensor, v []int64) (*graph.Node, int64, []*tensor.Tensor) {
-		return mvNode("Tile"), 13, []*tensor.Tensor{x, mvInt64s(v[:x.Rank()]...)}
+		return testNode("Tile"), 13, []*tensor.Tensor{x, int64s(v[:x.Rank()]...)}
 	},
 	func(x *tensor.Tensor, v []int64) (*graph.Node, int64, []*tensor.Tensor) {
 		mode := []string{mvPadConstant, mvPadReflect, mvPadEdge, mvPadWrap}[v[0]&3]
-		return mvNode("Pad", graph.StringAttr("mode", mode)), 19, []*tensor.Tensor{x, mvInt64s(v[1:5]...), nil, mvInt64s(v[5:7]...)}
+		return testNode("Pad", graph.StringAttr("mode", mode)), 19, []*tensor.Tensor{x, int64s(v[1:5]...), nil, int64s(v[5:7]...)}
 	},
 	func(x *tensor.Tensor, v []int64) (*graph.Node, int64, []*tensor.Tensor) {
-		return mvNode("OneHot", graph.IntAttr("axis", v[0])), 11, []*tensor.Tensor{mvInt64s(v[1:4]...), mvInt64s(v[4]), x}
+		return testNode("OneHot", graph.IntAttr("axis", v[0])), 11, []*tensor.Tensor{int64s(v[1:4]...), int64s(v[4]), x}
 	},
 	func(x *tensor.Tensor, v []int64) (*graph.Node, int64, []*tensor.Tensor) {
-		return mvNode("Trilu", graph.IntAttr("upper", v[0]&1)), 14, []*tensor.Tensor{x, mvInt64s(v[1])}
+		return testNode("Trilu", graph.IntAttr("upper", v[0]&1)), 14, []*tensor.Tensor{x, int64s(v[1])}
 	},
 	func(x *tensor.Tensor, v []int64) (*graph.Node, int64, []*tensor.Tensor) {
 		cond := &tensor.Tensor{DType: graph.Bool, Shape: []int{int(v[0] & 7)}, Data: make([]bool, v[0]&7)}
 		for i := range cond.Data.([]bool) {
 			cond.Data.([]bool)[i] = v[i+1] > 0
 		}
-		return mvNode("Compress", graph.IntAttr("axis", v[7])), 11, []*tensor.Tensor{x, cond}
+		return testNode("Compress", graph.IntAttr("axis", v[7])), 11, []*tensor.Tensor{x, cond}
 	},
 	func(x *tensor.Tensor, v []int64) (*graph.Node, int64, []*tensor.Tensor) {
-		return mvNode("DepthToSpace", graph.IntAttr("blocksize", v[0])), 13, []*tensor.Tensor{x}
+		return testNode("DepthToSpace", graph.IntAttr("blocksize", v[0])), 13, []*tensor.Tensor{x}
 	},
 	func(x *tensor.Tensor, v []int64) (*graph.Node, int64, []*tensor.Tensor) {
-		return mvNode("SpaceToDepth", graph.IntAttr("blocksize", v[0])), 13, []*tensor.Tensor{x}
+		return testNode("SpaceToDepth", graph.IntAttr("blocksize", v[0])), 13, []*tensor.Tensor{x}
 	},
 	func(x *tensor.Tensor, v []int64) (*graph.Node, int64, []*tensor.Tensor) {
-		return mvNode("ReverseSequence"), 10, []*tensor.Tensor{x, mvInt64s(v[:2]...)}
+		return testNode("ReverseSequence"), 10, []*tensor.Tensor{x, int64s(v[:2]...)}
 	},
 	func(x *tensor.Tensor, v []int64) (*graph.Node, int64, []*tensor.Tensor) {
-		return mvNode("EyeLike", graph.IntAttr("k", v[0]), graph.IntAttr("dtype", v[1])), 9, []*tensor.Tensor{x}
+		return testNode("EyeLike", graph.IntAttr("k", v[0]), graph.IntAttr("dtype", v[1])), 9, []*tensor.Tensor{x}
 	},
 	func(x *tensor.Tensor, v []int64) (*graph.Node, int64, []*tensor.Tensor) {
-		return mvNode("ConstantOfShape"), 9, []*tensor.Tensor{mvInt64s(v[:3]...)}
+		return testNode("ConstantOfShape"), 9, []*tensor.Tensor{int64s(v[:3]...)}
 	},
 	func(x *tensor.Tensor, v []int64) (*graph.Node, int64, []*tensor.Tensor) {
 		s, l, d := &tensor.Tensor{DType: graph.Int64, Shape: []int{}, Data: v[0:1]}, &tensor.Tensor{DType: graph.Int64, Shape: []int{}, Data: v[1:2]}, &tensor.Tensor{DType: graph.Int64, Shape: []int{}, Data: v[2:3]}
-		return mvNode("Range"), 11, []*tensor.Tensor{s, l, d}
+		return testNode("Range"), 11, []*tensor.Tensor{s, l, d}
 	},
 	func(x *tensor.Tensor, v []int64) (*graph.Node, int64, []*tensor.Tensor) {
-		return mvNode("Shape", graph.IntAttr("start", v[0]), graph.IntAttr("end", v[1])), 15, []*tensor.Tensor{x}
+		return testNode("Shape", graph.IntAttr("start", v[0]), graph.IntAttr("end", v[1])), 15, []*tensor.Tensor{x}
 	},
 }
 

@@ -51,27 +51,27 @@ func TestReshapeResolvesZeroAndMinusOne(t *testing.T) {
 func TestReshapeVersions(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	vals := mvRandInts(rng, 24, 100)
-	x := mvTensor(graph.Float32, []int{2, 3, 4}, vals)
+	x := testTensor(graph.Float32, []int{2, 3, 4}, vals)
 	// Opset 1: the shape attribute.
-	y := mvRun(t, mvNode("Reshape", graph.IntsAttr("shape", 4, -1)), 1, x)[0]
-	mvExpect(t, "Reshape-1", y, []int{4, 6}, vals)
+	y := runNode(t, testNode("Reshape", graph.IntsAttr("shape", 4, -1)), 1, x)[0]
+	checkTensor(t, "Reshape-1", y, []int{4, 6}, vals, tolExact)
 	if !mvSameBuffer(x, y) {
 		t.Error("Reshape-1 copied its input")
 	}
 	// Opset 5: the shape input; opset 14 with allowzero.
-	y = mvRun(t, mvNode("Reshape"), 5, x, mvInt64s(0, -1))[0]
-	mvExpect(t, "Reshape-5", y, []int{2, 12}, vals)
+	y = runNode(t, testNode("Reshape"), 5, x, int64s(0, -1))[0]
+	checkTensor(t, "Reshape-5", y, []int{2, 12}, vals, tolExact)
 	empty := tensor.Float32(0, 3)
-	y = mvRun(t, mvNode("Reshape", graph.IntAttr("allowzero", 1)), 14, empty, mvInt64s(3, 0))[0]
-	mvExpect(t, "Reshape-14 allowzero", y, []int{3, 0}, nil)
+	y = runNode(t, testNode("Reshape", graph.IntAttr("allowzero", 1)), 14, empty, int64s(3, 0))[0]
+	checkTensor(t, "Reshape-14 allowzero", y, []int{3, 0}, nil, tolExact)
 	// Before 14, allowzero is not an attribute of Reshape and a 0 copies.
-	y = mvRun(t, mvNode("Reshape", graph.IntAttr("allowzero", 1)), 13, x, mvInt64s(0, 12))[0]
-	mvExpect(t, "Reshape-13 ignores allowzero", y, []int{2, 12}, vals)
+	y = runNode(t, testNode("Reshape", graph.IntAttr("allowzero", 1)), 13, x, int64s(0, 12))[0]
+	checkTensor(t, "Reshape-13 ignores allowzero", y, []int{2, 12}, vals, tolExact)
 	// Strings move as well as numbers.
-	s := mvTensor(graph.String, []int{2, 3, 4}, vals)
-	mvExpect(t, "Reshape string", mvRun(t, mvNode("Reshape"), 14, s, mvInt64s(24))[0], []int{24}, vals)
-	mvRunErr(t, mvNode("Reshape"), 14, x, mvInt64s(7, -1))
-	if _, err := Build(mvNode("Reshape"), 1); err == nil {
+	s := testTensor(graph.String, []int{2, 3, 4}, vals)
+	checkTensor(t, "Reshape string", runNode(t, testNode("Reshape"), 14, s, int64s(24))[0], []int{24}, vals, tolExact)
+	runNodeErr(t, testNode("Reshape"), 14, x, int64s(7, -1))
+	if _, err := Build(testNode("Reshape"), 1); err == nil {
 		t.Error("Reshape-1 without shape attribute accepted")
 	}
 }
@@ -79,47 +79,47 @@ func TestReshapeVersions(t *testing.T) {
 func TestFlatten(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	vals := mvRandInts(rng, 120, 100)
-	x := mvTensor(graph.Float32, []int{2, 3, 4, 5}, vals)
+	x := testTensor(graph.Float32, []int{2, 3, 4, 5}, vals)
 	for axis, rows := range map[int64]int{0: 1, 1: 2, 2: 6, 3: 24, 4: 120, -1: 24, -4: 1} {
-		y := mvRun(t, mvNode("Flatten", graph.IntAttr("axis", axis)), 13, x)[0]
-		mvExpect(t, fmt.Sprintf("axis %d", axis), y, []int{rows, 120 / rows}, vals)
+		y := runNode(t, testNode("Flatten", graph.IntAttr("axis", axis)), 13, x)[0]
+		checkTensor(t, fmt.Sprintf("axis %d", axis), y, []int{rows, 120 / rows}, vals, tolExact)
 		if !mvSameBuffer(x, y) {
 			t.Errorf("Flatten axis %d copied its input", axis)
 		}
 	}
-	b := mvTensor(graph.Bool, []int{2, 2}, []float64{1, 0, 0, 1})
-	mvExpect(t, "bool default axis", mvRun(t, mvNode("Flatten"), 13, b)[0], []int{2, 2}, []float64{1, 0, 0, 1})
+	b := testTensor(graph.Bool, []int{2, 2}, []float64{1, 0, 0, 1})
+	checkTensor(t, "bool default axis", runNode(t, testNode("Flatten"), 13, b)[0], []int{2, 2}, []float64{1, 0, 0, 1}, tolExact)
 	// Negative axes are official from opset 11 and accepted before.
-	mvExpect(t, "Flatten-9 axis -1", mvRun(t, mvNode("Flatten", graph.IntAttr("axis", -1)), 9, x)[0], []int{24, 5}, vals)
-	mvRunErr(t, mvNode("Flatten", graph.IntAttr("axis", 5)), 13, x)
+	checkTensor(t, "Flatten-9 axis -1", runNode(t, testNode("Flatten", graph.IntAttr("axis", -1)), 9, x)[0], []int{24, 5}, vals, tolExact)
+	runNodeErr(t, testNode("Flatten", graph.IntAttr("axis", 5)), 13, x)
 }
 
 func TestSqueezeUnsqueeze(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 10))
 	vals := mvRandInts(rng, 6, 100)
-	x := mvTensor(graph.Int64, []int{1, 2, 1, 3}, vals)
+	x := testTensor(graph.Int64, []int{1, 2, 1, 3}, vals)
 	// Attribute axes (opset 1, 11) and input axes (13).
-	mvExpect(t, "Squeeze-1 all", mvRun(t, mvNode("Squeeze"), 1, x)[0], []int{2, 3}, vals)
-	mvExpect(t, "Squeeze-1 axis 2", mvRun(t, mvNode("Squeeze", graph.IntsAttr("axes", 2)), 1, x)[0], []int{1, 2, 3}, vals)
-	mvExpect(t, "Squeeze-11 axis -4", mvRun(t, mvNode("Squeeze", graph.IntsAttr("axes", -4)), 11, x)[0], []int{2, 1, 3}, vals)
-	mvExpect(t, "Squeeze-13", mvRun(t, mvNode("Squeeze"), 13, x, mvInt64s(0, -2))[0], []int{2, 3}, vals)
-	mvExpect(t, "Squeeze-13 no axes", mvRun(t, mvNode("Squeeze"), 13, x)[0], []int{2, 3}, vals)
-	mvExpect(t, "Squeeze to scalar", mvRun(t, mvNode("Squeeze"), 13, mvTensor(graph.Int64, []int{1, 1}, vals[:1]))[0], []int{}, vals[:1])
-	mvRunErr(t, mvNode("Squeeze"), 13, x, mvInt64s(1))
-	mvExpect(t, "Squeeze-1 axis -2", mvRun(t, mvNode("Squeeze", graph.IntsAttr("axes", -2)), 1, x)[0], []int{1, 2, 3}, vals)
+	checkTensor(t, "Squeeze-1 all", runNode(t, testNode("Squeeze"), 1, x)[0], []int{2, 3}, vals, tolExact)
+	checkTensor(t, "Squeeze-1 axis 2", runNode(t, testNode("Squeeze", graph.IntsAttr("axes", 2)), 1, x)[0], []int{1, 2, 3}, vals, tolExact)
+	checkTensor(t, "Squeeze-11 axis -4", runNode(t, testNode("Squeeze", graph.IntsAttr("axes", -4)), 11, x)[0], []int{2, 1, 3}, vals, tolExact)
+	checkTensor(t, "Squeeze-13", runNode(t, testNode("Squeeze"), 13, x, int64s(0, -2))[0], []int{2, 3}, vals, tolExact)
+	checkTensor(t, "Squeeze-13 no axes", runNode(t, testNode("Squeeze"), 13, x)[0], []int{2, 3}, vals, tolExact)
+	checkTensor(t, "Squeeze to scalar", runNode(t, testNode("Squeeze"), 13, testTensor(graph.Int64, []int{1, 1}, vals[:1]))[0], []int{}, vals[:1], tolExact)
+	runNodeErr(t, testNode("Squeeze"), 13, x, int64s(1))
+	checkTensor(t, "Squeeze-1 axis -2", runNode(t, testNode("Squeeze", graph.IntsAttr("axes", -2)), 1, x)[0], []int{1, 2, 3}, vals, tolExact)
 
-	y := mvTensor(graph.String, []int{2, 3}, vals)
-	mvExpect(t, "Unsqueeze-1", mvRun(t, mvNode("Unsqueeze", graph.IntsAttr("axes", 0, 3)), 1, y)[0], []int{1, 2, 3, 1}, vals)
-	mvExpect(t, "Unsqueeze-11 negative", mvRun(t, mvNode("Unsqueeze", graph.IntsAttr("axes", -1)), 11, y)[0], []int{2, 3, 1}, vals)
-	mvExpect(t, "Unsqueeze-13 unsorted", mvRun(t, mvNode("Unsqueeze"), 13, y, mvInt64s(3, 1))[0], []int{2, 1, 3, 1}, vals)
-	mvRunErr(t, mvNode("Unsqueeze"), 13, y, mvInt64s(1, 1))
-	mvRunErr(t, mvNode("Unsqueeze"), 13, y, mvInt64s(4))
-	mvRunErr(t, mvNode("Unsqueeze"), 13, y)
+	y := testTensor(graph.String, []int{2, 3}, vals)
+	checkTensor(t, "Unsqueeze-1", runNode(t, testNode("Unsqueeze", graph.IntsAttr("axes", 0, 3)), 1, y)[0], []int{1, 2, 3, 1}, vals, tolExact)
+	checkTensor(t, "Unsqueeze-11 negative", runNode(t, testNode("Unsqueeze", graph.IntsAttr("axes", -1)), 11, y)[0], []int{2, 3, 1}, vals, tolExact)
+	checkTensor(t, "Unsqueeze-13 unsorted", runNode(t, testNode("Unsqueeze"), 13, y, int64s(3, 1))[0], []int{2, 1, 3, 1}, vals, tolExact)
+	runNodeErr(t, testNode("Unsqueeze"), 13, y, int64s(1, 1))
+	runNodeErr(t, testNode("Unsqueeze"), 13, y, int64s(4))
+	runNodeErr(t, testNode("Unsqueeze"), 13, y)
 }
 
 func TestShapeAndSize(t *testing.T) {
 	x := tensor.New(graph.Bool, 2, 3, 4)
-	mvExpect(t, "Shape-1", mvRun(t, mvNode("Shape"), 1, x)[0], []int{3}, []float64{2, 3, 4})
+	checkTensor(t, "Shape-1", runNode(t, testNode("Shape"), 1, x)[0], []int{3}, []float64{2, 3, 4}, tolExact)
 	// Opset 15 slices the shape; the attributes are ignored before.
 	cases := []struct {
 		attrs []*graph.Attr
@@ -133,18 +133,18 @@ func TestShapeAndSize(t *testing.T) {
 		{[]*graph.Attr{graph.IntAttr("start", 2), graph.IntAttr("end", 1)}, []float64{}},
 	}
 	for _, c := range cases {
-		y := mvRun(t, mvNode("Shape", c.attrs...), 15, x)[0]
-		mvExpect(t, fmt.Sprintf("Shape-15 %v", c.attrs), y, []int{len(c.want)}, c.want)
+		y := runNode(t, testNode("Shape", c.attrs...), 15, x)[0]
+		checkTensor(t, fmt.Sprintf("Shape-15 %v", c.attrs), y, []int{len(c.want)}, c.want, tolExact)
 	}
-	mvExpect(t, "Shape-13 ignores start", mvRun(t, mvNode("Shape", graph.IntAttr("start", 1)), 13, x)[0], []int{3}, []float64{2, 3, 4})
-	mvExpect(t, "Size", mvRun(t, mvNode("Size"), 13, x)[0], []int{}, []float64{24})
-	mvExpect(t, "Size of scalar", mvRun(t, mvNode("Size"), 1, tensor.Float32())[0], []int{}, []float64{1})
+	checkTensor(t, "Shape-13 ignores start", runNode(t, testNode("Shape", graph.IntAttr("start", 1)), 13, x)[0], []int{3}, []float64{2, 3, 4}, tolExact)
+	checkTensor(t, "Size", runNode(t, testNode("Size"), 13, x)[0], []int{}, []float64{24}, tolExact)
+	checkTensor(t, "Size of scalar", runNode(t, testNode("Size"), 1, tensor.Float32())[0], []int{}, []float64{1}, tolExact)
 }
 
 func TestIdentityIsAView(t *testing.T) {
-	x := mvTensor(graph.Float32, []int{2, 2}, []float64{1, 2, 3, 4})
-	y := mvRun(t, mvNode("Identity"), 16, x)[0]
-	mvExpect(t, "Identity", y, []int{2, 2}, []float64{1, 2, 3, 4})
+	x := testTensor(graph.Float32, []int{2, 2}, []float64{1, 2, 3, 4})
+	y := runNode(t, testNode("Identity"), 16, x)[0]
+	checkTensor(t, "Identity", y, []int{2, 2}, []float64{1, 2, 3, 4}, tolExact)
 	if !mvSameBuffer(x, y) {
 		t.Error("Identity copied its input")
 	}
@@ -155,11 +155,11 @@ func TestIdentityIsAView(t *testing.T) {
 func TestViewGradients(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 12))
 	x := func() *tensor.Tensor {
-		v := mvRandNormal(rng, 24)
-		return mvTensor(graph.Float32, []int{2, 3, 4}, v)
+		v := randomNormal(rng, 24)
+		return testTensor(graph.Float32, []int{2, 3, 4}, v)
 	}
-	mvGradCheck(t, mvBuild(t, mvNode("Identity"), 13), []*tensor.Tensor{x()}, 0, 1)
-	mvGradCheck(t, mvBuild(t, mvNode("Reshape"), 14), []*tensor.Tensor{x(), mvInt64s(4, -1)}, 0, 2)
-	mvGradCheck(t, mvBuild(t, mvNode("Reshape", graph.IntsAttr("shape", 24)), 1), []*tensor.Tensor{x()}, 0, 3)
-	mvGradCheck(t, mvBuild(t, mvNode("Flatten", graph.IntAttr("axis", 2)), 13), []*tensor.Tensor{x()}, 0, 4)
+	checkGradients(t, "Identity", buildOp(t, testNode("Identity"), 13), []*tensor.Tensor{x()}, []int{0}, rand.New(rand.NewPCG(1, 7)), tolLinearGrad)
+	checkGradients(t, "Reshape", buildOp(t, testNode("Reshape"), 14), []*tensor.Tensor{x(), int64s(4, -1)}, []int{0}, rand.New(rand.NewPCG(2, 7)), tolLinearGrad)
+	checkGradients(t, "Reshape", buildOp(t, testNode("Reshape", graph.IntsAttr("shape", 24)), 1), []*tensor.Tensor{x()}, []int{0}, rand.New(rand.NewPCG(3, 7)), tolLinearGrad)
+	checkGradients(t, "Flatten", buildOp(t, testNode("Flatten", graph.IntAttr("axis", 2)), 13), []*tensor.Tensor{x()}, []int{0}, rand.New(rand.NewPCG(4, 7)), tolLinearGrad)
 }

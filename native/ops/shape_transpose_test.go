@@ -54,21 +54,21 @@ func TestTransposeAgainstReference(t *testing.T) {
 		for _, dt := range []graph.DType{graph.Float32, graph.Int8, graph.String, graph.Bool} {
 			vals := mvRandFor(rng, dt, tensor.NumElements(c.shape))
 			outShape, want := mvNaiveTranspose(vals, c.shape, perm)
-			y := mvRun(t, mvNode("Transpose", attrs...), 13, mvTensor(dt, c.shape, vals))[0]
-			mvExpect(t, fmt.Sprintf("%v %v perm %v", dt, c.shape, c.perm), y, outShape, want)
+			y := runNode(t, testNode("Transpose", attrs...), 13, testTensor(dt, c.shape, vals))[0]
+			checkTensor(t, fmt.Sprintf("%v %v perm %v", dt, c.shape, c.perm), y, outShape, want, tolExact)
 		}
 	}
-	if _, err := Build(mvNode("Transpose", graph.IntsAttr("perm", 0, 0)), 13); err == nil {
+	if _, err := Build(testNode("Transpose", graph.IntsAttr("perm", 0, 0)), 13); err == nil {
 		t.Error("perm [0 0] accepted")
 	}
-	mvRunErr(t, mvNode("Transpose", graph.IntsAttr("perm", 1, 0)), 13, tensor.Float32(2, 2, 2))
+	runNodeErr(t, testNode("Transpose", graph.IntsAttr("perm", 1, 0)), 13, tensor.Float32(2, 2, 2))
 }
 
 func TestTransposeGradient(t *testing.T) {
 	rng := rand.New(rand.NewPCG(15, 16))
-	x := mvTensor(graph.Float32, []int{2, 3, 4}, mvRandNormal(rng, 24))
-	mvGradCheck(t, mvBuild(t, mvNode("Transpose", graph.IntsAttr("perm", 2, 0, 1)), 13), []*tensor.Tensor{x}, 0, 5)
-	mvGradCheck(t, mvBuild(t, mvNode("Transpose"), 1), []*tensor.Tensor{x}, 0, 6)
+	x := testTensor(graph.Float32, []int{2, 3, 4}, randomNormal(rng, 24))
+	checkGradients(t, "Transpose", buildOp(t, testNode("Transpose", graph.IntsAttr("perm", 2, 0, 1)), 13), []*tensor.Tensor{x}, []int{0}, rand.New(rand.NewPCG(5, 7)), tolLinearGrad)
+	checkGradients(t, "Transpose", buildOp(t, testNode("Transpose"), 1), []*tensor.Tensor{x}, []int{0}, rand.New(rand.NewPCG(6, 7)), tolLinearGrad)
 }
 
 // TestDepthToSpace checks both modes against the spec's index formulas:
@@ -90,24 +90,24 @@ func TestDepthToSpace(t *testing.T) {
 			}
 			return []int{o[0], ch, o[2] / b, o[3] / b}
 		})
-		node := mvNode("DepthToSpace", graph.IntAttr("blocksize", b), graph.StringAttr("mode", mode))
+		node := testNode("DepthToSpace", graph.IntAttr("blocksize", b), graph.StringAttr("mode", mode))
 		for _, dt := range []graph.DType{graph.Float32, graph.Uint16, graph.String} {
-			y := mvRun(t, node, 13, mvTensor(dt, in, vals))[0]
-			mvExpect(t, fmt.Sprintf("DepthToSpace %s %v", mode, dt), y, out, want)
+			y := runNode(t, node, 13, testTensor(dt, in, vals))[0]
+			checkTensor(t, fmt.Sprintf("DepthToSpace %s %v", mode, dt), y, out, want, tolExact)
 			if mode == "DCR" {
-				back := mvRun(t, mvNode("SpaceToDepth", graph.IntAttr("blocksize", b)), 13, y)[0]
-				mvExpect(t, fmt.Sprintf("SpaceToDepth %v", dt), back, in, vals)
+				back := runNode(t, testNode("SpaceToDepth", graph.IntAttr("blocksize", b)), 13, y)[0]
+				checkTensor(t, fmt.Sprintf("SpaceToDepth %v", dt), back, in, vals, tolExact)
 			}
 		}
 	}
 	// Opset 1 has no mode attribute: always DCR.
-	y := mvRun(t, mvNode("DepthToSpace", graph.IntAttr("blocksize", b), graph.StringAttr("mode", "CRD")), 1, mvTensor(graph.Float32, in, vals))[0]
-	dcr := mvRun(t, mvNode("DepthToSpace", graph.IntAttr("blocksize", b)), 11, mvTensor(graph.Float32, in, vals))[0]
-	mvExpect(t, "DepthToSpace-1 ignores mode", y, out, mvValues(t, dcr))
-	if _, err := Build(mvNode("DepthToSpace"), 11); err == nil {
+	y := runNode(t, testNode("DepthToSpace", graph.IntAttr("blocksize", b), graph.StringAttr("mode", "CRD")), 1, testTensor(graph.Float32, in, vals))[0]
+	dcr := runNode(t, testNode("DepthToSpace", graph.IntAttr("blocksize", b)), 11, testTensor(graph.Float32, in, vals))[0]
+	checkTensor(t, "DepthToSpace-1 ignores mode", y, out, testValues(t, dcr), tolExact)
+	if _, err := Build(testNode("DepthToSpace"), 11); err == nil {
 		t.Error("DepthToSpace without blocksize accepted")
 	}
-	mvRunErr(t, mvNode("SpaceToDepth", graph.IntAttr("blocksize", 3)), 13, tensor.Float32(1, 1, 4, 4))
+	runNodeErr(t, testNode("SpaceToDepth", graph.IntAttr("blocksize", 3)), 13, tensor.Float32(1, 1, 4, 4))
 }
 
 // BenchmarkTranspose measures the tiled transpose of a large float32
@@ -125,20 +125,7 @@ func BenchmarkTranspose(b *testing.B) {
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			x := tensor.Float32(c.shape...)
-			op, err := Build(mvNode("Transpose", graph.IntsAttr("perm", c.perm...)), 13)
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.SetBytes(int64(4 * x.Len()))
-			b.ReportAllocs()
-			ctx := &Context{Pool: NewPool()}
-			for b.Loop() {
-				out, err := op.Forward(ctx, []*tensor.Tensor{x})
-				if err != nil {
-					b.Fatal(err)
-				}
-				ctx.Pool.Put(out[0])
-			}
+			benchNode(b, testNode("Transpose", graph.IntsAttr("perm", c.perm...)), 13, int64(4*x.Len()), x)
 		})
 	}
 }

@@ -24,20 +24,20 @@ func TestTriluAgainstReference(t *testing.T) {
 				}
 				want := make([]float64, len(vals))
 				for i := range want {
-					c := mvCoords(i, shape)
+					c := coordsOf(i, shape)
 					diag := int64(c[2] - c[1]) // j - i
 					if upper == 1 && diag >= k || upper == 0 && diag <= k {
 						want[i] = vals[i]
 					}
 				}
 				kT := &tensor.Tensor{DType: graph.Int64, Shape: []int{}, Data: []int64{k}}
-				y := mvRun(t, mvNode("Trilu", graph.IntAttr("upper", upper)), 14, mvTensor(dt, shape, vals), kT)[0]
-				mvExpect(t, fmt.Sprintf("%v upper %d k %d", dt, upper, k), y, shape, want)
+				y := runNode(t, testNode("Trilu", graph.IntAttr("upper", upper)), 14, testTensor(dt, shape, vals), kT)[0]
+				checkTensor(t, fmt.Sprintf("%v upper %d k %d", dt, upper, k), y, shape, want, tolExact)
 			}
 		}
 	}
 	// Without k the main diagonal bounds the triangle: [[1 2] [3 4]] -> [[1 2] [0 4]].
-	x := mvTensor(graph.Float32, []int{2, 2}, []float64{1, 2, 3, 4})
-	mvExpect(t, "default k", mvRun(t, mvNode("Trilu"), 14, x)[0], []int{2, 2}, []float64{1, 2, 0, 4})
-	mvRunErr(t, mvNode("Trilu"), 14, tensor.Float32(3))
+	x := testTensor(graph.Float32, []int{2, 2}, []float64{1, 2, 3, 4})
+	checkTensor(t, "default k", runNode(t, testNode("Trilu"), 14, x)[0], []int{2, 2}, []float64{1, 2, 0, 4}, tolExact)
+	runNodeErr(t, testNode("Trilu"), 14, tensor.Float32(3))
 }

@@ -29,14 +29,14 @@ func TestReverseSequenceAgainstReference(t *testing.T) {
 				src[timeAxis], src[1-timeAxis] = tc, b
 				return src
 			})
-			node := mvNode("ReverseSequence", graph.IntAttr("time_axis", int64(timeAxis)), graph.IntAttr("batch_axis", int64(1-timeAxis)))
-			y := mvRun(t, node, 10, mvTensor(dt, shape, vals), mvInt64s(lens...))[0]
-			mvExpect(t, fmt.Sprintf("%v time_axis %d", dt, timeAxis), y, shape, want)
+			node := testNode("ReverseSequence", graph.IntAttr("time_axis", int64(timeAxis)), graph.IntAttr("batch_axis", int64(1-timeAxis)))
+			y := runNode(t, node, 10, testTensor(dt, shape, vals), int64s(lens...))[0]
+			checkTensor(t, fmt.Sprintf("%v time_axis %d", dt, timeAxis), y, shape, want, tolExact)
 		}
 	}
-	mvRunErr(t, mvNode("ReverseSequence"), 10, tensor.Float32(2, 1), mvInt64s(3))
-	mvRunErr(t, mvNode("ReverseSequence"), 10, tensor.Float32(2, 2), mvInt64s(1))
-	if _, err := Build(mvNode("ReverseSequence", graph.IntAttr("batch_axis", 0)), 10); err == nil {
+	runNodeErr(t, testNode("ReverseSequence"), 10, tensor.Float32(2, 1), int64s(3))
+	runNodeErr(t, testNode("ReverseSequence"), 10, tensor.Float32(2, 2), int64s(1))
+	if _, err := Build(testNode("ReverseSequence", graph.IntAttr("batch_axis", 0)), 10); err == nil {
 		t.Error("time_axis = batch_axis accepted")
 	}
 }

@@ -63,33 +63,33 @@ func TestSliceAgainstReference(t *testing.T) {
 			return []int{picks[0][c[0]], picks[1][c[1]], picks[2][c[2]]}
 		})
 		what := fmt.Sprintf("%v starts %v ends %v axes %v steps %v", dt, starts, ends, axes, steps)
-		x := mvTensor(dt, shape, vals)
-		y := mvRun(t, mvNode("Slice"), 13, x, mvInt64s(starts...), mvInt64s(ends...), mvInt64s(axes...), mvInt64s(steps...))[0]
-		mvExpect(t, what, y, out, want)
+		x := testTensor(dt, shape, vals)
+		y := runNode(t, testNode("Slice"), 13, x, int64s(starts...), int64s(ends...), int64s(axes...), int64s(steps...))[0]
+		checkTensor(t, what, y, out, want, tolExact)
 	}
 }
 
 func TestSliceVersions(t *testing.T) {
 	rng := rand.New(rand.NewPCG(43, 44))
 	vals := mvRandInts(rng, 20, 100)
-	x := mvTensor(graph.Float32, []int{4, 5}, vals)
+	x := testTensor(graph.Float32, []int{4, 5}, vals)
 	// Opset 1: attributes, step 1. Rows 1..2, columns 0..2 of a 4×5 matrix.
 	want := []float64{vals[5], vals[6], vals[7], vals[10], vals[11], vals[12]}
-	n := mvNode("Slice", graph.IntsAttr("starts", 1, 0), graph.IntsAttr("ends", 3, -2))
-	mvExpect(t, "Slice-1", mvRun(t, n, 1, x)[0], []int{2, 3}, want)
-	n = mvNode("Slice", graph.IntsAttr("starts", 0), graph.IntsAttr("ends", 3), graph.IntsAttr("axes", 1))
-	mvExpect(t, "Slice-1 axes", mvRun(t, n, 1, x)[0], []int{4, 3}, mvNaive(vals, []int{4, 5}, []int{4, 3}, 0, func(c []int) []int { return c }))
+	n := testNode("Slice", graph.IntsAttr("starts", 1, 0), graph.IntsAttr("ends", 3, -2))
+	checkTensor(t, "Slice-1", runNode(t, n, 1, x)[0], []int{2, 3}, want, tolExact)
+	n = testNode("Slice", graph.IntsAttr("starts", 0), graph.IntsAttr("ends", 3), graph.IntsAttr("axes", 1))
+	checkTensor(t, "Slice-1 axes", runNode(t, n, 1, x)[0], []int{4, 3}, mvNaive(vals, []int{4, 5}, []int{4, 3}, 0, func(c []int) []int { return c }), tolExact)
 	// Opset 10: inputs, default axes and steps.
-	mvExpect(t, "Slice-10 defaults", mvRun(t, mvNode("Slice"), 10, x, mvInt64s(1, 0), mvInt64s(3, -2))[0], []int{2, 3}, want)
+	checkTensor(t, "Slice-10 defaults", runNode(t, testNode("Slice"), 10, x, int64s(1, 0), int64s(3, -2))[0], []int{2, 3}, want, tolExact)
 	// int32 index inputs are accepted as well.
 	i32 := func(v ...int32) *tensor.Tensor {
 		return &tensor.Tensor{DType: graph.Int32, Shape: []int{len(v)}, Data: v}
 	}
-	mvExpect(t, "Slice-13 int32", mvRun(t, mvNode("Slice"), 13, x, i32(1, 0), i32(3, -2))[0], []int{2, 3}, want)
-	mvRunErr(t, mvNode("Slice"), 13, x, mvInt64s(0), mvInt64s(1), mvInt64s(0), mvInt64s(0))
-	mvRunErr(t, mvNode("Slice"), 13, x, mvInt64s(0, 0), mvInt64s(1, 1), mvInt64s(1, -1))
-	mvRunErr(t, mvNode("Slice"), 13, x, mvInt64s(0), mvInt64s(1, 2))
-	if _, err := Build(mvNode("Slice", graph.IntsAttr("starts", 0)), 1); err == nil {
+	checkTensor(t, "Slice-13 int32", runNode(t, testNode("Slice"), 13, x, i32(1, 0), i32(3, -2))[0], []int{2, 3}, want, tolExact)
+	runNodeErr(t, testNode("Slice"), 13, x, int64s(0), int64s(1), int64s(0), int64s(0))
+	runNodeErr(t, testNode("Slice"), 13, x, int64s(0, 0), int64s(1, 1), int64s(1, -1))
+	runNodeErr(t, testNode("Slice"), 13, x, int64s(0), int64s(1, 2))
+	if _, err := Build(testNode("Slice", graph.IntsAttr("starts", 0)), 1); err == nil {
 		t.Error("Slice-1 without ends accepted")
 	}
 }

@@ -23,7 +23,7 @@ func xtNaiveTopK(x []float64, shape []int, axis, k int, largest bool) (vals, idx
 	lineShape := slices.Clone(shape)
 	lineShape[axis] = 1
 	for l := range tensor.NumElements(lineShape) {
-		c := xtCoords(l, lineShape)
+		c := coordsOf(l, lineShape)
 		type pair struct {
 			v float64
 			i int
@@ -31,7 +31,7 @@ func xtNaiveTopK(x []float64, shape []int, axis, k int, largest bool) (vals, idx
 		var line []pair
 		for j := range shape[axis] {
 			c[axis] = j
-			line = append(line, pair{x[xtFlat(c, shape)], j})
+			line = append(line, pair{x[flatIndex(c, shape)], j})
 		}
 		sort.Slice(line, func(a, b int) bool {
 			if line[a].v != line[b].v {
@@ -41,7 +41,7 @@ func xtNaiveTopK(x []float64, shape []int, axis, k int, largest bool) (vals, idx
 		})
 		for j := range k {
 			c[axis] = j
-			p := xtFlat(c, outShape)
+			p := flatIndex(c, outShape)
 			vals[p], idx[p] = line[j].v, float64(line[j].i)
 		}
 	}
@@ -56,7 +56,7 @@ func TestTopKRandomAgainstNaive(t *testing.T) {
 		for i := range vals {
 			vals[i] = float64(rng.IntN(5)) // ties are frequent
 		}
-		x := xtTensor(dt, shape, vals)
+		x := testTensor(dt, shape, vals)
 		for _, axis := range []int64{0, 1, -1} {
 			ax, _ := resolveAxis(axis, 3, "axis")
 			for _, k := range []int{0, 1, shape[ax]} {
@@ -64,11 +64,11 @@ func TestTopKRandomAgainstNaive(t *testing.T) {
 					wantV, wantI := xtNaiveTopK(vals, shape, ax, k, largest == 1)
 					outShape := slices.Clone(shape)
 					outShape[ax] = k
-					n := xtNode("TopK", graph.IntAttr("axis", axis), graph.IntAttr("largest", largest))
-					out := xtRun(t, n, 11, x, xtI64s(int64(k)))
+					n := testNode("TopK", graph.IntAttr("axis", axis), graph.IntAttr("largest", largest))
+					out := runNode(t, n, 11, x, int64s(int64(k)))
 					what := fmt.Sprintf("TopK %v axis %d k %d largest %d", dt, axis, k, largest)
-					xtCheck(t, what+" values", out[0], outShape, wantV, xtExact)
-					xtCheck(t, what+" indices", out[1], outShape, wantI, xtExact)
+					checkTensor(t, what+" values", out[0], outShape, wantV, tolExact)
+					checkTensor(t, what+" indices", out[1], outShape, wantI, tolExact)
 				}
 			}
 		}
@@ -76,60 +76,60 @@ func TestTopKRandomAgainstNaive(t *testing.T) {
 }
 
 func TestTopKOpsetForms(t *testing.T) {
-	x := xtF32s([]int{5}, 3, 1, 4, 1, 5)
+	x := float32s([]int{5}, 3, 1, 4, 1, 5)
 	// Opset 1: k is an attribute. The two largest: 5 (index 4), 4 (2).
-	out := xtRun(t, xtNode("TopK", graph.IntAttr("k", 2)), 1, x)
-	xtCheck(t, "opset 1 values", out[0], []int{2}, []float64{5, 4}, xtExact)
-	xtCheck(t, "opset 1 indices", out[1], []int{2}, []float64{4, 2}, xtExact)
+	out := runNode(t, testNode("TopK", graph.IntAttr("k", 2)), 1, x)
+	checkTensor(t, "opset 1 values", out[0], []int{2}, []float64{5, 4}, tolExact)
+	checkTensor(t, "opset 1 indices", out[1], []int{2}, []float64{4, 2}, tolExact)
 	// Opset 10: k is an input; largest is not an attribute yet, so a
 	// largest=0 attribute is ignored.
-	out = xtRun(t, xtNode("TopK", graph.IntAttr("largest", 0)), 10, x, xtI64s(2))
-	xtCheck(t, "opset 10 values", out[0], []int{2}, []float64{5, 4}, xtExact)
+	out = runNode(t, testNode("TopK", graph.IntAttr("largest", 0)), 10, x, int64s(2))
+	checkTensor(t, "opset 10 values", out[0], []int{2}, []float64{5, 4}, tolExact)
 	// Opset 11 smallest: 1 (index 1) before the equal 1 (index 3).
-	out = xtRun(t, xtNode("TopK", graph.IntAttr("largest", 0)), 11, x, xtI64s(3))
-	xtCheck(t, "opset 11 smallest values", out[0], []int{3}, []float64{1, 1, 3}, xtExact)
-	xtCheck(t, "opset 11 smallest indices", out[1], []int{3}, []float64{1, 3, 0}, xtExact)
+	out = runNode(t, testNode("TopK", graph.IntAttr("largest", 0)), 11, x, int64s(3))
+	checkTensor(t, "opset 11 smallest values", out[0], []int{3}, []float64{1, 1, 3}, tolExact)
+	checkTensor(t, "opset 11 smallest indices", out[1], []int{3}, []float64{1, 3, 0}, tolExact)
 	// NaN ranks above every number.
-	nan := xtF32s([]int{3}, 1, float32(math.NaN()), 2)
-	out = xtRun(t, xtNode("TopK"), 11, nan, xtI64s(1))
-	xtCheck(t, "NaN first", out[1], []int{1}, []float64{1}, xtExact)
+	nan := float32s([]int{3}, 1, float32(math.NaN()), 2)
+	out = runNode(t, testNode("TopK"), 11, nan, int64s(1))
+	checkTensor(t, "NaN first", out[1], []int{1}, []float64{1}, tolExact)
 }
 
 func TestTopKErrors(t *testing.T) {
-	x := xtF32s([]int{3}, 1, 2, 3)
-	xtWantErr(t, "k too large", xtRunErr(xtNode("TopK"), 11, x, xtI64s(4)), "k is 4")
-	xtWantErr(t, "k negative", xtRunErr(xtNode("TopK"), 11, x, xtI64s(-1)), "k is -1")
-	xtWantErr(t, "k missing", xtRunErr(xtNode("TopK"), 11, x), "want at least 2")
-	xtWantErr(t, "k attribute missing", xtRunErr(xtNode("TopK"), 1, x), "required")
+	x := float32s([]int{3}, 1, 2, 3)
+	wantErr(t, "k too large", runNodeErr(t, testNode("TopK"), 11, x, int64s(4)), "k is 4")
+	wantErr(t, "k negative", runNodeErr(t, testNode("TopK"), 11, x, int64s(-1)), "k is -1")
+	wantErr(t, "k missing", runNodeErr(t, testNode("TopK"), 11, x), "want at least 2")
+	wantErr(t, "k attribute missing", runNodeErr(t, testNode("TopK"), 1, x), "required")
 }
 
 func TestUniqueHandWorked(t *testing.T) {
-	x := xtF32s([]int{6}, 2, 1, 1, 3, 4, 3)
+	x := float32s([]int{6}, 2, 1, 1, 3, 4, 3)
 	// Sorted: [1, 2, 3, 4]; first occurrences at 1, 0, 3, 4;
 	// X maps to entries [1, 0, 0, 2, 3, 2]; counts [2, 1, 2, 1].
-	out := xtRun(t, xtNode("Unique"), 11, x)
-	xtCheck(t, "Y", out[0], []int{4}, []float64{1, 2, 3, 4}, xtExact)
-	xtCheck(t, "indices", out[1], []int{4}, []float64{1, 0, 3, 4}, xtExact)
-	xtCheck(t, "inverse", out[2], []int{6}, []float64{1, 0, 0, 2, 3, 2}, xtExact)
-	xtCheck(t, "counts", out[3], []int{4}, []float64{2, 1, 2, 1}, xtExact)
+	out := runNode(t, testNode("Unique"), 11, x)
+	checkTensor(t, "Y", out[0], []int{4}, []float64{1, 2, 3, 4}, tolExact)
+	checkTensor(t, "indices", out[1], []int{4}, []float64{1, 0, 3, 4}, tolExact)
+	checkTensor(t, "inverse", out[2], []int{6}, []float64{1, 0, 0, 2, 3, 2}, tolExact)
+	checkTensor(t, "counts", out[3], []int{4}, []float64{2, 1, 2, 1}, tolExact)
 	// Unsorted: order of first occurrence [2, 1, 3, 4].
-	out = xtRun(t, xtNode("Unique", graph.IntAttr("sorted", 0)), 11, x)
-	xtCheck(t, "Y unsorted", out[0], []int{4}, []float64{2, 1, 3, 4}, xtExact)
-	xtCheck(t, "inverse unsorted", out[2], []int{6}, []float64{0, 1, 1, 2, 3, 2}, xtExact)
+	out = runNode(t, testNode("Unique", graph.IntAttr("sorted", 0)), 11, x)
+	checkTensor(t, "Y unsorted", out[0], []int{4}, []float64{2, 1, 3, 4}, tolExact)
+	checkTensor(t, "inverse unsorted", out[2], []int{6}, []float64{0, 1, 1, 2, 3, 2}, tolExact)
 	// Rows of [[1, 0], [0, 1], [1, 0]] along axis 0: [0, 1] < [1, 0].
-	rows := xtF32s([]int{3, 2}, 1, 0, 0, 1, 1, 0)
-	out = xtRun(t, xtNode("Unique", graph.IntAttr("axis", 0)), 11, rows)
-	xtCheck(t, "rows Y", out[0], []int{2, 2}, []float64{0, 1, 1, 0}, xtExact)
-	xtCheck(t, "rows counts", out[3], []int{2}, []float64{1, 2}, xtExact)
+	rows := float32s([]int{3, 2}, 1, 0, 0, 1, 1, 0)
+	out = runNode(t, testNode("Unique", graph.IntAttr("axis", 0)), 11, rows)
+	checkTensor(t, "rows Y", out[0], []int{2, 2}, []float64{0, 1, 1, 0}, tolExact)
+	checkTensor(t, "rows counts", out[3], []int{2}, []float64{1, 2}, tolExact)
 }
 
 func TestUniqueStrings(t *testing.T) {
 	x := &tensor.Tensor{DType: graph.String, Shape: []int{4}, Data: []string{"b", "a", "b", "c"}}
-	out := xtRun(t, xtNode("Unique"), 11, x)
+	out := runNode(t, testNode("Unique"), 11, x)
 	if got := out[0].Data.([]string); !slices.Equal(got, []string{"a", "b", "c"}) {
 		t.Errorf("Y = %v, want [a b c]", got)
 	}
-	xtCheck(t, "counts", out[3], []int{3}, []float64{1, 2, 1}, xtExact)
+	checkTensor(t, "counts", out[3], []int{3}, []float64{1, 2, 1}, tolExact)
 }
 
 // TestUniqueRandomProperties checks, on seeded random slices, the
@@ -141,17 +141,17 @@ func TestUniqueRandomProperties(t *testing.T) {
 	for i := range vals {
 		vals[i] = float64(rng.IntN(2))
 	}
-	x := xtTensor(graph.Int32, shape, vals)
+	x := testTensor(graph.Int32, shape, vals)
 	for _, axis := range []int{0, 1, 2} {
 		for _, sorted := range []int64{0, 1} {
-			out := xtRun(t, xtNode("Unique", graph.IntAttr("axis", int64(axis)), graph.IntAttr("sorted", sorted)), 11, x)
-			y, first, inverse, counts := xtValues(t, out[0]), xtValues(t, out[1]), xtValues(t, out[2]), xtValues(t, out[3])
+			out := runNode(t, testNode("Unique", graph.IntAttr("axis", int64(axis)), graph.IntAttr("sorted", sorted)), 11, x)
+			y, first, inverse, counts := testValues(t, out[0]), testValues(t, out[1]), testValues(t, out[2]), testValues(t, out[3])
 			nu := len(first)
 			// slice(t, shape, i) lists slice i of a tensor along axis.
 			slice := func(v []float64, sh []int, i int) []float64 {
 				var s []float64
 				for j := range v {
-					if xtCoords(j, sh)[axis] == i {
+					if coordsOf(j, sh)[axis] == i {
 						s = append(s, v[j])
 					}
 				}

@@ -27,13 +27,13 @@ func TestStringNormalizer(t *testing.T) {
 		// Everything dropped: one empty string.
 		{[]*graph.Attr{graph.StringsAttr("stopwords", "the", "cat", "dog")}, []string{""}},
 	} {
-		got := xtRun(t, xtNode("StringNormalizer", c.attrs...), 10, x)[0]
+		got := runNode(t, testNode("StringNormalizer", c.attrs...), 10, x)[0]
 		if !slices.Equal(got.Shape, []int{1, len(c.want)}) || !slices.Equal(got.Data.([]string), c.want) {
 			t.Errorf("%v: got %v %q, want %q", c.attrs[0].Strings, got.Shape, got.Data, c.want)
 		}
 	}
-	xtWantErr(t, "two rows", xtRunErr(xtNode("StringNormalizer"), 10, trStrings([]int{2, 1}, "a", "b")), "[1, C]")
-	xtWantErr(t, "numbers", xtRunErr(xtNode("StringNormalizer"), 10, xtF32s([]int{1}, 1)), "string")
+	wantErr(t, "two rows", runNodeErr(t, testNode("StringNormalizer"), 10, trStrings([]int{2, 1}, "a", "b")), "[1, C]")
+	wantErr(t, "numbers", runNodeErr(t, testNode("StringNormalizer"), 10, float32s([]int{1}, 1)), "string")
 }
 
 func TestTfIdfVectorizer(t *testing.T) {
@@ -47,24 +47,24 @@ func TestTfIdfVectorizer(t *testing.T) {
 		graph.StringsAttr("pool_strings", "a", "b", "a", "b", "b", "a"),
 	}
 	x := trStrings([]int{2, 5}, "a", "b", "a", "c", "b", "c", "c", "c", "c", "c")
-	got := xtRun(t, xtNode("TfIdfVectorizer", attrs...), 9, x)[0]
-	xtCheck(t, "TF", got, []int{2, 4}, []float64{1, 2, 2, 2, 0, 0, 0, 0}, xtExact)
+	got := runNode(t, testNode("TfIdfVectorizer", attrs...), 9, x)[0]
+	checkTensor(t, "TF", got, []int{2, 4}, []float64{1, 2, 2, 2, 0, 0, 0, 0}, tolExact)
 	// TFIDF with weights 0.5 1 2 4 (pool order): a 2*0.5, b 2*1, ab 2*2, ba 1*4.
 	w := append(slices.Clone(attrs[:3]), graph.StringAttr("mode", "TFIDF"), graph.FloatsAttr("weights", 0.5, 1, 2, 4))
 	w = append(w, attrs[4:]...)
-	got = xtRun(t, xtNode("TfIdfVectorizer", w...), 9, x)[0]
-	xtCheck(t, "TFIDF", got, []int{2, 4}, []float64{4, 4, 2, 1, 0, 0, 0, 0}, xtExact)
+	got = runNode(t, testNode("TfIdfVectorizer", w...), 9, x)[0]
+	checkTensor(t, "TFIDF", got, []int{2, 4}, []float64{4, 4, 2, 1, 0, 0, 0, 0}, tolExact)
 	w[3] = graph.StringAttr("mode", "IDF")
-	got = xtRun(t, xtNode("TfIdfVectorizer", w...), 9, x)[0]
-	xtCheck(t, "IDF", got, []int{2, 4}, []float64{4, 2, 1, 0.5, 0, 0, 0, 0}, xtExact)
+	got = runNode(t, testNode("TfIdfVectorizer", w...), 9, x)[0]
+	checkTensor(t, "IDF", got, []int{2, 4}, []float64{4, 2, 1, 0.5, 0, 0, 0, 0}, tolExact)
 
 	ints := []*graph.Attr{
 		graph.IntAttr("min_gram_length", 2), graph.IntAttr("max_gram_length", 2), graph.StringAttr("mode", "TF"),
 		graph.IntsAttr("ngram_counts", 0, 0), graph.IntsAttr("ngram_indexes", 0), graph.IntsAttr("pool_int64s", 7, 8),
 	}
-	got = xtRun(t, xtNode("TfIdfVectorizer", ints...), 9, &tensor.Tensor{DType: graph.Int32, Shape: []int{4}, Data: []int32{7, 8, 7, 8}})[0]
-	xtCheck(t, "int bigrams", got, []int{1}, []float64{2}, xtExact)
-	xtWantErr(t, "pool type", xtRunErr(xtNode("TfIdfVectorizer", ints...), 9, x), "pool")
-	_, err := Build(xtNode("TfIdfVectorizer", append(slices.Clone(ints[:5]), graph.IntsAttr("pool_int64s", 7, 8, 9))...), 9)
-	xtWantErr(t, "odd pool", err, "ngram_counts")
+	got = runNode(t, testNode("TfIdfVectorizer", ints...), 9, &tensor.Tensor{DType: graph.Int32, Shape: []int{4}, Data: []int32{7, 8, 7, 8}})[0]
+	checkTensor(t, "int bigrams", got, []int{1}, []float64{2}, tolExact)
+	wantErr(t, "pool type", runNodeErr(t, testNode("TfIdfVectorizer", ints...), 9, x), "pool")
+	_, err := Build(testNode("TfIdfVectorizer", append(slices.Clone(ints[:5]), graph.IntsAttr("pool_int64s", 7, 8, 9))...), 9)
+	wantErr(t, "odd pool", err, "ngram_counts")
 }

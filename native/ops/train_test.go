@@ -18,10 +18,10 @@ func TestAdagradHandWorked(t *testing.T) {
 	// R = 0.1, T = 1, decay 1 -> r = 0.05. X = 1, G = 2, H = 5,
 	// norm_coefficient 1 -> g = 3, H' = 14, X' = 1 - 0.05*3/(sqrt(14) + 0).
 	n := trTrainNode("Adagrad", graph.FloatAttr("decay_factor", 1), graph.FloatAttr("norm_coefficient", 1), graph.FloatAttr("epsilon", 0))
-	got := xtRun(t, n, 1, xtTensor(graph.Float64, []int{}, []float64{0.1}), trScalarI64(1),
-		xtTensor(graph.Float64, []int{1}, []float64{1}), xtTensor(graph.Float64, []int{1}, []float64{2}), xtTensor(graph.Float64, []int{1}, []float64{5}))
-	xtCheck(t, "X'", got[0], []int{1}, []float64{1 - 0.05*3/math.Sqrt(14)}, xtF64)
-	xtCheck(t, "H'", got[1], []int{1}, []float64{14}, xtF64)
+	got := runNode(t, n, 1, testTensor(graph.Float64, []int{}, []float64{0.1}), int64Scalar(1),
+		testTensor(graph.Float64, []int{1}, []float64{1}), testTensor(graph.Float64, []int{1}, []float64{2}), testTensor(graph.Float64, []int{1}, []float64{5}))
+	checkTensor(t, "X'", got[0], []int{1}, []float64{1 - 0.05*3/math.Sqrt(14)}, tolF64)
+	checkTensor(t, "H'", got[1], []int{1}, []float64{14}, tolF64)
 }
 
 // trOptimizerCase runs an optimizer over two tensors with random values
@@ -32,20 +32,20 @@ func trOptimizerCase(t *testing.T, rng *rand.Rand, n *graph.Node, states int, ra
 	shapes := [][]int{{2, 3}, {4}}
 	groups := 2 + states
 	vals := make([][][]float64, groups) // [group][tensor] values
-	in := []*tensor.Tensor{xtTensor(graph.Float32, []int{}, []float64{rate}), trScalarI64(step)}
+	in := []*tensor.Tensor{testTensor(graph.Float32, []int{}, []float64{rate}), int64Scalar(step)}
 	for g := 0; g < groups; g++ {
 		for _, s := range shapes {
-			v := xtRandom(rng, graph.Float64, tensor.NumElements(s))
+			v := randomFor(rng, graph.Float64, tensor.NumElements(s))
 			if g >= 2 { // squared-gradient states are non-negative
 				for i := range v {
 					v[i] = math.Abs(v[i])
 				}
 			}
 			vals[g] = append(vals[g], v)
-			in = append(in, xtTensor(graph.Float32, s, v))
+			in = append(in, testTensor(graph.Float32, s, v))
 		}
 	}
-	got := xtRun(t, n, 1, in...)
+	got := runNode(t, n, 1, in...)
 	if len(got) != (1+states)*len(shapes) {
 		t.Fatalf("%s: %d outputs, want %d", n.OpType, len(got), (1+states)*len(shapes))
 	}
@@ -63,9 +63,9 @@ func trOptimizerCase(t *testing.T, rng *rand.Rand, n *graph.Node, states int, ra
 				wantS[j] = append(wantS[j], ns[j])
 			}
 		}
-		xtCheck(t, n.OpType+" X'", got[k], s, wantX, xtF32)
+		checkTensor(t, n.OpType+" X'", got[k], s, wantX, tolF32)
 		for j := range wantS {
-			xtCheck(t, n.OpType+" state'", got[(1+j)*len(shapes)+k], s, wantS[j], xtF32)
+			checkTensor(t, n.OpType+" state'", got[(1+j)*len(shapes)+k], s, wantS[j], tolF32)
 		}
 	}
 }
@@ -119,13 +119,13 @@ func TestOptimizersRandom(t *testing.T) {
 
 func TestOptimizerErrors(t *testing.T) {
 	_, err := Build(trTrainNode("Momentum", graph.FloatAttr("alpha", 0.9), graph.FloatAttr("beta", 0.1), graph.FloatAttr("norm_coefficient", 0)), 1)
-	xtWantErr(t, "Momentum without mode", err, "mode", "required")
+	wantErr(t, "Momentum without mode", err, "mode", "required")
 	_, err = Build(trTrainNode("Momentum", graph.FloatAttr("beta", 0.1), graph.FloatAttr("norm_coefficient", 0), graph.StringAttr("mode", "standard")), 1)
-	xtWantErr(t, "Momentum without alpha", err, "alpha")
-	r, step := xtF32s([]int{}, 0.1), trScalarI64(0)
-	x := xtF32s([]int{2}, 1, 2)
+	wantErr(t, "Momentum without alpha", err, "alpha")
+	r, step := float32s([]int{}, 0.1), int64Scalar(0)
+	x := float32s([]int{2}, 1, 2)
 	n := trTrainNode("Adagrad")
-	xtWantErr(t, "input count", xtRunErr(n, 1, r, step, x, x), "inputs")
-	xtWantErr(t, "shape mismatch", xtRunErr(n, 1, r, step, x, x, xtF32s([]int{1}, 1)), "input 4")
-	xtWantErr(t, "T type", xtRunErr(n, 1, r, r, x, x, x), "T")
+	wantErr(t, "input count", runNodeErr(t, n, 1, r, step, x, x), "inputs")
+	wantErr(t, "shape mismatch", runNodeErr(t, n, 1, r, step, x, x, float32s([]int{1}, 1)), "input 4")
+	wantErr(t, "T type", runNodeErr(t, n, 1, r, r, x, x, x), "T")
 }

@@ -47,22 +47,22 @@ var ewUnaryCases = []struct {
 func TestUnaryMatchesMath(t *testing.T) {
 	rng := rand.New(rand.NewPCG(25, 26))
 	for _, c := range ewUnaryCases {
-		op := ewBuild(t, c.op, c.opset)
+		op := buildOp(t, testNode(c.op), c.opset)
 		for _, dt := range []graph.DType{graph.Float32, graph.Float64, graph.Float16, graph.BFloat16} {
 			for _, shape := range [][]int{{3, 4}, {}, {0, 2}, {40000}} {
-				x := ewFromFloat64(dt, shape, ewRandom(rng, tensor.NumElements(shape), c.lo, c.hi, c.signed))
-				xv := ewValues(t, x)
+				x := testTensor(dt, shape, randomUniform(rng, tensor.NumElements(shape), c.lo, c.hi, c.signed))
+				xv := testValues(t, x)
 				want := make([]float64, len(xv))
 				for i, v := range xv {
 					want[i] = c.f(v)
 				}
 				// The reference is rounded to the element type like the op.
-				want = ewValues(t, ewFromFloat64(dt, shape, want))
-				got := ewRun(t, op, x)
+				want = testValues(t, testTensor(dt, shape, want))
+				got := runOp(t, op, x)
 				if got.DType != dt || !slices.Equal(got.Shape, shape) {
 					t.Fatalf("%s: got %v, want %v%v", c.op, got, dt, shape)
 				}
-				ewClose(t, fmt.Sprintf("%s %v %v", c.op, dt, shape), ewValues(t, got), want, ewExact)
+				checkClose(t, fmt.Sprintf("%s %v %v", c.op, dt, shape), testValues(t, got), want, tolExact)
 			}
 		}
 	}
@@ -73,47 +73,47 @@ func TestUnaryHandWorked(t *testing.T) {
 		return &tensor.Tensor{DType: graph.Float32, Shape: []int{len(v)}, Data: v}
 	}
 	// Round takes halves to the even neighbour.
-	got := ewValues(t, ewRun(t, ewBuild(t, "Round", 11), f32(0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 2.6, -2.4)))
-	ewClose(t, "Round", got, []float64{0, 2, 2, 0, -2, -2, 3, -2}, ewExact)
+	got := testValues(t, runOp(t, buildOp(t, testNode("Round"), 11), f32(0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 2.6, -2.4)))
+	checkClose(t, "Round", got, []float64{0, 2, 2, 0, -2, -2, 3, -2}, tolExact)
 	nan, inf := float32(math.NaN()), float32(math.Inf(1))
-	got = ewValues(t, ewRun(t, ewBuild(t, "Sign", 13), f32(-2, 0, 3, nan, -inf)))
-	ewClose(t, "Sign", got, []float64{-1, 0, 1, math.NaN(), -1}, ewExact)
+	got = testValues(t, runOp(t, buildOp(t, testNode("Sign"), 13), f32(-2, 0, 3, nan, -inf)))
+	checkClose(t, "Sign", got, []float64{-1, 0, 1, math.NaN(), -1}, tolExact)
 	// Integers: Abs and Sign of every kind, Neg of signed ones; the most
 	// negative int8 has no positive counterpart and stays itself.
 	i8 := &tensor.Tensor{DType: graph.Int8, Shape: []int{4}, Data: []int8{-128, -3, 0, 5}}
-	if got := ewRun(t, ewBuild(t, "Abs", 13), i8).Data.([]int8); !slices.Equal(got, []int8{-128, 3, 0, 5}) {
+	if got := runOp(t, buildOp(t, testNode("Abs"), 13), i8).Data.([]int8); !slices.Equal(got, []int8{-128, 3, 0, 5}) {
 		t.Errorf("int8 Abs: got %v", got)
 	}
-	if got := ewRun(t, ewBuild(t, "Neg", 13), i8).Data.([]int8); !slices.Equal(got, []int8{-128, 3, 0, -5}) {
+	if got := runOp(t, buildOp(t, testNode("Neg"), 13), i8).Data.([]int8); !slices.Equal(got, []int8{-128, 3, 0, -5}) {
 		t.Errorf("int8 Neg: got %v", got)
 	}
-	if got := ewRun(t, ewBuild(t, "Sign", 13), i8).Data.([]int8); !slices.Equal(got, []int8{-1, -1, 0, 1}) {
+	if got := runOp(t, buildOp(t, testNode("Sign"), 13), i8).Data.([]int8); !slices.Equal(got, []int8{-1, -1, 0, 1}) {
 		t.Errorf("int8 Sign: got %v", got)
 	}
 	u16 := &tensor.Tensor{DType: graph.Uint16, Shape: []int{2}, Data: []uint16{0, 7}}
-	if got := ewRun(t, ewBuild(t, "Sign", 13), u16).Data.([]uint16); !slices.Equal(got, []uint16{0, 1}) {
+	if got := runOp(t, buildOp(t, testNode("Sign"), 13), u16).Data.([]uint16); !slices.Equal(got, []uint16{0, 1}) {
 		t.Errorf("uint16 Sign: got %v", got)
 	}
-	ewRunErr(t, ewBuild(t, "Neg", 13), u16)
-	ewRunErr(t, ewBuild(t, "Sqrt", 13), i8)
-	ewRunErr(t, ewBuild(t, "Exp", 13), &tensor.Tensor{DType: graph.String, Shape: []int{1}, Data: []string{"1"}})
-	ewRunErr(t, ewBuild(t, "Exp", 13))
+	runOpErr(t, buildOp(t, testNode("Neg"), 13), u16)
+	runOpErr(t, buildOp(t, testNode("Sqrt"), 13), i8)
+	runOpErr(t, buildOp(t, testNode("Exp"), 13), &tensor.Tensor{DType: graph.String, Shape: []int{1}, Data: []string{"1"}})
+	runOpErr(t, buildOp(t, testNode("Exp"), 13))
 }
 
 func TestIsNaNIsInf(t *testing.T) {
 	nan, inf := math.NaN(), math.Inf(1)
 	for _, dt := range []graph.DType{graph.Float32, graph.Float64, graph.Float16} {
-		x := ewFromFloat64(dt, []int{5}, []float64{nan, inf, -inf, 0, -1.5})
+		x := testTensor(dt, []int{5}, []float64{nan, inf, -inf, 0, -1.5})
 		check := func(op Op, want []bool) {
 			t.Helper()
-			if got := ewRun(t, op, x).Data.([]bool); !slices.Equal(got, want) {
+			if got := runOp(t, op, x).Data.([]bool); !slices.Equal(got, want) {
 				t.Errorf("%v %T: got %v, want %v", dt, op, got, want)
 			}
 		}
-		check(ewBuild(t, "IsNaN", 13), []bool{true, false, false, false, false})
-		check(ewBuild(t, "IsInf", 10), []bool{false, true, true, false, false})
-		check(ewBuild(t, "IsInf", 10, graph.IntAttr("detect_negative", 0)), []bool{false, true, false, false, false})
-		check(ewBuild(t, "IsInf", 10, graph.IntAttr("detect_positive", 0)), []bool{false, false, true, false, false})
+		check(buildOp(t, testNode("IsNaN"), 13), []bool{true, false, false, false, false})
+		check(buildOp(t, testNode("IsInf"), 10), []bool{false, true, true, false, false})
+		check(buildOp(t, testNode("IsInf", graph.IntAttr("detect_negative", 0)), 10), []bool{false, true, false, false, false})
+		check(buildOp(t, testNode("IsInf", graph.IntAttr("detect_positive", 0)), 10), []bool{false, false, true, false, false})
 	}
-	ewRunErr(t, ewBuild(t, "IsNaN", 13), tensor.New(graph.Int32, 2))
+	runOpErr(t, buildOp(t, testNode("IsNaN"), 13), tensor.New(graph.Int32, 2))
 }

@@ -9,29 +9,23 @@ import (
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
 
-func trScalarF32(v float32) *tensor.Tensor { return xtF32s([]int{}, v) }
-
-func trScalarI64(v int64) *tensor.Tensor {
-	return &tensor.Tensor{DType: graph.Int64, Shape: []int{}, Data: []int64{v}}
-}
-
 func TestNonMaxSuppressionHandWorked(t *testing.T) {
 	// Three unit boxes: box 1 is box 0 shifted by 0.1 (IoU 0.9/1.1 = 0.82),
 	// box 2 is far away. Scores 0.9, 0.95, 0.5: box 1 is kept first and
 	// suppresses box 0 at iou_threshold 0.5; box 2 survives.
-	boxes := xtF32s([]int{1, 3, 4}, 0, 0, 1, 1, 0, 0.1, 1, 1.1, 5, 5, 6, 6)
-	scores := xtF32s([]int{1, 1, 3}, 0.9, 0.95, 0.5)
-	n := xtNode("NonMaxSuppression")
-	got := xtRun(t, n, 11, boxes, scores, trScalarI64(10), trScalarF32(0.5), trScalarF32(0))
-	xtCheck(t, "NMS", got[0], []int{2, 3}, []float64{0, 0, 1, 0, 0, 2}, xtExact)
+	boxes := float32s([]int{1, 3, 4}, 0, 0, 1, 1, 0, 0.1, 1, 1.1, 5, 5, 6, 6)
+	scores := float32s([]int{1, 1, 3}, 0.9, 0.95, 0.5)
+	n := testNode("NonMaxSuppression")
+	got := runNode(t, n, 11, boxes, scores, int64Scalar(10), float32Scalar(0.5), float32Scalar(0))
+	checkTensor(t, "NMS", got[0], []int{2, 3}, []float64{0, 0, 1, 0, 0, 2}, tolExact)
 	// score_threshold 0.6 drops box 2; max 1 output keeps only box 1.
-	got = xtRun(t, n, 11, boxes, scores, trScalarI64(10), trScalarF32(0.5), trScalarF32(0.6))
-	xtCheck(t, "score threshold", got[0], []int{1, 3}, []float64{0, 0, 1}, xtExact)
-	got = xtRun(t, n, 11, boxes, scores, trScalarI64(1), trScalarF32(0.5), trScalarF32(0))
-	xtCheck(t, "max output", got[0], []int{1, 3}, []float64{0, 0, 1}, xtExact)
+	got = runNode(t, n, 11, boxes, scores, int64Scalar(10), float32Scalar(0.5), float32Scalar(0.6))
+	checkTensor(t, "score threshold", got[0], []int{1, 3}, []float64{0, 0, 1}, tolExact)
+	got = runNode(t, n, 11, boxes, scores, int64Scalar(1), float32Scalar(0.5), float32Scalar(0))
+	checkTensor(t, "max output", got[0], []int{1, 3}, []float64{0, 0, 1}, tolExact)
 	// Without max_output_boxes_per_class nothing is selected.
-	got = xtRun(t, n, 11, boxes, scores)
-	xtCheck(t, "no max", got[0], []int{0, 3}, nil, xtExact)
+	got = runNode(t, n, 11, boxes, scores)
+	checkTensor(t, "no max", got[0], []int{0, 3}, nil, tolExact)
 }
 
 // trNMSRef repeatedly takes the best remaining box of one class, then
@@ -99,10 +93,10 @@ func TestNonMaxSuppressionRandom(t *testing.T) {
 		if center {
 			attrs = append(attrs, graph.IntAttr("center_point_box", 1))
 		}
-		got := xtRun(t, xtNode("NonMaxSuppression", attrs...), 11,
-			xtTensor(graph.Float64, []int{batches, count, 4}, raw), xtTensor(graph.Float64, []int{batches, classes, count}, scores),
-			trScalarI64(int64(maxOut)), xtTensor(graph.Float64, []int{1}, []float64{iouMax}), xtTensor(graph.Float64, []int{1}, []float64{scoreMin}))
-		xtCheck(t, "NMS", got[0], []int{len(want) / 3, 3}, want, xtExact)
+		got := runNode(t, testNode("NonMaxSuppression", attrs...), 11,
+			testTensor(graph.Float64, []int{batches, count, 4}, raw), testTensor(graph.Float64, []int{batches, classes, count}, scores),
+			int64Scalar(int64(maxOut)), testTensor(graph.Float64, []int{1}, []float64{iouMax}), testTensor(graph.Float64, []int{1}, []float64{scoreMin}))
+		checkTensor(t, "NMS", got[0], []int{len(want) / 3, 3}, want, tolExact)
 	}
 }
 
@@ -111,7 +105,7 @@ func TestGridSampleIdentity(t *testing.T) {
 	// on pixel centres, where every mode reproduces X exactly.
 	rng := rand.New(rand.NewPCG(1, 2))
 	n, c, h, w := 2, 3, 4, 5
-	x := xtRandom(rng, graph.Float64, n*c*h*w)
+	x := randomFor(rng, graph.Float64, n*c*h*w)
 	grid := make([]float64, 0, n*h*w*2)
 	for b := 0; b < n; b++ {
 		for i := 0; i < h; i++ {
@@ -122,9 +116,9 @@ func TestGridSampleIdentity(t *testing.T) {
 	}
 	for _, mode := range []string{"bilinear", "nearest", "bicubic"} {
 		for _, pad := range []string{"zeros", "border", "reflection"} {
-			node := xtNode("GridSample", graph.StringAttr("mode", mode), graph.StringAttr("padding_mode", pad), graph.IntAttr("align_corners", 1))
-			got := xtRun(t, node, 16, xtTensor(graph.Float64, []int{n, c, h, w}, x), xtTensor(graph.Float64, []int{n, h, w, 2}, grid))
-			xtCheck(t, mode+" "+pad, got[0], []int{n, c, h, w}, x, xtF64)
+			node := testNode("GridSample", graph.StringAttr("mode", mode), graph.StringAttr("padding_mode", pad), graph.IntAttr("align_corners", 1))
+			got := runNode(t, node, 16, testTensor(graph.Float64, []int{n, c, h, w}, x), testTensor(graph.Float64, []int{n, h, w, 2}, grid))
+			checkTensor(t, mode+" "+pad, got[0], []int{n, c, h, w}, x, tolF64)
 		}
 	}
 }
@@ -135,15 +129,15 @@ func TestGridSampleHandWorked(t *testing.T) {
 	//   zeros: half of each weight falls outside: 0.25*1 = 0.25 at (-1, -1)
 	//   border: clamped to pixel 0: 1
 	//   reflection: -0.5 mirrors to -0.5 -> clamped 0: 1
-	x := xtF32s([]int{1, 1, 2, 2}, 1, 2, 3, 4)
-	grid := xtF32s([]int{1, 1, 2, 2}, 0, 0, -1, -1)
+	x := float32s([]int{1, 1, 2, 2}, 1, 2, 3, 4)
+	grid := float32s([]int{1, 1, 2, 2}, 0, 0, -1, -1)
 	for pad, corner := range map[string]float64{"zeros": 0.25, "border": 1, "reflection": 1} {
-		got := xtRun(t, xtNode("GridSample", graph.StringAttr("padding_mode", pad)), 16, x, grid)
-		xtCheck(t, pad, got[0], []int{1, 1, 1, 2}, []float64{2.5, corner}, xtF32)
+		got := runNode(t, testNode("GridSample", graph.StringAttr("padding_mode", pad)), 16, x, grid)
+		checkTensor(t, pad, got[0], []int{1, 1, 1, 2}, []float64{2.5, corner}, tolF32)
 	}
 	// Nearest at pixel (0.5, 0.5) rounds half to even: (0, 0) -> 1.
-	got := xtRun(t, xtNode("GridSample", graph.StringAttr("mode", "nearest")), 16, x, xtF32s([]int{1, 1, 1, 2}, 0, 0))
-	xtCheck(t, "nearest", got[0], []int{1, 1, 1, 1}, []float64{1}, xtF32)
+	got := runNode(t, testNode("GridSample", graph.StringAttr("mode", "nearest")), 16, x, float32s([]int{1, 1, 1, 2}, 0, 0))
+	checkTensor(t, "nearest", got[0], []int{1, 1, 1, 1}, []float64{1}, tolF32)
 	// Bicubic reproduces a linear ramp inside the image (the weights sum
 	// to 1 and have first moment t): X[i, j] = j on a 4x4 image,
 	// align_corners, x = 0 is pixel 1.5.
@@ -151,9 +145,9 @@ func TestGridSampleHandWorked(t *testing.T) {
 	for i := range ramp {
 		ramp[i] = float32(i % 4)
 	}
-	got = xtRun(t, xtNode("GridSample", graph.StringAttr("mode", "bicubic"), graph.IntAttr("align_corners", 1)), 16,
-		xtF32s([]int{1, 1, 4, 4}, ramp...), xtF32s([]int{1, 1, 1, 2}, 0, 0))
-	xtCheck(t, "bicubic ramp", got[0], []int{1, 1, 1, 1}, []float64{1.5}, xtF32)
+	got = runNode(t, testNode("GridSample", graph.StringAttr("mode", "bicubic"), graph.IntAttr("align_corners", 1)), 16,
+		float32s([]int{1, 1, 4, 4}, ramp...), float32s([]int{1, 1, 1, 2}, 0, 0))
+	checkTensor(t, "bicubic ramp", got[0], []int{1, 1, 1, 1}, []float64{1.5}, tolF32)
 }
 
 func TestRoiAlignLinearImage(t *testing.T) {
@@ -175,10 +169,10 @@ func TestRoiAlignLinearImage(t *testing.T) {
 			off = 0.5
 		}
 		oh, ow := 3, 2
-		node := xtNode("RoiAlign", graph.StringAttr("coordinate_transformation_mode", mode),
+		node := testNode("RoiAlign", graph.StringAttr("coordinate_transformation_mode", mode),
 			graph.IntAttr("output_height", int64(oh)), graph.IntAttr("output_width", int64(ow)), graph.IntAttr("sampling_ratio", 2))
-		got := xtRun(t, node, 16, xtTensor(graph.Float64, []int{2, 1, h, w}, img),
-			xtTensor(graph.Float64, []int{1, 4}, []float64{x1, y1, x2, y2}), xtI64s(1))
+		got := runNode(t, node, 16, testTensor(graph.Float64, []int{2, 1, h, w}, img),
+			testTensor(graph.Float64, []int{1, 4}, []float64{x1, y1, x2, y2}), int64s(1))
 		var want []float64
 		bh, bw := (y2-y1)/float64(oh), (x2-x1)/float64(ow)
 		for i := 0; i < oh; i++ {
@@ -186,7 +180,7 @@ func TestRoiAlignLinearImage(t *testing.T) {
 				want = append(want, f(y1-off+(float64(i)+0.5)*bh, x1-off+(float64(j)+0.5)*bw))
 			}
 		}
-		xtCheck(t, "RoiAlign "+mode, got[0], []int{1, 1, oh, ow}, want, xtF64)
+		checkTensor(t, "RoiAlign "+mode, got[0], []int{1, 1, oh, ow}, want, tolF64)
 	}
 }
 
@@ -196,45 +190,45 @@ func TestRoiAlignMaxOnPixels(t *testing.T) {
 	// where bilinear weights are (1, 0, 0, 0). So "avg" is the mean of the
 	// top-left 2x2 block and "max" its largest value (positive pixels, as
 	// the zero-weight corner terms count in "max").
-	img := xtF32s([]int{1, 1, 3, 3}, 1, 5, 2, 3, 4, 9, 8, 7, 6)
-	rois := xtF32s([]int{1, 4}, -0.5, -0.5, 1.5, 1.5)
+	img := float32s([]int{1, 1, 3, 3}, 1, 5, 2, 3, 4, 9, 8, 7, 6)
+	rois := float32s([]int{1, 4}, -0.5, -0.5, 1.5, 1.5)
 	for mode, want := range map[string]float64{"avg": (1 + 5 + 3 + 4) / 4.0, "max": 5} {
-		n := xtNode("RoiAlign", graph.StringAttr("mode", mode), graph.IntAttr("sampling_ratio", 2),
+		n := testNode("RoiAlign", graph.StringAttr("mode", mode), graph.IntAttr("sampling_ratio", 2),
 			graph.StringAttr("coordinate_transformation_mode", "output_half_pixel"))
-		xtCheck(t, "RoiAlign "+mode, xtRun(t, n, 16, img, rois, xtI64s(0))[0], []int{1, 1, 1, 1}, []float64{want}, xtF32)
+		checkTensor(t, "RoiAlign "+mode, runNode(t, n, 16, img, rois, int64s(0))[0], []int{1, 1, 1, 1}, []float64{want}, tolF32)
 	}
 }
 
 func TestMaxUnpool(t *testing.T) {
 	// Unpooling [[5 6] [7 8]] with indices 5, 7, 13, 15 of a 4x4 plane
 	// (kernel 2, stride 2) puts them at (1,1), (1,3), (3,1), (3,3).
-	x := xtF32s([]int{1, 1, 2, 2}, 5, 6, 7, 8)
+	x := float32s([]int{1, 1, 2, 2}, 5, 6, 7, 8)
 	idx := &tensor.Tensor{DType: graph.Int64, Shape: []int{1, 1, 2, 2}, Data: []int64{5, 7, 13, 15}}
-	n := xtNode("MaxUnpool", graph.IntsAttr("kernel_shape", 2, 2), graph.IntsAttr("strides", 2, 2))
+	n := testNode("MaxUnpool", graph.IntsAttr("kernel_shape", 2, 2), graph.IntsAttr("strides", 2, 2))
 	want := make([]float64, 16)
 	want[5], want[7], want[13], want[15] = 5, 6, 7, 8
-	xtCheck(t, "unpool", xtRun(t, n, 11, x, idx)[0], []int{1, 1, 4, 4}, want, xtExact)
+	checkTensor(t, "unpool", runNode(t, n, 11, x, idx)[0], []int{1, 1, 4, 4}, want, tolExact)
 	// output_shape 5x5 keeps the coordinates: (1,1) is now flat 6.
 	want = make([]float64, 25)
 	want[6], want[8], want[16], want[18] = 5, 6, 7, 8
-	xtCheck(t, "output_shape", xtRun(t, n, 11, x, idx, xtI64s(1, 1, 5, 5))[0], []int{1, 1, 5, 5}, want, xtExact)
+	checkTensor(t, "output_shape", runNode(t, n, 11, x, idx, int64s(1, 1, 5, 5))[0], []int{1, 1, 5, 5}, want, tolExact)
 	bad := &tensor.Tensor{DType: graph.Int64, Shape: []int{1, 1, 2, 2}, Data: []int64{5, 7, 13, 16}}
-	xtWantErr(t, "index range", xtRunErr(n, 11, x, bad), "outside")
+	wantErr(t, "index range", runNodeErr(t, n, 11, x, bad), "outside")
 }
 
 func TestVisionErrors(t *testing.T) {
-	xtWantErr(t, "NMS boxes", xtRunErr(xtNode("NonMaxSuppression"), 11, xtF32s([]int{1, 1, 3}, 0, 0, 1), xtF32s([]int{1, 1, 1}, 1)), "boxes")
-	xtWantErr(t, "NMS scores", xtRunErr(xtNode("NonMaxSuppression"), 11, xtF32s([]int{1, 1, 4}, 0, 0, 1, 1), xtF32s([]int{1, 1, 2}, 1, 1)), "scores")
-	x := xtF32s([]int{1, 1, 2, 2}, 1, 2, 3, 4)
-	xtWantErr(t, "grid shape", xtRunErr(xtNode("GridSample"), 16, x, xtF32s([]int{1, 1, 1, 3}, 0, 0, 0)), "grid")
-	xtWantErr(t, "batch index", xtRunErr(xtNode("RoiAlign"), 16, x, xtF32s([]int{1, 4}, 0, 0, 1, 1), xtI64s(1)), "batch_indices")
+	wantErr(t, "NMS boxes", runNodeErr(t, testNode("NonMaxSuppression"), 11, float32s([]int{1, 1, 3}, 0, 0, 1), float32s([]int{1, 1, 1}, 1)), "boxes")
+	wantErr(t, "NMS scores", runNodeErr(t, testNode("NonMaxSuppression"), 11, float32s([]int{1, 1, 4}, 0, 0, 1, 1), float32s([]int{1, 1, 2}, 1, 1)), "scores")
+	x := float32s([]int{1, 1, 2, 2}, 1, 2, 3, 4)
+	wantErr(t, "grid shape", runNodeErr(t, testNode("GridSample"), 16, x, float32s([]int{1, 1, 1, 3}, 0, 0, 0)), "grid")
+	wantErr(t, "batch index", runNodeErr(t, testNode("RoiAlign"), 16, x, float32s([]int{1, 4}, 0, 0, 1, 1), int64s(1)), "batch_indices")
 	for _, n := range []*graph.Node{
-		xtNode("GridSample", graph.StringAttr("mode", "linear")),
-		xtNode("GridSample", graph.StringAttr("padding_mode", "wrap")),
-		xtNode("RoiAlign", graph.StringAttr("mode", "min")),
-		xtNode("MaxUnpool"),
+		testNode("GridSample", graph.StringAttr("mode", "linear")),
+		testNode("GridSample", graph.StringAttr("padding_mode", "wrap")),
+		testNode("RoiAlign", graph.StringAttr("mode", "min")),
+		testNode("MaxUnpool"),
 	} {
 		_, err := Build(n, 16)
-		xtWantErr(t, n.OpType, err, "attribute")
+		wantErr(t, n.OpType, err, "attribute")
 	}
 }
