@@ -33,10 +33,7 @@ func For(n, grain int, body func(lo, hi int)) {
 	if grain < 1 {
 		grain = 1
 	}
-	workers := Threads()
-	if max := (n + grain - 1) / grain; workers > max {
-		workers = max
-	}
+	workers := min(Threads(), n/grain) // each range gets at least grain items
 	if workers <= 1 {
 		if n > 0 {
 			body(0, n)
