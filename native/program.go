@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"unsafe"
 
 	"github.com/onnxkit/onnxkit/graph"
@@ -34,6 +35,15 @@ type Program struct {
 	lastUse []int
 	keep    []bool // graph outputs, inputs and initializers: never recycled
 	pool    *ops.Pool
+	// Reused by every run that records nothing, so that such runs
+	// allocate little in steady state: per step a context and a random
+	// source (reseeded each run, which gives the sequence of a fresh
+	// one), the buffer reference counts, and the run's keep flags.
+	ctxs    []ops.Context
+	sources []*rand.PCG
+	rands   []*rand.Rand
+	refs    map[*float32]int
+	keepRun []bool
 }
 
 type step struct {
@@ -47,6 +57,18 @@ type step struct {
 	captureSlots []int
 	// takesValues: the op accepts sequences and optionals (ops.ValueOp).
 	takesValues bool
+	// lean replaces op in runs that record nothing: an ops.Leaner's
+	// variant, or the op fused with the Relu that reads its output
+	// (ops.ReLUFuser). Nil for none.
+	lean ops.Op
+	// fusedOut is, when lean includes a Relu, the slot of the Relu's
+	// output, which lean's output fills, as a one-slot list; nil
+	// otherwise.
+	fusedOut []int
+	// absorbedFrom is, for a Relu that its producer's lean op applies,
+	// the slot of the producer's output, which such runs never fill and
+	// the Relu step skips; -1 otherwise.
+	absorbedFrom int
 }
 
 // Compile binds every node of m's main graph to an operator of the engine,
@@ -121,7 +143,12 @@ func compileGraph(m *graph.Model, g, home *graph.Graph) (*Program, error) {
 			problems = append(problems, err)
 			continue
 		}
-		s := step{node: n, op: op}
+		s := step{node: n, op: op, absorbedFrom: -1}
+		if l, ok := op.(ops.Leaner); ok {
+			if lean := l.Lean(); lean != op {
+				s.lean = lean
+			}
+		}
 		for _, name := range n.Inputs {
 			if name == "" {
 				s.inputs = append(s.inputs, -1)
@@ -179,7 +206,63 @@ func compileGraph(m *graph.Model, g, home *graph.Graph) (*Program, error) {
 	for _, name := range p.captures {
 		p.keep[p.slots[name]] = true
 	}
+	p.fuseActivations()
+	p.ctxs = make([]ops.Context, len(p.steps))
+	p.sources = make([]*rand.PCG, len(p.steps))
+	p.rands = make([]*rand.Rand, len(p.steps))
+	for i := range p.steps {
+		p.sources[i] = rand.NewPCG(0, uint64(i))
+		p.rands[i] = rand.New(p.sources[i])
+	}
+	p.refs = map[*float32]int{}
+	p.keepRun = make([]bool, len(p.names))
 	return p, nil
+}
+
+// fuseActivations gives every Conv and Gemm whose output only a Relu
+// reads a lean op that applies the Relu itself, for runs that record
+// nothing. The pairs are those of passes.FuseActivations, found here from
+// the steps' reads (inputs and subgraph captures) and the kept values,
+// which are what the executor's runs depend on; graph/passes, whose tests
+// run this engine, cannot be imported. Call it once lastUse and keep are
+// set.
+func (p *Program) fuseActivations() {
+	readers := make([]int, len(p.names))
+	for _, s := range p.steps {
+		for _, slot := range s.inputs {
+			if slot >= 0 {
+				readers[slot]++
+			}
+		}
+		for _, slot := range s.captureSlots {
+			readers[slot]++
+		}
+	}
+	for pi := range p.steps {
+		producer := &p.steps[pi]
+		fuser, ok := producer.op.(ops.ReLUFuser)
+		if !ok || !isDefaultOp(producer.node, "Conv", "Gemm") || len(producer.outputs) != 1 {
+			continue
+		}
+		out := producer.outputs[0]
+		if out < 0 || p.keep[out] || readers[out] != 1 || p.lastUse[out] <= pi {
+			continue
+		}
+		relu := &p.steps[p.lastUse[out]]
+		if !isDefaultOp(relu.node, "Relu") || len(relu.inputs) != 1 || relu.inputs[0] != out ||
+			len(relu.outputs) != 1 || relu.outputs[0] < 0 {
+			continue
+		}
+		producer.lean = fuser.FuseReLU()
+		producer.fusedOut = relu.outputs
+		relu.absorbedFrom = out
+	}
+}
+
+// isDefaultOp reports whether n is one of the given operators of the
+// default ONNX domain.
+func isDefaultOp(n *graph.Node, opTypes ...string) bool {
+	return (n.Domain == graph.DefaultDomain || n.Domain == "ai.onnx") && slices.Contains(opTypes, n.OpType)
 }
 
 // CompileError lists every node that the engine cannot run.
@@ -248,6 +331,12 @@ type Options struct {
 
 // Run runs the program in inference mode and returns its outputs by name.
 // Inputs that are also initializers may be given to override them.
+//
+// A run that records nothing (Run, or Forward without Training or Record)
+// uses lean variants of some ops: a Conv or Gemm whose output only a Relu
+// reads applies the Relu in its epilogue, and a MaxPool whose Indices
+// nobody reads skips the argmax. The results are bitwise those of the
+// plain ops; a value named in Options.Keep is computed as such.
 func (p *Program) Run(inputs map[string]*tensor.Tensor) (map[string]*tensor.Tensor, error) {
 	tape, err := p.Forward(inputs, Options{})
 	if err != nil {
@@ -286,7 +375,20 @@ func (p *Program) Forward(inputs map[string]*tensor.Tensor, opts Options) (*Tape
 			return nil, err
 		}
 	}
-	keep := append([]bool(nil), p.keep...)
+	record := opts.Training || opts.Record
+	// refs counts, per float32 buffer, the live values that share it, so
+	// that a view (Reshape, Identity) keeps its buffer out of the pool.
+	var keep []bool
+	var refs map[*float32]int
+	if record {
+		keep = append([]bool(nil), p.keep...)
+		refs = map[*float32]int{}
+	} else {
+		keep = p.keepRun
+		copy(keep, p.keep)
+		refs = p.refs
+		clear(refs)
+	}
 	for _, name := range opts.Keep {
 		slot := p.slotOf(name)
 		if slot < 0 {
@@ -294,16 +396,24 @@ func (p *Program) Forward(inputs map[string]*tensor.Tensor, opts Options) (*Tape
 		}
 		keep[slot] = true
 	}
-	// refs counts, per float32 buffer, the live values that share it, so
-	// that a view (Reshape, Identity) keeps its buffer out of the pool.
-	refs := map[*float32]int{}
 	tape := &Tape{prog: p, values: values, opts: opts}
-	record := opts.Training || opts.Record
 	if record {
 		tape.contexts = make([]*ops.Context, len(p.steps))
 	}
 	in := make([]*tensor.Tensor, 0, 8)
 	for i, s := range p.steps {
+		if s.absorbedFrom >= 0 && !record && !keep[s.absorbedFrom] {
+			// The producer applied this Relu and filled its output.
+			p.release(i, s, values, keep, refs)
+			continue
+		}
+		op, outSlots := s.op, s.outputs
+		if s.lean != nil && !record && (s.fusedOut == nil || !keep[s.outputs[0]]) {
+			op = s.lean
+			if s.fusedOut != nil {
+				outSlots = s.fusedOut
+			}
+		}
 		in = in[:0]
 		for _, slot := range s.inputs {
 			if slot < 0 {
@@ -318,10 +428,17 @@ func (p *Program) Forward(inputs map[string]*tensor.Tensor, opts Options) (*Tape
 			}
 			in = append(in, values[slot])
 		}
-		ctx := &ops.Context{
-			Training: opts.Training,
-			Rand:     rand.New(rand.NewPCG(opts.Seed, uint64(i))),
-			Pool:     p.pool,
+		var ctx *ops.Context
+		if record {
+			ctx = &ops.Context{
+				Training: opts.Training,
+				Rand:     rand.New(rand.NewPCG(opts.Seed, uint64(i))),
+			}
+			tape.contexts[i] = ctx // values stay on the tape; nothing is recycled
+		} else {
+			p.sources[i].Seed(opts.Seed, uint64(i))
+			ctx = &p.ctxs[i]
+			*ctx = ops.Context{Training: opts.Training, Rand: p.rands[i], Pool: p.pool}
 		}
 		if s.captureNames != nil {
 			ctx.Outer = make(map[string]*tensor.Tensor, len(s.captureNames))
@@ -332,18 +449,14 @@ func (p *Program) Forward(inputs map[string]*tensor.Tensor, opts Options) (*Tape
 				ctx.Outer[name] = values[s.captureSlots[j]]
 			}
 		}
-		if record {
-			ctx.Pool = nil // values stay on the tape; nothing is recycled
-			tape.contexts[i] = ctx
-		}
-		out, err := s.op.Forward(ctx, in)
+		out, err := op.Forward(ctx, in)
 		if err != nil {
 			return nil, p.nodeError(s, err)
 		}
-		if len(out) < len(s.outputs) {
-			return nil, p.nodeError(s, fmt.Errorf("produced %d outputs, the node names %d", len(out), len(s.outputs)))
+		if len(out) < len(outSlots) {
+			return nil, p.nodeError(s, fmt.Errorf("produced %d outputs, the node names %d", len(out), len(outSlots)))
 		}
-		for j, slot := range s.outputs {
+		for j, slot := range outSlots {
 			if slot >= 0 {
 				values[slot] = out[j]
 				if buf := bufferOf(out[j]); buf != nil {

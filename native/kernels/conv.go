@@ -8,7 +8,7 @@ package kernels
 //	w  [M, C/Group, KH, KW]
 //	b  [M]                  optional bias, nil for none
 //	y  [N, M, OH, OW]       OH, OW = p.OutSize()
-//	col [C/Group*KH*KW, OH*OW]  scratch: the im2col matrix of one group of one image
+//	col [C/Group*KH*KW, n*OH*OW]  scratch: the im2col matrices of one group of a chunk of n images, side by side
 //
 // y[n, m, oy, ox] = b[m] + sum over c, kh, kw of
 //
@@ -105,39 +105,126 @@ func (p *ConvParams) pointwise() bool {
 // colRows returns the number of rows of the im2col matrix of one group.
 func (p *ConvParams) colRows() int { return p.C / p.Group * p.KH * p.KW }
 
+// Images are multiplied in chunks: the im2col matrices of a chunk's
+// images sit side by side, col [C/Group*KH*KW, images*OH*OW], so that one
+// GEMM covers the chunk: small feature maps (the late layers of a CNN)
+// give the GEMM more columns, and the weights are packed once per chunk
+// rather than once per image. Every step (im2col, GEMM, epilogue) is
+// spread over all workers, so a batch of one image uses them all too.
+// The buffers come from the kernels' free list (workspace.go).
+const (
+	// convTargetCols is how many GEMM columns (images times OH*OW) a
+	// chunk aims for.
+	convTargetCols = 1024
+	// convMaxColElems caps the im2col matrix of a chunk (8 MiB); a chunk
+	// holds at least one image whatever its size.
+	convMaxColElems = 1 << 21
+)
+
+// chunkImages returns the number of images per chunk.
+func (p *ConvParams) chunkImages() int {
+	oh, ow := p.OutSize()
+	ohw := oh * ow
+	nb := min(p.N, (convTargetCols+ohw-1)/ohw)
+	return max(1, min(nb, convMaxColElems/(p.colRows()*ohw)))
+}
+
 // ConvForward computes y from x, w and the optional bias b (nil for none),
-// applying ReLU when p.ReLU is set. Images are spread over the workers.
+// applying ReLU when p.ReLU is set. Bias and ReLU are applied as each
+// chunk's GEMM result is stored.
 func ConvForward(p *ConvParams, x, w, b, y []float32) {
 	const op = "Conv"
 	oh, ow := p.OutSize()
 	ohw := oh * ow
-	cg, mg, k := p.C/p.Group, p.M/p.Group, p.colRows()
+	mg, k := p.M/p.Group, p.colRows()
 	need(op, "x", x, p.N*p.C*p.H*p.W)
 	need(op, "w", w, p.M*k)
 	need(op, "y", y, p.N*p.M*ohw)
 	if b != nil {
 		need(op, "b", b, p.M)
 	}
-	hw := p.H * p.W
-	parallel.For(p.N, 1, func(lo, hi int) {
-		var col []float32
-		if !p.pointwise() {
-			col = make([]float32, k*ohw)
-		}
-		for n := lo; n < hi; n++ {
-			for g := 0; g < p.Group; g++ {
-				xg := x[(n*p.C+g*cg)*hw : (n*p.C+(g+1)*cg)*hw]
-				src := xg
-				if col != nil {
-					p.im2col(xg, col, 0, k)
-					src = col
-				}
-				yg := y[(n*p.M+g*mg)*ohw : (n*p.M+(g+1)*mg)*ohw]
-				linalg.Sgemm(false, false, mg, ohw, k, 1, w[g*mg*k:], k, src, ohw, 0, yg, ohw)
+	nb := p.chunkImages()
+	var col, tmp []float32
+	if nb > 1 || !p.pointwise() {
+		col = getBuffer(k * nb * ohw)
+		defer putBuffer(col)
+	}
+	if nb > 1 {
+		tmp = getBuffer(mg * nb * ohw)
+		defer putBuffer(tmp)
+	}
+	for n0 := 0; n0 < p.N; n0 += nb {
+		cnt := min(nb, p.N-n0)
+		cols := cnt * ohw
+		for g := 0; g < p.Group; g++ {
+			src := p.chunkColumns(x, col, n0, cnt, g)
+			wg := w[g*mg*k:]
+			if cnt == 1 {
+				yg := y[(n0*p.M+g*mg)*ohw : (n0*p.M+(g+1)*mg)*ohw]
+				linalg.Sgemm(false, false, mg, ohw, k, 1, wg, k, src, ohw, 0, yg, ohw)
+				parallel.For(mg, grainFor(ohw), func(lo, hi int) {
+					for m := lo; m < hi; m++ {
+						row := yg[m*ohw : (m+1)*ohw]
+						storeEpilogue(row, row, biasOf(b, g*mg+m), b != nil, p.ReLU)
+					}
+				})
+				continue
 			}
-			convEpilogue(y[n*p.M*ohw:(n+1)*p.M*ohw], b, p.M, ohw, p.ReLU)
+			linalg.Sgemm(false, false, mg, cols, k, 1, wg, k, src, cols, 0, tmp, cols)
+			parallel.For(cnt*mg, grainFor(ohw), func(lo, hi int) {
+				for t := lo; t < hi; t++ {
+					i, m := t/mg, t%mg
+					dst := y[((n0+i)*p.M+g*mg+m)*ohw : ((n0+i)*p.M+g*mg+m+1)*ohw]
+					storeEpilogue(dst, tmp[m*cols+i*ohw:m*cols+(i+1)*ohw], biasOf(b, g*mg+m), b != nil, p.ReLU)
+				}
+			})
+		}
+	}
+}
+
+// chunkColumns returns the im2col matrix [C/Group*KH*KW, cnt*OH*OW] of
+// group g of images [n0, n0+cnt), built in col; for a pointwise
+// convolution of one image it is that image's group of x itself.
+func (p *ConvParams) chunkColumns(x, col []float32, n0, cnt, g int) []float32 {
+	oh, ow := p.OutSize()
+	ohw, hw, cg, k := oh*ow, p.H*p.W, p.C/p.Group, p.colRows()
+	if cnt == 1 && p.pointwise() {
+		return x[(n0*p.C+g*cg)*hw : (n0*p.C+(g+1)*cg)*hw]
+	}
+	cols := cnt * ohw
+	parallel.For(cnt*k, grainFor(ohw), func(lo, hi int) {
+		for t := lo; t < hi; t++ {
+			i, r := t/k, t%k
+			xg := x[((n0+i)*p.C+g*cg)*hw : ((n0+i)*p.C+(g+1)*cg)*hw]
+			p.im2colRow(xg, r, col[r*cols+i*ohw:r*cols+(i+1)*ohw])
 		}
 	})
+	return col[:k*cols]
+}
+
+func biasOf(b []float32, m int) float32 {
+	if b == nil {
+		return 0
+	}
+	return b[m]
+}
+
+// storeEpilogue stores src + bias into dst (which may be src), applying
+// ReLU when relu is set; with neither bias nor ReLU it only copies.
+func storeEpilogue(dst, src []float32, bias float32, hasBias, relu bool) {
+	src = src[:len(dst)]
+	switch {
+	case relu:
+		for j, v := range src {
+			dst[j] = max(v+bias, 0)
+		}
+	case hasBias:
+		for j, v := range src {
+			dst[j] = v + bias
+		}
+	default:
+		copy(dst, src)
+	}
 }
 
 // convEpilogue adds the bias of each of the m rows of y and applies ReLU.
@@ -147,17 +234,7 @@ func convEpilogue(y, b []float32, m, ohw int, relu bool) {
 	}
 	for i := 0; i < m; i++ {
 		row := y[i*ohw : (i+1)*ohw]
-		var bias float32
-		if b != nil {
-			bias = b[i]
-		}
-		for j, v := range row {
-			v += bias
-			if relu && v < 0 {
-				v = 0
-			}
-			row[j] = v
-		}
+		storeEpilogue(row, row, biasOf(b, i), b != nil, relu)
 	}
 }
 
@@ -167,9 +244,10 @@ func convEpilogue(y, b []float32, m, ohw int, relu bool) {
 // the output of ConvForward, and dy is taken through the ReLU (zero where
 // y is 0); otherwise y is unused and may be nil.
 //
-// dX is computed per image (W^T·dY then col2im), images spread over the
-// workers; dW sums over the images in order, each image's im2col spread
-// over the workers by rows; dB is spread by channel.
+// dW and dX run over the same chunks of images as ConvForward, each
+// chunk's GEMM spread over the workers: dW sums over the chunks in order,
+// dX is the col2im of each chunk's W^T·dY, images and channels spread over
+// the workers; dB is spread by channel.
 func ConvBackward(p *ConvParams, x, w, y, dy, dx, dw, db []float32) {
 	const op = "Conv"
 	oh, ow := p.OutSize()
@@ -177,9 +255,11 @@ func ConvBackward(p *ConvParams, x, w, y, dy, dx, dw, db []float32) {
 	need(op, "dy", dy, p.N*p.M*ohw)
 	if p.ReLU {
 		need(op, "y", y, p.N*p.M*ohw)
-		masked := make([]float32, p.N*p.M*ohw)
+		masked := getBuffer(p.N * p.M * ohw)
+		defer putBuffer(masked)
 		parallel.For(len(masked), grainElems, func(lo, hi int) {
 			for i := lo; i < hi; i++ {
+				masked[i] = 0
 				if y[i] > 0 {
 					masked[i] = dy[i]
 				}
@@ -209,35 +289,57 @@ func ConvBackward(p *ConvParams, x, w, y, dy, dx, dw, db []float32) {
 	}
 }
 
-// convBackwardFilter accumulates dW_g += dY_{n,g} · col_{n,g}^T over the
-// images n in order.
+// chunkGradient returns dY of group g of images [n0, n0+cnt) as one
+// matrix [M/Group, cnt*OH*OW], gathered into buf, or read in place from dy
+// for a single image.
+func (p *ConvParams) chunkGradient(dy, buf []float32, n0, cnt, g int) []float32 {
+	oh, ow := p.OutSize()
+	ohw, mg := oh*ow, p.M/p.Group
+	if cnt == 1 {
+		return dy[(n0*p.M+g*mg)*ohw : (n0*p.M+(g+1)*mg)*ohw]
+	}
+	cols := cnt * ohw
+	parallel.For(cnt*mg, grainFor(ohw), func(lo, hi int) {
+		for t := lo; t < hi; t++ {
+			i, m := t/mg, t%mg
+			copy(buf[m*cols+i*ohw:m*cols+(i+1)*ohw], dy[((n0+i)*p.M+g*mg+m)*ohw:])
+		}
+	})
+	return buf[:mg*cols]
+}
+
+// convBackwardFilter accumulates dW_g += dY_{chunk,g} · col_{chunk,g}^T
+// over the chunks of images in order.
 func convBackwardFilter(p *ConvParams, x, dy, dw []float32) {
 	const op = "Conv"
 	oh, ow := p.OutSize()
 	ohw := oh * ow
-	cg, mg, k := p.C/p.Group, p.M/p.Group, p.colRows()
+	mg, k := p.M/p.Group, p.colRows()
 	need(op, "x", x, p.N*p.C*p.H*p.W)
 	need(op, "dw", dw, p.M*k)
-	hw := p.H * p.W
-	var col []float32
-	if !p.pointwise() {
-		col = make([]float32, k*ohw)
+	nb := p.chunkImages()
+	var col, dyc []float32
+	if nb > 1 || !p.pointwise() {
+		col = getBuffer(k * nb * ohw)
+		defer putBuffer(col)
 	}
-	for n := 0; n < p.N; n++ {
+	if nb > 1 {
+		dyc = getBuffer(mg * nb * ohw)
+		defer putBuffer(dyc)
+	}
+	for n0 := 0; n0 < p.N; n0 += nb {
+		cnt := min(nb, p.N-n0)
+		cols := cnt * ohw
 		for g := 0; g < p.Group; g++ {
-			xg := x[(n*p.C+g*cg)*hw : (n*p.C+(g+1)*cg)*hw]
-			src := xg
-			if col != nil {
-				parallel.For(k, grainFor(ohw), func(lo, hi int) { p.im2col(xg, col, lo, hi) })
-				src = col
-			}
-			dyg := dy[(n*p.M+g*mg)*ohw:]
-			linalg.Sgemm(false, true, mg, k, ohw, 1, dyg, ohw, src, ohw, 1, dw[g*mg*k:], k)
+			src := p.chunkColumns(x, col, n0, cnt, g)
+			dyg := p.chunkGradient(dy, dyc, n0, cnt, g)
+			linalg.Sgemm(false, true, mg, k, cols, 1, dyg, cols, src, cols, 1, dw[g*mg*k:], k)
 		}
 	}
 }
 
-// convBackwardData accumulates dX_{n,g} += col2im(W_g^T · dY_{n,g}).
+// convBackwardData accumulates dX_{n,g} += col2im(W_g^T · dY_{n,g}), one
+// GEMM per chunk of images.
 func convBackwardData(p *ConvParams, w, dy, dx []float32) {
 	const op = "Conv"
 	oh, ow := p.OutSize()
@@ -246,98 +348,112 @@ func convBackwardData(p *ConvParams, w, dy, dx []float32) {
 	need(op, "w", w, p.M*k)
 	need(op, "dx", dx, p.N*p.C*p.H*p.W)
 	hw := p.H * p.W
-	parallel.For(p.N, 1, func(lo, hi int) {
-		var dcol []float32
-		if !p.pointwise() {
-			dcol = make([]float32, k*ohw)
-		}
-		for n := lo; n < hi; n++ {
+	nb := p.chunkImages()
+	if nb == 1 && p.pointwise() {
+		for n := 0; n < p.N; n++ {
 			for g := 0; g < p.Group; g++ {
 				dyg := dy[(n*p.M+g*mg)*ohw:]
 				dxg := dx[(n*p.C+g*cg)*hw : (n*p.C+(g+1)*cg)*hw]
-				if dcol == nil {
-					linalg.Sgemm(true, false, k, ohw, mg, 1, w[g*mg*k:], k, dyg, ohw, 1, dxg, ohw)
-					continue
-				}
-				linalg.Sgemm(true, false, k, ohw, mg, 1, w[g*mg*k:], k, dyg, ohw, 0, dcol, ohw)
-				p.col2im(dcol, dxg)
+				linalg.Sgemm(true, false, k, ohw, mg, 1, w[g*mg*k:], k, dyg, ohw, 1, dxg, ohw)
 			}
 		}
-	})
-}
-
-// im2col fills rows [lo, hi) of the column matrix of one group of one
-// image, xg [C/Group, H, W]: row (c*KH+kh)*KW+kw, column oy*OW+ox holds
-// xg[c, oy*StrideH-PadTop+kh*DilationH, ox*StrideW-PadLeft+kw*DilationW],
-// or 0 where that falls in the padding.
-func (p *ConvParams) im2col(xg, col []float32, lo, hi int) {
-	oh, ow := p.OutSize()
-	khw := p.KH * p.KW
-	for r := lo; r < hi; r++ {
-		c, kh, kw := r/khw, r%khw/p.KW, r%p.KW
-		plane := xg[c*p.H*p.W : (c+1)*p.H*p.W]
-		dst := col[r*oh*ow : (r+1)*oh*ow]
-		off := kw*p.DilationW - p.PadLeft
-		oxLo, oxHi := validRange(ow, p.W, p.StrideW, off)
-		for oy := 0; oy < oh; oy++ {
-			row := dst[oy*ow : (oy+1)*ow]
-			iy := oy*p.StrideH - p.PadTop + kh*p.DilationH
-			if iy < 0 || iy >= p.H {
-				clear(row)
-				continue
-			}
-			src := plane[iy*p.W : (iy+1)*p.W]
-			clear(row[:oxLo])
-			clear(row[oxHi:])
-			ix := oxLo*p.StrideW + off
-			if oxLo == oxHi {
-				continue
-			}
-			if p.StrideW == 1 {
-				copy(row[oxLo:oxHi], src[ix:])
-				continue
-			}
-			for ox := oxLo; ox < oxHi; ox++ {
-				row[ox] = src[ix]
-				ix += p.StrideW
-			}
+		return
+	}
+	dcol := getBuffer(k * nb * ohw)
+	defer putBuffer(dcol)
+	var dyc []float32
+	if nb > 1 {
+		dyc = getBuffer(mg * nb * ohw)
+		defer putBuffer(dyc)
+	}
+	for n0 := 0; n0 < p.N; n0 += nb {
+		cnt := min(nb, p.N-n0)
+		cols := cnt * ohw
+		for g := 0; g < p.Group; g++ {
+			dyg := p.chunkGradient(dy, dyc, n0, cnt, g)
+			linalg.Sgemm(true, false, k, cols, mg, 1, w[g*mg*k:], k, dyg, cols, 0, dcol, cols)
+			parallel.For(cnt*cg, grainFor(p.KH*p.KW*ohw), func(lo, hi int) {
+				for t := lo; t < hi; t++ {
+					i, c := t/cg, t%cg
+					plane := dx[((n0+i)*p.C+g*cg+c)*hw : ((n0+i)*p.C+g*cg+c+1)*hw]
+					p.col2imChannel(dcol[i*ohw:], cols, c, plane)
+				}
+			})
 		}
 	}
 }
 
-// col2im is the adjoint of im2col: it adds every entry of the column
-// matrix dcol back onto the input position it was read from, in dxg
-// [C/Group, H, W]. Channels are spread over the workers; within a channel
-// the order is fixed.
-func (p *ConvParams) col2im(dcol, dxg []float32) {
+// im2colRow fills dst [OH*OW] with row r = (c*KH+kh)*KW+kw of the column
+// matrix of one group of one image, xg [C/Group, H, W]: column oy*OW+ox
+// holds xg[c, oy*StrideH-PadTop+kh*DilationH, ox*StrideW-PadLeft+kw*DilationW],
+// or 0 where that falls in the padding.
+func (p *ConvParams) im2colRow(xg []float32, r int, dst []float32) {
 	oh, ow := p.OutSize()
-	cg := p.C / p.Group
-	parallel.For(cg, grainFor(p.KH*p.KW*oh*ow), func(clo, chi int) {
-		for c := clo; c < chi; c++ {
-			plane := dxg[c*p.H*p.W : (c+1)*p.H*p.W]
-			for kh := 0; kh < p.KH; kh++ {
-				for kw := 0; kw < p.KW; kw++ {
-					r := (c*p.KH+kh)*p.KW + kw
-					src := dcol[r*oh*ow : (r+1)*oh*ow]
-					off := kw*p.DilationW - p.PadLeft
-					oxLo, oxHi := validRange(ow, p.W, p.StrideW, off)
-					for oy := 0; oy < oh; oy++ {
-						iy := oy*p.StrideH - p.PadTop + kh*p.DilationH
-						if iy < 0 || iy >= p.H {
-							continue
-						}
-						row := src[oy*ow : (oy+1)*ow]
-						dst := plane[iy*p.W : (iy+1)*p.W]
-						ix := oxLo*p.StrideW + off
-						for ox := oxLo; ox < oxHi; ox++ {
-							dst[ix] += row[ox]
-							ix += p.StrideW
-						}
+	khw := p.KH * p.KW
+	c, kh, kw := r/khw, r%khw/p.KW, r%p.KW
+	plane := xg[c*p.H*p.W : (c+1)*p.H*p.W]
+	off := kw*p.DilationW - p.PadLeft
+	oxLo, oxHi := validRange(ow, p.W, p.StrideW, off)
+	for oy := 0; oy < oh; oy++ {
+		row := dst[oy*ow : (oy+1)*ow]
+		iy := oy*p.StrideH - p.PadTop + kh*p.DilationH
+		if iy < 0 || iy >= p.H {
+			clear(row)
+			continue
+		}
+		src := plane[iy*p.W : (iy+1)*p.W]
+		clear(row[:oxLo])
+		clear(row[oxHi:])
+		if oxLo == oxHi {
+			continue
+		}
+		ix := oxLo*p.StrideW + off
+		if p.StrideW == 1 {
+			copy(row[oxLo:oxHi], src[ix:])
+			continue
+		}
+		for ox := oxLo; ox < oxHi; ox++ {
+			row[ox] = src[ix]
+			ix += p.StrideW
+		}
+	}
+}
+
+// col2imChannel is the adjoint of im2col for channel c: it adds every
+// entry of the KH*KW rows of channel c of the column matrix dcol (row
+// stride ld, the image's columns starting at dcol[0]) back onto the input
+// position it was read from, in plane [H, W]. The order of the additions
+// is fixed.
+func (p *ConvParams) col2imChannel(dcol []float32, ld, c int, plane []float32) {
+	oh, ow := p.OutSize()
+	for kh := 0; kh < p.KH; kh++ {
+		for kw := 0; kw < p.KW; kw++ {
+			r := (c*p.KH+kh)*p.KW + kw
+			src := dcol[r*ld : r*ld+oh*ow]
+			off := kw*p.DilationW - p.PadLeft
+			oxLo, oxHi := validRange(ow, p.W, p.StrideW, off)
+			for oy := 0; oy < oh; oy++ {
+				iy := oy*p.StrideH - p.PadTop + kh*p.DilationH
+				if iy < 0 || iy >= p.H {
+					continue
+				}
+				row := src[oy*ow : (oy+1)*ow]
+				dst := plane[iy*p.W : (iy+1)*p.W]
+				ix := oxLo*p.StrideW + off
+				if p.StrideW == 1 && oxLo < oxHi {
+					d := dst[ix : ix+oxHi-oxLo]
+					for j, v := range row[oxLo:oxHi] {
+						d[j] += v
 					}
+					continue
+				}
+				for ox := oxLo; ox < oxHi; ox++ {
+					dst[ix] += row[ox]
+					ix += p.StrideW
 				}
 			}
 		}
-	})
+	}
 }
 
 // validRange returns the range [lo, hi) of output positions o in [0, out)

@@ -51,6 +51,7 @@ type GemmParams struct {
 	TransA, TransB bool    // transA, transB
 	Alpha, Beta    float32 // alpha, beta, ONNX defaults 1
 	Bias           GemmBias
+	ReLU           bool // forward epilogue: y = max(0, y); backward ignores it
 }
 
 // Validate reports a dimension below 1 or an unknown Bias as a *ParamError.
@@ -81,8 +82,9 @@ func (p *GemmParams) leading() (lda, ldb int) {
 	return lda, ldb
 }
 
-// GemmForward computes y = Alpha*op(a)*op(b) + Beta*c; c is unused (may be
-// nil) when p.Bias is GemmBiasNone.
+// GemmForward computes y = Alpha*op(a)*op(b) + Beta*c, then
+// y = max(0, y) when p.ReLU is set; c is unused (may be nil) when p.Bias
+// is GemmBiasNone.
 func GemmForward(p *GemmParams, a, b, c, y []float32) {
 	const op = "Gemm"
 	need(op, "a", a, p.M*p.K)
@@ -110,10 +112,19 @@ func GemmForward(p *GemmParams, a, b, c, y []float32) {
 	}
 	lda, ldb := p.leading()
 	linalg.Sgemm(p.TransA, p.TransB, p.M, p.N, p.K, p.Alpha, a, lda, b, ldb, beta, y, p.N)
+	if p.ReLU {
+		parallel.For(p.M*p.N, grainElems, func(lo, hi int) {
+			for i, v := range y[lo:hi] {
+				y[lo+i] = max(v, 0)
+			}
+		})
+	}
 }
 
 // GemmBackward accumulates the gradients with respect to a, b and c (any
-// may be nil) given dy [M, N], each in its input's stored layout:
+// may be nil) given dy [M, N], each in its input's stored layout. It does
+// not look at p.ReLU: with a fused ReLU, dy must already be zero where y
+// is 0.
 //
 //	d op(a) += Alpha * dy * op(b)ᵀ
 //	d op(b) += Alpha * op(a)ᵀ * dy

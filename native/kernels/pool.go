@@ -110,39 +110,131 @@ func tapCounts(o, in, k, stride, d, padBegin, padEnd int) (inside, padded int) {
 // MaxPoolForward computes y and the argmax of every window. Planes
 // (n, c) are spread over the workers.
 func MaxPoolForward(p *PoolParams, x, y []float32, argmax []int64) {
+	oh, ow := p.OutSize()
+	need("MaxPool", "argmax", argmax, p.N*p.C*oh*ow)
+	maxPool(p, x, y, argmax)
+}
+
+// MaxPoolValues computes y as MaxPoolForward does, without the argmax:
+// inference, where neither backward nor the Indices output needs it.
+func MaxPoolValues(p *PoolParams, x, y []float32) { maxPool(p, x, y, nil) }
+
+// maxPool is MaxPoolForward, recording the argmax unless argmax is nil.
+func maxPool(p *PoolParams, x, y []float32, argmax []int64) {
 	const op = "MaxPool"
 	oh, ow := p.OutSize()
 	planes, hw, ohw := p.N*p.C, p.H*p.W, oh*ow
 	need(op, "x", x, planes*hw)
 	need(op, "y", y, planes*ohw)
-	need(op, "argmax", argmax, planes*ohw)
+	inside := p.windowsInside()
 	parallel.For(planes, grainFor(ohw*p.KH*p.KW), func(lo, hi int) {
 		for pl := lo; pl < hi; pl++ {
-			base := pl * hw
-			for oy := 0; oy < oh; oy++ {
-				for ox := 0; ox < ow; ox++ {
-					best, at := float32(math.Inf(-1)), -1
-					for kh := 0; kh < p.KH; kh++ {
-						iy := oy*p.StrideH - p.PadTop + kh*p.DilationH
-						if iy < 0 || iy >= p.H {
-							continue
-						}
-						for kw := 0; kw < p.KW; kw++ {
-							ix := ox*p.StrideW - p.PadLeft + kw*p.DilationW
-							if ix < 0 || ix >= p.W {
-								continue
-							}
-							if i := base + iy*p.W + ix; at < 0 || x[i] > best {
-								best, at = x[i], i
-							}
-						}
-					}
-					o := pl*ohw + oy*ow + ox
-					y[o], argmax[o] = best, int64(at)
-				}
+			var arg []int64
+			if argmax != nil {
+				arg = argmax[pl*ohw : (pl+1)*ohw]
+			}
+			if inside {
+				p.maxPoolPlaneInside(x, pl*hw, y[pl*ohw:(pl+1)*ohw], arg)
+			} else {
+				p.maxPoolPlane(x, pl*hw, y[pl*ohw:(pl+1)*ohw], arg)
 			}
 		}
 	})
+}
+
+// windowsInside reports whether every tap of every window lies inside the
+// image: no padding is read.
+func (p *PoolParams) windowsInside() bool {
+	oh, ow := p.OutSize()
+	return p.PadTop == 0 && p.PadLeft == 0 &&
+		(oh-1)*p.StrideH+(p.KH-1)*p.DilationH < p.H &&
+		(ow-1)*p.StrideW+(p.KW-1)*p.DilationW < p.W
+}
+
+// maxPoolPlane pools the plane of x starting at base into y [OH*OW], and
+// records the flat index of each maximum in arg unless arg is nil.
+func (p *PoolParams) maxPoolPlane(x []float32, base int, y []float32, arg []int64) {
+	oh, ow := p.OutSize()
+	for oy := 0; oy < oh; oy++ {
+		for ox := 0; ox < ow; ox++ {
+			best, at := float32(math.Inf(-1)), -1
+			for kh := 0; kh < p.KH; kh++ {
+				iy := oy*p.StrideH - p.PadTop + kh*p.DilationH
+				if iy < 0 || iy >= p.H {
+					continue
+				}
+				for kw := 0; kw < p.KW; kw++ {
+					ix := ox*p.StrideW - p.PadLeft + kw*p.DilationW
+					if ix < 0 || ix >= p.W {
+						continue
+					}
+					if i := base + iy*p.W + ix; at < 0 || x[i] > best {
+						best, at = x[i], i
+					}
+				}
+			}
+			y[oy*ow+ox] = best
+			if arg != nil {
+				arg[oy*ow+ox] = int64(at)
+			}
+		}
+	}
+}
+
+// maxPoolPlaneInside is maxPoolPlane for windows that lie inside the
+// image (windowsInside). It visits the taps in the same order, the first
+// being the initial maximum, and replaces the maximum only by a strictly
+// greater value, so its results are those of maxPoolPlane. It runs one
+// tap at a time over a whole output row, without branches on the data
+// (the compiler turns the selections into conditional moves), which
+// random data would mispredict about every other tap.
+func (p *PoolParams) maxPoolPlaneInside(x []float32, base int, y []float32, arg []int64) {
+	oh, ow := p.OutSize()
+	plane := x[base : base+p.H*p.W]
+	sw := p.StrideW
+	for oy := 0; oy < oh; oy++ {
+		yrow := y[oy*ow : (oy+1)*ow]
+		var arow []int64
+		if arg != nil {
+			arow = arg[oy*ow : (oy+1)*ow]
+		}
+		top := oy * p.StrideH * p.W
+		for kh := 0; kh < p.KH; kh++ {
+			for kw := 0; kw < p.KW; kw++ {
+				start := top + kh*p.DilationH*p.W + kw*p.DilationW
+				src := plane[start : start+(ow-1)*sw+1]
+				first := kh == 0 && kw == 0
+				switch {
+				case first:
+					for ox := range yrow {
+						yrow[ox] = src[ox*sw]
+					}
+					for ox := range arow {
+						arow[ox] = int64(base + start + ox*sw)
+					}
+				case arow == nil:
+					for ox, b := range yrow {
+						v := src[ox*sw]
+						bits, vbits := math.Float32bits(b), math.Float32bits(v)
+						if v > b {
+							bits = vbits
+						}
+						yrow[ox] = math.Float32frombits(bits)
+					}
+				default:
+					for ox, b := range yrow {
+						v := src[ox*sw]
+						bits, vbits := math.Float32bits(b), math.Float32bits(v)
+						at, i := arow[ox], int64(base+start+ox*sw)
+						if v > b {
+							bits, at = vbits, i
+						}
+						yrow[ox], arow[ox] = math.Float32frombits(bits), at
+					}
+				}
+			}
+		}
+	}
 }
 
 // MaxPoolBackward accumulates dy into dx at the positions recorded in

@@ -94,6 +94,13 @@ func (c *conv) params(in []*tensor.Tensor) (*kernels.ConvParams, *kernels.ConvND
 	return p, nil, nil
 }
 
+// FuseReLU returns the convolution with ReLU in its epilogue.
+func (c *conv) FuseReLU() Op {
+	fused := *c
+	fused.relu = true
+	return &fused
+}
+
 func (c *conv) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 	p, pnd, err := c.params(in)
 	if err != nil {

@@ -15,9 +15,11 @@ import (
 //
 // C is required before opset 11, optional after; opsets 1-6 had a
 // broadcast attribute, which the shapes make redundant here.
+// ReLU, when set by FuseReLU, applies max(0, ·) to Y.
 type gemm struct {
 	transA, transB bool
 	alpha, beta    float32
+	relu           bool
 }
 
 func init() {
@@ -56,7 +58,8 @@ func (o *gemm) params(in []*tensor.Tensor) (*kernels.GemmParams, error) {
 	if a.Rank() != 2 || b.Rank() != 2 {
 		return nil, fmt.Errorf("inputs A %v and B %v must be matrices", a.Shape, b.Shape)
 	}
-	p := &kernels.GemmParams{M: a.Shape[0], K: a.Shape[1], N: b.Shape[1], TransA: o.transA, TransB: o.transB, Alpha: o.alpha, Beta: o.beta}
+	p := &kernels.GemmParams{M: a.Shape[0], K: a.Shape[1], N: b.Shape[1], TransA: o.transA, TransB: o.transB,
+		Alpha: o.alpha, Beta: o.beta, ReLU: o.relu}
 	kb := b.Shape[0]
 	if o.transA {
 		p.M, p.K = p.K, p.M
@@ -88,6 +91,13 @@ func (o *gemm) params(in []*tensor.Tensor) (*kernels.GemmParams, error) {
 	return p, p.Validate()
 }
 
+// FuseReLU returns the Gemm with ReLU applied to its output.
+func (o *gemm) FuseReLU() Op {
+	fused := *o
+	fused.relu = true
+	return &fused
+}
+
 func (o *gemm) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 	p, err := o.params(in)
 	if err != nil {
@@ -111,7 +121,17 @@ func (o *gemm) Backward(ctx *Context, in, out, gradOut []*tensor.Tensor) ([]*ten
 		g := tensor.Float32(in[2].Shape...)
 		grads, dc = append(grads, g), g.F32()
 	}
-	kernels.GemmBackward(p, in[0].F32(), in[1].F32(), gradOut[0].F32(), da.F32(), db.F32(), dc)
+	dy := gradOut[0].F32()
+	if o.relu { // through the fused ReLU: no gradient where Y is 0
+		masked := make([]float32, len(dy))
+		for i, v := range out[0].F32() {
+			if v > 0 {
+				masked[i] = dy[i]
+			}
+		}
+		dy = masked
+	}
+	kernels.GemmBackward(p, in[0].F32(), in[1].F32(), dy, da.F32(), db.F32(), dc)
 	return grads, nil
 }
 

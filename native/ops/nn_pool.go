@@ -27,6 +27,9 @@ type pool struct {
 	columnMajor     bool // storage_order=1
 	win             *window
 	countIncludePad bool
+	// indices: the node names MaxPool's Indices output. lean: the
+	// inference variant (Lean), which computes no argmax and returns Y only.
+	indices, lean bool
 }
 
 func init() {
@@ -45,7 +48,7 @@ func newPool(isMax bool) Constructor {
 		if len(win.kernel) == 0 {
 			return nil, fmt.Errorf("attribute kernel_shape is required")
 		}
-		p := &pool{max: isMax, win: win}
+		p := &pool{max: isMax, win: win, indices: len(n.Outputs) > 1 && n.Outputs[1] != ""}
 		if isMax {
 			order, err := n.AttrInt("storage_order", 0)
 			if err != nil {
@@ -97,6 +100,17 @@ func (o *pool) params(in []*tensor.Tensor) (*kernels.PoolParams, *kernels.PoolND
 	return p, nil, nil
 }
 
+// Lean returns, for a MaxPool whose Indices nobody reads, the variant
+// that skips the argmax.
+func (o *pool) Lean() Op {
+	if !o.max || o.indices {
+		return o
+	}
+	lean := *o
+	lean.lean = true
+	return &lean
+}
+
 func (o *pool) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 	if o.max && len(in) > 0 && in[0] != nil && (in[0].DType == graph.Uint8 || in[0].DType == graph.Int8) {
 		return o.forwardBytes(ctx, in[0])
@@ -113,6 +127,10 @@ func (o *pool) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, err
 	y := ctx.Float32(shape...)
 	if !o.max {
 		kernels.AveragePoolForward(p, in[0].F32(), y.F32())
+		return []*tensor.Tensor{y}, nil
+	}
+	if o.lean {
+		kernels.MaxPoolValues(p, in[0].F32(), y.F32())
 		return []*tensor.Tensor{y}, nil
 	}
 	indices := tensor.New(graph.Int64, shape...)
@@ -158,7 +176,7 @@ func (o *pool) forwardBytes(ctx *Context, x *tensor.Tensor) ([]*tensor.Tensor, e
 			y.Data.([]int8)[i] = int8(v)
 		}
 	}
-	return []*tensor.Tensor{y, out[1]}, nil
+	return append([]*tensor.Tensor{y}, out[1:]...), nil // Indices, unless lean
 }
 
 // forwardND is Forward over three or more spatial axes.

@@ -1,0 +1,214 @@
+package native
+
+import (
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"testing"
+
+	"github.com/onnxkit/onnxkit/graph"
+	"github.com/onnxkit/onnxkit/native/parallel"
+	"github.com/onnxkit/onnxkit/native/tensor"
+)
+
+// fusionNet builds Conv+Relu, MaxPool (3x3, stride 2, no Indices),
+// Conv+Relu, Flatten, Gemm+Relu, Gemm and Softmax on an [N, 3, 16, 16]
+// input with random weights: every pair the executor fuses and every op
+// with a lean variant.
+func fusionNet(t testing.TB, seed uint64) *graph.Model {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(seed, 3))
+	b := graph.NewBuilder("fusion", graph.OpsetID{Version: 17})
+	random := func(name string, lo, hi float64, dims ...int64) string {
+		w, err := graph.NewTensor(graph.Float32, dims...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range w.Data.([]float32) {
+			w.Data.([]float32)[i] = float32(lo + (hi-lo)*rng.Float64())
+		}
+		return b.Initializer(name, w)
+	}
+	x := b.Input("x", graph.Float32, graph.Symbol("N"), graph.Fixed(3), graph.Fixed(16), graph.Fixed(16))
+	y := b.Node("Conv", "conv1", []string{x, random("conv1.w", -0.5, 0.5, 8, 3, 3, 3), random("conv1.b", -0.2, 0.2, 8)},
+		graph.IntsAttr("pads", 1, 1, 1, 1))
+	y = b.Node("Relu", "relu1", []string{y})
+	y = b.Node("MaxPool", "pool", []string{y}, graph.IntsAttr("kernel_shape", 3, 3), graph.IntsAttr("strides", 2, 2))
+	y = b.Node("Conv", "conv2", []string{y, random("conv2.w", -0.3, 0.3, 6, 8, 3, 3), random("conv2.b", -0.2, 0.2, 6)})
+	y = b.Node("Relu", "relu2", []string{y})
+	y = b.Node("Flatten", "flatten", []string{y})
+	y = b.Node("Gemm", "fc1", []string{y, random("fc1.w", -0.2, 0.2, 10, 150), random("fc1.b", -0.1, 0.1, 10)},
+		graph.IntAttr("transB", 1))
+	y = b.Node("Relu", "relu3", []string{y})
+	y = b.Node("Gemm", "fc2", []string{y, random("fc2.w", -0.5, 0.5, 4, 10), random("fc2.b", -0.1, 0.1, 4)},
+		graph.IntAttr("transB", 1))
+	y = b.Node("Softmax", "probs", []string{y}, graph.IntAttr("axis", 1))
+	b.Output(y, nil)
+	m, err := b.Model()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func identicalTensors(t *testing.T, what string, got, want *tensor.Tensor) {
+	t.Helper()
+	g, w := got.F32(), want.F32()
+	if len(g) != len(w) {
+		t.Fatalf("%s: %d values, want %d", what, len(g), len(w))
+	}
+	for i := range g {
+		if math.Float32bits(g[i]) != math.Float32bits(w[i]) {
+			t.Fatalf("%s: first difference at index %d: %v, want %v (of %d values)", what, i, g[i], w[i], len(g))
+		}
+	}
+}
+
+// TestFusedInferenceMatchesUnfused runs the same inputs through the
+// fused and lean ops of an inference run and through the plain ops of a
+// recording run (Options.Record), which keeps every value and fuses
+// nothing. Fusion only moves the Relu into the producer's epilogue and
+// the lean MaxPool only drops the argmax, so the results agree bitwise;
+// so do the intermediate values when asked for by Options.Keep, which
+// turns the fusion of the Conv and Gemm that produce them off.
+func TestFusedInferenceMatchesUnfused(t *testing.T) {
+	prog, err := Compile(fusionNet(t, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fused := 0
+	for _, s := range prog.steps {
+		if s.fusedOut != nil {
+			fused++
+		}
+	}
+	if fused != 3 {
+		t.Fatalf("%d Conv/Gemm+Relu pairs fused, want 3", fused)
+	}
+	for _, n := range []int{1, 3} {
+		in := map[string]*tensor.Tensor{"x": randomInput(uint64(10+n), n, 3, 16, 16)}
+		tape, err := prog.Forward(in, Options{Record: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := prog.Run(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		identicalTensors(t, "probs", got["probs"], tape.Value("probs"))
+		kept, err := prog.Forward(in, Options{Keep: []string{"conv2", "relu2", "fc1"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range []string{"conv2", "relu2", "fc1", "probs"} {
+			identicalTensors(t, name+" with Keep", kept.Value(name), tape.Value(name))
+		}
+	}
+}
+
+// TestInferenceAllocatesLittle runs inference in a loop and requires that
+// a run in steady state allocates no activation-sized buffer: only
+// bookkeeping (tensor headers, shapes, the output map and tensors, the
+// goroutines of parallel loops). The bound is the size of the smallest
+// intermediate activation, conv2's output.
+func TestInferenceAllocatesLittle(t *testing.T) {
+	defer parallel.SetThreads(parallel.Threads())
+	parallel.SetThreads(2)
+	prog, err := Compile(fusionNet(t, 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const batch = 64
+	in := map[string]*tensor.Tensor{"x": randomInput(5, batch, 3, 16, 16)}
+	run := func() {
+		if _, err := prog.Run(in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run()
+	run()
+	const runs = 20
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for range runs {
+		run()
+	}
+	runtime.ReadMemStats(&after)
+	perRun := (after.TotalAlloc - before.TotalAlloc) / runs
+	smallest := uint64(batch * 6 * 5 * 5 * 4) // conv2's output in bytes
+	t.Logf("%d bytes and %d allocations per run", perRun, (after.Mallocs-before.Mallocs)/runs)
+	if perRun >= smallest {
+		t.Fatalf("a run allocates %d bytes, as much as an activation (%d bytes)", perRun, smallest)
+	}
+}
+
+// TestFusionNeedsSoleReader checks that a Conv whose output is read
+// besides its Relu, or is a graph output, keeps its own output: nothing
+// is fused, and inference agrees with the recording run bitwise.
+func TestFusionNeedsSoleReader(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 4))
+	b := graph.NewBuilder("shared", graph.OpsetID{Version: 17})
+	random := func(name string, dims ...int64) string {
+		w, err := graph.NewTensor(graph.Float32, dims...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range w.Data.([]float32) {
+			w.Data.([]float32)[i] = float32(rng.Float64() - 0.5)
+		}
+		return b.Initializer(name, w)
+	}
+	x := b.Input("x", graph.Float32, graph.Symbol("N"), graph.Fixed(2), graph.Fixed(6), graph.Fixed(6))
+	c1 := b.Node("Conv", "conv1", []string{x, random("w1", 3, 2, 3, 3), random("b1", 3)})
+	r1 := b.Node("Relu", "relu1", []string{c1})
+	sum := b.Node("Add", "sum", []string{c1, r1})
+	c2 := b.Node("Conv", "conv2", []string{sum, random("w2", 2, 3, 1, 1)})
+	r2 := b.Node("Relu", "relu2", []string{c2})
+	b.Output(r2, nil)
+	b.Output(c2, nil)
+	m, err := b.Model()
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog, err := Compile(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range prog.steps {
+		if s.fusedOut != nil {
+			t.Fatalf("%s fused, though its output has other readers", s.node.Name)
+		}
+	}
+	in := map[string]*tensor.Tensor{"x": randomInput(6, 2, 2, 6, 6)}
+	tape, err := prog.Forward(in, Options{Record: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := prog.Run(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"relu2", "conv2"} {
+		identicalTensors(t, name, got[name], tape.Value(name))
+	}
+}
+
+// BenchmarkInferenceFusionNet measures an inference run of fusionNet at
+// batch 64, with its allocations.
+func BenchmarkInferenceFusionNet(b *testing.B) {
+	prog, err := Compile(fusionNet(b, 2))
+	if err != nil {
+		b.Fatal(err)
+	}
+	in := map[string]*tensor.Tensor{"x": randomInput(5, 64, 3, 16, 16)}
+	if _, err := prog.Run(in); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if _, err := prog.Run(in); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

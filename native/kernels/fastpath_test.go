@@ -1,0 +1,218 @@
+package kernels
+
+import (
+	"math"
+	"runtime"
+	"testing"
+)
+
+// convBackwardRef is the gradient of the direct convolution in float64,
+// from the definition: dx and dw gather dy times w and x over every
+// output position that reads them.
+func convBackwardRef(p ConvParams, x, w, dy []float32) (dx, dw []float64) {
+	oh, ow := p.OutSize()
+	cg, mg := p.C/p.Group, p.M/p.Group
+	dx, dw = make([]float64, len(x)), make([]float64, len(w))
+	for n := 0; n < p.N; n++ {
+		for m := 0; m < p.M; m++ {
+			g := m / mg
+			for oy := 0; oy < oh; oy++ {
+				for ox := 0; ox < ow; ox++ {
+					d := float64(dy[((n*p.M+m)*oh+oy)*ow+ox])
+					for c := 0; c < cg; c++ {
+						for kh := 0; kh < p.KH; kh++ {
+							for kw := 0; kw < p.KW; kw++ {
+								iy := oy*p.StrideH - p.PadTop + kh*p.DilationH
+								ix := ox*p.StrideW - p.PadLeft + kw*p.DilationW
+								if iy < 0 || iy >= p.H || ix < 0 || ix >= p.W {
+									continue
+								}
+								xi := ((n*p.C+g*cg+c)*p.H+iy)*p.W + ix
+								wi := ((m*cg+c)*p.KH+kh)*p.KW + kw
+								dx[xi] += d * float64(w[wi])
+								dw[wi] += d * float64(x[xi])
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	return dx, dw
+}
+
+// TestConvChunkedImages covers convolutions whose images are multiplied
+// several to a GEMM (chunkImages > 1), including a last chunk that is
+// only partly filled, with and without groups: forward against the
+// direct loop, dx and dw against the direct gradient, both in float64.
+func TestConvChunkedImages(t *testing.T) {
+	rng := newRNG(41)
+	cases := []ConvParams{
+		// OH*OW = 324: chunks of 4 images, the last holding 1
+		{N: 5, C: 2, H: 18, W: 18, M: 3, KH: 3, KW: 3, StrideH: 1, StrideW: 1,
+			PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1, DilationH: 1, DilationW: 1, Group: 1, ReLU: true},
+		// OH*OW = 36, two groups, strided: all 7 images in one chunk
+		{N: 7, C: 4, H: 13, W: 13, M: 6, KH: 3, KW: 3, StrideH: 2, StrideW: 2,
+			PadTop: 0, PadLeft: 0, PadBottom: 0, PadRight: 0, DilationH: 1, DilationW: 1, Group: 2},
+		// pointwise: chunks gather x rather than reading it in place
+		{N: 6, C: 3, H: 15, W: 15, M: 4, KH: 1, KW: 1, StrideH: 1, StrideW: 1,
+			DilationH: 1, DilationW: 1, Group: 1, ReLU: true},
+	}
+	for _, p := range cases {
+		if err := p.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		if nb := p.chunkImages(); nb < 2 {
+			t.Fatalf("%s: %d image(s) per chunk, the test wants several", convName(p), nb)
+		}
+		x, w, b, y := convBuffers(rng, p)
+		ConvForward(&p, x, w, b, y)
+		compare(t, convName(p)+" forward", tolConvForward, y, convNDRef(ndFromConv2D(p)[0], x, w, b))
+		plain := p
+		plain.ReLU = false
+		g := uniform(rng, len(y), -1, 1)
+		dx, dw := make([]float32, len(x)), make([]float32, len(w))
+		ConvBackward(&plain, x, w, nil, g, dx, dw, nil)
+		wantDx, wantDw := convBackwardRef(plain, x, w, g)
+		compare(t, convName(p)+" dx", tolConvForward, dx, wantDx)
+		compare(t, convName(p)+" dw", tolConvForward, dw, wantDw)
+	}
+}
+
+// TestConvSteadyStateAllocation runs forward and backward repeatedly and
+// requires that, once the work buffers exist, a call allocates far less
+// than one im2col matrix: the buffers come back from the free list.
+func TestConvSteadyStateAllocation(t *testing.T) {
+	rng := newRNG(42)
+	p := ConvParams{N: 4, C: 8, H: 20, W: 20, M: 8, KH: 3, KW: 3, StrideH: 1, StrideW: 1,
+		PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1, DilationH: 1, DilationW: 1, Group: 1, ReLU: true}
+	x, w, b, y := convBuffers(rng, p)
+	g := uniform(rng, len(y), -1, 1)
+	dx, dw, db := make([]float32, len(x)), make([]float32, len(w)), make([]float32, len(b))
+	step := func() {
+		ConvForward(&p, x, w, b, y)
+		ConvBackward(&p, x, w, y, g, dx, dw, db)
+	}
+	step()
+	const calls = 10
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for range calls {
+		step()
+	}
+	runtime.ReadMemStats(&after)
+	perCall := (after.TotalAlloc - before.TotalAlloc) / calls
+	oh, ow := p.OutSize()
+	colBytes := uint64(p.colRows() * oh * ow * 4)
+	t.Logf("%d bytes per forward and backward; one image's im2col matrix is %d bytes", perCall, colBytes)
+	if perCall >= colBytes {
+		t.Fatalf("forward and backward allocate %d bytes per call, an im2col matrix is %d", perCall, colBytes)
+	}
+}
+
+// TestMaxPoolValuesMatchesForward checks the argmax-free MaxPool against
+// MaxPoolForward, bitwise, on random data (no NaN, no ties of zeros of
+// both signs), for random shapes and for windows inside the image, which
+// take the branch-free path.
+func TestMaxPoolValuesMatchesForward(t *testing.T) {
+	rng := newRNG(43)
+	cases := []PoolParams{
+		{N: 2, C: 3, H: 13, W: 13, KH: 3, KW: 3, StrideH: 2, StrideW: 2, DilationH: 1, DilationW: 1},
+		{N: 1, C: 2, H: 9, W: 11, KH: 2, KW: 3, StrideH: 1, StrideW: 3, DilationH: 2, DilationW: 1},
+		{N: 1, C: 2, H: 10, W: 10, KH: 3, KW: 3, StrideH: 2, StrideW: 2, DilationH: 1, DilationW: 1, CeilMode: true},
+	}
+	for range 30 {
+		cases = append(cases, randomPool(rng))
+	}
+	for _, p := range cases {
+		if err := p.Validate(); err != nil {
+			t.Fatalf("%s: %v", poolName(p), err)
+		}
+		oh, ow := p.OutSize()
+		x := uniform(rng, p.N*p.C*p.H*p.W, -1, 1)
+		want, got := make([]float32, p.N*p.C*oh*ow), make([]float32, p.N*p.C*oh*ow)
+		MaxPoolForward(&p, x, want, make([]int64, len(want)))
+		MaxPoolValues(&p, x, got)
+		identical(t, poolName(p)+" values", got, want)
+	}
+}
+
+// TestMaxPoolNaN pins down NaN handling, the same with and without the
+// argmax and on either path: in the window [1, NaN, 2] (kernel 1x3) the
+// NaN is passed over, as 'NaN > 1' is false, and 2 at index 2 wins; a
+// NaN in the first tap stays, as nothing is greater than it.
+func TestMaxPoolNaN(t *testing.T) {
+	nan := float32(math.NaN())
+	for _, pad := range []int{0, 1} {
+		p := PoolParams{N: 1, C: 1, H: 1, W: 3, KH: 1, KW: 3, StrideH: 1, StrideW: 1,
+			PadLeft: pad, PadRight: pad, DilationH: 1, DilationW: 1}
+		for _, tc := range []struct {
+			x    []float32
+			want float32
+			at   int64
+		}{{[]float32{1, nan, 2}, 2, 2}, {[]float32{nan, 1, 2}, nan, 0}} {
+			if pad == 1 { // the middle window is the unpadded one
+				tc.x = append([]float32{-1}, append(tc.x, -1)...)
+				p.W, tc.at = 5, tc.at+1
+			}
+			oh, ow := p.OutSize()
+			y, arg := make([]float32, oh*ow), make([]int64, oh*ow)
+			mid := len(y) / 2
+			MaxPoolForward(&p, tc.x, y, arg)
+			if math.Float32bits(y[mid]) != math.Float32bits(tc.want) || arg[mid] != tc.at {
+				t.Fatalf("pad %d, x %v: MaxPoolForward gives %v at %d, want %v at %d", pad, tc.x, y[mid], arg[mid], tc.want, tc.at)
+			}
+			values := make([]float32, len(y))
+			MaxPoolValues(&p, tc.x, values)
+			identical(t, "MaxPoolValues with NaN", values, y)
+		}
+	}
+}
+
+// TestGemmFusedReLU checks the ReLU epilogue of GemmForward against
+// max(0, ·) of the plain product, bitwise, for each bias shape.
+func TestGemmFusedReLU(t *testing.T) {
+	rng := newRNG(44)
+	for bias := GemmBiasNone; bias <= GemmBiasFull; bias++ {
+		p := GemmParams{M: 7, N: 19, K: 23, TransB: true, Alpha: 0.7, Beta: 1.3, Bias: bias}
+		a, b := uniform(rng, p.M*p.K, -1, 1), uniform(rng, p.N*p.K, -1, 1)
+		c := uniform(rng, bias.size(p.M, p.N), -1, 1)
+		want, got := make([]float32, p.M*p.N), make([]float32, p.M*p.N)
+		GemmForward(&p, a, b, c, want)
+		for i, v := range want {
+			want[i] = max(v, 0)
+		}
+		fused := p
+		fused.ReLU = true
+		GemmForward(&fused, a, b, c, got)
+		identical(t, "Gemm+ReLU", got, want)
+	}
+}
+
+// TestWorkspaceReuse checks the free list: a buffer handed back is handed
+// out again for a request it can hold, and the list keeps the largest
+// buffers when full. It starts from an empty list.
+func TestWorkspaceReuse(t *testing.T) {
+	workspace.mu.Lock()
+	workspace.free = nil
+	workspace.mu.Unlock()
+	a := getBuffer(1000)
+	putBuffer(a)
+	b := getBuffer(600)
+	if &b[0] != &a[0] {
+		t.Fatal("a free buffer large enough was not reused")
+	}
+	putBuffer(b)
+	var held [][]float32
+	for i := range maxFreeBuffers + 2 {
+		held = append(held, getBuffer(2000+i))
+	}
+	for _, h := range held {
+		putBuffer(h)
+	}
+	big := getBuffer(2000 + maxFreeBuffers + 1)
+	if cap(big) < 2000+maxFreeBuffers+1 || &big[0] != &held[len(held)-1][0] {
+		t.Fatal("the largest buffer was dropped from a full list")
+	}
+	putBuffer(big)
+}
