@@ -122,7 +122,8 @@ func trainedRun(t *testing.T, arch string) *exportedRun {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &exportedRun{dir: dir}
+	// Until the run has succeeded, later tests that ask for it fail too.
+	r := &exportedRun{dir: dir, err: fmt.Errorf("the %s training run failed in an earlier test", arch)}
 	runs[arch] = r
 	images := testenv.Flowers(t, dir, 4)
 	r.checkpoint = filepath.Join(r.dir, arch+".ckpt")
@@ -139,7 +140,7 @@ func trainedRun(t *testing.T, arch string) *exportedRun {
 		r.err = err
 		t.Fatal(err)
 	}
-	r.cfg = c.Config
+	r.cfg, r.err = c.Config, nil
 	return r
 }
 
