@@ -172,26 +172,34 @@ func (w *window) outDim(c *inferCtx, in Dim, i int) (Dim, error) {
 	return Fixed(out), nil
 }
 
+// convInputs reads what Conv and ConvTranspose share: the input X and
+// weight W (rank at least 3, same element type; nil when unknown) and the
+// group attribute (at least 1).
+func (c *inferCtx) convInputs() (x, w *Type, group int64, err error) {
+	if x, err = c.shaped(0, 3); err != nil {
+		return nil, nil, 0, err
+	}
+	if w, err = c.shaped(1, 3); err != nil {
+		return nil, nil, 0, err
+	}
+	if err = c.sameDType(x, w, 0, 1); err != nil {
+		return nil, nil, 0, err
+	}
+	if group, err = c.node.AttrInt("group", 1); err != nil {
+		return nil, nil, 0, err
+	}
+	if group < 1 {
+		return nil, nil, 0, c.attrErrorf("group", "is %d, want at least 1", group)
+	}
+	return x, w, group, nil
+}
+
 // inferConv: X [N,C,D1..Dn], W [M,C/group,k1..kn], B [M] -> Y [N,M,O1..On].
 func inferConv(c *inferCtx) ([]*Type, error) {
 	n := c.node
-	x, err := c.shaped(0, 3)
+	x, w, group, err := c.convInputs()
 	if err != nil {
 		return nil, err
-	}
-	w, err := c.shaped(1, 3)
-	if err != nil {
-		return nil, err
-	}
-	if err := c.sameDType(x, w, 0, 1); err != nil {
-		return nil, err
-	}
-	group, err := n.AttrInt("group", 1)
-	if err != nil {
-		return nil, err
-	}
-	if group < 1 {
-		return nil, c.attrErrorf("group", "is %d, want at least 1", group)
 	}
 	if x == nil {
 		return nil, nil
@@ -262,23 +270,9 @@ func inferConv(c *inferCtx) ([]*Type, error) {
 // Di*stride under SAME auto_pad, or output_shape when given.
 func inferConvTranspose(c *inferCtx) ([]*Type, error) {
 	n := c.node
-	x, err := c.shaped(0, 3)
+	x, w, group, err := c.convInputs()
 	if err != nil {
 		return nil, err
-	}
-	w, err := c.shaped(1, 3)
-	if err != nil {
-		return nil, err
-	}
-	if err := c.sameDType(x, w, 0, 1); err != nil {
-		return nil, err
-	}
-	group, err := n.AttrInt("group", 1)
-	if err != nil {
-		return nil, err
-	}
-	if group < 1 {
-		return nil, c.attrErrorf("group", "is %d, want at least 1", group)
 	}
 	if x == nil || w == nil {
 		return nil, nil

@@ -27,14 +27,6 @@ func BroadcastShape(a, b []int) ([]int, error) {
 	return out, nil
 }
 
-// BroadcastStrides returns the strides, in elements, with which a
-// row-major tensor of shape in is read along the axes of out, the shape it
-// broadcasts to: 0 on axes it repeats. It is tensor.BroadcastStrides.
-func BroadcastStrides(in, out []int) []int { return tensor.BroadcastStrides(in, out) }
-
-// numElems returns the product of the dimensions of shape.
-func numElems(shape []int) int { return tensor.NumElements(shape) }
-
 // Broadcast describes a binary elementwise op on two broadcast shapes.
 // Build it with NewBroadcast; its fields are not to be changed.
 type Broadcast struct {
@@ -51,7 +43,7 @@ func NewBroadcast(a, b []int) (*Broadcast, error) {
 	}
 	return &Broadcast{
 		A: append([]int(nil), a...), B: append([]int(nil), b...), Out: out,
-		StrideA: BroadcastStrides(a, out), StrideB: BroadcastStrides(b, out),
+		StrideA: tensor.BroadcastStrides(a, out), StrideB: tensor.BroadcastStrides(b, out),
 	}, nil
 }
 
@@ -65,7 +57,7 @@ func (bc *Broadcast) rows() (count, length int) {
 	if length == 0 {
 		return 0, 0
 	}
-	return numElems(bc.Out) / length, length
+	return tensor.NumElements(bc.Out) / length, length
 }
 
 // rowStart returns the offsets into a and b of the first element of row r
@@ -111,9 +103,9 @@ func DivForward(bc *Broadcast, a, b, y []float32) { binaryForward(opDiv, bc, a, 
 // binaryForward runs op over the rows of the output, spread over the
 // workers.
 func binaryForward(op binaryOp, bc *Broadcast, a, b, y []float32) {
-	need(op.String(), "a", a, numElems(bc.A))
-	need(op.String(), "b", b, numElems(bc.B))
-	need(op.String(), "y", y, numElems(bc.Out))
+	need(op.String(), "a", a, tensor.NumElements(bc.A))
+	need(op.String(), "b", b, tensor.NumElements(bc.B))
+	need(op.String(), "y", y, tensor.NumElements(bc.Out))
 	count, length := bc.rows()
 	parallel.For(count, grainFor(length), func(lo, hi int) {
 		for r := lo; r < hi; r++ {
@@ -167,10 +159,10 @@ func DivBackward(bc *Broadcast, a, b, dy, da, db []float32) {
 // workers; a broadcast input sums its terms in float64 in output order.
 func binaryBackward(op binaryOp, bc *Broadcast, a, b, dy, da, db []float32) {
 	name := op.String()
-	need(name, "dy", dy, numElems(bc.Out))
+	need(name, "dy", dy, tensor.NumElements(bc.Out))
 	if op == opMul || op == opDiv {
-		need(name, "a", a, numElems(bc.A))
-		need(name, "b", b, numElems(bc.B))
+		need(name, "a", a, tensor.NumElements(bc.A))
+		need(name, "b", b, tensor.NumElements(bc.B))
 	}
 	// term returns the partial derivative of the output element at offsets
 	// ia, ib with respect to input a (wrtB false) or b, times g.
@@ -199,8 +191,8 @@ func binaryBackward(op binaryOp, bc *Broadcast, a, b, dy, da, db []float32) {
 		if target.grad == nil {
 			continue
 		}
-		need(name, "gradient", target.grad, numElems(target.shape))
-		if numElems(target.shape) == numElems(bc.Out) {
+		need(name, "gradient", target.grad, tensor.NumElements(target.shape))
+		if tensor.NumElements(target.shape) == tensor.NumElements(bc.Out) {
 			// No axis is repeated: output element i maps to input element i.
 			parallel.For(count, grainFor(length), func(lo, hi int) {
 				for r := lo; r < hi; r++ {
@@ -212,7 +204,7 @@ func binaryBackward(op binaryOp, bc *Broadcast, a, b, dy, da, db []float32) {
 			})
 			continue
 		}
-		sum := make([]float64, numElems(target.shape))
+		sum := make([]float64, tensor.NumElements(target.shape))
 		for r := 0; r < count; r++ {
 			ia, ib, sa, sb := bc.rowStart(r)
 			for j := 0; j < length; j++ {

@@ -3,6 +3,7 @@ package kernels
 import (
 	"errors"
 	"fmt"
+	"github.com/onnxkit/onnxkit/native/tensor"
 	"slices"
 	"strings"
 	"testing"
@@ -101,12 +102,12 @@ func TestBinaryOps(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				a := uniform(rng, numElems(bc.A), -1, 1)
-				b := awayFromZero(rng, numElems(bc.B), 0.5)
+				a := uniform(rng, tensor.NumElements(bc.A), -1, 1)
+				b := awayFromZero(rng, tensor.NumElements(bc.B), 0.5)
 				for i := range b {
 					b[i] *= 1.5
 				}
-				y := make([]float32, numElems(bc.Out))
+				y := make([]float32, tensor.NumElements(bc.Out))
 				op.forward(bc, a, b, y)
 				want := make([]float64, len(y))
 				for i := range want {

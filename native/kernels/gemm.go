@@ -22,6 +22,7 @@ package kernels
 // the N axis dropped.
 
 import (
+	"github.com/onnxkit/onnxkit/native/tensor"
 	"slices"
 
 	"github.com/onnxkit/onnxkit/native/linalg"
@@ -231,8 +232,8 @@ func (p *MatMulParams) OutBatch() []int {
 // of the a and b matrix it multiplies.
 func (p *MatMulParams) batches() (count int, ia, ib []int) {
 	out := p.OutBatch()
-	count = numElems(out)
-	sa, sb := BroadcastStrides(p.BatchA, out), BroadcastStrides(p.BatchB, out)
+	count = tensor.NumElements(out)
+	sa, sb := tensor.BroadcastStrides(p.BatchA, out), tensor.BroadcastStrides(p.BatchB, out)
 	ia, ib = make([]int, count), make([]int, count)
 	for o := range count {
 		r := o
@@ -252,8 +253,8 @@ func MatMulForward(p *MatMulParams, a, b, y []float32) {
 	const op = "MatMul"
 	count, ia, ib := p.batches()
 	mk, kn, mn := p.M*p.K, p.K*p.N, p.M*p.N
-	need(op, "a", a, numElems(p.BatchA)*mk)
-	need(op, "b", b, numElems(p.BatchB)*kn)
+	need(op, "a", a, tensor.NumElements(p.BatchA)*mk)
+	need(op, "b", b, tensor.NumElements(p.BatchB)*kn)
 	need(op, "y", y, count*mn)
 	parallel.For(count, grainFor(mn*p.K), func(lo, hi int) {
 		for o := lo; o < hi; o++ {
@@ -272,8 +273,8 @@ func MatMulBackward(p *MatMulParams, a, b, dy, da, db []float32) {
 	mk, kn, mn := p.M*p.K, p.K*p.N, p.M*p.N
 	need(op, "dy", dy, count*mn)
 	if da != nil {
-		na := numElems(p.BatchA)
-		need(op, "b", b, numElems(p.BatchB)*kn)
+		na := tensor.NumElements(p.BatchA)
+		need(op, "b", b, tensor.NumElements(p.BatchB)*kn)
 		need(op, "da", da, na*mk)
 		parallel.For(na, grainFor(count*mn*p.K/max(na, 1)), func(lo, hi int) {
 			for o := range count {
@@ -284,8 +285,8 @@ func MatMulBackward(p *MatMulParams, a, b, dy, da, db []float32) {
 		})
 	}
 	if db != nil {
-		nb := numElems(p.BatchB)
-		need(op, "a", a, numElems(p.BatchA)*mk)
+		nb := tensor.NumElements(p.BatchB)
+		need(op, "a", a, tensor.NumElements(p.BatchA)*mk)
 		need(op, "db", db, nb*kn)
 		parallel.For(nb, grainFor(count*mn*p.K/max(nb, 1)), func(lo, hi int) {
 			for o := range count {

@@ -1,6 +1,8 @@
 package kernels
 
 import (
+	"github.com/onnxkit/onnxkit/native/tensor"
+
 	"fmt"
 	"strings"
 	"testing"
@@ -100,7 +102,7 @@ func matmulRef(p MatMulParams, a, b []float32) []float64 {
 		panic(err)
 	}
 	var y []float64
-	for o := 0; o < numElems(out); o++ {
+	for o := 0; o < tensor.NumElements(out); o++ {
 		multi := unravel(o, out)
 		ia, ib := ravelBroadcast(multi, p.BatchA), ravelBroadcast(multi, p.BatchB)
 		for i := 0; i < p.M; i++ {
@@ -132,9 +134,9 @@ func TestMatMul(t *testing.T) {
 			if err := p.Validate(); err != nil {
 				t.Fatal(err)
 			}
-			a := uniform(rng, numElems(p.BatchA)*p.M*p.K, -1, 1)
-			b := uniform(rng, numElems(p.BatchB)*p.K*p.N, -1, 1)
-			y := make([]float32, numElems(p.OutBatch())*p.M*p.N)
+			a := uniform(rng, tensor.NumElements(p.BatchA)*p.M*p.K, -1, 1)
+			b := uniform(rng, tensor.NumElements(p.BatchB)*p.K*p.N, -1, 1)
+			y := make([]float32, tensor.NumElements(p.OutBatch())*p.M*p.N)
 			MatMulForward(&p, a, b, y)
 			compare(t, "y", tolGemm, y, matmulRef(p, a, b))
 

@@ -7,7 +7,10 @@ package kernels
 // Concat shapes: xs[i] [Shapes[i]...], y the same but with the sizes along
 // Axis added up.
 
-import "github.com/onnxkit/onnxkit/native/parallel"
+import (
+	"github.com/onnxkit/onnxkit/native/parallel"
+	"github.com/onnxkit/onnxkit/native/tensor"
+)
 
 // TransposeParams holds the input shape and the permutation of its axes:
 // output axis k is input axis Perm[k].
@@ -68,7 +71,7 @@ func (p *TransposeParams) transposeRows(f func(outOff, inOff, inStride, length i
 		return
 	}
 	rowStride := inStrides[p.Perm[rank-1]]
-	parallel.For(numElems(out)/length, grainFor(length), func(lo, hi int) {
+	parallel.For(tensor.NumElements(out)/length, grainFor(length), func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			inOff, rest := 0, r
 			for k := rank - 2; k >= 0; k-- {
@@ -82,7 +85,7 @@ func (p *TransposeParams) transposeRows(f func(outOff, inOff, inStride, length i
 
 // TransposeForward sets y to x with its axes permuted.
 func TransposeForward(p *TransposeParams, x, y []float32) {
-	n := numElems(p.Shape)
+	n := tensor.NumElements(p.Shape)
 	need("Transpose", "x", x, n)
 	need("Transpose", "y", y, n)
 	p.transposeRows(func(outOff, inOff, inStride, length int) {
@@ -94,7 +97,7 @@ func TransposeForward(p *TransposeParams, x, y []float32) {
 
 // TransposeBackward accumulates dy, transposed back, into dx.
 func TransposeBackward(p *TransposeParams, dy, dx []float32) {
-	n := numElems(p.Shape)
+	n := tensor.NumElements(p.Shape)
 	need("Transpose", "dy", dy, n)
 	need("Transpose", "dx", dx, n)
 	p.transposeRows(func(outOff, inOff, inStride, length int) {
@@ -154,10 +157,10 @@ func (p *ConcatParams) OutShape() []int {
 // the length of one contiguous chunk (its axis size times the product of
 // the sizes after the axis).
 func (p *ConcatParams) split() (outer int, chunks []int) {
-	outer = numElems(p.Shapes[0][:p.Axis])
+	outer = tensor.NumElements(p.Shapes[0][:p.Axis])
 	chunks = make([]int, len(p.Shapes))
 	for i, s := range p.Shapes {
-		chunks[i] = numElems(s[p.Axis:])
+		chunks[i] = tensor.NumElements(s[p.Axis:])
 	}
 	return outer, chunks
 }
@@ -186,9 +189,9 @@ func (p *ConcatParams) concatChunks(f func(input, inOff, outOff, length int)) {
 func ConcatForward(p *ConcatParams, xs [][]float32, y []float32) {
 	need("Concat", "xs", xs, len(p.Shapes))
 	for i, s := range p.Shapes {
-		need("Concat", "xs[i]", xs[i], numElems(s))
+		need("Concat", "xs[i]", xs[i], tensor.NumElements(s))
 	}
-	need("Concat", "y", y, numElems(p.OutShape()))
+	need("Concat", "y", y, tensor.NumElements(p.OutShape()))
 	p.concatChunks(func(input, inOff, outOff, length int) {
 		copy(y[outOff:outOff+length], xs[input][inOff:inOff+length])
 	})
@@ -197,11 +200,11 @@ func ConcatForward(p *ConcatParams, xs [][]float32, y []float32) {
 // ConcatBackward accumulates into each dxs[i] its part of dy; nil entries
 // are skipped.
 func ConcatBackward(p *ConcatParams, dy []float32, dxs [][]float32) {
-	need("Concat", "dy", dy, numElems(p.OutShape()))
+	need("Concat", "dy", dy, tensor.NumElements(p.OutShape()))
 	need("Concat", "dxs", dxs, len(p.Shapes))
 	for i, s := range p.Shapes {
 		if dxs[i] != nil {
-			need("Concat", "dxs[i]", dxs[i], numElems(s))
+			need("Concat", "dxs[i]", dxs[i], tensor.NumElements(s))
 		}
 	}
 	p.concatChunks(func(input, inOff, outOff, length int) {

@@ -1,6 +1,8 @@
 package kernels
 
 import (
+	"github.com/onnxkit/onnxkit/native/tensor"
+
 	"fmt"
 	"slices"
 	"strings"
@@ -24,7 +26,7 @@ func TestTranspose(t *testing.T) {
 			if err := p.Validate(); err != nil {
 				t.Fatal(err)
 			}
-			x := uniform(rng, numElems(p.Shape), -1, 1)
+			x := uniform(rng, tensor.NumElements(p.Shape), -1, 1)
 			y := make([]float32, len(x))
 			TransposeForward(&p, x, y)
 			out := p.OutShape()
@@ -77,10 +79,10 @@ func TestConcat(t *testing.T) {
 			}
 			xs := make([][]float32, len(p.Shapes))
 			for i, s := range p.Shapes {
-				xs[i] = uniform(rng, numElems(s), -1, 1)
+				xs[i] = uniform(rng, tensor.NumElements(s), -1, 1)
 			}
 			out := p.OutShape()
-			y := make([]float32, numElems(out))
+			y := make([]float32, tensor.NumElements(out))
 			ConcatForward(&p, xs, y)
 			want := make([]float64, len(y))
 			for i := range want {
