@@ -80,6 +80,13 @@ type kernel struct {
 	// (copyB) values: dst[q*dstStride:][:w] = src[q*srcStride:][:w]. They
 	// speed up packing a transposed A and a B as stored.
 	copyA, copyB func(k int, src []float32, srcStride int, dst []float32, dstStride int)
+	// dot4, if not nil, returns the dot products of x[:k] with
+	// a[i*lda:][:k] for i < 4, for k a multiple of 8; axpy32, if not
+	// nil, returns columns 0 to 31 of x times the len(x)-row matrix b
+	// with row stride ldb. They speed up the products with one row or
+	// one column (see gemv).
+	dot4   func(k int, a []float32, lda int, x []float32) [4]float32
+	axpy32 func(x, b []float32, ldb int) [32]float32
 
 	// free holds the workspaces not in use. A worker takes one for the
 	// duration of a call and gives it back, so there are never more than
@@ -154,6 +161,10 @@ func (g Blocked) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []floa
 		return
 	}
 	kern := g.kernel()
+	if isVector(m, n) {
+		kern.gemv(p)
+		return
+	}
 	if kern.swapPays(m, n, k) {
 		p = p.transposed()
 		m, n = n, m

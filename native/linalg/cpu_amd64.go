@@ -24,6 +24,8 @@ var (
 		transpose16: transpose16AVX2,
 		copyA:       runCopier(6, copyRows6AVX2),
 		copyB:       runCopier(16, copyRows16AVX2),
+		dot4:        dot4AVX2,
+		axpy32:      axpy32AVX2,
 	}
 	// avx512Kernel needs AVX-512F: 24 ZMM accumulators, with the
 	// broadcast of A folded into each FMA. The B panel of 128×32 floats
@@ -45,6 +47,8 @@ var (
 		transpose16: transpose16AVX2,
 		copyA:       runCopier(12, copyRows12AVX2),
 		copyB:       runCopier(32, copyRows32AVX2),
+		dot4:        dot4AVX2,
+		axpy32:      axpy32AVX2,
 	}
 )
 
@@ -58,6 +62,26 @@ func transpose16AVX2(k int, src []float32, ldb int, dst []float32, dstStride int
 	_, _ = src[15*ldb+done-1], dst[(done-1)*dstStride+15]
 	packBTrans16AVX2(done, &src[0], ldb, &dst[0], dstStride)
 	return done
+}
+
+// dot4AVX2 is kernel.dot4 with dotRows4AVX2.
+func dot4AVX2(k int, a []float32, lda int, x []float32) (sums [4]float32) {
+	if k == 0 {
+		return sums
+	}
+	_, _ = a[3*lda+k-1], x[k-1]
+	dotRows4AVX2(k, &a[0], lda, &x[0], &sums[0])
+	return sums
+}
+
+// axpy32AVX2 is kernel.axpy32 with axpyCols32AVX2.
+func axpy32AVX2(x, b []float32, ldb int) (sums [32]float32) {
+	if len(x) == 0 {
+		return sums
+	}
+	_ = b[(len(x)-1)*ldb+31]
+	axpyCols32AVX2(len(x), &x[0], &b[0], ldb, &sums[0])
+	return sums
 }
 
 // runCopier wraps copyRows<w>AVX2 as kernel.copyA or copyB, checking

@@ -1473,3 +1473,124 @@ loop:
 done:
 	VZEROUPPER
 	RET
+
+// func dotRows4AVX2(k int, a *float32, lda int, x *float32, y *float32)
+// Requires: AVX, FMA3
+TEXT ·dotRows4AVX2(SB), NOSPLIT, $0-40
+	MOVQ   k+0(FP), AX
+	MOVQ   a+8(FP), CX
+	MOVQ   lda+16(FP), DX
+	SHLQ   $0x02, DX
+	LEAQ   (DX)(DX*2), BX
+	MOVQ   x+24(FP), SI
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	MOVQ   AX, DI
+	SHRQ   $0x04, DI
+	JZ     half
+
+loop:
+	VMOVUPS     (SI), Y8
+	VFMADD231PS (CX), Y8, Y0
+	VFMADD231PS (CX)(DX*1), Y8, Y2
+	VFMADD231PS (CX)(DX*2), Y8, Y4
+	VFMADD231PS (CX)(BX*1), Y8, Y6
+	VMOVUPS     32(SI), Y8
+	VFMADD231PS 32(CX), Y8, Y1
+	VFMADD231PS 32(CX)(DX*1), Y8, Y3
+	VFMADD231PS 32(CX)(DX*2), Y8, Y5
+	VFMADD231PS 32(CX)(BX*1), Y8, Y7
+	ADDQ        $0x40, CX
+	ADDQ        $0x40, SI
+	DECQ        DI
+	JNZ         loop
+
+half:
+	TESTQ       $0x00000008, AX
+	JZ          reduce
+	VMOVUPS     (SI), Y8
+	VFMADD231PS (CX), Y8, Y0
+	VFMADD231PS (CX)(DX*1), Y8, Y2
+	VFMADD231PS (CX)(DX*2), Y8, Y4
+	VFMADD231PS (CX)(BX*1), Y8, Y6
+
+reduce:
+	VADDPS       Y1, Y0, Y0
+	VADDPS       Y3, Y2, Y2
+	VADDPS       Y5, Y4, Y4
+	VADDPS       Y7, Y6, Y6
+	VHADDPS      Y2, Y0, Y0
+	VHADDPS      Y6, Y4, Y1
+	VHADDPS      Y1, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X1, X0, X1
+	MOVQ         y+32(FP), AX
+	VMOVUPS      X1, (AX)
+	VZEROUPPER
+	RET
+
+// func axpyCols32AVX2(k int, x *float32, b *float32, ldb int, y *float32)
+// Requires: AVX, FMA3
+TEXT ·axpyCols32AVX2(SB), NOSPLIT, $0-40
+	MOVQ   k+0(FP), AX
+	MOVQ   x+8(FP), CX
+	MOVQ   b+16(FP), DX
+	MOVQ   ldb+24(FP), BX
+	SHLQ   $0x02, BX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	MOVQ   AX, SI
+	SHRQ   $0x01, SI
+	JZ     odd
+
+loop:
+	VBROADCASTSS (CX), Y8
+	VFMADD231PS  (DX), Y8, Y0
+	VFMADD231PS  32(DX), Y8, Y1
+	VFMADD231PS  64(DX), Y8, Y2
+	VFMADD231PS  96(DX), Y8, Y3
+	ADDQ         BX, DX
+	VBROADCASTSS 4(CX), Y8
+	VFMADD231PS  (DX), Y8, Y4
+	VFMADD231PS  32(DX), Y8, Y5
+	VFMADD231PS  64(DX), Y8, Y6
+	VFMADD231PS  96(DX), Y8, Y7
+	ADDQ         BX, DX
+	ADDQ         $0x08, CX
+	DECQ         SI
+	JNZ          loop
+
+odd:
+	TESTQ        $0x00000001, AX
+	JZ           store
+	VBROADCASTSS (CX), Y8
+	VFMADD231PS  (DX), Y8, Y0
+	VFMADD231PS  32(DX), Y8, Y1
+	VFMADD231PS  64(DX), Y8, Y2
+	VFMADD231PS  96(DX), Y8, Y3
+	ADDQ         BX, DX
+
+store:
+	MOVQ    y+32(FP), AX
+	VADDPS  Y4, Y0, Y0
+	VMOVUPS Y0, (AX)
+	VADDPS  Y5, Y1, Y1
+	VMOVUPS Y1, 32(AX)
+	VADDPS  Y6, Y2, Y2
+	VMOVUPS Y2, 64(AX)
+	VADDPS  Y7, Y3, Y3
+	VMOVUPS Y3, 96(AX)
+	VZEROUPPER
+	RET

@@ -214,6 +214,7 @@ func gemmCases() []gemmCase {
 		}
 		// (64, 17, 300) and (500, 1, 300) fit the tiles better transposed.
 		for _, sh := range [][3]int{{300, 97, 600}, {150, 4200, 5}, {37, 45, 1100}, {1, 500, 300}, {500, 1, 300},
+			{1, 4100, 1001}, {1001, 1, 4100},
 			{64, 17, 300}, {13, 9, 0}, {0, 5, 7}, {6, 0, 3}} {
 			for _, s := range scalars[:3] {
 				cases = append(cases, gemmCase{tr[0], tr[1], sh[0], sh[1], sh[2], 1, 2, 3, s[0], s[1]})
@@ -249,6 +250,9 @@ func TestBlockedThreadIndependence(t *testing.T) {
 		{m: 96, n: 1000, k: 363, alpha: 1},
 		{transA: true, m: 385, n: 100, k: 700, alpha: 0.5, beta: 1.5},
 		{transB: true, m: 64, n: 17, k: 4096, alpha: 1, beta: 1},
+		{transB: true, m: 1, n: 4100, k: 2001, alpha: 1},
+		{m: 1, n: 1000, k: 700, alpha: 1, beta: 0.5},
+		{transA: true, m: 900, n: 1, k: 301, alpha: 2},
 	}
 	for _, g := range linalg.Available() {
 		for _, tc := range shapes {
@@ -279,14 +283,19 @@ func TestBlockedAllocations(t *testing.T) {
 	defer parallel.SetThreads(parallel.Threads())
 	parallel.SetThreads(1)
 	rng := rand.New(rand.NewPCG(5, 6))
-	tc := gemmCase{m: 100, n: 300, k: 400, alpha: 1, beta: 1}
-	a, lda, b, ldb, c, ldc := tc.operands(rng)
-	for _, g := range linalg.Available() {
-		allocs := testing.AllocsPerRun(20, func() {
-			g.Sgemm(false, false, tc.m, tc.n, tc.k, 1, a, lda, b, ldb, 0, c, ldc)
-		})
-		if allocs != 0 {
-			t.Errorf("%s: %g allocations per call, want 0", g.Name(), allocs)
+	for _, tc := range []gemmCase{
+		{m: 100, n: 300, k: 400, alpha: 1, beta: 1},
+		{transA: true, transB: true, m: 1, n: 300, k: 400, alpha: 1, beta: 1},
+		{m: 1, n: 300, k: 400, alpha: 1, beta: 1},
+	} {
+		a, lda, b, ldb, c, ldc := tc.operands(rng)
+		for _, g := range linalg.Available() {
+			allocs := testing.AllocsPerRun(20, func() {
+				g.Sgemm(tc.transA, tc.transB, tc.m, tc.n, tc.k, 1, a, lda, b, ldb, 0, c, ldc)
+			})
+			if allocs != 0 {
+				t.Errorf("%s %v: %g allocations per call, want 0", g.Name(), tc, allocs)
+			}
 		}
 	}
 }

@@ -16,6 +16,9 @@
 //     row stride of lda elements, read in place without packing;
 //     func(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, useBeta int)
 //
+// dotRows4AVX2 and axpyCols32AVX2 are the matrix-vector kernels for
+// products with one row or one column; see their doc comments.
+//
 // packBTrans16AVX2 packs 16 rows of a row-major matrix as the columns
 // of a B panel, and copyRows6AVX2 (and 12, 16, 32) copy k runs of that
 // many values between strided rows; see their doc comments.
@@ -62,6 +65,8 @@ func main() {
 	for _, w := range []int{6, 12, 16, 32} {
 		emitStridedCopy(w)
 	}
+	emitDotRows4()
+	emitAxpyCols32()
 	Generate()
 }
 
@@ -377,6 +382,133 @@ func emitStridedCopy(w int) {
 	DECQ(k)
 	JNZ(LabelRef("loop"))
 	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+// emitDotRows4 writes dotRows4AVX2, which stores in y[0:4] the dot
+// products of x[0:k] with four rows of a row-major matrix (row stride lda
+// elements), for k a multiple of 8. Each row has two accumulators that
+// take alternate runs of 8 values, so that eight multiply-add chains are
+// in flight; the sums are reduced across lanes at the end.
+func emitDotRows4() {
+	TEXT("dotRows4AVX2", NOSPLIT, "func(k int, a *float32, lda int, x *float32, y *float32)")
+	Pragma("noescape")
+	Doc("dotRows4AVX2 computes four dot products of matrix rows with a vector; see emitDotRows4 in package asmgen.")
+	k := Load(Param("k"), GP64())
+	a := Load(Param("a"), GP64())
+	lda := Load(Param("lda"), GP64())
+	SHLQ(U8(2), lda)
+	lda3 := GP64()
+	LEAQ(Mem{Base: lda, Index: lda, Scale: 2}, lda3)
+	x := Load(Param("x"), GP64())
+	row := func(i, disp int) Mem {
+		switch i {
+		case 0:
+			return Mem{Base: a, Disp: disp}
+		case 3:
+			return Mem{Base: a, Index: lda3, Scale: 1, Disp: disp}
+		}
+		return Mem{Base: a, Index: lda, Scale: uint8(i), Disp: disp}
+	}
+	acc := make([][2]reg.VecVirtual, 4)
+	for i := range acc {
+		for h := range acc[i] {
+			acc[i][h] = YMM()
+			VXORPS(acc[i][h], acc[i][h], acc[i][h])
+		}
+	}
+	// step multiplies the 8 values at byte offset disp into accumulator h.
+	step := func(h, disp int) {
+		xv := YMM()
+		VMOVUPS(Mem{Base: x, Disp: disp}, xv)
+		for i := range acc {
+			VFMADD231PS(row(i, disp), xv, acc[i][h])
+		}
+	}
+	blocks := GP64()
+	MOVQ(k, blocks)
+	SHRQ(U8(4), blocks)
+	JZ(LabelRef("half"))
+	Label("loop")
+	step(0, 0)
+	step(1, 32)
+	ADDQ(U8(64), a)
+	ADDQ(U8(64), x)
+	DECQ(blocks)
+	JNZ(LabelRef("loop"))
+	Label("half")
+	TESTQ(U32(8), k)
+	JZ(LabelRef("reduce"))
+	step(0, 0)
+	Label("reduce")
+	for i := range acc {
+		VADDPS(acc[i][1], acc[i][0], acc[i][0])
+	}
+	// Pairwise horizontal adds leave row i's partial sums in lane i of
+	// each 128-bit half; adding the halves finishes them.
+	h01, h23 := YMM(), YMM()
+	VHADDPS(acc[1][0], acc[0][0], h01)
+	VHADDPS(acc[3][0], acc[2][0], h23)
+	VHADDPS(h23, h01, h01)
+	hi := XMM()
+	VEXTRACTF128(U8(1), h01, hi)
+	VADDPS(hi, h01.AsX(), hi)
+	y := Load(Param("y"), GP64())
+	VMOVUPS(hi, Mem{Base: y})
+	VZEROUPPER()
+	RET()
+}
+
+// emitAxpyCols32 writes axpyCols32AVX2, which stores in y[0:32] the sum
+// over q < k of x[q] times row q of a 32-column block of a row-major
+// matrix (row stride ldb elements): 32 columns of a vector-matrix
+// product. Even and odd steps of q go to separate accumulators, so that
+// eight multiply-add chains are in flight.
+func emitAxpyCols32() {
+	TEXT("axpyCols32AVX2", NOSPLIT, "func(k int, x *float32, b *float32, ldb int, y *float32)")
+	Pragma("noescape")
+	Doc("axpyCols32AVX2 computes 32 columns of a vector-matrix product; see emitAxpyCols32 in package asmgen.")
+	k := Load(Param("k"), GP64())
+	x := Load(Param("x"), GP64())
+	b := Load(Param("b"), GP64())
+	ldb := Load(Param("ldb"), GP64())
+	SHLQ(U8(2), ldb)
+	acc := make([][4]reg.VecVirtual, 2)
+	for h := range acc {
+		for v := range acc[h] {
+			acc[h][v] = YMM()
+			VXORPS(acc[h][v], acc[h][v], acc[h][v])
+		}
+	}
+	step := func(h int) {
+		xv := YMM()
+		VBROADCASTSS(Mem{Base: x, Disp: 4 * h}, xv)
+		for v := range acc[h] {
+			VFMADD231PS(Mem{Base: b, Disp: 32 * v}, xv, acc[h][v])
+		}
+		ADDQ(ldb, b)
+	}
+	pairs := GP64()
+	MOVQ(k, pairs)
+	SHRQ(U8(1), pairs)
+	JZ(LabelRef("odd"))
+	Label("loop")
+	step(0)
+	step(1)
+	ADDQ(U8(8), x)
+	DECQ(pairs)
+	JNZ(LabelRef("loop"))
+	Label("odd")
+	TESTQ(U32(1), k)
+	JZ(LabelRef("store"))
+	step(0)
+	Label("store")
+	y := Load(Param("y"), GP64())
+	for v := range acc[0] {
+		VADDPS(acc[1][v], acc[0][v], acc[0][v])
+		VMOVUPS(acc[0][v], Mem{Base: y, Disp: 32 * v})
+	}
 	VZEROUPPER()
 	RET()
 }
