@@ -2,8 +2,11 @@ package conformance
 
 import (
 	"math/rand/v2"
+	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -136,6 +139,7 @@ func BenchmarkAlexNetTraining(b *testing.B) {
 		if _, err := tape.Backward(map[string]*tensor.Tensor{model.Logits: seed}, params); err != nil {
 			b.Fatal(err)
 		}
+		tape.Release()
 	}
 	step(0)
 	var times []time.Duration
@@ -149,6 +153,38 @@ func BenchmarkAlexNetTraining(b *testing.B) {
 	med := median(times)
 	b.ReportMetric(batch/med.Seconds(), "images/s")
 	b.ReportMetric(3*2*alexnetMACs*batch/med.Seconds()/1e9, "GFLOP/s")
+}
+
+// BenchmarkAlexNetTrainingMemory trains the Keras AlexNet for one epoch
+// at batch 64 on 80 images of each class (the whole set, cached decoded
+// in memory as the default run does) in a child process, cmd/export, and
+// reports the child's peak resident memory.
+func BenchmarkAlexNetTrainingMemory(b *testing.B) {
+	dir := b.TempDir()
+	data := testenv.Flowers(b, dir, 80)
+	exe := filepath.Join(dir, "export")
+	build := exec.Command("go", "build", "-o", exe, "./cmd/export")
+	build.Dir = testenv.RepoRoot(b)
+	if out, err := build.CombinedOutput(); err != nil {
+		b.Fatalf("go build ./cmd/export: %v\n%s", err, out)
+	}
+	var peak []int64
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		run := exec.Command(exe, "--data", data, "--epochs", "1", "--batch", "64",
+			"--threads", strconv.Itoa(benchThreads), "-q", "-o", filepath.Join(dir, "alexnet.onnx"))
+		if out, err := run.CombinedOutput(); err != nil {
+			b.Fatalf("export: %v\n%s", err, out)
+		}
+		usage, ok := run.ProcessState.SysUsage().(*syscall.Rusage)
+		if !ok {
+			b.Fatal("no resource usage for the child process")
+		}
+		peak = append(peak, usage.Maxrss) // KiB on Linux
+	}
+	b.StopTimer()
+	slices.Sort(peak)
+	b.ReportMetric(float64(peak[len(peak)-1])/1024, "peak-RSS-MiB")
 }
 
 func median(ds []time.Duration) time.Duration {

@@ -15,6 +15,11 @@ import (
 //
 // Only the nodes on a path from a wrt value to a seeded value are
 // differentiated, and each of them must implement ops.Differentiable.
+// Backward hands each intermediate value and gradient back to the
+// program as soon as the last node that needs it has run, so that
+// afterwards only the graph outputs, the inputs, the values named in
+// Options.Keep and the returned gradients remain readable; Release
+// recycles those too.
 func (t *Tape) Backward(seeds map[string]*tensor.Tensor, wrt []string) (map[string]*tensor.Tensor, error) {
 	p := t.prog
 	if t.contexts == nil {
@@ -23,12 +28,13 @@ func (t *Tape) Backward(seeds map[string]*tensor.Tensor, wrt []string) (map[stri
 	// needs[slot]: the value depends on a wrt value, so its gradient is
 	// worth computing.
 	needs := make([]bool, len(p.names))
+	returned := make([]bool, len(p.names))
 	for _, name := range wrt {
 		slot := p.slotOf(name)
 		if slot < 0 {
 			return nil, fmt.Errorf("native: the model has no value %q", name)
 		}
-		needs[slot] = true
+		needs[slot], returned[slot] = true, true
 	}
 	for _, s := range p.steps {
 		for _, in := range s.inputs {
@@ -52,29 +58,24 @@ func (t *Tape) Backward(seeds map[string]*tensor.Tensor, wrt []string) (map[stri
 			return nil, fmt.Errorf("native: gradient seed for %q does not match its value", name)
 		}
 		grads[slot] = g
+		t.given = append(t.given, g)
 	}
+	live := t.liveBuffers(grads)
+	lastUse := t.lastBackwardUse(needs, grads)
 	for i := len(p.steps) - 1; i >= 0; i-- {
 		s := p.steps[i]
-		gradOut := make([]*tensor.Tensor, len(s.outputs))
-		any := false
-		for j, slot := range s.outputs {
-			if slot >= 0 && grads[slot] != nil {
-				gradOut[j] = grads[slot]
-				any = true
-			}
-		}
-		wanted := false
-		for _, in := range s.inputs {
-			if in >= 0 && needs[in] {
-				wanted = true
-			}
-		}
-		if !any || !wanted {
+		if !stepRuns(s, needs, grads) {
 			continue
 		}
 		diff, ok := s.op.(ops.Differentiable)
 		if !ok {
 			return nil, p.nodeError(s, fmt.Errorf("has no backward pass"))
+		}
+		gradOut := make([]*tensor.Tensor, len(s.outputs))
+		for j, slot := range s.outputs {
+			if slot >= 0 {
+				gradOut[j] = grads[slot]
+			}
 		}
 		in := make([]*tensor.Tensor, len(s.inputs))
 		for j, slot := range s.inputs {
@@ -93,17 +94,43 @@ func (t *Tape) Backward(seeds map[string]*tensor.Tensor, wrt []string) (map[stri
 			return nil, p.nodeError(s, err)
 		}
 		for j, g := range gradIn {
-			if j >= len(s.inputs) || g == nil || s.inputs[j] < 0 || !needs[s.inputs[j]] {
+			if g == nil {
+				continue
+			}
+			live.add(g)
+			if j >= len(s.inputs) || s.inputs[j] < 0 || !needs[s.inputs[j]] {
+				live.drop(g) // a gradient nobody asked for
 				continue
 			}
 			slot := s.inputs[j]
 			if grads[slot] == nil {
 				grads[slot] = g
-			} else {
-				grads[slot] = sum(grads[slot], g)
+				continue
+			}
+			total := sum(p.pool, grads[slot], g)
+			live.add(total)
+			live.drop(grads[slot])
+			live.drop(g)
+			grads[slot] = total
+		}
+		// The gradients of the step's outputs are spent, and so is every
+		// value whose last reader in the backward pass this was.
+		for _, slot := range s.outputs {
+			if slot >= 0 && grads[slot] != nil && !returned[slot] {
+				live.drop(grads[slot])
+				grads[slot] = nil
+			}
+		}
+		for _, slots := range [][]int{s.inputs, s.outputs} {
+			for _, slot := range slots {
+				if slot >= 0 && lastUse[slot] == i && !t.keep[slot] && t.values[slot] != nil {
+					live.drop(t.values[slot])
+					t.values[slot] = nil
+				}
 			}
 		}
 	}
+	t.grads = grads
 	result := map[string]*tensor.Tensor{}
 	for _, name := range wrt {
 		if g := grads[p.slots[name]]; g != nil {
@@ -113,10 +140,104 @@ func (t *Tape) Backward(seeds map[string]*tensor.Tensor, wrt []string) (map[stri
 	return result, nil
 }
 
-// sum returns a new tensor a+b. It never adds in place, since either
-// gradient may share its buffer with another value.
-func sum(a, b *tensor.Tensor) *tensor.Tensor {
-	out := tensor.Float32(a.Shape...)
+// stepRuns reports whether the backward pass differentiates step s: some
+// of its outputs have a gradient and some of its inputs need one.
+func stepRuns(s step, needs []bool, grads []*tensor.Tensor) bool {
+	any, wanted := false, false
+	for _, slot := range s.outputs {
+		if slot >= 0 && grads[slot] != nil {
+			any = true
+		}
+	}
+	for _, in := range s.inputs {
+		if in >= 0 && needs[in] {
+			wanted = true
+		}
+	}
+	return any && wanted
+}
+
+// lastBackwardUse returns, per value, the index of the last step of the
+// backward pass (the lowest, as it runs in reverse) that reads the value,
+// or -1. Which steps run is decided as Backward decides it, assuming
+// that a step gives a gradient to every input that needs one.
+func (t *Tape) lastBackwardUse(needs []bool, seeded []*tensor.Tensor) []int {
+	p := t.prog
+	has := make([]*tensor.Tensor, len(seeded))
+	copy(has, seeded)
+	marker := &tensor.Tensor{}
+	last := make([]int, len(p.names))
+	for i := range last {
+		last[i] = -1
+	}
+	for i := len(p.steps) - 1; i >= 0; i-- {
+		s := p.steps[i]
+		if !stepRuns(s, needs, has) {
+			continue
+		}
+		for _, slots := range [][]int{s.inputs, s.outputs} {
+			for _, slot := range slots {
+				if slot >= 0 {
+					last[slot] = i
+				}
+			}
+		}
+		for _, slot := range s.inputs {
+			if slot >= 0 && needs[slot] {
+				has[slot] = marker
+			}
+		}
+	}
+	return last
+}
+
+// bufferRefs counts the live tensors of a backward pass (tape values and
+// gradients) that share each float32 buffer, and hands a buffer back to
+// the program's pool when its count falls to zero, unless it belongs to
+// the caller or to the model (foreign).
+type bufferRefs struct {
+	pool    *ops.Pool
+	count   map[*float32]int
+	foreign map[*float32]bool
+}
+
+// liveBuffers counts the buffers of the tape's values and of grads.
+func (t *Tape) liveBuffers(grads []*tensor.Tensor) *bufferRefs {
+	r := &bufferRefs{pool: t.prog.pool, count: map[*float32]int{}, foreign: t.foreignBuffers()}
+	for _, list := range [][]*tensor.Tensor{t.values, grads} {
+		for _, v := range list {
+			if v != nil {
+				r.add(v)
+			}
+		}
+	}
+	return r
+}
+
+func (r *bufferRefs) add(t *tensor.Tensor) {
+	if buf := bufferOf(t); buf != nil {
+		r.count[buf]++
+	}
+}
+
+func (r *bufferRefs) drop(t *tensor.Tensor) {
+	buf := bufferOf(t)
+	if buf == nil {
+		return
+	}
+	r.count[buf]--
+	if r.count[buf] == 0 {
+		delete(r.count, buf)
+		if !r.foreign[buf] && t.Kind == tensor.Dense {
+			r.pool.Put(t)
+		}
+	}
+}
+
+// sum returns a new tensor a+b from pool. It never adds in place, since
+// either gradient may share its buffer with another value.
+func sum(pool *ops.Pool, a, b *tensor.Tensor) *tensor.Tensor {
+	out := pool.Float32(a.Shape...)
 	x, y, z := a.F32(), b.F32(), out.F32()
 	for i := range z {
 		z[i] = x[i] + y[i]

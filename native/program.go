@@ -352,6 +352,51 @@ type Tape struct {
 	values   []*tensor.Tensor
 	contexts []*ops.Context
 	opts     Options
+	// keep marks the values that are never recycled before Release:
+	// inputs, initializers, outputs and Options.Keep.
+	keep []bool
+	// given holds the caller's tensors (inputs and gradient seeds) and
+	// grads, per value, the gradients Backward left, for Release.
+	given, grads []*tensor.Tensor
+}
+
+// Release hands the buffers of the tape's remaining values and of the
+// gradients its Backward returned back to the program, whose next runs
+// reuse them, so that a training loop that releases each step's tape
+// allocates almost nothing. Buffers of inputs, initializers and gradient seeds are
+// left alone. After Release, neither the tape nor any tensor obtained
+// from it (outputs, values, gradients) may be used.
+func (t *Tape) Release() {
+	foreign := t.foreignBuffers()
+	for _, list := range [][]*tensor.Tensor{t.values, t.grads} {
+		for _, v := range list {
+			if v == nil || v.Kind != tensor.Dense {
+				continue
+			}
+			if buf := bufferOf(v); buf != nil && !foreign[buf] {
+				foreign[buf] = true // never twice
+				t.prog.pool.Put(v)
+			}
+		}
+	}
+	t.values, t.given, t.grads, t.contexts = nil, nil, nil, nil
+}
+
+// foreignBuffers returns the buffers that are not the tape's to recycle:
+// those of the model's constants and of the caller's tensors.
+func (t *Tape) foreignBuffers() map[*float32]bool {
+	foreign := map[*float32]bool{}
+	for _, c := range t.prog.consts {
+		if buf := bufferOf(c); buf != nil {
+			foreign[buf] = true
+		}
+	}
+	for _, g := range t.given {
+		if buf := bufferOf(g); buf != nil {
+			foreign[buf] = true
+		}
+	}
+	return foreign
 }
 
 // Forward runs the program with the given options. In training mode, or
@@ -396,9 +441,12 @@ func (p *Program) Forward(inputs map[string]*tensor.Tensor, opts Options) (*Tape
 		}
 		keep[slot] = true
 	}
-	tape := &Tape{prog: p, values: values, opts: opts}
+	tape := &Tape{prog: p, values: values, opts: opts, keep: keep}
 	if record {
 		tape.contexts = make([]*ops.Context, len(p.steps))
+		for _, t := range inputs {
+			tape.given = append(tape.given, t)
+		}
 	}
 	in := make([]*tensor.Tensor, 0, 8)
 	for i, s := range p.steps {
@@ -430,11 +478,13 @@ func (p *Program) Forward(inputs map[string]*tensor.Tensor, opts Options) (*Tape
 		}
 		var ctx *ops.Context
 		if record {
+			// Values stay on the tape; nothing is recycled before Release.
 			ctx = &ops.Context{
 				Training: opts.Training,
 				Rand:     rand.New(rand.NewPCG(opts.Seed, uint64(i))),
+				Pool:     p.pool,
 			}
-			tape.contexts[i] = ctx // values stay on the tape; nothing is recycled
+			tape.contexts[i] = ctx
 		} else {
 			p.sources[i].Seed(opts.Seed, uint64(i))
 			ctx = &p.ctxs[i]

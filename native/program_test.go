@@ -4,6 +4,8 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -254,5 +256,80 @@ func TestFirstNonFiniteNamesTheOp(t *testing.T) {
 	n, value, found := tape.FirstNonFinite()
 	if !found || n.Name != "log" || n.OpType != "Log" || value != "log" {
 		t.Fatalf("FirstNonFinite = %v, %q, %v; want node log (Log)", n, value, found)
+	}
+}
+
+// TestReleasedTapesAreRecycled runs training steps of smallNet that
+// release their tapes, and checks that their gradients are bitwise those
+// of steps that do not (recycled buffers hold old values, which no op may
+// read), and that a step after released ones allocates less than half
+// of what a program's first step does (what remains is the ops' saved
+// state, such as LRN's scales and Dropout's mask, and bookkeeping).
+func TestReleasedTapesAreRecycled(t *testing.T) {
+	m := smallNet(t, 8)
+	var params []string
+	for _, init := range m.Graph.Initializers {
+		if !strings.HasPrefix(init.Name, "bn.mean") && !strings.HasPrefix(init.Name, "bn.var") {
+			params = append(params, init.Name)
+		}
+	}
+	const batch = 16
+	x := randomInput(9, batch, 3, 8, 8)
+	seed := randomInput(10, batch, 5)
+	// step returns the gradients of one training step as float32 slices.
+	step := func(prog *Program, i int, release bool) map[string][]float32 {
+		tape, err := prog.Forward(map[string]*tensor.Tensor{"x": x}, Options{Training: true, Seed: uint64(i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		grads, err := tape.Backward(map[string]*tensor.Tensor{"logits": seed}, params)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string][]float32{}
+		for name, g := range grads {
+			out[name] = slices.Clone(g.F32())
+		}
+		if release {
+			tape.Release()
+		}
+		return out
+	}
+	fresh, err := Compile(smallNet(t, 8))
+	if err != nil {
+		t.Fatal(err)
+	}
+	recycled, err := Compile(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 4 {
+		want, got := step(fresh, i, false), step(recycled, i, true)
+		if len(got) != len(params) {
+			t.Fatalf("step %d: %d gradients, want %d", i, len(got), len(params))
+		}
+		for name, g := range got {
+			for j := range g {
+				if math.Float32bits(g[j]) != math.Float32bits(want[name][j]) {
+					t.Fatalf("step %d: d%s[%d] = %g after released steps, %g without", i, name, j, g[j], want[name][j])
+				}
+			}
+		}
+	}
+	allocated := func(prog *Program, i int) uint64 {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		step(prog, i, true)
+		runtime.ReadMemStats(&after)
+		return after.TotalAlloc - before.TotalAlloc
+	}
+	first, err := Compile(smallNet(t, 8))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cold, warm := allocated(first, 0), allocated(recycled, 5)
+	t.Logf("a first step allocates %d bytes, a later one %d", cold, warm)
+	if warm > cold/2 {
+		t.Errorf("a step after released ones allocates %d bytes, more than half of a first step (%d)", warm, cold)
 	}
 }

@@ -14,12 +14,24 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/spf13/pflag"
 )
 
+// trainingGCPercent replaces Go's default GOGC of 100 unless GOGC is set.
+// Training keeps its live heap (weights, optimizer state, the tape and
+// the decoded images, about 1.3 GiB for AlexNet at batch 64) nearly
+// constant and allocates little per step once the tape's buffers are
+// recycled, so a collection after every quarter of the live heap costs
+// little, while the default lets the heap grow to twice the live set.
+const trainingGCPercent = 25
+
 func main() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(trainingGCPercent)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))

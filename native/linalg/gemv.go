@@ -49,12 +49,13 @@ func (kern *kernel) gemv(p gemmArgs) {
 	})
 }
 
-// vecColumns stores elements [j0, j1) of the row x·op(B) in out.
+// vecColumns stores elements [j0, j1) of the row x·op(B) in out; j0 is
+// a multiple of the kernels' group of columns and j1 one too or n.
 func (kern *kernel) vecColumns(p *gemmArgs, x []float32, out *vecOut, j0, j1 int) {
 	if p.transB {
-		kern.dotColumns(x, p.b, p.ldb, j0, j1, out)
+		kern.dotColumns(x, p.b, p.ldb, p.n, j0, j1, out)
 	} else {
-		kern.axpyColumns(x, p.b, p.ldb, j0, j1, out)
+		kern.axpyColumns(x, p.b, p.ldb, p.n, j0, j1, out)
 	}
 }
 
@@ -77,47 +78,91 @@ func (o *vecOut) store(j int, sum float32) {
 }
 
 // dotColumns stores x·b[j*ldb:][:k] for j in [j0, j1): columns of op(B)
-// that are rows of the stored, transposed B.
-func (kern *kernel) dotColumns(x, b []float32, ldb, j0, j1 int, out *vecOut) {
+// that are rows of the stored, transposed B, of which there are n. Each
+// dot product is summed the same way wherever its row falls: a last
+// group of fewer than four rows is computed as the last four rows of B,
+// or from a zero-padded copy when B has fewer.
+func (kern *kernel) dotColumns(x, b []float32, ldb, n, j0, j1 int, out *vecOut) {
 	k := len(x)
-	j := j0
-	if kern.dot4 != nil {
+	if kern.dot4 == nil {
+		for j := j0; j < j1; j++ {
+			var s float32
+			for q, v := range b[j*ldb:][:k] {
+				s += v * x[q]
+			}
+			out.store(j, s)
+		}
+		return
+	}
+	group := func(rows []float32, ld, first, from int) {
 		done := k / 8 * 8
-		for ; j+4 <= j1; j += 4 {
-			rows := b[j*ldb:]
-			for i, s := range kern.dot4(done, rows, ldb, x) {
-				for q := done; q < k; q++ {
-					s += rows[i*ldb+q] * x[q]
-				}
-				out.store(j+i, s)
+		for i, s := range kern.dot4(done, rows, ld, x) {
+			for q := done; q < k; q++ {
+				s += rows[i*ld+q] * x[q]
+			}
+			if j := first + i; j >= from && j < j1 {
+				out.store(j, s)
 			}
 		}
 	}
-	for ; j < j1; j++ {
-		var s float32
-		for q, v := range b[j*ldb:][:k] {
-			s += v * x[q]
+	j := j0
+	for ; j+4 <= j1; j += 4 {
+		group(b[j*ldb:], ldb, j, j)
+	}
+	switch {
+	case j == j1:
+	case n >= 4:
+		group(b[(n-4)*ldb:], ldb, n-4, j)
+	default:
+		ws := kern.takeWorkspace(4, k, 0)
+		defer kern.giveWorkspace(ws)
+		pad := ws.a[:4*k]
+		clear(pad)
+		for i := 0; i < n; i++ {
+			copy(pad[i*k:(i+1)*k], b[i*ldb:])
 		}
-		out.store(j, s)
+		group(pad, k, 0, j)
 	}
 }
 
 // axpyColumns stores columns [j0, j1) of x·B for a B stored k×n with row
-// stride ldb.
-func (kern *kernel) axpyColumns(x, b []float32, ldb, j0, j1 int, out *vecOut) {
-	j := j0
-	if kern.axpy32 != nil {
-		for ; j+32 <= j1; j += 32 {
-			for i, s := range kern.axpy32(x, b[j:], ldb) {
-				out.store(j+i, s)
+// stride ldb. Each column is summed the same way wherever it falls: a
+// last group of fewer than 32 columns is computed as the last 32 columns
+// of B, or from a zero-padded copy when B has fewer.
+func (kern *kernel) axpyColumns(x, b []float32, ldb, n, j0, j1 int, out *vecOut) {
+	k := len(x)
+	if kern.axpy32 == nil {
+		for j := j0; j < j1; j++ {
+			var s float32
+			for q, v := range x {
+				s += v * b[q*ldb+j]
+			}
+			out.store(j, s)
+		}
+		return
+	}
+	group := func(cols []float32, ld, first, from int) {
+		for i, s := range kern.axpy32(x, cols, ld) {
+			if j := first + i; j >= from && j < j1 {
+				out.store(j, s)
 			}
 		}
 	}
-	for ; j < j1; j++ {
-		var s float32
-		for q, v := range x {
-			s += v * b[q*ldb+j]
+	j := j0
+	for ; j+32 <= j1; j += 32 {
+		group(b[j:], ldb, j, j)
+	}
+	switch {
+	case j == j1:
+	case n >= 32:
+		group(b[n-32:], ldb, n-32, j)
+	default:
+		ws := kern.takeWorkspace(0, k, 32)
+		defer kern.giveWorkspace(ws)
+		pad := ws.b[:32*k]
+		for q := 0; q < k; q++ {
+			clear(pad[q*32+copy(pad[q*32:q*32+n], b[q*ldb:q*ldb+n]) : (q+1)*32])
 		}
-		out.store(j, s)
+		group(pad, 32, 0, j)
 	}
 }

@@ -306,3 +306,33 @@ func TestDefault(t *testing.T) {
 		t.Errorf("Current() = %v, want %v", got, want)
 	}
 }
+
+// TestVectorColumnsIndependent checks that a product with one row of A
+// gives each element of C the same bits wherever its column falls, as
+// the tiles of the blocked algorithm do: x·B[:, s:] must equal the last
+// columns of x·B for every shift s, with B as stored and transposed.
+func TestVectorColumnsIndependent(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	const k, n = 301, 70
+	x := randomSlice(rng, k)
+	for _, g := range linalg.Available() {
+		for _, transB := range []bool{false, true} {
+			b := randomSlice(rng, k*n)
+			ldb, step := n, 1 // B is k×n; a shift moves its start one column
+			if transB {
+				ldb, step = k, k // B is n×k; a shift moves it one row
+			}
+			full := make([]float32, n)
+			g.Sgemm(false, transB, 1, n, k, 1, x, k, b, ldb, 0, full, n)
+			for s := 1; s < n; s++ {
+				part := make([]float32, n-s)
+				g.Sgemm(false, transB, 1, n-s, k, 1, x, k, b[s*step:], ldb, 0, part, n-s)
+				for j, v := range part {
+					if math.Float32bits(v) != math.Float32bits(full[s+j]) {
+						t.Fatalf("%s transB=%v: column %d is %g alone from shift %d, %g in the full product", g.Name(), transB, s+j, v, s, full[s+j])
+					}
+				}
+			}
+		}
+	}
+}

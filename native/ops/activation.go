@@ -228,7 +228,7 @@ type gradActivationOp struct {
 }
 
 // Backward returns dX for float32 X (see the table at the top).
-func (op *gradActivationOp) Backward(_ *Context, in, out, gradOut []*tensor.Tensor) ([]*tensor.Tensor, error) {
+func (op *gradActivationOp) Backward(ctx *Context, in, out, gradOut []*tensor.Tensor) ([]*tensor.Tensor, error) {
 	if len(in) != 1 || in[0] == nil || len(out) < 1 || out[0] == nil {
 		return nil, fmt.Errorf("backward needs the input and the output")
 	}
@@ -242,7 +242,7 @@ func (op *gradActivationOp) Backward(_ *Context, in, out, gradOut []*tensor.Tens
 	if x.Len() != y.Len() || dy.Len() != y.Len() {
 		return nil, fmt.Errorf("output gradient %v does not match output %v", dy, y)
 	}
-	dx := tensor.Float32(x.Shape...)
+	dx := ctx.Zeros(x.Shape...)
 	xs, ys, g, d := x.F32(), y.F32(), dy.F32(), dx.F32()
 	parallel.For(len(d), ewGrain, func(lo, hi int) {
 		switch op.kind {

@@ -122,12 +122,12 @@ func (c *conv) Backward(ctx *Context, in, out, gradOut []*tensor.Tensor) ([]*ten
 	if err != nil {
 		return nil, err
 	}
-	dx := tensor.Float32(in[0].Shape...)
-	dw := tensor.Float32(in[1].Shape...)
+	dx := ctx.Zeros(in[0].Shape...)
+	dw := ctx.Zeros(in[1].Shape...)
 	grads := []*tensor.Tensor{dx, dw}
 	var db []float32
 	if len(in) > 2 && in[2] != nil {
-		g := tensor.Float32(in[2].Shape...)
+		g := ctx.Zeros(in[2].Shape...)
 		grads, db = append(grads, g), g.F32()
 	}
 	if pnd != nil {

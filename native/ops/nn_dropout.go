@@ -97,7 +97,7 @@ func (o *dropout) Backward(ctx *Context, in, out, gradOut []*tensor.Tensor) ([]*
 	if !ok {
 		return []*tensor.Tensor{gradOut[0]}, nil
 	}
-	dx := tensor.Float32(in[0].Shape...)
+	dx := ctx.Zeros(in[0].Shape...)
 	kernels.DropoutBackward(p, mask.Data.([]bool), gradOut[0].F32(), dx.F32())
 	return []*tensor.Tensor{dx}, nil
 }

@@ -113,12 +113,12 @@ func (o *gemm) Backward(ctx *Context, in, out, gradOut []*tensor.Tensor) ([]*ten
 	if err != nil {
 		return nil, err
 	}
-	da := tensor.Float32(in[0].Shape...)
-	db := tensor.Float32(in[1].Shape...)
+	da := ctx.Zeros(in[0].Shape...)
+	db := ctx.Zeros(in[1].Shape...)
 	grads := []*tensor.Tensor{da, db}
 	var dc []float32
 	if len(in) > 2 && in[2] != nil {
-		g := tensor.Float32(in[2].Shape...)
+		g := ctx.Zeros(in[2].Shape...)
 		grads, dc = append(grads, g), g.F32()
 	}
 	dy := gradOut[0].F32()
@@ -195,8 +195,8 @@ func (o matMul) Backward(ctx *Context, in, out, gradOut []*tensor.Tensor) ([]*te
 	if err != nil {
 		return nil, err
 	}
-	da := tensor.Float32(in[0].Shape...)
-	db := tensor.Float32(in[1].Shape...)
+	da := ctx.Zeros(in[0].Shape...)
+	db := ctx.Zeros(in[1].Shape...)
 	kernels.MatMulBackward(p, in[0].F32(), in[1].F32(), gradOut[0].F32(), da.F32(), db.F32())
 	return []*tensor.Tensor{da, db}, nil
 }

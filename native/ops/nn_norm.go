@@ -111,9 +111,9 @@ func (o *batchNorm) Backward(ctx *Context, in, out, gradOut []*tensor.Tensor) ([
 	if err != nil {
 		return nil, err
 	}
-	dx := tensor.Float32(in[0].Shape...)
-	dscale := tensor.Float32(p.C)
-	dbias := tensor.Float32(p.C)
+	dx := ctx.Zeros(in[0].Shape...)
+	dscale := ctx.Zeros(p.C)
+	dbias := ctx.Zeros(p.C)
 	if st, ok := ctx.Saved.(*batchStats); ok {
 		kernels.BatchNormTrainingBackward(p, in[0].F32(), in[1].F32(), st.mean, st.invStd, gradOut[0].F32(), dx.F32(), dscale.F32(), dbias.F32())
 	} else {
@@ -190,7 +190,7 @@ func (o *lrn) Backward(ctx *Context, in, out, gradOut []*tensor.Tensor) ([]*tens
 	if err != nil {
 		return nil, err
 	}
-	dx := tensor.Float32(in[0].Shape...)
+	dx := ctx.Zeros(in[0].Shape...)
 	kernels.LRNBackward(p, in[0].F32(), out[0].F32(), ctx.Saved.([]float32), gradOut[0].F32(), dx.F32())
 	return []*tensor.Tensor{dx}, nil
 }

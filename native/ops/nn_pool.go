@@ -198,7 +198,7 @@ func (o *pool) Backward(ctx *Context, in, out, gradOut []*tensor.Tensor) ([]*ten
 	if err != nil {
 		return nil, err
 	}
-	dx := tensor.Float32(in[0].Shape...)
+	dx := ctx.Zeros(in[0].Shape...)
 	switch {
 	case pnd != nil && o.max:
 		kernels.MaxPoolNDBackward(pnd, ctx.Saved.(*tensor.Tensor).Data.([]int64), gradOut[0].F32(), dx.F32())
@@ -260,7 +260,7 @@ func (o *globalPool) Backward(ctx *Context, in, out, gradOut []*tensor.Tensor) (
 	if err != nil {
 		return nil, err
 	}
-	dx := tensor.Float32(in[0].Shape...)
+	dx := ctx.Zeros(in[0].Shape...)
 	if o.max {
 		kernels.GlobalMaxPoolBackward(p, ctx.Saved.([]int64), gradOut[0].F32(), dx.F32())
 	} else {

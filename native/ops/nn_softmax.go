@@ -86,7 +86,7 @@ func (o *softmax) Backward(ctx *Context, in, out, gradOut []*tensor.Tensor) ([]*
 	if err != nil {
 		return nil, err
 	}
-	dx := tensor.Float32(in[0].Shape...)
+	dx := ctx.Zeros(in[0].Shape...)
 	if o.log {
 		kernels.LogSoftmaxBackward(p, out[0].F32(), gradOut[0].F32(), dx.F32())
 	} else {

@@ -66,6 +66,10 @@ type Update struct {
 // is one. Its contents are undefined.
 func (c *Context) Float32(shape ...int) *tensor.Tensor { return c.Pool.Float32(shape...) }
 
+// Zeros returns a float32 tensor of zeros, from the pool when there is
+// one: backward passes accumulate into their gradients.
+func (c *Context) Zeros(shape ...int) *tensor.Tensor { return c.Pool.Zeros(shape...) }
+
 // Constructor builds an Op for node n, declared under the given opset
 // version of its domain.
 type Constructor func(n *graph.Node, opset int64) (Op, error)

@@ -26,6 +26,13 @@ func (p *Pool) Float32(shape ...int) *tensor.Tensor {
 	return tensor.FromFloat32(make([]float32, n), shape...)
 }
 
+// Zeros returns a float32 tensor of the given shape filled with zeros.
+func (p *Pool) Zeros(shape ...int) *tensor.Tensor {
+	t := p.Float32(shape...)
+	clear(t.F32())
+	return t
+}
+
 // Put hands t's buffer back for reuse. The caller must hold no other
 // reference to it.
 func (p *Pool) Put(t *tensor.Tensor) {

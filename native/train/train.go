@@ -399,6 +399,7 @@ func (t *Trainer) trainStep(b *data.Batch, lr float32) (float32, int, error) {
 	for name, g := range grads {
 		copy(t.params.GradView(t.grads, name), g.F32())
 	}
+	tape.Release()
 	t.opt.Step(t.params.Trainable, t.grads, lr)
 	return loss, correct, nil
 }
