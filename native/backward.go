@@ -36,10 +36,10 @@ func (t *Tape) Backward(seeds map[string]*tensor.Tensor, wrt []string) (map[stri
 		}
 		needs[slot], returned[slot] = true, true
 	}
-	for _, s := range p.steps {
+	for i, s := range p.steps {
 		for _, in := range s.inputs {
 			if in >= 0 && needs[in] {
-				for _, out := range s.outputs {
+				for _, out := range t.ran[i].outputs {
 					if out >= 0 {
 						needs[out] = true
 					}
@@ -63,16 +63,16 @@ func (t *Tape) Backward(seeds map[string]*tensor.Tensor, wrt []string) (map[stri
 	live := t.liveBuffers(grads)
 	lastUse := t.lastBackwardUse(needs, grads)
 	for i := len(p.steps) - 1; i >= 0; i-- {
-		s := p.steps[i]
-		if !stepRuns(s, needs, grads) {
+		s, ran := p.steps[i], t.ran[i]
+		if !stepRuns(s, ran, needs, grads) {
 			continue
 		}
-		diff, ok := s.op.(ops.Differentiable)
+		diff, ok := ran.op.(ops.Differentiable)
 		if !ok {
 			return nil, p.nodeError(s, fmt.Errorf("has no backward pass"))
 		}
-		gradOut := make([]*tensor.Tensor, len(s.outputs))
-		for j, slot := range s.outputs {
+		gradOut := make([]*tensor.Tensor, len(ran.outputs))
+		for j, slot := range ran.outputs {
 			if slot >= 0 {
 				gradOut[j] = grads[slot]
 			}
@@ -83,8 +83,8 @@ func (t *Tape) Backward(seeds map[string]*tensor.Tensor, wrt []string) (map[stri
 				in[j] = t.values[slot]
 			}
 		}
-		out := make([]*tensor.Tensor, len(s.outputs))
-		for j, slot := range s.outputs {
+		out := make([]*tensor.Tensor, len(ran.outputs))
+		for j, slot := range ran.outputs {
 			if slot >= 0 {
 				out[j] = t.values[slot]
 			}
@@ -115,13 +115,13 @@ func (t *Tape) Backward(seeds map[string]*tensor.Tensor, wrt []string) (map[stri
 		}
 		// The gradients of the step's outputs are spent, and so is every
 		// value whose last reader in the backward pass this was.
-		for _, slot := range s.outputs {
+		for _, slot := range ran.outputs {
 			if slot >= 0 && grads[slot] != nil && !returned[slot] {
 				live.drop(grads[slot])
 				grads[slot] = nil
 			}
 		}
-		for _, slots := range [][]int{s.inputs, s.outputs} {
+		for _, slots := range [][]int{s.inputs, ran.outputs} {
 			for _, slot := range slots {
 				if slot >= 0 && lastUse[slot] == i && !t.keep[slot] && t.values[slot] != nil {
 					live.drop(t.values[slot])
@@ -140,11 +140,15 @@ func (t *Tape) Backward(seeds map[string]*tensor.Tensor, wrt []string) (map[stri
 	return result, nil
 }
 
-// stepRuns reports whether the backward pass differentiates step s: some
+// stepRuns reports whether the backward pass differentiates step s, which
+// ran as ran: it ran (it is not a Relu that its producer applied), some
 // of its outputs have a gradient and some of its inputs need one.
-func stepRuns(s step, needs []bool, grads []*tensor.Tensor) bool {
+func stepRuns(s step, ran ranStep, needs []bool, grads []*tensor.Tensor) bool {
+	if ran.op == nil {
+		return false
+	}
 	any, wanted := false, false
-	for _, slot := range s.outputs {
+	for _, slot := range ran.outputs {
 		if slot >= 0 && grads[slot] != nil {
 			any = true
 		}
@@ -171,11 +175,11 @@ func (t *Tape) lastBackwardUse(needs []bool, seeded []*tensor.Tensor) []int {
 		last[i] = -1
 	}
 	for i := len(p.steps) - 1; i >= 0; i-- {
-		s := p.steps[i]
-		if !stepRuns(s, needs, has) {
+		s, ran := p.steps[i], t.ran[i]
+		if !stepRuns(s, ran, needs, has) {
 			continue
 		}
-		for _, slots := range [][]int{s.inputs, s.outputs} {
+		for _, slots := range [][]int{s.inputs, ran.outputs} {
 			for _, slot := range slots {
 				if slot >= 0 {
 					last[slot] = i

@@ -66,8 +66,8 @@ func identicalTensors(t *testing.T, what string, got, want *tensor.Tensor) {
 
 // TestFusedInferenceMatchesUnfused runs the same inputs through the
 // fused and lean ops of an inference run and through the plain ops of a
-// recording run (Options.Record), which keeps every value and fuses
-// nothing. Fusion only moves the Relu into the producer's epilogue and
+// recording run (Options.Record) whose Keep names every producer's
+// output, which fuses nothing. Fusion only moves the Relu into the producer's epilogue and
 // the lean MaxPool only drops the argmax, so the results agree bitwise;
 // so do the intermediate values when asked for by Options.Keep, which
 // turns the fusion of the Conv and Gemm that produce them off.
@@ -87,7 +87,8 @@ func TestFusedInferenceMatchesUnfused(t *testing.T) {
 	}
 	for _, n := range []int{1, 3} {
 		in := map[string]*tensor.Tensor{"x": randomInput(uint64(10+n), n, 3, 16, 16)}
-		tape, err := prog.Forward(in, Options{Record: true})
+		// Keeping every producer's output turns all fusion off.
+		tape, err := prog.Forward(in, Options{Record: true, Keep: []string{"conv1", "conv2", "fc1"}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -96,6 +97,14 @@ func TestFusedInferenceMatchesUnfused(t *testing.T) {
 			t.Fatal(err)
 		}
 		identicalTensors(t, "probs", got["probs"], tape.Value("probs"))
+		recorded, err := prog.Forward(in, Options{Record: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		identicalTensors(t, "probs of a fused recording run", recorded.Value("probs"), tape.Value("probs"))
+		if v := recorded.Value("conv1"); v != nil {
+			t.Errorf("a fused recording run stored conv1, which its Relu absorbed")
+		}
 		kept, err := prog.Forward(in, Options{Keep: []string{"conv2", "relu2", "fc1"}})
 		if err != nil {
 			t.Fatal(err)
@@ -103,6 +112,42 @@ func TestFusedInferenceMatchesUnfused(t *testing.T) {
 		for _, name := range []string{"conv2", "relu2", "fc1", "probs"} {
 			identicalTensors(t, name+" with Keep", kept.Value(name), tape.Value(name))
 		}
+	}
+}
+
+// TestFusedTrainingMatchesUnfused checks that the gradients of a training
+// run with Conv/Gemm+Relu fused (the default) are bitwise those of a run
+// whose Keep turns the fusion off: the fused backward pass masks the
+// output gradient where the Relu's output is 0, as Relu's own does.
+func TestFusedTrainingMatchesUnfused(t *testing.T) {
+	m := fusionNet(t, 3)
+	prog, err := Compile(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var params []string
+	for _, init := range m.Graph.Initializers {
+		params = append(params, init.Name)
+	}
+	in := map[string]*tensor.Tensor{"x": randomInput(14, 4, 3, 16, 16)}
+	seed := map[string]*tensor.Tensor{"probs": randomInput(15, 4, 4)}
+	gradients := func(keep ...string) map[string]*tensor.Tensor {
+		tape, err := prog.Forward(in, Options{Training: true, Keep: keep})
+		if err != nil {
+			t.Fatal(err)
+		}
+		grads, err := tape.Backward(seed, params)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return grads
+	}
+	fused, unfused := gradients(), gradients("conv1", "conv2", "fc1")
+	if len(fused) != len(params) {
+		t.Fatalf("%d gradients, want %d", len(fused), len(params))
+	}
+	for _, name := range params {
+		identicalTensors(t, "d"+name, fused[name], unfused[name])
 	}
 }
 

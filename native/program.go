@@ -59,13 +59,13 @@ type step struct {
 	takesValues bool
 	// lean replaces op in runs that record nothing: an ops.Leaner's
 	// variant, or the op fused with the Relu that reads its output
-	// (ops.ReLUFuser). Nil for none.
+	// (ops.ReLUFuser), which recording runs use too. Nil for none.
 	lean ops.Op
 	// fusedOut is, when lean includes a Relu, the slot of the Relu's
 	// output, which lean's output fills, as a one-slot list; nil
 	// otherwise.
 	fusedOut []int
-	// absorbedFrom is, for a Relu that its producer's lean op applies,
+	// absorbedFrom is, for a Relu that its producer's fused op applies,
 	// the slot of the producer's output, which such runs never fill and
 	// the Relu step skips; -1 otherwise.
 	absorbedFrom int
@@ -332,11 +332,12 @@ type Options struct {
 // Run runs the program in inference mode and returns its outputs by name.
 // Inputs that are also initializers may be given to override them.
 //
-// A run that records nothing (Run, or Forward without Training or Record)
-// uses lean variants of some ops: a Conv or Gemm whose output only a Relu
-// reads applies the Relu in its epilogue, and a MaxPool whose Indices
-// nobody reads skips the argmax. The results are bitwise those of the
-// plain ops; a value named in Options.Keep is computed as such.
+// A Conv or Gemm whose output only a Relu reads applies the Relu in its
+// epilogue, so that its own output is never stored, and in a run that
+// records nothing (Run, or Forward without Training or Record) a MaxPool
+// whose Indices nobody reads skips the argmax. The results, and the
+// gradients of a training run, are bitwise those of the plain ops; a
+// value named in Options.Keep is computed as such.
 func (p *Program) Run(inputs map[string]*tensor.Tensor) (map[string]*tensor.Tensor, error) {
 	tape, err := p.Forward(inputs, Options{})
 	if err != nil {
@@ -352,12 +353,23 @@ type Tape struct {
 	values   []*tensor.Tensor
 	contexts []*ops.Context
 	opts     Options
+	// ran holds, per step of a recording run, the op that ran and the
+	// slots it filled (a fused Conv+Relu fills the Relu's), or a nil op
+	// for a Relu that its producer applied.
+	ran []ranStep
 	// keep marks the values that are never recycled before Release:
 	// inputs, initializers, outputs and Options.Keep.
 	keep []bool
 	// given holds the caller's tensors (inputs and gradient seeds) and
 	// grads, per value, the gradients Backward left, for Release.
 	given, grads []*tensor.Tensor
+}
+
+// ranStep is the op a step of a recording run ran and the slots it
+// filled.
+type ranStep struct {
+	op      ops.Op
+	outputs []int
 }
 
 // Release hands the buffers of the tape's remaining values and of the
@@ -450,17 +462,24 @@ func (p *Program) Forward(inputs map[string]*tensor.Tensor, opts Options) (*Tape
 	}
 	in := make([]*tensor.Tensor, 0, 8)
 	for i, s := range p.steps {
-		if s.absorbedFrom >= 0 && !record && !keep[s.absorbedFrom] {
+		if s.absorbedFrom >= 0 && !keep[s.absorbedFrom] {
 			// The producer applied this Relu and filled its output.
-			p.release(i, s, values, keep, refs)
+			if record {
+				tape.ran = append(tape.ran, ranStep{})
+			} else {
+				p.release(i, s, values, keep, refs)
+			}
 			continue
 		}
 		op, outSlots := s.op, s.outputs
-		if s.lean != nil && !record && (s.fusedOut == nil || !keep[s.outputs[0]]) {
+		switch {
+		case s.fusedOut != nil && !keep[s.outputs[0]]:
+			op, outSlots = s.lean, s.fusedOut
+		case s.lean != nil && s.fusedOut == nil && !record:
 			op = s.lean
-			if s.fusedOut != nil {
-				outSlots = s.fusedOut
-			}
+		}
+		if record {
+			tape.ran = append(tape.ran, ranStep{op: op, outputs: outSlots})
 		}
 		in = in[:0]
 		for _, slot := range s.inputs {

@@ -123,13 +123,15 @@ func (o *gemm) Backward(ctx *Context, in, out, gradOut []*tensor.Tensor) ([]*ten
 	}
 	dy := gradOut[0].F32()
 	if o.relu { // through the fused ReLU: no gradient where Y is 0
-		masked := make([]float32, len(dy))
+		masked := ctx.Zeros(gradOut[0].Shape...)
+		defer ctx.Pool.Put(masked)
+		m := masked.F32()
 		for i, v := range out[0].F32() {
 			if v > 0 {
-				masked[i] = dy[i]
+				m[i] = dy[i]
 			}
 		}
-		dy = masked
+		dy = m
 	}
 	kernels.GemmBackward(p, in[0].F32(), in[1].F32(), dy, da.F32(), db.F32(), dc)
 	return grads, nil
