@@ -31,12 +31,36 @@ func ReluBackward(y, dy, dx []float32) {
 	need("Relu", "dy", dy, len(y))
 	need("Relu", "dx", dx, len(y))
 	elementwise(len(y), func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			if y[i] > 0 {
-				dx[i] += dy[i]
-			}
+		y, dy, dx := y[lo:hi], dy[lo:hi], dx[lo:hi]
+		for i := range y {
+			dx[i] += passPositive(y[i], dy[i])
 		}
 	})
+}
+
+// MaskByRelu sets dst = dy where y > 0 and 0 elsewhere: the gradient that
+// reaches a fused Conv or Gemm through the Relu whose output is y.
+func MaskByRelu(y, dy, dst []float32) {
+	need("Relu", "dy", dy, len(y))
+	need("Relu", "dst", dst, len(y))
+	elementwise(len(y), func(lo, hi int) {
+		y, dy, dst := y[lo:hi], dy[lo:hi], dst[lo:hi]
+		for i := range y {
+			dst[i] = passPositive(y[i], dy[i])
+		}
+	})
+}
+
+// passPositive returns g when y > 0 and +0 otherwise (for NaN too),
+// without a branch: half of a Relu's outputs are 0, so a branch would be
+// mispredicted at random. y > 0 exactly when y's bits, as an unsigned
+// integer, lie in [1, 0x7f800000].
+func passPositive(y, g float32) float32 {
+	var keep uint32
+	if math.Float32bits(y)-1 < 0x7f800000 {
+		keep = ^uint32(0)
+	}
+	return math.Float32frombits(math.Float32bits(g) & keep)
 }
 
 // LeakyReluForward sets y = x for x >= 0 and alpha*x otherwise (ONNX default

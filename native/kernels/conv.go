@@ -257,14 +257,7 @@ func ConvBackward(p *ConvParams, x, w, y, dy, dx, dw, db []float32) {
 		need(op, "y", y, p.N*p.M*ohw)
 		masked := getBuffer(p.N * p.M * ohw)
 		defer putBuffer(masked)
-		parallel.For(len(masked), grainElems, func(lo, hi int) {
-			for i := lo; i < hi; i++ {
-				masked[i] = 0
-				if y[i] > 0 {
-					masked[i] = dy[i]
-				}
-			}
-		})
+		MaskByRelu(y[:len(masked)], dy, masked)
 		dy = masked
 	}
 	if db != nil {

@@ -365,14 +365,9 @@ func ConvNDBackward(p *ConvNDParams, x, w, y, dy, dx, dw, db []float32) {
 	need(op, "dy", dy, total)
 	if p.ReLU {
 		need(op, "y", y, total)
-		masked := make([]float32, total)
-		parallel.For(total, grainElems, func(lo, hi int) {
-			for i := lo; i < hi; i++ {
-				if y[i] > 0 {
-					masked[i] = dy[i]
-				}
-			}
-		})
+		masked := getBuffer(total)
+		defer putBuffer(masked)
+		MaskByRelu(y[:total], dy, masked)
 		dy = masked
 	}
 	if db != nil {

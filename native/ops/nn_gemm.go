@@ -123,15 +123,10 @@ func (o *gemm) Backward(ctx *Context, in, out, gradOut []*tensor.Tensor) ([]*ten
 	}
 	dy := gradOut[0].F32()
 	if o.relu { // through the fused ReLU: no gradient where Y is 0
-		masked := ctx.Zeros(gradOut[0].Shape...)
+		masked := ctx.Float32(gradOut[0].Shape...)
 		defer ctx.Pool.Put(masked)
-		m := masked.F32()
-		for i, v := range out[0].F32() {
-			if v > 0 {
-				m[i] = dy[i]
-			}
-		}
-		dy = m
+		kernels.MaskByRelu(out[0].F32(), dy, masked.F32())
+		dy = masked.F32()
 	}
 	kernels.GemmBackward(p, in[0].F32(), in[1].F32(), dy, da.F32(), db.F32(), dc)
 	return grads, nil
