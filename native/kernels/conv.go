@@ -144,8 +144,17 @@ func ConvForward(p *ConvParams, x, w, b, y []float32) {
 		need(op, "b", b, p.M)
 	}
 	nb := p.chunkImages()
+	// With a blocked GEMM, im2col writes the columns in its packed
+	// layout, which spares the GEMM packing them (products with one row
+	// or one column are not blocked).
+	blocked, packs := linalg.Current().(linalg.Blocked)
+	packs = packs && mg > 1 && ohw > 1
 	var col, tmp []float32
-	if nb > 1 || !p.pointwise() {
+	switch {
+	case packs:
+		col = getBuffer(blocked.PackedLen(k, nb*ohw))
+		defer putBuffer(col)
+	case nb > 1 || !p.pointwise():
 		col = getBuffer(k * nb * ohw)
 		defer putBuffer(col)
 	}
@@ -153,15 +162,28 @@ func ConvForward(p *ConvParams, x, w, b, y []float32) {
 		tmp = getBuffer(mg * nb * ohw)
 		defer putBuffer(tmp)
 	}
+	// gemm computes dst = wg·columns, with n columns.
+	gemm := func(wg, columns []float32, n int, dst []float32) {
+		if packs {
+			blocked.SgemmPackedB(mg, n, k, 1, wg, k, columns, 0, dst, n)
+		} else {
+			linalg.Sgemm(false, false, mg, n, k, 1, wg, k, columns, n, 0, dst, n)
+		}
+	}
 	for n0 := 0; n0 < p.N; n0 += nb {
 		cnt := min(nb, p.N-n0)
 		cols := cnt * ohw
 		for g := 0; g < p.Group; g++ {
-			src := p.chunkColumns(x, col, n0, cnt, g)
+			var src []float32
+			if packs {
+				src = p.chunkPanels(x, col, n0, cnt, g, blocked.PanelWidth())
+			} else {
+				src = p.chunkColumns(x, col, n0, cnt, g)
+			}
 			wg := w[g*mg*k:]
 			if cnt == 1 {
 				yg := y[(n0*p.M+g*mg)*ohw : (n0*p.M+(g+1)*mg)*ohw]
-				linalg.Sgemm(false, false, mg, ohw, k, 1, wg, k, src, ohw, 0, yg, ohw)
+				gemm(wg, src, ohw, yg)
 				parallel.For(mg, grainFor(ohw), func(lo, hi int) {
 					for m := lo; m < hi; m++ {
 						row := yg[m*ohw : (m+1)*ohw]
@@ -170,7 +192,7 @@ func ConvForward(p *ConvParams, x, w, b, y []float32) {
 				})
 				continue
 			}
-			linalg.Sgemm(false, false, mg, cols, k, 1, wg, k, src, cols, 0, tmp, cols)
+			gemm(wg, src, cols, tmp)
 			parallel.For(cnt*mg, grainFor(ohw), func(lo, hi int) {
 				for t := lo; t < hi; t++ {
 					i, m := t/mg, t%mg
@@ -200,6 +222,38 @@ func (p *ConvParams) chunkColumns(x, col []float32, n0, cnt, g int) []float32 {
 		}
 	})
 	return col[:k*cols]
+}
+
+// chunkPanels builds the matrix of chunkColumns in col, packed as
+// linalg.Blocked.SgemmPackedB takes it, in panels of w columns.
+func (p *ConvParams) chunkPanels(x, col []float32, n0, cnt, g, w int) []float32 {
+	oh, ow := p.OutSize()
+	ohw, hw, cg, k := oh*ow, p.H*p.W, p.C/p.Group, p.colRows()
+	cols := cnt * ohw
+	parallel.For(cnt*k, grainFor(ohw), func(lo, hi int) {
+		row := getBuffer(ohw)
+		defer putBuffer(row)
+		for t := lo; t < hi; t++ {
+			i, r := t/k, t%k
+			xg := x[((n0+i)*p.C+g*cg)*hw : ((n0+i)*p.C+(g+1)*cg)*hw]
+			p.im2colRow(xg, r, row[:ohw])
+			// Deal the row's columns out to their panels.
+			for j, done := i*ohw, 0; done < ohw; {
+				off := j % w
+				run := min(w-off, ohw-done)
+				at := (j-off)*k + r*w + off
+				copy(col[at:at+run], row[done:done+run])
+				j, done = j+run, done+run
+			}
+		}
+	})
+	if tail := cols % w; tail > 0 {
+		last := (cols - tail) * k // the last panel, whose columns beyond cols are zero
+		for r := 0; r < k; r++ {
+			clear(col[last+r*w+tail : last+(r+1)*w])
+		}
+	}
+	return col[:(cols+w-1)/w*w*k]
 }
 
 func biasOf(b []float32, m int) float32 {

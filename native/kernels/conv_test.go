@@ -74,8 +74,9 @@ func convBuffers(rng *rand.Rand, p ConvParams) (x, w, b, y []float32) {
 
 // TestConvForwardMatchesDirect compares im2col + GEMM with the direct
 // loop (convNDRef on the same convolution as two axes), once with the
-// current linalg implementation and once with the naive reference GEMM,
-// so that the kernel relies on nothing but the Gemm contract.
+// current linalg implementation (a Blocked one, which takes the columns
+// packed by im2col) and once with the naive reference GEMM, so that the
+// kernel relies on nothing but the Gemm contract.
 func TestConvForwardMatchesDirect(t *testing.T) {
 	for _, impl := range []linalg.Gemm{linalg.Current(), linalg.Naive{}} {
 		prev := linalg.Use(impl)

@@ -117,6 +117,9 @@ type gemmArgs struct {
 	// transC says that the product is C transposed: element (i, j) of
 	// the m×n product goes to c[j*ldc+i]. See transposed.
 	transC bool
+	// packedB says that b holds op(B) packed in advance, as
+	// SgemmPackedB takes it, and ldb is unused.
+	packedB bool
 }
 
 // transposed returns the problem C^T = op(B)^T op(A)^T, which has the
@@ -150,22 +153,47 @@ func (kern *kernel) swapPays(m, n, k int) bool {
 // Sgemm implements Gemm.
 func (g Blocked) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 	b []float32, ldb int, beta float32, c []float32, ldc int) {
-	p := gemmArgs{transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, beta: beta,
-		a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc}
-	p.check()
+	g.run(gemmArgs{transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, beta: beta,
+		a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc})
+}
+
+// PanelWidth is the width of the column panels of a packed B (see
+// SgemmPackedB): the kernel's tile width.
+func (g Blocked) PanelWidth() int { return g.kernel().nr }
+
+// PackedLen returns the length of a k×n B packed for SgemmPackedB.
+func (g Blocked) PackedLen(k, n int) int { return roundUp(n, g.PanelWidth()) * k }
+
+// SgemmPackedB computes C = alpha*A*B + beta*C for a row-major m×k A (row
+// stride lda) and a k×n B packed in advance in panels of w = PanelWidth()
+// columns: element (p, j) of B at b[(j/w)*w*k + p*w + j%w], the columns
+// of the last panel beyond n zero. A producer that can write B in this
+// layout (convolution's im2col) spares the product packing it; the
+// results are bitwise those of Sgemm on the same B unpacked, whenever
+// Sgemm multiplies by blocks.
+func (g Blocked) SgemmPackedB(m, n, k int, alpha float32, a []float32, lda int, b []float32,
+	beta float32, c []float32, ldc int) {
+	g.run(gemmArgs{m: m, n: n, k: k, alpha: alpha, beta: beta, a: a, b: b, c: c, lda: lda, ldc: ldc,
+		packedB: true})
+}
+
+// run computes the product p describes.
+func (g Blocked) run(p gemmArgs) {
+	kern := g.kernel()
+	p.check(kern.nr)
+	m, n, k := p.m, p.n, p.k
 	if m == 0 || n == 0 {
 		return
 	}
-	if k == 0 || alpha == 0 {
-		scaleC(m, n, beta, c, ldc)
+	if k == 0 || p.alpha == 0 {
+		scaleC(m, n, p.beta, p.c, p.ldc)
 		return
 	}
-	kern := g.kernel()
-	if isVector(m, n) {
+	if !p.packedB && isVector(m, n) {
 		kern.gemv(p)
 		return
 	}
-	if kern.swapPays(m, n, k) {
+	if !p.packedB && kern.swapPays(m, n, k) {
 		p = p.transposed()
 		m, n = n, m
 	}
@@ -216,8 +244,9 @@ func splitRows(m, n, mTiles, nTiles, mr, nr, workers int) bool {
 }
 
 // check panics when the arguments cannot describe the matrices: these are
-// preconditions on the caller, and the assembly kernels rely on them.
-func (p *gemmArgs) check() {
+// preconditions on the caller, and the assembly kernels rely on them. nr
+// is the panel width of a packed B.
+func (p *gemmArgs) check(nr int) {
 	if p.m < 0 || p.n < 0 || p.k < 0 {
 		panic(fmt.Sprintf("linalg: negative dimension m=%d n=%d k=%d", p.m, p.n, p.k))
 	}
@@ -241,7 +270,13 @@ func (p *gemmArgs) check() {
 		br, bc = bc, br
 	}
 	need("a", p.a, ar, ac, p.lda)
-	need("b", p.b, br, bc, p.ldb)
+	if p.packedB {
+		if n := roundUp(p.n, nr) * p.k; len(p.b) < n {
+			panic(fmt.Sprintf("linalg: len(b)=%d < %d for a packed %d×%d B", len(p.b), n, p.k, p.n))
+		}
+	} else {
+		need("b", p.b, br, bc, p.ldb)
+	}
 	need("c", p.c, p.m, p.n, p.ldc)
 }
 
@@ -277,7 +312,9 @@ func (kern *kernel) compute(p *gemmArgs, i0, i1, j0, j1 int) {
 		nb := min(nc, j1-jc)
 		for pc := 0; pc < p.k; pc += kc {
 			kb := min(kc, p.k-pc)
-			kern.packB(ws.b, p, pc, kb, jc, nb)
+			if !p.packedB {
+				kern.packB(ws.b, p, pc, kb, jc, nb)
+			}
 			// The first k block applies beta; later ones add to C.
 			beta, useBeta := p.beta, p.beta != 0
 			if pc > 0 {
@@ -299,7 +336,8 @@ func (kern *kernel) compute(p *gemmArgs, i0, i1, j0, j1 int) {
 }
 
 // macro multiplies the mb×kb block of op(A) at (ic, pc), packed in ws.a
-// or read in place, by the packed kb×nb block of B into C at (ic, jc).
+// or read in place, by the packed kb×nb block of B (in ws.b, or in p.b
+// when B came packed) into C at (ic, jc).
 // Full tiles go straight to C; edge tiles, and every tile of a
 // transposed C, are computed into ws.tile and then merged.
 func (kern *kernel) macro(ws *workspace, p *gemmArgs, inPlaceA bool, ic, mb, jc, nb, pc, kb int, beta float32, useBeta bool) {
@@ -307,6 +345,10 @@ func (kern *kernel) macro(ws *workspace, p *gemmArgs, inPlaceA bool, ic, mb, jc,
 	for jr := 0; jr < nb; jr += nr {
 		cols := min(nr, nb-jr)
 		bp := ws.b[jr*kb : (jr+nr)*kb]
+		if p.packedB {
+			at := (jc+jr)*p.k + pc*nr // panel (jc+jr)/nr, row pc
+			bp = p.b[at : at+kb*nr]
+		}
 		for ir := 0; ir < mb; ir += mr {
 			rows := min(mr, mb-ir)
 			dst, ldd, alpha, bet, useBet := ws.tile, nr, float32(1), float32(0), false

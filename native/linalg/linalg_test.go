@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/onnxkit/onnxkit/native/linalg"
@@ -334,5 +335,57 @@ func TestVectorColumnsIndependent(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// packing is a Gemm for untransposed A that packs op(B) in the layout
+// SgemmPackedB documents and multiplies with it.
+type packing struct{ g linalg.Blocked }
+
+func (pk packing) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
+	b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if transA {
+		panic("packing: transposed A")
+	}
+	w := pk.g.PanelWidth()
+	packed := make([]float32, pk.g.PackedLen(k, n))
+	for p := 0; p < k; p++ {
+		for j := 0; j < n; j++ {
+			var v float32
+			if transB {
+				v = b[j*ldb+p]
+			} else {
+				v = b[p*ldb+j]
+			}
+			packed[(j/w)*w*k+p*w+j%w] = v
+		}
+	}
+	pk.g.SgemmPackedB(m, n, k, alpha, a, lda, packed, beta, c, ldc)
+}
+
+// TestSgemmPackedB runs the shared suite's cases with an untransposed A
+// through SgemmPackedB of every Blocked kernel, and checks on shapes that
+// Sgemm multiplies by blocks that the two agree bitwise.
+func TestSgemmPackedB(t *testing.T) {
+	for _, g := range linalg.Available() {
+		t.Run(g.Name(), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(11, 12))
+			for _, tc := range gemmCases() {
+				if !tc.transA {
+					check(t, packing{g}, tc, rng)
+				}
+			}
+			for _, tc := range []gemmCase{{m: 96, n: 2916, k: 363, alpha: 1}, {m: 37, n: 45, k: 1100, alpha: 0.5, beta: 2}} {
+				a, lda, b, ldb, c, ldc := tc.operands(rng)
+				want := slices.Clone(c)
+				g.Sgemm(false, false, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, want, ldc)
+				packing{g}.Sgemm(false, false, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, c, ldc)
+				for i := range c {
+					if math.Float32bits(c[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("%v: C[%d] = %g packed, %g from Sgemm", tc, i, c[i], want[i])
+					}
+				}
+			}
+		})
 	}
 }
