@@ -89,7 +89,12 @@ func (t *Tape) Backward(seeds map[string]*tensor.Tensor, wrt []string) (map[stri
 				out[j] = t.values[slot]
 			}
 		}
-		gradIn, err := diff.Backward(t.contexts[i], in, out, gradOut)
+		ctx := t.contexts[i]
+		ctx.Wanted = make([]bool, len(s.inputs))
+		for j, slot := range s.inputs {
+			ctx.Wanted[j] = slot >= 0 && needs[slot]
+		}
+		gradIn, err := diff.Backward(ctx, in, out, gradOut)
 		if err != nil {
 			return nil, p.nodeError(s, err)
 		}

@@ -122,19 +122,12 @@ func (c *conv) Backward(ctx *Context, in, out, gradOut []*tensor.Tensor) ([]*ten
 	if err != nil {
 		return nil, err
 	}
-	dx := ctx.Zeros(in[0].Shape...)
-	dw := ctx.Zeros(in[1].Shape...)
-	grads := []*tensor.Tensor{dx, dw}
-	var db []float32
-	if len(in) > 2 && in[2] != nil {
-		g := ctx.Zeros(in[2].Shape...)
-		grads, db = append(grads, g), g.F32()
-	}
+	grads, bufs := wantedGrads(ctx, in)
 	if pnd != nil {
-		kernels.ConvNDBackward(pnd, in[0].F32(), in[1].F32(), out[0].F32(), gradOut[0].F32(), dx.F32(), dw.F32(), db)
+		kernels.ConvNDBackward(pnd, in[0].F32(), in[1].F32(), out[0].F32(), gradOut[0].F32(), bufs[0], bufs[1], bufs[2])
 		return grads, nil
 	}
-	kernels.ConvBackward(p, in[0].F32(), in[1].F32(), out[0].F32(), gradOut[0].F32(), dx.F32(), dw.F32(), db)
+	kernels.ConvBackward(p, in[0].F32(), in[1].F32(), out[0].F32(), gradOut[0].F32(), bufs[0], bufs[1], bufs[2])
 	return grads, nil
 }
 

@@ -113,14 +113,7 @@ func (o *gemm) Backward(ctx *Context, in, out, gradOut []*tensor.Tensor) ([]*ten
 	if err != nil {
 		return nil, err
 	}
-	da := ctx.Zeros(in[0].Shape...)
-	db := ctx.Zeros(in[1].Shape...)
-	grads := []*tensor.Tensor{da, db}
-	var dc []float32
-	if len(in) > 2 && in[2] != nil {
-		g := ctx.Zeros(in[2].Shape...)
-		grads, dc = append(grads, g), g.F32()
-	}
+	grads, bufs := wantedGrads(ctx, in)
 	dy := gradOut[0].F32()
 	if o.relu { // through the fused ReLU: no gradient where Y is 0
 		masked := ctx.Float32(gradOut[0].Shape...)
@@ -128,8 +121,23 @@ func (o *gemm) Backward(ctx *Context, in, out, gradOut []*tensor.Tensor) ([]*ten
 		kernels.MaskByRelu(out[0].F32(), dy, masked.F32())
 		dy = masked.F32()
 	}
-	kernels.GemmBackward(p, in[0].F32(), in[1].F32(), dy, da.F32(), db.F32(), dc)
+	kernels.GemmBackward(p, in[0].F32(), in[1].F32(), dy, bufs[0], bufs[1], bufs[2])
 	return grads, nil
+}
+
+// wantedGrads returns zeroed gradients for the inputs (at most three) of
+// a Conv or Gemm whose gradients the backward pass uses, and nil for the
+// others, as tensors and as the buffers the kernels fill (nil to skip).
+func wantedGrads(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, [3][]float32) {
+	grads := make([]*tensor.Tensor, len(in))
+	var bufs [3][]float32
+	for i := range min(len(in), 3) {
+		if in[i] != nil && ctx.Wants(i) {
+			grads[i] = ctx.Zeros(in[i].Shape...)
+			bufs[i] = grads[i].F32()
+		}
+	}
+	return grads, bufs
 }
 
 // matMul is numpy's matmul:

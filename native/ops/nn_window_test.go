@@ -111,6 +111,19 @@ func TestConvNDAttributes(t *testing.T) {
 			ndSame(t, "dX", grads[0], x.Shape, dx)
 			ndSame(t, "dW", grads[1], w.Shape, dw)
 			ndSame(t, "dB", grads[2], b.Shape, db)
+
+			// A backward pass that does not want dX (the input of the
+			// first layer) gets none, and the same dW and dB.
+			ctx.Wanted = []bool{false, true, true}
+			grads, err = op.Backward(ctx, []*tensor.Tensor{x, w, b}, out, []*tensor.Tensor{g})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if grads[0] != nil {
+				t.Errorf("dX computed though not wanted")
+			}
+			ndSame(t, "dW without dX", grads[1], w.Shape, dw)
+			ndSame(t, "dB without dX", grads[2], b.Shape, db)
 		})
 	}
 }

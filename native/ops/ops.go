@@ -29,7 +29,8 @@ type Differentiable interface {
 	// Backward returns the gradients of the loss with respect to the
 	// inputs, given those with respect to the outputs (nil where an
 	// output does not reach the loss). A nil gradient means the input is
-	// not differentiable or receives none. ctx is the one Forward saw.
+	// not differentiable or receives none, or that ctx.Wants says the
+	// gradient is not used. ctx is the one Forward saw.
 	Backward(ctx *Context, in, out, gradOut []*tensor.Tensor) ([]*tensor.Tensor, error)
 }
 
@@ -54,7 +55,13 @@ type Context struct {
 	// Outer holds, by name, the enclosing-scope values that the node's
 	// subgraphs read: those its Captures lists, for a Capturer.
 	Outer map[string]*tensor.Tensor
+	// Wanted, when not nil, says which inputs' gradients the backward
+	// pass will use; a Backward may skip the others (see Wants).
+	Wanted []bool
 }
+
+// Wants reports whether the backward pass uses the gradient of input i.
+func (c *Context) Wants(i int) bool { return c.Wanted == nil || i < len(c.Wanted) && c.Wanted[i] }
 
 // Update replaces the value of the node's input Input with Value.
 type Update struct {
