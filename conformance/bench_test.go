@@ -29,10 +29,13 @@ const benchThreads = 2
 const alexnetMACs = 743251072
 
 // BenchmarkAlexNetInference runs the Keras AlexNet's inference graph in the
-// native engine and in ONNX Runtime on the same inputs, alternating the two
-// engines run by run (A B A B ...) so that both see the same load from the
-// rest of the machine, and reports each engine's median latency, images/s,
-// GFLOP/s and the ratio native/ORT of the medians.
+// native engine and in ONNX Runtime on the same inputs, alternating the
+// engines run by run (A B C A B C ...) so that all see the same load from
+// the rest of the machine, and reports each engine's median latency,
+// images/s, GFLOP/s and the ratio native/ORT of the medians. ONNX Runtime
+// runs twice: as it comes (ort), and without its layout transformations
+// (ort-nchw), which shows how much of its lead is its NCHWc direct
+// convolutions rather than its SGEMM.
 func BenchmarkAlexNetInference(b *testing.B) {
 	for _, batch := range []int{1, 32} {
 		b.Run(map[int]string{1: "batch1", 32: "batch32"}[batch], func(b *testing.B) {
@@ -68,6 +71,11 @@ func benchInference(b *testing.B, batch int) {
 		b.Fatal(err)
 	}
 	defer sess.Close()
+	nchw, err := ortrun.OpenAt(path, benchThreads, ortrun.LevelExtended)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer nchw.Close()
 	x := tensor.Float32(batch, 3, 224, 224)
 	rng := rand.New(rand.NewPCG(3, 3))
 	for i := range x.F32() {
@@ -79,30 +87,34 @@ func benchInference(b *testing.B, batch int) {
 			b.Fatal(err)
 		}
 	}
-	runORT := func() {
-		if _, err := sess.Run(in); err != nil {
-			b.Fatal(err)
+	runORT := func(s *ortrun.Session) func() {
+		return func() {
+			if _, err := s.Run(in); err != nil {
+				b.Fatal(err)
+			}
 		}
 	}
-	runNative() // warm-up: buffers, pools, caches
-	runORT()
-	var nat, ort []time.Duration
+	engines := []func(){runNative, runORT(sess), runORT(nchw)}
+	times := make([][]time.Duration, len(engines))
+	for _, run := range engines {
+		run() // warm-up: buffers, pools, caches
+	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		start := time.Now()
-		runNative()
-		nat = append(nat, time.Since(start))
-		start = time.Now()
-		runORT()
-		ort = append(ort, time.Since(start))
+		for e, run := range engines {
+			start := time.Now()
+			run()
+			times[e] = append(times[e], time.Since(start))
+		}
 	}
 	b.StopTimer()
-	mn, mo := median(nat), median(ort)
+	mn, mo, mc := median(times[0]), median(times[1]), median(times[2])
 	b.ReportMetric(float64(mn.Microseconds())/1e3, "native-ms")
 	b.ReportMetric(float64(mo.Microseconds())/1e3, "ort-ms")
 	b.ReportMetric(float64(batch)/mn.Seconds(), "native-images/s")
 	b.ReportMetric(2*alexnetMACs*float64(batch)/mn.Seconds()/1e9, "native-GFLOP/s")
 	b.ReportMetric(mn.Seconds()/mo.Seconds(), "native/ort")
+	b.ReportMetric(mn.Seconds()/mc.Seconds(), "native/ort-nchw")
 }
 
 // BenchmarkAlexNetTraining measures training steps of the Keras AlexNet at

@@ -48,9 +48,28 @@ type Session struct {
 	outputs []ort.InputOutputInfo
 }
 
+// Level is a level of ONNX Runtime's graph optimisations.
+type Level int
+
+const (
+	// LevelAll is ONNX Runtime's default: every optimisation, including
+	// the layout transformation that runs convolutions in its blocked
+	// NCHWc format with direct kernels.
+	LevelAll Level = iota
+	// LevelExtended stops short of the layout transformations, so that
+	// convolutions run on NCHW tensors (im2col and SGEMM).
+	LevelExtended
+)
+
 // Open loads the model at path with the given number of intra-op threads
-// (0: ONNX Runtime's default). Init must have succeeded.
+// (0: ONNX Runtime's default) and every graph optimisation. Init must
+// have succeeded.
 func Open(path string, threads int) (*Session, error) {
+	return OpenAt(path, threads, LevelAll)
+}
+
+// OpenAt is Open with the graph optimisations up to level.
+func OpenAt(path string, threads int, level Level) (*Session, error) {
 	if !ort.IsInitialized() {
 		return nil, errors.New("ortrun: Init has not been called")
 	}
@@ -63,6 +82,11 @@ func Open(path string, threads int) (*Session, error) {
 		return nil, err
 	}
 	defer opts.Destroy()
+	if level == LevelExtended {
+		if err := opts.SetGraphOptimizationLevel(ort.GraphOptimizationLevelEnableExtended); err != nil {
+			return nil, err
+		}
+	}
 	if threads > 0 {
 		if err := opts.SetIntraOpNumThreads(threads); err != nil {
 			return nil, err
