@@ -19,11 +19,14 @@ import (
 // program as soon as the last node that needs it has run, so that
 // afterwards only the graph outputs, the inputs, the values named in
 // Options.Keep and the returned gradients remain readable; Release
-// recycles those too.
+// recycles those too. Backward runs once per tape.
 func (t *Tape) Backward(seeds map[string]*tensor.Tensor, wrt []string) (map[string]*tensor.Tensor, error) {
 	p := t.prog
-	if t.contexts == nil {
+	switch {
+	case t.contexts == nil:
 		return nil, fmt.Errorf("native: Backward needs a tape recorded with Options.Training")
+	case t.grads != nil:
+		return nil, fmt.Errorf("native: Backward has already run on this tape")
 	}
 	// needs[slot]: the value depends on a wrt value, so its gradient is
 	// worth computing.
@@ -49,6 +52,7 @@ func (t *Tape) Backward(seeds map[string]*tensor.Tensor, wrt []string) (map[stri
 		}
 	}
 	grads := make([]*tensor.Tensor, len(p.names))
+	t.grads = grads // from here on the tape's values are being recycled
 	for name, g := range seeds {
 		slot := p.slotOf(name)
 		if slot < 0 {
@@ -135,7 +139,6 @@ func (t *Tape) Backward(seeds map[string]*tensor.Tensor, wrt []string) (map[stri
 			}
 		}
 	}
-	t.grads = grads
 	result := map[string]*tensor.Tensor{}
 	for _, name := range wrt {
 		if g := grads[p.slots[name]]; g != nil {

@@ -316,6 +316,17 @@ func TestReleasedTapesAreRecycled(t *testing.T) {
 			}
 		}
 	}
+	tape, err := recycled.Forward(map[string]*tensor.Tensor{"x": x}, Options{Training: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tape.Backward(map[string]*tensor.Tensor{"logits": seed}, params); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tape.Backward(map[string]*tensor.Tensor{"logits": seed}, params); err == nil {
+		t.Errorf("a second Backward on a tape whose values it recycled succeeded")
+	}
+	tape.Release()
 	allocated := func(prog *Program, i int) uint64 {
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
