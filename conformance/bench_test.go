@@ -25,13 +25,23 @@ import (
 // cores.
 const benchThreads = 2
 
+// blockRuns is how many timed runs an engine makes in a row, after one
+// untimed run, before the next engine's turn. Each engine is timed in
+// its steady state, as a server runs it: ONNX Runtime's worker threads
+// spin for a while after a run, waiting for the next, and Go's scheduler
+// keeps its threads awake briefly too; strict alternation would hand
+// one engine's spinning threads to the next engine's run, and pauses
+// between runs would time both engines waking up.
+const blockRuns = 3
+
 // alexnetMACs is the Keras AlexNet's multiply-accumulates per image.
 const alexnetMACs = 743251072
 
 // BenchmarkAlexNetInference runs the Keras AlexNet's inference graph in the
 // native engine and in ONNX Runtime on the same inputs, alternating the
-// engines run by run (A B C A B C ...) so that all see the same load from
-// the rest of the machine, and reports each engine's median latency,
+// engines in short blocks of runs (A A A B B B C C C A ...) so that all
+// see the same load from the rest of the machine, and reports each
+// engine's median latency,
 // images/s, GFLOP/s and the ratio native/ORT of the medians. ONNX Runtime
 // runs twice: as it comes (ort), and without its layout transformations
 // (ort-nchw), which shows how much of its lead is its NCHWc direct
@@ -102,9 +112,12 @@ func benchInference(b *testing.B, batch int) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		for e, run := range engines {
-			start := time.Now()
-			run()
-			times[e] = append(times[e], time.Since(start))
+			run() // the first run of a block is not timed
+			for range blockRuns {
+				start := time.Now()
+				run()
+				times[e] = append(times[e], time.Since(start))
+			}
 		}
 	}
 	b.StopTimer()
