@@ -30,6 +30,8 @@ var benchShapes = []benchShape{
 	{name: "fc1", transB: true, m: 64, n: 4096, k: 1024},
 	{name: "fc2", transB: true, m: 64, n: 4096, k: 4096},
 	{name: "fc3", transB: true, m: 64, n: 17, k: 4096},
+	// Batch 1: a row vector times the weights (linalg's gemv).
+	{name: "fc2_batch1", transB: true, m: 1, n: 4096, k: 4096},
 	// Backward: dW = dY·colsᵀ (accumulated over the batch), dcols = Wᵀ·dY,
 	// dX = dY·W, dW = dYᵀ·X.
 	{name: "conv1_dW", transB: true, m: 96, n: 363, k: 3025, beta: 1},
