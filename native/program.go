@@ -317,9 +317,11 @@ func (p *Program) Initializer(name string) *tensor.Tensor {
 // Options tunes a run.
 type Options struct {
 	// Training selects training behaviour (Dropout drops, BatchNorm uses
-	// and updates batch statistics) and keeps every value for Backward.
+	// and updates batch statistics) and keeps the values for Backward:
+	// all but the outputs of Conv and Gemm nodes that apply their Relu
+	// themselves (see Run), unless Keep names them.
 	Training bool
-	// Record keeps every value for Backward, as Training does, but runs
+	// Record keeps the values for Backward, as Training does, but runs
 	// in inference mode: the gradient of the inference function.
 	Record bool
 	// Seed seeds the random sources of the run's nodes; each node's
@@ -412,8 +414,9 @@ func (t *Tape) foreignBuffers() map[*float32]bool {
 }
 
 // Forward runs the program with the given options. In training mode, or
-// when recording, every value stays on the tape for Backward; otherwise
-// buffers are recycled as soon as their last reader has run. The inputs
+// when recording, the values stay on the tape for Backward (see
+// Options.Training); otherwise buffers are recycled as soon as their last
+// reader has run. The inputs
 // of a subgraph's program include its captures, by name.
 func (p *Program) Forward(inputs map[string]*tensor.Tensor, opts Options) (*Tape, error) {
 	values := make([]*tensor.Tensor, len(p.names))
