@@ -76,10 +76,22 @@ func LRNForward(p *LRNParams, x, y, scale []float32) {
 			}
 			for i := range out {
 				out[i] = p.Bias + k*out[i]
-				y[pl*s+i] = x[pl*s+i] * float32(math.Pow(float64(out[i]), -beta))
+				y[pl*s+i] = x[pl*s+i] * float32(powNeg(float64(out[i]), beta))
 			}
 		}
 	})
+}
+
+// powNeg returns x^-beta for x > 0. For beta = 0.75, the default of ONNX
+// and the value of the 2012 paper, it takes two square roots instead of
+// math.Pow: about ten times faster, and as accurate once rounded to
+// float32.
+func powNeg(x, beta float64) float64 {
+	if beta == 0.75 {
+		r := math.Sqrt(x)
+		return 1 / (r * math.Sqrt(r))
+	}
+	return math.Pow(x, -beta)
 }
 
 // LRNBackward accumulates into dx the gradient with respect to x, given x,
@@ -115,7 +127,7 @@ func LRNBackward(p *LRNParams, x, y, scale, dy, dx []float32) {
 			}
 			off := pl * s
 			for i, a := range acc {
-				dx[off+i] += dy[off+i]*float32(math.Pow(float64(scale[off+i]), -beta)) - k*x[off+i]*a
+				dx[off+i] += dy[off+i]*float32(powNeg(float64(scale[off+i]), beta)) - k*x[off+i]*a
 			}
 		}
 	})

@@ -86,3 +86,24 @@ func TestLRNValidate(t *testing.T) {
 		}
 	}
 }
+
+// TestPowNeg checks the square-root path of powNeg against math.Pow on
+// scales from 1e-3 to 1e6: once rounded to float32 they must agree within
+// one unit in the last place.
+func TestPowNeg(t *testing.T) {
+	rng := newRNG(41)
+	exact := 0
+	const n = 100000
+	for i := range n {
+		x := math.Pow(10, -3+9*rng.Float64())
+		got, want := float32(powNeg(x, 0.75)), float32(math.Pow(x, -0.75))
+		if got == want {
+			exact++
+			continue
+		}
+		if ulps := math.Float32bits(got) - math.Float32bits(want); ulps != 1 && ulps != math.MaxUint32 {
+			t.Fatalf("x = %g (sample %d): %g, math.Pow gives %g", x, i, got, want)
+		}
+	}
+	t.Logf("%d of %d equal to math.Pow's, the rest within 1 ulp", exact, n)
+}
