@@ -11,8 +11,8 @@ package kernels
 //	scale[n, c, s] = Bias + Alpha/Size * sum over c' in [c-lo, c+hi] ∩ [0, C) of x[n, c', s]²
 //	y[n, c, s]     = x[n, c, s] * scale[n, c, s]^-Beta
 //
-// Forward saves scale for backward. Planes (n, c) are spread over the
-// workers.
+// Forward saves scale for backward. Forward spreads the planes (n, c)
+// over the workers, backward the images.
 
 import (
 	"math"
@@ -113,21 +113,30 @@ func LRNBackward(p *LRNParams, x, y, scale, dy, dx []float32) {
 	s := p.Spatial
 	k := 2 * p.Alpha * p.Beta / float32(p.Size)
 	beta := float64(p.Beta)
-	parallel.For(p.N*p.C, grainFor(s*p.Size), func(lo, hi int) {
-		acc := make([]float32, s)
-		for pl := lo; pl < hi; pl++ {
-			n, c := pl/p.C, pl%p.C
-			clear(acc)
-			first, last := max(0, c-p.Size/2), min(p.C-1, c+(p.Size-1)/2)
-			for j := first; j <= last; j++ {
-				off := (n*p.C + j) * s
-				for i := range acc {
-					acc[i] += dy[off+i] * y[off+i] / scale[off+i]
-				}
+	parallel.For(p.N, 1, func(lo, hi int) {
+		// ratio holds dy*y/scale for every plane of one image, which the
+		// windows of Size channels share.
+		ratio := getBuffer(p.C * s)
+		defer putBuffer(ratio)
+		acc := getBuffer(s)
+		defer putBuffer(acc)
+		for n := lo; n < hi; n++ {
+			img := n * p.C * s
+			for i := range ratio[:p.C*s] {
+				ratio[i] = dy[img+i] * y[img+i] / scale[img+i]
 			}
-			off := pl * s
-			for i, a := range acc {
-				dx[off+i] += dy[off+i]*float32(powNeg(float64(scale[off+i]), beta)) - k*x[off+i]*a
+			for c := 0; c < p.C; c++ {
+				clear(acc[:s])
+				first, last := max(0, c-p.Size/2), min(p.C-1, c+(p.Size-1)/2)
+				for j := first; j <= last; j++ {
+					for i, r := range ratio[j*s : (j+1)*s] {
+						acc[i] += r
+					}
+				}
+				off := img + c*s
+				for i, a := range acc[:s] {
+					dx[off+i] += dy[off+i]*float32(powNeg(float64(scale[off+i]), beta)) - k*x[off+i]*a
+				}
 			}
 		}
 	})
