@@ -102,6 +102,7 @@ func (t *Tape) Backward(seeds map[string]*tensor.Tensor, wrt []string) (map[stri
 		if err != nil {
 			return nil, p.nodeError(s, err)
 		}
+		recycleSaved(p.pool, ctx)
 		for j, g := range gradIn {
 			if g == nil {
 				continue
@@ -146,6 +147,18 @@ func (t *Tape) Backward(seeds map[string]*tensor.Tensor, wrt []string) (map[stri
 		}
 	}
 	return result, nil
+}
+
+// recycleSaved hands a float32 tensor that ctx's node saved for its
+// backward pass back to pool. ctx is nil for a step that did not run.
+func recycleSaved(pool *ops.Pool, ctx *ops.Context) {
+	if ctx == nil {
+		return
+	}
+	if saved, ok := ctx.Saved.(*tensor.Tensor); ok {
+		pool.Put(saved) // Put takes float32 buffers only
+		ctx.Saved = nil
+	}
 }
 
 // stepRuns reports whether the backward pass differentiates step s, which

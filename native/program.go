@@ -393,6 +393,9 @@ func (t *Tape) Release() {
 			}
 		}
 	}
+	for _, ctx := range t.contexts {
+		recycleSaved(t.prog.pool, ctx)
+	}
 	t.values, t.given, t.grads, t.contexts = nil, nil, nil, nil
 }
 

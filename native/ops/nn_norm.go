@@ -177,10 +177,12 @@ func (o *lrn) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, erro
 		return nil, err
 	}
 	y := ctx.Float32(in[0].Shape...)
-	scale := make([]float32, in[0].Len())
-	kernels.LRNForward(p, in[0].F32(), y.F32(), scale)
+	scale := ctx.Float32(in[0].Shape...)
+	kernels.LRNForward(p, in[0].F32(), y.F32(), scale.F32())
 	if ctx.Training {
 		ctx.Saved = scale
+	} else {
+		ctx.Pool.Put(scale)
 	}
 	return []*tensor.Tensor{y}, nil
 }
@@ -191,6 +193,10 @@ func (o *lrn) Backward(ctx *Context, in, out, gradOut []*tensor.Tensor) ([]*tens
 		return nil, err
 	}
 	dx := ctx.Zeros(in[0].Shape...)
-	kernels.LRNBackward(p, in[0].F32(), out[0].F32(), ctx.Saved.([]float32), gradOut[0].F32(), dx.F32())
+	scale, ok := ctx.Saved.(*tensor.Tensor)
+	if !ok {
+		return nil, fmt.Errorf("backward pass without a training forward pass")
+	}
+	kernels.LRNBackward(p, in[0].F32(), out[0].F32(), scale.F32(), gradOut[0].F32(), dx.F32())
 	return []*tensor.Tensor{dx}, nil
 }

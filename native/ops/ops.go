@@ -43,7 +43,9 @@ type Context struct {
 	// Rand is the node's random source for this run, seeded
 	// deterministically by the executor.
 	Rand *rand.Rand
-	// Saved is whatever Forward keeps for Backward.
+	// Saved is whatever Forward keeps for Backward. A float32 tensor
+	// saved here goes back to Pool once the backward pass has run, so
+	// the op must hold no other reference to it.
 	Saved any
 	// Pool supplies recycled output buffers; nil allocates afresh.
 	Pool *Pool
