@@ -21,6 +21,26 @@ import (
 // Options.Keep and the returned gradients remain readable; Release
 // recycles those too. Backward runs once per tape.
 func (t *Tape) Backward(seeds map[string]*tensor.Tensor, wrt []string) (map[string]*tensor.Tensor, error) {
+	return t.backward(seeds, wrt, nil)
+}
+
+// BackwardInto is Backward that stores the gradient of each value named
+// in into in its slice (zeros for a value the loss does not depend on),
+// as soon as the gradient is complete, and recycles the gradient's own
+// buffer at once: a training loop that keeps its gradients in one flat
+// buffer (see native/optim) then never holds two copies of them.
+func (t *Tape) BackwardInto(seeds map[string]*tensor.Tensor, into map[string][]float32) error {
+	wrt := make([]string, 0, len(into))
+	for name := range into {
+		wrt = append(wrt, name)
+	}
+	_, err := t.backward(seeds, wrt, into)
+	return err
+}
+
+// backward is Backward, storing the gradients named in into there (see
+// BackwardInto) rather than returning them.
+func (t *Tape) backward(seeds map[string]*tensor.Tensor, wrt []string, into map[string][]float32) (map[string]*tensor.Tensor, error) {
 	p := t.prog
 	switch {
 	case t.contexts == nil:
@@ -36,6 +56,11 @@ func (t *Tape) Backward(seeds map[string]*tensor.Tensor, wrt []string) (map[stri
 		slot := p.slotOf(name)
 		if slot < 0 {
 			return nil, fmt.Errorf("native: the model has no value %q", name)
+		}
+		if dst, ok := into[name]; ok {
+			if v := t.values[slot]; v == nil || v.Len() != len(dst) {
+				return nil, fmt.Errorf("native: the gradient buffer for %q does not match its value", name)
+			}
 		}
 		needs[slot], returned[slot] = true, true
 	}
@@ -65,6 +90,7 @@ func (t *Tape) Backward(seeds map[string]*tensor.Tensor, wrt []string) (map[stri
 		t.given = append(t.given, g)
 	}
 	live := t.liveBuffers(grads)
+	stored := make([]bool, len(p.names)) // gradients already copied into their buffer
 	lastUse := t.lastBackwardUse(needs, grads)
 	for i := len(p.steps) - 1; i >= 0; i-- {
 		s, ran := p.steps[i], t.ran[i]
@@ -139,10 +165,28 @@ func (t *Tape) Backward(seeds map[string]*tensor.Tensor, wrt []string) (map[stri
 				}
 			}
 		}
+		// A gradient asked for into a buffer is complete once every
+		// reader of its value has run backward.
+		for _, slot := range s.inputs {
+			if slot < 0 || lastUse[slot] != i || grads[slot] == nil {
+				continue
+			}
+			if dst, ok := into[p.names[slot]]; ok {
+				copy(dst, grads[slot].F32())
+				live.drop(grads[slot])
+				grads[slot] = nil
+				stored[slot] = true
+			}
+		}
+	}
+	for name, dst := range into {
+		if !stored[p.slots[name]] {
+			clear(dst)
+		}
 	}
 	result := map[string]*tensor.Tensor{}
 	for _, name := range wrt {
-		if g := grads[p.slots[name]]; g != nil {
+		if g := grads[p.slots[name]]; g != nil && into[name] == nil {
 			result[name] = g
 		}
 	}

@@ -344,3 +344,60 @@ func TestReleasedTapesAreRecycled(t *testing.T) {
 		t.Errorf("a step after released ones allocates %d bytes, more than half of a first step (%d)", warm, cold)
 	}
 }
+
+// TestBackwardInto checks that BackwardInto stores bitwise the gradients
+// Backward returns, zeros for a value the loss does not reach (BatchNorm's
+// running mean), and refuses a buffer of the wrong size.
+func TestBackwardInto(t *testing.T) {
+	m := smallNet(t, 12)
+	prog, err := Compile(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := randomInput(13, 4, 3, 8, 8)
+	seed := map[string]*tensor.Tensor{"logits": randomInput(14, 4, 5)}
+	var names []string
+	for _, init := range m.Graph.Initializers {
+		names = append(names, init.Name)
+	}
+	forward := func() *Tape {
+		tape, err := prog.Forward(map[string]*tensor.Tensor{"x": x}, Options{Training: true, Seed: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tape
+	}
+	tape := forward()
+	want, err := tape.Backward(seed, names)
+	if err != nil {
+		t.Fatal(err)
+	}
+	into := map[string][]float32{}
+	for _, name := range names {
+		into[name] = slices.Repeat([]float32{7}, prog.Initializer(name).Len()) // stale values to overwrite
+	}
+	if err := forward().BackwardInto(seed, into); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range names {
+		g, ok := want[name]
+		if !ok {
+			if slices.ContainsFunc(into[name], func(v float32) bool { return v != 0 }) {
+				t.Errorf("%s: the loss does not reach it, but its buffer is not zero", name)
+			}
+			continue
+		}
+		for j, v := range g.F32() {
+			if math.Float32bits(into[name][j]) != math.Float32bits(v) {
+				t.Fatalf("%s[%d] = %g into the buffer, %g from Backward", name, j, into[name][j], v)
+			}
+		}
+	}
+	if _, ok := want["bn.mean"]; ok {
+		t.Errorf("Backward returned a gradient for BatchNorm's running mean")
+	}
+	into["conv.w"] = into["conv.w"][1:]
+	if err := forward().BackwardInto(seed, into); err == nil {
+		t.Errorf("a gradient buffer one element short was accepted")
+	}
+}

@@ -106,19 +106,21 @@ type Result struct {
 
 // Trainer holds a run in progress.
 type Trainer struct {
-	cfg     Config
-	opts    Options
-	model   *graph.Model
-	prog    *native.Program
-	params  *Params
-	grads   []float32
-	opt     optim.Optimizer
-	sched   optim.Schedule
-	plateau *optim.Plateau
-	classes []string
-	train   *data.Loader
-	val     *data.Loader
-	test    *data.Loader
+	cfg    Config
+	opts   Options
+	model  *graph.Model
+	prog   *native.Program
+	params *Params
+	grads  []float32
+	// gradViews holds each trainable initializer's span of grads.
+	gradViews map[string][]float32
+	opt       optim.Optimizer
+	sched     optim.Schedule
+	plateau   *optim.Plateau
+	classes   []string
+	train     *data.Loader
+	val       *data.Loader
+	test      *data.Loader
 	// epoch and step count what is done.
 	epoch, step int
 	history     []EpochMetrics
@@ -169,6 +171,10 @@ func New(cfg Config, opts Options) (*Trainer, error) {
 	}
 	t.params = NewParams(t.model)
 	t.grads = make([]float32, len(t.params.Trainable))
+	t.gradViews = map[string][]float32{}
+	for _, name := range t.params.TrainableNames {
+		t.gradViews[name] = t.params.GradView(t.grads, name)
+	}
 	if t.prog, err = native.Compile(t.model); err != nil {
 		return nil, err
 	}
@@ -391,13 +397,8 @@ func (t *Trainer) trainStep(b *data.Batch, lr float32) (float32, int, error) {
 		return 0, 0, fmt.Errorf("train: step %d: the loss is %v", t.step, loss)
 	}
 	correct := kernels.CountCorrect(logits.F32(), b.Labels, n, k)
-	grads, err := tape.Backward(map[string]*tensor.Tensor{model.Logits: dLogits}, t.params.TrainableNames)
-	if err != nil {
+	if err := tape.BackwardInto(map[string]*tensor.Tensor{model.Logits: dLogits}, t.gradViews); err != nil {
 		return 0, 0, fmt.Errorf("train: step %d: %w", t.step, err)
-	}
-	clear(t.grads)
-	for name, g := range grads {
-		copy(t.params.GradView(t.grads, name), g.F32())
 	}
 	tape.Release()
 	t.opt.Step(t.params.Trainable, t.grads, lr)
