@@ -20,14 +20,7 @@ func fusionNet(t testing.TB, seed uint64) *graph.Model {
 	rng := rand.New(rand.NewPCG(seed, 3))
 	b := graph.NewBuilder("fusion", graph.OpsetID{Version: 17})
 	random := func(name string, lo, hi float64, dims ...int64) string {
-		w, err := graph.NewTensor(graph.Float32, dims...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i := range w.Data.([]float32) {
-			w.Data.([]float32)[i] = float32(lo + (hi-lo)*rng.Float64())
-		}
-		return b.Initializer(name, w)
+		return uniformInitializer(t, b, rng, name, lo, hi, dims...)
 	}
 	x := b.Input("x", graph.Float32, graph.Symbol("N"), graph.Fixed(3), graph.Fixed(16), graph.Fixed(16))
 	y := b.Node("Conv", "conv1", []string{x, random("conv1.w", -0.5, 0.5, 8, 3, 3, 3), random("conv1.b", -0.2, 0.2, 8)},

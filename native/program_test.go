@@ -21,14 +21,7 @@ func smallNet(t *testing.T, seed uint64) *graph.Model {
 	rng := rand.New(rand.NewPCG(seed, 1))
 	b := graph.NewBuilder("small", graph.OpsetID{Version: 17})
 	random := func(name string, lo, hi float64, dims ...int64) string {
-		w, err := graph.NewTensor(graph.Float32, dims...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i := range w.Data.([]float32) {
-			w.Data.([]float32)[i] = float32(lo + (hi-lo)*rng.Float64())
-		}
-		return b.Initializer(name, w)
+		return uniformInitializer(t, b, rng, name, lo, hi, dims...)
 	}
 	x := b.Input("x", graph.Float32, graph.Symbol("N"), graph.Fixed(3), graph.Fixed(8), graph.Fixed(8))
 	y := b.Node("Conv", "conv", []string{x, random("conv.w", -0.5, 0.5, 4, 3, 3, 3), random("conv.b", -0.1, 0.1, 4)},
@@ -52,6 +45,20 @@ func smallNet(t *testing.T, seed uint64) *graph.Model {
 		t.Fatal(err)
 	}
 	return m
+}
+
+// uniformInitializer adds to b an initializer of the given shape whose
+// elements are drawn uniformly from [lo, hi), and returns its name.
+func uniformInitializer(t testing.TB, b *graph.Builder, rng *rand.Rand, name string, lo, hi float64, dims ...int64) string {
+	t.Helper()
+	w, err := graph.NewTensor(graph.Float32, dims...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range w.Data.([]float32) {
+		w.Data.([]float32)[i] = float32(lo + (hi-lo)*rng.Float64())
+	}
+	return b.Initializer(name, w)
 }
 
 func randomInput(seed uint64, shape ...int) *tensor.Tensor {
