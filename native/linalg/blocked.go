@@ -72,6 +72,11 @@ type kernel struct {
 	// row-major matrix with row stride lda. It spares packing A when A
 	// is not transposed.
 	runRows func(k int, a []float32, lda int, b, c []float32, ldc int, alpha, beta float32, useBeta bool)
+	// slide and slideRows, if not nil, are run and runRows with B read
+	// through a sliding window instead of a packed panel: row q of B is
+	// x[off[q]:][:nr]. Without them, such a B is gathered into panels.
+	slide     func(k int, a, x []float32, off []int32, c []float32, ldc int, alpha, beta float32, useBeta bool)
+	slideRows func(k int, a []float32, lda int, x []float32, off []int32, c []float32, ldc int, alpha, beta float32, useBeta bool)
 	// transpose16, if not nil, stores dst[q*dstStride+j] = src[j*ldb+q]
 	// for j < 16 and q < done, for some done <= k, and returns done. It
 	// speeds up packing a transposed B.
@@ -120,6 +125,9 @@ type gemmArgs struct {
 	// packedB says that b holds op(B) packed in advance, as
 	// SgemmPackedB takes it, and ldb is unused.
 	packedB bool
+	// bOff, if not nil, says that B is a sliding window of b, as
+	// SgemmSlidingB takes it: B[q][j] = b[bOff[q]+j]; ldb is unused.
+	bOff []int32
 }
 
 // transposed returns the problem C^T = op(B)^T op(A)^T, which has the
@@ -177,6 +185,24 @@ func (g Blocked) SgemmPackedB(m, n, k int, alpha float32, a []float32, lda int, 
 		packedB: true})
 }
 
+// SgemmSlidingB computes C = alpha*op(A)*B + beta*C for the k×n matrix B
+// that is a sliding window of x: B[q][j] = x[off[q]+j]. A convolution
+// with unit strides is such a product of its weights and its zero-padded
+// input, with no im2col matrix in between (kernels.ConvForward). The
+// kernels read B in whole panels, so x must extend PanelWidth()-1
+// elements past the last one B holds: off[q]+roundUp(n, PanelWidth())
+// <= len(x) for every q. Each element of C is summed in the same order
+// as by SgemmPackedB with B materialised, so the results are bitwise
+// equal.
+func (g Blocked) SgemmSlidingB(transA bool, m, n, k int, alpha float32, a []float32, lda int,
+	x []float32, off []int32, beta float32, c []float32, ldc int) {
+	if off == nil {
+		off = []int32{} // nil would mean B as stored
+	}
+	g.run(gemmArgs{transA: transA, m: m, n: n, k: k, alpha: alpha, beta: beta, a: a, b: x, c: c,
+		lda: lda, ldc: ldc, bOff: off})
+}
+
 // run computes the product p describes.
 func (g Blocked) run(p gemmArgs) {
 	kern := g.kernel()
@@ -189,11 +215,12 @@ func (g Blocked) run(p gemmArgs) {
 		scaleC(m, n, p.beta, p.c, p.ldc)
 		return
 	}
-	if !p.packedB && isVector(m, n) {
+	laidOut := p.packedB || p.bOff != nil // B is not a matrix as stored
+	if !laidOut && isVector(m, n) {
 		kern.gemv(p)
 		return
 	}
-	if !p.packedB && kern.swapPays(m, n, k) {
+	if !laidOut && kern.swapPays(m, n, k) {
 		p = p.transposed()
 		m, n = n, m
 	}
@@ -270,11 +297,25 @@ func (p *gemmArgs) check(nr int) {
 		br, bc = bc, br
 	}
 	need("a", p.a, ar, ac, p.lda)
-	if p.packedB {
+	switch {
+	case p.packedB:
 		if n := roundUp(p.n, nr) * p.k; len(p.b) < n {
 			panic(fmt.Sprintf("linalg: len(b)=%d < %d for a packed %d×%d B", len(p.b), n, p.k, p.n))
 		}
-	} else {
+	case p.bOff != nil:
+		if len(p.bOff) < p.k {
+			panic(fmt.Sprintf("linalg: len(off)=%d < k=%d", len(p.bOff), p.k))
+		}
+		if p.n == 0 {
+			break
+		}
+		span := roundUp(p.n, nr)
+		for q, o := range p.bOff[:p.k] {
+			if o < 0 || int(o)+span > len(p.b) {
+				panic(fmt.Sprintf("linalg: off[%d]=%d: window of %d columns outside len(x)=%d", q, o, span, len(p.b)))
+			}
+		}
+	default:
 		need("b", p.b, br, bc, p.ldb)
 	}
 	need("c", p.c, p.m, p.n, p.ldc)
@@ -312,7 +353,7 @@ func (kern *kernel) compute(p *gemmArgs, i0, i1, j0, j1 int) {
 		nb := min(nc, j1-jc)
 		for pc := 0; pc < p.k; pc += kc {
 			kb := min(kc, p.k-pc)
-			if !p.packedB {
+			if !p.packedB && (p.bOff == nil || kern.slide == nil) {
 				kern.packB(ws.b, p, pc, kb, jc, nb)
 			}
 			// The first k block applies beta; later ones add to C.
@@ -349,6 +390,10 @@ func (kern *kernel) macro(ws *workspace, p *gemmArgs, inPlaceA bool, ic, mb, jc,
 			at := (jc+jr)*p.k + pc*nr // panel (jc+jr)/nr, row pc
 			bp = p.b[at : at+kb*nr]
 		}
+		var window []int32 // the offsets of a sliding B read in place
+		if p.bOff != nil && kern.slide != nil {
+			bp, window = p.b[jc+jr:], p.bOff[pc:pc+kb]
+		}
 		for ir := 0; ir < mb; ir += mr {
 			rows := min(mr, mb-ir)
 			dst, ldd, alpha, bet, useBet := ws.tile, nr, float32(1), float32(0), false
@@ -356,9 +401,14 @@ func (kern *kernel) macro(ws *workspace, p *gemmArgs, inPlaceA bool, ic, mb, jc,
 			if !edge {
 				dst, ldd, alpha, bet, useBet = p.c[(ic+ir)*p.ldc+jc+jr:], p.ldc, p.alpha, beta, useBeta
 			}
-			if inPlaceA && rows == mr {
+			switch inRows := inPlaceA && rows == mr; {
+			case window != nil && inRows:
+				kern.slideRows(kb, p.a[(ic+ir)*p.lda+pc:], p.lda, bp, window, dst, ldd, alpha, bet, useBet)
+			case window != nil:
+				kern.slide(kb, ws.a[ir*kb:(ir+mr)*kb], bp, window, dst, ldd, alpha, bet, useBet)
+			case inRows:
 				kern.runRows(kb, p.a[(ic+ir)*p.lda+pc:], p.lda, bp, dst, ldd, alpha, bet, useBet)
-			} else {
+			default:
 				kern.run(kb, ws.a[ir*kb:(ir+mr)*kb], bp, dst, ldd, alpha, bet, useBet)
 			}
 			if !edge {
@@ -475,7 +525,11 @@ func (kern *kernel) packB(dst []float32, p *gemmArgs, pc, kb, jc, nb int) {
 		// Read op(B) row by row, so that the reads stream, and deal each
 		// row out to the panels.
 		for q := 0; q < kb; q++ {
-			row := b[(pc+q)*ldb+jc:]
+			start := (pc + q) * ldb
+			if p.bOff != nil {
+				start = int(p.bOff[pc+q])
+			}
+			row := b[start+jc:]
 			row = row[:nb]
 			if kern.copyB != nil && full > 0 {
 				kern.copyB(full/nr, row, nr, dst[q*nr:], kb*nr)

@@ -21,6 +21,15 @@ var (
 			_, _, _ = a[5*lda+k-1], b[16*k-1], c[5*ldc+15]
 			kernel6x16AVX2Rows(k, &a[0], lda, &b[0], &c[0], ldc, alpha, beta, boolInt(useBeta))
 		},
+		// The window's bounds were checked by gemmArgs.check.
+		slide: func(k int, a, x []float32, off []int32, c []float32, ldc int, alpha, beta float32, useBeta bool) {
+			_, _, _, _ = a[6*k-1], x[0], off[k-1], c[5*ldc+15]
+			kernel6x16AVX2PackedSlide(k, &a[0], &x[0], &off[0], &c[0], ldc, alpha, beta, boolInt(useBeta))
+		},
+		slideRows: func(k int, a []float32, lda int, x []float32, off []int32, c []float32, ldc int, alpha, beta float32, useBeta bool) {
+			_, _, _, _ = a[5*lda+k-1], x[0], off[k-1], c[5*ldc+15]
+			kernel6x16AVX2RowsSlide(k, &a[0], lda, &x[0], &off[0], &c[0], ldc, alpha, beta, boolInt(useBeta))
+		},
 		transpose16: transpose16AVX2,
 		copyA:       runCopier(6, copyRows6AVX2),
 		copyB:       runCopier(16, copyRows16AVX2),
@@ -42,6 +51,14 @@ var (
 		runRows: func(k int, a []float32, lda int, b, c []float32, ldc int, alpha, beta float32, useBeta bool) {
 			_, _, _ = a[11*lda+k-1], b[32*k-1], c[11*ldc+31]
 			kernel12x32AVX512Rows(k, &a[0], lda, &b[0], &c[0], ldc, alpha, beta, boolInt(useBeta))
+		},
+		slide: func(k int, a, x []float32, off []int32, c []float32, ldc int, alpha, beta float32, useBeta bool) {
+			_, _, _, _ = a[12*k-1], x[0], off[k-1], c[11*ldc+31]
+			kernel12x32AVX512PackedSlide(k, &a[0], &x[0], &off[0], &c[0], ldc, alpha, beta, boolInt(useBeta))
+		},
+		slideRows: func(k int, a []float32, lda int, x []float32, off []int32, c []float32, ldc int, alpha, beta float32, useBeta bool) {
+			_, _, _, _ = a[11*lda+k-1], x[0], off[k-1], c[11*ldc+31]
+			kernel12x32AVX512RowsSlide(k, &a[0], lda, &x[0], &off[0], &c[0], ldc, alpha, beta, boolInt(useBeta))
 		},
 		// AVX-512F CPUs all have AVX2, which the packing routines use.
 		transpose16: transpose16AVX2,

@@ -19,10 +19,16 @@ func standIn(k *kernel) *kernel {
 		mr:   mr, nr: nr,
 		mc: k.mc, kc: k.kc, nc: k.nc, ncT: k.ncT, unroll: k.unroll,
 		run: func(kk int, a, b, c []float32, ldc int, alpha, beta float32, useBeta bool) {
-			goTile(mr, nr, kk, func(i, q int) float32 { return a[q*mr+i] }, b, c, ldc, alpha, beta, useBeta)
+			goTile(mr, nr, kk, packedA(a, mr), packedB(b, nr), c, ldc, alpha, beta, useBeta)
 		},
 		runRows: func(kk int, a []float32, lda int, b, c []float32, ldc int, alpha, beta float32, useBeta bool) {
-			goTile(mr, nr, kk, func(i, q int) float32 { return a[i*lda+q] }, b, c, ldc, alpha, beta, useBeta)
+			goTile(mr, nr, kk, rowsA(a, lda), packedB(b, nr), c, ldc, alpha, beta, useBeta)
+		},
+		slide: func(kk int, a, x []float32, off []int32, c []float32, ldc int, alpha, beta float32, useBeta bool) {
+			goTile(mr, nr, kk, packedA(a, mr), window(x, off), c, ldc, alpha, beta, useBeta)
+		},
+		slideRows: func(kk int, a []float32, lda int, x []float32, off []int32, c []float32, ldc int, alpha, beta float32, useBeta bool) {
+			goTile(mr, nr, kk, rowsA(a, lda), window(x, off), c, ldc, alpha, beta, useBeta)
 		},
 		transpose16: k.transpose16,
 		copyA:       k.copyA,
@@ -30,15 +36,29 @@ func standIn(k *kernel) *kernel {
 	}
 }
 
-// goTile computes the mr×nr tile c = alpha*A*b (+ beta*c if useBeta)
-// with A[i][q] = aAt(i, q) and b a packed k×nr panel, summing in
+// The layouts of the operands of a micro-kernel, as element accessors.
+func packedA(a []float32, mr int) func(i, q int) float32 {
+	return func(i, q int) float32 { return a[q*mr+i] }
+}
+func rowsA(a []float32, lda int) func(i, q int) float32 {
+	return func(i, q int) float32 { return a[i*lda+q] }
+}
+func packedB(b []float32, nr int) func(q, j int) float32 {
+	return func(q, j int) float32 { return b[q*nr+j] }
+}
+func window(x []float32, off []int32) func(q, j int) float32 {
+	return func(q, j int) float32 { return x[int(off[q])+j] }
+}
+
+// goTile computes the mr×nr tile c = alpha*A*B (+ beta*c if useBeta)
+// with A[i][q] = aAt(i, q) and B[q][j] = bAt(q, j), summing in
 // increasing order of k.
-func goTile(mr, nr, k int, aAt func(i, q int) float32, b, c []float32, ldc int, alpha, beta float32, useBeta bool) {
+func goTile(mr, nr, k int, aAt, bAt func(int, int) float32, c []float32, ldc int, alpha, beta float32, useBeta bool) {
 	for i := 0; i < mr; i++ {
 		for j := 0; j < nr; j++ {
 			var sum float32
 			for q := 0; q < k; q++ {
-				sum += aAt(i, q) * b[q*nr+j]
+				sum += aAt(i, q) * bAt(q, j)
 			}
 			ci := &c[i*ldc+j]
 			if useBeta {

@@ -389,3 +389,96 @@ func TestSgemmPackedB(t *testing.T) {
 		})
 	}
 }
+
+// blockedImplementations returns the Blocked Gemms under test: those the
+// CPU runs and the stand-ins.
+func blockedImplementations() []linalg.Blocked {
+	return append(linalg.Available(), linalg.StandIns...)
+}
+
+// sliding is a Gemm for untransposed B that copies B row by row into a buffer with
+// the slack SgemmSlidingB requires and multiplies through a window of it
+// (off[q] = q*n).
+type sliding struct{ g linalg.Blocked }
+
+func (s sliding) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
+	b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if transB {
+		panic("sliding: transposed B")
+	}
+	x := make([]float32, k*n+s.g.PanelWidth())
+	off := make([]int32, k)
+	for q := range k {
+		off[q] = int32(q * n)
+		copy(x[q*n:(q+1)*n], b[q*ldb:])
+	}
+	s.g.SgemmSlidingB(transA, m, n, k, alpha, a, lda, x, off, beta, c, ldc)
+}
+
+// TestSgemmSlidingB runs the shared suite's cases with an untransposed B
+// (a transposed one is materialised the same) through SgemmSlidingB of
+// every Blocked kernel, then multiplies by windows that overlap, repeat and
+// run backwards (as a convolution's do) and checks that the results are
+// bitwise those of SgemmPackedB on B materialised.
+func TestSgemmSlidingB(t *testing.T) {
+	for _, g := range blockedImplementations() {
+		t.Run(g.Name(), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(13, 14))
+			for _, tc := range gemmCases() {
+				if !tc.transB {
+					check(t, sliding{g}, tc, rng)
+				}
+			}
+			for _, tc := range []gemmCase{{m: 96, n: 780, k: 600, alpha: 1}, {m: 37, n: 45, k: 1100, alpha: 0.5, beta: 2}, {m: 1, n: 3, k: 7, alpha: 1}} {
+				a, lda, _, _, c, ldc := tc.operands(rng)
+				x := randomSlice(rng, 3*tc.n+g.PanelWidth())
+				off := make([]int32, tc.k)
+				b := make([]float32, tc.k*tc.n)
+				for q := range off {
+					off[q] = int32(rng.IntN(2*tc.n + 1))
+					copy(b[q*tc.n:(q+1)*tc.n], x[off[q]:])
+				}
+				want := slices.Clone(c)
+				packing{g}.Sgemm(false, false, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, tc.n, tc.beta, want, ldc)
+				g.SgemmSlidingB(false, tc.m, tc.n, tc.k, tc.alpha, a, lda, x, off, tc.beta, c, ldc)
+				for i := range c {
+					if math.Float32bits(c[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("%v: C[%d] = %g through the window, %g packed", tc, i, c[i], want[i])
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestSgemmSlidingBBounds checks that a window reaching past x, less its
+// panel of slack, is refused before anything is read.
+func TestSgemmSlidingBBounds(t *testing.T) {
+	g := linalg.Available()[0]
+	w := g.PanelWidth()
+	a, c := make([]float32, 2*3), make([]float32, 2*5)
+	x := make([]float32, 40)
+	for _, tc := range []struct {
+		off  []int32
+		fail bool
+	}{
+		{[]int32{0, 10, int32(40 - roundUpTo(5, w))}, false},
+		{[]int32{0, 10, int32(41 - roundUpTo(5, w))}, true},
+		{[]int32{0, -1, 3}, true},
+		{[]int32{0, 1}, true}, // shorter than k
+	} {
+		err := catch(func() { g.SgemmSlidingB(false, 2, 5, 3, 1, a, 3, x, tc.off, 0, c, 5) })
+		if (err != nil) != tc.fail {
+			t.Errorf("off %v: panic %v, want one: %v", tc.off, err, tc.fail)
+		}
+	}
+}
+
+func roundUpTo(x, to int) int { return (x + to - 1) / to * to }
+
+// catch runs f and returns what it panicked with, or nil.
+func catch(f func()) (v any) {
+	defer func() { v = recover() }()
+	f()
+	return nil
+}

@@ -16,6 +16,15 @@
 //     row stride of lda elements, read in place without packing;
 //     func(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, useBeta int)
 //
+// Each has a variant whose name ends in "Slide" that reads B through a
+// sliding window instead of a packed panel: row q of B is
+// b[off[q] : off[q]+nr], with off an array of k int32 element offsets.
+// A convolution with unit strides reads its input that way in place of
+// an im2col matrix (see linalg.Blocked.SgemmSlidingB).
+//
+//	func(k int, a, b *float32, off *int32, c *float32, ldc int, alpha, beta float32, useBeta int)
+//	func(k int, a *float32, lda int, b *float32, off *int32, c *float32, ldc int, alpha, beta float32, useBeta int)
+//
 // dotRows4AVX2 and axpyCols32AVX2 are the matrix-vector kernels for
 // products with one row or one column; see their doc comments.
 //
@@ -58,8 +67,10 @@ func main() {
 			newVec: ZMM, zero: func(r reg.VecVirtual) { VPXORD(r, r, r) }, unroll: 4, bcastFMA: true},
 	}
 	for _, s := range shapes {
-		emit(s, false)
-		emit(s, true)
+		for _, slide := range []bool{false, true} {
+			emit(s, false, slide)
+			emit(s, true, slide)
+		}
 	}
 	emitTransposePack()
 	for _, w := range []int{6, 12, 16, 32} {
@@ -71,23 +82,43 @@ func main() {
 }
 
 // emit writes the kernel for shape s with A packed, or read in place
-// from rows when rows is true.
-func emit(s kernelShape, rows bool) {
+// from rows when rows is true, and B packed, or read through a sliding
+// window when slide is true.
+func emit(s kernelShape, rows, slide bool) {
 	nr := s.vecs * s.lanes
 	if bits.OnesCount(uint(s.unroll)) != 1 || s.mr%3 != 0 {
 		panic("asmgen: unroll must be a power of two and mr a multiple of 3")
 	}
-	name, sig, layout := s.name+"Packed", "func(k int, a, b, c *float32, ldc int, alpha, beta float32, useBeta int)", "packed"
+	name, aParams, layout := s.name+"Packed", "a", "packed"
 	if rows {
-		name, sig, layout = s.name+"Rows", "func(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, useBeta int)", "row-major"
+		name, aParams, layout = s.name+"Rows", "a *float32, lda int", "row-major"
 	}
-	TEXT(name, NOSPLIT, sig)
+	bParams, bLayout := "b", "packed"
+	if slide {
+		name, bParams, bLayout = name+"Slide", "b *float32, off *int32", "a sliding window of"
+	}
+	TEXT(name, NOSPLIT, fmt.Sprintf("func(k int, %s, %s, c *float32, ldc int, alpha, beta float32, useBeta int)", aParams, bParams))
 	Pragma("noescape")
-	Doc(fmt.Sprintf("%s is the %dx%d micro-kernel for %s with %s A; see the package comment of asmgen.",
-		name, s.mr, nr, s.isa, layout))
+	Doc(fmt.Sprintf("%s is the %dx%d micro-kernel for %s with %s A and %s B; see the package comment of asmgen.",
+		name, s.mr, nr, s.isa, layout, bLayout))
 
 	k := Load(Param("k"), GP64())
 	b := Load(Param("b"), GP64())
+	// bRow returns the addresses of row u of B relative to the current
+	// step, vector by vector, and advanceB moves B on by steps of k.
+	bRow := func(u int) func(v int) Mem {
+		return func(v int) Mem { return Mem{Base: b, Disp: 4 * (u*nr + v*s.lanes)} }
+	}
+	advanceB := func(steps int) { ADDQ(U32(4*nr*steps), b) }
+	if slide {
+		off := Load(Param("off"), GP64())
+		bRow = func(u int) func(v int) Mem {
+			r := GP64()
+			MOVLQSX(Mem{Base: off, Disp: 4 * u}, r)
+			return func(v int) Mem { return Mem{Base: b, Index: r, Scale: 4, Disp: 4 * v * s.lanes} }
+		}
+		advanceB = func(steps int) { ADDQ(U32(4*steps), off) }
+	}
 
 	// aAt returns the address of A[i][u] relative to the current step.
 	// Packed A is one base register; rows of A are groups of three rows
@@ -153,9 +184,10 @@ func emit(s kernelShape, rows bool) {
 	// acc[i][v] += A[i][u] * B[u][v*lanes : (v+1)*lanes].
 	step := func(u int) {
 		bv := make([]reg.VecVirtual, s.vecs)
+		bAt := bRow(u)
 		for v := range bv {
 			bv[v] = s.newVec()
-			VMOVUPS(Mem{Base: b, Disp: 4 * (u*nr + v*s.lanes)}, bv[v])
+			VMOVUPS(bAt(v), bv[v])
 		}
 		for i := 0; i < s.mr; i++ {
 			src := aAt(i, u)
@@ -183,7 +215,7 @@ func emit(s kernelShape, rows bool) {
 		step(u)
 	}
 	advanceA(s.unroll)
-	ADDQ(U32(4*nr*s.unroll), b)
+	advanceB(s.unroll)
 	DECQ(blocks)
 	JNZ(LabelRef("block"))
 
@@ -193,7 +225,7 @@ func emit(s kernelShape, rows bool) {
 	Label("tailstep")
 	step(0)
 	advanceA(1)
-	ADDQ(U32(4*nr), b)
+	advanceB(1)
 	DECQ(k)
 	JNZ(LabelRef("tailstep"))
 
