@@ -143,6 +143,10 @@ func ConvForward(p *ConvParams, x, w, b, y []float32) {
 	if b != nil {
 		need(op, "b", b, p.M)
 	}
+	if s, ok := p.sliding(); ok {
+		s.run(x, w, y, slideEpilogue{bias: b, relu: p.ReLU})
+		return
+	}
 	nb := p.chunkImages()
 	// With a blocked GEMM, im2col writes the columns in its packed
 	// layout, which spares the GEMM packing them (products with one row

@@ -1,9 +1,12 @@
 package kernels
 
 import (
+	"fmt"
 	"math"
 	"runtime"
 	"testing"
+
+	"github.com/onnxkit/onnxkit/native/linalg"
 )
 
 // convBackwardRef is the gradient of the direct convolution in float64,
@@ -193,9 +196,9 @@ func TestGemmFusedReLU(t *testing.T) {
 // out again for a request it can hold, and the list keeps the largest
 // buffers when full. It starts from an empty list.
 func TestWorkspaceReuse(t *testing.T) {
-	workspace.mu.Lock()
-	workspace.free = nil
-	workspace.mu.Unlock()
+	floats.mu.Lock()
+	floats.free = nil
+	floats.mu.Unlock()
 	a := getBuffer(1000)
 	putBuffer(a)
 	b := getBuffer(600)
@@ -215,4 +218,48 @@ func TestWorkspaceReuse(t *testing.T) {
 		t.Fatal("the largest buffer was dropped from a full list")
 	}
 	putBuffer(big)
+}
+
+// TestConvSlidingWindow covers convolutions computed through a sliding
+// window of the input (convslide.go) against the direct loop in float64:
+// chunks of 16 images whose output rows the product skips between, a
+// last chunk of one image that computes the discarded columns, a
+// strided kernel split into phases (AlexNet's conv1 in small), dilation
+// with groups; and it checks which shapes are left to im2col.
+func TestConvSlidingWindow(t *testing.T) {
+	if _, ok := linalg.Current().(linalg.Blocked); !ok {
+		t.Fatal("the default GEMM is not a Blocked one")
+	}
+	rng := newRNG(43)
+	conv := func(n, c, hw, m, k, stride, pad, dilation, group int) ConvParams {
+		return ConvParams{N: n, C: c, H: hw, W: hw, M: m, KH: k, KW: k, StrideH: stride, StrideW: stride,
+			PadTop: pad, PadLeft: pad, PadBottom: pad, PadRight: pad, DilationH: dilation, DilationW: dilation, Group: group}
+	}
+	for _, p := range []ConvParams{
+		conv(17, 3, 9, 5, 3, 1, 1, 1, 1),
+		conv(2, 3, 35, 8, 11, 4, 0, 1, 1),
+		conv(3, 2, 19, 4, 6, 3, 2, 1, 1),
+		conv(4, 4, 10, 6, 3, 1, 2, 2, 2),
+		conv(16, 5, 6, 7, 5, 1, 2, 1, 1),
+	} {
+		if _, ok := p.sliding(); !ok {
+			t.Fatalf("%s: not computed through a window", convName(p))
+		}
+		for _, relu := range []bool{false, true} {
+			p.ReLU = relu
+			x, w, b, y := convBuffers(rng, p)
+			ConvForward(&p, x, w, b, y)
+			compare(t, fmt.Sprintf("%s relu=%v", convName(p), relu), tolConvForward, y, convNDRef(ndFromConv2D(p)[0], x, w, b))
+		}
+	}
+	for _, p := range []ConvParams{
+		conv(2, 3, 9, 5, 3, 2, 1, 1, 1), // phases of a 3x3 kernel: 16/9 the work
+		conv(2, 3, 9, 5, 1, 1, 0, 1, 1), // pointwise: no im2col to spare
+		conv(2, 3, 9, 3, 3, 1, 1, 1, 3), // one output channel per group
+		conv(2, 3, 9, 4, 3, 2, 1, 2, 1), // dilation with a stride
+	} {
+		if _, ok := p.sliding(); ok {
+			t.Errorf("%s: computed through a window, want im2col", convName(p))
+		}
+	}
 }

@@ -160,3 +160,12 @@ func distinct(rng *rand.Rand, n int, gap float32) []float32 {
 	}
 	return s
 }
+
+// float64s widens v, to compare it with compare.
+func float64s(v []float32) []float64 {
+	w := make([]float64, len(v))
+	for i, x := range v {
+		w[i] = float64(x)
+	}
+	return w
+}

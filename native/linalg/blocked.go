@@ -125,9 +125,27 @@ type gemmArgs struct {
 	// packedB says that b holds op(B) packed in advance, as
 	// SgemmPackedB takes it, and ldb is unused.
 	packedB bool
-	// bOff, if not nil, says that B is a sliding window of b, as
-	// SgemmSlidingB takes it: B[q][j] = b[bOff[q]+j]; ldb is unused.
-	bOff []int32
+	// window, if its Off is not nil, says that B is read through it, as
+	// SgemmWindow takes it; b and ldb are unused.
+	window Window
+}
+
+// Window is a k×n matrix B read through a sliding window of a buffer:
+// B[q][j] = X[Off[q] + (j/RowLen)*RowStride + j%RowLen]. The columns
+// come in rows of RowLen laid RowStride apart, so that a product can skip
+// what lies between them (RowLen 0 means one row: B[q][j] = X[Off[q]+j]).
+type Window struct {
+	X                 []float32
+	Off               []int32
+	RowLen, RowStride int
+}
+
+// at returns the offset in X of B[q][j] less Off[q].
+func (w *Window) at(j int) int {
+	if w.RowLen == 0 {
+		return j
+	}
+	return j/w.RowLen*w.RowStride + j%w.RowLen
 }
 
 // transposed returns the problem C^T = op(B)^T op(A)^T, which has the
@@ -185,22 +203,24 @@ func (g Blocked) SgemmPackedB(m, n, k int, alpha float32, a []float32, lda int, 
 		packedB: true})
 }
 
-// SgemmSlidingB computes C = alpha*op(A)*B + beta*C for the k×n matrix B
-// that is a sliding window of x: B[q][j] = x[off[q]+j]. A convolution
-// with unit strides is such a product of its weights and its zero-padded
-// input, with no im2col matrix in between (kernels.ConvForward). The
-// kernels read B in whole panels, so x must extend PanelWidth()-1
-// elements past the last one B holds: off[q]+roundUp(n, PanelWidth())
-// <= len(x) for every q. Each element of C is summed in the same order
+// SgemmWindow computes C = alpha*op(A)*B + beta*C for the k×n matrix B
+// read through the window b. A convolution is such a product of its
+// weights and a window of its zero-padded input, with no im2col matrix
+// in between (kernels.ConvForward). The kernels read B in whole panels
+// of PanelWidth() columns, which must not straddle two of the window's
+// rows, and may read a panel's columns beyond n: b.RowLen, when not 0,
+// must be a multiple of PanelWidth() and at most b.RowStride, and X must
+// hold every panel, Off[q] + b.at(j0) + PanelWidth() <= len(X) for the
+// first column j0 of each. Each element of C is summed in the same order
 // as by SgemmPackedB with B materialised, so the results are bitwise
 // equal.
-func (g Blocked) SgemmSlidingB(transA bool, m, n, k int, alpha float32, a []float32, lda int,
-	x []float32, off []int32, beta float32, c []float32, ldc int) {
-	if off == nil {
-		off = []int32{} // nil would mean B as stored
+func (g Blocked) SgemmWindow(transA bool, m, n, k int, alpha float32, a []float32, lda int,
+	b Window, beta float32, c []float32, ldc int) {
+	if b.Off == nil {
+		b.Off = []int32{} // nil would mean B as stored
 	}
-	g.run(gemmArgs{transA: transA, m: m, n: n, k: k, alpha: alpha, beta: beta, a: a, b: x, c: c,
-		lda: lda, ldc: ldc, bOff: off})
+	g.run(gemmArgs{transA: transA, m: m, n: n, k: k, alpha: alpha, beta: beta, a: a, c: c,
+		lda: lda, ldc: ldc, window: b})
 }
 
 // run computes the product p describes.
@@ -215,7 +235,7 @@ func (g Blocked) run(p gemmArgs) {
 		scaleC(m, n, p.beta, p.c, p.ldc)
 		return
 	}
-	laidOut := p.packedB || p.bOff != nil // B is not a matrix as stored
+	laidOut := p.packedB || p.window.Off != nil // B is not a matrix as stored
 	if !laidOut && isVector(m, n) {
 		kern.gemv(p)
 		return
@@ -302,23 +322,33 @@ func (p *gemmArgs) check(nr int) {
 		if n := roundUp(p.n, nr) * p.k; len(p.b) < n {
 			panic(fmt.Sprintf("linalg: len(b)=%d < %d for a packed %d×%d B", len(p.b), n, p.k, p.n))
 		}
-	case p.bOff != nil:
-		if len(p.bOff) < p.k {
-			panic(fmt.Sprintf("linalg: len(off)=%d < k=%d", len(p.bOff), p.k))
-		}
-		if p.n == 0 {
-			break
-		}
-		span := roundUp(p.n, nr)
-		for q, o := range p.bOff[:p.k] {
-			if o < 0 || int(o)+span > len(p.b) {
-				panic(fmt.Sprintf("linalg: off[%d]=%d: window of %d columns outside len(x)=%d", q, o, span, len(p.b)))
-			}
-		}
+	case p.window.Off != nil:
+		p.window.check(p.k, p.n, nr)
 	default:
 		need("b", p.b, br, bc, p.ldb)
 	}
 	need("c", p.c, p.m, p.n, p.ldc)
+}
+
+// check panics unless w can be the window of a k×n B, read in panels of
+// nr columns.
+func (w *Window) check(k, n, nr int) {
+	if len(w.Off) < k {
+		panic(fmt.Sprintf("linalg: window of %d offsets for k=%d", len(w.Off), k))
+	}
+	if w.RowLen != 0 && (w.RowLen%nr != 0 || w.RowStride < w.RowLen) {
+		panic(fmt.Sprintf("linalg: window rows of %d columns %d apart, not a multiple of the panel width %d within their stride",
+			w.RowLen, w.RowStride, nr))
+	}
+	if n == 0 {
+		return
+	}
+	span := w.at((n-1)/nr*nr) + nr // the rows grow, so the last panel reaches farthest
+	for q, o := range w.Off[:k] {
+		if o < 0 || int(o)+span > len(w.X) {
+			panic(fmt.Sprintf("linalg: window offset %d = %d: panels reach %d, past len(X) = %d", q, o, int(o)+span, len(w.X)))
+		}
+	}
 }
 
 // scaleC sets C = beta*C, or C = 0 when beta is 0 (ignoring NaN in C).
@@ -353,7 +383,7 @@ func (kern *kernel) compute(p *gemmArgs, i0, i1, j0, j1 int) {
 		nb := min(nc, j1-jc)
 		for pc := 0; pc < p.k; pc += kc {
 			kb := min(kc, p.k-pc)
-			if !p.packedB && (p.bOff == nil || kern.slide == nil) {
+			if !p.packedB && (p.window.Off == nil || kern.slide == nil) {
 				kern.packB(ws.b, p, pc, kb, jc, nb)
 			}
 			// The first k block applies beta; later ones add to C.
@@ -390,9 +420,9 @@ func (kern *kernel) macro(ws *workspace, p *gemmArgs, inPlaceA bool, ic, mb, jc,
 			at := (jc+jr)*p.k + pc*nr // panel (jc+jr)/nr, row pc
 			bp = p.b[at : at+kb*nr]
 		}
-		var window []int32 // the offsets of a sliding B read in place
-		if p.bOff != nil && kern.slide != nil {
-			bp, window = p.b[jc+jr:], p.bOff[pc:pc+kb]
+		var window []int32 // the offsets of a B read in place through a window
+		if p.window.Off != nil && kern.slide != nil {
+			bp, window = p.window.X[p.window.at(jc+jr):], p.window.Off[pc:pc+kb]
 		}
 		for ir := 0; ir < mb; ir += mr {
 			rows := min(mr, mb-ir)
@@ -515,21 +545,35 @@ func (kern *kernel) packA(dst []float32, p *gemmArgs, ic, mb, pc, kb int) {
 	}
 }
 
+// packWindow is packB for a B read through a window.
+func (kern *kernel) packWindow(dst []float32, w *Window, pc, kb, jc, nb int) {
+	nr := kern.nr
+	for jr := 0; jr < nb; jr += nr {
+		panel := dst[jr*kb : (jr+nr)*kb]
+		cols := min(nr, nb-jr)
+		at := w.at(jc + jr)
+		for q := 0; q < kb; q++ {
+			d := panel[q*nr : (q+1)*nr]
+			clear(d[copy(d[:cols], w.X[int(w.Off[pc+q])+at:]):])
+		}
+	}
+}
+
 // packB copies rows [pc, pc+kb) and columns [jc, jc+nb) of op(B) into dst
 // as nr-column panels, each stored row by row (nr values per step of k),
 // zero-padding the last panel to nr columns.
 func (kern *kernel) packB(dst []float32, p *gemmArgs, pc, kb, jc, nb int) {
+	if p.window.Off != nil {
+		kern.packWindow(dst, &p.window, pc, kb, jc, nb)
+		return
+	}
 	b, ldb, nr := p.b, p.ldb, kern.nr
 	full := nb / nr * nr // columns in full panels
 	if !p.transB {
 		// Read op(B) row by row, so that the reads stream, and deal each
 		// row out to the panels.
 		for q := 0; q < kb; q++ {
-			start := (pc + q) * ldb
-			if p.bOff != nil {
-				start = int(p.bOff[pc+q])
-			}
-			row := b[start+jc:]
+			row := b[(pc+q)*ldb+jc:]
 			row = row[:nb]
 			if kern.copyB != nil && full > 0 {
 				kern.copyB(full/nr, row, nr, dst[q*nr:], kb*nr)

@@ -396,9 +396,9 @@ func blockedImplementations() []linalg.Blocked {
 	return append(linalg.Available(), linalg.StandIns...)
 }
 
-// sliding is a Gemm for untransposed B that copies B row by row into a buffer with
-// the slack SgemmSlidingB requires and multiplies through a window of it
-// (off[q] = q*n).
+// sliding is a Gemm for untransposed B that copies B row by row into a
+// buffer with the slack SgemmWindow requires and multiplies through a
+// window of it (Off[q] = q*n).
 type sliding struct{ g linalg.Blocked }
 
 func (s sliding) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
@@ -412,15 +412,16 @@ func (s sliding) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []floa
 		off[q] = int32(q * n)
 		copy(x[q*n:(q+1)*n], b[q*ldb:])
 	}
-	s.g.SgemmSlidingB(transA, m, n, k, alpha, a, lda, x, off, beta, c, ldc)
+	s.g.SgemmWindow(transA, m, n, k, alpha, a, lda, linalg.Window{X: x, Off: off}, beta, c, ldc)
 }
 
-// TestSgemmSlidingB runs the shared suite's cases with an untransposed B
-// (a transposed one is materialised the same) through SgemmSlidingB of
-// every Blocked kernel, then multiplies by windows that overlap, repeat and
-// run backwards (as a convolution's do) and checks that the results are
-// bitwise those of SgemmPackedB on B materialised.
-func TestSgemmSlidingB(t *testing.T) {
+// TestSgemmWindow runs the shared suite's cases with an untransposed B
+// (a transposed one is materialised the same) through SgemmWindow of
+// every Blocked kernel, then multiplies by windows whose offsets overlap,
+// repeat and run backwards (as a convolution's do), in one row and in
+// rows with gaps between them, and checks that the results are bitwise
+// those of SgemmPackedB on B materialised.
+func TestSgemmWindow(t *testing.T) {
 	for _, g := range blockedImplementations() {
 		t.Run(g.Name(), func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(13, 14))
@@ -429,21 +430,37 @@ func TestSgemmSlidingB(t *testing.T) {
 					check(t, sliding{g}, tc, rng)
 				}
 			}
-			for _, tc := range []gemmCase{{m: 96, n: 780, k: 600, alpha: 1}, {m: 37, n: 45, k: 1100, alpha: 0.5, beta: 2}, {m: 1, n: 3, k: 7, alpha: 1}} {
+			w := g.PanelWidth()
+			for _, tc := range []struct {
+				gemmCase
+				rowLen, rowStride int
+			}{
+				{gemmCase{m: 96, n: 780, k: 600, alpha: 1}, 0, 0},
+				{gemmCase{m: 37, n: 45, k: 1100, alpha: 0.5, beta: 2}, 0, 0},
+				{gemmCase{m: 1, n: 3, k: 7, alpha: 1}, 0, 0},
+				{gemmCase{m: 50, n: 13 * 3 * w, k: 300, alpha: 1}, 3 * w, 4*w + 5},
+				{gemmCase{m: 7, n: 2*w + 3, k: 40, alpha: 1, beta: -1}, w, w},
+			} {
 				a, lda, _, _, c, ldc := tc.operands(rng)
-				x := randomSlice(rng, 3*tc.n+g.PanelWidth())
-				off := make([]int32, tc.k)
+				win := linalg.Window{X: randomSlice(rng, 3*tc.n+2*w), Off: make([]int32, tc.k),
+					RowLen: tc.rowLen, RowStride: tc.rowStride}
 				b := make([]float32, tc.k*tc.n)
-				for q := range off {
-					off[q] = int32(rng.IntN(2*tc.n + 1))
-					copy(b[q*tc.n:(q+1)*tc.n], x[off[q]:])
+				for q := range win.Off {
+					win.Off[q] = int32(rng.IntN(tc.n + 1))
+					for j := range tc.n {
+						at := j
+						if tc.rowLen > 0 {
+							at = j/tc.rowLen*tc.rowStride + j%tc.rowLen
+						}
+						b[q*tc.n+j] = win.X[int(win.Off[q])+at]
+					}
 				}
 				want := slices.Clone(c)
 				packing{g}.Sgemm(false, false, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, tc.n, tc.beta, want, ldc)
-				g.SgemmSlidingB(false, tc.m, tc.n, tc.k, tc.alpha, a, lda, x, off, tc.beta, c, ldc)
+				g.SgemmWindow(false, tc.m, tc.n, tc.k, tc.alpha, a, lda, win, tc.beta, c, ldc)
 				for i := range c {
 					if math.Float32bits(c[i]) != math.Float32bits(want[i]) {
-						t.Fatalf("%v: C[%d] = %g through the window, %g packed", tc, i, c[i], want[i])
+						t.Fatalf("%v in rows of %d: C[%d] = %g through the window, %g packed", tc.gemmCase, tc.rowLen, i, c[i], want[i])
 					}
 				}
 			}
@@ -451,25 +468,33 @@ func TestSgemmSlidingB(t *testing.T) {
 	}
 }
 
-// TestSgemmSlidingBBounds checks that a window reaching past x, less its
-// panel of slack, is refused before anything is read.
-func TestSgemmSlidingBBounds(t *testing.T) {
+// TestSgemmWindowBounds checks that a window whose panels reach past X,
+// or whose rows would split a panel, is refused before anything is read.
+func TestSgemmWindowBounds(t *testing.T) {
 	g := linalg.Available()[0]
 	w := g.PanelWidth()
-	a, c := make([]float32, 2*3), make([]float32, 2*5)
-	x := make([]float32, 40)
+	a, c := make([]float32, 2*3), make([]float32, 2*2*w)
+	x := make([]float32, 10*w)
+	last := int32(len(x) - roundUpTo(5, w))
 	for _, tc := range []struct {
-		off  []int32
+		n    int
+		win  linalg.Window
 		fail bool
 	}{
-		{[]int32{0, 10, int32(40 - roundUpTo(5, w))}, false},
-		{[]int32{0, 10, int32(41 - roundUpTo(5, w))}, true},
-		{[]int32{0, -1, 3}, true},
-		{[]int32{0, 1}, true}, // shorter than k
+		{5, linalg.Window{Off: []int32{0, 10, last}}, false},
+		{5, linalg.Window{Off: []int32{0, 10, last + 1}}, true},
+		{5, linalg.Window{Off: []int32{0, -1, 3}}, true},
+		{5, linalg.Window{Off: []int32{0, 1}}, true}, // shorter than k
+		{2 * w, linalg.Window{Off: []int32{0, 0, int32(len(x) - 3*w)}, RowLen: w, RowStride: 2 * w}, false},
+		{2 * w, linalg.Window{Off: []int32{0, 0, int32(len(x)-3*w) + 1}, RowLen: w, RowStride: 2 * w}, true},
+		{2 * w, linalg.Window{Off: []int32{0, 0, 0}, RowLen: w + 1, RowStride: 2 * w}, true},
+		{2 * w, linalg.Window{Off: []int32{0, 0, 0}, RowLen: 2 * w, RowStride: w}, true},
 	} {
-		err := catch(func() { g.SgemmSlidingB(false, 2, 5, 3, 1, a, 3, x, tc.off, 0, c, 5) })
+		tc.win.X = x
+		err := catch(func() { g.SgemmWindow(false, 2, tc.n, 3, 1, a, 3, tc.win, 0, c, tc.n) })
 		if (err != nil) != tc.fail {
-			t.Errorf("off %v: panic %v, want one: %v", tc.off, err, tc.fail)
+			t.Errorf("n=%d, offsets %v, rows of %d every %d: panic %v, want one: %v",
+				tc.n, tc.win.Off, tc.win.RowLen, tc.win.RowStride, err, tc.fail)
 		}
 	}
 }

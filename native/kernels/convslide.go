@@ -1,0 +1,274 @@
+package kernels
+
+// Convolution as a product with a sliding window of the input.
+//
+// With unit strides, the im2col matrix of a convolution never needs to be
+// built: lay the zero-padded input planes out with rows of width Wt, and
+// the value that row (c, kh, kw) of the im2col matrix holds in column
+// oy*Wt+ox is the element of the padded input at offset
+// c*Ht*Wt + kh*DilationH*Wt + kw*DilationW from position oy*Wt+ox. Row
+// (c, kh, kw) of the matrix is thus the padded input seen from a fixed
+// offset, and the product W·col is linalg.Blocked.SgemmWindow of the
+// weights and that window, which reads the input in place. The product
+// skips the Wt-OW columns between two output rows (Wt = OW +
+// DilationW*(KW-1)) when an output row fills whole panels of the GEMM;
+// otherwise it computes and discards them.
+//
+// A strided convolution becomes one with unit strides by splitting the
+// padded input into its StrideH*StrideW phases (space-to-depth): phase
+// (ry, rx) of channel c is the plane of elements (StrideH*y+ry,
+// StrideW*x+rx), and the kernel, split the same way, is
+// ceil(KH/StrideH) x ceil(KW/StrideW) over StrideH*StrideW times the
+// channels, with zeros where it ran past KH or KW.
+//
+// The images of a chunk are interleaved innermost, plane[c][y][x][image],
+// so that one product covers them all and the weights are read once per
+// chunk: the window offsets and the columns are then counted in units of
+// the chunk's images. A chunk of as many images as the GEMM's panel is
+// wide makes every output row whole panels.
+
+import (
+	"github.com/onnxkit/onnxkit/native/linalg"
+	"github.com/onnxkit/onnxkit/native/parallel"
+)
+
+// slideGeometry is the layout of a convolution computed through a sliding
+// window (see the comment at the top of this file).
+type slideGeometry struct {
+	p      *ConvParams
+	gemm   linalg.Blocked
+	sh, sw int // the strides, undone by splitting the input into phases
+	kh, kw int // the kernel's extent over the phases
+	dh, dw int // the dilations over the phases
+	ht, wt int // height and width of a phase plane
+	ct     int // channels of a group over the phases: C/Group*sh*sw
+	cnt    int // images per chunk
+}
+
+// maxSlideInflation bounds the multiply-adds a sliding window may add to
+// those of the convolution, as a ratio: the discarded columns and the
+// zeros of a split kernel. At 11x11 with stride 4, splitting adds 19%
+// (12x12 over 11x11), and the columns of an AlexNet layer add 4 to 33%.
+const maxSlideInflation = 1.6
+
+// sliding returns the geometry of p as a sliding-window product, or false
+// when the current GEMM cannot multiply that way, when one output channel
+// per group makes the product a vector-matrix one (which linalg computes
+// better without blocks), or when the window would cost much more work
+// than im2col (a 1x1 kernel with stride 2, whose phases would be three
+// quarters zeros; dilation with a stride).
+func (p *ConvParams) sliding() (slideGeometry, bool) {
+	gemm, ok := linalg.Current().(linalg.Blocked)
+	if !ok || p.M/p.Group == 1 || p.pointwise() || p.StrideH > 1 && p.DilationH > 1 || p.StrideW > 1 && p.DilationW > 1 {
+		return slideGeometry{}, false
+	}
+	oh, ow := p.OutSize()
+	s := slideGeometry{p: p, gemm: gemm, sh: p.StrideH, sw: p.StrideW,
+		kh: ceilDiv(p.KH, p.StrideH), kw: ceilDiv(p.KW, p.StrideW), dh: p.DilationH, dw: p.DilationW}
+	s.ht, s.wt = oh+s.dh*(s.kh-1), ow+s.dw*(s.kw-1)
+	s.ct = p.C / p.Group * s.sh * s.sw
+	// Chunks of a panel's width of images skip the discarded columns;
+	// smaller batches aim for convTargetCols columns.
+	fit := max(1, slideMaxPlaneElems/s.planeLen(1))
+	s.cnt = min(p.N, fit, max(gemm.PanelWidth(), ceilDiv(convTargetCols, oh*s.wt)))
+	inflation := float64(s.depth()) / float64(p.colRows())
+	if ow*s.cnt%gemm.PanelWidth() != 0 {
+		inflation *= float64(s.wt) / float64(ow)
+	}
+	return s, inflation <= maxSlideInflation
+}
+
+// slideMaxPlaneElems caps the phase planes of a chunk (16 MiB); a chunk
+// holds at least one image whatever its size.
+const slideMaxPlaneElems = 1 << 22
+
+func ceilDiv(a, b int) int { return (a + b - 1) / b }
+
+// depth returns the depth of the product: the rows of the window.
+func (s *slideGeometry) depth() int { return s.ct * s.kh * s.kw }
+
+// planeLen returns the length of the phase planes of one group of cnt
+// interleaved images.
+func (s *slideGeometry) planeLen(cnt int) int { return s.ct * s.ht * s.wt * cnt }
+
+// chunkWindow returns the window of the product for a chunk of cnt
+// images, with the offsets filled into off [depth], and the columns of
+// the product per output row: OW positions times cnt images, laid Wt*cnt
+// apart, which the window skips between rows when a row fills whole
+// panels, and the product otherwise computes as Wt*cnt columns and
+// discards. It also returns how long the phase buffer must be: the
+// planes and the slack the product reads past the last window. When
+// phases is not nil, the window reads it.
+func (s *slideGeometry) chunkWindow(phases []float32, off []int32, cnt int) (win linalg.Window, row, need int) {
+	oh, ow := s.p.OutSize()
+	q := 0
+	for c := 0; c < s.ct; c++ {
+		for ky := 0; ky < s.kh; ky++ {
+			for kx := 0; kx < s.kw; kx++ {
+				off[q] = int32(((c*s.ht+ky*s.dh)*s.wt + kx*s.dw) * cnt)
+				q++
+			}
+		}
+	}
+	win.Off = off[:q]
+	row, reach := s.wt*cnt, 0
+	nr := s.gemm.PanelWidth()
+	if ow*cnt%nr == 0 {
+		win.RowLen, win.RowStride, row = ow*cnt, s.wt*cnt, ow*cnt
+		last := (oh*row - 1) / nr * nr // the last panel's first column
+		reach = last/win.RowLen*win.RowStride + last%win.RowLen + nr
+	} else {
+		reach = ceilDiv(oh*row, nr) * nr
+	}
+	need = max(s.planeLen(cnt), int(off[q-1])+reach)
+	if phases != nil {
+		win.X = phases[:need]
+	}
+	return win, row, need
+}
+
+// spread writes group g of images [n0, n0+cnt) of x into phases
+// [ct, ht, wt, cnt] (padding and phases as zeros where they fall outside
+// the input) and zeroes the rest of phases.
+func (s *slideGeometry) spread(x, phases []float32, n0, cnt, g int) {
+	p := s.p
+	cg, hw := p.C/p.Group, p.H*p.W
+	rowLen := s.wt * cnt
+	parallel.For(s.ct*s.ht, grainFor(rowLen), func(lo, hi int) {
+		for t := lo; t < hi; t++ {
+			cp, yt := t/s.ht, t%s.ht
+			c, phase := cp/(s.sh*s.sw), cp%(s.sh*s.sw)
+			ry, rx := phase/s.sw, phase%s.sw
+			dst := phases[t*rowLen : (t+1)*rowLen]
+			iy := s.sh*yt + ry - p.PadTop
+			if iy < 0 || iy >= p.H {
+				clear(dst)
+				continue
+			}
+			lo, hi := validRange(s.wt, p.W, s.sw, rx-p.PadLeft)
+			clear(dst[:lo*cnt])
+			clear(dst[hi*cnt:])
+			for i := 0; i < cnt; i++ {
+				src := x[((n0+i)*p.C+g*cg+c)*hw+iy*p.W:]
+				src = src[:p.W]
+				ix := s.sw*lo + rx - p.PadLeft
+				if cnt == 1 && s.sw == 1 {
+					copy(dst[lo:hi], src[ix:])
+					continue
+				}
+				for xt := lo; xt < hi; xt++ {
+					dst[xt*cnt+i] = src[ix]
+					ix += s.sw
+				}
+			}
+		}
+	})
+	clear(phases[s.planeLen(cnt):])
+}
+
+// splitWeights returns the weights of group g as the product's A
+// [M/Group, depth]: w itself with unit strides, else the kernel split
+// into its phases in dst.
+func (s *slideGeometry) splitWeights(w, dst []float32, g int) []float32 {
+	p := s.p
+	mg, k := p.M/p.Group, p.colRows()
+	wg := w[g*mg*k : (g+1)*mg*k]
+	if s.sh == 1 && s.sw == 1 {
+		return wg
+	}
+	depth := s.depth()
+	dst = dst[:mg*depth]
+	parallel.For(mg, grainFor(depth), func(lo, hi int) {
+		for m := lo; m < hi; m++ {
+			row := dst[m*depth : (m+1)*depth]
+			q := 0
+			for cp := 0; cp < s.ct; cp++ {
+				c, phase := cp/(s.sh*s.sw), cp%(s.sh*s.sw)
+				ry, rx := phase/s.sw, phase%s.sw
+				for ky := 0; ky < s.kh; ky++ {
+					for kx := 0; kx < s.kw; kx++ {
+						kh, kw := s.sh*ky+ry, s.sw*kx+rx
+						row[q] = 0
+						if kh < p.KH && kw < p.KW {
+							row[q] = wg[((m*(p.C/p.Group)+c)*p.KH+kh)*p.KW+kw]
+						}
+						q++
+					}
+				}
+			}
+		}
+	})
+	return dst
+}
+
+// slideEpilogue says what becomes of the product's columns.
+type slideEpilogue struct {
+	bias       []float32 // added to each channel, nil for none
+	relu       bool
+	accumulate bool // add to y instead of storing
+}
+
+// run computes the convolution of x into y through the window, chunk by
+// chunk, and stores the valid columns as e says.
+func (s *slideGeometry) run(x, w, y []float32, e slideEpilogue) {
+	p := s.p
+	oh, ow := p.OutSize()
+	ohw, mg, depth := oh*ow, p.M/p.Group, s.depth()
+	off := offsets.get(depth)
+	defer offsets.put(off)
+	_, row, need := s.chunkWindow(nil, off, s.cnt)
+	phases := getBuffer(need)
+	defer putBuffer(phases)
+	prod := getBuffer(mg * oh * row)
+	defer putBuffer(prod)
+	var split []float32
+	if s.sh > 1 || s.sw > 1 {
+		split = getBuffer(mg * depth)
+		defer putBuffer(split)
+	}
+	for g := 0; g < p.Group; g++ {
+		a := s.splitWeights(w, split, g)
+		for n0 := 0; n0 < p.N; n0 += s.cnt {
+			cnt := min(s.cnt, p.N-n0)
+			win, row, _ := s.chunkWindow(phases, off, cnt)
+			s.spread(x, win.X, n0, cnt, g)
+			cols := oh * row
+			s.gemm.SgemmWindow(false, mg, cols, depth, 1, a, depth, win, 0, prod, cols)
+			parallel.For(mg*cnt, grainFor(ohw), func(lo, hi int) {
+				for t := lo; t < hi; t++ {
+					m, i := t/cnt, t%cnt
+					ch := g*mg + m
+					dst := y[((n0+i)*p.M+ch)*ohw : ((n0+i)*p.M+ch+1)*ohw]
+					src := prod[m*cols+i:]
+					for oy := 0; oy < oh; oy++ {
+						e.store(dst[oy*ow:(oy+1)*ow], src[oy*row:], cnt, ch)
+					}
+				}
+			})
+		}
+	}
+}
+
+// store writes the product's values src[0], src[stride], ... of one output
+// row of channel ch into dst.
+func (e *slideEpilogue) store(dst, src []float32, stride, ch int) {
+	src = src[:(len(dst)-1)*stride+1]
+	switch {
+	case e.accumulate:
+		for j := range dst {
+			dst[j] += src[j*stride]
+		}
+	case stride == 1:
+		storeEpilogue(dst, src, biasOf(e.bias, ch), e.bias != nil, e.relu)
+	case e.relu:
+		bias := biasOf(e.bias, ch)
+		for j := range dst {
+			dst[j] = max(src[j*stride]+bias, 0)
+		}
+	default:
+		bias := biasOf(e.bias, ch)
+		for j := range dst {
+			dst[j] = src[j*stride] + bias
+		}
+	}
+}
