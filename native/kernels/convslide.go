@@ -272,3 +272,40 @@ func (e *slideEpilogue) store(dst, src []float32, stride, ch int) {
 		}
 	}
 }
+
+// adjoint returns the convolution whose forward pass is the gradient of p
+// with respect to its input, and its window, or false when that cannot
+// go through a window. With unit strides the gradient is a convolution
+// of dy with the kernel flipped in space and its input and output
+// channels swapped, padded so that the output has the input's size:
+// dilation*(K-1) - pad at each end, which must not be negative.
+func (p *ConvParams) adjoint() (ConvParams, slideGeometry, bool) {
+	eh, ew := p.DilationH*(p.KH-1), p.DilationW*(p.KW-1)
+	if p.StrideH != 1 || p.StrideW != 1 || p.PadTop > eh || p.PadBottom > eh || p.PadLeft > ew || p.PadRight > ew {
+		return ConvParams{}, slideGeometry{}, false
+	}
+	oh, ow := p.OutSize()
+	q := ConvParams{N: p.N, C: p.M, H: oh, W: ow, M: p.C, KH: p.KH, KW: p.KW, StrideH: 1, StrideW: 1,
+		PadTop: eh - p.PadTop, PadLeft: ew - p.PadLeft, PadBottom: eh - p.PadBottom, PadRight: ew - p.PadRight,
+		DilationH: p.DilationH, DilationW: p.DilationW, Group: p.Group}
+	s, ok := q.sliding()
+	return q, s, ok
+}
+
+// flipKernel stores in dst the kernel of the adjoint of p (see adjoint):
+// dst[g*C/Group+c][m][kh][kw] = w[g*M/Group+m][c][KH-1-kh][KW-1-kw].
+func (p *ConvParams) flipKernel(w, dst []float32) {
+	cg, mg, khw := p.C/p.Group, p.M/p.Group, p.KH*p.KW
+	parallel.For(p.C, grainFor(mg*khw), func(lo, hi int) {
+		for oc := lo; oc < hi; oc++ {
+			g, c := oc/cg, oc%cg
+			for m := 0; m < mg; m++ {
+				src := w[((g*mg+m)*cg+c)*khw:][:khw]
+				row := dst[(oc*mg+m)*khw:][:khw]
+				for i, v := range src {
+					row[khw-1-i] = v
+				}
+			}
+		}
+	})
+}

@@ -221,7 +221,8 @@ func TestWorkspaceReuse(t *testing.T) {
 }
 
 // TestConvSlidingWindow covers convolutions computed through a sliding
-// window of the input (convslide.go) against the direct loop in float64:
+// window of the input (convslide.go), forward and backward, against the
+// direct loop in float64:
 // chunks of 16 images whose output rows the product skips between, a
 // last chunk of one image that computes the discarded columns, a
 // strided kernel split into phases (AlexNet's conv1 in small), dilation
@@ -251,6 +252,24 @@ func TestConvSlidingWindow(t *testing.T) {
 			ConvForward(&p, x, w, b, y)
 			compare(t, fmt.Sprintf("%s relu=%v", convName(p), relu), tolConvForward, y, convNDRef(ndFromConv2D(p)[0], x, w, b))
 		}
+		_, _, adjoint := p.adjoint()
+		if adjoint != (p.StrideH == 1) {
+			t.Errorf("%s: dx through the adjoint's window: %v", convName(p), adjoint)
+		}
+		p.ReLU = false
+		x, w, _, y := convBuffers(rng, p)
+		g := uniform(rng, len(y), -1, 1)
+		dx, dw := uniform(rng, len(x), -1, 1), uniform(rng, len(w), -1, 1)
+		wantDx, wantDw := convBackwardRef(p, x, w, g)
+		for i, v := range dx { // ConvBackward accumulates
+			wantDx[i] += float64(v)
+		}
+		for i, v := range dw {
+			wantDw[i] += float64(v)
+		}
+		ConvBackward(&p, x, w, nil, g, dx, dw, nil)
+		compare(t, convName(p)+" dx", tolConvForward, dx, wantDx)
+		compare(t, convName(p)+" dw", tolConvForward, dw, wantDw)
 	}
 	for _, p := range []ConvParams{
 		conv(2, 3, 9, 5, 3, 2, 1, 1, 1), // phases of a 3x3 kernel: 16/9 the work
