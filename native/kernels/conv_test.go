@@ -283,7 +283,7 @@ func TestResolveAutoPad(t *testing.T) {
 }
 
 // alexNetConvs are the convolutions of the Keras AlexNet (native/model
-// "keras") at batch 32, with their ReLU.
+// "keras").
 var alexNetConvs = []struct {
 	name string
 	p    ConvParams
@@ -301,7 +301,7 @@ var alexNetConvs = []struct {
 type im2colOnly struct{ linalg.Blocked }
 
 // BenchmarkConvAlexNet times forward and backward passes of each
-// convolution of the Keras AlexNet at batch 32, with the sliding window
+// convolution of the Keras AlexNet at batch 1 and 32, with the sliding window
 // (the default) and with plain im2col.
 func BenchmarkConvAlexNet(b *testing.B) {
 	blocked, ok := linalg.Current().(linalg.Blocked)
@@ -309,17 +309,19 @@ func BenchmarkConvAlexNet(b *testing.B) {
 		b.Skip("the current GEMM is not a Blocked one")
 	}
 	for _, layer := range alexNetConvs {
-		p := layer.p
-		p.N, p.DilationH, p.DilationW, p.Group, p.ReLU = 32, 1, 1, 1, true
-		for _, pass := range []string{"forward", "backward"} {
-			for _, path := range []struct {
-				name string
-				gemm linalg.Gemm
-			}{{"window", blocked}, {"im2col", im2colOnly{blocked}}} {
-				b.Run(layer.name+"/"+pass+"/"+path.name, func(b *testing.B) {
-					defer linalg.Use(linalg.Use(path.gemm))
-					benchmarkConv(b, p, pass == "backward")
-				})
+		for _, batch := range []int{1, 32} {
+			p := layer.p
+			p.N, p.DilationH, p.DilationW, p.Group, p.ReLU = batch, 1, 1, 1, true
+			for _, pass := range []string{"forward", "backward"} {
+				for _, path := range []struct {
+					name string
+					gemm linalg.Gemm
+				}{{"window", blocked}, {"im2col", im2colOnly{blocked}}} {
+					b.Run(fmt.Sprintf("%s/batch%d/%s/%s", layer.name, batch, pass, path.name), func(b *testing.B) {
+						defer linalg.Use(linalg.Use(path.gemm))
+						benchmarkConv(b, p, pass == "backward")
+					})
+				}
 			}
 		}
 	}

@@ -47,9 +47,11 @@ type slideGeometry struct {
 
 // maxSlideInflation bounds the multiply-adds a sliding window may add to
 // those of the convolution, as a ratio: the discarded columns and the
-// zeros of a split kernel. At 11x11 with stride 4, splitting adds 19%
-// (12x12 over 11x11), and the columns of an AlexNet layer add 4 to 33%.
-const maxSlideInflation = 1.6
+// zeros of a split kernel. Splitting AlexNet's 11x11 kernel with stride
+// 4 adds 19% (12x12 over 11x11), which skipping the discarded columns
+// pays for, against im2col's scattered reads; a batch too small to skip
+// them adds Wt/OW, and at 8x8 from 10x10 (25%) im2col measured faster.
+const maxSlideInflation = 1.2
 
 // sliding returns the geometry of p as a sliding-window product, or false
 // when the current GEMM cannot multiply that way, when one output channel
@@ -77,6 +79,10 @@ func (p *ConvParams) sliding() (slideGeometry, bool) {
 	}
 	return s, inflation <= maxSlideInflation
 }
+
+// maxAdjointInflation bounds the outputs the adjoint of a convolution
+// (see adjoint) may compute, as a ratio to those of the convolution.
+const maxAdjointInflation = 1.1
 
 // slideMaxPlaneElems caps the phase planes of a chunk (16 MiB); a chunk
 // holds at least one image whatever its size.
@@ -275,16 +281,21 @@ func (e *slideEpilogue) store(dst, src []float32, stride, ch int) {
 
 // adjoint returns the convolution whose forward pass is the gradient of p
 // with respect to its input, and its window, or false when that cannot
-// go through a window. With unit strides the gradient is a convolution
-// of dy with the kernel flipped in space and its input and output
-// channels swapped, padded so that the output has the input's size:
-// dilation*(K-1) - pad at each end, which must not be negative.
+// go through a window or would cost more than GEMM and col2im. With unit
+// strides the gradient is a convolution of dy with the kernel flipped in
+// space and its input and output channels swapped, padded so that the
+// output has the input's size: dilation*(K-1) - pad at each end, which
+// must not be negative. It computes H*W outputs where p has OH*OW, so a
+// convolution without padding (AlexNet's conv3 to conv5: 10x10 from
+// 8x8) would cost half as much again; one padded to keep its size
+// (conv2) costs the same.
 func (p *ConvParams) adjoint() (ConvParams, slideGeometry, bool) {
 	eh, ew := p.DilationH*(p.KH-1), p.DilationW*(p.KW-1)
-	if p.StrideH != 1 || p.StrideW != 1 || p.PadTop > eh || p.PadBottom > eh || p.PadLeft > ew || p.PadRight > ew {
+	oh, ow := p.OutSize()
+	if p.StrideH != 1 || p.StrideW != 1 || p.PadTop > eh || p.PadBottom > eh || p.PadLeft > ew || p.PadRight > ew ||
+		float64(p.H*p.W) > maxAdjointInflation*float64(oh*ow) {
 		return ConvParams{}, slideGeometry{}, false
 	}
-	oh, ow := p.OutSize()
 	q := ConvParams{N: p.N, C: p.M, H: oh, W: ow, M: p.C, KH: p.KH, KW: p.KW, StrideH: 1, StrideW: 1,
 		PadTop: eh - p.PadTop, PadLeft: ew - p.PadLeft, PadBottom: eh - p.PadBottom, PadRight: ew - p.PadRight,
 		DilationH: p.DilationH, DilationW: p.DilationW, Group: p.Group}
