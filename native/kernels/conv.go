@@ -360,7 +360,8 @@ func (p *ConvParams) chunkGradient(dy, buf []float32, n0, cnt, g int) []float32 
 }
 
 // convBackwardFilter accumulates dW_g += dY_{chunk,g} · col_{chunk,g}^T
-// over the chunks of images in order.
+// over the chunks of images in order, reading col through the forward
+// pass's window where it has one.
 func convBackwardFilter(p *ConvParams, x, dy, dw []float32) {
 	const op = "Conv"
 	oh, ow := p.OutSize()
@@ -368,6 +369,10 @@ func convBackwardFilter(p *ConvParams, x, dy, dw []float32) {
 	mg, k := p.M/p.Group, p.colRows()
 	need(op, "x", x, p.N*p.C*p.H*p.W)
 	need(op, "dw", dw, p.M*k)
+	if s, ok := p.sliding(); ok && s.sh == 1 && s.sw == 1 {
+		s.backwardFilter(x, dy, dw)
+		return
+	}
 	nb := p.chunkImages()
 	var col, dyc []float32
 	if nb > 1 || !p.pointwise() {

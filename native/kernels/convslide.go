@@ -320,3 +320,57 @@ func (p *ConvParams) flipKernel(w, dst []float32) {
 		}
 	})
 }
+
+// backwardFilter accumulates the gradient of the weights of a
+// convolution with unit strides, dw += dY·col^T summed over the chunks of
+// images in order, reading the im2col matrix col through the window of
+// the forward pass: dY of each chunk is laid out in the product's columns
+// (zeros in the discarded ones), and the window's transpose is gathered
+// into the GEMM's panels. (A strided convolution's split kernel adds
+// work that im2col, on its weights' gradient, measured faster than.)
+func (s *slideGeometry) backwardFilter(x, dy, dw []float32) {
+	p := s.p
+	oh, _ := p.OutSize()
+	mg, depth := p.M/p.Group, s.depth()
+	off := offsets.get(depth)
+	defer offsets.put(off)
+	_, row, need := s.chunkWindow(nil, off, s.cnt)
+	phases := getBuffer(need)
+	defer putBuffer(phases)
+	grad := getBuffer(mg * oh * row)
+	defer putBuffer(grad)
+	for g := 0; g < p.Group; g++ {
+		for n0 := 0; n0 < p.N; n0 += s.cnt {
+			cnt := min(s.cnt, p.N-n0)
+			win, row, _ := s.chunkWindow(phases, off, cnt)
+			s.spread(x, win.X, n0, cnt, g)
+			cols := oh * row
+			s.gatherGradient(dy, grad[:mg*cols], n0, cnt, g, row)
+			s.gemm.SgemmWindowT(mg, depth, cols, 1, grad, cols, win, 1, dw[g*mg*depth:], depth)
+		}
+	}
+}
+
+// gatherGradient lays out dy of group g of images [n0, n0+cnt) in the
+// product's columns, row columns per output row: grad[m][oy*row +
+// ox*cnt + i] = dy[n0+i][g*M/Group+m][oy][ox], zero where ox >= OW.
+func (s *slideGeometry) gatherGradient(dy, grad []float32, n0, cnt, g, row int) {
+	p := s.p
+	oh, ow := p.OutSize()
+	ohw, mg := oh*ow, p.M/p.Group
+	parallel.For(mg, grainFor(oh*row), func(lo, hi int) {
+		for m := lo; m < hi; m++ {
+			dst := grad[m*oh*row : (m+1)*oh*row]
+			for oy := 0; oy < oh; oy++ {
+				r := dst[oy*row : (oy+1)*row]
+				clear(r[ow*cnt:])
+				for i := 0; i < cnt; i++ {
+					src := dy[((n0+i)*p.M+g*mg+m)*ohw+oy*ow:][:ow]
+					for ox, v := range src {
+						r[ox*cnt+i] = v
+					}
+				}
+			}
+		}
+	})
+}

@@ -126,8 +126,10 @@ type gemmArgs struct {
 	// SgemmPackedB takes it, and ldb is unused.
 	packedB bool
 	// window, if its Off is not nil, says that B is read through it, as
-	// SgemmWindow takes it; b and ldb are unused.
-	window Window
+	// SgemmWindow takes it, or B^T when windowT is set, as SgemmWindowT
+	// takes it; b and ldb are unused.
+	window  Window
+	windowT bool
 }
 
 // Window is a k×n matrix B read through a sliding window of a buffer:
@@ -221,6 +223,22 @@ func (g Blocked) SgemmWindow(transA bool, m, n, k int, alpha float32, a []float3
 	}
 	g.run(gemmArgs{transA: transA, m: m, n: n, k: k, alpha: alpha, beta: beta, a: a, c: c,
 		lda: lda, ldc: ldc, window: b})
+}
+
+// SgemmWindowT computes C = alpha*A*B + beta*C for a row-major m×k A
+// (row stride lda) and the k×n matrix B whose transpose is read through
+// the window b: B[q][j] = X[Off[j] + (q/RowLen)*RowStride + q%RowLen].
+// The gradient of a convolution's weights is such a product of the
+// output gradient and a window of its input; B is gathered into the
+// packed panels, so the window has no other constraints than
+// RowLen <= RowStride and X holding every element of B.
+func (g Blocked) SgemmWindowT(m, n, k int, alpha float32, a []float32, lda int,
+	b Window, beta float32, c []float32, ldc int) {
+	if b.Off == nil {
+		b.Off = []int32{} // nil would mean B as stored
+	}
+	g.run(gemmArgs{m: m, n: n, k: k, alpha: alpha, beta: beta, a: a, c: c,
+		lda: lda, ldc: ldc, window: b, windowT: true})
 }
 
 // run computes the product p describes.
@@ -322,6 +340,8 @@ func (p *gemmArgs) check(nr int) {
 		if n := roundUp(p.n, nr) * p.k; len(p.b) < n {
 			panic(fmt.Sprintf("linalg: len(b)=%d < %d for a packed %d×%d B", len(p.b), n, p.k, p.n))
 		}
+	case p.windowT:
+		p.window.checkT(p.k, p.n)
 	case p.window.Off != nil:
 		p.window.check(p.k, p.n, nr)
 	default:
@@ -347,6 +367,25 @@ func (w *Window) check(k, n, nr int) {
 	for q, o := range w.Off[:k] {
 		if o < 0 || int(o)+span > len(w.X) {
 			panic(fmt.Sprintf("linalg: window offset %d = %d: panels reach %d, past len(X) = %d", q, o, int(o)+span, len(w.X)))
+		}
+	}
+}
+
+// checkT panics unless w can be the window of the transpose of a k×n B.
+func (w *Window) checkT(k, n int) {
+	if len(w.Off) < n {
+		panic(fmt.Sprintf("linalg: window of %d offsets for n=%d", len(w.Off), n))
+	}
+	if w.RowLen != 0 && w.RowStride < w.RowLen {
+		panic(fmt.Sprintf("linalg: window rows of %d columns %d apart", w.RowLen, w.RowStride))
+	}
+	if k == 0 {
+		return
+	}
+	span := w.at(k-1) + 1
+	for j, o := range w.Off[:n] {
+		if o < 0 || int(o)+span > len(w.X) {
+			panic(fmt.Sprintf("linalg: window offset %d = %d: rows reach %d, past len(X) = %d", j, o, int(o)+span, len(w.X)))
 		}
 	}
 }
@@ -383,7 +422,7 @@ func (kern *kernel) compute(p *gemmArgs, i0, i1, j0, j1 int) {
 		nb := min(nc, j1-jc)
 		for pc := 0; pc < p.k; pc += kc {
 			kb := min(kc, p.k-pc)
-			if !p.packedB && (p.window.Off == nil || kern.slide == nil) {
+			if !p.packedB && !kern.slidesIn(p) {
 				kern.packB(ws.b, p, pc, kb, jc, nb)
 			}
 			// The first k block applies beta; later ones add to C.
@@ -421,7 +460,7 @@ func (kern *kernel) macro(ws *workspace, p *gemmArgs, inPlaceA bool, ic, mb, jc,
 			bp = p.b[at : at+kb*nr]
 		}
 		var window []int32 // the offsets of a B read in place through a window
-		if p.window.Off != nil && kern.slide != nil {
+		if kern.slidesIn(p) {
 			bp, window = p.window.X[p.window.at(jc+jr):], p.window.Off[pc:pc+kb]
 		}
 		for ir := 0; ir < mb; ir += mr {
@@ -545,6 +584,50 @@ func (kern *kernel) packA(dst []float32, p *gemmArgs, ic, mb, pc, kb int) {
 	}
 }
 
+// slidesIn reports whether the kernel reads B in place through the window
+// of p rather than from packed panels.
+func (kern *kernel) slidesIn(p *gemmArgs) bool {
+	return p.window.Off != nil && !p.windowT && kern.slide != nil
+}
+
+// packWindowT is packB for a B whose transpose is read through a window:
+// column j of B runs along X from Off[j], in rows of RowLen.
+func (kern *kernel) packWindowT(dst []float32, w *Window, pc, kb, jc, nb int) {
+	nr := kern.nr
+	for jr := 0; jr < nb; jr += nr {
+		panel := dst[jr*kb : (jr+nr)*kb]
+		cols := min(nr, nb-jr)
+		// Runs of q within one row of the window are contiguous in X.
+		for q0 := 0; q0 < kb; {
+			at := w.at(pc + q0)
+			run := kb - q0
+			if w.RowLen != 0 {
+				run = min(run, w.RowLen-(pc+q0)%w.RowLen)
+			}
+			// Four columns go together, so that every store pass over the
+			// panel writes four adjacent values.
+			col := func(j int) []float32 { return w.X[int(w.Off[jc+jr+j])+at:][:run] }
+			j := 0
+			for ; j+4 <= cols; j += 4 {
+				s0, s1, s2, s3 := col(j), col(j+1), col(j+2), col(j+3)
+				for q := range s0 {
+					d := panel[(q0+q)*nr+j : (q0+q)*nr+j+4]
+					d[0], d[1], d[2], d[3] = s0[q], s1[q], s2[q], s3[q]
+				}
+			}
+			for ; j < cols; j++ {
+				for q, v := range col(j) {
+					panel[(q0+q)*nr+j] = v
+				}
+			}
+			for q := q0; q < q0+run; q++ {
+				clear(panel[q*nr+cols : (q+1)*nr])
+			}
+			q0 += run
+		}
+	}
+}
+
 // packWindow is packB for a B read through a window.
 func (kern *kernel) packWindow(dst []float32, w *Window, pc, kb, jc, nb int) {
 	nr := kern.nr
@@ -563,7 +646,11 @@ func (kern *kernel) packWindow(dst []float32, w *Window, pc, kb, jc, nb int) {
 // as nr-column panels, each stored row by row (nr values per step of k),
 // zero-padding the last panel to nr columns.
 func (kern *kernel) packB(dst []float32, p *gemmArgs, pc, kb, jc, nb int) {
-	if p.window.Off != nil {
+	switch {
+	case p.windowT:
+		kern.packWindowT(dst, &p.window, pc, kb, jc, nb)
+		return
+	case p.window.Off != nil:
 		kern.packWindow(dst, &p.window, pc, kb, jc, nb)
 		return
 	}

@@ -507,3 +507,58 @@ func catch(f func()) (v any) {
 	f()
 	return nil
 }
+
+// TestSgemmWindowT multiplies by matrices whose transposes are windows,
+// in one row and in rows with gaps between them, through every Blocked
+// kernel, and checks the results against the float64 reference on B
+// materialised, and bitwise against SgemmPackedB.
+func TestSgemmWindowT(t *testing.T) {
+	for _, g := range blockedImplementations() {
+		t.Run(g.Name(), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(15, 16))
+			for _, tc := range []struct {
+				gemmCase
+				rowLen, rowStride int
+			}{
+				{gemmCase{m: 64, n: 300, k: 700, alpha: 1, beta: 1}, 0, 0},
+				{gemmCase{m: 37, n: 45, k: 1100, alpha: 0.5, beta: 2}, 100, 130},
+				{gemmCase{m: 1, n: 3, k: 7, alpha: 1}, 3, 3},
+				{gemmCase{m: 13, n: 17, k: 300, alpha: -1, beta: 0.5}, 16, 40},
+			} {
+				a, lda, _, _, c, ldc := tc.operands(rng)
+				win := linalg.Window{X: randomSlice(rng, 4*tc.k+tc.n), Off: make([]int32, tc.n),
+					RowLen: tc.rowLen, RowStride: tc.rowStride}
+				b := make([]float32, tc.k*tc.n)
+				for j := range win.Off {
+					win.Off[j] = int32(rng.IntN(tc.n + 1))
+					for q := range tc.k {
+						at := q
+						if tc.rowLen > 0 {
+							at = q/tc.rowLen*tc.rowStride + q%tc.rowLen
+						}
+						b[q*tc.n+j] = win.X[int(win.Off[j])+at]
+					}
+				}
+				want, mag := tc.reference(a, lda, b, tc.n, c, ldc)
+				bitwise := slices.Clone(c)
+				packing{g}.Sgemm(false, false, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, tc.n, tc.beta, bitwise, ldc)
+				g.SgemmWindowT(tc.m, tc.n, tc.k, tc.alpha, a, lda, win, tc.beta, c, ldc)
+				for i := range tc.m {
+					for j := range tc.n {
+						got := c[i*ldc+j]
+						if math.Float32bits(got) != math.Float32bits(bitwise[i*ldc+j]) {
+							t.Fatalf("%v: C[%d][%d] = %g through the window, %g packed", tc.gemmCase, i, j, got, bitwise[i*ldc+j])
+						}
+						if d := math.Abs(float64(got) - want[i*tc.n+j]); !(d <= gemmTolerance(tc.k, mag[i*tc.n+j])) {
+							t.Fatalf("%v: C[%d][%d] = %g, want %g", tc.gemmCase, i, j, got, want[i*tc.n+j])
+						}
+					}
+				}
+			}
+			bad := linalg.Window{X: make([]float32, 10), Off: []int32{0, 4}}
+			if catch(func() { g.SgemmWindowT(1, 2, 7, 1, make([]float32, 7), 7, bad, 0, make([]float32, 2), 2) }) == nil {
+				t.Error("a window reaching past X was accepted")
+			}
+		})
+	}
+}
