@@ -143,6 +143,10 @@ func ConvForward(p *ConvParams, x, w, b, y []float32) {
 	if b != nil {
 		need(op, "b", b, p.M)
 	}
+	if wp, ok := p.winograd(); ok {
+		wp.run(x, w, y, slideEpilogue{bias: b, relu: p.ReLU})
+		return
+	}
 	if s, ok := p.sliding(); ok {
 		s.run(x, w, y, slideEpilogue{bias: b, relu: p.ReLU})
 		return
@@ -404,11 +408,15 @@ func convBackwardData(p *ConvParams, w, dy, dx []float32) {
 	cg, mg, k := p.C/p.Group, p.M/p.Group, p.colRows()
 	need(op, "w", w, p.M*k)
 	need(op, "dx", dx, p.N*p.C*p.H*p.W)
-	if _, s, ok := p.adjoint(); ok {
+	if q, s, ok := p.adjoint(); ok {
 		flipped := getBuffer(p.M * k)
 		defer putBuffer(flipped)
 		p.flipKernel(w, flipped)
-		s.run(dy, flipped, dx, slideEpilogue{accumulate: true})
+		if wp, ok := q.winograd(); ok {
+			wp.run(dy, flipped, dx, slideEpilogue{accumulate: true})
+		} else {
+			s.run(dy, flipped, dx, slideEpilogue{accumulate: true})
+		}
 		return
 	}
 	hw := p.H * p.W

@@ -1,0 +1,143 @@
+package kernels
+
+import (
+	"math"
+	"testing"
+)
+
+// TestWinogradMatrices checks the Toom-Cook matrices of F(2, 3) and
+// F(2, 5) in float64: A^T [(G g) ⊙ (B^T d)] must be the correlation of
+// d with g for random g and d, and the 2-D transforms must be their
+// Kronecker products.
+func TestWinogradMatrices(t *testing.T) {
+	rng := newRNG(50)
+	for _, tc := range []struct {
+		r      int
+		points []float64
+		t      *winogradTransforms
+	}{{3, []float64{0, 1, -1}, &winograd3}, {5, []float64{0, 1, -1, 2, -2}, &winograd5}} {
+		at, g, bt := winogradMatrices(tc.r, tc.points)
+		n := tc.r + 1
+		for range 20 {
+			kern, d := float64s(uniform(rng, tc.r, -1, 1)), float64s(uniform(rng, n, -1, 1))
+			prod := make([]float64, n)
+			for j := range n {
+				var gj, dj float64
+				for k := range tc.r {
+					gj += g[j][k] * kern[k]
+				}
+				for l := range n {
+					dj += bt[j][l] * d[l]
+				}
+				prod[j] = gj * dj
+			}
+			for i := range 2 {
+				var got, want float64
+				for j := range n {
+					got += at[i][j] * prod[j]
+				}
+				for k := range tc.r {
+					want += kern[k] * d[i+k]
+				}
+				if math.Abs(got-want) > 1e-12*(1+math.Abs(want)) {
+					t.Fatalf("F(2, %d): output %d = %g, correlation %g", tc.r, i, got, want)
+				}
+			}
+		}
+		if got, want := tc.t.input[(1*n+2)*n*n+3*n+0], float32(bt[1][3]*bt[2][0]); got != want {
+			t.Errorf("F(2, %d): input transform [(1,2),(3,0)] = %g, want %g", tc.r, got, want)
+		}
+		if got, want := tc.t.kernel[(2*n+1)*tc.r*tc.r+0*tc.r+2], float32(g[2][0]*g[1][2]); got != want {
+			t.Errorf("F(2, %d): kernel transform [(2,1),(0,2)] = %g, want %g", tc.r, got, want)
+		}
+		if got, want := tc.t.output[(1*2+0)*n*n+2*n+3], float32(at[1][2]*at[0][3]); got != want {
+			t.Errorf("F(2, %d): output transform [(1,0),(2,3)] = %g, want %g", tc.r, got, want)
+		}
+	}
+}
+
+// winogradUlps bounds the error of a Winograd convolution against the
+// direct loop in float64, in units of float32 roundoff (2^-24) times the
+// sum of the magnitudes of the terms of each output: the transforms
+// scale the rounding of the sums (F(2x2, 5x5) measured about 12 units,
+// against 1 to 3 for a direct float32 sum).
+const winogradUlps = 32
+
+// compareWinograd checks got against want element by element, allowing
+// winogradUlps roundoffs of mag, the sum of the magnitudes of the terms.
+func compareWinograd(t *testing.T, what string, got []float32, want, mag []float64) {
+	t.Helper()
+	var worst float64
+	for i, w := range want {
+		err := math.Abs(float64(got[i]) - w)
+		if !(err <= winogradUlps*0x1p-24*mag[i]) {
+			t.Fatalf("%s: element %d = %.7g, want %.7g (error %.3g, sum of magnitudes %.3g)", what, i, got[i], w, err, mag[i])
+		}
+		worst = math.Max(worst, err/(0x1p-24*mag[i]))
+	}
+	t.Logf("%s: %d values, largest error %.1f roundoffs of the sum of magnitudes", what, len(want), worst)
+}
+
+// absolute returns |v| elementwise.
+func absolute(v []float32) []float32 {
+	a := make([]float32, len(v))
+	for i, x := range v {
+		a[i] = float32(math.Abs(float64(x)))
+	}
+	return a
+}
+
+// TestConvWinograd runs convolutions that take Winograd (3x3 and 5x5,
+// odd output sizes, groups, chunks of several images) forward and, for
+// 5x5 with same padding, through the adjoint for dx, against the direct
+// loop in float64, and checks which shapes are left to the other paths.
+func TestConvWinograd(t *testing.T) {
+	rng := newRNG(51)
+	conv := func(n, c, h, w, m, k, pad, group int) ConvParams {
+		return ConvParams{N: n, C: c, H: h, W: w, M: m, KH: k, KW: k, StrideH: 1, StrideW: 1,
+			PadTop: pad, PadLeft: pad, PadBottom: pad, PadRight: pad, DilationH: 1, DilationW: 1, Group: group}
+	}
+	for _, p := range []ConvParams{
+		conv(5, 32, 11, 9, 40, 3, 1, 1),
+		conv(5, 40, 26, 26, 32, 5, 2, 1), // chunks of 4 images and 1
+		conv(1, 32, 27, 25, 33, 5, 2, 1),
+		conv(4, 64, 14, 14, 64, 3, 0, 2),
+		conv(33, 32, 6, 6, 32, 3, 0, 1),
+	} {
+		if _, ok := p.winograd(); !ok {
+			t.Fatalf("%s: not computed by Winograd", convName(p))
+		}
+		p.ReLU = p.N%2 == 1
+		x, w, b, y := convBuffers(rng, p)
+		ConvForward(&p, x, w, b, y)
+		nd := ndFromConv2D(p)[0]
+		compareWinograd(t, convName(p)+" forward", y, convNDRef(nd, x, w, b), convNDRef(nd, absolute(x), absolute(w), absolute(b)))
+		if q, _, ok := p.adjoint(); ok {
+			if _, ok := q.winograd(); !ok {
+				t.Fatalf("%s: the adjoint is not computed by Winograd", convName(p))
+			}
+			p.ReLU = false
+			g := uniform(rng, len(y), -1, 1)
+			dx := uniform(rng, len(x), -1, 1)
+			want, _ := convBackwardRef(p, x, w, g)
+			mag, _ := convBackwardRef(p, x, absolute(w), absolute(g))
+			for i, v := range dx {
+				want[i] += float64(v)
+				mag[i] += math.Abs(float64(v))
+			}
+			ConvBackward(&p, x, w, nil, g, dx, nil, nil)
+			compareWinograd(t, convName(p)+" dx", dx, want, mag)
+		}
+	}
+	for _, p := range []ConvParams{
+		conv(8, 32, 12, 12, 32, 7, 3, 1), // 7x7
+		conv(8, 16, 12, 12, 32, 3, 1, 1), // too few input channels
+		conv(8, 64, 12, 12, 64, 3, 1, 4), // too few per group
+		conv(1, 64, 12, 12, 64, 3, 1, 1), // 36 tiles
+		{N: 8, C: 32, H: 12, W: 12, M: 32, KH: 3, KW: 3, StrideH: 2, StrideW: 2, DilationH: 1, DilationW: 1, Group: 1},
+	} {
+		if _, ok := p.winograd(); ok {
+			t.Errorf("%s: computed by Winograd", convName(p))
+		}
+	}
+}
