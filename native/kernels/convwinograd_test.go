@@ -88,8 +88,7 @@ func absolute(v []float32) []float32 {
 }
 
 // TestConvWinograd runs convolutions that take Winograd (3x3 and 5x5,
-// odd output sizes, groups, chunks of several images) forward and, for
-// 5x5 with same padding, through the adjoint for dx, against the direct
+// odd output sizes, groups, chunks of several images) against the direct
 // loop in float64, and checks which shapes are left to the other paths.
 func TestConvWinograd(t *testing.T) {
 	rng := newRNG(51)
@@ -99,7 +98,7 @@ func TestConvWinograd(t *testing.T) {
 	}
 	for _, p := range []ConvParams{
 		conv(5, 32, 11, 9, 40, 3, 1, 1),
-		conv(5, 40, 26, 26, 32, 5, 2, 1), // chunks of 4 images and 1
+		conv(13, 40, 20, 20, 32, 5, 2, 1), // chunks of 11 images and 2
 		conv(1, 32, 27, 25, 33, 5, 2, 1),
 		conv(4, 64, 14, 14, 64, 3, 0, 2),
 		conv(33, 32, 6, 6, 32, 3, 0, 1),
@@ -112,22 +111,6 @@ func TestConvWinograd(t *testing.T) {
 		ConvForward(&p, x, w, b, y)
 		nd := ndFromConv2D(p)[0]
 		compareWinograd(t, convName(p)+" forward", y, convNDRef(nd, x, w, b), convNDRef(nd, absolute(x), absolute(w), absolute(b)))
-		if q, _, ok := p.adjoint(); ok {
-			if _, ok := q.winograd(); !ok {
-				t.Fatalf("%s: the adjoint is not computed by Winograd", convName(p))
-			}
-			p.ReLU = false
-			g := uniform(rng, len(y), -1, 1)
-			dx := uniform(rng, len(x), -1, 1)
-			want, _ := convBackwardRef(p, x, w, g)
-			mag, _ := convBackwardRef(p, x, absolute(w), absolute(g))
-			for i, v := range dx {
-				want[i] += float64(v)
-				mag[i] += math.Abs(float64(v))
-			}
-			ConvBackward(&p, x, w, nil, g, dx, nil, nil)
-			compareWinograd(t, convName(p)+" dx", dx, want, mag)
-		}
 	}
 	for _, p := range []ConvParams{
 		conv(8, 32, 12, 12, 32, 7, 3, 1), // 7x7
