@@ -97,11 +97,11 @@ func TestConvWinograd(t *testing.T) {
 			PadTop: pad, PadLeft: pad, PadBottom: pad, PadRight: pad, DilationH: 1, DilationW: 1, Group: group}
 	}
 	for _, p := range []ConvParams{
-		conv(5, 32, 11, 9, 40, 3, 1, 1),
+		conv(18, 32, 11, 9, 40, 3, 1, 1),
 		conv(13, 40, 20, 20, 32, 5, 2, 1), // chunks of 11 images and 2
-		conv(1, 32, 27, 25, 33, 5, 2, 1),
-		conv(4, 64, 14, 14, 64, 3, 0, 2),
-		conv(33, 32, 6, 6, 32, 3, 0, 1),
+		conv(3, 32, 27, 25, 33, 5, 2, 1),
+		conv(15, 64, 14, 14, 64, 3, 0, 2),
+		conv(128, 32, 6, 6, 32, 3, 0, 1),
 	} {
 		if _, ok := p.winograd(); !ok {
 			t.Fatalf("%s: not computed by Winograd", convName(p))
@@ -116,7 +116,7 @@ func TestConvWinograd(t *testing.T) {
 		conv(8, 32, 12, 12, 32, 7, 3, 1), // 7x7
 		conv(8, 16, 12, 12, 32, 3, 1, 1), // too few input channels
 		conv(8, 64, 12, 12, 64, 3, 1, 4), // too few per group
-		conv(1, 64, 12, 12, 64, 3, 1, 1), // 36 tiles
+		conv(8, 64, 12, 12, 64, 3, 1, 1), // 8 images of 36 tiles
 		{N: 8, C: 32, H: 12, W: 12, M: 32, KH: 3, KW: 3, StrideH: 2, StrideW: 2, DilationH: 1, DilationW: 1, Group: 1},
 	} {
 		if _, ok := p.winograd(); ok {
