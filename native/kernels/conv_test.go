@@ -296,13 +296,14 @@ var alexNetConvs = []struct {
 	{"conv5", ConvParams{C: 384, H: 8, W: 8, M: 256, KH: 3, KW: 3, StrideH: 1, StrideW: 1}},
 }
 
-// im2colOnly is the current Blocked GEMM behind a type that ConvForward
-// does not recognise, so that it takes the im2col path.
+// im2colOnly is the current Blocked GEMM behind a type that the
+// convolutions do not recognise, so that they take the im2col path.
 type im2colOnly struct{ linalg.Blocked }
 
 // BenchmarkConvAlexNet times forward and backward passes of each
-// convolution of the Keras AlexNet at batch 1 and 32, with the sliding window
-// (the default) and with plain im2col.
+// convolution of the Keras AlexNet at batch 1 and 32, along the default
+// paths (Winograd, the sliding window or im2col, as each pass chooses)
+// and along im2col only.
 func BenchmarkConvAlexNet(b *testing.B) {
 	blocked, ok := linalg.Current().(linalg.Blocked)
 	if !ok {
@@ -316,7 +317,7 @@ func BenchmarkConvAlexNet(b *testing.B) {
 				for _, path := range []struct {
 					name string
 					gemm linalg.Gemm
-				}{{"window", blocked}, {"im2col", im2colOnly{blocked}}} {
+				}{{"default", blocked}, {"im2col", im2colOnly{blocked}}} {
 					b.Run(fmt.Sprintf("%s/batch%d/%s/%s", layer.name, batch, pass, path.name), func(b *testing.B) {
 						defer linalg.Use(linalg.Use(path.gemm))
 						benchmarkConv(b, p, pass == "backward")

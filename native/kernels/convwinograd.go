@@ -143,12 +143,15 @@ type winogradPlan struct {
 }
 
 // winograd returns the Winograd plan of p, or false when p is not a 3x3
-// or 5x5 convolution with unit strides and dilations, or has too few
-// channels or tiles for Winograd to pay.
+// or 5x5 convolution with unit strides and dilations, has too few
+// channels or tiles for Winograd to pay, or the current GEMM is not a
+// Blocked one (like the sliding window, Winograd is a path for the fast
+// GEMM; with another, convolutions take im2col).
 func (p *ConvParams) winograd() (winogradPlan, bool) {
 	var t *winogradTransforms
+	_, blocked := linalg.Current().(linalg.Blocked)
 	switch {
-	case p.StrideH != 1 || p.StrideW != 1 || p.DilationH != 1 || p.DilationW != 1 || p.KH != p.KW:
+	case !blocked || p.StrideH != 1 || p.StrideW != 1 || p.DilationH != 1 || p.DilationW != 1 || p.KH != p.KW:
 		return winogradPlan{}, false
 	case p.KH == 3:
 		t = &winograd3
