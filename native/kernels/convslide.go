@@ -95,7 +95,14 @@ func (s *slideGeometry) depth() int { return s.ct * s.kh * s.kw }
 
 // planeLen returns the length of the phase planes of one group of cnt
 // interleaved images.
-func (s *slideGeometry) planeLen(cnt int) int { return s.ct * s.ht * s.wt * cnt }
+func (s *slideGeometry) planeLen(cnt int) int { return s.ct * s.planeStride(cnt) }
+
+// planeStride returns the distance between two phase planes of cnt
+// interleaved images: a plane and a gap of one cache line, so that the
+// same row of consecutive planes does not fall in the same set of the L1
+// cache when a plane is a multiple of 4 KiB (AlexNet's conv1: 56x56
+// phases of 16 images are 49 times 4 KiB).
+func (s *slideGeometry) planeStride(cnt int) int { return s.ht*s.wt*cnt + 16 }
 
 // chunkWindow returns the window of the product for a chunk of cnt
 // images, with the offsets filled into off [depth], and the columns of
@@ -111,7 +118,7 @@ func (s *slideGeometry) chunkWindow(phases []float32, off []int32, cnt int) (win
 	for c := 0; c < s.ct; c++ {
 		for ky := 0; ky < s.kh; ky++ {
 			for kx := 0; kx < s.kw; kx++ {
-				off[q] = int32(((c*s.ht+ky*s.dh)*s.wt + kx*s.dw) * cnt)
+				off[q] = int32(c*s.planeStride(cnt) + (ky*s.dh*s.wt+kx*s.dw)*cnt)
 				q++
 			}
 		}
@@ -134,18 +141,22 @@ func (s *slideGeometry) chunkWindow(phases []float32, off []int32, cnt int) (win
 }
 
 // spread writes group g of images [n0, n0+cnt) of x into phases
-// [ct, ht, wt, cnt] (padding and phases as zeros where they fall outside
-// the input) and zeroes the rest of phases.
+// [ct, ht, wt, cnt], planeStride apart (padding and phases as zeros where
+// they fall outside the input), and zeroes the gaps and the rest of
+// phases.
 func (s *slideGeometry) spread(x, phases []float32, n0, cnt, g int) {
 	p := s.p
 	cg, hw := p.C/p.Group, p.H*p.W
-	rowLen := s.wt * cnt
+	rowLen, stride := s.wt*cnt, s.planeStride(cnt)
 	parallel.For(s.ct*s.ht, grainFor(rowLen), func(lo, hi int) {
 		for t := lo; t < hi; t++ {
 			cp, yt := t/s.ht, t%s.ht
 			c, phase := cp/(s.sh*s.sw), cp%(s.sh*s.sw)
 			ry, rx := phase/s.sw, phase%s.sw
-			dst := phases[t*rowLen : (t+1)*rowLen]
+			if yt == s.ht-1 {
+				clear(phases[cp*stride+s.ht*rowLen : (cp+1)*stride])
+			}
+			dst := phases[cp*stride+yt*rowLen:][:rowLen]
 			iy := s.sh*yt + ry - p.PadTop
 			if iy < 0 || iy >= p.H {
 				clear(dst)
