@@ -223,31 +223,35 @@ func (w *winogradPlan) run(x, wt, y []float32, e slideEpilogue) {
 
 // gatherTiles stores the input tiles of group g of images [n0, n0+cnt)
 // as d [n², C/Group, cnt*tiles]: d[(a,b)][c][(i,ty,tx)] =
-// x[n0+i][g*C/Group+c][2ty+a-PadTop][2tx+b-PadLeft], zero outside.
+// x[n0+i][g*C/Group+c][2ty+a-PadTop][2tx+b-PadLeft], zero outside. Each
+// plane is first copied into a zero-padded one, so that the tiles are
+// read without bounds to test.
 func (w *winogradPlan) gatherTiles(x, d []float32, n0, cnt, g int) {
 	p, n := w.p, w.t.n
 	cg, hw, tiles := p.C/p.Group, p.H*p.W, w.th*w.tw
 	cols := cnt * tiles
-	parallel.For(n*n*cg, grainFor(cols), func(lo, hi int) {
+	hp, wp := 2*w.th+n-2, 2*w.tw+n-2 // the padded plane the tiles cover
+	parallel.For(cg*cnt, grainFor(n*n*tiles), func(lo, hi int) {
+		padded := getBuffer(hp * wp)
+		defer putBuffer(padded)
+		clear(padded)
 		for task := lo; task < hi; task++ {
-			ab, c := task/cg, task%cg
-			a, b := ab/n, ab%n
-			txLo, txHi := validRange(w.tw, p.W, 2, b-p.PadLeft)
-			for i := 0; i < cnt; i++ {
-				plane := x[((n0+i)*p.C+g*cg+c)*hw:][:hw]
-				dst := d[(ab*cg+c)*cols+i*tiles:][:tiles]
-				for ty := 0; ty < w.th; ty++ {
-					row := dst[ty*w.tw : (ty+1)*w.tw]
-					iy := 2*ty + a - p.PadTop
-					if iy < 0 || iy >= p.H {
-						clear(row)
-						continue
-					}
-					clear(row[:txLo])
-					clear(row[txHi:])
-					src := plane[iy*p.W : (iy+1)*p.W]
-					for tx, ix := txLo, 2*txLo+b-p.PadLeft; tx < txHi; tx, ix = tx+1, ix+2 {
-						row[tx] = src[ix]
+			c, i := task/cnt, task%cnt
+			plane := x[((n0+i)*p.C+g*cg+c)*hw:][:hw]
+			for y := 0; y < p.H; y++ {
+				if py := y + p.PadTop; py < hp {
+					copy(padded[py*wp+p.PadLeft:(py+1)*wp], plane[y*p.W:(y+1)*p.W])
+				}
+			}
+			for a := 0; a < n; a++ {
+				for b := 0; b < n; b++ {
+					dst := d[((a*n+b)*cg+c)*cols+i*tiles:][:tiles]
+					for ty := 0; ty < w.th; ty++ {
+						src := padded[(2*ty+a)*wp+b:][:2*w.tw-1]
+						row := dst[ty*w.tw : (ty+1)*w.tw]
+						for tx := range row {
+							row[tx] = src[2*tx]
+						}
 					}
 				}
 			}
