@@ -116,7 +116,7 @@ func TestConvWinograd(t *testing.T) {
 		conv(8, 32, 12, 12, 32, 7, 3, 1), // 7x7
 		conv(8, 16, 12, 12, 32, 3, 1, 1), // too few input channels
 		conv(8, 64, 12, 12, 64, 3, 1, 4), // too few per group
-		conv(8, 64, 12, 12, 64, 3, 1, 1), // 8 images of 36 tiles
+		conv(3, 64, 12, 12, 64, 3, 1, 1), // 3 images of 36 tiles
 		{N: 8, C: 32, H: 12, W: 12, M: 32, KH: 3, KW: 3, StrideH: 2, StrideW: 2, DilationH: 1, DilationW: 1, Group: 1},
 	} {
 		if _, ok := p.winograd(); ok {

@@ -31,7 +31,16 @@ import (
 //
 // The zero value uses the portable Go micro-kernel.
 type Blocked struct {
-	kern *kernel
+	kern   *kernel
+	serial bool // see Serial
+}
+
+// Serial returns g computing every product on the calling goroutine, for
+// callers that run several products in parallel themselves. The results
+// are bitwise those of g.
+func (g Blocked) Serial() Blocked {
+	g.serial = true
+	return g
 }
 
 // Portable is the Blocked Gemm with the pure-Go micro-kernel; it runs on
@@ -122,6 +131,8 @@ type gemmArgs struct {
 	// transC says that the product is C transposed: element (i, j) of
 	// the m×n product goes to c[j*ldc+i]. See transposed.
 	transC bool
+	// serial says to compute on the calling goroutine (Blocked.Serial).
+	serial bool
 	// packedB says that b holds op(B) packed in advance, as
 	// SgemmPackedB takes it, and ldb is unused.
 	packedB bool
@@ -160,6 +171,7 @@ func (p gemmArgs) transposed() gemmArgs {
 		a: p.b, b: p.a, c: p.c,
 		lda: p.ldb, ldb: p.lda, ldc: p.ldc,
 		transC: !p.transC,
+		serial: p.serial,
 	}
 }
 
@@ -244,6 +256,7 @@ func (g Blocked) SgemmWindowT(m, n, k int, alpha float32, a []float32, lda int,
 // run computes the product p describes.
 func (g Blocked) run(p gemmArgs) {
 	kern := g.kernel()
+	p.serial = g.serial
 	p.check(kern.nr)
 	m, n, k := p.m, p.n, p.k
 	if m == 0 || n == 0 {
@@ -265,7 +278,7 @@ func (g Blocked) run(p gemmArgs) {
 	mTiles := (m + kern.mr - 1) / kern.mr
 	nTiles := (n + kern.nr - 1) / kern.nr
 	workers := parallel.Threads()
-	if 2*float64(m)*float64(n)*float64(k) < minParallelFlops {
+	if p.serial || 2*float64(m)*float64(n)*float64(k) < minParallelFlops {
 		workers = 1
 	}
 	if workers <= 1 {

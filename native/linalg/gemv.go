@@ -32,7 +32,7 @@ func (kern *kernel) gemv(p gemmArgs) {
 	if p.transC {
 		out.stride = p.ldc
 	}
-	if 2*float64(n)*float64(k) < minParallelFlops || parallel.Threads() == 1 {
+	if p.serial || 2*float64(n)*float64(k) < minParallelFlops || parallel.Threads() == 1 {
 		kern.vecColumns(&p, x, &out, 0, n)
 		return
 	}

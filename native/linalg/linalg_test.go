@@ -562,3 +562,30 @@ func TestSgemmWindowT(t *testing.T) {
 		})
 	}
 }
+
+// TestBlockedSerial checks that Serial gives bitwise the results of the
+// parallel product, on shapes of every path (blocks, the transposed
+// product, vector products), and allocates nothing once warm.
+func TestBlockedSerial(t *testing.T) {
+	rng := rand.New(rand.NewPCG(17, 18))
+	for _, g := range linalg.Available() {
+		for _, tc := range []gemmCase{{m: 300, n: 97, k: 600, alpha: 1}, {m: 64, n: 17, k: 300, alpha: 1},
+			{m: 1, n: 4100, k: 1001, alpha: 1}, {m: 1001, n: 1, k: 4100, alpha: 1, transA: true}} {
+			a, lda, b, ldb, c, ldc := tc.operands(rng)
+			want := slices.Clone(c)
+			g.Sgemm(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, want, ldc)
+			serial := g.Serial()
+			serial.Sgemm(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, c, ldc)
+			for i := range c {
+				if math.Float32bits(c[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("%s %v: C[%d] = %g serial, %g in parallel", g.Name(), tc, i, c[i], want[i])
+				}
+			}
+			if allocs := testing.AllocsPerRun(3, func() {
+				serial.Sgemm(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, c, ldc)
+			}); allocs > 0 {
+				t.Errorf("%s %v: %.0f allocations per serial product", g.Name(), tc, allocs)
+			}
+		}
+	}
+}
