@@ -225,19 +225,30 @@ type slideEpilogue struct {
 	accumulate bool // add to y instead of storing
 }
 
+// chunkBuffers takes the window offsets, the phase buffer and a buffer
+// for the product's columns [M/Group, columns] of the largest chunk from
+// the free lists; release hands them back.
+func (s *slideGeometry) chunkBuffers() (off []int32, phases, cols []float32, release func()) {
+	oh, _ := s.p.OutSize()
+	off = offsets.get(s.depth())
+	_, row, need := s.chunkWindow(nil, off, s.cnt)
+	phases = getBuffer(need)
+	cols = getBuffer(s.p.M / s.p.Group * oh * row)
+	return off, phases, cols, func() {
+		offsets.put(off)
+		putBuffer(phases)
+		putBuffer(cols)
+	}
+}
+
 // run computes the convolution of x into y through the window, chunk by
 // chunk, and stores the valid columns as e says.
 func (s *slideGeometry) run(x, w, y []float32, e slideEpilogue) {
 	p := s.p
 	oh, ow := p.OutSize()
 	ohw, mg, depth := oh*ow, p.M/p.Group, s.depth()
-	off := offsets.get(depth)
-	defer offsets.put(off)
-	_, row, need := s.chunkWindow(nil, off, s.cnt)
-	phases := getBuffer(need)
-	defer putBuffer(phases)
-	prod := getBuffer(mg * oh * row)
-	defer putBuffer(prod)
+	off, phases, prod, release := s.chunkBuffers()
+	defer release()
 	var split []float32
 	if s.sh > 1 || s.sw > 1 {
 		split = getBuffer(mg * depth)
@@ -343,13 +354,8 @@ func (s *slideGeometry) backwardFilter(x, dy, dw []float32) {
 	p := s.p
 	oh, _ := p.OutSize()
 	mg, depth := p.M/p.Group, s.depth()
-	off := offsets.get(depth)
-	defer offsets.put(off)
-	_, row, need := s.chunkWindow(nil, off, s.cnt)
-	phases := getBuffer(need)
-	defer putBuffer(phases)
-	grad := getBuffer(mg * oh * row)
-	defer putBuffer(grad)
+	off, phases, grad, release := s.chunkBuffers()
+	defer release()
 	for g := 0; g < p.Group; g++ {
 		for n0 := 0; n0 < p.N; n0 += s.cnt {
 			cnt := min(s.cnt, p.N-n0)

@@ -448,11 +448,7 @@ func TestSgemmWindow(t *testing.T) {
 				for q := range win.Off {
 					win.Off[q] = int32(rng.IntN(tc.n + 1))
 					for j := range tc.n {
-						at := j
-						if tc.rowLen > 0 {
-							at = j/tc.rowLen*tc.rowStride + j%tc.rowLen
-						}
-						b[q*tc.n+j] = win.X[int(win.Off[q])+at]
+						b[q*tc.n+j] = win.X[int(win.Off[q])+windowColumn(j, tc.rowLen, tc.rowStride)]
 					}
 				}
 				want := slices.Clone(c)
@@ -499,6 +495,16 @@ func TestSgemmWindowBounds(t *testing.T) {
 	}
 }
 
+// windowColumn returns where element j of a window's row lies from the
+// row's offset, for rows of rowLen laid rowStride apart (rowLen 0: one
+// row), as linalg.Window defines it.
+func windowColumn(j, rowLen, rowStride int) int {
+	if rowLen == 0 {
+		return j
+	}
+	return j/rowLen*rowStride + j%rowLen
+}
+
 func roundUpTo(x, to int) int { return (x + to - 1) / to * to }
 
 // catch runs f and returns what it panicked with, or nil.
@@ -532,11 +538,7 @@ func TestSgemmWindowT(t *testing.T) {
 				for j := range win.Off {
 					win.Off[j] = int32(rng.IntN(tc.n + 1))
 					for q := range tc.k {
-						at := q
-						if tc.rowLen > 0 {
-							at = q/tc.rowLen*tc.rowStride + q%tc.rowLen
-						}
-						b[q*tc.n+j] = win.X[int(win.Off[j])+at]
+						b[q*tc.n+j] = win.X[int(win.Off[j])+windowColumn(q, tc.rowLen, tc.rowStride)]
 					}
 				}
 				want, mag := tc.reference(a, lda, b, tc.n, c, ldc)
