@@ -20,7 +20,7 @@
 // sliding window instead of a packed panel: row q of B is
 // b[off[q] : off[q]+nr], with off an array of k int32 element offsets.
 // A convolution with unit strides reads its input that way in place of
-// an im2col matrix (see linalg.Blocked.SgemmSlidingB).
+// an im2col matrix (see linalg.Blocked.SgemmWindow).
 //
 //	func(k int, a, b *float32, off *int32, c *float32, ldc int, alpha, beta float32, useBeta int)
 //	func(k int, a *float32, lda int, b *float32, off *int32, c *float32, ldc int, alpha, beta float32, useBeta int)
