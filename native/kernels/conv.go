@@ -400,7 +400,7 @@ func convBackwardFilter(p *ConvParams, x, dy, dw []float32) {
 
 // convBackwardData accumulates dX_{n,g} += col2im(W_g^T · dY_{n,g}), one
 // GEMM per chunk of images, or, with unit strides, as the forward pass of
-// the adjoint convolution through a window.
+// the adjoint convolution, by Winograd or through a window.
 func convBackwardData(p *ConvParams, w, dy, dx []float32) {
 	const op = "Conv"
 	oh, ow := p.OutSize()
@@ -408,11 +408,15 @@ func convBackwardData(p *ConvParams, w, dy, dx []float32) {
 	cg, mg, k := p.C/p.Group, p.M/p.Group, p.colRows()
 	need(op, "w", w, p.M*k)
 	need(op, "dx", dx, p.N*p.C*p.H*p.W)
-	if _, s, ok := p.adjoint(); ok {
+	if q, s, ok := p.adjoint(); ok {
 		flipped := getBuffer(p.M * k)
 		defer putBuffer(flipped)
 		p.flipKernel(w, flipped)
-		s.run(dy, flipped, dx, slideEpilogue{accumulate: true})
+		if wp, ok := q.winograd(); ok {
+			wp.run(dy, flipped, dx, slideEpilogue{accumulate: true})
+		} else {
+			s.run(dy, flipped, dx, slideEpilogue{accumulate: true})
+		}
 		return
 	}
 	hw := p.H * p.W
