@@ -31,13 +31,8 @@ type winogradTransforms struct {
 	r, n   int
 	input  []float32 // [n², n²]: (B^T ⊗ B^T), input tile to points
 	kernel []float32 // [n², r²]: (G ⊗ G), kernel to points
-	output []float32 // [outputRows, n²]: (A^T ⊗ A^T), points to output tile, then zero rows
+	output []float32 // [4, n²]: (A^T ⊗ A^T), points to output tile
 }
-
-// outputRows pads the 4 rows of the output transform with zeros to a
-// multiple of every micro-kernel's tile height (4, 6, 12), so that its
-// GEMM, which is wide, has no edge tiles to merge one value at a time.
-const outputRows = 12
 
 // winograd3 and winograd5 are the transforms for 3x3 and 5x5 kernels.
 var (
@@ -121,9 +116,7 @@ func kron(a [][]float64) []float32 {
 
 func newWinogradTransforms(r int, points []float64) winogradTransforms {
 	at, g, bt := winogradMatrices(r, points)
-	output := kron(at)
-	output = append(output, make([]float32, (outputRows-4)*len(output)/4)...)
-	return winogradTransforms{r: r, n: r + 1, input: kron(bt), kernel: kron(g), output: output}
+	return winogradTransforms{r: r, n: r + 1, input: kron(bt), kernel: kron(g), output: kron(at)}
 }
 
 // Winograd pays once the transforms, which cost per tile and channel,
@@ -197,7 +190,7 @@ func (w *winogradPlan) run(x, wt, y []float32, e slideEpilogue) {
 	defer putBuffer(v)
 	prod := getBuffer(points * mg * cols)
 	defer putBuffer(prod)
-	out := getBuffer(outputRows * mg * cols)
+	out := getBuffer(4 * mg * cols)
 	defer putBuffer(out)
 	rr := t.r * t.r
 	serial := w.gemm.Serial()
@@ -220,7 +213,7 @@ func (w *winogradPlan) run(x, wt, y []float32, e slideEpilogue) {
 					serial.Sgemm(false, false, mg, n, cg, 1, u[pt*mg*cg:], cg, v[pt*cg*n:], n, 0, prod[pt*mg*n:], n)
 				}
 			})
-			w.gemm.Sgemm(false, false, outputRows, mg*n, points, 1, t.output, points, prod, mg*n, 0, out, mg*n)
+			w.gemm.Sgemm(false, false, 4, mg*n, points, 1, t.output, points, prod, mg*n, 0, out, mg*n)
 			w.scatter(out[:4*mg*n], y, n0, cnt, g, e)
 		}
 	}

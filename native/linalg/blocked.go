@@ -498,13 +498,12 @@ func (kern *kernel) macro(ws *workspace, p *gemmArgs, inPlaceA bool, ic, mb, jc,
 			}
 			for i := 0; i < rows; i++ {
 				t := ws.tile[i*nr : i*nr+cols]
+				if !p.transC {
+					mergeRow(p.c[(ic+ir+i)*p.ldc+jc+jr:][:cols], t, p.alpha, beta, useBeta)
+					continue
+				}
 				for j, v := range t {
-					var ci *float32
-					if p.transC {
-						ci = &p.c[(jc+jr+j)*p.ldc+ic+ir+i]
-					} else {
-						ci = &p.c[(ic+ir+i)*p.ldc+jc+jr+j]
-					}
+					ci := &p.c[(jc+jr+j)*p.ldc+ic+ir+i]
 					if useBeta {
 						*ci = p.alpha*v + beta*(*ci)
 					} else {
@@ -513,6 +512,20 @@ func (kern *kernel) macro(ws *workspace, p *gemmArgs, inPlaceA bool, ic, mb, jc,
 				}
 			}
 		}
+	}
+}
+
+// mergeRow stores alpha*t (+ beta*c if useBeta) into the row c of C.
+func mergeRow(c, t []float32, alpha, beta float32, useBeta bool) {
+	t = t[:len(c)]
+	if useBeta {
+		for j, v := range t {
+			c[j] = alpha*v + beta*c[j]
+		}
+		return
+	}
+	for j, v := range t {
+		c[j] = alpha * v
 	}
 }
 
@@ -617,27 +630,10 @@ func (kern *kernel) packWindowT(dst []float32, w *Window, pc, kb, jc, nb int) {
 			if w.RowLen != 0 {
 				run = min(run, w.RowLen-(pc+q0)%w.RowLen)
 			}
-			// Four columns go together, so that every store pass over the
-			// panel writes four adjacent values.
-			col := func(j int) []float32 { return w.X[int(w.Off[jc+jr+j])+at:][:run] }
-			j := 0
-			for ; j+4 <= cols; j += 4 {
-				s0, s1, s2, s3 := col(j), col(j+1), col(j+2), col(j+3)
-				for q := range s0 {
-					d := panel[(q0+q)*nr+j : (q0+q)*nr+j+4]
-					d[0], d[1], d[2], d[3] = s0[q], s1[q], s2[q], s3[q]
-				}
-			}
-			for ; j < cols; j++ {
-				for q, v := range col(j) {
-					panel[(q0+q)*nr+j] = v
-				}
-			}
-			for q := q0; q < q0+run; q++ {
-				clear(panel[q*nr+cols : (q+1)*nr])
-			}
+			dealColumns(panel[q0*nr:], nr, 0, cols, func(j int) []float32 { return w.X[int(w.Off[jc+jr+j])+at:][:run] })
 			q0 += run
 		}
+		clearColumns(panel, nr, kb, cols)
 	}
 }
 
@@ -709,30 +705,38 @@ func (kern *kernel) packB(dst []float32, p *gemmArgs, pc, kb, jc, nb int) {
 				}
 			}
 		}
-		// Four columns go together, so that every store pass over the
-		// panel writes four adjacent values.
-		for ; j+4 <= cols; j += 4 {
-			base := (jc+jr+j)*ldb + pc
-			s0 := b[base : base+kb]
-			s1 := b[base+ldb : base+ldb+kb]
-			s2 := b[base+2*ldb : base+2*ldb+kb]
-			s3 := b[base+3*ldb : base+3*ldb+kb]
-			for q := range s0 {
-				d := panel[q*nr+j : q*nr+j+4]
-				d[0], d[1], d[2], d[3] = s0[q], s1[q], s2[q], s3[q]
-			}
+		dealColumns(panel, nr, j, cols, func(j int) []float32 { return b[(jc+jr+j)*ldb+pc:][:kb] })
+		clearColumns(panel, nr, kb, cols)
+	}
+}
+
+// dealColumns stores columns [j0, cols) of a panel of nr columns, column
+// j from col(j), one value per row; four columns go together, so that
+// every store pass over the panel writes four adjacent values.
+func dealColumns(panel []float32, nr, j0, cols int, col func(j int) []float32) {
+	j := j0
+	for ; j+4 <= cols; j += 4 {
+		s0 := col(j)
+		s1, s2, s3 := col(j + 1)[:len(s0)], col(j + 2)[:len(s0)], col(j + 3)[:len(s0)]
+		for q := range s0 {
+			d := panel[q*nr+j : q*nr+j+4]
+			d[0], d[1], d[2], d[3] = s0[q], s1[q], s2[q], s3[q]
 		}
-		for ; j < cols; j++ {
-			src := b[(jc+jr+j)*ldb+pc:]
-			src = src[:kb]
-			for q, v := range src {
-				panel[q*nr+j] = v
-			}
+	}
+	for ; j < cols; j++ {
+		for q, v := range col(j) {
+			panel[q*nr+j] = v
 		}
-		if cols < nr {
-			for q := 0; q < kb; q++ {
-				clear(panel[q*nr+cols : (q+1)*nr])
-			}
-		}
+	}
+}
+
+// clearColumns zeroes columns [cols, nr) of the first rows of a panel of
+// nr columns: those beyond the matrix in its last panel.
+func clearColumns(panel []float32, nr, rows, cols int) {
+	if cols == nr {
+		return
+	}
+	for q := 0; q < rows; q++ {
+		clear(panel[q*nr+cols : (q+1)*nr])
 	}
 }
