@@ -179,8 +179,14 @@ func (t *Tape) backward(seeds map[string]*tensor.Tensor, wrt []string, into map[
 			}
 		}
 	}
+	// What no backward step finished: gradients that are seeds or whose
+	// value no differentiated step reads, and zeros for the rest.
 	for name, dst := range into {
-		if !stored[p.slots[name]] {
+		switch slot := p.slots[name]; {
+		case stored[slot]:
+		case grads[slot] != nil:
+			copy(dst, grads[slot].F32())
+		default:
 			clear(dst)
 		}
 	}
