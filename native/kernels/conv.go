@@ -147,6 +147,10 @@ func ConvForward(p *ConvParams, x, w, b, y []float32) {
 		wp.run(x, w, y, slideEpilogue{bias: b, relu: p.ReLU})
 		return
 	}
+	if s, ok := p.gathering(); ok {
+		s.run(x, w, y, slideEpilogue{bias: b, relu: p.ReLU})
+		return
+	}
 	if s, ok := p.sliding(); ok {
 		s.run(x, w, y, slideEpilogue{bias: b, relu: p.ReLU})
 		return
@@ -373,7 +377,7 @@ func convBackwardFilter(p *ConvParams, x, dy, dw []float32) {
 	mg, k := p.M/p.Group, p.colRows()
 	need(op, "x", x, p.N*p.C*p.H*p.W)
 	need(op, "dw", dw, p.M*k)
-	if s, ok := p.sliding(); ok && s.sh == 1 && s.sw == 1 {
+	if s, ok := p.sliding(); ok {
 		s.backwardFilter(x, dy, dw)
 		return
 	}

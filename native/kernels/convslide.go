@@ -14,12 +14,9 @@ package kernels
 // DilationW*(KW-1)) when an output row fills whole panels of the GEMM;
 // otherwise it computes and discards them.
 //
-// A strided convolution becomes one with unit strides by splitting the
-// padded input into its StrideH*StrideW phases (space-to-depth): phase
-// (ry, rx) of channel c is the plane of elements (StrideH*y+ry,
-// StrideW*x+rx), and the kernel, split the same way, is
-// ceil(KH/StrideH) x ceil(KW/StrideW) over StrideH*StrideW times the
-// channels, with zeros where it ran past KH or KW.
+// Strided convolutions read their input through a window too, as A
+// rather than B (convgather.go): the vector loads of a B window need
+// unit strides.
 //
 // The images of a chunk are interleaved innermost, plane[c][y][x][image],
 // so that one product covers them all and the weights are read once per
@@ -37,45 +34,39 @@ import (
 type slideGeometry struct {
 	p      *ConvParams
 	gemm   linalg.Blocked
-	sh, sw int // the strides, undone by splitting the input into phases
-	kh, kw int // the kernel's extent over the phases
-	dh, dw int // the dilations over the phases
-	ht, wt int // height and width of a phase plane
-	ct     int // channels of a group over the phases: C/Group*sh*sw
+	ht, wt int // height and width of a padded input plane
+	ct     int // channels of a group: C/Group
 	cnt    int // images per chunk
 }
 
 // maxSlideInflation bounds the multiply-adds a sliding window may add to
-// those of the convolution, as a ratio: the discarded columns and the
-// zeros of a split kernel. Splitting AlexNet's 11x11 kernel with stride
-// 4 adds 19% (12x12 over 11x11), which skipping the discarded columns
-// pays for, against im2col's scattered reads; a batch too small to skip
-// them adds Wt/OW, and at 8x8 from 10x10 (25%) im2col measured faster.
+// those of the convolution, as a ratio: the discarded columns. A batch
+// too small to skip them adds Wt/OW, and at 8x8 from 10x10 (25%) im2col
+// measured faster.
 const maxSlideInflation = 1.2
 
 // sliding returns the geometry of p as a sliding-window product, or false
-// when the current GEMM cannot multiply that way, when one output channel
-// per group makes the product a vector-matrix one (which linalg computes
-// better without blocks), or when the window would cost much more work
-// than im2col (a 1x1 kernel with stride 2, whose phases would be three
-// quarters zeros; dilation with a stride).
+// when the current GEMM cannot multiply that way, when the strides are
+// not 1, when one output channel per group makes the product a
+// vector-matrix one (which linalg computes better without blocks), when
+// the kernel is 1x1 (whose im2col is the input itself), or when the
+// window would cost much more work than im2col.
 func (p *ConvParams) sliding() (slideGeometry, bool) {
 	gemm, ok := linalg.Current().(linalg.Blocked)
-	if !ok || p.M/p.Group == 1 || p.pointwise() || p.StrideH > 1 && p.DilationH > 1 || p.StrideW > 1 && p.DilationW > 1 {
+	if !ok || p.StrideH != 1 || p.StrideW != 1 || p.M/p.Group == 1 || p.pointwise() {
 		return slideGeometry{}, false
 	}
 	oh, ow := p.OutSize()
-	s := slideGeometry{p: p, gemm: gemm, sh: p.StrideH, sw: p.StrideW,
-		kh: ceilDiv(p.KH, p.StrideH), kw: ceilDiv(p.KW, p.StrideW), dh: p.DilationH, dw: p.DilationW}
-	s.ht, s.wt = oh+s.dh*(s.kh-1), ow+s.dw*(s.kw-1)
-	s.ct = p.C / p.Group * s.sh * s.sw
+	s := slideGeometry{p: p, gemm: gemm}
+	s.ht, s.wt = oh+p.DilationH*(p.KH-1), ow+p.DilationW*(p.KW-1)
+	s.ct = p.C / p.Group
 	// Chunks of a panel's width of images skip the discarded columns;
 	// smaller batches aim for convTargetCols columns.
 	fit := max(1, slideMaxPlaneElems/s.planeLen(1))
 	s.cnt = min(p.N, fit, max(gemm.PanelWidth(), ceilDiv(convTargetCols, oh*s.wt)))
-	inflation := float64(s.depth()) / float64(p.colRows())
+	inflation := 1.0
 	if ow*s.cnt%gemm.PanelWidth() != 0 {
-		inflation *= float64(s.wt) / float64(ow)
+		inflation = float64(s.wt) / float64(ow)
 	}
 	return s, inflation <= maxSlideInflation
 }
@@ -84,24 +75,24 @@ func (p *ConvParams) sliding() (slideGeometry, bool) {
 // (see adjoint) may compute, as a ratio to those of the convolution.
 const maxAdjointInflation = 1.1
 
-// slideMaxPlaneElems caps the phase planes of a chunk (16 MiB); a chunk
+// slideMaxPlaneElems caps the padded planes of a chunk (16 MiB); a chunk
 // holds at least one image whatever its size.
 const slideMaxPlaneElems = 1 << 22
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
 
 // depth returns the depth of the product: the rows of the window.
-func (s *slideGeometry) depth() int { return s.ct * s.kh * s.kw }
+func (s *slideGeometry) depth() int { return s.p.colRows() }
 
-// planeLen returns the length of the phase planes of one group of cnt
+// planeLen returns the length of the padded planes of one group of cnt
 // interleaved images.
 func (s *slideGeometry) planeLen(cnt int) int { return s.ct * s.planeStride(cnt) }
 
-// planeStride returns the distance between two phase planes of cnt
+// planeStride returns the distance between two padded planes of cnt
 // interleaved images: a plane and a gap of one cache line, so that the
 // same row of consecutive planes does not fall in the same set of the L1
-// cache when a plane is a multiple of 4 KiB (AlexNet's conv1: 56x56
-// phases of 16 images are 49 times 4 KiB).
+// cache when a plane is a multiple of 4 KiB (56x56 planes of 16 images
+// are 49 times 4 KiB).
 func (s *slideGeometry) planeStride(cnt int) int { return s.ht*s.wt*cnt + 16 }
 
 // chunkWindow returns the window of the product for a chunk of cnt
@@ -109,16 +100,16 @@ func (s *slideGeometry) planeStride(cnt int) int { return s.ht*s.wt*cnt + 16 }
 // the product per output row: OW positions times cnt images, laid Wt*cnt
 // apart, which the window skips between rows when a row fills whole
 // panels, and the product otherwise computes as Wt*cnt columns and
-// discards. It also returns how long the phase buffer must be: the
+// discards. It also returns how long the plane buffer must be: the
 // planes and the slack the product reads past the last window. When
-// phases is not nil, the window reads it.
-func (s *slideGeometry) chunkWindow(phases []float32, off []int32, cnt int) (win linalg.Window, row, need int) {
+// planes is not nil, the window reads it.
+func (s *slideGeometry) chunkWindow(planes []float32, off []int32, cnt int) (win linalg.Window, row, need int) {
 	oh, ow := s.p.OutSize()
 	q := 0
 	for c := 0; c < s.ct; c++ {
-		for ky := 0; ky < s.kh; ky++ {
-			for kx := 0; kx < s.kw; kx++ {
-				off[q] = int32(c*s.planeStride(cnt) + (ky*s.dh*s.wt+kx*s.dw)*cnt)
+		for ky := 0; ky < s.p.KH; ky++ {
+			for kx := 0; kx < s.p.KW; kx++ {
+				off[q] = int32(c*s.planeStride(cnt) + (ky*s.p.DilationH*s.wt+kx*s.p.DilationW)*cnt)
 				q++
 			}
 		}
@@ -134,88 +125,48 @@ func (s *slideGeometry) chunkWindow(phases []float32, off []int32, cnt int) (win
 		reach = ceilDiv(oh*row, nr) * nr
 	}
 	need = max(s.planeLen(cnt), int(off[q-1])+reach)
-	if phases != nil {
-		win.X = phases[:need]
+	if planes != nil {
+		win.X = planes[:need]
 	}
 	return win, row, need
 }
 
-// spread writes group g of images [n0, n0+cnt) of x into phases
-// [ct, ht, wt, cnt], planeStride apart (padding and phases as zeros where
-// they fall outside the input), and zeroes the gaps and the rest of
-// phases.
-func (s *slideGeometry) spread(x, phases []float32, n0, cnt, g int) {
+// spread writes group g of images [n0, n0+cnt) of x into planes
+// [ct, ht, wt, cnt], planeStride apart (padding as zeros), and zeroes the
+// gaps and the rest of planes.
+func (s *slideGeometry) spread(x, planes []float32, n0, cnt, g int) {
 	p := s.p
 	cg, hw := p.C/p.Group, p.H*p.W
 	rowLen, stride := s.wt*cnt, s.planeStride(cnt)
 	parallel.For(s.ct*s.ht, grainFor(rowLen), func(lo, hi int) {
 		for t := lo; t < hi; t++ {
-			cp, yt := t/s.ht, t%s.ht
-			c, phase := cp/(s.sh*s.sw), cp%(s.sh*s.sw)
-			ry, rx := phase/s.sw, phase%s.sw
+			c, yt := t/s.ht, t%s.ht
 			if yt == s.ht-1 {
-				clear(phases[cp*stride+s.ht*rowLen : (cp+1)*stride])
+				clear(planes[c*stride+s.ht*rowLen : (c+1)*stride])
 			}
-			dst := phases[cp*stride+yt*rowLen:][:rowLen]
-			iy := s.sh*yt + ry - p.PadTop
+			dst := planes[c*stride+yt*rowLen:][:rowLen]
+			iy := yt - p.PadTop
 			if iy < 0 || iy >= p.H {
 				clear(dst)
 				continue
 			}
-			lo, hi := validRange(s.wt, p.W, s.sw, rx-p.PadLeft)
+			lo, hi := p.PadLeft, p.PadLeft+p.W
 			clear(dst[:lo*cnt])
 			clear(dst[hi*cnt:])
 			for i := 0; i < cnt; i++ {
 				src := x[((n0+i)*p.C+g*cg+c)*hw+iy*p.W:]
 				src = src[:p.W]
-				ix := s.sw*lo + rx - p.PadLeft
-				if cnt == 1 && s.sw == 1 {
-					copy(dst[lo:hi], src[ix:])
+				if cnt == 1 {
+					copy(dst[lo:hi], src)
 					continue
 				}
 				for xt := lo; xt < hi; xt++ {
-					dst[xt*cnt+i] = src[ix]
-					ix += s.sw
+					dst[xt*cnt+i] = src[xt-lo]
 				}
 			}
 		}
 	})
-	clear(phases[s.planeLen(cnt):])
-}
-
-// splitWeights returns the weights of group g as the product's A
-// [M/Group, depth]: w itself with unit strides, else the kernel split
-// into its phases in dst.
-func (s *slideGeometry) splitWeights(w, dst []float32, g int) []float32 {
-	p := s.p
-	mg, k := p.M/p.Group, p.colRows()
-	wg := w[g*mg*k : (g+1)*mg*k]
-	if s.sh == 1 && s.sw == 1 {
-		return wg
-	}
-	depth := s.depth()
-	dst = dst[:mg*depth]
-	parallel.For(mg, grainFor(depth), func(lo, hi int) {
-		for m := lo; m < hi; m++ {
-			row := dst[m*depth : (m+1)*depth]
-			q := 0
-			for cp := 0; cp < s.ct; cp++ {
-				c, phase := cp/(s.sh*s.sw), cp%(s.sh*s.sw)
-				ry, rx := phase/s.sw, phase%s.sw
-				for ky := 0; ky < s.kh; ky++ {
-					for kx := 0; kx < s.kw; kx++ {
-						kh, kw := s.sh*ky+ry, s.sw*kx+rx
-						row[q] = 0
-						if kh < p.KH && kw < p.KW {
-							row[q] = wg[((m*(p.C/p.Group)+c)*p.KH+kh)*p.KW+kw]
-						}
-						q++
-					}
-				}
-			}
-		}
-	})
-	return dst
+	clear(planes[s.planeLen(cnt):])
 }
 
 // slideEpilogue says what becomes of the product's columns.
@@ -225,18 +176,18 @@ type slideEpilogue struct {
 	accumulate bool // add to y instead of storing
 }
 
-// chunkBuffers takes the window offsets, the phase buffer and a buffer
+// chunkBuffers takes the window offsets, the plane buffer and a buffer
 // for the product's columns [M/Group, columns] of the largest chunk from
 // the free lists; release hands them back.
-func (s *slideGeometry) chunkBuffers() (off []int32, phases, cols []float32, release func()) {
+func (s *slideGeometry) chunkBuffers() (off []int32, planes, cols []float32, release func()) {
 	oh, _ := s.p.OutSize()
 	off = offsets.get(s.depth())
 	_, row, need := s.chunkWindow(nil, off, s.cnt)
-	phases = getBuffer(need)
+	planes = getBuffer(need)
 	cols = getBuffer(s.p.M / s.p.Group * oh * row)
-	return off, phases, cols, func() {
+	return off, planes, cols, func() {
 		offsets.put(off)
-		putBuffer(phases)
+		putBuffer(planes)
 		putBuffer(cols)
 	}
 }
@@ -247,18 +198,13 @@ func (s *slideGeometry) run(x, w, y []float32, e slideEpilogue) {
 	p := s.p
 	oh, ow := p.OutSize()
 	ohw, mg, depth := oh*ow, p.M/p.Group, s.depth()
-	off, phases, prod, release := s.chunkBuffers()
+	off, planes, prod, release := s.chunkBuffers()
 	defer release()
-	var split []float32
-	if s.sh > 1 || s.sw > 1 {
-		split = getBuffer(mg * depth)
-		defer putBuffer(split)
-	}
 	for g := 0; g < p.Group; g++ {
-		a := s.splitWeights(w, split, g)
+		a := w[g*mg*depth : (g+1)*mg*depth]
 		for n0 := 0; n0 < p.N; n0 += s.cnt {
 			cnt := min(s.cnt, p.N-n0)
-			win, row, _ := s.chunkWindow(phases, off, cnt)
+			win, row, _ := s.chunkWindow(planes, off, cnt)
 			s.spread(x, win.X, n0, cnt, g)
 			cols := oh * row
 			s.gemm.SgemmWindow(false, mg, cols, depth, 1, a, depth, win, 0, prod, cols)
@@ -354,12 +300,12 @@ func (s *slideGeometry) backwardFilter(x, dy, dw []float32) {
 	p := s.p
 	oh, _ := p.OutSize()
 	mg, depth := p.M/p.Group, s.depth()
-	off, phases, grad, release := s.chunkBuffers()
+	off, planes, grad, release := s.chunkBuffers()
 	defer release()
 	for g := 0; g < p.Group; g++ {
 		for n0 := 0; n0 < p.N; n0 += s.cnt {
 			cnt := min(s.cnt, p.N-n0)
-			win, row, _ := s.chunkWindow(phases, off, cnt)
+			win, row, _ := s.chunkWindow(planes, off, cnt)
 			s.spread(x, win.X, n0, cnt, g)
 			cols := oh * row
 			s.gatherGradient(dy, grad[:mg*cols], n0, cnt, g, row)

@@ -224,9 +224,8 @@ func TestWorkspaceReuse(t *testing.T) {
 // window of the input (convslide.go), forward and backward, against the
 // direct loop in float64:
 // chunks of 16 images whose output rows the product skips between, a
-// last chunk of one image that computes the discarded columns, a
-// strided kernel split into phases (AlexNet's conv1 in small), dilation
-// with groups; and it checks which shapes are left to im2col.
+// last chunk of one image that computes the discarded columns, dilation
+// with groups; and it checks which shapes are left to other paths.
 func TestConvSlidingWindow(t *testing.T) {
 	if _, ok := linalg.Current().(linalg.Blocked); !ok {
 		t.Fatal("the default GEMM is not a Blocked one")
@@ -238,8 +237,7 @@ func TestConvSlidingWindow(t *testing.T) {
 	}
 	for _, p := range []ConvParams{
 		conv(17, 3, 9, 5, 3, 1, 1, 1, 1),
-		conv(16, 3, 35, 8, 11, 4, 0, 1, 1),
-		conv(3, 2, 19, 4, 6, 3, 2, 1, 1),
+		conv(16, 2, 19, 4, 6, 1, 2, 1, 1),
 		conv(8, 4, 10, 6, 3, 1, 2, 2, 2),
 		conv(16, 5, 6, 7, 5, 1, 2, 1, 1),
 	} {
@@ -273,14 +271,58 @@ func TestConvSlidingWindow(t *testing.T) {
 		compare(t, convName(p)+" dw", tolConvForward, dw, wantDw)
 	}
 	for _, p := range []ConvParams{
-		conv(2, 3, 9, 5, 3, 2, 1, 1, 1),  // phases of a 3x3 kernel: 16/9 the work
+		conv(2, 3, 9, 5, 3, 2, 1, 1, 1),  // strided: the input is read as A
 		conv(1, 3, 10, 5, 3, 1, 0, 1, 1), // 10x8 columns for 8x8 outputs
 		conv(2, 3, 9, 5, 1, 1, 0, 1, 1),  // pointwise: no im2col to spare
 		conv(2, 3, 9, 3, 3, 1, 1, 1, 3),  // one output channel per group
-		conv(2, 3, 9, 4, 3, 2, 1, 2, 1),  // dilation with a stride
 	} {
 		if _, ok := p.sliding(); ok {
-			t.Errorf("%s: computed through a window, want im2col", convName(p))
+			t.Errorf("%s: computed through a window, want another path", convName(p))
+		}
+	}
+}
+
+// TestConvGatheredWindow covers strided convolutions computed through a
+// window of the input read as A (convgather.go) against the direct loop
+// in float64, with and without bias and ReLU: AlexNet's conv1 in small,
+// several chunks of output rows and a short last one, padding, unequal
+// strides, dilation, groups; and it checks which shapes are left to
+// other paths.
+func TestConvGatheredWindow(t *testing.T) {
+	rng := newRNG(44)
+	conv := func(n, c, hw, m, k, sh, sw, pad, dilation, group int) ConvParams {
+		return ConvParams{N: n, C: c, H: hw, W: hw, M: m, KH: k, KW: k, StrideH: sh, StrideW: sw,
+			PadTop: pad, PadLeft: pad, PadBottom: pad, PadRight: pad, DilationH: dilation, DilationW: dilation, Group: group}
+	}
+	uneven := conv(3, 2, 19, 4, 6, 3, 2, 2, 1, 1)
+	uneven.PadLeft, uneven.PadBottom = 3, 0
+	for _, p := range []ConvParams{
+		conv(2, 3, 59, 20, 11, 4, 4, 0, 1, 1), // 13x13 outputs in one chunk
+		conv(1, 3, 80, 17, 3, 2, 2, 0, 1, 1),  // 39x39: 6 rows a chunk, the last 3
+		uneven,
+		conv(2, 4, 15, 6, 3, 2, 2, 1, 2, 2),
+		conv(2, 6, 12, 9, 1, 2, 3, 0, 1, 3),
+	} {
+		if _, ok := p.gathering(); !ok {
+			t.Fatalf("%s: not computed through a window read as A", convName(p))
+		}
+		for _, v := range []struct{ bias, relu bool }{{false, false}, {true, false}, {true, true}} {
+			p.ReLU = v.relu
+			x, w, b, y := convBuffers(rng, p)
+			if !v.bias {
+				b = nil
+			}
+			ConvForward(&p, x, w, b, y)
+			compare(t, fmt.Sprintf("%s bias=%v relu=%v", convName(p), v.bias, v.relu), tolConvForward, y,
+				convNDRef(ndFromConv2D(p)[0], x, w, b))
+		}
+	}
+	for _, p := range []ConvParams{
+		conv(2, 3, 9, 5, 3, 1, 1, 1, 1, 1), // unit strides: the input is read as B
+		conv(2, 3, 9, 3, 3, 2, 2, 1, 1, 3), // one output channel per group
+	} {
+		if _, ok := p.gathering(); ok {
+			t.Errorf("%s: computed through a window read as A, want another path", convName(p))
 		}
 	}
 }

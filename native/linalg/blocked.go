@@ -86,6 +86,10 @@ type kernel struct {
 	// x[off[q]:][:nr]. Without them, such a B is gathered into panels.
 	slide     func(k int, a, x []float32, off []int32, c []float32, ldc int, alpha, beta float32, useBeta bool)
 	slideRows func(k int, a []float32, lda int, x []float32, off []int32, c []float32, ldc int, alpha, beta float32, useBeta bool)
+	// gather, if not nil, is run with A read in place through a window:
+	// A[i][q] = x[rows[i]+off[q]] for i < mr. Without it, such an A is
+	// gathered into panels.
+	gather func(k int, x []float32, rows, off []int32, b, c []float32, ldc int, alpha, beta float32, useBeta bool)
 	// transpose16, if not nil, stores dst[q*dstStride+j] = src[j*ldb+q]
 	// for j < 16 and q < done, for some done <= k, and returns done. It
 	// speeds up packing a transposed B.
@@ -112,9 +116,11 @@ type kernel struct {
 	free []*workspace
 }
 
-// workspace holds one worker's pack buffers and an edge tile.
+// workspace holds one worker's pack buffers, an edge tile, and the
+// offsets of the rows of a tile of A read through a window.
 type workspace struct {
 	a, b, tile []float32
+	rows       []int32
 }
 
 // minParallelFlops is the smallest 2*m*n*k for which Sgemm spreads over
@@ -138,27 +144,33 @@ type gemmArgs struct {
 	packedB bool
 	// window, if its Off is not nil, says that B is read through it, as
 	// SgemmWindow takes it, or B^T when windowT is set, as SgemmWindowT
-	// takes it; b and ldb are unused.
-	window  Window
-	windowT bool
+	// takes it; b and ldb are then unused. When windowA is set, it is
+	// A^T that is read through it, as SgemmWindowA takes it, and a and
+	// lda are unused.
+	window           Window
+	windowT, windowA bool
 }
 
 // Window is a k×n matrix B read through a sliding window of a buffer:
-// B[q][j] = X[Off[q] + (j/RowLen)*RowStride + j%RowLen]. The columns
-// come in rows of RowLen laid RowStride apart, so that a product can skip
-// what lies between them (RowLen 0 means one row: B[q][j] = X[Off[q]+j]).
+// B[q][j] = X[Off[q] + (j/RowLen)*RowStride + (j%RowLen)*Step]. The
+// columns come in rows of RowLen laid RowStride apart, so that a product
+// can skip what lies between them (RowLen 0 means one row: B[q][j] =
+// X[Off[q]+j*Step]); Step 0 means 1, and only SgemmWindowA, which
+// broadcasts single elements, takes another step.
 type Window struct {
 	X                 []float32
 	Off               []int32
 	RowLen, RowStride int
+	Step              int
 }
 
 // at returns the offset in X of B[q][j] less Off[q].
 func (w *Window) at(j int) int {
+	step := max(w.Step, 1)
 	if w.RowLen == 0 {
-		return j
+		return j * step
 	}
-	return j/w.RowLen*w.RowStride + j%w.RowLen
+	return j/w.RowLen*w.RowStride + j%w.RowLen*step
 }
 
 // transposed returns the problem C^T = op(B)^T op(A)^T, which has the
@@ -253,6 +265,46 @@ func (g Blocked) SgemmWindowT(m, n, k int, alpha float32, a []float32, lda int,
 		lda: lda, ldc: ldc, window: b, windowT: true})
 }
 
+// SgemmWindowA computes C = alpha*A*B + beta*C for the m×k matrix A
+// whose transpose is read through the window a, A[i][q] = X[Off[q] +
+// (i/RowLen)*RowStride + (i%RowLen)*Step], and a k×n B packed in advance
+// as SgemmPackedB takes it (see PackB). A strided convolution is such a
+// product of a window of its input (a row of A per output position, the
+// column step being the stride) and its transposed weights, computed
+// with no im2col matrix; the product is the output transposed, pixel by
+// channel. Kernels that can read A in place broadcast its elements
+// straight from X; others gather it into panels. A row of the window must
+// end before the next begins, (RowLen-1)*Step < RowStride, and X must
+// hold every element of A.
+func (g Blocked) SgemmWindowA(m, n, k int, alpha float32, a Window, b []float32,
+	beta float32, c []float32, ldc int) {
+	if a.Off == nil {
+		a.Off = []int32{}
+	}
+	g.run(gemmArgs{m: m, n: n, k: k, alpha: alpha, beta: beta, b: b, c: c, ldc: ldc,
+		packedB: true, window: a, windowA: true})
+}
+
+// PackB stores op(B), a k×n matrix (B with row stride ldb, transposed
+// when transB is set), in dst in the layout SgemmPackedB and
+// SgemmWindowA take, dst holding PackedLen(k, n) elements. Weights
+// multiplied many times are packed once that way.
+func (g Blocked) PackB(transB bool, k, n int, b []float32, ldb int, dst []float32) {
+	p := gemmArgs{transB: transB, k: k, n: n, b: b, ldb: ldb}
+	kern := g.kernel()
+	br, bc := k, n
+	if transB {
+		br, bc = n, k
+	}
+	if n == 0 || k == 0 {
+		return
+	}
+	if ldb < bc || len(b) < (br-1)*ldb+bc || len(dst) < g.PackedLen(k, n) {
+		panic(fmt.Sprintf("linalg: PackB of a %d×%d B with ldb=%d from %d into %d elements", k, n, ldb, len(b), len(dst)))
+	}
+	kern.packB(dst, &p, 0, k, 0, n)
+}
+
 // run computes the product p describes.
 func (g Blocked) run(p gemmArgs) {
 	kern := g.kernel()
@@ -266,7 +318,7 @@ func (g Blocked) run(p gemmArgs) {
 		scaleC(m, n, p.beta, p.c, p.ldc)
 		return
 	}
-	laidOut := p.packedB || p.window.Off != nil // B is not a matrix as stored
+	laidOut := p.packedB || p.window.Off != nil // B (or A) is not a matrix as stored
 	if !laidOut && isVector(m, n) {
 		kern.gemv(p)
 		return
@@ -347,7 +399,11 @@ func (p *gemmArgs) check(nr int) {
 	if p.transB {
 		br, bc = bc, br
 	}
-	need("a", p.a, ar, ac, p.lda)
+	if p.windowA {
+		p.window.checkA(p.m, p.k)
+	} else {
+		need("a", p.a, ar, ac, p.lda)
+	}
 	switch {
 	case p.packedB:
 		if n := roundUp(p.n, nr) * p.k; len(p.b) < n {
@@ -355,7 +411,7 @@ func (p *gemmArgs) check(nr int) {
 		}
 	case p.windowT:
 		p.window.checkT(p.k, p.n)
-	case p.window.Off != nil:
+	case p.window.Off != nil && !p.windowA:
 		p.window.check(p.k, p.n, nr)
 	default:
 		need("b", p.b, br, bc, p.ldb)
@@ -368,6 +424,9 @@ func (p *gemmArgs) check(nr int) {
 func (w *Window) check(k, n, nr int) {
 	if len(w.Off) < k {
 		panic(fmt.Sprintf("linalg: window of %d offsets for k=%d", len(w.Off), k))
+	}
+	if w.Step > 1 {
+		panic(fmt.Sprintf("linalg: window of B with a step of %d", w.Step))
 	}
 	if w.RowLen != 0 && (w.RowLen%nr != 0 || w.RowStride < w.RowLen) {
 		panic(fmt.Sprintf("linalg: window rows of %d columns %d apart, not a multiple of the panel width %d within their stride",
@@ -389,6 +448,9 @@ func (w *Window) checkT(k, n int) {
 	if len(w.Off) < n {
 		panic(fmt.Sprintf("linalg: window of %d offsets for n=%d", len(w.Off), n))
 	}
+	if w.Step > 1 {
+		panic(fmt.Sprintf("linalg: window of B^T with a step of %d", w.Step))
+	}
 	if w.RowLen != 0 && w.RowStride < w.RowLen {
 		panic(fmt.Sprintf("linalg: window rows of %d columns %d apart", w.RowLen, w.RowStride))
 	}
@@ -399,6 +461,25 @@ func (w *Window) checkT(k, n int) {
 	for j, o := range w.Off[:n] {
 		if o < 0 || int(o)+span > len(w.X) {
 			panic(fmt.Sprintf("linalg: window offset %d = %d: rows reach %d, past len(X) = %d", j, o, int(o)+span, len(w.X)))
+		}
+	}
+}
+
+// checkA panics unless w can be the window of the transpose of an m×k A.
+func (w *Window) checkA(m, k int) {
+	if len(w.Off) < k {
+		panic(fmt.Sprintf("linalg: window of %d offsets for k=%d", len(w.Off), k))
+	}
+	if w.RowLen != 0 && w.RowStride <= (w.RowLen-1)*max(w.Step, 1) {
+		panic(fmt.Sprintf("linalg: window rows of %d columns %d apart reach past the next row, %d on", w.RowLen, max(w.Step, 1), w.RowStride))
+	}
+	if m == 0 {
+		return
+	}
+	span := w.at(m-1) + 1 // at grows with i
+	for q, o := range w.Off[:k] {
+		if o < 0 || int(o)+span > len(w.X) {
+			panic(fmt.Sprintf("linalg: window offset %d = %d: rows reach %d, past len(X) = %d", q, o, int(o)+span, len(w.X)))
 		}
 	}
 }
@@ -424,6 +505,9 @@ func (kern *kernel) compute(p *gemmArgs, i0, i1, j0, j1 int) {
 		min(max(kern.nc, kern.ncT), roundUp(j1-j0, kern.nr)))
 	defer kern.giveWorkspace(ws)
 	inPlaceA := !p.transA && kern.runRows != nil
+	if p.windowA {
+		inPlaceA = kern.gather != nil
+	}
 	nc := kern.nc
 	if p.transB {
 		nc = kern.ncT
@@ -445,11 +529,14 @@ func (kern *kernel) compute(p *gemmArgs, i0, i1, j0, j1 int) {
 			}
 			for ic := i0; ic < i1; ic += mc {
 				mb := min(mc, i1-ic)
-				if inPlaceA {
+				switch {
+				case inPlaceA && p.windowA:
+					// A short last panel repeats its last row.
+				case inPlaceA:
 					// Only a last panel shorter than mr is packed.
 					full := mb / kern.mr * kern.mr
 					kern.packA(ws.a[full*kb:], p, ic+full, mb-full, pc, kb)
-				} else {
+				default:
 					kern.packA(ws.a, p, ic, mb, pc, kb)
 				}
 				kern.macro(ws, p, inPlaceA, ic, mb, jc, nb, pc, kb, beta, useBeta)
@@ -484,6 +571,11 @@ func (kern *kernel) macro(ws *workspace, p *gemmArgs, inPlaceA bool, ic, mb, jc,
 				dst, ldd, alpha, bet, useBet = p.c[(ic+ir)*p.ldc+jc+jr:], p.ldc, p.alpha, beta, useBeta
 			}
 			switch inRows := inPlaceA && rows == mr; {
+			case inPlaceA && p.windowA:
+				for i := range ws.rows {
+					ws.rows[i] = int32(p.window.at(ic + ir + min(i, rows-1)))
+				}
+				kern.gather(kb, p.window.X, ws.rows, p.window.Off[pc:pc+kb], bp, dst, ldd, alpha, bet, useBet)
 			case window != nil && inRows:
 				kern.slideRows(kb, p.a[(ic+ir)*p.lda+pc:], p.lda, bp, window, dst, ldd, alpha, bet, useBet)
 			case window != nil:
@@ -540,7 +632,7 @@ func (kern *kernel) takeWorkspace(mb, kb, nb int) *workspace {
 	}
 	kern.mu.Unlock()
 	if ws == nil {
-		ws = &workspace{tile: make([]float32, kern.mr*kern.nr)}
+		ws = &workspace{tile: make([]float32, kern.mr*kern.nr), rows: make([]int32, kern.mr)}
 	}
 	if n := roundUp(mb, kern.mr) * kb; cap(ws.a) < n {
 		ws.a = make([]float32, n)
@@ -582,6 +674,14 @@ func (kern *kernel) packA(dst []float32, p *gemmArgs, ic, mb, pc, kb int) {
 		panel := dst[ir*kb : (ir+mr)*kb]
 		rows := min(mr, mb-ir)
 		switch {
+		case p.windowA:
+			w := &p.window
+			for i := 0; i < rows; i++ {
+				src := w.X[w.at(ic+ir+i):]
+				for q, o := range w.Off[pc : pc+kb] {
+					panel[q*mr+i] = src[o]
+				}
+			}
 		case p.transA && rows == mr && kern.copyA != nil:
 			// op(A)[i][q] = a[q*lda+i]: each step of k is a run of mr.
 			kern.copyA(kb, a[pc*lda+ic+ir:], lda, panel, mr)
@@ -613,7 +713,7 @@ func (kern *kernel) packA(dst []float32, p *gemmArgs, ic, mb, pc, kb int) {
 // slidesIn reports whether the kernel reads B in place through the window
 // of p rather than from packed panels.
 func (kern *kernel) slidesIn(p *gemmArgs) bool {
-	return p.window.Off != nil && !p.windowT && kern.slide != nil
+	return p.window.Off != nil && !p.windowT && !p.windowA && kern.slide != nil
 }
 
 // packWindowT is packB for a B whose transpose is read through a window:

@@ -30,6 +30,11 @@ var (
 			_, _, _, _ = a[5*lda+k-1], x[0], off[k-1], c[5*ldc+15]
 			kernel6x16AVX2RowsSlide(k, &a[0], lda, &x[0], &off[0], &c[0], ldc, alpha, beta, boolInt(useBeta))
 		},
+		// The window's bounds were checked by gemmArgs.check.
+		gather: func(k int, x []float32, rows, off []int32, b, c []float32, ldc int, alpha, beta float32, useBeta bool) {
+			_, _, _, _, _ = x[0], rows[5], off[k-1], b[16*k-1], c[5*ldc+15]
+			kernel6x16AVX2Gather(k, &x[0], &rows[0], &off[0], &b[0], &c[0], ldc, alpha, beta, boolInt(useBeta))
+		},
 		transpose16: transpose16AVX2,
 		copyA:       runCopier(6, copyRows6AVX2),
 		copyB:       runCopier(16, copyRows16AVX2),

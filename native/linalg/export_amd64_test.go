@@ -14,6 +14,13 @@ var StandIns = []Blocked{
 // its micro-kernels with goTile.
 func standIn(k *kernel) *kernel {
 	mr, nr := k.mr, k.nr
+	var gather func(int, []float32, []int32, []int32, []float32, []float32, int, float32, float32, bool)
+	if k.gather != nil {
+		gather = func(kk int, x []float32, rows, off []int32, b, c []float32, ldc int, alpha, beta float32, useBeta bool) {
+			aAt := func(i, q int) float32 { return x[int(rows[i])+int(off[q])] }
+			goTile(mr, nr, kk, aAt, packedB(b, nr), c, ldc, alpha, beta, useBeta)
+		}
+	}
 	return &kernel{
 		name: "standin-" + k.name,
 		mr:   mr, nr: nr,
@@ -30,6 +37,7 @@ func standIn(k *kernel) *kernel {
 		slideRows: func(kk int, a []float32, lda int, x []float32, off []int32, c []float32, ldc int, alpha, beta float32, useBeta bool) {
 			goTile(mr, nr, kk, rowsA(a, lda), window(x, off), c, ldc, alpha, beta, useBeta)
 		},
+		gather:      gather,
 		transpose16: k.transpose16,
 		copyA:       k.copyA,
 		copyB:       k.copyB,

@@ -22,6 +22,11 @@ func kernel6x16AVX2PackedSlide(k int, a *float32, b *float32, off *int32, c *flo
 //go:noescape
 func kernel6x16AVX2RowsSlide(k int, a *float32, lda int, b *float32, off *int32, c *float32, ldc int, alpha float32, beta float32, useBeta int)
 
+// kernel6x16AVX2Gather is the 6x16 micro-kernel for AVX2 and FMA with gathered A and packed B; see the package comment of asmgen.
+//
+//go:noescape
+func kernel6x16AVX2Gather(k int, x *float32, rows *int32, off *int32, b *float32, c *float32, ldc int, alpha float32, beta float32, useBeta int)
+
 // kernel12x32AVX512Packed is the 12x32 micro-kernel for AVX-512F with packed A and packed B; see the package comment of asmgen.
 //
 //go:noescape

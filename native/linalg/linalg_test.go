@@ -448,7 +448,7 @@ func TestSgemmWindow(t *testing.T) {
 				for q := range win.Off {
 					win.Off[q] = int32(rng.IntN(tc.n + 1))
 					for j := range tc.n {
-						b[q*tc.n+j] = win.X[int(win.Off[q])+windowColumn(j, tc.rowLen, tc.rowStride)]
+						b[q*tc.n+j] = win.X[int(win.Off[q])+windowColumn(j, tc.rowLen, tc.rowStride, 1)]
 					}
 				}
 				want := slices.Clone(c)
@@ -497,12 +497,12 @@ func TestSgemmWindowBounds(t *testing.T) {
 
 // windowColumn returns where element j of a window's row lies from the
 // row's offset, for rows of rowLen laid rowStride apart (rowLen 0: one
-// row), as linalg.Window defines it.
-func windowColumn(j, rowLen, rowStride int) int {
+// row) with a step between columns, as linalg.Window defines it.
+func windowColumn(j, rowLen, rowStride, step int) int {
 	if rowLen == 0 {
-		return j
+		return j * step
 	}
-	return j/rowLen*rowStride + j%rowLen
+	return j/rowLen*rowStride + j%rowLen*step
 }
 
 func roundUpTo(x, to int) int { return (x + to - 1) / to * to }
@@ -538,7 +538,7 @@ func TestSgemmWindowT(t *testing.T) {
 				for j := range win.Off {
 					win.Off[j] = int32(rng.IntN(tc.n + 1))
 					for q := range tc.k {
-						b[q*tc.n+j] = win.X[int(win.Off[j])+windowColumn(q, tc.rowLen, tc.rowStride)]
+						b[q*tc.n+j] = win.X[int(win.Off[j])+windowColumn(q, tc.rowLen, tc.rowStride, 1)]
 					}
 				}
 				want, mag := tc.reference(a, lda, b, tc.n, c, ldc)
@@ -560,6 +560,111 @@ func TestSgemmWindowT(t *testing.T) {
 			bad := linalg.Window{X: make([]float32, 10), Off: []int32{0, 4}}
 			if catch(func() { g.SgemmWindowT(1, 2, 7, 1, make([]float32, 7), 7, bad, 0, make([]float32, 2), 2) }) == nil {
 				t.Error("a window reaching past X was accepted")
+			}
+		})
+	}
+}
+
+// gathering is a Gemm that packs op(B) with PackB and multiplies by A read
+// in place through a window of its own storage (op(A)[i][q] at
+// a[i*lda+q], or a[q*lda+i] when transposed) with SgemmWindowA.
+type gathering struct{ g linalg.Blocked }
+
+func (gt gathering) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
+	b []float32, ldb int, beta float32, c []float32, ldc int) {
+	packed := make([]float32, gt.g.PackedLen(k, n))
+	gt.g.PackB(transB, k, n, b, ldb, packed)
+	win := linalg.Window{X: a, Off: make([]int32, k), Step: lda}
+	for q := range win.Off {
+		win.Off[q] = int32(q)
+	}
+	if transA {
+		win.Step = 1
+		for q := range win.Off {
+			win.Off[q] = int32(q * lda)
+		}
+	}
+	gt.g.SgemmWindowA(m, n, k, alpha, win, packed, beta, c, ldc)
+}
+
+// TestSgemmWindowA runs the shared suite's cases whose A and B are both
+// transposed or both not through PackB and SgemmWindowA of every Blocked
+// kernel, then multiplies windows whose offsets overlap
+// and repeat, with column steps and gaps between rows (as a strided
+// convolution's do), and checks them against the float64 reference on A
+// materialised and bitwise against SgemmPackedB.
+func TestSgemmWindowA(t *testing.T) {
+	for _, g := range blockedImplementations() {
+		t.Run(g.Name(), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(17, 18))
+			for _, tc := range gemmCases() {
+				if tc.transA == tc.transB { // both packings of B, both shapes of window; half the time
+					check(t, gathering{g}, tc, rng)
+				}
+			}
+			for _, tc := range []struct {
+				gemmCase
+				rowLen, rowStride, step int
+			}{
+				{gemmCase{m: 400, n: 40, k: 363, alpha: 1}, 54, 4 * 224, 4}, // conv1's rows, fewer of them
+				{gemmCase{m: 100, n: 40, k: 700, alpha: 0.5, beta: 2}, 0, 0, 2},
+				{gemmCase{m: 37, n: 17, k: 30, alpha: 1, beta: -1}, 5, 13, 2},
+				{gemmCase{m: 5, n: 3, k: 7, alpha: 1}, 2, 2, 1},
+			} {
+				_, _, b, ldb, c, ldc := tc.operands(rng)
+				span := windowColumn(tc.m-1, tc.rowLen, tc.rowStride, tc.step) + 1
+				win := linalg.Window{X: randomSlice(rng, span+2*tc.k), Off: make([]int32, tc.k),
+					RowLen: tc.rowLen, RowStride: tc.rowStride, Step: tc.step}
+				a := make([]float32, tc.m*tc.k)
+				for q := range win.Off {
+					win.Off[q] = int32(rng.IntN(2 * tc.k))
+					for i := range tc.m {
+						a[i*tc.k+q] = win.X[int(win.Off[q])+windowColumn(i, tc.rowLen, tc.rowStride, tc.step)]
+					}
+				}
+				want, mag := tc.reference(a, tc.k, b, ldb, c, ldc)
+				bitwise := slices.Clone(c)
+				packed := make([]float32, g.PackedLen(tc.k, tc.n))
+				g.PackB(false, tc.k, tc.n, b, ldb, packed)
+				g.SgemmPackedB(tc.m, tc.n, tc.k, tc.alpha, a, tc.k, packed, tc.beta, bitwise, ldc)
+				g.SgemmWindowA(tc.m, tc.n, tc.k, tc.alpha, win, packed, tc.beta, c, ldc)
+				for i := range tc.m {
+					for j := range tc.n {
+						got := c[i*ldc+j]
+						if math.Float32bits(got) != math.Float32bits(bitwise[i*ldc+j]) {
+							t.Fatalf("%v: C[%d][%d] = %g through the window, %g packed", tc.gemmCase, i, j, got, bitwise[i*ldc+j])
+						}
+						if d := math.Abs(float64(got) - want[i*tc.n+j]); !(d <= gemmTolerance(tc.k, mag[i*tc.n+j])) {
+							t.Fatalf("%v: C[%d][%d] = %g, want %g", tc.gemmCase, i, j, got, want[i*tc.n+j])
+						}
+					}
+					for j := tc.n; j < ldc; j++ {
+						if c[i*ldc+j] != sentinel {
+							t.Fatalf("%v: C[%d][%d] beyond n was written", tc.gemmCase, i, j)
+						}
+					}
+				}
+			}
+			// Four rows of A, three steps apart, read from X[20]: the last
+			// row of offset 10 is X[19].
+			for _, tc := range []struct {
+				win  linalg.Window
+				fail bool
+			}{
+				{linalg.Window{Off: []int32{0, 4, 10}, Step: 3}, false},
+				{linalg.Window{Off: []int32{0, 4, 11}, Step: 3}, true},
+				{linalg.Window{Off: []int32{0, -1, 0}, Step: 3}, true},
+				{linalg.Window{Off: []int32{0, 4}, Step: 3}, true}, // shorter than k
+				{linalg.Window{Off: []int32{0, 1, 2}, RowLen: 2, RowStride: 3, Step: 2}, false},
+				{linalg.Window{Off: []int32{0, 1, 2}, RowLen: 2, RowStride: 2, Step: 2}, true}, // rows overlap
+			} {
+				tc.win.X = make([]float32, 20)
+				err := catch(func() {
+					g.SgemmWindowA(4, 2, 3, 1, tc.win, make([]float32, g.PackedLen(3, 2)), 0, make([]float32, 8), 2)
+				})
+				if (err != nil) != tc.fail {
+					t.Errorf("window %+v: panic %v, want one: %v", tc.win, err, tc.fail)
+				}
 			}
 		})
 	}

@@ -12,11 +12,20 @@
 //   - packed (kernel names ending in "Packed"): an mr×k panel stored
 //     column by column, mr values per step of k;
 //     func(k int, a, b, c *float32, ldc int, alpha, beta float32, useBeta int)
+//
 //   - rows (names ending in "Rows"): mr rows of a row-major matrix with a
 //     row stride of lda elements, read in place without packing;
 //     func(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, useBeta int)
 //
-// Each has a variant whose name ends in "Slide" that reads B through a
+//   - gathered (names ending in "Gather", AVX2 only): row i of A read
+//     through a window of x, A[i][q] = x[rows[i]+off[q]] with rows an
+//     array of mr int32 element offsets and off one of k; a strided
+//     convolution reads its input that way in place of an im2col matrix
+//     (see linalg.Blocked.SgemmWindowA). Twelve rows would need more base
+//     registers than amd64 has, so the AVX-512 shape has no such variant.
+//     func(k int, x *float32, rows, off *int32, b, c *float32, ldc int, alpha, beta float32, useBeta int)
+//
+// The packed and rows kernels have a variant whose name ends in "Slide" that reads B through a
 // sliding window instead of a packed panel: row q of B is
 // b[off[q] : off[q]+nr], with off an array of k int32 element offsets.
 // A convolution with unit strides reads its input that way in place of
@@ -68,8 +77,11 @@ func main() {
 	}
 	for _, s := range shapes {
 		for _, slide := range []bool{false, true} {
-			emit(s, false, slide)
-			emit(s, true, slide)
+			emit(s, packedA, slide)
+			emit(s, rowsA, slide)
+		}
+		if s.mr <= 6 {
+			emit(s, gatheredA, false)
 		}
 	}
 	emitTransposePack()
@@ -81,17 +93,30 @@ func main() {
 	Generate()
 }
 
-// emit writes the kernel for shape s with A packed, or read in place
-// from rows when rows is true, and B packed, or read through a sliding
-// window when slide is true.
-func emit(s kernelShape, rows, slide bool) {
+// aLayout is how a kernel reads A: see the package comment.
+type aLayout int
+
+const (
+	packedA aLayout = iota
+	rowsA
+	gatheredA
+)
+
+// emit writes the kernel for shape s with A in the given layout, and B
+// packed, or read through a sliding window when slide is true.
+func emit(s kernelShape, layout aLayout, slide bool) {
 	nr := s.vecs * s.lanes
 	if bits.OnesCount(uint(s.unroll)) != 1 || s.mr%3 != 0 {
 		panic("asmgen: unroll must be a power of two and mr a multiple of 3")
 	}
-	name, aParams, layout := s.name+"Packed", "a", "packed"
-	if rows {
-		name, aParams, layout = s.name+"Rows", "a *float32, lda int", "row-major"
+	var name, aParams, aWords string
+	switch layout {
+	case packedA:
+		name, aParams, aWords = s.name+"Packed", "a", "packed"
+	case rowsA:
+		name, aParams, aWords = s.name+"Rows", "a *float32, lda int", "row-major"
+	case gatheredA:
+		name, aParams, aWords = s.name+"Gather", "x *float32, rows, off *int32", "gathered"
 	}
 	bParams, bLayout := "b", "packed"
 	if slide {
@@ -100,7 +125,7 @@ func emit(s kernelShape, rows, slide bool) {
 	TEXT(name, NOSPLIT, fmt.Sprintf("func(k int, %s, %s, c *float32, ldc int, alpha, beta float32, useBeta int)", aParams, bParams))
 	Pragma("noescape")
 	Doc(fmt.Sprintf("%s is the %dx%d micro-kernel for %s with %s A and %s B; see the package comment of asmgen.",
-		name, s.mr, nr, s.isa, layout, bLayout))
+		name, s.mr, nr, s.isa, aWords, bLayout))
 
 	k := Load(Param("k"), GP64())
 	b := Load(Param("b"), GP64())
@@ -120,12 +145,33 @@ func emit(s kernelShape, rows, slide bool) {
 		advanceB = func(steps int) { ADDQ(U32(4*steps), off) }
 	}
 
-	// aAt returns the address of A[i][u] relative to the current step.
-	// Packed A is one base register; rows of A are groups of three rows
-	// from bases 3*lda apart, indexed by lda.
+	// aRow returns, for step u of an unrolled block, the addresses of
+	// A[i][u] relative to the current step. Packed A is one base
+	// register; rows of A are groups of three rows from bases 3*lda
+	// apart, indexed by lda; gathered A is a base register per row,
+	// indexed by the step's offset.
 	var aAt func(i, u int) Mem
+	aRow := func(u int) func(i int) Mem { return func(i int) Mem { return aAt(i, u) } }
 	var advanceA func(steps int)
-	if rows {
+	switch layout {
+	case gatheredA:
+		x := Load(Param("x"), GP64())
+		rowOff := Load(Param("rows"), GP64())
+		bases := make([]reg.GPVirtual, s.mr)
+		for i := range bases {
+			r := GP64()
+			MOVLQSX(Mem{Base: rowOff, Disp: 4 * i}, r)
+			bases[i] = GP64()
+			LEAQ(Mem{Base: x, Index: r, Scale: 4}, bases[i])
+		}
+		off := Load(Param("off"), GP64())
+		aRow = func(u int) func(i int) Mem {
+			r := GP64()
+			MOVLQSX(Mem{Base: off, Disp: 4 * u}, r)
+			return func(i int) Mem { return Mem{Base: bases[i], Index: r, Scale: 4} }
+		}
+		advanceA = func(steps int) { ADDQ(U32(4*steps), off) }
+	case rowsA:
 		lda := Load(Param("lda"), GP64())
 		SHLQ(U8(2), lda)
 		lda3 := GP64()
@@ -151,7 +197,7 @@ func emit(s kernelShape, rows, slide bool) {
 				ADDQ(U32(4*steps), r)
 			}
 		}
-	} else {
+	default:
 		a := Load(Param("a"), GP64())
 		aAt = func(i, u int) Mem { return Mem{Base: a, Disp: 4 * (u*s.mr + i)} }
 		advanceA = func(steps int) { ADDQ(U32(4*s.mr*steps), a) }
@@ -189,8 +235,9 @@ func emit(s kernelShape, rows, slide bool) {
 			bv[v] = s.newVec()
 			VMOVUPS(bAt(v), bv[v])
 		}
+		aAtStep := aRow(u)
 		for i := 0; i < s.mr; i++ {
-			src := aAt(i, u)
+			src := aAtStep(i)
 			if s.bcastFMA {
 				for v := range bv {
 					VFMADD231PS_BCST(src, bv[v], acc[i][v])

@@ -1,0 +1,144 @@
+package kernels
+
+// Convolution as a product with a window of its input read as A.
+//
+// Output position (oy, ox) of a convolution reads its zero-padded input
+// (planes of Hp x Wp) at c*Hp*Wp + (oy*StrideH + kh*DilationH)*Wp +
+// ox*StrideW + kw*DilationW: from a fixed offset per position,
+// oy*StrideH*Wp + ox*StrideW, and a fixed offset per tap (c, kh, kw),
+// c*Hp*Wp + kh*DilationH*Wp + kw*DilationW. The transposed im2col matrix
+// is therefore a linalg.Window whose rows are the positions, in rows of
+// OW positions StrideH*Wp apart with a step of StrideW, and
+// linalg.Blocked.SgemmWindowA multiplies it by the transposed weights
+// without building it: the kernel broadcasts each input element from
+// where it lies, whatever the stride, and the weights of 16 output
+// channels make up a vector. No phases, no im2col and no extra work: the
+// window suits the strided convolutions, which the sliding window of
+// convslide.go must first split into phases. The product is the output
+// transposed, position by channel; it is computed in chunks of positions
+// that stay in cache, each transposed into y by the epilogue.
+
+import (
+	"github.com/onnxkit/onnxkit/native/linalg"
+	"github.com/onnxkit/onnxkit/native/parallel"
+)
+
+// gatherChunk is about how many output positions one product computes,
+// in whole output rows: enough for many tiles, few enough that the
+// product (positions times channels) stays in L2 for the transposing
+// epilogue.
+const gatherChunk = 240
+
+// gatherGeometry is the layout of a convolution computed through a
+// window of its input read as A.
+type gatherGeometry struct {
+	p      *ConvParams
+	gemm   linalg.Blocked
+	hp, wp int // the padded input planes
+}
+
+// gathering returns the geometry of p as a product with a window read as
+// A, or false when the current GEMM is not a Blocked one, when the strides
+// are 1 (which the sliding window and Winograd serve with the input read
+// as B, its wide dimension), or when one output channel per group makes
+// the product a matrix-vector one (which linalg computes better without
+// blocks).
+func (p *ConvParams) gathering() (gatherGeometry, bool) {
+	gemm, ok := linalg.Current().(linalg.Blocked)
+	if !ok || p.StrideH == 1 && p.StrideW == 1 || p.M/p.Group == 1 {
+		return gatherGeometry{}, false
+	}
+	return gatherGeometry{p: p, gemm: gemm,
+		hp: p.H + p.PadTop + p.PadBottom, wp: p.W + p.PadLeft + p.PadRight}, true
+}
+
+// padded reports whether the input must be copied into padded planes.
+func (s *gatherGeometry) padded() bool {
+	p := s.p
+	return p.PadTop+p.PadLeft+p.PadBottom+p.PadRight > 0
+}
+
+// window returns the window of the transposed im2col matrix of one group
+// of one image laid out in x, with the tap offsets filled into off.
+func (s *gatherGeometry) window(x []float32, off []int32) linalg.Window {
+	p := s.p
+	_, ow := p.OutSize()
+	q := 0
+	for c := 0; c < p.C/p.Group; c++ {
+		for kh := 0; kh < p.KH; kh++ {
+			for kw := 0; kw < p.KW; kw++ {
+				off[q] = int32(c*s.hp*s.wp + kh*p.DilationH*s.wp + kw*p.DilationW)
+				q++
+			}
+		}
+	}
+	return linalg.Window{X: x, Off: off[:q], RowLen: ow, RowStride: p.StrideH * s.wp, Step: p.StrideW}
+}
+
+// pad copies group g of image n of x into planes [C/Group, Hp, Wp] of
+// dst, zeros around.
+func (s *gatherGeometry) pad(x, dst []float32, n, g int) {
+	p := s.p
+	cg := p.C / p.Group
+	parallel.For(cg*s.hp, grainFor(s.wp), func(lo, hi int) {
+		for t := lo; t < hi; t++ {
+			c, yp := t/s.hp, t%s.hp
+			row := dst[t*s.wp : (t+1)*s.wp]
+			iy := yp - p.PadTop
+			if iy < 0 || iy >= p.H {
+				clear(row)
+				continue
+			}
+			src := x[((n*p.C+g*cg+c)*p.H+iy)*p.W:][:p.W]
+			clear(row[:p.PadLeft])
+			copy(row[p.PadLeft:], src)
+			clear(row[p.PadLeft+p.W:])
+		}
+	})
+}
+
+// run computes the convolution of x into y, image by image and group by
+// group, the chunks of positions spread over the workers.
+func (s *gatherGeometry) run(x, w, y []float32, e slideEpilogue) {
+	p := s.p
+	oh, ow := p.OutSize()
+	ohw, mg, k, cg := oh*ow, p.M/p.Group, p.colRows(), p.C/p.Group
+	packed := getBuffer(s.gemm.PackedLen(k, mg))
+	defer putBuffer(packed)
+	off := offsets.get(k)
+	defer offsets.put(off)
+	var planes []float32
+	if s.padded() {
+		planes = getBuffer(cg * s.hp * s.wp)
+		defer putBuffer(planes)
+	}
+	serial := s.gemm.Serial()
+	rows := max(1, gatherChunk/ow) // output rows per chunk
+	chunks := ceilDiv(oh, rows)
+	for g := 0; g < p.Group; g++ {
+		s.gemm.PackB(true, k, mg, w[g*mg*k:], k, packed)
+		for n := 0; n < p.N; n++ {
+			src := x[(n*p.C+g*cg)*p.H*p.W:]
+			if planes != nil {
+				s.pad(x, planes, n, g)
+				src = planes
+			}
+			win := s.window(src, off)
+			yg := y[(n*p.M+g*mg)*ohw:]
+			parallel.For(chunks, 1, func(lo, hi int) {
+				prod := getBuffer(rows * ow * mg)
+				defer putBuffer(prod)
+				for c := lo; c < hi; c++ {
+					oy0 := c * rows
+					p0, cnt := oy0*ow, min(rows, oh-oy0)*ow
+					chunk := win
+					chunk.X = win.X[oy0*win.RowStride:]
+					serial.SgemmWindowA(cnt, mg, k, 1, chunk, packed, 0, prod, mg)
+					for m := 0; m < mg; m++ {
+						e.store(yg[m*ohw+p0:][:cnt], prod[m:], mg, g*mg+m)
+					}
+				}
+			})
+		}
+	}
+}
