@@ -116,13 +116,19 @@ func TestConvSteadyStateAllocation(t *testing.T) {
 // TestMaxPoolValuesMatchesForward checks the argmax-free MaxPool against
 // MaxPoolForward, bitwise, on random data (no NaN, no ties of zeros of
 // both signs), for random shapes and for windows inside the image, which
-// take the branch-free path.
+// take the branch-free path with the argmax and the separable one
+// without.
 func TestMaxPoolValuesMatchesForward(t *testing.T) {
 	rng := newRNG(43)
 	cases := []PoolParams{
 		{N: 2, C: 3, H: 13, W: 13, KH: 3, KW: 3, StrideH: 2, StrideW: 2, DilationH: 1, DilationW: 1},
 		{N: 1, C: 2, H: 9, W: 11, KH: 2, KW: 3, StrideH: 1, StrideW: 3, DilationH: 2, DilationW: 1},
 		{N: 1, C: 2, H: 10, W: 10, KH: 3, KW: 3, StrideH: 2, StrideW: 2, DilationH: 1, DilationW: 1, CeilMode: true},
+		// windows inside wide planes, each kind of stride along the
+		// width of the separable path: 1, 2 and a larger one (phases)
+		{N: 2, C: 3, H: 17, W: 61, KH: 3, KW: 4, StrideH: 1, StrideW: 1, DilationH: 2, DilationW: 2},
+		{N: 2, C: 3, H: 17, W: 61, KH: 2, KW: 3, StrideH: 3, StrideW: 2, DilationH: 1, DilationW: 2},
+		{N: 2, C: 3, H: 17, W: 61, KH: 3, KW: 5, StrideH: 2, StrideW: 3, DilationH: 1, DilationW: 1},
 	}
 	for range 30 {
 		cases = append(cases, randomPool(rng))
@@ -140,20 +146,20 @@ func TestMaxPoolValuesMatchesForward(t *testing.T) {
 	}
 }
 
-// TestMaxPoolNaN pins down NaN handling, the same with and without the
-// argmax and on either path: in the window [1, NaN, 2] (kernel 1x3) the
-// NaN is passed over, as 'NaN > 1' is false, and 2 at index 2 wins; a
-// NaN in the first tap stays, as nothing is greater than it.
+// TestMaxPoolNaN pins down NaN handling: a NaN anywhere in a window
+// makes its maximum a NaN and its argmax the first NaN, on the general
+// path (padded windows) and on the paths for windows inside the image,
+// with and without the argmax. The two-dimensional planes are wide
+// enough for the vector loops of the separable path.
 func TestMaxPoolNaN(t *testing.T) {
 	nan := float32(math.NaN())
 	for _, pad := range []int{0, 1} {
 		p := PoolParams{N: 1, C: 1, H: 1, W: 3, KH: 1, KW: 3, StrideH: 1, StrideW: 1,
 			PadLeft: pad, PadRight: pad, DilationH: 1, DilationW: 1}
 		for _, tc := range []struct {
-			x    []float32
-			want float32
-			at   int64
-		}{{[]float32{1, nan, 2}, 2, 2}, {[]float32{nan, 1, 2}, nan, 0}} {
+			x  []float32
+			at int64
+		}{{[]float32{1, nan, 2}, 1}, {[]float32{nan, 1, 2}, 0}, {[]float32{1, 2, nan}, 2}, {[]float32{nan, 1, nan}, 0}} {
 			if pad == 1 { // the middle window is the unpadded one
 				tc.x = append([]float32{-1}, append(tc.x, -1)...)
 				p.W, tc.at = 5, tc.at+1
@@ -162,12 +168,48 @@ func TestMaxPoolNaN(t *testing.T) {
 			y, arg := make([]float32, oh*ow), make([]int64, oh*ow)
 			mid := len(y) / 2
 			MaxPoolForward(&p, tc.x, y, arg)
-			if math.Float32bits(y[mid]) != math.Float32bits(tc.want) || arg[mid] != tc.at {
-				t.Fatalf("pad %d, x %v: MaxPoolForward gives %v at %d, want %v at %d", pad, tc.x, y[mid], arg[mid], tc.want, tc.at)
+			if y[mid] == y[mid] || arg[mid] != tc.at {
+				t.Fatalf("pad %d, x %v: MaxPoolForward gives %v at %d, want NaN at %d", pad, tc.x, y[mid], arg[mid], tc.at)
 			}
 			values := make([]float32, len(y))
 			MaxPoolValues(&p, tc.x, values)
-			identical(t, "MaxPoolValues with NaN", values, y)
+			if values[mid] == values[mid] {
+				t.Fatalf("pad %d, x %v: MaxPoolValues gives %v, want NaN", pad, tc.x, values[mid])
+			}
+		}
+	}
+	rng := newRNG(45)
+	for _, p := range []PoolParams{
+		{N: 1, C: 2, H: 12, W: 41, KH: 3, KW: 3, StrideH: 2, StrideW: 2, DilationH: 1, DilationW: 1},
+		{N: 1, C: 2, H: 12, W: 41, KH: 2, KW: 3, StrideH: 1, StrideW: 1, DilationH: 2, DilationW: 3},
+	} {
+		oh, ow := p.OutSize()
+		x := uniform(rng, p.N*p.C*p.H*p.W, -1, 1)
+		for i := range x {
+			if rng.IntN(30) == 0 {
+				x[i] = nan
+			}
+		}
+		y, arg, values := make([]float32, p.N*p.C*oh*ow), make([]int64, p.N*p.C*oh*ow), make([]float32, p.N*p.C*oh*ow)
+		MaxPoolForward(&p, x, y, arg)
+		MaxPoolValues(&p, x, values)
+		want, wantArg := make([]float32, len(y)), make([]int64, len(y))
+		p.maxPoolPlane(x, 0, want[:oh*ow], wantArg[:oh*ow])
+		p.maxPoolPlane(x, p.H*p.W, want[oh*ow:], wantArg[oh*ow:])
+		nans := 0
+		for i := range y {
+			isNaN := want[i] != want[i]
+			if isNaN {
+				nans++
+			}
+			if (y[i] != y[i]) != isNaN || (values[i] != values[i]) != isNaN || arg[i] != wantArg[i] ||
+				!isNaN && (y[i] != want[i] || values[i] != want[i]) {
+				t.Fatalf("%s: output %d: %v at %d with the argmax, %v without, want %v at %d",
+					poolName(p), i, y[i], arg[i], values[i], want[i], wantArg[i])
+			}
+		}
+		if nans == 0 || nans == len(y) {
+			t.Fatalf("%s: %d of %d windows hold a NaN; the test wants some of each", poolName(p), nans, len(y))
 		}
 	}
 }

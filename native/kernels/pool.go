@@ -17,11 +17,14 @@ package kernels
 // with CountIncludePad, by the number inside the padded image.
 // argmax holds the index ((n*C + c)*H + h)*W + w, ONNX's Indices output
 // with storage_order 0; among equal values the first in scan order wins.
+// A NaN in a window makes its maximum a NaN, and its argmax the first NaN
+// (ONNX leaves this open; PyTorch and NumPy propagate NaN too).
 
 import (
 	"math"
 
 	"github.com/onnxkit/onnxkit/native/parallel"
+	"github.com/onnxkit/onnxkit/native/vec"
 )
 
 // PoolParams holds the resolved attributes and dimensions of MaxPool and
@@ -116,7 +119,8 @@ func MaxPoolForward(p *PoolParams, x, y []float32, argmax []int64) {
 }
 
 // MaxPoolValues computes y as MaxPoolForward does, without the argmax:
-// inference, where neither backward nor the Indices output needs it.
+// inference, where neither backward nor the Indices output needs it. A
+// window's NaN or, of zeros of both signs, which one it keeps may differ.
 func MaxPoolValues(p *PoolParams, x, y []float32) { maxPool(p, x, y, nil) }
 
 // maxPool is MaxPoolForward, recording the argmax unless argmax is nil.
@@ -128,15 +132,24 @@ func maxPool(p *PoolParams, x, y []float32, argmax []int64) {
 	need(op, "y", y, planes*ohw)
 	inside := p.windowsInside()
 	parallel.For(planes, grainFor(ohw*p.KH*p.KW), func(lo, hi int) {
+		var sep *separableMax
+		if inside && argmax == nil {
+			sep = p.separableMax()
+			defer sep.release()
+		}
 		for pl := lo; pl < hi; pl++ {
-			var arg []int64
-			if argmax != nil {
-				arg = argmax[pl*ohw : (pl+1)*ohw]
-			}
-			if inside {
-				p.maxPoolPlaneInside(x, pl*hw, y[pl*ohw:(pl+1)*ohw], arg)
-			} else {
-				p.maxPoolPlane(x, pl*hw, y[pl*ohw:(pl+1)*ohw], arg)
+			yp := y[pl*ohw : (pl+1)*ohw]
+			switch {
+			case sep != nil:
+				sep.plane(x[pl*hw:(pl+1)*hw], yp)
+			case inside:
+				p.maxPoolPlaneInside(x, pl*hw, yp, argmax[pl*ohw:(pl+1)*ohw])
+			default:
+				var arg []int64
+				if argmax != nil {
+					arg = argmax[pl*ohw : (pl+1)*ohw]
+				}
+				p.maxPoolPlane(x, pl*hw, yp, arg)
 			}
 		}
 	})
@@ -150,6 +163,10 @@ func (p *PoolParams) windowsInside() bool {
 		(oh-1)*p.StrideH+(p.KH-1)*p.DilationH < p.H &&
 		(ow-1)*p.StrideW+(p.KW-1)*p.DilationW < p.W
 }
+
+// replaces reports whether the value v of a later tap replaces best, the
+// maximum so far: when greater, or when the first NaN.
+func replaces(v, best float32) bool { return v > best || v != v && best == best }
 
 // maxPoolPlane pools the plane of x starting at base into y [OH*OW], and
 // records the flat index of each maximum in arg unless arg is nil.
@@ -168,7 +185,7 @@ func (p *PoolParams) maxPoolPlane(x []float32, base int, y []float32, arg []int6
 					if ix < 0 || ix >= p.W {
 						continue
 					}
-					if i := base + iy*p.W + ix; at < 0 || x[i] > best {
+					if i := base + iy*p.W + ix; at < 0 || replaces(x[i], best) {
 						best, at = x[i], i
 					}
 				}
@@ -181,58 +198,119 @@ func (p *PoolParams) maxPoolPlane(x []float32, base int, y []float32, arg []int6
 	}
 }
 
-// maxPoolPlaneInside is maxPoolPlane for windows that lie inside the
-// image (windowsInside). It visits the taps in the same order, the first
-// being the initial maximum, and replaces the maximum only by a strictly
-// greater value, so its results are those of maxPoolPlane. It runs one
-// tap at a time over a whole output row, without branches on the data
-// (the compiler turns the selections into conditional moves), which
-// random data would mispredict about every other tap.
+// maxPoolPlaneInside is maxPoolPlane with the argmax for windows that lie
+// inside the image (windowsInside). It visits the taps in the same order,
+// the first being the initial maximum, so its results are those of
+// maxPoolPlane. It runs one tap at a time over a whole output row,
+// without branches on the data (the compiler turns the selections into
+// conditional moves), which random data would mispredict about every
+// other tap.
 func (p *PoolParams) maxPoolPlaneInside(x []float32, base int, y []float32, arg []int64) {
 	oh, ow := p.OutSize()
 	plane := x[base : base+p.H*p.W]
 	sw := p.StrideW
 	for oy := 0; oy < oh; oy++ {
 		yrow := y[oy*ow : (oy+1)*ow]
-		var arow []int64
-		if arg != nil {
-			arow = arg[oy*ow : (oy+1)*ow]
-		}
+		arow := arg[oy*ow : (oy+1)*ow]
 		top := oy * p.StrideH * p.W
 		for kh := 0; kh < p.KH; kh++ {
 			for kw := 0; kw < p.KW; kw++ {
 				start := top + kh*p.DilationH*p.W + kw*p.DilationW
 				src := plane[start : start+(ow-1)*sw+1]
-				first := kh == 0 && kw == 0
-				switch {
-				case first:
+				if kh == 0 && kw == 0 {
 					for ox := range yrow {
 						yrow[ox] = src[ox*sw]
-					}
-					for ox := range arow {
 						arow[ox] = int64(base + start + ox*sw)
 					}
-				case arow == nil:
-					for ox, b := range yrow {
-						v := src[ox*sw]
-						bits, vbits := math.Float32bits(b), math.Float32bits(v)
-						if v > b {
-							bits = vbits
-						}
-						yrow[ox] = math.Float32frombits(bits)
+					continue
+				}
+				for ox, b := range yrow {
+					v := src[ox*sw]
+					bits, vbits := math.Float32bits(b), math.Float32bits(v)
+					at, i := arow[ox], int64(base+start+ox*sw)
+					if replaces(v, b) {
+						bits, at = vbits, i
 					}
-				default:
-					for ox, b := range yrow {
-						v := src[ox*sw]
-						bits, vbits := math.Float32bits(b), math.Float32bits(v)
-						at, i := arow[ox], int64(base+start+ox*sw)
-						if v > b {
-							bits, at = vbits, i
-						}
-						yrow[ox], arow[ox] = math.Float32frombits(bits), at
-					}
+					yrow[ox], arow[ox] = math.Float32frombits(bits), at
 				}
 			}
+		}
+	}
+}
+
+// separableMax computes maxPoolPlane without the argmax for windows that
+// lie inside the image: the maximum of a window is the maximum over its
+// columns of the maxima down them, so each output row takes the maximum
+// of its window's rows (vec.MaxRows, a vector per eight columns) into
+// rowMax, then that of rowMax's values at each window's columns: rows of
+// rowMax too with a stride of 1 along the width, every other value
+// (vec.MaxStride2) with a stride of 2. With a larger stride, rowMax is
+// first dealt into phases of every stride-th value, whose rows the
+// columns are. The taps are those of the argmax path, read in another
+// order.
+type separableMax struct {
+	p              *PoolParams
+	span           int       // the columns the windows read
+	rowMax, phases []float32 // [span]; [stride*phaseLen] for a stride above 2
+	phaseLen       int
+	down, across   []int32 // offsets of the rows of a window in the plane, and of its columns in rowMax or phases
+}
+
+// separableMax takes the buffers and offsets for pooling planes of p;
+// release hands them back.
+func (p *PoolParams) separableMax() *separableMax {
+	_, ow := p.OutSize()
+	s := &separableMax{p: p, span: (ow-1)*p.StrideW + (p.KW-1)*p.DilationW + 1}
+	s.rowMax = getBuffer(s.span)
+	s.down, s.across = offsets.get(p.KH), offsets.get(p.KW)
+	for kh := range s.down {
+		s.down[kh] = int32(kh * p.DilationH * p.W)
+	}
+	sw := p.StrideW
+	if sw > 2 {
+		s.phaseLen = ceilDiv(s.span, sw)
+		s.phases = getBuffer(sw * s.phaseLen)
+	}
+	for kw := range s.across {
+		at := kw * p.DilationW
+		s.across[kw] = int32(at)
+		if sw > 2 {
+			s.across[kw] = int32(at%sw*s.phaseLen + at/sw)
+		}
+	}
+	return s
+}
+
+func (s *separableMax) release() {
+	putBuffer(s.rowMax)
+	if s.phases != nil {
+		putBuffer(s.phases)
+	}
+	offsets.put(s.down)
+	offsets.put(s.across)
+}
+
+// plane pools one plane into y [OH*OW].
+func (s *separableMax) plane(plane, y []float32) {
+	p := s.p
+	oh, ow := p.OutSize()
+	sw := p.StrideW
+	for oy := 0; oy < oh; oy++ {
+		vec.MaxRows(s.rowMax, plane[oy*p.StrideH*p.W:], s.down)
+		yrow := y[oy*ow : (oy+1)*ow]
+		switch sw {
+		case 1:
+			vec.MaxRows(yrow, s.rowMax, s.across)
+		case 2:
+			vec.MaxStride2(yrow, s.rowMax, s.across)
+		default:
+			for r := 0; r < sw; r++ {
+				phase := s.phases[r*s.phaseLen : (r+1)*s.phaseLen]
+				for j, i := 0, r; i < s.span; i, j = i+sw, j+1 {
+					phase[j] = s.rowMax[i]
+				}
+			}
+			vec.MaxRows(yrow, s.phases, s.across)
 		}
 	}
 }

@@ -1,0 +1,39 @@
+package vec
+
+import (
+	"slices"
+
+	"golang.org/x/sys/cpu"
+)
+
+// hasAVX2 says whether the assembly loops can run.
+var hasAVX2 = cpu.X86.HasAVX2
+
+// maxRowsFast computes MaxRows with maxRowsAVX2 when the CPU has AVX2,
+// and reports whether it did.
+func maxRowsFast(dst, src []float32, offsets []int32) bool {
+	if !hasAVX2 {
+		return false
+	}
+	maxRowsAVX2(len(dst), &dst[0], &src[0], &offsets[0], len(offsets))
+	return true
+}
+
+// maxStride2Fast computes the first elements of MaxStride2, in blocks of
+// 8, with maxStride2AVX2 when the CPU has AVX2, and returns how many it
+// computed. The loop also reads the odd elements after the last even
+// one, so a last block that would read past src is left to the caller.
+func maxStride2Fast(dst, src []float32, offsets []int32) int {
+	if !hasAVX2 {
+		return 0
+	}
+	n := len(dst) / 8 * 8
+	if n > 0 && int(slices.Max(offsets))+2*n > len(src) {
+		n -= 8
+	}
+	if n == 0 {
+		return 0
+	}
+	maxStride2AVX2(n, &dst[0], &src[0], &offsets[0], len(offsets))
+	return n
+}

@@ -1,0 +1,68 @@
+// Package vec holds the vector loops of the native engine's memory-bound
+// kernels: assembly where the CPU has AVX2, plain Go elsewhere, with the
+// same results.
+package vec
+
+//go:generate go run ./internal/asmgen -out vec_amd64.s -stubs vec_amd64.go -pkg vec
+
+import "fmt"
+
+// MaxRows stores in dst the elementwise maximum of the rows of src that
+// start at the given offsets, each len(dst) long: dst[j] = max over r of
+// src[offsets[r]+j]. A NaN in any row makes dst[j] a NaN; of zeros of
+// both signs, either may be kept. Max-pooling takes the maximum of a
+// window's rows this way, then of its columns.
+func MaxRows(dst, src []float32, offsets []int32) {
+	checkTaps("MaxRows", len(dst), 1, src, offsets)
+	if len(dst) == 0 {
+		return
+	}
+	if !maxRowsFast(dst, src, offsets) {
+		maxTapsGo(dst, src, offsets, 1)
+	}
+}
+
+// MaxStride2 stores in dst the maximum over the given offsets of every
+// other element of src from there: dst[j] = max over t of
+// src[offsets[t]+2j], as max-pooling with a stride of 2 takes the
+// maximum across a window's columns. NaN and zeros as in MaxRows.
+func MaxStride2(dst, src []float32, offsets []int32) {
+	checkTaps("MaxStride2", len(dst), 2, src, offsets)
+	if len(dst) == 0 {
+		return
+	}
+	done := maxStride2Fast(dst, src, offsets)
+	maxTapsGo(dst[done:], src[2*done:], offsets, 2)
+}
+
+// checkTaps panics unless src holds n elements stride apart from each
+// offset.
+func checkTaps(name string, n, stride int, src []float32, offsets []int32) {
+	if n == 0 {
+		return
+	}
+	if len(offsets) == 0 {
+		panic("vec: " + name + " of no rows")
+	}
+	for _, o := range offsets {
+		if o < 0 || int(o)+(n-1)*stride >= len(src) {
+			panic(fmt.Sprintf("vec: %s of %d elements %d apart from offset %d of %d", name, n, stride, o, len(src)))
+		}
+	}
+}
+
+// maxTapsGo stores in dst the maximum over the offsets of src[o+j*stride]
+// in Go; the builtin max returns a NaN when either argument is one.
+func maxTapsGo(dst, src []float32, offsets []int32, stride int) {
+	n := len(dst)
+	first := src[offsets[0]:][:(n-1)*stride+1]
+	for j := range dst {
+		dst[j] = first[j*stride]
+	}
+	for _, o := range offsets[1:] {
+		row := src[o:][:(n-1)*stride+1]
+		for j, v := range dst {
+			dst[j] = max(v, row[j*stride])
+		}
+	}
+}

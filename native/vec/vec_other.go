@@ -1,0 +1,12 @@
+//go:build !amd64
+
+package vec
+
+// hasAVX2 is false outside amd64: there are no assembly loops.
+var hasAVX2 = false
+
+// maxRowsFast leaves MaxRows to Go outside amd64.
+func maxRowsFast(dst, src []float32, offsets []int32) bool { return false }
+
+// maxStride2Fast leaves MaxStride2 to Go outside amd64.
+func maxStride2Fast(dst, src []float32, offsets []int32) int { return 0 }

@@ -1,0 +1,88 @@
+package vec
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// TestMaxTaps compares MaxRows and MaxStride2 with the maximum taken
+// element by element from their definitions, on random data with NaNs
+// and infinities among it, for every width up to 40 (every loop of the
+// assembly and the Go tail) and one to four rows at random offsets
+// (overlapping, repeated, in any order), with the assembly and in Go
+// alone.
+func TestMaxTaps(t *testing.T) {
+	for _, fast := range []bool{hasAVX2, false} {
+		defer func(was bool) { hasAVX2 = was }(hasAVX2)
+		hasAVX2 = fast
+		testMaxTaps(t, "MaxRows", 1, MaxRows)
+		testMaxTaps(t, "MaxStride2", 2, MaxStride2)
+	}
+}
+
+func testMaxTaps(t *testing.T, name string, stride int, fn func(dst, src []float32, offsets []int32)) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	specials := []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))}
+	for n := 0; n <= 40; n++ {
+		for rows := 1; rows <= 4; rows++ {
+			offsets := make([]int32, rows)
+			for r := range offsets {
+				offsets[r] = int32(rng.IntN(3 * (n + 1)))
+			}
+			// As short as the offsets allow, so that reads past the
+			// last element would be caught.
+			src := make([]float32, int(slices.Max(offsets))+max(stride*(n-1)+1, 0))
+			for i := range src {
+				src[i] = 2*rng.Float32() - 1
+				if rng.IntN(20) == 0 {
+					src[i] = specials[rng.IntN(len(specials))]
+				}
+			}
+			dst := make([]float32, n+1)
+			dst[n] = 7 // beyond dst: must survive
+			fn(dst[:n], src, offsets)
+			for j := 0; j < n; j++ {
+				want, nan := src[int(offsets[0])+stride*j], false
+				for _, o := range offsets {
+					v := src[int(o)+stride*j]
+					nan = nan || v != v
+					if v > want {
+						want = v
+					}
+				}
+				if got := dst[j]; nan != (got != got) || !nan && got != want {
+					t.Fatalf("%s, n=%d rows=%d avx2=%v: dst[%d] = %v, want %v (a NaN among the taps: %v)",
+						name, n, rows, hasAVX2, j, got, want, nan)
+				}
+			}
+			if dst[n] != 7 {
+				t.Fatalf("%s, n=%d rows=%d: wrote past dst", name, n, rows)
+			}
+		}
+	}
+}
+
+// TestMaxTapsBounds checks that taps reaching past src, or starting
+// before it, are refused.
+func TestMaxTapsBounds(t *testing.T) {
+	for _, tc := range []struct {
+		stride  int
+		offsets []int32
+		fail    bool
+	}{
+		{1, []int32{19, 0}, false}, {1, []int32{0, 20}, true}, {1, []int32{-1, 0}, true}, {1, []int32{}, true},
+		{2, []int32{12, 0}, false}, {2, []int32{0, 13}, true},
+	} {
+		fn := map[int]func(dst, src []float32, offsets []int32){1: MaxRows, 2: MaxStride2}[tc.stride]
+		func() {
+			defer func() {
+				if failed := recover() != nil; failed != tc.fail {
+					t.Errorf("stride %d, 8 taps from %v of 27 elements: refused %v, want %v", tc.stride, tc.offsets, failed, tc.fail)
+				}
+			}()
+			fn(make([]float32, 8), make([]float32, 27), tc.offsets)
+		}()
+	}
+}
