@@ -267,7 +267,9 @@ func TestWorkspaceReuse(t *testing.T) {
 // direct loop in float64:
 // chunks of 16 images whose output rows the product skips between, a
 // last chunk of one image that computes the discarded columns, dilation
-// with groups; and it checks which shapes are left to other paths.
+// with groups, one image whose discarded columns fill the last panel
+// im2col would leave part empty; and it checks which shapes are left to
+// other paths.
 func TestConvSlidingWindow(t *testing.T) {
 	if _, ok := linalg.Current().(linalg.Blocked); !ok {
 		t.Fatal("the default GEMM is not a Blocked one")
@@ -282,6 +284,7 @@ func TestConvSlidingWindow(t *testing.T) {
 		conv(16, 2, 19, 4, 6, 1, 2, 1, 1),
 		conv(8, 4, 10, 6, 3, 1, 2, 2, 2),
 		conv(16, 5, 6, 7, 5, 1, 2, 1, 1),
+		conv(1, 4, 8, 5, 3, 1, 0, 1, 1), // 6x8 columns for 6x6 outputs: three panels either way
 	} {
 		if _, ok := p.sliding(); !ok {
 			t.Fatalf("%s: not computed through a window", convName(p))
