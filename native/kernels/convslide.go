@@ -49,8 +49,8 @@ const maxSlideInflation = 1.2
 
 // sliding returns the geometry of p as a sliding-window product, or false
 // when the current GEMM cannot multiply that way, when the strides are
-// not 1, when one output channel per group makes the product a
-// vector-matrix one (which linalg computes better without blocks), when
+// not 1, when one output channel per group or one output position makes
+// the product a vector one (which linalg computes better without blocks), when
 // the kernel is 1x1 (whose im2col is the input itself), or when the
 // window would cost much more work than im2col.
 func (p *ConvParams) sliding() (slideGeometry, bool) {
@@ -71,7 +71,8 @@ func (p *ConvParams) sliding() (slideGeometry, bool) {
 		// Both compute whole panels: im2col's last one is partly empty.
 		inflation = float64(ceilDiv(oh*s.wt*s.cnt, nr)) / float64(ceilDiv(oh*ow*s.cnt, nr))
 	}
-	return s, inflation <= maxSlideInflation
+	// One column in all would make im2col's product a matrix-vector one.
+	return s, inflation <= maxSlideInflation && oh*ow*s.cnt > 1
 }
 
 // maxAdjointInflation bounds the outputs the adjoint of a convolution
