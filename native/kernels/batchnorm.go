@@ -19,6 +19,7 @@ import (
 	"math"
 
 	"github.com/onnxkit/onnxkit/native/parallel"
+	"github.com/onnxkit/onnxkit/native/vec"
 )
 
 // BatchNormParams holds the dimensions and attributes of
@@ -111,11 +112,7 @@ func BatchNormTrainingForward(p *BatchNormParams, x, scale, bias, runMean, runVa
 			saveMean[c], saveInvStd[c] = float32(mean), float32(invStd)
 			a := float32(invStd * float64(scale[c]))
 			b := bias[c] - float32(mean)*a
-			p.channel(c, func(off int) {
-				for i, v := range x[off : off+s] {
-					y[off+i] = v*a + b
-				}
-			})
+			p.channel(c, func(off int) { vec.ScaleAdd(y[off:off+s], x[off:], a, b) })
 			m := p.Momentum
 			if runMean != nil {
 				runMean[c] = runMean[c]*m + float32(mean)*(1-m)
@@ -183,11 +180,7 @@ func BatchNormInferenceForward(p *BatchNormParams, x, scale, bias, mean, varianc
 		for c := lo; c < hi; c++ {
 			a := float32(float64(scale[c]) / math.Sqrt(float64(variance[c])+float64(p.Epsilon)))
 			b := bias[c] - mean[c]*a
-			p.channel(c, func(off int) {
-				for i, v := range x[off : off+s] {
-					y[off+i] = v*a + b
-				}
-			})
+			p.channel(c, func(off int) { vec.ScaleAdd(y[off:off+s], x[off:], a, b) })
 		}
 	})
 }

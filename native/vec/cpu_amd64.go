@@ -37,3 +37,13 @@ func maxStride2Fast(dst, src []float32, offsets []int32) int {
 	maxStride2AVX2(n, &dst[0], &src[0], &offsets[0], len(offsets))
 	return n
 }
+
+// scaleAddFast computes ScaleAdd with scaleAddAVX2 when the CPU has AVX2,
+// and reports whether it did.
+func scaleAddFast(dst, src []float32, a, b float32) bool {
+	if !hasAVX2 {
+		return false
+	}
+	scaleAddAVX2(len(dst), &dst[0], &src[0], a, b)
+	return true
+}

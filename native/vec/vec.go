@@ -66,3 +66,17 @@ func maxTapsGo(dst, src []float32, offsets []int32, stride int) {
 		}
 	}
 }
+
+// ScaleAdd stores src[i]*a + b in dst[i] for every i < len(dst), the
+// product rounded before the sum as in Go; src must be at least as long
+// as dst, and may be dst itself. Inference-mode batch normalization is
+// this per channel.
+func ScaleAdd(dst, src []float32, a, b float32) {
+	src = src[:len(dst)]
+	if len(dst) == 0 || scaleAddFast(dst, src, a, b) {
+		return
+	}
+	for i, v := range src {
+		dst[i] = float32(v*a) + b // the conversion rounds the product: no fused multiply-add
+	}
+}

@@ -11,3 +11,8 @@ func maxRowsAVX2(n int, dst *float32, src *float32, off *int32, rows int)
 //
 //go:noescape
 func maxStride2AVX2(n int, dst *float32, src *float32, off *int32, taps int)
+
+// scaleAddAVX2 is the AVX2 loop of ScaleAdd; see emitScaleAdd in package asmgen.
+//
+//go:noescape
+func scaleAddAVX2(n int, dst *float32, src *float32, a float32, b float32)

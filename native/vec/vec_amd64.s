@@ -168,3 +168,60 @@ store:
 done:
 	VZEROUPPER
 	RET
+
+// func scaleAddAVX2(n int, dst *float32, src *float32, a float32, b float32)
+// Requires: AVX
+TEXT ·scaleAddAVX2(SB), NOSPLIT, $0-32
+	MOVQ         n+0(FP), AX
+	MOVQ         dst+8(FP), CX
+	MOVQ         src+16(FP), DX
+	VBROADCASTSS a+24(FP), Y0
+	VBROADCASTSS b+28(FP), Y1
+
+by32:
+	CMPQ    AX, $0x00000020
+	JL      by32done
+	VMULPS  (DX), Y0, Y2
+	VADDPS  Y1, Y2, Y2
+	VMOVUPS Y2, (CX)
+	VMULPS  32(DX), Y0, Y2
+	VADDPS  Y1, Y2, Y2
+	VMOVUPS Y2, 32(CX)
+	VMULPS  64(DX), Y0, Y2
+	VADDPS  Y1, Y2, Y2
+	VMOVUPS Y2, 64(CX)
+	VMULPS  96(DX), Y0, Y2
+	VADDPS  Y1, Y2, Y2
+	VMOVUPS Y2, 96(CX)
+	ADDQ    $0x00000080, DX
+	ADDQ    $0x00000080, CX
+	SUBQ    $0x00000020, AX
+	JMP     by32
+
+by32done:
+by8:
+	CMPQ    AX, $0x00000008
+	JL      by8done
+	VMULPS  (DX), Y0, Y2
+	VADDPS  Y1, Y2, Y2
+	VMOVUPS Y2, (CX)
+	ADDQ    $0x00000020, DX
+	ADDQ    $0x00000020, CX
+	SUBQ    $0x00000008, AX
+	JMP     by8
+
+by8done:
+	TESTQ      AX, AX
+	JZ         done
+	LEAQ       tailMasks<>+32(SB), BX
+	SHLQ       $0x02, AX
+	SUBQ       AX, BX
+	VMOVUPS    (BX), Y2
+	VMASKMOVPS (DX), Y2, Y3
+	VMULPS     Y3, Y0, Y3
+	VADDPS     Y1, Y3, Y3
+	VMASKMOVPS Y3, Y2, (CX)
+
+done:
+	VZEROUPPER
+	RET

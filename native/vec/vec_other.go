@@ -10,3 +10,6 @@ func maxRowsFast(dst, src []float32, offsets []int32) bool { return false }
 
 // maxStride2Fast leaves MaxStride2 to Go outside amd64.
 func maxStride2Fast(dst, src []float32, offsets []int32) int { return 0 }
+
+// scaleAddFast leaves ScaleAdd to Go outside amd64.
+func scaleAddFast(dst, src []float32, a, b float32) bool { return false }

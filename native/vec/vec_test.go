@@ -86,3 +86,38 @@ func TestMaxTapsBounds(t *testing.T) {
 		}()
 	}
 }
+
+// TestScaleAdd compares ScaleAdd with the product and sum written out in
+// Go, bitwise, for every length up to 70 (every loop of the assembly)
+// and in place, with the assembly and in Go alone.
+func TestScaleAdd(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, fast := range []bool{hasAVX2, false} {
+		defer func(was bool) { hasAVX2 = was }(hasAVX2)
+		hasAVX2 = fast
+		for n := 0; n <= 70; n++ {
+			src := make([]float32, n)
+			for i := range src {
+				src[i] = 4*rng.Float32() - 2
+			}
+			a, b := 3*rng.Float32()-1, rng.Float32()-0.5
+			dst := make([]float32, n+1)
+			dst[n] = 7
+			ScaleAdd(dst[:n], src, a, b)
+			for i, v := range src {
+				if want := float32(v*a) + b; math.Float32bits(dst[i]) != math.Float32bits(want) {
+					t.Fatalf("n=%d avx2=%v: dst[%d] = %v, want %v", n, hasAVX2, i, dst[i], want)
+				}
+			}
+			if dst[n] != 7 {
+				t.Fatalf("n=%d: wrote past dst", n)
+			}
+			ScaleAdd(src, src, a, b) // in place
+			for i := range src {
+				if src[i] != dst[i] {
+					t.Fatalf("n=%d avx2=%v: in place, [%d] = %v, want %v", n, hasAVX2, i, src[i], dst[i])
+				}
+			}
+		}
+	}
+}

@@ -16,6 +16,7 @@ func main() {
 	masks := emitMasks()
 	emitMaxRows(masks)
 	emitMaxStride2()
+	emitScaleAdd(masks)
 	Generate()
 }
 
@@ -178,4 +179,60 @@ func emitMaxStride2() {
 	Label("done")
 	VZEROUPPER()
 	RET()
+}
+
+// emitScaleAdd writes scaleAddAVX2, which stores src[i]*a + b in dst[i]
+// for i < n, a multiplication then an addition, each rounded, as Go
+// computes them: 32 values at a time, then 8, then the last few through
+// masked loads and stores.
+func emitScaleAdd(masks Mem) {
+	TEXT("scaleAddAVX2", NOSPLIT, "func(n int, dst, src *float32, a, b float32)")
+	Pragma("noescape")
+	Doc("scaleAddAVX2 is the AVX2 loop of ScaleAdd; see emitScaleAdd in package asmgen.")
+	n := Load(Param("n"), GP64())
+	dst := Load(Param("dst"), GP64())
+	src := Load(Param("src"), GP64())
+	av, bv := YMM(), YMM()
+	VBROADCASTSS(paramAddr("a"), av)
+	VBROADCASTSS(paramAddr("b"), bv)
+	for _, vecs := range []int{4, 1} {
+		label := fmt.Sprintf("by%d", 8*vecs)
+		Label(label)
+		CMPQ(n, U32(8*vecs))
+		JL(LabelRef(label + "done"))
+		for v := 0; v < vecs; v++ {
+			x := YMM()
+			VMULPS(Mem{Base: src, Disp: 32 * v}, av, x)
+			VADDPS(bv, x, x)
+			VMOVUPS(x, Mem{Base: dst, Disp: 32 * v})
+		}
+		ADDQ(U32(32*vecs), src)
+		ADDQ(U32(32*vecs), dst)
+		SUBQ(U32(8*vecs), n)
+		JMP(LabelRef(label))
+		Label(label + "done")
+	}
+	TESTQ(n, n)
+	JZ(LabelRef("done"))
+	at, mask, x := GP64(), YMM(), YMM()
+	LEAQ(masks.Offset(32), at)
+	SHLQ(U8(2), n)
+	SUBQ(n, at)
+	VMOVUPS(Mem{Base: at}, mask)
+	VMASKMOVPS(Mem{Base: src}, mask, x)
+	VMULPS(x, av, x)
+	VADDPS(bv, x, x)
+	VMASKMOVPS(x, mask, Mem{Base: dst})
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+// paramAddr returns the stack address of the named scalar argument.
+func paramAddr(name string) Mem {
+	p, err := Param(name).Resolve()
+	if err != nil {
+		panic(err)
+	}
+	return p.Addr
 }
