@@ -91,6 +91,9 @@ func BatchNormTrainingForward(p *BatchNormParams, x, scale, bias, runMean, runVa
 		[][]float32{x, y}, scale, bias, saveMean, saveInvStd)
 	count := float64(p.N * p.Spatial)
 	s := p.Spatial
+	coef := getBuffer(2 * p.C)
+	defer putBuffer(coef)
+	a, b := coef[:p.C], coef[p.C:]
 	parallel.For(p.C, grainFor(2*p.N*s), func(lo, hi int) {
 		for c := lo; c < hi; c++ {
 			var sum float64
@@ -110,15 +113,38 @@ func BatchNormTrainingForward(p *BatchNormParams, x, scale, bias, runMean, runVa
 			variance := sq / count
 			invStd := 1 / math.Sqrt(variance+float64(p.Epsilon))
 			saveMean[c], saveInvStd[c] = float32(mean), float32(invStd)
-			a := float32(invStd * float64(scale[c]))
-			b := bias[c] - float32(mean)*a
-			p.channel(c, func(off int) { vec.ScaleAdd(y[off:off+s], x[off:], a, b) })
+			a[c] = float32(invStd * float64(scale[c]))
+			b[c] = bias[c] - float32(mean)*a[c]
 			m := p.Momentum
 			if runMean != nil {
 				runMean[c] = runMean[c]*m + float32(mean)*(1-m)
 			}
 			if runVar != nil {
 				runVar[c] = runVar[c]*m + float32(variance)*(1-m)
+			}
+		}
+	})
+	p.affine(x, y, a, b)
+}
+
+// affine stores x*a[c] + b[c] in y for every element of channel c, the
+// product rounded before the sum: a channel's runs at a time, or an
+// image's channels at a time when each run is a single value.
+func (p *BatchNormParams) affine(x, y, a, b []float32) {
+	s := p.Spatial
+	if s > 1 {
+		parallel.For(p.C, grainFor(p.N*s), func(lo, hi int) {
+			for c := lo; c < hi; c++ {
+				p.channel(c, func(off int) { vec.ScaleAdd(y[off:off+s], x[off:], a[c], b[c]) })
+			}
+		})
+		return
+	}
+	parallel.For(p.N, grainFor(p.C), func(lo, hi int) {
+		for n := lo; n < hi; n++ {
+			out := y[n*p.C : (n+1)*p.C]
+			for c, v := range x[n*p.C : (n+1)*p.C] {
+				out[c] = float32(v*a[c]) + b[c] // the conversion rounds the product, as vec.ScaleAdd does
 			}
 		}
 	})
@@ -175,14 +201,14 @@ func BatchNormTrainingBackward(p *BatchNormParams, x, scale, saveMean, saveInvSt
 func BatchNormInferenceForward(p *BatchNormParams, x, scale, bias, mean, variance, y []float32) {
 	p.needBuffers([]string{"x", "y", "scale", "bias", "mean", "variance"},
 		[][]float32{x, y}, scale, bias, mean, variance)
-	s := p.Spatial
-	parallel.For(p.C, grainFor(p.N*s), func(lo, hi int) {
-		for c := lo; c < hi; c++ {
-			a := float32(float64(scale[c]) / math.Sqrt(float64(variance[c])+float64(p.Epsilon)))
-			b := bias[c] - mean[c]*a
-			p.channel(c, func(off int) { vec.ScaleAdd(y[off:off+s], x[off:], a, b) })
-		}
-	})
+	coef := getBuffer(2 * p.C)
+	defer putBuffer(coef)
+	a, b := coef[:p.C], coef[p.C:]
+	for c := range a {
+		a[c] = float32(float64(scale[c]) / math.Sqrt(float64(variance[c])+float64(p.Epsilon)))
+		b[c] = bias[c] - mean[c]*a[c]
+	}
+	p.affine(x, y, a, b)
 }
 
 // BatchNormInferenceBackward accumulates the gradients with respect to x,
