@@ -116,8 +116,7 @@ func TestConvSteadyStateAllocation(t *testing.T) {
 // TestMaxPoolValuesMatchesForward checks the argmax-free MaxPool against
 // MaxPoolForward, bitwise, on random data (no NaN, no ties of zeros of
 // both signs), for random shapes and for windows inside the image, which
-// take the branch-free path with the argmax and the separable one
-// without.
+// take the separable path, the argmax found afterwards.
 func TestMaxPoolValuesMatchesForward(t *testing.T) {
 	rng := newRNG(43)
 	cases := []PoolParams{

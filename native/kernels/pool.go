@@ -16,7 +16,8 @@ package kernels
 // AveragePool, which divides by the number of taps inside the image, or,
 // with CountIncludePad, by the number inside the padded image.
 // argmax holds the index ((n*C + c)*H + h)*W + w, ONNX's Indices output
-// with storage_order 0; among equal values the first in scan order wins.
+// with storage_order 0; among equal values the first in scan order wins
+// (of zeros of both signs, the first is the argmax and either the value).
 // A NaN in a window makes its maximum a NaN, and its argmax the first NaN
 // (ONNX leaves this open; PyTorch and NumPy propagate NaN too).
 
@@ -119,8 +120,7 @@ func MaxPoolForward(p *PoolParams, x, y []float32, argmax []int64) {
 }
 
 // MaxPoolValues computes y as MaxPoolForward does, without the argmax:
-// inference, where neither backward nor the Indices output needs it. A
-// window's NaN or, of zeros of both signs, which one it keeps may differ.
+// inference, where neither backward nor the Indices output needs it.
 func MaxPoolValues(p *PoolParams, x, y []float32) { maxPool(p, x, y, nil) }
 
 // maxPool is MaxPoolForward, recording the argmax unless argmax is nil.
@@ -133,22 +133,23 @@ func maxPool(p *PoolParams, x, y []float32, argmax []int64) {
 	inside := p.windowsInside()
 	parallel.For(planes, grainFor(ohw*p.KH*p.KW), func(lo, hi int) {
 		var sep *separableMax
-		if inside && argmax == nil {
+		if inside {
 			sep = p.separableMax()
 			defer sep.release()
 		}
 		for pl := lo; pl < hi; pl++ {
 			yp := y[pl*ohw : (pl+1)*ohw]
+			var arg []int64
+			if argmax != nil {
+				arg = argmax[pl*ohw : (pl+1)*ohw]
+			}
 			switch {
 			case sep != nil:
 				sep.plane(x[pl*hw:(pl+1)*hw], yp)
-			case inside:
-				p.maxPoolPlaneInside(x, pl*hw, yp, argmax[pl*ohw:(pl+1)*ohw])
-			default:
-				var arg []int64
-				if argmax != nil {
-					arg = argmax[pl*ohw : (pl+1)*ohw]
+				if arg != nil {
+					p.findMaxima(x[pl*hw:(pl+1)*hw], pl*hw, yp, arg)
 				}
+			default:
 				p.maxPoolPlane(x, pl*hw, yp, arg)
 			}
 		}
@@ -198,42 +199,29 @@ func (p *PoolParams) maxPoolPlane(x []float32, base int, y []float32, arg []int6
 	}
 }
 
-// maxPoolPlaneInside is maxPoolPlane with the argmax for windows that lie
-// inside the image (windowsInside). It visits the taps in the same order,
-// the first being the initial maximum, so its results are those of
-// maxPoolPlane. It runs one tap at a time over a whole output row,
-// without branches on the data (the compiler turns the selections into
-// conditional moves), which random data would mispredict about every
-// other tap.
-func (p *PoolParams) maxPoolPlaneInside(x []float32, base int, y []float32, arg []int64) {
+// findMaxima stores in arg the index, base plus its offset in plane, of
+// the first tap of each window inside the image that holds the window's
+// maximum y (a NaN when y is one): the argmax maxPoolPlane records, found
+// once the maxima are known, which takes a fraction of the comparisons
+// that keeping it along the way does.
+func (p *PoolParams) findMaxima(plane []float32, base int, y []float32, arg []int64) {
 	oh, ow := p.OutSize()
-	plane := x[base : base+p.H*p.W]
-	sw := p.StrideW
 	for oy := 0; oy < oh; oy++ {
-		yrow := y[oy*ow : (oy+1)*ow]
-		arow := arg[oy*ow : (oy+1)*ow]
-		top := oy * p.StrideH * p.W
-		for kh := 0; kh < p.KH; kh++ {
-			for kw := 0; kw < p.KW; kw++ {
-				start := top + kh*p.DilationH*p.W + kw*p.DilationW
-				src := plane[start : start+(ow-1)*sw+1]
-				if kh == 0 && kw == 0 {
-					for ox := range yrow {
-						yrow[ox] = src[ox*sw]
-						arow[ox] = int64(base + start + ox*sw)
+		for ox := 0; ox < ow; ox++ {
+			m, at := y[oy*ow+ox], -1
+			top := oy*p.StrideH*p.W + ox*p.StrideW
+		scan:
+			for kh := 0; kh < p.KH; kh++ {
+				row := plane[top+kh*p.DilationH*p.W:]
+				for kw := 0; kw < p.KW; kw++ {
+					// The maximum is a NaN exactly when a tap is one.
+					if v := row[kw*p.DilationW]; v == m || v != v {
+						at = top + kh*p.DilationH*p.W + kw*p.DilationW
+						break scan
 					}
-					continue
-				}
-				for ox, b := range yrow {
-					v := src[ox*sw]
-					bits, vbits := math.Float32bits(b), math.Float32bits(v)
-					at, i := arow[ox], int64(base+start+ox*sw)
-					if replaces(v, b) {
-						bits, at = vbits, i
-					}
-					yrow[ox], arow[ox] = math.Float32frombits(bits), at
 				}
 			}
+			arg[oy*ow+ox] = int64(base + at)
 		}
 	}
 }
