@@ -377,6 +377,10 @@ func convBackwardFilter(p *ConvParams, x, dy, dw []float32) {
 	mg, k := p.M/p.Group, p.colRows()
 	need(op, "x", x, p.N*p.C*p.H*p.W)
 	need(op, "dw", dw, p.M*k)
+	if wp, ok := p.winograd(); ok {
+		wp.backwardFilter(x, dy, dw)
+		return
+	}
 	if s, ok := p.sliding(); ok {
 		s.backwardFilter(x, dy, dw)
 		return

@@ -1,6 +1,7 @@
 package kernels
 
-// Winograd convolution: F(2x2, 3x3) and F(2x2, 5x5).
+// Winograd convolution: F(2x2, 3x3) and F(2x2, 5x5), and for the
+// gradients of the weights F(3x3, 2x2) and F(5x5, 2x2).
 //
 // A 2x2 tile of outputs of an r x r correlation reads an n x n tile of
 // input, n = r + 1. Winograd's minimal filtering computes it as
@@ -18,6 +19,16 @@ package kernels
 // about 2.4 times that of the direct sum relative to the sum of the
 // magnitudes of the terms (4e-7 against 1.8e-7 over 96 channels), and
 // F(2x2, 3x3) about the same as the direct sum.
+//
+// The gradient of the weights correlates each input channel with each
+// output gradient: dw[m][c] at (kh, kw) sums dy[m] at (oy, ox) times
+// x[c] at (oy+kh, ox+kw) (less the padding) over the positions and the
+// images. Over a 2x2 tile of dy, that is an r x r correlation output of
+// an n x n input tile with a 2x2 filter, the tile of dy: F(rxr, 2x2),
+// whose input tiles and input transform are those of the forward pass
+// (the same points give the same B^T). The products at each point, now
+// summed over the tiles, are U_p [M, tiles] · V_p [C, tiles]^T, and the
+// output transform turns the n² sums into the r x r kernel.
 
 import (
 	"math"
@@ -26,12 +37,18 @@ import (
 	"github.com/onnxkit/onnxkit/native/parallel"
 )
 
-// winogradTransforms are the Kronecker-product transforms of F(2x2, rxr).
+// winogradTransforms are the Kronecker-product transforms of F(2x2, rxr)
+// and F(rxr, 2x2).
 type winogradTransforms struct {
 	r, n   int
 	input  []float32 // [n², n²]: (B^T ⊗ B^T), input tile to points
 	kernel []float32 // [n², r²]: (G ⊗ G), kernel to points
 	output []float32 // [4, n²]: (A^T ⊗ A^T), points to output tile
+	// grad and gradOutput are kernel and output of F(rxr, 2x2): a 2x2
+	// tile of the output gradient to points, points to the r x r
+	// gradient of the kernel.
+	grad       []float32 // [n², 4]
+	gradOutput []float32 // [r², n²]
 }
 
 // winograd3 and winograd5 are the transforms for 3x3 and 5x5 kernels.
@@ -40,23 +57,24 @@ var (
 	winograd5 = newWinogradTransforms(5, []float64{0, 1, -1, 2, -2})
 )
 
-// winogradMatrices returns the 1-D matrices A^T [2, n], G [n, r] and
-// B^T [n, n] of F(2, r) on the given n-1 finite points and infinity, by
-// Toom-Cook: A^T evaluates at the points (row i holds their i-th powers;
-// infinity takes the top coefficient), G evaluates the kernel scaled by
-// 1/f_j with f_j the product of (a_j - a_l) over the other finite points,
-// and row j of B^T holds the coefficients of the product of (x - a_l)
-// over the other finite points (over all of them for infinity's row).
-func winogradMatrices(r int, points []float64) (at, g, bt [][]float64) {
-	n := r + 1
-	at = make([][]float64, 2)
+// winogradMatrices returns the 1-D matrices A^T [m, n], G [n, r] and
+// B^T [n, n] of F(m, r), n = m+r-1, on the given n-1 finite points and
+// infinity, by Toom-Cook: A^T evaluates at the points (row i holds their
+// i-th powers; infinity takes the top coefficient), G evaluates the
+// kernel scaled by 1/f_j with f_j the product of (a_j - a_l) over the
+// other finite points, and row j of B^T holds the coefficients of the
+// product of (x - a_l) over the other finite points (over all of them
+// for infinity's row).
+func winogradMatrices(m, r int, points []float64) (at, g, bt [][]float64) {
+	n := m + r - 1
+	at = make([][]float64, m)
 	for i := range at {
 		at[i] = make([]float64, n)
 		for j, a := range points {
 			at[i][j] = math.Pow(a, float64(i))
 		}
 	}
-	at[1][n-1] = 1
+	at[m-1][n-1] = 1
 	g = make([][]float64, n)
 	bt = make([][]float64, n)
 	for j := range n {
@@ -115,8 +133,10 @@ func kron(a [][]float64) []float32 {
 }
 
 func newWinogradTransforms(r int, points []float64) winogradTransforms {
-	at, g, bt := winogradMatrices(r, points)
-	return winogradTransforms{r: r, n: r + 1, input: kron(bt), kernel: kron(g), output: kron(at)}
+	at, g, bt := winogradMatrices(2, r, points)
+	gradAt, gradG, _ := winogradMatrices(r, 2, points) // B^T is bt again
+	return winogradTransforms{r: r, n: r + 1, input: kron(bt), kernel: kron(g), output: kron(at),
+		grad: kron(gradG), gradOutput: kron(gradAt)}
 }
 
 // Winograd pays once the transforms, which cost per tile and channel,
@@ -305,4 +325,97 @@ func (e *slideEpilogue) storeStrided(dst, src []float32, ch int) {
 			dst[2*j] = v + bias
 		}
 	}
+}
+
+// backwardFilter adds the gradient of the loss with respect to the
+// weights to dw, given the output gradient dy, by F(rxr, 2x2) (see the
+// comment at the top of the file): chunk by chunk, the input tiles and
+// the tiles of dy go to the points, each point's product sums over the
+// chunk's tiles into its n² sums, and once all chunks are in, the output
+// transform turns the sums into the kernels.
+func (w *winogradPlan) backwardFilter(x, dy, dw []float32) {
+	p, t := w.p, w.t
+	cg, mg := p.C/p.Group, p.M/p.Group
+	points, tiles, rr := t.n*t.n, w.th*w.tw, t.r*t.r
+	cols := w.cnt * tiles
+	d := getBuffer(points * cg * cols)
+	defer putBuffer(d)
+	v := getBuffer(points * cg * cols)
+	defer putBuffer(v)
+	dyTiles := getBuffer(4 * mg * cols)
+	defer putBuffer(dyTiles)
+	u := getBuffer(points * mg * cols)
+	defer putBuffer(u)
+	sums := getBuffer(points * mg * cg)
+	defer putBuffer(sums)
+	grad := getBuffer(rr * mg * cg)
+	defer putBuffer(grad)
+	serial := w.gemm.Serial()
+	for g := 0; g < p.Group; g++ {
+		for n0 := 0; n0 < p.N; n0 += w.cnt {
+			cnt := min(w.cnt, p.N-n0)
+			n := cnt * tiles
+			w.gatherTiles(x, d[:points*cg*n], n0, cnt, g)
+			w.gemm.Sgemm(false, false, points, cg*n, points, 1, t.input, points, d, cg*n, 0, v, cg*n)
+			w.gatherGradientTiles(dy, dyTiles[:4*mg*n], n0, cnt, g)
+			w.gemm.Sgemm(false, false, points, mg*n, 4, 1, t.grad, 4, dyTiles, mg*n, 0, u, mg*n)
+			beta := float32(1)
+			if n0 == 0 {
+				beta = 0
+			}
+			parallel.For(points, 1, func(lo, hi int) {
+				for pt := lo; pt < hi; pt++ {
+					serial.Sgemm(false, true, mg, cg, n, 1, u[pt*mg*n:], n, v[pt*cg*n:], n, beta, sums[pt*mg*cg:], cg)
+				}
+			})
+		}
+		w.gemm.Sgemm(false, false, rr, mg*cg, points, 1, t.gradOutput, points, sums, mg*cg, 0, grad, mg*cg)
+		// dw[g*mg+m][c][k] += grad[k][m][c]
+		parallel.For(mg, grainFor(cg*rr), func(lo, hi int) {
+			for m := lo; m < hi; m++ {
+				for c := 0; c < cg; c++ {
+					kernel := dw[((g*mg+m)*cg+c)*rr:][:rr]
+					for k := range kernel {
+						kernel[k] += grad[(k*mg+m)*cg+c]
+					}
+				}
+			}
+		})
+	}
+}
+
+// gatherGradientTiles stores the 2x2 tiles of the output gradient of
+// group g of images [n0, n0+cnt) as dyTiles [4, M/Group, cnt*tiles]:
+// dyTiles[(a,b)][m][(i,ty,tx)] = dy[n0+i][g*M/Group+m][2ty+a][2tx+b],
+// zero past an odd output size.
+func (w *winogradPlan) gatherGradientTiles(dy, dyTiles []float32, n0, cnt, g int) {
+	p := w.p
+	oh, ow := p.OutSize()
+	mg, tiles := p.M/p.Group, w.th*w.tw
+	cols := cnt * tiles
+	parallel.For(mg*cnt, grainFor(4*tiles), func(lo, hi int) {
+		for task := lo; task < hi; task++ {
+			m, i := task/cnt, task%cnt
+			plane := dy[((n0+i)*p.M+g*mg+m)*oh*ow:][:oh*ow]
+			for q := 0; q < 4; q++ {
+				a, b := q/2, q%2
+				dst := dyTiles[(q*mg+m)*cols+i*tiles:][:tiles]
+				for ty := 0; ty < w.th; ty++ {
+					row := dst[ty*w.tw : (ty+1)*w.tw]
+					oy := 2*ty + a
+					if oy >= oh {
+						clear(row)
+						continue
+					}
+					src := plane[oy*ow : (oy+1)*ow]
+					for tx := range row {
+						row[tx] = 0
+						if ox := 2*tx + b; ox < ow {
+							row[tx] = src[ox]
+						}
+					}
+				}
+			}
+		}
+	})
 }

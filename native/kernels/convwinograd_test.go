@@ -5,10 +5,11 @@ import (
 	"testing"
 )
 
-// TestWinogradMatrices checks the Toom-Cook matrices of F(2, 3) and
-// F(2, 5) in float64: A^T [(G g) ⊙ (B^T d)] must be the correlation of
-// d with g for random g and d, and the 2-D transforms must be their
-// Kronecker products.
+// TestWinogradMatrices checks the Toom-Cook matrices of F(2, 3), F(2, 5)
+// and of F(3, 2), F(5, 2) in float64: A^T [(G g) ⊙ (B^T d)] must be the
+// correlation of d with g for random g and d, the two of each kernel size
+// must share B^T, and the 2-D transforms must be their Kronecker
+// products.
 func TestWinogradMatrices(t *testing.T) {
 	rng := newRNG(50)
 	for _, tc := range []struct {
@@ -16,42 +17,60 @@ func TestWinogradMatrices(t *testing.T) {
 		points []float64
 		t      *winogradTransforms
 	}{{3, []float64{0, 1, -1}, &winograd3}, {5, []float64{0, 1, -1, 2, -2}, &winograd5}} {
-		at, g, bt := winogradMatrices(tc.r, tc.points)
 		n := tc.r + 1
-		for range 20 {
-			kern, d := float64s(uniform(rng, tc.r, -1, 1)), float64s(uniform(rng, n, -1, 1))
-			prod := make([]float64, n)
-			for j := range n {
-				var gj, dj float64
-				for k := range tc.r {
-					gj += g[j][k] * kern[k]
-				}
-				for l := range n {
-					dj += bt[j][l] * d[l]
-				}
-				prod[j] = gj * dj
-			}
-			for i := range 2 {
-				var got, want float64
+		for _, f := range [][2]int{{2, tc.r}, {tc.r, 2}} {
+			m, r := f[0], f[1]
+			at, g, _ := winogradMatrices(m, r, tc.points)
+			_, _, bt := winogradMatrices(2, tc.r, tc.points)
+			for range 20 {
+				kern, d := float64s(uniform(rng, r, -1, 1)), float64s(uniform(rng, n, -1, 1))
+				prod := make([]float64, n)
 				for j := range n {
-					got += at[i][j] * prod[j]
+					var gj, dj float64
+					for k := range r {
+						gj += g[j][k] * kern[k]
+					}
+					for l := range n {
+						dj += bt[j][l] * d[l]
+					}
+					prod[j] = gj * dj
 				}
-				for k := range tc.r {
-					want += kern[k] * d[i+k]
-				}
-				if math.Abs(got-want) > 1e-12*(1+math.Abs(want)) {
-					t.Fatalf("F(2, %d): output %d = %g, correlation %g", tc.r, i, got, want)
+				for i := range m {
+					var got, want float64
+					for j := range n {
+						got += at[i][j] * prod[j]
+					}
+					for k := range r {
+						want += kern[k] * d[i+k]
+					}
+					if math.Abs(got-want) > 1e-12*(1+math.Abs(want)) {
+						t.Fatalf("F(%d, %d): output %d = %g, correlation %g", m, r, i, got, want)
+					}
 				}
 			}
 		}
-		if got, want := tc.t.input[(1*n+2)*n*n+3*n+0], float32(bt[1][3]*bt[2][0]); got != want {
-			t.Errorf("F(2, %d): input transform [(1,2),(3,0)] = %g, want %g", tc.r, got, want)
+		at, g, bt := winogradMatrices(2, tc.r, tc.points)
+		gradAt, gradG, gradBt := winogradMatrices(tc.r, 2, tc.points)
+		for j := range bt {
+			for l := range bt[j] {
+				if bt[j][l] != gradBt[j][l] {
+					t.Fatalf("B^T of F(2, %d) and F(%d, 2) differ at (%d, %d)", tc.r, tc.r, j, l)
+				}
+			}
 		}
-		if got, want := tc.t.kernel[(2*n+1)*tc.r*tc.r+0*tc.r+2], float32(g[2][0]*g[1][2]); got != want {
-			t.Errorf("F(2, %d): kernel transform [(2,1),(0,2)] = %g, want %g", tc.r, got, want)
-		}
-		if got, want := tc.t.output[(1*2+0)*n*n+2*n+3], float32(at[1][2]*at[0][3]); got != want {
-			t.Errorf("F(2, %d): output transform [(1,0),(2,3)] = %g, want %g", tc.r, got, want)
+		for _, e := range []struct {
+			name      string
+			got, want float32
+		}{
+			{"input transform [(1,2),(3,0)]", tc.t.input[(1*n+2)*n*n+3*n+0], float32(bt[1][3] * bt[2][0])},
+			{"kernel transform [(2,1),(0,2)]", tc.t.kernel[(2*n+1)*tc.r*tc.r+0*tc.r+2], float32(g[2][0] * g[1][2])},
+			{"output transform [(1,0),(2,3)]", tc.t.output[(1*2+0)*n*n+2*n+3], float32(at[1][2] * at[0][3])},
+			{"gradient transform [(2,1),(0,1)]", tc.t.grad[(2*n+1)*4+0*2+1], float32(gradG[2][0] * gradG[1][1])},
+			{"gradient output transform [(2,1),(3,0)]", tc.t.gradOutput[(2*tc.r+1)*n*n+3*n+0], float32(gradAt[2][3] * gradAt[1][0])},
+		} {
+			if e.got != e.want {
+				t.Errorf("r = %d: %s = %g, want %g", tc.r, e.name, e.got, e.want)
+			}
 		}
 	}
 }
@@ -89,8 +108,9 @@ func absolute(v []float32) []float32 {
 }
 
 // TestConvWinograd runs convolutions that take Winograd (3x3 and 5x5,
-// odd output sizes, groups, chunks of several images), and the input
-// gradients of those that keep their size, whose adjoints take it too,
+// odd output sizes, groups, chunks of several images), their weight
+// gradients, and the input gradients of those that keep their size,
+// whose adjoints take it too,
 // against the direct loop in float64, and checks which shapes are left
 // to the other paths.
 func TestConvWinograd(t *testing.T) {
@@ -115,6 +135,18 @@ func TestConvWinograd(t *testing.T) {
 		ConvForward(&p, x, w, b, y)
 		nd := ndFromConv2D(p)[0]
 		compareWinograd(t, convName(p)+" forward", y, convNDRef(nd, x, w, b), convNDRef(nd, absolute(x), absolute(w), absolute(b)))
+		plain := p
+		plain.ReLU = false
+		g := uniform(rng, len(y), -1, 1)
+		dw := uniform(rng, len(w), -1, 1)
+		wantDx, wantDw := convBackwardRef(plain, x, w, g)
+		magDx, magDw := convBackwardRef(plain, absolute(x), absolute(w), absolute(g))
+		for i, v := range dw { // ConvBackward accumulates
+			wantDw[i] += float64(v)
+			magDw[i] += math.Abs(float64(v))
+		}
+		ConvBackward(&plain, x, w, nil, g, nil, dw, nil)
+		compareWinograd(t, convName(p)+" dw", dw, wantDw, magDw)
 		q, _, ok := p.adjoint()
 		if !ok {
 			continue
@@ -122,17 +154,13 @@ func TestConvWinograd(t *testing.T) {
 		if _, ok := q.winograd(); !ok {
 			continue
 		}
-		p.ReLU = false
-		g := uniform(rng, len(y), -1, 1)
 		dx := uniform(rng, len(x), -1, 1)
-		want, _ := convBackwardRef(p, x, w, g)
-		mag, _ := convBackwardRef(p, x, absolute(w), absolute(g))
 		for i, v := range dx { // ConvBackward accumulates
-			want[i] += float64(v)
-			mag[i] += math.Abs(float64(v))
+			wantDx[i] += float64(v)
+			magDx[i] += math.Abs(float64(v))
 		}
-		ConvBackward(&p, x, w, nil, g, dx, nil, nil)
-		compareWinograd(t, convName(p)+" dx", dx, want, mag)
+		ConvBackward(&plain, x, w, nil, g, dx, nil, nil)
+		compareWinograd(t, convName(p)+" dx", dx, wantDx, magDx)
 		adjoints++
 	}
 	if adjoints == 0 {
