@@ -145,10 +145,7 @@ func maxPool(p *PoolParams, x, y []float32, argmax []int64) {
 			}
 			switch {
 			case sep != nil:
-				sep.plane(x[pl*hw:(pl+1)*hw], yp)
-				if arg != nil {
-					p.findMaxima(x[pl*hw:(pl+1)*hw], pl*hw, yp, arg)
-				}
+				sep.plane(x[pl*hw:(pl+1)*hw], pl*hw, yp, arg)
 			default:
 				p.maxPoolPlane(x, pl*hw, yp, arg)
 			}
@@ -200,29 +197,35 @@ func (p *PoolParams) maxPoolPlane(x []float32, base int, y []float32, arg []int6
 }
 
 // findMaxima stores in arg the index, base plus its offset in plane, of
-// the first tap of each window inside the image that holds the window's
-// maximum y (a NaN when y is one): the argmax maxPoolPlane records, found
-// once the maxima are known, which takes a fraction of the comparisons
-// that keeping it along the way does.
-func (p *PoolParams) findMaxima(plane []float32, base int, y []float32, arg []int64) {
-	oh, ow := p.OutSize()
-	for oy := 0; oy < oh; oy++ {
-		for ox := 0; ox < ow; ox++ {
-			m, at := y[oy*ow+ox], -1
-			top := oy*p.StrideH*p.W + ox*p.StrideW
-		scan:
-			for kh := 0; kh < p.KH; kh++ {
-				row := plane[top+kh*p.DilationH*p.W:]
-				for kw := 0; kw < p.KW; kw++ {
-					// The maximum is a NaN exactly when a tap is one.
-					if v := row[kw*p.DilationW]; v == m || v != v {
-						at = top + kh*p.DilationH*p.W + kw*p.DilationW
-						break scan
-					}
+// the first tap of each window of output row oy, inside the image, that
+// holds the window's maximum y (a NaN when y is one): the argmax
+// maxPoolPlane records, found once the maxima are known, which takes a
+// fraction of the comparisons that keeping it along the way does. The
+// taps are visited last to first, each that holds the maximum replacing
+// the index found, without a branch to mispredict: equality is that of
+// the bits once zeros are made positive (v + 0). taps holds the taps'
+// offsets from a window's first, in scan order.
+func (p *PoolParams) findMaxima(plane []float32, base, oy int, y []float32, arg []int64, taps []int32) {
+	last := int(taps[len(taps)-1])
+	for ox, m := range y {
+		top := oy*p.StrideH*p.W + ox*p.StrideW
+		window := plane[top : top+last+1]
+		var at uint32
+		if m != m { // the first NaN
+			for i := len(taps) - 1; i >= 0; i-- {
+				if v := window[taps[i]]; v != v {
+					at = uint32(taps[i])
 				}
 			}
-			arg[oy*ow+ox] = int64(base + at)
+		} else {
+			want := math.Float32bits(m + 0)
+			for i := len(taps) - 1; i >= 0; i-- {
+				d := math.Float32bits(window[taps[i]]+0) ^ want
+				equal := (d|-d)>>31 - 1 // all ones when d is 0
+				at = at&^equal | uint32(taps[i])&equal
+			}
 		}
+		arg[ox] = int64(base + top + int(at))
 	}
 }
 
@@ -242,6 +245,7 @@ type separableMax struct {
 	rowMax, phases []float32 // [span]; [stride*phaseLen] for a stride above 2
 	phaseLen       int
 	down, across   []int32 // offsets of the rows of a window in the plane, and of its columns in rowMax or phases
+	taps           []int32 // offsets of a window's taps in the plane, in scan order
 }
 
 // separableMax takes the buffers and offsets for pooling planes of p;
@@ -250,9 +254,12 @@ func (p *PoolParams) separableMax() *separableMax {
 	_, ow := p.OutSize()
 	s := &separableMax{p: p, span: (ow-1)*p.StrideW + (p.KW-1)*p.DilationW + 1}
 	s.rowMax = getBuffer(s.span)
-	s.down, s.across = offsets.get(p.KH), offsets.get(p.KW)
+	s.down, s.across, s.taps = offsets.get(p.KH), offsets.get(p.KW), offsets.get(p.KH*p.KW)
 	for kh := range s.down {
 		s.down[kh] = int32(kh * p.DilationH * p.W)
+		for kw := 0; kw < p.KW; kw++ {
+			s.taps[kh*p.KW+kw] = s.down[kh] + int32(kw*p.DilationW)
+		}
 	}
 	sw := p.StrideW
 	if sw > 2 {
@@ -276,10 +283,13 @@ func (s *separableMax) release() {
 	}
 	offsets.put(s.down)
 	offsets.put(s.across)
+	offsets.put(s.taps)
 }
 
-// plane pools one plane into y [OH*OW].
-func (s *separableMax) plane(plane, y []float32) {
+// plane pools one plane into y [OH*OW] and, unless arg is nil, stores
+// the argmax of each window in arg, base plus the offset in plane, a row
+// at a time while its input rows are in cache.
+func (s *separableMax) plane(plane []float32, base int, y []float32, arg []int64) {
 	p := s.p
 	oh, ow := p.OutSize()
 	sw := p.StrideW
@@ -299,6 +309,9 @@ func (s *separableMax) plane(plane, y []float32) {
 				}
 			}
 			vec.MaxRows(yrow, s.phases, s.across)
+		}
+		if arg != nil {
+			p.findMaxima(plane, base, oy, yrow, arg[oy*ow:(oy+1)*ow], s.taps)
 		}
 	}
 }
