@@ -246,6 +246,7 @@ type separableMax struct {
 	phaseLen       int
 	down, across   []int32 // offsets of the rows of a window in the plane, and of its columns in rowMax or phases
 	taps           []int32 // offsets of a window's taps in the plane, in scan order
+	found          []int32 // [OW]: where the maxima of an output row lie, with a stride of 2
 }
 
 // separableMax takes the buffers and offsets for pooling planes of p;
@@ -262,6 +263,9 @@ func (p *PoolParams) separableMax() *separableMax {
 		}
 	}
 	sw := p.StrideW
+	if sw == 2 {
+		s.found = offsets.get(ow)
+	}
 	if sw > 2 {
 		s.phaseLen = ceilDiv(s.span, sw)
 		s.phases = getBuffer(sw * s.phaseLen)
@@ -284,11 +288,15 @@ func (s *separableMax) release() {
 	offsets.put(s.down)
 	offsets.put(s.across)
 	offsets.put(s.taps)
+	if s.found != nil {
+		offsets.put(s.found)
+	}
 }
 
 // plane pools one plane into y [OH*OW] and, unless arg is nil, stores
 // the argmax of each window in arg, base plus the offset in plane, a row
-// at a time while its input rows are in cache.
+// at a time while its input rows are in cache: with a stride of 2 along
+// the width, by vec.FirstEqualStride2, else by findMaxima.
 func (s *separableMax) plane(plane []float32, base int, y []float32, arg []int64) {
 	p := s.p
 	oh, ow := p.OutSize()
@@ -310,7 +318,16 @@ func (s *separableMax) plane(plane []float32, base int, y []float32, arg []int64
 			}
 			vec.MaxRows(yrow, s.phases, s.across)
 		}
-		if arg != nil {
+		switch {
+		case arg == nil:
+		case sw == 2:
+			top := oy * p.StrideH * p.W
+			idx := s.found[:ow]
+			vec.FirstEqualStride2(idx, yrow, plane[top:], s.taps)
+			for ox, i := range idx {
+				arg[oy*ow+ox] = int64(base + top + int(i))
+			}
+		default:
 			p.findMaxima(plane, base, oy, yrow, arg[oy*ow:(oy+1)*ow], s.taps)
 		}
 	}

@@ -47,3 +47,22 @@ func scaleAddFast(dst, src []float32, a, b float32) bool {
 	scaleAddAVX2(len(dst), &dst[0], &src[0], a, b)
 	return true
 }
+
+// firstEqualStride2Fast computes the first elements of FirstEqualStride2,
+// in blocks of 8, with firstEqualStride2AVX2 when the CPU has AVX2, and
+// returns how many it computed; like maxStride2Fast, it leaves a last
+// block that would read past src to the caller.
+func firstEqualStride2Fast(idx []int32, m, src []float32, offsets []int32) int {
+	if !hasAVX2 {
+		return 0
+	}
+	n := len(idx) / 8 * 8
+	if n > 0 && int(slices.Max(offsets))+2*n > len(src) {
+		n -= 8
+	}
+	if n == 0 {
+		return 0
+	}
+	firstEqualStride2AVX2(n, &idx[0], &m[0], &src[0], &offsets[0], len(offsets))
+	return n
+}

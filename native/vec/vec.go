@@ -80,3 +80,26 @@ func ScaleAdd(dst, src []float32, a, b float32) {
 		dst[i] = float32(v*a) + b // the conversion rounds the product: no fused multiply-add
 	}
 }
+
+// FirstEqualStride2 stores in idx, for each j < len(idx), offsets[t]+2j
+// for the first t at which src[offsets[t]+2j] equals m[j] or is a NaN, or
+// offsets[0]+2j when none does. Given the maxima MaxStride2 computes, it
+// finds where each lies first, as the argmax of max-pooling with a stride
+// of 2 along a row: among equal values the first tap (zeros of both
+// signs are equal), else the first NaN.
+func FirstEqualStride2(idx []int32, m, src []float32, offsets []int32) {
+	checkTaps("FirstEqualStride2", len(idx), 2, src, offsets)
+	m = m[:len(idx)]
+	if len(idx) == 0 {
+		return
+	}
+	done := firstEqualStride2Fast(idx, m, src, offsets)
+	for j := done; j < len(idx); j++ {
+		idx[j] = offsets[0] + int32(2*j)
+		for t := len(offsets) - 1; t >= 0; t-- {
+			if v := src[int(offsets[t])+2*j]; v == m[j] || v != v {
+				idx[j] = offsets[t] + int32(2*j)
+			}
+		}
+	}
+}

@@ -225,3 +225,67 @@ by8done:
 done:
 	VZEROUPPER
 	RET
+
+DATA evenRamp<>+0(SB)/4, $0x00000000
+DATA evenRamp<>+4(SB)/4, $0x00000002
+DATA evenRamp<>+8(SB)/4, $0x00000004
+DATA evenRamp<>+12(SB)/4, $0x00000006
+DATA evenRamp<>+16(SB)/4, $0x00000008
+DATA evenRamp<>+20(SB)/4, $0x0000000a
+DATA evenRamp<>+24(SB)/4, $0x0000000c
+DATA evenRamp<>+28(SB)/4, $0x0000000e
+GLOBL evenRamp<>(SB), RODATA|NOPTR, $32
+
+// func firstEqualStride2AVX2(n int, idx *int32, m *float32, src *float32, off *int32, taps int)
+// Requires: AVX, AVX2
+TEXT ·firstEqualStride2AVX2(SB), NOSPLIT, $0-48
+	MOVQ         n+0(FP), AX
+	MOVQ         idx+8(FP), CX
+	MOVQ         m+16(FP), DX
+	MOVQ         src+24(FP), BX
+	MOVQ         off+32(FP), SI
+	MOVQ         taps+40(FP), DI
+	VMOVDQU      evenRamp<>+0(SB), Y0
+	MOVL         $0x00000010, R8
+	VMOVD        R8, X1
+	VPBROADCASTD X1, Y1
+
+block:
+	TESTQ        AX, AX
+	JZ           done
+	VMOVUPS      (DX), Y2
+	MOVLQSX      (SI), R8
+	VMOVQ        R8, X3
+	VPBROADCASTD X3, Y3
+	VPADDD       Y0, Y3, Y3
+	MOVQ         DI, R8
+
+tap:
+	DECQ         R8
+	JL           store
+	MOVLQSX      (SI)(R8*4), R9
+	VMOVUPS      (BX)(R9*4), Y4
+	VMOVUPS      32(BX)(R9*4), Y5
+	VSHUFPS      $0x88, Y5, Y4, Y4
+	VPERMPD      $0xd8, Y4, Y4
+	VCMPPS       $0x00, Y2, Y4, Y5
+	VCMPPS       $0x03, Y4, Y4, Y4
+	VORPS        Y4, Y5, Y5
+	VMOVQ        R9, X4
+	VPBROADCASTD X4, Y4
+	VPADDD       Y0, Y4, Y4
+	VBLENDVPS    Y5, Y4, Y3, Y3
+	JMP          tap
+
+store:
+	VMOVDQU Y3, (CX)
+	VPADDD  Y1, Y0, Y0
+	ADDQ    $0x00000040, BX
+	ADDQ    $0x00000020, DX
+	ADDQ    $0x00000020, CX
+	SUBQ    $0x00000008, AX
+	JMP     block
+
+done:
+	VZEROUPPER
+	RET

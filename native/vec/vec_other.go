@@ -13,3 +13,6 @@ func maxStride2Fast(dst, src []float32, offsets []int32) int { return 0 }
 
 // scaleAddFast leaves ScaleAdd to Go outside amd64.
 func scaleAddFast(dst, src []float32, a, b float32) bool { return false }
+
+// firstEqualStride2Fast leaves FirstEqualStride2 to Go outside amd64.
+func firstEqualStride2Fast(idx []int32, m, src []float32, offsets []int32) int { return 0 }

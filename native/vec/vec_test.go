@@ -121,3 +121,54 @@ func TestScaleAdd(t *testing.T) {
 		}
 	}
 }
+
+// TestFirstEqualStride2 compares FirstEqualStride2 with a search written
+// out, on rows full of ties (values from a few, zeros of both signs
+// among them, and NaNs), against their maxima and against values that
+// may match no tap, for every width up to 40 and one to four taps at
+// random offsets, with the assembly and in Go alone.
+func TestFirstEqualStride2(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	values := []float32{0, float32(math.Copysign(0, -1)), 1, 2, float32(math.NaN())}
+	for _, fast := range []bool{hasAVX2, false} {
+		defer func(was bool) { hasAVX2 = was }(hasAVX2)
+		hasAVX2 = fast
+		for n := 0; n <= 40; n++ {
+			for taps := 1; taps <= 4; taps++ {
+				offsets := make([]int32, taps)
+				for i := range offsets {
+					offsets[i] = int32(rng.IntN(3 * (n + 1)))
+				}
+				src := make([]float32, int(slices.Max(offsets))+max(2*(n-1)+1, 0))
+				for i := range src {
+					src[i] = values[rng.IntN(len(values))]
+				}
+				maxima, other := make([]float32, n), make([]float32, n)
+				MaxStride2(maxima, src, offsets)
+				for j := range other {
+					other[j] = values[rng.IntN(4)]
+				}
+				for _, m := range [][]float32{maxima, other} {
+					idx := make([]int32, n+1)
+					idx[n] = -7 // beyond idx: must survive
+					FirstEqualStride2(idx[:n], m, src, offsets)
+					for j := 0; j < n; j++ {
+						want := offsets[0] + int32(2*j)
+						for _, o := range offsets {
+							if v := src[int(o)+2*j]; v == m[j] || v != v {
+								want = o + int32(2*j)
+								break
+							}
+						}
+						if idx[j] != want {
+							t.Fatalf("n=%d taps=%d avx2=%v: idx[%d] = %d, want %d", n, taps, hasAVX2, j, idx[j], want)
+						}
+					}
+					if idx[n] != -7 {
+						t.Fatalf("n=%d taps=%d: wrote past idx", n, taps)
+					}
+				}
+			}
+		}
+	}
+}

@@ -17,6 +17,7 @@ func main() {
 	emitMaxRows(masks)
 	emitMaxStride2()
 	emitScaleAdd(masks)
+	emitFirstEqualStride2(emitEvenRamp())
 	Generate()
 }
 
@@ -235,4 +236,87 @@ func paramAddr(name string) Mem {
 		panic(err)
 	}
 	return p.Addr
+}
+
+// emitEvenRamp writes the table 0, 2, ..., 14: the offsets of the even
+// elements of 16.
+func emitEvenRamp() Mem {
+	m := GLOBL("evenRamp", RODATA|NOPTR)
+	for i := 0; i < 8; i++ {
+		DATA(4*i, U32(uint32(2*i)))
+	}
+	return m
+}
+
+// emitFirstEqualStride2 writes firstEqualStride2AVX2, which stores in
+// idx[0:n] (n a multiple of 8), for each j, off[t]+2j for the first t
+// (in the order of off) at which src[off[t]+2j] equals m[j] or is a NaN,
+// or off[0]+2j when none does. Taps are visited last to first, each
+// match blending its indices in; equality is that of VCMPPS (zeros of
+// both signs equal). The even elements are taken as in maxStride2AVX2.
+func emitFirstEqualStride2(evenRamp Mem) {
+	TEXT("firstEqualStride2AVX2", NOSPLIT, "func(n int, idx *int32, m, src *float32, off *int32, taps int)")
+	Pragma("noescape")
+	Doc("firstEqualStride2AVX2 is the AVX2 loop of FirstEqualStride2; see emitFirstEqualStride2 in package asmgen.")
+	n := Load(Param("n"), GP64())
+	idx := Load(Param("idx"), GP64())
+	m := Load(Param("m"), GP64())
+	src := Load(Param("src"), GP64())
+	off := Load(Param("off"), GP64())
+	taps := Load(Param("taps"), GP64())
+	// ramp holds the lanes' offsets 2j from the first output; it grows
+	// by 16 a block.
+	ramp, step := YMM(), YMM()
+	VMOVDQU(evenRamp, ramp)
+	{
+		t, x := GP32(), XMM()
+		MOVL(U32(16), t)
+		VMOVD(t, x)
+		VPBROADCASTD(x, step)
+	}
+	// broadcastAt returns off[t]+2j in each lane j, t in a register.
+	broadcastAt := func(at reg.GPVirtual) reg.VecVirtual {
+		x, v := XMM(), YMM()
+		VMOVQ(at, x)
+		VPBROADCASTD(x, v)
+		VPADDD(ramp, v, v)
+		return v
+	}
+	Label("block")
+	TESTQ(n, n)
+	JZ(LabelRef("done"))
+	want := YMM()
+	VMOVUPS(Mem{Base: m}, want)
+	first := GP64()
+	MOVLQSX(Mem{Base: off}, first)
+	found := broadcastAt(first)
+	r := GP64()
+	MOVQ(taps, r)
+	Label("tap")
+	DECQ(r)
+	JL(LabelRef("store"))
+	at := GP64()
+	MOVLQSX(Mem{Base: off, Index: r, Scale: 4}, at)
+	lo, hi, t, v := YMM(), YMM(), YMM(), YMM()
+	VMOVUPS(Mem{Base: src, Index: at, Scale: 4}, lo)
+	VMOVUPS(Mem{Base: src, Index: at, Scale: 4, Disp: 32}, hi)
+	VSHUFPS(U8(0x88), hi, lo, t)
+	VPERMPD(U8(0xd8), t, v)
+	eq, nan := YMM(), YMM()
+	VCMPPS(U8(0), want, v, eq) // equal, ordered
+	VCMPPS(U8(3), v, v, nan)   // v is a NaN
+	VORPS(nan, eq, eq)
+	VBLENDVPS(eq, broadcastAt(at), found, found)
+	JMP(LabelRef("tap"))
+	Label("store")
+	VMOVDQU(found, Mem{Base: idx})
+	VPADDD(step, ramp, ramp)
+	ADDQ(U32(64), src)
+	ADDQ(U32(32), m)
+	ADDQ(U32(32), idx)
+	SUBQ(U32(8), n)
+	JMP(LabelRef("block"))
+	Label("done")
+	VZEROUPPER()
+	RET()
 }
