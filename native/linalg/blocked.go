@@ -501,7 +501,14 @@ func scaleC(m, n int, beta float32, c []float32, ldc int) {
 // compute runs the blocked algorithm on rows [i0, i1) and columns
 // [j0, j1) of C; i0 and j0 are multiples of mr and nr.
 func (kern *kernel) compute(p *gemmArgs, i0, i1, j0, j1 int) {
-	ws := kern.takeWorkspace(min(kern.mc, roundUp(i1-i0, kern.mr)), min(kern.kc, p.k),
+	maxKC := kern.kc
+	if p.windowA {
+		// A gathered through a window is reread for every panel of B:
+		// deeper blocks save a pass over C (AlexNet's conv1, k = 363 in
+		// one block rather than two, ran 6-7% faster in alternated runs).
+		maxKC = kern.kc * 3 / 2
+	}
+	ws := kern.takeWorkspace(min(kern.mc, roundUp(i1-i0, kern.mr)), min(maxKC, p.k),
 		min(max(kern.nc, kern.ncT), roundUp(j1-j0, kern.nr)))
 	defer kern.giveWorkspace(ws)
 	inPlaceA := !p.transA && kern.runRows != nil
@@ -514,7 +521,7 @@ func (kern *kernel) compute(p *gemmArgs, i0, i1, j0, j1 int) {
 	}
 	nc = evenBlock(j1-j0, nc, kern.nr)
 	mc := evenBlock(i1-i0, kern.mc, kern.mr)
-	kc := evenBlock(p.k, kern.kc, kern.unroll)
+	kc := evenBlock(p.k, maxKC, kern.unroll)
 	for jc := j0; jc < j1; jc += nc {
 		nb := min(nc, j1-jc)
 		for pc := 0; pc < p.k; pc += kc {
