@@ -196,7 +196,9 @@ func TestConvNDMatchesConv2D(t *testing.T) {
 		want := [3][]float32{make([]float32, len(x)), make([]float32, len(w)), make([]float32, len(b))}
 		ConvBackward(&p, x, w, y, g, want[0], want[1], want[2])
 		// Which results conv.go sums in another order: the forward
-		// windows (as A or B) and Winograd's transforms do not.
+		// windows do not (read as A, within one block of k: these are
+		// all shallower), nor does Winograd, which these are too small
+		// to take.
 		_, _, adjoint := p.adjoint()
 		reordered := map[string]bool{"dx": adjoint, "dw": true}
 		agree := func(name, result string, got, want []float32) {
