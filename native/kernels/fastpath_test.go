@@ -145,6 +145,35 @@ func TestMaxPoolValuesMatchesForward(t *testing.T) {
 	}
 }
 
+// TestMaxPoolArgmaxTies checks the argmax of windows full of ties, as
+// the zeros after a ReLU make them (values from {0, -0, 1}), against the
+// general path's first maximum in scan order, for windows inside wide
+// planes with strides of 1, 2 (the vector search) and 3 along the width.
+func TestMaxPoolArgmaxTies(t *testing.T) {
+	rng := newRNG(46)
+	values := []float32{0, float32(math.Copysign(0, -1)), 1}
+	for _, sw := range []int{1, 2, 3} {
+		p := PoolParams{N: 2, C: 3, H: 13, W: 45, KH: 3, KW: 3, StrideH: 2, StrideW: sw, DilationH: 1, DilationW: 1}
+		oh, ow := p.OutSize()
+		x := make([]float32, p.N*p.C*p.H*p.W)
+		for i := range x {
+			x[i] = values[rng.IntN(len(values))]
+		}
+		n := p.N * p.C * oh * ow
+		y, arg := make([]float32, n), make([]int64, n)
+		MaxPoolForward(&p, x, y, arg)
+		want, wantArg := make([]float32, n), make([]int64, n)
+		for pl := 0; pl < p.N*p.C; pl++ {
+			p.maxPoolPlane(x, pl*p.H*p.W, want[pl*oh*ow:(pl+1)*oh*ow], wantArg[pl*oh*ow:(pl+1)*oh*ow])
+		}
+		for i := range y {
+			if arg[i] != wantArg[i] || y[i] != want[i] {
+				t.Fatalf("%s: output %d = %v at %d, want %v at %d", poolName(p), i, y[i], arg[i], want[i], wantArg[i])
+			}
+		}
+	}
+}
+
 // TestMaxPoolNaN pins down NaN handling: a NaN anywhere in a window
 // makes its maximum a NaN and its argmax the first NaN, on the general
 // path (padded windows) and on the paths for windows inside the image,
