@@ -19,22 +19,30 @@ func maxRowsFast(dst, src []float32, offsets []int32) bool {
 	return true
 }
 
-// maxStride2Fast computes the first elements of MaxStride2, in blocks of
-// 8, with maxStride2AVX2 when the CPU has AVX2, and returns how many it
-// computed. The loop also reads the odd elements after the last even
-// one, so a last block that would read past src is left to the caller.
-func maxStride2Fast(dst, src []float32, offsets []int32) int {
+// stride2Blocks returns how many of n outputs the stride-2 loops compute,
+// in blocks of 8: those whose reads stay within src. The loops take the
+// even elements of 16 at a time, so they also read the odd element after
+// the last even one, and a last block that would read past src is left
+// to the caller.
+func stride2Blocks(n int, src []float32, offsets []int32) int {
 	if !hasAVX2 {
 		return 0
 	}
-	n := len(dst) / 8 * 8
+	n = n / 8 * 8
 	if n > 0 && int(slices.Max(offsets))+2*n > len(src) {
 		n -= 8
 	}
-	if n == 0 {
-		return 0
+	return n
+}
+
+// maxStride2Fast computes the first elements of MaxStride2 with
+// maxStride2AVX2 when the CPU has AVX2 (see stride2Blocks), and returns
+// how many it computed.
+func maxStride2Fast(dst, src []float32, offsets []int32) int {
+	n := stride2Blocks(len(dst), src, offsets)
+	if n > 0 {
+		maxStride2AVX2(n, &dst[0], &src[0], &offsets[0], len(offsets))
 	}
-	maxStride2AVX2(n, &dst[0], &src[0], &offsets[0], len(offsets))
 	return n
 }
 
@@ -48,21 +56,13 @@ func scaleAddFast(dst, src []float32, a, b float32) bool {
 	return true
 }
 
-// firstEqualStride2Fast computes the first elements of FirstEqualStride2,
-// in blocks of 8, with firstEqualStride2AVX2 when the CPU has AVX2, and
-// returns how many it computed; like maxStride2Fast, it leaves a last
-// block that would read past src to the caller.
+// firstEqualStride2Fast computes the first elements of FirstEqualStride2
+// with firstEqualStride2AVX2 when the CPU has AVX2 (see stride2Blocks),
+// and returns how many it computed.
 func firstEqualStride2Fast(idx []int32, m, src []float32, offsets []int32) int {
-	if !hasAVX2 {
-		return 0
+	n := stride2Blocks(len(idx), src, offsets)
+	if n > 0 {
+		firstEqualStride2AVX2(n, &idx[0], &m[0], &src[0], &offsets[0], len(offsets))
 	}
-	n := len(idx) / 8 * 8
-	if n > 0 && int(slices.Max(offsets))+2*n > len(src) {
-		n -= 8
-	}
-	if n == 0 {
-		return 0
-	}
-	firstEqualStride2AVX2(n, &idx[0], &m[0], &src[0], &offsets[0], len(offsets))
 	return n
 }

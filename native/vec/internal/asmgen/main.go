@@ -129,13 +129,24 @@ func emitMaxRows(masks Mem) {
 	RET()
 }
 
+// evenElements loads the even ones of the 16 elements at src plus at
+// elements: a shuffle picks them within each 128-bit lane, and a
+// permutation of 64-bit pairs puts the lanes in order.
+func evenElements(src, at reg.Register) reg.VecVirtual {
+	lo, hi, t, x := YMM(), YMM(), YMM(), YMM()
+	VMOVUPS(Mem{Base: src, Index: at, Scale: 4}, lo)
+	VMOVUPS(Mem{Base: src, Index: at, Scale: 4, Disp: 32}, hi)
+	VSHUFPS(U8(0x88), hi, lo, t)
+	VPERMPD(U8(0xd8), t, x)
+	return x
+}
+
 // emitMaxStride2 writes maxStride2AVX2, which stores in dst[0:n] (n a
 // multiple of 8) the maximum over the taps int32 element offsets off of
 // every other element of src from there: dst[j] = max over t of
 // src[off[t]+2j], as max-pooling with a stride of 2 takes it along a row.
-// It loads 16 elements and keeps the even ones: a shuffle picks them
-// within each 128-bit lane, and a permutation of 64-bit pairs puts the
-// lanes in order. It reads src[off[t]+2j+1] too.
+// It loads 16 elements and keeps the even ones (evenElements), reading
+// src[off[t]+2j+1] too.
 func emitMaxStride2() {
 	TEXT("maxStride2AVX2", NOSPLIT, "func(n int, dst, src *float32, off *int32, taps int)")
 	Pragma("noescape")
@@ -145,14 +156,7 @@ func emitMaxStride2() {
 	src := Load(Param("src"), GP64())
 	off := Load(Param("off"), GP64())
 	taps := Load(Param("taps"), GP64())
-	evens := func(at reg.GPVirtual) reg.VecVirtual {
-		lo, hi, t, x := YMM(), YMM(), YMM(), YMM()
-		VMOVUPS(Mem{Base: src, Index: at, Scale: 4}, lo)
-		VMOVUPS(Mem{Base: src, Index: at, Scale: 4, Disp: 32}, hi)
-		VSHUFPS(U8(0x88), hi, lo, t)
-		VPERMPD(U8(0xd8), t, x)
-		return x
-	}
+	evens := func(at reg.GPVirtual) reg.VecVirtual { return evenElements(src, at) }
 	Label("block")
 	TESTQ(n, n)
 	JZ(LabelRef("done"))
@@ -253,7 +257,7 @@ func emitEvenRamp() Mem {
 // (in the order of off) at which src[off[t]+2j] equals m[j] or is a NaN,
 // or off[0]+2j when none does. Taps are visited last to first, each
 // match blending its indices in; equality is that of VCMPPS (zeros of
-// both signs equal). The even elements are taken as in maxStride2AVX2.
+// both signs equal).
 func emitFirstEqualStride2(evenRamp Mem) {
 	TEXT("firstEqualStride2AVX2", NOSPLIT, "func(n int, idx *int32, m, src *float32, off *int32, taps int)")
 	Pragma("noescape")
@@ -297,11 +301,7 @@ func emitFirstEqualStride2(evenRamp Mem) {
 	JL(LabelRef("store"))
 	at := GP64()
 	MOVLQSX(Mem{Base: off, Index: r, Scale: 4}, at)
-	lo, hi, t, v := YMM(), YMM(), YMM(), YMM()
-	VMOVUPS(Mem{Base: src, Index: at, Scale: 4}, lo)
-	VMOVUPS(Mem{Base: src, Index: at, Scale: 4, Disp: 32}, hi)
-	VSHUFPS(U8(0x88), hi, lo, t)
-	VPERMPD(U8(0xd8), t, v)
+	v := evenElements(src, at)
 	eq, nan := YMM(), YMM()
 	VCMPPS(U8(0), want, v, eq) // equal, ordered
 	VCMPPS(U8(3), v, v, nan)   // v is a NaN
