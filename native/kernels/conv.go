@@ -130,8 +130,11 @@ func (p *ConvParams) chunkImages() int {
 }
 
 // ConvForward computes y from x, w and the optional bias b (nil for none),
-// applying ReLU when p.ReLU is set. Bias and ReLU are applied as each
-// chunk's GEMM result is stored.
+// applying ReLU when p.ReLU is set. It takes the first path that suits
+// p: Winograd (convwinograd.go), a window of the input read as A for
+// strided convolutions (convgather.go), a sliding window read as B
+// (convslide.go), else im2col and GEMM. Bias and ReLU are applied as
+// each product is stored.
 func ConvForward(p *ConvParams, x, w, b, y []float32) {
 	const op = "Conv"
 	oh, ow := p.OutSize()
