@@ -25,14 +25,20 @@ import (
 // cores.
 const benchThreads = 2
 
-// blockRuns is how many timed runs an engine makes in a row, after one
-// untimed run, before the next engine's turn. Each engine is timed in
-// its steady state, as a server runs it: ONNX Runtime's worker threads
-// spin for a while after a run, waiting for the next, and Go's scheduler
-// keeps its threads awake briefly too; strict alternation would hand
-// one engine's spinning threads to the next engine's run, and pauses
-// between runs would time both engines waking up.
-const blockRuns = 3
+// blockRuns is how many timed runs an engine makes in a row, after
+// blockWarmups untimed ones, before the next engine's turn. Each engine
+// is timed in its steady state, as a server runs it: ONNX Runtime's
+// worker threads spin for a while after a run, waiting for the next, and
+// Go's scheduler keeps its threads awake briefly too; strict alternation
+// would hand one engine's spinning threads to the next engine's run, and
+// pauses between runs would time both engines waking up. One untimed run
+// was not enough at batch 1: after ONNX Runtime's two sessions, the
+// native engine's median fell from 19.5-25.6 ms to 15.6-18.9 ms with
+// three, while ONNX Runtime's stayed at 14-18 ms either way.
+const (
+	blockRuns    = 3
+	blockWarmups = 3
+)
 
 // alexnetMACs is the Keras AlexNet's multiply-accumulates per image.
 const alexnetMACs = 743251072
@@ -112,7 +118,9 @@ func benchInference(b *testing.B, batch int) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		for e, run := range engines {
-			run() // the first run of a block is not timed
+			for range blockWarmups {
+				run()
+			}
 			for range blockRuns {
 				start := time.Now()
 				run()
