@@ -388,6 +388,10 @@ func convBackwardFilter(p *ConvParams, x, dy, dw []float32) {
 		s.backwardFilter(x, dy, dw)
 		return
 	}
+	if s, ok := p.gathering(); ok {
+		s.backwardFilter(x, dy, dw)
+		return
+	}
 	nb := p.chunkImages()
 	var col, dyc []float32
 	if nb > 1 || !p.pointwise() {

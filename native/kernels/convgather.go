@@ -144,3 +144,57 @@ func (s *gatherGeometry) run(x, w, y []float32, e slideEpilogue) {
 		}
 	}
 }
+
+// backwardFilter adds the gradient of the loss with respect to the
+// weights to dw, given the output gradient dy. For input channel c of a
+// group, dW[:, c]^T [KH*KW, M/Group] is the window of plane c read as A,
+// the taps by the output positions (A[tap][q] = plane at the position's
+// offset plus the tap's), times dY^T, summed over the images: dY of an
+// image is packed once as the product's B and serves every channel.
+func (s *gatherGeometry) backwardFilter(x, dy, dw []float32) {
+	p := s.p
+	oh, ow := p.OutSize()
+	ohw, mg, cg, taps := oh*ow, p.M/p.Group, p.C/p.Group, p.KH*p.KW
+	packed := getBuffer(s.gemm.PackedLen(ohw, mg))
+	defer putBuffer(packed)
+	off := offsets.get(ohw)
+	defer offsets.put(off)
+	for q := range off {
+		off[q] = int32(q/ow*p.StrideH*s.wp + q%ow*p.StrideW)
+	}
+	var planes []float32
+	if s.padded() {
+		planes = getBuffer(cg * s.hp * s.wp)
+		defer putBuffer(planes)
+	}
+	gradT := getBuffer(cg * taps * mg) // [C/Group][KH*KW][M/Group]
+	defer putBuffer(gradT)
+	for g := 0; g < p.Group; g++ {
+		for n := 0; n < p.N; n++ {
+			src := x[(n*p.C+g*cg)*p.H*p.W:]
+			if planes != nil {
+				s.pad(x, planes, n, g)
+				src = planes
+			}
+			s.gemm.PackB(true, ohw, mg, dy[(n*p.M+g*mg)*ohw:], ohw, packed)
+			beta := float32(1)
+			if n == 0 {
+				beta = 0
+			}
+			for c := 0; c < cg; c++ {
+				win := linalg.Window{X: src[c*s.hp*s.wp:], Off: off,
+					RowLen: p.KW, RowStride: p.DilationH * s.wp, Step: p.DilationW}
+				s.gemm.SgemmWindowA(taps, mg, ohw, 1, win, packed, beta, gradT[c*taps*mg:], mg)
+			}
+		}
+		// dw[g*mg+m][c][tap] += gradT[c][tap][m]
+		parallel.For(mg, grainFor(cg*taps), func(lo, hi int) {
+			for m := lo; m < hi; m++ {
+				kernel := dw[(g*mg+m)*cg*taps:][:cg*taps]
+				for ct := range kernel {
+					kernel[ct] += gradT[ct*mg+m]
+				}
+			}
+		})
+	}
+}

@@ -356,11 +356,11 @@ func TestConvSlidingWindow(t *testing.T) {
 }
 
 // TestConvGatheredWindow covers strided convolutions computed through a
-// window of the input read as A (convgather.go) against the direct loop
-// in float64, with and without bias and ReLU: AlexNet's conv1 in small,
-// several chunks of output rows and a short last one, padding, unequal
-// strides, dilation, groups; and it checks which shapes are left to
-// other paths.
+// window of the input read as A (convgather.go), and their weight
+// gradients, against the direct loop in float64, with and without bias
+// and ReLU: AlexNet's conv1 in small, several chunks of output rows and a
+// short last one, padding, unequal strides, dilation, groups; and it
+// checks which shapes are left to other paths.
 func TestConvGatheredWindow(t *testing.T) {
 	rng := newRNG(44)
 	conv := func(n, c, hw, m, k, sh, sw, pad, dilation, group int) ConvParams {
@@ -389,6 +389,16 @@ func TestConvGatheredWindow(t *testing.T) {
 			compare(t, fmt.Sprintf("%s bias=%v relu=%v", convName(p), v.bias, v.relu), tolConvForward, y,
 				convNDRef(ndFromConv2D(p)[0], x, w, b))
 		}
+		p.ReLU = false
+		x, w, _, y := convBuffers(rng, p)
+		g := uniform(rng, len(y), -1, 1)
+		dw := uniform(rng, len(w), -1, 1)
+		_, want := convBackwardRef(p, x, w, g)
+		for i, v := range dw { // ConvBackward accumulates
+			want[i] += float64(v)
+		}
+		ConvBackward(&p, x, w, nil, g, nil, dw, nil)
+		compare(t, convName(p)+" dw", tolConvForward, dw, want)
 	}
 	for _, p := range []ConvParams{
 		conv(2, 3, 9, 5, 3, 1, 1, 1, 1, 1), // unit strides: the input is read as B
