@@ -242,34 +242,46 @@ func (w *winogradPlan) run(x, wt, y []float32, e slideEpilogue) {
 // gatherTiles stores the input tiles of group g of images [n0, n0+cnt)
 // as d [n², C/Group, cnt*tiles]: d[(a,b)][c][(i,ty,tx)] =
 // x[n0+i][g*C/Group+c][2ty+a-PadTop][2tx+b-PadLeft], zero outside. Each
-// plane is first copied into a zero-padded one, so that the tiles are
-// read without bounds to test.
+// plane is first copied into a zero-padded one whose even and odd columns
+// lie apart, so that the tiles at every point are rows of one half or
+// the other, copied whole.
 func (w *winogradPlan) gatherTiles(x, d []float32, n0, cnt, g int) {
 	p, n := w.p, w.t.n
 	cg, hw, tiles := p.C/p.Group, p.H*p.W, w.th*w.tw
 	cols := cnt * tiles
 	hp, wp := 2*w.th+n-2, 2*w.tw+n-2 // the padded plane the tiles cover
+	half := (wp + 1) / 2              // the columns of each half
 	parallel.For(cg*cnt, grainFor(n*n*tiles), func(lo, hi int) {
-		padded := getBuffer(hp * wp)
-		defer putBuffer(padded)
-		clear(padded)
+		halves := getBuffer(2 * hp * half) // [even, odd][hp][half]
+		defer putBuffer(halves)
+		clear(halves)
+		even, odd := halves[:hp*half], halves[hp*half:]
 		for task := lo; task < hi; task++ {
 			c, i := task/cnt, task%cnt
 			plane := x[((n0+i)*p.C+g*cg+c)*hw:][:hw]
 			for y := 0; y < p.H; y++ {
-				if py := y + p.PadTop; py < hp {
-					copy(padded[py*wp+p.PadLeft:(py+1)*wp], plane[y*p.W:(y+1)*p.W])
+				py := y + p.PadTop
+				if py >= hp {
+					break
+				}
+				src := plane[y*p.W : y*p.W+min(p.W, wp-p.PadLeft)]
+				for x, v := range src {
+					if px := x + p.PadLeft; px%2 == 0 {
+						even[py*half+px/2] = v
+					} else {
+						odd[py*half+px/2] = v
+					}
 				}
 			}
 			for a := 0; a < n; a++ {
 				for b := 0; b < n; b++ {
+					side := even
+					if b%2 == 1 {
+						side = odd
+					}
 					dst := d[((a*n+b)*cg+c)*cols+i*tiles:][:tiles]
 					for ty := 0; ty < w.th; ty++ {
-						src := padded[(2*ty+a)*wp+b:][:2*w.tw-1]
-						row := dst[ty*w.tw : (ty+1)*w.tw]
-						for tx := range row {
-							row[tx] = src[2*tx]
-						}
+						copy(dst[ty*w.tw:(ty+1)*w.tw], side[(2*ty+a)*half+b/2:])
 					}
 				}
 			}
