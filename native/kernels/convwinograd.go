@@ -250,7 +250,7 @@ func (w *winogradPlan) gatherTiles(x, d []float32, n0, cnt, g int) {
 	cg, hw, tiles := p.C/p.Group, p.H*p.W, w.th*w.tw
 	cols := cnt * tiles
 	hp, wp := 2*w.th+n-2, 2*w.tw+n-2 // the padded plane the tiles cover
-	half := (wp + 1) / 2              // the columns of each half
+	half := (wp + 1) / 2             // the columns of each half
 	parallel.For(cg*cnt, grainFor(n*n*tiles), func(lo, hi int) {
 		halves := getBuffer(2 * hp * half) // [even, odd][hp][half]
 		defer putBuffer(halves)
