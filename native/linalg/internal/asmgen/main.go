@@ -53,6 +53,8 @@ import (
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/reg"
+
+	"github.com/onnxkit/onnxkit/native/internal/avoparam"
 )
 
 // kernelShape describes one register-blocked micro-kernel.
@@ -279,7 +281,7 @@ func emit(s kernelShape, layout aLayout, slide bool) {
 	Label("store")
 	Comment("Scale by alpha, then add beta*C unless useBeta is 0.")
 	av := s.newVec()
-	VBROADCASTSS(paramAddr("alpha"), av)
+	VBROADCASTSS(avoparam.Addr("alpha"), av)
 	for i := range acc {
 		for v := range acc[i] {
 			VMULPS(acc[i][v], av, acc[i][v])
@@ -293,7 +295,7 @@ func emit(s kernelShape, layout aLayout, slide bool) {
 	JZ(LabelRef("overwrite"))
 
 	bv := s.newVec()
-	VBROADCASTSS(paramAddr("beta"), bv)
+	VBROADCASTSS(avoparam.Addr("beta"), bv)
 	for i := range acc {
 		for v := range acc[i] {
 			dst := Mem{Base: c, Disp: 4 * v * s.lanes}
@@ -314,15 +316,6 @@ func emit(s kernelShape, layout aLayout, slide bool) {
 	}
 	VZEROUPPER()
 	RET()
-}
-
-// paramAddr returns the stack address of the named scalar argument.
-func paramAddr(name string) Mem {
-	p, err := Param(name).Resolve()
-	if err != nil {
-		panic(err)
-	}
-	return p.Addr
 }
 
 // emitTransposePack writes packBTrans16AVX2, which stores the first

@@ -10,6 +10,8 @@ import (
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/reg"
+
+	"github.com/onnxkit/onnxkit/native/internal/avoparam"
 )
 
 func main() {
@@ -198,8 +200,8 @@ func emitScaleAdd(masks Mem) {
 	dst := Load(Param("dst"), GP64())
 	src := Load(Param("src"), GP64())
 	av, bv := YMM(), YMM()
-	VBROADCASTSS(paramAddr("a"), av)
-	VBROADCASTSS(paramAddr("b"), bv)
+	VBROADCASTSS(avoparam.Addr("a"), av)
+	VBROADCASTSS(avoparam.Addr("b"), bv)
 	for _, vecs := range []int{4, 1} {
 		label := fmt.Sprintf("by%d", 8*vecs)
 		Label(label)
@@ -231,15 +233,6 @@ func emitScaleAdd(masks Mem) {
 	Label("done")
 	VZEROUPPER()
 	RET()
-}
-
-// paramAddr returns the stack address of the named scalar argument.
-func paramAddr(name string) Mem {
-	p, err := Param(name).Resolve()
-	if err != nil {
-		panic(err)
-	}
-	return p.Addr
 }
 
 // emitEvenRamp writes the table 0, 2, ..., 14: the offsets of the even
