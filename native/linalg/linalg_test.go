@@ -485,6 +485,7 @@ func TestSgemmWindowBounds(t *testing.T) {
 		{2 * w, linalg.Window{Off: []int32{0, 0, int32(len(x)-3*w) + 1}, RowLen: w, RowStride: 2 * w}, true},
 		{2 * w, linalg.Window{Off: []int32{0, 0, 0}, RowLen: w + 1, RowStride: 2 * w}, true},
 		{2 * w, linalg.Window{Off: []int32{0, 0, 0}, RowLen: 2 * w, RowStride: w}, true},
+		{5, linalg.Window{Off: []int32{0, 10, 20}, Step: 2}, true}, // vector loads need a unit step
 	} {
 		tc.win.X = x
 		err := catch(func() { g.SgemmWindow(false, 2, tc.n, 3, 1, a, 3, tc.win, 0, c, tc.n) })
@@ -560,6 +561,10 @@ func TestSgemmWindowT(t *testing.T) {
 			bad := linalg.Window{X: make([]float32, 10), Off: []int32{0, 4}}
 			if catch(func() { g.SgemmWindowT(1, 2, 7, 1, make([]float32, 7), 7, bad, 0, make([]float32, 2), 2) }) == nil {
 				t.Error("a window reaching past X was accepted")
+			}
+			stepped := linalg.Window{X: make([]float32, 100), Off: []int32{0, 4}, Step: 2}
+			if catch(func() { g.SgemmWindowT(1, 2, 7, 1, make([]float32, 7), 7, stepped, 0, make([]float32, 2), 2) }) == nil {
+				t.Error("a window with a step of 2 was accepted as B^T")
 			}
 		})
 	}
