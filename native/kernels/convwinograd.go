@@ -224,8 +224,7 @@ func (w *winogradPlan) run(x, wt, y []float32, e slideEpilogue) {
 		for n0 := 0; n0 < p.N; n0 += w.cnt {
 			cnt := min(w.cnt, p.N-n0)
 			n := cnt * tiles
-			w.gatherTiles(x, d[:points*cg*n], n0, cnt, g)
-			w.gemm.Sgemm(false, false, points, cg*n, points, 1, t.input, points, d, cg*n, 0, v, cg*n)
+			w.transformTiles(x, d, v, n0, cnt, g)
 			// The points' products go to the workers whole, rather than
 			// each split between them, which at batch 1 syncs 36 times.
 			parallel.For(points, 1, func(lo, hi int) {
@@ -237,6 +236,16 @@ func (w *winogradPlan) run(x, wt, y []float32, e slideEpilogue) {
 			w.scatter(out[:4*mg*n], y, n0, cnt, g, e)
 		}
 	}
+}
+
+// transformTiles stores in v [n², C/Group, cnt*tiles] the input tiles of
+// group g of images [n0, n0+cnt) taken to the points, (B^T ⊗ B^T) d,
+// gathering them in d.
+func (w *winogradPlan) transformTiles(x, d, v []float32, n0, cnt, g int) {
+	points, cg := w.t.n*w.t.n, w.p.C/w.p.Group
+	n := cnt * w.th * w.tw
+	w.gatherTiles(x, d[:points*cg*n], n0, cnt, g)
+	w.gemm.Sgemm(false, false, points, cg*n, points, 1, w.t.input, points, d, cg*n, 0, v, cg*n)
 }
 
 // gatherTiles stores the input tiles of group g of images [n0, n0+cnt)
@@ -360,15 +369,12 @@ func (w *winogradPlan) backwardFilter(x, dy, dw []float32) {
 	defer putBuffer(u)
 	sums := getBuffer(points * mg * cg)
 	defer putBuffer(sums)
-	grad := getBuffer(rr * mg * cg)
-	defer putBuffer(grad)
 	serial := w.gemm.Serial()
 	for g := 0; g < p.Group; g++ {
 		for n0 := 0; n0 < p.N; n0 += w.cnt {
 			cnt := min(w.cnt, p.N-n0)
 			n := cnt * tiles
-			w.gatherTiles(x, d[:points*cg*n], n0, cnt, g)
-			w.gemm.Sgemm(false, false, points, cg*n, points, 1, t.input, points, d, cg*n, 0, v, cg*n)
+			w.transformTiles(x, d, v, n0, cnt, g)
 			w.gatherGradientTiles(dy, dyTiles[:4*mg*n], n0, cnt, g)
 			w.gemm.Sgemm(false, false, points, mg*n, 4, 1, t.grad, 4, dyTiles, mg*n, 0, u, mg*n)
 			beta := float32(1)
@@ -381,18 +387,10 @@ func (w *winogradPlan) backwardFilter(x, dy, dw []float32) {
 				}
 			})
 		}
-		w.gemm.Sgemm(false, false, rr, mg*cg, points, 1, t.gradOutput, points, sums, mg*cg, 0, grad, mg*cg)
-		// dw[g*mg+m][c][k] += grad[k][m][c]
-		parallel.For(mg, grainFor(cg*rr), func(lo, hi int) {
-			for m := lo; m < hi; m++ {
-				for c := 0; c < cg; c++ {
-					kernel := dw[((g*mg+m)*cg+c)*rr:][:rr]
-					for k := range kernel {
-						kernel[k] += grad[(k*mg+m)*cg+c]
-					}
-				}
-			}
-		})
+		// dw[g*mg+m][c][k] += sum over points of sums[point][m][c] times
+		// the output transform's [k][point]: the transform written
+		// transposed, straight into the kernels.
+		w.gemm.Sgemm(true, true, mg*cg, rr, points, 1, sums, mg*cg, t.gradOutput, points, 1, dw[g*mg*cg*rr:], rr)
 	}
 }
 
