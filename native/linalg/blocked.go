@@ -422,9 +422,6 @@ func (p *gemmArgs) check(nr int) {
 // check panics unless w can be the window of a k×n B, read in panels of
 // nr columns.
 func (w *Window) check(k, n, nr int) {
-	if len(w.Off) < k {
-		panic(fmt.Sprintf("linalg: window of %d offsets for k=%d", len(w.Off), k))
-	}
 	if w.Step > 1 {
 		panic(fmt.Sprintf("linalg: window of B with a step of %d", w.Step))
 	}
@@ -432,54 +429,52 @@ func (w *Window) check(k, n, nr int) {
 		panic(fmt.Sprintf("linalg: window rows of %d columns %d apart, not a multiple of the panel width %d within their stride",
 			w.RowLen, w.RowStride, nr))
 	}
-	if n == 0 {
-		return
+	span := 0
+	if n > 0 {
+		span = w.at((n-1)/nr*nr) + nr // the rows grow, so the last panel reaches farthest
 	}
-	span := w.at((n-1)/nr*nr) + nr // the rows grow, so the last panel reaches farthest
-	for q, o := range w.Off[:k] {
-		if o < 0 || int(o)+span > len(w.X) {
-			panic(fmt.Sprintf("linalg: window offset %d = %d: panels reach %d, past len(X) = %d", q, o, int(o)+span, len(w.X)))
-		}
-	}
+	w.checkOffsets(k, span)
 }
 
 // checkT panics unless w can be the window of the transpose of a k×n B.
 func (w *Window) checkT(k, n int) {
-	if len(w.Off) < n {
-		panic(fmt.Sprintf("linalg: window of %d offsets for n=%d", len(w.Off), n))
-	}
 	if w.Step > 1 {
 		panic(fmt.Sprintf("linalg: window of B^T with a step of %d", w.Step))
 	}
 	if w.RowLen != 0 && w.RowStride < w.RowLen {
 		panic(fmt.Sprintf("linalg: window rows of %d columns %d apart", w.RowLen, w.RowStride))
 	}
-	if k == 0 {
-		return
+	span := 0
+	if k > 0 {
+		span = w.at(k-1) + 1
 	}
-	span := w.at(k-1) + 1
-	for j, o := range w.Off[:n] {
-		if o < 0 || int(o)+span > len(w.X) {
-			panic(fmt.Sprintf("linalg: window offset %d = %d: rows reach %d, past len(X) = %d", j, o, int(o)+span, len(w.X)))
-		}
-	}
+	w.checkOffsets(n, span)
 }
 
 // checkA panics unless w can be the window of the transpose of an m×k A.
 func (w *Window) checkA(m, k int) {
-	if len(w.Off) < k {
-		panic(fmt.Sprintf("linalg: window of %d offsets for k=%d", len(w.Off), k))
-	}
 	if w.RowLen != 0 && w.RowStride <= (w.RowLen-1)*max(w.Step, 1) {
 		panic(fmt.Sprintf("linalg: window rows of %d columns %d apart reach past the next row, %d on", w.RowLen, max(w.Step, 1), w.RowStride))
 	}
-	if m == 0 {
+	span := 0
+	if m > 0 {
+		span = w.at(m-1) + 1 // at grows with i
+	}
+	w.checkOffsets(k, span)
+}
+
+// checkOffsets panics unless w has count offsets, each with span elements
+// of X from it (none to check when span is 0).
+func (w *Window) checkOffsets(count, span int) {
+	if len(w.Off) < count {
+		panic(fmt.Sprintf("linalg: window of %d offsets, %d needed", len(w.Off), count))
+	}
+	if span == 0 {
 		return
 	}
-	span := w.at(m-1) + 1 // at grows with i
-	for q, o := range w.Off[:k] {
+	for q, o := range w.Off[:count] {
 		if o < 0 || int(o)+span > len(w.X) {
-			panic(fmt.Sprintf("linalg: window offset %d = %d: rows reach %d, past len(X) = %d", q, o, int(o)+span, len(w.X)))
+			panic(fmt.Sprintf("linalg: window offset %d = %d: reaches %d, past len(X) = %d", q, o, int(o)+span, len(w.X)))
 		}
 	}
 }
