@@ -16,9 +16,9 @@ package kernels
 // suits the strided convolutions, whose positions the vector loads of
 // convslide.go's window (input read as B) cannot take side by side
 // without first splitting the input into its stride phases, at a cost in
-// zeros (conv1 of AlexNet: 19% more multiply-adds). The product is the output
-// transposed, position by channel; it is computed in chunks of positions
-// that stay in cache, each transposed into y by the epilogue.
+// zeros (conv1 of AlexNet: 19% more multiply-adds). The product is the
+// output transposed, position by channel; it is computed in chunks of
+// positions that stay in cache, each transposed into y by the epilogue.
 
 import (
 	"github.com/onnxkit/onnxkit/native/linalg"

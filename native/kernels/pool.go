@@ -143,10 +143,9 @@ func maxPool(p *PoolParams, x, y []float32, argmax []int64) {
 			if argmax != nil {
 				arg = argmax[pl*ohw : (pl+1)*ohw]
 			}
-			switch {
-			case sep != nil:
+			if sep != nil {
 				sep.plane(x[pl*hw:(pl+1)*hw], pl*hw, yp, arg)
-			default:
+			} else {
 				p.maxPoolPlane(x, pl*hw, yp, arg)
 			}
 		}
@@ -237,8 +236,7 @@ func (p *PoolParams) findMaxima(plane []float32, base, oy int, y []float32, arg 
 // rowMax too with a stride of 1 along the width, every other value
 // (vec.MaxStride2) with a stride of 2. With a larger stride, rowMax is
 // first dealt into phases of every stride-th value, whose rows the
-// columns are. The taps are those of the argmax path, read in another
-// order.
+// columns are. The taps are those maxPoolPlane reads, in another order.
 type separableMax struct {
 	p              *PoolParams
 	span           int       // the columns the windows read
