@@ -1,6 +1,7 @@
 // Package vec holds the vector loops of the native engine's memory-bound
-// kernels: assembly where the CPU has AVX2, plain Go elsewhere, with the
-// same results.
+// kernels and the tile transforms of its Winograd convolutions: assembly
+// where the CPU has AVX2, plain Go elsewhere, with the same results (the
+// transforms within float32 rounding: the assembly fuses multiply-adds).
 package vec
 
 //go:generate go run ./internal/asmgen -out vec_amd64.s -stubs vec_amd64.go -pkg vec

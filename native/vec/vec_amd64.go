@@ -21,3 +21,23 @@ func scaleAddAVX2(n int, dst *float32, src *float32, a float32, b float32)
 //
 //go:noescape
 func firstEqualStride2AVX2(n int, idx *int32, m *float32, src *float32, off *int32, taps int)
+
+// winogradInput3AVX2 is an AVX2 loop of vec.TileTransform.Tiles; see emitTileTransform in package asmgen.
+//
+//go:noescape
+func winogradInput3AVX2(n int, dst *float32, pointStride int, even *float32, odd *float32, rowStride int)
+
+// winogradGradient3AVX2 is an AVX2 loop of vec.TileTransform.Tiles; see emitTileTransform in package asmgen.
+//
+//go:noescape
+func winogradGradient3AVX2(n int, dst *float32, pointStride int, even *float32, odd *float32, rowStride int)
+
+// winogradInput5AVX2 is an AVX2 loop of vec.TileTransform.Tiles; see emitTileTransform in package asmgen.
+//
+//go:noescape
+func winogradInput5AVX2(n int, dst *float32, pointStride int, even *float32, odd *float32, rowStride int)
+
+// winogradGradient5AVX2 is an AVX2 loop of vec.TileTransform.Tiles; see emitTileTransform in package asmgen.
+//
+//go:noescape
+func winogradGradient5AVX2(n int, dst *float32, pointStride int, even *float32, odd *float32, rowStride int)

@@ -289,3 +289,2053 @@ store:
 done:
 	VZEROUPPER
 	RET
+
+DATA tileConstants<>+0(SB)/4, $0xbf800000
+DATA tileConstants<>+4(SB)/4, $0xbf800000
+DATA tileConstants<>+8(SB)/4, $0xbf800000
+DATA tileConstants<>+12(SB)/4, $0xbf800000
+DATA tileConstants<>+16(SB)/4, $0xbf800000
+DATA tileConstants<>+20(SB)/4, $0xbf800000
+DATA tileConstants<>+24(SB)/4, $0xbf800000
+DATA tileConstants<>+28(SB)/4, $0xbf800000
+DATA tileConstants<>+32(SB)/4, $0x3f000000
+DATA tileConstants<>+36(SB)/4, $0x3f000000
+DATA tileConstants<>+40(SB)/4, $0x3f000000
+DATA tileConstants<>+44(SB)/4, $0x3f000000
+DATA tileConstants<>+48(SB)/4, $0x3f000000
+DATA tileConstants<>+52(SB)/4, $0x3f000000
+DATA tileConstants<>+56(SB)/4, $0x3f000000
+DATA tileConstants<>+60(SB)/4, $0x3f000000
+DATA tileConstants<>+64(SB)/4, $0xbf000000
+DATA tileConstants<>+68(SB)/4, $0xbf000000
+DATA tileConstants<>+72(SB)/4, $0xbf000000
+DATA tileConstants<>+76(SB)/4, $0xbf000000
+DATA tileConstants<>+80(SB)/4, $0xbf000000
+DATA tileConstants<>+84(SB)/4, $0xbf000000
+DATA tileConstants<>+88(SB)/4, $0xbf000000
+DATA tileConstants<>+92(SB)/4, $0xbf000000
+DATA tileConstants<>+96(SB)/4, $0x40800000
+DATA tileConstants<>+100(SB)/4, $0x40800000
+DATA tileConstants<>+104(SB)/4, $0x40800000
+DATA tileConstants<>+108(SB)/4, $0x40800000
+DATA tileConstants<>+112(SB)/4, $0x40800000
+DATA tileConstants<>+116(SB)/4, $0x40800000
+DATA tileConstants<>+120(SB)/4, $0x40800000
+DATA tileConstants<>+124(SB)/4, $0x40800000
+DATA tileConstants<>+128(SB)/4, $0xc0a00000
+DATA tileConstants<>+132(SB)/4, $0xc0a00000
+DATA tileConstants<>+136(SB)/4, $0xc0a00000
+DATA tileConstants<>+140(SB)/4, $0xc0a00000
+DATA tileConstants<>+144(SB)/4, $0xc0a00000
+DATA tileConstants<>+148(SB)/4, $0xc0a00000
+DATA tileConstants<>+152(SB)/4, $0xc0a00000
+DATA tileConstants<>+156(SB)/4, $0xc0a00000
+DATA tileConstants<>+160(SB)/4, $0xc0800000
+DATA tileConstants<>+164(SB)/4, $0xc0800000
+DATA tileConstants<>+168(SB)/4, $0xc0800000
+DATA tileConstants<>+172(SB)/4, $0xc0800000
+DATA tileConstants<>+176(SB)/4, $0xc0800000
+DATA tileConstants<>+180(SB)/4, $0xc0800000
+DATA tileConstants<>+184(SB)/4, $0xc0800000
+DATA tileConstants<>+188(SB)/4, $0xc0800000
+DATA tileConstants<>+192(SB)/4, $0xc0000000
+DATA tileConstants<>+196(SB)/4, $0xc0000000
+DATA tileConstants<>+200(SB)/4, $0xc0000000
+DATA tileConstants<>+204(SB)/4, $0xc0000000
+DATA tileConstants<>+208(SB)/4, $0xc0000000
+DATA tileConstants<>+212(SB)/4, $0xc0000000
+DATA tileConstants<>+216(SB)/4, $0xc0000000
+DATA tileConstants<>+220(SB)/4, $0xc0000000
+DATA tileConstants<>+224(SB)/4, $0x40000000
+DATA tileConstants<>+228(SB)/4, $0x40000000
+DATA tileConstants<>+232(SB)/4, $0x40000000
+DATA tileConstants<>+236(SB)/4, $0x40000000
+DATA tileConstants<>+240(SB)/4, $0x40000000
+DATA tileConstants<>+244(SB)/4, $0x40000000
+DATA tileConstants<>+248(SB)/4, $0x40000000
+DATA tileConstants<>+252(SB)/4, $0x40000000
+DATA tileConstants<>+256(SB)/4, $0x3e800000
+DATA tileConstants<>+260(SB)/4, $0x3e800000
+DATA tileConstants<>+264(SB)/4, $0x3e800000
+DATA tileConstants<>+268(SB)/4, $0x3e800000
+DATA tileConstants<>+272(SB)/4, $0x3e800000
+DATA tileConstants<>+276(SB)/4, $0x3e800000
+DATA tileConstants<>+280(SB)/4, $0x3e800000
+DATA tileConstants<>+284(SB)/4, $0x3e800000
+DATA tileConstants<>+288(SB)/4, $0xbe2aaaab
+DATA tileConstants<>+292(SB)/4, $0xbe2aaaab
+DATA tileConstants<>+296(SB)/4, $0xbe2aaaab
+DATA tileConstants<>+300(SB)/4, $0xbe2aaaab
+DATA tileConstants<>+304(SB)/4, $0xbe2aaaab
+DATA tileConstants<>+308(SB)/4, $0xbe2aaaab
+DATA tileConstants<>+312(SB)/4, $0xbe2aaaab
+DATA tileConstants<>+316(SB)/4, $0xbe2aaaab
+DATA tileConstants<>+320(SB)/4, $0x3e2aaaab
+DATA tileConstants<>+324(SB)/4, $0x3e2aaaab
+DATA tileConstants<>+328(SB)/4, $0x3e2aaaab
+DATA tileConstants<>+332(SB)/4, $0x3e2aaaab
+DATA tileConstants<>+336(SB)/4, $0x3e2aaaab
+DATA tileConstants<>+340(SB)/4, $0x3e2aaaab
+DATA tileConstants<>+344(SB)/4, $0x3e2aaaab
+DATA tileConstants<>+348(SB)/4, $0x3e2aaaab
+DATA tileConstants<>+352(SB)/4, $0x3d2aaaab
+DATA tileConstants<>+356(SB)/4, $0x3d2aaaab
+DATA tileConstants<>+360(SB)/4, $0x3d2aaaab
+DATA tileConstants<>+364(SB)/4, $0x3d2aaaab
+DATA tileConstants<>+368(SB)/4, $0x3d2aaaab
+DATA tileConstants<>+372(SB)/4, $0x3d2aaaab
+DATA tileConstants<>+376(SB)/4, $0x3d2aaaab
+DATA tileConstants<>+380(SB)/4, $0x3d2aaaab
+DATA tileConstants<>+384(SB)/4, $0x3daaaaab
+DATA tileConstants<>+388(SB)/4, $0x3daaaaab
+DATA tileConstants<>+392(SB)/4, $0x3daaaaab
+DATA tileConstants<>+396(SB)/4, $0x3daaaaab
+DATA tileConstants<>+400(SB)/4, $0x3daaaaab
+DATA tileConstants<>+404(SB)/4, $0x3daaaaab
+DATA tileConstants<>+408(SB)/4, $0x3daaaaab
+DATA tileConstants<>+412(SB)/4, $0x3daaaaab
+DATA tileConstants<>+416(SB)/4, $0xbdaaaaab
+DATA tileConstants<>+420(SB)/4, $0xbdaaaaab
+DATA tileConstants<>+424(SB)/4, $0xbdaaaaab
+DATA tileConstants<>+428(SB)/4, $0xbdaaaaab
+DATA tileConstants<>+432(SB)/4, $0xbdaaaaab
+DATA tileConstants<>+436(SB)/4, $0xbdaaaaab
+DATA tileConstants<>+440(SB)/4, $0xbdaaaaab
+DATA tileConstants<>+444(SB)/4, $0xbdaaaaab
+GLOBL tileConstants<>(SB), RODATA|NOPTR, $448
+
+// func winogradInput3AVX2(n int, dst *float32, pointStride int, even *float32, odd *float32, rowStride int)
+// Requires: AVX
+TEXT ·winogradInput3AVX2(SB), $512-48
+	MOVQ   n+0(FP), AX
+	MOVQ   dst+8(FP), CX
+	MOVQ   pointStride+16(FP), DX
+	MOVQ   even+24(FP), BX
+	MOVQ   odd+32(FP), SI
+	MOVQ   rowStride+40(FP), DI
+	SHLQ   $0x02, DX
+	SHLQ   $0x02, DI
+	IMUL3Q $0x00000004, DX, R8
+
+winogradInput3AVX2block:
+	CMPQ    AX, $0x00000008
+	JL      winogradInput3AVX2tail
+	MOVQ    BX, R9
+	MOVQ    SI, R10
+	VMOVUPS (R9), Y0
+	VMOVUPS (R10), Y1
+	VMOVUPS 4(R9), Y2
+	VMOVUPS 4(R10), Y3
+	VMULPS  tileConstants<>+0(SB), Y0, Y0
+	VADDPS  Y2, Y0, Y0
+	VMOVUPS Y0, (SP)
+	VMOVAPS Y1, Y0
+	VADDPS  Y2, Y0, Y0
+	VMOVUPS Y0, 32(SP)
+	VMULPS  tileConstants<>+0(SB), Y1, Y0
+	VADDPS  Y2, Y0, Y0
+	VMOVUPS Y0, 64(SP)
+	VMULPS  tileConstants<>+0(SB), Y1, Y0
+	VADDPS  Y3, Y0, Y0
+	VMOVUPS Y0, 96(SP)
+	ADDQ    DI, R9
+	ADDQ    DI, R10
+	VMOVUPS (R9), Y0
+	VMOVUPS (R10), Y1
+	VMOVUPS 4(R9), Y2
+	VMOVUPS 4(R10), Y3
+	VMULPS  tileConstants<>+0(SB), Y0, Y0
+	VADDPS  Y2, Y0, Y0
+	VMOVUPS Y0, 128(SP)
+	VMOVAPS Y1, Y0
+	VADDPS  Y2, Y0, Y0
+	VMOVUPS Y0, 160(SP)
+	VMULPS  tileConstants<>+0(SB), Y1, Y0
+	VADDPS  Y2, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMULPS  tileConstants<>+0(SB), Y1, Y0
+	VADDPS  Y3, Y0, Y0
+	VMOVUPS Y0, 224(SP)
+	ADDQ    DI, R9
+	ADDQ    DI, R10
+	VMOVUPS (R9), Y0
+	VMOVUPS (R10), Y1
+	VMOVUPS 4(R9), Y2
+	VMOVUPS 4(R10), Y3
+	VMULPS  tileConstants<>+0(SB), Y0, Y0
+	VADDPS  Y2, Y0, Y0
+	VMOVUPS Y0, 256(SP)
+	VMOVAPS Y1, Y0
+	VADDPS  Y2, Y0, Y0
+	VMOVUPS Y0, 288(SP)
+	VMULPS  tileConstants<>+0(SB), Y1, Y0
+	VADDPS  Y2, Y0, Y0
+	VMOVUPS Y0, 320(SP)
+	VMULPS  tileConstants<>+0(SB), Y1, Y0
+	VADDPS  Y3, Y0, Y0
+	VMOVUPS Y0, 352(SP)
+	ADDQ    DI, R9
+	ADDQ    DI, R10
+	VMOVUPS (R9), Y0
+	VMOVUPS (R10), Y1
+	VMOVUPS 4(R9), Y2
+	VMOVUPS 4(R10), Y3
+	VMULPS  tileConstants<>+0(SB), Y0, Y0
+	VADDPS  Y2, Y0, Y0
+	VMOVUPS Y0, 384(SP)
+	VMOVAPS Y1, Y0
+	VADDPS  Y2, Y0, Y0
+	VMOVUPS Y0, 416(SP)
+	VMULPS  tileConstants<>+0(SB), Y1, Y0
+	VADDPS  Y2, Y0, Y0
+	VMOVUPS Y0, 448(SP)
+	VMULPS  tileConstants<>+0(SB), Y1, Y0
+	VADDPS  Y3, Y0, Y0
+	VMOVUPS Y0, 480(SP)
+	MOVQ    CX, R9
+	VMOVUPS (SP), Y0
+	VMOVUPS 128(SP), Y1
+	VMOVUPS 256(SP), Y2
+	VMOVUPS 384(SP), Y3
+	MOVQ    R9, R10
+	VMULPS  tileConstants<>+0(SB), Y0, Y0
+	VADDPS  Y2, Y0, Y0
+	VMOVUPS Y0, (R10)
+	ADDQ    R8, R10
+	VMOVAPS Y1, Y0
+	VADDPS  Y2, Y0, Y0
+	VMOVUPS Y0, (R10)
+	ADDQ    R8, R10
+	VMULPS  tileConstants<>+0(SB), Y1, Y0
+	VADDPS  Y2, Y0, Y0
+	VMOVUPS Y0, (R10)
+	ADDQ    R8, R10
+	VMULPS  tileConstants<>+0(SB), Y1, Y0
+	VADDPS  Y3, Y0, Y0
+	VMOVUPS Y0, (R10)
+	ADDQ    DX, R9
+	VMOVUPS 32(SP), Y0
+	VMOVUPS 160(SP), Y1
+	VMOVUPS 288(SP), Y2
+	VMOVUPS 416(SP), Y3
+	MOVQ    R9, R10
+	VMULPS  tileConstants<>+0(SB), Y0, Y0
+	VADDPS  Y2, Y0, Y0
+	VMOVUPS Y0, (R10)
+	ADDQ    R8, R10
+	VMOVAPS Y1, Y0
+	VADDPS  Y2, Y0, Y0
+	VMOVUPS Y0, (R10)
+	ADDQ    R8, R10
+	VMULPS  tileConstants<>+0(SB), Y1, Y0
+	VADDPS  Y2, Y0, Y0
+	VMOVUPS Y0, (R10)
+	ADDQ    R8, R10
+	VMULPS  tileConstants<>+0(SB), Y1, Y0
+	VADDPS  Y3, Y0, Y0
+	VMOVUPS Y0, (R10)
+	ADDQ    DX, R9
+	VMOVUPS 64(SP), Y0
+	VMOVUPS 192(SP), Y1
+	VMOVUPS 320(SP), Y2
+	VMOVUPS 448(SP), Y3
+	MOVQ    R9, R10
+	VMULPS  tileConstants<>+0(SB), Y0, Y0
+	VADDPS  Y2, Y0, Y0
+	VMOVUPS Y0, (R10)
+	ADDQ    R8, R10
+	VMOVAPS Y1, Y0
+	VADDPS  Y2, Y0, Y0
+	VMOVUPS Y0, (R10)
+	ADDQ    R8, R10
+	VMULPS  tileConstants<>+0(SB), Y1, Y0
+	VADDPS  Y2, Y0, Y0
+	VMOVUPS Y0, (R10)
+	ADDQ    R8, R10
+	VMULPS  tileConstants<>+0(SB), Y1, Y0
+	VADDPS  Y3, Y0, Y0
+	VMOVUPS Y0, (R10)
+	ADDQ    DX, R9
+	VMOVUPS 96(SP), Y0
+	VMOVUPS 224(SP), Y1
+	VMOVUPS 352(SP), Y2
+	VMOVUPS 480(SP), Y3
+	VMULPS  tileConstants<>+0(SB), Y0, Y0
+	VADDPS  Y2, Y0, Y0
+	VMOVUPS Y0, (R9)
+	ADDQ    R8, R9
+	VMOVAPS Y1, Y0
+	VADDPS  Y2, Y0, Y0
+	VMOVUPS Y0, (R9)
+	ADDQ    R8, R9
+	VMULPS  tileConstants<>+0(SB), Y1, Y0
+	VADDPS  Y2, Y0, Y0
+	VMOVUPS Y0, (R9)
+	ADDQ    R8, R9
+	VMULPS  tileConstants<>+0(SB), Y1, Y0
+	VADDPS  Y3, Y0, Y0
+	VMOVUPS Y0, (R9)
+	ADDQ    $0x00000020, CX
+	ADDQ    $0x00000020, BX
+	ADDQ    $0x00000020, SI
+	SUBQ    $0x00000008, AX
+	JMP     winogradInput3AVX2block
+
+winogradInput3AVX2tail:
+	TESTQ      AX, AX
+	JZ         winogradInput3AVX2done
+	LEAQ       tailMasks<>+32(SB), R9
+	SHLQ       $0x02, AX
+	SUBQ       AX, R9
+	VMOVUPS    (R9), Y0
+	MOVQ       BX, AX
+	MOVQ       SI, BX
+	VMASKMOVPS (AX), Y0, Y1
+	VMASKMOVPS (BX), Y0, Y2
+	VMASKMOVPS 4(AX), Y0, Y3
+	VMASKMOVPS 4(BX), Y0, Y4
+	VMULPS     tileConstants<>+0(SB), Y1, Y1
+	VADDPS     Y3, Y1, Y1
+	VMOVUPS    Y1, (SP)
+	VMOVAPS    Y2, Y1
+	VADDPS     Y3, Y1, Y1
+	VMOVUPS    Y1, 32(SP)
+	VMULPS     tileConstants<>+0(SB), Y2, Y1
+	VADDPS     Y3, Y1, Y1
+	VMOVUPS    Y1, 64(SP)
+	VMULPS     tileConstants<>+0(SB), Y2, Y1
+	VADDPS     Y4, Y1, Y1
+	VMOVUPS    Y1, 96(SP)
+	ADDQ       DI, AX
+	ADDQ       DI, BX
+	VMASKMOVPS (AX), Y0, Y1
+	VMASKMOVPS (BX), Y0, Y2
+	VMASKMOVPS 4(AX), Y0, Y3
+	VMASKMOVPS 4(BX), Y0, Y4
+	VMULPS     tileConstants<>+0(SB), Y1, Y1
+	VADDPS     Y3, Y1, Y1
+	VMOVUPS    Y1, 128(SP)
+	VMOVAPS    Y2, Y1
+	VADDPS     Y3, Y1, Y1
+	VMOVUPS    Y1, 160(SP)
+	VMULPS     tileConstants<>+0(SB), Y2, Y1
+	VADDPS     Y3, Y1, Y1
+	VMOVUPS    Y1, 192(SP)
+	VMULPS     tileConstants<>+0(SB), Y2, Y1
+	VADDPS     Y4, Y1, Y1
+	VMOVUPS    Y1, 224(SP)
+	ADDQ       DI, AX
+	ADDQ       DI, BX
+	VMASKMOVPS (AX), Y0, Y1
+	VMASKMOVPS (BX), Y0, Y2
+	VMASKMOVPS 4(AX), Y0, Y3
+	VMASKMOVPS 4(BX), Y0, Y4
+	VMULPS     tileConstants<>+0(SB), Y1, Y1
+	VADDPS     Y3, Y1, Y1
+	VMOVUPS    Y1, 256(SP)
+	VMOVAPS    Y2, Y1
+	VADDPS     Y3, Y1, Y1
+	VMOVUPS    Y1, 288(SP)
+	VMULPS     tileConstants<>+0(SB), Y2, Y1
+	VADDPS     Y3, Y1, Y1
+	VMOVUPS    Y1, 320(SP)
+	VMULPS     tileConstants<>+0(SB), Y2, Y1
+	VADDPS     Y4, Y1, Y1
+	VMOVUPS    Y1, 352(SP)
+	ADDQ       DI, AX
+	ADDQ       DI, BX
+	VMASKMOVPS (AX), Y0, Y1
+	VMASKMOVPS (BX), Y0, Y2
+	VMASKMOVPS 4(AX), Y0, Y3
+	VMASKMOVPS 4(BX), Y0, Y4
+	VMULPS     tileConstants<>+0(SB), Y1, Y1
+	VADDPS     Y3, Y1, Y1
+	VMOVUPS    Y1, 384(SP)
+	VMOVAPS    Y2, Y1
+	VADDPS     Y3, Y1, Y1
+	VMOVUPS    Y1, 416(SP)
+	VMULPS     tileConstants<>+0(SB), Y2, Y1
+	VADDPS     Y3, Y1, Y1
+	VMOVUPS    Y1, 448(SP)
+	VMULPS     tileConstants<>+0(SB), Y2, Y1
+	VADDPS     Y4, Y1, Y1
+	VMOVUPS    Y1, 480(SP)
+	MOVQ       CX, AX
+	VMOVUPS    (SP), Y1
+	VMOVUPS    128(SP), Y2
+	VMOVUPS    256(SP), Y3
+	VMOVUPS    384(SP), Y4
+	MOVQ       AX, CX
+	VMULPS     tileConstants<>+0(SB), Y1, Y1
+	VADDPS     Y3, Y1, Y1
+	VMASKMOVPS Y1, Y0, (CX)
+	ADDQ       R8, CX
+	VMOVAPS    Y2, Y1
+	VADDPS     Y3, Y1, Y1
+	VMASKMOVPS Y1, Y0, (CX)
+	ADDQ       R8, CX
+	VMULPS     tileConstants<>+0(SB), Y2, Y1
+	VADDPS     Y3, Y1, Y1
+	VMASKMOVPS Y1, Y0, (CX)
+	ADDQ       R8, CX
+	VMULPS     tileConstants<>+0(SB), Y2, Y1
+	VADDPS     Y4, Y1, Y1
+	VMASKMOVPS Y1, Y0, (CX)
+	ADDQ       DX, AX
+	VMOVUPS    32(SP), Y1
+	VMOVUPS    160(SP), Y2
+	VMOVUPS    288(SP), Y3
+	VMOVUPS    416(SP), Y4
+	MOVQ       AX, CX
+	VMULPS     tileConstants<>+0(SB), Y1, Y1
+	VADDPS     Y3, Y1, Y1
+	VMASKMOVPS Y1, Y0, (CX)
+	ADDQ       R8, CX
+	VMOVAPS    Y2, Y1
+	VADDPS     Y3, Y1, Y1
+	VMASKMOVPS Y1, Y0, (CX)
+	ADDQ       R8, CX
+	VMULPS     tileConstants<>+0(SB), Y2, Y1
+	VADDPS     Y3, Y1, Y1
+	VMASKMOVPS Y1, Y0, (CX)
+	ADDQ       R8, CX
+	VMULPS     tileConstants<>+0(SB), Y2, Y1
+	VADDPS     Y4, Y1, Y1
+	VMASKMOVPS Y1, Y0, (CX)
+	ADDQ       DX, AX
+	VMOVUPS    64(SP), Y1
+	VMOVUPS    192(SP), Y2
+	VMOVUPS    320(SP), Y3
+	VMOVUPS    448(SP), Y4
+	MOVQ       AX, CX
+	VMULPS     tileConstants<>+0(SB), Y1, Y1
+	VADDPS     Y3, Y1, Y1
+	VMASKMOVPS Y1, Y0, (CX)
+	ADDQ       R8, CX
+	VMOVAPS    Y2, Y1
+	VADDPS     Y3, Y1, Y1
+	VMASKMOVPS Y1, Y0, (CX)
+	ADDQ       R8, CX
+	VMULPS     tileConstants<>+0(SB), Y2, Y1
+	VADDPS     Y3, Y1, Y1
+	VMASKMOVPS Y1, Y0, (CX)
+	ADDQ       R8, CX
+	VMULPS     tileConstants<>+0(SB), Y2, Y1
+	VADDPS     Y4, Y1, Y1
+	VMASKMOVPS Y1, Y0, (CX)
+	ADDQ       DX, AX
+	VMOVUPS    96(SP), Y1
+	VMOVUPS    224(SP), Y2
+	VMOVUPS    352(SP), Y3
+	VMOVUPS    480(SP), Y4
+	VMULPS     tileConstants<>+0(SB), Y1, Y1
+	VADDPS     Y3, Y1, Y1
+	VMASKMOVPS Y1, Y0, (AX)
+	ADDQ       R8, AX
+	VMOVAPS    Y2, Y1
+	VADDPS     Y3, Y1, Y1
+	VMASKMOVPS Y1, Y0, (AX)
+	ADDQ       R8, AX
+	VMULPS     tileConstants<>+0(SB), Y2, Y1
+	VADDPS     Y3, Y1, Y1
+	VMASKMOVPS Y1, Y0, (AX)
+	ADDQ       R8, AX
+	VMULPS     tileConstants<>+0(SB), Y2, Y1
+	VADDPS     Y4, Y1, Y1
+	VMASKMOVPS Y1, Y0, (AX)
+
+winogradInput3AVX2done:
+	VZEROUPPER
+	RET
+
+// func winogradGradient3AVX2(n int, dst *float32, pointStride int, even *float32, odd *float32, rowStride int)
+// Requires: AVX, FMA3
+TEXT ·winogradGradient3AVX2(SB), $256-48
+	MOVQ   n+0(FP), AX
+	MOVQ   dst+8(FP), CX
+	MOVQ   pointStride+16(FP), DX
+	MOVQ   even+24(FP), BX
+	MOVQ   odd+32(FP), SI
+	MOVQ   rowStride+40(FP), DI
+	SHLQ   $0x02, DX
+	SHLQ   $0x02, DI
+	IMUL3Q $0x00000004, DX, R8
+
+winogradGradient3AVX2block:
+	CMPQ        AX, $0x00000008
+	JL          winogradGradient3AVX2tail
+	MOVQ        BX, R9
+	MOVQ        SI, R10
+	VMOVUPS     (R9), Y0
+	VMOVUPS     (R10), Y1
+	VMULPS      tileConstants<>+0(SB), Y0, Y2
+	VMOVUPS     Y2, (SP)
+	VMULPS      tileConstants<>+32(SB), Y0, Y2
+	VFMADD231PS tileConstants<>+32(SB), Y1, Y2
+	VMOVUPS     Y2, 32(SP)
+	VMULPS      tileConstants<>+32(SB), Y0, Y0
+	VFMADD231PS tileConstants<>+64(SB), Y1, Y0
+	VMOVUPS     Y0, 64(SP)
+	VMOVAPS     Y1, Y0
+	VMOVUPS     Y0, 96(SP)
+	ADDQ        DI, R9
+	ADDQ        DI, R10
+	VMOVUPS     (R9), Y0
+	VMOVUPS     (R10), Y1
+	VMULPS      tileConstants<>+0(SB), Y0, Y2
+	VMOVUPS     Y2, 128(SP)
+	VMULPS      tileConstants<>+32(SB), Y0, Y2
+	VFMADD231PS tileConstants<>+32(SB), Y1, Y2
+	VMOVUPS     Y2, 160(SP)
+	VMULPS      tileConstants<>+32(SB), Y0, Y0
+	VFMADD231PS tileConstants<>+64(SB), Y1, Y0
+	VMOVUPS     Y0, 192(SP)
+	VMOVAPS     Y1, Y0
+	VMOVUPS     Y0, 224(SP)
+	MOVQ        CX, R9
+	VMOVUPS     (SP), Y0
+	VMOVUPS     128(SP), Y1
+	MOVQ        R9, R10
+	VMULPS      tileConstants<>+0(SB), Y0, Y2
+	VMOVUPS     Y2, (R10)
+	ADDQ        R8, R10
+	VMULPS      tileConstants<>+32(SB), Y0, Y2
+	VFMADD231PS tileConstants<>+32(SB), Y1, Y2
+	VMOVUPS     Y2, (R10)
+	ADDQ        R8, R10
+	VMULPS      tileConstants<>+32(SB), Y0, Y0
+	VFMADD231PS tileConstants<>+64(SB), Y1, Y0
+	VMOVUPS     Y0, (R10)
+	ADDQ        R8, R10
+	VMOVAPS     Y1, Y0
+	VMOVUPS     Y0, (R10)
+	ADDQ        DX, R9
+	VMOVUPS     32(SP), Y0
+	VMOVUPS     160(SP), Y1
+	MOVQ        R9, R10
+	VMULPS      tileConstants<>+0(SB), Y0, Y2
+	VMOVUPS     Y2, (R10)
+	ADDQ        R8, R10
+	VMULPS      tileConstants<>+32(SB), Y0, Y2
+	VFMADD231PS tileConstants<>+32(SB), Y1, Y2
+	VMOVUPS     Y2, (R10)
+	ADDQ        R8, R10
+	VMULPS      tileConstants<>+32(SB), Y0, Y0
+	VFMADD231PS tileConstants<>+64(SB), Y1, Y0
+	VMOVUPS     Y0, (R10)
+	ADDQ        R8, R10
+	VMOVAPS     Y1, Y0
+	VMOVUPS     Y0, (R10)
+	ADDQ        DX, R9
+	VMOVUPS     64(SP), Y0
+	VMOVUPS     192(SP), Y1
+	MOVQ        R9, R10
+	VMULPS      tileConstants<>+0(SB), Y0, Y2
+	VMOVUPS     Y2, (R10)
+	ADDQ        R8, R10
+	VMULPS      tileConstants<>+32(SB), Y0, Y2
+	VFMADD231PS tileConstants<>+32(SB), Y1, Y2
+	VMOVUPS     Y2, (R10)
+	ADDQ        R8, R10
+	VMULPS      tileConstants<>+32(SB), Y0, Y0
+	VFMADD231PS tileConstants<>+64(SB), Y1, Y0
+	VMOVUPS     Y0, (R10)
+	ADDQ        R8, R10
+	VMOVAPS     Y1, Y0
+	VMOVUPS     Y0, (R10)
+	ADDQ        DX, R9
+	VMOVUPS     96(SP), Y0
+	VMOVUPS     224(SP), Y1
+	VMULPS      tileConstants<>+0(SB), Y0, Y2
+	VMOVUPS     Y2, (R9)
+	ADDQ        R8, R9
+	VMULPS      tileConstants<>+32(SB), Y0, Y2
+	VFMADD231PS tileConstants<>+32(SB), Y1, Y2
+	VMOVUPS     Y2, (R9)
+	ADDQ        R8, R9
+	VMULPS      tileConstants<>+32(SB), Y0, Y0
+	VFMADD231PS tileConstants<>+64(SB), Y1, Y0
+	VMOVUPS     Y0, (R9)
+	ADDQ        R8, R9
+	VMOVAPS     Y1, Y0
+	VMOVUPS     Y0, (R9)
+	ADDQ        $0x00000020, CX
+	ADDQ        $0x00000020, BX
+	ADDQ        $0x00000020, SI
+	SUBQ        $0x00000008, AX
+	JMP         winogradGradient3AVX2block
+
+winogradGradient3AVX2tail:
+	TESTQ       AX, AX
+	JZ          winogradGradient3AVX2done
+	LEAQ        tailMasks<>+32(SB), R9
+	SHLQ        $0x02, AX
+	SUBQ        AX, R9
+	VMOVUPS     (R9), Y0
+	MOVQ        BX, AX
+	MOVQ        SI, BX
+	VMASKMOVPS  (AX), Y0, Y1
+	VMASKMOVPS  (BX), Y0, Y2
+	VMULPS      tileConstants<>+0(SB), Y1, Y3
+	VMOVUPS     Y3, (SP)
+	VMULPS      tileConstants<>+32(SB), Y1, Y3
+	VFMADD231PS tileConstants<>+32(SB), Y2, Y3
+	VMOVUPS     Y3, 32(SP)
+	VMULPS      tileConstants<>+32(SB), Y1, Y1
+	VFMADD231PS tileConstants<>+64(SB), Y2, Y1
+	VMOVUPS     Y1, 64(SP)
+	VMOVAPS     Y2, Y1
+	VMOVUPS     Y1, 96(SP)
+	ADDQ        DI, AX
+	ADDQ        DI, BX
+	VMASKMOVPS  (AX), Y0, Y1
+	VMASKMOVPS  (BX), Y0, Y2
+	VMULPS      tileConstants<>+0(SB), Y1, Y3
+	VMOVUPS     Y3, 128(SP)
+	VMULPS      tileConstants<>+32(SB), Y1, Y3
+	VFMADD231PS tileConstants<>+32(SB), Y2, Y3
+	VMOVUPS     Y3, 160(SP)
+	VMULPS      tileConstants<>+32(SB), Y1, Y1
+	VFMADD231PS tileConstants<>+64(SB), Y2, Y1
+	VMOVUPS     Y1, 192(SP)
+	VMOVAPS     Y2, Y1
+	VMOVUPS     Y1, 224(SP)
+	MOVQ        CX, AX
+	VMOVUPS     (SP), Y1
+	VMOVUPS     128(SP), Y2
+	MOVQ        AX, CX
+	VMULPS      tileConstants<>+0(SB), Y1, Y3
+	VMASKMOVPS  Y3, Y0, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+32(SB), Y1, Y3
+	VFMADD231PS tileConstants<>+32(SB), Y2, Y3
+	VMASKMOVPS  Y3, Y0, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+32(SB), Y1, Y1
+	VFMADD231PS tileConstants<>+64(SB), Y2, Y1
+	VMASKMOVPS  Y1, Y0, (CX)
+	ADDQ        R8, CX
+	VMOVAPS     Y2, Y1
+	VMASKMOVPS  Y1, Y0, (CX)
+	ADDQ        DX, AX
+	VMOVUPS     32(SP), Y1
+	VMOVUPS     160(SP), Y2
+	MOVQ        AX, CX
+	VMULPS      tileConstants<>+0(SB), Y1, Y3
+	VMASKMOVPS  Y3, Y0, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+32(SB), Y1, Y3
+	VFMADD231PS tileConstants<>+32(SB), Y2, Y3
+	VMASKMOVPS  Y3, Y0, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+32(SB), Y1, Y1
+	VFMADD231PS tileConstants<>+64(SB), Y2, Y1
+	VMASKMOVPS  Y1, Y0, (CX)
+	ADDQ        R8, CX
+	VMOVAPS     Y2, Y1
+	VMASKMOVPS  Y1, Y0, (CX)
+	ADDQ        DX, AX
+	VMOVUPS     64(SP), Y1
+	VMOVUPS     192(SP), Y2
+	MOVQ        AX, CX
+	VMULPS      tileConstants<>+0(SB), Y1, Y3
+	VMASKMOVPS  Y3, Y0, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+32(SB), Y1, Y3
+	VFMADD231PS tileConstants<>+32(SB), Y2, Y3
+	VMASKMOVPS  Y3, Y0, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+32(SB), Y1, Y1
+	VFMADD231PS tileConstants<>+64(SB), Y2, Y1
+	VMASKMOVPS  Y1, Y0, (CX)
+	ADDQ        R8, CX
+	VMOVAPS     Y2, Y1
+	VMASKMOVPS  Y1, Y0, (CX)
+	ADDQ        DX, AX
+	VMOVUPS     96(SP), Y1
+	VMOVUPS     224(SP), Y2
+	VMULPS      tileConstants<>+0(SB), Y1, Y3
+	VMASKMOVPS  Y3, Y0, (AX)
+	ADDQ        R8, AX
+	VMULPS      tileConstants<>+32(SB), Y1, Y3
+	VFMADD231PS tileConstants<>+32(SB), Y2, Y3
+	VMASKMOVPS  Y3, Y0, (AX)
+	ADDQ        R8, AX
+	VMULPS      tileConstants<>+32(SB), Y1, Y1
+	VFMADD231PS tileConstants<>+64(SB), Y2, Y1
+	VMASKMOVPS  Y1, Y0, (AX)
+	ADDQ        R8, AX
+	VMOVAPS     Y2, Y1
+	VMASKMOVPS  Y1, Y0, (AX)
+
+winogradGradient3AVX2done:
+	VZEROUPPER
+	RET
+
+// func winogradInput5AVX2(n int, dst *float32, pointStride int, even *float32, odd *float32, rowStride int)
+// Requires: AVX, FMA3
+TEXT ·winogradInput5AVX2(SB), $1152-48
+	MOVQ   n+0(FP), AX
+	MOVQ   dst+8(FP), CX
+	MOVQ   pointStride+16(FP), DX
+	MOVQ   even+24(FP), BX
+	MOVQ   odd+32(FP), SI
+	MOVQ   rowStride+40(FP), DI
+	SHLQ   $0x02, DX
+	SHLQ   $0x02, DI
+	IMUL3Q $0x00000006, DX, R8
+
+winogradInput5AVX2block:
+	CMPQ        AX, $0x00000008
+	JL          winogradInput5AVX2tail
+	MOVQ        BX, R9
+	MOVQ        SI, R10
+	VMOVUPS     (R9), Y0
+	VMOVUPS     (R10), Y1
+	VMOVUPS     4(R9), Y2
+	VMOVUPS     4(R10), Y3
+	VMOVUPS     8(R9), Y4
+	VMOVUPS     8(R10), Y5
+	VMULPS      tileConstants<>+96(SB), Y0, Y0
+	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, (SP)
+	VMULPS      tileConstants<>+160(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 32(SP)
+	VMULPS      tileConstants<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
+	VSUBPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 64(SP)
+	VMULPS      tileConstants<>+192(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 96(SP)
+	VMULPS      tileConstants<>+224(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 128(SP)
+	VMULPS      tileConstants<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
+	VADDPS      Y5, Y0, Y0
+	VMOVUPS     Y0, 160(SP)
+	ADDQ        DI, R9
+	ADDQ        DI, R10
+	VMOVUPS     (R9), Y0
+	VMOVUPS     (R10), Y1
+	VMOVUPS     4(R9), Y2
+	VMOVUPS     4(R10), Y3
+	VMOVUPS     8(R9), Y4
+	VMOVUPS     8(R10), Y5
+	VMULPS      tileConstants<>+96(SB), Y0, Y0
+	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 192(SP)
+	VMULPS      tileConstants<>+160(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 224(SP)
+	VMULPS      tileConstants<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
+	VSUBPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 256(SP)
+	VMULPS      tileConstants<>+192(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 288(SP)
+	VMULPS      tileConstants<>+224(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 320(SP)
+	VMULPS      tileConstants<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
+	VADDPS      Y5, Y0, Y0
+	VMOVUPS     Y0, 352(SP)
+	ADDQ        DI, R9
+	ADDQ        DI, R10
+	VMOVUPS     (R9), Y0
+	VMOVUPS     (R10), Y1
+	VMOVUPS     4(R9), Y2
+	VMOVUPS     4(R10), Y3
+	VMOVUPS     8(R9), Y4
+	VMOVUPS     8(R10), Y5
+	VMULPS      tileConstants<>+96(SB), Y0, Y0
+	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 384(SP)
+	VMULPS      tileConstants<>+160(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 416(SP)
+	VMULPS      tileConstants<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
+	VSUBPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 448(SP)
+	VMULPS      tileConstants<>+192(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 480(SP)
+	VMULPS      tileConstants<>+224(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 512(SP)
+	VMULPS      tileConstants<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
+	VADDPS      Y5, Y0, Y0
+	VMOVUPS     Y0, 544(SP)
+	ADDQ        DI, R9
+	ADDQ        DI, R10
+	VMOVUPS     (R9), Y0
+	VMOVUPS     (R10), Y1
+	VMOVUPS     4(R9), Y2
+	VMOVUPS     4(R10), Y3
+	VMOVUPS     8(R9), Y4
+	VMOVUPS     8(R10), Y5
+	VMULPS      tileConstants<>+96(SB), Y0, Y0
+	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 576(SP)
+	VMULPS      tileConstants<>+160(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 608(SP)
+	VMULPS      tileConstants<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
+	VSUBPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 640(SP)
+	VMULPS      tileConstants<>+192(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 672(SP)
+	VMULPS      tileConstants<>+224(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 704(SP)
+	VMULPS      tileConstants<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
+	VADDPS      Y5, Y0, Y0
+	VMOVUPS     Y0, 736(SP)
+	ADDQ        DI, R9
+	ADDQ        DI, R10
+	VMOVUPS     (R9), Y0
+	VMOVUPS     (R10), Y1
+	VMOVUPS     4(R9), Y2
+	VMOVUPS     4(R10), Y3
+	VMOVUPS     8(R9), Y4
+	VMOVUPS     8(R10), Y5
+	VMULPS      tileConstants<>+96(SB), Y0, Y0
+	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 768(SP)
+	VMULPS      tileConstants<>+160(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 800(SP)
+	VMULPS      tileConstants<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
+	VSUBPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 832(SP)
+	VMULPS      tileConstants<>+192(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 864(SP)
+	VMULPS      tileConstants<>+224(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 896(SP)
+	VMULPS      tileConstants<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
+	VADDPS      Y5, Y0, Y0
+	VMOVUPS     Y0, 928(SP)
+	ADDQ        DI, R9
+	ADDQ        DI, R10
+	VMOVUPS     (R9), Y0
+	VMOVUPS     (R10), Y1
+	VMOVUPS     4(R9), Y2
+	VMOVUPS     4(R10), Y3
+	VMOVUPS     8(R9), Y4
+	VMOVUPS     8(R10), Y5
+	VMULPS      tileConstants<>+96(SB), Y0, Y0
+	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 960(SP)
+	VMULPS      tileConstants<>+160(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 992(SP)
+	VMULPS      tileConstants<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
+	VSUBPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 1024(SP)
+	VMULPS      tileConstants<>+192(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 1056(SP)
+	VMULPS      tileConstants<>+224(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 1088(SP)
+	VMULPS      tileConstants<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
+	VADDPS      Y5, Y0, Y0
+	VMOVUPS     Y0, 1120(SP)
+	MOVQ        CX, R9
+	VMOVUPS     (SP), Y0
+	VMOVUPS     192(SP), Y1
+	VMOVUPS     384(SP), Y2
+	VMOVUPS     576(SP), Y3
+	VMOVUPS     768(SP), Y4
+	VMOVUPS     960(SP), Y5
+	MOVQ        R9, R10
+	VMULPS      tileConstants<>+96(SB), Y0, Y0
+	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, (R10)
+	ADDQ        R8, R10
+	VMULPS      tileConstants<>+160(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, (R10)
+	ADDQ        R8, R10
+	VMULPS      tileConstants<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
+	VSUBPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, (R10)
+	ADDQ        R8, R10
+	VMULPS      tileConstants<>+192(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, (R10)
+	ADDQ        R8, R10
+	VMULPS      tileConstants<>+224(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, (R10)
+	ADDQ        R8, R10
+	VMULPS      tileConstants<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
+	VADDPS      Y5, Y0, Y0
+	VMOVUPS     Y0, (R10)
+	ADDQ        DX, R9
+	VMOVUPS     32(SP), Y0
+	VMOVUPS     224(SP), Y1
+	VMOVUPS     416(SP), Y2
+	VMOVUPS     608(SP), Y3
+	VMOVUPS     800(SP), Y4
+	VMOVUPS     992(SP), Y5
+	MOVQ        R9, R10
+	VMULPS      tileConstants<>+96(SB), Y0, Y0
+	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, (R10)
+	ADDQ        R8, R10
+	VMULPS      tileConstants<>+160(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, (R10)
+	ADDQ        R8, R10
+	VMULPS      tileConstants<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
+	VSUBPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, (R10)
+	ADDQ        R8, R10
+	VMULPS      tileConstants<>+192(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, (R10)
+	ADDQ        R8, R10
+	VMULPS      tileConstants<>+224(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, (R10)
+	ADDQ        R8, R10
+	VMULPS      tileConstants<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
+	VADDPS      Y5, Y0, Y0
+	VMOVUPS     Y0, (R10)
+	ADDQ        DX, R9
+	VMOVUPS     64(SP), Y0
+	VMOVUPS     256(SP), Y1
+	VMOVUPS     448(SP), Y2
+	VMOVUPS     640(SP), Y3
+	VMOVUPS     832(SP), Y4
+	VMOVUPS     1024(SP), Y5
+	MOVQ        R9, R10
+	VMULPS      tileConstants<>+96(SB), Y0, Y0
+	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, (R10)
+	ADDQ        R8, R10
+	VMULPS      tileConstants<>+160(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, (R10)
+	ADDQ        R8, R10
+	VMULPS      tileConstants<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
+	VSUBPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, (R10)
+	ADDQ        R8, R10
+	VMULPS      tileConstants<>+192(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, (R10)
+	ADDQ        R8, R10
+	VMULPS      tileConstants<>+224(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, (R10)
+	ADDQ        R8, R10
+	VMULPS      tileConstants<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
+	VADDPS      Y5, Y0, Y0
+	VMOVUPS     Y0, (R10)
+	ADDQ        DX, R9
+	VMOVUPS     96(SP), Y0
+	VMOVUPS     288(SP), Y1
+	VMOVUPS     480(SP), Y2
+	VMOVUPS     672(SP), Y3
+	VMOVUPS     864(SP), Y4
+	VMOVUPS     1056(SP), Y5
+	MOVQ        R9, R10
+	VMULPS      tileConstants<>+96(SB), Y0, Y0
+	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, (R10)
+	ADDQ        R8, R10
+	VMULPS      tileConstants<>+160(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, (R10)
+	ADDQ        R8, R10
+	VMULPS      tileConstants<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
+	VSUBPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, (R10)
+	ADDQ        R8, R10
+	VMULPS      tileConstants<>+192(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, (R10)
+	ADDQ        R8, R10
+	VMULPS      tileConstants<>+224(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, (R10)
+	ADDQ        R8, R10
+	VMULPS      tileConstants<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
+	VADDPS      Y5, Y0, Y0
+	VMOVUPS     Y0, (R10)
+	ADDQ        DX, R9
+	VMOVUPS     128(SP), Y0
+	VMOVUPS     320(SP), Y1
+	VMOVUPS     512(SP), Y2
+	VMOVUPS     704(SP), Y3
+	VMOVUPS     896(SP), Y4
+	VMOVUPS     1088(SP), Y5
+	MOVQ        R9, R10
+	VMULPS      tileConstants<>+96(SB), Y0, Y0
+	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, (R10)
+	ADDQ        R8, R10
+	VMULPS      tileConstants<>+160(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, (R10)
+	ADDQ        R8, R10
+	VMULPS      tileConstants<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
+	VSUBPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, (R10)
+	ADDQ        R8, R10
+	VMULPS      tileConstants<>+192(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, (R10)
+	ADDQ        R8, R10
+	VMULPS      tileConstants<>+224(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, (R10)
+	ADDQ        R8, R10
+	VMULPS      tileConstants<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
+	VADDPS      Y5, Y0, Y0
+	VMOVUPS     Y0, (R10)
+	ADDQ        DX, R9
+	VMOVUPS     160(SP), Y0
+	VMOVUPS     352(SP), Y1
+	VMOVUPS     544(SP), Y2
+	VMOVUPS     736(SP), Y3
+	VMOVUPS     928(SP), Y4
+	VMOVUPS     1120(SP), Y5
+	VMULPS      tileConstants<>+96(SB), Y0, Y0
+	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, (R9)
+	ADDQ        R8, R9
+	VMULPS      tileConstants<>+160(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, (R9)
+	ADDQ        R8, R9
+	VMULPS      tileConstants<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
+	VSUBPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, (R9)
+	ADDQ        R8, R9
+	VMULPS      tileConstants<>+192(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, (R9)
+	ADDQ        R8, R9
+	VMULPS      tileConstants<>+224(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, (R9)
+	ADDQ        R8, R9
+	VMULPS      tileConstants<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
+	VADDPS      Y5, Y0, Y0
+	VMOVUPS     Y0, (R9)
+	ADDQ        $0x00000020, CX
+	ADDQ        $0x00000020, BX
+	ADDQ        $0x00000020, SI
+	SUBQ        $0x00000008, AX
+	JMP         winogradInput5AVX2block
+
+winogradInput5AVX2tail:
+	TESTQ       AX, AX
+	JZ          winogradInput5AVX2done
+	LEAQ        tailMasks<>+32(SB), R9
+	SHLQ        $0x02, AX
+	SUBQ        AX, R9
+	VMOVUPS     (R9), Y0
+	MOVQ        BX, AX
+	MOVQ        SI, BX
+	VMASKMOVPS  (AX), Y0, Y1
+	VMASKMOVPS  (BX), Y0, Y2
+	VMASKMOVPS  4(AX), Y0, Y3
+	VMASKMOVPS  4(BX), Y0, Y4
+	VMASKMOVPS  8(AX), Y0, Y5
+	VMASKMOVPS  8(BX), Y0, Y6
+	VMULPS      tileConstants<>+96(SB), Y1, Y1
+	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, (SP)
+	VMULPS      tileConstants<>+160(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 32(SP)
+	VMULPS      tileConstants<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
+	VSUBPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 64(SP)
+	VMULPS      tileConstants<>+192(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 96(SP)
+	VMULPS      tileConstants<>+224(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 128(SP)
+	VMULPS      tileConstants<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+128(SB), Y4, Y1
+	VADDPS      Y6, Y1, Y1
+	VMOVUPS     Y1, 160(SP)
+	ADDQ        DI, AX
+	ADDQ        DI, BX
+	VMASKMOVPS  (AX), Y0, Y1
+	VMASKMOVPS  (BX), Y0, Y2
+	VMASKMOVPS  4(AX), Y0, Y3
+	VMASKMOVPS  4(BX), Y0, Y4
+	VMASKMOVPS  8(AX), Y0, Y5
+	VMASKMOVPS  8(BX), Y0, Y6
+	VMULPS      tileConstants<>+96(SB), Y1, Y1
+	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 192(SP)
+	VMULPS      tileConstants<>+160(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 224(SP)
+	VMULPS      tileConstants<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
+	VSUBPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 256(SP)
+	VMULPS      tileConstants<>+192(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 288(SP)
+	VMULPS      tileConstants<>+224(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 320(SP)
+	VMULPS      tileConstants<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+128(SB), Y4, Y1
+	VADDPS      Y6, Y1, Y1
+	VMOVUPS     Y1, 352(SP)
+	ADDQ        DI, AX
+	ADDQ        DI, BX
+	VMASKMOVPS  (AX), Y0, Y1
+	VMASKMOVPS  (BX), Y0, Y2
+	VMASKMOVPS  4(AX), Y0, Y3
+	VMASKMOVPS  4(BX), Y0, Y4
+	VMASKMOVPS  8(AX), Y0, Y5
+	VMASKMOVPS  8(BX), Y0, Y6
+	VMULPS      tileConstants<>+96(SB), Y1, Y1
+	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 384(SP)
+	VMULPS      tileConstants<>+160(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 416(SP)
+	VMULPS      tileConstants<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
+	VSUBPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 448(SP)
+	VMULPS      tileConstants<>+192(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 480(SP)
+	VMULPS      tileConstants<>+224(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 512(SP)
+	VMULPS      tileConstants<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+128(SB), Y4, Y1
+	VADDPS      Y6, Y1, Y1
+	VMOVUPS     Y1, 544(SP)
+	ADDQ        DI, AX
+	ADDQ        DI, BX
+	VMASKMOVPS  (AX), Y0, Y1
+	VMASKMOVPS  (BX), Y0, Y2
+	VMASKMOVPS  4(AX), Y0, Y3
+	VMASKMOVPS  4(BX), Y0, Y4
+	VMASKMOVPS  8(AX), Y0, Y5
+	VMASKMOVPS  8(BX), Y0, Y6
+	VMULPS      tileConstants<>+96(SB), Y1, Y1
+	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 576(SP)
+	VMULPS      tileConstants<>+160(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 608(SP)
+	VMULPS      tileConstants<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
+	VSUBPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 640(SP)
+	VMULPS      tileConstants<>+192(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 672(SP)
+	VMULPS      tileConstants<>+224(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 704(SP)
+	VMULPS      tileConstants<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+128(SB), Y4, Y1
+	VADDPS      Y6, Y1, Y1
+	VMOVUPS     Y1, 736(SP)
+	ADDQ        DI, AX
+	ADDQ        DI, BX
+	VMASKMOVPS  (AX), Y0, Y1
+	VMASKMOVPS  (BX), Y0, Y2
+	VMASKMOVPS  4(AX), Y0, Y3
+	VMASKMOVPS  4(BX), Y0, Y4
+	VMASKMOVPS  8(AX), Y0, Y5
+	VMASKMOVPS  8(BX), Y0, Y6
+	VMULPS      tileConstants<>+96(SB), Y1, Y1
+	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 768(SP)
+	VMULPS      tileConstants<>+160(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 800(SP)
+	VMULPS      tileConstants<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
+	VSUBPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 832(SP)
+	VMULPS      tileConstants<>+192(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 864(SP)
+	VMULPS      tileConstants<>+224(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 896(SP)
+	VMULPS      tileConstants<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+128(SB), Y4, Y1
+	VADDPS      Y6, Y1, Y1
+	VMOVUPS     Y1, 928(SP)
+	ADDQ        DI, AX
+	ADDQ        DI, BX
+	VMASKMOVPS  (AX), Y0, Y1
+	VMASKMOVPS  (BX), Y0, Y2
+	VMASKMOVPS  4(AX), Y0, Y3
+	VMASKMOVPS  4(BX), Y0, Y4
+	VMASKMOVPS  8(AX), Y0, Y5
+	VMASKMOVPS  8(BX), Y0, Y6
+	VMULPS      tileConstants<>+96(SB), Y1, Y1
+	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 960(SP)
+	VMULPS      tileConstants<>+160(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 992(SP)
+	VMULPS      tileConstants<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
+	VSUBPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 1024(SP)
+	VMULPS      tileConstants<>+192(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 1056(SP)
+	VMULPS      tileConstants<>+224(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 1088(SP)
+	VMULPS      tileConstants<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+128(SB), Y4, Y1
+	VADDPS      Y6, Y1, Y1
+	VMOVUPS     Y1, 1120(SP)
+	MOVQ        CX, AX
+	VMOVUPS     (SP), Y1
+	VMOVUPS     192(SP), Y2
+	VMOVUPS     384(SP), Y3
+	VMOVUPS     576(SP), Y4
+	VMOVUPS     768(SP), Y5
+	VMOVUPS     960(SP), Y6
+	MOVQ        AX, CX
+	VMULPS      tileConstants<>+96(SB), Y1, Y1
+	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
+	VADDPS      Y5, Y1, Y1
+	VMASKMOVPS  Y1, Y0, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+160(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMASKMOVPS  Y1, Y0, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
+	VSUBPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMASKMOVPS  Y1, Y0, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+192(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMASKMOVPS  Y1, Y0, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+224(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMASKMOVPS  Y1, Y0, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+128(SB), Y4, Y1
+	VADDPS      Y6, Y1, Y1
+	VMASKMOVPS  Y1, Y0, (CX)
+	ADDQ        DX, AX
+	VMOVUPS     32(SP), Y1
+	VMOVUPS     224(SP), Y2
+	VMOVUPS     416(SP), Y3
+	VMOVUPS     608(SP), Y4
+	VMOVUPS     800(SP), Y5
+	VMOVUPS     992(SP), Y6
+	MOVQ        AX, CX
+	VMULPS      tileConstants<>+96(SB), Y1, Y1
+	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
+	VADDPS      Y5, Y1, Y1
+	VMASKMOVPS  Y1, Y0, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+160(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMASKMOVPS  Y1, Y0, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
+	VSUBPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMASKMOVPS  Y1, Y0, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+192(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMASKMOVPS  Y1, Y0, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+224(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMASKMOVPS  Y1, Y0, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+128(SB), Y4, Y1
+	VADDPS      Y6, Y1, Y1
+	VMASKMOVPS  Y1, Y0, (CX)
+	ADDQ        DX, AX
+	VMOVUPS     64(SP), Y1
+	VMOVUPS     256(SP), Y2
+	VMOVUPS     448(SP), Y3
+	VMOVUPS     640(SP), Y4
+	VMOVUPS     832(SP), Y5
+	VMOVUPS     1024(SP), Y6
+	MOVQ        AX, CX
+	VMULPS      tileConstants<>+96(SB), Y1, Y1
+	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
+	VADDPS      Y5, Y1, Y1
+	VMASKMOVPS  Y1, Y0, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+160(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMASKMOVPS  Y1, Y0, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
+	VSUBPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMASKMOVPS  Y1, Y0, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+192(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMASKMOVPS  Y1, Y0, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+224(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMASKMOVPS  Y1, Y0, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+128(SB), Y4, Y1
+	VADDPS      Y6, Y1, Y1
+	VMASKMOVPS  Y1, Y0, (CX)
+	ADDQ        DX, AX
+	VMOVUPS     96(SP), Y1
+	VMOVUPS     288(SP), Y2
+	VMOVUPS     480(SP), Y3
+	VMOVUPS     672(SP), Y4
+	VMOVUPS     864(SP), Y5
+	VMOVUPS     1056(SP), Y6
+	MOVQ        AX, CX
+	VMULPS      tileConstants<>+96(SB), Y1, Y1
+	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
+	VADDPS      Y5, Y1, Y1
+	VMASKMOVPS  Y1, Y0, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+160(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMASKMOVPS  Y1, Y0, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
+	VSUBPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMASKMOVPS  Y1, Y0, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+192(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMASKMOVPS  Y1, Y0, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+224(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMASKMOVPS  Y1, Y0, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+128(SB), Y4, Y1
+	VADDPS      Y6, Y1, Y1
+	VMASKMOVPS  Y1, Y0, (CX)
+	ADDQ        DX, AX
+	VMOVUPS     128(SP), Y1
+	VMOVUPS     320(SP), Y2
+	VMOVUPS     512(SP), Y3
+	VMOVUPS     704(SP), Y4
+	VMOVUPS     896(SP), Y5
+	VMOVUPS     1088(SP), Y6
+	MOVQ        AX, CX
+	VMULPS      tileConstants<>+96(SB), Y1, Y1
+	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
+	VADDPS      Y5, Y1, Y1
+	VMASKMOVPS  Y1, Y0, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+160(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMASKMOVPS  Y1, Y0, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
+	VSUBPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMASKMOVPS  Y1, Y0, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+192(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMASKMOVPS  Y1, Y0, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+224(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMASKMOVPS  Y1, Y0, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+128(SB), Y4, Y1
+	VADDPS      Y6, Y1, Y1
+	VMASKMOVPS  Y1, Y0, (CX)
+	ADDQ        DX, AX
+	VMOVUPS     160(SP), Y1
+	VMOVUPS     352(SP), Y2
+	VMOVUPS     544(SP), Y3
+	VMOVUPS     736(SP), Y4
+	VMOVUPS     928(SP), Y5
+	VMOVUPS     1120(SP), Y6
+	VMULPS      tileConstants<>+96(SB), Y1, Y1
+	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
+	VADDPS      Y5, Y1, Y1
+	VMASKMOVPS  Y1, Y0, (AX)
+	ADDQ        R8, AX
+	VMULPS      tileConstants<>+160(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMASKMOVPS  Y1, Y0, (AX)
+	ADDQ        R8, AX
+	VMULPS      tileConstants<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
+	VSUBPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMASKMOVPS  Y1, Y0, (AX)
+	ADDQ        R8, AX
+	VMULPS      tileConstants<>+192(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMASKMOVPS  Y1, Y0, (AX)
+	ADDQ        R8, AX
+	VMULPS      tileConstants<>+224(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMASKMOVPS  Y1, Y0, (AX)
+	ADDQ        R8, AX
+	VMULPS      tileConstants<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+128(SB), Y4, Y1
+	VADDPS      Y6, Y1, Y1
+	VMASKMOVPS  Y1, Y0, (AX)
+
+winogradInput5AVX2done:
+	VZEROUPPER
+	RET
+
+// func winogradGradient5AVX2(n int, dst *float32, pointStride int, even *float32, odd *float32, rowStride int)
+// Requires: AVX, FMA3
+TEXT ·winogradGradient5AVX2(SB), $384-48
+	MOVQ   n+0(FP), AX
+	MOVQ   dst+8(FP), CX
+	MOVQ   pointStride+16(FP), DX
+	MOVQ   even+24(FP), BX
+	MOVQ   odd+32(FP), SI
+	MOVQ   rowStride+40(FP), DI
+	SHLQ   $0x02, DX
+	SHLQ   $0x02, DI
+	IMUL3Q $0x00000006, DX, R8
+
+winogradGradient5AVX2block:
+	CMPQ        AX, $0x00000008
+	JL          winogradGradient5AVX2tail
+	MOVQ        BX, R9
+	MOVQ        SI, R10
+	VMOVUPS     (R9), Y0
+	VMOVUPS     (R10), Y1
+	VMULPS      tileConstants<>+256(SB), Y0, Y2
+	VMOVUPS     Y2, (SP)
+	VMULPS      tileConstants<>+288(SB), Y0, Y2
+	VFMADD231PS tileConstants<>+288(SB), Y1, Y2
+	VMOVUPS     Y2, 32(SP)
+	VMULPS      tileConstants<>+288(SB), Y0, Y2
+	VFMADD231PS tileConstants<>+320(SB), Y1, Y2
+	VMOVUPS     Y2, 64(SP)
+	VMULPS      tileConstants<>+352(SB), Y0, Y2
+	VFMADD231PS tileConstants<>+384(SB), Y1, Y2
+	VMOVUPS     Y2, 96(SP)
+	VMULPS      tileConstants<>+352(SB), Y0, Y0
+	VFMADD231PS tileConstants<>+416(SB), Y1, Y0
+	VMOVUPS     Y0, 128(SP)
+	VMOVAPS     Y1, Y0
+	VMOVUPS     Y0, 160(SP)
+	ADDQ        DI, R9
+	ADDQ        DI, R10
+	VMOVUPS     (R9), Y0
+	VMOVUPS     (R10), Y1
+	VMULPS      tileConstants<>+256(SB), Y0, Y2
+	VMOVUPS     Y2, 192(SP)
+	VMULPS      tileConstants<>+288(SB), Y0, Y2
+	VFMADD231PS tileConstants<>+288(SB), Y1, Y2
+	VMOVUPS     Y2, 224(SP)
+	VMULPS      tileConstants<>+288(SB), Y0, Y2
+	VFMADD231PS tileConstants<>+320(SB), Y1, Y2
+	VMOVUPS     Y2, 256(SP)
+	VMULPS      tileConstants<>+352(SB), Y0, Y2
+	VFMADD231PS tileConstants<>+384(SB), Y1, Y2
+	VMOVUPS     Y2, 288(SP)
+	VMULPS      tileConstants<>+352(SB), Y0, Y0
+	VFMADD231PS tileConstants<>+416(SB), Y1, Y0
+	VMOVUPS     Y0, 320(SP)
+	VMOVAPS     Y1, Y0
+	VMOVUPS     Y0, 352(SP)
+	MOVQ        CX, R9
+	VMOVUPS     (SP), Y0
+	VMOVUPS     192(SP), Y1
+	MOVQ        R9, R10
+	VMULPS      tileConstants<>+256(SB), Y0, Y2
+	VMOVUPS     Y2, (R10)
+	ADDQ        R8, R10
+	VMULPS      tileConstants<>+288(SB), Y0, Y2
+	VFMADD231PS tileConstants<>+288(SB), Y1, Y2
+	VMOVUPS     Y2, (R10)
+	ADDQ        R8, R10
+	VMULPS      tileConstants<>+288(SB), Y0, Y2
+	VFMADD231PS tileConstants<>+320(SB), Y1, Y2
+	VMOVUPS     Y2, (R10)
+	ADDQ        R8, R10
+	VMULPS      tileConstants<>+352(SB), Y0, Y2
+	VFMADD231PS tileConstants<>+384(SB), Y1, Y2
+	VMOVUPS     Y2, (R10)
+	ADDQ        R8, R10
+	VMULPS      tileConstants<>+352(SB), Y0, Y0
+	VFMADD231PS tileConstants<>+416(SB), Y1, Y0
+	VMOVUPS     Y0, (R10)
+	ADDQ        R8, R10
+	VMOVAPS     Y1, Y0
+	VMOVUPS     Y0, (R10)
+	ADDQ        DX, R9
+	VMOVUPS     32(SP), Y0
+	VMOVUPS     224(SP), Y1
+	MOVQ        R9, R10
+	VMULPS      tileConstants<>+256(SB), Y0, Y2
+	VMOVUPS     Y2, (R10)
+	ADDQ        R8, R10
+	VMULPS      tileConstants<>+288(SB), Y0, Y2
+	VFMADD231PS tileConstants<>+288(SB), Y1, Y2
+	VMOVUPS     Y2, (R10)
+	ADDQ        R8, R10
+	VMULPS      tileConstants<>+288(SB), Y0, Y2
+	VFMADD231PS tileConstants<>+320(SB), Y1, Y2
+	VMOVUPS     Y2, (R10)
+	ADDQ        R8, R10
+	VMULPS      tileConstants<>+352(SB), Y0, Y2
+	VFMADD231PS tileConstants<>+384(SB), Y1, Y2
+	VMOVUPS     Y2, (R10)
+	ADDQ        R8, R10
+	VMULPS      tileConstants<>+352(SB), Y0, Y0
+	VFMADD231PS tileConstants<>+416(SB), Y1, Y0
+	VMOVUPS     Y0, (R10)
+	ADDQ        R8, R10
+	VMOVAPS     Y1, Y0
+	VMOVUPS     Y0, (R10)
+	ADDQ        DX, R9
+	VMOVUPS     64(SP), Y0
+	VMOVUPS     256(SP), Y1
+	MOVQ        R9, R10
+	VMULPS      tileConstants<>+256(SB), Y0, Y2
+	VMOVUPS     Y2, (R10)
+	ADDQ        R8, R10
+	VMULPS      tileConstants<>+288(SB), Y0, Y2
+	VFMADD231PS tileConstants<>+288(SB), Y1, Y2
+	VMOVUPS     Y2, (R10)
+	ADDQ        R8, R10
+	VMULPS      tileConstants<>+288(SB), Y0, Y2
+	VFMADD231PS tileConstants<>+320(SB), Y1, Y2
+	VMOVUPS     Y2, (R10)
+	ADDQ        R8, R10
+	VMULPS      tileConstants<>+352(SB), Y0, Y2
+	VFMADD231PS tileConstants<>+384(SB), Y1, Y2
+	VMOVUPS     Y2, (R10)
+	ADDQ        R8, R10
+	VMULPS      tileConstants<>+352(SB), Y0, Y0
+	VFMADD231PS tileConstants<>+416(SB), Y1, Y0
+	VMOVUPS     Y0, (R10)
+	ADDQ        R8, R10
+	VMOVAPS     Y1, Y0
+	VMOVUPS     Y0, (R10)
+	ADDQ        DX, R9
+	VMOVUPS     96(SP), Y0
+	VMOVUPS     288(SP), Y1
+	MOVQ        R9, R10
+	VMULPS      tileConstants<>+256(SB), Y0, Y2
+	VMOVUPS     Y2, (R10)
+	ADDQ        R8, R10
+	VMULPS      tileConstants<>+288(SB), Y0, Y2
+	VFMADD231PS tileConstants<>+288(SB), Y1, Y2
+	VMOVUPS     Y2, (R10)
+	ADDQ        R8, R10
+	VMULPS      tileConstants<>+288(SB), Y0, Y2
+	VFMADD231PS tileConstants<>+320(SB), Y1, Y2
+	VMOVUPS     Y2, (R10)
+	ADDQ        R8, R10
+	VMULPS      tileConstants<>+352(SB), Y0, Y2
+	VFMADD231PS tileConstants<>+384(SB), Y1, Y2
+	VMOVUPS     Y2, (R10)
+	ADDQ        R8, R10
+	VMULPS      tileConstants<>+352(SB), Y0, Y0
+	VFMADD231PS tileConstants<>+416(SB), Y1, Y0
+	VMOVUPS     Y0, (R10)
+	ADDQ        R8, R10
+	VMOVAPS     Y1, Y0
+	VMOVUPS     Y0, (R10)
+	ADDQ        DX, R9
+	VMOVUPS     128(SP), Y0
+	VMOVUPS     320(SP), Y1
+	MOVQ        R9, R10
+	VMULPS      tileConstants<>+256(SB), Y0, Y2
+	VMOVUPS     Y2, (R10)
+	ADDQ        R8, R10
+	VMULPS      tileConstants<>+288(SB), Y0, Y2
+	VFMADD231PS tileConstants<>+288(SB), Y1, Y2
+	VMOVUPS     Y2, (R10)
+	ADDQ        R8, R10
+	VMULPS      tileConstants<>+288(SB), Y0, Y2
+	VFMADD231PS tileConstants<>+320(SB), Y1, Y2
+	VMOVUPS     Y2, (R10)
+	ADDQ        R8, R10
+	VMULPS      tileConstants<>+352(SB), Y0, Y2
+	VFMADD231PS tileConstants<>+384(SB), Y1, Y2
+	VMOVUPS     Y2, (R10)
+	ADDQ        R8, R10
+	VMULPS      tileConstants<>+352(SB), Y0, Y0
+	VFMADD231PS tileConstants<>+416(SB), Y1, Y0
+	VMOVUPS     Y0, (R10)
+	ADDQ        R8, R10
+	VMOVAPS     Y1, Y0
+	VMOVUPS     Y0, (R10)
+	ADDQ        DX, R9
+	VMOVUPS     160(SP), Y0
+	VMOVUPS     352(SP), Y1
+	VMULPS      tileConstants<>+256(SB), Y0, Y2
+	VMOVUPS     Y2, (R9)
+	ADDQ        R8, R9
+	VMULPS      tileConstants<>+288(SB), Y0, Y2
+	VFMADD231PS tileConstants<>+288(SB), Y1, Y2
+	VMOVUPS     Y2, (R9)
+	ADDQ        R8, R9
+	VMULPS      tileConstants<>+288(SB), Y0, Y2
+	VFMADD231PS tileConstants<>+320(SB), Y1, Y2
+	VMOVUPS     Y2, (R9)
+	ADDQ        R8, R9
+	VMULPS      tileConstants<>+352(SB), Y0, Y2
+	VFMADD231PS tileConstants<>+384(SB), Y1, Y2
+	VMOVUPS     Y2, (R9)
+	ADDQ        R8, R9
+	VMULPS      tileConstants<>+352(SB), Y0, Y0
+	VFMADD231PS tileConstants<>+416(SB), Y1, Y0
+	VMOVUPS     Y0, (R9)
+	ADDQ        R8, R9
+	VMOVAPS     Y1, Y0
+	VMOVUPS     Y0, (R9)
+	ADDQ        $0x00000020, CX
+	ADDQ        $0x00000020, BX
+	ADDQ        $0x00000020, SI
+	SUBQ        $0x00000008, AX
+	JMP         winogradGradient5AVX2block
+
+winogradGradient5AVX2tail:
+	TESTQ       AX, AX
+	JZ          winogradGradient5AVX2done
+	LEAQ        tailMasks<>+32(SB), R9
+	SHLQ        $0x02, AX
+	SUBQ        AX, R9
+	VMOVUPS     (R9), Y0
+	MOVQ        BX, AX
+	MOVQ        SI, BX
+	VMASKMOVPS  (AX), Y0, Y1
+	VMASKMOVPS  (BX), Y0, Y2
+	VMULPS      tileConstants<>+256(SB), Y1, Y3
+	VMOVUPS     Y3, (SP)
+	VMULPS      tileConstants<>+288(SB), Y1, Y3
+	VFMADD231PS tileConstants<>+288(SB), Y2, Y3
+	VMOVUPS     Y3, 32(SP)
+	VMULPS      tileConstants<>+288(SB), Y1, Y3
+	VFMADD231PS tileConstants<>+320(SB), Y2, Y3
+	VMOVUPS     Y3, 64(SP)
+	VMULPS      tileConstants<>+352(SB), Y1, Y3
+	VFMADD231PS tileConstants<>+384(SB), Y2, Y3
+	VMOVUPS     Y3, 96(SP)
+	VMULPS      tileConstants<>+352(SB), Y1, Y1
+	VFMADD231PS tileConstants<>+416(SB), Y2, Y1
+	VMOVUPS     Y1, 128(SP)
+	VMOVAPS     Y2, Y1
+	VMOVUPS     Y1, 160(SP)
+	ADDQ        DI, AX
+	ADDQ        DI, BX
+	VMASKMOVPS  (AX), Y0, Y1
+	VMASKMOVPS  (BX), Y0, Y2
+	VMULPS      tileConstants<>+256(SB), Y1, Y3
+	VMOVUPS     Y3, 192(SP)
+	VMULPS      tileConstants<>+288(SB), Y1, Y3
+	VFMADD231PS tileConstants<>+288(SB), Y2, Y3
+	VMOVUPS     Y3, 224(SP)
+	VMULPS      tileConstants<>+288(SB), Y1, Y3
+	VFMADD231PS tileConstants<>+320(SB), Y2, Y3
+	VMOVUPS     Y3, 256(SP)
+	VMULPS      tileConstants<>+352(SB), Y1, Y3
+	VFMADD231PS tileConstants<>+384(SB), Y2, Y3
+	VMOVUPS     Y3, 288(SP)
+	VMULPS      tileConstants<>+352(SB), Y1, Y1
+	VFMADD231PS tileConstants<>+416(SB), Y2, Y1
+	VMOVUPS     Y1, 320(SP)
+	VMOVAPS     Y2, Y1
+	VMOVUPS     Y1, 352(SP)
+	MOVQ        CX, AX
+	VMOVUPS     (SP), Y1
+	VMOVUPS     192(SP), Y2
+	MOVQ        AX, CX
+	VMULPS      tileConstants<>+256(SB), Y1, Y3
+	VMASKMOVPS  Y3, Y0, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+288(SB), Y1, Y3
+	VFMADD231PS tileConstants<>+288(SB), Y2, Y3
+	VMASKMOVPS  Y3, Y0, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+288(SB), Y1, Y3
+	VFMADD231PS tileConstants<>+320(SB), Y2, Y3
+	VMASKMOVPS  Y3, Y0, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+352(SB), Y1, Y3
+	VFMADD231PS tileConstants<>+384(SB), Y2, Y3
+	VMASKMOVPS  Y3, Y0, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+352(SB), Y1, Y1
+	VFMADD231PS tileConstants<>+416(SB), Y2, Y1
+	VMASKMOVPS  Y1, Y0, (CX)
+	ADDQ        R8, CX
+	VMOVAPS     Y2, Y1
+	VMASKMOVPS  Y1, Y0, (CX)
+	ADDQ        DX, AX
+	VMOVUPS     32(SP), Y1
+	VMOVUPS     224(SP), Y2
+	MOVQ        AX, CX
+	VMULPS      tileConstants<>+256(SB), Y1, Y3
+	VMASKMOVPS  Y3, Y0, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+288(SB), Y1, Y3
+	VFMADD231PS tileConstants<>+288(SB), Y2, Y3
+	VMASKMOVPS  Y3, Y0, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+288(SB), Y1, Y3
+	VFMADD231PS tileConstants<>+320(SB), Y2, Y3
+	VMASKMOVPS  Y3, Y0, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+352(SB), Y1, Y3
+	VFMADD231PS tileConstants<>+384(SB), Y2, Y3
+	VMASKMOVPS  Y3, Y0, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+352(SB), Y1, Y1
+	VFMADD231PS tileConstants<>+416(SB), Y2, Y1
+	VMASKMOVPS  Y1, Y0, (CX)
+	ADDQ        R8, CX
+	VMOVAPS     Y2, Y1
+	VMASKMOVPS  Y1, Y0, (CX)
+	ADDQ        DX, AX
+	VMOVUPS     64(SP), Y1
+	VMOVUPS     256(SP), Y2
+	MOVQ        AX, CX
+	VMULPS      tileConstants<>+256(SB), Y1, Y3
+	VMASKMOVPS  Y3, Y0, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+288(SB), Y1, Y3
+	VFMADD231PS tileConstants<>+288(SB), Y2, Y3
+	VMASKMOVPS  Y3, Y0, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+288(SB), Y1, Y3
+	VFMADD231PS tileConstants<>+320(SB), Y2, Y3
+	VMASKMOVPS  Y3, Y0, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+352(SB), Y1, Y3
+	VFMADD231PS tileConstants<>+384(SB), Y2, Y3
+	VMASKMOVPS  Y3, Y0, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+352(SB), Y1, Y1
+	VFMADD231PS tileConstants<>+416(SB), Y2, Y1
+	VMASKMOVPS  Y1, Y0, (CX)
+	ADDQ        R8, CX
+	VMOVAPS     Y2, Y1
+	VMASKMOVPS  Y1, Y0, (CX)
+	ADDQ        DX, AX
+	VMOVUPS     96(SP), Y1
+	VMOVUPS     288(SP), Y2
+	MOVQ        AX, CX
+	VMULPS      tileConstants<>+256(SB), Y1, Y3
+	VMASKMOVPS  Y3, Y0, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+288(SB), Y1, Y3
+	VFMADD231PS tileConstants<>+288(SB), Y2, Y3
+	VMASKMOVPS  Y3, Y0, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+288(SB), Y1, Y3
+	VFMADD231PS tileConstants<>+320(SB), Y2, Y3
+	VMASKMOVPS  Y3, Y0, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+352(SB), Y1, Y3
+	VFMADD231PS tileConstants<>+384(SB), Y2, Y3
+	VMASKMOVPS  Y3, Y0, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+352(SB), Y1, Y1
+	VFMADD231PS tileConstants<>+416(SB), Y2, Y1
+	VMASKMOVPS  Y1, Y0, (CX)
+	ADDQ        R8, CX
+	VMOVAPS     Y2, Y1
+	VMASKMOVPS  Y1, Y0, (CX)
+	ADDQ        DX, AX
+	VMOVUPS     128(SP), Y1
+	VMOVUPS     320(SP), Y2
+	MOVQ        AX, CX
+	VMULPS      tileConstants<>+256(SB), Y1, Y3
+	VMASKMOVPS  Y3, Y0, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+288(SB), Y1, Y3
+	VFMADD231PS tileConstants<>+288(SB), Y2, Y3
+	VMASKMOVPS  Y3, Y0, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+288(SB), Y1, Y3
+	VFMADD231PS tileConstants<>+320(SB), Y2, Y3
+	VMASKMOVPS  Y3, Y0, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+352(SB), Y1, Y3
+	VFMADD231PS tileConstants<>+384(SB), Y2, Y3
+	VMASKMOVPS  Y3, Y0, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+352(SB), Y1, Y1
+	VFMADD231PS tileConstants<>+416(SB), Y2, Y1
+	VMASKMOVPS  Y1, Y0, (CX)
+	ADDQ        R8, CX
+	VMOVAPS     Y2, Y1
+	VMASKMOVPS  Y1, Y0, (CX)
+	ADDQ        DX, AX
+	VMOVUPS     160(SP), Y1
+	VMOVUPS     352(SP), Y2
+	VMULPS      tileConstants<>+256(SB), Y1, Y3
+	VMASKMOVPS  Y3, Y0, (AX)
+	ADDQ        R8, AX
+	VMULPS      tileConstants<>+288(SB), Y1, Y3
+	VFMADD231PS tileConstants<>+288(SB), Y2, Y3
+	VMASKMOVPS  Y3, Y0, (AX)
+	ADDQ        R8, AX
+	VMULPS      tileConstants<>+288(SB), Y1, Y3
+	VFMADD231PS tileConstants<>+320(SB), Y2, Y3
+	VMASKMOVPS  Y3, Y0, (AX)
+	ADDQ        R8, AX
+	VMULPS      tileConstants<>+352(SB), Y1, Y3
+	VFMADD231PS tileConstants<>+384(SB), Y2, Y3
+	VMASKMOVPS  Y3, Y0, (AX)
+	ADDQ        R8, AX
+	VMULPS      tileConstants<>+352(SB), Y1, Y1
+	VFMADD231PS tileConstants<>+416(SB), Y2, Y1
+	VMASKMOVPS  Y1, Y0, (AX)
+	ADDQ        R8, AX
+	VMOVAPS     Y2, Y1
+	VMASKMOVPS  Y1, Y0, (AX)
+
+winogradGradient5AVX2done:
+	VZEROUPPER
+	RET

@@ -20,6 +20,7 @@ func main() {
 	emitMaxStride2()
 	emitScaleAdd(masks)
 	emitFirstEqualStride2(emitEvenRamp())
+	emitTileTransforms(masks)
 	Generate()
 }
 

@@ -1,0 +1,112 @@
+package vec
+
+import (
+	"fmt"
+
+	"github.com/onnxkit/onnxkit/native/internal/toomcook"
+)
+
+// A TileTransform maps q x q tiles X to p x p ones, X -> L X L^T with a
+// constant L [p, q]: Winograd's minimal filtering takes the tiles of its
+// input, and those of an output gradient, to its points this way.
+type TileTransform struct {
+	name string
+	l    [][]float32 // L [p][q]
+	// avx2 is the assembly loop of the transform; see emitTileTransform
+	// in package asmgen.
+	avx2 func(n int, dst *float32, pointStride int, even, odd *float32, rowStride int)
+}
+
+// The tile transforms of the engine's Winograd convolutions, on the
+// points of package toomcook: WinogradInput3 and WinogradInput5 take
+// (r+1) x (r+1) tiles of input to the points of F(2x2, 3x3) and
+// F(2x2, 5x5), B^T d B; WinogradGradient3 and WinogradGradient5 take 2x2
+// tiles of an output gradient to those of F(3x3, 2x2) and F(5x5, 2x2),
+// G dy G^T, for the gradients of the kernels.
+var (
+	WinogradInput3    = newTileTransform("WinogradInput3", toomcook.InputTransform(3), winogradInput3AVX2)
+	WinogradInput5    = newTileTransform("WinogradInput5", toomcook.InputTransform(5), winogradInput5AVX2)
+	WinogradGradient3 = newTileTransform("WinogradGradient3", toomcook.GradientTransform(3), winogradGradient3AVX2)
+	WinogradGradient5 = newTileTransform("WinogradGradient5", toomcook.GradientTransform(5), winogradGradient5AVX2)
+)
+
+func newTileTransform(name string, l [][]float64, avx2 func(int, *float32, int, *float32, *float32, int)) *TileTransform {
+	t := &TileTransform{name: name, l: make([][]float32, len(l)), avx2: avx2}
+	for u, row := range l {
+		t.l[u] = make([]float32, len(row))
+		for a, v := range row {
+			t.l[u][a] = float32(v)
+		}
+	}
+	return t
+}
+
+// Points returns p, the side of the tiles the transform maps to.
+func (t *TileTransform) Points() int { return len(t.l) }
+
+// Tiles maps a row of tiles. Tile j's element (a, b) is half[a*rowStride
+// + j + b/2], half being even for even b and odd for odd b: a plane split
+// into its even and odd columns, so that tiles two columns apart lie one
+// element apart. Its point (u, v) goes to dst[(u*p+v)*pointStride + j];
+// pointStride must be at least tiles. The sums round as the loop of the
+// CPU does (in assembly with fused multiply-adds), within a few float32
+// roundoffs of the exact transform.
+func (t *TileTransform) Tiles(dst []float32, pointStride int, even, odd []float32, rowStride, tiles int) {
+	if tiles == 0 {
+		return
+	}
+	p, q := len(t.l), len(t.l[0])
+	reach := (q-1)*rowStride + tiles - 1 + (q-1)/2
+	if tiles < 0 || pointStride < tiles || rowStride < 0 || reach >= len(even) || reach >= len(odd) ||
+		(p*p-1)*pointStride+tiles > len(dst) {
+		panic(fmt.Sprintf("vec: %s of %d tiles, %d rows apart in halves of %d and %d, to points %d apart in %d",
+			t.name, tiles, rowStride, len(even), len(odd), pointStride, len(dst)))
+	}
+	if hasAVX2 && t.avx2 != nil {
+		t.avx2(tiles, &dst[0], pointStride, &even[0], &odd[0], rowStride)
+		return
+	}
+	t.tilesGo(dst, pointStride, even, odd, rowStride, tiles)
+}
+
+// maxTile is the largest side of a tile a transform maps from or to.
+const maxTile = 6
+
+// tilesGo is Tiles in Go, one tile at a time.
+func (t *TileTransform) tilesGo(dst []float32, pointStride int, even, odd []float32, rowStride, tiles int) {
+	p, q := len(t.l), len(t.l[0])
+	var x, s [maxTile][maxTile]float32
+	for j := range tiles {
+		for a := range q {
+			for b := range q {
+				half := even
+				if b%2 == 1 {
+					half = odd
+				}
+				x[a][b] = half[a*rowStride+j+b/2]
+			}
+		}
+		for u, lu := range t.l { // s = L X
+			for b := range q {
+				var sum float32
+				for a, c := range lu {
+					if c != 0 { // as the assembly, which leaves zeros out
+						sum += c * x[a][b]
+					}
+				}
+				s[u][b] = sum
+			}
+		}
+		for u := range p { // S L^T
+			for v, lv := range t.l {
+				var sum float32
+				for b, c := range lv {
+					if c != 0 {
+						sum += s[u][b] * c
+					}
+				}
+				dst[(u*p+v)*pointStride+j] = sum
+			}
+		}
+	}
+}
