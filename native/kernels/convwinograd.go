@@ -11,11 +11,12 @@ package kernels
 // with n² products per input and output channel instead of 4r²: 2.25
 // times fewer multiply-adds for 3x3 kernels, 2.78 times for 5x5. Summed
 // over the input channels, the products at each of the n² points are one
-// GEMM, U_p [M, C] · V_p [C, tiles]; the transforms of the input tiles
-// (B^T d B), of the kernels (G g G^T) and of the sums (A^T Y A) are GEMMs
-// too, by the Kronecker products of the 1-D matrices. The 1-D matrices
-// come from the Toom-Cook construction on the points 0, 1, -1 (and 2, -2
-// for 5x5) and infinity. In float32 the error of F(2x2, 5x5) measured
+// GEMM, U_p [M, C] · V_p [C, tiles]. The input tiles go to the points
+// (B^T d B) through package vec's separable loops, eight tiles at a
+// time; the kernels (G g G^T) and the sums (A^T Y A) through GEMMs by
+// the Kronecker products of the 1-D matrices. The 1-D matrices come from
+// the Toom-Cook construction (package toomcook) on the points 0, 1, -1
+// (and 2, -2 for 5x5) and infinity. In float32 the error of F(2x2, 5x5) measured
 // about 2.4 times that of the direct sum relative to the sum of the
 // magnitudes of the terms (4e-7 against 1.8e-7 over 96 channels), and
 // F(2x2, 3x3) about the same as the direct sum.
@@ -31,90 +32,35 @@ package kernels
 // output transform turns the n² sums into the r x r kernel.
 
 import (
-	"math"
-
+	"github.com/onnxkit/onnxkit/native/internal/toomcook"
 	"github.com/onnxkit/onnxkit/native/linalg"
 	"github.com/onnxkit/onnxkit/native/parallel"
+	"github.com/onnxkit/onnxkit/native/vec"
 )
 
-// winogradTransforms are the Kronecker-product transforms of F(2x2, rxr)
-// and F(rxr, 2x2).
+// winogradTransforms are the transforms of F(2x2, rxr) and F(rxr, 2x2):
+// the tiles of input and of the output gradient go to the points
+// through package vec's separable loops, the kernels and the sums of
+// the points through GEMMs by the Kronecker products of the 1-D
+// matrices.
 type winogradTransforms struct {
-	r, n   int
-	input  []float32 // [n², n²]: (B^T ⊗ B^T), input tile to points
+	r, n  int
+	input *vec.TileTransform // B^T d B, an input tile to points
+	// grad takes a 2x2 tile of the output gradient to the points of
+	// F(rxr, 2x2), G dy G^T.
+	grad   *vec.TileTransform
 	kernel []float32 // [n², r²]: (G ⊗ G), kernel to points
 	output []float32 // [4, n²]: (A^T ⊗ A^T), points to output tile
-	// grad and gradOutput are kernel and output of F(rxr, 2x2): a 2x2
-	// tile of the output gradient to points, points to the r x r
-	// gradient of the kernel.
-	grad       []float32 // [n², 4]
+	// gradOutput is the output transform of F(rxr, 2x2), points to the
+	// r x r gradient of the kernel.
 	gradOutput []float32 // [r², n²]
 }
 
 // winograd3 and winograd5 are the transforms for 3x3 and 5x5 kernels.
 var (
-	winograd3 = newWinogradTransforms(3, []float64{0, 1, -1})
-	winograd5 = newWinogradTransforms(5, []float64{0, 1, -1, 2, -2})
+	winograd3 = newWinogradTransforms(3, vec.WinogradInput3, vec.WinogradGradient3)
+	winograd5 = newWinogradTransforms(5, vec.WinogradInput5, vec.WinogradGradient5)
 )
-
-// winogradMatrices returns the 1-D matrices A^T [m, n], G [n, r] and
-// B^T [n, n] of F(m, r), n = m+r-1, on the given n-1 finite points and
-// infinity, by Toom-Cook: A^T evaluates at the points (row i holds their
-// i-th powers; infinity takes the top coefficient), G evaluates the
-// kernel scaled by 1/f_j with f_j the product of (a_j - a_l) over the
-// other finite points, and row j of B^T holds the coefficients of the
-// product of (x - a_l) over the other finite points (over all of them
-// for infinity's row).
-func winogradMatrices(m, r int, points []float64) (at, g, bt [][]float64) {
-	n := m + r - 1
-	at = make([][]float64, m)
-	for i := range at {
-		at[i] = make([]float64, n)
-		for j, a := range points {
-			at[i][j] = math.Pow(a, float64(i))
-		}
-	}
-	at[m-1][n-1] = 1
-	g = make([][]float64, n)
-	bt = make([][]float64, n)
-	for j := range n {
-		g[j] = make([]float64, r)
-		others := make([]float64, 0, n-1)
-		f := 1.0
-		for l, a := range points {
-			if l != j {
-				others = append(others, a)
-				if j < n-1 {
-					f *= points[j] - a
-				}
-			}
-		}
-		for k := range r {
-			switch {
-			case j < n-1:
-				g[j][k] = math.Pow(points[j], float64(k)) / f
-			case k == r-1: // infinity takes the top coefficient
-				g[j][k] = 1
-			}
-		}
-		bt[j] = polyFromRoots(others, n)
-	}
-	return at, g, bt
-}
-
-// polyFromRoots returns the n coefficients, lowest first, of the product
-// of (x - root) over the roots.
-func polyFromRoots(roots []float64, n int) []float64 {
-	c := make([]float64, n)
-	c[0] = 1
-	for d, root := range roots {
-		for i := d + 1; i > 0; i-- {
-			c[i] = c[i-1] - root*c[i]
-		}
-		c[0] *= -root
-	}
-	return c
-}
 
 // kron returns the Kronecker product of a with itself, in float32.
 func kron(a [][]float64) []float32 {
@@ -132,11 +78,11 @@ func kron(a [][]float64) []float32 {
 	return k
 }
 
-func newWinogradTransforms(r int, points []float64) winogradTransforms {
-	at, g, bt := winogradMatrices(2, r, points)
-	gradAt, gradG, _ := winogradMatrices(r, 2, points) // B^T is bt again
-	return winogradTransforms{r: r, n: r + 1, input: kron(bt), kernel: kron(g), output: kron(at),
-		grad: kron(gradG), gradOutput: kron(gradAt)}
+func newWinogradTransforms(r int, input, grad *vec.TileTransform) winogradTransforms {
+	points := toomcook.Points(r)
+	at, g, _ := toomcook.Matrices(2, r, points)
+	gradAt, _, _ := toomcook.Matrices(r, 2, points)
+	return winogradTransforms{r: r, n: r + 1, input: input, grad: grad, kernel: kron(g), output: kron(at), gradOutput: kron(gradAt)}
 }
 
 // Winograd pays once the transforms, which cost per tile and channel,
@@ -204,8 +150,6 @@ func (w *winogradPlan) run(x, wt, y []float32, e slideEpilogue) {
 	cols := w.cnt * tiles
 	u := getBuffer(points * mg * cg)
 	defer putBuffer(u)
-	d := getBuffer(points * cg * cols)
-	defer putBuffer(d)
 	v := getBuffer(points * cg * cols)
 	defer putBuffer(v)
 	prod := getBuffer(points * mg * cols)
@@ -224,7 +168,7 @@ func (w *winogradPlan) run(x, wt, y []float32, e slideEpilogue) {
 		for n0 := 0; n0 < p.N; n0 += w.cnt {
 			cnt := min(w.cnt, p.N-n0)
 			n := cnt * tiles
-			w.transformTiles(x, d, v, n0, cnt, g)
+			w.transformTiles(x, v, n0, cnt, g)
 			// The points' products go to the workers whole, rather than
 			// each split between them, which at batch 1 syncs 36 times.
 			parallel.For(points, 1, func(lo, hi int) {
@@ -239,24 +183,15 @@ func (w *winogradPlan) run(x, wt, y []float32, e slideEpilogue) {
 }
 
 // transformTiles stores in v [n², C/Group, cnt*tiles] the input tiles of
-// group g of images [n0, n0+cnt) taken to the points, (B^T ⊗ B^T) d,
-// gathering them in d.
-func (w *winogradPlan) transformTiles(x, d, v []float32, n0, cnt, g int) {
-	points, cg := w.t.n*w.t.n, w.p.C/w.p.Group
-	n := cnt * w.th * w.tw
-	w.gatherTiles(x, d[:points*cg*n], n0, cnt, g)
-	w.gemm.Sgemm(false, false, points, cg*n, points, 1, w.t.input, points, d, cg*n, 0, v, cg*n)
-}
-
-// gatherTiles stores the input tiles of group g of images [n0, n0+cnt)
-// as d [n², C/Group, cnt*tiles]: d[(a,b)][c][(i,ty,tx)] =
-// x[n0+i][g*C/Group+c][2ty+a-PadTop][2tx+b-PadLeft], zero outside. Each
-// plane is first copied into a zero-padded one whose even and odd columns
-// lie apart, so that the tiles at every point are rows of one half or
-// the other, copied whole.
-func (w *winogradPlan) gatherTiles(x, d []float32, n0, cnt, g int) {
+// group g of images [n0, n0+cnt) taken to the points, B^T d B: tile
+// (i, ty, tx) of channel c reads x[n0+i][g*C/Group+c] at rows
+// 2ty-PadTop ... and columns 2tx-PadLeft ..., n of each, zero outside.
+// Each plane is first copied into a zero-padded one whose even and odd
+// columns lie apart, where the tiles of a row, two columns apart, are
+// consecutive, as vec's transforms read them.
+func (w *winogradPlan) transformTiles(x, v []float32, n0, cnt, g int) {
 	p, n := w.p, w.t.n
-	cg, hw, tiles := p.C/p.Group, p.H*p.W, w.th*w.tw
+	cg, tiles := p.C/p.Group, w.th*w.tw
 	cols := cnt * tiles
 	hp, wp := 2*w.th+n-2, 2*w.tw+n-2 // the padded plane the tiles cover
 	half := (wp + 1) / 2             // the columns of each half
@@ -267,35 +202,38 @@ func (w *winogradPlan) gatherTiles(x, d []float32, n0, cnt, g int) {
 		even, odd := halves[:hp*half], halves[hp*half:]
 		for task := lo; task < hi; task++ {
 			c, i := task/cnt, task%cnt
-			plane := x[((n0+i)*p.C+g*cg+c)*hw:][:hw]
-			for y := 0; y < p.H; y++ {
-				py := y + p.PadTop
-				if py >= hp {
-					break
-				}
-				src := plane[y*p.W : y*p.W+min(p.W, wp-p.PadLeft)]
-				for x, v := range src {
-					if px := x + p.PadLeft; px%2 == 0 {
-						even[py*half+px/2] = v
-					} else {
-						odd[py*half+px/2] = v
-					}
-				}
-			}
-			for a := 0; a < n; a++ {
-				for b := 0; b < n; b++ {
-					side := even
-					if b%2 == 1 {
-						side = odd
-					}
-					dst := d[((a*n+b)*cg+c)*cols+i*tiles:][:tiles]
-					for ty := 0; ty < w.th; ty++ {
-						copy(dst[ty*w.tw:(ty+1)*w.tw], side[(2*ty+a)*half+b/2:])
-					}
-				}
+			plane := x[((n0+i)*p.C+g*cg+c)*p.H*p.W:][:p.H*p.W]
+			splitColumns(even, odd, half, plane, p.H, p.W, p.PadTop, p.PadLeft)
+			for ty := 0; ty < w.th; ty++ {
+				w.t.input.Tiles(v[c*cols+i*tiles+ty*w.tw:], cg*cols, even[2*ty*half:], odd[2*ty*half:], half, w.tw)
 			}
 		}
 	})
+}
+
+// splitColumns copies the h x w plane into halves of a larger plane, its
+// element (y, x) to (y+top, x+left), the even columns of the larger plane
+// to even and the odd ones to odd, rows half long; what falls past the
+// halves is dropped, and what the plane does not cover is left as it is.
+func splitColumns(even, odd []float32, half int, plane []float32, h, w, top, left int) {
+	rows := len(even) / half
+	for y := 0; y < h && y+top < rows; y++ {
+		src := plane[y*w : y*w+min(w, 2*half-left)]
+		e, o := even[(y+top)*half:][:half], odd[(y+top)*half:][:half]
+		x := 0
+		if left%2 == 1 && len(src) > 0 { // the first column is an odd one
+			o[left/2] = src[0]
+			x = 1
+		}
+		at := (x + left) / 2
+		for ; x+1 < len(src); x += 2 {
+			e[at], o[at] = src[x], src[x+1]
+			at++
+		}
+		if x < len(src) {
+			e[at] = src[x]
+		}
+	}
 }
 
 // scatter stores the output tiles out [4, M/Group, cnt*tiles] of group g
@@ -359,12 +297,8 @@ func (w *winogradPlan) backwardFilter(x, dy, dw []float32) {
 	cg, mg := p.C/p.Group, p.M/p.Group
 	points, tiles, rr := t.n*t.n, w.th*w.tw, t.r*t.r
 	cols := w.cnt * tiles
-	d := getBuffer(points * cg * cols)
-	defer putBuffer(d)
 	v := getBuffer(points * cg * cols)
 	defer putBuffer(v)
-	dyTiles := getBuffer(4 * mg * cols)
-	defer putBuffer(dyTiles)
 	u := getBuffer(points * mg * cols)
 	defer putBuffer(u)
 	sums := getBuffer(points * mg * cg)
@@ -374,9 +308,8 @@ func (w *winogradPlan) backwardFilter(x, dy, dw []float32) {
 		for n0 := 0; n0 < p.N; n0 += w.cnt {
 			cnt := min(w.cnt, p.N-n0)
 			n := cnt * tiles
-			w.transformTiles(x, d, v, n0, cnt, g)
-			w.gatherGradientTiles(dy, dyTiles[:4*mg*n], n0, cnt, g)
-			w.gemm.Sgemm(false, false, points, mg*n, 4, 1, t.grad, 4, dyTiles, mg*n, 0, u, mg*n)
+			w.transformTiles(x, v, n0, cnt, g)
+			w.transformGradientTiles(dy, u, n0, cnt, g)
 			beta := float32(1)
 			if n0 == 0 {
 				beta = 0
@@ -394,37 +327,28 @@ func (w *winogradPlan) backwardFilter(x, dy, dw []float32) {
 	}
 }
 
-// gatherGradientTiles stores the 2x2 tiles of the output gradient of
-// group g of images [n0, n0+cnt) as dyTiles [4, M/Group, cnt*tiles]:
-// dyTiles[(a,b)][m][(i,ty,tx)] = dy[n0+i][g*M/Group+m][2ty+a][2tx+b],
-// zero past an odd output size.
-func (w *winogradPlan) gatherGradientTiles(dy, dyTiles []float32, n0, cnt, g int) {
+// transformGradientTiles stores in u [n², M/Group, cnt*tiles] the 2x2
+// tiles of the output gradient of group g of images [n0, n0+cnt) taken
+// to the points of F(rxr, 2x2), G dy G^T: tile (i, ty, tx) of channel m
+// reads dy[n0+i][g*M/Group+m] at rows 2ty, 2ty+1 and columns 2tx, 2tx+1,
+// zero past an odd output size. Like the input tiles, they are read
+// from a plane split into its even and odd columns.
+func (w *winogradPlan) transformGradientTiles(dy, u []float32, n0, cnt, g int) {
 	p := w.p
 	oh, ow := p.OutSize()
 	mg, tiles := p.M/p.Group, w.th*w.tw
 	cols := cnt * tiles
 	parallel.For(mg*cnt, grainFor(4*tiles), func(lo, hi int) {
+		halves := getBuffer(2 * 2 * tiles) // [even, odd][2*th][tw]
+		defer putBuffer(halves)
+		clear(halves)
+		even, odd := halves[:2*tiles], halves[2*tiles:]
 		for task := lo; task < hi; task++ {
 			m, i := task/cnt, task%cnt
 			plane := dy[((n0+i)*p.M+g*mg+m)*oh*ow:][:oh*ow]
-			for q := 0; q < 4; q++ {
-				a, b := q/2, q%2
-				dst := dyTiles[(q*mg+m)*cols+i*tiles:][:tiles]
-				for ty := 0; ty < w.th; ty++ {
-					row := dst[ty*w.tw : (ty+1)*w.tw]
-					oy := 2*ty + a
-					if oy >= oh {
-						clear(row)
-						continue
-					}
-					src := plane[oy*ow : (oy+1)*ow]
-					for tx := range row {
-						row[tx] = 0
-						if ox := 2*tx + b; ox < ow {
-							row[tx] = src[ox]
-						}
-					}
-				}
+			splitColumns(even, odd, w.tw, plane, oh, ow, 0, 0)
+			for ty := 0; ty < w.th; ty++ {
+				w.t.grad.Tiles(u[m*cols+i*tiles+ty*w.tw:], mg*cols, even[2*ty*w.tw:], odd[2*ty*w.tw:], w.tw, w.tw)
 			}
 		}
 	})
