@@ -150,9 +150,9 @@ func (w *winogradPlan) run(x, wt, y []float32, e slideEpilogue) {
 	cols := w.cnt * tiles
 	u := getBuffer(points * mg * cg)
 	defer putBuffer(u)
-	v := getBuffer(points * cg * cols)
+	v := getBuffer(points * pointsApart(cg, cols))
 	defer putBuffer(v)
-	prod := getBuffer(points * mg * cols)
+	prod := getBuffer(points * pointsApart(mg, cols))
 	defer putBuffer(prod)
 	out := getBuffer(4 * mg * cols)
 	defer putBuffer(out)
@@ -173,16 +173,25 @@ func (w *winogradPlan) run(x, wt, y []float32, e slideEpilogue) {
 			// each split between them, which at batch 1 syncs 36 times.
 			parallel.For(points, 1, func(lo, hi int) {
 				for pt := lo; pt < hi; pt++ {
-					serial.Sgemm(false, false, mg, n, cg, 1, u[pt*mg*cg:], cg, v[pt*cg*n:], n, 0, prod[pt*mg*n:], n)
+					serial.Sgemm(false, false, mg, n, cg, 1, u[pt*mg*cg:], cg, v[pt*pointsApart(cg, n):], n, 0, prod[pt*pointsApart(mg, n):], n)
 				}
 			})
-			w.gemm.Sgemm(false, false, 4, mg*n, points, 1, t.output, points, prod, mg*n, 0, out, mg*n)
+			w.gemm.Sgemm(false, false, 4, mg*n, points, 1, t.output, points, prod, pointsApart(mg, n), 0, out, mg*n)
 			w.scatter(out[:4*mg*n], y, n0, cnt, g, e)
 		}
 	}
 }
 
-// transformTiles stores in v [n², C/Group, cnt*tiles] the input tiles of
+// pointsApart returns how far apart the matrices of the points, rows x
+// cols each, lie in a buffer: a cache line further than their size, so
+// that the rows a tile transform writes together, one a point, do not
+// all map to the same cache set, as they would with a size a multiple
+// of 4 KiB (AlexNet's conv2: 96 channels of 1024 columns; the transform
+// of its tiles took 2.5 times as long).
+func pointsApart(rows, cols int) int { return rows*cols + 16 }
+
+// transformTiles stores in v [n², C/Group, cnt*tiles] (the points
+// pointsApart) the input tiles of
 // group g of images [n0, n0+cnt) taken to the points, B^T d B: tile
 // (i, ty, tx) of channel c reads x[n0+i][g*C/Group+c] at rows
 // 2ty-PadTop ... and columns 2tx-PadLeft ..., n of each, zero outside.
@@ -205,11 +214,19 @@ func (w *winogradPlan) transformTiles(x, v []float32, n0, cnt, g int) {
 			plane := x[((n0+i)*p.C+g*cg+c)*p.H*p.W:][:p.H*p.W]
 			splitColumns(even, odd, half, plane, p.H, p.W, p.PadTop, p.PadLeft)
 			for ty := 0; ty < w.th; ty++ {
-				w.t.input.Tiles(v[c*cols+i*tiles+ty*w.tw:], cg*cols, even[2*ty*half:], odd[2*ty*half:], half, w.tw)
+				w.t.input.Tiles(v[c*cols+i*tiles+ty*w.tw:], pointsApart(cg, cols), even[2*ty*half:], odd[2*ty*half:], half, w.tw,
+					spills(task*tiles+ty*w.tw, hi*tiles))
 			}
 		}
 	})
 }
+
+// spills says whether the row of tiles at column at of the points'
+// matrices may spill (see vec.TileTransform.Tiles) in a task of a range
+// whose columns end at end: the range's tasks' columns are consecutive
+// and written in order by one worker, so what a row stores past its
+// tiles is written again afterwards if it falls before end.
+func spills(at, end int) bool { return at+vec.SpillWidth <= end }
 
 // splitColumns copies the h x w plane into halves of a larger plane, its
 // element (y, x) to (y+top, x+left), the even columns of the larger plane
@@ -297,9 +314,9 @@ func (w *winogradPlan) backwardFilter(x, dy, dw []float32) {
 	cg, mg := p.C/p.Group, p.M/p.Group
 	points, tiles, rr := t.n*t.n, w.th*w.tw, t.r*t.r
 	cols := w.cnt * tiles
-	v := getBuffer(points * cg * cols)
+	v := getBuffer(points * pointsApart(cg, cols))
 	defer putBuffer(v)
-	u := getBuffer(points * mg * cols)
+	u := getBuffer(points * pointsApart(mg, cols))
 	defer putBuffer(u)
 	sums := getBuffer(points * mg * cg)
 	defer putBuffer(sums)
@@ -316,7 +333,7 @@ func (w *winogradPlan) backwardFilter(x, dy, dw []float32) {
 			}
 			parallel.For(points, 1, func(lo, hi int) {
 				for pt := lo; pt < hi; pt++ {
-					serial.Sgemm(false, true, mg, cg, n, 1, u[pt*mg*n:], n, v[pt*cg*n:], n, beta, sums[pt*mg*cg:], cg)
+					serial.Sgemm(false, true, mg, cg, n, 1, u[pt*pointsApart(mg, n):], n, v[pt*pointsApart(cg, n):], n, beta, sums[pt*mg*cg:], cg)
 				}
 			})
 		}
@@ -327,7 +344,8 @@ func (w *winogradPlan) backwardFilter(x, dy, dw []float32) {
 	}
 }
 
-// transformGradientTiles stores in u [n², M/Group, cnt*tiles] the 2x2
+// transformGradientTiles stores in u [n², M/Group, cnt*tiles] (the
+// points pointsApart) the 2x2
 // tiles of the output gradient of group g of images [n0, n0+cnt) taken
 // to the points of F(rxr, 2x2), G dy G^T: tile (i, ty, tx) of channel m
 // reads dy[n0+i][g*M/Group+m] at rows 2ty, 2ty+1 and columns 2tx, 2tx+1,
@@ -348,7 +366,8 @@ func (w *winogradPlan) transformGradientTiles(dy, u []float32, n0, cnt, g int) {
 			plane := dy[((n0+i)*p.M+g*mg+m)*oh*ow:][:oh*ow]
 			splitColumns(even, odd, w.tw, plane, oh, ow, 0, 0)
 			for ty := 0; ty < w.th; ty++ {
-				w.t.grad.Tiles(u[m*cols+i*tiles+ty*w.tw:], mg*cols, even[2*ty*w.tw:], odd[2*ty*w.tw:], w.tw, w.tw)
+				w.t.grad.Tiles(u[m*cols+i*tiles+ty*w.tw:], pointsApart(mg, cols), even[2*ty*w.tw:], odd[2*ty*w.tw:], w.tw, w.tw,
+					spills(task*tiles+ty*w.tw, hi*tiles))
 			}
 		}
 	})

@@ -14,7 +14,7 @@ type TileTransform struct {
 	l    [][]float32 // L [p][q]
 	// avx2 is the assembly loop of the transform; see emitTileTransform
 	// in package asmgen.
-	avx2 func(n int, dst *float32, pointStride int, even, odd *float32, rowStride int)
+	avx2 func(n int, dst *float32, pointStride int, even, odd *float32, rowStride int, spill bool)
 }
 
 // The tile transforms of the engine's Winograd convolutions, on the
@@ -30,7 +30,7 @@ var (
 	WinogradGradient5 = newTileTransform("WinogradGradient5", toomcook.GradientTransform(5), winogradGradient5AVX2)
 )
 
-func newTileTransform(name string, l [][]float64, avx2 func(int, *float32, int, *float32, *float32, int)) *TileTransform {
+func newTileTransform(name string, l [][]float64, avx2 func(int, *float32, int, *float32, *float32, int, bool)) *TileTransform {
 	t := &TileTransform{name: name, l: make([][]float32, len(l)), avx2: avx2}
 	for u, row := range l {
 		t.l[u] = make([]float32, len(row))
@@ -48,26 +48,41 @@ func (t *TileTransform) Points() int { return len(t.l) }
 // + j + b/2], half being even for even b and odd for odd b: a plane split
 // into its even and odd columns, so that tiles two columns apart lie one
 // element apart. Its point (u, v) goes to dst[(u*p+v)*pointStride + j];
-// pointStride must be at least tiles. The sums round as the loop of the
-// CPU does (in assembly with fused multiply-adds), within a few float32
-// roundoffs of the exact transform.
-func (t *TileTransform) Tiles(dst []float32, pointStride int, even, odd []float32, rowStride, tiles int) {
+// pointStride must be at least tiles.
+//
+// With spill, a row of fewer than SpillWidth tiles may be stored as
+// SpillWidth, so that dst[(u*p+v)*pointStride + j] for tiles <= j <
+// SpillWidth holds anything afterwards: for a caller that writes there
+// later (the CPU's masked stores are slow); pointStride must then be at
+// least SpillWidth.
+//
+// The sums round as the loop of the CPU does (in assembly with fused
+// multiply-adds), within a few float32 roundoffs of the exact transform.
+func (t *TileTransform) Tiles(dst []float32, pointStride int, even, odd []float32, rowStride, tiles int, spill bool) {
 	if tiles == 0 {
 		return
 	}
 	p, q := len(t.l), len(t.l[0])
 	reach := (q-1)*rowStride + tiles - 1 + (q-1)/2
-	if tiles < 0 || pointStride < tiles || rowStride < 0 || reach >= len(even) || reach >= len(odd) ||
-		(p*p-1)*pointStride+tiles > len(dst) {
-		panic(fmt.Sprintf("vec: %s of %d tiles, %d rows apart in halves of %d and %d, to points %d apart in %d",
-			t.name, tiles, rowStride, len(even), len(odd), pointStride, len(dst)))
+	stored := tiles
+	if spill {
+		stored = max(tiles, SpillWidth)
+	}
+	if tiles < 0 || pointStride < stored || rowStride < 0 || reach >= len(even) || reach >= len(odd) ||
+		(p*p-1)*pointStride+stored > len(dst) {
+		panic(fmt.Sprintf("vec: %s of %d tiles (spill %v), %d rows apart in halves of %d and %d, to points %d apart in %d",
+			t.name, tiles, spill, rowStride, len(even), len(odd), pointStride, len(dst)))
 	}
 	if hasAVX2 && t.avx2 != nil {
-		t.avx2(tiles, &dst[0], pointStride, &even[0], &odd[0], rowStride)
+		t.avx2(tiles, &dst[0], pointStride, &even[0], &odd[0], rowStride, spill)
 		return
 	}
 	t.tilesGo(dst, pointStride, even, odd, rowStride, tiles)
 }
+
+// SpillWidth is how many tiles a row of fewer may be stored as when
+// Tiles may spill: the lanes of a vector.
+const SpillWidth = 8
 
 // maxTile is the largest side of a tile a transform maps from or to.
 const maxTile = 6

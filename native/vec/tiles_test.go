@@ -9,9 +9,10 @@ import (
 // TestTileTransforms compares every tile transform, in assembly and in
 // Go, with the transform computed in float64 from its float32 matrix, on
 // random tiles, for every count of tiles up to 19 (whole vectors of
-// eight and the masked tail), with rows and points further apart than
-// the tiles, halves as short as the tiles allow, and points' rows with
-// gaps whose values must survive.
+// eight, the last few done again as a whole vector, and fewer than eight
+// masked or spilled), with rows and points further apart than the tiles,
+// halves as short as the tiles allow, and points' rows with gaps whose
+// values must survive (all but the spilled lanes).
 func TestTileTransforms(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	defer func(was bool) { hasAVX2 = was }(hasAVX2)
@@ -19,29 +20,39 @@ func TestTileTransforms(t *testing.T) {
 	for _, tt := range []*TileTransform{WinogradInput3, WinogradInput5, WinogradGradient3, WinogradGradient5} {
 		for _, fast := range []bool{avx2, false} {
 			hasAVX2 = fast
-			testTileTransform(t, rng, tt)
+			testTileTransform(t, rng, tt, false)
+			testTileTransform(t, rng, tt, true)
 		}
 	}
 }
 
-func testTileTransform(t *testing.T, rng *rand.Rand, tt *TileTransform) {
+func testTileTransform(t *testing.T, rng *rand.Rand, tt *TileTransform, spill bool) {
 	p, q := len(tt.l), len(tt.l[0])
 	var worst float64
 	for tiles := range 20 {
 		rowStride := tiles + q/2 + rng.IntN(4)
-		pointStride := tiles + rng.IntN(3)
+		stored := tiles
+		if spill {
+			stored = max(tiles, 8)
+		}
+		pointStride := stored + rng.IntN(3)
 		reach := (q-1)*rowStride + tiles + (q-1)/2
 		even, odd := make([]float32, reach), make([]float32, reach)
 		for i := range even {
 			even[i], odd[i] = 2*rng.Float32()-1, 2*rng.Float32()-1
 		}
 		const untouched = 7
-		dst := make([]float32, (p*p-1)*pointStride+tiles+1)
+		dst := make([]float32, (p*p-1)*pointStride+stored+1)
 		for i := range dst {
 			dst[i] = untouched
 		}
-		tt.Tiles(dst[:len(dst)-1], pointStride, even, odd, rowStride, tiles)
-		written := make([]bool, len(dst))
+		tt.Tiles(dst[:len(dst)-1], pointStride, even, odd, rowStride, tiles, spill)
+		written := make([]bool, len(dst)) // or spilled over
+		for pt := range p * p {
+			for j := tiles; j < stored; j++ {
+				written[pt*pointStride+j] = true
+			}
+		}
 		for j := range tiles {
 			x := func(a, b int) float64 {
 				half := even
@@ -64,8 +75,8 @@ func testTileTransform(t *testing.T, rng *rand.Rand, tt *TileTransform) {
 					written[i] = true
 					err := math.Abs(float64(dst[i]) - want)
 					if !(err <= 8*0x1p-24*mag) {
-						t.Fatalf("%s, %d tiles, avx2=%v: tile %d point (%d, %d) = %g, want %g (sum of magnitudes %g)",
-							tt.name, tiles, hasAVX2, j, u, v, dst[i], want, mag)
+						t.Fatalf("%s, %d tiles, avx2=%v spill=%v: tile %d point (%d, %d) = %g, want %g (sum of magnitudes %g)",
+							tt.name, tiles, hasAVX2, spill, j, u, v, dst[i], want, mag)
 					}
 					if mag > 0 {
 						worst = math.Max(worst, err/(0x1p-24*mag))
@@ -75,11 +86,11 @@ func testTileTransform(t *testing.T, rng *rand.Rand, tt *TileTransform) {
 		}
 		for i, w := range written {
 			if !w && dst[i] != untouched {
-				t.Fatalf("%s, %d tiles, avx2=%v: wrote %g at %d, between the points", tt.name, tiles, hasAVX2, dst[i], i)
+				t.Fatalf("%s, %d tiles, avx2=%v spill=%v: wrote %g at %d, between the points", tt.name, tiles, hasAVX2, spill, dst[i], i)
 			}
 		}
 	}
-	t.Logf("%s, avx2=%v: largest error %.2f roundoffs of the sum of magnitudes", tt.name, hasAVX2, worst)
+	t.Logf("%s, avx2=%v spill=%v: largest error %.2f roundoffs of the sum of magnitudes", tt.name, hasAVX2, spill, worst)
 }
 
 // TestTileTransformBounds checks that Tiles refuses halves and
@@ -87,14 +98,15 @@ func testTileTransform(t *testing.T, rng *rand.Rand, tt *TileTransform) {
 // tiles.
 func TestTileTransformBounds(t *testing.T) {
 	tt := WinogradInput3 // 4x4 to 4x4: reads 3 rows and 1 element past the first
-	ok := func(dst []float32, ps int, even, odd []float32, rs, tiles int) (refused bool) {
+	ok := func(dst []float32, ps int, even, odd []float32, rs, tiles int, spill bool) (refused bool) {
 		defer func() { refused = recover() != nil }()
-		tt.Tiles(dst, ps, even, odd, rs, tiles)
+		tt.Tiles(dst, ps, even, odd, rs, tiles, spill)
 		return false
 	}
 	halves := make([]float32, 3*10+5+1)
 	dst := make([]float32, 15*5+5)
-	if ok(dst, 5, halves, halves, 10, 5) {
+	spilled := make([]float32, 15*8+8)
+	if ok(dst, 5, halves, halves, 10, 5, false) || ok(spilled, 8, halves, halves, 10, 5, true) {
 		t.Fatal("refused tiles that fit")
 	}
 	for _, c := range []struct {
@@ -103,14 +115,17 @@ func TestTileTransformBounds(t *testing.T) {
 		ps        int
 		even, odd []float32
 		rs, tiles int
+		spill     bool
 	}{
-		{"even half short", dst, 5, halves[:len(halves)-1], halves, 10, 5},
-		{"odd half short", dst, 5, halves, halves[:len(halves)-1], 10, 5},
-		{"destination short", dst[:len(dst)-1], 5, halves, halves, 10, 5},
-		{"points closer than the tiles", dst, 4, halves, halves, 10, 5},
-		{"negative tiles", dst, 5, halves, halves, 10, -1},
+		{"even half short", dst, 5, halves[:len(halves)-1], halves, 10, 5, false},
+		{"odd half short", dst, 5, halves, halves[:len(halves)-1], 10, 5, false},
+		{"destination short", dst[:len(dst)-1], 5, halves, halves, 10, 5, false},
+		{"points closer than the tiles", dst, 4, halves, halves, 10, 5, false},
+		{"negative tiles", dst, 5, halves, halves, 10, -1, false},
+		{"points closer than a spilled vector", dst, 5, halves, halves, 10, 5, true},
+		{"destination short of a spilled vector", spilled[:len(spilled)-1], 8, halves, halves, 10, 5, true},
 	} {
-		if !ok(c.dst, c.ps, c.even, c.odd, c.rs, c.tiles) {
+		if !ok(c.dst, c.ps, c.even, c.odd, c.rs, c.tiles, c.spill) {
 			t.Errorf("%s: not refused", c.name)
 		}
 	}

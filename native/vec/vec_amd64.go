@@ -25,19 +25,19 @@ func firstEqualStride2AVX2(n int, idx *int32, m *float32, src *float32, off *int
 // winogradInput3AVX2 is an AVX2 loop of vec.TileTransform.Tiles; see emitTileTransform in package asmgen.
 //
 //go:noescape
-func winogradInput3AVX2(n int, dst *float32, pointStride int, even *float32, odd *float32, rowStride int)
+func winogradInput3AVX2(n int, dst *float32, pointStride int, even *float32, odd *float32, rowStride int, spill bool)
 
 // winogradGradient3AVX2 is an AVX2 loop of vec.TileTransform.Tiles; see emitTileTransform in package asmgen.
 //
 //go:noescape
-func winogradGradient3AVX2(n int, dst *float32, pointStride int, even *float32, odd *float32, rowStride int)
+func winogradGradient3AVX2(n int, dst *float32, pointStride int, even *float32, odd *float32, rowStride int, spill bool)
 
 // winogradInput5AVX2 is an AVX2 loop of vec.TileTransform.Tiles; see emitTileTransform in package asmgen.
 //
 //go:noescape
-func winogradInput5AVX2(n int, dst *float32, pointStride int, even *float32, odd *float32, rowStride int)
+func winogradInput5AVX2(n int, dst *float32, pointStride int, even *float32, odd *float32, rowStride int, spill bool)
 
 // winogradGradient5AVX2 is an AVX2 loop of vec.TileTransform.Tiles; see emitTileTransform in package asmgen.
 //
 //go:noescape
-func winogradGradient5AVX2(n int, dst *float32, pointStride int, even *float32, odd *float32, rowStride int)
+func winogradGradient5AVX2(n int, dst *float32, pointStride int, even *float32, odd *float32, rowStride int, spill bool)

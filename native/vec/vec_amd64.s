@@ -404,9 +404,9 @@ DATA tileConstants<>+440(SB)/4, $0xbdaaaaab
 DATA tileConstants<>+444(SB)/4, $0xbdaaaaab
 GLOBL tileConstants<>(SB), RODATA|NOPTR, $448
 
-// func winogradInput3AVX2(n int, dst *float32, pointStride int, even *float32, odd *float32, rowStride int)
+// func winogradInput3AVX2(n int, dst *float32, pointStride int, even *float32, odd *float32, rowStride int, spill bool)
 // Requires: AVX
-TEXT ·winogradInput3AVX2(SB), $512-48
+TEXT ·winogradInput3AVX2(SB), $512-49
 	MOVQ   n+0(FP), AX
 	MOVQ   dst+8(FP), CX
 	MOVQ   pointStride+16(FP), DX
@@ -416,10 +416,10 @@ TEXT ·winogradInput3AVX2(SB), $512-48
 	SHLQ   $0x02, DX
 	SHLQ   $0x02, DI
 	IMUL3Q $0x00000004, DX, R8
+	CMPQ   AX, $0x00000008
+	JL     winogradInput3AVX2few
 
 winogradInput3AVX2block:
-	CMPQ    AX, $0x00000008
-	JL      winogradInput3AVX2tail
 	MOVQ    BX, R9
 	MOVQ    SI, R10
 	VMOVUPS (R9), Y0
@@ -575,19 +575,192 @@ winogradInput3AVX2block:
 	VMULPS  tileConstants<>+0(SB), Y1, Y0
 	VADDPS  Y3, Y0, Y0
 	VMOVUPS Y0, (R9)
-	ADDQ    $0x00000020, CX
-	ADDQ    $0x00000020, BX
-	ADDQ    $0x00000020, SI
 	SUBQ    $0x00000008, AX
-	JMP     winogradInput3AVX2block
+	JZ      winogradInput3AVX2done
+	CMPQ    AX, $0x00000008
+	JGE     winogradInput3AVX2next
+	MOVQ    $0x00000008, R9
+	SUBQ    AX, R9
+	SHLQ    $0x02, R9
+	SUBQ    R9, CX
+	SUBQ    R9, BX
+	SUBQ    R9, SI
+	MOVQ    $0x00000008, AX
 
-winogradInput3AVX2tail:
+winogradInput3AVX2next:
+	ADDQ $0x00000020, CX
+	ADDQ $0x00000020, BX
+	ADDQ $0x00000020, SI
+	JMP  winogradInput3AVX2block
+
+winogradInput3AVX2few:
 	TESTQ      AX, AX
 	JZ         winogradInput3AVX2done
 	LEAQ       tailMasks<>+32(SB), R9
 	SHLQ       $0x02, AX
 	SUBQ       AX, R9
 	VMOVUPS    (R9), Y0
+	MOVB       spill+48(FP), AL
+	TESTB      AL, AL
+	JZ         winogradInput3AVX2masked
+	MOVQ       BX, AX
+	MOVQ       SI, BX
+	VMASKMOVPS (AX), Y0, Y1
+	VMASKMOVPS (BX), Y0, Y2
+	VMASKMOVPS 4(AX), Y0, Y3
+	VMASKMOVPS 4(BX), Y0, Y4
+	VMULPS     tileConstants<>+0(SB), Y1, Y1
+	VADDPS     Y3, Y1, Y1
+	VMOVUPS    Y1, (SP)
+	VMOVAPS    Y2, Y1
+	VADDPS     Y3, Y1, Y1
+	VMOVUPS    Y1, 32(SP)
+	VMULPS     tileConstants<>+0(SB), Y2, Y1
+	VADDPS     Y3, Y1, Y1
+	VMOVUPS    Y1, 64(SP)
+	VMULPS     tileConstants<>+0(SB), Y2, Y1
+	VADDPS     Y4, Y1, Y1
+	VMOVUPS    Y1, 96(SP)
+	ADDQ       DI, AX
+	ADDQ       DI, BX
+	VMASKMOVPS (AX), Y0, Y1
+	VMASKMOVPS (BX), Y0, Y2
+	VMASKMOVPS 4(AX), Y0, Y3
+	VMASKMOVPS 4(BX), Y0, Y4
+	VMULPS     tileConstants<>+0(SB), Y1, Y1
+	VADDPS     Y3, Y1, Y1
+	VMOVUPS    Y1, 128(SP)
+	VMOVAPS    Y2, Y1
+	VADDPS     Y3, Y1, Y1
+	VMOVUPS    Y1, 160(SP)
+	VMULPS     tileConstants<>+0(SB), Y2, Y1
+	VADDPS     Y3, Y1, Y1
+	VMOVUPS    Y1, 192(SP)
+	VMULPS     tileConstants<>+0(SB), Y2, Y1
+	VADDPS     Y4, Y1, Y1
+	VMOVUPS    Y1, 224(SP)
+	ADDQ       DI, AX
+	ADDQ       DI, BX
+	VMASKMOVPS (AX), Y0, Y1
+	VMASKMOVPS (BX), Y0, Y2
+	VMASKMOVPS 4(AX), Y0, Y3
+	VMASKMOVPS 4(BX), Y0, Y4
+	VMULPS     tileConstants<>+0(SB), Y1, Y1
+	VADDPS     Y3, Y1, Y1
+	VMOVUPS    Y1, 256(SP)
+	VMOVAPS    Y2, Y1
+	VADDPS     Y3, Y1, Y1
+	VMOVUPS    Y1, 288(SP)
+	VMULPS     tileConstants<>+0(SB), Y2, Y1
+	VADDPS     Y3, Y1, Y1
+	VMOVUPS    Y1, 320(SP)
+	VMULPS     tileConstants<>+0(SB), Y2, Y1
+	VADDPS     Y4, Y1, Y1
+	VMOVUPS    Y1, 352(SP)
+	ADDQ       DI, AX
+	ADDQ       DI, BX
+	VMASKMOVPS (AX), Y0, Y1
+	VMASKMOVPS (BX), Y0, Y2
+	VMASKMOVPS 4(AX), Y0, Y3
+	VMASKMOVPS 4(BX), Y0, Y0
+	VMULPS     tileConstants<>+0(SB), Y1, Y1
+	VADDPS     Y3, Y1, Y1
+	VMOVUPS    Y1, 384(SP)
+	VMOVAPS    Y2, Y1
+	VADDPS     Y3, Y1, Y1
+	VMOVUPS    Y1, 416(SP)
+	VMULPS     tileConstants<>+0(SB), Y2, Y1
+	VADDPS     Y3, Y1, Y1
+	VMOVUPS    Y1, 448(SP)
+	VMULPS     tileConstants<>+0(SB), Y2, Y1
+	VADDPS     Y0, Y1, Y1
+	VMOVUPS    Y1, 480(SP)
+	MOVQ       CX, AX
+	VMOVUPS    (SP), Y0
+	VMOVUPS    128(SP), Y1
+	VMOVUPS    256(SP), Y2
+	VMOVUPS    384(SP), Y3
+	MOVQ       AX, CX
+	VMULPS     tileConstants<>+0(SB), Y0, Y0
+	VADDPS     Y2, Y0, Y0
+	VMOVUPS    Y0, (CX)
+	ADDQ       R8, CX
+	VMOVAPS    Y1, Y0
+	VADDPS     Y2, Y0, Y0
+	VMOVUPS    Y0, (CX)
+	ADDQ       R8, CX
+	VMULPS     tileConstants<>+0(SB), Y1, Y0
+	VADDPS     Y2, Y0, Y0
+	VMOVUPS    Y0, (CX)
+	ADDQ       R8, CX
+	VMULPS     tileConstants<>+0(SB), Y1, Y0
+	VADDPS     Y3, Y0, Y0
+	VMOVUPS    Y0, (CX)
+	ADDQ       DX, AX
+	VMOVUPS    32(SP), Y0
+	VMOVUPS    160(SP), Y1
+	VMOVUPS    288(SP), Y2
+	VMOVUPS    416(SP), Y3
+	MOVQ       AX, CX
+	VMULPS     tileConstants<>+0(SB), Y0, Y0
+	VADDPS     Y2, Y0, Y0
+	VMOVUPS    Y0, (CX)
+	ADDQ       R8, CX
+	VMOVAPS    Y1, Y0
+	VADDPS     Y2, Y0, Y0
+	VMOVUPS    Y0, (CX)
+	ADDQ       R8, CX
+	VMULPS     tileConstants<>+0(SB), Y1, Y0
+	VADDPS     Y2, Y0, Y0
+	VMOVUPS    Y0, (CX)
+	ADDQ       R8, CX
+	VMULPS     tileConstants<>+0(SB), Y1, Y0
+	VADDPS     Y3, Y0, Y0
+	VMOVUPS    Y0, (CX)
+	ADDQ       DX, AX
+	VMOVUPS    64(SP), Y0
+	VMOVUPS    192(SP), Y1
+	VMOVUPS    320(SP), Y2
+	VMOVUPS    448(SP), Y3
+	MOVQ       AX, CX
+	VMULPS     tileConstants<>+0(SB), Y0, Y0
+	VADDPS     Y2, Y0, Y0
+	VMOVUPS    Y0, (CX)
+	ADDQ       R8, CX
+	VMOVAPS    Y1, Y0
+	VADDPS     Y2, Y0, Y0
+	VMOVUPS    Y0, (CX)
+	ADDQ       R8, CX
+	VMULPS     tileConstants<>+0(SB), Y1, Y0
+	VADDPS     Y2, Y0, Y0
+	VMOVUPS    Y0, (CX)
+	ADDQ       R8, CX
+	VMULPS     tileConstants<>+0(SB), Y1, Y0
+	VADDPS     Y3, Y0, Y0
+	VMOVUPS    Y0, (CX)
+	ADDQ       DX, AX
+	VMOVUPS    96(SP), Y0
+	VMOVUPS    224(SP), Y1
+	VMOVUPS    352(SP), Y2
+	VMOVUPS    480(SP), Y3
+	VMULPS     tileConstants<>+0(SB), Y0, Y0
+	VADDPS     Y2, Y0, Y0
+	VMOVUPS    Y0, (AX)
+	ADDQ       R8, AX
+	VMOVAPS    Y1, Y0
+	VADDPS     Y2, Y0, Y0
+	VMOVUPS    Y0, (AX)
+	ADDQ       R8, AX
+	VMULPS     tileConstants<>+0(SB), Y1, Y0
+	VADDPS     Y2, Y0, Y0
+	VMOVUPS    Y0, (AX)
+	ADDQ       R8, AX
+	VMULPS     tileConstants<>+0(SB), Y1, Y0
+	VADDPS     Y3, Y0, Y0
+	VMOVUPS    Y0, (AX)
+	JMP        winogradInput3AVX2done
+
+winogradInput3AVX2masked:
 	MOVQ       BX, AX
 	MOVQ       SI, BX
 	VMASKMOVPS (AX), Y0, Y1
@@ -748,9 +921,9 @@ winogradInput3AVX2done:
 	VZEROUPPER
 	RET
 
-// func winogradGradient3AVX2(n int, dst *float32, pointStride int, even *float32, odd *float32, rowStride int)
+// func winogradGradient3AVX2(n int, dst *float32, pointStride int, even *float32, odd *float32, rowStride int, spill bool)
 // Requires: AVX, FMA3
-TEXT ·winogradGradient3AVX2(SB), $256-48
+TEXT ·winogradGradient3AVX2(SB), $256-49
 	MOVQ   n+0(FP), AX
 	MOVQ   dst+8(FP), CX
 	MOVQ   pointStride+16(FP), DX
@@ -760,10 +933,10 @@ TEXT ·winogradGradient3AVX2(SB), $256-48
 	SHLQ   $0x02, DX
 	SHLQ   $0x02, DI
 	IMUL3Q $0x00000004, DX, R8
+	CMPQ   AX, $0x00000008
+	JL     winogradGradient3AVX2few
 
 winogradGradient3AVX2block:
-	CMPQ        AX, $0x00000008
-	JL          winogradGradient3AVX2tail
 	MOVQ        BX, R9
 	MOVQ        SI, R10
 	VMOVUPS     (R9), Y0
@@ -859,19 +1032,132 @@ winogradGradient3AVX2block:
 	ADDQ        R8, R9
 	VMOVAPS     Y1, Y0
 	VMOVUPS     Y0, (R9)
-	ADDQ        $0x00000020, CX
-	ADDQ        $0x00000020, BX
-	ADDQ        $0x00000020, SI
 	SUBQ        $0x00000008, AX
-	JMP         winogradGradient3AVX2block
+	JZ          winogradGradient3AVX2done
+	CMPQ        AX, $0x00000008
+	JGE         winogradGradient3AVX2next
+	MOVQ        $0x00000008, R9
+	SUBQ        AX, R9
+	SHLQ        $0x02, R9
+	SUBQ        R9, CX
+	SUBQ        R9, BX
+	SUBQ        R9, SI
+	MOVQ        $0x00000008, AX
 
-winogradGradient3AVX2tail:
+winogradGradient3AVX2next:
+	ADDQ $0x00000020, CX
+	ADDQ $0x00000020, BX
+	ADDQ $0x00000020, SI
+	JMP  winogradGradient3AVX2block
+
+winogradGradient3AVX2few:
 	TESTQ       AX, AX
 	JZ          winogradGradient3AVX2done
 	LEAQ        tailMasks<>+32(SB), R9
 	SHLQ        $0x02, AX
 	SUBQ        AX, R9
 	VMOVUPS     (R9), Y0
+	MOVB        spill+48(FP), AL
+	TESTB       AL, AL
+	JZ          winogradGradient3AVX2masked
+	MOVQ        BX, AX
+	MOVQ        SI, BX
+	VMASKMOVPS  (AX), Y0, Y1
+	VMASKMOVPS  (BX), Y0, Y2
+	VMULPS      tileConstants<>+0(SB), Y1, Y3
+	VMOVUPS     Y3, (SP)
+	VMULPS      tileConstants<>+32(SB), Y1, Y3
+	VFMADD231PS tileConstants<>+32(SB), Y2, Y3
+	VMOVUPS     Y3, 32(SP)
+	VMULPS      tileConstants<>+32(SB), Y1, Y1
+	VFMADD231PS tileConstants<>+64(SB), Y2, Y1
+	VMOVUPS     Y1, 64(SP)
+	VMOVAPS     Y2, Y1
+	VMOVUPS     Y1, 96(SP)
+	ADDQ        DI, AX
+	ADDQ        DI, BX
+	VMASKMOVPS  (AX), Y0, Y1
+	VMASKMOVPS  (BX), Y0, Y0
+	VMULPS      tileConstants<>+0(SB), Y1, Y2
+	VMOVUPS     Y2, 128(SP)
+	VMULPS      tileConstants<>+32(SB), Y1, Y2
+	VFMADD231PS tileConstants<>+32(SB), Y0, Y2
+	VMOVUPS     Y2, 160(SP)
+	VMULPS      tileConstants<>+32(SB), Y1, Y1
+	VFMADD231PS tileConstants<>+64(SB), Y0, Y1
+	VMOVUPS     Y1, 192(SP)
+	VMOVAPS     Y0, Y0
+	VMOVUPS     Y0, 224(SP)
+	MOVQ        CX, AX
+	VMOVUPS     (SP), Y0
+	VMOVUPS     128(SP), Y1
+	MOVQ        AX, CX
+	VMULPS      tileConstants<>+0(SB), Y0, Y2
+	VMOVUPS     Y2, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+32(SB), Y0, Y2
+	VFMADD231PS tileConstants<>+32(SB), Y1, Y2
+	VMOVUPS     Y2, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+32(SB), Y0, Y0
+	VFMADD231PS tileConstants<>+64(SB), Y1, Y0
+	VMOVUPS     Y0, (CX)
+	ADDQ        R8, CX
+	VMOVAPS     Y1, Y0
+	VMOVUPS     Y0, (CX)
+	ADDQ        DX, AX
+	VMOVUPS     32(SP), Y0
+	VMOVUPS     160(SP), Y1
+	MOVQ        AX, CX
+	VMULPS      tileConstants<>+0(SB), Y0, Y2
+	VMOVUPS     Y2, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+32(SB), Y0, Y2
+	VFMADD231PS tileConstants<>+32(SB), Y1, Y2
+	VMOVUPS     Y2, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+32(SB), Y0, Y0
+	VFMADD231PS tileConstants<>+64(SB), Y1, Y0
+	VMOVUPS     Y0, (CX)
+	ADDQ        R8, CX
+	VMOVAPS     Y1, Y0
+	VMOVUPS     Y0, (CX)
+	ADDQ        DX, AX
+	VMOVUPS     64(SP), Y0
+	VMOVUPS     192(SP), Y1
+	MOVQ        AX, CX
+	VMULPS      tileConstants<>+0(SB), Y0, Y2
+	VMOVUPS     Y2, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+32(SB), Y0, Y2
+	VFMADD231PS tileConstants<>+32(SB), Y1, Y2
+	VMOVUPS     Y2, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+32(SB), Y0, Y0
+	VFMADD231PS tileConstants<>+64(SB), Y1, Y0
+	VMOVUPS     Y0, (CX)
+	ADDQ        R8, CX
+	VMOVAPS     Y1, Y0
+	VMOVUPS     Y0, (CX)
+	ADDQ        DX, AX
+	VMOVUPS     96(SP), Y0
+	VMOVUPS     224(SP), Y1
+	VMULPS      tileConstants<>+0(SB), Y0, Y2
+	VMOVUPS     Y2, (AX)
+	ADDQ        R8, AX
+	VMULPS      tileConstants<>+32(SB), Y0, Y2
+	VFMADD231PS tileConstants<>+32(SB), Y1, Y2
+	VMOVUPS     Y2, (AX)
+	ADDQ        R8, AX
+	VMULPS      tileConstants<>+32(SB), Y0, Y0
+	VFMADD231PS tileConstants<>+64(SB), Y1, Y0
+	VMOVUPS     Y0, (AX)
+	ADDQ        R8, AX
+	VMOVAPS     Y1, Y0
+	VMOVUPS     Y0, (AX)
+	JMP         winogradGradient3AVX2done
+
+winogradGradient3AVX2masked:
 	MOVQ        BX, AX
 	MOVQ        SI, BX
 	VMASKMOVPS  (AX), Y0, Y1
@@ -972,9 +1258,9 @@ winogradGradient3AVX2done:
 	VZEROUPPER
 	RET
 
-// func winogradInput5AVX2(n int, dst *float32, pointStride int, even *float32, odd *float32, rowStride int)
+// func winogradInput5AVX2(n int, dst *float32, pointStride int, even *float32, odd *float32, rowStride int, spill bool)
 // Requires: AVX, FMA3
-TEXT ·winogradInput5AVX2(SB), $1152-48
+TEXT ·winogradInput5AVX2(SB), $1152-49
 	MOVQ   n+0(FP), AX
 	MOVQ   dst+8(FP), CX
 	MOVQ   pointStride+16(FP), DX
@@ -984,10 +1270,10 @@ TEXT ·winogradInput5AVX2(SB), $1152-48
 	SHLQ   $0x02, DX
 	SHLQ   $0x02, DI
 	IMUL3Q $0x00000006, DX, R8
+	CMPQ   AX, $0x00000008
+	JL     winogradInput5AVX2few
 
 winogradInput5AVX2block:
-	CMPQ        AX, $0x00000008
-	JL          winogradInput5AVX2tail
 	MOVQ        BX, R9
 	MOVQ        SI, R10
 	VMOVUPS     (R9), Y0
@@ -1449,19 +1735,498 @@ winogradInput5AVX2block:
 	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
 	VADDPS      Y5, Y0, Y0
 	VMOVUPS     Y0, (R9)
-	ADDQ        $0x00000020, CX
-	ADDQ        $0x00000020, BX
-	ADDQ        $0x00000020, SI
 	SUBQ        $0x00000008, AX
-	JMP         winogradInput5AVX2block
+	JZ          winogradInput5AVX2done
+	CMPQ        AX, $0x00000008
+	JGE         winogradInput5AVX2next
+	MOVQ        $0x00000008, R9
+	SUBQ        AX, R9
+	SHLQ        $0x02, R9
+	SUBQ        R9, CX
+	SUBQ        R9, BX
+	SUBQ        R9, SI
+	MOVQ        $0x00000008, AX
 
-winogradInput5AVX2tail:
+winogradInput5AVX2next:
+	ADDQ $0x00000020, CX
+	ADDQ $0x00000020, BX
+	ADDQ $0x00000020, SI
+	JMP  winogradInput5AVX2block
+
+winogradInput5AVX2few:
 	TESTQ       AX, AX
 	JZ          winogradInput5AVX2done
 	LEAQ        tailMasks<>+32(SB), R9
 	SHLQ        $0x02, AX
 	SUBQ        AX, R9
 	VMOVUPS     (R9), Y0
+	MOVB        spill+48(FP), AL
+	TESTB       AL, AL
+	JZ          winogradInput5AVX2masked
+	MOVQ        BX, AX
+	MOVQ        SI, BX
+	VMASKMOVPS  (AX), Y0, Y1
+	VMASKMOVPS  (BX), Y0, Y2
+	VMASKMOVPS  4(AX), Y0, Y3
+	VMASKMOVPS  4(BX), Y0, Y4
+	VMASKMOVPS  8(AX), Y0, Y5
+	VMASKMOVPS  8(BX), Y0, Y6
+	VMULPS      tileConstants<>+96(SB), Y1, Y1
+	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, (SP)
+	VMULPS      tileConstants<>+160(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 32(SP)
+	VMULPS      tileConstants<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
+	VSUBPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 64(SP)
+	VMULPS      tileConstants<>+192(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 96(SP)
+	VMULPS      tileConstants<>+224(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 128(SP)
+	VMULPS      tileConstants<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+128(SB), Y4, Y1
+	VADDPS      Y6, Y1, Y1
+	VMOVUPS     Y1, 160(SP)
+	ADDQ        DI, AX
+	ADDQ        DI, BX
+	VMASKMOVPS  (AX), Y0, Y1
+	VMASKMOVPS  (BX), Y0, Y2
+	VMASKMOVPS  4(AX), Y0, Y3
+	VMASKMOVPS  4(BX), Y0, Y4
+	VMASKMOVPS  8(AX), Y0, Y5
+	VMASKMOVPS  8(BX), Y0, Y6
+	VMULPS      tileConstants<>+96(SB), Y1, Y1
+	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 192(SP)
+	VMULPS      tileConstants<>+160(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 224(SP)
+	VMULPS      tileConstants<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
+	VSUBPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 256(SP)
+	VMULPS      tileConstants<>+192(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 288(SP)
+	VMULPS      tileConstants<>+224(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 320(SP)
+	VMULPS      tileConstants<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+128(SB), Y4, Y1
+	VADDPS      Y6, Y1, Y1
+	VMOVUPS     Y1, 352(SP)
+	ADDQ        DI, AX
+	ADDQ        DI, BX
+	VMASKMOVPS  (AX), Y0, Y1
+	VMASKMOVPS  (BX), Y0, Y2
+	VMASKMOVPS  4(AX), Y0, Y3
+	VMASKMOVPS  4(BX), Y0, Y4
+	VMASKMOVPS  8(AX), Y0, Y5
+	VMASKMOVPS  8(BX), Y0, Y6
+	VMULPS      tileConstants<>+96(SB), Y1, Y1
+	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 384(SP)
+	VMULPS      tileConstants<>+160(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 416(SP)
+	VMULPS      tileConstants<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
+	VSUBPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 448(SP)
+	VMULPS      tileConstants<>+192(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 480(SP)
+	VMULPS      tileConstants<>+224(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 512(SP)
+	VMULPS      tileConstants<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+128(SB), Y4, Y1
+	VADDPS      Y6, Y1, Y1
+	VMOVUPS     Y1, 544(SP)
+	ADDQ        DI, AX
+	ADDQ        DI, BX
+	VMASKMOVPS  (AX), Y0, Y1
+	VMASKMOVPS  (BX), Y0, Y2
+	VMASKMOVPS  4(AX), Y0, Y3
+	VMASKMOVPS  4(BX), Y0, Y4
+	VMASKMOVPS  8(AX), Y0, Y5
+	VMASKMOVPS  8(BX), Y0, Y6
+	VMULPS      tileConstants<>+96(SB), Y1, Y1
+	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 576(SP)
+	VMULPS      tileConstants<>+160(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 608(SP)
+	VMULPS      tileConstants<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
+	VSUBPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 640(SP)
+	VMULPS      tileConstants<>+192(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 672(SP)
+	VMULPS      tileConstants<>+224(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 704(SP)
+	VMULPS      tileConstants<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+128(SB), Y4, Y1
+	VADDPS      Y6, Y1, Y1
+	VMOVUPS     Y1, 736(SP)
+	ADDQ        DI, AX
+	ADDQ        DI, BX
+	VMASKMOVPS  (AX), Y0, Y1
+	VMASKMOVPS  (BX), Y0, Y2
+	VMASKMOVPS  4(AX), Y0, Y3
+	VMASKMOVPS  4(BX), Y0, Y4
+	VMASKMOVPS  8(AX), Y0, Y5
+	VMASKMOVPS  8(BX), Y0, Y6
+	VMULPS      tileConstants<>+96(SB), Y1, Y1
+	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 768(SP)
+	VMULPS      tileConstants<>+160(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 800(SP)
+	VMULPS      tileConstants<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
+	VSUBPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 832(SP)
+	VMULPS      tileConstants<>+192(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 864(SP)
+	VMULPS      tileConstants<>+224(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 896(SP)
+	VMULPS      tileConstants<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+128(SB), Y4, Y1
+	VADDPS      Y6, Y1, Y1
+	VMOVUPS     Y1, 928(SP)
+	ADDQ        DI, AX
+	ADDQ        DI, BX
+	VMASKMOVPS  (AX), Y0, Y1
+	VMASKMOVPS  (BX), Y0, Y2
+	VMASKMOVPS  4(AX), Y0, Y3
+	VMASKMOVPS  4(BX), Y0, Y4
+	VMASKMOVPS  8(AX), Y0, Y5
+	VMASKMOVPS  8(BX), Y0, Y0
+	VMULPS      tileConstants<>+96(SB), Y1, Y1
+	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 960(SP)
+	VMULPS      tileConstants<>+160(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 992(SP)
+	VMULPS      tileConstants<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
+	VSUBPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 1024(SP)
+	VMULPS      tileConstants<>+192(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 1056(SP)
+	VMULPS      tileConstants<>+224(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 1088(SP)
+	VMULPS      tileConstants<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+128(SB), Y4, Y1
+	VADDPS      Y0, Y1, Y1
+	VMOVUPS     Y1, 1120(SP)
+	MOVQ        CX, AX
+	VMOVUPS     (SP), Y0
+	VMOVUPS     192(SP), Y1
+	VMOVUPS     384(SP), Y2
+	VMOVUPS     576(SP), Y3
+	VMOVUPS     768(SP), Y4
+	VMOVUPS     960(SP), Y5
+	MOVQ        AX, CX
+	VMULPS      tileConstants<>+96(SB), Y0, Y0
+	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+160(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
+	VSUBPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+192(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+224(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
+	VADDPS      Y5, Y0, Y0
+	VMOVUPS     Y0, (CX)
+	ADDQ        DX, AX
+	VMOVUPS     32(SP), Y0
+	VMOVUPS     224(SP), Y1
+	VMOVUPS     416(SP), Y2
+	VMOVUPS     608(SP), Y3
+	VMOVUPS     800(SP), Y4
+	VMOVUPS     992(SP), Y5
+	MOVQ        AX, CX
+	VMULPS      tileConstants<>+96(SB), Y0, Y0
+	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+160(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
+	VSUBPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+192(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+224(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
+	VADDPS      Y5, Y0, Y0
+	VMOVUPS     Y0, (CX)
+	ADDQ        DX, AX
+	VMOVUPS     64(SP), Y0
+	VMOVUPS     256(SP), Y1
+	VMOVUPS     448(SP), Y2
+	VMOVUPS     640(SP), Y3
+	VMOVUPS     832(SP), Y4
+	VMOVUPS     1024(SP), Y5
+	MOVQ        AX, CX
+	VMULPS      tileConstants<>+96(SB), Y0, Y0
+	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+160(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
+	VSUBPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+192(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+224(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
+	VADDPS      Y5, Y0, Y0
+	VMOVUPS     Y0, (CX)
+	ADDQ        DX, AX
+	VMOVUPS     96(SP), Y0
+	VMOVUPS     288(SP), Y1
+	VMOVUPS     480(SP), Y2
+	VMOVUPS     672(SP), Y3
+	VMOVUPS     864(SP), Y4
+	VMOVUPS     1056(SP), Y5
+	MOVQ        AX, CX
+	VMULPS      tileConstants<>+96(SB), Y0, Y0
+	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+160(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
+	VSUBPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+192(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+224(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
+	VADDPS      Y5, Y0, Y0
+	VMOVUPS     Y0, (CX)
+	ADDQ        DX, AX
+	VMOVUPS     128(SP), Y0
+	VMOVUPS     320(SP), Y1
+	VMOVUPS     512(SP), Y2
+	VMOVUPS     704(SP), Y3
+	VMOVUPS     896(SP), Y4
+	VMOVUPS     1088(SP), Y5
+	MOVQ        AX, CX
+	VMULPS      tileConstants<>+96(SB), Y0, Y0
+	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+160(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
+	VSUBPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+192(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+224(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
+	VADDPS      Y5, Y0, Y0
+	VMOVUPS     Y0, (CX)
+	ADDQ        DX, AX
+	VMOVUPS     160(SP), Y0
+	VMOVUPS     352(SP), Y1
+	VMOVUPS     544(SP), Y2
+	VMOVUPS     736(SP), Y3
+	VMOVUPS     928(SP), Y4
+	VMOVUPS     1120(SP), Y5
+	VMULPS      tileConstants<>+96(SB), Y0, Y0
+	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, (AX)
+	ADDQ        R8, AX
+	VMULPS      tileConstants<>+160(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, (AX)
+	ADDQ        R8, AX
+	VMULPS      tileConstants<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
+	VSUBPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, (AX)
+	ADDQ        R8, AX
+	VMULPS      tileConstants<>+192(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, (AX)
+	ADDQ        R8, AX
+	VMULPS      tileConstants<>+224(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, (AX)
+	ADDQ        R8, AX
+	VMULPS      tileConstants<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
+	VADDPS      Y5, Y0, Y0
+	VMOVUPS     Y0, (AX)
+	JMP         winogradInput5AVX2done
+
+winogradInput5AVX2masked:
 	MOVQ        BX, AX
 	MOVQ        SI, BX
 	VMASKMOVPS  (AX), Y0, Y1
@@ -1928,9 +2693,9 @@ winogradInput5AVX2done:
 	VZEROUPPER
 	RET
 
-// func winogradGradient5AVX2(n int, dst *float32, pointStride int, even *float32, odd *float32, rowStride int)
+// func winogradGradient5AVX2(n int, dst *float32, pointStride int, even *float32, odd *float32, rowStride int, spill bool)
 // Requires: AVX, FMA3
-TEXT ·winogradGradient5AVX2(SB), $384-48
+TEXT ·winogradGradient5AVX2(SB), $384-49
 	MOVQ   n+0(FP), AX
 	MOVQ   dst+8(FP), CX
 	MOVQ   pointStride+16(FP), DX
@@ -1940,10 +2705,10 @@ TEXT ·winogradGradient5AVX2(SB), $384-48
 	SHLQ   $0x02, DX
 	SHLQ   $0x02, DI
 	IMUL3Q $0x00000006, DX, R8
+	CMPQ   AX, $0x00000008
+	JL     winogradGradient5AVX2few
 
 winogradGradient5AVX2block:
-	CMPQ        AX, $0x00000008
-	JL          winogradGradient5AVX2tail
 	MOVQ        BX, R9
 	MOVQ        SI, R10
 	VMOVUPS     (R9), Y0
@@ -2133,19 +2898,226 @@ winogradGradient5AVX2block:
 	ADDQ        R8, R9
 	VMOVAPS     Y1, Y0
 	VMOVUPS     Y0, (R9)
-	ADDQ        $0x00000020, CX
-	ADDQ        $0x00000020, BX
-	ADDQ        $0x00000020, SI
 	SUBQ        $0x00000008, AX
-	JMP         winogradGradient5AVX2block
+	JZ          winogradGradient5AVX2done
+	CMPQ        AX, $0x00000008
+	JGE         winogradGradient5AVX2next
+	MOVQ        $0x00000008, R9
+	SUBQ        AX, R9
+	SHLQ        $0x02, R9
+	SUBQ        R9, CX
+	SUBQ        R9, BX
+	SUBQ        R9, SI
+	MOVQ        $0x00000008, AX
 
-winogradGradient5AVX2tail:
+winogradGradient5AVX2next:
+	ADDQ $0x00000020, CX
+	ADDQ $0x00000020, BX
+	ADDQ $0x00000020, SI
+	JMP  winogradGradient5AVX2block
+
+winogradGradient5AVX2few:
 	TESTQ       AX, AX
 	JZ          winogradGradient5AVX2done
 	LEAQ        tailMasks<>+32(SB), R9
 	SHLQ        $0x02, AX
 	SUBQ        AX, R9
 	VMOVUPS     (R9), Y0
+	MOVB        spill+48(FP), AL
+	TESTB       AL, AL
+	JZ          winogradGradient5AVX2masked
+	MOVQ        BX, AX
+	MOVQ        SI, BX
+	VMASKMOVPS  (AX), Y0, Y1
+	VMASKMOVPS  (BX), Y0, Y2
+	VMULPS      tileConstants<>+256(SB), Y1, Y3
+	VMOVUPS     Y3, (SP)
+	VMULPS      tileConstants<>+288(SB), Y1, Y3
+	VFMADD231PS tileConstants<>+288(SB), Y2, Y3
+	VMOVUPS     Y3, 32(SP)
+	VMULPS      tileConstants<>+288(SB), Y1, Y3
+	VFMADD231PS tileConstants<>+320(SB), Y2, Y3
+	VMOVUPS     Y3, 64(SP)
+	VMULPS      tileConstants<>+352(SB), Y1, Y3
+	VFMADD231PS tileConstants<>+384(SB), Y2, Y3
+	VMOVUPS     Y3, 96(SP)
+	VMULPS      tileConstants<>+352(SB), Y1, Y1
+	VFMADD231PS tileConstants<>+416(SB), Y2, Y1
+	VMOVUPS     Y1, 128(SP)
+	VMOVAPS     Y2, Y1
+	VMOVUPS     Y1, 160(SP)
+	ADDQ        DI, AX
+	ADDQ        DI, BX
+	VMASKMOVPS  (AX), Y0, Y1
+	VMASKMOVPS  (BX), Y0, Y0
+	VMULPS      tileConstants<>+256(SB), Y1, Y2
+	VMOVUPS     Y2, 192(SP)
+	VMULPS      tileConstants<>+288(SB), Y1, Y2
+	VFMADD231PS tileConstants<>+288(SB), Y0, Y2
+	VMOVUPS     Y2, 224(SP)
+	VMULPS      tileConstants<>+288(SB), Y1, Y2
+	VFMADD231PS tileConstants<>+320(SB), Y0, Y2
+	VMOVUPS     Y2, 256(SP)
+	VMULPS      tileConstants<>+352(SB), Y1, Y2
+	VFMADD231PS tileConstants<>+384(SB), Y0, Y2
+	VMOVUPS     Y2, 288(SP)
+	VMULPS      tileConstants<>+352(SB), Y1, Y1
+	VFMADD231PS tileConstants<>+416(SB), Y0, Y1
+	VMOVUPS     Y1, 320(SP)
+	VMOVAPS     Y0, Y0
+	VMOVUPS     Y0, 352(SP)
+	MOVQ        CX, AX
+	VMOVUPS     (SP), Y0
+	VMOVUPS     192(SP), Y1
+	MOVQ        AX, CX
+	VMULPS      tileConstants<>+256(SB), Y0, Y2
+	VMOVUPS     Y2, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+288(SB), Y0, Y2
+	VFMADD231PS tileConstants<>+288(SB), Y1, Y2
+	VMOVUPS     Y2, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+288(SB), Y0, Y2
+	VFMADD231PS tileConstants<>+320(SB), Y1, Y2
+	VMOVUPS     Y2, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+352(SB), Y0, Y2
+	VFMADD231PS tileConstants<>+384(SB), Y1, Y2
+	VMOVUPS     Y2, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+352(SB), Y0, Y0
+	VFMADD231PS tileConstants<>+416(SB), Y1, Y0
+	VMOVUPS     Y0, (CX)
+	ADDQ        R8, CX
+	VMOVAPS     Y1, Y0
+	VMOVUPS     Y0, (CX)
+	ADDQ        DX, AX
+	VMOVUPS     32(SP), Y0
+	VMOVUPS     224(SP), Y1
+	MOVQ        AX, CX
+	VMULPS      tileConstants<>+256(SB), Y0, Y2
+	VMOVUPS     Y2, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+288(SB), Y0, Y2
+	VFMADD231PS tileConstants<>+288(SB), Y1, Y2
+	VMOVUPS     Y2, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+288(SB), Y0, Y2
+	VFMADD231PS tileConstants<>+320(SB), Y1, Y2
+	VMOVUPS     Y2, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+352(SB), Y0, Y2
+	VFMADD231PS tileConstants<>+384(SB), Y1, Y2
+	VMOVUPS     Y2, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+352(SB), Y0, Y0
+	VFMADD231PS tileConstants<>+416(SB), Y1, Y0
+	VMOVUPS     Y0, (CX)
+	ADDQ        R8, CX
+	VMOVAPS     Y1, Y0
+	VMOVUPS     Y0, (CX)
+	ADDQ        DX, AX
+	VMOVUPS     64(SP), Y0
+	VMOVUPS     256(SP), Y1
+	MOVQ        AX, CX
+	VMULPS      tileConstants<>+256(SB), Y0, Y2
+	VMOVUPS     Y2, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+288(SB), Y0, Y2
+	VFMADD231PS tileConstants<>+288(SB), Y1, Y2
+	VMOVUPS     Y2, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+288(SB), Y0, Y2
+	VFMADD231PS tileConstants<>+320(SB), Y1, Y2
+	VMOVUPS     Y2, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+352(SB), Y0, Y2
+	VFMADD231PS tileConstants<>+384(SB), Y1, Y2
+	VMOVUPS     Y2, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+352(SB), Y0, Y0
+	VFMADD231PS tileConstants<>+416(SB), Y1, Y0
+	VMOVUPS     Y0, (CX)
+	ADDQ        R8, CX
+	VMOVAPS     Y1, Y0
+	VMOVUPS     Y0, (CX)
+	ADDQ        DX, AX
+	VMOVUPS     96(SP), Y0
+	VMOVUPS     288(SP), Y1
+	MOVQ        AX, CX
+	VMULPS      tileConstants<>+256(SB), Y0, Y2
+	VMOVUPS     Y2, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+288(SB), Y0, Y2
+	VFMADD231PS tileConstants<>+288(SB), Y1, Y2
+	VMOVUPS     Y2, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+288(SB), Y0, Y2
+	VFMADD231PS tileConstants<>+320(SB), Y1, Y2
+	VMOVUPS     Y2, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+352(SB), Y0, Y2
+	VFMADD231PS tileConstants<>+384(SB), Y1, Y2
+	VMOVUPS     Y2, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+352(SB), Y0, Y0
+	VFMADD231PS tileConstants<>+416(SB), Y1, Y0
+	VMOVUPS     Y0, (CX)
+	ADDQ        R8, CX
+	VMOVAPS     Y1, Y0
+	VMOVUPS     Y0, (CX)
+	ADDQ        DX, AX
+	VMOVUPS     128(SP), Y0
+	VMOVUPS     320(SP), Y1
+	MOVQ        AX, CX
+	VMULPS      tileConstants<>+256(SB), Y0, Y2
+	VMOVUPS     Y2, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+288(SB), Y0, Y2
+	VFMADD231PS tileConstants<>+288(SB), Y1, Y2
+	VMOVUPS     Y2, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+288(SB), Y0, Y2
+	VFMADD231PS tileConstants<>+320(SB), Y1, Y2
+	VMOVUPS     Y2, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+352(SB), Y0, Y2
+	VFMADD231PS tileConstants<>+384(SB), Y1, Y2
+	VMOVUPS     Y2, (CX)
+	ADDQ        R8, CX
+	VMULPS      tileConstants<>+352(SB), Y0, Y0
+	VFMADD231PS tileConstants<>+416(SB), Y1, Y0
+	VMOVUPS     Y0, (CX)
+	ADDQ        R8, CX
+	VMOVAPS     Y1, Y0
+	VMOVUPS     Y0, (CX)
+	ADDQ        DX, AX
+	VMOVUPS     160(SP), Y0
+	VMOVUPS     352(SP), Y1
+	VMULPS      tileConstants<>+256(SB), Y0, Y2
+	VMOVUPS     Y2, (AX)
+	ADDQ        R8, AX
+	VMULPS      tileConstants<>+288(SB), Y0, Y2
+	VFMADD231PS tileConstants<>+288(SB), Y1, Y2
+	VMOVUPS     Y2, (AX)
+	ADDQ        R8, AX
+	VMULPS      tileConstants<>+288(SB), Y0, Y2
+	VFMADD231PS tileConstants<>+320(SB), Y1, Y2
+	VMOVUPS     Y2, (AX)
+	ADDQ        R8, AX
+	VMULPS      tileConstants<>+352(SB), Y0, Y2
+	VFMADD231PS tileConstants<>+384(SB), Y1, Y2
+	VMOVUPS     Y2, (AX)
+	ADDQ        R8, AX
+	VMULPS      tileConstants<>+352(SB), Y0, Y0
+	VFMADD231PS tileConstants<>+416(SB), Y1, Y0
+	VMOVUPS     Y0, (AX)
+	ADDQ        R8, AX
+	VMOVAPS     Y1, Y0
+	VMOVUPS     Y0, (AX)
+	JMP         winogradGradient5AVX2done
+
+winogradGradient5AVX2masked:
 	MOVQ        BX, AX
 	MOVQ        SI, BX
 	VMASKMOVPS  (AX), Y0, Y1

@@ -18,4 +18,4 @@ func scaleAddFast(dst, src []float32, a, b float32) bool { return false }
 func firstEqualStride2Fast(idx []int32, m, src []float32, offsets []int32) int { return 0 }
 
 // The tile transforms have no assembly outside amd64.
-var winogradInput3AVX2, winogradInput5AVX2, winogradGradient3AVX2, winogradGradient5AVX2 func(int, *float32, int, *float32, *float32, int)
+var winogradInput3AVX2, winogradInput5AVX2, winogradGradient3AVX2, winogradGradient5AVX2 func(int, *float32, int, *float32, *float32, int, bool)

@@ -100,14 +100,17 @@ func (consts tileConstants) combine(row []float32, xs []reg.VecVirtual) reg.VecV
 }
 
 // emitTileTransform writes the loop of t: tiles(n int, dst *float32,
-// pointStride int, even, odd *float32, rowStride int), which maps n
-// tiles as vec.TileTransform.Tiles says, eight at a time, one tile a
-// lane, the last few through masked loads and stores. It multiplies by L
-// along the rows of the tiles first, keeping the products on the stack,
-// then along the columns.
+// pointStride int, even, odd *float32, rowStride int, spill bool), which
+// maps n tiles as vec.TileTransform.Tiles says, eight at a time, one tile
+// a lane. AVX2's masked stores are slow (about four times the cost of a
+// whole block here), so a last partial vector is done again as the last
+// eight tiles when there are eight or more, and with n below eight the
+// loads are masked and the stores are too unless spill allows storing
+// whole vectors. It multiplies by L along the rows of the tiles first,
+// keeping the products on the stack, then along the columns.
 func emitTileTransform(t tileTransform, consts tileConstants, masks Mem) {
 	TEXT(t.name, 0, // its frame is too large for NOSPLIT
-		"func(n int, dst *float32, pointStride int, even, odd *float32, rowStride int)")
+		"func(n int, dst *float32, pointStride int, even, odd *float32, rowStride int, spill bool)")
 	Pragma("noescape")
 	Doc(t.name + " is an AVX2 loop of vec.TileTransform.Tiles; see emitTileTransform in package asmgen.")
 	p, q := len(t.l), len(t.l[0])
@@ -123,11 +126,13 @@ func emitTileTransform(t tileTransform, consts tileConstants, masks Mem) {
 	IMUL3Q(U32(p), ps, rowsApart)
 	stage := AllocLocal(32 * p * q) // L X, [q][p] vectors
 
-	block := func(mask reg.VecVirtual) {
+	// block maps the eight tiles at even, odd to dst, loading through
+	// loadMask and storing through storeMask unless they are nil.
+	block := func(loadMask, storeMask reg.VecVirtual) {
 		load := func(m Mem) reg.VecVirtual {
 			x := YMM()
-			if mask != nil {
-				VMASKMOVPS(m, mask, x)
+			if loadMask != nil {
+				VMASKMOVPS(m, loadMask, x)
 			} else {
 				VMOVUPS(m, x)
 			}
@@ -168,8 +173,8 @@ func emitTileTransform(t tileTransform, consts tileConstants, masks Mem) {
 			MOVQ(column, at)
 			for u := 0; u < p; u++ {
 				y := consts.combine(t.l[u], ys)
-				if mask != nil {
-					VMASKMOVPS(y, mask, Mem{Base: at})
+				if storeMask != nil {
+					VMASKMOVPS(y, storeMask, Mem{Base: at})
 				} else {
 					VMOVUPS(y, Mem{Base: at})
 				}
@@ -182,25 +187,47 @@ func emitTileTransform(t tileTransform, consts tileConstants, masks Mem) {
 			}
 		}
 	}
-	Label(t.name + "block")
+	label := func(s string) string { return t.name + s }
 	CMPQ(n, U32(8))
-	JL(LabelRef(t.name + "tail"))
-	block(nil)
+	JL(LabelRef(label("few")))
+	Label(label("block"))
+	block(nil, nil)
+	SUBQ(U32(8), n)
+	JZ(LabelRef(label("done")))
+	CMPQ(n, U32(8))
+	JGE(LabelRef(label("next")))
+	// The last n < 8 tiles: step back so that the block ends with them.
+	back := GP64()
+	MOVQ(U32(8), back)
+	SUBQ(n, back)
+	SHLQ(U8(2), back)
+	SUBQ(back, dst)
+	SUBQ(back, even)
+	SUBQ(back, odd)
+	MOVQ(U32(8), n)
+	Label(label("next"))
 	ADDQ(U32(32), dst)
 	ADDQ(U32(32), even)
 	ADDQ(U32(32), odd)
-	SUBQ(U32(8), n)
-	JMP(LabelRef(t.name + "block"))
-	Label(t.name + "tail")
+	JMP(LabelRef(label("block")))
+
+	Label(label("few"))
 	TESTQ(n, n)
-	JZ(LabelRef(t.name + "done"))
+	JZ(LabelRef(label("done")))
 	at, mask := GP64(), YMM()
 	LEAQ(masks.Offset(32), at)
 	SHLQ(U8(2), n)
 	SUBQ(n, at)
 	VMOVUPS(Mem{Base: at}, mask)
-	block(mask)
-	Label(t.name + "done")
+	spill := GP8()
+	Load(Param("spill"), spill)
+	TESTB(spill, spill)
+	JZ(LabelRef(label("masked")))
+	block(mask, nil)
+	JMP(LabelRef(label("done")))
+	Label(label("masked"))
+	block(mask, mask)
+	Label(label("done"))
 	VZEROUPPER()
 	RET()
 }
