@@ -423,13 +423,14 @@ func convBackwardData(p *ConvParams, w, dy, dx []float32) {
 	cg, mg, k := p.C/p.Group, p.M/p.Group, p.colRows()
 	need(op, "w", w, p.M*k)
 	need(op, "dx", dx, p.N*p.C*p.H*p.W)
-	if q, s, ok := p.adjoint(); ok {
+	if q, ok := p.adjoint(); ok {
 		flipped := getBuffer(p.M * k)
 		defer putBuffer(flipped)
 		p.flipKernel(w, flipped)
 		if wp, ok := q.winograd(); ok {
 			wp.run(dy, flipped, dx, slideEpilogue{accumulate: true})
 		} else {
+			s, _ := q.sliding()
 			s.run(dy, flipped, dx, slideEpilogue{accumulate: true})
 		}
 		return

@@ -199,7 +199,7 @@ func TestConvNDMatchesConv2D(t *testing.T) {
 		// windows do not (read as A, within one block of k: these are
 		// all shallower), nor does Winograd, which these are too small
 		// to take.
-		_, _, adjoint := p.adjoint()
+		_, adjoint := p.adjoint()
 		reordered := map[string]bool{"dx": adjoint, "dw": true}
 		agree := func(name, result string, got, want []float32) {
 			t.Helper()

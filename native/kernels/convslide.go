@@ -252,27 +252,33 @@ func (e *slideEpilogue) store(dst, src []float32, stride, ch int) {
 }
 
 // adjoint returns the convolution whose forward pass is the gradient of p
-// with respect to its input, and its window, or false when that cannot
-// go through a window or would cost more than GEMM and col2im. With unit
-// strides the gradient is a convolution of dy with the kernel flipped in
-// space and its input and output channels swapped, padded so that the
-// output has the input's size: dilation*(K-1) - pad at each end, which
-// must not be negative. It computes H*W outputs where p has OH*OW, so a
-// convolution without padding (AlexNet's conv3 to conv5: 10x10 from
-// 8x8) would cost half as much again; one padded to keep its size
-// (conv2) costs the same.
-func (p *ConvParams) adjoint() (ConvParams, slideGeometry, bool) {
+// with respect to its input, or false when that can go neither through
+// Winograd nor through a window, or would cost more than GEMM and
+// col2im. With unit strides the gradient is a convolution of dy with the
+// kernel flipped in space and its input and output channels swapped,
+// padded so that the output has the input's size: dilation*(K-1) - pad
+// at each end, which must not be negative. It computes H*W outputs where
+// p has OH*OW: through a window, a convolution without padding
+// (AlexNet's conv3 to conv5: 12x12 from 10x10) would cost half as much
+// again, one padded to keep its size (conv2) the same; Winograd, at
+// 16/36 of the multiply-adds for 3x3, pays even for the former.
+func (p *ConvParams) adjoint() (ConvParams, bool) {
 	eh, ew := p.DilationH*(p.KH-1), p.DilationW*(p.KW-1)
 	oh, ow := p.OutSize()
-	if p.StrideH != 1 || p.StrideW != 1 || p.PadTop > eh || p.PadBottom > eh || p.PadLeft > ew || p.PadRight > ew ||
-		float64(p.H*p.W) > maxAdjointInflation*float64(oh*ow) {
-		return ConvParams{}, slideGeometry{}, false
+	if p.StrideH != 1 || p.StrideW != 1 || p.PadTop > eh || p.PadBottom > eh || p.PadLeft > ew || p.PadRight > ew {
+		return ConvParams{}, false
 	}
 	q := ConvParams{N: p.N, C: p.M, H: oh, W: ow, M: p.C, KH: p.KH, KW: p.KW, StrideH: 1, StrideW: 1,
 		PadTop: eh - p.PadTop, PadLeft: ew - p.PadLeft, PadBottom: eh - p.PadBottom, PadRight: ew - p.PadRight,
 		DilationH: p.DilationH, DilationW: p.DilationW, Group: p.Group}
-	s, ok := q.sliding()
-	return q, s, ok
+	if _, ok := q.winograd(); ok {
+		return q, true
+	}
+	if float64(p.H*p.W) > maxAdjointInflation*float64(oh*ow) {
+		return ConvParams{}, false
+	}
+	_, ok := q.sliding()
+	return q, ok
 }
 
 // flipKernel stores in dst the kernel of the adjoint of p (see adjoint):

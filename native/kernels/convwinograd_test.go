@@ -108,7 +108,7 @@ func TestConvWinograd(t *testing.T) {
 		}
 		ConvBackward(&plain, x, w, nil, g, nil, dw, nil)
 		compareWinograd(t, convName(p)+" dw", dw, wantDw, magDw)
-		q, _, ok := p.adjoint()
+		q, ok := p.adjoint()
 		if !ok {
 			continue
 		}

@@ -323,7 +323,7 @@ func TestConvSlidingWindow(t *testing.T) {
 			ConvForward(&p, x, w, b, y)
 			compare(t, fmt.Sprintf("%s relu=%v", convName(p), relu), tolConvForward, y, convNDRef(ndFromConv2D(p)[0], x, w, b))
 		}
-		_, _, adjoint := p.adjoint()
+		_, adjoint := p.adjoint()
 		oh, ow := p.OutSize()
 		if sameSize := p.StrideH == 1 && oh*ow == p.H*p.W; adjoint != sameSize {
 			t.Errorf("%s: dx through the adjoint's window: %v", convName(p), adjoint)
