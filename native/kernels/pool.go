@@ -240,7 +240,7 @@ func (p *PoolParams) findMaxima(plane []float32, base, oy int, y []float32, arg 
 type separableMax struct {
 	p              *PoolParams
 	span           int       // the columns the windows read
-	rowMax, phases []float32 // [span]; [stride*phaseLen] for a stride above 2
+	rowMax, phases []float32 // [span+1]; [stride*phaseLen] for a stride above 2
 	phaseLen       int
 	down, across   []int32 // offsets of the rows of a window in the plane, and of its columns in rowMax or phases
 	taps           []int32 // offsets of a window's taps in the plane, in scan order
@@ -252,7 +252,10 @@ type separableMax struct {
 func (p *PoolParams) separableMax() *separableMax {
 	_, ow := p.OutSize()
 	s := &separableMax{p: p, span: (ow-1)*p.StrideW + (p.KW-1)*p.DilationW + 1}
-	s.rowMax = getBuffer(s.span)
+	// One more than the span: vec.MaxStride2 reads the odd value after
+	// the last even one, and with it there computes its last 8 outputs
+	// in assembly too.
+	s.rowMax = getBuffer(s.span + 1)
 	s.down, s.across, s.taps = offsets.get(p.KH), offsets.get(p.KW), offsets.get(p.KH*p.KW)
 	for kh := range s.down {
 		s.down[kh] = int32(kh * p.DilationH * p.W)
@@ -300,7 +303,7 @@ func (s *separableMax) plane(plane []float32, base int, y []float32, arg []int64
 	oh, ow := p.OutSize()
 	sw := p.StrideW
 	for oy := 0; oy < oh; oy++ {
-		vec.MaxRows(s.rowMax, plane[oy*p.StrideH*p.W:], s.down)
+		vec.MaxRows(s.rowMax[:s.span], plane[oy*p.StrideH*p.W:], s.down)
 		yrow := y[oy*ow : (oy+1)*ow]
 		switch sw {
 		case 1:

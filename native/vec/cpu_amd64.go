@@ -19,29 +19,36 @@ func maxRowsFast(dst, src []float32, offsets []int32) bool {
 	return true
 }
 
-// stride2Blocks returns how many of n outputs the stride-2 loops compute,
-// in blocks of 8: those whose reads stay within src. The loops take the
-// even elements of 16 at a time, so they also read the odd element after
-// the last even one, and a last block that would read past src is left
-// to the caller.
-func stride2Blocks(n int, src []float32, offsets []int32) int {
-	if !hasAVX2 {
-		return 0
+// stride2Blocks returns how many of n outputs the stride-2 loops compute
+// in blocks of 8 from the first, those whose reads stay within src, and
+// whether the last 8 outputs can be one more such block, overlapping the
+// others. The loops take the even elements of 16 at a time, so they also
+// read the odd element after the last even one; what they cannot compute
+// is left to the caller.
+func stride2Blocks(n int, src []float32, offsets []int32) (blocks int, last bool) {
+	if !hasAVX2 || n < 8 {
+		return 0, false
 	}
-	n = n / 8 * 8
-	if n > 0 && int(slices.Max(offsets))+2*n > len(src) {
-		n -= 8
+	reach := int(slices.Max(offsets)) + 2*n // one past the last element read by a block ending at n
+	blocks = n / 8 * 8
+	if reach > len(src) {
+		return blocks - 8, false
 	}
-	return n
+	return blocks, blocks < n
 }
 
 // maxStride2Fast computes the first elements of MaxStride2 with
-// maxStride2AVX2 when the CPU has AVX2 (see stride2Blocks), and returns
-// how many it computed.
+// maxStride2AVX2 when the CPU has AVX2 (see stride2Blocks), the last 8
+// again when that covers the rest (a maximum taken twice is the same),
+// and returns how many it computed.
 func maxStride2Fast(dst, src []float32, offsets []int32) int {
-	n := stride2Blocks(len(dst), src, offsets)
+	n, last := stride2Blocks(len(dst), src, offsets)
 	if n > 0 {
 		maxStride2AVX2(n, &dst[0], &src[0], &offsets[0], len(offsets))
+	}
+	if last {
+		n = len(dst)
+		maxStride2AVX2(8, &dst[n-8], &src[2*(n-8)], &offsets[0], len(offsets))
 	}
 	return n
 }
@@ -60,7 +67,7 @@ func scaleAddFast(dst, src []float32, a, b float32) bool {
 // with firstEqualStride2AVX2 when the CPU has AVX2 (see stride2Blocks),
 // and returns how many it computed.
 func firstEqualStride2Fast(idx []int32, m, src []float32, offsets []int32) int {
-	n := stride2Blocks(len(idx), src, offsets)
+	n, _ := stride2Blocks(len(idx), src, offsets)
 	if n > 0 {
 		firstEqualStride2AVX2(n, &idx[0], &m[0], &src[0], &offsets[0], len(offsets))
 	}

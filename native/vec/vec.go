@@ -32,8 +32,9 @@ func MaxStride2(dst, src []float32, offsets []int32) {
 	if len(dst) == 0 {
 		return
 	}
-	done := maxStride2Fast(dst, src, offsets)
-	maxTapsGo(dst[done:], src[2*done:], offsets, 2)
+	if done := maxStride2Fast(dst, src, offsets); done < len(dst) {
+		maxTapsGo(dst[done:], src[2*done:], offsets, 2)
+	}
 }
 
 // checkTaps panics unless src holds n elements stride apart from each

@@ -93,8 +93,37 @@ by8store:
 	JMP     by8
 
 by8done:
-	TESTQ      AX, AX
-	JZ         done
+	TESTQ   AX, AX
+	JZ      done
+	CMPQ    n+0(FP), $0x00000008
+	JL      masked
+	MOVQ    $0x00000008, DI
+	SUBQ    AX, DI
+	SHLQ    $0x02, DI
+	SUBQ    DI, DX
+	SUBQ    DI, CX
+	MOVLQSX (BX), AX
+	VMOVUPS (DX)(AX*4), Y0
+	VXORPS  Y1, Y1, Y1
+	MOVQ    $0x00000001, AX
+
+lastrow:
+	CMPQ    AX, SI
+	JGE     laststore
+	MOVLQSX (BX)(AX*4), DI
+	VMOVUPS (DX)(DI*4), Y2
+	VCMPPS  $0x03, Y2, Y2, Y3
+	VORPS   Y3, Y1, Y1
+	VMAXPS  Y0, Y2, Y0
+	INCQ    AX
+	JMP     lastrow
+
+laststore:
+	VORPS   Y1, Y0, Y0
+	VMOVUPS Y0, (CX)
+	JMP     done
+
+masked:
 	LEAQ       tailMasks<>+32(SB), DI
 	SHLQ       $0x02, AX
 	SUBQ       AX, DI
