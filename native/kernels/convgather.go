@@ -23,6 +23,7 @@ package kernels
 import (
 	"github.com/onnxkit/onnxkit/native/linalg"
 	"github.com/onnxkit/onnxkit/native/parallel"
+	"github.com/onnxkit/onnxkit/native/vec"
 )
 
 // gatherChunk is about how many output positions one product computes,
@@ -136,13 +137,27 @@ func (s *gatherGeometry) run(x, w, y []float32, e slideEpilogue) {
 					chunk := win
 					chunk.X = win.X[oy0*win.RowStride:]
 					serial.SgemmWindowA(cnt, mg, k, 1, chunk, packed, 0, prod, mg)
-					for m := 0; m < mg; m++ {
-						e.store(yg[m*ohw+p0:][:cnt], prod[m:], mg, g*mg+m)
-					}
+					e.storeTransposed(yg[p0:], ohw, prod, cnt, g*mg, mg)
 				}
 			})
 		}
 	}
+}
+
+// storeTransposed stores the product prod [positions, channels] of
+// channels [m0, m0+channels) into the planes of y, planeLen apart from
+// dst on, with e's bias and ReLU, through vec.TransposeBias in 8x8
+// blocks. The window read as A serves forward passes only, whose
+// epilogues store.
+func (e *slideEpilogue) storeTransposed(dst []float32, planeLen int, prod []float32, positions, m0, channels int) {
+	if e.accumulate {
+		panic("kernels: a transposed store does not accumulate")
+	}
+	var bias []float32
+	if e.bias != nil {
+		bias = e.bias[m0 : m0+channels]
+	}
+	vec.TransposeBias(dst, planeLen, prod, channels, positions, channels, bias, e.relu)
 }
 
 // backwardFilter adds the gradient of the loss with respect to the

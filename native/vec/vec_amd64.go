@@ -41,3 +41,8 @@ func winogradInput5AVX2(n int, dst *float32, pointStride int, even *float32, odd
 //
 //go:noescape
 func winogradGradient5AVX2(n int, dst *float32, pointStride int, even *float32, odd *float32, rowStride int, spill bool)
+
+// transposeBiasAVX2 is the AVX2 loop of TransposeBias; see emitTransposeBias in package asmgen.
+//
+//go:noescape
+func transposeBiasAVX2(rowBlocks int, colBlocks int, dst *float32, dstStride int, src *float32, srcStride int, bias *float32, relu bool)

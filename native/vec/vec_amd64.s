@@ -3340,3 +3340,231 @@ winogradGradient5AVX2masked:
 winogradGradient5AVX2done:
 	VZEROUPPER
 	RET
+
+// func transposeBiasAVX2(rowBlocks int, colBlocks int, dst *float32, dstStride int, src *float32, srcStride int, bias *float32, relu bool)
+// Requires: AVX
+TEXT ·transposeBiasAVX2(SB), NOSPLIT, $0-57
+	MOVQ   rowBlocks+0(FP), AX
+	MOVQ   dst+16(FP), CX
+	MOVQ   dstStride+24(FP), DX
+	MOVQ   src+32(FP), BX
+	MOVQ   srcStride+40(FP), SI
+	MOVQ   bias+48(FP), DI
+	MOVB   relu+56(FP), R8
+	SHLQ   $0x02, DX
+	SHLQ   $0x02, SI
+	VXORPS Y0, Y0, Y0
+
+rows:
+	MOVQ colBlocks+8(FP), R9
+	MOVQ BX, R10
+	MOVQ CX, R11
+	MOVQ DI, R12
+
+cols:
+	MOVQ         R10, R13
+	VMOVUPS      (R13), Y1
+	ADDQ         SI, R13
+	VMOVUPS      (R13), Y2
+	ADDQ         SI, R13
+	VMOVUPS      (R13), Y3
+	ADDQ         SI, R13
+	VMOVUPS      (R13), Y4
+	ADDQ         SI, R13
+	VMOVUPS      (R13), Y5
+	ADDQ         SI, R13
+	VMOVUPS      (R13), Y6
+	ADDQ         SI, R13
+	VMOVUPS      (R13), Y7
+	ADDQ         SI, R13
+	VMOVUPS      (R13), Y8
+	VUNPCKLPS    Y2, Y1, Y9
+	VUNPCKHPS    Y2, Y1, Y1
+	VUNPCKLPS    Y4, Y3, Y2
+	VUNPCKHPS    Y4, Y3, Y3
+	VUNPCKLPS    Y6, Y5, Y4
+	VUNPCKHPS    Y6, Y5, Y5
+	VUNPCKLPS    Y8, Y7, Y6
+	VUNPCKHPS    Y8, Y7, Y7
+	VSHUFPS      $0x44, Y2, Y9, Y8
+	VSHUFPS      $0xee, Y2, Y9, Y2
+	VSHUFPS      $0x44, Y3, Y1, Y9
+	VSHUFPS      $0xee, Y3, Y1, Y1
+	VSHUFPS      $0x44, Y6, Y4, Y3
+	VSHUFPS      $0xee, Y6, Y4, Y4
+	VSHUFPS      $0x44, Y7, Y5, Y6
+	VSHUFPS      $0xee, Y7, Y5, Y5
+	TESTQ        DI, DI
+	JZ           nobias
+	MOVQ         R11, R13
+	VPERM2F128   $0x20, Y3, Y8, Y7
+	VBROADCASTSS (R12), Y10
+	VADDPS       Y10, Y7, Y7
+	TESTB        R8, R8
+	JZ           bias0
+	VMAXPS       Y7, Y0, Y7
+
+bias0:
+	VMOVUPS      Y7, (R13)
+	ADDQ         DX, R13
+	VPERM2F128   $0x20, Y4, Y2, Y7
+	VBROADCASTSS 4(R12), Y10
+	VADDPS       Y10, Y7, Y7
+	TESTB        R8, R8
+	JZ           bias1
+	VMAXPS       Y7, Y0, Y7
+
+bias1:
+	VMOVUPS      Y7, (R13)
+	ADDQ         DX, R13
+	VPERM2F128   $0x20, Y6, Y9, Y7
+	VBROADCASTSS 8(R12), Y10
+	VADDPS       Y10, Y7, Y7
+	TESTB        R8, R8
+	JZ           bias2
+	VMAXPS       Y7, Y0, Y7
+
+bias2:
+	VMOVUPS      Y7, (R13)
+	ADDQ         DX, R13
+	VPERM2F128   $0x20, Y5, Y1, Y7
+	VBROADCASTSS 12(R12), Y10
+	VADDPS       Y10, Y7, Y7
+	TESTB        R8, R8
+	JZ           bias3
+	VMAXPS       Y7, Y0, Y7
+
+bias3:
+	VMOVUPS      Y7, (R13)
+	ADDQ         DX, R13
+	VPERM2F128   $0x31, Y3, Y8, Y3
+	VBROADCASTSS 16(R12), Y7
+	VADDPS       Y7, Y3, Y3
+	TESTB        R8, R8
+	JZ           bias4
+	VMAXPS       Y3, Y0, Y3
+
+bias4:
+	VMOVUPS      Y3, (R13)
+	ADDQ         DX, R13
+	VPERM2F128   $0x31, Y4, Y2, Y2
+	VBROADCASTSS 20(R12), Y3
+	VADDPS       Y3, Y2, Y2
+	TESTB        R8, R8
+	JZ           bias5
+	VMAXPS       Y2, Y0, Y2
+
+bias5:
+	VMOVUPS      Y2, (R13)
+	ADDQ         DX, R13
+	VPERM2F128   $0x31, Y6, Y9, Y2
+	VBROADCASTSS 24(R12), Y3
+	VADDPS       Y3, Y2, Y2
+	TESTB        R8, R8
+	JZ           bias6
+	VMAXPS       Y2, Y0, Y2
+
+bias6:
+	VMOVUPS      Y2, (R13)
+	ADDQ         DX, R13
+	VPERM2F128   $0x31, Y5, Y1, Y1
+	VBROADCASTSS 28(R12), Y2
+	VADDPS       Y2, Y1, Y1
+	TESTB        R8, R8
+	JZ           bias7
+	VMAXPS       Y1, Y0, Y1
+
+bias7:
+	VMOVUPS Y1, (R13)
+	JMP     next
+
+nobias:
+	MOVQ       R11, R13
+	VPERM2F128 $0x20, Y3, Y8, Y7
+	VADDPS     Y0, Y7, Y7
+	TESTB      R8, R8
+	JZ         zero0
+	VMAXPS     Y7, Y0, Y7
+
+zero0:
+	VMOVUPS    Y7, (R13)
+	ADDQ       DX, R13
+	VPERM2F128 $0x20, Y4, Y2, Y7
+	VADDPS     Y0, Y7, Y7
+	TESTB      R8, R8
+	JZ         zero1
+	VMAXPS     Y7, Y0, Y7
+
+zero1:
+	VMOVUPS    Y7, (R13)
+	ADDQ       DX, R13
+	VPERM2F128 $0x20, Y6, Y9, Y7
+	VADDPS     Y0, Y7, Y7
+	TESTB      R8, R8
+	JZ         zero2
+	VMAXPS     Y7, Y0, Y7
+
+zero2:
+	VMOVUPS    Y7, (R13)
+	ADDQ       DX, R13
+	VPERM2F128 $0x20, Y5, Y1, Y7
+	VADDPS     Y0, Y7, Y7
+	TESTB      R8, R8
+	JZ         zero3
+	VMAXPS     Y7, Y0, Y7
+
+zero3:
+	VMOVUPS    Y7, (R13)
+	ADDQ       DX, R13
+	VPERM2F128 $0x31, Y3, Y8, Y3
+	VADDPS     Y0, Y3, Y3
+	TESTB      R8, R8
+	JZ         zero4
+	VMAXPS     Y3, Y0, Y3
+
+zero4:
+	VMOVUPS    Y3, (R13)
+	ADDQ       DX, R13
+	VPERM2F128 $0x31, Y4, Y2, Y2
+	VADDPS     Y0, Y2, Y2
+	TESTB      R8, R8
+	JZ         zero5
+	VMAXPS     Y2, Y0, Y2
+
+zero5:
+	VMOVUPS    Y2, (R13)
+	ADDQ       DX, R13
+	VPERM2F128 $0x31, Y6, Y9, Y2
+	VADDPS     Y0, Y2, Y2
+	TESTB      R8, R8
+	JZ         zero6
+	VMAXPS     Y2, Y0, Y2
+
+zero6:
+	VMOVUPS    Y2, (R13)
+	ADDQ       DX, R13
+	VPERM2F128 $0x31, Y5, Y1, Y1
+	VADDPS     Y0, Y1, Y1
+	TESTB      R8, R8
+	JZ         zero7
+	VMAXPS     Y1, Y0, Y1
+
+zero7:
+	VMOVUPS Y1, (R13)
+
+next:
+	ADDQ $0x00000020, R10
+	ADDQ $0x00000020, R12
+	MOVQ DX, R13
+	SHLQ $0x03, R13
+	ADDQ R13, R11
+	DECQ R9
+	JNZ  cols
+	MOVQ SI, R9
+	SHLQ $0x03, R9
+	ADDQ R9, BX
+	ADDQ $0x00000020, CX
+	DECQ AX
+	JNZ  rows
+	VZEROUPPER
+	RET

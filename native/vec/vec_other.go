@@ -19,3 +19,8 @@ func firstEqualStride2Fast(idx []int32, m, src []float32, offsets []int32) int {
 
 // The tile transforms have no assembly outside amd64.
 var winogradInput3AVX2, winogradInput5AVX2, winogradGradient3AVX2, winogradGradient5AVX2 func(int, *float32, int, *float32, *float32, int, bool)
+
+// transposeBiasAVX2 is never called outside amd64, where hasAVX2 is false.
+func transposeBiasAVX2(rowBlocks, colBlocks int, dst *float32, dstStride int, src *float32, srcStride int, bias *float32, relu bool) {
+	panic("vec: no assembly outside amd64")
+}

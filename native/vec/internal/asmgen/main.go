@@ -21,6 +21,7 @@ func main() {
 	emitScaleAdd(masks)
 	emitFirstEqualStride2(emitEvenRamp())
 	emitTileTransforms(masks)
+	emitTransposeBias()
 	Generate()
 }
 
