@@ -48,9 +48,11 @@ type winogradTransforms struct {
 	input *vec.TileTransform // B^T d B, an input tile to points
 	// grad takes a 2x2 tile of the output gradient to the points of
 	// F(rxr, 2x2), G dy G^T.
-	grad   *vec.TileTransform
+	grad *vec.TileTransform
+	// output takes the sums at the points to a 2x2 tile of output,
+	// A^T M A.
+	output *vec.PointTransform
 	kernel []float32 // [n², r²]: (G ⊗ G), kernel to points
-	output []float32 // [4, n²]: (A^T ⊗ A^T), points to output tile
 	// gradOutput is the output transform of F(rxr, 2x2), points to the
 	// r x r gradient of the kernel.
 	gradOutput []float32 // [r², n²]
@@ -58,8 +60,8 @@ type winogradTransforms struct {
 
 // winograd3 and winograd5 are the transforms for 3x3 and 5x5 kernels.
 var (
-	winograd3 = newWinogradTransforms(3, vec.WinogradInput3, vec.WinogradGradient3)
-	winograd5 = newWinogradTransforms(5, vec.WinogradInput5, vec.WinogradGradient5)
+	winograd3 = newWinogradTransforms(3, vec.WinogradInput3, vec.WinogradGradient3, vec.WinogradOutput3)
+	winograd5 = newWinogradTransforms(5, vec.WinogradInput5, vec.WinogradGradient5, vec.WinogradOutput5)
 )
 
 // kron returns the Kronecker product of a with itself, in float32.
@@ -78,11 +80,11 @@ func kron(a [][]float64) []float32 {
 	return k
 }
 
-func newWinogradTransforms(r int, input, grad *vec.TileTransform) winogradTransforms {
+func newWinogradTransforms(r int, input, grad *vec.TileTransform, output *vec.PointTransform) winogradTransforms {
 	points := toomcook.Points(r)
-	at, g, _ := toomcook.Matrices(2, r, points)
+	_, g, _ := toomcook.Matrices(2, r, points)
 	gradAt, _, _ := toomcook.Matrices(r, 2, points)
-	return winogradTransforms{r: r, n: r + 1, input: input, grad: grad, kernel: kron(g), output: kron(at), gradOutput: kron(gradAt)}
+	return winogradTransforms{r: r, n: r + 1, input: input, grad: grad, output: output, kernel: kron(g), gradOutput: kron(gradAt)}
 }
 
 // Winograd pays once the transforms, which cost per tile and channel,
@@ -176,7 +178,10 @@ func (w *winogradPlan) run(x, wt, y []float32, e slideEpilogue) {
 					serial.Sgemm(false, false, mg, n, cg, 1, u[pt*mg*cg:], cg, v[pt*pointsApart(cg, n):], n, 0, prod[pt*pointsApart(mg, n):], n)
 				}
 			})
-			w.gemm.Sgemm(false, false, 4, mg*n, points, 1, t.output, points, prod, pointsApart(mg, n), 0, out, mg*n)
+			// The output transform, channel by tile as one row of tiles.
+			parallel.For(mg*n, grainFor(4*points), func(lo, hi int) {
+				t.output.Apply(out[lo:], mg*n, prod[lo:], pointsApart(mg, n), hi-lo)
+			})
 			w.scatter(out[:4*mg*n], y, n0, cnt, g, e)
 		}
 	}

@@ -9,29 +9,30 @@ import (
 
 // TestWinogradTransforms checks that the 2-D transforms the GEMMs apply
 // are the Kronecker products of package toomcook's 1-D matrices (whose
-// identities its own tests check), entry by entry at a few places.
+// identities its own tests check), entry by entry at a few places, and
+// that the separable ones map between the right sizes.
 func TestWinogradTransforms(t *testing.T) {
 	for _, tc := range []struct {
 		r int
 		t *winogradTransforms
 	}{{3, &winograd3}, {5, &winograd5}} {
 		n := tc.r + 1
-		at, g, _ := toomcook.Matrices(2, tc.r, toomcook.Points(tc.r))
+		_, g, _ := toomcook.Matrices(2, tc.r, toomcook.Points(tc.r))
 		gradAt, _, _ := toomcook.Matrices(tc.r, 2, toomcook.Points(tc.r))
 		for _, e := range []struct {
 			name      string
 			got, want float32
 		}{
 			{"kernel transform [(2,1),(0,2)]", tc.t.kernel[(2*n+1)*tc.r*tc.r+0*tc.r+2], float32(g[2][0] * g[1][2])},
-			{"output transform [(1,0),(2,3)]", tc.t.output[(1*2+0)*n*n+2*n+3], float32(at[1][2] * at[0][3])},
 			{"gradient output transform [(2,1),(3,0)]", tc.t.gradOutput[(2*tc.r+1)*n*n+3*n+0], float32(gradAt[2][3] * gradAt[1][0])},
 		} {
 			if e.got != e.want {
 				t.Errorf("r = %d: %s = %g, want %g", tc.r, e.name, e.got, e.want)
 			}
 		}
-		if tc.t.input.Points() != n || tc.t.grad.Points() != n {
-			t.Errorf("r = %d: the tile transforms map to %d and %d points a side, want %d", tc.r, tc.t.input.Points(), tc.t.grad.Points(), n)
+		if tc.t.input.Side() != n || tc.t.grad.Side() != n || tc.t.output.Side() != 2 {
+			t.Errorf("r = %d: the tile transforms map to %d, %d and %d a side, want %d, %d and 2",
+				tc.r, tc.t.input.Side(), tc.t.grad.Side(), tc.t.output.Side(), n, n)
 		}
 	}
 }

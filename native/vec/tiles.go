@@ -31,18 +31,23 @@ var (
 )
 
 func newTileTransform(name string, l [][]float64, avx2 func(int, *float32, int, *float32, *float32, int, bool)) *TileTransform {
-	t := &TileTransform{name: name, l: make([][]float32, len(l)), avx2: avx2}
-	for u, row := range l {
-		t.l[u] = make([]float32, len(row))
-		for a, v := range row {
-			t.l[u][a] = float32(v)
-		}
-	}
-	return t
+	return &TileTransform{name: name, l: float32Matrix(l), avx2: avx2}
 }
 
-// Points returns p, the side of the tiles the transform maps to.
-func (t *TileTransform) Points() int { return len(t.l) }
+// float32Matrix rounds a matrix to float32.
+func float32Matrix(m [][]float64) [][]float32 {
+	f := make([][]float32, len(m))
+	for i, row := range m {
+		f[i] = make([]float32, len(row))
+		for j, v := range row {
+			f[i][j] = float32(v)
+		}
+	}
+	return f
+}
+
+// Side returns p, the side of the tiles the transform maps to.
+func (t *TileTransform) Side() int { return len(t.l) }
 
 // Tiles maps a row of tiles. Tile j's element (a, b) is half[a*rowStride
 // + j + b/2], half being even for even b and odd for odd b: a plane split
@@ -90,7 +95,7 @@ const maxTile = 6
 // tilesGo is Tiles in Go, one tile at a time.
 func (t *TileTransform) tilesGo(dst []float32, pointStride int, even, odd []float32, rowStride, tiles int) {
 	p, q := len(t.l), len(t.l[0])
-	var x, s [maxTile][maxTile]float32
+	var x [maxTile][maxTile]float32
 	for j := range tiles {
 		for a := range q {
 			for b := range q {
@@ -101,26 +106,98 @@ func (t *TileTransform) tilesGo(dst []float32, pointStride int, even, odd []floa
 				x[a][b] = half[a*rowStride+j+b/2]
 			}
 		}
-		for u, lu := range t.l { // s = L X
-			for b := range q {
-				var sum float32
-				for a, c := range lu {
-					if c != 0 { // as the assembly, which leaves zeros out
-						sum += c * x[a][b]
-					}
-				}
-				s[u][b] = sum
+		y := mapTile(t.l, &x)
+		for u := range p {
+			for v := range p {
+				dst[(u*p+v)*pointStride+j] = y[u][v]
 			}
 		}
-		for u := range p { // S L^T
-			for v, lv := range t.l {
-				var sum float32
-				for b, c := range lv {
-					if c != 0 {
-						sum += s[u][b] * c
-					}
+	}
+}
+
+// mapTile returns L X L^T, leaving out the zeros of L as the assembly
+// does.
+func mapTile(l [][]float32, x *[maxTile][maxTile]float32) (y [maxTile][maxTile]float32) {
+	var s [maxTile][maxTile]float32
+	for u, lu := range l { // s = L X
+		for b := range lu {
+			var sum float32
+			for a, c := range lu {
+				if c != 0 {
+					sum += c * x[a][b]
 				}
-				dst[(u*p+v)*pointStride+j] = sum
+			}
+			s[u][b] = sum
+		}
+	}
+	for u := range l { // S L^T
+		for v, lv := range l {
+			var sum float32
+			for b, c := range lv {
+				if c != 0 {
+					sum += s[u][b] * c
+				}
+			}
+			y[u][v] = sum
+		}
+	}
+	return y
+}
+
+// A PointTransform maps q x q tiles stored point by point, element
+// (a, b) of every tile in one row of values, to p x p ones stored alike,
+// X -> L X L^T with a constant L [p, q]: Winograd's minimal filtering
+// takes the sums at its points back to tiles of output this way.
+type PointTransform struct {
+	name string
+	l    [][]float32 // L [p][q]
+	// avx2 is the assembly loop of the transform; see
+	// emitPointTransform in package asmgen.
+	avx2 func(n int, dst *float32, dstStride int, src *float32, srcStride int)
+}
+
+// WinogradOutput3 and WinogradOutput5 take the points of F(2x2, 3x3) and
+// F(2x2, 5x5) to 2x2 tiles of output, A^T M A, on the points of package
+// toomcook.
+var (
+	WinogradOutput3 = newPointTransform("WinogradOutput3", toomcook.OutputTransform(3), winogradOutput3AVX2)
+	WinogradOutput5 = newPointTransform("WinogradOutput5", toomcook.OutputTransform(5), winogradOutput5AVX2)
+)
+
+// Side returns p, the side of the tiles the transform maps to.
+func (t *PointTransform) Side() int { return len(t.l) }
+
+func newPointTransform(name string, l [][]float64, avx2 func(int, *float32, int, *float32, int)) *PointTransform {
+	return &PointTransform{name: name, l: float32Matrix(l), avx2: avx2}
+}
+
+// Apply maps n tiles: element (a, b) of tile j is src[(a*q+b)*srcStride
+// + j], and its point (u, v) goes to dst[(u*p+v)*dstStride + j]; the
+// strides must be at least n. The sums round as in Tiles.
+func (t *PointTransform) Apply(dst []float32, dstStride int, src []float32, srcStride, n int) {
+	if n == 0 {
+		return
+	}
+	p, q := len(t.l), len(t.l[0])
+	if n < 0 || srcStride < n || dstStride < n || (q*q-1)*srcStride+n > len(src) || (p*p-1)*dstStride+n > len(dst) {
+		panic(fmt.Sprintf("vec: %s of %d tiles from points %d apart in %d to points %d apart in %d",
+			t.name, n, srcStride, len(src), dstStride, len(dst)))
+	}
+	if hasAVX2 && t.avx2 != nil {
+		t.avx2(n, &dst[0], dstStride, &src[0], srcStride)
+		return
+	}
+	var x [maxTile][maxTile]float32
+	for j := range n {
+		for a := range q {
+			for b := range q {
+				x[a][b] = src[(a*q+b)*srcStride+j]
+			}
+		}
+		y := mapTile(t.l, &x)
+		for u := range p {
+			for v := range p {
+				dst[(u*p+v)*dstStride+j] = y[u][v]
 			}
 		}
 	}

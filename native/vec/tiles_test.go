@@ -130,3 +130,94 @@ func TestTileTransformBounds(t *testing.T) {
 		}
 	}
 }
+
+// TestPointTransforms compares the point transforms, in assembly and in
+// Go, with the transform computed in float64 from their float32
+// matrices, on random tiles, for every count of tiles up to 19 and a few
+// more (whole vectors, the last few done again, fewer than eight masked),
+// with points further apart than the tiles, sources as short as the
+// tiles allow, and gaps in dst whose values must survive.
+func TestPointTransforms(t *testing.T) {
+	defer func(was bool) { hasAVX2 = was }(hasAVX2)
+	avx2 := hasAVX2
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, pt := range []*PointTransform{WinogradOutput3, WinogradOutput5} {
+		p, q := len(pt.l), len(pt.l[0])
+		for _, fast := range []bool{avx2, false} {
+			hasAVX2 = fast
+			var worst float64
+			counts := []int{37, 64, 100}
+			for n := range 20 {
+				counts = append(counts, n)
+			}
+			for _, n := range counts {
+				srcStride, dstStride := n+rng.IntN(3), n+rng.IntN(3)
+				src := make([]float32, max(0, (q*q-1)*srcStride+n))
+				for i := range src {
+					src[i] = 2*rng.Float32() - 1
+				}
+				const untouched = 7
+				dst := make([]float32, (p*p-1)*dstStride+n+1)
+				for i := range dst {
+					dst[i] = untouched
+				}
+				pt.Apply(dst[:len(dst)-1], dstStride, src, srcStride, n)
+				written := make([]bool, len(dst))
+				for j := range n {
+					for u := range p {
+						for v := range p {
+							var want, mag float64
+							for a := range q {
+								for b := range q {
+									term := float64(pt.l[u][a]) * float64(src[(a*q+b)*srcStride+j]) * float64(pt.l[v][b])
+									want += term
+									mag += math.Abs(term)
+								}
+							}
+							i := (u*p+v)*dstStride + j
+							written[i] = true
+							err := math.Abs(float64(dst[i]) - want)
+							if !(err <= 8*0x1p-24*mag) {
+								t.Fatalf("%s, %d tiles, avx2=%v: tile %d point (%d, %d) = %g, want %g (sum of magnitudes %g)",
+									pt.name, n, hasAVX2, j, u, v, dst[i], want, mag)
+							}
+							worst = math.Max(worst, err/(0x1p-24*mag))
+						}
+					}
+				}
+				for i, w := range written {
+					if !w && dst[i] != untouched {
+						t.Fatalf("%s, %d tiles, avx2=%v: wrote %g at %d, between the points", pt.name, n, hasAVX2, dst[i], i)
+					}
+				}
+			}
+			t.Logf("%s, avx2=%v: largest error %.2f roundoffs of the sum of magnitudes", pt.name, hasAVX2, worst)
+		}
+	}
+}
+
+// TestPointTransformBounds checks that Apply refuses sources and
+// destinations too short, and strides narrower than the tiles.
+func TestPointTransformBounds(t *testing.T) {
+	pt := WinogradOutput3 // 4x4 points to 2x2
+	refused := func(dst []float32, ds int, src []float32, ss, n int) (r bool) {
+		defer func() { r = recover() != nil }()
+		pt.Apply(dst, ds, src, ss, n)
+		return false
+	}
+	src, dst := make([]float32, 15*10+10), make([]float32, 3*10+10)
+	if refused(dst, 10, src, 10, 10) {
+		t.Fatal("refused tiles that fit")
+	}
+	for name, ok := range map[string]bool{
+		"short source":       refused(dst, 10, src[:len(src)-1], 10, 10),
+		"short destination":  refused(dst[:len(dst)-1], 10, src, 10, 10),
+		"narrow source":      refused(dst, 10, src, 9, 10),
+		"narrow destination": refused(dst, 9, src, 10, 10),
+		"negative count":     refused(dst, 10, src, 10, -1),
+	} {
+		if !ok {
+			t.Errorf("%s: not refused", name)
+		}
+	}
+}

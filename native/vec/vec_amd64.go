@@ -42,6 +42,16 @@ func winogradInput5AVX2(n int, dst *float32, pointStride int, even *float32, odd
 //go:noescape
 func winogradGradient5AVX2(n int, dst *float32, pointStride int, even *float32, odd *float32, rowStride int, spill bool)
 
+// winogradOutput3AVX2 is an AVX2 loop of vec.PointTransform.Apply; see emitPointTransform in package asmgen.
+//
+//go:noescape
+func winogradOutput3AVX2(n int, dst *float32, dstStride int, src *float32, srcStride int)
+
+// winogradOutput5AVX2 is an AVX2 loop of vec.PointTransform.Apply; see emitPointTransform in package asmgen.
+//
+//go:noescape
+func winogradOutput5AVX2(n int, dst *float32, dstStride int, src *float32, srcStride int)
+
 // transposeBiasAVX2 is the AVX2 loop of TransposeBias; see emitTransposeBias in package asmgen.
 //
 //go:noescape

@@ -521,89 +521,90 @@ winogradInput3AVX2block:
 	VMULPS  tileConstants<>+0(SB), Y1, Y0
 	VADDPS  Y3, Y0, Y0
 	VMOVUPS Y0, 480(SP)
-	MOVQ    CX, R9
 	VMOVUPS (SP), Y0
 	VMOVUPS 128(SP), Y1
 	VMOVUPS 256(SP), Y2
 	VMOVUPS 384(SP), Y3
-	MOVQ    R9, R10
 	VMULPS  tileConstants<>+0(SB), Y0, Y0
 	VADDPS  Y2, Y0, Y0
+	MOVQ    CX, R9
+	MOVQ    CX, R10
 	VMOVUPS Y0, (R10)
-	ADDQ    R8, R10
 	VMOVAPS Y1, Y0
 	VADDPS  Y2, Y0, Y0
-	VMOVUPS Y0, (R10)
 	ADDQ    R8, R10
+	VMOVUPS Y0, (R10)
 	VMULPS  tileConstants<>+0(SB), Y1, Y0
 	VADDPS  Y2, Y0, Y0
-	VMOVUPS Y0, (R10)
 	ADDQ    R8, R10
+	VMOVUPS Y0, (R10)
 	VMULPS  tileConstants<>+0(SB), Y1, Y0
 	VADDPS  Y3, Y0, Y0
+	ADDQ    R8, R10
 	VMOVUPS Y0, (R10)
-	ADDQ    DX, R9
 	VMOVUPS 32(SP), Y0
 	VMOVUPS 160(SP), Y1
 	VMOVUPS 288(SP), Y2
 	VMOVUPS 416(SP), Y3
-	MOVQ    R9, R10
 	VMULPS  tileConstants<>+0(SB), Y0, Y0
 	VADDPS  Y2, Y0, Y0
+	ADDQ    DX, R9
+	MOVQ    R9, R10
 	VMOVUPS Y0, (R10)
-	ADDQ    R8, R10
 	VMOVAPS Y1, Y0
 	VADDPS  Y2, Y0, Y0
-	VMOVUPS Y0, (R10)
 	ADDQ    R8, R10
+	VMOVUPS Y0, (R10)
 	VMULPS  tileConstants<>+0(SB), Y1, Y0
 	VADDPS  Y2, Y0, Y0
-	VMOVUPS Y0, (R10)
 	ADDQ    R8, R10
+	VMOVUPS Y0, (R10)
 	VMULPS  tileConstants<>+0(SB), Y1, Y0
 	VADDPS  Y3, Y0, Y0
+	ADDQ    R8, R10
 	VMOVUPS Y0, (R10)
-	ADDQ    DX, R9
 	VMOVUPS 64(SP), Y0
 	VMOVUPS 192(SP), Y1
 	VMOVUPS 320(SP), Y2
 	VMOVUPS 448(SP), Y3
-	MOVQ    R9, R10
 	VMULPS  tileConstants<>+0(SB), Y0, Y0
 	VADDPS  Y2, Y0, Y0
+	ADDQ    DX, R9
+	MOVQ    R9, R10
 	VMOVUPS Y0, (R10)
-	ADDQ    R8, R10
 	VMOVAPS Y1, Y0
 	VADDPS  Y2, Y0, Y0
-	VMOVUPS Y0, (R10)
 	ADDQ    R8, R10
+	VMOVUPS Y0, (R10)
 	VMULPS  tileConstants<>+0(SB), Y1, Y0
 	VADDPS  Y2, Y0, Y0
-	VMOVUPS Y0, (R10)
 	ADDQ    R8, R10
+	VMOVUPS Y0, (R10)
 	VMULPS  tileConstants<>+0(SB), Y1, Y0
 	VADDPS  Y3, Y0, Y0
+	ADDQ    R8, R10
 	VMOVUPS Y0, (R10)
-	ADDQ    DX, R9
 	VMOVUPS 96(SP), Y0
 	VMOVUPS 224(SP), Y1
 	VMOVUPS 352(SP), Y2
 	VMOVUPS 480(SP), Y3
 	VMULPS  tileConstants<>+0(SB), Y0, Y0
 	VADDPS  Y2, Y0, Y0
-	VMOVUPS Y0, (R9)
-	ADDQ    R8, R9
+	ADDQ    DX, R9
+	MOVQ    R9, R10
+	VMOVUPS Y0, (R10)
 	VMOVAPS Y1, Y0
 	VADDPS  Y2, Y0, Y0
-	VMOVUPS Y0, (R9)
-	ADDQ    R8, R9
+	ADDQ    R8, R10
+	VMOVUPS Y0, (R10)
 	VMULPS  tileConstants<>+0(SB), Y1, Y0
 	VADDPS  Y2, Y0, Y0
-	VMOVUPS Y0, (R9)
-	ADDQ    R8, R9
+	ADDQ    R8, R10
+	VMOVUPS Y0, (R10)
 	VMULPS  tileConstants<>+0(SB), Y1, Y0
 	VADDPS  Y3, Y0, Y0
-	VMOVUPS Y0, (R9)
+	ADDQ    R8, R10
+	VMOVUPS Y0, (R10)
 	SUBQ    $0x00000008, AX
 	JZ      winogradInput3AVX2done
 	CMPQ    AX, $0x00000008
@@ -704,89 +705,89 @@ winogradInput3AVX2few:
 	VMULPS     tileConstants<>+0(SB), Y2, Y1
 	VADDPS     Y0, Y1, Y1
 	VMOVUPS    Y1, 480(SP)
-	MOVQ       CX, AX
 	VMOVUPS    (SP), Y0
 	VMOVUPS    128(SP), Y1
 	VMOVUPS    256(SP), Y2
 	VMOVUPS    384(SP), Y3
-	MOVQ       AX, CX
 	VMULPS     tileConstants<>+0(SB), Y0, Y0
 	VADDPS     Y2, Y0, Y0
+	MOVQ       CX, AX
 	VMOVUPS    Y0, (CX)
-	ADDQ       R8, CX
 	VMOVAPS    Y1, Y0
 	VADDPS     Y2, Y0, Y0
-	VMOVUPS    Y0, (CX)
 	ADDQ       R8, CX
+	VMOVUPS    Y0, (CX)
 	VMULPS     tileConstants<>+0(SB), Y1, Y0
 	VADDPS     Y2, Y0, Y0
-	VMOVUPS    Y0, (CX)
 	ADDQ       R8, CX
+	VMOVUPS    Y0, (CX)
 	VMULPS     tileConstants<>+0(SB), Y1, Y0
 	VADDPS     Y3, Y0, Y0
+	ADDQ       R8, CX
 	VMOVUPS    Y0, (CX)
-	ADDQ       DX, AX
 	VMOVUPS    32(SP), Y0
 	VMOVUPS    160(SP), Y1
 	VMOVUPS    288(SP), Y2
 	VMOVUPS    416(SP), Y3
-	MOVQ       AX, CX
 	VMULPS     tileConstants<>+0(SB), Y0, Y0
 	VADDPS     Y2, Y0, Y0
+	ADDQ       DX, AX
+	MOVQ       AX, CX
 	VMOVUPS    Y0, (CX)
-	ADDQ       R8, CX
 	VMOVAPS    Y1, Y0
 	VADDPS     Y2, Y0, Y0
-	VMOVUPS    Y0, (CX)
 	ADDQ       R8, CX
+	VMOVUPS    Y0, (CX)
 	VMULPS     tileConstants<>+0(SB), Y1, Y0
 	VADDPS     Y2, Y0, Y0
-	VMOVUPS    Y0, (CX)
 	ADDQ       R8, CX
+	VMOVUPS    Y0, (CX)
 	VMULPS     tileConstants<>+0(SB), Y1, Y0
 	VADDPS     Y3, Y0, Y0
+	ADDQ       R8, CX
 	VMOVUPS    Y0, (CX)
-	ADDQ       DX, AX
 	VMOVUPS    64(SP), Y0
 	VMOVUPS    192(SP), Y1
 	VMOVUPS    320(SP), Y2
 	VMOVUPS    448(SP), Y3
-	MOVQ       AX, CX
 	VMULPS     tileConstants<>+0(SB), Y0, Y0
 	VADDPS     Y2, Y0, Y0
+	ADDQ       DX, AX
+	MOVQ       AX, CX
 	VMOVUPS    Y0, (CX)
-	ADDQ       R8, CX
 	VMOVAPS    Y1, Y0
 	VADDPS     Y2, Y0, Y0
-	VMOVUPS    Y0, (CX)
 	ADDQ       R8, CX
+	VMOVUPS    Y0, (CX)
 	VMULPS     tileConstants<>+0(SB), Y1, Y0
 	VADDPS     Y2, Y0, Y0
-	VMOVUPS    Y0, (CX)
 	ADDQ       R8, CX
+	VMOVUPS    Y0, (CX)
 	VMULPS     tileConstants<>+0(SB), Y1, Y0
 	VADDPS     Y3, Y0, Y0
+	ADDQ       R8, CX
 	VMOVUPS    Y0, (CX)
-	ADDQ       DX, AX
 	VMOVUPS    96(SP), Y0
 	VMOVUPS    224(SP), Y1
 	VMOVUPS    352(SP), Y2
 	VMOVUPS    480(SP), Y3
 	VMULPS     tileConstants<>+0(SB), Y0, Y0
 	VADDPS     Y2, Y0, Y0
-	VMOVUPS    Y0, (AX)
-	ADDQ       R8, AX
+	ADDQ       DX, AX
+	MOVQ       AX, CX
+	VMOVUPS    Y0, (CX)
 	VMOVAPS    Y1, Y0
 	VADDPS     Y2, Y0, Y0
-	VMOVUPS    Y0, (AX)
-	ADDQ       R8, AX
+	ADDQ       R8, CX
+	VMOVUPS    Y0, (CX)
 	VMULPS     tileConstants<>+0(SB), Y1, Y0
 	VADDPS     Y2, Y0, Y0
-	VMOVUPS    Y0, (AX)
-	ADDQ       R8, AX
+	ADDQ       R8, CX
+	VMOVUPS    Y0, (CX)
 	VMULPS     tileConstants<>+0(SB), Y1, Y0
 	VADDPS     Y3, Y0, Y0
-	VMOVUPS    Y0, (AX)
+	ADDQ       R8, CX
+	VMOVUPS    Y0, (CX)
 	JMP        winogradInput3AVX2done
 
 winogradInput3AVX2masked:
@@ -862,89 +863,89 @@ winogradInput3AVX2masked:
 	VMULPS     tileConstants<>+0(SB), Y2, Y1
 	VADDPS     Y4, Y1, Y1
 	VMOVUPS    Y1, 480(SP)
-	MOVQ       CX, AX
 	VMOVUPS    (SP), Y1
 	VMOVUPS    128(SP), Y2
 	VMOVUPS    256(SP), Y3
 	VMOVUPS    384(SP), Y4
-	MOVQ       AX, CX
 	VMULPS     tileConstants<>+0(SB), Y1, Y1
 	VADDPS     Y3, Y1, Y1
+	MOVQ       CX, AX
 	VMASKMOVPS Y1, Y0, (CX)
-	ADDQ       R8, CX
 	VMOVAPS    Y2, Y1
 	VADDPS     Y3, Y1, Y1
-	VMASKMOVPS Y1, Y0, (CX)
 	ADDQ       R8, CX
+	VMASKMOVPS Y1, Y0, (CX)
 	VMULPS     tileConstants<>+0(SB), Y2, Y1
 	VADDPS     Y3, Y1, Y1
-	VMASKMOVPS Y1, Y0, (CX)
 	ADDQ       R8, CX
+	VMASKMOVPS Y1, Y0, (CX)
 	VMULPS     tileConstants<>+0(SB), Y2, Y1
 	VADDPS     Y4, Y1, Y1
+	ADDQ       R8, CX
 	VMASKMOVPS Y1, Y0, (CX)
-	ADDQ       DX, AX
 	VMOVUPS    32(SP), Y1
 	VMOVUPS    160(SP), Y2
 	VMOVUPS    288(SP), Y3
 	VMOVUPS    416(SP), Y4
-	MOVQ       AX, CX
 	VMULPS     tileConstants<>+0(SB), Y1, Y1
 	VADDPS     Y3, Y1, Y1
+	ADDQ       DX, AX
+	MOVQ       AX, CX
 	VMASKMOVPS Y1, Y0, (CX)
-	ADDQ       R8, CX
 	VMOVAPS    Y2, Y1
 	VADDPS     Y3, Y1, Y1
-	VMASKMOVPS Y1, Y0, (CX)
 	ADDQ       R8, CX
+	VMASKMOVPS Y1, Y0, (CX)
 	VMULPS     tileConstants<>+0(SB), Y2, Y1
 	VADDPS     Y3, Y1, Y1
-	VMASKMOVPS Y1, Y0, (CX)
 	ADDQ       R8, CX
+	VMASKMOVPS Y1, Y0, (CX)
 	VMULPS     tileConstants<>+0(SB), Y2, Y1
 	VADDPS     Y4, Y1, Y1
+	ADDQ       R8, CX
 	VMASKMOVPS Y1, Y0, (CX)
-	ADDQ       DX, AX
 	VMOVUPS    64(SP), Y1
 	VMOVUPS    192(SP), Y2
 	VMOVUPS    320(SP), Y3
 	VMOVUPS    448(SP), Y4
-	MOVQ       AX, CX
 	VMULPS     tileConstants<>+0(SB), Y1, Y1
 	VADDPS     Y3, Y1, Y1
+	ADDQ       DX, AX
+	MOVQ       AX, CX
 	VMASKMOVPS Y1, Y0, (CX)
-	ADDQ       R8, CX
 	VMOVAPS    Y2, Y1
 	VADDPS     Y3, Y1, Y1
-	VMASKMOVPS Y1, Y0, (CX)
 	ADDQ       R8, CX
+	VMASKMOVPS Y1, Y0, (CX)
 	VMULPS     tileConstants<>+0(SB), Y2, Y1
 	VADDPS     Y3, Y1, Y1
-	VMASKMOVPS Y1, Y0, (CX)
 	ADDQ       R8, CX
+	VMASKMOVPS Y1, Y0, (CX)
 	VMULPS     tileConstants<>+0(SB), Y2, Y1
 	VADDPS     Y4, Y1, Y1
+	ADDQ       R8, CX
 	VMASKMOVPS Y1, Y0, (CX)
-	ADDQ       DX, AX
 	VMOVUPS    96(SP), Y1
 	VMOVUPS    224(SP), Y2
 	VMOVUPS    352(SP), Y3
 	VMOVUPS    480(SP), Y4
 	VMULPS     tileConstants<>+0(SB), Y1, Y1
 	VADDPS     Y3, Y1, Y1
-	VMASKMOVPS Y1, Y0, (AX)
-	ADDQ       R8, AX
+	ADDQ       DX, AX
+	MOVQ       AX, CX
+	VMASKMOVPS Y1, Y0, (CX)
 	VMOVAPS    Y2, Y1
 	VADDPS     Y3, Y1, Y1
-	VMASKMOVPS Y1, Y0, (AX)
-	ADDQ       R8, AX
+	ADDQ       R8, CX
+	VMASKMOVPS Y1, Y0, (CX)
 	VMULPS     tileConstants<>+0(SB), Y2, Y1
 	VADDPS     Y3, Y1, Y1
-	VMASKMOVPS Y1, Y0, (AX)
-	ADDQ       R8, AX
+	ADDQ       R8, CX
+	VMASKMOVPS Y1, Y0, (CX)
 	VMULPS     tileConstants<>+0(SB), Y2, Y1
 	VADDPS     Y4, Y1, Y1
-	VMASKMOVPS Y1, Y0, (AX)
+	ADDQ       R8, CX
+	VMASKMOVPS Y1, Y0, (CX)
 
 winogradInput3AVX2done:
 	VZEROUPPER
@@ -994,73 +995,74 @@ winogradGradient3AVX2block:
 	VMOVUPS     Y0, 192(SP)
 	VMOVAPS     Y1, Y0
 	VMOVUPS     Y0, 224(SP)
-	MOVQ        CX, R9
 	VMOVUPS     (SP), Y0
 	VMOVUPS     128(SP), Y1
-	MOVQ        R9, R10
 	VMULPS      tileConstants<>+0(SB), Y0, Y2
+	MOVQ        CX, R9
+	MOVQ        CX, R10
 	VMOVUPS     Y2, (R10)
-	ADDQ        R8, R10
 	VMULPS      tileConstants<>+32(SB), Y0, Y2
 	VFMADD231PS tileConstants<>+32(SB), Y1, Y2
-	VMOVUPS     Y2, (R10)
 	ADDQ        R8, R10
+	VMOVUPS     Y2, (R10)
 	VMULPS      tileConstants<>+32(SB), Y0, Y0
 	VFMADD231PS tileConstants<>+64(SB), Y1, Y0
-	VMOVUPS     Y0, (R10)
 	ADDQ        R8, R10
-	VMOVAPS     Y1, Y0
 	VMOVUPS     Y0, (R10)
-	ADDQ        DX, R9
+	VMOVAPS     Y1, Y0
+	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
 	VMOVUPS     32(SP), Y0
 	VMOVUPS     160(SP), Y1
-	MOVQ        R9, R10
 	VMULPS      tileConstants<>+0(SB), Y0, Y2
+	ADDQ        DX, R9
+	MOVQ        R9, R10
 	VMOVUPS     Y2, (R10)
-	ADDQ        R8, R10
 	VMULPS      tileConstants<>+32(SB), Y0, Y2
 	VFMADD231PS tileConstants<>+32(SB), Y1, Y2
-	VMOVUPS     Y2, (R10)
 	ADDQ        R8, R10
+	VMOVUPS     Y2, (R10)
 	VMULPS      tileConstants<>+32(SB), Y0, Y0
 	VFMADD231PS tileConstants<>+64(SB), Y1, Y0
-	VMOVUPS     Y0, (R10)
 	ADDQ        R8, R10
-	VMOVAPS     Y1, Y0
 	VMOVUPS     Y0, (R10)
-	ADDQ        DX, R9
+	VMOVAPS     Y1, Y0
+	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
 	VMOVUPS     64(SP), Y0
 	VMOVUPS     192(SP), Y1
-	MOVQ        R9, R10
 	VMULPS      tileConstants<>+0(SB), Y0, Y2
+	ADDQ        DX, R9
+	MOVQ        R9, R10
 	VMOVUPS     Y2, (R10)
-	ADDQ        R8, R10
 	VMULPS      tileConstants<>+32(SB), Y0, Y2
 	VFMADD231PS tileConstants<>+32(SB), Y1, Y2
-	VMOVUPS     Y2, (R10)
 	ADDQ        R8, R10
+	VMOVUPS     Y2, (R10)
 	VMULPS      tileConstants<>+32(SB), Y0, Y0
 	VFMADD231PS tileConstants<>+64(SB), Y1, Y0
-	VMOVUPS     Y0, (R10)
 	ADDQ        R8, R10
-	VMOVAPS     Y1, Y0
 	VMOVUPS     Y0, (R10)
-	ADDQ        DX, R9
+	VMOVAPS     Y1, Y0
+	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
 	VMOVUPS     96(SP), Y0
 	VMOVUPS     224(SP), Y1
 	VMULPS      tileConstants<>+0(SB), Y0, Y2
-	VMOVUPS     Y2, (R9)
-	ADDQ        R8, R9
+	ADDQ        DX, R9
+	MOVQ        R9, R10
+	VMOVUPS     Y2, (R10)
 	VMULPS      tileConstants<>+32(SB), Y0, Y2
 	VFMADD231PS tileConstants<>+32(SB), Y1, Y2
-	VMOVUPS     Y2, (R9)
-	ADDQ        R8, R9
+	ADDQ        R8, R10
+	VMOVUPS     Y2, (R10)
 	VMULPS      tileConstants<>+32(SB), Y0, Y0
 	VFMADD231PS tileConstants<>+64(SB), Y1, Y0
-	VMOVUPS     Y0, (R9)
-	ADDQ        R8, R9
+	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
 	VMOVAPS     Y1, Y0
-	VMOVUPS     Y0, (R9)
+	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
 	SUBQ        $0x00000008, AX
 	JZ          winogradGradient3AVX2done
 	CMPQ        AX, $0x00000008
@@ -1117,73 +1119,73 @@ winogradGradient3AVX2few:
 	VMOVUPS     Y1, 192(SP)
 	VMOVAPS     Y0, Y0
 	VMOVUPS     Y0, 224(SP)
-	MOVQ        CX, AX
 	VMOVUPS     (SP), Y0
 	VMOVUPS     128(SP), Y1
-	MOVQ        AX, CX
 	VMULPS      tileConstants<>+0(SB), Y0, Y2
+	MOVQ        CX, AX
 	VMOVUPS     Y2, (CX)
-	ADDQ        R8, CX
 	VMULPS      tileConstants<>+32(SB), Y0, Y2
 	VFMADD231PS tileConstants<>+32(SB), Y1, Y2
-	VMOVUPS     Y2, (CX)
 	ADDQ        R8, CX
+	VMOVUPS     Y2, (CX)
 	VMULPS      tileConstants<>+32(SB), Y0, Y0
 	VFMADD231PS tileConstants<>+64(SB), Y1, Y0
-	VMOVUPS     Y0, (CX)
 	ADDQ        R8, CX
-	VMOVAPS     Y1, Y0
 	VMOVUPS     Y0, (CX)
-	ADDQ        DX, AX
+	VMOVAPS     Y1, Y0
+	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
 	VMOVUPS     32(SP), Y0
 	VMOVUPS     160(SP), Y1
-	MOVQ        AX, CX
 	VMULPS      tileConstants<>+0(SB), Y0, Y2
+	ADDQ        DX, AX
+	MOVQ        AX, CX
 	VMOVUPS     Y2, (CX)
-	ADDQ        R8, CX
 	VMULPS      tileConstants<>+32(SB), Y0, Y2
 	VFMADD231PS tileConstants<>+32(SB), Y1, Y2
-	VMOVUPS     Y2, (CX)
 	ADDQ        R8, CX
+	VMOVUPS     Y2, (CX)
 	VMULPS      tileConstants<>+32(SB), Y0, Y0
 	VFMADD231PS tileConstants<>+64(SB), Y1, Y0
-	VMOVUPS     Y0, (CX)
 	ADDQ        R8, CX
-	VMOVAPS     Y1, Y0
 	VMOVUPS     Y0, (CX)
-	ADDQ        DX, AX
+	VMOVAPS     Y1, Y0
+	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
 	VMOVUPS     64(SP), Y0
 	VMOVUPS     192(SP), Y1
-	MOVQ        AX, CX
 	VMULPS      tileConstants<>+0(SB), Y0, Y2
+	ADDQ        DX, AX
+	MOVQ        AX, CX
 	VMOVUPS     Y2, (CX)
-	ADDQ        R8, CX
 	VMULPS      tileConstants<>+32(SB), Y0, Y2
 	VFMADD231PS tileConstants<>+32(SB), Y1, Y2
-	VMOVUPS     Y2, (CX)
 	ADDQ        R8, CX
+	VMOVUPS     Y2, (CX)
 	VMULPS      tileConstants<>+32(SB), Y0, Y0
 	VFMADD231PS tileConstants<>+64(SB), Y1, Y0
-	VMOVUPS     Y0, (CX)
 	ADDQ        R8, CX
-	VMOVAPS     Y1, Y0
 	VMOVUPS     Y0, (CX)
-	ADDQ        DX, AX
+	VMOVAPS     Y1, Y0
+	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
 	VMOVUPS     96(SP), Y0
 	VMOVUPS     224(SP), Y1
 	VMULPS      tileConstants<>+0(SB), Y0, Y2
-	VMOVUPS     Y2, (AX)
-	ADDQ        R8, AX
+	ADDQ        DX, AX
+	MOVQ        AX, CX
+	VMOVUPS     Y2, (CX)
 	VMULPS      tileConstants<>+32(SB), Y0, Y2
 	VFMADD231PS tileConstants<>+32(SB), Y1, Y2
-	VMOVUPS     Y2, (AX)
-	ADDQ        R8, AX
+	ADDQ        R8, CX
+	VMOVUPS     Y2, (CX)
 	VMULPS      tileConstants<>+32(SB), Y0, Y0
 	VFMADD231PS tileConstants<>+64(SB), Y1, Y0
-	VMOVUPS     Y0, (AX)
-	ADDQ        R8, AX
+	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
 	VMOVAPS     Y1, Y0
-	VMOVUPS     Y0, (AX)
+	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
 	JMP         winogradGradient3AVX2done
 
 winogradGradient3AVX2masked:
@@ -1215,73 +1217,73 @@ winogradGradient3AVX2masked:
 	VMOVUPS     Y1, 192(SP)
 	VMOVAPS     Y2, Y1
 	VMOVUPS     Y1, 224(SP)
-	MOVQ        CX, AX
 	VMOVUPS     (SP), Y1
 	VMOVUPS     128(SP), Y2
-	MOVQ        AX, CX
 	VMULPS      tileConstants<>+0(SB), Y1, Y3
+	MOVQ        CX, AX
 	VMASKMOVPS  Y3, Y0, (CX)
-	ADDQ        R8, CX
 	VMULPS      tileConstants<>+32(SB), Y1, Y3
 	VFMADD231PS tileConstants<>+32(SB), Y2, Y3
-	VMASKMOVPS  Y3, Y0, (CX)
 	ADDQ        R8, CX
+	VMASKMOVPS  Y3, Y0, (CX)
 	VMULPS      tileConstants<>+32(SB), Y1, Y1
 	VFMADD231PS tileConstants<>+64(SB), Y2, Y1
-	VMASKMOVPS  Y1, Y0, (CX)
 	ADDQ        R8, CX
-	VMOVAPS     Y2, Y1
 	VMASKMOVPS  Y1, Y0, (CX)
-	ADDQ        DX, AX
+	VMOVAPS     Y2, Y1
+	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
 	VMOVUPS     32(SP), Y1
 	VMOVUPS     160(SP), Y2
-	MOVQ        AX, CX
 	VMULPS      tileConstants<>+0(SB), Y1, Y3
+	ADDQ        DX, AX
+	MOVQ        AX, CX
 	VMASKMOVPS  Y3, Y0, (CX)
-	ADDQ        R8, CX
 	VMULPS      tileConstants<>+32(SB), Y1, Y3
 	VFMADD231PS tileConstants<>+32(SB), Y2, Y3
-	VMASKMOVPS  Y3, Y0, (CX)
 	ADDQ        R8, CX
+	VMASKMOVPS  Y3, Y0, (CX)
 	VMULPS      tileConstants<>+32(SB), Y1, Y1
 	VFMADD231PS tileConstants<>+64(SB), Y2, Y1
-	VMASKMOVPS  Y1, Y0, (CX)
 	ADDQ        R8, CX
-	VMOVAPS     Y2, Y1
 	VMASKMOVPS  Y1, Y0, (CX)
-	ADDQ        DX, AX
+	VMOVAPS     Y2, Y1
+	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
 	VMOVUPS     64(SP), Y1
 	VMOVUPS     192(SP), Y2
-	MOVQ        AX, CX
 	VMULPS      tileConstants<>+0(SB), Y1, Y3
+	ADDQ        DX, AX
+	MOVQ        AX, CX
 	VMASKMOVPS  Y3, Y0, (CX)
-	ADDQ        R8, CX
 	VMULPS      tileConstants<>+32(SB), Y1, Y3
 	VFMADD231PS tileConstants<>+32(SB), Y2, Y3
-	VMASKMOVPS  Y3, Y0, (CX)
 	ADDQ        R8, CX
+	VMASKMOVPS  Y3, Y0, (CX)
 	VMULPS      tileConstants<>+32(SB), Y1, Y1
 	VFMADD231PS tileConstants<>+64(SB), Y2, Y1
-	VMASKMOVPS  Y1, Y0, (CX)
 	ADDQ        R8, CX
-	VMOVAPS     Y2, Y1
 	VMASKMOVPS  Y1, Y0, (CX)
-	ADDQ        DX, AX
+	VMOVAPS     Y2, Y1
+	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
 	VMOVUPS     96(SP), Y1
 	VMOVUPS     224(SP), Y2
 	VMULPS      tileConstants<>+0(SB), Y1, Y3
-	VMASKMOVPS  Y3, Y0, (AX)
-	ADDQ        R8, AX
+	ADDQ        DX, AX
+	MOVQ        AX, CX
+	VMASKMOVPS  Y3, Y0, (CX)
 	VMULPS      tileConstants<>+32(SB), Y1, Y3
 	VFMADD231PS tileConstants<>+32(SB), Y2, Y3
-	VMASKMOVPS  Y3, Y0, (AX)
-	ADDQ        R8, AX
+	ADDQ        R8, CX
+	VMASKMOVPS  Y3, Y0, (CX)
 	VMULPS      tileConstants<>+32(SB), Y1, Y1
 	VFMADD231PS tileConstants<>+64(SB), Y2, Y1
-	VMASKMOVPS  Y1, Y0, (AX)
-	ADDQ        R8, AX
+	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
 	VMOVAPS     Y2, Y1
-	VMASKMOVPS  Y1, Y0, (AX)
+	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
 
 winogradGradient3AVX2done:
 	VZEROUPPER
@@ -1519,212 +1521,211 @@ winogradInput5AVX2block:
 	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
 	VADDPS      Y5, Y0, Y0
 	VMOVUPS     Y0, 1120(SP)
-	MOVQ        CX, R9
 	VMOVUPS     (SP), Y0
 	VMOVUPS     192(SP), Y1
 	VMOVUPS     384(SP), Y2
 	VMOVUPS     576(SP), Y3
 	VMOVUPS     768(SP), Y4
 	VMOVUPS     960(SP), Y5
-	MOVQ        R9, R10
 	VMULPS      tileConstants<>+96(SB), Y0, Y0
 	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
 	VADDPS      Y4, Y0, Y0
+	MOVQ        CX, R9
+	MOVQ        CX, R10
 	VMOVUPS     Y0, (R10)
-	ADDQ        R8, R10
 	VMULPS      tileConstants<>+160(SB), Y1, Y0
 	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
 	VADDPS      Y3, Y0, Y0
 	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, (R10)
 	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
 	VMULPS      tileConstants<>+96(SB), Y1, Y0
 	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
 	VSUBPS      Y3, Y0, Y0
 	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, (R10)
 	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
 	VMULPS      tileConstants<>+192(SB), Y1, Y0
 	VSUBPS      Y2, Y0, Y0
 	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, (R10)
 	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
 	VMULPS      tileConstants<>+224(SB), Y1, Y0
 	VSUBPS      Y2, Y0, Y0
 	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, (R10)
 	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
 	VMULPS      tileConstants<>+96(SB), Y1, Y0
 	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
 	VADDPS      Y5, Y0, Y0
+	ADDQ        R8, R10
 	VMOVUPS     Y0, (R10)
-	ADDQ        DX, R9
 	VMOVUPS     32(SP), Y0
 	VMOVUPS     224(SP), Y1
 	VMOVUPS     416(SP), Y2
 	VMOVUPS     608(SP), Y3
 	VMOVUPS     800(SP), Y4
 	VMOVUPS     992(SP), Y5
-	MOVQ        R9, R10
 	VMULPS      tileConstants<>+96(SB), Y0, Y0
 	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
 	VADDPS      Y4, Y0, Y0
+	ADDQ        DX, R9
+	MOVQ        R9, R10
 	VMOVUPS     Y0, (R10)
-	ADDQ        R8, R10
 	VMULPS      tileConstants<>+160(SB), Y1, Y0
 	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
 	VADDPS      Y3, Y0, Y0
 	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, (R10)
 	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
 	VMULPS      tileConstants<>+96(SB), Y1, Y0
 	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
 	VSUBPS      Y3, Y0, Y0
 	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, (R10)
 	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
 	VMULPS      tileConstants<>+192(SB), Y1, Y0
 	VSUBPS      Y2, Y0, Y0
 	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, (R10)
 	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
 	VMULPS      tileConstants<>+224(SB), Y1, Y0
 	VSUBPS      Y2, Y0, Y0
 	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, (R10)
 	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
 	VMULPS      tileConstants<>+96(SB), Y1, Y0
 	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
 	VADDPS      Y5, Y0, Y0
+	ADDQ        R8, R10
 	VMOVUPS     Y0, (R10)
-	ADDQ        DX, R9
 	VMOVUPS     64(SP), Y0
 	VMOVUPS     256(SP), Y1
 	VMOVUPS     448(SP), Y2
 	VMOVUPS     640(SP), Y3
 	VMOVUPS     832(SP), Y4
 	VMOVUPS     1024(SP), Y5
-	MOVQ        R9, R10
 	VMULPS      tileConstants<>+96(SB), Y0, Y0
 	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
 	VADDPS      Y4, Y0, Y0
+	ADDQ        DX, R9
+	MOVQ        R9, R10
 	VMOVUPS     Y0, (R10)
-	ADDQ        R8, R10
 	VMULPS      tileConstants<>+160(SB), Y1, Y0
 	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
 	VADDPS      Y3, Y0, Y0
 	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, (R10)
 	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
 	VMULPS      tileConstants<>+96(SB), Y1, Y0
 	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
 	VSUBPS      Y3, Y0, Y0
 	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, (R10)
 	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
 	VMULPS      tileConstants<>+192(SB), Y1, Y0
 	VSUBPS      Y2, Y0, Y0
 	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, (R10)
 	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
 	VMULPS      tileConstants<>+224(SB), Y1, Y0
 	VSUBPS      Y2, Y0, Y0
 	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, (R10)
 	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
 	VMULPS      tileConstants<>+96(SB), Y1, Y0
 	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
 	VADDPS      Y5, Y0, Y0
+	ADDQ        R8, R10
 	VMOVUPS     Y0, (R10)
-	ADDQ        DX, R9
 	VMOVUPS     96(SP), Y0
 	VMOVUPS     288(SP), Y1
 	VMOVUPS     480(SP), Y2
 	VMOVUPS     672(SP), Y3
 	VMOVUPS     864(SP), Y4
 	VMOVUPS     1056(SP), Y5
-	MOVQ        R9, R10
 	VMULPS      tileConstants<>+96(SB), Y0, Y0
 	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
 	VADDPS      Y4, Y0, Y0
+	ADDQ        DX, R9
+	MOVQ        R9, R10
 	VMOVUPS     Y0, (R10)
-	ADDQ        R8, R10
 	VMULPS      tileConstants<>+160(SB), Y1, Y0
 	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
 	VADDPS      Y3, Y0, Y0
 	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, (R10)
 	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
 	VMULPS      tileConstants<>+96(SB), Y1, Y0
 	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
 	VSUBPS      Y3, Y0, Y0
 	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, (R10)
 	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
 	VMULPS      tileConstants<>+192(SB), Y1, Y0
 	VSUBPS      Y2, Y0, Y0
 	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, (R10)
 	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
 	VMULPS      tileConstants<>+224(SB), Y1, Y0
 	VSUBPS      Y2, Y0, Y0
 	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, (R10)
 	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
 	VMULPS      tileConstants<>+96(SB), Y1, Y0
 	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
 	VADDPS      Y5, Y0, Y0
+	ADDQ        R8, R10
 	VMOVUPS     Y0, (R10)
-	ADDQ        DX, R9
 	VMOVUPS     128(SP), Y0
 	VMOVUPS     320(SP), Y1
 	VMOVUPS     512(SP), Y2
 	VMOVUPS     704(SP), Y3
 	VMOVUPS     896(SP), Y4
 	VMOVUPS     1088(SP), Y5
-	MOVQ        R9, R10
 	VMULPS      tileConstants<>+96(SB), Y0, Y0
 	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
 	VADDPS      Y4, Y0, Y0
+	ADDQ        DX, R9
+	MOVQ        R9, R10
 	VMOVUPS     Y0, (R10)
-	ADDQ        R8, R10
 	VMULPS      tileConstants<>+160(SB), Y1, Y0
 	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
 	VADDPS      Y3, Y0, Y0
 	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, (R10)
 	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
 	VMULPS      tileConstants<>+96(SB), Y1, Y0
 	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
 	VSUBPS      Y3, Y0, Y0
 	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, (R10)
 	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
 	VMULPS      tileConstants<>+192(SB), Y1, Y0
 	VSUBPS      Y2, Y0, Y0
 	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, (R10)
 	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
 	VMULPS      tileConstants<>+224(SB), Y1, Y0
 	VSUBPS      Y2, Y0, Y0
 	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, (R10)
 	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
 	VMULPS      tileConstants<>+96(SB), Y1, Y0
 	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
 	VADDPS      Y5, Y0, Y0
+	ADDQ        R8, R10
 	VMOVUPS     Y0, (R10)
-	ADDQ        DX, R9
 	VMOVUPS     160(SP), Y0
 	VMOVUPS     352(SP), Y1
 	VMOVUPS     544(SP), Y2
@@ -1734,36 +1735,38 @@ winogradInput5AVX2block:
 	VMULPS      tileConstants<>+96(SB), Y0, Y0
 	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
 	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, (R9)
-	ADDQ        R8, R9
+	ADDQ        DX, R9
+	MOVQ        R9, R10
+	VMOVUPS     Y0, (R10)
 	VMULPS      tileConstants<>+160(SB), Y1, Y0
 	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
 	VADDPS      Y3, Y0, Y0
 	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, (R9)
-	ADDQ        R8, R9
+	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
 	VMULPS      tileConstants<>+96(SB), Y1, Y0
 	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
 	VSUBPS      Y3, Y0, Y0
 	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, (R9)
-	ADDQ        R8, R9
+	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
 	VMULPS      tileConstants<>+192(SB), Y1, Y0
 	VSUBPS      Y2, Y0, Y0
 	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, (R9)
-	ADDQ        R8, R9
+	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
 	VMULPS      tileConstants<>+224(SB), Y1, Y0
 	VSUBPS      Y2, Y0, Y0
 	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, (R9)
-	ADDQ        R8, R9
+	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
 	VMULPS      tileConstants<>+96(SB), Y1, Y0
 	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
 	VADDPS      Y5, Y0, Y0
-	VMOVUPS     Y0, (R9)
+	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
 	SUBQ        $0x00000008, AX
 	JZ          winogradInput5AVX2done
 	CMPQ        AX, $0x00000008
@@ -2008,212 +2011,210 @@ winogradInput5AVX2few:
 	VFMADD231PS tileConstants<>+128(SB), Y4, Y1
 	VADDPS      Y0, Y1, Y1
 	VMOVUPS     Y1, 1120(SP)
-	MOVQ        CX, AX
 	VMOVUPS     (SP), Y0
 	VMOVUPS     192(SP), Y1
 	VMOVUPS     384(SP), Y2
 	VMOVUPS     576(SP), Y3
 	VMOVUPS     768(SP), Y4
 	VMOVUPS     960(SP), Y5
-	MOVQ        AX, CX
 	VMULPS      tileConstants<>+96(SB), Y0, Y0
 	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
 	VADDPS      Y4, Y0, Y0
+	MOVQ        CX, AX
 	VMOVUPS     Y0, (CX)
-	ADDQ        R8, CX
 	VMULPS      tileConstants<>+160(SB), Y1, Y0
 	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
 	VADDPS      Y3, Y0, Y0
 	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, (CX)
 	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
 	VMULPS      tileConstants<>+96(SB), Y1, Y0
 	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
 	VSUBPS      Y3, Y0, Y0
 	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, (CX)
 	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
 	VMULPS      tileConstants<>+192(SB), Y1, Y0
 	VSUBPS      Y2, Y0, Y0
 	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, (CX)
 	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
 	VMULPS      tileConstants<>+224(SB), Y1, Y0
 	VSUBPS      Y2, Y0, Y0
 	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, (CX)
 	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
 	VMULPS      tileConstants<>+96(SB), Y1, Y0
 	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
 	VADDPS      Y5, Y0, Y0
+	ADDQ        R8, CX
 	VMOVUPS     Y0, (CX)
-	ADDQ        DX, AX
 	VMOVUPS     32(SP), Y0
 	VMOVUPS     224(SP), Y1
 	VMOVUPS     416(SP), Y2
 	VMOVUPS     608(SP), Y3
 	VMOVUPS     800(SP), Y4
 	VMOVUPS     992(SP), Y5
-	MOVQ        AX, CX
 	VMULPS      tileConstants<>+96(SB), Y0, Y0
 	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
 	VADDPS      Y4, Y0, Y0
+	ADDQ        DX, AX
+	MOVQ        AX, CX
 	VMOVUPS     Y0, (CX)
-	ADDQ        R8, CX
 	VMULPS      tileConstants<>+160(SB), Y1, Y0
 	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
 	VADDPS      Y3, Y0, Y0
 	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, (CX)
 	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
 	VMULPS      tileConstants<>+96(SB), Y1, Y0
 	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
 	VSUBPS      Y3, Y0, Y0
 	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, (CX)
 	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
 	VMULPS      tileConstants<>+192(SB), Y1, Y0
 	VSUBPS      Y2, Y0, Y0
 	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, (CX)
 	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
 	VMULPS      tileConstants<>+224(SB), Y1, Y0
 	VSUBPS      Y2, Y0, Y0
 	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, (CX)
 	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
 	VMULPS      tileConstants<>+96(SB), Y1, Y0
 	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
 	VADDPS      Y5, Y0, Y0
+	ADDQ        R8, CX
 	VMOVUPS     Y0, (CX)
-	ADDQ        DX, AX
 	VMOVUPS     64(SP), Y0
 	VMOVUPS     256(SP), Y1
 	VMOVUPS     448(SP), Y2
 	VMOVUPS     640(SP), Y3
 	VMOVUPS     832(SP), Y4
 	VMOVUPS     1024(SP), Y5
-	MOVQ        AX, CX
 	VMULPS      tileConstants<>+96(SB), Y0, Y0
 	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
 	VADDPS      Y4, Y0, Y0
+	ADDQ        DX, AX
+	MOVQ        AX, CX
 	VMOVUPS     Y0, (CX)
-	ADDQ        R8, CX
 	VMULPS      tileConstants<>+160(SB), Y1, Y0
 	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
 	VADDPS      Y3, Y0, Y0
 	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, (CX)
 	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
 	VMULPS      tileConstants<>+96(SB), Y1, Y0
 	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
 	VSUBPS      Y3, Y0, Y0
 	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, (CX)
 	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
 	VMULPS      tileConstants<>+192(SB), Y1, Y0
 	VSUBPS      Y2, Y0, Y0
 	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, (CX)
 	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
 	VMULPS      tileConstants<>+224(SB), Y1, Y0
 	VSUBPS      Y2, Y0, Y0
 	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, (CX)
 	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
 	VMULPS      tileConstants<>+96(SB), Y1, Y0
 	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
 	VADDPS      Y5, Y0, Y0
+	ADDQ        R8, CX
 	VMOVUPS     Y0, (CX)
-	ADDQ        DX, AX
 	VMOVUPS     96(SP), Y0
 	VMOVUPS     288(SP), Y1
 	VMOVUPS     480(SP), Y2
 	VMOVUPS     672(SP), Y3
 	VMOVUPS     864(SP), Y4
 	VMOVUPS     1056(SP), Y5
-	MOVQ        AX, CX
 	VMULPS      tileConstants<>+96(SB), Y0, Y0
 	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
 	VADDPS      Y4, Y0, Y0
+	ADDQ        DX, AX
+	MOVQ        AX, CX
 	VMOVUPS     Y0, (CX)
-	ADDQ        R8, CX
 	VMULPS      tileConstants<>+160(SB), Y1, Y0
 	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
 	VADDPS      Y3, Y0, Y0
 	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, (CX)
 	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
 	VMULPS      tileConstants<>+96(SB), Y1, Y0
 	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
 	VSUBPS      Y3, Y0, Y0
 	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, (CX)
 	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
 	VMULPS      tileConstants<>+192(SB), Y1, Y0
 	VSUBPS      Y2, Y0, Y0
 	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, (CX)
 	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
 	VMULPS      tileConstants<>+224(SB), Y1, Y0
 	VSUBPS      Y2, Y0, Y0
 	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, (CX)
 	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
 	VMULPS      tileConstants<>+96(SB), Y1, Y0
 	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
 	VADDPS      Y5, Y0, Y0
+	ADDQ        R8, CX
 	VMOVUPS     Y0, (CX)
-	ADDQ        DX, AX
 	VMOVUPS     128(SP), Y0
 	VMOVUPS     320(SP), Y1
 	VMOVUPS     512(SP), Y2
 	VMOVUPS     704(SP), Y3
 	VMOVUPS     896(SP), Y4
 	VMOVUPS     1088(SP), Y5
-	MOVQ        AX, CX
 	VMULPS      tileConstants<>+96(SB), Y0, Y0
 	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
 	VADDPS      Y4, Y0, Y0
+	ADDQ        DX, AX
+	MOVQ        AX, CX
 	VMOVUPS     Y0, (CX)
-	ADDQ        R8, CX
 	VMULPS      tileConstants<>+160(SB), Y1, Y0
 	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
 	VADDPS      Y3, Y0, Y0
 	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, (CX)
 	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
 	VMULPS      tileConstants<>+96(SB), Y1, Y0
 	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
 	VSUBPS      Y3, Y0, Y0
 	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, (CX)
 	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
 	VMULPS      tileConstants<>+192(SB), Y1, Y0
 	VSUBPS      Y2, Y0, Y0
 	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, (CX)
 	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
 	VMULPS      tileConstants<>+224(SB), Y1, Y0
 	VSUBPS      Y2, Y0, Y0
 	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, (CX)
 	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
 	VMULPS      tileConstants<>+96(SB), Y1, Y0
 	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
 	VADDPS      Y5, Y0, Y0
+	ADDQ        R8, CX
 	VMOVUPS     Y0, (CX)
-	ADDQ        DX, AX
 	VMOVUPS     160(SP), Y0
 	VMOVUPS     352(SP), Y1
 	VMOVUPS     544(SP), Y2
@@ -2223,36 +2224,38 @@ winogradInput5AVX2few:
 	VMULPS      tileConstants<>+96(SB), Y0, Y0
 	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
 	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, (AX)
-	ADDQ        R8, AX
+	ADDQ        DX, AX
+	MOVQ        AX, CX
+	VMOVUPS     Y0, (CX)
 	VMULPS      tileConstants<>+160(SB), Y1, Y0
 	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
 	VADDPS      Y3, Y0, Y0
 	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, (AX)
-	ADDQ        R8, AX
+	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
 	VMULPS      tileConstants<>+96(SB), Y1, Y0
 	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
 	VSUBPS      Y3, Y0, Y0
 	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, (AX)
-	ADDQ        R8, AX
+	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
 	VMULPS      tileConstants<>+192(SB), Y1, Y0
 	VSUBPS      Y2, Y0, Y0
 	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, (AX)
-	ADDQ        R8, AX
+	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
 	VMULPS      tileConstants<>+224(SB), Y1, Y0
 	VSUBPS      Y2, Y0, Y0
 	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, (AX)
-	ADDQ        R8, AX
+	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
 	VMULPS      tileConstants<>+96(SB), Y1, Y0
 	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
 	VADDPS      Y5, Y0, Y0
-	VMOVUPS     Y0, (AX)
+	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
 	JMP         winogradInput5AVX2done
 
 winogradInput5AVX2masked:
@@ -2472,212 +2475,210 @@ winogradInput5AVX2masked:
 	VFMADD231PS tileConstants<>+128(SB), Y4, Y1
 	VADDPS      Y6, Y1, Y1
 	VMOVUPS     Y1, 1120(SP)
-	MOVQ        CX, AX
 	VMOVUPS     (SP), Y1
 	VMOVUPS     192(SP), Y2
 	VMOVUPS     384(SP), Y3
 	VMOVUPS     576(SP), Y4
 	VMOVUPS     768(SP), Y5
 	VMOVUPS     960(SP), Y6
-	MOVQ        AX, CX
 	VMULPS      tileConstants<>+96(SB), Y1, Y1
 	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
 	VADDPS      Y5, Y1, Y1
+	MOVQ        CX, AX
 	VMASKMOVPS  Y1, Y0, (CX)
-	ADDQ        R8, CX
 	VMULPS      tileConstants<>+160(SB), Y2, Y1
 	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
 	VADDPS      Y4, Y1, Y1
 	VADDPS      Y5, Y1, Y1
-	VMASKMOVPS  Y1, Y0, (CX)
 	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
 	VMULPS      tileConstants<>+96(SB), Y2, Y1
 	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
 	VSUBPS      Y4, Y1, Y1
 	VADDPS      Y5, Y1, Y1
-	VMASKMOVPS  Y1, Y0, (CX)
 	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
 	VMULPS      tileConstants<>+192(SB), Y2, Y1
 	VSUBPS      Y3, Y1, Y1
 	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
-	VMASKMOVPS  Y1, Y0, (CX)
 	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
 	VMULPS      tileConstants<>+224(SB), Y2, Y1
 	VSUBPS      Y3, Y1, Y1
 	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
-	VMASKMOVPS  Y1, Y0, (CX)
 	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
 	VMULPS      tileConstants<>+96(SB), Y2, Y1
 	VFMADD231PS tileConstants<>+128(SB), Y4, Y1
 	VADDPS      Y6, Y1, Y1
+	ADDQ        R8, CX
 	VMASKMOVPS  Y1, Y0, (CX)
-	ADDQ        DX, AX
 	VMOVUPS     32(SP), Y1
 	VMOVUPS     224(SP), Y2
 	VMOVUPS     416(SP), Y3
 	VMOVUPS     608(SP), Y4
 	VMOVUPS     800(SP), Y5
 	VMOVUPS     992(SP), Y6
-	MOVQ        AX, CX
 	VMULPS      tileConstants<>+96(SB), Y1, Y1
 	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
 	VADDPS      Y5, Y1, Y1
+	ADDQ        DX, AX
+	MOVQ        AX, CX
 	VMASKMOVPS  Y1, Y0, (CX)
-	ADDQ        R8, CX
 	VMULPS      tileConstants<>+160(SB), Y2, Y1
 	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
 	VADDPS      Y4, Y1, Y1
 	VADDPS      Y5, Y1, Y1
-	VMASKMOVPS  Y1, Y0, (CX)
 	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
 	VMULPS      tileConstants<>+96(SB), Y2, Y1
 	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
 	VSUBPS      Y4, Y1, Y1
 	VADDPS      Y5, Y1, Y1
-	VMASKMOVPS  Y1, Y0, (CX)
 	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
 	VMULPS      tileConstants<>+192(SB), Y2, Y1
 	VSUBPS      Y3, Y1, Y1
 	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
-	VMASKMOVPS  Y1, Y0, (CX)
 	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
 	VMULPS      tileConstants<>+224(SB), Y2, Y1
 	VSUBPS      Y3, Y1, Y1
 	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
-	VMASKMOVPS  Y1, Y0, (CX)
 	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
 	VMULPS      tileConstants<>+96(SB), Y2, Y1
 	VFMADD231PS tileConstants<>+128(SB), Y4, Y1
 	VADDPS      Y6, Y1, Y1
+	ADDQ        R8, CX
 	VMASKMOVPS  Y1, Y0, (CX)
-	ADDQ        DX, AX
 	VMOVUPS     64(SP), Y1
 	VMOVUPS     256(SP), Y2
 	VMOVUPS     448(SP), Y3
 	VMOVUPS     640(SP), Y4
 	VMOVUPS     832(SP), Y5
 	VMOVUPS     1024(SP), Y6
-	MOVQ        AX, CX
 	VMULPS      tileConstants<>+96(SB), Y1, Y1
 	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
 	VADDPS      Y5, Y1, Y1
+	ADDQ        DX, AX
+	MOVQ        AX, CX
 	VMASKMOVPS  Y1, Y0, (CX)
-	ADDQ        R8, CX
 	VMULPS      tileConstants<>+160(SB), Y2, Y1
 	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
 	VADDPS      Y4, Y1, Y1
 	VADDPS      Y5, Y1, Y1
-	VMASKMOVPS  Y1, Y0, (CX)
 	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
 	VMULPS      tileConstants<>+96(SB), Y2, Y1
 	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
 	VSUBPS      Y4, Y1, Y1
 	VADDPS      Y5, Y1, Y1
-	VMASKMOVPS  Y1, Y0, (CX)
 	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
 	VMULPS      tileConstants<>+192(SB), Y2, Y1
 	VSUBPS      Y3, Y1, Y1
 	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
-	VMASKMOVPS  Y1, Y0, (CX)
 	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
 	VMULPS      tileConstants<>+224(SB), Y2, Y1
 	VSUBPS      Y3, Y1, Y1
 	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
-	VMASKMOVPS  Y1, Y0, (CX)
 	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
 	VMULPS      tileConstants<>+96(SB), Y2, Y1
 	VFMADD231PS tileConstants<>+128(SB), Y4, Y1
 	VADDPS      Y6, Y1, Y1
+	ADDQ        R8, CX
 	VMASKMOVPS  Y1, Y0, (CX)
-	ADDQ        DX, AX
 	VMOVUPS     96(SP), Y1
 	VMOVUPS     288(SP), Y2
 	VMOVUPS     480(SP), Y3
 	VMOVUPS     672(SP), Y4
 	VMOVUPS     864(SP), Y5
 	VMOVUPS     1056(SP), Y6
-	MOVQ        AX, CX
 	VMULPS      tileConstants<>+96(SB), Y1, Y1
 	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
 	VADDPS      Y5, Y1, Y1
+	ADDQ        DX, AX
+	MOVQ        AX, CX
 	VMASKMOVPS  Y1, Y0, (CX)
-	ADDQ        R8, CX
 	VMULPS      tileConstants<>+160(SB), Y2, Y1
 	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
 	VADDPS      Y4, Y1, Y1
 	VADDPS      Y5, Y1, Y1
-	VMASKMOVPS  Y1, Y0, (CX)
 	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
 	VMULPS      tileConstants<>+96(SB), Y2, Y1
 	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
 	VSUBPS      Y4, Y1, Y1
 	VADDPS      Y5, Y1, Y1
-	VMASKMOVPS  Y1, Y0, (CX)
 	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
 	VMULPS      tileConstants<>+192(SB), Y2, Y1
 	VSUBPS      Y3, Y1, Y1
 	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
-	VMASKMOVPS  Y1, Y0, (CX)
 	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
 	VMULPS      tileConstants<>+224(SB), Y2, Y1
 	VSUBPS      Y3, Y1, Y1
 	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
-	VMASKMOVPS  Y1, Y0, (CX)
 	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
 	VMULPS      tileConstants<>+96(SB), Y2, Y1
 	VFMADD231PS tileConstants<>+128(SB), Y4, Y1
 	VADDPS      Y6, Y1, Y1
+	ADDQ        R8, CX
 	VMASKMOVPS  Y1, Y0, (CX)
-	ADDQ        DX, AX
 	VMOVUPS     128(SP), Y1
 	VMOVUPS     320(SP), Y2
 	VMOVUPS     512(SP), Y3
 	VMOVUPS     704(SP), Y4
 	VMOVUPS     896(SP), Y5
 	VMOVUPS     1088(SP), Y6
-	MOVQ        AX, CX
 	VMULPS      tileConstants<>+96(SB), Y1, Y1
 	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
 	VADDPS      Y5, Y1, Y1
+	ADDQ        DX, AX
+	MOVQ        AX, CX
 	VMASKMOVPS  Y1, Y0, (CX)
-	ADDQ        R8, CX
 	VMULPS      tileConstants<>+160(SB), Y2, Y1
 	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
 	VADDPS      Y4, Y1, Y1
 	VADDPS      Y5, Y1, Y1
-	VMASKMOVPS  Y1, Y0, (CX)
 	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
 	VMULPS      tileConstants<>+96(SB), Y2, Y1
 	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
 	VSUBPS      Y4, Y1, Y1
 	VADDPS      Y5, Y1, Y1
-	VMASKMOVPS  Y1, Y0, (CX)
 	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
 	VMULPS      tileConstants<>+192(SB), Y2, Y1
 	VSUBPS      Y3, Y1, Y1
 	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
-	VMASKMOVPS  Y1, Y0, (CX)
 	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
 	VMULPS      tileConstants<>+224(SB), Y2, Y1
 	VSUBPS      Y3, Y1, Y1
 	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
-	VMASKMOVPS  Y1, Y0, (CX)
 	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
 	VMULPS      tileConstants<>+96(SB), Y2, Y1
 	VFMADD231PS tileConstants<>+128(SB), Y4, Y1
 	VADDPS      Y6, Y1, Y1
+	ADDQ        R8, CX
 	VMASKMOVPS  Y1, Y0, (CX)
-	ADDQ        DX, AX
 	VMOVUPS     160(SP), Y1
 	VMOVUPS     352(SP), Y2
 	VMOVUPS     544(SP), Y3
@@ -2687,36 +2688,38 @@ winogradInput5AVX2masked:
 	VMULPS      tileConstants<>+96(SB), Y1, Y1
 	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
 	VADDPS      Y5, Y1, Y1
-	VMASKMOVPS  Y1, Y0, (AX)
-	ADDQ        R8, AX
+	ADDQ        DX, AX
+	MOVQ        AX, CX
+	VMASKMOVPS  Y1, Y0, (CX)
 	VMULPS      tileConstants<>+160(SB), Y2, Y1
 	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
 	VADDPS      Y4, Y1, Y1
 	VADDPS      Y5, Y1, Y1
-	VMASKMOVPS  Y1, Y0, (AX)
-	ADDQ        R8, AX
+	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
 	VMULPS      tileConstants<>+96(SB), Y2, Y1
 	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
 	VSUBPS      Y4, Y1, Y1
 	VADDPS      Y5, Y1, Y1
-	VMASKMOVPS  Y1, Y0, (AX)
-	ADDQ        R8, AX
+	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
 	VMULPS      tileConstants<>+192(SB), Y2, Y1
 	VSUBPS      Y3, Y1, Y1
 	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
-	VMASKMOVPS  Y1, Y0, (AX)
-	ADDQ        R8, AX
+	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
 	VMULPS      tileConstants<>+224(SB), Y2, Y1
 	VSUBPS      Y3, Y1, Y1
 	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
-	VMASKMOVPS  Y1, Y0, (AX)
-	ADDQ        R8, AX
+	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
 	VMULPS      tileConstants<>+96(SB), Y2, Y1
 	VFMADD231PS tileConstants<>+128(SB), Y4, Y1
 	VADDPS      Y6, Y1, Y1
-	VMASKMOVPS  Y1, Y0, (AX)
+	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
 
 winogradInput5AVX2done:
 	VZEROUPPER
@@ -2778,155 +2781,156 @@ winogradGradient5AVX2block:
 	VMOVUPS     Y0, 320(SP)
 	VMOVAPS     Y1, Y0
 	VMOVUPS     Y0, 352(SP)
-	MOVQ        CX, R9
 	VMOVUPS     (SP), Y0
 	VMOVUPS     192(SP), Y1
-	MOVQ        R9, R10
 	VMULPS      tileConstants<>+256(SB), Y0, Y2
+	MOVQ        CX, R9
+	MOVQ        CX, R10
 	VMOVUPS     Y2, (R10)
-	ADDQ        R8, R10
 	VMULPS      tileConstants<>+288(SB), Y0, Y2
 	VFMADD231PS tileConstants<>+288(SB), Y1, Y2
-	VMOVUPS     Y2, (R10)
 	ADDQ        R8, R10
+	VMOVUPS     Y2, (R10)
 	VMULPS      tileConstants<>+288(SB), Y0, Y2
 	VFMADD231PS tileConstants<>+320(SB), Y1, Y2
-	VMOVUPS     Y2, (R10)
 	ADDQ        R8, R10
+	VMOVUPS     Y2, (R10)
 	VMULPS      tileConstants<>+352(SB), Y0, Y2
 	VFMADD231PS tileConstants<>+384(SB), Y1, Y2
-	VMOVUPS     Y2, (R10)
 	ADDQ        R8, R10
+	VMOVUPS     Y2, (R10)
 	VMULPS      tileConstants<>+352(SB), Y0, Y0
 	VFMADD231PS tileConstants<>+416(SB), Y1, Y0
-	VMOVUPS     Y0, (R10)
 	ADDQ        R8, R10
-	VMOVAPS     Y1, Y0
 	VMOVUPS     Y0, (R10)
-	ADDQ        DX, R9
+	VMOVAPS     Y1, Y0
+	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
 	VMOVUPS     32(SP), Y0
 	VMOVUPS     224(SP), Y1
-	MOVQ        R9, R10
 	VMULPS      tileConstants<>+256(SB), Y0, Y2
+	ADDQ        DX, R9
+	MOVQ        R9, R10
 	VMOVUPS     Y2, (R10)
-	ADDQ        R8, R10
 	VMULPS      tileConstants<>+288(SB), Y0, Y2
 	VFMADD231PS tileConstants<>+288(SB), Y1, Y2
-	VMOVUPS     Y2, (R10)
 	ADDQ        R8, R10
+	VMOVUPS     Y2, (R10)
 	VMULPS      tileConstants<>+288(SB), Y0, Y2
 	VFMADD231PS tileConstants<>+320(SB), Y1, Y2
-	VMOVUPS     Y2, (R10)
 	ADDQ        R8, R10
+	VMOVUPS     Y2, (R10)
 	VMULPS      tileConstants<>+352(SB), Y0, Y2
 	VFMADD231PS tileConstants<>+384(SB), Y1, Y2
-	VMOVUPS     Y2, (R10)
 	ADDQ        R8, R10
+	VMOVUPS     Y2, (R10)
 	VMULPS      tileConstants<>+352(SB), Y0, Y0
 	VFMADD231PS tileConstants<>+416(SB), Y1, Y0
-	VMOVUPS     Y0, (R10)
 	ADDQ        R8, R10
-	VMOVAPS     Y1, Y0
 	VMOVUPS     Y0, (R10)
-	ADDQ        DX, R9
+	VMOVAPS     Y1, Y0
+	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
 	VMOVUPS     64(SP), Y0
 	VMOVUPS     256(SP), Y1
-	MOVQ        R9, R10
 	VMULPS      tileConstants<>+256(SB), Y0, Y2
+	ADDQ        DX, R9
+	MOVQ        R9, R10
 	VMOVUPS     Y2, (R10)
-	ADDQ        R8, R10
 	VMULPS      tileConstants<>+288(SB), Y0, Y2
 	VFMADD231PS tileConstants<>+288(SB), Y1, Y2
-	VMOVUPS     Y2, (R10)
 	ADDQ        R8, R10
+	VMOVUPS     Y2, (R10)
 	VMULPS      tileConstants<>+288(SB), Y0, Y2
 	VFMADD231PS tileConstants<>+320(SB), Y1, Y2
-	VMOVUPS     Y2, (R10)
 	ADDQ        R8, R10
+	VMOVUPS     Y2, (R10)
 	VMULPS      tileConstants<>+352(SB), Y0, Y2
 	VFMADD231PS tileConstants<>+384(SB), Y1, Y2
-	VMOVUPS     Y2, (R10)
 	ADDQ        R8, R10
+	VMOVUPS     Y2, (R10)
 	VMULPS      tileConstants<>+352(SB), Y0, Y0
 	VFMADD231PS tileConstants<>+416(SB), Y1, Y0
-	VMOVUPS     Y0, (R10)
 	ADDQ        R8, R10
-	VMOVAPS     Y1, Y0
 	VMOVUPS     Y0, (R10)
-	ADDQ        DX, R9
+	VMOVAPS     Y1, Y0
+	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
 	VMOVUPS     96(SP), Y0
 	VMOVUPS     288(SP), Y1
-	MOVQ        R9, R10
 	VMULPS      tileConstants<>+256(SB), Y0, Y2
+	ADDQ        DX, R9
+	MOVQ        R9, R10
 	VMOVUPS     Y2, (R10)
-	ADDQ        R8, R10
 	VMULPS      tileConstants<>+288(SB), Y0, Y2
 	VFMADD231PS tileConstants<>+288(SB), Y1, Y2
-	VMOVUPS     Y2, (R10)
 	ADDQ        R8, R10
+	VMOVUPS     Y2, (R10)
 	VMULPS      tileConstants<>+288(SB), Y0, Y2
 	VFMADD231PS tileConstants<>+320(SB), Y1, Y2
-	VMOVUPS     Y2, (R10)
 	ADDQ        R8, R10
+	VMOVUPS     Y2, (R10)
 	VMULPS      tileConstants<>+352(SB), Y0, Y2
 	VFMADD231PS tileConstants<>+384(SB), Y1, Y2
-	VMOVUPS     Y2, (R10)
 	ADDQ        R8, R10
+	VMOVUPS     Y2, (R10)
 	VMULPS      tileConstants<>+352(SB), Y0, Y0
 	VFMADD231PS tileConstants<>+416(SB), Y1, Y0
-	VMOVUPS     Y0, (R10)
 	ADDQ        R8, R10
-	VMOVAPS     Y1, Y0
 	VMOVUPS     Y0, (R10)
-	ADDQ        DX, R9
+	VMOVAPS     Y1, Y0
+	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
 	VMOVUPS     128(SP), Y0
 	VMOVUPS     320(SP), Y1
-	MOVQ        R9, R10
 	VMULPS      tileConstants<>+256(SB), Y0, Y2
+	ADDQ        DX, R9
+	MOVQ        R9, R10
 	VMOVUPS     Y2, (R10)
-	ADDQ        R8, R10
 	VMULPS      tileConstants<>+288(SB), Y0, Y2
 	VFMADD231PS tileConstants<>+288(SB), Y1, Y2
-	VMOVUPS     Y2, (R10)
 	ADDQ        R8, R10
+	VMOVUPS     Y2, (R10)
 	VMULPS      tileConstants<>+288(SB), Y0, Y2
 	VFMADD231PS tileConstants<>+320(SB), Y1, Y2
-	VMOVUPS     Y2, (R10)
 	ADDQ        R8, R10
+	VMOVUPS     Y2, (R10)
 	VMULPS      tileConstants<>+352(SB), Y0, Y2
 	VFMADD231PS tileConstants<>+384(SB), Y1, Y2
-	VMOVUPS     Y2, (R10)
 	ADDQ        R8, R10
+	VMOVUPS     Y2, (R10)
 	VMULPS      tileConstants<>+352(SB), Y0, Y0
 	VFMADD231PS tileConstants<>+416(SB), Y1, Y0
-	VMOVUPS     Y0, (R10)
 	ADDQ        R8, R10
-	VMOVAPS     Y1, Y0
 	VMOVUPS     Y0, (R10)
-	ADDQ        DX, R9
+	VMOVAPS     Y1, Y0
+	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
 	VMOVUPS     160(SP), Y0
 	VMOVUPS     352(SP), Y1
 	VMULPS      tileConstants<>+256(SB), Y0, Y2
-	VMOVUPS     Y2, (R9)
-	ADDQ        R8, R9
+	ADDQ        DX, R9
+	MOVQ        R9, R10
+	VMOVUPS     Y2, (R10)
 	VMULPS      tileConstants<>+288(SB), Y0, Y2
 	VFMADD231PS tileConstants<>+288(SB), Y1, Y2
-	VMOVUPS     Y2, (R9)
-	ADDQ        R8, R9
+	ADDQ        R8, R10
+	VMOVUPS     Y2, (R10)
 	VMULPS      tileConstants<>+288(SB), Y0, Y2
 	VFMADD231PS tileConstants<>+320(SB), Y1, Y2
-	VMOVUPS     Y2, (R9)
-	ADDQ        R8, R9
+	ADDQ        R8, R10
+	VMOVUPS     Y2, (R10)
 	VMULPS      tileConstants<>+352(SB), Y0, Y2
 	VFMADD231PS tileConstants<>+384(SB), Y1, Y2
-	VMOVUPS     Y2, (R9)
-	ADDQ        R8, R9
+	ADDQ        R8, R10
+	VMOVUPS     Y2, (R10)
 	VMULPS      tileConstants<>+352(SB), Y0, Y0
 	VFMADD231PS tileConstants<>+416(SB), Y1, Y0
-	VMOVUPS     Y0, (R9)
-	ADDQ        R8, R9
+	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
 	VMOVAPS     Y1, Y0
-	VMOVUPS     Y0, (R9)
+	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
 	SUBQ        $0x00000008, AX
 	JZ          winogradGradient5AVX2done
 	CMPQ        AX, $0x00000008
@@ -2995,155 +2999,155 @@ winogradGradient5AVX2few:
 	VMOVUPS     Y1, 320(SP)
 	VMOVAPS     Y0, Y0
 	VMOVUPS     Y0, 352(SP)
-	MOVQ        CX, AX
 	VMOVUPS     (SP), Y0
 	VMOVUPS     192(SP), Y1
-	MOVQ        AX, CX
 	VMULPS      tileConstants<>+256(SB), Y0, Y2
+	MOVQ        CX, AX
 	VMOVUPS     Y2, (CX)
-	ADDQ        R8, CX
 	VMULPS      tileConstants<>+288(SB), Y0, Y2
 	VFMADD231PS tileConstants<>+288(SB), Y1, Y2
-	VMOVUPS     Y2, (CX)
 	ADDQ        R8, CX
+	VMOVUPS     Y2, (CX)
 	VMULPS      tileConstants<>+288(SB), Y0, Y2
 	VFMADD231PS tileConstants<>+320(SB), Y1, Y2
-	VMOVUPS     Y2, (CX)
 	ADDQ        R8, CX
+	VMOVUPS     Y2, (CX)
 	VMULPS      tileConstants<>+352(SB), Y0, Y2
 	VFMADD231PS tileConstants<>+384(SB), Y1, Y2
-	VMOVUPS     Y2, (CX)
 	ADDQ        R8, CX
+	VMOVUPS     Y2, (CX)
 	VMULPS      tileConstants<>+352(SB), Y0, Y0
 	VFMADD231PS tileConstants<>+416(SB), Y1, Y0
-	VMOVUPS     Y0, (CX)
 	ADDQ        R8, CX
-	VMOVAPS     Y1, Y0
 	VMOVUPS     Y0, (CX)
-	ADDQ        DX, AX
+	VMOVAPS     Y1, Y0
+	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
 	VMOVUPS     32(SP), Y0
 	VMOVUPS     224(SP), Y1
-	MOVQ        AX, CX
 	VMULPS      tileConstants<>+256(SB), Y0, Y2
+	ADDQ        DX, AX
+	MOVQ        AX, CX
 	VMOVUPS     Y2, (CX)
-	ADDQ        R8, CX
 	VMULPS      tileConstants<>+288(SB), Y0, Y2
 	VFMADD231PS tileConstants<>+288(SB), Y1, Y2
-	VMOVUPS     Y2, (CX)
 	ADDQ        R8, CX
+	VMOVUPS     Y2, (CX)
 	VMULPS      tileConstants<>+288(SB), Y0, Y2
 	VFMADD231PS tileConstants<>+320(SB), Y1, Y2
-	VMOVUPS     Y2, (CX)
 	ADDQ        R8, CX
+	VMOVUPS     Y2, (CX)
 	VMULPS      tileConstants<>+352(SB), Y0, Y2
 	VFMADD231PS tileConstants<>+384(SB), Y1, Y2
-	VMOVUPS     Y2, (CX)
 	ADDQ        R8, CX
+	VMOVUPS     Y2, (CX)
 	VMULPS      tileConstants<>+352(SB), Y0, Y0
 	VFMADD231PS tileConstants<>+416(SB), Y1, Y0
-	VMOVUPS     Y0, (CX)
 	ADDQ        R8, CX
-	VMOVAPS     Y1, Y0
 	VMOVUPS     Y0, (CX)
-	ADDQ        DX, AX
+	VMOVAPS     Y1, Y0
+	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
 	VMOVUPS     64(SP), Y0
 	VMOVUPS     256(SP), Y1
-	MOVQ        AX, CX
 	VMULPS      tileConstants<>+256(SB), Y0, Y2
+	ADDQ        DX, AX
+	MOVQ        AX, CX
 	VMOVUPS     Y2, (CX)
-	ADDQ        R8, CX
 	VMULPS      tileConstants<>+288(SB), Y0, Y2
 	VFMADD231PS tileConstants<>+288(SB), Y1, Y2
-	VMOVUPS     Y2, (CX)
 	ADDQ        R8, CX
+	VMOVUPS     Y2, (CX)
 	VMULPS      tileConstants<>+288(SB), Y0, Y2
 	VFMADD231PS tileConstants<>+320(SB), Y1, Y2
-	VMOVUPS     Y2, (CX)
 	ADDQ        R8, CX
+	VMOVUPS     Y2, (CX)
 	VMULPS      tileConstants<>+352(SB), Y0, Y2
 	VFMADD231PS tileConstants<>+384(SB), Y1, Y2
-	VMOVUPS     Y2, (CX)
 	ADDQ        R8, CX
+	VMOVUPS     Y2, (CX)
 	VMULPS      tileConstants<>+352(SB), Y0, Y0
 	VFMADD231PS tileConstants<>+416(SB), Y1, Y0
-	VMOVUPS     Y0, (CX)
 	ADDQ        R8, CX
-	VMOVAPS     Y1, Y0
 	VMOVUPS     Y0, (CX)
-	ADDQ        DX, AX
+	VMOVAPS     Y1, Y0
+	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
 	VMOVUPS     96(SP), Y0
 	VMOVUPS     288(SP), Y1
-	MOVQ        AX, CX
 	VMULPS      tileConstants<>+256(SB), Y0, Y2
+	ADDQ        DX, AX
+	MOVQ        AX, CX
 	VMOVUPS     Y2, (CX)
-	ADDQ        R8, CX
 	VMULPS      tileConstants<>+288(SB), Y0, Y2
 	VFMADD231PS tileConstants<>+288(SB), Y1, Y2
-	VMOVUPS     Y2, (CX)
 	ADDQ        R8, CX
+	VMOVUPS     Y2, (CX)
 	VMULPS      tileConstants<>+288(SB), Y0, Y2
 	VFMADD231PS tileConstants<>+320(SB), Y1, Y2
-	VMOVUPS     Y2, (CX)
 	ADDQ        R8, CX
+	VMOVUPS     Y2, (CX)
 	VMULPS      tileConstants<>+352(SB), Y0, Y2
 	VFMADD231PS tileConstants<>+384(SB), Y1, Y2
-	VMOVUPS     Y2, (CX)
 	ADDQ        R8, CX
+	VMOVUPS     Y2, (CX)
 	VMULPS      tileConstants<>+352(SB), Y0, Y0
 	VFMADD231PS tileConstants<>+416(SB), Y1, Y0
-	VMOVUPS     Y0, (CX)
 	ADDQ        R8, CX
-	VMOVAPS     Y1, Y0
 	VMOVUPS     Y0, (CX)
-	ADDQ        DX, AX
+	VMOVAPS     Y1, Y0
+	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
 	VMOVUPS     128(SP), Y0
 	VMOVUPS     320(SP), Y1
-	MOVQ        AX, CX
 	VMULPS      tileConstants<>+256(SB), Y0, Y2
+	ADDQ        DX, AX
+	MOVQ        AX, CX
 	VMOVUPS     Y2, (CX)
-	ADDQ        R8, CX
 	VMULPS      tileConstants<>+288(SB), Y0, Y2
 	VFMADD231PS tileConstants<>+288(SB), Y1, Y2
-	VMOVUPS     Y2, (CX)
 	ADDQ        R8, CX
+	VMOVUPS     Y2, (CX)
 	VMULPS      tileConstants<>+288(SB), Y0, Y2
 	VFMADD231PS tileConstants<>+320(SB), Y1, Y2
-	VMOVUPS     Y2, (CX)
 	ADDQ        R8, CX
+	VMOVUPS     Y2, (CX)
 	VMULPS      tileConstants<>+352(SB), Y0, Y2
 	VFMADD231PS tileConstants<>+384(SB), Y1, Y2
-	VMOVUPS     Y2, (CX)
 	ADDQ        R8, CX
+	VMOVUPS     Y2, (CX)
 	VMULPS      tileConstants<>+352(SB), Y0, Y0
 	VFMADD231PS tileConstants<>+416(SB), Y1, Y0
-	VMOVUPS     Y0, (CX)
 	ADDQ        R8, CX
-	VMOVAPS     Y1, Y0
 	VMOVUPS     Y0, (CX)
-	ADDQ        DX, AX
+	VMOVAPS     Y1, Y0
+	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
 	VMOVUPS     160(SP), Y0
 	VMOVUPS     352(SP), Y1
 	VMULPS      tileConstants<>+256(SB), Y0, Y2
-	VMOVUPS     Y2, (AX)
-	ADDQ        R8, AX
+	ADDQ        DX, AX
+	MOVQ        AX, CX
+	VMOVUPS     Y2, (CX)
 	VMULPS      tileConstants<>+288(SB), Y0, Y2
 	VFMADD231PS tileConstants<>+288(SB), Y1, Y2
-	VMOVUPS     Y2, (AX)
-	ADDQ        R8, AX
+	ADDQ        R8, CX
+	VMOVUPS     Y2, (CX)
 	VMULPS      tileConstants<>+288(SB), Y0, Y2
 	VFMADD231PS tileConstants<>+320(SB), Y1, Y2
-	VMOVUPS     Y2, (AX)
-	ADDQ        R8, AX
+	ADDQ        R8, CX
+	VMOVUPS     Y2, (CX)
 	VMULPS      tileConstants<>+352(SB), Y0, Y2
 	VFMADD231PS tileConstants<>+384(SB), Y1, Y2
-	VMOVUPS     Y2, (AX)
-	ADDQ        R8, AX
+	ADDQ        R8, CX
+	VMOVUPS     Y2, (CX)
 	VMULPS      tileConstants<>+352(SB), Y0, Y0
 	VFMADD231PS tileConstants<>+416(SB), Y1, Y0
-	VMOVUPS     Y0, (AX)
-	ADDQ        R8, AX
+	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
 	VMOVAPS     Y1, Y0
-	VMOVUPS     Y0, (AX)
+	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
 	JMP         winogradGradient5AVX2done
 
 winogradGradient5AVX2masked:
@@ -3187,157 +3191,801 @@ winogradGradient5AVX2masked:
 	VMOVUPS     Y1, 320(SP)
 	VMOVAPS     Y2, Y1
 	VMOVUPS     Y1, 352(SP)
-	MOVQ        CX, AX
 	VMOVUPS     (SP), Y1
 	VMOVUPS     192(SP), Y2
-	MOVQ        AX, CX
 	VMULPS      tileConstants<>+256(SB), Y1, Y3
+	MOVQ        CX, AX
 	VMASKMOVPS  Y3, Y0, (CX)
-	ADDQ        R8, CX
 	VMULPS      tileConstants<>+288(SB), Y1, Y3
 	VFMADD231PS tileConstants<>+288(SB), Y2, Y3
-	VMASKMOVPS  Y3, Y0, (CX)
 	ADDQ        R8, CX
+	VMASKMOVPS  Y3, Y0, (CX)
 	VMULPS      tileConstants<>+288(SB), Y1, Y3
 	VFMADD231PS tileConstants<>+320(SB), Y2, Y3
-	VMASKMOVPS  Y3, Y0, (CX)
 	ADDQ        R8, CX
+	VMASKMOVPS  Y3, Y0, (CX)
 	VMULPS      tileConstants<>+352(SB), Y1, Y3
 	VFMADD231PS tileConstants<>+384(SB), Y2, Y3
-	VMASKMOVPS  Y3, Y0, (CX)
 	ADDQ        R8, CX
+	VMASKMOVPS  Y3, Y0, (CX)
 	VMULPS      tileConstants<>+352(SB), Y1, Y1
 	VFMADD231PS tileConstants<>+416(SB), Y2, Y1
-	VMASKMOVPS  Y1, Y0, (CX)
 	ADDQ        R8, CX
-	VMOVAPS     Y2, Y1
 	VMASKMOVPS  Y1, Y0, (CX)
-	ADDQ        DX, AX
+	VMOVAPS     Y2, Y1
+	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
 	VMOVUPS     32(SP), Y1
 	VMOVUPS     224(SP), Y2
-	MOVQ        AX, CX
 	VMULPS      tileConstants<>+256(SB), Y1, Y3
+	ADDQ        DX, AX
+	MOVQ        AX, CX
 	VMASKMOVPS  Y3, Y0, (CX)
-	ADDQ        R8, CX
 	VMULPS      tileConstants<>+288(SB), Y1, Y3
 	VFMADD231PS tileConstants<>+288(SB), Y2, Y3
-	VMASKMOVPS  Y3, Y0, (CX)
 	ADDQ        R8, CX
+	VMASKMOVPS  Y3, Y0, (CX)
 	VMULPS      tileConstants<>+288(SB), Y1, Y3
 	VFMADD231PS tileConstants<>+320(SB), Y2, Y3
-	VMASKMOVPS  Y3, Y0, (CX)
 	ADDQ        R8, CX
+	VMASKMOVPS  Y3, Y0, (CX)
 	VMULPS      tileConstants<>+352(SB), Y1, Y3
 	VFMADD231PS tileConstants<>+384(SB), Y2, Y3
-	VMASKMOVPS  Y3, Y0, (CX)
 	ADDQ        R8, CX
+	VMASKMOVPS  Y3, Y0, (CX)
 	VMULPS      tileConstants<>+352(SB), Y1, Y1
 	VFMADD231PS tileConstants<>+416(SB), Y2, Y1
-	VMASKMOVPS  Y1, Y0, (CX)
 	ADDQ        R8, CX
-	VMOVAPS     Y2, Y1
 	VMASKMOVPS  Y1, Y0, (CX)
-	ADDQ        DX, AX
+	VMOVAPS     Y2, Y1
+	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
 	VMOVUPS     64(SP), Y1
 	VMOVUPS     256(SP), Y2
-	MOVQ        AX, CX
 	VMULPS      tileConstants<>+256(SB), Y1, Y3
+	ADDQ        DX, AX
+	MOVQ        AX, CX
 	VMASKMOVPS  Y3, Y0, (CX)
-	ADDQ        R8, CX
 	VMULPS      tileConstants<>+288(SB), Y1, Y3
 	VFMADD231PS tileConstants<>+288(SB), Y2, Y3
-	VMASKMOVPS  Y3, Y0, (CX)
 	ADDQ        R8, CX
+	VMASKMOVPS  Y3, Y0, (CX)
 	VMULPS      tileConstants<>+288(SB), Y1, Y3
 	VFMADD231PS tileConstants<>+320(SB), Y2, Y3
-	VMASKMOVPS  Y3, Y0, (CX)
 	ADDQ        R8, CX
+	VMASKMOVPS  Y3, Y0, (CX)
 	VMULPS      tileConstants<>+352(SB), Y1, Y3
 	VFMADD231PS tileConstants<>+384(SB), Y2, Y3
-	VMASKMOVPS  Y3, Y0, (CX)
 	ADDQ        R8, CX
+	VMASKMOVPS  Y3, Y0, (CX)
 	VMULPS      tileConstants<>+352(SB), Y1, Y1
 	VFMADD231PS tileConstants<>+416(SB), Y2, Y1
-	VMASKMOVPS  Y1, Y0, (CX)
 	ADDQ        R8, CX
-	VMOVAPS     Y2, Y1
 	VMASKMOVPS  Y1, Y0, (CX)
-	ADDQ        DX, AX
+	VMOVAPS     Y2, Y1
+	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
 	VMOVUPS     96(SP), Y1
 	VMOVUPS     288(SP), Y2
-	MOVQ        AX, CX
 	VMULPS      tileConstants<>+256(SB), Y1, Y3
+	ADDQ        DX, AX
+	MOVQ        AX, CX
 	VMASKMOVPS  Y3, Y0, (CX)
-	ADDQ        R8, CX
 	VMULPS      tileConstants<>+288(SB), Y1, Y3
 	VFMADD231PS tileConstants<>+288(SB), Y2, Y3
-	VMASKMOVPS  Y3, Y0, (CX)
 	ADDQ        R8, CX
+	VMASKMOVPS  Y3, Y0, (CX)
 	VMULPS      tileConstants<>+288(SB), Y1, Y3
 	VFMADD231PS tileConstants<>+320(SB), Y2, Y3
-	VMASKMOVPS  Y3, Y0, (CX)
 	ADDQ        R8, CX
+	VMASKMOVPS  Y3, Y0, (CX)
 	VMULPS      tileConstants<>+352(SB), Y1, Y3
 	VFMADD231PS tileConstants<>+384(SB), Y2, Y3
-	VMASKMOVPS  Y3, Y0, (CX)
 	ADDQ        R8, CX
+	VMASKMOVPS  Y3, Y0, (CX)
 	VMULPS      tileConstants<>+352(SB), Y1, Y1
 	VFMADD231PS tileConstants<>+416(SB), Y2, Y1
-	VMASKMOVPS  Y1, Y0, (CX)
 	ADDQ        R8, CX
-	VMOVAPS     Y2, Y1
 	VMASKMOVPS  Y1, Y0, (CX)
-	ADDQ        DX, AX
+	VMOVAPS     Y2, Y1
+	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
 	VMOVUPS     128(SP), Y1
 	VMOVUPS     320(SP), Y2
-	MOVQ        AX, CX
 	VMULPS      tileConstants<>+256(SB), Y1, Y3
+	ADDQ        DX, AX
+	MOVQ        AX, CX
 	VMASKMOVPS  Y3, Y0, (CX)
-	ADDQ        R8, CX
 	VMULPS      tileConstants<>+288(SB), Y1, Y3
 	VFMADD231PS tileConstants<>+288(SB), Y2, Y3
-	VMASKMOVPS  Y3, Y0, (CX)
 	ADDQ        R8, CX
+	VMASKMOVPS  Y3, Y0, (CX)
 	VMULPS      tileConstants<>+288(SB), Y1, Y3
 	VFMADD231PS tileConstants<>+320(SB), Y2, Y3
-	VMASKMOVPS  Y3, Y0, (CX)
 	ADDQ        R8, CX
+	VMASKMOVPS  Y3, Y0, (CX)
 	VMULPS      tileConstants<>+352(SB), Y1, Y3
 	VFMADD231PS tileConstants<>+384(SB), Y2, Y3
-	VMASKMOVPS  Y3, Y0, (CX)
 	ADDQ        R8, CX
+	VMASKMOVPS  Y3, Y0, (CX)
 	VMULPS      tileConstants<>+352(SB), Y1, Y1
 	VFMADD231PS tileConstants<>+416(SB), Y2, Y1
-	VMASKMOVPS  Y1, Y0, (CX)
 	ADDQ        R8, CX
-	VMOVAPS     Y2, Y1
 	VMASKMOVPS  Y1, Y0, (CX)
-	ADDQ        DX, AX
+	VMOVAPS     Y2, Y1
+	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
 	VMOVUPS     160(SP), Y1
 	VMOVUPS     352(SP), Y2
 	VMULPS      tileConstants<>+256(SB), Y1, Y3
-	VMASKMOVPS  Y3, Y0, (AX)
-	ADDQ        R8, AX
+	ADDQ        DX, AX
+	MOVQ        AX, CX
+	VMASKMOVPS  Y3, Y0, (CX)
 	VMULPS      tileConstants<>+288(SB), Y1, Y3
 	VFMADD231PS tileConstants<>+288(SB), Y2, Y3
-	VMASKMOVPS  Y3, Y0, (AX)
-	ADDQ        R8, AX
+	ADDQ        R8, CX
+	VMASKMOVPS  Y3, Y0, (CX)
 	VMULPS      tileConstants<>+288(SB), Y1, Y3
 	VFMADD231PS tileConstants<>+320(SB), Y2, Y3
-	VMASKMOVPS  Y3, Y0, (AX)
-	ADDQ        R8, AX
+	ADDQ        R8, CX
+	VMASKMOVPS  Y3, Y0, (CX)
 	VMULPS      tileConstants<>+352(SB), Y1, Y3
 	VFMADD231PS tileConstants<>+384(SB), Y2, Y3
-	VMASKMOVPS  Y3, Y0, (AX)
-	ADDQ        R8, AX
+	ADDQ        R8, CX
+	VMASKMOVPS  Y3, Y0, (CX)
 	VMULPS      tileConstants<>+352(SB), Y1, Y1
 	VFMADD231PS tileConstants<>+416(SB), Y2, Y1
-	VMASKMOVPS  Y1, Y0, (AX)
-	ADDQ        R8, AX
+	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
 	VMOVAPS     Y2, Y1
-	VMASKMOVPS  Y1, Y0, (AX)
+	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
 
 winogradGradient5AVX2done:
+	VZEROUPPER
+	RET
+
+// func winogradOutput3AVX2(n int, dst *float32, dstStride int, src *float32, srcStride int)
+// Requires: AVX
+TEXT ·winogradOutput3AVX2(SB), $256-40
+	MOVQ   n+0(FP), AX
+	MOVQ   dst+8(FP), CX
+	MOVQ   dstStride+16(FP), DX
+	MOVQ   src+24(FP), BX
+	MOVQ   srcStride+32(FP), SI
+	SHLQ   $0x02, DX
+	SHLQ   $0x02, SI
+	IMUL3Q $0x00000002, DX, DI
+	CMPQ   AX, $0x00000008
+	JL     winogradOutput3AVX2few
+
+winogradOutput3AVX2block:
+	MOVQ    BX, R8
+	VMOVUPS (R8), Y0
+	ADDQ    SI, R8
+	VMOVUPS (R8), Y1
+	ADDQ    SI, R8
+	VMOVUPS (R8), Y2
+	ADDQ    SI, R8
+	VMOVUPS (R8), Y3
+	VMOVAPS Y0, Y0
+	VADDPS  Y1, Y0, Y0
+	VADDPS  Y2, Y0, Y0
+	VMOVUPS Y0, (SP)
+	VMOVAPS Y1, Y0
+	VSUBPS  Y2, Y0, Y0
+	VADDPS  Y3, Y0, Y0
+	VMOVUPS Y0, 32(SP)
+	ADDQ    SI, R8
+	VMOVUPS (R8), Y0
+	ADDQ    SI, R8
+	VMOVUPS (R8), Y1
+	ADDQ    SI, R8
+	VMOVUPS (R8), Y2
+	ADDQ    SI, R8
+	VMOVUPS (R8), Y3
+	VMOVAPS Y0, Y0
+	VADDPS  Y1, Y0, Y0
+	VADDPS  Y2, Y0, Y0
+	VMOVUPS Y0, 64(SP)
+	VMOVAPS Y1, Y0
+	VSUBPS  Y2, Y0, Y0
+	VADDPS  Y3, Y0, Y0
+	VMOVUPS Y0, 96(SP)
+	ADDQ    SI, R8
+	VMOVUPS (R8), Y0
+	ADDQ    SI, R8
+	VMOVUPS (R8), Y1
+	ADDQ    SI, R8
+	VMOVUPS (R8), Y2
+	ADDQ    SI, R8
+	VMOVUPS (R8), Y3
+	VMOVAPS Y0, Y0
+	VADDPS  Y1, Y0, Y0
+	VADDPS  Y2, Y0, Y0
+	VMOVUPS Y0, 128(SP)
+	VMOVAPS Y1, Y0
+	VSUBPS  Y2, Y0, Y0
+	VADDPS  Y3, Y0, Y0
+	VMOVUPS Y0, 160(SP)
+	ADDQ    SI, R8
+	VMOVUPS (R8), Y0
+	ADDQ    SI, R8
+	VMOVUPS (R8), Y1
+	ADDQ    SI, R8
+	VMOVUPS (R8), Y2
+	ADDQ    SI, R8
+	VMOVUPS (R8), Y3
+	VMOVAPS Y0, Y0
+	VADDPS  Y1, Y0, Y0
+	VADDPS  Y2, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVAPS Y1, Y0
+	VSUBPS  Y2, Y0, Y0
+	VADDPS  Y3, Y0, Y0
+	VMOVUPS Y0, 224(SP)
+	VMOVUPS (SP), Y0
+	VMOVUPS 64(SP), Y1
+	VMOVUPS 128(SP), Y2
+	VMOVUPS 192(SP), Y3
+	VMOVAPS Y0, Y0
+	VADDPS  Y1, Y0, Y0
+	VADDPS  Y2, Y0, Y0
+	MOVQ    CX, R8
+	MOVQ    CX, R9
+	VMOVUPS Y0, (R9)
+	VMOVAPS Y1, Y0
+	VSUBPS  Y2, Y0, Y0
+	VADDPS  Y3, Y0, Y0
+	ADDQ    DI, R9
+	VMOVUPS Y0, (R9)
+	VMOVUPS 32(SP), Y0
+	VMOVUPS 96(SP), Y1
+	VMOVUPS 160(SP), Y2
+	VMOVUPS 224(SP), Y3
+	VMOVAPS Y0, Y0
+	VADDPS  Y1, Y0, Y0
+	VADDPS  Y2, Y0, Y0
+	ADDQ    DX, R8
+	MOVQ    R8, R9
+	VMOVUPS Y0, (R9)
+	VMOVAPS Y1, Y0
+	VSUBPS  Y2, Y0, Y0
+	VADDPS  Y3, Y0, Y0
+	ADDQ    DI, R9
+	VMOVUPS Y0, (R9)
+	SUBQ    $0x00000008, AX
+	JZ      winogradOutput3AVX2done
+	CMPQ    AX, $0x00000008
+	JGE     winogradOutput3AVX2next
+	MOVQ    $0x00000008, R8
+	SUBQ    AX, R8
+	SHLQ    $0x02, R8
+	SUBQ    R8, CX
+	SUBQ    R8, BX
+	MOVQ    $0x00000008, AX
+
+winogradOutput3AVX2next:
+	ADDQ $0x00000020, CX
+	ADDQ $0x00000020, BX
+	JMP  winogradOutput3AVX2block
+
+winogradOutput3AVX2few:
+	TESTQ      AX, AX
+	JZ         winogradOutput3AVX2done
+	LEAQ       tailMasks<>+32(SB), R8
+	SHLQ       $0x02, AX
+	SUBQ       AX, R8
+	VMOVUPS    (R8), Y0
+	MOVQ       BX, AX
+	VMASKMOVPS (AX), Y0, Y1
+	ADDQ       SI, AX
+	VMASKMOVPS (AX), Y0, Y2
+	ADDQ       SI, AX
+	VMASKMOVPS (AX), Y0, Y3
+	ADDQ       SI, AX
+	VMASKMOVPS (AX), Y0, Y4
+	VMOVAPS    Y1, Y1
+	VADDPS     Y2, Y1, Y1
+	VADDPS     Y3, Y1, Y1
+	VMOVUPS    Y1, (SP)
+	VMOVAPS    Y2, Y1
+	VSUBPS     Y3, Y1, Y1
+	VADDPS     Y4, Y1, Y1
+	VMOVUPS    Y1, 32(SP)
+	ADDQ       SI, AX
+	VMASKMOVPS (AX), Y0, Y1
+	ADDQ       SI, AX
+	VMASKMOVPS (AX), Y0, Y2
+	ADDQ       SI, AX
+	VMASKMOVPS (AX), Y0, Y3
+	ADDQ       SI, AX
+	VMASKMOVPS (AX), Y0, Y4
+	VMOVAPS    Y1, Y1
+	VADDPS     Y2, Y1, Y1
+	VADDPS     Y3, Y1, Y1
+	VMOVUPS    Y1, 64(SP)
+	VMOVAPS    Y2, Y1
+	VSUBPS     Y3, Y1, Y1
+	VADDPS     Y4, Y1, Y1
+	VMOVUPS    Y1, 96(SP)
+	ADDQ       SI, AX
+	VMASKMOVPS (AX), Y0, Y1
+	ADDQ       SI, AX
+	VMASKMOVPS (AX), Y0, Y2
+	ADDQ       SI, AX
+	VMASKMOVPS (AX), Y0, Y3
+	ADDQ       SI, AX
+	VMASKMOVPS (AX), Y0, Y4
+	VMOVAPS    Y1, Y1
+	VADDPS     Y2, Y1, Y1
+	VADDPS     Y3, Y1, Y1
+	VMOVUPS    Y1, 128(SP)
+	VMOVAPS    Y2, Y1
+	VSUBPS     Y3, Y1, Y1
+	VADDPS     Y4, Y1, Y1
+	VMOVUPS    Y1, 160(SP)
+	ADDQ       SI, AX
+	VMASKMOVPS (AX), Y0, Y1
+	ADDQ       SI, AX
+	VMASKMOVPS (AX), Y0, Y2
+	ADDQ       SI, AX
+	VMASKMOVPS (AX), Y0, Y3
+	ADDQ       SI, AX
+	VMASKMOVPS (AX), Y0, Y4
+	VMOVAPS    Y1, Y1
+	VADDPS     Y2, Y1, Y1
+	VADDPS     Y3, Y1, Y1
+	VMOVUPS    Y1, 192(SP)
+	VMOVAPS    Y2, Y1
+	VSUBPS     Y3, Y1, Y1
+	VADDPS     Y4, Y1, Y1
+	VMOVUPS    Y1, 224(SP)
+	VMOVUPS    (SP), Y1
+	VMOVUPS    64(SP), Y2
+	VMOVUPS    128(SP), Y3
+	VMOVUPS    192(SP), Y4
+	VMOVAPS    Y1, Y1
+	VADDPS     Y2, Y1, Y1
+	VADDPS     Y3, Y1, Y1
+	MOVQ       CX, AX
+	VMASKMOVPS Y1, Y0, (CX)
+	VMOVAPS    Y2, Y1
+	VSUBPS     Y3, Y1, Y1
+	VADDPS     Y4, Y1, Y1
+	ADDQ       DI, CX
+	VMASKMOVPS Y1, Y0, (CX)
+	VMOVUPS    32(SP), Y1
+	VMOVUPS    96(SP), Y2
+	VMOVUPS    160(SP), Y3
+	VMOVUPS    224(SP), Y4
+	VMOVAPS    Y1, Y1
+	VADDPS     Y2, Y1, Y1
+	VADDPS     Y3, Y1, Y1
+	ADDQ       DX, AX
+	MOVQ       AX, CX
+	VMASKMOVPS Y1, Y0, (CX)
+	VMOVAPS    Y2, Y1
+	VSUBPS     Y3, Y1, Y1
+	VADDPS     Y4, Y1, Y1
+	ADDQ       DI, CX
+	VMASKMOVPS Y1, Y0, (CX)
+
+winogradOutput3AVX2done:
+	VZEROUPPER
+	RET
+
+// func winogradOutput5AVX2(n int, dst *float32, dstStride int, src *float32, srcStride int)
+// Requires: AVX, FMA3
+TEXT ·winogradOutput5AVX2(SB), $384-40
+	MOVQ   n+0(FP), AX
+	MOVQ   dst+8(FP), CX
+	MOVQ   dstStride+16(FP), DX
+	MOVQ   src+24(FP), BX
+	MOVQ   srcStride+32(FP), SI
+	SHLQ   $0x02, DX
+	SHLQ   $0x02, SI
+	IMUL3Q $0x00000002, DX, DI
+	CMPQ   AX, $0x00000008
+	JL     winogradOutput5AVX2few
+
+winogradOutput5AVX2block:
+	MOVQ        BX, R8
+	VMOVUPS     (R8), Y0
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y1
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y2
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y3
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y4
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y5
+	VMOVAPS     Y0, Y0
+	VADDPS      Y1, Y0, Y0
+	VADDPS      Y2, Y0, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, (SP)
+	VMOVAPS     Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y4, Y0
+	VADDPS      Y5, Y0, Y0
+	VMOVUPS     Y0, 32(SP)
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y0
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y1
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y2
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y3
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y4
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y5
+	VMOVAPS     Y0, Y0
+	VADDPS      Y1, Y0, Y0
+	VADDPS      Y2, Y0, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 64(SP)
+	VMOVAPS     Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y4, Y0
+	VADDPS      Y5, Y0, Y0
+	VMOVUPS     Y0, 96(SP)
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y0
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y1
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y2
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y3
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y4
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y5
+	VMOVAPS     Y0, Y0
+	VADDPS      Y1, Y0, Y0
+	VADDPS      Y2, Y0, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 128(SP)
+	VMOVAPS     Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y4, Y0
+	VADDPS      Y5, Y0, Y0
+	VMOVUPS     Y0, 160(SP)
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y0
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y1
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y2
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y3
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y4
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y5
+	VMOVAPS     Y0, Y0
+	VADDPS      Y1, Y0, Y0
+	VADDPS      Y2, Y0, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 192(SP)
+	VMOVAPS     Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y4, Y0
+	VADDPS      Y5, Y0, Y0
+	VMOVUPS     Y0, 224(SP)
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y0
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y1
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y2
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y3
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y4
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y5
+	VMOVAPS     Y0, Y0
+	VADDPS      Y1, Y0, Y0
+	VADDPS      Y2, Y0, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 256(SP)
+	VMOVAPS     Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y4, Y0
+	VADDPS      Y5, Y0, Y0
+	VMOVUPS     Y0, 288(SP)
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y0
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y1
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y2
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y3
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y4
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y5
+	VMOVAPS     Y0, Y0
+	VADDPS      Y1, Y0, Y0
+	VADDPS      Y2, Y0, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 320(SP)
+	VMOVAPS     Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y4, Y0
+	VADDPS      Y5, Y0, Y0
+	VMOVUPS     Y0, 352(SP)
+	VMOVUPS     (SP), Y0
+	VMOVUPS     64(SP), Y1
+	VMOVUPS     128(SP), Y2
+	VMOVUPS     192(SP), Y3
+	VMOVUPS     256(SP), Y4
+	VMOVUPS     320(SP), Y5
+	VMOVAPS     Y0, Y0
+	VADDPS      Y1, Y0, Y0
+	VADDPS      Y2, Y0, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	MOVQ        CX, R8
+	MOVQ        CX, R9
+	VMOVUPS     Y0, (R9)
+	VMOVAPS     Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y4, Y0
+	VADDPS      Y5, Y0, Y0
+	ADDQ        DI, R9
+	VMOVUPS     Y0, (R9)
+	VMOVUPS     32(SP), Y0
+	VMOVUPS     96(SP), Y1
+	VMOVUPS     160(SP), Y2
+	VMOVUPS     224(SP), Y3
+	VMOVUPS     288(SP), Y4
+	VMOVUPS     352(SP), Y5
+	VMOVAPS     Y0, Y0
+	VADDPS      Y1, Y0, Y0
+	VADDPS      Y2, Y0, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        DX, R8
+	MOVQ        R8, R9
+	VMOVUPS     Y0, (R9)
+	VMOVAPS     Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y4, Y0
+	VADDPS      Y5, Y0, Y0
+	ADDQ        DI, R9
+	VMOVUPS     Y0, (R9)
+	SUBQ        $0x00000008, AX
+	JZ          winogradOutput5AVX2done
+	CMPQ        AX, $0x00000008
+	JGE         winogradOutput5AVX2next
+	MOVQ        $0x00000008, R8
+	SUBQ        AX, R8
+	SHLQ        $0x02, R8
+	SUBQ        R8, CX
+	SUBQ        R8, BX
+	MOVQ        $0x00000008, AX
+
+winogradOutput5AVX2next:
+	ADDQ $0x00000020, CX
+	ADDQ $0x00000020, BX
+	JMP  winogradOutput5AVX2block
+
+winogradOutput5AVX2few:
+	TESTQ       AX, AX
+	JZ          winogradOutput5AVX2done
+	LEAQ        tailMasks<>+32(SB), R8
+	SHLQ        $0x02, AX
+	SUBQ        AX, R8
+	VMOVUPS     (R8), Y0
+	MOVQ        BX, AX
+	VMASKMOVPS  (AX), Y0, Y1
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y2
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y3
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y4
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y5
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y6
+	VMOVAPS     Y1, Y1
+	VADDPS      Y2, Y1, Y1
+	VADDPS      Y3, Y1, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, (SP)
+	VMOVAPS     Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y5, Y1
+	VADDPS      Y6, Y1, Y1
+	VMOVUPS     Y1, 32(SP)
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y1
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y2
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y3
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y4
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y5
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y6
+	VMOVAPS     Y1, Y1
+	VADDPS      Y2, Y1, Y1
+	VADDPS      Y3, Y1, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 64(SP)
+	VMOVAPS     Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y5, Y1
+	VADDPS      Y6, Y1, Y1
+	VMOVUPS     Y1, 96(SP)
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y1
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y2
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y3
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y4
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y5
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y6
+	VMOVAPS     Y1, Y1
+	VADDPS      Y2, Y1, Y1
+	VADDPS      Y3, Y1, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 128(SP)
+	VMOVAPS     Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y5, Y1
+	VADDPS      Y6, Y1, Y1
+	VMOVUPS     Y1, 160(SP)
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y1
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y2
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y3
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y4
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y5
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y6
+	VMOVAPS     Y1, Y1
+	VADDPS      Y2, Y1, Y1
+	VADDPS      Y3, Y1, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 192(SP)
+	VMOVAPS     Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y5, Y1
+	VADDPS      Y6, Y1, Y1
+	VMOVUPS     Y1, 224(SP)
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y1
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y2
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y3
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y4
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y5
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y6
+	VMOVAPS     Y1, Y1
+	VADDPS      Y2, Y1, Y1
+	VADDPS      Y3, Y1, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 256(SP)
+	VMOVAPS     Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y5, Y1
+	VADDPS      Y6, Y1, Y1
+	VMOVUPS     Y1, 288(SP)
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y1
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y2
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y3
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y4
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y5
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y6
+	VMOVAPS     Y1, Y1
+	VADDPS      Y2, Y1, Y1
+	VADDPS      Y3, Y1, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 320(SP)
+	VMOVAPS     Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y5, Y1
+	VADDPS      Y6, Y1, Y1
+	VMOVUPS     Y1, 352(SP)
+	VMOVUPS     (SP), Y1
+	VMOVUPS     64(SP), Y2
+	VMOVUPS     128(SP), Y3
+	VMOVUPS     192(SP), Y4
+	VMOVUPS     256(SP), Y5
+	VMOVUPS     320(SP), Y6
+	VMOVAPS     Y1, Y1
+	VADDPS      Y2, Y1, Y1
+	VADDPS      Y3, Y1, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	MOVQ        CX, AX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMOVAPS     Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y5, Y1
+	VADDPS      Y6, Y1, Y1
+	ADDQ        DI, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMOVUPS     32(SP), Y1
+	VMOVUPS     96(SP), Y2
+	VMOVUPS     160(SP), Y3
+	VMOVUPS     224(SP), Y4
+	VMOVUPS     288(SP), Y5
+	VMOVUPS     352(SP), Y6
+	VMOVAPS     Y1, Y1
+	VADDPS      Y2, Y1, Y1
+	VADDPS      Y3, Y1, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        DX, AX
+	MOVQ        AX, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMOVAPS     Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y5, Y1
+	VADDPS      Y6, Y1, Y1
+	ADDQ        DI, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+
+winogradOutput5AVX2done:
 	VZEROUPPER
 	RET
 

@@ -24,3 +24,6 @@ var winogradInput3AVX2, winogradInput5AVX2, winogradGradient3AVX2, winogradGradi
 func transposeBiasAVX2(rowBlocks, colBlocks int, dst *float32, dstStride int, src *float32, srcStride int, bias *float32, relu bool) {
 	panic("vec: no assembly outside amd64")
 }
+
+// The point transforms have no assembly outside amd64.
+var winogradOutput3AVX2, winogradOutput5AVX2 func(int, *float32, int, *float32, int)

@@ -92,3 +92,10 @@ func GradientTransform(r int) [][]float64 {
 	_, g, _ := Matrices(r, 2, Points(r))
 	return g
 }
+
+// OutputTransform returns A^T [2, r+1] of F(2, r), which takes the sums
+// at the points to two outputs.
+func OutputTransform(r int) [][]float64 {
+	at, _, _ := Matrices(2, r, Points(r))
+	return at
+}

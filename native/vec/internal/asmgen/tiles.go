@@ -20,15 +20,19 @@ type tileTransform struct {
 }
 
 func emitTileTransforms(masks Mem) {
-	var transforms []tileTransform
+	var transforms, outputs []tileTransform
 	for _, r := range []int{3, 5} {
 		transforms = append(transforms,
 			tileTransform{fmt.Sprintf("winogradInput%dAVX2", r), float32s(toomcook.InputTransform(r))},
 			tileTransform{fmt.Sprintf("winogradGradient%dAVX2", r), float32s(toomcook.GradientTransform(r))})
+		outputs = append(outputs, tileTransform{fmt.Sprintf("winogradOutput%dAVX2", r), float32s(toomcook.OutputTransform(r))})
 	}
-	consts := emitTileConstants(transforms)
+	consts := emitTileConstants(append(transforms, outputs...))
 	for _, t := range transforms {
 		emitTileTransform(t, consts, masks)
+	}
+	for _, t := range outputs {
+		emitPointTransform(t, consts, masks)
 	}
 }
 
@@ -99,15 +103,117 @@ func (consts tileConstants) combine(row []float32, xs []reg.VecVirtual) reg.VecV
 	return acc
 }
 
+// separable emits the vectors of L X L^T, L [p, q], from those of X [q, q]
+// that load gives a row at a time: along the rows first, stage[a][u] =
+// sum over b of L[u][b] X[a][b], kept on the stack, then along the
+// columns, point (u, v) = sum over a of L[u][a] stage[a][v], handed to
+// store in the order of v, then u.
+func (consts tileConstants) separable(l [][]float32, stage Mem, load func(a int) []reg.VecVirtual, store func(u, v int, y reg.VecVirtual)) {
+	p, q := len(l), len(l[0])
+	for a := 0; a < q; a++ {
+		xs := load(a)
+		for u := 0; u < p; u++ {
+			VMOVUPS(consts.combine(l[u], xs), stage.Offset(32*(a*p+u)))
+		}
+	}
+	for v := 0; v < p; v++ {
+		ys := make([]reg.VecVirtual, q)
+		for a := range ys {
+			ys[a] = YMM()
+			VMOVUPS(stage.Offset(32*(a*p+v)), ys[a])
+		}
+		for u := 0; u < p; u++ {
+			store(u, v, consts.combine(l[u], ys))
+		}
+	}
+}
+
+// masked loads from m through mask, or whole when mask is nil.
+func maskedLoad(m Mem, mask reg.VecVirtual) reg.VecVirtual {
+	x := YMM()
+	if mask != nil {
+		VMASKMOVPS(m, mask, x)
+	} else {
+		VMOVUPS(m, x)
+	}
+	return x
+}
+
+// maskedStore stores x at m through mask, or whole when mask is nil.
+func maskedStore(x reg.VecVirtual, m Mem, mask reg.VecVirtual) {
+	if mask != nil {
+		VMASKMOVPS(x, mask, m)
+	} else {
+		VMOVUPS(x, m)
+	}
+}
+
+// pointStores returns the store of separable that puts point (u, v) at
+// dst + (u*p + v)*stride bytes, and the register it keeps the address of
+// column v in.
+func pointStores(p int, dst, stride, rowsApart reg.Register, mask reg.VecVirtual) func(u, v int, y reg.VecVirtual) {
+	column, at := GP64(), GP64()
+	return func(u, v int, y reg.VecVirtual) {
+		switch {
+		case u == 0 && v == 0:
+			MOVQ(dst, column)
+			MOVQ(dst, at)
+		case u == 0:
+			ADDQ(stride, column)
+			MOVQ(column, at)
+		default:
+			ADDQ(rowsApart, at)
+		}
+		maskedStore(y, Mem{Base: at}, mask)
+	}
+}
+
+// eightAtATime emits the loop over n lanes of the transform loops: block
+// on whole vectors of eight, a last partial vector done again as the last
+// eight when there are eight or more (AVX2's masked stores are slow:
+// about four times the cost of a whole block here), and fewer than eight
+// through few (given the mask of the first n lanes). step advances the
+// pointers by eight lanes, back moves them back by the given bytes.
+func eightAtATime(name string, n reg.Register, masks Mem, block func(), step func(), back func(bytes reg.GPVirtual), few func(mask reg.VecVirtual)) {
+	label := func(s string) string { return name + s }
+	CMPQ(n, U32(8))
+	JL(LabelRef(label("few")))
+	Label(label("block"))
+	block()
+	SUBQ(U32(8), n)
+	JZ(LabelRef(label("done")))
+	CMPQ(n, U32(8))
+	JGE(LabelRef(label("next")))
+	// The last n < 8: step back so that the next block ends with them.
+	bytes := GP64()
+	MOVQ(U32(8), bytes)
+	SUBQ(n, bytes)
+	SHLQ(U8(2), bytes)
+	back(bytes)
+	MOVQ(U32(8), n)
+	Label(label("next"))
+	step()
+	JMP(LabelRef(label("block")))
+
+	Label(label("few"))
+	TESTQ(n, n)
+	JZ(LabelRef(label("done")))
+	at, mask := GP64(), YMM()
+	LEAQ(masks.Offset(32), at)
+	SHLQ(U8(2), n)
+	SUBQ(n, at)
+	VMOVUPS(Mem{Base: at}, mask)
+	few(mask)
+	Label(label("done"))
+	VZEROUPPER()
+	RET()
+}
+
 // emitTileTransform writes the loop of t: tiles(n int, dst *float32,
 // pointStride int, even, odd *float32, rowStride int, spill bool), which
 // maps n tiles as vec.TileTransform.Tiles says, eight at a time, one tile
-// a lane. AVX2's masked stores are slow (about four times the cost of a
-// whole block here), so a last partial vector is done again as the last
-// eight tiles when there are eight or more, and with n below eight the
-// loads are masked and the stores are too unless spill allows storing
-// whole vectors. It multiplies by L along the rows of the tiles first,
-// keeping the products on the stack, then along the columns.
+// a lane (see eightAtATime); with n below eight the loads are masked,
+// and the stores too unless spill allows storing whole vectors.
 func emitTileTransform(t tileTransform, consts tileConstants, masks Mem) {
 	TEXT(t.name, 0, // its frame is too large for NOSPLIT
 		"func(n int, dst *float32, pointStride int, even, odd *float32, rowStride int, spill bool)")
@@ -129,105 +235,95 @@ func emitTileTransform(t tileTransform, consts tileConstants, masks Mem) {
 	// block maps the eight tiles at even, odd to dst, loading through
 	// loadMask and storing through storeMask unless they are nil.
 	block := func(loadMask, storeMask reg.VecVirtual) {
-		load := func(m Mem) reg.VecVirtual {
-			x := YMM()
-			if loadMask != nil {
-				VMASKMOVPS(m, loadMask, x)
-			} else {
-				VMOVUPS(m, x)
-			}
-			return x
-		}
-		// Along the rows: stage[a][u] = sum over b of L[u][b] X[a][b].
 		e, o := GP64(), GP64()
 		MOVQ(even, e)
 		MOVQ(odd, o)
-		for a := 0; a < q; a++ {
+		load := func(a int) []reg.VecVirtual {
+			if a > 0 {
+				ADDQ(rs, e)
+				ADDQ(rs, o)
+			}
 			xs := make([]reg.VecVirtual, q)
 			for b := range xs {
 				half := e
 				if b%2 == 1 {
 					half = o
 				}
-				xs[b] = load(Mem{Base: half, Disp: 4 * (b / 2)})
+				xs[b] = maskedLoad(Mem{Base: half, Disp: 4 * (b / 2)}, loadMask)
 			}
-			for u := 0; u < p; u++ {
-				VMOVUPS(consts.combine(t.l[u], xs), stage.Offset(32*(a*p+u)))
-			}
-			if a < q-1 {
-				ADDQ(rs, e)
-				ADDQ(rs, o)
-			}
+			return xs
 		}
-		// Along the columns: point (u, v) = sum over a of L[u][a]
-		// stage[a][v], stored at dst + ((u*p + v)*pointStride) floats.
-		column := GP64()
-		MOVQ(dst, column)
-		for v := 0; v < p; v++ {
-			ys := make([]reg.VecVirtual, q)
-			for a := range ys {
-				ys[a] = YMM()
-				VMOVUPS(stage.Offset(32*(a*p+v)), ys[a])
-			}
-			at := GP64()
-			MOVQ(column, at)
-			for u := 0; u < p; u++ {
-				y := consts.combine(t.l[u], ys)
-				if storeMask != nil {
-					VMASKMOVPS(y, storeMask, Mem{Base: at})
-				} else {
-					VMOVUPS(y, Mem{Base: at})
-				}
-				if u < p-1 {
-					ADDQ(rowsApart, at)
-				}
-			}
-			if v < p-1 {
-				ADDQ(ps, column)
-			}
-		}
+		consts.separable(t.l, stage, load, pointStores(p, dst, ps, rowsApart, storeMask))
 	}
-	label := func(s string) string { return t.name + s }
-	CMPQ(n, U32(8))
-	JL(LabelRef(label("few")))
-	Label(label("block"))
-	block(nil, nil)
-	SUBQ(U32(8), n)
-	JZ(LabelRef(label("done")))
-	CMPQ(n, U32(8))
-	JGE(LabelRef(label("next")))
-	// The last n < 8 tiles: step back so that the block ends with them.
-	back := GP64()
-	MOVQ(U32(8), back)
-	SUBQ(n, back)
-	SHLQ(U8(2), back)
-	SUBQ(back, dst)
-	SUBQ(back, even)
-	SUBQ(back, odd)
-	MOVQ(U32(8), n)
-	Label(label("next"))
-	ADDQ(U32(32), dst)
-	ADDQ(U32(32), even)
-	ADDQ(U32(32), odd)
-	JMP(LabelRef(label("block")))
+	eightAtATime(t.name, n, masks,
+		func() { block(nil, nil) },
+		func() {
+			ADDQ(U32(32), dst)
+			ADDQ(U32(32), even)
+			ADDQ(U32(32), odd)
+		},
+		func(bytes reg.GPVirtual) {
+			SUBQ(bytes, dst)
+			SUBQ(bytes, even)
+			SUBQ(bytes, odd)
+		},
+		func(mask reg.VecVirtual) {
+			spill := GP8()
+			Load(Param("spill"), spill)
+			TESTB(spill, spill)
+			JZ(LabelRef(t.name + "masked"))
+			block(mask, nil)
+			JMP(LabelRef(t.name + "done"))
+			Label(t.name + "masked")
+			block(mask, mask)
+		})
+}
 
-	Label(label("few"))
-	TESTQ(n, n)
-	JZ(LabelRef(label("done")))
-	at, mask := GP64(), YMM()
-	LEAQ(masks.Offset(32), at)
-	SHLQ(U8(2), n)
-	SUBQ(n, at)
-	VMOVUPS(Mem{Base: at}, mask)
-	spill := GP8()
-	Load(Param("spill"), spill)
-	TESTB(spill, spill)
-	JZ(LabelRef(label("masked")))
-	block(mask, nil)
-	JMP(LabelRef(label("done")))
-	Label(label("masked"))
-	block(mask, mask)
-	Label(label("done"))
-	VZEROUPPER()
-	RET()
+// emitPointTransform writes the loop of t: points(n int, dst *float32,
+// dstStride int, src *float32, srcStride int), which maps n tiles as
+// vec.PointTransform.Apply says, eight at a time, one tile a lane (see
+// eightAtATime); with n below eight, through masked loads and stores.
+func emitPointTransform(t tileTransform, consts tileConstants, masks Mem) {
+	TEXT(t.name, 0, // its frame is too large for NOSPLIT
+		"func(n int, dst *float32, dstStride int, src *float32, srcStride int)")
+	Pragma("noescape")
+	Doc(t.name + " is an AVX2 loop of vec.PointTransform.Apply; see emitPointTransform in package asmgen.")
+	p, q := len(t.l), len(t.l[0])
+	n := Load(Param("n"), GP64())
+	dst := Load(Param("dst"), GP64())
+	ds := Load(Param("dstStride"), GP64())
+	src := Load(Param("src"), GP64())
+	ss := Load(Param("srcStride"), GP64())
+	SHLQ(U8(2), ds) // in bytes
+	SHLQ(U8(2), ss)
+	rowsApart := GP64() // p points apart: from (u, v) to (u+1, v)
+	IMUL3Q(U32(p), ds, rowsApart)
+	stage := AllocLocal(32 * p * q)
+
+	block := func(mask reg.VecVirtual) {
+		at := GP64()
+		MOVQ(src, at)
+		load := func(a int) []reg.VecVirtual {
+			xs := make([]reg.VecVirtual, q)
+			for b := range xs {
+				if a > 0 || b > 0 {
+					ADDQ(ss, at)
+				}
+				xs[b] = maskedLoad(Mem{Base: at}, mask)
+			}
+			return xs
+		}
+		consts.separable(t.l, stage, load, pointStores(p, dst, ds, rowsApart, mask))
+	}
+	eightAtATime(t.name, n, masks,
+		func() { block(nil) },
+		func() {
+			ADDQ(U32(32), dst)
+			ADDQ(U32(32), src)
+		},
+		func(bytes reg.GPVirtual) {
+			SUBQ(bytes, dst)
+			SUBQ(bytes, src)
+		},
+		func(mask reg.VecVirtual) { block(mask) })
 }
