@@ -259,8 +259,10 @@ func splitColumns(even, odd []float32, half int, plane []float32, h, w, top, lef
 }
 
 // scatter stores the output tiles out [4, M/Group, cnt*tiles] of group g
-// of images [n0, n0+cnt) into y as e says, dropping the outputs of the
-// last tile row and column that fall outside an odd output size.
+// of images [n0, n0+cnt) into y as e says, a row of outputs at a time
+// from the two of a tile row's outputs that alternate along it
+// (vec.Interleave), dropping the outputs of the last tile row and column
+// that fall outside an odd output size.
 func (w *winogradPlan) scatter(out, y []float32, n0, cnt, g int, e slideEpilogue) {
 	p := w.p
 	oh, ow := p.OutSize()
@@ -271,41 +273,15 @@ func (w *winogradPlan) scatter(out, y []float32, n0, cnt, g int, e slideEpilogue
 			m, i := task/cnt, task%cnt
 			ch := g*mg + m
 			plane := y[((n0+i)*p.M+ch)*oh*ow:][:oh*ow]
-			for q := 0; q < 4; q++ {
-				dy, dx := q/2, q%2
-				src := out[(q*mg+m)*n+i*tiles:][:tiles]
-				for ty := 0; ty < w.th; ty++ {
-					oy := 2*ty + dy
-					if oy >= oh {
-						break
-					}
-					cols := (ow - dx + 1) / 2 // tiles whose output column 2tx+dx is inside
-					row := src[ty*w.tw:][:cols]
-					e.storeStrided(plane[oy*ow+dx:], row, ch)
-				}
+			bias := biasOf(e.bias, ch)
+			for oy := range oh {
+				ty, dy := oy/2, oy%2
+				at := m*n + i*tiles + ty*w.tw
+				even, odd := out[(2*dy)*mg*n+at:][:w.tw], out[(2*dy+1)*mg*n+at:][:w.tw]
+				vec.Interleave(plane[oy*ow:(oy+1)*ow], even, odd, bias, e.relu, e.accumulate)
 			}
 		}
 	})
-}
-
-// storeStrided stores src[j] into dst[2j] as e says, for channel ch.
-func (e *slideEpilogue) storeStrided(dst, src []float32, ch int) {
-	dst = dst[:2*len(src)-1]
-	bias := biasOf(e.bias, ch)
-	switch {
-	case e.accumulate:
-		for j, v := range src {
-			dst[2*j] += v
-		}
-	case e.relu:
-		for j, v := range src {
-			dst[2*j] = max(v+bias, 0)
-		}
-	default:
-		for j, v := range src {
-			dst[2*j] = v + bias
-		}
-	}
 }
 
 // backwardFilter adds the gradient of the loss with respect to the

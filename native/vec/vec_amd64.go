@@ -56,3 +56,8 @@ func winogradOutput5AVX2(n int, dst *float32, dstStride int, src *float32, srcSt
 //
 //go:noescape
 func transposeBiasAVX2(rowBlocks int, colBlocks int, dst *float32, dstStride int, src *float32, srcStride int, bias *float32, relu bool)
+
+// interleaveAVX2 is the AVX2 loop of Interleave; see emitInterleave in package asmgen.
+//
+//go:noescape
+func interleaveAVX2(blocks int, dst *float32, even *float32, odd *float32, bias float32, relu bool, accumulate bool)

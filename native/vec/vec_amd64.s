@@ -4216,3 +4216,47 @@ next:
 	JNZ  rows
 	VZEROUPPER
 	RET
+
+// func interleaveAVX2(blocks int, dst *float32, even *float32, odd *float32, bias float32, relu bool, accumulate bool)
+// Requires: AVX
+TEXT ·interleaveAVX2(SB), NOSPLIT, $0-38
+	MOVQ         blocks+0(FP), AX
+	MOVQ         dst+8(FP), CX
+	MOVQ         even+16(FP), DX
+	MOVQ         odd+24(FP), BX
+	VBROADCASTSS bias+32(FP), Y0
+	VXORPS       Y1, Y1, Y1
+	MOVB         relu+36(FP), SI
+	MOVB         accumulate+37(FP), DI
+
+block:
+	VMOVUPS    (DX), Y2
+	VMOVUPS    (BX), Y3
+	VUNPCKLPS  Y3, Y2, Y4
+	VUNPCKHPS  Y3, Y2, Y2
+	VPERM2F128 $0x20, Y2, Y4, Y3
+	VPERM2F128 $0x31, Y2, Y4, Y2
+	TESTB      DI, DI
+	JZ         store
+	VADDPS     (CX), Y3, Y3
+	VADDPS     32(CX), Y2, Y2
+	JMP        write
+
+store:
+	VADDPS Y0, Y3, Y3
+	VADDPS Y0, Y2, Y2
+	TESTB  SI, SI
+	JZ     write
+	VMAXPS Y3, Y1, Y3
+	VMAXPS Y2, Y1, Y2
+
+write:
+	VMOVUPS Y3, (CX)
+	VMOVUPS Y2, 32(CX)
+	ADDQ    $0x00000040, CX
+	ADDQ    $0x00000020, DX
+	ADDQ    $0x00000020, BX
+	DECQ    AX
+	JNZ     block
+	VZEROUPPER
+	RET

@@ -22,6 +22,7 @@ func main() {
 	emitFirstEqualStride2(emitEvenRamp())
 	emitTileTransforms(masks)
 	emitTransposeBias()
+	emitInterleave()
 	Generate()
 }
 

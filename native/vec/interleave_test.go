@@ -1,0 +1,77 @@
+package vec
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestInterleave compares Interleave, in assembly and in Go, with its
+// definition element by element (the same float32 operations: equal
+// bits) on random data with NaNs and infinities, for every length up to
+// 60, storing with bias and ReLU or not, and accumulating; nothing past
+// dst may change.
+func TestInterleave(t *testing.T) {
+	defer func(was bool) { hasAVX2 = was }(hasAVX2)
+	avx2 := hasAVX2
+	rng := rand.New(rand.NewPCG(9, 10))
+	specials := []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))}
+	random := func(n int) []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = 2*rng.Float32() - 1
+			if rng.IntN(25) == 0 {
+				v[i] = specials[rng.IntN(len(specials))]
+			}
+		}
+		return v
+	}
+	for _, fast := range []bool{avx2, false} {
+		hasAVX2 = fast
+		for n := 0; n <= 60; n++ {
+			for _, mode := range []struct{ relu, accumulate bool }{{false, false}, {true, false}, {false, true}} {
+				even, odd := random((n+1)/2), random(n/2)
+				bias := 2*rng.Float32() - 1
+				before := random(n + 1)
+				dst := append([]float32(nil), before...)
+				Interleave(dst[:n], even, odd, bias, mode.relu, mode.accumulate)
+				for i := 0; i < n; i++ {
+					v := even[i/2]
+					if i%2 == 1 {
+						v = odd[i/2]
+					}
+					want := v + bias
+					switch {
+					case mode.accumulate:
+						want = before[i] + v
+					case mode.relu:
+						want = max(want, 0)
+					}
+					if got := dst[i]; got != want && !(got != got && want != want) {
+						t.Fatalf("n=%d avx2=%v %+v: dst[%d] = %g, want %g", n, hasAVX2, mode, i, got, want)
+					}
+				}
+				if math.Float32bits(dst[n]) != math.Float32bits(before[n]) {
+					t.Fatalf("n=%d avx2=%v %+v: wrote past dst", n, hasAVX2, mode)
+				}
+			}
+		}
+	}
+}
+
+// TestInterleaveBounds checks that Interleave refuses sources too short
+// for dst.
+func TestInterleaveBounds(t *testing.T) {
+	refused := func(dst, even, odd []float32) (r bool) {
+		defer func() { r = recover() != nil }()
+		Interleave(dst, even, odd, 0, false, false)
+		return false
+	}
+	dst, src := make([]float32, 21), make([]float32, 11)
+	if refused(dst, src, src[:10]) {
+		t.Fatal("refused sources that fit")
+	}
+	if !refused(dst, src[:10], src) || !refused(dst[:20], src, src[:9]) {
+		t.Error("short sources not refused")
+	}
+}
