@@ -15,17 +15,7 @@ func TestInterleave(t *testing.T) {
 	defer func(was bool) { hasAVX2 = was }(hasAVX2)
 	avx2 := hasAVX2
 	rng := rand.New(rand.NewPCG(9, 10))
-	specials := []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))}
-	random := func(n int) []float32 {
-		v := make([]float32, n)
-		for i := range v {
-			v[i] = 2*rng.Float32() - 1
-			if rng.IntN(25) == 0 {
-				v[i] = specials[rng.IntN(len(specials))]
-			}
-		}
-		return v
-	}
+	random := func(n int) []float32 { return randomSpecials(rng, n, 25) }
 	for _, fast := range []bool{avx2, false} {
 		hasAVX2 = fast
 		for n := 0; n <= 60; n++ {

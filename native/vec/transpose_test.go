@@ -1,7 +1,6 @@
 package vec
 
 import (
-	"math"
 	"math/rand/v2"
 	"testing"
 )
@@ -15,20 +14,13 @@ func TestTransposeBias(t *testing.T) {
 	defer func(was bool) { hasAVX2 = was }(hasAVX2)
 	avx2 := hasAVX2
 	rng := rand.New(rand.NewPCG(5, 6))
-	specials := []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))}
 	for _, fast := range []bool{avx2, false} {
 		hasAVX2 = fast
 		for rows := 0; rows < 20; rows++ {
 			for cols := 0; cols < 20; cols++ {
 				for _, relu := range []bool{false, true} {
 					srcStride, dstStride := cols+rng.IntN(3), rows+rng.IntN(3)
-					src := make([]float32, max(0, (rows-1)*srcStride+cols))
-					for i := range src {
-						src[i] = 2*rng.Float32() - 1
-						if rng.IntN(30) == 0 {
-							src[i] = specials[rng.IntN(len(specials))]
-						}
-					}
+					src := randomSpecials(rng, max(0, (rows-1)*srcStride+cols), 30)
 					var bias []float32
 					if rng.IntN(2) == 0 {
 						bias = make([]float32, cols)

@@ -442,8 +442,8 @@ TEXT ·winogradInput3AVX2(SB), $512-49
 	MOVQ   even+24(FP), BX
 	MOVQ   odd+32(FP), SI
 	MOVQ   rowStride+40(FP), DI
-	SHLQ   $0x02, DX
 	SHLQ   $0x02, DI
+	SHLQ   $0x02, DX
 	IMUL3Q $0x00000004, DX, R8
 	CMPQ   AX, $0x00000008
 	JL     winogradInput3AVX2few
@@ -960,8 +960,8 @@ TEXT ·winogradGradient3AVX2(SB), $256-49
 	MOVQ   even+24(FP), BX
 	MOVQ   odd+32(FP), SI
 	MOVQ   rowStride+40(FP), DI
-	SHLQ   $0x02, DX
 	SHLQ   $0x02, DI
+	SHLQ   $0x02, DX
 	IMUL3Q $0x00000004, DX, R8
 	CMPQ   AX, $0x00000008
 	JL     winogradGradient3AVX2few
@@ -1298,8 +1298,8 @@ TEXT ·winogradInput5AVX2(SB), $1152-49
 	MOVQ   even+24(FP), BX
 	MOVQ   odd+32(FP), SI
 	MOVQ   rowStride+40(FP), DI
-	SHLQ   $0x02, DX
 	SHLQ   $0x02, DI
+	SHLQ   $0x02, DX
 	IMUL3Q $0x00000006, DX, R8
 	CMPQ   AX, $0x00000008
 	JL     winogradInput5AVX2few
@@ -2734,8 +2734,8 @@ TEXT ·winogradGradient5AVX2(SB), $384-49
 	MOVQ   even+24(FP), BX
 	MOVQ   odd+32(FP), SI
 	MOVQ   rowStride+40(FP), DI
-	SHLQ   $0x02, DX
 	SHLQ   $0x02, DI
+	SHLQ   $0x02, DX
 	IMUL3Q $0x00000006, DX, R8
 	CMPQ   AX, $0x00000008
 	JL     winogradGradient5AVX2few
@@ -3353,8 +3353,8 @@ TEXT ·winogradOutput3AVX2(SB), $256-40
 	MOVQ   dstStride+16(FP), DX
 	MOVQ   src+24(FP), BX
 	MOVQ   srcStride+32(FP), SI
-	SHLQ   $0x02, DX
 	SHLQ   $0x02, SI
+	SHLQ   $0x02, DX
 	IMUL3Q $0x00000002, DX, DI
 	CMPQ   AX, $0x00000008
 	JL     winogradOutput3AVX2few
@@ -3583,8 +3583,8 @@ TEXT ·winogradOutput5AVX2(SB), $384-40
 	MOVQ   dstStride+16(FP), DX
 	MOVQ   src+24(FP), BX
 	MOVQ   srcStride+32(FP), SI
-	SHLQ   $0x02, DX
 	SHLQ   $0x02, SI
+	SHLQ   $0x02, DX
 	IMUL3Q $0x00000002, DX, DI
 	CMPQ   AX, $0x00000008
 	JL     winogradOutput5AVX2few

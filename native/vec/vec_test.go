@@ -24,7 +24,6 @@ func TestMaxTaps(t *testing.T) {
 
 func testMaxTaps(t *testing.T, name string, stride int, fn func(dst, src []float32, offsets []int32)) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	specials := []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))}
 	for n := 0; n <= 40; n++ {
 		for rows := 1; rows <= 4; rows++ {
 			offsets := make([]int32, rows)
@@ -34,13 +33,7 @@ func testMaxTaps(t *testing.T, name string, stride int, fn func(dst, src []float
 			// As short as the offsets allow, so that reads past the
 			// last element would be caught, or one longer, which lets
 			// the stride-2 loop do the last 8 again.
-			src := make([]float32, int(slices.Max(offsets))+max(stride*(n-1)+1, 0)+rng.IntN(2))
-			for i := range src {
-				src[i] = 2*rng.Float32() - 1
-				if rng.IntN(20) == 0 {
-					src[i] = specials[rng.IntN(len(specials))]
-				}
-			}
+			src := randomSpecials(rng, int(slices.Max(offsets))+max(stride*(n-1)+1, 0)+rng.IntN(2), 20)
 			dst := make([]float32, n+1)
 			dst[n] = 7 // beyond dst: must survive
 			fn(dst[:n], src, offsets)
@@ -172,4 +165,18 @@ func TestFirstEqualStride2(t *testing.T) {
 			}
 		}
 	}
+}
+
+// randomSpecials returns n values uniform in [-1, 1), one in about oneIn
+// of them a NaN or an infinity of either sign instead.
+func randomSpecials(rng *rand.Rand, n, oneIn int) []float32 {
+	specials := []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))}
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = 2*rng.Float32() - 1
+		if rng.IntN(oneIn) == 0 {
+			v[i] = specials[rng.IntN(len(specials))]
+		}
+	}
+	return v
 }

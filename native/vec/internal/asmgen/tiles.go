@@ -148,6 +148,17 @@ func maskedStore(x reg.VecVirtual, m Mem, mask reg.VecVirtual) {
 	}
 }
 
+// pointLayout turns the stride between the points p x p that a transform
+// of q x q tiles stores into bytes, and returns the distance from point
+// (u, v) to (u+1, v) and the stack the products along the rows stay on,
+// [q][p] vectors.
+func pointLayout(p, q int, stride reg.Register) (rowsApart reg.GPVirtual, stage Mem) {
+	SHLQ(U8(2), stride)
+	rowsApart = GP64()
+	IMUL3Q(U32(p), stride, rowsApart)
+	return rowsApart, AllocLocal(32 * p * q)
+}
+
 // pointStores returns the store of separable that puts point (u, v) at
 // dst + (u*p + v)*stride bytes, and the register it keeps the address of
 // column v in.
@@ -226,11 +237,8 @@ func emitTileTransform(t tileTransform, consts tileConstants, masks Mem) {
 	even := Load(Param("even"), GP64())
 	odd := Load(Param("odd"), GP64())
 	rs := Load(Param("rowStride"), GP64())
-	SHLQ(U8(2), ps) // in bytes
-	SHLQ(U8(2), rs)
-	rowsApart := GP64() // p points apart: from (u, v) to (u+1, v)
-	IMUL3Q(U32(p), ps, rowsApart)
-	stage := AllocLocal(32 * p * q) // L X, [q][p] vectors
+	SHLQ(U8(2), rs) // in bytes
+	rowsApart, stage := pointLayout(p, q, ps)
 
 	// block maps the eight tiles at even, odd to dst, loading through
 	// loadMask and storing through storeMask unless they are nil.
@@ -294,11 +302,8 @@ func emitPointTransform(t tileTransform, consts tileConstants, masks Mem) {
 	ds := Load(Param("dstStride"), GP64())
 	src := Load(Param("src"), GP64())
 	ss := Load(Param("srcStride"), GP64())
-	SHLQ(U8(2), ds) // in bytes
-	SHLQ(U8(2), ss)
-	rowsApart := GP64() // p points apart: from (u, v) to (u+1, v)
-	IMUL3Q(U32(p), ds, rowsApart)
-	stage := AllocLocal(32 * p * q)
+	SHLQ(U8(2), ss) // in bytes
+	rowsApart, stage := pointLayout(p, q, ds)
 
 	block := func(mask reg.VecVirtual) {
 		at := GP64()
