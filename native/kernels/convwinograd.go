@@ -12,14 +12,15 @@ package kernels
 // times fewer multiply-adds for 3x3 kernels, 2.78 times for 5x5. Summed
 // over the input channels, the products at each of the n² points are one
 // GEMM, U_p [M, C] · V_p [C, tiles]. The input tiles go to the points
-// (B^T d B) through package vec's separable loops, eight tiles at a
-// time; the kernels (G g G^T) and the sums (A^T Y A) through GEMMs by
-// the Kronecker products of the 1-D matrices. The 1-D matrices come from
-// the Toom-Cook construction (package toomcook) on the points 0, 1, -1
-// (and 2, -2 for 5x5) and infinity. In float32 the error of F(2x2, 5x5) measured
-// about 2.4 times that of the direct sum relative to the sum of the
-// magnitudes of the terms (4e-7 against 1.8e-7 over 96 channels), and
-// F(2x2, 3x3) about the same as the direct sum.
+// (B^T d B) and the sums back to tiles of output (A^T Y A) through
+// package vec's separable loops, eight tiles at a time; the kernels
+// (G g G^T), once a call, through a GEMM by the Kronecker product of G
+// with itself. The 1-D matrices come from the Toom-Cook construction
+// (package toomcook) on the points 0, 1, -1 (and 2, -2 for 5x5) and
+// infinity. In float32 the error of F(2x2, 5x5) measured about 2.4 times
+// that of the direct sum relative to the sum of the magnitudes of the
+// terms (4e-7 against 1.8e-7 over 96 channels), and F(2x2, 3x3) about
+// the same as the direct sum.
 //
 // The gradient of the weights correlates each input channel with each
 // output gradient: dw[m][c] at (kh, kw) sums dy[m] at (oy, ox) times
@@ -29,7 +30,8 @@ package kernels
 // whose input tiles and input transform are those of the forward pass
 // (the same points give the same B^T). The products at each point, now
 // summed over the tiles, are U_p [M, tiles] · V_p [C, tiles]^T, and the
-// output transform turns the n² sums into the r x r kernel.
+// output transform (a GEMM by its Kronecker product, once a call) turns
+// the n² sums into the r x r kernel.
 
 import (
 	"github.com/onnxkit/onnxkit/native/internal/toomcook"
