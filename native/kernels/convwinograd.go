@@ -198,10 +198,10 @@ func (w *winogradPlan) run(x, wt, y []float32, e slideEpilogue) {
 func pointsApart(rows, cols int) int { return rows*cols + 16 }
 
 // transformTiles stores in v [n², C/Group, cnt*tiles] (the points
-// pointsApart) the input tiles of
-// group g of images [n0, n0+cnt) taken to the points, B^T d B: tile
-// (i, ty, tx) of channel c reads x[n0+i][g*C/Group+c] at rows
-// 2ty-PadTop ... and columns 2tx-PadLeft ..., n of each, zero outside.
+// pointsApart) the input tiles of group g of images [n0, n0+cnt) taken
+// to the points, B^T d B: tile (i, ty, tx) of channel c reads
+// x[n0+i][g*C/Group+c] at rows 2ty-PadTop ... and columns 2tx-PadLeft
+// ..., n of each, zero outside.
 // Each plane is first copied into a zero-padded one whose even and odd
 // columns lie apart, where the tiles of a row, two columns apart, are
 // consecutive, as vec's transforms read them.
