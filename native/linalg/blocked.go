@@ -193,6 +193,24 @@ func tileEfficiency(m, n, mr, nr int) float64 {
 	return float64(m) / float64(roundUp(m, mr)) * float64(n) / float64(roundUp(n, nr))
 }
 
+// edgeDots is the most columns of C past whole panels that are computed
+// as dot products instead of a panel of their own, when op(A)'s rows and
+// op(B)'s columns lie contiguous (A as stored, B transposed): a panel of
+// 16 for one column would waste 15/16 of its work (AlexNet's last layer,
+// 64x17x4096, reached 0.54-0.65 of OpenBLAS with its 17th column so, and
+// through C^T, which writes every tile through ws.tile).
+const edgeDots = 2
+
+// edgeColumns stores columns [j0, n) of C, one dot product of a row of A
+// with a row of the stored B each (gemv's dot kernel, four rows of A at
+// a time).
+func (kern *kernel) edgeColumns(p *gemmArgs, j0 int) {
+	for j := j0; j < p.n; j++ {
+		out := vecOut{c: p.c[j:], stride: p.ldc, alpha: p.alpha, beta: p.beta}
+		kern.dotColumns(p.b[j*p.ldb:][:p.k], p.a, p.lda, p.m, 0, p.m, &out)
+	}
+}
+
 // swapPays reports whether computing C^T wastes so much less of the edge
 // tiles than computing C (such as m = 64, n = 17: 52% of two 16-wide
 // tiles, against 94% of 18×64 for C^T) that it beats the cost of writing
@@ -321,6 +339,14 @@ func (g Blocked) run(p gemmArgs) {
 	laidOut := p.packedB || p.window.Off != nil // B (or A) is not a matrix as stored
 	if !laidOut && isVector(m, n) {
 		kern.gemv(p)
+		return
+	}
+	if r := n % kern.nr; !laidOut && !p.transA && p.transB && !p.transC && n > kern.nr && r > 0 && r <= edgeDots {
+		// The last columns as dot products, the rest by blocks.
+		main := p
+		main.n = n - r
+		g.run(main)
+		kern.edgeColumns(&p, n-r)
 		return
 	}
 	if !laidOut && kern.swapPays(m, n, k) {

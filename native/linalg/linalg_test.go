@@ -213,10 +213,12 @@ func gemmCases() []gemmCase {
 				}
 			}
 		}
-		// (64, 17, 300) and (500, 1, 300) fit the tiles better transposed.
+		// (64, 17, 300) and (500, 1, 300) fit the tiles better transposed,
+		// or with B transposed, 17's last column as dot products, as
+		// (40, 34, 700)'s last two.
 		for _, sh := range [][3]int{{300, 97, 600}, {150, 4200, 5}, {37, 45, 1100}, {1, 500, 300}, {500, 1, 300},
 			{1, 4100, 1001}, {1001, 1, 4100},
-			{64, 17, 300}, {13, 9, 0}, {0, 5, 7}, {6, 0, 3}} {
+			{64, 17, 300}, {40, 34, 700}, {13, 9, 0}, {0, 5, 7}, {6, 0, 3}} {
 			for _, s := range scalars[:3] {
 				cases = append(cases, gemmCase{tr[0], tr[1], sh[0], sh[1], sh[2], 1, 2, 3, s[0], s[1]})
 			}
