@@ -56,6 +56,18 @@ func RepoRoot(t testing.TB) string {
 	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
 }
 
+// Zoo returns the folder of the model zoo that conformance/zoo/build.py
+// builds: $ONNXKIT_ZOO when set, else .cache/zoo at the repository's root.
+func Zoo(t testing.TB) string {
+	t.Helper()
+	dir := os.Getenv("ONNXKIT_ZOO")
+	if dir == "" {
+		dir = filepath.Join(RepoRoot(t), ".cache", "zoo")
+	}
+	require(t, filepath.Join(dir, "MANIFEST.txt"), "the model zoo (/usr/bin/python3 conformance/zoo/build.py, or set ONNXKIT_ZOO)")
+	return dir
+}
+
 // InCI reports whether the tests run under CI, where nothing may be skipped.
 func InCI() bool { return os.Getenv("CI") != "" }
 
