@@ -31,10 +31,13 @@ package ops
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/onnxkit/onnxkit/graph"
+	"github.com/onnxkit/onnxkit/native/linalg"
 	"github.com/onnxkit/onnxkit/native/tensor"
+	"github.com/onnxkit/onnxkit/native/vec"
 )
 
 // rnnKind selects the cell.
@@ -171,6 +174,7 @@ func (o *recurrent) decodeActivations(n *graph.Node) error {
 		if !ok {
 			return attrError(n, "activations", "unknown activation %q", name)
 		}
+		a.name = strings.ToLower(name)
 		if a.usesAlpha && len(alphas) > 0 {
 			a.alpha, alphas = float64(alphas[0]), alphas[1:]
 		}
@@ -187,6 +191,7 @@ func (o *recurrent) decodeActivations(n *graph.Node) error {
 // rnnActivation is one of the activation functions the recurrent ops
 // accept, with its parameters.
 type rnnActivation struct {
+	name                string // lower case
 	f                   func(x, alpha, beta float64) float64
 	alpha, beta         float64
 	usesAlpha, usesBeta bool
@@ -225,35 +230,52 @@ var rnnActivations = map[string]rnnActivation{
 	}, alpha: 1, usesAlpha: true},
 }
 
-// rnnInputs are a recurrent node's inputs as float64, in the seq-first
-// layout.
-type rnnInputs struct {
+// rnnFloat is the precision a recurrent node computes in: float64 for
+// double inputs, float32 for the others (float16 and bfloat16 are widened).
+type rnnFloat interface{ float32 | float64 }
+
+// rnnInputs are a recurrent node's inputs in the precision T, in the
+// seq-first layout. Slices may share the inputs' storage: they are only
+// read.
+type rnnInputs[T rnnFloat] struct {
 	steps, batch, inSize, dirs int
-	x, w, r, b, h0, c0, p      []float64
+	x, w, r, b, h0, c0, p      []T
 	seqLens                    []int
 }
 
-// optionalFloats reads optional input i as float64 with the given shape,
-// or returns nil when it is absent.
-func optionalFloats(in []*tensor.Tensor, i int, name string, shape ...int) ([]float64, error) {
+// valuesAs returns t's values as []T: its own storage when it already
+// holds T, a converted copy otherwise.
+func valuesAs[T rnnFloat](t *tensor.Tensor, what string) ([]T, error) {
+	if v, ok := t.Data.([]T); ok {
+		return v, nil
+	}
+	f, err := floatValues(t, what)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]T, len(f))
+	for i, x := range f {
+		out[i] = T(x)
+	}
+	return out, nil
+}
+
+// optionalValues reads optional input i as []T with the given shape, or
+// returns nil when it is absent.
+func optionalValues[T rnnFloat](in []*tensor.Tensor, i int, name string, shape ...int) ([]T, error) {
 	t := optionalInput(in, i)
 	if t == nil {
 		return nil, nil
 	}
-	if tensor.NumElements(t.Shape) != tensor.NumElements(shape) || t.Rank() != len(shape) {
+	if !slices.Equal(t.Shape, shape) {
 		return nil, fmt.Errorf("%s %v: want %v", name, t.Shape, shape)
 	}
-	for k := range shape {
-		if t.Shape[k] != shape[k] {
-			return nil, fmt.Errorf("%s %v: want %v", name, t.Shape, shape)
-		}
-	}
-	return floatValues(t, name)
+	return valuesAs[T](t, name)
 }
 
 // swapFirstAxes transposes [a, b, rest] into [b, a, rest].
-func swapFirstAxes(v []float64, a, b, rest int) []float64 {
-	out := make([]float64, len(v))
+func swapFirstAxes[T any](v []T, a, b, rest int) []T {
+	out := make([]T, len(v))
 	for i := 0; i < a; i++ {
 		for j := 0; j < b; j++ {
 			copy(out[(j*a+i)*rest:(j*a+i+1)*rest], v[(i*b+j)*rest:(i*b+j+1)*rest])
@@ -262,7 +284,7 @@ func swapFirstAxes(v []float64, a, b, rest int) []float64 {
 	return out
 }
 
-func (o *recurrent) inputs(in []*tensor.Tensor) (*rnnInputs, error) {
+func rnnReadInputs[T rnnFloat](o *recurrent, in []*tensor.Tensor) (*rnnInputs[T], error) {
 	if err := checkArity(in, 3, -1); err != nil {
 		return nil, err
 	}
@@ -275,7 +297,7 @@ func (o *recurrent) inputs(in []*tensor.Tensor) (*rnnInputs, error) {
 			return nil, fmt.Errorf("input %d is %v, X is %v", i, t.DType, x.DType)
 		}
 	}
-	v := &rnnInputs{steps: x.Shape[0], batch: x.Shape[1], inSize: x.Shape[2], dirs: 1}
+	v := &rnnInputs[T]{steps: x.Shape[0], batch: x.Shape[1], inSize: x.Shape[2], dirs: 1}
 	if o.batchFirst {
 		v.steps, v.batch = v.batch, v.steps
 	}
@@ -284,36 +306,36 @@ func (o *recurrent) inputs(in []*tensor.Tensor) (*rnnInputs, error) {
 	}
 	g, h := o.kind.gates(), o.hidden
 	var err error
-	if v.x, err = floatValues(x, "X"); err != nil {
+	if v.x, err = valuesAs[T](x, "X"); err != nil {
 		return nil, err
 	}
 	if o.batchFirst {
 		v.x = swapFirstAxes(v.x, v.batch, v.steps, v.inSize)
 	}
-	if v.w, err = optionalFloats(in, 1, "W", v.dirs, g*h, v.inSize); err != nil {
+	if v.w, err = optionalValues[T](in, 1, "W", v.dirs, g*h, v.inSize); err != nil {
 		return nil, err
 	}
-	if v.r, err = optionalFloats(in, 2, "R", v.dirs, g*h, h); err != nil {
+	if v.r, err = optionalValues[T](in, 2, "R", v.dirs, g*h, h); err != nil {
 		return nil, err
 	}
-	if v.b, err = optionalFloats(in, 3, "B", v.dirs, 2*g*h); err != nil {
+	if v.b, err = optionalValues[T](in, 3, "B", v.dirs, 2*g*h); err != nil {
 		return nil, err
 	}
 	if v.b == nil {
-		v.b = make([]float64, v.dirs*2*g*h)
+		v.b = make([]T, v.dirs*2*g*h)
 	}
 	stateShape := []int{v.dirs, v.batch, h}
 	if o.batchFirst {
 		stateShape = []int{v.batch, v.dirs, h}
 	}
-	if v.h0, err = optionalFloats(in, 5, "initial_h", stateShape...); err != nil {
+	if v.h0, err = optionalValues[T](in, 5, "initial_h", stateShape...); err != nil {
 		return nil, err
 	}
 	if o.kind == cellLSTM {
-		if v.c0, err = optionalFloats(in, 6, "initial_c", stateShape...); err != nil {
+		if v.c0, err = optionalValues[T](in, 6, "initial_c", stateShape...); err != nil {
 			return nil, err
 		}
-		if v.p, err = optionalFloats(in, 7, "P", v.dirs, 3*h); err != nil {
+		if v.p, err = optionalValues[T](in, 7, "P", v.dirs, 3*h); err != nil {
 			return nil, err
 		}
 	}
@@ -347,37 +369,35 @@ func (o *recurrent) inputs(in []*tensor.Tensor) (*rnnInputs, error) {
 	return v, nil
 }
 
+// Forward computes in float64 for double inputs and in float32 otherwise.
 func (o *recurrent) Forward(_ *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	v, err := o.inputs(in)
+	if len(in) > 0 && in[0] != nil && in[0].DType == graph.Float64 {
+		return rnnForward[float64](o, in)
+	}
+	return rnnForward[float32](o, in)
+}
+
+// rnnForward runs every direction over the whole batch at once: the input
+// projections of all steps are one matrix product, and each step's
+// recurrent projections one more, over the batch.
+func rnnForward[T rnnFloat](o *recurrent, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	v, err := rnnReadInputs[T](o, in)
 	if err != nil {
 		return nil, err
 	}
 	h := o.hidden
-	y := make([]float64, v.steps*v.dirs*v.batch*h) // [S, D, B, H]
-	yh := make([]float64, v.dirs*v.batch*h)        // [D, B, H]
-	yc := make([]float64, v.dirs*v.batch*h)
+	y := make([]T, v.steps*v.dirs*v.batch*h) // [S, D, B, H]
+	yh := make([]T, v.dirs*v.batch*h)        // [D, B, H]
+	yc := make([]T, v.dirs*v.batch*h)
+	if v.h0 != nil {
+		copy(yh, v.h0)
+	}
+	if v.c0 != nil {
+		copy(yc, v.c0)
+	}
 	for d := 0; d < v.dirs; d++ {
-		reverse := o.reverse || d == 1
-		cell := o.cell(v, d)
-		for b := 0; b < v.batch; b++ {
-			state := yh[(d*v.batch+b)*h : (d*v.batch+b+1)*h]
-			cstate := yc[(d*v.batch+b)*h : (d*v.batch+b+1)*h]
-			if v.h0 != nil {
-				copy(state, v.h0[(d*v.batch+b)*h:])
-			}
-			if v.c0 != nil {
-				copy(cstate, v.c0[(d*v.batch+b)*h:])
-			}
-			n := v.seqLens[b]
-			for s := 0; s < n; s++ {
-				t := s
-				if reverse {
-					t = n - 1 - s
-				}
-				cell.step(v.x[(t*v.batch+b)*v.inSize:(t*v.batch+b+1)*v.inSize], state, cstate)
-				copy(y[((t*v.dirs+d)*v.batch+b)*h:], state)
-			}
-		}
+		c := newRNNCell(o, v, d)
+		c.run(v, o.reverse || d == 1, y, d, yh[d*v.batch*h:(d+1)*v.batch*h], yc[d*v.batch*h:(d+1)*v.batch*h])
 	}
 	dt := in[0].DType
 	yShape, stateShape := []int{v.steps, v.dirs, v.batch, h}, []int{v.dirs, v.batch, h}
@@ -387,16 +407,28 @@ func (o *recurrent) Forward(_ *Context, in []*tensor.Tensor) ([]*tensor.Tensor, 
 		yh = swapFirstAxes(yh, v.dirs, v.batch, h)
 		yc = swapFirstAxes(yc, v.dirs, v.batch, h)
 	}
-	outs := []*tensor.Tensor{float64sToDType(y, dt, yShape), float64sToDType(yh, dt, stateShape)}
+	outs := []*tensor.Tensor{rnnOutput(y, dt, yShape), rnnOutput(yh, dt, stateShape)}
 	if o.kind == cellLSTM {
-		outs = append(outs, float64sToDType(yc, dt, stateShape))
+		outs = append(outs, rnnOutput(yc, dt, stateShape))
 	}
 	return outs, nil
 }
 
+// rnnOutput makes a tensor of dtype dt from values computed in T.
+func rnnOutput[T rnnFloat](vals []T, dt graph.DType, shape []int) *tensor.Tensor {
+	if _, ok := any(vals).([]float32); ok && dt == graph.Float32 || dt == graph.Float64 {
+		return &tensor.Tensor{DType: dt, Shape: shape, Data: vals}
+	}
+	f := make([]float64, len(vals))
+	for i, x := range vals {
+		f[i] = float64(x)
+	}
+	return float64sToDType(f, dt, shape)
+}
+
 // stepsToBatchFirst transposes Y from [S, D, B, H] to [B, S, D, H].
-func stepsToBatchFirst(y []float64, steps, dirs, batch, h int) []float64 {
-	out := make([]float64, len(y))
+func stepsToBatchFirst[T any](y []T, steps, dirs, batch, h int) []T {
+	out := make([]T, len(y))
 	for s := 0; s < steps; s++ {
 		for d := 0; d < dirs; d++ {
 			for b := 0; b < batch; b++ {
@@ -407,109 +439,236 @@ func stepsToBatchFirst(y []float64, steps, dirs, batch, h int) []float64 {
 	return out
 }
 
-// rnnCell is one direction's weights and activations.
-type rnnCell struct {
-	op       *recurrent
-	w, r, wb []float64 // W [G*H, I], R [G*H, H], W bias [G*H]
-	rb, peep []float64 // R bias [G*H], peepholes [3*H] or nil
-	acts     []rnnActivation
-	xw, hr   []float64 // scratch: W x + Wb, R h + Rb
-	z, u     []float64 // scratch: GRU's update gate and r (then r ⊙ h)
+// rnnCell is one direction's weights, activations and scratch space.
+type rnnCell[T rnnFloat] struct {
+	op     *recurrent
+	r      []T // R [G*H, H]
+	rb     []T // R bias [G*H]
+	peep   []T // peepholes [3*H] or nil
+	acts   []rnnActivation
+	xw     []T // W x + Wb for every step and batch entry: [S*B, G*H]
+	hr     []T // scratch: R h + Rb over the batch, [B, G*H]
+	u, hrh []T // GRU scratch: r ⊙ h and R_h (r ⊙ h) + Rb_h, [B, H]
+	pre    []T // scratch: one entry's gates, [G*H], and LSTM's h(c'), [H]
 }
 
-func (o *recurrent) cell(v *rnnInputs, d int) *rnnCell {
+// newRNNCell prepares direction d, with the input projections of all
+// steps computed at once.
+func newRNNCell[T rnnFloat](o *recurrent, v *rnnInputs[T], d int) *rnnCell[T] {
 	g, h := o.kind.gates(), o.hidden
-	c := &rnnCell{
+	rows := v.steps * v.batch
+	c := &rnnCell[T]{
 		op:   o,
-		w:    v.w[d*g*h*v.inSize : (d+1)*g*h*v.inSize],
 		r:    v.r[d*g*h*h : (d+1)*g*h*h],
-		wb:   v.b[d*2*g*h : d*2*g*h+g*h],
 		rb:   v.b[d*2*g*h+g*h : (d+1)*2*g*h],
 		acts: o.acts[d],
-		xw:   make([]float64, g*h),
-		hr:   make([]float64, g*h),
-		z:    make([]float64, h),
-		u:    make([]float64, h),
+		xw:   make([]T, rows*g*h),
+		hr:   make([]T, v.batch*g*h),
 	}
 	if v.p != nil {
 		c.peep = v.p[d*3*h : (d+1)*3*h]
 	}
+	c.pre = make([]T, (g+1)*h)
+	if o.kind == cellGRU {
+		c.u, c.hrh = make([]T, v.batch*h), make([]T, v.batch*h)
+	}
+	wb := v.b[d*2*g*h : d*2*g*h+g*h]
+	for i := 0; i < rows; i++ {
+		copy(c.xw[i*g*h:(i+1)*g*h], wb)
+	}
+	gemmABt(rows, g*h, v.inSize, v.x, v.w[d*g*h*v.inSize:(d+1)*g*h*v.inSize], c.xw, g*h)
 	return c
 }
 
-// act applies activation k after clipping.
-func (c *rnnCell) act(k int, x float64) float64 {
-	if c.op.clip > 0 {
-		x = math.Max(-c.op.clip, math.Min(c.op.clip, x))
+// gemmABt adds a·bᵀ to c, with a [m, k], b [n, k] and c [m, n] row-major,
+// c's rows ldc apart.
+func gemmABt[T rnnFloat](m, n, k int, a, b, c []T, ldc int) {
+	if m == 0 || n == 0 || k == 0 {
+		return
 	}
-	return c.acts[k].apply(x)
-}
-
-// affine sets dst[i] = bias[i] + m[i, :] · v for the rows of m.
-func affine(dst, m, v, bias []float64) {
-	n := len(v)
-	for i := range dst {
-		s := bias[i]
-		row := m[i*n : (i+1)*n]
-		for j, x := range v {
-			s += row[j] * x
+	switch c := any(c).(type) {
+	case []float32:
+		linalg.Sgemm(false, true, m, n, k, 1, any(a).([]float32), k, any(b).([]float32), k, 1, c, ldc)
+	case []float64:
+		a, b := any(a).([]float64), any(b).([]float64)
+		for i := 0; i < m; i++ {
+			ai := a[i*k : (i+1)*k]
+			for j := 0; j < n; j++ {
+				bj := b[j*k : (j+1)*k]
+				s := c[i*ldc+j]
+				for p, x := range ai {
+					s += x * bj[p]
+				}
+				c[i*ldc+j] = s
+			}
 		}
-		dst[i] = s
 	}
 }
 
-// step advances the state h (and c for LSTM) by one input x.
-func (c *rnnCell) step(x, h, cs []float64) {
-	hs := c.op.hidden
-	affine(c.xw, c.w, x, c.wb)
+// activate applies activation k, after clipping, to v in place: the
+// logistic function and tanh in float32 through package vec, the others
+// element by element in float64.
+func (c *rnnCell[T]) activate(k int, v []T) {
+	if clip := T(c.op.clip); clip > 0 {
+		for i, x := range v {
+			v[i] = max(-clip, min(clip, x))
+		}
+	}
+	a := c.acts[k]
+	if v32, ok := any(v).([]float32); ok {
+		switch a.name {
+		case "sigmoid":
+			vec.Sigmoid(v32, v32)
+			return
+		case "tanh":
+			vec.Tanh(v32, v32)
+			return
+		}
+	}
+	for i, x := range v {
+		v[i] = T(a.apply(float64(x)))
+	}
+}
+
+// run steps the direction over the sequence; hs and cs are its states
+// [B, H], updated in place, and its outputs go to Y [S, D, B, H] at d.
+// Batch entry b runs its first seqLens[b] steps, reversed if reverse.
+func (c *rnnCell[T]) run(v *rnnInputs[T], reverse bool, y []T, d int, hs, cs []T) {
+	g, h, batch := c.op.kind.gates(), c.op.hidden, v.batch
+	maxLen := slices.Max(v.seqLens)
+	for s := 0; s < maxLen; s++ {
+		// R h + Rb for the whole batch; an entry past its length is
+		// computed and ignored.
+		for b := 0; b < batch; b++ {
+			copy(c.hr[b*g*h:(b+1)*g*h], c.rb)
+		}
+		rows := c.r
+		if c.op.kind == cellGRU && !c.op.linearBeforeReset {
+			rows = c.r[:2*h*h] // the candidate's rows act on r ⊙ h below
+		}
+		gemmABt(batch, len(rows)/h, h, hs, rows, c.hr, g*h)
+		if c.op.kind == cellGRU && !c.op.linearBeforeReset {
+			c.resetProducts(v, s, reverse, hs)
+		}
+		for b := 0; b < batch; b++ {
+			n := v.seqLens[b]
+			if s >= n {
+				continue
+			}
+			t := s
+			if reverse {
+				t = n - 1 - s
+			}
+			xw := c.xw[(t*batch+b)*g*h : (t*batch+b+1)*g*h]
+			hb := hs[b*h : (b+1)*h]
+			c.gates(b, xw, c.hr[b*g*h:(b+1)*g*h], hb, cs[b*h:(b+1)*h])
+			copy(y[((t*v.dirs+d)*batch+b)*h:], hb)
+		}
+	}
+}
+
+// resetProducts computes, for GRU without linear_before_reset, the
+// candidate's R_h (r ⊙ h) + Rb_h over the batch into hrh, from the reset
+// gates of step s.
+func (c *rnnCell[T]) resetProducts(v *rnnInputs[T], s int, reverse bool, hs []T) {
+	g, h, batch := c.op.kind.gates(), c.op.hidden, v.batch
+	for b := 0; b < batch; b++ {
+		u := c.u[b*h : (b+1)*h]
+		n := v.seqLens[b]
+		if s >= n {
+			clear(u)
+			continue
+		}
+		t := s
+		if reverse {
+			t = n - 1 - s
+		}
+		xw, hr := c.xw[(t*batch+b)*g*h:], c.hr[b*g*h:]
+		for i := range u {
+			u[i] = xw[h+i] + hr[h+i]
+		}
+		c.activate(0, u)
+		for i := range u {
+			u[i] *= hs[b*h+i]
+		}
+		copy(c.hrh[b*h:(b+1)*h], c.rb[2*h:])
+	}
+	gemmABt(batch, h, h, c.u, c.r[2*h*h:], c.hrh, h)
+}
+
+// gates advances batch entry b's state hb (and cb for LSTM) by one step,
+// from its input projection xw and recurrent projection hr.
+func (c *rnnCell[T]) gates(b int, xw, hr, hb, cb []T) {
+	h := c.op.hidden
+	a := c.pre
 	switch c.op.kind {
 	case cellRNN:
-		affine(c.hr, c.r, h, c.rb)
-		for i := range h {
-			h[i] = c.act(0, c.xw[i]+c.hr[i])
+		for i := range hb {
+			hb[i] = xw[i] + hr[i]
 		}
+		c.activate(0, hb)
 	case cellGRU:
-		// Gate blocks z, r, h. The z and r rows of R act on h; the h rows
-		// act on h (linear before reset) or on r ⊙ h.
-		affine(c.hr[:2*hs], c.r[:2*hs*hs], h, c.rb[:2*hs])
-		z, r := c.z, c.u
-		for i := 0; i < hs; i++ {
-			z[i] = c.act(0, c.xw[i]+c.hr[i])
-			r[i] = c.act(0, c.xw[hs+i]+c.hr[hs+i])
+		// Gate blocks z, r, h. With linear_before_reset the candidate is
+		// g(xw_h + r ⊙ (R_h h + Rb_h)); without, g(xw_h + R_h (r ⊙ h) + Rb_h).
+		z, r, n := a[:h], a[h:2*h], a[2*h:3*h]
+		for i := range z {
+			z[i] = xw[i] + hr[i]
 		}
-		cand := c.hr[2*hs:]
+		c.activate(0, z)
 		if c.op.linearBeforeReset {
-			affine(cand, c.r[2*hs*hs:], h, c.rb[2*hs:])
-			for i := range cand {
-				cand[i] *= r[i]
+			for i := range r {
+				r[i] = xw[h+i] + hr[h+i]
+			}
+			c.activate(0, r)
+			for i := range n {
+				n[i] = xw[2*h+i] + r[i]*hr[2*h+i]
 			}
 		} else {
-			for i := range r {
-				r[i] *= h[i]
+			for i := range n {
+				n[i] = xw[2*h+i] + c.hrh[b*h+i]
 			}
-			affine(cand, c.r[2*hs*hs:], r, c.rb[2*hs:])
 		}
-		for i := range h {
-			n := c.act(1, c.xw[2*hs+i]+cand[i])
-			h[i] = (1-z[i])*n + z[i]*h[i]
+		c.activate(1, n)
+		for i := range hb {
+			hb[i] = (1-z[i])*n[i] + z[i]*hb[i]
 		}
 	case cellLSTM:
 		// Gate blocks i, o, f, c; peepholes i, o, f.
-		affine(c.hr, c.r, h, c.rb)
-		var pi, po, pf float64
-		for k := 0; k < hs; k++ {
-			if c.peep != nil {
-				pi, po, pf = c.peep[k], c.peep[hs+k], c.peep[2*hs+k]
+		in, out, forget, cand, hc := a[:h], a[h:2*h], a[2*h:3*h], a[3*h:4*h], a[4*h:5*h]
+		for k := range in {
+			in[k] = xw[k] + hr[k]
+			forget[k] = xw[2*h+k] + hr[2*h+k]
+			cand[k] = xw[3*h+k] + hr[3*h+k]
+		}
+		if c.peep != nil {
+			for k := range in {
+				in[k] += c.peep[k] * cb[k]
+				forget[k] += c.peep[2*h+k] * cb[k]
 			}
-			in := c.act(0, c.xw[k]+c.hr[k]+pi*cs[k])
-			forget := c.act(0, c.xw[2*hs+k]+c.hr[2*hs+k]+pf*cs[k])
-			if c.op.inputForget {
-				forget = 1 - in
+		}
+		c.activate(0, in)
+		if c.op.inputForget {
+			for k := range forget {
+				forget[k] = 1 - in[k]
 			}
-			cand := c.act(1, c.xw[3*hs+k]+c.hr[3*hs+k])
-			cs[k] = forget*cs[k] + in*cand
-			out := c.act(0, c.xw[hs+k]+c.hr[hs+k]+po*cs[k])
-			h[k] = out * c.act(2, cs[k])
+		} else {
+			c.activate(0, forget)
+		}
+		c.activate(1, cand)
+		for k := range cb {
+			cb[k] = forget[k]*cb[k] + in[k]*cand[k]
+			out[k] = xw[h+k] + hr[h+k]
+		}
+		if c.peep != nil {
+			for k := range out {
+				out[k] += c.peep[h+k] * cb[k]
+			}
+		}
+		c.activate(0, out)
+		copy(hc, cb)
+		c.activate(2, hc)
+		for k := range hb {
+			hb[k] = out[k] * hc[k]
 		}
 	}
 }

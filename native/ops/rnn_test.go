@@ -102,23 +102,29 @@ func trRecurrentRef(kind string, xs [][]float64, w, r, b, p, h0, c0 []float64, h
 	return hist, c
 }
 
+// TestRecurrentRandom checks every cell, direction and layout against
+// the spec's formulas in float64, on double inputs (computed in float64)
+// and on float inputs (computed in float32 through matrix products over
+// the batch), with sequence lengths that stop batch entries early.
 func TestRecurrentRandom(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 14))
-	for _, kind := range []string{"RNN", "GRU", "LSTM"} {
-		for _, dir := range []string{"forward", "reverse", "bidirectional"} {
-			for _, layout := range []int{0, 1} {
-				for _, lbr := range []bool{false, true} {
-					if lbr && kind != "GRU" {
-						continue
+	for _, dtype := range []graph.DType{graph.Float64, graph.Float32} {
+		for _, kind := range []string{"RNN", "GRU", "LSTM"} {
+			for _, dir := range []string{"forward", "reverse", "bidirectional"} {
+				for _, layout := range []int{0, 1} {
+					for _, lbr := range []bool{false, true} {
+						if lbr && kind != "GRU" {
+							continue
+						}
+						trCheckRecurrent(t, rng, dtype, kind, dir, layout, lbr)
 					}
-					trCheckRecurrent(t, rng, kind, dir, layout, lbr)
 				}
 			}
 		}
 	}
 }
 
-func trCheckRecurrent(t *testing.T, rng *rand.Rand, kind, dir string, layout int, lbr bool) {
+func trCheckRecurrent(t *testing.T, rng *rand.Rand, dtype graph.DType, kind, dir string, layout int, lbr bool) {
 	t.Helper()
 	steps, batch, inSize, hs := 4, 3, 2, 3
 	dirs := 1
@@ -126,7 +132,20 @@ func trCheckRecurrent(t *testing.T, rng *rand.Rand, kind, dir string, layout int
 		dirs = 2
 	}
 	gates := map[string]int{"RNN": 1, "GRU": 3, "LSTM": 4}[kind]
+	tol := tolF64
 	rnd := func(n int) []float64 { return randomFor(rng, graph.Float64, n) }
+	if dtype == graph.Float32 {
+		// Values a float32 holds exactly, so the reference sees the
+		// same inputs.
+		tol = tolF32
+		rnd = func(n int) []float64 {
+			v := randomFor(rng, graph.Float64, n)
+			for i := range v {
+				v[i] = float64(float32(v[i]))
+			}
+			return v
+		}
+	}
 	x := rnd(steps * batch * inSize) // [S, B, I]
 	w, r, b := rnd(dirs*gates*hs*inSize), rnd(dirs*gates*hs*hs), rnd(dirs*2*gates*hs)
 	h0, c0, p := rnd(dirs*batch*hs), rnd(dirs*batch*hs), rnd(dirs*3*hs) // [D, B, H]
@@ -179,15 +198,15 @@ func trCheckRecurrent(t *testing.T, rng *rand.Rand, kind, dir string, layout int
 		yh, yc = swapFirstAxes(yh, dirs, batch, hs), swapFirstAxes(yc, dirs, batch, hs)
 	}
 	in := []*tensor.Tensor{
-		testTensor(graph.Float64, xShape, xIn),
-		testTensor(graph.Float64, []int{dirs, gates * hs, inSize}, w),
-		testTensor(graph.Float64, []int{dirs, gates * hs, hs}, r),
-		testTensor(graph.Float64, []int{dirs, 2 * gates * hs}, b),
+		testTensor(dtype, xShape, xIn),
+		testTensor(dtype, []int{dirs, gates * hs, inSize}, w),
+		testTensor(dtype, []int{dirs, gates * hs, hs}, r),
+		testTensor(dtype, []int{dirs, 2 * gates * hs}, b),
 		{DType: graph.Int32, Shape: []int{batch}, Data: lens},
-		testTensor(graph.Float64, stateShape, h0In),
+		testTensor(dtype, stateShape, h0In),
 	}
 	if kind == "LSTM" {
-		in = append(in, testTensor(graph.Float64, stateShape, c0In), testTensor(graph.Float64, []int{dirs, 3 * hs}, p))
+		in = append(in, testTensor(dtype, stateShape, c0In), testTensor(dtype, []int{dirs, 3 * hs}, p))
 	}
 	attrs := []*graph.Attr{graph.IntAttr("hidden_size", int64(hs)), graph.StringAttr("direction", dir),
 		graph.IntAttr("layout", int64(layout)), graph.FloatAttr("clip", float32(clip))}
@@ -195,14 +214,17 @@ func trCheckRecurrent(t *testing.T, rng *rand.Rand, kind, dir string, layout int
 		attrs = append(attrs, graph.IntAttr("linear_before_reset", 1))
 	}
 	got := runNode(t, testNode(kind, attrs...), 14, in...)
-	what := kind + " " + dir
+	what := dtype.String() + " " + kind + " " + dir
 	if layout == 1 {
 		what += " layout 1"
 	}
-	checkTensor(t, what+" Y", got[0], yShape, y, tolF64)
-	checkTensor(t, what+" Y_h", got[1], stateShape, yh, tolF64)
+	if lbr {
+		what += " linear_before_reset"
+	}
+	checkTensor(t, what+" Y", got[0], yShape, y, tol)
+	checkTensor(t, what+" Y_h", got[1], stateShape, yh, tol)
 	if kind == "LSTM" {
-		checkTensor(t, what+" Y_c", got[2], stateShape, yc, tolF64)
+		checkTensor(t, what+" Y_c", got[2], stateShape, yc, tol)
 	}
 }
 

@@ -1,0 +1,94 @@
+package vec
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// ulps returns how many float32 values lie between got and the float32
+// nearest to want, or 0 when both are the same NaN or infinity.
+func ulps(got float32, want float64) int64 {
+	w := float32(want)
+	if math.IsNaN(float64(got)) || math.IsNaN(want) {
+		if math.IsNaN(float64(got)) == math.IsNaN(want) {
+			return 0
+		}
+		return math.MaxInt64
+	}
+	if got == w {
+		return 0
+	}
+	if math.IsInf(float64(got), 0) || math.IsInf(float64(w), 0) {
+		return math.MaxInt64
+	}
+	d := orderedBits(got) - orderedBits(w)
+	if d < 0 {
+		d = -d
+	}
+	return d
+}
+
+// orderedBits maps float32s onto integers in the same order, +0 and -0
+// one apart.
+func orderedBits(f float32) int64 {
+	b := int64(math.Float32bits(f))
+	if b&(1<<31) != 0 {
+		return -(b &^ (1 << 31)) - 1
+	}
+	return b
+}
+
+// TestTranscendentals checks Exp, Sigmoid and Tanh against package math
+// in float64, rounded to float32, on random arguments over each
+// function's whole range, on the edges of their branches and on the
+// special values: at most maxULPs apart (Tanh's bound is absolute near
+// zero, where a few ULPs of tiny results are still tiny).
+func TestTranscendentals(t *testing.T) {
+	const maxULPs = 4
+	rng := rand.New(rand.NewPCG(1, 2))
+	var args []float32
+	for range 100000 {
+		args = append(args, float32((rng.Float64()*2-1)*110))
+		args = append(args, float32((rng.Float64()*2-1)*4))
+		args = append(args, float32(rng.NormFloat64()*1e-3))
+	}
+	for _, x := range []float64{0, 1e-30, -1e-30, 0.625, -0.625, 0.6249999, 10, -10, 9.01, 88.72, 88.73, -87.33,
+		-103.9, -104, -150, 150, math.Inf(1), math.Inf(-1), math.NaN(), math.SmallestNonzeroFloat32} {
+		args = append(args, float32(x))
+	}
+	cases := []struct {
+		name string
+		vec  func(dst, src []float32)
+		ref  func(float64) float64
+	}{
+		{"Exp", Exp, math.Exp},
+		{"Sigmoid", Sigmoid, func(x float64) float64 { return 1 / (1 + math.Exp(-x)) }},
+		{"Tanh", Tanh, math.Tanh},
+	}
+	for _, c := range cases {
+		got := make([]float32, len(args))
+		c.vec(got, args)
+		worst, at := int64(0), float32(0)
+		for i, x := range args {
+			if u := ulps(got[i], c.ref(float64(x))); u > worst {
+				worst, at = u, x
+			}
+		}
+		if worst > maxULPs {
+			one := []float32{0}
+			c.vec(one, []float32{at})
+			t.Errorf("%s(%g) = %g is %d ULPs from %g", c.name, at, one[0], worst, c.ref(float64(at)))
+		} else {
+			t.Logf("%s: at most %d ULPs over %d arguments", c.name, worst, len(args))
+		}
+		// In place gives the same.
+		in := append([]float32(nil), args...)
+		c.vec(in, in)
+		for i := range in {
+			if math.Float32bits(in[i]) != math.Float32bits(got[i]) {
+				t.Fatalf("%s in place differs at %g", c.name, args[i])
+			}
+		}
+	}
+}
