@@ -4,6 +4,8 @@
 // and fast versions that must agree with it on the shared test suite.
 package linalg
 
+import "github.com/onnxkit/onnxkit/native/simd"
+
 //go:generate go run ./internal/asmgen -out kernel_amd64.s -stubs kernel_amd64.go -pkg linalg
 
 // Gemm computes C = alpha*op(A)*op(B) + beta*C on row-major float32
@@ -16,24 +18,30 @@ type Gemm interface {
 		b []float32, ldb int, beta float32, c []float32, ldc int)
 }
 
-var impl Gemm = Fast
+// impl is the implementation behind Sgemm; nil stands for Fast(), which
+// follows the CPU level.
+var impl Gemm
 
-// Fast is the fastest Blocked Gemm this CPU runs: the AVX-512 or the
-// AVX2+FMA assembly kernel on amd64, otherwise Portable. It is the
-// default implementation behind Sgemm.
-var Fast = Available()[0]
+// Fast returns the fastest Blocked Gemm at the CPU level in use (package
+// simd): the AVX-512 or the AVX2+FMA assembly kernel on amd64, otherwise
+// Portable. It is the default implementation behind Sgemm.
+func Fast() Blocked { return Blocked{kern: levelKernel(simd.Current())} }
 
-// Available returns the Blocked Gemms this CPU can run, fastest first;
-// the last is always Portable.
+// Available returns the Blocked Gemms the CPU level in use allows,
+// fastest first, one per level; the last is always Portable.
 func Available() []Blocked {
 	var gs []Blocked
-	for _, k := range nativeKernels() {
-		gs = append(gs, Blocked{kern: k})
+	for _, l := range simd.Levels() {
+		if simd.Has(l) {
+			gs = append(gs, Blocked{kern: levelKernel(l)})
+		}
 	}
-	return append(gs, Portable)
+	return gs
 }
 
-// Use makes g the implementation behind Sgemm and returns the previous one.
+// Use makes g the implementation behind Sgemm and returns the previous
+// one. Use(nil) restores the default, Fast() at whatever CPU level is in
+// use, so that defer Use(Use(g)) always undoes a Use(g).
 func Use(g Gemm) Gemm {
 	prev := impl
 	impl = g
@@ -41,13 +49,18 @@ func Use(g Gemm) Gemm {
 }
 
 // Current returns the implementation behind Sgemm.
-func Current() Gemm { return impl }
+func Current() Gemm {
+	if impl == nil {
+		return Fast()
+	}
+	return impl
+}
 
 // Sgemm computes C = alpha*op(A)*op(B) + beta*C with the current
 // implementation; see Gemm for the arguments.
 func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 	b []float32, ldb int, beta float32, c []float32, ldc int) {
-	impl.Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	Current().Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
 // Naive is the reference Gemm: the textbook triple loop with a float32
