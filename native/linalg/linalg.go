@@ -18,6 +18,68 @@ type Gemm interface {
 		b []float32, ldb int, beta float32, c []float32, ldc int)
 }
 
+// PackedGemm is a Gemm that multiplies by a B packed in advance, in
+// panels of PanelWidth() columns: a producer that writes B in that layout
+// (convolution's im2col) or weights multiplied many times spare the
+// product packing it. Blocked implements it; a Gemm that does not is
+// used through Sgemm alone, and the callers take their unpacked paths.
+type PackedGemm interface {
+	Gemm
+	// PanelWidth is the width of the column panels of a packed B.
+	PanelWidth() int
+	// PackedLen returns the length of a packed k×n B.
+	PackedLen(k, n int) int
+	// PackB packs op(B), a k×n matrix, into dst.
+	PackB(transB bool, k, n int, b []float32, ldb int, dst []float32)
+	// SgemmPackedB computes C = alpha*A*B + beta*C with B packed.
+	SgemmPackedB(m, n, k int, alpha float32, a []float32, lda int, b []float32,
+		beta float32, c []float32, ldc int)
+}
+
+// WindowGemm is a PackedGemm that also reads an operand through a
+// Window, in place of a matrix: convolutions with unit strides multiply
+// their weights by a window of the input (SgemmWindow, and
+// SgemmWindowT for the weights' gradient), strided ones a window of the
+// input by their weights (SgemmWindowA). Blocked implements it; with a
+// Gemm that does not, convolutions build im2col matrices instead. See
+// Blocked's methods for the contracts.
+type WindowGemm interface {
+	PackedGemm
+	SgemmWindow(transA bool, m, n, k int, alpha float32, a []float32, lda int,
+		b Window, beta float32, c []float32, ldc int)
+	SgemmWindowT(m, n, k int, alpha float32, a []float32, lda int,
+		b Window, beta float32, c []float32, ldc int)
+	SgemmWindowA(m, n, k int, alpha float32, a Window, b []float32,
+		beta float32, c []float32, ldc int)
+}
+
+// SerialGemm is a Gemm that can compute each product on the calling
+// goroutine, for callers that run several products in parallel
+// themselves.
+type SerialGemm interface {
+	Gemm
+	// SerialGemm returns the same Gemm, computing on the calling
+	// goroutine, with bitwise the same results.
+	SerialGemm() Gemm
+}
+
+// Serial returns g computing on the calling goroutine when g is a
+// SerialGemm whose serial form is still a G, otherwise g itself.
+func Serial[G Gemm](g G) G {
+	if s, ok := any(g).(SerialGemm); ok {
+		if sg, ok := s.SerialGemm().(G); ok {
+			return sg
+		}
+	}
+	return g
+}
+
+// Blocked implements every interface of the package.
+var (
+	_ WindowGemm = Blocked{}
+	_ SerialGemm = Blocked{}
+)
+
 // impl is the implementation behind Sgemm; nil stands for Fast(), which
 // follows the CPU level.
 var impl Gemm

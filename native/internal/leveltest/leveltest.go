@@ -21,9 +21,13 @@ import (
 
 // Run calls f in one subtest per CPU level this machine supports,
 // highest first, named by the level, with that level in force; the
-// level in use before is restored after each.
+// level in use before is restored after each. A bad ONNXKIT_CPU fails
+// the test (simd.StartupError).
 func Run(t *testing.T, f func(t *testing.T)) {
 	t.Helper()
+	if err := simd.StartupError(); err != nil {
+		t.Fatal(err)
+	}
 	for _, l := range simd.Levels() {
 		t.Run(l.String(), func(t *testing.T) {
 			restore, err := simd.Force(l)
@@ -39,6 +43,9 @@ func Run(t *testing.T, f func(t *testing.T)) {
 // Bench is Run for benchmarks: one sub-benchmark per level.
 func Bench(b *testing.B, f func(b *testing.B)) {
 	b.Helper()
+	if err := simd.StartupError(); err != nil {
+		b.Fatal(err)
+	}
 	for _, l := range simd.Levels() {
 		b.Run(l.String(), func(b *testing.B) {
 			restore, err := simd.Force(l)
