@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/onnxkit/onnxkit/graph"
+	"github.com/onnxkit/onnxkit/native/simd"
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
 
@@ -63,9 +64,10 @@ func runBench(o *options, m *graph.Model, inputs map[string]*tensor.Tensor, stdo
 	}
 	l := summarizeLatency(times, batchOf(m, inputs))
 	if o.jsonOutput {
-		return writeJSON(stdout, map[string]any{"model": o.model, "engine": o.engine, "threads": o.threads, "latency": l})
+		return writeJSON(stdout, map[string]any{"model": o.model, "engine": o.engine, "threads": o.threads,
+			"cpu_level": simd.Current().String(), "latency": l})
 	}
-	fmt.Fprintf(stdout, "%s on %s, %d run(s) after a warm-up, batch %d:\n", o.model, o.engine, l.Runs, l.Batch)
+	fmt.Fprintf(stdout, "%s on %s (CPU level %s), %d run(s) after a warm-up, batch %d:\n", o.model, o.engine, simd.Current(), l.Runs, l.Batch)
 	fmt.Fprintf(stdout, "  median %v  p90 %v  p99 %v  min %v  max %v\n  %.2f images/s (batch / median)\n",
 		l.Median, l.P90, l.P99, l.Min, l.Max, l.ImagesPerSecond)
 	return nil

@@ -7,6 +7,7 @@ import (
 
 	"github.com/onnxkit/onnxkit/graph"
 	"github.com/onnxkit/onnxkit/native/parallel"
+	"github.com/onnxkit/onnxkit/native/simd"
 	"github.com/onnxkit/onnxkit/onnx"
 )
 
@@ -38,6 +39,9 @@ var errOutOfTolerance = errors.New("the engines disagree beyond the tolerances")
 
 // execute reads the model and runs the selected mode.
 func execute(o *options, stdout io.Writer) error {
+	if err := simd.StartupError(); err != nil {
+		return err
+	}
 	m, err := onnx.ReadFile(o.model)
 	if err != nil {
 		return err

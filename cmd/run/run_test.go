@@ -7,12 +7,15 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/onnxkit/onnxkit/graph"
 	"github.com/onnxkit/onnxkit/native/model"
+	"github.com/onnxkit/onnxkit/native/simd"
 	"github.com/onnxkit/onnxkit/onnx"
 )
 
@@ -102,9 +105,13 @@ func TestSummaryAlexNet(t *testing.T) {
 		Nodes       []nodeLine
 		Memory      memoryEstimate
 		Unsupported []missingOp `json:"unsupported_native"`
+		CPULevel    string      `json:"cpu_level"`
 	}
 	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
 		t.Fatalf("%v in\n%s", err, stdout)
+	}
+	if r.CPULevel != simd.Current().String() {
+		t.Errorf("cpu_level %q, want %q", r.CPULevel, simd.Current())
 	}
 	if r.Parameters != 24834833 || r.MACs != 743251072 {
 		t.Errorf("parameters %d, MACs %d; want 24834833 and 743251072", r.Parameters, r.MACs)
@@ -410,9 +417,15 @@ func TestBench(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	var r struct{ Latency latency }
+	var r struct {
+		Latency  latency
+		CPULevel string `json:"cpu_level"`
+	}
 	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
 		t.Fatal(err)
+	}
+	if r.CPULevel != simd.Current().String() {
+		t.Errorf("cpu_level %q, want %q", r.CPULevel, simd.Current())
 	}
 	l := r.Latency
 	if l.Runs != 5 || l.Batch != 2 || l.Min <= 0 || l.Min > l.Median || l.Median > l.P90 || l.P90 > l.P99 || l.P99 > l.Max {
@@ -436,4 +449,23 @@ func TestErrorsNameNode(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	mustContain(t, "stderr", stderr, path, `"reshape_to_5"`, "Reshape")
+}
+
+// TestCPULevelError runs this test binary again with ONNXKIT_CPU set to
+// a level that does not exist: the level is read once at start-up, and
+// run must refuse to run, naming the variable, rather than fall back.
+func TestCPULevelError(t *testing.T) {
+	if os.Getenv("ONNXKIT_RUN_CPU_CHILD") == "1" {
+		code, _, stderr := runCmd(t, "--summary", os.Getenv("ONNXKIT_RUN_CPU_MODEL"))
+		if code != exitFailure || !strings.Contains(stderr, simd.EnvVar+"=sse4") {
+			t.Fatalf("with %s=sse4: exit %d, stderr %q; want %d and an error naming the variable", simd.EnvVar, code, stderr, exitFailure)
+		}
+		return
+	}
+	path := writeModel(t, smallCNN(t, 2))
+	cmd := exec.Command(os.Args[0], "-test.run=^TestCPULevelError$")
+	cmd.Env = append(os.Environ(), simd.EnvVar+"=sse4", "ONNXKIT_RUN_CPU_CHILD=1", "ONNXKIT_RUN_CPU_MODEL="+path)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%v:\n%s", err, out)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 
 	"github.com/onnxkit/onnxkit/graph"
+	"github.com/onnxkit/onnxkit/native/simd"
 )
 
 // summaryReport is what --summary prints, and its JSON form.
@@ -22,6 +23,9 @@ type summaryReport struct {
 	MACs        int64          `json:"macs"`
 	Memory      memoryEstimate `json:"memory"`
 	Unsupported []missingOp    `json:"unsupported_native"`
+	// CPULevel is the instruction-set level the native kernels run at
+	// (package simd; ONNXKIT_CPU sets it).
+	CPULevel string `json:"cpu_level"`
 }
 
 // opsetLine is an imported opset, with the default domain written
@@ -62,6 +66,7 @@ func runSummary(o *options, m *graph.Model, stdout io.Writer) error {
 		MACs:        s.MACs,
 		Memory:      estimateMemory(m, order, types, o.batch),
 		Unsupported: missing,
+		CPULevel:    simd.Current().String(),
 	}
 	for _, op := range m.Opsets {
 		d := op.Domain
@@ -89,6 +94,7 @@ func runSummary(o *options, m *graph.Model, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "\n\n%s\n", s)
 	fmt.Fprintf(stdout, "parameters: %d\nMACs per sample: %d\n", r.Parameters, r.MACs)
+	fmt.Fprintf(stdout, "native engine's CPU level: %s\n", r.CPULevel)
 	mem := r.Memory
 	fmt.Fprintf(stdout, "memory estimate at batch %d: %s = %s parameters + %s peak activations\n  (%s)\n",
 		mem.Batch, bytesString(mem.TotalBytes), bytesString(mem.ParameterBytes), bytesString(mem.ActivationBytes), mem.Method)

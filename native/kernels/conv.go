@@ -33,6 +33,9 @@ type ConvParams struct {
 	DilationH, DilationW                 int
 	Group                                int  // C and M are both divisible by Group
 	ReLU                                 bool // fused epilogue: y = max(0, conv + b)
+	// algorithm, when not convAuto, is the algorithm every pass must
+	// take (convalg.go): for tests, which force each in turn.
+	algorithm convAlgorithm
 }
 
 // OutSize returns the output height and width:
@@ -130,11 +133,11 @@ func (p *ConvParams) chunkImages() int {
 }
 
 // ConvForward computes y from x, w and the optional bias b (nil for none),
-// applying ReLU when p.ReLU is set. It takes the first path that suits
-// p: Winograd (convwinograd.go), a window of the input read as A for
-// strided convolutions (convgather.go), a sliding window read as B
-// (convslide.go), else im2col and GEMM. Bias and ReLU are applied as
-// each product is stored.
+// applying ReLU when p.ReLU is set. It takes the algorithm convPlanFor
+// chooses (convalg.go): Winograd (convwinograd.go), a window of the
+// input read as A for strided convolutions (convgather.go), a sliding
+// window read as B (convslide.go), or im2col and GEMM. Bias and ReLU are
+// applied as each product is stored.
 func ConvForward(p *ConvParams, x, w, b, y []float32) {
 	const op = "Conv"
 	oh, ow := p.OutSize()
@@ -146,23 +149,23 @@ func ConvForward(p *ConvParams, x, w, b, y []float32) {
 	if b != nil {
 		need(op, "b", b, p.M)
 	}
-	if wp, ok := p.winograd(); ok {
-		wp.run(x, w, y, slideEpilogue{bias: b, relu: p.ReLU})
+	e := slideEpilogue{bias: b, relu: p.ReLU}
+	switch plan := p.mustPlan(convForwardPass); plan.alg {
+	case convWinograd3, convWinograd5:
+		plan.wino.run(x, w, y, e)
 		return
-	}
-	if s, ok := p.gathering(); ok {
-		s.run(x, w, y, slideEpilogue{bias: b, relu: p.ReLU})
+	case convStridedWindow:
+		plan.gather.run(x, w, y, e)
 		return
-	}
-	if s, ok := p.sliding(); ok {
-		s.run(x, w, y, slideEpilogue{bias: b, relu: p.ReLU})
+	case convSlidingWindow:
+		plan.slide.run(x, w, y, e)
 		return
 	}
 	nb := p.chunkImages()
-	// With a blocked GEMM, im2col writes the columns in its packed
+	// With a PackedGemm, im2col writes the columns in its packed
 	// layout, which spares the GEMM packing them (products with one row
 	// or one column are not blocked).
-	blocked, packs := linalg.Current().(linalg.Blocked)
+	blocked, packs := linalg.Current().(linalg.PackedGemm)
 	packs = packs && mg > 1 && ohw > 1
 	var col, tmp []float32
 	switch {
@@ -380,16 +383,15 @@ func convBackwardFilter(p *ConvParams, x, dy, dw []float32) {
 	mg, k := p.M/p.Group, p.colRows()
 	need(op, "x", x, p.N*p.C*p.H*p.W)
 	need(op, "dw", dw, p.M*k)
-	if wp, ok := p.winograd(); ok {
-		wp.backwardFilter(x, dy, dw)
+	switch plan := p.mustPlan(convFilterPass); plan.alg {
+	case convWinograd3, convWinograd5:
+		plan.wino.backwardFilter(x, dy, dw)
 		return
-	}
-	if s, ok := p.sliding(); ok {
-		s.backwardFilter(x, dy, dw)
+	case convSlidingWindow:
+		plan.slide.backwardFilter(x, dy, dw)
 		return
-	}
-	if s, ok := p.gathering(); ok {
-		s.backwardFilter(x, dy, dw)
+	case convStridedWindow:
+		plan.gather.backwardFilter(x, dy, dw)
 		return
 	}
 	nb := p.chunkImages()
@@ -415,7 +417,7 @@ func convBackwardFilter(p *ConvParams, x, dy, dw []float32) {
 
 // convBackwardData accumulates dX_{n,g} += col2im(W_g^T · dY_{n,g}), one
 // GEMM per chunk of images, or, with unit strides, as the forward pass of
-// the adjoint convolution, by Winograd or through a window.
+// the adjoint convolution, by Winograd or through a window (convalg.go).
 func convBackwardData(p *ConvParams, w, dy, dx []float32) {
 	const op = "Conv"
 	oh, ow := p.OutSize()
@@ -423,15 +425,14 @@ func convBackwardData(p *ConvParams, w, dy, dx []float32) {
 	cg, mg, k := p.C/p.Group, p.M/p.Group, p.colRows()
 	need(op, "w", w, p.M*k)
 	need(op, "dx", dx, p.N*p.C*p.H*p.W)
-	if q, ok := p.adjoint(); ok {
+	if plan := p.mustPlan(convDataPass); plan.alg != convIm2col {
 		flipped := getBuffer(p.M * k)
 		defer putBuffer(flipped)
 		p.flipKernel(w, flipped)
-		if wp, ok := q.winograd(); ok {
-			wp.run(dy, flipped, dx, slideEpilogue{accumulate: true})
+		if plan.alg == convSlidingWindow {
+			plan.slide.run(dy, flipped, dx, slideEpilogue{accumulate: true})
 		} else {
-			s, _ := q.sliding()
-			s.run(dy, flipped, dx, slideEpilogue{accumulate: true})
+			plan.wino.run(dy, flipped, dx, slideEpilogue{accumulate: true})
 		}
 		return
 	}

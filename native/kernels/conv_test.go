@@ -296,30 +296,19 @@ var alexNetConvs = []struct {
 	{"conv5", ConvParams{C: 384, H: 8, W: 8, M: 256, KH: 3, KW: 3, StrideH: 1, StrideW: 1}},
 }
 
-// im2colOnly is the current Blocked GEMM behind a type that the
-// convolutions do not recognise, so that they take the im2col path.
-type im2colOnly struct{ linalg.Blocked }
-
 // BenchmarkConvAlexNet times forward and backward passes of each
 // convolution of the Keras AlexNet at batch 1 and 32, along the default
 // paths (Winograd, the sliding window or im2col, as each pass chooses)
-// and along im2col only.
+// and along im2col only, at the CPU level in use (ONNXKIT_CPU sets it).
 func BenchmarkConvAlexNet(b *testing.B) {
-	blocked, ok := linalg.Current().(linalg.Blocked)
-	if !ok {
-		b.Skip("the current GEMM is not a Blocked one")
-	}
 	for _, layer := range alexNetConvs {
 		for _, batch := range []int{1, 32} {
 			p := layer.p
 			p.N, p.DilationH, p.DilationW, p.Group, p.ReLU = batch, 1, 1, 1, true
 			for _, pass := range []string{"forward", "backward"} {
-				for _, path := range []struct {
-					name string
-					gemm linalg.Gemm
-				}{{"default", blocked}, {"im2col", im2colOnly{blocked}}} {
-					b.Run(fmt.Sprintf("%s/batch%d/%s/%s", layer.name, batch, pass, path.name), func(b *testing.B) {
-						defer linalg.Use(linalg.Use(path.gemm))
+				for _, alg := range []convAlgorithm{convAuto, convIm2col} {
+					b.Run(fmt.Sprintf("%s/batch%d/%s/%s", layer.name, batch, pass, alg), func(b *testing.B) {
+						p.algorithm = alg
 						benchmarkConv(b, p, pass == "backward")
 					})
 				}

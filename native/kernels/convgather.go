@@ -21,6 +21,8 @@ package kernels
 // positions that stay in cache, each transposed into y by the epilogue.
 
 import (
+	"fmt"
+
 	"github.com/onnxkit/onnxkit/native/linalg"
 	"github.com/onnxkit/onnxkit/native/parallel"
 	"github.com/onnxkit/onnxkit/native/vec"
@@ -36,23 +38,24 @@ const gatherChunk = 240
 // window of its input read as A.
 type gatherGeometry struct {
 	p      *ConvParams
-	gemm   linalg.Blocked
+	gemm   linalg.WindowGemm
 	hp, wp int // the padded input planes
 }
 
 // gathering returns the geometry of p as a product with a window read as
-// A, or false when the current GEMM is not a Blocked one, when the strides
-// are 1 (which the sliding window and Winograd serve with the input read
-// as B, its wide dimension), or when one output channel per group makes
-// the product a matrix-vector one (which linalg computes better without
+// A, or why it cannot compute p (the GEMM is not a linalg.WindowGemm),
+// and whether it pays: strides that are not 1 (the sliding window and
+// Winograd serve unit strides with the input read as B, its wide
+// dimension), and more than one output channel per group (one makes the
+// product a matrix-vector one, which linalg computes better without
 // blocks).
-func (p *ConvParams) gathering() (gatherGeometry, bool) {
-	gemm, ok := linalg.Current().(linalg.Blocked)
-	if !ok || p.StrideH == 1 && p.StrideW == 1 || p.M/p.Group == 1 {
-		return gatherGeometry{}, false
+func (p *ConvParams) gathering(gemm linalg.Gemm) (s gatherGeometry, cannot string, pays bool) {
+	wg, ok := gemm.(linalg.WindowGemm)
+	if !ok {
+		return s, fmt.Sprintf("the GEMM (%T) does not implement linalg.WindowGemm", gemm), false
 	}
-	return gatherGeometry{p: p, gemm: gemm,
-		hp: p.H + p.PadTop + p.PadBottom, wp: p.W + p.PadLeft + p.PadRight}, true
+	s = gatherGeometry{p: p, gemm: wg, hp: p.H + p.PadTop + p.PadBottom, wp: p.W + p.PadLeft + p.PadRight}
+	return s, "", !(p.StrideH == 1 && p.StrideW == 1) && p.M/p.Group > 1
 }
 
 // padded reports whether the input must be copied into padded planes.
@@ -115,7 +118,7 @@ func (s *gatherGeometry) run(x, w, y []float32, e slideEpilogue) {
 		planes = getBuffer(cg * s.hp * s.wp)
 		defer putBuffer(planes)
 	}
-	serial := s.gemm.Serial()
+	serial := linalg.Serial(s.gemm)
 	rows := max(1, gatherChunk/ow) // output rows per chunk
 	chunks := ceilDiv(oh, rows)
 	for g := 0; g < p.Group; g++ {

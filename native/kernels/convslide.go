@@ -25,6 +25,8 @@ package kernels
 // wide makes every output row whole panels.
 
 import (
+	"fmt"
+
 	"github.com/onnxkit/onnxkit/native/linalg"
 	"github.com/onnxkit/onnxkit/native/parallel"
 )
@@ -33,7 +35,7 @@ import (
 // window (see the comment at the top of this file).
 type slideGeometry struct {
 	p      *ConvParams
-	gemm   linalg.Blocked
+	gemm   linalg.WindowGemm
 	ht, wt int // height and width of a padded input plane
 	ct     int // channels of a group: C/Group
 	cnt    int // images per chunk
@@ -48,32 +50,39 @@ type slideGeometry struct {
 // three panels either way) the window was 15% faster.
 const maxSlideInflation = 1.1
 
-// sliding returns the geometry of p as a sliding-window product, or false
-// when the current GEMM cannot multiply that way, when the strides are
-// not 1, when one output channel per group or one output position makes
-// the product a vector one (which linalg computes better without blocks), when
-// the kernel is 1x1 (whose im2col is the input itself), or when the
-// window would cost much more work than im2col.
-func (p *ConvParams) sliding() (slideGeometry, bool) {
-	gemm, ok := linalg.Current().(linalg.Blocked)
-	if !ok || p.StrideH != 1 || p.StrideW != 1 || p.M/p.Group == 1 || p.pointwise() {
-		return slideGeometry{}, false
+// sliding returns the geometry of p as a sliding-window product, or why
+// it cannot compute p (the GEMM is not a linalg.WindowGemm, or the
+// strides are not 1: the vector loads of a window of B need unit
+// strides), and whether it pays: not when one output channel per group
+// or one output position in all makes the product a vector one (which
+// linalg computes better without blocks), when the kernel is 1x1 (whose
+// im2col is the input itself), or when the window would cost much more
+// work than im2col.
+func (p *ConvParams) sliding(gemm linalg.Gemm) (s slideGeometry, cannot string, pays bool) {
+	wg, ok := gemm.(linalg.WindowGemm)
+	switch {
+	case !ok:
+		return s, fmt.Sprintf("the GEMM (%T) does not implement linalg.WindowGemm", gemm), false
+	case p.StrideH != 1 || p.StrideW != 1:
+		return s, "strides not 1", false
 	}
 	oh, ow := p.OutSize()
-	s := slideGeometry{p: p, gemm: gemm}
+	s = slideGeometry{p: p, gemm: wg}
 	s.ht, s.wt = oh+p.DilationH*(p.KH-1), ow+p.DilationW*(p.KW-1)
 	s.ct = p.C / p.Group
 	// Chunks of a panel's width of images skip the discarded columns;
 	// smaller batches aim for convTargetCols columns.
+	nr := wg.PanelWidth()
 	fit := max(1, slideMaxPlaneElems/s.planeLen(1))
-	s.cnt = min(p.N, fit, max(gemm.PanelWidth(), ceilDiv(convTargetCols, oh*s.wt)))
+	s.cnt = min(p.N, fit, max(nr, ceilDiv(convTargetCols, oh*s.wt)))
 	inflation := 1.0
-	if nr := gemm.PanelWidth(); ow*s.cnt%nr != 0 {
+	if ow*s.cnt%nr != 0 {
 		// Both compute whole panels: im2col's last one is partly empty.
 		inflation = float64(ceilDiv(oh*s.wt*s.cnt, nr)) / float64(ceilDiv(oh*ow*s.cnt, nr))
 	}
 	// One column in all would make im2col's product a matrix-vector one.
-	return s, inflation <= maxSlideInflation && oh*ow*s.cnt > 1
+	pays = p.M/p.Group > 1 && !p.pointwise() && inflation <= maxSlideInflation && oh*ow*s.cnt > 1
+	return s, "", pays
 }
 
 // maxAdjointInflation bounds the outputs the adjoint of a convolution
@@ -182,14 +191,27 @@ type slideEpilogue struct {
 }
 
 // chunkBuffers takes the window offsets, the plane buffer and a buffer
-// for the product's columns [M/Group, columns] of the largest chunk from
-// the free lists; release hands them back.
+// for the product's columns [M/Group, columns] from the free lists, large
+// enough for every chunk; release hands them back. The last chunk, of
+// fewer images, may need more than a full one: a full chunk's output
+// rows can fill whole panels, so that the product skips the discarded
+// columns, while the last chunk's rows do not and it computes them
+// (50 images of 184 outputs a row in rows 355 wide, chunks of 32: the
+// last 18 images need 355*18 columns a row, a full chunk 184*32).
 func (s *slideGeometry) chunkBuffers() (off []int32, planes, cols []float32, release func()) {
 	oh, _ := s.p.OutSize()
 	off = offsets.get(s.depth())
-	_, row, need := s.chunkWindow(nil, off, s.cnt)
-	planes = getBuffer(need)
-	cols = getBuffer(s.p.M / s.p.Group * oh * row)
+	planesLen, colsLen := 0, 0
+	for _, cnt := range []int{s.cnt, s.p.N % s.cnt} {
+		if cnt == 0 {
+			continue
+		}
+		_, row, need := s.chunkWindow(nil, off, cnt)
+		planesLen = max(planesLen, need)
+		colsLen = max(colsLen, s.p.M/s.p.Group*oh*row)
+	}
+	planes = getBuffer(planesLen)
+	cols = getBuffer(colsLen)
 	return off, planes, cols, func() {
 		offsets.put(off)
 		putBuffer(planes)
@@ -253,33 +275,29 @@ func (e *slideEpilogue) store(dst, src []float32, stride, ch int) {
 }
 
 // adjoint returns the convolution whose forward pass is the gradient of p
-// with respect to its input, or false when that can go neither through
-// Winograd nor through a window, or would cost more than GEMM and
-// col2im. With unit strides the gradient is a convolution of dy with the
-// kernel flipped in space and its input and output channels swapped,
-// padded so that the output has the input's size: dilation*(K-1) - pad
-// at each end, which must not be negative. It computes H*W outputs where
-// p has OH*OW: through a window, a convolution without padding
-// (AlexNet's conv3 to conv5: 12x12 from 10x10) would cost half as much
-// again, one padded to keep its size (conv2) the same; Winograd, at
-// 16/36 of the multiply-adds for 3x3, pays even for the former.
-func (p *ConvParams) adjoint() (ConvParams, bool) {
+// with respect to its input, or why there is none, and whether its
+// outputs outnumber those of p by little enough for a window to pay.
+// With unit strides the gradient is a convolution of dy with the kernel
+// flipped in space and its input and output channels swapped, padded so
+// that the output has the input's size: dilation*(K-1) - pad at each
+// end, which must not be negative. It computes H*W outputs where p has
+// OH*OW: through a window, a convolution without padding (AlexNet's
+// conv3 to conv5: 12x12 from 10x10) would cost half as much again, one
+// padded to keep its size (conv2) the same; Winograd, at 16/36 of the
+// multiply-adds for 3x3, pays even for the former (see convPlanFor).
+func (p *ConvParams) adjoint() (q ConvParams, cannot string, small bool) {
 	eh, ew := p.DilationH*(p.KH-1), p.DilationW*(p.KW-1)
 	oh, ow := p.OutSize()
-	if p.StrideH != 1 || p.StrideW != 1 || p.PadTop > eh || p.PadBottom > eh || p.PadLeft > ew || p.PadRight > ew {
-		return ConvParams{}, false
+	switch {
+	case p.StrideH != 1 || p.StrideW != 1:
+		return q, "strides not 1", false
+	case p.PadTop > eh || p.PadBottom > eh || p.PadLeft > ew || p.PadRight > ew:
+		return q, "padding larger than the dilated kernel less one", false
 	}
-	q := ConvParams{N: p.N, C: p.M, H: oh, W: ow, M: p.C, KH: p.KH, KW: p.KW, StrideH: 1, StrideW: 1,
+	q = ConvParams{N: p.N, C: p.M, H: oh, W: ow, M: p.C, KH: p.KH, KW: p.KW, StrideH: 1, StrideW: 1,
 		PadTop: eh - p.PadTop, PadLeft: ew - p.PadLeft, PadBottom: eh - p.PadBottom, PadRight: ew - p.PadRight,
 		DilationH: p.DilationH, DilationW: p.DilationW, Group: p.Group}
-	if _, ok := q.winograd(); ok {
-		return q, true
-	}
-	if float64(p.H*p.W) > maxAdjointInflation*float64(oh*ow) {
-		return ConvParams{}, false
-	}
-	_, ok := q.sliding()
-	return q, ok
+	return q, "", float64(p.H*p.W) <= maxAdjointInflation*float64(oh*ow)
 }
 
 // flipKernel stores in dst the kernel of the adjoint of p (see adjoint):

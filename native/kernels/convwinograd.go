@@ -34,6 +34,9 @@ package kernels
 // the n² sums into the r x r kernel.
 
 import (
+	"fmt"
+	"strconv"
+
 	"github.com/onnxkit/onnxkit/native/internal/toomcook"
 	"github.com/onnxkit/onnxkit/native/linalg"
 	"github.com/onnxkit/onnxkit/native/parallel"
@@ -107,42 +110,44 @@ const (
 // winogradPlan is the layout of a convolution computed by Winograd.
 type winogradPlan struct {
 	p      *ConvParams
-	gemm   linalg.Blocked
+	gemm   linalg.Gemm
 	t      *winogradTransforms
 	th, tw int // tiles of 2x2 outputs
 	cnt    int // images per chunk
 }
 
-// winograd returns the Winograd plan of p, or false when p is not a 3x3
-// or 5x5 convolution with unit strides and dilations, has too few
-// channels or tiles for Winograd to pay, or the current GEMM is not a
-// Blocked one (like the sliding window, Winograd is a path for the fast
-// GEMM; with another, convolutions take im2col).
-func (p *ConvParams) winograd() (winogradPlan, bool) {
+// winograd returns the Winograd plan F(2, r) of p, or why it cannot
+// compute p (an r×r kernel, r 3 or 5, with unit strides and dilations),
+// and whether it pays: enough channels and tiles, and a PackedGemm (like
+// the windows, Winograd is a path for the fast GEMM; with another,
+// convolutions take im2col unless forced).
+func (p *ConvParams) winograd(r int, gemm linalg.Gemm) (w winogradPlan, cannot string, pays bool) {
 	var t *winogradTransforms
-	gemm, blocked := linalg.Current().(linalg.Blocked)
-	switch {
-	case !blocked || p.StrideH != 1 || p.StrideW != 1 || p.DilationH != 1 || p.DilationW != 1 || p.KH != p.KW:
-		return winogradPlan{}, false
-	case p.KH == 3:
+	switch r {
+	case 3:
 		t = &winograd3
-	case p.KH == 5:
+	case 5:
 		t = &winograd5
 	default:
-		return winogradPlan{}, false
+		panic("kernels: no Winograd transforms for r = " + strconv.Itoa(r))
 	}
-	if p.C/p.Group < winogradMinChannels || p.M/p.Group < winogradMinChannels {
-		return winogradPlan{}, false
+	switch {
+	case p.StrideH != 1 || p.StrideW != 1:
+		return w, "strides not 1", false
+	case p.DilationH != 1 || p.DilationW != 1:
+		return w, "dilations not 1", false
+	case p.KH != r || p.KW != r:
+		return w, fmt.Sprintf("kernel %dx%d, not %dx%d", p.KH, p.KW, r, r), false
 	}
 	oh, ow := p.OutSize()
-	w := winogradPlan{p: p, gemm: gemm, t: t, th: (oh + 1) / 2, tw: (ow + 1) / 2}
+	w = winogradPlan{p: p, gemm: gemm, t: t, th: (oh + 1) / 2, tw: (ow + 1) / 2}
 	tiles := w.th * w.tw
-	if p.N*tiles < winogradMinColumns {
-		return winogradPlan{}, false
-	}
 	perImage := t.n * t.n * max(p.C, p.M) / p.Group * tiles
 	w.cnt = max(1, min(p.N, ceilDiv(winogradTargetColumns, tiles), winogradMaxElems/perImage))
-	return w, true
+	_, packs := gemm.(linalg.PackedGemm)
+	pays = packs && p.C/p.Group >= winogradMinChannels && p.M/p.Group >= winogradMinChannels &&
+		p.N*tiles >= winogradMinColumns
+	return w, "", pays
 }
 
 // run computes the convolution of x into y chunk by chunk and stores the
@@ -161,7 +166,7 @@ func (w *winogradPlan) run(x, wt, y []float32, e slideEpilogue) {
 	out := getBuffer(4 * mg * cols)
 	defer putBuffer(out)
 	rr := t.r * t.r
-	serial := w.gemm.Serial()
+	serial := linalg.Serial(w.gemm)
 	// The operands of the products are packed (read through a window
 	// instead, the rows of a point's V, cnt*tiles apart, can all fall in
 	// one set of the L1 cache: 1014 columns of AlexNet's conv2 are 4056
@@ -303,7 +308,7 @@ func (w *winogradPlan) backwardFilter(x, dy, dw []float32) {
 	defer putBuffer(u)
 	sums := getBuffer(points * mg * cg)
 	defer putBuffer(sums)
-	serial := w.gemm.Serial()
+	serial := linalg.Serial(w.gemm)
 	for g := 0; g < p.Group; g++ {
 		for n0 := 0; n0 < p.N; n0 += w.cnt {
 			cnt := min(w.cnt, p.N-n0)

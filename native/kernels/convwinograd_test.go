@@ -4,7 +4,9 @@ import (
 	"math"
 	"testing"
 
+	"github.com/onnxkit/onnxkit/native/internal/leveltest"
 	"github.com/onnxkit/onnxkit/native/internal/toomcook"
+	"github.com/onnxkit/onnxkit/native/linalg"
 )
 
 // TestWinogradTransforms checks that the 2-D transforms the GEMMs apply
@@ -69,74 +71,85 @@ func absolute(v []float32) []float32 {
 	return a
 }
 
-// TestConvWinograd runs convolutions that take Winograd (3x3 and 5x5,
-// odd output sizes, groups, chunks of several images), their weight
-// gradients, and the input gradients of those that keep their size,
-// whose adjoints take it too,
-// against the direct loop in float64, and checks which shapes are left
-// to the other paths.
+// TestConvWinograd runs convolutions of the sizes Winograd is chosen for
+// (3x3 and 5x5, odd output sizes, groups, chunks of several images)
+// through it, at every CPU level: forward, the weight gradients, and
+// the input gradients of those whose adjoint it can compute, against the
+// direct loop in float64; and it checks that the cost model leaves
+// shapes too small or thin to other paths (which depends on no CPU).
 func TestConvWinograd(t *testing.T) {
 	rng := newRNG(51)
-	adjoints := 0
 	conv := func(n, c, h, w, m, k, pad, group int) ConvParams {
 		return ConvParams{N: n, C: c, H: h, W: w, M: m, KH: k, KW: k, StrideH: 1, StrideW: 1,
 			PadTop: pad, PadLeft: pad, PadBottom: pad, PadRight: pad, DilationH: 1, DilationW: 1, Group: group}
 	}
-	for _, p := range []ConvParams{
+	shapes := []ConvParams{
 		conv(18, 32, 11, 9, 40, 3, 1, 1),
 		conv(13, 40, 20, 20, 32, 5, 2, 1), // chunks of 11 images and 2
 		conv(3, 32, 27, 25, 33, 5, 2, 1),
 		conv(15, 64, 14, 14, 64, 3, 0, 2),
 		conv(128, 32, 6, 6, 32, 3, 0, 1),
-	} {
-		if _, ok := p.winograd(); !ok {
-			t.Fatalf("%s: not computed by Winograd", convName(p))
+	}
+	if testing.Short() { // the references of the others take seconds
+		shapes = []ConvParams{shapes[0], shapes[2], shapes[4]}
+	}
+	for _, p := range shapes {
+		p.algorithm = convWinograd3
+		if p.KH == 5 {
+			p.algorithm = convWinograd5
+		}
+		if _, _, pays := p.winograd(p.KH, linalg.Fast()); !pays {
+			t.Errorf("%s: Winograd does not pay", convName(p))
 		}
 		p.ReLU = p.N%2 == 1
 		x, w, b, y := convBuffers(rng, p)
-		ConvForward(&p, x, w, b, y)
 		nd := ndFromConv2D(p)[0]
-		compareWinograd(t, convName(p)+" forward", y, convNDRef(nd, x, w, b), convNDRef(nd, absolute(x), absolute(w), absolute(b)))
+		wantY, magY := convNDRef(nd, x, w, b), convNDRef(nd, absolute(x), absolute(w), absolute(b))
 		plain := p
 		plain.ReLU = false
 		g := uniform(rng, len(y), -1, 1)
-		dw := uniform(rng, len(w), -1, 1)
+		dw0, dx0 := uniform(rng, len(w), -1, 1), uniform(rng, len(x), -1, 1)
 		wantDx, wantDw := convBackwardRef(plain, x, w, g)
 		magDx, magDw := convBackwardRef(plain, absolute(x), absolute(w), absolute(g))
-		for i, v := range dw { // ConvBackward accumulates
+		for i, v := range dw0 { // ConvBackward accumulates
 			wantDw[i] += float64(v)
 			magDw[i] += math.Abs(float64(v))
 		}
-		ConvBackward(&plain, x, w, nil, g, nil, dw, nil)
-		compareWinograd(t, convName(p)+" dw", dw, wantDw, magDw)
-		q, ok := p.adjoint()
-		if !ok {
-			continue
-		}
-		if _, ok := q.winograd(); !ok {
-			continue
-		}
-		dx := uniform(rng, len(x), -1, 1)
-		for i, v := range dx { // ConvBackward accumulates
+		for i, v := range dx0 {
 			wantDx[i] += float64(v)
 			magDx[i] += math.Abs(float64(v))
 		}
-		ConvBackward(&plain, x, w, nil, g, dx, nil, nil)
-		compareWinograd(t, convName(p)+" dx", dx, wantDx, magDx)
-		adjoints++
-	}
-	if adjoints == 0 {
-		t.Error("no input gradient went through Winograd")
+		_, adjointErr := plain.convPlanFor(convDataPass)
+		leveltest.Run(t, func(t *testing.T) {
+			ConvForward(&p, x, w, b, y)
+			compareWinograd(t, convName(p)+" forward", y, wantY, magY)
+			dw := append([]float32(nil), dw0...)
+			ConvBackward(&plain, x, w, nil, g, nil, dw, nil)
+			compareWinograd(t, convName(p)+" dw", dw, wantDw, magDw)
+			if adjointErr != nil {
+				return
+			}
+			dx := append([]float32(nil), dx0...)
+			ConvBackward(&plain, x, w, nil, g, dx, nil, nil)
+			compareWinograd(t, convName(p)+" dx", dx, wantDx, magDx)
+		})
 	}
 	for _, p := range []ConvParams{
-		conv(8, 32, 12, 12, 32, 7, 3, 1), // 7x7
 		conv(8, 16, 12, 12, 32, 3, 1, 1), // too few input channels
 		conv(8, 64, 12, 12, 64, 3, 1, 4), // too few per group
 		conv(3, 64, 12, 12, 64, 3, 1, 1), // 3 images of 36 tiles
-		{N: 8, C: 32, H: 12, W: 12, M: 32, KH: 3, KW: 3, StrideH: 2, StrideW: 2, DilationH: 1, DilationW: 1, Group: 1},
 	} {
-		if _, ok := p.winograd(); ok {
-			t.Errorf("%s: computed by Winograd", convName(p))
+		if _, cannot, pays := p.winograd(3, linalg.Fast()); cannot != "" || pays {
+			t.Errorf("%s: Winograd cannot (%q) or pays (%v), want it able but not paying", convName(p), cannot, pays)
+		}
+	}
+	for _, p := range []ConvParams{
+		conv(8, 32, 12, 12, 32, 7, 3, 1), // 7x7
+		{N: 8, C: 32, H: 12, W: 12, M: 32, KH: 3, KW: 3, StrideH: 2, StrideW: 2, DilationH: 1, DilationW: 1, Group: 1},
+		{N: 8, C: 32, H: 12, W: 12, M: 32, KH: 3, KW: 3, StrideH: 1, StrideW: 1, DilationH: 2, DilationW: 1, Group: 1},
+	} {
+		if _, cannot, _ := p.winograd(3, linalg.Fast()); cannot == "" {
+			t.Errorf("%s: Winograd F(2,3) can compute it", convName(p))
 		}
 	}
 }

@@ -22,6 +22,18 @@
 //   - Work is spread with native/parallel over independent outputs, and
 //     every reduction runs in a fixed order, so results are bitwise the
 //     same for any thread count. Matrix products go through linalg.Sgemm.
+//   - Paths with assembly follow the CPU level of package simd at each
+//     call, and their tests run at every level the machine has
+//     (native/internal/leveltest).
+//
+// A convolution is computed by one of several algorithms (Winograd
+// F(2,3) and F(2,5), a sliding window of the input, a strided window,
+// im2col), chosen per pass by one rule in convalg.go: the first in a
+// fixed order that can compute the shape with the current GEMM and pays
+// at it. The windows need a linalg.WindowGemm, the packed im2col a
+// linalg.PackedGemm; with a Gemm that is neither, im2col and Winograd
+// remain. One test suite (TestConvAlgorithms) forces every algorithm at
+// every CPU level on a table of edge shapes.
 //
 // A worked example, one convolution layer and its gradients:
 //

@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"testing"
 
+	"github.com/onnxkit/onnxkit/native/internal/leveltest"
 	"github.com/onnxkit/onnxkit/native/linalg"
 )
 
@@ -290,122 +291,104 @@ func TestWorkspaceReuse(t *testing.T) {
 	putBuffer(big)
 }
 
-// TestConvSlidingWindow covers convolutions computed through a sliding
-// window of the input (convslide.go), forward and backward, against the
-// direct loop in float64:
-// chunks of 16 images whose output rows the product skips between, a
-// last chunk of one image that computes the discarded columns, dilation
-// with groups, one image whose discarded columns fill the last panel
-// im2col would leave part empty; and it checks which shapes are left to
-// other paths.
-func TestConvSlidingWindow(t *testing.T) {
-	if _, ok := linalg.Current().(linalg.Blocked); !ok {
-		t.Fatal("the default GEMM is not a Blocked one")
-	}
-	rng := newRNG(43)
-	conv := func(n, c, hw, m, k, stride, pad, dilation, group int) ConvParams {
-		return ConvParams{N: n, C: c, H: hw, W: hw, M: m, KH: k, KW: k, StrideH: stride, StrideW: stride,
-			PadTop: pad, PadLeft: pad, PadBottom: pad, PadRight: pad, DilationH: dilation, DilationW: dilation, Group: group}
-	}
-	for _, p := range []ConvParams{
-		conv(17, 3, 9, 5, 3, 1, 1, 1, 1),
-		conv(16, 2, 19, 4, 6, 1, 2, 1, 1),
-		conv(8, 4, 10, 6, 3, 1, 2, 2, 2),
-		conv(16, 5, 6, 7, 5, 1, 2, 1, 1),
-		conv(1, 4, 8, 5, 3, 1, 0, 1, 1), // 6x8 columns for 6x6 outputs: three panels either way
-	} {
-		if _, ok := p.sliding(); !ok {
-			t.Fatalf("%s: not computed through a window", convName(p))
+// testForcedConv runs each convolution of shapes through alg at every
+// CPU level, forward with and without bias and ReLU, and the gradients
+// the algorithm computes, against the direct loops in float64 (within
+// convSuiteUlps roundoffs of the sums of magnitudes: dW sums thousands
+// of products).
+func testForcedConv(t *testing.T, alg convAlgorithm, shapes []ConvParams, seed uint64) {
+	rng := newRNG(seed)
+	for _, p := range shapes {
+		p.algorithm = alg
+		if _, err := p.convPlanFor(convForwardPass); err != nil {
+			t.Fatalf("%s: %v", convName(p), err)
 		}
-		for _, relu := range []bool{false, true} {
-			p.ReLU = relu
-			x, w, b, y := convBuffers(rng, p)
-			ConvForward(&p, x, w, b, y)
-			compare(t, fmt.Sprintf("%s relu=%v", convName(p), relu), tolConvForward, y, convNDRef(ndFromConv2D(p)[0], x, w, b))
-		}
-		_, adjoint := p.adjoint()
-		oh, ow := p.OutSize()
-		if sameSize := p.StrideH == 1 && oh*ow == p.H*p.W; adjoint != sameSize {
-			t.Errorf("%s: dx through the adjoint's window: %v", convName(p), adjoint)
-		}
-		p.ReLU = false
-		x, w, _, y := convBuffers(rng, p)
+		x, w, b, y := convBuffers(rng, p)
 		g := uniform(rng, len(y), -1, 1)
-		dx, dw := uniform(rng, len(x), -1, 1), uniform(rng, len(w), -1, 1)
+		dx0, dw0 := uniform(rng, len(x), -1, 1), uniform(rng, len(w), -1, 1)
 		wantDx, wantDw := convBackwardRef(p, x, w, g)
-		for i, v := range dx { // ConvBackward accumulates
+		magDx, magDw := convBackwardRef(p, absolute(x), absolute(w), absolute(g))
+		for i, v := range dx0 { // ConvBackward accumulates
 			wantDx[i] += float64(v)
+			magDx[i] += math.Abs(float64(v))
 		}
-		for i, v := range dw {
+		for i, v := range dw0 {
 			wantDw[i] += float64(v)
+			magDw[i] += math.Abs(float64(v))
 		}
-		ConvBackward(&p, x, w, nil, g, dx, dw, nil)
-		compare(t, convName(p)+" dx", tolConvForward, dx, wantDx)
-		compare(t, convName(p)+" dw", tolConvForward, dw, wantDw)
-	}
-	for _, p := range []ConvParams{
-		conv(2, 3, 9, 5, 3, 2, 1, 1, 1),  // strided: the input is read as A
-		conv(1, 3, 10, 5, 3, 1, 0, 1, 1), // 10x8 columns for 8x8 outputs
-		conv(2, 3, 9, 5, 1, 1, 0, 1, 1),  // pointwise: no im2col to spare
-		conv(2, 3, 9, 3, 3, 1, 1, 1, 3),  // one output channel per group
-	} {
-		if _, ok := p.sliding(); ok {
-			t.Errorf("%s: computed through a window, want another path", convName(p))
-		}
+		magY := convNDRef(ndFromConv2D(p)[0], absolute(x), absolute(w), absolute(b))
+		_, dataErr := p.convPlanFor(convDataPass)
+		leveltest.Run(t, func(t *testing.T) {
+			for _, v := range []struct{ bias, relu bool }{{false, false}, {true, false}, {true, true}} {
+				q := p
+				q.ReLU = v.relu
+				bias := b
+				if !v.bias {
+					bias = nil
+				}
+				ConvForward(&q, x, w, bias, y)
+				checkMagnitudes(t, fmt.Sprintf("%s bias=%v relu=%v", convName(q), v.bias, v.relu), y,
+					convNDRef(ndFromConv2D(q)[0], x, w, bias), magY)
+			}
+			dw := append([]float32(nil), dw0...)
+			ConvBackward(&p, x, w, nil, g, nil, dw, nil)
+			checkMagnitudes(t, convName(p)+" dw", dw, wantDw, magDw)
+			if dataErr != nil {
+				return
+			}
+			dx := append([]float32(nil), dx0...)
+			ConvBackward(&p, x, w, nil, g, dx, nil, nil)
+			checkMagnitudes(t, convName(p)+" dx", dx, wantDx, magDx)
+		})
 	}
 }
 
+// TestConvSlidingWindow covers convolutions computed through a sliding
+// window of the input (convslide.go): chunks of 16 and 32 images whose
+// output rows the product skips between with the AVX2 or the AVX-512
+// kernel, a last chunk that computes the discarded columns, dilation
+// with groups, one image whose discarded columns fill the last panel
+// im2col would leave part empty.
+func TestConvSlidingWindow(t *testing.T) {
+	conv := func(n, c, hw, m, k, pad, dilation, group int) ConvParams {
+		return conv2D(n, c, hw, hw, m, k, k, 1, pad, dilation, group)
+	}
+	testForcedConv(t, convSlidingWindow, []ConvParams{
+		conv(17, 3, 9, 5, 3, 1, 1, 1),
+		conv(33, 2, 6, 3, 3, 1, 1, 1),
+		conv(16, 2, 19, 4, 6, 2, 1, 1),
+		conv(8, 4, 10, 6, 3, 2, 2, 2),
+		conv(16, 5, 6, 7, 5, 2, 1, 1),
+		conv(1, 4, 8, 5, 3, 0, 1, 1),
+	}, 43)
+}
+
 // TestConvGatheredWindow covers strided convolutions computed through a
-// window of the input read as A (convgather.go), and their weight
-// gradients, against the direct loop in float64, with and without bias
-// and ReLU: AlexNet's conv1 in small, several chunks of output rows and a
-// short last one, padding, unequal strides, dilation, groups; and it
-// checks which shapes are left to other paths.
+// window of the input read as A (convgather.go): AlexNet's conv1 in
+// small, several chunks of output rows and a short last one, padding,
+// unequal strides, dilation, groups; and checks that the cost model
+// leaves unit strides and single output channels to other paths.
 func TestConvGatheredWindow(t *testing.T) {
-	rng := newRNG(44)
 	conv := func(n, c, hw, m, k, sh, sw, pad, dilation, group int) ConvParams {
-		return ConvParams{N: n, C: c, H: hw, W: hw, M: m, KH: k, KW: k, StrideH: sh, StrideW: sw,
-			PadTop: pad, PadLeft: pad, PadBottom: pad, PadRight: pad, DilationH: dilation, DilationW: dilation, Group: group}
+		p := conv2D(n, c, hw, hw, m, k, k, sh, pad, dilation, group)
+		p.StrideW = sw
+		return p
 	}
 	uneven := conv(3, 2, 19, 4, 6, 3, 2, 2, 1, 1)
 	uneven.PadLeft, uneven.PadBottom = 3, 0
-	for _, p := range []ConvParams{
+	testForcedConv(t, convStridedWindow, []ConvParams{
 		conv(2, 3, 59, 20, 11, 4, 4, 0, 1, 1), // 13x13 outputs in one chunk
 		conv(1, 3, 80, 17, 3, 2, 2, 0, 1, 1),  // 39x39: 6 rows a chunk, the last 3
 		uneven,
 		conv(2, 4, 15, 6, 3, 2, 2, 1, 2, 2),
 		conv(2, 6, 12, 9, 1, 2, 3, 0, 1, 3),
-	} {
-		if _, ok := p.gathering(); !ok {
-			t.Fatalf("%s: not computed through a window read as A", convName(p))
-		}
-		for _, v := range []struct{ bias, relu bool }{{false, false}, {true, false}, {true, true}} {
-			p.ReLU = v.relu
-			x, w, b, y := convBuffers(rng, p)
-			if !v.bias {
-				b = nil
-			}
-			ConvForward(&p, x, w, b, y)
-			compare(t, fmt.Sprintf("%s bias=%v relu=%v", convName(p), v.bias, v.relu), tolConvForward, y,
-				convNDRef(ndFromConv2D(p)[0], x, w, b))
-		}
-		p.ReLU = false
-		x, w, _, y := convBuffers(rng, p)
-		g := uniform(rng, len(y), -1, 1)
-		dw := uniform(rng, len(w), -1, 1)
-		_, want := convBackwardRef(p, x, w, g)
-		for i, v := range dw { // ConvBackward accumulates
-			want[i] += float64(v)
-		}
-		ConvBackward(&p, x, w, nil, g, nil, dw, nil)
-		compare(t, convName(p)+" dw", tolConvForward, dw, want)
-	}
+	}, 44)
 	for _, p := range []ConvParams{
 		conv(2, 3, 9, 5, 3, 1, 1, 1, 1, 1), // unit strides: the input is read as B
 		conv(2, 3, 9, 3, 3, 2, 2, 1, 1, 3), // one output channel per group
 	} {
-		if _, ok := p.gathering(); ok {
-			t.Errorf("%s: computed through a window read as A, want another path", convName(p))
+		if _, cannot, pays := p.gathering(linalg.Fast()); cannot != "" || pays {
+			t.Errorf("%s: the strided window cannot (%q) or pays (%v), want it able but not paying", convName(p), cannot, pays)
 		}
 	}
 }

@@ -5,8 +5,14 @@ import "testing"
 // fuzzMaxElements keeps fuzzed buffers small enough to allocate quickly.
 const fuzzMaxElements = 1 << 16
 
+// fuzzMaxReferenceFLOPs bounds the convolutions whose output FuzzConv
+// checks against the reference loop, which is slow.
+const fuzzMaxReferenceFLOPs = 1 << 22
+
 // FuzzConv checks that any params Validate accepts run forward and
-// backward without panicking, and that Validate itself never panics.
+// backward without panicking, that the forward pass of those small
+// enough agrees with the direct loop in float64, and that Validate
+// itself never panics. The seed corpus holds the finds (testdata/fuzz).
 func FuzzConv(f *testing.F) {
 	for _, p := range convCases {
 		f.Add(p.N, p.C, p.H, p.W, p.M, p.KH, p.KW, p.StrideH, p.StrideW, p.PadTop, p.PadLeft,
@@ -29,6 +35,10 @@ func FuzzConv(f *testing.F) {
 		x, wt, b := uniform(rng, sizes[0], -1, 1), uniform(rng, sizes[1], -1, 1), uniform(rng, m, -1, 1)
 		y := make([]float32, sizes[2])
 		ConvForward(&p, x, wt, b, y)
+		if p.FLOPs() <= fuzzMaxReferenceFLOPs {
+			nd := ndFromConv2D(p)[0]
+			checkMagnitudes(t, convName(p), y, convNDRef(nd, x, wt, b), convNDRef(nd, absolute(x), absolute(wt), absolute(b)))
+		}
 		ConvBackward(&p, x, wt, y, y, make([]float32, len(x)), make([]float32, len(wt)), make([]float32, m))
 	})
 }

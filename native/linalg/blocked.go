@@ -43,6 +43,9 @@ func (g Blocked) Serial() Blocked {
 	return g
 }
 
+// SerialGemm implements SerialGemm: it is Serial as a Gemm.
+func (g Blocked) SerialGemm() Gemm { return g.Serial() }
+
 // Portable is the Blocked Gemm with the pure-Go micro-kernel; it runs on
 // every architecture.
 var Portable = Blocked{kern: &goKernel}

@@ -1,9 +1,9 @@
 package linalg
 
-import "golang.org/x/sys/cpu"
+import "github.com/onnxkit/onnxkit/native/simd"
 
 var (
-	// avx2Kernel needs AVX2 and FMA: 12 YMM accumulators, 2 for a row
+	// avx2Kernel needs AVX2 and FMA (simd.AVX2): 12 YMM accumulators, 2 for a row
 	// of B and 1 for a broadcast of A. On Zen 4 a B panel of 256×16
 	// floats (16 KiB) sits in the 32 KiB L1d next to the streaming A
 	// panel, a 144×256 block of A (144 KiB) in the 1 MiB L2, and a
@@ -41,7 +41,7 @@ var (
 		dot4:        dot4AVX2,
 		axpy32:      axpy32AVX2,
 	}
-	// avx512Kernel needs AVX-512F: 24 ZMM accumulators, with the
+	// avx512Kernel needs AVX-512F (simd.AVX512): 24 ZMM accumulators, with the
 	// broadcast of A folded into each FMA. The B panel of 128×32 floats
 	// is 16 KiB, the 192×128 block of A 96 KiB. (Not tuned: the machine
 	// this was written on has no AVX-512.)
@@ -125,14 +125,13 @@ func boolInt(b bool) int {
 	return 0
 }
 
-// nativeKernels lists the assembly kernels this CPU can run, fastest first.
-func nativeKernels() []*kernel {
-	var ks []*kernel
-	if cpu.X86.HasAVX512F {
-		ks = append(ks, &avx512Kernel)
+// levelKernel returns the micro-kernel of CPU level l.
+func levelKernel(l simd.Level) *kernel {
+	switch {
+	case l >= simd.AVX512:
+		return &avx512Kernel
+	case l >= simd.AVX2:
+		return &avx2Kernel
 	}
-	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
-		ks = append(ks, &avx2Kernel)
-	}
-	return ks
+	return &goKernel
 }

@@ -2,5 +2,8 @@
 
 package linalg
 
-// nativeKernels lists the assembly kernels this CPU can run: none outside amd64.
-func nativeKernels() []*kernel { return nil }
+import "github.com/onnxkit/onnxkit/native/simd"
+
+// levelKernel returns the micro-kernel of CPU level l: the portable one
+// outside amd64, where there is no assembly.
+func levelKernel(simd.Level) *kernel { return &goKernel }

@@ -4,6 +4,8 @@
 // and fast versions that must agree with it on the shared test suite.
 package linalg
 
+import "github.com/onnxkit/onnxkit/native/simd"
+
 //go:generate go run ./internal/asmgen -out kernel_amd64.s -stubs kernel_amd64.go -pkg linalg
 
 // Gemm computes C = alpha*op(A)*op(B) + beta*C on row-major float32
@@ -16,24 +18,92 @@ type Gemm interface {
 		b []float32, ldb int, beta float32, c []float32, ldc int)
 }
 
-var impl Gemm = Fast
-
-// Fast is the fastest Blocked Gemm this CPU runs: the AVX-512 or the
-// AVX2+FMA assembly kernel on amd64, otherwise Portable. It is the
-// default implementation behind Sgemm.
-var Fast = Available()[0]
-
-// Available returns the Blocked Gemms this CPU can run, fastest first;
-// the last is always Portable.
-func Available() []Blocked {
-	var gs []Blocked
-	for _, k := range nativeKernels() {
-		gs = append(gs, Blocked{kern: k})
-	}
-	return append(gs, Portable)
+// PackedGemm is a Gemm that multiplies by a B packed in advance, in
+// panels of PanelWidth() columns: a producer that writes B in that layout
+// (convolution's im2col) or weights multiplied many times spare the
+// product packing it. Blocked implements it; a Gemm that does not is
+// used through Sgemm alone, and the callers take their unpacked paths.
+type PackedGemm interface {
+	Gemm
+	// PanelWidth is the width of the column panels of a packed B.
+	PanelWidth() int
+	// PackedLen returns the length of a packed k×n B.
+	PackedLen(k, n int) int
+	// PackB packs op(B), a k×n matrix, into dst.
+	PackB(transB bool, k, n int, b []float32, ldb int, dst []float32)
+	// SgemmPackedB computes C = alpha*A*B + beta*C with B packed.
+	SgemmPackedB(m, n, k int, alpha float32, a []float32, lda int, b []float32,
+		beta float32, c []float32, ldc int)
 }
 
-// Use makes g the implementation behind Sgemm and returns the previous one.
+// WindowGemm is a PackedGemm that also reads an operand through a
+// Window, in place of a matrix: convolutions with unit strides multiply
+// their weights by a window of the input (SgemmWindow, and
+// SgemmWindowT for the weights' gradient), strided ones a window of the
+// input by their weights (SgemmWindowA). Blocked implements it; with a
+// Gemm that does not, convolutions build im2col matrices instead. See
+// Blocked's methods for the contracts.
+type WindowGemm interface {
+	PackedGemm
+	SgemmWindow(transA bool, m, n, k int, alpha float32, a []float32, lda int,
+		b Window, beta float32, c []float32, ldc int)
+	SgemmWindowT(m, n, k int, alpha float32, a []float32, lda int,
+		b Window, beta float32, c []float32, ldc int)
+	SgemmWindowA(m, n, k int, alpha float32, a Window, b []float32,
+		beta float32, c []float32, ldc int)
+}
+
+// SerialGemm is a Gemm that can compute each product on the calling
+// goroutine, for callers that run several products in parallel
+// themselves.
+type SerialGemm interface {
+	Gemm
+	// SerialGemm returns the same Gemm, computing on the calling
+	// goroutine, with bitwise the same results.
+	SerialGemm() Gemm
+}
+
+// Serial returns g computing on the calling goroutine when g is a
+// SerialGemm whose serial form is still a G, otherwise g itself.
+func Serial[G Gemm](g G) G {
+	if s, ok := any(g).(SerialGemm); ok {
+		if sg, ok := s.SerialGemm().(G); ok {
+			return sg
+		}
+	}
+	return g
+}
+
+// Blocked implements every interface of the package.
+var (
+	_ WindowGemm = Blocked{}
+	_ SerialGemm = Blocked{}
+)
+
+// impl is the implementation behind Sgemm; nil stands for Fast(), which
+// follows the CPU level.
+var impl Gemm
+
+// Fast returns the fastest Blocked Gemm at the CPU level in use (package
+// simd): the AVX-512 or the AVX2+FMA assembly kernel on amd64, otherwise
+// Portable. It is the default implementation behind Sgemm.
+func Fast() Blocked { return Blocked{kern: levelKernel(simd.Current())} }
+
+// Available returns the Blocked Gemms the CPU level in use allows,
+// fastest first, one per level; the last is always Portable.
+func Available() []Blocked {
+	var gs []Blocked
+	for _, l := range simd.Levels() {
+		if simd.Has(l) {
+			gs = append(gs, Blocked{kern: levelKernel(l)})
+		}
+	}
+	return gs
+}
+
+// Use makes g the implementation behind Sgemm and returns the previous
+// one. Use(nil) restores the default, Fast() at whatever CPU level is in
+// use, so that defer Use(Use(g)) always undoes a Use(g).
 func Use(g Gemm) Gemm {
 	prev := impl
 	impl = g
@@ -41,13 +111,18 @@ func Use(g Gemm) Gemm {
 }
 
 // Current returns the implementation behind Sgemm.
-func Current() Gemm { return impl }
+func Current() Gemm {
+	if impl == nil {
+		return Fast()
+	}
+	return impl
+}
 
 // Sgemm computes C = alpha*op(A)*op(B) + beta*C with the current
 // implementation; see Gemm for the arguments.
 func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 	b []float32, ldb int, beta float32, c []float32, ldc int) {
-	impl.Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	Current().Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
 // Naive is the reference Gemm: the textbook triple loop with a float32

@@ -1,18 +1,11 @@
 package vec
 
-import (
-	"slices"
-
-	"golang.org/x/sys/cpu"
-)
-
-// hasAVX2 says whether the assembly loops can run.
-var hasAVX2 = cpu.X86.HasAVX2
+import "slices"
 
 // maxRowsFast computes MaxRows with maxRowsAVX2 when the CPU has AVX2,
 // and reports whether it did.
 func maxRowsFast(dst, src []float32, offsets []int32) bool {
-	if !hasAVX2 {
+	if !hasAVX2() {
 		return false
 	}
 	maxRowsAVX2(len(dst), &dst[0], &src[0], &offsets[0], len(offsets))
@@ -26,7 +19,7 @@ func maxRowsFast(dst, src []float32, offsets []int32) bool {
 // read the odd element after the last even one; what they cannot compute
 // is left to the caller.
 func stride2Blocks(n int, src []float32, offsets []int32) (blocks int, last bool) {
-	if !hasAVX2 || n < 8 {
+	if !hasAVX2() || n < 8 {
 		return 0, false
 	}
 	reach := int(slices.Max(offsets)) + 2*n // one past the last element read by a block ending at n
@@ -56,7 +49,7 @@ func maxStride2Fast(dst, src []float32, offsets []int32) int {
 // scaleAddFast computes ScaleAdd with scaleAddAVX2 when the CPU has AVX2,
 // and reports whether it did.
 func scaleAddFast(dst, src []float32, a, b float32) bool {
-	if !hasAVX2 {
+	if !hasAVX2() {
 		return false
 	}
 	scaleAddAVX2(len(dst), &dst[0], &src[0], a, b)

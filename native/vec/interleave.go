@@ -13,7 +13,7 @@ func Interleave(dst, even, odd []float32, bias float32, relu, accumulate bool) {
 		panic(fmt.Sprintf("vec: Interleave of %d and %d values into %d", len(even), len(odd), n))
 	}
 	done := 0
-	if hasAVX2 && n >= 16 {
+	if hasAVX2() && n >= 16 {
 		// Whole vectors of 8 pairs; without accumulate, the last few
 		// pairs again as the last 8 (storing twice changes nothing).
 		pairs := n / 2 / 8 * 8

@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/onnxkit/onnxkit/native/internal/leveltest"
 )
 
 // TestInterleave compares Interleave, in assembly and in Go, with its
@@ -12,12 +14,9 @@ import (
 // 60, storing with bias and ReLU or not, and accumulating; nothing past
 // dst may change.
 func TestInterleave(t *testing.T) {
-	defer func(was bool) { hasAVX2 = was }(hasAVX2)
-	avx2 := hasAVX2
 	rng := rand.New(rand.NewPCG(9, 10))
 	random := func(n int) []float32 { return randomSpecials(rng, n, 25) }
-	for _, fast := range []bool{avx2, false} {
-		hasAVX2 = fast
+	leveltest.Run(t, func(t *testing.T) {
 		for n := 0; n <= 60; n++ {
 			for _, mode := range []struct{ relu, accumulate bool }{{false, false}, {true, false}, {false, true}} {
 				even, odd := random((n+1)/2), random(n/2)
@@ -38,15 +37,15 @@ func TestInterleave(t *testing.T) {
 						want = max(want, 0)
 					}
 					if got := dst[i]; got != want && !(got != got && want != want) {
-						t.Fatalf("n=%d avx2=%v %+v: dst[%d] = %g, want %g", n, hasAVX2, mode, i, got, want)
+						t.Fatalf("n=%d avx2=%v %+v: dst[%d] = %g, want %g", n, hasAVX2(), mode, i, got, want)
 					}
 				}
 				if math.Float32bits(dst[n]) != math.Float32bits(before[n]) {
-					t.Fatalf("n=%d avx2=%v %+v: wrote past dst", n, hasAVX2, mode)
+					t.Fatalf("n=%d avx2=%v %+v: wrote past dst", n, hasAVX2(), mode)
 				}
 			}
 		}
-	}
+	})
 }
 
 // TestInterleaveBounds checks that Interleave refuses sources too short

@@ -78,7 +78,7 @@ func (t *TileTransform) Tiles(dst []float32, pointStride int, even, odd []float3
 		panic(fmt.Sprintf("vec: %s of %d tiles (spill %v), %d rows apart in halves of %d and %d, to points %d apart in %d",
 			t.name, tiles, spill, rowStride, len(even), len(odd), pointStride, len(dst)))
 	}
-	if hasAVX2 && t.avx2 != nil {
+	if hasAVX2() && t.avx2 != nil {
 		t.avx2(tiles, &dst[0], pointStride, &even[0], &odd[0], rowStride, spill)
 		return
 	}
@@ -183,7 +183,7 @@ func (t *PointTransform) Apply(dst []float32, dstStride int, src []float32, srcS
 		panic(fmt.Sprintf("vec: %s of %d tiles from points %d apart in %d to points %d apart in %d",
 			t.name, n, srcStride, len(src), dstStride, len(dst)))
 	}
-	if hasAVX2 && t.avx2 != nil {
+	if hasAVX2() && t.avx2 != nil {
 		t.avx2(n, &dst[0], dstStride, &src[0], srcStride)
 		return
 	}

@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/onnxkit/onnxkit/native/internal/leveltest"
 )
 
 // TestTileTransforms compares every tile transform, in assembly and in
@@ -15,14 +17,13 @@ import (
 // values must survive (all but the spilled lanes).
 func TestTileTransforms(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
-	defer func(was bool) { hasAVX2 = was }(hasAVX2)
-	avx2 := hasAVX2
 	for _, tt := range []*TileTransform{WinogradInput3, WinogradInput5, WinogradGradient3, WinogradGradient5} {
-		for _, fast := range []bool{avx2, false} {
-			hasAVX2 = fast
-			testTileTransform(t, rng, tt, false)
-			testTileTransform(t, rng, tt, true)
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			leveltest.Run(t, func(t *testing.T) {
+				testTileTransform(t, rng, tt, false)
+				testTileTransform(t, rng, tt, true)
+			})
+		})
 	}
 }
 
@@ -76,7 +77,7 @@ func testTileTransform(t *testing.T, rng *rand.Rand, tt *TileTransform, spill bo
 					err := math.Abs(float64(dst[i]) - want)
 					if !(err <= 8*0x1p-24*mag) {
 						t.Fatalf("%s, %d tiles, avx2=%v spill=%v: tile %d point (%d, %d) = %g, want %g (sum of magnitudes %g)",
-							tt.name, tiles, hasAVX2, spill, j, u, v, dst[i], want, mag)
+							tt.name, tiles, hasAVX2(), spill, j, u, v, dst[i], want, mag)
 					}
 					if mag > 0 {
 						worst = math.Max(worst, err/(0x1p-24*mag))
@@ -86,11 +87,11 @@ func testTileTransform(t *testing.T, rng *rand.Rand, tt *TileTransform, spill bo
 		}
 		for i, w := range written {
 			if !w && dst[i] != untouched {
-				t.Fatalf("%s, %d tiles, avx2=%v spill=%v: wrote %g at %d, between the points", tt.name, tiles, hasAVX2, spill, dst[i], i)
+				t.Fatalf("%s, %d tiles, avx2=%v spill=%v: wrote %g at %d, between the points", tt.name, tiles, hasAVX2(), spill, dst[i], i)
 			}
 		}
 	}
-	t.Logf("%s, avx2=%v spill=%v: largest error %.2f roundoffs of the sum of magnitudes", tt.name, hasAVX2, spill, worst)
+	t.Logf("%s, avx2=%v spill=%v: largest error %.2f roundoffs of the sum of magnitudes", tt.name, hasAVX2(), spill, worst)
 }
 
 // TestTileTransformBounds checks that Tiles refuses halves and
@@ -138,13 +139,10 @@ func TestTileTransformBounds(t *testing.T) {
 // with points further apart than the tiles, sources as short as the
 // tiles allow, and gaps in dst whose values must survive.
 func TestPointTransforms(t *testing.T) {
-	defer func(was bool) { hasAVX2 = was }(hasAVX2)
-	avx2 := hasAVX2
 	rng := rand.New(rand.NewPCG(7, 8))
 	for _, pt := range []*PointTransform{WinogradOutput3, WinogradOutput5} {
 		p, q := len(pt.l), len(pt.l[0])
-		for _, fast := range []bool{avx2, false} {
-			hasAVX2 = fast
+		leveltest.Run(t, func(t *testing.T) {
 			var worst float64
 			counts := []int{37, 64, 100}
 			for n := range 20 {
@@ -179,7 +177,7 @@ func TestPointTransforms(t *testing.T) {
 							err := math.Abs(float64(dst[i]) - want)
 							if !(err <= 8*0x1p-24*mag) {
 								t.Fatalf("%s, %d tiles, avx2=%v: tile %d point (%d, %d) = %g, want %g (sum of magnitudes %g)",
-									pt.name, n, hasAVX2, j, u, v, dst[i], want, mag)
+									pt.name, n, hasAVX2(), j, u, v, dst[i], want, mag)
 							}
 							worst = math.Max(worst, err/(0x1p-24*mag))
 						}
@@ -187,12 +185,12 @@ func TestPointTransforms(t *testing.T) {
 				}
 				for i, w := range written {
 					if !w && dst[i] != untouched {
-						t.Fatalf("%s, %d tiles, avx2=%v: wrote %g at %d, between the points", pt.name, n, hasAVX2, dst[i], i)
+						t.Fatalf("%s, %d tiles, avx2=%v: wrote %g at %d, between the points", pt.name, n, hasAVX2(), dst[i], i)
 					}
 				}
 			}
-			t.Logf("%s, avx2=%v: largest error %.2f roundoffs of the sum of magnitudes", pt.name, hasAVX2, worst)
-		}
+			t.Logf("%s, avx2=%v: largest error %.2f roundoffs of the sum of magnitudes", pt.name, hasAVX2(), worst)
+		})
 	}
 }
 

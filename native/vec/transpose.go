@@ -18,7 +18,7 @@ func TransposeBias(dst []float32, dstStride int, src []float32, srcStride, rows,
 			rows, cols, srcStride, len(src), dstStride, len(dst), len(bias)))
 	}
 	rows8, cols8 := 0, 0
-	if hasAVX2 {
+	if hasAVX2() {
 		rows8, cols8 = rows/8*8, cols/8*8
 		if rows8 > 0 && cols8 > 0 {
 			var b *float32

@@ -3,6 +3,8 @@ package vec
 import (
 	"math/rand/v2"
 	"testing"
+
+	"github.com/onnxkit/onnxkit/native/internal/leveltest"
 )
 
 // TestTransposeBias compares TransposeBias, in assembly and in Go, with
@@ -11,11 +13,8 @@ import (
 // than the matrices are wide, with and without bias and ReLU; the gaps
 // between dst's rows must survive.
 func TestTransposeBias(t *testing.T) {
-	defer func(was bool) { hasAVX2 = was }(hasAVX2)
-	avx2 := hasAVX2
 	rng := rand.New(rand.NewPCG(5, 6))
-	for _, fast := range []bool{avx2, false} {
-		hasAVX2 = fast
+	leveltest.Run(t, func(t *testing.T) {
 		for rows := 0; rows < 20; rows++ {
 			for cols := 0; cols < 20; cols++ {
 				for _, relu := range []bool{false, true} {
@@ -39,7 +38,7 @@ func TestTransposeBias(t *testing.T) {
 							got := dst[j*dstStride+i]
 							if i >= rows {
 								if got != untouched {
-									t.Fatalf("%dx%d avx2=%v: wrote %g past row %d of dst", rows, cols, hasAVX2, got, j)
+									t.Fatalf("%dx%d avx2=%v: wrote %g past row %d of dst", rows, cols, hasAVX2(), got, j)
 								}
 								continue
 							}
@@ -52,14 +51,14 @@ func TestTransposeBias(t *testing.T) {
 							}
 							if got != want && !(got != got && want != want) {
 								t.Fatalf("%dx%d avx2=%v relu=%v bias=%v: dst[%d][%d] = %g, want %g",
-									rows, cols, hasAVX2, relu, bias != nil, j, i, got, want)
+									rows, cols, hasAVX2(), relu, bias != nil, j, i, got, want)
 							}
 						}
 					}
 				}
 			}
 		}
-	}
+	})
 }
 
 // TestTransposeBiasBounds checks that TransposeBias refuses matrices

@@ -2,11 +2,36 @@
 // kernels and the tile transforms of its Winograd convolutions: assembly
 // where the CPU has AVX2, plain Go elsewhere, with the same results (the
 // transforms within float32 rounding: the assembly fuses multiply-adds).
+//
+// Which loops run is decided at each call by the CPU level in use
+// (package simd), which tests force to run every path on one machine. A
+// new loop with an assembly version asks hasAVX2() (or simd.Has with
+// its own level) and falls back to Go otherwise:
+//
+//	func scaleAddFast(dst, src []float32, a, b float32) bool {
+//		if !hasAVX2() {
+//			return false
+//		}
+//		scaleAddAVX2(len(dst), &dst[0], &src[0], a, b)
+//		return true
+//	}
+//
+// and its test runs under leveltest.Run (native/internal/leveltest), so
+// that both versions are checked against the reference on any machine
+// that has the level.
 package vec
 
 //go:generate go run ./internal/asmgen -out vec_amd64.s -stubs vec_amd64.go -pkg vec
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/onnxkit/onnxkit/native/simd"
+)
+
+// hasAVX2 reports whether the AVX2 loops may run: the CPU level in use
+// is at least simd.AVX2 (never outside amd64).
+func hasAVX2() bool { return simd.Has(simd.AVX2) }
 
 // MaxRows stores in dst the elementwise maximum of the rows of src that
 // start at the given offsets, each len(dst) long: dst[j] = max over r of

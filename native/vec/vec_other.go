@@ -2,9 +2,6 @@
 
 package vec
 
-// hasAVX2 is false outside amd64: there are no assembly loops.
-var hasAVX2 = false
-
 // maxRowsFast leaves MaxRows to Go outside amd64.
 func maxRowsFast(dst, src []float32, offsets []int32) bool { return false }
 
@@ -20,7 +17,7 @@ func firstEqualStride2Fast(idx []int32, m, src []float32, offsets []int32) int {
 // The tile transforms have no assembly outside amd64.
 var winogradInput3AVX2, winogradInput5AVX2, winogradGradient3AVX2, winogradGradient5AVX2 func(int, *float32, int, *float32, *float32, int, bool)
 
-// transposeBiasAVX2 is never called outside amd64, where hasAVX2 is false.
+// transposeBiasAVX2 is never called outside amd64, where hasAVX2() is false.
 func transposeBiasAVX2(rowBlocks, colBlocks int, dst *float32, dstStride int, src *float32, srcStride int, bias *float32, relu bool) {
 	panic("vec: no assembly outside amd64")
 }
@@ -28,7 +25,7 @@ func transposeBiasAVX2(rowBlocks, colBlocks int, dst *float32, dstStride int, sr
 // The point transforms have no assembly outside amd64.
 var winogradOutput3AVX2, winogradOutput5AVX2 func(int, *float32, int, *float32, int)
 
-// interleaveAVX2 is never called outside amd64, where hasAVX2 is false.
+// interleaveAVX2 is never called outside amd64, where hasAVX2() is false.
 func interleaveAVX2(blocks int, dst, even, odd *float32, bias float32, relu, accumulate bool) {
 	panic("vec: no assembly outside amd64")
 }

@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/onnxkit/onnxkit/native/internal/leveltest"
 )
 
 // TestMaxTaps compares MaxRows and MaxStride2 with the maximum taken
@@ -14,12 +16,10 @@ import (
 // (overlapping, repeated, in any order), with the assembly and in Go
 // alone.
 func TestMaxTaps(t *testing.T) {
-	for _, fast := range []bool{hasAVX2, false} {
-		defer func(was bool) { hasAVX2 = was }(hasAVX2)
-		hasAVX2 = fast
+	leveltest.Run(t, func(t *testing.T) {
 		testMaxTaps(t, "MaxRows", 1, MaxRows)
 		testMaxTaps(t, "MaxStride2", 2, MaxStride2)
-	}
+	})
 }
 
 func testMaxTaps(t *testing.T, name string, stride int, fn func(dst, src []float32, offsets []int32)) {
@@ -48,7 +48,7 @@ func testMaxTaps(t *testing.T, name string, stride int, fn func(dst, src []float
 				}
 				if got := dst[j]; nan != (got != got) || !nan && got != want {
 					t.Fatalf("%s, n=%d rows=%d avx2=%v: dst[%d] = %v, want %v (a NaN among the taps: %v)",
-						name, n, rows, hasAVX2, j, got, want, nan)
+						name, n, rows, hasAVX2(), j, got, want, nan)
 				}
 			}
 			if dst[n] != 7 {
@@ -86,9 +86,7 @@ func TestMaxTapsBounds(t *testing.T) {
 // and in place, with the assembly and in Go alone.
 func TestScaleAdd(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
-	for _, fast := range []bool{hasAVX2, false} {
-		defer func(was bool) { hasAVX2 = was }(hasAVX2)
-		hasAVX2 = fast
+	leveltest.Run(t, func(t *testing.T) {
 		for n := 0; n <= 70; n++ {
 			src := make([]float32, n)
 			for i := range src {
@@ -100,7 +98,7 @@ func TestScaleAdd(t *testing.T) {
 			ScaleAdd(dst[:n], src, a, b)
 			for i, v := range src {
 				if want := float32(v*a) + b; math.Float32bits(dst[i]) != math.Float32bits(want) {
-					t.Fatalf("n=%d avx2=%v: dst[%d] = %v, want %v", n, hasAVX2, i, dst[i], want)
+					t.Fatalf("n=%d avx2=%v: dst[%d] = %v, want %v", n, hasAVX2(), i, dst[i], want)
 				}
 			}
 			if dst[n] != 7 {
@@ -109,11 +107,11 @@ func TestScaleAdd(t *testing.T) {
 			ScaleAdd(src, src, a, b) // in place
 			for i := range src {
 				if src[i] != dst[i] {
-					t.Fatalf("n=%d avx2=%v: in place, [%d] = %v, want %v", n, hasAVX2, i, src[i], dst[i])
+					t.Fatalf("n=%d avx2=%v: in place, [%d] = %v, want %v", n, hasAVX2(), i, src[i], dst[i])
 				}
 			}
 		}
-	}
+	})
 }
 
 // TestFirstEqualStride2 compares FirstEqualStride2 with a search written
@@ -124,9 +122,7 @@ func TestScaleAdd(t *testing.T) {
 func TestFirstEqualStride2(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	values := []float32{0, float32(math.Copysign(0, -1)), 1, 2, float32(math.NaN())}
-	for _, fast := range []bool{hasAVX2, false} {
-		defer func(was bool) { hasAVX2 = was }(hasAVX2)
-		hasAVX2 = fast
+	leveltest.Run(t, func(t *testing.T) {
 		for n := 0; n <= 40; n++ {
 			for taps := 1; taps <= 4; taps++ {
 				offsets := make([]int32, taps)
@@ -155,7 +151,7 @@ func TestFirstEqualStride2(t *testing.T) {
 							}
 						}
 						if idx[j] != want {
-							t.Fatalf("n=%d taps=%d avx2=%v: idx[%d] = %d, want %d", n, taps, hasAVX2, j, idx[j], want)
+							t.Fatalf("n=%d taps=%d avx2=%v: idx[%d] = %d, want %d", n, taps, hasAVX2(), j, idx[j], want)
 						}
 					}
 					if idx[n] != -7 {
@@ -164,7 +160,7 @@ func TestFirstEqualStride2(t *testing.T) {
 				}
 			}
 		}
-	}
+	})
 }
 
 // randomSpecials returns n values uniform in [-1, 1), one in about oneIn

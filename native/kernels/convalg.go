@@ -1,0 +1,160 @@
+package kernels
+
+// The convolution algorithms, and the one rule that picks among them.
+//
+// Each pass of a convolution (forward, the weights' gradient dW, the
+// input's gradient dX) can be computed several ways; convPreference
+// lists them in the order they are tried, and convPlanFor takes the
+// first that can compute the convolution with the current GEMM and pays
+// at its shape. An algorithm's conditions come in two kinds: what it
+// needs to be correct (cannot, a reason), and what makes it fast (pays,
+// a cost model). Tests force an algorithm through ConvParams.algorithm,
+// which skips the cost model: every algorithm then runs on every shape
+// it can compute, not just those it is chosen for.
+
+import (
+	"fmt"
+
+	"github.com/onnxkit/onnxkit/native/linalg"
+)
+
+// convAlgorithm names a way of computing the passes of a convolution.
+type convAlgorithm int
+
+// The convolution algorithms.
+const (
+	// convAuto picks by convPreference and the cost model.
+	convAuto convAlgorithm = iota
+	// convWinograd3 and convWinograd5 are Winograd's F(2x2, 3x3) and
+	// F(2x2, 5x5) (convwinograd.go); dX is that of the adjoint
+	// convolution.
+	convWinograd3
+	convWinograd5
+	// convStridedWindow reads the input through a window as A, one row
+	// per output position (convgather.go); forward and dW.
+	convStridedWindow
+	// convSlidingWindow reads the input through a window as B, with
+	// unit strides (convslide.go); dX is that of the adjoint
+	// convolution.
+	convSlidingWindow
+	// convIm2col builds im2col matrices (packed in the GEMM's panels
+	// when it is a linalg.PackedGemm) and multiplies; dX is a GEMM and
+	// col2im. It computes every convolution.
+	convIm2col
+	numConvAlgorithms
+)
+
+var convAlgorithmNames = [numConvAlgorithms]string{
+	convAuto: "auto", convWinograd3: "winograd-f2x3", convWinograd5: "winograd-f2x5",
+	convStridedWindow: "strided-window", convSlidingWindow: "sliding-window", convIm2col: "im2col",
+}
+
+func (a convAlgorithm) String() string { return convAlgorithmNames[a] }
+
+// convPass is one of the three computations of a convolution.
+type convPass int
+
+// The passes.
+const (
+	convForwardPass convPass = iota // y from x and w
+	convFilterPass                  // dW from x and dy
+	convDataPass                    // dX from w and dy
+	numConvPasses
+)
+
+func (p convPass) String() string { return [...]string{"forward", "dW", "dX"}[p] }
+
+// convPreference lists, per pass, the algorithms convAuto tries, in
+// order. The strided window comes before the sliding one for the forward
+// pass (it pays only for strided convolutions, which the sliding window
+// cannot compute), after it for dW, where with unit strides the sliding
+// window reads the input as the GEMM's wide side.
+var convPreference = [numConvPasses][]convAlgorithm{
+	convForwardPass: {convWinograd3, convWinograd5, convStridedWindow, convSlidingWindow, convIm2col},
+	convFilterPass:  {convWinograd3, convWinograd5, convSlidingWindow, convStridedWindow, convIm2col},
+	convDataPass:    {convWinograd3, convWinograd5, convSlidingWindow, convIm2col},
+}
+
+// convPlan is an algorithm chosen for one pass, with its layout.
+type convPlan struct {
+	alg    convAlgorithm
+	wino   winogradPlan
+	slide  slideGeometry
+	gather gatherGeometry
+	// adjoint is the convolution whose forward pass is dX, for a dX
+	// pass by Winograd or the sliding window (wino or slide are its).
+	adjoint *ConvParams
+}
+
+// convPlanFor returns how to compute pass of p with the current GEMM:
+// by p.algorithm when it is set, or an error saying why that algorithm
+// cannot; otherwise by the first algorithm of convPreference that can
+// and pays (im2col, last, always can).
+func (p *ConvParams) convPlanFor(pass convPass) (convPlan, error) {
+	gemm := linalg.Current()
+	if p.algorithm != convAuto {
+		plan, cannot, _ := p.try(p.algorithm, pass, gemm)
+		if cannot != "" {
+			return convPlan{}, fmt.Errorf("%s cannot compute %s of this convolution: %s", p.algorithm, pass, cannot)
+		}
+		return plan, nil
+	}
+	for _, alg := range convPreference[pass] {
+		if plan, cannot, pays := p.try(alg, pass, gemm); cannot == "" && pays {
+			return plan, nil
+		}
+	}
+	panic("kernels: im2col declined a convolution")
+}
+
+// mustPlan is convPlanFor for the kernels: a forced algorithm that
+// cannot compute the pass is a test's error.
+func (p *ConvParams) mustPlan(pass convPass) convPlan {
+	plan, err := p.convPlanFor(pass)
+	if err != nil {
+		panic("kernels: Conv: " + err.Error())
+	}
+	return plan
+}
+
+// try returns the plan of alg for pass with gemm, or why alg cannot
+// compute it, and whether it pays.
+func (p *ConvParams) try(alg convAlgorithm, pass convPass, gemm linalg.Gemm) (plan convPlan, cannot string, pays bool) {
+	plan.alg = alg
+	if alg == convIm2col {
+		return plan, "", true
+	}
+	if pass == convDataPass {
+		if alg == convStridedWindow {
+			return plan, "no dX pass (im2col's col2im serves strided convolutions)", false
+		}
+		q, cannot, small := p.adjoint()
+		if cannot != "" {
+			return plan, "no adjoint convolution: " + cannot, false
+		}
+		plan.adjoint = &q
+		// A Winograd adjoint pays even when it computes more outputs
+		// than p has (see adjoint); a window only when it does not.
+		inner, cannot, pays := q.try(alg, convForwardPass, gemm)
+		plan.wino, plan.slide = inner.wino, inner.slide
+		if cannot != "" {
+			return plan, "the adjoint convolution: " + cannot, false
+		}
+		return plan, "", pays && (small || alg != convSlidingWindow)
+	}
+	switch alg {
+	case convWinograd3, convWinograd5:
+		r := 3
+		if alg == convWinograd5 {
+			r = 5
+		}
+		plan.wino, cannot, pays = p.winograd(r, gemm)
+	case convStridedWindow:
+		plan.gather, cannot, pays = p.gathering(gemm)
+	case convSlidingWindow:
+		plan.slide, cannot, pays = p.sliding(gemm)
+	default:
+		panic(fmt.Sprintf("kernels: unknown convolution algorithm %d", int(alg)))
+	}
+	return plan, cannot, pays
+}

@@ -1,0 +1,221 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/onnxkit/onnxkit/native/internal/leveltest"
+	"github.com/onnxkit/onnxkit/native/linalg"
+	"github.com/onnxkit/onnxkit/native/simd"
+)
+
+// convSuiteUlps bounds the error of every algorithm against the direct
+// loop in float64, in units of float32 roundoff (2^-24) times the sum of
+// the magnitudes of the terms of each result: Winograd's transforms
+// scale the rounding of the sums the most (see winogradUlps); the other
+// algorithms sum up to a few hundred float32 products (1 to 3 units
+// measured, k units in the classical worst case).
+const convSuiteUlps = winogradUlps
+
+// conv2D is a convolution of the suite's table, with equal pads on all
+// sides unless set apart.
+func conv2D(n, c, h, w, m, kh, kw, stride, pad, dilation, group int) ConvParams {
+	return ConvParams{N: n, C: c, H: h, W: w, M: m, KH: kh, KW: kw, StrideH: stride, StrideW: stride,
+		PadTop: pad, PadLeft: pad, PadBottom: pad, PadRight: pad, DilationH: dilation, DilationW: dilation, Group: group}
+}
+
+// convSuiteShapes is the table of edge shapes every algorithm runs on at
+// every CPU level; short trims the batches around the chunk boundaries
+// to one on each side of the AVX2 kernel's 16.
+func convSuiteShapes(short bool) []ConvParams {
+	shapes := []ConvParams{
+		conv2D(2, 3, 5, 5, 4, 1, 1, 1, 0, 1, 1),     // 1x1: im2col is the input
+		conv2D(1, 4, 6, 7, 3, 1, 1, 2, 1, 1, 1),     // 1x1 strided and padded
+		conv2D(2, 1, 7, 6, 3, 3, 3, 1, 1, 1, 1),     // one input channel
+		conv2D(2, 3, 6, 5, 1, 3, 3, 1, 1, 1, 1),     // one output channel
+		conv2D(3, 2, 3, 4, 2, 5, 4, 1, 1, 1, 1),     // one output position (padded input 5x6: 1x3)
+		conv2D(1, 2, 3, 3, 3, 3, 3, 1, 0, 1, 1),     // one output position in all
+		conv2D(2, 4, 9, 8, 6, 3, 3, 1, 1, 1, 2),     // groups
+		conv2D(2, 3, 7, 7, 3, 3, 3, 1, 1, 1, 3),     // depthwise
+		conv2D(2, 2, 11, 10, 3, 3, 3, 1, 2, 2, 1),   // dilation
+		conv2D(1, 2, 13, 9, 4, 2, 3, 1, 3, 3, 1),    // dilation 3
+		conv2D(2, 1, 4, 4, 2, 2, 2, 1, 3, 1, 1),     // padding larger than the kernel
+		conv2D(1, 3, 5, 5, 5, 3, 3, 1, 4, 1, 1),     // padding larger than the kernel, 3x3
+		conv2D(2, 5, 11, 13, 7, 3, 3, 1, 1, 1, 1),   // prime sizes, 3x3
+		conv2D(2, 3, 13, 11, 7, 5, 5, 1, 2, 1, 1),   // prime sizes, 5x5
+		conv2D(1, 3, 9, 9, 5, 3, 3, 1, 0, 1, 1),     // no padding: the adjoint computes more outputs
+		conv2D(2, 3, 9, 9, 5, 3, 3, 2, 1, 1, 1),     // strided
+		conv2D(2, 3, 27, 27, 7, 11, 11, 4, 0, 1, 1), // AlexNet's conv1 in small
+		conv2D(2, 4, 15, 15, 6, 3, 3, 2, 1, 2, 2),   // strided, dilated, grouped
+		conv2D(2, 2, 1, 17, 3, 1, 4, 1, 0, 1, 1),    // 1-D
+		{N: 2, C: 4, H: 9, W: 8, M: 6, KH: 3, KW: 2, StrideH: 2, StrideW: 3, PadTop: 2, PadLeft: 0, PadBottom: 1,
+			PadRight: 3, DilationH: 2, DilationW: 3, Group: 2}, // everything uneven
+		{N: 3, C: 2, H: 19, W: 19, M: 4, KH: 6, KW: 6, StrideH: 3, StrideW: 2, PadTop: 2, PadLeft: 3, PadBottom: 0,
+			PadRight: 2, DilationH: 1, DilationW: 1, Group: 1}, // uneven strides and pads
+		// issue 16: the last chunk of images needs more columns than a
+		// full one (its rows do not fill whole panels)
+		{N: 50, C: 2, H: 3, W: 149, M: 2, KH: 5, KW: 4, StrideH: 1, StrideW: 1, PadTop: 2, PadLeft: 0, PadBottom: 1,
+			PadRight: 206, DilationH: 1, DilationW: 57, Group: 1},
+		{N: 94, C: 2, H: 1, W: 4, M: 2, KH: 1, KW: 11, StrideH: 1, StrideW: 1, PadTop: 1, PadLeft: 53, PadBottom: 1,
+			PadRight: 19, DilationH: 1, DilationW: 1, Group: 1},
+	}
+	batches := []int{15, 17}
+	if !short {
+		batches = []int{15, 16, 17, 31, 32, 33, 49, 50, 51}
+		for _, n := range []int{49, 51} {
+			p := shapes[len(shapes)-2]
+			p.N = n
+			shapes = append(shapes, p)
+		}
+	}
+	for _, n := range batches {
+		shapes = append(shapes, conv2D(n, 2, 5, 6, 3, 3, 3, 1, 1, 1, 1))
+	}
+	return shapes
+}
+
+// convSuiteCase holds the data of one shape and its references, computed
+// once for every algorithm and level.
+type convSuiteCase struct {
+	p                  ConvParams
+	x, w, b, dy        []float32
+	dx0, dw0           []float32 // what the gradients hold before: backward accumulates
+	y, dx, dw          []float64 // the references
+	yMag, dxMag, dwMag []float64 // the sums of the magnitudes of their terms
+}
+
+func newConvSuiteCase(p ConvParams, seed uint64) *convSuiteCase {
+	rng := newRNG(seed)
+	c := &convSuiteCase{p: p}
+	var y []float32
+	c.x, c.w, c.b, y = convBuffers(rng, p)
+	c.dy = uniform(rng, len(y), -1, 1)
+	c.dx0, c.dw0 = uniform(rng, len(c.x), -1, 1), uniform(rng, len(c.w), -1, 1)
+	nd := ndFromConv2D(p)[0]
+	c.y, c.yMag = convNDRef(nd, c.x, c.w, c.b), convNDRef(nd, absolute(c.x), absolute(c.w), absolute(c.b))
+	c.dx, c.dw = convBackwardRef(p, c.x, c.w, c.dy)
+	c.dxMag, c.dwMag = convBackwardRef(p, absolute(c.x), absolute(c.w), absolute(c.dy))
+	for i, v := range c.dx0 {
+		c.dx[i] += float64(v)
+		c.dxMag[i] += math.Abs(float64(v))
+	}
+	for i, v := range c.dw0 {
+		c.dw[i] += float64(v)
+		c.dwMag[i] += math.Abs(float64(v))
+	}
+	return c
+}
+
+// run computes pass with p (whose algorithm is set) and checks it
+// against the reference.
+func (c *convSuiteCase) run(t *testing.T, p ConvParams, pass convPass) {
+	t.Helper()
+	what := fmt.Sprintf("%s %s %s", convName(p), p.algorithm, pass)
+	switch pass {
+	case convForwardPass:
+		y := make([]float32, len(c.y))
+		ConvForward(&p, c.x, c.w, c.b, y)
+		checkMagnitudes(t, what, y, c.y, c.yMag)
+	case convFilterPass:
+		dw := append([]float32(nil), c.dw0...)
+		ConvBackward(&p, c.x, c.w, nil, c.dy, nil, dw, nil)
+		checkMagnitudes(t, what, dw, c.dw, c.dwMag)
+	case convDataPass:
+		dx := append([]float32(nil), c.dx0...)
+		ConvBackward(&p, c.x, c.w, nil, c.dy, dx, nil, nil)
+		checkMagnitudes(t, what, dx, c.dx, c.dxMag)
+	}
+}
+
+// checkMagnitudes checks got against want element by element, allowing
+// convSuiteUlps roundoffs of mag, the sum of the magnitudes of the terms.
+func checkMagnitudes(t *testing.T, what string, got []float32, want, mag []float64) {
+	t.Helper()
+	for i, w := range want {
+		if err := math.Abs(float64(got[i]) - w); !(err <= convSuiteUlps*0x1p-24*mag[i]) {
+			t.Errorf("%s: element %d of %d = %.7g, want %.7g (error %.3g, sum of magnitudes %.3g)",
+				what, i, len(want), got[i], w, err, mag[i])
+			return
+		}
+	}
+}
+
+// TestConvAlgorithms is the shared suite of the convolution algorithms:
+// every algorithm, forced, at every CPU level the machine has, computes
+// the forward pass, dW and dX of every shape of convSuiteShapes that it
+// can, against the direct loops in float64, with the GEMM of that level
+// and with linalg.Naive (which implements none of linalg's optional
+// interfaces, so that the window algorithms must decline). The pairs an
+// algorithm cannot compute are counted and logged with the reason; each
+// algorithm must compute each of its passes on some shape.
+func TestConvAlgorithms(t *testing.T) {
+	type key struct {
+		level simd.Level
+		gemm  string
+		alg   convAlgorithm
+		pass  convPass
+	}
+	ran, skipped := map[key]int{}, map[key]map[string]int{}
+	for i, p := range convSuiteShapes(testing.Short()) {
+		if err := p.Validate(); err != nil {
+			t.Fatalf("%s: %v", convName(p), err)
+		}
+		c := newConvSuiteCase(p, uint64(100+i))
+		t.Run(convName(p), func(t *testing.T) {
+			leveltest.Run(t, func(t *testing.T) {
+				for _, gemm := range []linalg.Gemm{nil, linalg.Naive{}} {
+					prev := linalg.Use(gemm)
+					gemmName := "fast"
+					if gemm != nil {
+						gemmName = "naive"
+					}
+					for alg := convAuto + 1; alg < numConvAlgorithms; alg++ {
+						q := p
+						q.algorithm = alg
+						for pass := range numConvPasses {
+							k := key{simd.Current(), gemmName, alg, pass}
+							if _, err := q.convPlanFor(pass); err != nil {
+								if skipped[k] == nil {
+									skipped[k] = map[string]int{}
+								}
+								reason := err.Error()
+								reason = reason[strings.Index(reason, ": ")+2:]
+								skipped[k][reason]++
+								continue
+							}
+							ran[k]++
+							c.run(t, q, pass)
+						}
+					}
+					// The automatic choice too, whatever it is.
+					for pass := range numConvPasses {
+						c.run(t, p, pass)
+					}
+					linalg.Use(prev)
+				}
+			})
+		})
+	}
+	for _, level := range simd.Levels() {
+		for alg := convAuto + 1; alg < numConvAlgorithms; alg++ {
+			for pass := range numConvPasses {
+				for _, gemm := range []string{"fast", "naive"} {
+					k := key{level, gemm, alg, pass}
+					var reasons []string
+					for r, n := range skipped[k] {
+						reasons = append(reasons, fmt.Sprintf("%d: %s", n, r))
+					}
+					slices.Sort(reasons)
+					t.Logf("%s %s GEMM %s %s: %d computed, skipped %v", level, gemm, alg, pass, ran[k], reasons)
+					mustRun := gemm == "fast" || alg == convIm2col || alg == convWinograd3 || alg == convWinograd5
+					if ran[k] == 0 && mustRun && !(alg == convStridedWindow && pass == convDataPass) {
+						t.Errorf("%s with the %s GEMM at level %s computed %s on no shape", alg, gemm, level, pass)
+					}
+				}
+			}
+		}
+	}
+}
