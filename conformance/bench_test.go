@@ -10,10 +10,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/onnxkit/onnxkit/conformance/ortrun"
-	"github.com/onnxkit/onnxkit/conformance/testenv"
 	"github.com/onnxkit/onnxkit/graph"
 	"github.com/onnxkit/onnxkit/graph/passes"
+	"github.com/onnxkit/onnxkit/internal/flowerstest"
+	"github.com/onnxkit/onnxkit/internal/ort"
+	"github.com/onnxkit/onnxkit/internal/testenv"
 	"github.com/onnxkit/onnxkit/native"
 	"github.com/onnxkit/onnxkit/native/model"
 	"github.com/onnxkit/onnxkit/native/parallel"
@@ -61,7 +62,7 @@ func BenchmarkAlexNetInference(b *testing.B) {
 }
 
 func benchInference(b *testing.B, batch int) {
-	if err := ortrun.Init(testenv.ORTLibrary(b)); err != nil {
+	if err := ort.Load(testenv.ORTLibrary(b)); err != nil {
 		b.Fatal(err)
 	}
 	parallel.SetThreads(benchThreads)
@@ -82,12 +83,12 @@ func benchInference(b *testing.B, batch int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	sess, err := ortrun.Open(path, benchThreads)
+	sess, err := ort.Open(path, ort.Options{IntraOpThreads: benchThreads})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer sess.Close()
-	nchw, err := ortrun.OpenAt(path, benchThreads, ortrun.LevelExtended)
+	nchw, err := ort.Open(path, ort.Options{IntraOpThreads: benchThreads, Level: ort.LevelExtended})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -103,7 +104,7 @@ func benchInference(b *testing.B, batch int) {
 			b.Fatal(err)
 		}
 	}
-	runORT := func(s *ortrun.Session) func() {
+	runORT := func(s *ort.Session) func() {
 		return func() {
 			if _, err := s.Run(in); err != nil {
 				b.Fatal(err)
@@ -194,7 +195,7 @@ func BenchmarkAlexNetTraining(b *testing.B) {
 // reports the child's peak resident memory.
 func BenchmarkAlexNetTrainingMemory(b *testing.B) {
 	dir := b.TempDir()
-	data := testenv.Flowers(b, dir, 80)
+	data := flowerstest.Prepare(b, dir, 80)
 	exe := filepath.Join(dir, "export")
 	build := exec.Command("go", "build", "-o", exe, "./cmd/export")
 	build.Dir = testenv.RepoRoot(b)

@@ -10,9 +10,10 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/onnxkit/onnxkit/conformance/ortrun"
-	"github.com/onnxkit/onnxkit/conformance/testenv"
 	"github.com/onnxkit/onnxkit/graph"
+	"github.com/onnxkit/onnxkit/internal/flowerstest"
+	"github.com/onnxkit/onnxkit/internal/ort"
+	"github.com/onnxkit/onnxkit/internal/testenv"
 	"github.com/onnxkit/onnxkit/native"
 	"github.com/onnxkit/onnxkit/native/data"
 	"github.com/onnxkit/onnxkit/native/model"
@@ -125,7 +126,7 @@ func trainedRun(t *testing.T, arch string) *exportedRun {
 	// Until the run has succeeded, later tests that ask for it fail too.
 	r := &exportedRun{dir: dir, err: fmt.Errorf("the %s training run failed in an earlier test", arch)}
 	runs[arch] = r
-	images := testenv.Flowers(t, dir, 4)
+	images := flowerstest.Prepare(t, dir, 4)
 	r.checkpoint = filepath.Join(r.dir, arch+".ckpt")
 	var out []byte
 	out, err = exec.Command(bin, "--model", arch, "--data", images, "--epochs", "1", "--batch", "17",
@@ -250,7 +251,7 @@ func argmax32(xs []float32) int {
 // 13 to 21 and checks that ONNX Runtime's probabilities on the test split match
 // the native engine's, at batch 1 and at batch 32.
 func TestExportMatchesONNXRuntime(t *testing.T) {
-	if err := ortrun.Init(testenv.ORTLibrary(t)); err != nil {
+	if err := ort.Load(testenv.ORTLibrary(t)); err != nil {
 		t.Fatal(err)
 	}
 	for _, arch := range []string{"keras", "paper"} {
@@ -268,7 +269,7 @@ func TestExportMatchesONNXRuntime(t *testing.T) {
 			}
 			for opset := int64(13); opset <= 21; opset++ {
 				path := r.exportAt(t, opset)
-				s, err := ortrun.Open(path, 2)
+				s, err := ort.Open(path, ort.Options{IntraOpThreads: 2})
 				if err != nil {
 					t.Fatal(err)
 				}

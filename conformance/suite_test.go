@@ -9,7 +9,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/onnxkit/onnxkit/conformance/testenv"
+	"github.com/onnxkit/onnxkit/internal/testenv"
 )
 
 var (

@@ -14,9 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/onnxkit/onnxkit/conformance/ortrun"
-	"github.com/onnxkit/onnxkit/conformance/testenv"
 	"github.com/onnxkit/onnxkit/graph"
+	"github.com/onnxkit/onnxkit/internal/ort"
+	"github.com/onnxkit/onnxkit/internal/testenv"
 	"github.com/onnxkit/onnxkit/native"
 	"github.com/onnxkit/onnxkit/native/parallel"
 	"github.com/onnxkit/onnxkit/native/tensor"
@@ -56,7 +56,7 @@ func init() {
 //	go test ./conformance -run '^$' -bench BenchmarkZoo -benchtime 1x -timeout 60m
 func BenchmarkZoo(b *testing.B) {
 	dir := testenv.Zoo(b)
-	if err := ortrun.Init(testenv.ORTLibrary(b)); err != nil {
+	if err := ort.Load(testenv.ORTLibrary(b)); err != nil {
 		b.Fatal(err)
 	}
 	names, err := zooNames(dir)
@@ -97,7 +97,7 @@ func benchZooModel(b *testing.B, path string, batch int) float64 {
 	if err != nil {
 		b.Fatal(err)
 	}
-	sess, err := ortrun.Open(path, benchThreads)
+	sess, err := ort.Open(path, ort.Options{IntraOpThreads: benchThreads})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -209,11 +209,11 @@ func zooChild(spec string) error {
 		run = func() error { _, err := prog.Run(in); return err }
 	case "ort":
 		lib := os.Getenv("ONNXRUNTIME_SHARED_LIBRARY_PATH")
-		if err := ortrun.Init(lib); err != nil {
+		if err := ort.Load(lib); err != nil {
 			return err
 		}
 		m = nil
-		sess, err := ortrun.Open(f[1], benchThreads)
+		sess, err := ort.Open(f[1], ort.Options{IntraOpThreads: benchThreads})
 		if err != nil {
 			return err
 		}

@@ -9,7 +9,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"github.com/onnxkit/onnxkit/conformance/testenv"
+	"github.com/onnxkit/onnxkit/internal/testenv"
 	"github.com/onnxkit/onnxkit/onnx/onnxpb"
 )
 

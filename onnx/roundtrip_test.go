@@ -12,7 +12,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
-	"github.com/onnxkit/onnxkit/conformance/testenv"
+	"github.com/onnxkit/onnxkit/internal/testenv"
 	"github.com/onnxkit/onnxkit/onnx/onnxpb"
 )
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/onnxkit/onnxkit/graph"
 	"github.com/onnxkit/onnxkit/graph/passes"
+	"github.com/onnxkit/onnxkit/internal/repo"
 	"github.com/onnxkit/onnxkit/native/data"
 	"github.com/onnxkit/onnxkit/native/model"
 	"github.com/onnxkit/onnxkit/native/tensor"
@@ -92,11 +93,11 @@ func defaultData() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	repo, err := data.FindRepo(wd)
+	root, err := repo.Root(wd)
 	if err != nil {
 		return "", fmt.Errorf("the default data set is prepared inside the repository; run from it or pass --data: %w", err)
 	}
-	return data.EnsurePrepared(data.SourceDir(repo), data.PreparedDir(repo))
+	return data.EnsurePrepared(data.SourceDir(root), data.PreparedDir(root))
 }
 
 // sampleImage returns the first image of the data set, centre-cropped and

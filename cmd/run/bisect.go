@@ -71,15 +71,13 @@ func runBisect(o *options, m *graph.Model, inputs map[string]*tensor.Tensor, std
 
 // exposeIntermediates returns a copy of m whose graph also outputs every
 // node output that is not yet a graph output and whose inferred type is a
-// float tensor of rank 1 or more with no dimension known to be 0, and the
+// float tensor (of any shape, scalars and empty tensors included), and the
 // number of values so exposed. m is not changed.
 //
-// Values of unknown type, scalars and empty tensors are left out, because
-// onnxruntime_go v1.27 cannot return scalars or empty tensors (see
-// conformance/ortrun); the outputs of Constant nodes are left out because
-// both engines take them from the same attribute. ONNX Runtime would
-// accept outputs declared without a type (TestORTAcceptsUntypedOutputs),
-// but one of unknown type may be a scalar.
+// Values of unknown type are left out, as they may not be float tensors;
+// the outputs of Constant nodes are left out because both engines take
+// them from the same attribute. ONNX Runtime accepts outputs declared
+// without a type (TestORTAcceptsUntypedOutputs).
 func exposeIntermediates(m *graph.Model) (*graph.Model, int) {
 	types, _ := graph.InferTypes(m) // a partial map is enough
 	out := *m
@@ -107,18 +105,9 @@ func exposeIntermediates(m *graph.Model) (*graph.Model, int) {
 	return &out, added
 }
 
-// exposable reports whether t is a float tensor of known rank, at least 1,
-// with no dimension known to be 0.
+// exposable reports whether t is a float tensor.
 func exposable(t *graph.Type) bool {
-	if t == nil || t.Kind != graph.TensorKind || !t.DType.IsFloat() || len(t.Shape) == 0 {
-		return false
-	}
-	for _, d := range t.Shape {
-		if d.Known() && d.Size == 0 {
-			return false
-		}
-	}
-	return true
+	return t != nil && t.Kind == graph.TensorKind && t.DType.IsFloat()
 }
 
 // divergence is the result of findDivergence.

@@ -7,10 +7,11 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
-	"github.com/onnxkit/onnxkit/conformance/testenv"
 	"github.com/onnxkit/onnxkit/graph"
+	"github.com/onnxkit/onnxkit/internal/testenv"
 	"github.com/onnxkit/onnxkit/native/tensor"
 	"github.com/onnxkit/onnxkit/onnx"
 )
@@ -286,8 +287,8 @@ func scalarModel(t *testing.T) *graph.Model {
 }
 
 // TestExposeIntermediates checks which values the bisect copy exposes:
-// the Constant's scalar and the scalar "total" are left out, the float
-// tensor "scaled" is in, and the original model is untouched.
+// the Constant's scalar is left out, the float tensor "scaled" and the
+// scalar "total" are in, and the original model is untouched.
 func TestExposeIntermediates(t *testing.T) {
 	m := scalarModel(t)
 	types, err := graph.InferTypes(m)
@@ -299,7 +300,7 @@ func TestExposeIntermediates(t *testing.T) {
 	for _, v := range exposed.Graph.Outputs {
 		names = append(names, v.Name)
 	}
-	if want := []string{"shifted", "scaled"}; n != 1 || !reflect.DeepEqual(names, want) {
+	if want := []string{"shifted", "scaled", "total"}; n != 2 || !reflect.DeepEqual(names, want) {
 		t.Errorf("outputs %v (%d added), want %v", names, n, want)
 	}
 	if len(m.Graph.Outputs) != 1 {
@@ -307,19 +308,52 @@ func TestExposeIntermediates(t *testing.T) {
 	}
 }
 
-// TestORTRefusesScalarOutput checks that a model with a scalar output is
-// refused with an error, before ONNX Runtime is loaded, rather than hit
-// onnxruntime_go's mishandling of scalars.
-func TestORTRefusesScalarOutput(t *testing.T) {
-	m := scalarModel(t)
-	m.Graph.Outputs[0].Name = "total"
-	m.Graph.Outputs[0].Type = nil // from inference
-	err := ortCanReturn(m)
-	if err == nil {
-		t.Fatal("a scalar output was accepted")
+// TestMissingORTLibrary checks that the modes that run ONNX Runtime
+// report a library that cannot be loaded before they read the model: the
+// model here does not exist, and the error must be about the library.
+func TestMissingORTLibrary(t *testing.T) {
+	for _, mode := range [][]string{{"--compare"}, {"--bisect"}, {"--engine", "ort"}} {
+		args := append([]string{"--ort-lib", "/nonexistent/libonnxruntime.so.1"}, mode...)
+		code, _, stderr := runCmd(t, append(args, "/nonexistent/model.onnx")...)
+		if code != exitFailure {
+			t.Errorf("%v: exit %d, want %d", mode, code, exitFailure)
+		}
+		mustContain(t, "stderr", stderr, "/nonexistent/libonnxruntime.so.1")
+		if strings.Contains(stderr, "model.onnx") {
+			t.Errorf("%v: the model was read before the library was loaded:\n%s", mode, stderr)
+		}
 	}
-	mustContain(t, "error", err.Error(), `output "total" is float32[]`, "cannot return scalars")
-	if err := ortCanReturn(smallCNN(t, 1)); err != nil {
-		t.Errorf("small CNN refused: %v", err)
+}
+
+// TestBisectORTScalars runs --bisect against ONNX Runtime on a model with
+// a scalar intermediate value, which the bisect copy exposes and ONNX
+// Runtime must return as a scalar equal to the native engine's.
+func TestBisectORTScalars(t *testing.T) {
+	lib := testenv.ORTLibrary(t)
+	exposed, _ := exposeIntermediates(scalarModel(t))
+	path := filepath.Join(t.TempDir(), "scalars.onnx")
+	if err := onnx.WriteFile(path, exposed, nil); err != nil {
+		t.Fatal(err)
+	}
+	e, err := openORT(&options{ortLib: lib})(path, exposed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	x := tensor.FromFloat32([]float32{3}, 1, 1)
+	outs, err := e.Run(map[string]*tensor.Tensor{"x": x})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// x*0.5 = 1.5 exactly; shifted = scaled + total = 3.
+	want := map[string]*tensor.Tensor{
+		"scaled":  tensor.FromFloat32([]float32{1.5}, 1, 1),
+		"total":   tensor.FromFloat32([]float32{1.5}),
+		"shifted": tensor.FromFloat32([]float32{3}, 1, 1),
+	}
+	for name, w := range want {
+		if got := outs[name]; got == nil || !reflect.DeepEqual(got.Shape, w.Shape) || !reflect.DeepEqual(got.F32(), w.F32()) {
+			t.Errorf("%s = %v, want %v", name, got, w)
+		}
 	}
 }

@@ -1,16 +1,16 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
+	"runtime"
 
-	"github.com/onnxkit/onnxkit/conformance/ortrun"
 	"github.com/onnxkit/onnxkit/graph"
+	"github.com/onnxkit/onnxkit/internal/ort"
+	"github.com/onnxkit/onnxkit/internal/repo"
 	"github.com/onnxkit/onnxkit/native"
-	"github.com/onnxkit/onnxkit/native/data"
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
 
@@ -51,7 +51,7 @@ func openNative(_ string, m *graph.Model) (engine, error) {
 
 // ortEngine is ONNX Runtime.
 type ortEngine struct {
-	s *ortrun.Session
+	s *ort.Session
 	// inits are the initializers that ONNX Runtime lists as inputs (those
 	// also declared as graph inputs, as before IR version 4), passed
 	// unless the caller overrides them.
@@ -75,17 +75,10 @@ func (e ortEngine) Close() error { return e.s.Close() }
 // threads.
 func openORT(o *options) opener {
 	return func(path string, m *graph.Model) (engine, error) {
-		if err := ortCanReturn(m); err != nil {
+		if err := loadORT(o); err != nil {
 			return nil, err
 		}
-		lib, err := ortLibrary(o.ortLib)
-		if err != nil {
-			return nil, err
-		}
-		if err := ortrun.Init(lib); err != nil {
-			return nil, err
-		}
-		s, err := ortrun.Open(path, o.threads)
+		s, err := ort.Open(path, ort.Options{IntraOpThreads: o.threads})
 		if err != nil {
 			return nil, err
 		}
@@ -104,52 +97,57 @@ func openORT(o *options) opener {
 	}
 }
 
-// ortCanReturn refuses a model with an output that onnxruntime_go v1.27
-// mishandles, a scalar or an empty tensor, as far as the declared or
-// inferred types tell: conformance/ortrun would fail on it.
-func ortCanReturn(m *graph.Model) error {
-	types, _ := graph.InferTypes(m) // a partial map is enough
-	for _, v := range m.Graph.Outputs {
-		t := v.Type
-		if t == nil || t.Shape == nil {
-			t = types[v.Name]
-		}
-		if t == nil || t.Kind != graph.TensorKind || t.Shape == nil {
-			continue
-		}
-		empty := len(t.Shape) == 0
-		for _, d := range t.Shape {
-			empty = empty || (d.Known() && d.Size == 0)
-		}
-		if empty {
-			return fmt.Errorf("output %q is %v: onnxruntime_go v1.27 cannot return scalars or empty tensors", v.Name, t)
-		}
+// needsORT reports whether o's mode runs ONNX Runtime.
+func needsORT(o *options) bool {
+	return !o.summary && (o.compare || o.bisect || o.engine == "ort")
+}
+
+// loadORT finds and loads the ONNX Runtime library that o names, or the
+// default one (see ortLibrary).
+func loadORT(o *options) error {
+	lib, err := ortLibrary(o.ortLib)
+	if err != nil {
+		return err
+	}
+	if err := ort.Load(lib); err != nil {
+		return fmt.Errorf("%w (give --ort-lib or set %s)", err, ort.LibraryEnv)
 	}
 	return nil
 }
 
-// ortLibrary finds the ONNX Runtime library: flag, then
-// $ONNXRUNTIME_SHARED_LIBRARY_PATH, then the repository's cache.
+// ortLibraryName is the file name of ONNX Runtime's shared library on each
+// system, as its releases ship it.
+var ortLibraryName = map[string]string{
+	"linux":   "libonnxruntime.so.1",
+	"darwin":  "libonnxruntime.dylib",
+	"windows": "onnxruntime.dll",
+}
+
+// ortLibrary finds the ONNX Runtime library: the flag, else
+// $ONNXRUNTIME_SHARED_LIBRARY_PATH, else the copy that test.sh unpacks
+// into .cache/onnxruntime when run from inside onnxkit's repository, else
+// the bare library name, which the system's loader searches for
+// (LD_LIBRARY_PATH, the system's library folders).
 func ortLibrary(flag string) (string, error) {
 	if flag != "" {
 		return flag, nil
 	}
-	if env := os.Getenv("ONNXRUNTIME_SHARED_LIBRARY_PATH"); env != "" {
+	if env := os.Getenv(ort.LibraryEnv); env != "" {
 		return env, nil
 	}
-	wd, err := os.Getwd()
-	if err != nil {
-		return "", err
+	name, ok := ortLibraryName[runtime.GOOS]
+	if !ok {
+		return "", fmt.Errorf("no default ONNX Runtime library on %s: give --ort-lib or set %s", runtime.GOOS, ort.LibraryEnv)
 	}
-	repo, err := data.FindRepo(wd)
-	if err != nil {
-		return "", errors.New("no ONNX Runtime library: give --ort-lib or set ONNXRUNTIME_SHARED_LIBRARY_PATH")
+	if wd, err := os.Getwd(); err == nil {
+		if root, err := repo.Root(wd); err == nil {
+			lib := filepath.Join(root, ".cache", "onnxruntime", name)
+			if _, err := os.Stat(lib); err == nil {
+				return lib, nil
+			}
+		}
 	}
-	lib := filepath.Join(repo, ".cache", "onnxruntime", "libonnxruntime.so.1")
-	if _, err := os.Stat(lib); err != nil {
-		return "", fmt.Errorf("no ONNX Runtime library at %s: give --ort-lib or set ONNXRUNTIME_SHARED_LIBRARY_PATH", lib)
-	}
-	return lib, nil
+	return name, nil
 }
 
 // openEngine opens the engine o selects.

@@ -37,10 +37,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 // disagreeing beyond the tolerances; the details have been printed.
 var errOutOfTolerance = errors.New("the engines disagree beyond the tolerances")
 
-// execute reads the model and runs the selected mode.
+// execute reads the model and runs the selected mode. ONNX Runtime, when
+// the mode needs it, is loaded first, so that a missing library is
+// reported before a large model is read.
 func execute(o *options, stdout io.Writer) error {
 	if err := simd.StartupError(); err != nil {
 		return err
+	}
+	if needsORT(o) {
+		if err := loadORT(o); err != nil {
+			return err
+		}
 	}
 	m, err := onnx.ReadFile(o.model)
 	if err != nil {

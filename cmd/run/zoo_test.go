@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/onnxkit/onnxkit/conformance/testenv"
+	"github.com/onnxkit/onnxkit/internal/testenv"
 )
 
 // zooModels are the models that conformance/zoo/build.py exports, in its

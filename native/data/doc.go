@@ -24,8 +24,8 @@
 //
 // A training loop:
 //
-//	repo, err := data.FindRepo(".")
-//	dir, err := data.EnsurePrepared(data.SourceDir(repo), data.PreparedDir(repo))
+//	// root is the repository's folder
+//	dir, err := data.EnsurePrepared(data.SourceDir(root), data.PreparedDir(root))
 //	ds, err := data.LoadDir(dir)
 //	train, val, _, err := data.Split(ds, 1, 0.1, 0.1)
 //	loader, err := data.NewLoader(train.Items, data.DefaultLoaderConfig(128, 1))

@@ -35,25 +35,6 @@ func PreparedDir(repo string) string {
 	return filepath.Join(repo, ".cache", PreparedName)
 }
 
-// FindRepo returns the nearest folder at or above start that holds a
-// go.mod file, the root of the repository when run from inside it.
-func FindRepo(start string) (string, error) {
-	dir, err := filepath.Abs(start)
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("data: no go.mod at or above %s", start)
-		}
-		dir = parent
-	}
-}
-
 // Prepare writes the prepared copy of the dataset at srcDir (any layout
 // LoadDir reads) into dstDir, which must not exist yet:
 //

@@ -246,10 +246,6 @@ func TestEnsurePrepared(t *testing.T) {
 
 func TestDefaultLocations(t *testing.T) {
 	root := repoRoot(t)
-	got, err := FindRepo(filepath.Join(root, "native", "data"))
-	if err != nil || got != root {
-		t.Errorf("FindRepo = %q, %v; want %q", got, err, root)
-	}
 	if want := filepath.Join(filepath.Dir(root), "shared", "data", "oxflower17"); SourceDir(root) != want {
 		t.Errorf("SourceDir = %q, want %q", SourceDir(root), want)
 	}

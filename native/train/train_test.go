@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/onnxkit/onnxkit/conformance/testenv"
+	"github.com/onnxkit/onnxkit/internal/flowerstest"
 )
 
 // quickConfig is a short run on a small data set: enough steps for the
@@ -31,7 +31,7 @@ func quickConfig(dir string) Config {
 // class and checks that the training loss falls, and that the run is
 // deterministic: a second run's first epoch has exactly the same loss.
 func TestShortRunLearns(t *testing.T) {
-	dir := testenv.Flowers(t, t.TempDir(), 2)
+	dir := flowerstest.Prepare(t, t.TempDir(), 2)
 	cfg := quickConfig(dir)
 	cfg.Epochs = 5
 	run := func(cfg Config) *Result {
@@ -73,7 +73,7 @@ func losses(h []EpochMetrics) []float64 {
 // resumes it here and checks that the final weights equal, bit for bit,
 // those of an uninterrupted run with the same seed.
 func TestKilledRunResumesExactly(t *testing.T) {
-	dir := testenv.Flowers(t, t.TempDir(), 1)
+	dir := flowerstest.Prepare(t, t.TempDir(), 1)
 	cfg := quickConfig(dir)
 	cfg.BatchSize = 8
 	ckpt := filepath.Join(t.TempDir(), "run.ckpt")

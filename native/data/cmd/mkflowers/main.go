@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/onnxkit/onnxkit/internal/repo"
 	"github.com/onnxkit/onnxkit/native/data"
 )
 
@@ -27,15 +28,15 @@ func main() {
 	dst := flag.String("dst", "", "output folder, must not exist (default <repo>/.cache/oxflower17-256)")
 	flag.Parse()
 	if *src == "" || *dst == "" {
-		repo, err := data.FindRepo(".")
+		root, err := repo.Root(".")
 		if err != nil {
 			log.Fatal(err)
 		}
 		if *src == "" {
-			*src = data.SourceDir(repo)
+			*src = data.SourceDir(root)
 		}
 		if *dst == "" {
-			*dst = data.PreparedDir(repo)
+			*dst = data.PreparedDir(root)
 		}
 	}
 	start := time.Now()

@@ -1,5 +1,7 @@
 // Package testenv finds the external components that onnxkit's tests
-// use: the ONNX backend test suite and the ONNX Runtime shared library.
+// use: the ONNX backend test suite, the ONNX Runtime shared library and
+// the repository's root. It imports only the standard library, so that the
+// tests of every package may use it without breaking the one-way imports.
 //
 // A test that needs a missing component is skipped on a developer's
 // machine, with the reason, and fails when the environment variable CI is
@@ -7,13 +9,10 @@
 package testenv
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
 	"testing"
-
-	"github.com/onnxkit/onnxkit/native/data"
 )
 
 // DefaultSuiteDir is where Debian's libonnx-testdata installs the ONNX
@@ -29,20 +28,24 @@ func SuiteDir(t testing.TB) string {
 	if dir == "" {
 		dir = DefaultSuiteDir
 	}
-	require(t, dir, "the ONNX backend test suite (apt-get install libonnx-testdata, or set ONNX_TESTDATA)")
+	Require(t, dir, "the ONNX backend test suite (apt-get install libonnx-testdata, or set ONNX_TESTDATA)")
 	return dir
 }
+
+// ORTLibraryEnv is the environment variable that names ONNX Runtime's
+// shared library.
+const ORTLibraryEnv = "ONNXRUNTIME_SHARED_LIBRARY_PATH"
 
 // ORTLibrary returns the path of the ONNX Runtime shared library:
 // $ONNXRUNTIME_SHARED_LIBRARY_PATH when set, else the copy that the test
 // command unpacks into .cache/onnxruntime at the repository's root.
 func ORTLibrary(t testing.TB) string {
 	t.Helper()
-	path := os.Getenv("ONNXRUNTIME_SHARED_LIBRARY_PATH")
+	path := os.Getenv(ORTLibraryEnv)
 	if path == "" {
 		path = filepath.Join(RepoRoot(t), ".cache", "onnxruntime", "libonnxruntime.so.1")
 	}
-	require(t, path, "ONNX Runtime 1.30 (run ./test.sh once, or set ONNXRUNTIME_SHARED_LIBRARY_PATH)")
+	Require(t, path, "ONNX Runtime 1.30 (run ./test.sh once, or set ONNXRUNTIME_SHARED_LIBRARY_PATH)")
 	return path
 }
 
@@ -64,14 +67,16 @@ func Zoo(t testing.TB) string {
 	if dir == "" {
 		dir = filepath.Join(RepoRoot(t), ".cache", "zoo")
 	}
-	require(t, filepath.Join(dir, "MANIFEST.txt"), "the model zoo (/usr/bin/python3 conformance/zoo/build.py, or set ONNXKIT_ZOO)")
+	Require(t, filepath.Join(dir, "MANIFEST.txt"), "the model zoo (/usr/bin/python3 conformance/zoo/build.py, or set ONNXKIT_ZOO)")
 	return dir
 }
 
 // InCI reports whether the tests run under CI, where nothing may be skipped.
 func InCI() bool { return os.Getenv("CI") != "" }
 
-func require(t testing.TB, path, what string) {
+// Require skips the test, or fails it under CI, when nothing exists at
+// path; what says what is missing and how to get it.
+func Require(t testing.TB, path, what string) {
 	t.Helper()
 	if _, err := os.Stat(path); err != nil {
 		if InCI() {
@@ -79,35 +84,4 @@ func require(t testing.TB, path, what string) {
 		}
 		t.Skipf("%s is missing: %v", what, err)
 	}
-}
-
-// Flowers prepares perClass real images of each of the 17 classes of the
-// Oxford 17 Flowers set (from ../shared/data/oxflower17 beside the
-// repository), shrunk to 256x256, in the 17flowers layout in dir/prepared,
-// and returns that folder. dir must exist; the caller owns it.
-func Flowers(t testing.TB, dir string, perClass int) string {
-	t.Helper()
-	src := data.SourceDir(RepoRoot(t))
-	require(t, filepath.Join(src, "jpg"), "the Oxford 17 Flowers images (../shared/data/oxflower17)")
-	raw := filepath.Join(dir, "raw")
-	if err := os.MkdirAll(filepath.Join(raw, "jpg"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for class := 0; class < 17; class++ {
-		for i := 0; i < perClass; i++ {
-			name := fmt.Sprintf("image_%04d.jpg", class*80+i+1)
-			b, err := os.ReadFile(filepath.Join(src, "jpg", name))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(filepath.Join(raw, "jpg", name), b, 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	dst := filepath.Join(dir, "prepared")
-	if err := data.Prepare(raw, dst); err != nil {
-		t.Fatal(err)
-	}
-	return dst
 }
