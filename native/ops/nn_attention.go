@@ -166,11 +166,11 @@ func (op *attention) dims(in []*tensor.Tensor) (attentionDims, error) {
 	var d attentionDims
 	q, k, v := in[0], in[1], in[2]
 	if q.Rank() != k.Rank() || q.Rank() != v.Rank() || q.Rank() != 3 && q.Rank() != 4 {
-		return d, fmt.Errorf("Q %v, K %v and V %v must all be 3-D or all 4-D", q.Shape, k.Shape, v.Shape)
+		return d, fmt.Errorf("input Q %v, K %v and V %v must all be 3-D or all 4-D", q.Shape, k.Shape, v.Shape)
 	}
 	d.batch = q.Shape[0]
 	if k.Shape[0] != d.batch || v.Shape[0] != d.batch {
-		return d, fmt.Errorf("Q %v, K %v and V %v differ in batch size", q.Shape, k.Shape, v.Shape)
+		return d, fmt.Errorf("input Q %v, K %v and V %v differ in batch size", q.Shape, k.Shape, v.Shape)
 	}
 	if q.Rank() == 3 {
 		d.threeD = true
@@ -184,20 +184,20 @@ func (op *attention) dims(in []*tensor.Tensor) (attentionDims, error) {
 		d.qLen, d.kvLen = q.Shape[1], k.Shape[1]
 		d.headDim, d.vHeadDim = q.Shape[2]/d.qHeads, v.Shape[2]/d.kvHeads
 		if k.Shape[2]/d.kvHeads != d.headDim {
-			return d, fmt.Errorf("K %v has head size %d, Q %v has %d", k.Shape, k.Shape[2]/d.kvHeads, q.Shape, d.headDim)
+			return d, fmt.Errorf("input K %v has head size %d, Q %v has %d", k.Shape, k.Shape[2]/d.kvHeads, q.Shape, d.headDim)
 		}
 		if v.Shape[1] != d.kvLen {
-			return d, fmt.Errorf("K %v and V %v differ in sequence length", k.Shape, v.Shape)
+			return d, fmt.Errorf("input K %v and V %v differ in sequence length", k.Shape, v.Shape)
 		}
 	} else {
 		d.qHeads, d.kvHeads = q.Shape[1], k.Shape[1]
 		d.qLen, d.kvLen = q.Shape[2], k.Shape[2]
 		d.headDim, d.vHeadDim = q.Shape[3], v.Shape[3]
 		if k.Shape[3] != d.headDim {
-			return d, fmt.Errorf("K %v and Q %v differ in head size", k.Shape, q.Shape)
+			return d, fmt.Errorf("input K %v and Q %v differ in head size", k.Shape, q.Shape)
 		}
 		if v.Shape[1] != d.kvHeads || v.Shape[2] != d.kvLen {
-			return d, fmt.Errorf("K %v and V %v differ in heads or sequence length", k.Shape, v.Shape)
+			return d, fmt.Errorf("input K %v and V %v differ in heads or sequence length", k.Shape, v.Shape)
 		}
 	}
 	if d.kvHeads == 0 || d.qHeads%d.kvHeads != 0 {
@@ -432,12 +432,16 @@ func gemmT[T floatNumber](g linalg.Gemm, transA, transB bool, m, n, k int, alpha
 		for j := range n {
 			sum := 0.0
 			for p := range k {
-				x, y := a[i*lda+p], b[p*ldb+j]
+				var x, y T
 				if transA {
 					x = a[p*lda+i]
+				} else {
+					x = a[i*lda+p]
 				}
 				if transB {
 					y = b[j*ldb+p]
+				} else {
+					y = b[p*ldb+j]
 				}
 				sum += float64(x) * float64(y)
 			}
@@ -483,11 +487,15 @@ func (a *attentionInputs[T]) scoresRows(g linalg.Gemm, b, h int, z, capped, qk, 
 	if qk != nil && mode == qkModeSoftcap {
 		copy(qk, z)
 	}
+	masked := a.maskB != nil || a.maskF != nil || a.causal || a.nonpad != nil
 	for i := range d.qLen {
 		row := z[i*d.total : (i+1)*d.total]
-		live := a.biasRow(bias, b, h, i)
-		for j := range row {
-			row[j] += bias[j]
+		live := true
+		if masked {
+			live = a.biasRow(bias, b, h, i)
+			for j := range row {
+				row[j] += bias[j]
+			}
 		}
 		if qk != nil && mode == qkModeMasked {
 			copy(qk[i*d.total:], row)
@@ -510,6 +518,10 @@ func softmaxRow[T floatNumber](row []T, live bool) {
 		clear(row)
 		return
 	}
+	if r32, ok := any(row).([]float32); ok {
+		softmaxRow32(r32, float32(m))
+		return
+	}
 	sum := 0.0
 	for j, v := range row {
 		e := math.Exp(float64(v - m))
@@ -522,6 +534,45 @@ func softmaxRow[T floatNumber](row []T, live bool) {
 	}
 }
 
+// softmaxRow32 is softmaxRow's float32 path, row's maximum m given:
+// exp32 instead of float64's math.Exp, sum in float64.
+func softmaxRow32(row []float32, m float32) {
+	sum := 0.0
+	for j, v := range row {
+		e := exp32(v - m)
+		row[j] = e
+		sum += float64(e)
+	}
+	inv := float32(1 / sum)
+	for j := range row {
+		row[j] *= inv
+	}
+}
+
+// Constants of exp32: ln 2 split in a part exact in float32 and the
+// rest, and 1/ln 2.
+const (
+	ln2Hi  = 0.693145751953125
+	ln2Lo  = 1.428606765330187045e-06
+	log2e  = 1.44269504088896341
+	expMin = -87.33654 // below, e^x is under float32's smallest normal
+)
+
+// exp32 returns e^x for x <= 0 (a softmax's shifted scores) within about
+// 2 ulp of float32: x = k ln2 + r with |r| <= ln2/2, e^r by its Taylor
+// polynomial to r⁷ (truncation below 2e-8 relative), times 2^k built in
+// the exponent bits. Arguments under expMin give 0; NaN stays NaN.
+func exp32(x float32) float32 {
+	if x < expMin {
+		return 0
+	}
+	ki := int32(x*log2e - 0.5) // x <= 0: rounds to nearest, truncating toward 0
+	k := float32(ki)
+	r := x - k*ln2Hi - k*ln2Lo
+	p := 1 + r*(1+r*(1.0/2+r*(1.0/6+r*(1.0/24+r*(1.0/120+r*(1.0/720+r*(1.0/5040)))))))
+	return p * math.Float32frombits(uint32(ki+127)<<23)
+}
+
 // Forward computes Y and the wanted present_key, present_value and
 // qk_matmul_output.
 func (op *attention) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
@@ -530,7 +581,7 @@ func (op *attention) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tenso
 	}
 	dt := in[0].DType
 	if !isFloatDType(dt) {
-		return nil, fmt.Errorf("Q is %v, want a float type", dt)
+		return nil, fmt.Errorf("input Q is %v, want a float type", dt)
 	}
 	for i := 1; i < 6; i++ {
 		if t := optionalInput(in, i); t != nil && i != 3 && t.DType != dt {
