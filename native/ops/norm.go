@@ -10,6 +10,7 @@ import (
 	"slices"
 
 	"github.com/onnxkit/onnxkit/graph"
+	"github.com/onnxkit/onnxkit/native/parallel"
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
 
@@ -186,16 +187,9 @@ func (op *layerNorm) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tenso
 	for d := axis; d < len(statShape); d++ {
 		statShape[d] = 1
 	}
-	var y any
-	var mean, invStd []float64
-	switch d := computeData(x).(type) {
-	case []float32:
-		y, mean, invStd = layerNormKernel(d, p)
-	case []float64:
-		y, mean, invStd = layerNormKernel(d, p)
-	}
+	y, mean, invStd := layerNormRun(ctx, x, p)
 	return []*tensor.Tensor{
-		storeData(x.DType, x.Shape, y),
+		y,
 		float64sToDType(mean, op.stashType, statShape),
 		float64sToDType(invStd, op.stashType, statShape),
 	}, nil
@@ -347,49 +341,118 @@ type layerNormParams struct {
 }
 
 // layerNormKernel normalises each consecutive block of p.size elements
-// of x (the trailing, normalised dimensions), accumulating in float64.
-// With p.rms the mean is 0 and not subtracted.
-func layerNormKernel[T floatNumber](x []T, p layerNormParams) (y []T, mean, invStd []float64) {
-	y = make([]T, len(x))
+// of x (the trailing, normalised dimensions) into y, the blocks spread
+// over the cores. The moments are accumulated in float64; the affine map
+// (x - mean)·invStd·scale + bias is computed in T. With p.rms the mean is
+// 0 and not subtracted.
+func layerNormKernel[T floatNumber](x, y []T, p layerNormParams) (mean, invStd []float64) {
 	if p.size == 0 {
-		return y, nil, nil
+		return nil, nil
 	}
 	blocks := len(x) / p.size
 	mean, invStd = make([]float64, blocks), make([]float64, blocks)
-	for b := range blocks {
-		start := b * p.size
-		xs, ys := x[start:start+p.size], y[start:start+p.size]
-		m := 0.0
-		if !p.rms {
-			sum := 0.0
-			for _, v := range xs {
-				sum += float64(v)
+	scale, bias := toFloats[T](p.scale), toFloats[T](p.bias)
+	parallel.For(blocks, max(1, ewGrain/(4*p.size)), func(lo, hi int) {
+		for b := lo; b < hi; b++ {
+			start := b * p.size
+			xs, ys := x[start:start+p.size], y[start:start+p.size]
+			m := 0.0
+			if !p.rms {
+				m = sumOf(xs) / float64(p.size)
 			}
-			m = sum / float64(p.size)
-		}
-		sq := 0.0
-		for _, v := range xs {
-			d := float64(v) - m
-			sq += d * d
-		}
-		inv := 1 / math.Sqrt(sq/float64(p.size)+p.epsilon)
-		mean[b], invStd[b] = m, inv
-		scale, bias := p.scale, p.bias
-		if p.scalePerElement {
-			scale = scale[start:]
-		}
-		if p.biasPerElement {
-			bias = bias[start:]
-		}
-		for i, v := range xs {
-			r := (float64(v) - m) * inv * scale[i]
-			if bias != nil {
-				r += bias[i]
+			inv := 1 / math.Sqrt(squaredDeviations(xs, m)/float64(p.size)+p.epsilon)
+			mean[b], invStd[b] = m, inv
+			sc, bs := scale, bias
+			if p.scalePerElement {
+				sc = sc[start:]
 			}
-			ys[i] = T(r)
+			if p.biasPerElement {
+				bs = bs[start:]
+			}
+			sc = sc[:len(xs)]
+			mT, invT := T(m), T(inv)
+			if bs == nil {
+				for i, v := range xs {
+					ys[i] = (v - mT) * invT * sc[i]
+				}
+				continue
+			}
+			bs = bs[:len(xs)]
+			for i, v := range xs {
+				ys[i] = (v-mT)*invT*sc[i] + bs[i]
+			}
 		}
+	})
+	return mean, invStd
+}
+
+// sumOf returns the sum of x in float64, in four interleaved partial
+// sums so that the additions need not wait for each other.
+func sumOf[T floatNumber](x []T) float64 {
+	var s0, s1, s2, s3 float64
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		s0 += float64(x[i])
+		s1 += float64(x[i+1])
+		s2 += float64(x[i+2])
+		s3 += float64(x[i+3])
 	}
-	return y, mean, invStd
+	for ; i < len(x); i++ {
+		s0 += float64(x[i])
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+// squaredDeviations returns the sum of (x - m)² in float64, in four
+// partial sums as sumOf.
+func squaredDeviations[T floatNumber](x []T, m float64) float64 {
+	var s0, s1, s2, s3 float64
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		d0, d1, d2, d3 := float64(x[i])-m, float64(x[i+1])-m, float64(x[i+2])-m, float64(x[i+3])-m
+		s0 += d0 * d0
+		s1 += d1 * d1
+		s2 += d2 * d2
+		s3 += d3 * d3
+	}
+	for ; i < len(x); i++ {
+		d := float64(x[i]) - m
+		s0 += d * d
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+// layerNormRun runs layerNormKernel on x, a float32 output from ctx's
+// pool, and returns Y with the blocks' moments.
+func layerNormRun(ctx *Context, x *tensor.Tensor, p layerNormParams) (y *tensor.Tensor, mean, invStd []float64) {
+	switch d := computeData(x).(type) {
+	case []float32:
+		if x.DType == graph.Float32 {
+			y = ctx.Float32(x.Shape...)
+			mean, invStd = layerNormKernel(d, y.F32(), p)
+			return y, mean, invStd
+		}
+		ys := make([]float32, len(d))
+		mean, invStd = layerNormKernel(d, ys, p)
+		return storeData(x.DType, x.Shape, ys), mean, invStd
+	case []float64:
+		ys := make([]float64, len(d))
+		mean, invStd = layerNormKernel(d, ys, p)
+		return storeData(x.DType, x.Shape, ys), mean, invStd
+	}
+	panic(fmt.Sprintf("layerNormRun: %v", x.DType)) // params admits float types only
+}
+
+// toFloats converts float64 values to T (nil stays nil).
+func toFloats[T floatNumber](v []float64) []T {
+	if v == nil {
+		return nil
+	}
+	out := make([]T, len(v))
+	for i, f := range v {
+		out[i] = T(f)
+	}
+	return out
 }
 
 // layerNormParam returns the values of Scale or B broadcast to X's

@@ -129,16 +129,8 @@ func (op *groupNorm) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tenso
 
 // groupMoments returns the mean and inverse standard deviation of a block.
 func groupMoments[T floatNumber](xs []T, eps float64) (mean, r float64) {
-	for _, v := range xs {
-		mean += float64(v)
-	}
-	mean /= float64(len(xs))
-	sq := 0.0
-	for _, v := range xs {
-		d := float64(v) - mean
-		sq += d * d
-	}
-	return mean, 1 / math.Sqrt(sq/float64(len(xs))+eps)
+	mean = sumOf(xs) / float64(len(xs))
+	return mean, 1 / math.Sqrt(squaredDeviations(xs, mean)/float64(len(xs))+eps)
 }
 
 func groupNormKernel[T floatNumber](op *groupNorm, l *groupNormLayout, x []T) []T {

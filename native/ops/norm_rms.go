@@ -44,14 +44,8 @@ func (op *rmsNorm) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor,
 		return nil, err
 	}
 	p.rms = true
-	var y any
-	switch d := computeData(in[0]).(type) {
-	case []float32:
-		y, _, _ = layerNormKernel(d, p)
-	case []float64:
-		y, _, _ = layerNormKernel(d, p)
-	}
-	return []*tensor.Tensor{storeData(in[0].DType, in[0].Shape, y)}, nil
+	y, _, _ := layerNormRun(ctx, in[0], p)
+	return []*tensor.Tensor{y}, nil
 }
 
 // Backward returns the gradients of X and scale.
