@@ -226,13 +226,17 @@ func normBackward(in, gradOut []*tensor.Tensor, p layerNormParams, axis int) ([]
 			stats[j] = v
 		}
 	}
+	dy := gradOut[0]
+	if dy == nil { // only Mean or InvStdDev reach the loss
+		dy = tensor.New(x.DType, x.Shape...)
+	}
 	var dx any
 	var dScale, dBias []float64
 	switch xs := x.Data.(type) {
 	case []float32:
-		dx, dScale, dBias = layerNormGrad(xs, gradOut[0].F32(), p, stats[0], stats[1])
+		dx, dScale, dBias = layerNormGrad(xs, dy.F32(), p, stats[0], stats[1])
 	case []float64:
-		dx, dScale, dBias = layerNormGrad(xs, gradOut[0].Data.([]float64), p, stats[0], stats[1])
+		dx, dScale, dBias = layerNormGrad(xs, dy.Data.([]float64), p, stats[0], stats[1])
 	default:
 		return nil, fmt.Errorf("backward on %v is not supported; want float32 or float64", x.DType)
 	}
