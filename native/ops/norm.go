@@ -10,6 +10,7 @@ import (
 	"slices"
 
 	"github.com/onnxkit/onnxkit/graph"
+	"github.com/onnxkit/onnxkit/native/parallel"
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
 
@@ -144,10 +145,11 @@ func newLayerNorm(n *graph.Node, opset int64) (Op, error) {
 	return op, nil
 }
 
-// Forward returns Y, Mean and InvStdDev.
-func (op *layerNorm) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	if err := checkArity(in, 2, -1); err != nil {
-		return nil, err
+// params checks layerNorm's inputs and returns the kernel's operands and
+// the resolved axis.
+func (op *layerNorm) params(in []*tensor.Tensor) (layerNormParams, int, error) {
+	if err := checkArity(in, 2, 3); err != nil {
+		return layerNormParams{}, 0, err
 	}
 	x := in[0]
 	rank := int64(len(x.Shape))
@@ -156,90 +158,305 @@ func (op *layerNorm) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tenso
 		axis += rank
 	}
 	if axis < 0 || axis > rank {
-		return nil, fmt.Errorf("axis %d is out of range for rank %d", op.axis, rank)
+		return layerNormParams{}, 0, fmt.Errorf("axis %d is out of range for rank %d", op.axis, rank)
 	}
 	if !isFloatDType(x.DType) {
-		return nil, fmt.Errorf("input X is %v, want a float type", x.DType)
+		return layerNormParams{}, 0, fmt.Errorf("input X is %v, want a float type", x.DType)
 	}
 	p := layerNormParams{size: tensor.NumElements(x.Shape[axis:]), epsilon: op.epsilon}
 	var err error
 	if p.scale, p.scalePerElement, err = layerNormParam(in[1], x.Shape, int(axis), "Scale"); err != nil {
-		return nil, err
+		return p, 0, err
 	}
 	if b := optionalInput(in, 2); b != nil {
 		if p.bias, p.biasPerElement, err = layerNormParam(b, x.Shape, int(axis), "B"); err != nil {
-			return nil, err
+			return p, 0, err
 		}
 	}
+	return p, int(axis), nil
+}
+
+// Forward returns Y, Mean and InvStdDev.
+func (op *layerNorm) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	p, axis, err := op.params(in)
+	if err != nil {
+		return nil, err
+	}
+	x := in[0]
 	statShape := append([]int(nil), x.Shape...)
-	for d := axis; d < rank; d++ {
+	for d := axis; d < len(statShape); d++ {
 		statShape[d] = 1
 	}
-	var y any
-	var mean, invStd []float64
-	switch d := computeData(x).(type) {
-	case []float32:
-		y, mean, invStd = layerNormKernel(d, p)
-	case []float64:
-		y, mean, invStd = layerNormKernel(d, p)
-	}
+	y, mean, invStd := layerNormRun(ctx, x, p)
 	return []*tensor.Tensor{
-		storeData(x.DType, x.Shape, y),
+		y,
 		float64sToDType(mean, op.stashType, statShape),
 		float64sToDType(invStd, op.stashType, statShape),
 	}, nil
+}
+
+// Backward returns the gradients of X, Scale and B, for float32 and
+// float64 X. With x̂ = (x - mean)·r, r = InvStdDev, g = dY·Scale and N
+// the block size, over each normalised block:
+//
+//	dX     = r (g - mean(g) - x̂ mean(g x̂)) + dMean/N - dInvStdDev r² x̂/N
+//	dScale = Σ dY x̂,  dB = Σ dY   (summed over what Scale and B broadcast along)
+func (op *layerNorm) Backward(ctx *Context, in, out, gradOut []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	p, axis, err := op.params(in)
+	if err != nil {
+		return nil, err
+	}
+	return normBackward(in, gradOut, p, axis)
+}
+
+// normBackward is the backward pass of LayerNormalization and
+// RMSNormalization (p.rms): gradients of X, the scale and the optional
+// bias, gradOut holding those of Y and, for LayerNormalization, of Mean
+// and InvStdDev.
+func normBackward(in, gradOut []*tensor.Tensor, p layerNormParams, axis int) ([]*tensor.Tensor, error) {
+	x := in[0]
+	grads := make([]*tensor.Tensor, len(in))
+	stats := make([][]float64, 2)
+	for j := range stats {
+		if j+1 < len(gradOut) && gradOut[j+1] != nil {
+			v, err := gradOut[j+1].Float64s()
+			if err != nil {
+				return nil, err
+			}
+			stats[j] = v
+		}
+	}
+	dy := gradOut[0]
+	if dy == nil { // only Mean or InvStdDev reach the loss
+		dy = tensor.New(x.DType, x.Shape...)
+	}
+	var dx any
+	var dScale, dBias []float64
+	switch xs := x.Data.(type) {
+	case []float32:
+		dx, dScale, dBias = layerNormGrad(xs, dy.F32(), p, stats[0], stats[1])
+	case []float64:
+		dx, dScale, dBias = layerNormGrad(xs, dy.Data.([]float64), p, stats[0], stats[1])
+	default:
+		return nil, fmt.Errorf("backward on %v is not supported; want float32 or float64", x.DType)
+	}
+	grads[0] = storeData(x.DType, x.Shape, dx)
+	from := func(perElement bool) []int {
+		if perElement {
+			return x.Shape
+		}
+		return x.Shape[axis:]
+	}
+	grads[1] = float64sToDType(sumToParam(dScale, from(p.scalePerElement), in[1].Shape), in[1].DType, in[1].Shape)
+	if b := optionalInput(in, 2); b != nil {
+		grads[2] = float64sToDType(sumToParam(dBias, from(p.biasPerElement), b.Shape), b.DType, b.Shape)
+	}
+	return grads, nil
+}
+
+// layerNormGrad computes dX of layerNormKernel given dY (and the optional
+// gradients of the blocks' mean and inverse standard deviation), and the
+// gradients of p.scale and p.bias in their broadcast layout.
+func layerNormGrad[T floatNumber](x, dy []T, p layerNormParams, dMean, dInv []float64) (dx []T, dScale, dBias []float64) {
+	dx = make([]T, len(x))
+	dScale, dBias = make([]float64, len(p.scale)), make([]float64, len(p.scale))
+	if p.size == 0 {
+		return dx, dScale, dBias
+	}
+	n := float64(p.size)
+	xhat, g := make([]float64, p.size), make([]float64, p.size)
+	for b := range len(x) / p.size {
+		start := b * p.size
+		xs, gs, ds := x[start:start+p.size], dy[start:start+p.size], dx[start:start+p.size]
+		m := 0.0
+		if !p.rms {
+			for _, v := range xs {
+				m += float64(v)
+			}
+			m /= n
+		}
+		sq := 0.0
+		for _, v := range xs {
+			d := float64(v) - m
+			sq += d * d
+		}
+		r := 1 / math.Sqrt(sq/n+p.epsilon)
+		scale, sOff, bOff := p.scale, 0, 0
+		if p.scalePerElement {
+			sOff = start
+		}
+		if p.biasPerElement {
+			bOff = start
+		}
+		meanG, meanGX := 0.0, 0.0
+		for i, v := range xs {
+			xhat[i] = (float64(v) - m) * r
+			g[i] = float64(gs[i]) * scale[sOff+i]
+			meanG += g[i]
+			meanGX += g[i] * xhat[i]
+			dScale[sOff+i] += float64(gs[i]) * xhat[i]
+			if p.bias != nil {
+				dBias[bOff+i] += float64(gs[i])
+			}
+		}
+		meanG /= n
+		meanGX /= n
+		if p.rms {
+			meanG = 0
+		}
+		extra, extraX := 0.0, 0.0
+		if dMean != nil {
+			extra = dMean[b] / n
+		}
+		if dInv != nil {
+			extraX = -dInv[b] * r * r / n
+		}
+		for i := range xs {
+			ds[i] = T(r*(g[i]-meanG-xhat[i]*meanGX) + extra + extraX*xhat[i])
+		}
+	}
+	if p.bias == nil {
+		dBias = nil
+	}
+	return dx, dScale, dBias
+}
+
+// sumToParam sums vals, laid out as shape from, over the dimensions that
+// a parameter of shape to broadcasts along, giving to's values.
+func sumToParam(vals []float64, from, to []int) []float64 {
+	out := make([]float64, tensor.NumElements(to))
+	for i, j := range tensor.BroadcastIndex(to, from) {
+		out[j] += vals[i]
+	}
+	return out
 }
 
 // layerNormParams are the operands of layerNormKernel: the length of a
 // normalised block, epsilon, and Scale and B (nil: none) broadcast to a
 // block or, when perElement, to the whole input.
 type layerNormParams struct {
-	size                            int
-	epsilon                         float64
+	size    int
+	epsilon float64
+	// rms skips the mean: blocks are divided by their root mean square
+	// (RMSNormalization).
+	rms                             bool
 	scale, bias                     []float64
 	scalePerElement, biasPerElement bool
 }
 
 // layerNormKernel normalises each consecutive block of p.size elements
-// of x (the trailing, normalised dimensions), accumulating in float64.
-func layerNormKernel[T floatNumber](x []T, p layerNormParams) (y []T, mean, invStd []float64) {
-	y = make([]T, len(x))
+// of x (the trailing, normalised dimensions) into y, the blocks spread
+// over the cores. The moments are accumulated in float64; the affine map
+// (x - mean)·invStd·scale + bias is computed in T. With p.rms the mean is
+// 0 and not subtracted.
+func layerNormKernel[T floatNumber](x, y []T, p layerNormParams) (mean, invStd []float64) {
 	if p.size == 0 {
-		return y, nil, nil
+		return nil, nil
 	}
 	blocks := len(x) / p.size
 	mean, invStd = make([]float64, blocks), make([]float64, blocks)
-	for b := range blocks {
-		start := b * p.size
-		xs, ys := x[start:start+p.size], y[start:start+p.size]
-		sum := 0.0
-		for _, v := range xs {
-			sum += float64(v)
-		}
-		m := sum / float64(p.size)
-		sq := 0.0
-		for _, v := range xs {
-			d := float64(v) - m
-			sq += d * d
-		}
-		inv := 1 / math.Sqrt(sq/float64(p.size)+p.epsilon)
-		mean[b], invStd[b] = m, inv
-		scale, bias := p.scale, p.bias
-		if p.scalePerElement {
-			scale = scale[start:]
-		}
-		if p.biasPerElement {
-			bias = bias[start:]
-		}
-		for i, v := range xs {
-			r := (float64(v) - m) * inv * scale[i]
-			if bias != nil {
-				r += bias[i]
+	scale, bias := toFloats[T](p.scale), toFloats[T](p.bias)
+	parallel.For(blocks, max(1, ewGrain/(4*p.size)), func(lo, hi int) {
+		for b := lo; b < hi; b++ {
+			start := b * p.size
+			xs, ys := x[start:start+p.size], y[start:start+p.size]
+			m := 0.0
+			if !p.rms {
+				m = sumOf(xs) / float64(p.size)
 			}
-			ys[i] = T(r)
+			inv := 1 / math.Sqrt(squaredDeviations(xs, m)/float64(p.size)+p.epsilon)
+			mean[b], invStd[b] = m, inv
+			sc, bs := scale, bias
+			if p.scalePerElement {
+				sc = sc[start:]
+			}
+			if p.biasPerElement {
+				bs = bs[start:]
+			}
+			sc = sc[:len(xs)]
+			mT, invT := T(m), T(inv)
+			if bs == nil {
+				for i, v := range xs {
+					ys[i] = (v - mT) * invT * sc[i]
+				}
+				continue
+			}
+			bs = bs[:len(xs)]
+			for i, v := range xs {
+				ys[i] = (v-mT)*invT*sc[i] + bs[i]
+			}
 		}
+	})
+	return mean, invStd
+}
+
+// sumOf returns the sum of x in float64, in four interleaved partial
+// sums so that the additions need not wait for each other.
+func sumOf[T floatNumber](x []T) float64 {
+	var s0, s1, s2, s3 float64
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		s0 += float64(x[i])
+		s1 += float64(x[i+1])
+		s2 += float64(x[i+2])
+		s3 += float64(x[i+3])
 	}
-	return y, mean, invStd
+	for ; i < len(x); i++ {
+		s0 += float64(x[i])
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+// squaredDeviations returns the sum of (x - m)² in float64, in four
+// partial sums as sumOf.
+func squaredDeviations[T floatNumber](x []T, m float64) float64 {
+	var s0, s1, s2, s3 float64
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		d0, d1, d2, d3 := float64(x[i])-m, float64(x[i+1])-m, float64(x[i+2])-m, float64(x[i+3])-m
+		s0 += d0 * d0
+		s1 += d1 * d1
+		s2 += d2 * d2
+		s3 += d3 * d3
+	}
+	for ; i < len(x); i++ {
+		d := float64(x[i]) - m
+		s0 += d * d
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+// layerNormRun runs layerNormKernel on x, a float32 output from ctx's
+// pool, and returns Y with the blocks' moments.
+func layerNormRun(ctx *Context, x *tensor.Tensor, p layerNormParams) (y *tensor.Tensor, mean, invStd []float64) {
+	switch d := computeData(x).(type) {
+	case []float32:
+		if x.DType == graph.Float32 {
+			y = ctx.Float32(x.Shape...)
+			mean, invStd = layerNormKernel(d, y.F32(), p)
+			return y, mean, invStd
+		}
+		ys := make([]float32, len(d))
+		mean, invStd = layerNormKernel(d, ys, p)
+		return storeData(x.DType, x.Shape, ys), mean, invStd
+	case []float64:
+		ys := make([]float64, len(d))
+		mean, invStd = layerNormKernel(d, ys, p)
+		return storeData(x.DType, x.Shape, ys), mean, invStd
+	}
+	panic(fmt.Sprintf("layerNormRun: %v", x.DType)) // params admits float types only
+}
+
+// toFloats converts float64 values to T (nil stays nil).
+func toFloats[T floatNumber](v []float64) []T {
+	if v == nil {
+		return nil
+	}
+	out := make([]T, len(v))
+	for i, f := range v {
+		out[i] = T(f)
+	}
+	return out
 }
 
 // layerNormParam returns the values of Scale or B broadcast to X's
