@@ -40,6 +40,10 @@ type options struct {
 	summary    bool
 	bench      int
 	rtol, atol float64
+
+	// maxTensorBytes and memoryLimit are the native engine's budget
+	// (ops.Budget); 0 keeps the defaults.
+	maxTensorBytes, memoryLimit byteSize
 }
 
 // usageError is a mistake on the command line; it exits with status 2.
@@ -97,7 +101,9 @@ func parseArgs(args []string, helpOut io.Writer) (*options, error) {
 	fs.Float64Var(&o.atol, "atol", 1e-5, "absolute tolerance of --compare and --bisect")
 	fs.BoolVar(&o.summary, "summary", false, "print opsets, op histogram, parameters and MACs per node, a memory estimate and the ops the native engine lacks; run nothing")
 	fs.IntVar(&o.bench, "bench", 0, "time N runs after a warm-up run: median, p90, p99, min, max and images/s")
-	for _, name := range []string{"mean", "std"} {
+	fs.Var(&o.maxTensorBytes, "max-tensor-bytes", "native engine: the largest single tensor an operator may allocate, such as 8GiB (default 4GiB)")
+	fs.Var(&o.memoryLimit, "memory-limit", "native engine: the most a run may hold, checked against the planned peak from inferred shapes and against what Loop, Scan and sequences accumulate, such as 32GiB (default 16GiB)")
+	for _, name := range []string{"mean", "std", "max-tensor-bytes", "memory-limit"} {
 		fs.Lookup(name).DefValue = "" // the default is explained in the text
 	}
 	help := fs.BoolP("help", "h", false, "print this help")

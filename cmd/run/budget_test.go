@@ -1,0 +1,57 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/onnxkit/onnxkit/graph"
+)
+
+// broadcastAdd is y = a[n,1] + b[1,n]: tiny inputs, an n*n output.
+func broadcastAdd(t *testing.T, n int64) string {
+	t.Helper()
+	b := graph.NewBuilder("broadcast_add", graph.OpsetID{Version: 17})
+	a := b.Input("a", graph.Float32, graph.Fixed(n), graph.Fixed(1))
+	c := b.Input("b", graph.Float32, graph.Fixed(1), graph.Fixed(n))
+	y := b.Node("Add", "outer_sum", []string{a, c})
+	b.Output(y, nil)
+	m, err := b.Model()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return writeModel(t, m)
+}
+
+// TestMemoryFlags checks --max-tensor-bytes and --memory-limit: a planned
+// peak over the limit is refused before running, an output over the
+// tensor limit is refused naming the node, and raising the limits lets
+// the same run through.
+func TestMemoryFlags(t *testing.T) {
+	huge := broadcastAdd(t, 100000) // 10^10 float32: 37 GiB
+	code, _, stderr := runCmd(t, huge)
+	if code != exitFailure || !strings.Contains(stderr, "planned peak") || !strings.Contains(stderr, "--memory-limit") {
+		t.Errorf("10^10-element Add under the default limits: exit %d, %q", code, stderr)
+	}
+	code, _, stderr = runCmd(t, "--memory-limit", "1TiB", huge)
+	if code != exitFailure || !strings.Contains(stderr, `"outer_sum" (Add)`) || !strings.Contains(stderr, "MaxTensorBytes") {
+		t.Errorf("with --memory-limit 1TiB: exit %d, %q, want the node's MaxTensorBytes error", code, stderr)
+	}
+
+	small := broadcastAdd(t, 100) // 10^4 float32: 40,000 bytes
+	code, _, stderr = runCmd(t, "--max-tensor-bytes", "32KiB", small)
+	if code != exitFailure || !strings.Contains(stderr, `"outer_sum" (Add)`) {
+		t.Errorf("--max-tensor-bytes 32KiB: exit %d, %q", code, stderr)
+	}
+	code, _, stderr = runCmd(t, "--memory-limit", "32KiB", small)
+	if code != exitFailure || !strings.Contains(stderr, "planned peak") {
+		t.Errorf("--memory-limit 32KiB: exit %d, %q", code, stderr)
+	}
+	if code, _, stderr = runCmd(t, "--max-tensor-bytes", "64KiB", "--memory-limit", "1MiB", small); code != exitOK {
+		t.Errorf("within the limits: exit %d, %q", code, stderr)
+	}
+	for _, bad := range []string{"0", "-1", "1.5GiB", "lots", "99999999999TiB"} {
+		if code, _, stderr = runCmd(t, "--max-tensor-bytes", bad, small); code != exitUsage {
+			t.Errorf("--max-tensor-bytes %q: exit %d, %q, want a usage error", bad, code, stderr)
+		}
+	}
+}
