@@ -1,8 +1,12 @@
 package main
 
 import (
+	"fmt"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/onnxkit/onnxkit/graph"
 )
@@ -52,6 +56,52 @@ func TestMemoryFlags(t *testing.T) {
 	for _, bad := range []string{"0", "-1", "1.5GiB", "lots", "99999999999TiB"} {
 		if code, _, stderr = runCmd(t, "--max-tensor-bytes", bad, small); code != exitUsage {
 			t.Errorf("--max-tensor-bytes %q: exit %d, %q, want a usage error", bad, code, stderr)
+		}
+	}
+}
+
+// TestInputsMustBeRegularFiles gives /dev/zero and a FIFO as the model and
+// as an input of each kind: refused at once, naming the path.
+func TestInputsMustBeRegularFiles(t *testing.T) {
+	model := broadcastAdd(t, 2)
+	fifo := filepath.Join(t.TempDir(), "input.npy")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cases := [][]string{
+		{"/dev/zero"}, // the model: refused by its .onnx suffix check or its mode
+		{fifo[:len(fifo)-4] + ".onnx"},
+		{model, "/dev/zero", fifo},
+		{model, fifo, fifo},
+	}
+	if err := syscall.Mkfifo(cases[1][0], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"a.pb", "a.png"} {
+		p := filepath.Join(t.TempDir(), name)
+		if err := syscall.Mkfifo(p, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cases = append(cases, []string{model, p, p})
+	}
+	for _, args := range cases {
+		done := make(chan string, 1)
+		go func() {
+			code, _, stderr := runCmd(t, args...)
+			done <- fmt.Sprintf("%d %s", code, stderr)
+		}()
+		select {
+		case got := <-done:
+			if !strings.HasPrefix(got, "1 ") && !strings.HasPrefix(got, "2 ") {
+				t.Errorf("run %v: %s, want a failure", args, got)
+			}
+			if len(args) > 1 || args[0] != "/dev/zero" {
+				if !strings.Contains(got, "not a regular file") {
+					t.Errorf("run %v: %s, want \"not a regular file\"", args, got)
+				}
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("run %v still blocks after 5 s", args)
 		}
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/onnxkit/onnxkit/graph"
+	"github.com/onnxkit/onnxkit/internal/fileio"
+	"github.com/onnxkit/onnxkit/native/ops"
 	"github.com/onnxkit/onnxkit/native/tensor"
 	"github.com/onnxkit/onnxkit/onnx"
 )
@@ -39,8 +41,19 @@ func prepareInputs(o *options, m *graph.Model) (map[string]*tensor.Tensor, error
 	return out, nil
 }
 
-// loadInput reads one input file by its extension.
+// inputFileLimit is the largest input file read: the largest tensor the
+// native engine's budget allows, plus room for a header.
+func inputFileLimit() int64 { return ops.DefaultBudget.MaxTensorBytes + 1<<20 }
+
+// loadInput reads one input file by its extension. Only a regular file of
+// at most inputFileLimit bytes is read: /dev/zero or a FIFO is refused
+// before it is opened.
 func loadInput(o *options, m *graph.Model, v *graph.Value, path string) (*tensor.Tensor, error) {
+	f, _, err := fileio.OpenRegular(path, inputFileLimit())
+	if err != nil {
+		return nil, err
+	}
+	f.Close()
 	switch strings.ToLower(filepath.Ext(path)) {
 	case ".pb":
 		gt, err := onnx.ReadTensorFile(path)
