@@ -130,3 +130,26 @@ func TestExternalLocationWithNUL(t *testing.T) {
 		t.Fatalf("got %v, want an error about the NUL byte", err)
 	}
 }
+
+// TestWriteFileRemovesStaleTemporaryFiles leaves the hidden temporary
+// file of a killed write beside a model: the next WriteFile to the same
+// path removes it.
+func TestWriteFileRemovesStaleTemporaryFiles(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "m.onnx")
+	stale := filepath.Join(dir, ".m.onnx.tmp-4242")
+	if err := os.WriteFile(stale, make([]byte, 1000), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-2 * fileio.StaleAge)
+	if err := os.Chtimes(stale, old, old); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteFile(path, externalModel(), nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("the stale temporary file is still there (%v)", err)
+	}
+	onlyFiles(t, dir, "m.onnx")
+}
