@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -125,6 +126,28 @@ func parseArgs(args []string, helpOut io.Writer) (*options, error) {
 	return o, o.check()
 }
 
+// minStd is the smallest standard deviation an image input may be
+// divided by: below it (1e-45, say) pixels become infinities and the
+// outputs NaN.
+const minStd = 1e-6
+
+// checkNormalization checks an image normalisation's mean (finite) and
+// standard deviation (finite, at least minStd), from flags or metadata;
+// either may be nil. The error starts with the name, "mean" or "std".
+func checkNormalization(mean, std []float64) error {
+	for _, m := range mean {
+		if math.IsNaN(m) || math.IsInf(m, 0) {
+			return fmt.Errorf("mean %v: every value must be finite", mean)
+		}
+	}
+	for _, s := range std {
+		if !(s >= minStd) || math.IsInf(s, 0) {
+			return fmt.Errorf("std %v: every value must be finite and at least %g", std, minStd)
+		}
+	}
+	return nil
+}
+
 // errHelp reports that --help was given.
 var errHelp = errors.New("help requested")
 
@@ -157,10 +180,8 @@ func (o *options) check() error {
 	case o.mean != nil && len(o.mean) != 3, o.std != nil && len(o.std) != 3:
 		return usagef("--mean and --std take three values, one per channel")
 	}
-	for _, s := range o.std {
-		if !(s > 0) {
-			return usagef("--std %v: every value must be positive", o.std)
-		}
+	if err := checkNormalization(o.mean, o.std); err != nil {
+		return usagef("--%v", err)
 	}
 	if o.outDir != "" && modes > 0 {
 		return usagef("--out writes the outputs of a plain run; it does not go with --compare, --bisect, --summary or --bench")

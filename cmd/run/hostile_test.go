@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -68,10 +69,18 @@ func TestInputsMustBeRegularFiles(t *testing.T) {
 	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	zero := filepath.Join(t.TempDir(), "zero.npy") // /dev/zero under an input's name
+	if err := os.Symlink("/dev/zero", zero); err != nil {
+		t.Fatal(err)
+	}
+	zeroModel := filepath.Join(t.TempDir(), "zero.onnx")
+	if err := os.Symlink("/dev/zero", zeroModel); err != nil {
+		t.Fatal(err)
+	}
 	cases := [][]string{
-		{"/dev/zero"}, // the model: refused by its .onnx suffix check or its mode
+		{zeroModel},
 		{fifo[:len(fifo)-4] + ".onnx"},
-		{model, "/dev/zero", fifo},
+		{model, zero, fifo},
 		{model, fifo, fifo},
 	}
 	if err := syscall.Mkfifo(cases[1][0], 0o600); err != nil {
@@ -95,13 +104,50 @@ func TestInputsMustBeRegularFiles(t *testing.T) {
 			if !strings.HasPrefix(got, "1 ") && !strings.HasPrefix(got, "2 ") {
 				t.Errorf("run %v: %s, want a failure", args, got)
 			}
-			if len(args) > 1 || args[0] != "/dev/zero" {
-				if !strings.Contains(got, "not a regular file") {
-					t.Errorf("run %v: %s, want \"not a regular file\"", args, got)
-				}
+			if !strings.Contains(got, "not a regular file") {
+				t.Errorf("run %v: %s, want \"not a regular file\"", args, got)
 			}
 		case <-time.After(5 * time.Second):
 			t.Fatalf("run %v still blocks after 5 s", args)
 		}
+	}
+}
+
+// TestRandomInputTooLargeShowsWholeShape declares an input of
+// [2^32, 7, 7]: the error shows that whole shape, not a partly filled one.
+func TestRandomInputTooLargeShowsWholeShape(t *testing.T) {
+	b := graph.NewBuilder("big_input", graph.OpsetID{Version: 17})
+	x := b.Input("x", graph.Float32, graph.Fixed(1<<32), graph.Fixed(7), graph.Symbol("N"))
+	b.Output(b.Node("Relu", "relu", []string{x}), nil)
+	m, err := b.Model()
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := runCmd(t, "--batch", "3", writeModel(t, m))
+	if code != exitFailure || !strings.Contains(stderr, "[4294967296 7 3]") || !strings.Contains(stderr, "too large") {
+		t.Errorf("exit %d, %q, want the whole shape [4294967296 7 3]", code, stderr)
+	}
+}
+
+// TestNormalizationMustBeUsable refuses a NaN or infinite mean and a
+// standard deviation that is infinite or below minStd (1e-45 made every
+// probability NaN), from the flags and from the metadata.
+func TestNormalizationMustBeUsable(t *testing.T) {
+	m := identityModel(t, graph.Float32, graph.Fixed(1), graph.Fixed(3), graph.Fixed(4), graph.Fixed(4))
+	good := writeModel(t, m)
+	img := writePNG(t, 4, 4)
+	for _, args := range [][]string{
+		{"--mean", "nan,0,0"}, {"--mean", "0,inf,0"}, {"--std", "1e-45,1,1"}, {"--std", "1,inf,1"}, {"--std", "1,1,0"},
+	} {
+		code, _, stderr := runCmd(t, append(args, good, img)...)
+		if code != exitUsage || !strings.Contains(stderr, args[0]) {
+			t.Errorf("%v: exit %d, %q, want a usage error naming the flag", args, code, stderr)
+		}
+	}
+	m.Metadata = append(m.Metadata, graph.StringPair{Key: preprocessingKey,
+		Value: `{"input_size":4,"mean":[0.1,0.2,0.3],"std":[0.5,1e-45,0.25]}`})
+	code, _, stderr := runCmd(t, writeModel(t, m), img)
+	if code != exitFailure || !strings.Contains(stderr, "metadata") || !strings.Contains(stderr, "std") {
+		t.Errorf("std 1e-45 in the metadata: exit %d, %q, want an error", code, stderr)
 	}
 }
