@@ -135,3 +135,18 @@ func TestStaleTemporaryFilesRemoved(t *testing.T) {
 		}
 	}
 }
+
+// TestConfigDiffNamesFields checks the --resume error's list of the
+// fields in which a checkpoint's configuration differs, and only those.
+func TestConfigDiffNamesFields(t *testing.T) {
+	a, b := DefaultConfig(), DefaultConfig()
+	if d := ConfigDiff(a, b); len(d) != 0 {
+		t.Errorf("equal configurations: %v", d)
+	}
+	b.LR, b.Epochs = 0.01, 30
+	d := ConfigDiff(a, b)
+	want := []string{"epochs 60 in the checkpoint, 30 here", "lr 0.001 in the checkpoint, 0.01 here"}
+	if strings.Join(d, "; ") != strings.Join(want, "; ") {
+		t.Errorf("got %q, want %q", d, want)
+	}
+}
