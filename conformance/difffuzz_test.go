@@ -15,11 +15,9 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -103,6 +101,35 @@ func (g *dfGen) initializer(shape []int64) string {
 	return g.b.Initializer(t.Name, t)
 }
 
+// awayFromZero adds a float32 initializer of values whose magnitude is
+// between 0.5 and 1.5, either sign.
+func (g *dfGen) awayFromZero(shape []int64) string {
+	t := &graph.Tensor{Name: g.name("d"), DType: graph.Float32, Dims: slices.Clone(shape), Data: g.data(shape)}
+	for i, v := range t.Data.([]float32) {
+		m := float32(0.5 + g.r.Float64())
+		if v < 0 {
+			m = -m
+		}
+		t.Data.([]float32)[i] = m
+	}
+	return g.b.Initializer(t.Name, t)
+}
+
+// positive adds a float32 initializer of values between 0.5 and 1.5.
+func (g *dfGen) positive(shape []int64) string {
+	t := &graph.Tensor{Name: g.name("p"), DType: graph.Float32, Dims: slices.Clone(shape), Data: g.data(shape)}
+	for i := range t.Data.([]float32) {
+		t.Data.([]float32)[i] = float32(0.5 + g.r.Float64())
+	}
+	return g.b.Initializer(t.Name, t)
+}
+
+// scalarInt adds a rank-0 int64 initializer.
+func (g *dfGen) scalarInt(v int64) string {
+	t := &graph.Tensor{Name: g.name("k"), DType: graph.Int64, Dims: []int64{}, Data: []int64{v}}
+	return g.b.Initializer(t.Name, t)
+}
+
 // ints adds an int64 initializer.
 func (g *dfGen) ints(v ...int64) string {
 	t := &graph.Tensor{Name: g.name("k"), DType: graph.Int64, Dims: []int64{int64(len(v))}, Data: v}
@@ -155,7 +182,12 @@ var dfOps = []struct {
 		}
 		op := []string{"Add", "Sub", "Mul", "Max", "Min", "Div"}[g.r.IntN(6)]
 		in := []string{x.name, yName}
-		if g.r.IntN(2) == 0 {
+		if op == "Div" {
+			// A denominator near 0 would turn summation-order rounding
+			// into large differences: divide by constants of magnitude
+			// 0.5 to 1.5.
+			in[1] = g.awayFromZero(y)
+		} else if g.r.IntN(2) == 0 {
 			in[0], in[1] = in[1], in[0]
 		}
 		g.node(op, in, x.shape)
@@ -473,6 +505,106 @@ var dfOps = []struct {
 			graph.FloatAttr("alpha", float32(g.r.Float64()+0.5)), graph.FloatAttr("beta", float32(g.r.Float64()+0.5)))
 		return true
 	}},
+	{"ConvTranspose", func(g *dfGen) bool {
+		x := g.pick()
+		if len(x.shape) != 4 {
+			return false
+		}
+		c, m := x.shape[1], 1+g.r.Int64N(3)
+		k := []int64{1 + g.r.Int64N(3), 1 + g.r.Int64N(3)}
+		strides := []int64{1 + g.r.Int64N(2), 1 + g.r.Int64N(2)}
+		dil := []int64{1 + g.r.Int64N(2), 1 + g.r.Int64N(2)}
+		pads := []int64{g.r.Int64N(k[0]), g.r.Int64N(k[1]), g.r.Int64N(k[0]), g.r.Int64N(k[1])}
+		out := []int64{x.shape[0], m, 0, 0}
+		for i := range 2 {
+			out[2+i] = strides[i]*(x.shape[2+i]-1) + dil[i]*(k[i]-1) + 1 - pads[i] - pads[i+2]
+			if out[2+i] < 1 {
+				return false
+			}
+		}
+		if dfCount(out) > dfMaxElements {
+			return false
+		}
+		in := []string{x.name, g.initializer([]int64{c, m, k[0], k[1]})}
+		if g.r.IntN(2) == 0 {
+			in = append(in, g.initializer([]int64{m}))
+		}
+		g.node("ConvTranspose", in, out, graph.IntsAttr("kernel_shape", k...), graph.IntsAttr("strides", strides...),
+			graph.IntsAttr("pads", pads...), graph.IntsAttr("dilations", dil...))
+		return true
+	}},
+	{"normalization", func(g *dfGen) bool {
+		x := g.pick()
+		switch g.r.IntN(4) {
+		case 0: // BatchNormalization, inference
+			if len(x.shape) < 2 {
+				return false
+			}
+			c := []int64{x.shape[1]}
+			g.node("BatchNormalization", []string{x.name, g.initializer(c), g.initializer(c), g.initializer(c), g.positive(c)},
+				x.shape, graph.FloatAttr("epsilon", 1e-3))
+		case 1: // LayerNormalization over the axes from axis on
+			axis := g.r.IntN(len(x.shape))
+			norm := x.shape[axis:]
+			if dfCount(norm) < 2 {
+				return false // a single element normalises to exactly 0 - mean
+			}
+			g.node("LayerNormalization", []string{x.name, g.initializer(norm), g.initializer(norm)}, x.shape,
+				graph.IntAttr("axis", int64(axis)), graph.FloatAttr("epsilon", 1e-3))
+		case 2: // InstanceNormalization
+			if len(x.shape) < 3 || dfCount(x.shape[2:]) < 2 {
+				return false
+			}
+			c := []int64{x.shape[1]}
+			g.node("InstanceNormalization", []string{x.name, g.initializer(c), g.initializer(c)}, x.shape,
+				graph.FloatAttr("epsilon", 1e-3))
+		default: // LRN
+			if len(x.shape) != 4 {
+				return false
+			}
+			g.node("LRN", []string{x.name}, x.shape, graph.IntAttr("size", 1+2*g.r.Int64N(3)),
+				graph.FloatAttr("alpha", 1e-3), graph.FloatAttr("beta", 0.75), graph.FloatAttr("bias", 1))
+		}
+		return true
+	}},
+	{"Where", func(g *dfGen) bool {
+		x := g.pick()
+		y := g.broadcastPartner(x.shape)
+		cond := g.b.Node("Less", g.name("Less_"), []string{x.name, g.initializer(y)})
+		other := g.initializer(g.broadcastPartner(x.shape))
+		g.node("Where", []string{cond, x.name, other}, x.shape)
+		return true
+	}},
+	{"CumSum", func(g *dfGen) bool {
+		x := g.pick()
+		axis := g.r.Int64N(int64(len(x.shape)))
+		g.node("CumSum", []string{x.name, g.scalarInt(axis)}, x.shape,
+			graph.IntAttr("exclusive", g.r.Int64N(2)), graph.IntAttr("reverse", g.r.Int64N(2)))
+		return true
+	}},
+	{"Resize", func(g *dfGen) bool {
+		x := g.pick()
+		if len(x.shape) != 4 {
+			return false
+		}
+		out := slices.Clone(x.shape)
+		sizes := slices.Clone(x.shape)
+		for i := 2; i < 4; i++ {
+			sizes[i] = 1 + g.r.Int64N(2*x.shape[i]+1)
+			out[i] = sizes[i]
+		}
+		if dfCount(out) > dfMaxElements {
+			return false
+		}
+		mode := []string{"nearest", "linear", "cubic"}[g.r.IntN(3)]
+		ctm := []string{"half_pixel", "asymmetric", "align_corners", "pytorch_half_pixel"}[g.r.IntN(4)]
+		attrs := []*graph.Attr{graph.StringAttr("mode", mode), graph.StringAttr("coordinate_transformation_mode", ctm)}
+		if mode == "nearest" {
+			attrs = append(attrs, graph.StringAttr("nearest_mode", []string{"round_prefer_floor", "floor", "ceil"}[g.r.IntN(3)]))
+		}
+		g.node("Resize", []string{x.name, "", "", g.ints(sizes...)}, out, attrs...)
+		return true
+	}},
 	{"new input", func(g *dfGen) bool {
 		g.input(g.randomShape(1, 4))
 		return true
@@ -563,12 +695,27 @@ func dfCompare(t *testing.T, seed uint64) (dfOutcome, error) {
 	if err != nil {
 		return dfDisagree, fmt.Errorf("seed %d: the generator built an invalid graph: %v", seed, err)
 	}
+	outcome, err := dfCompareModel(t, m, inputs)
+	if err != nil {
+		err = fmt.Errorf("%w\nseed %d", err, seed)
+		if *dfSave != "" {
+			if werr := onnx.WriteFile(filepath.Join(*dfSave, fmt.Sprintf("seed%d.onnx", seed)), m, nil); werr != nil {
+				t.Error(werr)
+			}
+		}
+	}
+	return outcome, err
+}
+
+// dfCompareModel runs m on inputs in both engines and returns the
+// outcome, with the reason and the graph when they disagree.
+func dfCompareModel(t *testing.T, m *graph.Model, inputs map[string]*tensor.Tensor) (dfOutcome, error) {
 	path := filepath.Join(t.TempDir(), "model.onnx")
 	if err := onnx.WriteFile(path, m, nil); err != nil {
 		return dfDisagree, err
 	}
 	fail := func(format string, args ...any) (dfOutcome, error) {
-		return dfDisagree, fmt.Errorf("%s\nseed %d, graph:\n%s", fmt.Sprintf(format, args...), seed, dfDescribe(m))
+		return dfDisagree, fmt.Errorf("%s\ngraph:\n%s", fmt.Sprintf(format, args...), dfDescribe(m))
 	}
 
 	var nativeOut map[string]*tensor.Tensor
@@ -662,27 +809,38 @@ func FuzzDifferential(f *testing.F) {
 	})
 }
 
-// TestDifferentialFinds replays the fuzzer's finds kept in
-// testdata/difffuzz/finds.txt: each must agree with ONNX Runtime, or be
-// refused natively with an error that names the node (an open find).
+// TestDifferentialFinds replays the fuzzer's finds kept as models in
+// testdata/difffuzz (inputs drawn from their declared shapes): each must
+// agree with ONNX Runtime, or, while the find is open (README.md there),
+// be refused natively with an error that names the node: never a panic
+// or a wrong number.
 func TestDifferentialFinds(t *testing.T) {
 	dfInitORT(t)
-	text, err := os.ReadFile(filepath.Join("testdata", "difffuzz", "finds.txt"))
-	if err != nil {
-		t.Fatal(err)
+	paths, err := filepath.Glob(filepath.Join("testdata", "difffuzz", "*.onnx"))
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("no finds in testdata/difffuzz (%v)", err)
 	}
-	for _, line := range strings.Split(string(text), "\n") {
-		if line = strings.TrimSpace(line); line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		field, reason, _ := strings.Cut(line, " ")
-		seed, err := strconv.ParseUint(field, 10, 64)
+	for _, path := range paths {
+		m, err := onnx.ReadFile(path)
 		if err != nil {
-			t.Fatalf("finds.txt: %q: %v", line, err)
+			t.Fatal(err)
 		}
-		outcome, err := dfCompare(t, seed)
+		r := rand.New(rand.NewPCG(1, 2))
+		inputs := map[string]*tensor.Tensor{}
+		for _, v := range m.Graph.Inputs {
+			shape := make([]int, len(v.Type.Shape))
+			for i, d := range v.Type.Shape {
+				shape[i] = int(d.Size)
+			}
+			x := tensor.Float32(shape...)
+			for i := range x.F32() {
+				x.F32()[i] = float32(r.NormFloat64())
+			}
+			inputs[v.Name] = x
+		}
+		outcome, err := dfCompareModel(t, m, inputs)
 		if outcome == dfDisagree && !(strings.HasPrefix(err.Error(), "native refuses") && strings.Contains(err.Error(), "node ")) {
-			t.Errorf("find %d (%s): %v", seed, reason, err)
+			t.Errorf("%s: %v", path, err)
 		}
 	}
 }
@@ -690,6 +848,7 @@ func TestDifferentialFinds(t *testing.T) {
 var (
 	dfSweep = flag.Int("difffuzz.sweep", 0, "TestDifferentialSweep: number of seeds to try (0: skip the sweep)")
 	dfStart = flag.Uint64("difffuzz.start", 1<<32, "TestDifferentialSweep: the first seed")
+	dfSave  = flag.String("difffuzz.save", "", "TestDifferentialSweep: a folder to write every disagreeing graph to, as seedN.onnx")
 )
 
 // dfKind is the kind of a disagreement: its first line without names and
