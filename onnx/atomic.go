@@ -3,6 +3,8 @@ package onnx
 import (
 	"os"
 	"path/filepath"
+
+	"github.com/onnxkit/onnxkit/internal/fileio"
 )
 
 // atomicFile is a temporary file in the folder of its final path, so that
@@ -12,8 +14,10 @@ type atomicFile struct {
 	final string
 }
 
+// createAtomic creates the temporary file of final, removing first the
+// stale ones that killed writes left (fileio.CreateTemp).
 func createAtomic(final string) (*atomicFile, error) {
-	f, err := os.CreateTemp(filepath.Dir(final), "."+filepath.Base(final)+".tmp*")
+	f, err := fileio.CreateTemp(final)
 	if err != nil {
 		return nil, err
 	}

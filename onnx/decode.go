@@ -5,23 +5,33 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/onnxkit/onnxkit/graph"
+	"github.com/onnxkit/onnxkit/internal/fileio"
 	"github.com/onnxkit/onnxkit/onnx/onnxpb"
 )
 
+// MaxFileSize is the largest model or tensor file that ReadFile,
+// ReadTensorFile and ReadValueFile read: protobuf's limit on a message,
+// 2 GiB. A larger model keeps its tensors in external data files, which
+// have no such limit.
+const MaxFileSize = 1<<31 - 1
+
 // ReadFile reads the model in the file at path. Tensors kept in external
-// data files are looked up relative to the model's folder.
+// data files are looked up relative to the model's folder. Only a regular
+// file of at most MaxFileSize bytes is read: a device, a FIFO or a
+// directory is refused before it is opened.
 func ReadFile(path string) (*graph.Model, error) {
-	data, err := os.ReadFile(path)
+	data, err := fileio.ReadRegular(path, MaxFileSize)
 	if err != nil {
 		return nil, err
 	}
-	d := &decoder{file: path, dir: filepath.Dir(path), open: os.Open}
+	d := &decoder{file: path, dir: filepath.Dir(path), open: openData}
 	return d.decodeBytes(data)
 }
 
@@ -43,13 +53,14 @@ func Unmarshal(data []byte) (*graph.Model, error) {
 }
 
 // ReadTensorFile reads a file holding one serialized TensorProto, as the
-// input_N.pb and output_N.pb files of the ONNX backend test suite.
+// input_N.pb and output_N.pb files of the ONNX backend test suite. Like
+// ReadFile, it reads only a regular file of at most MaxFileSize bytes.
 func ReadTensorFile(path string) (*graph.Tensor, error) {
-	data, err := os.ReadFile(path)
+	data, err := fileio.ReadRegular(path, MaxFileSize)
 	if err != nil {
 		return nil, err
 	}
-	d := &decoder{file: path, dir: filepath.Dir(path), open: os.Open}
+	d := &decoder{file: path, dir: filepath.Dir(path), open: openData}
 	return d.decodeTensorBytes(data)
 }
 
@@ -57,6 +68,12 @@ func ReadTensorFile(path string) (*graph.Tensor, error) {
 func UnmarshalTensor(data []byte) (*graph.Tensor, error) {
 	d := &decoder{}
 	return d.decodeTensorBytes(data)
+}
+
+// openData opens an external data file, already checked to be regular,
+// without blocking should it have become a FIFO since.
+func openData(path string) (*os.File, error) {
+	return os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 }
 
 // A decoder converts protobuf messages to the graph IR.

@@ -84,17 +84,23 @@ func checkLocation(loc string) error {
 	return nil
 }
 
-// external reads the size bytes of a tensor stored in an external file.
-// The location is checked and resolved through symbolic links, and offset
-// and length checked against the file's size, before the file is opened
-// or anything allocated.
-func (d *decoder) external(p *onnxpb.TensorProto, size int64) ([]byte, error) {
+// external reads the n elements of type dt, size bytes, of a tensor stored
+// in an external file and returns them as the tensor's Data. The location
+// is checked and resolved through symbolic links, and offset and length
+// checked against the file's size, before the file is opened or anything
+// allocated. The bytes are read straight into the tensor's slice where
+// its memory layout is the file's (see rawView): a tensor costs its size
+// once, not twice.
+func (d *decoder) external(p *onnxpb.TensorProto, dt graph.DType, n, size int64) (any, error) {
 	ref, checksum, hasLength, err := parseExternal(p)
 	if err != nil {
 		return nil, err
 	}
 	if d.dir == "" {
 		return nil, &UnsupportedError{Msg: fmt.Sprintf("tensor data in external file %q needs the model's folder; read the model with ReadFile", ref.location)}
+	}
+	if strings.ContainsRune(ref.location, 0) {
+		return nil, formatErr("external data location %q contains a NUL byte", ref.location)
 	}
 	if err := checkLocation(ref.location); err != nil {
 		return nil, err
@@ -135,7 +141,10 @@ func (d *decoder) external(p *onnxpb.TensorProto, size int64) ([]byte, error) {
 		return nil, &FormatError{Msg: fmt.Sprintf("external data file %q", ref.location), Err: err}
 	}
 	defer f.Close()
-	buf := make([]byte, ref.length)
+	data, buf := rawView(dt, n)
+	if data == nil {
+		buf = make([]byte, ref.length)
+	}
 	// A file that shrank since the check gives io.EOF here.
 	if _, err := f.ReadAt(buf, ref.offset); err != nil && !(err == io.EOF && ref.length == 0) {
 		return nil, &FormatError{Msg: fmt.Sprintf("reading external data file %q", ref.location), Err: err}
@@ -146,7 +155,10 @@ func (d *decoder) external(p *onnxpb.TensorProto, size int64) ([]byte, error) {
 			return nil, formatErr("external data in %q does not match its SHA-1 checksum", ref.location)
 		}
 	}
-	return buf, nil
+	if data == nil {
+		data = fromRaw(dt, n, buf)
+	}
+	return data, nil
 }
 
 // placed is a tensor with its place in the external data file.

@@ -78,11 +78,9 @@ func (d *decoder) tensor(p *onnxpb.TensorProto) (*graph.Tensor, error) {
 		if !ok {
 			return nil, formatErr("%v tensor of %d elements cannot be stored as external data", dt, n)
 		}
-		raw, err := d.external(p, size)
-		if err != nil {
+		if t.Data, err = d.external(p, dt, n, size); err != nil {
 			return nil, err
 		}
-		t.Data = fromRaw(dt, n, raw)
 	case len(p.GetExternalData()) > 0:
 		return nil, formatErr("tensor has external_data entries but its data_location is not EXTERNAL")
 	case p.RawData != nil:

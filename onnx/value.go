@@ -2,12 +2,12 @@ package onnx
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"google.golang.org/protobuf/proto"
 
 	"github.com/onnxkit/onnxkit/graph"
+	"github.com/onnxkit/onnxkit/internal/fileio"
 	"github.com/onnxkit/onnxkit/onnx/onnxpb"
 )
 
@@ -26,11 +26,11 @@ const (
 // optional. The declared type also gives the element type of empty
 // sequences and optionals.
 func ReadValueFile(path string, declared *graph.Type) (*graph.Datum, error) {
-	data, err := os.ReadFile(path)
+	data, err := fileio.ReadRegular(path, MaxFileSize)
 	if err != nil {
 		return nil, err
 	}
-	d := &decoder{file: path, dir: filepath.Dir(path), open: os.Open}
+	d := &decoder{file: path, dir: filepath.Dir(path), open: openData}
 	return d.decodeValueBytes(data, declared)
 }
 

@@ -52,6 +52,10 @@ func trainedModel(ctx context.Context, cfg *config, stdout, stderr io.Writer) (*
 		if err != nil {
 			return nil, err
 		}
+		if cfg.archGiven && c.Config.Arch != cfg.train.Arch {
+			return nil, fmt.Errorf("--model %s: checkpoint %s holds a %s network; drop --model to export it as it is",
+				cfg.train.Arch, cfg.fromCheckpoint, c.Config.Arch)
+		}
 		return train.FromCheckpoint(c, cfg.train.Opset)
 	}
 	if cfg.train.DataDir == "" {

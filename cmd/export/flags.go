@@ -16,6 +16,9 @@ type config struct {
 	checkpoint     string
 	resume         bool
 	fromCheckpoint string
+	// archGiven is set when --model was given: --from-checkpoint then
+	// checks it against the checkpoint's network.
+	archGiven bool
 	dynamicBatch   bool
 	foldBN         bool
 	externalData   int64
@@ -82,6 +85,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments %q (see --help)", fs.Args())
 	}
+	cfg.archGiven = fs.Changed("model")
 	switch {
 	case t.Opset < 13 || t.Opset > 21:
 		return nil, fmt.Errorf("--opset %d: supported are 13 to 21", t.Opset)

@@ -3,8 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/onnxkit/onnxkit/native/train"
 )
 
 // TestUsageErrors checks that bad command lines exit with status 2 and
@@ -62,5 +65,22 @@ func TestFailureExitsOne(t *testing.T) {
 	code := run(context.Background(), []string{"--from-checkpoint", "/nonexistent.ckpt", "-o", t.TempDir() + "/m.onnx"}, &stdout, &stderr)
 	if code != exitFail || !strings.Contains(stderr.String(), "nonexistent.ckpt") {
 		t.Fatalf("exit %d, stderr %q; want 1 naming the checkpoint", code, stderr.String())
+	}
+}
+
+// TestFromCheckpointChecksModel exports a checkpoint of the keras network
+// with --model paper: refused, naming both networks, instead of silently
+// exporting keras.
+func TestFromCheckpointChecksModel(t *testing.T) {
+	dir := t.TempDir()
+	ckpt := filepath.Join(dir, "keras.ckpt")
+	c := &train.Checkpoint{Config: train.DefaultConfig(), Classes: []string{"a", "b"}}
+	if err := train.WriteCheckpoint(ckpt, c); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"--from-checkpoint", ckpt, "--model", "paper", "-o", filepath.Join(dir, "m.onnx")}, &stdout, &stderr)
+	if code != exitFail || !strings.Contains(stderr.String(), "--model paper") || !strings.Contains(stderr.String(), "keras network") {
+		t.Fatalf("exit %d, stderr %q; want a refusal naming paper and keras", code, stderr.String())
 	}
 }

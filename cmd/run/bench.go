@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"slices"
 	"time"
 
@@ -43,6 +44,51 @@ func summarizeLatency(times []time.Duration, batch int) latency {
 	return l
 }
 
+// benchSampleSize is the number of run times --bench keeps: beyond it, a
+// uniform random sample of them (64 Ki durations, 512 KiB), so that
+// --bench 1000000000 does not allocate 8 GB up front.
+const benchSampleSize = 1 << 16
+
+// latencySample keeps a uniform random sample of at most a fixed number of
+// run times (reservoir sampling, Algorithm R), and the exact count,
+// minimum and maximum of all of them.
+type latencySample struct {
+	kept     []time.Duration
+	capacity int
+	seen     int
+	min, max time.Duration
+	r        *rand.Rand
+}
+
+func newLatencySample(capacity int) *latencySample {
+	return &latencySample{capacity: capacity, r: rand.New(rand.NewPCG(1, 2))}
+}
+
+// add records one run's time.
+func (s *latencySample) add(d time.Duration) {
+	if s.seen == 0 || d < s.min {
+		s.min = d
+	}
+	if s.seen == 0 || d > s.max {
+		s.max = d
+	}
+	s.seen++
+	if len(s.kept) < s.capacity {
+		s.kept = append(s.kept, d)
+	} else if j := s.r.IntN(s.seen); j < s.capacity {
+		s.kept[j] = d
+	}
+}
+
+// summarize gives the statistics: exact when every time was kept, the
+// percentiles of the sample otherwise, with the exact count, minimum and
+// maximum.
+func (s *latencySample) summarize(batch int) latency {
+	l := summarizeLatency(s.kept, batch)
+	l.Runs, l.Min, l.Max = s.seen, s.min, s.max
+	return l
+}
+
 // runBench times o.bench runs of the selected engine after one warm-up
 // run.
 func runBench(o *options, m *graph.Model, inputs map[string]*tensor.Tensor, stdout io.Writer) error {
@@ -54,15 +100,15 @@ func runBench(o *options, m *graph.Model, inputs map[string]*tensor.Tensor, stdo
 	if _, err := e.Run(inputs); err != nil {
 		return fmt.Errorf("%s: warm-up run: %w", o.model, err)
 	}
-	times := make([]time.Duration, o.bench)
-	for i := range times {
+	s := newLatencySample(benchSampleSize)
+	for i := range o.bench {
 		start := time.Now()
 		if _, err := e.Run(inputs); err != nil {
 			return fmt.Errorf("%s: run %d: %w", o.model, i+1, err)
 		}
-		times[i] = time.Since(start)
+		s.add(time.Since(start))
 	}
-	l := summarizeLatency(times, batchOf(m, inputs))
+	l := s.summarize(batchOf(m, inputs))
 	if o.jsonOutput {
 		return writeJSON(stdout, map[string]any{"model": o.model, "engine": o.engine, "threads": o.threads,
 			"cpu_level": simd.Current().String(), "latency": l})

@@ -32,3 +32,44 @@ func TestSummarizeLatency(t *testing.T) {
 		t.Errorf("one run: %+v", one)
 	}
 }
+
+// TestLatencySampleIsBounded feeds a million times through the sampler:
+// it keeps benchSampleSize of them, the count, minimum and maximum are
+// exact, and the sampled percentiles of the uniform times 1..10^6 µs are
+// within 1% of the true ones. With fewer times than its capacity the
+// summary is summarizeLatency's, exactly.
+func TestLatencySampleIsBounded(t *testing.T) {
+	const n = 1000000
+	s := newLatencySample(benchSampleSize)
+	for i := range n {
+		// A permutation of 1..n µs: i*7919 mod n visits every residue.
+		s.add(time.Duration((i*7919)%n+1) * time.Microsecond)
+	}
+	if len(s.kept) != benchSampleSize {
+		t.Fatalf("kept %d times, want %d", len(s.kept), benchSampleSize)
+	}
+	l := s.summarize(1)
+	if l.Runs != n || l.Min != time.Microsecond || l.Max != n*time.Microsecond {
+		t.Errorf("runs %d min %v max %v, want %d, 1µs, 1s", l.Runs, l.Min, l.Max, n)
+	}
+	for _, c := range []struct {
+		name string
+		got  time.Duration
+		p    float64
+	}{{"median", l.Median, 0.5}, {"p90", l.P90, 0.9}, {"p99", l.P99, 0.99}} {
+		want := c.p * n * float64(time.Microsecond)
+		if math.Abs(float64(c.got)-want) > 0.01*n*float64(time.Microsecond) {
+			t.Errorf("%s %v, want %v within 1%% of the range", c.name, c.got, time.Duration(want))
+		}
+	}
+
+	ms := time.Millisecond
+	times := []time.Duration{7 * ms, 1 * ms, 10 * ms, 3 * ms}
+	small := newLatencySample(benchSampleSize)
+	for _, d := range times {
+		small.add(d)
+	}
+	if got, want := small.summarize(2), summarizeLatency(times, 2); got != want {
+		t.Errorf("4 times: %+v, want %+v", got, want)
+	}
+}

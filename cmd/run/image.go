@@ -46,6 +46,9 @@ func imagePreprocessing(o *options, m *graph.Model, v *graph.Value) (*preprocess
 		if err := json.Unmarshal([]byte(s), p); err != nil {
 			return nil, fmt.Errorf("metadata %s: %v", preprocessingKey, err)
 		}
+		if err := checkNormalization(p.Mean, p.Std); err != nil {
+			return nil, fmt.Errorf("metadata %s: %v", preprocessingKey, err)
+		}
 	}
 	if p.Layout == "" {
 		p.Layout = "NCHW"

@@ -4,9 +4,12 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/onnxkit/onnxkit/graph"
+	"github.com/onnxkit/onnxkit/internal/fileio"
+	"github.com/onnxkit/onnxkit/native/ops"
 	"github.com/onnxkit/onnxkit/native/tensor"
 	"github.com/onnxkit/onnxkit/onnx"
 )
@@ -39,9 +42,24 @@ func prepareInputs(o *options, m *graph.Model) (map[string]*tensor.Tensor, error
 	return out, nil
 }
 
-// loadInput reads one input file by its extension.
+// inputFileLimit is the largest input file read: the largest tensor the
+// native engine's budget allows, plus room for a header.
+func inputFileLimit() int64 { return ops.DefaultBudget.MaxTensorBytes + 1<<20 }
+
+// loadInput reads one input file by its extension. Only a regular file of
+// at most inputFileLimit bytes is read: /dev/zero or a FIFO is refused
+// before it is opened.
 func loadInput(o *options, m *graph.Model, v *graph.Value, path string) (*tensor.Tensor, error) {
-	switch strings.ToLower(filepath.Ext(path)) {
+	ext := strings.ToLower(filepath.Ext(path))
+	if !slices.Contains([]string{".pb", ".npy", ".jpg", ".jpeg", ".png"}, ext) {
+		return nil, usagef("input %s: unknown kind of file (want .pb, .npy, .jpg, .jpeg or .png)", path)
+	}
+	f, _, err := fileio.OpenRegular(path, inputFileLimit())
+	if err != nil {
+		return nil, err
+	}
+	f.Close()
+	switch ext {
 	case ".pb":
 		gt, err := onnx.ReadTensorFile(path)
 		if err != nil {
@@ -101,20 +119,27 @@ func randomInputs(inputs []*graph.Value, batch int, seed uint64) (map[string]*te
 		if v.Type == nil || v.Type.Kind != graph.TensorKind || v.Type.Shape == nil {
 			return nil, fmt.Errorf("input %q has type %v: random inputs need a tensor of known rank; give an input file", v.Name, v.Type)
 		}
-		shape := make([]int, len(v.Type.Shape))
-		n := int64(1)
+		// The whole shape first, so that an error shows all of it; the
+		// count in float64, which cannot overflow.
+		shape := make([]int64, len(v.Type.Shape))
+		n := 1.0
 		for j, d := range v.Type.Shape {
-			shape[j] = batch
+			shape[j] = int64(batch)
 			if d.Known() {
-				shape[j] = int(d.Size)
+				shape[j] = d.Size
 			}
-			n *= int64(shape[j])
-			if n > maxRandomElements {
-				return nil, fmt.Errorf("input %q: shape %v is too large for a random input", v.Name, shape)
-			}
+			n *= float64(shape[j])
+		}
+		if n > maxRandomElements {
+			return nil, fmt.Errorf("input %q: shape %v (%.4g elements) is too large for a random input (at most %d); give an input file",
+				v.Name, shape, n, maxRandomElements)
+		}
+		dims := make([]int, len(shape))
+		for j, d := range shape {
+			dims[j] = int(d)
 		}
 		r := rand.New(rand.NewPCG(seed, uint64(i)))
-		t, err := randomTensor(r, v.Type.DType, shape)
+		t, err := randomTensor(r, v.Type.DType, dims)
 		if err != nil {
 			return nil, fmt.Errorf("input %q: %w", v.Name, err)
 		}

@@ -86,6 +86,11 @@ func estimateMemory(m *graph.Model, order []*graph.Node, types map[string]*graph
 	return est
 }
 
+// valueBytesCap is where valueBytes saturates, 64 PiB: far beyond any
+// machine, and low enough that sums of thousands of such values do not
+// overflow an int64.
+const valueBytesCap = 1 << 56
+
 // valueBytes is the size of a tensor of type t with symbolic dimensions
 // set to batch, and false when t is not a tensor of known rank.
 func valueBytes(t *graph.Type, batch int) (int64, bool) {
@@ -97,6 +102,9 @@ func valueBytes(t *graph.Type, batch int) (int64, bool) {
 		s := int64(batch)
 		if d.Known() {
 			s = d.Size
+		}
+		if s > 0 && n > valueBytesCap/s { // saturate: a hostile shape must not wrap around
+			return valueBytesCap, true
 		}
 		n *= s
 	}

@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"strconv"
 	"strings"
 
 	"github.com/onnxkit/onnxkit/graph"
+	"github.com/onnxkit/onnxkit/internal/fileio"
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
 
@@ -44,16 +44,12 @@ var npyDTypes = map[string]graph.DType{
 
 // readNPYFile reads the .npy file at path. Errors name the file.
 func readNPYFile(path string) (*tensor.Tensor, error) {
-	f, err := os.Open(path)
+	f, size, err := fileio.OpenRegular(path, inputFileLimit())
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	t, err := readNPY(f, st.Size())
+	t, err := readNPY(f, size)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}

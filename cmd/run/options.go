@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -40,6 +41,10 @@ type options struct {
 	summary    bool
 	bench      int
 	rtol, atol float64
+
+	// maxTensorBytes and memoryLimit are the native engine's budget
+	// (ops.Budget); 0 keeps the defaults.
+	maxTensorBytes, memoryLimit byteSize
 }
 
 // usageError is a mistake on the command line; it exits with status 2.
@@ -97,7 +102,9 @@ func parseArgs(args []string, helpOut io.Writer) (*options, error) {
 	fs.Float64Var(&o.atol, "atol", 1e-5, "absolute tolerance of --compare and --bisect")
 	fs.BoolVar(&o.summary, "summary", false, "print opsets, op histogram, parameters and MACs per node, a memory estimate and the ops the native engine lacks; run nothing")
 	fs.IntVar(&o.bench, "bench", 0, "time N runs after a warm-up run: median, p90, p99, min, max and images/s")
-	for _, name := range []string{"mean", "std"} {
+	fs.Var(&o.maxTensorBytes, "max-tensor-bytes", "native engine: the largest single tensor an operator may allocate, such as 8GiB (default 4GiB)")
+	fs.Var(&o.memoryLimit, "memory-limit", "native engine: the most a run may hold, checked against the planned peak from inferred shapes and against what Loop, Scan and sequences accumulate, such as 32GiB (default 16GiB)")
+	for _, name := range []string{"mean", "std", "max-tensor-bytes", "memory-limit"} {
 		fs.Lookup(name).DefValue = "" // the default is explained in the text
 	}
 	help := fs.BoolP("help", "h", false, "print this help")
@@ -117,6 +124,28 @@ func parseArgs(args []string, helpOut io.Writer) (*options, error) {
 		return nil, usagef("model %q: want a .onnx file", o.model)
 	}
 	return o, o.check()
+}
+
+// minStd is the smallest standard deviation an image input may be
+// divided by: below it (1e-45, say) pixels become infinities and the
+// outputs NaN.
+const minStd = 1e-6
+
+// checkNormalization checks an image normalisation's mean (finite) and
+// standard deviation (finite, at least minStd), from flags or metadata;
+// either may be nil. The error starts with the name, "mean" or "std".
+func checkNormalization(mean, std []float64) error {
+	for _, m := range mean {
+		if math.IsNaN(m) || math.IsInf(m, 0) {
+			return fmt.Errorf("mean %v: every value must be finite", mean)
+		}
+	}
+	for _, s := range std {
+		if !(s >= minStd) || math.IsInf(s, 0) {
+			return fmt.Errorf("std %v: every value must be finite and at least %g", std, minStd)
+		}
+	}
+	return nil
 }
 
 // errHelp reports that --help was given.
@@ -151,10 +180,8 @@ func (o *options) check() error {
 	case o.mean != nil && len(o.mean) != 3, o.std != nil && len(o.std) != 3:
 		return usagef("--mean and --std take three values, one per channel")
 	}
-	for _, s := range o.std {
-		if !(s > 0) {
-			return usagef("--std %v: every value must be positive", o.std)
-		}
+	if err := checkNormalization(o.mean, o.std); err != nil {
+		return usagef("--%v", err)
 	}
 	if o.outDir != "" && modes > 0 {
 		return usagef("--out writes the outputs of a plain run; it does not go with --compare, --bisect, --summary or --bench")

@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"github.com/onnxkit/onnxkit/graph"
+	"github.com/onnxkit/onnxkit/native/ops"
 	"github.com/onnxkit/onnxkit/native/parallel"
 	"github.com/onnxkit/onnxkit/native/simd"
 	"github.com/onnxkit/onnxkit/onnx"
@@ -60,9 +61,15 @@ func execute(o *options, stdout io.Writer) error {
 		return runSummary(o, m, stdout)
 	}
 	parallel.SetThreads(o.threads)
+	ops.DefaultBudget = o.budget()
 	inputs, err := prepareInputs(o, m)
 	if err != nil {
 		return err
+	}
+	if o.engine == "native" || o.compare || o.bisect {
+		if err := checkPlannedPeak(m, batchOf(m, inputs)); err != nil {
+			return fmt.Errorf("%s: %w", o.model, err)
+		}
 	}
 	switch {
 	case o.compare:
@@ -85,4 +92,38 @@ func graphInputs(g *graph.Graph) []*graph.Value {
 		}
 	}
 	return out
+}
+
+// budget is the native engine's budget from --max-tensor-bytes and
+// --memory-limit; zero fields keep the defaults.
+func (o *options) budget() ops.Budget {
+	b := ops.Budget{MaxTensorBytes: int64(o.maxTensorBytes), MaxRunBytes: int64(o.memoryLimit)}
+	if b.MaxTensorBytes == 0 {
+		b.MaxTensorBytes = ops.DefaultMaxTensorBytes
+	}
+	if b.MaxRunBytes == 0 {
+		b.MaxRunBytes = ops.DefaultMaxRunBytes
+	}
+	return b
+}
+
+// checkPlannedPeak refuses a run whose planned peak, the memory estimate
+// of --summary from inferred shapes (symbolic dimensions taking batch),
+// exceeds the memory limit, before anything is allocated. A model whose
+// types cannot be inferred is left to the checks while it runs.
+func checkPlannedPeak(m *graph.Model, batch int) error {
+	types, err := graph.InferTypes(m)
+	if err != nil {
+		return nil
+	}
+	order, err := graph.TopoSort(m.Graph)
+	if err != nil {
+		return nil
+	}
+	est := estimateMemory(m, order, types, batch)
+	what := fmt.Sprintf("the planned peak from inferred shapes (batch %d)", batch)
+	if err := ops.DefaultBudget.CheckRun(what, float64(est.TotalBytes)); err != nil {
+		return fmt.Errorf("%w (raise it with --memory-limit)", err)
+	}
+	return nil
 }

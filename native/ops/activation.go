@@ -296,7 +296,7 @@ func (op *preluOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor,
 		}
 		sShape[0] = s.Shape[0]
 	}
-	outShape, err := ewBroadcastShape(x.Shape, sShape)
+	outShape, err := ewBroadcastShape(ctx, x.DType, x.Shape, sShape)
 	if err != nil || !slices.Equal(outShape, x.Shape) {
 		return nil, fmt.Errorf("slope of shape %v does not broadcast to X's shape %v", s.Shape, x.Shape)
 	}

@@ -78,7 +78,7 @@ func (op *compareOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tenso
 	if err != nil {
 		return nil, err
 	}
-	bShape, outShape, err := op.legacy.shapes(a.Shape, b.Shape)
+	bShape, outShape, err := op.legacy.shapes(ctx, graph.Bool, a.Shape, b.Shape)
 	if err != nil {
 		return nil, err
 	}
@@ -151,7 +151,7 @@ func (op *logicOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor,
 	if a.DType != graph.Bool || b.DType != graph.Bool {
 		return nil, fmt.Errorf("inputs are %v and %v, want bool", a.DType, b.DType)
 	}
-	bShape, outShape, err := op.legacy.shapes(a.Shape, b.Shape)
+	bShape, outShape, err := op.legacy.shapes(ctx, graph.Bool, a.Shape, b.Shape)
 	if err != nil {
 		return nil, err
 	}

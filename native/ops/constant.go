@@ -188,12 +188,11 @@ func (op constantOfShapeOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tenso
 	if err := mvCheckShape(shape); err != nil {
 		return nil, err
 	}
-	m := make(mvAxisMaps, len(shape))
-	for d, n := range shape {
-		m[d] = make([]int, n) // every coordinate reads element 0
+	if err := ctx.checkOutput(op.value.DType, shape); err != nil {
+		return nil, err
 	}
 	out := newOutput(ctx, op.value.DType, shape)
-	mvElems(out).gatherAxes(mvElems(op.value), m, nil)
+	mvElems(out).fill(mvElems(op.value), 0)
 	return []*tensor.Tensor{out}, nil
 }
 
@@ -259,7 +258,7 @@ type rangeOp struct{}
 
 func newRange(*graph.Node, int64) (Op, error) { return rangeOp{}, nil }
 
-func (rangeOp) Forward(_ *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+func (rangeOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 	if err := checkArity(in, 3, 3); err != nil {
 		return nil, err
 	}
@@ -270,21 +269,21 @@ func (rangeOp) Forward(_ *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error
 	}
 	switch in[0].DType {
 	case graph.Float32:
-		return mvRangeOf[float32](in)
+		return mvRangeOf[float32](ctx, in)
 	case graph.Float64:
-		return mvRangeOf[float64](in)
+		return mvRangeOf[float64](ctx, in)
 	case graph.Int16:
-		return mvRangeOf[int16](in)
+		return mvRangeOf[int16](ctx, in)
 	case graph.Int32:
-		return mvRangeOf[int32](in)
+		return mvRangeOf[int32](ctx, in)
 	case graph.Int64:
-		return mvRangeOf[int64](in)
+		return mvRangeOf[int64](ctx, in)
 	}
 	return nil, fmt.Errorf("inputs are %v, want float32, float64, int16, int32 or int64", in[0].DType)
 }
 
 // mvRangeOf computes Range for scalar inputs of element type T.
-func mvRangeOf[T mvArith](in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+func mvRangeOf[T mvArith](ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 	start, limit, delta := in[0].Data.([]T)[0], in[1].Data.([]T)[0], in[2].Data.([]T)[0]
 	if delta == 0 {
 		return nil, fmt.Errorf("delta is 0")
@@ -292,6 +291,9 @@ func mvRangeOf[T mvArith](in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 	count := math.Ceil((float64(limit) - float64(start)) / float64(delta))
 	if math.IsNaN(count) || count > mvMaxElements {
 		return nil, fmt.Errorf("range from %v to %v by %v has too many values", start, limit, delta)
+	}
+	if err := ctx.checkOutput(in[0].DType, []int{int(max(count, 0))}); err != nil {
+		return nil, err
 	}
 	out := make([]T, int(max(count, 0)))
 	for i := range out {

@@ -183,6 +183,7 @@ func (o *loopOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, e
 		state[i] = v
 	}
 	scans := make([][]*tensor.Tensor, len(o.scans))
+	var held cfHeld
 	for i := int64(0); (!bounded || i < trips) && (!checked || cond); i++ {
 		args := append([]*tensor.Tensor{cfInt64(i), cfBoolTensor(cond)}, state...)
 		out, err := o.body.Run(ctx, args)
@@ -199,6 +200,9 @@ func (o *loopOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, e
 			if s.Kind != tensor.Dense {
 				return nil, fmt.Errorf("iteration %d: scan output %d is a %v, want a tensor", i, k, s)
 			}
+			if err := held.add(ctx, len(scans[k])+1, s); err != nil {
+				return nil, fmt.Errorf("iteration %d: scan output %d: %w", i, k, err)
+			}
 			scans[k] = append(scans[k], s)
 		}
 	}
@@ -211,6 +215,27 @@ func (o *loopOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, e
 		outs = append(outs, stacked)
 	}
 	return outs, nil
+}
+
+// cfHeld counts the bytes that the scan outputs of a Loop or Scan hold
+// until they are stacked, so that a loop that never ends, or runs 10^12
+// times, is stopped by the run's budget instead of exhausting memory.
+type cfHeld struct{ bytes float64 }
+
+// cfPartOverhead is what one held part costs beyond its elements: the
+// tensor, its shape and slice headers.
+const cfPartOverhead = 128
+
+// add counts part y, the count-th of its scan output, and checks the
+// total against MaxRunBytes and the stacked output against
+// MaxTensorBytes.
+func (h *cfHeld) add(ctx *Context, count int, y *tensor.Tensor) error {
+	bytes, _ := ShapeBytes(y.DType, y.Shape, 0)
+	h.bytes += bytes + cfPartOverhead
+	if err := ctx.budget().CheckRun("the scan outputs held so far", h.bytes); err != nil {
+		return err
+	}
+	return ctx.checkOutput(y.DType, append([]int{count}, y.Shape...))
 }
 
 // cfStack stacks parts, tensors of one shape, along a new axis. With no
@@ -398,6 +423,7 @@ type scanResult struct {
 func scanRun(ctx *Context, body Subgraph, init []*tensor.Tensor, length int, slice func(t, j int) *tensor.Tensor, m int) (scanResult, error) {
 	state := slices.Clone(init)
 	var scans [][]*tensor.Tensor
+	var held cfHeld
 	for t := range length {
 		args := slices.Clone(state)
 		for j := range m {
@@ -414,6 +440,9 @@ func scanRun(ctx *Context, body Subgraph, init []*tensor.Tensor, length int, sli
 		for k, y := range out[len(state):] {
 			if y.Kind != tensor.Dense {
 				return scanResult{}, fmt.Errorf("iteration %d: scan output %d is a %v, want a tensor", t, k, y)
+			}
+			if err := held.add(ctx, len(scans[k])+1, y); err != nil {
+				return scanResult{}, fmt.Errorf("iteration %d: scan output %d: %w", t, k, err)
 			}
 			scans[k] = append(scans[k], y)
 		}

@@ -242,7 +242,7 @@ func unflatten(i int, shape, c []int) {
 	}
 }
 
-func (o *convTranspose) Forward(_ *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+func (o *convTranspose) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 	if err := checkArity(in, 2, -1); err != nil {
 		return nil, err
 	}
@@ -260,6 +260,9 @@ func (o *convTranspose) Forward(_ *Context, in []*tensor.Tensor) ([]*tensor.Tens
 	}
 	wv, err := floatValues(w, "W")
 	if err != nil {
+		return nil, err
+	}
+	if err := ctx.checkOutput(graph.Float64, g.outShape); err != nil {
 		return nil, err
 	}
 	y := make([]float64, tensor.NumElements(g.outShape))

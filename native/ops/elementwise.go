@@ -154,11 +154,15 @@ func ewMap2[A, B, C any](p *ewPlan, a []A, b []B, out []C, f func(A, B) C) {
 }
 
 // ewBroadcastShape returns the shape that shapes broadcast to, with an error
-// naming them and the first axis where they differ when they do not.
-func ewBroadcastShape(shapes ...[]int) ([]int, error) {
+// naming them and the first axis where they differ when they do not, or
+// when an output of type dt and that shape exceeds the run's budget.
+func ewBroadcastShape(ctx *Context, dt graph.DType, shapes ...[]int) ([]int, error) {
 	out, err := tensor.BroadcastShape(shapes...)
 	if err != nil {
 		return nil, fmt.Errorf("input %w", err)
+	}
+	if err := ctx.checkOutput(dt, out); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -192,10 +196,11 @@ func decodeLegacyBroadcast(n *graph.Node, opset int64) (legacyBroadcast, error) 
 }
 
 // shapes returns the shape that b takes for numpy broadcasting against a
-// and the output shape.
-func (l legacyBroadcast) shapes(a, b []int) (bShape, out []int, err error) {
+// and the output shape, checked against the run's budget for an output of
+// type dt.
+func (l legacyBroadcast) shapes(ctx *Context, dt graph.DType, a, b []int) (bShape, out []int, err error) {
 	if !l.enabled {
-		out, err = ewBroadcastShape(a, b)
+		out, err = ewBroadcastShape(ctx, dt, a, b)
 		return b, out, err
 	}
 	if !l.on {

@@ -59,7 +59,7 @@ func (op *arith) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, e
 	if err := ewCheckReal(a); err != nil {
 		return nil, err
 	}
-	bShape, outShape, err := op.legacy.shapes(a.Shape, b.Shape)
+	bShape, outShape, err := op.legacy.shapes(ctx, a.DType, a.Shape, b.Shape)
 	if err != nil {
 		return nil, err
 	}
@@ -233,7 +233,7 @@ func (op *arith) Backward(ctx *Context, in, out, gradOut []*tensor.Tensor) ([]*t
 	if len(gradOut) < 1 || gradOut[0] == nil {
 		return []*tensor.Tensor{nil, nil}, nil
 	}
-	bShape, outShape, err := op.legacy.shapes(a.Shape, b.Shape)
+	bShape, outShape, err := op.legacy.shapes(ctx, a.DType, a.Shape, b.Shape)
 	if err != nil {
 		return nil, err
 	}

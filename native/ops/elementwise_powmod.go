@@ -60,7 +60,7 @@ func (op *powOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, e
 	if err := ewCheckReal(y); err != nil {
 		return nil, err
 	}
-	yShape, outShape, err := op.legacy.shapes(x.Shape, y.Shape)
+	yShape, outShape, err := op.legacy.shapes(ctx, x.DType, x.Shape, y.Shape)
 	if err != nil {
 		return nil, err
 	}
@@ -167,7 +167,7 @@ func (op *modOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, e
 	if dt.IsFloat() && !op.fmod {
 		return nil, fmt.Errorf("attribute fmod must be 1 for %v inputs", dt)
 	}
-	outShape, err := ewBroadcastShape(a.Shape, b.Shape)
+	outShape, err := ewBroadcastShape(ctx, a.DType, a.Shape, b.Shape)
 	if err != nil {
 		return nil, err
 	}
@@ -249,7 +249,7 @@ func (op *bitShiftOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tens
 	if err != nil {
 		return nil, err
 	}
-	outShape, err := ewBroadcastShape(x.Shape, y.Shape)
+	outShape, err := ewBroadcastShape(ctx, x.DType, x.Shape, y.Shape)
 	if err != nil {
 		return nil, err
 	}

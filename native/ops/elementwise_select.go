@@ -39,7 +39,7 @@ func (whereOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, err
 	if err := ewSameType(x, y); err != nil {
 		return nil, err
 	}
-	outShape, err := ewBroadcastShape(c.Shape, x.Shape, y.Shape)
+	outShape, err := ewBroadcastShape(ctx, x.DType, c.Shape, x.Shape, y.Shape)
 	if err != nil {
 		return nil, err
 	}

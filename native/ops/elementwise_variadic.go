@@ -67,7 +67,7 @@ func (op *foldOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, 
 	var outShape []int
 	if op.broadcast {
 		var err error
-		if outShape, err = ewBroadcastShape(shapes...); err != nil {
+		if outShape, err = ewBroadcastShape(ctx, dt, shapes...); err != nil {
 			return nil, err
 		}
 	} else {

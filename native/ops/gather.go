@@ -82,6 +82,9 @@ func (op gatherOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor,
 		}
 		m = append(m, picked)
 	}
+	if err := ctx.checkOutput(data.DType, shape); err != nil {
+		return nil, err
+	}
 	out := newOutput(ctx, data.DType, mvScalarShape(shape))
 	mvElems(out).gatherAxes(mvElems(data), m, nil)
 	return []*tensor.Tensor{out}, nil
@@ -296,10 +299,16 @@ func (op oneHotOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor,
 	if err := mvCheckShape(shape); err != nil {
 		return nil, err
 	}
+	if err := ctx.checkOutput(values.DType, shape); err != nil {
+		return nil, err
+	}
 	outer := tensor.NumElements(indices.Shape[:axis])
 	inner := tensor.NumElements(indices.Shape[axis:])
-	// pick[o, j, i] is 1 (on) where index [o, i] is j, else 0 (off).
-	pick := make([]int, outer*depth*inner)
+	// y[o, j, i] is on (values[1]) where index [o, i] is j, else off
+	// (values[0]).
+	out := newOutput(ctx, values.DType, shape)
+	dst, src := mvElems(out), mvElems(values)
+	dst.fill(src, 0)
 	for o := range outer {
 		for i := range inner {
 			v := math.Trunc(idx[o*inner+i])
@@ -307,11 +316,9 @@ func (op oneHotOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor,
 				v += float64(depth)
 			}
 			if v >= 0 && v < float64(depth) {
-				pick[(o*depth+int(v))*inner+i] = 1
+				dst.copyFrom((o*depth+int(v))*inner+i, src, 1, 1)
 			}
 		}
 	}
-	out := newOutput(ctx, values.DType, shape)
-	mvElems(out).take(mvElems(values), pick)
 	return []*tensor.Tensor{out}, nil
 }

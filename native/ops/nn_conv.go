@@ -107,12 +107,20 @@ func (c *conv) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, err
 		return nil, err
 	}
 	if pnd != nil {
-		y := ctx.Float32(outShapeND(in[0], pnd.M, pnd.OutSize())...)
+		shape := outShapeND(in[0], pnd.M, pnd.OutSize())
+		if err := ctx.checkOutput(graph.Float32, shape); err != nil {
+			return nil, err
+		}
+		y := ctx.Float32(shape...)
 		kernels.ConvNDForward(pnd, in[0].F32(), in[1].F32(), optionalF32(in, 2), y.F32())
 		return []*tensor.Tensor{y}, nil
 	}
 	oh, ow := p.OutSize()
-	y := ctx.Float32(outShape(in[0], p.M, oh, ow)...)
+	shape := outShape(in[0], p.M, oh, ow)
+	if err := ctx.checkOutput(graph.Float32, shape); err != nil {
+		return nil, err
+	}
+	y := ctx.Float32(shape...)
 	kernels.ConvForward(p, in[0].F32(), in[1].F32(), optionalF32(in, 2), y.F32())
 	return []*tensor.Tensor{y}, nil
 }

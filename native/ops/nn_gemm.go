@@ -103,6 +103,9 @@ func (o *gemm) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, err
 	if err != nil {
 		return nil, err
 	}
+	if err := ctx.checkOutput(graph.Float32, []int{p.M, p.N}); err != nil {
+		return nil, err
+	}
 	y := ctx.Float32(p.M, p.N)
 	kernels.GemmForward(p, in[0].F32(), in[1].F32(), optionalF32(in, 2), y.F32())
 	return []*tensor.Tensor{y}, nil
@@ -148,7 +151,7 @@ func wantedGrads(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, [3][]floa
 // dropped from Y.
 type matMul struct{}
 
-func (matMul) params(in []*tensor.Tensor) (*kernels.MatMulParams, []int, error) {
+func (matMul) params(ctx *Context, in []*tensor.Tensor) (*kernels.MatMulParams, []int, error) {
 	a, err := float32Input(in, 0, "A")
 	if err != nil {
 		return nil, nil, err
@@ -172,6 +175,11 @@ func (matMul) params(in []*tensor.Tensor) (*kernels.MatMulParams, []int, error) 
 	if bs[len(bs)-2] != p.K {
 		return nil, nil, fmt.Errorf("inputs A %v and B %v do not multiply", a.Shape, b.Shape)
 	}
+	if batch, err := tensor.BroadcastShape(p.BatchA, p.BatchB); err == nil {
+		if err := ctx.checkOutput(graph.Float32, append(batch, p.M, p.N)); err != nil {
+			return nil, nil, err
+		}
+	}
 	if err := p.Validate(); err != nil {
 		return nil, nil, err
 	}
@@ -186,7 +194,7 @@ func (matMul) params(in []*tensor.Tensor) (*kernels.MatMulParams, []int, error) 
 }
 
 func (o matMul) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	p, shape, err := o.params(in)
+	p, shape, err := o.params(ctx, in)
 	if err != nil {
 		return nil, err
 	}
@@ -196,7 +204,7 @@ func (o matMul) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, er
 }
 
 func (o matMul) Backward(ctx *Context, in, out, gradOut []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	p, _, err := o.params(in)
+	p, _, err := o.params(ctx, in)
 	if err != nil {
 		return nil, err
 	}

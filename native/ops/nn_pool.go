@@ -120,10 +120,16 @@ func (o *pool) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, err
 		return nil, err
 	}
 	if pnd != nil {
+		if err := ctx.checkOutput(graph.Int64, outShapeND(in[0], pnd.C, pnd.OutSize())); err != nil {
+			return nil, err
+		}
 		return o.forwardND(ctx, in[0], pnd), nil
 	}
 	oh, ow := p.OutSize()
 	shape := outShape(in[0], p.C, oh, ow)
+	if err := ctx.checkOutput(graph.Int64, shape); err != nil { // the size of MaxPool's indices
+		return nil, err
+	}
 	y := ctx.Float32(shape...)
 	if !o.max {
 		kernels.AveragePoolForward(p, in[0].F32(), y.F32())
@@ -164,7 +170,7 @@ func (o *pool) forwardBytes(ctx *Context, x *tensor.Tensor) ([]*tensor.Tensor, e
 	for i, v := range vals {
 		xf.F32()[i] = float32(v)
 	}
-	out, err := o.Forward(&Context{}, []*tensor.Tensor{xf})
+	out, err := o.Forward(&Context{Budget: ctx.budget()}, []*tensor.Tensor{xf})
 	if err != nil {
 		return nil, err
 	}

@@ -480,10 +480,23 @@ func broadcastFloats(t *tensor.Tensor, shape []int, what string) ([]float64, err
 	if err != nil {
 		return nil, err
 	}
-	index := tensor.BroadcastIndex(t.Shape, shape)
-	out := make([]float64, len(index))
-	for i, j := range index {
-		out[i] = vals[j]
+	// Walk the output with the input's broadcast strides: no index table
+	// of 8 bytes per element.
+	out := make([]float64, tensor.NumElements(shape))
+	strides := tensor.BroadcastStrides(t.Shape, shape)
+	coord := make([]int, len(shape))
+	pos := 0
+	for i := range out {
+		out[i] = vals[pos]
+		for d := len(shape) - 1; d >= 0; d-- {
+			coord[d]++
+			pos += strides[d]
+			if coord[d] < shape[d] {
+				break
+			}
+			pos -= strides[d] * coord[d]
+			coord[d] = 0
+		}
 	}
 	return out, nil
 }

@@ -60,6 +60,9 @@ type Context struct {
 	// Wanted, when not nil, says which inputs' gradients the backward
 	// pass will use; a Backward may skip the others (see Wants).
 	Wanted []bool
+	// Budget bounds the memory the node may ask for; nil means
+	// DefaultBudget. The executor sets it from the run's options.
+	Budget *Budget
 }
 
 // Wants reports whether the backward pass uses the gradient of input i.

@@ -137,6 +137,11 @@ func (op padOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, er
 		if err := mvCheckShape(shape[:d+1]); err != nil {
 			return nil, fmt.Errorf("pads %v: %w", pads, err)
 		}
+		if d == r-1 {
+			if err := mvCheckOutput(ctx, x.DType, shape); err != nil {
+				return nil, fmt.Errorf("pads %v: %w", pads, err)
+			}
+		}
 		m[d] = make([]int, shape[d])
 		for c := range m[d] {
 			src, ok := mvPadSource(c-before[d], n, op.mode)

@@ -355,7 +355,7 @@ func newQuantMatMul(linear bool) Constructor {
 	return func(*graph.Node, int64) (Op, error) { return &quantMatMul{linear: linear}, nil }
 }
 
-func (o *quantMatMul) Forward(_ *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+func (o *quantMatMul) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 	// Input positions: MatMulInteger A B az bz; QLinearMatMul a as az b bs bz ys yz.
 	ai, bi, azi, bzi := 0, 1, 2, 3
 	if o.linear {
@@ -405,6 +405,9 @@ func (o *quantMatMul) Forward(_ *Context, in []*tensor.Tensor) ([]*tensor.Tensor
 	}
 	batch, err := tensor.BroadcastShape(aShape[:len(aShape)-2], bShape[:len(bShape)-2])
 	if err != nil {
+		return nil, err
+	}
+	if err := ctx.checkOutput(graph.Int64, append(slices.Clone(batch), m, n)); err != nil {
 		return nil, err
 	}
 	aIdx := tensor.BroadcastIndex(append(slices.Clone(aShape[:len(aShape)-2]), 1, 1), append(slices.Clone(batch), 1, 1))

@@ -171,6 +171,9 @@ func (o *randomFill) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tenso
 			return nil, fmt.Errorf("output type %v is not a float type; set dtype", dt)
 		}
 	}
+	if err := ctx.checkOutput(graph.Float64, shape); err != nil { // drawn in float64
+		return nil, err
+	}
 	rng, err := o.seed.source(ctx)
 	if err != nil {
 		return nil, err
@@ -280,6 +283,9 @@ func (o *multinomial) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tens
 	}
 	batch, classes := x.Shape[0], x.Shape[1]
 	if err := checkOutputSize(batch, o.samples); err != nil {
+		return nil, err
+	}
+	if err := ctx.checkOutput(graph.Float64, []int{batch, o.samples}); err != nil {
 		return nil, err
 	}
 	out := make([]float64, batch*o.samples)

@@ -259,6 +259,9 @@ func (r *resize) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, e
 	if total > resizeMaxElements {
 		return nil, fmt.Errorf("output shape %v has too many elements", outShape)
 	}
+	if err := ctx.checkOutput(graph.Float64, outShape); err != nil { // computed in float64
+		return nil, err
+	}
 	if total == 0 || x.Len() == 0 {
 		if total != 0 {
 			return nil, fmt.Errorf("cannot resize the empty %v to %v", x, outShape)

@@ -166,7 +166,7 @@ type sequenceInsertOp struct{ sqValueOp }
 
 func newSequenceInsert(*graph.Node, int64) (Op, error) { return sequenceInsertOp{}, nil }
 
-func (sequenceInsertOp) Forward(_ *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+func (sequenceInsertOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 	seq, err := sqSequence(in, 0)
 	if err != nil {
 		return nil, err
@@ -184,6 +184,15 @@ func (sequenceInsertOp) Forward(_ *Context, in []*tensor.Tensor) ([]*tensor.Tens
 	}
 	p, err := sqPosition(in, 2, len(seq.Elems), true, len(seq.Elems))
 	if err != nil {
+		return nil, err
+	}
+	// A sequence grown in a Loop holds all its elements: bound them.
+	held := 0.0
+	for _, e := range append([]*tensor.Tensor{x}, seq.Elems...) {
+		b, _ := ShapeBytes(e.DType, e.Shape, 0)
+		held += b + cfPartOverhead
+	}
+	if err := ctx.budget().CheckRun(fmt.Sprintf("a sequence of %d elements", len(seq.Elems)+1), held); err != nil {
 		return nil, err
 	}
 	elems := slices.Insert(slices.Clone(seq.Elems), p, x.Clone())

@@ -71,6 +71,9 @@ func (op concatOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor,
 	if err := mvCheckShape(shape); err != nil {
 		return nil, err
 	}
+	if err := ctx.checkOutput(first.DType, shape); err != nil {
+		return nil, err
+	}
 	out := newOutput(ctx, first.DType, shape)
 	// Each input is outer blocks of inner = shape[axis:] elements; block
 	// o of input i lands at o*rowLen + offset_i.

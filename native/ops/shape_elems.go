@@ -47,6 +47,8 @@ type mvElements interface {
 	copyFrom(dstOff int, src mvElements, srcOff, n int)
 	// zero sets the elements from..to-1 to the zero value.
 	zero(from, to int)
+	// fill sets every element to src[i].
+	fill(src mvElements, i int)
 	// isZero reports whether element i is the zero value.
 	isZero(i int) bool
 }
@@ -75,6 +77,13 @@ func (v mvSlice[T]) copyFrom(dstOff int, src mvElements, srcOff, n int) {
 }
 
 func (v mvSlice[T]) zero(from, to int) { clear(v[from:to]) }
+
+func (v mvSlice[T]) fill(src mvElements, i int) {
+	x := src.(mvSlice[T])[i]
+	for j := range v {
+		v[j] = x
+	}
+}
 
 func (v mvSlice[T]) isZero(i int) bool {
 	var z T
@@ -294,6 +303,27 @@ func mvCheckShape(shape []int) error {
 			return fmt.Errorf("shape %v has more than %d elements", shape, mvMaxElements)
 		}
 		n *= d
+	}
+	return nil
+}
+
+// mvCheckOutput checks an output of type dt and shape computed from user
+// input as mvCheckShape does, and checks it and the axis maps that
+// assemble it (one int per output coordinate of each axis) against the
+// run's budget.
+func mvCheckOutput(ctx *Context, dt graph.DType, shape []int) error {
+	if err := mvCheckShape(shape); err != nil {
+		return err
+	}
+	if err := ctx.checkOutput(dt, shape); err != nil {
+		return err
+	}
+	sum := 0
+	for _, d := range shape {
+		sum += d
+	}
+	if err := ctx.checkOutput(graph.Int64, []int{sum}); err != nil {
+		return fmt.Errorf("the index maps of output %s%v: %w", dt, shape, err)
 	}
 	return nil
 }

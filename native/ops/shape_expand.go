@@ -39,7 +39,7 @@ func (expandOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, er
 	if err != nil {
 		return nil, err
 	}
-	if err := mvCheckShape(shape); err != nil {
+	if err := mvCheckOutput(ctx, x.DType, shape); err != nil {
 		return nil, err
 	}
 	strides := tensor.BroadcastStrides(x.Shape, shape)
@@ -114,6 +114,9 @@ func (op tileOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, e
 		if err := mvCheckShape(shape[:d+1]); err != nil {
 			return nil, err
 		}
+	}
+	if err := mvCheckOutput(ctx, x.DType, shape); err != nil {
+		return nil, err
 	}
 	// Output coordinate c along axis d reads input coordinate c mod d_in.
 	strides := tensor.Strides(x.Shape)

@@ -139,7 +139,7 @@ func cubicWeights(t float64) [4]float64 {
 	return [4]float64{far(t + 1), near(t), near(1 - t), far(2 - t)}
 }
 
-func (o *gridSample) Forward(_ *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+func (o *gridSample) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 	if err := checkArity(in, 2, -1); err != nil {
 		return nil, err
 	}
@@ -160,6 +160,9 @@ func (o *gridSample) Forward(_ *Context, in []*tensor.Tensor) ([]*tensor.Tensor,
 	}
 	n, c, h, w := x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3]
 	ho, wo := grid.Shape[1], grid.Shape[2]
+	if err := ctx.checkOutput(graph.Float64, []int{n, c, ho, wo}); err != nil { // computed in float64
+		return nil, err
+	}
 	y := make([]float64, n*c*ho*wo)
 	for b := 0; b < n; b++ {
 		for p := 0; p < ho*wo; p++ {

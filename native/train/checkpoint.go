@@ -6,20 +6,28 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"math"
 	"os"
 	"path/filepath"
 
+	"github.com/onnxkit/onnxkit/internal/fileio"
 	"github.com/onnxkit/onnxkit/native/optim"
 )
 
 // checkpointMagic opens every checkpoint file; checkpointVersion is
-// bumped whenever the layout changes.
+// bumped whenever the layout changes. Version 2 added the checksum;
+// version 1 files, which have none, are refused with a request to
+// re-create them, so that every checkpoint loaded has been verified.
 const (
 	checkpointMagic   = "ONNXKIT-CKPT\n"
-	checkpointVersion = 1
+	checkpointVersion = 2
 )
+
+// checkpointCRC is the checksum's polynomial: CRC-32C (Castagnoli), which
+// has hardware support on amd64 and arm64.
+var checkpointCRC = crc32.MakeTable(crc32.Castagnoli)
 
 // Checkpoint is everything needed to continue a run where it stopped:
 // the configuration, the epochs done with their metrics, the parameters
@@ -27,8 +35,11 @@ const (
 //
 // On disk: the magic line, a little-endian uint32 version, a uint32
 // length and that many bytes of JSON (the header: everything but the
-// buffers), then the float32 buffers Trainable, State and the
-// optimizer's, each as a uint64 count and the values.
+// buffers), then a uint64 count of optimizer buffers and the float32
+// buffers Trainable, State and the optimizer's, each as a uint64 count
+// and the values, and last the little-endian uint32 CRC-32C of every byte
+// before it. ReadCheckpoint verifies the checksum and refuses bytes after
+// it.
 type Checkpoint struct {
 	Config Config `json:"config"`
 	// Epochs is the number of epochs completed.
@@ -54,9 +65,12 @@ type Checkpoint struct {
 // WriteCheckpoint writes c to path atomically: into a temporary file in
 // the same folder, synced, then renamed over path, so that a process
 // killed at any moment leaves either the old checkpoint or the new one.
+//
+// Temporary files that killed writes left beside path (".NAME.tmp-*",
+// older than a minute and not locked by a live writer) are removed first.
 func WriteCheckpoint(path string, c *Checkpoint) (err error) {
 	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	f, err := fileio.CreateTemp(path)
 	if err != nil {
 		return err
 	}
@@ -89,11 +103,14 @@ func WriteCheckpoint(path string, c *Checkpoint) (err error) {
 	return nil
 }
 
-func encodeCheckpoint(w io.Writer, c *Checkpoint) error {
+// encodeCheckpoint writes c in the layout Checkpoint describes.
+func encodeCheckpoint(out io.Writer, c *Checkpoint) error {
 	header, err := json.Marshal(c)
 	if err != nil {
 		return err
 	}
+	crc := crc32.New(checkpointCRC)
+	w := io.MultiWriter(out, crc)
 	if _, err := io.WriteString(w, checkpointMagic); err != nil {
 		return err
 	}
@@ -115,7 +132,7 @@ func encodeCheckpoint(w io.Writer, c *Checkpoint) error {
 			return err
 		}
 	}
-	return nil
+	return binary.Write(out, binary.LittleEndian, crc.Sum32())
 }
 
 // maxCheckpointFloats bounds a buffer's claimed length (1 << 32 floats,
@@ -123,25 +140,25 @@ func encodeCheckpoint(w io.Writer, c *Checkpoint) error {
 // read fails.
 const maxCheckpointFloats = 1 << 32
 
-// ReadCheckpoint reads a checkpoint written by WriteCheckpoint.
+// ReadCheckpoint reads a checkpoint written by WriteCheckpoint, verifying
+// its checksum. Only a regular file is read.
 func ReadCheckpoint(path string) (*Checkpoint, error) {
-	f, err := os.Open(path)
+	f, size, err := fileio.OpenRegular(path, 0)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	info, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	c, err := decodeCheckpoint(bufio.NewReaderSize(f, 1<<20), info.Size())
+	c, err := decodeCheckpoint(bufio.NewReaderSize(f, 1<<20), size)
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint %s: %w", path, err)
 	}
 	return c, nil
 }
 
-func decodeCheckpoint(r io.Reader, size int64) (*Checkpoint, error) {
+// decodeCheckpoint reads a checkpoint of size bytes from in.
+func decodeCheckpoint(in io.Reader, size int64) (*Checkpoint, error) {
+	crc := crc32.New(checkpointCRC)
+	r := io.TeeReader(in, crc)
 	magic := make([]byte, len(checkpointMagic))
 	if _, err := io.ReadFull(r, magic); err != nil || string(magic) != checkpointMagic {
 		return nil, errors.New("not an onnxkit checkpoint")
@@ -149,6 +166,9 @@ func decodeCheckpoint(r io.Reader, size int64) (*Checkpoint, error) {
 	var head [2]uint32
 	if err := binary.Read(r, binary.LittleEndian, &head); err != nil {
 		return nil, unexpected(err)
+	}
+	if head[0] == 1 {
+		return nil, errors.New("checkpoint format v1 has no checksum, and this build loads only verified checkpoints (v2); re-create it")
 	}
 	if head[0] != checkpointVersion {
 		return nil, fmt.Errorf("version %d; this build reads version %d", head[0], checkpointVersion)
@@ -184,6 +204,17 @@ func decodeCheckpoint(r io.Reader, size int64) (*Checkpoint, error) {
 		if err := binary.Read(r, binary.LittleEndian, buffers[i]); err != nil {
 			return nil, unexpected(err)
 		}
+	}
+	sum := crc.Sum32()
+	var stored uint32
+	if err := binary.Read(in, binary.LittleEndian, &stored); err != nil {
+		return nil, fmt.Errorf("checksum: %w", unexpected(err))
+	}
+	if stored != sum {
+		return nil, fmt.Errorf("checksum mismatch (stored %08x, contents %08x): the file is corrupt", stored, sum)
+	}
+	if n, _ := in.Read(make([]byte, 1)); n > 0 {
+		return nil, errors.New("trailing bytes after the checksum: the file is corrupt")
 	}
 	c.Trainable, c.State, c.Optimizer = buffers[0], buffers[1], buffers[2:]
 	for _, b := range [][]float32{c.Trainable, c.State} {

@@ -11,7 +11,9 @@ import (
 	"io"
 	"math"
 	"os"
+	"reflect"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/onnxkit/onnxkit/graph"
@@ -495,7 +497,7 @@ func (t *Trainer) checkpoint() *Checkpoint {
 // restore loads a checkpoint of the same run into the trainer.
 func (t *Trainer) restore(c *Checkpoint) error {
 	if c.Config != t.cfg {
-		return fmt.Errorf("it was written by another configuration (%+v)", c.Config)
+		return fmt.Errorf("it was written by another configuration: %s", strings.Join(ConfigDiff(c.Config, t.cfg), ", "))
 	}
 	if err := t.Load(c); err != nil {
 		return err
@@ -510,6 +512,22 @@ func (t *Trainer) restore(c *Checkpoint) error {
 	}
 	t.epoch, t.step, t.history = c.Epochs, c.Step, c.History
 	return nil
+}
+
+// ConfigDiff names the fields in which configuration a (a checkpoint's)
+// differs from b (this run's), by their JSON names, as
+// "lr 0.001 in the checkpoint, 0.01 here".
+func ConfigDiff(a, b Config) []string {
+	va, vb := reflect.ValueOf(a), reflect.ValueOf(b)
+	var out []string
+	for i := range va.NumField() {
+		fa, fb := va.Field(i).Interface(), vb.Field(i).Interface()
+		if fa != fb {
+			name, _, _ := strings.Cut(va.Type().Field(i).Tag.Get("json"), ",")
+			out = append(out, fmt.Sprintf("%s %v in the checkpoint, %v here", name, fa, fb))
+		}
+	}
+	return out
 }
 
 // Load copies a checkpoint's parameters and running statistics into the
