@@ -22,9 +22,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/onnxkit/onnxkit/conformance/ortrun"
-	"github.com/onnxkit/onnxkit/conformance/testenv"
 	"github.com/onnxkit/onnxkit/graph"
+	"github.com/onnxkit/onnxkit/internal/ort"
+	"github.com/onnxkit/onnxkit/internal/testenv"
 	"github.com/onnxkit/onnxkit/native"
 	"github.com/onnxkit/onnxkit/native/tensor"
 	"github.com/onnxkit/onnxkit/onnx"
@@ -720,7 +720,7 @@ func dfCompareModel(t *testing.T, m *graph.Model, inputs map[string]*tensor.Tens
 
 	var nativeOut map[string]*tensor.Tensor
 	_, nativeErr := dfNative(m, inputs, &nativeOut)
-	s, ortErr := ortrun.Open(path, 1)
+	s, ortErr := ort.Open(path, ort.Options{IntraOpThreads: 1})
 	var ortOut map[string]*tensor.Tensor
 	if ortErr == nil {
 		ortOut, ortErr = s.Run(inputs)
@@ -790,7 +790,7 @@ func dfDescribe(m *graph.Model) string {
 
 // dfInitORT loads ONNX Runtime or skips (fails under CI).
 func dfInitORT(t testing.TB) {
-	if err := ortrun.Init(testenv.ORTLibrary(t)); err != nil {
+	if err := ort.Load(testenv.ORTLibrary(t)); err != nil {
 		t.Fatal(err)
 	}
 }
