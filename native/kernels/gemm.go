@@ -247,8 +247,17 @@ func (p *MatMulParams) batches() (count int, ia, ib []int) {
 	return count, ia, ib
 }
 
+// sharedB reports whether every output matrix multiplies its own matrix
+// of a, in order, by the one matrix of b: then the batch folds into the
+// rows, a [count*M, K] times b [K, N], one product instead of count (a
+// Linear layer on [batch, tokens, features], which would otherwise read
+// the whole weight once per batch entry).
+func (p *MatMulParams) sharedB(count int) bool {
+	return tensor.NumElements(p.BatchB) == 1 && tensor.NumElements(p.BatchA) == count
+}
+
 // MatMulForward computes each output matrix y_o = a_ia(o) * b_ib(o), the
-// matrices spread over the workers.
+// matrices spread over the workers, or as one product when they share b.
 func MatMulForward(p *MatMulParams, a, b, y []float32) {
 	const op = "MatMul"
 	count, ia, ib := p.batches()
@@ -256,6 +265,10 @@ func MatMulForward(p *MatMulParams, a, b, y []float32) {
 	need(op, "a", a, tensor.NumElements(p.BatchA)*mk)
 	need(op, "b", b, tensor.NumElements(p.BatchB)*kn)
 	need(op, "y", y, count*mn)
+	if p.sharedB(count) {
+		linalg.Sgemm(false, false, count*p.M, p.N, p.K, 1, a, p.K, b, p.N, 0, y, p.N)
+		return
+	}
 	parallel.For(count, grainFor(mn*p.K), func(lo, hi int) {
 		for o := lo; o < hi; o++ {
 			linalg.Sgemm(false, false, p.M, p.N, p.K, 1, a[ia[o]*mk:], p.K, b[ib[o]*kn:], p.N, 0, y[o*mn:], p.N)
@@ -266,12 +279,28 @@ func MatMulForward(p *MatMulParams, a, b, y []float32) {
 // MatMulBackward accumulates da_i += sum of dy_o * b_ib(o)ᵀ over the
 // outputs o that read a_i, and db_j += sum of a_ia(o)ᵀ * dy_o over those
 // that read b_j; da or db may be nil. Each gradient matrix sums its terms
-// in output order, the gradient matrices spread over the workers.
+// in output order, the gradient matrices spread over the workers; when
+// every output shares b, each gradient is one product over the folded
+// batch.
 func MatMulBackward(p *MatMulParams, a, b, dy, da, db []float32) {
 	const op = "MatMul"
 	count, ia, ib := p.batches()
 	mk, kn, mn := p.M*p.K, p.K*p.N, p.M*p.N
 	need(op, "dy", dy, count*mn)
+	if p.sharedB(count) {
+		// da [count*M, K] += dy b^T; db [K, N] += a^T dy, each one product.
+		if da != nil {
+			need(op, "b", b, kn)
+			need(op, "da", da, count*mk)
+			linalg.Sgemm(false, true, count*p.M, p.K, p.N, 1, dy, p.N, b, p.N, 1, da, p.K)
+		}
+		if db != nil {
+			need(op, "a", a, count*mk)
+			need(op, "db", db, kn)
+			linalg.Sgemm(true, false, p.K, p.N, count*p.M, 1, a, p.K, dy, p.N, 1, db, p.N)
+		}
+		return
+	}
 	if da != nil {
 		na := tensor.NumElements(p.BatchA)
 		need(op, "b", b, tensor.NumElements(p.BatchB)*kn)

@@ -125,6 +125,10 @@ var matmulCases = []MatMulParams{
 	{BatchA: []int{2, 1}, BatchB: []int{1, 3}, M: 3, K: 2, N: 2},
 	{BatchA: nil, BatchB: []int{4}, M: 2, K: 3, N: 2},
 	{BatchA: []int{1, 2, 1}, BatchB: []int{3, 1, 2}, M: 1, K: 3, N: 1},
+	// One b for every matrix of a: folded into one product.
+	{BatchA: []int{3}, BatchB: nil, M: 5, K: 7, N: 6},
+	{BatchA: []int{2, 3}, BatchB: []int{1}, M: 4, K: 3, N: 5},
+	{BatchA: []int{4, 2}, BatchB: []int{1, 1}, M: 17, K: 33, N: 40},
 }
 
 func TestMatMul(t *testing.T) {
