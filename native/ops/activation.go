@@ -2,6 +2,8 @@ package ops
 
 // Activations, elementwise: Y has X's shape. Floats only (computed in
 // float64 and rounded), except Relu and PRelu, which also take integers.
+// On float32, Relu, LeakyRelu, HardSigmoid and HardSwish are computed in
+// float32, and Sigmoid and Tanh in float32 by package vec (within 2 ULPs).
 //
 //	                                                                    opsets
 //	Relu(x)            = max(0, x)                                      1 (14: integers)
@@ -34,6 +36,7 @@ import (
 	"github.com/onnxkit/onnxkit/graph"
 	"github.com/onnxkit/onnxkit/native/parallel"
 	"github.com/onnxkit/onnxkit/native/tensor"
+	"github.com/onnxkit/onnxkit/native/vec"
 )
 
 type activationKind int
@@ -62,10 +65,10 @@ func init() {
 		}}}, nil
 	}, 1)
 	ewRegister("Sigmoid", func(*graph.Node, int64) (Op, error) {
-		return &gradActivationOp{activationOp{kind: actSigmoid, f: sigmoid}}, nil
+		return &gradActivationOp{activationOp{kind: actSigmoid, f: sigmoid, f32: vec.Sigmoid}}, nil
 	}, 1)
 	ewRegister("Tanh", func(*graph.Node, int64) (Op, error) {
-		return &gradActivationOp{activationOp{kind: actTanh, f: math.Tanh}}, nil
+		return &gradActivationOp{activationOp{kind: actTanh, f: math.Tanh, f32: vec.Tanh}}, nil
 	}, 1)
 	ewRegister("PRelu", func(_ *graph.Node, opset int64) (Op, error) { return &preluOp{perChannel: opset < 7}, nil }, 1, 7)
 
@@ -105,12 +108,27 @@ func init() {
 	withAttrs("Celu", 12, func(a []float64) func(float64) float64 {
 		return func(x float64) float64 { return math.Max(0, x) + math.Min(0, a[0]*math.Expm1(x/a[0])) }
 	}, []string{"alpha"}, 1)
-	withAttrs("HardSigmoid", 1, func(a []float64) func(float64) float64 {
-		return func(x float64) float64 { return math.Max(0, math.Min(1, a[0]*x+a[1])) }
-	}, []string{"alpha", "beta"}, 0.2, 0.5)
-	withAttrs("HardSwish", 14, func([]float64) func(float64) float64 {
-		return func(x float64) float64 { return x * math.Max(0, math.Min(1, x/6+0.5)) }
-	}, nil)
+	ewRegister("HardSigmoid", func(n *graph.Node, _ int64) (Op, error) {
+		alpha, err := n.AttrFloat("alpha", 0.2)
+		if err != nil {
+			return nil, err
+		}
+		beta, err := n.AttrFloat("beta", 0.5)
+		if err != nil {
+			return nil, err
+		}
+		a, b := float64(alpha), float64(beta)
+		return &activationOp{
+			f:   func(x float64) float64 { return math.Max(0, math.Min(1, a*x+b)) },
+			f32: func(dst, src []float32) { hardSigmoidF32(dst, src, alpha, beta, false) },
+		}, nil
+	}, 1)
+	ewRegister("HardSwish", func(*graph.Node, int64) (Op, error) {
+		return &activationOp{
+			f:   func(x float64) float64 { return x * math.Max(0, math.Min(1, x/6+0.5)) },
+			f32: func(dst, src []float32) { hardSigmoidF32(dst, src, 1.0/6, 0.5, true) },
+		}, nil
+	}, 14)
 	withAttrs("Softplus", 1, func([]float64) func(float64) float64 {
 		return func(x float64) float64 {
 			if x > 0 {
@@ -146,11 +164,30 @@ func init() {
 
 func sigmoid(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
 
+// hardSigmoidF32 sets dst = max(0, min(1, alpha*src + beta)), times src
+// when swish (HardSwish). NaN stays NaN.
+func hardSigmoidF32(dst, src []float32, alpha, beta float32, swish bool) {
+	for i, x := range src {
+		h := alpha*x + beta
+		if h < 0 {
+			h = 0
+		} else if h > 1 {
+			h = 1
+		}
+		if swish {
+			h *= x
+		}
+		dst[i] = h
+	}
+}
+
 // activationOp is an elementwise activation.
 type activationOp struct {
 	kind  activationKind
 	alpha float32 // LeakyRelu's slope
 	f     func(float64) float64
+	// f32, when set, computes the activation on float32 tensors.
+	f32 float32Kernel
 }
 
 // Forward computes Y = f(X).
@@ -172,6 +209,8 @@ func (op *activationOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Te
 		return reluInts(x)
 	case op.kind == actRelu:
 		return mapFloatTensor(ctx, x, func(v float64) float64 { return math.Max(v, 0) })
+	case op.f32 != nil && x.DType == graph.Float32:
+		return mapFloat32(ctx, x, op.f32), nil
 	}
 	return mapFloatTensor(ctx, x, op.f)
 }

@@ -3,7 +3,8 @@ package ops
 // Unary math, elementwise: Y has X's shape.
 //
 // Floats (float16, bfloat16, float32, float64; computed in float64 and
-// rounded to the element type): Ceil, Floor, Round (halves to even),
+// rounded to the element type, except Exp on float32, computed in float32
+// by vec.Exp within 1 ULP): Ceil, Floor, Round (halves to even),
 // Reciprocal, Sqrt, Exp, Log, Erf, Sin, Cos, Tan, Asin, Acos, Atan, Sinh,
 // Cosh, Asinh, Acosh, Atanh. Abs and Sign also take every integer type,
 // Neg the signed ones. IsNaN and IsInf (attributes detect_positive and
@@ -22,6 +23,7 @@ import (
 	"github.com/onnxkit/onnxkit/graph"
 	"github.com/onnxkit/onnxkit/native/parallel"
 	"github.com/onnxkit/onnxkit/native/tensor"
+	"github.com/onnxkit/onnxkit/native/vec"
 )
 
 // intUnary says what a unary op does to integers.
@@ -46,7 +48,7 @@ func init() {
 	math1("Round", 11, math.RoundToEven, intNone)
 	math1("Reciprocal", 1, func(x float64) float64 { return 1 / x }, intNone)
 	math1("Sqrt", 1, math.Sqrt, intNone)
-	math1("Exp", 1, math.Exp, intNone)
+	ewRegister("Exp", func(*graph.Node, int64) (Op, error) { return &unaryOp{f: math.Exp, f32: vec.Exp}, nil }, 1)
 	math1("Log", 1, math.Log, intNone)
 	math1("Erf", 9, math.Erf, intNone)
 	math1("Sin", 7, math.Sin, intNone)
@@ -77,9 +79,11 @@ func signOf(x float64) float64 {
 	return x // ±0 or NaN
 }
 
-// unaryOp is a unary math op: f on floats, ints on integers.
+// unaryOp is a unary math op: f on floats, ints on integers, and f32,
+// when set, on float32 tensors.
 type unaryOp struct {
 	f    func(float64) float64
+	f32  float32Kernel
 	ints intUnary
 }
 
@@ -89,6 +93,9 @@ func (op *unaryOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor,
 		return nil, err
 	}
 	x := in[0]
+	if x.DType == graph.Float32 && op.f32 != nil {
+		return mapFloat32(ctx, x, op.f32), nil
+	}
 	if x.DType.IsFloat() {
 		return mapFloatTensor(ctx, x, op.f)
 	}
@@ -133,6 +140,19 @@ func unaryInts[T ewInt](kind intUnary, x, out []T) {
 		}
 		out[i] = v
 	}
+}
+
+// float32Kernel is an elementwise function over float32 slices computed
+// in float32 (package vec's kernels), dst and src of one length.
+type float32Kernel func(dst, src []float32)
+
+// mapFloat32 returns f applied to every element of the float32 tensor x,
+// in chunks over the cores when large.
+func mapFloat32(ctx *Context, x *tensor.Tensor, f float32Kernel) []*tensor.Tensor {
+	out := newOutput(ctx, graph.Float32, x.Shape)
+	src, dst := x.F32(), out.F32()
+	parallel.For(len(src), ewGrain/16, func(lo, hi int) { f(dst[lo:hi], src[lo:hi]) })
+	return []*tensor.Tensor{out}
 }
 
 // mapFloatTensor returns f applied to every element of a float tensor x,
