@@ -83,7 +83,7 @@ func tensorCases(t *testing.T, rng *rand.Rand) []tensorCase {
 		i2[i] = int8(rng.Intn(4) - 2)
 		u2[i] = uint8(rng.Intn(4))
 	}
-	copy(i2, []int8{-2, 1, -1, 0}) // packs to 0x36: 00 11 01 10 from the top bits down
+	copy(i2, []int8{-2, 1, -1, 0})  // packs to 0x36: 00 11 01 10 from the top bits down
 	i4[0], i4[1], i4[2] = -1, 7, -8 // packs to 0x7f (7<<4 | 0xf), then 0x?8
 	boolBytes := make([]byte, n)
 	for i, b := range bools {
