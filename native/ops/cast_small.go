@@ -81,13 +81,17 @@ func isSubByteInt(dt graph.DType) bool {
 
 // widenSmall returns x, of a small type, as a tensor of the type that
 // holds its values exactly: small floats decoded to float32, int4 and
-// int2 as int8 and uint4 and uint2 as uint8 (sharing x's data).
+// int2 as int8 and uint4 and uint2 as uint8 (sharing x's data). A tensor
+// of another type is returned as it is.
 func widenSmall(x *tensor.Tensor) *tensor.Tensor {
 	switch x.DType {
 	case graph.Int4, graph.Int2:
 		return &tensor.Tensor{DType: graph.Int8, Shape: x.Shape, Data: x.Data}
 	case graph.Uint4, graph.Uint2:
 		return &tensor.Tensor{DType: graph.Uint8, Shape: x.Shape, Data: x.Data}
+	}
+	if !x.DType.IsSmallFloat() {
+		return x
 	}
 	bits := x.Data.([]uint8)
 	out := make([]float32, len(bits))
