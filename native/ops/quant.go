@@ -429,11 +429,12 @@ func (o *quantizeLinear) Forward(_ *Context, in []*tensor.Tensor) ([]*tensor.Ten
 }
 
 // saturateRounded rounds v half to even, adds zp and saturates to
-// [lo, hi]; NaN counts as 0.
+// [lo, hi]. NaN gives lo, as in the reference (where NaN converts to
+// int32's minimum) and ONNX Runtime.
 func saturateRounded(v float64, zp, lo, hi int64) int64 {
 	r := math.RoundToEven(v)
 	if math.IsNaN(r) {
-		r = 0
+		return lo
 	}
 	return int64(max(float64(lo), min(float64(hi), r+float64(zp))))
 }
