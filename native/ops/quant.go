@@ -330,6 +330,15 @@ func quantDivType(x, scale graph.DType) graph.DType {
 	return graph.Float32
 }
 
+// scaleValues returns the values of a scale: float32, float16, bfloat16
+// or float8e8m0 (opset 24).
+func scaleValues(t *tensor.Tensor, what string) ([]float64, error) {
+	if t.DType == graph.Float8E8M0 {
+		return t.Float64s()
+	}
+	return floatValues(t, what)
+}
+
 // quantizeLinear is QuantizeLinear.
 type quantizeLinear struct{ quantAttrs }
 
@@ -372,7 +381,7 @@ func (o *quantizeLinear) Forward(_ *Context, in []*tensor.Tensor) ([]*tensor.Ten
 	if err != nil {
 		return nil, err
 	}
-	sv, err := floatValues(scale, "y_scale")
+	sv, err := scaleValues(scale, "y_scale")
 	if err != nil {
 		return nil, err
 	}
@@ -501,7 +510,7 @@ func (o *dequantizeLinear) Forward(_ *Context, in []*tensor.Tensor) ([]*tensor.T
 	if err != nil {
 		return nil, err
 	}
-	sv, err := floatValues(scale, "x_scale")
+	sv, err := scaleValues(scale, "x_scale")
 	if err != nil {
 		return nil, err
 	}

@@ -115,10 +115,14 @@ func TestQuantizePrecision(t *testing.T) {
 	checkTensor(t, "float16 division", got[0], []int{1}, []float64{2048}, tolExact)
 }
 
-// TestDequantizeE8M0ScaleFloat16Output dequantizes int8 with a
-// float8e8m0 scale (code 130 = 2^3) into float16 via output_dtype; the
-// scale's own type is not an output type, so it needs output_dtype.
-func TestDequantizeE8M0ScaleFloat16Output(t *testing.T) {
+// TestE8M0Scales quantizes with a float8e8m0 scale (code 130 = 2^3):
+// 8, 20, -40 -> 1, 2 (2.5 to even), -5; and dequantizes int8 with it into
+// float16 via output_dtype (the scale's own type is not an output type,
+// so it needs output_dtype).
+func TestE8M0Scales(t *testing.T) {
+	q := runNode(t, testNode("QuantizeLinear"), 24, float32s([]int{3}, 8, 20, -40),
+		&tensor.Tensor{DType: graph.Float8E8M0, Shape: []int{}, Data: []uint8{130}}, trI8([]int{}, 0))
+	checkTensor(t, "e8m0 quantize", q[0], []int{3}, []float64{1, 2, -5}, tolExact)
 	x := trI8([]int{3}, 1, -3, 100)
 	scale := &tensor.Tensor{DType: graph.Float8E8M0, Shape: []int{}, Data: []uint8{130}}
 	got := runNode(t, testNode("DequantizeLinear", graph.IntAttr("output_dtype", int64(graph.Float16))), 25, x, scale)
