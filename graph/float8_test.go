@@ -147,3 +147,30 @@ func TestSmallFloatRandom(t *testing.T) {
 		}
 	}
 }
+
+// TestDTypeBits checks the names and widths of the types of IR 9 to 13.
+func TestDTypeBits(t *testing.T) {
+	for _, c := range []struct {
+		d          DType
+		name       string
+		bits, wire int
+		float      bool
+	}{
+		{Float8E4M3FN, "float8e4m3fn", 8, 1, true},
+		{Float8E5M2FNUZ, "float8e5m2fnuz", 8, 1, true},
+		{Uint4, "uint4", 4, 0, false},
+		{Int4, "int4", 4, 0, false},
+		{Float4E2M1, "float4e2m1", 4, 0, true},
+		{Float8E8M0, "float8e8m0", 8, 1, true},
+		{Uint2, "uint2", 2, 0, false},
+		{Int2, "int2", 2, 0, false},
+		{Float32, "float32", 32, 4, true},
+	} {
+		if c.d.String() != c.name || c.d.Bits() != c.bits || c.d.WireSize() != c.wire || c.d.IsFloat() != c.float || !c.d.Valid() {
+			t.Errorf("%d: %q, %d bits, wire size %d, float %v, valid %v", int(c.d), c.d, c.d.Bits(), c.d.WireSize(), c.d.IsFloat(), c.d.Valid())
+		}
+	}
+	if DType(27).Valid() {
+		t.Error("data type 27 is valid")
+	}
+}
