@@ -45,14 +45,6 @@ import (
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
 
-func init() {
-	Register(graph.DefaultDomain, "QuantizeLinear", 10, newQuantizeLinear)
-	Register(graph.DefaultDomain, "QuantizeLinear", 13, newQuantizeLinear)
-	Register(graph.DefaultDomain, "DequantizeLinear", 10, newDequantizeLinear)
-	Register(graph.DefaultDomain, "DequantizeLinear", 13, newDequantizeLinear)
-	Register(graph.DefaultDomain, "DynamicQuantizeLinear", 11, newDynamicQuantizeLinear)
-}
-
 // quantInts returns the elements of an int8, uint8 or int32 tensor as
 // int64.
 func quantInts(t *tensor.Tensor, what string) ([]int64, error) {
