@@ -45,6 +45,14 @@ import (
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
 
+func init() {
+	for _, v := range []int64{10, 13, 19, 21, 23} {
+		Register(graph.DefaultDomain, "QuantizeLinear", v, newQuantizeLinear)
+		Register(graph.DefaultDomain, "DequantizeLinear", v, newDequantizeLinear)
+	}
+	Register(graph.DefaultDomain, "DynamicQuantizeLinear", 11, newDynamicQuantizeLinear)
+}
+
 // quantInts returns the elements of an int8, uint8 or int32 tensor as
 // int64.
 func quantInts(t *tensor.Tensor, what string) ([]int64, error) {
@@ -115,14 +123,6 @@ func quantizeValue(v float32, zp, lo, hi int64) int64 {
 		return hi
 	}
 	return int64(q)
-}
-
-func init() {
-	for _, v := range []int64{10, 13, 19, 21, 23} {
-		Register(graph.DefaultDomain, "QuantizeLinear", v, newQuantizeLinear)
-		Register(graph.DefaultDomain, "DequantizeLinear", v, newDequantizeLinear)
-	}
-	Register(graph.DefaultDomain, "DynamicQuantizeLinear", 11, newDynamicQuantizeLinear)
 }
 
 // quantAttrs are the attributes of QuantizeLinear and DequantizeLinear,
@@ -221,8 +221,6 @@ func quantIntRange(dt graph.DType) (lo, hi int64, ok bool) {
 		return 0, 3, true
 	case graph.Int2:
 		return -2, 1, true
-	case graph.Int32:
-		return math.MinInt32, math.MaxInt32, true
 	}
 	return 0, 0, false
 }
@@ -441,7 +439,7 @@ func saturateRounded(v float64, zp, lo, hi int64) int64 {
 }
 
 // storeInts writes in-range integers into y's data, of an integer type
-// held in []uint8, []int8, []uint16, []int16 or []int32.
+// held in []uint8, []int8, []uint16 or []int16.
 func storeInts(y *tensor.Tensor, vals []int64) {
 	switch d := y.Data.(type) {
 	case []uint8:
@@ -459,10 +457,6 @@ func storeInts(y *tensor.Tensor, vals []int64) {
 	case []int16:
 		for i, v := range vals {
 			d[i] = int16(v)
-		}
-	case []int32:
-		for i, v := range vals {
-			d[i] = int32(v)
 		}
 	default:
 		panic(fmt.Sprintf("ops: storeInts into %T", y.Data))
