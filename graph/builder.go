@@ -46,10 +46,17 @@ func NewBuilder(name string, opsets ...OpsetID) *Builder {
 }
 
 // irVersionFor picks the IR version that goes with the default-domain
-// opset: 10 for opsets 21 and 22, 9 for 19 and 20, 8 below.
+// opset: 13 for opset 25, 12 for 24, 11 for 23, 10 for 21 and 22, 9 for
+// 19 and 20, 8 below.
 func irVersionFor(opsets []OpsetID) int64 {
 	v, _ := opsetVersion(opsets, DefaultDomain)
 	switch {
+	case v >= 25:
+		return 13
+	case v >= 24:
+		return 12
+	case v >= 23:
+		return 11
 	case v >= 21:
 		return 10
 	case v >= 19:

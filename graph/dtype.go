@@ -37,6 +37,13 @@ const (
 	Int4  DType = 22
 	// Float4E2M1 is held unpacked as bit patterns, one element per byte.
 	Float4E2M1 DType = 23
+	// Float8E8M0 is the power-of-two scale of the microscaling formats,
+	// held as its bit pattern in []uint8.
+	Float8E8M0 DType = 24
+	// Uint2 and Int2 are held unpacked, one element per byte, like the
+	// 4-bit types; the wire packs four to a byte.
+	Uint2 DType = 25
+	Int2  DType = 26
 )
 
 var dtypeNames = [...]string{
@@ -48,6 +55,7 @@ var dtypeNames = [...]string{
 	Float8E4M3FN: "float8e4m3fn", Float8E4M3FNUZ: "float8e4m3fnuz",
 	Float8E5M2: "float8e5m2", Float8E5M2FNUZ: "float8e5m2fnuz",
 	Uint4: "uint4", Int4: "int4", Float4E2M1: "float4e2m1",
+	Float8E8M0: "float8e8m0", Uint2: "uint2", Int2: "int2",
 }
 
 // Valid reports whether d is one of the defined element types other than
@@ -64,10 +72,11 @@ func (d DType) String() string {
 
 // WireSize is the number of bytes one element takes in a tensor's raw
 // data: 0 for String, whose elements have no fixed size, and for the
-// 4-bit types, which pack two elements in a byte.
+// 4- and 2-bit types, which pack two or four elements in a byte (see
+// Bits).
 func (d DType) WireSize() int {
 	switch d {
-	case Uint8, Int8, Bool, Float8E4M3FN, Float8E4M3FNUZ, Float8E5M2, Float8E5M2FNUZ:
+	case Uint8, Int8, Bool, Float8E4M3FN, Float8E4M3FNUZ, Float8E5M2, Float8E5M2FNUZ, Float8E8M0:
 		return 1
 	case Uint16, Int16, Float16, BFloat16:
 		return 2
@@ -81,11 +90,24 @@ func (d DType) WireSize() int {
 	return 0
 }
 
+// Bits is the number of bits one element takes in a tensor's raw data:
+// 4 for Int4, Uint4 and Float4E2M1, 2 for Int2 and Uint2, 8 times
+// WireSize otherwise (0 for String and Undefined).
+func (d DType) Bits() int {
+	switch d {
+	case Int4, Uint4, Float4E2M1:
+		return 4
+	case Int2, Uint2:
+		return 2
+	}
+	return 8 * d.WireSize()
+}
+
 // IsFloat reports whether d is a floating-point type of any width.
 func (d DType) IsFloat() bool {
 	switch d {
 	case Float32, Float64, Float16, BFloat16, Float8E4M3FN, Float8E4M3FNUZ,
-		Float8E5M2, Float8E5M2FNUZ, Float4E2M1:
+		Float8E5M2, Float8E5M2FNUZ, Float4E2M1, Float8E8M0:
 		return true
 	}
 	return false

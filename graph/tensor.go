@@ -12,8 +12,8 @@ package graph
 //	Uint8 []uint8 Uint16 []uint16 Uint32 []uint32 Uint64 []uint64
 //	Bool []bool   String []string (arbitrary bytes)
 //	Complex64 []complex64   Complex128 []complex128
-//	8-bit floats []uint8 (bit patterns)
-//	Int4 []int8, Uint4 []uint8, Float4E2M1 []uint8 (one element a byte)
+//	8-bit floats, Float8E8M0 included, []uint8 (bit patterns)
+//	Int4, Int2 []int8; Uint4, Uint2 []uint8; Float4E2M1 []uint8 (one element a byte)
 type Tensor struct {
 	Name      string
 	DType     DType

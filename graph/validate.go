@@ -368,7 +368,7 @@ func goElemType(d DType) reflect.Type {
 		return reflect.TypeFor[float64]()
 	case Float16, BFloat16, Uint16:
 		return reflect.TypeFor[uint16]()
-	case Int8, Int4:
+	case Int8, Int4, Int2:
 		return reflect.TypeFor[int8]()
 	case Int16:
 		return reflect.TypeFor[int16]()
@@ -376,7 +376,7 @@ func goElemType(d DType) reflect.Type {
 		return reflect.TypeFor[int32]()
 	case Int64:
 		return reflect.TypeFor[int64]()
-	case Uint8, Uint4, Float4E2M1, Float8E4M3FN, Float8E4M3FNUZ, Float8E5M2, Float8E5M2FNUZ:
+	case Uint8, Uint4, Uint2, Float4E2M1, Float8E4M3FN, Float8E4M3FNUZ, Float8E5M2, Float8E5M2FNUZ, Float8E8M0:
 		return reflect.TypeFor[uint8]()
 	case Uint32:
 		return reflect.TypeFor[uint32]()

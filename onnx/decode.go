@@ -318,7 +318,7 @@ func tensorDType(n int32) (graph.DType, error) {
 	case n == 0:
 		return 0, formatErr("tensor has no data type")
 	case n > 0:
-		return 0, &UnsupportedError{Msg: fmt.Sprintf("unknown data type %d (newer than ONNX IR version 10?)", n)}
+		return 0, &UnsupportedError{Msg: fmt.Sprintf("unknown data type %d (newer than ONNX IR version 13?)", n)}
 	}
 	return 0, formatErr("unknown data type %d", n)
 }

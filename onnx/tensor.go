@@ -28,12 +28,19 @@ func numElements(dims []int64) (int64, error) {
 	return n, nil
 }
 
+// packedLen is the number of bytes that n elements of a 4- or 2-bit type
+// take packed, two or four to a byte.
+func packedLen(dt graph.DType, n int64) int64 {
+	per := int64(8 / dt.Bits())
+	return (n + per - 1) / per
+}
+
 // byteSize returns the number of bytes n elements of dt take in raw data,
 // and false if that overflows or dt has no fixed-size representation.
 func byteSize(dt graph.DType, n int64) (int64, bool) {
 	switch dt {
-	case graph.Int4, graph.Uint4, graph.Float4E2M1:
-		return n/2 + n%2, true
+	case graph.Int4, graph.Uint4, graph.Float4E2M1, graph.Int2, graph.Uint2:
+		return packedLen(dt, n), true
 	case graph.String:
 		return 0, false
 	}
@@ -192,7 +199,7 @@ func fromRaw(dt graph.DType, n int64, raw []byte) any {
 			s[i] = int8(raw[i])
 		}
 		return s
-	case graph.Uint8, graph.Float8E4M3FN, graph.Float8E4M3FNUZ, graph.Float8E5M2, graph.Float8E5M2FNUZ:
+	case graph.Uint8, graph.Float8E4M3FN, graph.Float8E4M3FNUZ, graph.Float8E5M2, graph.Float8E5M2FNUZ, graph.Float8E8M0:
 		return append([]uint8(nil), raw...)
 	case graph.Bool:
 		s := make([]bool, n)
@@ -252,26 +259,31 @@ func fromRaw(dt graph.DType, n int64, raw []byte) any {
 			s[i] = complex(re, im)
 		}
 		return s
-	case graph.Int4:
+	case graph.Int4, graph.Int2:
+		bits := dt.Bits()
 		s := make([]int8, n)
 		for i := range s {
-			s[i] = int8(nibble(raw, i)<<4) >> 4 // sign-extend bit 3
+			s[i] = int8(subByte(raw, i, bits)<<(8-bits)) >> (8 - bits) // sign-extend the top bit
 		}
 		return s
-	case graph.Uint4, graph.Float4E2M1:
+	case graph.Uint4, graph.Float4E2M1, graph.Uint2:
+		bits := dt.Bits()
 		s := make([]uint8, n)
 		for i := range s {
-			s[i] = nibble(raw, i)
+			s[i] = subByte(raw, i, bits)
 		}
 		return s
 	}
 	panic("onnx: fromRaw called for " + dt.String())
 }
 
-// nibble returns 4-bit element i of packed data: the low nibble of byte
-// i/2 for even i, the high nibble for odd i.
-func nibble(packed []byte, i int) uint8 {
-	return packed[i/2] >> (4 * (i % 2)) & 0xf
+// subByte returns element i of packed data of bits-wide elements (4 or
+// 2), the first element of each byte in its least significant bits: for
+// 4 bits the low nibble of byte i/2 for even i, the high one for odd i;
+// for 2 bits, bits 2*(i%4) and up of byte i/4.
+func subByte(packed []byte, i, bits int) uint8 {
+	per := 8 / bits
+	return packed[i/per] >> (bits * (i % per)) & (1<<bits - 1)
 }
 
 // fromTyped converts the values of a tensor stored in its typed field,
@@ -289,8 +301,8 @@ func fromTyped(p *onnxpb.TensorProto, dt graph.DType, n int64) (any, error) {
 			return nil, formatErr("%v tensor of %d elements is too large", dt, n)
 		}
 		want = 2 * n // real and imaginary parts
-	case graph.Int4, graph.Uint4, graph.Float4E2M1:
-		want = n/2 + n%2
+	case graph.Int4, graph.Uint4, graph.Float4E2M1, graph.Int2, graph.Uint2:
+		want = packedLen(dt, n) // int32_data holds the packed bytes
 	}
 	if got := int64(typedLen(p, field)); got != want {
 		return nil, formatErr("%s has %d values, but %d elements of %v need %d", typedFieldNames[field], got, n, dt, want)
@@ -342,7 +354,7 @@ func fromTyped(p *onnxpb.TensorProto, dt graph.DType, n int64) (any, error) {
 		}
 	}
 	switch dt {
-	case graph.Int4, graph.Uint4, graph.Float4E2M1:
+	case graph.Int4, graph.Uint4, graph.Float4E2M1, graph.Int2, graph.Uint2:
 		packed := make([]byte, len(p.Int32Data))
 		for i, v := range p.Int32Data {
 			packed[i] = byte(v)
@@ -361,12 +373,12 @@ func fromTyped(p *onnxpb.TensorProto, dt graph.DType, n int64) (any, error) {
 		}
 		return s, nil
 	}
-	// Uint8 and the 8-bit floats.
+	// Uint8 and the 8-bit floats, Float8E8M0 included.
 	return convert[uint8](p.Int32Data), nil
 }
 
 // int32Range is the range of int32_data entries for a narrow dtype: its
-// values, its bit patterns, or for 4-bit types a packed byte.
+// values, its bit patterns, or for 4- and 2-bit types a packed byte.
 func int32Range(dt graph.DType) (lo, hi int32) {
 	switch dt {
 	case graph.Int8:
@@ -407,7 +419,8 @@ func tensorData[T any](t *graph.Tensor) ([]T, error) {
 }
 
 // tensorBytes returns the little-endian raw_data of a tensor of any type
-// but String, with 4-bit types packed two to a byte, low nibble first.
+// but String, with 4-bit types packed two to a byte, low nibble first,
+// and 2-bit types four to a byte, from the low bits up.
 func tensorBytes(t *graph.Tensor) ([]byte, error) {
 	le := binary.LittleEndian
 	switch t.DType {
@@ -417,7 +430,7 @@ func tensorBytes(t *graph.Tensor) ([]byte, error) {
 		return putEach(t, 8, func(b []byte, v float64) { le.PutUint64(b, math.Float64bits(v)) })
 	case graph.Int8:
 		return putEach(t, 1, func(b []byte, v int8) { b[0] = byte(v) })
-	case graph.Uint8, graph.Float8E4M3FN, graph.Float8E4M3FNUZ, graph.Float8E5M2, graph.Float8E5M2FNUZ:
+	case graph.Uint8, graph.Float8E4M3FN, graph.Float8E4M3FNUZ, graph.Float8E5M2, graph.Float8E5M2FNUZ, graph.Float8E8M0:
 		return putEach(t, 1, func(b []byte, v uint8) { b[0] = v })
 	case graph.Bool:
 		return putEach(t, 1, func(b []byte, v bool) {
@@ -447,18 +460,21 @@ func tensorBytes(t *graph.Tensor) ([]byte, error) {
 			le.PutUint64(b, math.Float64bits(real(v)))
 			le.PutUint64(b[8:], math.Float64bits(imag(v)))
 		})
-	case graph.Int4:
+	case graph.Int4, graph.Int2:
 		s, err := tensorData[int8](t)
 		if err != nil {
 			return nil, err
 		}
-		return pack4(t, len(s), func(i int) (uint8, bool) { return uint8(s[i]) & 0xf, s[i] >= -8 && s[i] <= 7 })
-	case graph.Uint4, graph.Float4E2M1:
+		bits := t.DType.Bits()
+		lo, hi := int8(-1<<(bits-1)), int8(1<<(bits-1)-1)
+		return packSubByte(t, len(s), func(i int) (uint8, bool) { return uint8(s[i]) & (1<<bits - 1), s[i] >= lo && s[i] <= hi })
+	case graph.Uint4, graph.Float4E2M1, graph.Uint2:
 		s, err := tensorData[uint8](t)
 		if err != nil {
 			return nil, err
 		}
-		return pack4(t, len(s), func(i int) (uint8, bool) { return s[i], s[i] <= 15 })
+		hi := uint8(1<<t.DType.Bits() - 1)
+		return packSubByte(t, len(s), func(i int) (uint8, bool) { return s[i], s[i] <= hi })
 	}
 	return nil, formatErr("tensor %q of type %v has no raw form", t.Name, t.DType)
 }
@@ -476,17 +492,19 @@ func putEach[T any](t *graph.Tensor, size int, put func([]byte, T)) ([]byte, err
 	return raw, nil
 }
 
-// pack4 packs n 4-bit elements, element i in the low nibble of byte i/2
-// when i is even and in the high nibble when odd. nib returns element i's
-// four bits and whether the element is in range.
-func pack4(t *graph.Tensor, n int, nib func(i int) (uint8, bool)) ([]byte, error) {
-	raw := make([]byte, n/2+n%2)
+// packSubByte packs n elements of t's 4- or 2-bit type as subByte reads
+// them. elem returns element i's bits and whether the element is in
+// range.
+func packSubByte(t *graph.Tensor, n int, elem func(i int) (uint8, bool)) ([]byte, error) {
+	bits := t.DType.Bits()
+	per := 8 / bits
+	raw := make([]byte, packedLen(t.DType, int64(n)))
 	for i := range n {
-		v, ok := nib(i)
+		v, ok := elem(i)
 		if !ok {
 			return nil, formatErr("%v tensor %q: element %d is out of range", t.DType, t.Name, i)
 		}
-		raw[i/2] |= v << (4 * (i % 2))
+		raw[i/per] |= v << (bits * (i % per))
 	}
 	return raw, nil
 }

@@ -61,6 +61,8 @@ func tensorCases(t *testing.T, rng *rand.Rand) []tensorCase {
 	strs := make([]string, n)
 	i4 := make([]int8, n)
 	u4 := make([]uint8, n)
+	i2 := make([]int8, n)
+	u2 := make([]uint8, n)
 	for i := range n {
 		f32[i] = rng.Float32()*200 - 100
 		f64[i] = rng.NormFloat64() * 1e6
@@ -78,7 +80,10 @@ func tensorCases(t *testing.T, rng *rand.Rand) []tensorCase {
 		strs[i] = string([]byte{byte(rng.Intn(256)), 0, 'x'}) // any bytes, including NUL
 		i4[i] = int8(rng.Intn(16) - 8)
 		u4[i] = uint8(rng.Intn(16))
+		i2[i] = int8(rng.Intn(4) - 2)
+		u2[i] = uint8(rng.Intn(4))
 	}
+	copy(i2, []int8{-2, 1, -1, 0})  // packs to 0x36: 00 11 01 10 from the top bits down
 	i4[0], i4[1], i4[2] = -1, 7, -8 // packs to 0x7f (7<<4 | 0xf), then 0x?8
 	boolBytes := make([]byte, n)
 	for i, b := range bools {
@@ -95,6 +100,18 @@ func tensorCases(t *testing.T, rng *rand.Rand) []tensorCase {
 	}
 	i4Packed := pack(func(i int) byte { return byte(i4[i]) })
 	u4Packed := pack(func(i int) byte { return u4[i] })
+	pack2 := func(elem func(i int) byte) []byte {
+		out := make([]byte, (n+3)/4)
+		for i := range n {
+			out[i/4] |= (elem(i) & 3) << (2 * uint(i%4))
+		}
+		return out
+	}
+	i2Packed := pack2(func(i int) byte { return byte(i2[i]) })
+	u2Packed := pack2(func(i int) byte { return u2[i] })
+	if i2Packed[0] != 0x36 {
+		t.Fatalf("int2 packing of -2, 1, -1, 0: got %#x, want 0x36", i2Packed[0])
+	}
 	if i4Packed[0] != 0x7f {
 		t.Fatalf("int4 packing of -1, 7: got %#x, want 0x7f", i4Packed[0])
 	}
@@ -147,6 +164,9 @@ func tensorCases(t *testing.T, rng *rand.Rand) []tensorCase {
 		{graph.Int4, i4, i4Packed, int32s(packedInts(i4Packed))},
 		{graph.Uint4, u4, u4Packed, int32s(packedInts(u4Packed))},
 		{graph.Float4E2M1, u4, u4Packed, int32s(packedInts(u4Packed))},
+		{graph.Float8E8M0, u8, u8, int32s(widen(u8))},
+		{graph.Int2, i2, i2Packed, int32s(packedInts(i2Packed))},
+		{graph.Uint2, u2, u2Packed, int32s(packedInts(u2Packed))},
 		{graph.String, strs, nil, func(p *onnxpb.TensorProto) { p.StringData = strBytes }},
 	}
 }

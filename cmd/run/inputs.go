@@ -111,8 +111,9 @@ const maxRandomElements = 1 << 28
 
 // randomInputs makes one tensor per input of its declared type and shape,
 // with symbolic and unknown dimensions set to batch. Input i draws from a
-// PCG source seeded with (seed, i): floats uniform in [-1, 1), integers
-// uniform in [0, 10), booleans fair coins.
+// PCG source seeded with (seed, i): floats uniform in [-1, 1) (rounded to
+// the 8- and 4-bit floats), integers uniform in [0, 10) (the 4- and 2-bit
+// ones over their whole range), booleans fair coins.
 func randomInputs(inputs []*graph.Value, batch int, seed uint64) (map[string]*tensor.Tensor, error) {
 	out := map[string]*tensor.Tensor{}
 	for i, v := range inputs {
@@ -150,14 +151,31 @@ func randomInputs(inputs []*graph.Value, batch int, seed uint64) (map[string]*te
 
 // randomTensor fills a tensor of dtype d from r.
 func randomTensor(r *rand.Rand, d graph.DType, shape []int) (*tensor.Tensor, error) {
-	if d == graph.String || !d.Valid() || d == graph.Complex64 || d == graph.Complex128 ||
-		(d.IsFloat() && d != graph.Float32 && d != graph.Float64 && d != graph.Float16) ||
-		d == graph.Int4 || d == graph.Uint4 {
+	if d == graph.String || !d.Valid() || d == graph.Complex64 || d == graph.Complex128 || d == graph.BFloat16 {
 		return nil, fmt.Errorf("random %v inputs are not made; give an input file", d)
 	}
 	t := tensor.New(d, shape...)
 	uniform := func() float64 { return 2*r.Float64() - 1 }
 	digit := func() int { return r.IntN(10) }
+	switch d {
+	case graph.Int4, graph.Int2, graph.Uint4, graph.Uint2:
+		// Uniform over the type's range.
+		span := 1 << d.Bits()
+		lo := 0
+		if d == graph.Int4 || d == graph.Int2 {
+			lo = -span / 2
+		}
+		digit = func() int { return lo + r.IntN(span) }
+	}
+	if d.IsSmallFloat() {
+		// Uniform in [-1, 1), rounded to the type (float8e8m0, which has
+		// no sign, takes the magnitude).
+		x := t.Data.([]uint8)
+		for i := range x {
+			x[i] = graph.SmallFloatBits(d, uniform(), true)
+		}
+		return t, nil
+	}
 	switch x := t.Data.(type) {
 	case []float32:
 		for i := range x {

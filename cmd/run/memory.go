@@ -112,11 +112,11 @@ func valueBytes(t *graph.Type, batch int) (int64, bool) {
 }
 
 // elemBytes is the memory one element takes in the native engine: its
-// wire size, with 4-bit types unpacked to a byte and strings counted as
-// their 16-byte Go header.
+// wire size, with 4- and 2-bit types unpacked to a byte and strings
+// counted as their 16-byte Go header.
 func elemBytes(d graph.DType) int64 {
 	switch d {
-	case graph.Int4, graph.Uint4, graph.Float4E2M1:
+	case graph.Int4, graph.Uint4, graph.Float4E2M1, graph.Int2, graph.Uint2:
 		return 1
 	case graph.String:
 		return 16

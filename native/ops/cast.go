@@ -4,10 +4,13 @@ package ops
 // (Cast) or by the type of input target_type (CastLike).
 //
 // History: Cast opset 1 names the type as a string ("FLOAT", ...); 6
-// names it by its TensorProto number; 9 added strings; 13 bfloat16.
-// CastLike since 15. Types: every integer and float of 16 to 64 bits,
-// bool and string. The 8-bit floats and 4-bit types (Cast 19 and later)
-// and complex numbers are refused with an error.
+// names it by its TensorProto number; 9 added strings; 13 bfloat16; 19
+// the 8-bit floats and attribute saturate (default 1); 21 int4 and
+// uint4; 23 float4e2m1; 24 float8e8m0 and attribute round_mode ("up",
+// "down" or "nearest", default "up"); 25 int2 and uint2. CastLike since
+// 15 follows the same history from 19 on. Types: every integer and float
+// of 2 to 64 bits, bool and string; complex numbers are refused with an
+// error.
 //
 // Conversions: between numbers as Go converts them (floats to integers
 // truncate toward zero; out-of-range values are undefined, as in the
@@ -19,6 +22,14 @@ package ops
 // shortest decimal that reads back to the same value of their type, in
 // plain notation from 1e-4 to 1e16 and scientific notation outside; NaN
 // and infinities as "NaN", "INF", "-INF"; bools as "1" and "0".
+//
+// The small types (cast_small.go): to an 8- or 4-bit float, values round
+// to nearest even, and saturate decides what becomes of infinities and
+// values beyond the largest finite (graph.SmallFloatBits); to float8e8m0
+// as graph.E8M0Bits with round_mode; to int4, uint4, int2 and uint2,
+// floats truncate toward zero and integers keep their low bits (200 ->
+// int4 8 -> -8), as the reference implementation does. From them, values
+// convert exactly to the wider type, then on as above.
 
 import (
 	"fmt"
@@ -30,8 +41,8 @@ import (
 )
 
 func init() {
-	ewRegister("Cast", newCast, 1, 6)
-	ewRegister("CastLike", func(*graph.Node, int64) (Op, error) { return castLikeOp{}, nil }, 15)
+	ewRegister("Cast", newCast, 1, 6, 19, 24)
+	ewRegister("CastLike", newCastLike, 15, 19, 24)
 }
 
 // castTypeNames are the names Cast opset 1 gives the types.
@@ -44,7 +55,8 @@ var castTypeNames = map[string]graph.DType{
 
 // castOp is Cast.
 type castOp struct {
-	to graph.DType
+	to   graph.DType
+	opts castOptions
 }
 
 func newCast(n *graph.Node, opset int64) (Op, error) {
@@ -69,7 +81,14 @@ func newCast(n *graph.Node, opset int64) (Op, error) {
 	if !castable(graph.DType(to)) {
 		return nil, attrError(n, "to", "type %v is not supported", graph.DType(to))
 	}
-	return &castOp{to: graph.DType(to)}, nil
+	if since := smallTypeSince(graph.DType(to)); opset < since {
+		return nil, attrError(n, "to", "type %v needs Cast opset %d or later, the model has %d", graph.DType(to), since, opset)
+	}
+	opts, err := newCastOptions(n, opset)
+	if err != nil {
+		return nil, err
+	}
+	return &castOp{to: graph.DType(to), opts: opts}, nil
 }
 
 // Forward converts X to the type of attribute to.
@@ -77,7 +96,7 @@ func (op *castOp) Forward(_ *Context, in []*tensor.Tensor) ([]*tensor.Tensor, er
 	if err := checkArity(in, 1, 1); err != nil {
 		return nil, err
 	}
-	y, err := castTensor(in[0], op.to)
+	y, err := castTensor(in[0], op.to, op.opts)
 	if err != nil {
 		return nil, err
 	}
@@ -85,14 +104,22 @@ func (op *castOp) Forward(_ *Context, in []*tensor.Tensor) ([]*tensor.Tensor, er
 }
 
 // castLikeOp is CastLike.
-type castLikeOp struct{}
+type castLikeOp struct{ opts castOptions }
+
+func newCastLike(n *graph.Node, opset int64) (Op, error) {
+	opts, err := newCastOptions(n, opset)
+	if err != nil {
+		return nil, err
+	}
+	return &castLikeOp{opts: opts}, nil
+}
 
 // Forward converts input to the type of target_type.
-func (castLikeOp) Forward(_ *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+func (op *castLikeOp) Forward(_ *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 	if err := checkArity(in, 2, 2); err != nil {
 		return nil, err
 	}
-	y, err := castTensor(in[0], in[1].DType)
+	y, err := castTensor(in[0], in[1].DType, op.opts)
 	if err != nil {
 		return nil, err
 	}
@@ -100,15 +127,26 @@ func (castLikeOp) Forward(_ *Context, in []*tensor.Tensor) ([]*tensor.Tensor, er
 }
 
 // castable reports whether Cast converts to and from dt.
-func castable(dt graph.DType) bool { return isRealDType(dt) || dt == graph.Bool || dt == graph.String }
+func castable(dt graph.DType) bool {
+	return isRealDType(dt) || dt == graph.Bool || dt == graph.String || isSmallDType(dt)
+}
 
 // castTensor returns x converted to type to.
-func castTensor(x *tensor.Tensor, to graph.DType) (*tensor.Tensor, error) {
+func castTensor(x *tensor.Tensor, to graph.DType, opts castOptions) (*tensor.Tensor, error) {
 	if !castable(x.DType) || !castable(to) {
 		return nil, fmt.Errorf("cast from %v to %v is not supported", x.DType, to)
 	}
 	if x.DType == to {
 		return x.Clone(), nil
+	}
+	if isSmallDType(x.DType) {
+		x = widenSmall(x)
+		if x.DType == to {
+			return x.Clone(), nil
+		}
+	}
+	if isSmallDType(to) {
+		return castToSmall(x, to, opts)
 	}
 	src := widenHalf(x)
 	mid := to

@@ -7,8 +7,9 @@ import (
 )
 
 // Float64s returns the elements of a numeric or bool tensor as float64
-// (float16 and bfloat16 decoded from their bits; bools as 0 and 1), in a
-// new slice. Hot kernels work on the typed data instead.
+// (float16, bfloat16 and the 8- and 4-bit floats decoded from their bits;
+// bools as 0 and 1), in a new slice. Hot kernels work on the typed data
+// instead.
 func (t *Tensor) Float64s() ([]float64, error) {
 	out := make([]float64, t.Len())
 	switch d := t.Data.(type) {
@@ -46,8 +47,13 @@ func (t *Tensor) Float64s() ([]float64, error) {
 			out[i] = float64(v)
 		}
 	case []uint8:
+		small := t.DType.IsSmallFloat()
 		for i, v := range d {
-			out[i] = float64(v)
+			if small {
+				out[i] = float64(graph.SmallFloatValue(t.DType, v))
+			} else {
+				out[i] = float64(v)
+			}
 		}
 	case []uint32:
 		for i, v := range d {

@@ -17,7 +17,7 @@ func makeSlice(dtype graph.DType, n int) any {
 		return make([]float64, n)
 	case graph.Float16, graph.BFloat16, graph.Uint16:
 		return make([]uint16, n)
-	case graph.Int8, graph.Int4:
+	case graph.Int8, graph.Int4, graph.Int2:
 		return make([]int8, n)
 	case graph.Int16:
 		return make([]int16, n)
@@ -25,8 +25,8 @@ func makeSlice(dtype graph.DType, n int) any {
 		return make([]int32, n)
 	case graph.Int64:
 		return make([]int64, n)
-	case graph.Uint8, graph.Uint4, graph.Float8E4M3FN, graph.Float8E4M3FNUZ,
-		graph.Float8E5M2, graph.Float8E5M2FNUZ, graph.Float4E2M1:
+	case graph.Uint8, graph.Uint4, graph.Uint2, graph.Float8E4M3FN, graph.Float8E4M3FNUZ,
+		graph.Float8E5M2, graph.Float8E5M2FNUZ, graph.Float4E2M1, graph.Float8E8M0:
 		return make([]uint8, n)
 	case graph.Uint32:
 		return make([]uint32, n)

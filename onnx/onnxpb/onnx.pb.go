@@ -1,7 +1,7 @@
 // The ONNX model format, as onnxkit reads and writes it.
 //
 // Field numbers and enum values are those of the ONNX specification
-// (IR version 10); the comments here are onnxkit's own summary of the
+// (IR version 13); the comments here are onnxkit's own summary of the
 // meaning of each field. The schema uses proto2 so that presence of scalar
 // fields is kept, which a lossless round trip needs.
 
@@ -47,7 +47,10 @@ const (
 	Version_IR_VERSION_2020_5_8   Version = 7
 	Version_IR_VERSION_2021_7_30  Version = 8
 	Version_IR_VERSION_2023_5_5   Version = 9
-	Version_IR_VERSION            Version = 10
+	Version_IR_VERSION_2024_3_25  Version = 10 // adds UINT4, INT4
+	Version_IR_VERSION_2025_05_12 Version = 11 // adds FLOAT4E2M1
+	Version_IR_VERSION_2025_08_26 Version = 12 // adds FLOAT8E8M0
+	Version_IR_VERSION            Version = 13 // adds UINT2, INT2
 )
 
 // Enum value maps for Version.
@@ -63,7 +66,10 @@ var (
 		7:  "IR_VERSION_2020_5_8",
 		8:  "IR_VERSION_2021_7_30",
 		9:  "IR_VERSION_2023_5_5",
-		10: "IR_VERSION",
+		10: "IR_VERSION_2024_3_25",
+		11: "IR_VERSION_2025_05_12",
+		12: "IR_VERSION_2025_08_26",
+		13: "IR_VERSION",
 	}
 	Version_value = map[string]int32{
 		"_START_VERSION":        0,
@@ -76,7 +82,10 @@ var (
 		"IR_VERSION_2020_5_8":   7,
 		"IR_VERSION_2021_7_30":  8,
 		"IR_VERSION_2023_5_5":   9,
-		"IR_VERSION":            10,
+		"IR_VERSION_2024_3_25":  10,
+		"IR_VERSION_2025_05_12": 11,
+		"IR_VERSION_2025_08_26": 12,
+		"IR_VERSION":            13,
 	}
 )
 
@@ -296,6 +305,12 @@ const (
 	TensorProto_UINT4          TensorProto_DataType = 21
 	TensorProto_INT4           TensorProto_DataType = 22
 	TensorProto_FLOAT4E2M1     TensorProto_DataType = 23
+	// FLOAT8E8M0 is the 8-bit power-of-two scale of the microscaling
+	// formats: eight exponent bits, no sign and no mantissa.
+	TensorProto_FLOAT8E8M0 TensorProto_DataType = 24
+	// UINT2 and INT2 pack four elements a byte, the first in bits 0-1.
+	TensorProto_UINT2 TensorProto_DataType = 25
+	TensorProto_INT2  TensorProto_DataType = 26
 )
 
 // Enum value maps for TensorProto_DataType.
@@ -325,6 +340,9 @@ var (
 		21: "UINT4",
 		22: "INT4",
 		23: "FLOAT4E2M1",
+		24: "FLOAT8E8M0",
+		25: "UINT2",
+		26: "INT2",
 	}
 	TensorProto_DataType_value = map[string]int32{
 		"UNDEFINED":      0,
@@ -351,6 +369,9 @@ var (
 		"UINT4":          21,
 		"INT4":           22,
 		"FLOAT4E2M1":     23,
+		"FLOAT8E8M0":     24,
+		"UINT2":          25,
+		"INT2":           26,
 	}
 )
 
@@ -2330,7 +2351,7 @@ const file_onnx_proto_rawDesc = "" +
 	"\x17quantization_annotation\x18\x0e \x03(\v2\x1e.onnxkit.onnx.TensorAnnotationR\x16quantizationAnnotation\x12K\n" +
 	"\x0emetadata_props\x18\x10 \x03(\v2$.onnxkit.onnx.StringStringEntryProtoR\rmetadataPropsJ\x04\b\x03\x10\x04J\x04\b\x04\x10\x05J\x04\b\x06\x10\n" +
 	"R\n" +
-	"ir_versionR\x10producer_versionR\fproducer_tagR\x06domain\"\xac\b\n" +
+	"ir_versionR\x10producer_versionR\fproducer_tagR\x06domain\"\xd1\b\n" +
 	"\vTensorProto\x12\x12\n" +
 	"\x04dims\x18\x01 \x03(\x03R\x04dims\x12\x1b\n" +
 	"\tdata_type\x18\x02 \x01(\x05R\bdataType\x12;\n" +
@@ -2357,7 +2378,7 @@ const file_onnx_proto_rawDesc = "" +
 	"\x0emetadata_props\x18\x10 \x03(\v2$.onnxkit.onnx.StringStringEntryProtoR\rmetadataProps\x1a1\n" +
 	"\aSegment\x12\x14\n" +
 	"\x05begin\x18\x01 \x01(\x03R\x05begin\x12\x10\n" +
-	"\x03end\x18\x02 \x01(\x03R\x03end\"\xc9\x02\n" +
+	"\x03end\x18\x02 \x01(\x03R\x03end\"\xee\x02\n" +
 	"\bDataType\x12\r\n" +
 	"\tUNDEFINED\x10\x00\x12\t\n" +
 	"\x05FLOAT\x10\x01\x12\t\n" +
@@ -2391,7 +2412,11 @@ const file_onnx_proto_rawDesc = "" +
 	"\x05UINT4\x10\x15\x12\b\n" +
 	"\x04INT4\x10\x16\x12\x0e\n" +
 	"\n" +
-	"FLOAT4E2M1\x10\x17\")\n" +
+	"FLOAT4E2M1\x10\x17\x12\x0e\n" +
+	"\n" +
+	"FLOAT8E8M0\x10\x18\x12\t\n" +
+	"\x05UINT2\x10\x19\x12\b\n" +
+	"\x04INT2\x10\x1a\")\n" +
 	"\fDataLocation\x12\v\n" +
 	"\aDEFAULT\x10\x00\x12\f\n" +
 	"\bEXTERNAL\x10\x01\"\x8f\x01\n" +
@@ -2451,7 +2476,7 @@ const file_onnx_proto_rawDesc = "" +
 	"\boverload\x18\r \x01(\tR\boverload\x12;\n" +
 	"\n" +
 	"value_info\x18\f \x03(\v2\x1c.onnxkit.onnx.ValueInfoProtoR\tvalueInfo\x12K\n" +
-	"\x0emetadata_props\x18\x0e \x03(\v2$.onnxkit.onnx.StringStringEntryProtoR\rmetadataPropsJ\x04\b\x02\x10\x03J\x04\b\x03\x10\x04R\rsince_versionR\x06status*\x97\x02\n" +
+	"\x0emetadata_props\x18\x0e \x03(\v2$.onnxkit.onnx.StringStringEntryProtoR\rmetadataPropsJ\x04\b\x02\x10\x03J\x04\b\x03\x10\x04R\rsince_versionR\x06status*\xe7\x02\n" +
 	"\aVersion\x12\x12\n" +
 	"\x0e_START_VERSION\x10\x00\x12\x19\n" +
 	"\x15IR_VERSION_2017_10_10\x10\x01\x12\x19\n" +
@@ -2462,10 +2487,13 @@ const file_onnx_proto_rawDesc = "" +
 	"\x14IR_VERSION_2019_9_19\x10\x06\x12\x17\n" +
 	"\x13IR_VERSION_2020_5_8\x10\a\x12\x18\n" +
 	"\x14IR_VERSION_2021_7_30\x10\b\x12\x17\n" +
-	"\x13IR_VERSION_2023_5_5\x10\t\x12\x0e\n" +
+	"\x13IR_VERSION_2023_5_5\x10\t\x12\x18\n" +
+	"\x14IR_VERSION_2024_3_25\x10\n" +
+	"\x12\x19\n" +
+	"\x15IR_VERSION_2025_05_12\x10\v\x12\x19\n" +
+	"\x15IR_VERSION_2025_08_26\x10\f\x12\x0e\n" +
 	"\n" +
-	"IR_VERSION\x10\n" +
-	"*.\n" +
+	"IR_VERSION\x10\r*.\n" +
 	"\x0eOperatorStatus\x12\x10\n" +
 	"\fEXPERIMENTAL\x10\x00\x12\n" +
 	"\n" +
