@@ -5,6 +5,8 @@ import (
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/onnxkit/onnxkit/native/internal/leveltest"
 )
 
 // Tolerances for BatchNormalization.
@@ -42,62 +44,66 @@ func bnChannelValues(p BatchNormParams, x []float32, c int) []float64 {
 }
 
 func TestBatchNormTrainingForward(t *testing.T) {
-	rng := newRNG(21)
-	for _, p := range batchNormCases {
-		n := p.N * p.C * p.Spatial
-		x := uniform(rng, n, -2, 3)
-		scale, bias := uniform(rng, p.C, 0.5, 1.5), uniform(rng, p.C, -1, 1)
-		runMean, runVar := uniform(rng, p.C, -1, 1), uniform(rng, p.C, 0.5, 2)
-		wantY := make([]float64, n)
-		wantMean, wantInvStd := make([]float64, p.C), make([]float64, p.C)
-		wantRunMean, wantRunVar := make([]float64, p.C), make([]float64, p.C)
-		for c := 0; c < p.C; c++ {
-			vals := bnChannelValues(p, x, c)
-			var mean, variance float64
-			for _, v := range vals {
-				mean += v / float64(len(vals))
-			}
-			for _, v := range vals {
-				variance += (v - mean) * (v - mean) / float64(len(vals))
-			}
-			wantMean[c], wantInvStd[c] = mean, 1/math.Sqrt(variance+float64(p.Epsilon))
-			m := float64(p.Momentum)
-			wantRunMean[c] = float64(runMean[c])*m + mean*(1-m)
-			wantRunVar[c] = float64(runVar[c])*m + variance*(1-m)
-			for i := 0; i < p.N; i++ {
-				for s := 0; s < p.Spatial; s++ {
-					j := (i*p.C+c)*p.Spatial + s
-					wantY[j] = float64(scale[c])*(float64(x[j])-mean)*wantInvStd[c] + float64(bias[c])
+	leveltest.Run(t, func(t *testing.T) {
+		rng := newRNG(21)
+		for _, p := range batchNormCases {
+			n := p.N * p.C * p.Spatial
+			x := uniform(rng, n, -2, 3)
+			scale, bias := uniform(rng, p.C, 0.5, 1.5), uniform(rng, p.C, -1, 1)
+			runMean, runVar := uniform(rng, p.C, -1, 1), uniform(rng, p.C, 0.5, 2)
+			wantY := make([]float64, n)
+			wantMean, wantInvStd := make([]float64, p.C), make([]float64, p.C)
+			wantRunMean, wantRunVar := make([]float64, p.C), make([]float64, p.C)
+			for c := 0; c < p.C; c++ {
+				vals := bnChannelValues(p, x, c)
+				var mean, variance float64
+				for _, v := range vals {
+					mean += v / float64(len(vals))
+				}
+				for _, v := range vals {
+					variance += (v - mean) * (v - mean) / float64(len(vals))
+				}
+				wantMean[c], wantInvStd[c] = mean, 1/math.Sqrt(variance+float64(p.Epsilon))
+				m := float64(p.Momentum)
+				wantRunMean[c] = float64(runMean[c])*m + mean*(1-m)
+				wantRunVar[c] = float64(runVar[c])*m + variance*(1-m)
+				for i := 0; i < p.N; i++ {
+					for s := 0; s < p.Spatial; s++ {
+						j := (i*p.C+c)*p.Spatial + s
+						wantY[j] = float64(scale[c])*(float64(x[j])-mean)*wantInvStd[c] + float64(bias[c])
+					}
 				}
 			}
+			y, saveMean, saveInvStd := make([]float32, n), make([]float32, p.C), make([]float32, p.C)
+			BatchNormTrainingForward(&p, x, scale, bias, runMean, runVar, y, saveMean, saveInvStd)
+			compare(t, bnName(p)+" y", tolBatchNorm, y, wantY)
+			compare(t, bnName(p)+" saved mean", tolBatchNorm, saveMean, wantMean)
+			compare(t, bnName(p)+" saved inverse std", tolBatchNorm, saveInvStd, wantInvStd)
+			compare(t, bnName(p)+" running mean", tolBatchNorm, runMean, wantRunMean)
+			compare(t, bnName(p)+" running var", tolBatchNorm, runVar, wantRunVar)
 		}
-		y, saveMean, saveInvStd := make([]float32, n), make([]float32, p.C), make([]float32, p.C)
-		BatchNormTrainingForward(&p, x, scale, bias, runMean, runVar, y, saveMean, saveInvStd)
-		compare(t, bnName(p)+" y", tolBatchNorm, y, wantY)
-		compare(t, bnName(p)+" saved mean", tolBatchNorm, saveMean, wantMean)
-		compare(t, bnName(p)+" saved inverse std", tolBatchNorm, saveInvStd, wantInvStd)
-		compare(t, bnName(p)+" running mean", tolBatchNorm, runMean, wantRunMean)
-		compare(t, bnName(p)+" running var", tolBatchNorm, runVar, wantRunVar)
-	}
+	})
 }
 
 func TestBatchNormInferenceForward(t *testing.T) {
-	rng := newRNG(22)
-	for _, p := range batchNormCases {
-		n := p.N * p.C * p.Spatial
-		x := uniform(rng, n, -2, 3)
-		scale, bias := uniform(rng, p.C, 0.5, 1.5), uniform(rng, p.C, -1, 1)
-		mean, variance := uniform(rng, p.C, -1, 1), uniform(rng, p.C, 0.5, 2)
-		want := make([]float64, n)
-		for j := range want {
-			c := j / p.Spatial % p.C
-			want[j] = float64(scale[c])*(float64(x[j])-float64(mean[c]))/
-				math.Sqrt(float64(variance[c])+float64(p.Epsilon)) + float64(bias[c])
+	leveltest.Run(t, func(t *testing.T) {
+		rng := newRNG(22)
+		for _, p := range batchNormCases {
+			n := p.N * p.C * p.Spatial
+			x := uniform(rng, n, -2, 3)
+			scale, bias := uniform(rng, p.C, 0.5, 1.5), uniform(rng, p.C, -1, 1)
+			mean, variance := uniform(rng, p.C, -1, 1), uniform(rng, p.C, 0.5, 2)
+			want := make([]float64, n)
+			for j := range want {
+				c := j / p.Spatial % p.C
+				want[j] = float64(scale[c])*(float64(x[j])-float64(mean[c]))/
+					math.Sqrt(float64(variance[c])+float64(p.Epsilon)) + float64(bias[c])
+			}
+			y := make([]float32, n)
+			BatchNormInferenceForward(&p, x, scale, bias, mean, variance, y)
+			compare(t, bnName(p)+" inference y", tolBatchNorm, y, want)
 		}
-		y := make([]float32, n)
-		BatchNormInferenceForward(&p, x, scale, bias, mean, variance, y)
-		compare(t, bnName(p)+" inference y", tolBatchNorm, y, want)
-	}
+	})
 }
 
 func TestBatchNormBackwardGradients(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/onnxkit/onnxkit/native/internal/leveltest"
 	"github.com/onnxkit/onnxkit/native/linalg"
 )
 
@@ -77,12 +78,15 @@ func convBuffers(rng *rand.Rand, p ConvParams) (x, w, b, y []float32) {
 // current linalg implementation (a Blocked one, which takes the columns
 // packed by im2col) and once with the naive reference GEMM, so that the
 // kernel relies on nothing but the Gemm contract.
+// It runs at every CPU level the machine has (leveltest.Run).
 func TestConvForwardMatchesDirect(t *testing.T) {
-	for _, impl := range []linalg.Gemm{linalg.Current(), linalg.Naive{}} {
-		prev := linalg.Use(impl)
-		testConvForwardMatchesDirect(t)
-		linalg.Use(prev)
-	}
+	leveltest.Run(t, func(t *testing.T) {
+		for _, impl := range []linalg.Gemm{linalg.Current(), linalg.Naive{}} {
+			prev := linalg.Use(impl)
+			testConvForwardMatchesDirect(t)
+			linalg.Use(prev)
+		}
+	})
 }
 
 func testConvForwardMatchesDirect(t *testing.T) {
@@ -168,49 +172,55 @@ func checkAccumulates(t *testing.T, rng *rand.Rand, sizes [3]int, backward func(
 // of dy zeroed where the output is 0, bitwise. (A finite-difference check
 // through the ReLU would need every output kept away from the kink, which
 // random weights cannot guarantee; the plain path is checked that way.)
+// It runs at every CPU level the machine has (leveltest.Run).
 func TestConvFusedReLU(t *testing.T) {
-	rng := newRNG(4)
-	for _, p := range convCases {
-		fused := p
-		fused.ReLU = true
-		x, w, b, y := convBuffers(rng, p)
-		ConvForward(&p, x, w, b, y)
-		yFused := make([]float32, len(y))
-		ConvForward(&fused, x, w, b, yFused)
-		masked := make([]float32, len(y))
-		g := uniform(rng, len(y), -1, 1)
-		for i, v := range y {
-			y[i] = max(0, v)
-			if v > 0 {
-				masked[i] = g[i]
+	leveltest.Run(t, func(t *testing.T) {
+		rng := newRNG(4)
+		for _, p := range convCases {
+			fused := p
+			fused.ReLU = true
+			x, w, b, y := convBuffers(rng, p)
+			ConvForward(&p, x, w, b, y)
+			yFused := make([]float32, len(y))
+			ConvForward(&fused, x, w, b, yFused)
+			masked := make([]float32, len(y))
+			g := uniform(rng, len(y), -1, 1)
+			for i, v := range y {
+				y[i] = max(0, v)
+				if v > 0 {
+					masked[i] = g[i]
+				}
+			}
+			identical(t, convName(p)+" fused forward", yFused, y)
+			want := [3][]float32{make([]float32, len(x)), make([]float32, len(w)), make([]float32, len(b))}
+			got := [3][]float32{make([]float32, len(x)), make([]float32, len(w)), make([]float32, len(b))}
+			ConvBackward(&p, x, w, nil, masked, want[0], want[1], want[2])
+			ConvBackward(&fused, x, w, yFused, g, got[0], got[1], got[2])
+			for i, name := range []string{"dx", "dw", "db"} {
+				identical(t, convName(p)+" fused "+name, got[i], want[i])
 			}
 		}
-		identical(t, convName(p)+" fused forward", yFused, y)
-		want := [3][]float32{make([]float32, len(x)), make([]float32, len(w)), make([]float32, len(b))}
-		got := [3][]float32{make([]float32, len(x)), make([]float32, len(w)), make([]float32, len(b))}
-		ConvBackward(&p, x, w, nil, masked, want[0], want[1], want[2])
-		ConvBackward(&fused, x, w, yFused, g, got[0], got[1], got[2])
-		for i, name := range []string{"dx", "dw", "db"} {
-			identical(t, convName(p)+" fused "+name, got[i], want[i])
-		}
-	}
+	})
 }
 
 // TestConvThreadIndependence runs forward and backward with one and with
 // two workers and requires bitwise equal results.
+// It runs at every CPU level the machine has (leveltest.Run).
 func TestConvThreadIndependence(t *testing.T) {
-	rng := newRNG(5)
-	p := ConvParams{N: 3, C: 4, H: 13, W: 11, M: 6, KH: 3, KW: 3, StrideH: 2, StrideW: 1,
-		PadTop: 1, PadLeft: 2, PadBottom: 0, PadRight: 1, DilationH: 1, DilationW: 2, Group: 2, ReLU: true}
-	x, w, b, _ := convBuffers(rng, p)
-	oh, ow := p.OutSize()
-	g := uniform(rng, p.N*p.M*oh*ow, -1, 1)
-	sameWithThreads(t, func() map[string][]float32 {
-		y := make([]float32, len(g))
-		ConvForward(&p, x, w, b, y)
-		dx, dw, db := make([]float32, len(x)), make([]float32, len(w)), make([]float32, len(b))
-		ConvBackward(&p, x, w, y, g, dx, dw, db)
-		return map[string][]float32{"y": y, "dx": dx, "dw": dw, "db": db}
+	leveltest.Run(t, func(t *testing.T) {
+		rng := newRNG(5)
+		p := ConvParams{N: 3, C: 4, H: 13, W: 11, M: 6, KH: 3, KW: 3, StrideH: 2, StrideW: 1,
+			PadTop: 1, PadLeft: 2, PadBottom: 0, PadRight: 1, DilationH: 1, DilationW: 2, Group: 2, ReLU: true}
+		x, w, b, _ := convBuffers(rng, p)
+		oh, ow := p.OutSize()
+		g := uniform(rng, p.N*p.M*oh*ow, -1, 1)
+		sameWithThreads(t, func() map[string][]float32 {
+			y := make([]float32, len(g))
+			ConvForward(&p, x, w, b, y)
+			dx, dw, db := make([]float32, len(x)), make([]float32, len(w)), make([]float32, len(b))
+			ConvBackward(&p, x, w, y, g, dx, dw, db)
+			return map[string][]float32{"y": y, "dx": dx, "dw": dw, "db": db}
+		})
 	})
 }
 

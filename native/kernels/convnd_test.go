@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/onnxkit/onnxkit/native/internal/leveltest"
 	"github.com/onnxkit/onnxkit/native/linalg"
 )
 
@@ -179,53 +180,56 @@ func ndFromConv2D(p ConvParams) []ConvNDParams {
 // (see convslide.go), and dw, summed over the images one GEMM per image
 // here and one GEMM per chunk of images in conv.go. Where the order differs, the two differ by float32 rounding
 // of sums of a few dozen products (tolConvSumOrder).
+// It runs at every CPU level the machine has (leveltest.Run).
 func TestConvNDMatchesConv2D(t *testing.T) {
-	tolConvSumOrder := tolerance{Abs: 1e-6, Rel: 1e-5}
-	rng := newRNG(22)
-	cases := append([]ConvParams(nil), convCases...)
-	for range 20 {
-		cases = append(cases, randomConv(rng))
-	}
-	cases = append(cases, ConvParams{N: 2, C: 2, H: 1, W: 9, M: 4, KH: 1, KW: 3, StrideH: 1, StrideW: 2,
-		PadLeft: 1, PadRight: 2, DilationH: 1, DilationW: 2, Group: 2})
-	for i, p := range cases {
-		p.ReLU = i%2 == 1
-		x, w, b, y := convBuffers(rng, p)
-		g := uniform(rng, len(y), -1, 1)
-		ConvForward(&p, x, w, b, y)
-		want := [3][]float32{make([]float32, len(x)), make([]float32, len(w)), make([]float32, len(b))}
-		ConvBackward(&p, x, w, y, g, want[0], want[1], want[2])
-		// Which results conv.go sums in another order: the forward
-		// windows do not (read as A, within one block of k: these are
-		// all shallower), Winograd does (these are too small to take
-		// it unless forced), and so do dW and dX through the adjoint.
-		forward, _ := p.convPlanFor(convForwardPass)
-		data, _ := p.convPlanFor(convDataPass)
-		reordered := map[string]bool{"forward": forward.alg == convWinograd3 || forward.alg == convWinograd5,
-			"dx": data.alg != convIm2col, "dw": true}
-		agree := func(name, result string, got, want []float32) {
-			t.Helper()
-			if reordered[result] {
-				compare(t, name+" "+result, tolConvSumOrder, got, float64s(want))
-			} else {
-				identical(t, name+" "+result, got, want)
+	leveltest.Run(t, func(t *testing.T) {
+		tolConvSumOrder := tolerance{Abs: 1e-6, Rel: 1e-5}
+		rng := newRNG(22)
+		cases := append([]ConvParams(nil), convCases...)
+		for range 20 {
+			cases = append(cases, randomConv(rng))
+		}
+		cases = append(cases, ConvParams{N: 2, C: 2, H: 1, W: 9, M: 4, KH: 1, KW: 3, StrideH: 1, StrideW: 2,
+			PadLeft: 1, PadRight: 2, DilationH: 1, DilationW: 2, Group: 2})
+		for i, p := range cases {
+			p.ReLU = i%2 == 1
+			x, w, b, y := convBuffers(rng, p)
+			g := uniform(rng, len(y), -1, 1)
+			ConvForward(&p, x, w, b, y)
+			want := [3][]float32{make([]float32, len(x)), make([]float32, len(w)), make([]float32, len(b))}
+			ConvBackward(&p, x, w, y, g, want[0], want[1], want[2])
+			// Which results conv.go sums in another order: the forward
+			// windows do not (read as A, within one block of k: these are
+			// all shallower), Winograd does (these are too small to take
+			// it unless forced), and so do dW and dX through the adjoint.
+			forward, _ := p.convPlanFor(convForwardPass)
+			data, _ := p.convPlanFor(convDataPass)
+			reordered := map[string]bool{"forward": forward.alg == convWinograd3 || forward.alg == convWinograd5,
+				"dx": data.alg != convIm2col, "dw": true}
+			agree := func(name, result string, got, want []float32) {
+				t.Helper()
+				if reordered[result] {
+					compare(t, name+" "+result, tolConvSumOrder, got, float64s(want))
+				} else {
+					identical(t, name+" "+result, got, want)
+				}
+			}
+			for _, q := range ndFromConv2D(p) {
+				name := convNDName(q)
+				if err := q.Validate(); err != nil {
+					t.Fatalf("%s: %v", name, err)
+				}
+				yND := make([]float32, len(y))
+				ConvNDForward(&q, x, w, b, yND)
+				agree(name, "forward", yND, y)
+				got := [3][]float32{make([]float32, len(x)), make([]float32, len(w)), make([]float32, len(b))}
+				ConvNDBackward(&q, x, w, yND, g, got[0], got[1], got[2])
+				for k, grad := range []string{"dx", "dw", "db"} {
+					agree(name, grad, got[k], want[k])
+				}
 			}
 		}
-		for _, q := range ndFromConv2D(p) {
-			name := convNDName(q)
-			if err := q.Validate(); err != nil {
-				t.Fatalf("%s: %v", name, err)
-			}
-			yND := make([]float32, len(y))
-			ConvNDForward(&q, x, w, b, yND)
-			agree(name, "forward", yND, y)
-			got := [3][]float32{make([]float32, len(x)), make([]float32, len(w)), make([]float32, len(b))}
-			ConvNDBackward(&q, x, w, yND, g, got[0], got[1], got[2])
-			for k, grad := range []string{"dx", "dw", "db"} {
-				agree(name, grad, got[k], want[k])
-			}
-		}
-	}
+	})
 }
 
 func TestConvNDBackwardGradients(t *testing.T) {

@@ -49,38 +49,41 @@ func convBackwardRef(p ConvParams, x, w, dy []float32) (dx, dw []float64) {
 // several to a GEMM (chunkImages > 1), including a last chunk that is
 // only partly filled, with and without groups: forward against the
 // direct loop, dx and dw against the direct gradient, both in float64.
+// It runs at every CPU level the machine has (leveltest.Run).
 func TestConvChunkedImages(t *testing.T) {
-	rng := newRNG(41)
-	cases := []ConvParams{
-		// OH*OW = 324: chunks of 4 images, the last holding 1
-		{N: 5, C: 2, H: 18, W: 18, M: 3, KH: 3, KW: 3, StrideH: 1, StrideW: 1,
-			PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1, DilationH: 1, DilationW: 1, Group: 1, ReLU: true},
-		// OH*OW = 36, two groups, strided: all 7 images in one chunk
-		{N: 7, C: 4, H: 13, W: 13, M: 6, KH: 3, KW: 3, StrideH: 2, StrideW: 2,
-			PadTop: 0, PadLeft: 0, PadBottom: 0, PadRight: 0, DilationH: 1, DilationW: 1, Group: 2},
-		// pointwise: chunks gather x rather than reading it in place
-		{N: 6, C: 3, H: 15, W: 15, M: 4, KH: 1, KW: 1, StrideH: 1, StrideW: 1,
-			DilationH: 1, DilationW: 1, Group: 1, ReLU: true},
-	}
-	for _, p := range cases {
-		if err := p.Validate(); err != nil {
-			t.Fatal(err)
+	leveltest.Run(t, func(t *testing.T) {
+		rng := newRNG(41)
+		cases := []ConvParams{
+			// OH*OW = 324: chunks of 4 images, the last holding 1
+			{N: 5, C: 2, H: 18, W: 18, M: 3, KH: 3, KW: 3, StrideH: 1, StrideW: 1,
+				PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1, DilationH: 1, DilationW: 1, Group: 1, ReLU: true},
+			// OH*OW = 36, two groups, strided: all 7 images in one chunk
+			{N: 7, C: 4, H: 13, W: 13, M: 6, KH: 3, KW: 3, StrideH: 2, StrideW: 2,
+				PadTop: 0, PadLeft: 0, PadBottom: 0, PadRight: 0, DilationH: 1, DilationW: 1, Group: 2},
+			// pointwise: chunks gather x rather than reading it in place
+			{N: 6, C: 3, H: 15, W: 15, M: 4, KH: 1, KW: 1, StrideH: 1, StrideW: 1,
+				DilationH: 1, DilationW: 1, Group: 1, ReLU: true},
 		}
-		if nb := p.chunkImages(); nb < 2 {
-			t.Fatalf("%s: %d image(s) per chunk, the test wants several", convName(p), nb)
+		for _, p := range cases {
+			if err := p.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			if nb := p.chunkImages(); nb < 2 {
+				t.Fatalf("%s: %d image(s) per chunk, the test wants several", convName(p), nb)
+			}
+			x, w, b, y := convBuffers(rng, p)
+			ConvForward(&p, x, w, b, y)
+			compare(t, convName(p)+" forward", tolConvForward, y, convNDRef(ndFromConv2D(p)[0], x, w, b))
+			plain := p
+			plain.ReLU = false
+			g := uniform(rng, len(y), -1, 1)
+			dx, dw := make([]float32, len(x)), make([]float32, len(w))
+			ConvBackward(&plain, x, w, nil, g, dx, dw, nil)
+			wantDx, wantDw := convBackwardRef(plain, x, w, g)
+			compare(t, convName(p)+" dx", tolConvForward, dx, wantDx)
+			compare(t, convName(p)+" dw", tolConvForward, dw, wantDw)
 		}
-		x, w, b, y := convBuffers(rng, p)
-		ConvForward(&p, x, w, b, y)
-		compare(t, convName(p)+" forward", tolConvForward, y, convNDRef(ndFromConv2D(p)[0], x, w, b))
-		plain := p
-		plain.ReLU = false
-		g := uniform(rng, len(y), -1, 1)
-		dx, dw := make([]float32, len(x)), make([]float32, len(w))
-		ConvBackward(&plain, x, w, nil, g, dx, dw, nil)
-		wantDx, wantDw := convBackwardRef(plain, x, w, g)
-		compare(t, convName(p)+" dx", tolConvForward, dx, wantDx)
-		compare(t, convName(p)+" dw", tolConvForward, dw, wantDw)
-	}
+	})
 }
 
 // TestConvSteadyStateAllocation runs forward and backward repeatedly and
@@ -118,61 +121,67 @@ func TestConvSteadyStateAllocation(t *testing.T) {
 // MaxPoolForward, bitwise, on random data (no NaN, no ties of zeros of
 // both signs), for random shapes and for windows inside the image, which
 // take the separable path, the argmax found afterwards.
+// It runs at every CPU level the machine has (leveltest.Run).
 func TestMaxPoolValuesMatchesForward(t *testing.T) {
-	rng := newRNG(43)
-	cases := []PoolParams{
-		{N: 2, C: 3, H: 13, W: 13, KH: 3, KW: 3, StrideH: 2, StrideW: 2, DilationH: 1, DilationW: 1},
-		{N: 1, C: 2, H: 9, W: 11, KH: 2, KW: 3, StrideH: 1, StrideW: 3, DilationH: 2, DilationW: 1},
-		{N: 1, C: 2, H: 10, W: 10, KH: 3, KW: 3, StrideH: 2, StrideW: 2, DilationH: 1, DilationW: 1, CeilMode: true},
-		// windows inside wide planes, each kind of stride along the
-		// width of the separable path: 1, 2 and a larger one (phases)
-		{N: 2, C: 3, H: 17, W: 61, KH: 3, KW: 4, StrideH: 1, StrideW: 1, DilationH: 2, DilationW: 2},
-		{N: 2, C: 3, H: 17, W: 61, KH: 2, KW: 3, StrideH: 3, StrideW: 2, DilationH: 1, DilationW: 2},
-		{N: 2, C: 3, H: 17, W: 61, KH: 3, KW: 5, StrideH: 2, StrideW: 3, DilationH: 1, DilationW: 1},
-	}
-	for range 30 {
-		cases = append(cases, randomPool(rng))
-	}
-	for _, p := range cases {
-		if err := p.Validate(); err != nil {
-			t.Fatalf("%s: %v", poolName(p), err)
+	leveltest.Run(t, func(t *testing.T) {
+		rng := newRNG(43)
+		cases := []PoolParams{
+			{N: 2, C: 3, H: 13, W: 13, KH: 3, KW: 3, StrideH: 2, StrideW: 2, DilationH: 1, DilationW: 1},
+			{N: 1, C: 2, H: 9, W: 11, KH: 2, KW: 3, StrideH: 1, StrideW: 3, DilationH: 2, DilationW: 1},
+			{N: 1, C: 2, H: 10, W: 10, KH: 3, KW: 3, StrideH: 2, StrideW: 2, DilationH: 1, DilationW: 1, CeilMode: true},
+			// windows inside wide planes, each kind of stride along the
+			// width of the separable path: 1, 2 and a larger one (phases)
+			{N: 2, C: 3, H: 17, W: 61, KH: 3, KW: 4, StrideH: 1, StrideW: 1, DilationH: 2, DilationW: 2},
+			{N: 2, C: 3, H: 17, W: 61, KH: 2, KW: 3, StrideH: 3, StrideW: 2, DilationH: 1, DilationW: 2},
+			{N: 2, C: 3, H: 17, W: 61, KH: 3, KW: 5, StrideH: 2, StrideW: 3, DilationH: 1, DilationW: 1},
 		}
-		oh, ow := p.OutSize()
-		x := uniform(rng, p.N*p.C*p.H*p.W, -1, 1)
-		want, got := make([]float32, p.N*p.C*oh*ow), make([]float32, p.N*p.C*oh*ow)
-		MaxPoolForward(&p, x, want, make([]int64, len(want)))
-		MaxPoolValues(&p, x, got)
-		identical(t, poolName(p)+" values", got, want)
-	}
+		for range 30 {
+			cases = append(cases, randomPool(rng))
+		}
+		for _, p := range cases {
+			if err := p.Validate(); err != nil {
+				t.Fatalf("%s: %v", poolName(p), err)
+			}
+			oh, ow := p.OutSize()
+			x := uniform(rng, p.N*p.C*p.H*p.W, -1, 1)
+			want, got := make([]float32, p.N*p.C*oh*ow), make([]float32, p.N*p.C*oh*ow)
+			MaxPoolForward(&p, x, want, make([]int64, len(want)))
+			MaxPoolValues(&p, x, got)
+			identical(t, poolName(p)+" values", got, want)
+		}
+	})
 }
 
 // TestMaxPoolArgmaxTies checks the argmax of windows full of ties, as
 // the zeros after a ReLU make them (values from {0, -0, 1}), against the
 // general path's first maximum in scan order, for windows inside wide
 // planes with strides of 1, 2 (the vector search) and 3 along the width.
+// It runs at every CPU level the machine has (leveltest.Run).
 func TestMaxPoolArgmaxTies(t *testing.T) {
-	rng := newRNG(46)
-	values := []float32{0, float32(math.Copysign(0, -1)), 1}
-	for _, sw := range []int{1, 2, 3} {
-		p := PoolParams{N: 2, C: 3, H: 13, W: 45, KH: 3, KW: 3, StrideH: 2, StrideW: sw, DilationH: 1, DilationW: 1}
-		oh, ow := p.OutSize()
-		x := make([]float32, p.N*p.C*p.H*p.W)
-		for i := range x {
-			x[i] = values[rng.IntN(len(values))]
-		}
-		n := p.N * p.C * oh * ow
-		y, arg := make([]float32, n), make([]int64, n)
-		MaxPoolForward(&p, x, y, arg)
-		want, wantArg := make([]float32, n), make([]int64, n)
-		for pl := 0; pl < p.N*p.C; pl++ {
-			p.maxPoolPlane(x, pl*p.H*p.W, want[pl*oh*ow:(pl+1)*oh*ow], wantArg[pl*oh*ow:(pl+1)*oh*ow])
-		}
-		for i := range y {
-			if arg[i] != wantArg[i] || y[i] != want[i] {
-				t.Fatalf("%s: output %d = %v at %d, want %v at %d", poolName(p), i, y[i], arg[i], want[i], wantArg[i])
+	leveltest.Run(t, func(t *testing.T) {
+		rng := newRNG(46)
+		values := []float32{0, float32(math.Copysign(0, -1)), 1}
+		for _, sw := range []int{1, 2, 3} {
+			p := PoolParams{N: 2, C: 3, H: 13, W: 45, KH: 3, KW: 3, StrideH: 2, StrideW: sw, DilationH: 1, DilationW: 1}
+			oh, ow := p.OutSize()
+			x := make([]float32, p.N*p.C*p.H*p.W)
+			for i := range x {
+				x[i] = values[rng.IntN(len(values))]
+			}
+			n := p.N * p.C * oh * ow
+			y, arg := make([]float32, n), make([]int64, n)
+			MaxPoolForward(&p, x, y, arg)
+			want, wantArg := make([]float32, n), make([]int64, n)
+			for pl := 0; pl < p.N*p.C; pl++ {
+				p.maxPoolPlane(x, pl*p.H*p.W, want[pl*oh*ow:(pl+1)*oh*ow], wantArg[pl*oh*ow:(pl+1)*oh*ow])
+			}
+			for i := range y {
+				if arg[i] != wantArg[i] || y[i] != want[i] {
+					t.Fatalf("%s: output %d = %v at %d, want %v at %d", poolName(p), i, y[i], arg[i], want[i], wantArg[i])
+				}
 			}
 		}
-	}
+	})
 }
 
 // TestMaxPoolNaN pins down NaN handling: a NaN anywhere in a window
@@ -180,87 +189,93 @@ func TestMaxPoolArgmaxTies(t *testing.T) {
 // path (padded windows) and on the paths for windows inside the image,
 // with and without the argmax. The two-dimensional planes are wide
 // enough for the vector loops of the separable path.
+// It runs at every CPU level the machine has (leveltest.Run).
 func TestMaxPoolNaN(t *testing.T) {
-	nan := float32(math.NaN())
-	for _, pad := range []int{0, 1} {
-		p := PoolParams{N: 1, C: 1, H: 1, W: 3, KH: 1, KW: 3, StrideH: 1, StrideW: 1,
-			PadLeft: pad, PadRight: pad, DilationH: 1, DilationW: 1}
-		for _, tc := range []struct {
-			x  []float32
-			at int64
-		}{{[]float32{1, nan, 2}, 1}, {[]float32{nan, 1, 2}, 0}, {[]float32{1, 2, nan}, 2}, {[]float32{nan, 1, nan}, 0}} {
-			if pad == 1 { // the middle window is the unpadded one
-				tc.x = append([]float32{-1}, append(tc.x, -1)...)
-				p.W, tc.at = 5, tc.at+1
+	leveltest.Run(t, func(t *testing.T) {
+		nan := float32(math.NaN())
+		for _, pad := range []int{0, 1} {
+			p := PoolParams{N: 1, C: 1, H: 1, W: 3, KH: 1, KW: 3, StrideH: 1, StrideW: 1,
+				PadLeft: pad, PadRight: pad, DilationH: 1, DilationW: 1}
+			for _, tc := range []struct {
+				x  []float32
+				at int64
+			}{{[]float32{1, nan, 2}, 1}, {[]float32{nan, 1, 2}, 0}, {[]float32{1, 2, nan}, 2}, {[]float32{nan, 1, nan}, 0}} {
+				if pad == 1 { // the middle window is the unpadded one
+					tc.x = append([]float32{-1}, append(tc.x, -1)...)
+					p.W, tc.at = 5, tc.at+1
+				}
+				oh, ow := p.OutSize()
+				y, arg := make([]float32, oh*ow), make([]int64, oh*ow)
+				mid := len(y) / 2
+				MaxPoolForward(&p, tc.x, y, arg)
+				if y[mid] == y[mid] || arg[mid] != tc.at {
+					t.Fatalf("pad %d, x %v: MaxPoolForward gives %v at %d, want NaN at %d", pad, tc.x, y[mid], arg[mid], tc.at)
+				}
+				values := make([]float32, len(y))
+				MaxPoolValues(&p, tc.x, values)
+				if values[mid] == values[mid] {
+					t.Fatalf("pad %d, x %v: MaxPoolValues gives %v, want NaN", pad, tc.x, values[mid])
+				}
 			}
+		}
+		rng := newRNG(45)
+		for _, p := range []PoolParams{
+			{N: 1, C: 2, H: 12, W: 41, KH: 3, KW: 3, StrideH: 2, StrideW: 2, DilationH: 1, DilationW: 1},
+			{N: 1, C: 2, H: 12, W: 41, KH: 2, KW: 3, StrideH: 1, StrideW: 1, DilationH: 2, DilationW: 3},
+		} {
 			oh, ow := p.OutSize()
-			y, arg := make([]float32, oh*ow), make([]int64, oh*ow)
-			mid := len(y) / 2
-			MaxPoolForward(&p, tc.x, y, arg)
-			if y[mid] == y[mid] || arg[mid] != tc.at {
-				t.Fatalf("pad %d, x %v: MaxPoolForward gives %v at %d, want NaN at %d", pad, tc.x, y[mid], arg[mid], tc.at)
+			x := uniform(rng, p.N*p.C*p.H*p.W, -1, 1)
+			for i := range x {
+				if rng.IntN(30) == 0 {
+					x[i] = nan
+				}
 			}
-			values := make([]float32, len(y))
-			MaxPoolValues(&p, tc.x, values)
-			if values[mid] == values[mid] {
-				t.Fatalf("pad %d, x %v: MaxPoolValues gives %v, want NaN", pad, tc.x, values[mid])
+			y, arg, values := make([]float32, p.N*p.C*oh*ow), make([]int64, p.N*p.C*oh*ow), make([]float32, p.N*p.C*oh*ow)
+			MaxPoolForward(&p, x, y, arg)
+			MaxPoolValues(&p, x, values)
+			want, wantArg := make([]float32, len(y)), make([]int64, len(y))
+			p.maxPoolPlane(x, 0, want[:oh*ow], wantArg[:oh*ow])
+			p.maxPoolPlane(x, p.H*p.W, want[oh*ow:], wantArg[oh*ow:])
+			nans := 0
+			for i := range y {
+				isNaN := want[i] != want[i]
+				if isNaN {
+					nans++
+				}
+				if (y[i] != y[i]) != isNaN || (values[i] != values[i]) != isNaN || arg[i] != wantArg[i] ||
+					!isNaN && (y[i] != want[i] || values[i] != want[i]) {
+					t.Fatalf("%s: output %d: %v at %d with the argmax, %v without, want %v at %d",
+						poolName(p), i, y[i], arg[i], values[i], want[i], wantArg[i])
+				}
 			}
-		}
-	}
-	rng := newRNG(45)
-	for _, p := range []PoolParams{
-		{N: 1, C: 2, H: 12, W: 41, KH: 3, KW: 3, StrideH: 2, StrideW: 2, DilationH: 1, DilationW: 1},
-		{N: 1, C: 2, H: 12, W: 41, KH: 2, KW: 3, StrideH: 1, StrideW: 1, DilationH: 2, DilationW: 3},
-	} {
-		oh, ow := p.OutSize()
-		x := uniform(rng, p.N*p.C*p.H*p.W, -1, 1)
-		for i := range x {
-			if rng.IntN(30) == 0 {
-				x[i] = nan
-			}
-		}
-		y, arg, values := make([]float32, p.N*p.C*oh*ow), make([]int64, p.N*p.C*oh*ow), make([]float32, p.N*p.C*oh*ow)
-		MaxPoolForward(&p, x, y, arg)
-		MaxPoolValues(&p, x, values)
-		want, wantArg := make([]float32, len(y)), make([]int64, len(y))
-		p.maxPoolPlane(x, 0, want[:oh*ow], wantArg[:oh*ow])
-		p.maxPoolPlane(x, p.H*p.W, want[oh*ow:], wantArg[oh*ow:])
-		nans := 0
-		for i := range y {
-			isNaN := want[i] != want[i]
-			if isNaN {
-				nans++
-			}
-			if (y[i] != y[i]) != isNaN || (values[i] != values[i]) != isNaN || arg[i] != wantArg[i] ||
-				!isNaN && (y[i] != want[i] || values[i] != want[i]) {
-				t.Fatalf("%s: output %d: %v at %d with the argmax, %v without, want %v at %d",
-					poolName(p), i, y[i], arg[i], values[i], want[i], wantArg[i])
+			if nans == 0 || nans == len(y) {
+				t.Fatalf("%s: %d of %d windows hold a NaN; the test wants some of each", poolName(p), nans, len(y))
 			}
 		}
-		if nans == 0 || nans == len(y) {
-			t.Fatalf("%s: %d of %d windows hold a NaN; the test wants some of each", poolName(p), nans, len(y))
-		}
-	}
+	})
 }
 
 // TestGemmFusedReLU checks the ReLU epilogue of GemmForward against
 // max(0, ·) of the plain product, bitwise, for each bias shape.
+// It runs at every CPU level the machine has (leveltest.Run).
 func TestGemmFusedReLU(t *testing.T) {
-	rng := newRNG(44)
-	for bias := GemmBiasNone; bias <= GemmBiasFull; bias++ {
-		p := GemmParams{M: 7, N: 19, K: 23, TransB: true, Alpha: 0.7, Beta: 1.3, Bias: bias}
-		a, b := uniform(rng, p.M*p.K, -1, 1), uniform(rng, p.N*p.K, -1, 1)
-		c := uniform(rng, bias.size(p.M, p.N), -1, 1)
-		want, got := make([]float32, p.M*p.N), make([]float32, p.M*p.N)
-		GemmForward(&p, a, b, c, want)
-		for i, v := range want {
-			want[i] = max(v, 0)
+	leveltest.Run(t, func(t *testing.T) {
+		rng := newRNG(44)
+		for bias := GemmBiasNone; bias <= GemmBiasFull; bias++ {
+			p := GemmParams{M: 7, N: 19, K: 23, TransB: true, Alpha: 0.7, Beta: 1.3, Bias: bias}
+			a, b := uniform(rng, p.M*p.K, -1, 1), uniform(rng, p.N*p.K, -1, 1)
+			c := uniform(rng, bias.size(p.M, p.N), -1, 1)
+			want, got := make([]float32, p.M*p.N), make([]float32, p.M*p.N)
+			GemmForward(&p, a, b, c, want)
+			for i, v := range want {
+				want[i] = max(v, 0)
+			}
+			fused := p
+			fused.ReLU = true
+			GemmForward(&fused, a, b, c, got)
+			identical(t, "Gemm+ReLU", got, want)
 		}
-		fused := p
-		fused.ReLU = true
-		GemmForward(&fused, a, b, c, got)
-		identical(t, "Gemm+ReLU", got, want)
-	}
+	})
 }
 
 // TestWorkspaceReuse checks the free list: a buffer handed back is handed

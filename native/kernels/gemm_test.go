@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"github.com/onnxkit/onnxkit/native/internal/leveltest"
 	"github.com/onnxkit/onnxkit/native/tensor"
 
 	"fmt"
@@ -71,26 +72,28 @@ func gemmName(p GemmParams) string {
 }
 
 func TestGemm(t *testing.T) {
-	rng := newRNG(41)
-	for _, p := range gemmCases() {
-		t.Run(gemmName(p), func(t *testing.T) {
-			a, b := uniform(rng, p.M*p.K, -1, 1), uniform(rng, p.K*p.N, -1, 1)
-			c := uniform(rng, p.Bias.size(p.M, p.N), -1, 1)
-			y := uniform(rng, p.M*p.N, -1, 1) // stale contents must not leak into y
-			GemmForward(&p, a, b, c, y)
-			compare(t, "y", tolGemm, y, gemmRef(p, a, b, c))
+	leveltest.Run(t, func(t *testing.T) {
+		rng := newRNG(41)
+		for _, p := range gemmCases() {
+			t.Run(gemmName(p), func(t *testing.T) {
+				a, b := uniform(rng, p.M*p.K, -1, 1), uniform(rng, p.K*p.N, -1, 1)
+				c := uniform(rng, p.Bias.size(p.M, p.N), -1, 1)
+				y := uniform(rng, p.M*p.N, -1, 1) // stale contents must not leak into y
+				GemmForward(&p, a, b, c, y)
+				compare(t, "y", tolGemm, y, gemmRef(p, a, b, c))
 
-			g := uniform(rng, p.M*p.N, -1, 1)
-			da, db, dc := make([]float32, len(a)), make([]float32, len(b)), make([]float32, len(c))
-			GemmBackward(&p, a, b, g, da, db, dc)
-			inputs := []gradInput{{"a", a, da}, {"b", b, db}}
-			if p.Bias != GemmBiasNone {
-				inputs = append(inputs, gradInput{"c", c, dc})
-			}
-			checkGradients(t, "Gemm", tolGemmGrad, 1e-2, rng, g,
-				func() []float32 { GemmForward(&p, a, b, c, y); return y }, inputs...)
-		})
-	}
+				g := uniform(rng, p.M*p.N, -1, 1)
+				da, db, dc := make([]float32, len(a)), make([]float32, len(b)), make([]float32, len(c))
+				GemmBackward(&p, a, b, g, da, db, dc)
+				inputs := []gradInput{{"a", a, da}, {"b", b, db}}
+				if p.Bias != GemmBiasNone {
+					inputs = append(inputs, gradInput{"c", c, dc})
+				}
+				checkGradients(t, "Gemm", tolGemmGrad, 1e-2, rng, g,
+					func() []float32 { GemmForward(&p, a, b, c, y); return y }, inputs...)
+			})
+		}
+	})
 }
 
 // matmulRef multiplies the batched matrices in float64, mapping each output
@@ -132,26 +135,28 @@ var matmulCases = []MatMulParams{
 }
 
 func TestMatMul(t *testing.T) {
-	rng := newRNG(42)
-	for _, p := range matmulCases {
-		t.Run(fmt.Sprintf("A%v_B%v_M%d_K%d_N%d", p.BatchA, p.BatchB, p.M, p.K, p.N), func(t *testing.T) {
-			if err := p.Validate(); err != nil {
-				t.Fatal(err)
-			}
-			a := uniform(rng, tensor.NumElements(p.BatchA)*p.M*p.K, -1, 1)
-			b := uniform(rng, tensor.NumElements(p.BatchB)*p.K*p.N, -1, 1)
-			y := make([]float32, tensor.NumElements(p.OutBatch())*p.M*p.N)
-			MatMulForward(&p, a, b, y)
-			compare(t, "y", tolGemm, y, matmulRef(p, a, b))
+	leveltest.Run(t, func(t *testing.T) {
+		rng := newRNG(42)
+		for _, p := range matmulCases {
+			t.Run(fmt.Sprintf("A%v_B%v_M%d_K%d_N%d", p.BatchA, p.BatchB, p.M, p.K, p.N), func(t *testing.T) {
+				if err := p.Validate(); err != nil {
+					t.Fatal(err)
+				}
+				a := uniform(rng, tensor.NumElements(p.BatchA)*p.M*p.K, -1, 1)
+				b := uniform(rng, tensor.NumElements(p.BatchB)*p.K*p.N, -1, 1)
+				y := make([]float32, tensor.NumElements(p.OutBatch())*p.M*p.N)
+				MatMulForward(&p, a, b, y)
+				compare(t, "y", tolGemm, y, matmulRef(p, a, b))
 
-			g := uniform(rng, len(y), -1, 1)
-			da, db := make([]float32, len(a)), make([]float32, len(b))
-			MatMulBackward(&p, a, b, g, da, db)
-			checkGradients(t, "MatMul", tolGemmGrad, 1e-2, rng, g,
-				func() []float32 { MatMulForward(&p, a, b, y); return y },
-				gradInput{"a", a, da}, gradInput{"b", b, db})
-		})
-	}
+				g := uniform(rng, len(y), -1, 1)
+				da, db := make([]float32, len(a)), make([]float32, len(b))
+				MatMulBackward(&p, a, b, g, da, db)
+				checkGradients(t, "MatMul", tolGemmGrad, 1e-2, rng, g,
+					func() []float32 { MatMulForward(&p, a, b, y); return y },
+					gradInput{"a", a, da}, gradInput{"b", b, db})
+			})
+		}
+	})
 }
 
 func TestGemmMatMulValidate(t *testing.T) {

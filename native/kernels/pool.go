@@ -22,6 +22,7 @@ package kernels
 // (ONNX leaves this open; PyTorch and NumPy propagate NaN too).
 
 import (
+	"fmt"
 	"math"
 
 	"github.com/onnxkit/onnxkit/native/parallel"
@@ -38,6 +39,45 @@ type PoolParams struct {
 	DilationH, DilationW                 int
 	CeilMode                             bool // ceil_mode: round the window count up
 	CountIncludePad                      bool // AveragePool count_include_pad
+	// algorithm, when not poolAuto, is the algorithm MaxPool must take:
+	// for tests, which force each in turn.
+	algorithm poolAlgorithm
+}
+
+// poolAlgorithm names a way of computing MaxPool. (AveragePool has one:
+// a sum over each window with its divisor.)
+type poolAlgorithm int
+
+// The MaxPool algorithms.
+const (
+	poolAuto poolAlgorithm = iota
+	// poolDirect scans each window in order (maxPoolPlane): every shape.
+	poolDirect
+	// poolSeparable takes the maximum of a window's rows, then of its
+	// columns, with the vector loops of package vec (separableMax):
+	// windows that read no padding.
+	poolSeparable
+	numPoolAlgorithms
+)
+
+func (a poolAlgorithm) String() string {
+	return [...]string{"auto", "direct", "separable"}[a]
+}
+
+// maxPoolAlgorithm returns the algorithm MaxPool takes for p, the one
+// rule: p.algorithm when set, or an error saying why it cannot compute
+// p; otherwise the separable one wherever it can, the direct scan
+// elsewhere.
+func (p *PoolParams) maxPoolAlgorithm() (poolAlgorithm, error) {
+	switch {
+	case p.algorithm == poolSeparable && !p.windowsInside():
+		return 0, fmt.Errorf("%s cannot compute this MaxPool: its windows read padding", p.algorithm)
+	case p.algorithm != poolAuto:
+		return p.algorithm, nil
+	case p.windowsInside():
+		return poolSeparable, nil
+	}
+	return poolDirect, nil
 }
 
 // OutSize returns the output height and width. With CeilMode the window
@@ -130,7 +170,11 @@ func maxPool(p *PoolParams, x, y []float32, argmax []int64) {
 	planes, hw, ohw := p.N*p.C, p.H*p.W, oh*ow
 	need(op, "x", x, planes*hw)
 	need(op, "y", y, planes*ohw)
-	inside := p.windowsInside()
+	alg, err := p.maxPoolAlgorithm()
+	if err != nil {
+		panic("kernels: " + err.Error())
+	}
+	inside := alg == poolSeparable
 	parallel.For(planes, grainFor(ohw*p.KH*p.KW), func(lo, hi int) {
 		var sep *separableMax
 		if inside {

@@ -3,78 +3,82 @@ package kernels
 import (
 	"testing"
 
+	"github.com/onnxkit/onnxkit/native/internal/leveltest"
 	"github.com/onnxkit/onnxkit/native/parallel"
 )
 
 // TestThreadIndependence runs the kernels other than Conv (which has its
 // own test) with one and with two workers, on sizes large enough for the
 // work to be split, and requires bitwise equal results.
+// It runs at every CPU level the machine has (leveltest.Run).
 func TestThreadIndependence(t *testing.T) {
-	rng := newRNG(111)
-	bn := BatchNormParams{N: 8, C: 8, Spatial: 32 * 32, Epsilon: 1e-5, Momentum: 0.9}
-	pool := PoolParams{N: 4, C: 8, H: 32, W: 32, KH: 3, KW: 3, StrideH: 2, StrideW: 2,
-		PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1, DilationH: 1, DilationW: 1}
-	lrn := LRNParams{N: 4, C: 16, Spatial: 32 * 32, Size: 5, Alpha: 1e-4, Beta: 0.75, Bias: 1}
-	mm := MatMulParams{BatchA: []int{8, 1}, BatchB: []int{4}, M: 16, K: 24, N: 32}
-	sm := SoftmaxParams{Outer: 64, Axis: 1000, Inner: 1}
-	bc, err := NewBroadcast([]int{64, 1, 64}, []int{32, 64})
-	if err != nil {
-		t.Fatal(err)
-	}
+	leveltest.Run(t, func(t *testing.T) {
+		rng := newRNG(111)
+		bn := BatchNormParams{N: 8, C: 8, Spatial: 32 * 32, Epsilon: 1e-5, Momentum: 0.9}
+		pool := PoolParams{N: 4, C: 8, H: 32, W: 32, KH: 3, KW: 3, StrideH: 2, StrideW: 2,
+			PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1, DilationH: 1, DilationW: 1}
+		lrn := LRNParams{N: 4, C: 16, Spatial: 32 * 32, Size: 5, Alpha: 1e-4, Beta: 0.75, Bias: 1}
+		mm := MatMulParams{BatchA: []int{8, 1}, BatchB: []int{4}, M: 16, K: 24, N: 32}
+		sm := SoftmaxParams{Outer: 64, Axis: 1000, Inner: 1}
+		bc, err := NewBroadcast([]int{64, 1, 64}, []int{32, 64})
+		if err != nil {
+			t.Fatal(err)
+		}
 
-	bnX := uniform(rng, bn.N*bn.C*bn.Spatial, -2, 2)
-	bnScale, bnBias := uniform(rng, bn.C, 0.5, 1.5), uniform(rng, bn.C, -1, 1)
-	oh, ow := pool.OutSize()
-	poolX := uniform(rng, pool.N*pool.C*pool.H*pool.W, -1, 1)
-	poolG := uniform(rng, pool.N*pool.C*oh*ow, -1, 1)
-	lrnX := uniform(rng, lrn.N*lrn.C*lrn.Spatial, -2, 2)
-	mmA := uniform(rng, 8*mm.M*mm.K, -1, 1)
-	mmB := uniform(rng, 4*mm.K*mm.N, -1, 1)
-	mmG := uniform(rng, 8*4*mm.M*mm.N, -1, 1)
-	smX := uniform(rng, sm.Outer*sm.Axis, -3, 3)
-	ewA, ewB := uniform(rng, 64*64, -1, 1), uniform(rng, 32*64, 0.5, 1.5)
-	ewG := uniform(rng, 64*32*64, -1, 1)
+		bnX := uniform(rng, bn.N*bn.C*bn.Spatial, -2, 2)
+		bnScale, bnBias := uniform(rng, bn.C, 0.5, 1.5), uniform(rng, bn.C, -1, 1)
+		oh, ow := pool.OutSize()
+		poolX := uniform(rng, pool.N*pool.C*pool.H*pool.W, -1, 1)
+		poolG := uniform(rng, pool.N*pool.C*oh*ow, -1, 1)
+		lrnX := uniform(rng, lrn.N*lrn.C*lrn.Spatial, -2, 2)
+		mmA := uniform(rng, 8*mm.M*mm.K, -1, 1)
+		mmB := uniform(rng, 4*mm.K*mm.N, -1, 1)
+		mmG := uniform(rng, 8*4*mm.M*mm.N, -1, 1)
+		smX := uniform(rng, sm.Outer*sm.Axis, -3, 3)
+		ewA, ewB := uniform(rng, 64*64, -1, 1), uniform(rng, 32*64, 0.5, 1.5)
+		ewG := uniform(rng, 64*32*64, -1, 1)
 
-	sameWithThreads(t, func() map[string][]float32 {
-		out := map[string][]float32{}
-		y, mean, inv := make([]float32, len(bnX)), make([]float32, bn.C), make([]float32, bn.C)
-		rm, rv := make([]float32, bn.C), make([]float32, bn.C)
-		BatchNormTrainingForward(&bn, bnX, bnScale, bnBias, rm, rv, y, mean, inv)
-		dx, ds, db := make([]float32, len(bnX)), make([]float32, bn.C), make([]float32, bn.C)
-		BatchNormTrainingBackward(&bn, bnX, bnScale, mean, inv, y, dx, ds, db)
-		out["bn y"], out["bn dx"], out["bn dscale"], out["bn dbias"], out["bn running var"] = y, dx, ds, db, rv
+		sameWithThreads(t, func() map[string][]float32 {
+			out := map[string][]float32{}
+			y, mean, inv := make([]float32, len(bnX)), make([]float32, bn.C), make([]float32, bn.C)
+			rm, rv := make([]float32, bn.C), make([]float32, bn.C)
+			BatchNormTrainingForward(&bn, bnX, bnScale, bnBias, rm, rv, y, mean, inv)
+			dx, ds, db := make([]float32, len(bnX)), make([]float32, bn.C), make([]float32, bn.C)
+			BatchNormTrainingBackward(&bn, bnX, bnScale, mean, inv, y, dx, ds, db)
+			out["bn y"], out["bn dx"], out["bn dscale"], out["bn dbias"], out["bn running var"] = y, dx, ds, db, rv
 
-		py, arg := make([]float32, len(poolG)), make([]int64, len(poolG))
-		MaxPoolForward(&pool, poolX, py, arg)
-		pdx := make([]float32, len(poolX))
-		MaxPoolBackward(&pool, arg, poolG, pdx)
-		ay := make([]float32, len(poolG))
-		AveragePoolForward(&pool, poolX, ay)
-		AveragePoolBackward(&pool, poolG, pdx)
-		out["maxpool y"], out["avgpool y"], out["pool dx"] = py, ay, pdx
+			py, arg := make([]float32, len(poolG)), make([]int64, len(poolG))
+			MaxPoolForward(&pool, poolX, py, arg)
+			pdx := make([]float32, len(poolX))
+			MaxPoolBackward(&pool, arg, poolG, pdx)
+			ay := make([]float32, len(poolG))
+			AveragePoolForward(&pool, poolX, ay)
+			AveragePoolBackward(&pool, poolG, pdx)
+			out["maxpool y"], out["avgpool y"], out["pool dx"] = py, ay, pdx
 
-		ly, ls := make([]float32, len(lrnX)), make([]float32, len(lrnX))
-		LRNForward(&lrn, lrnX, ly, ls)
-		ldx := make([]float32, len(lrnX))
-		LRNBackward(&lrn, lrnX, ly, ls, lrnX, ldx)
-		out["lrn y"], out["lrn dx"] = ly, ldx
+			ly, ls := make([]float32, len(lrnX)), make([]float32, len(lrnX))
+			LRNForward(&lrn, lrnX, ly, ls)
+			ldx := make([]float32, len(lrnX))
+			LRNBackward(&lrn, lrnX, ly, ls, lrnX, ldx)
+			out["lrn y"], out["lrn dx"] = ly, ldx
 
-		my := make([]float32, len(mmG))
-		MatMulForward(&mm, mmA, mmB, my)
-		mda, mdb := make([]float32, len(mmA)), make([]float32, len(mmB))
-		MatMulBackward(&mm, mmA, mmB, mmG, mda, mdb)
-		out["matmul y"], out["matmul da"], out["matmul db"] = my, mda, mdb
+			my := make([]float32, len(mmG))
+			MatMulForward(&mm, mmA, mmB, my)
+			mda, mdb := make([]float32, len(mmA)), make([]float32, len(mmB))
+			MatMulBackward(&mm, mmA, mmB, mmG, mda, mdb)
+			out["matmul y"], out["matmul da"], out["matmul db"] = my, mda, mdb
 
-		sy, sdx := make([]float32, len(smX)), make([]float32, len(smX))
-		SoftmaxForward(&sm, smX, sy)
-		SoftmaxBackward(&sm, sy, smX, sdx)
-		out["softmax y"], out["softmax dx"] = sy, sdx
+			sy, sdx := make([]float32, len(smX)), make([]float32, len(smX))
+			SoftmaxForward(&sm, smX, sy)
+			SoftmaxBackward(&sm, sy, smX, sdx)
+			out["softmax y"], out["softmax dx"] = sy, sdx
 
-		ey, eda, edb := make([]float32, len(ewG)), make([]float32, len(ewA)), make([]float32, len(ewB))
-		DivForward(bc, ewA, ewB, ey)
-		DivBackward(bc, ewA, ewB, ewG, eda, edb)
-		out["div y"], out["div da"], out["div db"] = ey, eda, edb
-		return out
+			ey, eda, edb := make([]float32, len(ewG)), make([]float32, len(ewA)), make([]float32, len(ewB))
+			DivForward(bc, ewA, ewB, ey)
+			DivBackward(bc, ewA, ewB, ewG, eda, edb)
+			out["div y"], out["div da"], out["div db"] = ey, eda, edb
+			return out
+		})
 	})
 }
 

@@ -4,11 +4,14 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"testing"
 
+	"github.com/onnxkit/onnxkit/native/internal/leveltest"
 	"github.com/onnxkit/onnxkit/native/linalg"
 	"github.com/onnxkit/onnxkit/native/parallel"
+	"github.com/onnxkit/onnxkit/native/simd"
 )
 
 // namedGemm is one implementation under test.
@@ -24,9 +27,9 @@ var extraGemms []namedGemm
 // openblasName names the OpenBLAS implementation in tests and benchmarks.
 const openblasName = "openblas"
 
-// implementations returns every Gemm this build and CPU can run: the
-// reference, each Blocked kernel the CPU supports (forced explicitly,
-// whatever the default is) and the extras.
+// implementations returns every Gemm this build and CPU can run for the
+// benchmarks: the reference, each Blocked kernel the CPU level in use
+// allows (forced explicitly, whatever the default is) and the extras.
 func implementations() []namedGemm {
 	gs := []namedGemm{{"naive", linalg.Naive{}}}
 	for _, b := range linalg.Available() {
@@ -35,11 +38,12 @@ func implementations() []namedGemm {
 	return append(gs, extraGemms...)
 }
 
-// testedImplementations adds to implementations the stand-ins that run
-// the blocking and packing of every amd64 kernel around a Go
-// micro-kernel (see linalg.StandIns), for the correctness tests only.
+// testedImplementations lists, for TestGemm, the reference, the
+// stand-ins that run the blocking and packing of every amd64 kernel
+// around a Go micro-kernel (see linalg.StandIns) and the extras; the
+// kernels themselves run at their levels.
 func testedImplementations() []namedGemm {
-	gs := implementations()
+	gs := append([]namedGemm{{"naive", linalg.Naive{}}}, extraGemms...)
 	for _, b := range linalg.StandIns {
 		gs = append(gs, namedGemm{b.Name(), b})
 	}
@@ -227,10 +231,25 @@ func gemmCases() []gemmCase {
 	return cases
 }
 
-// TestGemm runs the shared suite against every implementation, with the
+// defaultGemm is linalg.Sgemm, the implementation in use.
+type defaultGemm struct{}
+
+func (defaultGemm) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
+	b []float32, ldb int, beta float32, c []float32, ldc int) {
+	linalg.Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// TestGemm runs the shared suite through linalg.Sgemm at every CPU level,
+// then against the reference, the stand-ins and the extras, with the
 // default thread count (so the large cases run in parallel).
 func TestGemm(t *testing.T) {
 	cases := gemmCases()
+	leveltest.Run(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(1, 2))
+		for _, tc := range cases {
+			check(t, defaultGemm{}, tc, rng)
+		}
+	})
 	for _, impl := range testedImplementations() {
 		t.Run(impl.name, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(1, 2))
@@ -257,7 +276,7 @@ func TestBlockedThreadIndependence(t *testing.T) {
 		{m: 1, n: 1000, k: 700, alpha: 1, beta: 0.5},
 		{transA: true, m: 900, n: 1, k: 301, alpha: 2},
 	}
-	for _, g := range linalg.Available() {
+	forEachLevel(t, func(t *testing.T, g linalg.Blocked) {
 		for _, tc := range shapes {
 			var first []float32
 			for _, threads := range []int{1, 2, 3} {
@@ -277,7 +296,7 @@ func TestBlockedThreadIndependence(t *testing.T) {
 				}
 			}
 		}
-	}
+	})
 }
 
 // TestBlockedAllocations checks that a single-threaded call of each
@@ -292,21 +311,39 @@ func TestBlockedAllocations(t *testing.T) {
 		{m: 1, n: 300, k: 400, alpha: 1, beta: 1},
 	} {
 		a, lda, b, ldb, c, ldc := tc.operands(rng)
-		for _, g := range linalg.Available() {
+		forEachLevel(t, func(t *testing.T, g linalg.Blocked) {
 			allocs := testing.AllocsPerRun(20, func() {
 				g.Sgemm(tc.transA, tc.transB, tc.m, tc.n, tc.k, 1, a, lda, b, ldb, 0, c, ldc)
 			})
 			if allocs != 0 {
 				t.Errorf("%s %v: %g allocations per call, want 0", g.Name(), tc, allocs)
 			}
-		}
+		})
 	}
 }
 
-// TestDefault checks that Sgemm runs through the fastest Blocked kernel.
+// TestDefault checks that Sgemm runs through the kernel of the CPU level
+// in use, at each level, and that Available lists the kernels of that
+// level and those below it, down to Portable.
 func TestDefault(t *testing.T) {
-	if got, want := linalg.Current(), linalg.Gemm(linalg.Available()[0]); got != want {
-		t.Errorf("Current() = %v, want %v", got, want)
+	kernels := map[simd.Level]string{simd.Generic: "go-4x4", simd.AVX2: "avx2-6x16", simd.AVX512: "avx512-12x32"}
+	leveltest.Run(t, func(t *testing.T) {
+		if got, want := linalg.Current(), linalg.Gemm(linalg.Fast()); got != want {
+			t.Errorf("Current() = %v, want %v", got, want)
+		}
+		if runtime.GOARCH == "amd64" && linalg.Fast().Name() != kernels[simd.Current()] {
+			t.Errorf("at level %s, Fast() is %s, want %s", simd.Current(), linalg.Fast().Name(), kernels[simd.Current()])
+		}
+		av := linalg.Available()
+		if av[0] != linalg.Fast() || av[len(av)-1] != linalg.Portable || len(av) != int(simd.Current())+1 {
+			t.Errorf("at level %s, Available() = %v", simd.Current(), av)
+		}
+	})
+	if prev := linalg.Use(linalg.Naive{}); prev != nil {
+		t.Errorf("Use returned %v as the default, want nil", prev)
+	}
+	if linalg.Use(nil) != (linalg.Naive{}) || linalg.Current() != linalg.Gemm(linalg.Fast()) {
+		t.Error("Use(nil) did not restore the default")
 	}
 }
 
@@ -318,7 +355,7 @@ func TestVectorColumnsIndependent(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 10))
 	const k, n = 301, 70
 	x := randomSlice(rng, k)
-	for _, g := range linalg.Available() {
+	forEachLevel(t, func(t *testing.T, g linalg.Blocked) {
 		for _, transB := range []bool{false, true} {
 			b := randomSlice(rng, k*n)
 			ldb, step := n, 1 // B is k×n; a shift moves its start one column
@@ -337,7 +374,7 @@ func TestVectorColumnsIndependent(t *testing.T) {
 				}
 			}
 		}
-	}
+	})
 }
 
 // packing is a Gemm for untransposed A that packs op(B) in the layout
@@ -369,33 +406,40 @@ func (pk packing) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []flo
 // through SgemmPackedB of every Blocked kernel, and checks on shapes that
 // Sgemm multiplies by blocks that the two agree bitwise.
 func TestSgemmPackedB(t *testing.T) {
-	for _, g := range linalg.Available() {
-		t.Run(g.Name(), func(t *testing.T) {
-			rng := rand.New(rand.NewPCG(11, 12))
-			for _, tc := range gemmCases() {
-				if !tc.transA {
-					check(t, packing{g}, tc, rng)
+	forEachLevel(t, func(t *testing.T, g linalg.Blocked) {
+		rng := rand.New(rand.NewPCG(11, 12))
+		for _, tc := range gemmCases() {
+			if !tc.transA {
+				check(t, packing{g}, tc, rng)
+			}
+		}
+		for _, tc := range []gemmCase{{m: 96, n: 2916, k: 363, alpha: 1}, {m: 37, n: 45, k: 1100, alpha: 0.5, beta: 2}} {
+			a, lda, b, ldb, c, ldc := tc.operands(rng)
+			want := slices.Clone(c)
+			g.Sgemm(false, false, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, want, ldc)
+			packing{g}.Sgemm(false, false, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, c, ldc)
+			for i := range c {
+				if math.Float32bits(c[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("%v: C[%d] = %g packed, %g from Sgemm", tc, i, c[i], want[i])
 				}
 			}
-			for _, tc := range []gemmCase{{m: 96, n: 2916, k: 363, alpha: 1}, {m: 37, n: 45, k: 1100, alpha: 0.5, beta: 2}} {
-				a, lda, b, ldb, c, ldc := tc.operands(rng)
-				want := slices.Clone(c)
-				g.Sgemm(false, false, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, want, ldc)
-				packing{g}.Sgemm(false, false, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, c, ldc)
-				for i := range c {
-					if math.Float32bits(c[i]) != math.Float32bits(want[i]) {
-						t.Fatalf("%v: C[%d] = %g packed, %g from Sgemm", tc, i, c[i], want[i])
-					}
-				}
-			}
-		})
-	}
+		}
+	})
 }
 
-// blockedImplementations returns the Blocked Gemms under test: those the
-// CPU runs and the stand-ins.
-func blockedImplementations() []linalg.Blocked {
-	return append(linalg.Available(), linalg.StandIns...)
+// forEachLevel runs f in one subtest per CPU level the machine has, with
+// that level forced and g its Blocked Gemm (linalg.Fast).
+func forEachLevel(t *testing.T, f func(t *testing.T, g linalg.Blocked)) {
+	leveltest.Run(t, func(t *testing.T) { f(t, linalg.Fast()) })
+}
+
+// forEachBlocked is forEachLevel, then one subtest per stand-in (see
+// linalg.StandIns).
+func forEachBlocked(t *testing.T, f func(t *testing.T, g linalg.Blocked)) {
+	forEachLevel(t, f)
+	for _, g := range linalg.StandIns {
+		t.Run(g.Name(), func(t *testing.T) { f(t, g) })
+	}
 }
 
 // sliding is a Gemm for untransposed B that copies B row by row into a
@@ -424,52 +468,50 @@ func (s sliding) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []floa
 // rows with gaps between them, and checks that the results are bitwise
 // those of SgemmPackedB on B materialised.
 func TestSgemmWindow(t *testing.T) {
-	for _, g := range blockedImplementations() {
-		t.Run(g.Name(), func(t *testing.T) {
-			rng := rand.New(rand.NewPCG(13, 14))
-			for _, tc := range gemmCases() {
-				if !tc.transB {
-					check(t, sliding{g}, tc, rng)
+	forEachBlocked(t, func(t *testing.T, g linalg.Blocked) {
+		rng := rand.New(rand.NewPCG(13, 14))
+		for _, tc := range gemmCases() {
+			if !tc.transB {
+				check(t, sliding{g}, tc, rng)
+			}
+		}
+		w := g.PanelWidth()
+		for _, tc := range []struct {
+			gemmCase
+			rowLen, rowStride int
+		}{
+			{gemmCase{m: 96, n: 780, k: 600, alpha: 1}, 0, 0},
+			{gemmCase{m: 37, n: 45, k: 1100, alpha: 0.5, beta: 2}, 0, 0},
+			{gemmCase{m: 1, n: 3, k: 7, alpha: 1}, 0, 0},
+			{gemmCase{m: 50, n: 13 * 3 * w, k: 300, alpha: 1}, 3 * w, 4*w + 5},
+			{gemmCase{m: 7, n: 2*w + 3, k: 40, alpha: 1, beta: -1}, w, w},
+		} {
+			a, lda, _, _, c, ldc := tc.operands(rng)
+			win := linalg.Window{X: randomSlice(rng, 3*tc.n+2*w), Off: make([]int32, tc.k),
+				RowLen: tc.rowLen, RowStride: tc.rowStride}
+			b := make([]float32, tc.k*tc.n)
+			for q := range win.Off {
+				win.Off[q] = int32(rng.IntN(tc.n + 1))
+				for j := range tc.n {
+					b[q*tc.n+j] = win.X[int(win.Off[q])+windowColumn(j, tc.rowLen, tc.rowStride, 1)]
 				}
 			}
-			w := g.PanelWidth()
-			for _, tc := range []struct {
-				gemmCase
-				rowLen, rowStride int
-			}{
-				{gemmCase{m: 96, n: 780, k: 600, alpha: 1}, 0, 0},
-				{gemmCase{m: 37, n: 45, k: 1100, alpha: 0.5, beta: 2}, 0, 0},
-				{gemmCase{m: 1, n: 3, k: 7, alpha: 1}, 0, 0},
-				{gemmCase{m: 50, n: 13 * 3 * w, k: 300, alpha: 1}, 3 * w, 4*w + 5},
-				{gemmCase{m: 7, n: 2*w + 3, k: 40, alpha: 1, beta: -1}, w, w},
-			} {
-				a, lda, _, _, c, ldc := tc.operands(rng)
-				win := linalg.Window{X: randomSlice(rng, 3*tc.n+2*w), Off: make([]int32, tc.k),
-					RowLen: tc.rowLen, RowStride: tc.rowStride}
-				b := make([]float32, tc.k*tc.n)
-				for q := range win.Off {
-					win.Off[q] = int32(rng.IntN(tc.n + 1))
-					for j := range tc.n {
-						b[q*tc.n+j] = win.X[int(win.Off[q])+windowColumn(j, tc.rowLen, tc.rowStride, 1)]
-					}
-				}
-				want := slices.Clone(c)
-				packing{g}.Sgemm(false, false, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, tc.n, tc.beta, want, ldc)
-				g.SgemmWindow(false, tc.m, tc.n, tc.k, tc.alpha, a, lda, win, tc.beta, c, ldc)
-				for i := range c {
-					if math.Float32bits(c[i]) != math.Float32bits(want[i]) {
-						t.Fatalf("%v in rows of %d: C[%d] = %g through the window, %g packed", tc.gemmCase, tc.rowLen, i, c[i], want[i])
-					}
+			want := slices.Clone(c)
+			packing{g}.Sgemm(false, false, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, tc.n, tc.beta, want, ldc)
+			g.SgemmWindow(false, tc.m, tc.n, tc.k, tc.alpha, a, lda, win, tc.beta, c, ldc)
+			for i := range c {
+				if math.Float32bits(c[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("%v in rows of %d: C[%d] = %g through the window, %g packed", tc.gemmCase, tc.rowLen, i, c[i], want[i])
 				}
 			}
-		})
-	}
+		}
+	})
 }
 
 // TestSgemmWindowBounds checks that a window whose panels reach past X,
 // or whose rows would split a panel, is refused before anything is read.
 func TestSgemmWindowBounds(t *testing.T) {
-	g := linalg.Available()[0]
+	g := linalg.Fast()
 	w := g.PanelWidth()
 	a, c := make([]float32, 2*3), make([]float32, 2*2*w)
 	x := make([]float32, 10*w)
@@ -522,54 +564,52 @@ func catch(f func()) (v any) {
 // kernel, and checks the results against the float64 reference on B
 // materialised, and bitwise against SgemmPackedB.
 func TestSgemmWindowT(t *testing.T) {
-	for _, g := range blockedImplementations() {
-		t.Run(g.Name(), func(t *testing.T) {
-			rng := rand.New(rand.NewPCG(15, 16))
-			for _, tc := range []struct {
-				gemmCase
-				rowLen, rowStride int
-			}{
-				{gemmCase{m: 64, n: 300, k: 700, alpha: 1, beta: 1}, 0, 0},
-				{gemmCase{m: 37, n: 45, k: 1100, alpha: 0.5, beta: 2}, 100, 130},
-				{gemmCase{m: 1, n: 3, k: 7, alpha: 1}, 3, 3},
-				{gemmCase{m: 13, n: 17, k: 300, alpha: -1, beta: 0.5}, 16, 40},
-			} {
-				a, lda, _, _, c, ldc := tc.operands(rng)
-				win := linalg.Window{X: randomSlice(rng, 4*tc.k+tc.n), Off: make([]int32, tc.n),
-					RowLen: tc.rowLen, RowStride: tc.rowStride}
-				b := make([]float32, tc.k*tc.n)
-				for j := range win.Off {
-					win.Off[j] = int32(rng.IntN(tc.n + 1))
-					for q := range tc.k {
-						b[q*tc.n+j] = win.X[int(win.Off[j])+windowColumn(q, tc.rowLen, tc.rowStride, 1)]
-					}
-				}
-				want, mag := tc.reference(a, lda, b, tc.n, c, ldc)
-				bitwise := slices.Clone(c)
-				packing{g}.Sgemm(false, false, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, tc.n, tc.beta, bitwise, ldc)
-				g.SgemmWindowT(tc.m, tc.n, tc.k, tc.alpha, a, lda, win, tc.beta, c, ldc)
-				for i := range tc.m {
-					for j := range tc.n {
-						got := c[i*ldc+j]
-						if math.Float32bits(got) != math.Float32bits(bitwise[i*ldc+j]) {
-							t.Fatalf("%v: C[%d][%d] = %g through the window, %g packed", tc.gemmCase, i, j, got, bitwise[i*ldc+j])
-						}
-						if d := math.Abs(float64(got) - want[i*tc.n+j]); !(d <= gemmTolerance(tc.k, mag[i*tc.n+j])) {
-							t.Fatalf("%v: C[%d][%d] = %g, want %g", tc.gemmCase, i, j, got, want[i*tc.n+j])
-						}
-					}
+	forEachBlocked(t, func(t *testing.T, g linalg.Blocked) {
+		rng := rand.New(rand.NewPCG(15, 16))
+		for _, tc := range []struct {
+			gemmCase
+			rowLen, rowStride int
+		}{
+			{gemmCase{m: 64, n: 300, k: 700, alpha: 1, beta: 1}, 0, 0},
+			{gemmCase{m: 37, n: 45, k: 1100, alpha: 0.5, beta: 2}, 100, 130},
+			{gemmCase{m: 1, n: 3, k: 7, alpha: 1}, 3, 3},
+			{gemmCase{m: 13, n: 17, k: 300, alpha: -1, beta: 0.5}, 16, 40},
+		} {
+			a, lda, _, _, c, ldc := tc.operands(rng)
+			win := linalg.Window{X: randomSlice(rng, 4*tc.k+tc.n), Off: make([]int32, tc.n),
+				RowLen: tc.rowLen, RowStride: tc.rowStride}
+			b := make([]float32, tc.k*tc.n)
+			for j := range win.Off {
+				win.Off[j] = int32(rng.IntN(tc.n + 1))
+				for q := range tc.k {
+					b[q*tc.n+j] = win.X[int(win.Off[j])+windowColumn(q, tc.rowLen, tc.rowStride, 1)]
 				}
 			}
-			bad := linalg.Window{X: make([]float32, 10), Off: []int32{0, 4}}
-			if catch(func() { g.SgemmWindowT(1, 2, 7, 1, make([]float32, 7), 7, bad, 0, make([]float32, 2), 2) }) == nil {
-				t.Error("a window reaching past X was accepted")
+			want, mag := tc.reference(a, lda, b, tc.n, c, ldc)
+			bitwise := slices.Clone(c)
+			packing{g}.Sgemm(false, false, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, tc.n, tc.beta, bitwise, ldc)
+			g.SgemmWindowT(tc.m, tc.n, tc.k, tc.alpha, a, lda, win, tc.beta, c, ldc)
+			for i := range tc.m {
+				for j := range tc.n {
+					got := c[i*ldc+j]
+					if math.Float32bits(got) != math.Float32bits(bitwise[i*ldc+j]) {
+						t.Fatalf("%v: C[%d][%d] = %g through the window, %g packed", tc.gemmCase, i, j, got, bitwise[i*ldc+j])
+					}
+					if d := math.Abs(float64(got) - want[i*tc.n+j]); !(d <= gemmTolerance(tc.k, mag[i*tc.n+j])) {
+						t.Fatalf("%v: C[%d][%d] = %g, want %g", tc.gemmCase, i, j, got, want[i*tc.n+j])
+					}
+				}
 			}
-			stepped := linalg.Window{X: make([]float32, 100), Off: []int32{0, 4}, Step: 2}
-			if catch(func() { g.SgemmWindowT(1, 2, 7, 1, make([]float32, 7), 7, stepped, 0, make([]float32, 2), 2) }) == nil {
-				t.Error("a window with a step of 2 was accepted as B^T")
-			}
-		})
-	}
+		}
+		bad := linalg.Window{X: make([]float32, 10), Off: []int32{0, 4}}
+		if catch(func() { g.SgemmWindowT(1, 2, 7, 1, make([]float32, 7), 7, bad, 0, make([]float32, 2), 2) }) == nil {
+			t.Error("a window reaching past X was accepted")
+		}
+		stepped := linalg.Window{X: make([]float32, 100), Off: []int32{0, 4}, Step: 2}
+		if catch(func() { g.SgemmWindowT(1, 2, 7, 1, make([]float32, 7), 7, stepped, 0, make([]float32, 2), 2) }) == nil {
+			t.Error("a window with a step of 2 was accepted as B^T")
+		}
+	})
 }
 
 // gathering is a Gemm that packs op(B) with PackB and multiplies by A read
@@ -606,81 +646,79 @@ const oneBlock = 128
 // k fits one block (SgemmWindowA's blocks are deeper), bitwise against
 // SgemmPackedB.
 func TestSgemmWindowA(t *testing.T) {
-	for _, g := range blockedImplementations() {
-		t.Run(g.Name(), func(t *testing.T) {
-			rng := rand.New(rand.NewPCG(17, 18))
-			for _, tc := range gemmCases() {
-				if tc.transA == tc.transB { // both packings of B, both shapes of window; half the time
-					check(t, gathering{g}, tc, rng)
-				}
+	forEachBlocked(t, func(t *testing.T, g linalg.Blocked) {
+		rng := rand.New(rand.NewPCG(17, 18))
+		for _, tc := range gemmCases() {
+			if tc.transA == tc.transB { // both packings of B, both shapes of window; half the time
+				check(t, gathering{g}, tc, rng)
 			}
-			for _, tc := range []struct {
-				gemmCase
-				rowLen, rowStride, step int
-			}{
-				{gemmCase{m: 400, n: 40, k: 363, alpha: 1}, 54, 4 * 224, 4}, // conv1's rows, fewer of them
-				{gemmCase{m: 100, n: 40, k: 700, alpha: 0.5, beta: 2}, 0, 0, 2},
-				{gemmCase{m: 37, n: 17, k: 30, alpha: 1, beta: -1}, 5, 13, 2},
-				{gemmCase{m: 61, n: 50, k: oneBlock, alpha: 1}, 7, 30, 3},
-				{gemmCase{m: 5, n: 3, k: 7, alpha: 1}, 2, 2, 1},
-			} {
-				_, _, b, ldb, c, ldc := tc.operands(rng)
-				span := windowColumn(tc.m-1, tc.rowLen, tc.rowStride, tc.step) + 1
-				win := linalg.Window{X: randomSlice(rng, span+2*tc.k), Off: make([]int32, tc.k),
-					RowLen: tc.rowLen, RowStride: tc.rowStride, Step: tc.step}
-				a := make([]float32, tc.m*tc.k)
-				for q := range win.Off {
-					win.Off[q] = int32(rng.IntN(2 * tc.k))
-					for i := range tc.m {
-						a[i*tc.k+q] = win.X[int(win.Off[q])+windowColumn(i, tc.rowLen, tc.rowStride, tc.step)]
-					}
-				}
-				want, mag := tc.reference(a, tc.k, b, ldb, c, ldc)
-				bitwise := slices.Clone(c)
-				packed := make([]float32, g.PackedLen(tc.k, tc.n))
-				g.PackB(false, tc.k, tc.n, b, ldb, packed)
-				g.SgemmPackedB(tc.m, tc.n, tc.k, tc.alpha, a, tc.k, packed, tc.beta, bitwise, ldc)
-				g.SgemmWindowA(tc.m, tc.n, tc.k, tc.alpha, win, packed, tc.beta, c, ldc)
+		}
+		for _, tc := range []struct {
+			gemmCase
+			rowLen, rowStride, step int
+		}{
+			{gemmCase{m: 400, n: 40, k: 363, alpha: 1}, 54, 4 * 224, 4}, // conv1's rows, fewer of them
+			{gemmCase{m: 100, n: 40, k: 700, alpha: 0.5, beta: 2}, 0, 0, 2},
+			{gemmCase{m: 37, n: 17, k: 30, alpha: 1, beta: -1}, 5, 13, 2},
+			{gemmCase{m: 61, n: 50, k: oneBlock, alpha: 1}, 7, 30, 3},
+			{gemmCase{m: 5, n: 3, k: 7, alpha: 1}, 2, 2, 1},
+		} {
+			_, _, b, ldb, c, ldc := tc.operands(rng)
+			span := windowColumn(tc.m-1, tc.rowLen, tc.rowStride, tc.step) + 1
+			win := linalg.Window{X: randomSlice(rng, span+2*tc.k), Off: make([]int32, tc.k),
+				RowLen: tc.rowLen, RowStride: tc.rowStride, Step: tc.step}
+			a := make([]float32, tc.m*tc.k)
+			for q := range win.Off {
+				win.Off[q] = int32(rng.IntN(2 * tc.k))
 				for i := range tc.m {
-					for j := range tc.n {
-						got := c[i*ldc+j]
-						if tc.k <= oneBlock && math.Float32bits(got) != math.Float32bits(bitwise[i*ldc+j]) {
-							t.Fatalf("%v: C[%d][%d] = %g through the window, %g packed", tc.gemmCase, i, j, got, bitwise[i*ldc+j])
-						}
-						if d := math.Abs(float64(got) - want[i*tc.n+j]); !(d <= gemmTolerance(tc.k, mag[i*tc.n+j])) {
-							t.Fatalf("%v: C[%d][%d] = %g, want %g", tc.gemmCase, i, j, got, want[i*tc.n+j])
-						}
+					a[i*tc.k+q] = win.X[int(win.Off[q])+windowColumn(i, tc.rowLen, tc.rowStride, tc.step)]
+				}
+			}
+			want, mag := tc.reference(a, tc.k, b, ldb, c, ldc)
+			bitwise := slices.Clone(c)
+			packed := make([]float32, g.PackedLen(tc.k, tc.n))
+			g.PackB(false, tc.k, tc.n, b, ldb, packed)
+			g.SgemmPackedB(tc.m, tc.n, tc.k, tc.alpha, a, tc.k, packed, tc.beta, bitwise, ldc)
+			g.SgemmWindowA(tc.m, tc.n, tc.k, tc.alpha, win, packed, tc.beta, c, ldc)
+			for i := range tc.m {
+				for j := range tc.n {
+					got := c[i*ldc+j]
+					if tc.k <= oneBlock && math.Float32bits(got) != math.Float32bits(bitwise[i*ldc+j]) {
+						t.Fatalf("%v: C[%d][%d] = %g through the window, %g packed", tc.gemmCase, i, j, got, bitwise[i*ldc+j])
 					}
-					for j := tc.n; j < ldc; j++ {
-						if c[i*ldc+j] != sentinel {
-							t.Fatalf("%v: C[%d][%d] beyond n was written", tc.gemmCase, i, j)
-						}
+					if d := math.Abs(float64(got) - want[i*tc.n+j]); !(d <= gemmTolerance(tc.k, mag[i*tc.n+j])) {
+						t.Fatalf("%v: C[%d][%d] = %g, want %g", tc.gemmCase, i, j, got, want[i*tc.n+j])
+					}
+				}
+				for j := tc.n; j < ldc; j++ {
+					if c[i*ldc+j] != sentinel {
+						t.Fatalf("%v: C[%d][%d] beyond n was written", tc.gemmCase, i, j)
 					}
 				}
 			}
-			// Four rows of A, three steps apart, read from X[20]: the last
-			// row of offset 10 is X[19].
-			for _, tc := range []struct {
-				win  linalg.Window
-				fail bool
-			}{
-				{linalg.Window{Off: []int32{0, 4, 10}, Step: 3}, false},
-				{linalg.Window{Off: []int32{0, 4, 11}, Step: 3}, true},
-				{linalg.Window{Off: []int32{0, -1, 0}, Step: 3}, true},
-				{linalg.Window{Off: []int32{0, 4}, Step: 3}, true}, // shorter than k
-				{linalg.Window{Off: []int32{0, 1, 2}, RowLen: 2, RowStride: 3, Step: 2}, false},
-				{linalg.Window{Off: []int32{0, 1, 2}, RowLen: 2, RowStride: 2, Step: 2}, true}, // rows overlap
-			} {
-				tc.win.X = make([]float32, 20)
-				err := catch(func() {
-					g.SgemmWindowA(4, 2, 3, 1, tc.win, make([]float32, g.PackedLen(3, 2)), 0, make([]float32, 8), 2)
-				})
-				if (err != nil) != tc.fail {
-					t.Errorf("window %+v: panic %v, want one: %v", tc.win, err, tc.fail)
-				}
+		}
+		// Four rows of A, three steps apart, read from X[20]: the last
+		// row of offset 10 is X[19].
+		for _, tc := range []struct {
+			win  linalg.Window
+			fail bool
+		}{
+			{linalg.Window{Off: []int32{0, 4, 10}, Step: 3}, false},
+			{linalg.Window{Off: []int32{0, 4, 11}, Step: 3}, true},
+			{linalg.Window{Off: []int32{0, -1, 0}, Step: 3}, true},
+			{linalg.Window{Off: []int32{0, 4}, Step: 3}, true}, // shorter than k
+			{linalg.Window{Off: []int32{0, 1, 2}, RowLen: 2, RowStride: 3, Step: 2}, false},
+			{linalg.Window{Off: []int32{0, 1, 2}, RowLen: 2, RowStride: 2, Step: 2}, true}, // rows overlap
+		} {
+			tc.win.X = make([]float32, 20)
+			err := catch(func() {
+				g.SgemmWindowA(4, 2, 3, 1, tc.win, make([]float32, g.PackedLen(3, 2)), 0, make([]float32, 8), 2)
+			})
+			if (err != nil) != tc.fail {
+				t.Errorf("window %+v: panic %v, want one: %v", tc.win, err, tc.fail)
 			}
-		})
-	}
+		}
+	})
 }
 
 // TestBlockedSerial checks that Serial gives bitwise the results of the
@@ -688,7 +726,7 @@ func TestSgemmWindowA(t *testing.T) {
 // product, vector products), and allocates nothing once warm.
 func TestBlockedSerial(t *testing.T) {
 	rng := rand.New(rand.NewPCG(17, 18))
-	for _, g := range linalg.Available() {
+	forEachLevel(t, func(t *testing.T, g linalg.Blocked) {
 		for _, tc := range []gemmCase{{m: 300, n: 97, k: 600, alpha: 1}, {m: 64, n: 17, k: 300, alpha: 1},
 			{m: 1, n: 4100, k: 1001, alpha: 1}, {m: 1001, n: 1, k: 4100, alpha: 1, transA: true}} {
 			a, lda, b, ldb, c, ldc := tc.operands(rng)
@@ -707,5 +745,5 @@ func TestBlockedSerial(t *testing.T) {
 				t.Errorf("%s %v: %.0f allocations per serial product", g.Name(), tc, allocs)
 			}
 		}
-	}
+	})
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/onnxkit/onnxkit/graph"
+	"github.com/onnxkit/onnxkit/native/internal/leveltest"
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
 
@@ -63,45 +64,47 @@ func trConvTransposeRef(x, w, b []float64, xs, ws []int, group int, s, d, pb, ou
 }
 
 func TestConvTransposeRandom(t *testing.T) {
-	rng := rand.New(rand.NewPCG(3, 4))
-	for trial := 0; trial < 40; trial++ {
-		group := 1 + rng.IntN(2)
-		n, cg, mg := 1+rng.IntN(2), 1+rng.IntN(2), 1+rng.IntN(3)
-		xs := []int{n, cg * group, 1 + rng.IntN(4), 1 + rng.IntN(4)}
-		ws := []int{cg * group, mg, 1 + rng.IntN(3), 1 + rng.IntN(3)}
-		var s, d, pb, pe, op, out [2]int
-		for a := 0; a < 2; a++ {
-			s[a], d[a] = 1+rng.IntN(3), 1+rng.IntN(2)
-			op[a] = rng.IntN(s[a])
-			pb[a], pe[a] = rng.IntN(2), rng.IntN(2)
-			out[a] = s[a]*(xs[2+a]-1) + op[a] + (ws[2+a]-1)*d[a] + 1 - pb[a] - pe[a]
-			if out[a] < 1 { // the pads would crop everything
-				out[a] += pb[a] + pe[a]
-				pb[a], pe[a] = 0, 0
+	leveltest.Run(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(3, 4))
+		for trial := 0; trial < 40; trial++ {
+			group := 1 + rng.IntN(2)
+			n, cg, mg := 1+rng.IntN(2), 1+rng.IntN(2), 1+rng.IntN(3)
+			xs := []int{n, cg * group, 1 + rng.IntN(4), 1 + rng.IntN(4)}
+			ws := []int{cg * group, mg, 1 + rng.IntN(3), 1 + rng.IntN(3)}
+			var s, d, pb, pe, op, out [2]int
+			for a := 0; a < 2; a++ {
+				s[a], d[a] = 1+rng.IntN(3), 1+rng.IntN(2)
+				op[a] = rng.IntN(s[a])
+				pb[a], pe[a] = rng.IntN(2), rng.IntN(2)
+				out[a] = s[a]*(xs[2+a]-1) + op[a] + (ws[2+a]-1)*d[a] + 1 - pb[a] - pe[a]
+				if out[a] < 1 { // the pads would crop everything
+					out[a] += pb[a] + pe[a]
+					pb[a], pe[a] = 0, 0
+				}
 			}
-		}
-		x := randomFor(rng, graph.Float64, tensor.NumElements(xs))
-		w := randomFor(rng, graph.Float64, tensor.NumElements(ws))
-		b := randomFor(rng, graph.Float64, mg*group)
-		node := testNode("ConvTranspose", graph.IntAttr("group", int64(group)),
-			graph.IntsAttr("strides", int64(s[0]), int64(s[1])), graph.IntsAttr("dilations", int64(d[0]), int64(d[1])),
-			graph.IntsAttr("pads", int64(pb[0]), int64(pb[1]), int64(pe[0]), int64(pe[1])),
-			graph.IntsAttr("output_padding", int64(op[0]), int64(op[1])))
-		got := runNode(t, node, 11, testTensor(graph.Float64, xs, x), testTensor(graph.Float64, ws, w), testTensor(graph.Float64, []int{mg * group}, b))
-		want := trConvTransposeRef(x, w, b, xs, ws, group, s, d, pb, out)
-		checkTensor(t, "ConvTranspose", got[0], []int{n, mg * group, out[0], out[1]}, want, tolF64)
+			x := randomFor(rng, graph.Float64, tensor.NumElements(xs))
+			w := randomFor(rng, graph.Float64, tensor.NumElements(ws))
+			b := randomFor(rng, graph.Float64, mg*group)
+			node := testNode("ConvTranspose", graph.IntAttr("group", int64(group)),
+				graph.IntsAttr("strides", int64(s[0]), int64(s[1])), graph.IntsAttr("dilations", int64(d[0]), int64(d[1])),
+				graph.IntsAttr("pads", int64(pb[0]), int64(pb[1]), int64(pe[0]), int64(pe[1])),
+				graph.IntsAttr("output_padding", int64(op[0]), int64(op[1])))
+			got := runNode(t, node, 11, testTensor(graph.Float64, xs, x), testTensor(graph.Float64, ws, w), testTensor(graph.Float64, []int{mg * group}, b))
+			want := trConvTransposeRef(x, w, b, xs, ws, group, s, d, pb, out)
+			checkTensor(t, "ConvTranspose", got[0], []int{n, mg * group, out[0], out[1]}, want, tolF64)
 
-		// The same geometry through output_shape: pads are derived and
-		// split with the odd unit at the end.
-		full := [2]int{out[0] + pb[0] + pe[0], out[1] + pb[1] + pe[1]}
-		node = testNode("ConvTranspose", graph.IntAttr("group", int64(group)),
-			graph.IntsAttr("strides", int64(s[0]), int64(s[1])), graph.IntsAttr("dilations", int64(d[0]), int64(d[1])),
-			graph.IntsAttr("output_padding", int64(op[0]), int64(op[1])), graph.IntsAttr("output_shape", int64(out[0]), int64(out[1])))
-		got = runNode(t, node, 11, testTensor(graph.Float64, xs, x), testTensor(graph.Float64, ws, w))
-		derived := [2]int{(full[0] - out[0]) / 2, (full[1] - out[1]) / 2}
-		want = trConvTransposeRef(x, w, nil, xs, ws, group, s, d, derived, out)
-		checkTensor(t, "ConvTranspose output_shape", got[0], []int{n, mg * group, out[0], out[1]}, want, tolF64)
-	}
+			// The same geometry through output_shape: pads are derived and
+			// split with the odd unit at the end.
+			full := [2]int{out[0] + pb[0] + pe[0], out[1] + pb[1] + pe[1]}
+			node = testNode("ConvTranspose", graph.IntAttr("group", int64(group)),
+				graph.IntsAttr("strides", int64(s[0]), int64(s[1])), graph.IntsAttr("dilations", int64(d[0]), int64(d[1])),
+				graph.IntsAttr("output_padding", int64(op[0]), int64(op[1])), graph.IntsAttr("output_shape", int64(out[0]), int64(out[1])))
+			got = runNode(t, node, 11, testTensor(graph.Float64, xs, x), testTensor(graph.Float64, ws, w))
+			derived := [2]int{(full[0] - out[0]) / 2, (full[1] - out[1]) / 2}
+			want = trConvTransposeRef(x, w, nil, xs, ws, group, s, d, derived, out)
+			checkTensor(t, "ConvTranspose output_shape", got[0], []int{n, mg * group, out[0], out[1]}, want, tolF64)
+		}
+	})
 }
 
 func TestConvTransposeErrors(t *testing.T) {

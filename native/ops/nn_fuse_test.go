@@ -6,86 +6,93 @@ import (
 	"testing"
 
 	"github.com/onnxkit/onnxkit/graph"
+	"github.com/onnxkit/onnxkit/native/internal/leveltest"
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
 
 // TestLeanMaxPool checks the lean MaxPool of a node without Indices, on
 // float32 and on uint8 input: it returns Y only, bitwise equal to the
 // plain op's Y; a node that names Indices has no lean variant.
+// It runs at every CPU level the machine has (leveltest.Run).
 func TestLeanMaxPool(t *testing.T) {
-	rng := rand.New(rand.NewPCG(9, 9))
-	for _, dtype := range []graph.DType{graph.Float32, graph.Uint8} {
-		n := testNode("MaxPool", graph.IntsAttr("kernel_shape", 3, 3), graph.IntsAttr("strides", 2, 2))
-		n.Outputs = []string{"y"}
-		x := testTensor(dtype, []int{2, 3, 9, 9}, randomFor(rng, dtype, 2*3*9*9))
-		op := buildOp(t, n, 12)
-		plain, err := op.Forward(&Context{}, []*tensor.Tensor{x})
-		if err != nil {
-			t.Fatal(err)
-		}
-		lean, err := op.(Leaner).Lean().Forward(&Context{}, []*tensor.Tensor{x})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(lean) != 1 {
-			t.Fatalf("%v: lean MaxPool returned %d outputs, want Y only", dtype, len(lean))
-		}
-		got, want := testValues(t, lean[0]), testValues(t, plain[0])
-		for i := range want {
-			if math.Float64bits(got[i]) != math.Float64bits(want[i]) {
-				t.Fatalf("%v: lean Y[%d] = %v, plain %v", dtype, i, got[i], want[i])
+	leveltest.Run(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(9, 9))
+		for _, dtype := range []graph.DType{graph.Float32, graph.Uint8} {
+			n := testNode("MaxPool", graph.IntsAttr("kernel_shape", 3, 3), graph.IntsAttr("strides", 2, 2))
+			n.Outputs = []string{"y"}
+			x := testTensor(dtype, []int{2, 3, 9, 9}, randomFor(rng, dtype, 2*3*9*9))
+			op := buildOp(t, n, 12)
+			plain, err := op.Forward(&Context{}, []*tensor.Tensor{x})
+			if err != nil {
+				t.Fatal(err)
+			}
+			lean, err := op.(Leaner).Lean().Forward(&Context{}, []*tensor.Tensor{x})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(lean) != 1 {
+				t.Fatalf("%v: lean MaxPool returned %d outputs, want Y only", dtype, len(lean))
+			}
+			got, want := testValues(t, lean[0]), testValues(t, plain[0])
+			for i := range want {
+				if math.Float64bits(got[i]) != math.Float64bits(want[i]) {
+					t.Fatalf("%v: lean Y[%d] = %v, plain %v", dtype, i, got[i], want[i])
+				}
+			}
+			n.Outputs = []string{"y", "indices"}
+			if withIndices := buildOp(t, n, 12); withIndices.(Leaner).Lean() != withIndices {
+				t.Fatalf("%v: a MaxPool whose Indices are read has a lean variant", dtype)
 			}
 		}
-		n.Outputs = []string{"y", "indices"}
-		if withIndices := buildOp(t, n, 12); withIndices.(Leaner).Lean() != withIndices {
-			t.Fatalf("%v: a MaxPool whose Indices are read has a lean variant", dtype)
-		}
-	}
+	})
 }
 
 // TestFusedGemmReLU checks Gemm's FuseReLU against Relu of the plain
 // Gemm, bitwise, forward, and its backward against the plain backward of
 // the gradient zeroed where the output is 0.
+// It runs at every CPU level the machine has (leveltest.Run).
 func TestFusedGemmReLU(t *testing.T) {
-	rng := rand.New(rand.NewPCG(10, 10))
-	n := testNode("Gemm", graph.IntAttr("transB", 1))
-	op := buildOp(t, n, 13)
-	a := testTensor(graph.Float32, []int{3, 5}, randomUniform(rng, 15, -1, 1, true))
-	b := testTensor(graph.Float32, []int{4, 5}, randomUniform(rng, 20, -1, 1, true))
-	c := testTensor(graph.Float32, []int{4}, randomUniform(rng, 4, -1, 1, true))
-	in := []*tensor.Tensor{a, b, c}
-	plain, err := op.Forward(&Context{}, in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fusedOp := op.(ReLUFuser).FuseReLU()
-	fused, err := fusedOp.Forward(&Context{}, in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dy := testTensor(graph.Float32, []int{3, 4}, randomUniform(rng, 12, -1, 1, true))
-	masked := tensor.Float32(3, 4)
-	for i, v := range plain[0].F32() {
-		if want := max(v, 0); math.Float32bits(fused[0].F32()[i]) != math.Float32bits(want) {
-			t.Fatalf("fused Y[%d] = %v, want %v", i, fused[0].F32()[i], want)
+	leveltest.Run(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(10, 10))
+		n := testNode("Gemm", graph.IntAttr("transB", 1))
+		op := buildOp(t, n, 13)
+		a := testTensor(graph.Float32, []int{3, 5}, randomUniform(rng, 15, -1, 1, true))
+		b := testTensor(graph.Float32, []int{4, 5}, randomUniform(rng, 20, -1, 1, true))
+		c := testTensor(graph.Float32, []int{4}, randomUniform(rng, 4, -1, 1, true))
+		in := []*tensor.Tensor{a, b, c}
+		plain, err := op.Forward(&Context{}, in)
+		if err != nil {
+			t.Fatal(err)
 		}
-		if v > 0 {
-			masked.F32()[i] = dy.F32()[i]
+		fusedOp := op.(ReLUFuser).FuseReLU()
+		fused, err := fusedOp.Forward(&Context{}, in)
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	want, err := op.(Differentiable).Backward(&Context{}, in, plain, []*tensor.Tensor{masked})
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := fusedOp.(Differentiable).Backward(&Context{}, in, fused, []*tensor.Tensor{dy})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k := range want {
-		for i, v := range want[k].F32() {
-			if math.Float32bits(got[k].F32()[i]) != math.Float32bits(v) {
-				t.Fatalf("gradient %d [%d] = %v, want %v", k, i, got[k].F32()[i], v)
+		dy := testTensor(graph.Float32, []int{3, 4}, randomUniform(rng, 12, -1, 1, true))
+		masked := tensor.Float32(3, 4)
+		for i, v := range plain[0].F32() {
+			if want := max(v, 0); math.Float32bits(fused[0].F32()[i]) != math.Float32bits(want) {
+				t.Fatalf("fused Y[%d] = %v, want %v", i, fused[0].F32()[i], want)
+			}
+			if v > 0 {
+				masked.F32()[i] = dy.F32()[i]
 			}
 		}
-	}
+		want, err := op.(Differentiable).Backward(&Context{}, in, plain, []*tensor.Tensor{masked})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := fusedOp.(Differentiable).Backward(&Context{}, in, fused, []*tensor.Tensor{dy})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k := range want {
+			for i, v := range want[k].F32() {
+				if math.Float32bits(got[k].F32()[i]) != math.Float32bits(v) {
+					t.Fatalf("gradient %d [%d] = %v, want %v", k, i, got[k].F32()[i], v)
+				}
+			}
+		}
+	})
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/onnxkit/onnxkit/graph"
+	"github.com/onnxkit/onnxkit/native/internal/leveltest"
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
 
@@ -99,40 +100,42 @@ func trRandU8(rng *rand.Rand, n int) []uint8 {
 }
 
 func TestMatMulIntegerRandom(t *testing.T) {
-	rng := rand.New(rand.NewPCG(8, 9))
-	aShape, bShape := []int{2, 1, 3, 4}, []int{3, 4, 5}
-	a, b := trRandU8(rng, tensor.NumElements(aShape)), trRandU8(rng, tensor.NumElements(bShape))
-	az, bz := trRandU8(rng, 3), trRandU8(rng, 5) // per row of A, per column of B
-	got := runNode(t, testNode("MatMulInteger"), 10, trU8(aShape, a...), trU8(bShape, b...), trU8([]int{3}, az...), trU8([]int{5}, bz...))
-	outShape := []int{2, 3, 3, 5}
-	want := make([]float64, tensor.NumElements(outShape))
-	for i := range want {
-		c := coordsOf(i, outShape) // batch0, batch1, row, column
-		s := 0
-		for k := 0; k < 4; k++ {
-			av := int(a[flatIndex([]int{c[0], 0, c[2], k}, aShape)]) - int(az[c[2]])
-			bv := int(b[flatIndex([]int{c[1], k, c[3]}, bShape)]) - int(bz[c[3]])
-			s += av * bv
+	leveltest.Run(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(8, 9))
+		aShape, bShape := []int{2, 1, 3, 4}, []int{3, 4, 5}
+		a, b := trRandU8(rng, tensor.NumElements(aShape)), trRandU8(rng, tensor.NumElements(bShape))
+		az, bz := trRandU8(rng, 3), trRandU8(rng, 5) // per row of A, per column of B
+		got := runNode(t, testNode("MatMulInteger"), 10, trU8(aShape, a...), trU8(bShape, b...), trU8([]int{3}, az...), trU8([]int{5}, bz...))
+		outShape := []int{2, 3, 3, 5}
+		want := make([]float64, tensor.NumElements(outShape))
+		for i := range want {
+			c := coordsOf(i, outShape) // batch0, batch1, row, column
+			s := 0
+			for k := 0; k < 4; k++ {
+				av := int(a[flatIndex([]int{c[0], 0, c[2], k}, aShape)]) - int(az[c[2]])
+				bv := int(b[flatIndex([]int{c[1], k, c[3]}, bShape)]) - int(bz[c[3]])
+				s += av * bv
+			}
+			want[i] = float64(s)
 		}
-		want[i] = float64(s)
-	}
-	checkTensor(t, "MatMulInteger", got[0], outShape, want, tolExact)
+		checkTensor(t, "MatMulInteger", got[0], outShape, want, tolExact)
 
-	// QLinearMatMul requantizes the same products of the first batch.
-	a2, b2 := trU8([]int{3, 4}, a[:12]...), trU8([]int{4, 5}, b[:20]...)
-	as, bs, ys := float32(0.02), float32(0.03), float32(0.5)
-	got = runNode(t, testNode("QLinearMatMul"), 10, a2, float32s([]int{}, as), trU8([]int{}, 7), b2, float32s([]int{}, bs), trU8([]int{}, 9),
-		float32s([]int{}, ys), trU8([]int{}, 100))
-	want = make([]float64, 15)
-	for i := range want {
-		s := 0
-		for k := 0; k < 4; k++ {
-			s += (int(a[i/5*4+k]) - 7) * (int(b[k*5+i%5]) - 9)
+		// QLinearMatMul requantizes the same products of the first batch.
+		a2, b2 := trU8([]int{3, 4}, a[:12]...), trU8([]int{4, 5}, b[:20]...)
+		as, bs, ys := float32(0.02), float32(0.03), float32(0.5)
+		got = runNode(t, testNode("QLinearMatMul"), 10, a2, float32s([]int{}, as), trU8([]int{}, 7), b2, float32s([]int{}, bs), trU8([]int{}, 9),
+			float32s([]int{}, ys), trU8([]int{}, 100))
+		want = make([]float64, 15)
+		for i := range want {
+			s := 0
+			for k := 0; k < 4; k++ {
+				s += (int(a[i/5*4+k]) - 7) * (int(b[k*5+i%5]) - 9)
+			}
+			v := math.RoundToEven(float64(float32(s)*(as*bs/ys))) + 100
+			want[i] = math.Max(0, math.Min(255, v))
 		}
-		v := math.RoundToEven(float64(float32(s)*(as*bs/ys))) + 100
-		want[i] = math.Max(0, math.Min(255, v))
-	}
-	checkTensor(t, "QLinearMatMul", got[0], []int{3, 5}, want, tolExact)
+		checkTensor(t, "QLinearMatMul", got[0], []int{3, 5}, want, tolExact)
+	})
 }
 
 // trConvIntRef is a 2-D convolution of uint8 data written as a sum over
@@ -208,32 +211,34 @@ func TestQuantErrors(t *testing.T) {
 }
 
 func TestConvIntegerMatchesFloatConv(t *testing.T) {
-	// The float Conv (native/kernels) on the zero-point-free values is an
-	// independent reference; the sums stay well inside float32's exact
-	// integers (< 2^24).
-	rng := rand.New(rand.NewPCG(50, 51))
-	for _, c := range []struct {
-		group   int
-		autoPad string
-		dil     int64
-	}{{1, "NOTSET", 1}, {2, "NOTSET", 2}, {1, "SAME_UPPER", 1}, {2, "SAME_LOWER", 1}, {1, "VALID", 2}} {
-		xs, ws := []int{2, 4, 7, 6}, []int{6, 4 / c.group, 3, 2}
-		x, w := trRandU8(rng, tensor.NumElements(xs)), trRandU8(rng, tensor.NumElements(ws))
-		const xz, wz = 100, 120
-		attrs := []*graph.Attr{graph.IntAttr("group", int64(c.group)), graph.StringAttr("auto_pad", c.autoPad),
-			graph.IntsAttr("strides", 2, 1), graph.IntsAttr("dilations", c.dil, 1)}
-		if c.autoPad == "NOTSET" {
-			attrs = append(attrs, graph.IntsAttr("pads", 1, 0, 2, 1))
+	leveltest.Run(t, func(t *testing.T) {
+		// The float Conv (native/kernels) on the zero-point-free values is an
+		// independent reference; the sums stay well inside float32's exact
+		// integers (< 2^24).
+		rng := rand.New(rand.NewPCG(50, 51))
+		for _, c := range []struct {
+			group   int
+			autoPad string
+			dil     int64
+		}{{1, "NOTSET", 1}, {2, "NOTSET", 2}, {1, "SAME_UPPER", 1}, {2, "SAME_LOWER", 1}, {1, "VALID", 2}} {
+			xs, ws := []int{2, 4, 7, 6}, []int{6, 4 / c.group, 3, 2}
+			x, w := trRandU8(rng, tensor.NumElements(xs)), trRandU8(rng, tensor.NumElements(ws))
+			const xz, wz = 100, 120
+			attrs := []*graph.Attr{graph.IntAttr("group", int64(c.group)), graph.StringAttr("auto_pad", c.autoPad),
+				graph.IntsAttr("strides", 2, 1), graph.IntsAttr("dilations", c.dil, 1)}
+			if c.autoPad == "NOTSET" {
+				attrs = append(attrs, graph.IntsAttr("pads", 1, 0, 2, 1))
+			}
+			got := runNode(t, testNode("ConvInteger", attrs...), 10, trU8(xs, x...), trU8(ws, w...), trU8([]int{}, xz), trU8([]int{}, wz))
+			xf, wf := make([]float32, len(x)), make([]float32, len(w))
+			for i, v := range x {
+				xf[i] = float32(int(v) - xz)
+			}
+			for i, v := range w {
+				wf[i] = float32(int(v) - wz)
+			}
+			want := runNode(t, testNode("Conv", attrs...), 11, tensor.FromFloat32(xf, xs...), tensor.FromFloat32(wf, ws...))
+			checkTensor(t, "ConvInteger "+c.autoPad, got[0], want[0].Shape, testValues(t, want[0]), tolExact)
 		}
-		got := runNode(t, testNode("ConvInteger", attrs...), 10, trU8(xs, x...), trU8(ws, w...), trU8([]int{}, xz), trU8([]int{}, wz))
-		xf, wf := make([]float32, len(x)), make([]float32, len(w))
-		for i, v := range x {
-			xf[i] = float32(int(v) - xz)
-		}
-		for i, v := range w {
-			wf[i] = float32(int(v) - wz)
-		}
-		want := runNode(t, testNode("Conv", attrs...), 11, tensor.FromFloat32(xf, xs...), tensor.FromFloat32(wf, ws...))
-		checkTensor(t, "ConvInteger "+c.autoPad, got[0], want[0].Shape, testValues(t, want[0]), tolExact)
-	}
+	})
 }

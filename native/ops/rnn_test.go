@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/onnxkit/onnxkit/graph"
+	"github.com/onnxkit/onnxkit/native/internal/leveltest"
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
 
@@ -106,22 +107,25 @@ func trRecurrentRef(kind string, xs [][]float64, w, r, b, p, h0, c0 []float64, h
 // the spec's formulas in float64, on double inputs (computed in float64)
 // and on float inputs (computed in float32 through matrix products over
 // the batch), with sequence lengths that stop batch entries early.
+// It runs at every CPU level the machine has (leveltest.Run).
 func TestRecurrentRandom(t *testing.T) {
-	rng := rand.New(rand.NewPCG(7, 14))
-	for _, dtype := range []graph.DType{graph.Float64, graph.Float32} {
-		for _, kind := range []string{"RNN", "GRU", "LSTM"} {
-			for _, dir := range []string{"forward", "reverse", "bidirectional"} {
-				for _, layout := range []int{0, 1} {
-					for _, lbr := range []bool{false, true} {
-						if lbr && kind != "GRU" {
-							continue
+	leveltest.Run(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(7, 14))
+		for _, dtype := range []graph.DType{graph.Float64, graph.Float32} {
+			for _, kind := range []string{"RNN", "GRU", "LSTM"} {
+				for _, dir := range []string{"forward", "reverse", "bidirectional"} {
+					for _, layout := range []int{0, 1} {
+						for _, lbr := range []bool{false, true} {
+							if lbr && kind != "GRU" {
+								continue
+							}
+							trCheckRecurrent(t, rng, dtype, kind, dir, layout, lbr)
 						}
-						trCheckRecurrent(t, rng, dtype, kind, dir, layout, lbr)
 					}
 				}
 			}
 		}
-	}
+	})
 }
 
 func trCheckRecurrent(t *testing.T, rng *rand.Rand, dtype graph.DType, kind, dir string, layout int, lbr bool) {
