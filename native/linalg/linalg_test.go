@@ -154,13 +154,41 @@ func (tc gemmCase) reference(a []float32, lda int, b []float32, ldb int, c []flo
 	return want, mag
 }
 
-// check runs tc through g and compares with the float64 reference,
-// reporting the largest error relative to its tolerance and the first
-// element out of tolerance.
-func check(t *testing.T, g linalg.Gemm, tc gemmCase, rng *rand.Rand) {
+// gemmSuite is the shared suite for several implementations: each case's
+// operands come from a generator seeded by its index, so that every
+// implementation multiplies the same matrices, and the float64
+// references of the costly cases are kept for the next implementation.
+type gemmSuite struct {
+	cases []gemmCase
+	seed  uint64
+	refs  map[int][2][]float64
+}
+
+func newGemmSuite(seed uint64) *gemmSuite {
+	return &gemmSuite{cases: gemmCases(), seed: seed, refs: map[int][2][]float64{}}
+}
+
+// check runs case i through g against the reference.
+func (s *gemmSuite) check(t *testing.T, g linalg.Gemm, i int) {
 	t.Helper()
-	a, lda, b, ldb, c, ldc := tc.operands(rng)
-	want, mag := tc.reference(a, lda, b, ldb, c, ldc)
+	tc := s.cases[i]
+	a, lda, b, ldb, c, ldc := tc.operands(rand.New(rand.NewPCG(s.seed, uint64(i))))
+	ref, ok := s.refs[i]
+	if !ok {
+		ref[0], ref[1] = tc.reference(a, lda, b, ldb, c, ldc)
+		if tc.m*tc.n*tc.k >= 1<<15 && tc.m*tc.n <= 1<<16 { // worth keeping, and small
+			s.refs[i] = ref
+		}
+	}
+	checkAgainst(t, g, tc, a, lda, b, ldb, c, ldc, ref[0], ref[1])
+}
+
+// checkAgainst runs tc through g on the given operands and compares with
+// want, within gemmTolerance of mag, reporting the largest error and the
+// first element out of tolerance.
+func checkAgainst(t *testing.T, g linalg.Gemm, tc gemmCase, a []float32, lda int, b []float32, ldb int,
+	c []float32, ldc int, want, mag []float64) {
+	t.Helper()
 	g.Sgemm(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, c, ldc)
 	var worst float64
 	bad := 0
@@ -243,21 +271,19 @@ func (defaultGemm) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []fl
 // then against the reference, the stand-ins and the extras, with the
 // default thread count (so the large cases run in parallel).
 func TestGemm(t *testing.T) {
-	cases := gemmCases()
+	suite := newGemmSuite(1)
 	leveltest.Run(t, func(t *testing.T) {
-		rng := rand.New(rand.NewPCG(1, 2))
-		for _, tc := range cases {
-			check(t, defaultGemm{}, tc, rng)
+		for i := range suite.cases {
+			suite.check(t, defaultGemm{}, i)
 		}
 	})
 	for _, impl := range testedImplementations() {
 		t.Run(impl.name, func(t *testing.T) {
-			rng := rand.New(rand.NewPCG(1, 2))
-			for _, tc := range cases {
+			for i, tc := range suite.cases {
 				if impl.name == "naive" && tc.m*tc.n*tc.k > 1e6 {
 					continue // the reference is checked on the small cases; it is too slow for the rest
 				}
-				check(t, impl.g, tc, rng)
+				suite.check(t, impl.g, i)
 			}
 		})
 	}
@@ -406,11 +432,12 @@ func (pk packing) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []flo
 // through SgemmPackedB of every Blocked kernel, and checks on shapes that
 // Sgemm multiplies by blocks that the two agree bitwise.
 func TestSgemmPackedB(t *testing.T) {
+	suite := newGemmSuite(11)
 	forEachLevel(t, func(t *testing.T, g linalg.Blocked) {
 		rng := rand.New(rand.NewPCG(11, 12))
-		for _, tc := range gemmCases() {
+		for i, tc := range suite.cases {
 			if !tc.transA {
-				check(t, packing{g}, tc, rng)
+				suite.check(t, packing{g}, i)
 			}
 		}
 		for _, tc := range []gemmCase{{m: 96, n: 2916, k: 363, alpha: 1}, {m: 37, n: 45, k: 1100, alpha: 0.5, beta: 2}} {
@@ -468,11 +495,12 @@ func (s sliding) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []floa
 // rows with gaps between them, and checks that the results are bitwise
 // those of SgemmPackedB on B materialised.
 func TestSgemmWindow(t *testing.T) {
+	suite := newGemmSuite(13)
 	forEachBlocked(t, func(t *testing.T, g linalg.Blocked) {
 		rng := rand.New(rand.NewPCG(13, 14))
-		for _, tc := range gemmCases() {
+		for i, tc := range suite.cases {
 			if !tc.transB {
-				check(t, sliding{g}, tc, rng)
+				suite.check(t, sliding{g}, i)
 			}
 		}
 		w := g.PanelWidth()
@@ -646,11 +674,12 @@ const oneBlock = 128
 // k fits one block (SgemmWindowA's blocks are deeper), bitwise against
 // SgemmPackedB.
 func TestSgemmWindowA(t *testing.T) {
+	suite := newGemmSuite(17)
 	forEachBlocked(t, func(t *testing.T, g linalg.Blocked) {
 		rng := rand.New(rand.NewPCG(17, 18))
-		for _, tc := range gemmCases() {
+		for i, tc := range suite.cases {
 			if tc.transA == tc.transB { // both packings of B, both shapes of window; half the time
-				check(t, gathering{g}, tc, rng)
+				suite.check(t, gathering{g}, i)
 			}
 		}
 		for _, tc := range []struct {
