@@ -243,7 +243,7 @@ func (p *ConvParams) chunkColumns(x, col []float32, n0, cnt, g int) []float32 {
 }
 
 // chunkPanels builds the matrix of chunkColumns in col, packed as
-// linalg.Blocked.SgemmPackedB takes it, in panels of w columns.
+// linalg.PackedGemm.SgemmPackedB takes it, in panels of w columns.
 func (p *ConvParams) chunkPanels(x, col []float32, n0, cnt, g, w int) []float32 {
 	oh, ow := p.OutSize()
 	ohw, hw, cg, k := oh*ow, p.H*p.W, p.C/p.Group, p.colRows()

@@ -9,7 +9,7 @@ package kernels
 // c*Hp*Wp + kh*DilationH*Wp + kw*DilationW. The transposed im2col matrix
 // is therefore a linalg.Window whose rows are the positions, in rows of
 // OW positions StrideH*Wp apart with a step of StrideW, and
-// linalg.Blocked.SgemmWindowA multiplies it by the transposed weights
+// linalg.WindowGemm.SgemmWindowA multiplies it by the transposed weights
 // without building it: the kernel broadcasts each input element from
 // where it lies, whatever the stride, and the weights of 16 output
 // channels make up a vector. No im2col and no extra work: the window

@@ -8,7 +8,7 @@ package kernels
 // oy*Wt+ox is the element of the padded input at offset
 // c*Ht*Wt + kh*DilationH*Wt + kw*DilationW from position oy*Wt+ox. Row
 // (c, kh, kw) of the matrix is thus the padded input seen from a fixed
-// offset, and the product W·col is linalg.Blocked.SgemmWindow of the
+// offset, and the product W·col is linalg.WindowGemm.SgemmWindow of the
 // weights and that window, which reads the input in place. The product
 // skips the Wt-OW columns between two output rows (Wt = OW +
 // DilationW*(KW-1)) when an output row fills whole panels of the GEMM;
