@@ -115,16 +115,7 @@ func (o *lpPool) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, e
 	outSpatial := p.OutSize()
 	y := lpPoolKernel(&p, outSpatial, vals, o.p)
 	shape := append([]int{p.N, p.C}, outSpatial...)
-	out := tensor.New(x.DType, shape...)
-	switch d := out.Data.(type) {
-	case []float32:
-		for i, v := range y {
-			d[i] = float32(v)
-		}
-	case []float64:
-		copy(d, y)
-	}
-	return []*tensor.Tensor{narrowHalf(out, dt)}, nil
+	return []*tensor.Tensor{float64sToDType(y, dt, shape)}, nil
 }
 
 // lpPoolKernel computes the p-norm of every window of x, [N*C, In...],
@@ -225,14 +216,5 @@ func (o *lpNormalization) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.
 			}
 		}
 	}
-	out := tensor.New(x.DType, x.Shape...)
-	switch d := out.Data.(type) {
-	case []float32:
-		for i, v := range y {
-			d[i] = float32(v)
-		}
-	case []float64:
-		copy(d, y)
-	}
-	return []*tensor.Tensor{narrowHalf(out, dt)}, nil
+	return []*tensor.Tensor{float64sToDType(y, dt, x.Shape)}, nil
 }
