@@ -27,7 +27,9 @@ func runCaseThroughCmd(t *testing.T, dir string, m *graph.Model, tol *conformanc
 	}
 	for _, set := range sets {
 		inputs, _ := filepath.Glob(filepath.Join(set, "input_*.pb"))
-		sort.Slice(inputs, func(i, j int) bool { return len(inputs[i]) < len(inputs[j]) || len(inputs[i]) == len(inputs[j]) && inputs[i] < inputs[j] })
+		sort.Slice(inputs, func(i, j int) bool {
+			return len(inputs[i]) < len(inputs[j]) || len(inputs[i]) == len(inputs[j]) && inputs[i] < inputs[j]
+		})
 		out := scratchDir(t)
 		code, _, stderr := runCmd(t, append([]string{"--out", out, model}, inputs...)...)
 		if code != 0 {

@@ -83,11 +83,11 @@ func (o *lpPool) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, e
 	}
 	dt := in[0].DType
 	if !isFloatDType(dt) {
-		return nil, fmt.Errorf("X is %v, want a floating-point type", dt)
+		return nil, fmt.Errorf("input X is %v, want a floating-point type", dt)
 	}
 	x := widenHalf(in[0])
 	if x.Rank() < 3 {
-		return nil, fmt.Errorf("X %v: want [N, C, D1, ...]", x.Shape)
+		return nil, fmt.Errorf("input X %v: want [N, C, D1, ...]", x.Shape)
 	}
 	var p kernels.PoolNDParams
 	if o.global {
