@@ -99,6 +99,10 @@ func runSets(c Case, judge func(prog *native.Program, dir string) (Outcome, erro
 		return res
 	}
 	res.Ops = opTypes(m)
+	if m, _, err = native.ExpandFunctions(m); err != nil {
+		res.Outcome, res.Err = Failed, err
+		return res
+	}
 	prog, err := native.Compile(m)
 	if err != nil {
 		res.Outcome, res.Err = Failed, err
