@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"github.com/onnxkit/onnxkit/conformance"
-	"github.com/onnxkit/onnxkit/conformance/testenv"
 	"github.com/onnxkit/onnxkit/graph"
+	"github.com/onnxkit/onnxkit/internal/testenv"
 	"github.com/onnxkit/onnxkit/native/tensor"
 	"github.com/onnxkit/onnxkit/onnx"
 )

@@ -42,7 +42,7 @@ func (op *bitwiseOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tenso
 	if err != nil {
 		return nil, err
 	}
-	shape, err := ewBroadcastShape(a.Shape, b.Shape)
+	shape, err := ewBroadcastShape(ctx, a.DType, a.Shape, b.Shape)
 	if err != nil {
 		return nil, err
 	}

@@ -271,7 +271,7 @@ func (rangeOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, err
 	case graph.Float16, graph.BFloat16:
 		// Computed in float32 and rounded (opset 25 added these types).
 		wide := []*tensor.Tensor{widenHalf(in[0]), widenHalf(in[1]), widenHalf(in[2])}
-		out, err := mvRangeOf[float32](wide)
+		out, err := mvRangeOf[float32](ctx, wide)
 		if err != nil {
 			return nil, err
 		}

@@ -124,6 +124,9 @@ func (o *col2Im) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, e
 	if err := mvCheckShape(shape); err != nil {
 		return nil, err
 	}
+	if err := ctx.checkOutput(graph.Float64, shape); err != nil { // computed in float64
+		return nil, err
+	}
 	vals, err := x.Float64s()
 	if err != nil {
 		return nil, err

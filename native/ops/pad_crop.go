@@ -65,6 +65,9 @@ func (op *centerCropPad) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.T
 	if err := mvCheckShape(shape); err != nil {
 		return nil, err
 	}
+	if err := ctx.checkOutput(x.DType, shape); err != nil {
+		return nil, err
+	}
 	strides := tensor.Strides(x.Shape)
 	m := make(mvAxisMaps, r)
 	for d, n := range x.Shape {

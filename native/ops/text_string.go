@@ -44,7 +44,7 @@ func stringInput(in []*tensor.Tensor, i int, name string) ([]string, error) {
 type stringConcat struct{}
 
 // Forward concatenates X and Y.
-func (stringConcat) Forward(_ *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+func (stringConcat) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 	if err := checkArity(in, 2, 2); err != nil {
 		return nil, err
 	}
@@ -56,7 +56,7 @@ func (stringConcat) Forward(_ *Context, in []*tensor.Tensor) ([]*tensor.Tensor, 
 	if err != nil {
 		return nil, err
 	}
-	shape, err := ewBroadcastShape(in[0].Shape, in[1].Shape)
+	shape, err := ewBroadcastShape(ctx, graph.String, in[0].Shape, in[1].Shape)
 	if err != nil {
 		return nil, err
 	}

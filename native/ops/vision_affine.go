@@ -48,7 +48,7 @@ func (o *affineGrid) coordinate(i, s int) float64 {
 }
 
 // Forward builds the grid.
-func (o *affineGrid) Forward(_ *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+func (o *affineGrid) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 	if err := checkArity(in, 2, 2); err != nil {
 		return nil, err
 	}
@@ -77,6 +77,9 @@ func (o *affineGrid) Forward(_ *Context, in []*tensor.Tensor) ([]*tensor.Tensor,
 	}
 	shape := append(append([]int{int(size[0])}, spatial...), r)
 	if err := mvCheckShape(shape); err != nil {
+		return nil, err
+	}
+	if err := ctx.checkOutput(graph.Float64, shape); err != nil { // computed in float64
 		return nil, err
 	}
 	points := tensor.NumElements(spatial)

@@ -44,7 +44,7 @@ func newImageDecoder(n *graph.Node, _ int64) (Op, error) {
 }
 
 // Forward decodes the image.
-func (o *imageDecoder) Forward(_ *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+func (o *imageDecoder) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 	if err := checkArity(in, 1, 1); err != nil {
 		return nil, err
 	}
@@ -52,7 +52,7 @@ func (o *imageDecoder) Forward(_ *Context, in []*tensor.Tensor) ([]*tensor.Tenso
 	if !ok || in[0].DType != graph.Uint8 {
 		return nil, fmt.Errorf("encoded_stream is %v, want uint8", in[0].DType)
 	}
-	img, err := decodeImage(data)
+	img, err := decodeImage(ctx, data)
 	if err != nil {
 		return nil, err
 	}
@@ -63,6 +63,9 @@ func (o *imageDecoder) Forward(_ *Context, in []*tensor.Tensor) ([]*tensor.Tenso
 		channels = 1
 	}
 	if err := mvCheckShape([]int{h, w, channels}); err != nil {
+		return nil, err
+	}
+	if err := ctx.checkOutput(graph.Uint8, []int{h, w, channels}); err != nil {
 		return nil, err
 	}
 	out := tensor.New(graph.Uint8, h, w, channels)
@@ -84,10 +87,20 @@ func (o *imageDecoder) Forward(_ *Context, in []*tensor.Tensor) ([]*tensor.Tenso
 	return []*tensor.Tensor{out}, nil
 }
 
-// decodeImage decodes the formats image.Decode knows, and binary PNM.
-func decodeImage(data []byte) (image.Image, error) {
+// decodeImage decodes the formats image.Decode knows, and binary PNM,
+// refusing images whose decoded size exceeds ctx's budget.
+func decodeImage(ctx *Context, data []byte) (image.Image, error) {
 	if len(data) >= 2 && data[0] == 'P' && (data[1] == '5' || data[1] == '6') {
 		return decodePNM(data)
+	}
+	// The header first, so that a huge declared size is refused before
+	// the decoder allocates it.
+	cfg, _, err := image.DecodeConfig(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("cannot decode the image (JPEG, PNG, BMP, TIFF, WebP or PNM): %w", err)
+	}
+	if err := ctx.checkOutput(graph.Uint8, []int{cfg.Height, cfg.Width, 4}); err != nil {
+		return nil, err
 	}
 	img, _, err := image.Decode(bytes.NewReader(data))
 	if err != nil {
