@@ -6,8 +6,10 @@
 # It prepares what it can by itself: ONNX Runtime 1.30's CPU library is
 # taken from the npm package onnxruntime-node into .cache/onnxruntime unless
 # ONNXRUNTIME_SHARED_LIBRARY_PATH points at a copy. The ONNX backend test
-# suite comes from Debian's libonnx-testdata (or ONNX_TESTDATA), and the
-# onnx checker from Debian's python3-onnx; .ci/run installs both.
+# suite comes from Debian's libonnx-testdata (or ONNX_TESTDATA), ONNX 1.23's
+# node tests from ../shared/onnx-backend-1.23 beside the repository (or
+# ONNX_TESTDATA_1_23), and the onnx checker from Debian's python3-onnx;
+# .ci/run installs the Debian packages.
 # With CI set, a missing component fails the run instead of skipping tests.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -33,6 +35,7 @@ if [ -n "${CI:-}" ]; then
 	missing=()
 	[ -f "${ONNXRUNTIME_SHARED_LIBRARY_PATH:-/nonexistent}" ] || missing+=("ONNX Runtime library")
 	[ -d "${ONNX_TESTDATA:-/usr/share/libonnx-testdata/data}" ] || missing+=("ONNX backend test suite")
+	[ -d "${ONNX_TESTDATA_1_23:-../shared/onnx-backend-1.23}/node" ] || missing+=("ONNX 1.23 node tests (../shared/onnx-backend-1.23)")
 	/usr/bin/python3 -c 'import onnx' 2>/dev/null || missing+=("python3-onnx")
 	if [ ${#missing[@]} -gt 0 ]; then
 		echo "test.sh: CI is set and these are missing: ${missing[*]}" >&2

@@ -99,6 +99,10 @@ func runSets(c Case, judge func(prog *native.Program, dir string) (Outcome, erro
 		return res
 	}
 	res.Ops = opTypes(m)
+	if m, _, err = native.ExpandFunctions(m); err != nil {
+		res.Outcome, res.Err = Failed, err
+		return res
+	}
 	prog, err := native.Compile(m)
 	if err != nil {
 		res.Outcome, res.Err = Failed, err
@@ -230,14 +234,15 @@ func opTypes(m *graph.Model) []string {
 	return ops
 }
 
-// shortError returns the first line of err's message.
+// shortError returns err's message on one line: lines joined, runs of
+// spaces collapsed, and cut after 240 bytes.
 func shortError(err error) string {
 	if err == nil {
 		return ""
 	}
-	msg := err.Error()
-	if i := strings.IndexByte(msg, '\n'); i >= 0 {
-		msg = msg[:i] + " ..."
+	msg := strings.Join(strings.Fields(err.Error()), " ")
+	if len(msg) > 240 {
+		msg = msg[:240] + " ..."
 	}
 	return msg
 }

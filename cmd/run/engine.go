@@ -36,9 +36,14 @@ func (e nativeEngine) Run(in map[string]*tensor.Tensor) (map[string]*tensor.Tens
 // Close does nothing: the program holds no outside resources.
 func (nativeEngine) Close() error { return nil }
 
-// openNative compiles m after a preflight that lists every operator the
-// engine lacks.
+// openNative compiles m, its calls of model-local functions without a
+// kernel expanded into their bodies, after a preflight that lists every
+// operator the engine lacks.
 func openNative(_ string, m *graph.Model) (engine, error) {
+	m, _, err := native.ExpandFunctions(m)
+	if err != nil {
+		return nil, err
+	}
 	if missing := preflight(m); len(missing) > 0 {
 		return nil, &unsupportedOpsError{missing}
 	}

@@ -100,9 +100,15 @@ func runOnce(o *options, m *graph.Model, inputs map[string]*tensor.Tensor, stdou
 }
 
 // describeOutput gives t's type, shape and first n values (none for
-// non-numeric types).
+// non-numeric types). A sequence or optional is described by its kind,
+// element type and number of elements.
 func describeOutput(name string, t *tensor.Tensor, n int) outputReport {
 	r := outputReport{Name: name, DType: t.DType.String(), Shape: t.Shape, First: []number{}}
+	if t.Kind != tensor.Dense {
+		r.DType = fmt.Sprintf("%v of %v, %d element(s)", t.Kind, t.DType, len(t.Elems))
+		r.Shape = nil
+		return r
+	}
 	if vals, err := t.Float64s(); err == nil {
 		for _, v := range vals[:min(n, len(vals))] {
 			r.First = append(r.First, number(v))
@@ -122,14 +128,15 @@ func formatNumbers(ns []number) string {
 	return s + "]"
 }
 
-// writeOutput writes output i as dir/output_<i>.pb, a TensorProto named
-// after the graph output.
+// writeOutput writes output i as dir/output_<i>.pb, named after the graph
+// output: a TensorProto, or a SequenceProto or OptionalProto for a
+// sequence or an optional.
 func writeOutput(dir string, i int, name string, t *tensor.Tensor) (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
 	path := filepath.Join(dir, fmt.Sprintf("output_%d.pb", i))
-	if err := onnx.WriteTensorFile(path, t.ToGraph(name)); err != nil {
+	if err := onnx.WriteValueFile(path, t.ToDatum(), name); err != nil {
 		return "", fmt.Errorf("%s: %w", path, err)
 	}
 	return path, nil

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/onnxkit/onnxkit/graph"
+	"github.com/onnxkit/onnxkit/native"
 	"github.com/onnxkit/onnxkit/native/simd"
 )
 
@@ -26,6 +28,9 @@ type summaryReport struct {
 	// CPULevel is the instruction-set level the native kernels run at
 	// (package simd; ONNXKIT_CPU sets it).
 	CPULevel string `json:"cpu_level"`
+	// Expanded lists the model-local functions that the native engine
+	// runs through their bodies, having no kernel for them.
+	Expanded []string `json:"expanded_functions"`
 }
 
 // opsetLine is an imported opset, with the default domain written
@@ -48,7 +53,11 @@ type nodeLine struct {
 // engine, without running anything. When the summary cannot be made
 // (type inference fails on a node), the error carries the preflight.
 func runSummary(o *options, m *graph.Model, stdout io.Writer) error {
-	missing := preflight(m)
+	expandedModel, expanded, err := native.ExpandFunctions(m)
+	if err != nil {
+		return fmt.Errorf("%s: %w", o.model, err)
+	}
+	missing := preflight(expandedModel)
 	s, err := graph.Summarize(m)
 	if err != nil {
 		if len(missing) > 0 {
@@ -67,6 +76,7 @@ func runSummary(o *options, m *graph.Model, stdout io.Writer) error {
 		Memory:      estimateMemory(m, order, types, o.batch),
 		Unsupported: missing,
 		CPULevel:    simd.Current().String(),
+		Expanded:    expanded,
 	}
 	for _, op := range m.Opsets {
 		d := op.Domain
@@ -85,6 +95,9 @@ func runSummary(o *options, m *graph.Model, stdout io.Writer) error {
 	if r.Unsupported == nil {
 		r.Unsupported = []missingOp{}
 	}
+	if r.Expanded == nil {
+		r.Expanded = []string{}
+	}
 	if o.jsonOutput {
 		return writeJSON(stdout, r)
 	}
@@ -98,6 +111,10 @@ func runSummary(o *options, m *graph.Model, stdout io.Writer) error {
 	mem := r.Memory
 	fmt.Fprintf(stdout, "memory estimate at batch %d: %s = %s parameters + %s peak activations\n  (%s)\n",
 		mem.Batch, bytesString(mem.TotalBytes), bytesString(mem.ParameterBytes), bytesString(mem.ActivationBytes), mem.Method)
+	if len(r.Expanded) > 0 {
+		fmt.Fprintf(stdout, "native engine: runs %d function(s) through their bodies (no kernel): %s\n",
+			len(r.Expanded), strings.Join(r.Expanded, ", "))
+	}
 	if len(r.Unsupported) == 0 {
 		fmt.Fprintln(stdout, "native engine: every operator is supported")
 		return nil

@@ -36,6 +36,19 @@ func SuiteDir(t testing.TB) string {
 // shared library.
 const ORTLibraryEnv = "ONNXRUNTIME_SHARED_LIBRARY_PATH"
 
+// Suite123Dir returns the folder of ONNX 1.23's node tests:
+// $ONNX_TESTDATA_1_23 when set, else ../shared/onnx-backend-1.23 beside
+// the repository. It has one subfolder, node.
+func Suite123Dir(t testing.TB) string {
+	t.Helper()
+	dir := os.Getenv("ONNX_TESTDATA_1_23")
+	if dir == "" {
+		dir = filepath.Join(RepoRoot(t), "..", "shared", "onnx-backend-1.23")
+	}
+	Require(t, filepath.Join(dir, "node"), "ONNX 1.23's node tests (../shared/onnx-backend-1.23 beside the repository, or set ONNX_TESTDATA_1_23)")
+	return dir
+}
+
 // ORTLibrary returns the path of the ONNX Runtime shared library:
 // $ONNXRUNTIME_SHARED_LIBRARY_PATH when set, else the copy that the test
 // command unpacks into .cache/onnxruntime at the repository's root.

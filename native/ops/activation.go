@@ -18,6 +18,7 @@ package ops
 //	Tanh(x)            = (e^x - e^-x) / (e^x + e^-x)                    1
 //	Softplus(x)        = ln(e^x + 1)                                    1
 //	Softsign(x)        = x / (1 + |x|)                                  1
+//	Mish(x)            = x * tanh(Softplus(x))                          18
 //	Shrink(x)          = x < -lambd ? x+bias : x > lambd ? x-bias : 0   9 (bias 0, lambd 0.5)
 //	ThresholdedRelu(x) = x > alpha ? x : 0, alpha = 1                   10
 //
@@ -135,6 +136,15 @@ func init() {
 				return x + math.Log1p(math.Exp(-x))
 			}
 			return math.Log1p(math.Exp(x))
+		}
+	}, nil)
+	withAttrs("Mish", 18, func([]float64) func(float64) float64 {
+		return func(x float64) float64 {
+			softplus := math.Log1p(math.Exp(x))
+			if x > 0 {
+				softplus = x + math.Log1p(math.Exp(-x))
+			}
+			return x * math.Tanh(softplus)
 		}
 	}, nil)
 	withAttrs("Softsign", 1, func([]float64) func(float64) float64 {

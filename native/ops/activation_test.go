@@ -48,6 +48,7 @@ func TestActivationsMatchFormulas(t *testing.T) {
 		{"Tanh", 13, nil, func(x float64) float64 { return (math.Exp(2*x) - 1) / (math.Exp(2*x) + 1) }},
 		{"Softplus", 1, nil, func(x float64) float64 { return math.Log(1 + math.Exp(x)) }},
 		{"Softsign", 1, nil, func(x float64) float64 { return x / (1 + math.Abs(x)) }},
+		{"Mish", 18, nil, func(x float64) float64 { return x * math.Tanh(math.Log(1+math.Exp(x))) }},
 		{"Shrink", 9, []*graph.Attr{graph.FloatAttr("bias", 0.5), graph.FloatAttr("lambd", 1.5)}, func(x float64) float64 {
 			if math.Abs(x) <= 1.5 {
 				return 0

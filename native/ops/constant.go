@@ -268,6 +268,14 @@ func (rangeOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, err
 		}
 	}
 	switch in[0].DType {
+	case graph.Float16, graph.BFloat16:
+		// Computed in float32 and rounded (opset 25 added these types).
+		wide := []*tensor.Tensor{widenHalf(in[0]), widenHalf(in[1]), widenHalf(in[2])}
+		out, err := mvRangeOf[float32](ctx, wide)
+		if err != nil {
+			return nil, err
+		}
+		return []*tensor.Tensor{narrowHalf(out[0], in[0].DType)}, nil
 	case graph.Float32:
 		return mvRangeOf[float32](ctx, in)
 	case graph.Float64:
@@ -279,7 +287,7 @@ func (rangeOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, err
 	case graph.Int64:
 		return mvRangeOf[int64](ctx, in)
 	}
-	return nil, fmt.Errorf("inputs are %v, want float32, float64, int16, int32 or int64", in[0].DType)
+	return nil, fmt.Errorf("inputs are %v, want float16, bfloat16, float32, float64, int16, int32 or int64", in[0].DType)
 }
 
 // mvRangeOf computes Range for scalar inputs of element type T.

@@ -30,6 +30,7 @@ func init() {
 		Register(graph.DefaultDomain, name, 17, newCosineWindow(coef))
 	}
 	Register(graph.DefaultDomain, "DFT", 17, newDFT)
+	Register(graph.DefaultDomain, "DFT", 20, newDFT)
 	Register(graph.DefaultDomain, "STFT", 17, newSTFT)
 	Register(graph.DefaultDomain, "MelWeightMatrix", 17, newMelWeightMatrix)
 }
@@ -137,17 +138,24 @@ func (w *cosineWindow) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Ten
 // input. dft_length (optional input) zero-pads or truncates the signal;
 // inverse (default 0) transforms back with the 1/N factor; onesided
 // (default 0) keeps the floor(N/2)+1 non-redundant bins of a forward
-// transform. Output: complex, [..., 2]. Opset history: 17.
+// transform. Output: complex, [..., 2]. An inverse onesided transform
+// (numpy's irfft) takes the floor(N/2)+1 bins of a Hermitian spectrum,
+// N being dft_length or else 2*(bins-1), and returns the real signal,
+// [..., 1]. Opset history: 17; 20 moved axis to an optional third input
+// (default -2).
 type dft struct {
 	axis              int64
+	axisInput         bool // opset 20: axis is input 2
 	inverse, onesided bool
 }
 
 func newDFT(n *graph.Node, opset int64) (Op, error) {
-	op := &dft{}
+	op := &dft{axis: -2, axisInput: opset >= 20}
 	var err error
-	if op.axis, err = n.AttrInt("axis", 1); err != nil {
-		return nil, err
+	if !op.axisInput {
+		if op.axis, err = n.AttrInt("axis", 1); err != nil {
+			return nil, err
+		}
 	}
 	inv, err := n.AttrInt("inverse", 0)
 	if err != nil {
@@ -158,9 +166,6 @@ func newDFT(n *graph.Node, opset int64) (Op, error) {
 		return nil, err
 	}
 	op.inverse, op.onesided = inv != 0, one != 0
-	if op.inverse && op.onesided {
-		return nil, attrError(n, "onesided", "an inverse transform cannot be onesided")
-	}
 	return op, nil
 }
 
@@ -206,9 +211,18 @@ func (op *dft) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, err
 		return nil, err
 	}
 	shape := x.Shape[:len(x.Shape)-1] // without the complex dimension
-	axis, err := resolveAxis(op.axis, len(x.Shape), "axis")
+	axisArg := op.axis
+	if t := optionalInput(in, 2); t != nil && op.axisInput {
+		if axisArg, err = intScalar(t, "axis"); err != nil {
+			return nil, err
+		}
+	}
+	axis, err := resolveAxis(axisArg, len(x.Shape), "axis")
 	if err != nil || axis == len(x.Shape)-1 {
-		return nil, fmt.Errorf("axis %d is out of range for input %v (the last dimension holds the complex parts)", op.axis, x)
+		return nil, fmt.Errorf("axis %d is out of range for input %v (the last dimension holds the complex parts)", axisArg, x)
+	}
+	if op.inverse && op.onesided {
+		return inverseOnesided(vals, shape, axis, optionalInput(in, 1), x.DType)
 	}
 	n := shape[axis]
 	if t := optionalInput(in, 1); t != nil {
@@ -255,6 +269,60 @@ func (op *dft) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, err
 	outShape := append([]int(nil), shape...)
 	outShape[axis] = bins
 	return []*tensor.Tensor{complexOutput(out, x.DType, outShape)}, nil
+}
+
+// inverseOnesided is DFT's inverse onesided transform of vals, complex
+// values of shape, along axis: the real signal whose spectrum's first
+// bins vals holds.
+func inverseOnesided(vals []complex128, shape []int, axis int, length *tensor.Tensor, dt graph.DType) ([]*tensor.Tensor, error) {
+	bins := shape[axis]
+	n := 2 * (bins - 1)
+	if length != nil {
+		l, err := intScalar(length, "dft_length")
+		if err != nil {
+			return nil, err
+		}
+		if l < 1 || l > signalMaxLength {
+			return nil, fmt.Errorf("dft_length %d is out of range", l)
+		}
+		n = int(l)
+	}
+	if n < 1 {
+		return nil, fmt.Errorf("axis %d has %d bins: too few for an inverse onesided transform without dft_length", axis, bins)
+	}
+	outer, _, inner := splitAtAxis(shape, axis)
+	if float64(outer)*float64(inner)*float64(n) > resizeMaxElements {
+		return nil, fmt.Errorf("the output has too many elements")
+	}
+	out := make([]float64, outer*n*inner)
+	full := make([]complex128, n)
+	res := make([]complex128, n)
+	bin := func(o, i, k int) complex128 {
+		if k >= bins {
+			return 0
+		}
+		return vals[(o*bins+k)*inner+i]
+	}
+	for o := range outer {
+		for i := range inner {
+			// The Hermitian spectrum: X[n-k] = conj(X[k]).
+			for k := range full {
+				if k <= n/2 {
+					full[k] = bin(o, i, k)
+				} else {
+					v := bin(o, i, n-k)
+					full[k] = complex(real(v), -imag(v))
+				}
+			}
+			transformInto(full, res, true)
+			for k, v := range res {
+				out[(o*n+k)*inner+i] = real(v)
+			}
+		}
+	}
+	outShape := append([]int(nil), shape...)
+	outShape[axis] = n
+	return []*tensor.Tensor{float64sToDType(out, dt, append(outShape, 1))}, nil
 }
 
 // transformInto writes the first len(out) bins of the transform of x

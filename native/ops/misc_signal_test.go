@@ -145,8 +145,26 @@ func TestDFTRoundTripAndErrors(t *testing.T) {
 	checkTensor(t, "inverse", back, []int{1, 4, 2}, []float64{1, 0, 0, 0, 0, 0, 0, 0}, tolF32)
 	wantErr(t, "last axis", runNodeErr(t, testNode("DFT", graph.IntAttr("axis", 2)), 17, x), "complex parts")
 	wantErr(t, "bad last dim", runNodeErr(t, testNode("DFT"), 17, float32s([]int{1, 1, 3}, 1, 2, 3)), "last dimension")
-	wantErr(t, "inverse onesided", runNodeErr(t, testNode("DFT", graph.IntAttr("inverse", 1), graph.IntAttr("onesided", 1)), 17, x), "onesided")
 	wantErr(t, "dft_length 0", runNodeErr(t, testNode("DFT"), 17, x, int64s(0)), "dft_length")
+}
+
+// TestDFTInverseOnesided checks numpy's irfft: the onesided spectrum of
+// a random real signal, transformed back with dft_length, is the signal,
+// for odd and even lengths, at opset 17 (axis attribute) and 20 (axis
+// input).
+func TestDFTInverseOnesided(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, n := range []int{1, 6, 7} {
+		vals := randomFor(rng, graph.Float64, 2*n*3)
+		x := testTensor(graph.Float64, []int{2, n, 3, 1}, vals)
+		spectrum := runNode(t, testNode("DFT", graph.IntAttr("axis", 1), graph.IntAttr("onesided", 1)), 17, x)[0]
+		inv17 := testNode("DFT", graph.IntAttr("axis", 1), graph.IntAttr("inverse", 1), graph.IntAttr("onesided", 1))
+		back := runNode(t, inv17, 17, spectrum, int64s(int64(n)))[0]
+		checkTensor(t, fmt.Sprintf("irfft n=%d opset 17", n), back, []int{2, n, 3, 1}, vals, tolF64)
+		inv20 := testNode("DFT", graph.IntAttr("inverse", 1), graph.IntAttr("onesided", 1))
+		back = runNode(t, inv20, 20, spectrum, int64s(int64(n)), int64s(-3))[0]
+		checkTensor(t, fmt.Sprintf("irfft n=%d opset 20", n), back, []int{2, n, 3, 1}, vals, tolF64)
+	}
 }
 
 func TestSTFTRandomAgainstNaive(t *testing.T) {

@@ -102,6 +102,9 @@ func (c *conv) FuseReLU() Op {
 }
 
 func (c *conv) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	if out, ok, err := widenedForward(ctx, in, c.Forward); ok {
+		return out, err // float16, bfloat16 or float64, computed in float32
+	}
 	p, pnd, err := c.params(in)
 	if err != nil {
 		return nil, err

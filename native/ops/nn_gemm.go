@@ -194,6 +194,9 @@ func (matMul) params(ctx *Context, in []*tensor.Tensor) (*kernels.MatMulParams, 
 }
 
 func (o matMul) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	if out, ok, err := widenedForward(ctx, in, o.Forward); ok {
+		return out, err // float16, bfloat16 or float64, computed in float32
+	}
 	p, shape, err := o.params(ctx, in)
 	if err != nil {
 		return nil, err

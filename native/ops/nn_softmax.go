@@ -65,6 +65,9 @@ func (o *softmax) params(in []*tensor.Tensor) (*kernels.SoftmaxParams, error) {
 }
 
 func (o *softmax) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	if out, ok, err := widenedForward(ctx, in, o.Forward); ok {
+		return out, err // float16, bfloat16 or float64, computed in float32
+	}
 	p, err := o.params(in)
 	if err != nil {
 		return nil, err

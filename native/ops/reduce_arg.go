@@ -1,7 +1,7 @@
 package ops
 
 // Reductions along one axis that keep positions: ArgMax, ArgMin, Hardmax
-// and CumSum.
+// and CumSum and CumProd.
 
 import (
 	"fmt"
@@ -18,7 +18,8 @@ func init() {
 	}
 	Register(graph.DefaultDomain, "Hardmax", 1, newHardmax(false))
 	Register(graph.DefaultDomain, "Hardmax", 13, newHardmax(true))
-	Register(graph.DefaultDomain, "CumSum", 11, newCumSum)
+	Register(graph.DefaultDomain, "CumSum", 11, newCumulative(false))
+	Register(graph.DefaultDomain, "CumProd", 26, newCumulative(true))
 }
 
 // argExtreme is ArgMax or ArgMin: the int64 index of the greatest (least)
@@ -218,26 +219,29 @@ func hardmaxKernel[T floatNumber](x []T, outer, n, inner int) []T {
 	return out
 }
 
-// cumSum is CumSum: running sums along the axis given by input 1 (an
-// int32 or int64 scalar). exclusive (default 0) leaves each element out
-// of its own sum; reverse (default 0) sums from the end. Opset history:
-// 11, 14 (float16 and bfloat16).
-type cumSum struct{ exclusive, reverse bool }
+// cumulative is CumSum or CumProd: running sums (products) along the
+// axis given by input 1 (an int32 or int64 scalar). exclusive (default 0)
+// leaves each element out of its own sum (product); reverse (default 0)
+// runs from the end. Opset history: CumSum 11, 14 (float16 and bfloat16);
+// CumProd 26.
+type cumulative struct{ product, exclusive, reverse bool }
 
-func newCumSum(n *graph.Node, opset int64) (Op, error) {
-	ex, err := n.AttrInt("exclusive", 0)
-	if err != nil {
-		return nil, err
+func newCumulative(product bool) Constructor {
+	return func(n *graph.Node, opset int64) (Op, error) {
+		ex, err := n.AttrInt("exclusive", 0)
+		if err != nil {
+			return nil, err
+		}
+		rev, err := n.AttrInt("reverse", 0)
+		if err != nil {
+			return nil, err
+		}
+		return &cumulative{product: product, exclusive: ex != 0, reverse: rev != 0}, nil
 	}
-	rev, err := n.AttrInt("reverse", 0)
-	if err != nil {
-		return nil, err
-	}
-	return &cumSum{exclusive: ex != 0, reverse: rev != 0}, nil
 }
 
-// Forward returns the running sums.
-func (c *cumSum) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+// Forward returns the running sums or products.
+func (c *cumulative) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 	if err := checkArity(in, 2, -1); err != nil {
 		return nil, err
 	}
@@ -257,46 +261,55 @@ func (c *cumSum) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, e
 	var out any
 	switch d := computeData(x).(type) {
 	case []float32:
-		out = cumSumKernel(d, outer, n, inner, c.exclusive, c.reverse)
+		out = cumulate(d, outer, n, inner, c)
 	case []float64:
-		out = cumSumKernel(d, outer, n, inner, c.exclusive, c.reverse)
+		out = cumulate(d, outer, n, inner, c)
 	case []int8:
-		out = cumSumKernel(d, outer, n, inner, c.exclusive, c.reverse)
+		out = cumulate(d, outer, n, inner, c)
 	case []int16:
-		out = cumSumKernel(d, outer, n, inner, c.exclusive, c.reverse)
+		out = cumulate(d, outer, n, inner, c)
 	case []int32:
-		out = cumSumKernel(d, outer, n, inner, c.exclusive, c.reverse)
+		out = cumulate(d, outer, n, inner, c)
 	case []int64:
-		out = cumSumKernel(d, outer, n, inner, c.exclusive, c.reverse)
+		out = cumulate(d, outer, n, inner, c)
 	case []uint8:
-		out = cumSumKernel(d, outer, n, inner, c.exclusive, c.reverse)
+		out = cumulate(d, outer, n, inner, c)
 	case []uint16:
-		out = cumSumKernel(d, outer, n, inner, c.exclusive, c.reverse)
+		out = cumulate(d, outer, n, inner, c)
 	case []uint32:
-		out = cumSumKernel(d, outer, n, inner, c.exclusive, c.reverse)
+		out = cumulate(d, outer, n, inner, c)
 	case []uint64:
-		out = cumSumKernel(d, outer, n, inner, c.exclusive, c.reverse)
+		out = cumulate(d, outer, n, inner, c)
 	}
 	return []*tensor.Tensor{storeData(x.DType, x.Shape, out)}, nil
 }
 
-func cumSumKernel[T realNumber](x []T, outer, n, inner int, exclusive, reverse bool) []T {
+// cumulate runs c's sum or product over x viewed as [outer, n, inner]
+// along the middle axis.
+func cumulate[T realNumber](x []T, outer, n, inner int, c *cumulative) []T {
 	out := make([]T, len(x))
 	for o := range outer {
 		for i := range inner {
 			start := o*n*inner + i
 			var acc T
+			if c.product {
+				acc = 1
+			}
 			for step := range n {
 				k := step
-				if reverse {
+				if c.reverse {
 					k = n - 1 - step
 				}
 				p := start + k*inner
-				if exclusive {
-					out[p] = acc
-					acc += x[p]
+				prev := acc
+				if c.product {
+					acc *= x[p]
 				} else {
 					acc += x[p]
+				}
+				if c.exclusive {
+					out[p] = prev
+				} else {
 					out[p] = acc
 				}
 			}

@@ -1,16 +1,22 @@
 package ops
 
-// GridSample (opset 16):
+// GridSample (opset 16; 20 over any number r of spatial axes, with modes
+// renamed; 22 added types):
 //
 //	X [N, C, H, W]   grid [N, Ho, Wo, 2] holding (x, y) in [-1, 1]
 //	Y [N, C, Ho, Wo]
 //
+// and from opset 20 X [N, C, D1, ..., Dr], grid [N, O1, ..., Or, r]
+// holding the coordinates innermost axis first (x along Dr, y along
+// Dr-1, ...), Y [N, C, O1, ..., Or].
+//
 // A grid point maps to pixel coordinates px = (x+1)/2 * (W-1) with
 // align_corners (±1 are the corner pixels' centres), otherwise
 // px = ((x+1)*W - 1)/2 (±1 are the image's outer edges); likewise py.
-// mode "bilinear" (default) mixes the 2×2 neighbours, "nearest" takes the
-// closest pixel (halves round to even), "bicubic" mixes 4×4 neighbours
-// with the cubic convolution kernel of A = -0.75. padding_mode "zeros"
+// mode "bilinear" (default; "linear" from opset 20) mixes the 2×2 (2^r)
+// neighbours, "nearest" takes the closest pixel (halves round to even),
+// "bicubic" ("cubic" from opset 20) mixes 4×4 (4^r) neighbours with the
+// cubic convolution kernel of A = -0.75. padding_mode "zeros"
 // (default) reads 0 outside the image, "border" clamps coordinates into
 // it and "reflection" mirrors them at the borders (the corner centres
 // with align_corners, the outer edges otherwise). For bilinear and
@@ -47,26 +53,32 @@ type gridSample struct {
 	mode         gridMode
 	padding      gridPadding
 	alignCorners bool
+	nd           bool // opset 20 and later: any number of spatial axes
 }
 
 func init() {
 	Register(graph.DefaultDomain, "GridSample", 16, newGridSample)
+	Register(graph.DefaultDomain, "GridSample", 20, newGridSample)
 }
 
-func newGridSample(n *graph.Node, _ int64) (Op, error) {
-	o := &gridSample{}
-	mode, err := n.AttrString("mode", "bilinear")
+func newGridSample(n *graph.Node, opset int64) (Op, error) {
+	o := &gridSample{nd: opset >= 20}
+	linear, cubic := "bilinear", "bicubic"
+	if o.nd {
+		linear, cubic = "linear", "cubic"
+	}
+	mode, err := n.AttrString("mode", linear)
 	if err != nil {
 		return nil, err
 	}
 	switch mode {
-	case "bilinear":
+	case linear:
 	case "nearest":
 		o.mode = gridNearest
-	case "bicubic":
+	case cubic:
 		o.mode = gridBicubic
 	default:
-		return nil, attrError(n, "mode", "is %q, want bilinear, nearest or bicubic", mode)
+		return nil, attrError(n, "mode", "is %q, want %s, nearest or %s", mode, linear, cubic)
 	}
 	pad, err := n.AttrString("padding_mode", "zeros")
 	if err != nil {
@@ -144,11 +156,15 @@ func (o *gridSample) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tenso
 		return nil, err
 	}
 	x, grid := in[0], in[1]
-	if x.Rank() != 4 {
+	r := x.Rank() - 2
+	if !o.nd && r != 2 {
 		return nil, fmt.Errorf("input X %v: want [N, C, H, W]", x.Shape)
 	}
-	if grid.Rank() != 4 || grid.Shape[0] != x.Shape[0] || grid.Shape[3] != 2 {
-		return nil, fmt.Errorf("grid %v does not fit X %v: want [%d, Ho, Wo, 2]", grid.Shape, x.Shape, x.Shape[0])
+	if r < 1 {
+		return nil, fmt.Errorf("input X %v: want [N, C, D1, ...]", x.Shape)
+	}
+	if grid.Rank() != r+2 || grid.Shape[0] != x.Shape[0] || grid.Shape[r+1] != r {
+		return nil, fmt.Errorf("grid %v does not fit X %v: want [%d, %d output sizes, %d]", grid.Shape, x.Shape, x.Shape[0], r, r)
 	}
 	xv, err := floatValues(x, "X")
 	if err != nil {
@@ -158,56 +174,100 @@ func (o *gridSample) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tenso
 	if err != nil {
 		return nil, err
 	}
-	n, c, h, w := x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3]
-	ho, wo := grid.Shape[1], grid.Shape[2]
-	if err := ctx.checkOutput(graph.Float64, []int{n, c, ho, wo}); err != nil { // computed in float64
+	n, c := x.Shape[0], x.Shape[1]
+	sizes, outSizes := x.Shape[2:], grid.Shape[1:r+1]
+	plane, outPlane := tensor.NumElements(sizes), tensor.NumElements(outSizes)
+	if err := ctx.checkOutput(graph.Float64, append([]int{n, c}, outSizes...)); err != nil { // computed in float64
 		return nil, err
 	}
-	y := make([]float64, n*c*ho*wo)
-	for b := 0; b < n; b++ {
-		for p := 0; p < ho*wo; p++ {
-			gx := o.unnormalize(gv[(b*ho*wo+p)*2], w)
-			gy := o.unnormalize(gv[(b*ho*wo+p)*2+1], h)
-			for ch := 0; ch < c; ch++ {
-				plane := xv[(b*c+ch)*h*w : (b*c+ch+1)*h*w]
-				y[(b*c+ch)*ho*wo+p] = o.sample(plane, h, w, gy, gx)
+	s := gridSampler{o: o, sizes: sizes, strides: tensor.Strides(sizes), coord: make([]float64, r), tap: make([]int, r)}
+	y := make([]float64, n*c*outPlane)
+	for b := range n {
+		for p := range outPlane {
+			g := gv[(b*outPlane+p)*r:]
+			for a := range r {
+				s.coord[a] = o.unnormalize(g[r-1-a], sizes[a])
+			}
+			for ch := range c {
+				y[(b*c+ch)*outPlane+p] = s.sample(xv[(b*c+ch)*plane : (b*c+ch+1)*plane])
 			}
 		}
 	}
-	return []*tensor.Tensor{float64sToDType(y, x.DType, []int{n, c, ho, wo})}, nil
+	return []*tensor.Tensor{float64sToDType(y, x.DType, append([]int{n, c}, outSizes...))}, nil
 }
 
-// gridAt reads plane [h, w] at integer (i, j), or 0 outside.
-func gridAt(plane []float64, h, w, i, j int) float64 {
-	if i < 0 || i >= h || j < 0 || j >= w {
-		return 0
+// gridSampler interpolates planes of sizes at coord, pixel coordinates
+// outermost axis first; tap is scratch.
+type gridSampler struct {
+	o       *gridSample
+	sizes   []int
+	strides []int
+	coord   []float64
+	tap     []int
+}
+
+// at reads plane at the integer coordinates s.tap, or 0 outside.
+func (s *gridSampler) at(plane []float64) float64 {
+	off := 0
+	for a, i := range s.tap {
+		if i < 0 || i >= s.sizes[a] {
+			return 0
+		}
+		off += i * s.strides[a]
 	}
-	return plane[i*w+j]
+	return plane[off]
 }
 
-// sample interpolates plane [h, w] at pixel coordinates (py, px).
-func (o *gridSample) sample(plane []float64, h, w int, py, px float64) float64 {
+// sample interpolates plane at s.coord.
+func (s *gridSampler) sample(plane []float64) float64 {
+	o, r := s.o, len(s.sizes)
 	switch o.mode {
 	case gridNearest:
-		py, px = o.pad(py, h), o.pad(px, w)
-		return gridAt(plane, h, w, int(math.RoundToEven(py)), int(math.RoundToEven(px)))
+		for a, v := range s.coord {
+			s.tap[a] = int(math.RoundToEven(o.pad(v, s.sizes[a])))
+		}
+		return s.at(plane)
 	case gridBicubic:
-		y0, x0 := math.Floor(py), math.Floor(px)
-		wy, wx := cubicWeights(py-y0), cubicWeights(px-x0)
+		var weights [][4]float64
+		var base []float64
+		for _, v := range s.coord {
+			f := math.Floor(v)
+			weights = append(weights, cubicWeights(v-f))
+			base = append(base, f-1)
+		}
 		sum := 0.0
-		for i := 0; i < 4; i++ {
-			ty := o.pad(y0-1+float64(i), h)
-			for j := 0; j < 4; j++ {
-				tx := o.pad(x0-1+float64(j), w)
-				sum += wy[i] * wx[j] * gridAt(plane, h, w, int(ty), int(tx))
+		for t := range 1 << (2 * r) {
+			w := 1.0
+			for a := range r {
+				k := t >> (2 * (r - 1 - a)) & 3
+				w *= weights[a][k]
+				s.tap[a] = int(o.pad(base[a]+float64(k), s.sizes[a]))
 			}
+			sum += w * s.at(plane)
 		}
 		return sum
 	}
-	py, px = o.pad(py, h), o.pad(px, w)
-	y0, x0 := math.Floor(py), math.Floor(px)
-	ly, lx := py-y0, px-x0
-	i, j := int(y0), int(x0)
-	return (1-ly)*(1-lx)*gridAt(plane, h, w, i, j) + (1-ly)*lx*gridAt(plane, h, w, i, j+1) +
-		ly*(1-lx)*gridAt(plane, h, w, i+1, j) + ly*lx*gridAt(plane, h, w, i+1, j+1)
+	var frac []float64
+	var base []int
+	for a, v := range s.coord {
+		v = o.pad(v, s.sizes[a])
+		f := math.Floor(v)
+		frac = append(frac, v-f)
+		base = append(base, int(f))
+	}
+	sum := 0.0
+	for t := range 1 << r {
+		w := 1.0
+		for a := range r {
+			if t>>(r-1-a)&1 == 1 {
+				w *= frac[a]
+				s.tap[a] = base[a] + 1
+			} else {
+				w *= 1 - frac[a]
+				s.tap[a] = base[a]
+			}
+		}
+		sum += w * s.at(plane)
+	}
+	return sum
 }

@@ -80,3 +80,21 @@ func FromDatum(d *graph.Datum) (*Tensor, error) {
 	}
 	return nil, fmt.Errorf("values of kind %v are not supported", d.Kind)
 }
+
+// ToDatum converts t into a value for a data file, sharing its data; the
+// inverse of FromDatum.
+func (t *Tensor) ToDatum() *graph.Datum {
+	switch t.Kind {
+	case Sequence, Optional:
+		kind := graph.SequenceKind
+		if t.Kind == Optional {
+			kind = graph.OptionalKind
+		}
+		d := &graph.Datum{Kind: kind, DType: t.DType}
+		for _, e := range t.Elems {
+			d.Elems = append(d.Elems, e.ToDatum())
+		}
+		return d
+	}
+	return &graph.Datum{Kind: graph.TensorKind, Tensor: t.ToGraph(""), DType: t.DType}
+}
