@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/onnxkit/onnxkit/graph"
@@ -15,6 +16,7 @@ import (
 	"github.com/onnxkit/onnxkit/internal/repo"
 	"github.com/onnxkit/onnxkit/native/data"
 	"github.com/onnxkit/onnxkit/native/model"
+	"github.com/onnxkit/onnxkit/native/preprocess"
 	"github.com/onnxkit/onnxkit/native/tensor"
 	"github.com/onnxkit/onnxkit/native/train"
 	"github.com/onnxkit/onnxkit/onnx"
@@ -23,12 +25,9 @@ import (
 // version is written as the exported model's producer_version.
 const version = "0.1.0"
 
-// Metadata keys of the exported model.
-const (
-	metaClasses       = "onnxkit.classes"
-	metaPreprocessing = "onnxkit.preprocessing"
-	metaTraining      = "onnxkit.training"
-)
+// metaTraining is the metadata key of the training summary; the class
+// names and the preprocessing are written by package preprocess.
+const metaTraining = "onnxkit.training"
 
 func export(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	// The folders of every file the run writes are made first, so that a
@@ -189,16 +188,15 @@ func inferenceModel(res *train.Result, cfg *config) (*graph.Model, error) {
 			}
 		}
 	}
-	classes, err := json.Marshal(res.Classes)
+	classes, err := preprocess.ClassesMetadata(res.Classes)
 	if err != nil {
 		return nil, err
 	}
 	tr := data.DefaultTransform()
-	pre, err := json.Marshal(map[string]any{
-		"input_size": spec.InputSize, "resize": tr.BaseSize, "crop": "center",
-		"channel_order": "RGB", "layout": "NCHW", "scale": "1/255",
-		"mean": tr.Mean, "std": tr.Std,
-	})
+	pre, err := preprocess.Spec{
+		InputSize: spec.InputSize, Resize: tr.BaseSize, Crop: "center", ChannelOrder: "RGB", Layout: "NCHW",
+		Scale: "1/255", Mean: float64s(tr.Mean), Std: float64s(tr.Std),
+	}.Metadata()
 	if err != nil {
 		return nil, err
 	}
@@ -220,9 +218,16 @@ func inferenceModel(res *train.Result, cfg *config) (*graph.Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	m.Metadata = append(m.Metadata,
-		graph.StringPair{Key: metaClasses, Value: string(classes)},
-		graph.StringPair{Key: metaPreprocessing, Value: string(pre)},
-		graph.StringPair{Key: metaTraining, Value: string(summary)})
+	m.Metadata = append(m.Metadata, classes, pre, graph.StringPair{Key: metaTraining, Value: string(summary)})
 	return m, nil
+}
+
+// float64s widens float32 values to the float64 closest to their
+// shortest decimal form, so that 0.485f is written as 0.485.
+func float64s(xs [3]float32) []float64 {
+	out := make([]float64, len(xs))
+	for i, x := range xs {
+		out[i], _ = strconv.ParseFloat(strconv.FormatFloat(float64(x), 'g', -1, 32), 64)
+	}
+	return out
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/onnxkit/onnxkit/graph"
 	"github.com/onnxkit/onnxkit/native/model"
+	"github.com/onnxkit/onnxkit/native/preprocess"
 	"github.com/onnxkit/onnxkit/native/simd"
 	"github.com/onnxkit/onnxkit/onnx"
 )
@@ -334,7 +335,7 @@ func writePNG(t *testing.T, w, h int) string {
 
 func TestImageInput(t *testing.T) {
 	m := identityModel(t, graph.Float32, graph.Fixed(1), graph.Fixed(3), graph.Fixed(4), graph.Fixed(4))
-	m.Metadata = append(m.Metadata, graph.StringPair{Key: preprocessingKey,
+	m.Metadata = append(m.Metadata, graph.StringPair{Key: preprocess.MetadataKey,
 		Value: `{"input_size":4,"resize":6,"crop":"center","channel_order":"BGR","layout":"NCHW",` +
 			`"mean":[0.1,0.2,0.3],"std":[0.5,0.5,0.25],"scale":"1/255"}`})
 	path := writeModel(t, m)
@@ -387,7 +388,7 @@ func TestClassifierTopK(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m.Metadata = []graph.StringPair{{Key: classesKey, Value: `["daisy","iris","tulip"]`}}
+	m.Metadata = []graph.StringPair{{Key: preprocess.ClassesKey, Value: `["daisy","iris","tulip"]`}}
 	path := writeModel(t, m)
 	// Logits (0, ln 2, ln 5): probabilities (1, 2, 5)/8.
 	in := &graph.Tensor{Name: "x", DType: graph.Float32, Dims: []int64{1, 3},
