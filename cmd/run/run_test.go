@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/onnxkit/onnxkit/graph"
+	"github.com/onnxkit/onnxkit/internal/testenv"
 	"github.com/onnxkit/onnxkit/native/model"
 	"github.com/onnxkit/onnxkit/native/preprocess"
 	"github.com/onnxkit/onnxkit/native/simd"
@@ -139,7 +140,7 @@ func TestSummaryAlexNet(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("text summary: exit %d", code)
 	}
-	mustContain(t, "summary", stdout, "parameters: 24834833", "MACs per sample: 743251072", "ai.onnx 17",
+	mustContain(t, "summary", stdout, "parameters: 24,834,833", "MACs per sample: 743,251,072", "ai.onnx 17",
 		"memory estimate", "every operator is supported")
 }
 
@@ -169,7 +170,8 @@ func TestUnsupportedOpsListedAtOnce(t *testing.T) {
 	if code != exitFailure {
 		t.Fatalf("exit %d, want %d", code, exitFailure)
 	}
-	if stdout != "" {
+	// Only the notice that the inputs are random comes before the refusal.
+	if _, rest, _ := strings.Cut(stdout, "give input files\n"); rest != "" {
 		t.Errorf("something ran and printed:\n%s", stdout)
 	}
 	mustContain(t, "stderr", stderr, path, "2 operator(s)",
@@ -254,6 +256,31 @@ func TestNPYInput(t *testing.T) {
 		t.Fatalf("exit %d", code)
 	}
 	mustContain(t, "stderr", stderr, f8, "float64[2]", "int16[2]")
+}
+
+// TestRandomInputsAreAnnounced checks that a run and a comparison
+// without input files say that their inputs are random, and that a run
+// with an input file does not.
+func TestRandomInputsAreAnnounced(t *testing.T) {
+	path := writeModel(t, identityModel(t, graph.Float32, graph.Symbol("N"), graph.Fixed(5)))
+	code, stdout, stderr := runCmd(t, "--batch", "2", path)
+	if code != exitOK || !strings.Contains(stdout, "inputs: random (--seed 1, symbolic dimensions --batch 2)") {
+		t.Errorf("plain run: exit %d, stdout %q, stderr %q; want the random inputs announced", code, stdout, stderr)
+	}
+	t.Run("compare", func(t *testing.T) {
+		code, stdout, stderr := runCmd(t, "--compare", "--ort-lib", testenv.ORTLibrary(t), path)
+		if code != exitOK || !strings.Contains(stdout, "inputs: random") {
+			t.Errorf("--compare: exit %d, stdout %q, stderr %q; want the random inputs announced", code, stdout, stderr)
+		}
+	})
+	dir := t.TempDir()
+	if code, _, stderr := runCmd(t, "--out", dir, path); code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	code, stdout, stderr = runCmd(t, path, filepath.Join(dir, "output_0.pb"))
+	if code != exitOK || strings.Contains(stdout, "random") {
+		t.Errorf("run with an input file: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
 }
 
 func TestRandomInputsBySeed(t *testing.T) {
@@ -421,12 +448,16 @@ func TestBench(t *testing.T) {
 	var r struct {
 		Latency  latency
 		CPULevel string `json:"cpu_level"`
+		Threads  int
 	}
 	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
 		t.Fatal(err)
 	}
 	if r.CPULevel != simd.Current().String() {
 		t.Errorf("cpu_level %q, want %q", r.CPULevel, simd.Current())
+	}
+	if r.Threads != 1 {
+		t.Errorf("threads %d in the JSON, want the 1 given", r.Threads)
 	}
 	l := r.Latency
 	if l.Runs != 5 || l.Batch != 2 || l.Min <= 0 || l.Min > l.Median || l.Median > l.P90 || l.P90 > l.P99 || l.P99 > l.Max {
