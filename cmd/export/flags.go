@@ -132,6 +132,8 @@ func checkFlags(cfg *config, warmupGiven bool) error {
 		return fmt.Errorf("--test %g: want a fraction from 0 to below 1", t.TestFrac)
 	case t.ValFrac+t.TestFrac >= 1:
 		return fmt.Errorf("--val %g and --test %g leave no training images: their sum must be below 1", t.ValFrac, t.TestFrac)
+	case t.Schedule == "plateau" && t.ValFrac == 0:
+		return fmt.Errorf("--schedule plateau follows the validation loss; it needs --val above 0")
 	case t.Threads < 0:
 		return fmt.Errorf("--threads %d: must not be negative (0: all cores)", t.Threads)
 	case t.Opset < 13 || t.Opset > 21:

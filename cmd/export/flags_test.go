@@ -36,6 +36,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"--test", "-0.1"}, "--test -0.1"},
 		{[]string{"--val", "0.5", "--test", "0.5"}, "sum must be below 1"},
 		{[]string{"--threads", "-2"}, "--threads -2"},
+		{[]string{"--schedule", "plateau", "--val", "0"}, "needs --val above 0"},
 		{[]string{"-o", ""}, "--output"},
 		{[]string{"--external-data-threshold", "-1"}, "--external-data-threshold -1"},
 		{[]string{"--no-such-flag"}, "unknown flag"},

@@ -157,6 +157,9 @@ func New(cfg Config, opts Options) (*Trainer, error) {
 	if cfg.Epochs < 1 || cfg.BatchSize < 1 || !(cfg.LR > 0) {
 		return nil, fmt.Errorf("train: epochs %d, batch %d and lr %g must be positive", cfg.Epochs, cfg.BatchSize, cfg.LR)
 	}
+	if cfg.Schedule == "plateau" && cfg.ValFrac == 0 {
+		return nil, fmt.Errorf("train: the plateau schedule follows the validation loss; it needs ValFrac above 0")
+	}
 	parallel.SetThreads(cfg.Threads)
 	spec, ok := model.Specs[cfg.Arch]
 	if !ok {
