@@ -245,6 +245,7 @@ type EmptySplitError struct {
 	Images, Classes int
 }
 
+// Error says which split is empty and why.
 func (e *EmptySplitError) Error() string {
 	return fmt.Sprintf("train: the %s split is empty: %d images in %d classes, %g of each class rounds to none",
 		e.Split, e.Images, e.Classes, e.Fraction)
