@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
 # Runs every check and test of onnxkit: formatting, go vet, staticcheck,
 # then `go test` over the whole module, including the ONNX backend suite and
-# the cross-checks against ONNX Runtime.
+# the cross-checks against ONNX Runtime, and ends with a summary of every
+# skipped test with its reason.
+#
+# Tiers (see README): `./test.sh` is the main tier; `./test.sh -short` the
+# fast one (every package, under a minute); ONNXKIT_LONG_TESTS=1 adds the
+# long cases (.ci/run runs them after the main tier). Arguments go to
+# `go test`.
 #
 # It prepares what it can by itself: ONNX Runtime 1.30's CPU library is
 # taken from the npm package onnxruntime-node into .cache/onnxruntime unless
@@ -54,7 +60,10 @@ echo "== go vet"
 go vet ./...
 echo "== staticcheck"
 go tool staticcheck ./...
-echo "== go test"
-go test -timeout 30m "$@" ./...
+echo "== go test${ONNXKIT_LONG_TESTS:+ (long tier)}"
+# go test -json keeps every test's result and skip reason for the summary;
+# testsummary prints what go test prints without -v, then the summary.
+mkdir -p .cache
+go test -json -timeout 30m "$@" ./... | tee .cache/go-test.json | go run ./internal/cmd/testsummary
 echo "== fuzz (every target, ${FUZZTIME:-10s} each)"
 ./fuzz.sh

@@ -57,6 +57,7 @@ func runOnnxGo(path string, x *tensor.Tensor) (*tensor.Tensor, error) {
 //   - keras with --fold-bn: those fold into fc7 and fc8 and the file runs;
 //   - paper: gorgonnx has no LRN.
 func TestExportInOnnxGo(t *testing.T) {
+	skipExportTestsIfShort(t)
 	keras := trainedRun(t, "keras")
 	paper := trainedRun(t, "paper")
 	cases := []struct {

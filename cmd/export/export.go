@@ -3,9 +3,12 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/onnxkit/onnxkit/graph"
@@ -13,6 +16,7 @@ import (
 	"github.com/onnxkit/onnxkit/internal/repo"
 	"github.com/onnxkit/onnxkit/native/data"
 	"github.com/onnxkit/onnxkit/native/model"
+	"github.com/onnxkit/onnxkit/native/preprocess"
 	"github.com/onnxkit/onnxkit/native/tensor"
 	"github.com/onnxkit/onnxkit/native/train"
 	"github.com/onnxkit/onnxkit/onnx"
@@ -21,14 +25,25 @@ import (
 // version is written as the exported model's producer_version.
 const version = "0.1.0"
 
-// Metadata keys of the exported model.
-const (
-	metaClasses       = "onnxkit.classes"
-	metaPreprocessing = "onnxkit.preprocessing"
-	metaTraining      = "onnxkit.training"
-)
+// metaTraining is the metadata key of the training summary; the class
+// names and the preprocessing are written by package preprocess.
+const metaTraining = "onnxkit.training"
 
 func export(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
+	// The folders of every file the run writes are made first, so that a
+	// long run cannot fail at its end for want of one.
+	dirs := []string{filepath.Dir(cfg.output)}
+	if cfg.checkpoint != "" {
+		dirs = append(dirs, filepath.Dir(cfg.checkpoint))
+	}
+	if cfg.fromCheckpoint == "" {
+		dirs = append(dirs, cfg.reportDir)
+	}
+	for _, dir := range dirs {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+	}
 	res, err := trainedModel(ctx, cfg, stdout, stderr)
 	if err != nil {
 		return err
@@ -40,8 +55,7 @@ func export(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	if err := onnx.WriteFile(cfg.output, m, &onnx.WriteOptions{ExternalDataThreshold: cfg.externalData}); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "wrote %s (%s, opset %d, test accuracy %.1f%%)\n", cfg.output, res.Config.Arch,
-		res.Config.Opset, 100*res.Test.Accuracy)
+	fmt.Fprintf(stdout, "wrote %s (%s, opset %d, %s)\n", cfg.output, res.Config.Arch, res.Config.Opset, testSummary(res))
 	return nil
 }
 
@@ -59,7 +73,7 @@ func trainedModel(ctx context.Context, cfg *config, stdout, stderr io.Writer) (*
 		return train.FromCheckpoint(c, cfg.train.Opset)
 	}
 	if cfg.train.DataDir == "" {
-		dir, err := defaultData()
+		dir, err := defaultData(stdout)
 		if err != nil {
 			return nil, err
 		}
@@ -67,32 +81,56 @@ func trainedModel(ctx context.Context, cfg *config, stdout, stderr io.Writer) (*
 	}
 	opts := train.Options{Checkpoint: cfg.checkpoint, Resume: cfg.resume, Log: stdout}
 	if !cfg.quiet {
-		opts.Progress = stderr
+		opts.OnStep = newProgress(stderr).step
 	}
 	start := time.Now()
+	fmt.Fprintf(stdout, "loading %s and compiling %s\n", cfg.train.DataDir, cfg.train.Arch)
 	t, err := train.New(cfg.train, opts)
+	var empty *train.EmptySplitError
+	if errors.As(err, &empty) {
+		flag := map[string]string{"validation": "--val", "test": "--test"}[empty.Split]
+		return nil, usageError{fmt.Errorf("%s %g leaves the %s split empty: %d images in %d classes give too few per class; "+
+			"use more images (--max-images) or a larger %s, or %s 0 to train without a %s split",
+			flag, empty.Fraction, empty.Split, empty.Images, empty.Classes, flag, flag, empty.Split)}
+	}
 	if err != nil {
 		return nil, err
 	}
-	if done := t.EpochsDone(); done > 0 {
+	switch done := t.EpochsDone(); {
+	case done > 0:
 		fmt.Fprintf(stdout, "resuming %s after epoch %d\n", cfg.checkpoint, done)
+	case cfg.resume:
+		fmt.Fprintf(stdout, "--resume: no checkpoint at %s yet; starting a new run\n", cfg.checkpoint)
+	}
+	if cfg.train.ValFrac == 0 {
+		fmt.Fprintln(stdout, "--val 0: no validation split; no validation accuracy is recorded")
+	}
+	if cfg.train.TestFrac == 0 {
+		fmt.Fprintln(stdout, "--test 0: no test split; no test accuracy is recorded")
 	}
 	res, err := t.Run(ctx)
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(stdout, "trained in %s: test accuracy %.1f%% (loss %.3f)\n",
-		time.Since(start).Round(time.Second), 100*res.Test.Accuracy, res.Test.Loss)
-	if err := train.WriteReport(cfg.reportDir, res, sampleImage(res, cfg.train.DataDir)); err != nil {
+	fmt.Fprintf(stdout, "trained in %s: %s\n", time.Since(start).Round(time.Second), testSummary(res))
+	if err := writeReport(cfg.reportDir, res, sampleImage(res, cfg.train.DataDir)); err != nil {
 		return nil, err
 	}
 	fmt.Fprintf(stdout, "report in %s\n", cfg.reportDir)
 	return res, nil
 }
 
+// testSummary describes the run's test evaluation in a few words.
+func testSummary(res *train.Result) string {
+	if res.Test == nil {
+		return "no test evaluation"
+	}
+	return fmt.Sprintf("test accuracy %.1f%% (loss %.3f)", 100*res.Test.Accuracy, res.Test.Loss)
+}
+
 // defaultData prepares the Oxford 17 Flowers images beside the repository
 // as 256x256 JPEGs in the repository's cache, once, and returns their folder.
-func defaultData() (string, error) {
+func defaultData(stdout io.Writer) (string, error) {
 	wd, err := os.Getwd()
 	if err != nil {
 		return "", err
@@ -101,7 +139,17 @@ func defaultData() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("the default data set is prepared inside the repository; run from it or pass --data: %w", err)
 	}
-	return data.EnsurePrepared(data.SourceDir(root), data.PreparedDir(root))
+	src := data.SourceDir(root)
+	if _, err := os.Stat(filepath.Join(src, "jpg")); err != nil {
+		return "", fmt.Errorf("the Oxford 17 Flowers images are not in %s (%v): download 17flowers.tgz from "+
+			"https://www.robots.ox.ac.uk/~vgg/data/flowers/17/ and unpack it there, so that %s holds image_0001.jpg to image_1360.jpg, "+
+			"or train on other images with --data DIR", src, err, filepath.Join(src, "jpg"))
+	}
+	dst := data.PreparedDir(root)
+	if _, err := os.Stat(filepath.Join(dst, "labels.csv")); err != nil {
+		fmt.Fprintf(stdout, "preparing the images of %s once into %s (about a minute)\n", src, dst)
+	}
+	return data.EnsurePrepared(src, dst)
 }
 
 // sampleImage returns the first image of the data set, centre-cropped and
@@ -131,8 +179,8 @@ func inferenceModel(res *train.Result, cfg *config) (*graph.Model, error) {
 	}
 	spec := model.Specs[res.Config.Arch]
 	m.ProducerName, m.ProducerVersion = "onnxkit", version
-	m.DocString = fmt.Sprintf("%s Trained from scratch by onnxkit's pure-Go engine on %d classes; test accuracy %.1f%%.",
-		spec.Doc, len(res.Classes), 100*res.Test.Accuracy)
+	m.DocString = fmt.Sprintf("%s Trained from scratch by onnxkit's pure-Go engine on %d classes; %s.",
+		spec.Doc, len(res.Classes), testSummary(res))
 	if !cfg.dynamicBatch {
 		for _, v := range append(append([]*graph.Value{}, m.Graph.Inputs...), m.Graph.Outputs...) {
 			if v.Type != nil && len(v.Type.Shape) > 0 && !v.Type.Shape[0].Known() {
@@ -140,35 +188,46 @@ func inferenceModel(res *train.Result, cfg *config) (*graph.Model, error) {
 			}
 		}
 	}
-	classes, err := json.Marshal(res.Classes)
+	classes, err := preprocess.ClassesMetadata(res.Classes)
 	if err != nil {
 		return nil, err
 	}
 	tr := data.DefaultTransform()
-	pre, err := json.Marshal(map[string]any{
-		"input_size": spec.InputSize, "resize": tr.BaseSize, "crop": "center",
-		"channel_order": "RGB", "layout": "NCHW", "scale": "1/255",
-		"mean": tr.Mean, "std": tr.Std,
-	})
+	pre, err := preprocess.Spec{
+		InputSize: spec.InputSize, Resize: tr.BaseSize, Crop: "center", ChannelOrder: "RGB", Layout: "NCHW",
+		Scale: "1/255", Mean: float64s(tr.Mean), Std: float64s(tr.Std),
+	}.Metadata()
 	if err != nil {
 		return nil, err
 	}
-	var last train.EpochMetrics
-	if n := len(res.History); n > 0 {
-		last = res.History[n-1]
-	}
-	summary, err := json.Marshal(map[string]any{
+	training := map[string]any{
 		"model": res.Config.Arch, "epochs": len(res.History), "seed": res.Config.Seed,
 		"optimizer": res.Config.Optimizer, "batch_size": res.Config.BatchSize, "lr": res.Config.LR,
-		"train_accuracy": last.TrainAcc, "validation_accuracy": last.ValAcc,
-		"test_accuracy": res.Test.Accuracy,
-	})
+	}
+	// Accuracies are recorded only where they were measured.
+	if n := len(res.History); n > 0 {
+		training["train_accuracy"] = res.History[n-1].TrainAcc
+		if res.Validated() {
+			training["validation_accuracy"] = res.History[n-1].ValAcc
+		}
+	}
+	if res.Test != nil {
+		training["test_accuracy"] = res.Test.Accuracy
+	}
+	summary, err := json.Marshal(training)
 	if err != nil {
 		return nil, err
 	}
-	m.Metadata = append(m.Metadata,
-		graph.StringPair{Key: metaClasses, Value: string(classes)},
-		graph.StringPair{Key: metaPreprocessing, Value: string(pre)},
-		graph.StringPair{Key: metaTraining, Value: string(summary)})
+	m.Metadata = append(m.Metadata, classes, pre, graph.StringPair{Key: metaTraining, Value: string(summary)})
 	return m, nil
+}
+
+// float64s widens float32 values to the float64 closest to their
+// shortest decimal form, so that 0.485f is written as 0.485.
+func float64s(xs [3]float32) []float64 {
+	out := make([]float64, len(xs))
+	for i, x := range xs {
+		out[i], _ = strconv.ParseFloat(strconv.FormatFloat(float64(x), 'g', -1, 32), 64)
+	}
+	return out
 }

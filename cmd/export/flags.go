@@ -3,9 +3,12 @@ package main
 import (
 	"fmt"
 	"io"
+	"math"
+	"slices"
 
 	"github.com/spf13/pflag"
 
+	"github.com/onnxkit/onnxkit/native/model"
 	"github.com/onnxkit/onnxkit/native/train"
 )
 
@@ -18,12 +21,12 @@ type config struct {
 	fromCheckpoint string
 	// archGiven is set when --model was given: --from-checkpoint then
 	// checks it against the checkpoint's network.
-	archGiven bool
-	dynamicBatch   bool
-	foldBN         bool
-	externalData   int64
-	reportDir      string
-	quiet          bool
+	archGiven    bool
+	dynamicBatch bool
+	foldBN       bool
+	externalData int64
+	reportDir    string
+	quiet        bool
 }
 
 const usage = `Usage: export [flags]
@@ -62,7 +65,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&t.Optimizer, "optimizer", def.Optimizer, "sgd (momentum 0.9), adam or adamw")
 	fs.Float32Var(&t.WeightDecay, "weight-decay", def.WeightDecay, "weight decay (L2 for sgd and adam, decoupled for adamw)")
 	fs.StringVar(&t.Schedule, "schedule", def.Schedule, "learning-rate schedule: cosine (with warm-up), step, plateau or constant")
-	fs.IntVar(&t.WarmupEpochs, "warmup", def.WarmupEpochs, "warm-up epochs of the cosine schedule")
+	fs.IntVar(&t.WarmupEpochs, "warmup", def.WarmupEpochs, "warm-up epochs of the cosine schedule, at most --epochs (by default at most a quarter of the run)")
 	fs.Uint64Var(&t.Seed, "seed", def.Seed, "seed of the weights, the split, the batch order and the augmentation")
 	fs.IntVar(&t.MaxImages, "max-images", 0, "use at most N images, balanced over the classes (0: all), for quick runs")
 	fs.Float64Var(&t.ValFrac, "val", def.ValFrac, "fraction of each class for validation")
@@ -71,7 +74,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.BoolVar(&t.TenCrop, "ten-crop", false, "evaluate with the ten-crop average instead of the centre crop")
 	fs.Int64Var(&t.Opset, "opset", def.Opset, "ONNX opset of the exported file, 13 to 21")
 	fs.StringVar(&cfg.checkpoint, "checkpoint", "", "write a checkpoint to this file after every epoch")
-	fs.BoolVar(&cfg.resume, "resume", false, "continue the run saved in --checkpoint")
+	fs.BoolVar(&cfg.resume, "resume", false, "continue the run saved in --checkpoint (a new run when it does not exist yet)")
 	fs.StringVar(&cfg.fromCheckpoint, "from-checkpoint", "", "export the run saved in this checkpoint without training")
 	fs.BoolVar(&cfg.dynamicBatch, "dynamic-batch", true, "give the input and output a symbolic batch dimension N (else batch 1)")
 	fs.BoolVar(&cfg.foldBN, "fold-bn", false, "fold BatchNormalization into the neighbouring Conv/Gemm where exact")
@@ -86,22 +89,65 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		return nil, fmt.Errorf("unexpected arguments %q (see --help)", fs.Args())
 	}
 	cfg.archGiven = fs.Changed("model")
-	switch {
-	case t.Opset < 13 || t.Opset > 21:
-		return nil, fmt.Errorf("--opset %d: supported are 13 to 21", t.Opset)
-	case cfg.resume && cfg.checkpoint == "":
-		return nil, fmt.Errorf("--resume needs --checkpoint")
-	case cfg.fromCheckpoint != "" && (cfg.resume || cfg.checkpoint != ""):
-		return nil, fmt.Errorf("--from-checkpoint exports without training; it excludes --checkpoint and --resume")
-	case t.Epochs < 1 || t.BatchSize < 1 || !(t.LR > 0) || t.MaxImages < 0:
-		return nil, fmt.Errorf("--epochs, --batch and --lr must be positive and --max-images not negative")
-	case cfg.externalData < 0:
-		return nil, fmt.Errorf("--external-data-threshold must not be negative")
+	if err := checkFlags(cfg, fs.Changed("warmup")); err != nil {
+		return nil, err
 	}
 	if cfg.reportDir == "" {
 		cfg.reportDir = trimExt(cfg.output) + ".report"
 	}
 	return cfg, nil
+}
+
+// checkFlags checks the parsed values, one flag at a time, so that each
+// error names the flag at fault. warmupGiven tells whether --warmup was on
+// the command line: its default may exceed a short run's --epochs (the
+// trainer then warms up over a quarter of the run), a given value may not.
+func checkFlags(cfg *config, warmupGiven bool) error {
+	t := &cfg.train
+	_, knownModel := model.Specs[t.Arch]
+	switch {
+	case !knownModel:
+		return fmt.Errorf("--model %q: want keras or paper", t.Arch)
+	case t.Epochs < 1:
+		return fmt.Errorf("--epochs %d: must be at least 1", t.Epochs)
+	case t.BatchSize < 1:
+		return fmt.Errorf("--batch %d: must be at least 1", t.BatchSize)
+	case !(t.LR > 0) || math.IsInf(float64(t.LR), 0):
+		return fmt.Errorf("--lr %g: must be positive and finite", t.LR)
+	case !slices.Contains([]string{"sgd", "adam", "adamw"}, t.Optimizer):
+		return fmt.Errorf("--optimizer %q: want sgd, adam or adamw", t.Optimizer)
+	case !(t.WeightDecay >= 0) || math.IsInf(float64(t.WeightDecay), 0):
+		return fmt.Errorf("--weight-decay %g: must be zero or positive and finite", t.WeightDecay)
+	case !slices.Contains([]string{"cosine", "step", "plateau", "constant"}, t.Schedule):
+		return fmt.Errorf("--schedule %q: want cosine, step, plateau or constant", t.Schedule)
+	case t.WarmupEpochs < 0:
+		return fmt.Errorf("--warmup %d: must not be negative", t.WarmupEpochs)
+	case warmupGiven && t.WarmupEpochs > t.Epochs:
+		return fmt.Errorf("--warmup %d is more than --epochs %d", t.WarmupEpochs, t.Epochs)
+	case t.MaxImages < 0:
+		return fmt.Errorf("--max-images %d: must not be negative (0: all)", t.MaxImages)
+	case !(t.ValFrac >= 0 && t.ValFrac < 1):
+		return fmt.Errorf("--val %g: want a fraction from 0 to below 1", t.ValFrac)
+	case !(t.TestFrac >= 0 && t.TestFrac < 1):
+		return fmt.Errorf("--test %g: want a fraction from 0 to below 1", t.TestFrac)
+	case t.ValFrac+t.TestFrac >= 1:
+		return fmt.Errorf("--val %g and --test %g leave no training images: their sum must be below 1", t.ValFrac, t.TestFrac)
+	case t.Schedule == "plateau" && t.ValFrac == 0:
+		return fmt.Errorf("--schedule plateau follows the validation loss; it needs --val above 0")
+	case t.Threads < 0:
+		return fmt.Errorf("--threads %d: must not be negative (0: all cores)", t.Threads)
+	case t.Opset < 13 || t.Opset > 21:
+		return fmt.Errorf("--opset %d: supported are 13 to 21", t.Opset)
+	case cfg.resume && cfg.checkpoint == "":
+		return fmt.Errorf("--resume needs --checkpoint")
+	case cfg.fromCheckpoint != "" && (cfg.resume || cfg.checkpoint != ""):
+		return fmt.Errorf("--from-checkpoint exports without training; it excludes --checkpoint and --resume")
+	case cfg.externalData < 0:
+		return fmt.Errorf("--external-data-threshold %d: must not be negative", cfg.externalData)
+	case cfg.output == "":
+		return fmt.Errorf("--output: must name a file")
+	}
+	return nil
 }
 
 func trimExt(path string) string {

@@ -21,8 +21,24 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"--opset", "22"}, "--opset 22"},
 		{[]string{"--resume"}, "--resume needs --checkpoint"},
 		{[]string{"--from-checkpoint", "a.ckpt", "--resume", "--checkpoint", "b"}, "excludes"},
-		{[]string{"--epochs", "0"}, "must be positive"},
-		{[]string{"--external-data-threshold", "-1"}, "must not be negative"},
+		{[]string{"--epochs", "0"}, "--epochs 0"},
+		{[]string{"--batch", "0"}, "--batch 0"},
+		{[]string{"--lr", "0"}, "--lr 0"},
+		{[]string{"--lr", "-1e-3"}, "--lr -0.001"},
+		{[]string{"--max-images", "-1"}, "--max-images -1"},
+		{[]string{"--model", "vgg"}, `--model "vgg"`},
+		{[]string{"--optimizer", "rmsprop"}, `--optimizer "rmsprop"`},
+		{[]string{"--schedule", "linear"}, `--schedule "linear"`},
+		{[]string{"--weight-decay", "-1"}, "--weight-decay -1"},
+		{[]string{"--warmup", "-1"}, "--warmup -1"},
+		{[]string{"--warmup", "5", "--epochs", "4"}, "--warmup 5 is more than --epochs 4"},
+		{[]string{"--val", "1"}, "--val 1"},
+		{[]string{"--test", "-0.1"}, "--test -0.1"},
+		{[]string{"--val", "0.5", "--test", "0.5"}, "sum must be below 1"},
+		{[]string{"--threads", "-2"}, "--threads -2"},
+		{[]string{"--schedule", "plateau", "--val", "0"}, "needs --val above 0"},
+		{[]string{"-o", ""}, "--output"},
+		{[]string{"--external-data-threshold", "-1"}, "--external-data-threshold -1"},
 		{[]string{"--no-such-flag"}, "unknown flag"},
 		{[]string{"extra"}, "unexpected arguments"},
 	} {
@@ -33,6 +49,17 @@ func TestUsageErrors(t *testing.T) {
 		if !strings.Contains(stderr.String(), c.want) {
 			t.Errorf("%v: stderr %q does not mention %q", c.args, stderr.String(), c.want)
 		}
+	}
+}
+
+// TestDefaultWarmupFitsShortRuns checks that the default --warmup (3)
+// does not refuse a run of fewer epochs: only a given --warmup must fit.
+func TestDefaultWarmupFitsShortRuns(t *testing.T) {
+	if _, err := parseFlags([]string{"--epochs", "1"}, &bytes.Buffer{}); err != nil {
+		t.Fatalf("--epochs 1 with the default --warmup: %v", err)
+	}
+	if _, err := parseFlags([]string{"--epochs", "4", "--warmup", "4"}, &bytes.Buffer{}); err != nil {
+		t.Fatalf("--warmup equal to --epochs: %v", err)
 	}
 }
 

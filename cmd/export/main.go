@@ -58,7 +58,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if err := export(ctx, cfg, stdout, stderr); err != nil {
 		fmt.Fprintf(stderr, "export: %v\n", err)
+		if errors.As(err, new(usageError)) {
+			return exitUsage
+		}
 		return exitFail
 	}
 	return exitOK
 }
+
+// usageError is an error of the command line found only once the run has
+// started, such as a split fraction too small for the data; it exits
+// with exitUsage.
+type usageError struct{ error }
+
+func (e usageError) Unwrap() error { return e.error }

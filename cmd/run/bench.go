@@ -7,7 +7,11 @@ import (
 	"slices"
 	"time"
 
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
+
 	"github.com/onnxkit/onnxkit/graph"
+	"github.com/onnxkit/onnxkit/native/parallel"
 	"github.com/onnxkit/onnxkit/native/simd"
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
@@ -109,14 +113,41 @@ func runBench(o *options, m *graph.Model, inputs map[string]*tensor.Tensor, stdo
 		s.add(time.Since(start))
 	}
 	l := s.summarize(batchOf(m, inputs))
-	if o.jsonOutput {
-		return writeJSON(stdout, map[string]any{"model": o.model, "engine": o.engine, "threads": o.threads,
-			"cpu_level": simd.Current().String(), "latency": l})
+	threads := "ONNX Runtime's default threads"
+	report := map[string]any{"model": o.model, "engine": o.engine, "cpu_level": simd.Current().String(), "latency": l}
+	switch {
+	case o.engine == "native":
+		report["threads"] = parallel.Threads()
+		threads = fmt.Sprintf("%d thread(s)", parallel.Threads())
+	case o.threads > 0:
+		report["threads"] = o.threads
+		threads = fmt.Sprintf("%d thread(s)", o.threads)
+	default:
+		report["ort_default_threads"] = true
 	}
-	fmt.Fprintf(stdout, "%s on %s (CPU level %s), %d run(s) after a warm-up, batch %d:\n", o.model, o.engine, simd.Current(), l.Runs, l.Batch)
+	if o.jsonOutput {
+		return writeJSON(stdout, report)
+	}
+	fmt.Fprintf(stdout, "%s on %s (CPU level %s), %s, %s run(s) after a warm-up, batch %d:\n",
+		o.model, o.engine, simd.Current(), threads, thousands(int64(l.Runs)), l.Batch)
 	fmt.Fprintf(stdout, "  median %v  p90 %v  p99 %v  min %v  max %v\n  %.2f images/s (batch / median)\n",
-		l.Median, l.P90, l.P99, l.Min, l.Max, l.ImagesPerSecond)
+		roundDuration(l.Median), roundDuration(l.P90), roundDuration(l.P99), roundDuration(l.Min), roundDuration(l.Max), l.ImagesPerSecond)
 	return nil
+}
+
+// roundDuration keeps four significant digits of d: 78.02603ms becomes
+// 78.03ms.
+func roundDuration(d time.Duration) time.Duration {
+	unit := time.Duration(1)
+	for v := d; v >= 10000; v /= 10 {
+		unit *= 10
+	}
+	return d.Round(unit)
+}
+
+// thousands writes n with a comma between groups of three digits.
+func thousands(n int64) string {
+	return message.NewPrinter(language.English).Sprintf("%d", n)
 }
 
 // batchOf is the leading dimension of the first graph input, 1 for a

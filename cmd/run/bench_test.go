@@ -73,3 +73,21 @@ func TestLatencySampleIsBounded(t *testing.T) {
 		t.Errorf("4 times: %+v, want %+v", got, want)
 	}
 }
+
+func TestRoundDurationAndThousands(t *testing.T) {
+	for _, c := range []struct{ in, want time.Duration }{
+		{78026030 * time.Nanosecond, 78030 * time.Microsecond},
+		{1234567890 * time.Nanosecond, 1235 * time.Millisecond},
+		{999 * time.Nanosecond, 999 * time.Nanosecond},
+		{12345 * time.Nanosecond, 12350 * time.Nanosecond},
+	} {
+		if got := roundDuration(c.in); got != c.want {
+			t.Errorf("roundDuration(%v) = %v, want %v", c.in, got, c.want)
+		}
+	}
+	for n, want := range map[int64]string{0: "0", 999: "999", 1000: "1,000", 24834833: "24,834,833", -1234567: "-1,234,567"} {
+		if got := thousands(n); got != want {
+			t.Errorf("thousands(%d) = %q, want %q", n, got, want)
+		}
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/onnxkit/onnxkit/graph"
+	"github.com/onnxkit/onnxkit/native/preprocess"
 )
 
 // broadcastAdd is y = a[n,1] + b[1,n]: tiny inputs, an n*n output.
@@ -144,7 +145,7 @@ func TestNormalizationMustBeUsable(t *testing.T) {
 			t.Errorf("%v: exit %d, %q, want a usage error naming the flag", args, code, stderr)
 		}
 	}
-	m.Metadata = append(m.Metadata, graph.StringPair{Key: preprocessingKey,
+	m.Metadata = append(m.Metadata, graph.StringPair{Key: preprocess.MetadataKey,
 		Value: `{"input_size":4,"mean":[0.1,0.2,0.3],"std":[0.5,1e-45,0.25]}`})
 	code, _, stderr := runCmd(t, writeModel(t, m), img)
 	if code != exitFailure || !strings.Contains(stderr, "metadata") || !strings.Contains(stderr, "std") {

@@ -1,68 +1,41 @@
 package main
 
 import (
-	"math"
 	"strings"
 	"testing"
 
-	"github.com/onnxkit/onnxkit/native/data"
+	"github.com/onnxkit/onnxkit/graph"
+	"github.com/onnxkit/onnxkit/native/preprocess"
 )
 
-// TestPreprocessingNHWC checks the NHWC layout, RGB order and a scale
-// written as a plain number on a 3x3 image cropped to its centre 1x1.
-func TestPreprocessingNHWC(t *testing.T) {
-	img := &data.RGB{W: 3, H: 3, Pix: make([]byte, 27)}
-	for i := range img.Pix {
-		img.Pix[i] = byte(7 * i)
-	}
-	p := &preprocessing{InputSize: 1, Resize: 3, Crop: "center", ChannelOrder: "RGB", Layout: "NHWC",
-		Mean: []float64{0.5, 1, 1.5}, Std: []float64{2, 4, 0.5}, Scale: "0.01"}
-	if err := p.validate(); err != nil {
+// TestImageFlagsOverrideMetadata checks that --size, --resize, --mean and
+// --std win over the model's metadata, and that sizes beyond the
+// preprocessing limit are refused, whether from the flags or from the
+// metadata, with an error instead of a panic or a huge allocation.
+func TestImageFlagsOverrideMetadata(t *testing.T) {
+	meta, err := preprocess.Spec{InputSize: 224, Resize: 256, Mean: []float64{0.5, 0.5, 0.5}, Std: []float64{0.2, 0.2, 0.2}}.Metadata()
+	if err != nil {
 		t.Fatal(err)
 	}
-	out := p.apply(img)
-	// The centre pixel (1, 1) starts at byte 3*(1*3+1) = 12: values 84,
-	// 91, 98. (84*0.01-0.5)/2 = 0.17, (0.91-1)/4 = -0.0225,
-	// (0.98-1.5)/0.5 = -1.04.
-	want := []float64{0.17, -0.0225, -1.04}
-	if len(out.Shape) != 4 || out.Shape[3] != 3 {
-		t.Fatalf("shape %v, want [1 1 1 3]", out.Shape)
+	in := &graph.Value{Name: "x", Type: &graph.Type{Kind: graph.TensorKind, DType: graph.Float32,
+		Shape: []graph.Dim{graph.Symbol("N"), graph.Fixed(3), graph.Fixed(224), graph.Fixed(224)}}}
+	m := &graph.Model{Graph: &graph.Graph{Inputs: []*graph.Value{in}}, Metadata: []graph.StringPair{meta}}
+	p, err := imagePreprocessing(&options{size: 100, resize: 120, std: []float64{1, 2, 3}}, m, in)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for c, w := range want {
-		if g := float64(out.F32()[c]); math.Abs(g-w) > 1e-6 {
-			t.Errorf("channel %d: %g, want %g", c, g, w)
-		}
+	if p.InputSize != 100 || p.Resize != 120 || p.Std[2] != 3 || p.Mean[0] != 0.5 || p.Layout != "NCHW" {
+		t.Errorf("flags over metadata: %+v", p)
 	}
-}
-
-func TestPreprocessingInvalid(t *testing.T) {
-	base := func() *preprocessing {
-		return &preprocessing{InputSize: 4, Resize: 4, Crop: "center", ChannelOrder: "RGB", Layout: "NCHW",
-			Mean: []float64{0, 0, 0}, Std: []float64{1, 1, 1}, Scale: "1/255"}
+	if _, err := imagePreprocessing(&options{resize: 1 << 31}, m, in); err == nil || !strings.Contains(err.Error(), "resize 2147483648") {
+		t.Errorf("--resize 2^31: error %v", err)
 	}
-	tests := []struct {
-		change func(p *preprocessing)
-		want   string
-	}{
-		{func(p *preprocessing) { p.InputSize = 0 }, "image size unknown"},
-		{func(p *preprocessing) { p.Resize = 3 }, "smaller than the crop"},
-		{func(p *preprocessing) { p.Crop = "random" }, `crop "random"`},
-		{func(p *preprocessing) { p.ChannelOrder = "GRB" }, "channel_order"},
-		{func(p *preprocessing) { p.Layout = "CHW" }, "layout"},
-		{func(p *preprocessing) { p.Std = []float64{1, 0, 1} }, "must be positive"},
-		{func(p *preprocessing) { p.Mean = []float64{1} }, "3 values"},
-		{func(p *preprocessing) { p.Scale = "1/0" }, "scale"},
-		{func(p *preprocessing) { p.Scale = "half" }, "scale"},
+	huge, err := preprocess.Spec{Resize: 100000}.Metadata()
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, tc := range tests {
-		p := base()
-		tc.change(p)
-		err := p.validate()
-		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%+v: error %v, want %q", p, err, tc.want)
-		}
-	}
-	if err := base().validate(); err != nil {
-		t.Errorf("valid settings: %v", err)
+	m.Metadata = []graph.StringPair{huge}
+	if _, err := imagePreprocessing(&options{}, m, in); err == nil || !strings.Contains(err.Error(), "resize 100000") {
+		t.Errorf("metadata resize 100000: error %v", err)
 	}
 }

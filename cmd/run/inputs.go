@@ -84,7 +84,7 @@ func loadInput(o *options, m *graph.Model, v *graph.Value, path string) (*tensor
 		if err != nil {
 			return nil, fmt.Errorf("%s: input %q: %w", path, v.Name, err)
 		}
-		return p.load(path)
+		return p.Load(path)
 	}
 	return nil, usagef("input %s: unknown kind of file (want .pb, .npy, .jpg, .jpeg or .png)", path)
 }

@@ -11,13 +11,10 @@ import (
 	"strconv"
 
 	"github.com/onnxkit/onnxkit/graph"
+	"github.com/onnxkit/onnxkit/native/preprocess"
 	"github.com/onnxkit/onnxkit/native/tensor"
 	"github.com/onnxkit/onnxkit/onnx"
 )
-
-// classesKey is the metadata entry holding a classifier's class names as
-// a JSON list, in output order.
-const classesKey = "onnxkit.classes"
 
 // number is a float64 that JSON writes as a string when it is NaN or
 // infinite, which JSON numbers cannot be.
@@ -62,7 +59,7 @@ func runOnce(o *options, m *graph.Model, inputs map[string]*tensor.Tensor, stdou
 	if err != nil {
 		return fmt.Errorf("%s: %w", o.model, err)
 	}
-	classes, err := classNames(m)
+	classes, err := preprocess.Classes(m)
 	if err != nil {
 		return fmt.Errorf("%s: %w", o.model, err)
 	}
@@ -140,19 +137,6 @@ func writeOutput(dir string, i int, name string, t *tensor.Tensor) (string, erro
 		return "", fmt.Errorf("%s: %w", path, err)
 	}
 	return path, nil
-}
-
-// classNames returns the class names of the model's metadata, or nil.
-func classNames(m *graph.Model) ([]string, error) {
-	s, ok := m.MetadataValue(classesKey)
-	if !ok {
-		return nil, nil
-	}
-	var names []string
-	if err := json.Unmarshal([]byte(s), &names); err != nil {
-		return nil, fmt.Errorf("metadata %s: want a JSON list of strings: %v", classesKey, err)
-	}
-	return names, nil
 }
 
 // topLabels returns, for a float output of shape [C] or [N, C] with C the

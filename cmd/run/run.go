@@ -66,6 +66,10 @@ func execute(o *options, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if len(o.inputs) == 0 && len(inputs) > 0 && !o.jsonOutput {
+		fmt.Fprintf(stdout, "inputs: random (--seed %d, symbolic dimensions --batch %d); the outputs say nothing about real data: give input files\n",
+			o.seed, o.batch)
+	}
 	if o.engine == "native" || o.compare || o.bisect {
 		if err := checkPlannedPeak(m, batchOf(m, inputs)); err != nil {
 			return fmt.Errorf("%s: %w", o.model, err)

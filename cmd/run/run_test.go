@@ -14,7 +14,9 @@ import (
 	"testing"
 
 	"github.com/onnxkit/onnxkit/graph"
+	"github.com/onnxkit/onnxkit/internal/testenv"
 	"github.com/onnxkit/onnxkit/native/model"
+	"github.com/onnxkit/onnxkit/native/preprocess"
 	"github.com/onnxkit/onnxkit/native/simd"
 	"github.com/onnxkit/onnxkit/onnx"
 )
@@ -138,7 +140,7 @@ func TestSummaryAlexNet(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("text summary: exit %d", code)
 	}
-	mustContain(t, "summary", stdout, "parameters: 24834833", "MACs per sample: 743251072", "ai.onnx 17",
+	mustContain(t, "summary", stdout, "parameters: 24,834,833", "MACs per sample: 743,251,072", "ai.onnx 17",
 		"memory estimate", "every operator is supported")
 }
 
@@ -168,7 +170,8 @@ func TestUnsupportedOpsListedAtOnce(t *testing.T) {
 	if code != exitFailure {
 		t.Fatalf("exit %d, want %d", code, exitFailure)
 	}
-	if stdout != "" {
+	// Only the notice that the inputs are random comes before the refusal.
+	if _, rest, _ := strings.Cut(stdout, "give input files\n"); rest != "" {
 		t.Errorf("something ran and printed:\n%s", stdout)
 	}
 	mustContain(t, "stderr", stderr, path, "2 operator(s)",
@@ -255,6 +258,31 @@ func TestNPYInput(t *testing.T) {
 	mustContain(t, "stderr", stderr, f8, "float64[2]", "int16[2]")
 }
 
+// TestRandomInputsAreAnnounced checks that a run and a comparison
+// without input files say that their inputs are random, and that a run
+// with an input file does not.
+func TestRandomInputsAreAnnounced(t *testing.T) {
+	path := writeModel(t, identityModel(t, graph.Float32, graph.Symbol("N"), graph.Fixed(5)))
+	code, stdout, stderr := runCmd(t, "--batch", "2", path)
+	if code != exitOK || !strings.Contains(stdout, "inputs: random (--seed 1, symbolic dimensions --batch 2)") {
+		t.Errorf("plain run: exit %d, stdout %q, stderr %q; want the random inputs announced", code, stdout, stderr)
+	}
+	t.Run("compare", func(t *testing.T) {
+		code, stdout, stderr := runCmd(t, "--compare", "--ort-lib", testenv.ORTLibrary(t), path)
+		if code != exitOK || !strings.Contains(stdout, "inputs: random") {
+			t.Errorf("--compare: exit %d, stdout %q, stderr %q; want the random inputs announced", code, stdout, stderr)
+		}
+	})
+	dir := t.TempDir()
+	if code, _, stderr := runCmd(t, "--out", dir, path); code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	code, stdout, stderr = runCmd(t, path, filepath.Join(dir, "output_0.pb"))
+	if code != exitOK || strings.Contains(stdout, "random") {
+		t.Errorf("run with an input file: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+}
+
 func TestRandomInputsBySeed(t *testing.T) {
 	path := writeModel(t, identityModel(t, graph.Float32, graph.Symbol("N"), graph.Fixed(5)))
 	outputFor := func(seed string) *graph.Tensor {
@@ -334,7 +362,7 @@ func writePNG(t *testing.T, w, h int) string {
 
 func TestImageInput(t *testing.T) {
 	m := identityModel(t, graph.Float32, graph.Fixed(1), graph.Fixed(3), graph.Fixed(4), graph.Fixed(4))
-	m.Metadata = append(m.Metadata, graph.StringPair{Key: preprocessingKey,
+	m.Metadata = append(m.Metadata, graph.StringPair{Key: preprocess.MetadataKey,
 		Value: `{"input_size":4,"resize":6,"crop":"center","channel_order":"BGR","layout":"NCHW",` +
 			`"mean":[0.1,0.2,0.3],"std":[0.5,0.5,0.25],"scale":"1/255"}`})
 	path := writeModel(t, m)
@@ -387,7 +415,7 @@ func TestClassifierTopK(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m.Metadata = []graph.StringPair{{Key: classesKey, Value: `["daisy","iris","tulip"]`}}
+	m.Metadata = []graph.StringPair{{Key: preprocess.ClassesKey, Value: `["daisy","iris","tulip"]`}}
 	path := writeModel(t, m)
 	// Logits (0, ln 2, ln 5): probabilities (1, 2, 5)/8.
 	in := &graph.Tensor{Name: "x", DType: graph.Float32, Dims: []int64{1, 3},
@@ -420,12 +448,16 @@ func TestBench(t *testing.T) {
 	var r struct {
 		Latency  latency
 		CPULevel string `json:"cpu_level"`
+		Threads  int
 	}
 	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
 		t.Fatal(err)
 	}
 	if r.CPULevel != simd.Current().String() {
 		t.Errorf("cpu_level %q, want %q", r.CPULevel, simd.Current())
+	}
+	if r.Threads != 1 {
+		t.Errorf("threads %d in the JSON, want the 1 given", r.Threads)
 	}
 	l := r.Latency
 	if l.Runs != 5 || l.Batch != 2 || l.Min <= 0 || l.Min > l.Median || l.Median > l.P90 || l.P90 > l.P99 || l.P99 > l.Max {

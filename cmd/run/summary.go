@@ -106,7 +106,7 @@ func runSummary(o *options, m *graph.Model, stdout io.Writer) error {
 		fmt.Fprintf(stdout, " %s %d", op.Domain, op.Version)
 	}
 	fmt.Fprintf(stdout, "\n\n%s\n", s)
-	fmt.Fprintf(stdout, "parameters: %d\nMACs per sample: %d\n", r.Parameters, r.MACs)
+	fmt.Fprintf(stdout, "parameters: %s\nMACs per sample: %s\n", thousands(r.Parameters), thousands(r.MACs))
 	fmt.Fprintf(stdout, "native engine's CPU level: %s\n", r.CPULevel)
 	mem := r.Memory
 	fmt.Fprintf(stdout, "memory estimate at batch %d: %s = %s parameters + %s peak activations\n  (%s)\n",

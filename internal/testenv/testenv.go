@@ -98,3 +98,28 @@ func Require(t testing.TB, path, what string) {
 		t.Skipf("%s is missing: %v", what, err)
 	}
 }
+
+// LongEnv is the environment variable that turns on the long test tier:
+// cases too slow for every run of `go test ./...`, which CI runs after
+// the main tier (.ci/run).
+const LongEnv = "ONNXKIT_LONG_TESTS"
+
+// Long reports whether the long test tier is on.
+func Long() bool { return os.Getenv(LongEnv) != "" }
+
+// SkipUnlessLong skips the test, with what reason says it covers, unless
+// the long tier is on.
+func SkipUnlessLong(t testing.TB, reason string) {
+	t.Helper()
+	if !Long() {
+		t.Skipf("long tier (%s); run with %s=1", reason, LongEnv)
+	}
+}
+
+// SkipIfShort skips the test under -short with what it costs.
+func SkipIfShort(t testing.TB, cost string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skipf("-short: %s; run without -short", cost)
+	}
+}

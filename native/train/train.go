@@ -1,7 +1,9 @@
 // Package train trains a graph.Model built by package model on an image
 // data set with the native engine: seeded and deterministic for a given
 // thread count, checkpointed atomically every epoch, resumable after a
-// kill, with per-epoch metrics, curves and a confusion matrix.
+// kill, with per-epoch metrics and the test split's confusion matrix.
+// Progress is reported through Options.OnStep; drawing it, and the
+// report's pictures, are the caller's.
 package train
 
 import (
@@ -70,7 +72,8 @@ func DefaultConfig() Config {
 	}
 }
 
-// EpochMetrics are one epoch's figures.
+// EpochMetrics are one epoch's figures. ValLoss and ValAcc are zero when
+// the run has no validation split (see Result.Validated).
 type EpochMetrics struct {
 	Epoch     int     `json:"epoch"`
 	LR        float32 `json:"lr"`
@@ -88,10 +91,24 @@ type Options struct {
 	Checkpoint string
 	// Resume continues from Checkpoint when it exists.
 	Resume bool
-	// Progress receives the progress bar; nil for none.
-	Progress io.Writer
+	// OnStep, if set, is called after every training step, for a
+	// progress display.
+	OnStep func(StepProgress)
 	// Log receives a line per epoch; nil for none.
 	Log io.Writer
+}
+
+// StepProgress describes the training epoch in progress after one step.
+type StepProgress struct {
+	// Epoch counts from 1 to Epochs; Step from 1 to Steps within it.
+	Epoch, Epochs int
+	Step, Steps   int
+	// Loss and Accuracy are the means over the epoch's steps so far.
+	Loss, Accuracy float64
+	// Images is the number of images trained on in this epoch so far.
+	Images int
+	// Elapsed is the time since the epoch started.
+	Elapsed time.Duration
 }
 
 // Result is a finished run.
@@ -102,9 +119,15 @@ type Result struct {
 	Config  Config
 	Classes []string
 	History []EpochMetrics
-	// Test holds the evaluation of the held-out test split.
-	Test Evaluation
+	// Test holds the evaluation of the held-out test split; nil when the
+	// run has none (TestFrac 0) or has not finished.
+	Test *Evaluation
 }
+
+// Validated reports whether the run's epochs were evaluated on a
+// validation split, so that the History's ValLoss and ValAcc mean
+// something.
+func (r *Result) Validated() bool { return r.Config.ValFrac > 0 }
 
 // Trainer holds a run in progress.
 type Trainer struct {
@@ -134,6 +157,9 @@ func New(cfg Config, opts Options) (*Trainer, error) {
 	if cfg.Epochs < 1 || cfg.BatchSize < 1 || !(cfg.LR > 0) {
 		return nil, fmt.Errorf("train: epochs %d, batch %d and lr %g must be positive", cfg.Epochs, cfg.BatchSize, cfg.LR)
 	}
+	if cfg.Schedule == "plateau" && cfg.ValFrac == 0 {
+		return nil, fmt.Errorf("train: the plateau schedule follows the validation loss; it needs ValFrac above 0")
+	}
 	parallel.SetThreads(cfg.Threads)
 	spec, ok := model.Specs[cfg.Arch]
 	if !ok {
@@ -142,6 +168,16 @@ func New(cfg Config, opts Options) (*Trainer, error) {
 	trainSet, valSet, testSet, err := Splits(cfg)
 	if err != nil {
 		return nil, err
+	}
+	for _, sp := range []struct {
+		name string
+		frac float64
+		set  *data.Dataset
+	}{{"validation", cfg.ValFrac, valSet}, {"test", cfg.TestFrac, testSet}} {
+		if sp.frac > 0 && len(sp.set.Items) == 0 {
+			return nil, &EmptySplitError{Split: sp.name, Fraction: sp.frac,
+				Images: len(trainSet.Items) + len(valSet.Items) + len(testSet.Items), Classes: len(trainSet.Classes)}
+		}
 	}
 	t := &Trainer{cfg: cfg, opts: opts, classes: trainSet.Classes}
 	transform := data.DefaultTransform()
@@ -196,6 +232,23 @@ func New(cfg Config, opts Options) (*Trainer, error) {
 		}
 	}
 	return t, nil
+}
+
+// EmptySplitError reports a validation or test split that a positive
+// fraction left without images, because the classes are too small for it:
+// within each class the fraction of its images is rounded.
+type EmptySplitError struct {
+	// Split is "validation" or "test".
+	Split    string
+	Fraction float64
+	// Images and Classes describe the data set after MaxImages.
+	Images, Classes int
+}
+
+// Error says which split is empty and why.
+func (e *EmptySplitError) Error() string {
+	return fmt.Sprintf("train: the %s split is empty: %d images in %d classes, %g of each class rounds to none",
+		e.Split, e.Images, e.Classes, e.Fraction)
 }
 
 // Splits loads cfg's data set, caps it at MaxImages and splits it as a
@@ -278,8 +331,12 @@ func (t *Trainer) Run(ctx context.Context) (*Result, error) {
 			t.plateau.Observe(m.ValLoss)
 		}
 		if t.opts.Log != nil {
-			fmt.Fprintf(t.opts.Log, "epoch %d/%d: lr %.3g, train loss %.4f acc %.1f%%, val loss %.4f acc %.1f%%, %.0f s, %.1f images/s\n",
-				m.Epoch, t.cfg.Epochs, m.LR, m.TrainLoss, 100*m.TrainAcc, m.ValLoss, 100*m.ValAcc, m.Seconds, m.ImagesPS)
+			val := "no validation split"
+			if t.val != nil {
+				val = fmt.Sprintf("val loss %.4f acc %.1f%%", m.ValLoss, 100*m.ValAcc)
+			}
+			fmt.Fprintf(t.opts.Log, "epoch %d/%d: lr %.3g, train loss %.4f acc %.1f%%, %s, %.0f s, %.1f images/s\n",
+				m.Epoch, t.cfg.Epochs, m.LR, m.TrainLoss, 100*m.TrainAcc, val, m.Seconds, m.ImagesPS)
 		}
 		if t.opts.Checkpoint != "" {
 			if err := WriteCheckpoint(t.opts.Checkpoint, t.checkpoint()); err != nil {
@@ -293,11 +350,11 @@ func (t *Trainer) Run(ctx context.Context) (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		res.Test = ev
+		res.Test = &ev
 	}
 	if t.opts.Checkpoint != "" {
 		c := t.checkpoint()
-		c.Test = &res.Test
+		c.Test = res.Test
 		if err := WriteCheckpoint(t.opts.Checkpoint, c); err != nil {
 			return nil, fmt.Errorf("train: writing checkpoint: %w", err)
 		}
@@ -318,11 +375,7 @@ func FromCheckpoint(c *Checkpoint, opset int64) (*Result, error) {
 	}
 	cfg := c.Config
 	cfg.Opset = opset
-	res := &Result{Model: m, Config: cfg, Classes: c.Classes, History: c.History}
-	if c.Test != nil {
-		res.Test = *c.Test
-	}
-	return res, nil
+	return &Result{Model: m, Config: cfg, Classes: c.Classes, History: c.History, Test: c.Test}, nil
 }
 
 func (t *Trainer) runEpoch(ctx context.Context) (EpochMetrics, error) {
@@ -332,9 +385,9 @@ func (t *Trainer) runEpoch(ctx context.Context) (EpochMetrics, error) {
 		return EpochMetrics{}, err
 	}
 	defer it.Close()
-	bar := newProgress(t.opts.Progress, t.train.NumBatches(), fmt.Sprintf("epoch %d/%d", t.epoch+1, t.cfg.Epochs))
+	steps := t.train.NumBatches()
 	var lossSum float64
-	var correct, seen int
+	var correct, seen, step int
 	var lr float32
 	for {
 		if err := ctx.Err(); err != nil {
@@ -347,6 +400,7 @@ func (t *Trainer) runEpoch(ctx context.Context) (EpochMetrics, error) {
 		if err != nil {
 			return EpochMetrics{}, err
 		}
+		step++
 		lr = t.sched.LR(t.epoch, t.step)
 		loss, ok, err := t.trainStep(b, lr)
 		if err != nil {
@@ -356,9 +410,12 @@ func (t *Trainer) runEpoch(ctx context.Context) (EpochMetrics, error) {
 		correct += ok
 		seen += len(b.Labels)
 		t.step++
-		bar.update(float64(loss), float64(correct)/float64(seen), seen, time.Since(start))
+		if t.opts.OnStep != nil {
+			t.opts.OnStep(StepProgress{Epoch: t.epoch + 1, Epochs: t.cfg.Epochs, Step: step, Steps: steps,
+				Loss: lossSum / float64(seen), Accuracy: float64(correct) / float64(seen),
+				Images: seen, Elapsed: time.Since(start)})
+		}
 	}
-	bar.finish()
 	elapsed := time.Since(start)
 	m := EpochMetrics{Epoch: t.epoch + 1, LR: lr, TrainLoss: lossSum / float64(seen),
 		TrainAcc: float64(correct) / float64(seen), Seconds: elapsed.Seconds(),

@@ -2,7 +2,9 @@ package train
 
 import (
 	"context"
+	"errors"
 	"io"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -31,6 +33,9 @@ func quickConfig(dir string) Config {
 // class and checks that the training loss falls, and that the run is
 // deterministic: a second run's first epoch has exactly the same loss.
 func TestShortRunLearns(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains AlexNet for 6 epochs (about 40 s); run without -short")
+	}
 	dir := flowerstest.Prepare(t, t.TempDir(), 2)
 	cfg := quickConfig(dir)
 	cfg.Epochs = 5
@@ -73,6 +78,9 @@ func losses(h []EpochMetrics) []float64 {
 // resumes it here and checks that the final weights equal, bit for bit,
 // those of an uninterrupted run with the same seed.
 func TestKilledRunResumesExactly(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains AlexNet three times (about 60 s); run without -short")
+	}
 	dir := flowerstest.Prepare(t, t.TempDir(), 1)
 	cfg := quickConfig(dir)
 	cfg.BatchSize = 8
@@ -173,5 +181,61 @@ func TestCheckpointRoundTripAndCorruption(t *testing.T) {
 		if _, err := ReadCheckpoint(bad); err == nil {
 			t.Errorf("truncated to %d bytes: no error", n)
 		}
+	}
+}
+
+// TestEmptySplitIsAnError checks that a positive validation or test
+// fraction that leaves its split without images (2 images per class at
+// 0.15 round to none) is refused before any training, naming the split.
+func TestEmptySplitIsAnError(t *testing.T) {
+	dir := flowerstest.Prepare(t, t.TempDir(), 2)
+	for _, c := range []struct {
+		val, test float64
+		want      string
+	}{{0.15, 0, "validation"}, {0, 0.15, "test"}} {
+		cfg := quickConfig(dir)
+		cfg.ValFrac, cfg.TestFrac = c.val, c.test
+		_, err := New(cfg, Options{})
+		var empty *EmptySplitError
+		if !errors.As(err, &empty) || empty.Split != c.want || empty.Images != 34 || empty.Classes != 17 {
+			t.Errorf("val %g, test %g: error %v, want an EmptySplitError for the %s split of 34 images in 17 classes", c.val, c.test, err, c.want)
+		}
+	}
+}
+
+// TestOnStepReportsEveryStep checks the progress callback: one call per
+// step with 1-based counters that end at Steps, and running means that
+// match the epoch's metrics.
+func TestOnStepReportsEveryStep(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains AlexNet for an epoch (about 10 s); run without -short")
+	}
+	dir := flowerstest.Prepare(t, t.TempDir(), 1)
+	cfg := quickConfig(dir)
+	cfg.Epochs, cfg.BatchSize = 1, 8
+	var calls []StepProgress
+	tr, err := New(cfg, Options{OnStep: func(p StepProgress) { calls = append(calls, p) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := tr.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 17 images, batches of 8 with the last partial one dropped: 2 steps.
+	if len(calls) != 2 {
+		t.Fatalf("%d calls, want 2: %+v", len(calls), calls)
+	}
+	for i, p := range calls {
+		if p.Step != i+1 || p.Steps != 2 || p.Epoch != 1 || p.Epochs != 1 || p.Images != 8*(i+1) {
+			t.Errorf("call %d: %+v", i, p)
+		}
+	}
+	last, m := calls[len(calls)-1], res.History[0]
+	if math.Abs(last.Loss-m.TrainLoss) > 1e-12 || last.Accuracy != m.TrainAcc {
+		t.Errorf("last call: loss %v acc %v; the epoch's metrics say %v and %v", last.Loss, last.Accuracy, m.TrainLoss, m.TrainAcc)
+	}
+	if res.Test != nil || res.Validated() {
+		t.Errorf("a run without validation and test splits reports Test %v, Validated %v", res.Test, res.Validated())
 	}
 }
