@@ -66,12 +66,14 @@ func init() {
 // The values of qk_matmul_output_mode: which intermediate the fourth
 // output holds.
 const (
-	qkModeScores   = 0 // S
-	qkModeSoftcap  = 1 // C
-	qkModeMasked   = 2 // Z
-	qkModeSoftmax  = 3 // Pr
-	attentionInOut = 4 // outputs of the node
+	qkModeScores  = 0 // S
+	qkModeSoftcap = 1 // C
+	qkModeMasked  = 2 // Z
+	qkModeSoftmax = 3 // Pr
 )
+
+// attentionOutputs is the number of Attention's outputs.
+const attentionOutputs = 4
 
 // attention is the Attention operator with its attributes decoded.
 type attention struct {
@@ -82,7 +84,7 @@ type attention struct {
 	softcap         float64 // 0: none
 	mode            int
 	// wanted says which outputs the node names.
-	wanted [attentionInOut]bool
+	wanted [attentionOutputs]bool
 }
 
 func newAttention(n *graph.Node, opset int64) (Op, error) {
@@ -280,17 +282,17 @@ func maskLayoutOf(ms []int, d attentionDims) (maskLayout, error) {
 // attentionInputs are an Attention node's operands in the compute type T
 // (float32 for float32 and the 16-bit floats, float64 for float64).
 type attentionInputs[T floatNumber] struct {
-	d                attentionDims
-	q, k, v          []T // k and v: present_key/value when there is a past
-	presentK         []T // nil unless built
-	presentV         []T
-	maskF            []T    // float mask, or nil
-	maskB            []bool // bool mask, or nil
-	mask             maskLayout
-	nonpad           []int64
-	scale, softcap   T
-	causal           bool
-	opset24NonpadCut bool // causal offset from nonpad_kv_seqlen
+	d              attentionDims
+	q, k, v        []T // k and v: present_key/value when there is a past
+	presentK       []T // nil unless built
+	presentV       []T
+	maskF          []T    // float mask, or nil
+	maskB          []bool // bool mask, or nil
+	mask           maskLayout
+	nonpad         []int64
+	scale, softcap T
+	causal         bool
+	offsetByNonpad bool // the causal offset is nonpad_kv_seqlen[b] - Sq
 }
 
 // prepareAttention converts the inputs to T and builds present_key and
@@ -340,7 +342,7 @@ func prepareAttention[T floatNumber](op *attention, in []*tensor.Tensor, d atten
 			return nil, fmt.Errorf("nonpad_kv_seqlen %v must hold one length per batch (%d)", np.Shape, d.batch)
 		}
 		a.nonpad = vals
-		a.opset24NonpadCut = d.pastLen == 0 && pk == nil
+		a.offsetByNonpad = d.pastLen == 0 && pk == nil
 	}
 	scale := op.scale
 	if scale == 0 {
@@ -401,7 +403,7 @@ func (a *attentionInputs[T]) biasRow(bias []T, b, h, i int) bool {
 	}
 	if a.causal {
 		offset := d.pastLen
-		if a.opset24NonpadCut {
+		if a.offsetByNonpad {
 			offset = int(a.nonpad[b]) - d.qLen
 		}
 		for j := max(i+offset+1, 0); j < len(bias); j++ {
@@ -633,7 +635,7 @@ func attentionForward[T floatNumber](op *attention, ctx *Context, in []*tensor.T
 		}
 	})
 	ctx.Pool.Put(probsT)
-	out := make([]*tensor.Tensor, attentionInOut)
+	out := make([]*tensor.Tensor, attentionOutputs)
 	out[0] = storeData(dt, yShape, y)
 	if op.wanted[1] {
 		out[1] = storeData(dt, []int{d.batch, d.kvHeads, d.total, d.headDim}, a.presentK)

@@ -390,3 +390,21 @@ func TestExp32MatchesMathExp(t *testing.T) {
 		t.Error("exp32(NaN) is not NaN")
 	}
 }
+
+func TestAttentionEmptySizes(t *testing.T) {
+	f := func(shape ...int) *tensor.Tensor { return tensor.Float32(shape...) }
+	for _, tc := range []struct {
+		name    string
+		q, k, v *tensor.Tensor
+		y       []int
+	}{
+		{"no queries", f(1, 2, 0, 4), f(1, 2, 3, 4), f(1, 2, 3, 5), []int{1, 2, 0, 5}},
+		{"no keys", f(1, 2, 2, 4), f(1, 2, 0, 4), f(1, 2, 0, 5), []int{1, 2, 2, 5}},
+		{"no batch", f(0, 2, 2, 4), f(0, 2, 3, 4), f(0, 2, 3, 5), []int{0, 2, 2, 5}},
+	} {
+		n := testNode("Attention", graph.IntAttr("is_causal", 1))
+		out := runNode(t, n, 23, tc.q, tc.k, tc.v)
+		// Without keys every row is fully masked: Y is 0.
+		checkTensor(t, tc.name, out[0], tc.y, make([]float64, productOf(tc.y)), tolExact)
+	}
+}
