@@ -297,7 +297,7 @@ type attentionInputs[T floatNumber] struct {
 
 // prepareAttention converts the inputs to T and builds present_key and
 // present_value when there is a past or they are wanted.
-func prepareAttention[T floatNumber](op *attention, in []*tensor.Tensor, d attentionDims) (*attentionInputs[T], error) {
+func prepareAttention[T floatNumber](ctx *Context, op *attention, in []*tensor.Tensor, d attentionDims) (*attentionInputs[T], error) {
 	a := &attentionInputs[T]{d: d, causal: op.causal}
 	a.q = computeData(in[0]).([]T)
 	k, v := computeData(in[1]).([]T), computeData(in[2]).([]T)
@@ -307,8 +307,8 @@ func prepareAttention[T floatNumber](op *attention, in []*tensor.Tensor, d atten
 		if pk != nil {
 			pastK, pastV = computeData(pk).([]T), computeData(pv).([]T)
 		}
-		a.presentK = concatKV(pastK, k, d, d.headDim)
-		a.presentV = concatKV(pastV, v, d, d.vHeadDim)
+		a.presentK = concatKV(outputBuffer[T](ctx, d.batch*d.kvHeads*d.total*d.headDim), pastK, k, d, d.headDim)
+		a.presentV = concatKV(outputBuffer[T](ctx, d.batch*d.kvHeads*d.total*d.vHeadDim), pastV, v, d, d.vHeadDim)
 	}
 	if d.pastLen > 0 {
 		a.k, a.v = a.presentK, a.presentV
@@ -352,10 +352,10 @@ func prepareAttention[T floatNumber](op *attention, in []*tensor.Tensor, d atten
 	return a, nil
 }
 
-// concatKV returns past (nil: none) followed by the new keys or values x
-// (3- or 4-D as d says) as a [B, Hkv, T, dh] tensor's data.
-func concatKV[T floatNumber](past, x []T, d attentionDims, dh int) []T {
-	out := make([]T, d.batch*d.kvHeads*d.total*dh)
+// concatKV writes past (nil: none) followed by the new keys or values x
+// (3- or 4-D as d says) into out, a [B, Hkv, T, dh] tensor's data, and
+// returns it.
+func concatKV[T floatNumber](out, past, x []T, d attentionDims, dh int) []T {
 	src := view4(d.kvHeads, d.kvLen, dh)
 	if d.threeD {
 		src = view3(d.kvHeads, d.kvLen, dh)
@@ -601,7 +601,7 @@ func (op *attention) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tenso
 }
 
 func attentionForward[T floatNumber](op *attention, ctx *Context, in []*tensor.Tensor, d attentionDims) ([]*tensor.Tensor, error) {
-	a, err := prepareAttention[T](op, in, d)
+	a, err := prepareAttention[T](ctx, op, in, d)
 	if err != nil {
 		return nil, err
 	}
@@ -610,13 +610,13 @@ func attentionForward[T floatNumber](op *attention, ctx *Context, in []*tensor.T
 	if d.threeD {
 		yShape = []int{d.batch, d.qLen, d.qHeads * d.vHeadDim}
 	}
-	y := make([]T, tensor.NumElements(yShape))
+	y := outputBuffer[T](ctx, tensor.NumElements(yShape))
 	plane := d.qLen * d.total
 	probsT := attentionScratch[T](ctx, d.batch*d.qHeads*plane)
 	probs := tensorData[T](probsT)
 	var qk []T
 	if op.wanted[3] {
-		qk = make([]T, d.batch*d.qHeads*plane)
+		qk = outputBuffer[T](ctx, d.batch*d.qHeads*plane)
 	}
 	heads := d.batch * d.qHeads
 	g := serialGemm()
@@ -659,6 +659,12 @@ func attentionScratch[T floatNumber](ctx *Context, n int) *tensor.Tensor {
 	return tensor.New(graph.Float64, n)
 }
 
+// outputBuffer returns n values of T that the caller overwrites
+// entirely, float32 ones from the pool.
+func outputBuffer[T floatNumber](ctx *Context, n int) []T {
+	return tensorData[T](attentionScratch[T](ctx, n))
+}
+
 // tensorData returns t's data as []T.
 func tensorData[T floatNumber](t *tensor.Tensor) []T { return t.Data.([]T) }
 
@@ -679,7 +685,7 @@ func (op *attention) Backward(ctx *Context, in, out, gradOut []*tensor.Tensor) (
 }
 
 func attentionBackward[T floatNumber](op *attention, ctx *Context, in, gradOut []*tensor.Tensor, d attentionDims) ([]*tensor.Tensor, error) {
-	a, err := prepareAttention[T](op, in, d)
+	a, err := prepareAttention[T](ctx, op, in, d)
 	if err != nil {
 		return nil, err
 	}

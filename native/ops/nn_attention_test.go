@@ -408,3 +408,37 @@ func TestAttentionEmptySizes(t *testing.T) {
 		checkTensor(t, tc.name, out[0], tc.y, make([]float64, productOf(tc.y)), tolExact)
 	}
 }
+
+// TestAttentionOverwritesPooledBuffers runs each case twice on one pool,
+// handing the first run's outputs back filled with NaN in between: the
+// second run must overwrite every element it reuses.
+func TestAttentionOverwritesPooledBuffers(t *testing.T) {
+	for i, c := range attentionCases {
+		op := buildOp(t, c.node(), 24)
+		in := c.inputs(c.data(rand.New(rand.NewPCG(uint64(i), 7))), graph.Float32)
+		ctx := &Context{Pool: NewPool()}
+		first, err := op.Forward(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := make([][]float64, len(first))
+		for j, y := range first {
+			if y != nil {
+				want[j] = testValues(t, y)
+				for k := range y.F32() {
+					y.F32()[k] = float32(math.NaN())
+				}
+				ctx.Pool.Put(y)
+			}
+		}
+		second, err := op.Forward(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for j, y := range second {
+			if y != nil {
+				checkTensor(t, fmt.Sprintf("%s output %d", c.name, j), y, y.Shape, want[j], tolExact)
+			}
+		}
+	}
+}
