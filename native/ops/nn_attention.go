@@ -80,7 +80,8 @@ type attention struct {
 	opset           int64
 	causal          bool
 	qHeads, kvHeads int     // 0: not given (4-D inputs carry them)
-	scale           float64 // 0: 1/sqrt(D)
+	scale           float64 // when hasScale; else 1/sqrt(D)
+	hasScale        bool
 	softcap         float64 // 0: none
 	mode            int
 	// wanted says which outputs the node names.
@@ -111,7 +112,7 @@ func newAttention(n *graph.Node, opset int64) (Op, error) {
 		if err != nil {
 			return nil, err
 		}
-		op.scale = float64(s)
+		op.scale, op.hasScale = float64(s), true
 	}
 	c, err := n.AttrFloat("softcap", 0)
 	if err != nil {
@@ -345,7 +346,7 @@ func prepareAttention[T floatNumber](ctx *Context, op *attention, in []*tensor.T
 		a.offsetByNonpad = d.pastLen == 0 && pk == nil
 	}
 	scale := op.scale
-	if scale == 0 {
+	if !op.hasScale {
 		scale = 1 / math.Sqrt(float64(d.headDim))
 	}
 	a.scale, a.softcap = T(scale), T(op.softcap)
