@@ -57,6 +57,7 @@ import (
 	"github.com/onnxkit/onnxkit/native/linalg"
 	"github.com/onnxkit/onnxkit/native/parallel"
 	"github.com/onnxkit/onnxkit/native/tensor"
+	"github.com/onnxkit/onnxkit/native/vec"
 )
 
 func init() {
@@ -479,10 +480,7 @@ func (a *attentionInputs[T]) scoresRows(g linalg.Gemm, b, h int, z, capped, qk, 
 		copy(qk, z)
 	}
 	if a.softcap > 0 {
-		c := float64(a.softcap)
-		for i, v := range z {
-			z[i] = T(c * math.Tanh(float64(v)/c))
-		}
+		softcapInPlace(z, a.softcap)
 	}
 	if capped != nil {
 		copy(capped, z)
@@ -538,12 +536,14 @@ func softmaxRow[T floatNumber](row []T, live bool) {
 }
 
 // softmaxRow32 is softmaxRow's float32 path, row's maximum m given:
-// exp32 instead of float64's math.Exp, sum in float64.
+// vec's float32 exponential, the sum in float64.
 func softmaxRow32(row []float32, m float32) {
+	for j := range row {
+		row[j] -= m
+	}
+	vec.Exp(row, row)
 	sum := 0.0
-	for j, v := range row {
-		e := exp32(v - m)
-		row[j] = e
+	for _, e := range row {
 		sum += float64(e)
 	}
 	inv := float32(1 / sum)
@@ -552,28 +552,23 @@ func softmaxRow32(row []float32, m float32) {
 	}
 }
 
-// Constants of exp32: ln 2 split in a part exact in float32 and the
-// rest, and 1/ln 2.
-const (
-	ln2Hi  = 0.693145751953125
-	ln2Lo  = 1.428606765330187045e-06
-	log2e  = 1.44269504088896341
-	expMin = -87.33654 // below, e^x is under float32's smallest normal
-)
-
-// exp32 returns e^x for x <= 0 (a softmax's shifted scores) within about
-// 2 ulp of float32: x = k ln2 + r with |r| <= ln2/2, e^r by its Taylor
-// polynomial to r⁷ (truncation below 2e-8 relative), times 2^k built in
-// the exponent bits. Arguments under expMin give 0; NaN stays NaN.
-func exp32(x float32) float32 {
-	if x < expMin {
-		return 0
+// softcapInPlace replaces z by c·tanh(z/c), through vec's float32 tanh
+// for float32.
+func softcapInPlace[T floatNumber](z []T, c T) {
+	if z32, ok := any(z).([]float32); ok {
+		c32 := float32(c)
+		for i := range z32 {
+			z32[i] /= c32
+		}
+		vec.Tanh(z32, z32)
+		for i := range z32 {
+			z32[i] *= c32
+		}
+		return
 	}
-	ki := int32(x*log2e - 0.5) // x <= 0: rounds to nearest, truncating toward 0
-	k := float32(ki)
-	r := x - k*ln2Hi - k*ln2Lo
-	p := 1 + r*(1+r*(1.0/2+r*(1.0/6+r*(1.0/24+r*(1.0/120+r*(1.0/720+r*(1.0/5040)))))))
-	return p * math.Float32frombits(uint32(ki+127)<<23)
+	for i, v := range z {
+		z[i] = c * T(math.Tanh(float64(v/c)))
+	}
 }
 
 // Forward computes Y and the wanted present_key, present_value and

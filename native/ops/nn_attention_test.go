@@ -366,31 +366,6 @@ func BenchmarkAttention(b *testing.B) {
 	}
 }
 
-func TestExp32MatchesMathExp(t *testing.T) {
-	rng := rand.New(rand.NewPCG(3, 2))
-	worst := 0.0
-	for i := range 200000 {
-		x := float32(-88 * rng.Float64())
-		if i < 1000 {
-			x = float32(-float64(i) * 1e-3) // near 0, where softmax's largest terms are
-		}
-		got, want := float64(exp32(x)), math.Exp(float64(x))
-		if want < 0x1p-126 {
-			if got != 0 && math.Abs(got-want) > 0x1p-126 {
-				t.Fatalf("exp32(%g) = %g, want %g", x, got, want)
-			}
-			continue
-		}
-		worst = max(worst, math.Abs(got-want)/want)
-	}
-	if worst > 2.5e-7 { // about 2 ulp of float32
-		t.Errorf("exp32: largest relative error %g, want at most 2.5e-7", worst)
-	}
-	if !math.IsNaN(float64(exp32(float32(math.NaN())))) {
-		t.Error("exp32(NaN) is not NaN")
-	}
-}
-
 func TestAttentionEmptySizes(t *testing.T) {
 	f := func(shape ...int) *tensor.Tensor { return tensor.Float32(shape...) }
 	for _, tc := range []struct {
