@@ -1,7 +1,9 @@
 package ops
 
 // Smooth activations of transformers, elementwise (Y has X's shape),
-// floats only, computed in float64 and rounded:
+// floats only, computed in float64 and rounded, except Swish and Gelu's
+// tanh form on float32, computed in float32 through vec's Sigmoid and
+// Tanh:
 //
 //	                                                                       opsets
 //	Gelu(x)  = x Φ(x) = 0.5 x (1 + erf(x/√2))              approximate="none"  20
@@ -21,6 +23,7 @@ import (
 	"github.com/onnxkit/onnxkit/graph"
 	"github.com/onnxkit/onnxkit/native/parallel"
 	"github.com/onnxkit/onnxkit/native/tensor"
+	"github.com/onnxkit/onnxkit/native/vec"
 )
 
 func init() {
@@ -28,9 +31,12 @@ func init() {
 	Register(graph.DefaultDomain, "Swish", 24, newSwish)
 }
 
-// smoothActivation is Gelu or Swish: f and its derivative df.
+// smoothActivation is Gelu or Swish: f and its derivative df, and f32,
+// when not nil, f over a float32 chunk in float32 arithmetic (dst and
+// src of equal length).
 type smoothActivation struct {
 	f, df func(float64) float64
+	f32   func(dst, src []float32)
 }
 
 // geluTanhK is √(2/π), geluTanhC the cubic coefficient of Gelu's tanh
@@ -60,6 +66,15 @@ func newGelu(n *graph.Node, _ int64) (Op, error) {
 				t := math.Tanh(geluTanhK * (x + geluTanhC*x*x*x))
 				return 0.5*(1+t) + 0.5*x*(1-t*t)*geluTanhK*(1+3*geluTanhC*x*x)
 			},
+			f32: func(dst, src []float32) {
+				for i, x := range src {
+					dst[i] = geluTanhK * (x + geluTanhC*x*x*x)
+				}
+				vec.Tanh(dst, dst)
+				for i, x := range src {
+					dst[i] = 0.5 * x * (1 + dst[i])
+				}
+			},
 		}, nil
 	}
 	return nil, attrError(n, "approximate", "is %q, want \"none\" or \"tanh\"", approx)
@@ -77,6 +92,15 @@ func newSwish(n *graph.Node, _ int64) (Op, error) {
 			s := sigmoid(alpha * x)
 			return s + alpha*x*s*(1-s)
 		},
+		f32: func(dst, src []float32) {
+			for i, x := range src {
+				dst[i] = a32 * x
+			}
+			vec.Sigmoid(dst, dst)
+			for i, x := range src {
+				dst[i] *= x
+			}
+		},
 	}, nil
 }
 
@@ -85,7 +109,14 @@ func (op *smoothActivation) Forward(ctx *Context, in []*tensor.Tensor) ([]*tenso
 	if err := checkArity(in, 1, 1); err != nil {
 		return nil, err
 	}
-	return mapFloatTensor(ctx, in[0], op.f)
+	x := in[0]
+	if op.f32 == nil || x.DType != graph.Float32 {
+		return mapFloatTensor(ctx, x, op.f)
+	}
+	y := ctx.Float32(x.Shape...)
+	src, dst := x.F32(), y.F32()
+	parallel.For(len(src), ewGrain/16, func(lo, hi int) { op.f32(dst[lo:hi], src[lo:hi]) })
+	return []*tensor.Tensor{y}, nil
 }
 
 // Backward computes dX = dY f'(X).

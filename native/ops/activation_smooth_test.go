@@ -1,6 +1,7 @@
 package ops
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -30,7 +31,7 @@ func TestSmoothActivationsMatchPyTorch(t *testing.T) {
 		for _, dtype := range []graph.DType{graph.Float32, graph.Float64, graph.Float16} {
 			out := runNode(t, tc.node, tc.opset, testTensor(dtype, []int{len(smoothInputs)}, smoothInputs))
 			tol := map[graph.DType]tolerance{graph.Float32: tolF32, graph.Float64: tolF64, graph.Float16: tolF16}[dtype]
-			if tc.name == "Swish alpha 0.7" && dtype != graph.Float16 {
+			if tc.name == "Swish alpha 0.7" && dtype == graph.Float64 {
 				// alpha is a float32 attribute: 0.7 is 0.699999988.
 				tol = tolerance{name: "float32 alpha", abs: 1e-7, rel: 1e-7}
 			}
@@ -39,6 +40,28 @@ func TestSmoothActivationsMatchPyTorch(t *testing.T) {
 	}
 	swish := runNode(t, testNode("Swish"), 24, float32s([]int{2}, 1, -2))
 	checkTensor(t, "Swish default alpha", swish[0], []int{2}, []float64{0.7310585786300049, -0.23840584404423515}, tolF32)
+}
+
+// TestSmoothActivationsFloat32 compares the float32 kernels, over chunks
+// of the cores, with the float64 definitions on many random inputs.
+func TestSmoothActivationsFloat32(t *testing.T) {
+	rng := rand.New(rand.NewPCG(20, 32))
+	x := randomUniform(rng, 1<<17, -12, 12, false)
+	defs := map[string]func(float64) float64{
+		"Gelu":            func(v float64) float64 { return 0.5 * v * (1 + math.Erf(v/math.Sqrt2)) },
+		"Gelu tanh":       func(v float64) float64 { return 0.5 * v * (1 + math.Tanh(math.Sqrt(2/math.Pi)*(v+0.044715*v*v*v))) },
+		"Swish alpha 0.7": func(v float64) float64 { return v / (1 + math.Exp(-float64(float32(0.7))*v)) },
+	}
+	for _, tc := range smoothTables {
+		in := testTensor(graph.Float32, []int{len(x)}, x)
+		xs := testValues(t, in)
+		want := make([]float64, len(xs))
+		for i, v := range xs {
+			want[i] = defs[tc.name](v)
+		}
+		out := runNode(t, tc.node, tc.opset, in)
+		checkTensor(t, tc.name+" float32", out[0], in.Shape, want, tolF32)
+	}
 }
 
 func TestSmoothActivationsBackwardMatchesFiniteDifferences(t *testing.T) {
