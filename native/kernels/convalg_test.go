@@ -119,6 +119,14 @@ func (c *convSuiteCase) run(t *testing.T, p ConvParams, pass convPass) {
 		y := make([]float32, len(c.y))
 		ConvForward(&p, c.x, c.w, c.b, y)
 		checkMagnitudes(t, what, y, c.y, c.yMag)
+		// With the fused ReLU: max(0, ·) of the same reference.
+		p.ReLU = true
+		ConvForward(&p, c.x, c.w, c.b, y)
+		relu := make([]float64, len(c.y))
+		for i, v := range c.y {
+			relu[i] = max(v, 0)
+		}
+		checkMagnitudes(t, what+" relu", y, relu, c.yMag)
 	case convFilterPass:
 		dw := append([]float32(nil), c.dw0...)
 		ConvBackward(&p, c.x, c.w, nil, c.dy, nil, dw, nil)
@@ -145,7 +153,8 @@ func checkMagnitudes(t *testing.T, what string, got []float32, want, mag []float
 
 // TestConvAlgorithms is the shared suite of the convolution algorithms:
 // every algorithm, forced, at every CPU level the machine has, computes
-// the forward pass, dW and dX of every shape of convSuiteShapes that it
+// the forward pass (with bias, without and with the fused ReLU), dW and
+// dX of every shape of convSuiteShapes that it
 // can, against the direct loops in float64, with the GEMM of that level
 // and with linalg.Naive (which implements none of linalg's optional
 // interfaces, so that the window algorithms must decline). The pairs an
