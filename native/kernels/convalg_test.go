@@ -46,6 +46,8 @@ func convSuiteShapes(short bool) []ConvParams {
 		conv2D(1, 3, 5, 5, 5, 3, 3, 1, 4, 1, 1),     // padding larger than the kernel, 3x3
 		conv2D(2, 5, 11, 13, 7, 3, 3, 1, 1, 1, 1),   // prime sizes, 3x3
 		conv2D(2, 3, 13, 11, 7, 5, 5, 1, 2, 1, 1),   // prime sizes, 5x5
+		conv2D(3, 4, 8, 9, 4, 5, 5, 1, 1, 1, 2),     // 5x5 with groups, padded less than the adjoint's
+		conv2D(1, 2, 5, 5, 1, 5, 5, 1, 2, 1, 1),     // 5x5, one output channel
 		conv2D(1, 3, 9, 9, 5, 3, 3, 1, 0, 1, 1),     // no padding: the adjoint computes more outputs
 		conv2D(2, 3, 9, 9, 5, 3, 3, 2, 1, 1, 1),     // strided
 		conv2D(2, 3, 27, 27, 7, 11, 11, 4, 0, 1, 1), // AlexNet's conv1 in small
