@@ -225,6 +225,10 @@ func checkAgainst(t *testing.T, g linalg.Gemm, tc gemmCase, a []float32, lda int
 // edgeSizes straddle the micro-tile sizes (4, 6, 12, 16, 32) of every kernel.
 var edgeSizes = []int{1, 2, 3, 7, 15, 16, 17, 31, 33, 64, 65}
 
+// shortEdgeSizes are the sizes of the fast tier (go test -short): one on
+// each side of the AVX2 and AVX-512 panel widths, and a single element.
+var shortEdgeSizes = []int{1, 7, 16, 17, 33}
+
 // scalars are the (alpha, beta) pairs the cases cycle through.
 var scalars = [][2]float32{{1, 0}, {1, 1}, {0.75, -1.5}, {-2, 0}, {1, 0.5}, {0, 2}, {0.5, 1}}
 
@@ -232,13 +236,21 @@ var scalars = [][2]float32{{1, 0}, {1, 1}, {0.75, -1.5}, {-2, 0}, {1, 0.5}, {0, 
 // from edgeSizes (with varied padding and scalars), then shapes larger
 // than the cache blocks (several kc and mc blocks, n beyond nc), shapes
 // that Blocked computes as C^T, k = 0 and empty matrices.
+//
+// In the fast tier the edge sizes are shortEdgeSizes and the shapes beyond
+// the cache blocks are left out.
 func gemmCases() []gemmCase {
 	var cases []gemmCase
 	idx := 0
+	sizes, large := edgeSizes, [][3]int{{300, 97, 600}, {150, 4200, 5}, {37, 45, 1100}, {1, 500, 300}, {500, 1, 300},
+		{1, 4100, 1001}, {1001, 1, 4100}, {64, 17, 300}, {40, 34, 700}, {13, 9, 0}, {0, 5, 7}, {6, 0, 3}}
+	if testing.Short() {
+		sizes, large = shortEdgeSizes, [][3]int{{64, 17, 300}, {40, 34, 700}, {13, 9, 0}, {0, 5, 7}, {6, 0, 3}}
+	}
 	for _, tr := range [][2]bool{{false, false}, {false, true}, {true, false}, {true, true}} {
-		for _, m := range edgeSizes {
-			for _, n := range edgeSizes {
-				for _, k := range edgeSizes {
+		for _, m := range sizes {
+			for _, n := range sizes {
+				for _, k := range sizes {
 					s := scalars[idx%len(scalars)]
 					cases = append(cases, gemmCase{tr[0], tr[1], m, n, k, idx % 3, (idx / 3) % 2, idx % 5, s[0], s[1]})
 					idx++
@@ -248,9 +260,7 @@ func gemmCases() []gemmCase {
 		// (64, 17, 300) and (500, 1, 300) fit the tiles better transposed,
 		// or with B transposed, 17's last column as dot products, as
 		// (40, 34, 700)'s last two.
-		for _, sh := range [][3]int{{300, 97, 600}, {150, 4200, 5}, {37, 45, 1100}, {1, 500, 300}, {500, 1, 300},
-			{1, 4100, 1001}, {1001, 1, 4100},
-			{64, 17, 300}, {40, 34, 700}, {13, 9, 0}, {0, 5, 7}, {6, 0, 3}} {
+		for _, sh := range large {
 			for _, s := range scalars[:3] {
 				cases = append(cases, gemmCase{tr[0], tr[1], sh[0], sh[1], sh[2], 1, 2, 3, s[0], s[1]})
 			}
