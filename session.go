@@ -67,12 +67,13 @@ const (
 	// BatchNormalization into the Conv or Gemm next to it.
 	OptimizeAll Optimization = iota
 	// OptimizeBasic strips Dropout and Identity, folds constant
-	// computations and removes dead nodes (passes.Inference), and lets
-	// the engine fuse Conv or Gemm with the Relu that follows.
+	// computations and removes dead nodes (passes.Inference).
 	OptimizeBasic
-	// OptimizeNone runs the graph as given, every node as its own
-	// operator. A session that trains (Forward with Training) needs it:
-	// the other levels remove Dropout and fold BatchNormalization.
+	// OptimizeNone runs the graph as given. (At every level the engine
+	// applies a Relu in the epilogue of the Conv or Gemm it follows,
+	// with results bitwise those of the two nodes; see native.Run.) A
+	// session that trains (Forward with Training) needs it: the other
+	// levels remove Dropout and fold BatchNormalization.
 	OptimizeNone
 )
 
@@ -135,7 +136,7 @@ func NewSession(m *graph.Model, opts Options) (*Session, error) {
 			return nil, fmt.Errorf("onnxkit: optimising the model (OptimizeNone skips it): %w", err)
 		}
 	}
-	prog, err := native.CompileWith(plan, native.CompileOptions{Plain: opts.Optimization == OptimizeNone})
+	prog, err := native.Compile(plan)
 	if err != nil {
 		return nil, err
 	}

@@ -162,24 +162,10 @@ type step struct {
 // under the opset that m imports for the node's domain. All unsupported
 // operators and malformed nodes are reported at once in a *CompileError.
 func Compile(m *graph.Model) (*Program, error) {
-	return CompileWith(m, CompileOptions{})
-}
-
-// CompileOptions tunes CompileWith.
-type CompileOptions struct {
-	// Plain runs every node as its own operator: no Conv or Gemm
-	// applies the Relu that reads its output, and no MaxPool skips the
-	// argmax that nobody reads (see Run). The results are the same
-	// bitwise; only time and memory differ.
-	Plain bool
-}
-
-// CompileWith is Compile with options.
-func CompileWith(m *graph.Model, opts CompileOptions) (*Program, error) {
 	if m == nil || m.Graph == nil {
 		return nil, errors.New("native: model has no graph")
 	}
-	p, err := compileGraph(m, m.Graph, m.Graph, opts)
+	p, err := compileGraph(m, m.Graph, m.Graph)
 	if err != nil {
 		return nil, err
 	}
@@ -194,8 +180,8 @@ func CompileWith(m *graph.Model, opts CompileOptions) (*Program, error) {
 // run time with the other inputs. Gradient nodes in g differentiate parts
 // of home, the graph they belong to (g itself, except when g is such a
 // part).
-func compileGraph(m *graph.Model, g, home *graph.Graph, opts CompileOptions) (*Program, error) {
-	sc := &scope{model: m, home: home, opts: opts}
+func compileGraph(m *graph.Model, g, home *graph.Graph) (*Program, error) {
+	sc := &scope{model: m, home: home}
 	values := len(g.Inputs) + len(g.Initializers) + len(g.Nodes)
 	p := &Program{model: m, graph: g, slots: make(map[string]int, values), consts: map[int]*tensor.Tensor{}, constBuffers: map[*float32]bool{}}
 	defined := make(map[string]bool, values)
@@ -249,7 +235,7 @@ func compileGraph(m *graph.Model, g, home *graph.Graph, opts CompileOptions) (*P
 			continue
 		}
 		s := step{node: n, op: op, absorbedFrom: -1}
-		if l, ok := op.(ops.Leaner); ok && !opts.Plain {
+		if l, ok := op.(ops.Leaner); ok {
 			if lean := l.Lean(); lean != op {
 				s.lean = lean
 			}
@@ -314,9 +300,7 @@ func compileGraph(m *graph.Model, g, home *graph.Graph, opts CompileOptions) (*P
 	for _, name := range p.captures {
 		p.keep[p.slots[name]] = true
 	}
-	if !opts.Plain {
-		p.fuseActivations()
-	}
+	p.fuseActivations()
 	return p, nil
 }
 

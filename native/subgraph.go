@@ -12,11 +12,10 @@ import (
 
 // scope is the ops.Scope of the nodes of one graph being compiled: the
 // model gives the opsets of subgraphs, home is the graph that Gradient
-// nodes differentiate parts of, opts are the main graph's options.
+// nodes differentiate parts of.
 type scope struct {
 	model *graph.Model
 	home  *graph.Graph
-	opts  CompileOptions
 }
 
 // Compile compiles a graph attribute. Names it reads without defining
@@ -26,7 +25,7 @@ func (s *scope) Compile(g *graph.Graph) (ops.Subgraph, error) {
 	if g == nil {
 		return nil, fmt.Errorf("subgraph is missing")
 	}
-	p, err := compileGraph(s.model, g, g, s.opts)
+	p, err := compileGraph(s.model, g, g)
 	if err != nil {
 		return nil, fmt.Errorf("subgraph %q: %w", g.Name, err)
 	}
@@ -98,7 +97,7 @@ func (s *scope) Slice(inputs, outputs []string) (ops.Subgraph, error) {
 			slice.Nodes = append(slice.Nodes, n)
 		}
 	}
-	p, err := compileGraph(s.model, slice, g, s.opts)
+	p, err := compileGraph(s.model, slice, g)
 	if err != nil {
 		return nil, err
 	}
