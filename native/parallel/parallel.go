@@ -28,8 +28,12 @@ func SetThreads(n int) {
 // goroutine: With's count inside a call of With, SetThreads' outside.
 func Threads() int {
 	if scoped.Load() > 0 {
-		if n, ok := perGoroutine.Load(goroutineKey()); ok {
-			return n.(int)
+		key := goroutineKey()
+		perGoroutine.RLock()
+		n, ok := perGoroutine.count[key]
+		perGoroutine.RUnlock()
+		if ok {
+			return n
 		}
 	}
 	return int(threads.Load())
@@ -39,10 +43,15 @@ func Threads() int {
 // call For without a thread count (their signatures have none), so With
 // ties the count to the goroutine that runs the call and to the workers
 // For starts from it. scoped counts the goroutines with a count of their
-// own, so that outside With, Threads reads one atomic.
+// own, so that outside With, Threads reads one atomic. (A plain map
+// under a lock rather than a sync.Map: storing a key again allocates
+// nothing.)
 var (
 	scoped       atomic.Int32
-	perGoroutine sync.Map // goroutineKey() -> int
+	perGoroutine = struct {
+		sync.RWMutex
+		count map[uintptr]int // by goroutineKey()
+	}{count: map[uintptr]int{}}
 )
 
 // With calls f with For using n goroutines (n < 1: SetThreads' count)
@@ -53,19 +62,33 @@ func With(n int, f func()) {
 	if n < 1 {
 		n = int(threads.Load())
 	}
-	id := goroutineKey()
-	prev, had := perGoroutine.Load(id)
-	perGoroutine.Store(id, n)
-	scoped.Add(1)
-	defer func() {
-		if had {
-			perGoroutine.Store(id, prev)
-		} else {
-			perGoroutine.Delete(id)
-		}
-		scoped.Add(-1)
-	}()
+	key, prev, had := enter(n)
+	defer leave(key, prev, had)
 	f()
+}
+
+// enter gives the calling goroutine the count n, and returns what leave
+// needs to restore the one it had.
+func enter(n int) (key uintptr, prev int, had bool) {
+	key = goroutineKey()
+	perGoroutine.Lock()
+	prev, had = perGoroutine.count[key]
+	perGoroutine.count[key] = n
+	perGoroutine.Unlock()
+	scoped.Add(1)
+	return key, prev, had
+}
+
+// leave undoes enter.
+func leave(key uintptr, prev int, had bool) {
+	perGoroutine.Lock()
+	if had {
+		perGoroutine.count[key] = prev
+	} else {
+		delete(perGoroutine.count, key)
+	}
+	perGoroutine.Unlock()
+	scoped.Add(-1)
 }
 
 // For calls body on disjoint ranges [lo, hi) that together cover [0, n),
@@ -99,10 +122,10 @@ func For(n, grain int, body func(lo, hi int)) {
 		go func() {
 			defer wg.Done()
 			if inherit {
-				With(threads, func() { body(lo, hi) })
-			} else {
-				body(lo, hi)
+				key, prev, had := enter(threads)
+				defer leave(key, prev, had)
 			}
+			body(lo, hi)
 		}()
 	}
 	body(0, min(chunk, n))
