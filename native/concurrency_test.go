@@ -272,3 +272,46 @@ func TestRunRejectsMalformedInputs(t *testing.T) {
 		t.Fatalf("a run after the refused ones: %v", err)
 	}
 }
+
+// TestConcurrentSubgraphRuns runs a nest of 30 Ifs from 8 goroutines with
+// random inputs and both conditions: the bodies are programs of their
+// own, each with its own run states. With c true the result is Relu(x)
+// from the innermost body, with c false Neg(x) from the outermost else.
+func TestConcurrentSubgraphRuns(t *testing.T) {
+	prog, err := Compile(nestedIf(30))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := range 40 {
+				x := randomInput(uint64(100*g+r), 4)
+				c := (g+r)%2 == 0
+				out, err := prog.Run(map[string]*tensor.Tensor{"x": x, "c": tensor.Scalar(c)})
+				if err != nil {
+					errs <- err
+					return
+				}
+				for i, v := range x.F32() {
+					want := -v
+					if c {
+						want = max(v, 0)
+					}
+					if got := out["if29"].F32()[i]; got != want {
+						errs <- fmt.Errorf("goroutine %d, run %d, c %v: y[%d] = %v, want %v", g, r, c, i, got, want)
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
