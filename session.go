@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 
 	"github.com/onnxkit/onnxkit/graph"
@@ -32,6 +33,9 @@ type Session struct {
 	// types are the inferred types of the plan's values, for the memory
 	// limit's planned peak.
 	types map[string]*graph.Type
+	// running holds a token per run going on: at most
+	// Options.MaxConcurrentRuns.
+	running chan struct{}
 }
 
 // Options tunes a session. The zero value runs every output with every
@@ -54,6 +58,12 @@ type Options struct {
 	// intermediate values. Nil returns every graph output. Nodes that
 	// no returned value depends on are not run.
 	Outputs []string
+	// MaxConcurrentRuns bounds the runs that compute at once; further
+	// calls of Run wait for a turn (or for their context). 0 means
+	// GOMAXPROCS / Threads, at least 1: enough runs to keep every core
+	// busy without more workers than cores, each of which would hold a
+	// run's buffers and slow the others down.
+	MaxConcurrentRuns int
 }
 
 // Optimization is a level of graph rewriting.
@@ -121,8 +131,8 @@ func NewSession(m *graph.Model, opts Options) (*Session, error) {
 	if m == nil || m.Graph == nil {
 		return nil, errors.New("onnxkit: the model has no graph")
 	}
-	if opts.Threads < 0 {
-		return nil, fmt.Errorf("onnxkit: %d threads", opts.Threads)
+	if opts.Threads < 0 || opts.MaxConcurrentRuns < 0 {
+		return nil, fmt.Errorf("onnxkit: %d threads, %d concurrent runs", opts.Threads, opts.MaxConcurrentRuns)
 	}
 	if opts.Optimization < OptimizeAll || opts.Optimization > OptimizeNone {
 		return nil, fmt.Errorf("onnxkit: unknown optimisation level %d", int(opts.Optimization))
@@ -140,7 +150,15 @@ func NewSession(m *graph.Model, opts Options) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Session{model: m, plan: plan, prog: prog, opts: opts}
+	runs := opts.MaxConcurrentRuns
+	if runs == 0 {
+		threads := opts.Threads
+		if threads == 0 {
+			threads = parallel.Threads()
+		}
+		runs = max(1, runtime.GOMAXPROCS(0)/threads)
+	}
+	s := &Session{model: m, plan: plan, prog: prog, opts: opts, running: make(chan struct{}, runs)}
 	s.opts.Outputs = slices.Clone(opts.Outputs)
 	for _, v := range prog.Inputs() {
 		s.inputs = append(s.inputs, valueInfo(v))
@@ -210,6 +228,10 @@ func (s *Session) Run(ctx context.Context, inputs map[string]*tensor.Tensor) (ma
 	if err := s.checkMemory(inputs); err != nil {
 		return nil, err
 	}
+	if err := s.wait(ctx); err != nil {
+		return nil, err
+	}
+	defer s.done()
 	var (
 		out map[string]*tensor.Tensor
 		err error
@@ -229,6 +251,10 @@ func (s *Session) Forward(ctx context.Context, inputs map[string]*tensor.Tensor,
 	if err := s.checkMemory(inputs); err != nil {
 		return nil, err
 	}
+	if err := s.wait(ctx); err != nil {
+		return nil, err
+	}
+	defer s.done()
 	var (
 		tape *native.Tape
 		err  error
@@ -236,6 +262,23 @@ func (s *Session) Forward(ctx context.Context, inputs map[string]*tensor.Tensor,
 	parallel.With(s.opts.Threads, func() { tape, err = s.prog.ForwardContext(ctx, inputs, opts) })
 	return tape, err
 }
+
+// wait takes a turn among the session's concurrent runs, or returns
+// ctx.Err() when ctx is done first.
+func (s *Session) wait(ctx context.Context) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	select {
+	case s.running <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// done gives the turn back.
+func (s *Session) done() { <-s.running }
 
 // Backward is tape.Backward with the session's threads.
 func (s *Session) Backward(tape *native.Tape, seeds map[string]*tensor.Tensor, wrt []string) (map[string]*tensor.Tensor, error) {

@@ -82,9 +82,9 @@ func TestSessionMatchesPyTorch(t *testing.T) {
 // goroutines, 50 runs each, with different images and batch sizes 1-5,
 // and compares every output bitwise with a sequential run of the same
 // input, on a session with 2 threads so that runs also split their
-// loops.
+// loops, and no bound on the runs that compute at once.
 func TestConcurrentRunsAreBitwiseSequential(t *testing.T) {
-	s, err := Open(tinyCNN, Options{Threads: 2})
+	s, err := Open(tinyCNN, Options{Threads: 2, MaxConcurrentRuns: 16})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,6 +185,43 @@ func TestCancelledRunLeavesSessionUsable(t *testing.T) {
 	}
 	if got := out["s"].F32()[0]; got != 0 {
 		t.Fatalf("a loop whose condition is false from the start gave s = %v, want 0", got)
+	}
+}
+
+// TestMaxConcurrentRuns holds the only turn of a session with an
+// endless run, and checks that a second run waits for a turn until its
+// deadline, then runs once the first is cancelled.
+func TestMaxConcurrentRuns(t *testing.T) {
+	s, err := NewSession(endlessLoopModel(), Options{MaxConcurrentRuns: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	endless := map[string]*tensor.Tensor{"c": tensor.Scalar(true), "s0": tensor.Scalar[float32](0)}
+	finite := map[string]*tensor.Tensor{"c": tensor.Scalar(false), "s0": tensor.Scalar[float32](3)}
+	ctx, cancel := context.WithCancel(context.Background())
+	first := make(chan error)
+	go func() {
+		_, err := s.Run(ctx, endless)
+		first <- err
+	}()
+	for len(s.running) == 0 {
+		time.Sleep(time.Millisecond) // until the endless run has the turn
+	}
+	deadline, stop := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer stop()
+	if _, err := s.Run(deadline, finite); err != context.DeadlineExceeded {
+		t.Fatalf("a second run while the only turn is taken: got %v, want context.DeadlineExceeded", err)
+	}
+	cancel()
+	if err := <-first; err != context.Canceled {
+		t.Fatalf("the endless run: got %v, want context.Canceled", err)
+	}
+	out, err := s.Run(context.Background(), finite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := out["s"].F32()[0]; got != 3 {
+		t.Fatalf("s = %v, want 3", got)
 	}
 }
 
@@ -358,7 +395,7 @@ func TestThreadsArePerSession(t *testing.T) {
 }
 
 func TestBadOptions(t *testing.T) {
-	for _, opts := range []Options{{Threads: -1}, {Optimization: 7}} {
+	for _, opts := range []Options{{Threads: -1}, {Optimization: 7}, {MaxConcurrentRuns: -2}} {
 		if _, err := Open(tinyCNN, opts); err == nil {
 			t.Errorf("%+v: no error", opts)
 		}
