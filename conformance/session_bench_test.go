@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/onnxkit/onnxkit"
-	"github.com/onnxkit/onnxkit/conformance/ortrun"
-	"github.com/onnxkit/onnxkit/conformance/testenv"
 	"github.com/onnxkit/onnxkit/graph/passes"
+	"github.com/onnxkit/onnxkit/internal/ort"
+	"github.com/onnxkit/onnxkit/internal/testenv"
 	"github.com/onnxkit/onnxkit/native/model"
 	"github.com/onnxkit/onnxkit/native/tensor"
 	"github.com/onnxkit/onnxkit/onnx"
@@ -32,7 +32,7 @@ const sessionRunsPerGoroutine = 4
 // weights) when /usr/bin/python3 has torch. Rounds alternate the engines
 // so that both see the same load from the rest of the machine.
 func BenchmarkSessionThroughput(b *testing.B) {
-	if err := ortrun.Init(testenv.ORTLibrary(b)); err != nil {
+	if err := ort.Load(testenv.ORTLibrary(b)); err != nil {
 		b.Fatal(err)
 	}
 	models := map[string]string{"alexnet": alexnetFile(b)}
@@ -98,11 +98,11 @@ func benchThroughput(b *testing.B, path string, goroutines int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ort, err := ortrun.Open(path, benchThreads)
+	reference, err := ort.Open(path, ort.Options{IntraOpThreads: benchThreads})
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer ort.Close()
+	defer reference.Close()
 	in := map[string]*tensor.Tensor{}
 	rng := rand.New(rand.NewPCG(5, 5))
 	for _, v := range native.Inputs() {
@@ -121,7 +121,7 @@ func benchThroughput(b *testing.B, path string, goroutines int) {
 	}
 	engines := []func() error{
 		func() error { _, err := native.Run(context.Background(), in); return err },
-		func() error { _, err := ort.Run(in); return err },
+		func() error { _, err := reference.Run(in); return err },
 	}
 	// round runs one engine from the goroutines and returns the wall time.
 	round := func(run func() error) time.Duration {
