@@ -11,6 +11,7 @@ import (
 	"github.com/onnxkit/onnxkit/graph"
 	"github.com/onnxkit/onnxkit/graph/passes"
 	"github.com/onnxkit/onnxkit/native"
+	"github.com/onnxkit/onnxkit/native/ops"
 	"github.com/onnxkit/onnxkit/native/parallel"
 	"github.com/onnxkit/onnxkit/native/tensor"
 	"github.com/onnxkit/onnxkit/onnx"
@@ -36,6 +37,8 @@ type Session struct {
 	// running holds a token per run going on: at most
 	// Options.MaxConcurrentRuns.
 	running chan struct{}
+	// budget is the runs' ops.Budget; nil for ops.DefaultBudget.
+	budget *ops.Budget
 }
 
 // Options tunes a session. The zero value runs every output with every
@@ -49,8 +52,15 @@ type Options struct {
 	// before it allocates anything, a run whose planned peak of values
 	// (native.Program.PlannedPeak, from the shapes inferred for the
 	// run's inputs) would pass this many bytes. Values whose size cannot
-	// be inferred before the run are not counted.
+	// be inferred before the run are not counted. It is also the run's
+	// ops.Budget.MaxRunBytes, which bounds what Loop and Scan outputs
+	// accumulate while the run goes on (0: ops.DefaultBudget's).
 	MemoryLimit int64
+	// MaxTensorBytes, when positive, is the largest tensor an operator
+	// whose output size follows from input values or attributes
+	// (broadcasting, Expand, ConstantOfShape, Resize...) may make: the
+	// run's ops.Budget.MaxTensorBytes (0: ops.DefaultBudget's).
+	MaxTensorBytes int64
 	// Optimization selects the graph rewrites done once, when the
 	// session is made.
 	Optimization Optimization
@@ -131,8 +141,8 @@ func NewSession(m *graph.Model, opts Options) (*Session, error) {
 	if m == nil || m.Graph == nil {
 		return nil, errors.New("onnxkit: the model has no graph")
 	}
-	if opts.Threads < 0 || opts.MaxConcurrentRuns < 0 {
-		return nil, fmt.Errorf("onnxkit: %d threads, %d concurrent runs", opts.Threads, opts.MaxConcurrentRuns)
+	if opts.Threads < 0 || opts.MaxConcurrentRuns < 0 || opts.MemoryLimit < 0 || opts.MaxTensorBytes < 0 {
+		return nil, fmt.Errorf("onnxkit: options with a negative count: %+v", opts)
 	}
 	if opts.Optimization < OptimizeAll || opts.Optimization > OptimizeNone {
 		return nil, fmt.Errorf("onnxkit: unknown optimisation level %d", int(opts.Optimization))
@@ -160,6 +170,9 @@ func NewSession(m *graph.Model, opts Options) (*Session, error) {
 	}
 	s := &Session{model: m, plan: plan, prog: prog, opts: opts, running: make(chan struct{}, runs)}
 	s.opts.Outputs = slices.Clone(opts.Outputs)
+	if opts.MemoryLimit > 0 || opts.MaxTensorBytes > 0 {
+		s.budget = &ops.Budget{MaxTensorBytes: opts.MaxTensorBytes, MaxRunBytes: opts.MemoryLimit}
+	}
 	for _, v := range prog.Inputs() {
 		s.inputs = append(s.inputs, valueInfo(v))
 	}
@@ -236,7 +249,7 @@ func (s *Session) Run(ctx context.Context, inputs map[string]*tensor.Tensor) (ma
 		out map[string]*tensor.Tensor
 		err error
 	)
-	parallel.With(s.opts.Threads, func() { out, err = s.prog.RunContext(ctx, inputs) })
+	parallel.With(s.opts.Threads, func() { out, err = s.prog.RunWith(ctx, inputs, native.Options{Budget: s.budget}) })
 	return out, err
 }
 
@@ -259,6 +272,9 @@ func (s *Session) Forward(ctx context.Context, inputs map[string]*tensor.Tensor,
 		tape *native.Tape
 		err  error
 	)
+	if opts.Budget == nil {
+		opts.Budget = s.budget
+	}
 	parallel.With(s.opts.Threads, func() { tape, err = s.prog.ForwardContext(ctx, inputs, opts) })
 	return tape, err
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/onnxkit/onnxkit/graph"
+	"github.com/onnxkit/onnxkit/native/ops"
 	"github.com/onnxkit/onnxkit/native/parallel"
 	"github.com/onnxkit/onnxkit/native/tensor"
 	"github.com/onnxkit/onnxkit/onnx"
@@ -405,5 +406,34 @@ func TestBadOptions(t *testing.T) {
 	}
 	if _, err := OpenBytes([]byte("not a model"), Options{}); err == nil {
 		t.Error("junk bytes: no error")
+	}
+}
+
+// TestMaxTensorBytes runs ConstantOfShape, whose output size is its input's
+// values, under a session budget of 1 MiB: a 512x512 float32 output (1
+// MiB) is made, a 1024x1024 one (4 MiB) refused with an ops.BudgetError,
+// and the process-wide default budget is left alone.
+func TestMaxTensorBytes(t *testing.T) {
+	g := &graph.Graph{Name: "fill",
+		Inputs:  []*graph.Value{{Name: "shape", Type: graph.TensorType(graph.Int64, graph.Dims(2))}},
+		Nodes:   []*graph.Node{{Name: "fill", OpType: "ConstantOfShape", Inputs: []string{"shape"}, Outputs: []string{"y"}}},
+		Outputs: []*graph.Value{{Name: "y"}}}
+	m := &graph.Model{IRVersion: 8, Opsets: []graph.OpsetID{{Version: 17}}, Graph: g}
+	before := ops.DefaultBudget
+	s, err := NewSession(m, Options{MaxTensorBytes: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := s.Run(context.Background(), map[string]*tensor.Tensor{"shape": tensor.MustFrom([]int64{512, 512}, 2)})
+	if err != nil || out["y"].Len() != 512*512 {
+		t.Fatalf("512x512 within 1 MiB: %v", err)
+	}
+	_, err = s.Run(context.Background(), map[string]*tensor.Tensor{"shape": tensor.MustFrom([]int64{1024, 1024}, 2)})
+	var over *ops.BudgetError
+	if !errors.As(err, &over) {
+		t.Fatalf("1024x1024 over 1 MiB: got %v, want an ops.BudgetError", err)
+	}
+	if ops.DefaultBudget != before {
+		t.Fatalf("the default budget changed: %+v", ops.DefaultBudget)
 	}
 }

@@ -495,6 +495,10 @@ type Options struct {
 	Seed uint64
 	// Keep lists intermediate values to return besides the outputs.
 	Keep []string
+	// Budget bounds the memory the run's operators may ask for (see
+	// ops.Budget); nil means ops.DefaultBudget. Subgraphs run under the
+	// same budget.
+	Budget *ops.Budget
 }
 
 // Run runs the program in inference mode and returns its outputs by name.
@@ -515,9 +519,19 @@ func (p *Program) Run(inputs map[string]*tensor.Tensor) (map[string]*tensor.Tens
 // of a Loop, Scan or SequenceMap, the run checks ctx and, once ctx is
 // done, stops and returns ctx.Err(). The program stays usable.
 func (p *Program) RunContext(ctx context.Context, inputs map[string]*tensor.Tensor) (map[string]*tensor.Tensor, error) {
+	return p.RunWith(ctx, inputs, Options{})
+}
+
+// RunWith is RunContext with opts' Seed, Keep and Budget: the outputs
+// come with the values Keep names. It runs in inference mode; Training
+// and Record are for Forward.
+func (p *Program) RunWith(ctx context.Context, inputs map[string]*tensor.Tensor, opts Options) (map[string]*tensor.Tensor, error) {
+	if opts.Training || opts.Record {
+		return nil, errors.New("native: RunWith runs in inference mode; Forward records")
+	}
 	st := p.getState()
 	defer p.putState(st)
-	tape, err := p.forward(ctx, st, st.values, inputs, Options{})
+	tape, err := p.forward(ctx, st, st.values, inputs, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -748,12 +762,13 @@ func (p *Program) forward(ctx context.Context, st *runState, values []*tensor.Te
 				Rand:     rand.New(rand.NewPCG(opts.Seed, uint64(i))),
 				Pool:     st.pool,
 				Ctx:      ctx,
+				Budget:   opts.Budget,
 			}
 			tape.contexts[i] = octx
 		} else {
 			st.sources[i].Seed(opts.Seed, uint64(i))
 			octx = &st.ctxs[i]
-			*octx = ops.Context{Training: opts.Training, Rand: st.rands[i], Pool: st.pool, Ctx: ctx}
+			*octx = ops.Context{Training: opts.Training, Rand: st.rands[i], Pool: st.pool, Ctx: ctx, Budget: opts.Budget}
 		}
 		if s.captureNames != nil {
 			octx.Outer = make(map[string]*tensor.Tensor, len(s.captureNames))

@@ -149,6 +149,7 @@ func (s *subgraph) forward(ctx *ops.Context, in []*tensor.Tensor, opts Options) 
 	if ctx.Rand != nil {
 		opts.Seed = ctx.Rand.Uint64()
 	}
+	opts.Budget = ctx.Budget
 	run := ctx.Ctx
 	if run == nil {
 		run = context.Background()
