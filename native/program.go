@@ -84,14 +84,15 @@ type runState struct {
 }
 
 // statePool is a free list of run states. Unlike a sync.Pool it keeps
-// its states across garbage collections: a training loop or a server
-// gets its buffers back every run.
+// its states across garbage collections, so a training loop or a server
+// gets its buffers back every run; it holds as many states as runs ever
+// went on at once (onnxkit.Session bounds them).
 type statePool struct {
 	mu   sync.Mutex
 	free []*runState
 }
 
-// get returns a free run state of p, or a new one.
+// getState returns a free run state of p, or a new one.
 func (p *Program) getState() *runState {
 	p.states.mu.Lock()
 	if n := len(p.states.free); n > 0 {
