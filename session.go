@@ -23,10 +23,9 @@ import (
 // changes the session. Inputs with a new batch size or sequence length
 // (a symbolic dimension of the model) need no new session.
 type Session struct {
-	// model is the model as given, for introspection; plan is what the
-	// session runs (optimised, with the selected outputs).
+	// model is the model as given, for introspection; prog runs it
+	// optimised, with the selected outputs.
 	model *graph.Model
-	plan  *graph.Model
 	prog  *native.Program
 	opts  Options
 	// inputs and outputs describe the values that Run takes and returns.
@@ -152,9 +151,16 @@ func NewSession(m *graph.Model, opts Options) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	if opts.Optimization != OptimizeNone {
+	switch {
+	case opts.Optimization != OptimizeNone:
 		if plan, err = passes.Inference(plan, passes.Options{FoldBN: opts.Optimization == OptimizeAll}); err != nil {
 			return nil, fmt.Errorf("onnxkit: optimising the model (OptimizeNone skips it): %w", err)
+		}
+	case opts.Outputs != nil:
+		// Only the nodes the selected outputs need, which changes no
+		// value.
+		if plan, err = passes.EliminateDeadCode(plan); err != nil {
+			return nil, fmt.Errorf("onnxkit: selecting the outputs: %w", err)
 		}
 	}
 	prog, err := native.Compile(plan)
@@ -169,7 +175,7 @@ func NewSession(m *graph.Model, opts Options) (*Session, error) {
 		}
 		runs = max(1, runtime.GOMAXPROCS(0)/threads)
 	}
-	s := &Session{model: m, plan: plan, prog: prog, opts: opts, running: make(chan struct{}, runs)}
+	s := &Session{model: m, prog: prog, opts: opts, running: make(chan struct{}, runs)}
 	s.opts.Outputs = slices.Clone(opts.Outputs)
 	if opts.MemoryLimit > 0 || opts.MaxTensorBytes > 0 {
 		s.budget = &ops.Budget{MaxTensorBytes: opts.MaxTensorBytes, MaxRunBytes: opts.MemoryLimit}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/onnxkit/onnxkit/graph"
+	"github.com/onnxkit/onnxkit/native"
 	"github.com/onnxkit/onnxkit/native/ops"
 	"github.com/onnxkit/onnxkit/native/parallel"
 	"github.com/onnxkit/onnxkit/native/tensor"
@@ -435,5 +436,23 @@ func TestMaxTensorBytes(t *testing.T) {
 	}
 	if ops.DefaultBudget != before {
 		t.Fatalf("the default budget changed: %+v", ops.DefaultBudget)
+	}
+}
+
+// TestOutputsPruneNodes selects the Relu's output of tinycnn at every
+// level: the nodes after it (MaxPool, Flatten, Gemm) are not in the
+// program, so they cannot run.
+func TestOutputsPruneNodes(t *testing.T) {
+	for _, level := range []Optimization{OptimizeNone, OptimizeBasic, OptimizeAll} {
+		s, err := Open(tinyCNN, Options{Outputs: []string{"/Relu_output_0"}, Optimization: level})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range []string{"/pool/MaxPool_output_0", "logits"} {
+			if _, err := s.Program().RunWith(context.Background(), map[string]*tensor.Tensor{"image": randomImages(1, 1)},
+				native.Options{Keep: []string{name}}); err == nil {
+				t.Errorf("%v: the program still computes %q", level, name)
+			}
+		}
 	}
 }
