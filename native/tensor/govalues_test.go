@@ -177,3 +177,15 @@ func TestValidate(t *testing.T) {
 		}
 	}
 }
+
+// TestValidateNeverPanics gives Validate every DType number from -1 to
+// 99 with float32 data: each valid type other than float32 is an error
+// naming the slice it needs, an invalid one an error, never a panic.
+func TestValidateNeverPanics(t *testing.T) {
+	for d := graph.DType(-1); d < 100; d++ {
+		err := (&Tensor{DType: d, Shape: []int{1}, Data: []float32{1}}).Validate()
+		if (err == nil) != (d == graph.Float32) {
+			t.Errorf("%v: %v", d, err)
+		}
+	}
+}
