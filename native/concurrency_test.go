@@ -315,3 +315,46 @@ func TestConcurrentSubgraphRuns(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestSequenceInputBuffersAreNotRecycled feeds a sequence of two float32
+// tensors, takes its first element with SequenceAt and reads it through
+// Relu, so that the element is a value whose last reader runs mid-graph
+// and whose buffer the run recycles. SequenceAt copies the element out,
+// so the caller's tensor must come out of every run unchanged, though
+// later runs reuse the recycled buffers.
+func TestSequenceInputBuffersAreNotRecycled(t *testing.T) {
+	seqType := &graph.Type{Kind: graph.SequenceKind, Elem: graph.TensorType(graph.Float32, graph.Dims(4))}
+	g := &graph.Graph{Name: "seq",
+		Inputs: []*graph.Value{{Name: "s", Type: seqType}, sgVal("i", graph.Int64)},
+		Nodes: []*graph.Node{
+			{Name: "at", OpType: "SequenceAt", Inputs: []string{"s", "i"}, Outputs: []string{"e"}},
+			sgNode("Relu", []string{"e"}, "r"),
+			sgNode("Neg", []string{"r"}, "y"),
+		},
+		Outputs: []*graph.Value{{Name: "y"}}}
+	prog, err := Compile(sgModel(g))
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := tensor.FromFloat32([]float32{1, -2, 3, -4}, 4)
+	in := map[string]*tensor.Tensor{
+		"s": tensor.NewSequence(graph.Float32, []*tensor.Tensor{first, tensor.FromFloat32([]float32{5, 6, 7, 8}, 4)}),
+		"i": tensor.Scalar(int64(0)),
+	}
+	for run := range 3 {
+		out, err := prog.Run(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, want := range []float32{-1, 0, -3, 0} {
+			if got := out["y"].F32()[i]; got != want {
+				t.Fatalf("run %d: y[%d] = %v, want %v", run, i, got, want)
+			}
+		}
+		for i, want := range []float32{1, -2, 3, -4} {
+			if first.F32()[i] != want {
+				t.Fatalf("run %d: the caller's element changed: %v", run, first.F32())
+			}
+		}
+	}
+}
