@@ -71,8 +71,9 @@ type Options struct {
 	// calls of Run wait for a turn (or for their context). 0 means
 	// GOMAXPROCS / Threads, at least 1: enough runs to keep every core
 	// busy without more workers than cores, each of which would hold a
-	// run's buffers and slow the others down. A server of many small
-	// requests may prefer Threads: 1, which lets a run per core go on.
+	// run's buffers and slow the others down. (Measured at batch 1:
+	// two threads for one run at a time beat one thread for each of
+	// two runs, see BENCHMARKS.md.)
 	MaxConcurrentRuns int
 }
 

@@ -27,7 +27,9 @@ const sessionRunsPerGoroutine = 4
 // BenchmarkSessionThroughput calls Run at batch 1 from 1, 2 and 8
 // goroutines at once on one onnxkit.Session and on one ONNX Runtime
 // session, both with benchThreads threads, and reports each engine's
-// images/s (runs over wall time) and the ratio native/ORT: the Keras
+// images/s (runs over wall time) and the ratio native/ORT; and a Session
+// of one thread per run (native1: Threads 1, so that GOMAXPROCS runs go
+// on at once), with its ratio native1/ORT. The models: the Keras
 // AlexNet, and a ResNet-18 exported by PyTorch (torchvision, random
 // weights) when /usr/bin/python3 has torch. Rounds alternate the engines
 // so that both see the same load from the rest of the machine.
@@ -98,6 +100,10 @@ func benchThroughput(b *testing.B, path string, goroutines int) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	perCore, err := onnxkit.Open(path, onnxkit.Options{Threads: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
 	reference, err := ort.Open(path, ort.Options{IntraOpThreads: benchThreads})
 	if err != nil {
 		b.Fatal(err)
@@ -122,6 +128,7 @@ func benchThroughput(b *testing.B, path string, goroutines int) {
 	engines := []func() error{
 		func() error { _, err := native.Run(context.Background(), in); return err },
 		func() error { _, err := reference.Run(in); return err },
+		func() error { _, err := perCore.Run(context.Background(), in); return err },
 	}
 	// round runs one engine from the goroutines and returns the wall time.
 	round := func(run func() error) time.Duration {
@@ -151,7 +158,7 @@ func benchThroughput(b *testing.B, path string, goroutines int) {
 	for _, run := range engines {
 		round(run) // warm-up: run states, buffers, ORT's arenas
 	}
-	var total [2]time.Duration
+	var total [3]time.Duration
 	b.ResetTimer()
 	for range b.N {
 		for e, run := range engines {
@@ -160,10 +167,12 @@ func benchThroughput(b *testing.B, path string, goroutines int) {
 	}
 	b.StopTimer()
 	images := float64(b.N * goroutines * sessionRunsPerGoroutine)
-	nativeRate, ortRate := images/total[0].Seconds(), images/total[1].Seconds()
+	nativeRate, ortRate, perCoreRate := images/total[0].Seconds(), images/total[1].Seconds(), images/total[2].Seconds()
 	b.ReportMetric(nativeRate, "native-images/s")
 	b.ReportMetric(ortRate, "ort-images/s")
+	b.ReportMetric(perCoreRate, "native1-images/s")
 	b.ReportMetric(nativeRate/ortRate, "native/ort")
+	b.ReportMetric(perCoreRate/ortRate, "native1/ort")
 }
 
 // BenchmarkSessionRunAllocs runs the Keras AlexNet at batch 1 on one
