@@ -65,5 +65,8 @@ echo "== go test${ONNXKIT_LONG_TESTS:+ (long tier)}"
 # testsummary prints what go test prints without -v, then the summary.
 mkdir -p .cache
 go test -json -timeout 30m "$@" ./... | tee .cache/go-test.json | go run ./internal/cmd/testsummary
+echo "== go test -race (concurrent runs of one program or session)"
+go test -race -timeout 10m -run 'Concurrent|Cancel|Overlap|Endless|RunAfterError|ThreadsArePerSession|With' \
+	. ./native ./native/parallel
 echo "== fuzz (every target, ${FUZZTIME:-10s} each)"
 ./fuzz.sh

@@ -128,7 +128,7 @@ func (t *Tape) backward(seeds map[string]*tensor.Tensor, wrt []string, into map[
 		if err != nil {
 			return nil, p.nodeError(s, err)
 		}
-		recycleSaved(p.pool, ctx)
+		recycleSaved(t.pool(), ctx)
 		for j, g := range gradIn {
 			if g == nil {
 				continue
@@ -143,7 +143,7 @@ func (t *Tape) backward(seeds map[string]*tensor.Tensor, wrt []string, into map[
 				grads[slot] = g
 				continue
 			}
-			total := sum(p.pool, grads[slot], g)
+			total := sum(t.pool(), grads[slot], g)
 			live.add(total)
 			live.drop(grads[slot])
 			live.drop(g)
@@ -278,7 +278,7 @@ type bufferRefs struct {
 
 // liveBuffers counts the buffers of the tape's values and of grads.
 func (t *Tape) liveBuffers(grads []*tensor.Tensor) *bufferRefs {
-	r := &bufferRefs{pool: t.prog.pool, count: map[*float32]int{}, foreign: t.foreignBuffers()}
+	r := &bufferRefs{pool: t.pool(), count: map[*float32]int{}, foreign: t.foreignBuffers()}
 	for _, list := range [][]*tensor.Tensor{t.values, grads} {
 		for _, v := range list {
 			if v != nil {

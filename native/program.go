@@ -1,10 +1,13 @@
 package native
 
 import (
+	"container/heap"
+	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"sync"
 	"unsafe"
 
 	"github.com/onnxkit/onnxkit/graph"
@@ -14,7 +17,15 @@ import (
 
 // Program is a model compiled for the native engine: its nodes in
 // topological order, each bound to an Op, with every value given a slot.
-// A Program is not safe for concurrent runs.
+//
+// A Program is the immutable plan of its runs; what a run writes (its
+// values, buffer pool, random sources) lives in a runState that the run
+// takes from the program and hands back when it ends, so any number of
+// inference runs (Run, RunContext, Forward without Training) may go on
+// at once from different goroutines. A training run (Options.Training)
+// writes the model's state (BatchNormalization's running statistics): it
+// fails with ErrConcurrentRun when it would overlap another run, and so
+// does a run that would overlap it.
 type Program struct {
 	model *graph.Model
 	graph *graph.Graph
@@ -34,16 +45,93 @@ type Program struct {
 	// for values no step reads.
 	lastUse []int
 	keep    []bool // graph outputs, inputs and initializers: never recycled
-	pool    *ops.Pool
-	// Reused by every run that records nothing, so that such runs
-	// allocate little in steady state: per step a context and a random
-	// source (reseeded each run, which gives the sequence of a fresh
-	// one), the buffer reference counts, and the run's keep flags.
+	// constBuffers are the float32 buffers of the initializers, which no
+	// run may recycle.
+	constBuffers map[*float32]bool
+	// states holds the run states that no run is using.
+	states statePool
+	// exclusive is held for reading by every run, and for writing by a
+	// training run, which updates the model's state; both are only
+	// tried, never waited for.
+	exclusive sync.RWMutex
+}
+
+// ErrConcurrentRun is returned by a training run of a Program started
+// while another run of it is going on, and by a run started during a
+// training run.
+var ErrConcurrentRun = errors.New("native: a training run of the program cannot overlap another run of it")
+
+// runState is what one run of a Program writes: taken from the program
+// when the run starts and handed back when it ends (for a recording run,
+// when its Tape is released), so that concurrent runs share no buffers,
+// and a program run in a loop allocates little in steady state.
+type runState struct {
+	// pool recycles the run's float32 buffers.
+	pool *ops.Pool
+	// values is the value table of a Run (Forward gives its tape a
+	// table of its own); in the inputs of the step being run.
+	values []*tensor.Tensor
+	in     []*tensor.Tensor
+	// Per step, a context and a random source (reseeded each run, which
+	// gives the sequence of a fresh one), for runs that record nothing.
 	ctxs    []ops.Context
 	sources []*rand.PCG
 	rands   []*rand.Rand
-	refs    map[*float32]int
-	keepRun []bool
+	// refs counts, per float32 buffer, the values of the run that share
+	// it; keep marks the run's values that are never recycled.
+	refs map[*float32]int
+	keep []bool
+}
+
+// statePool is a free list of run states. Unlike a sync.Pool it keeps
+// its states across garbage collections, so a training loop or a server
+// gets its buffers back every run; it holds as many states as runs ever
+// went on at once (onnxkit.Session bounds them).
+type statePool struct {
+	mu   sync.Mutex
+	free []*runState
+}
+
+// getState returns a free run state of p, or a new one.
+func (p *Program) getState() *runState {
+	p.states.mu.Lock()
+	if n := len(p.states.free); n > 0 {
+		st := p.states.free[n-1]
+		p.states.free[n-1] = nil
+		p.states.free = p.states.free[:n-1]
+		p.states.mu.Unlock()
+		return st
+	}
+	p.states.mu.Unlock()
+	st := &runState{
+		pool:    ops.NewPool(),
+		values:  make([]*tensor.Tensor, len(p.names)),
+		in:      make([]*tensor.Tensor, 0, 8),
+		ctxs:    make([]ops.Context, len(p.steps)),
+		sources: make([]*rand.PCG, len(p.steps)),
+		rands:   make([]*rand.Rand, len(p.steps)),
+		refs:    map[*float32]int{},
+		keep:    make([]bool, len(p.names)),
+	}
+	for i := range p.steps {
+		st.sources[i] = rand.NewPCG(0, uint64(i))
+		st.rands[i] = rand.New(st.sources[i])
+	}
+	return st
+}
+
+// putState hands st back to p for the next run. The caller must hold no
+// reference into it.
+func (p *Program) putState(st *runState) {
+	clear(st.values)
+	clear(st.in[:cap(st.in)])
+	for i := range st.ctxs {
+		st.ctxs[i] = ops.Context{}
+	}
+	clear(st.refs)
+	p.states.mu.Lock()
+	p.states.free = append(p.states.free, st)
+	p.states.mu.Unlock()
 }
 
 type step struct {
@@ -75,7 +163,7 @@ type step struct {
 // under the opset that m imports for the node's domain. All unsupported
 // operators and malformed nodes are reported at once in a *CompileError.
 func Compile(m *graph.Model) (*Program, error) {
-	if m.Graph == nil {
+	if m == nil || m.Graph == nil {
 		return nil, errors.New("native: model has no graph")
 	}
 	p, err := compileGraph(m, m.Graph, m.Graph)
@@ -94,19 +182,19 @@ func Compile(m *graph.Model) (*Program, error) {
 // of home, the graph they belong to (g itself, except when g is such a
 // part).
 func compileGraph(m *graph.Model, g, home *graph.Graph) (*Program, error) {
-	order, err := graph.TopoSort(g)
-	if err != nil {
-		return nil, err
-	}
 	sc := &scope{model: m, home: home}
-	p := &Program{model: m, graph: g, slots: map[string]int{}, consts: map[int]*tensor.Tensor{}, pool: ops.NewPool()}
-	defined := map[string]bool{}
+	values := len(g.Inputs) + len(g.Initializers) + len(g.Nodes)
+	p := &Program{model: m, graph: g, slots: make(map[string]int, values), consts: map[int]*tensor.Tensor{}, constBuffers: map[*float32]bool{}}
+	defined := make(map[string]bool, values)
 	for _, init := range g.Initializers {
 		t, err := tensor.FromGraph(init)
 		if err != nil {
 			return nil, fmt.Errorf("native: initializer: %w", err)
 		}
 		p.consts[p.slot(init.Name)] = t
+		if buf := bufferOf(t); buf != nil {
+			p.constBuffers[buf] = true
+		}
 		defined[init.Name] = true
 	}
 	for _, in := range g.Inputs {
@@ -131,7 +219,11 @@ func compileGraph(m *graph.Model, g, home *graph.Graph) (*Program, error) {
 		return p.slot(name)
 	}
 	var problems []error
-	for _, n := range order {
+	// The steps are built in file order and sorted afterwards, from
+	// their reads: the subgraphs' captures are then known from their
+	// compiled programs, where graph.TopoSort would walk every nested
+	// subgraph again for each level of nesting.
+	for _, n := range g.Nodes {
 		opset, ok := m.OpsetVersion(n.Domain)
 		if !ok {
 			problems = append(problems, &graph.NodeError{Node: n.Name, Op: n.OpType,
@@ -175,6 +267,9 @@ func compileGraph(m *graph.Model, g, home *graph.Graph) (*Program, error) {
 	if len(problems) > 0 {
 		return nil, &CompileError{Problems: problems}
 	}
+	if err := p.sortSteps(); err != nil {
+		return nil, err
+	}
 	for _, out := range g.Outputs {
 		p.outputs = append(p.outputs, out.Name)
 		read(out.Name)
@@ -207,16 +302,88 @@ func compileGraph(m *graph.Model, g, home *graph.Graph) (*Program, error) {
 		p.keep[p.slots[name]] = true
 	}
 	p.fuseActivations()
-	p.ctxs = make([]ops.Context, len(p.steps))
-	p.sources = make([]*rand.PCG, len(p.steps))
-	p.rands = make([]*rand.Rand, len(p.steps))
-	for i := range p.steps {
-		p.sources[i] = rand.NewPCG(0, uint64(i))
-		p.rands[i] = rand.New(p.sources[i])
-	}
-	p.refs = map[*float32]int{}
-	p.keepRun = make([]bool, len(p.names))
 	return p, nil
+}
+
+// sortSteps puts the steps, built in file order, in an order in which
+// every step comes after the steps whose outputs it reads (inputs and
+// subgraph captures). As graph.TopoSort, which reports a cycle, the sort
+// is stable: of the steps ready at any point the one earliest in the
+// file comes first. It takes time linear in the steps and their reads.
+func (p *Program) sortSteps() error {
+	producer := make([]int, len(p.names))
+	for i := range producer {
+		producer[i] = -1
+	}
+	available := make([]bool, len(p.names)) // inputs and initializers
+	for _, v := range p.graph.Inputs {
+		available[p.slots[v.Name]] = true
+	}
+	for slot := range p.consts {
+		available[slot] = true
+	}
+	for i, s := range p.steps {
+		for _, slot := range s.outputs {
+			if slot >= 0 && producer[slot] < 0 {
+				producer[slot] = i
+			}
+		}
+	}
+	indegree := make([]int, len(p.steps))
+	succs := make([][]int, len(p.steps))
+	for i, s := range p.steps {
+		for _, slots := range [][]int{s.inputs, s.captureSlots} {
+			for _, slot := range slots {
+				if slot < 0 || producer[slot] < 0 || available[slot] {
+					continue
+				}
+				from := producer[slot]
+				if n := len(succs[from]); n > 0 && succs[from][n-1] == i {
+					continue // read twice
+				}
+				succs[from] = append(succs[from], i)
+				indegree[i]++
+			}
+		}
+	}
+	ready := &stepHeap{}
+	for i, d := range indegree {
+		if d == 0 {
+			heap.Push(ready, i)
+		}
+	}
+	sorted := make([]step, 0, len(p.steps))
+	for ready.Len() > 0 {
+		i := heap.Pop(ready).(int)
+		sorted = append(sorted, p.steps[i])
+		for _, s := range succs[i] {
+			if indegree[s]--; indegree[s] == 0 {
+				heap.Push(ready, s)
+			}
+		}
+	}
+	if len(sorted) < len(p.steps) {
+		if _, err := graph.TopoSort(p.graph); err != nil {
+			return err
+		}
+		return fmt.Errorf("native: graph %q has a cycle", p.graph.Name)
+	}
+	p.steps = sorted
+	return nil
+}
+
+// stepHeap is a min-heap of step indices.
+type stepHeap []int
+
+func (h stepHeap) Len() int           { return len(h) }
+func (h stepHeap) Less(i, j int) bool { return h[i] < h[j] }
+func (h stepHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *stepHeap) Push(x any)        { *h = append(*h, x.(int)) }
+func (h *stepHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
 }
 
 // fuseActivations gives every Conv and Gemm whose output only a Relu
@@ -329,10 +496,15 @@ type Options struct {
 	Seed uint64
 	// Keep lists intermediate values to return besides the outputs.
 	Keep []string
+	// Budget bounds the memory the run's operators may ask for (see
+	// ops.Budget); nil means ops.DefaultBudget. Subgraphs run under the
+	// same budget.
+	Budget *ops.Budget
 }
 
 // Run runs the program in inference mode and returns its outputs by name.
-// Inputs that are also initializers may be given to override them.
+// Inputs that are also initializers may be given to override them. Any
+// number of Runs may go on at once, from different goroutines.
 //
 // A Conv or Gemm whose output only a Relu reads applies the Relu in its
 // epilogue, so that its own output is never stored, and in a run that
@@ -341,7 +513,26 @@ type Options struct {
 // gradients of a training run, are bitwise those of the plain ops; a
 // value named in Options.Keep is computed as such.
 func (p *Program) Run(inputs map[string]*tensor.Tensor) (map[string]*tensor.Tensor, error) {
-	tape, err := p.Forward(inputs, Options{})
+	return p.RunContext(context.Background(), inputs)
+}
+
+// RunContext is Run under ctx: before each node, and in each iteration
+// of a Loop, Scan or SequenceMap, the run checks ctx and, once ctx is
+// done, stops and returns ctx.Err(). The program stays usable.
+func (p *Program) RunContext(ctx context.Context, inputs map[string]*tensor.Tensor) (map[string]*tensor.Tensor, error) {
+	return p.RunWith(ctx, inputs, Options{})
+}
+
+// RunWith is RunContext with opts' Seed, Keep and Budget: the outputs
+// come with the values Keep names. It runs in inference mode; Training
+// and Record are for Forward.
+func (p *Program) RunWith(ctx context.Context, inputs map[string]*tensor.Tensor, opts Options) (map[string]*tensor.Tensor, error) {
+	if opts.Training || opts.Record {
+		return nil, errors.New("native: RunWith runs in inference mode; Forward records")
+	}
+	st := p.getState()
+	defer p.putState(st)
+	tape, err := p.forward(ctx, st, st.values, inputs, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -351,7 +542,10 @@ func (p *Program) Run(inputs map[string]*tensor.Tensor) (map[string]*tensor.Tens
 // Tape is the record of one forward run: every value that Backward needs,
 // and each node's saved state.
 type Tape struct {
-	prog     *Program
+	prog *Program
+	// state is the run state of a recording run, which the tape holds
+	// until Release; nil otherwise.
+	state    *runState
 	values   []*tensor.Tensor
 	contexts []*ops.Context
 	opts     Options
@@ -374,6 +568,14 @@ type ranStep struct {
 	outputs []int
 }
 
+// pool returns the buffer pool of the tape's run state.
+func (t *Tape) pool() *ops.Pool {
+	if t.state == nil {
+		return nil
+	}
+	return t.state.pool
+}
+
 // Release hands the buffers of the tape's remaining values and of the
 // gradients its Backward returned back to the program, whose next runs
 // reuse them, so that a training loop that releases each step's tape
@@ -381,6 +583,10 @@ type ranStep struct {
 // left alone. After Release, neither the tape nor any tensor obtained
 // from it (outputs, values, gradients) may be used.
 func (t *Tape) Release() {
+	st := t.state
+	if st == nil {
+		st = t.prog.getState()
+	}
 	foreign := t.foreignBuffers()
 	for _, list := range [][]*tensor.Tensor{t.values, t.grads} {
 		for _, v := range list {
@@ -389,24 +595,23 @@ func (t *Tape) Release() {
 			}
 			if buf := bufferOf(v); buf != nil && !foreign[buf] {
 				foreign[buf] = true // never twice
-				t.prog.pool.Put(v)
+				st.pool.Put(v)
 			}
 		}
 	}
 	for _, ctx := range t.contexts {
-		recycleSaved(t.prog.pool, ctx)
+		recycleSaved(st.pool, ctx)
 	}
-	t.values, t.given, t.grads, t.contexts = nil, nil, nil, nil
+	t.values, t.given, t.grads, t.contexts, t.state = nil, nil, nil, nil, nil
+	t.prog.putState(st)
 }
 
 // foreignBuffers returns the buffers that are not the tape's to recycle:
 // those of the model's constants and of the caller's tensors.
 func (t *Tape) foreignBuffers() map[*float32]bool {
 	foreign := map[*float32]bool{}
-	for _, c := range t.prog.consts {
-		if buf := bufferOf(c); buf != nil {
-			foreign[buf] = true
-		}
+	for buf := range t.prog.constBuffers {
+		foreign[buf] = true
 	}
 	for _, g := range t.given {
 		if buf := bufferOf(g); buf != nil {
@@ -418,11 +623,44 @@ func (t *Tape) foreignBuffers() map[*float32]bool {
 
 // Forward runs the program with the given options. In training mode, or
 // when recording, the values stay on the tape for Backward (see
-// Options.Training); otherwise buffers are recycled as soon as their last
-// reader has run. The inputs
-// of a subgraph's program include its captures, by name.
+// Options.Training) until its Release; otherwise buffers are recycled as
+// soon as their last reader has run. The inputs of a subgraph's program
+// include its captures, by name.
 func (p *Program) Forward(inputs map[string]*tensor.Tensor, opts Options) (*Tape, error) {
-	values := make([]*tensor.Tensor, len(p.names))
+	return p.ForwardContext(context.Background(), inputs, opts)
+}
+
+// ForwardContext is Forward under ctx, which it checks as RunContext
+// does.
+func (p *Program) ForwardContext(ctx context.Context, inputs map[string]*tensor.Tensor, opts Options) (*Tape, error) {
+	st := p.getState()
+	tape, err := p.forward(ctx, st, make([]*tensor.Tensor, len(p.names)), inputs, opts)
+	if err != nil || !(opts.Training || opts.Record) {
+		p.putState(st)
+		return tape, err
+	}
+	tape.state = st
+	return tape, nil
+}
+
+// forward runs the program in state st, with values as its value table.
+// A recording run's tape gets a keep table of its own; other runs use
+// st's.
+func (p *Program) forward(ctx context.Context, st *runState, values []*tensor.Tensor, inputs map[string]*tensor.Tensor, opts Options) (*Tape, error) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if opts.Training {
+		if !p.exclusive.TryLock() {
+			return nil, ErrConcurrentRun
+		}
+		defer p.exclusive.Unlock()
+	} else {
+		if !p.exclusive.TryRLock() {
+			return nil, ErrConcurrentRun
+		}
+		defer p.exclusive.RUnlock()
+	}
 	for slot, t := range p.consts {
 		values[slot] = t
 	}
@@ -430,6 +668,12 @@ func (p *Program) Forward(inputs map[string]*tensor.Tensor, opts Options) (*Tape
 		slot := p.slotOf(name)
 		if slot < 0 {
 			return nil, fmt.Errorf("native: %q is not an input of the model", name)
+		}
+		if t == nil {
+			return nil, fmt.Errorf("native: input %q is nil", name)
+		}
+		if err := t.Validate(); err != nil {
+			return nil, fmt.Errorf("native: input %q: %w", name, err)
 		}
 		values[slot] = t
 	}
@@ -439,18 +683,12 @@ func (p *Program) Forward(inputs map[string]*tensor.Tensor, opts Options) (*Tape
 		}
 	}
 	record := opts.Training || opts.Record
-	// refs counts, per float32 buffer, the live values that share it, so
-	// that a view (Reshape, Identity) keeps its buffer out of the pool.
 	var keep []bool
-	var refs map[*float32]int
 	if record {
-		keep = append([]bool(nil), p.keep...)
-		refs = map[*float32]int{}
+		keep = slices.Clone(p.keep)
 	} else {
-		keep = p.keepRun
+		keep = st.keep
 		copy(keep, p.keep)
-		refs = p.refs
-		clear(refs)
 	}
 	for _, name := range opts.Keep {
 		slot := p.slotOf(name)
@@ -459,6 +697,19 @@ func (p *Program) Forward(inputs map[string]*tensor.Tensor, opts Options) (*Tape
 		}
 		keep[slot] = true
 	}
+	// refs counts, per float32 buffer, the values that share it, so that
+	// a view (Reshape, Identity) keeps its buffer out of the pool while
+	// another value reads it. The caller's tensors count once more, as
+	// do the kept values when they are produced: their buffers never
+	// reach zero. Constants' buffers are never recycled.
+	refs := st.refs
+	if !record {
+		for _, t := range inputs {
+			if buf := bufferOf(t); buf != nil {
+				refs[buf]++
+			}
+		}
+	}
 	tape := &Tape{prog: p, values: values, opts: opts, keep: keep}
 	if record {
 		tape.contexts = make([]*ops.Context, len(p.steps))
@@ -466,14 +717,17 @@ func (p *Program) Forward(inputs map[string]*tensor.Tensor, opts Options) (*Tape
 			tape.given = append(tape.given, t)
 		}
 	}
-	in := make([]*tensor.Tensor, 0, 8)
+	in := st.in
 	for i, s := range p.steps {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		if s.absorbedFrom >= 0 && !keep[s.absorbedFrom] {
 			// The producer applied this Relu and filled its output.
 			if record {
 				tape.ran = append(tape.ran, ranStep{})
 			} else {
-				p.release(i, s, values, keep, refs)
+				p.release(st, i, s, values, keep)
 			}
 			continue
 		}
@@ -501,31 +755,36 @@ func (p *Program) Forward(inputs map[string]*tensor.Tensor, opts Options) (*Tape
 			}
 			in = append(in, values[slot])
 		}
-		var ctx *ops.Context
+		var octx *ops.Context
 		if record {
 			// Values stay on the tape; nothing is recycled before Release.
-			ctx = &ops.Context{
+			octx = &ops.Context{
 				Training: opts.Training,
 				Rand:     rand.New(rand.NewPCG(opts.Seed, uint64(i))),
-				Pool:     p.pool,
+				Pool:     st.pool,
+				Ctx:      ctx,
+				Budget:   opts.Budget,
 			}
-			tape.contexts[i] = ctx
+			tape.contexts[i] = octx
 		} else {
-			p.sources[i].Seed(opts.Seed, uint64(i))
-			ctx = &p.ctxs[i]
-			*ctx = ops.Context{Training: opts.Training, Rand: p.rands[i], Pool: p.pool}
+			st.sources[i].Seed(opts.Seed, uint64(i))
+			octx = &st.ctxs[i]
+			*octx = ops.Context{Training: opts.Training, Rand: st.rands[i], Pool: st.pool, Ctx: ctx, Budget: opts.Budget}
 		}
 		if s.captureNames != nil {
-			ctx.Outer = make(map[string]*tensor.Tensor, len(s.captureNames))
+			octx.Outer = make(map[string]*tensor.Tensor, len(s.captureNames))
 			for j, name := range s.captureNames {
 				if values[s.captureSlots[j]] == nil {
 					return nil, p.nodeError(s, fmt.Errorf("outer-scope value %q has no value", name))
 				}
-				ctx.Outer[name] = values[s.captureSlots[j]]
+				octx.Outer[name] = values[s.captureSlots[j]]
 			}
 		}
-		out, err := op.Forward(ctx, in)
+		out, err := op.Forward(octx, in)
 		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
 			return nil, p.nodeError(s, err)
 		}
 		if len(out) < len(outSlots) {
@@ -534,25 +793,27 @@ func (p *Program) Forward(inputs map[string]*tensor.Tensor, opts Options) (*Tape
 		for j, slot := range outSlots {
 			if slot >= 0 {
 				values[slot] = out[j]
-				if buf := bufferOf(out[j]); buf != nil {
+				if buf := bufferOf(out[j]); buf != nil && !record {
 					refs[buf]++
 				}
 			}
 		}
-		for _, u := range ctx.Updates {
+		for _, u := range octx.Updates {
 			if err := p.applyUpdate(s, u); err != nil {
 				return nil, err
 			}
 		}
 		if !record {
-			p.release(i, s, values, keep, refs)
+			p.release(st, i, s, values, keep)
 		}
 	}
+	st.in = in
 	return tape, nil
 }
 
-// release recycles the buffers of values whose last reader was step i.
-func (p *Program) release(i int, s step, values []*tensor.Tensor, keep []bool, refs map[*float32]int) {
+// release recycles, into st's pool, the buffers of values whose last
+// reader was step i and that no other live or kept value shares.
+func (p *Program) release(st *runState, i int, s step, values []*tensor.Tensor, keep []bool) {
 	for _, slots := range [][]int{s.inputs, s.captureSlots} {
 		for _, slot := range slots {
 			if slot < 0 || keep[slot] || p.lastUse[slot] != i || values[slot] == nil {
@@ -561,25 +822,16 @@ func (p *Program) release(i int, s step, values []*tensor.Tensor, keep []bool, r
 			t := values[slot]
 			values[slot] = nil
 			if buf := bufferOf(t); buf != nil {
-				refs[buf]--
-				if refs[buf] == 0 && !p.sharesKept(buf, values, keep) {
-					delete(refs, buf)
-					p.pool.Put(t)
+				st.refs[buf]--
+				if st.refs[buf] == 0 {
+					delete(st.refs, buf)
+					if !p.constBuffers[buf] {
+						st.pool.Put(t)
+					}
 				}
 			}
 		}
 	}
-}
-
-// sharesKept reports whether a kept value (an input, initializer or
-// output) still uses buf.
-func (p *Program) sharesKept(buf *float32, values []*tensor.Tensor, keep []bool) bool {
-	for slot, k := range keep {
-		if k && values[slot] != nil && bufferOf(values[slot]) == buf {
-			return true
-		}
-	}
-	return false
 }
 
 func bufferOf(t *tensor.Tensor) *float32 {

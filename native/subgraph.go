@@ -1,6 +1,7 @@
 package native
 
 import (
+	"context"
 	"fmt"
 	"slices"
 
@@ -148,7 +149,12 @@ func (s *subgraph) forward(ctx *ops.Context, in []*tensor.Tensor, opts Options) 
 	if ctx.Rand != nil {
 		opts.Seed = ctx.Rand.Uint64()
 	}
-	return s.prog.Forward(feed, opts)
+	opts.Budget = ctx.Budget
+	run := ctx.Ctx
+	if run == nil {
+		run = context.Background()
+	}
+	return s.prog.ForwardContext(run, feed, opts)
 }
 
 func (s *subgraph) Run(ctx *ops.Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {

@@ -6,11 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"time"
 
+	"github.com/onnxkit/onnxkit"
 	"github.com/onnxkit/onnxkit/graph"
 	"github.com/onnxkit/onnxkit/graph/passes"
 	"github.com/onnxkit/onnxkit/internal/repo"
@@ -56,7 +60,73 @@ func export(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "wrote %s (%s, opset %d, %s)\n", cfg.output, res.Config.Arch, res.Config.Opset, testSummary(res))
+	if err := verifyExport(ctx, cfg.output, m, cfg.train.Threads); err != nil {
+		return fmt.Errorf("checking %s: %w", cfg.output, err)
+	}
 	return nil
+}
+
+// verifyExport loads the file written at path in a session and checks
+// that it gives, on one random batch-1 input, the outputs of m, the
+// model it was written from, bitwise.
+func verifyExport(ctx context.Context, path string, m *graph.Model, threads int) error {
+	opts := onnxkit.Options{Threads: threads, Optimization: onnxkit.OptimizeNone}
+	written, err := onnxkit.Open(path, opts)
+	if err != nil {
+		return err
+	}
+	memory, err := onnxkit.NewSession(m, opts)
+	if err != nil {
+		return err
+	}
+	in := map[string]*tensor.Tensor{}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, v := range written.Inputs() {
+		shape := make([]int, len(v.Shape))
+		for i, d := range v.Shape {
+			shape[i] = 1 // a symbolic batch
+			if d.Known() {
+				shape[i] = int(d.Size)
+			}
+		}
+		if v.DType != graph.Float32 {
+			return fmt.Errorf("input %s: want float32", v)
+		}
+		x := tensor.Float32(shape...)
+		for i := range x.F32() {
+			x.F32()[i] = float32(rng.NormFloat64())
+		}
+		in[v.Name] = x
+	}
+	got, err := written.Run(ctx, in)
+	if err != nil {
+		return err
+	}
+	want, err := memory.Run(ctx, in)
+	if err != nil {
+		return err
+	}
+	for name, w := range want {
+		if !identical(got[name], w) {
+			return fmt.Errorf("output %q of the written file differs from the trained model's", name)
+		}
+	}
+	return nil
+}
+
+// identical reports whether a and b are float32 tensors of the same shape
+// and bits.
+func identical(a, b *tensor.Tensor) bool {
+	if a == nil || b == nil || a.DType != graph.Float32 || b.DType != graph.Float32 || !slices.Equal(a.Shape, b.Shape) {
+		return false
+	}
+	x, y := a.F32(), b.F32()
+	for i := range x {
+		if math.Float32bits(x[i]) != math.Float32bits(y[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // trainedModel trains, resumes or loads the run that cfg describes.

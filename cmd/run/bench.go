@@ -117,8 +117,12 @@ func runBench(o *options, m *graph.Model, inputs map[string]*tensor.Tensor, stdo
 	report := map[string]any{"model": o.model, "engine": o.engine, "cpu_level": simd.Current().String(), "latency": l}
 	switch {
 	case o.engine == "native":
-		report["threads"] = parallel.Threads()
-		threads = fmt.Sprintf("%d thread(s)", parallel.Threads())
+		n := o.threads // the session's own count
+		if n == 0 {
+			n = parallel.Threads()
+		}
+		report["threads"] = n
+		threads = fmt.Sprintf("%d thread(s)", n)
 	case o.threads > 0:
 		report["threads"] = o.threads
 		threads = fmt.Sprintf("%d thread(s)", o.threads)

@@ -49,7 +49,7 @@ func openPerturbed(delta float32, seen *[]*graph.Model, values ...string) opener
 			return nil, err
 		}
 		*seen = append(*seen, m)
-		e, err := openNative(path, m)
+		e, err := openNative(&options{})(path, m)
 		if err != nil {
 			return nil, err
 		}

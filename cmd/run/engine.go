@@ -1,12 +1,14 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
 
+	"github.com/onnxkit/onnxkit"
 	"github.com/onnxkit/onnxkit/graph"
 	"github.com/onnxkit/onnxkit/internal/ort"
 	"github.com/onnxkit/onnxkit/internal/repo"
@@ -26,32 +28,35 @@ type engine interface {
 type opener func(path string, m *graph.Model) (engine, error)
 
 // nativeEngine is the pure-Go engine.
-type nativeEngine struct{ prog *native.Program }
+type nativeEngine struct{ s *onnxkit.Session }
 
-// Run runs the compiled program in inference mode.
+// Run runs the session.
 func (e nativeEngine) Run(in map[string]*tensor.Tensor) (map[string]*tensor.Tensor, error) {
-	return e.prog.Run(in)
+	return e.s.Run(context.Background(), in)
 }
 
-// Close does nothing: the program holds no outside resources.
+// Close does nothing: the session holds no outside resources.
 func (nativeEngine) Close() error { return nil }
 
-// openNative compiles m, its calls of model-local functions without a
-// kernel expanded into their bodies, after a preflight that lists every
-// operator the engine lacks.
-func openNative(_ string, m *graph.Model) (engine, error) {
-	m, _, err := native.ExpandFunctions(m)
-	if err != nil {
-		return nil, err
+// openNative returns an opener for the native engine with o's threads.
+// It runs the graph as given (onnxkit.OptimizeNone), its calls of
+// model-local functions without a kernel expanded into their bodies,
+// after a preflight that lists every operator the engine lacks.
+func openNative(o *options) opener {
+	return func(_ string, m *graph.Model) (engine, error) {
+		m, _, err := native.ExpandFunctions(m)
+		if err != nil {
+			return nil, err
+		}
+		if missing := preflight(m); len(missing) > 0 {
+			return nil, &unsupportedOpsError{missing}
+		}
+		s, err := onnxkit.NewSession(m, onnxkit.Options{Threads: o.threads, Optimization: onnxkit.OptimizeNone})
+		if err != nil {
+			return nil, err
+		}
+		return nativeEngine{s}, nil
 	}
-	if missing := preflight(m); len(missing) > 0 {
-		return nil, &unsupportedOpsError{missing}
-	}
-	prog, err := native.Compile(m)
-	if err != nil {
-		return nil, err
-	}
-	return nativeEngine{prog}, nil
 }
 
 // ortEngine is ONNX Runtime.
@@ -160,5 +165,5 @@ func openEngine(o *options, m *graph.Model) (engine, error) {
 	if o.engine == "ort" {
 		return openORT(o)(o.model, m)
 	}
-	return openNative(o.model, m)
+	return openNative(o)(o.model, m)
 }

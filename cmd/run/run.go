@@ -7,7 +7,6 @@ import (
 
 	"github.com/onnxkit/onnxkit/graph"
 	"github.com/onnxkit/onnxkit/native/ops"
-	"github.com/onnxkit/onnxkit/native/parallel"
 	"github.com/onnxkit/onnxkit/native/simd"
 	"github.com/onnxkit/onnxkit/onnx"
 )
@@ -60,7 +59,6 @@ func execute(o *options, stdout io.Writer) error {
 	if o.summary {
 		return runSummary(o, m, stdout)
 	}
-	parallel.SetThreads(o.threads)
 	ops.DefaultBudget = o.budget()
 	inputs, err := prepareInputs(o, m)
 	if err != nil {
@@ -77,9 +75,9 @@ func execute(o *options, stdout io.Writer) error {
 	}
 	switch {
 	case o.compare:
-		return runCompare(o, m, inputs, stdout, openNative, openORT(o))
+		return runCompare(o, m, inputs, stdout, openNative(o), openORT(o))
 	case o.bisect:
-		return runBisect(o, m, inputs, stdout, openNative, openORT(o))
+		return runBisect(o, m, inputs, stdout, openNative(o), openORT(o))
 	case o.bench > 0:
 		return runBench(o, m, inputs, stdout)
 	}

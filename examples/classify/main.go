@@ -6,14 +6,14 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log"
 	"os"
 
-	"github.com/onnxkit/onnxkit/native"
+	"github.com/onnxkit/onnxkit"
 	"github.com/onnxkit/onnxkit/native/preprocess"
 	"github.com/onnxkit/onnxkit/native/tensor"
-	"github.com/onnxkit/onnxkit/onnx"
 )
 
 func main() {
@@ -32,14 +32,11 @@ func main() {
 // classify runs the model at modelPath on the image at imagePath and
 // returns its k most likely classes.
 func classify(modelPath, imagePath string, k int) ([]preprocess.Prediction, error) {
-	m, err := onnx.ReadFile(modelPath) // read and check the file
+	s, err := onnxkit.Open(modelPath, onnxkit.Options{}) // every unsupported op is listed at once
 	if err != nil {
 		return nil, err
 	}
-	prog, err := native.Compile(m) // every unsupported op is listed at once
-	if err != nil {
-		return nil, err
-	}
+	m := s.Model()
 	spec, err := preprocess.ForModel(m) // resize, crop, mean and std from the metadata
 	if err != nil {
 		return nil, err
@@ -48,7 +45,7 @@ func classify(modelPath, imagePath string, k int) ([]preprocess.Prediction, erro
 	if err != nil {
 		return nil, err
 	}
-	out, err := prog.Run(map[string]*tensor.Tensor{spec.InputName: x})
+	out, err := s.Run(context.Background(), map[string]*tensor.Tensor{spec.InputName: x})
 	if err != nil {
 		return nil, err
 	}
@@ -56,6 +53,6 @@ func classify(modelPath, imagePath string, k int) ([]preprocess.Prediction, erro
 	if err != nil {
 		return nil, err
 	}
-	probs := out[m.Graph.Outputs[0].Name].F32() // [1, 17] softmax probabilities
+	probs := out[s.Outputs()[0].Name].F32() // [1, 17] softmax probabilities
 	return preprocess.TopK(probs, classes, k), nil
 }

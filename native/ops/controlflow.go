@@ -185,6 +185,9 @@ func (o *loopOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, e
 	scans := make([][]*tensor.Tensor, len(o.scans))
 	var held cfHeld
 	for i := int64(0); (!bounded || i < trips) && (!checked || cond); i++ {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		args := append([]*tensor.Tensor{cfInt64(i), cfBoolTensor(cond)}, state...)
 		out, err := o.body.Run(ctx, args)
 		if err != nil {
@@ -425,6 +428,9 @@ func scanRun(ctx *Context, body Subgraph, init []*tensor.Tensor, length int, sli
 	var scans [][]*tensor.Tensor
 	var held cfHeld
 	for t := range length {
+		if err := ctx.Err(); err != nil {
+			return scanResult{}, err
+		}
 		args := slices.Clone(state)
 		for j := range m {
 			args = append(args, slice(t, j))
@@ -653,6 +659,9 @@ func (o *sequenceMapOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Te
 		results[k] = tensor.NewSequence(dtype, nil)
 	}
 	for e := range n {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		args := make([]*tensor.Tensor, len(in))
 		for i, v := range in {
 			if v.Kind == tensor.Sequence {

@@ -6,6 +6,7 @@
 package ops
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -63,6 +64,18 @@ type Context struct {
 	// Budget bounds the memory the node may ask for; nil means
 	// DefaultBudget. The executor sets it from the run's options.
 	Budget *Budget
+	// Ctx is the run's context: an op that iterates (Loop, Scan) checks
+	// it every iteration through Err. Nil means never cancelled.
+	Ctx context.Context
+}
+
+// Err returns the error of the run's context once it is done (cancelled
+// or past its deadline), and nil before, or when the run has none.
+func (c *Context) Err() error {
+	if c == nil || c.Ctx == nil {
+		return nil
+	}
+	return c.Ctx.Err()
 }
 
 // Wants reports whether the backward pass uses the gradient of input i.

@@ -4,7 +4,8 @@ import "github.com/onnxkit/onnxkit/native/tensor"
 
 // Pool recycles float32 buffers between runs, keyed by length, so that a
 // program run in a loop allocates nothing in steady state. It is not safe
-// for concurrent use; each executor run owns one.
+// for concurrent use: each of a program's run states owns one, and a run
+// state serves one run at a time.
 type Pool struct {
 	free map[int][][]float32
 }

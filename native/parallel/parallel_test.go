@@ -1,6 +1,7 @@
 package parallel
 
 import (
+	"strconv"
 	"sync"
 	"testing"
 )
@@ -54,4 +55,71 @@ func TestSetThreads(t *testing.T) {
 	if Threads() < 1 {
 		t.Fatalf("Threads() = %d after SetThreads(-1); want GOMAXPROCS", Threads())
 	}
+}
+
+// TestWithSetsThreadsPerCall runs loops under With from goroutines with
+// different counts at once, and checks that each loop, and each loop
+// nested in its workers, splits into the calling With's count of ranges
+// while the process-wide count stays as SetThreads left it.
+func TestWithSetsThreadsPerCall(t *testing.T) {
+	defer SetThreads(0)
+	SetThreads(5)
+	var wg sync.WaitGroup
+	errs := make(chan string, 64)
+	for _, n := range []int{1, 2, 3, 4, 7, 8} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			With(n, func() {
+				for range 20 {
+					var mu sync.Mutex
+					var outer, nested int
+					For(64, 1, func(lo, hi int) {
+						mu.Lock()
+						outer++
+						mu.Unlock()
+						if got := Threads(); got != n {
+							errs <- "a worker sees " + strconv.Itoa(got) + " threads, With set " + strconv.Itoa(n)
+						}
+						For(64, 1, func(lo, hi int) {
+							mu.Lock()
+							nested++
+							mu.Unlock()
+						})
+					})
+					if outer != n || nested != n*n {
+						errs <- "With(" + strconv.Itoa(n) + "): " + strconv.Itoa(outer) + " ranges and " + strconv.Itoa(nested) + " nested ones"
+					}
+				}
+			})
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+	if Threads() != 5 {
+		t.Fatalf("Threads() = %d after the With calls, SetThreads gave 5", Threads())
+	}
+	With(2, func() {
+		With(3, func() {
+			if Threads() != 3 {
+				t.Errorf("nested With(3) inside With(2): Threads() = %d", Threads())
+			}
+		})
+		if Threads() != 2 {
+			t.Errorf("after a nested With(3), With(2)'s Threads() = %d", Threads())
+		}
+	})
+}
+
+// BenchmarkThreadsInsideWith measures what a loop pays to find its
+// count inside With (the goroutine's ID from its stack header).
+func BenchmarkThreadsInsideWith(b *testing.B) {
+	With(2, func() {
+		for range b.N {
+			Threads()
+		}
+	})
 }

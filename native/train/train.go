@@ -57,7 +57,8 @@ type Config struct {
 	ValFrac  float64 `json:"val_frac"`
 	TestFrac float64 `json:"test_frac"`
 	Opset    int64   `json:"opset"`
-	// Threads is the number of cores used (0: all).
+	// Threads is the number of cores the engine uses (0: those of
+	// parallel.SetThreads, by default all). It applies to Run only.
 	Threads int `json:"threads"`
 	// TenCrop evaluates validation and test with the ten-crop average.
 	TenCrop bool `json:"ten_crop"`
@@ -160,7 +161,6 @@ func New(cfg Config, opts Options) (*Trainer, error) {
 	if cfg.Schedule == "plateau" && cfg.ValFrac == 0 {
 		return nil, fmt.Errorf("train: the plateau schedule follows the validation loss; it needs ValFrac above 0")
 	}
-	parallel.SetThreads(cfg.Threads)
 	spec, ok := model.Specs[cfg.Arch]
 	if !ok {
 		return nil, fmt.Errorf("train: unknown model %q (want keras or paper)", cfg.Arch)
@@ -318,8 +318,19 @@ func (t *Trainer) newOptimizer() error {
 
 // Run trains the remaining epochs, evaluates the test split and returns
 // the result. A cancelled ctx stops it between steps with ctx's error;
-// the last checkpoint stays valid.
+// the last checkpoint stays valid. The engine's loops use Config.Threads
+// goroutines (parallel.With), whatever the rest of the process uses.
 func (t *Trainer) Run(ctx context.Context) (*Result, error) {
+	var (
+		res *Result
+		err error
+	)
+	parallel.With(t.cfg.Threads, func() { res, err = t.run(ctx) })
+	return res, err
+}
+
+// run is Run on the calling goroutine's thread count.
+func (t *Trainer) run(ctx context.Context) (*Result, error) {
 	for t.epoch < t.cfg.Epochs {
 		m, err := t.runEpoch(ctx)
 		if err != nil {

@@ -1,0 +1,10 @@
+package parallel
+
+// currentG returns the address of the runtime's descriptor of the calling
+// goroutine, which the Go ABI keeps in thread-local storage on amd64. It
+// is unique among running goroutines; a descriptor is reused only after
+// its goroutine has ended.
+func currentG() uintptr
+
+// goroutineKey identifies the calling goroutine while it runs.
+func goroutineKey() uintptr { return currentG() }
