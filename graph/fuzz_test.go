@@ -81,9 +81,11 @@ func TestKnownShapeOps(t *testing.T) {
 	if !slices.IsSorted(ops) || !slices.Contains(ops, "Conv") || !slices.Contains(ops, "MatMul") {
 		t.Errorf("KnownShapeOps = %v", ops)
 	}
-	// Every op with a shape function exists in the opset table.
+	// Every op with a shape function exists in the opset table, which
+	// ends at opset 22, but for the opset-23 ops the engine runs.
+	newer := []string{"Attention", "RotaryEmbedding"}
 	for _, op := range ops {
-		if OpVersions(DefaultDomain, op) == nil {
+		if OpVersions(DefaultDomain, op) == nil && !slices.Contains(newer, op) {
 			t.Errorf("shape function for %s, which the opset table lacks", op)
 		}
 	}

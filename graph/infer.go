@@ -31,7 +31,7 @@ func InferTypes(m *Model) (map[string]*Type, error) {
 	if m == nil || m.Graph == nil {
 		return nil, errors.New("graph: model has no graph")
 	}
-	types, errs, err := inferGraph(m, m.Graph)
+	types, errs, err := inferGraph(m, m.Graph, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -43,13 +43,22 @@ func InferTypes(m *Model) (map[string]*Type, error) {
 func KnownShapeOps() []string { return slices.Sorted(maps.Keys(shapeFuncs)) }
 
 // inferGraph infers the types of g's values. errs are the nodes' problems;
-// err is a cycle.
-func inferGraph(m *Model, g *Graph) (types map[string]*Type, errs []error, err error) {
+// err is a cycle. outer, for a subgraph, is the state of the graph around
+// it, whose values the subgraph sees.
+func inferGraph(m *Model, g *Graph, outer *inferState) (types map[string]*Type, errs []error, err error) {
 	order, err := TopoSort(g)
 	if err != nil {
 		return nil, nil, err
 	}
 	types = make(map[string]*Type)
+	st := &inferState{model: m, types: types, data: make(map[string]symInts), consts: make(map[string]*Tensor)}
+	if outer != nil {
+		maps.Copy(types, outer.types)
+		maps.Copy(st.data, outer.data)
+		maps.Copy(st.consts, outer.consts)
+		st.fresh = outer.fresh
+		defer func() { outer.fresh = st.fresh }()
+	}
 	declared := make(map[string]*Type)
 	for _, vs := range [][]*Value{g.ValueInfo, g.Outputs} {
 		for _, v := range vs {
@@ -60,20 +69,21 @@ func inferGraph(m *Model, g *Graph) (types map[string]*Type, errs []error, err e
 	}
 	// An initializer that is also a graph input can be overridden by the
 	// caller, so only the others are constants.
-	consts := make(map[string]*Tensor)
+	consts := st.consts
 	for _, t := range g.Initializers {
 		types[t.Name] = initializerType(t)
 		consts[t.Name] = t
 	}
 	for _, v := range g.Inputs {
 		delete(consts, v.Name)
+		delete(st.data, v.Name)
 		if v.Type != nil && (v.Type.Kind != TensorKind || v.Type.Shape != nil || types[v.Name] == nil) {
 			types[v.Name] = v.Type
 		}
 	}
 
 	for _, n := range order {
-		outs, err := inferNode(m, n, types, consts)
+		outs, data, err := st.inferNode(m, n, types, consts)
 		if err != nil {
 			var ne *NodeError
 			if !errors.As(err, &ne) {
@@ -92,6 +102,9 @@ func inferGraph(m *Model, g *Graph) (types map[string]*Type, errs []error, err e
 				types[name] = t
 			}
 		}
+		if data != nil && len(n.Outputs) > 0 && n.Outputs[0] != "" {
+			st.data[n.Outputs[0]] = data
+		}
 		if err == nil && n.OpType == "Constant" && isDefaultDomain(n.Domain) && len(n.Outputs) > 0 {
 			if t, _ := constantValue(n); t != nil {
 				consts[n.Outputs[0]] = t
@@ -101,27 +114,49 @@ func inferGraph(m *Model, g *Graph) (types map[string]*Type, errs []error, err e
 	return types, errs, nil
 }
 
-// inferNode runs n's shape function, if it has one.
-func inferNode(m *Model, n *Node, types map[string]*Type, consts map[string]*Tensor) ([]*Type, error) {
-	if !isDefaultDomain(n.Domain) {
-		return nil, nil
+// inferState is what inference keeps across the nodes of a graph.
+type inferState struct {
+	model  *Model
+	types  map[string]*Type   // the values inferred so far
+	consts map[string]*Tensor // the constant values
+	// data holds the known elements of small integer values (see
+	// inferCtx.data), by name.
+	data map[string]symInts
+	// fresh counts the symbols made for sizes known only at run time.
+	fresh int
+}
+
+// inferNode runs n's shape function, if it has one, and returns its
+// outputs' types and output 0's data when known.
+func (st *inferState) inferNode(m *Model, n *Node, types map[string]*Type, consts map[string]*Tensor) ([]*Type, symInts, error) {
+	var f shapeFunc
+	switch {
+	case isDefaultDomain(n.Domain):
+		f = shapeFuncs[n.OpType]
+	case n.Domain == TrainingDomain:
+		f = trainingShapeFuncs[n.OpType]
 	}
-	f := shapeFuncs[n.OpType]
 	if f == nil {
-		return nil, nil
+		return nil, nil, nil
 	}
 	opset, _ := m.OpsetVersion(DefaultDomain)
-	c := &inferCtx{node: n, opset: opset}
+	c := &inferCtx{node: n, opset: opset, state: st}
 	for _, name := range n.Inputs {
 		var t *Type
 		var k *Tensor
+		var d symInts
 		if name != "" {
-			t, k = types[name], consts[name]
+			t, k, d = types[name], consts[name], st.data[name]
+			if d == nil && k != nil {
+				d = tensorData(k)
+			}
 		}
 		c.in = append(c.in, t)
 		c.consts = append(c.consts, k)
+		c.vals = append(c.vals, d)
 	}
-	return f(c)
+	outs, err := f(c)
+	return outs, c.out, err
 }
 
 func isDefaultDomain(d string) bool { return d == DefaultDomain || d == "ai.onnx" }
@@ -135,6 +170,13 @@ type inferCtx struct {
 	opset  int64     // version of the default domain the model imports
 	in     []*Type   // per input; nil when absent or unknown
 	consts []*Tensor // per input; the value when it is a constant
+	// vals are, per input, the elements of a small integer tensor of rank
+	// 0 or 1 when they are known, each a known size or a symbol: the
+	// output of Shape, and what exporters compute from it. nil when not
+	// known.
+	vals  []symInts
+	out   symInts // output 0's elements, when the shape function knows them
+	state *inferState
 }
 
 // shapeFunc gives the types of a node's outputs, in order; a nil entry is
@@ -267,40 +309,6 @@ type product struct {
 	known   int64
 	symbols map[string]int
 	unknown bool
-}
-
-func productOf(dims []Dim) product {
-	p := product{known: 1, symbols: map[string]int{}}
-	for _, d := range dims {
-		switch {
-		case d.Known():
-			p.known *= d.Size
-		case d.Param != "":
-			p.symbols[d.Param]++
-		default:
-			p.unknown = true
-		}
-	}
-	return p
-}
-
-// dim returns the product as one dimension: known, a lone symbol, or
-// unknown.
-func (p product) dim() Dim {
-	if p.unknown {
-		return UnknownDim()
-	}
-	switch len(p.symbols) {
-	case 0:
-		return Fixed(p.known)
-	case 1:
-		for s, k := range p.symbols {
-			if k == 1 && p.known == 1 {
-				return Symbol(s)
-			}
-		}
-	}
-	return UnknownDim()
 }
 
 // normAxis maps axis in [-r, r) (or [-r, r] when inclusive) to [0, r).

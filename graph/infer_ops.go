@@ -6,40 +6,180 @@ package graph
 
 // shapeFuncs maps a default-domain op type to its shape function.
 var shapeFuncs = map[string]shapeFunc{
-	"Abs":                sameAsInput,
-	"Add":                inferBroadcast,
-	"AveragePool":        inferPool,
-	"BatchNormalization": inferBatchNorm,
-	"Clip":               sameAsInput,
-	"Concat":             inferConcat,
-	"Constant":           inferConstant,
-	"Conv":               inferConv,
-	"ConvTranspose":      inferConvTranspose,
-	"Div":                inferBroadcast,
-	"Dropout":            inferDropout,
-	"Elu":                sameAsInput,
-	"Exp":                sameAsInput,
-	"Flatten":            inferFlatten,
-	"Gemm":               inferGemm,
-	"GlobalAveragePool":  inferGlobalPool,
-	"GlobalMaxPool":      inferGlobalPool,
-	"Identity":           sameAsInput,
-	"LRN":                inferLRN,
-	"LeakyRelu":          sameAsInput,
-	"Log":                sameAsInput,
-	"LogSoftmax":         inferSoftmax,
-	"MatMul":             inferMatMul,
-	"MaxPool":            inferPool,
-	"Mul":                inferBroadcast,
-	"Neg":                sameAsInput,
-	"Relu":               sameAsInput,
-	"Reshape":            inferReshape,
-	"Sigmoid":            sameAsInput,
-	"Softmax":            inferSoftmax,
-	"Sqrt":               sameAsInput,
-	"Sub":                inferBroadcast,
-	"Tanh":               sameAsInput,
-	"Transpose":          inferTranspose,
+	"Abs":                       sameAsInput,
+	"Acos":                      sameAsInput,
+	"Acosh":                     sameAsInput,
+	"Add":                       inferArith(intAdd),
+	"And":                       inferLogical,
+	"ArgMax":                    inferArgReduce,
+	"ArgMin":                    inferArgReduce,
+	"Asin":                      sameAsInput,
+	"Asinh":                     sameAsInput,
+	"Atan":                      sameAsInput,
+	"Atanh":                     sameAsInput,
+	"Attention":                 inferAttention,
+	"AveragePool":               inferPool,
+	"BatchNormalization":        inferBatchNorm,
+	"Bernoulli":                 inferRandomLike,
+	"BitShift":                  inferArith(nil),
+	"BlackmanWindow":            inferWindow,
+	"Cast":                      inferCast,
+	"CastLike":                  inferCastLike,
+	"Ceil":                      sameAsInput,
+	"Celu":                      sameAsInput,
+	"Clip":                      inferClip,
+	"Compress":                  inferCompress,
+	"Concat":                    inferConcat,
+	"ConcatFromSequence":        inferConcatFromSequence,
+	"Constant":                  inferConstant,
+	"ConstantOfShape":           inferConstantOfShape,
+	"Conv":                      inferConv,
+	"ConvInteger":               withDType(mixedInputs(inferConv, 0, 1), int32Out),
+	"ConvTranspose":             inferConvTranspose,
+	"Cos":                       sameAsInput,
+	"Cosh":                      sameAsInput,
+	"CumSum":                    sameAsInput,
+	"DFT":                       inferDFT,
+	"DepthToSpace":              inferDepthToSpace(true),
+	"DequantizeLinear":          inferDequantize,
+	"Det":                       inferDet,
+	"Div":                       inferArith(intDiv),
+	"Dropout":                   inferDropout,
+	"DynamicQuantizeLinear":     inferDynamicQuantize,
+	"Einsum":                    inferEinsum,
+	"Elu":                       sameAsInput,
+	"Equal":                     inferCompare(func(r int) bool { return r == 0 }),
+	"Erf":                       sameAsInput,
+	"Exp":                       sameAsInput,
+	"Expand":                    inferExpand,
+	"EyeLike":                   inferEyeLike,
+	"Flatten":                   inferFlatten,
+	"Floor":                     sameAsInput,
+	"GRU":                       inferRecurrent,
+	"Gather":                    inferGather,
+	"GatherElements":            inferGatherElements,
+	"GatherND":                  inferGatherND,
+	"Gelu":                      sameAsInput,
+	"Gemm":                      inferGemm,
+	"GlobalAveragePool":         inferGlobalPool,
+	"GlobalMaxPool":             inferGlobalPool,
+	"Greater":                   inferCompare(func(r int) bool { return r > 0 }),
+	"GreaterOrEqual":            inferCompare(func(r int) bool { return r >= 0 }),
+	"GridSample":                inferGridSample,
+	"GroupNormalization":        sameAsInput,
+	"HammingWindow":             inferWindow,
+	"HannWindow":                inferWindow,
+	"HardSigmoid":               sameAsInput,
+	"HardSwish":                 sameAsInput,
+	"Hardmax":                   inferSoftmax,
+	"Identity":                  inferIdentity,
+	"InstanceNormalization":     sameAsInput,
+	"IsInf":                     unaryTo(Bool),
+	"IsNaN":                     unaryTo(Bool),
+	"LRN":                       inferLRN,
+	"LSTM":                      inferRecurrent,
+	"LayerNormalization":        inferLayerNorm,
+	"LeakyRelu":                 sameAsInput,
+	"Less":                      inferCompare(func(r int) bool { return r < 0 }),
+	"LessOrEqual":               inferCompare(func(r int) bool { return r <= 0 }),
+	"Log":                       sameAsInput,
+	"LogSoftmax":                inferSoftmax,
+	"MatMul":                    inferMatMul,
+	"MatMulInteger":             withDType(mixedInputs(inferMatMul, 0, 1), int32Out),
+	"Max":                       inferVariadic,
+	"MaxPool":                   inferPool,
+	"MaxUnpool":                 inferMaxUnpool,
+	"Mean":                      inferVariadic,
+	"MeanVarianceNormalization": sameAsInput,
+	"MelWeightMatrix":           inferMelWeightMatrix,
+	"Min":                       inferVariadic,
+	"Mod":                       inferArith(intMod),
+	"Mul":                       inferArith(intMul),
+	"Multinomial":               inferMultinomial,
+	"Neg":                       sameAsInput,
+	"NegativeLogLikelihoodLoss": inferNLLLoss,
+	"NonMaxSuppression":         inferNMS,
+	"NonZero":                   inferNonZero,
+	"Not":                       sameAsInput,
+	"OneHot":                    inferOneHot,
+	"Optional":                  inferOptional,
+	"OptionalGetElement":        inferOptionalGetElement,
+	"OptionalHasElement":        inferOptionalHasElement,
+	"Or":                        inferLogical,
+	"PRelu":                     inferPRelu,
+	"Pad":                       inferPad,
+	"Pow":                       inferPow,
+	"QLinearConv":               withDType(mixedInputs(inferConv, 0, 3, 8), zeroPointDType(7)),
+	"QLinearMatMul":             withDType(mixedInputs(inferMatMul, 0, 3), zeroPointDType(7)),
+	"QuantizeLinear":            inferQuantize,
+	"RNN":                       inferRecurrent,
+	"RandomNormal":              inferRandom,
+	"RandomNormalLike":          inferRandomLike,
+	"RandomUniform":             inferRandom,
+	"RandomUniformLike":         inferRandomLike,
+	"Range":                     inferRange,
+	"Reciprocal":                sameAsInput,
+	"ReduceL1":                  inferReduce,
+	"ReduceL2":                  inferReduce,
+	"ReduceLogSum":              inferReduce,
+	"ReduceLogSumExp":           inferReduce,
+	"ReduceMax":                 inferReduce,
+	"ReduceMean":                inferReduce,
+	"ReduceMin":                 inferReduce,
+	"ReduceProd":                inferReduce,
+	"ReduceSum":                 inferReduce,
+	"ReduceSumSquare":           inferReduce,
+	"Relu":                      sameAsInput,
+	"Reshape":                   inferReshape,
+	"Resize":                    inferResize,
+	"ReverseSequence":           sameAsInput,
+	"RoiAlign":                  inferRoiAlign,
+	"RotaryEmbedding":           sameAsInput,
+	"Round":                     sameAsInput,
+	"STFT":                      inferSTFT,
+	"Scatter":                   sameAsInput,
+	"ScatterElements":           sameAsInput,
+	"ScatterND":                 sameAsInput,
+	"Selu":                      sameAsInput,
+	"SequenceAt":                inferSequenceAt,
+	"SequenceConstruct":         inferSequenceConstruct,
+	"SequenceEmpty":             inferSequenceEmpty,
+	"SequenceErase":             sameAsInput,
+	"SequenceInsert":            inferSequenceInsert,
+	"SequenceLength":            inferSequenceLength,
+	"Shape":                     inferShape,
+	"Shrink":                    sameAsInput,
+	"Sigmoid":                   sameAsInput,
+	"Sign":                      sameAsInput,
+	"Sin":                       sameAsInput,
+	"Sinh":                      sameAsInput,
+	"Size":                      inferSize,
+	"Slice":                     inferSlice,
+	"Softmax":                   inferSoftmax,
+	"SoftmaxCrossEntropyLoss":   inferSoftmaxCrossEntropy,
+	"Softplus":                  sameAsInput,
+	"Softsign":                  sameAsInput,
+	"SpaceToDepth":              inferDepthToSpace(false),
+	"Split":                     inferSplit,
+	"SplitToSequence":           inferSplitToSequence,
+	"Sqrt":                      sameAsInput,
+	"Squeeze":                   inferSqueeze,
+	"StringNormalizer":          inferStringNormalizer,
+	"Sub":                       inferArith(intSub),
+	"Sum":                       inferVariadic,
+	"Tan":                       sameAsInput,
+	"Tanh":                      sameAsInput,
+	"TfIdfVectorizer":           inferTfIdf,
+	"ThresholdedRelu":           sameAsInput,
+	"Tile":                      inferTile,
+	"TopK":                      inferTopK,
+	"Transpose":                 inferTranspose,
+	"Trilu":                     sameAsInput,
+	"Unique":                    inferUnique,
+	"Unsqueeze":                 inferUnsqueeze,
+	"Upsample":                  inferResize,
+	"Where":                     inferWhere,
+	"Xor":                       inferLogical,
 }
 
 // sameAsInput: Y has the type of input 0 (element-wise unary ops, Identity).
@@ -476,23 +616,19 @@ func inferReshape(c *inferCtx) ([]*Type, error) {
 	if err != nil || x == nil {
 		return nil, err
 	}
-	var target []int64
+	var target symInts
 	if c.opset < 5 {
-		if target, err = n.AttrInts("shape", nil); err != nil {
+		shape, err := n.AttrInts("shape", nil)
+		if err != nil {
 			return nil, err
 		}
-	} else if k := c.constant(1); k != nil {
-		if target, err = int64s(k); err != nil {
-			return nil, c.errorf("shape input: %v", err)
+		for _, v := range shape {
+			target = append(target, knownInt(v))
 		}
-	} else {
+	} else if target = c.data(1); target == nil {
 		// Unknown values: the rank is the shape input's length, if known.
 		if s, _ := c.shaped(1, 0); s != nil && len(s.Shape) == 1 && s.Shape[0].Known() {
-			out := make(Shape, s.Shape[0].Size)
-			for i := range out {
-				out[i] = UnknownDim()
-			}
-			return []*Type{TensorType(x.DType, out)}, nil
+			return []*Type{TensorType(x.DType, unknownShape(int(s.Shape[0].Size)))}, nil
 		}
 		return []*Type{TensorType(x.DType, nil)}, nil
 	}
@@ -502,11 +638,14 @@ func inferReshape(c *inferCtx) ([]*Type, error) {
 	}
 	out := make(Shape, len(target))
 	free := -1
-	for i, v := range target {
+	for i, e := range target {
+		v := e.N
 		switch {
+		case !e.Known:
+			out[i] = e.dim()
 		case v == -1:
 			if free >= 0 {
-				return nil, c.errorf("shape %v has more than one -1", target)
+				return nil, c.errorf("shape %v has more than one -1", shapeOfData(target))
 			}
 			free = i
 		case v == 0 && allowZero == 0:
@@ -515,14 +654,17 @@ func inferReshape(c *inferCtx) ([]*Type, error) {
 				continue
 			}
 			if i >= len(x.Shape) {
-				return nil, c.errorf("shape %v copies dimension %d of input %s, which has none", target, i, x.Shape)
+				return nil, c.errorf("shape %v copies dimension %d of input %s, which has none", shapeOfData(target), i, x.Shape)
 			}
 			out[i] = x.Shape[i]
 		case v < 0:
-			return nil, c.errorf("shape %v has negative size %d", target, v)
+			return nil, c.errorf("shape %v has negative size %d", shapeOfData(target), v)
 		default:
 			out[i] = Fixed(v)
 		}
+	}
+	if len(out) <= 1 {
+		c.setData(c.data(0))
 	}
 	if x.Shape == nil {
 		if free >= 0 {
@@ -540,13 +682,13 @@ func inferReshape(c *inferCtx) ([]*Type, error) {
 	have := productOf(rest)
 	if free < 0 {
 		if !in.unknown && !have.unknown && len(in.symbols) == 0 && len(have.symbols) == 0 && in.known != have.known {
-			return nil, c.errorf("cannot reshape %s (%d elements) to %v", x.Shape, in.known, target)
+			return nil, c.errorf("cannot reshape %s (%d elements) to %s", x.Shape, in.known, out)
 		}
 		return []*Type{TensorType(x.DType, out)}, nil
 	}
 	exact := !in.unknown && !have.unknown && len(in.symbols) == 0 && len(have.symbols) == 0
 	if exact && (have.known == 0 || in.known%have.known != 0) {
-		return nil, c.errorf("cannot reshape %s (%d elements) to %v", x.Shape, in.known, target)
+		return nil, c.errorf("cannot reshape %s (%d elements) to %s", x.Shape, in.known, out)
 	}
 	out[free] = quotient(in, have)
 	return []*Type{TensorType(x.DType, out)}, nil
@@ -767,6 +909,18 @@ func inferConcat(c *inferCtx) ([]*Type, error) {
 	}
 	if !complete {
 		out[a] = UnknownDim()
+	}
+	if len(out) == 1 {
+		var v symInts
+		for i := range n.Inputs {
+			d := c.data(i)
+			if d == nil {
+				v = nil
+				break
+			}
+			v = append(v, d...)
+		}
+		c.setData(v)
 	}
 	return []*Type{TensorType(dtype, out)}, nil
 }

@@ -234,7 +234,7 @@ func (v *validator) graph(g *Graph, path string, outer map[string]bool) {
 		}
 	}
 
-	types, errs, err := inferGraph(v.m, g)
+	types, errs, err := inferGraph(v.m, g, nil)
 	var cycle *CycleError
 	if errors.As(err, &cycle) {
 		var first *Node
