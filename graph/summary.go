@@ -38,16 +38,27 @@ type NodeSummary struct {
 // multiply-accumulates.
 //
 // Parameters are the elements of floating-point initializers (weights,
-// biases, and BatchNormalization's scale, bias, mean and variance); integer
-// initializers such as Reshape's shape are not parameters. An initializer
-// read by several nodes counts once, at the first in run order.
+// biases, and BatchNormalization's scale, bias, mean and variance) and of
+// the floating-point tensors of rank 1 or more that Constant nodes hold
+// (weights an exporter wrote as constants; scalars such as Clip's bounds
+// are hyperparameters, not parameters). Integer tensors such as Reshape's
+// shape are not parameters. A tensor read by several nodes counts once, at
+// the first in run order.
 //
 // MACs are counted for one sample: every symbolic or unknown dimension of
-// an output or input shape is taken as 1. They are
+// a shape is taken as 1, and a product of symbols such as 12*N as its
+// known factor, 12. They are
 //
 //	Conv:          output elements * C/group * kernel elements
 //	ConvTranspose: input elements * M/group * kernel elements
-//	Gemm, MatMul:  output elements * K  (M*N*K for a matrix product)
+//	Gemm, MatMul:  output elements * K  (M*N*K for a matrix product,
+//	               times the batch dimensions for a batched one)
+//	RNN, GRU, LSTM: seq * batch * (elements of W + elements of R), the
+//	               input and recurrent products of every gate and direction
+//	Attention:     batch * heads * S * L * (head size + value head size),
+//	               the products Q*K' and softmax(Q*K')*V
+//	BatchNormalization, InstanceNormalization, LayerNormalization,
+//	GroupNormalization: output elements (one scale and shift each)
 //
 // and 0 for every other op. Summarize fails when inference does.
 func Summarize(m *Model) (*Summary, error) {
@@ -61,6 +72,17 @@ func Summarize(m *Model) (*Summary, error) {
 	}
 	s := &Summary{OpCounts: make(map[string]int)}
 	counted := make(map[string]bool)
+	weights := make(map[string]*Tensor)
+	for _, t := range m.Graph.Initializers {
+		weights[t.Name] = t
+	}
+	for _, n := range m.Graph.Nodes {
+		if n.OpType == "Constant" && isDefaultDomain(n.Domain) && len(n.Outputs) == 1 {
+			if t, err := constantValue(n); err == nil && t != nil && len(t.Dims) > 0 {
+				weights[n.Outputs[0]] = t
+			}
+		}
+	}
 	for _, n := range order {
 		ns := NodeSummary{Name: n.Name, Op: n.OpType}
 		for _, o := range n.Outputs {
@@ -71,7 +93,7 @@ func Summarize(m *Model) (*Summary, error) {
 			ns.Outputs = append(ns.Outputs, t)
 		}
 		for _, in := range n.Inputs {
-			t := m.Graph.Initializer(in)
+			t := weights[in]
 			if t == nil || counted[in] || !t.DType.IsFloat() {
 				continue
 			}
@@ -98,24 +120,18 @@ func macs(n *Node, types map[string]*Type) int64 {
 		}
 		return nil
 	}
-	// elems counts with unknown dimensions as 1.
-	elems := func(s Shape) int64 {
-		p := int64(1)
-		for _, d := range s {
-			if d.Known() {
-				p *= d.Size
-			}
-		}
-		return p
+	var out Shape
+	if len(n.Outputs) > 0 {
+		out = shape(n.Outputs[0])
 	}
 	w := shape(n.Input(1))
 	switch n.OpType {
 	case "Conv":
-		if len(n.Outputs) == 0 || len(w) < 2 {
+		if len(w) < 2 {
 			return 0
 		}
 		// W [M, C/group, k...]: each output element takes C/group*k MACs.
-		return elems(shape(n.Outputs[0])) * elems(w[1:])
+		return elems(out) * elems(w[1:])
 	case "ConvTranspose":
 		if len(w) < 2 {
 			return 0
@@ -124,7 +140,7 @@ func macs(n *Node, types map[string]*Type) int64 {
 		return elems(shape(n.Input(0))) * elems(w[1:])
 	case "Gemm", "MatMul":
 		a := shape(n.Input(0))
-		if len(n.Outputs) == 0 || len(a) == 0 {
+		if out == nil || len(a) == 0 {
 			return 0
 		}
 		k := a[len(a)-1]
@@ -133,10 +149,37 @@ func macs(n *Node, types map[string]*Type) int64 {
 				k = a[0]
 			}
 		}
-		return elems(shape(n.Outputs[0])) * elems(Shape{k})
+		return elems(out) * elems(Shape{k})
+	case "RNN", "GRU", "LSTM":
+		// X [seq, batch, I] (either order): per step and sample, W
+		// [dirs, gates*H, I] times x and R [dirs, gates*H, H] times h.
+		x := shape(n.Input(0))
+		if len(x) != 3 {
+			return 0
+		}
+		return elems(x[:2]) * (elems(w) + elems(shape(n.Input(2))))
+	case "Attention":
+		q, k := shape(n.Input(0)), shape(n.Input(1))
+		if len(q) != len(out) || len(k) != len(q) {
+			return 0
+		}
+		if len(q) == 4 {
+			// Q [B, H, S, E], K [B, Hk, L, E], Y [B, H, S, Ev].
+			return elems(out[:3]) * elems(k[2:3]) * (elems(q[3:]) + elems(out[3:]))
+		}
+		if len(q) == 3 {
+			// Q [B, S, H*E], K [B, L, Hk*E], Y [B, S, H*Ev].
+			return elems(out[:2]) * elems(k[1:2]) * (elems(q[2:]) + elems(out[2:]))
+		}
+	case "BatchNormalization", "InstanceNormalization", "LayerNormalization", "GroupNormalization":
+		return elems(out)
 	}
 	return 0
 }
+
+// elems counts the elements of a shape with every symbol and unknown
+// dimension taken as 1 (a product 12*N as 12).
+func elems(s Shape) int64 { return productOf(s).known }
 
 // String writes the summary as a table: one line per node, then the
 // totals and the op histogram, most frequent first.

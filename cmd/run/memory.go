@@ -19,7 +19,7 @@ type memoryEstimate struct {
 	Unknown int `json:"unknown_values"`
 }
 
-// estimateMemory adds the bytes of all initializers to the largest set
+// estimateMemory adds the bytes of all initializers and Constant nodes to the largest set
 // of activations alive at once when the nodes run in order, each value
 // alive from the node that makes it (or the start, for graph inputs) to
 // its last reader (or the end, for graph outputs), with both the inputs
@@ -34,6 +34,16 @@ func estimateMemory(m *graph.Model, order []*graph.Node, types map[string]*graph
 	isInit := map[string]bool{}
 	for _, t := range g.Initializers {
 		isInit[t.Name] = true
+	}
+	// A Constant node's value is held for the whole run, like an
+	// initializer.
+	for _, n := range order {
+		if n.OpType == "Constant" && (n.Domain == "" || n.Domain == "ai.onnx") && len(n.Outputs) == 1 {
+			if b, ok := valueBytes(types[n.Outputs[0]], batch); ok {
+				est.ParameterBytes += b
+				isInit[n.Outputs[0]] = true
+			}
+		}
 	}
 	// lastUse is the index in order of a value's last reader; len(order)
 	// for graph outputs.
@@ -78,7 +88,7 @@ func estimateMemory(m *graph.Model, order []*graph.Node, types map[string]*graph
 	}
 	est.ActivationBytes = peak
 	est.TotalBytes = est.ParameterBytes + peak
-	est.Method = fmt.Sprintf("all initializers, plus the largest set of activations alive at once when the nodes "+
+	est.Method = fmt.Sprintf("all initializers and constants, plus the largest set of activations alive at once when the nodes "+
 		"run in topological order and each buffer is freed after its last reader, symbolic dimensions = %d", batch)
 	if est.Unknown > 0 {
 		est.Method += fmt.Sprintf("; %d value(s) of unknown shape not counted", est.Unknown)
