@@ -2,7 +2,6 @@ package graph
 
 import (
 	"errors"
-	"fmt"
 	"maps"
 	"slices"
 )
@@ -96,9 +95,11 @@ func inferGraph(m *Model, g *Graph, outer *inferState) (types map[string]*Type, 
 			if name == "" {
 				continue
 			}
-			if i < len(outs) && outs[i] != nil {
-				types[name] = outs[i]
-			} else if t := declared[name]; t != nil {
+			var t *Type
+			if i < len(outs) {
+				t = outs[i]
+			}
+			if t = refineType(t, declared[name]); t != nil {
 				types[name] = t
 			}
 		}
@@ -112,6 +113,43 @@ func inferGraph(m *Model, g *Graph, outer *inferState) (types map[string]*Type, 
 		}
 	}
 	return types, errs, nil
+}
+
+// refineType is the inferred type t with what the declared type adds:
+// the declared shape where t has none, and declared dimensions where t's
+// are unknown. Either may be nil.
+func refineType(t, declared *Type) *Type {
+	switch {
+	case t == nil:
+		return declared
+	case declared == nil || declared.Kind != t.Kind:
+		return t
+	}
+	switch t.Kind {
+	case TensorKind, SparseTensorKind:
+		if declared.DType != t.DType && declared.DType != Undefined {
+			return t
+		}
+		if t.Shape == nil {
+			return &Type{Kind: t.Kind, DType: t.DType, Shape: declared.Shape, Denotation: t.Denotation}
+		}
+		if len(declared.Shape) != len(t.Shape) {
+			return t
+		}
+		out := *t
+		out.Shape = append(Shape{}, t.Shape...)
+		for i, d := range out.Shape {
+			if !d.Known() && d.Param == "" {
+				out.Shape[i] = declared.Shape[i]
+			}
+		}
+		return &out
+	case SequenceKind, OptionalKind:
+		if e := refineType(t.Elem, declared.Elem); e != t.Elem {
+			return &Type{Kind: t.Kind, Elem: e}
+		}
+	}
+	return t
 }
 
 // inferState is what inference keeps across the nodes of a graph.
@@ -353,19 +391,4 @@ func constantValue(n *Node) (*Tensor, error) {
 		}
 	}
 	return nil, nil
-}
-
-// int64s returns the elements of an integer tensor as int64.
-func int64s(t *Tensor) ([]int64, error) {
-	switch d := t.Data.(type) {
-	case []int64:
-		return d, nil
-	case []int32:
-		out := make([]int64, len(d))
-		for i, v := range d {
-			out[i] = int64(v)
-		}
-		return out, nil
-	}
-	return nil, fmt.Errorf("tensor %q is %s, want int64", t.Name, t.DType)
 }

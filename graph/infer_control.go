@@ -25,16 +25,20 @@ func (c *inferCtx) subgraphOutputs(g *Graph, inputs []*Type) []*Type {
 		ValueInfo: g.ValueInfo, Initializers: g.Initializers, Nodes: g.Nodes}
 	for i, v := range g.Inputs {
 		t := v.Type
-		if i < len(inputs) && inputs[i] != nil && (t == nil || t.Kind == UnknownKind || t.Kind == TensorKind && t.Shape == nil) {
-			t = inputs[i]
+		if i < len(inputs) && inputs[i] != nil {
+			if t == nil || t.Kind == UnknownKind {
+				t = inputs[i]
+			} else {
+				t = refineType(t, inputs[i])
+			}
 		}
 		sub.Inputs[i] = &Value{Name: v.Name, Type: t}
 	}
 	types, _, err := inferGraph(c.state.model, sub, c.state)
 	out := make([]*Type, len(g.Outputs))
 	for i, v := range g.Outputs {
-		if err == nil && types[v.Name] != nil {
-			out[i] = types[v.Name]
+		if err == nil {
+			out[i] = types[v.Name] // refined by the declared type
 		} else {
 			out[i] = v.Type
 		}
@@ -138,10 +142,20 @@ func inferLoop(c *inferCtx) ([]*Type, error) {
 }
 
 // mergeLoose merges a carried value's type after an iteration with its
-// type before, keeping the former when the latter is unknown.
+// type before, keeping the former where the latter says nothing (no
+// type, no shape, or a sequence of elements of no shape) or where the
+// body changes the kind (an optional sequence in, a sequence out).
 func mergeLoose(after, before *Type) *Type {
-	if before == nil {
+	switch {
+	case before == nil || after == nil || before.Kind != after.Kind:
 		return after
+	case before.Kind == TensorKind && after.Kind == TensorKind && before.Shape == nil && before.DType == after.DType:
+		return after
+	case before.Kind == SequenceKind && after.Kind == SequenceKind:
+		if e := mergeLoose(after.Elem, before.Elem); e != nil {
+			return seqOf(e)
+		}
+		return nil
 	}
 	return mergeTypes(after, before)
 }
@@ -151,7 +165,7 @@ func mergeLoose(after, before *Type) *Type {
 // elements along scan_output_axes (0) to the scanned length.
 func inferScan(c *inferCtx) ([]*Type, error) {
 	if c.opset < 9 {
-		return nil, nil
+		return inferScan8(c)
 	}
 	body, err := c.node.AttrGraph("body")
 	if err != nil {
@@ -213,6 +227,61 @@ func inferScan(c *inferCtx) ([]*Type, error) {
 		}
 		s := append(append(append(Shape{}, t.Shape[:a]...), length), t.Shape[a:]...)
 		res = append(res, TensorType(t.DType, s))
+	}
+	return res, nil
+}
+
+// inferScan8: Scan before opset 9 has a batch axis first:
+// (sequence_lens, states [B,...], scan inputs [B, seq, ...]) ->
+// (states [B,...], scan outputs [B, seq, ...]); the body sees one batch
+// element and one step.
+func inferScan8(c *inferCtx) ([]*Type, error) {
+	body, err := c.node.AttrGraph("body")
+	if err != nil {
+		return nil, err
+	}
+	if body == nil {
+		return nil, c.attrErrorf("body", "is required")
+	}
+	nScan, err := c.node.AttrInt("num_scan_inputs", 0)
+	if err != nil {
+		return nil, err
+	}
+	states := len(c.node.Inputs) - 1 - int(nScan)
+	if nScan < 1 || states < 0 {
+		return nil, c.attrErrorf("num_scan_inputs", "is %d for %d inputs", nScan, len(c.node.Inputs))
+	}
+	batch, length := UnknownDim(), UnknownDim()
+	var in []*Type
+	for i := 1; i < len(c.node.Inputs); i++ {
+		skip := 1
+		if i > states {
+			skip = 2
+		}
+		t, _ := c.shaped(i, skip)
+		if t == nil {
+			in = append(in, nil)
+			continue
+		}
+		if i == 1 {
+			batch = t.Shape[0]
+		}
+		if i == states+1 {
+			length = t.Shape[1]
+		}
+		in = append(in, TensorType(t.DType, append(Shape{}, t.Shape[skip:]...)))
+	}
+	outs := c.subgraphOutputs(body, in)
+	res := make([]*Type, len(outs))
+	for i, t := range outs {
+		if t == nil || t.Kind != TensorKind || t.Shape == nil {
+			continue
+		}
+		prefix := Shape{batch}
+		if i >= states {
+			prefix = Shape{batch, length}
+		}
+		res[i] = TensorType(t.DType, append(prefix, t.Shape...))
 	}
 	return res, nil
 }

@@ -36,9 +36,9 @@ func inferCompare(pred func(cmp int) bool) shapeFunc {
 	}
 }
 
-// inferPRelu: Y = X or slope*X with slope broadcast to X; Y is shaped
-// like the broadcast (which is X's shape for a valid slope).
-var inferPRelu = inferArith(nil)
+// inferPRelu: Y = X or slope*X, shaped like X. (The slope broadcasts to
+// X; before opset 7 a slope [C] applied along axis 1.)
+var inferPRelu = sameAsInput
 
 // inferVariadic: Max, Min, Sum, Mean: the broadcast of all inputs, of the
 // first known input's type.

@@ -124,9 +124,6 @@ func inferLayerNorm(c *inferCtx) ([]*Type, error) {
 	return []*Type{x, TensorType(stash, stat), TensorType(stash, stat)}, nil
 }
 
-// inferRMSNorm: Y like X; InvStdDev like LayerNormalization's.
-var inferRMSNorm = inferLayerNorm
-
 // inferRecurrent: RNN, GRU and LSTM. X [seq, batch, input] (layout 0)
 // or [batch, seq, input] (layout 1) gives Y [seq, dirs, batch, hidden]
 // (layout 1: [batch, seq, dirs, hidden]) and Y_h, Y_c [dirs, batch, hidden]

@@ -397,13 +397,18 @@ func inferExpand(c *inferCtx) ([]*Type, error) {
 		return nil, err
 	}
 	v := c.data(1)
-	if v == nil || x.Shape == nil {
-		if s, _ := c.shaped(1, 1); s != nil && s.Shape[0].Known() && x.Shape != nil {
-			return []*Type{TensorType(x.DType, unknownShape(max(len(x.Shape), int(s.Shape[0].Size))))}, nil
-		}
+	if x.Shape == nil {
 		return []*Type{TensorType(x.DType, nil)}, nil
 	}
-	want := shapeOfData(v)
+	var want Shape
+	if v != nil {
+		want = shapeOfData(v)
+	} else if s, _ := c.shaped(1, 1); s != nil && s.Shape[0].Known() {
+		// Unknown sizes, each 1 or the input's size where it is not 1.
+		want = unknownShape(int(s.Shape[0].Size))
+	} else {
+		return []*Type{TensorType(x.DType, nil)}, nil
+	}
 	out, ok := broadcastShapes(x.Shape, want)
 	if !ok {
 		return nil, c.errorf("input shape %s does not broadcast to %s", x.Shape, want)

@@ -1,0 +1,200 @@
+package onnx
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/onnxkit/onnxkit/graph"
+	"github.com/onnxkit/onnxkit/internal/testenv"
+)
+
+// This test lives here rather than in graph because it reads models
+// from files, which only this package may do: graph's tests cannot import
+// it without turning the one-way imports around.
+
+// referencePath is the fixture that graph/testdata/gen_infer_reference.py
+// writes from ONNX 1.12's shape inference.
+const referencePath = "../graph/testdata/infer_reference.txt"
+
+// refModel is one model of the fixture and the types ONNX gave its values.
+type refModel struct {
+	name  string // <suite>/<case>, such as 1.12/node/test_abs
+	types map[string]string
+	order []string
+}
+
+// readReference reads the fixture's models and counts its skipped cases
+// by reason.
+func readReference(t *testing.T) (models []*refModel, skipped map[string]int) {
+	f, err := os.Open(referencePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	skipped = make(map[string]int)
+	var cur *refModel
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		key, rest, _ := strings.Cut(sc.Text(), " ")
+		switch key {
+		case "model":
+			cur = &refModel{name: rest, types: make(map[string]string)}
+			models = append(models, cur)
+		case "skip":
+			_, reason, _ := strings.Cut(rest, " ")
+			if strings.HasPrefix(reason, "opset") {
+				reason = "opset newer than ONNX 1.12's 17"
+			}
+			skipped[reason]++
+		default:
+			if cur == nil {
+				t.Fatalf("value %q before any model", key)
+			}
+			cur.types[key] = rest
+			cur.order = append(cur.order, key)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return models, skipped
+}
+
+// modelPath is where the model of a fixture entry is.
+func modelPath(t *testing.T, name string) string {
+	suite, c, _ := strings.Cut(name, "/")
+	switch suite {
+	case "1.12":
+		return filepath.Join(testenv.SuiteDir(t), c, "model.onnx")
+	case "1.23":
+		dir := os.Getenv("ONNX_NODE_TESTS_123")
+		if dir == "" {
+			dir = filepath.Join(testenv.RepoRoot(t), "..", "shared", "onnx-backend-1.23")
+		}
+		testenv.Require(t, dir, "the ONNX 1.23 node tests (set ONNX_NODE_TESTS_123 to the folder holding node/)")
+		return filepath.Join(dir, c, "model.onnx")
+	}
+	t.Fatalf("unknown suite in %q", name)
+	return ""
+}
+
+// onnxMistakes are the values, by case (in either suite) and name, where
+// ONNX 1.12's inference is wrong, with the reason.
+var onnxMistakes = map[string]string{
+	"node/test_loop13_seq seq_res": "ONNX gives the sequence scalar elements, but they are Slices of a 1-D tensor",
+}
+
+// TestInferTypesAgainstONNX checks graph.InferTypes against ONNX's own
+// shape inference (onnx.shape_inference.infer_shapes with data
+// propagation, ONNX 1.12) on every model of the ONNX 1.12 backend suite
+// and of the ONNX 1.23 node tests that ONNX 1.12 can read. Every type
+// ONNX infers must be inferred equal: the same kind and element type,
+// the same rank, and the same size wherever ONNX knows one. A symbol of
+// ONNX's may be a symbol of another name, or unknown, here; a dimension
+// we know where ONNX has a symbol is more precise, and allowed. Values
+// ONNX does not infer are not compared.
+func TestInferTypesAgainstONNX(t *testing.T) {
+	models, skipped := readReference(t)
+	var compared, missing, wrong, precise, mistakes int
+	for _, rm := range models {
+		m, err := ReadFile(modelPath(t, rm.name))
+		if err != nil {
+			t.Errorf("%s: %v", rm.name, err)
+			continue
+		}
+		// What the file declares would be taken over unchecked: infer
+		// from the inputs and initializers alone, as the fixture does.
+		m.Graph.ValueInfo = nil
+		for _, o := range m.Graph.Outputs {
+			o.Type = nil
+		}
+		types, err := graph.InferTypes(m)
+		if err != nil {
+			t.Errorf("%s: InferTypes: %v", rm.name, err)
+		}
+		_, c, _ := strings.Cut(rm.name, "/")
+		for _, name := range rm.order {
+			want := rm.types[name]
+			if _, ok := onnxMistakes[c+" "+name]; ok {
+				mistakes++
+				continue
+			}
+			compared++
+			got := types[name]
+			if got == nil {
+				missing++
+				t.Errorf("%s: %s: ONNX infers %s, we nothing", rm.name, name, want)
+				continue
+			}
+			ok, more := matchType(want, got)
+			switch {
+			case !ok:
+				wrong++
+				t.Errorf("%s: %s: ONNX infers %s, we %s", rm.name, name, want, got)
+			case more:
+				precise++
+			}
+		}
+	}
+	var reasons []string
+	for r, n := range skipped {
+		reasons = append(reasons, fmt.Sprintf("%d: %s", n, r))
+	}
+	t.Logf("%d models, %d values compared: %d missing, %d different, %d more precise than ONNX's, %d of ONNX's mistakes passed over; skipped cases by reason:\n%s",
+		len(models), compared, missing, wrong, precise, mistakes, strings.Join(reasons, "\n"))
+}
+
+// matchType reports whether got has the type the fixture writes as want,
+// and whether got knows a size that want leaves symbolic.
+func matchType(want string, got *graph.Type) (ok, more bool) {
+	switch {
+	case want == "?":
+		return true, false
+	case strings.HasPrefix(want, "s(") || strings.HasPrefix(want, "o("):
+		kind := graph.SequenceKind
+		if want[0] == 'o' {
+			kind = graph.OptionalKind
+		}
+		if got.Kind != kind || got.Elem == nil {
+			return got.Kind == kind && strings.HasSuffix(want, "(?)"), false
+		}
+		return matchType(want[2:len(want)-1], got.Elem)
+	case !strings.HasPrefix(want, "t"):
+		return false, false
+	}
+	if got.Kind != graph.TensorKind {
+		return false, false
+	}
+	elem, dims, shaped := strings.Cut(want[1:], "[")
+	elem = strings.TrimSuffix(elem, "*")
+	if d, err := strconv.Atoi(elem); err != nil || graph.DType(d) != got.DType {
+		return false, false
+	}
+	if !shaped {
+		return true, false
+	}
+	dims = strings.TrimSuffix(dims, "]")
+	var ds []string
+	if dims != "" {
+		ds = strings.Split(dims, ",")
+	}
+	if got.Shape == nil || len(got.Shape) != len(ds) {
+		return false, false
+	}
+	for i, d := range ds {
+		g := got.Shape[i]
+		n, err := strconv.ParseInt(d, 10, 64)
+		switch {
+		case err == nil && (!g.Known() || g.Size != n):
+			return false, false
+		case err != nil && g.Known():
+			more = true
+		}
+	}
+	return true, more
+}
