@@ -116,8 +116,9 @@ func inferGraph(m *Model, g *Graph, outer *inferState) (types map[string]*Type, 
 }
 
 // refineType is the inferred type t with what the declared type adds:
-// the declared shape where t has none, and declared dimensions where t's
-// are unknown. Either may be nil.
+// declared dimensions where t's are unknown. A shape that inference
+// leaves unknown stays unknown: the declared one may hold for some runs
+// only (a sequence of tensors of several ranks). Either may be nil.
 func refineType(t, declared *Type) *Type {
 	switch {
 	case t == nil:
@@ -130,10 +131,7 @@ func refineType(t, declared *Type) *Type {
 		if declared.DType != t.DType && declared.DType != Undefined {
 			return t
 		}
-		if t.Shape == nil {
-			return &Type{Kind: t.Kind, DType: t.DType, Shape: declared.Shape, Denotation: t.Denotation}
-		}
-		if len(declared.Shape) != len(t.Shape) {
+		if t.Shape == nil || len(declared.Shape) != len(t.Shape) {
 			return t
 		}
 		out := *t
@@ -187,6 +185,9 @@ func (st *inferState) inferNode(m *Model, n *Node, types map[string]*Type, const
 			t, k, d = types[name], consts[name], st.data[name]
 			if d == nil && k != nil {
 				d = tensorData(k)
+			}
+			if d == nil && t != nil && t.Kind == TensorKind && len(t.Shape) == 1 && t.Shape[0].Known() && t.Shape[0].Size == 0 {
+				d = symInts{} // an empty tensor's value is known
 			}
 		}
 		c.in = append(c.in, t)

@@ -207,3 +207,11 @@ func inferIdentity(c *inferCtx) ([]*Type, error) {
 	c.setData(c.data(0))
 	return []*Type{c.input(0)}, nil
 }
+
+// inferNeg: like the input; on followed values, negated.
+func inferNeg(c *inferCtx) ([]*Type, error) {
+	if v := c.data(0); v != nil {
+		c.setData(broadcastData(v, symInts{knownInt(-1)}, intMul))
+	}
+	return []*Type{c.input(0)}, nil
+}

@@ -237,6 +237,18 @@ func inferAttention(c *inferCtx) ([]*Type, error) {
 		return TensorType(cur.DType, s)
 	}
 	outs = append(outs, present(k, 4), present(v, 5))
+	// qk_matmul_output: [B, q_heads, S, past+L].
+	total := kvLen(k)
+	if past, _ := c.shaped(4, 4); past != nil && len(past.Shape) == 4 {
+		total = intAdd(dimInt(past.Shape[2]), dimInt(total)).dim()
+	}
+	heads, seq := Fixed(qHeads), q.Shape[1]
+	if len(q.Shape) == 4 {
+		heads, seq = q.Shape[1], q.Shape[2]
+	} else if qHeads <= 0 {
+		heads = UnknownDim()
+	}
+	outs = append(outs, TensorType(q.DType, Shape{q.Shape[0], heads, seq, total}))
 	return outs, nil
 }
 
@@ -544,10 +556,16 @@ func inferSoftmaxCrossEntropy(c *inferCtx) ([]*Type, error) {
 
 // inferDFT: the signal [batch, n..., 1 or 2] with the last dimension 2
 // (complex) and the transformed axis dft_length long, or n/2+1 when
-// onesided. The axis is an attribute (default 1) before opset 20 and
-// input 2 (default -2) after.
+// onesided. An inverse onesided transform takes the half spectrum to a
+// real signal (last dimension 1) of dft_length, or 2*(n-1), samples. The
+// axis is an attribute (default 1) before opset 20 and input 2 (default
+// -2) after.
 func inferDFT(c *inferCtx) ([]*Type, error) {
 	onesided, err := c.node.AttrInt("onesided", 0)
+	if err != nil {
+		return nil, err
+	}
+	inverse, err := c.node.AttrInt("inverse", 0)
 	if err != nil {
 		return nil, err
 	}
@@ -577,12 +595,20 @@ func inferDFT(c *inferCtx) ([]*Type, error) {
 	}
 	out := append(Shape{}, x.Shape...)
 	out[r-1] = Fixed(2)
-	if c.node.Input(1) != "" {
+	length := c.node.Input(1) != ""
+	if length {
 		if v := c.data(1); len(v) == 1 {
 			out[a] = v[0].dim()
 		} else {
 			out[a] = UnknownDim()
 		}
+	}
+	if onesided != 0 && inverse != 0 {
+		out[r-1] = Fixed(1)
+		if !length {
+			out[a] = intMul(intSub(dimInt(out[a]), knownInt(1)), knownInt(2)).dim()
+		}
+		return []*Type{TensorType(x.DType, out)}, nil
 	}
 	if onesided != 0 {
 		out[a] = intAdd(intDiv(dimInt(out[a]), knownInt(2)), knownInt(1)).dim()

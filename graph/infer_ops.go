@@ -96,7 +96,7 @@ var shapeFuncs = map[string]shapeFunc{
 	"Mod":                       inferArith(intMod),
 	"Mul":                       inferArith(intMul),
 	"Multinomial":               inferMultinomial,
-	"Neg":                       sameAsInput,
+	"Neg":                       inferNeg,
 	"NegativeLogLikelihoodLoss": inferNLLLoss,
 	"NonMaxSuppression":         inferNMS,
 	"NonZero":                   inferNonZero,

@@ -198,3 +198,108 @@ func matchType(want string, got *graph.Type) (ok, more bool) {
 	}
 	return true, more
 }
+
+// TestInferTypesAgainstOutputs checks graph.InferTypes against the
+// outputs that the backend suites store for every case (computed by
+// ONNX's reference implementation), on all cases of both suites, the
+// newer opsets included: an inferred output type must have the stored
+// value's kind and element type, and a tensor's known sizes must be the
+// stored tensor's. Inference starts, as above, from the inputs and
+// initializers alone. Outputs left unknown are counted, not failed.
+func TestInferTypesAgainstOutputs(t *testing.T) {
+	dirs := []string{filepath.Join(testenv.SuiteDir(t), "*", "*")}
+	dirs = append(dirs, filepath.Join(filepath.Dir(filepath.Dir(modelPath(t, "1.23/node/x"))), "*"))
+	var cases, outputs, unknown, partial int
+	for _, pattern := range dirs {
+		paths, err := filepath.Glob(filepath.Join(pattern, "model.onnx"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, path := range paths {
+			dir := filepath.Dir(path)
+			m, err := ReadFile(path)
+			if err != nil {
+				t.Errorf("%s: %v", dir, err)
+				continue
+			}
+			cases++
+			declared := make([]*graph.Type, len(m.Graph.Outputs))
+			for i, o := range m.Graph.Outputs {
+				declared[i], o.Type = o.Type, nil
+			}
+			m.Graph.ValueInfo = nil
+			types, err := graph.InferTypes(m)
+			if err != nil {
+				t.Errorf("%s: InferTypes: %v", dir, err)
+			}
+			for i, o := range m.Graph.Outputs {
+				d, err := ReadValueFile(filepath.Join(dir, "test_data_set_0", fmt.Sprintf("output_%d.pb", i)), declared[i])
+				if err != nil {
+					t.Errorf("%s: output %d: %v", dir, i, err)
+					continue
+				}
+				outputs++
+				got := types[o.Name]
+				switch msg := datumMismatch(got, d); {
+				case got == nil:
+					unknown++
+				case msg != "":
+					t.Errorf("%s: output %q: inferred %s, but %s", dir, o.Name, got, msg)
+				case !fullyKnown(got):
+					partial++
+				}
+			}
+		}
+	}
+	t.Logf("%d cases, %d outputs: %d inferred in full, %d in part, %d unknown",
+		cases, outputs, outputs-partial-unknown, partial, unknown)
+}
+
+// datumMismatch says how the stored value d disagrees with type t, ""
+// when it does not (or t is unknown).
+func datumMismatch(t *graph.Type, d *graph.Datum) string {
+	if t == nil || t.Kind == graph.UnknownKind {
+		return ""
+	}
+	if t.Kind != d.Kind {
+		return fmt.Sprintf("the output is a %s", d.Kind)
+	}
+	switch d.Kind {
+	case graph.TensorKind:
+		v := d.Tensor
+		// The 1.12 suite stores its bfloat16 results as uint16 tensors.
+		bf16 := t.DType == graph.BFloat16 && v.DType == graph.Uint16
+		if v.DType != t.DType && !bf16 {
+			return fmt.Sprintf("the output is %s", v.DType)
+		}
+		if t.Shape == nil {
+			return ""
+		}
+		if len(t.Shape) != len(v.Dims) {
+			return fmt.Sprintf("the output has shape %v", v.Dims)
+		}
+		for i, dim := range t.Shape {
+			if dim.Known() && dim.Size != v.Dims[i] {
+				return fmt.Sprintf("the output has shape %v", v.Dims)
+			}
+		}
+	case graph.SequenceKind, graph.OptionalKind:
+		for _, e := range d.Elems {
+			if msg := datumMismatch(t.Elem, e); msg != "" {
+				return "an element: " + msg
+			}
+		}
+	}
+	return ""
+}
+
+// fullyKnown reports whether t is known down to every size.
+func fullyKnown(t *graph.Type) bool {
+	switch t.Kind {
+	case graph.TensorKind:
+		return t.Shape != nil && t.Shape.Known()
+	case graph.SequenceKind, graph.OptionalKind:
+		return t.Elem != nil && fullyKnown(t.Elem)
+	}
+	return false
+}
