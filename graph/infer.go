@@ -171,6 +171,8 @@ func (st *inferState) inferNode(m *Model, n *Node, types map[string]*Type, const
 		f = shapeFuncs[n.OpType]
 	case n.Domain == TrainingDomain:
 		f = trainingShapeFuncs[n.OpType]
+	case n.Domain == MLDomain:
+		f = mlShapeFuncs[n.OpType]
 	}
 	if f == nil {
 		return nil, nil, nil

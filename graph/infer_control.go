@@ -78,7 +78,8 @@ func mergeTypes(a, b *Type) *Type {
 	return nil
 }
 
-// inferIf: the outputs both branches agree on.
+// inferIf: the outputs of the branch the condition picks, when it is
+// known; else what both branches agree on.
 func inferIf(c *inferCtx) ([]*Type, error) {
 	then, err := c.node.AttrGraph("then_branch")
 	if err != nil {
@@ -90,6 +91,14 @@ func inferIf(c *inferCtx) ([]*Type, error) {
 	}
 	if then == nil || els == nil {
 		return nil, c.errorf("needs both then_branch and else_branch")
+	}
+	// A condition that inference knows (as the function bodies of newer
+	// operators compute from shapes) chooses the branch.
+	if v := c.data(0); len(v) == 1 && v[0].Known {
+		if v[0].N != 0 {
+			return c.subgraphOutputs(then, nil), nil
+		}
+		return c.subgraphOutputs(els, nil), nil
 	}
 	a, b := c.subgraphOutputs(then, nil), c.subgraphOutputs(els, nil)
 	if len(a) != len(b) {

@@ -10,6 +10,7 @@ var shapeFuncs = map[string]shapeFunc{
 	"Acos":                      sameAsInput,
 	"Acosh":                     sameAsInput,
 	"Add":                       inferArith(intAdd),
+	"AffineGrid":                inferAffineGrid,
 	"And":                       inferLogical,
 	"ArgMax":                    inferArgReduce,
 	"ArgMin":                    inferArgReduce,
@@ -21,13 +22,20 @@ var shapeFuncs = map[string]shapeFunc{
 	"AveragePool":               inferPool,
 	"BatchNormalization":        inferBatchNorm,
 	"Bernoulli":                 inferRandomLike,
+	"BitCast":                   inferBitCast,
 	"BitShift":                  inferArith(nil),
+	"BitwiseAnd":                inferArith(nil),
+	"BitwiseNot":                sameAsInput,
+	"BitwiseOr":                 inferArith(nil),
+	"BitwiseXor":                inferArith(nil),
 	"BlackmanWindow":            inferWindow,
 	"Cast":                      inferCast,
 	"CastLike":                  inferCastLike,
 	"Ceil":                      sameAsInput,
 	"Celu":                      sameAsInput,
+	"CenterCropPad":             inferCenterCropPad,
 	"Clip":                      inferClip,
+	"Col2Im":                    inferCol2Im,
 	"Compress":                  inferCompress,
 	"Concat":                    inferConcat,
 	"ConcatFromSequence":        inferConcatFromSequence,
@@ -38,8 +46,10 @@ var shapeFuncs = map[string]shapeFunc{
 	"ConvTranspose":             inferConvTranspose,
 	"Cos":                       sameAsInput,
 	"Cosh":                      sameAsInput,
+	"CumProd":                   sameAsInput,
 	"CumSum":                    sameAsInput,
 	"DFT":                       inferDFT,
+	"DeformConv":                inferDeformConv,
 	"DepthToSpace":              inferDepthToSpace(true),
 	"DequantizeLinear":          inferDequantize,
 	"Det":                       inferDet,
@@ -62,6 +72,7 @@ var shapeFuncs = map[string]shapeFunc{
 	"Gelu":                      sameAsInput,
 	"Gemm":                      inferGemm,
 	"GlobalAveragePool":         inferGlobalPool,
+	"GlobalLpPool":              inferGlobalPool,
 	"GlobalMaxPool":             inferGlobalPool,
 	"Greater":                   inferCompare(func(r int) bool { return r > 0 }),
 	"GreaterOrEqual":            inferCompare(func(r int) bool { return r >= 0 }),
@@ -73,6 +84,7 @@ var shapeFuncs = map[string]shapeFunc{
 	"HardSwish":                 sameAsInput,
 	"Hardmax":                   inferSoftmax,
 	"Identity":                  inferIdentity,
+	"ImageDecoder":              inferImageDecoder,
 	"InstanceNormalization":     sameAsInput,
 	"IsInf":                     unaryTo(Bool),
 	"IsNaN":                     unaryTo(Bool),
@@ -84,6 +96,8 @@ var shapeFuncs = map[string]shapeFunc{
 	"LessOrEqual":               inferCompare(func(r int) bool { return r <= 0 }),
 	"Log":                       sameAsInput,
 	"LogSoftmax":                inferSoftmax,
+	"LpNormalization":           sameAsInput,
+	"LpPool":                    inferPool,
 	"MatMul":                    inferMatMul,
 	"MatMulInteger":             withDType(mixedInputs(inferMatMul, 0, 1), int32Out),
 	"Max":                       inferVariadic,
@@ -93,6 +107,7 @@ var shapeFuncs = map[string]shapeFunc{
 	"MeanVarianceNormalization": sameAsInput,
 	"MelWeightMatrix":           inferMelWeightMatrix,
 	"Min":                       inferVariadic,
+	"Mish":                      sameAsInput,
 	"Mod":                       inferArith(intMod),
 	"Mul":                       inferArith(intMul),
 	"Multinomial":               inferMultinomial,
@@ -112,6 +127,7 @@ var shapeFuncs = map[string]shapeFunc{
 	"QLinearConv":               withDType(mixedInputs(inferConv, 0, 3, 8), zeroPointDType(7)),
 	"QLinearMatMul":             withDType(mixedInputs(inferMatMul, 0, 3), zeroPointDType(7)),
 	"QuantizeLinear":            inferQuantize,
+	"RMSNormalization":          inferLayerNorm,
 	"RNN":                       inferRecurrent,
 	"RandomNormal":              inferRandom,
 	"RandomNormalLike":          inferRandomLike,
@@ -129,6 +145,7 @@ var shapeFuncs = map[string]shapeFunc{
 	"ReduceProd":                inferReduce,
 	"ReduceSum":                 inferReduce,
 	"ReduceSumSquare":           inferReduce,
+	"RegexFullMatch":            unaryTo(Bool),
 	"Relu":                      sameAsInput,
 	"Reshape":                   inferReshape,
 	"Resize":                    inferResize,
@@ -164,11 +181,15 @@ var shapeFuncs = map[string]shapeFunc{
 	"SplitToSequence":           inferSplitToSequence,
 	"Sqrt":                      sameAsInput,
 	"Squeeze":                   inferSqueeze,
+	"StringConcat":              inferArith(nil),
 	"StringNormalizer":          inferStringNormalizer,
+	"StringSplit":               inferStringSplit,
 	"Sub":                       inferArith(intSub),
 	"Sum":                       inferVariadic,
+	"Swish":                     sameAsInput,
 	"Tan":                       sameAsInput,
 	"Tanh":                      sameAsInput,
+	"TensorScatter":             sameAsInput,
 	"TfIdfVectorizer":           inferTfIdf,
 	"ThresholdedRelu":           sameAsInput,
 	"Tile":                      inferTile,
@@ -515,8 +536,10 @@ func inferPool(c *inferCtx) ([]*Type, error) {
 	if len(kernel) != spatial {
 		return nil, c.attrErrorf("kernel_shape", "has %d values, want %d for input %s", len(kernel), spatial, x.Shape)
 	}
-	// MaxPool has dilations since opset 10, AveragePool since 19.
-	dil := n.OpType == "MaxPool" && c.opset >= 10 || n.OpType == "AveragePool" && c.opset >= 19
+	// MaxPool has dilations since opset 10, AveragePool since 19, LpPool
+	// since 18.
+	dil := n.OpType == "MaxPool" && c.opset >= 10 || n.OpType == "AveragePool" && c.opset >= 19 ||
+		n.OpType == "LpPool" && c.opset >= 18
 	win, err := c.readWindow(kernel, dil)
 	if err != nil {
 		return nil, err
