@@ -14,7 +14,10 @@ func FuzzAnalysis(f *testing.F) {
 	f.Add([]byte{7, 7, 7, 0, 0, 0, 255, 254, 3, 1, 4, 1, 5, 9, 2, 6})
 	ops := KnownShapeOps()
 	attrNames := []string{"strides", "pads", "dilations", "kernel_shape", "group", "axis", "perm",
-		"transA", "transB", "auto_pad", "ceil_mode", "size", "allowzero", "value_ints"}
+		"transA", "transB", "auto_pad", "ceil_mode", "size", "allowzero", "value_ints", "keepdims", "axes",
+		"blocksize", "to", "num_outputs", "start", "end", "equation", "hidden_size", "direction", "layout",
+		"batch_dims", "onesided", "inverse", "noop_with_empty_axes", "k", "split", "num_scan_inputs", "dtype"}
+	strs := []string{"NOTSET", "VALID", "SAME_UPPER", "x", "ij,jk->ik", "...ii", "a,b", "bidirectional", "->"}
 	dims := []Dim{Fixed(0), Fixed(1), Fixed(2), Fixed(3), Fixed(6), Symbol("N"), UnknownDim()}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		next := func() int {
@@ -40,6 +43,9 @@ func FuzzAnalysis(f *testing.F) {
 		shape := []int64{small(), small()}
 		g.Initializers = append(g.Initializers, &Tensor{Name: "k", DType: Int64, Dims: []int64{2}, Data: shape})
 		values = append(values, "k")
+		g.Initializers = append(g.Initializers, &Tensor{Name: "s", DType: Int64, Data: []int64{small()}},
+			&Tensor{Name: "e", DType: Int64, Dims: []int64{0}, Data: []int64{}})
+		values = append(values, "s", "e")
 		for i := range 1 + next()%4 {
 			n := &Node{Name: "n" + string(rune('a'+i)), OpType: ops[next()%len(ops)]}
 			for range next() % 4 {
@@ -56,7 +62,7 @@ func FuzzAnalysis(f *testing.F) {
 						a.Ints = append(a.Ints, small())
 					}
 				case 2:
-					a.Kind, a.String = AttrString, []string{"NOTSET", "VALID", "SAME_UPPER", "x"}[next()%4]
+					a.Kind, a.String = AttrString, strs[next()%len(strs)]
 				default:
 					a.Kind, a.Float = AttrFloat, float32(small())
 				}

@@ -10,16 +10,27 @@ import (
 // types of its inputs and initializers, and returns them by name: graph
 // inputs, initializers and node outputs. Shapes may hold symbolic
 // dimensions: a batch dimension "N" of the input stays "N" through the
-// network.
+// network, and a product of symbols is written "12*N".
 //
-// Each standard operator with a shape function (KnownShapeOps lists them)
-// gives its outputs' types; an operator without one, or in another domain,
-// leaves its outputs at the type declared in the graph's value_info or
-// outputs, or unknown (absent from the map) when none is declared. Of the
-// initializers, only those not also listed as graph inputs (which a caller
-// may override) count as constants, as Reshape's shape does. Subgraphs are not
-// entered, so the outputs of If, Loop and Scan are known only from
-// declarations.
+// Every operator of the default domain that the native engine registers
+// has a shape function (KnownShapeOps lists them), as have the engine's
+// ai.onnx.ml and training operators; an operator without one, or in
+// another domain, leaves its outputs at the type declared in the graph's
+// value_info or outputs, or unknown (absent from the map) when none is
+// declared. A declared type also fills in the dimensions that inference
+// leaves unknown.
+//
+// Like ONNX's infer_shapes(data_prop=True), inference follows the values
+// of small integer tensors through the ops that compute shapes (Shape,
+// Gather, Slice, Concat, Unsqueeze, Squeeze, Reshape, Expand, Range,
+// ConstantOfShape, Cast, Where, the comparisons and the arithmetic ops),
+// so that a Reshape whose shape an exporter computes from Shape(x) gets
+// its output's shape. Of the initializers, only those not also listed as
+// graph inputs (which a caller may override) count as constants. The
+// subgraphs of If, Loop, Scan and SequenceMap are inferred in the scope of
+// their node; If whose condition is known takes that branch's types.
+// Sizes known only at run time, such as the count NonZero finds, are
+// fresh symbols "unk__1", "unk__2" and so on.
 //
 // Problems with nodes (bad attributes, input shapes an operator cannot
 // take) come back as *NodeError values joined in the error; inference goes

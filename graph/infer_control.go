@@ -372,7 +372,7 @@ func inferSplitToSequence(c *inferCtx) ([]*Type, error) {
 	switch {
 	case c.node.Input(1) != "":
 		s[a] = UnknownDim()
-		if v := c.data(1); len(v) == 1 && v[0].Known && x.Shape[a].Known() && x.Shape[a].Size%v[0].N == 0 {
+		if v := c.data(1); len(v) == 1 && v[0].Known && v[0].N > 0 && x.Shape[a].Known() && x.Shape[a].Size%v[0].N == 0 {
 			s[a] = Fixed(v[0].N)
 		}
 	case keep != 0:

@@ -96,23 +96,22 @@ func inferPow(c *inferCtx) ([]*Type, error) {
 // X's type; on followed values the choice is made where the condition is
 // known.
 func inferWhere(c *inferCtx) ([]*Type, error) {
-	var shapes []Shape
-	var dtype DType
-	for i := range 3 {
+	var ts [3]*Type
+	for i := range ts {
 		t, err := c.tensor(i)
 		if err != nil || t == nil {
 			return nil, err
 		}
-		if i > 0 && dtype == Undefined {
-			dtype = t.DType
-		}
-		if i == 2 {
-			if err := c.sameDType(c.input(1), t, 1, 2); err != nil {
-				return nil, err
-			}
-		}
+		ts[i] = t
+	}
+	if err := c.sameDType(ts[1], ts[2], 1, 2); err != nil {
+		return nil, err
+	}
+	dtype := ts[1].DType
+	var shapes []Shape
+	for _, t := range ts {
 		if t.Shape == nil {
-			return []*Type{TensorType(c.input(1).DType, nil)}, nil
+			return []*Type{TensorType(dtype, nil)}, nil
 		}
 		shapes = append(shapes, t.Shape)
 	}
@@ -124,8 +123,9 @@ func inferWhere(c *inferCtx) ([]*Type, error) {
 		return nil, c.errorf("shapes %s, %s and %s do not broadcast", shapes[0], shapes[1], shapes[2])
 	}
 	cond, x, y := c.data(0), c.data(1), c.data(2)
-	if len(s) <= 1 && cond != nil && x != nil && y != nil {
-		n := max(len(cond), len(x), len(y))
+	n := max(len(cond), len(x), len(y))
+	fits := func(v symInts) bool { return v != nil && (len(v) == n || len(v) == 1) }
+	if len(s) <= 1 && fits(cond) && fits(x) && fits(y) {
 		at := func(v symInts, i int) symInt { return v[min(i, len(v)-1)] }
 		v := make(symInts, n)
 		for i := range v {
