@@ -107,6 +107,12 @@ var moreInferTests = []inferTest{
 		consts: []*Tensor{{Name: "roi", DType: Float32, Dims: []int64{0}, Data: []float32{}},
 			{Name: "scales", DType: Float32, Dims: []int64{4}, Data: []float32{1, 1, 2, 1.5}}},
 		want: "float32[N,3,20,15]"},
+	// tf_crop_and_resize: floor(10 * (0.8-0.2) * 0.8) = floor(4.8) = 4.
+	{name: "resize crop", op: "Resize", in: []*Type{f32("1,1,10,10")},
+		consts: []*Tensor{{Name: "roi", DType: Float32, Dims: []int64{8}, Data: []float32{0, 0, 0.2, 0.2, 1, 1, 0.8, 0.8}},
+			{Name: "scales", DType: Float32, Dims: []int64{4}, Data: []float32{1, 1, 0.8, 0.8}}},
+		attrs: []*Attr{StringAttr("coordinate_transformation_mode", "tf_crop_and_resize")},
+		want:  "float32[1,1,4,4]"},
 	{name: "resize sizes", op: "Resize", in: []*Type{f32("N,3,10,10"), nil, nil},
 		consts: []*Tensor{int64Tensor("sizes", 1, 3, 32, 32)}, want: "float32[1,3,32,32]"},
 	{name: "depthtospace", op: "DepthToSpace", in: []*Type{f32("N,8,3,3")}, attrs: []*Attr{IntAttr("blocksize", 2)}, want: "float32[N,2,6,6]"},

@@ -472,20 +472,11 @@ func sign(n int64) int64 {
 func floatScalars(ts ...*Tensor) (a, b, c float64, ok bool) {
 	var v []float64
 	for _, t := range ts {
-		switch d := t.Data.(type) {
-		case []float32:
-			if len(d) != 1 {
-				return 0, 0, 0, false
-			}
-			v = append(v, float64(d[0]))
-		case []float64:
-			if len(d) != 1 {
-				return 0, 0, 0, false
-			}
-			v = append(v, d[0])
-		default:
+		f, ok := t.floats()
+		if !ok || len(f) != 1 {
 			return 0, 0, 0, false
 		}
+		v = append(v, f[0])
 	}
 	return v[0], v[1], v[2], true
 }
@@ -945,14 +936,48 @@ func inferResize(c *inferCtx) ([]*Type, error) {
 	if len(scales) != len(ax) {
 		return nil, c.errorf("scales has %d values for %d axes", len(scales), len(ax))
 	}
+	// tf_crop_and_resize scales the extent roi_end - roi_start of each
+	// axis (roi holds the starts, then the ends).
+	extent := make([]float64, len(ax))
+	for i := range extent {
+		extent[i] = 1
+	}
+	if mode, _ := c.node.AttrString("coordinate_transformation_mode", "half_pixel"); mode == "tf_crop_and_resize" && sizesAt > 0 {
+		roi, ok := c.constant(1).floats()
+		if !ok || len(roi) != 2*len(ax) {
+			return []*Type{TensorType(x.DType, unknownShape(r))}, nil
+		}
+		for i := range extent {
+			extent[i] = roi[len(ax)+i] - roi[i]
+		}
+	}
 	for i, a := range ax {
 		switch d := out[a]; {
-		case scales[i] == 1:
+		case scales[i] == 1 && extent[i] == 1:
 		case d.Known():
-			out[a] = Fixed(int64(math.Floor(float64(d.Size) * float64(scales[i]))))
+			out[a] = Fixed(int64(math.Floor(float64(d.Size) * extent[i] * float64(scales[i]))))
 		default:
 			out[a] = UnknownDim()
 		}
 	}
 	return []*Type{TensorType(x.DType, out)}, nil
+}
+
+// floats returns the elements of a float32 or float64 tensor as float64;
+// false for any other tensor or none.
+func (t *Tensor) floats() ([]float64, bool) {
+	if t == nil {
+		return nil, false
+	}
+	switch d := t.Data.(type) {
+	case []float32:
+		out := make([]float64, len(d))
+		for i, v := range d {
+			out[i] = float64(v)
+		}
+		return out, true
+	case []float64:
+		return d, true
+	}
+	return nil, false
 }
