@@ -3,6 +3,7 @@ package graph
 import (
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -160,6 +161,29 @@ func productOf(dims []Dim) product {
 		}
 	}
 	return p
+}
+
+// SizeAt returns the dimension's size when every symbol, and an unknown
+// dimension, stands for n: a product of symbols such as "12*N" gives 12*n.
+func (d Dim) SizeAt(n int64) int64 {
+	p := productOf([]Dim{d})
+	size := p.known
+	times := func() {
+		if n > 0 && size > math.MaxInt64/n {
+			size = math.MaxInt64 // saturate: a hostile shape must not wrap around
+			return
+		}
+		size *= n
+	}
+	for _, k := range p.symbols {
+		for range k {
+			times()
+		}
+	}
+	if p.unknown {
+		times()
+	}
+	return size
 }
 
 // dim returns the product as one dimension: known, a symbol or a product

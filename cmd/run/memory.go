@@ -102,17 +102,14 @@ func estimateMemory(m *graph.Model, order []*graph.Node, types map[string]*graph
 const valueBytesCap = 1 << 56
 
 // valueBytes is the size of a tensor of type t with symbolic dimensions
-// set to batch, and false when t is not a tensor of known rank.
+// set to batch (a product 12*N to 12*batch), and false when t is not a tensor of known rank.
 func valueBytes(t *graph.Type, batch int) (int64, bool) {
 	if t == nil || t.Kind != graph.TensorKind || t.Shape == nil {
 		return 0, false
 	}
 	n := elemBytes(t.DType)
 	for _, d := range t.Shape {
-		s := int64(batch)
-		if d.Known() {
-			s = d.Size
-		}
+		s := d.SizeAt(int64(batch))
 		if s > 0 && n > valueBytesCap/s { // saturate: a hostile shape must not wrap around
 			return valueBytesCap, true
 		}
