@@ -14,7 +14,7 @@ import (
 //
 // Every operator of the default domain that the native engine registers
 // has a shape function (KnownShapeOps lists them), as have the engine's
-// ai.onnx.ml and training operators; an operator without one, or in
+// operators of ai.onnx.ml, ai.onnx.preview and the training domain; an operator without one, or in
 // another domain, leaves its outputs at the type declared in the graph's
 // value_info or outputs, or unknown (absent from the map) when none is
 // declared. A declared type also fills in the dimensions that inference
@@ -184,6 +184,8 @@ func (st *inferState) inferNode(m *Model, n *Node, types map[string]*Type, const
 		f = trainingShapeFuncs[n.OpType]
 	case n.Domain == MLDomain:
 		f = mlShapeFuncs[n.OpType]
+	case n.Domain == "ai.onnx.preview":
+		f = previewShapeFuncs[n.OpType]
 	}
 	if f == nil {
 		return nil, nil, nil

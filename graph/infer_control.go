@@ -486,6 +486,18 @@ var trainingShapeFuncs = map[string]shapeFunc{
 	"Adagrad":  inferOptimizer(2),
 	"Momentum": inferOptimizer(2),
 	"Adam":     inferOptimizer(3),
+	"Gradient": inferGradient,
+}
+
+// inferGradient: the inputs are the values of the tensors that the
+// attributes xs then zs name; output i, the gradient with respect to
+// xs[i], has input i's type.
+func inferGradient(c *inferCtx) ([]*Type, error) {
+	out := make([]*Type, len(c.node.Outputs))
+	for i := range out {
+		out[i] = c.input(i)
+	}
+	return out, nil
 }
 
 // inferOptimizer: inputs R, T, then the tensors X1..Xn followed by blocks

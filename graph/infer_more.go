@@ -157,6 +157,7 @@ var mlShapeFuncs = map[string]shapeFunc{
 	"ArrayFeatureExtractor": inferArrayFeatureExtractor,
 	"Binarizer":             sameAsInput,
 	"LabelEncoder":          inferLabelEncoder,
+	"TreeEnsemble":          inferTreeEnsemble,
 }
 
 // inferArrayFeatureExtractor: X [..., C] and indices Y [k] give
@@ -202,4 +203,96 @@ func inferLabelEncoder(c *inferCtx) ([]*Type, error) {
 		return nil, c.errorf("has no values_* attribute")
 	}
 	return []*Type{TensorType(d, x.Shape)}, nil
+}
+
+// inferCausalConv: CausalConvWithState: input [B, C, L] and weight
+// [C, 1, K] give output [B, C, L] and present_state [B, C, K-1].
+func inferCausalConv(c *inferCtx) ([]*Type, error) {
+	x, err := c.shaped(0, 3)
+	if err != nil || x == nil {
+		return typeOnly(c, 0), err
+	}
+	state := Shape{x.Shape[0], x.Shape[1], UnknownDim()}
+	if w, _ := c.shaped(1, 3); w != nil {
+		state[2] = intSub(dimInt(w.Shape[2]), knownInt(1)).dim()
+	}
+	return []*Type{x, TensorType(x.DType, state)}, nil
+}
+
+// inferLinearAttention: query [B, T, Hq*dk], key [B, T, Hkv*dk] and value
+// [B, T, Hkv*dv] give output [B, T, Hq*dv] and present_state
+// [B, Hkv, dk, dv].
+func inferLinearAttention(c *inferCtx) ([]*Type, error) {
+	q, err := c.shaped(0, 3)
+	if err != nil || q == nil {
+		return typeOnly(c, 0), err
+	}
+	qHeads, err := c.node.AttrInt("q_num_heads", 0)
+	if err != nil {
+		return nil, err
+	}
+	kvHeads, err := c.node.AttrInt("kv_num_heads", 0)
+	if err != nil {
+		return nil, err
+	}
+	k, _ := c.shaped(1, 3)
+	v, _ := c.shaped(2, 3)
+	out := Shape{q.Shape[0], q.Shape[1], UnknownDim()}
+	state := Shape{q.Shape[0], UnknownDim(), UnknownDim(), UnknownDim()}
+	if kvHeads > 0 {
+		state[1] = Fixed(kvHeads)
+		if k != nil {
+			state[2] = intDiv(dimInt(k.Shape[2]), knownInt(kvHeads)).dim()
+		}
+		if v != nil {
+			dv := intDiv(dimInt(v.Shape[2]), knownInt(kvHeads))
+			state[3] = dv.dim()
+			if qHeads > 0 {
+				out[2] = intMul(dv, knownInt(qHeads)).dim()
+			}
+		}
+	}
+	return []*Type{TensorType(q.DType, out), TensorType(q.DType, state)}, nil
+}
+
+// inferTreeEnsemble: X [N, F] gives [N, n_targets], of X's type.
+func inferTreeEnsemble(c *inferCtx) ([]*Type, error) {
+	targets, err := c.node.AttrInt("n_targets", 0)
+	if err != nil {
+		return nil, err
+	}
+	x, err := c.shaped(0, 1)
+	if err != nil || x == nil {
+		return typeOnly(c, 0), err
+	}
+	n := Fixed(1)
+	if len(x.Shape) == 2 {
+		n = x.Shape[0]
+	}
+	t := UnknownDim()
+	if targets > 0 {
+		t = Fixed(targets)
+	}
+	return []*Type{TensorType(x.DType, Shape{n, t})}, nil
+}
+
+// previewShapeFuncs are the shape functions of the ai.onnx.preview
+// domain.
+var previewShapeFuncs = map[string]shapeFunc{
+	"FlexAttention": inferFlexAttention,
+}
+
+// inferFlexAttention: Q [B, Hq, L, E] and V [B, Hkv, S, Ev] give
+// Y [B, Hq, L, Ev].
+func inferFlexAttention(c *inferCtx) ([]*Type, error) {
+	q, err := c.shaped(0, 4)
+	if err != nil || q == nil {
+		return typeOnly(c, 0), err
+	}
+	out := append(Shape{}, q.Shape...)
+	out[3] = UnknownDim()
+	if v, _ := c.shaped(2, 4); v != nil && len(v.Shape) == 4 {
+		out[3] = v.Shape[3]
+	}
+	return []*Type{TensorType(q.DType, out)}, nil
 }

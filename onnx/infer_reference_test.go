@@ -199,13 +199,18 @@ func matchType(want string, got *graph.Type) (ok, more bool) {
 	return true, more
 }
 
+// maxUnknownOutputs is how many of the suites' outputs inference may
+// leave unknown.
+const maxUnknownOutputs = 2
+
 // TestInferTypesAgainstOutputs checks graph.InferTypes against the
 // outputs that the backend suites store for every case (computed by
 // ONNX's reference implementation), on all cases of both suites, the
 // newer opsets included: an inferred output type must have the stored
 // value's kind and element type, and a tensor's known sizes must be the
 // stored tensor's. Inference starts, as above, from the inputs and
-// initializers alone. Outputs left unknown are counted, not failed.
+// initializers alone. Outputs left unknown are counted, and fail only
+// beyond maxUnknownOutputs.
 func TestInferTypesAgainstOutputs(t *testing.T) {
 	dirs := []string{filepath.Join(testenv.SuiteDir(t), "*", "*")}
 	dirs = append(dirs, filepath.Join(filepath.Dir(filepath.Dir(modelPath(t, "1.23/node/x"))), "*"))
@@ -253,6 +258,12 @@ func TestInferTypesAgainstOutputs(t *testing.T) {
 	}
 	t.Logf("%d cases, %d outputs: %d inferred in full, %d in part, %d unknown",
 		cases, outputs, outputs-partial-unknown, partial, unknown)
+	// The two left unknown are the 2-D AffineGrid expansions, whose last
+	// If chooses by a value inference does not follow between branches
+	// that disagree on the rank.
+	if unknown > maxUnknownOutputs {
+		t.Errorf("%d outputs unknown, want at most %d", unknown, maxUnknownOutputs)
+	}
 }
 
 // datumMismatch says how the stored value d disagrees with type t, ""
