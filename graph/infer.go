@@ -28,7 +28,8 @@ import (
 // its output's shape. Of the initializers, only those not also listed as
 // graph inputs (which a caller may override) count as constants. The
 // subgraphs of If, Loop, Scan and SequenceMap are inferred in the scope of
-// their node; If whose condition is known takes that branch's types.
+// their node; If whose condition is known takes that branch's types. A
+// call of one of m's functions is inferred through the function's body.
 // Sizes known only at run time, such as the count NonZero finds, are
 // fresh symbols "unk__1", "unk__2" and so on.
 //
@@ -41,9 +42,26 @@ func InferTypes(m *Model) (map[string]*Type, error) {
 	if m == nil || m.Graph == nil {
 		return nil, errors.New("graph: model has no graph")
 	}
-	types, errs, err := inferGraph(m, m.Graph, nil)
+	// A call of a model-local function is inferred through its body.
+	inferred := m
+	if len(m.Functions) > 0 {
+		if inl, _, err := InlineFunctions(m, func(*Node) bool { return true }); err == nil {
+			inferred = inl
+		}
+	}
+	types, errs, err := inferGraph(inferred, inferred.Graph, nil)
 	if err != nil {
 		return nil, err
+	}
+	if inferred != m {
+		// Keep m's own values, not those of the inlined bodies.
+		own := make(map[string]bool)
+		collectNames(m.Graph, own)
+		for name := range types {
+			if !own[name] {
+				delete(types, name)
+			}
+		}
 	}
 	return types, errors.Join(errs...)
 }

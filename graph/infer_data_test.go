@@ -236,3 +236,36 @@ func TestInferDataPropagation(t *testing.T) {
 		}
 	}
 }
+
+// TestInferThroughFunction infers a call of a model-local function
+// through its body: y = Gelu-like(x) = x * Sigmoid(1.702 * x) keeps x's
+// shape, and Flatten after it sees [N, 3*4].
+func TestInferThroughFunction(t *testing.T) {
+	f := &Function{Name: "QuickGelu", Domain: "local", Inputs: []string{"a"}, Outputs: []string{"b"},
+		Opsets: []OpsetID{{Version: 17}},
+		Nodes: []*Node{
+			{Name: "k", OpType: "Constant", Outputs: []string{"k"}, Attrs: []*Attr{{Name: "value_float", Kind: AttrFloat, Float: 1.702}}},
+			{Name: "m", OpType: "Mul", Inputs: []string{"a", "k"}, Outputs: []string{"m"}},
+			{Name: "s", OpType: "Sigmoid", Inputs: []string{"m"}, Outputs: []string{"s"}},
+			{Name: "b", OpType: "Mul", Inputs: []string{"a", "s"}, Outputs: []string{"b"}},
+		}}
+	g := &Graph{Name: "g", Inputs: []*Value{{Name: "x", Type: f32("N,3,4")}}, Outputs: []*Value{{Name: "z"}},
+		Nodes: []*Node{
+			{Name: "call", OpType: "QuickGelu", Domain: "local", Inputs: []string{"x"}, Outputs: []string{"y"}},
+			{Name: "flat", OpType: "Flatten", Inputs: []string{"y"}, Outputs: []string{"z"}},
+		}}
+	m := &Model{Opsets: []OpsetID{{Version: 17}, {Domain: "local", Version: 1}}, Functions: []*Function{f}, Graph: g}
+	types, err := InferTypes(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := types["y"].String(); got != "float32[N,3,4]" {
+		t.Errorf("y: %s, want float32[N,3,4]", got)
+	}
+	if got := types["z"].String(); got != "float32[N,12]" {
+		t.Errorf("z: %s, want float32[N,12]", got)
+	}
+	if len(types) != 3 {
+		t.Errorf("types of %d values, want x, y and z: %v", len(types), types)
+	}
+}

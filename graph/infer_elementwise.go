@@ -9,7 +9,7 @@ package graph
 func inferArith(op func(a, b symInt) symInt) shapeFunc {
 	return func(c *inferCtx) ([]*Type, error) {
 		out, err := inferBroadcast(c)
-		if err == nil && op != nil {
+		if err == nil {
 			c.setData(broadcastData(c.data(0), c.data(1), op))
 		}
 		return out, err
