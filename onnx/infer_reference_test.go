@@ -72,12 +72,7 @@ func modelPath(t *testing.T, name string) string {
 	case "1.12":
 		return filepath.Join(testenv.SuiteDir(t), c, "model.onnx")
 	case "1.23":
-		dir := os.Getenv("ONNX_NODE_TESTS_123")
-		if dir == "" {
-			dir = filepath.Join(testenv.RepoRoot(t), "..", "shared", "onnx-backend-1.23")
-		}
-		testenv.Require(t, dir, "the ONNX 1.23 node tests (set ONNX_NODE_TESTS_123 to the folder holding node/)")
-		return filepath.Join(dir, c, "model.onnx")
+		return filepath.Join(testenv.Suite123Dir(t), c, "model.onnx")
 	}
 	t.Fatalf("unknown suite in %q", name)
 	return ""
