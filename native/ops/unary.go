@@ -50,7 +50,7 @@ func init() {
 	math1("Sqrt", 1, math.Sqrt, intNone)
 	ewRegister("Exp", func(*graph.Node, int64) (Op, error) { return &unaryOp{f: math.Exp, f32: vec.Exp}, nil }, 1)
 	math1("Log", 1, math.Log, intNone)
-	math1("Erf", 9, math.Erf, intNone)
+	ewRegister("Erf", func(*graph.Node, int64) (Op, error) { return &unaryOp{f: math.Erf, f32: vec.Erf}, nil }, 9)
 	math1("Sin", 7, math.Sin, intNone)
 	math1("Cos", 7, math.Cos, intNone)
 	math1("Tan", 7, math.Tan, intNone)

@@ -39,7 +39,7 @@ func orderedBits(f float32) int64 {
 	return b
 }
 
-// TestTranscendentals checks Exp, Sigmoid and Tanh against package math
+// TestTranscendentals checks Exp, Sigmoid, Tanh and Erf against package math
 // in float64, rounded to float32, on random arguments over each
 // function's whole range, on the edges of their branches and on the
 // special values: at most maxULPs apart (Tanh's bound is absolute near
@@ -54,7 +54,8 @@ func TestTranscendentals(t *testing.T) {
 		args = append(args, float32(rng.NormFloat64()*1e-3))
 	}
 	for _, x := range []float64{0, 1e-30, -1e-30, 0.625, -0.625, 0.6249999, 10, -10, 9.01, 88.72, 88.73, -87.33,
-		-103.9, -104, -150, 150, math.Inf(1), math.Inf(-1), math.NaN(), math.SmallestNonzeroFloat32} {
+		-103.9, -104, -150, 150, 0.84375, 0.8437499, -0.84375, 1.25, 1.2499999, -1.25,
+		1 / 0.35, 2.8571427, -2.8571427, 4, 3.9999998, -4, 3.92, -3.92, 1e-38, -1e-38, 1e-44, 1e-5, math.Inf(1), math.Inf(-1), math.NaN(), math.SmallestNonzeroFloat32} {
 		args = append(args, float32(x))
 	}
 	cases := []struct {
@@ -65,6 +66,7 @@ func TestTranscendentals(t *testing.T) {
 		{"Exp", Exp, math.Exp},
 		{"Sigmoid", Sigmoid, func(x float64) float64 { return 1 / (1 + math.Exp(-x)) }},
 		{"Tanh", Tanh, math.Tanh},
+		{"Erf", Erf, math.Erf},
 	}
 	for _, c := range cases {
 		got := make([]float32, len(args))
