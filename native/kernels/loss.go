@@ -36,18 +36,18 @@ func SoftmaxCrossEntropy(logits []float32, labels []int, n, k int, dLogits []flo
 		need(op, "dLogits", dLogits, n*k)
 	}
 	rowLoss := make([]float64, n)
-	sp := SoftmaxParams{Outer: n, Axis: k, Inner: 1}
 	parallel.For(n, grainFor(3*k), func(lo, hi int) {
+		e := make([]float32, k)
 		for r := lo; r < hi; r++ {
 			row := logits[r*k : (r+1)*k]
-			maxV, lse := sp.logSumExp(row, 0)
-			rowLoss[r] = lse - float64(row[labels[r]]-maxV)
+			maxV, sum := shiftedExp(row, e)
+			rowLoss[r] = math.Log(sum) - float64(row[labels[r]]-maxV)
 			if dLogits == nil {
 				continue
 			}
 			d := dLogits[r*k : (r+1)*k]
-			for j, v := range row {
-				prob := math.Exp(float64(v-maxV) - lse)
+			for j, v := range e {
+				prob := float64(v) / sum
 				if j == labels[r] {
 					prob--
 				}

@@ -18,6 +18,7 @@ import (
 	"math"
 
 	"github.com/onnxkit/onnxkit/native/parallel"
+	"github.com/onnxkit/onnxkit/native/vec"
 )
 
 // SoftmaxParams holds the split of the input around the softmax axis.
@@ -40,38 +41,70 @@ func (p *SoftmaxParams) check(op string, names []string, bufs ...[]float32) {
 	}
 }
 
-// forEachLine calls f for every line along the axis, lines spread over the
-// workers, with the offset of the line's first element; consecutive
-// elements of a line are Inner apart.
-func (p *SoftmaxParams) forEachLine(f func(off int)) {
+// forEachLine calls f for every line along the axis, lines spread over
+// the workers, with the offset of the line's first element (consecutive
+// elements of a line are Inner apart) and a scratch line of Axis values
+// that belongs to the worker.
+func (p *SoftmaxParams) forEachLine(f func(off int, scratch []float32)) {
 	parallel.For(p.Outer*p.Inner, grainFor(3*p.Axis), func(lo, hi int) {
+		scratch := make([]float32, p.Axis)
 		for l := lo; l < hi; l++ {
-			f(l/p.Inner*p.Axis*p.Inner + l%p.Inner)
+			f(l/p.Inner*p.Axis*p.Inner+l%p.Inner, scratch)
 		}
 	})
 }
 
-// logSumExp returns the maximum of the line at off and log(sum(exp(x - max))).
-func (p *SoftmaxParams) logSumExp(x []float32, off int) (maxV float32, lse float64) {
-	maxV = x[off]
-	for k := 1; k < p.Axis; k++ {
-		maxV = max(maxV, x[off+k*p.Inner])
+// line returns the line of x at off as a slice of Axis consecutive
+// values: x's own elements when Inner is 1, else a copy in scratch.
+func (p *SoftmaxParams) line(x []float32, off int, scratch []float32) []float32 {
+	if p.Inner == 1 {
+		return x[off : off+p.Axis]
 	}
-	var sum float64
-	for k := 0; k < p.Axis; k++ {
-		sum += math.Exp(float64(x[off+k*p.Inner] - maxV))
+	for k := range scratch {
+		scratch[k] = x[off+k*p.Inner]
 	}
-	return maxV, math.Log(sum)
+	return scratch
 }
 
-// SoftmaxForward sets y = exp(x - max) / sum(exp(x - max)) along the axis.
+// shiftedExp stores e^(x[k] - max) in e, in float32 through vec.Exp, and
+// returns the maximum of x and the sum of e in float64 (the sum of
+// thousands of terms keeps float32 precision that way). A NaN in x makes
+// the maximum and every result NaN.
+func shiftedExp(x, e []float32) (maxV float32, sum float64) {
+	maxV = x[0]
+	for _, v := range x[1:] {
+		maxV = max(maxV, v)
+	}
+	for k, v := range x {
+		e[k] = v - maxV
+	}
+	vec.Exp(e, e)
+	for _, v := range e {
+		sum += float64(v)
+	}
+	return maxV, sum
+}
+
+// SoftmaxForward sets y = exp(x - max) / sum(exp(x - max)) along the
+// axis, the exponentials in float32 within a few ULPs (vec.Exp).
 func SoftmaxForward(p *SoftmaxParams, x, y []float32) {
 	p.check("Softmax", []string{"x", "y"}, x, y)
-	p.forEachLine(func(off int) {
-		maxV, lse := p.logSumExp(x, off)
-		for k := 0; k < p.Axis; k++ {
-			i := off + k*p.Inner
-			y[i] = float32(math.Exp(float64(x[i]-maxV) - lse))
+	p.forEachLine(func(off int, scratch []float32) {
+		xs := p.line(x, off, scratch)
+		e := scratch
+		if p.Inner == 1 {
+			e = y[off : off+p.Axis]
+		}
+		_, sum := shiftedExp(xs, e)
+		inv := float32(1 / sum)
+		if p.Inner == 1 {
+			for k := range e {
+				e[k] *= inv
+			}
+			return
+		}
+		for k, v := range e {
+			y[off+k*p.Inner] = v * inv
 		}
 	})
 }
@@ -80,7 +113,7 @@ func SoftmaxForward(p *SoftmaxParams, x, y []float32) {
 // y is SoftmaxForward's output.
 func SoftmaxBackward(p *SoftmaxParams, y, dy, dx []float32) {
 	p.check("Softmax", []string{"y", "dy", "dx"}, y, dy, dx)
-	p.forEachLine(func(off int) {
+	p.forEachLine(func(off int, _ []float32) {
 		var dot float64
 		for k := 0; k < p.Axis; k++ {
 			i := off + k*p.Inner
@@ -94,11 +127,19 @@ func SoftmaxBackward(p *SoftmaxParams, y, dy, dx []float32) {
 }
 
 // LogSoftmaxForward sets y = x - max - log(sum(exp(x - max))) along the
-// axis.
+// axis, the exponentials in float32 (vec.Exp), the rest in float64.
 func LogSoftmaxForward(p *SoftmaxParams, x, y []float32) {
 	p.check("LogSoftmax", []string{"x", "y"}, x, y)
-	p.forEachLine(func(off int) {
-		maxV, lse := p.logSumExp(x, off)
+	p.forEachLine(func(off int, scratch []float32) {
+		var maxV float32
+		var sum float64
+		if p.Inner == 1 {
+			// y holds the exponentials until the results overwrite them.
+			maxV, sum = shiftedExp(x[off:off+p.Axis], y[off:off+p.Axis])
+		} else {
+			maxV, sum = shiftedExp(p.line(x, off, scratch), scratch)
+		}
+		lse := math.Log(sum)
 		for k := 0; k < p.Axis; k++ {
 			i := off + k*p.Inner
 			y[i] = float32(float64(x[i]-maxV) - lse)
@@ -110,14 +151,20 @@ func LogSoftmaxForward(p *SoftmaxParams, x, y []float32) {
 // axis; y is LogSoftmaxForward's output.
 func LogSoftmaxBackward(p *SoftmaxParams, y, dy, dx []float32) {
 	p.check("LogSoftmax", []string{"y", "dy", "dx"}, y, dy, dx)
-	p.forEachLine(func(off int) {
+	p.forEachLine(func(off int, scratch []float32) {
 		var sum float64
 		for k := 0; k < p.Axis; k++ {
 			sum += float64(dy[off+k*p.Inner])
 		}
-		for k := 0; k < p.Axis; k++ {
+		e := p.line(y, off, scratch)
+		if p.Inner == 1 {
+			e = scratch
+			copy(e, y[off:off+p.Axis])
+		}
+		vec.Exp(e, e)
+		for k, v := range e {
 			i := off + k*p.Inner
-			dx[i] += dy[i] - float32(math.Exp(float64(y[i]))*sum)
+			dx[i] += dy[i] - float32(float64(v)*sum)
 		}
 	})
 }
