@@ -61,3 +61,43 @@ func transposeBiasAVX2(rowBlocks int, colBlocks int, dst *float32, dstStride int
 //
 //go:noescape
 func interleaveAVX2(blocks int, dst *float32, even *float32, odd *float32, bias float32, relu bool, accumulate bool)
+
+// expAVX2 is the AVX2 loop of vec's Exp; see emitTranscendentals in package asmgen.
+//
+//go:noescape
+func expAVX2(n int, dst *float32, src *float32)
+
+// sigmoidAVX2 is the AVX2 loop of vec's Sigmoid; see emitTranscendentals in package asmgen.
+//
+//go:noescape
+func sigmoidAVX2(n int, dst *float32, src *float32)
+
+// tanhAVX2 is the AVX2 loop of vec's Tanh; see emitTranscendentals in package asmgen.
+//
+//go:noescape
+func tanhAVX2(n int, dst *float32, src *float32)
+
+// erfAVX2 is the AVX2 loop of vec's Erf; see emitTranscendentals in package asmgen.
+//
+//go:noescape
+func erfAVX2(n int, dst *float32, src *float32)
+
+// expAVX512 is the AVX512 loop of vec's Exp; see emitTranscendentals in package asmgen.
+//
+//go:noescape
+func expAVX512(n int, dst *float32, src *float32)
+
+// sigmoidAVX512 is the AVX512 loop of vec's Sigmoid; see emitTranscendentals in package asmgen.
+//
+//go:noescape
+func sigmoidAVX512(n int, dst *float32, src *float32)
+
+// tanhAVX512 is the AVX512 loop of vec's Tanh; see emitTranscendentals in package asmgen.
+//
+//go:noescape
+func tanhAVX512(n int, dst *float32, src *float32)
+
+// erfAVX512 is the AVX512 loop of vec's Erf; see emitTranscendentals in package asmgen.
+//
+//go:noescape
+func erfAVX512(n int, dst *float32, src *float32)

@@ -4260,3 +4260,1071 @@ write:
 	JNZ     block
 	VZEROUPPER
 	RET
+
+// func expAVX2(n int, dst *float32, src *float32)
+// Requires: AVX, AVX2, FMA3
+TEXT ·expAVX2(SB), NOSPLIT, $0-24
+	MOVQ n+0(FP), AX
+	MOVQ dst+8(FP), CX
+	MOVQ src+16(FP), DX
+
+block:
+	TESTQ        AX, AX
+	JZ           done
+	VMOVUPS      (DX), Y0
+	VBROADCASTSS transcendentalc2d00000<>+0(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VBROADCASTSS transcendental42b20000<>+0(SB), Y1
+	VMINPS       Y0, Y1, Y0
+	VBROADCASTSS transcendental3fb8aa3b<>+0(SB), Y1
+	VMULPS       Y1, Y0, Y2
+	VCVTPS2DQ    Y2, Y1
+	VCVTDQ2PS    Y1, Y2
+	VBROADCASTSS transcendental3f318000<>+0(SB), Y3
+	VFNMADD231PS Y3, Y2, Y0
+	VBROADCASTSS transcendentalb95e8083<>+0(SB), Y3
+	VFNMADD231PS Y3, Y2, Y0
+	VBROADCASTSS transcendental39506967<>+0(SB), Y2
+	VBROADCASTSS transcendental3ab743ce<>+0(SB), Y3
+	VFMADD213PS  Y3, Y0, Y2
+	VBROADCASTSS transcendental3c088908<>+0(SB), Y3
+	VFMADD213PS  Y3, Y0, Y2
+	VBROADCASTSS transcendental3d2aa9c1<>+0(SB), Y3
+	VFMADD213PS  Y3, Y0, Y2
+	VBROADCASTSS transcendental3e2aaaaa<>+0(SB), Y3
+	VFMADD213PS  Y3, Y0, Y2
+	VBROADCASTSS transcendental3f000000<>+0(SB), Y3
+	VFMADD213PS  Y3, Y0, Y2
+	VMULPS       Y0, Y0, Y3
+	VFMADD213PS  Y0, Y3, Y2
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y0
+	VADDPS       Y0, Y2, Y2
+	VPSRAD       $0x01, Y1, Y0
+	VPSUBD       Y0, Y1, Y1
+	VPBROADCASTD transcendental0000007f<>+0(SB), Y3
+	VPADDD       Y3, Y0, Y0
+	VPADDD       Y3, Y1, Y1
+	VPSLLD       $0x17, Y0, Y0
+	VPSLLD       $0x17, Y1, Y1
+	VMULPS       Y0, Y2, Y2
+	VMULPS       Y1, Y2, Y2
+	VMOVUPS      Y2, (CX)
+	ADDQ         $0x00000020, DX
+	ADDQ         $0x00000020, CX
+	SUBQ         $0x00000008, AX
+	JMP          block
+
+done:
+	VZEROUPPER
+	RET
+
+DATA transcendentalc2d00000<>+0(SB)/4, $0xc2d00000
+GLOBL transcendentalc2d00000<>(SB), RODATA|NOPTR, $4
+
+DATA transcendental42b20000<>+0(SB)/4, $0x42b20000
+GLOBL transcendental42b20000<>(SB), RODATA|NOPTR, $4
+
+DATA transcendental3fb8aa3b<>+0(SB)/4, $0x3fb8aa3b
+GLOBL transcendental3fb8aa3b<>(SB), RODATA|NOPTR, $4
+
+DATA transcendental3f318000<>+0(SB)/4, $0x3f318000
+GLOBL transcendental3f318000<>(SB), RODATA|NOPTR, $4
+
+DATA transcendentalb95e8083<>+0(SB)/4, $0xb95e8083
+GLOBL transcendentalb95e8083<>(SB), RODATA|NOPTR, $4
+
+DATA transcendental39506967<>+0(SB)/4, $0x39506967
+GLOBL transcendental39506967<>(SB), RODATA|NOPTR, $4
+
+DATA transcendental3ab743ce<>+0(SB)/4, $0x3ab743ce
+GLOBL transcendental3ab743ce<>(SB), RODATA|NOPTR, $4
+
+DATA transcendental3c088908<>+0(SB)/4, $0x3c088908
+GLOBL transcendental3c088908<>(SB), RODATA|NOPTR, $4
+
+DATA transcendental3d2aa9c1<>+0(SB)/4, $0x3d2aa9c1
+GLOBL transcendental3d2aa9c1<>(SB), RODATA|NOPTR, $4
+
+DATA transcendental3e2aaaaa<>+0(SB)/4, $0x3e2aaaaa
+GLOBL transcendental3e2aaaaa<>(SB), RODATA|NOPTR, $4
+
+DATA transcendental3f000000<>+0(SB)/4, $0x3f000000
+GLOBL transcendental3f000000<>(SB), RODATA|NOPTR, $4
+
+DATA transcendental3f800000<>+0(SB)/4, $0x3f800000
+GLOBL transcendental3f800000<>(SB), RODATA|NOPTR, $4
+
+DATA transcendental0000007f<>+0(SB)/4, $0x0000007f
+GLOBL transcendental0000007f<>(SB), RODATA|NOPTR, $4
+
+// func sigmoidAVX2(n int, dst *float32, src *float32)
+// Requires: AVX, AVX2, FMA3
+TEXT ·sigmoidAVX2(SB), NOSPLIT, $0-24
+	MOVQ n+0(FP), AX
+	MOVQ dst+8(FP), CX
+	MOVQ src+16(FP), DX
+
+block:
+	TESTQ        AX, AX
+	JZ           done
+	VMOVUPS      (DX), Y0
+	VPBROADCASTD transcendental80000000<>+0(SB), Y1
+	VORPS        Y1, Y0, Y1
+	VBROADCASTSS transcendentalc2d00000<>+0(SB), Y2
+	VMAXPS       Y1, Y2, Y1
+	VBROADCASTSS transcendental42b20000<>+0(SB), Y2
+	VMINPS       Y1, Y2, Y1
+	VBROADCASTSS transcendental3fb8aa3b<>+0(SB), Y2
+	VMULPS       Y2, Y1, Y3
+	VCVTPS2DQ    Y3, Y2
+	VCVTDQ2PS    Y2, Y3
+	VBROADCASTSS transcendental3f318000<>+0(SB), Y4
+	VFNMADD231PS Y4, Y3, Y1
+	VBROADCASTSS transcendentalb95e8083<>+0(SB), Y4
+	VFNMADD231PS Y4, Y3, Y1
+	VBROADCASTSS transcendental39506967<>+0(SB), Y3
+	VBROADCASTSS transcendental3ab743ce<>+0(SB), Y4
+	VFMADD213PS  Y4, Y1, Y3
+	VBROADCASTSS transcendental3c088908<>+0(SB), Y4
+	VFMADD213PS  Y4, Y1, Y3
+	VBROADCASTSS transcendental3d2aa9c1<>+0(SB), Y4
+	VFMADD213PS  Y4, Y1, Y3
+	VBROADCASTSS transcendental3e2aaaaa<>+0(SB), Y4
+	VFMADD213PS  Y4, Y1, Y3
+	VBROADCASTSS transcendental3f000000<>+0(SB), Y4
+	VFMADD213PS  Y4, Y1, Y3
+	VMULPS       Y1, Y1, Y4
+	VFMADD213PS  Y1, Y4, Y3
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y1
+	VADDPS       Y1, Y3, Y3
+	VPSRAD       $0x01, Y2, Y1
+	VPSUBD       Y1, Y2, Y2
+	VPBROADCASTD transcendental0000007f<>+0(SB), Y4
+	VPADDD       Y4, Y1, Y1
+	VPADDD       Y4, Y2, Y2
+	VPSLLD       $0x17, Y1, Y1
+	VPSLLD       $0x17, Y2, Y2
+	VMULPS       Y1, Y3, Y3
+	VMULPS       Y2, Y3, Y3
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y1
+	VADDPS       Y1, Y3, Y2
+	VBLENDVPS    Y0, Y3, Y1, Y0
+	VDIVPS       Y2, Y0, Y0
+	VMOVUPS      Y0, (CX)
+	ADDQ         $0x00000020, DX
+	ADDQ         $0x00000020, CX
+	SUBQ         $0x00000008, AX
+	JMP          block
+
+done:
+	VZEROUPPER
+	RET
+
+DATA transcendental80000000<>+0(SB)/4, $0x80000000
+GLOBL transcendental80000000<>(SB), RODATA|NOPTR, $4
+
+// func tanhAVX2(n int, dst *float32, src *float32)
+// Requires: AVX, AVX2, FMA3
+TEXT ·tanhAVX2(SB), NOSPLIT, $0-24
+	MOVQ n+0(FP), AX
+	MOVQ dst+8(FP), CX
+	MOVQ src+16(FP), DX
+
+block:
+	TESTQ        AX, AX
+	JZ           done
+	VMOVUPS      (DX), Y0
+	VPBROADCASTD transcendental7fffffff<>+0(SB), Y1
+	VANDPS       Y1, Y0, Y1
+	VPBROADCASTD transcendental80000000<>+0(SB), Y2
+	VANDPS       Y2, Y0, Y2
+	VMULPS       Y0, Y0, Y3
+	VBROADCASTSS transcendentalbbbaf0ea<>+0(SB), Y4
+	VBROADCASTSS transcendental3ca9134e<>+0(SB), Y5
+	VFMADD213PS  Y5, Y3, Y4
+	VBROADCASTSS transcendentalbd5c1e2d<>+0(SB), Y5
+	VFMADD213PS  Y5, Y3, Y4
+	VBROADCASTSS transcendental3e088393<>+0(SB), Y5
+	VFMADD213PS  Y5, Y3, Y4
+	VBROADCASTSS transcendentalbeaaaa99<>+0(SB), Y5
+	VFMADD213PS  Y5, Y3, Y4
+	VMULPS       Y3, Y4, Y4
+	VFMADD213PS  Y0, Y0, Y4
+	VBROADCASTSS transcendental3f200000<>+0(SB), Y0
+	VCMPPS       $0x01, Y0, Y1, Y0
+	VADDPS       Y1, Y1, Y1
+	VBROADCASTSS transcendentalc2d00000<>+0(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VBROADCASTSS transcendental42b20000<>+0(SB), Y3
+	VMINPS       Y1, Y3, Y1
+	VBROADCASTSS transcendental3fb8aa3b<>+0(SB), Y3
+	VMULPS       Y3, Y1, Y5
+	VCVTPS2DQ    Y5, Y3
+	VCVTDQ2PS    Y3, Y5
+	VBROADCASTSS transcendental3f318000<>+0(SB), Y6
+	VFNMADD231PS Y6, Y5, Y1
+	VBROADCASTSS transcendentalb95e8083<>+0(SB), Y6
+	VFNMADD231PS Y6, Y5, Y1
+	VBROADCASTSS transcendental39506967<>+0(SB), Y5
+	VBROADCASTSS transcendental3ab743ce<>+0(SB), Y6
+	VFMADD213PS  Y6, Y1, Y5
+	VBROADCASTSS transcendental3c088908<>+0(SB), Y6
+	VFMADD213PS  Y6, Y1, Y5
+	VBROADCASTSS transcendental3d2aa9c1<>+0(SB), Y6
+	VFMADD213PS  Y6, Y1, Y5
+	VBROADCASTSS transcendental3e2aaaaa<>+0(SB), Y6
+	VFMADD213PS  Y6, Y1, Y5
+	VBROADCASTSS transcendental3f000000<>+0(SB), Y6
+	VFMADD213PS  Y6, Y1, Y5
+	VMULPS       Y1, Y1, Y6
+	VFMADD213PS  Y1, Y6, Y5
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y1
+	VADDPS       Y1, Y5, Y5
+	VPSRAD       $0x01, Y3, Y1
+	VPSUBD       Y1, Y3, Y3
+	VPBROADCASTD transcendental0000007f<>+0(SB), Y6
+	VPADDD       Y6, Y1, Y1
+	VPADDD       Y6, Y3, Y3
+	VPSLLD       $0x17, Y1, Y1
+	VPSLLD       $0x17, Y3, Y3
+	VMULPS       Y1, Y5, Y5
+	VMULPS       Y3, Y5, Y5
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y1
+	VADDPS       Y1, Y5, Y5
+	VBROADCASTSS transcendental40000000<>+0(SB), Y1
+	VDIVPS       Y5, Y1, Y5
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y1
+	VSUBPS       Y5, Y1, Y1
+	VORPS        Y2, Y1, Y1
+	VBLENDVPS    Y0, Y4, Y1, Y0
+	VMOVUPS      Y0, (CX)
+	ADDQ         $0x00000020, DX
+	ADDQ         $0x00000020, CX
+	SUBQ         $0x00000008, AX
+	JMP          block
+
+done:
+	VZEROUPPER
+	RET
+
+DATA transcendental7fffffff<>+0(SB)/4, $0x7fffffff
+GLOBL transcendental7fffffff<>(SB), RODATA|NOPTR, $4
+
+DATA transcendentalbbbaf0ea<>+0(SB)/4, $0xbbbaf0ea
+GLOBL transcendentalbbbaf0ea<>(SB), RODATA|NOPTR, $4
+
+DATA transcendental3ca9134e<>+0(SB)/4, $0x3ca9134e
+GLOBL transcendental3ca9134e<>(SB), RODATA|NOPTR, $4
+
+DATA transcendentalbd5c1e2d<>+0(SB)/4, $0xbd5c1e2d
+GLOBL transcendentalbd5c1e2d<>(SB), RODATA|NOPTR, $4
+
+DATA transcendental3e088393<>+0(SB)/4, $0x3e088393
+GLOBL transcendental3e088393<>(SB), RODATA|NOPTR, $4
+
+DATA transcendentalbeaaaa99<>+0(SB)/4, $0xbeaaaa99
+GLOBL transcendentalbeaaaa99<>(SB), RODATA|NOPTR, $4
+
+DATA transcendental3f200000<>+0(SB)/4, $0x3f200000
+GLOBL transcendental3f200000<>(SB), RODATA|NOPTR, $4
+
+DATA transcendental40000000<>+0(SB)/4, $0x40000000
+GLOBL transcendental40000000<>(SB), RODATA|NOPTR, $4
+
+// func erfAVX2(n int, dst *float32, src *float32)
+// Requires: AVX, AVX2, FMA3
+TEXT ·erfAVX2(SB), NOSPLIT, $0-24
+	MOVQ n+0(FP), AX
+	MOVQ dst+8(FP), CX
+	MOVQ src+16(FP), DX
+
+block:
+	TESTQ        AX, AX
+	JZ           done
+	VMOVUPS      (DX), Y0
+	VPBROADCASTD transcendental7fffffff<>+0(SB), Y1
+	VANDPS       Y1, Y0, Y1
+	VPBROADCASTD transcendental80000000<>+0(SB), Y2
+	VANDPS       Y2, Y0, Y0
+	VMULPS       Y1, Y1, Y2
+	VBROADCASTSS transcendentalb7c756b1<>+0(SB), Y3
+	VBROADCASTSS transcendentalbbbd1489<>+0(SB), Y4
+	VFMADD213PS  Y4, Y2, Y3
+	VBROADCASTSS transcendentalbce9528f<>+0(SB), Y4
+	VFMADD213PS  Y4, Y2, Y3
+	VBROADCASTSS transcendentalbea66beb<>+0(SB), Y4
+	VFMADD213PS  Y4, Y2, Y3
+	VBROADCASTSS transcendental3e0375d4<>+0(SB), Y4
+	VFMADD213PS  Y4, Y2, Y3
+	VMULPS       Y1, Y3, Y3
+	VBROADCASTSS transcendentalb684e21a<>+0(SB), Y4
+	VBROADCASTSS transcendental390aee49<>+0(SB), Y5
+	VFMADD213PS  Y5, Y2, Y4
+	VBROADCASTSS transcendental3ba68116<>+0(SB), Y5
+	VFMADD213PS  Y5, Y2, Y4
+	VBROADCASTSS transcendental3d852a63<>+0(SB), Y5
+	VFMADD213PS  Y5, Y2, Y4
+	VBROADCASTSS transcendental3ecbbbce<>+0(SB), Y5
+	VFMADD213PS  Y5, Y2, Y4
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y5
+	VFMADD213PS  Y5, Y2, Y4
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y2
+	VSUBPS       Y2, Y1, Y2
+	VBROADCASTSS transcendentalbb0df9c0<>+0(SB), Y5
+	VBROADCASTSS transcendental3d1151b3<>+0(SB), Y6
+	VFMADD213PS  Y6, Y2, Y5
+	VBROADCASTSS transcendentalbde31cc2<>+0(SB), Y6
+	VFMADD213PS  Y6, Y2, Y5
+	VBROADCASTSS transcendental3ea2fe54<>+0(SB), Y6
+	VFMADD213PS  Y6, Y2, Y5
+	VBROADCASTSS transcendentalbebe9208<>+0(SB), Y6
+	VFMADD213PS  Y6, Y2, Y5
+	VBROADCASTSS transcendental3ed46805<>+0(SB), Y6
+	VFMADD213PS  Y6, Y2, Y5
+	VBROADCASTSS transcendentalbb1acdc6<>+0(SB), Y6
+	VFMADD213PS  Y6, Y2, Y5
+	VBROADCASTSS transcendental3c445aa3<>+0(SB), Y6
+	VBROADCASTSS transcendental3c5f6e13<>+0(SB), Y7
+	VFMADD213PS  Y7, Y2, Y6
+	VBROADCASTSS transcendental3e013307<>+0(SB), Y7
+	VFMADD213PS  Y7, Y2, Y6
+	VBROADCASTSS transcendental3d931ae7<>+0(SB), Y7
+	VFMADD213PS  Y7, Y2, Y6
+	VBROADCASTSS transcendental3f0a5785<>+0(SB), Y7
+	VFMADD213PS  Y7, Y2, Y6
+	VBROADCASTSS transcendental3dd9f331<>+0(SB), Y7
+	VFMADD213PS  Y7, Y2, Y6
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y7
+	VFMADD213PS  Y7, Y2, Y6
+	VBROADCASTSS transcendental3f580000<>+0(SB), Y2
+	VCMPPS       $0x01, Y2, Y1, Y2
+	VBLENDVPS    Y2, Y3, Y5, Y3
+	VBLENDVPS    Y2, Y4, Y6, Y4
+	VDIVPS       Y4, Y3, Y3
+	VBROADCASTSS transcendental3f58560b<>+0(SB), Y4
+	VBLENDVPS    Y2, Y1, Y4, Y2
+	VADDPS       Y3, Y2, Y2
+	VBROADCASTSS transcendental3fa00000<>+0(SB), Y3
+	VCMPPS       $0x01, Y3, Y1, Y3
+	VBROADCASTSS transcendental3fa00000<>+0(SB), Y4
+	VMAXPS       Y1, Y4, Y1
+	VBROADCASTSS transcendental40800000<>+0(SB), Y4
+	VMINPS       Y1, Y4, Y1
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y5
+	VMULPS       Y1, Y1, Y4
+	VDIVPS       Y4, Y5, Y5
+	VBROADCASTSS transcendental4036db6e<>+0(SB), Y6
+	VCMPPS       $0x01, Y6, Y1, Y6
+	VBROADCASTSS transcendentalc11d077e<>+0(SB), Y7
+	VBROADCASTSS transcendental00000000<>+0(SB), Y8
+	VBLENDVPS    Y6, Y7, Y8, Y7
+	VBROADCASTSS transcendentalc2a2932b<>+0(SB), Y8
+	VBROADCASTSS transcendentalc3f1c275<>+0(SB), Y9
+	VBLENDVPS    Y6, Y8, Y9, Y8
+	VFMADD213PS  Y8, Y5, Y7
+	VBROADCASTSS transcendentalc3389ae7<>+0(SB), Y8
+	VBROADCASTSS transcendentalc480230b<>+0(SB), Y9
+	VBLENDVPS    Y6, Y8, Y9, Y8
+	VFMADD213PS  Y8, Y5, Y7
+	VBROADCASTSS transcendentalc322658c<>+0(SB), Y8
+	VBROADCASTSS transcendentalc41f6441<>+0(SB), Y9
+	VBLENDVPS    Y6, Y8, Y9, Y8
+	VFMADD213PS  Y8, Y5, Y7
+	VBROADCASTSS transcendentalc2798057<>+0(SB), Y8
+	VBROADCASTSS transcendentalc320a2ea<>+0(SB), Y9
+	VBLENDVPS    Y6, Y8, Y9, Y8
+	VFMADD213PS  Y8, Y5, Y7
+	VBROADCASTSS transcendentalc128f022<>+0(SB), Y8
+	VBROADCASTSS transcendentalc18e104b<>+0(SB), Y9
+	VBLENDVPS    Y6, Y8, Y9, Y8
+	VFMADD213PS  Y8, Y5, Y7
+	VBROADCASTSS transcendentalbf31a0b7<>+0(SB), Y8
+	VBROADCASTSS transcendentalbf4c9dd4<>+0(SB), Y9
+	VBLENDVPS    Y6, Y8, Y9, Y8
+	VFMADD213PS  Y8, Y5, Y7
+	VBROADCASTSS transcendentalbc21a093<>+0(SB), Y8
+	VBROADCASTSS transcendentalbc21a092<>+0(SB), Y9
+	VBLENDVPS    Y6, Y8, Y9, Y8
+	VFMADD213PS  Y8, Y5, Y7
+	VBROADCASTSS transcendentalbd777f97<>+0(SB), Y8
+	VBROADCASTSS transcendental00000000<>+0(SB), Y9
+	VBLENDVPS    Y6, Y8, Y9, Y8
+	VBROADCASTSS transcendental40d23f7c<>+0(SB), Y9
+	VBROADCASTSS transcendentalc1b38712<>+0(SB), Y10
+	VBLENDVPS    Y6, Y9, Y10, Y9
+	VFMADD213PS  Y9, Y5, Y8
+	VBROADCASTSS transcendental42d9451f<>+0(SB), Y9
+	VBROADCASTSS transcendental43ed43a7<>+0(SB), Y10
+	VBLENDVPS    Y6, Y9, Y10, Y9
+	VFMADD213PS  Y9, Y5, Y8
+	VBROADCASTSS transcendental43d6810b<>+0(SB), Y9
+	VBROADCASTSS transcendental451f90ce<>+0(SB), Y10
+	VBLENDVPS    Y6, Y9, Y10, Y9
+	VFMADD213PS  Y9, Y5, Y8
+	VBROADCASTSS transcendental442158c9<>+0(SB), Y9
+	VBROADCASTSS transcendental4547fdbb<>+0(SB), Y10
+	VBLENDVPS    Y6, Y9, Y10, Y9
+	VFMADD213PS  Y9, Y5, Y8
+	VBROADCASTSS transcendental43d9486f<>+0(SB), Y9
+	VBROADCASTSS transcendental44c01759<>+0(SB), Y10
+	VBLENDVPS    Y6, Y9, Y10, Y9
+	VFMADD213PS  Y9, Y5, Y8
+	VBROADCASTSS transcendental4309a863<>+0(SB), Y9
+	VBROADCASTSS transcendental43a2e571<>+0(SB), Y10
+	VBLENDVPS    Y6, Y9, Y10, Y9
+	VFMADD213PS  Y9, Y5, Y8
+	VBROADCASTSS transcendental419d35ce<>+0(SB), Y9
+	VBROADCASTSS transcendental41f2b459<>+0(SB), Y10
+	VBLENDVPS    Y6, Y9, Y10, Y9
+	VFMADD213PS  Y9, Y5, Y8
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y9
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y10
+	VBLENDVPS    Y6, Y9, Y10, Y6
+	VFMADD213PS  Y6, Y5, Y8
+	VDIVPS       Y8, Y7, Y7
+	VBROADCASTSS transcendental3f100000<>+0(SB), Y6
+	VSUBPS       Y6, Y7, Y7
+	VSUBPS       Y4, Y7, Y7
+	VBROADCASTSS transcendentalc2d00000<>+0(SB), Y4
+	VMAXPS       Y7, Y4, Y4
+	VBROADCASTSS transcendental42b20000<>+0(SB), Y6
+	VMINPS       Y4, Y6, Y4
+	VBROADCASTSS transcendental3fb8aa3b<>+0(SB), Y6
+	VMULPS       Y6, Y4, Y7
+	VCVTPS2DQ    Y7, Y6
+	VCVTDQ2PS    Y6, Y7
+	VBROADCASTSS transcendental3f318000<>+0(SB), Y8
+	VFNMADD231PS Y8, Y7, Y4
+	VBROADCASTSS transcendentalb95e8083<>+0(SB), Y8
+	VFNMADD231PS Y8, Y7, Y4
+	VBROADCASTSS transcendental39506967<>+0(SB), Y7
+	VBROADCASTSS transcendental3ab743ce<>+0(SB), Y8
+	VFMADD213PS  Y8, Y4, Y7
+	VBROADCASTSS transcendental3c088908<>+0(SB), Y8
+	VFMADD213PS  Y8, Y4, Y7
+	VBROADCASTSS transcendental3d2aa9c1<>+0(SB), Y8
+	VFMADD213PS  Y8, Y4, Y7
+	VBROADCASTSS transcendental3e2aaaaa<>+0(SB), Y8
+	VFMADD213PS  Y8, Y4, Y7
+	VBROADCASTSS transcendental3f000000<>+0(SB), Y8
+	VFMADD213PS  Y8, Y4, Y7
+	VMULPS       Y4, Y4, Y8
+	VFMADD213PS  Y4, Y8, Y7
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y4
+	VADDPS       Y4, Y7, Y7
+	VPSRAD       $0x01, Y6, Y4
+	VPSUBD       Y4, Y6, Y6
+	VPBROADCASTD transcendental0000007f<>+0(SB), Y8
+	VPADDD       Y8, Y4, Y4
+	VPADDD       Y8, Y6, Y6
+	VPSLLD       $0x17, Y4, Y4
+	VPSLLD       $0x17, Y6, Y6
+	VMULPS       Y4, Y7, Y7
+	VMULPS       Y6, Y7, Y7
+	VMULPS       Y1, Y5, Y5
+	VMULPS       Y5, Y7, Y7
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y1
+	VSUBPS       Y7, Y1, Y1
+	VBLENDVPS    Y3, Y2, Y1, Y1
+	VORPS        Y0, Y1, Y1
+	VMOVUPS      Y1, (CX)
+	ADDQ         $0x00000020, DX
+	ADDQ         $0x00000020, CX
+	SUBQ         $0x00000008, AX
+	JMP          block
+
+done:
+	VZEROUPPER
+	RET
+
+DATA transcendentalb7c756b1<>+0(SB)/4, $0xb7c756b1
+GLOBL transcendentalb7c756b1<>(SB), RODATA|NOPTR, $4
+
+DATA transcendentalbbbd1489<>+0(SB)/4, $0xbbbd1489
+GLOBL transcendentalbbbd1489<>(SB), RODATA|NOPTR, $4
+
+DATA transcendentalbce9528f<>+0(SB)/4, $0xbce9528f
+GLOBL transcendentalbce9528f<>(SB), RODATA|NOPTR, $4
+
+DATA transcendentalbea66beb<>+0(SB)/4, $0xbea66beb
+GLOBL transcendentalbea66beb<>(SB), RODATA|NOPTR, $4
+
+DATA transcendental3e0375d4<>+0(SB)/4, $0x3e0375d4
+GLOBL transcendental3e0375d4<>(SB), RODATA|NOPTR, $4
+
+DATA transcendentalb684e21a<>+0(SB)/4, $0xb684e21a
+GLOBL transcendentalb684e21a<>(SB), RODATA|NOPTR, $4
+
+DATA transcendental390aee49<>+0(SB)/4, $0x390aee49
+GLOBL transcendental390aee49<>(SB), RODATA|NOPTR, $4
+
+DATA transcendental3ba68116<>+0(SB)/4, $0x3ba68116
+GLOBL transcendental3ba68116<>(SB), RODATA|NOPTR, $4
+
+DATA transcendental3d852a63<>+0(SB)/4, $0x3d852a63
+GLOBL transcendental3d852a63<>(SB), RODATA|NOPTR, $4
+
+DATA transcendental3ecbbbce<>+0(SB)/4, $0x3ecbbbce
+GLOBL transcendental3ecbbbce<>(SB), RODATA|NOPTR, $4
+
+DATA transcendentalbb0df9c0<>+0(SB)/4, $0xbb0df9c0
+GLOBL transcendentalbb0df9c0<>(SB), RODATA|NOPTR, $4
+
+DATA transcendental3d1151b3<>+0(SB)/4, $0x3d1151b3
+GLOBL transcendental3d1151b3<>(SB), RODATA|NOPTR, $4
+
+DATA transcendentalbde31cc2<>+0(SB)/4, $0xbde31cc2
+GLOBL transcendentalbde31cc2<>(SB), RODATA|NOPTR, $4
+
+DATA transcendental3ea2fe54<>+0(SB)/4, $0x3ea2fe54
+GLOBL transcendental3ea2fe54<>(SB), RODATA|NOPTR, $4
+
+DATA transcendentalbebe9208<>+0(SB)/4, $0xbebe9208
+GLOBL transcendentalbebe9208<>(SB), RODATA|NOPTR, $4
+
+DATA transcendental3ed46805<>+0(SB)/4, $0x3ed46805
+GLOBL transcendental3ed46805<>(SB), RODATA|NOPTR, $4
+
+DATA transcendentalbb1acdc6<>+0(SB)/4, $0xbb1acdc6
+GLOBL transcendentalbb1acdc6<>(SB), RODATA|NOPTR, $4
+
+DATA transcendental3c445aa3<>+0(SB)/4, $0x3c445aa3
+GLOBL transcendental3c445aa3<>(SB), RODATA|NOPTR, $4
+
+DATA transcendental3c5f6e13<>+0(SB)/4, $0x3c5f6e13
+GLOBL transcendental3c5f6e13<>(SB), RODATA|NOPTR, $4
+
+DATA transcendental3e013307<>+0(SB)/4, $0x3e013307
+GLOBL transcendental3e013307<>(SB), RODATA|NOPTR, $4
+
+DATA transcendental3d931ae7<>+0(SB)/4, $0x3d931ae7
+GLOBL transcendental3d931ae7<>(SB), RODATA|NOPTR, $4
+
+DATA transcendental3f0a5785<>+0(SB)/4, $0x3f0a5785
+GLOBL transcendental3f0a5785<>(SB), RODATA|NOPTR, $4
+
+DATA transcendental3dd9f331<>+0(SB)/4, $0x3dd9f331
+GLOBL transcendental3dd9f331<>(SB), RODATA|NOPTR, $4
+
+DATA transcendental3f580000<>+0(SB)/4, $0x3f580000
+GLOBL transcendental3f580000<>(SB), RODATA|NOPTR, $4
+
+DATA transcendental3f58560b<>+0(SB)/4, $0x3f58560b
+GLOBL transcendental3f58560b<>(SB), RODATA|NOPTR, $4
+
+DATA transcendental3fa00000<>+0(SB)/4, $0x3fa00000
+GLOBL transcendental3fa00000<>(SB), RODATA|NOPTR, $4
+
+DATA transcendental40800000<>+0(SB)/4, $0x40800000
+GLOBL transcendental40800000<>(SB), RODATA|NOPTR, $4
+
+DATA transcendental4036db6e<>+0(SB)/4, $0x4036db6e
+GLOBL transcendental4036db6e<>(SB), RODATA|NOPTR, $4
+
+DATA transcendentalc11d077e<>+0(SB)/4, $0xc11d077e
+GLOBL transcendentalc11d077e<>(SB), RODATA|NOPTR, $4
+
+DATA transcendental00000000<>+0(SB)/4, $0x00000000
+GLOBL transcendental00000000<>(SB), RODATA|NOPTR, $4
+
+DATA transcendentalc2a2932b<>+0(SB)/4, $0xc2a2932b
+GLOBL transcendentalc2a2932b<>(SB), RODATA|NOPTR, $4
+
+DATA transcendentalc3f1c275<>+0(SB)/4, $0xc3f1c275
+GLOBL transcendentalc3f1c275<>(SB), RODATA|NOPTR, $4
+
+DATA transcendentalc3389ae7<>+0(SB)/4, $0xc3389ae7
+GLOBL transcendentalc3389ae7<>(SB), RODATA|NOPTR, $4
+
+DATA transcendentalc480230b<>+0(SB)/4, $0xc480230b
+GLOBL transcendentalc480230b<>(SB), RODATA|NOPTR, $4
+
+DATA transcendentalc322658c<>+0(SB)/4, $0xc322658c
+GLOBL transcendentalc322658c<>(SB), RODATA|NOPTR, $4
+
+DATA transcendentalc41f6441<>+0(SB)/4, $0xc41f6441
+GLOBL transcendentalc41f6441<>(SB), RODATA|NOPTR, $4
+
+DATA transcendentalc2798057<>+0(SB)/4, $0xc2798057
+GLOBL transcendentalc2798057<>(SB), RODATA|NOPTR, $4
+
+DATA transcendentalc320a2ea<>+0(SB)/4, $0xc320a2ea
+GLOBL transcendentalc320a2ea<>(SB), RODATA|NOPTR, $4
+
+DATA transcendentalc128f022<>+0(SB)/4, $0xc128f022
+GLOBL transcendentalc128f022<>(SB), RODATA|NOPTR, $4
+
+DATA transcendentalc18e104b<>+0(SB)/4, $0xc18e104b
+GLOBL transcendentalc18e104b<>(SB), RODATA|NOPTR, $4
+
+DATA transcendentalbf31a0b7<>+0(SB)/4, $0xbf31a0b7
+GLOBL transcendentalbf31a0b7<>(SB), RODATA|NOPTR, $4
+
+DATA transcendentalbf4c9dd4<>+0(SB)/4, $0xbf4c9dd4
+GLOBL transcendentalbf4c9dd4<>(SB), RODATA|NOPTR, $4
+
+DATA transcendentalbc21a093<>+0(SB)/4, $0xbc21a093
+GLOBL transcendentalbc21a093<>(SB), RODATA|NOPTR, $4
+
+DATA transcendentalbc21a092<>+0(SB)/4, $0xbc21a092
+GLOBL transcendentalbc21a092<>(SB), RODATA|NOPTR, $4
+
+DATA transcendentalbd777f97<>+0(SB)/4, $0xbd777f97
+GLOBL transcendentalbd777f97<>(SB), RODATA|NOPTR, $4
+
+DATA transcendental40d23f7c<>+0(SB)/4, $0x40d23f7c
+GLOBL transcendental40d23f7c<>(SB), RODATA|NOPTR, $4
+
+DATA transcendentalc1b38712<>+0(SB)/4, $0xc1b38712
+GLOBL transcendentalc1b38712<>(SB), RODATA|NOPTR, $4
+
+DATA transcendental42d9451f<>+0(SB)/4, $0x42d9451f
+GLOBL transcendental42d9451f<>(SB), RODATA|NOPTR, $4
+
+DATA transcendental43ed43a7<>+0(SB)/4, $0x43ed43a7
+GLOBL transcendental43ed43a7<>(SB), RODATA|NOPTR, $4
+
+DATA transcendental43d6810b<>+0(SB)/4, $0x43d6810b
+GLOBL transcendental43d6810b<>(SB), RODATA|NOPTR, $4
+
+DATA transcendental451f90ce<>+0(SB)/4, $0x451f90ce
+GLOBL transcendental451f90ce<>(SB), RODATA|NOPTR, $4
+
+DATA transcendental442158c9<>+0(SB)/4, $0x442158c9
+GLOBL transcendental442158c9<>(SB), RODATA|NOPTR, $4
+
+DATA transcendental4547fdbb<>+0(SB)/4, $0x4547fdbb
+GLOBL transcendental4547fdbb<>(SB), RODATA|NOPTR, $4
+
+DATA transcendental43d9486f<>+0(SB)/4, $0x43d9486f
+GLOBL transcendental43d9486f<>(SB), RODATA|NOPTR, $4
+
+DATA transcendental44c01759<>+0(SB)/4, $0x44c01759
+GLOBL transcendental44c01759<>(SB), RODATA|NOPTR, $4
+
+DATA transcendental4309a863<>+0(SB)/4, $0x4309a863
+GLOBL transcendental4309a863<>(SB), RODATA|NOPTR, $4
+
+DATA transcendental43a2e571<>+0(SB)/4, $0x43a2e571
+GLOBL transcendental43a2e571<>(SB), RODATA|NOPTR, $4
+
+DATA transcendental419d35ce<>+0(SB)/4, $0x419d35ce
+GLOBL transcendental419d35ce<>(SB), RODATA|NOPTR, $4
+
+DATA transcendental41f2b459<>+0(SB)/4, $0x41f2b459
+GLOBL transcendental41f2b459<>(SB), RODATA|NOPTR, $4
+
+DATA transcendental3f100000<>+0(SB)/4, $0x3f100000
+GLOBL transcendental3f100000<>(SB), RODATA|NOPTR, $4
+
+// func expAVX512(n int, dst *float32, src *float32)
+// Requires: AVX, AVX512F
+TEXT ·expAVX512(SB), NOSPLIT, $0-24
+	MOVQ n+0(FP), AX
+	MOVQ dst+8(FP), CX
+	MOVQ src+16(FP), DX
+
+block:
+	TESTQ        AX, AX
+	JZ           done
+	VMOVUPS      (DX), Z0
+	VBROADCASTSS transcendentalc2d00000<>+0(SB), Z1
+	VMAXPS       Z0, Z1, Z0
+	VBROADCASTSS transcendental42b20000<>+0(SB), Z1
+	VMINPS       Z0, Z1, Z0
+	VBROADCASTSS transcendental3fb8aa3b<>+0(SB), Z1
+	VMULPS       Z1, Z0, Z2
+	VCVTPS2DQ    Z2, Z1
+	VCVTDQ2PS    Z1, Z2
+	VBROADCASTSS transcendental3f318000<>+0(SB), Z3
+	VFNMADD231PS Z3, Z2, Z0
+	VBROADCASTSS transcendentalb95e8083<>+0(SB), Z3
+	VFNMADD231PS Z3, Z2, Z0
+	VBROADCASTSS transcendental39506967<>+0(SB), Z2
+	VBROADCASTSS transcendental3ab743ce<>+0(SB), Z3
+	VFMADD213PS  Z3, Z0, Z2
+	VBROADCASTSS transcendental3c088908<>+0(SB), Z3
+	VFMADD213PS  Z3, Z0, Z2
+	VBROADCASTSS transcendental3d2aa9c1<>+0(SB), Z3
+	VFMADD213PS  Z3, Z0, Z2
+	VBROADCASTSS transcendental3e2aaaaa<>+0(SB), Z3
+	VFMADD213PS  Z3, Z0, Z2
+	VBROADCASTSS transcendental3f000000<>+0(SB), Z3
+	VFMADD213PS  Z3, Z0, Z2
+	VMULPS       Z0, Z0, Z3
+	VFMADD213PS  Z0, Z3, Z2
+	VBROADCASTSS transcendental3f800000<>+0(SB), Z0
+	VADDPS       Z0, Z2, Z2
+	VPSRAD       $0x01, Z1, Z0
+	VPSUBD       Z0, Z1, Z1
+	VPBROADCASTD transcendental0000007f<>+0(SB), Z3
+	VPADDD       Z3, Z0, Z0
+	VPADDD       Z3, Z1, Z1
+	VPSLLD       $0x17, Z0, Z0
+	VPSLLD       $0x17, Z1, Z1
+	VMULPS       Z0, Z2, Z2
+	VMULPS       Z1, Z2, Z2
+	VMOVUPS      Z2, (CX)
+	ADDQ         $0x00000040, DX
+	ADDQ         $0x00000040, CX
+	SUBQ         $0x00000010, AX
+	JMP          block
+
+done:
+	VZEROUPPER
+	RET
+
+// func sigmoidAVX512(n int, dst *float32, src *float32)
+// Requires: AVX, AVX512F
+TEXT ·sigmoidAVX512(SB), NOSPLIT, $0-24
+	MOVQ n+0(FP), AX
+	MOVQ dst+8(FP), CX
+	MOVQ src+16(FP), DX
+
+block:
+	TESTQ        AX, AX
+	JZ           done
+	VMOVUPS      (DX), Z0
+	VPBROADCASTD transcendental80000000<>+0(SB), Z1
+	VPORD        Z1, Z0, Z1
+	VBROADCASTSS transcendentalc2d00000<>+0(SB), Z2
+	VMAXPS       Z1, Z2, Z1
+	VBROADCASTSS transcendental42b20000<>+0(SB), Z2
+	VMINPS       Z1, Z2, Z1
+	VBROADCASTSS transcendental3fb8aa3b<>+0(SB), Z2
+	VMULPS       Z2, Z1, Z4
+	VCVTPS2DQ    Z4, Z2
+	VCVTDQ2PS    Z2, Z4
+	VBROADCASTSS transcendental3f318000<>+0(SB), Z5
+	VFNMADD231PS Z5, Z4, Z1
+	VBROADCASTSS transcendentalb95e8083<>+0(SB), Z5
+	VFNMADD231PS Z5, Z4, Z1
+	VBROADCASTSS transcendental39506967<>+0(SB), Z4
+	VBROADCASTSS transcendental3ab743ce<>+0(SB), Z5
+	VFMADD213PS  Z5, Z1, Z4
+	VBROADCASTSS transcendental3c088908<>+0(SB), Z5
+	VFMADD213PS  Z5, Z1, Z4
+	VBROADCASTSS transcendental3d2aa9c1<>+0(SB), Z5
+	VFMADD213PS  Z5, Z1, Z4
+	VBROADCASTSS transcendental3e2aaaaa<>+0(SB), Z5
+	VFMADD213PS  Z5, Z1, Z4
+	VBROADCASTSS transcendental3f000000<>+0(SB), Z5
+	VFMADD213PS  Z5, Z1, Z4
+	VMULPS       Z1, Z1, Z5
+	VFMADD213PS  Z1, Z5, Z4
+	VBROADCASTSS transcendental3f800000<>+0(SB), Z1
+	VADDPS       Z1, Z4, Z4
+	VPSRAD       $0x01, Z2, Z1
+	VPSUBD       Z1, Z2, Z2
+	VPBROADCASTD transcendental0000007f<>+0(SB), Z5
+	VPADDD       Z5, Z1, Z1
+	VPADDD       Z5, Z2, Z2
+	VPSLLD       $0x17, Z1, Z1
+	VPSLLD       $0x17, Z2, Z2
+	VMULPS       Z1, Z4, Z4
+	VMULPS       Z2, Z4, Z4
+	VBROADCASTSS transcendental3f800000<>+0(SB), Z1
+	VADDPS       Z1, Z4, Z2
+	VBROADCASTSS transcendental00000000<>+0(SB), Z5
+	VCMPPS       $0x01, Z5, Z0, K1
+	VBLENDMPS    Z4, Z1, K1, Z3
+	VDIVPS       Z2, Z3, Z3
+	VMOVUPS      Z3, (CX)
+	ADDQ         $0x00000040, DX
+	ADDQ         $0x00000040, CX
+	SUBQ         $0x00000010, AX
+	JMP          block
+
+done:
+	VZEROUPPER
+	RET
+
+// func tanhAVX512(n int, dst *float32, src *float32)
+// Requires: AVX, AVX512F
+TEXT ·tanhAVX512(SB), NOSPLIT, $0-24
+	MOVQ n+0(FP), AX
+	MOVQ dst+8(FP), CX
+	MOVQ src+16(FP), DX
+
+block:
+	TESTQ        AX, AX
+	JZ           done
+	VMOVUPS      (DX), Z0
+	VPBROADCASTD transcendental7fffffff<>+0(SB), Z1
+	VPANDD       Z1, Z0, Z1
+	VPBROADCASTD transcendental80000000<>+0(SB), Z2
+	VPANDD       Z2, Z0, Z2
+	VMULPS       Z0, Z0, Z3
+	VBROADCASTSS transcendentalbbbaf0ea<>+0(SB), Z4
+	VBROADCASTSS transcendental3ca9134e<>+0(SB), Z5
+	VFMADD213PS  Z5, Z3, Z4
+	VBROADCASTSS transcendentalbd5c1e2d<>+0(SB), Z5
+	VFMADD213PS  Z5, Z3, Z4
+	VBROADCASTSS transcendental3e088393<>+0(SB), Z5
+	VFMADD213PS  Z5, Z3, Z4
+	VBROADCASTSS transcendentalbeaaaa99<>+0(SB), Z5
+	VFMADD213PS  Z5, Z3, Z4
+	VMULPS       Z3, Z4, Z4
+	VFMADD213PS  Z0, Z0, Z4
+	VBROADCASTSS transcendental3f200000<>+0(SB), Z0
+	VCMPPS       $0x01, Z0, Z1, K1
+	VADDPS       Z1, Z1, Z0
+	VBROADCASTSS transcendentalc2d00000<>+0(SB), Z1
+	VMAXPS       Z0, Z1, Z0
+	VBROADCASTSS transcendental42b20000<>+0(SB), Z1
+	VMINPS       Z0, Z1, Z0
+	VBROADCASTSS transcendental3fb8aa3b<>+0(SB), Z1
+	VMULPS       Z1, Z0, Z3
+	VCVTPS2DQ    Z3, Z1
+	VCVTDQ2PS    Z1, Z3
+	VBROADCASTSS transcendental3f318000<>+0(SB), Z5
+	VFNMADD231PS Z5, Z3, Z0
+	VBROADCASTSS transcendentalb95e8083<>+0(SB), Z5
+	VFNMADD231PS Z5, Z3, Z0
+	VBROADCASTSS transcendental39506967<>+0(SB), Z3
+	VBROADCASTSS transcendental3ab743ce<>+0(SB), Z5
+	VFMADD213PS  Z5, Z0, Z3
+	VBROADCASTSS transcendental3c088908<>+0(SB), Z5
+	VFMADD213PS  Z5, Z0, Z3
+	VBROADCASTSS transcendental3d2aa9c1<>+0(SB), Z5
+	VFMADD213PS  Z5, Z0, Z3
+	VBROADCASTSS transcendental3e2aaaaa<>+0(SB), Z5
+	VFMADD213PS  Z5, Z0, Z3
+	VBROADCASTSS transcendental3f000000<>+0(SB), Z5
+	VFMADD213PS  Z5, Z0, Z3
+	VMULPS       Z0, Z0, Z5
+	VFMADD213PS  Z0, Z5, Z3
+	VBROADCASTSS transcendental3f800000<>+0(SB), Z0
+	VADDPS       Z0, Z3, Z3
+	VPSRAD       $0x01, Z1, Z0
+	VPSUBD       Z0, Z1, Z1
+	VPBROADCASTD transcendental0000007f<>+0(SB), Z5
+	VPADDD       Z5, Z0, Z0
+	VPADDD       Z5, Z1, Z1
+	VPSLLD       $0x17, Z0, Z0
+	VPSLLD       $0x17, Z1, Z1
+	VMULPS       Z0, Z3, Z3
+	VMULPS       Z1, Z3, Z3
+	VBROADCASTSS transcendental3f800000<>+0(SB), Z0
+	VADDPS       Z0, Z3, Z3
+	VBROADCASTSS transcendental40000000<>+0(SB), Z0
+	VDIVPS       Z3, Z0, Z3
+	VBROADCASTSS transcendental3f800000<>+0(SB), Z0
+	VSUBPS       Z3, Z0, Z0
+	VPORD        Z2, Z0, Z0
+	VBLENDMPS    Z4, Z0, K1, Z6
+	VMOVUPS      Z6, (CX)
+	ADDQ         $0x00000040, DX
+	ADDQ         $0x00000040, CX
+	SUBQ         $0x00000010, AX
+	JMP          block
+
+done:
+	VZEROUPPER
+	RET
+
+// func erfAVX512(n int, dst *float32, src *float32)
+// Requires: AVX, AVX512F
+TEXT ·erfAVX512(SB), NOSPLIT, $0-24
+	MOVQ n+0(FP), AX
+	MOVQ dst+8(FP), CX
+	MOVQ src+16(FP), DX
+
+block:
+	TESTQ        AX, AX
+	JZ           done
+	VMOVUPS      (DX), Z0
+	VPBROADCASTD transcendental7fffffff<>+0(SB), Z1
+	VPANDD       Z1, Z0, Z1
+	VPBROADCASTD transcendental80000000<>+0(SB), Z2
+	VPANDD       Z2, Z0, Z0
+	VMULPS       Z1, Z1, Z2
+	VBROADCASTSS transcendentalb7c756b1<>+0(SB), Z24
+	VBROADCASTSS transcendentalbbbd1489<>+0(SB), Z25
+	VFMADD213PS  Z25, Z2, Z24
+	VBROADCASTSS transcendentalbce9528f<>+0(SB), Z25
+	VFMADD213PS  Z25, Z2, Z24
+	VBROADCASTSS transcendentalbea66beb<>+0(SB), Z25
+	VFMADD213PS  Z25, Z2, Z24
+	VBROADCASTSS transcendental3e0375d4<>+0(SB), Z25
+	VFMADD213PS  Z25, Z2, Z24
+	VMULPS       Z1, Z24, Z24
+	VBROADCASTSS transcendentalb684e21a<>+0(SB), Z25
+	VBROADCASTSS transcendental390aee49<>+0(SB), Z26
+	VFMADD213PS  Z26, Z2, Z25
+	VBROADCASTSS transcendental3ba68116<>+0(SB), Z26
+	VFMADD213PS  Z26, Z2, Z25
+	VBROADCASTSS transcendental3d852a63<>+0(SB), Z26
+	VFMADD213PS  Z26, Z2, Z25
+	VBROADCASTSS transcendental3ecbbbce<>+0(SB), Z26
+	VFMADD213PS  Z26, Z2, Z25
+	VBROADCASTSS transcendental3f800000<>+0(SB), Z26
+	VFMADD213PS  Z26, Z2, Z25
+	VBROADCASTSS transcendental3f800000<>+0(SB), Z2
+	VSUBPS       Z2, Z1, Z2
+	VBROADCASTSS transcendentalbb0df9c0<>+0(SB), Z26
+	VBROADCASTSS transcendental3d1151b3<>+0(SB), Z27
+	VFMADD213PS  Z27, Z2, Z26
+	VBROADCASTSS transcendentalbde31cc2<>+0(SB), Z27
+	VFMADD213PS  Z27, Z2, Z26
+	VBROADCASTSS transcendental3ea2fe54<>+0(SB), Z27
+	VFMADD213PS  Z27, Z2, Z26
+	VBROADCASTSS transcendentalbebe9208<>+0(SB), Z27
+	VFMADD213PS  Z27, Z2, Z26
+	VBROADCASTSS transcendental3ed46805<>+0(SB), Z27
+	VFMADD213PS  Z27, Z2, Z26
+	VBROADCASTSS transcendentalbb1acdc6<>+0(SB), Z27
+	VFMADD213PS  Z27, Z2, Z26
+	VBROADCASTSS transcendental3c445aa3<>+0(SB), Z27
+	VBROADCASTSS transcendental3c5f6e13<>+0(SB), Z28
+	VFMADD213PS  Z28, Z2, Z27
+	VBROADCASTSS transcendental3e013307<>+0(SB), Z28
+	VFMADD213PS  Z28, Z2, Z27
+	VBROADCASTSS transcendental3d931ae7<>+0(SB), Z28
+	VFMADD213PS  Z28, Z2, Z27
+	VBROADCASTSS transcendental3f0a5785<>+0(SB), Z28
+	VFMADD213PS  Z28, Z2, Z27
+	VBROADCASTSS transcendental3dd9f331<>+0(SB), Z28
+	VFMADD213PS  Z28, Z2, Z27
+	VBROADCASTSS transcendental3f800000<>+0(SB), Z28
+	VFMADD213PS  Z28, Z2, Z27
+	VBROADCASTSS transcendental3f580000<>+0(SB), Z2
+	VCMPPS       $0x01, Z2, Z1, K1
+	VBLENDMPS    Z24, Z26, K1, Z3
+	VBLENDMPS    Z25, Z27, K1, Z4
+	VDIVPS       Z4, Z3, Z3
+	VBROADCASTSS transcendental3f58560b<>+0(SB), Z2
+	VBLENDMPS    Z1, Z2, K1, Z5
+	VADDPS       Z3, Z5, Z5
+	VBROADCASTSS transcendental3fa00000<>+0(SB), Z2
+	VCMPPS       $0x01, Z2, Z1, K1
+	VBROADCASTSS transcendental3fa00000<>+0(SB), Z2
+	VMAXPS       Z1, Z2, Z1
+	VBROADCASTSS transcendental40800000<>+0(SB), Z2
+	VMINPS       Z1, Z2, Z1
+	VBROADCASTSS transcendental3f800000<>+0(SB), Z24
+	VMULPS       Z1, Z1, Z2
+	VDIVPS       Z2, Z24, Z24
+	VBROADCASTSS transcendental4036db6e<>+0(SB), Z25
+	VCMPPS       $0x01, Z25, Z1, K2
+	VBROADCASTSS transcendentalc11d077e<>+0(SB), Z25
+	VBROADCASTSS transcendental00000000<>+0(SB), Z26
+	VBLENDMPS    Z25, Z26, K2, Z6
+	VBROADCASTSS transcendentalc2a2932b<>+0(SB), Z25
+	VBROADCASTSS transcendentalc3f1c275<>+0(SB), Z26
+	VBLENDMPS    Z25, Z26, K2, Z7
+	VFMADD213PS  Z7, Z24, Z6
+	VBROADCASTSS transcendentalc3389ae7<>+0(SB), Z25
+	VBROADCASTSS transcendentalc480230b<>+0(SB), Z26
+	VBLENDMPS    Z25, Z26, K2, Z8
+	VFMADD213PS  Z8, Z24, Z6
+	VBROADCASTSS transcendentalc322658c<>+0(SB), Z25
+	VBROADCASTSS transcendentalc41f6441<>+0(SB), Z26
+	VBLENDMPS    Z25, Z26, K2, Z9
+	VFMADD213PS  Z9, Z24, Z6
+	VBROADCASTSS transcendentalc2798057<>+0(SB), Z25
+	VBROADCASTSS transcendentalc320a2ea<>+0(SB), Z26
+	VBLENDMPS    Z25, Z26, K2, Z10
+	VFMADD213PS  Z10, Z24, Z6
+	VBROADCASTSS transcendentalc128f022<>+0(SB), Z25
+	VBROADCASTSS transcendentalc18e104b<>+0(SB), Z26
+	VBLENDMPS    Z25, Z26, K2, Z11
+	VFMADD213PS  Z11, Z24, Z6
+	VBROADCASTSS transcendentalbf31a0b7<>+0(SB), Z25
+	VBROADCASTSS transcendentalbf4c9dd4<>+0(SB), Z26
+	VBLENDMPS    Z25, Z26, K2, Z12
+	VFMADD213PS  Z12, Z24, Z6
+	VBROADCASTSS transcendentalbc21a093<>+0(SB), Z25
+	VBROADCASTSS transcendentalbc21a092<>+0(SB), Z26
+	VBLENDMPS    Z25, Z26, K2, Z13
+	VFMADD213PS  Z13, Z24, Z6
+	VBROADCASTSS transcendentalbd777f97<>+0(SB), Z25
+	VBROADCASTSS transcendental00000000<>+0(SB), Z26
+	VBLENDMPS    Z25, Z26, K2, Z14
+	VBROADCASTSS transcendental40d23f7c<>+0(SB), Z25
+	VBROADCASTSS transcendentalc1b38712<>+0(SB), Z26
+	VBLENDMPS    Z25, Z26, K2, Z15
+	VFMADD213PS  Z15, Z24, Z14
+	VBROADCASTSS transcendental42d9451f<>+0(SB), Z25
+	VBROADCASTSS transcendental43ed43a7<>+0(SB), Z26
+	VBLENDMPS    Z25, Z26, K2, Z16
+	VFMADD213PS  Z16, Z24, Z14
+	VBROADCASTSS transcendental43d6810b<>+0(SB), Z25
+	VBROADCASTSS transcendental451f90ce<>+0(SB), Z26
+	VBLENDMPS    Z25, Z26, K2, Z17
+	VFMADD213PS  Z17, Z24, Z14
+	VBROADCASTSS transcendental442158c9<>+0(SB), Z25
+	VBROADCASTSS transcendental4547fdbb<>+0(SB), Z26
+	VBLENDMPS    Z25, Z26, K2, Z18
+	VFMADD213PS  Z18, Z24, Z14
+	VBROADCASTSS transcendental43d9486f<>+0(SB), Z25
+	VBROADCASTSS transcendental44c01759<>+0(SB), Z26
+	VBLENDMPS    Z25, Z26, K2, Z19
+	VFMADD213PS  Z19, Z24, Z14
+	VBROADCASTSS transcendental4309a863<>+0(SB), Z25
+	VBROADCASTSS transcendental43a2e571<>+0(SB), Z26
+	VBLENDMPS    Z25, Z26, K2, Z20
+	VFMADD213PS  Z20, Z24, Z14
+	VBROADCASTSS transcendental419d35ce<>+0(SB), Z25
+	VBROADCASTSS transcendental41f2b459<>+0(SB), Z26
+	VBLENDMPS    Z25, Z26, K2, Z21
+	VFMADD213PS  Z21, Z24, Z14
+	VBROADCASTSS transcendental3f800000<>+0(SB), Z25
+	VBROADCASTSS transcendental3f800000<>+0(SB), Z26
+	VBLENDMPS    Z25, Z26, K2, Z22
+	VFMADD213PS  Z22, Z24, Z14
+	VDIVPS       Z14, Z6, Z6
+	VBROADCASTSS transcendental3f100000<>+0(SB), Z25
+	VSUBPS       Z25, Z6, Z6
+	VSUBPS       Z2, Z6, Z6
+	VBROADCASTSS transcendentalc2d00000<>+0(SB), Z2
+	VMAXPS       Z6, Z2, Z2
+	VBROADCASTSS transcendental42b20000<>+0(SB), Z25
+	VMINPS       Z2, Z25, Z2
+	VBROADCASTSS transcendental3fb8aa3b<>+0(SB), Z25
+	VMULPS       Z25, Z2, Z26
+	VCVTPS2DQ    Z26, Z25
+	VCVTDQ2PS    Z25, Z26
+	VBROADCASTSS transcendental3f318000<>+0(SB), Z27
+	VFNMADD231PS Z27, Z26, Z2
+	VBROADCASTSS transcendentalb95e8083<>+0(SB), Z27
+	VFNMADD231PS Z27, Z26, Z2
+	VBROADCASTSS transcendental39506967<>+0(SB), Z26
+	VBROADCASTSS transcendental3ab743ce<>+0(SB), Z27
+	VFMADD213PS  Z27, Z2, Z26
+	VBROADCASTSS transcendental3c088908<>+0(SB), Z27
+	VFMADD213PS  Z27, Z2, Z26
+	VBROADCASTSS transcendental3d2aa9c1<>+0(SB), Z27
+	VFMADD213PS  Z27, Z2, Z26
+	VBROADCASTSS transcendental3e2aaaaa<>+0(SB), Z27
+	VFMADD213PS  Z27, Z2, Z26
+	VBROADCASTSS transcendental3f000000<>+0(SB), Z27
+	VFMADD213PS  Z27, Z2, Z26
+	VMULPS       Z2, Z2, Z27
+	VFMADD213PS  Z2, Z27, Z26
+	VBROADCASTSS transcendental3f800000<>+0(SB), Z2
+	VADDPS       Z2, Z26, Z26
+	VPSRAD       $0x01, Z25, Z2
+	VPSUBD       Z2, Z25, Z25
+	VPBROADCASTD transcendental0000007f<>+0(SB), Z27
+	VPADDD       Z27, Z2, Z2
+	VPADDD       Z27, Z25, Z25
+	VPSLLD       $0x17, Z2, Z2
+	VPSLLD       $0x17, Z25, Z25
+	VMULPS       Z2, Z26, Z26
+	VMULPS       Z25, Z26, Z26
+	VMULPS       Z1, Z24, Z24
+	VMULPS       Z24, Z26, Z26
+	VBROADCASTSS transcendental3f800000<>+0(SB), Z1
+	VSUBPS       Z26, Z1, Z1
+	VBLENDMPS    Z5, Z1, K1, Z23
+	VPORD        Z0, Z23, Z23
+	VMOVUPS      Z23, (CX)
+	ADDQ         $0x00000040, DX
+	ADDQ         $0x00000040, CX
+	SUBQ         $0x00000010, AX
+	JMP          block
+
+done:
+	VZEROUPPER
+	RET
