@@ -35,8 +35,9 @@ var (
 	tolF64   = tolerance{name: "float64", abs: 1e-12, rel: 1e-10}
 	tolF32   = tolerance{name: "float32", abs: 1e-6, rel: 1e-5}
 	// tolF32ULP admits one float32 rounding error: a kernel computed in
-	// float32 within one unit in the last place.
-	tolF32ULP = tolerance{name: "float32, 1 ULP", abs: 0, rel: 0x1p-23}
+	// float32 within one unit in the last place, which is 2^-149 among
+	// the subnormals.
+	tolF32ULP = tolerance{name: "float32, 1 ULP", abs: 0x1p-149, rel: 0x1p-23}
 	tolF16    = tolerance{name: "float16", abs: 1e-3, rel: 2e-3}
 )
 

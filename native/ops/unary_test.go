@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/onnxkit/onnxkit/graph"
+	"github.com/onnxkit/onnxkit/native/internal/leveltest"
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
 
@@ -69,6 +70,37 @@ func TestUnaryMatchesMath(t *testing.T) {
 				checkClose(t, fmt.Sprintf("%s %v %v", c.op, dt, shape), testValues(t, got), want, tol)
 			}
 		}
+	}
+}
+
+// TestVecUnaryAtEveryLevel runs the float32 unary ops that go through
+// vec's transcendental kernels (assembly at the AVX2 and AVX-512 levels)
+// at every CPU level, over each function's interesting range and a
+// length with a partial last block, against package math within one
+// float32 rounding.
+func TestVecUnaryAtEveryLevel(t *testing.T) {
+	rng := rand.New(rand.NewPCG(27, 28))
+	cases := []struct {
+		op     string
+		f      func(float64) float64
+		lo, hi float64
+	}{
+		{"Exp", math.Exp, -100, 88},
+		{"Erf", math.Erf, -5, 5},
+		{"Erf", math.Erf, -1e-3, 1e-3},
+	}
+	for _, c := range cases {
+		x := testTensor(graph.Float32, []int{10007}, randomUniform(rng, 10007, c.lo, c.hi, false))
+		xv := testValues(t, x)
+		want := make([]float64, len(xv))
+		for i, v := range xv {
+			want[i] = float64(float32(c.f(v)))
+		}
+		op := buildOp(t, testNode(c.op), 13)
+		leveltest.Run(t, func(t *testing.T) {
+			got := runOp(t, op, x)
+			checkClose(t, fmt.Sprintf("%s on [%g, %g]", c.op, c.lo, c.hi), testValues(t, got), want, tolF32ULP)
+		})
 	}
 }
 
