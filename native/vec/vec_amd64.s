@@ -4616,72 +4616,68 @@ block:
 	VBROADCASTSS transcendental4036db6e<>+0(SB), Y6
 	VCMPPS       $0x01, Y6, Y1, Y6
 	VBROADCASTSS transcendentalc11d077e<>+0(SB), Y7
-	VBROADCASTSS transcendental00000000<>+0(SB), Y8
-	VBLENDVPS    Y6, Y7, Y8, Y7
 	VBROADCASTSS transcendentalc2a2932b<>+0(SB), Y8
-	VBROADCASTSS transcendentalc3f1c275<>+0(SB), Y9
-	VBLENDVPS    Y6, Y8, Y9, Y8
 	VFMADD213PS  Y8, Y5, Y7
 	VBROADCASTSS transcendentalc3389ae7<>+0(SB), Y8
-	VBROADCASTSS transcendentalc480230b<>+0(SB), Y9
-	VBLENDVPS    Y6, Y8, Y9, Y8
 	VFMADD213PS  Y8, Y5, Y7
 	VBROADCASTSS transcendentalc322658c<>+0(SB), Y8
-	VBROADCASTSS transcendentalc41f6441<>+0(SB), Y9
-	VBLENDVPS    Y6, Y8, Y9, Y8
 	VFMADD213PS  Y8, Y5, Y7
 	VBROADCASTSS transcendentalc2798057<>+0(SB), Y8
-	VBROADCASTSS transcendentalc320a2ea<>+0(SB), Y9
-	VBLENDVPS    Y6, Y8, Y9, Y8
 	VFMADD213PS  Y8, Y5, Y7
 	VBROADCASTSS transcendentalc128f022<>+0(SB), Y8
-	VBROADCASTSS transcendentalc18e104b<>+0(SB), Y9
-	VBLENDVPS    Y6, Y8, Y9, Y8
 	VFMADD213PS  Y8, Y5, Y7
 	VBROADCASTSS transcendentalbf31a0b7<>+0(SB), Y8
-	VBROADCASTSS transcendentalbf4c9dd4<>+0(SB), Y9
-	VBLENDVPS    Y6, Y8, Y9, Y8
 	VFMADD213PS  Y8, Y5, Y7
 	VBROADCASTSS transcendentalbc21a093<>+0(SB), Y8
-	VBROADCASTSS transcendentalbc21a092<>+0(SB), Y9
-	VBLENDVPS    Y6, Y8, Y9, Y8
 	VFMADD213PS  Y8, Y5, Y7
+	VBROADCASTSS transcendentalc3f1c275<>+0(SB), Y8
+	VBROADCASTSS transcendentalc480230b<>+0(SB), Y9
+	VFMADD213PS  Y9, Y5, Y8
+	VBROADCASTSS transcendentalc41f6441<>+0(SB), Y9
+	VFMADD213PS  Y9, Y5, Y8
+	VBROADCASTSS transcendentalc320a2ea<>+0(SB), Y9
+	VFMADD213PS  Y9, Y5, Y8
+	VBROADCASTSS transcendentalc18e104b<>+0(SB), Y9
+	VFMADD213PS  Y9, Y5, Y8
+	VBROADCASTSS transcendentalbf4c9dd4<>+0(SB), Y9
+	VFMADD213PS  Y9, Y5, Y8
+	VBROADCASTSS transcendentalbc21a092<>+0(SB), Y9
+	VFMADD213PS  Y9, Y5, Y8
+	VBLENDVPS    Y6, Y7, Y8, Y7
 	VBROADCASTSS transcendentalbd777f97<>+0(SB), Y8
-	VBROADCASTSS transcendental00000000<>+0(SB), Y9
-	VBLENDVPS    Y6, Y8, Y9, Y8
 	VBROADCASTSS transcendental40d23f7c<>+0(SB), Y9
-	VBROADCASTSS transcendentalc1b38712<>+0(SB), Y10
-	VBLENDVPS    Y6, Y9, Y10, Y9
 	VFMADD213PS  Y9, Y5, Y8
 	VBROADCASTSS transcendental42d9451f<>+0(SB), Y9
-	VBROADCASTSS transcendental43ed43a7<>+0(SB), Y10
-	VBLENDVPS    Y6, Y9, Y10, Y9
 	VFMADD213PS  Y9, Y5, Y8
 	VBROADCASTSS transcendental43d6810b<>+0(SB), Y9
-	VBROADCASTSS transcendental451f90ce<>+0(SB), Y10
-	VBLENDVPS    Y6, Y9, Y10, Y9
 	VFMADD213PS  Y9, Y5, Y8
 	VBROADCASTSS transcendental442158c9<>+0(SB), Y9
-	VBROADCASTSS transcendental4547fdbb<>+0(SB), Y10
-	VBLENDVPS    Y6, Y9, Y10, Y9
 	VFMADD213PS  Y9, Y5, Y8
 	VBROADCASTSS transcendental43d9486f<>+0(SB), Y9
-	VBROADCASTSS transcendental44c01759<>+0(SB), Y10
-	VBLENDVPS    Y6, Y9, Y10, Y9
 	VFMADD213PS  Y9, Y5, Y8
 	VBROADCASTSS transcendental4309a863<>+0(SB), Y9
-	VBROADCASTSS transcendental43a2e571<>+0(SB), Y10
-	VBLENDVPS    Y6, Y9, Y10, Y9
 	VFMADD213PS  Y9, Y5, Y8
 	VBROADCASTSS transcendental419d35ce<>+0(SB), Y9
-	VBROADCASTSS transcendental41f2b459<>+0(SB), Y10
-	VBLENDVPS    Y6, Y9, Y10, Y9
 	VFMADD213PS  Y9, Y5, Y8
 	VBROADCASTSS transcendental3f800000<>+0(SB), Y9
+	VFMADD213PS  Y9, Y5, Y8
+	VBROADCASTSS transcendentalc1b38712<>+0(SB), Y9
+	VBROADCASTSS transcendental43ed43a7<>+0(SB), Y10
+	VFMADD213PS  Y10, Y5, Y9
+	VBROADCASTSS transcendental451f90ce<>+0(SB), Y10
+	VFMADD213PS  Y10, Y5, Y9
+	VBROADCASTSS transcendental4547fdbb<>+0(SB), Y10
+	VFMADD213PS  Y10, Y5, Y9
+	VBROADCASTSS transcendental44c01759<>+0(SB), Y10
+	VFMADD213PS  Y10, Y5, Y9
+	VBROADCASTSS transcendental43a2e571<>+0(SB), Y10
+	VFMADD213PS  Y10, Y5, Y9
+	VBROADCASTSS transcendental41f2b459<>+0(SB), Y10
+	VFMADD213PS  Y10, Y5, Y9
 	VBROADCASTSS transcendental3f800000<>+0(SB), Y10
-	VBLENDVPS    Y6, Y9, Y10, Y6
-	VFMADD213PS  Y6, Y5, Y8
-	VDIVPS       Y8, Y7, Y7
+	VFMADD213PS  Y10, Y5, Y9
+	VBLENDVPS    Y6, Y8, Y9, Y6
+	VDIVPS       Y6, Y7, Y7
 	VBROADCASTSS transcendental3f100000<>+0(SB), Y6
 	VSUBPS       Y6, Y7, Y7
 	VSUBPS       Y4, Y7, Y7
@@ -4824,47 +4820,44 @@ GLOBL transcendental4036db6e<>(SB), RODATA|NOPTR, $4
 DATA transcendentalc11d077e<>+0(SB)/4, $0xc11d077e
 GLOBL transcendentalc11d077e<>(SB), RODATA|NOPTR, $4
 
-DATA transcendental00000000<>+0(SB)/4, $0x00000000
-GLOBL transcendental00000000<>(SB), RODATA|NOPTR, $4
-
 DATA transcendentalc2a2932b<>+0(SB)/4, $0xc2a2932b
 GLOBL transcendentalc2a2932b<>(SB), RODATA|NOPTR, $4
-
-DATA transcendentalc3f1c275<>+0(SB)/4, $0xc3f1c275
-GLOBL transcendentalc3f1c275<>(SB), RODATA|NOPTR, $4
 
 DATA transcendentalc3389ae7<>+0(SB)/4, $0xc3389ae7
 GLOBL transcendentalc3389ae7<>(SB), RODATA|NOPTR, $4
 
-DATA transcendentalc480230b<>+0(SB)/4, $0xc480230b
-GLOBL transcendentalc480230b<>(SB), RODATA|NOPTR, $4
-
 DATA transcendentalc322658c<>+0(SB)/4, $0xc322658c
 GLOBL transcendentalc322658c<>(SB), RODATA|NOPTR, $4
-
-DATA transcendentalc41f6441<>+0(SB)/4, $0xc41f6441
-GLOBL transcendentalc41f6441<>(SB), RODATA|NOPTR, $4
 
 DATA transcendentalc2798057<>+0(SB)/4, $0xc2798057
 GLOBL transcendentalc2798057<>(SB), RODATA|NOPTR, $4
 
-DATA transcendentalc320a2ea<>+0(SB)/4, $0xc320a2ea
-GLOBL transcendentalc320a2ea<>(SB), RODATA|NOPTR, $4
-
 DATA transcendentalc128f022<>+0(SB)/4, $0xc128f022
 GLOBL transcendentalc128f022<>(SB), RODATA|NOPTR, $4
-
-DATA transcendentalc18e104b<>+0(SB)/4, $0xc18e104b
-GLOBL transcendentalc18e104b<>(SB), RODATA|NOPTR, $4
 
 DATA transcendentalbf31a0b7<>+0(SB)/4, $0xbf31a0b7
 GLOBL transcendentalbf31a0b7<>(SB), RODATA|NOPTR, $4
 
-DATA transcendentalbf4c9dd4<>+0(SB)/4, $0xbf4c9dd4
-GLOBL transcendentalbf4c9dd4<>(SB), RODATA|NOPTR, $4
-
 DATA transcendentalbc21a093<>+0(SB)/4, $0xbc21a093
 GLOBL transcendentalbc21a093<>(SB), RODATA|NOPTR, $4
+
+DATA transcendentalc3f1c275<>+0(SB)/4, $0xc3f1c275
+GLOBL transcendentalc3f1c275<>(SB), RODATA|NOPTR, $4
+
+DATA transcendentalc480230b<>+0(SB)/4, $0xc480230b
+GLOBL transcendentalc480230b<>(SB), RODATA|NOPTR, $4
+
+DATA transcendentalc41f6441<>+0(SB)/4, $0xc41f6441
+GLOBL transcendentalc41f6441<>(SB), RODATA|NOPTR, $4
+
+DATA transcendentalc320a2ea<>+0(SB)/4, $0xc320a2ea
+GLOBL transcendentalc320a2ea<>(SB), RODATA|NOPTR, $4
+
+DATA transcendentalc18e104b<>+0(SB)/4, $0xc18e104b
+GLOBL transcendentalc18e104b<>(SB), RODATA|NOPTR, $4
+
+DATA transcendentalbf4c9dd4<>+0(SB)/4, $0xbf4c9dd4
+GLOBL transcendentalbf4c9dd4<>(SB), RODATA|NOPTR, $4
 
 DATA transcendentalbc21a092<>+0(SB)/4, $0xbc21a092
 GLOBL transcendentalbc21a092<>(SB), RODATA|NOPTR, $4
@@ -4875,41 +4868,41 @@ GLOBL transcendentalbd777f97<>(SB), RODATA|NOPTR, $4
 DATA transcendental40d23f7c<>+0(SB)/4, $0x40d23f7c
 GLOBL transcendental40d23f7c<>(SB), RODATA|NOPTR, $4
 
-DATA transcendentalc1b38712<>+0(SB)/4, $0xc1b38712
-GLOBL transcendentalc1b38712<>(SB), RODATA|NOPTR, $4
-
 DATA transcendental42d9451f<>+0(SB)/4, $0x42d9451f
 GLOBL transcendental42d9451f<>(SB), RODATA|NOPTR, $4
-
-DATA transcendental43ed43a7<>+0(SB)/4, $0x43ed43a7
-GLOBL transcendental43ed43a7<>(SB), RODATA|NOPTR, $4
 
 DATA transcendental43d6810b<>+0(SB)/4, $0x43d6810b
 GLOBL transcendental43d6810b<>(SB), RODATA|NOPTR, $4
 
-DATA transcendental451f90ce<>+0(SB)/4, $0x451f90ce
-GLOBL transcendental451f90ce<>(SB), RODATA|NOPTR, $4
-
 DATA transcendental442158c9<>+0(SB)/4, $0x442158c9
 GLOBL transcendental442158c9<>(SB), RODATA|NOPTR, $4
-
-DATA transcendental4547fdbb<>+0(SB)/4, $0x4547fdbb
-GLOBL transcendental4547fdbb<>(SB), RODATA|NOPTR, $4
 
 DATA transcendental43d9486f<>+0(SB)/4, $0x43d9486f
 GLOBL transcendental43d9486f<>(SB), RODATA|NOPTR, $4
 
-DATA transcendental44c01759<>+0(SB)/4, $0x44c01759
-GLOBL transcendental44c01759<>(SB), RODATA|NOPTR, $4
-
 DATA transcendental4309a863<>+0(SB)/4, $0x4309a863
 GLOBL transcendental4309a863<>(SB), RODATA|NOPTR, $4
 
-DATA transcendental43a2e571<>+0(SB)/4, $0x43a2e571
-GLOBL transcendental43a2e571<>(SB), RODATA|NOPTR, $4
-
 DATA transcendental419d35ce<>+0(SB)/4, $0x419d35ce
 GLOBL transcendental419d35ce<>(SB), RODATA|NOPTR, $4
+
+DATA transcendentalc1b38712<>+0(SB)/4, $0xc1b38712
+GLOBL transcendentalc1b38712<>(SB), RODATA|NOPTR, $4
+
+DATA transcendental43ed43a7<>+0(SB)/4, $0x43ed43a7
+GLOBL transcendental43ed43a7<>(SB), RODATA|NOPTR, $4
+
+DATA transcendental451f90ce<>+0(SB)/4, $0x451f90ce
+GLOBL transcendental451f90ce<>(SB), RODATA|NOPTR, $4
+
+DATA transcendental4547fdbb<>+0(SB)/4, $0x4547fdbb
+GLOBL transcendental4547fdbb<>(SB), RODATA|NOPTR, $4
+
+DATA transcendental44c01759<>+0(SB)/4, $0x44c01759
+GLOBL transcendental44c01759<>(SB), RODATA|NOPTR, $4
+
+DATA transcendental43a2e571<>+0(SB)/4, $0x43a2e571
+GLOBL transcendental43a2e571<>(SB), RODATA|NOPTR, $4
 
 DATA transcendental41f2b459<>+0(SB)/4, $0x41f2b459
 GLOBL transcendental41f2b459<>(SB), RODATA|NOPTR, $4
@@ -4925,50 +4918,45 @@ TEXT ·expAVX512(SB), NOSPLIT, $0-24
 	MOVQ src+16(FP), DX
 
 block:
-	TESTQ        AX, AX
-	JZ           done
-	VMOVUPS      (DX), Z0
-	VBROADCASTSS transcendentalc2d00000<>+0(SB), Z1
-	VMAXPS       Z0, Z1, Z0
-	VBROADCASTSS transcendental42b20000<>+0(SB), Z1
-	VMINPS       Z0, Z1, Z0
-	VBROADCASTSS transcendental3fb8aa3b<>+0(SB), Z1
-	VMULPS       Z1, Z0, Z2
-	VCVTPS2DQ    Z2, Z1
-	VCVTDQ2PS    Z1, Z2
-	VBROADCASTSS transcendental3f318000<>+0(SB), Z3
-	VFNMADD231PS Z3, Z2, Z0
-	VBROADCASTSS transcendentalb95e8083<>+0(SB), Z3
-	VFNMADD231PS Z3, Z2, Z0
-	VBROADCASTSS transcendental39506967<>+0(SB), Z2
-	VBROADCASTSS transcendental3ab743ce<>+0(SB), Z3
-	VFMADD213PS  Z3, Z0, Z2
-	VBROADCASTSS transcendental3c088908<>+0(SB), Z3
-	VFMADD213PS  Z3, Z0, Z2
-	VBROADCASTSS transcendental3d2aa9c1<>+0(SB), Z3
-	VFMADD213PS  Z3, Z0, Z2
-	VBROADCASTSS transcendental3e2aaaaa<>+0(SB), Z3
-	VFMADD213PS  Z3, Z0, Z2
-	VBROADCASTSS transcendental3f000000<>+0(SB), Z3
-	VFMADD213PS  Z3, Z0, Z2
-	VMULPS       Z0, Z0, Z3
-	VFMADD213PS  Z0, Z3, Z2
-	VBROADCASTSS transcendental3f800000<>+0(SB), Z0
-	VADDPS       Z0, Z2, Z2
-	VPSRAD       $0x01, Z1, Z0
-	VPSUBD       Z0, Z1, Z1
-	VPBROADCASTD transcendental0000007f<>+0(SB), Z3
-	VPADDD       Z3, Z0, Z0
-	VPADDD       Z3, Z1, Z1
-	VPSLLD       $0x17, Z0, Z0
-	VPSLLD       $0x17, Z1, Z1
-	VMULPS       Z0, Z2, Z2
-	VMULPS       Z1, Z2, Z2
-	VMOVUPS      Z2, (CX)
-	ADDQ         $0x00000040, DX
-	ADDQ         $0x00000040, CX
-	SUBQ         $0x00000010, AX
-	JMP          block
+	TESTQ            AX, AX
+	JZ               done
+	VMOVUPS          (DX), Z0
+	VBROADCASTSS     transcendentalc2d00000<>+0(SB), Z1
+	VMAXPS           Z0, Z1, Z0
+	VBROADCASTSS     transcendental42b20000<>+0(SB), Z1
+	VMINPS           Z0, Z1, Z0
+	VBROADCASTSS     transcendental3fb8aa3b<>+0(SB), Z1
+	VMULPS           Z1, Z0, Z2
+	VCVTPS2DQ        Z2, Z1
+	VCVTDQ2PS        Z1, Z2
+	VBROADCASTSS     transcendental3f318000<>+0(SB), Z3
+	VFNMADD231PS     Z3, Z2, Z0
+	VBROADCASTSS     transcendentalb95e8083<>+0(SB), Z3
+	VFNMADD231PS     Z3, Z2, Z0
+	VBROADCASTSS     transcendental39506967<>+0(SB), Z2
+	VFMADD213PS.BCST transcendental3ab743ce<>+0(SB), Z0, Z2
+	VFMADD213PS.BCST transcendental3c088908<>+0(SB), Z0, Z2
+	VFMADD213PS.BCST transcendental3d2aa9c1<>+0(SB), Z0, Z2
+	VFMADD213PS.BCST transcendental3e2aaaaa<>+0(SB), Z0, Z2
+	VFMADD213PS.BCST transcendental3f000000<>+0(SB), Z0, Z2
+	VMULPS           Z0, Z0, Z3
+	VFMADD213PS      Z0, Z3, Z2
+	VBROADCASTSS     transcendental3f800000<>+0(SB), Z0
+	VADDPS           Z0, Z2, Z2
+	VPSRAD           $0x01, Z1, Z0
+	VPSUBD           Z0, Z1, Z1
+	VPBROADCASTD     transcendental0000007f<>+0(SB), Z3
+	VPADDD           Z3, Z0, Z0
+	VPADDD           Z3, Z1, Z1
+	VPSLLD           $0x17, Z0, Z0
+	VPSLLD           $0x17, Z1, Z1
+	VMULPS           Z0, Z2, Z2
+	VMULPS           Z1, Z2, Z2
+	VMOVUPS          Z2, (CX)
+	ADDQ             $0x00000040, DX
+	ADDQ             $0x00000040, CX
+	SUBQ             $0x00000010, AX
+	JMP              block
 
 done:
 	VZEROUPPER
@@ -4982,62 +4970,60 @@ TEXT ·sigmoidAVX512(SB), NOSPLIT, $0-24
 	MOVQ src+16(FP), DX
 
 block:
-	TESTQ        AX, AX
-	JZ           done
-	VMOVUPS      (DX), Z0
-	VPBROADCASTD transcendental80000000<>+0(SB), Z1
-	VPORD        Z1, Z0, Z1
-	VBROADCASTSS transcendentalc2d00000<>+0(SB), Z2
-	VMAXPS       Z1, Z2, Z1
-	VBROADCASTSS transcendental42b20000<>+0(SB), Z2
-	VMINPS       Z1, Z2, Z1
-	VBROADCASTSS transcendental3fb8aa3b<>+0(SB), Z2
-	VMULPS       Z2, Z1, Z4
-	VCVTPS2DQ    Z4, Z2
-	VCVTDQ2PS    Z2, Z4
-	VBROADCASTSS transcendental3f318000<>+0(SB), Z5
-	VFNMADD231PS Z5, Z4, Z1
-	VBROADCASTSS transcendentalb95e8083<>+0(SB), Z5
-	VFNMADD231PS Z5, Z4, Z1
-	VBROADCASTSS transcendental39506967<>+0(SB), Z4
-	VBROADCASTSS transcendental3ab743ce<>+0(SB), Z5
-	VFMADD213PS  Z5, Z1, Z4
-	VBROADCASTSS transcendental3c088908<>+0(SB), Z5
-	VFMADD213PS  Z5, Z1, Z4
-	VBROADCASTSS transcendental3d2aa9c1<>+0(SB), Z5
-	VFMADD213PS  Z5, Z1, Z4
-	VBROADCASTSS transcendental3e2aaaaa<>+0(SB), Z5
-	VFMADD213PS  Z5, Z1, Z4
-	VBROADCASTSS transcendental3f000000<>+0(SB), Z5
-	VFMADD213PS  Z5, Z1, Z4
-	VMULPS       Z1, Z1, Z5
-	VFMADD213PS  Z1, Z5, Z4
-	VBROADCASTSS transcendental3f800000<>+0(SB), Z1
-	VADDPS       Z1, Z4, Z4
-	VPSRAD       $0x01, Z2, Z1
-	VPSUBD       Z1, Z2, Z2
-	VPBROADCASTD transcendental0000007f<>+0(SB), Z5
-	VPADDD       Z5, Z1, Z1
-	VPADDD       Z5, Z2, Z2
-	VPSLLD       $0x17, Z1, Z1
-	VPSLLD       $0x17, Z2, Z2
-	VMULPS       Z1, Z4, Z4
-	VMULPS       Z2, Z4, Z4
-	VBROADCASTSS transcendental3f800000<>+0(SB), Z1
-	VADDPS       Z1, Z4, Z2
-	VBROADCASTSS transcendental00000000<>+0(SB), Z5
-	VCMPPS       $0x01, Z5, Z0, K1
-	VBLENDMPS    Z4, Z1, K1, Z3
-	VDIVPS       Z2, Z3, Z3
-	VMOVUPS      Z3, (CX)
-	ADDQ         $0x00000040, DX
-	ADDQ         $0x00000040, CX
-	SUBQ         $0x00000010, AX
-	JMP          block
+	TESTQ            AX, AX
+	JZ               done
+	VMOVUPS          (DX), Z0
+	VPBROADCASTD     transcendental80000000<>+0(SB), Z1
+	VPORD            Z1, Z0, Z1
+	VBROADCASTSS     transcendentalc2d00000<>+0(SB), Z2
+	VMAXPS           Z1, Z2, Z1
+	VBROADCASTSS     transcendental42b20000<>+0(SB), Z2
+	VMINPS           Z1, Z2, Z1
+	VBROADCASTSS     transcendental3fb8aa3b<>+0(SB), Z2
+	VMULPS           Z2, Z1, Z4
+	VCVTPS2DQ        Z4, Z2
+	VCVTDQ2PS        Z2, Z4
+	VBROADCASTSS     transcendental3f318000<>+0(SB), Z5
+	VFNMADD231PS     Z5, Z4, Z1
+	VBROADCASTSS     transcendentalb95e8083<>+0(SB), Z5
+	VFNMADD231PS     Z5, Z4, Z1
+	VBROADCASTSS     transcendental39506967<>+0(SB), Z4
+	VFMADD213PS.BCST transcendental3ab743ce<>+0(SB), Z1, Z4
+	VFMADD213PS.BCST transcendental3c088908<>+0(SB), Z1, Z4
+	VFMADD213PS.BCST transcendental3d2aa9c1<>+0(SB), Z1, Z4
+	VFMADD213PS.BCST transcendental3e2aaaaa<>+0(SB), Z1, Z4
+	VFMADD213PS.BCST transcendental3f000000<>+0(SB), Z1, Z4
+	VMULPS           Z1, Z1, Z5
+	VFMADD213PS      Z1, Z5, Z4
+	VBROADCASTSS     transcendental3f800000<>+0(SB), Z1
+	VADDPS           Z1, Z4, Z4
+	VPSRAD           $0x01, Z2, Z1
+	VPSUBD           Z1, Z2, Z2
+	VPBROADCASTD     transcendental0000007f<>+0(SB), Z5
+	VPADDD           Z5, Z1, Z1
+	VPADDD           Z5, Z2, Z2
+	VPSLLD           $0x17, Z1, Z1
+	VPSLLD           $0x17, Z2, Z2
+	VMULPS           Z1, Z4, Z4
+	VMULPS           Z2, Z4, Z4
+	VBROADCASTSS     transcendental3f800000<>+0(SB), Z1
+	VADDPS           Z1, Z4, Z2
+	VBROADCASTSS     transcendental00000000<>+0(SB), Z5
+	VCMPPS           $0x01, Z5, Z0, K1
+	VBLENDMPS        Z4, Z1, K1, Z3
+	VDIVPS           Z2, Z3, Z3
+	VMOVUPS          Z3, (CX)
+	ADDQ             $0x00000040, DX
+	ADDQ             $0x00000040, CX
+	SUBQ             $0x00000010, AX
+	JMP              block
 
 done:
 	VZEROUPPER
 	RET
+
+DATA transcendental00000000<>+0(SB)/4, $0x00000000
+GLOBL transcendental00000000<>(SB), RODATA|NOPTR, $4
 
 // func tanhAVX512(n int, dst *float32, src *float32)
 // Requires: AVX, AVX512F
@@ -5047,77 +5033,68 @@ TEXT ·tanhAVX512(SB), NOSPLIT, $0-24
 	MOVQ src+16(FP), DX
 
 block:
-	TESTQ        AX, AX
-	JZ           done
-	VMOVUPS      (DX), Z0
-	VPBROADCASTD transcendental7fffffff<>+0(SB), Z1
-	VPANDD       Z1, Z0, Z1
-	VPBROADCASTD transcendental80000000<>+0(SB), Z2
-	VPANDD       Z2, Z0, Z2
-	VMULPS       Z0, Z0, Z3
-	VBROADCASTSS transcendentalbbbaf0ea<>+0(SB), Z4
-	VBROADCASTSS transcendental3ca9134e<>+0(SB), Z5
-	VFMADD213PS  Z5, Z3, Z4
-	VBROADCASTSS transcendentalbd5c1e2d<>+0(SB), Z5
-	VFMADD213PS  Z5, Z3, Z4
-	VBROADCASTSS transcendental3e088393<>+0(SB), Z5
-	VFMADD213PS  Z5, Z3, Z4
-	VBROADCASTSS transcendentalbeaaaa99<>+0(SB), Z5
-	VFMADD213PS  Z5, Z3, Z4
-	VMULPS       Z3, Z4, Z4
-	VFMADD213PS  Z0, Z0, Z4
-	VBROADCASTSS transcendental3f200000<>+0(SB), Z0
-	VCMPPS       $0x01, Z0, Z1, K1
-	VADDPS       Z1, Z1, Z0
-	VBROADCASTSS transcendentalc2d00000<>+0(SB), Z1
-	VMAXPS       Z0, Z1, Z0
-	VBROADCASTSS transcendental42b20000<>+0(SB), Z1
-	VMINPS       Z0, Z1, Z0
-	VBROADCASTSS transcendental3fb8aa3b<>+0(SB), Z1
-	VMULPS       Z1, Z0, Z3
-	VCVTPS2DQ    Z3, Z1
-	VCVTDQ2PS    Z1, Z3
-	VBROADCASTSS transcendental3f318000<>+0(SB), Z5
-	VFNMADD231PS Z5, Z3, Z0
-	VBROADCASTSS transcendentalb95e8083<>+0(SB), Z5
-	VFNMADD231PS Z5, Z3, Z0
-	VBROADCASTSS transcendental39506967<>+0(SB), Z3
-	VBROADCASTSS transcendental3ab743ce<>+0(SB), Z5
-	VFMADD213PS  Z5, Z0, Z3
-	VBROADCASTSS transcendental3c088908<>+0(SB), Z5
-	VFMADD213PS  Z5, Z0, Z3
-	VBROADCASTSS transcendental3d2aa9c1<>+0(SB), Z5
-	VFMADD213PS  Z5, Z0, Z3
-	VBROADCASTSS transcendental3e2aaaaa<>+0(SB), Z5
-	VFMADD213PS  Z5, Z0, Z3
-	VBROADCASTSS transcendental3f000000<>+0(SB), Z5
-	VFMADD213PS  Z5, Z0, Z3
-	VMULPS       Z0, Z0, Z5
-	VFMADD213PS  Z0, Z5, Z3
-	VBROADCASTSS transcendental3f800000<>+0(SB), Z0
-	VADDPS       Z0, Z3, Z3
-	VPSRAD       $0x01, Z1, Z0
-	VPSUBD       Z0, Z1, Z1
-	VPBROADCASTD transcendental0000007f<>+0(SB), Z5
-	VPADDD       Z5, Z0, Z0
-	VPADDD       Z5, Z1, Z1
-	VPSLLD       $0x17, Z0, Z0
-	VPSLLD       $0x17, Z1, Z1
-	VMULPS       Z0, Z3, Z3
-	VMULPS       Z1, Z3, Z3
-	VBROADCASTSS transcendental3f800000<>+0(SB), Z0
-	VADDPS       Z0, Z3, Z3
-	VBROADCASTSS transcendental40000000<>+0(SB), Z0
-	VDIVPS       Z3, Z0, Z3
-	VBROADCASTSS transcendental3f800000<>+0(SB), Z0
-	VSUBPS       Z3, Z0, Z0
-	VPORD        Z2, Z0, Z0
-	VBLENDMPS    Z4, Z0, K1, Z6
-	VMOVUPS      Z6, (CX)
-	ADDQ         $0x00000040, DX
-	ADDQ         $0x00000040, CX
-	SUBQ         $0x00000010, AX
-	JMP          block
+	TESTQ            AX, AX
+	JZ               done
+	VMOVUPS          (DX), Z0
+	VPBROADCASTD     transcendental7fffffff<>+0(SB), Z1
+	VPANDD           Z1, Z0, Z1
+	VPBROADCASTD     transcendental80000000<>+0(SB), Z2
+	VPANDD           Z2, Z0, Z2
+	VMULPS           Z0, Z0, Z3
+	VBROADCASTSS     transcendentalbbbaf0ea<>+0(SB), Z4
+	VFMADD213PS.BCST transcendental3ca9134e<>+0(SB), Z3, Z4
+	VFMADD213PS.BCST transcendentalbd5c1e2d<>+0(SB), Z3, Z4
+	VFMADD213PS.BCST transcendental3e088393<>+0(SB), Z3, Z4
+	VFMADD213PS.BCST transcendentalbeaaaa99<>+0(SB), Z3, Z4
+	VMULPS           Z3, Z4, Z4
+	VFMADD213PS      Z0, Z0, Z4
+	VBROADCASTSS     transcendental3f200000<>+0(SB), Z0
+	VCMPPS           $0x01, Z0, Z1, K1
+	VADDPS           Z1, Z1, Z0
+	VBROADCASTSS     transcendentalc2d00000<>+0(SB), Z1
+	VMAXPS           Z0, Z1, Z0
+	VBROADCASTSS     transcendental42b20000<>+0(SB), Z1
+	VMINPS           Z0, Z1, Z0
+	VBROADCASTSS     transcendental3fb8aa3b<>+0(SB), Z1
+	VMULPS           Z1, Z0, Z3
+	VCVTPS2DQ        Z3, Z1
+	VCVTDQ2PS        Z1, Z3
+	VBROADCASTSS     transcendental3f318000<>+0(SB), Z6
+	VFNMADD231PS     Z6, Z3, Z0
+	VBROADCASTSS     transcendentalb95e8083<>+0(SB), Z6
+	VFNMADD231PS     Z6, Z3, Z0
+	VBROADCASTSS     transcendental39506967<>+0(SB), Z3
+	VFMADD213PS.BCST transcendental3ab743ce<>+0(SB), Z0, Z3
+	VFMADD213PS.BCST transcendental3c088908<>+0(SB), Z0, Z3
+	VFMADD213PS.BCST transcendental3d2aa9c1<>+0(SB), Z0, Z3
+	VFMADD213PS.BCST transcendental3e2aaaaa<>+0(SB), Z0, Z3
+	VFMADD213PS.BCST transcendental3f000000<>+0(SB), Z0, Z3
+	VMULPS           Z0, Z0, Z6
+	VFMADD213PS      Z0, Z6, Z3
+	VBROADCASTSS     transcendental3f800000<>+0(SB), Z0
+	VADDPS           Z0, Z3, Z3
+	VPSRAD           $0x01, Z1, Z0
+	VPSUBD           Z0, Z1, Z1
+	VPBROADCASTD     transcendental0000007f<>+0(SB), Z6
+	VPADDD           Z6, Z0, Z0
+	VPADDD           Z6, Z1, Z1
+	VPSLLD           $0x17, Z0, Z0
+	VPSLLD           $0x17, Z1, Z1
+	VMULPS           Z0, Z3, Z3
+	VMULPS           Z1, Z3, Z3
+	VBROADCASTSS     transcendental3f800000<>+0(SB), Z0
+	VADDPS           Z0, Z3, Z3
+	VBROADCASTSS     transcendental40000000<>+0(SB), Z0
+	VDIVPS           Z3, Z0, Z3
+	VBROADCASTSS     transcendental3f800000<>+0(SB), Z0
+	VSUBPS           Z3, Z0, Z0
+	VPORD            Z2, Z0, Z0
+	VBLENDMPS        Z4, Z0, K1, Z5
+	VMOVUPS          Z5, (CX)
+	ADDQ             $0x00000040, DX
+	ADDQ             $0x00000040, CX
+	SUBQ             $0x00000010, AX
+	JMP              block
 
 done:
 	VZEROUPPER
@@ -5131,199 +5108,141 @@ TEXT ·erfAVX512(SB), NOSPLIT, $0-24
 	MOVQ src+16(FP), DX
 
 block:
-	TESTQ        AX, AX
-	JZ           done
-	VMOVUPS      (DX), Z0
-	VPBROADCASTD transcendental7fffffff<>+0(SB), Z1
-	VPANDD       Z1, Z0, Z1
-	VPBROADCASTD transcendental80000000<>+0(SB), Z2
-	VPANDD       Z2, Z0, Z0
-	VMULPS       Z1, Z1, Z2
-	VBROADCASTSS transcendentalb7c756b1<>+0(SB), Z24
-	VBROADCASTSS transcendentalbbbd1489<>+0(SB), Z25
-	VFMADD213PS  Z25, Z2, Z24
-	VBROADCASTSS transcendentalbce9528f<>+0(SB), Z25
-	VFMADD213PS  Z25, Z2, Z24
-	VBROADCASTSS transcendentalbea66beb<>+0(SB), Z25
-	VFMADD213PS  Z25, Z2, Z24
-	VBROADCASTSS transcendental3e0375d4<>+0(SB), Z25
-	VFMADD213PS  Z25, Z2, Z24
-	VMULPS       Z1, Z24, Z24
-	VBROADCASTSS transcendentalb684e21a<>+0(SB), Z25
-	VBROADCASTSS transcendental390aee49<>+0(SB), Z26
-	VFMADD213PS  Z26, Z2, Z25
-	VBROADCASTSS transcendental3ba68116<>+0(SB), Z26
-	VFMADD213PS  Z26, Z2, Z25
-	VBROADCASTSS transcendental3d852a63<>+0(SB), Z26
-	VFMADD213PS  Z26, Z2, Z25
-	VBROADCASTSS transcendental3ecbbbce<>+0(SB), Z26
-	VFMADD213PS  Z26, Z2, Z25
-	VBROADCASTSS transcendental3f800000<>+0(SB), Z26
-	VFMADD213PS  Z26, Z2, Z25
-	VBROADCASTSS transcendental3f800000<>+0(SB), Z2
-	VSUBPS       Z2, Z1, Z2
-	VBROADCASTSS transcendentalbb0df9c0<>+0(SB), Z26
-	VBROADCASTSS transcendental3d1151b3<>+0(SB), Z27
-	VFMADD213PS  Z27, Z2, Z26
-	VBROADCASTSS transcendentalbde31cc2<>+0(SB), Z27
-	VFMADD213PS  Z27, Z2, Z26
-	VBROADCASTSS transcendental3ea2fe54<>+0(SB), Z27
-	VFMADD213PS  Z27, Z2, Z26
-	VBROADCASTSS transcendentalbebe9208<>+0(SB), Z27
-	VFMADD213PS  Z27, Z2, Z26
-	VBROADCASTSS transcendental3ed46805<>+0(SB), Z27
-	VFMADD213PS  Z27, Z2, Z26
-	VBROADCASTSS transcendentalbb1acdc6<>+0(SB), Z27
-	VFMADD213PS  Z27, Z2, Z26
-	VBROADCASTSS transcendental3c445aa3<>+0(SB), Z27
-	VBROADCASTSS transcendental3c5f6e13<>+0(SB), Z28
-	VFMADD213PS  Z28, Z2, Z27
-	VBROADCASTSS transcendental3e013307<>+0(SB), Z28
-	VFMADD213PS  Z28, Z2, Z27
-	VBROADCASTSS transcendental3d931ae7<>+0(SB), Z28
-	VFMADD213PS  Z28, Z2, Z27
-	VBROADCASTSS transcendental3f0a5785<>+0(SB), Z28
-	VFMADD213PS  Z28, Z2, Z27
-	VBROADCASTSS transcendental3dd9f331<>+0(SB), Z28
-	VFMADD213PS  Z28, Z2, Z27
-	VBROADCASTSS transcendental3f800000<>+0(SB), Z28
-	VFMADD213PS  Z28, Z2, Z27
-	VBROADCASTSS transcendental3f580000<>+0(SB), Z2
-	VCMPPS       $0x01, Z2, Z1, K1
-	VBLENDMPS    Z24, Z26, K1, Z3
-	VBLENDMPS    Z25, Z27, K1, Z4
-	VDIVPS       Z4, Z3, Z3
-	VBROADCASTSS transcendental3f58560b<>+0(SB), Z2
-	VBLENDMPS    Z1, Z2, K1, Z5
-	VADDPS       Z3, Z5, Z5
-	VBROADCASTSS transcendental3fa00000<>+0(SB), Z2
-	VCMPPS       $0x01, Z2, Z1, K1
-	VBROADCASTSS transcendental3fa00000<>+0(SB), Z2
-	VMAXPS       Z1, Z2, Z1
-	VBROADCASTSS transcendental40800000<>+0(SB), Z2
-	VMINPS       Z1, Z2, Z1
-	VBROADCASTSS transcendental3f800000<>+0(SB), Z24
-	VMULPS       Z1, Z1, Z2
-	VDIVPS       Z2, Z24, Z24
-	VBROADCASTSS transcendental4036db6e<>+0(SB), Z25
-	VCMPPS       $0x01, Z25, Z1, K2
-	VBROADCASTSS transcendentalc11d077e<>+0(SB), Z25
-	VBROADCASTSS transcendental00000000<>+0(SB), Z26
-	VBLENDMPS    Z25, Z26, K2, Z6
-	VBROADCASTSS transcendentalc2a2932b<>+0(SB), Z25
-	VBROADCASTSS transcendentalc3f1c275<>+0(SB), Z26
-	VBLENDMPS    Z25, Z26, K2, Z7
-	VFMADD213PS  Z7, Z24, Z6
-	VBROADCASTSS transcendentalc3389ae7<>+0(SB), Z25
-	VBROADCASTSS transcendentalc480230b<>+0(SB), Z26
-	VBLENDMPS    Z25, Z26, K2, Z8
-	VFMADD213PS  Z8, Z24, Z6
-	VBROADCASTSS transcendentalc322658c<>+0(SB), Z25
-	VBROADCASTSS transcendentalc41f6441<>+0(SB), Z26
-	VBLENDMPS    Z25, Z26, K2, Z9
-	VFMADD213PS  Z9, Z24, Z6
-	VBROADCASTSS transcendentalc2798057<>+0(SB), Z25
-	VBROADCASTSS transcendentalc320a2ea<>+0(SB), Z26
-	VBLENDMPS    Z25, Z26, K2, Z10
-	VFMADD213PS  Z10, Z24, Z6
-	VBROADCASTSS transcendentalc128f022<>+0(SB), Z25
-	VBROADCASTSS transcendentalc18e104b<>+0(SB), Z26
-	VBLENDMPS    Z25, Z26, K2, Z11
-	VFMADD213PS  Z11, Z24, Z6
-	VBROADCASTSS transcendentalbf31a0b7<>+0(SB), Z25
-	VBROADCASTSS transcendentalbf4c9dd4<>+0(SB), Z26
-	VBLENDMPS    Z25, Z26, K2, Z12
-	VFMADD213PS  Z12, Z24, Z6
-	VBROADCASTSS transcendentalbc21a093<>+0(SB), Z25
-	VBROADCASTSS transcendentalbc21a092<>+0(SB), Z26
-	VBLENDMPS    Z25, Z26, K2, Z13
-	VFMADD213PS  Z13, Z24, Z6
-	VBROADCASTSS transcendentalbd777f97<>+0(SB), Z25
-	VBROADCASTSS transcendental00000000<>+0(SB), Z26
-	VBLENDMPS    Z25, Z26, K2, Z14
-	VBROADCASTSS transcendental40d23f7c<>+0(SB), Z25
-	VBROADCASTSS transcendentalc1b38712<>+0(SB), Z26
-	VBLENDMPS    Z25, Z26, K2, Z15
-	VFMADD213PS  Z15, Z24, Z14
-	VBROADCASTSS transcendental42d9451f<>+0(SB), Z25
-	VBROADCASTSS transcendental43ed43a7<>+0(SB), Z26
-	VBLENDMPS    Z25, Z26, K2, Z16
-	VFMADD213PS  Z16, Z24, Z14
-	VBROADCASTSS transcendental43d6810b<>+0(SB), Z25
-	VBROADCASTSS transcendental451f90ce<>+0(SB), Z26
-	VBLENDMPS    Z25, Z26, K2, Z17
-	VFMADD213PS  Z17, Z24, Z14
-	VBROADCASTSS transcendental442158c9<>+0(SB), Z25
-	VBROADCASTSS transcendental4547fdbb<>+0(SB), Z26
-	VBLENDMPS    Z25, Z26, K2, Z18
-	VFMADD213PS  Z18, Z24, Z14
-	VBROADCASTSS transcendental43d9486f<>+0(SB), Z25
-	VBROADCASTSS transcendental44c01759<>+0(SB), Z26
-	VBLENDMPS    Z25, Z26, K2, Z19
-	VFMADD213PS  Z19, Z24, Z14
-	VBROADCASTSS transcendental4309a863<>+0(SB), Z25
-	VBROADCASTSS transcendental43a2e571<>+0(SB), Z26
-	VBLENDMPS    Z25, Z26, K2, Z20
-	VFMADD213PS  Z20, Z24, Z14
-	VBROADCASTSS transcendental419d35ce<>+0(SB), Z25
-	VBROADCASTSS transcendental41f2b459<>+0(SB), Z26
-	VBLENDMPS    Z25, Z26, K2, Z21
-	VFMADD213PS  Z21, Z24, Z14
-	VBROADCASTSS transcendental3f800000<>+0(SB), Z25
-	VBROADCASTSS transcendental3f800000<>+0(SB), Z26
-	VBLENDMPS    Z25, Z26, K2, Z22
-	VFMADD213PS  Z22, Z24, Z14
-	VDIVPS       Z14, Z6, Z6
-	VBROADCASTSS transcendental3f100000<>+0(SB), Z25
-	VSUBPS       Z25, Z6, Z6
-	VSUBPS       Z2, Z6, Z6
-	VBROADCASTSS transcendentalc2d00000<>+0(SB), Z2
-	VMAXPS       Z6, Z2, Z2
-	VBROADCASTSS transcendental42b20000<>+0(SB), Z25
-	VMINPS       Z2, Z25, Z2
-	VBROADCASTSS transcendental3fb8aa3b<>+0(SB), Z25
-	VMULPS       Z25, Z2, Z26
-	VCVTPS2DQ    Z26, Z25
-	VCVTDQ2PS    Z25, Z26
-	VBROADCASTSS transcendental3f318000<>+0(SB), Z27
-	VFNMADD231PS Z27, Z26, Z2
-	VBROADCASTSS transcendentalb95e8083<>+0(SB), Z27
-	VFNMADD231PS Z27, Z26, Z2
-	VBROADCASTSS transcendental39506967<>+0(SB), Z26
-	VBROADCASTSS transcendental3ab743ce<>+0(SB), Z27
-	VFMADD213PS  Z27, Z2, Z26
-	VBROADCASTSS transcendental3c088908<>+0(SB), Z27
-	VFMADD213PS  Z27, Z2, Z26
-	VBROADCASTSS transcendental3d2aa9c1<>+0(SB), Z27
-	VFMADD213PS  Z27, Z2, Z26
-	VBROADCASTSS transcendental3e2aaaaa<>+0(SB), Z27
-	VFMADD213PS  Z27, Z2, Z26
-	VBROADCASTSS transcendental3f000000<>+0(SB), Z27
-	VFMADD213PS  Z27, Z2, Z26
-	VMULPS       Z2, Z2, Z27
-	VFMADD213PS  Z2, Z27, Z26
-	VBROADCASTSS transcendental3f800000<>+0(SB), Z2
-	VADDPS       Z2, Z26, Z26
-	VPSRAD       $0x01, Z25, Z2
-	VPSUBD       Z2, Z25, Z25
-	VPBROADCASTD transcendental0000007f<>+0(SB), Z27
-	VPADDD       Z27, Z2, Z2
-	VPADDD       Z27, Z25, Z25
-	VPSLLD       $0x17, Z2, Z2
-	VPSLLD       $0x17, Z25, Z25
-	VMULPS       Z2, Z26, Z26
-	VMULPS       Z25, Z26, Z26
-	VMULPS       Z1, Z24, Z24
-	VMULPS       Z24, Z26, Z26
-	VBROADCASTSS transcendental3f800000<>+0(SB), Z1
-	VSUBPS       Z26, Z1, Z1
-	VBLENDMPS    Z5, Z1, K1, Z23
-	VPORD        Z0, Z23, Z23
-	VMOVUPS      Z23, (CX)
-	ADDQ         $0x00000040, DX
-	ADDQ         $0x00000040, CX
-	SUBQ         $0x00000010, AX
-	JMP          block
+	TESTQ            AX, AX
+	JZ               done
+	VMOVUPS          (DX), Z0
+	VPBROADCASTD     transcendental7fffffff<>+0(SB), Z1
+	VPANDD           Z1, Z0, Z1
+	VPBROADCASTD     transcendental80000000<>+0(SB), Z2
+	VPANDD           Z2, Z0, Z0
+	VMULPS           Z1, Z1, Z2
+	VBROADCASTSS     transcendentalb7c756b1<>+0(SB), Z9
+	VFMADD213PS.BCST transcendentalbbbd1489<>+0(SB), Z2, Z9
+	VFMADD213PS.BCST transcendentalbce9528f<>+0(SB), Z2, Z9
+	VFMADD213PS.BCST transcendentalbea66beb<>+0(SB), Z2, Z9
+	VFMADD213PS.BCST transcendental3e0375d4<>+0(SB), Z2, Z9
+	VMULPS           Z1, Z9, Z9
+	VBROADCASTSS     transcendentalb684e21a<>+0(SB), Z10
+	VFMADD213PS.BCST transcendental390aee49<>+0(SB), Z2, Z10
+	VFMADD213PS.BCST transcendental3ba68116<>+0(SB), Z2, Z10
+	VFMADD213PS.BCST transcendental3d852a63<>+0(SB), Z2, Z10
+	VFMADD213PS.BCST transcendental3ecbbbce<>+0(SB), Z2, Z10
+	VFMADD213PS.BCST transcendental3f800000<>+0(SB), Z2, Z10
+	VBROADCASTSS     transcendental3f800000<>+0(SB), Z2
+	VSUBPS           Z2, Z1, Z2
+	VBROADCASTSS     transcendentalbb0df9c0<>+0(SB), Z11
+	VFMADD213PS.BCST transcendental3d1151b3<>+0(SB), Z2, Z11
+	VFMADD213PS.BCST transcendentalbde31cc2<>+0(SB), Z2, Z11
+	VFMADD213PS.BCST transcendental3ea2fe54<>+0(SB), Z2, Z11
+	VFMADD213PS.BCST transcendentalbebe9208<>+0(SB), Z2, Z11
+	VFMADD213PS.BCST transcendental3ed46805<>+0(SB), Z2, Z11
+	VFMADD213PS.BCST transcendentalbb1acdc6<>+0(SB), Z2, Z11
+	VBROADCASTSS     transcendental3c445aa3<>+0(SB), Z12
+	VFMADD213PS.BCST transcendental3c5f6e13<>+0(SB), Z2, Z12
+	VFMADD213PS.BCST transcendental3e013307<>+0(SB), Z2, Z12
+	VFMADD213PS.BCST transcendental3d931ae7<>+0(SB), Z2, Z12
+	VFMADD213PS.BCST transcendental3f0a5785<>+0(SB), Z2, Z12
+	VFMADD213PS.BCST transcendental3dd9f331<>+0(SB), Z2, Z12
+	VFMADD213PS.BCST transcendental3f800000<>+0(SB), Z2, Z12
+	VBROADCASTSS     transcendental3f580000<>+0(SB), Z2
+	VCMPPS           $0x01, Z2, Z1, K1
+	VBLENDMPS        Z9, Z11, K1, Z3
+	VBLENDMPS        Z10, Z12, K1, Z4
+	VDIVPS           Z4, Z3, Z3
+	VBROADCASTSS     transcendental3f58560b<>+0(SB), Z2
+	VBLENDMPS        Z1, Z2, K1, Z5
+	VADDPS           Z3, Z5, Z5
+	VBROADCASTSS     transcendental3fa00000<>+0(SB), Z2
+	VCMPPS           $0x01, Z2, Z1, K1
+	VBROADCASTSS     transcendental3fa00000<>+0(SB), Z2
+	VMAXPS           Z1, Z2, Z1
+	VBROADCASTSS     transcendental40800000<>+0(SB), Z2
+	VMINPS           Z1, Z2, Z1
+	VBROADCASTSS     transcendental3f800000<>+0(SB), Z9
+	VMULPS           Z1, Z1, Z2
+	VDIVPS           Z2, Z9, Z9
+	VBROADCASTSS     transcendental4036db6e<>+0(SB), Z10
+	VCMPPS           $0x01, Z10, Z1, K2
+	VBROADCASTSS     transcendentalc11d077e<>+0(SB), Z10
+	VFMADD213PS.BCST transcendentalc2a2932b<>+0(SB), Z9, Z10
+	VFMADD213PS.BCST transcendentalc3389ae7<>+0(SB), Z9, Z10
+	VFMADD213PS.BCST transcendentalc322658c<>+0(SB), Z9, Z10
+	VFMADD213PS.BCST transcendentalc2798057<>+0(SB), Z9, Z10
+	VFMADD213PS.BCST transcendentalc128f022<>+0(SB), Z9, Z10
+	VFMADD213PS.BCST transcendentalbf31a0b7<>+0(SB), Z9, Z10
+	VFMADD213PS.BCST transcendentalbc21a093<>+0(SB), Z9, Z10
+	VBROADCASTSS     transcendentalc3f1c275<>+0(SB), Z11
+	VFMADD213PS.BCST transcendentalc480230b<>+0(SB), Z9, Z11
+	VFMADD213PS.BCST transcendentalc41f6441<>+0(SB), Z9, Z11
+	VFMADD213PS.BCST transcendentalc320a2ea<>+0(SB), Z9, Z11
+	VFMADD213PS.BCST transcendentalc18e104b<>+0(SB), Z9, Z11
+	VFMADD213PS.BCST transcendentalbf4c9dd4<>+0(SB), Z9, Z11
+	VFMADD213PS.BCST transcendentalbc21a092<>+0(SB), Z9, Z11
+	VBLENDMPS        Z10, Z11, K2, Z6
+	VBROADCASTSS     transcendentalbd777f97<>+0(SB), Z10
+	VFMADD213PS.BCST transcendental40d23f7c<>+0(SB), Z9, Z10
+	VFMADD213PS.BCST transcendental42d9451f<>+0(SB), Z9, Z10
+	VFMADD213PS.BCST transcendental43d6810b<>+0(SB), Z9, Z10
+	VFMADD213PS.BCST transcendental442158c9<>+0(SB), Z9, Z10
+	VFMADD213PS.BCST transcendental43d9486f<>+0(SB), Z9, Z10
+	VFMADD213PS.BCST transcendental4309a863<>+0(SB), Z9, Z10
+	VFMADD213PS.BCST transcendental419d35ce<>+0(SB), Z9, Z10
+	VFMADD213PS.BCST transcendental3f800000<>+0(SB), Z9, Z10
+	VBROADCASTSS     transcendentalc1b38712<>+0(SB), Z11
+	VFMADD213PS.BCST transcendental43ed43a7<>+0(SB), Z9, Z11
+	VFMADD213PS.BCST transcendental451f90ce<>+0(SB), Z9, Z11
+	VFMADD213PS.BCST transcendental4547fdbb<>+0(SB), Z9, Z11
+	VFMADD213PS.BCST transcendental44c01759<>+0(SB), Z9, Z11
+	VFMADD213PS.BCST transcendental43a2e571<>+0(SB), Z9, Z11
+	VFMADD213PS.BCST transcendental41f2b459<>+0(SB), Z9, Z11
+	VFMADD213PS.BCST transcendental3f800000<>+0(SB), Z9, Z11
+	VBLENDMPS        Z10, Z11, K2, Z7
+	VDIVPS           Z7, Z6, Z6
+	VBROADCASTSS     transcendental3f100000<>+0(SB), Z10
+	VSUBPS           Z10, Z6, Z6
+	VSUBPS           Z2, Z6, Z6
+	VBROADCASTSS     transcendentalc2d00000<>+0(SB), Z2
+	VMAXPS           Z6, Z2, Z2
+	VBROADCASTSS     transcendental42b20000<>+0(SB), Z10
+	VMINPS           Z2, Z10, Z2
+	VBROADCASTSS     transcendental3fb8aa3b<>+0(SB), Z10
+	VMULPS           Z10, Z2, Z11
+	VCVTPS2DQ        Z11, Z10
+	VCVTDQ2PS        Z10, Z11
+	VBROADCASTSS     transcendental3f318000<>+0(SB), Z12
+	VFNMADD231PS     Z12, Z11, Z2
+	VBROADCASTSS     transcendentalb95e8083<>+0(SB), Z12
+	VFNMADD231PS     Z12, Z11, Z2
+	VBROADCASTSS     transcendental39506967<>+0(SB), Z11
+	VFMADD213PS.BCST transcendental3ab743ce<>+0(SB), Z2, Z11
+	VFMADD213PS.BCST transcendental3c088908<>+0(SB), Z2, Z11
+	VFMADD213PS.BCST transcendental3d2aa9c1<>+0(SB), Z2, Z11
+	VFMADD213PS.BCST transcendental3e2aaaaa<>+0(SB), Z2, Z11
+	VFMADD213PS.BCST transcendental3f000000<>+0(SB), Z2, Z11
+	VMULPS           Z2, Z2, Z12
+	VFMADD213PS      Z2, Z12, Z11
+	VBROADCASTSS     transcendental3f800000<>+0(SB), Z2
+	VADDPS           Z2, Z11, Z11
+	VPSRAD           $0x01, Z10, Z2
+	VPSUBD           Z2, Z10, Z10
+	VPBROADCASTD     transcendental0000007f<>+0(SB), Z12
+	VPADDD           Z12, Z2, Z2
+	VPADDD           Z12, Z10, Z10
+	VPSLLD           $0x17, Z2, Z2
+	VPSLLD           $0x17, Z10, Z10
+	VMULPS           Z2, Z11, Z11
+	VMULPS           Z10, Z11, Z11
+	VMULPS           Z1, Z9, Z9
+	VMULPS           Z9, Z11, Z11
+	VBROADCASTSS     transcendental3f800000<>+0(SB), Z1
+	VSUBPS           Z11, Z1, Z1
+	VBLENDMPS        Z5, Z1, K1, Z8
+	VPORD            Z0, Z8, Z8
+	VMOVUPS          Z8, (CX)
+	ADDQ             $0x00000040, DX
+	ADDQ             $0x00000040, CX
+	SUBQ             $0x00000010, AX
+	JMP              block
 
 done:
 	VZEROUPPER

@@ -116,11 +116,22 @@ func (l lanes) blend(mask reg.Register, yes, no reg.VecVirtual) reg.VecVirtual {
 	return dst
 }
 
+// fma stores p*x + c in p, the constant c broadcast from memory inside
+// the instruction with AVX-512 (fewer instructions in flight per
+// block), from a register with AVX2.
+func (l lanes) fma(c float64, x, p reg.VecVirtual) {
+	if l.width == 16 {
+		VFMADD213PS_BCST(constant(math.Float32bits(float32(c))), x, p)
+		return
+	}
+	VFMADD213PS(l.f(c), x, p)
+}
+
 // horner returns c[0] x^(k-1) + ... + c[k-1], by fused multiply-adds.
 func (l lanes) horner(x reg.VecVirtual, c ...float64) reg.VecVirtual {
 	p := l.f(c[0])
 	for _, ci := range c[1:] {
-		VFMADD213PS(l.f(ci), x, p) // p = p*x + ci
+		l.fma(ci, x, p)
 	}
 	return p
 }
@@ -222,9 +233,10 @@ func (l lanes) erf(x reg.VecVirtual) reg.VecVirtual {
 	VADDPS(frac, head, head)
 	isHead := l.less(a, coeffs.ErfMid)
 
-	// Tail: 1 - e^(-a² - 0.5625 + R(1/a²)/S(1/a²))/a, R and S's
-	// coefficients chosen per lane on either side of ErfSplit (the second
-	// pair one degree lower: a leading 0).
+	// Tail: 1 - e^(-a² - 0.5625 + R(1/a²)/S(1/a²))/a, with the pair R, S
+	// of a's side of ErfSplit; a clamped to [1.25, 4], the region's
+	// range, so that the lanes of the other regions compute nothing
+	// that overflows.
 	at := l.vec()
 	VMAXPS(a, l.f(coeffs.ErfMid), at)
 	VMINPS(at, l.f(coeffs.ErfOne), at)
@@ -232,19 +244,12 @@ func (l lanes) erf(x reg.VecVirtual) reg.VecVirtual {
 	VMULPS(at, at, zt)
 	VDIVPS(zt, st, st)
 	isA := l.less(at, coeffs.ErfSplit)
-	blended := func(ca, cb []float64) reg.VecVirtual {
-		p := l.blend(isA, l.f(ca[0]), l.f(cb[0]))
-		for i := 1; i < len(ca); i++ {
-			VFMADD213PS(l.blend(isA, l.f(ca[i]), l.f(cb[i])), st, p)
-		}
-		return p
-	}
-	r := blended(
-		[]float64{coeffs.ErfRA7, coeffs.ErfRA6, coeffs.ErfRA5, coeffs.ErfRA4, coeffs.ErfRA3, coeffs.ErfRA2, coeffs.ErfRA1, coeffs.ErfRA0},
-		[]float64{0, coeffs.ErfRB6, coeffs.ErfRB5, coeffs.ErfRB4, coeffs.ErfRB3, coeffs.ErfRB2, coeffs.ErfRB1, coeffs.ErfRB0})
-	q := blended(
-		[]float64{coeffs.ErfSA8, coeffs.ErfSA7, coeffs.ErfSA6, coeffs.ErfSA5, coeffs.ErfSA4, coeffs.ErfSA3, coeffs.ErfSA2, coeffs.ErfSA1, 1},
-		[]float64{0, coeffs.ErfSB7, coeffs.ErfSB6, coeffs.ErfSB5, coeffs.ErfSB4, coeffs.ErfSB3, coeffs.ErfSB2, coeffs.ErfSB1, 1})
+	r := l.blend(isA,
+		l.horner(st, coeffs.ErfRA7, coeffs.ErfRA6, coeffs.ErfRA5, coeffs.ErfRA4, coeffs.ErfRA3, coeffs.ErfRA2, coeffs.ErfRA1, coeffs.ErfRA0),
+		l.horner(st, coeffs.ErfRB6, coeffs.ErfRB5, coeffs.ErfRB4, coeffs.ErfRB3, coeffs.ErfRB2, coeffs.ErfRB1, coeffs.ErfRB0))
+	q := l.blend(isA,
+		l.horner(st, coeffs.ErfSA8, coeffs.ErfSA7, coeffs.ErfSA6, coeffs.ErfSA5, coeffs.ErfSA4, coeffs.ErfSA3, coeffs.ErfSA2, coeffs.ErfSA1, 1),
+		l.horner(st, coeffs.ErfSB7, coeffs.ErfSB6, coeffs.ErfSB5, coeffs.ErfSB4, coeffs.ErfSB3, coeffs.ErfSB2, coeffs.ErfSB1, 1))
 	VDIVPS(q, r, r)
 	VSUBPS(l.f(coeffs.ErfOffset), r, r)
 	VSUBPS(zt, r, r)
