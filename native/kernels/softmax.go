@@ -66,27 +66,17 @@ func (p *SoftmaxParams) line(x []float32, off int, scratch []float32) []float32 
 	return scratch
 }
 
-// shiftedExp stores e^(x[k] - max) in e, in float32 through vec.Exp, and
-// returns the maximum of x and the sum of e in float64 (the sum of
+// shiftedExp stores e^(x[k] - max) in e, in float32 (vec.ExpShiftSum),
+// and returns the maximum of x and the sum of e in float64 (the sum of
 // thousands of terms keeps float32 precision that way). A NaN in x makes
 // the maximum and every result NaN.
 func shiftedExp(x, e []float32) (maxV float32, sum float64) {
-	maxV = x[0]
-	for _, v := range x[1:] {
-		maxV = max(maxV, v)
-	}
-	for k, v := range x {
-		e[k] = v - maxV
-	}
-	vec.Exp(e, e)
-	for _, v := range e {
-		sum += float64(v)
-	}
-	return maxV, sum
+	maxV = vec.Max(x)
+	return maxV, vec.ExpShiftSum(e, x, maxV)
 }
 
 // SoftmaxForward sets y = exp(x - max) / sum(exp(x - max)) along the
-// axis, the exponentials in float32 within a few ULPs (vec.Exp).
+// axis, the exponentials in float32 within a few ULPs (vec.ExpShiftSum).
 func SoftmaxForward(p *SoftmaxParams, x, y []float32) {
 	p.check("Softmax", []string{"x", "y"}, x, y)
 	p.forEachLine(func(off int, scratch []float32) {
@@ -98,9 +88,7 @@ func SoftmaxForward(p *SoftmaxParams, x, y []float32) {
 		_, sum := shiftedExp(xs, e)
 		inv := float32(1 / sum)
 		if p.Inner == 1 {
-			for k := range e {
-				e[k] *= inv
-			}
+			vec.ScaleAdd(e, e, inv, 0)
 			return
 		}
 		for k, v := range e {

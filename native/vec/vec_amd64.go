@@ -82,6 +82,11 @@ func tanhAVX2(n int, dst *float32, src *float32)
 //go:noescape
 func erfAVX2(n int, dst *float32, src *float32)
 
+// expShiftSumAVX2 is the AVX2 loop of ExpShiftSum; see emitExpShiftSum in package asmgen.
+//
+//go:noescape
+func expShiftSumAVX2(n int, dst *float32, src *float32, shift float32, sums *float64)
+
 // expAVX512 is the AVX512 loop of vec's Exp; see emitTranscendentals in package asmgen.
 //
 //go:noescape
@@ -101,3 +106,13 @@ func tanhAVX512(n int, dst *float32, src *float32)
 //
 //go:noescape
 func erfAVX512(n int, dst *float32, src *float32)
+
+// expShiftSumAVX512 is the AVX512 loop of ExpShiftSum; see emitExpShiftSum in package asmgen.
+//
+//go:noescape
+func expShiftSumAVX512(n int, dst *float32, src *float32, shift float32, sums *float64)
+
+// laneMaxAVX2 is the AVX2 loop of Max; see emitLaneMax in package asmgen.
+//
+//go:noescape
+func laneMaxAVX2(n int, src *float32, lanes *float32)

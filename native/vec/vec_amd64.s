@@ -4910,6 +4910,74 @@ GLOBL transcendental41f2b459<>(SB), RODATA|NOPTR, $4
 DATA transcendental3f100000<>+0(SB)/4, $0x3f100000
 GLOBL transcendental3f100000<>(SB), RODATA|NOPTR, $4
 
+// func expShiftSumAVX2(n int, dst *float32, src *float32, shift float32, sums *float64)
+// Requires: AVX, AVX2, FMA3
+TEXT ·expShiftSumAVX2(SB), NOSPLIT, $0-40
+	MOVQ         n+0(FP), AX
+	MOVQ         dst+8(FP), CX
+	MOVQ         src+16(FP), DX
+	MOVQ         sums+32(FP), BX
+	VBROADCASTSS shift+24(FP), Y0
+	VXORPD       Y1, Y1, Y1
+	VXORPD       Y2, Y2, Y2
+
+block:
+	TESTQ        AX, AX
+	JZ           done
+	VMOVUPS      (DX), Y3
+	VSUBPS       Y0, Y3, Y3
+	VBROADCASTSS transcendentalc2d00000<>+0(SB), Y4
+	VMAXPS       Y3, Y4, Y3
+	VBROADCASTSS transcendental42b20000<>+0(SB), Y4
+	VMINPS       Y3, Y4, Y3
+	VBROADCASTSS transcendental3fb8aa3b<>+0(SB), Y4
+	VMULPS       Y4, Y3, Y5
+	VCVTPS2DQ    Y5, Y4
+	VCVTDQ2PS    Y4, Y5
+	VBROADCASTSS transcendental3f318000<>+0(SB), Y6
+	VFNMADD231PS Y6, Y5, Y3
+	VBROADCASTSS transcendentalb95e8083<>+0(SB), Y6
+	VFNMADD231PS Y6, Y5, Y3
+	VBROADCASTSS transcendental39506967<>+0(SB), Y5
+	VBROADCASTSS transcendental3ab743ce<>+0(SB), Y6
+	VFMADD213PS  Y6, Y3, Y5
+	VBROADCASTSS transcendental3c088908<>+0(SB), Y6
+	VFMADD213PS  Y6, Y3, Y5
+	VBROADCASTSS transcendental3d2aa9c1<>+0(SB), Y6
+	VFMADD213PS  Y6, Y3, Y5
+	VBROADCASTSS transcendental3e2aaaaa<>+0(SB), Y6
+	VFMADD213PS  Y6, Y3, Y5
+	VBROADCASTSS transcendental3f000000<>+0(SB), Y6
+	VFMADD213PS  Y6, Y3, Y5
+	VMULPS       Y3, Y3, Y6
+	VFMADD213PS  Y3, Y6, Y5
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y3
+	VADDPS       Y3, Y5, Y5
+	VPSRAD       $0x01, Y4, Y3
+	VPSUBD       Y3, Y4, Y4
+	VPBROADCASTD transcendental0000007f<>+0(SB), Y6
+	VPADDD       Y6, Y3, Y3
+	VPADDD       Y6, Y4, Y4
+	VPSLLD       $0x17, Y3, Y3
+	VPSLLD       $0x17, Y4, Y4
+	VMULPS       Y3, Y5, Y5
+	VMULPS       Y4, Y5, Y5
+	VMOVUPS      Y5, (CX)
+	VCVTPS2PD    (CX), Y3
+	VADDPD       Y3, Y1, Y1
+	VCVTPS2PD    16(CX), Y3
+	VADDPD       Y3, Y2, Y2
+	ADDQ         $0x00000020, DX
+	ADDQ         $0x00000020, CX
+	SUBQ         $0x00000008, AX
+	JMP          block
+
+done:
+	VADDPD  Y2, Y1, Y1
+	VMOVUPD Y1, (BX)
+	VZEROUPPER
+	RET
+
 // func expAVX512(n int, dst *float32, src *float32)
 // Requires: AVX, AVX512F
 TEXT ·expAVX512(SB), NOSPLIT, $0-24
@@ -5245,5 +5313,96 @@ block:
 	JMP              block
 
 done:
+	VZEROUPPER
+	RET
+
+// func expShiftSumAVX512(n int, dst *float32, src *float32, shift float32, sums *float64)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·expShiftSumAVX512(SB), NOSPLIT, $0-40
+	MOVQ         n+0(FP), AX
+	MOVQ         dst+8(FP), CX
+	MOVQ         src+16(FP), DX
+	MOVQ         sums+32(FP), BX
+	VBROADCASTSS shift+24(FP), Z0
+	VXORPD       Z1, Z1, Z1
+	VXORPD       Z2, Z2, Z2
+
+block:
+	TESTQ            AX, AX
+	JZ               done
+	VMOVUPS          (DX), Z3
+	VSUBPS           Z0, Z3, Z3
+	VBROADCASTSS     transcendentalc2d00000<>+0(SB), Z4
+	VMAXPS           Z3, Z4, Z3
+	VBROADCASTSS     transcendental42b20000<>+0(SB), Z4
+	VMINPS           Z3, Z4, Z3
+	VBROADCASTSS     transcendental3fb8aa3b<>+0(SB), Z4
+	VMULPS           Z4, Z3, Z5
+	VCVTPS2DQ        Z5, Z4
+	VCVTDQ2PS        Z4, Z5
+	VBROADCASTSS     transcendental3f318000<>+0(SB), Z6
+	VFNMADD231PS     Z6, Z5, Z3
+	VBROADCASTSS     transcendentalb95e8083<>+0(SB), Z6
+	VFNMADD231PS     Z6, Z5, Z3
+	VBROADCASTSS     transcendental39506967<>+0(SB), Z5
+	VFMADD213PS.BCST transcendental3ab743ce<>+0(SB), Z3, Z5
+	VFMADD213PS.BCST transcendental3c088908<>+0(SB), Z3, Z5
+	VFMADD213PS.BCST transcendental3d2aa9c1<>+0(SB), Z3, Z5
+	VFMADD213PS.BCST transcendental3e2aaaaa<>+0(SB), Z3, Z5
+	VFMADD213PS.BCST transcendental3f000000<>+0(SB), Z3, Z5
+	VMULPS           Z3, Z3, Z6
+	VFMADD213PS      Z3, Z6, Z5
+	VBROADCASTSS     transcendental3f800000<>+0(SB), Z3
+	VADDPS           Z3, Z5, Z5
+	VPSRAD           $0x01, Z4, Z3
+	VPSUBD           Z3, Z4, Z4
+	VPBROADCASTD     transcendental0000007f<>+0(SB), Z6
+	VPADDD           Z6, Z3, Z3
+	VPADDD           Z6, Z4, Z4
+	VPSLLD           $0x17, Z3, Z3
+	VPSLLD           $0x17, Z4, Z4
+	VMULPS           Z3, Z5, Z5
+	VMULPS           Z4, Z5, Z5
+	VMOVUPS          Z5, (CX)
+	VCVTPS2PD        (CX), Z3
+	VADDPD           Z3, Z1, Z1
+	VCVTPS2PD        32(CX), Z3
+	VADDPD           Z3, Z2, Z2
+	ADDQ             $0x00000040, DX
+	ADDQ             $0x00000040, CX
+	SUBQ             $0x00000010, AX
+	JMP              block
+
+done:
+	VADDPD  Z2, Z1, Z1
+	VMOVUPD Z1, (BX)
+	VZEROUPPER
+	RET
+
+// func laneMaxAVX2(n int, src *float32, lanes *float32)
+// Requires: AVX
+TEXT ·laneMaxAVX2(SB), NOSPLIT, $0-24
+	MOVQ    n+0(FP), AX
+	MOVQ    src+8(FP), CX
+	MOVQ    lanes+16(FP), DX
+	VMOVUPS (CX), Y0
+	VCMPPS  $0x03, Y0, Y0, Y1
+	ADDQ    $0x00000020, CX
+	SUBQ    $0x00000008, AX
+
+block:
+	TESTQ   AX, AX
+	JZ      done
+	VMOVUPS (CX), Y2
+	VCMPPS  $0x03, Y2, Y2, Y3
+	VORPS   Y3, Y1, Y1
+	VMAXPS  Y0, Y2, Y0
+	ADDQ    $0x00000020, CX
+	SUBQ    $0x00000008, AX
+	JMP     block
+
+done:
+	VORPS   Y1, Y0, Y0
+	VMOVUPS Y0, (DX)
 	VZEROUPPER
 	RET

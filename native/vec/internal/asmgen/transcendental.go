@@ -271,7 +271,9 @@ func emitTranscendentals() {
 		l.emitSliceKernel("sigmoid", l.sigmoid)
 		l.emitSliceKernel("tanh", l.tanh)
 		l.emitSliceKernel("erf", l.erf)
+		l.emitExpShiftSum()
 	}
+	emitLaneMax()
 }
 
 // emitSliceKernel writes NAME+level(n int, dst, src *float32), storing

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"fmt"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	"github.com/mmcloughlin/avo/reg"
+
+	"github.com/onnxkit/onnxkit/native/internal/avoparam"
+)
+
+// The loops of softmax's rows: the maximum of a row and the shifted
+// exponentials with their sum.
+
+// emitLaneMax writes laneMaxAVX2(n int, src, lanes *float32), which
+// stores in lanes[0:8] the maxima of src[j], src[j+8], ... for j < 8
+// (n a multiple of 8, at least 8), a lane that met a NaN holding a NaN
+// (maxInto).
+func emitLaneMax() {
+	TEXT("laneMaxAVX2", NOSPLIT, "func(n int, src, lanes *float32)")
+	Pragma("noescape")
+	Doc("laneMaxAVX2 is the AVX2 loop of Max; see emitLaneMax in package asmgen.")
+	n := Load(Param("n"), GP64())
+	src := Load(Param("src"), GP64())
+	out := Load(Param("lanes"), GP64())
+	acc, nan := YMM(), YMM()
+	VMOVUPS(Mem{Base: src}, acc)
+	VCMPPS(U8(3), acc, acc, nan)
+	ADDQ(U32(32), src)
+	SUBQ(U32(8), n)
+	Label("block")
+	TESTQ(n, n)
+	JZ(LabelRef("done"))
+	x := YMM()
+	VMOVUPS(Mem{Base: src}, x)
+	maxInto(acc, nan, x)
+	ADDQ(U32(32), src)
+	SUBQ(U32(8), n)
+	JMP(LabelRef("block"))
+	Label("done")
+	VORPS(nan, acc, acc)
+	VMOVUPS(acc, Mem{Base: out})
+	VZEROUPPER()
+	RET()
+}
+
+// emitExpShiftSums writes expShiftSum+level(n int, dst, src *float32,
+// shift float32, sums *float64), which stores e^(src[i] - shift) in
+// dst[i] for i < n (a multiple of the lanes) and the sums of the
+// results in float64, lane by lane, in sums[0:lanes/2]: each block's
+// exponentials are read back from dst as doubles, half a vector at a
+// time, into two accumulators.
+func (l lanes) emitExpShiftSum() {
+	fn := "expShiftSum" + l.name
+	TEXT(fn, NOSPLIT, "func(n int, dst, src *float32, shift float32, sums *float64)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s is the %s loop of ExpShiftSum; see emitExpShiftSum in package asmgen.", fn, l.name))
+	n := Load(Param("n"), GP64())
+	dst := Load(Param("dst"), GP64())
+	src := Load(Param("src"), GP64())
+	sums := Load(Param("sums"), GP64())
+	shift := l.vec()
+	VBROADCASTSS(avoparam.Addr("shift"), shift)
+	acc := [2]reg.VecVirtual{l.vec(), l.vec()}
+	for _, a := range acc {
+		VXORPD(a, a, a)
+	}
+	half := 2 * l.width // bytes of half a vector of float32
+	Label("block")
+	TESTQ(n, n)
+	JZ(LabelRef("done"))
+	x := l.vec()
+	VMOVUPS(Mem{Base: src}, x)
+	VSUBPS(shift, x, x)
+	VMOVUPS(l.exp(x), Mem{Base: dst})
+	for h, a := range acc {
+		d := l.vec()
+		VCVTPS2PD(Mem{Base: dst, Disp: h * half}, d)
+		VADDPD(d, a, a)
+	}
+	ADDQ(U32(4*l.width), src)
+	ADDQ(U32(4*l.width), dst)
+	SUBQ(U32(l.width), n)
+	JMP(LabelRef("block"))
+	Label("done")
+	VADDPD(acc[1], acc[0], acc[0])
+	VMOVUPD(acc[0], Mem{Base: sums})
+	VZEROUPPER()
+	RET()
+}

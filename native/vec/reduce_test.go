@@ -1,0 +1,105 @@
+package vec
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/onnxkit/onnxkit/native/internal/leveltest"
+)
+
+// TestMax compares Max, at every CPU level, with a float64 maximum on
+// every length up to 70 (whole and partial vectors), a NaN at every
+// position of some slices, and infinities.
+func TestMax(t *testing.T) {
+	leveltest.Run(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(5, 6))
+		for n := 1; n <= 70; n++ {
+			x := make([]float32, n)
+			for i := range x {
+				x[i] = float32(rng.NormFloat64() * 100)
+			}
+			want := math.Inf(-1)
+			for _, v := range x {
+				want = math.Max(want, float64(v))
+			}
+			if got := Max(x); float64(got) != want {
+				t.Fatalf("Max of %d values = %g, want %g", n, got, want)
+			}
+			x[rng.IntN(n)] = float32(math.Inf(1))
+			if got := Max(x); !math.IsInf(float64(got), 1) {
+				t.Fatalf("Max of %d values with +Inf = %g", n, got)
+			}
+			for at := range x {
+				y := append([]float32(nil), x...)
+				y[at] = float32(math.NaN())
+				if got := Max(y); got == got {
+					t.Fatalf("Max of %d values with a NaN at %d = %g", n, at, got)
+				}
+			}
+		}
+		if got := Max([]float32{float32(math.Inf(-1)), -3}); got != -3 {
+			t.Errorf("Max(-Inf, -3) = %g", got)
+		}
+	})
+}
+
+// TestExpShiftSum checks, at every CPU level, that ExpShiftSum stores
+// what Exp gives for the differences (Exp is bounded against float64 by
+// TestTranscendentals) and returns their sum within float64 rounding,
+// on every length up to 70 and a long row, in place too.
+func TestExpShiftSum(t *testing.T) {
+	leveltest.Run(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(7, 8))
+		for _, n := range append([]int{1000}, func() []int {
+			var ns []int
+			for n := range 71 {
+				ns = append(ns, n)
+			}
+			return ns
+		}()...) {
+			src := make([]float32, n)
+			for i := range src {
+				src[i] = float32(rng.NormFloat64() * 10)
+			}
+			shift := float32(rng.NormFloat64() * 10)
+			want := make([]float32, n)
+			for i, v := range src {
+				want[i] = v - shift
+			}
+			Exp(want, want)
+			var wantSum float64
+			for _, v := range want {
+				wantSum += float64(v)
+			}
+			for _, inPlace := range []bool{false, true} {
+				dst := make([]float32, n)
+				if inPlace {
+					copy(dst, src)
+				}
+				in := src
+				if inPlace {
+					in = dst
+				}
+				sum := ExpShiftSum(dst, in, shift)
+				for i := range dst {
+					if math.Float32bits(dst[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("n %d: e^(%g - %g) = %g, Exp gives %g", n, src[i], shift, dst[i], want[i])
+					}
+				}
+				if math.Abs(sum-wantSum) > 1e-12*wantSum {
+					t.Fatalf("n %d: sum %g, want %g", n, sum, wantSum)
+				}
+			}
+		}
+		// A row of -Inf shifted by -Inf is NaN throughout, as in Go.
+		dst := make([]float32, 20)
+		src := make([]float32, 20)
+		for i := range src {
+			src[i] = float32(math.Inf(-1))
+		}
+		if sum := ExpShiftSum(dst, src, float32(math.Inf(-1))); sum == sum {
+			t.Errorf("sum of e^(-Inf - -Inf) = %g, want NaN", sum)
+		}
+	})
+}
