@@ -536,20 +536,10 @@ func softmaxRow[T floatNumber](row []T, live bool) {
 }
 
 // softmaxRow32 is softmaxRow's float32 path, row's maximum m given:
-// vec's float32 exponential, the sum in float64.
+// vec's float32 exponentials, their sum in float64 (vec.ExpShiftSum).
 func softmaxRow32(row []float32, m float32) {
-	for j := range row {
-		row[j] -= m
-	}
-	vec.Exp(row, row)
-	sum := 0.0
-	for _, e := range row {
-		sum += float64(e)
-	}
-	inv := float32(1 / sum)
-	for j := range row {
-		row[j] *= inv
-	}
+	inv := float32(1 / vec.ExpShiftSum(row, row, m))
+	vec.ScaleAdd(row, row, inv, 0)
 }
 
 // softcapInPlace replaces z by c·tanh(z/c), through vec's float32 tanh

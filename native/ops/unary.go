@@ -3,8 +3,8 @@ package ops
 // Unary math, elementwise: Y has X's shape.
 //
 // Floats (float16, bfloat16, float32, float64; computed in float64 and
-// rounded to the element type, except Exp on float32, computed in float32
-// by vec.Exp within 1 ULP): Ceil, Floor, Round (halves to even),
+// rounded to the element type, except Exp and Erf on float32, computed
+// in float32 by vec.Exp and vec.Erf within 1 ULP): Ceil, Floor, Round (halves to even),
 // Reciprocal, Sqrt, Exp, Log, Erf, Sin, Cos, Tan, Asin, Acos, Atan, Sinh,
 // Cosh, Asinh, Acosh, Atanh. Abs and Sign also take every integer type,
 // Neg the signed ones. IsNaN and IsInf (attributes detect_positive and
