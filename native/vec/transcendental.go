@@ -17,11 +17,10 @@ import (
 // internal/coeffs), which may round differently from the Go loops by
 // its fused multiply-adds but keeps the same bound.
 
-// The reduction e^x = 2^n e^r with r = x - n ln 2 in [-ln2/2, ln2/2], ln
-// 2 split in two so that n Ln2Hi is exact, and the minimax polynomial of
-// e^r on that interval (S. L. Moshier's Cephes expf).
-
-// exp32 is e^x in float32.
+// exp32 is e^x in float32: the reduction e^x = 2^n e^r with r = x - n
+// ln 2 in [-ln2/2, ln2/2], ln 2 split in two so that n Ln2Hi is exact,
+// and the minimax polynomial of e^r on that interval (S. L. Moshier's
+// Cephes expf).
 func exp32(x float32) float32 {
 	switch {
 	case x != x:
@@ -49,10 +48,9 @@ func exp32(x float32) float32 {
 	return e * math.Float32frombits(uint32(k+127)<<23)
 }
 
-// The odd minimax polynomial of tanh on |x| < 0.625 (Cephes tanhf), where
-// 1 - 2/(e^2x + 1) would lose the relative precision of small results.
-
-// tanh32 is tanh x in float32.
+// tanh32 is tanh x in float32: the odd minimax polynomial of tanh on
+// |x| < 0.625 (Cephes tanhf), where 1 - 2/(e^2x + 1) would lose the
+// relative precision of small results.
 func tanh32(x float32) float32 {
 	a := x
 	if a < 0 {
@@ -134,8 +132,8 @@ func checkSameLen(op string, dst, src []float32) {
 	}
 }
 
-// The error function in three regions (after Sun's fdlibm erf, whose
-// published rational coefficients are used here in float32):
+// erf32 is erf x in float32, in three regions (after Sun's fdlibm erf,
+// whose published rational coefficients are used here in float32):
 //
 //	|x| < 0.84375:        erf x = x + x P(x²)/Q(x²)
 //	0.84375 ≤ |x| < 1.25: erf x = Erx + P(s)/Q(s) (Erx = 0.845...), s = |x| - 1
@@ -147,8 +145,6 @@ func checkSameLen(op string, dst, src []float32) {
 // accuracy; erf only needs its absolute accuracy, which the rounding of
 // x² in float32 does not spoil (relative error 2^-24 x², below 0.2 ULP
 // of erf).
-
-// erf32 is erf x in float32.
 func erf32(x float32) float32 {
 	a := x
 	if a < 0 {
