@@ -114,6 +114,20 @@ func Tanh(dst, src []float32) {
 	}
 }
 
+// Gelu stores src[i] Φ(src[i]) = 0.5 src[i] (1 + erf(src[i]/√2)) in
+// dst[i], the Gaussian error linear unit, through Erf's float32 erf:
+// within a few ULPs, except for x below about -3, where 1 + erf cancels
+// and the error is bounded by |x| 2^-22 (TestGelu) instead.
+func Gelu(dst, src []float32) {
+	checkSameLen("Gelu", dst, src)
+	if transcendentalFast(transGelu, dst, src) {
+		return
+	}
+	for i, x := range src {
+		dst[i] = 0.5 * x * (1 + erf32(x*(math.Sqrt2/2)))
+	}
+}
+
 // transcendental names a function of this file for the assembly of
 // transcendentalFast.
 type transcendental int
@@ -123,6 +137,7 @@ const (
 	transSigmoid
 	transTanh
 	transErf
+	transGelu
 )
 
 // checkSameLen panics unless dst and src have the same length.

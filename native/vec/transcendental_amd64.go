@@ -44,7 +44,11 @@ func transcendentalBlocks(f transcendental, width, n int, dst, src *float32) {
 		tanhAVX2(n, dst, src)
 	case f == transErf && width == 16:
 		erfAVX512(n, dst, src)
-	default:
+	case f == transErf:
 		erfAVX2(n, dst, src)
+	case f == transGelu && width == 16:
+		geluAVX512(n, dst, src)
+	default:
+		geluAVX2(n, dst, src)
 	}
 }

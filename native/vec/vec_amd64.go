@@ -82,6 +82,11 @@ func tanhAVX2(n int, dst *float32, src *float32)
 //go:noescape
 func erfAVX2(n int, dst *float32, src *float32)
 
+// geluAVX2 is the AVX2 loop of vec's Gelu; see emitTranscendentals in package asmgen.
+//
+//go:noescape
+func geluAVX2(n int, dst *float32, src *float32)
+
 // expShiftSumAVX2 is the AVX2 loop of ExpShiftSum; see emitExpShiftSum in package asmgen.
 //
 //go:noescape
@@ -106,6 +111,11 @@ func tanhAVX512(n int, dst *float32, src *float32)
 //
 //go:noescape
 func erfAVX512(n int, dst *float32, src *float32)
+
+// geluAVX512 is the AVX512 loop of vec's Gelu; see emitTranscendentals in package asmgen.
+//
+//go:noescape
+func geluAVX512(n int, dst *float32, src *float32)
 
 // expShiftSumAVX512 is the AVX512 loop of ExpShiftSum; see emitExpShiftSum in package asmgen.
 //

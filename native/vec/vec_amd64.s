@@ -4910,6 +4910,218 @@ GLOBL transcendental41f2b459<>(SB), RODATA|NOPTR, $4
 DATA transcendental3f100000<>+0(SB)/4, $0x3f100000
 GLOBL transcendental3f100000<>(SB), RODATA|NOPTR, $4
 
+// func geluAVX2(n int, dst *float32, src *float32)
+// Requires: AVX, AVX2, FMA3
+TEXT ·geluAVX2(SB), NOSPLIT, $0-24
+	MOVQ n+0(FP), AX
+	MOVQ dst+8(FP), CX
+	MOVQ src+16(FP), DX
+
+block:
+	TESTQ        AX, AX
+	JZ           done
+	VMOVUPS      (DX), Y0
+	VBROADCASTSS transcendental3f3504f3<>+0(SB), Y1
+	VMULPS       Y1, Y0, Y1
+	VPBROADCASTD transcendental7fffffff<>+0(SB), Y2
+	VANDPS       Y2, Y1, Y2
+	VPBROADCASTD transcendental80000000<>+0(SB), Y3
+	VANDPS       Y3, Y1, Y1
+	VMULPS       Y2, Y2, Y3
+	VBROADCASTSS transcendentalb7c756b1<>+0(SB), Y4
+	VBROADCASTSS transcendentalbbbd1489<>+0(SB), Y5
+	VFMADD213PS  Y5, Y3, Y4
+	VBROADCASTSS transcendentalbce9528f<>+0(SB), Y5
+	VFMADD213PS  Y5, Y3, Y4
+	VBROADCASTSS transcendentalbea66beb<>+0(SB), Y5
+	VFMADD213PS  Y5, Y3, Y4
+	VBROADCASTSS transcendental3e0375d4<>+0(SB), Y5
+	VFMADD213PS  Y5, Y3, Y4
+	VMULPS       Y2, Y4, Y4
+	VBROADCASTSS transcendentalb684e21a<>+0(SB), Y5
+	VBROADCASTSS transcendental390aee49<>+0(SB), Y6
+	VFMADD213PS  Y6, Y3, Y5
+	VBROADCASTSS transcendental3ba68116<>+0(SB), Y6
+	VFMADD213PS  Y6, Y3, Y5
+	VBROADCASTSS transcendental3d852a63<>+0(SB), Y6
+	VFMADD213PS  Y6, Y3, Y5
+	VBROADCASTSS transcendental3ecbbbce<>+0(SB), Y6
+	VFMADD213PS  Y6, Y3, Y5
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y6
+	VFMADD213PS  Y6, Y3, Y5
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y3
+	VSUBPS       Y3, Y2, Y3
+	VBROADCASTSS transcendentalbb0df9c0<>+0(SB), Y6
+	VBROADCASTSS transcendental3d1151b3<>+0(SB), Y7
+	VFMADD213PS  Y7, Y3, Y6
+	VBROADCASTSS transcendentalbde31cc2<>+0(SB), Y7
+	VFMADD213PS  Y7, Y3, Y6
+	VBROADCASTSS transcendental3ea2fe54<>+0(SB), Y7
+	VFMADD213PS  Y7, Y3, Y6
+	VBROADCASTSS transcendentalbebe9208<>+0(SB), Y7
+	VFMADD213PS  Y7, Y3, Y6
+	VBROADCASTSS transcendental3ed46805<>+0(SB), Y7
+	VFMADD213PS  Y7, Y3, Y6
+	VBROADCASTSS transcendentalbb1acdc6<>+0(SB), Y7
+	VFMADD213PS  Y7, Y3, Y6
+	VBROADCASTSS transcendental3c445aa3<>+0(SB), Y7
+	VBROADCASTSS transcendental3c5f6e13<>+0(SB), Y8
+	VFMADD213PS  Y8, Y3, Y7
+	VBROADCASTSS transcendental3e013307<>+0(SB), Y8
+	VFMADD213PS  Y8, Y3, Y7
+	VBROADCASTSS transcendental3d931ae7<>+0(SB), Y8
+	VFMADD213PS  Y8, Y3, Y7
+	VBROADCASTSS transcendental3f0a5785<>+0(SB), Y8
+	VFMADD213PS  Y8, Y3, Y7
+	VBROADCASTSS transcendental3dd9f331<>+0(SB), Y8
+	VFMADD213PS  Y8, Y3, Y7
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y8
+	VFMADD213PS  Y8, Y3, Y7
+	VBROADCASTSS transcendental3f580000<>+0(SB), Y3
+	VCMPPS       $0x01, Y3, Y2, Y3
+	VBLENDVPS    Y3, Y4, Y6, Y4
+	VBLENDVPS    Y3, Y5, Y7, Y5
+	VDIVPS       Y5, Y4, Y4
+	VBROADCASTSS transcendental3f58560b<>+0(SB), Y5
+	VBLENDVPS    Y3, Y2, Y5, Y3
+	VADDPS       Y4, Y3, Y3
+	VBROADCASTSS transcendental3fa00000<>+0(SB), Y4
+	VCMPPS       $0x01, Y4, Y2, Y4
+	VBROADCASTSS transcendental3fa00000<>+0(SB), Y5
+	VMAXPS       Y2, Y5, Y2
+	VBROADCASTSS transcendental40800000<>+0(SB), Y5
+	VMINPS       Y2, Y5, Y2
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y6
+	VMULPS       Y2, Y2, Y5
+	VDIVPS       Y5, Y6, Y6
+	VBROADCASTSS transcendental4036db6e<>+0(SB), Y7
+	VCMPPS       $0x01, Y7, Y2, Y7
+	VBROADCASTSS transcendentalc11d077e<>+0(SB), Y8
+	VBROADCASTSS transcendentalc2a2932b<>+0(SB), Y9
+	VFMADD213PS  Y9, Y6, Y8
+	VBROADCASTSS transcendentalc3389ae7<>+0(SB), Y9
+	VFMADD213PS  Y9, Y6, Y8
+	VBROADCASTSS transcendentalc322658c<>+0(SB), Y9
+	VFMADD213PS  Y9, Y6, Y8
+	VBROADCASTSS transcendentalc2798057<>+0(SB), Y9
+	VFMADD213PS  Y9, Y6, Y8
+	VBROADCASTSS transcendentalc128f022<>+0(SB), Y9
+	VFMADD213PS  Y9, Y6, Y8
+	VBROADCASTSS transcendentalbf31a0b7<>+0(SB), Y9
+	VFMADD213PS  Y9, Y6, Y8
+	VBROADCASTSS transcendentalbc21a093<>+0(SB), Y9
+	VFMADD213PS  Y9, Y6, Y8
+	VBROADCASTSS transcendentalc3f1c275<>+0(SB), Y9
+	VBROADCASTSS transcendentalc480230b<>+0(SB), Y10
+	VFMADD213PS  Y10, Y6, Y9
+	VBROADCASTSS transcendentalc41f6441<>+0(SB), Y10
+	VFMADD213PS  Y10, Y6, Y9
+	VBROADCASTSS transcendentalc320a2ea<>+0(SB), Y10
+	VFMADD213PS  Y10, Y6, Y9
+	VBROADCASTSS transcendentalc18e104b<>+0(SB), Y10
+	VFMADD213PS  Y10, Y6, Y9
+	VBROADCASTSS transcendentalbf4c9dd4<>+0(SB), Y10
+	VFMADD213PS  Y10, Y6, Y9
+	VBROADCASTSS transcendentalbc21a092<>+0(SB), Y10
+	VFMADD213PS  Y10, Y6, Y9
+	VBLENDVPS    Y7, Y8, Y9, Y8
+	VBROADCASTSS transcendentalbd777f97<>+0(SB), Y9
+	VBROADCASTSS transcendental40d23f7c<>+0(SB), Y10
+	VFMADD213PS  Y10, Y6, Y9
+	VBROADCASTSS transcendental42d9451f<>+0(SB), Y10
+	VFMADD213PS  Y10, Y6, Y9
+	VBROADCASTSS transcendental43d6810b<>+0(SB), Y10
+	VFMADD213PS  Y10, Y6, Y9
+	VBROADCASTSS transcendental442158c9<>+0(SB), Y10
+	VFMADD213PS  Y10, Y6, Y9
+	VBROADCASTSS transcendental43d9486f<>+0(SB), Y10
+	VFMADD213PS  Y10, Y6, Y9
+	VBROADCASTSS transcendental4309a863<>+0(SB), Y10
+	VFMADD213PS  Y10, Y6, Y9
+	VBROADCASTSS transcendental419d35ce<>+0(SB), Y10
+	VFMADD213PS  Y10, Y6, Y9
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y10
+	VFMADD213PS  Y10, Y6, Y9
+	VBROADCASTSS transcendentalc1b38712<>+0(SB), Y10
+	VBROADCASTSS transcendental43ed43a7<>+0(SB), Y11
+	VFMADD213PS  Y11, Y6, Y10
+	VBROADCASTSS transcendental451f90ce<>+0(SB), Y11
+	VFMADD213PS  Y11, Y6, Y10
+	VBROADCASTSS transcendental4547fdbb<>+0(SB), Y11
+	VFMADD213PS  Y11, Y6, Y10
+	VBROADCASTSS transcendental44c01759<>+0(SB), Y11
+	VFMADD213PS  Y11, Y6, Y10
+	VBROADCASTSS transcendental43a2e571<>+0(SB), Y11
+	VFMADD213PS  Y11, Y6, Y10
+	VBROADCASTSS transcendental41f2b459<>+0(SB), Y11
+	VFMADD213PS  Y11, Y6, Y10
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y11
+	VFMADD213PS  Y11, Y6, Y10
+	VBLENDVPS    Y7, Y9, Y10, Y7
+	VDIVPS       Y7, Y8, Y8
+	VBROADCASTSS transcendental3f100000<>+0(SB), Y7
+	VSUBPS       Y7, Y8, Y8
+	VSUBPS       Y5, Y8, Y8
+	VBROADCASTSS transcendentalc2d00000<>+0(SB), Y5
+	VMAXPS       Y8, Y5, Y5
+	VBROADCASTSS transcendental42b20000<>+0(SB), Y7
+	VMINPS       Y5, Y7, Y5
+	VBROADCASTSS transcendental3fb8aa3b<>+0(SB), Y7
+	VMULPS       Y7, Y5, Y8
+	VCVTPS2DQ    Y8, Y7
+	VCVTDQ2PS    Y7, Y8
+	VBROADCASTSS transcendental3f318000<>+0(SB), Y9
+	VFNMADD231PS Y9, Y8, Y5
+	VBROADCASTSS transcendentalb95e8083<>+0(SB), Y9
+	VFNMADD231PS Y9, Y8, Y5
+	VBROADCASTSS transcendental39506967<>+0(SB), Y8
+	VBROADCASTSS transcendental3ab743ce<>+0(SB), Y9
+	VFMADD213PS  Y9, Y5, Y8
+	VBROADCASTSS transcendental3c088908<>+0(SB), Y9
+	VFMADD213PS  Y9, Y5, Y8
+	VBROADCASTSS transcendental3d2aa9c1<>+0(SB), Y9
+	VFMADD213PS  Y9, Y5, Y8
+	VBROADCASTSS transcendental3e2aaaaa<>+0(SB), Y9
+	VFMADD213PS  Y9, Y5, Y8
+	VBROADCASTSS transcendental3f000000<>+0(SB), Y9
+	VFMADD213PS  Y9, Y5, Y8
+	VMULPS       Y5, Y5, Y9
+	VFMADD213PS  Y5, Y9, Y8
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y5
+	VADDPS       Y5, Y8, Y8
+	VPSRAD       $0x01, Y7, Y5
+	VPSUBD       Y5, Y7, Y7
+	VPBROADCASTD transcendental0000007f<>+0(SB), Y9
+	VPADDD       Y9, Y5, Y5
+	VPADDD       Y9, Y7, Y7
+	VPSLLD       $0x17, Y5, Y5
+	VPSLLD       $0x17, Y7, Y7
+	VMULPS       Y5, Y8, Y8
+	VMULPS       Y7, Y8, Y8
+	VMULPS       Y2, Y6, Y6
+	VMULPS       Y6, Y8, Y8
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y2
+	VSUBPS       Y8, Y2, Y2
+	VBLENDVPS    Y4, Y3, Y2, Y2
+	VORPS        Y1, Y2, Y2
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y1
+	VADDPS       Y1, Y2, Y2
+	VMULPS       Y0, Y2, Y2
+	VBROADCASTSS transcendental3f000000<>+0(SB), Y0
+	VMULPS       Y0, Y2, Y2
+	VMOVUPS      Y2, (CX)
+	ADDQ         $0x00000020, DX
+	ADDQ         $0x00000020, CX
+	SUBQ         $0x00000008, AX
+	JMP          block
+
+done:
+	VZEROUPPER
+	RET
+
+DATA transcendental3f3504f3<>+0(SB)/4, $0x3f3504f3
+GLOBL transcendental3f3504f3<>(SB), RODATA|NOPTR, $4
+
 // func expShiftSumAVX2(n int, dst *float32, src *float32, shift float32, sums *float64)
 // Requires: AVX, AVX2, FMA3
 TEXT ·expShiftSumAVX2(SB), NOSPLIT, $0-40
@@ -5307,6 +5519,161 @@ block:
 	VBLENDMPS        Z5, Z1, K1, Z8
 	VPORD            Z0, Z8, Z8
 	VMOVUPS          Z8, (CX)
+	ADDQ             $0x00000040, DX
+	ADDQ             $0x00000040, CX
+	SUBQ             $0x00000010, AX
+	JMP              block
+
+done:
+	VZEROUPPER
+	RET
+
+// func geluAVX512(n int, dst *float32, src *float32)
+// Requires: AVX, AVX512F
+TEXT ·geluAVX512(SB), NOSPLIT, $0-24
+	MOVQ n+0(FP), AX
+	MOVQ dst+8(FP), CX
+	MOVQ src+16(FP), DX
+
+block:
+	TESTQ            AX, AX
+	JZ               done
+	VMOVUPS          (DX), Z0
+	VBROADCASTSS     transcendental3f3504f3<>+0(SB), Z1
+	VMULPS           Z1, Z0, Z1
+	VPBROADCASTD     transcendental7fffffff<>+0(SB), Z2
+	VPANDD           Z2, Z1, Z2
+	VPBROADCASTD     transcendental80000000<>+0(SB), Z3
+	VPANDD           Z3, Z1, Z1
+	VMULPS           Z2, Z2, Z3
+	VBROADCASTSS     transcendentalb7c756b1<>+0(SB), Z10
+	VFMADD213PS.BCST transcendentalbbbd1489<>+0(SB), Z3, Z10
+	VFMADD213PS.BCST transcendentalbce9528f<>+0(SB), Z3, Z10
+	VFMADD213PS.BCST transcendentalbea66beb<>+0(SB), Z3, Z10
+	VFMADD213PS.BCST transcendental3e0375d4<>+0(SB), Z3, Z10
+	VMULPS           Z2, Z10, Z10
+	VBROADCASTSS     transcendentalb684e21a<>+0(SB), Z11
+	VFMADD213PS.BCST transcendental390aee49<>+0(SB), Z3, Z11
+	VFMADD213PS.BCST transcendental3ba68116<>+0(SB), Z3, Z11
+	VFMADD213PS.BCST transcendental3d852a63<>+0(SB), Z3, Z11
+	VFMADD213PS.BCST transcendental3ecbbbce<>+0(SB), Z3, Z11
+	VFMADD213PS.BCST transcendental3f800000<>+0(SB), Z3, Z11
+	VBROADCASTSS     transcendental3f800000<>+0(SB), Z3
+	VSUBPS           Z3, Z2, Z3
+	VBROADCASTSS     transcendentalbb0df9c0<>+0(SB), Z12
+	VFMADD213PS.BCST transcendental3d1151b3<>+0(SB), Z3, Z12
+	VFMADD213PS.BCST transcendentalbde31cc2<>+0(SB), Z3, Z12
+	VFMADD213PS.BCST transcendental3ea2fe54<>+0(SB), Z3, Z12
+	VFMADD213PS.BCST transcendentalbebe9208<>+0(SB), Z3, Z12
+	VFMADD213PS.BCST transcendental3ed46805<>+0(SB), Z3, Z12
+	VFMADD213PS.BCST transcendentalbb1acdc6<>+0(SB), Z3, Z12
+	VBROADCASTSS     transcendental3c445aa3<>+0(SB), Z13
+	VFMADD213PS.BCST transcendental3c5f6e13<>+0(SB), Z3, Z13
+	VFMADD213PS.BCST transcendental3e013307<>+0(SB), Z3, Z13
+	VFMADD213PS.BCST transcendental3d931ae7<>+0(SB), Z3, Z13
+	VFMADD213PS.BCST transcendental3f0a5785<>+0(SB), Z3, Z13
+	VFMADD213PS.BCST transcendental3dd9f331<>+0(SB), Z3, Z13
+	VFMADD213PS.BCST transcendental3f800000<>+0(SB), Z3, Z13
+	VBROADCASTSS     transcendental3f580000<>+0(SB), Z3
+	VCMPPS           $0x01, Z3, Z2, K1
+	VBLENDMPS        Z10, Z12, K1, Z4
+	VBLENDMPS        Z11, Z13, K1, Z5
+	VDIVPS           Z5, Z4, Z4
+	VBROADCASTSS     transcendental3f58560b<>+0(SB), Z3
+	VBLENDMPS        Z2, Z3, K1, Z6
+	VADDPS           Z4, Z6, Z6
+	VBROADCASTSS     transcendental3fa00000<>+0(SB), Z3
+	VCMPPS           $0x01, Z3, Z2, K1
+	VBROADCASTSS     transcendental3fa00000<>+0(SB), Z3
+	VMAXPS           Z2, Z3, Z2
+	VBROADCASTSS     transcendental40800000<>+0(SB), Z3
+	VMINPS           Z2, Z3, Z2
+	VBROADCASTSS     transcendental3f800000<>+0(SB), Z10
+	VMULPS           Z2, Z2, Z3
+	VDIVPS           Z3, Z10, Z10
+	VBROADCASTSS     transcendental4036db6e<>+0(SB), Z11
+	VCMPPS           $0x01, Z11, Z2, K2
+	VBROADCASTSS     transcendentalc11d077e<>+0(SB), Z11
+	VFMADD213PS.BCST transcendentalc2a2932b<>+0(SB), Z10, Z11
+	VFMADD213PS.BCST transcendentalc3389ae7<>+0(SB), Z10, Z11
+	VFMADD213PS.BCST transcendentalc322658c<>+0(SB), Z10, Z11
+	VFMADD213PS.BCST transcendentalc2798057<>+0(SB), Z10, Z11
+	VFMADD213PS.BCST transcendentalc128f022<>+0(SB), Z10, Z11
+	VFMADD213PS.BCST transcendentalbf31a0b7<>+0(SB), Z10, Z11
+	VFMADD213PS.BCST transcendentalbc21a093<>+0(SB), Z10, Z11
+	VBROADCASTSS     transcendentalc3f1c275<>+0(SB), Z12
+	VFMADD213PS.BCST transcendentalc480230b<>+0(SB), Z10, Z12
+	VFMADD213PS.BCST transcendentalc41f6441<>+0(SB), Z10, Z12
+	VFMADD213PS.BCST transcendentalc320a2ea<>+0(SB), Z10, Z12
+	VFMADD213PS.BCST transcendentalc18e104b<>+0(SB), Z10, Z12
+	VFMADD213PS.BCST transcendentalbf4c9dd4<>+0(SB), Z10, Z12
+	VFMADD213PS.BCST transcendentalbc21a092<>+0(SB), Z10, Z12
+	VBLENDMPS        Z11, Z12, K2, Z7
+	VBROADCASTSS     transcendentalbd777f97<>+0(SB), Z11
+	VFMADD213PS.BCST transcendental40d23f7c<>+0(SB), Z10, Z11
+	VFMADD213PS.BCST transcendental42d9451f<>+0(SB), Z10, Z11
+	VFMADD213PS.BCST transcendental43d6810b<>+0(SB), Z10, Z11
+	VFMADD213PS.BCST transcendental442158c9<>+0(SB), Z10, Z11
+	VFMADD213PS.BCST transcendental43d9486f<>+0(SB), Z10, Z11
+	VFMADD213PS.BCST transcendental4309a863<>+0(SB), Z10, Z11
+	VFMADD213PS.BCST transcendental419d35ce<>+0(SB), Z10, Z11
+	VFMADD213PS.BCST transcendental3f800000<>+0(SB), Z10, Z11
+	VBROADCASTSS     transcendentalc1b38712<>+0(SB), Z12
+	VFMADD213PS.BCST transcendental43ed43a7<>+0(SB), Z10, Z12
+	VFMADD213PS.BCST transcendental451f90ce<>+0(SB), Z10, Z12
+	VFMADD213PS.BCST transcendental4547fdbb<>+0(SB), Z10, Z12
+	VFMADD213PS.BCST transcendental44c01759<>+0(SB), Z10, Z12
+	VFMADD213PS.BCST transcendental43a2e571<>+0(SB), Z10, Z12
+	VFMADD213PS.BCST transcendental41f2b459<>+0(SB), Z10, Z12
+	VFMADD213PS.BCST transcendental3f800000<>+0(SB), Z10, Z12
+	VBLENDMPS        Z11, Z12, K2, Z8
+	VDIVPS           Z8, Z7, Z7
+	VBROADCASTSS     transcendental3f100000<>+0(SB), Z11
+	VSUBPS           Z11, Z7, Z7
+	VSUBPS           Z3, Z7, Z7
+	VBROADCASTSS     transcendentalc2d00000<>+0(SB), Z3
+	VMAXPS           Z7, Z3, Z3
+	VBROADCASTSS     transcendental42b20000<>+0(SB), Z11
+	VMINPS           Z3, Z11, Z3
+	VBROADCASTSS     transcendental3fb8aa3b<>+0(SB), Z11
+	VMULPS           Z11, Z3, Z12
+	VCVTPS2DQ        Z12, Z11
+	VCVTDQ2PS        Z11, Z12
+	VBROADCASTSS     transcendental3f318000<>+0(SB), Z13
+	VFNMADD231PS     Z13, Z12, Z3
+	VBROADCASTSS     transcendentalb95e8083<>+0(SB), Z13
+	VFNMADD231PS     Z13, Z12, Z3
+	VBROADCASTSS     transcendental39506967<>+0(SB), Z12
+	VFMADD213PS.BCST transcendental3ab743ce<>+0(SB), Z3, Z12
+	VFMADD213PS.BCST transcendental3c088908<>+0(SB), Z3, Z12
+	VFMADD213PS.BCST transcendental3d2aa9c1<>+0(SB), Z3, Z12
+	VFMADD213PS.BCST transcendental3e2aaaaa<>+0(SB), Z3, Z12
+	VFMADD213PS.BCST transcendental3f000000<>+0(SB), Z3, Z12
+	VMULPS           Z3, Z3, Z13
+	VFMADD213PS      Z3, Z13, Z12
+	VBROADCASTSS     transcendental3f800000<>+0(SB), Z3
+	VADDPS           Z3, Z12, Z12
+	VPSRAD           $0x01, Z11, Z3
+	VPSUBD           Z3, Z11, Z11
+	VPBROADCASTD     transcendental0000007f<>+0(SB), Z13
+	VPADDD           Z13, Z3, Z3
+	VPADDD           Z13, Z11, Z11
+	VPSLLD           $0x17, Z3, Z3
+	VPSLLD           $0x17, Z11, Z11
+	VMULPS           Z3, Z12, Z12
+	VMULPS           Z11, Z12, Z12
+	VMULPS           Z2, Z10, Z10
+	VMULPS           Z10, Z12, Z12
+	VBROADCASTSS     transcendental3f800000<>+0(SB), Z2
+	VSUBPS           Z12, Z2, Z2
+	VBLENDMPS        Z6, Z2, K1, Z9
+	VPORD            Z1, Z9, Z9
+	VBROADCASTSS     transcendental3f800000<>+0(SB), Z1
+	VADDPS           Z1, Z9, Z9
+	VMULPS           Z0, Z9, Z9
+	VBROADCASTSS     transcendental3f000000<>+0(SB), Z0
+	VMULPS           Z0, Z9, Z9
+	VMOVUPS          Z9, (CX)
 	ADDQ             $0x00000040, DX
 	ADDQ             $0x00000040, CX
 	SUBQ             $0x00000010, AX

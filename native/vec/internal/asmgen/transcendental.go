@@ -11,8 +11,8 @@ import (
 	"github.com/onnxkit/onnxkit/native/vec/internal/coeffs"
 )
 
-// The transcendental slice kernels of package vec, Exp, Sigmoid, Tanh and
-// Erf, in AVX2 (8 lanes) and AVX-512 (16 lanes): the same reductions
+// The transcendental slice kernels of package vec, Exp, Sigmoid, Tanh,
+// Erf and Gelu, in AVX2 (8 lanes) and AVX-512 (16 lanes): the same reductions
 // and polynomials as the Go loops of vec/transcendental.go (constants
 // from package coeffs) with fused multiply-adds, each branch of the Go
 // code computed for every lane and the lanes' results chosen by
@@ -264,6 +264,17 @@ func (l lanes) erf(x reg.VecVirtual) reg.VecVirtual {
 	return y
 }
 
+// gelu returns x Φ(x) = 0.5 x (1 + erf(x/√2)), as vec's Gelu.
+func (l lanes) gelu(x reg.VecVirtual) reg.VecVirtual {
+	t := l.vec()
+	VMULPS(l.f(math.Sqrt2/2), x, t)
+	e := l.erf(t)
+	VADDPS(l.f(1), e, e)
+	VMULPS(x, e, e)
+	VMULPS(l.f(0.5), e, e)
+	return e
+}
+
 // emitTranscendentals writes the kernels at both widths.
 func emitTranscendentals() {
 	for _, l := range []lanes{lanesAVX2, lanesAVX512} {
@@ -271,6 +282,7 @@ func emitTranscendentals() {
 		l.emitSliceKernel("sigmoid", l.sigmoid)
 		l.emitSliceKernel("tanh", l.tanh)
 		l.emitSliceKernel("erf", l.erf)
+		l.emitSliceKernel("gelu", l.gelu)
 		l.emitExpShiftSum()
 	}
 	emitLaneMax()
