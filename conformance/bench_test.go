@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
@@ -210,15 +209,15 @@ func BenchmarkAlexNetTrainingMemory(b *testing.B) {
 		if out, err := run.CombinedOutput(); err != nil {
 			b.Fatalf("export: %v\n%s", err, out)
 		}
-		usage, ok := run.ProcessState.SysUsage().(*syscall.Rusage)
+		rss, ok := peakRSS(run.ProcessState)
 		if !ok {
-			b.Fatal("no resource usage for the child process")
+			b.Fatal("no peak resident memory for the child process")
 		}
-		peak = append(peak, usage.Maxrss) // KiB on Linux
+		peak = append(peak, rss)
 	}
 	b.StopTimer()
 	slices.Sort(peak)
-	b.ReportMetric(float64(peak[len(peak)-1])/1024, "peak-RSS-MiB")
+	b.ReportMetric(float64(peak[len(peak)-1])/(1<<20), "peak-RSS-MiB")
 }
 
 func median(ds []time.Duration) time.Duration {

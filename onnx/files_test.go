@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -23,9 +22,7 @@ import (
 func TestReadersRefuseNonRegularFiles(t *testing.T) {
 	dir := t.TempDir()
 	fifo := filepath.Join(dir, "model.onnx")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	mkfifo(t, fifo)
 	readers := map[string]func(string) error{
 		"ReadFile":       func(p string) error { _, err := ReadFile(p); return err },
 		"ReadTensorFile": func(p string) error { _, err := ReadTensorFile(p); return err },

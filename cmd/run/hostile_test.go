@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -67,9 +66,7 @@ func TestMemoryFlags(t *testing.T) {
 func TestInputsMustBeRegularFiles(t *testing.T) {
 	model := broadcastAdd(t, 2)
 	fifo := filepath.Join(t.TempDir(), "input.npy")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	mkfifo(t, fifo)
 	zero := filepath.Join(t.TempDir(), "zero.npy") // /dev/zero under an input's name
 	if err := os.Symlink("/dev/zero", zero); err != nil {
 		t.Fatal(err)
@@ -84,14 +81,10 @@ func TestInputsMustBeRegularFiles(t *testing.T) {
 		{model, zero, fifo},
 		{model, fifo, fifo},
 	}
-	if err := syscall.Mkfifo(cases[1][0], 0o600); err != nil {
-		t.Fatal(err)
-	}
+	mkfifo(t, cases[1][0])
 	for _, name := range []string{"a.pb", "a.png"} {
 		p := filepath.Join(t.TempDir(), name)
-		if err := syscall.Mkfifo(p, 0o600); err != nil {
-			t.Fatal(err)
-		}
+		mkfifo(t, p)
 		cases = append(cases, []string{model, p, p})
 	}
 	for _, args := range cases {

@@ -1,0 +1,22 @@
+//go:build unix
+
+package conformance
+
+import (
+	"os"
+	"runtime"
+	"syscall"
+)
+
+// peakRSS returns the peak resident memory of the finished process ps, in
+// bytes, and whether the system reported it.
+func peakRSS(ps *os.ProcessState) (int64, bool) {
+	usage, ok := ps.SysUsage().(*syscall.Rusage)
+	if !ok {
+		return 0, false
+	}
+	if runtime.GOOS == "darwin" {
+		return int64(usage.Maxrss), true // bytes on macOS
+	}
+	return int64(usage.Maxrss) * 1024, true // KiB on Linux and the BSDs
+}
