@@ -146,8 +146,9 @@ func (g *dfGen) node(op string, in []string, shape []int64, attrs ...*graph.Attr
 func (g *dfGen) pick() dfValue { return g.vals[g.r.IntN(len(g.vals))] }
 
 // broadcastPartner returns a shape that broadcasts with s to s: some
-// dimensions set to 1, some leading ones dropped, of rank 1 at least
-// (ortrun cannot pass rank-0 tensors).
+// dimensions set to 1, some leading ones dropped, of rank 1 at least (a
+// limit kept from the first ONNX Runtime wrapper, which could not pass
+// rank-0 tensors).
 func (g *dfGen) broadcastPartner(s []int64) []int64 {
 	if len(s) == 0 {
 		return nil

@@ -59,6 +59,8 @@ func TestBroadcastOutputsOverBudgetAreRefused(t *testing.T) {
 			map[string]*tensor.Tensor{"a": tensor.Float32(n, 1), "b": tensor.Float32(1, n)}},
 		{"MatMul batch 10^12", sgNode("MatMul", []string{"a", "b"}, "big_matmul"),
 			map[string]*tensor.Tensor{"a": tensor.Float32(n, 1, 1, 1), "b": tensor.Float32(n, 1, 100)}},
+		{"MatMul of 10^9 1x1 matrices", sgNode("MatMul", []string{"a", "b"}, "big_matmul"),
+			map[string]*tensor.Tensor{"a": tensor.Float32(31623, 1, 1, 1), "b": tensor.Float32(1, 31623, 1, 1)}},
 		{"Where 10^12", sgNode("Where", []string{"c", "a", "b"}, "big_where"),
 			map[string]*tensor.Tensor{"c": tensor.New(graph.Bool, n, 1, 1), "a": tensor.Float32(1, n, 1), "b": tensor.Float32(1, 1, 100)}},
 	}

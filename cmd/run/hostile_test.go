@@ -124,7 +124,7 @@ func TestRandomInputTooLargeShowsWholeShape(t *testing.T) {
 }
 
 // TestNormalizationMustBeUsable refuses a NaN or infinite mean and a
-// standard deviation that is infinite or below minStd (1e-45 made every
+// standard deviation that is infinite or below preprocess.MinStd (1e-45 made every
 // probability NaN), from the flags and from the metadata.
 func TestNormalizationMustBeUsable(t *testing.T) {
 	m := identityModel(t, graph.Float32, graph.Fixed(1), graph.Fixed(3), graph.Fixed(4), graph.Fixed(4))

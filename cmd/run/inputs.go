@@ -44,7 +44,13 @@ func prepareInputs(o *options, m *graph.Model) (map[string]*tensor.Tensor, error
 
 // inputFileLimit is the largest input file read: the largest tensor the
 // native engine's budget allows, plus room for a header.
-func inputFileLimit() int64 { return ops.DefaultBudget.MaxTensorBytes + 1<<20 }
+func inputFileLimit() int64 {
+	limit := ops.DefaultBudget.MaxTensorBytes
+	if limit <= 0 {
+		limit = ops.DefaultMaxTensorBytes
+	}
+	return limit + 1<<20
+}
 
 // loadInput reads one input file by its extension. Only a regular file of
 // at most inputFileLimit bytes is read: /dev/zero or a FIFO is refused

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/spf13/pflag"
+
+	"github.com/onnxkit/onnxkit/native/preprocess"
 )
 
 // Exit codes.
@@ -126,14 +128,11 @@ func parseArgs(args []string, helpOut io.Writer) (*options, error) {
 	return o, o.check()
 }
 
-// minStd is the smallest standard deviation an image input may be
-// divided by: below it (1e-45, say) pixels become infinities and the
-// outputs NaN.
-const minStd = 1e-6
-
-// checkNormalization checks an image normalisation's mean (finite) and
-// standard deviation (finite, at least minStd), from flags or metadata;
-// either may be nil. The error starts with the name, "mean" or "std".
+// checkNormalization checks the image normalisation flags as
+// preprocess.Spec.Validate checks the metadata's: a finite mean and a
+// finite standard deviation of at least preprocess.MinStd (below it,
+// 1e-45 say, pixels become infinities and the outputs NaN); either may be
+// nil. The error starts with the name, "mean" or "std".
 func checkNormalization(mean, std []float64) error {
 	for _, m := range mean {
 		if math.IsNaN(m) || math.IsInf(m, 0) {
@@ -141,8 +140,8 @@ func checkNormalization(mean, std []float64) error {
 		}
 	}
 	for _, s := range std {
-		if !(s >= minStd) || math.IsInf(s, 0) {
-			return fmt.Errorf("std %v: every value must be finite and at least %g", std, minStd)
+		if !(s >= preprocess.MinStd) || math.IsInf(s, 0) {
+			return fmt.Errorf("std %v: every value must be finite and at least %g", std, preprocess.MinStd)
 		}
 	}
 	return nil

@@ -2,6 +2,7 @@ package ops
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/onnxkit/onnxkit/graph"
 	"github.com/onnxkit/onnxkit/native/kernels"
@@ -176,8 +177,12 @@ func (matMul) params(ctx *Context, in []*tensor.Tensor) (*kernels.MatMulParams, 
 		return nil, nil, fmt.Errorf("inputs A %v and B %v do not multiply", a.Shape, b.Shape)
 	}
 	if batch, err := tensor.BroadcastShape(p.BatchA, p.BatchB); err == nil {
-		if err := ctx.checkOutput(graph.Float32, append(batch, p.M, p.N)); err != nil {
+		if err := ctx.checkOutput(graph.Float32, append(slices.Clone(batch), p.M, p.N)); err != nil {
 			return nil, nil, err
+		}
+		// The kernel indexes the a and b matrix of every output matrix.
+		if err := ctx.checkOutput(graph.Int64, append(batch, 2)); err != nil {
+			return nil, nil, fmt.Errorf("the batch index of %v matrices: %w", batch, err)
 		}
 	}
 	if err := p.Validate(); err != nil {

@@ -470,7 +470,14 @@ func (r *resize) sourceCoords(g resizeAxis) ([]float64, []bool) {
 }
 
 // nearestIndex rounds a source coordinate to an input index in [0, n).
+// A coordinate within 1e-9 of an integer or a half-integer is taken as
+// that value first: those are the exact ties and integers of the spec's
+// rational arithmetic (half_pixel from 7 to 9 maps output 4 to exactly
+// 3, which float64 computes as 2.9999999999999996 and would floor to 2).
 func (r *resize) nearestIndex(x float64, n int) int {
+	if half := math.Round(2*x) / 2; math.Abs(x-half) <= 1e-9*max(1, math.Abs(x)) {
+		x = half
+	}
 	var v float64
 	switch r.rounding {
 	case roundPreferFloor:

@@ -497,3 +497,20 @@ func BenchmarkResizeLinear2x(b *testing.B) {
 		}
 	}
 }
+
+// TestResizeNearestExactTies resizes 7 values to 9 with half_pixel and
+// floor: output i reads floor((i+0.5)*7/9 - 0.5), which for i = 4 is
+// exactly 3 (float64 arithmetic gives 2.9999999999999996). Found by the
+// differential fuzzer against ONNX Runtime.
+func TestResizeNearestExactTies(t *testing.T) {
+	n := testNode("Resize", graph.StringAttr("mode", "nearest"), graph.StringAttr("coordinate_transformation_mode", "half_pixel"),
+		graph.StringAttr("nearest_mode", "floor"))
+	x := float32s([]int{1, 7}, 0, 1, 2, 3, 4, 5, 6)
+	out := runNode(t, n, 13, x, nil, nil, int64s(1, 9))
+	want := make([]float64, 9)
+	for i := range want {
+		// Exact rational arithmetic: floor(((2i+1)*7 - 9) / 18).
+		want[i] = float64(max(0, ((2*i+1)*7-9)/18))
+	}
+	checkTensor(t, "resize 7 -> 9", out[0], []int{1, 9}, want, tolExact)
+}
