@@ -68,6 +68,4 @@ go test -json -timeout 60m "$@" ./... | tee .cache/go-test.json | go run ./inter
 echo "== go test -race (concurrent runs of one program or session)"
 go test -race -timeout 10m -run 'Concurrent|Cancel|Overlap|Endless|RunAfterError|ThreadsArePerSession|With' \
 	. ./native ./native/parallel
-echo "== fuzz (every target, ${FUZZTIME:-10s} each)"
-./fuzz.sh
 
