@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every Go fuzz target of the module (every `func FuzzX(f *testing.F)`
-# in a _test.go file) for FUZZTIME each: 10s by default, as test.sh does in
-# CI (.ci/run); the scheduled long run (README, "Fuzzing") sets FUZZTIME=10m.
+# in a _test.go file) for FUZZTIME each: 10s by default, as CI does
+# (.ci/run); the scheduled long run (README, "Fuzzing") sets FUZZTIME=10m.
 # A target that fails stops the script with its status; the failing input
 # is saved under the package's testdata/fuzz/FuzzX and becomes a
 # regression case of every later `go test`.
