@@ -126,3 +126,13 @@ func expShiftSumAVX512(n int, dst *float32, src *float32, shift float32, sums *f
 //
 //go:noescape
 func laneMaxAVX2(n int, src *float32, lanes *float32)
+
+// weightedTapsAVX2 is a loop of WeightedTaps; see emitWeightedTaps in package asmgen.
+//
+//go:noescape
+func weightedTapsAVX2(n int, dst *float32, src *float32, off *int32, w *float32, taps int, bias float32, relu bool, accumulate bool)
+
+// weightedTapsAVX512 is a loop of WeightedTaps; see emitWeightedTaps in package asmgen.
+//
+//go:noescape
+func weightedTapsAVX512(n int, dst *float32, src *float32, off *int32, w *float32, taps int, bias float32, relu bool, accumulate bool)

@@ -24,6 +24,7 @@ func main() {
 	emitTransposeBias()
 	emitInterleave()
 	emitTranscendentals()
+	emitWeightedTaps(masks, emitLaneMasks())
 	Generate()
 }
 
