@@ -160,6 +160,9 @@ func ConvForward(p *ConvParams, x, w, b, y []float32) {
 	case convSlidingWindow:
 		plan.slide.run(x, w, y, e)
 		return
+	case convDirect:
+		plan.direct.run(x, w, y, e)
+		return
 	}
 	nb := p.chunkImages()
 	// With a PackedGemm, im2col writes the columns in its packed
@@ -393,6 +396,9 @@ func convBackwardFilter(p *ConvParams, x, dy, dw []float32) {
 	case convStridedWindow:
 		plan.gather.backwardFilter(x, dy, dw)
 		return
+	case convDirect:
+		plan.direct.backwardFilter(x, dy, dw)
+		return
 	}
 	nb := p.chunkImages()
 	var col, dyc []float32
@@ -429,9 +435,12 @@ func convBackwardData(p *ConvParams, w, dy, dx []float32) {
 		flipped := getBuffer(p.M * k)
 		defer putBuffer(flipped)
 		p.flipKernel(w, flipped)
-		if plan.alg == convSlidingWindow {
+		switch plan.alg {
+		case convSlidingWindow:
 			plan.slide.run(dy, flipped, dx, slideEpilogue{accumulate: true})
-		} else {
+		case convDirect:
+			plan.direct.run(dy, flipped, dx, slideEpilogue{accumulate: true})
+		default:
 			plan.wino.run(dy, flipped, dx, slideEpilogue{accumulate: true})
 		}
 		return
