@@ -79,34 +79,53 @@ func (p *ConvParams) direct() (d directGeometry, cannot string, pays bool) {
 }
 
 // fill copies the input planes of group g of image n of x into buf
-// [d.group], padded and split into phases.
+// [d.group], padded and split into phases: with a stride of 2 along the
+// rows, each row's even and odd columns through vec.Deinterleave.
 func (d *directGeometry) fill(x, buf []float32, n, g int) {
 	p := &d.p
-	cg, hw := p.C/p.Group, p.H*p.W
+	cg, hw, sw := p.C/p.Group, p.H*p.W, p.StrideW
 	for c := 0; c < cg; c++ {
 		src := x[(n*p.C+g*cg+c)*hw:][:hw]
 		for py := 0; py < p.StrideH; py++ {
-			for px := 0; px < p.StrideW; px++ {
-				dst := buf[((c*p.StrideH+py)*p.StrideW+px)*d.plane:][:d.plane]
-				lo, hi := validRange(d.wq, p.W, p.StrideW, px-p.PadLeft)
-				for r := 0; r < d.hq; r++ {
-					row := dst[r*d.wq : (r+1)*d.wq]
-					iy := r*p.StrideH + py - p.PadTop
-					if iy < 0 || iy >= p.H || lo == hi {
-						clear(row)
-						continue
+			// row returns row r of phase plane (py, px) of channel c.
+			row := func(px, r int) []float32 {
+				return buf[(((c*p.StrideH+py)*sw+px)*d.hq+r)*d.wq:][:d.wq]
+			}
+			for r := 0; r < d.hq; r++ {
+				iy := r*p.StrideH + py - p.PadTop
+				if iy < 0 || iy >= p.H {
+					for px := 0; px < sw; px++ {
+						clear(row(px, r))
 					}
-					clear(row[:lo])
-					clear(row[hi:])
-					in := src[iy*p.W : (iy+1)*p.W]
-					ix := lo*p.StrideW + px - p.PadLeft
-					if p.StrideW == 1 {
-						copy(row[lo:hi], in[ix:])
-						continue
-					}
-					for q := lo; q < hi; q++ {
-						row[q] = in[ix]
-						ix += p.StrideW
+					continue
+				}
+				in := src[iy*p.W : (iy+1)*p.W]
+				switch sw {
+				case 1:
+					dst := row(0, r)
+					clear(dst[:p.PadLeft])
+					copy(dst[p.PadLeft:], in)
+					clear(dst[p.PadLeft+p.W:])
+				case 2:
+					// Input column ix is padded column PadLeft+ix.
+					a, b := row(p.PadLeft%2, r), row((p.PadLeft+1)%2, r)
+					qa, qb := p.PadLeft/2, (p.PadLeft+1)/2
+					ea, eb := qa+(p.W+1)/2, qb+p.W/2
+					vec.Deinterleave(a[qa:ea], b[qb:eb], in)
+					clear(a[:qa])
+					clear(a[ea:])
+					clear(b[:qb])
+					clear(b[eb:])
+				default:
+					for px := 0; px < sw; px++ {
+						dst := row(px, r)
+						lo, hi := validRange(d.wq, p.W, sw, px-p.PadLeft)
+						clear(dst[:lo])
+						clear(dst[hi:])
+						for q, ix := lo, lo*sw+px-p.PadLeft; q < hi; q++ {
+							dst[q] = in[ix]
+							ix += sw
+						}
 					}
 				}
 			}

@@ -4261,6 +4261,31 @@ write:
 	VZEROUPPER
 	RET
 
+// func deinterleaveAVX2(blocks int, even *float32, odd *float32, src *float32)
+// Requires: AVX, AVX2
+TEXT ·deinterleaveAVX2(SB), NOSPLIT, $0-32
+	MOVQ blocks+0(FP), AX
+	MOVQ even+8(FP), CX
+	MOVQ odd+16(FP), DX
+	MOVQ src+24(FP), BX
+
+block:
+	VMOVUPS (BX), Y0
+	VMOVUPS 32(BX), Y1
+	VSHUFPS $0x88, Y1, Y0, Y2
+	VSHUFPS $0xdd, Y1, Y0, Y0
+	VPERMPD $0xd8, Y2, Y2
+	VPERMPD $0xd8, Y0, Y0
+	VMOVUPS Y2, (CX)
+	VMOVUPS Y0, (DX)
+	ADDQ    $0x00000040, BX
+	ADDQ    $0x00000020, CX
+	ADDQ    $0x00000020, DX
+	DECQ    AX
+	JNZ     block
+	VZEROUPPER
+	RET
+
 // func expAVX2(n int, dst *float32, src *float32)
 // Requires: AVX, AVX2, FMA3
 TEXT ·expAVX2(SB), NOSPLIT, $0-24

@@ -23,6 +23,7 @@ func main() {
 	emitTileTransforms(masks)
 	emitTransposeBias()
 	emitInterleave()
+	emitDeinterleave()
 	emitTranscendentals()
 	emitWeightedTaps(masks, emitLaneMasks())
 	Generate()
