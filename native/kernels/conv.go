@@ -20,6 +20,7 @@ package kernels
 import (
 	"github.com/onnxkit/onnxkit/native/linalg"
 	"github.com/onnxkit/onnxkit/native/parallel"
+	"github.com/onnxkit/onnxkit/native/vec"
 )
 
 // ConvParams holds the resolved attributes and dimensions of a 2-D
@@ -294,9 +295,7 @@ func storeEpilogue(dst, src []float32, bias float32, hasBias, relu bool) {
 			dst[j] = max(v+bias, 0)
 		}
 	case hasBias:
-		for j, v := range src {
-			dst[j] = v + bias
-		}
+		vec.ScaleAdd(dst, src, 1, bias) // v*1 is v: the sum alone, in AVX2 where there is
 	default:
 		copy(dst, src)
 	}
