@@ -135,7 +135,9 @@ func (p *ConvParams) chunkImages() int {
 
 // ConvForward computes y from x, w and the optional bias b (nil for none),
 // applying ReLU when p.ReLU is set. It takes the algorithm convPlanFor
-// chooses (convalg.go): Winograd (convwinograd.go), a window of the
+// chooses (convalg.go): direct sums for depthwise and other grouped
+// convolutions with few channels per group (convdirect.go), Winograd
+// (convwinograd.go), a window of the
 // input read as A for strided convolutions (convgather.go), a sliding
 // window read as B (convslide.go), or im2col and GEMM. Bias and ReLU are
 // applied as each product is stored.

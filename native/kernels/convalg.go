@@ -70,10 +70,13 @@ const (
 func (p convPass) String() string { return [...]string{"forward", "dW", "dX"}[p] }
 
 // convPreference lists, per pass, the algorithms convAuto tries, in
-// order. The strided window comes before the sliding one for the forward
-// pass (it pays only for strided convolutions, which the sliding window
-// cannot compute), after it for dW, where with unit strides the sliding
-// window reads the input as the GEMM's wide side.
+// order. Direct sums come first: they pay only for grouped convolutions
+// with few channels per group (depthwise ones above all), where every
+// GEMM path multiplies matrices of a few rows. The strided window comes
+// before the sliding one for the forward pass (it pays only for strided
+// convolutions, which the sliding window cannot compute), after it for
+// dW, where with unit strides the sliding window reads the input as the
+// GEMM's wide side.
 var convPreference = [numConvPasses][]convAlgorithm{
 	convForwardPass: {convDirect, convWinograd3, convWinograd5, convStridedWindow, convSlidingWindow, convIm2col},
 	convFilterPass:  {convDirect, convWinograd3, convWinograd5, convSlidingWindow, convStridedWindow, convIm2col},
