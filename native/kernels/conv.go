@@ -20,6 +20,7 @@ package kernels
 import (
 	"github.com/onnxkit/onnxkit/native/linalg"
 	"github.com/onnxkit/onnxkit/native/parallel"
+	"github.com/onnxkit/onnxkit/native/vec"
 )
 
 // ConvParams holds the resolved attributes and dimensions of a 2-D
@@ -134,7 +135,9 @@ func (p *ConvParams) chunkImages() int {
 
 // ConvForward computes y from x, w and the optional bias b (nil for none),
 // applying ReLU when p.ReLU is set. It takes the algorithm convPlanFor
-// chooses (convalg.go): Winograd (convwinograd.go), a window of the
+// chooses (convalg.go): direct sums for depthwise and other grouped
+// convolutions with few channels per group (convdirect.go), Winograd
+// (convwinograd.go), a window of the
 // input read as A for strided convolutions (convgather.go), a sliding
 // window read as B (convslide.go), or im2col and GEMM. Bias and ReLU are
 // applied as each product is stored.
@@ -159,6 +162,9 @@ func ConvForward(p *ConvParams, x, w, b, y []float32) {
 		return
 	case convSlidingWindow:
 		plan.slide.run(x, w, y, e)
+		return
+	case convDirect:
+		plan.direct.run(x, w, y, e)
 		return
 	}
 	nb := p.chunkImages()
@@ -291,9 +297,7 @@ func storeEpilogue(dst, src []float32, bias float32, hasBias, relu bool) {
 			dst[j] = max(v+bias, 0)
 		}
 	case hasBias:
-		for j, v := range src {
-			dst[j] = v + bias
-		}
+		vec.ScaleAdd(dst, src, 1, bias) // v*1 is v: the sum alone, in AVX2 where there is
 	default:
 		copy(dst, src)
 	}
@@ -393,6 +397,9 @@ func convBackwardFilter(p *ConvParams, x, dy, dw []float32) {
 	case convStridedWindow:
 		plan.gather.backwardFilter(x, dy, dw)
 		return
+	case convDirect:
+		plan.direct.backwardFilter(x, dy, dw)
+		return
 	}
 	nb := p.chunkImages()
 	var col, dyc []float32
@@ -429,9 +436,12 @@ func convBackwardData(p *ConvParams, w, dy, dx []float32) {
 		flipped := getBuffer(p.M * k)
 		defer putBuffer(flipped)
 		p.flipKernel(w, flipped)
-		if plan.alg == convSlidingWindow {
+		switch plan.alg {
+		case convSlidingWindow:
 			plan.slide.run(dy, flipped, dx, slideEpilogue{accumulate: true})
-		} else {
+		case convDirect:
+			plan.direct.run(dy, flipped, dx, slideEpilogue{accumulate: true})
+		default:
 			plan.wino.run(dy, flipped, dx, slideEpilogue{accumulate: true})
 		}
 		return

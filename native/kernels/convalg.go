@@ -25,6 +25,11 @@ type convAlgorithm int
 const (
 	// convAuto picks by convPreference and the cost model.
 	convAuto convAlgorithm = iota
+	// convDirect sums the taps of each output plane over shifted views
+	// of the padded input (convdirect.go), for depthwise convolutions
+	// and others with few channels per group; dX is that of the adjoint
+	// convolution.
+	convDirect
 	// convWinograd3 and convWinograd5 are Winograd's F(2x2, 3x3) and
 	// F(2x2, 5x5) (convwinograd.go); dX is that of the adjoint
 	// convolution.
@@ -45,7 +50,7 @@ const (
 )
 
 var convAlgorithmNames = [numConvAlgorithms]string{
-	convAuto: "auto", convWinograd3: "winograd-f2x3", convWinograd5: "winograd-f2x5",
+	convAuto: "auto", convDirect: "direct", convWinograd3: "winograd-f2x3", convWinograd5: "winograd-f2x5",
 	convStridedWindow: "strided-window", convSlidingWindow: "sliding-window", convIm2col: "im2col",
 }
 
@@ -65,14 +70,17 @@ const (
 func (p convPass) String() string { return [...]string{"forward", "dW", "dX"}[p] }
 
 // convPreference lists, per pass, the algorithms convAuto tries, in
-// order. The strided window comes before the sliding one for the forward
-// pass (it pays only for strided convolutions, which the sliding window
-// cannot compute), after it for dW, where with unit strides the sliding
-// window reads the input as the GEMM's wide side.
+// order. Direct sums come first: they pay only for grouped convolutions
+// with few channels per group (depthwise ones above all), where every
+// GEMM path multiplies matrices of a few rows. The strided window comes
+// before the sliding one for the forward pass (it pays only for strided
+// convolutions, which the sliding window cannot compute), after it for
+// dW, where with unit strides the sliding window reads the input as the
+// GEMM's wide side.
 var convPreference = [numConvPasses][]convAlgorithm{
-	convForwardPass: {convWinograd3, convWinograd5, convStridedWindow, convSlidingWindow, convIm2col},
-	convFilterPass:  {convWinograd3, convWinograd5, convSlidingWindow, convStridedWindow, convIm2col},
-	convDataPass:    {convWinograd3, convWinograd5, convSlidingWindow, convIm2col},
+	convForwardPass: {convDirect, convWinograd3, convWinograd5, convStridedWindow, convSlidingWindow, convIm2col},
+	convFilterPass:  {convDirect, convWinograd3, convWinograd5, convSlidingWindow, convStridedWindow, convIm2col},
+	convDataPass:    {convDirect, convWinograd3, convWinograd5, convSlidingWindow, convIm2col},
 }
 
 // convPlan is an algorithm chosen for one pass, with its layout.
@@ -81,8 +89,10 @@ type convPlan struct {
 	wino   winogradPlan
 	slide  slideGeometry
 	gather gatherGeometry
+	direct directGeometry
 	// adjoint is the convolution whose forward pass is dX, for a dX
-	// pass by Winograd or the sliding window (wino or slide are its).
+	// pass by Winograd, the sliding window or direct sums (wino, slide
+	// or direct are its).
 	adjoint *ConvParams
 }
 
@@ -136,11 +146,11 @@ func (p *ConvParams) try(alg convAlgorithm, pass convPass, gemm linalg.Gemm) (pl
 		// A Winograd adjoint pays even when it computes more outputs
 		// than p has (see adjoint); a window only when it does not.
 		inner, cannot, pays := q.try(alg, convForwardPass, gemm)
-		plan.wino, plan.slide = inner.wino, inner.slide
+		plan.wino, plan.slide, plan.direct = inner.wino, inner.slide, inner.direct
 		if cannot != "" {
 			return plan, "the adjoint convolution: " + cannot, false
 		}
-		return plan, "", pays && (small || alg != convSlidingWindow)
+		return plan, "", pays && (small || alg == convWinograd3 || alg == convWinograd5)
 	}
 	switch alg {
 	case convWinograd3, convWinograd5:
@@ -153,6 +163,14 @@ func (p *ConvParams) try(alg convAlgorithm, pass convPass, gemm linalg.Gemm) (pl
 		plan.gather, cannot, pays = p.gathering(gemm)
 	case convSlidingWindow:
 		plan.slide, cannot, pays = p.sliding(gemm)
+	case convDirect:
+		plan.direct, cannot, pays = p.direct()
+		if pass == convFilterPass {
+			// dW's dot products run in Go: they pay where im2col
+			// would copy every input channel KH*KW times for a GEMM
+			// of one row.
+			pays = pays && p.C == p.Group && p.M == p.Group
+		}
 	default:
 		panic(fmt.Sprintf("kernels: unknown convolution algorithm %d", int(alg)))
 	}

@@ -40,6 +40,9 @@ func convSuiteShapes(short bool) []ConvParams {
 		conv2D(1, 2, 3, 3, 3, 3, 3, 1, 0, 1, 1),     // one output position in all
 		conv2D(2, 4, 9, 8, 6, 3, 3, 1, 1, 1, 2),     // groups
 		conv2D(2, 3, 7, 7, 3, 3, 3, 1, 1, 1, 3),     // depthwise
+		conv2D(2, 4, 9, 11, 8, 3, 3, 2, 1, 1, 4),    // depthwise, two outputs per channel, strided
+		conv2D(1, 5, 12, 10, 5, 5, 5, 1, 2, 2, 5),   // depthwise 5x5, dilated
+		conv2D(2, 8, 7, 7, 8, 3, 3, 1, 1, 1, 2),     // four channels per group
 		conv2D(2, 2, 11, 10, 3, 3, 3, 1, 2, 2, 1),   // dilation
 		conv2D(1, 2, 13, 9, 4, 2, 3, 1, 3, 3, 1),    // dilation 3
 		conv2D(2, 1, 4, 4, 2, 2, 2, 1, 3, 1, 1),     // padding larger than the kernel

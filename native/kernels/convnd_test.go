@@ -201,10 +201,11 @@ func TestConvNDMatchesConv2D(t *testing.T) {
 			// Which results conv.go sums in another order: the forward
 			// windows do not (read as A, within one block of k: these are
 			// all shallower), Winograd does (these are too small to take
-			// it unless forced), and so do dW and dX through the adjoint.
+			// it unless forced), so do direct sums (fused multiply-adds),
+			// and so do dW and dX through the adjoint.
 			forward, _ := p.convPlanFor(convForwardPass)
 			data, _ := p.convPlanFor(convDataPass)
-			reordered := map[string]bool{"forward": forward.alg == convWinograd3 || forward.alg == convWinograd5,
+			reordered := map[string]bool{"forward": forward.alg == convWinograd3 || forward.alg == convWinograd5 || forward.alg == convDirect,
 				"dx": data.alg != convIm2col, "dw": true}
 			agree := func(name, result string, got, want []float32) {
 				t.Helper()

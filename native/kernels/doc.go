@@ -26,13 +26,14 @@
 //     call, and their tests run at every level the machine has
 //     (native/internal/leveltest).
 //
-// A convolution is computed by one of several algorithms (Winograd
-// F(2,3) and F(2,5), a sliding window of the input, a strided window,
-// im2col), chosen per pass by one rule in convalg.go: the first in a
+// A convolution is computed by one of several algorithms (direct sums
+// for depthwise and other convolutions with few channels per group,
+// Winograd F(2,3) and F(2,5), a sliding window of the input, a strided
+// window, im2col), chosen per pass by one rule in convalg.go: the first in a
 // fixed order that can compute the shape with the current GEMM and pays
 // at it. The windows need a linalg.WindowGemm, the packed im2col a
-// linalg.PackedGemm; with a Gemm that is neither, im2col and Winograd
-// remain. One test suite (TestConvAlgorithms) forces every algorithm at
+// linalg.PackedGemm; with a Gemm that is neither, im2col, direct sums
+// and Winograd remain. One test suite (TestConvAlgorithms) forces every algorithm at
 // every CPU level on a table of edge shapes.
 //
 // A worked example, one convolution layer and its gradients:

@@ -1,6 +1,10 @@
 package vec
 
-import "slices"
+import (
+	"slices"
+
+	"github.com/onnxkit/onnxkit/native/simd"
+)
 
 // maxRowsFast computes MaxRows with maxRowsAVX2 when the CPU has AVX2,
 // and reports whether it did.
@@ -65,4 +69,18 @@ func firstEqualStride2Fast(idx []int32, m, src []float32, offsets []int32) int {
 		firstEqualStride2AVX2(n, &idx[0], &m[0], &src[0], &offsets[0], len(offsets))
 	}
 	return n
+}
+
+// weightedTapsFast computes WeightedTaps with weightedTapsAVX512 or
+// weightedTapsAVX2 as the CPU level allows, and reports whether it did.
+func weightedTapsFast(dst, src []float32, offsets []int32, weights []float32, bias float32, relu, accumulate bool) bool {
+	switch {
+	case simd.Has(simd.AVX512):
+		weightedTapsAVX512(len(dst), &dst[0], &src[0], &offsets[0], &weights[0], len(offsets), bias, relu, accumulate)
+	case hasAVX2():
+		weightedTapsAVX2(len(dst), &dst[0], &src[0], &offsets[0], &weights[0], len(offsets), bias, relu, accumulate)
+	default:
+		return false
+	}
+	return true
 }

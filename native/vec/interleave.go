@@ -40,3 +40,26 @@ func Interleave(dst, even, odd []float32, bias float32, relu, accumulate bool) {
 		}
 	}
 }
+
+// Deinterleave stores the elements of src alternately into even and
+// odd, src[2j] in even[j] and src[2j+1] in odd[j]: even must hold
+// (len(src)+1)/2 elements and odd len(src)/2. A direct convolution
+// with a stride of 2 splits the columns of its input this way.
+func Deinterleave(even, odd, src []float32) {
+	n := len(src)
+	if len(even) < (n+1)/2 || len(odd) < n/2 {
+		panic(fmt.Sprintf("vec: Deinterleave of %d values into %d and %d", n, len(even), len(odd)))
+	}
+	done := 0
+	if hasAVX2() && n >= 16 {
+		blocks := n / 16
+		deinterleaveAVX2(blocks, &even[0], &odd[0], &src[0])
+		done = 16 * blocks
+	}
+	for i := done; i+1 < n; i += 2 {
+		even[i/2], odd[i/2] = src[i], src[i+1]
+	}
+	if n%2 == 1 {
+		even[n/2] = src[n-1]
+	}
+}

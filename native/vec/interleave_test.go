@@ -64,3 +64,36 @@ func TestInterleaveBounds(t *testing.T) {
 		t.Error("short sources not refused")
 	}
 }
+
+// TestDeinterleave checks Deinterleave, in assembly and in Go, against
+// its definition (a copy: equal bits) for every length up to 60, and
+// that nothing past the ends of even and odd changes.
+func TestDeinterleave(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	leveltest.Run(t, func(t *testing.T) {
+		for n := 0; n <= 60; n++ {
+			src := randomSpecials(rng, n, 25)
+			even, odd := make([]float32, (n+1)/2+1), make([]float32, n/2+1)
+			even[len(even)-1], odd[len(odd)-1] = 7, 8
+			Deinterleave(even[:(n+1)/2], odd[:n/2], src)
+			for i, v := range src {
+				got := even[i/2]
+				if i%2 == 1 {
+					got = odd[i/2]
+				}
+				if math.Float32bits(got) != math.Float32bits(v) {
+					t.Fatalf("n=%d avx2=%v: element %d = %g, want %g", n, hasAVX2(), i, got, v)
+				}
+			}
+			if even[len(even)-1] != 7 || odd[len(odd)-1] != 8 {
+				t.Fatalf("n=%d: wrote past even or odd", n)
+			}
+		}
+		defer func() {
+			if recover() == nil {
+				t.Error("Deinterleave of 5 values into 2 and 2: not refused")
+			}
+		}()
+		Deinterleave(make([]float32, 2), make([]float32, 2), make([]float32, 5))
+	})
+}

@@ -62,6 +62,11 @@ func transposeBiasAVX2(rowBlocks int, colBlocks int, dst *float32, dstStride int
 //go:noescape
 func interleaveAVX2(blocks int, dst *float32, even *float32, odd *float32, bias float32, relu bool, accumulate bool)
 
+// deinterleaveAVX2 is the AVX2 loop of Deinterleave; see emitDeinterleave in package asmgen.
+//
+//go:noescape
+func deinterleaveAVX2(blocks int, even *float32, odd *float32, src *float32)
+
 // expAVX2 is the AVX2 loop of vec's Exp; see emitTranscendentals in package asmgen.
 //
 //go:noescape
@@ -126,3 +131,13 @@ func expShiftSumAVX512(n int, dst *float32, src *float32, shift float32, sums *f
 //
 //go:noescape
 func laneMaxAVX2(n int, src *float32, lanes *float32)
+
+// weightedTapsAVX2 is a loop of WeightedTaps; see emitWeightedTaps in package asmgen.
+//
+//go:noescape
+func weightedTapsAVX2(n int, dst *float32, src *float32, off *int32, w *float32, taps int, bias float32, relu bool, accumulate bool)
+
+// weightedTapsAVX512 is a loop of WeightedTaps; see emitWeightedTaps in package asmgen.
+//
+//go:noescape
+func weightedTapsAVX512(n int, dst *float32, src *float32, off *int32, w *float32, taps int, bias float32, relu bool, accumulate bool)

@@ -4261,6 +4261,31 @@ write:
 	VZEROUPPER
 	RET
 
+// func deinterleaveAVX2(blocks int, even *float32, odd *float32, src *float32)
+// Requires: AVX, AVX2
+TEXT ·deinterleaveAVX2(SB), NOSPLIT, $0-32
+	MOVQ blocks+0(FP), AX
+	MOVQ even+8(FP), CX
+	MOVQ odd+16(FP), DX
+	MOVQ src+24(FP), BX
+
+block:
+	VMOVUPS (BX), Y0
+	VMOVUPS 32(BX), Y1
+	VSHUFPS $0x88, Y1, Y0, Y2
+	VSHUFPS $0xdd, Y1, Y0, Y0
+	VPERMPD $0xd8, Y2, Y2
+	VPERMPD $0xd8, Y0, Y0
+	VMOVUPS Y2, (CX)
+	VMOVUPS Y0, (DX)
+	ADDQ    $0x00000040, BX
+	ADDQ    $0x00000020, CX
+	ADDQ    $0x00000020, DX
+	DECQ    AX
+	JNZ     block
+	VZEROUPPER
+	RET
+
 // func expAVX2(n int, dst *float32, src *float32)
 // Requires: AVX, AVX2, FMA3
 TEXT ·expAVX2(SB), NOSPLIT, $0-24
@@ -5771,5 +5796,322 @@ block:
 done:
 	VORPS   Y1, Y0, Y0
 	VMOVUPS Y0, (DX)
+	VZEROUPPER
+	RET
+
+DATA laneMasks16<>+0(SB)/2, $0x0000
+DATA laneMasks16<>+2(SB)/2, $0x0001
+DATA laneMasks16<>+4(SB)/2, $0x0003
+DATA laneMasks16<>+6(SB)/2, $0x0007
+DATA laneMasks16<>+8(SB)/2, $0x000f
+DATA laneMasks16<>+10(SB)/2, $0x001f
+DATA laneMasks16<>+12(SB)/2, $0x003f
+DATA laneMasks16<>+14(SB)/2, $0x007f
+DATA laneMasks16<>+16(SB)/2, $0x00ff
+DATA laneMasks16<>+18(SB)/2, $0x01ff
+DATA laneMasks16<>+20(SB)/2, $0x03ff
+DATA laneMasks16<>+22(SB)/2, $0x07ff
+DATA laneMasks16<>+24(SB)/2, $0x0fff
+DATA laneMasks16<>+26(SB)/2, $0x1fff
+DATA laneMasks16<>+28(SB)/2, $0x3fff
+DATA laneMasks16<>+30(SB)/2, $0x7fff
+DATA laneMasks16<>+32(SB)/2, $0xffff
+GLOBL laneMasks16<>(SB), RODATA|NOPTR, $34
+
+// func weightedTapsAVX2(n int, dst *float32, src *float32, off *int32, w *float32, taps int, bias float32, relu bool, accumulate bool)
+// Requires: AVX, FMA3
+TEXT ·weightedTapsAVX2(SB), NOSPLIT, $0-54
+	MOVQ         n+0(FP), AX
+	MOVQ         dst+8(FP), CX
+	MOVQ         src+16(FP), DX
+	MOVQ         off+24(FP), BX
+	MOVQ         w+32(FP), SI
+	MOVQ         taps+40(FP), DI
+	VBROADCASTSS bias+48(FP), Y0
+	VXORPS       Y1, Y1, Y1
+	MOVB         relu+52(FP), R8
+	MOVB         accumulate+53(FP), R9
+
+by64:
+	CMPQ    AX, $0x00000040
+	JL      by64done
+	TESTB   R9, R9
+	JZ      by64bias
+	VMOVUPS (CX), Y2
+	VMOVUPS 32(CX), Y3
+	VMOVUPS 64(CX), Y4
+	VMOVUPS 96(CX), Y5
+	VMOVUPS 128(CX), Y6
+	VMOVUPS 160(CX), Y7
+	VMOVUPS 192(CX), Y8
+	VMOVUPS 224(CX), Y9
+	JMP     by64taps
+
+by64bias:
+	VMOVUPS Y0, Y2
+	VMOVUPS Y0, Y3
+	VMOVUPS Y0, Y4
+	VMOVUPS Y0, Y5
+	VMOVUPS Y0, Y6
+	VMOVUPS Y0, Y7
+	VMOVUPS Y0, Y8
+	VMOVUPS Y0, Y9
+
+by64taps:
+	MOVQ BX, R10
+	MOVQ SI, R11
+	MOVQ DI, R12
+
+by64tap:
+	MOVLQSX      (R10), R13
+	VBROADCASTSS (R11), Y10
+	VFMADD231PS  (DX)(R13*4), Y10, Y2
+	VFMADD231PS  32(DX)(R13*4), Y10, Y3
+	VFMADD231PS  64(DX)(R13*4), Y10, Y4
+	VFMADD231PS  96(DX)(R13*4), Y10, Y5
+	VFMADD231PS  128(DX)(R13*4), Y10, Y6
+	VFMADD231PS  160(DX)(R13*4), Y10, Y7
+	VFMADD231PS  192(DX)(R13*4), Y10, Y8
+	VFMADD231PS  224(DX)(R13*4), Y10, Y9
+	ADDQ         $0x04, R10
+	ADDQ         $0x04, R11
+	DECQ         R12
+	JNZ          by64tap
+	TESTB        R8, R8
+	JZ           by64store
+	VMAXPS       Y2, Y1, Y2
+	VMAXPS       Y3, Y1, Y3
+	VMAXPS       Y4, Y1, Y4
+	VMAXPS       Y5, Y1, Y5
+	VMAXPS       Y6, Y1, Y6
+	VMAXPS       Y7, Y1, Y7
+	VMAXPS       Y8, Y1, Y8
+	VMAXPS       Y9, Y1, Y9
+
+by64store:
+	VMOVUPS Y2, (CX)
+	VMOVUPS Y3, 32(CX)
+	VMOVUPS Y4, 64(CX)
+	VMOVUPS Y5, 96(CX)
+	VMOVUPS Y6, 128(CX)
+	VMOVUPS Y7, 160(CX)
+	VMOVUPS Y8, 192(CX)
+	VMOVUPS Y9, 224(CX)
+	ADDQ    $0x00000100, DX
+	ADDQ    $0x00000100, CX
+	SUBQ    $0x00000040, AX
+	JMP     by64
+
+by64done:
+by8:
+	CMPQ    AX, $0x00000008
+	JL      by8done
+	TESTB   R9, R9
+	JZ      by8bias
+	VMOVUPS (CX), Y2
+	JMP     by8taps
+
+by8bias:
+	VMOVUPS Y0, Y2
+
+by8taps:
+	MOVQ BX, R10
+	MOVQ SI, R11
+	MOVQ DI, R12
+
+by8tap:
+	MOVLQSX      (R10), R13
+	VBROADCASTSS (R11), Y3
+	VFMADD231PS  (DX)(R13*4), Y3, Y2
+	ADDQ         $0x04, R10
+	ADDQ         $0x04, R11
+	DECQ         R12
+	JNZ          by8tap
+	TESTB        R8, R8
+	JZ           by8store
+	VMAXPS       Y2, Y1, Y2
+
+by8store:
+	VMOVUPS Y2, (CX)
+	ADDQ    $0x00000020, DX
+	ADDQ    $0x00000020, CX
+	SUBQ    $0x00000008, AX
+	JMP     by8
+
+by8done:
+	TESTQ      AX, AX
+	JZ         done
+	LEAQ       tailMasks<>+32(SB), R10
+	SHLQ       $0x02, AX
+	SUBQ       AX, R10
+	VMOVUPS    (R10), Y2
+	TESTB      R9, R9
+	JZ         tailbias
+	VMASKMOVPS (CX), Y2, Y0
+	JMP        tailtaps
+
+tailbias:
+	VMOVUPS Y0, Y0
+
+tailtaps:
+	MOVQ BX, AX
+	MOVQ SI, BX
+	MOVQ DI, SI
+
+tailtap:
+	MOVLQSX      (AX), DI
+	VBROADCASTSS (BX), Y3
+	VMASKMOVPS   (DX)(DI*4), Y2, Y4
+	VFMADD231PS  Y4, Y3, Y0
+	ADDQ         $0x04, AX
+	ADDQ         $0x04, BX
+	DECQ         SI
+	JNZ          tailtap
+	TESTB        R8, R8
+	JZ           tailstore
+	VMAXPS       Y0, Y1, Y0
+
+tailstore:
+	VMASKMOVPS Y0, Y2, (CX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func weightedTapsAVX512(n int, dst *float32, src *float32, off *int32, w *float32, taps int, bias float32, relu bool, accumulate bool)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·weightedTapsAVX512(SB), NOSPLIT, $0-54
+	MOVQ         n+0(FP), AX
+	MOVQ         dst+8(FP), CX
+	MOVQ         src+16(FP), DX
+	MOVQ         off+24(FP), BX
+	MOVQ         w+32(FP), SI
+	MOVQ         taps+40(FP), DI
+	VBROADCASTSS bias+48(FP), Z0
+	VXORPS       Z1, Z1, Z1
+	MOVB         relu+52(FP), R8
+	MOVB         accumulate+53(FP), R9
+
+by64:
+	CMPQ    AX, $0x00000040
+	JL      by64done
+	TESTB   R9, R9
+	JZ      by64bias
+	VMOVUPS (CX), Z2
+	VMOVUPS 64(CX), Z3
+	VMOVUPS 128(CX), Z4
+	VMOVUPS 192(CX), Z5
+	JMP     by64taps
+
+by64bias:
+	VMOVUPS Z0, Z2
+	VMOVUPS Z0, Z3
+	VMOVUPS Z0, Z4
+	VMOVUPS Z0, Z5
+
+by64taps:
+	MOVQ BX, R10
+	MOVQ SI, R11
+	MOVQ DI, R12
+
+by64tap:
+	MOVLQSX      (R10), R13
+	VBROADCASTSS (R11), Z6
+	VFMADD231PS  (DX)(R13*4), Z6, Z2
+	VFMADD231PS  64(DX)(R13*4), Z6, Z3
+	VFMADD231PS  128(DX)(R13*4), Z6, Z4
+	VFMADD231PS  192(DX)(R13*4), Z6, Z5
+	ADDQ         $0x04, R10
+	ADDQ         $0x04, R11
+	DECQ         R12
+	JNZ          by64tap
+	TESTB        R8, R8
+	JZ           by64store
+	VMAXPS       Z2, Z1, Z2
+	VMAXPS       Z3, Z1, Z3
+	VMAXPS       Z4, Z1, Z4
+	VMAXPS       Z5, Z1, Z5
+
+by64store:
+	VMOVUPS Z2, (CX)
+	VMOVUPS Z3, 64(CX)
+	VMOVUPS Z4, 128(CX)
+	VMOVUPS Z5, 192(CX)
+	ADDQ    $0x00000100, DX
+	ADDQ    $0x00000100, CX
+	SUBQ    $0x00000040, AX
+	JMP     by64
+
+by64done:
+by16:
+	CMPQ    AX, $0x00000010
+	JL      by16done
+	TESTB   R9, R9
+	JZ      by16bias
+	VMOVUPS (CX), Z2
+	JMP     by16taps
+
+by16bias:
+	VMOVUPS Z0, Z2
+
+by16taps:
+	MOVQ BX, R10
+	MOVQ SI, R11
+	MOVQ DI, R12
+
+by16tap:
+	MOVLQSX      (R10), R13
+	VBROADCASTSS (R11), Z3
+	VFMADD231PS  (DX)(R13*4), Z3, Z2
+	ADDQ         $0x04, R10
+	ADDQ         $0x04, R11
+	DECQ         R12
+	JNZ          by16tap
+	TESTB        R8, R8
+	JZ           by16store
+	VMAXPS       Z2, Z1, Z2
+
+by16store:
+	VMOVUPS Z2, (CX)
+	ADDQ    $0x00000040, DX
+	ADDQ    $0x00000040, CX
+	SUBQ    $0x00000010, AX
+	JMP     by16
+
+by16done:
+	TESTQ     AX, AX
+	JZ        done
+	LEAQ      laneMasks16<>+0(SB), R10
+	KMOVW     (R10)(AX*2), K1
+	TESTB     R9, R9
+	JZ        tailbias
+	VMOVUPS.Z (CX), K1, Z0
+	JMP       tailtaps
+
+tailbias:
+	VMOVUPS Z0, Z0
+
+tailtaps:
+	MOVQ BX, AX
+	MOVQ SI, BX
+	MOVQ DI, SI
+
+tailtap:
+	MOVLQSX      (AX), DI
+	VBROADCASTSS (BX), Z2
+	VMOVUPS.Z    (DX)(DI*4), K1, Z3
+	VFMADD231PS  Z3, Z2, Z0
+	ADDQ         $0x04, AX
+	ADDQ         $0x04, BX
+	DECQ         SI
+	JNZ          tailtap
+	TESTB        R8, R8
+	JZ           tailstore
+	VMAXPS       Z0, Z1, Z0
+
+tailstore:
+	VMOVUPS Z0, K1, (CX)
+
+done:
 	VZEROUPPER
 	RET

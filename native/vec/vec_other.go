@@ -29,3 +29,13 @@ var winogradOutput3AVX2, winogradOutput5AVX2 func(int, *float32, int, *float32, 
 func interleaveAVX2(blocks int, dst, even, odd *float32, bias float32, relu, accumulate bool) {
 	panic("vec: no assembly outside amd64")
 }
+
+// weightedTapsFast leaves WeightedTaps to Go outside amd64.
+func weightedTapsFast(dst, src []float32, offsets []int32, weights []float32, bias float32, relu, accumulate bool) bool {
+	return false
+}
+
+// deinterleaveAVX2 is never called outside amd64, where hasAVX2() is false.
+func deinterleaveAVX2(blocks int, even, odd, src *float32) {
+	panic("vec: no assembly outside amd64")
+}

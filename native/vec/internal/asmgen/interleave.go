@@ -61,3 +61,35 @@ func emitInterleave() {
 	VZEROUPPER()
 	RET()
 }
+
+// emitDeinterleave writes deinterleaveAVX2(blocks int, even, odd, src
+// *float32), the whole vectors of vec.Deinterleave: 16 elements of src
+// make 8 of each of even and odd, taken within each 128-bit half
+// (VSHUFPS) and the 64-bit pairs then put in order (VPERMPD).
+func emitDeinterleave() {
+	TEXT("deinterleaveAVX2", NOSPLIT, "func(blocks int, even, odd, src *float32)")
+	Pragma("noescape")
+	Doc("deinterleaveAVX2 is the AVX2 loop of Deinterleave; see emitDeinterleave in package asmgen.")
+	blocks := Load(Param("blocks"), GP64())
+	even := Load(Param("even"), GP64())
+	odd := Load(Param("odd"), GP64())
+	src := Load(Param("src"), GP64())
+	Label("block")
+	a, b := YMM(), YMM()
+	VMOVUPS(Mem{Base: src}, a)
+	VMOVUPS(Mem{Base: src, Disp: 32}, b)
+	e, o := YMM(), YMM()
+	VSHUFPS(U8(0x88), b, a, e) // s0 s2 s8 s10 | s4 s6 s12 s14
+	VSHUFPS(U8(0xdd), b, a, o) // s1 s3 s9 s11 | s5 s7 s13 s15
+	VPERMPD(U8(0xd8), e, e)
+	VPERMPD(U8(0xd8), o, o)
+	VMOVUPS(e, Mem{Base: even})
+	VMOVUPS(o, Mem{Base: odd})
+	ADDQ(U32(64), src)
+	ADDQ(U32(32), even)
+	ADDQ(U32(32), odd)
+	DECQ(blocks)
+	JNZ(LabelRef("block"))
+	VZEROUPPER()
+	RET()
+}

@@ -23,7 +23,9 @@ func main() {
 	emitTileTransforms(masks)
 	emitTransposeBias()
 	emitInterleave()
+	emitDeinterleave()
 	emitTranscendentals()
+	emitWeightedTaps(masks, emitLaneMasks())
 	Generate()
 }
 
