@@ -16,6 +16,7 @@ import (
 	"math"
 
 	"github.com/onnxkit/onnxkit/graph"
+	"github.com/onnxkit/onnxkit/native/parallel"
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
 
@@ -176,7 +177,7 @@ func (op *clipOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, 
 	out := newOutput(ctx, x.DType, x.Shape)
 	switch out.Data.(type) {
 	case []float32:
-		clipTo[float32](x, lo, hi, out)
+		clipF32(x.F32(), out.F32(), lo, hi)
 	case []float64:
 		clipTo[float64](x, lo, hi, out)
 	case []int8:
@@ -206,6 +207,27 @@ func clipBound(dt graph.DType, v float32) *tensor.Tensor {
 		return &tensor.Tensor{DType: dt, Shape: []int{}, Data: []float64{float64(v)}}
 	}
 	return &tensor.Tensor{DType: graph.Float32, Shape: []int{}, Data: []float32{v}}
+}
+
+// clipF32 clips src into dst to the bounds lo and hi (nil: unbounded),
+// over the cores when large. The loop is branch-free (Go's min and max on
+// floats): ReLU6's inputs change sign at random, and the branches of
+// clipTo mispredicted so often that Clip was three quarters of MobileNet
+// V2's time. NaN stays NaN; a -0 may come out as +0 at a bound of 0.
+func clipF32(src, dst []float32, lo, hi *tensor.Tensor) {
+	l, h := float32(math.Inf(-1)), float32(math.Inf(1))
+	if lo != nil {
+		l = lo.F32()[0]
+	}
+	if hi != nil {
+		h = hi.F32()[0]
+	}
+	parallel.For(len(src), ewGrain, func(a, b int) {
+		s, d := src[a:b], dst[a:b]
+		for i, v := range s {
+			d[i] = min(max(v, l), h)
+		}
+	})
 }
 
 // clipTo clips x, of []T, to the bounds lo and hi (nil: unbounded).

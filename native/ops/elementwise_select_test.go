@@ -111,3 +111,51 @@ func TestClipMatchesReference(t *testing.T) {
 		checkClose(t, fmt.Sprintf("Clip %v", dt), testValues(t, runOp(t, op, x, lo, hi)), want, tolExact)
 	}
 }
+
+// TestClipFloat32Large checks the float32 loop, split over the cores,
+// against the definition min(max(x, lo), hi) element by element on
+// 100,000 random values with NaNs and infinities, with each bound present
+// or absent.
+func TestClipFloat32Large(t *testing.T) {
+	rng := rand.New(rand.NewPCG(61, 62))
+	x := make([]float32, 100000)
+	for i := range x {
+		switch rng.IntN(50) {
+		case 0:
+			x[i] = float32(math.NaN())
+		case 1:
+			x[i] = float32(math.Inf(1 - 2*rng.IntN(2)))
+		default:
+			x[i] = float32(rng.NormFloat64() * 8)
+		}
+	}
+	in := &tensor.Tensor{DType: graph.Float32, Shape: []int{len(x)}, Data: x}
+	op := buildOp(t, testNode("Clip"), 13)
+	for _, b := range [][2]*float32{{ptr32(0), ptr32(6)}, {nil, ptr32(1.5)}, {ptr32(-2), nil}, {ptr32(3), ptr32(-3)}} {
+		var lo, hi *tensor.Tensor
+		l, h := math.Inf(-1), math.Inf(1)
+		if b[0] != nil {
+			lo, l = f32s(*b[0]), float64(*b[0])
+		}
+		if b[1] != nil {
+			hi, h = f32s(*b[1]), float64(*b[1])
+		}
+		got := runOp(t, op, in, lo, hi).F32()
+		for i, v := range x {
+			want := float32(math.Min(math.Max(float64(v), l), h))
+			if v != v {
+				want = v
+			}
+			if got[i] != want && !(got[i] != got[i] && want != want) {
+				t.Fatalf("bounds %v, %v: Clip(%g) = %g, want %g", lo, hi, v, got[i], want)
+			}
+		}
+	}
+}
+
+func ptr32(v float32) *float32 { return &v }
+
+// f32s is a float32 scalar tensor.
+func f32s(v float32) *tensor.Tensor {
+	return &tensor.Tensor{DType: graph.Float32, Shape: []int{}, Data: []float32{v}}
+}
