@@ -23,8 +23,17 @@ func TestKerasMatchesTheNotebook(t *testing.T) {
 	}
 	wantMACs := int64(54*54*96*363 + 26*26*256*2400 + 10*10*384*2304 + 8*8*384*3456 +
 		6*6*256*3456 + 1024*4096 + 4096*4096 + 4096*17)
-	if s.Params != 24834833 || s.MACs != 743251072 || s.MACs != wantMACs {
-		t.Fatalf("keras: %d parameters and %d MACs, want 24834833 and 743251072", s.Params, s.MACs)
+	// The notebook counts the convolutions' and dense layers' MACs; the
+	// summary's total also counts one per output of each normalisation.
+	var layerMACs int64
+	for _, n := range s.Nodes {
+		if n.Op == "Conv" || n.Op == "Gemm" {
+			layerMACs += n.MACs
+		}
+	}
+	if s.Params != 24834833 || layerMACs != 743251072 || layerMACs != wantMACs || s.MACs <= layerMACs {
+		t.Fatalf("keras: %d parameters and %d MACs in Conv and Gemm (%d in all), want 24834833 and 743251072 (and more in all)",
+			s.Params, layerMACs, s.MACs)
 	}
 }
 
