@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
+	"time"
 
 	"github.com/onnxkit/onnxkit"
 	"github.com/onnxkit/onnxkit/graph"
@@ -28,11 +30,25 @@ type engine interface {
 type opener func(path string, m *graph.Model) (engine, error)
 
 // nativeEngine is the pure-Go engine.
-type nativeEngine struct{ s *onnxkit.Session }
+type nativeEngine struct {
+	s *onnxkit.Session
+	// timeout, when positive, bounds each run (--timeout).
+	timeout time.Duration
+}
 
-// Run runs the session.
+// Run runs the session, within the timeout when there is one.
 func (e nativeEngine) Run(in map[string]*tensor.Tensor) (map[string]*tensor.Tensor, error) {
-	return e.s.Run(context.Background(), in)
+	ctx := context.Background()
+	if e.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, e.timeout)
+		defer cancel()
+	}
+	out, err := e.s.Run(ctx, in)
+	if errors.Is(err, context.DeadlineExceeded) {
+		return nil, fmt.Errorf("the run took longer than --timeout %v", e.timeout)
+	}
+	return out, err
 }
 
 // Close does nothing: the session holds no outside resources.
@@ -55,7 +71,7 @@ func openNative(o *options) opener {
 		if err != nil {
 			return nil, err
 		}
-		return nativeEngine{s}, nil
+		return nativeEngine{s: s, timeout: o.timeout}, nil
 	}
 }
 

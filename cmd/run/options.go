@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -27,6 +28,7 @@ type options struct {
 	engine  string
 	ortLib  string
 	threads int
+	timeout time.Duration
 
 	seed  uint64
 	batch int
@@ -103,6 +105,7 @@ func parseArgs(args []string, helpOut io.Writer) (*options, error) {
 	fs.Float64Var(&o.rtol, "rtol", 1e-4, "relative tolerance of --compare and --bisect: |a-b| <= atol + rtol*|b|, b from ONNX Runtime")
 	fs.Float64Var(&o.atol, "atol", 1e-5, "absolute tolerance of --compare and --bisect")
 	fs.BoolVar(&o.summary, "summary", false, "print opsets, op histogram, parameters and MACs per node, a memory estimate and the ops the native engine lacks; run nothing")
+	fs.DurationVar(&o.timeout, "timeout", 0, "stop a native run that takes longer than this (e.g. 30s), between nodes or loop iterations; 0: no limit")
 	fs.IntVar(&o.bench, "bench", 0, "time N runs after a warm-up run: median, p90, p99, min, max and images/s")
 	fs.Var(&o.maxTensorBytes, "max-tensor-bytes", "native engine: the largest single tensor an operator may allocate, such as 8GiB (default 4GiB)")
 	fs.Var(&o.memoryLimit, "memory-limit", "native engine: the most a run may hold, checked against the planned peak from inferred shapes and against what Loop, Scan and sequences accumulate, such as 32GiB (default 16GiB)")
@@ -166,6 +169,8 @@ func (o *options) check() error {
 		return usagef("--compare, --bisect, --summary and --bench are exclusive")
 	case o.bench < 0:
 		return usagef("--bench %d: want a positive number of runs", o.bench)
+	case o.timeout < 0:
+		return usagef("--timeout %v: want a positive duration, or 0 for no limit", o.timeout)
 	case o.batch < 1:
 		return usagef("--batch %d: want at least 1", o.batch)
 	case o.threads < 0:
