@@ -85,17 +85,20 @@ var (
 var impl Gemm
 
 // Fast returns the fastest Blocked Gemm at the CPU level in use (package
-// simd): the AVX-512 or the AVX2+FMA assembly kernel on amd64, otherwise
-// Portable. It is the default implementation behind Sgemm.
-func Fast() Blocked { return Blocked{kern: levelKernel(simd.Current())} }
+// simd): on amd64 the AVX2+FMA assembly kernel at the AVX2 and AVX-512
+// levels (see preferredKernel), otherwise Portable. It is the default
+// implementation behind Sgemm.
+func Fast() Blocked { return Blocked{kern: preferredKernel(simd.Current())} }
 
-// Available returns the Blocked Gemms the CPU level in use allows,
-// fastest first, one per level; the last is always Portable.
+// Available returns the Blocked Gemms the CPU level in use allows, one
+// per level: Fast first, then the other levels' kernels from the highest;
+// the last is always Portable.
 func Available() []Blocked {
-	var gs []Blocked
+	fast := Fast()
+	gs := []Blocked{fast}
 	for _, l := range simd.Levels() {
-		if simd.Has(l) {
-			gs = append(gs, Blocked{kern: levelKernel(l)})
+		if g := (Blocked{kern: levelKernel(l)}); simd.Has(l) && g != fast {
+			gs = append(gs, g)
 		}
 	}
 	return gs
