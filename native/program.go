@@ -12,6 +12,7 @@ import (
 
 	"github.com/onnxkit/onnxkit/graph"
 	"github.com/onnxkit/onnxkit/native/ops"
+	"github.com/onnxkit/onnxkit/native/simd"
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
 
@@ -165,6 +166,11 @@ type step struct {
 func Compile(m *graph.Model) (*Program, error) {
 	if m == nil || m.Graph == nil {
 		return nil, errors.New("native: model has no graph")
+	}
+	if err := simd.StartupError(); err != nil {
+		// ONNXKIT_CPU asks for a level this CPU cannot run, or names none:
+		// running at another level than asked would hide it.
+		return nil, fmt.Errorf("native: %w", err)
 	}
 	p, err := compileGraph(m, m.Graph, m.Graph)
 	if err != nil {
