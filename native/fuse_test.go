@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"testing"
 
 	"github.com/onnxkit/onnxkit/graph"
@@ -165,18 +166,25 @@ func TestInferenceAllocatesLittle(t *testing.T) {
 	}
 	run()
 	run()
-	const runs = 20
+	// Each run is measured on its own and the median judged: a buffer
+	// pool refilled once after a garbage collection (about 500 KB, once
+	// in some windows of twenty runs) is not a run's allocation, and an
+	// activation allocated by every run would show in every one.
+	const runs = 21
+	perRun := make([]uint64, runs)
 	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	for range runs {
+	for i := range perRun {
+		runtime.ReadMemStats(&before)
 		run()
+		runtime.ReadMemStats(&after)
+		perRun[i] = after.TotalAlloc - before.TotalAlloc
 	}
-	runtime.ReadMemStats(&after)
-	perRun := (after.TotalAlloc - before.TotalAlloc) / runs
+	slices.Sort(perRun)
+	median := perRun[runs/2]
 	smallest := uint64(batch * 6 * 5 * 5 * 4) // conv2's output in bytes
-	t.Logf("%d bytes and %d allocations per run", perRun, (after.Mallocs-before.Mallocs)/runs)
-	if perRun >= smallest {
-		t.Fatalf("a run allocates %d bytes, as much as an activation (%d bytes)", perRun, smallest)
+	t.Logf("%d bytes per run in the median (%d-%d)", median, perRun[0], perRun[runs-1])
+	if median >= smallest {
+		t.Fatalf("a run allocates %d bytes, as much as an activation (%d bytes)", median, smallest)
 	}
 }
 
