@@ -160,6 +160,10 @@ type step struct {
 	absorbedFrom int
 }
 
+// cpuLevelError is simd.StartupError, which Compile checks; tests replace
+// it, as ONNXKIT_CPU is read once when the process starts.
+var cpuLevelError = simd.StartupError
+
 // Compile binds every node of m's main graph to an operator of the engine,
 // under the opset that m imports for the node's domain. All unsupported
 // operators and malformed nodes are reported at once in a *CompileError.
@@ -167,7 +171,7 @@ func Compile(m *graph.Model) (*Program, error) {
 	if m == nil || m.Graph == nil {
 		return nil, errors.New("native: model has no graph")
 	}
-	if err := simd.StartupError(); err != nil {
+	if err := cpuLevelError(); err != nil {
 		// ONNXKIT_CPU asks for a level this CPU cannot run, or names none:
 		// running at another level than asked would hide it.
 		return nil, fmt.Errorf("native: %w", err)
