@@ -481,28 +481,12 @@ func newRNNCell[T rnnFloat](o *recurrent, v *rnnInputs[T], d int) *rnnCell[T] {
 }
 
 // gemmABt adds a·bᵀ to c, with a [m, k], b [n, k] and c [m, n] row-major,
-// c's rows ldc apart.
+// c's rows ldc apart: SGEMM for float32, gemmT's float64 loop for double.
 func gemmABt[T rnnFloat](m, n, k int, a, b, c []T, ldc int) {
 	if m == 0 || n == 0 || k == 0 {
 		return
 	}
-	switch c := any(c).(type) {
-	case []float32:
-		linalg.Sgemm(false, true, m, n, k, 1, any(a).([]float32), k, any(b).([]float32), k, 1, c, ldc)
-	case []float64:
-		a, b := any(a).([]float64), any(b).([]float64)
-		for i := 0; i < m; i++ {
-			ai := a[i*k : (i+1)*k]
-			for j := 0; j < n; j++ {
-				bj := b[j*k : (j+1)*k]
-				s := c[i*ldc+j]
-				for p, x := range ai {
-					s += x * bj[p]
-				}
-				c[i*ldc+j] = s
-			}
-		}
-	}
+	gemmT(linalg.Current(), false, true, m, n, k, 1, a, k, b, k, 1, c, ldc)
 }
 
 // activate applies activation k, after clipping, to v in place: the
