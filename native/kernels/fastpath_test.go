@@ -154,15 +154,18 @@ func TestMaxPoolValuesMatchesForward(t *testing.T) {
 
 // TestMaxPoolArgmaxTies checks the argmax of windows full of ties, as
 // the zeros after a ReLU make them (values from {0, -0, 1}), against the
-// general path's first maximum in scan order, for windows inside wide
-// planes with strides of 1, 2 (the vector search) and 3 along the width.
+// first maximum in scan order (maxPoolScan), for wide planes with
+// strides of 1, 2 (the vector search) and 3 along the width, windows
+// inside the image and windows reading padding (in ceil mode too).
 // It runs at every CPU level the machine has (leveltest.Run).
 func TestMaxPoolArgmaxTies(t *testing.T) {
 	leveltest.Run(t, func(t *testing.T) {
 		rng := newRNG(46)
 		values := []float32{0, float32(math.Copysign(0, -1)), 1}
-		for _, sw := range []int{1, 2, 3} {
-			p := PoolParams{N: 2, C: 3, H: 13, W: 45, KH: 3, KW: 3, StrideH: 2, StrideW: sw, DilationH: 1, DilationW: 1}
+		for _, tc := range []struct{ sw, pad int }{{1, 0}, {2, 0}, {3, 0}, {1, 1}, {2, 1}, {3, 2}} {
+			sw := tc.sw
+			p := PoolParams{N: 2, C: 3, H: 13, W: 45, KH: 3, KW: 3, StrideH: 2, StrideW: sw, DilationH: 1, DilationW: 1,
+				PadTop: tc.pad, PadLeft: tc.pad, PadBottom: tc.pad, PadRight: tc.pad, CeilMode: tc.pad > 0}
 			oh, ow := p.OutSize()
 			x := make([]float32, p.N*p.C*p.H*p.W)
 			for i := range x {
@@ -173,7 +176,7 @@ func TestMaxPoolArgmaxTies(t *testing.T) {
 			MaxPoolForward(&p, x, y, arg)
 			want, wantArg := make([]float32, n), make([]int64, n)
 			for pl := 0; pl < p.N*p.C; pl++ {
-				p.maxPoolPlane(x, pl*p.H*p.W, want[pl*oh*ow:(pl+1)*oh*ow], wantArg[pl*oh*ow:(pl+1)*oh*ow])
+				p.maxPoolScan(x, pl*p.H*p.W, want[pl*oh*ow:(pl+1)*oh*ow], wantArg[pl*oh*ow:(pl+1)*oh*ow])
 			}
 			for i := range y {
 				if arg[i] != wantArg[i] || y[i] != want[i] {
@@ -222,6 +225,11 @@ func TestMaxPoolNaN(t *testing.T) {
 		for _, p := range []PoolParams{
 			{N: 1, C: 2, H: 12, W: 41, KH: 3, KW: 3, StrideH: 2, StrideW: 2, DilationH: 1, DilationW: 1},
 			{N: 1, C: 2, H: 12, W: 41, KH: 2, KW: 3, StrideH: 1, StrideW: 1, DilationH: 2, DilationW: 3},
+			// windows reading padding, in ceil mode
+			{N: 1, C: 2, H: 12, W: 41, KH: 3, KW: 3, StrideH: 2, StrideW: 2, DilationH: 1, DilationW: 1,
+				PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1, CeilMode: true},
+			{N: 1, C: 2, H: 12, W: 41, KH: 3, KW: 3, StrideH: 1, StrideW: 1, DilationH: 1, DilationW: 1,
+				PadTop: 1, PadLeft: 2, PadBottom: 2, PadRight: 1},
 		} {
 			oh, ow := p.OutSize()
 			x := uniform(rng, p.N*p.C*p.H*p.W, -1, 1)
@@ -234,8 +242,8 @@ func TestMaxPoolNaN(t *testing.T) {
 			MaxPoolForward(&p, x, y, arg)
 			MaxPoolValues(&p, x, values)
 			want, wantArg := make([]float32, len(y)), make([]int64, len(y))
-			p.maxPoolPlane(x, 0, want[:oh*ow], wantArg[:oh*ow])
-			p.maxPoolPlane(x, p.H*p.W, want[oh*ow:], wantArg[oh*ow:])
+			p.maxPoolScan(x, 0, want[:oh*ow], wantArg[:oh*ow])
+			p.maxPoolScan(x, p.H*p.W, want[oh*ow:], wantArg[oh*ow:])
 			nans := 0
 			for i := range y {
 				isNaN := want[i] != want[i]

@@ -20,9 +20,15 @@ package kernels
 // (of zeros of both signs, the first is the argmax and either the value).
 // A NaN in a window makes its maximum a NaN, and its argmax the first NaN
 // (ONNX leaves this open; PyTorch and NumPy propagate NaN too).
+//
+// A window may cover padding only (pads as large as the kernel, or
+// dilated taps that straddle a narrow input). ONNX leaves its value open;
+// as ONNX Runtime does, MaxPool gives the lowest float32 (-MaxFloat32),
+// with the argmax -1 (no element: backward adds nothing; ONNX Runtime's
+// index there points at no element of the window either), and
+// AveragePool 0.
 
 import (
-	"fmt"
 	"math"
 
 	"github.com/onnxkit/onnxkit/native/parallel"
@@ -39,45 +45,6 @@ type PoolParams struct {
 	DilationH, DilationW                 int
 	CeilMode                             bool // ceil_mode: round the window count up
 	CountIncludePad                      bool // AveragePool count_include_pad
-	// algorithm, when not poolAuto, is the algorithm MaxPool must take:
-	// for tests, which force each in turn.
-	algorithm poolAlgorithm
-}
-
-// poolAlgorithm names a way of computing MaxPool. (AveragePool has one:
-// a sum over each window with its divisor.)
-type poolAlgorithm int
-
-// The MaxPool algorithms.
-const (
-	poolAuto poolAlgorithm = iota
-	// poolDirect scans each window in order (maxPoolPlane): every shape.
-	poolDirect
-	// poolSeparable takes the maximum of a window's rows, then of its
-	// columns, with the vector loops of package vec (separableMax):
-	// windows that read no padding.
-	poolSeparable
-	numPoolAlgorithms
-)
-
-func (a poolAlgorithm) String() string {
-	return [...]string{"auto", "direct", "separable"}[a]
-}
-
-// maxPoolAlgorithm returns the algorithm MaxPool takes for p, the one
-// rule: p.algorithm when set, or an error saying why it cannot compute
-// p; otherwise the separable one wherever it can, the direct scan
-// elsewhere.
-func (p *PoolParams) maxPoolAlgorithm() (poolAlgorithm, error) {
-	switch {
-	case p.algorithm == poolSeparable && !p.windowsInside():
-		return 0, fmt.Errorf("%s cannot compute this MaxPool: its windows read padding", p.algorithm)
-	case p.algorithm != poolAuto:
-		return p.algorithm, nil
-	case p.windowsInside():
-		return poolSeparable, nil
-	}
-	return poolDirect, nil
 }
 
 // OutSize returns the output height and width. With CeilMode the window
@@ -90,8 +57,8 @@ func (p *PoolParams) OutSize() (oh, ow int) {
 }
 
 // Validate reports the first attribute or dimension the kernels cannot run
-// with, as a *ParamError. Besides the ranges, it rejects settings where
-// some window covers padding only, where pooling has no value to produce.
+// with, as a *ParamError. Windows that cover padding only are allowed:
+// see the package comment of pooling for what they produce.
 func (p *PoolParams) Validate() error {
 	const op = "Pool"
 	if err := checkPositive(op, []string{"N", "C", "H", "W", "KH", "KW",
@@ -119,20 +86,7 @@ func (p *PoolParams) Validate() error {
 			p.DilationH*(p.KH-1)+1, p.DilationW*(p.KW-1)+1,
 			p.H+p.PadTop+p.PadBottom, p.W+p.PadLeft+p.PadRight)
 	}
-	for _, ax := range []struct {
-		field               string
-		out, in, k, s, b, d int
-	}{
-		{"PadTop, PadBottom", oh, p.H, p.KH, p.StrideH, p.PadTop, p.DilationH},
-		{"PadLeft, PadRight", ow, p.W, p.KW, p.StrideW, p.PadLeft, p.DilationW},
-	} {
-		for o := 0; o < ax.out; o++ {
-			if n, _ := tapCounts(o, ax.in, ax.k, ax.s, ax.d, ax.b, 0); n == 0 {
-				return paramErr(op, ax.field, "window %d covers padding only", o)
-			}
-		}
-	}
-	return nil
+	return checkElems(op, "N, C, OH, OW", p.N, p.C, oh, ow)
 }
 
 // tapCounts returns, for the window at output position o along one axis,
@@ -170,89 +124,40 @@ func maxPool(p *PoolParams, x, y []float32, argmax []int64) {
 	planes, hw, ohw := p.N*p.C, p.H*p.W, oh*ow
 	need(op, "x", x, planes*hw)
 	need(op, "y", y, planes*ohw)
-	alg, err := p.maxPoolAlgorithm()
-	if err != nil {
-		panic("kernels: " + err.Error())
-	}
-	inside := alg == poolSeparable
-	parallel.For(planes, grainFor(ohw*p.KH*p.KW), func(lo, hi int) {
-		var sep *separableMax
-		if inside {
-			sep = p.separableMax()
-			defer sep.release()
-		}
+	// a vector of 8 columns per window row, and of 8 outputs per column
+	cost := oh * (p.KH*p.W + p.KW*ow) / 8
+	parallel.For(planes, grainFor(cost), func(lo, hi int) {
+		sep := p.separableMax()
+		defer sep.release()
 		for pl := lo; pl < hi; pl++ {
-			yp := y[pl*ohw : (pl+1)*ohw]
 			var arg []int64
 			if argmax != nil {
 				arg = argmax[pl*ohw : (pl+1)*ohw]
 			}
-			if sep != nil {
-				sep.plane(x[pl*hw:(pl+1)*hw], pl*hw, yp, arg)
-			} else {
-				p.maxPoolPlane(x, pl*hw, yp, arg)
-			}
+			sep.plane(x[pl*hw:(pl+1)*hw], pl*hw, y[pl*ohw:(pl+1)*ohw], arg)
 		}
 	})
 }
 
-// windowsInside reports whether every tap of every window lies inside the
-// image: no padding is read.
-func (p *PoolParams) windowsInside() bool {
-	oh, ow := p.OutSize()
-	return p.PadTop == 0 && p.PadLeft == 0 &&
-		(oh-1)*p.StrideH+(p.KH-1)*p.DilationH < p.H &&
-		(ow-1)*p.StrideW+(p.KW-1)*p.DilationW < p.W
-}
-
-// replaces reports whether the value v of a later tap replaces best, the
-// maximum so far: when greater, or when the first NaN.
-func replaces(v, best float32) bool { return v > best || v != v && best == best }
-
-// maxPoolPlane pools the plane of x starting at base into y [OH*OW], and
-// records the flat index of each maximum in arg unless arg is nil.
-func (p *PoolParams) maxPoolPlane(x []float32, base int, y []float32, arg []int64) {
-	oh, ow := p.OutSize()
-	for oy := 0; oy < oh; oy++ {
-		for ox := 0; ox < ow; ox++ {
-			best, at := float32(math.Inf(-1)), -1
-			for kh := 0; kh < p.KH; kh++ {
-				iy := oy*p.StrideH - p.PadTop + kh*p.DilationH
-				if iy < 0 || iy >= p.H {
-					continue
-				}
-				for kw := 0; kw < p.KW; kw++ {
-					ix := ox*p.StrideW - p.PadLeft + kw*p.DilationW
-					if ix < 0 || ix >= p.W {
-						continue
-					}
-					if i := base + iy*p.W + ix; at < 0 || replaces(x[i], best) {
-						best, at = x[i], i
-					}
-				}
-			}
-			y[oy*ow+ox] = best
-			if arg != nil {
-				arg[oy*ow+ox] = int64(at)
-			}
-		}
-	}
-}
+// emptyWindowMax is the maximum of a window that covers padding only:
+// the lowest float32, as ONNX Runtime gives (ONNX leaves it open).
+const emptyWindowMax = -math.MaxFloat32
 
 // findMaxima stores in arg the index, base plus its offset in plane, of
-// the first tap of each window of output row oy, inside the image, that
-// holds the window's maximum y (a NaN when y is one): the argmax
-// maxPoolPlane records, found once the maxima are known, which takes a
-// fraction of the comparisons that keeping it along the way does. The
+// the first tap of each of a run of windows sW apart along a row, the
+// first starting at offset top of plane, that holds the window's maximum
+// y (a NaN when y is one): the first maximum in scan order, found once
+// the maxima are known, which takes a fraction of the comparisons that
+// keeping it along the way does. The windows lie inside the image. The
 // taps are visited last to first, each that holds the maximum replacing
 // the index found, without a branch to mispredict: equality is that of
 // the bits once zeros are made positive (v + 0). taps holds the taps'
 // offsets from a window's first, in scan order.
-func (p *PoolParams) findMaxima(plane []float32, base, oy int, y []float32, arg []int64, taps []int32) {
+func (p *PoolParams) findMaxima(plane []float32, base, top int, y []float32, arg []int64, taps []int32) {
 	last := int(taps[len(taps)-1])
-	for ox, m := range y {
-		top := oy*p.StrideH*p.W + ox*p.StrideW
-		window := plane[top : top+last+1]
+	for i, m := range y {
+		start := top + i*p.StrideW
+		window := plane[start : start+last+1]
 		var at uint32
 		if m != m { // the first NaN
 			for i := len(taps) - 1; i >= 0; i-- {
@@ -268,38 +173,76 @@ func (p *PoolParams) findMaxima(plane []float32, base, oy int, y []float32, arg 
 				at = at&^equal | uint32(taps[i])&equal
 			}
 		}
-		arg[ox] = int64(base + top + int(at))
+		arg[i] = int64(base + start + int(at))
 	}
 }
 
-// separableMax computes maxPoolPlane without the argmax for windows that
-// lie inside the image: the maximum of a window is the maximum over its
-// columns of the maxima down them, so each output row takes the maximum
-// of its window's rows (vec.MaxRows, a vector per eight columns) into
-// rowMax, then that of rowMax's values at each window's columns: rows of
-// rowMax too with a stride of 1 along the width, every other value
-// (vec.MaxStride2) with a stride of 2. With a larger stride, rowMax is
-// first dealt into phases of every stride-th value, whose rows the
-// columns are. The taps are those maxPoolPlane reads, in another order.
+// firstMax returns the offset in plane of the first tap, in scan order,
+// of the window at output (oy, ox) that lies inside the image and holds
+// m (the first NaN when m is one), or -1 when none does: the argmax of a
+// window that reads padding, given its maximum.
+func (p *PoolParams) firstMax(plane []float32, oy, ox int, m float32) int {
+	iy, ix := oy*p.StrideH-p.PadTop, ox*p.StrideW-p.PadLeft
+	khLo, khHi := validRange(p.KH, p.H, p.DilationH, iy)
+	kwLo, kwHi := validRange(p.KW, p.W, p.DilationW, ix)
+	nan := m != m
+	for kh := khLo; kh < khHi; kh++ {
+		row := (iy+kh*p.DilationH)*p.W + ix
+		for kw := kwLo; kw < kwHi; kw++ {
+			at := row + kw*p.DilationW
+			if v := plane[at]; v == m || nan && v != v {
+				return at
+			}
+		}
+	}
+	return -1
+}
+
+// separableMax computes MaxPool plane by plane: the maximum of a window
+// is the maximum over its columns of the maxima down them, so each
+// output row takes the maximum of its window's rows inside the image
+// (vec.MaxRows, a vector per eight columns) into rowMax, whose columns
+// beyond the image's hold -Inf (the padding, and the columns a last
+// window of ceil mode reaches past it), then that of rowMax's values at
+// each window's columns: rows of rowMax too with a stride of 1 along the
+// width, every other value (vec.MaxStride2) with a stride of 2. With a
+// larger stride, rowMax is first dealt into phases of every stride-th
+// value, whose rows the columns are. A window that covers padding only
+// gets emptyWindowMax. The taps are those of the windows, in another
+// order than a scan's, with -Inf for padding, which changes no maximum
+// (a NaN stays a NaN).
 type separableMax struct {
 	p              *PoolParams
-	span           int       // the columns the windows read
-	rowMax, phases []float32 // [span+1]; [stride*phaseLen] for a stride above 2
+	oh, ow         int
+	span           int       // the columns of the padded rows the windows read
+	rowMax, phases []float32 // [PadLeft + max(span+1, W)]: image column ix at PadLeft+ix; [stride*phaseLen] for a stride above 2
 	phaseLen       int
 	down, across   []int32 // offsets of the rows of a window in the plane, and of its columns in rowMax or phases
 	taps           []int32 // offsets of a window's taps in the plane, in scan order
 	found          []int32 // [OW]: where the maxima of an output row lie, with a stride of 2
+	// inLo, inHi bound the output columns whose windows read no
+	// column of padding.
+	inLo, inHi int
+	// rowsLo, rowsHi [OH]: the rows of the windows of each output row
+	// that lie inside the image, [rowsLo, rowsHi) of the kernel's.
+	rowsLo, rowsHi []int32
+	emptyCols      []int32 // the output columns whose windows read no column of the image
 }
 
 // separableMax takes the buffers and offsets for pooling planes of p;
 // release hands them back.
 func (p *PoolParams) separableMax() *separableMax {
-	_, ow := p.OutSize()
-	s := &separableMax{p: p, span: (ow-1)*p.StrideW + (p.KW-1)*p.DilationW + 1}
+	oh, ow := p.OutSize()
+	s := &separableMax{p: p, oh: oh, ow: ow, span: (ow-1)*p.StrideW + (p.KW-1)*p.DilationW + 1}
 	// One more than the span: vec.MaxStride2 reads the odd value after
 	// the last even one, and with it there computes its last 8 outputs
 	// in assembly too.
-	s.rowMax = getBuffer(s.span + 1)
+	s.rowMax = getBuffer(max(s.span+1, p.PadLeft+p.W))
+	for i := range s.rowMax {
+		if i < p.PadLeft || i >= p.PadLeft+p.W {
+			s.rowMax[i] = float32(math.Inf(-1))
+		}
+	}
 	s.down, s.across, s.taps = offsets.get(p.KH), offsets.get(p.KW), offsets.get(p.KH*p.KW)
 	for kh := range s.down {
 		s.down[kh] = int32(kh * p.DilationH * p.W)
@@ -322,6 +265,25 @@ func (p *PoolParams) separableMax() *separableMax {
 			s.across[kw] = int32(at%sw*s.phaseLen + at/sw)
 		}
 	}
+	// Window ox reads the columns ox*sw - PadLeft + [0, extent).
+	s.inLo = min(ceilDiv(p.PadLeft, sw), ow)
+	s.inHi = s.inLo
+	if last := p.W - (p.KW-1)*p.DilationW - 1 + p.PadLeft; last >= 0 {
+		s.inHi = max(min(last/sw+1, ow), s.inLo)
+	}
+	s.rowsLo, s.rowsHi = offsets.get(oh), offsets.get(oh)
+	for oy := range oh {
+		lo, hi := validRange(p.KH, p.H, p.DilationH, oy*p.StrideH-p.PadTop)
+		s.rowsLo[oy], s.rowsHi[oy] = int32(lo), int32(hi)
+	}
+	s.emptyCols = offsets.get(ow)[:0]
+	for ox := range ow {
+		if ox < s.inLo || ox >= s.inHi {
+			if lo, hi := validRange(p.KW, p.W, p.DilationW, ox*sw-p.PadLeft); lo == hi {
+				s.emptyCols = append(s.emptyCols, int32(ox))
+			}
+		}
+	}
 	return s
 }
 
@@ -333,6 +295,9 @@ func (s *separableMax) release() {
 	offsets.put(s.down)
 	offsets.put(s.across)
 	offsets.put(s.taps)
+	offsets.put(s.rowsLo)
+	offsets.put(s.rowsHi)
+	offsets.put(s.emptyCols)
 	if s.found != nil {
 		offsets.put(s.found)
 	}
@@ -340,15 +305,29 @@ func (s *separableMax) release() {
 
 // plane pools one plane into y [OH*OW] and, unless arg is nil, stores
 // the argmax of each window in arg, base plus the offset in plane, a row
-// at a time while its input rows are in cache: with a stride of 2 along
-// the width, by vec.FirstEqualStride2, else by findMaxima.
+// at a time while its input rows are in cache (argmaxRow).
 func (s *separableMax) plane(plane []float32, base int, y []float32, arg []int64) {
-	p := s.p
-	oh, ow := p.OutSize()
+	p, ow := s.p, s.ow
 	sw := p.StrideW
-	for oy := 0; oy < oh; oy++ {
-		vec.MaxRows(s.rowMax[:s.span], plane[oy*p.StrideH*p.W:], s.down)
+	image := s.rowMax[p.PadLeft : p.PadLeft+p.W]
+	for oy := 0; oy < s.oh; oy++ {
 		yrow := y[oy*ow : (oy+1)*ow]
+		var argRow []int64
+		if arg != nil {
+			argRow = arg[oy*ow : (oy+1)*ow]
+		}
+		iy := oy*p.StrideH - p.PadTop
+		khLo, khHi := int(s.rowsLo[oy]), int(s.rowsHi[oy])
+		if khLo == khHi { // every window of the row covers padding only
+			for ox := range yrow {
+				yrow[ox] = emptyWindowMax
+			}
+			for ox := range argRow {
+				argRow[ox] = -1
+			}
+			continue
+		}
+		vec.MaxRows(image, plane[(iy+khLo*p.DilationH)*p.W:], s.down[:khHi-khLo])
 		switch sw {
 		case 1:
 			vec.MaxRows(yrow, s.rowMax, s.across)
@@ -363,19 +342,60 @@ func (s *separableMax) plane(plane []float32, base int, y []float32, arg []int64
 			}
 			vec.MaxRows(yrow, s.phases, s.across)
 		}
-		switch {
-		case arg == nil:
-		case sw == 2:
-			top := oy * p.StrideH * p.W
-			idx := s.found[:ow]
-			vec.FirstEqualStride2(idx, yrow, plane[top:], s.taps)
-			for ox, i := range idx {
-				arg[oy*ow+ox] = int64(base + top + int(i))
+		if arg == nil {
+			for _, ox := range s.emptyCols {
+				yrow[ox] = emptyWindowMax
 			}
-		default:
-			p.findMaxima(plane, base, oy, yrow, arg[oy*ow:(oy+1)*ow], s.taps)
+			continue
+		}
+		rowsInside := khLo == 0 && khHi == p.KH
+		s.borders(oy, rowsInside, plane, base, yrow, argRow)
+		if rowsInside {
+			s.argmaxInside(oy, plane, base, yrow, argRow)
 		}
 	}
+}
+
+// borders stores in arg the argmax, by firstMax, of each window of
+// output row oy that reads padding: all of them unless rowsInside (its
+// windows read no row of padding), else those outside the columns
+// [inLo, inHi) that argmaxInside covers. A window covering padding only
+// gets emptyWindowMax and the argmax -1.
+func (s *separableMax) borders(oy int, rowsInside bool, plane []float32, base int, y []float32, arg []int64) {
+	for ox := 0; ox < len(y); ox++ {
+		if rowsInside && ox == s.inLo {
+			if ox = s.inHi; ox == len(y) {
+				break
+			}
+		}
+		arg[ox] = -1
+		if at := s.p.firstMax(plane, oy, ox, y[ox]); at >= 0 {
+			arg[ox] = int64(base + at)
+		} else {
+			y[ox] = emptyWindowMax
+		}
+	}
+}
+
+// argmaxInside stores in arg the argmax of the windows of output row oy
+// that lie inside the image, the columns [inLo, inHi) of a row whose
+// windows read no row of padding: with a stride of 2 along the width by
+// vec.FirstEqualStride2, else by findMaxima.
+func (s *separableMax) argmaxInside(oy int, plane []float32, base int, y []float32, arg []int64) {
+	p, lo, hi := s.p, s.inLo, s.inHi
+	if lo >= hi {
+		return
+	}
+	top := (oy*p.StrideH-p.PadTop)*p.W + lo*p.StrideW - p.PadLeft
+	if p.StrideW == 2 {
+		idx := s.found[:hi-lo]
+		vec.FirstEqualStride2(idx, y[lo:hi], plane[top:], s.taps)
+		for i, at := range idx {
+			arg[lo+i] = int64(base + top + int(at))
+		}
+		return
+	}
+	p.findMaxima(plane, base, top, y[lo:hi], arg[lo:hi], s.taps)
 }
 
 // MaxPoolBackward accumulates dy into dx at the positions recorded in
@@ -390,7 +410,9 @@ func MaxPoolBackward(p *PoolParams, argmax []int64, dy, dx []float32) {
 	// Each plane's maxima lie in the same plane of dx, so planes are disjoint.
 	parallel.For(planes, grainFor(ohw), func(lo, hi int) {
 		for o := lo * ohw; o < hi*ohw; o++ {
-			dx[argmax[o]] += dy[o]
+			if at := argmax[o]; at >= 0 { // -1: a window over padding only
+				dx[at] += dy[o]
+			}
 		}
 	})
 }
@@ -414,6 +436,15 @@ func (p *PoolParams) poolDivisors() (dh, dw []float32) {
 	dh = axis(oh, p.H, p.KH, p.StrideH, p.PadTop, p.DilationH, p.PadBottom)
 	dw = axis(ow, p.W, p.KW, p.StrideW, p.PadLeft, p.DilationW, p.PadRight)
 	return dh, dw
+}
+
+// average returns sum/count, or 0 for a window over padding only, whose
+// count of taps inside the image is 0 (ONNX Runtime's value).
+func average(sum, count float32) float32 {
+	if count == 0 {
+		return 0
+	}
+	return sum / count
 }
 
 // AveragePoolForward computes y, the mean of each window. Planes are
@@ -443,7 +474,7 @@ func AveragePoolForward(p *PoolParams, x, y []float32) {
 							}
 						}
 					}
-					y[pl*ohw+oy*ow+ox] = sum / (divH[oy] * divW[ox])
+					y[pl*ohw+oy*ow+ox] = average(sum, divH[oy]*divW[ox])
 				}
 			}
 		}

@@ -1,7 +1,6 @@
 package kernels
 
 import (
-	"fmt"
 	"math"
 	"testing"
 
@@ -17,33 +16,56 @@ func pool2D(n, c, h, w, kh, kw, stride, pad, dilation int, ceil bool) PoolParams
 // poolSuiteShapes is the table of edge shapes of the pooling suite: the
 // hand-picked cases, 1x1 windows, one output, padding of a window less
 // one, every stride the separable path treats apart (1, 2, 3) on planes
-// wide enough for the vector loops, odd and prime sizes, dilation.
+// wide enough for the vector loops, with and without padding and ceil
+// mode, odd and prime sizes, dilation, windows over padding only, batches
+// and many channels, and the poolings of the zoo's CNNs.
 func poolSuiteShapes() []PoolParams {
 	shapes := append([]PoolParams(nil), poolCases...)
-	return append(shapes,
-		pool2D(2, 3, 5, 7, 1, 1, 1, 0, 1, false),   // 1x1
-		pool2D(1, 2, 5, 5, 5, 5, 1, 0, 1, false),   // one output
-		pool2D(1, 2, 4, 4, 3, 3, 1, 2, 1, false),   // padding of the window less one
-		pool2D(2, 3, 13, 61, 3, 3, 1, 0, 1, false), // stride 1, wide
-		pool2D(2, 3, 13, 61, 3, 3, 2, 0, 1, false), // stride 2, wide
-		pool2D(2, 3, 17, 61, 3, 5, 3, 0, 1, false), // stride 3, wide
-		pool2D(1, 2, 17, 43, 2, 3, 2, 0, 2, false), // dilated
-		pool2D(1, 3, 11, 13, 3, 3, 2, 1, 1, true),  // padded, ceil mode
-		pool2D(3, 1, 7, 31, 2, 2, 2, 0, 1, true),   // ceil mode without padding, the last window short
-		pool2D(1, 1, 1, 37, 1, 3, 1, 0, 1, false),  // 1-D
-		pool2D(1, 2, 6, 19, 3, 2, 2, 0, 1, false),  // AlexNet's 3x3/2 in small, odd width
+	asymmetric := pool2D(2, 3, 19, 53, 3, 3, 2, 0, 1, true)
+	asymmetric.PadTop, asymmetric.PadLeft, asymmetric.PadBottom, asymmetric.PadRight = 2, 1, 0, 2
+	return append(shapes, asymmetric,
+		pool2D(1, 4, 56, 56, 3, 3, 2, 1, 1, false),  // ResNet's and ShuffleNet's stem
+		pool2D(1, 3, 112, 112, 3, 3, 2, 0, 1, true), // GoogLeNet's stem: ceil mode, the last window short
+		pool2D(1, 5, 28, 28, 3, 3, 1, 1, 1, true),   // GoogLeNet's inception branches: stride 1, padded
+		pool2D(1, 4, 14, 14, 2, 2, 2, 0, 1, true),   // GoogLeNet's 2x2 with ceil mode
+		pool2D(1, 2, 13, 13, 3, 3, 2, 0, 1, true),   // SqueezeNet's
+		pool2D(3, 2, 17, 41, 3, 3, 1, 1, 1, false),  // stride 1, padded, batch 3, wide
+		pool2D(2, 3, 23, 37, 3, 3, 2, 1, 1, true),   // stride 2, padded, ceil mode, odd width
+		pool2D(2, 3, 29, 47, 3, 3, 3, 1, 1, true),   // stride 3, padded, ceil mode
+		pool2D(1, 2, 11, 43, 5, 5, 1, 4, 1, false),  // padding of the window less one, wide
+		pool2D(1, 2, 7, 29, 2, 2, 1, 3, 1, false),   // pads beyond the kernel: windows over padding only
+		pool2D(1, 2, 9, 37, 2, 3, 2, 3, 2, true),    // dilated and padded, windows over padding only
+		pool2D(1, 1, 1, 2, 1, 2, 1, 1, 3, false),    // the differential fuzzer's find: one window over padding only
+		pool2D(1, 2, 3, 5, 3, 3, 1, 2, 1, false),    // narrow, padded: partial vectors
+		pool2D(1, 37, 7, 7, 3, 3, 2, 1, 1, true),    // many channels, small planes
+		pool2D(2, 16, 9, 9, 1, 1, 2, 0, 1, true),    // 1x1 with stride 2
+		pool2D(1, 2, 31, 31, 7, 7, 1, 3, 1, false),  // a large window
+		pool2D(1, 1, 67, 67, 3, 3, 2, 1, 1, true),   // prime sizes
+		pool2D(1, 2, 17, 17, 2, 2, 3, 1, 1, true),   // stride beyond the kernel: columns skipped
+		pool2D(1, 1, 1, 1, 1, 1, 1, 0, 1, false),    // 1x1 input
+		pool2D(1, 1, 1, 1, 2, 2, 1, 1, 1, true),     // 1x1 input, padded
+		pool2D(2, 3, 5, 7, 1, 1, 1, 0, 1, false),    // 1x1
+		pool2D(1, 2, 5, 5, 5, 5, 1, 0, 1, false),    // one output
+		pool2D(1, 2, 4, 4, 3, 3, 1, 2, 1, false),    // padding of the window less one
+		pool2D(2, 3, 13, 61, 3, 3, 1, 0, 1, false),  // stride 1, wide
+		pool2D(2, 3, 13, 61, 3, 3, 2, 0, 1, false),  // stride 2, wide
+		pool2D(2, 3, 17, 61, 3, 5, 3, 0, 1, false),  // stride 3, wide
+		pool2D(1, 2, 17, 43, 2, 3, 2, 0, 2, false),  // dilated
+		pool2D(1, 3, 11, 13, 3, 3, 2, 1, 1, true),   // padded, ceil mode
+		pool2D(3, 1, 7, 31, 2, 2, 2, 0, 1, true),    // ceil mode without padding, the last window short
+		pool2D(1, 1, 1, 37, 1, 3, 1, 0, 1, false),   // 1-D
+		pool2D(1, 2, 6, 19, 3, 2, 2, 0, 1, false),   // AlexNet's 3x3/2 in small, odd width
 	)
 }
 
-// TestPoolAlgorithms is the shared suite of the pooling algorithms:
-// MaxPool by every algorithm, forced, at every CPU level, forward (values
-// with and without the argmax) against the direct loop in float64, and
-// backward against dy scattered to the reference's argmax; AveragePool
-// (one algorithm) at every level, forward against the reference and
+// TestPoolAlgorithms is the shared suite of the pooling kernels at every
+// CPU level: MaxPool forward (values with and without the argmax)
+// against the float64 reference and, bitwise, against the scan of each
+// window in order (maxPoolScan), backward against dy scattered to the
+// reference's argmax; AveragePool forward against the reference and
 // backward by its adjoint identity <AvgPool(x), dy> = <x, AvgPool^T(dy)>
-// in float64. Pairs an algorithm cannot compute are counted and logged.
+// in float64.
 func TestPoolAlgorithms(t *testing.T) {
-	ran, skipped := map[poolAlgorithm]int{}, map[poolAlgorithm]int{}
 	for i, p := range poolSuiteShapes() {
 		if err := p.Validate(); err != nil {
 			t.Fatalf("%s: %v", poolName(p), err)
@@ -57,37 +79,36 @@ func TestPoolAlgorithms(t *testing.T) {
 		wantAvg, _ := poolNDRef(ref, x, true)
 		wantDx := make([]float64, nIn)
 		for o, at := range wantArg {
-			wantDx[at] += float64(dy[o])
+			if at >= 0 { // -1: a window over padding only
+				wantDx[at] += float64(dy[o])
+			}
 		}
+		scan, scanArg := make([]float32, nOut), make([]int64, nOut)
+		for pl := range p.N * p.C {
+			p.maxPoolScan(x, pl*p.H*p.W, scan[pl*oh*ow:(pl+1)*oh*ow], scanArg[pl*oh*ow:(pl+1)*oh*ow])
+		}
+		compare(t, poolName(p)+" scan", tolMaxPool, scan, wantMax)
 		t.Run(poolName(p), func(t *testing.T) {
 			leveltest.Run(t, func(t *testing.T) {
-				for alg := poolAuto + 1; alg < numPoolAlgorithms; alg++ {
-					q := p
-					q.algorithm = alg
-					if _, err := q.maxPoolAlgorithm(); err != nil {
-						skipped[alg]++
-						continue
+				what := poolName(p)
+				y, arg, values := make([]float32, nOut), make([]int64, nOut), make([]float32, nOut)
+				MaxPoolForward(&p, x, y, arg)
+				compare(t, what+" max", tolMaxPool, y, wantMax)
+				identical(t, what+" max against the scan", y, scan)
+				for o := range arg {
+					if arg[o] != wantArg[o] || arg[o] != scanArg[o] {
+						t.Fatalf("%s: argmax[%d] = %d, want %d", what, o, arg[o], wantArg[o])
 					}
-					ran[alg]++
-					what := fmt.Sprintf("%s %s", poolName(p), alg)
-					y, arg, values := make([]float32, nOut), make([]int64, nOut), make([]float32, nOut)
-					MaxPoolForward(&q, x, y, arg)
-					compare(t, what+" max", tolMaxPool, y, wantMax)
-					for o := range arg {
-						if arg[o] != wantArg[o] {
-							t.Fatalf("%s: argmax[%d] = %d, want %d", what, o, arg[o], wantArg[o])
-						}
-					}
-					MaxPoolValues(&q, x, values)
-					compare(t, what+" values", tolMaxPool, values, wantMax)
-					dx := make([]float32, nIn)
-					MaxPoolBackward(&q, arg, dy, dx)
-					compare(t, what+" dx", tolAvgPool, dx, wantDx)
 				}
-				y := make([]float32, nOut)
-				AveragePoolForward(&p, x, y)
-				compare(t, poolName(p)+" average", tolAvgPool, y, wantAvg)
+				MaxPoolValues(&p, x, values)
+				compare(t, what+" values", tolMaxPool, values, wantMax)
 				dx := make([]float32, nIn)
+				MaxPoolBackward(&p, arg, dy, dx)
+				compare(t, what+" dx", tolAvgPool, dx, wantDx)
+
+				AveragePoolForward(&p, x, y)
+				compare(t, what+" average", tolAvgPool, y, wantAvg)
+				dx = make([]float32, nIn)
 				AveragePoolBackward(&p, dy, dx)
 				var lhs, rhs, mag float64
 				for o, v := range wantAvg {
@@ -99,15 +120,38 @@ func TestPoolAlgorithms(t *testing.T) {
 					mag += math.Abs(float64(x[j]) * float64(v))
 				}
 				if math.Abs(lhs-rhs) > 1e-5*mag {
-					t.Errorf("%s: <AvgPool(x), dy> = %.9g, <x, AvgPool^T(dy)> = %.9g", poolName(p), lhs, rhs)
+					t.Errorf("%s: <AvgPool(x), dy> = %.9g, <x, AvgPool^T(dy)> = %.9g", what, lhs, rhs)
 				}
 			})
 		})
 	}
-	for alg := poolAuto + 1; alg < numPoolAlgorithms; alg++ {
-		t.Logf("MaxPool %s: %d shape-level pairs computed, %d skipped (windows that read padding)", alg, ran[alg], skipped[alg])
-		if ran[alg] == 0 {
-			t.Errorf("MaxPool %s computed no shape", alg)
-		}
+}
+
+// BenchmarkMaxPool times MaxPool without the argmax (inference) on the
+// poolings of the zoo's CNNs at batch 1 and on small planes.
+func BenchmarkMaxPool(b *testing.B) {
+	for _, bc := range []struct {
+		name string
+		p    PoolParams
+	}{
+		{"resnet_64x112x112_k3s2p1", pool2D(1, 64, 112, 112, 3, 3, 2, 1, 1, false)},
+		{"googlenet_64x112x112_k3s2_ceil", pool2D(1, 64, 112, 112, 3, 3, 2, 0, 1, true)},
+		{"googlenet_192x28x28_k3s1p1_ceil", pool2D(1, 192, 28, 28, 3, 3, 1, 1, 1, true)},
+		{"256x7x7_k3s2p1", pool2D(1, 256, 7, 7, 3, 3, 2, 1, 1, false)},
+		{"256x3x3_k3s1p1", pool2D(1, 256, 3, 3, 3, 3, 1, 1, 1, false)},
+	} {
+		p := bc.p
+		oh, ow := p.OutSize()
+		x := uniform(newRNG(7), p.N*p.C*p.H*p.W, -1, 1)
+		y := make([]float32, p.N*p.C*oh*ow)
+		b.Run(bc.name, func(b *testing.B) {
+			leveltest.Bench(b, func(b *testing.B) {
+				b.SetBytes(int64(4 * (len(x) + len(y))))
+				b.ReportAllocs()
+				for b.Loop() {
+					MaxPoolValues(&p, x, y)
+				}
+			})
+		})
 	}
 }

@@ -38,8 +38,8 @@ type PoolNDParams struct {
 func (p *PoolNDParams) OutSize() []int { return p.outSize(p.CeilMode) }
 
 // Validate reports the first attribute or dimension the kernels cannot run
-// with, as a *ParamError. Like PoolParams.Validate it rejects settings
-// where some window covers padding only.
+// with, as a *ParamError. Like PoolParams.Validate it allows windows that
+// cover padding only, which give what they give in pool.go.
 func (p *PoolNDParams) Validate() error {
 	const op = "Pool"
 	if err := checkPositive(op, []string{"N", "C"}, p.N, p.C); err != nil {
@@ -55,17 +55,7 @@ func (p *PoolNDParams) Validate() error {
 	if err := p.checkOut(op, out); err != nil {
 		return err
 	}
-	if err := checkElems(op, "N, C, Out", append([]int{p.N, p.C}, out...)...); err != nil {
-		return err
-	}
-	for a, n := range out {
-		for o := range n {
-			if inside, _ := tapCounts(o, p.In[a], p.Kernel[a], p.Strides[a], p.Dilations[a], p.PadsBegin[a], 0); inside == 0 {
-				return paramErr(op, "PadsBegin, PadsEnd", "window %d of axis %d covers padding only", o, a)
-			}
-		}
-	}
-	return nil
+	return checkElems(op, "N, C, Out", append([]int{p.N, p.C}, out...)...)
 }
 
 // poolPlan is the per-axis geometry of the windows, worked out once per
@@ -195,6 +185,10 @@ func MaxPoolNDForward(p *PoolNDParams, x, y []float32, argmax []int64) {
 	need(op, "argmax", argmax, channels*q.outPlane)
 	parallel.For(channels, grainFor(q.outPlane*q.maxTaps), func(lo, hi int) {
 		q.forEachWindow(lo, hi, func(ch, o int, taps []int) {
+			if len(taps) == 0 { // a window over padding only
+				y[ch*q.outPlane+o], argmax[ch*q.outPlane+o] = emptyWindowMax, -1
+				return
+			}
 			base := ch * q.inPlane
 			at := base + taps[0]
 			for _, t := range taps[1:] {
@@ -219,7 +213,9 @@ func MaxPoolNDBackward(p *PoolNDParams, argmax []int64, dy, dx []float32) {
 	// Each channel's maxima lie in the same channel of dx, so channels are disjoint.
 	parallel.For(channels, grainFor(out), func(lo, hi int) {
 		for o := lo * out; o < hi*out; o++ {
-			dx[argmax[o]] += dy[o]
+			if at := argmax[o]; at >= 0 { // -1: a window over padding only
+				dx[at] += dy[o]
+			}
 		}
 	})
 }
@@ -240,7 +236,7 @@ func AveragePoolNDForward(p *PoolNDParams, x, y []float32) {
 			for _, t := range taps {
 				sum += plane[t]
 			}
-			y[ch*q.outPlane+o] = sum / q.divisor(div, o)
+			y[ch*q.outPlane+o] = average(sum, q.divisor(div, o))
 		})
 	})
 }

@@ -2,7 +2,9 @@ package kernels
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -49,7 +51,14 @@ func poolNDRef(p PoolNDParams, x []float32, average bool) (y []float64, argmax [
 				if p.CountIncludePad {
 					count = padded
 				}
+				if count == 0 { // a window over padding only: 0, as ONNX Runtime gives
+					count = 1
+				}
 				y = append(y, sum/float64(count))
+				continue
+			}
+			if len(taps) == 0 { // a window over padding only: the lowest float32, no argmax
+				y, argmax = append(y, -math.MaxFloat32), append(argmax, -1)
 				continue
 			}
 			best := taps[0]
@@ -238,9 +247,20 @@ func TestPoolNDMatchesPool2D(t *testing.T) {
 	}
 }
 
+// randomPoolNDWithInput is randomPoolND without windows over padding
+// only (see randomPoolWithInput), found by the reference's argmax.
+func randomPoolNDWithInput(rng *rand.Rand, d int) PoolNDParams {
+	for {
+		p := randomPoolND(rng, d)
+		if _, arg := poolNDRef(p, make([]float32, p.N*p.C*product(p.In)), false); !slices.Contains(arg, -1) {
+			return p
+		}
+	}
+}
+
 func TestPoolNDBackwardGradients(t *testing.T) {
 	rng := newRNG(33)
-	for _, p := range append(poolNDCases, randomPoolND(rng, 3), randomPoolND(rng, 3), randomPoolND(rng, 4)) {
+	for _, p := range append(poolNDCases, randomPoolNDWithInput(rng, 3), randomPoolNDWithInput(rng, 3), randomPoolNDWithInput(rng, 4)) {
 		t.Run(poolNDName(p), func(t *testing.T) {
 			n := p.N * p.C * product(p.OutSize())
 			// Values at least 0.05 apart, so the eps = 1e-2 steps never
@@ -293,12 +313,6 @@ func TestPoolNDValidate(t *testing.T) {
 		{func(p *PoolNDParams) { p.Kernel = []int{3, 0, 2} }, "Kernel[1]: must be at least 1, got 0"},
 		{func(p *PoolNDParams) { p.PadsBegin = []int{1, 0, -1} }, "PadsBegin[2]: must not be negative"},
 		{func(p *PoolNDParams) { p.Kernel = []int{3, 9, 2} }, "dilated kernel [3 9 2] larger than padded input [10 7 6]"},
-		// Depths -3..-1 of the first window are all padding.
-		{func(p *PoolNDParams) { p.PadsBegin = []int{3, 0, 1} }, "window 0 of axis 0 covers padding only"},
-		// The dilated taps -1 and 2 of window 0 miss a 2-wide last axis.
-		{func(p *PoolNDParams) {
-			p.In, p.Kernel, p.Dilations, p.PadsBegin, p.PadsEnd = []int{7, 6, 2}, []int{3, 2, 2}, []int{1, 1, 3}, []int{1, 0, 1}, []int{2, 1, 1}
-		}, "window 0 of axis 2 covers padding only"},
 		{func(p *PoolNDParams) { p.In = []int{1 << 12, 1 << 12, 1 << 12} }, "N, C, In: dimensions"},
 	} {
 		p := base

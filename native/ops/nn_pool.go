@@ -2,6 +2,7 @@ package ops
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/onnxkit/onnxkit/graph"
 	"github.com/onnxkit/onnxkit/native/kernels"
@@ -149,11 +150,16 @@ func (o *pool) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, err
 }
 
 // columnMajorIndices rewrites row-major flat indices into an [.., H, W]
-// input as storage_order=1 numbers them: plane*H*W + w*H + h.
+// input as storage_order=1 numbers them: plane*H*W + w*H + h. The -1 of
+// a window over padding only stays -1.
 func columnMajorIndices(rowMajor *tensor.Tensor, h, w int) *tensor.Tensor {
 	out := tensor.New(graph.Int64, rowMajor.Shape...)
 	dst := out.Data.([]int64)
 	for i, idx := range rowMajor.Data.([]int64) {
+		if idx < 0 {
+			dst[i] = idx
+			continue
+		}
 		plane, r := idx/int64(h*w), idx%int64(h*w)
 		dst[i] = plane*int64(h*w) + (r%int64(w))*int64(h) + r/int64(w)
 	}
@@ -174,12 +180,14 @@ func (o *pool) forwardBytes(ctx *Context, x *tensor.Tensor) ([]*tensor.Tensor, e
 	if err != nil {
 		return nil, err
 	}
+	// A window over padding only gives the lowest float32, which becomes
+	// the lowest value of the type, as ONNX Runtime gives.
 	y := tensor.New(x.DType, out[0].Shape...)
 	for i, v := range out[0].F32() {
 		if x.DType == graph.Uint8 {
-			y.Data.([]uint8)[i] = uint8(v)
+			y.Data.([]uint8)[i] = uint8(max(v, 0))
 		} else {
-			y.Data.([]int8)[i] = int8(v)
+			y.Data.([]int8)[i] = int8(max(v, math.MinInt8))
 		}
 	}
 	return append([]*tensor.Tensor{y}, out[1:]...), nil // Indices, unless lean
