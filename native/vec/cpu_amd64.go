@@ -6,40 +6,56 @@ import (
 	"github.com/onnxkit/onnxkit/native/simd"
 )
 
-// maxRowsFast computes MaxRows with maxRowsAVX2 when the CPU has AVX2,
-// and reports whether it did.
+// maxRowsFast computes MaxRows with maxRowsAVX512 or maxRowsAVX2 as the
+// CPU level allows, and reports whether it did.
 func maxRowsFast(dst, src []float32, offsets []int32) bool {
-	if !hasAVX2() {
+	switch {
+	case simd.Has(simd.AVX512):
+		maxRowsAVX512(len(dst), &dst[0], &src[0], &offsets[0], len(offsets))
+	case hasAVX2():
+		maxRowsAVX2(len(dst), &dst[0], &src[0], &offsets[0], len(offsets))
+	default:
 		return false
 	}
-	maxRowsAVX2(len(dst), &dst[0], &src[0], &offsets[0], len(offsets))
 	return true
 }
 
 // stride2Blocks returns how many of n outputs the stride-2 loops compute
-// in blocks of 8 from the first, those whose reads stay within src, and
-// whether the last 8 outputs can be one more such block, overlapping the
-// others. The loops take the even elements of 16 at a time, so they also
-// read the odd element after the last even one; what they cannot compute
-// is left to the caller.
-func stride2Blocks(n int, src []float32, offsets []int32) (blocks int, last bool) {
-	if !hasAVX2() || n < 8 {
+// in blocks of width (8 or 16) from the first, those whose reads stay
+// within src, and whether the last width outputs can be one more such
+// block, overlapping the others. The loops take the even elements of
+// 2*width at a time, so they also read the odd element after the last
+// even one; what they cannot compute is left to the caller.
+func stride2Blocks(n, width int, src []float32, offsets []int32) (blocks int, last bool) {
+	if !hasAVX2() || n < width {
 		return 0, false
 	}
 	reach := int(slices.Max(offsets)) + 2*n // one past the last element read by a block ending at n
-	blocks = n / 8 * 8
+	blocks = n / width * width
 	if reach > len(src) {
-		return blocks - 8, false
+		return blocks - width, false
 	}
 	return blocks, blocks < n
 }
 
 // maxStride2Fast computes the first elements of MaxStride2 with
-// maxStride2AVX2 when the CPU has AVX2 (see stride2Blocks), the last 8
-// again when that covers the rest (a maximum taken twice is the same),
-// and returns how many it computed.
+// maxStride2AVX512 in blocks of 16 when the CPU level has AVX-512, then
+// with maxStride2AVX2 in blocks of 8 when it has AVX2 (see
+// stride2Blocks), the last 8 again when that covers the rest (a maximum
+// taken twice is the same), and returns how many it computed.
 func maxStride2Fast(dst, src []float32, offsets []int32) int {
-	n, last := stride2Blocks(len(dst), src, offsets)
+	done := 0
+	if simd.Has(simd.AVX512) {
+		if n, _ := stride2Blocks(len(dst), 16, src, offsets); n > 0 {
+			maxStride2AVX512(n, &dst[0], &src[0], &offsets[0], len(offsets))
+			done = n
+		}
+	}
+	if done == len(dst) {
+		return done
+	}
+	dst, src = dst[done:], src[2*done:]
+	n, last := stride2Blocks(len(dst), 8, src, offsets)
 	if n > 0 {
 		maxStride2AVX2(n, &dst[0], &src[0], &offsets[0], len(offsets))
 	}
@@ -47,7 +63,7 @@ func maxStride2Fast(dst, src []float32, offsets []int32) int {
 		n = len(dst)
 		maxStride2AVX2(8, &dst[n-8], &src[2*(n-8)], &offsets[0], len(offsets))
 	}
-	return n
+	return done + n
 }
 
 // scaleAddFast computes ScaleAdd with scaleAddAVX2 when the CPU has AVX2,
@@ -64,7 +80,7 @@ func scaleAddFast(dst, src []float32, a, b float32) bool {
 // with firstEqualStride2AVX2 when the CPU has AVX2 (see stride2Blocks),
 // and returns how many it computed.
 func firstEqualStride2Fast(idx []int32, m, src []float32, offsets []int32) int {
-	n, _ := stride2Blocks(len(idx), src, offsets)
+	n, _ := stride2Blocks(len(idx), 8, src, offsets)
 	if n > 0 {
 		firstEqualStride2AVX2(n, &idx[0], &m[0], &src[0], &offsets[0], len(offsets))
 	}

@@ -6115,3 +6115,169 @@ tailstore:
 done:
 	VZEROUPPER
 	RET
+
+// func maxRowsAVX512(n int, dst *float32, src *float32, off *int32, rows int)
+// Requires: AVX, AVX512F
+TEXT ·maxRowsAVX512(SB), NOSPLIT, $0-40
+	MOVQ n+0(FP), AX
+	MOVQ dst+8(FP), CX
+	MOVQ src+16(FP), DX
+	MOVQ off+24(FP), BX
+	MOVQ rows+32(FP), SI
+
+by32:
+	CMPQ    AX, $0x00000020
+	JL      by32done
+	MOVLQSX (BX), DI
+	VMOVUPS (DX)(DI*4), Z0
+	KXORW   K1, K1, K1
+	VMOVUPS 64(DX)(DI*4), Z1
+	KXORW   K2, K2, K2
+	MOVQ    $0x00000001, DI
+
+by32row:
+	CMPQ    DI, SI
+	JGE     by32store
+	MOVLQSX (BX)(DI*4), R8
+	VMOVUPS (DX)(R8*4), Z2
+	VCMPPS  $0x03, Z2, Z2, K3
+	KORW    K3, K1, K1
+	VMAXPS  Z0, Z2, Z0
+	VMOVUPS 64(DX)(R8*4), Z2
+	VCMPPS  $0x03, Z2, Z2, K3
+	KORW    K3, K2, K2
+	VMAXPS  Z1, Z2, Z1
+	INCQ    DI
+	JMP     by32row
+
+by32store:
+	VPTERNLOGD $0xff, Z0, Z0, K1, Z0
+	VMOVUPS    Z0, (CX)
+	VPTERNLOGD $0xff, Z1, Z1, K2, Z1
+	VMOVUPS    Z1, 64(CX)
+	ADDQ       $0x00000080, DX
+	ADDQ       $0x00000080, CX
+	SUBQ       $0x00000020, AX
+	JMP        by32
+
+by32done:
+by16:
+	CMPQ    AX, $0x00000010
+	JL      by16done
+	MOVLQSX (BX), DI
+	VMOVUPS (DX)(DI*4), Z0
+	KXORW   K4, K4, K4
+	MOVQ    $0x00000001, DI
+
+by16row:
+	CMPQ    DI, SI
+	JGE     by16store
+	MOVLQSX (BX)(DI*4), R8
+	VMOVUPS (DX)(R8*4), Z1
+	VCMPPS  $0x03, Z1, Z1, K1
+	KORW    K1, K4, K4
+	VMAXPS  Z0, Z1, Z0
+	INCQ    DI
+	JMP     by16row
+
+by16store:
+	VPTERNLOGD $0xff, Z0, Z0, K4, Z0
+	VMOVUPS    Z0, (CX)
+	ADDQ       $0x00000040, DX
+	ADDQ       $0x00000040, CX
+	SUBQ       $0x00000010, AX
+	JMP        by16
+
+by16done:
+	TESTQ     AX, AX
+	JZ        done
+	LEAQ      laneMasks16<>+0(SB), DI
+	KMOVW     (DI)(AX*2), K1
+	MOVLQSX   (BX), AX
+	VMOVUPS.Z (DX)(AX*4), K1, Z0
+	KXORW     K5, K5, K5
+	MOVQ      $0x00000001, AX
+
+tailrow:
+	CMPQ      AX, SI
+	JGE       tailstore
+	MOVLQSX   (BX)(AX*4), DI
+	VMOVUPS.Z (DX)(DI*4), K1, Z1
+	VCMPPS    $0x03, Z1, Z1, K2
+	KORW      K2, K5, K5
+	VMAXPS    Z0, Z1, Z0
+	INCQ      AX
+	JMP       tailrow
+
+tailstore:
+	VPTERNLOGD $0xff, Z0, Z0, K5, Z0
+	VMOVUPS    Z0, K1, (CX)
+
+done:
+	VZEROUPPER
+	RET
+
+DATA evenIndex16<>+0(SB)/4, $0x00000000
+DATA evenIndex16<>+4(SB)/4, $0x00000002
+DATA evenIndex16<>+8(SB)/4, $0x00000004
+DATA evenIndex16<>+12(SB)/4, $0x00000006
+DATA evenIndex16<>+16(SB)/4, $0x00000008
+DATA evenIndex16<>+20(SB)/4, $0x0000000a
+DATA evenIndex16<>+24(SB)/4, $0x0000000c
+DATA evenIndex16<>+28(SB)/4, $0x0000000e
+DATA evenIndex16<>+32(SB)/4, $0x00000010
+DATA evenIndex16<>+36(SB)/4, $0x00000012
+DATA evenIndex16<>+40(SB)/4, $0x00000014
+DATA evenIndex16<>+44(SB)/4, $0x00000016
+DATA evenIndex16<>+48(SB)/4, $0x00000018
+DATA evenIndex16<>+52(SB)/4, $0x0000001a
+DATA evenIndex16<>+56(SB)/4, $0x0000001c
+DATA evenIndex16<>+60(SB)/4, $0x0000001e
+GLOBL evenIndex16<>(SB), RODATA|NOPTR, $64
+
+// func maxStride2AVX512(n int, dst *float32, src *float32, off *int32, taps int)
+// Requires: AVX, AVX512F
+TEXT ·maxStride2AVX512(SB), NOSPLIT, $0-40
+	MOVQ    n+0(FP), AX
+	MOVQ    dst+8(FP), CX
+	MOVQ    src+16(FP), DX
+	MOVQ    off+24(FP), BX
+	MOVQ    taps+32(FP), SI
+	VMOVUPS evenIndex16<>+0(SB), Z0
+
+block:
+	TESTQ     AX, AX
+	JZ        done
+	MOVLQSX   (BX), DI
+	VMOVUPS   (DX)(DI*4), Z1
+	VMOVUPS   64(DX)(DI*4), Z2
+	VMOVUPS   Z0, Z3
+	VPERMI2PS Z2, Z1, Z3
+	KXORW     K1, K1, K1
+	MOVQ      $0x00000001, DI
+
+tap:
+	CMPQ      DI, SI
+	JGE       store
+	MOVLQSX   (BX)(DI*4), R8
+	VMOVUPS   (DX)(R8*4), Z1
+	VMOVUPS   64(DX)(R8*4), Z2
+	VMOVUPS   Z0, Z4
+	VPERMI2PS Z2, Z1, Z4
+	VCMPPS    $0x03, Z4, Z4, K2
+	KORW      K2, K1, K1
+	VMAXPS    Z3, Z4, Z3
+	INCQ      DI
+	JMP       tap
+
+store:
+	VPTERNLOGD $0xff, Z3, Z3, K1, Z3
+	VMOVUPS    Z3, (CX)
+	ADDQ       $0x00000080, DX
+	ADDQ       $0x00000040, CX
+	SUBQ       $0x00000010, AX
+	JMP        block
+
+done:
+	VZEROUPPER
+	RET

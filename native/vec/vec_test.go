@@ -7,14 +7,15 @@ import (
 	"testing"
 
 	"github.com/onnxkit/onnxkit/native/internal/leveltest"
+	"github.com/onnxkit/onnxkit/native/simd"
 )
 
 // TestMaxTaps compares MaxRows and MaxStride2 with the maximum taken
 // element by element from their definitions, on random data with NaNs
-// and infinities among it, for every width up to 40 (every loop of the
-// assembly and the Go tail) and one to four rows at random offsets
-// (overlapping, repeated, in any order), with the assembly and in Go
-// alone.
+// and infinities among it, for every width up to 80 (every loop of the
+// AVX-512 and AVX2 assembly, their tails and the Go tail) and one to
+// four rows at random offsets (overlapping, repeated, in any order), at
+// every CPU level.
 func TestMaxTaps(t *testing.T) {
 	leveltest.Run(t, func(t *testing.T) {
 		testMaxTaps(t, "MaxRows", 1, MaxRows)
@@ -24,7 +25,7 @@ func TestMaxTaps(t *testing.T) {
 
 func testMaxTaps(t *testing.T, name string, stride int, fn func(dst, src []float32, offsets []int32)) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	for n := 0; n <= 40; n++ {
+	for n := 0; n <= 80; n++ {
 		for rows := 1; rows <= 4; rows++ {
 			offsets := make([]int32, rows)
 			for r := range offsets {
@@ -47,8 +48,8 @@ func testMaxTaps(t *testing.T, name string, stride int, fn func(dst, src []float
 					}
 				}
 				if got := dst[j]; nan != (got != got) || !nan && got != want {
-					t.Fatalf("%s, n=%d rows=%d avx2=%v: dst[%d] = %v, want %v (a NaN among the taps: %v)",
-						name, n, rows, hasAVX2(), j, got, want, nan)
+					t.Fatalf("%s, n=%d rows=%d at %s: dst[%d] = %v, want %v (a NaN among the taps: %v)",
+						name, n, rows, simd.Current(), j, got, want, nan)
 				}
 			}
 			if dst[n] != 7 {

@@ -25,7 +25,10 @@ func main() {
 	emitInterleave()
 	emitDeinterleave()
 	emitTranscendentals()
-	emitWeightedTaps(masks, emitLaneMasks())
+	laneMasks := emitLaneMasks()
+	emitWeightedTaps(masks, laneMasks)
+	emitMaxRowsAVX512(laneMasks)
+	emitMaxStride2AVX512(emitEvenIndex())
 	Generate()
 }
 
