@@ -530,7 +530,7 @@ func (p *GlobalPoolParams) Validate() error {
 }
 
 // GlobalAveragePoolForward sets y[n, c] to the mean of x[n, c, :],
-// summed in float64.
+// summed in float64 (vec.SumFloat64).
 func GlobalAveragePoolForward(p *GlobalPoolParams, x, y []float32) {
 	const op = "GlobalAveragePool"
 	planes, s := p.N*p.C, p.Spatial
@@ -538,11 +538,7 @@ func GlobalAveragePoolForward(p *GlobalPoolParams, x, y []float32) {
 	need(op, "y", y, planes)
 	parallel.For(planes, grainFor(s), func(lo, hi int) {
 		for pl := lo; pl < hi; pl++ {
-			var sum float64
-			for _, v := range x[pl*s : (pl+1)*s] {
-				sum += float64(v)
-			}
-			y[pl] = float32(sum / float64(s))
+			y[pl] = float32(vec.SumFloat64(x[pl*s:(pl+1)*s]) / float64(s))
 		}
 	})
 }
@@ -565,7 +561,10 @@ func GlobalAveragePoolBackward(p *GlobalPoolParams, dy, dx []float32) {
 }
 
 // GlobalMaxPoolForward sets y[n, c] to the maximum of x[n, c, :] and
-// argmax[n, c] to its flat index into x (the first among equal values).
+// argmax[n, c] to its flat index into x: the first among equal values,
+// and, as for MaxPool, a NaN when the plane holds one, at the first. The
+// maximum is vec.Max's, then found by a scan for the first value equal
+// to it.
 func GlobalMaxPoolForward(p *GlobalPoolParams, x, y []float32, argmax []int64) {
 	const op = "GlobalMaxPool"
 	planes, s := p.N*p.C, p.Spatial
@@ -574,13 +573,16 @@ func GlobalMaxPoolForward(p *GlobalPoolParams, x, y []float32, argmax []int64) {
 	need(op, "argmax", argmax, planes)
 	parallel.For(planes, grainFor(s), func(lo, hi int) {
 		for pl := lo; pl < hi; pl++ {
-			at := pl * s
-			for i := at + 1; i < (pl+1)*s; i++ {
-				if x[i] > x[at] {
+			plane := x[pl*s : (pl+1)*s]
+			m := vec.Max(plane)
+			at := 0
+			for i, v := range plane {
+				if v == m || m != m && v != v {
 					at = i
+					break
 				}
 			}
-			y[pl], argmax[pl] = x[at], int64(at)
+			y[pl], argmax[pl] = plane[at], int64(pl*s+at)
 		}
 	})
 }

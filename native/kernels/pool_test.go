@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+
+	"github.com/onnxkit/onnxkit/native/internal/leveltest"
 )
 
 // Tolerances for pooling.
@@ -186,9 +188,17 @@ func TestPoolBackwardGradients(t *testing.T) {
 	}
 }
 
+// TestGlobalPool checks the global pools against float64 sums and
+// maxima, and their gradients by finite differences, at every CPU level,
+// on planes from 1 to 56x56 (the vector loops and their tails).
 func TestGlobalPool(t *testing.T) {
+	leveltest.Run(t, testGlobalPool)
+}
+
+func testGlobalPool(t *testing.T) {
 	rng := newRNG(13)
-	for _, p := range []GlobalPoolParams{{N: 2, C: 3, Spatial: 7 * 5}, {N: 3, C: 4, Spatial: 1}, {N: 1, C: 2, Spatial: 169}} {
+	for _, p := range []GlobalPoolParams{{N: 2, C: 3, Spatial: 7 * 5}, {N: 3, C: 4, Spatial: 1}, {N: 1, C: 2, Spatial: 169},
+		{N: 1, C: 3, Spatial: 56 * 56}, {N: 2, C: 5, Spatial: 7 * 7}, {N: 1, C: 2, Spatial: 17}} {
 		name := fmt.Sprintf("N%d_C%d_S%d", p.N, p.C, p.Spatial)
 		x := distinct(rng, p.N*p.C*p.Spatial, 0.05)
 		y, argmax := make([]float32, p.N*p.C), make([]int64, p.N*p.C)
@@ -220,6 +230,47 @@ func TestGlobalPool(t *testing.T) {
 		checkGradients(t, "GlobalAveragePool", tolPoolGrad, 1e-2, rng, g,
 			func() []float32 { GlobalAveragePoolForward(&p, x, y); return y }, gradInput{"x", x, dx})
 	}
+}
+
+// TestGlobalMaxPoolTiesAndNaN checks GlobalMaxPool's argmax on planes
+// full of ties (values from {0, -0, 1}) against the first maximum in
+// order, and that a NaN makes the maximum a NaN found at the first NaN,
+// at every CPU level.
+func TestGlobalMaxPoolTiesAndNaN(t *testing.T) {
+	leveltest.Run(t, func(t *testing.T) {
+		rng := newRNG(14)
+		values := []float32{0, float32(math.Copysign(0, -1)), 1}
+		p := GlobalPoolParams{N: 2, C: 3, Spatial: 45}
+		x := make([]float32, p.N*p.C*p.Spatial)
+		for i := range x {
+			x[i] = values[rng.IntN(len(values))] * float32(rng.IntN(2)) // mostly zeros
+		}
+		y, arg := make([]float32, p.N*p.C), make([]int64, p.N*p.C)
+		GlobalMaxPoolForward(&p, x, y, arg)
+		for pl := range y {
+			want := pl * p.Spatial
+			for i := want + 1; i < (pl+1)*p.Spatial; i++ {
+				if x[i] > x[want] {
+					want = i
+				}
+			}
+			if arg[pl] != int64(want) || math.Float32bits(y[pl]) != math.Float32bits(x[want]) {
+				t.Fatalf("plane %d: max %v at %d, want %v at %d", pl, y[pl], arg[pl], x[want], want)
+			}
+		}
+		nan := float32(math.NaN())
+		x[7], x[30] = nan, nan  // plane 0: the first NaN at 7
+		x[2*p.Spatial+44] = nan // plane 2: its last value
+		GlobalMaxPoolForward(&p, x, y, arg)
+		for pl, at := range map[int]int64{0: 7, 2: int64(2*p.Spatial + 44)} {
+			if y[pl] == y[pl] || arg[pl] != at {
+				t.Fatalf("plane %d: max %v at %d, want NaN at %d", pl, y[pl], arg[pl], at)
+			}
+		}
+		if y[1] != y[1] {
+			t.Fatal("plane 1 holds no NaN, its maximum is one")
+		}
+	})
 }
 
 func TestPoolValidate(t *testing.T) {

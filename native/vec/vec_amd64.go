@@ -151,3 +151,8 @@ func maxRowsAVX512(n int, dst *float32, src *float32, off *int32, rows int)
 //
 //go:noescape
 func maxStride2AVX512(n int, dst *float32, src *float32, off *int32, taps int)
+
+// sumFloat64AVX2 is the AVX2 loop of SumFloat64; see emitSumFloat64 in package asmgen.
+//
+//go:noescape
+func sumFloat64AVX2(n int, src *float32, sums *float64)

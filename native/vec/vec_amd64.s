@@ -6281,3 +6281,37 @@ store:
 done:
 	VZEROUPPER
 	RET
+
+// func sumFloat64AVX2(n int, src *float32, sums *float64)
+// Requires: AVX
+TEXT ·sumFloat64AVX2(SB), NOSPLIT, $0-24
+	MOVQ   n+0(FP), AX
+	MOVQ   src+8(FP), CX
+	MOVQ   sums+16(FP), DX
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+
+block:
+	TESTQ     AX, AX
+	JZ        done
+	VCVTPS2PD (CX), Y4
+	VADDPD    Y4, Y0, Y0
+	VCVTPS2PD 16(CX), Y4
+	VADDPD    Y4, Y1, Y1
+	VCVTPS2PD 32(CX), Y4
+	VADDPD    Y4, Y2, Y2
+	VCVTPS2PD 48(CX), Y4
+	VADDPD    Y4, Y3, Y3
+	ADDQ      $0x00000040, CX
+	SUBQ      $0x00000010, AX
+	JMP       block
+
+done:
+	VADDPD  Y1, Y0, Y0
+	VADDPD  Y3, Y2, Y2
+	VADDPD  Y2, Y0, Y0
+	VMOVUPD Y0, (DX)
+	VZEROUPPER
+	RET

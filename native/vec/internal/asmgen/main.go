@@ -29,6 +29,7 @@ func main() {
 	emitWeightedTaps(masks, laneMasks)
 	emitMaxRowsAVX512(laneMasks)
 	emitMaxStride2AVX512(emitEvenIndex())
+	emitSumFloat64()
 	Generate()
 }
 
