@@ -456,29 +456,96 @@ func AveragePoolForward(p *PoolParams, x, y []float32) {
 	need(op, "x", x, planes*hw)
 	need(op, "y", y, planes*ohw)
 	divH, divW := p.poolDivisors()
-	parallel.For(planes, grainFor(ohw*p.KH*p.KW), func(lo, hi int) {
+	// the plane's copy, and a vector of 8 outputs per tap
+	cost := hw + ohw*p.KH*p.KW/8
+	parallel.For(planes, grainFor(cost), func(lo, hi int) {
+		a := p.windowSums()
+		defer a.release()
 		for pl := lo; pl < hi; pl++ {
-			plane := x[pl*hw : (pl+1)*hw]
-			for oy := 0; oy < oh; oy++ {
-				for ox := 0; ox < ow; ox++ {
-					var sum float32
-					for kh := 0; kh < p.KH; kh++ {
-						iy := oy*p.StrideH - p.PadTop + kh*p.DilationH
-						if iy < 0 || iy >= p.H {
-							continue
-						}
-						for kw := 0; kw < p.KW; kw++ {
-							ix := ox*p.StrideW - p.PadLeft + kw*p.DilationW
-							if ix >= 0 && ix < p.W {
-								sum += plane[iy*p.W+ix]
-							}
-						}
-					}
-					y[pl*ohw+oy*ow+ox] = average(sum, divH[oy]*divW[ox])
+			a.load(x[pl*hw : (pl+1)*hw])
+			yp := y[pl*ohw : (pl+1)*ohw]
+			for oy := range oh {
+				yrow := yp[oy*ow : (oy+1)*ow]
+				a.row(oy, yrow)
+				for ox, sum := range yrow {
+					yrow[ox] = average(sum, divH[oy]*divW[ox])
 				}
 			}
 		}
 	})
+}
+
+// windowSums sums AveragePool's windows with vec.WeightedTaps, weights
+// of 1: a plane is copied into a buffer padded with zeros, each row's
+// columns dealt into StrideW phases of every StrideW-th column, so that
+// the taps of an output row's windows are unit-stride rows of the buffer;
+// the sum of a window runs over its taps in kernel order, as the direct
+// loop's does. The padding's zeros change no sum (a running sum that
+// starts from +0 is never -0), and a product by 1 is exact, fused or not,
+// so every sum is bitwise the direct loop's.
+type windowSums struct {
+	p                   *PoolParams
+	phaseLen, rowStride int       // the elements of a phase of a padded row, and of a padded row (StrideW phases)
+	padded              []float32 // the padded rows the windows read, zero outside the image
+	taps                []int32   // offsets of a window's taps from its output row's first padded row, in kernel order
+	ones                []float32 // the taps' weights
+}
+
+// windowSums takes the buffers for summing planes of p; release hands
+// them back.
+func (p *PoolParams) windowSums() *windowSums {
+	oh, ow := p.OutSize()
+	sw := p.StrideW
+	wp := max(p.PadLeft+p.W+p.PadRight, (ow-1)*sw+(p.KW-1)*p.DilationW+1)
+	hp := max(p.PadTop+p.H+p.PadBottom, (oh-1)*p.StrideH+(p.KH-1)*p.DilationH+1)
+	a := &windowSums{p: p, phaseLen: ceilDiv(wp, sw)}
+	a.rowStride = sw * a.phaseLen
+	a.padded = getBuffer(hp * a.rowStride)
+	clear(a.padded) // load writes the image's elements only
+	a.taps, a.ones = offsets.get(p.KH*p.KW), getBuffer(p.KH*p.KW)
+	for kh := range p.KH {
+		for kw := range p.KW {
+			at := kw * p.DilationW
+			a.taps[kh*p.KW+kw] = int32(kh*p.DilationH*a.rowStride + at%sw*a.phaseLen + at/sw)
+			a.ones[kh*p.KW+kw] = 1
+		}
+	}
+	return a
+}
+
+func (a *windowSums) release() {
+	putBuffer(a.padded)
+	putBuffer(a.ones)
+	offsets.put(a.taps)
+}
+
+// load copies plane into the padded buffer: image column ix of row iy at
+// padded column c = PadLeft + ix of row PadTop + iy, which is element
+// c/StrideW of phase c%StrideW.
+func (a *windowSums) load(plane []float32) {
+	p, sw, n := a.p, a.p.StrideW, a.phaseLen
+	for iy := range p.H {
+		src := plane[iy*p.W : (iy+1)*p.W]
+		dst := a.padded[(p.PadTop+iy)*a.rowStride:][:a.rowStride]
+		switch {
+		case sw == 1:
+			copy(dst[p.PadLeft:], src)
+		case sw == 2 && p.PadLeft%2 == 0:
+			vec.Deinterleave(dst[p.PadLeft/2:n], dst[n+p.PadLeft/2:], src)
+		case sw == 2:
+			vec.Deinterleave(dst[n+p.PadLeft/2:], dst[p.PadLeft/2+1:n], src)
+		default:
+			for ix, v := range src {
+				c := p.PadLeft + ix
+				dst[c%sw*n+c/sw] = v
+			}
+		}
+	}
+}
+
+// row stores in y the sums of the windows of output row oy.
+func (a *windowSums) row(oy int, y []float32) {
+	vec.WeightedTaps(y, a.padded[oy*a.p.StrideH*a.rowStride:], a.taps, a.ones, 0, false, false)
 }
 
 // AveragePoolBackward accumulates into dx each dy spread evenly over the

@@ -155,3 +155,30 @@ func BenchmarkMaxPool(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkAveragePool times AveragePool on DenseNet's transition
+// pooling and an Inception-style padded 3x3 at batch 1.
+func BenchmarkAveragePool(b *testing.B) {
+	for _, bc := range []struct {
+		name string
+		p    PoolParams
+	}{
+		{"densenet_128x56x56_k2s2", pool2D(1, 128, 56, 56, 2, 2, 2, 0, 1, false)},
+		{"inception_192x35x35_k3s1p1", pool2D(1, 192, 35, 35, 3, 3, 1, 1, 1, false)},
+		{"256x7x7_k3s2p1", pool2D(1, 256, 7, 7, 3, 3, 2, 1, 1, true)},
+	} {
+		p := bc.p
+		oh, ow := p.OutSize()
+		x := uniform(newRNG(8), p.N*p.C*p.H*p.W, -1, 1)
+		y := make([]float32, p.N*p.C*oh*ow)
+		b.Run(bc.name, func(b *testing.B) {
+			leveltest.Bench(b, func(b *testing.B) {
+				b.SetBytes(int64(4 * (len(x) + len(y))))
+				b.ReportAllocs()
+				for b.Loop() {
+					AveragePoolForward(&p, x, y)
+				}
+			})
+		})
+	}
+}
