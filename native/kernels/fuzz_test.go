@@ -43,7 +43,9 @@ func FuzzConv(f *testing.F) {
 	})
 }
 
-// FuzzPool is FuzzConv for MaxPool and AveragePool.
+// FuzzPool is FuzzConv for MaxPool and AveragePool: the forward passes
+// of small enough params (values, argmax and averages) agree with the
+// float64 reference, windows over padding only included.
 func FuzzPool(f *testing.F) {
 	for _, p := range poolCases {
 		f.Add(p.N, p.C, p.H, p.W, p.KH, p.KW, p.StrideH, p.StrideW, p.PadTop, p.PadLeft,
@@ -63,9 +65,28 @@ func FuzzPool(f *testing.F) {
 		x := uniform(newRNG(1), n*c*h*w, -1, 1)
 		y, argmax := make([]float32, n*c*oh*ow), make([]int64, n*c*oh*ow)
 		MaxPoolForward(&p, x, y, argmax)
+		checked := n*c*oh*ow*kh*kw <= fuzzMaxReferenceFLOPs
+		var ref PoolNDParams
+		if checked {
+			ref = ndFromPool2D(p)[0]
+			wantMax, wantArg := poolNDRef(ref, x, false)
+			compare(t, poolName(p)+" max", tolMaxPool, y, wantMax)
+			for i := range wantArg {
+				if argmax[i] != wantArg[i] {
+					t.Fatalf("%s: argmax[%d] = %d, want %d", poolName(p), i, argmax[i], wantArg[i])
+				}
+			}
+			values := make([]float32, len(y))
+			MaxPoolValues(&p, x, values)
+			compare(t, poolName(p)+" values", tolMaxPool, values, wantMax)
+		}
 		dx := make([]float32, len(x))
 		MaxPoolBackward(&p, argmax, y, dx)
 		AveragePoolForward(&p, x, y)
+		if checked {
+			wantAvg, _ := poolNDRef(ref, x, true)
+			compare(t, poolName(p)+" average", tolAvgPool, y, wantAvg)
+		}
 		AveragePoolBackward(&p, y, dx)
 	})
 }
