@@ -22,7 +22,10 @@ import (
 // 1 column-major within each spatial plane). MaxPool from opset 12 also
 // takes int8 and uint8 input, pooled through float32, which holds every
 // such value exactly. Attributes that an older opset lacks are simply absent from its
-// nodes, so one definition serves every version.
+// nodes, so one definition serves every version. A window that covers
+// padding only (ONNX leaves it open) gives what ONNX Runtime gives:
+// MaxPool the lowest value of its type, with the index -1, and
+// AveragePool 0.
 type pool struct {
 	max             bool
 	columnMajor     bool // storage_order=1
