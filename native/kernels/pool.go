@@ -217,9 +217,11 @@ type separableMax struct {
 	span           int       // the columns of the padded rows the windows read
 	rowMax, phases []float32 // [PadLeft + max(span+1, W)]: image column ix at PadLeft+ix; [stride*phaseLen] for a stride above 2
 	phaseLen       int
-	down, across   []int32 // offsets of the rows of a window in the plane, and of its columns in rowMax or phases
-	taps           []int32 // offsets of a window's taps in the plane, in scan order
-	found          []int32 // [OW]: where the maxima of an output row lie, with a stride of 2
+	down, across   []int32   // offsets of the rows of a window in the plane, and of its columns in rowMax or phases
+	taps           []int32   // offsets of a window's taps in the plane, in scan order
+	found          []int32   // [OW]: where the maxima of an output row lie, with a stride of 2
+	floats         []float32 // the buffer rowMax and phases are carved from
+	ints           []int32   // the buffer the offsets and bounds are carved from
 	// inLo, inHi bound the output columns whose windows read no
 	// column of padding.
 	inLo, inHi int
@@ -229,34 +231,42 @@ type separableMax struct {
 	emptyCols      []int32 // the output columns whose windows read no column of the image
 }
 
-// separableMax takes the buffers and offsets for pooling planes of p;
-// release hands them back.
+// separableMax takes the buffers and offsets for pooling planes of p,
+// one of float32 and one of int32 carved into its slices (the free lists
+// keep a few buffers: two workers' worth of each); release hands them
+// back.
 func (p *PoolParams) separableMax() *separableMax {
 	oh, ow := p.OutSize()
-	s := &separableMax{p: p, oh: oh, ow: ow, span: (ow-1)*p.StrideW + (p.KW-1)*p.DilationW + 1}
+	sw := p.StrideW
+	s := &separableMax{p: p, oh: oh, ow: ow, span: (ow-1)*sw + (p.KW-1)*p.DilationW + 1}
 	// One more than the span: vec.MaxStride2 reads the odd value after
 	// the last even one, and with it there computes its last 8 outputs
 	// in assembly too.
-	s.rowMax = getBuffer(max(s.span+1, p.PadLeft+p.W))
+	rowLen := max(s.span+1, p.PadLeft+p.W)
+	if sw > 2 {
+		s.phaseLen = ceilDiv(s.span, sw)
+	}
+	s.floats = getBuffer(rowLen + sw*s.phaseLen)
+	s.rowMax, s.phases = s.floats[:rowLen:rowLen], s.floats[rowLen:]
 	for i := range s.rowMax {
 		if i < p.PadLeft || i >= p.PadLeft+p.W {
 			s.rowMax[i] = float32(math.Inf(-1))
 		}
 	}
-	s.down, s.across, s.taps = offsets.get(p.KH), offsets.get(p.KW), offsets.get(p.KH*p.KW)
+	s.ints = offsets.get(p.KH + p.KW + p.KH*p.KW + 2*ow + 2*oh)
+	rest := s.ints
+	carve := func(n int) []int32 {
+		b := rest[:n:n]
+		rest = rest[n:]
+		return b
+	}
+	s.down, s.across, s.taps, s.found = carve(p.KH), carve(p.KW), carve(p.KH*p.KW), carve(ow)
+	s.rowsLo, s.rowsHi, s.emptyCols = carve(oh), carve(oh), carve(ow)[:0]
 	for kh := range s.down {
 		s.down[kh] = int32(kh * p.DilationH * p.W)
 		for kw := 0; kw < p.KW; kw++ {
 			s.taps[kh*p.KW+kw] = s.down[kh] + int32(kw*p.DilationW)
 		}
-	}
-	sw := p.StrideW
-	if sw == 2 {
-		s.found = offsets.get(ow)
-	}
-	if sw > 2 {
-		s.phaseLen = ceilDiv(s.span, sw)
-		s.phases = getBuffer(sw * s.phaseLen)
 	}
 	for kw := range s.across {
 		at := kw * p.DilationW
@@ -271,12 +281,10 @@ func (p *PoolParams) separableMax() *separableMax {
 	if last := p.W - (p.KW-1)*p.DilationW - 1 + p.PadLeft; last >= 0 {
 		s.inHi = max(min(last/sw+1, ow), s.inLo)
 	}
-	s.rowsLo, s.rowsHi = offsets.get(oh), offsets.get(oh)
 	for oy := range oh {
 		lo, hi := validRange(p.KH, p.H, p.DilationH, oy*p.StrideH-p.PadTop)
 		s.rowsLo[oy], s.rowsHi[oy] = int32(lo), int32(hi)
 	}
-	s.emptyCols = offsets.get(ow)[:0]
 	for ox := range ow {
 		if ox < s.inLo || ox >= s.inHi {
 			if lo, hi := validRange(p.KW, p.W, p.DilationW, ox*sw-p.PadLeft); lo == hi {
@@ -288,19 +296,8 @@ func (p *PoolParams) separableMax() *separableMax {
 }
 
 func (s *separableMax) release() {
-	putBuffer(s.rowMax)
-	if s.phases != nil {
-		putBuffer(s.phases)
-	}
-	offsets.put(s.down)
-	offsets.put(s.across)
-	offsets.put(s.taps)
-	offsets.put(s.rowsLo)
-	offsets.put(s.rowsHi)
-	offsets.put(s.emptyCols)
-	if s.found != nil {
-		offsets.put(s.found)
-	}
+	putBuffer(s.floats)
+	offsets.put(s.ints)
 }
 
 // plane pools one plane into y [OH*OW] and, unless arg is nil, stores
@@ -489,10 +486,11 @@ type windowSums struct {
 	padded              []float32 // the padded rows the windows read, zero outside the image
 	taps                []int32   // offsets of a window's taps from its output row's first padded row, in kernel order
 	ones                []float32 // the taps' weights
+	floats              []float32 // the buffer padded and ones are carved from
 }
 
-// windowSums takes the buffers for summing planes of p; release hands
-// them back.
+// windowSums takes the buffers for summing planes of p, one of float32
+// carved in two; release hands them back.
 func (p *PoolParams) windowSums() *windowSums {
 	oh, ow := p.OutSize()
 	sw := p.StrideW
@@ -500,9 +498,11 @@ func (p *PoolParams) windowSums() *windowSums {
 	hp := max(p.PadTop+p.H+p.PadBottom, (oh-1)*p.StrideH+(p.KH-1)*p.DilationH+1)
 	a := &windowSums{p: p, phaseLen: ceilDiv(wp, sw)}
 	a.rowStride = sw * a.phaseLen
-	a.padded = getBuffer(hp * a.rowStride)
+	n := hp * a.rowStride
+	a.floats = getBuffer(n + p.KH*p.KW)
+	a.padded, a.ones = a.floats[:n:n], a.floats[n:]
 	clear(a.padded) // load writes the image's elements only
-	a.taps, a.ones = offsets.get(p.KH*p.KW), getBuffer(p.KH*p.KW)
+	a.taps = offsets.get(p.KH * p.KW)
 	for kh := range p.KH {
 		for kw := range p.KW {
 			at := kw * p.DilationW
@@ -514,8 +514,7 @@ func (p *PoolParams) windowSums() *windowSums {
 }
 
 func (a *windowSums) release() {
-	putBuffer(a.padded)
-	putBuffer(a.ones)
+	putBuffer(a.floats)
 	offsets.put(a.taps)
 }
 
