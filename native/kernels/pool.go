@@ -215,7 +215,7 @@ type separableMax struct {
 	p              *PoolParams
 	oh, ow         int
 	span           int       // the columns of the padded rows the windows read
-	rowMax, phases []float32 // [PadLeft + max(span+1, W)]: image column ix at PadLeft+ix; [stride*phaseLen] for a stride above 2
+	rowMax, phases []float32 // [max(span+1, PadLeft+W)]: image column ix at PadLeft+ix; [stride*phaseLen] for a stride above 2
 	phaseLen       int
 	down, across   []int32   // offsets of the rows of a window in the plane, and of its columns in rowMax or phases
 	taps           []int32   // offsets of a window's taps in the plane, in scan order
@@ -302,7 +302,7 @@ func (s *separableMax) release() {
 
 // plane pools one plane into y [OH*OW] and, unless arg is nil, stores
 // the argmax of each window in arg, base plus the offset in plane, a row
-// at a time while its input rows are in cache (argmaxRow).
+// at a time while its input rows are in cache (borders, argmaxInside).
 func (s *separableMax) plane(plane []float32, base int, y []float32, arg []int64) {
 	p, ow := s.p, s.ow
 	sw := p.StrideW
