@@ -398,11 +398,9 @@ func (h *stepHeap) Pop() any {
 
 // fuseActivations gives every Conv and Gemm whose output only a Relu
 // reads a lean op that applies the Relu itself, for runs that record
-// nothing. The pairs are those of passes.FuseActivations, found here from
-// the steps' reads (inputs and subgraph captures) and the kept values,
-// which are what the executor's runs depend on; graph/passes, whose tests
-// run this engine, cannot be imported. Call it once lastUse and keep are
-// set.
+// nothing. The pairs are found from the steps' reads (inputs and subgraph
+// captures) and the kept values, which are what the executor's runs
+// depend on. Call it once lastUse and keep are set.
 func (p *Program) fuseActivations() {
 	readers := make([]int, len(p.names))
 	for _, s := range p.steps {

@@ -22,7 +22,7 @@
 //	m, err = passes.FoldBatchNorm(m)
 //	m, err = passes.EliminateDeadCode(m)
 //
-// FuseActivations does not rewrite: it lists the Conv+Relu and Gemm+Relu
-// pairs that an executor may run as one step, since ONNX has no fused
-// operator for them in the default domain.
+// Fusing an activation into its producer is the engine's business: ONNX
+// has no fused operator for it in the default domain (see native's
+// Program).
 package passes

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/onnxkit/onnxkit/graph"
+	"github.com/onnxkit/onnxkit/native/parallel"
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
 
@@ -251,6 +252,41 @@ func TestArithBackwardMatchesFiniteDifferences(t *testing.T) {
 	a := testTensor(graph.Float32, []int{2, 3, 4}, randomUniform(rng, 24, 0.5, 2, true))
 	b := testTensor(graph.Float32, []int{3}, randomUniform(rng, 3, 0.5, 2, true))
 	checkGradients(t, "opset 6 Div", op, []*tensor.Tensor{a, b}, []int{0, 1}, rng, tolFiniteDiff)
+}
+
+// TestArithThreadIndependence runs a broadcast Div forward and backward,
+// large enough for the work and the reduction of b's gradient to be
+// split, with one and with two workers, and requires bitwise equal
+// results.
+func TestArithThreadIndependence(t *testing.T) {
+	rng := rand.New(rand.NewPCG(111, 112))
+	a := testTensor(graph.Float32, []int{64, 1, 64}, randomUniform(rng, 64*64, 0.5, 1.5, true))
+	b := testTensor(graph.Float32, []int{32, 64}, randomUniform(rng, 32*64, 0.5, 1.5, true))
+	g := testTensor(graph.Float32, []int{64, 32, 64}, randomUniform(rng, 64*32*64, 0.1, 1, true))
+	run := func(threads int) []*tensor.Tensor {
+		defer parallel.SetThreads(parallel.Threads())
+		parallel.SetThreads(threads)
+		op := buildOp(t, testNode("Div"), 14).(Differentiable)
+		ctx := &Context{Training: true}
+		y, err := op.Forward(ctx, []*tensor.Tensor{a, b})
+		if err != nil {
+			t.Fatal(err)
+		}
+		grads, err := op.Backward(ctx, []*tensor.Tensor{a, b}, y, []*tensor.Tensor{g})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return append(y, grads...)
+	}
+	one, two := run(1), run(2)
+	for i, name := range []string{"y", "da", "db"} {
+		x, z := one[i].Data.([]float32), two[i].Data.([]float32)
+		for j := range x {
+			if math.Float32bits(x[j]) != math.Float32bits(z[j]) {
+				t.Fatalf("Div %s[%d]: %g with 1 worker, %g with 2", name, j, x[j], z[j])
+			}
+		}
+	}
 }
 
 // BenchmarkAddF32 and friends time the float32 fast paths on 1M elements.
