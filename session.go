@@ -154,7 +154,7 @@ func NewSession(m *graph.Model, opts Options) (*Session, error) {
 	}
 	switch {
 	case opts.Optimization != OptimizeNone:
-		if plan, err = passes.Inference(plan, passes.Options{FoldBN: opts.Optimization == OptimizeAll}); err != nil {
+		if plan, err = passes.Inference(plan, passes.Options{FoldBN: opts.Optimization == OptimizeAll, Evaluator: native.Evaluator{}}); err != nil {
 			return nil, fmt.Errorf("onnxkit: optimising the model (OptimizeNone skips it): %w", err)
 		}
 	case opts.Outputs != nil:

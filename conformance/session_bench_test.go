@@ -15,6 +15,7 @@ import (
 	"github.com/onnxkit/onnxkit/graph/passes"
 	"github.com/onnxkit/onnxkit/internal/ort"
 	"github.com/onnxkit/onnxkit/internal/testenv"
+	"github.com/onnxkit/onnxkit/native"
 	"github.com/onnxkit/onnxkit/native/model"
 	"github.com/onnxkit/onnxkit/native/tensor"
 	"github.com/onnxkit/onnxkit/onnx"
@@ -64,7 +65,7 @@ func alexnetFile(b *testing.B) string {
 		b.Fatal(err)
 	}
 	randomizeBatchNorm(m, 2)
-	inf, err := passes.Inference(m, passes.Options{})
+	inf, err := passes.Inference(m, passes.Options{Evaluator: native.Evaluator{}})
 	if err != nil {
 		b.Fatal(err)
 	}

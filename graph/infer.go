@@ -136,7 +136,7 @@ func inferGraph(m *Model, g *Graph, outer *inferState) (types map[string]*Type, 
 			st.data[n.Outputs[0]] = data
 		}
 		if err == nil && n.OpType == "Constant" && isDefaultDomain(n.Domain) && len(n.Outputs) > 0 {
-			if t, _ := constantValue(n); t != nil {
+			if t, _ := ConstantValue(n); t != nil {
 				consts[n.Outputs[0]] = t
 			}
 		}
@@ -398,8 +398,11 @@ func (c *inferCtx) normAxis(attr string, axis int64, r int, inclusive bool) (int
 	return int(axis), nil
 }
 
-// constantValue returns the tensor a Constant node produces.
-func constantValue(n *Node) (*Tensor, error) {
+// ConstantValue returns the tensor that Constant node n produces, from its
+// first value attribute (value, value_float(s), value_int(s),
+// value_string(s)); nil, nil when it has none of them (a sparse_value),
+// and an error when that attribute has the wrong kind.
+func ConstantValue(n *Node) (*Tensor, error) {
 	for _, a := range n.Attrs {
 		switch a.Name {
 		case "value":

@@ -985,7 +985,7 @@ func inferTranspose(c *inferCtx) ([]*Type, error) {
 
 // inferConstant: the type of the value attribute.
 func inferConstant(c *inferCtx) ([]*Type, error) {
-	t, err := constantValue(c.node)
+	t, err := ConstantValue(c.node)
 	if err != nil || t == nil {
 		return nil, err
 	}

@@ -78,7 +78,7 @@ func Summarize(m *Model) (*Summary, error) {
 	}
 	for _, n := range m.Graph.Nodes {
 		if n.OpType == "Constant" && isDefaultDomain(n.Domain) && len(n.Outputs) == 1 {
-			if t, err := constantValue(n); err == nil && t != nil && len(t.Dims) > 0 {
+			if t, err := ConstantValue(n); err == nil && t != nil && len(t.Dims) > 0 {
 				weights[n.Outputs[0]] = t
 			}
 		}

@@ -18,6 +18,7 @@ import (
 	"github.com/onnxkit/onnxkit/graph"
 	"github.com/onnxkit/onnxkit/graph/passes"
 	"github.com/onnxkit/onnxkit/internal/repo"
+	"github.com/onnxkit/onnxkit/native"
 	"github.com/onnxkit/onnxkit/native/data"
 	"github.com/onnxkit/onnxkit/native/model"
 	"github.com/onnxkit/onnxkit/native/preprocess"
@@ -243,7 +244,7 @@ func sampleImage(res *train.Result, dir string) *tensor.Tensor {
 
 // inferenceModel turns the trained training graph into the exported one.
 func inferenceModel(res *train.Result, cfg *config) (*graph.Model, error) {
-	m, err := passes.Inference(res.Model, passes.Options{FoldBN: cfg.foldBN})
+	m, err := passes.Inference(res.Model, passes.Options{FoldBN: cfg.foldBN, Evaluator: native.Evaluator{}})
 	if err != nil {
 		return nil, err
 	}

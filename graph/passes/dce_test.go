@@ -2,72 +2,20 @@ package passes
 
 import (
 	"math/rand/v2"
-	"slices"
 	"testing"
 
 	"github.com/onnxkit/onnxkit/graph"
+	"github.com/onnxkit/onnxkit/internal/passtest"
 )
-
-func TestEliminateDeadCode(t *testing.T) {
-	rng := rand.New(rand.NewPCG(9, 9))
-	b := graph.NewBuilder("g", opset17)
-	x := b.Input("x", graph.Float32, graph.Symbol("N"), graph.Fixed(4))
-	unusedIn := b.Input("unused_input", graph.Float32, graph.Fixed(4))
-	w := b.Initializer("w", randTensor(rng, -1, 1, 4, 3))
-	b.Initializer("orphan", randTensor(rng, -1, 1, 3))
-	dead := b.Initializer("dead.weight", randTensor(rng, -1, 1, 4, 2))
-	y := b.Node("MatMul", "live", []string{x, w})
-	d := b.Node("MatMul", "dead1", []string{x, dead})
-	b.Node("Relu", "dead2", []string{d})
-	b.Node("Neg", "dead3", []string{unusedIn})
-	b.Output(b.Node("Relu", "relu", []string{y}), nil)
-	m := mustModel(t, b)
-	m.Graph.ValueInfo = []*graph.Value{
-		{Name: "dead1", Type: graph.TensorType(graph.Float32, graph.Shape{graph.Symbol("N"), graph.Fixed(2)})},
-		{Name: "live", Type: graph.TensorType(graph.Float32, graph.Shape{graph.Symbol("N"), graph.Fixed(3)})},
-	}
-	before := takeSnapshot(m)
-	got, err := EliminateDeadCode(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	before.checkUnchanged(t, m)
-	checkValid(t, got)
-	var nodes, inits, infos []string
-	for _, n := range got.Graph.Nodes {
-		nodes = append(nodes, n.Name)
-	}
-	for _, i := range got.Graph.Initializers {
-		inits = append(inits, i.Name)
-	}
-	for _, v := range got.Graph.ValueInfo {
-		infos = append(infos, v.Name)
-	}
-	if want := []string{"live", "relu"}; !slices.Equal(nodes, want) {
-		t.Errorf("nodes %q, want %q", nodes, want)
-	}
-	if want := []string{"w"}; !slices.Equal(inits, want) {
-		t.Errorf("initializers %q, want %q", inits, want)
-	}
-	if want := []string{"live"}; !slices.Equal(infos, want) {
-		t.Errorf("value_info %q, want %q", infos, want)
-	}
-	if len(got.Graph.Inputs) != 2 {
-		t.Errorf("%d graph inputs, want both kept", len(got.Graph.Inputs))
-	}
-	inputs := randomInputs(t, m, rng, 2)
-	want := run(t, m, inputs)
-	compareTensors(t, "relu", run(t, got, inputs)["relu"], want["relu"], exact)
-}
 
 // Initializers that are graph inputs, or that a subgraph reads from the
 // outer scope, stay.
 func TestEliminateDeadCodeKeepsInterfaceAndSubgraphReads(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 9))
-	b := graph.NewBuilder("g", opset17)
+	b := graph.NewBuilder("g", passtest.Opset17)
 	cond := b.Input("cond", graph.Bool)
-	b.Initializer("overridable", randTensor(rng, -1, 1, 3))
-	outer := b.Initializer("outer", randTensor(rng, -1, 1, 3))
+	b.Initializer("overridable", passtest.RandTensor(rng, -1, 1, 3))
+	outer := b.Initializer("outer", passtest.RandTensor(rng, -1, 1, 3))
 	branch := func(op string) *graph.Graph {
 		return &graph.Graph{
 			Name:    op,
@@ -77,14 +25,14 @@ func TestEliminateDeadCodeKeepsInterfaceAndSubgraphReads(t *testing.T) {
 	}
 	b.Output(b.Node("If", "if", []string{cond}, graph.GraphAttr("then_branch", branch("Relu")),
 		graph.GraphAttr("else_branch", branch("Neg"))), graph.TensorType(graph.Float32, graph.Dims(3)))
-	m := mustModel(t, b)
+	m := passtest.MustModel(t, b)
 	m.Graph.Inputs = append(m.Graph.Inputs, &graph.Value{Name: "overridable", Type: graph.TensorType(graph.Float32, graph.Dims(3))})
 	got, err := EliminateDeadCode(m)
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkValid(t, got)
+	passtest.CheckValid(t, got)
 	if got.Graph.Initializer("overridable") == nil || got.Graph.Initializer("outer") == nil {
-		t.Errorf("initializers %s; want overridable and outer kept", describe(got))
+		t.Errorf("initializers %s; want overridable and outer kept", passtest.Describe(got))
 	}
 }

@@ -8,16 +8,21 @@
 // and Scan bodies) are kept as they are, except that the values they read
 // from the main graph are renamed with it.
 //
+// Constant folding computes with an Evaluator that the engine supplies
+// (native.Evaluator runs the engine's own operators), so a folded value is
+// what the node would give at run time and no operator is written twice.
+//
 // The usual entry point is the whole pipeline:
 //
 //	m, err := model.Build(model.Config{Arch: "keras", Classes: 17, Opset: 17})
 //	if err != nil { ... }
-//	opt, err := passes.Inference(m, passes.Options{FoldBN: true})
+//	opt, err := passes.Inference(m, passes.Options{FoldBN: true, Evaluator: native.Evaluator{}})
 //	if err != nil { ... }
 //	prog, err := native.Compile(opt) // runs as m does, with fewer nodes
 //
 // and single passes compose the same way:
 //
+//	m, err = passes.FoldConstants(m, native.Evaluator{})
 //	m, err = passes.StripDropout(m)
 //	m, err = passes.FoldBatchNorm(m)
 //	m, err = passes.EliminateDeadCode(m)

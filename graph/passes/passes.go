@@ -14,6 +14,10 @@ type Options struct {
 	// FoldBN folds BatchNormalization into neighbouring Conv and Gemm
 	// nodes (FoldBatchNorm).
 	FoldBN bool
+	// Evaluator computes the operators FoldConstants folds; the engine
+	// supplies it (native.Evaluator). Nil folds only Constant and Shape
+	// nodes.
+	Evaluator Evaluator
 }
 
 // Inference is the standard pipeline for export and inference:
@@ -28,7 +32,7 @@ func Inference(m *graph.Model, opts Options) (*graph.Model, error) {
 	pipeline := []pass{
 		{"StripDropout", StripDropout},
 		{"StripIdentity", StripIdentity},
-		{"FoldConstants", FoldConstants},
+		{"FoldConstants", func(m *graph.Model) (*graph.Model, error) { return FoldConstants(m, opts.Evaluator) }},
 	}
 	if opts.FoldBN {
 		pipeline = append(pipeline, pass{"FoldBatchNorm", FoldBatchNorm})
