@@ -2,6 +2,7 @@ package ops
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/onnxkit/onnxkit/graph"
 	"github.com/onnxkit/onnxkit/native/kernels"
@@ -75,16 +76,17 @@ func (o *dropout) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, 
 	if err != nil {
 		return nil, err
 	}
-	mask := tensor.New(graph.Bool, in[0].Shape...)
+	keep := make(dropoutMask, in[0].Len())
+	mask := &tensor.Tensor{DType: graph.Bool, Shape: slices.Clone(in[0].Shape), Data: []bool(keep)}
 	if !p.Training || p.Ratio == 0 {
-		for i := range mask.Data.([]bool) {
-			mask.Data.([]bool)[i] = true
+		for i := range keep {
+			keep[i] = true
 		}
 		return []*tensor.Tensor{in[0], mask}, nil
 	}
 	y := ctx.Float32(in[0].Shape...)
-	kernels.DropoutForward(p, ctx.Rand, in[0].F32(), y.F32(), mask.Data.([]bool))
-	ctx.Saved = mask
+	kernels.DropoutForward(p, ctx.Rand, in[0].F32(), y.F32(), keep)
+	save(ctx, keep)
 	return []*tensor.Tensor{y, mask}, nil
 }
 
@@ -93,11 +95,17 @@ func (o *dropout) Backward(ctx *Context, in, out, gradOut []*tensor.Tensor) ([]*
 	if err != nil {
 		return nil, err
 	}
-	mask, ok := ctx.Saved.(*tensor.Tensor)
-	if !ok {
+	keep, dropped, err := loadSaved[dropoutMask](ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !dropped { // inference mode or ratio 0: the identity
 		return []*tensor.Tensor{gradOut[0]}, nil
 	}
 	dx := ctx.Zeros(in[0].Shape...)
-	kernels.DropoutBackward(p, mask.Data.([]bool), gradOut[0].F32(), dx.F32())
+	kernels.DropoutBackward(p, keep, gradOut[0].F32(), dx.F32())
 	return []*tensor.Tensor{dx}, nil
 }
+
+// dropoutMask is Dropout's saved state: which elements were kept.
+type dropoutMask []bool

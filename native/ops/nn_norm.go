@@ -99,7 +99,7 @@ func (o *batchNorm) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor
 	runVar := tensor.FromFloat32(append([]float32(nil), in[4].F32()...), p.C)
 	st := &batchStats{mean: make([]float32, p.C), invStd: make([]float32, p.C)}
 	kernels.BatchNormTrainingForward(p, x, scale, bias, runMean.F32(), runVar.F32(), y.F32(), st.mean, st.invStd)
-	ctx.Saved = st
+	save(ctx, st)
 	if ctx.Training {
 		ctx.Updates = append(ctx.Updates, Update{Input: 3, Value: runMean}, Update{Input: 4, Value: runVar})
 	}
@@ -114,7 +114,11 @@ func (o *batchNorm) Backward(ctx *Context, in, out, gradOut []*tensor.Tensor) ([
 	dx := ctx.Zeros(in[0].Shape...)
 	dscale := ctx.Zeros(p.C)
 	dbias := ctx.Zeros(p.C)
-	if st, ok := ctx.Saved.(*batchStats); ok {
+	st, training, err := loadSaved[*batchStats](ctx)
+	if err != nil {
+		return nil, err
+	}
+	if training {
 		kernels.BatchNormTrainingBackward(p, in[0].F32(), in[1].F32(), st.mean, st.invStd, gradOut[0].F32(), dx.F32(), dscale.F32(), dbias.F32())
 	} else {
 		kernels.BatchNormInferenceBackward(p, in[0].F32(), in[1].F32(), in[3].F32(), in[4].F32(), gradOut[0].F32(), dx.F32(), dscale.F32(), dbias.F32())
@@ -180,7 +184,7 @@ func (o *lrn) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, erro
 	scale := ctx.Float32(in[0].Shape...)
 	kernels.LRNForward(p, in[0].F32(), y.F32(), scale.F32())
 	if ctx.Training {
-		ctx.Saved = scale
+		save(ctx, scale)
 	} else {
 		ctx.Pool.Put(scale)
 	}
@@ -193,9 +197,12 @@ func (o *lrn) Backward(ctx *Context, in, out, gradOut []*tensor.Tensor) ([]*tens
 		return nil, err
 	}
 	dx := ctx.Zeros(in[0].Shape...)
-	scale, ok := ctx.Saved.(*tensor.Tensor)
+	scale, ok, err := loadSaved[*tensor.Tensor](ctx)
+	if err != nil {
+		return nil, err
+	}
 	if !ok {
-		return nil, fmt.Errorf("backward pass without a training forward pass")
+		return nil, errNoSavedState
 	}
 	kernels.LRNBackward(p, in[0].F32(), out[0].F32(), scale.F32(), gradOut[0].F32(), dx.F32())
 	return []*tensor.Tensor{dx}, nil

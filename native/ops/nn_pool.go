@@ -3,6 +3,7 @@ package ops
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/onnxkit/onnxkit/graph"
 	"github.com/onnxkit/onnxkit/native/kernels"
@@ -143,9 +144,10 @@ func (o *pool) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, err
 		kernels.MaxPoolValues(p, in[0].F32(), y.F32())
 		return []*tensor.Tensor{y}, nil
 	}
-	indices := tensor.New(graph.Int64, shape...)
-	kernels.MaxPoolForward(p, in[0].F32(), y.F32(), indices.Data.([]int64))
-	ctx.Saved = indices
+	arg := make(argmax, tensor.NumElements(shape))
+	kernels.MaxPoolForward(p, in[0].F32(), y.F32(), arg)
+	save(ctx, arg)
+	indices := &tensor.Tensor{DType: graph.Int64, Shape: slices.Clone(shape), Data: []int64(arg)}
 	if o.columnMajor {
 		return []*tensor.Tensor{y, columnMajorIndices(indices, p.H, p.W)}, nil
 	}
@@ -204,9 +206,10 @@ func (o *pool) forwardND(ctx *Context, x *tensor.Tensor, p *kernels.PoolNDParams
 		kernels.AveragePoolNDForward(p, x.F32(), y.F32())
 		return []*tensor.Tensor{y}
 	}
-	indices := tensor.New(graph.Int64, shape...)
-	kernels.MaxPoolNDForward(p, x.F32(), y.F32(), indices.Data.([]int64))
-	ctx.Saved = indices
+	arg := make(argmax, tensor.NumElements(shape))
+	kernels.MaxPoolNDForward(p, x.F32(), y.F32(), arg)
+	save(ctx, arg)
+	indices := &tensor.Tensor{DType: graph.Int64, Shape: slices.Clone(shape), Data: []int64(arg)}
 	return []*tensor.Tensor{y, indices}
 }
 
@@ -215,14 +218,20 @@ func (o *pool) Backward(ctx *Context, in, out, gradOut []*tensor.Tensor) ([]*ten
 	if err != nil {
 		return nil, err
 	}
+	var arg argmax
+	if o.max {
+		if arg, err = loadArgmax(ctx); err != nil {
+			return nil, err
+		}
+	}
 	dx := ctx.Zeros(in[0].Shape...)
 	switch {
 	case pnd != nil && o.max:
-		kernels.MaxPoolNDBackward(pnd, ctx.Saved.(*tensor.Tensor).Data.([]int64), gradOut[0].F32(), dx.F32())
+		kernels.MaxPoolNDBackward(pnd, arg, gradOut[0].F32(), dx.F32())
 	case pnd != nil:
 		kernels.AveragePoolNDBackward(pnd, gradOut[0].F32(), dx.F32())
 	case o.max:
-		kernels.MaxPoolBackward(p, ctx.Saved.(*tensor.Tensor).Data.([]int64), gradOut[0].F32(), dx.F32())
+		kernels.MaxPoolBackward(p, arg, gradOut[0].F32(), dx.F32())
 	default:
 		kernels.AveragePoolBackward(p, gradOut[0].F32(), dx.F32())
 	}
@@ -263,9 +272,9 @@ func (o *globalPool) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tenso
 	}
 	y := ctx.Float32(shape...)
 	if o.max {
-		argmax := make([]int64, p.N*p.C)
-		kernels.GlobalMaxPoolForward(p, in[0].F32(), y.F32(), argmax)
-		ctx.Saved = argmax
+		arg := make(argmax, p.N*p.C)
+		kernels.GlobalMaxPoolForward(p, in[0].F32(), y.F32(), arg)
+		save(ctx, arg)
 	} else {
 		kernels.GlobalAveragePoolForward(p, in[0].F32(), y.F32())
 	}
@@ -277,11 +286,30 @@ func (o *globalPool) Backward(ctx *Context, in, out, gradOut []*tensor.Tensor) (
 	if err != nil {
 		return nil, err
 	}
+	var arg argmax
+	if o.max {
+		if arg, err = loadArgmax(ctx); err != nil {
+			return nil, err
+		}
+	}
 	dx := ctx.Zeros(in[0].Shape...)
 	if o.max {
-		kernels.GlobalMaxPoolBackward(p, ctx.Saved.([]int64), gradOut[0].F32(), dx.F32())
+		kernels.GlobalMaxPoolBackward(p, arg, gradOut[0].F32(), dx.F32())
 	} else {
 		kernels.GlobalAveragePoolBackward(p, gradOut[0].F32(), dx.F32())
 	}
 	return []*tensor.Tensor{dx}, nil
+}
+
+// argmax is the saved state of max pooling: for each output, the flat
+// index into the input of the element it took.
+type argmax []int64
+
+// loadArgmax returns the argmax that a training forward pass saved.
+func loadArgmax(ctx *Context) (argmax, error) {
+	arg, ok, err := loadSaved[argmax](ctx)
+	if err == nil && !ok {
+		err = errNoSavedState
+	}
+	return arg, err
 }

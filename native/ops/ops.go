@@ -19,8 +19,8 @@ import (
 // Op is one node's operator with its attributes decoded.
 type Op interface {
 	// Forward computes the node's outputs from its inputs; an absent
-	// optional input is nil. It may record what Backward needs in
-	// ctx.Saved.
+	// optional input is nil. It may record what Backward needs with
+	// save (saved.go).
 	Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error)
 }
 
@@ -44,9 +44,11 @@ type Context struct {
 	// Rand is the node's random source for this run, seeded
 	// deterministically by the executor.
 	Rand *rand.Rand
-	// Saved is whatever Forward keeps for Backward. A float32 tensor
-	// saved here goes back to Pool once the backward pass has run, so
-	// the op must hold no other reference to it.
+	// Saved is the state Forward keeps for Backward, of a type of the
+	// op's own; ops write and read it through save and loadSaved, which
+	// checks the type. A float32 tensor saved here goes back to Pool
+	// once the backward pass has run, so the op must hold no other
+	// reference to it.
 	Saved any
 	// Pool supplies recycled output buffers; nil allocates afresh.
 	Pool *Pool
