@@ -194,17 +194,7 @@ type inferState struct {
 // inferNode runs n's shape function, if it has one, and returns its
 // outputs' types and output 0's data when known.
 func (st *inferState) inferNode(m *Model, n *Node, types map[string]*Type, consts map[string]*Tensor) ([]*Type, symInts, error) {
-	var f shapeFunc
-	switch {
-	case isDefaultDomain(n.Domain):
-		f = shapeFuncs[n.OpType]
-	case n.Domain == TrainingDomain:
-		f = trainingShapeFuncs[n.OpType]
-	case n.Domain == MLDomain:
-		f = mlShapeFuncs[n.OpType]
-	case n.Domain == "ai.onnx.preview":
-		f = previewShapeFuncs[n.OpType]
-	}
+	f := shapeFuncsOf(n.Domain)[n.OpType]
 	if f == nil {
 		return nil, nil, nil
 	}
@@ -230,6 +220,26 @@ func (st *inferState) inferNode(m *Model, n *Node, types map[string]*Type, const
 	outs, err := f(c)
 	return outs, c.out, err
 }
+
+// shapeFuncsOf returns the shape functions of domain's operators, nil for
+// a domain without any.
+func shapeFuncsOf(domain string) map[string]shapeFunc {
+	switch {
+	case isDefaultDomain(domain):
+		return shapeFuncs
+	case domain == TrainingDomain:
+		return trainingShapeFuncs
+	case domain == MLDomain:
+		return mlShapeFuncs
+	case domain == "ai.onnx.preview":
+		return previewShapeFuncs
+	}
+	return nil
+}
+
+// ShapeOps returns, sorted, the op types of domain ("" or "ai.onnx" for
+// the default domain) that InferTypes has a shape function for.
+func ShapeOps(domain string) []string { return slices.Sorted(maps.Keys(shapeFuncsOf(domain))) }
 
 func isDefaultDomain(d string) bool { return d == DefaultDomain || d == "ai.onnx" }
 

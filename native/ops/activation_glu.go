@@ -12,8 +12,9 @@ import (
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
 
-func init() {
-	Register(graph.DefaultDomain, "SwiGLU", 28, newSwiGLU)
+// activationGluOps is the operator table of activation_glu.go (see registry.go).
+var activationGluOps = []Entry{
+	{OpType: "SwiGLU", Since: []int64{28}, Build: newSwiGLU},
 }
 
 // swiGLU is SwiGLU.

@@ -28,9 +28,10 @@ import (
 	"github.com/onnxkit/onnxkit/native/vec"
 )
 
-func init() {
-	Register(graph.DefaultDomain, "Gelu", 20, newGelu)
-	Register(graph.DefaultDomain, "Swish", 24, newSwish)
+// activationSmoothOps is the operator table of activation_smooth.go (see registry.go).
+var activationSmoothOps = []Entry{
+	{OpType: "Gelu", Since: []int64{20}, Build: newGelu},
+	{OpType: "Swish", Since: []int64{24}, Build: newSwish},
 }
 
 // smoothActivation is Gelu or Swish: f and its derivative df, and f32,

@@ -14,8 +14,9 @@ import (
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
 
-func init() {
-	Register(graph.DefaultDomain, "BitCast", 26, newBitCast)
+// bitcastOps is the operator table of bitcast.go (see registry.go).
+var bitcastOps = []Entry{
+	{OpType: "BitCast", Since: []int64{26}, Build: newBitCast},
 }
 
 // bitCastOp is BitCast.

@@ -11,11 +11,12 @@ import (
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
 
-func init() {
-	Register(graph.DefaultDomain, "BitwiseAnd", 18, newBitwise(bitAnd))
-	Register(graph.DefaultDomain, "BitwiseOr", 18, newBitwise(bitOr))
-	Register(graph.DefaultDomain, "BitwiseXor", 18, newBitwise(bitXor))
-	Register(graph.DefaultDomain, "BitwiseNot", 18, func(*graph.Node, int64) (Op, error) { return bitwiseNotOp{}, nil })
+// bitwiseOps is the operator table of bitwise.go (see registry.go).
+var bitwiseOps = []Entry{
+	{OpType: "BitwiseAnd", Since: []int64{18}, Build: newBitwise(bitAnd)},
+	{OpType: "BitwiseOr", Since: []int64{18}, Build: newBitwise(bitOr)},
+	{OpType: "BitwiseXor", Since: []int64{18}, Build: newBitwise(bitXor)},
+	{OpType: "BitwiseNot", Since: []int64{18}, Build: func(*graph.Node, int64) (Op, error) { return bitwiseNotOp{}, nil }},
 }
 
 // bitwiseKind selects the binary bitwise operation.

@@ -40,9 +40,10 @@ import (
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
 
-func init() {
-	ewRegister("Cast", newCast, 1, 6, 19, 24)
-	ewRegister("CastLike", newCastLike, 15, 19, 24)
+// castOps is the operator table of cast.go (see registry.go).
+var castOps = []Entry{
+	{OpType: "Cast", Since: []int64{1, 6, 19, 24}, Build: newCast},
+	{OpType: "CastLike", Since: []int64{15, 19, 24}, Build: newCastLike},
 }
 
 // castTypeNames are the names Cast opset 1 gives the types.

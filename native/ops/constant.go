@@ -11,13 +11,12 @@ import (
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
 
-func init() {
-	Register("", "Constant", 1, newConstant)
-	Register("", "Constant", 11, newConstant)
-	Register("", "Constant", 12, newConstant)
-	Register("", "ConstantOfShape", 9, newConstantOfShape)
-	Register("", "EyeLike", 9, newEyeLike)
-	Register("", "Range", 11, newRange)
+// constantOps is the operator table of constant.go (see registry.go).
+var constantOps = []Entry{
+	{OpType: "Constant", Since: []int64{1, 11, 12}, Build: newConstant},
+	{OpType: "ConstantOfShape", Since: []int64{9}, Build: newConstantOfShape},
+	{OpType: "EyeLike", Since: []int64{9}, Build: newEyeLike},
+	{OpType: "Range", Since: []int64{11}, Build: newRange},
 }
 
 // constantOp is Constant: the tensor of its one value attribute. value

@@ -21,13 +21,14 @@ import (
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
 
-func init() {
-	RegisterScoped("", "If", 1, newIf)
-	RegisterScoped("", "Loop", 1, newLoop)
-	RegisterScoped("", "Scan", 8, newScan8)
-	RegisterScoped("", "Scan", 9, newScan(false))
-	RegisterScoped("", "Scan", 11, newScan(true))
-	RegisterScoped("", "SequenceMap", 17, newSequenceMap)
+// controlflowOps is the operator table of controlflow.go (see registry.go).
+var controlflowOps = []Entry{
+	{OpType: "If", Since: []int64{1}, Scoped: newIf},
+	{OpType: "Loop", Since: []int64{1}, Scoped: newLoop},
+	{OpType: "Scan", Since: []int64{8}, Scoped: newScan8},
+	{OpType: "Scan", Since: []int64{9}, Scoped: newScan(false)},
+	{OpType: "Scan", Since: []int64{11}, Scoped: newScan(true)},
+	{OpType: "SequenceMap", Since: []int64{17}, Scoped: newSequenceMap},
 }
 
 // cfBody compiles the required graph attribute name of n.

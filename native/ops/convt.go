@@ -41,8 +41,9 @@ type convTranspose struct {
 	group         int
 }
 
-func init() {
-	Register(graph.DefaultDomain, "ConvTranspose", 1, newConvTranspose)
+// convtOps is the operator table of convt.go (see registry.go).
+var convtOps = []Entry{
+	{OpType: "ConvTranspose", Since: []int64{1}, Build: newConvTranspose},
 }
 
 func newConvTranspose(n *graph.Node, _ int64) (Op, error) {

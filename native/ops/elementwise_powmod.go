@@ -23,10 +23,11 @@ import (
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
 
-func init() {
-	ewRegister("Pow", newPow, 1, 7, 12)
-	ewRegister("Mod", newMod, 10)
-	ewRegister("BitShift", newBitShift, 11)
+// elementwisePowmodOps is the operator table of elementwise_powmod.go (see registry.go).
+var elementwisePowmodOps = []Entry{
+	{OpType: "Pow", Since: []int64{1, 7, 12}, Build: newPow},
+	{OpType: "Mod", Since: []int64{10}, Build: newMod},
+	{OpType: "BitShift", Since: []int64{11}, Build: newBitShift},
 }
 
 // powOp is Pow.

@@ -20,9 +20,10 @@ import (
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
 
-func init() {
-	ewRegister("Where", func(*graph.Node, int64) (Op, error) { return whereOp{}, nil }, 9)
-	ewRegister("Clip", newClip, 1, 6, 11, 12)
+// elementwiseSelectOps is the operator table of elementwise_select.go (see registry.go).
+var elementwiseSelectOps = []Entry{
+	{OpType: "Where", Since: []int64{9}, Build: func(*graph.Node, int64) (Op, error) { return whereOp{}, nil }},
+	{OpType: "Clip", Since: []int64{1, 6, 11, 12}, Build: newClip},
 }
 
 // whereOp is Where.

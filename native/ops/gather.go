@@ -11,12 +11,12 @@ import (
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
 
-func init() {
-	Register("", "Gather", 1, newGather)
-	Register("", "GatherElements", 11, newGatherElements)
-	Register("", "GatherND", 11, newGatherND)
-	Register("", "GatherND", 12, newGatherND)
-	Register("", "OneHot", 9, newOneHot)
+// gatherOps is the operator table of gather.go (see registry.go).
+var gatherOps = []Entry{
+	{OpType: "Gather", Since: []int64{1}, Build: newGather},
+	{OpType: "GatherElements", Since: []int64{11}, Build: newGatherElements},
+	{OpType: "GatherND", Since: []int64{11, 12}, Build: newGatherND},
+	{OpType: "OneHot", Since: []int64{9}, Build: newOneHot},
 }
 
 // mvIndex checks an index value against an axis of size n and resolves

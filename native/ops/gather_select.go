@@ -11,9 +11,10 @@ import (
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
 
-func init() {
-	Register("", "Compress", 9, newCompress)
-	Register("", "NonZero", 9, newNonZero)
+// gatherSelectOps is the operator table of gather_select.go (see registry.go).
+var gatherSelectOps = []Entry{
+	{OpType: "Compress", Since: []int64{9}, Build: newCompress},
+	{OpType: "NonZero", Since: []int64{9}, Build: newNonZero},
 }
 
 // compressOp is Compress: the slices along axis whose entry in the 1-D

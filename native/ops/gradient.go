@@ -21,8 +21,9 @@ import (
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
 
-func init() {
-	RegisterScoped(graph.TrainingDomain, "Gradient", 1, newGradient)
+// gradientOps is the operator table of gradient.go (see registry.go).
+var gradientOps = []Entry{
+	{Domain: graph.TrainingDomain, OpType: "Gradient", Since: []int64{1}, Scoped: newGradient},
 }
 
 type gradientOp struct {

@@ -48,9 +48,10 @@ type lossAttrs struct {
 	hasIgnore   bool
 }
 
-func init() {
-	Register(graph.DefaultDomain, "NegativeLogLikelihoodLoss", 12, newNLLLoss)
-	Register(graph.DefaultDomain, "SoftmaxCrossEntropyLoss", 12, newSoftmaxCrossEntropy)
+// lossOps is the operator table of loss.go (see registry.go).
+var lossOps = []Entry{
+	{OpType: "NegativeLogLikelihoodLoss", Since: []int64{12}, Build: newNLLLoss},
+	{OpType: "SoftmaxCrossEntropyLoss", Since: []int64{12}, Build: newSoftmaxCrossEntropy},
 }
 
 func decodeLossAttrs(n *graph.Node) (lossAttrs, error) {

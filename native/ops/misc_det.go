@@ -14,8 +14,9 @@ import (
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
 
-func init() {
-	Register(graph.DefaultDomain, "Det", 11, func(n *graph.Node, opset int64) (Op, error) { return det{}, nil })
+// miscDetOps is the operator table of misc_det.go (see registry.go).
+var miscDetOps = []Entry{
+	{OpType: "Det", Since: []int64{11}, Build: func(n *graph.Node, opset int64) (Op, error) { return det{}, nil }},
 }
 
 type det struct{}

@@ -20,8 +20,9 @@ import (
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
 
-func init() {
-	Register(graph.DefaultDomain, "Einsum", 12, newEinsum)
+// miscEinsumOps is the operator table of misc_einsum.go (see registry.go).
+var miscEinsumOps = []Entry{
+	{OpType: "Einsum", Since: []int64{12}, Build: newEinsum},
 }
 
 // einsumEllipsis marks the place of "..." in a parsed term.

@@ -25,10 +25,11 @@ import (
 // mlDomain is the domain of the classical machine-learning operators.
 const mlDomain = "ai.onnx.ml"
 
-func init() {
-	Register(mlDomain, "Binarizer", 1, newBinarizer)
-	Register(mlDomain, "ArrayFeatureExtractor", 1, func(*graph.Node, int64) (Op, error) { return arrayFeatureExtractor{}, nil })
-	Register(mlDomain, "LabelEncoder", 2, newLabelEncoder)
+// mlOps is the operator table of ml.go (see registry.go).
+var mlOps = []Entry{
+	{Domain: graph.MLDomain, OpType: "Binarizer", Since: []int64{1}, Build: newBinarizer},
+	{Domain: graph.MLDomain, OpType: "ArrayFeatureExtractor", Since: []int64{1}, Build: func(*graph.Node, int64) (Op, error) { return arrayFeatureExtractor{}, nil }},
+	{Domain: graph.MLDomain, OpType: "LabelEncoder", Since: []int64{2}, Build: newLabelEncoder},
 }
 
 // binarizer is Binarizer.

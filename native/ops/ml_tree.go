@@ -22,8 +22,9 @@ import (
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
 
-func init() {
-	Register(mlDomain, "TreeEnsemble", 5, newTreeEnsemble)
+// mlTreeOps is the operator table of ml_tree.go (see registry.go).
+var mlTreeOps = []Entry{
+	{Domain: graph.MLDomain, OpType: "TreeEnsemble", Since: []int64{5}, Build: newTreeEnsemble},
 }
 
 // treeEnsemble is TreeEnsemble.

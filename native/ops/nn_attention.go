@@ -60,8 +60,9 @@ import (
 	"github.com/onnxkit/onnxkit/native/vec"
 )
 
-func init() {
-	Register(graph.DefaultDomain, "Attention", 23, newAttention)
+// nnAttentionOps is the operator table of nn_attention.go (see registry.go).
+var nnAttentionOps = []Entry{
+	{OpType: "Attention", Since: []int64{23}, Build: newAttention},
 }
 
 // The values of qk_matmul_output_mode: which intermediate the fourth

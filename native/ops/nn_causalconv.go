@@ -21,8 +21,9 @@ import (
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
 
-func init() {
-	Register(graph.DefaultDomain, "CausalConvWithState", 27, newCausalConvWithState)
+// nnCausalconvOps is the operator table of nn_causalconv.go (see registry.go).
+var nnCausalconvOps = []Entry{
+	{OpType: "CausalConvWithState", Since: []int64{27}, Build: newCausalConvWithState},
 }
 
 // causalConvWithState is CausalConvWithState.

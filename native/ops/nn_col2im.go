@@ -20,8 +20,9 @@ import (
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
 
-func init() {
-	Register(graph.DefaultDomain, "Col2Im", 18, newCol2Im)
+// nnCol2imOps is the operator table of nn_col2im.go (see registry.go).
+var nnCol2imOps = []Entry{
+	{OpType: "Col2Im", Since: []int64{18}, Build: newCol2Im},
 }
 
 // col2Im is Col2Im.

@@ -24,8 +24,9 @@ type conv struct {
 	relu  bool
 }
 
-func init() {
-	Register(graph.DefaultDomain, "Conv", 1, newConv)
+// nnConvOps is the operator table of nn_conv.go (see registry.go).
+var nnConvOps = []Entry{
+	{OpType: "Conv", Since: []int64{1}, Build: newConv},
 }
 
 func newConv(n *graph.Node, _ int64) (Op, error) {

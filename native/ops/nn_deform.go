@@ -26,8 +26,9 @@ import (
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
 
-func init() {
-	Register(graph.DefaultDomain, "DeformConv", 19, newDeformConv)
+// nnDeformOps is the operator table of nn_deform.go (see registry.go).
+var nnDeformOps = []Entry{
+	{OpType: "DeformConv", Since: []int64{19}, Build: newDeformConv},
 }
 
 // deformConv is DeformConv.

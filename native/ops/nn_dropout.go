@@ -25,9 +25,10 @@ type dropout struct {
 	ratioAttr bool
 }
 
-func init() {
-	Register(graph.DefaultDomain, "Dropout", 1, newDropout(true))
-	Register(graph.DefaultDomain, "Dropout", 12, newDropout(false))
+// nnDropoutOps is the operator table of nn_dropout.go (see registry.go).
+var nnDropoutOps = []Entry{
+	{OpType: "Dropout", Since: []int64{1}, Build: newDropout(true)},
+	{OpType: "Dropout", Since: []int64{12}, Build: newDropout(false)},
 }
 
 func newDropout(ratioAttr bool) Constructor {

@@ -20,8 +20,9 @@ import (
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
 
-func init() {
-	RegisterScoped("ai.onnx.preview", "FlexAttention", 1, newFlexAttention)
+// nnFlexAttentionOps is the operator table of nn_flex_attention.go (see registry.go).
+var nnFlexAttentionOps = []Entry{
+	{Domain: previewDomain, OpType: "FlexAttention", Since: []int64{1}, Scoped: newFlexAttention},
 }
 
 // flexAttention is FlexAttention.

@@ -23,9 +23,10 @@ type gemm struct {
 	relu           bool
 }
 
-func init() {
-	Register(graph.DefaultDomain, "Gemm", 1, newGemm)
-	Register(graph.DefaultDomain, "MatMul", 1, func(*graph.Node, int64) (Op, error) { return matMul{}, nil })
+// nnGemmOps is the operator table of nn_gemm.go (see registry.go).
+var nnGemmOps = []Entry{
+	{OpType: "Gemm", Since: []int64{1}, Build: newGemm},
+	{OpType: "MatMul", Since: []int64{1}, Build: func(*graph.Node, int64) (Op, error) { return matMul{}, nil }},
 }
 
 func newGemm(n *graph.Node, _ int64) (Op, error) {

@@ -30,8 +30,9 @@ import (
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
 
-func init() {
-	Register(graph.DefaultDomain, "LinearAttention", 27, newLinearAttention)
+// nnLinearAttentionOps is the operator table of nn_linear_attention.go (see registry.go).
+var nnLinearAttentionOps = []Entry{
+	{OpType: "LinearAttention", Since: []int64{27}, Build: newLinearAttention},
 }
 
 // linearAttention is LinearAttention.

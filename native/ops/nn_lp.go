@@ -24,10 +24,11 @@ import (
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
 
-func init() {
-	Register(graph.DefaultDomain, "LpPool", 1, newLpPool)
-	Register(graph.DefaultDomain, "GlobalLpPool", 1, newGlobalLpPool)
-	Register(graph.DefaultDomain, "LpNormalization", 1, newLpNormalization)
+// nnLpOps is the operator table of nn_lp.go (see registry.go).
+var nnLpOps = []Entry{
+	{OpType: "LpPool", Since: []int64{1}, Build: newLpPool},
+	{OpType: "GlobalLpPool", Since: []int64{1}, Build: newGlobalLpPool},
+	{OpType: "LpNormalization", Since: []int64{1}, Build: newLpNormalization},
 }
 
 // lpPool is LpPool or, with global set, GlobalLpPool.

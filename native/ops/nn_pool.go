@@ -37,11 +37,12 @@ type pool struct {
 	indices, lean bool
 }
 
-func init() {
-	Register(graph.DefaultDomain, "MaxPool", 1, newPool(true))
-	Register(graph.DefaultDomain, "AveragePool", 1, newPool(false))
-	Register(graph.DefaultDomain, "GlobalMaxPool", 1, newGlobalPool(true))
-	Register(graph.DefaultDomain, "GlobalAveragePool", 1, newGlobalPool(false))
+// nnPoolOps is the operator table of nn_pool.go (see registry.go).
+var nnPoolOps = []Entry{
+	{OpType: "MaxPool", Since: []int64{1}, Build: newPool(true)},
+	{OpType: "AveragePool", Since: []int64{1}, Build: newPool(false)},
+	{OpType: "GlobalMaxPool", Since: []int64{1}, Build: newGlobalPool(true)},
+	{OpType: "GlobalAveragePool", Since: []int64{1}, Build: newGlobalPool(false)},
 }
 
 func newPool(isMax bool) Constructor {

@@ -31,8 +31,9 @@ import (
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
 
-func init() {
-	Register(graph.DefaultDomain, "RotaryEmbedding", 23, newRotaryEmbedding)
+// nnRotaryOps is the operator table of nn_rotary.go (see registry.go).
+var nnRotaryOps = []Entry{
+	{OpType: "RotaryEmbedding", Since: []int64{23}, Build: newRotaryEmbedding},
 }
 
 // rotaryEmbedding is RotaryEmbedding with its attributes decoded.

@@ -14,10 +14,11 @@ import (
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
 
-func init() {
-	Register(graph.DefaultDomain, "InstanceNormalization", 1, newInstanceNorm)
-	Register(graph.DefaultDomain, "LayerNormalization", 17, newLayerNorm)
-	Register(graph.DefaultDomain, "MeanVarianceNormalization", 9, newMeanVarianceNorm)
+// normOps is the operator table of norm.go (see registry.go).
+var normOps = []Entry{
+	{OpType: "InstanceNormalization", Since: []int64{1}, Build: newInstanceNorm},
+	{OpType: "LayerNormalization", Since: []int64{17}, Build: newLayerNorm},
+	{OpType: "MeanVarianceNormalization", Since: []int64{9}, Build: newMeanVarianceNorm},
 }
 
 // momentsOver returns the mean and the (biased) variance of x[b+s] over

@@ -27,9 +27,9 @@ import (
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
 
-func init() {
-	Register(graph.DefaultDomain, "GroupNormalization", 18, newGroupNorm)
-	Register(graph.DefaultDomain, "GroupNormalization", 21, newGroupNorm)
+// normGroupOps is the operator table of norm_group.go (see registry.go).
+var normGroupOps = []Entry{
+	{OpType: "GroupNormalization", Since: []int64{18, 21}, Build: newGroupNorm},
 }
 
 // groupNorm is GroupNormalization with its attributes decoded.

@@ -19,8 +19,9 @@ import (
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
 
-func init() {
-	Register(graph.DefaultDomain, "RMSNormalization", 23, newRMSNorm)
+// normRmsOps is the operator table of norm_rms.go (see registry.go).
+var normRmsOps = []Entry{
+	{OpType: "RMSNormalization", Since: []int64{23}, Build: newRMSNorm},
 }
 
 // rmsNorm is RMSNormalization, layerNorm's attributes without its mean.

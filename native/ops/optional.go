@@ -19,12 +19,13 @@ import (
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
 
-func init() {
-	Register("", "Optional", 15, newOptional)
-	Register("", "OptionalHasElement", 15, newOptionalHasElement(false))
-	Register("", "OptionalHasElement", 18, newOptionalHasElement(true))
-	Register("", "OptionalGetElement", 15, newOptionalGetElement(false))
-	Register("", "OptionalGetElement", 18, newOptionalGetElement(true))
+// optionalOps is the operator table of optional.go (see registry.go).
+var optionalOps = []Entry{
+	{OpType: "Optional", Since: []int64{15}, Build: newOptional},
+	{OpType: "OptionalHasElement", Since: []int64{15}, Build: newOptionalHasElement(false)},
+	{OpType: "OptionalHasElement", Since: []int64{18}, Build: newOptionalHasElement(true)},
+	{OpType: "OptionalGetElement", Since: []int64{15}, Build: newOptionalGetElement(false)},
+	{OpType: "OptionalGetElement", Since: []int64{18}, Build: newOptionalGetElement(true)},
 }
 
 // optionalOp is Optional. dtype is the element type of an empty optional,

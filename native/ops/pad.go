@@ -10,12 +10,9 @@ import (
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
 
-func init() {
-	Register("", "Pad", 1, newPad)
-	Register("", "Pad", 2, newPad)
-	Register("", "Pad", 11, newPad)
-	Register("", "Pad", 18, newPad)
-	Register("", "Pad", 19, newPad)
+// padOps is the operator table of pad.go (see registry.go).
+var padOps = []Entry{
+	{OpType: "Pad", Since: []int64{1, 2, 11, 18, 19}, Build: newPad},
 }
 
 // The ways Pad fills the new elements.

@@ -13,8 +13,9 @@ import (
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
 
-func init() {
-	Register(graph.DefaultDomain, "CenterCropPad", 18, newCenterCropPad)
+// padCropOps is the operator table of pad_crop.go (see registry.go).
+var padCropOps = []Entry{
+	{OpType: "CenterCropPad", Since: []int64{18}, Build: newCenterCropPad},
 }
 
 // centerCropPad is CenterCropPad.

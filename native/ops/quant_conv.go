@@ -26,11 +26,12 @@ import (
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
 
-func init() {
-	Register(graph.DefaultDomain, "ConvInteger", 10, newQuantConv(false))
-	Register(graph.DefaultDomain, "QLinearConv", 10, newQuantConv(true))
-	Register(graph.DefaultDomain, "MatMulInteger", 10, newQuantMatMul(false))
-	Register(graph.DefaultDomain, "QLinearMatMul", 10, newQuantMatMul(true))
+// quantConvOps is the operator table of quant_conv.go (see registry.go).
+var quantConvOps = []Entry{
+	{OpType: "ConvInteger", Since: []int64{10}, Build: newQuantConv(false)},
+	{OpType: "QLinearConv", Since: []int64{10}, Build: newQuantConv(true)},
+	{OpType: "MatMulInteger", Since: []int64{10}, Build: newQuantMatMul(false)},
+	{OpType: "QLinearMatMul", Since: []int64{10}, Build: newQuantMatMul(true)},
 }
 
 // convAttrs are Conv's attributes, decoded once; absent lists are empty.

@@ -25,13 +25,14 @@ import (
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
 
-func init() {
-	Register(graph.DefaultDomain, "RandomUniform", 1, newRandomFill(false, false))
-	Register(graph.DefaultDomain, "RandomNormal", 1, newRandomFill(true, false))
-	Register(graph.DefaultDomain, "RandomUniformLike", 1, newRandomFill(false, true))
-	Register(graph.DefaultDomain, "RandomNormalLike", 1, newRandomFill(true, true))
-	Register(graph.DefaultDomain, "Bernoulli", 15, newBernoulli)
-	Register(graph.DefaultDomain, "Multinomial", 7, newMultinomial)
+// randomOps is the operator table of random.go (see registry.go).
+var randomOps = []Entry{
+	{OpType: "RandomUniform", Since: []int64{1}, Build: newRandomFill(false, false)},
+	{OpType: "RandomNormal", Since: []int64{1}, Build: newRandomFill(true, false)},
+	{OpType: "RandomUniformLike", Since: []int64{1}, Build: newRandomFill(false, true)},
+	{OpType: "RandomNormalLike", Since: []int64{1}, Build: newRandomFill(true, true)},
+	{OpType: "Bernoulli", Since: []int64{15}, Build: newBernoulli},
+	{OpType: "Multinomial", Since: []int64{7}, Build: newMultinomial},
 }
 
 // maxOutputElements bounds the outputs that the ops of this file family

@@ -13,14 +13,11 @@ import (
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
 
-func init() {
-	Register("", "Scatter", 9, newScatterElements)
-	Register("", "ScatterElements", 11, newScatterElements)
-	Register("", "ScatterElements", 16, newScatterElements)
-	Register("", "ScatterElements", 18, newScatterElements)
-	Register("", "ScatterND", 11, newScatterND)
-	Register("", "ScatterND", 16, newScatterND)
-	Register("", "ScatterND", 18, newScatterND)
+// scatterOps is the operator table of scatter.go (see registry.go).
+var scatterOps = []Entry{
+	{OpType: "Scatter", Since: []int64{9}, Build: newScatterElements},
+	{OpType: "ScatterElements", Since: []int64{11, 16, 18}, Build: newScatterElements},
+	{OpType: "ScatterND", Since: []int64{11, 16, 18}, Build: newScatterND},
 }
 
 // mvScatterReduction decodes the reduction attribute: "none" (replace)

@@ -18,8 +18,9 @@ import (
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
 
-func init() {
-	Register(graph.DefaultDomain, "TensorScatter", 24, newTensorScatter)
+// scatterTensorOps is the operator table of scatter_tensor.go (see registry.go).
+var scatterTensorOps = []Entry{
+	{OpType: "TensorScatter", Since: []int64{24}, Build: newTensorScatter},
 }
 
 // tensorScatter is TensorScatter.

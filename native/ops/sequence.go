@@ -33,15 +33,16 @@ import (
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
 
-func init() {
-	Register("", "SequenceEmpty", 11, newSequenceEmpty)
-	Register("", "SequenceConstruct", 11, newSequenceConstruct)
-	Register("", "SequenceAt", 11, newSequenceAt)
-	Register("", "SequenceInsert", 11, newSequenceInsert)
-	Register("", "SequenceErase", 11, newSequenceErase)
-	Register("", "SequenceLength", 11, newSequenceLength)
-	Register("", "SplitToSequence", 11, newSplitToSequence)
-	Register("", "ConcatFromSequence", 11, newConcatFromSequence)
+// sequenceOps is the operator table of sequence.go (see registry.go).
+var sequenceOps = []Entry{
+	{OpType: "SequenceEmpty", Since: []int64{11}, Build: newSequenceEmpty},
+	{OpType: "SequenceConstruct", Since: []int64{11}, Build: newSequenceConstruct},
+	{OpType: "SequenceAt", Since: []int64{11}, Build: newSequenceAt},
+	{OpType: "SequenceInsert", Since: []int64{11}, Build: newSequenceInsert},
+	{OpType: "SequenceErase", Since: []int64{11}, Build: newSequenceErase},
+	{OpType: "SequenceLength", Since: []int64{11}, Build: newSequenceLength},
+	{OpType: "SplitToSequence", Since: []int64{11}, Build: newSplitToSequence},
+	{OpType: "ConcatFromSequence", Since: []int64{11}, Build: newConcatFromSequence},
 }
 
 // sqValueOp is embedded by the ops that take sequences or optionals.

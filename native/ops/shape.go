@@ -12,19 +12,15 @@ import (
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
 
-func init() {
-	Register("", "Identity", 1, newIdentity)
-	Register("", "Shape", 1, newShape)
-	Register("", "Shape", 15, newShape)
-	Register("", "Size", 1, newSize)
-	Register("", "Reshape", 1, newReshape)
-	Register("", "Reshape", 5, newReshape)
-	Register("", "Reshape", 14, newReshape)
-	Register("", "Flatten", 1, newFlatten)
-	Register("", "Squeeze", 1, newSqueeze)
-	Register("", "Squeeze", 13, newSqueeze)
-	Register("", "Unsqueeze", 1, newUnsqueeze)
-	Register("", "Unsqueeze", 13, newUnsqueeze)
+// shapeOps is the operator table of shape.go (see registry.go).
+var shapeOps = []Entry{
+	{OpType: "Identity", Since: []int64{1}, Build: newIdentity},
+	{OpType: "Shape", Since: []int64{1, 15}, Build: newShape},
+	{OpType: "Size", Since: []int64{1}, Build: newSize},
+	{OpType: "Reshape", Since: []int64{1, 5, 14}, Build: newReshape},
+	{OpType: "Flatten", Since: []int64{1}, Build: newFlatten},
+	{OpType: "Squeeze", Since: []int64{1, 13}, Build: newSqueeze},
+	{OpType: "Unsqueeze", Since: []int64{1, 13}, Build: newUnsqueeze},
 }
 
 // mvView returns a tensor sharing x's elements under shape, which has as

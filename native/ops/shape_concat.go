@@ -9,13 +9,10 @@ import (
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
 
-func init() {
-	Register("", "Concat", 1, newConcat)
-	Register("", "Concat", 4, newConcat)
-	Register("", "Split", 1, newSplit)
-	Register("", "Split", 2, newSplit)
-	Register("", "Split", 13, newSplit)
-	Register("", "Split", 18, newSplit)
+// shapeConcatOps is the operator table of shape_concat.go (see registry.go).
+var shapeConcatOps = []Entry{
+	{OpType: "Concat", Since: []int64{1, 4}, Build: newConcat},
+	{OpType: "Split", Since: []int64{1, 2, 13, 18}, Build: newSplit},
 }
 
 // concatOp is Concat: the inputs joined along axis, where all other

@@ -9,10 +9,10 @@ import (
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
 
-func init() {
-	Register("", "Expand", 8, newExpand)
-	Register("", "Tile", 1, newTile)
-	Register("", "Tile", 6, newTile)
+// shapeExpandOps is the operator table of shape_expand.go (see registry.go).
+var shapeExpandOps = []Entry{
+	{OpType: "Expand", Since: []int64{8}, Build: newExpand},
+	{OpType: "Tile", Since: []int64{1, 6}, Build: newTile},
 }
 
 // expandOp is Expand: the input broadcast (numpy rules, in both

@@ -10,11 +10,11 @@ import (
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
 
-func init() {
-	Register("", "Transpose", 1, newTranspose)
-	Register("", "DepthToSpace", 1, newDepthToSpace)
-	Register("", "DepthToSpace", 11, newDepthToSpace)
-	Register("", "SpaceToDepth", 1, newSpaceToDepth)
+// shapeTransposeOps is the operator table of shape_transpose.go (see registry.go).
+var shapeTransposeOps = []Entry{
+	{OpType: "Transpose", Since: []int64{1}, Build: newTranspose},
+	{OpType: "DepthToSpace", Since: []int64{1, 11}, Build: newDepthToSpace},
+	{OpType: "SpaceToDepth", Since: []int64{1}, Build: newSpaceToDepth},
 }
 
 // mvPermute returns x (seen with shape, which has as many elements) with

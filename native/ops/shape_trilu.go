@@ -9,8 +9,9 @@ import (
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
 
-func init() {
-	Register("", "Trilu", 14, newTrilu)
+// shapeTriluOps is the operator table of shape_trilu.go (see registry.go).
+var shapeTriluOps = []Entry{
+	{OpType: "Trilu", Since: []int64{14}, Build: newTrilu},
 }
 
 // triluOp is Trilu: each matrix of the last two axes with the elements

@@ -9,9 +9,9 @@ import (
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
 
-func init() {
-	Register("", "Slice", 1, newSlice)
-	Register("", "Slice", 10, newSlice)
+// sliceOps is the operator table of slice.go (see registry.go).
+var sliceOps = []Entry{
+	{OpType: "Slice", Since: []int64{1, 10}, Build: newSlice},
 }
 
 // sliceOp is Slice: along each listed axis, the elements start, start +

@@ -9,8 +9,9 @@ import (
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
 
-func init() {
-	Register("", "ReverseSequence", 10, newReverseSequence)
+// sliceReverseOps is the operator table of slice_reverse.go (see registry.go).
+var sliceReverseOps = []Entry{
+	{OpType: "ReverseSequence", Since: []int64{10}, Build: newReverseSequence},
 }
 
 // reverseSequenceOp is ReverseSequence: for each batch entry b, the first

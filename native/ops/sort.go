@@ -12,11 +12,12 @@ import (
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
 
-func init() {
-	Register(graph.DefaultDomain, "TopK", 1, newTopK(1))
-	Register(graph.DefaultDomain, "TopK", 10, newTopK(10))
-	Register(graph.DefaultDomain, "TopK", 11, newTopK(11))
-	Register(graph.DefaultDomain, "Unique", 11, newUnique)
+// sortOps is the operator table of sort.go (see registry.go).
+var sortOps = []Entry{
+	{OpType: "TopK", Since: []int64{1}, Build: newTopK(1)},
+	{OpType: "TopK", Since: []int64{10}, Build: newTopK(10)},
+	{OpType: "TopK", Since: []int64{11}, Build: newTopK(11)},
+	{OpType: "Unique", Since: []int64{11}, Build: newUnique},
 }
 
 // topK is TopK: the k largest (or smallest) elements along axis (default

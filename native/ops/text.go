@@ -12,9 +12,10 @@ import (
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
 
-func init() {
-	Register(graph.DefaultDomain, "StringNormalizer", 10, newStringNormalizer)
-	Register(graph.DefaultDomain, "TfIdfVectorizer", 9, newTfIdfVectorizer)
+// textOps is the operator table of text.go (see registry.go).
+var textOps = []Entry{
+	{OpType: "StringNormalizer", Since: []int64{10}, Build: newStringNormalizer},
+	{OpType: "TfIdfVectorizer", Since: []int64{9}, Build: newTfIdfVectorizer},
 }
 
 // stringNormalizer is StringNormalizer:

@@ -25,10 +25,11 @@ import (
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
 
-func init() {
-	Register(graph.DefaultDomain, "StringConcat", 20, func(*graph.Node, int64) (Op, error) { return stringConcat{}, nil })
-	Register(graph.DefaultDomain, "RegexFullMatch", 20, newRegexFullMatch)
-	Register(graph.DefaultDomain, "StringSplit", 20, newStringSplit)
+// textStringOps is the operator table of text_string.go (see registry.go).
+var textStringOps = []Entry{
+	{OpType: "StringConcat", Since: []int64{20}, Build: func(*graph.Node, int64) (Op, error) { return stringConcat{}, nil }},
+	{OpType: "RegexFullMatch", Since: []int64{20}, Build: newRegexFullMatch},
+	{OpType: "StringSplit", Since: []int64{20}, Build: newStringSplit},
 }
 
 // stringInput returns input i as strings, or an error naming it.

@@ -48,10 +48,11 @@ type optimizer struct {
 	nesterov            bool
 }
 
-func init() {
-	Register(graph.TrainingDomain, "Adagrad", 1, newOptimizer(optAdagrad))
-	Register(graph.TrainingDomain, "Momentum", 1, newOptimizer(optMomentum))
-	Register(graph.TrainingDomain, "Adam", 1, newOptimizer(optAdam))
+// trainOps is the operator table of train.go (see registry.go).
+var trainOps = []Entry{
+	{Domain: graph.TrainingDomain, OpType: "Adagrad", Since: []int64{1}, Build: newOptimizer(optAdagrad)},
+	{Domain: graph.TrainingDomain, OpType: "Momentum", Since: []int64{1}, Build: newOptimizer(optMomentum)},
+	{Domain: graph.TrainingDomain, OpType: "Adam", Since: []int64{1}, Build: newOptimizer(optAdam)},
 }
 
 // optimizerAttr is a float attribute with its default.

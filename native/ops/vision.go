@@ -13,11 +13,11 @@ import (
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
 
-func init() {
-	Register(graph.DefaultDomain, "NonMaxSuppression", 10, newNonMaxSuppression)
-	Register(graph.DefaultDomain, "RoiAlign", 10, newRoiAlign)
-	Register(graph.DefaultDomain, "RoiAlign", 16, newRoiAlign)
-	Register(graph.DefaultDomain, "MaxUnpool", 9, newMaxUnpool)
+// visionOps is the operator table of vision.go (see registry.go).
+var visionOps = []Entry{
+	{OpType: "NonMaxSuppression", Since: []int64{10}, Build: newNonMaxSuppression},
+	{OpType: "RoiAlign", Since: []int64{10, 16}, Build: newRoiAlign},
+	{OpType: "MaxUnpool", Since: []int64{9}, Build: newMaxUnpool},
 }
 
 // nonMaxSuppression is NonMaxSuppression (opsets 10 and 11, the same

@@ -18,8 +18,9 @@ import (
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
 
-func init() {
-	Register(graph.DefaultDomain, "AffineGrid", 20, newAffineGrid)
+// visionAffineOps is the operator table of vision_affine.go (see registry.go).
+var visionAffineOps = []Entry{
+	{OpType: "AffineGrid", Since: []int64{20}, Build: newAffineGrid},
 }
 
 // affineGrid is AffineGrid.

@@ -22,8 +22,9 @@ import (
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
 
-func init() {
-	Register(graph.DefaultDomain, "ImageDecoder", 20, newImageDecoder)
+// visionDecodeOps is the operator table of vision_decode.go (see registry.go).
+var visionDecodeOps = []Entry{
+	{OpType: "ImageDecoder", Since: []int64{20}, Build: newImageDecoder},
 }
 
 // imageDecoder is ImageDecoder.

@@ -56,9 +56,9 @@ type gridSample struct {
 	nd           bool // opset 20 and later: any number of spatial axes
 }
 
-func init() {
-	Register(graph.DefaultDomain, "GridSample", 16, newGridSample)
-	Register(graph.DefaultDomain, "GridSample", 20, newGridSample)
+// visionGridOps is the operator table of vision_grid.go (see registry.go).
+var visionGridOps = []Entry{
+	{OpType: "GridSample", Since: []int64{16, 20}, Build: newGridSample},
 }
 
 func newGridSample(n *graph.Node, opset int64) (Op, error) {
