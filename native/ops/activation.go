@@ -50,9 +50,16 @@ const (
 	actTanh
 )
 
-func init() {
-	ewRegister("Relu", func(*graph.Node, int64) (Op, error) { return &gradActivationOp{activationOp{kind: actRelu}}, nil }, 1)
-	ewRegister("LeakyRelu", func(n *graph.Node, _ int64) (Op, error) {
+// activationOps is the operator table of activation.go (see registry.go),
+// built by activationTable from the constructors below.
+var activationOps = activationTable()
+
+func activationTable() (table []Entry) {
+	add := func(op string, build Constructor, since ...int64) {
+		table = append(table, Entry{OpType: op, Since: since, Build: build})
+	}
+	add("Relu", func(*graph.Node, int64) (Op, error) { return &gradActivationOp{activationOp{kind: actRelu}}, nil }, 1)
+	add("LeakyRelu", func(n *graph.Node, _ int64) (Op, error) {
 		alpha, err := n.AttrFloat("alpha", 0.01)
 		if err != nil {
 			return nil, err
@@ -65,18 +72,18 @@ func init() {
 			return x
 		}}}, nil
 	}, 1)
-	ewRegister("Sigmoid", func(*graph.Node, int64) (Op, error) {
+	add("Sigmoid", func(*graph.Node, int64) (Op, error) {
 		return &gradActivationOp{activationOp{kind: actSigmoid, f: sigmoid, f32: vec.Sigmoid}}, nil
 	}, 1)
-	ewRegister("Tanh", func(*graph.Node, int64) (Op, error) {
+	add("Tanh", func(*graph.Node, int64) (Op, error) {
 		return &gradActivationOp{activationOp{kind: actTanh, f: math.Tanh, f32: vec.Tanh}}, nil
 	}, 1)
-	ewRegister("PRelu", func(_ *graph.Node, opset int64) (Op, error) { return &preluOp{perChannel: opset < 7}, nil }, 1, 7)
+	add("PRelu", func(_ *graph.Node, opset int64) (Op, error) { return &preluOp{perChannel: opset < 7}, nil }, 1, 7)
 
 	// withAttrs registers an activation without backward whose function
 	// is built from float attributes, given with their defaults.
 	withAttrs := func(op string, since int64, build func(a []float64) func(float64) float64, names []string, defs ...float32) {
-		ewRegister(op, func(n *graph.Node, _ int64) (Op, error) {
+		add(op, func(n *graph.Node, _ int64) (Op, error) {
 			a := make([]float64, len(names))
 			for i, name := range names {
 				v, err := n.AttrFloat(name, defs[i])
@@ -109,7 +116,7 @@ func init() {
 	withAttrs("Celu", 12, func(a []float64) func(float64) float64 {
 		return func(x float64) float64 { return math.Max(0, x) + math.Min(0, a[0]*math.Expm1(x/a[0])) }
 	}, []string{"alpha"}, 1)
-	ewRegister("HardSigmoid", func(n *graph.Node, _ int64) (Op, error) {
+	add("HardSigmoid", func(n *graph.Node, _ int64) (Op, error) {
 		alpha, err := n.AttrFloat("alpha", 0.2)
 		if err != nil {
 			return nil, err
@@ -124,7 +131,7 @@ func init() {
 			f32: func(dst, src []float32) { hardSigmoidF32(dst, src, alpha, beta, false) },
 		}, nil
 	}, 1)
-	ewRegister("HardSwish", func(*graph.Node, int64) (Op, error) {
+	add("HardSwish", func(*graph.Node, int64) (Op, error) {
 		return &activationOp{
 			f:   func(x float64) float64 { return x * math.Max(0, math.Min(1, x/6+0.5)) },
 			f32: func(dst, src []float32) { hardSigmoidF32(dst, src, 1.0/6, 0.5, true) },
@@ -170,6 +177,7 @@ func init() {
 			return 0
 		}
 	}, []string{"alpha"}, 1)
+	return table
 }
 
 func sigmoid(x float64) float64 { return 1 / (1 + math.Exp(-x)) }

@@ -39,31 +39,39 @@ const (
 	logicXor
 )
 
-func init() {
-	for op, kind := range map[string]compareKind{"Equal": cmpEqual, "Greater": cmpGreater, "Less": cmpLess,
-		"GreaterOrEqual": cmpGreaterOrEqual, "LessOrEqual": cmpLessOrEqual} {
-		versions := []int64{1, 7}
-		if kind == cmpGreaterOrEqual || kind == cmpLessOrEqual {
-			versions = []int64{12}
+// compareOps is the operator table of compare.go (see registry.go).
+var compareOps = []Entry{
+	{OpType: "Equal", Since: []int64{1, 7}, Build: newCompare(cmpEqual)},
+	{OpType: "Greater", Since: []int64{1, 7}, Build: newCompare(cmpGreater)},
+	{OpType: "Less", Since: []int64{1, 7}, Build: newCompare(cmpLess)},
+	{OpType: "GreaterOrEqual", Since: []int64{12}, Build: newCompare(cmpGreaterOrEqual)},
+	{OpType: "LessOrEqual", Since: []int64{12}, Build: newCompare(cmpLessOrEqual)},
+	{OpType: "And", Since: []int64{1, 7}, Build: newLogic(logicAnd)},
+	{OpType: "Or", Since: []int64{1, 7}, Build: newLogic(logicOr)},
+	{OpType: "Xor", Since: []int64{1, 7}, Build: newLogic(logicXor)},
+	{OpType: "Not", Since: []int64{1}, Build: func(*graph.Node, int64) (Op, error) { return notOp{}, nil }},
+}
+
+// newCompare returns the constructor of a comparison of kind.
+func newCompare(kind compareKind) Constructor {
+	return func(n *graph.Node, opset int64) (Op, error) {
+		lb, err := decodeLegacyBroadcast(n, opset)
+		if err != nil {
+			return nil, err
 		}
-		ewRegister(op, func(n *graph.Node, opset int64) (Op, error) {
-			lb, err := decodeLegacyBroadcast(n, opset)
-			if err != nil {
-				return nil, err
-			}
-			return &compareOp{kind: kind, legacy: lb}, nil
-		}, versions...)
+		return &compareOp{kind: kind, legacy: lb}, nil
 	}
-	for op, kind := range map[string]logicKind{"And": logicAnd, "Or": logicOr, "Xor": logicXor} {
-		ewRegister(op, func(n *graph.Node, opset int64) (Op, error) {
-			lb, err := decodeLegacyBroadcast(n, opset)
-			if err != nil {
-				return nil, err
-			}
-			return &logicOp{kind: kind, legacy: lb}, nil
-		}, 1, 7)
+}
+
+// newLogic returns the constructor of a logical operator of kind.
+func newLogic(kind logicKind) Constructor {
+	return func(n *graph.Node, opset int64) (Op, error) {
+		lb, err := decodeLegacyBroadcast(n, opset)
+		if err != nil {
+			return nil, err
+		}
+		return &logicOp{kind: kind, legacy: lb}, nil
 	}
-	ewRegister("Not", func(*graph.Node, int64) (Op, error) { return notOp{}, nil }, 1)
 }
 
 // compareOp is one of the comparisons.

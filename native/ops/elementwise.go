@@ -260,11 +260,3 @@ func ewSameType(a, b *tensor.Tensor) error {
 	}
 	return nil
 }
-
-// ewRegister registers build for opType in the default domain at each of
-// the given opset versions.
-func ewRegister(opType string, build Constructor, since ...int64) {
-	for _, v := range since {
-		Register(graph.DefaultDomain, opType, v, build)
-	}
-}

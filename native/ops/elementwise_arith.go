@@ -30,15 +30,23 @@ const (
 	arithDiv
 )
 
-func init() {
-	for op, kind := range map[string]arithKind{"Add": arithAdd, "Sub": arithSub, "Mul": arithMul, "Div": arithDiv} {
-		ewRegister(op, func(n *graph.Node, opset int64) (Op, error) {
-			lb, err := decodeLegacyBroadcast(n, opset)
-			if err != nil {
-				return nil, err
-			}
-			return &arith{kind: kind, legacy: lb}, nil
-		}, 1, 7)
+// elementwiseArithOps is the operator table of elementwise_arith.go (see
+// registry.go).
+var elementwiseArithOps = []Entry{
+	{OpType: "Add", Since: []int64{1, 7}, Build: newArith(arithAdd)},
+	{OpType: "Sub", Since: []int64{1, 7}, Build: newArith(arithSub)},
+	{OpType: "Mul", Since: []int64{1, 7}, Build: newArith(arithMul)},
+	{OpType: "Div", Since: []int64{1, 7}, Build: newArith(arithDiv)},
+}
+
+// newArith returns the constructor of the arithmetic operator of kind.
+func newArith(kind arithKind) Constructor {
+	return func(n *graph.Node, opset int64) (Op, error) {
+		lb, err := decodeLegacyBroadcast(n, opset)
+		if err != nil {
+			return nil, err
+		}
+		return &arith{kind: kind, legacy: lb}, nil
 	}
 }
 

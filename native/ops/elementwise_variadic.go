@@ -26,15 +26,19 @@ const (
 	foldMean
 )
 
-func init() {
-	for op, kind := range map[string]foldKind{"Max": foldMax, "Min": foldMin, "Sum": foldSum, "Mean": foldMean} {
-		versions := []int64{1, 8}
-		if kind == foldMax || kind == foldMin {
-			versions = append(versions, 12)
-		}
-		ewRegister(op, func(_ *graph.Node, opset int64) (Op, error) {
-			return &foldOp{kind: kind, broadcast: opset >= 8, ints: opset >= 12 && (kind == foldMax || kind == foldMin)}, nil
-		}, versions...)
+// elementwiseVariadicOps is the operator table of elementwise_variadic.go
+// (see registry.go).
+var elementwiseVariadicOps = []Entry{
+	{OpType: "Max", Since: []int64{1, 8, 12}, Build: newFold(foldMax)},
+	{OpType: "Min", Since: []int64{1, 8, 12}, Build: newFold(foldMin)},
+	{OpType: "Sum", Since: []int64{1, 8}, Build: newFold(foldSum)},
+	{OpType: "Mean", Since: []int64{1, 8}, Build: newFold(foldMean)},
+}
+
+// newFold returns the constructor of the variadic operator of kind.
+func newFold(kind foldKind) Constructor {
+	return func(_ *graph.Node, opset int64) (Op, error) {
+		return &foldOp{kind: kind, broadcast: opset >= 8, ints: opset >= 12 && (kind == foldMax || kind == foldMin)}, nil
 	}
 }
 

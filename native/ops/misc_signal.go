@@ -18,21 +18,16 @@ import (
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
 
-func init() {
-	// Generalised cosine windows a0 - a1 cos(2πn/N) + a2 cos(4πn/N), with
-	// the coefficients of the ONNX function bodies.
-	windows := map[string][3]float64{
-		"HannWindow":     {0.5, 0.5, 0},
-		"HammingWindow":  {25.0 / 46, 21.0 / 46, 0},
-		"BlackmanWindow": {0.42, 0.5, 0.08},
-	}
-	for name, coef := range windows {
-		Register(graph.DefaultDomain, name, 17, newCosineWindow(coef))
-	}
-	Register(graph.DefaultDomain, "DFT", 17, newDFT)
-	Register(graph.DefaultDomain, "DFT", 20, newDFT)
-	Register(graph.DefaultDomain, "STFT", 17, newSTFT)
-	Register(graph.DefaultDomain, "MelWeightMatrix", 17, newMelWeightMatrix)
+// miscSignalOps is the operator table of misc_signal.go (see registry.go).
+// The windows are generalised cosine windows a0 - a1 cos(2πn/N) +
+// a2 cos(4πn/N), with the coefficients of the ONNX function bodies.
+var miscSignalOps = []Entry{
+	{OpType: "HannWindow", Since: []int64{17}, Build: newCosineWindow([3]float64{0.5, 0.5, 0})},
+	{OpType: "HammingWindow", Since: []int64{17}, Build: newCosineWindow([3]float64{25.0 / 46, 21.0 / 46, 0})},
+	{OpType: "BlackmanWindow", Since: []int64{17}, Build: newCosineWindow([3]float64{0.42, 0.5, 0.08})},
+	{OpType: "DFT", Since: []int64{17, 20}, Build: newDFT},
+	{OpType: "STFT", Since: []int64{17}, Build: newSTFT},
+	{OpType: "MelWeightMatrix", Since: []int64{17}, Build: newMelWeightMatrix},
 }
 
 // signalMaxLength bounds generated and transformed lengths, so that a

@@ -27,8 +27,10 @@ type batchNorm struct {
 	trainingMode      bool
 }
 
-func init() {
-	Register(graph.DefaultDomain, "BatchNormalization", 1, newBatchNorm)
+// nnNormOps is the operator table of nn_norm.go (see registry.go).
+var nnNormOps = []Entry{
+	{OpType: "BatchNormalization", Since: []int64{1}, Build: newBatchNorm},
+	{OpType: "LRN", Since: []int64{1}, Build: newLRN},
 }
 
 func newBatchNorm(n *graph.Node, opset int64) (Op, error) {
@@ -135,10 +137,6 @@ func (o *batchNorm) Backward(ctx *Context, in, out, gradOut []*tensor.Tensor) ([
 type lrn struct {
 	size              int
 	alpha, beta, bias float32
-}
-
-func init() {
-	Register(graph.DefaultDomain, "LRN", 1, newLRN)
 }
 
 func newLRN(n *graph.Node, _ int64) (Op, error) {

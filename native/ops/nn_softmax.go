@@ -19,12 +19,12 @@ type softmax struct {
 	coerce bool // opsets below 13
 }
 
-func init() {
-	for _, op := range []string{"Softmax", "LogSoftmax"} {
-		log := op == "LogSoftmax"
-		Register(graph.DefaultDomain, op, 1, newSoftmax(log, true))
-		Register(graph.DefaultDomain, op, 13, newSoftmax(log, false))
-	}
+// nnSoftmaxOps is the operator table of nn_softmax.go (see registry.go).
+var nnSoftmaxOps = []Entry{
+	{OpType: "Softmax", Since: []int64{1}, Build: newSoftmax(false, true)},
+	{OpType: "Softmax", Since: []int64{13}, Build: newSoftmax(false, false)},
+	{OpType: "LogSoftmax", Since: []int64{1}, Build: newSoftmax(true, true)},
+	{OpType: "LogSoftmax", Since: []int64{13}, Build: newSoftmax(true, false)},
 }
 
 func newSoftmax(log, coerce bool) Constructor {

@@ -1,6 +1,8 @@
 // Package ops maps ONNX operators onto the native engine's kernels. Each
-// operator is registered once per opset version where its meaning changed;
-// a node binds to the newest registration at or below the model's opset.
+// op family file holds one table of Entries (registry.go lists them): an
+// operator is registered once per opset version where its meaning
+// changed, and a node binds to the newest registration at or below the
+// model's opset.
 // A constructor decodes the node's attributes once, with the ONNX defaults,
 // into an immutable Op: running an op never writes to the op.
 package ops
@@ -104,8 +106,8 @@ type Constructor func(n *graph.Node, opset int64) (Op, error)
 type registration struct {
 	since int64
 	build Constructor
-	// scoped is set, instead of build, for operators registered with
-	// RegisterScoped.
+	// scoped is set, instead of build, for operators with subgraphs
+	// (Entry.Scoped).
 	scoped ScopedConstructor
 }
 
@@ -119,7 +121,9 @@ func key(domain, opType string) string {
 }
 
 // Register makes build the constructor of opType in domain from opset
-// version since on, until a later registration.
+// version since on, until a later registration. The engine's own
+// operators are registered from their family tables (registry.go);
+// Register adds an operator of the caller's.
 func Register(domain, opType string, since int64, build Constructor) {
 	register(domain, opType, registration{since: since, build: build})
 }
@@ -133,7 +137,7 @@ func register(domain, opType string, r registration) {
 
 // Lookup returns the constructor for opType in domain at the given opset
 // version: the newest registration whose version is at most opset.
-// An operator registered with RegisterScoped is looked up like any other,
+// An operator with subgraphs (Entry.Scoped) is looked up like any other,
 // but its Constructor fails: it must be built with BuildIn.
 func Lookup(domain, opType string, opset int64) (Constructor, bool) {
 	r, ok := find(domain, opType, opset)
@@ -162,7 +166,7 @@ func find(domain, opType string, opset int64) (registration, bool) {
 func Build(n *graph.Node, opset int64) (Op, error) { return BuildIn(n, opset, nil) }
 
 // BuildIn constructs the Op of node n under opset as Build does, handing
-// scope to the constructors of operators with subgraphs (RegisterScoped).
+// scope to the constructors of operators with subgraphs (Entry.Scoped).
 func BuildIn(n *graph.Node, opset int64, scope Scope) (Op, error) {
 	r, ok := find(n.Domain, n.OpType, opset)
 	if !ok {

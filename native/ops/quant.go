@@ -45,12 +45,11 @@ import (
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
 
-func init() {
-	for _, v := range []int64{10, 13, 19, 21, 23} {
-		Register(graph.DefaultDomain, "QuantizeLinear", v, newQuantizeLinear)
-		Register(graph.DefaultDomain, "DequantizeLinear", v, newDequantizeLinear)
-	}
-	Register(graph.DefaultDomain, "DynamicQuantizeLinear", 11, newDynamicQuantizeLinear)
+// quantOps is the operator table of quant.go (see registry.go).
+var quantOps = []Entry{
+	{OpType: "QuantizeLinear", Since: []int64{10, 13, 19, 21, 23}, Build: newQuantizeLinear},
+	{OpType: "DequantizeLinear", Since: []int64{10, 13, 19, 21, 23}, Build: newDequantizeLinear},
+	{OpType: "DynamicQuantizeLinear", Since: []int64{11}, Build: newDynamicQuantizeLinear},
 }
 
 // quantInts returns the elements of an int8, uint8 or int32 tensor as

@@ -45,18 +45,30 @@ const (
 	reduceSumSquare
 )
 
-func init() {
-	for name, kind := range map[string]reduceKind{
-		"ReduceMean": reduceMean, "ReduceMax": reduceMax, "ReduceMin": reduceMin,
-		"ReduceProd": reduceProd, "ReduceL1": reduceL1, "ReduceL2": reduceL2,
-		"ReduceLogSum": reduceLogSum, "ReduceLogSumExp": reduceLogSumExp,
-		"ReduceSumSquare": reduceSumSquare,
-	} {
-		Register(graph.DefaultDomain, name, 1, newReduce(kind, false))
-		Register(graph.DefaultDomain, name, 18, newReduce(kind, true))
-	}
-	Register(graph.DefaultDomain, "ReduceSum", 1, newReduce(reduceSum, false))
-	Register(graph.DefaultDomain, "ReduceSum", 13, newReduce(reduceSum, true))
+// reduceOps is the operator table of reduce.go (see registry.go): the
+// axes are an attribute until opset 17 (13 for ReduceSum) and an input
+// from 18 (13).
+var reduceOps = []Entry{
+	{OpType: "ReduceMean", Since: []int64{1}, Build: newReduce(reduceMean, false)},
+	{OpType: "ReduceMean", Since: []int64{18}, Build: newReduce(reduceMean, true)},
+	{OpType: "ReduceMax", Since: []int64{1}, Build: newReduce(reduceMax, false)},
+	{OpType: "ReduceMax", Since: []int64{18}, Build: newReduce(reduceMax, true)},
+	{OpType: "ReduceMin", Since: []int64{1}, Build: newReduce(reduceMin, false)},
+	{OpType: "ReduceMin", Since: []int64{18}, Build: newReduce(reduceMin, true)},
+	{OpType: "ReduceProd", Since: []int64{1}, Build: newReduce(reduceProd, false)},
+	{OpType: "ReduceProd", Since: []int64{18}, Build: newReduce(reduceProd, true)},
+	{OpType: "ReduceL1", Since: []int64{1}, Build: newReduce(reduceL1, false)},
+	{OpType: "ReduceL1", Since: []int64{18}, Build: newReduce(reduceL1, true)},
+	{OpType: "ReduceL2", Since: []int64{1}, Build: newReduce(reduceL2, false)},
+	{OpType: "ReduceL2", Since: []int64{18}, Build: newReduce(reduceL2, true)},
+	{OpType: "ReduceLogSum", Since: []int64{1}, Build: newReduce(reduceLogSum, false)},
+	{OpType: "ReduceLogSum", Since: []int64{18}, Build: newReduce(reduceLogSum, true)},
+	{OpType: "ReduceLogSumExp", Since: []int64{1}, Build: newReduce(reduceLogSumExp, false)},
+	{OpType: "ReduceLogSumExp", Since: []int64{18}, Build: newReduce(reduceLogSumExp, true)},
+	{OpType: "ReduceSumSquare", Since: []int64{1}, Build: newReduce(reduceSumSquare, false)},
+	{OpType: "ReduceSumSquare", Since: []int64{18}, Build: newReduce(reduceSumSquare, true)},
+	{OpType: "ReduceSum", Since: []int64{1}, Build: newReduce(reduceSum, false)},
+	{OpType: "ReduceSum", Since: []int64{13}, Build: newReduce(reduceSum, true)},
 }
 
 // reduce is a decoded Reduce* node.

@@ -10,16 +10,16 @@ import (
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
 
-func init() {
-	for _, name := range []string{"ArgMax", "ArgMin"} {
-		isMax := name == "ArgMax"
-		Register(graph.DefaultDomain, name, 1, newArgExtreme(isMax, false))
-		Register(graph.DefaultDomain, name, 12, newArgExtreme(isMax, true))
-	}
-	Register(graph.DefaultDomain, "Hardmax", 1, newHardmax(false))
-	Register(graph.DefaultDomain, "Hardmax", 13, newHardmax(true))
-	Register(graph.DefaultDomain, "CumSum", 11, newCumulative(false))
-	Register(graph.DefaultDomain, "CumProd", 26, newCumulative(true))
+// reduceArgOps is the operator table of reduce_arg.go (see registry.go).
+var reduceArgOps = []Entry{
+	{OpType: "ArgMax", Since: []int64{1}, Build: newArgExtreme(true, false)},
+	{OpType: "ArgMax", Since: []int64{12}, Build: newArgExtreme(true, true)},
+	{OpType: "ArgMin", Since: []int64{1}, Build: newArgExtreme(false, false)},
+	{OpType: "ArgMin", Since: []int64{12}, Build: newArgExtreme(false, true)},
+	{OpType: "Hardmax", Since: []int64{1}, Build: newHardmax(false)},
+	{OpType: "Hardmax", Since: []int64{13}, Build: newHardmax(true)},
+	{OpType: "CumSum", Since: []int64{11}, Build: newCumulative(false)},
+	{OpType: "CumProd", Since: []int64{26}, Build: newCumulative(true)},
 }
 
 // argExtreme is ArgMax or ArgMin: the int64 index of the greatest (least)

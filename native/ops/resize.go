@@ -42,15 +42,18 @@ import (
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
 
-func init() {
-	for _, v := range []int64{10, 11, 13, 18, 19} {
-		Register(graph.DefaultDomain, "Resize", v, newResize(v))
-	}
-	Register(graph.DefaultDomain, "Upsample", 7, newUpsample(7))
-	Register(graph.DefaultDomain, "Upsample", 9, newUpsample(9))
-	Register(graph.DefaultDomain, "Upsample", 10, func(n *graph.Node, opset int64) (Op, error) {
+// resizeOps is the operator table of resize.go (see registry.go).
+var resizeOps = []Entry{
+	{OpType: "Resize", Since: []int64{10}, Build: newResize(10)},
+	{OpType: "Resize", Since: []int64{11}, Build: newResize(11)},
+	{OpType: "Resize", Since: []int64{13}, Build: newResize(13)},
+	{OpType: "Resize", Since: []int64{18}, Build: newResize(18)},
+	{OpType: "Resize", Since: []int64{19}, Build: newResize(19)},
+	{OpType: "Upsample", Since: []int64{7}, Build: newUpsample(7)},
+	{OpType: "Upsample", Since: []int64{9}, Build: newUpsample(9)},
+	{OpType: "Upsample", Since: []int64{10}, Build: func(n *graph.Node, opset int64) (Op, error) {
 		return nil, errors.New("the Upsample operator is deprecated from opset 10: use Resize")
-	})
+	}},
 }
 
 // resizeMaxElements bounds the output of a resize (and of the other ops

@@ -70,11 +70,11 @@ type recurrent struct {
 	inputForget       bool
 }
 
-func init() {
-	for kind, name := range []string{"RNN", "GRU", "LSTM"} {
-		Register(graph.DefaultDomain, name, 1, newRecurrent(rnnKind(kind)))
-		Register(graph.DefaultDomain, name, 14, newRecurrent(rnnKind(kind)))
-	}
+// rnnOps is the operator table of rnn.go (see registry.go).
+var rnnOps = []Entry{
+	{OpType: "RNN", Since: []int64{1, 14}, Build: newRecurrent(cellRNN)},
+	{OpType: "GRU", Since: []int64{1, 14}, Build: newRecurrent(cellGRU)},
+	{OpType: "LSTM", Since: []int64{1, 14}, Build: newRecurrent(cellLSTM)},
 }
 
 func newRecurrent(kind rnnKind) Constructor {

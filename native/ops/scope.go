@@ -17,12 +17,6 @@ import (
 // outside a program (Build, Lookup); the constructor must then fail.
 type ScopedConstructor func(n *graph.Node, opset int64, scope Scope) (Op, error)
 
-// RegisterScoped is Register for an operator whose constructor needs a
-// Scope.
-func RegisterScoped(domain, opType string, since int64, build ScopedConstructor) {
-	register(domain, opType, registration{since: since, scoped: build})
-}
-
 // Scope compiles graphs for a node's constructor, in the program that the
 // node belongs to: under the model's opsets, with the values of the
 // enclosing graphs visible by name.

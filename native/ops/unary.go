@@ -36,36 +36,40 @@ const (
 	intSign
 )
 
-func init() {
-	math1 := func(op string, since int64, f func(float64) float64, ints intUnary) {
-		ewRegister(op, func(*graph.Node, int64) (Op, error) { return &unaryOp{f: f, ints: ints}, nil }, since)
-	}
-	math1("Abs", 1, math.Abs, intAbs)
-	math1("Neg", 1, func(x float64) float64 { return -x }, intNeg)
-	math1("Sign", 9, signOf, intSign)
-	math1("Ceil", 1, math.Ceil, intNone)
-	math1("Floor", 1, math.Floor, intNone)
-	math1("Round", 11, math.RoundToEven, intNone)
-	math1("Reciprocal", 1, func(x float64) float64 { return 1 / x }, intNone)
-	math1("Sqrt", 1, math.Sqrt, intNone)
-	ewRegister("Exp", func(*graph.Node, int64) (Op, error) { return &unaryOp{f: math.Exp, f32: vec.Exp}, nil }, 1)
-	math1("Log", 1, math.Log, intNone)
-	ewRegister("Erf", func(*graph.Node, int64) (Op, error) { return &unaryOp{f: math.Erf, f32: vec.Erf}, nil }, 9)
-	math1("Sin", 7, math.Sin, intNone)
-	math1("Cos", 7, math.Cos, intNone)
-	math1("Tan", 7, math.Tan, intNone)
-	math1("Asin", 7, math.Asin, intNone)
-	math1("Acos", 7, math.Acos, intNone)
-	math1("Atan", 7, math.Atan, intNone)
-	math1("Sinh", 9, math.Sinh, intNone)
-	math1("Cosh", 9, math.Cosh, intNone)
-	math1("Asinh", 9, math.Asinh, intNone)
-	math1("Acosh", 9, math.Acosh, intNone)
-	math1("Atanh", 9, math.Atanh, intNone)
-	ewRegister("IsNaN", func(*graph.Node, int64) (Op, error) {
+// unaryOps is the operator table of unary.go (see registry.go).
+var unaryOps = []Entry{
+	{OpType: "Abs", Since: []int64{1}, Build: newUnary(math.Abs, intAbs)},
+	{OpType: "Neg", Since: []int64{1}, Build: newUnary(func(x float64) float64 { return -x }, intNeg)},
+	{OpType: "Sign", Since: []int64{9}, Build: newUnary(signOf, intSign)},
+	{OpType: "Ceil", Since: []int64{1}, Build: newUnary(math.Ceil, intNone)},
+	{OpType: "Floor", Since: []int64{1}, Build: newUnary(math.Floor, intNone)},
+	{OpType: "Round", Since: []int64{11}, Build: newUnary(math.RoundToEven, intNone)},
+	{OpType: "Reciprocal", Since: []int64{1}, Build: newUnary(func(x float64) float64 { return 1 / x }, intNone)},
+	{OpType: "Sqrt", Since: []int64{1}, Build: newUnary(math.Sqrt, intNone)},
+	{OpType: "Exp", Since: []int64{1}, Build: func(*graph.Node, int64) (Op, error) { return &unaryOp{f: math.Exp, f32: vec.Exp}, nil }},
+	{OpType: "Log", Since: []int64{1}, Build: newUnary(math.Log, intNone)},
+	{OpType: "Erf", Since: []int64{9}, Build: func(*graph.Node, int64) (Op, error) { return &unaryOp{f: math.Erf, f32: vec.Erf}, nil }},
+	{OpType: "Sin", Since: []int64{7}, Build: newUnary(math.Sin, intNone)},
+	{OpType: "Cos", Since: []int64{7}, Build: newUnary(math.Cos, intNone)},
+	{OpType: "Tan", Since: []int64{7}, Build: newUnary(math.Tan, intNone)},
+	{OpType: "Asin", Since: []int64{7}, Build: newUnary(math.Asin, intNone)},
+	{OpType: "Acos", Since: []int64{7}, Build: newUnary(math.Acos, intNone)},
+	{OpType: "Atan", Since: []int64{7}, Build: newUnary(math.Atan, intNone)},
+	{OpType: "Sinh", Since: []int64{9}, Build: newUnary(math.Sinh, intNone)},
+	{OpType: "Cosh", Since: []int64{9}, Build: newUnary(math.Cosh, intNone)},
+	{OpType: "Asinh", Since: []int64{9}, Build: newUnary(math.Asinh, intNone)},
+	{OpType: "Acosh", Since: []int64{9}, Build: newUnary(math.Acosh, intNone)},
+	{OpType: "Atanh", Since: []int64{9}, Build: newUnary(math.Atanh, intNone)},
+	{OpType: "IsNaN", Since: []int64{9}, Build: func(*graph.Node, int64) (Op, error) {
 		return &classifyOp{test: func(x float64) bool { return x != x }}, nil
-	}, 9)
-	ewRegister("IsInf", newIsInf, 10)
+	}},
+	{OpType: "IsInf", Since: []int64{10}, Build: newIsInf},
+}
+
+// newUnary returns the constructor of the unary operator computing f on
+// floats, and ints on integers.
+func newUnary(f func(float64) float64, ints intUnary) Constructor {
+	return func(*graph.Node, int64) (Op, error) { return &unaryOp{f: f, ints: ints}, nil }
 }
 
 // signOf is -1, 0 or 1 by the sign of x, and NaN for NaN.
