@@ -49,18 +49,9 @@ func inferCenterCropPad(c *inferCtx) ([]*Type, error) {
 		return typeOnly(c, 0), err
 	}
 	r := len(x.Shape)
-	axes, err := c.node.AttrInts("axes", nil)
+	ax, err := c.axesAttrOrAll(r)
 	if err != nil {
 		return nil, err
-	}
-	ax := make([]int, r)
-	for i := range ax {
-		ax[i] = i
-	}
-	if axes != nil {
-		if ax, err = c.normAxes("axes", axes, r); err != nil {
-			return nil, err
-		}
 	}
 	v := c.data(1)
 	if v == nil {

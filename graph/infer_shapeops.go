@@ -24,6 +24,20 @@ func (c *inferCtx) axesOf(attr string, i int, inputSince int64) (axes []int64, o
 	return axes, ok, nil
 }
 
+// axesAttrOrAll returns the node's axes attribute normalized against
+// rank r, or every axis in order when the node has none.
+func (c *inferCtx) axesAttrOrAll(r int) ([]int, error) {
+	axes, err := c.node.AttrInts("axes", nil)
+	if err != nil || axes == nil {
+		ax := make([]int, r)
+		for i := range ax {
+			ax[i] = i
+		}
+		return ax, err
+	}
+	return c.normAxes("axes", axes, r)
+}
+
 // normAxes normalizes every axis against rank r and rejects repeats.
 func (c *inferCtx) normAxes(attr string, axes []int64, r int) ([]int, error) {
 	out := make([]int, len(axes))
@@ -878,18 +892,9 @@ func inferResize(c *inferCtx) ([]*Type, error) {
 		return typeOnly(c, 0), err
 	}
 	r := len(x.Shape)
-	axes, err := c.node.AttrInts("axes", nil)
+	ax, err := c.axesAttrOrAll(r)
 	if err != nil {
 		return nil, err
-	}
-	ax := make([]int, r)
-	for i := range ax {
-		ax[i] = i
-	}
-	if axes != nil {
-		if ax, err = c.normAxes("axes", axes, r); err != nil {
-			return nil, err
-		}
 	}
 	out := append(Shape{}, x.Shape...)
 	scalesAt, sizesAt := 2, 3

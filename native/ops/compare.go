@@ -54,24 +54,12 @@ var compareOps = []Entry{
 
 // newCompare returns the constructor of a comparison of kind.
 func newCompare(kind compareKind) Constructor {
-	return func(n *graph.Node, opset int64) (Op, error) {
-		lb, err := decodeLegacyBroadcast(n, opset)
-		if err != nil {
-			return nil, err
-		}
-		return &compareOp{kind: kind, legacy: lb}, nil
-	}
+	return withLegacyBroadcast(func(lb legacyBroadcast) Op { return &compareOp{kind: kind, legacy: lb} })
 }
 
 // newLogic returns the constructor of a logical operator of kind.
 func newLogic(kind logicKind) Constructor {
-	return func(n *graph.Node, opset int64) (Op, error) {
-		lb, err := decodeLegacyBroadcast(n, opset)
-		if err != nil {
-			return nil, err
-		}
-		return &logicOp{kind: kind, legacy: lb}, nil
-	}
+	return withLegacyBroadcast(func(lb legacyBroadcast) Op { return &logicOp{kind: kind, legacy: lb} })
 }
 
 // compareOp is one of the comparisons.

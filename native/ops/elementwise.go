@@ -178,6 +178,19 @@ type legacyBroadcast struct {
 	hasAxis bool
 }
 
+// withLegacyBroadcast returns the constructor of a binary operator that
+// decodes the pre-opset-7 broadcast attributes (decodeLegacyBroadcast)
+// and hands them to build.
+func withLegacyBroadcast(build func(legacyBroadcast) Op) Constructor {
+	return func(n *graph.Node, opset int64) (Op, error) {
+		lb, err := decodeLegacyBroadcast(n, opset)
+		if err != nil {
+			return nil, err
+		}
+		return build(lb), nil
+	}
+}
+
 // decodeLegacyBroadcast reads the pre-opset-7 broadcast attributes; at
 // opset 7 and later it returns numpy broadcasting.
 func decodeLegacyBroadcast(n *graph.Node, opset int64) (legacyBroadcast, error) {

@@ -41,13 +41,7 @@ var elementwiseArithOps = []Entry{
 
 // newArith returns the constructor of the arithmetic operator of kind.
 func newArith(kind arithKind) Constructor {
-	return func(n *graph.Node, opset int64) (Op, error) {
-		lb, err := decodeLegacyBroadcast(n, opset)
-		if err != nil {
-			return nil, err
-		}
-		return &arith{kind: kind, legacy: lb}, nil
-	}
+	return withLegacyBroadcast(func(lb legacyBroadcast) Op { return &arith{kind: kind, legacy: lb} })
 }
 
 // arith is one of Add, Sub, Mul and Div.

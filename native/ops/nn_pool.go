@@ -219,11 +219,9 @@ func (o *pool) Backward(ctx *Context, in, out, gradOut []*tensor.Tensor) ([]*ten
 	if err != nil {
 		return nil, err
 	}
-	var arg argmax
-	if o.max {
-		if arg, err = loadArgmax(ctx); err != nil {
-			return nil, err
-		}
+	arg, err := loadArgmax(ctx, o.max)
+	if err != nil {
+		return nil, err
 	}
 	dx := ctx.Zeros(in[0].Shape...)
 	switch {
@@ -287,11 +285,9 @@ func (o *globalPool) Backward(ctx *Context, in, out, gradOut []*tensor.Tensor) (
 	if err != nil {
 		return nil, err
 	}
-	var arg argmax
-	if o.max {
-		if arg, err = loadArgmax(ctx); err != nil {
-			return nil, err
-		}
+	arg, err := loadArgmax(ctx, o.max)
+	if err != nil {
+		return nil, err
 	}
 	dx := ctx.Zeros(in[0].Shape...)
 	if o.max {
@@ -306,8 +302,12 @@ func (o *globalPool) Backward(ctx *Context, in, out, gradOut []*tensor.Tensor) (
 // index into the input of the element it took.
 type argmax []int64
 
-// loadArgmax returns the argmax that a training forward pass saved.
-func loadArgmax(ctx *Context) (argmax, error) {
+// loadArgmax returns the argmax that a training forward pass of a max
+// pooling saved, and nil for an average pooling (isMax false).
+func loadArgmax(ctx *Context, isMax bool) (argmax, error) {
+	if !isMax {
+		return nil, nil
+	}
 	arg, ok, err := loadSaved[argmax](ctx)
 	if err == nil && !ok {
 		err = errNoSavedState
