@@ -294,3 +294,40 @@ func MalformedModels() []MalformedModel {
 	}
 	return out
 }
+
+// Apply runs pass on m and returns its result, failing the test when the
+// pass returns an error, changes m, or returns a model that does not
+// validate.
+func Apply(t *testing.T, m *graph.Model, pass func(*graph.Model) (*graph.Model, error)) *graph.Model {
+	t.Helper()
+	before := TakeSnapshot(m)
+	got, err := pass(m)
+	if err != nil {
+		t.Fatalf("the pass failed: %v", err)
+	}
+	before.CheckUnchanged(t, m)
+	CheckValid(t, got)
+	return got
+}
+
+// CheckFolded checks the result got of constant folding on m, whose only
+// graph output is out: with want nil, that nothing was folded; otherwise
+// that no node is left and out is an initializer equal to want, which it
+// returns.
+func CheckFolded(t *testing.T, m, got *graph.Model, out string, want *graph.Tensor) *graph.Tensor {
+	t.Helper()
+	init := got.Graph.Initializer(out)
+	if want == nil {
+		if init != nil || len(got.Graph.Nodes) != len(m.Graph.Nodes) {
+			t.Fatalf("folded %q; want it left for the engine", out)
+		}
+		return nil
+	}
+	if init == nil || len(got.Graph.Nodes) != 0 {
+		t.Fatalf("%q not folded; %d nodes left", out, len(got.Graph.Nodes))
+	}
+	if init.DType != want.DType || fmt.Sprint(init.Dims) != fmt.Sprint(want.Dims) || fmt.Sprint(init.Data) != fmt.Sprint(want.Data) {
+		t.Errorf("folded to %s%v %v, want %s%v %v", init.DType, init.Dims, init.Data, want.DType, want.Dims, want.Data)
+	}
+	return init
+}
