@@ -508,6 +508,10 @@ type Options struct {
 	// ops.Budget); nil means ops.DefaultBudget. Subgraphs run under the
 	// same budget.
 	Budget *ops.Budget
+	// Profile, when not nil, accumulates the time of each step of the
+	// run; it must come from the program's NewProfile. Subgraphs' nodes
+	// count in the time of the node that runs them.
+	Profile *Profile
 }
 
 // Run runs the program in inference mode and returns its outputs by name.
@@ -690,6 +694,9 @@ func (p *Program) forward(ctx context.Context, st *runState, values []*tensor.Te
 			return nil, err
 		}
 	}
+	if opts.Profile != nil && opts.Profile.prog != p {
+		return nil, errors.New("native: Options.Profile is another program's")
+	}
 	record := opts.Training || opts.Record
 	var keep []bool
 	if record {
@@ -788,7 +795,9 @@ func (p *Program) forward(ctx context.Context, st *runState, values []*tensor.Te
 				octx.Outer[name] = values[s.captureSlots[j]]
 			}
 		}
+		began := opts.Profile.start()
 		out, err := op.Forward(octx, in)
+		opts.Profile.stop(i, began)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
@@ -816,6 +825,7 @@ func (p *Program) forward(ctx context.Context, st *runState, values []*tensor.Te
 		}
 	}
 	st.in = in
+	opts.Profile.finish()
 	return tape, nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/text/message"
 
 	"github.com/onnxkit/onnxkit/graph"
+	"github.com/onnxkit/onnxkit/native"
 	"github.com/onnxkit/onnxkit/native/parallel"
 	"github.com/onnxkit/onnxkit/native/simd"
 	"github.com/onnxkit/onnxkit/native/tensor"
@@ -104,6 +105,14 @@ func runBench(o *options, m *graph.Model, inputs map[string]*tensor.Tensor, stdo
 	if _, err := e.Run(inputs); err != nil {
 		return fmt.Errorf("%s: warm-up run: %w", o.model, err)
 	}
+	// The native engine's timed runs are profiled too: reading the clock
+	// twice per node costs some tens of nanoseconds a node.
+	var prof *native.Profile
+	if ne, ok := e.(nativeEngine); ok {
+		prof = ne.s.Program().NewProfile()
+		ne.profile = prof
+		e = ne
+	}
 	s := newLatencySample(benchSampleSize)
 	for i := range o.bench {
 		start := time.Now()
@@ -129,6 +138,11 @@ func runBench(o *options, m *graph.Model, inputs map[string]*tensor.Tensor, stdo
 	default:
 		report["ort_default_threads"] = true
 	}
+	var ops opProfile
+	if prof != nil {
+		ops = summarizeProfile(prof, benchTopNodes)
+		report["op_profile"] = ops
+	}
 	if o.jsonOutput {
 		return writeJSON(stdout, report)
 	}
@@ -136,7 +150,63 @@ func runBench(o *options, m *graph.Model, inputs map[string]*tensor.Tensor, stdo
 		o.model, o.engine, simd.Current(), threads, thousands(int64(l.Runs)), l.Batch)
 	fmt.Fprintf(stdout, "  median %v  p90 %v  p99 %v  min %v  max %v\n  %.2f images/s (batch / median)\n",
 		roundDuration(l.Median), roundDuration(l.P90), roundDuration(l.P99), roundDuration(l.Min), roundDuration(l.Max), l.ImagesPerSecond)
+	if prof != nil {
+		ops.write(stdout)
+	}
 	return nil
+}
+
+// benchTopNodes is how many of the longest nodes --bench lists.
+const benchTopNodes = 20
+
+// opProfile is the time the native engine's nodes took in --bench's
+// timed runs, per run: by operator type, and the longest nodes.
+type opProfile struct {
+	// PerRun is the time of all nodes in one run (mean over the runs);
+	// the rest of a run's latency is the executor's own work.
+	PerRun time.Duration `json:"per_run_ns"`
+	ByOp   []opShare     `json:"by_op"`
+	Nodes  []opShare     `json:"top_nodes"`
+}
+
+// opShare is one line of an opProfile: an operator type or one node, its
+// time per run and its share of all nodes' time.
+type opShare struct {
+	Op     string        `json:"op"`
+	Node   string        `json:"node,omitempty"`
+	Nodes  int           `json:"nodes"`
+	PerRun time.Duration `json:"per_run_ns"`
+	Share  float64       `json:"share"`
+}
+
+// summarizeProfile turns prof into per-run times and shares, with the
+// top longest nodes.
+func summarizeProfile(prof *native.Profile, top int) opProfile {
+	runs := time.Duration(max(prof.Runs(), 1))
+	total := prof.Total()
+	shares := func(rows []native.OpTime) []opShare {
+		out := make([]opShare, len(rows))
+		for i, r := range rows {
+			out[i] = opShare{Op: r.Op, Node: r.Node, Nodes: r.Nodes, PerRun: r.Time / runs}
+			if total > 0 {
+				out[i].Share = float64(r.Time) / float64(total)
+			}
+		}
+		return out
+	}
+	return opProfile{PerRun: total / runs, ByOp: shares(prof.ByOp()), Nodes: shares(prof.ByNode(top))}
+}
+
+// write prints the profile as two tables.
+func (p opProfile) write(w io.Writer) {
+	fmt.Fprintf(w, "  time in nodes %v per run, by operator type:\n", roundDuration(p.PerRun))
+	for _, r := range p.ByOp {
+		fmt.Fprintf(w, "    %6.2f%%  %10v  %-24s %d node(s)\n", 100*r.Share, roundDuration(r.PerRun), r.Op, r.Nodes)
+	}
+	fmt.Fprintf(w, "  the %d longest nodes:\n", len(p.Nodes))
+	for _, r := range p.Nodes {
+		fmt.Fprintf(w, "    %6.2f%%  %10v  %-24s %s\n", 100*r.Share, roundDuration(r.PerRun), r.Op, r.Node)
+	}
 }
 
 // roundDuration keeps four significant digits of d: 78.02603ms becomes

@@ -34,6 +34,9 @@ type nativeEngine struct {
 	s *onnxkit.Session
 	// timeout, when positive, bounds each run (--timeout).
 	timeout time.Duration
+	// profile, when not nil, accumulates the time of each node of the
+	// runs (--bench).
+	profile *native.Profile
 }
 
 // Run runs the session, within the timeout when there is one.
@@ -44,7 +47,16 @@ func (e nativeEngine) Run(in map[string]*tensor.Tensor) (map[string]*tensor.Tens
 		ctx, cancel = context.WithTimeout(ctx, e.timeout)
 		defer cancel()
 	}
-	out, err := e.s.Run(ctx, in)
+	var out map[string]*tensor.Tensor
+	var err error
+	if e.profile == nil {
+		out, err = e.s.Run(ctx, in)
+	} else {
+		var tape *native.Tape
+		if tape, err = e.s.Forward(ctx, in, native.Options{Profile: e.profile}); err == nil {
+			out = tape.Outputs()
+		}
+	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return nil, fmt.Errorf("the run took longer than --timeout %v", e.timeout)
 	}

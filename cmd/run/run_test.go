@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -450,12 +451,28 @@ func TestBench(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	var r struct {
-		Latency  latency
-		CPULevel string `json:"cpu_level"`
-		Threads  int
+		Latency   latency
+		CPULevel  string `json:"cpu_level"`
+		Threads   int
+		OpProfile opProfile `json:"op_profile"`
 	}
 	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
 		t.Fatal(err)
+	}
+	// smallCNN's nodes: Conv, Relu (applied by the Conv), Flatten, Gemm.
+	// The shares add up to 1, and the time in nodes is within a run.
+	p := r.OpProfile
+	nodes := map[string]int{}
+	share := 0.0
+	for _, row := range p.ByOp {
+		nodes[row.Op] = row.Nodes
+		share += row.Share
+	}
+	if want := map[string]int{"Conv": 1, "Relu": 1, "Flatten": 1, "Gemm": 1}; !maps.Equal(nodes, want) {
+		t.Errorf("op_profile nodes by type %v, want %v", nodes, want)
+	}
+	if math.Abs(share-1) > 1e-9 || len(p.Nodes) != 4 || p.PerRun <= 0 || p.PerRun > r.Latency.Max {
+		t.Errorf("op_profile %+v: want shares adding to 1, 4 nodes, a time per run within the latency", p)
 	}
 	if r.CPULevel != simd.Current().String() {
 		t.Errorf("cpu_level %q, want %q", r.CPULevel, simd.Current())
