@@ -1,14 +1,34 @@
 package ops
 
-import "github.com/onnxkit/onnxkit/native/tensor"
+import (
+	"slices"
 
-// Pool recycles float32 buffers between runs, keyed by length, so that a
-// program run in a loop allocates nothing in steady state. It is not safe
-// for concurrent use: each of a program's run states owns one, and a run
+	"github.com/onnxkit/onnxkit/native/tensor"
+)
+
+// Pool recycles float32 buffers between the values of a run and between
+// runs, so that a program run in a loop allocates nothing in steady
+// state. A request takes the smallest free buffer that holds it, when
+// that buffer is at most maxSlack times the request: an exact-size pool
+// would keep one buffer per size that the run ever had alive, which in
+// a network whose values grow step by step (DenseNet's concatenations)
+// is many times the memory the run has alive at once. It is not safe for
+// concurrent use: each of a program's run states owns one, and a run
 // state serves one run at a time.
 type Pool struct {
-	free map[int][][]float32
+	// free holds the free buffers by capacity; sizes the capacities
+	// that have free buffers, in increasing order.
+	free  map[int][][]float32
+	sizes []int
 }
+
+// maxSlack bounds the buffer a request may take, as a multiple of the
+// request. With no bound small requests take large buffers that a later
+// large value then misses; at batch 8, the peak resident memory of
+// DenseNet-121 is 658 MiB with exact sizes (1), 294 MiB with 2, 253 with
+// 4, 292 with 8 and 442 without bound; MobileNet V2's 243, 204, 158,
+// 155; GoogLeNet's 212, 161, 162, 154.
+const maxSlack = 4
 
 // NewPool returns an empty pool.
 func NewPool() *Pool { return &Pool{free: map[int][][]float32{}} }
@@ -17,14 +37,31 @@ func NewPool() *Pool { return &Pool{free: map[int][][]float32{}} }
 // undefined: the caller overwrites every element.
 func (p *Pool) Float32(shape ...int) *tensor.Tensor {
 	n := tensor.NumElements(shape)
-	if p != nil {
-		if list := p.free[n]; len(list) > 0 {
-			buf := list[len(list)-1]
-			p.free[n] = list[:len(list)-1]
-			return tensor.FromFloat32(buf, shape...)
+	if p != nil && n > 0 {
+		if buf := p.take(n); buf != nil {
+			return tensor.FromFloat32(buf[:n], shape...)
 		}
 	}
 	return tensor.FromFloat32(make([]float32, n), shape...)
+}
+
+// take removes from the pool and returns the smallest free buffer of
+// capacity at least n, when its capacity is at most maxSlack*n; nil when
+// there is none.
+func (p *Pool) take(n int) []float32 {
+	i, _ := slices.BinarySearch(p.sizes, n)
+	if i == len(p.sizes) || p.sizes[i]/maxSlack > n {
+		return nil
+	}
+	size := p.sizes[i]
+	list := p.free[size]
+	buf := list[len(list)-1]
+	list[len(list)-1] = nil
+	p.free[size] = list[:len(list)-1]
+	if len(list) == 1 {
+		p.sizes = slices.Delete(p.sizes, i, i+1)
+	}
+	return buf
 }
 
 // Zeros returns a float32 tensor of the given shape filled with zeros.
@@ -40,7 +77,14 @@ func (p *Pool) Put(t *tensor.Tensor) {
 	if p == nil || t == nil {
 		return
 	}
-	if buf, ok := t.Data.([]float32); ok && len(buf) > 0 {
-		p.free[len(buf)] = append(p.free[len(buf)], buf)
+	buf, ok := t.Data.([]float32)
+	if !ok || cap(buf) == 0 {
+		return
 	}
+	size := cap(buf)
+	if len(p.free[size]) == 0 {
+		i, _ := slices.BinarySearch(p.sizes, size)
+		p.sizes = slices.Insert(p.sizes, i, size)
+	}
+	p.free[size] = append(p.free[size], buf[:size])
 }

@@ -1,0 +1,63 @@
+package ops
+
+import (
+	"testing"
+	"unsafe"
+)
+
+// TestPoolBestFit checks the pool's choice of buffer: an exact size
+// first, else the smallest free buffer that holds the request when it is
+// at most maxSlack times the request, else a new one; a buffer handed
+// back whole whatever the length it served.
+func TestPoolBestFit(t *testing.T) {
+	p := NewPool()
+	a, b, c := p.Float32(100), p.Float32(300), p.Float32(1000)
+	data := func(x []float32) *float32 { return unsafe.SliceData(x) }
+	bufA, bufB, bufC := data(a.F32()), data(b.F32()), data(c.F32())
+	p.Put(c)
+	p.Put(a)
+	p.Put(b)
+
+	// 250 fits in 300 (smallest large enough), not in 100.
+	x := p.Float32(5, 50)
+	if data(x.F32()) != bufB || len(x.F32()) != 250 || x.Shape[0] != 5 || x.Shape[1] != 50 {
+		t.Fatalf("250 elements: got a buffer of cap %d, want the one of 300", cap(x.F32()))
+	}
+	// 200 would fit in 1000, five times it: too wasteful, a new buffer.
+	y := p.Float32(200)
+	if got := data(y.F32()); got == bufA || got == bufC || len(y.F32()) != 200 {
+		t.Fatalf("200 elements took a pooled buffer of cap %d", cap(y.F32()))
+	}
+	// 250 does fit in 1000 (4 times it).
+	z := p.Float32(250)
+	if data(z.F32()) != bufC {
+		t.Fatalf("250 elements: cap %d, want the buffer of 1000", cap(z.F32()))
+	}
+	// Handed back, the 1000 serves 1000 again, whole.
+	p.Put(z)
+	w := p.Float32(1000)
+	if data(w.F32()) != bufC || len(w.F32()) != 1000 {
+		t.Fatalf("1000 elements after the 250 view came back: len %d", len(w.F32()))
+	}
+	// The exact size is taken first, and the pool empties.
+	if v := p.Float32(100); data(v.F32()) != bufA {
+		t.Fatal("100 elements did not get the buffer of 100")
+	}
+	if len(p.sizes) != 0 {
+		t.Fatalf("pool still lists sizes %v", p.sizes)
+	}
+	if v := p.Zeros(3, 4); len(v.F32()) != 12 {
+		t.Fatal("Zeros")
+	} else {
+		for _, e := range v.F32() {
+			if e != 0 {
+				t.Fatal("Zeros returned a non-zero element")
+			}
+		}
+	}
+	// A nil pool allocates; an empty shape is a scalar.
+	var none *Pool
+	if s := none.Float32(); len(s.F32()) != 1 {
+		t.Fatalf("scalar of a nil pool: %d elements", len(s.F32()))
+	}
+}
