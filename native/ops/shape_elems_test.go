@@ -78,6 +78,10 @@ func TestPermuteMatchesCoordinates(t *testing.T) {
 		{[]int{70, 45}, []int{1, 0}},       // several partial tiles
 		{[]int{3, 40, 33}, []int{2, 0, 1}}, // tiled with an outer axis between
 		{[]int{2, 0, 3}, []int{2, 1, 0}},
+		{[]int{2, 37, 66}, []int{0, 2, 1}},           // tiles with a column remainder
+		{[]int{16, 4, 8}, []int{1, 2, 0}},            // attention's keys
+		{[]int{2, 2, 6, 3, 3}, []int{0, 2, 1, 3, 4}}, // a channel shuffle: whole rows
+		{[]int{3, 5, 2, 4}, []int{0, 2, 1, 3}},       // heads: whole rows
 	}
 	for _, c := range cases {
 		out := make([]int, len(c.perm))
@@ -152,5 +156,63 @@ func TestIndexInputsRejectFloats(t *testing.T) {
 	}
 	if err := mvCheckShape([]int{1 << 20, 1 << 20}); err == nil {
 		t.Fatal("a shape of 2^40 elements passed the size check")
+	}
+}
+
+// TestGatherAxesMergesRows checks the axis-map walk on random maps of a
+// [3, 4, 5, 6] source against a direct evaluation of the definition:
+// axes taken whole or as contiguous ranges (which join the rows they
+// step over), stepped or reversed ranges (which do not), and holes.
+func TestGatherAxesMergesRows(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	shape := []int{3, 4, 5, 6}
+	strides := tensor.Strides(shape)
+	src := mvRandInts(rng, tensor.NumElements(shape), 1000)
+	for trial := range 300 {
+		maps := make(mvAxisMaps, len(shape))
+		out := make([]int, len(shape))
+		for d, n := range shape {
+			first := rng.IntN(n)
+			count := 1 + rng.IntN(n-first)
+			switch rng.IntN(5) {
+			case 0, 1: // whole
+				maps[d] = mvStrided(n, 0, strides[d])
+			case 2: // a contiguous range
+				maps[d] = mvStrided(count, first*strides[d], strides[d])
+			case 3: // reversed
+				maps[d] = mvStrided(count, (first+count-1)*strides[d], -strides[d])
+			default: // a range with a hole
+				maps[d] = mvStrided(count, first*strides[d], strides[d])
+				maps[d][rng.IntN(count)] = -1
+			}
+			out[d] = len(maps[d])
+		}
+		want := make([]float64, 0, tensor.NumElements(out))
+		for a := range out[0] {
+			for b := range out[1] {
+				for c := range out[2] {
+					for e := range out[3] {
+						offs := []int{maps[0][a], maps[1][b], maps[2][c], maps[3][e]}
+						sum, hole := 0, false
+						for _, o := range offs {
+							hole = hole || o < 0
+							sum += o
+						}
+						if hole {
+							want = append(want, -1)
+						} else {
+							want = append(want, src[sum])
+						}
+					}
+				}
+			}
+		}
+		for _, dt := range []graph.DType{graph.Float32, graph.Int64} {
+			x := testTensor(dt, shape, src)
+			fill := mvElems(testTensor(dt, []int{1}, []float64{-1}))
+			y := tensor.New(dt, out...)
+			mvElems(y).gatherAxes(mvElems(x), maps, fill)
+			checkTensor(t, fmt.Sprintf("trial %d %v maps %v", trial, dt, maps), y, out, want, tolExact)
+		}
 	}
 }

@@ -111,7 +111,11 @@ func TestDepthToSpace(t *testing.T) {
 }
 
 // BenchmarkTranspose measures the tiled transpose of a large float32
-// matrix, and an NCHW -> NHWC permutation of an AlexNet-sized activation.
+// matrix, an NCHW -> NHWC permutation of an AlexNet-sized activation,
+// and the permutations of the zoo that move whole rows: ShuffleNet's
+// channel shuffle [N, g, C/g, H, W] -> [N, C/g, g, H, W] at its second
+// and last stages, attention's [B, S, H, D] -> [B, H, S, D], and its keys [S, B*H, D] ->
+// [B*H, D, S].
 func BenchmarkTranspose(b *testing.B) {
 	const rows, cols = 2000, 2000
 	const batch, channels, side = 32, 64, 27
@@ -122,6 +126,10 @@ func BenchmarkTranspose(b *testing.B) {
 	}{
 		{fmt.Sprintf("matrix%dx%d", rows, cols), []int{rows, cols}, []int64{1, 0}},
 		{fmt.Sprintf("nchw%dx%dx%dx%d", batch, channels, side, side), []int{batch, channels, side, side}, []int64{0, 2, 3, 1}},
+		{"shuffle8x2x58x28x28", []int{8, 2, 58, 28, 28}, []int64{0, 2, 1, 3, 4}},
+		{"shuffle8x2x232x7x7", []int{8, 2, 232, 7, 7}, []int64{0, 2, 1, 3, 4}},
+		{"heads8x128x4x64", []int{8, 128, 4, 64}, []int64{0, 2, 1, 3}},
+		{"keys128x32x64", []int{128, 32, 64}, []int64{1, 2, 0}},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			x := tensor.Float32(c.shape...)
