@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/onnxkit/onnxkit/graph"
+	"github.com/onnxkit/onnxkit/native/parallel"
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
 
@@ -75,19 +76,34 @@ func (op concatOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor,
 	// Each input is outer blocks of inner = shape[axis:] elements; block
 	// o of input i lands at o*rowLen + offset_i.
 	dst := mvElems(out)
-	outer := tensor.NumElements(shape[:axis])
 	inner := tensor.NumElements(shape[axis+1:])
 	rowLen := shape[axis] * inner
-	offset := 0
-	for _, x := range in {
-		src, n := mvElems(x), x.Shape[axis]*inner
-		for o := range outer {
-			dst.copyFrom(o*rowLen+offset, src, o*n, n)
-		}
-		offset += n
+	srcs := make([]mvElements, len(in))
+	for i, x := range in {
+		srcs[i] = mvElems(x)
 	}
+	// The output's elements are split between the threads: each copies
+	// the parts of the pieces that fall in its range.
+	parallel.For(dst.length(), mvCopyGrain, func(lo, hi int) {
+		for o := lo / max(rowLen, 1); o*rowLen < hi; o++ {
+			offset := 0
+			for i, x := range in {
+				n := x.Shape[axis] * inner
+				from := max(o*rowLen+offset, lo)
+				to := min(o*rowLen+offset+n, hi)
+				if from < to {
+					dst.copyFrom(from, srcs[i], o*n+from-(o*rowLen+offset), to-from)
+				}
+				offset += n
+			}
+		}
+	})
 	return []*tensor.Tensor{out}, nil
 }
+
+// mvCopyGrain is the least number of elements worth handing to another
+// goroutine in a copy.
+const mvCopyGrain = 1 << 16
 
 // Backward cuts the output's gradient back into the inputs' pieces.
 func (op concatOp) Backward(_ *Context, in, _, gradOut []*tensor.Tensor) ([]*tensor.Tensor, error) {

@@ -6,27 +6,53 @@ import (
 	"testing"
 
 	"github.com/onnxkit/onnxkit/graph"
+	"github.com/onnxkit/onnxkit/native/parallel"
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
 
+// TestConcatAgainstReference joins random tensors along every axis,
+// with an empty input among them, and compares with a coordinate-by-
+// coordinate reference: small tensors of several element types, and
+// large ones that the threads (4 of them) copy in ranges that cut the
+// inputs' pieces.
 func TestConcatAgainstReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(21, 22))
-	sizes := []int{2, 0, 3, 1}
-	for axis := range 3 {
-		for _, dt := range []graph.DType{graph.Float32, graph.Int32, graph.String, graph.Bool} {
+	small := []graph.DType{graph.Float32, graph.Int32, graph.String, graph.Bool}
+	concatAgainstReference(t, rng, []int{3, 4, 2}, []int{2, 0, 3, 1}, small)
+	parallel.With(4, func() {
+		concatAgainstReference(t, rng, []int{3, 5, 97, 53}, []int{5, 0, 7, 3}, []graph.DType{graph.Float32, graph.Int64})
+	})
+	x := tensor.Float32(2, 3)
+	runNodeErr(t, testNode("Concat", graph.IntAttr("axis", 0)), 13, x, tensor.Float32(2, 4))
+	runNodeErr(t, testNode("Concat", graph.IntAttr("axis", 0)), 13, x, tensor.New(graph.Int64, 2, 3))
+	if _, err := Build(testNode("Concat"), 4); err == nil {
+		t.Error("Concat-4 without axis accepted")
+	}
+	// Opset 1 defaults to axis 1.
+	y := runNode(t, testNode("Concat"), 1, x, x)[0]
+	checkTensor(t, "Concat-1 default axis", y, []int{2, 6}, make([]float64, 12), tolExact)
+}
+
+// concatAgainstReference joins, along each axis of base, inputs of base's
+// shape with that axis of the given sizes.
+func concatAgainstReference(t *testing.T, rng *rand.Rand, base, sizes []int, dtypes []graph.DType) {
+	t.Helper()
+	rank := len(base)
+	for axis := range rank {
+		for _, dt := range dtypes {
 			var in []*tensor.Tensor
 			var vals [][]float64
 			var shapes [][]int
 			total := 0
 			for _, s := range sizes {
-				shape := []int{3, 4, 2}
+				shape := append([]int(nil), base...)
 				shape[axis] = s
 				v := mvRandFor(rng, dt, tensor.NumElements(shape))
 				in = append(in, testTensor(dt, shape, v))
 				vals, shapes = append(vals, v), append(shapes, shape)
 				total += s
 			}
-			out := []int{3, 4, 2}
+			out := append([]int(nil), base...)
 			out[axis] = total
 			// Reference: find the input whose range along axis holds the
 			// output coordinate.
@@ -41,21 +67,12 @@ func TestConcatAgainstReference(t *testing.T) {
 				c[axis] = pos
 				want[i] = vals[k][flatIndex(c, shapes[k])]
 			}
-			for _, a := range []int{axis, axis - 3} {
+			for _, a := range []int{axis, axis - rank} {
 				y := runNode(t, testNode("Concat", graph.IntAttr("axis", int64(a))), 13, in...)[0]
-				checkTensor(t, fmt.Sprintf("%v axis %d", dt, a), y, out, want, tolExact)
+				checkTensor(t, fmt.Sprintf("%v %v axis %d", dt, out, a), y, out, want, tolExact)
 			}
 		}
 	}
-	x := tensor.Float32(2, 3)
-	runNodeErr(t, testNode("Concat", graph.IntAttr("axis", 0)), 13, x, tensor.Float32(2, 4))
-	runNodeErr(t, testNode("Concat", graph.IntAttr("axis", 0)), 13, x, tensor.New(graph.Int64, 2, 3))
-	if _, err := Build(testNode("Concat"), 4); err == nil {
-		t.Error("Concat-4 without axis accepted")
-	}
-	// Opset 1 defaults to axis 1.
-	y := runNode(t, testNode("Concat"), 1, x, x)[0]
-	checkTensor(t, "Concat-1 default axis", y, []int{2, 6}, make([]float64, 12), tolExact)
 }
 
 func TestConcatGradient(t *testing.T) {
@@ -114,4 +131,28 @@ func TestSplitVersions(t *testing.T) {
 	s := testTensor(graph.String, []int{2, 7}, vals)
 	ys := runNode(t, outs(2), 13, s, int64s(3, 4))
 	checkTensor(t, "Split string", ys[1], []int{2, 4}, piece(3, 7), tolExact)
+}
+
+// BenchmarkConcat joins along the channels a DenseNet-121 block's
+// features at batch 8 ([8, 224, 28, 28] and [8, 32, 28, 28]) and a
+// SqueezeNet Fire module's two expansions at batch 1 ([1, 128, 54, 54]
+// twice).
+func BenchmarkConcat(b *testing.B) {
+	for _, c := range []struct {
+		name   string
+		shapes [][]int
+	}{
+		{"densenet8x224+32x28x28", [][]int{{8, 224, 28, 28}, {8, 32, 28, 28}}},
+		{"fire1x128+128x54x54", [][]int{{1, 128, 54, 54}, {1, 128, 54, 54}}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			var in []*tensor.Tensor
+			bytes := 0
+			for _, s := range c.shapes {
+				in = append(in, tensor.Float32(s...))
+				bytes += 4 * in[len(in)-1].Len()
+			}
+			benchNode(b, testNode("Concat", graph.IntAttr("axis", 1)), 13, int64(bytes), in...)
+		})
+	}
 }
