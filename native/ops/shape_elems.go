@@ -19,6 +19,7 @@ import (
 	"fmt"
 
 	"github.com/onnxkit/onnxkit/graph"
+	"github.com/onnxkit/onnxkit/native/parallel"
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
 
@@ -144,40 +145,54 @@ func (v mvSlice[T]) gatherAxes(src mvElements, m mvAxisMaps, fill mvElements) {
 			outer = outer[:len(outer)-1]
 		}
 	}
-	coord := make([]int, len(outer))
-	for row := 0; row*rowLen < len(v); row++ {
-		dst := v[row*rowLen : (row+1)*rowLen]
-		base, hole := 0, false
-		for d, c := range coord {
-			off := outer[d][c]
-			if off < 0 {
-				hole = true
-			}
-			base += off
-		}
-		switch {
-		case hole:
-			for j := range dst {
-				dst[j] = fv
-			}
-		case contiguous:
-			copy(dst, s[base+rowStart:])
-		default:
-			for j, off := range last {
+	rows := len(v) / rowLen
+	parallel.For(rows, max(mvCopyGrain/rowLen, 1), func(lo, hi int) {
+		coord := mvCoords(lo, outer)
+		for row := lo; row < hi; row++ {
+			dst := v[row*rowLen : (row+1)*rowLen]
+			base, hole := 0, false
+			for d, c := range coord {
+				off := outer[d][c]
 				if off < 0 {
+					hole = true
+				}
+				base += off
+			}
+			switch {
+			case hole:
+				for j := range dst {
 					dst[j] = fv
-				} else {
-					dst[j] = s[base+off]
+				}
+			case contiguous:
+				copy(dst, s[base+rowStart:])
+			default:
+				for j, off := range last {
+					if off < 0 {
+						dst[j] = fv
+					} else {
+						dst[j] = s[base+off]
+					}
 				}
 			}
-		}
-		for d := len(coord) - 1; d >= 0; d-- {
-			if coord[d]++; coord[d] < len(outer[d]) {
-				break
+			for d := len(coord) - 1; d >= 0; d-- {
+				if coord[d]++; coord[d] < len(outer[d]) {
+					break
+				}
+				coord[d] = 0
 			}
-			coord[d] = 0
 		}
+	})
+}
+
+// mvCoords returns the coordinates, along axes of the sizes of the given
+// maps, of row number row (the last axis varying fastest).
+func mvCoords(row int, axes [][]int) []int {
+	coord := make([]int, len(axes))
+	for d := len(axes) - 1; d >= 0; d-- {
+		coord[d] = row % len(axes[d])
+		row /= len(axes[d])
 	}
+	return coord
 }
 
 // mvStepsBy reports whether the offsets of an axis map start anywhere
@@ -268,19 +283,26 @@ func (v mvSlice[T]) permute(src mvElements, shape, strides []int) {
 func (v mvSlice[T]) copyRows(s mvSlice[T], shape, strides []int) {
 	r := len(shape)
 	n := shape[r-1]
-	coord := make([]int, r-1)
-	in := 0
-	for out := 0; out < len(v); out += n {
-		copy(v[out:out+n], s[in:in+n])
-		for d := r - 2; d >= 0; d-- {
-			in += strides[d]
-			if coord[d]++; coord[d] < shape[d] {
-				break
-			}
-			in -= shape[d] * strides[d]
-			coord[d] = 0
+	parallel.For(len(v)/n, max(mvCopyGrain/n, 1), func(lo, hi int) {
+		coord := make([]int, r-1)
+		in := 0
+		for d, rest := r-2, lo; d >= 0; d-- {
+			coord[d] = rest % shape[d]
+			rest /= shape[d]
+			in += coord[d] * strides[d]
 		}
-	}
+		for out := lo * n; out < hi*n; out += n {
+			copy(v[out:out+n], s[in:in+n])
+			for d := r - 2; d >= 0; d-- {
+				in += strides[d]
+				if coord[d]++; coord[d] < shape[d] {
+					break
+				}
+				in -= shape[d] * strides[d]
+				coord[d] = 0
+			}
+		}
+	})
 }
 
 // transposeTile copies the tile of output rows i0..i1-1 and columns

@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/onnxkit/onnxkit/graph"
+	"github.com/onnxkit/onnxkit/native/parallel"
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
 
@@ -78,10 +79,11 @@ func TestPermuteMatchesCoordinates(t *testing.T) {
 		{[]int{70, 45}, []int{1, 0}},       // several partial tiles
 		{[]int{3, 40, 33}, []int{2, 0, 1}}, // tiled with an outer axis between
 		{[]int{2, 0, 3}, []int{2, 1, 0}},
-		{[]int{2, 37, 66}, []int{0, 2, 1}},           // tiles with a column remainder
-		{[]int{16, 4, 8}, []int{1, 2, 0}},            // attention's keys
-		{[]int{2, 2, 6, 3, 3}, []int{0, 2, 1, 3, 4}}, // a channel shuffle: whole rows
-		{[]int{3, 5, 2, 4}, []int{0, 2, 1, 3}},       // heads: whole rows
+		{[]int{2, 37, 66}, []int{0, 2, 1}},              // tiles with a column remainder
+		{[]int{16, 4, 8}, []int{1, 2, 0}},               // attention's keys
+		{[]int{2, 2, 6, 3, 3}, []int{0, 2, 1, 3, 4}},    // a channel shuffle: whole rows
+		{[]int{3, 5, 2, 4}, []int{0, 2, 1, 3}},          // heads: whole rows
+		{[]int{2, 2, 96, 24, 24}, []int{0, 2, 1, 3, 4}}, // rows split between 4 threads
 	}
 	for _, c := range cases {
 		out := make([]int, len(c.perm))
@@ -98,7 +100,8 @@ func TestPermuteMatchesCoordinates(t *testing.T) {
 				return ic
 			})
 			x := testTensor(dt, c.shape, vals)
-			y := mvPermute(nil, x, x.Shape, c.perm)
+			var y *tensor.Tensor
+			parallel.With(4, func() { y = mvPermute(nil, x, x.Shape, c.perm) })
 			checkTensor(t, fmt.Sprintf("%v %v perm %v", dt, c.shape, c.perm), y, out, want, tolExact)
 		}
 	}
@@ -160,15 +163,21 @@ func TestIndexInputsRejectFloats(t *testing.T) {
 }
 
 // TestGatherAxesMergesRows checks the axis-map walk on random maps of a
-// [3, 4, 5, 6] source against a direct evaluation of the definition:
+// [3, 4, 5, 6] source, and of a larger one under 4 threads, against a direct evaluation of the definition:
 // axes taken whole or as contiguous ranges (which join the rows they
 // step over), stepped or reversed ranges (which do not), and holes.
 func TestGatherAxesMergesRows(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
-	shape := []int{3, 4, 5, 6}
+	gatherAxesRandomMaps(t, rng, []int{3, 4, 5, 6}, 300)
+	// Large enough for the rows to be split between 4 threads.
+	parallel.With(4, func() { gatherAxesRandomMaps(t, rng, []int{40, 30, 24, 36}, 20) })
+}
+
+func gatherAxesRandomMaps(t *testing.T, rng *rand.Rand, shape []int, trials int) {
+	t.Helper()
 	strides := tensor.Strides(shape)
 	src := mvRandInts(rng, tensor.NumElements(shape), 1000)
-	for trial := range 300 {
+	for trial := range trials {
 		maps := make(mvAxisMaps, len(shape))
 		out := make([]int, len(shape))
 		for d, n := range shape {
