@@ -784,7 +784,8 @@ func (p *Program) forward(ctx context.Context, st *runState, values []*tensor.Te
 		} else {
 			st.sources[i].Seed(opts.Seed, uint64(i))
 			octx = &st.ctxs[i]
-			*octx = ops.Context{Training: opts.Training, Rand: st.rands[i], Pool: st.pool, Ctx: ctx, Budget: opts.Budget}
+			*octx = ops.Context{Training: opts.Training, Rand: st.rands[i], Pool: st.pool, Ctx: ctx, Budget: opts.Budget,
+				Escapes: slices.ContainsFunc(outSlots, func(slot int) bool { return slot >= 0 && keep[slot] })}
 		}
 		if s.captureNames != nil {
 			octx.Outer = make(map[string]*tensor.Tensor, len(s.captureNames))

@@ -71,6 +71,11 @@ type Context struct {
 	// Ctx is the run's context: an op that iterates (Loop, Scan) checks
 	// it every iteration through Err. Nil means never cancelled.
 	Ctx context.Context
+	// Escapes says that the node's outputs leave the run (graph outputs,
+	// values the caller keeps): Float32 then takes from the pool only a
+	// buffer of the exact size, so that the caller never holds on to a
+	// larger one, and the pool does not lose it.
+	Escapes bool
 }
 
 // Err returns the error of the run's context once it is done (cancelled
@@ -93,11 +98,20 @@ type Update struct {
 
 // Float32 returns a float32 tensor for an output, from the pool when there
 // is one. Its contents are undefined.
-func (c *Context) Float32(shape ...int) *tensor.Tensor { return c.Pool.Float32(shape...) }
+func (c *Context) Float32(shape ...int) *tensor.Tensor {
+	if c.Escapes {
+		return c.Pool.Exact(shape...)
+	}
+	return c.Pool.Float32(shape...)
+}
 
 // Zeros returns a float32 tensor of zeros, from the pool when there is
 // one: backward passes accumulate into their gradients.
-func (c *Context) Zeros(shape ...int) *tensor.Tensor { return c.Pool.Zeros(shape...) }
+func (c *Context) Zeros(shape ...int) *tensor.Tensor {
+	t := c.Float32(shape...)
+	clear(t.F32())
+	return t
+}
 
 // Constructor builds an Op for node n, declared under the given opset
 // version of its domain.

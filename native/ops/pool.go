@@ -35,10 +35,16 @@ func NewPool() *Pool { return &Pool{free: map[int][][]float32{}} }
 
 // Float32 returns a float32 tensor of the given shape whose contents are
 // undefined: the caller overwrites every element.
-func (p *Pool) Float32(shape ...int) *tensor.Tensor {
+func (p *Pool) Float32(shape ...int) *tensor.Tensor { return p.float32(maxSlack, shape) }
+
+// Exact is Float32 for a tensor that leaves the run: it takes a free
+// buffer only of exactly its size.
+func (p *Pool) Exact(shape ...int) *tensor.Tensor { return p.float32(1, shape) }
+
+func (p *Pool) float32(slack int, shape []int) *tensor.Tensor {
 	n := tensor.NumElements(shape)
 	if p != nil && n > 0 {
-		if buf := p.take(n); buf != nil {
+		if buf := p.take(n, slack); buf != nil {
 			return tensor.FromFloat32(buf[:n], shape...)
 		}
 	}
@@ -46,11 +52,11 @@ func (p *Pool) Float32(shape ...int) *tensor.Tensor {
 }
 
 // take removes from the pool and returns the smallest free buffer of
-// capacity at least n, when its capacity is at most maxSlack*n; nil when
+// capacity at least n, when its capacity is at most slack*n; nil when
 // there is none.
-func (p *Pool) take(n int) []float32 {
+func (p *Pool) take(n, slack int) []float32 {
 	i, _ := slices.BinarySearch(p.sizes, n)
-	if i == len(p.sizes) || p.sizes[i]/maxSlack > n {
+	if i == len(p.sizes) || p.sizes[i]/slack > n {
 		return nil
 	}
 	size := p.sizes[i]
@@ -87,4 +93,14 @@ func (p *Pool) Put(t *tensor.Tensor) {
 		p.sizes = slices.Insert(p.sizes, i, size)
 	}
 	p.free[size] = append(p.free[size], buf[:size])
+}
+
+// Held returns the number of float32 elements in the pool's free
+// buffers: the memory it keeps for later requests.
+func (p *Pool) Held() int {
+	n := 0
+	for size, list := range p.free {
+		n += size * len(list)
+	}
+	return n
 }

@@ -3,6 +3,8 @@ package ops
 import (
 	"testing"
 	"unsafe"
+
+	"github.com/onnxkit/onnxkit/native/tensor"
 )
 
 // TestPoolBestFit checks the pool's choice of buffer: an exact size
@@ -55,9 +57,24 @@ func TestPoolBestFit(t *testing.T) {
 			}
 		}
 	}
+	// Exact, and a Context whose outputs escape, take only exact sizes.
+	p.Put(tensorOfCap(400))
+	if e := p.Exact(300); cap(e.F32()) != 300 {
+		t.Fatalf("Exact(300) got a buffer of %d", cap(e.F32()))
+	}
+	ctx := &Context{Pool: p, Escapes: true}
+	if e := ctx.Float32(10, 30); cap(e.F32()) != 300 {
+		t.Fatalf("an escaping Float32 got a buffer of %d", cap(e.F32()))
+	}
+	if e := (&Context{Pool: p}).Zeros(10, 30); cap(e.F32()) != 400 {
+		t.Fatalf("Float32(300) got a buffer of %d, want the free 400", cap(e.F32()))
+	}
 	// A nil pool allocates; an empty shape is a scalar.
 	var none *Pool
 	if s := none.Float32(); len(s.F32()) != 1 {
 		t.Fatalf("scalar of a nil pool: %d elements", len(s.F32()))
 	}
 }
+
+// tensorOfCap returns a 1-D float32 tensor of n elements.
+func tensorOfCap(n int) *tensor.Tensor { return tensor.FromFloat32(make([]float32, n), n) }
