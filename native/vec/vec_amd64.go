@@ -132,6 +132,66 @@ func expShiftSumAVX512(n int, dst *float32, src *float32, shift float32, sums *f
 //go:noescape
 func laneMaxAVX2(n int, src *float32, lanes *float32)
 
+// reluAVX2 is the AVX2 loop of vec's Relu; see emitActivations in package asmgen.
+//
+//go:noescape
+func reluAVX2(n int, dst *float32, src *float32, a float32, b float32)
+
+// clipAVX2 is the AVX2 loop of vec's Clip; see emitActivations in package asmgen.
+//
+//go:noescape
+func clipAVX2(n int, dst *float32, src *float32, a float32, b float32)
+
+// leakyReluAVX2 is the AVX2 loop of vec's LeakyRelu; see emitActivations in package asmgen.
+//
+//go:noescape
+func leakyReluAVX2(n int, dst *float32, src *float32, a float32, b float32)
+
+// hardSigmoidAVX2 is the AVX2 loop of vec's HardSigmoid; see emitActivations in package asmgen.
+//
+//go:noescape
+func hardSigmoidAVX2(n int, dst *float32, src *float32, a float32, b float32)
+
+// hardSwishAVX2 is the AVX2 loop of vec's HardSwish; see emitActivations in package asmgen.
+//
+//go:noescape
+func hardSwishAVX2(n int, dst *float32, src *float32, a float32, b float32)
+
+// siluAVX2 is the AVX2 loop of vec's SiLU; see emitActivations in package asmgen.
+//
+//go:noescape
+func siluAVX2(n int, dst *float32, src *float32, a float32, b float32)
+
+// reluAVX512 is the AVX512 loop of vec's Relu; see emitActivations in package asmgen.
+//
+//go:noescape
+func reluAVX512(n int, dst *float32, src *float32, a float32, b float32)
+
+// clipAVX512 is the AVX512 loop of vec's Clip; see emitActivations in package asmgen.
+//
+//go:noescape
+func clipAVX512(n int, dst *float32, src *float32, a float32, b float32)
+
+// leakyReluAVX512 is the AVX512 loop of vec's LeakyRelu; see emitActivations in package asmgen.
+//
+//go:noescape
+func leakyReluAVX512(n int, dst *float32, src *float32, a float32, b float32)
+
+// hardSigmoidAVX512 is the AVX512 loop of vec's HardSigmoid; see emitActivations in package asmgen.
+//
+//go:noescape
+func hardSigmoidAVX512(n int, dst *float32, src *float32, a float32, b float32)
+
+// hardSwishAVX512 is the AVX512 loop of vec's HardSwish; see emitActivations in package asmgen.
+//
+//go:noescape
+func hardSwishAVX512(n int, dst *float32, src *float32, a float32, b float32)
+
+// siluAVX512 is the AVX512 loop of vec's SiLU; see emitActivations in package asmgen.
+//
+//go:noescape
+func siluAVX512(n int, dst *float32, src *float32, a float32, b float32)
+
 // weightedTapsAVX2 is a loop of WeightedTaps; see emitWeightedTaps in package asmgen.
 //
 //go:noescape

@@ -5799,6 +5799,409 @@ done:
 	VZEROUPPER
 	RET
 
+// func reluAVX2(n int, dst *float32, src *float32, a float32, b float32)
+// Requires: AVX
+TEXT ·reluAVX2(SB), NOSPLIT, $0-32
+	MOVQ         n+0(FP), AX
+	MOVQ         dst+8(FP), CX
+	MOVQ         src+16(FP), DX
+	VBROADCASTSS a+24(FP), Y0
+	VBROADCASTSS b+28(FP), Y0
+
+block:
+	TESTQ   AX, AX
+	JZ      done
+	VMOVUPS (DX), Y0
+	VXORPS  Y1, Y1, Y1
+	VMAXPS  Y0, Y1, Y0
+	VADDPS  Y1, Y0, Y0
+	VMOVUPS Y0, (CX)
+	ADDQ    $0x00000020, DX
+	ADDQ    $0x00000020, CX
+	SUBQ    $0x00000008, AX
+	JMP     block
+
+done:
+	VZEROUPPER
+	RET
+
+// func clipAVX2(n int, dst *float32, src *float32, a float32, b float32)
+// Requires: AVX
+TEXT ·clipAVX2(SB), NOSPLIT, $0-32
+	MOVQ         n+0(FP), AX
+	MOVQ         dst+8(FP), CX
+	MOVQ         src+16(FP), DX
+	VBROADCASTSS a+24(FP), Y0
+	VBROADCASTSS b+28(FP), Y1
+
+block:
+	TESTQ   AX, AX
+	JZ      done
+	VMOVUPS (DX), Y2
+	VMAXPS  Y2, Y0, Y2
+	VMINPS  Y2, Y1, Y2
+	VMOVUPS Y2, (CX)
+	ADDQ    $0x00000020, DX
+	ADDQ    $0x00000020, CX
+	SUBQ    $0x00000008, AX
+	JMP     block
+
+done:
+	VZEROUPPER
+	RET
+
+// func leakyReluAVX2(n int, dst *float32, src *float32, a float32, b float32)
+// Requires: AVX
+TEXT ·leakyReluAVX2(SB), NOSPLIT, $0-32
+	MOVQ         n+0(FP), AX
+	MOVQ         dst+8(FP), CX
+	MOVQ         src+16(FP), DX
+	VBROADCASTSS a+24(FP), Y0
+	VBROADCASTSS b+28(FP), Y1
+
+block:
+	TESTQ     AX, AX
+	JZ        done
+	VMOVUPS   (DX), Y1
+	VMULPS    Y0, Y1, Y2
+	VXORPS    Y3, Y3, Y3
+	VCMPPS    $0x01, Y3, Y1, Y3
+	VBLENDVPS Y3, Y2, Y1, Y1
+	VMOVUPS   Y1, (CX)
+	ADDQ      $0x00000020, DX
+	ADDQ      $0x00000020, CX
+	SUBQ      $0x00000008, AX
+	JMP       block
+
+done:
+	VZEROUPPER
+	RET
+
+// func hardSigmoidAVX2(n int, dst *float32, src *float32, a float32, b float32)
+// Requires: AVX
+TEXT ·hardSigmoidAVX2(SB), NOSPLIT, $0-32
+	MOVQ         n+0(FP), AX
+	MOVQ         dst+8(FP), CX
+	MOVQ         src+16(FP), DX
+	VBROADCASTSS a+24(FP), Y0
+	VBROADCASTSS b+28(FP), Y1
+
+block:
+	TESTQ        AX, AX
+	JZ           done
+	VMOVUPS      (DX), Y2
+	VMULPS       Y0, Y2, Y2
+	VADDPS       Y1, Y2, Y2
+	VXORPS       Y3, Y3, Y3
+	VMAXPS       Y2, Y3, Y2
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y3
+	VMINPS       Y2, Y3, Y2
+	VMOVUPS      Y2, (CX)
+	ADDQ         $0x00000020, DX
+	ADDQ         $0x00000020, CX
+	SUBQ         $0x00000008, AX
+	JMP          block
+
+done:
+	VZEROUPPER
+	RET
+
+// func hardSwishAVX2(n int, dst *float32, src *float32, a float32, b float32)
+// Requires: AVX
+TEXT ·hardSwishAVX2(SB), NOSPLIT, $0-32
+	MOVQ         n+0(FP), AX
+	MOVQ         dst+8(FP), CX
+	MOVQ         src+16(FP), DX
+	VBROADCASTSS a+24(FP), Y0
+	VBROADCASTSS b+28(FP), Y1
+
+block:
+	TESTQ        AX, AX
+	JZ           done
+	VMOVUPS      (DX), Y2
+	VMULPS       Y0, Y2, Y3
+	VADDPS       Y1, Y3, Y3
+	VXORPS       Y4, Y4, Y4
+	VMAXPS       Y3, Y4, Y3
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y4
+	VMINPS       Y3, Y4, Y3
+	VMULPS       Y2, Y3, Y3
+	VMOVUPS      Y3, (CX)
+	ADDQ         $0x00000020, DX
+	ADDQ         $0x00000020, CX
+	SUBQ         $0x00000008, AX
+	JMP          block
+
+done:
+	VZEROUPPER
+	RET
+
+// func siluAVX2(n int, dst *float32, src *float32, a float32, b float32)
+// Requires: AVX, AVX2, FMA3
+TEXT ·siluAVX2(SB), NOSPLIT, $0-32
+	MOVQ         n+0(FP), AX
+	MOVQ         dst+8(FP), CX
+	MOVQ         src+16(FP), DX
+	VBROADCASTSS a+24(FP), Y0
+	VBROADCASTSS b+28(FP), Y0
+
+block:
+	TESTQ        AX, AX
+	JZ           done
+	VMOVUPS      (DX), Y0
+	VPBROADCASTD transcendental80000000<>+0(SB), Y1
+	VORPS        Y1, Y0, Y1
+	VBROADCASTSS transcendentalc2d00000<>+0(SB), Y2
+	VMAXPS       Y1, Y2, Y1
+	VBROADCASTSS transcendental42b20000<>+0(SB), Y2
+	VMINPS       Y1, Y2, Y1
+	VBROADCASTSS transcendental3fb8aa3b<>+0(SB), Y2
+	VMULPS       Y2, Y1, Y3
+	VCVTPS2DQ    Y3, Y2
+	VCVTDQ2PS    Y2, Y3
+	VBROADCASTSS transcendental3f318000<>+0(SB), Y4
+	VFNMADD231PS Y4, Y3, Y1
+	VBROADCASTSS transcendentalb95e8083<>+0(SB), Y4
+	VFNMADD231PS Y4, Y3, Y1
+	VBROADCASTSS transcendental39506967<>+0(SB), Y3
+	VBROADCASTSS transcendental3ab743ce<>+0(SB), Y4
+	VFMADD213PS  Y4, Y1, Y3
+	VBROADCASTSS transcendental3c088908<>+0(SB), Y4
+	VFMADD213PS  Y4, Y1, Y3
+	VBROADCASTSS transcendental3d2aa9c1<>+0(SB), Y4
+	VFMADD213PS  Y4, Y1, Y3
+	VBROADCASTSS transcendental3e2aaaaa<>+0(SB), Y4
+	VFMADD213PS  Y4, Y1, Y3
+	VBROADCASTSS transcendental3f000000<>+0(SB), Y4
+	VFMADD213PS  Y4, Y1, Y3
+	VMULPS       Y1, Y1, Y4
+	VFMADD213PS  Y1, Y4, Y3
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y1
+	VADDPS       Y1, Y3, Y3
+	VPSRAD       $0x01, Y2, Y1
+	VPSUBD       Y1, Y2, Y2
+	VPBROADCASTD transcendental0000007f<>+0(SB), Y4
+	VPADDD       Y4, Y1, Y1
+	VPADDD       Y4, Y2, Y2
+	VPSLLD       $0x17, Y1, Y1
+	VPSLLD       $0x17, Y2, Y2
+	VMULPS       Y1, Y3, Y3
+	VMULPS       Y2, Y3, Y3
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y1
+	VADDPS       Y1, Y3, Y2
+	VBLENDVPS    Y0, Y3, Y1, Y1
+	VDIVPS       Y2, Y1, Y1
+	VMULPS       Y0, Y1, Y1
+	VMOVUPS      Y1, (CX)
+	ADDQ         $0x00000020, DX
+	ADDQ         $0x00000020, CX
+	SUBQ         $0x00000008, AX
+	JMP          block
+
+done:
+	VZEROUPPER
+	RET
+
+// func reluAVX512(n int, dst *float32, src *float32, a float32, b float32)
+// Requires: AVX, AVX512F
+TEXT ·reluAVX512(SB), NOSPLIT, $0-32
+	MOVQ         n+0(FP), AX
+	MOVQ         dst+8(FP), CX
+	MOVQ         src+16(FP), DX
+	VBROADCASTSS a+24(FP), Z0
+	VBROADCASTSS b+28(FP), Z0
+
+block:
+	TESTQ   AX, AX
+	JZ      done
+	VMOVUPS (DX), Z0
+	VPXORD  Z1, Z1, Z1
+	VMAXPS  Z0, Z1, Z0
+	VADDPS  Z1, Z0, Z0
+	VMOVUPS Z0, (CX)
+	ADDQ    $0x00000040, DX
+	ADDQ    $0x00000040, CX
+	SUBQ    $0x00000010, AX
+	JMP     block
+
+done:
+	VZEROUPPER
+	RET
+
+// func clipAVX512(n int, dst *float32, src *float32, a float32, b float32)
+// Requires: AVX, AVX512F
+TEXT ·clipAVX512(SB), NOSPLIT, $0-32
+	MOVQ         n+0(FP), AX
+	MOVQ         dst+8(FP), CX
+	MOVQ         src+16(FP), DX
+	VBROADCASTSS a+24(FP), Z0
+	VBROADCASTSS b+28(FP), Z1
+
+block:
+	TESTQ   AX, AX
+	JZ      done
+	VMOVUPS (DX), Z2
+	VMAXPS  Z2, Z0, Z2
+	VMINPS  Z2, Z1, Z2
+	VMOVUPS Z2, (CX)
+	ADDQ    $0x00000040, DX
+	ADDQ    $0x00000040, CX
+	SUBQ    $0x00000010, AX
+	JMP     block
+
+done:
+	VZEROUPPER
+	RET
+
+// func leakyReluAVX512(n int, dst *float32, src *float32, a float32, b float32)
+// Requires: AVX, AVX512F
+TEXT ·leakyReluAVX512(SB), NOSPLIT, $0-32
+	MOVQ         n+0(FP), AX
+	MOVQ         dst+8(FP), CX
+	MOVQ         src+16(FP), DX
+	VBROADCASTSS a+24(FP), Z0
+	VBROADCASTSS b+28(FP), Z1
+
+block:
+	TESTQ     AX, AX
+	JZ        done
+	VMOVUPS   (DX), Z1
+	VMULPS    Z0, Z1, Z4
+	VPXORD    Z2, Z2, Z2
+	VCMPPS    $0x01, Z2, Z1, K1
+	VBLENDMPS Z4, Z1, K1, Z3
+	VMOVUPS   Z3, (CX)
+	ADDQ      $0x00000040, DX
+	ADDQ      $0x00000040, CX
+	SUBQ      $0x00000010, AX
+	JMP       block
+
+done:
+	VZEROUPPER
+	RET
+
+// func hardSigmoidAVX512(n int, dst *float32, src *float32, a float32, b float32)
+// Requires: AVX, AVX512F
+TEXT ·hardSigmoidAVX512(SB), NOSPLIT, $0-32
+	MOVQ         n+0(FP), AX
+	MOVQ         dst+8(FP), CX
+	MOVQ         src+16(FP), DX
+	VBROADCASTSS a+24(FP), Z0
+	VBROADCASTSS b+28(FP), Z1
+
+block:
+	TESTQ        AX, AX
+	JZ           done
+	VMOVUPS      (DX), Z2
+	VMULPS       Z0, Z2, Z2
+	VADDPS       Z1, Z2, Z2
+	VPXORD       Z3, Z3, Z3
+	VMAXPS       Z2, Z3, Z2
+	VBROADCASTSS transcendental3f800000<>+0(SB), Z4
+	VMINPS       Z2, Z4, Z2
+	VMOVUPS      Z2, (CX)
+	ADDQ         $0x00000040, DX
+	ADDQ         $0x00000040, CX
+	SUBQ         $0x00000010, AX
+	JMP          block
+
+done:
+	VZEROUPPER
+	RET
+
+// func hardSwishAVX512(n int, dst *float32, src *float32, a float32, b float32)
+// Requires: AVX, AVX512F
+TEXT ·hardSwishAVX512(SB), NOSPLIT, $0-32
+	MOVQ         n+0(FP), AX
+	MOVQ         dst+8(FP), CX
+	MOVQ         src+16(FP), DX
+	VBROADCASTSS a+24(FP), Z0
+	VBROADCASTSS b+28(FP), Z1
+
+block:
+	TESTQ        AX, AX
+	JZ           done
+	VMOVUPS      (DX), Z2
+	VMULPS       Z0, Z2, Z3
+	VADDPS       Z1, Z3, Z3
+	VPXORD       Z4, Z4, Z4
+	VMAXPS       Z3, Z4, Z3
+	VBROADCASTSS transcendental3f800000<>+0(SB), Z5
+	VMINPS       Z3, Z5, Z3
+	VMULPS       Z2, Z3, Z3
+	VMOVUPS      Z3, (CX)
+	ADDQ         $0x00000040, DX
+	ADDQ         $0x00000040, CX
+	SUBQ         $0x00000010, AX
+	JMP          block
+
+done:
+	VZEROUPPER
+	RET
+
+// func siluAVX512(n int, dst *float32, src *float32, a float32, b float32)
+// Requires: AVX, AVX512F
+TEXT ·siluAVX512(SB), NOSPLIT, $0-32
+	MOVQ         n+0(FP), AX
+	MOVQ         dst+8(FP), CX
+	MOVQ         src+16(FP), DX
+	VBROADCASTSS a+24(FP), Z0
+	VBROADCASTSS b+28(FP), Z0
+
+block:
+	TESTQ            AX, AX
+	JZ               done
+	VMOVUPS          (DX), Z0
+	VPBROADCASTD     transcendental80000000<>+0(SB), Z2
+	VPORD            Z2, Z0, Z2
+	VBROADCASTSS     transcendentalc2d00000<>+0(SB), Z3
+	VMAXPS           Z2, Z3, Z2
+	VBROADCASTSS     transcendental42b20000<>+0(SB), Z3
+	VMINPS           Z2, Z3, Z2
+	VBROADCASTSS     transcendental3fb8aa3b<>+0(SB), Z3
+	VMULPS           Z3, Z2, Z4
+	VCVTPS2DQ        Z4, Z3
+	VCVTDQ2PS        Z3, Z4
+	VBROADCASTSS     transcendental3f318000<>+0(SB), Z5
+	VFNMADD231PS     Z5, Z4, Z2
+	VBROADCASTSS     transcendentalb95e8083<>+0(SB), Z5
+	VFNMADD231PS     Z5, Z4, Z2
+	VBROADCASTSS     transcendental39506967<>+0(SB), Z4
+	VFMADD213PS.BCST transcendental3ab743ce<>+0(SB), Z2, Z4
+	VFMADD213PS.BCST transcendental3c088908<>+0(SB), Z2, Z4
+	VFMADD213PS.BCST transcendental3d2aa9c1<>+0(SB), Z2, Z4
+	VFMADD213PS.BCST transcendental3e2aaaaa<>+0(SB), Z2, Z4
+	VFMADD213PS.BCST transcendental3f000000<>+0(SB), Z2, Z4
+	VMULPS           Z2, Z2, Z5
+	VFMADD213PS      Z2, Z5, Z4
+	VBROADCASTSS     transcendental3f800000<>+0(SB), Z2
+	VADDPS           Z2, Z4, Z4
+	VPSRAD           $0x01, Z3, Z2
+	VPSUBD           Z2, Z3, Z3
+	VPBROADCASTD     transcendental0000007f<>+0(SB), Z5
+	VPADDD           Z5, Z2, Z2
+	VPADDD           Z5, Z3, Z3
+	VPSLLD           $0x17, Z2, Z2
+	VPSLLD           $0x17, Z3, Z3
+	VMULPS           Z2, Z4, Z4
+	VMULPS           Z3, Z4, Z4
+	VBROADCASTSS     transcendental3f800000<>+0(SB), Z2
+	VADDPS           Z2, Z4, Z3
+	VBROADCASTSS     transcendental00000000<>+0(SB), Z5
+	VCMPPS           $0x01, Z5, Z0, K1
+	VBLENDMPS        Z4, Z2, K1, Z1
+	VDIVPS           Z3, Z1, Z1
+	VMULPS           Z0, Z1, Z1
+	VMOVUPS          Z1, (CX)
+	ADDQ             $0x00000040, DX
+	ADDQ             $0x00000040, CX
+	SUBQ             $0x00000010, AX
+	JMP              block
+
+done:
+	VZEROUPPER
+	RET
+
 DATA laneMasks16<>+0(SB)/2, $0x0000
 DATA laneMasks16<>+2(SB)/2, $0x0001
 DATA laneMasks16<>+4(SB)/2, $0x0003

@@ -25,6 +25,7 @@ func main() {
 	emitInterleave()
 	emitDeinterleave()
 	emitTranscendentals()
+	emitActivations()
 	laneMasks := emitLaneMasks()
 	emitWeightedTaps(masks, laneMasks)
 	emitMaxRowsAVX512(laneMasks)
