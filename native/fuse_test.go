@@ -72,7 +72,7 @@ func TestFusedInferenceMatchesUnfused(t *testing.T) {
 	}
 	fused := 0
 	for _, s := range prog.steps {
-		if s.fusedOut != nil {
+		if s.fused != nil {
 			fused++
 		}
 	}
@@ -221,7 +221,7 @@ func TestFusionNeedsSoleReader(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, s := range prog.steps {
-		if s.fusedOut != nil {
+		if s.fused != nil {
 			t.Fatalf("%s fused, though its output has other readers", s.node.Name)
 		}
 	}

@@ -11,6 +11,8 @@ import (
 	"unsafe"
 
 	"github.com/onnxkit/onnxkit/graph"
+	"github.com/onnxkit/onnxkit/graph/passes"
+	"github.com/onnxkit/onnxkit/native/kernels"
 	"github.com/onnxkit/onnxkit/native/ops"
 	"github.com/onnxkit/onnxkit/native/simd"
 	"github.com/onnxkit/onnxkit/native/tensor"
@@ -147,17 +149,56 @@ type step struct {
 	// takesValues: the op accepts sequences and optionals (ops.ValueOp).
 	takesValues bool
 	// lean replaces op in runs that record nothing: an ops.Leaner's
-	// variant, or the op fused with the Relu that reads its output
-	// (ops.ReLUFuser), which recording runs use too. Nil for none.
+	// variant. Nil for none.
 	lean ops.Op
-	// fusedOut is, when lean includes a Relu, the slot of the Relu's
-	// output, which lean's output fills, as a one-slot list; nil
-	// otherwise.
-	fusedOut []int
-	// absorbedFrom is, for a Relu that its producer's fused op applies,
-	// the slot of the producer's output, which such runs never fill and
-	// the Relu step skips; -1 otherwise.
-	absorbedFrom int
+	// fused is, for a producer fused with the nodes that read its output
+	// (fuseActivations), the fusion, which runs in its place; absorbedBy
+	// is, for those nodes, the fusion that computes them, whose steps
+	// are then skipped. Nil for none.
+	fused, absorbedBy *fusion
+}
+
+// fusion is a producer step fused with the chain of steps that alone
+// reads its output (passes.Fusion): a bias Add, a residual Add and an
+// activation that its op applies in its epilogue.
+type fusion struct {
+	op ops.Op
+	// inputs are the fused op's input slots (the producer's, then the
+	// bias and the residual), and outputs the one slot it fills, the
+	// chain's output.
+	inputs, outputs []int
+	// via are the values the fused op never stores: a run that keeps
+	// one of them runs the steps unfused.
+	via []int
+	// records: recording runs fuse too, the fused op having the chain's
+	// backward pass (a Relu alone).
+	records bool
+}
+
+// runs reports whether f (nil for none) runs in place of its producer
+// in a run that keeps keep and records or not, given the run's values:
+// on float32 input only, where the fused op computes bitwise what the
+// steps compute (other types would round once instead of twice).
+func (f *fusion) runs(values []*tensor.Tensor, keep []bool, record bool) bool {
+	if f == nil || record && !f.records {
+		return false
+	}
+	if x := values[f.inputs[0]]; x == nil || x.Kind != tensor.Dense || x.DType != graph.Float32 {
+		return false
+	}
+	for _, v := range f.via {
+		if keep[v] {
+			return false
+		}
+	}
+	return true
+}
+
+// ran reports whether f (nil for none) ran in place of its producer,
+// whose step has run: the fused op filled the chain's output and left
+// the producer's output, which the plain op fills, empty.
+func (f *fusion) ran(values []*tensor.Tensor) bool {
+	return f != nil && values[f.via[0]] == nil && values[f.outputs[0]] != nil
 }
 
 // cpuLevelError is simd.StartupError, which Compile checks; tests replace
@@ -245,7 +286,7 @@ func compileGraph(m *graph.Model, g, home *graph.Graph) (*Program, error) {
 			problems = append(problems, err)
 			continue
 		}
-		s := step{node: n, op: op, absorbedFrom: -1}
+		s := step{node: n, op: op}
 		if l, ok := op.(ops.Leaner); ok {
 			if lean := l.Lean(); lean != op {
 				s.lean = lean
@@ -396,14 +437,28 @@ func (h *stepHeap) Pop() any {
 	return x
 }
 
-// fuseActivations gives every Conv and Gemm whose output only a Relu
-// reads a lean op that applies the Relu itself, for runs that record
-// nothing. The pairs are found from the steps' reads (inputs and subgraph
-// captures) and the kept values, which are what the executor's runs
-// depend on. Call it once lastUse and keep are set.
+// fuseActivations gives every producer that passes.FuseActivations
+// pairs, under the ops' capabilities, with the chain of nodes that alone
+// reads its output, a fusion: its op applies the chain in its epilogue.
+// Only a Relu fuses in recording runs, the others in runs that record
+// nothing. Call it once lastUse and keep are set: the steps' reads
+// (inputs and subgraph captures) and the kept values confirm each pair,
+// and the bias and the residual must have their values before the
+// producer runs.
 func (p *Program) fuseActivations() {
+	stepOf := make(map[*graph.Node]int, len(p.steps))
+	producerOf := make([]int, len(p.names))
+	for i := range producerOf {
+		producerOf[i] = -1
+	}
 	readers := make([]int, len(p.names))
-	for _, s := range p.steps {
+	for i, s := range p.steps {
+		stepOf[s.node] = i
+		for _, slot := range s.outputs {
+			if slot >= 0 {
+				producerOf[slot] = i
+			}
+		}
 		for _, slot := range s.inputs {
 			if slot >= 0 {
 				readers[slot]++
@@ -413,31 +468,56 @@ func (p *Program) fuseActivations() {
 			readers[slot]++
 		}
 	}
-	for pi := range p.steps {
+	for _, f := range passes.FuseActivations(p.graph, ops.FusionCapabilities()) {
+		pi, ok := stepOf[f.Producer]
+		act, known := ops.KernelActivation(f.Activation)
+		if !ok || !known || len(p.steps[pi].outputs) != 1 {
+			continue
+		}
 		producer := &p.steps[pi]
-		fuser, ok := producer.op.(ops.ReLUFuser)
-		if !ok || !isDefaultOp(producer.node, "Conv", "Gemm") || len(producer.outputs) != 1 {
+		fu := &fusion{inputs: slices.Clone(producer.inputs), outputs: []int{p.slotOf(f.Output())},
+			records: f.Bias == "" && f.Residual == "" && act.Kind == kernels.ActRelu}
+		absorbed := make([]int, 0, len(f.Absorbed))
+		for _, n := range f.Absorbed {
+			if ai, ok := stepOf[n]; ok && ai > pi {
+				absorbed = append(absorbed, ai)
+			}
+		}
+		for _, v := range f.Intermediates() {
+			fu.via = append(fu.via, p.slotOf(v))
+		}
+		valid := len(absorbed) == len(f.Absorbed) && fu.outputs[0] >= 0
+		for _, v := range fu.via {
+			// Each value in between is read once (twice for SiLU's
+			// input: by Sigmoid and Mul), by the chain, and not kept.
+			valid = valid && v >= 0 && !p.keep[v] && readers[v] <= 2
+		}
+		// The bias and the residual are extra inputs, which must have
+		// their values when the producer runs: constants, graph inputs,
+		// or outputs of earlier steps.
+		e := ops.Epilogue{Bias: f.Bias != "", Residual: f.Residual != "", Act: act}
+		for _, name := range []string{f.Bias, f.Residual} {
+			if name == "" {
+				continue
+			}
+			slot := p.slotOf(name)
+			valid = valid && slot >= 0 && (p.consts[slot] != nil || producerOf[slot] < pi)
+			fu.inputs = append(fu.inputs, slot)
+		}
+		fuser, ok := producer.op.(ops.EpilogueFuser)
+		if !valid || !ok {
 			continue
 		}
-		out := producer.outputs[0]
-		if out < 0 || p.keep[out] || readers[out] != 1 || p.lastUse[out] <= pi {
+		op := fuser.FuseEpilogue(e)
+		if op == nil {
 			continue
 		}
-		relu := &p.steps[p.lastUse[out]]
-		if !isDefaultOp(relu.node, "Relu") || len(relu.inputs) != 1 || relu.inputs[0] != out ||
-			len(relu.outputs) != 1 || relu.outputs[0] < 0 {
-			continue
+		fu.op = op
+		producer.fused = fu
+		for _, ai := range absorbed {
+			p.steps[ai].absorbedBy = fu
 		}
-		producer.lean = fuser.FuseReLU()
-		producer.fusedOut = relu.outputs
-		relu.absorbedFrom = out
 	}
-}
-
-// isDefaultOp reports whether n is one of the given operators of the
-// default ONNX domain.
-func isDefaultOp(n *graph.Node, opTypes ...string) bool {
-	return (n.Domain == graph.DefaultDomain || n.Domain == "ai.onnx") && slices.Contains(opTypes, n.OpType)
 }
 
 // CompileError lists every node that the engine cannot run.
@@ -493,7 +573,7 @@ func (p *Program) Initializer(name string) *tensor.Tensor {
 type Options struct {
 	// Training selects training behaviour (Dropout drops, BatchNorm uses
 	// and updates batch statistics) and keeps the values for Backward:
-	// all but the outputs of Conv and Gemm nodes that apply their Relu
+	// all but the outputs of Conv, Gemm and MatMul nodes that apply their Relu
 	// themselves (see Run), unless Keep names them.
 	Training bool
 	// Record keeps the values for Backward, as Training does, but runs
@@ -518,8 +598,11 @@ type Options struct {
 // Inputs that are also initializers may be given to override them. Any
 // number of Runs may go on at once, from different goroutines.
 //
-// A Conv or Gemm whose output only a Relu reads applies the Relu in its
-// epilogue, so that its own output is never stored, and in a run that
+// A Conv, Gemm or MatMul whose output only a residual Add, an
+// activation or both (and for MatMul, a bias Add) read applies them in
+// its epilogue, so that its own output is never stored
+// (graph/passes.FuseActivations; only a Relu alone in a run that
+// records, and on float32 only), and in a run that
 // records nothing (Run, or Forward without Training or Record) a MaxPool
 // whose Indices nobody reads skips the argmax. The results, and the
 // gradients of a training run, are bitwise those of the plain ops; a
@@ -737,8 +820,8 @@ func (p *Program) forward(ctx context.Context, st *runState, values []*tensor.Te
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		if s.absorbedFrom >= 0 && !keep[s.absorbedFrom] {
-			// The producer applied this Relu and filled its output.
+		if s.absorbedBy.ran(values) {
+			// The producer's fused op computed this step's output.
 			if record {
 				tape.ran = append(tape.ran, ranStep{})
 			} else {
@@ -746,18 +829,18 @@ func (p *Program) forward(ctx context.Context, st *runState, values []*tensor.Te
 			}
 			continue
 		}
-		op, outSlots := s.op, s.outputs
+		op, inSlots, outSlots := s.op, s.inputs, s.outputs
 		switch {
-		case s.fusedOut != nil && !keep[s.outputs[0]]:
-			op, outSlots = s.lean, s.fusedOut
-		case s.lean != nil && s.fusedOut == nil && !record:
+		case s.fused.runs(values, keep, record):
+			op, inSlots, outSlots = s.fused.op, s.fused.inputs, s.fused.outputs
+		case s.lean != nil && !record:
 			op = s.lean
 		}
 		if record {
 			tape.ran = append(tape.ran, ranStep{op: op, outputs: outSlots})
 		}
 		in = in[:0]
-		for _, slot := range s.inputs {
+		for _, slot := range inSlots {
 			if slot < 0 {
 				in = append(in, nil)
 				continue

@@ -27,7 +27,9 @@
 //	m, err = passes.FoldBatchNorm(m)
 //	m, err = passes.EliminateDeadCode(m)
 //
-// Fusing an activation into its producer is the engine's business: ONNX
-// has no fused operator for it in the default domain (see native's
-// Program).
+// FuseActivations does not rewrite: given an executor's Capabilities, it
+// lists the producers (Conv, Gemm, MatMul) and the nodes that alone read
+// their output (a bias Add, a residual Add, an activation such as Relu,
+// Clip, HardSwish, SiLU or Gelu) that the executor may run as one step,
+// since ONNX has no fused operators in the default domain.
 package passes

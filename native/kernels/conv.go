@@ -32,8 +32,10 @@ type ConvParams struct {
 	StrideH, StrideW                     int
 	PadTop, PadLeft, PadBottom, PadRight int
 	DilationH, DilationW                 int
-	Group                                int  // C and M are both divisible by Group
-	ReLU                                 bool // fused epilogue: y = max(0, conv + b)
+	Group                                int // C and M are both divisible by Group
+	// Act is the fused epilogue: y = Act(conv + b). Backward passes
+	// take only the identity and Relu.
+	Act Activation
 	// algorithm, when not convAuto, is the algorithm every pass must
 	// take (convalg.go): for tests, which force each in turn.
 	algorithm convAlgorithm
@@ -134,14 +136,22 @@ func (p *ConvParams) chunkImages() int {
 }
 
 // ConvForward computes y from x, w and the optional bias b (nil for none),
-// applying ReLU when p.ReLU is set. It takes the algorithm convPlanFor
+// applying p.Act. It takes the algorithm convPlanFor
 // chooses (convalg.go): direct sums for depthwise and other grouped
 // convolutions with few channels per group (convdirect.go), Winograd
 // (convwinograd.go), a window of the
 // input read as A for strided convolutions (convgather.go), a sliding
-// window read as B (convslide.go), or im2col and GEMM. Bias and ReLU are
-// applied as each product is stored.
+// window read as B (convslide.go), or im2col and GEMM. Bias and activation
+// are applied as each product is stored, a row or plane at a time.
 func ConvForward(p *ConvParams, x, w, b, y []float32) {
+	ConvResidualForward(p, x, w, b, nil, y)
+}
+
+// ConvResidualForward is ConvForward with r (nil for none), of y's
+// shape, added to the convolution and its bias before p.Act: a
+// residual connection's Add (ResNet's Conv, Add, Relu) in the
+// epilogue. The sums round as Conv then Add would.
+func ConvResidualForward(p *ConvParams, x, w, b, r, y []float32) {
 	const op = "Conv"
 	oh, ow := p.OutSize()
 	ohw := oh * ow
@@ -152,7 +162,10 @@ func ConvForward(p *ConvParams, x, w, b, y []float32) {
 	if b != nil {
 		need(op, "b", b, p.M)
 	}
-	e := slideEpilogue{bias: b, relu: p.ReLU}
+	if r != nil {
+		need(op, "r", r, len(y[:p.N*p.M*ohw]))
+	}
+	e := slideEpilogue{bias: b, act: p.Act, residual: r}
 	switch plan := p.mustPlan(convForwardPass); plan.alg {
 	case convWinograd3, convWinograd5:
 		plan.wino.run(x, w, y, e)
@@ -211,7 +224,7 @@ func ConvForward(p *ConvParams, x, w, b, y []float32) {
 				parallel.For(mg, grainFor(ohw), func(lo, hi int) {
 					for m := lo; m < hi; m++ {
 						row := yg[m*ohw : (m+1)*ohw]
-						storeEpilogue(row, row, biasOf(b, g*mg+m), b != nil, p.ReLU)
+						e.storeRow(row, row, g*mg+m, (n0*p.M+g*mg+m)*ohw)
 					}
 				})
 				continue
@@ -221,7 +234,7 @@ func ConvForward(p *ConvParams, x, w, b, y []float32) {
 				for t := lo; t < hi; t++ {
 					i, m := t/mg, t%mg
 					dst := y[((n0+i)*p.M+g*mg+m)*ohw : ((n0+i)*p.M+g*mg+m+1)*ohw]
-					storeEpilogue(dst, tmp[m*cols+i*ohw:m*cols+(i+1)*ohw], biasOf(b, g*mg+m), b != nil, p.ReLU)
+					e.storeRow(dst, tmp[m*cols+i*ohw:m*cols+(i+1)*ohw], g*mg+m, ((n0+i)*p.M+g*mg+m)*ohw)
 				}
 			})
 		}
@@ -298,27 +311,37 @@ func storeEpilogue(dst, src []float32, bias float32, hasBias, relu bool) {
 		}
 	case hasBias:
 		vec.ScaleAdd(dst, src, 1, bias) // v*1 is v: the sum alone, in AVX2 where there is
-	default:
+	case len(dst) > 0 && &dst[0] != &src[0]:
 		copy(dst, src)
 	}
 }
 
-// convEpilogue adds the bias of each of the m rows of y and applies ReLU.
-func convEpilogue(y, b []float32, m, ohw int, relu bool) {
-	if b == nil && !relu {
+// storeRow stores the epilogue of src, the product of output channel ch,
+// into dst, at offset off of the output: the bias, then the residual
+// and the activation (Relu with the bias when there is no residual).
+func (e *slideEpilogue) storeRow(dst, src []float32, ch, off int) {
+	storeEpilogue(dst, src, biasOf(e.bias, ch), e.bias != nil, e.storeRelu())
+	e.finish(dst, off)
+}
+
+// convEpilogue applies the epilogue e to the m rows of y, ohw long, at
+// offset off of the output.
+func convEpilogue(y []float32, e slideEpilogue, m, ohw, off int) {
+	if e.bias == nil && e.residual == nil && e.act.Kind == ActIdentity {
 		return
 	}
 	for i := 0; i < m; i++ {
 		row := y[i*ohw : (i+1)*ohw]
-		storeEpilogue(row, row, biasOf(b, i), b != nil, relu)
+		e.storeRow(row, row, i, off+i*ohw)
 	}
 }
 
 // ConvBackward accumulates the gradients of the loss with respect to x, w
 // and b into dx, dw and db, given the upstream gradient dy [N, M, OH, OW].
-// Any of dx, dw, db may be nil to skip it. When p.ReLU is set, y must be
+// Any of dx, dw, db may be nil to skip it. When p.Act is Relu, y must be
 // the output of ConvForward, and dy is taken through the ReLU (zero where
-// y is 0); otherwise y is unused and may be nil.
+// y is 0); otherwise y is unused and may be nil. Other activations have
+// no backward pass here.
 //
 // dW and dX run over the same chunks of images as ConvForward, each
 // chunk's GEMM spread over the workers: dW sums over the chunks in order,
@@ -329,7 +352,8 @@ func ConvBackward(p *ConvParams, x, w, y, dy, dx, dw, db []float32) {
 	oh, ow := p.OutSize()
 	ohw := oh * ow
 	need(op, "dy", dy, p.N*p.M*ohw)
-	if p.ReLU {
+	p.Act.checkBackward(op)
+	if p.Act.relu() {
 		need(op, "y", y, p.N*p.M*ohw)
 		masked := getBuffer(p.N * p.M * ohw)
 		defer putBuffer(masked)

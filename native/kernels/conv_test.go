@@ -104,7 +104,7 @@ func testConvForwardMatchesDirect(t *testing.T) {
 			bias, relu bool
 		}{{"plain", false, false}, {"bias", true, false}, {"bias+relu", true, true}} {
 			q := p
-			q.ReLU = variant.relu
+			q.Act = reluIf(variant.relu)
 			x, w, b, y := convBuffers(rng, q)
 			if !variant.bias {
 				b = nil
@@ -178,7 +178,7 @@ func TestConvFusedReLU(t *testing.T) {
 		rng := newRNG(4)
 		for _, p := range convCases {
 			fused := p
-			fused.ReLU = true
+			fused.Act = Relu
 			x, w, b, y := convBuffers(rng, p)
 			ConvForward(&p, x, w, b, y)
 			yFused := make([]float32, len(y))
@@ -210,7 +210,7 @@ func TestConvThreadIndependence(t *testing.T) {
 	leveltest.Run(t, func(t *testing.T) {
 		rng := newRNG(5)
 		p := ConvParams{N: 3, C: 4, H: 13, W: 11, M: 6, KH: 3, KW: 3, StrideH: 2, StrideW: 1,
-			PadTop: 1, PadLeft: 2, PadBottom: 0, PadRight: 1, DilationH: 1, DilationW: 2, Group: 2, ReLU: true}
+			PadTop: 1, PadLeft: 2, PadBottom: 0, PadRight: 1, DilationH: 1, DilationW: 2, Group: 2, Act: Relu}
 		x, w, b, _ := convBuffers(rng, p)
 		oh, ow := p.OutSize()
 		g := uniform(rng, p.N*p.M*oh*ow, -1, 1)
@@ -314,7 +314,7 @@ func BenchmarkConvAlexNet(b *testing.B) {
 	for _, layer := range alexNetConvs {
 		for _, batch := range []int{1, 32} {
 			p := layer.p
-			p.N, p.DilationH, p.DilationW, p.Group, p.ReLU = batch, 1, 1, 1, true
+			p.N, p.DilationH, p.DilationW, p.Group, p.Act = batch, 1, 1, 1, Relu
 			for _, pass := range []string{"forward", "backward"} {
 				for _, alg := range []convAlgorithm{convAuto, convIm2col} {
 					b.Run(fmt.Sprintf("%s/batch%d/%s/%s", layer.name, batch, pass, alg), func(b *testing.B) {
@@ -347,4 +347,12 @@ func benchmarkConv(b *testing.B, p ConvParams, backward bool) {
 		}
 	}
 	b.ReportMetric(float64(flops)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
+// reluIf returns Relu when on, the identity otherwise.
+func reluIf(on bool) Activation {
+	if on {
+		return Relu
+	}
+	return Activation{}
 }

@@ -125,13 +125,34 @@ func (c *convSuiteCase) run(t *testing.T, p ConvParams, pass convPass) {
 		ConvForward(&p, c.x, c.w, c.b, y)
 		checkMagnitudes(t, what, y, c.y, c.yMag)
 		// With the fused ReLU: max(0, ·) of the same reference.
-		p.ReLU = true
+		p.Act = Relu
 		ConvForward(&p, c.x, c.w, c.b, y)
 		relu := make([]float64, len(c.y))
 		for i, v := range c.y {
 			relu[i] = max(v, 0)
 		}
 		checkMagnitudes(t, what+" relu", y, relu, c.yMag)
+		// Every other activation: bitwise the plain convolution's
+		// output (checked above) with the activation applied after.
+		p.Act = Activation{}
+		plain := make([]float32, len(c.y))
+		ConvForward(&p, c.x, c.w, c.b, plain)
+		checkFusedActivations(t, what, plain, func(act Activation, y []float32) {
+			p.Act = act
+			ConvForward(&p, c.x, c.w, c.b, y)
+		})
+		// With a residual added before the activation (Relu among
+		// them): bitwise the plain output plus the residual, then the
+		// activation.
+		r := uniform(newRNG(uint64(len(plain))), len(plain), -1, 1)
+		withR := make([]float32, len(plain))
+		for i := range plain {
+			withR[i] = plain[i] + r[i]
+		}
+		checkFusedActivations(t, what+" residual", withR, func(act Activation, y []float32) {
+			p.Act = act
+			ConvResidualForward(&p, c.x, c.w, c.b, r, y)
+		})
 	case convFilterPass:
 		dw := append([]float32(nil), c.dw0...)
 		ConvBackward(&p, c.x, c.w, nil, c.dy, nil, dw, nil)

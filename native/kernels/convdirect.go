@@ -133,7 +133,7 @@ func (d *directGeometry) fill(x, buf []float32, n, g int) {
 	}
 }
 
-// run computes y from x and w by direct sums, with e's bias and ReLU,
+// run computes y from x and w by direct sums, with e's bias and activation,
 // or adding to y under e.accumulate. The output planes are spread over
 // the workers; each fills the padded buffer of the group of its planes
 // when that changes.
@@ -159,7 +159,8 @@ func (d *directGeometry) run(x, w, y []float32, e slideEpilogue) {
 			}
 			out := y[t*ohw : (t+1)*ohw]
 			if tmp == nil {
-				vec.WeightedTaps(out, buf, d.off, w[m*k:(m+1)*k], biasOf(e.bias, m), e.relu, e.accumulate)
+				vec.WeightedTaps(out, buf, d.off, w[m*k:(m+1)*k], biasOf(e.bias, m), e.storeRelu(), e.accumulate)
+				e.finish(out, t*ohw)
 				continue
 			}
 			if e.accumulate {
@@ -167,10 +168,11 @@ func (d *directGeometry) run(x, w, y []float32, e slideEpilogue) {
 					copy(tmp[oy*d.wq:oy*d.wq+ow], out[oy*ow:])
 				}
 			}
-			vec.WeightedTaps(tmp, buf, d.off, w[m*k:(m+1)*k], biasOf(e.bias, m), e.relu, e.accumulate)
+			vec.WeightedTaps(tmp, buf, d.off, w[m*k:(m+1)*k], biasOf(e.bias, m), e.storeRelu(), e.accumulate)
 			for oy := 0; oy < oh; oy++ {
 				copy(out[oy*ow:(oy+1)*ow], tmp[oy*d.wq:])
 			}
+			e.finish(out, t*ohw)
 		}
 	})
 }

@@ -20,7 +20,7 @@ func BenchmarkConvGrouped(b *testing.B) {
 	} {
 		for _, batch := range []int{1, 8} {
 			p := conv2D(batch, s.c, s.hw, s.hw, s.c, 3, 3, s.stride, 1, 1, s.group)
-			p.ReLU = true
+			p.Act = Relu
 			for _, alg := range []convAlgorithm{convDirect, convWinograd3, convSlidingWindow, convIm2col} {
 				b.Run(fmt.Sprintf("c%d_%dx%d_s%d_g%d/batch%d/%s", s.c, s.hw, s.hw, s.stride, s.group, batch, alg), func(b *testing.B) {
 					p.algorithm = alg

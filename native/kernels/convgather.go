@@ -140,7 +140,7 @@ func (s *gatherGeometry) run(x, w, y []float32, e slideEpilogue) {
 					chunk := win
 					chunk.X = win.X[oy0*win.RowStride:]
 					serial.SgemmWindowA(cnt, mg, k, 1, chunk, packed, 0, prod, mg)
-					e.storeTransposed(yg[p0:], ohw, prod, cnt, g*mg, mg)
+					e.storeTransposed(yg[p0:], (n*p.M+g*mg)*ohw+p0, ohw, prod, cnt, g*mg, mg)
 				}
 			})
 		}
@@ -149,10 +149,10 @@ func (s *gatherGeometry) run(x, w, y []float32, e slideEpilogue) {
 
 // storeTransposed stores the product prod [positions, channels] of
 // channels [m0, m0+channels) into the planes of y, planeLen apart from
-// dst on, with e's bias and ReLU, through vec.TransposeBias in 8x8
+// dst on (at offset off of the output), with e's bias and activation, through vec.TransposeBias in 8x8
 // blocks. The window read as A serves forward passes only, whose
 // epilogues store.
-func (e *slideEpilogue) storeTransposed(dst []float32, planeLen int, prod []float32, positions, m0, channels int) {
+func (e *slideEpilogue) storeTransposed(dst []float32, off, planeLen int, prod []float32, positions, m0, channels int) {
 	if e.accumulate {
 		panic("kernels: a transposed store does not accumulate")
 	}
@@ -160,7 +160,12 @@ func (e *slideEpilogue) storeTransposed(dst []float32, planeLen int, prod []floa
 	if e.bias != nil {
 		bias = e.bias[m0 : m0+channels]
 	}
-	vec.TransposeBias(dst, planeLen, prod, channels, positions, channels, bias, e.relu)
+	vec.TransposeBias(dst, planeLen, prod, channels, positions, channels, bias, e.storeRelu())
+	if e.residual != nil || e.act.Kind != ActIdentity && !e.act.relu() {
+		for m := range channels {
+			e.finish(dst[m*planeLen:][:positions], off+m*planeLen)
+		}
+	}
 }
 
 // backwardFilter adds the gradient of the loss with respect to the

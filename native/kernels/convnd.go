@@ -131,8 +131,8 @@ func product(dims []int) int {
 type ConvNDParams struct {
 	N, C, M int // batch, input channels, output channels
 	Window
-	Group int  // C and M are both divisible by Group
-	ReLU  bool // fused epilogue: y = max(0, conv + b)
+	Group int        // C and M are both divisible by Group
+	Act   Activation // fused epilogue: y = Act(conv + b); backward: identity or Relu only
 }
 
 // OutSize returns the output size of each spatial axis:
@@ -320,7 +320,7 @@ func (q *colPlan) col2im(dcol, dxg []float32) {
 }
 
 // ConvNDForward computes y from x, w and the optional bias b (nil for
-// none), applying ReLU when p.ReLU is set. Images are spread over the
+// none), applying p.Act. Images are spread over the
 // workers.
 func ConvNDForward(p *ConvNDParams, x, w, b, y []float32) {
 	const op = "Conv"
@@ -347,7 +347,7 @@ func ConvNDForward(p *ConvNDParams, x, w, b, y []float32) {
 				yg := y[(n*p.M+g*q.mg)*q.outPlane : (n*p.M+(g+1)*q.mg)*q.outPlane]
 				linalg.Sgemm(false, false, q.mg, q.outPlane, q.k, 1, w[g*q.mg*q.k:], q.k, src, q.outPlane, 0, yg, q.outPlane)
 			}
-			convEpilogue(y[n*p.M*q.outPlane:(n+1)*p.M*q.outPlane], b, p.M, q.outPlane, p.ReLU)
+			convEpilogue(y[n*p.M*q.outPlane:(n+1)*p.M*q.outPlane], slideEpilogue{bias: b, act: p.Act}, p.M, q.outPlane, n*p.M*q.outPlane)
 		}
 	})
 }
@@ -355,15 +355,16 @@ func ConvNDForward(p *ConvNDParams, x, w, b, y []float32) {
 // ConvNDBackward accumulates the gradients of the loss with respect to x,
 // w and b into dx, dw and db, given the upstream gradient dy
 // [N, M, O1, ..., OD]. Any of dx, dw, db may be nil to skip it. When
-// p.ReLU is set, y must be the output of ConvNDForward, and dy is taken
+// p.Act is Relu, y must be the output of ConvNDForward, and dy is taken
 // through the ReLU (zero where y is 0); otherwise y is unused and may be
-// nil. The work is split as in ConvBackward.
+// nil. Other activations have no backward pass here. The work is split as in ConvBackward.
 func ConvNDBackward(p *ConvNDParams, x, w, y, dy, dx, dw, db []float32) {
 	const op = "Conv"
 	q := p.plan()
 	total := p.N * p.M * q.outPlane
 	need(op, "dy", dy, total)
-	if p.ReLU {
+	p.Act.checkBackward(op)
+	if p.Act.relu() {
 		need(op, "y", y, total)
 		masked := getBuffer(total)
 		defer putBuffer(masked)

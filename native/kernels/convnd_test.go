@@ -48,7 +48,7 @@ func convNDRef(p ConvNDParams, x, w, b []float32) []float64 {
 						}
 					}
 				}
-				if p.ReLU && sum < 0 {
+				if p.Act.relu() && sum < 0 {
 					sum = 0
 				}
 				y[(n*p.M+m)*nOut+o] = sum
@@ -145,7 +145,7 @@ func testConvNDForwardMatchesDirect(t *testing.T) {
 			bias, relu bool
 		}{{"plain", false, false}, {"bias", true, false}, {"bias+relu", true, true}} {
 			q := p
-			q.ReLU = variant.relu
+			q.Act = reluIf(variant.relu)
 			x, w, b, y := convNDBuffers(rng, q)
 			if !variant.bias {
 				b = nil
@@ -161,12 +161,12 @@ func testConvNDForwardMatchesDirect(t *testing.T) {
 func ndFromConv2D(p ConvParams) []ConvNDParams {
 	two := convND(p.N, p.C, p.M, p.Group, []int{p.H, p.W}, []int{p.KH, p.KW}, []int{p.StrideH, p.StrideW},
 		[]int{p.PadTop, p.PadLeft}, []int{p.PadBottom, p.PadRight}, []int{p.DilationH, p.DilationW})
-	two.ReLU = p.ReLU
+	two.Act = p.Act
 	out := []ConvNDParams{two}
 	if p.H == 1 && p.KH == 1 && p.PadTop == 0 && p.PadBottom == 0 {
 		one := convND(p.N, p.C, p.M, p.Group, []int{p.W}, []int{p.KW}, []int{p.StrideW},
 			[]int{p.PadLeft}, []int{p.PadRight}, []int{p.DilationW})
-		one.ReLU = p.ReLU
+		one.Act = p.Act
 		out = append(out, one)
 	}
 	return out
@@ -192,7 +192,7 @@ func TestConvNDMatchesConv2D(t *testing.T) {
 		cases = append(cases, ConvParams{N: 2, C: 2, H: 1, W: 9, M: 4, KH: 1, KW: 3, StrideH: 1, StrideW: 2,
 			PadLeft: 1, PadRight: 2, DilationH: 1, DilationW: 2, Group: 2})
 		for i, p := range cases {
-			p.ReLU = i%2 == 1
+			p.Act = reluIf(i%2 == 1)
 			x, w, b, y := convBuffers(rng, p)
 			g := uniform(rng, len(y), -1, 1)
 			ConvForward(&p, x, w, b, y)
@@ -265,7 +265,7 @@ func TestConvNDBackwardAccumulates(t *testing.T) {
 func TestConvNDThreadIndependence(t *testing.T) {
 	rng := newRNG(25)
 	p := convND(3, 4, 6, 2, []int{6, 7, 5}, []int{3, 2, 3}, []int{2, 1, 1}, []int{1, 0, 2}, []int{0, 1, 1}, []int{1, 2, 1})
-	p.ReLU = true
+	p.Act = Relu
 	x, w, b, _ := convNDBuffers(rng, p)
 	g := uniform(rng, p.N*p.M*product(p.OutSize()), -1, 1)
 	sameWithThreads(t, func() map[string][]float32 {
@@ -350,7 +350,7 @@ func FuzzConvND(f *testing.F) {
 		if !ok || len(rest) < 4 {
 			return
 		}
-		p := ConvNDParams{N: int(int8(rest[0])), C: int(int8(rest[1])), M: int(int8(rest[2])), Group: int(int8(rest[3])), Window: w, ReLU: true}
+		p := ConvNDParams{N: int(int8(rest[0])), C: int(int8(rest[1])), M: int(int8(rest[2])), Group: int(int8(rest[3])), Window: w, Act: Relu}
 		if p.Validate() != nil {
 			return
 		}

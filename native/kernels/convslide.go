@@ -29,6 +29,7 @@ import (
 
 	"github.com/onnxkit/onnxkit/native/linalg"
 	"github.com/onnxkit/onnxkit/native/parallel"
+	"github.com/onnxkit/onnxkit/native/vec"
 )
 
 // slideGeometry is the layout of a convolution computed through a sliding
@@ -185,9 +186,30 @@ func (s *slideGeometry) spread(x, planes []float32, n0, cnt, g int) {
 
 // slideEpilogue says what becomes of the product's columns.
 type slideEpilogue struct {
-	bias       []float32 // added to each channel, nil for none
-	relu       bool
-	accumulate bool // add to y instead of storing
+	bias []float32 // added to each channel, nil for none
+	act  Activation
+	// residual, of the output's shape (nil for none), is added after
+	// the bias and before the activation.
+	residual   []float32
+	accumulate bool // add to y instead of storing; act must be the identity, residual nil
+}
+
+// storeRelu reports whether the stores apply Relu with the bias
+// themselves: when there is no residual to add first.
+func (e *slideEpilogue) storeRelu() bool { return e.act.relu() && e.residual == nil }
+
+// finish completes the epilogue of dst, at offset off of the output,
+// once the stores have put the product and bias there: it adds the
+// residual, then applies the activation the stores did not.
+func (e *slideEpilogue) finish(dst []float32, off int) {
+	if e.residual == nil {
+		e.act.after(dst)
+		return
+	}
+	vec.Add(dst, dst, e.residual[off:off+len(dst)])
+	if e.act.Kind != ActIdentity {
+		e.act.Apply(dst, dst)
+	}
 }
 
 // chunkBuffers takes the window offsets, the plane buffer and a buffer
@@ -242,7 +264,7 @@ func (s *slideGeometry) run(x, w, y []float32, e slideEpilogue) {
 					dst := y[((n0+i)*p.M+ch)*ohw : ((n0+i)*p.M+ch+1)*ohw]
 					src := prod[m*cols+i:]
 					for oy := 0; oy < oh; oy++ {
-						e.store(dst[oy*ow:(oy+1)*ow], src[oy*row:], cnt, ch)
+						e.store(dst[oy*ow:(oy+1)*ow], src[oy*row:], cnt, ch, ((n0+i)*p.M+ch)*ohw+oy*ow)
 					}
 				}
 			})
@@ -251,8 +273,8 @@ func (s *slideGeometry) run(x, w, y []float32, e slideEpilogue) {
 }
 
 // store writes the product's values src[0], src[stride], ... of one output
-// row of channel ch into dst.
-func (e *slideEpilogue) store(dst, src []float32, stride, ch int) {
+// row of channel ch into dst, at offset off of the output.
+func (e *slideEpilogue) store(dst, src []float32, stride, ch, off int) {
 	src = src[:(len(dst)-1)*stride+1]
 	switch {
 	case e.accumulate:
@@ -260,8 +282,8 @@ func (e *slideEpilogue) store(dst, src []float32, stride, ch int) {
 			dst[j] += src[j*stride]
 		}
 	case stride == 1:
-		storeEpilogue(dst, src, biasOf(e.bias, ch), e.bias != nil, e.relu)
-	case e.relu:
+		e.storeRow(dst, src, ch, off)
+	case e.storeRelu():
 		bias := biasOf(e.bias, ch)
 		for j := range dst {
 			dst[j] = max(src[j*stride]+bias, 0)
@@ -271,6 +293,7 @@ func (e *slideEpilogue) store(dst, src []float32, stride, ch int) {
 		for j := range dst {
 			dst[j] = src[j*stride] + bias
 		}
+		e.finish(dst, off)
 	}
 }
 

@@ -285,7 +285,9 @@ func (w *winogradPlan) scatter(out, y []float32, n0, cnt, g int, e slideEpilogue
 				ty, dy := oy/2, oy%2
 				at := m*n + i*tiles + ty*w.tw
 				even, odd := out[(2*dy)*mg*n+at:][:w.tw], out[(2*dy+1)*mg*n+at:][:w.tw]
-				vec.Interleave(plane[oy*ow:(oy+1)*ow], even, odd, bias, e.relu, e.accumulate)
+				row := plane[oy*ow : (oy+1)*ow]
+				vec.Interleave(row, even, odd, bias, e.storeRelu(), e.accumulate)
+				e.finish(row, ((n0+i)*p.M+ch)*oh*ow+oy*ow)
 			}
 		}
 	})

@@ -101,12 +101,12 @@ func TestConvWinograd(t *testing.T) {
 		if _, _, pays := p.winograd(p.KH, linalg.Fast()); !pays {
 			t.Errorf("%s: Winograd does not pay", convName(p))
 		}
-		p.ReLU = p.N%2 == 1
+		p.Act = reluIf(p.N%2 == 1)
 		x, w, b, y := convBuffers(rng, p)
 		nd := ndFromConv2D(p)[0]
 		wantY, magY := convNDRef(nd, x, w, b), convNDRef(nd, absolute(x), absolute(w), absolute(b))
 		plain := p
-		plain.ReLU = false
+		plain.Act = Activation{}
 		g := uniform(rng, len(y), -1, 1)
 		dw0, dx0 := uniform(rng, len(w), -1, 1), uniform(rng, len(x), -1, 1)
 		wantDx, wantDw := convBackwardRef(plain, x, w, g)

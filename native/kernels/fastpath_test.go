@@ -56,13 +56,13 @@ func TestConvChunkedImages(t *testing.T) {
 		cases := []ConvParams{
 			// OH*OW = 324: chunks of 4 images, the last holding 1
 			{N: 5, C: 2, H: 18, W: 18, M: 3, KH: 3, KW: 3, StrideH: 1, StrideW: 1,
-				PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1, DilationH: 1, DilationW: 1, Group: 1, ReLU: true},
+				PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1, DilationH: 1, DilationW: 1, Group: 1, Act: Relu},
 			// OH*OW = 36, two groups, strided: all 7 images in one chunk
 			{N: 7, C: 4, H: 13, W: 13, M: 6, KH: 3, KW: 3, StrideH: 2, StrideW: 2,
 				PadTop: 0, PadLeft: 0, PadBottom: 0, PadRight: 0, DilationH: 1, DilationW: 1, Group: 2},
 			// pointwise: chunks gather x rather than reading it in place
 			{N: 6, C: 3, H: 15, W: 15, M: 4, KH: 1, KW: 1, StrideH: 1, StrideW: 1,
-				DilationH: 1, DilationW: 1, Group: 1, ReLU: true},
+				DilationH: 1, DilationW: 1, Group: 1, Act: Relu},
 		}
 		for _, p := range cases {
 			if err := p.Validate(); err != nil {
@@ -75,7 +75,7 @@ func TestConvChunkedImages(t *testing.T) {
 			ConvForward(&p, x, w, b, y)
 			compare(t, convName(p)+" forward", tolConvForward, y, convNDRef(ndFromConv2D(p)[0], x, w, b))
 			plain := p
-			plain.ReLU = false
+			plain.Act = Activation{}
 			g := uniform(rng, len(y), -1, 1)
 			dx, dw := make([]float32, len(x)), make([]float32, len(w))
 			ConvBackward(&plain, x, w, nil, g, dx, dw, nil)
@@ -92,7 +92,7 @@ func TestConvChunkedImages(t *testing.T) {
 func TestConvSteadyStateAllocation(t *testing.T) {
 	rng := newRNG(42)
 	p := ConvParams{N: 4, C: 8, H: 20, W: 20, M: 8, KH: 3, KW: 3, StrideH: 1, StrideW: 1,
-		PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1, DilationH: 1, DilationW: 1, Group: 1, ReLU: true}
+		PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1, DilationH: 1, DilationW: 1, Group: 1, Act: Relu}
 	x, w, b, y := convBuffers(rng, p)
 	g := uniform(rng, len(y), -1, 1)
 	dx, dw, db := make([]float32, len(x)), make([]float32, len(w)), make([]float32, len(b))
@@ -279,7 +279,7 @@ func TestGemmFusedReLU(t *testing.T) {
 				want[i] = max(v, 0)
 			}
 			fused := p
-			fused.ReLU = true
+			fused.Act = Relu
 			GemmForward(&fused, a, b, c, got)
 			identical(t, "Gemm+ReLU", got, want)
 		}
@@ -344,7 +344,7 @@ func testForcedConv(t *testing.T, alg convAlgorithm, shapes []ConvParams, seed u
 		leveltest.Run(t, func(t *testing.T) {
 			for _, v := range []struct{ bias, relu bool }{{false, false}, {true, false}, {true, true}} {
 				q := p
-				q.ReLU = v.relu
+				q.Act = reluIf(v.relu)
 				bias := b
 				if !v.bias {
 					bias = nil

@@ -20,7 +20,7 @@ func FuzzConv(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, n, c, h, w, m, kh, kw, sh, sw, pt, pl, pb, pr, dh, dw, g int) {
 		p := ConvParams{N: n, C: c, H: h, W: w, M: m, KH: kh, KW: kw, StrideH: sh, StrideW: sw,
-			PadTop: pt, PadLeft: pl, PadBottom: pb, PadRight: pr, DilationH: dh, DilationW: dw, Group: g, ReLU: true}
+			PadTop: pt, PadLeft: pl, PadBottom: pb, PadRight: pr, DilationH: dh, DilationW: dw, Group: g, Act: Relu}
 		if p.Validate() != nil {
 			return
 		}

@@ -52,7 +52,7 @@ type GemmParams struct {
 	TransA, TransB bool    // transA, transB
 	Alpha, Beta    float32 // alpha, beta, ONNX defaults 1
 	Bias           GemmBias
-	ReLU           bool // forward epilogue: y = max(0, y); backward ignores it
+	Act            Activation // forward epilogue: y = Act(y); backward ignores it
 }
 
 // Validate reports a dimension below 1 or an unknown Bias as a *ParamError.
@@ -84,7 +84,7 @@ func (p *GemmParams) leading() (lda, ldb int) {
 }
 
 // GemmForward computes y = Alpha*op(a)*op(b) + Beta*c, then
-// y = max(0, y) when p.ReLU is set; c is unused (may be nil) when p.Bias
+// y = p.Act(y), row by row once the product is done; c is unused (may be nil) when p.Bias
 // is GemmBiasNone.
 func GemmForward(p *GemmParams, a, b, c, y []float32) {
 	const op = "Gemm"
@@ -113,18 +113,12 @@ func GemmForward(p *GemmParams, a, b, c, y []float32) {
 	}
 	lda, ldb := p.leading()
 	linalg.Sgemm(p.TransA, p.TransB, p.M, p.N, p.K, p.Alpha, a, lda, b, ldb, beta, y, p.N)
-	if p.ReLU {
-		parallel.For(p.M*p.N, grainElems, func(lo, hi int) {
-			for i, v := range y[lo:hi] {
-				y[lo+i] = max(v, 0)
-			}
-		})
-	}
+	applyRows(p.Act, y, nil, nil, p.M, p.N)
 }
 
 // GemmBackward accumulates the gradients with respect to a, b and c (any
 // may be nil) given dy [M, N], each in its input's stored layout. It does
-// not look at p.ReLU: with a fused ReLU, dy must already be zero where y
+// not look at p.Act: with a fused ReLU, dy must already be zero where y
 // is 0.
 //
 //	d op(a) += Alpha * dy * op(b)ᵀ
@@ -195,6 +189,9 @@ func gemmBiasBackward(p *GemmParams, dy, dc []float32) {
 type MatMulParams struct {
 	BatchA, BatchB []int // leading (batch) axes of a and b, possibly empty
 	M, K, N        int
+	// Act is the forward epilogue, applied after the bias of
+	// MatMulBiasForward; backward ignores it (it runs unfused).
+	Act Activation
 }
 
 // Validate reports a dimension below 1 or batch axes that do not
@@ -256,22 +253,46 @@ func (p *MatMulParams) sharedB(count int) bool {
 	return tensor.NumElements(p.BatchB) == 1 && tensor.NumElements(p.BatchA) == count
 }
 
-// MatMulForward computes each output matrix y_o = a_ia(o) * b_ib(o), the
+// MatMulForward computes each output matrix y_o = p.Act(a_ia(o) * b_ib(o)), the
 // matrices spread over the workers, or as one product when they share b.
 func MatMulForward(p *MatMulParams, a, b, y []float32) {
+	MatMulBiasForward(p, a, b, nil, nil, y)
+}
+
+// MatMulBiasForward is MatMulForward followed by the epilogue y = Act((y
+// + bias) + r), bias (nil for none) of N values added to every row and
+// r (nil for none) of y's shape: MatMul, the Add of a bias, the Add of a
+// residual connection and an activation in one pass, rounded as those
+// ops would. Each output matrix takes its epilogue as soon as its
+// product is done.
+func MatMulBiasForward(p *MatMulParams, a, b, bias, r, y []float32) {
 	const op = "MatMul"
 	count, ia, ib := p.batches()
 	mk, kn, mn := p.M*p.K, p.K*p.N, p.M*p.N
 	need(op, "a", a, tensor.NumElements(p.BatchA)*mk)
 	need(op, "b", b, tensor.NumElements(p.BatchB)*kn)
 	need(op, "y", y, count*mn)
+	if bias != nil {
+		need(op, "bias", bias, p.N)
+	}
+	if r != nil {
+		need(op, "r", r, count*mn)
+	}
 	if p.sharedB(count) {
 		linalg.Sgemm(false, false, count*p.M, p.N, p.K, 1, a, p.K, b, p.N, 0, y, p.N)
+		applyRows(p.Act, y, bias, r, count*p.M, p.N)
 		return
 	}
 	parallel.For(count, grainFor(mn*p.K), func(lo, hi int) {
 		for o := lo; o < hi; o++ {
 			linalg.Sgemm(false, false, p.M, p.N, p.K, 1, a[ia[o]*mk:], p.K, b[ib[o]*kn:], p.N, 0, y[o*mn:], p.N)
+			if bias != nil || r != nil || p.Act.Kind != ActIdentity {
+				var ro []float32
+				if r != nil {
+					ro = r[o*mn : (o+1)*mn]
+				}
+				epilogueRows(p.Act, y[o*mn:(o+1)*mn], bias, ro, p.N)
+			}
 		}
 	})
 }

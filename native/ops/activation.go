@@ -128,13 +128,13 @@ func activationTable() (table []Entry) {
 		a, b := float64(alpha), float64(beta)
 		return &activationOp{
 			f:   func(x float64) float64 { return math.Max(0, math.Min(1, a*x+b)) },
-			f32: func(dst, src []float32) { hardSigmoidF32(dst, src, alpha, beta, false) },
+			f32: func(dst, src []float32) { vec.HardSigmoid(dst, src, alpha, beta) },
 		}, nil
 	}, 1)
 	add("HardSwish", func(*graph.Node, int64) (Op, error) {
 		return &activationOp{
 			f:   func(x float64) float64 { return x * math.Max(0, math.Min(1, x/6+0.5)) },
-			f32: func(dst, src []float32) { hardSigmoidF32(dst, src, 1.0/6, 0.5, true) },
+			f32: vec.HardSwish,
 		}, nil
 	}, 14)
 	withAttrs("Softplus", 1, func([]float64) func(float64) float64 {
@@ -182,23 +182,6 @@ func activationTable() (table []Entry) {
 
 func sigmoid(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
 
-// hardSigmoidF32 sets dst = max(0, min(1, alpha*src + beta)), times src
-// when swish (HardSwish). NaN stays NaN.
-func hardSigmoidF32(dst, src []float32, alpha, beta float32, swish bool) {
-	for i, x := range src {
-		h := alpha*x + beta
-		if h < 0 {
-			h = 0
-		} else if h > 1 {
-			h = 1
-		}
-		if swish {
-			h *= x
-		}
-		dst[i] = h
-	}
-}
-
 // activationOp is an elementwise activation.
 type activationOp struct {
 	kind  activationKind
@@ -233,26 +216,15 @@ func (op *activationOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Te
 	return mapFloatTensor(ctx, x, op.f)
 }
 
-// reluF32 sets y = max(x, 0), over the cores when large. The loops are
-// branch-free: with inputs of random sign a branch would mispredict half
-// the time.
+// reluF32 sets y = max(x, 0) (vec.Relu, in AVX2 or AVX-512 where the CPU
+// has it), over the cores when large.
 func reluF32(x, y []float32) {
-	parallel.For(len(x), ewGrain, func(lo, hi int) {
-		src, dst := x[lo:hi], y[lo:hi]
-		for i, v := range src {
-			dst[i] = max(v, 0) // NaN stays NaN
-		}
-	})
+	parallel.For(len(x), ewGrain, func(lo, hi int) { vec.Relu(y[lo:hi], x[lo:hi]) })
 }
 
-// leakyReluF32 sets y = x < 0 ? alpha*x : x.
+// leakyReluF32 sets y = x < 0 ? alpha*x : x (vec.LeakyRelu).
 func leakyReluF32(x, y []float32, alpha float32) {
-	parallel.For(len(x), ewGrain, func(lo, hi int) {
-		src, dst := x[lo:hi], y[lo:hi]
-		for i, v := range src {
-			dst[i] = max(v, 0) + alpha*min(v, 0)
-		}
-	})
+	parallel.For(len(x), ewGrain, func(lo, hi int) { vec.LeakyRelu(y[lo:hi], x[lo:hi], alpha) })
 }
 
 // reluInts is Relu on integers (opset 14).

@@ -17,11 +17,12 @@ import (
 // which run on the N-D kernels.
 //
 // Attributes: auto_pad, dilations, group, kernel_shape, pads, strides.
-// ReLU, when set by the fusion pass, applies max(0, ·) in the epilogue.
+// epi, set by FuseEpilogue, is applied as the output is stored: a
+// residual (one more input, R, of Y's shape) and an activation.
 type conv struct {
 	win   *window
 	group int
-	relu  bool
+	epi   Epilogue
 }
 
 // nnConvOps is the operator table of nn_conv.go (see registry.go).
@@ -76,7 +77,7 @@ func (c *conv) params(in []*tensor.Tensor) (*kernels.ConvParams, *kernels.ConvND
 		}
 	}
 	if len(win.In) > maxPlanarAxes {
-		p := &kernels.ConvNDParams{N: x.Shape[0], C: x.Shape[1], M: w.Shape[0], Window: *win, Group: c.group, ReLU: c.relu}
+		p := &kernels.ConvNDParams{N: x.Shape[0], C: x.Shape[1], M: w.Shape[0], Window: *win, Group: c.group, Act: c.epi.Act}
 		if err := p.Validate(); err != nil {
 			return nil, nil, err
 		}
@@ -87,7 +88,7 @@ func (c *conv) params(in []*tensor.Tensor) (*kernels.ConvParams, *kernels.ConvND
 		N: g.n, C: g.c, H: g.h, W: g.w, M: w.Shape[0], KH: g.kh, KW: g.kw,
 		StrideH: g.strideH, StrideW: g.strideW,
 		PadTop: g.padTop, PadLeft: g.padLeft, PadBottom: g.padBottom, PadRight: g.padRight,
-		DilationH: g.dilationH, DilationW: g.dilationW, Group: c.group, ReLU: c.relu,
+		DilationH: g.dilationH, DilationW: g.dilationW, Group: c.group, Act: c.epi.Act,
 	}
 	if err := p.Validate(); err != nil {
 		return nil, nil, err
@@ -95,10 +96,14 @@ func (c *conv) params(in []*tensor.Tensor) (*kernels.ConvParams, *kernels.ConvND
 	return p, nil, nil
 }
 
-// FuseReLU returns the convolution with ReLU in its epilogue.
-func (c *conv) FuseReLU() Op {
+// FuseEpilogue returns the convolution with e in its epilogue; a Conv
+// has its own bias, and adds no other.
+func (c *conv) FuseEpilogue(e Epilogue) Op {
+	if e.Bias {
+		return nil
+	}
 	fused := *c
-	fused.relu = true
+	fused.epi = e
 	return &fused
 }
 
@@ -106,30 +111,53 @@ func (c *conv) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, err
 	if out, ok, err := widenedForward(ctx, in, c.Forward); ok {
 		return out, err // float16, bfloat16 or float64, computed in float32
 	}
+	in, _, r, err := epilogueInputs(c.epi, in)
+	if err != nil {
+		return nil, err
+	}
 	p, pnd, err := c.params(in)
 	if err != nil {
 		return nil, err
 	}
+	var shape []int
 	if pnd != nil {
-		shape := outShapeND(in[0], pnd.M, pnd.OutSize())
-		if err := ctx.checkOutput(graph.Float32, shape); err != nil {
-			return nil, err
-		}
-		y := ctx.Float32(shape...)
-		kernels.ConvNDForward(pnd, in[0].F32(), in[1].F32(), optionalF32(in, 2), y.F32())
-		return []*tensor.Tensor{y}, nil
+		shape = outShapeND(in[0], pnd.M, pnd.OutSize())
+	} else {
+		oh, ow := p.OutSize()
+		shape = outShape(in[0], p.M, oh, ow)
 	}
-	oh, ow := p.OutSize()
-	shape := outShape(in[0], p.M, oh, ow)
 	if err := ctx.checkOutput(graph.Float32, shape); err != nil {
 		return nil, err
 	}
+	// The epilogues add a residual of Y's shape in 2-D; any other goes
+	// through the Add op after a plain convolution.
+	fallback := r != nil && (pnd != nil || !sameShape(r, shape))
+	if fallback {
+		if pnd != nil {
+			pnd.Act = kernels.Activation{}
+		} else {
+			p.Act = kernels.Activation{}
+		}
+	}
 	y := ctx.Float32(shape...)
-	kernels.ConvForward(p, in[0].F32(), in[1].F32(), optionalF32(in, 2), y.F32())
+	switch {
+	case pnd != nil:
+		kernels.ConvNDForward(pnd, in[0].F32(), in[1].F32(), optionalF32(in, 2), y.F32())
+	case r != nil && !fallback:
+		kernels.ConvResidualForward(p, in[0].F32(), in[1].F32(), optionalF32(in, 2), r.F32(), y.F32())
+	default:
+		kernels.ConvForward(p, in[0].F32(), in[1].F32(), optionalF32(in, 2), y.F32())
+	}
+	if fallback {
+		return residualFallback(ctx, y, r, c.epi.Act)
+	}
 	return []*tensor.Tensor{y}, nil
 }
 
 func (c *conv) Backward(ctx *Context, in, out, gradOut []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	if err := checkFusedBackward(c.epi); err != nil {
+		return nil, err
+	}
 	p, pnd, err := c.params(in)
 	if err != nil {
 		return nil, err

@@ -7,6 +7,7 @@ import (
 
 	"github.com/onnxkit/onnxkit/graph"
 	"github.com/onnxkit/onnxkit/native/internal/leveltest"
+	"github.com/onnxkit/onnxkit/native/kernels"
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
 
@@ -47,7 +48,7 @@ func TestLeanMaxPool(t *testing.T) {
 	})
 }
 
-// TestFusedGemmReLU checks Gemm's FuseReLU against Relu of the plain
+// TestFusedGemmReLU checks Gemm's fused Relu against Relu of the plain
 // Gemm, bitwise, forward, and its backward against the plain backward of
 // the gradient zeroed where the output is 0.
 // It runs at every CPU level the machine has (leveltest.Run).
@@ -64,7 +65,7 @@ func TestFusedGemmReLU(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		fusedOp := op.(ReLUFuser).FuseReLU()
+		fusedOp := op.(EpilogueFuser).FuseEpilogue(Epilogue{Act: kernels.Relu})
 		fused, err := fusedOp.Forward(&Context{}, in)
 		if err != nil {
 			t.Fatal(err)

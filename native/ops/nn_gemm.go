@@ -16,17 +16,17 @@ import (
 //
 // C is required before opset 11, optional after; opsets 1-6 had a
 // broadcast attribute, which the shapes make redundant here.
-// ReLU, when set by FuseReLU, applies max(0, ·) to Y.
+// act, set by FuseEpilogue, is applied to Y.
 type gemm struct {
 	transA, transB bool
 	alpha, beta    float32
-	relu           bool
+	act            kernels.Activation
 }
 
 // nnGemmOps is the operator table of nn_gemm.go (see registry.go).
 var nnGemmOps = []Entry{
 	{OpType: "Gemm", Since: []int64{1}, Build: newGemm},
-	{OpType: "MatMul", Since: []int64{1}, Build: func(*graph.Node, int64) (Op, error) { return matMul{}, nil }},
+	{OpType: "MatMul", Since: []int64{1}, Build: func(*graph.Node, int64) (Op, error) { return &matMul{}, nil }},
 }
 
 func newGemm(n *graph.Node, _ int64) (Op, error) {
@@ -61,7 +61,7 @@ func (o *gemm) params(in []*tensor.Tensor) (*kernels.GemmParams, error) {
 		return nil, fmt.Errorf("inputs A %v and B %v must be matrices", a.Shape, b.Shape)
 	}
 	p := &kernels.GemmParams{M: a.Shape[0], K: a.Shape[1], N: b.Shape[1], TransA: o.transA, TransB: o.transB,
-		Alpha: o.alpha, Beta: o.beta, ReLU: o.relu}
+		Alpha: o.alpha, Beta: o.beta, Act: o.act}
 	kb := b.Shape[0]
 	if o.transA {
 		p.M, p.K = p.K, p.M
@@ -93,11 +93,24 @@ func (o *gemm) params(in []*tensor.Tensor) (*kernels.GemmParams, error) {
 	return p, p.Validate()
 }
 
-// FuseReLU returns the Gemm with ReLU applied to its output.
-func (o *gemm) FuseReLU() Op {
+// FuseEpilogue returns the Gemm with e's activation applied to its
+// output; it adds no bias or residual besides its own C.
+func (o *gemm) FuseEpilogue(e Epilogue) Op {
+	if e.Bias || e.Residual {
+		return nil
+	}
 	fused := *o
-	fused.relu = true
+	fused.act = e.Act
 	return &fused
+}
+
+// checkFusedBackward returns an error unless a backward pass can go
+// through the fused epilogue e: none, or a Relu alone.
+func checkFusedBackward(e Epilogue) error {
+	if e.Bias || e.Residual || e.Act.Kind != kernels.ActIdentity && e.Act.Kind != kernels.ActRelu {
+		return fmt.Errorf("the fused epilogue %+v has no backward pass", e)
+	}
+	return nil
 }
 
 func (o *gemm) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
@@ -114,13 +127,16 @@ func (o *gemm) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, err
 }
 
 func (o *gemm) Backward(ctx *Context, in, out, gradOut []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	if err := checkFusedBackward(Epilogue{Act: o.act}); err != nil {
+		return nil, err
+	}
 	p, err := o.params(in)
 	if err != nil {
 		return nil, err
 	}
 	grads, bufs := wantedGrads(ctx, in)
 	dy := gradOut[0].F32()
-	if o.relu { // through the fused ReLU: no gradient where Y is 0
+	if o.act.Kind == kernels.ActRelu { // through the fused ReLU: no gradient where Y is 0
 		masked := ctx.Float32(gradOut[0].Shape...)
 		defer ctx.Pool.Put(masked)
 		kernels.MaskByRelu(out[0].F32(), dy, masked.F32())
@@ -151,9 +167,19 @@ func wantedGrads(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, [3][]floa
 //
 // A 1-D A is a [1, K] matrix and a 1-D B a [K, 1] one, the added axis
 // dropped from Y.
-type matMul struct{}
+//
+// epi, set by FuseEpilogue, is applied to Y: a bias of N values added
+// to each row, a residual of Y's shape, an activation.
+type matMul struct {
+	epi Epilogue
+}
 
-func (matMul) params(ctx *Context, in []*tensor.Tensor) (*kernels.MatMulParams, []int, error) {
+// FuseEpilogue returns the MatMul with e applied to its output.
+func (o *matMul) FuseEpilogue(e Epilogue) Op {
+	return &matMul{epi: e}
+}
+
+func (o *matMul) params(ctx *Context, in []*tensor.Tensor) (*kernels.MatMulParams, []int, error) {
 	a, err := float32Input(in, 0, "A")
 	if err != nil {
 		return nil, nil, err
@@ -173,7 +199,7 @@ func (matMul) params(ctx *Context, in []*tensor.Tensor) (*kernels.MatMulParams, 
 		bs = []int{bs[0], 1}
 	}
 	p := &kernels.MatMulParams{BatchA: as[:len(as)-2], BatchB: bs[:len(bs)-2],
-		M: as[len(as)-2], K: as[len(as)-1], N: bs[len(bs)-1]}
+		M: as[len(as)-2], K: as[len(as)-1], N: bs[len(bs)-1], Act: o.epi.Act}
 	if bs[len(bs)-2] != p.K {
 		return nil, nil, fmt.Errorf("inputs A %v and B %v do not multiply", a.Shape, b.Shape)
 	}
@@ -199,26 +225,65 @@ func (matMul) params(ctx *Context, in []*tensor.Tensor) (*kernels.MatMulParams, 
 	return p, shape, nil
 }
 
-func (o matMul) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+func (o *matMul) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 	if out, ok, err := widenedForward(ctx, in, o.Forward); ok {
 		return out, err // float16, bfloat16 or float64, computed in float32
+	}
+	in, b, r, err := epilogueInputs(o.epi, in)
+	if err != nil {
+		return nil, err
+	}
+	if len(in) != 2 {
+		return nil, fmt.Errorf("MatMul takes 2 inputs besides its epilogue's, got %d", len(in))
+	}
+	var bias []float32
+	if b != nil {
+		if b, err = float32Input([]*tensor.Tensor{b}, 0, "bias"); err != nil {
+			return nil, err
+		}
+		bias = b.F32()
 	}
 	p, shape, err := o.params(ctx, in)
 	if err != nil {
 		return nil, err
 	}
+	if bias != nil && (len(bias) != p.N || len(shape) == 0 || shape[len(shape)-1] != p.N) {
+		return nil, fmt.Errorf("bias of %d values does not match the output %v", len(bias), shape)
+	}
+	// A residual not of Y's shape goes through the Add op afterwards.
+	fallback := r != nil && !sameShape(r, shape)
+	var res []float32
+	switch {
+	case fallback:
+		p.Act = kernels.Activation{}
+	case r != nil:
+		res = r.F32()
+	}
 	y := ctx.Float32(shape...)
-	kernels.MatMulForward(p, in[0].F32(), in[1].F32(), y.F32())
+	kernels.MatMulBiasForward(p, in[0].F32(), in[1].F32(), bias, res, y.F32())
+	if fallback {
+		return residualFallback(ctx, y, r, o.epi.Act)
+	}
 	return []*tensor.Tensor{y}, nil
 }
 
-func (o matMul) Backward(ctx *Context, in, out, gradOut []*tensor.Tensor) ([]*tensor.Tensor, error) {
+func (o *matMul) Backward(ctx *Context, in, out, gradOut []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	if err := checkFusedBackward(o.epi); err != nil {
+		return nil, err
+	}
 	p, _, err := o.params(ctx, in)
 	if err != nil {
 		return nil, err
 	}
 	da := ctx.Zeros(in[0].Shape...)
 	db := ctx.Zeros(in[1].Shape...)
-	kernels.MatMulBackward(p, in[0].F32(), in[1].F32(), gradOut[0].F32(), da.F32(), db.F32())
+	dy := gradOut[0].F32()
+	if o.epi.Act.Kind == kernels.ActRelu { // through the fused ReLU: no gradient where Y is 0
+		masked := ctx.Float32(gradOut[0].Shape...)
+		defer ctx.Pool.Put(masked)
+		kernels.MaskByRelu(out[0].F32(), dy, masked.F32())
+		dy = masked.F32()
+	}
+	kernels.MatMulBackward(p, in[0].F32(), in[1].F32(), dy, da.F32(), db.F32())
 	return []*tensor.Tensor{da, db}, nil
 }

@@ -1,7 +1,7 @@
 package vec
 
 // The piecewise activations over float32 slices: Relu, Clip, LeakyRelu,
-// HardSigmoid, HardSwish, and SiLU (x times Sigmoid). dst and src must
+// HardSigmoid, HardSwish, SiLU (x times Sigmoid) and ErfGelu. dst and src must
 // have the same length and may be the same slice. On amd64 they run in
 // AVX2 or AVX-512 assembly (internal/asmgen, emitActivations) that
 // computes what the Go loops compute with the same roundings, so that
@@ -18,6 +18,7 @@ const (
 	kernelHardSigmoid
 	kernelHardSwish
 	kernelSiLU
+	kernelErfGelu
 )
 
 // Relu stores max(src[i], 0) in dst[i]; -0 becomes +0.
@@ -116,5 +117,33 @@ func SiLU(dst, src []float32) {
 	}
 	for i, x := range src {
 		dst[i] = x * sigmoid32(x)
+	}
+}
+
+// ErfGelu stores ((src[i] * (erf(src[i] / div) + 1)) * scale) in dst[i],
+// each operation rounded to float32 and erf as Erf computes it: Gelu as
+// exporters spell it in elementwise nodes (div √2, scale 1/2), with the
+// bits of those nodes.
+func ErfGelu(dst, src []float32, div, scale float32) {
+	checkSameLen("ErfGelu", dst, src)
+	if activationFast(kernelErfGelu, dst, src, div, scale) {
+		return
+	}
+	for i, x := range src {
+		dst[i] = (x * (erf32(x/div) + 1)) * scale
+	}
+}
+
+// Add stores a[i] + b[i] in dst[i]; the three have the same length, and
+// dst may be a or b. The epilogues of matrix products add their bias and
+// residual rows with it.
+func Add(dst, a, b []float32) {
+	checkSameLen("Add", dst, a)
+	checkSameLen("Add", dst, b)
+	if addFast(dst, a, b) {
+		return
+	}
+	for i, x := range a {
+		dst[i] = x + b[i]
 	}
 }

@@ -162,6 +162,11 @@ func hardSwishAVX2(n int, dst *float32, src *float32, a float32, b float32)
 //go:noescape
 func siluAVX2(n int, dst *float32, src *float32, a float32, b float32)
 
+// erfGeluAVX2 is the AVX2 loop of vec's ErfGelu; see emitActivations in package asmgen.
+//
+//go:noescape
+func erfGeluAVX2(n int, dst *float32, src *float32, a float32, b float32)
+
 // reluAVX512 is the AVX512 loop of vec's Relu; see emitActivations in package asmgen.
 //
 //go:noescape
@@ -191,6 +196,21 @@ func hardSwishAVX512(n int, dst *float32, src *float32, a float32, b float32)
 //
 //go:noescape
 func siluAVX512(n int, dst *float32, src *float32, a float32, b float32)
+
+// erfGeluAVX512 is the AVX512 loop of vec's ErfGelu; see emitActivations in package asmgen.
+//
+//go:noescape
+func erfGeluAVX512(n int, dst *float32, src *float32, a float32, b float32)
+
+// addAVX2 is the AVX2 loop of vec's Add; see emitAdd in package asmgen.
+//
+//go:noescape
+func addAVX2(n int, dst *float32, a *float32, b *float32)
+
+// addAVX512 is the AVX512 loop of vec's Add; see emitAdd in package asmgen.
+//
+//go:noescape
+func addAVX512(n int, dst *float32, a *float32, b *float32)
 
 // weightedTapsAVX2 is a loop of WeightedTaps; see emitWeightedTaps in package asmgen.
 //

@@ -6002,6 +6002,215 @@ done:
 	VZEROUPPER
 	RET
 
+// func erfGeluAVX2(n int, dst *float32, src *float32, a float32, b float32)
+// Requires: AVX, AVX2, FMA3
+TEXT ·erfGeluAVX2(SB), NOSPLIT, $0-32
+	MOVQ         n+0(FP), AX
+	MOVQ         dst+8(FP), CX
+	MOVQ         src+16(FP), DX
+	VBROADCASTSS a+24(FP), Y0
+	VBROADCASTSS b+28(FP), Y1
+
+block:
+	TESTQ        AX, AX
+	JZ           done
+	VMOVUPS      (DX), Y2
+	VDIVPS       Y0, Y2, Y3
+	VPBROADCASTD transcendental7fffffff<>+0(SB), Y4
+	VANDPS       Y4, Y3, Y4
+	VPBROADCASTD transcendental80000000<>+0(SB), Y5
+	VANDPS       Y5, Y3, Y3
+	VMULPS       Y4, Y4, Y5
+	VBROADCASTSS transcendentalb7c756b1<>+0(SB), Y6
+	VBROADCASTSS transcendentalbbbd1489<>+0(SB), Y7
+	VFMADD213PS  Y7, Y5, Y6
+	VBROADCASTSS transcendentalbce9528f<>+0(SB), Y7
+	VFMADD213PS  Y7, Y5, Y6
+	VBROADCASTSS transcendentalbea66beb<>+0(SB), Y7
+	VFMADD213PS  Y7, Y5, Y6
+	VBROADCASTSS transcendental3e0375d4<>+0(SB), Y7
+	VFMADD213PS  Y7, Y5, Y6
+	VMULPS       Y4, Y6, Y6
+	VBROADCASTSS transcendentalb684e21a<>+0(SB), Y7
+	VBROADCASTSS transcendental390aee49<>+0(SB), Y8
+	VFMADD213PS  Y8, Y5, Y7
+	VBROADCASTSS transcendental3ba68116<>+0(SB), Y8
+	VFMADD213PS  Y8, Y5, Y7
+	VBROADCASTSS transcendental3d852a63<>+0(SB), Y8
+	VFMADD213PS  Y8, Y5, Y7
+	VBROADCASTSS transcendental3ecbbbce<>+0(SB), Y8
+	VFMADD213PS  Y8, Y5, Y7
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y8
+	VFMADD213PS  Y8, Y5, Y7
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y5
+	VSUBPS       Y5, Y4, Y5
+	VBROADCASTSS transcendentalbb0df9c0<>+0(SB), Y8
+	VBROADCASTSS transcendental3d1151b3<>+0(SB), Y9
+	VFMADD213PS  Y9, Y5, Y8
+	VBROADCASTSS transcendentalbde31cc2<>+0(SB), Y9
+	VFMADD213PS  Y9, Y5, Y8
+	VBROADCASTSS transcendental3ea2fe54<>+0(SB), Y9
+	VFMADD213PS  Y9, Y5, Y8
+	VBROADCASTSS transcendentalbebe9208<>+0(SB), Y9
+	VFMADD213PS  Y9, Y5, Y8
+	VBROADCASTSS transcendental3ed46805<>+0(SB), Y9
+	VFMADD213PS  Y9, Y5, Y8
+	VBROADCASTSS transcendentalbb1acdc6<>+0(SB), Y9
+	VFMADD213PS  Y9, Y5, Y8
+	VBROADCASTSS transcendental3c445aa3<>+0(SB), Y9
+	VBROADCASTSS transcendental3c5f6e13<>+0(SB), Y10
+	VFMADD213PS  Y10, Y5, Y9
+	VBROADCASTSS transcendental3e013307<>+0(SB), Y10
+	VFMADD213PS  Y10, Y5, Y9
+	VBROADCASTSS transcendental3d931ae7<>+0(SB), Y10
+	VFMADD213PS  Y10, Y5, Y9
+	VBROADCASTSS transcendental3f0a5785<>+0(SB), Y10
+	VFMADD213PS  Y10, Y5, Y9
+	VBROADCASTSS transcendental3dd9f331<>+0(SB), Y10
+	VFMADD213PS  Y10, Y5, Y9
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y10
+	VFMADD213PS  Y10, Y5, Y9
+	VBROADCASTSS transcendental3f580000<>+0(SB), Y5
+	VCMPPS       $0x01, Y5, Y4, Y5
+	VBLENDVPS    Y5, Y6, Y8, Y6
+	VBLENDVPS    Y5, Y7, Y9, Y7
+	VDIVPS       Y7, Y6, Y6
+	VBROADCASTSS transcendental3f58560b<>+0(SB), Y7
+	VBLENDVPS    Y5, Y4, Y7, Y5
+	VADDPS       Y6, Y5, Y5
+	VBROADCASTSS transcendental3fa00000<>+0(SB), Y6
+	VCMPPS       $0x01, Y6, Y4, Y6
+	VBROADCASTSS transcendental3fa00000<>+0(SB), Y7
+	VMAXPS       Y4, Y7, Y4
+	VBROADCASTSS transcendental40800000<>+0(SB), Y7
+	VMINPS       Y4, Y7, Y4
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y8
+	VMULPS       Y4, Y4, Y7
+	VDIVPS       Y7, Y8, Y8
+	VBROADCASTSS transcendental4036db6e<>+0(SB), Y9
+	VCMPPS       $0x01, Y9, Y4, Y9
+	VBROADCASTSS transcendentalc11d077e<>+0(SB), Y10
+	VBROADCASTSS transcendentalc2a2932b<>+0(SB), Y11
+	VFMADD213PS  Y11, Y8, Y10
+	VBROADCASTSS transcendentalc3389ae7<>+0(SB), Y11
+	VFMADD213PS  Y11, Y8, Y10
+	VBROADCASTSS transcendentalc322658c<>+0(SB), Y11
+	VFMADD213PS  Y11, Y8, Y10
+	VBROADCASTSS transcendentalc2798057<>+0(SB), Y11
+	VFMADD213PS  Y11, Y8, Y10
+	VBROADCASTSS transcendentalc128f022<>+0(SB), Y11
+	VFMADD213PS  Y11, Y8, Y10
+	VBROADCASTSS transcendentalbf31a0b7<>+0(SB), Y11
+	VFMADD213PS  Y11, Y8, Y10
+	VBROADCASTSS transcendentalbc21a093<>+0(SB), Y11
+	VFMADD213PS  Y11, Y8, Y10
+	VBROADCASTSS transcendentalc3f1c275<>+0(SB), Y11
+	VBROADCASTSS transcendentalc480230b<>+0(SB), Y12
+	VFMADD213PS  Y12, Y8, Y11
+	VBROADCASTSS transcendentalc41f6441<>+0(SB), Y12
+	VFMADD213PS  Y12, Y8, Y11
+	VBROADCASTSS transcendentalc320a2ea<>+0(SB), Y12
+	VFMADD213PS  Y12, Y8, Y11
+	VBROADCASTSS transcendentalc18e104b<>+0(SB), Y12
+	VFMADD213PS  Y12, Y8, Y11
+	VBROADCASTSS transcendentalbf4c9dd4<>+0(SB), Y12
+	VFMADD213PS  Y12, Y8, Y11
+	VBROADCASTSS transcendentalbc21a092<>+0(SB), Y12
+	VFMADD213PS  Y12, Y8, Y11
+	VBLENDVPS    Y9, Y10, Y11, Y10
+	VBROADCASTSS transcendentalbd777f97<>+0(SB), Y11
+	VBROADCASTSS transcendental40d23f7c<>+0(SB), Y12
+	VFMADD213PS  Y12, Y8, Y11
+	VBROADCASTSS transcendental42d9451f<>+0(SB), Y12
+	VFMADD213PS  Y12, Y8, Y11
+	VBROADCASTSS transcendental43d6810b<>+0(SB), Y12
+	VFMADD213PS  Y12, Y8, Y11
+	VBROADCASTSS transcendental442158c9<>+0(SB), Y12
+	VFMADD213PS  Y12, Y8, Y11
+	VBROADCASTSS transcendental43d9486f<>+0(SB), Y12
+	VFMADD213PS  Y12, Y8, Y11
+	VBROADCASTSS transcendental4309a863<>+0(SB), Y12
+	VFMADD213PS  Y12, Y8, Y11
+	VBROADCASTSS transcendental419d35ce<>+0(SB), Y12
+	VFMADD213PS  Y12, Y8, Y11
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y12
+	VFMADD213PS  Y12, Y8, Y11
+	VBROADCASTSS transcendentalc1b38712<>+0(SB), Y12
+	VBROADCASTSS transcendental43ed43a7<>+0(SB), Y13
+	VFMADD213PS  Y13, Y8, Y12
+	VBROADCASTSS transcendental451f90ce<>+0(SB), Y13
+	VFMADD213PS  Y13, Y8, Y12
+	VBROADCASTSS transcendental4547fdbb<>+0(SB), Y13
+	VFMADD213PS  Y13, Y8, Y12
+	VBROADCASTSS transcendental44c01759<>+0(SB), Y13
+	VFMADD213PS  Y13, Y8, Y12
+	VBROADCASTSS transcendental43a2e571<>+0(SB), Y13
+	VFMADD213PS  Y13, Y8, Y12
+	VBROADCASTSS transcendental41f2b459<>+0(SB), Y13
+	VFMADD213PS  Y13, Y8, Y12
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y13
+	VFMADD213PS  Y13, Y8, Y12
+	VBLENDVPS    Y9, Y11, Y12, Y9
+	VDIVPS       Y9, Y10, Y10
+	VBROADCASTSS transcendental3f100000<>+0(SB), Y9
+	VSUBPS       Y9, Y10, Y10
+	VSUBPS       Y7, Y10, Y10
+	VBROADCASTSS transcendentalc2d00000<>+0(SB), Y7
+	VMAXPS       Y10, Y7, Y7
+	VBROADCASTSS transcendental42b20000<>+0(SB), Y9
+	VMINPS       Y7, Y9, Y7
+	VBROADCASTSS transcendental3fb8aa3b<>+0(SB), Y9
+	VMULPS       Y9, Y7, Y10
+	VCVTPS2DQ    Y10, Y9
+	VCVTDQ2PS    Y9, Y10
+	VBROADCASTSS transcendental3f318000<>+0(SB), Y11
+	VFNMADD231PS Y11, Y10, Y7
+	VBROADCASTSS transcendentalb95e8083<>+0(SB), Y11
+	VFNMADD231PS Y11, Y10, Y7
+	VBROADCASTSS transcendental39506967<>+0(SB), Y10
+	VBROADCASTSS transcendental3ab743ce<>+0(SB), Y11
+	VFMADD213PS  Y11, Y7, Y10
+	VBROADCASTSS transcendental3c088908<>+0(SB), Y11
+	VFMADD213PS  Y11, Y7, Y10
+	VBROADCASTSS transcendental3d2aa9c1<>+0(SB), Y11
+	VFMADD213PS  Y11, Y7, Y10
+	VBROADCASTSS transcendental3e2aaaaa<>+0(SB), Y11
+	VFMADD213PS  Y11, Y7, Y10
+	VBROADCASTSS transcendental3f000000<>+0(SB), Y11
+	VFMADD213PS  Y11, Y7, Y10
+	VMULPS       Y7, Y7, Y11
+	VFMADD213PS  Y7, Y11, Y10
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y7
+	VADDPS       Y7, Y10, Y10
+	VPSRAD       $0x01, Y9, Y7
+	VPSUBD       Y7, Y9, Y9
+	VPBROADCASTD transcendental0000007f<>+0(SB), Y11
+	VPADDD       Y11, Y7, Y7
+	VPADDD       Y11, Y9, Y9
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y9, Y9
+	VMULPS       Y7, Y10, Y10
+	VMULPS       Y9, Y10, Y10
+	VMULPS       Y4, Y8, Y8
+	VMULPS       Y8, Y10, Y10
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y4
+	VSUBPS       Y10, Y4, Y4
+	VBLENDVPS    Y6, Y5, Y4, Y4
+	VORPS        Y3, Y4, Y4
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y3
+	VADDPS       Y3, Y4, Y4
+	VMULPS       Y2, Y4, Y4
+	VMULPS       Y1, Y4, Y4
+	VMOVUPS      Y4, (CX)
+	ADDQ         $0x00000020, DX
+	ADDQ         $0x00000020, CX
+	SUBQ         $0x00000008, AX
+	JMP          block
+
+done:
+	VZEROUPPER
+	RET
+
 // func reluAVX512(n int, dst *float32, src *float32, a float32, b float32)
 // Requires: AVX, AVX512F
 TEXT ·reluAVX512(SB), NOSPLIT, $0-32
@@ -6197,6 +6406,209 @@ block:
 	ADDQ             $0x00000040, CX
 	SUBQ             $0x00000010, AX
 	JMP              block
+
+done:
+	VZEROUPPER
+	RET
+
+// func erfGeluAVX512(n int, dst *float32, src *float32, a float32, b float32)
+// Requires: AVX, AVX512F
+TEXT ·erfGeluAVX512(SB), NOSPLIT, $0-32
+	MOVQ         n+0(FP), AX
+	MOVQ         dst+8(FP), CX
+	MOVQ         src+16(FP), DX
+	VBROADCASTSS a+24(FP), Z0
+	VBROADCASTSS b+28(FP), Z1
+
+block:
+	TESTQ            AX, AX
+	JZ               done
+	VMOVUPS          (DX), Z2
+	VDIVPS           Z0, Z2, Z3
+	VPBROADCASTD     transcendental7fffffff<>+0(SB), Z4
+	VPANDD           Z4, Z3, Z4
+	VPBROADCASTD     transcendental80000000<>+0(SB), Z5
+	VPANDD           Z5, Z3, Z3
+	VMULPS           Z4, Z4, Z5
+	VBROADCASTSS     transcendentalb7c756b1<>+0(SB), Z12
+	VFMADD213PS.BCST transcendentalbbbd1489<>+0(SB), Z5, Z12
+	VFMADD213PS.BCST transcendentalbce9528f<>+0(SB), Z5, Z12
+	VFMADD213PS.BCST transcendentalbea66beb<>+0(SB), Z5, Z12
+	VFMADD213PS.BCST transcendental3e0375d4<>+0(SB), Z5, Z12
+	VMULPS           Z4, Z12, Z12
+	VBROADCASTSS     transcendentalb684e21a<>+0(SB), Z13
+	VFMADD213PS.BCST transcendental390aee49<>+0(SB), Z5, Z13
+	VFMADD213PS.BCST transcendental3ba68116<>+0(SB), Z5, Z13
+	VFMADD213PS.BCST transcendental3d852a63<>+0(SB), Z5, Z13
+	VFMADD213PS.BCST transcendental3ecbbbce<>+0(SB), Z5, Z13
+	VFMADD213PS.BCST transcendental3f800000<>+0(SB), Z5, Z13
+	VBROADCASTSS     transcendental3f800000<>+0(SB), Z5
+	VSUBPS           Z5, Z4, Z5
+	VBROADCASTSS     transcendentalbb0df9c0<>+0(SB), Z14
+	VFMADD213PS.BCST transcendental3d1151b3<>+0(SB), Z5, Z14
+	VFMADD213PS.BCST transcendentalbde31cc2<>+0(SB), Z5, Z14
+	VFMADD213PS.BCST transcendental3ea2fe54<>+0(SB), Z5, Z14
+	VFMADD213PS.BCST transcendentalbebe9208<>+0(SB), Z5, Z14
+	VFMADD213PS.BCST transcendental3ed46805<>+0(SB), Z5, Z14
+	VFMADD213PS.BCST transcendentalbb1acdc6<>+0(SB), Z5, Z14
+	VBROADCASTSS     transcendental3c445aa3<>+0(SB), Z15
+	VFMADD213PS.BCST transcendental3c5f6e13<>+0(SB), Z5, Z15
+	VFMADD213PS.BCST transcendental3e013307<>+0(SB), Z5, Z15
+	VFMADD213PS.BCST transcendental3d931ae7<>+0(SB), Z5, Z15
+	VFMADD213PS.BCST transcendental3f0a5785<>+0(SB), Z5, Z15
+	VFMADD213PS.BCST transcendental3dd9f331<>+0(SB), Z5, Z15
+	VFMADD213PS.BCST transcendental3f800000<>+0(SB), Z5, Z15
+	VBROADCASTSS     transcendental3f580000<>+0(SB), Z5
+	VCMPPS           $0x01, Z5, Z4, K1
+	VBLENDMPS        Z12, Z14, K1, Z6
+	VBLENDMPS        Z13, Z15, K1, Z7
+	VDIVPS           Z7, Z6, Z6
+	VBROADCASTSS     transcendental3f58560b<>+0(SB), Z5
+	VBLENDMPS        Z4, Z5, K1, Z8
+	VADDPS           Z6, Z8, Z8
+	VBROADCASTSS     transcendental3fa00000<>+0(SB), Z5
+	VCMPPS           $0x01, Z5, Z4, K1
+	VBROADCASTSS     transcendental3fa00000<>+0(SB), Z5
+	VMAXPS           Z4, Z5, Z4
+	VBROADCASTSS     transcendental40800000<>+0(SB), Z5
+	VMINPS           Z4, Z5, Z4
+	VBROADCASTSS     transcendental3f800000<>+0(SB), Z12
+	VMULPS           Z4, Z4, Z5
+	VDIVPS           Z5, Z12, Z12
+	VBROADCASTSS     transcendental4036db6e<>+0(SB), Z13
+	VCMPPS           $0x01, Z13, Z4, K2
+	VBROADCASTSS     transcendentalc11d077e<>+0(SB), Z13
+	VFMADD213PS.BCST transcendentalc2a2932b<>+0(SB), Z12, Z13
+	VFMADD213PS.BCST transcendentalc3389ae7<>+0(SB), Z12, Z13
+	VFMADD213PS.BCST transcendentalc322658c<>+0(SB), Z12, Z13
+	VFMADD213PS.BCST transcendentalc2798057<>+0(SB), Z12, Z13
+	VFMADD213PS.BCST transcendentalc128f022<>+0(SB), Z12, Z13
+	VFMADD213PS.BCST transcendentalbf31a0b7<>+0(SB), Z12, Z13
+	VFMADD213PS.BCST transcendentalbc21a093<>+0(SB), Z12, Z13
+	VBROADCASTSS     transcendentalc3f1c275<>+0(SB), Z14
+	VFMADD213PS.BCST transcendentalc480230b<>+0(SB), Z12, Z14
+	VFMADD213PS.BCST transcendentalc41f6441<>+0(SB), Z12, Z14
+	VFMADD213PS.BCST transcendentalc320a2ea<>+0(SB), Z12, Z14
+	VFMADD213PS.BCST transcendentalc18e104b<>+0(SB), Z12, Z14
+	VFMADD213PS.BCST transcendentalbf4c9dd4<>+0(SB), Z12, Z14
+	VFMADD213PS.BCST transcendentalbc21a092<>+0(SB), Z12, Z14
+	VBLENDMPS        Z13, Z14, K2, Z9
+	VBROADCASTSS     transcendentalbd777f97<>+0(SB), Z13
+	VFMADD213PS.BCST transcendental40d23f7c<>+0(SB), Z12, Z13
+	VFMADD213PS.BCST transcendental42d9451f<>+0(SB), Z12, Z13
+	VFMADD213PS.BCST transcendental43d6810b<>+0(SB), Z12, Z13
+	VFMADD213PS.BCST transcendental442158c9<>+0(SB), Z12, Z13
+	VFMADD213PS.BCST transcendental43d9486f<>+0(SB), Z12, Z13
+	VFMADD213PS.BCST transcendental4309a863<>+0(SB), Z12, Z13
+	VFMADD213PS.BCST transcendental419d35ce<>+0(SB), Z12, Z13
+	VFMADD213PS.BCST transcendental3f800000<>+0(SB), Z12, Z13
+	VBROADCASTSS     transcendentalc1b38712<>+0(SB), Z14
+	VFMADD213PS.BCST transcendental43ed43a7<>+0(SB), Z12, Z14
+	VFMADD213PS.BCST transcendental451f90ce<>+0(SB), Z12, Z14
+	VFMADD213PS.BCST transcendental4547fdbb<>+0(SB), Z12, Z14
+	VFMADD213PS.BCST transcendental44c01759<>+0(SB), Z12, Z14
+	VFMADD213PS.BCST transcendental43a2e571<>+0(SB), Z12, Z14
+	VFMADD213PS.BCST transcendental41f2b459<>+0(SB), Z12, Z14
+	VFMADD213PS.BCST transcendental3f800000<>+0(SB), Z12, Z14
+	VBLENDMPS        Z13, Z14, K2, Z10
+	VDIVPS           Z10, Z9, Z9
+	VBROADCASTSS     transcendental3f100000<>+0(SB), Z13
+	VSUBPS           Z13, Z9, Z9
+	VSUBPS           Z5, Z9, Z9
+	VBROADCASTSS     transcendentalc2d00000<>+0(SB), Z5
+	VMAXPS           Z9, Z5, Z5
+	VBROADCASTSS     transcendental42b20000<>+0(SB), Z13
+	VMINPS           Z5, Z13, Z5
+	VBROADCASTSS     transcendental3fb8aa3b<>+0(SB), Z13
+	VMULPS           Z13, Z5, Z14
+	VCVTPS2DQ        Z14, Z13
+	VCVTDQ2PS        Z13, Z14
+	VBROADCASTSS     transcendental3f318000<>+0(SB), Z15
+	VFNMADD231PS     Z15, Z14, Z5
+	VBROADCASTSS     transcendentalb95e8083<>+0(SB), Z15
+	VFNMADD231PS     Z15, Z14, Z5
+	VBROADCASTSS     transcendental39506967<>+0(SB), Z14
+	VFMADD213PS.BCST transcendental3ab743ce<>+0(SB), Z5, Z14
+	VFMADD213PS.BCST transcendental3c088908<>+0(SB), Z5, Z14
+	VFMADD213PS.BCST transcendental3d2aa9c1<>+0(SB), Z5, Z14
+	VFMADD213PS.BCST transcendental3e2aaaaa<>+0(SB), Z5, Z14
+	VFMADD213PS.BCST transcendental3f000000<>+0(SB), Z5, Z14
+	VMULPS           Z5, Z5, Z15
+	VFMADD213PS      Z5, Z15, Z14
+	VBROADCASTSS     transcendental3f800000<>+0(SB), Z5
+	VADDPS           Z5, Z14, Z14
+	VPSRAD           $0x01, Z13, Z5
+	VPSUBD           Z5, Z13, Z13
+	VPBROADCASTD     transcendental0000007f<>+0(SB), Z15
+	VPADDD           Z15, Z5, Z5
+	VPADDD           Z15, Z13, Z13
+	VPSLLD           $0x17, Z5, Z5
+	VPSLLD           $0x17, Z13, Z13
+	VMULPS           Z5, Z14, Z14
+	VMULPS           Z13, Z14, Z14
+	VMULPS           Z4, Z12, Z12
+	VMULPS           Z12, Z14, Z14
+	VBROADCASTSS     transcendental3f800000<>+0(SB), Z4
+	VSUBPS           Z14, Z4, Z4
+	VBLENDMPS        Z8, Z4, K1, Z11
+	VPORD            Z3, Z11, Z11
+	VBROADCASTSS     transcendental3f800000<>+0(SB), Z3
+	VADDPS           Z3, Z11, Z11
+	VMULPS           Z2, Z11, Z11
+	VMULPS           Z1, Z11, Z11
+	VMOVUPS          Z11, (CX)
+	ADDQ             $0x00000040, DX
+	ADDQ             $0x00000040, CX
+	SUBQ             $0x00000010, AX
+	JMP              block
+
+done:
+	VZEROUPPER
+	RET
+
+// func addAVX2(n int, dst *float32, a *float32, b *float32)
+// Requires: AVX
+TEXT ·addAVX2(SB), NOSPLIT, $0-32
+	MOVQ n+0(FP), AX
+	MOVQ dst+8(FP), CX
+	MOVQ a+16(FP), DX
+	MOVQ b+24(FP), BX
+
+block:
+	TESTQ   AX, AX
+	JZ      done
+	VMOVUPS (DX), Y0
+	VADDPS  (BX), Y0, Y0
+	VMOVUPS Y0, (CX)
+	ADDQ    $0x00000020, DX
+	ADDQ    $0x00000020, BX
+	ADDQ    $0x00000020, CX
+	SUBQ    $0x00000008, AX
+	JMP     block
+
+done:
+	VZEROUPPER
+	RET
+
+// func addAVX512(n int, dst *float32, a *float32, b *float32)
+// Requires: AVX, AVX512F
+TEXT ·addAVX512(SB), NOSPLIT, $0-32
+	MOVQ n+0(FP), AX
+	MOVQ dst+8(FP), CX
+	MOVQ a+16(FP), DX
+	MOVQ b+24(FP), BX
+
+block:
+	TESTQ   AX, AX
+	JZ      done
+	VMOVUPS (DX), Z0
+	VADDPS  (BX), Z0, Z0
+	VMOVUPS Z0, (CX)
+	ADDQ    $0x00000040, DX
+	ADDQ    $0x00000040, BX
+	ADDQ    $0x00000040, CX
+	SUBQ    $0x00000010, AX
+	JMP     block
 
 done:
 	VZEROUPPER

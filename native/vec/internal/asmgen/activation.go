@@ -11,7 +11,8 @@ import (
 )
 
 // The piecewise activations of package vec (vec/activation.go), Relu,
-// Clip, LeakyRelu, HardSigmoid, HardSwish and SiLU, in AVX2 and AVX-512.
+// Clip, LeakyRelu, HardSigmoid, HardSwish, SiLU and ErfGelu, in AVX2 and
+// AVX-512.
 // Each kernel takes n, a multiple of its lanes, and two parameters a and
 // b, broadcast once, and stores f(src[i]) in dst[i] for i < n. They
 // compute what the Go loops compute, operation for operation and with
@@ -69,6 +70,15 @@ var activations = []struct {
 		s := l.sigmoid(x)
 		VMULPS(x, s, s)
 		return s
+	}},
+	{"erfGelu", "ErfGelu", func(l lanes, x, div, scale reg.VecVirtual) reg.VecVirtual {
+		t := l.vec()
+		VDIVPS(div, x, t)
+		e := l.erf(t)
+		VADDPS(l.f(1), e, e)
+		VMULPS(x, e, e)
+		VMULPS(scale, e, e)
+		return e
 	}},
 }
 
@@ -130,4 +140,34 @@ func (l lanes) emitActivation(name, goName string, f activation) {
 	Label("done")
 	VZEROUPPER()
 	RET()
+}
+
+// emitAdd writes addAVX2 and addAVX512(n int, dst, a, b *float32),
+// storing a[i] + b[i] in dst[i] for i < n, a multiple of the lanes.
+func emitAdd() {
+	for _, l := range []lanes{lanesAVX2, lanesAVX512} {
+		fn := "add" + l.name
+		TEXT(fn, NOSPLIT, "func(n int, dst, a, b *float32)")
+		Pragma("noescape")
+		Doc(fmt.Sprintf("%s is the %s loop of vec's Add; see emitAdd in package asmgen.", fn, l.name))
+		n := Load(Param("n"), GP64())
+		dst := Load(Param("dst"), GP64())
+		a := Load(Param("a"), GP64())
+		b := Load(Param("b"), GP64())
+		Label("block")
+		TESTQ(n, n)
+		JZ(LabelRef("done"))
+		x := l.vec()
+		VMOVUPS(Mem{Base: a}, x)
+		VADDPS(Mem{Base: b}, x, x)
+		VMOVUPS(x, Mem{Base: dst})
+		for _, p := range []reg.Register{a, b, dst} {
+			ADDQ(U32(4*l.width), p)
+		}
+		SUBQ(U32(l.width), n)
+		JMP(LabelRef("block"))
+		Label("done")
+		VZEROUPPER()
+		RET()
+	}
 }

@@ -26,6 +26,7 @@ func main() {
 	emitDeinterleave()
 	emitTranscendentals()
 	emitActivations()
+	emitAdd()
 	laneMasks := emitLaneMasks()
 	emitWeightedTaps(masks, laneMasks)
 	emitMaxRowsAVX512(laneMasks)

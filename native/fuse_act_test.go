@@ -1,0 +1,161 @@
+package native
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/onnxkit/onnxkit/graph"
+	"github.com/onnxkit/onnxkit/native/internal/leveltest"
+	"github.com/onnxkit/onnxkit/native/tensor"
+)
+
+// activationNet is a graph whose producers (Conv of several algorithms,
+// Gemm, MatMul with a bias Add) each feed one of the activations the
+// engine fuses; every activation's output is a graph output, and
+// producers lists the producers' outputs.
+func activationNet(t testing.TB) (m *graph.Model, producers []string) {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(21, 4))
+	b := graph.NewBuilder("activations", graph.OpsetID{Version: 17})
+	random := func(name string, dims ...int64) string {
+		return uniformInitializer(t, b, rng, name, -0.6, 0.6, dims...)
+	}
+	scalar := func(name string, v float32) string {
+		return b.Initializer(name, &graph.Tensor{DType: graph.Float32, Data: []float32{v}})
+	}
+	x := b.Input("x", graph.Float32, graph.Symbol("N"), graph.Fixed(4), graph.Fixed(9), graph.Fixed(9))
+	conv := func(name string, m, group int64, k int64, attrs ...*graph.Attr) string {
+		producers = append(producers, name)
+		attrs = append(attrs, graph.IntAttr("group", group))
+		return b.Node("Conv", name, []string{x, random(name+".w", m, 4/group, k, k), random(name+".b", m)}, attrs...)
+	}
+	pad := graph.IntsAttr("pads", 1, 1, 1, 1)
+	b.Output(b.Node("Clip", "relu6", []string{conv("depthwise", 4, 4, 3, pad), scalar("lo", 0), scalar("hi", 0.5)}), nil)
+	b.Output(b.Node("HardSwish", "hswish", []string{conv("conv3x3", 6, 1, 3, pad)}), nil)
+	b.Output(b.Node("HardSigmoid", "hsigmoid", []string{conv("pointwise", 5, 1, 1)},
+		graph.FloatAttr("alpha", 0.3), graph.FloatAttr("beta", 0.4)), nil)
+	b.Output(b.Node("LeakyRelu", "leaky", []string{conv("strided", 3, 1, 3, graph.IntsAttr("strides", 2, 2))},
+		graph.FloatAttr("alpha", 0.2)), nil)
+	c := conv("silu.conv", 4, 2, 3, pad)
+	b.Output(b.Node("Mul", "silu", []string{c, b.Node("Sigmoid", "silu.sigmoid", []string{c})}), nil)
+	b.Output(b.Node("Tanh", "tanh", []string{conv("conv5x5", 3, 1, 5, graph.IntsAttr("pads", 2, 2, 2, 2))}), nil)
+	flat := b.Node("Flatten", "flatten", []string{x})
+	producers = append(producers, "fc", "mm")
+	b.Output(b.Node("Sigmoid", "fc.sigmoid", []string{b.Node("Gemm", "fc",
+		[]string{flat, random("fc.w", 7, 324), random("fc.b", 7)}, graph.IntAttr("transB", 1))}), nil)
+	mm := b.Node("MatMul", "mm", []string{flat, random("mm.w", 324, 9)})
+	b.Output(b.Node("Relu", "mm.relu", []string{b.Node("Add", "mm.add", []string{random("mm.b", 9), mm})}), nil)
+	// Residual connections: a Conv adding the output of an earlier one
+	// (ResNet's block: Conv, Add, Relu), and one adding a residual that
+	// broadcasts ([N, 4, 9, 1]: through the Add op); a MatMul with its
+	// bias and a residual (a transformer's Linear).
+	block := b.Node("Relu", "block.relu", []string{conv("block.conv1", 4, 1, 3, pad)})
+	producers = append(producers, "block.conv2", "bcast.conv", "res.mm")
+	c2 := b.Node("Conv", "block.conv2", []string{block, random("block.conv2.w", 4, 4, 3, 3), random("block.conv2.b", 4)}, pad)
+	b.Output(b.Node("Relu", "block.out", []string{b.Node("Add", "block.add", []string{block, c2})}), nil)
+	row := b.Node("ReduceMax", "row", []string{x}, graph.IntsAttr("axes", 3))
+	c3 := b.Node("Conv", "bcast.conv", []string{x, random("bcast.conv.w", 4, 4, 1, 1)})
+	b.Output(b.Node("HardSwish", "bcast.out", []string{b.Node("Add", "bcast.add", []string{c3, row})}), nil)
+	fc := b.Node("Gemm", "res.fc", []string{flat, random("res.fc.w", 324, 9)})
+	rm := b.Node("MatMul", "res.mm", []string{flat, random("res.mm.w", 324, 9)})
+	rm = b.Node("Add", "res.bias", []string{rm, random("res.mm.b", 9)})
+	b.Output(b.Node("Add", "res.add", []string{fc, rm}), nil)
+	// Gelu as PyTorch exports it before opset 20, after a MatMul and
+	// its bias.
+	producers = append(producers, "ffn")
+	f := b.Node("MatMul", "ffn", []string{flat, random("ffn.w", 324, 12)})
+	f = b.Node("Add", "ffn.bias", []string{random("ffn.b", 12), f})
+	e := b.Node("Erf", "gelu.erf", []string{b.Node("Div", "gelu.div", []string{f, scalar("sqrt2", 1.4142135381698608)})})
+	g := b.Node("Mul", "gelu.mul", []string{f, b.Node("Add", "gelu.add", []string{e, scalar("one", 1)})})
+	b.Output(b.Node("Mul", "gelu", []string{g, scalar("half", 0.5)}), nil)
+	m, err := b.Model()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, producers
+}
+
+// TestFusedActivationsMatchUnfused checks, at every CPU level, that each
+// fusion of activationNet happens and computes bitwise what the unfused
+// ops compute: a run whose Options.Keep names every producer's output,
+// which turns the fusions off.
+func TestFusedActivationsMatchUnfused(t *testing.T) {
+	m, producers := activationNet(t)
+	prog, err := Compile(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fused := 0
+	for _, s := range prog.steps {
+		if s.fused != nil {
+			fused++
+		}
+	}
+	if fused != len(producers) {
+		t.Fatalf("%d fusions, want %d", fused, len(producers))
+	}
+	leveltest.Run(t, func(t *testing.T) {
+		for _, n := range []int{1, 2} {
+			in := map[string]*tensor.Tensor{"x": randomInput(uint64(30+n), n, 4, 9, 9)}
+			got, err := prog.Run(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := prog.RunWith(t.Context(), in, Options{Keep: producers})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, o := range prog.Outputs() {
+				identicalTensors(t, o, got[o], want[o])
+			}
+			// A recording run fuses only Relu; it agrees too.
+			tape, err := prog.Forward(in, Options{Record: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, o := range prog.Outputs() {
+				identicalTensors(t, o+" recorded", tape.Value(o), want[o])
+			}
+			tape.Release()
+		}
+	})
+}
+
+// TestFusedMatMulReluTraining checks that a recording run, which fuses
+// a MatMul with the Relu alone reading it, gives bitwise the gradients
+// of the unfused nodes (Keep naming the MatMul's output).
+func TestFusedMatMulReluTraining(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 8))
+	b := graph.NewBuilder("mlp", graph.OpsetID{Version: 17})
+	x := b.Input("x", graph.Float32, graph.Symbol("N"), graph.Fixed(6))
+	h := b.Node("Relu", "relu", []string{b.Node("MatMul", "mm1", []string{x, uniformInitializer(t, b, rng, "w1", -1, 1, 6, 5)})})
+	b.Output(b.Node("MatMul", "mm2", []string{h, uniformInitializer(t, b, rng, "w2", -1, 1, 5, 3)}), nil)
+	m, err := b.Model()
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog, err := Compile(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := map[string]*tensor.Tensor{"x": randomInput(16, 7, 6)}
+	seed := map[string]*tensor.Tensor{"mm2": randomInput(17, 7, 3)}
+	gradients := func(keep ...string) map[string]*tensor.Tensor {
+		tape, err := prog.Forward(in, Options{Training: true, Keep: keep})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fused := tape.Value("mm1") == nil; fused != (len(keep) == 0) {
+			t.Fatalf("keeping %v: the MatMul fused %v", keep, fused)
+		}
+		grads, err := tape.Backward(seed, []string{"w1", "w2", "x"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return grads
+	}
+	fused, unfused := gradients(), gradients("mm1")
+	for _, name := range []string{"w1", "w2", "x"} {
+		identicalTensors(t, "d"+name, fused[name], unfused[name])
+	}
+}

@@ -1,0 +1,146 @@
+package kernels
+
+import (
+	"fmt"
+
+	"github.com/onnxkit/onnxkit/native/parallel"
+	"github.com/onnxkit/onnxkit/native/vec"
+)
+
+// ActivationKind names the function an epilogue applies to each output
+// of a Conv, Gemm or MatMul as it is stored, so that the activation that
+// reads the output costs no pass of its own over memory.
+type ActivationKind uint8
+
+// The activations an epilogue applies, as the ONNX operators of the same
+// name compute them on float32 (package vec):
+const (
+	ActIdentity    ActivationKind = iota // y
+	ActRelu                              // max(0, y)
+	ActClip                              // y clamped to [Alpha, Beta]
+	ActLeakyRelu                         // y < 0 ? Alpha*y : y
+	ActHardSigmoid                       // max(0, min(1, Alpha*y + Beta))
+	ActHardSwish                         // y * HardSigmoid(y) with alpha 1/6, beta 1/2
+	ActSigmoid                           // 1 / (1 + e^-y)
+	ActTanh                              // tanh y
+	ActSiLU                              // y * Sigmoid(y)
+	ActGelu                              // y Φ(y), the exact (erf) form
+	// ActErfGelu is Gelu as exporters spell it in elementwise nodes,
+	// ((y * (erf(y / Alpha) + 1)) * Beta), each operation rounded as
+	// those nodes round it (Alpha √2, Beta 1/2).
+	ActErfGelu
+)
+
+// Activation is an epilogue's activation and its parameters. The zero
+// value is the identity.
+type Activation struct {
+	Kind ActivationKind
+	// Alpha and Beta are Clip's bounds (low, high), LeakyRelu's slope
+	// (Alpha), HardSigmoid's slope and offset; unused otherwise.
+	Alpha, Beta float32
+}
+
+// Relu is the Activation max(0, ·).
+var Relu = Activation{Kind: ActRelu}
+
+// String names a and its parameters.
+func (a Activation) String() string {
+	names := [...]string{"Identity", "Relu", "Clip", "LeakyRelu", "HardSigmoid", "HardSwish", "Sigmoid", "Tanh", "SiLU", "Gelu", "ErfGelu"}
+	if int(a.Kind) >= len(names) {
+		return fmt.Sprintf("Activation(%d)", a.Kind)
+	}
+	switch a.Kind {
+	case ActClip, ActHardSigmoid, ActErfGelu:
+		return fmt.Sprintf("%s(%g, %g)", names[a.Kind], a.Alpha, a.Beta)
+	case ActLeakyRelu:
+		return fmt.Sprintf("%s(%g)", names[a.Kind], a.Alpha)
+	}
+	return names[a.Kind]
+}
+
+// Apply stores a(src[i]) in dst[i]; dst and src have the same length
+// and may be the same slice. The results are bitwise those of package
+// vec's function of the same name (Relu: Go's max(v, 0)).
+func (a Activation) Apply(dst, src []float32) {
+	switch a.Kind {
+	case ActIdentity:
+		copy(dst, src)
+	case ActRelu:
+		vec.Relu(dst, src)
+	case ActClip:
+		vec.Clip(dst, src, a.Alpha, a.Beta)
+	case ActLeakyRelu:
+		vec.LeakyRelu(dst, src, a.Alpha)
+	case ActHardSigmoid:
+		vec.HardSigmoid(dst, src, a.Alpha, a.Beta)
+	case ActHardSwish:
+		vec.HardSwish(dst, src)
+	case ActSigmoid:
+		vec.Sigmoid(dst, src)
+	case ActTanh:
+		vec.Tanh(dst, src)
+	case ActSiLU:
+		vec.SiLU(dst, src)
+	case ActGelu:
+		vec.Gelu(dst, src)
+	case ActErfGelu:
+		vec.ErfGelu(dst, src, a.Alpha, a.Beta)
+	default:
+		panic(fmt.Sprintf("kernels: unknown activation kind %d", a.Kind))
+	}
+}
+
+// after applies a in place to y, just stored, unless a is the identity
+// or Relu, which the stores apply themselves (storeEpilogue and the vec
+// loops' relu flag).
+func (a Activation) after(y []float32) {
+	if a.Kind != ActIdentity && a.Kind != ActRelu {
+		a.Apply(y, y)
+	}
+}
+
+// relu reports whether a is Relu, which the stores apply themselves.
+func (a Activation) relu() bool { return a.Kind == ActRelu }
+
+// checkBackward panics unless a backward pass can go through a: only the
+// identity and Relu (zero where y is 0) have one; executors fuse the
+// others in runs that record nothing.
+func (a Activation) checkBackward(op string) {
+	if a.Kind != ActIdentity && a.Kind != ActRelu {
+		panic(fmt.Sprintf("kernels: %s backward through a fused %v", op, a))
+	}
+}
+
+// applyRows applies a in place to the rows x n matrix y, after adding a
+// length-n bias to each row when bias is not nil, then the residual r,
+// of y's shape, when r is not nil, the rows spread over the workers: the
+// epilogue of a matrix product, while the product is still in cache.
+func applyRows(a Activation, y, bias, r []float32, rows, n int) {
+	if bias == nil && r == nil && a.Kind == ActIdentity {
+		return
+	}
+	parallel.For(rows, grainFor(n), func(lo, hi int) {
+		var rr []float32
+		if r != nil {
+			rr = r[lo*n : hi*n]
+		}
+		epilogueRows(a, y[lo*n:hi*n], bias, rr, n)
+	})
+}
+
+// epilogueRows is applyRows on the rows of y, n long, on this goroutine
+// (r, nil or of y's length, holds the residual of the same rows).
+func epilogueRows(a Activation, y, bias, r []float32, n int) {
+	for i := 0; i+n <= len(y); i += n {
+		row := y[i : i+n]
+		if bias != nil {
+			vec.Add(row, row, bias[:n])
+		}
+		if r != nil {
+			vec.Add(row, row, r[i:i+n])
+		}
+		if a.Kind != ActIdentity {
+			a.Apply(row, row)
+		}
+	}
+}

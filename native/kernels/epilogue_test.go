@@ -1,0 +1,150 @@
+package kernels
+
+import (
+	"math"
+	"testing"
+
+	"github.com/onnxkit/onnxkit/native/internal/leveltest"
+)
+
+// epilogueActivations are the activations that the fused epilogues
+// apply, with parameters away from the defaults.
+var epilogueActivations = []Activation{
+	{},
+	Relu,
+	{Kind: ActClip, Alpha: 0, Beta: 6},
+	{Kind: ActClip, Alpha: -0.5, Beta: 0.25},
+	{Kind: ActLeakyRelu, Alpha: 0.1},
+	{Kind: ActHardSigmoid, Alpha: 0.2, Beta: 0.5},
+	{Kind: ActHardSwish},
+	{Kind: ActSigmoid},
+	{Kind: ActTanh},
+	{Kind: ActSiLU},
+	{Kind: ActGelu},
+	{Kind: ActErfGelu, Alpha: math.Sqrt2, Beta: 0.5},
+}
+
+// checkFusedActivations runs fused, which stores into y the product
+// with an activation in its epilogue, for every epilogueActivations,
+// and checks that y is bitwise plain, the product without one, with the
+// activation applied afterwards: the fused op equals the unfused pair.
+func checkFusedActivations(t *testing.T, what string, plain []float32, fused func(act Activation, y []float32)) {
+	t.Helper()
+	want := make([]float32, len(plain))
+	y := make([]float32, len(plain))
+	for _, act := range epilogueActivations {
+		act.Apply(want, plain)
+		for i := range y {
+			y[i] = float32(math.NaN()) // must be overwritten
+		}
+		fused(act, y)
+		for i := range want {
+			if math.Float32bits(y[i]) != math.Float32bits(want[i]) {
+				t.Errorf("%s %v: element %d of %d = %g, unfused %g", what, act, i, len(want), y[i], want[i])
+				break
+			}
+		}
+	}
+}
+
+// TestActivationApply checks Apply against float64 definitions of the
+// activations, within float32 rounding of the functions' values.
+func TestActivationApply(t *testing.T) {
+	leveltest.Run(t, func(t *testing.T) {
+		rng := newRNG(7)
+		src := uniform(rng, 1000, -8, 8)
+		sigmoid := func(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
+		refs := map[ActivationKind]func(a Activation, x float64) float64{
+			ActIdentity: func(_ Activation, x float64) float64 { return x },
+			ActRelu:     func(_ Activation, x float64) float64 { return math.Max(x, 0) },
+			ActClip:     func(a Activation, x float64) float64 { return math.Min(math.Max(x, float64(a.Alpha)), float64(a.Beta)) },
+			ActLeakyRelu: func(a Activation, x float64) float64 {
+				return map[bool]float64{true: float64(a.Alpha) * x, false: x}[x < 0]
+			},
+			ActHardSigmoid: func(a Activation, x float64) float64 {
+				return math.Max(0, math.Min(1, float64(a.Alpha)*x+float64(a.Beta)))
+			},
+			ActHardSwish: func(_ Activation, x float64) float64 { return x * math.Max(0, math.Min(1, x/6+0.5)) },
+			ActSigmoid:   func(_ Activation, x float64) float64 { return sigmoid(x) },
+			ActTanh:      func(_ Activation, x float64) float64 { return math.Tanh(x) },
+			ActSiLU:      func(_ Activation, x float64) float64 { return x * sigmoid(x) },
+			ActGelu:      func(_ Activation, x float64) float64 { return x * 0.5 * (1 + math.Erf(x/math.Sqrt2)) },
+			ActErfGelu: func(a Activation, x float64) float64 {
+				return x * float64(a.Beta) * (1 + math.Erf(x/float64(a.Alpha)))
+			},
+		}
+		for _, act := range epilogueActivations {
+			dst := make([]float32, len(src))
+			act.Apply(dst, src)
+			for i, x := range src {
+				want := refs[act.Kind](act, float64(x))
+				// A few float32 roundings of the value, and of its
+				// argument for HardSigmoid's sum.
+				if tol := 1e-6*math.Abs(want) + 1e-6; math.Abs(float64(dst[i])-want) > tol {
+					t.Fatalf("%v(%g) = %g, want %g", act, x, dst[i], want)
+				}
+			}
+		}
+	})
+}
+
+// TestMatrixEpilogues checks the epilogues of Gemm and MatMul (with and
+// without a bias, b shared by the batch and not) at every CPU level:
+// bitwise the plain product, the bias added and the activation applied
+// afterwards, which the products' own tests check against float64.
+func TestMatrixEpilogues(t *testing.T) {
+	leveltest.Run(t, func(t *testing.T) {
+		rng := newRNG(11)
+		for _, m := range []int{1, 3, 17} {
+			const k, n = 19, 33
+			a, b, c := uniform(rng, m*k, -1, 1), uniform(rng, k*n, -1, 1), uniform(rng, n, -1, 1)
+			p := GemmParams{M: m, N: n, K: k, Alpha: 1, Beta: 1, Bias: GemmBiasRow}
+			plain := make([]float32, m*n)
+			GemmForward(&p, a, b, c, plain)
+			checkFusedActivations(t, "Gemm", plain, func(act Activation, y []float32) {
+				q := p
+				q.Act = act
+				GemmForward(&q, a, b, c, y)
+			})
+		}
+		for _, batchB := range [][]int{nil, {3}} {
+			const m, k, n = 5, 7, 20
+			p := MatMulParams{BatchA: []int{3}, BatchB: batchB, M: m, K: k, N: n}
+			a := uniform(rng, 3*m*k, -1, 1)
+			b := uniform(rng, k*n*max(1, 3*len(batchB)), -1, 1)
+			bias := uniform(rng, n, -1, 1)
+			plain := make([]float32, 3*m*n)
+			MatMulForward(&p, a, b, plain)
+			withBias := append([]float32(nil), plain...)
+			for i := range withBias {
+				withBias[i] += bias[i%n]
+			}
+			r := uniform(rng, len(plain), -1, 1)
+			for _, variant := range []struct{ bias, residual bool }{{false, false}, {true, false}, {false, true}, {true, true}} {
+				want, bs, rs := plain, []float32(nil), []float32(nil)
+				if variant.bias {
+					want, bs = withBias, bias
+				}
+				if variant.residual {
+					want, rs = append([]float32(nil), want...), r
+					for i := range want {
+						want[i] += r[i]
+					}
+				}
+				fused := func(act Activation, y []float32) {
+					q := p
+					q.Act = act
+					MatMulBiasForward(&q, a, b, bs, rs, y)
+				}
+				checkFusedActivations(t, "MatMul", want, fused)
+				y := make([]float32, len(want))
+				fused(Activation{}, y)
+				for i := range y {
+					if y[i] != want[i] {
+						t.Fatalf("MatMul %+v: element %d = %g, want %g", variant, i, y[i], want[i])
+					}
+				}
+			}
+		}
+	})
+}
