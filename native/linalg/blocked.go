@@ -579,8 +579,11 @@ func (kern *kernel) compute(p *gemmArgs, i0, i1, j0, j1 int) {
 // macro multiplies the mb×kb block of op(A) at (ic, pc), packed in ws.a
 // or read in place, by the packed kb×nb block of B (in ws.b, or in p.b
 // when B came packed) into C at (ic, jc).
-// Full tiles go straight to C; edge tiles, and every tile of a
-// transposed C, are computed into ws.tile and then merged.
+// Full tiles go straight to C. Edge tiles are computed on a copy of the
+// part of C they cover, in ws.tile, and copied back, so that they are
+// scaled and merged with C as whole tiles are (with the same roundings);
+// every tile of a transposed C is computed into ws.tile and merged
+// element by element.
 func (kern *kernel) macro(ws *workspace, p *gemmArgs, inPlaceA bool, ic, mb, jc, nb, pc, kb int, beta float32, useBeta bool) {
 	mr, nr := kern.mr, kern.nr
 	for jr := 0; jr < nb; jr += nr {
@@ -596,10 +599,21 @@ func (kern *kernel) macro(ws *workspace, p *gemmArgs, inPlaceA bool, ic, mb, jc,
 		}
 		for ir := 0; ir < mb; ir += mr {
 			rows := min(mr, mb-ir)
-			dst, ldd, alpha, bet, useBet := ws.tile, nr, float32(1), float32(0), false
+			dst, ldd, alpha, bet, useBet := p.c[(ic+ir)*p.ldc+jc+jr:], p.ldc, p.alpha, beta, useBeta
 			edge := rows < mr || cols < nr || p.transC
-			if !edge {
-				dst, ldd, alpha, bet, useBet = p.c[(ic+ir)*p.ldc+jc+jr:], p.ldc, p.alpha, beta, useBeta
+			switch {
+			case p.transC:
+				// Scaled and merged below, element by element.
+				dst, ldd, alpha, bet, useBet = ws.tile, nr, 1, 0, false
+			case edge:
+				// The kernel scales and merges as for a whole tile, on a
+				// copy of the part of C that the tile covers.
+				dst, ldd = ws.tile, nr
+				if useBeta {
+					for i := 0; i < rows; i++ {
+						copy(ws.tile[i*nr:i*nr+cols], p.c[(ic+ir+i)*p.ldc+jc+jr:])
+					}
+				}
 			}
 			switch inRows := inPlaceA && rows == mr; {
 			case inPlaceA && p.windowA:
@@ -622,7 +636,7 @@ func (kern *kernel) macro(ws *workspace, p *gemmArgs, inPlaceA bool, ic, mb, jc,
 			for i := 0; i < rows; i++ {
 				t := ws.tile[i*nr : i*nr+cols]
 				if !p.transC {
-					mergeRow(p.c[(ic+ir+i)*p.ldc+jc+jr:][:cols], t, p.alpha, beta, useBeta)
+					copy(p.c[(ic+ir+i)*p.ldc+jc+jr:][:cols], t)
 					continue
 				}
 				for j, v := range t {
@@ -635,20 +649,6 @@ func (kern *kernel) macro(ws *workspace, p *gemmArgs, inPlaceA bool, ic, mb, jc,
 				}
 			}
 		}
-	}
-}
-
-// mergeRow stores alpha*t (+ beta*c if useBeta) into the row c of C.
-func mergeRow(c, t []float32, alpha, beta float32, useBeta bool) {
-	t = t[:len(c)]
-	if useBeta {
-		for j, v := range t {
-			c[j] = alpha*v + beta*c[j]
-		}
-		return
-	}
-	for j, v := range t {
-		c[j] = alpha * v
 	}
 }
 
