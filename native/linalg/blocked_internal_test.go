@@ -18,29 +18,71 @@ func TestEvenBlock(t *testing.T) {
 }
 
 func TestSplitRows(t *testing.T) {
+	kern := &kernel{mr: 6, nr: 16, mc: 144, runRows: func(int, []float32, int, []float32, []float32, int, float32, float32, bool) {}}
 	cases := []struct {
-		m, n    int
+		p       gemmArgs
 		want    bool
 		working string
 	}{
 		// 190 column tiles split 95/95 (1520 of 3025 columns, 0.502);
-		// 16 row tiles split 8/8 (48 of 96 rows, 0.5): within 5%, so
-		// the longer dimension, n, is split.
-		{96, 3025, false, "rows 0.5 ~ cols 0.502, n > m"},
+		// 16 row tiles split 8/8 (48 of 96 rows, 0.5). Per n·k: rows
+		// 0.5·96 + 8 (all of B packed) = 56, columns 0.502·(96 + 8) = 52.2.
+		{gemmArgs{m: 96, n: 3025, k: 363}, false, "rows 56 > cols 52.2"},
 		// 7 column tiles split 4/3 (64 of 100 columns, 0.64); 64 row
-		// tiles split 32/32 (192 of 384, 0.5).
-		{384, 100, true, "rows 0.5 < cols 0.64"},
+		// tiles split 32/32 (192 of 384, 0.5): 200 against 251.
+		{gemmArgs{m: 384, n: 100, k: 2304}, true, "rows 200 < cols 251"},
 		// 2 column tiles (16 of 17 columns, 0.94); 11 row tiles split 6/5
-		// (36 of 64 rows, 0.56).
-		{64, 17, true, "rows 0.56 < cols 0.94"},
-		// 256 column tiles split 128/128 (2048 of 4096, 0.5); 11 row
-		// tiles (0.56).
-		{64, 4096, false, "cols 0.5 < rows 0.56"},
+		// (36 of 64 rows, 0.56): 44 against 67.8.
+		{gemmArgs{m: 64, n: 17, k: 4096}, true, "rows 44 < cols 67.8"},
+		// 256 column tiles split 128/128 (0.5); 11 row tiles (0.56): 44
+		// against 36.
+		{gemmArgs{m: 64, n: 4096, k: 17}, false, "cols 36 < rows 44"},
+		// conv1's weight gradient: 23 column tiles split 12/11 (192 of
+		// 363, 0.529), 16 row tiles 8/8 (0.5): rows 0.5·96 + 8 = 56,
+		// columns 0.529·(96 + 8) = 55: within 3%, and n > m. (Split by
+		// rows, each worker would pack all of B.)
+		{gemmArgs{transB: true, m: 96, n: 363, k: 3025}, false, "rows 56 ~ cols 55, n > m"},
+		// The same with B packed in advance: 48 against 50.8.
+		{gemmArgs{m: 96, n: 363, k: 3025, packedB: true}, true, "rows 48 < cols 50.8"},
 	}
 	for _, c := range cases {
-		mt, nt := (c.m+5)/6, (c.n+15)/16
-		if got := splitRows(c.m, c.n, mt, nt, 6, 16, 2); got != c.want {
-			t.Errorf("splitRows(m=%d, n=%d) = %v, want %v (%s)", c.m, c.n, got, c.want, c.working)
+		mt, nt := (c.p.m+5)/6, (c.p.n+15)/16
+		if got := kern.splitRows(&c.p, mt, nt, 2); got != c.want {
+			t.Errorf("splitRows(%+v) = %v, want %v (%s)", c.p, got, c.want, c.working)
+		}
+	}
+}
+
+func TestChunkTiles(t *testing.T) {
+	kern := &kernel{mr: 6, nr: 16, mc: 144, runRows: func(int, []float32, int, []float32, []float32, int, float32, float32, bool) {}}
+	cases := []struct {
+		p       gemmArgs
+		byRows  bool
+		tiles   int
+		want    int
+		working string
+	}{
+		// fc8 dX, 64x4096x17: A read in place, so columns come in
+		// 2×4 chunks of 256/8 = 32 tiles.
+		{gemmArgs{m: 64, n: 4096, k: 17}, false, 256, 32, "A in place: chunksPerWorker chunks each"},
+		// The same with A transposed, packed by every chunk: chunks of
+		// at least 128 columns (8 tiles), and 32 >= 8.
+		{gemmArgs{transA: true, m: 64, n: 4096, k: 17}, false, 256, 32, "8 chunks of 32 tiles are wide enough"},
+		// 20 column tiles with A packed: 2×4 chunks would hold 3 tiles,
+		// 2×3 4, 2×2 5, all below 8: one chunk per worker.
+		{gemmArgs{transA: true, m: 64, n: 320, k: 17}, false, 20, 10, "narrow chunks would repack A: one per worker"},
+		// conv3's 384 rows (64 tiles) with B packed by every chunk:
+		// chunks of at least mc = 144 rows (24 tiles); 2×2 chunks hold
+		// 16: one chunk per worker.
+		{gemmArgs{m: 384, n: 100, k: 2304}, true, 64, 32, "B repacked: one chunk per worker"},
+		// The same with B packed in advance: 2×4 chunks of 8 tiles.
+		{gemmArgs{m: 384, n: 100, k: 2304, packedB: true}, true, 64, 8, "B packed once: chunksPerWorker chunks each"},
+		// 2400 rows (400 tiles): 2×4 chunks of 50 tiles, above 24.
+		{gemmArgs{transA: true, m: 2400, n: 676, k: 256}, true, 400, 50, "tall enough for chunksPerWorker chunks each"},
+	}
+	for _, c := range cases {
+		if got := kern.chunkTiles(&c.p, c.byRows, c.tiles, 2); got != c.want {
+			t.Errorf("chunkTiles(%+v, byRows=%v, %d tiles) = %d, want %d (%s)", c.p, c.byRows, c.tiles, got, c.want, c.working)
 		}
 	}
 }

@@ -267,10 +267,13 @@ var scalars = [][2]float32{{1, 0}, {1, 1}, {0.75, -1.5}, {-2, 0}, {1, 0.5}, {0, 
 func gemmCases() []gemmCase {
 	var cases []gemmCase
 	idx := 0
+	// (64, 1000, 17) and (600, 40, 300) are split into several chunks
+	// per worker, by columns and by rows (see Blocked).
 	sizes, large := edgeSizes, [][3]int{{300, 97, 600}, {150, 4200, 5}, {37, 45, 1100}, {1, 500, 300}, {500, 1, 300},
-		{1, 4100, 1001}, {1001, 1, 4100}, {64, 17, 300}, {40, 34, 700}, {13, 9, 0}, {0, 5, 7}, {6, 0, 3}}
+		{1, 4100, 1001}, {1001, 1, 4100}, {64, 17, 300}, {40, 34, 700}, {64, 1000, 17}, {600, 40, 300},
+		{13, 9, 0}, {0, 5, 7}, {6, 0, 3}}
 	if testing.Short() {
-		sizes, large = shortEdgeSizes, [][3]int{{64, 17, 300}, {40, 34, 700}, {13, 9, 0}, {0, 5, 7}, {6, 0, 3}}
+		sizes, large = shortEdgeSizes, [][3]int{{64, 17, 300}, {40, 34, 700}, {64, 1000, 17}, {13, 9, 0}, {0, 5, 7}, {6, 0, 3}}
 	}
 	for _, tr := range [][2]bool{{false, false}, {false, true}, {true, false}, {true, true}} {
 		for _, m := range sizes {
@@ -336,6 +339,10 @@ func TestBlockedThreadIndependence(t *testing.T) {
 		{transB: true, m: 1, n: 4100, k: 2001, alpha: 1},
 		{m: 1, n: 1000, k: 700, alpha: 1, beta: 0.5},
 		{transA: true, m: 900, n: 1, k: 301, alpha: 2},
+		// AlexNet's fc8 dX and conv1 dW, in several chunks per worker.
+		{m: 64, n: 4096, k: 17, alpha: 1},
+		{transB: true, m: 96, n: 363, k: 3025, alpha: 1, beta: 1},
+		{m: 600, n: 40, k: 300, alpha: 0.5, beta: 0.25},
 	}
 	forEachLevel(t, func(t *testing.T, g linalg.Blocked) {
 		for _, tc := range shapes {
