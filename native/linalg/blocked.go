@@ -377,7 +377,20 @@ func (g Blocked) run(p gemmArgs) {
 		tiles, unit, extent = mTiles, kern.mr, m
 	}
 	per := kern.chunkTiles(&p, byRows, tiles, workers)
-	chunks := (tiles + per - 1) / per
+	forChunks((tiles+per-1)/per, workers, func(c int) {
+		lo, hi := c*per*unit, min((c+1)*per*unit, extent)
+		if byRows {
+			kern.compute(&shared, lo, hi, 0, n)
+		} else {
+			kern.compute(&shared, 0, m, lo, hi)
+		}
+	})
+}
+
+// forChunks calls body(c) for every chunk c in [0, chunks), on up to
+// workers parallel.For goroutines that each take the next chunk when
+// they finish one.
+func forChunks(chunks, workers int, body func(c int)) {
 	var next atomic.Int64
 	parallel.For(min(workers, chunks), 1, func(_, _ int) {
 		for {
@@ -385,12 +398,7 @@ func (g Blocked) run(p gemmArgs) {
 			if c >= chunks {
 				return
 			}
-			lo, hi := c*per*unit, min((c+1)*per*unit, extent)
-			if byRows {
-				kern.compute(&shared, lo, hi, 0, n)
-			} else {
-				kern.compute(&shared, 0, m, lo, hi)
-			}
+			body(c)
 		}
 	})
 }

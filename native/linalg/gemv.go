@@ -36,16 +36,22 @@ func (kern *kernel) gemv(p gemmArgs) {
 		kern.vecColumns(&p, x, &out, 0, n)
 		return
 	}
-	// Columns are handed out in groups the kernels compute at once. The
+	// Columns are handed out in groups the kernels compute at once, in
+	// chunks of at least minParallelFlops that the workers take in turn
+	// (as the blocked products' chunks: see chunksPerWorker). The
 	// closure gets its own copies, so that the serial path allocates
 	// nothing.
 	group := 4
 	if !p.transB {
 		group = 32
 	}
+	groups := (n + group - 1) / group
+	most := max(1, groups/max(1, minParallelFlops/(2*group*k))) // chunks of at least minParallelFlops
+	workers := min(parallel.Threads(), most)
+	per := (groups + min(most, workers*chunksPerWorker) - 1) / min(most, workers*chunksPerWorker)
 	sp, sx, so := p, x, out
-	parallel.For((n+group-1)/group, max(1, minParallelFlops/(2*group*k)), func(lo, hi int) {
-		kern.vecColumns(&sp, sx, &so, lo*group, min(hi*group, n))
+	forChunks((groups+per-1)/per, workers, func(c int) {
+		kern.vecColumns(&sp, sx, &so, c*per*group, min((c+1)*per*group, n))
 	})
 }
 
