@@ -62,23 +62,21 @@ func TestChunkTiles(t *testing.T) {
 		want    int
 		working string
 	}{
-		// fc8 dX, 64x4096x17: A read in place, so columns come in
-		// 2×4 chunks of 256/8 = 32 tiles.
-		{gemmArgs{m: 64, n: 4096, k: 17}, false, 256, 32, "A in place: chunksPerWorker chunks each"},
-		// The same with A transposed, packed by every chunk: chunks of
-		// at least 128 columns (8 tiles), and 32 >= 8.
-		{gemmArgs{transA: true, m: 64, n: 4096, k: 17}, false, 256, 32, "8 chunks of 32 tiles are wide enough"},
-		// 20 column tiles with A packed: 2×4 chunks would hold 3 tiles,
-		// 2×3 4, 2×2 5, all below 8: one chunk per worker.
-		{gemmArgs{transA: true, m: 64, n: 320, k: 17}, false, 20, 10, "narrow chunks would repack A: one per worker"},
-		// conv3's 384 rows (64 tiles) with B packed by every chunk:
-		// chunks of at least mc = 144 rows (24 tiles); 2×2 chunks hold
-		// 16: one chunk per worker.
+		// fc8 dX, 64x4096x17: 256 column tiles in 2×4 chunks of 32
+		// (512 columns), at least 8 (128 columns).
+		{gemmArgs{m: 64, n: 4096, k: 17}, false, 256, 32, "wide: chunksPerWorker chunks each"},
+		{gemmArgs{transA: true, m: 64, n: 4096, k: 17}, false, 256, 32, "wide: chunksPerWorker chunks each"},
+		// conv1 dW, 96x363x3025 split by columns: 23 tiles in 2×4 chunks
+		// would hold 3, 2×3 4, 2×2 6, all below 8: one chunk per worker.
+		{gemmArgs{transB: true, m: 96, n: 363, k: 3025}, false, 23, 12, "narrow: one chunk per worker"},
+		// conv3 at batch 1, 384x100x2304, B packed in advance: 64 row
+		// tiles in 2×2 chunks of 16 (96 rows); 2×3 would hold 11.
+		{gemmArgs{m: 384, n: 100, k: 2304, packedB: true}, true, 64, 16, "B packed once: chunks of 96 rows"},
+		// The same with B packed by every chunk: chunks of at least mc =
+		// 144 rows (24 tiles): one chunk per worker.
 		{gemmArgs{m: 384, n: 100, k: 2304}, true, 64, 32, "B repacked: one chunk per worker"},
-		// The same with B packed in advance: 2×4 chunks of 8 tiles.
-		{gemmArgs{m: 384, n: 100, k: 2304, packedB: true}, true, 64, 8, "B packed once: chunksPerWorker chunks each"},
 		// 2400 rows (400 tiles): 2×4 chunks of 50 tiles, above 24.
-		{gemmArgs{transA: true, m: 2400, n: 676, k: 256}, true, 400, 50, "tall enough for chunksPerWorker chunks each"},
+		{gemmArgs{transA: true, m: 2400, n: 676, k: 256}, true, 400, 50, "tall: chunksPerWorker chunks each"},
 	}
 	for _, c := range cases {
 		if got := kern.chunkTiles(&c.p, c.byRows, c.tiles, 2); got != c.want {
