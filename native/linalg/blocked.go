@@ -20,13 +20,14 @@ import (
 // tiles much better (n = 17 with 16-wide tiles), that is computed
 // instead, with the same products summed in the same order.
 //
-// C is split along whichever of m and n balances the work better, on
-// micro-tile boundaries, into chunks that parallel.For workers take in
-// turn (see chunkTiles). Every element of C
-// is accumulated in the same order whatever the split (the kc blocks are
-// fixed by k alone and a tile never straddles two workers), so results
-// are bitwise identical for any thread count. Pack buffers are kept for
-// reuse, so a call allocates nothing but the bookkeeping of parallel.For.
+// C is split along whichever of m and n costs the busiest worker less
+// (see splitRows), on micro-tile boundaries, into chunks that
+// parallel.For workers take in turn (see chunkTiles). Every element of
+// C is accumulated in the same order whatever the split and whichever
+// worker computes it (the kc blocks are fixed by k alone and a tile
+// never straddles two chunks), so results are bitwise identical for any
+// thread count and any timing. Pack buffers are kept for reuse, so a
+// call allocates nothing but the bookkeeping of handing out the chunks.
 //
 // When alpha or k is 0, A and B are not read and C becomes beta*C, as in
 // the reference BLAS (Naive would turn an Inf in A into NaN).
