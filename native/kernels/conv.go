@@ -262,18 +262,28 @@ func (p *ConvParams) chunkColumns(x, col []float32, n0, cnt, g int) []float32 {
 }
 
 // chunkPanels builds the matrix of chunkColumns in col, packed as
-// linalg.PackedGemm.SgemmPackedB takes it, in panels of w columns.
+// linalg.PackedGemm.SgemmPackedB takes it, in panels of w columns. The
+// rows of a pointwise convolution are the input planes themselves, dealt
+// out from x with no im2col copy.
 func (p *ConvParams) chunkPanels(x, col []float32, n0, cnt, g, w int) []float32 {
 	oh, ow := p.OutSize()
 	ohw, hw, cg, k := oh*ow, p.H*p.W, p.C/p.Group, p.colRows()
 	cols := cnt * ohw
+	pointwise := p.pointwise()
 	parallel.For(cnt*k, grainFor(ohw), func(lo, hi int) {
-		row := getBuffer(ohw)
-		defer putBuffer(row)
+		var row []float32
+		if !pointwise {
+			row = getBuffer(ohw)
+			defer putBuffer(row)
+		}
 		for t := lo; t < hi; t++ {
 			i, r := t/k, t%k
 			xg := x[((n0+i)*p.C+g*cg)*hw : ((n0+i)*p.C+(g+1)*cg)*hw]
-			p.im2colRow(xg, r, row[:ohw])
+			if pointwise {
+				row = xg[r*hw : (r+1)*hw]
+			} else {
+				p.im2colRow(xg, r, row[:ohw])
+			}
 			// Deal the row's columns out to their panels.
 			for j, done := i*ohw, 0; done < ohw; {
 				off := j % w

@@ -79,53 +79,40 @@ func (p *ConvParams) direct() (d directGeometry, cannot string, pays bool) {
 }
 
 // fill copies the input planes of group g of image n of x into buf
-// [d.group], padded and split into phases: with a stride of 2 along the
-// rows, each row's even and odd columns through vec.Deinterleave.
+// [d.group], split into phases: with a stride of 2 along the rows, each
+// row's even and odd columns through vec.Deinterleave. It writes only
+// the positions that hold input, the same for every group and image:
+// the padding of buf must be zero already, as clear leaves it once per
+// buffer.
 func (d *directGeometry) fill(x, buf []float32, n, g int) {
 	p := &d.p
 	cg, hw, sw := p.C/p.Group, p.H*p.W, p.StrideW
 	for c := 0; c < cg; c++ {
 		src := x[(n*p.C+g*cg+c)*hw:][:hw]
-		for py := 0; py < p.StrideH; py++ {
+		for iy := 0; iy < p.H; iy++ {
+			// Input row iy is padded row PadTop+iy: row r of the
+			// phase planes py of channel c.
+			py, r := (iy+p.PadTop)%p.StrideH, (iy+p.PadTop)/p.StrideH
 			// row returns row r of phase plane (py, px) of channel c.
-			row := func(px, r int) []float32 {
+			row := func(px int) []float32 {
 				return buf[(((c*p.StrideH+py)*sw+px)*d.hq+r)*d.wq:][:d.wq]
 			}
-			for r := 0; r < d.hq; r++ {
-				iy := r*p.StrideH + py - p.PadTop
-				if iy < 0 || iy >= p.H {
-					for px := 0; px < sw; px++ {
-						clear(row(px, r))
-					}
-					continue
-				}
-				in := src[iy*p.W : (iy+1)*p.W]
-				switch sw {
-				case 1:
-					dst := row(0, r)
-					clear(dst[:p.PadLeft])
-					copy(dst[p.PadLeft:], in)
-					clear(dst[p.PadLeft+p.W:])
-				case 2:
-					// Input column ix is padded column PadLeft+ix.
-					a, b := row(p.PadLeft%2, r), row((p.PadLeft+1)%2, r)
-					qa, qb := p.PadLeft/2, (p.PadLeft+1)/2
-					ea, eb := qa+(p.W+1)/2, qb+p.W/2
-					vec.Deinterleave(a[qa:ea], b[qb:eb], in)
-					clear(a[:qa])
-					clear(a[ea:])
-					clear(b[:qb])
-					clear(b[eb:])
-				default:
-					for px := 0; px < sw; px++ {
-						dst := row(px, r)
-						lo, hi := validRange(d.wq, p.W, sw, px-p.PadLeft)
-						clear(dst[:lo])
-						clear(dst[hi:])
-						for q, ix := lo, lo*sw+px-p.PadLeft; q < hi; q++ {
-							dst[q] = in[ix]
-							ix += sw
-						}
+			in := src[iy*p.W : (iy+1)*p.W]
+			switch sw {
+			case 1:
+				copy(row(0)[p.PadLeft:], in)
+			case 2:
+				// Input column ix is padded column PadLeft+ix.
+				a, b := row(p.PadLeft%2), row((p.PadLeft+1)%2)
+				qa, qb := p.PadLeft/2, (p.PadLeft+1)/2
+				vec.Deinterleave(a[qa:qa+(p.W+1)/2], b[qb:qb+p.W/2], in)
+			default:
+				for px := 0; px < sw; px++ {
+					dst := row(px)
+					lo, hi := validRange(d.wq, p.W, sw, px-p.PadLeft)
+					for q, ix := lo, lo*sw+px-p.PadLeft; q < hi; q++ {
+						dst[q] = in[ix]
+						ix += sw
 					}
 				}
 			}
@@ -144,6 +131,7 @@ func (d *directGeometry) run(x, w, y []float32, e slideEpilogue) {
 	parallel.For(p.N*p.M, grainFor(d.span*k), func(lo, hi int) {
 		buf := getBuffer(d.group)
 		defer putBuffer(buf)
+		clear(buf) // the padding, which fill leaves as it is
 		var tmp []float32
 		if d.wq != ow {
 			tmp = getBuffer(d.span)
@@ -190,6 +178,7 @@ func (d *directGeometry) backwardFilter(x, dy, dw []float32) {
 	parallel.For(p.M, grainFor(p.N*d.span*k), func(lo, hi int) {
 		buf := getBuffer(d.group)
 		defer putBuffer(buf)
+		clear(buf) // the padding, which fill leaves as it is
 		grad := getBuffer(d.span)
 		defer putBuffer(grad)
 		clear(grad)
