@@ -204,23 +204,29 @@ func TestConvFusedReLU(t *testing.T) {
 }
 
 // TestConvThreadIndependence runs forward and backward with one and with
-// two workers and requires bitwise equal results.
+// two workers and requires bitwise equal results: on a grouped, strided
+// shape, and on a strided one whose output plane is a single chunk of
+// rows, which the strided window splits by output channels instead.
 // It runs at every CPU level the machine has (leveltest.Run).
 func TestConvThreadIndependence(t *testing.T) {
 	leveltest.Run(t, func(t *testing.T) {
 		rng := newRNG(5)
-		p := ConvParams{N: 3, C: 4, H: 13, W: 11, M: 6, KH: 3, KW: 3, StrideH: 2, StrideW: 1,
+		few := ConvParams{N: 3, C: 4, H: 13, W: 11, M: 6, KH: 3, KW: 3, StrideH: 2, StrideW: 1,
 			PadTop: 1, PadLeft: 2, PadBottom: 0, PadRight: 1, DilationH: 1, DilationW: 2, Group: 2, Act: Relu}
-		x, w, b, _ := convBuffers(rng, p)
-		oh, ow := p.OutSize()
-		g := uniform(rng, p.N*p.M*oh*ow, -1, 1)
-		sameWithThreads(t, func() map[string][]float32 {
-			y := make([]float32, len(g))
-			ConvForward(&p, x, w, b, y)
-			dx, dw, db := make([]float32, len(x)), make([]float32, len(w)), make([]float32, len(b))
-			ConvBackward(&p, x, w, y, g, dx, dw, db)
-			return map[string][]float32{"y": y, "dx": dx, "dw": dw, "db": db}
-		})
+		late := conv2D(1, 8, 7, 7, 70, 3, 3, 2, 1, 1, 1)
+		late.Act = Relu
+		for _, p := range []ConvParams{few, late} {
+			x, w, b, _ := convBuffers(rng, p)
+			oh, ow := p.OutSize()
+			g := uniform(rng, p.N*p.M*oh*ow, -1, 1)
+			sameWithThreads(t, func() map[string][]float32 {
+				y := make([]float32, len(g))
+				ConvForward(&p, x, w, b, y)
+				dx, dw, db := make([]float32, len(x)), make([]float32, len(w)), make([]float32, len(b))
+				ConvBackward(&p, x, w, y, g, dx, dw, db)
+				return map[string][]float32{"y": y, "dx": dx, "dw": dw, "db": db}
+			})
+		}
 	})
 }
 

@@ -119,8 +119,7 @@ func (s *gatherGeometry) run(x, w, y []float32, e slideEpilogue) {
 		defer putBuffer(planes)
 	}
 	serial := linalg.Serial(s.gemm)
-	rows := max(1, gatherChunk/ow) // output rows per chunk
-	chunks := ceilDiv(oh, rows)
+	rows, chunks, width, blocks := s.split(oh, ow, mg)
 	for g := 0; g < p.Group; g++ {
 		s.gemm.PackB(true, k, mg, w[g*mg*k:], k, packed)
 		for n := 0; n < p.N; n++ {
@@ -131,20 +130,55 @@ func (s *gatherGeometry) run(x, w, y []float32, e slideEpilogue) {
 			}
 			win := s.window(src, off)
 			yg := y[(n*p.M+g*mg)*ohw:]
-			parallel.For(chunks, 1, func(lo, hi int) {
-				prod := getBuffer(rows * ow * mg)
+			parallel.For(chunks*blocks, 1, func(lo, hi int) {
+				prod := getBuffer(rows * ow * width)
 				defer putBuffer(prod)
-				for c := lo; c < hi; c++ {
-					oy0 := c * rows
+				for t := lo; t < hi; t++ {
+					oy0, m0 := t/blocks*rows, t%blocks*width
 					p0, cnt := oy0*ow, min(rows, oh-oy0)*ow
+					chans := min(width, mg-m0)
 					chunk := win
 					chunk.X = win.X[oy0*win.RowStride:]
-					serial.SgemmWindowA(cnt, mg, k, 1, chunk, packed, 0, prod, mg)
-					e.storeTransposed(yg[p0:], (n*p.M+g*mg)*ohw+p0, ohw, prod, cnt, g*mg, mg)
+					serial.SgemmWindowA(cnt, chans, k, 1, chunk, packed[m0*k:], 0, prod, chans)
+					e.storeTransposed(yg[m0*ohw+p0:], (n*p.M+g*mg+m0)*ohw+p0, ohw, prod, cnt, g*mg+m0, chans)
 				}
 			})
 		}
 	}
+}
+
+// split returns how the products of one image and group are dealt out
+// to the workers: chunks of rows output rows, each split into blocks of
+// width output channels (whole panels of the packed weights). Chunks
+// hold about gatherChunk positions, evened out; when there are fewer of
+// them than a multiple of the workers (the small planes of a network's
+// late strided layers: 7x7 is one chunk), the channels are split too,
+// so that every worker gets as many chunks of channels. Every product
+// sums its terms in the same order whatever the split (linalg.Blocked's
+// k blocks depend on k alone), so results do not depend on it.
+func (s *gatherGeometry) split(oh, ow, mg int) (rows, chunks, width, blocks int) {
+	chunks = ceilDiv(oh, max(1, gatherChunk/ow))
+	rows = ceilDiv(oh, chunks)
+	chunks = ceilDiv(oh, rows)
+	width, blocks = mg, 1
+	workers := parallel.Threads()
+	if chunks%workers == 0 || chunks >= 4*workers {
+		return rows, chunks, width, blocks
+	}
+	nr := s.gemm.PanelWidth()
+	panels := ceilDiv(mg, nr)
+	blocks = min(panels, workers/gcd(chunks, workers))
+	width = ceilDiv(panels, blocks) * nr
+	blocks = ceilDiv(mg, width)
+	return rows, chunks, width, blocks
+}
+
+// gcd returns the greatest common divisor of a and b, both positive.
+func gcd(a, b int) int {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
 }
 
 // storeTransposed stores the product prod [positions, channels] of
