@@ -9,7 +9,7 @@ import (
 )
 
 // TestWeightedTaps compares WeightedTaps with the sums in float64, at
-// every CPU level, for every length up to 150 (every block of the
+// every CPU level, for every length up to 220 (every block of the
 // assembly and every tail), one to eleven taps at random offsets, with
 // and without bias, ReLU and accumulation, and checks that nothing past
 // dst is written. The bound is a few float32 roundings of the sum of the
@@ -17,7 +17,7 @@ import (
 func TestWeightedTaps(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	leveltest.Run(t, func(t *testing.T) {
-		for n := 0; n <= 150; n++ {
+		for n := 0; n <= 220; n++ {
 			taps := 1 + rng.IntN(11)
 			src := make([]float32, n+40)
 			for i := range src {

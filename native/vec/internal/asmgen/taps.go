@@ -38,12 +38,13 @@ type tapsShape struct {
 // each tap a kernel position at its offset in a padded plane. The sum
 // runs over the taps in order, each a fused multiply-add; the outputs
 // are taken vecs vectors at a time (one weight broadcast feeds them
-// all), then one vector at a time, then the last few through masked
-// loads and stores, which touch nothing past the rows.
+// all), with AVX-512 then four at a time, then one vector at a time,
+// then the last few through masked loads and stores, which touch
+// nothing past the rows.
 func emitWeightedTaps(masks, laneMasks Mem) {
 	for _, s := range []tapsShape{
 		{name: "weightedTapsAVX2", lanes: 8, vecs: 8, newVec: YMM},
-		{name: "weightedTapsAVX512", lanes: 16, vecs: 4, newVec: ZMM, avx512: true},
+		{name: "weightedTapsAVX512", lanes: 16, vecs: 8, newVec: ZMM, avx512: true},
 	} {
 		s.emit(masks, laneMasks)
 	}
@@ -142,7 +143,15 @@ func (s tapsShape) emit(masks, laneMasks Mem) {
 		}
 	}
 
-	for _, vecs := range []int{s.vecs, 1} {
+	// The blocks, widest first: with fewer accumulators than the FMA
+	// latency times its throughput, each tap waits on the last, so a
+	// 4-vector block takes what is left of the main one before single
+	// vectors do.
+	blocks := []int{s.vecs, 1}
+	if s.vecs > 4 && s.avx512 {
+		blocks = []int{s.vecs, 4, 1}
+	}
+	for _, vecs := range blocks {
 		label := fmt.Sprintf("by%d", s.lanes*vecs)
 		Label(label)
 		CMPQ(n, U32(s.lanes*vecs))
