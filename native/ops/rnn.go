@@ -33,9 +33,11 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/onnxkit/onnxkit/graph"
 	"github.com/onnxkit/onnxkit/native/linalg"
+	"github.com/onnxkit/onnxkit/native/parallel"
 	"github.com/onnxkit/onnxkit/native/tensor"
 	"github.com/onnxkit/onnxkit/native/vec"
 )
@@ -439,17 +441,22 @@ func stepsToBatchFirst[T any](y []T, steps, dirs, batch, h int) []T {
 	return out
 }
 
-// rnnCell is one direction's weights, activations and scratch space.
+// rnnCell is one direction's weights, activations and scratch space. Its
+// steps may be split between workers that each own a range of hidden
+// units (see run): a worker writes only its own units' columns of the
+// shared scratch.
 type rnnCell[T rnnFloat] struct {
-	op     *recurrent
-	r      []T // R [G*H, H]
-	rb     []T // R bias [G*H]
-	peep   []T // peepholes [3*H] or nil
-	acts   []rnnActivation
-	xw     []T // W x + Wb for every step and batch entry: [S*B, G*H]
-	hr     []T // scratch: R h + Rb over the batch, [B, G*H]
-	u, hrh []T // GRU scratch: r ⊙ h and R_h (r ⊙ h) + Rb_h, [B, H]
-	pre    []T // scratch: one entry's gates, [G*H], and LSTM's h(c'), [H]
+	op   *recurrent
+	r    []T // R [G*H, H]
+	rbh  []T // GRU with linear_before_reset: the candidate's R bias [H]
+	peep []T // peepholes [3*H] or nil
+	acts []rnnActivation
+	// xw is W x + Wb + Rb for every step and batch entry, [S*B, G*H]:
+	// every R bias is added outside the product it belongs to, except
+	// the candidate's of a GRU with linear_before_reset (rbh).
+	xw     []T
+	hr     []T // R h over the batch, [B, G*H]
+	u, hrh []T // GRU without linear_before_reset: r ⊙ h and R_h (r ⊙ h), [B, H]
 }
 
 // newRNNCell prepares direction d, with the input projections of all
@@ -460,7 +467,6 @@ func newRNNCell[T rnnFloat](o *recurrent, v *rnnInputs[T], d int) *rnnCell[T] {
 	c := &rnnCell[T]{
 		op:   o,
 		r:    v.r[d*g*h*h : (d+1)*g*h*h],
-		rb:   v.b[d*2*g*h+g*h : (d+1)*2*g*h],
 		acts: o.acts[d],
 		xw:   make([]T, rows*g*h),
 		hr:   make([]T, v.batch*g*h),
@@ -468,13 +474,20 @@ func newRNNCell[T rnnFloat](o *recurrent, v *rnnInputs[T], d int) *rnnCell[T] {
 	if v.p != nil {
 		c.peep = v.p[d*3*h : (d+1)*3*h]
 	}
-	c.pre = make([]T, (g+1)*h)
 	if o.kind == cellGRU {
 		c.u, c.hrh = make([]T, v.batch*h), make([]T, v.batch*h)
 	}
-	wb := v.b[d*2*g*h : d*2*g*h+g*h]
+	wb, rb := v.b[d*2*g*h:d*2*g*h+g*h], v.b[d*2*g*h+g*h:(d+1)*2*g*h]
+	bias := make([]T, g*h)
+	for i := range bias {
+		bias[i] = wb[i] + rb[i]
+	}
+	if o.kind == cellGRU && o.linearBeforeReset {
+		c.rbh = rb[2*h:]
+		copy(bias[2*h:], wb[2*h:])
+	}
 	for i := 0; i < rows; i++ {
-		copy(c.xw[i*g*h:(i+1)*g*h], wb)
+		copy(c.xw[i*g*h:(i+1)*g*h], bias)
 	}
 	gemmABt(rows, g*h, v.inSize, v.x, v.w[d*g*h*v.inSize:(d+1)*g*h*v.inSize], c.xw, g*h)
 	return c
@@ -514,120 +527,228 @@ func (c *rnnCell[T]) activate(k int, v []T) {
 	}
 }
 
+// rnnMinWorkerFlops is the least recurrent work per step, in flops of
+// the product R h over the batch, that a worker of run gets: below it the
+// barrier that ends each step costs more than another core saves.
+const rnnMinWorkerFlops = 1 << 16
+
+// rnnUnitAlign is the multiple of hidden units at which run splits the
+// units between workers, so that each worker's gate vectors stay whole
+// vector registers.
+const rnnUnitAlign = 8
+
+// rnnSplit returns how run splits the h hidden units of a cell with the
+// given batch and gates between at most threads workers: in ranges of
+// multiples of rnnUnitAlign units (the last one shorter), each with at
+// least rnnMinWorkerFlops of work per step. Worker w owns units
+// [bounds[w], bounds[w+1]).
+func rnnSplit(threads, batch, gates, h int) (bounds []int) {
+	workers := max(1, min(threads, h/rnnUnitAlign, 2*batch*gates*h*h/rnnMinWorkerFlops))
+	chunk := (h + workers - 1) / workers
+	chunk = (chunk + rnnUnitAlign - 1) / rnnUnitAlign * rnnUnitAlign
+	bounds = []int{0}
+	for j := chunk; j < h; j += chunk {
+		bounds = append(bounds, j)
+	}
+	return append(bounds, h)
+}
+
 // run steps the direction over the sequence; hs and cs are its states
 // [B, H], updated in place, and its outputs go to Y [S, D, B, H] at d.
 // Batch entry b runs its first seqLens[b] steps, reversed if reverse.
+//
+// With enough work per step, the hidden units are split between workers,
+// one per thread (parallel.Threads): each computes its units' rows of
+// the recurrent products, which read the whole previous state, then its
+// units' gates, and all meet at a barrier before the next step. The
+// state alternates between two buffers, so that no worker writes what
+// another may still read. Every element is computed by the same
+// operations whatever the split, so results do not depend on the thread
+// count.
 func (c *rnnCell[T]) run(v *rnnInputs[T], reverse bool, y []T, d int, hs, cs []T) {
 	g, h, batch := c.op.kind.gates(), c.op.hidden, v.batch
+	if batch == 0 {
+		return
+	}
 	maxLen := slices.Max(v.seqLens)
-	for s := 0; s < maxLen; s++ {
-		// R h + Rb for the whole batch; an entry past its length is
-		// computed and ignored.
+	bounds := rnnSplit(parallel.Threads(), batch, g, h)
+	workers := len(bounds) - 1
+	other := make([]T, batch*h)
+	bar := newStepBarrier(workers)
+	work := func(w int) {
+		st := &rnnStepper[T]{
+			cell: c, v: v, reverse: reverse, y: y, d: d, cs: cs, bar: bar,
+			j0: bounds[w], j1: bounds[w+1], gemm: serialGemm(),
+		}
+		st.pre = make([]T, (g+1)*(st.j1-st.j0))
+		cur, next := hs, other
+		for s := 0; s < maxLen; s++ {
+			st.step(s, cur, next)
+			bar.wait()
+			cur, next = next, cur
+		}
+	}
+	var wg sync.WaitGroup
+	for w := 1; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			work(w)
+		}()
+	}
+	work(0)
+	wg.Wait()
+	if maxLen%2 == 1 {
+		copy(hs, other)
+	}
+}
+
+// rnnStepper is one worker of rnnCell.run: it computes hidden units
+// [j0, j1) of every batch entry.
+type rnnStepper[T rnnFloat] struct {
+	cell    *rnnCell[T]
+	v       *rnnInputs[T]
+	reverse bool
+	y       []T
+	d       int
+	cs      []T // cell states [B, H]
+	bar     *stepBarrier
+	j0, j1  int
+	gemm    linalg.Gemm // computing on the worker's goroutine
+	pre     []T         // gate scratch, [(G+1)*(j1-j0)]
+}
+
+// project stores in dst (rows ld apart) the worker's units of gate k of
+// the product a·Rᵀ over the batch, a being [B, H].
+func (st *rnnStepper[T]) project(a []T, k int, dst []T, ld int) {
+	c, h := st.cell, st.cell.op.hidden
+	gemmT(st.gemm, false, true, st.v.batch, st.j1-st.j0, h, 1, a, h,
+		c.r[(k*h+st.j0)*h:], h, 0, dst[k*h+st.j0:], ld)
+}
+
+// step advances the worker's units by step s, from the state cur [B, H]
+// to next. An entry past its length keeps its state.
+func (st *rnnStepper[T]) step(s int, cur, next []T) {
+	c, v := st.cell, st.v
+	g, h, batch := c.op.kind.gates(), c.op.hidden, v.batch
+	j0, j1 := st.j0, st.j1
+	resetFirst := c.op.kind == cellGRU && !c.op.linearBeforeReset
+	products := g
+	if resetFirst {
+		products = 2 // the candidate's rows act on r ⊙ h, below
+	}
+	for k := 0; k < products; k++ {
+		st.project(cur, k, c.hr, g*h)
+	}
+	if resetFirst {
 		for b := 0; b < batch; b++ {
-			copy(c.hr[b*g*h:(b+1)*g*h], c.rb)
-		}
-		rows := c.r
-		if c.op.kind == cellGRU && !c.op.linearBeforeReset {
-			rows = c.r[:2*h*h] // the candidate's rows act on r ⊙ h below
-		}
-		gemmABt(batch, len(rows)/h, h, hs, rows, c.hr, g*h)
-		if c.op.kind == cellGRU && !c.op.linearBeforeReset {
-			c.resetProducts(v, s, reverse, hs)
-		}
-		for b := 0; b < batch; b++ {
-			n := v.seqLens[b]
-			if s >= n {
+			u := c.u[b*h+j0 : b*h+j1]
+			t, live := st.time(b, s)
+			if !live {
+				clear(u)
 				continue
 			}
-			t := s
-			if reverse {
-				t = n - 1 - s
+			xw, hr := c.xw[(t*batch+b)*g*h+h:], c.hr[b*g*h+h:]
+			for i := range u {
+				u[i] = xw[j0+i] + hr[j0+i]
 			}
-			xw := c.xw[(t*batch+b)*g*h : (t*batch+b+1)*g*h]
-			hb := hs[b*h : (b+1)*h]
-			c.gates(b, xw, c.hr[b*g*h:(b+1)*g*h], hb, cs[b*h:(b+1)*h])
-			copy(y[((t*v.dirs+d)*batch+b)*h:], hb)
+			c.activate(0, u)
+			for i, x := range cur[b*h+j0 : b*h+j1] {
+				u[i] *= x
+			}
 		}
+		st.bar.wait() // every unit of r ⊙ h is in
+		gemmT(st.gemm, false, true, batch, j1-j0, h, 1, c.u, h, c.r[(2*h+j0)*h:], h, 0, c.hrh[j0:], h)
 	}
-}
-
-// resetProducts computes, for GRU without linear_before_reset, the
-// candidate's R_h (r ⊙ h) + Rb_h over the batch into hrh, from the reset
-// gates of step s.
-func (c *rnnCell[T]) resetProducts(v *rnnInputs[T], s int, reverse bool, hs []T) {
-	g, h, batch := c.op.kind.gates(), c.op.hidden, v.batch
 	for b := 0; b < batch; b++ {
-		u := c.u[b*h : (b+1)*h]
-		n := v.seqLens[b]
-		if s >= n {
-			clear(u)
+		t, live := st.time(b, s)
+		if !live {
+			copy(next[b*h+j0:b*h+j1], cur[b*h+j0:b*h+j1])
 			continue
 		}
-		t := s
-		if reverse {
-			t = n - 1 - s
-		}
-		xw, hr := c.xw[(t*batch+b)*g*h:], c.hr[b*g*h:]
-		for i := range u {
-			u[i] = xw[h+i] + hr[h+i]
-		}
-		c.activate(0, u)
-		for i := range u {
-			u[i] *= hs[b*h+i]
-		}
-		copy(c.hrh[b*h:(b+1)*h], c.rb[2*h:])
+		st.gates(b, c.xw[(t*batch+b)*g*h:][:g*h], cur[b*h:][:h], next[b*h:][:h])
+		copy(st.y[((t*v.dirs+st.d)*batch+b)*h+j0:][:j1-j0], next[b*h+j0:b*h+j1])
 	}
-	gemmABt(batch, h, h, c.u, c.r[2*h*h:], c.hrh, h)
 }
 
-// gates advances batch entry b's state hb (and cb for LSTM) by one step,
-// from its input projection xw and recurrent projection hr.
-func (c *rnnCell[T]) gates(b int, xw, hr, hb, cb []T) {
-	h := c.op.hidden
-	a := c.pre
+// time returns the time index batch entry b reads at step s, and whether
+// the entry still runs then.
+func (st *rnnStepper[T]) time(b, s int) (int, bool) {
+	n := st.v.seqLens[b]
+	if s >= n {
+		return 0, false
+	}
+	if st.reverse {
+		return n - 1 - s, true
+	}
+	return s, true
+}
+
+// gates computes the worker's units of batch entry b's next state hn
+// (and cell state, for LSTM) from its input projection xw [G*H], the
+// recurrent projections in the cell's scratch and the state hp.
+func (st *rnnStepper[T]) gates(b int, xw, hp, hn []T) {
+	c := st.cell
+	g, h := c.op.kind.gates(), c.op.hidden
+	j0, j1 := st.j0, st.j1
+	n := j1 - j0
+	hr := c.hr[b*g*h : (b+1)*g*h]
+	xk := func(k int) []T { return xw[k*h+j0 : k*h+j1] }
+	rk := func(k int) []T { return hr[k*h+j0 : k*h+j1] }
+	a := st.pre
+	hp, hn = hp[j0:j1], hn[j0:j1]
 	switch c.op.kind {
 	case cellRNN:
-		for i := range hb {
-			hb[i] = xw[i] + hr[i]
+		x, r := xk(0), rk(0)
+		for i := range hn {
+			hn[i] = x[i] + r[i]
 		}
-		c.activate(0, hb)
+		c.activate(0, hn)
 	case cellGRU:
 		// Gate blocks z, r, h. With linear_before_reset the candidate is
-		// g(xw_h + r ⊙ (R_h h + Rb_h)); without, g(xw_h + R_h (r ⊙ h) + Rb_h).
-		z, r, n := a[:h], a[h:2*h], a[2*h:3*h]
+		// g(xw_h + r ⊙ (R_h h + Rb_h)); without, g(xw_h + R_h (r ⊙ h)),
+		// Rb_h being in xw.
+		z, r, cand := a[:n], a[n:2*n], a[2*n:3*n]
+		xz, rz := xk(0), rk(0)
 		for i := range z {
-			z[i] = xw[i] + hr[i]
+			z[i] = xz[i] + rz[i]
 		}
 		c.activate(0, z)
+		xh := xk(2)
 		if c.op.linearBeforeReset {
+			xr, rr, rh, rbh := xk(1), rk(1), rk(2), c.rbh[j0:j1]
 			for i := range r {
-				r[i] = xw[h+i] + hr[h+i]
+				r[i] = xr[i] + rr[i]
 			}
 			c.activate(0, r)
-			for i := range n {
-				n[i] = xw[2*h+i] + r[i]*hr[2*h+i]
+			for i := range cand {
+				cand[i] = xh[i] + r[i]*(rh[i]+rbh[i])
 			}
 		} else {
-			for i := range n {
-				n[i] = xw[2*h+i] + c.hrh[b*h+i]
+			hrh := c.hrh[b*h+j0 : b*h+j1]
+			for i := range cand {
+				cand[i] = xh[i] + hrh[i]
 			}
 		}
-		c.activate(1, n)
-		for i := range hb {
-			hb[i] = (1-z[i])*n[i] + z[i]*hb[i]
+		c.activate(1, cand)
+		for i := range hn {
+			hn[i] = (1-z[i])*cand[i] + z[i]*hp[i]
 		}
 	case cellLSTM:
 		// Gate blocks i, o, f, c; peepholes i, o, f.
-		in, out, forget, cand, hc := a[:h], a[h:2*h], a[2*h:3*h], a[3*h:4*h], a[4*h:5*h]
+		in, out, forget, cand, hc := a[:n], a[n:2*n], a[2*n:3*n], a[3*n:4*n], a[4*n:5*n]
+		cb := st.cs[b*h+j0 : b*h+j1]
+		xi, ri, xf, rf, xc, rc := xk(0), rk(0), xk(2), rk(2), xk(3), rk(3)
 		for k := range in {
-			in[k] = xw[k] + hr[k]
-			forget[k] = xw[2*h+k] + hr[2*h+k]
-			cand[k] = xw[3*h+k] + hr[3*h+k]
+			in[k] = xi[k] + ri[k]
+			forget[k] = xf[k] + rf[k]
+			cand[k] = xc[k] + rc[k]
 		}
 		if c.peep != nil {
+			pi, pf := c.peep[j0:j1], c.peep[2*h+j0:2*h+j1]
 			for k := range in {
-				in[k] += c.peep[k] * cb[k]
-				forget[k] += c.peep[2*h+k] * cb[k]
+				in[k] += pi[k] * cb[k]
+				forget[k] += pf[k] * cb[k]
 			}
 		}
 		c.activate(0, in)
@@ -639,20 +760,22 @@ func (c *rnnCell[T]) gates(b int, xw, hr, hb, cb []T) {
 			c.activate(0, forget)
 		}
 		c.activate(1, cand)
+		xo, ro := xk(1), rk(1)
 		for k := range cb {
 			cb[k] = forget[k]*cb[k] + in[k]*cand[k]
-			out[k] = xw[h+k] + hr[h+k]
+			out[k] = xo[k] + ro[k]
 		}
 		if c.peep != nil {
+			po := c.peep[h+j0 : h+j1]
 			for k := range out {
-				out[k] += c.peep[h+k] * cb[k]
+				out[k] += po[k] * cb[k]
 			}
 		}
 		c.activate(0, out)
 		copy(hc, cb)
 		c.activate(2, hc)
-		for k := range hb {
-			hb[k] = out[k] * hc[k]
+		for k := range hn {
+			hn[k] = out[k] * hc[k]
 		}
 	}
 }
