@@ -581,6 +581,7 @@ func (c *rnnCell[T]) run(v *rnnInputs[T], reverse bool, y []T, d int, hs, cs []T
 			j0: bounds[w], j1: bounds[w+1], gemm: serialGemm(),
 		}
 		st.pre = make([]T, (g+1)*(st.j1-st.j0))
+		st.prepare(maxLen)
 		cur, next := hs, other
 		for s := 0; s < maxLen; s++ {
 			st.step(s, cur, next)
@@ -616,14 +617,53 @@ type rnnStepper[T rnnFloat] struct {
 	j0, j1  int
 	gemm    linalg.Gemm // computing on the worker's goroutine
 	pre     []T         // gate scratch, [(G+1)*(j1-j0)]
+	// packed holds, when not nil, the worker's rows of each gate block
+	// of R packed for packer (see prepare).
+	packed [][]float32
+	packer linalg.PackedGemm
 }
 
-// project stores in dst (rows ld apart) the worker's units of gate k of
-// the product a·Rᵀ over the batch, a being [B, H].
+// rnnPackBatch is the smallest batch at which the workers multiply by
+// R packed in advance (PackedGemm) rather than one row of it at a time
+// (linalg.DotRows): with a single row the packed kernels would compute
+// mostly padding.
+const rnnPackBatch = 2
+
+// prepare packs, for float32 cells with a batch of rnnPackBatch or more,
+// the worker's rows of each gate block of R for PackedGemm, when the
+// Gemm in use is one and the sequence is long enough to repay the pass.
+func (st *rnnStepper[T]) prepare(steps int) {
+	c, h, n := st.cell, st.cell.op.hidden, st.j1-st.j0
+	r32, ok := any(c.r).([]float32)
+	pg, packs := st.gemm.(linalg.PackedGemm)
+	if !ok || !packs || st.v.batch < rnnPackBatch || steps < 2 {
+		return
+	}
+	st.packer = pg
+	st.packed = make([][]float32, c.op.kind.gates())
+	for k := range st.packed {
+		st.packed[k] = make([]float32, pg.PackedLen(h, n))
+		pg.PackB(true, h, n, r32[(k*h+st.j0)*h:], h, st.packed[k])
+	}
+}
+
+// project stores in dst (rows ld apart) the worker's units of gate
+// block k of the product a·Rᵀ over the batch, a being [B, H].
 func (st *rnnStepper[T]) project(a []T, k int, dst []T, ld int) {
-	c, h := st.cell, st.cell.op.hidden
-	gemmT(st.gemm, false, true, st.v.batch, st.j1-st.j0, h, 1, a, h,
-		c.r[(k*h+st.j0)*h:], h, 0, dst[k*h+st.j0:], ld)
+	c, h, batch, n := st.cell, st.cell.op.hidden, st.v.batch, st.j1-st.j0
+	rows := c.r[(k*h+st.j0)*h:]
+	if a32, ok := any(a).([]float32); ok {
+		d32 := any(dst).([]float32)
+		switch {
+		case st.packed != nil:
+			st.packer.SgemmPackedB(batch, n, h, 1, a32, h, st.packed[k], 0, d32, ld)
+			return
+		case batch == 1:
+			linalg.DotRows(d32[:n], any(rows).([]float32), h, a32[:h])
+			return
+		}
+	}
+	gemmT(st.gemm, false, true, batch, n, h, 1, a, h, rows, h, 0, dst, ld)
 }
 
 // step advances the worker's units by step s, from the state cur [B, H]
@@ -638,7 +678,7 @@ func (st *rnnStepper[T]) step(s int, cur, next []T) {
 		products = 2 // the candidate's rows act on r ⊙ h, below
 	}
 	for k := 0; k < products; k++ {
-		st.project(cur, k, c.hr, g*h)
+		st.project(cur, k, c.hr[k*h+j0:], g*h)
 	}
 	if resetFirst {
 		for b := 0; b < batch; b++ {
@@ -658,7 +698,7 @@ func (st *rnnStepper[T]) step(s int, cur, next []T) {
 			}
 		}
 		st.bar.wait() // every unit of r ⊙ h is in
-		gemmT(st.gemm, false, true, batch, j1-j0, h, 1, c.u, h, c.r[(2*h+j0)*h:], h, 0, c.hrh[j0:], h)
+		st.project(c.u, 2, c.hrh[j0:], h)
 	}
 	for b := 0; b < batch; b++ {
 		t, live := st.time(b, s)
