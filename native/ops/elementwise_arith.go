@@ -19,6 +19,7 @@ import (
 
 	"github.com/onnxkit/onnxkit/graph"
 	"github.com/onnxkit/onnxkit/native/tensor"
+	"github.com/onnxkit/onnxkit/native/vec"
 )
 
 type arithKind int
@@ -125,19 +126,25 @@ func arithInt[T ewInt](kind arithKind, p *ewPlan, a, b, out []T) error {
 	return nil
 }
 
-// arithF32 is the float32 kernel: plain loops over contiguous runs, with
-// no call per element.
+// arithVec maps each kind to package vec's operation.
+var arithVec = [...]vec.BinaryOp{arithAdd: vec.OpAdd, arithSub: vec.OpSub, arithMul: vec.OpMul, arithDiv: vec.OpDiv}
+
+// arithF32 is the float32 kernel: each contiguous run of the output (a
+// row, for a bias broadcast along the last axis) goes through package
+// vec's vector loops, as two vectors, a vector and a scalar, or a scalar
+// and a vector.
 func arithF32(kind arithKind, p *ewPlan, a, b, out []float32) {
 	sa, sb := p.steps[0], p.steps[1]
+	op := arithVec[kind]
 	p.run(func(o, n int, offs []int) {
 		dst := out[o : o+n]
 		switch {
 		case sa == 1 && sb == 1:
-			arithVV(kind, dst, a[offs[0]:offs[0]+n], b[offs[1]:offs[1]+n])
+			vec.Binary(op, dst, a[offs[0]:offs[0]+n], b[offs[1]:offs[1]+n])
 		case sa == 1:
-			arithVS(kind, dst, a[offs[0]:offs[0]+n], b[offs[1]])
+			vec.BinaryScalar(op, dst, a[offs[0]:offs[0]+n], b[offs[1]])
 		case sb == 1:
-			arithSV(kind, dst, a[offs[0]], b[offs[1]:offs[1]+n])
+			vec.ScalarBinary(op, dst, a[offs[0]], b[offs[1]:offs[1]+n])
 		default:
 			v := arithFunc[float32](kind)(a[offs[0]], b[offs[1]])
 			for i := range dst {
@@ -145,75 +152,6 @@ func arithF32(kind arithKind, p *ewPlan, a, b, out []float32) {
 			}
 		}
 	})
-}
-
-// arithVV sets dst[i] = x[i] op y[i].
-func arithVV(kind arithKind, dst, x, y []float32) {
-	x, y = x[:len(dst)], y[:len(dst)]
-	switch kind {
-	case arithAdd:
-		for i := range dst {
-			dst[i] = x[i] + y[i]
-		}
-	case arithSub:
-		for i := range dst {
-			dst[i] = x[i] - y[i]
-		}
-	case arithMul:
-		for i := range dst {
-			dst[i] = x[i] * y[i]
-		}
-	case arithDiv:
-		for i := range dst {
-			dst[i] = x[i] / y[i]
-		}
-	}
-}
-
-// arithVS sets dst[i] = x[i] op y.
-func arithVS(kind arithKind, dst, x []float32, y float32) {
-	x = x[:len(dst)]
-	switch kind {
-	case arithAdd:
-		for i := range dst {
-			dst[i] = x[i] + y
-		}
-	case arithSub:
-		for i := range dst {
-			dst[i] = x[i] - y
-		}
-	case arithMul:
-		for i := range dst {
-			dst[i] = x[i] * y
-		}
-	case arithDiv:
-		for i := range dst {
-			dst[i] = x[i] / y
-		}
-	}
-}
-
-// arithSV sets dst[i] = x op y[i].
-func arithSV(kind arithKind, dst []float32, x float32, y []float32) {
-	y = y[:len(dst)]
-	switch kind {
-	case arithAdd:
-		for i := range dst {
-			dst[i] = x + y[i]
-		}
-	case arithSub:
-		for i := range dst {
-			dst[i] = x - y[i]
-		}
-	case arithMul:
-		for i := range dst {
-			dst[i] = x * y[i]
-		}
-	case arithDiv:
-		for i := range dst {
-			dst[i] = x / y[i]
-		}
-	}
 }
 
 // Backward returns dA and dB for float32 inputs:

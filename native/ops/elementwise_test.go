@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/onnxkit/onnxkit/graph"
+	"github.com/onnxkit/onnxkit/native/internal/leveltest"
 	"github.com/onnxkit/onnxkit/native/parallel"
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
@@ -129,7 +130,27 @@ func TestEWPlanMatchesCoordinates(t *testing.T) {
 	}
 }
 
+// arithShapePairs adds to ewShapePairs the cases of the float32 vector
+// loops at lengths around their vector widths: a bias along the last
+// axis (vector and vector per row), a vector and a scalar, a scalar and
+// a vector, and a column broadcast (a scalar per row).
+var arithShapePairs = append(slices.Clone(ewShapePairs),
+	[2][]int{{3, 17}, {17}},
+	[2][]int{{2, 65}, {65}},
+	[2][]int{{1000}, {}},
+	[2][]int{{1}, {63}},
+	[2][]int{{7, 16}, {7, 1}},
+	[2][]int{{15}, {15}},
+)
+
+// TestArithMatchesReference checks Add, Sub, Mul and Div on every
+// element type and broadcast of arithShapePairs against float64
+// arithmetic, at every CPU level (the float32 vector loops).
 func TestArithMatchesReference(t *testing.T) {
+	leveltest.Run(t, testArithMatchesReference)
+}
+
+func testArithMatchesReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	ops := map[string]func(x, y float64) float64{
 		"Add": func(x, y float64) float64 { return x + y },
@@ -140,7 +161,7 @@ func TestArithMatchesReference(t *testing.T) {
 	for name, f := range ops {
 		op := buildOp(t, testNode(name), 14)
 		for _, dt := range []graph.DType{graph.Float32, graph.Float64, graph.Float16, graph.Int32, graph.Int64, graph.Uint8, graph.Int8} {
-			for _, sh := range ewShapePairs {
+			for _, sh := range arithShapePairs {
 				na, nb := tensor.NumElements(sh[0]), tensor.NumElements(sh[1])
 				var av, bv []float64
 				tol := tolRounded
