@@ -9,9 +9,10 @@ import "fmt"
 // cell's steps) spare Sgemm's bookkeeping per call that way.
 //
 // With a Blocked Gemm in use (Current), the rows go four at a time
-// through its kernel's dot products; each row is summed the same way
-// wherever it falls, so y[i] does not depend on len(y) nor on which rows
-// were asked for with it. Otherwise the sums run in plain Go.
+// through its kernel's dot products (on amd64, all groups of four in one
+// call of dotRowsAVX2, the same arithmetic); each row is summed the same
+// way wherever it falls, so y[i] does not depend on len(y) nor on which
+// rows were asked for with it. Otherwise the sums run in plain Go.
 func DotRows(y, a []float32, lda int, x []float32) {
 	n, k := len(y), len(x)
 	if n == 0 {
@@ -41,7 +42,10 @@ func DotRows(y, a []float32, lda int, x []float32) {
 		}
 		return s
 	}
-	i := 0
+	i := dotRowsFast(kern, y, a, lda, x)
+	for r := 0; r < i; r++ {
+		y[r] = tail(y[r], a[r*lda:])
+	}
 	for ; i+4 <= n; i += 4 {
 		sums := kern.dot4(done, a[i*lda:], lda, x)
 		for r, s := range sums {

@@ -55,3 +55,15 @@ func TestDotRows(t *testing.T) {
 		check(t)
 	})
 }
+
+// BenchmarkDotRows multiplies a 512×256 matrix (512 KiB: one of two
+// workers' share of an LSTM step with 256 units) by a vector.
+func BenchmarkDotRows(b *testing.B) {
+	const n, k = 512, 256
+	rng := rand.New(rand.NewPCG(1, 1))
+	a, x, y := randomSlice(rng, n*k), randomSlice(rng, k), make([]float32, n)
+	b.SetBytes(4 * n * k)
+	for b.Loop() {
+		linalg.DotRows(y, a, k, x)
+	}
+}
