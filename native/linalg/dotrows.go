@@ -59,3 +59,9 @@ func DotRows(y, a []float32, lda int, x []float32) {
 		y[i] = tail(kern.dot4(done, row, 0, x)[0], row)
 	}
 }
+
+// TileRows returns the rows of C that g's micro-kernel computes at once:
+// a product with fewer rows, or the last rows past a multiple of it,
+// costs as much as a whole tile of them. Callers with a few such rows
+// may compute them with DotRows instead.
+func (g Blocked) TileRows() int { return g.kernel().mr }

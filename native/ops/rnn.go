@@ -618,32 +618,48 @@ type rnnStepper[T rnnFloat] struct {
 	gemm    linalg.Gemm // computing on the worker's goroutine
 	pre     []T         // gate scratch, [(G+1)*(j1-j0)]
 	// packed holds, when not nil, the worker's rows of each gate block
-	// of R packed for packer (see prepare).
-	packed [][]float32
-	packer linalg.PackedGemm
+	// of R packed for packer, which multiplies the first B-dotRows rows
+	// of the batch; DotRows the last dotRows (see prepare).
+	packed  [][]float32
+	packer  linalg.Blocked
+	dotRows int
 }
 
-// rnnPackBatch is the smallest batch at which the workers multiply by
-// R packed in advance (PackedGemm) rather than one row of it at a time
-// (linalg.DotRows): with a single row the packed kernels would compute
-// mostly padding.
-const rnnPackBatch = 2
-
-// prepare packs, for float32 cells with a batch of rnnPackBatch or more,
-// the worker's rows of each gate block of R for PackedGemm, when the
-// Gemm in use is one and the sequence is long enough to repay the pass.
+// prepare splits the batch, for float32 cells, between the packed
+// product and DotRows: the rows that fill the packed kernel's tiles
+// (linalg.Blocked.TileRows) go through SgemmPackedB, with the worker's
+// rows of each gate block of R packed once here, and the rows past them
+// through DotRows, one pass over R each, when they are at most a third
+// of a tile (a tile of them would cost the whole tile's arithmetic),
+// else through the packed product too. Sequences of one step, and Gemms
+// that do not pack, multiply as gemmT does.
 func (st *rnnStepper[T]) prepare(steps int) {
-	c, h, n := st.cell, st.cell.op.hidden, st.j1-st.j0
+	c, h, n, batch := st.cell, st.cell.op.hidden, st.j1-st.j0, st.v.batch
 	r32, ok := any(c.r).([]float32)
-	pg, packs := st.gemm.(linalg.PackedGemm)
-	if !ok || !packs || st.v.batch < rnnPackBatch || steps < 2 {
+	if !ok {
 		return
 	}
-	st.packer = pg
+	st.dotRows = batch // without a packing Gemm, DotRows for a single row
+	if batch > 1 {
+		st.dotRows = 0
+	}
+	blocked, isBlocked := st.gemm.(linalg.Blocked)
+	if !isBlocked || steps < 2 {
+		return
+	}
+	tile := blocked.TileRows()
+	st.dotRows = batch % tile
+	if 3*st.dotRows > tile {
+		st.dotRows = 0
+	}
+	if st.dotRows == batch {
+		return
+	}
+	st.packer = blocked
 	st.packed = make([][]float32, c.op.kind.gates())
 	for k := range st.packed {
-		st.packed[k] = make([]float32, pg.PackedLen(h, n))
-		pg.PackB(true, h, n, r32[(k*h+st.j0)*h:], h, st.packed[k])
+		st.packed[k] = make([]float32, blocked.PackedLen(h, n))
+		blocked.PackB(true, h, n, r32[(k*h+st.j0)*h:], h, st.packed[k])
 	}
 }
 
@@ -652,18 +668,19 @@ func (st *rnnStepper[T]) prepare(steps int) {
 func (st *rnnStepper[T]) project(a []T, k int, dst []T, ld int) {
 	c, h, batch, n := st.cell, st.cell.op.hidden, st.v.batch, st.j1-st.j0
 	rows := c.r[(k*h+st.j0)*h:]
-	if a32, ok := any(a).([]float32); ok {
-		d32 := any(dst).([]float32)
-		switch {
-		case st.packed != nil:
-			st.packer.SgemmPackedB(batch, n, h, 1, a32, h, st.packed[k], 0, d32, ld)
-			return
-		case batch == 1:
-			linalg.DotRows(d32[:n], any(rows).([]float32), h, a32[:h])
-			return
-		}
+	a32, ok := any(a).([]float32)
+	if !ok || st.packed == nil && st.dotRows == 0 {
+		gemmT(st.gemm, false, true, batch, n, h, 1, a, h, rows, h, 0, dst, ld)
+		return
 	}
-	gemmT(st.gemm, false, true, batch, n, h, 1, a, h, rows, h, 0, dst, ld)
+	d32, r32 := any(dst).([]float32), any(rows).([]float32)
+	tiled := batch - st.dotRows
+	if tiled > 0 {
+		st.packer.SgemmPackedB(tiled, n, h, 1, a32, h, st.packed[k], 0, d32, ld)
+	}
+	for b := tiled; b < batch; b++ {
+		linalg.DotRows(d32[b*ld:][:n], r32, h, a32[b*h:][:h])
+	}
 }
 
 // step advances the worker's units by step s, from the state cur [B, H]
