@@ -265,10 +265,16 @@ func trCheckRecurrent(t *testing.T, rng *rand.Rand, sz trSizes, dtype graph.DTyp
 // batch entries that their steps are split between workers (rnnCell.run),
 // at several thread counts, against the reference, and that float32
 // results are bitwise the same at every thread count. It runs a batch of
-// 8, multiplied by R packed, and a batch of one, multiplied a row of R at
-// a time; the hidden sizes are not multiples of the split's alignment.
+// 8, multiplied by R packed for the rows that fill the kernel's tiles and
+// a row of R at a time for the others, and a batch of one; the hidden
+// sizes are not multiples of the split's alignment. It runs at every CPU
+// level (leveltest.Run).
 func TestRecurrentSplitUnits(t *testing.T) {
 	defer parallel.SetThreads(parallel.Threads())
+	leveltest.Run(t, testRecurrentSplitUnits)
+}
+
+func testRecurrentSplitUnits(t *testing.T) {
 	// Five steps of sums of 100 float32 products: the largest error seen
 	// was 1.4e-6, against 6e-8 for one rounding; with 260, 5.4e-7.
 	sizes := []trSizes{
