@@ -31,6 +31,7 @@ package ops
 import (
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -558,7 +559,7 @@ func rnnSplit(threads, batch, gates, h int) (bounds []int) {
 // Batch entry b runs its first seqLens[b] steps, reversed if reverse.
 //
 // With enough work per step, the hidden units are split between workers,
-// one per thread (parallel.Threads): each computes its units' rows of
+// one per thread (parallel.Threads, at most GOMAXPROCS): each computes its units' rows of
 // the recurrent products, which read the whole previous state, then its
 // units' gates, and all meet at a barrier before the next step. The
 // state alternates between two buffers, so that no worker writes what
@@ -571,7 +572,8 @@ func (c *rnnCell[T]) run(v *rnnInputs[T], reverse bool, y []T, d int, hs, cs []T
 		return
 	}
 	maxLen := slices.Max(v.seqLens)
-	bounds := rnnSplit(parallel.Threads(), batch, g, h)
+	// A team larger than the Ps would take turns at every barrier.
+	bounds := rnnSplit(min(parallel.Threads(), runtime.GOMAXPROCS(0)), batch, g, h)
 	workers := len(bounds) - 1
 	other := make([]T, batch*h)
 	bar := newStepBarrier(workers)

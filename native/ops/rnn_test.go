@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"testing"
 
@@ -271,6 +272,8 @@ func trCheckRecurrent(t *testing.T, rng *rand.Rand, sz trSizes, dtype graph.DTyp
 // level (leveltest.Run).
 func TestRecurrentSplitUnits(t *testing.T) {
 	defer parallel.SetThreads(parallel.Threads())
+	// Enough Ps for a team of 3, which run caps at GOMAXPROCS.
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
 	leveltest.Run(t, testRecurrentSplitUnits)
 }
 
