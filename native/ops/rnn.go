@@ -35,6 +35,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/onnxkit/onnxkit/graph"
 	"github.com/onnxkit/onnxkit/native/linalg"
@@ -533,62 +534,84 @@ func (c *rnnCell[T]) activate(k int, v []T) {
 // barrier that ends each step costs more than another core saves.
 const rnnMinWorkerFlops = 1 << 16
 
-// rnnUnitAlign is the multiple of hidden units at which run splits the
-// units between workers, so that each worker's gate vectors stay whole
-// vector registers.
-const rnnUnitAlign = 8
+// rnnChunkAlign is the multiple of hidden units in which run hands out
+// work: whole vector registers for the gates, whole 16-column panels for
+// the packed products.
+const rnnChunkAlign = 16
+
+// rnnChunksPerWorker is how many chunks of units run cuts each step into
+// per worker, so that a worker that the system holds back delays the
+// step by one small chunk, the others taking the rest.
+const rnnChunksPerWorker = 4
 
 // rnnSplit returns how run splits the h hidden units of a cell with the
-// given batch and gates between at most threads workers: in ranges of
-// multiples of rnnUnitAlign units (the last one shorter), each with at
-// least rnnMinWorkerFlops of work per step. Worker w owns units
-// [bounds[w], bounds[w+1]).
-func rnnSplit(threads, batch, gates, h int) (bounds []int) {
-	workers := max(1, min(threads, h/rnnUnitAlign, 2*batch*gates*h*h/rnnMinWorkerFlops))
-	chunk := (h + workers - 1) / workers
-	chunk = (chunk + rnnUnitAlign - 1) / rnnUnitAlign * rnnUnitAlign
+// given batch and gates between at most threads workers: how many work,
+// each with at least rnnMinWorkerFlops per step, and the bounds of the
+// chunks of units they take in turn (chunk c is units [bounds[c],
+// bounds[c+1]), multiples of rnnChunkAlign but the last). One worker
+// takes the units as one chunk.
+func rnnSplit(threads, batch, gates, h int) (workers int, bounds []int) {
+	workers = max(1, min(threads, h/rnnChunkAlign, 2*batch*gates*h*h/rnnMinWorkerFlops))
+	if workers == 1 {
+		return 1, []int{0, h}
+	}
+	chunk := max(2*rnnChunkAlign, h/(rnnChunksPerWorker*workers))
+	chunk = (chunk + rnnChunkAlign - 1) / rnnChunkAlign * rnnChunkAlign
 	bounds = []int{0}
 	for j := chunk; j < h; j += chunk {
 		bounds = append(bounds, j)
 	}
-	return append(bounds, h)
+	return workers, append(bounds, h)
 }
 
 // run steps the direction over the sequence; hs and cs are its states
 // [B, H], updated in place, and its outputs go to Y [S, D, B, H] at d.
 // Batch entry b runs its first seqLens[b] steps, reversed if reverse.
 //
-// With enough work per step, the hidden units are split between workers,
-// one per thread (parallel.Threads, at most GOMAXPROCS): each computes its units' rows of
-// the recurrent products, which read the whole previous state, then its
-// units' gates, and all meet at a barrier before the next step. The
-// state alternates between two buffers, so that no worker writes what
-// another may still read. Every element is computed by the same
-// operations whatever the split, so results do not depend on the thread
-// count.
+// With enough work per step, the steps are split between workers, one
+// per thread (parallel.Threads, at most GOMAXPROCS), by chunks of hidden
+// units (rnnSplit): a chunk is its units' rows of the recurrent products,
+// which read the whole previous state, then its units' gates. The workers
+// take the chunks of a step in turn, and a chunk of the next step only
+// once every chunk of this one is done (rnnTeam, which leaves the rest
+// of the run to one worker when another is held back); a GRU without
+// linear_before_reset has two such phases per step, as its candidate
+// multiplies r ⊙ h of every unit. The state alternates between two
+// buffers, so that no chunk writes what another may still read. Every
+// element is computed by the same operations whichever worker takes it,
+// so results do not depend on the thread count.
 func (c *rnnCell[T]) run(v *rnnInputs[T], reverse bool, y []T, d int, hs, cs []T) {
 	g, h, batch := c.op.kind.gates(), c.op.hidden, v.batch
 	if batch == 0 {
 		return
 	}
 	maxLen := slices.Max(v.seqLens)
-	// A team larger than the Ps would take turns at every barrier.
-	bounds := rnnSplit(min(parallel.Threads(), runtime.GOMAXPROCS(0)), batch, g, h)
-	workers := len(bounds) - 1
-	other := make([]T, batch*h)
-	bar := newStepBarrier(workers)
-	work := func(w int) {
-		st := &rnnStepper[T]{
-			cell: c, v: v, reverse: reverse, y: y, d: d, cs: cs, bar: bar,
-			j0: bounds[w], j1: bounds[w+1], gemm: serialGemm(),
-		}
-		st.pre = make([]T, (g+1)*(st.j1-st.j0))
-		st.prepare(maxLen)
-		cur, next := hs, other
-		for s := 0; s < maxLen; s++ {
-			st.step(s, cur, next)
-			bar.wait()
-			cur, next = next, cur
+	workers, bounds := rnnSplit(min(parallel.Threads(), runtime.GOMAXPROCS(0)), batch, g, h)
+	chunks := len(bounds) - 1
+	phases := 1
+	if c.op.kind == cellGRU && !c.op.linearBeforeReset {
+		phases = 2
+	}
+	plan := c.plan(batch, maxLen, bounds)
+	team := newRNNTeam(chunks, int64(maxLen*phases*chunks))
+	states := [2][]T{hs, make([]T, batch*h)}
+	widest := 0
+	for k := range chunks {
+		widest = max(widest, bounds[k+1]-bounds[k])
+	}
+	work := func(helper bool) {
+		st := &rnnStepper[T]{cell: c, v: v, reverse: reverse, y: y, d: d, cs: cs,
+			gemm: serialGemm(), plan: plan, pre: make([]T, (g+1)*widest)}
+		for {
+			task, ok := team.take(helper)
+			if !ok {
+				return
+			}
+			phase, chunk := task/int64(chunks), int(task%int64(chunks))
+			s := int(phase) / phases
+			st.j0, st.j1, st.chunk = bounds[chunk], bounds[chunk+1], chunk
+			st.phase(s, int(phase)%phases, states[s%2], states[(s+1)%2])
+			team.finish()
 		}
 	}
 	var wg sync.WaitGroup
@@ -596,18 +619,142 @@ func (c *rnnCell[T]) run(v *rnnInputs[T], reverse bool, y []T, d int, hs, cs []T
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			work(w)
+			work(true)
 		}()
 	}
-	work(0)
+	work(false)
 	wg.Wait()
 	if maxLen%2 == 1 {
-		copy(hs, other)
+		copy(hs, states[1])
 	}
 }
 
+// rnnTeam hands out a run's tasks, the chunks of each phase of each step
+// in order, to its workers: a task is taken once the tasks of the
+// earlier phases are done. A worker waiting for them spins a while,
+// since the others usually finish within microseconds, then sleeps, so
+// that a team whose members are not all running (the machine busy with
+// other work) does not burn the cores the others need. Once a wait has
+// had to sleep, the helpers leave the rest of the run to the first
+// worker: on a machine that holds back a thread for milliseconds at a
+// time, every phase could wait as long, where one worker alone is
+// never held up by another.
+type rnnTeam struct {
+	chunks      int64 // tasks per phase
+	total       int64
+	next, done  atomic.Int64
+	sleepers    atomic.Int32
+	alone       atomic.Bool // a wait slept: the helpers take no more tasks
+	mu          sync.Mutex
+	phaseIsDone *sync.Cond
+}
+
+// rnnTeamSpins is how many times a waiting worker polls before it
+// sleeps: of the order of 10-50 µs.
+const rnnTeamSpins = 20000
+
+func newRNNTeam(chunks int, total int64) *rnnTeam {
+	t := &rnnTeam{chunks: int64(chunks), total: total}
+	t.phaseIsDone = sync.NewCond(&t.mu)
+	return t
+}
+
+// take returns the next task once the earlier phases are done, or false
+// when none is left for the caller: a helper (not the first worker) gets
+// none once the team runs alone.
+func (t *rnnTeam) take(helper bool) (int64, bool) {
+	if helper && t.alone.Load() {
+		return 0, false
+	}
+	task := t.next.Add(1) - 1
+	if task >= t.total {
+		return 0, false
+	}
+	ready := task / t.chunks * t.chunks // the tasks of the earlier phases
+	for i := 0; t.done.Load() < ready; i++ {
+		if i < rnnTeamSpins {
+			if i%256 == 255 {
+				runtime.Gosched() // let a member waiting for this P run
+			}
+			continue
+		}
+		t.alone.Store(true)
+		t.mu.Lock()
+		t.sleepers.Add(1)
+		for t.done.Load() < ready {
+			t.phaseIsDone.Wait()
+		}
+		t.sleepers.Add(-1)
+		t.mu.Unlock()
+	}
+	return task, true
+}
+
+// finish records a task as done, waking the sleeping workers when it
+// completes a phase.
+func (t *rnnTeam) finish() {
+	if t.done.Add(1)%t.chunks == 0 && t.sleepers.Load() > 0 {
+		t.mu.Lock()
+		t.phaseIsDone.Broadcast()
+		t.mu.Unlock()
+	}
+}
+
+// rnnPlan is how a run multiplies by R, the same for every worker: for
+// float32 cells, the rows of the batch that fill the packed kernel's
+// tiles go through SgemmPackedB with each chunk's rows of every gate
+// block of R packed once (packed[chunk][gate]), and the rest, dotRows
+// of them, through DotRows. Nil packed and 0 dotRows: gemmT.
+type rnnPlan struct {
+	packer  linalg.Blocked
+	packed  [][][]float32
+	dotRows int
+}
+
+// plan chooses how the run multiplies by R and packs it. The rows past
+// the packed kernel's tiles (linalg.Blocked.TileRows) go through DotRows,
+// one pass over R each, when they are at most a third of a tile (a tile
+// of them would cost the whole tile's arithmetic), else through the
+// packed product too. A sequence of one step, or a Gemm that does not
+// pack, multiplies as gemmT does, but for a single row.
+func (c *rnnCell[T]) plan(batch, steps int, bounds []int) *rnnPlan {
+	h := c.op.hidden
+	r32, ok := any(c.r).([]float32)
+	if !ok {
+		return &rnnPlan{}
+	}
+	p := &rnnPlan{}
+	if batch == 1 {
+		p.dotRows = 1
+	}
+	blocked, isBlocked := serialGemm().(linalg.Blocked)
+	if !isBlocked || steps < 2 {
+		return p
+	}
+	tile := blocked.TileRows()
+	if p.dotRows = batch % tile; 3*p.dotRows > tile {
+		p.dotRows = 0
+	}
+	if p.dotRows == batch {
+		return p
+	}
+	p.packer = blocked
+	p.packed = make([][][]float32, len(bounds)-1)
+	parallel.For(len(p.packed), 1, func(lo, hi int) {
+		for k := lo; k < hi; k++ {
+			j0, n := bounds[k], bounds[k+1]-bounds[k]
+			p.packed[k] = make([][]float32, c.op.kind.gates())
+			for gate := range p.packed[k] {
+				p.packed[k][gate] = make([]float32, blocked.PackedLen(h, n))
+				blocked.PackB(true, h, n, r32[(gate*h+j0)*h:], h, p.packed[k][gate])
+			}
+		}
+	})
+	return p
+}
+
 // rnnStepper is one worker of rnnCell.run: it computes hidden units
-// [j0, j1) of every batch entry.
+// [j0, j1), chunk chunk, of every batch entry.
 type rnnStepper[T rnnFloat] struct {
 	cell    *rnnCell[T]
 	v       *rnnInputs[T]
@@ -615,91 +762,47 @@ type rnnStepper[T rnnFloat] struct {
 	y       []T
 	d       int
 	cs      []T // cell states [B, H]
-	bar     *stepBarrier
 	j0, j1  int
+	chunk   int
 	gemm    linalg.Gemm // computing on the worker's goroutine
-	pre     []T         // gate scratch, [(G+1)*(j1-j0)]
-	// packed holds, when not nil, the worker's rows of each gate block
-	// of R packed for packer, which multiplies the first B-dotRows rows
-	// of the batch; DotRows the last dotRows (see prepare).
-	packed  [][]float32
-	packer  linalg.Blocked
-	dotRows int
+	plan    *rnnPlan
+	pre     []T // gate scratch, at least (G+1)*(j1-j0)
 }
 
-// prepare splits the batch, for float32 cells, between the packed
-// product and DotRows: the rows that fill the packed kernel's tiles
-// (linalg.Blocked.TileRows) go through SgemmPackedB, with the worker's
-// rows of each gate block of R packed once here, and the rows past them
-// through DotRows, one pass over R each, when they are at most a third
-// of a tile (a tile of them would cost the whole tile's arithmetic),
-// else through the packed product too. Sequences of one step, and Gemms
-// that do not pack, multiply as gemmT does.
-func (st *rnnStepper[T]) prepare(steps int) {
-	c, h, n, batch := st.cell, st.cell.op.hidden, st.j1-st.j0, st.v.batch
-	r32, ok := any(c.r).([]float32)
-	if !ok {
-		return
-	}
-	st.dotRows = batch // without a packing Gemm, DotRows for a single row
-	if batch > 1 {
-		st.dotRows = 0
-	}
-	blocked, isBlocked := st.gemm.(linalg.Blocked)
-	if !isBlocked || steps < 2 {
-		return
-	}
-	tile := blocked.TileRows()
-	st.dotRows = batch % tile
-	if 3*st.dotRows > tile {
-		st.dotRows = 0
-	}
-	if st.dotRows == batch {
-		return
-	}
-	st.packer = blocked
-	st.packed = make([][]float32, c.op.kind.gates())
-	for k := range st.packed {
-		st.packed[k] = make([]float32, blocked.PackedLen(h, n))
-		blocked.PackB(true, h, n, r32[(k*h+st.j0)*h:], h, st.packed[k])
-	}
-}
-
-// project stores in dst (rows ld apart) the worker's units of gate
-// block k of the product a·Rᵀ over the batch, a being [B, H].
+// project stores in dst (rows ld apart) the chunk's units of gate block
+// k of the product a·Rᵀ over the batch, a being [B, H].
 func (st *rnnStepper[T]) project(a []T, k int, dst []T, ld int) {
 	c, h, batch, n := st.cell, st.cell.op.hidden, st.v.batch, st.j1-st.j0
 	rows := c.r[(k*h+st.j0)*h:]
 	a32, ok := any(a).([]float32)
-	if !ok || st.packed == nil && st.dotRows == 0 {
+	p := st.plan
+	if !ok || p.packed == nil && p.dotRows == 0 {
 		gemmT(st.gemm, false, true, batch, n, h, 1, a, h, rows, h, 0, dst, ld)
 		return
 	}
 	d32, r32 := any(dst).([]float32), any(rows).([]float32)
-	tiled := batch - st.dotRows
+	tiled := batch - p.dotRows
 	if tiled > 0 {
-		st.packer.SgemmPackedB(tiled, n, h, 1, a32, h, st.packed[k], 0, d32, ld)
+		p.packer.SgemmPackedB(tiled, n, h, 1, a32, h, p.packed[st.chunk][k], 0, d32, ld)
 	}
 	for b := tiled; b < batch; b++ {
 		linalg.DotRows(d32[b*ld:][:n], r32, h, a32[b*h:][:h])
 	}
 }
 
-// step advances the worker's units by step s, from the state cur [B, H]
-// to next. An entry past its length keeps its state.
-func (st *rnnStepper[T]) step(s int, cur, next []T) {
+// phase runs phase ph of step s for the chunk's units, from the state
+// cur [B, H] to next. An entry past its length keeps its state. A GRU
+// without linear_before_reset runs its reset gates and r ⊙ h in phase 0
+// and the rest in phase 1; the other cells have one phase.
+func (st *rnnStepper[T]) phase(s, ph int, cur, next []T) {
 	c, v := st.cell, st.v
 	g, h, batch := c.op.kind.gates(), c.op.hidden, v.batch
 	j0, j1 := st.j0, st.j1
 	resetFirst := c.op.kind == cellGRU && !c.op.linearBeforeReset
-	products := g
-	if resetFirst {
-		products = 2 // the candidate's rows act on r ⊙ h, below
-	}
-	for k := 0; k < products; k++ {
-		st.project(cur, k, c.hr[k*h+j0:], g*h)
-	}
-	if resetFirst {
+	if resetFirst && ph == 0 {
+		for k := 0; k < 2; k++ { // the candidate's rows act on r ⊙ h
+			st.project(cur, k, c.hr[k*h+j0:], g*h)
+		}
 		for b := 0; b < batch; b++ {
 			u := c.u[b*h+j0 : b*h+j1]
 			t, live := st.time(b, s)
@@ -716,8 +819,14 @@ func (st *rnnStepper[T]) step(s int, cur, next []T) {
 				u[i] *= x
 			}
 		}
-		st.bar.wait() // every unit of r ⊙ h is in
+		return
+	}
+	if resetFirst {
 		st.project(c.u, 2, c.hrh[j0:], h)
+	} else {
+		for k := 0; k < g; k++ {
+			st.project(cur, k, c.hr[k*h+j0:], g*h)
+		}
 	}
 	for b := 0; b < batch; b++ {
 		t, live := st.time(b, s)
