@@ -206,7 +206,7 @@ func (e *slideEpilogue) finish(dst []float32, off int) {
 		e.act.after(dst)
 		return
 	}
-	vec.Add(dst, dst, e.residual[off:off+len(dst)])
+	vec.Binary(vec.OpAdd, dst, dst, e.residual[off:off+len(dst)])
 	if e.act.Kind != ActIdentity {
 		e.act.Apply(dst, dst)
 	}

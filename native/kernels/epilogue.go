@@ -134,10 +134,10 @@ func epilogueRows(a Activation, y, bias, r []float32, n int) {
 	for i := 0; i+n <= len(y); i += n {
 		row := y[i : i+n]
 		if bias != nil {
-			vec.Add(row, row, bias[:n])
+			vec.Binary(vec.OpAdd, row, row, bias[:n])
 		}
 		if r != nil {
-			vec.Add(row, row, r[i:i+n])
+			vec.Binary(vec.OpAdd, row, row, r[i:i+n])
 		}
 		if a.Kind != ActIdentity {
 			a.Apply(row, row)

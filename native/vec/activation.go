@@ -133,17 +133,3 @@ func ErfGelu(dst, src []float32, div, scale float32) {
 		dst[i] = (x * (erf32(x/div) + 1)) * scale
 	}
 }
-
-// Add stores a[i] + b[i] in dst[i]; the three have the same length, and
-// dst may be a or b. The epilogues of matrix products add their bias and
-// residual rows with it.
-func Add(dst, a, b []float32) {
-	checkSameLen("Add", dst, a)
-	checkSameLen("Add", dst, b)
-	if addFast(dst, a, b) {
-		return
-	}
-	for i, x := range a {
-		dst[i] = x + b[i]
-	}
-}

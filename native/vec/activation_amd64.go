@@ -75,28 +75,3 @@ func activationBlocks(k activationKernel, width, n int, dst, src *float32, a, b 
 		}
 	}
 }
-
-// addFast is Add in the assembly of the CPU level in force, the last
-// few elements in Go, and reports whether it ran (not at the generic
-// level).
-func addFast(dst, a, b []float32) bool {
-	width := 8
-	switch {
-	case simd.Has(simd.AVX512):
-		width = 16
-	case !simd.Has(simd.AVX2):
-		return false
-	}
-	n := len(dst) / width * width
-	if n > 0 {
-		if width == 16 {
-			addAVX512(n, &dst[0], &a[0], &b[0])
-		} else {
-			addAVX2(n, &dst[0], &a[0], &b[0])
-		}
-	}
-	for i := n; i < len(dst); i++ {
-		dst[i] = a[i] + b[i]
-	}
-	return true
-}

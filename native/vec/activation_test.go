@@ -138,27 +138,3 @@ func TestActivationsLengths(t *testing.T) {
 		}()
 	}
 }
-
-// TestAdd checks Add at every CPU level against the float32 sum, on the
-// lengths around the vector widths, into a new slice and in place.
-func TestAdd(t *testing.T) {
-	leveltest.Run(t, func(t *testing.T) {
-		rng := rand.New(rand.NewPCG(5, 6))
-		for _, n := range []int{0, 1, 7, 8, 15, 16, 17, 63, 64, 65, 1000} {
-			a, b := make([]float32, n), make([]float32, n)
-			for i := range a {
-				a[i], b[i] = float32(rng.NormFloat64()), float32(rng.NormFloat64()*1e3)
-			}
-			dst := make([]float32, n)
-			Add(dst, a, b)
-			inPlace := append([]float32(nil), a...)
-			Add(inPlace, inPlace, b)
-			for i := range a {
-				want := a[i] + b[i]
-				if dst[i] != want || inPlace[i] != want {
-					t.Fatalf("n=%d: Add at %d = %g (in place %g), want %g", n, i, dst[i], inPlace[i], want)
-				}
-			}
-		}
-	})
-}

@@ -202,16 +202,6 @@ func siluAVX512(n int, dst *float32, src *float32, a float32, b float32)
 //go:noescape
 func erfGeluAVX512(n int, dst *float32, src *float32, a float32, b float32)
 
-// addAVX2 is the AVX2 loop of vec's Add; see emitAdd in package asmgen.
-//
-//go:noescape
-func addAVX2(n int, dst *float32, a *float32, b *float32)
-
-// addAVX512 is the AVX512 loop of vec's Add; see emitAdd in package asmgen.
-//
-//go:noescape
-func addAVX512(n int, dst *float32, a *float32, b *float32)
-
 // weightedTapsAVX2 is a loop of WeightedTaps; see emitWeightedTaps in package asmgen.
 //
 //go:noescape

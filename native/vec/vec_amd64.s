@@ -6566,54 +6566,6 @@ done:
 	VZEROUPPER
 	RET
 
-// func addAVX2(n int, dst *float32, a *float32, b *float32)
-// Requires: AVX
-TEXT ·addAVX2(SB), NOSPLIT, $0-32
-	MOVQ n+0(FP), AX
-	MOVQ dst+8(FP), CX
-	MOVQ a+16(FP), DX
-	MOVQ b+24(FP), BX
-
-block:
-	TESTQ   AX, AX
-	JZ      done
-	VMOVUPS (DX), Y0
-	VADDPS  (BX), Y0, Y0
-	VMOVUPS Y0, (CX)
-	ADDQ    $0x00000020, DX
-	ADDQ    $0x00000020, BX
-	ADDQ    $0x00000020, CX
-	SUBQ    $0x00000008, AX
-	JMP     block
-
-done:
-	VZEROUPPER
-	RET
-
-// func addAVX512(n int, dst *float32, a *float32, b *float32)
-// Requires: AVX, AVX512F
-TEXT ·addAVX512(SB), NOSPLIT, $0-32
-	MOVQ n+0(FP), AX
-	MOVQ dst+8(FP), CX
-	MOVQ a+16(FP), DX
-	MOVQ b+24(FP), BX
-
-block:
-	TESTQ   AX, AX
-	JZ      done
-	VMOVUPS (DX), Z0
-	VADDPS  (BX), Z0, Z0
-	VMOVUPS Z0, (CX)
-	ADDQ    $0x00000040, DX
-	ADDQ    $0x00000040, BX
-	ADDQ    $0x00000040, CX
-	SUBQ    $0x00000010, AX
-	JMP     block
-
-done:
-	VZEROUPPER
-	RET
-
 DATA laneMasks16<>+0(SB)/2, $0x0000
 DATA laneMasks16<>+2(SB)/2, $0x0001
 DATA laneMasks16<>+4(SB)/2, $0x0003

@@ -141,33 +141,3 @@ func (l lanes) emitActivation(name, goName string, f activation) {
 	VZEROUPPER()
 	RET()
 }
-
-// emitAdd writes addAVX2 and addAVX512(n int, dst, a, b *float32),
-// storing a[i] + b[i] in dst[i] for i < n, a multiple of the lanes.
-func emitAdd() {
-	for _, l := range []lanes{lanesAVX2, lanesAVX512} {
-		fn := "add" + l.name
-		TEXT(fn, NOSPLIT, "func(n int, dst, a, b *float32)")
-		Pragma("noescape")
-		Doc(fmt.Sprintf("%s is the %s loop of vec's Add; see emitAdd in package asmgen.", fn, l.name))
-		n := Load(Param("n"), GP64())
-		dst := Load(Param("dst"), GP64())
-		a := Load(Param("a"), GP64())
-		b := Load(Param("b"), GP64())
-		Label("block")
-		TESTQ(n, n)
-		JZ(LabelRef("done"))
-		x := l.vec()
-		VMOVUPS(Mem{Base: a}, x)
-		VADDPS(Mem{Base: b}, x, x)
-		VMOVUPS(x, Mem{Base: dst})
-		for _, p := range []reg.Register{a, b, dst} {
-			ADDQ(U32(4*l.width), p)
-		}
-		SUBQ(U32(l.width), n)
-		JMP(LabelRef("block"))
-		Label("done")
-		VZEROUPPER()
-		RET()
-	}
-}

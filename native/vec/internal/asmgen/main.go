@@ -26,7 +26,6 @@ func main() {
 	emitDeinterleave()
 	emitTranscendentals()
 	emitActivations()
-	emitAdd()
 	laneMasks := emitLaneMasks()
 	emitWeightedTaps(masks, laneMasks)
 	emitMaxRowsAVX512(laneMasks)
