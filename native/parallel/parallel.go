@@ -96,38 +96,115 @@ func leave(key uintptr, prev int, had bool) {
 // returned. Ranges hold at least grain items (grain < 1 counts as 1), so
 // that small loops stay on the calling goroutine. The split depends only
 // on n, grain and Threads(), never on timing.
-func For(n, grain int, body func(lo, hi int)) {
+func For(n, grain int, body func(lo, hi int)) { Run(n, grain, funcBody(body)) }
+
+// Body is the body of a loop of Run: Range does the items [lo, hi).
+type Body interface {
+	Range(lo, hi int)
+}
+
+// funcBody is a function as a Body.
+type funcBody func(lo, hi int)
+
+func (f funcBody) Range(lo, hi int) { f(lo, hi) }
+
+// Run is For with the loop's body as a Body. A closure handed to For
+// lives on the heap, as the workers read it; a Body of the caller's own
+// (from Tasks, for instance) spares that allocation in loops run often.
+func Run(n, grain int, body Body) {
 	if grain < 1 {
 		grain = 1
 	}
 	if n/grain <= 1 {
 		if n > 0 {
-			body(0, n)
+			body.Range(0, n)
 		}
 		return
 	}
 	threads := Threads()
 	workers := min(threads, n/grain) // each range gets at least grain items
 	if workers <= 1 {
-		body(0, n)
+		body.Range(0, n)
 		return
 	}
 	// Inside With, the workers' own loops use the same count.
 	inherit := scoped.Load() > 0
-	var wg sync.WaitGroup
+	done := waitGroups.Get().(*sync.WaitGroup)
 	chunk := (n + workers - 1) / workers
 	for lo := chunk; lo < n; lo += chunk {
-		hi := min(lo+chunk, n)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if inherit {
-				key, prev, had := enter(threads)
-				defer leave(key, prev, had)
-			}
-			body(lo, hi)
-		}()
+		done.Add(1)
+		dispatch(task{body: body, lo: lo, hi: min(lo+chunk, n), threads: threads, inherit: inherit, done: done})
 	}
-	body(0, min(chunk, n))
-	wg.Wait()
+	body.Range(0, min(chunk, n))
+	done.Wait()
+	waitGroups.Put(done)
+}
+
+// Tasks is a free list of values of T, such as the Bodies of a loop of
+// Run or a worker's scratch: a caller takes one, fills it, uses it and
+// hands it back, and so allocates none in steady state. It is safe for
+// concurrent use.
+type Tasks[T any] struct {
+	pool sync.Pool
+}
+
+// Get returns a T to fill, zero or as Put left it.
+func (l *Tasks[T]) Get() *T {
+	if t, ok := l.pool.Get().(*T); ok {
+		return t
+	}
+	return new(T)
+}
+
+// Put hands t back; it is cleared, so that it holds on to no memory.
+func (l *Tasks[T]) Put(t *T) {
+	var zero T
+	*t = zero
+	l.pool.Put(t)
+}
+
+// task is one range of a loop of Run, for a worker.
+type task struct {
+	body    Body
+	lo, hi  int
+	threads int  // the loop's thread count, for nested loops
+	inherit bool // whether the worker runs under it (inside With)
+	done    *sync.WaitGroup
+}
+
+// run calls the task's body and marks it done.
+func (t *task) run() {
+	if t.inherit {
+		key, prev, had := enter(t.threads)
+		defer leave(key, prev, had)
+	}
+	defer t.done.Done()
+	t.body.Range(t.lo, t.hi)
+}
+
+// idle hands tasks to the workers waiting for one. Workers outlive their
+// loops, so that a loop starts no goroutine (and allocates nothing for
+// one) once as many workers exist as loops ever ran at once; a task that
+// finds no worker waiting starts one, so that loops nested in workers
+// never wait for a worker that is busy.
+var (
+	idle       = make(chan task)
+	waitGroups = sync.Pool{New: func() any { return new(sync.WaitGroup) }}
+)
+
+// dispatch runs t on an idle worker, or on a new one.
+func dispatch(t task) {
+	select {
+	case idle <- t:
+	default:
+		go work(t)
+	}
+}
+
+// work runs t, then the tasks that reach it while it waits as a worker.
+func work(t task) {
+	for {
+		t.run()
+		t = <-idle
+	}
 }

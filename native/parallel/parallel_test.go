@@ -123,3 +123,70 @@ func BenchmarkThreadsInsideWith(b *testing.B) {
 		}
 	})
 }
+
+// sumTask adds up squares of its range's indices into its slot of sums.
+type sumTask struct {
+	sums []int64 // by range start
+}
+
+func (s *sumTask) Range(lo, hi int) {
+	var sum int64
+	for i := lo; i < hi; i++ {
+		sum += int64(i) * int64(i)
+	}
+	s.sums[lo] = sum
+}
+
+var sumTasks Tasks[sumTask]
+
+// TestRunAllocatesNothing runs a loop of a Body from Tasks on four
+// workers, nested in a loop of For, and checks its result against the
+// closed form of the sum of squares, and that in steady state a loop
+// allocates nothing: the workers outlive their loops.
+func TestRunAllocatesNothing(t *testing.T) {
+	defer SetThreads(0)
+	SetThreads(4)
+	const n = 1000
+	sums := make([]int64, n)
+	loop := func() int64 {
+		s := sumTasks.Get()
+		s.sums = sums
+		clear(sums)
+		Run(n, 10, s)
+		sumTasks.Put(s)
+		var total int64
+		for _, v := range sums {
+			total += v
+		}
+		return total
+	}
+	want := int64((n - 1) * n * (2*n - 1) / 6)
+	if got := loop(); got != want {
+		t.Fatalf("sum of squares below %d: %d, want %d", n, got, want)
+	}
+	// Nested: every range of an outer loop runs a loop of its own.
+	var mu sync.Mutex
+	var nested int
+	For(4, 1, func(lo, hi int) {
+		inner := make([]int64, 100)
+		Run(100, 10, &sumTask{sums: inner})
+		var total int64
+		for _, v := range inner {
+			total += v
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if total == 99*100*199/6 {
+			nested++
+		}
+	})
+	if nested != 4 {
+		t.Fatalf("%d of 4 nested loops summed right", nested)
+	}
+	if raceEnabled {
+		return // the race detector allocates, and makes sync.Pool drop values
+	}
+	if allocs := testing.AllocsPerRun(50, func() { loop() }); allocs > 0 {
+		t.Fatalf("a loop of Run allocates %v times", allocs)
+	}
+}
