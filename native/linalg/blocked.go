@@ -120,6 +120,21 @@ type kernel struct {
 	// Get, and every miss reallocates megabytes.)
 	mu   sync.Mutex
 	free []*workspace
+
+	// serial is the kernel's Blocked.Serial as a Gemm, boxed once
+	// (serialGemm), for Serial.
+	serial atomic.Pointer[Gemm]
+}
+
+// serialGemm returns Blocked{kern: kern}.Serial() as a Gemm, boxed once:
+// converting a Blocked to an interface allocates.
+func (kern *kernel) serialGemm() Gemm {
+	if g := kern.serial.Load(); g != nil {
+		return *g
+	}
+	g := Gemm(Blocked{kern: kern, serial: true})
+	kern.serial.Store(&g)
+	return g
 }
 
 // workspace holds one worker's pack buffers, an edge tile, and the
@@ -369,39 +384,72 @@ func (g Blocked) run(p gemmArgs) {
 		kern.compute(&p, 0, m, 0, n)
 		return
 	}
-	// The closure gets its own copy of p, so that p itself stays on the
-	// stack on the single-worker path.
-	shared := p
-	byRows := kern.splitRows(&p, mTiles, nTiles, workers)
-	tiles, unit, extent := nTiles, kern.nr, n
-	if byRows {
-		tiles, unit, extent = mTiles, kern.mr, m
+	// The workers share a copy of p, so that p itself stays on the stack
+	// on the single-worker path.
+	t := blockTasks.Get()
+	*t = blockTask{kern: kern, p: p, byRows: kern.splitRows(&p, mTiles, nTiles, workers)}
+	tiles, unit := nTiles, kern.nr
+	if t.byRows {
+		tiles, unit = mTiles, kern.mr
 	}
-	per := kern.chunkTiles(&p, byRows, tiles, workers)
-	forChunks((tiles+per-1)/per, workers, func(c int) {
-		lo, hi := c*per*unit, min((c+1)*per*unit, extent)
-		if byRows {
-			kern.compute(&shared, lo, hi, 0, n)
-		} else {
-			kern.compute(&shared, 0, m, lo, hi)
-		}
-	})
+	t.per = kern.chunkTiles(&p, t.byRows, tiles, workers) * unit
+	forChunks((tiles*unit+t.per-1)/t.per, workers, t)
+	blockTasks.Put(t)
 }
 
-// forChunks calls body(c) for every chunk c in [0, chunks), on up to
-// workers parallel.For goroutines that each take the next chunk when
-// they finish one.
-func forChunks(chunks, workers int, body func(c int)) {
-	var next atomic.Int64
-	parallel.For(min(workers, chunks), 1, func(_, _ int) {
-		for {
-			c := int(next.Add(1) - 1)
-			if c >= chunks {
-				return
-			}
-			body(c)
+// blockTask computes run's chunks of C: rows [c*per, (c+1)*per) for
+// chunk c when byRows is set, else those columns.
+type blockTask struct {
+	kern   *kernel
+	p      gemmArgs
+	byRows bool
+	per    int
+}
+
+var blockTasks parallel.Tasks[blockTask]
+
+func (t *blockTask) runChunk(c int) {
+	m, n := t.p.m, t.p.n
+	if t.byRows {
+		t.kern.compute(&t.p, c*t.per, min((c+1)*t.per, m), 0, n)
+	} else {
+		t.kern.compute(&t.p, 0, m, c*t.per, min((c+1)*t.per, n))
+	}
+}
+
+// chunkRunner computes the chunks of a product that forChunks hands out.
+type chunkRunner interface {
+	runChunk(c int)
+}
+
+// forChunks calls r.runChunk(c) for every chunk c in [0, chunks), on up
+// to workers parallel goroutines that each take the next chunk when they
+// finish one.
+func forChunks(chunks, workers int, r chunkRunner) {
+	t := chunkLoops.Get()
+	t.chunks, t.r = chunks, r
+	parallel.Run(min(workers, chunks), 1, t)
+	chunkLoops.Put(t)
+}
+
+// chunkLoop is the loop of forChunks' workers; next is the next chunk
+// to take, updated atomically.
+type chunkLoop struct {
+	next   int64
+	chunks int
+	r      chunkRunner
+}
+
+var chunkLoops parallel.Tasks[chunkLoop]
+
+func (t *chunkLoop) Range(_, _ int) {
+	for {
+		c := int(atomic.AddInt64(&t.next, 1) - 1)
+		if c >= t.chunks {
+			return
 		}
-	})
+		t.r.runChunk(c)
+	}
 }
 
 // chunksPerWorker is the most chunks of C per worker that run hands out.

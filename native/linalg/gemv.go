@@ -39,8 +39,8 @@ func (kern *kernel) gemv(p gemmArgs) {
 	// Columns are handed out in groups the kernels compute at once, in
 	// chunks of at least minParallelFlops that the workers take in turn
 	// (as the blocked products' chunks: see chunksPerWorker). The
-	// closure gets its own copies, so that the serial path allocates
-	// nothing.
+	// workers share copies of p and out, so that those stay on the stack
+	// on the serial path.
 	group := 4
 	if !p.transB {
 		group = 32
@@ -49,10 +49,26 @@ func (kern *kernel) gemv(p gemmArgs) {
 	most := max(1, groups/max(1, minParallelFlops/(2*group*k))) // chunks of at least minParallelFlops
 	workers := min(parallel.Threads(), most)
 	per := (groups + min(most, workers*chunksPerWorker) - 1) / min(most, workers*chunksPerWorker)
-	sp, sx, so := p, x, out
-	forChunks((groups+per-1)/per, workers, func(c int) {
-		kern.vecColumns(&sp, sx, &so, c*per*group, min((c+1)*per*group, n))
-	})
+	t := gemvTasks.Get()
+	*t = gemvTask{kern: kern, p: p, x: x, out: out, cols: per * group}
+	forChunks((groups+per-1)/per, workers, t)
+	gemvTasks.Put(t)
+}
+
+// gemvTask computes gemv's chunks: columns [c*cols, (c+1)*cols) for
+// chunk c.
+type gemvTask struct {
+	kern *kernel
+	p    gemmArgs
+	x    []float32
+	out  vecOut
+	cols int
+}
+
+var gemvTasks parallel.Tasks[gemvTask]
+
+func (t *gemvTask) runChunk(c int) {
+	t.kern.vecColumns(&t.p, t.x, &t.out, c*t.cols, min((c+1)*t.cols, t.p.n))
 }
 
 // vecColumns stores elements [j0, j1) of the row x·op(B) in out; j0 is

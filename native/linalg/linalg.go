@@ -4,7 +4,11 @@
 // and fast versions that must agree with it on the shared test suite.
 package linalg
 
-import "github.com/onnxkit/onnxkit/native/simd"
+import (
+	"sync/atomic"
+
+	"github.com/onnxkit/onnxkit/native/simd"
+)
 
 //go:generate go run ./internal/asmgen -out kernel_amd64.s -stubs kernel_amd64.go -pkg linalg
 //go:generate go run ./internal/gemvgen -out gemv_amd64.s -stubs gemv_stubs_amd64.go -pkg linalg
@@ -67,6 +71,12 @@ type SerialGemm interface {
 // Serial returns g computing on the calling goroutine when g is a
 // SerialGemm whose serial form is still a G, otherwise g itself.
 func Serial[G Gemm](g G) G {
+	if b, ok := any(g).(Blocked); ok {
+		// Blocked's serial form, boxed once per kernel.
+		if sg, ok := b.kernel().serialGemm().(G); ok {
+			return sg
+		}
+	}
 	if s, ok := any(g).(SerialGemm); ok {
 		if sg, ok := s.SerialGemm().(G); ok {
 			return sg
@@ -117,9 +127,30 @@ func Use(g Gemm) Gemm {
 // Current returns the implementation behind Sgemm.
 func Current() Gemm {
 	if impl == nil {
-		return Fast()
+		return boxedFast()
 	}
 	return impl
+}
+
+// fastBoxed holds Fast() as a Gemm, so that Current, which every
+// product calls, does not convert it to an interface (an allocation)
+// each time; it is boxed again when the CPU level in use changes.
+var fastBoxed atomic.Pointer[boxedGemm]
+
+type boxedGemm struct {
+	kern *kernel
+	gemm Gemm
+}
+
+// boxedFast returns Fast() as a Gemm.
+func boxedFast() Gemm {
+	fast := Fast()
+	if b := fastBoxed.Load(); b != nil && b.kern == fast.kern {
+		return b.gemm
+	}
+	b := &boxedGemm{kern: fast.kern, gemm: fast}
+	fastBoxed.Store(b)
+	return b.gemm
 }
 
 // Sgemm computes C = alpha*op(A)*op(B) + beta*C with the current
