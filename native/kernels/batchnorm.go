@@ -131,23 +131,42 @@ func BatchNormTrainingForward(p *BatchNormParams, x, scale, bias, runMean, runVa
 // product rounded before the sum: a channel's runs at a time, or an
 // image's channels at a time when each run is a single value.
 func (p *BatchNormParams) affine(x, y, a, b []float32) {
-	s := p.Spatial
-	if s > 1 {
-		parallel.For(p.C, grainFor(p.N*s), func(lo, hi int) {
-			for c := lo; c < hi; c++ {
-				p.channel(c, func(off int) { vec.ScaleAdd(y[off:off+s], x[off:], a[c], b[c]) })
-			}
-		})
-		return
+	t := affineTasks.Get()
+	*t = affineTask{p: p, x: x, y: y, a: a, b: b}
+	if p.Spatial > 1 {
+		parallel.Run(p.C, grainFor(p.N*p.Spatial), t)
+	} else {
+		parallel.Run(p.N, grainFor(p.C), t)
 	}
-	parallel.For(p.N, grainFor(p.C), func(lo, hi int) {
-		for n := lo; n < hi; n++ {
-			out := y[n*p.C : (n+1)*p.C]
-			for c, v := range x[n*p.C : (n+1)*p.C] {
-				out[c] = float32(v*a[c]) + b[c] // the conversion rounds the product, as vec.ScaleAdd does
+	affineTasks.Put(t)
+}
+
+// affineTask is affine's loop: over the channels when a channel's runs
+// are longer than one value, over the images otherwise.
+type affineTask struct {
+	p          *BatchNormParams
+	x, y, a, b []float32
+}
+
+var affineTasks parallel.Tasks[affineTask]
+
+func (t *affineTask) Range(lo, hi int) {
+	p, x, y, a, b := t.p, t.x, t.y, t.a, t.b
+	if s := p.Spatial; s > 1 {
+		for c := lo; c < hi; c++ {
+			for n := 0; n < p.N; n++ {
+				off := (n*p.C + c) * s
+				vec.ScaleAdd(y[off:off+s], x[off:], a[c], b[c])
 			}
 		}
-	})
+		return
+	}
+	for n := lo; n < hi; n++ {
+		out := y[n*p.C : (n+1)*p.C]
+		for c, v := range x[n*p.C : (n+1)*p.C] {
+			out[c] = float32(v*a[c]) + b[c] // the conversion rounds the product, as vec.ScaleAdd does
+		}
+	}
 }
 
 // BatchNormTrainingBackward accumulates the gradients with respect to x,

@@ -152,6 +152,12 @@ func ConvForward(p *ConvParams, x, w, b, y []float32) {
 // residual connection's Add (ResNet's Conv, Add, Relu) in the
 // epilogue. The sums round as Conv then Add would.
 func ConvResidualForward(p *ConvParams, x, w, b, r, y []float32) {
+	plan := p.mustPlan(convForwardPass)
+	p.convForward(&plan, x, w, b, r, y)
+}
+
+// convForward is ConvResidualForward by plan.
+func (p *ConvParams) convForward(plan *convPlan, x, w, b, r, y []float32) {
 	const op = "Conv"
 	oh, ow := p.OutSize()
 	ohw := oh * ow
@@ -166,7 +172,7 @@ func ConvResidualForward(p *ConvParams, x, w, b, r, y []float32) {
 		need(op, "r", r, len(y[:p.N*p.M*ohw]))
 	}
 	e := slideEpilogue{bias: b, act: p.Act, residual: r}
-	switch plan := p.mustPlan(convForwardPass); plan.alg {
+	switch plan.alg {
 	case convWinograd3, convWinograd5:
 		plan.wino.run(x, w, y, e)
 		return
@@ -218,26 +224,44 @@ func ConvResidualForward(p *ConvParams, x, w, b, r, y []float32) {
 				src = p.chunkColumns(x, col, n0, cnt, g)
 			}
 			wg := w[g*mg*k:]
+			t := imageEpilogues.Get()
+			*t = imageEpilogue{p: p, y: y, e: e, n0: n0, g: g, ohw: ohw, cols: cols}
 			if cnt == 1 {
-				yg := y[(n0*p.M+g*mg)*ohw : (n0*p.M+(g+1)*mg)*ohw]
-				gemm(wg, src, ohw, yg)
-				parallel.For(mg, grainFor(ohw), func(lo, hi int) {
-					for m := lo; m < hi; m++ {
-						row := yg[m*ohw : (m+1)*ohw]
-						e.storeRow(row, row, g*mg+m, (n0*p.M+g*mg+m)*ohw)
-					}
-				})
-				continue
+				gemm(wg, src, ohw, y[(n0*p.M+g*mg)*ohw:(n0*p.M+(g+1)*mg)*ohw])
+			} else {
+				gemm(wg, src, cols, tmp)
+				t.tmp = tmp
 			}
-			gemm(wg, src, cols, tmp)
-			parallel.For(cnt*mg, grainFor(ohw), func(lo, hi int) {
-				for t := lo; t < hi; t++ {
-					i, m := t/mg, t%mg
-					dst := y[((n0+i)*p.M+g*mg+m)*ohw : ((n0+i)*p.M+g*mg+m+1)*ohw]
-					e.storeRow(dst, tmp[m*cols+i*ohw:m*cols+(i+1)*ohw], g*mg+m, ((n0+i)*p.M+g*mg+m)*ohw)
-				}
-			})
+			parallel.Run(cnt*mg, grainFor(ohw), t)
+			imageEpilogues.Put(t)
 		}
+	}
+}
+
+// imageEpilogue stores, as e says, output rows of im2col's product of
+// group g of images [n0, n0+cols/ohw): in y itself, or from the product
+// tmp [M/Group, cols] when it is not nil. Item t is row t%mg of image
+// t/mg.
+type imageEpilogue struct {
+	p                *ConvParams
+	y, tmp           []float32
+	e                slideEpilogue
+	n0, g, ohw, cols int
+}
+
+var imageEpilogues parallel.Tasks[imageEpilogue]
+
+func (t *imageEpilogue) Range(lo, hi int) {
+	p, ohw := t.p, t.ohw
+	mg := p.M / p.Group
+	for task := lo; task < hi; task++ {
+		i, m := task/mg, task%mg
+		at := ((t.n0+i)*p.M + t.g*mg + m) * ohw
+		dst, src := t.y[at:at+ohw], t.y[at:at+ohw]
+		if t.tmp != nil {
+			src = t.tmp[m*t.cols+i*ohw : m*t.cols+(i+1)*ohw]
+		}
+		t.e.storeRow(dst, src, t.g*mg+m, at)
 	}
 }
 
@@ -267,33 +291,12 @@ func (p *ConvParams) chunkColumns(x, col []float32, n0, cnt, g int) []float32 {
 // out from x with no im2col copy.
 func (p *ConvParams) chunkPanels(x, col []float32, n0, cnt, g, w int) []float32 {
 	oh, ow := p.OutSize()
-	ohw, hw, cg, k := oh*ow, p.H*p.W, p.C/p.Group, p.colRows()
+	ohw, k := oh*ow, p.colRows()
 	cols := cnt * ohw
-	pointwise := p.pointwise()
-	parallel.For(cnt*k, grainFor(ohw), func(lo, hi int) {
-		var row []float32
-		if !pointwise {
-			row = getBuffer(ohw)
-			defer putBuffer(row)
-		}
-		for t := lo; t < hi; t++ {
-			i, r := t/k, t%k
-			xg := x[((n0+i)*p.C+g*cg)*hw : ((n0+i)*p.C+(g+1)*cg)*hw]
-			if pointwise {
-				row = xg[r*hw : (r+1)*hw]
-			} else {
-				p.im2colRow(xg, r, row[:ohw])
-			}
-			// Deal the row's columns out to their panels.
-			for j, done := i*ohw, 0; done < ohw; {
-				off := j % w
-				run := min(w-off, ohw-done)
-				at := (j-off)*k + r*w + off
-				copy(col[at:at+run], row[done:done+run])
-				j, done = j+run, done+run
-			}
-		}
-	})
+	t := panelTasks.Get()
+	*t = panelTask{p: p, x: x, col: col, n0: n0, g: g, w: w}
+	parallel.Run(cnt*k, grainFor(ohw), t)
+	panelTasks.Put(t)
 	if tail := cols % w; tail > 0 {
 		last := (cols - tail) * k // the last panel, whose columns beyond cols are zero
 		for r := 0; r < k; r++ {
@@ -301,6 +304,45 @@ func (p *ConvParams) chunkPanels(x, col []float32, n0, cnt, g, w int) []float32 
 		}
 	}
 	return col[:(cols+w-1)/w*w*k]
+}
+
+// panelTask builds the rows [lo, hi) of chunkPanels' matrix; item t is
+// row t%k of image n0+t/k.
+type panelTask struct {
+	p        *ConvParams
+	x, col   []float32
+	n0, g, w int
+}
+
+var panelTasks parallel.Tasks[panelTask]
+
+func (t *panelTask) Range(lo, hi int) {
+	p, w := t.p, t.w
+	oh, ow := p.OutSize()
+	ohw, hw, cg, k := oh*ow, p.H*p.W, p.C/p.Group, p.colRows()
+	pointwise := p.pointwise()
+	var row []float32
+	if !pointwise {
+		row = getBuffer(ohw)
+		defer putBuffer(row)
+	}
+	for task := lo; task < hi; task++ {
+		i, r := task/k, task%k
+		xg := t.x[((t.n0+i)*p.C+t.g*cg)*hw : ((t.n0+i)*p.C+(t.g+1)*cg)*hw]
+		if pointwise {
+			row = xg[r*hw : (r+1)*hw]
+		} else {
+			p.im2colRow(xg, r, row[:ohw])
+		}
+		// Deal the row's columns out to their panels.
+		for j, done := i*ohw, 0; done < ohw; {
+			off := j % w
+			run := min(w-off, ohw-done)
+			at := (j-off)*k + r*w + off
+			copy(t.col[at:at+run], row[done:done+run])
+			j, done = j+run, done+run
+		}
+	}
 }
 
 func biasOf(b []float32, m int) float32 {

@@ -40,6 +40,22 @@ type gatherGeometry struct {
 	p      *ConvParams
 	gemm   linalg.WindowGemm
 	hp, wp int // the padded input planes
+	// packedW, when not nil, holds the weights packed as B, group after
+	// group (packWeights), which run then takes instead of packing them.
+	packedW []float32
+}
+
+// packWeights returns the weights w packed as run packs them, group
+// after group.
+func (s *gatherGeometry) packWeights(w []float32) []float32 {
+	p := s.p
+	mg, k := p.M/p.Group, p.colRows()
+	n := s.gemm.PackedLen(k, mg)
+	packed := make([]float32, p.Group*n)
+	for g := range p.Group {
+		s.gemm.PackB(true, k, mg, w[g*mg*k:], k, packed[g*n:(g+1)*n])
+	}
+	return packed
 }
 
 // gathering returns the geometry of p as a product with a window read as
@@ -84,23 +100,37 @@ func (s *gatherGeometry) window(x []float32, off []int32) linalg.Window {
 // pad copies group g of image n of x into planes [C/Group, Hp, Wp] of
 // dst, zeros around.
 func (s *gatherGeometry) pad(x, dst []float32, n, g int) {
-	p := s.p
+	t := padTasks.Get()
+	*t = padTask{s: s, x: x, dst: dst, n: n, g: g}
+	parallel.Run(s.p.C/s.p.Group*s.hp, grainFor(s.wp), t)
+	padTasks.Put(t)
+}
+
+// padTask is pad's loop over the rows of the padded planes.
+type padTask struct {
+	s      *gatherGeometry
+	x, dst []float32
+	n, g   int
+}
+
+var padTasks parallel.Tasks[padTask]
+
+func (pt *padTask) Range(lo, hi int) {
+	s, p := pt.s, pt.s.p
 	cg := p.C / p.Group
-	parallel.For(cg*s.hp, grainFor(s.wp), func(lo, hi int) {
-		for t := lo; t < hi; t++ {
-			c, yp := t/s.hp, t%s.hp
-			row := dst[t*s.wp : (t+1)*s.wp]
-			iy := yp - p.PadTop
-			if iy < 0 || iy >= p.H {
-				clear(row)
-				continue
-			}
-			src := x[((n*p.C+g*cg+c)*p.H+iy)*p.W:][:p.W]
-			clear(row[:p.PadLeft])
-			copy(row[p.PadLeft:], src)
-			clear(row[p.PadLeft+p.W:])
+	for t := lo; t < hi; t++ {
+		c, yp := t/s.hp, t%s.hp
+		row := pt.dst[t*s.wp : (t+1)*s.wp]
+		iy := yp - p.PadTop
+		if iy < 0 || iy >= p.H {
+			clear(row)
+			continue
 		}
-	})
+		src := pt.x[((pt.n*p.C+pt.g*cg+c)*p.H+iy)*p.W:][:p.W]
+		clear(row[:p.PadLeft])
+		copy(row[p.PadLeft:], src)
+		clear(row[p.PadLeft+p.W:])
+	}
 }
 
 // run computes the convolution of x into y, image by image and group by
@@ -109,8 +139,12 @@ func (s *gatherGeometry) run(x, w, y []float32, e slideEpilogue) {
 	p := s.p
 	oh, ow := p.OutSize()
 	ohw, mg, k, cg := oh*ow, p.M/p.Group, p.colRows(), p.C/p.Group
-	packed := getBuffer(s.gemm.PackedLen(k, mg))
-	defer putBuffer(packed)
+	packedLen := s.gemm.PackedLen(k, mg)
+	var packed []float32
+	if s.packedW == nil {
+		packed = getBuffer(packedLen)
+		defer putBuffer(packed)
+	}
 	off := offsets.get(k)
 	defer offsets.put(off)
 	var planes []float32
@@ -121,28 +155,22 @@ func (s *gatherGeometry) run(x, w, y []float32, e slideEpilogue) {
 	serial := linalg.Serial(s.gemm)
 	rows, chunks, width, blocks := s.split(oh, ow, mg)
 	for g := 0; g < p.Group; g++ {
-		s.gemm.PackB(true, k, mg, w[g*mg*k:], k, packed)
+		if s.packedW != nil {
+			packed = s.packedW[g*packedLen : (g+1)*packedLen]
+		} else {
+			s.gemm.PackB(true, k, mg, w[g*mg*k:], k, packed)
+		}
 		for n := 0; n < p.N; n++ {
 			src := x[(n*p.C+g*cg)*p.H*p.W:]
 			if planes != nil {
 				s.pad(x, planes, n, g)
 				src = planes
 			}
-			win := s.window(src, off)
-			yg := y[(n*p.M+g*mg)*ohw:]
-			parallel.For(chunks*blocks, 1, func(lo, hi int) {
-				prod := getBuffer(rows * ow * width)
-				defer putBuffer(prod)
-				for t := lo; t < hi; t++ {
-					oy0, m0 := t/blocks*rows, t%blocks*width
-					p0, cnt := oy0*ow, min(rows, oh-oy0)*ow
-					chans := min(width, mg-m0)
-					chunk := win
-					chunk.X = win.X[oy0*win.RowStride:]
-					serial.SgemmWindowA(cnt, chans, k, 1, chunk, packed[m0*k:], 0, prod, chans)
-					e.storeTransposed(yg[m0*ohw+p0:], (n*p.M+g*mg+m0)*ohw+p0, ohw, prod, cnt, g*mg+m0, chans)
-				}
-			})
+			t := gatherTasks.Get()
+			*t = gatherTask{s: s, serial: serial, win: s.window(src, off), packed: packed,
+				y: y, base: (n*p.M + g*mg) * ohw, e: e, g: g, rows: rows, width: width, blocks: blocks}
+			parallel.Run(chunks*blocks, 1, t)
+			gatherTasks.Put(t)
 		}
 	}
 }
@@ -179,6 +207,38 @@ func gcd(a, b int) int {
 		a, b = b, a%b
 	}
 	return a
+}
+
+// gatherTask is run's loop over the products of group g of one image
+// (see split): item t is chunk t/blocks of output rows, block t%blocks
+// of output channels, the product of the window win by the packed
+// weights, stored transposed into y from base on.
+type gatherTask struct {
+	s                            *gatherGeometry
+	serial                       linalg.WindowGemm
+	win                          linalg.Window
+	packed, y                    []float32
+	e                            slideEpilogue
+	base, g, rows, width, blocks int
+}
+
+var gatherTasks parallel.Tasks[gatherTask]
+
+func (t *gatherTask) Range(lo, hi int) {
+	p := t.s.p
+	oh, ow := p.OutSize()
+	ohw, mg, k := oh*ow, p.M/p.Group, p.colRows()
+	prod := getBuffer(t.rows * ow * t.width)
+	defer putBuffer(prod)
+	for task := lo; task < hi; task++ {
+		oy0, m0 := task/t.blocks*t.rows, task%t.blocks*t.width
+		p0, cnt := oy0*ow, min(t.rows, oh-oy0)*ow
+		chans := min(t.width, mg-m0)
+		chunk := t.win
+		chunk.X = t.win.X[oy0*t.win.RowStride:]
+		t.serial.SgemmWindowA(cnt, chans, k, 1, chunk, t.packed[m0*k:], 0, prod, chans)
+		t.e.storeTransposed(t.y[t.base+m0*ohw+p0:], t.base+m0*ohw+p0, ohw, prod, cnt, t.g*mg+m0, chans)
+	}
 }
 
 // storeTransposed stores the product prod [positions, channels] of

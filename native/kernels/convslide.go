@@ -150,38 +150,53 @@ func (s *slideGeometry) chunkWindow(planes []float32, off []int32, cnt int) (win
 // [ct, ht, wt, cnt], planeStride apart (padding as zeros), and zeroes the
 // gaps and the rest of planes.
 func (s *slideGeometry) spread(x, planes []float32, n0, cnt, g int) {
-	p := s.p
+	t := spreadTasks.Get()
+	*t = spreadTask{s: s, x: x, planes: planes, n0: n0, cnt: cnt, g: g}
+	parallel.Run(s.ct*s.ht, grainFor(s.wt*cnt), t)
+	spreadTasks.Put(t)
+	clear(planes[s.planeLen(cnt):])
+}
+
+// spreadTask is spread's loop over the rows of the planes: item t is row
+// t%ht of plane t/ht.
+type spreadTask struct {
+	s          *slideGeometry
+	x, planes  []float32
+	n0, cnt, g int
+}
+
+var spreadTasks parallel.Tasks[spreadTask]
+
+func (st *spreadTask) Range(lo, hi int) {
+	s, p, cnt, planes := st.s, st.s.p, st.cnt, st.planes
 	cg, hw := p.C/p.Group, p.H*p.W
 	rowLen, stride := s.wt*cnt, s.planeStride(cnt)
-	parallel.For(s.ct*s.ht, grainFor(rowLen), func(lo, hi int) {
-		for t := lo; t < hi; t++ {
-			c, yt := t/s.ht, t%s.ht
-			if yt == s.ht-1 {
-				clear(planes[c*stride+s.ht*rowLen : (c+1)*stride])
-			}
-			dst := planes[c*stride+yt*rowLen:][:rowLen]
-			iy := yt - p.PadTop
-			if iy < 0 || iy >= p.H {
-				clear(dst)
+	for t := lo; t < hi; t++ {
+		c, yt := t/s.ht, t%s.ht
+		if yt == s.ht-1 {
+			clear(planes[c*stride+s.ht*rowLen : (c+1)*stride])
+		}
+		dst := planes[c*stride+yt*rowLen:][:rowLen]
+		iy := yt - p.PadTop
+		if iy < 0 || iy >= p.H {
+			clear(dst)
+			continue
+		}
+		left, right := p.PadLeft, p.PadLeft+p.W
+		clear(dst[:left*cnt])
+		clear(dst[right*cnt:])
+		for i := 0; i < cnt; i++ {
+			src := st.x[((st.n0+i)*p.C+st.g*cg+c)*hw+iy*p.W:]
+			src = src[:p.W]
+			if cnt == 1 {
+				copy(dst[left:right], src)
 				continue
 			}
-			lo, hi := p.PadLeft, p.PadLeft+p.W
-			clear(dst[:lo*cnt])
-			clear(dst[hi*cnt:])
-			for i := 0; i < cnt; i++ {
-				src := x[((n0+i)*p.C+g*cg+c)*hw+iy*p.W:]
-				src = src[:p.W]
-				if cnt == 1 {
-					copy(dst[lo:hi], src)
-					continue
-				}
-				for xt := lo; xt < hi; xt++ {
-					dst[xt*cnt+i] = src[xt-lo]
-				}
+			for xt := left; xt < right; xt++ {
+				dst[xt*cnt+i] = src[xt-left]
 			}
 		}
-	})
-	clear(planes[s.planeLen(cnt):])
+	}
 }
 
 // slideEpilogue says what becomes of the product's columns.
@@ -220,7 +235,7 @@ func (e *slideEpilogue) finish(dst []float32, off int) {
 // columns, while the last chunk's rows do not and it computes them
 // (50 images of 184 outputs a row in rows 355 wide, chunks of 32: the
 // last 18 images need 355*18 columns a row, a full chunk 184*32).
-func (s *slideGeometry) chunkBuffers() (off []int32, planes, cols []float32, release func()) {
+func (s *slideGeometry) chunkBuffers() (off []int32, planes, cols []float32) {
 	oh, _ := s.p.OutSize()
 	off = offsets.get(s.depth())
 	planesLen, colsLen := 0, 0
@@ -232,13 +247,14 @@ func (s *slideGeometry) chunkBuffers() (off []int32, planes, cols []float32, rel
 		planesLen = max(planesLen, need)
 		colsLen = max(colsLen, s.p.M/s.p.Group*oh*row)
 	}
-	planes = getBuffer(planesLen)
-	cols = getBuffer(colsLen)
-	return off, planes, cols, func() {
-		offsets.put(off)
-		putBuffer(planes)
-		putBuffer(cols)
-	}
+	return off, getBuffer(planesLen), getBuffer(colsLen)
+}
+
+// releaseBuffers hands back the buffers of chunkBuffers.
+func releaseBuffers(off []int32, planes, cols []float32) {
+	offsets.put(off)
+	putBuffer(planes)
+	putBuffer(cols)
 }
 
 // run computes the convolution of x into y through the window, chunk by
@@ -247,8 +263,8 @@ func (s *slideGeometry) run(x, w, y []float32, e slideEpilogue) {
 	p := s.p
 	oh, ow := p.OutSize()
 	ohw, mg, depth := oh*ow, p.M/p.Group, s.depth()
-	off, planes, prod, release := s.chunkBuffers()
-	defer release()
+	off, planes, prod := s.chunkBuffers()
+	defer releaseBuffers(off, planes, prod)
 	for g := 0; g < p.Group; g++ {
 		a := w[g*mg*depth : (g+1)*mg*depth]
 		for n0 := 0; n0 < p.N; n0 += s.cnt {
@@ -257,17 +273,37 @@ func (s *slideGeometry) run(x, w, y []float32, e slideEpilogue) {
 			s.spread(x, win.X, n0, cnt, g)
 			cols := oh * row
 			s.gemm.SgemmWindow(false, mg, cols, depth, 1, a, depth, win, 0, prod, cols)
-			parallel.For(mg*cnt, grainFor(ohw), func(lo, hi int) {
-				for t := lo; t < hi; t++ {
-					m, i := t/cnt, t%cnt
-					ch := g*mg + m
-					dst := y[((n0+i)*p.M+ch)*ohw : ((n0+i)*p.M+ch+1)*ohw]
-					src := prod[m*cols+i:]
-					for oy := 0; oy < oh; oy++ {
-						e.store(dst[oy*ow:(oy+1)*ow], src[oy*row:], cnt, ch, ((n0+i)*p.M+ch)*ohw+oy*ow)
-					}
-				}
-			})
+			t := slideStores.Get()
+			*t = slideStore{p: p, y: y, prod: prod, e: e, g: g, n0: n0, cnt: cnt, row: row}
+			parallel.Run(mg*cnt, grainFor(ohw), t)
+			slideStores.Put(t)
+		}
+	}
+}
+
+// slideStore is run's loop storing the valid columns of the product prod
+// of group g of images [n0, n0+cnt) into y: item t is channel t/cnt of
+// the group in image n0+t%cnt.
+type slideStore struct {
+	p               *ConvParams
+	y, prod         []float32
+	e               slideEpilogue
+	g, n0, cnt, row int
+}
+
+var slideStores parallel.Tasks[slideStore]
+
+func (st *slideStore) Range(lo, hi int) {
+	p, cnt, row := st.p, st.cnt, st.row
+	oh, ow := p.OutSize()
+	ohw, mg, cols := oh*ow, p.M/p.Group, oh*st.row
+	for t := lo; t < hi; t++ {
+		m, i := t/cnt, t%cnt
+		ch := st.g*mg + m
+		dst := st.y[((st.n0+i)*p.M+ch)*ohw : ((st.n0+i)*p.M+ch+1)*ohw]
+		src := st.prod[m*cols+i:]
+		for oy := 0; oy < oh; oy++ {
+			st.e.store(dst[oy*ow:(oy+1)*ow], src[oy*row:], cnt, ch, ((st.n0+i)*p.M+ch)*ohw+oy*ow)
 		}
 	}
 }
@@ -352,8 +388,8 @@ func (s *slideGeometry) backwardFilter(x, dy, dw []float32) {
 	p := s.p
 	oh, _ := p.OutSize()
 	mg, depth := p.M/p.Group, s.depth()
-	off, planes, grad, release := s.chunkBuffers()
-	defer release()
+	off, planes, grad := s.chunkBuffers()
+	defer releaseBuffers(off, planes, grad)
 	for g := 0; g < p.Group; g++ {
 		for n0 := 0; n0 < p.N; n0 += s.cnt {
 			cnt := min(s.cnt, p.N-n0)

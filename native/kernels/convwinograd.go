@@ -114,6 +114,30 @@ type winogradPlan struct {
 	t      *winogradTransforms
 	th, tw int // tiles of 2x2 outputs
 	cnt    int // images per chunk
+	// u, when not nil, holds the kernels taken to the points, group
+	// after group (transformAll), which run then takes instead of
+	// transforming them.
+	u []float32
+}
+
+// transformKernels stores in u, [n², M/Group, C/Group], the kernels of
+// group g of the weights wt taken to the points: U[p] = (G ⊗ G) · kernel.
+func (w *winogradPlan) transformKernels(wt []float32, g int, u []float32) {
+	p, t := w.p, w.t
+	cg, mg, rr := p.C/p.Group, p.M/p.Group, t.r*t.r
+	w.gemm.Sgemm(false, true, t.n*t.n, mg*cg, rr, 1, t.kernel, rr, wt[g*mg*cg*rr:], rr, 0, u, mg*cg)
+}
+
+// transformAll returns the kernels of every group taken to the points,
+// as run transforms them.
+func (w *winogradPlan) transformAll(wt []float32) []float32 {
+	p := w.p
+	n := w.t.n * w.t.n * (p.M / p.Group) * (p.C / p.Group)
+	u := make([]float32, p.Group*n)
+	for g := range p.Group {
+		w.transformKernels(wt, g, u[g*n:(g+1)*n])
+	}
+	return u
 }
 
 // winograd returns the Winograd plan F(2, r) of p, or why it cannot
@@ -157,15 +181,17 @@ func (w *winogradPlan) run(x, wt, y []float32, e slideEpilogue) {
 	cg, mg := p.C/p.Group, p.M/p.Group
 	points, tiles := t.n*t.n, w.th*w.tw
 	cols := w.cnt * tiles
-	u := getBuffer(points * mg * cg)
-	defer putBuffer(u)
+	var u []float32
+	if w.u == nil {
+		u = getBuffer(points * mg * cg)
+		defer putBuffer(u)
+	}
 	v := getBuffer(points * pointsApart(cg, cols))
 	defer putBuffer(v)
 	prod := getBuffer(points * pointsApart(mg, cols))
 	defer putBuffer(prod)
 	out := getBuffer(4 * mg * cols)
 	defer putBuffer(out)
-	rr := t.r * t.r
 	serial := linalg.Serial(w.gemm)
 	// The operands of the products are packed (read through a window
 	// instead, the rows of a point's V, cnt*tiles apart, can all fall in
@@ -173,24 +199,50 @@ func (w *winogradPlan) run(x, wt, y []float32, e slideEpilogue) {
 	// bytes, and that ran 10% slower).
 	for g := 0; g < p.Group; g++ {
 		// U[p] = (G ⊗ G) · kernel, [M/Group, C/Group] per point.
-		w.gemm.Sgemm(false, true, points, mg*cg, rr, 1, t.kernel, rr, wt[g*mg*cg*rr:], rr, 0, u, mg*cg)
+		if w.u != nil {
+			u = w.u[g*points*mg*cg : (g+1)*points*mg*cg]
+		} else {
+			w.transformKernels(wt, g, u)
+		}
 		for n0 := 0; n0 < p.N; n0 += w.cnt {
 			cnt := min(w.cnt, p.N-n0)
 			n := cnt * tiles
 			w.transformTiles(x, v, n0, cnt, g)
 			// The points' products go to the workers whole, rather than
 			// each split between them, which at batch 1 syncs 36 times.
-			parallel.For(points, 1, func(lo, hi int) {
-				for pt := lo; pt < hi; pt++ {
-					serial.Sgemm(false, false, mg, n, cg, 1, u[pt*mg*cg:], cg, v[pt*pointsApart(cg, n):], n, 0, prod[pt*pointsApart(mg, n):], n)
-				}
-			})
+			pr := pointProducts.Get()
+			*pr = pointProduct{serial: serial, u: u, v: v, prod: prod, out: out, t: t, mg: mg, n: n, cg: cg}
+			parallel.Run(points, 1, pr)
 			// The output transform, channel by tile as one row of tiles.
-			parallel.For(mg*n, grainFor(4*points), func(lo, hi int) {
-				t.output.Apply(out[lo:], mg*n, prod[lo:], pointsApart(mg, n), hi-lo)
-			})
+			pr.transform = true
+			parallel.Run(mg*n, grainFor(4*points), pr)
+			pointProducts.Put(pr)
 			w.scatter(out[:4*mg*n], y, n0, cnt, g, e)
 		}
+	}
+}
+
+// pointProduct is run's loop over the points' products U·V into prod,
+// an item a point; with transform set, its loop over the output
+// transform of prod into out, an item a channel by tile.
+type pointProduct struct {
+	serial          linalg.Gemm
+	u, v, prod, out []float32
+	t               *winogradTransforms
+	mg, n, cg       int
+	transform       bool
+}
+
+var pointProducts parallel.Tasks[pointProduct]
+
+func (r *pointProduct) Range(lo, hi int) {
+	mg, n, cg := r.mg, r.n, r.cg
+	if r.transform {
+		r.t.output.Apply(r.out[lo:], mg*n, r.prod[lo:], pointsApart(mg, n), hi-lo)
+		return
+	}
+	for pt := lo; pt < hi; pt++ {
+		r.serial.Sgemm(false, false, mg, n, cg, 1, r.u[pt*mg*cg:], cg, r.v[pt*pointsApart(cg, n):], n, 0, r.prod[pt*pointsApart(mg, n):], n)
 	}
 }
 
@@ -211,26 +263,43 @@ func pointsApart(rows, cols int) int { return rows*cols + 16 }
 // columns lie apart, where the tiles of a row, two columns apart, are
 // consecutive, as vec's transforms read them.
 func (w *winogradPlan) transformTiles(x, v []float32, n0, cnt, g int) {
+	n := w.t.n
+	t := tileTasks.Get()
+	*t = tileTask{w: w, x: x, v: v, n0: n0, cnt: cnt, g: g}
+	parallel.Run(w.p.C/w.p.Group*cnt, grainFor(n*n*w.th*w.tw), t)
+	tileTasks.Put(t)
+}
+
+// tileTask is transformTiles' loop: item task is image n0+task%cnt of
+// channel task/cnt.
+type tileTask struct {
+	w          *winogradPlan
+	x, v       []float32
+	n0, cnt, g int
+}
+
+var tileTasks parallel.Tasks[tileTask]
+
+func (tt *tileTask) Range(lo, hi int) {
+	w, x, v, cnt := tt.w, tt.x, tt.v, tt.cnt
 	p, n := w.p, w.t.n
 	cg, tiles := p.C/p.Group, w.th*w.tw
 	cols := cnt * tiles
-	hp, wp := 2*w.th+n-2, 2*w.tw+n-2 // the padded plane the tiles cover
-	half := (wp + 1) / 2             // the columns of each half
-	parallel.For(cg*cnt, grainFor(n*n*tiles), func(lo, hi int) {
-		halves := getBuffer(2 * hp * half) // [even, odd][hp][half]
-		defer putBuffer(halves)
-		clear(halves)
-		even, odd := halves[:hp*half], halves[hp*half:]
-		for task := lo; task < hi; task++ {
-			c, i := task/cnt, task%cnt
-			plane := x[((n0+i)*p.C+g*cg+c)*p.H*p.W:][:p.H*p.W]
-			splitColumns(even, odd, half, plane, p.H, p.W, p.PadTop, p.PadLeft)
-			for ty := 0; ty < w.th; ty++ {
-				w.t.input.Tiles(v[c*cols+i*tiles+ty*w.tw:], pointsApart(cg, cols), even[2*ty*half:], odd[2*ty*half:], half, w.tw,
-					spills(task*tiles+ty*w.tw, hi*tiles))
-			}
+	hp, wp := 2*w.th+n-2, 2*w.tw+n-2   // the padded plane the tiles cover
+	half := (wp + 1) / 2               // the columns of each half
+	halves := getBuffer(2 * hp * half) // [even, odd][hp][half]
+	defer putBuffer(halves)
+	clear(halves)
+	even, odd := halves[:hp*half], halves[hp*half:]
+	for task := lo; task < hi; task++ {
+		c, i := task/cnt, task%cnt
+		plane := x[((tt.n0+i)*p.C+tt.g*cg+c)*p.H*p.W:][:p.H*p.W]
+		splitColumns(even, odd, half, plane, p.H, p.W, p.PadTop, p.PadLeft)
+		for ty := 0; ty < w.th; ty++ {
+			w.t.input.Tiles(v[c*cols+i*tiles+ty*w.tw:], pointsApart(cg, cols), even[2*ty*half:], odd[2*ty*half:], half, w.tw,
+				spills(task*tiles+ty*w.tw, hi*tiles))
 		}
-	})
+	}
 }
 
 // spills says whether the row of tiles at column at of the points'
@@ -271,26 +340,43 @@ func splitColumns(even, odd []float32, half int, plane []float32, h, w, top, lef
 // (vec.Interleave), dropping the outputs of the last tile row and column
 // that fall outside an odd output size.
 func (w *winogradPlan) scatter(out, y []float32, n0, cnt, g int, e slideEpilogue) {
+	t := scatterTasks.Get()
+	*t = scatterTask{w: w, out: out, y: y, n0: n0, cnt: cnt, g: g, e: e}
+	parallel.Run(w.p.M/w.p.Group*cnt, grainFor(4*w.th*w.tw), t)
+	scatterTasks.Put(t)
+}
+
+// scatterTask is scatter's loop: item task is image n0+task%cnt of
+// channel task/cnt of the group.
+type scatterTask struct {
+	w          *winogradPlan
+	out, y     []float32
+	n0, cnt, g int
+	e          slideEpilogue
+}
+
+var scatterTasks parallel.Tasks[scatterTask]
+
+func (st *scatterTask) Range(lo, hi int) {
+	w, out, cnt := st.w, st.out, st.cnt
 	p := w.p
 	oh, ow := p.OutSize()
 	mg, tiles := p.M/p.Group, w.th*w.tw
 	n := cnt * tiles
-	parallel.For(mg*cnt, grainFor(4*tiles), func(lo, hi int) {
-		for task := lo; task < hi; task++ {
-			m, i := task/cnt, task%cnt
-			ch := g*mg + m
-			plane := y[((n0+i)*p.M+ch)*oh*ow:][:oh*ow]
-			bias := biasOf(e.bias, ch)
-			for oy := range oh {
-				ty, dy := oy/2, oy%2
-				at := m*n + i*tiles + ty*w.tw
-				even, odd := out[(2*dy)*mg*n+at:][:w.tw], out[(2*dy+1)*mg*n+at:][:w.tw]
-				row := plane[oy*ow : (oy+1)*ow]
-				vec.Interleave(row, even, odd, bias, e.storeRelu(), e.accumulate)
-				e.finish(row, ((n0+i)*p.M+ch)*oh*ow+oy*ow)
-			}
+	for task := lo; task < hi; task++ {
+		m, i := task/cnt, task%cnt
+		ch := st.g*mg + m
+		plane := st.y[((st.n0+i)*p.M+ch)*oh*ow:][:oh*ow]
+		bias := biasOf(st.e.bias, ch)
+		for oy := range oh {
+			ty, dy := oy/2, oy%2
+			at := m*n + i*tiles + ty*w.tw
+			even, odd := out[(2*dy)*mg*n+at:][:w.tw], out[(2*dy+1)*mg*n+at:][:w.tw]
+			row := plane[oy*ow : (oy+1)*ow]
+			vec.Interleave(row, even, odd, bias, st.e.storeRelu(), st.e.accumulate)
+			st.e.finish(row, ((st.n0+i)*p.M+ch)*oh*ow+oy*ow)
 		}
-	})
+	}
 }
 
 // backwardFilter adds the gradient of the loss with respect to the

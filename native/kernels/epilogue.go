@@ -119,13 +119,27 @@ func applyRows(a Activation, y, bias, r []float32, rows, n int) {
 	if bias == nil && r == nil && a.Kind == ActIdentity {
 		return
 	}
-	parallel.For(rows, grainFor(n), func(lo, hi int) {
-		var rr []float32
-		if r != nil {
-			rr = r[lo*n : hi*n]
-		}
-		epilogueRows(a, y[lo*n:hi*n], bias, rr, n)
-	})
+	t := rowEpilogues.Get()
+	*t = rowEpilogue{a: a, y: y, bias: bias, r: r, n: n}
+	parallel.Run(rows, grainFor(n), t)
+	rowEpilogues.Put(t)
+}
+
+// rowEpilogue is applyRows' loop over the rows.
+type rowEpilogue struct {
+	a          Activation
+	y, bias, r []float32
+	n          int
+}
+
+var rowEpilogues parallel.Tasks[rowEpilogue]
+
+func (t *rowEpilogue) Range(lo, hi int) {
+	var rr []float32
+	if t.r != nil {
+		rr = t.r[lo*t.n : hi*t.n]
+	}
+	epilogueRows(t.a, t.y[lo*t.n:hi*t.n], t.bias, rr, t.n)
 }
 
 // epilogueRows is applyRows on the rows of y, n long, on this goroutine

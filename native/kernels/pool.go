@@ -126,17 +126,34 @@ func maxPool(p *PoolParams, x, y []float32, argmax []int64) {
 	need(op, "y", y, planes*ohw)
 	// a vector of 8 columns per window row, and of 8 outputs per column
 	cost := oh * (p.KH*p.W + p.KW*ow) / 8
-	parallel.For(planes, grainFor(cost), func(lo, hi int) {
-		sep := p.separableMax()
-		defer sep.release()
-		for pl := lo; pl < hi; pl++ {
-			var arg []int64
-			if argmax != nil {
-				arg = argmax[pl*ohw : (pl+1)*ohw]
-			}
-			sep.plane(x[pl*hw:(pl+1)*hw], pl*hw, y[pl*ohw:(pl+1)*ohw], arg)
+	t := maxPoolTasks.Get()
+	*t = maxPoolTask{p: p, x: x, y: y, argmax: argmax}
+	parallel.Run(planes, grainFor(cost), t)
+	maxPoolTasks.Put(t)
+}
+
+// maxPoolTask is maxPool's loop over the planes.
+type maxPoolTask struct {
+	p      *PoolParams
+	x, y   []float32
+	argmax []int64
+}
+
+var maxPoolTasks parallel.Tasks[maxPoolTask]
+
+func (t *maxPoolTask) Range(lo, hi int) {
+	p := t.p
+	oh, ow := p.OutSize()
+	hw, ohw := p.H*p.W, oh*ow
+	sep := p.separableMax()
+	defer sep.release()
+	for pl := lo; pl < hi; pl++ {
+		var arg []int64
+		if t.argmax != nil {
+			arg = t.argmax[pl*ohw : (pl+1)*ohw]
 		}
-	})
+		sep.plane(t.x[pl*hw:(pl+1)*hw], pl*hw, t.y[pl*ohw:(pl+1)*ohw], arg)
+	}
 }
 
 // emptyWindowMax is the maximum of a window that covers padding only:
@@ -238,7 +255,8 @@ type separableMax struct {
 func (p *PoolParams) separableMax() *separableMax {
 	oh, ow := p.OutSize()
 	sw := p.StrideW
-	s := &separableMax{p: p, oh: oh, ow: ow, span: (ow-1)*sw + (p.KW-1)*p.DilationW + 1}
+	s := separableMaxes.Get()
+	*s = separableMax{p: p, oh: oh, ow: ow, span: (ow-1)*sw + (p.KW-1)*p.DilationW + 1}
 	// One more than the span: vec.MaxStride2 reads the odd value after
 	// the last even one, and with it there computes its last 8 outputs
 	// in assembly too.
@@ -298,7 +316,11 @@ func (p *PoolParams) separableMax() *separableMax {
 func (s *separableMax) release() {
 	putBuffer(s.floats)
 	offsets.put(s.ints)
+	separableMaxes.Put(s)
 }
+
+// separableMaxes are the free separableMax values.
+var separableMaxes parallel.Tasks[separableMax]
 
 // plane pools one plane into y [OH*OW] and, unless arg is nil, stores
 // the argmax of each window in arg, base plus the offset in plane, a row
@@ -602,11 +624,25 @@ func GlobalAveragePoolForward(p *GlobalPoolParams, x, y []float32) {
 	planes, s := p.N*p.C, p.Spatial
 	need(op, "x", x, planes*s)
 	need(op, "y", y, planes)
-	parallel.For(planes, grainFor(s), func(lo, hi int) {
-		for pl := lo; pl < hi; pl++ {
-			y[pl] = float32(vec.SumFloat64(x[pl*s:(pl+1)*s]) / float64(s))
-		}
-	})
+	t := planeMeans.Get()
+	*t = planeMean{x: x, y: y, s: s}
+	parallel.Run(planes, grainFor(s), t)
+	planeMeans.Put(t)
+}
+
+// planeMean is GlobalAveragePoolForward's loop over the planes.
+type planeMean struct {
+	x, y []float32
+	s    int
+}
+
+var planeMeans parallel.Tasks[planeMean]
+
+func (t *planeMean) Range(lo, hi int) {
+	s := t.s
+	for pl := lo; pl < hi; pl++ {
+		t.y[pl] = float32(vec.SumFloat64(t.x[pl*s:(pl+1)*s]) / float64(s))
+	}
 }
 
 // GlobalAveragePoolBackward adds dy[n, c] / Spatial to every dx[n, c, :].

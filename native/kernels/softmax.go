@@ -79,8 +79,27 @@ func shiftedExp(x, e []float32) (maxV float32, sum float64) {
 // axis, the exponentials in float32 within a few ULPs (vec.ExpShiftSum).
 func SoftmaxForward(p *SoftmaxParams, x, y []float32) {
 	p.check("Softmax", []string{"x", "y"}, x, y)
-	p.forEachLine(func(off int, scratch []float32) {
-		xs := p.line(x, off, scratch)
+	t := softmaxTasks.Get()
+	*t = softmaxTask{p: p, x: x, y: y}
+	parallel.Run(p.Outer*p.Inner, grainFor(3*p.Axis), t)
+	softmaxTasks.Put(t)
+}
+
+// softmaxTask is SoftmaxForward's loop over the lines along the axis.
+type softmaxTask struct {
+	p    *SoftmaxParams
+	x, y []float32
+}
+
+var softmaxTasks parallel.Tasks[softmaxTask]
+
+func (t *softmaxTask) Range(lo, hi int) {
+	p, y := t.p, t.y
+	scratch := getBuffer(p.Axis)
+	defer putBuffer(scratch)
+	for l := lo; l < hi; l++ {
+		off := l/p.Inner*p.Axis*p.Inner + l%p.Inner
+		xs := p.line(t.x, off, scratch)
 		e := scratch
 		if p.Inner == 1 {
 			e = y[off : off+p.Axis]
@@ -89,12 +108,12 @@ func SoftmaxForward(p *SoftmaxParams, x, y []float32) {
 		inv := float32(1 / sum)
 		if p.Inner == 1 {
 			vec.ScaleAdd(e, e, inv, 0)
-			return
+			continue
 		}
 		for k, v := range e {
 			y[off+k*p.Inner] = v * inv
 		}
-	})
+	}
 }
 
 // SoftmaxBackward accumulates dx += y * (dy - sum(dy * y)) along the axis;

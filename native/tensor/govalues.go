@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"sync"
 
 	"github.com/onnxkit/onnxkit/graph"
 )
@@ -215,5 +216,14 @@ func goType(dtype graph.DType) (reflect.Type, bool) {
 	if !dtype.Valid() {
 		return nil, false
 	}
-	return reflect.TypeOf(makeSlice(dtype, 0)), true
+	if t, ok := goTypes.Load(dtype); ok {
+		return t.(reflect.Type), true
+	}
+	t := reflect.TypeOf(makeSlice(dtype, 0))
+	goTypes.Store(dtype, t)
+	return t, true
 }
+
+// goTypes caches goType's answers by dtype: boxing an empty slice to
+// find its type allocates, and every run validates its inputs.
+var goTypes sync.Map

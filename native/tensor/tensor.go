@@ -5,6 +5,7 @@ package tensor
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/onnxkit/onnxkit/graph"
 )
@@ -41,7 +42,7 @@ func Float32(shape ...int) *Tensor { return New(graph.Float32, shape...) }
 // float32 tensor without copying.
 func FromFloat32(data []float32, shape ...int) *Tensor {
 	if len(data) != NumElements(shape) {
-		panic(fmt.Sprintf("tensor: %d values for shape %v", len(data), shape))
+		panic(fmt.Sprintf("tensor: %d values for shape %v", len(data), slices.Clone(shape))) // shape stays the caller's
 	}
 	return &Tensor{DType: graph.Float32, Shape: append([]int(nil), shape...), Data: data}
 }

@@ -1,0 +1,53 @@
+package kernels
+
+import "github.com/onnxkit/onnxkit/native/linalg"
+
+// ConvForwardPlan is the forward pass of one convolution planned once:
+// the algorithm ConvForward would choose for its params with the current
+// GEMM, and, once WithWeights has given it a weight tensor, those weights
+// in the form the algorithm multiplies by (packed panels for the strided
+// window, kernels taken to the Winograd points). A plan is immutable:
+// any number of goroutines may run it at once.
+type ConvForwardPlan struct {
+	p    *ConvParams
+	plan convPlan
+	gemm linalg.Gemm
+}
+
+// PlanConvForward plans the forward pass of p, which must be valid and
+// must not change while the plan is in use.
+func PlanConvForward(p *ConvParams) *ConvForwardPlan {
+	return &ConvForwardPlan{p: p, plan: p.mustPlan(convForwardPass), gemm: linalg.Current()}
+}
+
+// Params returns the params the plan was made for.
+func (f *ConvForwardPlan) Params() *ConvParams { return f.p }
+
+// Current reports whether the plan was made with the GEMM in use
+// (linalg.Use replaces it).
+func (f *ConvForwardPlan) Current() bool { return f.gemm == linalg.Current() }
+
+// WithWeights returns the plan with the weights w prepared, or nil when
+// its algorithm multiplies by the weights as they are stored. The
+// prepared plan's Forward then ignores its w argument (which must be
+// these weights, unchanged) and gives bitwise the results of ConvForward:
+// the preparation is the one ConvForward does on every call.
+func (f *ConvForwardPlan) WithWeights(w []float32) *ConvForwardPlan {
+	need("Conv", "w", w, f.p.M*f.p.colRows())
+	g := *f
+	switch f.plan.alg {
+	case convWinograd3, convWinograd5:
+		g.plan.wino.u = f.plan.wino.transformAll(w)
+	case convStridedWindow:
+		g.plan.gather.packedW = f.plan.gather.packWeights(w)
+	default:
+		return nil
+	}
+	return &g
+}
+
+// Forward computes y from x, w, the optional bias b and the optional
+// residual r as ConvResidualForward does.
+func (f *ConvForwardPlan) Forward(x, w, b, r, y []float32) {
+	f.p.convForward(&f.plan, x, w, b, r, y)
+}
