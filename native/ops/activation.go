@@ -201,7 +201,7 @@ func (op *activationOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Te
 	case op.kind == actRelu && x.DType == graph.Float32:
 		out := newOutput(ctx, graph.Float32, x.Shape)
 		reluF32(x.F32(), out.F32())
-		return []*tensor.Tensor{out}, nil
+		return ctx.Outputs(out), nil
 	case op.kind == actLeakyRelu && x.DType == graph.Float32:
 		out := newOutput(ctx, graph.Float32, x.Shape)
 		leakyReluF32(x.F32(), out.F32(), op.alpha)
@@ -219,8 +219,18 @@ func (op *activationOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Te
 // reluF32 sets y = max(x, 0) (vec.Relu, in AVX2 or AVX-512 where the CPU
 // has it), over the cores when large.
 func reluF32(x, y []float32) {
-	parallel.For(len(x), ewGrain, func(lo, hi int) { vec.Relu(y[lo:hi], x[lo:hi]) })
+	t := reluTasks.Get()
+	t.x, t.y = x, y
+	parallel.Run(len(x), ewGrain, t)
+	reluTasks.Put(t)
 }
+
+// reluTask is reluF32's loop.
+type reluTask struct{ x, y []float32 }
+
+var reluTasks parallel.Tasks[reluTask]
+
+func (t *reluTask) Range(lo, hi int) { vec.Relu(t.y[lo:hi], t.x[lo:hi]) }
 
 // leakyReluF32 sets y = x < 0 ? alpha*x : x (vec.LeakyRelu).
 func leakyReluF32(x, y []float32, alpha float32) {

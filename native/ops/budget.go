@@ -2,6 +2,7 @@ package ops
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/onnxkit/onnxkit/graph"
 )
@@ -73,13 +74,13 @@ func (b *Budget) runLimit() int64 {
 func (b *Budget) CheckTensor(dt graph.DType, shape []int) error {
 	for _, d := range shape {
 		if d < 0 {
-			return fmt.Errorf("shape %v has a negative dimension", shape)
+			return fmt.Errorf("shape %v has a negative dimension", slices.Clone(shape)) // shape stays the caller's
 		}
 	}
 	limit := b.tensorLimit()
 	bytes, ok := ShapeBytes(dt, shape, limit)
 	if !ok {
-		return &BudgetError{What: fmt.Sprintf("output %s%v", dt, shape), Bytes: bytes, Limit: limit, Field: "MaxTensorBytes"}
+		return &BudgetError{What: fmt.Sprintf("output %s%v", dt, slices.Clone(shape)), Bytes: bytes, Limit: limit, Field: "MaxTensorBytes"}
 	}
 	return nil
 }

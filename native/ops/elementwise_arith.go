@@ -15,6 +15,7 @@ package ops
 import (
 	"errors"
 	"fmt"
+	"github.com/onnxkit/onnxkit/native/parallel"
 	"slices"
 
 	"github.com/onnxkit/onnxkit/graph"
@@ -62,6 +63,19 @@ func (op *arith) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, e
 	if err := ewCheckReal(a); err != nil {
 		return nil, err
 	}
+	if a.DType == graph.Float32 && b.DType == graph.Float32 && slices.Equal(a.Shape, b.Shape) {
+		// No broadcast (a residual connection's Add): one vector loop,
+		// planned and run without allocating.
+		if err := ctx.checkOutput(graph.Float32, a.Shape); err != nil {
+			return nil, err
+		}
+		out := ctx.Float32(a.Shape...)
+		t := arithTasks.Get()
+		*t = arithTask{kind: op.kind, dst: out.F32(), x: a.F32(), y: b.F32()}
+		parallel.Run(len(t.dst), ewGrain, t)
+		arithTasks.Put(t)
+		return ctx.Outputs(out), nil
+	}
 	bShape, outShape, err := op.legacy.shapes(ctx, a.DType, a.Shape, b.Shape)
 	if err != nil {
 		return nil, err
@@ -98,6 +112,19 @@ func (op *arith) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, e
 		return nil, err
 	}
 	return []*tensor.Tensor{narrowHalf(out, dt)}, nil
+}
+
+// arithTask computes dst = x op y over elements [lo, hi) of inputs of
+// the same shape.
+type arithTask struct {
+	kind      arithKind
+	dst, x, y []float32
+}
+
+var arithTasks parallel.Tasks[arithTask]
+
+func (t *arithTask) Range(lo, hi int) {
+	vec.Binary(arithVec[t.kind], t.dst[lo:hi], t.x[lo:hi], t.y[lo:hi])
 }
 
 // arithFunc returns the scalar operation of kind on T.

@@ -2,6 +2,8 @@ package ops
 
 import (
 	"fmt"
+	"sync/atomic"
+	"unsafe"
 
 	"github.com/onnxkit/onnxkit/graph"
 	"github.com/onnxkit/onnxkit/native/kernels"
@@ -23,6 +25,66 @@ type conv struct {
 	win   *window
 	group int
 	epi   Epilogue
+	// bound is the binding of the last inputs' shapes.
+	bound *shapeCache[*convBinding]
+}
+
+// convBinding is a convolution bound to its inputs' shapes: the params
+// (one of p and pnd), the output's shape, the forward plan of the 2-D
+// kernels, and the weights it prepared.
+type convBinding struct {
+	p     *kernels.ConvParams
+	pnd   *kernels.ConvNDParams
+	shape []int
+	plan  *kernels.ConvForwardPlan
+	// prepared is the plan with the weights prepared, for the
+	// generation and weight buffer it was made from.
+	prepared atomic.Pointer[preparedConv]
+}
+
+type preparedConv struct {
+	generation uint64
+	weights    *float32
+	plan       *kernels.ConvForwardPlan // nil: nothing to prepare
+}
+
+// bind returns the binding of c to in's shapes, from the cache when the
+// last call had the same shapes.
+func (c *conv) bind(in []*tensor.Tensor) (*convBinding, error) {
+	if b, ok := c.bound.lookup(in); ok && (b.plan == nil || b.plan.Current()) {
+		return b, nil
+	}
+	p, pnd, err := c.params(in)
+	if err != nil {
+		return nil, err
+	}
+	b := &convBinding{p: p, pnd: pnd}
+	if pnd != nil {
+		b.shape = outShapeND(in[0], pnd.M, pnd.OutSize())
+	} else {
+		oh, ow := p.OutSize()
+		b.shape = outShape(in[0], p.M, oh, ow)
+		b.plan = kernels.PlanConvForward(p)
+	}
+	c.bound.store(in, b)
+	return b, nil
+}
+
+// forwardPlan returns the plan to run: with the weights prepared when
+// ctx says they are the program's unchanged initializer.
+func (b *convBinding) forwardPlan(ctx *Context, w []float32) *kernels.ConvForwardPlan {
+	if !ctx.Constant(1) {
+		return b.plan
+	}
+	prep := b.prepared.Load()
+	if prep == nil || prep.generation != ctx.Generation || prep.weights != unsafe.SliceData(w) {
+		prep = &preparedConv{generation: ctx.Generation, weights: unsafe.SliceData(w), plan: b.plan.WithWeights(w)}
+		b.prepared.Store(prep)
+	}
+	if prep.plan == nil {
+		return b.plan
+	}
+	return prep.plan
 }
 
 // nnConvOps is the operator table of nn_conv.go (see registry.go).
@@ -42,7 +104,7 @@ func newConv(n *graph.Node, _ int64) (Op, error) {
 	if group < 1 {
 		return nil, fmt.Errorf("attribute group: %d, want at least 1", group)
 	}
-	return &conv{win: win, group: int(group)}, nil
+	return &conv{win: win, group: int(group), bound: &shapeCache[*convBinding]{}}, nil
 }
 
 // params resolves the convolution for its inputs: for one or two spatial
@@ -104,6 +166,7 @@ func (c *conv) FuseEpilogue(e Epilogue) Op {
 	}
 	fused := *c
 	fused.epi = e
+	fused.bound = &shapeCache[*convBinding]{}
 	return &fused
 }
 
@@ -115,43 +178,39 @@ func (c *conv) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, err
 	if err != nil {
 		return nil, err
 	}
-	p, pnd, err := c.params(in)
+	b, err := c.bind(in)
 	if err != nil {
 		return nil, err
 	}
-	var shape []int
-	if pnd != nil {
-		shape = outShapeND(in[0], pnd.M, pnd.OutSize())
-	} else {
-		oh, ow := p.OutSize()
-		shape = outShape(in[0], p.M, oh, ow)
-	}
-	if err := ctx.checkOutput(graph.Float32, shape); err != nil {
+	if err := ctx.checkOutput(graph.Float32, b.shape); err != nil {
 		return nil, err
 	}
 	// The epilogues add a residual of Y's shape in 2-D; any other goes
 	// through the Add op after a plain convolution.
-	fallback := r != nil && (pnd != nil || !sameShape(r, shape))
-	if fallback {
-		if pnd != nil {
-			pnd.Act = kernels.Activation{}
-		} else {
-			p.Act = kernels.Activation{}
-		}
-	}
-	y := ctx.Float32(shape...)
+	fallback := r != nil && (b.pnd != nil || !sameShape(r, b.shape))
+	y := ctx.Float32(b.shape...)
 	switch {
-	case pnd != nil:
-		kernels.ConvNDForward(pnd, in[0].F32(), in[1].F32(), optionalF32(in, 2), y.F32())
-	case r != nil && !fallback:
-		kernels.ConvResidualForward(p, in[0].F32(), in[1].F32(), optionalF32(in, 2), r.F32(), y.F32())
+	case fallback && b.pnd != nil:
+		pnd := *b.pnd // the binding's params stay as they are
+		pnd.Act = kernels.Activation{}
+		kernels.ConvNDForward(&pnd, in[0].F32(), in[1].F32(), optionalF32(in, 2), y.F32())
+	case fallback:
+		p := *b.p
+		p.Act = kernels.Activation{}
+		kernels.ConvForward(&p, in[0].F32(), in[1].F32(), optionalF32(in, 2), y.F32())
+	case b.pnd != nil:
+		kernels.ConvNDForward(b.pnd, in[0].F32(), in[1].F32(), optionalF32(in, 2), y.F32())
 	default:
-		kernels.ConvForward(p, in[0].F32(), in[1].F32(), optionalF32(in, 2), y.F32())
+		var rf []float32
+		if r != nil {
+			rf = r.F32()
+		}
+		b.forwardPlan(ctx, in[1].F32()).Forward(in[0].F32(), in[1].F32(), optionalF32(in, 2), rf, y.F32())
 	}
 	if fallback {
 		return residualFallback(ctx, y, r, c.epi.Act)
 	}
-	return []*tensor.Tensor{y}, nil
+	return ctx.Outputs(y), nil
 }
 
 func (c *conv) Backward(ctx *Context, in, out, gradOut []*tensor.Tensor) ([]*tensor.Tensor, error) {

@@ -21,6 +21,8 @@ type gemm struct {
 	transA, transB bool
 	alpha, beta    float32
 	act            kernels.Activation
+	// bound holds the params of the last inputs' shapes.
+	bound *shapeCache[*kernels.GemmParams]
 }
 
 // nnGemmOps is the operator table of nn_gemm.go (see registry.go).
@@ -38,7 +40,7 @@ func newGemm(n *graph.Node, _ int64) (Op, error) {
 	if err != nil {
 		return nil, err
 	}
-	o := &gemm{transA: ta != 0, transB: tb != 0}
+	o := &gemm{transA: ta != 0, transB: tb != 0, bound: &shapeCache[*kernels.GemmParams]{}}
 	if o.alpha, err = n.AttrFloat("alpha", 1); err != nil {
 		return nil, err
 	}
@@ -101,6 +103,7 @@ func (o *gemm) FuseEpilogue(e Epilogue) Op {
 	}
 	fused := *o
 	fused.act = e.Act
+	fused.bound = &shapeCache[*kernels.GemmParams]{}
 	return &fused
 }
 
@@ -114,16 +117,20 @@ func checkFusedBackward(e Epilogue) error {
 }
 
 func (o *gemm) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	p, err := o.params(in)
-	if err != nil {
-		return nil, err
+	p, ok := o.bound.lookup(in)
+	if !ok {
+		var err error
+		if p, err = o.params(in); err != nil {
+			return nil, err
+		}
+		o.bound.store(in, p)
 	}
 	if err := ctx.checkOutput(graph.Float32, []int{p.M, p.N}); err != nil {
 		return nil, err
 	}
 	y := ctx.Float32(p.M, p.N)
 	kernels.GemmForward(p, in[0].F32(), in[1].F32(), optionalF32(in, 2), y.F32())
-	return []*tensor.Tensor{y}, nil
+	return ctx.Outputs(y), nil
 }
 
 func (o *gemm) Backward(ctx *Context, in, out, gradOut []*tensor.Tensor) ([]*tensor.Tensor, error) {

@@ -25,6 +25,8 @@ import (
 type batchNorm struct {
 	epsilon, momentum float32
 	trainingMode      bool
+	// bound holds the params of the last inputs' shapes.
+	bound *shapeCache[*kernels.BatchNormParams]
 }
 
 // nnNormOps is the operator table of nn_norm.go (see registry.go).
@@ -53,7 +55,7 @@ func newBatchNorm(n *graph.Node, opset int64) (Op, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &batchNorm{epsilon: eps, momentum: mom, trainingMode: training != 0}, nil
+	return &batchNorm{epsilon: eps, momentum: mom, trainingMode: training != 0, bound: &shapeCache[*kernels.BatchNormParams]{}}, nil
 }
 
 func (o *batchNorm) params(in []*tensor.Tensor) (*kernels.BatchNormParams, error) {
@@ -87,15 +89,19 @@ type batchStats struct {
 }
 
 func (o *batchNorm) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	p, err := o.params(in)
-	if err != nil {
-		return nil, err
+	p, ok := o.bound.lookup(in)
+	if !ok {
+		var err error
+		if p, err = o.params(in); err != nil {
+			return nil, err
+		}
+		o.bound.store(in, p)
 	}
 	x, scale, bias := in[0].F32(), in[1].F32(), in[2].F32()
 	y := ctx.Float32(in[0].Shape...)
 	if !ctx.Training && !o.trainingMode {
 		kernels.BatchNormInferenceForward(p, x, scale, bias, in[3].F32(), in[4].F32(), y.F32())
-		return []*tensor.Tensor{y}, nil
+		return ctx.Outputs(y), nil
 	}
 	runMean := tensor.FromFloat32(append([]float32(nil), in[3].F32()...), p.C)
 	runVar := tensor.FromFloat32(append([]float32(nil), in[4].F32()...), p.C)

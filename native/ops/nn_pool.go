@@ -35,6 +35,9 @@ type pool struct {
 	// indices: the node names MaxPool's Indices output. lean: the
 	// inference variant (Lean), which computes no argmax and returns Y only.
 	indices, lean bool
+	// bound is the binding of the last input's shape, which the lean
+	// variant shares.
+	bound *shapeCache[*poolBinding]
 }
 
 // nnPoolOps is the operator table of nn_pool.go (see registry.go).
@@ -54,7 +57,7 @@ func newPool(isMax bool) Constructor {
 		if len(win.kernel) == 0 {
 			return nil, fmt.Errorf("attribute kernel_shape is required")
 		}
-		p := &pool{max: isMax, win: win, indices: len(n.Outputs) > 1 && n.Outputs[1] != ""}
+		p := &pool{max: isMax, win: win, indices: len(n.Outputs) > 1 && n.Outputs[1] != "", bound: &shapeCache[*poolBinding]{}}
 		if isMax {
 			order, err := n.AttrInt("storage_order", 0)
 			if err != nil {
@@ -106,6 +109,35 @@ func (o *pool) params(in []*tensor.Tensor) (*kernels.PoolParams, *kernels.PoolND
 	return p, nil, nil
 }
 
+// poolBinding is a pooling op bound to its input's shape: the params
+// (one of p and pnd) and the output's shape.
+type poolBinding struct {
+	p     *kernels.PoolParams
+	pnd   *kernels.PoolNDParams
+	shape []int
+}
+
+// bind returns the binding of o to in's shapes, from the cache when the
+// last call had the same shapes.
+func (o *pool) bind(in []*tensor.Tensor) (*poolBinding, error) {
+	if b, ok := o.bound.lookup(in); ok {
+		return b, nil
+	}
+	p, pnd, err := o.params(in)
+	if err != nil {
+		return nil, err
+	}
+	b := &poolBinding{p: p, pnd: pnd}
+	if pnd != nil {
+		b.shape = outShapeND(in[0], pnd.C, pnd.OutSize())
+	} else {
+		oh, ow := p.OutSize()
+		b.shape = outShape(in[0], p.C, oh, ow)
+	}
+	o.bound.store(in, b)
+	return b, nil
+}
+
 // Lean returns, for a MaxPool whose Indices nobody reads, the variant
 // that skips the argmax.
 func (o *pool) Lean() Op {
@@ -121,29 +153,25 @@ func (o *pool) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, err
 	if o.max && len(in) > 0 && in[0] != nil && (in[0].DType == graph.Uint8 || in[0].DType == graph.Int8) {
 		return o.forwardBytes(ctx, in[0])
 	}
-	p, pnd, err := o.params(in)
+	b, err := o.bind(in)
 	if err != nil {
 		return nil, err
 	}
-	if pnd != nil {
-		if err := ctx.checkOutput(graph.Int64, outShapeND(in[0], pnd.C, pnd.OutSize())); err != nil {
-			return nil, err
-		}
-		return o.forwardND(ctx, in[0], pnd), nil
-	}
-	oh, ow := p.OutSize()
-	shape := outShape(in[0], p.C, oh, ow)
+	p, pnd, shape := b.p, b.pnd, b.shape
 	if err := ctx.checkOutput(graph.Int64, shape); err != nil { // the size of MaxPool's indices
 		return nil, err
+	}
+	if pnd != nil {
+		return o.forwardND(ctx, in[0], pnd), nil
 	}
 	y := ctx.Float32(shape...)
 	if !o.max {
 		kernels.AveragePoolForward(p, in[0].F32(), y.F32())
-		return []*tensor.Tensor{y}, nil
+		return ctx.Outputs(y), nil
 	}
 	if o.lean {
 		kernels.MaxPoolValues(p, in[0].F32(), y.F32())
-		return []*tensor.Tensor{y}, nil
+		return ctx.Outputs(y), nil
 	}
 	arg := make(argmax, tensor.NumElements(shape))
 	kernels.MaxPoolForward(p, in[0].F32(), y.F32(), arg)
@@ -242,10 +270,19 @@ func (o *pool) Backward(ctx *Context, in, out, gradOut []*tensor.Tensor) ([]*ten
 //	X [N, C, D1, ...]  ->  Y [N, C, 1, ...]
 type globalPool struct {
 	max bool
+	// bound holds the params and output shape of the last input's shape.
+	bound *shapeCache[*globalPoolBinding]
+}
+
+type globalPoolBinding struct {
+	p     *kernels.GlobalPoolParams
+	shape []int
 }
 
 func newGlobalPool(isMax bool) Constructor {
-	return func(*graph.Node, int64) (Op, error) { return &globalPool{max: isMax}, nil }
+	return func(*graph.Node, int64) (Op, error) {
+		return &globalPool{max: isMax, bound: &shapeCache[*globalPoolBinding]{}}, nil
+	}
 }
 
 func (o *globalPool) params(in []*tensor.Tensor) (*kernels.GlobalPoolParams, []int, error) {
@@ -265,11 +302,17 @@ func (o *globalPool) params(in []*tensor.Tensor) (*kernels.GlobalPoolParams, []i
 }
 
 func (o *globalPool) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	p, shape, err := o.params(in)
-	if err != nil {
-		return nil, err
+	b, ok := o.bound.lookup(in)
+	if !ok {
+		p, shape, err := o.params(in)
+		if err != nil {
+			return nil, err
+		}
+		b = &globalPoolBinding{p: p, shape: shape}
+		o.bound.store(in, b)
 	}
-	y := ctx.Float32(shape...)
+	p := b.p
+	y := ctx.Float32(b.shape...)
 	if o.max {
 		arg := make(argmax, p.N*p.C)
 		kernels.GlobalMaxPoolForward(p, in[0].F32(), y.F32(), arg)
@@ -277,7 +320,7 @@ func (o *globalPool) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tenso
 	} else {
 		kernels.GlobalAveragePoolForward(p, in[0].F32(), y.F32())
 	}
-	return []*tensor.Tensor{y}, nil
+	return ctx.Outputs(y), nil
 }
 
 func (o *globalPool) Backward(ctx *Context, in, out, gradOut []*tensor.Tensor) ([]*tensor.Tensor, error) {

@@ -17,6 +17,8 @@ type softmax struct {
 	log    bool
 	axis   int
 	coerce bool // opsets below 13
+	// bound holds the params of the last input's shape.
+	bound *shapeCache[*kernels.SoftmaxParams]
 }
 
 // nnSoftmaxOps is the operator table of nn_softmax.go (see registry.go).
@@ -37,7 +39,7 @@ func newSoftmax(log, coerce bool) Constructor {
 		if err != nil {
 			return nil, err
 		}
-		return &softmax{log: log, axis: int(axis), coerce: coerce}, nil
+		return &softmax{log: log, axis: int(axis), coerce: coerce, bound: &shapeCache[*kernels.SoftmaxParams]{}}, nil
 	}
 }
 
@@ -68,20 +70,24 @@ func (o *softmax) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, 
 	if out, ok, err := widenedForward(ctx, in, o.Forward); ok {
 		return out, err // float16, bfloat16 or float64, computed in float32
 	}
-	p, err := o.params(in)
-	if err != nil {
-		return nil, err
+	p, ok := o.bound.lookup(in)
+	if !ok {
+		var err error
+		if p, err = o.params(in); err != nil {
+			return nil, err
+		}
+		o.bound.store(in, p)
 	}
 	y := ctx.Float32(in[0].Shape...)
 	if in[0].Len() == 0 {
-		return []*tensor.Tensor{y}, nil
+		return ctx.Outputs(y), nil
 	}
 	if o.log {
 		kernels.LogSoftmaxForward(p, in[0].F32(), y.F32())
 	} else {
 		kernels.SoftmaxForward(p, in[0].F32(), y.F32())
 	}
-	return []*tensor.Tensor{y}, nil
+	return ctx.Outputs(y), nil
 }
 
 func (o *softmax) Backward(ctx *Context, in, out, gradOut []*tensor.Tensor) ([]*tensor.Tensor, error) {

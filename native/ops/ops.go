@@ -76,6 +76,30 @@ type Context struct {
 	// buffer of the exact size, so that the caller never holds on to a
 	// larger one, and the pool does not lose it.
 	Escapes bool
+	// Constants marks, bit i for input i, the inputs that are the
+	// program's initializers, unchanged since the weights' generation
+	// Generation: an op may multiply by a form of them it prepared before
+	// (packed, transformed) under the same generation. The executor sets
+	// none in runs that record, whose weights a training step changes.
+	Constants  uint64
+	Generation uint64
+	// outputs holds the output list that Outputs returns.
+	outputs [2]*tensor.Tensor
+}
+
+// Constant reports whether input i is one of the program's unchanged
+// initializers (see Constants).
+func (c *Context) Constant(i int) bool { return c != nil && i < 64 && c.Constants&(1<<i) != 0 }
+
+// Outputs returns ts as an op's output list, in storage of c's when
+// there is room, which the executor reads before the node's next run:
+// an op's Forward returns it rather than allocate a slice per call.
+func (c *Context) Outputs(ts ...*tensor.Tensor) []*tensor.Tensor {
+	if c == nil || len(ts) > len(c.outputs) {
+		return append([]*tensor.Tensor(nil), ts...)
+	}
+	n := copy(c.outputs[:], ts)
+	return c.outputs[:n:n]
 }
 
 // Err returns the error of the run's context once it is done (cancelled

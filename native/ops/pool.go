@@ -2,13 +2,16 @@ package ops
 
 import (
 	"slices"
+	"unsafe"
 
+	"github.com/onnxkit/onnxkit/graph"
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
 
 // Pool recycles float32 buffers between the values of a run and between
 // runs, so that a program run in a loop allocates nothing in steady
-// state. A request takes the smallest free buffer that holds it, when
+// state: the buffers, and the headers it hands them out in, shapes
+// included. A request takes the smallest free buffer that holds it, when
 // that buffer is at most maxSlack times the request: an exact-size pool
 // would keep one buffer per size that the run ever had alive, which in
 // a network whose values grow step by step (DenseNet's concatenations)
@@ -18,8 +21,46 @@ import (
 type Pool struct {
 	// free holds the free buffers by capacity; sizes the capacities
 	// that have free buffers, in increasing order.
-	free  map[int][][]float32
+	free  map[int][]*pooledTensor
 	sizes []int
+	// lent maps the buffers handed out since the last Settle to their
+	// pooledTensor, so that Put finds the header that serves again, also
+	// when a view's header (Reshape's) brings the buffer back. The pool
+	// hands out only headers of its own: another maker's may still be
+	// shared.
+	lent map[*float32]*pooledTensor
+}
+
+// pooledTensor is a buffer of a Pool with the header it hands out for
+// it, and room for the header's shape.
+type pooledTensor struct {
+	t   tensor.Tensor
+	buf []float32 // the whole buffer
+	// boxes holds buf[:n] as a tensor's Data for the last lengths n it
+	// served (boxing a slice allocates, and with maxSlack one buffer
+	// serves requests of several sizes in a run).
+	boxes [4]boxedSlice
+	next  int // the box to replace next
+	dims  [6]int
+}
+
+// boxedSlice is a prefix of a buffer as a tensor's Data.
+type boxedSlice struct {
+	n    int
+	data any
+}
+
+// dataOf returns pt.buf[:n] as a tensor's Data.
+func (pt *pooledTensor) dataOf(n int) any {
+	for _, b := range pt.boxes {
+		if b.data != nil && b.n == n {
+			return b.data
+		}
+	}
+	b := &pt.boxes[pt.next]
+	pt.next = (pt.next + 1) % len(pt.boxes)
+	b.n, b.data = n, pt.buf[:n]
+	return b.data
 }
 
 // maxSlack bounds the buffer a request may take, as a multiple of the
@@ -31,7 +72,9 @@ type Pool struct {
 const maxSlack = 4
 
 // NewPool returns an empty pool.
-func NewPool() *Pool { return &Pool{free: map[int][][]float32{}} }
+func NewPool() *Pool {
+	return &Pool{free: map[int][]*pooledTensor{}, lent: map[*float32]*pooledTensor{}}
+}
 
 // Float32 returns a float32 tensor of the given shape whose contents are
 // undefined: the caller overwrites every element.
@@ -43,31 +86,40 @@ func (p *Pool) Exact(shape ...int) *tensor.Tensor { return p.float32(1, shape) }
 
 func (p *Pool) float32(slack int, shape []int) *tensor.Tensor {
 	n := tensor.NumElements(shape)
-	if p != nil && n > 0 {
-		if buf := p.take(n, slack); buf != nil {
-			return tensor.FromFloat32(buf[:n], shape...)
-		}
+	if p == nil || n == 0 {
+		return tensor.FromFloat32(make([]float32, n), shape...)
 	}
-	return tensor.FromFloat32(make([]float32, n), shape...)
+	pt := p.take(n, slack)
+	if pt == nil {
+		pt = &pooledTensor{buf: make([]float32, n)}
+	}
+	p.lent[unsafe.SliceData(pt.buf)] = pt
+	pt.t = tensor.Tensor{DType: graph.Float32, Data: pt.dataOf(n)}
+	if len(shape) > len(pt.dims) {
+		pt.t.Shape = append([]int(nil), shape...)
+	} else {
+		pt.t.Shape = append(pt.dims[:0], shape...)
+	}
+	return &pt.t
 }
 
 // take removes from the pool and returns the smallest free buffer of
 // capacity at least n, when its capacity is at most slack*n; nil when
 // there is none.
-func (p *Pool) take(n, slack int) []float32 {
+func (p *Pool) take(n, slack int) *pooledTensor {
 	i, _ := slices.BinarySearch(p.sizes, n)
 	if i == len(p.sizes) || p.sizes[i]/slack > n {
 		return nil
 	}
 	size := p.sizes[i]
 	list := p.free[size]
-	buf := list[len(list)-1]
+	pt := list[len(list)-1]
 	list[len(list)-1] = nil
 	p.free[size] = list[:len(list)-1]
 	if len(list) == 1 {
 		p.sizes = slices.Delete(p.sizes, i, i+1)
 	}
-	return buf
+	return pt
 }
 
 // Zeros returns a float32 tensor of the given shape filled with zeros.
@@ -78,7 +130,8 @@ func (p *Pool) Zeros(shape ...int) *tensor.Tensor {
 }
 
 // Put hands t's buffer back for reuse. The caller must hold no other
-// reference to it.
+// reference to it, nor to t or any other header of it (views such as
+// Reshape's): the pool's header for the buffer serves again.
 func (p *Pool) Put(t *tensor.Tensor) {
 	if p == nil || t == nil {
 		return
@@ -87,12 +140,28 @@ func (p *Pool) Put(t *tensor.Tensor) {
 	if !ok || cap(buf) == 0 {
 		return
 	}
+	key := unsafe.SliceData(buf)
+	pt := p.lent[key]
+	if pt != nil && cap(pt.buf) == cap(buf) {
+		delete(p.lent, key)
+	} else {
+		pt = &pooledTensor{buf: buf[:cap(buf)]}
+	}
 	size := cap(buf)
 	if len(p.free[size]) == 0 {
 		i, _ := slices.BinarySearch(p.sizes, size)
 		p.sizes = slices.Insert(p.sizes, i, size)
 	}
-	p.free[size] = append(p.free[size], buf[:size])
+	p.free[size] = append(p.free[size], pt)
+}
+
+// Settle forgets the tensors handed out and not handed back, which the
+// pool's user keeps (a run's outputs, given to its caller): the pool
+// holds on to no memory of theirs. Call it when a run has ended.
+func (p *Pool) Settle() {
+	if p != nil {
+		clear(p.lent)
+	}
 }
 
 // Held returns the number of float32 elements in the pool's free

@@ -1,6 +1,7 @@
 package ops
 
 import (
+	"slices"
 	"testing"
 	"unsafe"
 
@@ -78,3 +79,40 @@ func TestPoolBestFit(t *testing.T) {
 
 // tensorOfCap returns a 1-D float32 tensor of n elements.
 func tensorOfCap(n int) *tensor.Tensor { return tensor.FromFloat32(make([]float32, n), n) }
+
+// TestPoolReusesHeadersNotViews checks that a buffer handed back through
+// a view's header (as a Reshape's output is) comes out again under the
+// pool's own header, with the new shape written into the header's own
+// storage and the view's shape untouched; that a foreign tensor's buffer
+// is reused under a new header; and that Settle forgets what was handed
+// out and kept, such as a run's outputs.
+func TestPoolReusesHeadersNotViews(t *testing.T) {
+	p := NewPool()
+	a := p.Float32(2, 3)
+	viewShape := []int{6}
+	view := &tensor.Tensor{DType: a.DType, Shape: viewShape, Data: a.Data}
+	p.Put(view)
+	b := p.Float32(3, 2)
+	if b != a {
+		t.Fatal("the buffer came back under another header")
+	}
+	if !slices.Equal(b.Shape, []int{3, 2}) || !slices.Equal(viewShape, []int{6}) {
+		t.Fatalf("shapes %v and %v, want [3 2] and the view's [6]", b.Shape, viewShape)
+	}
+
+	foreign := tensor.Float32(5)
+	p.Put(foreign)
+	c := p.Float32(5)
+	if c == foreign || &c.F32()[0] != &foreign.F32()[0] {
+		t.Fatal("a foreign buffer should come back, under a header of the pool's")
+	}
+
+	p.Float32(7) // kept by its user: never handed back
+	if len(p.lent) != 3 {
+		t.Fatalf("%d tensors lent, want 3", len(p.lent))
+	}
+	p.Settle()
+	if len(p.lent) != 0 {
+		t.Fatalf("%d tensors lent after Settle", len(p.lent))
+	}
+}
