@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/onnxkit/onnxkit/graph"
@@ -57,7 +58,20 @@ type Program struct {
 	// training run, which updates the model's state; both are only
 	// tried, never waited for.
 	exclusive sync.RWMutex
+	// generation numbers the initializers' values for the forms of them
+	// that ops prepare (ops.Context.Generation): WeightsChanged starts a
+	// new one. recorded is set by the first run that records, after
+	// which the program's weights are taken to change at every training
+	// step, and ops prepare none.
+	generation atomic.Uint64
+	recorded   atomic.Bool
 }
+
+// WeightsChanged tells p that the data of its initializers (see
+// Initializer) changed in place, outside a training run: the forms of
+// them that its ops prepared for inference (packed or transformed
+// weights) are made again from the new values.
+func (p *Program) WeightsChanged() { p.generation.Add(1) }
 
 // ErrConcurrentRun is returned by a training run of a Program started
 // while another run of it is going on, and by a run started during a
@@ -84,6 +98,8 @@ type runState struct {
 	// it; keep marks the run's values that are never recycled.
 	refs map[*float32]int
 	keep []bool
+	// tape is the Tape of a run that records nothing.
+	tape Tape
 }
 
 // statePool is a free list of run states. Unlike a sync.Pool it keeps
@@ -132,6 +148,8 @@ func (p *Program) putState(st *runState) {
 		st.ctxs[i] = ops.Context{}
 	}
 	clear(st.refs)
+	st.pool.Settle()
+	st.tape = Tape{}
 	p.states.mu.Lock()
 	p.states.free = append(p.states.free, st)
 	p.states.mu.Unlock()
@@ -564,7 +582,9 @@ func (p *Program) Inputs() []*graph.Value { return p.inputs }
 func (p *Program) Outputs() []string { return p.outputs }
 
 // Initializer returns the tensor of the initializer named name, or nil.
-// It shares its data with the model's initializer.
+// It shares its data with the model's initializer. Inference runs keep
+// forms of the weights prepared from it: after writing into it outside
+// a training run, call WeightsChanged.
 func (p *Program) Initializer(name string) *tensor.Tensor {
 	return p.consts[p.slotOf(name)]
 }
@@ -592,6 +612,12 @@ type Options struct {
 	// run; it must come from the program's NewProfile. Subgraphs' nodes
 	// count in the time of the node that runs them.
 	Profile *Profile
+	// Unprepared runs the ops on the initializers as stored, never on
+	// the forms of them they prepare once and keep for the runs that
+	// follow (Conv's weights packed for the GEMM or taken to Winograd's
+	// points): for measuring what those save. The results are bitwise
+	// the same. Runs that record never use prepared forms.
+	Unprepared bool
 }
 
 // Run runs the program in inference mode and returns its outputs by name.
@@ -731,6 +757,10 @@ func (p *Program) ForwardContext(ctx context.Context, inputs map[string]*tensor.
 	st := p.getState()
 	tape, err := p.forward(ctx, st, make([]*tensor.Tensor, len(p.names)), inputs, opts)
 	if err != nil || !(opts.Training || opts.Record) {
+		if tape != nil {
+			own := *tape // the tape of st, which goes back to the program
+			tape = &own
+		}
 		p.putState(st)
 		return tape, err
 	}
@@ -808,7 +838,19 @@ func (p *Program) forward(ctx context.Context, st *runState, values []*tensor.Te
 			}
 		}
 	}
-	tape := &Tape{prog: p, values: values, opts: opts, keep: keep}
+	var tape *Tape
+	if record {
+		tape = &Tape{prog: p, values: values, opts: opts, keep: keep}
+		p.recorded.Store(true)
+	} else {
+		tape = &st.tape
+		*tape = Tape{prog: p, values: values, opts: opts, keep: keep}
+	}
+	// Ops may run on the forms of the initializers they prepared in
+	// earlier runs, unless a run records (its weights change with each
+	// training step), or did.
+	prepared := !record && !opts.Unprepared && !p.recorded.Load()
+	generation := p.generation.Load()
 	if record {
 		tape.contexts = make([]*ops.Context, len(p.steps))
 		for _, t := range inputs {
@@ -869,6 +911,9 @@ func (p *Program) forward(ctx context.Context, st *runState, values []*tensor.Te
 			octx = &st.ctxs[i]
 			*octx = ops.Context{Training: opts.Training, Rand: st.rands[i], Pool: st.pool, Ctx: ctx, Budget: opts.Budget,
 				Escapes: slices.ContainsFunc(outSlots, func(slot int) bool { return slot >= 0 && keep[slot] })}
+			if prepared {
+				octx.Constants, octx.Generation = p.unchangedConstants(inSlots, values), generation
+			}
 		}
 		if s.captureNames != nil {
 			octx.Outer = make(map[string]*tensor.Tensor, len(s.captureNames))
@@ -911,6 +956,19 @@ func (p *Program) forward(ctx context.Context, st *runState, values []*tensor.Te
 	st.in = in
 	opts.Profile.finish()
 	return tape, nil
+}
+
+// unchangedConstants returns the inputs read from slots (bit i for
+// input i) that hold the program's initializers, not tensors the run's
+// caller gave in their place.
+func (p *Program) unchangedConstants(slots []int, values []*tensor.Tensor) uint64 {
+	var mask uint64
+	for i, slot := range slots[:min(len(slots), 64)] {
+		if c, ok := p.consts[slot]; ok && slot >= 0 && values[slot] == c {
+			mask |= 1 << i
+		}
+	}
+	return mask
 }
 
 // release recycles, into st's pool, the buffers of values whose last
