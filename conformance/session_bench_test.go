@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/onnxkit/onnxkit/internal/testenv"
 	"github.com/onnxkit/onnxkit/native"
 	"github.com/onnxkit/onnxkit/native/model"
+	"github.com/onnxkit/onnxkit/native/parallel"
 	"github.com/onnxkit/onnxkit/native/tensor"
 	"github.com/onnxkit/onnxkit/onnx"
 )
@@ -28,9 +30,10 @@ const sessionRunsPerGoroutine = 4
 // BenchmarkSessionThroughput calls Run at batch 1 from 1, 2 and 8
 // goroutines at once on one onnxkit.Session and on one ONNX Runtime
 // session, both with benchThreads threads, and reports each engine's
-// images/s (runs over wall time) and the ratio native/ORT; and a Session
-// of one thread per run (native1: Threads 1, so that GOMAXPROCS runs go
-// on at once), with its ratio native1/ORT. The models: the Keras
+// images/s (runs over wall time) and the ratio native/ORT, with the
+// Session's heap allocations and bytes per run (the goroutines' own
+// included); and a Session of one thread per run (native1: Threads 1, so
+// that GOMAXPROCS runs go on at once), with its ratio native1/ORT. The models: the Keras
 // AlexNet, and a ResNet-18 exported by PyTorch (torchvision, random
 // weights) when /usr/bin/python3 has torch. Rounds alternate the engines
 // so that both see the same load from the rest of the machine.
@@ -110,22 +113,7 @@ func benchThroughput(b *testing.B, path string, goroutines int) {
 		b.Fatal(err)
 	}
 	defer reference.Close()
-	in := map[string]*tensor.Tensor{}
-	rng := rand.New(rand.NewPCG(5, 5))
-	for _, v := range native.Inputs() {
-		shape := make([]int, len(v.Shape))
-		for i, d := range v.Shape {
-			shape[i] = 1 // batch 1
-			if d.Known() {
-				shape[i] = int(d.Size)
-			}
-		}
-		x := tensor.Float32(shape...)
-		for i := range x.F32() {
-			x.F32()[i] = float32(rng.NormFloat64())
-		}
-		in[v.Name] = x
-	}
+	in := batchOneInputs(native)
 	engines := []func() error{
 		func() error { _, err := native.Run(context.Background(), in); return err },
 		func() error { _, err := reference.Run(in); return err },
@@ -160,14 +148,26 @@ func benchThroughput(b *testing.B, path string, goroutines int) {
 		round(run) // warm-up: run states, buffers, ORT's arenas
 	}
 	var total [3]time.Duration
+	var mallocs, bytes uint64 // of the native Session's rounds
+	var before, after runtime.MemStats
 	b.ResetTimer()
 	for range b.N {
 		for e, run := range engines {
+			if e == 0 {
+				runtime.ReadMemStats(&before)
+			}
 			total[e] += round(run)
+			if e == 0 {
+				runtime.ReadMemStats(&after)
+				mallocs += after.Mallocs - before.Mallocs
+				bytes += after.TotalAlloc - before.TotalAlloc
+			}
 		}
 	}
 	b.StopTimer()
 	images := float64(b.N * goroutines * sessionRunsPerGoroutine)
+	b.ReportMetric(float64(mallocs)/images, "native-allocs/run")
+	b.ReportMetric(float64(bytes)/images, "native-B/run")
 	nativeRate, ortRate, perCoreRate := images/total[0].Seconds(), images/total[1].Seconds(), images/total[2].Seconds()
 	b.ReportMetric(nativeRate, "native-images/s")
 	b.ReportMetric(ortRate, "ort-images/s")
@@ -176,26 +176,95 @@ func benchThroughput(b *testing.B, path string, goroutines int) {
 	b.ReportMetric(perCoreRate/ortRate, "native1/ort")
 }
 
-// BenchmarkSessionRunAllocs runs the Keras AlexNet at batch 1 on one
-// Session, one run after another, and reports the steady state's heap
-// allocations per Run (b.ReportAllocs).
+// BenchmarkSessionRunAllocs runs the Keras AlexNet, and the zoo's
+// ResNet-18 when ONNXKIT_ZOO names the zoo, at batch 1 on one Session,
+// one run after another, and reports the steady state's heap
+// allocations and bytes per Run (b.ReportAllocs).
 func BenchmarkSessionRunAllocs(b *testing.B) {
+	models := map[string]string{"alexnet": alexnetFile(b)}
+	if zoo := os.Getenv("ONNXKIT_ZOO"); zoo != "" {
+		models["resnet18"] = filepath.Join(zoo, "resnet18.onnx")
+	}
+	for _, name := range []string{"alexnet", "resnet18"} {
+		path, ok := models[name]
+		if !ok {
+			continue
+		}
+		b.Run(name, func(b *testing.B) {
+			s, err := onnxkit.Open(path, onnxkit.Options{Threads: benchThreads})
+			if err != nil {
+				b.Fatal(err)
+			}
+			in := batchOneInputs(s)
+			for range 3 {
+				if _, err := s.Run(context.Background(), in); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				if _, err := s.Run(context.Background(), in); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkSessionPreparedWeights times batch-1 runs of the Keras
+// AlexNet on one Session with the plan's prepared weights (Conv's
+// packed and Winograd-transformed weights) and without them
+// (native.Options.Unprepared), in alternating rounds, and reports each
+// one's milliseconds per run and their ratio.
+func BenchmarkSessionPreparedWeights(b *testing.B) {
 	s, err := onnxkit.Open(alexnetFile(b), onnxkit.Options{Threads: benchThreads})
 	if err != nil {
 		b.Fatal(err)
 	}
-	x := tensor.Float32(1, 3, 224, 224)
-	in := map[string]*tensor.Tensor{model.Input: x}
-	for range 3 {
-		if _, err := s.Run(context.Background(), in); err != nil {
-			b.Fatal(err)
-		}
+	in := batchOneInputs(s)
+	run := func(opts native.Options) time.Duration {
+		start := time.Now()
+		parallel.With(benchThreads, func() {
+			if _, err := s.Program().RunWith(context.Background(), in, opts); err != nil {
+				b.Fatal(err)
+			}
+		})
+		return time.Since(start)
 	}
-	b.ReportAllocs()
+	run(native.Options{})
+	run(native.Options{Unprepared: true})
+	var prepared, unprepared time.Duration
 	b.ResetTimer()
 	for range b.N {
-		if _, err := s.Run(context.Background(), in); err != nil {
-			b.Fatal(err)
-		}
+		prepared += run(native.Options{})
+		unprepared += run(native.Options{Unprepared: true})
 	}
+	b.StopTimer()
+	ms := func(d time.Duration) float64 { return d.Seconds() * 1000 / float64(b.N) }
+	b.ReportMetric(ms(prepared), "prepared-ms/run")
+	b.ReportMetric(ms(unprepared), "unprepared-ms/run")
+	b.ReportMetric(prepared.Seconds()/unprepared.Seconds(), "prepared/unprepared")
+}
+
+// batchOneInputs returns random inputs of batch 1 (every symbolic
+// dimension 1) for s.
+func batchOneInputs(s *onnxkit.Session) map[string]*tensor.Tensor {
+	in := map[string]*tensor.Tensor{}
+	rng := rand.New(rand.NewPCG(5, 5))
+	for _, v := range s.Inputs() {
+		shape := make([]int, len(v.Shape))
+		for i, d := range v.Shape {
+			shape[i] = 1
+			if d.Known() {
+				shape[i] = int(d.Size)
+			}
+		}
+		x := tensor.Float32(shape...)
+		for i := range x.F32() {
+			x.F32()[i] = float32(rng.NormFloat64())
+		}
+		in[v.Name] = x
+	}
+	return in
 }

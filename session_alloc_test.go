@@ -1,0 +1,62 @@
+package onnxkit
+
+import (
+	"context"
+	"runtime"
+	"slices"
+	"testing"
+
+	"github.com/onnxkit/onnxkit/native/model"
+	"github.com/onnxkit/onnxkit/native/tensor"
+)
+
+// TestRunAllocatesLittle holds a Session's steady state to what issue 14
+// asks: a batch-1 run of the Keras AlexNet, one after another on one
+// Session of two threads, allocates at most 10 times and under 4 KB of
+// heap (the output map and tensor and a few headers; every buffer, op
+// binding and loop body is reused). Each run is measured on its own and
+// the median judged: a free list refilled once after a garbage
+// collection is not a run's allocation, and what every run allocates
+// shows in every one.
+func TestRunAllocatesLittle(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates, and makes sync.Pool drop values")
+	}
+	m, err := model.Build(model.Config{Arch: "keras", Classes: 17, Opset: 17, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewSession(m, Options{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := tensor.Float32(1, 3, 224, 224)
+	for i := range x.F32() {
+		x.F32()[i] = float32(i%251)/125 - 1
+	}
+	in := map[string]*tensor.Tensor{model.Input: x}
+	run := func() {
+		if _, err := s.Run(context.Background(), in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 3 {
+		run()
+	}
+	const runs = 21
+	allocs, bytes := make([]uint64, runs), make([]uint64, runs)
+	var before, after runtime.MemStats
+	for i := range runs {
+		runtime.ReadMemStats(&before)
+		run()
+		runtime.ReadMemStats(&after)
+		allocs[i], bytes[i] = after.Mallocs-before.Mallocs, after.TotalAlloc-before.TotalAlloc
+	}
+	slices.Sort(allocs)
+	slices.Sort(bytes)
+	t.Logf("a run allocates %d times, %d bytes, in the median (%d-%d times, %d-%d bytes)",
+		allocs[runs/2], bytes[runs/2], allocs[0], allocs[runs-1], bytes[0], bytes[runs-1])
+	if allocs[runs/2] > 10 || bytes[runs/2] >= 4096 {
+		t.Fatalf("a run allocates %d times, %d bytes; want at most 10 and under 4096", allocs[runs/2], bytes[runs/2])
+	}
+}
