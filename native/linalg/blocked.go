@@ -728,13 +728,16 @@ func (kern *kernel) macro(ws *workspace, p *gemmArgs, inPlaceA bool, ic, mb, jc,
 		}
 		for ir := 0; ir < mb; ir += mr {
 			rows := min(mr, mb-ir)
-			dst, ldd, alpha, bet, useBet := p.c[(ic+ir)*p.ldc+jc+jr:], p.ldc, p.alpha, beta, useBeta
+			dst, ldd, alpha, bet, useBet := ws.tile, nr, p.alpha, beta, useBeta
 			edge := rows < mr || cols < nr || p.transC
 			switch {
 			case p.transC:
-				// Scaled and merged below, element by element.
-				dst, ldd, alpha, bet, useBet = ws.tile, nr, 1, 0, false
-			case edge:
+				// Scaled and merged below, element by element: C's
+				// rows are op(A)'s columns, so p.c is not sliced here.
+				alpha, bet, useBet = 1, 0, false
+			case !edge:
+				dst, ldd = p.c[(ic+ir)*p.ldc+jc+jr:], p.ldc
+			default:
 				// The kernel scales and merges as for a whole tile, on a
 				// copy of the part of C that the tile covers.
 				dst, ldd = ws.tile, nr
