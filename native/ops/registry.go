@@ -73,7 +73,7 @@ var families = [][]Entry{
 	nnGemmOps,
 	nnLinearAttentionOps,
 	nnLpOps,
-	nnNormOps,
+	batchNormOps,
 	nnPoolOps,
 	nnRotaryOps,
 	nnSoftmaxOps,

@@ -29,8 +29,8 @@ type batchNorm struct {
 	bound *shapeCache[*kernels.BatchNormParams]
 }
 
-// nnNormOps is the operator table of nn_norm.go (see registry.go).
-var nnNormOps = []Entry{
+// batchNormOps is the operator table of norm_batch.go (see registry.go).
+var batchNormOps = []Entry{
 	{OpType: "BatchNormalization", Since: []int64{1}, Build: newBatchNorm},
 	{OpType: "LRN", Since: []int64{1}, Build: newLRN},
 }
