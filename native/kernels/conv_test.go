@@ -205,8 +205,9 @@ func TestConvFusedReLU(t *testing.T) {
 
 // TestConvThreadIndependence runs forward and backward with one and with
 // two workers and requires bitwise equal results: on a grouped, strided
-// shape, and on a strided one whose output plane is a single chunk of
-// rows, which the strided window splits by output channels instead.
+// shape, and on a strided and an unstrided one whose output plane is a
+// single chunk of rows, which the strided window splits by output
+// channels instead.
 // It runs at every CPU level the machine has (leveltest.Run).
 func TestConvThreadIndependence(t *testing.T) {
 	leveltest.Run(t, func(t *testing.T) {
@@ -215,7 +216,9 @@ func TestConvThreadIndependence(t *testing.T) {
 			PadTop: 1, PadLeft: 2, PadBottom: 0, PadRight: 1, DilationH: 1, DilationW: 2, Group: 2, Act: Relu}
 		late := conv2D(1, 8, 7, 7, 70, 3, 3, 2, 1, 1, 1)
 		late.Act = Relu
-		for _, p := range []ConvParams{few, late} {
+		lateUnit := conv2D(1, 8, 7, 7, 70, 3, 3, 1, 1, 1, 1)
+		lateUnit.Act = Relu
+		for _, p := range []ConvParams{few, late, lateUnit} {
 			x, w, b, _ := convBuffers(rng, p)
 			oh, ow := p.OutSize()
 			g := uniform(rng, p.N*p.M*oh*ow, -1, 1)
@@ -361,4 +364,64 @@ func reluIf(on bool) Activation {
 		return Relu
 	}
 	return Activation{}
+}
+
+// resNetConvs are the distinct convolutions of ResNet-18 (torchvision)
+// but for N, and a few of other zoo models.
+var resNetConvs = []struct {
+	name string
+	p    ConvParams
+}{
+	{"conv1", conv2D(0, 3, 224, 224, 64, 7, 7, 2, 3, 1, 1)},
+	{"l1", conv2D(0, 64, 56, 56, 64, 3, 3, 1, 1, 1, 1)},
+	{"l2down", conv2D(0, 64, 56, 56, 128, 3, 3, 2, 1, 1, 1)},
+	{"l2ds", conv2D(0, 64, 56, 56, 128, 1, 1, 2, 0, 1, 1)},
+	{"l2", conv2D(0, 128, 28, 28, 128, 3, 3, 1, 1, 1, 1)},
+	{"l3down", conv2D(0, 128, 28, 28, 256, 3, 3, 2, 1, 1, 1)},
+	{"l3ds", conv2D(0, 128, 28, 28, 256, 1, 1, 2, 0, 1, 1)},
+	{"l3", conv2D(0, 256, 14, 14, 256, 3, 3, 1, 1, 1, 1)},
+	{"l4down", conv2D(0, 256, 14, 14, 512, 3, 3, 2, 1, 1, 1)},
+	{"l4ds", conv2D(0, 256, 14, 14, 512, 1, 1, 2, 0, 1, 1)},
+	{"l4", conv2D(0, 512, 7, 7, 512, 3, 3, 1, 1, 1, 1)},
+	// and the 3x3 convolutions of SqueezeNet 1.1's fire modules and
+	// DenseNet-121's dense layers, few channels in or out
+	{"squeeze-expand1", conv2D(0, 16, 55, 55, 64, 3, 3, 1, 1, 1, 1)},
+	{"squeeze-expand3", conv2D(0, 32, 27, 27, 128, 3, 3, 1, 1, 1, 1)},
+	{"squeeze-expand5", conv2D(0, 48, 13, 13, 192, 3, 3, 1, 1, 1, 1)},
+	{"dense1", conv2D(0, 128, 56, 56, 32, 3, 3, 1, 1, 1, 1)},
+	{"dense3", conv2D(0, 128, 14, 14, 32, 3, 3, 1, 1, 1, 1)},
+	{"dense4", conv2D(0, 128, 7, 7, 32, 3, 3, 1, 1, 1, 1)},
+}
+
+// BenchmarkConvAlgorithms times the forward pass of each convolution of
+// ResNet-18 and AlexNet at batch 1 and 8 along every algorithm that can
+// compute it, the measurements behind convPreference and the algorithms'
+// cost models. Parallel's threads are GOMAXPROCS at start: set them
+// through the GOMAXPROCS variable, not -cpu.
+func BenchmarkConvAlgorithms(b *testing.B) {
+	layers := append([]struct {
+		name string
+		p    ConvParams
+	}{}, resNetConvs...)
+	for _, l := range alexNetConvs {
+		l.p.DilationH, l.p.DilationW, l.p.Group = 1, 1, 1
+		layers = append(layers, struct {
+			name string
+			p    ConvParams
+		}{"alexnet-" + l.name, l.p})
+	}
+	for _, layer := range layers {
+		for _, batch := range []int{1, 8} {
+			for alg := convAuto; alg < numConvAlgorithms; alg++ {
+				p := layer.p
+				p.N, p.Act, p.algorithm = batch, Relu, alg
+				if _, err := p.convPlanFor(convForwardPass); err != nil {
+					continue
+				}
+				b.Run(fmt.Sprintf("%s/batch%d/%s", layer.name, batch, alg), func(b *testing.B) {
+					benchmarkConv(b, p, false)
+				})
+			}
+		}
+	}
 }

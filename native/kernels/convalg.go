@@ -72,13 +72,14 @@ func (p convPass) String() string { return [...]string{"forward", "dW", "dX"}[p]
 // convPreference lists, per pass, the algorithms convAuto tries, in
 // order. Direct sums come first: they pay only for grouped convolutions
 // with few channels per group (depthwise ones above all), where every
-// GEMM path multiplies matrices of a few rows. The strided window comes
-// before the sliding one for the forward pass (it pays only for strided
-// convolutions, which the sliding window cannot compute), after it for
-// dW, where with unit strides the sliding window reads the input as the
-// GEMM's wide side.
+// GEMM path multiplies matrices of a few rows. The forward pass takes
+// the strided window where Winograd does not pay, whatever the strides
+// (see gathering for its measurements against the sliding window); dW
+// takes the sliding window first, which with unit strides reads the
+// input as the GEMM's wide side, and dX the sliding window of its
+// adjoint convolution.
 var convPreference = [numConvPasses][]convAlgorithm{
-	convForwardPass: {convDirect, convWinograd3, convWinograd5, convStridedWindow, convSlidingWindow, convIm2col},
+	convForwardPass: {convDirect, convWinograd3, convWinograd5, convStridedWindow, convIm2col},
 	convFilterPass:  {convDirect, convWinograd3, convWinograd5, convSlidingWindow, convStridedWindow, convIm2col},
 	convDataPass:    {convDirect, convWinograd3, convWinograd5, convSlidingWindow, convIm2col},
 }
@@ -161,6 +162,12 @@ func (p *ConvParams) try(alg convAlgorithm, pass convPass, gemm linalg.Gemm) (pl
 		plan.wino, cannot, pays = p.winograd(r, gemm)
 	case convStridedWindow:
 		plan.gather, cannot, pays = p.gathering(gemm)
+		if pass == convFilterPass && p.StrideH == 1 && p.StrideW == 1 {
+			// Measured against the sliding window on forward passes
+			// only: dW with unit strides stays with im2col where the
+			// sliding window does not pay.
+			pays = false
+		}
 	case convSlidingWindow:
 		plan.slide, cannot, pays = p.sliding(gemm)
 	case convDirect:

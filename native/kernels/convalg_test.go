@@ -59,6 +59,8 @@ func convSuiteShapes(short bool) []ConvParams {
 		conv2D(2, 5, 9, 7, 7, 1, 1, 1, 0, 1, 1),     // 1x1, odd channel counts
 		conv2D(1, 4, 11, 11, 8, 5, 5, 2, 2, 1, 4),   // depthwise 5x5, two outputs per channel, strided
 		conv2D(1, 3, 7, 7, 70, 3, 3, 2, 1, 1, 1),    // strided, one chunk of rows: the channels split
+		conv2D(1, 3, 7, 7, 70, 3, 3, 1, 1, 1, 1),    // the same unstrided: the window read as A by default
+		conv2D(2, 16, 13, 13, 24, 3, 3, 1, 1, 1, 1), // a fire module's expand 3x3 in small: the same
 		{N: 2, C: 4, H: 9, W: 8, M: 6, KH: 3, KW: 2, StrideH: 2, StrideW: 3, PadTop: 2, PadLeft: 0, PadBottom: 1,
 			PadRight: 3, DilationH: 2, DilationW: 3, Group: 2}, // everything uneven
 		{N: 3, C: 2, H: 19, W: 19, M: 4, KH: 6, KW: 6, StrideH: 3, StrideW: 2, PadTop: 2, PadLeft: 3, PadBottom: 0,

@@ -389,8 +389,9 @@ func TestConvSlidingWindow(t *testing.T) {
 // TestConvGatheredWindow covers strided convolutions computed through a
 // window of the input read as A (convgather.go): AlexNet's conv1 in
 // small, several chunks of output rows and a short last one, padding,
-// unequal strides, dilation, groups; and checks that the cost model
-// leaves unit strides and single output channels to other paths.
+// unequal strides, dilation, groups, unit strides; and checks that the
+// cost model leaves pointwise convolutions and single output channels
+// to other paths.
 func TestConvGatheredWindow(t *testing.T) {
 	conv := func(n, c, hw, m, k, sh, sw, pad, dilation, group int) ConvParams {
 		p := conv2D(n, c, hw, hw, m, k, k, sh, pad, dilation, group)
@@ -405,9 +406,10 @@ func TestConvGatheredWindow(t *testing.T) {
 		uneven,
 		conv(2, 4, 15, 6, 3, 2, 2, 1, 2, 2),
 		conv(2, 6, 12, 9, 1, 2, 3, 0, 1, 3),
+		conv(2, 3, 9, 5, 3, 1, 1, 1, 1, 1), // unit strides
 	}, 44)
 	for _, p := range []ConvParams{
-		conv(2, 3, 9, 5, 3, 1, 1, 1, 1, 1), // unit strides: the input is read as B
+		conv(2, 3, 9, 5, 1, 1, 1, 0, 1, 1), // pointwise: im2col's matrix is the input
 		conv(2, 3, 9, 3, 3, 2, 2, 1, 1, 3), // one output channel per group
 	} {
 		if _, cannot, pays := p.gathering(linalg.Fast()); cannot != "" || pays {
