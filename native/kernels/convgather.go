@@ -64,10 +64,11 @@ func (s *gatherGeometry) packWeights(w []float32) []float32 {
 // is then the input itself), more than one output channel per group
 // and more than one output position (one channel or one position makes
 // the product of an image a matrix-vector one, which linalg computes
-// better without blocks, and im2col puts the images side by side). With unit strides it beats the sliding window
-// on every forward pass measured (BenchmarkConvAlgorithms, 2 threads,
-// best of 3-5 interleaved runs on a loaded machine, GFLOP/s, window
-// read as A against read as B): ResNet-18's 3x3 layers 96-102 against
+// better without blocks, and im2col puts the images side by side).
+// With unit strides it beats the sliding window on every forward pass
+// measured (BenchmarkConvAlgorithms, 2 threads, best of 3-5 interleaved
+// runs on a loaded machine, GFLOP/s, window read as A against read as
+// B): ResNet-18's 3x3 layers 96-102 against
 // 74-88 at 56x56 to 14x14 and 73-76 against 55-74 at 7x7, SqueezeNet's
 // expand 3x3 layers 79-91 against 40-69, DenseNet's 3x3 layers 43-96
 // against 32-81, AlexNet's conv3-5 89-101 against 71-98 and conv2 (5x5)
@@ -168,7 +169,7 @@ func (s *gatherGeometry) run(x, w, y []float32, e slideEpilogue) {
 		if s.packedW != nil {
 			packed = s.packedW[g*packedLen : (g+1)*packedLen]
 		} else {
-			s.gemm.PackB(true, k, mg, w[g*mg*k:], k, packed)
+			s.packGroup(k, mg, w[g*mg*k:], packed)
 		}
 		for n := 0; n < p.N; n++ {
 			src := x[(n*p.C+g*cg)*p.H*p.W:]
@@ -183,6 +184,20 @@ func (s *gatherGeometry) run(x, w, y []float32, e slideEpilogue) {
 			gatherTasks.Put(t)
 		}
 	}
+}
+
+// packGroup packs the transposed weights w [mg, k] of one group into
+// the GEMM's panels in packed, the panels spread over the workers: the
+// weights of a late layer are megabytes (ResNet-18's 7x7 layers 9.4
+// MB), whose packing by one worker left the other idle for a third of
+// the layer's time. Packing copies, so the split does not change the
+// results.
+func (s *gatherGeometry) packGroup(k, mg int, w, packed []float32) {
+	nr := s.gemm.PanelWidth()
+	parallel.For(ceilDiv(mg, nr), grainFor(nr*k), func(lo, hi int) {
+		m0, m1 := lo*nr, min(hi*nr, mg)
+		s.gemm.PackB(true, k, m1-m0, w[m0*k:], k, packed[m0*k:])
+	})
 }
 
 // split returns how the products of one image and group are dealt out
