@@ -124,6 +124,7 @@ func (t *Tape) backward(seeds map[string]*tensor.Tensor, wrt []string, into map[
 		for j, slot := range s.inputs {
 			ctx.Wanted[j] = slot >= 0 && needs[slot]
 		}
+		ctx.SpentGradOut = live.spent(gradOut, ran.outputs, returned)
 		gradIn, err := diff.Backward(ctx, in, out, gradOut)
 		if err != nil {
 			return nil, p.nodeError(s, err)
@@ -287,6 +288,24 @@ func (t *Tape) liveBuffers(grads []*tensor.Tensor) *bufferRefs {
 		}
 	}
 	return r
+}
+
+// spent reports, per output gradient of a step (outputs its slots), whether
+// the step's Backward may overwrite it: its slot's gradient is dropped
+// after the step (not returned to the caller), and its buffer is the
+// program's own and held by no other live tensor.
+func (r *bufferRefs) spent(gradOut []*tensor.Tensor, outputs []int, returned []bool) []bool {
+	spent := make([]bool, len(gradOut))
+	for j, g := range gradOut {
+		if g == nil || g.Kind != tensor.Dense || outputs[j] < 0 || returned[outputs[j]] {
+			continue
+		}
+		// A buffer shared with another slot's gradient or value (a view,
+		// an output gradient given twice) counts more than once.
+		buf := bufferOf(g)
+		spent[j] = buf != nil && !r.foreign[buf] && r.count[buf] == 1
+	}
+	return spent
 }
 
 func (r *bufferRefs) add(t *tensor.Tensor) {

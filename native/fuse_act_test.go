@@ -159,3 +159,66 @@ func TestFusedMatMulReluTraining(t *testing.T) {
 		identicalTensors(t, "d"+name, fused[name], unfused[name])
 	}
 }
+
+// TestFusedConvReluTrainingAliasing checks that the backward pass of a
+// Conv with a fused Relu, which masks its output gradient in place when
+// nothing else reads it, gives bitwise the unfused nodes' gradients, and
+// never writes into a gradient it does not own: the caller's seed on the
+// Relu's output, and the Relu output's gradient when the caller asks for
+// it (the masked copy must not leak into it).
+func TestFusedConvReluTrainingAliasing(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	b := graph.NewBuilder("convs", graph.OpsetID{Version: 17})
+	x := b.Input("x", graph.Float32, graph.Symbol("N"), graph.Fixed(3), graph.Fixed(8), graph.Fixed(8))
+	pad := graph.IntsAttr("pads", 1, 1, 1, 1)
+	c1 := b.Node("Conv", "c1", []string{x, uniformInitializer(t, b, rng, "w1", -0.5, 0.5, 4, 3, 3, 3)}, pad)
+	h := b.Node("Relu", "h", []string{c1})
+	b.Output(h, nil)
+	c2 := b.Node("Conv", "c2", []string{h, uniformInitializer(t, b, rng, "w2", -0.5, 0.5, 5, 4, 3, 3)}, pad)
+	b.Output(b.Node("Relu", "out", []string{c2}), nil)
+	m, err := b.Model()
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog, err := Compile(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := map[string]*tensor.Tensor{"x": randomInput(30, 2, 3, 8, 8)}
+	for _, tc := range []struct {
+		name  string
+		seeds []string
+		wrt   []string
+	}{
+		{"seed on the output", []string{"out"}, []string{"w1", "w2", "x"}},
+		{"seed on both relus", []string{"out", "h"}, []string{"w1", "w2", "x"}},
+		{"relu gradient returned", []string{"out"}, []string{"w1", "w2", "h"}},
+	} {
+		gradients := func(keep ...string) (map[string]*tensor.Tensor, map[string]*tensor.Tensor) {
+			seeds := map[string]*tensor.Tensor{}
+			for i, name := range tc.seeds {
+				seeds[name] = randomInput(uint64(40+i), 2, 5-i, 8, 8)
+			}
+			tape, err := prog.Forward(in, Options{Training: true, Keep: keep})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fused := tape.Value("c1") == nil; fused != (len(keep) == 0) {
+				t.Fatalf("%s: keeping %v: the Conv fused %v", tc.name, keep, fused)
+			}
+			grads, err := tape.Backward(seeds, tc.wrt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return grads, seeds
+		}
+		fused, seeds := gradients()
+		unfused, _ := gradients("c1", "c2")
+		for _, name := range tc.wrt {
+			identicalTensors(t, tc.name+": d"+name, fused[name], unfused[name])
+		}
+		for i, name := range tc.seeds {
+			identicalTensors(t, tc.name+": seed "+name, seeds[name], randomInput(uint64(40+i), 2, 5-i, 8, 8))
+		}
+	}
+}

@@ -400,16 +400,33 @@ func convEpilogue(y []float32, e slideEpilogue, m, ohw, off int) {
 // dX is the col2im of each chunk's W^T·dY, images and channels spread over
 // the workers; dB is spread by channel.
 func ConvBackward(p *ConvParams, x, w, y, dy, dx, dw, db []float32) {
+	convBackward(p, x, w, y, dy, dx, dw, db, false)
+}
+
+// ConvBackwardOverwrite is ConvBackward for a caller that no longer needs
+// dy: with a fused ReLU it masks dy in place instead of into a work
+// buffer of dy's size (for a whole batch of early layers, tens of MiB),
+// leaving dy undefined. The gradients are the same, bit for bit.
+func ConvBackwardOverwrite(p *ConvParams, x, w, y, dy, dx, dw, db []float32) {
+	convBackward(p, x, w, y, dy, dx, dw, db, true)
+}
+
+// convBackward is ConvBackward, masking dy in place when overwrite is set.
+func convBackward(p *ConvParams, x, w, y, dy, dx, dw, db []float32, overwrite bool) {
 	const op = "Conv"
 	oh, ow := p.OutSize()
 	ohw := oh * ow
 	need(op, "dy", dy, p.N*p.M*ohw)
 	p.Act.checkBackward(op)
 	if p.Act.relu() {
-		need(op, "y", y, p.N*p.M*ohw)
-		masked := getBuffer(p.N * p.M * ohw)
-		defer putBuffer(masked)
-		MaskByRelu(y[:len(masked)], dy, masked)
+		n := p.N * p.M * ohw
+		need(op, "y", y, n)
+		masked := dy[:n]
+		if !overwrite {
+			masked = getBuffer(n)
+			defer putBuffer(masked)
+		}
+		MaskByRelu(y[:n], dy, masked)
 		dy = masked
 	}
 	if db != nil {

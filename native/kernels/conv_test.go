@@ -3,6 +3,7 @@ package kernels
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -172,6 +173,7 @@ func checkAccumulates(t *testing.T, rng *rand.Rand, sizes [3]int, backward func(
 // of dy zeroed where the output is 0, bitwise. (A finite-difference check
 // through the ReLU would need every output kept away from the kink, which
 // random weights cannot guarantee; the plain path is checked that way.)
+// ConvBackwardOverwrite must give the same gradients bitwise.
 // It runs at every CPU level the machine has (leveltest.Run).
 func TestConvFusedReLU(t *testing.T) {
 	leveltest.Run(t, func(t *testing.T) {
@@ -198,6 +200,14 @@ func TestConvFusedReLU(t *testing.T) {
 			ConvBackward(&fused, x, w, yFused, g, got[0], got[1], got[2])
 			for i, name := range []string{"dx", "dw", "db"} {
 				identical(t, convName(p)+" fused "+name, got[i], want[i])
+			}
+			// The same through ConvBackwardOverwrite, which masks the
+			// caller's dy in place.
+			spent := slices.Clone(g)
+			over := [3][]float32{make([]float32, len(x)), make([]float32, len(w)), make([]float32, len(b))}
+			ConvBackwardOverwrite(&fused, x, w, yFused, spent, over[0], over[1], over[2])
+			for i, name := range []string{"dx", "dw", "db"} {
+				identical(t, convName(p)+" fused overwrite "+name, over[i], want[i])
 			}
 		}
 	})

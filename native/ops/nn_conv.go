@@ -226,7 +226,11 @@ func (c *conv) Backward(ctx *Context, in, out, gradOut []*tensor.Tensor) ([]*ten
 		kernels.ConvNDBackward(pnd, in[0].F32(), in[1].F32(), out[0].F32(), gradOut[0].F32(), bufs[0], bufs[1], bufs[2])
 		return grads, nil
 	}
-	kernels.ConvBackward(p, in[0].F32(), in[1].F32(), out[0].F32(), gradOut[0].F32(), bufs[0], bufs[1], bufs[2])
+	backward := kernels.ConvBackward
+	if len(ctx.SpentGradOut) > 0 && ctx.SpentGradOut[0] {
+		backward = kernels.ConvBackwardOverwrite
+	}
+	backward(p, in[0].F32(), in[1].F32(), out[0].F32(), gradOut[0].F32(), bufs[0], bufs[1], bufs[2])
 	return grads, nil
 }
 

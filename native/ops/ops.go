@@ -65,6 +65,11 @@ type Context struct {
 	// Wanted, when not nil, says which inputs' gradients the backward
 	// pass will use; a Backward may skip the others (see Wants).
 	Wanted []bool
+	// SpentGradOut, when not nil, says which output gradients nothing
+	// reads after this Backward: the backward pass drops them, and no
+	// other value, gradient or caller shares their buffers. Backward may
+	// overwrite those, e.g. to take them through a fused ReLU in place.
+	SpentGradOut []bool
 	// Budget bounds the memory the node may ask for; nil means
 	// DefaultBudget. The executor sets it from the run's options.
 	Budget *Budget
