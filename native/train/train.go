@@ -199,7 +199,11 @@ func New(cfg Config, opts Options) (*Trainer, error) {
 		}
 	}
 	if len(testSet.Items) > 0 {
-		if t.test, err = data.NewLoader(testSet.Items, evalCfg); err != nil {
+		// The test split is read once, at the end: caching its decoded
+		// images would only hold them until the process exits.
+		testCfg := evalCfg
+		testCfg.Cache = false
+		if t.test, err = data.NewLoader(testSet.Items, testCfg); err != nil {
 			return nil, err
 		}
 	}
