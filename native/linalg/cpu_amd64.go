@@ -86,13 +86,13 @@ func transpose16AVX2(k int, src []float32, ldb int, dst []float32, dstStride int
 	return done
 }
 
-// dot4AVX2 is kernel.dot4 with dotRows4AVX2.
+// dot4AVX2 is kernel.dot4 with dotRowsAVX2 on one group of four rows.
 func dot4AVX2(k int, a []float32, lda int, x []float32) (sums [4]float32) {
 	if k == 0 {
 		return sums
 	}
 	_, _ = a[3*lda+k-1], x[k-1]
-	dotRows4AVX2(k, &a[0], lda, &x[0], &sums[0])
+	dotRowsAVX2(1, k, &a[0], lda, &x[0], &sums[0])
 	return sums
 }
 

@@ -72,10 +72,10 @@ func copyRows16AVX2(k int, src *float32, srcStride int, dst *float32, dstStride 
 //go:noescape
 func copyRows32AVX2(k int, src *float32, srcStride int, dst *float32, dstStride int)
 
-// dotRows4AVX2 computes four dot products of matrix rows with a vector; see emitDotRows4 in package asmgen.
+// dotRowsAVX2 computes the dot products of 4*groups matrix rows with a vector; see emitDotRows in package asmgen.
 //
 //go:noescape
-func dotRows4AVX2(k int, a *float32, lda int, x *float32, y *float32)
+func dotRowsAVX2(groups int, k int, a *float32, lda int, x *float32, y *float32)
 
 // axpyCols32AVX2 computes 32 columns of a vector-matrix product; see emitAxpyCols32 in package asmgen.
 //

@@ -2970,15 +2970,24 @@ done:
 	VZEROUPPER
 	RET
 
-// func dotRows4AVX2(k int, a *float32, lda int, x *float32, y *float32)
+// func dotRowsAVX2(groups int, k int, a *float32, lda int, x *float32, y *float32)
 // Requires: AVX, FMA3
-TEXT ·dotRows4AVX2(SB), NOSPLIT, $0-40
-	MOVQ   k+0(FP), AX
-	MOVQ   a+8(FP), CX
-	MOVQ   lda+16(FP), DX
-	SHLQ   $0x02, DX
-	LEAQ   (DX)(DX*2), BX
-	MOVQ   x+24(FP), SI
+TEXT ·dotRowsAVX2(SB), NOSPLIT, $0-48
+	MOVQ groups+0(FP), AX
+	MOVQ k+8(FP), CX
+	MOVQ a+16(FP), DX
+	MOVQ lda+24(FP), BX
+	SHLQ $0x02, BX
+	LEAQ (BX)(BX*2), SI
+	MOVQ x+32(FP), DI
+	MOVQ y+40(FP), R8
+
+group:
+	TESTQ  AX, AX
+	JZ     done
+	MOVQ   DX, R9
+	LEAQ   (R9)(BX*4), R9
+	MOVQ   DI, R10
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -2987,34 +2996,34 @@ TEXT ·dotRows4AVX2(SB), NOSPLIT, $0-40
 	VXORPS Y5, Y5, Y5
 	VXORPS Y6, Y6, Y6
 	VXORPS Y7, Y7, Y7
-	MOVQ   AX, DI
-	SHRQ   $0x04, DI
+	MOVQ   CX, R11
+	SHRQ   $0x04, R11
 	JZ     half
 
 loop:
-	VMOVUPS     (SI), Y8
-	VFMADD231PS (CX), Y8, Y0
-	VFMADD231PS (CX)(DX*1), Y8, Y2
-	VFMADD231PS (CX)(DX*2), Y8, Y4
-	VFMADD231PS (CX)(BX*1), Y8, Y6
-	VMOVUPS     32(SI), Y8
-	VFMADD231PS 32(CX), Y8, Y1
-	VFMADD231PS 32(CX)(DX*1), Y8, Y3
-	VFMADD231PS 32(CX)(DX*2), Y8, Y5
-	VFMADD231PS 32(CX)(BX*1), Y8, Y7
-	ADDQ        $0x40, CX
-	ADDQ        $0x40, SI
-	DECQ        DI
+	VMOVUPS     (R10), Y8
+	VFMADD231PS (DX), Y8, Y0
+	VFMADD231PS (DX)(BX*1), Y8, Y2
+	VFMADD231PS (DX)(BX*2), Y8, Y4
+	VFMADD231PS (DX)(SI*1), Y8, Y6
+	VMOVUPS     32(R10), Y8
+	VFMADD231PS 32(DX), Y8, Y1
+	VFMADD231PS 32(DX)(BX*1), Y8, Y3
+	VFMADD231PS 32(DX)(BX*2), Y8, Y5
+	VFMADD231PS 32(DX)(SI*1), Y8, Y7
+	ADDQ        $0x40, DX
+	ADDQ        $0x40, R10
+	DECQ        R11
 	JNZ         loop
 
 half:
-	TESTQ       $0x00000008, AX
+	TESTQ       $0x00000008, CX
 	JZ          reduce
-	VMOVUPS     (SI), Y8
-	VFMADD231PS (CX), Y8, Y0
-	VFMADD231PS (CX)(DX*1), Y8, Y2
-	VFMADD231PS (CX)(DX*2), Y8, Y4
-	VFMADD231PS (CX)(BX*1), Y8, Y6
+	VMOVUPS     (R10), Y8
+	VFMADD231PS (DX), Y8, Y0
+	VFMADD231PS (DX)(BX*1), Y8, Y2
+	VFMADD231PS (DX)(BX*2), Y8, Y4
+	VFMADD231PS (DX)(SI*1), Y8, Y6
 
 reduce:
 	VADDPS       Y1, Y0, Y0
@@ -3026,8 +3035,13 @@ reduce:
 	VHADDPS      Y1, Y0, Y0
 	VEXTRACTF128 $0x01, Y0, X1
 	VADDPS       X1, X0, X1
-	MOVQ         y+32(FP), AX
-	VMOVUPS      X1, (AX)
+	VMOVUPS      X1, (R8)
+	ADDQ         $0x10, R8
+	MOVQ         R9, DX
+	DECQ         AX
+	JMP          group
+
+done:
 	VZEROUPPER
 	RET
 

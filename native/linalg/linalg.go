@@ -11,7 +11,6 @@ import (
 )
 
 //go:generate go run ./internal/asmgen -out kernel_amd64.s -stubs kernel_amd64.go -pkg linalg
-//go:generate go run ./internal/gemvgen -out gemv_amd64.s -stubs gemv_stubs_amd64.go -pkg linalg
 
 // Gemm computes C = alpha*op(A)*op(B) + beta*C on row-major float32
 // matrices, where op(X) is X or its transpose. op(A) is m×k, op(B) is k×n

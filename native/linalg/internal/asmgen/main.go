@@ -34,7 +34,7 @@
 //	func(k int, a, b *float32, off *int32, c *float32, ldc int, alpha, beta float32, useBeta int)
 //	func(k int, a *float32, lda int, b *float32, off *int32, c *float32, ldc int, alpha, beta float32, useBeta int)
 //
-// dotRows4AVX2 and axpyCols32AVX2 are the matrix-vector kernels for
+// dotRowsAVX2 and axpyCols32AVX2 are the matrix-vector kernels for
 // products with one row or one column; see their doc comments.
 //
 // packBTrans16AVX2 packs 16 rows of a row-major matrix as the columns
@@ -90,7 +90,7 @@ func main() {
 	for _, w := range []int{6, 12, 16, 32} {
 		emitStridedCopy(w)
 	}
-	emitDotRows4()
+	emitDotRows()
 	emitAxpyCols32()
 	Generate()
 }
@@ -458,22 +458,32 @@ func emitStridedCopy(w int) {
 	RET()
 }
 
-// emitDotRows4 writes dotRows4AVX2, which stores in y[0:4] the dot
-// products of x[0:k] with four rows of a row-major matrix (row stride lda
-// elements), for k a multiple of 8. Each row has two accumulators that
-// take alternate runs of 8 values, so that eight multiply-add chains are
-// in flight; the sums are reduced across lanes at the end.
-func emitDotRows4() {
-	TEXT("dotRows4AVX2", NOSPLIT, "func(k int, a *float32, lda int, x *float32, y *float32)")
+// emitDotRows writes dotRowsAVX2(groups, k, a, lda, x, y), which stores
+// in y[0:4*groups] the dot products of x[0:k] with rows of the row-major
+// matrix a (rows lda elements apart), k a multiple of 8. Each row has
+// two accumulators, for the even and odd blocks of 8 columns, added
+// before the pairwise horizontal sums of the four rows.
+func emitDotRows() {
+	TEXT("dotRowsAVX2", NOSPLIT, "func(groups, k int, a *float32, lda int, x *float32, y *float32)")
 	Pragma("noescape")
-	Doc("dotRows4AVX2 computes four dot products of matrix rows with a vector; see emitDotRows4 in package asmgen.")
+	Doc("dotRowsAVX2 computes the dot products of 4*groups matrix rows with a vector; see emitDotRows in package asmgen.")
+	groups := Load(Param("groups"), GP64())
 	k := Load(Param("k"), GP64())
 	a := Load(Param("a"), GP64())
 	lda := Load(Param("lda"), GP64())
 	SHLQ(U8(2), lda)
 	lda3 := GP64()
 	LEAQ(Mem{Base: lda, Index: lda, Scale: 2}, lda3)
-	x := Load(Param("x"), GP64())
+	x0 := Load(Param("x"), GP64())
+	y := Load(Param("y"), GP64())
+	next := GP64() // the first row of the next group
+	Label("group")
+	TESTQ(groups, groups)
+	JZ(LabelRef("done"))
+	MOVQ(a, next)
+	LEAQ(Mem{Base: next, Index: lda, Scale: 4}, next)
+	x := GP64()
+	MOVQ(x0, x)
 	row := func(i, disp int) Mem {
 		switch i {
 		case 0:
@@ -490,7 +500,6 @@ func emitDotRows4() {
 			VXORPS(acc[i][h], acc[i][h], acc[i][h])
 		}
 	}
-	// step multiplies the 8 values at byte offset disp into accumulator h.
 	step := func(h, disp int) {
 		xv := YMM()
 		VMOVUPS(Mem{Base: x, Disp: disp}, xv)
@@ -517,8 +526,6 @@ func emitDotRows4() {
 	for i := range acc {
 		VADDPS(acc[i][1], acc[i][0], acc[i][0])
 	}
-	// Pairwise horizontal adds leave row i's partial sums in lane i of
-	// each 128-bit half; adding the halves finishes them.
 	h01, h23 := YMM(), YMM()
 	VHADDPS(acc[1][0], acc[0][0], h01)
 	VHADDPS(acc[3][0], acc[2][0], h23)
@@ -526,8 +533,12 @@ func emitDotRows4() {
 	hi := XMM()
 	VEXTRACTF128(U8(1), h01, hi)
 	VADDPS(hi, h01.AsX(), hi)
-	y := Load(Param("y"), GP64())
 	VMOVUPS(hi, Mem{Base: y})
+	ADDQ(U8(16), y)
+	MOVQ(next, a)
+	DECQ(groups)
+	JMP(LabelRef("group"))
+	Label("done")
 	VZEROUPPER()
 	RET()
 }
