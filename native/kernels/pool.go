@@ -126,6 +126,13 @@ func maxPool(p *PoolParams, x, y []float32, argmax []int64) {
 	need(op, "y", y, planes*ohw)
 	// a vector of 8 columns per window row, and of 8 outputs per column
 	cost := oh * (p.KH*p.W + p.KW*ow) / 8
+	if argmax == nil && p.flatPools() {
+		t := flatMaxTasks.Get()
+		*t = flatMaxTask{p: p, x: x, y: y}
+		parallel.Run(planes, grainFor(cost), t)
+		flatMaxTasks.Put(t)
+		return
+	}
 	t := maxPoolTasks.Get()
 	*t = maxPoolTask{p: p, x: x, y: y, argmax: argmax}
 	parallel.Run(planes, grainFor(cost), t)
