@@ -97,9 +97,26 @@ func newWinogradTransforms(r int, input, grad *vec.TileTransform, output *vec.Po
 // point's product has enough columns (images times tiles) for the GEMMs
 // to run at speed: AlexNet's conv2 at batch 1 (169 tiles) ran about 10%
 // faster than through the window.
+//
+// Wide convolutions pay with fewer columns: their point products, with
+// hundreds of rows and of sums, run at speed on two panels of columns,
+// and each image's product through the window is only as wide as its
+// positions. Forward passes with prepared weights, window read as A
+// against Winograd, CPU time on one thread, best of 8 interleaved rounds
+// on a loaded machine: ResNet's 3x3 256->256 at 14x14 (49 tiles) 1.15-1.24x
+// faster at batch 1 and 1.40x at batch 2, 512->512 at 7x7 1.40x at batch 2
+// (32 tiles) and 1.54x at batch 4, AlexNet's (torchvision's, padded)
+// conv3-5 at 13x13 1.04-1.14x at batch 1; with 16 tiles (512->512 at
+// 7x7, batch 1) 1.01-1.09x, not worth the larger prepared weights, and
+// with fewer channels (GoogLeNet's 128->256 at 14x14: 0.95-1.04x,
+// SqueezeNet's 64->256 at 13x13: 0.77-0.89x) no gain.
 const (
 	winogradMinChannels = 32
 	winogradMinColumns  = 128
+	// winogradWideChannels is the number of channels in and out from
+	// which winogradWideMinColumns columns pay.
+	winogradWideChannels   = 256
+	winogradWideMinColumns = 32
 	// winogradTargetColumns is how many columns (images times tiles) a
 	// chunk aims for, and winogradMaxElems caps the point products of a
 	// chunk (32 MiB); a chunk holds at least one image.
@@ -142,7 +159,8 @@ func (w *winogradPlan) transformAll(wt []float32) []float32 {
 
 // winograd returns the Winograd plan F(2, r) of p, or why it cannot
 // compute p (an r×r kernel, r 3 or 5, with unit strides and dilations),
-// and whether it pays: enough channels and tiles, and a PackedGemm (like
+// and whether it pays: enough channels and tiles (fewer tiles for wide
+// convolutions), and a PackedGemm (like
 // the windows, Winograd is a path for the fast GEMM; with another,
 // convolutions take im2col unless forced).
 func (p *ConvParams) winograd(r int, gemm linalg.Gemm) (w winogradPlan, cannot string, pays bool) {
@@ -169,8 +187,10 @@ func (p *ConvParams) winograd(r int, gemm linalg.Gemm) (w winogradPlan, cannot s
 	perImage := t.n * t.n * max(p.C, p.M) / p.Group * tiles
 	w.cnt = max(1, min(p.N, ceilDiv(winogradTargetColumns, tiles), winogradMaxElems/perImage))
 	_, packs := gemm.(linalg.PackedGemm)
-	pays = packs && p.C/p.Group >= winogradMinChannels && p.M/p.Group >= winogradMinChannels &&
-		p.N*tiles >= winogradMinColumns
+	cg, mg := p.C/p.Group, p.M/p.Group
+	wide := cg >= winogradWideChannels && mg >= winogradWideChannels && p.N*tiles >= winogradWideMinColumns
+	pays = packs && cg >= winogradMinChannels && mg >= winogradMinChannels &&
+		(p.N*tiles >= winogradMinColumns || wide)
 	return w, "", pays
 }
 
