@@ -92,20 +92,44 @@ func (s *gatherGeometry) padded() bool {
 }
 
 // window returns the window of the transposed im2col matrix of one group
-// of one image laid out in x, with the tap offsets filled into off.
-func (s *gatherGeometry) window(x []float32, off []int32) linalg.Window {
+// of one image laid out in planes of planeRows rows of s.wp (the input's
+// own planes, or a chunk's padded rows), with the tap offsets filled
+// into off; its X is left for each chunk to set.
+func (s *gatherGeometry) window(off []int32, planeRows int) linalg.Window {
 	p := s.p
 	_, ow := p.OutSize()
 	q := 0
 	for c := 0; c < p.C/p.Group; c++ {
 		for kh := 0; kh < p.KH; kh++ {
 			for kw := 0; kw < p.KW; kw++ {
-				off[q] = int32(c*s.hp*s.wp + kh*p.DilationH*s.wp + kw*p.DilationW)
+				off[q] = int32(c*planeRows*s.wp + kh*p.DilationH*s.wp + kw*p.DilationW)
 				q++
 			}
 		}
 	}
-	return linalg.Window{X: x, Off: off[:q], RowLen: ow, RowStride: p.StrideH * s.wp, Step: p.StrideW}
+	return linalg.Window{Off: off[:q], RowLen: ow, RowStride: p.StrideH * s.wp, Step: p.StrideW}
+}
+
+// padRows copies rows [top, top+rows) of the zero-padded planes of group
+// g of image n of x into planes [C/Group, rows, Wp] of dst, zeros
+// around and past the padded planes' last row.
+func (s *gatherGeometry) padRows(x, dst []float32, n, g, top, rows int) {
+	p := s.p
+	cg := p.C / p.Group
+	for c := range cg {
+		for r := range rows {
+			row := dst[(c*rows+r)*s.wp:][:s.wp]
+			iy := top + r - p.PadTop
+			if iy < 0 || iy >= p.H {
+				clear(row)
+				continue
+			}
+			src := x[((n*p.C+g*cg+c)*p.H+iy)*p.W:][:p.W]
+			clear(row[:p.PadLeft])
+			copy(row[p.PadLeft:], src)
+			clear(row[p.PadLeft+p.W:])
+		}
+	}
 }
 
 // pad copies group g of image n of x into planes [C/Group, Hp, Wp] of
@@ -144,24 +168,20 @@ func (pt *padTask) Range(lo, hi int) {
 	}
 }
 
-// run computes the convolution of x into y, image by image and group by
-// group, the chunks of positions spread over the workers.
+// run computes the convolution of x into y group by group, the chunks
+// of positions of all images spread over the workers in one loop: a
+// padded convolution's chunks copy the padded rows they read themselves
+// (rows shared by two chunks are copied twice, a few rows of a
+// product's work), which spares a loop and its wait per image.
 func (s *gatherGeometry) run(x, w, y []float32, e slideEpilogue) {
 	p := s.p
 	oh, ow := p.OutSize()
-	ohw, mg, k, cg := oh*ow, p.M/p.Group, p.colRows(), p.C/p.Group
+	mg, k := p.M/p.Group, p.colRows()
 	packedLen := s.gemm.PackedLen(k, mg)
 	var packed []float32
 	if s.packedW == nil {
 		packed = getBuffer(packedLen)
 		defer putBuffer(packed)
-	}
-	off := offsets.get(k)
-	defer offsets.put(off)
-	var planes []float32
-	if s.padded() {
-		planes = getBuffer(cg * s.hp * s.wp)
-		defer putBuffer(planes)
 	}
 	serial := linalg.Serial(s.gemm)
 	rows, chunks, width, blocks := s.split(oh, ow, mg)
@@ -171,18 +191,11 @@ func (s *gatherGeometry) run(x, w, y []float32, e slideEpilogue) {
 		} else {
 			s.packGroup(k, mg, w[g*mg*k:], packed)
 		}
-		for n := 0; n < p.N; n++ {
-			src := x[(n*p.C+g*cg)*p.H*p.W:]
-			if planes != nil {
-				s.pad(x, planes, n, g)
-				src = planes
-			}
-			t := gatherTasks.Get()
-			*t = gatherTask{s: s, serial: serial, win: s.window(src, off), packed: packed,
-				y: y, base: (n*p.M + g*mg) * ohw, e: e, g: g, rows: rows, width: width, blocks: blocks}
-			parallel.Run(chunks*blocks, 1, t)
-			gatherTasks.Put(t)
-		}
+		t := gatherTasks.Get()
+		*t = gatherTask{s: s, serial: serial, x: x, packed: packed, y: y, e: e, g: g,
+			rows: rows, chunks: chunks, width: width, blocks: blocks}
+		parallel.Run(p.N*chunks*blocks, 1, t)
+		gatherTasks.Put(t)
 	}
 }
 
@@ -200,27 +213,29 @@ func (s *gatherGeometry) packGroup(k, mg int, w, packed []float32) {
 	})
 }
 
-// split returns how the products of one image and group are dealt out
-// to the workers: chunks of rows output rows, each split into blocks of
-// width output channels (whole panels of the packed weights). Chunks
-// hold about gatherChunk positions, evened out; when there are fewer of
-// them than a multiple of the workers (the small planes of a network's
-// late strided layers: 7x7 is one chunk), the channels are split too,
-// so that every worker gets as many chunks of channels. Every product
-// sums its terms in the same order whatever the split (linalg.Blocked's
-// k blocks depend on k alone), so results do not depend on it.
+// split returns how the products of a group are dealt out to the
+// workers: each image's output rows in chunks of rows rows, each split
+// into blocks of width output channels (whole panels of the packed
+// weights). Chunks hold about gatherChunk positions, evened out; when
+// the images have fewer of them in all than a multiple of the workers
+// (the small planes of a network's late strided layers: 7x7 is one
+// chunk), the channels are split too, so that every worker gets as many
+// chunks of channels. Every product sums its terms in the same order
+// whatever the split (linalg.Blocked's k blocks depend on k alone), so
+// results do not depend on it.
 func (s *gatherGeometry) split(oh, ow, mg int) (rows, chunks, width, blocks int) {
 	chunks = ceilDiv(oh, max(1, gatherChunk/ow))
 	rows = ceilDiv(oh, chunks)
 	chunks = ceilDiv(oh, rows)
 	width, blocks = mg, 1
 	workers := parallel.Threads()
-	if chunks%workers == 0 || chunks >= 4*workers {
+	all := s.p.N * chunks
+	if all%workers == 0 || all >= 4*workers {
 		return rows, chunks, width, blocks
 	}
 	nr := s.gemm.PanelWidth()
 	panels := ceilDiv(mg, nr)
-	blocks = min(panels, workers/gcd(chunks, workers))
+	blocks = min(panels, workers/gcd(all, workers))
 	width = ceilDiv(panels, blocks) * nr
 	blocks = ceilDiv(mg, width)
 	return rows, chunks, width, blocks
@@ -234,35 +249,56 @@ func gcd(a, b int) int {
 	return a
 }
 
-// gatherTask is run's loop over the products of group g of one image
-// (see split): item t is chunk t/blocks of output rows, block t%blocks
-// of output channels, the product of the window win by the packed
-// weights, stored transposed into y from base on.
+// gatherTask is run's loop over the products of group g (see split):
+// item t is image t/(chunks*blocks), and of it chunk t/blocks%chunks of
+// output rows and block t%blocks of output channels, the product of the
+// chunk's window by the packed weights, stored transposed into y.
 type gatherTask struct {
-	s                            *gatherGeometry
-	serial                       linalg.WindowGemm
-	win                          linalg.Window
-	packed, y                    []float32
-	e                            slideEpilogue
-	base, g, rows, width, blocks int
+	s                              *gatherGeometry
+	serial                         linalg.WindowGemm
+	x, packed, y                   []float32
+	e                              slideEpilogue
+	g, rows, chunks, width, blocks int
 }
 
 var gatherTasks parallel.Tasks[gatherTask]
 
 func (t *gatherTask) Range(lo, hi int) {
-	p := t.s.p
+	s, p := t.s, t.s.p
 	oh, ow := p.OutSize()
-	ohw, mg, k := oh*ow, p.M/p.Group, p.colRows()
+	ohw, mg, k, cg := oh*ow, p.M/p.Group, p.colRows(), p.C/p.Group
 	prod := getBuffer(t.rows * ow * t.width)
 	defer putBuffer(prod)
+	off := offsets.get(k)
+	defer offsets.put(off)
+	// A padded convolution reads a chunk's rows from planes of its own
+	// (the rows of a chunk's windows), an unpadded one the input.
+	planeRows := p.H
+	var planes []float32
+	if s.padded() {
+		planeRows = (t.rows-1)*p.StrideH + (p.KH-1)*p.DilationH + 1
+		planes = getBuffer(cg * planeRows * s.wp)
+		defer putBuffer(planes)
+	}
+	win := s.window(off, planeRows)
+	lastN, lastY := -1, -1 // the chunk in planes
 	for task := lo; task < hi; task++ {
-		oy0, m0 := task/t.blocks*t.rows, task%t.blocks*t.width
+		n, c := task/(t.chunks*t.blocks), task%(t.chunks*t.blocks)
+		oy0, m0 := c/t.blocks*t.rows, c%t.blocks*t.width
 		p0, cnt := oy0*ow, min(t.rows, oh-oy0)*ow
 		chans := min(t.width, mg-m0)
-		chunk := t.win
-		chunk.X = t.win.X[oy0*t.win.RowStride:]
-		t.serial.SgemmWindowA(cnt, chans, k, 1, chunk, t.packed[m0*k:], 0, prod, chans)
-		t.e.storeTransposed(t.y[t.base+m0*ohw+p0:], t.base+m0*ohw+p0, ohw, prod, cnt, t.g*mg+m0, chans)
+		if planes != nil {
+			if n != lastN || oy0 != lastY {
+				s.padRows(t.x, planes, n, t.g, oy0*p.StrideH, planeRows)
+				lastN, lastY = n, oy0
+			}
+			win.X = planes
+		} else {
+			win.X = t.x[(n*p.C+t.g*cg)*p.H*p.W+oy0*win.RowStride:]
+		}
+		base := (n*p.M + t.g*mg) * ohw
+		t.serial.SgemmWindowA(cnt, chans, k, 1, win, t.packed[m0*k:], 0, prod, chans)
+		t.e.storeTransposed(t.y[base+m0*ohw+p0:], base+m0*ohw+p0, ohw, prod, cnt, t.g*mg+m0, chans)
 	}
 }
 

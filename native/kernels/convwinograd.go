@@ -210,8 +210,6 @@ func (w *winogradPlan) run(x, wt, y []float32, e slideEpilogue) {
 	defer putBuffer(v)
 	prod := getBuffer(points * pointsApart(mg, cols))
 	defer putBuffer(prod)
-	out := getBuffer(4 * mg * cols)
-	defer putBuffer(out)
 	serial := linalg.Serial(w.gemm)
 	// The operands of the products are packed (read through a window
 	// instead, the rows of a point's V, cnt*tiles apart, can all fall in
@@ -231,36 +229,26 @@ func (w *winogradPlan) run(x, wt, y []float32, e slideEpilogue) {
 			// The points' products go to the workers whole, rather than
 			// each split between them, which at batch 1 syncs 36 times.
 			pr := pointProducts.Get()
-			*pr = pointProduct{serial: serial, u: u, v: v, prod: prod, out: out, t: t, mg: mg, n: n, cg: cg}
+			*pr = pointProduct{serial: serial, u: u, v: v, prod: prod, mg: mg, n: n, cg: cg}
 			parallel.Run(points, 1, pr)
-			// The output transform, channel by tile as one row of tiles.
-			pr.transform = true
-			parallel.Run(mg*n, grainFor(4*points), pr)
 			pointProducts.Put(pr)
-			w.scatter(out[:4*mg*n], y, n0, cnt, g, e)
+			w.scatter(prod, y, n0, cnt, g, e)
 		}
 	}
 }
 
 // pointProduct is run's loop over the points' products U·V into prod,
-// an item a point; with transform set, its loop over the output
-// transform of prod into out, an item a channel by tile.
+// an item a point.
 type pointProduct struct {
-	serial          linalg.Gemm
-	u, v, prod, out []float32
-	t               *winogradTransforms
-	mg, n, cg       int
-	transform       bool
+	serial     linalg.Gemm
+	u, v, prod []float32
+	mg, n, cg  int
 }
 
 var pointProducts parallel.Tasks[pointProduct]
 
 func (r *pointProduct) Range(lo, hi int) {
 	mg, n, cg := r.mg, r.n, r.cg
-	if r.transform {
-		r.t.output.Apply(r.out[lo:], mg*n, r.prod[lo:], pointsApart(mg, n), hi-lo)
-		return
-	}
 	for pt := lo; pt < hi; pt++ {
 		r.serial.Sgemm(false, false, mg, n, cg, 1, r.u[pt*mg*cg:], cg, r.v[pt*pointsApart(cg, n):], n, 0, r.prod[pt*pointsApart(mg, n):], n)
 	}
@@ -354,15 +342,18 @@ func splitColumns(even, odd []float32, half int, plane []float32, h, w, top, lef
 	}
 }
 
-// scatter stores the output tiles out [4, M/Group, cnt*tiles] of group g
-// of images [n0, n0+cnt) into y as e says, a row of outputs at a time
-// from the two of a tile row's outputs that alternate along it
-// (vec.Interleave), dropping the outputs of the last tile row and column
-// that fall outside an odd output size.
-func (w *winogradPlan) scatter(out, y []float32, n0, cnt, g int, e slideEpilogue) {
+// scatter takes the sums at the points prod [n², M/Group, cnt*tiles]
+// (the points pointsApart) of group g of images [n0, n0+cnt) to tiles of
+// output, A^T M A, a plane at a time, and stores these into y as e says,
+// a row of outputs at a time from the two of a tile row's outputs that
+// alternate along it (vec.Interleave), dropping the outputs of the last
+// tile row and column that fall outside an odd output size. A plane's
+// tiles stay in a worker's cache between the two steps (taken as two
+// loops over all planes, they went through memory and a barrier).
+func (w *winogradPlan) scatter(prod, y []float32, n0, cnt, g int, e slideEpilogue) {
 	t := scatterTasks.Get()
-	*t = scatterTask{w: w, out: out, y: y, n0: n0, cnt: cnt, g: g, e: e}
-	parallel.Run(w.p.M/w.p.Group*cnt, grainFor(4*w.th*w.tw), t)
+	*t = scatterTask{w: w, prod: prod, y: y, n0: n0, cnt: cnt, g: g, e: e}
+	parallel.Run(w.p.M/w.p.Group*cnt, grainFor(w.t.n*w.t.n*w.th*w.tw), t)
 	scatterTasks.Put(t)
 }
 
@@ -370,7 +361,7 @@ func (w *winogradPlan) scatter(out, y []float32, n0, cnt, g int, e slideEpilogue
 // channel task/cnt of the group.
 type scatterTask struct {
 	w          *winogradPlan
-	out, y     []float32
+	prod, y    []float32
 	n0, cnt, g int
 	e          slideEpilogue
 }
@@ -378,20 +369,23 @@ type scatterTask struct {
 var scatterTasks parallel.Tasks[scatterTask]
 
 func (st *scatterTask) Range(lo, hi int) {
-	w, out, cnt := st.w, st.out, st.cnt
+	w, cnt := st.w, st.cnt
 	p := w.p
 	oh, ow := p.OutSize()
 	mg, tiles := p.M/p.Group, w.th*w.tw
 	n := cnt * tiles
+	out := getBuffer(4 * tiles) // [4, tiles]: the output tiles of a plane
+	defer putBuffer(out)
 	for task := lo; task < hi; task++ {
 		m, i := task/cnt, task%cnt
+		w.t.output.Apply(out, tiles, st.prod[m*n+i*tiles:], pointsApart(mg, n), tiles)
 		ch := st.g*mg + m
 		plane := st.y[((st.n0+i)*p.M+ch)*oh*ow:][:oh*ow]
 		bias := biasOf(st.e.bias, ch)
 		for oy := range oh {
 			ty, dy := oy/2, oy%2
-			at := m*n + i*tiles + ty*w.tw
-			even, odd := out[(2*dy)*mg*n+at:][:w.tw], out[(2*dy+1)*mg*n+at:][:w.tw]
+			at := ty * w.tw
+			even, odd := out[(2*dy)*tiles+at:][:w.tw], out[(2*dy+1)*tiles+at:][:w.tw]
 			row := plane[oy*ow : (oy+1)*ow]
 			vec.Interleave(row, even, odd, bias, st.e.storeRelu(), st.e.accumulate)
 			st.e.finish(row, ((st.n0+i)*p.M+ch)*oh*ow+oy*ow)
