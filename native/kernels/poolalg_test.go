@@ -128,7 +128,8 @@ func TestPoolAlgorithms(t *testing.T) {
 }
 
 // BenchmarkMaxPool times MaxPool without the argmax (inference) on the
-// poolings of the zoo's CNNs at batch 1 and on small planes.
+// poolings of the zoo's CNNs at batch 1 and on small planes: by
+// separableMax on large planes, flatMax on small ones (flatMaxWidth).
 func BenchmarkMaxPool(b *testing.B) {
 	for _, bc := range []struct {
 		name string
@@ -137,6 +138,9 @@ func BenchmarkMaxPool(b *testing.B) {
 		{"resnet_64x112x112_k3s2p1", pool2D(1, 64, 112, 112, 3, 3, 2, 1, 1, false)},
 		{"googlenet_64x112x112_k3s2_ceil", pool2D(1, 64, 112, 112, 3, 3, 2, 0, 1, true)},
 		{"googlenet_192x28x28_k3s1p1_ceil", pool2D(1, 192, 28, 28, 3, 3, 1, 1, 1, true)},
+		{"googlenet_832x7x7_k3s1p1_ceil", pool2D(1, 832, 7, 7, 3, 3, 1, 1, 1, true)},
+		{"squeezenet_128x55x55_k3s2_ceil", pool2D(1, 128, 55, 55, 3, 3, 2, 0, 1, true)},
+		{"squeezenet_256x27x27_k3s2_ceil", pool2D(1, 256, 27, 27, 3, 3, 2, 0, 1, true)},
 		{"256x7x7_k3s2p1", pool2D(1, 256, 7, 7, 3, 3, 2, 1, 1, false)},
 		{"256x3x3_k3s1p1", pool2D(1, 256, 3, 3, 3, 3, 1, 1, 1, false)},
 	} {
