@@ -151,6 +151,7 @@ func (p *ConvParams) try(alg convAlgorithm, pass convPass, gemm linalg.Gemm) (pl
 		if cannot != "" {
 			return plan, "the adjoint convolution: " + cannot, false
 		}
+		pays = pays && !inner.wino.wide // measured on forward passes only
 		return plan, "", pays && (small || alg == convWinograd3 || alg == convWinograd5)
 	}
 	switch alg {
@@ -160,6 +161,7 @@ func (p *ConvParams) try(alg convAlgorithm, pass convPass, gemm linalg.Gemm) (pl
 			r = 5
 		}
 		plan.wino, cannot, pays = p.winograd(r, gemm)
+		pays = pays && (pass == convForwardPass || !plan.wino.wide)
 	case convStridedWindow:
 		plan.gather, cannot, pays = p.gathering(gemm)
 		if pass == convFilterPass && p.StrideH == 1 && p.StrideW == 1 {
