@@ -212,12 +212,12 @@ func weightedTapsAVX2(n int, dst *float32, src *float32, off *int32, w *float32,
 //go:noescape
 func weightedTapsAVX512(n int, dst *float32, src *float32, off *int32, w *float32, taps int, bias float32, relu bool, accumulate bool)
 
-// maxRowsAVX512 is the AVX-512 loop of MaxRows; see emitMaxRowsAVX512 in package asmgen.
+// maxRowsAVX512 is the AVX512 loop of MaxRows; see emitMaxRows in package asmgen.
 //
 //go:noescape
 func maxRowsAVX512(n int, dst *float32, src *float32, off *int32, rows int)
 
-// maxStride2AVX512 is the AVX-512 loop of MaxStride2; see emitMaxStride2AVX512 in package asmgen.
+// maxStride2AVX512 is the AVX512 loop of MaxStride2; see emitMaxStride2 in package asmgen.
 //
 //go:noescape
 func maxStride2AVX512(n int, dst *float32, src *float32, off *int32, taps int)

@@ -6,60 +6,113 @@ import (
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/reg"
+
+	"github.com/onnxkit/onnxkit/native/internal/avoparam"
 )
 
-// The loops of pooling: MaxRows and MaxStride2 on 16 lanes (AVX-512),
-// and the float64 sum of global average pooling (AVX2). The max loops keep the NaN rule of the AVX2 loops (maxInto): VMAXPS given the
-// running maximum as its second source keeps a NaN it holds, and the
-// lanes where a later value is a NaN are collected in an opmask, to be
-// set to all ones (a NaN) at the end.
+// The loops of max pooling, MaxRows and MaxStride2, at both widths (AVX2
+// on 8 lanes, AVX-512 on 16), and the float64 sum of global average
+// pooling (AVX2). A running maximum keeps NaNs: VMAXPS returns its second
+// source when either is a NaN, so the maximum, given as the second
+// source, keeps a NaN it holds; the lanes where a later value is a NaN
+// (unordered with itself) are collected in nan, a vector with AVX2 and
+// an opmask with AVX-512, and set to all ones (a NaN) at the end.
 
-// maxInto512 emits acc = max(acc, x) on ZMM registers, the lanes where x
-// is a NaN (unordered with itself) or-ed into the opmask nan.
-func maxInto512(acc reg.VecVirtual, nan reg.OpmaskVirtual, x reg.VecVirtual) {
-	k := K()
-	VCMPPS(U8(3), x, x, k)
-	KORW(k, nan, nan)
+// nanLanes returns a register for a set of lanes: a vector with AVX2,
+// an opmask with AVX-512.
+func (l lanes) nanLanes() reg.Register {
+	if l.width == 16 {
+		return K()
+	}
+	return YMM()
+}
+
+// clearNaN empties the set of lanes nan.
+func (l lanes) clearNaN(nan reg.Register) {
+	if l.width == 16 {
+		KXORW(nan, nan, nan)
+	} else {
+		VXORPS(nan, nan, nan)
+	}
+}
+
+// maxInto emits acc = max(acc, x), the lanes where x is a NaN added to
+// nan.
+func (l lanes) maxInto(acc reg.VecVirtual, nan reg.Register, x reg.VecVirtual) {
+	u := l.nanLanes()
+	VCMPPS(U8(3), x, x, u)
+	if l.width == 16 {
+		KORW(u, nan, nan)
+	} else {
+		VORPS(u, nan, nan)
+	}
 	VMAXPS(acc, x, acc)
 }
 
-// setNaN sets to all ones (a NaN) the lanes of acc that nan marks.
-func setNaN(acc reg.VecVirtual, nan reg.OpmaskVirtual) {
-	VPTERNLOGD(U8(0xff), acc, acc, nan, acc)
+// setNaN sets to all ones (a NaN) the lanes of acc that nan holds.
+func (l lanes) setNaN(acc reg.VecVirtual, nan reg.Register) {
+	if l.width == 16 {
+		VPTERNLOGD(U8(0xff), acc, acc, nan, acc)
+	} else {
+		VORPS(nan, acc, acc)
+	}
 }
 
-// emitMaxRowsAVX512 writes maxRowsAVX512, MaxRows's loop on 16 lanes,
-// func(n int, dst, src *float32, off *int32, rows int): dst[0:n] takes
-// the elementwise maximum of the rows of src at the rows int32 element
-// offsets off, 32 columns at a time, then 16, then the last few through
-// masked loads and stores (laneMasks), which touch nothing past the rows.
-func emitMaxRowsAVX512(laneMasks Mem) {
-	TEXT("maxRowsAVX512", NOSPLIT, "func(n int, dst, src *float32, off *int32, rows int)")
+// load loads x from m, only the lanes of mask unless it is nil.
+func (l lanes) load(m Mem, mask reg.Register, x reg.VecVirtual) {
+	switch {
+	case mask == nil:
+		VMOVUPS(m, x)
+	case l.width == 16:
+		VMOVUPS_Z(m, mask, x)
+	default:
+		VMASKMOVPS(m, mask, x)
+	}
+}
+
+// store stores x to m, only the lanes of mask unless it is nil.
+func (l lanes) store(x reg.VecVirtual, mask reg.Register, m Mem) {
+	switch {
+	case mask == nil:
+		VMOVUPS(x, m)
+	case l.width == 16:
+		VMOVUPS(x, mask, m)
+	default:
+		VMASKMOVPS(x, mask, m)
+	}
+}
+
+// emitMaxRows writes maxRows+level, func(n int, dst, src *float32, off
+// *int32, rows int), which stores in dst[0:n] the elementwise maximum of
+// the rows of src at the rows int32 element offsets off: two vectors of
+// columns at a time, then one, then the last few. With AVX-512 these go
+// through masked loads and stores (masks is laneMasks), which touch
+// nothing past the rows. With AVX2 (masks is tailMasks) they are the last
+// vector again when n is at least 8 (taking a maximum twice changes
+// nothing, and AVX2's masked stores are slow: pooling AlexNet's 54x54
+// planes took half as long again), else masked.
+func (l lanes) emitMaxRows(masks Mem) {
+	fn := "maxRows" + l.name
+	TEXT(fn, NOSPLIT, "func(n int, dst, src *float32, off *int32, rows int)")
 	Pragma("noescape")
-	Doc("maxRowsAVX512 is the AVX-512 loop of MaxRows; see emitMaxRowsAVX512 in package asmgen.")
+	Doc(fmt.Sprintf("%s is the %s loop of MaxRows; see emitMaxRows in package asmgen.", fn, l.name))
 	n := Load(Param("n"), GP64())
 	dst := Load(Param("dst"), GP64())
 	src := Load(Param("src"), GP64())
 	off := Load(Param("off"), GP64())
 	rows := Load(Param("rows"), GP64())
+	bytes := 4 * l.width // of a vector
 
-	// block emits the maximum of vecs vectors of columns at src into
-	// dst, masked by mask unless it is nil.
-	block := func(vecs int, mask reg.OpmaskVirtual, label string) {
-		load := func(m Mem, x reg.VecVirtual) {
-			if mask != nil {
-				VMOVUPS_Z(m, mask, x)
-			} else {
-				VMOVUPS(m, x)
-			}
-		}
+	// block emits the maximum of vecs vectors of columns at src into dst,
+	// masked by mask unless it is nil.
+	block := func(vecs int, mask reg.Register, label string) {
 		first := GP64()
 		MOVLQSX(Mem{Base: off}, first)
-		acc, nan := make([]reg.VecVirtual, vecs), make([]reg.OpmaskVirtual, vecs)
+		acc, nan := make([]reg.VecVirtual, vecs), make([]reg.Register, vecs)
 		for v := range acc {
-			acc[v], nan[v] = ZMM(), K()
-			load(Mem{Base: src, Index: first, Scale: 4, Disp: 64 * v}, acc[v])
-			KXORW(nan[v], nan[v], nan[v])
+			acc[v], nan[v] = l.vec(), l.nanLanes()
+			l.load(Mem{Base: src, Index: first, Scale: 4, Disp: bytes * v}, mask, acc[v])
+			l.clearNaN(nan[v])
 		}
 		r := GP64()
 		MOVQ(U32(1), r)
@@ -69,72 +122,82 @@ func emitMaxRowsAVX512(laneMasks Mem) {
 		at := GP64()
 		MOVLQSX(Mem{Base: off, Index: r, Scale: 4}, at)
 		for v := range acc {
-			x := ZMM()
-			load(Mem{Base: src, Index: at, Scale: 4, Disp: 64 * v}, x)
-			maxInto512(acc[v], nan[v], x)
+			x := l.vec()
+			l.load(Mem{Base: src, Index: at, Scale: 4, Disp: bytes * v}, mask, x)
+			l.maxInto(acc[v], nan[v], x)
 		}
 		INCQ(r)
 		JMP(LabelRef(label + "row"))
 		Label(label + "store")
 		for v := range acc {
-			setNaN(acc[v], nan[v])
-			if mask != nil {
-				VMOVUPS(acc[v], mask, Mem{Base: dst, Disp: 64 * v})
-			} else {
-				VMOVUPS(acc[v], Mem{Base: dst, Disp: 64 * v})
-			}
+			l.setNaN(acc[v], nan[v])
+			l.store(acc[v], mask, Mem{Base: dst, Disp: bytes * v})
 		}
 	}
 	for _, vecs := range []int{2, 1} {
-		label := fmt.Sprintf("by%d", 16*vecs)
+		label := fmt.Sprintf("by%d", l.width*vecs)
 		Label(label)
-		CMPQ(n, U32(16*vecs))
+		CMPQ(n, U32(l.width*vecs))
 		JL(LabelRef(label + "done"))
 		block(vecs, nil, label)
-		ADDQ(U32(64*vecs), src)
-		ADDQ(U32(64*vecs), dst)
-		SUBQ(U32(16*vecs), n)
+		ADDQ(U32(bytes*vecs), src)
+		ADDQ(U32(bytes*vecs), dst)
+		SUBQ(U32(l.width*vecs), n)
 		JMP(LabelRef(label))
 		Label(label + "done")
 	}
 	TESTQ(n, n)
 	JZ(LabelRef("done"))
-	k, table := K(), GP64()
-	LEAQ(laneMasks, table)
-	KMOVW(Mem{Base: table, Index: n, Scale: 2}, k)
-	block(1, k, "tail")
+	if l.width == 16 {
+		k, table := K(), GP64()
+		LEAQ(masks, table)
+		KMOVW(Mem{Base: table, Index: n, Scale: 2}, k)
+		block(1, k, "tail")
+	} else {
+		CMPQ(avoparam.Addr("n"), U32(8))
+		JL(LabelRef("masked"))
+		back := GP64() // 8-n columns back, the last 8 end at the last column
+		MOVQ(U32(8), back)
+		SUBQ(n, back)
+		SHLQ(U8(2), back)
+		SUBQ(back, src)
+		SUBQ(back, dst)
+		block(1, nil, "last")
+		JMP(LabelRef("done"))
+		Label("masked")
+		at, mask := GP64(), YMM()
+		LEAQ(masks.Offset(32), at)
+		SHLQ(U8(2), n)
+		SUBQ(n, at)
+		VMOVUPS(Mem{Base: at}, mask)
+		block(1, mask, "tail")
+	}
 	Label("done")
 	VZEROUPPER()
 	RET()
 }
 
-// emitEvenIndex writes the table 0, 2, ..., 30: the lanes of the even
-// elements of two vectors of 16, as VPERMI2PS numbers them.
-func emitEvenIndex() Mem {
-	m := GLOBL("evenIndex16", RODATA|NOPTR)
-	for i := 0; i < 16; i++ {
+// emitEvenTable writes the table 0, 2, ..., 2(n-1) of int32 under name:
+// the offsets of the even ones of 2n elements.
+func emitEvenTable(name string, n int) Mem {
+	m := GLOBL(name, RODATA|NOPTR)
+	for i := 0; i < n; i++ {
 		DATA(4*i, U32(uint32(2*i)))
 	}
 	return m
 }
 
-// emitMaxStride2AVX512 writes maxStride2AVX512, MaxStride2's loop on 16
-// lanes, func(n int, dst, src *float32, off *int32, taps int), n a
-// multiple of 16: dst[j] = max over t of src[off[t]+2j]. It loads 32
-// elements and keeps the even ones with one permutation of two vectors,
-// reading src[off[t]+2j+1] too.
-func emitMaxStride2AVX512(evenIndex Mem) {
-	TEXT("maxStride2AVX512", NOSPLIT, "func(n int, dst, src *float32, off *int32, taps int)")
-	Pragma("noescape")
-	Doc("maxStride2AVX512 is the AVX-512 loop of MaxStride2; see emitMaxStride2AVX512 in package asmgen.")
-	n := Load(Param("n"), GP64())
-	dst := Load(Param("dst"), GP64())
-	src := Load(Param("src"), GP64())
-	off := Load(Param("off"), GP64())
-	taps := Load(Param("taps"), GP64())
+// evens returns a function that loads the even ones of the 2*width
+// elements at src plus at elements. With AVX2 that is evenElements; with
+// AVX-512 one permutation of two vectors by the table evenIndex, which
+// it loads into a register first.
+func (l lanes) evens(src reg.Register, evenIndex Mem) func(at reg.GPVirtual) reg.VecVirtual {
+	if l.width != 16 {
+		return func(at reg.GPVirtual) reg.VecVirtual { return evenElements(src, at) }
+	}
 	index := ZMM()
 	VMOVUPS(evenIndex, index)
-	evens := func(at reg.GPVirtual) reg.VecVirtual {
+	return func(at reg.GPVirtual) reg.VecVirtual {
 		lo, hi, x := ZMM(), ZMM(), ZMM()
 		VMOVUPS(Mem{Base: src, Index: at, Scale: 4}, lo)
 		VMOVUPS(Mem{Base: src, Index: at, Scale: 4, Disp: 64}, hi)
@@ -142,13 +205,37 @@ func emitMaxStride2AVX512(evenIndex Mem) {
 		VPERMI2PS(hi, lo, x)
 		return x
 	}
+}
+
+// emitMaxStride2 writes maxStride2+level, func(n int, dst, src *float32,
+// off *int32, taps int), which stores in dst[0:n] (n a multiple of the
+// lanes) the maximum over the taps int32 element offsets off of every
+// other element of src from there: dst[j] = max over t of src[off[t]+2j],
+// as max-pooling with a stride of 2 takes it along a row. It loads two
+// vectors and keeps the even elements (evens), reading src[off[t]+2j+1]
+// too.
+func (l lanes) emitMaxStride2() {
+	var evenIndex Mem
+	if l.width == 16 {
+		evenIndex = emitEvenTable("evenIndex16", 16)
+	}
+	fn := "maxStride2" + l.name
+	TEXT(fn, NOSPLIT, "func(n int, dst, src *float32, off *int32, taps int)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s is the %s loop of MaxStride2; see emitMaxStride2 in package asmgen.", fn, l.name))
+	n := Load(Param("n"), GP64())
+	dst := Load(Param("dst"), GP64())
+	src := Load(Param("src"), GP64())
+	off := Load(Param("off"), GP64())
+	taps := Load(Param("taps"), GP64())
+	evens := l.evens(src, evenIndex)
 	Label("block")
 	TESTQ(n, n)
 	JZ(LabelRef("done"))
 	first := GP64()
 	MOVLQSX(Mem{Base: off}, first)
-	acc, nan := evens(first), K()
-	KXORW(nan, nan, nan)
+	acc, nan := evens(first), l.nanLanes()
+	l.clearNaN(nan)
 	r := GP64()
 	MOVQ(U32(1), r)
 	Label("tap")
@@ -156,15 +243,15 @@ func emitMaxStride2AVX512(evenIndex Mem) {
 	JGE(LabelRef("store"))
 	at := GP64()
 	MOVLQSX(Mem{Base: off, Index: r, Scale: 4}, at)
-	maxInto512(acc, nan, evens(at))
+	l.maxInto(acc, nan, evens(at))
 	INCQ(r)
 	JMP(LabelRef("tap"))
 	Label("store")
-	setNaN(acc, nan)
+	l.setNaN(acc, nan)
 	VMOVUPS(acc, Mem{Base: dst})
-	ADDQ(U32(128), src)
-	ADDQ(U32(64), dst)
-	SUBQ(U32(16), n)
+	ADDQ(U32(8*l.width), src)
+	ADDQ(U32(4*l.width), dst)
+	SUBQ(U32(l.width), n)
 	JMP(LabelRef("block"))
 	Label("done")
 	VZEROUPPER()

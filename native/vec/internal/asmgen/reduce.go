@@ -16,7 +16,7 @@ import (
 // emitLaneMax writes laneMaxAVX2(n int, src, lanes *float32), which
 // stores in lanes[0:8] the maxima of src[j], src[j+8], ... for j < 8
 // (n a multiple of 8, at least 8), a lane that met a NaN holding a NaN
-// (maxInto).
+// (lanes.maxInto).
 func emitLaneMax() {
 	TEXT("laneMaxAVX2", NOSPLIT, "func(n int, src, lanes *float32)")
 	Pragma("noescape")
@@ -34,7 +34,7 @@ func emitLaneMax() {
 	JZ(LabelRef("done"))
 	x := YMM()
 	VMOVUPS(Mem{Base: src}, x)
-	maxInto(acc, nan, x)
+	lanesAVX2.maxInto(acc, nan, x)
 	ADDQ(U32(32), src)
 	SUBQ(U32(8), n)
 	JMP(LabelRef("block"))
