@@ -56,10 +56,6 @@ func aInts(name string, def ...int64) AttrSpec {
 	return AttrSpec{Name: name, Kind: AttrInts, Default: IntsAttr(name, def...)}
 }
 
-func aFloats(name string, def ...float32) AttrSpec {
-	return AttrSpec{Name: name, Kind: AttrFloats, Default: FloatsAttr(name, def...)}
-}
-
 func aStrings(name string, def ...string) AttrSpec {
 	return AttrSpec{Name: name, Kind: AttrStrings, Default: StringsAttr(name, def...)}
 }
@@ -106,12 +102,29 @@ func CheckAttrs(n *Node, opset int64) error {
 	return nil
 }
 
+// AtOpset returns a copy of n that knows the version its domain is
+// imported at, so that Declared reads its attributes as its operator
+// declares them there. The engine builds, and InferTypes infers, every
+// node through such a copy.
+func (n *Node) AtOpset(opset int64) *Node {
+	c := *n
+	c.opset = opset
+	return &c
+}
+
+// Declared returns the reader of n's attributes at the opset that
+// AtOpset gave n. Without one, every read is an error.
+func (n *Node) Declared() AttrReader { return ReadAttrs(n, n.opset) }
+
 // AttrReader reads a node's attributes as its operator declares them at
 // an opset version: an absent attribute takes its declared default, and
-// an absent required one is an error. Reading an attribute that the
-// operator declares only at other versions gives its zero value, as for
-// an absent attribute without a default: a node at this version cannot
-// have it (CheckAttrs).
+// an absent required one is an error. An attribute that the operator
+// declares only at other versions, which a node of this version cannot
+// have (CheckAttrs), reads as the default of its nearest declaration
+// (the newest before, else the oldest after): what the operator did
+// without it. The Or methods are for the attributes without a default,
+// whose absence the caller gives a meaning of its own (Conv's strides
+// are ones of the input's rank).
 type AttrReader struct {
 	n     *Node
 	opset int64
@@ -127,36 +140,65 @@ func ReadAttrs(n *Node, opset int64) AttrReader {
 // Has reports whether the node sets the attribute.
 func (r AttrReader) Has(name string) bool { return r.n.HasAttr(name) }
 
-// value returns the node's attribute name, checked to be of kind, else
-// its declared default; nil when it has neither. Reading an attribute
-// the operator never declares is a mistake of the caller's, reported as
-// an error.
-func (r AttrReader) value(name string, kind AttrKind) (*Attr, error) {
-	var spec *AttrSpec
-	known := false
+// HasDefault reports whether the operator declares a default for the
+// attribute at the reader's opset (or, when it lacks the attribute
+// there, at the nearest version that has it).
+func (r AttrReader) HasDefault(name string) bool {
+	s, err := r.spec(name)
+	return err == nil && s.Default != nil
+}
+
+// spec returns the declaration of name that applies at the reader's
+// opset, or the nearest one when none does; an error when the operator
+// never declares name, a mistake of the caller's.
+func (r AttrReader) spec(name string) (*AttrSpec, error) {
+	if r.opset == 0 {
+		return nil, r.n.errorf(name, "is read without the opset of its domain (Node.AtOpset)")
+	}
+	var before, after *AttrSpec
 	for i := range r.specs {
-		if r.specs[i].Name != name {
-			continue
-		}
-		known = true
-		if r.specs[i].at(r.opset) {
-			spec = &r.specs[i]
-			break
+		s := &r.specs[i]
+		switch {
+		case s.Name != name:
+		case s.at(r.opset):
+			return s, nil
+		case s.Until != 0 && s.Until <= r.opset:
+			if before == nil || s.Since > before.Since {
+				before = s
+			}
+		case after == nil || s.Since < after.Since:
+			after = s
 		}
 	}
-	if !known {
-		return nil, r.n.errorf(name, "is not declared for %s (graph/attrspec_table.go)", r.n.OpType)
+	if before != nil {
+		return before, nil
 	}
-	if spec != nil && spec.Kind != kind {
+	if after != nil {
+		return after, nil
+	}
+	return nil, r.n.errorf(name, "is not declared for %s (graph/attrspec_table.go)", r.n.OpType)
+}
+
+// value returns the node's attribute name, checked to be of kind, else
+// its declared default; nil when it has neither. orElse says the caller
+// has a value of its own for an absent attribute, which is wrong for one
+// with a declared default.
+func (r AttrReader) value(name string, kind AttrKind, orElse bool) (*Attr, error) {
+	spec, err := r.spec(name)
+	if err != nil {
+		return nil, err
+	}
+	if spec.Kind != kind {
 		return nil, r.n.errorf(name, "is read as %s but declared %s", kind, spec.Kind)
+	}
+	if orElse && spec.Default != nil {
+		return nil, r.n.errorf(name, "has a declared default; read it without a value of the caller's")
 	}
 	a, err := r.n.attrOfKind(name, kind)
 	switch {
 	case err != nil || a != nil:
 		return a, err
-	case spec == nil:
-		return nil, nil
-	case spec.Required:
+	case spec.Required && spec.at(r.opset):
 		return nil, r.n.errorf(name, "is required")
 	}
 	return spec.Default, nil
@@ -164,25 +206,51 @@ func (r AttrReader) value(name string, kind AttrKind) (*Attr, error) {
 
 // Int returns the int attribute name.
 func (r AttrReader) Int(name string) (int64, error) {
-	a, err := r.value(name, AttrInt)
+	a, err := r.value(name, AttrInt, false)
 	if a == nil {
 		return 0, err
 	}
 	return a.Int, nil
 }
 
+// IntOr returns the int attribute name, which has no declared default,
+// or def when it is absent.
+func (r AttrReader) IntOr(name string, def int64) (int64, error) {
+	a, err := r.value(name, AttrInt, true)
+	if a == nil {
+		if err != nil {
+			return 0, err
+		}
+		return def, nil
+	}
+	return a.Int, nil
+}
+
 // Float returns the float attribute name.
 func (r AttrReader) Float(name string) (float32, error) {
-	a, err := r.value(name, AttrFloat)
+	a, err := r.value(name, AttrFloat, false)
 	if a == nil {
 		return 0, err
 	}
 	return a.Float, nil
 }
 
+// FloatOr returns the float attribute name, which has no declared
+// default, or def when it is absent.
+func (r AttrReader) FloatOr(name string, def float32) (float32, error) {
+	a, err := r.value(name, AttrFloat, true)
+	if a == nil {
+		if err != nil {
+			return 0, err
+		}
+		return def, nil
+	}
+	return a.Float, nil
+}
+
 // String returns the string attribute name.
 func (r AttrReader) String(name string) (string, error) {
-	a, err := r.value(name, AttrString)
+	a, err := r.value(name, AttrString, false)
 	if a == nil {
 		return "", err
 	}
@@ -192,9 +260,22 @@ func (r AttrReader) String(name string) (string, error) {
 // Ints returns a copy of the ints attribute name; nil when it is absent
 // and has no default.
 func (r AttrReader) Ints(name string) ([]int64, error) {
-	a, err := r.value(name, AttrInts)
+	a, err := r.value(name, AttrInts, false)
 	if a == nil {
 		return nil, err
+	}
+	return slices.Clone(a.Ints), nil
+}
+
+// IntsOr returns a copy of the ints attribute name, which has no
+// declared default, or def when it is absent.
+func (r AttrReader) IntsOr(name string, def []int64) ([]int64, error) {
+	a, err := r.value(name, AttrInts, true)
+	if a == nil {
+		if err != nil {
+			return nil, err
+		}
+		return def, nil
 	}
 	return slices.Clone(a.Ints), nil
 }
@@ -202,7 +283,7 @@ func (r AttrReader) Ints(name string) ([]int64, error) {
 // Floats returns a copy of the floats attribute name; nil when it is
 // absent and has no default.
 func (r AttrReader) Floats(name string) ([]float32, error) {
-	a, err := r.value(name, AttrFloats)
+	a, err := r.value(name, AttrFloats, false)
 	if a == nil {
 		return nil, err
 	}
@@ -212,7 +293,7 @@ func (r AttrReader) Floats(name string) ([]float32, error) {
 // Strings returns a copy of the strings attribute name; nil when it is
 // absent and has no default.
 func (r AttrReader) Strings(name string) ([]string, error) {
-	a, err := r.value(name, AttrStrings)
+	a, err := r.value(name, AttrStrings, false)
 	if a == nil {
 		return nil, err
 	}
@@ -222,7 +303,7 @@ func (r AttrReader) Strings(name string) ([]string, error) {
 // Tensor returns the tensor attribute name, the node's own (callers must
 // not modify it); nil when it is absent.
 func (r AttrReader) Tensor(name string) (*Tensor, error) {
-	a, err := r.value(name, AttrTensor)
+	a, err := r.value(name, AttrTensor, false)
 	if a == nil {
 		return nil, err
 	}
@@ -231,7 +312,7 @@ func (r AttrReader) Tensor(name string) (*Tensor, error) {
 
 // Graph returns the graph attribute name; nil when it is absent.
 func (r AttrReader) Graph(name string) (*Graph, error) {
-	a, err := r.value(name, AttrGraph)
+	a, err := r.value(name, AttrGraph, false)
 	if a == nil {
 		return nil, err
 	}

@@ -133,6 +133,9 @@ type Node struct {
 	Attrs     []*Attr
 	DocString string
 	Metadata  []StringPair
+	// opset is the version of Domain that Declared reads attributes at
+	// (AtOpset); 0 when unknown.
+	opset int64
 }
 
 // Input returns the name of input i, or "" when it is absent or past the

@@ -111,6 +111,11 @@ func inferGraph(m *Model, g *Graph, outer *inferState) (types map[string]*Type, 
 	}
 
 	for _, n := range order {
+		// An attribute the operator does not have is a problem of the
+		// node's, which ONNX's checker rejects, but inference goes on.
+		if err := CheckAttrs(n, domainOpset(m, n)); err != nil {
+			errs = append(errs, err)
+		}
 		outs, data, err := st.inferNode(m, n, types, consts)
 		if err != nil {
 			var ne *NodeError
@@ -199,7 +204,7 @@ func (st *inferState) inferNode(m *Model, n *Node, types map[string]*Type, const
 		return nil, nil, nil
 	}
 	opset, _ := m.OpsetVersion(DefaultDomain)
-	c := &inferCtx{node: n, opset: opset, state: st}
+	c := &inferCtx{node: n.AtOpset(domainOpset(m, n)), opset: opset, state: st}
 	for _, name := range n.Inputs {
 		var t *Type
 		var k *Tensor
@@ -219,6 +224,16 @@ func (st *inferState) inferNode(m *Model, n *Node, types map[string]*Type, const
 	}
 	outs, err := f(c)
 	return outs, c.out, err
+}
+
+// domainOpset returns the version at which m imports n's domain, which
+// n's attributes follow.
+// A model that does not import the domain gets the newest version known.
+func domainOpset(m *Model, n *Node) int64 {
+	if v, ok := m.OpsetVersion(n.Domain); ok {
+		return v
+	}
+	return max(latestOpset[canonicalDomain(n.Domain)], 1)
 }
 
 // shapeFuncsOf returns the shape functions of domain's operators, nil for

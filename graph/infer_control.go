@@ -81,11 +81,11 @@ func mergeTypes(a, b *Type) *Type {
 // inferIf: the outputs of the branch the condition picks, when it is
 // known; else what both branches agree on.
 func inferIf(c *inferCtx) ([]*Type, error) {
-	then, err := c.node.AttrGraph("then_branch")
+	then, err := c.node.Declared().Graph("then_branch")
 	if err != nil {
 		return nil, err
 	}
-	els, err := c.node.AttrGraph("else_branch")
+	els, err := c.node.Declared().Graph("else_branch")
 	if err != nil {
 		return nil, err
 	}
@@ -115,7 +115,7 @@ func inferIf(c *inferCtx) ([]*Type, error) {
 // carried..., scanned...). The loop's outputs are the final carried
 // values and the scanned values stacked along a new first axis.
 func inferLoop(c *inferCtx) ([]*Type, error) {
-	body, err := c.node.AttrGraph("body")
+	body, err := c.node.Declared().Graph("body")
 	if err != nil {
 		return nil, err
 	}
@@ -176,14 +176,14 @@ func inferScan(c *inferCtx) ([]*Type, error) {
 	if c.opset < 9 {
 		return inferScan8(c)
 	}
-	body, err := c.node.AttrGraph("body")
+	body, err := c.node.Declared().Graph("body")
 	if err != nil {
 		return nil, err
 	}
 	if body == nil {
 		return nil, c.attrErrorf("body", "is required")
 	}
-	nScan, err := c.node.AttrInt("num_scan_inputs", 0)
+	nScan, err := c.node.Declared().Int("num_scan_inputs")
 	if err != nil {
 		return nil, err
 	}
@@ -191,7 +191,7 @@ func inferScan(c *inferCtx) ([]*Type, error) {
 	if nScan < 1 || states < 0 {
 		return nil, c.attrErrorf("num_scan_inputs", "is %d for %d inputs", nScan, len(c.node.Inputs))
 	}
-	inAxes, err := c.node.AttrInts("scan_input_axes", make([]int64, nScan))
+	inAxes, err := c.node.Declared().IntsOr("scan_input_axes", make([]int64, nScan))
 	if err != nil {
 		return nil, err
 	}
@@ -221,7 +221,7 @@ func inferScan(c *inferCtx) ([]*Type, error) {
 		return nil, c.errorf("body has %d outputs, want at least %d", len(outs), states)
 	}
 	res := append([]*Type{}, outs[:states]...)
-	outAxes, err := c.node.AttrInts("scan_output_axes", make([]int64, len(outs)-states))
+	outAxes, err := c.node.Declared().IntsOr("scan_output_axes", make([]int64, len(outs)-states))
 	if err != nil {
 		return nil, err
 	}
@@ -245,14 +245,14 @@ func inferScan(c *inferCtx) ([]*Type, error) {
 // (states [B,...], scan outputs [B, seq, ...]); the body sees one batch
 // element and one step.
 func inferScan8(c *inferCtx) ([]*Type, error) {
-	body, err := c.node.AttrGraph("body")
+	body, err := c.node.Declared().Graph("body")
 	if err != nil {
 		return nil, err
 	}
 	if body == nil {
 		return nil, c.attrErrorf("body", "is required")
 	}
-	nScan, err := c.node.AttrInt("num_scan_inputs", 0)
+	nScan, err := c.node.Declared().Int("num_scan_inputs")
 	if err != nil {
 		return nil, err
 	}
@@ -352,11 +352,11 @@ func inferSequenceLength(c *inferCtx) ([]*Type, error) {
 // inferSplitToSequence: a sequence of the input's pieces along axis;
 // without split, pieces of size 1, squeezed away unless keepdims.
 func inferSplitToSequence(c *inferCtx) ([]*Type, error) {
-	axis, err := c.node.AttrInt("axis", 0)
+	axis, err := c.node.Declared().Int("axis")
 	if err != nil {
 		return nil, err
 	}
-	keep, err := c.node.AttrInt("keepdims", 1)
+	keep, err := c.node.Declared().Int("keepdims")
 	if err != nil {
 		return nil, err
 	}
@@ -393,11 +393,11 @@ func typeOnlyOne(c *inferCtx, i int) *Type {
 // inferConcatFromSequence: the elements joined along axis (stacked on a
 // new axis with new_axis), of a length known only at run time.
 func inferConcatFromSequence(c *inferCtx) ([]*Type, error) {
-	axis, err := c.node.AttrInt("axis", 0)
+	axis, err := c.node.Declared().Int("axis")
 	if err != nil {
 		return nil, err
 	}
-	newAxis, err := c.node.AttrInt("new_axis", 0)
+	newAxis, err := c.node.Declared().Int("new_axis")
 	if err != nil {
 		return nil, err
 	}
@@ -429,7 +429,7 @@ func inferConcatFromSequence(c *inferCtx) ([]*Type, error) {
 // (and on the other inputs whole); each output is a sequence of the
 // body's output.
 func inferSequenceMap(c *inferCtx) ([]*Type, error) {
-	body, err := c.node.AttrGraph("body")
+	body, err := c.node.Declared().Graph("body")
 	if err != nil {
 		return nil, err
 	}

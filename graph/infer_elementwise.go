@@ -160,7 +160,7 @@ func unaryTo(d DType) shapeFunc {
 // inferCast: the input's shape with the element type of attribute to; on
 // followed values, a cast to an integer type keeps them.
 func inferCast(c *inferCtx) ([]*Type, error) {
-	to, err := c.node.AttrInt("to", 0)
+	to, err := c.node.Declared().Int("to")
 	if err != nil {
 		return nil, err
 	}

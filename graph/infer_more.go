@@ -117,7 +117,7 @@ func inferDeformConv(c *inferCtx) ([]*Type, error) {
 // inferImageDecoder: uint8 [H, W, C] with C 3 (RGB, BGR) or 1
 // (Grayscale); the image's size is known only at run time.
 func inferImageDecoder(c *inferCtx) ([]*Type, error) {
-	format, err := c.node.AttrString("pixel_format", "RGB")
+	format, err := c.node.Declared().String("pixel_format")
 	if err != nil {
 		return nil, err
 	}
@@ -185,7 +185,7 @@ func inferLabelEncoder(c *inferCtx) ([]*Type, error) {
 	case c.node.HasAttr("values_floats"):
 		d = Float32
 	case c.node.HasAttr("values_tensor"):
-		t, err := c.node.AttrTensor("values_tensor")
+		t, err := c.node.Declared().Tensor("values_tensor")
 		if err != nil {
 			return nil, err
 		}
@@ -218,11 +218,11 @@ func inferLinearAttention(c *inferCtx) ([]*Type, error) {
 	if err != nil || q == nil {
 		return typeOnly(c, 0), err
 	}
-	qHeads, err := c.node.AttrInt("q_num_heads", 0)
+	qHeads, err := c.node.Declared().Int("q_num_heads")
 	if err != nil {
 		return nil, err
 	}
-	kvHeads, err := c.node.AttrInt("kv_num_heads", 0)
+	kvHeads, err := c.node.Declared().Int("kv_num_heads")
 	if err != nil {
 		return nil, err
 	}
@@ -248,7 +248,7 @@ func inferLinearAttention(c *inferCtx) ([]*Type, error) {
 
 // inferTreeEnsemble: X [N, F] gives [N, n_targets], of X's type.
 func inferTreeEnsemble(c *inferCtx) ([]*Type, error) {
-	targets, err := c.node.AttrInt("n_targets", 0)
+	targets, err := c.node.Declared().Int("n_targets")
 	if err != nil {
 		return nil, err
 	}

@@ -20,11 +20,11 @@ func inferReduce(c *inferCtx) ([]*Type, error) {
 	if err != nil {
 		return nil, err
 	}
-	keep, err := c.node.AttrInt("keepdims", 1)
+	keep, err := c.node.Declared().Int("keepdims")
 	if err != nil {
 		return nil, err
 	}
-	noop, err := c.node.AttrInt("noop_with_empty_axes", 0)
+	noop, err := c.node.Declared().Int("noop_with_empty_axes")
 	if err != nil {
 		return nil, err
 	}
@@ -71,11 +71,11 @@ func inferReduce(c *inferCtx) ([]*Type, error) {
 // inferArgReduce: ArgMax, ArgMin: int64, the input with axis set to 1
 // (keepdims) or removed.
 func inferArgReduce(c *inferCtx) ([]*Type, error) {
-	axis, err := c.node.AttrInt("axis", 0)
+	axis, err := c.node.Declared().Int("axis")
 	if err != nil {
 		return nil, err
 	}
-	keep, err := c.node.AttrInt("keepdims", 1)
+	keep, err := c.node.Declared().Int("keepdims")
 	if err != nil {
 		return nil, err
 	}
@@ -101,7 +101,7 @@ func inferArgReduce(c *inferCtx) ([]*Type, error) {
 // inferLayerNorm: Y like X; Mean and InvStdDev are X with the dimensions
 // from axis (default -1) on set to 1, of stash_type (float32).
 func inferLayerNorm(c *inferCtx) ([]*Type, error) {
-	axis, err := c.node.AttrInt("axis", -1)
+	axis, err := c.node.Declared().Int("axis")
 	if err != nil {
 		return nil, err
 	}
@@ -129,15 +129,15 @@ func inferLayerNorm(c *inferCtx) ([]*Type, error) {
 // (layout 1: [batch, seq, dirs, hidden]) and Y_h, Y_c [dirs, batch, hidden]
 // (layout 1: [batch, dirs, hidden]).
 func inferRecurrent(c *inferCtx) ([]*Type, error) {
-	hidden, err := c.node.AttrInt("hidden_size", -1)
+	hidden, err := c.node.Declared().IntOr("hidden_size", -1)
 	if err != nil {
 		return nil, err
 	}
-	dir, err := c.node.AttrString("direction", "forward")
+	dir, err := c.node.Declared().String("direction")
 	if err != nil {
 		return nil, err
 	}
-	layout, err := c.node.AttrInt("layout", 0)
+	layout, err := c.node.Declared().Int("layout")
 	if err != nil {
 		return nil, err
 	}
@@ -200,11 +200,11 @@ func inferAttention(c *inferCtx) ([]*Type, error) {
 		y[len(y)-1] = UnknownDim()
 		return outs, nil
 	}
-	qHeads, err := c.node.AttrInt("q_num_heads", 0)
+	qHeads, err := c.node.Declared().Int("q_num_heads")
 	if err != nil {
 		return nil, err
 	}
-	kvHeads, err := c.node.AttrInt("kv_num_heads", 0)
+	kvHeads, err := c.node.Declared().Int("kv_num_heads")
 	if err != nil {
 		return nil, err
 	}
@@ -256,7 +256,7 @@ func inferAttention(c *inferCtx) ([]*Type, error) {
 // dimension that carries it; without "->", the letters seen once, in
 // alphabetical order, after the broadcast ellipsis dimensions.
 func inferEinsum(c *inferCtx) ([]*Type, error) {
-	eq, err := c.node.AttrString("equation", "")
+	eq, err := c.node.Declared().String("equation")
 	if err != nil {
 		return nil, err
 	}
@@ -455,7 +455,7 @@ func inferMaxUnpool(c *inferCtx) ([]*Type, error) {
 		}
 		return []*Type{TensorType(x.DType, unknownShape(len(x.Shape)))}, nil
 	}
-	kernel, err := c.node.AttrInts("kernel_shape", nil)
+	kernel, err := c.node.Declared().Ints("kernel_shape")
 	if err != nil {
 		return nil, err
 	}
@@ -481,11 +481,11 @@ func inferMaxUnpool(c *inferCtx) ([]*Type, error) {
 
 // inferRoiAlign: [num_rois, C, output_height, output_width].
 func inferRoiAlign(c *inferCtx) ([]*Type, error) {
-	h, err := c.node.AttrInt("output_height", 1)
+	h, err := c.node.Declared().Int("output_height")
 	if err != nil {
 		return nil, err
 	}
-	w, err := c.node.AttrInt("output_width", 1)
+	w, err := c.node.Declared().Int("output_width")
 	if err != nil {
 		return nil, err
 	}
@@ -526,7 +526,7 @@ func inferNMS(c *inferCtx) ([]*Type, error) {
 // inferNLLLoss: with reduction none, input [N, C, d...] gives [N, d...];
 // otherwise a scalar.
 func inferNLLLoss(c *inferCtx) ([]*Type, error) {
-	red, err := c.node.AttrString("reduction", "mean")
+	red, err := c.node.Declared().String("reduction")
 	if err != nil {
 		return nil, err
 	}
@@ -561,11 +561,11 @@ func inferSoftmaxCrossEntropy(c *inferCtx) ([]*Type, error) {
 // axis is an attribute (default 1) before opset 20 and input 2 (default
 // -2) after.
 func inferDFT(c *inferCtx) ([]*Type, error) {
-	onesided, err := c.node.AttrInt("onesided", 0)
+	onesided, err := c.node.Declared().Int("onesided")
 	if err != nil {
 		return nil, err
 	}
-	inverse, err := c.node.AttrInt("inverse", 0)
+	inverse, err := c.node.Declared().Int("inverse")
 	if err != nil {
 		return nil, err
 	}
@@ -576,7 +576,7 @@ func inferDFT(c *inferCtx) ([]*Type, error) {
 	r := len(x.Shape)
 	var axis int64
 	if c.opset < 20 {
-		if axis, err = c.node.AttrInt("axis", 1); err != nil {
+		if axis, err = c.node.Declared().Int("axis"); err != nil {
 			return nil, err
 		}
 	} else if c.node.Input(2) == "" {
@@ -620,7 +620,7 @@ func inferDFT(c *inferCtx) ([]*Type, error) {
 // with frames = (length - frame_length)/frame_step + 1 and bins
 // frame_length (frame_length/2+1 when onesided).
 func inferSTFT(c *inferCtx) ([]*Type, error) {
-	onesided, err := c.node.AttrInt("onesided", 1)
+	onesided, err := c.node.Declared().Int("onesided")
 	if err != nil {
 		return nil, err
 	}
@@ -683,7 +683,7 @@ func inferRandom(c *inferCtx) ([]*Type, error) {
 	if err != nil {
 		return nil, err
 	}
-	shape, err := c.node.AttrInts("shape", nil)
+	shape, err := c.node.Declared().Ints("shape")
 	if err != nil {
 		return nil, err
 	}
@@ -713,7 +713,7 @@ func inferMultinomial(c *inferCtx) ([]*Type, error) {
 	if err != nil {
 		return nil, err
 	}
-	n, err := c.node.AttrInt("sample_size", 1)
+	n, err := c.node.Declared().Int("sample_size")
 	if err != nil {
 		return nil, err
 	}
@@ -726,7 +726,7 @@ func inferMultinomial(c *inferCtx) ([]*Type, error) {
 
 // inferTfIdf: float32 [C] -> [max index + 1], [N, C] -> [N, max index + 1].
 func inferTfIdf(c *inferCtx) ([]*Type, error) {
-	idx, err := c.node.AttrInts("ngram_indexes", nil)
+	idx, err := c.node.Declared().Ints("ngram_indexes")
 	if err != nil {
 		return nil, err
 	}

@@ -250,19 +250,19 @@ func (c *inferCtx) readWindow(kernel []int64, dilations bool) (*window, error) {
 	k := len(kernel)
 	w := &window{kernel: kernel}
 	var err error
-	if w.strides, err = n.AttrInts("strides", ones(k)); err != nil {
+	if w.strides, err = n.Declared().IntsOr("strides", ones(k)); err != nil {
 		return nil, err
 	}
 	w.dilations = ones(k)
 	if dilations {
-		if w.dilations, err = n.AttrInts("dilations", ones(k)); err != nil {
+		if w.dilations, err = n.Declared().IntsOr("dilations", ones(k)); err != nil {
 			return nil, err
 		}
 	}
-	if w.pads, err = n.AttrInts("pads", make([]int64, 2*k)); err != nil {
+	if w.pads, err = n.Declared().IntsOr("pads", make([]int64, 2*k)); err != nil {
 		return nil, err
 	}
-	if w.autoPad, err = n.AttrString("auto_pad", "NOTSET"); err != nil {
+	if w.autoPad, err = n.Declared().String("auto_pad"); err != nil {
 		return nil, err
 	}
 	for _, a := range []struct {
@@ -349,7 +349,7 @@ func (c *inferCtx) convInputs() (x, w *Type, group int64, err error) {
 	if err = c.sameDType(x, w, 0, 1); err != nil {
 		return nil, nil, 0, err
 	}
-	if group, err = c.node.AttrInt("group", 1); err != nil {
+	if group, err = c.node.Declared().Int("group"); err != nil {
 		return nil, nil, 0, err
 	}
 	if group < 1 {
@@ -372,7 +372,7 @@ func inferConv(c *inferCtx) ([]*Type, error) {
 	if w != nil && len(w.Shape) != len(x.Shape) {
 		return nil, c.errorf("weight rank %d differs from input rank %d", len(w.Shape), len(x.Shape))
 	}
-	kernel, err := n.AttrInts("kernel_shape", nil)
+	kernel, err := n.Declared().Ints("kernel_shape")
 	if err != nil {
 		return nil, err
 	}
@@ -453,7 +453,7 @@ func inferConvTranspose(c *inferCtx) ([]*Type, error) {
 		m = Fixed(w.Shape[1].Size * group)
 	}
 	out := Shape{x.Shape[0], m}
-	kernel, err := n.AttrInts("kernel_shape", nil)
+	kernel, err := n.Declared().Ints("kernel_shape")
 	if err != nil {
 		return nil, err
 	}
@@ -474,14 +474,14 @@ func inferConvTranspose(c *inferCtx) ([]*Type, error) {
 	if err != nil {
 		return nil, err
 	}
-	outPad, err := n.AttrInts("output_padding", make([]int64, spatial))
+	outPad, err := n.Declared().IntsOr("output_padding", make([]int64, spatial))
 	if err != nil {
 		return nil, err
 	}
 	if len(outPad) != spatial {
 		return nil, c.attrErrorf("output_padding", "has %d values, want %d", len(outPad), spatial)
 	}
-	shape, err := n.AttrInts("output_shape", nil)
+	shape, err := n.Declared().Ints("output_shape")
 	if err != nil {
 		return nil, err
 	}
@@ -524,7 +524,7 @@ func inferConvTranspose(c *inferCtx) ([]*Type, error) {
 // int64 of the same shape).
 func inferPool(c *inferCtx) ([]*Type, error) {
 	n := c.node
-	kernel, err := n.AttrInts("kernel_shape", nil)
+	kernel, err := n.Declared().Ints("kernel_shape")
 	if err != nil {
 		return nil, err
 	}
@@ -547,7 +547,7 @@ func inferPool(c *inferCtx) ([]*Type, error) {
 	if err != nil {
 		return nil, err
 	}
-	ceil, err := n.AttrInt("ceil_mode", 0)
+	ceil, err := n.Declared().Int("ceil_mode")
 	if err != nil {
 		return nil, err
 	}
@@ -605,7 +605,7 @@ func inferBatchNorm(c *inferCtx) ([]*Type, error) {
 
 // inferLRN: Y like X; size is required.
 func inferLRN(c *inferCtx) ([]*Type, error) {
-	size, err := c.node.AttrInt("size", 0)
+	size, err := c.node.Declared().Int("size")
 	if err != nil {
 		return nil, err
 	}
@@ -617,7 +617,7 @@ func inferLRN(c *inferCtx) ([]*Type, error) {
 
 // inferFlatten: X [d0..dr-1] -> [d0*..*d(axis-1), d(axis)*..*d(r-1)].
 func inferFlatten(c *inferCtx) ([]*Type, error) {
-	axis, err := c.node.AttrInt("axis", 1)
+	axis, err := c.node.Declared().Int("axis")
 	if err != nil {
 		return nil, err
 	}
@@ -644,7 +644,7 @@ func inferReshape(c *inferCtx) ([]*Type, error) {
 	}
 	var target symInts
 	if c.opset < 5 {
-		shape, err := n.AttrInts("shape", nil)
+		shape, err := n.Declared().Ints("shape")
 		if err != nil {
 			return nil, err
 		}
@@ -658,7 +658,7 @@ func inferReshape(c *inferCtx) ([]*Type, error) {
 		}
 		return []*Type{TensorType(x.DType, nil)}, nil
 	}
-	allowZero, err := n.AttrInt("allowzero", 0)
+	allowZero, err := n.Declared().Int("allowzero")
 	if err != nil {
 		return nil, err
 	}
@@ -746,11 +746,11 @@ func quotient(num, den product) Dim {
 // transB), C broadcastable to [M,N] -> Y [M,N].
 func inferGemm(c *inferCtx) ([]*Type, error) {
 	n := c.node
-	transA, err := n.AttrInt("transA", 0)
+	transA, err := n.Declared().Int("transA")
 	if err != nil {
 		return nil, err
 	}
-	transB, err := n.AttrInt("transB", 0)
+	transB, err := n.Declared().Int("transB")
 	if err != nil {
 		return nil, err
 	}
@@ -855,11 +855,7 @@ func inferDropout(c *inferCtx) ([]*Type, error) {
 // inferSoftmax: output like input; axis (default 1 before opset 13, -1
 // from 13) must be in range.
 func inferSoftmax(c *inferCtx) ([]*Type, error) {
-	def := int64(-1)
-	if c.opset < 13 {
-		def = 1
-	}
-	axis, err := c.node.AttrInt("axis", def)
+	axis, err := c.node.Declared().Int("axis")
 	if err != nil {
 		return nil, err
 	}
@@ -882,7 +878,7 @@ func inferConcat(c *inferCtx) ([]*Type, error) {
 	if !n.HasAttr("axis") && c.opset >= 4 {
 		return nil, c.attrErrorf("axis", "is required")
 	}
-	axis, err := n.AttrInt("axis", 1)
+	axis, err := n.Declared().IntOr("axis", 1)
 	if err != nil {
 		return nil, err
 	}
@@ -954,7 +950,7 @@ func inferConcat(c *inferCtx) ([]*Type, error) {
 // inferTranspose: output dimension i is input dimension perm[i]; perm
 // defaults to reversing the dimensions.
 func inferTranspose(c *inferCtx) ([]*Type, error) {
-	perm, err := c.node.AttrInts("perm", nil)
+	perm, err := c.node.Declared().Ints("perm")
 	if err != nil {
 		return nil, err
 	}

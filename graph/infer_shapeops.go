@@ -11,7 +11,7 @@ import "math"
 // input whose value is not known. nil with ok means not given.
 func (c *inferCtx) axesOf(attr string, i int, inputSince int64) (axes []int64, ok bool, err error) {
 	if c.opset < inputSince {
-		axes, err = c.node.AttrInts(attr, nil)
+		axes, err = c.node.Declared().Ints(attr)
 		return axes, true, err
 	}
 	if c.node.Input(i) == "" {
@@ -27,7 +27,7 @@ func (c *inferCtx) axesOf(attr string, i int, inputSince int64) (axes []int64, o
 // axesAttrOrAll returns the node's axes attribute normalized against
 // rank r, or every axis in order when the node has none.
 func (c *inferCtx) axesAttrOrAll(r int) ([]int, error) {
-	axes, err := c.node.AttrInts("axes", nil)
+	axes, err := c.node.Declared().Ints("axes")
 	if err != nil || axes == nil {
 		ax := make([]int, r)
 		for i := range ax {
@@ -76,21 +76,22 @@ func inferShape(c *inferCtx) ([]*Type, error) {
 		return []*Type{TensorType(Int64, Shape{UnknownDim()})}, nil
 	}
 	r := int64(len(x.Shape))
-	clampAxis := func(name string, def int64) (int64, error) {
-		v, err := c.node.AttrInt(name, def)
+	clampAxis := func(v int64) int64 {
 		if v < 0 {
 			v += r
 		}
-		return min(max(v, 0), r), err
+		return min(max(v, 0), r)
 	}
-	start, err := clampAxis("start", 0)
+	at := c.node.Declared()
+	start, err := at.Int("start")
 	if err != nil {
 		return nil, err
 	}
-	end, err := clampAxis("end", r)
+	end, err := at.IntOr("end", r) // no default: the rank
 	if err != nil {
 		return nil, err
 	}
+	start, end = clampAxis(start), clampAxis(end)
 	end = max(end, start)
 	c.setData(dataOfShape(x.Shape[start:end]))
 	return []*Type{TensorType(Int64, Dims(end-start))}, nil
@@ -107,7 +108,7 @@ func inferSize(c *inferCtx) ([]*Type, error) {
 // inferGather: data [d0..dr-1] along axis with indices [i...] ->
 // [d0..d(axis-1), i..., d(axis+1)..].
 func inferGather(c *inferCtx) ([]*Type, error) {
-	axis, err := c.node.AttrInt("axis", 0)
+	axis, err := c.node.Declared().Int("axis")
 	if err != nil {
 		return nil, err
 	}
@@ -167,7 +168,7 @@ func inferGatherElements(c *inferCtx) ([]*Type, error) {
 // inferGatherND: data [b..., d...], indices [b..., i..., k] ->
 // [b..., i..., d(b+k)..].
 func inferGatherND(c *inferCtx) ([]*Type, error) {
-	b, err := c.node.AttrInt("batch_dims", 0)
+	b, err := c.node.Declared().Int("batch_dims")
 	if err != nil {
 		return nil, err
 	}
@@ -199,13 +200,13 @@ func inferSlice(c *inferCtx) ([]*Type, error) {
 	var starts, ends, axes, steps []int64
 	known := true
 	if c.opset < 10 {
-		if starts, err = c.node.AttrInts("starts", nil); err != nil {
+		if starts, err = c.node.Declared().Ints("starts"); err != nil {
 			return nil, err
 		}
-		if ends, err = c.node.AttrInts("ends", nil); err != nil {
+		if ends, err = c.node.Declared().Ints("ends"); err != nil {
 			return nil, err
 		}
-		if axes, err = c.node.AttrInts("axes", nil); err != nil {
+		if axes, err = c.node.Declared().Ints("axes"); err != nil {
 			return nil, err
 		}
 	} else {
@@ -501,7 +502,7 @@ func inferConstantOfShape(c *inferCtx) ([]*Type, error) {
 	dtype := Float32
 	var fill symInts
 	if c.node.HasAttr("value") {
-		t, err := c.node.AttrTensor("value")
+		t, err := c.node.Declared().Tensor("value")
 		if err != nil {
 			return nil, err
 		}
@@ -571,11 +572,11 @@ func inferPad(c *inferCtx) ([]*Type, error) {
 	r := len(x.Shape)
 	var pads []int64
 	if c.opset < 11 {
-		if pads, err = c.node.AttrInts("pads", nil); err != nil {
+		if pads, err = c.node.Declared().Ints("pads"); err != nil {
 			return nil, err
 		}
 		if pads == nil {
-			if pads, err = c.node.AttrInts("paddings", nil); err != nil {
+			if pads, err = c.node.Declared().Ints("paddings"); err != nil {
 				return nil, err
 			}
 		}
@@ -623,7 +624,7 @@ func inferPad(c *inferCtx) ([]*Type, error) {
 // (attribute before opset 13, input after), or into equal parts, one per
 // output (num_outputs from opset 18, the last part smaller).
 func inferSplit(c *inferCtx) ([]*Type, error) {
-	axis, err := c.node.AttrInt("axis", 0)
+	axis, err := c.node.Declared().Int("axis")
 	if err != nil {
 		return nil, err
 	}
@@ -647,7 +648,7 @@ func inferSplit(c *inferCtx) ([]*Type, error) {
 	var split []int64
 	ok := true
 	if c.opset < 13 {
-		split, err = c.node.AttrInts("split", nil)
+		split, err = c.node.Declared().Ints("split")
 		if err != nil {
 			return nil, err
 		}
@@ -724,7 +725,7 @@ func inferCompress(c *inferCtx) ([]*Type, error) {
 	if !c.node.HasAttr("axis") {
 		return []*Type{TensorType(x.DType, Shape{c.freshDim()})}, nil
 	}
-	axis, err := c.node.AttrInt("axis", 0)
+	axis, err := c.node.Declared().Int("axis")
 	if err != nil {
 		return nil, err
 	}
@@ -740,7 +741,7 @@ func inferCompress(c *inferCtx) ([]*Type, error) {
 // inferOneHot: the indices' shape with depth inserted at axis, of the
 // values' type.
 func inferOneHot(c *inferCtx) ([]*Type, error) {
-	axis, err := c.node.AttrInt("axis", -1)
+	axis, err := c.node.Declared().Int("axis")
 	if err != nil {
 		return nil, err
 	}
@@ -771,7 +772,7 @@ func inferOneHot(c *inferCtx) ([]*Type, error) {
 // inferTopK: Values and Indices (int64), the input with axis cut to K
 // (the attribute k before opset 10, input 1 after).
 func inferTopK(c *inferCtx) ([]*Type, error) {
-	axis, err := c.node.AttrInt("axis", -1)
+	axis, err := c.node.Declared().Int("axis")
 	if err != nil {
 		return nil, err
 	}
@@ -785,7 +786,7 @@ func inferTopK(c *inferCtx) ([]*Type, error) {
 	}
 	k := UnknownDim()
 	if c.opset < 10 {
-		n, err := c.node.AttrInt("k", 0)
+		n, err := c.node.Declared().Int("k")
 		if err != nil {
 			return nil, err
 		}
@@ -814,11 +815,25 @@ func inferEyeLike(c *inferCtx) ([]*Type, error) {
 	return []*Type{TensorType(d, x.Shape)}, nil
 }
 
-// dtypeAttr reads a data-type attribute, def when absent.
-func (c *inferCtx) dtypeAttr(name string, def DType) (DType, error) {
-	v, err := c.node.AttrInt(name, int64(def))
+// dtypeAttr reads a data-type attribute: its declared default when it is
+// absent, or absent when it has none or its default is 0 (undefined, as
+// QuantizeLinear's output_dtype: the type comes from elsewhere).
+func (c *inferCtx) dtypeAttr(name string, absent DType) (DType, error) {
+	at := c.node.Declared()
+	var (
+		v   int64
+		err error
+	)
+	if at.HasDefault(name) {
+		v, err = at.Int(name)
+	} else {
+		v, err = at.IntOr(name, int64(absent))
+	}
 	if err != nil {
 		return 0, err
+	}
+	if v == 0 && !at.Has(name) {
+		return absent, nil
 	}
 	if d := DType(v); d.Valid() {
 		return d, nil
@@ -830,7 +845,7 @@ func (c *inferCtx) dtypeAttr(name string, def DType) (DType, error) {
 // SpaceToDepth the reverse.
 func inferDepthToSpace(toSpace bool) shapeFunc {
 	return func(c *inferCtx) ([]*Type, error) {
-		b, err := c.node.AttrInt("blocksize", 0)
+		b, err := c.node.Declared().Int("blocksize")
 		if err != nil {
 			return nil, err
 		}
@@ -867,7 +882,7 @@ func inferUnique(c *inferCtx) ([]*Type, error) {
 	y := Shape{count}
 	inverse := Shape{productOf(x.Shape).dim()}
 	if c.node.HasAttr("axis") {
-		axis, err := c.node.AttrInt("axis", 0)
+		axis, err := c.node.Declared().Int("axis")
 		if err != nil {
 			return nil, err
 		}
@@ -901,7 +916,7 @@ func inferResize(c *inferCtx) ([]*Type, error) {
 	var scales []float32
 	switch {
 	case c.node.OpType == "Upsample" && c.opset < 9:
-		if scales, err = c.node.AttrFloats("scales", nil); err != nil {
+		if scales, err = c.node.Declared().Floats("scales"); err != nil {
 			return nil, err
 		}
 	case c.node.OpType == "Upsample" || c.opset < 11:
@@ -915,7 +930,7 @@ func inferResize(c *inferCtx) ([]*Type, error) {
 		if len(v) != len(ax) {
 			return nil, c.errorf("sizes has %d values for %d axes", len(v), len(ax))
 		}
-		policy, err := c.node.AttrString("keep_aspect_ratio_policy", "stretch")
+		policy, err := c.node.Declared().String("keep_aspect_ratio_policy")
 		if err != nil {
 			return nil, err
 		}
@@ -947,7 +962,7 @@ func inferResize(c *inferCtx) ([]*Type, error) {
 	for i := range extent {
 		extent[i] = 1
 	}
-	if mode, _ := c.node.AttrString("coordinate_transformation_mode", "half_pixel"); mode == "tf_crop_and_resize" && sizesAt > 0 {
+	if mode, _ := c.node.Declared().String("coordinate_transformation_mode"); mode == "tf_crop_and_resize" && sizesAt > 0 {
 		roi, ok := c.constant(1).floats()
 		if !ok || len(roi) != 2*len(ax) {
 			return []*Type{TensorType(x.DType, unknownShape(r))}, nil

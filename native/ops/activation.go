@@ -60,7 +60,7 @@ func activationTable() (table []Entry) {
 	}
 	add("Relu", func(*graph.Node, int64) (Op, error) { return &gradActivationOp{activationOp{kind: actRelu}}, nil }, 1)
 	add("LeakyRelu", func(n *graph.Node, _ int64) (Op, error) {
-		alpha, err := n.AttrFloat("alpha", 0.01)
+		alpha, err := n.Declared().Float("alpha")
 		if err != nil {
 			return nil, err
 		}
@@ -81,12 +81,12 @@ func activationTable() (table []Entry) {
 	add("PRelu", func(_ *graph.Node, opset int64) (Op, error) { return &preluOp{perChannel: opset < 7}, nil }, 1, 7)
 
 	// withAttrs registers an activation without backward whose function
-	// is built from float attributes, given with their defaults.
-	withAttrs := func(op string, since int64, build func(a []float64) func(float64) float64, names []string, defs ...float32) {
+	// is built from float attributes.
+	withAttrs := func(op string, since int64, build func(a []float64) func(float64) float64, names ...string) {
 		add(op, func(n *graph.Node, _ int64) (Op, error) {
 			a := make([]float64, len(names))
 			for i, name := range names {
-				v, err := n.AttrFloat(name, defs[i])
+				v, err := n.Declared().Float(name)
 				if err != nil {
 					return nil, err
 				}
@@ -102,7 +102,7 @@ func activationTable() (table []Entry) {
 			}
 			return x
 		}
-	}, []string{"alpha"}, 1)
+	}, "alpha")
 	selu := func(a []float64) func(float64) float64 {
 		return func(x float64) float64 {
 			if x <= 0 {
@@ -111,17 +111,16 @@ func activationTable() (table []Entry) {
 			return a[1] * x
 		}
 	}
-	withAttrs("Selu", 1, selu, []string{"alpha", "gamma"}, 1.6732, 1.0507)
-	withAttrs("Selu", 6, selu, []string{"alpha", "gamma"}, 1.67326319217681884765625, 1.05070102214813232421875)
+	withAttrs("Selu", 1, selu, "alpha", "gamma")
 	withAttrs("Celu", 12, func(a []float64) func(float64) float64 {
 		return func(x float64) float64 { return math.Max(0, x) + math.Min(0, a[0]*math.Expm1(x/a[0])) }
-	}, []string{"alpha"}, 1)
+	}, "alpha")
 	add("HardSigmoid", func(n *graph.Node, _ int64) (Op, error) {
-		alpha, err := n.AttrFloat("alpha", 0.2)
+		alpha, err := n.Declared().Float("alpha")
 		if err != nil {
 			return nil, err
 		}
-		beta, err := n.AttrFloat("beta", 0.5)
+		beta, err := n.Declared().Float("beta")
 		if err != nil {
 			return nil, err
 		}
@@ -144,7 +143,7 @@ func activationTable() (table []Entry) {
 			}
 			return math.Log1p(math.Exp(x))
 		}
-	}, nil)
+	})
 	withAttrs("Mish", 18, func([]float64) func(float64) float64 {
 		return func(x float64) float64 {
 			softplus := math.Log1p(math.Exp(x))
@@ -153,10 +152,10 @@ func activationTable() (table []Entry) {
 			}
 			return x * math.Tanh(softplus)
 		}
-	}, nil)
+	})
 	withAttrs("Softsign", 1, func([]float64) func(float64) float64 {
 		return func(x float64) float64 { return x / (1 + math.Abs(x)) }
-	}, nil)
+	})
 	withAttrs("Shrink", 9, func(a []float64) func(float64) float64 {
 		bias, lambd := a[0], a[1]
 		return func(x float64) float64 {
@@ -168,7 +167,7 @@ func activationTable() (table []Entry) {
 			}
 			return 0
 		}
-	}, []string{"bias", "lambd"}, 0, 0.5)
+	}, "bias", "lambd")
 	withAttrs("ThresholdedRelu", 10, func(a []float64) func(float64) float64 {
 		return func(x float64) float64 {
 			if x > a[0] {
@@ -176,7 +175,7 @@ func activationTable() (table []Entry) {
 			}
 			return 0
 		}
-	}, []string{"alpha"}, 1)
+	}, "alpha")
 	return table
 }
 

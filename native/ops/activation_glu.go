@@ -21,7 +21,7 @@ var activationGluOps = []Entry{
 type swiGLU struct{ alpha float64 }
 
 func newSwiGLU(n *graph.Node, _ int64) (Op, error) {
-	a, err := n.AttrFloat("alpha", 1)
+	a, err := n.Declared().Float("alpha")
 	if err != nil {
 		return nil, err
 	}

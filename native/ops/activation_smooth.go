@@ -50,7 +50,7 @@ const (
 )
 
 func newGelu(n *graph.Node, _ int64) (Op, error) {
-	approx, err := n.AttrString("approximate", "none")
+	approx, err := n.Declared().String("approximate")
 	if err != nil {
 		return nil, err
 	}
@@ -85,7 +85,7 @@ func newGelu(n *graph.Node, _ int64) (Op, error) {
 }
 
 func newSwish(n *graph.Node, _ int64) (Op, error) {
-	a32, err := n.AttrFloat("alpha", 1)
+	a32, err := n.Declared().Float("alpha")
 	if err != nil {
 		return nil, err
 	}

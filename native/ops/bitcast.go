@@ -28,7 +28,7 @@ func newBitCast(n *graph.Node, _ int64) (Op, error) {
 	if !n.HasAttr("to") {
 		return nil, attrError(n, "to", "is missing")
 	}
-	to, err := n.AttrInt("to", 0)
+	to, err := n.Declared().Int("to")
 	if err != nil {
 		return nil, err
 	}

@@ -65,7 +65,7 @@ func newCast(n *graph.Node, opset int64) (Op, error) {
 		return nil, attrError(n, "to", "is missing")
 	}
 	if opset < 6 {
-		name, err := n.AttrString("to", "")
+		name, err := n.Declared().String("to")
 		if err != nil {
 			return nil, err
 		}
@@ -75,7 +75,7 @@ func newCast(n *graph.Node, opset int64) (Op, error) {
 		}
 		return &castOp{to: to}, nil
 	}
-	to, err := n.AttrInt("to", 0)
+	to, err := n.Declared().Int("to")
 	if err != nil {
 		return nil, err
 	}

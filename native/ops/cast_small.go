@@ -27,14 +27,14 @@ type castOptions struct {
 func newCastOptions(n *graph.Node, opset int64) (castOptions, error) {
 	opts := castOptions{saturate: true, round: graph.RoundUp}
 	if opset >= 19 {
-		sat, err := n.AttrInt("saturate", 1)
+		sat, err := n.Declared().Int("saturate")
 		if err != nil {
 			return opts, err
 		}
 		opts.saturate = sat != 0
 	}
 	if opset >= 24 {
-		mode, err := n.AttrString("round_mode", "up")
+		mode, err := n.Declared().String("round_mode")
 		if err != nil {
 			return opts, err
 		}

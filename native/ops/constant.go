@@ -159,7 +159,7 @@ type constantOfShapeOp struct {
 }
 
 func newConstantOfShape(n *graph.Node, _ int64) (Op, error) {
-	g, err := n.AttrTensor("value")
+	g, err := n.Declared().Tensor("value")
 	if err != nil {
 		return nil, err
 	}
@@ -204,7 +204,7 @@ type eyeLikeOp struct {
 }
 
 func newEyeLike(n *graph.Node, _ int64) (Op, error) {
-	d, err := n.AttrInt("dtype", 0)
+	d, err := n.Declared().Int("dtype")
 	if err != nil {
 		return nil, err
 	}
@@ -217,7 +217,7 @@ func newEyeLike(n *graph.Node, _ int64) (Op, error) {
 			return nil, attrError(n, "dtype", "is %d: %v", d, err)
 		}
 	}
-	if op.k, err = n.AttrInt("k", 0); err != nil {
+	if op.k, err = n.Declared().Int("k"); err != nil {
 		return nil, err
 	}
 	return op, nil

@@ -36,7 +36,7 @@ func cfBody(n *graph.Node, name string, scope Scope) (*graph.Graph, Subgraph, er
 	if scope == nil {
 		return nil, nil, fmt.Errorf("holds subgraphs: it must be compiled within a program")
 	}
-	g, err := n.AttrGraph(name)
+	g, err := n.Declared().Graph(name)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -295,7 +295,7 @@ func newScan(negativeAxes bool) ScopedConstructor {
 		if err != nil {
 			return nil, err
 		}
-		m, err := n.AttrInt("num_scan_inputs", 0)
+		m, err := n.Declared().Int("num_scan_inputs")
 		if err != nil {
 			return nil, err
 		}
@@ -313,7 +313,7 @@ func newScan(negativeAxes bool) ScopedConstructor {
 			op.outTypes = append(op.outTypes, v.Type)
 		}
 		attr := func(name string, count int) ([]int64, error) {
-			v, err := n.AttrInts(name, make([]int64, count))
+			v, err := n.Declared().IntsOr(name, make([]int64, count))
 			if err != nil {
 				return nil, err
 			}
@@ -481,7 +481,7 @@ func newScan8(n *graph.Node, _ int64, scope Scope) (Op, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := n.AttrInt("num_scan_inputs", 0)
+	m, err := n.Declared().Int("num_scan_inputs")
 	if err != nil {
 		return nil, err
 	}
@@ -490,7 +490,7 @@ func newScan8(n *graph.Node, _ int64, scope Scope) (Op, error) {
 		return nil, fmt.Errorf("attribute \"num_scan_inputs\" is %d: the node has %d inputs, the body %d inputs and %d outputs",
 			m, len(n.Inputs), len(g.Inputs), len(g.Outputs))
 	}
-	dirs, err := n.AttrInts("directions", make([]int64, m))
+	dirs, err := n.Declared().IntsOr("directions", make([]int64, m))
 	if err != nil {
 		return nil, err
 	}

@@ -49,7 +49,7 @@ var convtOps = []Entry{
 func newConvTranspose(n *graph.Node, _ int64) (Op, error) {
 	o := &convTranspose{}
 	var err error
-	if o.autoPad, err = n.AttrString("auto_pad", "NOTSET"); err != nil {
+	if o.autoPad, err = n.Declared().String("auto_pad"); err != nil {
 		return nil, err
 	}
 	switch o.autoPad {
@@ -66,7 +66,7 @@ func newConvTranspose(n *graph.Node, _ int64) (Op, error) {
 		{"dilations", &o.dilations, 1}, {"output_padding", &o.outputPadding, 0}, {"output_shape", &o.outputShape, 0},
 	}
 	for _, l := range lists {
-		if *l.dst, err = n.AttrInts(l.name, nil); err != nil {
+		if *l.dst, err = n.Declared().Ints(l.name); err != nil {
 			return nil, err
 		}
 		for _, v := range *l.dst {
@@ -75,7 +75,7 @@ func newConvTranspose(n *graph.Node, _ int64) (Op, error) {
 			}
 		}
 	}
-	group, err := n.AttrInt("group", 1)
+	group, err := n.Declared().Int("group")
 	if err != nil {
 		return nil, err
 	}

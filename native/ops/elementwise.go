@@ -197,11 +197,11 @@ func decodeLegacyBroadcast(n *graph.Node, opset int64) (legacyBroadcast, error) 
 	if opset >= 7 {
 		return legacyBroadcast{}, nil
 	}
-	on, err := n.AttrInt("broadcast", 0)
+	on, err := n.Declared().Int("broadcast")
 	if err != nil {
 		return legacyBroadcast{}, err
 	}
-	axis, err := n.AttrInt("axis", 0)
+	axis, err := n.Declared().Int("axis")
 	if err != nil {
 		return legacyBroadcast{}, err
 	}

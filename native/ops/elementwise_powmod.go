@@ -145,7 +145,7 @@ type modOp struct {
 }
 
 func newMod(n *graph.Node, _ int64) (Op, error) {
-	f, err := n.AttrInt("fmod", 0)
+	f, err := n.Declared().Int("fmod")
 	if err != nil {
 		return nil, err
 	}
@@ -233,7 +233,7 @@ type bitShiftOp struct {
 }
 
 func newBitShift(n *graph.Node, _ int64) (Op, error) {
-	dir, err := n.AttrString("direction", "")
+	dir, err := n.Declared().String("direction")
 	if err != nil {
 		return nil, err
 	}

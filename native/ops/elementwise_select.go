@@ -119,19 +119,19 @@ func newClip(n *graph.Node, opset int64) (Op, error) {
 	var err error
 	if opset >= 6 {
 		op.hasLo, op.hasHi = true, true
-		if op.lo, err = n.AttrFloat("min", -math.MaxFloat32); err != nil {
+		if op.lo, err = n.Declared().Float("min"); err != nil {
 			return nil, err
 		}
-		if op.hi, err = n.AttrFloat("max", math.MaxFloat32); err != nil {
+		if op.hi, err = n.Declared().Float("max"); err != nil {
 			return nil, err
 		}
 		return op, nil
 	}
 	op.hasLo, op.hasHi = n.HasAttr("min"), n.HasAttr("max")
-	if op.lo, err = n.AttrFloat("min", 0); err != nil {
+	if op.lo, err = n.Declared().Float("min"); err != nil {
 		return nil, err
 	}
-	if op.hi, err = n.AttrFloat("max", 0); err != nil {
+	if op.hi, err = n.Declared().Float("max"); err != nil {
 		return nil, err
 	}
 	return op, nil

@@ -42,7 +42,7 @@ type gatherOp struct {
 }
 
 func newGather(n *graph.Node, _ int64) (Op, error) {
-	axis, err := n.AttrInt("axis", 0)
+	axis, err := n.Declared().Int("axis")
 	if err != nil {
 		return nil, err
 	}
@@ -100,7 +100,7 @@ type gatherElementsOp struct {
 }
 
 func newGatherElements(n *graph.Node, _ int64) (Op, error) {
-	axis, err := n.AttrInt("axis", 0)
+	axis, err := n.Declared().Int("axis")
 	if err != nil {
 		return nil, err
 	}
@@ -180,7 +180,7 @@ func newGatherND(n *graph.Node, opset int64) (Op, error) {
 	b := int64(0)
 	if opset >= 12 {
 		var err error
-		if b, err = n.AttrInt("batch_dims", 0); err != nil {
+		if b, err = n.Declared().Int("batch_dims"); err != nil {
 			return nil, err
 		}
 		if b < 0 || b > 64 {
@@ -261,7 +261,7 @@ type oneHotOp struct {
 }
 
 func newOneHot(n *graph.Node, _ int64) (Op, error) {
-	axis, err := n.AttrInt("axis", -1)
+	axis, err := n.Declared().Int("axis")
 	if err != nil {
 		return nil, err
 	}

@@ -30,7 +30,7 @@ func newCompress(n *graph.Node, _ int64) (Op, error) {
 	if !n.HasAttr("axis") {
 		return compressOp{}, nil
 	}
-	axis, err := n.AttrInt("axis", 0)
+	axis, err := n.Declared().Int("axis")
 	if err != nil {
 		return nil, err
 	}

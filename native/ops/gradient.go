@@ -36,15 +36,15 @@ func newGradient(n *graph.Node, _ int64, scope Scope) (Op, error) {
 	if scope == nil {
 		return nil, fmt.Errorf("differentiates its graph: it must be compiled within a program")
 	}
-	xs, err := n.AttrStrings("xs", nil)
+	xs, err := n.Declared().Strings("xs")
 	if err != nil {
 		return nil, err
 	}
-	zs, err := n.AttrStrings("zs", nil)
+	zs, err := n.Declared().Strings("zs")
 	if err != nil {
 		return nil, err
 	}
-	y, err := n.AttrString("y", "")
+	y, err := n.Declared().String("y")
 	if err != nil {
 		return nil, err
 	}

@@ -56,7 +56,7 @@ var lossOps = []Entry{
 
 func decodeLossAttrs(n *graph.Node) (lossAttrs, error) {
 	var a lossAttrs
-	r, err := n.AttrString("reduction", "mean")
+	r, err := n.Declared().String("reduction")
 	if err != nil {
 		return a, err
 	}
@@ -71,7 +71,7 @@ func decodeLossAttrs(n *graph.Node) (lossAttrs, error) {
 		return a, attrError(n, "reduction", "is %q, want none, sum or mean", r)
 	}
 	a.hasIgnore = n.HasAttr("ignore_index")
-	if a.ignoreIndex, err = n.AttrInt("ignore_index", 0); err != nil {
+	if a.ignoreIndex, err = n.Declared().Int("ignore_index"); err != nil {
 		return a, err
 	}
 	return a, nil

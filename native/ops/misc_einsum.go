@@ -37,7 +37,7 @@ type einsum struct {
 }
 
 func newEinsum(n *graph.Node, opset int64) (Op, error) {
-	eq, err := n.AttrString("equation", "")
+	eq, err := n.Declared().String("equation")
 	if err != nil {
 		return nil, err
 	}

@@ -37,7 +37,7 @@ const signalMaxLength = 1 << 22
 // outputDType decodes the output_datatype attribute (default float32),
 // which must name a numeric type.
 func outputDType(n *graph.Node) (graph.DType, error) {
-	v, err := n.AttrInt("output_datatype", int64(graph.Float32))
+	v, err := n.Declared().Int("output_datatype")
 	if err != nil {
 		return 0, err
 	}
@@ -92,7 +92,7 @@ type cosineWindow struct {
 
 func newCosineWindow(coef [3]float64) Constructor {
 	return func(n *graph.Node, opset int64) (Op, error) {
-		p, err := n.AttrInt("periodic", 1)
+		p, err := n.Declared().Int("periodic")
 		if err != nil {
 			return nil, err
 		}
@@ -148,15 +148,15 @@ func newDFT(n *graph.Node, opset int64) (Op, error) {
 	op := &dft{axis: -2, axisInput: opset >= 20}
 	var err error
 	if !op.axisInput {
-		if op.axis, err = n.AttrInt("axis", 1); err != nil {
+		if op.axis, err = n.Declared().Int("axis"); err != nil {
 			return nil, err
 		}
 	}
-	inv, err := n.AttrInt("inverse", 0)
+	inv, err := n.Declared().Int("inverse")
 	if err != nil {
 		return nil, err
 	}
-	one, err := n.AttrInt("onesided", 0)
+	one, err := n.Declared().Int("onesided")
 	if err != nil {
 		return nil, err
 	}
@@ -425,7 +425,7 @@ func radix2FFT(x []complex128, inverse bool) {
 type stft struct{ onesided bool }
 
 func newSTFT(n *graph.Node, opset int64) (Op, error) {
-	one, err := n.AttrInt("onesided", 1)
+	one, err := n.Declared().Int("onesided")
 	if err != nil {
 		return nil, err
 	}

@@ -15,7 +15,6 @@ package ops
 
 import (
 	"fmt"
-	"math"
 	"strconv"
 
 	"github.com/onnxkit/onnxkit/graph"
@@ -36,7 +35,7 @@ var mlOps = []Entry{
 type binarizer struct{ threshold float64 }
 
 func newBinarizer(n *graph.Node, _ int64) (Op, error) {
-	th, err := n.AttrFloat("threshold", 0)
+	th, err := n.Declared().Float("threshold")
 	if err != nil {
 		return nil, err
 	}
@@ -113,7 +112,7 @@ type labelEncoder struct {
 // "_floats" and name+"_tensor".
 func mlListAttr(n *graph.Node, name string) (*tensor.Tensor, error) {
 	if n.HasAttr(name + "_tensor") {
-		g, err := n.AttrTensor(name + "_tensor")
+		g, err := n.Declared().Tensor(name + "_tensor")
 		if err != nil {
 			return nil, err
 		}
@@ -125,13 +124,13 @@ func mlListAttr(n *graph.Node, name string) (*tensor.Tensor, error) {
 	}
 	switch {
 	case n.HasAttr(name + "_strings"):
-		s, err := n.AttrStrings(name+"_strings", nil)
+		s, err := n.Declared().Strings(name + "_strings")
 		return &tensor.Tensor{DType: graph.String, Shape: []int{len(s)}, Data: s}, err
 	case n.HasAttr(name + "_int64s"):
-		v, err := n.AttrInts(name+"_int64s", nil)
+		v, err := n.Declared().Ints(name + "_int64s")
 		return &tensor.Tensor{DType: graph.Int64, Shape: []int{len(v)}, Data: v}, err
 	case n.HasAttr(name + "_floats"):
-		v, err := n.AttrFloats(name+"_floats", nil)
+		v, err := n.Declared().Floats(name + "_floats")
 		return &tensor.Tensor{DType: graph.Float32, Shape: []int{len(v)}, Data: v}, err
 	}
 	return nil, nil
@@ -177,7 +176,7 @@ func newLabelEncoder(n *graph.Node, _ int64) (Op, error) {
 // labelDefault returns LabelEncoder's default value, of type dt.
 func labelDefault(n *graph.Node, dt graph.DType) (*tensor.Tensor, error) {
 	if n.HasAttr("default_tensor") {
-		g, err := n.AttrTensor("default_tensor")
+		g, err := n.Declared().Tensor("default_tensor")
 		if err != nil {
 			return nil, err
 		}
@@ -189,13 +188,13 @@ func labelDefault(n *graph.Node, dt graph.DType) (*tensor.Tensor, error) {
 	}
 	switch dt {
 	case graph.String:
-		s, err := n.AttrString("default_string", "_Unused")
+		s, err := n.Declared().String("default_string")
 		return &tensor.Tensor{DType: dt, Shape: []int{1}, Data: []string{s}}, err
 	case graph.Int64:
-		v, err := n.AttrInt("default_int64", -1)
+		v, err := n.Declared().Int("default_int64")
 		return &tensor.Tensor{DType: dt, Shape: []int{1}, Data: []int64{v}}, err
 	case graph.Float32:
-		v, err := n.AttrFloat("default_float", float32(math.Copysign(0, -1)))
+		v, err := n.Declared().Float("default_float")
 		return &tensor.Tensor{DType: dt, Shape: []int{1}, Data: []float32{v}}, err
 	}
 	return tensor.New(dt, 1), nil

@@ -45,7 +45,7 @@ type treeEnsemble struct {
 // treeInts reads a list of count (any when count is negative)
 // non-negative ints, each below limit when limit > 0.
 func treeInts(n *graph.Node, name string, count, limit int) ([]int, error) {
-	v, err := n.AttrInts(name, nil)
+	v, err := n.Declared().Ints(name)
 	if err != nil {
 		return nil, err
 	}
@@ -68,7 +68,7 @@ func treeTensor(n *graph.Node, name string) ([]float64, error) {
 	if !n.HasAttr(name) {
 		return nil, nil
 	}
-	g, err := n.AttrTensor(name)
+	g, err := n.Declared().Tensor(name)
 	if err != nil {
 		return nil, err
 	}
@@ -104,7 +104,7 @@ func newTreeEnsemble(n *graph.Node, _ int64) (Op, error) {
 		}
 		o.modes = append(o.modes, uint8(m))
 	}
-	targets, err := n.AttrInt("n_targets", 0)
+	targets, err := n.Declared().Int("n_targets")
 	if err != nil {
 		return nil, err
 	}
@@ -115,10 +115,10 @@ func newTreeEnsemble(n *graph.Node, _ int64) (Op, error) {
 	if o.features, err = treeInts(n, "nodes_featureids", count, 0); err != nil {
 		return nil, err
 	}
-	if o.aggregate, err = n.AttrInt("aggregate_function", 1); err != nil {
+	if o.aggregate, err = n.Declared().Int("aggregate_function"); err != nil {
 		return nil, err
 	}
-	if o.post, err = n.AttrInt("post_transform", 0); err != nil {
+	if o.post, err = n.Declared().Int("post_transform"); err != nil {
 		return nil, err
 	}
 	if o.aggregate < 0 || o.aggregate > 3 || o.post < 0 || o.post > 4 {

@@ -92,16 +92,16 @@ type attention struct {
 
 func newAttention(n *graph.Node, opset int64) (Op, error) {
 	op := &attention{opset: opset}
-	causal, err := n.AttrInt("is_causal", 0)
+	causal, err := n.Declared().Int("is_causal")
 	if err != nil {
 		return nil, err
 	}
 	op.causal = causal != 0
-	qh, err := n.AttrInt("q_num_heads", 0)
+	qh, err := n.Declared().Int("q_num_heads")
 	if err != nil {
 		return nil, err
 	}
-	kvh, err := n.AttrInt("kv_num_heads", 0)
+	kvh, err := n.Declared().Int("kv_num_heads")
 	if err != nil {
 		return nil, err
 	}
@@ -110,13 +110,13 @@ func newAttention(n *graph.Node, opset int64) (Op, error) {
 	}
 	op.qHeads, op.kvHeads = int(qh), int(kvh)
 	if n.Attr("scale") != nil {
-		s, err := n.AttrFloat("scale", 0)
+		s, err := n.Declared().Float("scale")
 		if err != nil {
 			return nil, err
 		}
 		op.scale, op.hasScale = float64(s), true
 	}
-	c, err := n.AttrFloat("softcap", 0)
+	c, err := n.Declared().Float("softcap")
 	if err != nil {
 		return nil, err
 	}
@@ -124,7 +124,7 @@ func newAttention(n *graph.Node, opset int64) (Op, error) {
 		return nil, attrError(n, "softcap", "is %g, want 0 (none) or more", c)
 	}
 	op.softcap = float64(c)
-	mode, err := n.AttrInt("qk_matmul_output_mode", 0)
+	mode, err := n.Declared().Int("qk_matmul_output_mode")
 	if err != nil {
 		return nil, err
 	}
@@ -132,7 +132,7 @@ func newAttention(n *graph.Node, opset int64) (Op, error) {
 		return nil, attrError(n, "qk_matmul_output_mode", "is %d, want 0, 1, 2 or 3", mode)
 	}
 	op.mode = int(mode)
-	if p, err := n.AttrInt("softmax_precision", int64(graph.Float32)); err != nil {
+	if p, err := n.Declared().IntOr("softmax_precision", int64(graph.Float32)); err != nil {
 		return nil, err
 	} else if !isFloatDType(graph.DType(p)) {
 		return nil, attrError(n, "softmax_precision", "is %d, want a float type", p)

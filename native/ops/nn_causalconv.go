@@ -30,7 +30,7 @@ var nnCausalconvOps = []Entry{
 type causalConvWithState struct{ silu bool }
 
 func newCausalConvWithState(n *graph.Node, _ int64) (Op, error) {
-	act, err := n.AttrString("activation", "none")
+	act, err := n.Declared().String("activation")
 	if err != nil {
 		return nil, err
 	}

@@ -33,13 +33,13 @@ type col2Im struct {
 func newCol2Im(n *graph.Node, _ int64) (Op, error) {
 	o := &col2Im{}
 	var err error
-	if o.dilations, err = n.AttrInts("dilations", nil); err != nil {
+	if o.dilations, err = n.Declared().Ints("dilations"); err != nil {
 		return nil, err
 	}
-	if o.pads, err = n.AttrInts("pads", nil); err != nil {
+	if o.pads, err = n.Declared().Ints("pads"); err != nil {
 		return nil, err
 	}
-	if o.strides, err = n.AttrInts("strides", nil); err != nil {
+	if o.strides, err = n.Declared().Ints("strides"); err != nil {
 		return nil, err
 	}
 	return o, nil

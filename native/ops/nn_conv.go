@@ -97,7 +97,7 @@ func newConv(n *graph.Node, _ int64) (Op, error) {
 	if err != nil {
 		return nil, err
 	}
-	group, err := n.AttrInt("group", 1)
+	group, err := n.Declared().Int("group")
 	if err != nil {
 		return nil, err
 	}

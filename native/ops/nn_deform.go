@@ -44,15 +44,15 @@ func newDeformConv(n *graph.Node, _ int64) (Op, error) {
 		name string
 		dst  *[]int64
 	}{{"dilations", &o.dilations}, {"kernel_shape", &o.kernel}, {"pads", &o.pads}, {"strides", &o.strides}} {
-		if *a.dst, err = n.AttrInts(a.name, nil); err != nil {
+		if *a.dst, err = n.Declared().Ints(a.name); err != nil {
 			return nil, err
 		}
 	}
-	g, err := n.AttrInt("group", 1)
+	g, err := n.Declared().Int("group")
 	if err != nil {
 		return nil, err
 	}
-	og, err := n.AttrInt("offset_group", 1)
+	og, err := n.Declared().Int("offset_group")
 	if err != nil {
 		return nil, err
 	}

@@ -35,7 +35,7 @@ func newDropout(ratioAttr bool) Constructor {
 	return func(n *graph.Node, _ int64) (Op, error) {
 		o := &dropout{ratio: 0.5, ratioAttr: ratioAttr}
 		if ratioAttr {
-			r, err := n.AttrFloat("ratio", 0.5)
+			r, err := n.Declared().Float("ratio")
 			if err != nil {
 				return nil, err
 			}

@@ -34,7 +34,7 @@ type flexAttention struct {
 
 func newFlexAttention(n *graph.Node, _ int64, scope Scope) (Op, error) {
 	o := &flexAttention{}
-	s, err := n.AttrFloat("scale", 0)
+	s, err := n.Declared().Float("scale")
 	if err != nil {
 		return nil, err
 	}

@@ -32,19 +32,19 @@ var nnGemmOps = []Entry{
 }
 
 func newGemm(n *graph.Node, _ int64) (Op, error) {
-	ta, err := n.AttrInt("transA", 0)
+	ta, err := n.Declared().Int("transA")
 	if err != nil {
 		return nil, err
 	}
-	tb, err := n.AttrInt("transB", 0)
+	tb, err := n.Declared().Int("transB")
 	if err != nil {
 		return nil, err
 	}
 	o := &gemm{transA: ta != 0, transB: tb != 0, bound: &shapeCache[*kernels.GemmParams]{}}
-	if o.alpha, err = n.AttrFloat("alpha", 1); err != nil {
+	if o.alpha, err = n.Declared().Float("alpha"); err != nil {
 		return nil, err
 	}
-	if o.beta, err = n.AttrFloat("beta", 1); err != nil {
+	if o.beta, err = n.Declared().Float("beta"); err != nil {
 		return nil, err
 	}
 	return o, nil

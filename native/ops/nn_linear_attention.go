@@ -43,18 +43,18 @@ type linearAttention struct {
 }
 
 func newLinearAttention(n *graph.Node, _ int64) (Op, error) {
-	q, err := n.AttrInt("q_num_heads", 0)
+	q, err := n.Declared().Int("q_num_heads")
 	if err != nil {
 		return nil, err
 	}
-	kv, err := n.AttrInt("kv_num_heads", 0)
+	kv, err := n.Declared().Int("kv_num_heads")
 	if err != nil {
 		return nil, err
 	}
 	if q < 1 || kv < 1 || q%kv != 0 {
 		return nil, attrError(n, "q_num_heads", "q_num_heads %d and kv_num_heads %d: want positive counts, the first a multiple of the second", q, kv)
 	}
-	rule, err := n.AttrString("update_rule", "gated_delta")
+	rule, err := n.Declared().String("update_rule")
 	if err != nil {
 		return nil, err
 	}
@@ -70,7 +70,7 @@ func newLinearAttention(n *graph.Node, _ int64) (Op, error) {
 	default:
 		return nil, attrError(n, "update_rule", "is %q, want linear, gated, delta or gated_delta", rule)
 	}
-	s, err := n.AttrFloat("scale", 0)
+	s, err := n.Declared().Float("scale")
 	if err != nil {
 		return nil, err
 	}

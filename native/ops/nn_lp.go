@@ -41,10 +41,10 @@ type lpPool struct {
 // lpOrder reads attribute p: a float at opset 1, an int later.
 func lpOrder(n *graph.Node, opset int64) (float64, error) {
 	if opset < 2 {
-		p, err := n.AttrFloat("p", 2)
+		p, err := n.Declared().Float("p")
 		return float64(p), err
 	}
-	p, err := n.AttrInt("p", 2)
+	p, err := n.Declared().Int("p")
 	return float64(p), err
 }
 
@@ -161,11 +161,11 @@ type lpNormalization struct {
 }
 
 func newLpNormalization(n *graph.Node, _ int64) (Op, error) {
-	axis, err := n.AttrInt("axis", -1)
+	axis, err := n.Declared().Int("axis")
 	if err != nil {
 		return nil, err
 	}
-	p, err := n.AttrInt("p", 2)
+	p, err := n.Declared().Int("p")
 	if err != nil {
 		return nil, err
 	}

@@ -59,13 +59,13 @@ func newPool(isMax bool) Constructor {
 		}
 		p := &pool{max: isMax, win: win, indices: len(n.Outputs) > 1 && n.Outputs[1] != "", bound: &shapeCache[*poolBinding]{}}
 		if isMax {
-			order, err := n.AttrInt("storage_order", 0)
+			order, err := n.Declared().Int("storage_order")
 			if err != nil {
 				return nil, err
 			}
 			p.columnMajor = order == 1
 		} else {
-			include, err := n.AttrInt("count_include_pad", 0)
+			include, err := n.Declared().Int("count_include_pad")
 			if err != nil {
 				return nil, err
 			}

@@ -44,15 +44,15 @@ type rotaryEmbedding struct {
 }
 
 func newRotaryEmbedding(n *graph.Node, _ int64) (Op, error) {
-	inter, err := n.AttrInt("interleaved", 0)
+	inter, err := n.Declared().Int("interleaved")
 	if err != nil {
 		return nil, err
 	}
-	rd, err := n.AttrInt("rotary_embedding_dim", 0)
+	rd, err := n.Declared().Int("rotary_embedding_dim")
 	if err != nil {
 		return nil, err
 	}
-	heads, err := n.AttrInt("num_heads", 0)
+	heads, err := n.Declared().Int("num_heads")
 	if err != nil {
 		return nil, err
 	}

@@ -31,11 +31,7 @@ var nnSoftmaxOps = []Entry{
 
 func newSoftmax(log, coerce bool) Constructor {
 	return func(n *graph.Node, _ int64) (Op, error) {
-		def := int64(-1)
-		if coerce {
-			def = 1
-		}
-		axis, err := n.AttrInt("axis", def)
+		axis, err := n.Declared().Int("axis")
 		if err != nil {
 			return nil, err
 		}

@@ -26,19 +26,19 @@ type window struct {
 func decodeWindow(n *graph.Node, withCeil bool) (*window, error) {
 	w := &window{}
 	var err error
-	if w.kernel, err = n.AttrInts("kernel_shape", nil); err != nil {
+	if w.kernel, err = n.Declared().Ints("kernel_shape"); err != nil {
 		return nil, err
 	}
-	if w.strides, err = n.AttrInts("strides", nil); err != nil {
+	if w.strides, err = n.Declared().Ints("strides"); err != nil {
 		return nil, err
 	}
-	if w.pads, err = n.AttrInts("pads", nil); err != nil {
+	if w.pads, err = n.Declared().Ints("pads"); err != nil {
 		return nil, err
 	}
-	if w.dilations, err = n.AttrInts("dilations", nil); err != nil {
+	if w.dilations, err = n.Declared().Ints("dilations"); err != nil {
 		return nil, err
 	}
-	mode, err := n.AttrString("auto_pad", "NOTSET")
+	mode, err := n.Declared().String("auto_pad")
 	if err != nil {
 		return nil, err
 	}
@@ -55,7 +55,7 @@ func decodeWindow(n *graph.Node, withCeil bool) (*window, error) {
 		return nil, fmt.Errorf("attribute auto_pad: unknown mode %q", mode)
 	}
 	if withCeil {
-		ceil, err := n.AttrInt("ceil_mode", 0)
+		ceil, err := n.Declared().Int("ceil_mode")
 		if err != nil {
 			return nil, err
 		}

@@ -63,7 +63,7 @@ func float64sToDType(vals []float64, dt graph.DType, shape []int) *tensor.Tensor
 type instanceNorm struct{ epsilon float64 }
 
 func newInstanceNorm(n *graph.Node, opset int64) (Op, error) {
-	eps, err := n.AttrFloat("epsilon", 1e-5)
+	eps, err := n.Declared().Float("epsilon")
 	if err != nil {
 		return nil, err
 	}
@@ -127,15 +127,15 @@ type layerNorm struct {
 func newLayerNorm(n *graph.Node, opset int64) (Op, error) {
 	op := &layerNorm{}
 	var err error
-	if op.axis, err = n.AttrInt("axis", -1); err != nil {
+	if op.axis, err = n.Declared().Int("axis"); err != nil {
 		return nil, err
 	}
-	eps, err := n.AttrFloat("epsilon", 1e-5)
+	eps, err := n.Declared().Float("epsilon")
 	if err != nil {
 		return nil, err
 	}
 	op.epsilon = float64(eps)
-	stash, err := n.AttrInt("stash_type", int64(graph.Float32))
+	stash, err := n.Declared().Int("stash_type")
 	if err != nil {
 		return nil, err
 	}
@@ -512,7 +512,7 @@ type meanVarianceNorm struct{ axes []int64 }
 const mvnEpsilon = 1e-9
 
 func newMeanVarianceNorm(n *graph.Node, opset int64) (Op, error) {
-	axes, err := n.AttrInts("axes", []int64{0, 2, 3})
+	axes, err := n.Declared().Ints("axes")
 	if err != nil {
 		return nil, err
 	}

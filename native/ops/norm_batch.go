@@ -36,22 +36,22 @@ var batchNormOps = []Entry{
 }
 
 func newBatchNorm(n *graph.Node, opset int64) (Op, error) {
-	eps, err := n.AttrFloat("epsilon", 1e-5)
+	eps, err := n.Declared().Float("epsilon")
 	if err != nil {
 		return nil, err
 	}
-	mom, err := n.AttrFloat("momentum", 0.9)
+	mom, err := n.Declared().Float("momentum")
 	if err != nil {
 		return nil, err
 	}
-	spatial, err := n.AttrInt("spatial", 1)
+	spatial, err := n.Declared().Int("spatial")
 	if err != nil {
 		return nil, err
 	}
 	if spatial != 1 {
 		return nil, &UnsupportedInputError{Msg: "spatial=0 (per-activation statistics)"}
 	}
-	training, err := n.AttrInt("training_mode", 0)
+	training, err := n.Declared().Int("training_mode")
 	if err != nil {
 		return nil, err
 	}
@@ -146,7 +146,7 @@ type lrn struct {
 }
 
 func newLRN(n *graph.Node, _ int64) (Op, error) {
-	size, err := n.AttrInt("size", 0)
+	size, err := n.Declared().Int("size")
 	if err != nil {
 		return nil, err
 	}
@@ -154,13 +154,13 @@ func newLRN(n *graph.Node, _ int64) (Op, error) {
 		return nil, fmt.Errorf("attribute size: %d, want at least 1", size)
 	}
 	o := &lrn{size: int(size)}
-	if o.alpha, err = n.AttrFloat("alpha", 1e-4); err != nil {
+	if o.alpha, err = n.Declared().Float("alpha"); err != nil {
 		return nil, err
 	}
-	if o.beta, err = n.AttrFloat("beta", 0.75); err != nil {
+	if o.beta, err = n.Declared().Float("beta"); err != nil {
 		return nil, err
 	}
-	if o.bias, err = n.AttrFloat("bias", 1); err != nil {
+	if o.bias, err = n.Declared().Float("bias"); err != nil {
 		return nil, err
 	}
 	return o, nil

@@ -40,14 +40,14 @@ type groupNorm struct {
 }
 
 func newGroupNorm(n *graph.Node, opset int64) (Op, error) {
-	eps, err := n.AttrFloat("epsilon", 1e-5)
+	eps, err := n.Declared().Float("epsilon")
 	if err != nil {
 		return nil, err
 	}
 	if n.Attr("num_groups") == nil {
 		return nil, attrError(n, "num_groups", "is required")
 	}
-	g, err := n.AttrInt("num_groups", 0)
+	g, err := n.Declared().Int("num_groups")
 	if err != nil {
 		return nil, err
 	}
@@ -55,7 +55,7 @@ func newGroupNorm(n *graph.Node, opset int64) (Op, error) {
 		return nil, attrError(n, "num_groups", "is %d, want a positive number", g)
 	}
 	if opset >= 21 {
-		if stash, err := n.AttrInt("stash_type", int64(graph.Float32)); err != nil {
+		if stash, err := n.Declared().Int("stash_type"); err != nil {
 			return nil, err
 		} else if !isFloatDType(graph.DType(stash)) {
 			return nil, attrError(n, "stash_type", "is %d, want a float type", stash)

@@ -188,9 +188,9 @@ func Lookup(domain, opType string, opset int64) (Constructor, bool) {
 		return nil, false
 	}
 	if r.scoped != nil {
-		return func(n *graph.Node, opset int64) (Op, error) { return r.scoped(n, opset, nil) }, true
+		return func(n *graph.Node, opset int64) (Op, error) { return r.scoped(n.AtOpset(opset), opset, nil) }, true
 	}
-	return r.build, true
+	return func(n *graph.Node, opset int64) (Op, error) { return r.build(n.AtOpset(opset), opset) }, true
 }
 
 func find(domain, opType string, opset int64) (registration, bool) {
@@ -215,6 +215,10 @@ func BuildIn(n *graph.Node, opset int64, scope Scope) (Op, error) {
 	if !ok {
 		return nil, &graph.NodeError{Node: n.Name, Op: n.OpType, Err: &UnsupportedError{Domain: n.Domain, OpType: n.OpType, Opset: opset}}
 	}
+	// The constructors read n's attributes as its operator declares them
+	// at opset (graph/attrspec_table.go). An attribute the operator lacks
+	// there is ignored, as it always was here; graph.Validate reports it.
+	n = n.AtOpset(opset)
 	var (
 		op  Op
 		err error

@@ -37,7 +37,7 @@ type padOp struct {
 }
 
 func newPad(n *graph.Node, opset int64) (Op, error) {
-	mode, err := n.AttrString("mode", mvPadConstant)
+	mode, err := n.Declared().String("mode")
 	if err != nil {
 		return nil, err
 	}
@@ -55,13 +55,13 @@ func newPad(n *graph.Node, opset int64) (Op, error) {
 	if opset < 2 {
 		name = "paddings"
 	}
-	if op.pads, err = n.AttrInts(name, nil); err != nil {
+	if op.pads, err = n.Declared().Ints(name); err != nil {
 		return nil, err
 	}
 	if op.pads == nil {
 		return nil, attrError(n, name, "is required")
 	}
-	if op.value, err = n.AttrFloat("value", 0); err != nil {
+	if op.value, err = n.Declared().Float("value"); err != nil {
 		return nil, err
 	}
 	return op, nil

@@ -24,7 +24,7 @@ type centerCropPad struct {
 }
 
 func newCenterCropPad(n *graph.Node, _ int64) (Op, error) {
-	axes, err := n.AttrInts("axes", nil)
+	axes, err := n.Declared().Ints("axes")
 	if err != nil {
 		return nil, err
 	}

@@ -138,19 +138,19 @@ func newQuantAttrs(n *graph.Node, opset int64, quantize bool) (quantAttrs, error
 	a := quantAttrs{axis: 1, saturate: true}
 	var err error
 	if opset >= 13 {
-		if a.axis, err = n.AttrInt("axis", 1); err != nil {
+		if a.axis, err = n.Declared().Int("axis"); err != nil {
 			return a, err
 		}
 	}
 	if quantize && opset >= 19 {
-		sat, err := n.AttrInt("saturate", 1)
+		sat, err := n.Declared().Int("saturate")
 		if err != nil {
 			return a, err
 		}
 		a.saturate = sat != 0
 	}
 	if opset >= 21 {
-		if a.blockSize, err = n.AttrInt("block_size", 0); err != nil {
+		if a.blockSize, err = n.Declared().Int("block_size"); err != nil {
 			return a, err
 		}
 		if a.blockSize < 0 {
@@ -158,7 +158,7 @@ func newQuantAttrs(n *graph.Node, opset int64, quantize bool) (quantAttrs, error
 		}
 	}
 	if quantize && opset >= 21 || !quantize && opset >= 23 {
-		dt, err := n.AttrInt("output_dtype", 0)
+		dt, err := n.Declared().Int("output_dtype")
 		if err != nil {
 			return a, err
 		}
@@ -168,7 +168,7 @@ func newQuantAttrs(n *graph.Node, opset int64, quantize bool) (quantAttrs, error
 		}
 	}
 	if quantize && opset >= 23 {
-		p, err := n.AttrInt("precision", 0)
+		p, err := n.Declared().Int("precision")
 		if err != nil {
 			return a, err
 		}

@@ -44,7 +44,7 @@ type convAttrs struct {
 func decodeConvAttrs(n *graph.Node) (*convAttrs, error) {
 	a := &convAttrs{}
 	var err error
-	if a.autoPad, err = n.AttrString("auto_pad", "NOTSET"); err != nil {
+	if a.autoPad, err = n.Declared().String("auto_pad"); err != nil {
 		return nil, err
 	}
 	switch a.autoPad {
@@ -57,7 +57,7 @@ func decodeConvAttrs(n *graph.Node) (*convAttrs, error) {
 		dst  *[]int64
 		min  int64
 	}{{"kernel_shape", &a.kernel, 1}, {"strides", &a.strides, 1}, {"pads", &a.pads, 0}, {"dilations", &a.dilations, 1}} {
-		if *l.dst, err = n.AttrInts(l.name, nil); err != nil {
+		if *l.dst, err = n.Declared().Ints(l.name); err != nil {
 			return nil, err
 		}
 		for _, v := range *l.dst {
@@ -66,7 +66,7 @@ func decodeConvAttrs(n *graph.Node) (*convAttrs, error) {
 			}
 		}
 	}
-	g, err := n.AttrInt("group", 1)
+	g, err := n.Declared().Int("group")
 	if err != nil {
 		return nil, err
 	}

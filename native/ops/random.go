@@ -64,7 +64,7 @@ type randomSeed struct {
 }
 
 func decodeSeed(n *graph.Node) (randomSeed, error) {
-	s, err := n.AttrFloat("seed", 0)
+	s, err := n.Declared().Float("seed")
 	return randomSeed{set: n.HasAttr("seed"), seed: s}, err
 }
 
@@ -83,17 +83,19 @@ func (s randomSeed) source(ctx *Context) (*rand.Rand, error) {
 	return ctx.Rand, nil
 }
 
-// randomDType decodes attribute dtype, which allowed must accept, or
-// returns def when it is absent (Undefined standing for the input's type).
-func randomDType(n *graph.Node, def graph.DType, allowed func(graph.DType) bool) (graph.DType, error) {
-	v, err := n.AttrInt("dtype", int64(def))
+// randomDType decodes attribute dtype, which allowed must accept. When
+// it is absent and the operator declares no default (the Like forms,
+// Bernoulli), it returns Undefined: the input's type.
+func randomDType(n *graph.Node, allowed func(graph.DType) bool) (graph.DType, error) {
+	r := n.Declared()
+	if !r.Has("dtype") && !r.HasDefault("dtype") {
+		return graph.Undefined, nil
+	}
+	v, err := r.Int("dtype")
 	if err != nil {
 		return 0, err
 	}
 	dt := graph.DType(v)
-	if !n.HasAttr("dtype") {
-		return def, nil
-	}
 	if !allowed(dt) {
 		return 0, attrError(n, "dtype", "%d is not a supported output type", v)
 	}
@@ -113,15 +115,11 @@ func newRandomFill(normal, like bool) Constructor {
 	return func(n *graph.Node, _ int64) (Op, error) {
 		o := &randomFill{normal: normal, like: like}
 		var err error
-		def := graph.Float32
-		if like {
-			def = graph.Undefined
-		}
-		if o.dtype, err = randomDType(n, def, isFloatDType); err != nil {
+		if o.dtype, err = randomDType(n, isFloatDType); err != nil {
 			return nil, err
 		}
 		if !like {
-			dims, err := n.AttrInts("shape", nil)
+			dims, err := n.Declared().Ints("shape")
 			if err != nil {
 				return nil, err
 			}
@@ -138,15 +136,15 @@ func newRandomFill(normal, like bool) Constructor {
 				return nil, attrError(n, "shape", "%v", err)
 			}
 		}
-		names, defs := [2]string{"low", "high"}, [2]float32{0, 1}
+		names := [2]string{"low", "high"}
 		if normal {
-			names, defs = [2]string{"mean", "scale"}, [2]float32{0, 1}
+			names = [2]string{"mean", "scale"}
 		}
-		a, err := n.AttrFloat(names[0], defs[0])
+		a, err := n.Declared().Float(names[0])
 		if err != nil {
 			return nil, err
 		}
-		b, err := n.AttrFloat(names[1], defs[1])
+		b, err := n.Declared().Float(names[1])
 		if err != nil {
 			return nil, err
 		}
@@ -197,7 +195,7 @@ type bernoulli struct {
 }
 
 func newBernoulli(n *graph.Node, _ int64) (Op, error) {
-	dt, err := randomDType(n, graph.Undefined, func(dt graph.DType) bool { return isRealDType(dt) || dt == graph.Bool })
+	dt, err := randomDType(n, func(dt graph.DType) bool { return isRealDType(dt) || dt == graph.Bool })
 	if err != nil {
 		return nil, err
 	}
@@ -248,11 +246,11 @@ type multinomial struct {
 }
 
 func newMultinomial(n *graph.Node, _ int64) (Op, error) {
-	dt, err := randomDType(n, graph.Int32, func(dt graph.DType) bool { return dt == graph.Int32 || dt == graph.Int64 })
+	dt, err := randomDType(n, func(dt graph.DType) bool { return dt == graph.Int32 || dt == graph.Int64 })
 	if err != nil {
 		return nil, err
 	}
-	s, err := n.AttrInt("sample_size", 1)
+	s, err := n.Declared().Int("sample_size")
 	if err != nil {
 		return nil, err
 	}

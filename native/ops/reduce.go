@@ -87,18 +87,18 @@ type reduce struct {
 func newReduce(kind reduceKind, axesInput bool) Constructor {
 	return func(n *graph.Node, opset int64) (Op, error) {
 		op := &reduce{kind: kind, axesInput: axesInput}
-		keep, err := n.AttrInt("keepdims", 1)
+		keep, err := n.Declared().Int("keepdims")
 		if err != nil {
 			return nil, err
 		}
 		op.keepDims = keep != 0
 		if axesInput {
-			noop, err := n.AttrInt("noop_with_empty_axes", 0)
+			noop, err := n.Declared().Int("noop_with_empty_axes")
 			if err != nil {
 				return nil, err
 			}
 			op.noopEmpty = noop != 0
-		} else if op.attrAxes, err = n.AttrInts("axes", nil); err != nil {
+		} else if op.attrAxes, err = n.Declared().Ints("axes"); err != nil {
 			return nil, err
 		}
 		return op, nil

@@ -37,16 +37,16 @@ func newArgExtreme(isMax, hasSelectLast bool) Constructor {
 	return func(n *graph.Node, opset int64) (Op, error) {
 		op := &argExtreme{isMax: isMax}
 		var err error
-		if op.axis, err = n.AttrInt("axis", 0); err != nil {
+		if op.axis, err = n.Declared().Int("axis"); err != nil {
 			return nil, err
 		}
-		keep, err := n.AttrInt("keepdims", 1)
+		keep, err := n.Declared().Int("keepdims")
 		if err != nil {
 			return nil, err
 		}
 		op.keepDims = keep != 0
 		if hasSelectLast {
-			last, err := n.AttrInt("select_last_index", 0)
+			last, err := n.Declared().Int("select_last_index")
 			if err != nil {
 				return nil, err
 			}
@@ -150,11 +150,7 @@ type hardmax struct {
 
 func newHardmax(alongAxis bool) Constructor {
 	return func(n *graph.Node, opset int64) (Op, error) {
-		def := int64(1)
-		if alongAxis {
-			def = -1
-		}
-		axis, err := n.AttrInt("axis", def)
+		axis, err := n.Declared().Int("axis")
 		if err != nil {
 			return nil, err
 		}
@@ -228,11 +224,11 @@ type cumulative struct{ product, exclusive, reverse bool }
 
 func newCumulative(product bool) Constructor {
 	return func(n *graph.Node, opset int64) (Op, error) {
-		ex, err := n.AttrInt("exclusive", 0)
+		ex, err := n.Declared().Int("exclusive")
 		if err != nil {
 			return nil, err
 		}
-		rev, err := n.AttrInt("reverse", 0)
+		rev, err := n.Declared().Int("reverse")
 		if err != nil {
 			return nil, err
 		}

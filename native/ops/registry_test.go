@@ -2,6 +2,7 @@ package ops
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/onnxkit/onnxkit/graph"
@@ -26,6 +27,30 @@ func TestEveryKernelHasAShapeFunction(t *testing.T) {
 		for _, op := range graph.ShapeOps(domain) {
 			if !registered[OpID{domain, op}] {
 				t.Logf("graph infers %s, which the engine does not run", OpID{domain, op})
+			}
+		}
+	}
+}
+
+// TestEveryOpDeclaresItsAttributes checks that graph declares the
+// attributes of every operator the engine runs (graph/attrspec_table.go),
+// and that no constructor reads an attribute its operator does not
+// declare: built from a node without attributes, each may fail for a
+// required one, but never for one it should not read.
+func TestEveryOpDeclaresItsAttributes(t *testing.T) {
+	for _, family := range families {
+		for _, e := range family {
+			for _, since := range e.Since {
+				id := OpID{e.Domain, e.OpType}
+				if _, ok := graph.DeclaredAttrs(e.Domain, e.OpType, since); !ok {
+					t.Errorf("%s has no declared attributes in graph", id)
+					continue
+				}
+				n := &graph.Node{Name: "n", OpType: e.OpType, Domain: e.Domain, Inputs: []string{"x"}, Outputs: []string{"y"}}
+				_, err := BuildIn(n, since, nil)
+				if err != nil && (strings.Contains(err.Error(), "is not declared for") || strings.Contains(err.Error(), "without the opset")) {
+					t.Errorf("%s-%d: %v", id, since, err)
+				}
 			}
 		}
 	}

@@ -137,11 +137,11 @@ var (
 	}
 )
 
-// stringChoice decodes string attribute attr (default def) into one of
+// stringChoice decodes string attribute attr into one of
 // choices, rejecting the names in banned.
-func stringChoice[V any](n *graph.Node, attr, def string, choices map[string]V, banned ...string) (V, error) {
+func stringChoice[V any](n *graph.Node, attr string, choices map[string]V, banned ...string) (V, error) {
 	var zero V
-	s, err := n.AttrString(attr, def)
+	s, err := n.Declared().String(attr)
 	if err != nil {
 		return zero, err
 	}
@@ -159,12 +159,12 @@ func newUpsample(since int64) Constructor {
 	return func(n *graph.Node, opset int64) (Op, error) {
 		op := &resize{inputs: 9, coord: coordAsymmetric, rounding: roundFloor, minScale: 1}
 		var err error
-		if op.mode, err = stringChoice(n, "mode", "nearest", resizeModes, "cubic"); err != nil {
+		if op.mode, err = stringChoice(n, "mode", resizeModes, "cubic"); err != nil {
 			return nil, err
 		}
 		if since < 9 {
 			op.inputs = 7
-			if op.scalesAttr, err = n.AttrFloats("scales", nil); err != nil {
+			if op.scalesAttr, err = n.Declared().Floats("scales"); err != nil {
 				return nil, err
 			}
 			if op.scalesAttr == nil {
@@ -181,12 +181,12 @@ func newResize(since int64) Constructor {
 		var err error
 		if since == 10 {
 			op.inputs, op.coord, op.rounding = 9, coordAsymmetric, roundFloor
-			if op.mode, err = stringChoice(n, "mode", "nearest", resizeModes, "cubic"); err != nil {
+			if op.mode, err = stringChoice(n, "mode", resizeModes, "cubic"); err != nil {
 				return nil, err
 			}
 			return op, nil
 		}
-		if op.mode, err = stringChoice(n, "mode", "nearest", resizeModes); err != nil {
+		if op.mode, err = stringChoice(n, "mode", resizeModes); err != nil {
 			return nil, err
 		}
 		var banned []string
@@ -196,37 +196,37 @@ func newResize(since int64) Constructor {
 		if since < 19 {
 			banned = append(banned, "half_pixel_symmetric")
 		}
-		if op.coord, err = stringChoice(n, "coordinate_transformation_mode", "half_pixel", coordModes, banned...); err != nil {
+		if op.coord, err = stringChoice(n, "coordinate_transformation_mode", coordModes, banned...); err != nil {
 			return nil, err
 		}
-		if op.rounding, err = stringChoice(n, "nearest_mode", "round_prefer_floor", nearestModes); err != nil {
+		if op.rounding, err = stringChoice(n, "nearest_mode", nearestModes); err != nil {
 			return nil, err
 		}
-		a, err := n.AttrFloat("cubic_coeff_a", -0.75)
+		a, err := n.Declared().Float("cubic_coeff_a")
 		if err != nil {
 			return nil, err
 		}
 		op.cubicA = float64(a)
-		ex, err := n.AttrInt("exclude_outside", 0)
+		ex, err := n.Declared().Int("exclude_outside")
 		if err != nil {
 			return nil, err
 		}
 		op.excludeOutside = ex != 0
-		ev, err := n.AttrFloat("extrapolation_value", 0)
+		ev, err := n.Declared().Float("extrapolation_value")
 		if err != nil {
 			return nil, err
 		}
 		op.extrapolation = float64(ev)
 		if since >= 18 {
-			aa, err := n.AttrInt("antialias", 0)
+			aa, err := n.Declared().Int("antialias")
 			if err != nil {
 				return nil, err
 			}
 			op.antialias = aa != 0
-			if op.axes, err = n.AttrInts("axes", nil); err != nil {
+			if op.axes, err = n.Declared().Ints("axes"); err != nil {
 				return nil, err
 			}
-			if op.policy, err = stringChoice(n, "keep_aspect_ratio_policy", "stretch", aspectPolicies); err != nil {
+			if op.policy, err = stringChoice(n, "keep_aspect_ratio_policy", aspectPolicies); err != nil {
 				return nil, err
 			}
 		}

@@ -84,7 +84,7 @@ var rnnOps = []Entry{
 func newRecurrent(kind rnnKind) Constructor {
 	return func(n *graph.Node, opset int64) (Op, error) {
 		o := &recurrent{kind: kind}
-		hidden, err := n.AttrInt("hidden_size", 0)
+		hidden, err := n.Declared().Int("hidden_size")
 		if err != nil {
 			return nil, err
 		}
@@ -92,7 +92,7 @@ func newRecurrent(kind rnnKind) Constructor {
 			return nil, attrError(n, "hidden_size", "is %d, want a positive size", hidden)
 		}
 		o.hidden = int(hidden)
-		dir, err := n.AttrString("direction", "forward")
+		dir, err := n.Declared().String("direction")
 		if err != nil {
 			return nil, err
 		}
@@ -105,7 +105,7 @@ func newRecurrent(kind rnnKind) Constructor {
 		default:
 			return nil, attrError(n, "direction", "is %q, want forward, reverse or bidirectional", dir)
 		}
-		clip, err := n.AttrFloat("clip", 0)
+		clip, err := n.Declared().Float("clip")
 		if err != nil {
 			return nil, err
 		}
@@ -114,7 +114,7 @@ func newRecurrent(kind rnnKind) Constructor {
 		}
 		o.clip = float64(clip)
 		if opset >= 14 {
-			layout, err := n.AttrInt("layout", 0)
+			layout, err := n.Declared().Int("layout")
 			if err != nil {
 				return nil, err
 			}
@@ -124,14 +124,14 @@ func newRecurrent(kind rnnKind) Constructor {
 			o.batchFirst = layout == 1
 		}
 		if kind == cellGRU && opset >= 3 {
-			lbr, err := n.AttrInt("linear_before_reset", 0)
+			lbr, err := n.Declared().Int("linear_before_reset")
 			if err != nil {
 				return nil, err
 			}
 			o.linearBeforeReset = lbr != 0
 		}
 		if kind == cellLSTM {
-			f, err := n.AttrInt("input_forget", 0)
+			f, err := n.Declared().Int("input_forget")
 			if err != nil {
 				return nil, err
 			}
@@ -150,12 +150,16 @@ func newRecurrent(kind rnnKind) Constructor {
 // node serves both directions.
 func (o *recurrent) decodeActivations(n *graph.Node) error {
 	per := len(o.kind.defaultActivations())
-	names, err := n.AttrStrings("activations", nil)
-	if err != nil {
-		return err
-	}
-	if len(names) == 0 {
-		names = o.kind.defaultActivations()
+	// Absent, the activations are those of defaultActivations, one
+	// direction's: ONNX gives LSTM's and GRU's in prose only, and
+	// declares RNN's as [Tanh, Tanh], both directions' of a bidirectional
+	// one.
+	names := o.kind.defaultActivations()
+	if n.HasAttr("activations") {
+		var err error
+		if names, err = n.Declared().Strings("activations"); err != nil {
+			return err
+		}
 	}
 	dirs := 1
 	if o.bidirectional {
@@ -164,11 +168,11 @@ func (o *recurrent) decodeActivations(n *graph.Node) error {
 	if len(names) != per && len(names) != per*dirs {
 		return attrError(n, "activations", "has %d names, want %d per direction", len(names), per)
 	}
-	alphas, err := n.AttrFloats("activation_alpha", nil)
+	alphas, err := n.Declared().Floats("activation_alpha")
 	if err != nil {
 		return err
 	}
-	betas, err := n.AttrFloats("activation_beta", nil)
+	betas, err := n.Declared().Floats("activation_beta")
 	if err != nil {
 		return err
 	}

@@ -26,7 +26,7 @@ func mvScatterReduction(n *graph.Node, opset int64) (string, error) {
 	if opset < 16 {
 		return "none", nil
 	}
-	r, err := n.AttrString("reduction", "none")
+	r, err := n.Declared().String("reduction")
 	if err != nil {
 		return "", err
 	}
@@ -52,7 +52,7 @@ type scatterElementsOp struct {
 }
 
 func newScatterElements(n *graph.Node, opset int64) (Op, error) {
-	axis, err := n.AttrInt("axis", 0)
+	axis, err := n.Declared().Int("axis")
 	if err != nil {
 		return nil, err
 	}

@@ -30,11 +30,11 @@ type tensorScatter struct {
 }
 
 func newTensorScatter(n *graph.Node, _ int64) (Op, error) {
-	axis, err := n.AttrInt("axis", -2)
+	axis, err := n.Declared().Int("axis")
 	if err != nil {
 		return nil, err
 	}
-	mode, err := n.AttrString("mode", "linear")
+	mode, err := n.Declared().String("mode")
 	if err != nil {
 		return nil, err
 	}

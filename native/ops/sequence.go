@@ -103,7 +103,7 @@ type sequenceEmptyOp struct {
 }
 
 func newSequenceEmpty(n *graph.Node, _ int64) (Op, error) {
-	d, err := n.AttrInt("dtype", int64(graph.Float32))
+	d, err := n.Declared().IntOr("dtype", int64(graph.Float32))
 	if err != nil {
 		return nil, err
 	}
@@ -250,11 +250,11 @@ type splitToSequenceOp struct {
 }
 
 func newSplitToSequence(n *graph.Node, _ int64) (Op, error) {
-	axis, err := n.AttrInt("axis", 0)
+	axis, err := n.Declared().Int("axis")
 	if err != nil {
 		return nil, err
 	}
-	keep, err := n.AttrInt("keepdims", 1)
+	keep, err := n.Declared().Int("keepdims")
 	if err != nil {
 		return nil, err
 	}
@@ -331,11 +331,11 @@ func newConcatFromSequence(n *graph.Node, _ int64) (Op, error) {
 	if !n.HasAttr("axis") {
 		return nil, fmt.Errorf("attribute \"axis\" is required")
 	}
-	axis, err := n.AttrInt("axis", 0)
+	axis, err := n.Declared().Int("axis")
 	if err != nil {
 		return nil, err
 	}
-	newAxis, err := n.AttrInt("new_axis", 0)
+	newAxis, err := n.Declared().Int("new_axis")
 	if err != nil {
 		return nil, err
 	}

@@ -77,11 +77,11 @@ func newShape(n *graph.Node, opset int64) (Op, error) {
 		return op, nil
 	}
 	var err error
-	if op.start, err = n.AttrInt("start", 0); err != nil {
+	if op.start, err = n.Declared().Int("start"); err != nil {
 		return nil, err
 	}
 	if n.HasAttr("end") {
-		end, err := n.AttrInt("end", 0)
+		end, err := n.Declared().Int("end")
 		if err != nil {
 			return nil, err
 		}
@@ -142,7 +142,7 @@ func newReshape(n *graph.Node, opset int64) (Op, error) {
 	op := reshapeOp{fromInput: opset >= 5}
 	if !op.fromInput {
 		var err error
-		if op.shape, err = n.AttrInts("shape", nil); err != nil {
+		if op.shape, err = n.Declared().Ints("shape"); err != nil {
 			return nil, err
 		}
 		if op.shape == nil {
@@ -150,7 +150,7 @@ func newReshape(n *graph.Node, opset int64) (Op, error) {
 		}
 	}
 	if opset >= 14 {
-		z, err := n.AttrInt("allowzero", 0)
+		z, err := n.Declared().Int("allowzero")
 		if err != nil {
 			return nil, err
 		}
@@ -239,7 +239,7 @@ type flattenOp struct {
 }
 
 func newFlatten(n *graph.Node, _ int64) (Op, error) {
-	axis, err := n.AttrInt("axis", 1)
+	axis, err := n.Declared().Int("axis")
 	if err != nil {
 		return nil, err
 	}
@@ -279,7 +279,7 @@ func newSqueeze(n *graph.Node, opset int64) (Op, error) {
 	if opset >= 13 {
 		return squeezeOp{fromInput: true}, nil
 	}
-	axes, err := n.AttrInts("axes", nil)
+	axes, err := n.Declared().Ints("axes")
 	if err != nil {
 		return nil, err
 	}
@@ -342,7 +342,7 @@ func newUnsqueeze(n *graph.Node, opset int64) (Op, error) {
 	if opset >= 13 {
 		return unsqueezeOp{fromInput: true}, nil
 	}
-	axes, err := n.AttrInts("axes", nil)
+	axes, err := n.Declared().Ints("axes")
 	if err != nil {
 		return nil, err
 	}

@@ -29,7 +29,7 @@ func newConcat(n *graph.Node, opset int64) (Op, error) {
 	if opset >= 4 && !n.HasAttr("axis") {
 		return nil, attrError(n, "axis", "is required")
 	}
-	axis, err := n.AttrInt("axis", 1)
+	axis, err := n.Declared().IntOr("axis", 1)
 	if err != nil {
 		return nil, err
 	}
@@ -170,13 +170,13 @@ type splitOp struct {
 }
 
 func newSplit(n *graph.Node, opset int64) (Op, error) {
-	axis, err := n.AttrInt("axis", 0)
+	axis, err := n.Declared().Int("axis")
 	if err != nil {
 		return nil, err
 	}
 	op := splitOp{axis: axis, outputs: len(n.Outputs), splitInput: opset == 1 || opset >= 13}
 	if opset < 13 {
-		if op.split, err = n.AttrInts("split", nil); err != nil {
+		if op.split, err = n.Declared().Ints("split"); err != nil {
 			return nil, err
 		}
 		if op.split != nil && len(op.split) != op.outputs {
@@ -184,7 +184,7 @@ func newSplit(n *graph.Node, opset int64) (Op, error) {
 		}
 	}
 	if opset >= 18 && n.HasAttr("num_outputs") {
-		k, err := n.AttrInt("num_outputs", 0)
+		k, err := n.Declared().Int("num_outputs")
 		if err != nil {
 			return nil, err
 		}

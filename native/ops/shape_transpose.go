@@ -42,7 +42,7 @@ type transposeOp struct {
 }
 
 func newTranspose(n *graph.Node, _ int64) (Op, error) {
-	p, err := n.AttrInts("perm", nil)
+	p, err := n.Declared().Ints("perm")
 	if err != nil {
 		return nil, err
 	}
@@ -125,7 +125,7 @@ func newDepthToSpace(n *graph.Node, opset int64) (Op, error) {
 	}
 	mode := "DCR"
 	if opset >= 11 {
-		if mode, err = n.AttrString("mode", "DCR"); err != nil {
+		if mode, err = n.Declared().String("mode"); err != nil {
 			return nil, err
 		}
 	}
@@ -140,7 +140,7 @@ func mvBlockSize(n *graph.Node) (int, error) {
 	if !n.HasAttr("blocksize") {
 		return 0, attrError(n, "blocksize", "is required")
 	}
-	b, err := n.AttrInt("blocksize", 0)
+	b, err := n.Declared().Int("blocksize")
 	if err != nil {
 		return 0, err
 	}

@@ -26,7 +26,7 @@ type triluOp struct {
 }
 
 func newTrilu(n *graph.Node, _ int64) (Op, error) {
-	u, err := n.AttrInt("upper", 1)
+	u, err := n.Declared().Int("upper")
 	if err != nil {
 		return nil, err
 	}

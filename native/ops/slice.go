@@ -34,7 +34,7 @@ func newSlice(n *graph.Node, opset int64) (Op, error) {
 		name string
 		dst  *[]int64
 	}{{"starts", &op.starts}, {"ends", &op.ends}, {"axes", &op.axes}} {
-		if *a.dst, err = n.AttrInts(a.name, nil); err != nil {
+		if *a.dst, err = n.Declared().Ints(a.name); err != nil {
 			return nil, err
 		}
 	}

@@ -24,11 +24,11 @@ type reverseSequenceOp struct {
 }
 
 func newReverseSequence(n *graph.Node, _ int64) (Op, error) {
-	t, err := n.AttrInt("time_axis", 0)
+	t, err := n.Declared().Int("time_axis")
 	if err != nil {
 		return nil, err
 	}
-	b, err := n.AttrInt("batch_axis", 1)
+	b, err := n.Declared().Int("batch_axis")
 	if err != nil {
 		return nil, err
 	}

@@ -37,14 +37,14 @@ func newTopK(since int64) Constructor {
 	return func(n *graph.Node, opset int64) (Op, error) {
 		op := &topK{k: -1}
 		var err error
-		if op.axis, err = n.AttrInt("axis", -1); err != nil {
+		if op.axis, err = n.Declared().Int("axis"); err != nil {
 			return nil, err
 		}
 		if since < 10 {
 			if !n.HasAttr("k") {
 				return nil, attrError(n, "k", "is required")
 			}
-			if op.k, err = n.AttrInt("k", 0); err != nil {
+			if op.k, err = n.Declared().Int("k"); err != nil {
 				return nil, err
 			}
 			if op.k < 0 {
@@ -52,7 +52,7 @@ func newTopK(since int64) Constructor {
 			}
 		}
 		if since >= 11 {
-			largest, err := n.AttrInt("largest", 1)
+			largest, err := n.Declared().Int("largest")
 			if err != nil {
 				return nil, err
 			}
@@ -188,10 +188,10 @@ type unique struct {
 func newUnique(n *graph.Node, opset int64) (Op, error) {
 	op := &unique{hasAxis: n.HasAttr("axis")}
 	var err error
-	if op.axis, err = n.AttrInt("axis", 0); err != nil {
+	if op.axis, err = n.Declared().Int("axis"); err != nil {
 		return nil, err
 	}
-	s, err := n.AttrInt("sorted", 1)
+	s, err := n.Declared().Int("sorted")
 	if err != nil {
 		return nil, err
 	}

@@ -35,7 +35,7 @@ type stringNormalizer struct {
 func newStringNormalizer(n *graph.Node, _ int64) (Op, error) {
 	o := &stringNormalizer{stopwords: map[string]bool{}}
 	var err error
-	if o.caseAction, err = n.AttrString("case_change_action", "NONE"); err != nil {
+	if o.caseAction, err = n.Declared().String("case_change_action"); err != nil {
 		return nil, err
 	}
 	switch o.caseAction {
@@ -43,15 +43,15 @@ func newStringNormalizer(n *graph.Node, _ int64) (Op, error) {
 	default:
 		return nil, attrError(n, "case_change_action", "is %q, want NONE, LOWER or UPPER", o.caseAction)
 	}
-	cs, err := n.AttrInt("is_case_sensitive", 0)
+	cs, err := n.Declared().Int("is_case_sensitive")
 	if err != nil {
 		return nil, err
 	}
 	o.caseSensitive = cs != 0
-	if _, err := n.AttrString("locale", ""); err != nil {
+	if _, err := n.Declared().String("locale"); err != nil {
 		return nil, err
 	}
-	words, err := n.AttrStrings("stopwords", nil)
+	words, err := n.Declared().Strings("stopwords")
 	if err != nil {
 		return nil, err
 	}
@@ -130,9 +130,8 @@ func newTfIdfVectorizer(n *graph.Node, _ int64) (Op, error) {
 	for _, a := range []struct {
 		name string
 		dst  *int
-		def  int64
-	}{{"min_gram_length", &o.minGram, 0}, {"max_gram_length", &o.maxGram, 0}, {"max_skip_count", &o.maxSkip, 0}} {
-		v, err := n.AttrInt(a.name, a.def)
+	}{{"min_gram_length", &o.minGram}, {"max_gram_length", &o.maxGram}, {"max_skip_count", &o.maxSkip}} {
+		v, err := n.Declared().Int(a.name)
 		if err != nil {
 			return nil, err
 		}
@@ -145,7 +144,7 @@ func newTfIdfVectorizer(n *graph.Node, _ int64) (Op, error) {
 		return nil, attrError(n, "min_gram_length", "%d and max_gram_length %d: want 1 <= min <= max", o.minGram, o.maxGram)
 	}
 	var err error
-	if o.mode, err = n.AttrString("mode", ""); err != nil {
+	if o.mode, err = n.Declared().String("mode"); err != nil {
 		return nil, err
 	}
 	switch o.mode {
@@ -153,19 +152,19 @@ func newTfIdfVectorizer(n *graph.Node, _ int64) (Op, error) {
 	default:
 		return nil, attrError(n, "mode", "is %q, want TF, IDF or TFIDF", o.mode)
 	}
-	counts, err := n.AttrInts("ngram_counts", nil)
+	counts, err := n.Declared().Ints("ngram_counts")
 	if err != nil {
 		return nil, err
 	}
-	indexes, err := n.AttrInts("ngram_indexes", nil)
+	indexes, err := n.Declared().Ints("ngram_indexes")
 	if err != nil {
 		return nil, err
 	}
-	ints, err := n.AttrInts("pool_int64s", nil)
+	ints, err := n.Declared().Ints("pool_int64s")
 	if err != nil {
 		return nil, err
 	}
-	strs, err := n.AttrStrings("pool_strings", nil)
+	strs, err := n.Declared().Strings("pool_strings")
 	if err != nil {
 		return nil, err
 	}
@@ -208,7 +207,7 @@ func newTfIdfVectorizer(n *graph.Node, _ int64) (Op, error) {
 		o.outIndex[i] = int(v)
 		o.outSize = max(o.outSize, int(v)+1)
 	}
-	w, err := n.AttrFloats("weights", nil)
+	w, err := n.Declared().Floats("weights")
 	if err != nil {
 		return nil, err
 	}

@@ -72,7 +72,7 @@ type regexFullMatch struct {
 }
 
 func newRegexFullMatch(n *graph.Node, _ int64) (Op, error) {
-	pattern, err := n.AttrString("pattern", "")
+	pattern, err := n.Declared().String("pattern")
 	if err != nil {
 		return nil, err
 	}
@@ -108,13 +108,13 @@ type stringSplit struct {
 }
 
 func newStringSplit(n *graph.Node, _ int64) (Op, error) {
-	d, err := n.AttrString("delimiter", "")
+	d, err := n.Declared().String("delimiter")
 	if err != nil {
 		return nil, err
 	}
 	o := &stringSplit{delimiter: d, maxSplit: -1}
 	if n.HasAttr("maxsplit") {
-		m, err := n.AttrInt("maxsplit", 0)
+		m, err := n.Declared().Int("maxsplit")
 		if err != nil {
 			return nil, err
 		}

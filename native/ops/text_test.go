@@ -59,12 +59,13 @@ func TestTfIdfVectorizer(t *testing.T) {
 	checkTensor(t, "IDF", got, []int{2, 4}, []float64{4, 2, 1, 0.5, 0, 0, 0, 0}, tolExact)
 
 	ints := []*graph.Attr{
-		graph.IntAttr("min_gram_length", 2), graph.IntAttr("max_gram_length", 2), graph.StringAttr("mode", "TF"),
-		graph.IntsAttr("ngram_counts", 0, 0), graph.IntsAttr("ngram_indexes", 0), graph.IntsAttr("pool_int64s", 7, 8),
+		graph.IntAttr("min_gram_length", 2), graph.IntAttr("max_gram_length", 2), graph.IntAttr("max_skip_count", 0),
+		graph.StringAttr("mode", "TF"), graph.IntsAttr("ngram_counts", 0, 0), graph.IntsAttr("ngram_indexes", 0),
+		graph.IntsAttr("pool_int64s", 7, 8),
 	}
 	got = runNode(t, testNode("TfIdfVectorizer", ints...), 9, &tensor.Tensor{DType: graph.Int32, Shape: []int{4}, Data: []int32{7, 8, 7, 8}})[0]
 	checkTensor(t, "int bigrams", got, []int{1}, []float64{2}, tolExact)
 	wantErr(t, "pool type", runNodeErr(t, testNode("TfIdfVectorizer", ints...), 9, x), "pool")
-	_, err := Build(testNode("TfIdfVectorizer", append(slices.Clone(ints[:5]), graph.IntsAttr("pool_int64s", 7, 8, 9))...), 9)
+	_, err := Build(testNode("TfIdfVectorizer", append(slices.Clone(ints[:6]), graph.IntsAttr("pool_int64s", 7, 8, 9))...), 9)
 	wantErr(t, "odd pool", err, "ngram_counts")
 }

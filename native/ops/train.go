@@ -57,27 +57,25 @@ var trainOps = []Entry{
 
 // optimizerAttr is a float attribute with its default.
 type optimizerAttr struct {
-	name     string
-	dst      *float64
-	def      float32
-	required bool
+	name string
+	dst  *float64
 }
 
 func newOptimizer(kind optimizerKind) Constructor {
 	return func(n *graph.Node, _ int64) (Op, error) {
 		o := &optimizer{kind: kind}
-		attrs := []optimizerAttr{{"norm_coefficient", &o.normCoefficient, 0, kind == optMomentum}}
+		attrs := []optimizerAttr{{"norm_coefficient", &o.normCoefficient}}
 		switch kind {
 		case optAdagrad:
-			attrs = append(attrs, optimizerAttr{"decay_factor", &o.decayFactor, 0, false}, optimizerAttr{"epsilon", &o.epsilon, 1e-6, false})
+			attrs = append(attrs, optimizerAttr{"decay_factor", &o.decayFactor}, optimizerAttr{"epsilon", &o.epsilon})
 		case optMomentum:
-			attrs = append(attrs, optimizerAttr{"alpha", &o.alpha, 0, true}, optimizerAttr{"beta", &o.beta, 0, true})
+			attrs = append(attrs, optimizerAttr{"alpha", &o.alpha}, optimizerAttr{"beta", &o.beta})
 		case optAdam:
-			attrs = append(attrs, optimizerAttr{"alpha", &o.alpha, 0.9, false}, optimizerAttr{"beta", &o.beta, 0.999, false},
-				optimizerAttr{"epsilon", &o.epsilon, 1e-6, false}, optimizerAttr{"norm_coefficient_post", &o.normCoefficientPost, 0, false})
+			attrs = append(attrs, optimizerAttr{"alpha", &o.alpha}, optimizerAttr{"beta", &o.beta},
+				optimizerAttr{"epsilon", &o.epsilon}, optimizerAttr{"norm_coefficient_post", &o.normCoefficientPost})
 		}
 		for _, a := range attrs {
-			if err := optimizerFloat(n, a.name, a.dst, a.def, a.required); err != nil {
+			if err := optimizerFloat(n, a.name, a.dst); err != nil {
 				return nil, err
 			}
 		}
@@ -85,7 +83,7 @@ func newOptimizer(kind optimizerKind) Constructor {
 			if !n.HasAttr("mode") {
 				return nil, attrError(n, "mode", "is required")
 			}
-			mode, err := n.AttrString("mode", "")
+			mode, err := n.Declared().String("mode")
 			if err != nil {
 				return nil, err
 			}
@@ -101,13 +99,9 @@ func newOptimizer(kind optimizerKind) Constructor {
 	}
 }
 
-// optimizerFloat reads float attribute name into dst, failing when it is
-// required and absent.
-func optimizerFloat(n *graph.Node, name string, dst *float64, def float32, required bool) error {
-	if required && !n.HasAttr(name) {
-		return attrError(n, name, "is required")
-	}
-	v, err := n.AttrFloat(name, def)
+// optimizerFloat reads float attribute name into dst.
+func optimizerFloat(n *graph.Node, name string, dst *float64) error {
+	v, err := n.Declared().Float(name)
 	if err != nil {
 		return err
 	}

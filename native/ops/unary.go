@@ -192,11 +192,11 @@ type classifyOp struct {
 }
 
 func newIsInf(n *graph.Node, _ int64) (Op, error) {
-	pos, err := n.AttrInt("detect_positive", 1)
+	pos, err := n.Declared().Int("detect_positive")
 	if err != nil {
 		return nil, err
 	}
-	neg, err := n.AttrInt("detect_negative", 1)
+	neg, err := n.Declared().Int("detect_negative")
 	if err != nil {
 		return nil, err
 	}

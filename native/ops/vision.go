@@ -35,7 +35,7 @@ var visionOps = []Entry{
 type nonMaxSuppression struct{ centerPoint bool }
 
 func newNonMaxSuppression(n *graph.Node, _ int64) (Op, error) {
-	c, err := n.AttrInt("center_point_box", 0)
+	c, err := n.Declared().Int("center_point_box")
 	if err != nil {
 		return nil, err
 	}
@@ -183,7 +183,7 @@ type roiAlign struct {
 
 func newRoiAlign(n *graph.Node, opset int64) (Op, error) {
 	o := &roiAlign{}
-	mode, err := n.AttrString("mode", "avg")
+	mode, err := n.Declared().String("mode")
 	if err != nil {
 		return nil, err
 	}
@@ -197,11 +197,10 @@ func newRoiAlign(n *graph.Node, opset int64) (Op, error) {
 	ints := []struct {
 		name string
 		dst  *int
-		def  int64
 		min  int64
-	}{{"output_height", &o.outH, 1, 1}, {"output_width", &o.outW, 1, 1}, {"sampling_ratio", &o.samplingRatio, 0, 0}}
+	}{{"output_height", &o.outH, 1}, {"output_width", &o.outW, 1}, {"sampling_ratio", &o.samplingRatio, 0}}
 	for _, a := range ints {
-		v, err := n.AttrInt(a.name, a.def)
+		v, err := n.Declared().Int(a.name)
 		if err != nil {
 			return nil, err
 		}
@@ -210,13 +209,13 @@ func newRoiAlign(n *graph.Node, opset int64) (Op, error) {
 		}
 		*a.dst = int(v)
 	}
-	scale, err := n.AttrFloat("spatial_scale", 1)
+	scale, err := n.Declared().Float("spatial_scale")
 	if err != nil {
 		return nil, err
 	}
 	o.spatialScale = float64(scale)
 	if opset >= 16 {
-		ctm, err := n.AttrString("coordinate_transformation_mode", "half_pixel")
+		ctm, err := n.Declared().String("coordinate_transformation_mode")
 		if err != nil {
 			return nil, err
 		}
@@ -356,16 +355,16 @@ type maxUnpool struct {
 func newMaxUnpool(n *graph.Node, _ int64) (Op, error) {
 	o := &maxUnpool{}
 	var err error
-	if o.kernel, err = n.AttrInts("kernel_shape", nil); err != nil {
+	if o.kernel, err = n.Declared().Ints("kernel_shape"); err != nil {
 		return nil, err
 	}
 	if len(o.kernel) == 0 {
 		return nil, attrError(n, "kernel_shape", "is required")
 	}
-	if o.strides, err = n.AttrInts("strides", nil); err != nil {
+	if o.strides, err = n.Declared().Ints("strides"); err != nil {
 		return nil, err
 	}
-	if o.pads, err = n.AttrInts("pads", nil); err != nil {
+	if o.pads, err = n.Declared().Ints("pads"); err != nil {
 		return nil, err
 	}
 	k := len(o.kernel)

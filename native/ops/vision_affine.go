@@ -29,7 +29,7 @@ type affineGrid struct {
 }
 
 func newAffineGrid(n *graph.Node, _ int64) (Op, error) {
-	ac, err := n.AttrInt("align_corners", 0)
+	ac, err := n.Declared().Int("align_corners")
 	if err != nil {
 		return nil, err
 	}

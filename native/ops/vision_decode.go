@@ -33,7 +33,7 @@ type imageDecoder struct {
 }
 
 func newImageDecoder(n *graph.Node, _ int64) (Op, error) {
-	f, err := n.AttrString("pixel_format", "RGB")
+	f, err := n.Declared().String("pixel_format")
 	if err != nil {
 		return nil, err
 	}

@@ -67,7 +67,7 @@ func newGridSample(n *graph.Node, opset int64) (Op, error) {
 	if o.nd {
 		linear, cubic = "linear", "cubic"
 	}
-	mode, err := n.AttrString("mode", linear)
+	mode, err := n.Declared().String("mode")
 	if err != nil {
 		return nil, err
 	}
@@ -80,7 +80,7 @@ func newGridSample(n *graph.Node, opset int64) (Op, error) {
 	default:
 		return nil, attrError(n, "mode", "is %q, want %s, nearest or %s", mode, linear, cubic)
 	}
-	pad, err := n.AttrString("padding_mode", "zeros")
+	pad, err := n.Declared().String("padding_mode")
 	if err != nil {
 		return nil, err
 	}
@@ -93,7 +93,7 @@ func newGridSample(n *graph.Node, opset int64) (Op, error) {
 	default:
 		return nil, attrError(n, "padding_mode", "is %q, want zeros, border or reflection", pad)
 	}
-	ac, err := n.AttrInt("align_corners", 0)
+	ac, err := n.Declared().Int("align_corners")
 	if err != nil {
 		return nil, err
 	}
