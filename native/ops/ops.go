@@ -3,8 +3,9 @@
 // operator is registered once per opset version where its meaning
 // changed, and a node binds to the newest registration at or below the
 // model's opset.
-// A constructor decodes the node's attributes once, with the ONNX defaults,
-// into an immutable Op: running an op never writes to the op.
+// A constructor decodes the node's attributes once, with the defaults
+// that graph declares (graph/attrspec_table.go), into an immutable Op:
+// running an op never writes to the op.
 package ops
 
 import (

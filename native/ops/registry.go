@@ -12,8 +12,12 @@ import (
 // finding its family's table. An operator's shape and type inference
 // lives in package graph (graph.InferTypes), so that the IR infers
 // without the engine; TestEveryKernelHasAShapeFunction keeps the two in
-// step. Backward passes are the Backward methods of the Ops that
-// implement Differentiable, beside their Forward.
+// step. Its attributes, with their defaults, are declared once, under
+// the entry's domain and type, in graph/attrspec_table.go, and both the
+// constructors and the shape functions read them from there
+// (graph.Node.Declared); TestEveryOpDeclaresItsAttributes keeps that
+// table complete. Backward passes are the Backward methods of the Ops
+// that implement Differentiable, beside their Forward.
 
 // Entry is one operator's registration.
 type Entry struct {
