@@ -16,18 +16,11 @@ var attrSpecs = map[string]map[string][]AttrSpec{
 		},
 		"Acos":  {},
 		"Acosh": {},
-		"Add": {
-			opt("axis", AttrInt).until(7),
-			aInt("broadcast", 0).until(7),
-			opt("consumed_inputs", AttrInts).until(6),
-		},
+		"Add":   legacyArithAttrs,
 		"AffineGrid": {
 			aInt("align_corners", 0),
 		},
-		"And": {
-			opt("axis", AttrInt).until(7),
-			aInt("broadcast", 0).until(7),
-		},
+		"And": legacyBroadcastAttrs,
 		"ArgMax": {
 			aInt("axis", 0),
 			aInt("keepdims", 1),
@@ -78,14 +71,11 @@ var attrSpecs = map[string]map[string][]AttrSpec{
 		"BitShift": {
 			req("direction", AttrString),
 		},
-		"BitwiseAnd": {},
-		"BitwiseNot": {},
-		"BitwiseOr":  {},
-		"BitwiseXor": {},
-		"BlackmanWindow": {
-			aInt("output_datatype", 1),
-			aInt("periodic", 1),
-		},
+		"BitwiseAnd":     {},
+		"BitwiseNot":     {},
+		"BitwiseOr":      {},
+		"BitwiseXor":     {},
+		"BlackmanWindow": windowAttrs,
 		"Cast": {
 			aString("round_mode", "up").from(24),
 			aInt("saturate", 1).from(19),
@@ -145,22 +135,8 @@ var attrSpecs = map[string]map[string][]AttrSpec{
 		"ConstantOfShape": {
 			opt("value", AttrTensor),
 		},
-		"Conv": {
-			aString("auto_pad", "NOTSET"),
-			opt("dilations", AttrInts),
-			aInt("group", 1),
-			opt("kernel_shape", AttrInts),
-			opt("pads", AttrInts),
-			opt("strides", AttrInts),
-		},
-		"ConvInteger": {
-			aString("auto_pad", "NOTSET"),
-			opt("dilations", AttrInts),
-			aInt("group", 1),
-			opt("kernel_shape", AttrInts),
-			opt("pads", AttrInts),
-			opt("strides", AttrInts),
-		},
+		"Conv":        convAttrs,
+		"ConvInteger": convAttrs,
 		"ConvTranspose": {
 			aString("auto_pad", "NOTSET"),
 			opt("dilations", AttrInts),
@@ -204,11 +180,7 @@ var attrSpecs = map[string]map[string][]AttrSpec{
 			aInt("output_dtype", 0).from(23),
 		},
 		"Det": {},
-		"Div": {
-			opt("axis", AttrInt).until(7),
-			aInt("broadcast", 0).until(7),
-			opt("consumed_inputs", AttrInts).until(6),
-		},
+		"Div": legacyArithAttrs,
 		"Dropout": {
 			opt("consumed_inputs", AttrInts).until(6),
 			aInt("is_test", 0).until(7),
@@ -223,11 +195,8 @@ var attrSpecs = map[string]map[string][]AttrSpec{
 			aFloat("alpha", 1),
 			opt("consumed_inputs", AttrInts).until(6),
 		},
-		"Equal": {
-			opt("axis", AttrInt).until(7),
-			aInt("broadcast", 0).until(7),
-		},
-		"Erf": {},
+		"Equal": legacyBroadcastAttrs,
+		"Erf":   {},
 		"Exp": {
 			opt("consumed_inputs", AttrInts).until(6),
 		},
@@ -278,11 +247,8 @@ var attrSpecs = map[string]map[string][]AttrSpec{
 			aFloat("p", 2).until(2),
 			aInt("p", 2).from(2),
 		},
-		"GlobalMaxPool": {},
-		"Greater": {
-			opt("axis", AttrInt).until(7),
-			aInt("broadcast", 0).until(7),
-		},
+		"GlobalMaxPool":  {},
+		"Greater":        legacyBroadcastAttrs,
 		"GreaterOrEqual": {},
 		"GridSample": {
 			aInt("align_corners", 0),
@@ -295,25 +261,16 @@ var attrSpecs = map[string]map[string][]AttrSpec{
 			req("num_groups", AttrInt),
 			aInt("stash_type", 1).from(21),
 		},
-		"HammingWindow": {
-			aInt("output_datatype", 1),
-			aInt("periodic", 1),
-		},
-		"HannWindow": {
-			aInt("output_datatype", 1),
-			aInt("periodic", 1),
-		},
+		"HammingWindow": windowAttrs,
+		"HannWindow":    windowAttrs,
 		"HardSigmoid": {
 			aFloat("alpha", 0.2),
 			aFloat("beta", 0.5),
 			opt("consumed_inputs", AttrInts).until(6),
 		},
 		"HardSwish": {},
-		"Hardmax": {
-			aInt("axis", 1).until(13),
-			aInt("axis", -1).from(13),
-		},
-		"Identity": {},
+		"Hardmax":   softmaxAttrs,
+		"Identity":  {},
 		"If": {
 			req("else_branch", AttrGraph),
 			req("then_branch", AttrGraph),
@@ -356,10 +313,7 @@ var attrSpecs = map[string]map[string][]AttrSpec{
 			aFloat("alpha", 0.01),
 			opt("consumed_inputs", AttrInts).until(6),
 		},
-		"Less": {
-			opt("axis", AttrInt).until(7),
-			aInt("broadcast", 0).until(7),
-		},
+		"Less":        legacyBroadcastAttrs,
 		"LessOrEqual": {},
 		"LinearAttention": {
 			opt("kv_num_heads", AttrInt),
@@ -370,10 +324,7 @@ var attrSpecs = map[string]map[string][]AttrSpec{
 		"Log": {
 			opt("consumed_inputs", AttrInts).until(6),
 		},
-		"LogSoftmax": {
-			aInt("axis", 1).until(13),
-			aInt("axis", -1).from(13),
-		},
+		"LogSoftmax": softmaxAttrs,
 		"Loop": {
 			req("body", AttrGraph),
 		},
@@ -427,11 +378,7 @@ var attrSpecs = map[string]map[string][]AttrSpec{
 		"Mod": {
 			aInt("fmod", 0),
 		},
-		"Mul": {
-			opt("axis", AttrInt).until(7),
-			aInt("broadcast", 0).until(7),
-			opt("consumed_inputs", AttrInts).until(6),
-		},
+		"Mul": legacyArithAttrs,
 		"Multinomial": {
 			aInt("dtype", 6),
 			aInt("sample_size", 1),
@@ -457,10 +404,7 @@ var attrSpecs = map[string]map[string][]AttrSpec{
 		},
 		"OptionalGetElement": {},
 		"OptionalHasElement": {},
-		"Or": {
-			opt("axis", AttrInt).until(7),
-			aInt("broadcast", 0).until(7),
-		},
+		"Or":                 legacyBroadcastAttrs,
 		"PRelu": {
 			opt("consumed_inputs", AttrInts).until(6),
 		},
@@ -470,18 +414,8 @@ var attrSpecs = map[string]map[string][]AttrSpec{
 			req("pads", AttrInts).from(2).until(11),
 			aFloat("value", 0).until(11),
 		},
-		"Pow": {
-			opt("axis", AttrInt).until(7),
-			aInt("broadcast", 0).until(7),
-		},
-		"QLinearConv": {
-			aString("auto_pad", "NOTSET"),
-			opt("dilations", AttrInts),
-			aInt("group", 1),
-			opt("kernel_shape", AttrInts),
-			opt("pads", AttrInts),
-			opt("strides", AttrInts),
-		},
+		"Pow":           legacyBroadcastAttrs,
+		"QLinearConv":   convAttrs,
 		"QLinearMatMul": {},
 		"QuantizeLinear": {
 			aInt("axis", 1).from(13),
@@ -535,56 +469,20 @@ var attrSpecs = map[string]map[string][]AttrSpec{
 		"Reciprocal": {
 			opt("consumed_inputs", AttrInts).until(6),
 		},
-		"ReduceL1": {
-			opt("axes", AttrInts).until(18),
-			aInt("keepdims", 1),
-			aInt("noop_with_empty_axes", 0).from(18),
-		},
-		"ReduceL2": {
-			opt("axes", AttrInts).until(18),
-			aInt("keepdims", 1),
-			aInt("noop_with_empty_axes", 0).from(18),
-		},
-		"ReduceLogSum": {
-			opt("axes", AttrInts).until(18),
-			aInt("keepdims", 1),
-			aInt("noop_with_empty_axes", 0).from(18),
-		},
-		"ReduceLogSumExp": {
-			opt("axes", AttrInts).until(18),
-			aInt("keepdims", 1),
-			aInt("noop_with_empty_axes", 0).from(18),
-		},
-		"ReduceMax": {
-			opt("axes", AttrInts).until(18),
-			aInt("keepdims", 1),
-			aInt("noop_with_empty_axes", 0).from(18),
-		},
-		"ReduceMean": {
-			opt("axes", AttrInts).until(18),
-			aInt("keepdims", 1),
-			aInt("noop_with_empty_axes", 0).from(18),
-		},
-		"ReduceMin": {
-			opt("axes", AttrInts).until(18),
-			aInt("keepdims", 1),
-			aInt("noop_with_empty_axes", 0).from(18),
-		},
-		"ReduceProd": {
-			opt("axes", AttrInts).until(18),
-			aInt("keepdims", 1),
-			aInt("noop_with_empty_axes", 0).from(18),
-		},
+		"ReduceL1":        reduceAttrs,
+		"ReduceL2":        reduceAttrs,
+		"ReduceLogSum":    reduceAttrs,
+		"ReduceLogSumExp": reduceAttrs,
+		"ReduceMax":       reduceAttrs,
+		"ReduceMean":      reduceAttrs,
+		"ReduceMin":       reduceAttrs,
+		"ReduceProd":      reduceAttrs,
 		"ReduceSum": {
 			opt("axes", AttrInts).until(13),
 			aInt("keepdims", 1),
 			aInt("noop_with_empty_axes", 0).from(13),
 		},
-		"ReduceSumSquare": {
-			opt("axes", AttrInts).until(18),
-			aInt("keepdims", 1),
-			aInt("noop_with_empty_axes", 0).from(18),
-		},
+		"ReduceSumSquare": reduceAttrs,
 		"RegexFullMatch": {
 			opt("pattern", AttrString),
 		},
@@ -685,10 +583,7 @@ var attrSpecs = map[string]map[string][]AttrSpec{
 			req("ends", AttrInts).until(10),
 			req("starts", AttrInts).until(10),
 		},
-		"Softmax": {
-			aInt("axis", 1).until(13),
-			aInt("axis", -1).from(13),
-		},
+		"Softmax": softmaxAttrs,
 		"SoftmaxCrossEntropyLoss": {
 			opt("ignore_index", AttrInt),
 			aString("reduction", "mean"),
@@ -725,11 +620,7 @@ var attrSpecs = map[string]map[string][]AttrSpec{
 			opt("delimiter", AttrString),
 			opt("maxsplit", AttrInt),
 		},
-		"Sub": {
-			opt("axis", AttrInt).until(7),
-			aInt("broadcast", 0).until(7),
-			opt("consumed_inputs", AttrInts).until(6),
-		},
+		"Sub": legacyArithAttrs,
 		"Sum": {
 			opt("consumed_inputs", AttrInts).until(6),
 		},
@@ -788,10 +679,7 @@ var attrSpecs = map[string]map[string][]AttrSpec{
 			req("width_scale", AttrFloat).until(7),
 		},
 		"Where": {},
-		"Xor": {
-			opt("axis", AttrInt).until(7),
-			aInt("broadcast", 0).until(7),
-		},
+		"Xor":   legacyBroadcastAttrs,
 	},
 	"ai.onnx.ml": {
 		"ArrayFeatureExtractor": {},
@@ -869,3 +757,49 @@ var attrSpecs = map[string]map[string][]AttrSpec{
 // negativeZero is LabelEncoder's default_float, -0.0, which a Go
 // constant cannot spell.
 var negativeZero = float32(math.Copysign(0, -1))
+
+// legacyArithAttrs are the attributes of the arithmetic operators before
+// opset 7.
+var legacyArithAttrs = []AttrSpec{
+	opt("axis", AttrInt).until(7),
+	aInt("broadcast", 0).until(7),
+	opt("consumed_inputs", AttrInts).until(6),
+}
+
+// legacyBroadcastAttrs are the attributes of the binary operators whose
+// broadcast was explicit before opset 7.
+var legacyBroadcastAttrs = []AttrSpec{
+	opt("axis", AttrInt).until(7),
+	aInt("broadcast", 0).until(7),
+}
+
+// windowAttrs are the attributes of the window functions.
+var windowAttrs = []AttrSpec{
+	aInt("output_datatype", 1),
+	aInt("periodic", 1),
+}
+
+// convAttrs are the attributes of the convolutions.
+var convAttrs = []AttrSpec{
+	aString("auto_pad", "NOTSET"),
+	opt("dilations", AttrInts),
+	aInt("group", 1),
+	opt("kernel_shape", AttrInts),
+	opt("pads", AttrInts),
+	opt("strides", AttrInts),
+}
+
+// reduceAttrs are the attributes of the reductions but ReduceSum, whose
+// axes became an input at opset 18.
+var reduceAttrs = []AttrSpec{
+	opt("axes", AttrInts).until(18),
+	aInt("keepdims", 1),
+	aInt("noop_with_empty_axes", 0).from(18),
+}
+
+// softmaxAttrs are the attributes of Softmax, LogSoftmax and Hardmax: axis
+// -1 from opset 13, 1 before.
+var softmaxAttrs = []AttrSpec{
+	aInt("axis", 1).until(13),
+	aInt("axis", -1).from(13),
+}

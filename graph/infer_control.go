@@ -119,9 +119,6 @@ func inferLoop(c *inferCtx) ([]*Type, error) {
 	if err != nil {
 		return nil, err
 	}
-	if body == nil {
-		return nil, c.attrErrorf("body", "is required")
-	}
 	carried := max(len(c.node.Inputs)-2, 0)
 	in := []*Type{TensorType(Int64, Shape{}), TensorType(Bool, Shape{})}
 	for i := range carried {
@@ -179,9 +176,6 @@ func inferScan(c *inferCtx) ([]*Type, error) {
 	body, err := c.node.Declared().Graph("body")
 	if err != nil {
 		return nil, err
-	}
-	if body == nil {
-		return nil, c.attrErrorf("body", "is required")
 	}
 	nScan, err := c.node.Declared().Int("num_scan_inputs")
 	if err != nil {
@@ -248,9 +242,6 @@ func inferScan8(c *inferCtx) ([]*Type, error) {
 	body, err := c.node.Declared().Graph("body")
 	if err != nil {
 		return nil, err
-	}
-	if body == nil {
-		return nil, c.attrErrorf("body", "is required")
 	}
 	nScan, err := c.node.Declared().Int("num_scan_inputs")
 	if err != nil {
@@ -352,14 +343,11 @@ func inferSequenceLength(c *inferCtx) ([]*Type, error) {
 // inferSplitToSequence: a sequence of the input's pieces along axis;
 // without split, pieces of size 1, squeezed away unless keepdims.
 func inferSplitToSequence(c *inferCtx) ([]*Type, error) {
-	axis, err := c.node.Declared().Int("axis")
+	ints, err := c.intAttrs("axis", "keepdims")
 	if err != nil {
 		return nil, err
 	}
-	keep, err := c.node.Declared().Int("keepdims")
-	if err != nil {
-		return nil, err
-	}
+	axis, keep := ints[0], ints[1]
 	x, err := c.shaped(0, 1)
 	if err != nil || x == nil {
 		return []*Type{seqOf(typeOnlyOne(c, 0))}, err
@@ -393,14 +381,11 @@ func typeOnlyOne(c *inferCtx, i int) *Type {
 // inferConcatFromSequence: the elements joined along axis (stacked on a
 // new axis with new_axis), of a length known only at run time.
 func inferConcatFromSequence(c *inferCtx) ([]*Type, error) {
-	axis, err := c.node.Declared().Int("axis")
+	ints, err := c.intAttrs("axis", "new_axis")
 	if err != nil {
 		return nil, err
 	}
-	newAxis, err := c.node.Declared().Int("new_axis")
-	if err != nil {
-		return nil, err
-	}
+	axis, newAxis := ints[0], ints[1]
 	e := c.elemOf(0)
 	if e == nil || e.Kind != TensorKind {
 		return nil, nil
@@ -432,9 +417,6 @@ func inferSequenceMap(c *inferCtx) ([]*Type, error) {
 	body, err := c.node.Declared().Graph("body")
 	if err != nil {
 		return nil, err
-	}
-	if body == nil {
-		return nil, c.attrErrorf("body", "is required")
 	}
 	var in []*Type
 	for i := range c.node.Inputs {

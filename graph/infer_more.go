@@ -218,14 +218,11 @@ func inferLinearAttention(c *inferCtx) ([]*Type, error) {
 	if err != nil || q == nil {
 		return typeOnly(c, 0), err
 	}
-	qHeads, err := c.node.Declared().Int("q_num_heads")
+	ints, err := c.intAttrs("q_num_heads", "kv_num_heads")
 	if err != nil {
 		return nil, err
 	}
-	kvHeads, err := c.node.Declared().Int("kv_num_heads")
-	if err != nil {
-		return nil, err
-	}
+	qHeads, kvHeads := ints[0], ints[1]
 	k, _ := c.shaped(1, 3)
 	v, _ := c.shaped(2, 3)
 	out := Shape{q.Shape[0], q.Shape[1], UnknownDim()}

@@ -20,14 +20,11 @@ func inferReduce(c *inferCtx) ([]*Type, error) {
 	if err != nil {
 		return nil, err
 	}
-	keep, err := c.node.Declared().Int("keepdims")
+	ints, err := c.intAttrs("keepdims", "noop_with_empty_axes")
 	if err != nil {
 		return nil, err
 	}
-	noop, err := c.node.Declared().Int("noop_with_empty_axes")
-	if err != nil {
-		return nil, err
-	}
+	keep, noop := ints[0], ints[1]
 	x, err := c.shaped(0, 0)
 	if err != nil || x == nil {
 		return typeOnly(c, 0), err
@@ -71,14 +68,11 @@ func inferReduce(c *inferCtx) ([]*Type, error) {
 // inferArgReduce: ArgMax, ArgMin: int64, the input with axis set to 1
 // (keepdims) or removed.
 func inferArgReduce(c *inferCtx) ([]*Type, error) {
-	axis, err := c.node.Declared().Int("axis")
+	ints, err := c.intAttrs("axis", "keepdims")
 	if err != nil {
 		return nil, err
 	}
-	keep, err := c.node.Declared().Int("keepdims")
-	if err != nil {
-		return nil, err
-	}
+	axis, keep := ints[0], ints[1]
 	x, err := c.shaped(0, 0)
 	if err != nil {
 		return nil, err
@@ -200,14 +194,11 @@ func inferAttention(c *inferCtx) ([]*Type, error) {
 		y[len(y)-1] = UnknownDim()
 		return outs, nil
 	}
-	qHeads, err := c.node.Declared().Int("q_num_heads")
+	ints, err := c.intAttrs("q_num_heads", "kv_num_heads")
 	if err != nil {
 		return nil, err
 	}
-	kvHeads, err := c.node.Declared().Int("kv_num_heads")
-	if err != nil {
-		return nil, err
-	}
+	qHeads, kvHeads := ints[0], ints[1]
 	switch len(q.Shape) {
 	case 4:
 		y[3] = v.Shape[len(v.Shape)-1]
@@ -481,14 +472,11 @@ func inferMaxUnpool(c *inferCtx) ([]*Type, error) {
 
 // inferRoiAlign: [num_rois, C, output_height, output_width].
 func inferRoiAlign(c *inferCtx) ([]*Type, error) {
-	h, err := c.node.Declared().Int("output_height")
+	ints, err := c.intAttrs("output_height", "output_width")
 	if err != nil {
 		return nil, err
 	}
-	w, err := c.node.Declared().Int("output_width")
-	if err != nil {
-		return nil, err
-	}
+	h, w := ints[0], ints[1]
 	x, err := c.shaped(0, 4)
 	if err != nil || x == nil {
 		return typeOnly(c, 0), err
@@ -561,14 +549,11 @@ func inferSoftmaxCrossEntropy(c *inferCtx) ([]*Type, error) {
 // axis is an attribute (default 1) before opset 20 and input 2 (default
 // -2) after.
 func inferDFT(c *inferCtx) ([]*Type, error) {
-	onesided, err := c.node.Declared().Int("onesided")
+	ints, err := c.intAttrs("onesided", "inverse")
 	if err != nil {
 		return nil, err
 	}
-	inverse, err := c.node.Declared().Int("inverse")
-	if err != nil {
-		return nil, err
-	}
+	onesided, inverse := ints[0], ints[1]
 	x, err := c.shaped(0, 2)
 	if err != nil || x == nil {
 		return typeOnly(c, 0), err
@@ -676,8 +661,8 @@ func inferMelWeightMatrix(c *inferCtx) ([]*Type, error) {
 	return []*Type{TensorType(d, Shape{dft, bins})}, nil
 }
 
-// inferRandom: RandomNormal, RandomUniform: the shape attribute, of dtype
-// (float32).
+// inferRandom: RandomNormal, RandomUniform: the shape attribute (which
+// they require), of dtype.
 func inferRandom(c *inferCtx) ([]*Type, error) {
 	d, err := c.dtypeAttr("dtype", Float32)
 	if err != nil {
@@ -686,9 +671,6 @@ func inferRandom(c *inferCtx) ([]*Type, error) {
 	shape, err := c.node.Declared().Ints("shape")
 	if err != nil {
 		return nil, err
-	}
-	if shape == nil {
-		return nil, c.attrErrorf("shape", "is required")
 	}
 	return []*Type{TensorType(d, Dims(shape...))}, nil
 }

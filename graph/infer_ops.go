@@ -745,28 +745,14 @@ func quotient(num, den product) Dim {
 // inferGemm: A [M,K] (or [K,M] with transA), B [K,N] (or [N,K] with
 // transB), C broadcastable to [M,N] -> Y [M,N].
 func inferGemm(c *inferCtx) ([]*Type, error) {
-	n := c.node
-	transA, err := n.Declared().Int("transA")
+	ints, err := c.intAttrs("transA", "transB")
 	if err != nil {
 		return nil, err
 	}
-	transB, err := n.Declared().Int("transB")
-	if err != nil {
+	transA, transB := ints[0], ints[1]
+	a, b, err := c.operands(0)
+	if a == nil || b == nil || err != nil {
 		return nil, err
-	}
-	a, err := c.shaped(0, 0)
-	if err != nil {
-		return nil, err
-	}
-	b, err := c.shaped(1, 0)
-	if err != nil {
-		return nil, err
-	}
-	if err := c.sameDType(a, b, 0, 1); err != nil {
-		return nil, err
-	}
-	if a == nil || b == nil {
-		return nil, nil
 	}
 	if len(a.Shape) != 2 || len(b.Shape) != 2 {
 		return nil, c.errorf("inputs %s and %s, want two matrices", a.Shape, b.Shape)
@@ -800,19 +786,9 @@ func inferGemm(c *inferCtx) ([]*Type, error) {
 // batch dimensions broadcast; a 1-D A is a row [1,K] and a 1-D B a column
 // [K,1], and the added dimension is dropped from the result.
 func inferMatMul(c *inferCtx) ([]*Type, error) {
-	a, err := c.shaped(0, 1)
-	if err != nil {
+	a, b, err := c.operands(1)
+	if a == nil || b == nil || err != nil {
 		return nil, err
-	}
-	b, err := c.shaped(1, 1)
-	if err != nil {
-		return nil, err
-	}
-	if err := c.sameDType(a, b, 0, 1); err != nil {
-		return nil, err
-	}
-	if a == nil || b == nil {
-		return nil, nil
 	}
 	as, bs := a.Shape, b.Shape
 	if len(as) == 1 {
@@ -875,10 +851,7 @@ func inferSoftmax(c *inferCtx) ([]*Type, error) {
 // sizes add up.
 func inferConcat(c *inferCtx) ([]*Type, error) {
 	n := c.node
-	if !n.HasAttr("axis") && c.opset >= 4 {
-		return nil, c.attrErrorf("axis", "is required")
-	}
-	axis, err := n.Declared().IntOr("axis", 1)
+	axis, err := n.Declared().IntOr("axis", 1) // required from opset 4
 	if err != nil {
 		return nil, err
 	}
