@@ -226,10 +226,17 @@ func (st *inferState) inferNode(m *Model, n *Node, types map[string]*Type, const
 	return outs, c.out, err
 }
 
+// NodeAttrs returns the reader of the attributes of n, one of m's nodes,
+// at the version m imports n's domain at.
+func (m *Model) NodeAttrs(n *Node) AttrReader { return ReadAttrs(n, domainOpset(m, n)) }
+
 // domainOpset returns the version at which m imports n's domain, which
-// n's attributes follow.
-// A model that does not import the domain gets the newest version known.
+// n's attributes follow. A model that does not import the domain (or no
+// model) gets the newest version known.
 func domainOpset(m *Model, n *Node) int64 {
+	if m == nil {
+		return max(latestOpset[canonicalDomain(n.Domain)], 1)
+	}
 	if v, ok := m.OpsetVersion(n.Domain); ok {
 		return v
 	}

@@ -75,26 +75,40 @@ func inferShape(c *inferCtx) ([]*Type, error) {
 	if x.Shape == nil {
 		return []*Type{TensorType(Int64, Shape{UnknownDim()})}, nil
 	}
-	r := int64(len(x.Shape))
-	clampAxis := func(v int64) int64 {
-		if v < 0 {
-			v += r
-		}
-		return min(max(v, 0), r)
-	}
-	at := c.node.Declared()
-	start, err := at.Int("start")
+	start, end, err := ShapeRange(c.node, len(x.Shape))
 	if err != nil {
 		return nil, err
 	}
-	end, err := at.IntOr("end", r) // no default: the rank
-	if err != nil {
-		return nil, err
-	}
-	start, end = clampAxis(start), clampAxis(end)
-	end = max(end, start)
 	c.setData(dataOfShape(x.Shape[start:end]))
-	return []*Type{TensorType(Int64, Dims(end-start))}, nil
+	return []*Type{TensorType(Int64, Dims(int64(end-start)))}, nil
+}
+
+// ShapeRange returns the axes [start, end) of an input of rank r whose
+// dimensions Shape node n outputs: from opset 15 those its attributes
+// start (default 0) and end (the rank when absent) give, negative ones
+// counting from the end, both clamped into [0, r] and end at least
+// start; before, all of them. n comes from AtOpset.
+func ShapeRange(n *Node, r int) (start, end int, err error) {
+	if n.opset < 15 {
+		return 0, r, nil
+	}
+	clamp := func(v int64) int {
+		if v < 0 {
+			v += int64(r)
+		}
+		return int(min(max(v, 0), int64(r)))
+	}
+	at := n.Declared()
+	s, err := at.Int("start")
+	if err != nil {
+		return 0, 0, err
+	}
+	e, err := at.IntOr("end", int64(r))
+	if err != nil {
+		return 0, 0, err
+	}
+	start, end = clamp(s), clamp(e)
+	return start, max(end, start), nil
 }
 
 // inferSize: an int64 scalar, the input's number of elements.

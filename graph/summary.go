@@ -100,7 +100,7 @@ func Summarize(m *Model) (*Summary, error) {
 			counted[in] = true
 			ns.Params += t.NumElements()
 		}
-		ns.MACs = macs(n, types)
+		ns.MACs = macs(m, n, types)
 		s.Nodes = append(s.Nodes, ns)
 		s.Params += ns.Params
 		s.MACs += ns.MACs
@@ -109,8 +109,9 @@ func Summarize(m *Model) (*Summary, error) {
 	return s, nil
 }
 
-// macs is n's multiply-accumulate count at batch size 1.
-func macs(n *Node, types map[string]*Type) int64 {
+// macs is the multiply-accumulate count of n, one of m's nodes, at
+// batch size 1.
+func macs(m *Model, n *Node, types map[string]*Type) int64 {
 	if !isDefaultDomain(n.Domain) {
 		return 0
 	}
@@ -145,7 +146,7 @@ func macs(n *Node, types map[string]*Type) int64 {
 		}
 		k := a[len(a)-1]
 		if n.OpType == "Gemm" && len(a) == 2 {
-			if trans, _ := n.AttrInt("transA", 0); trans != 0 {
+			if trans, _ := m.NodeAttrs(n).Int("transA"); trans != 0 {
 				k = a[0]
 			}
 		}

@@ -486,7 +486,7 @@ func (p *Program) fuseActivations() {
 			readers[slot]++
 		}
 	}
-	for _, f := range passes.FuseActivations(p.graph, ops.FusionCapabilities()) {
+	for _, f := range passes.FuseActivations(p.model, p.graph, ops.FusionCapabilities()) {
 		pi, ok := stepOf[f.Producer]
 		act, known := ops.KernelActivation(f.Activation)
 		if !ok || !known || len(p.steps[pi].outputs) != 1 {

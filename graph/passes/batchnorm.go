@@ -52,7 +52,7 @@ func FoldBatchNorm(m *graph.Model) (*graph.Model, error) {
 		if !isDefault(n, "BatchNormalization") {
 			continue
 		}
-		x := newIndex(g)
+		x := newIndex(c, g)
 		bn, err := bnAffine(x, n)
 		if err != nil {
 			return nil, err
@@ -83,15 +83,15 @@ type affine struct {
 // does not qualify for folding, and an error when an attribute has the
 // wrong kind.
 func bnAffine(x *index, n *graph.Node) (*affine, error) {
-	eps, err := n.AttrFloat("epsilon", 1e-5)
+	eps, err := x.attrs(n).Float("epsilon")
 	if err != nil {
 		return nil, err
 	}
-	training, err := n.AttrInt("training_mode", 0)
+	training, err := x.attrs(n).Int("training_mode")
 	if err != nil {
 		return nil, err
 	}
-	spatial, err := n.AttrInt("spatial", 1)
+	spatial, err := x.attrs(n).Int("spatial")
 	if err != nil {
 		return nil, err
 	}
@@ -163,7 +163,7 @@ func foldIntoConsumer(g *graph.Graph, x *index, u names, n *graph.Node, bn *affi
 	case isDefault(q, "Gemm"):
 		ok, err = scaleGemmInputs(g, x, u, q, bn, false)
 	case isDefault(q, "Flatten"):
-		axis, aerr := q.AttrInt("axis", 1)
+		axis, aerr := x.attrs(q).Int("axis")
 		if aerr != nil {
 			return false, aerr
 		}
@@ -226,15 +226,15 @@ func scaleConvOutputs(g *graph.Graph, x *index, u names, n *graph.Node, bn *affi
 // scaleConvInputs folds bn, applied to Conv n's data input, into n's
 // input channels, when n has no padding.
 func scaleConvInputs(g *graph.Graph, x *index, u names, n *graph.Node, bn *affine) (bool, error) {
-	group, err := n.AttrInt("group", 1)
+	group, err := x.attrs(n).Int("group")
 	if err != nil {
 		return false, err
 	}
-	pads, err := n.AttrInts("pads", nil)
+	pads, err := x.attrs(n).Ints("pads")
 	if err != nil {
 		return false, err
 	}
-	autoPad, err := n.AttrString("auto_pad", "NOTSET")
+	autoPad, err := x.attrs(n).String("auto_pad")
 	if err != nil {
 		return false, err
 	}
@@ -290,15 +290,15 @@ func (p *gemm) at(k, m int) int {
 // gemmParams reads Gemm n's weight, bias and attributes; false when they
 // are not constants of a form the folds handle.
 func gemmParams(x *index, n *graph.Node) (*gemm, bool, error) {
-	alpha, err := n.AttrFloat("alpha", 1)
+	alpha, err := x.attrs(n).Float("alpha")
 	if err != nil {
 		return nil, false, err
 	}
-	beta, err := n.AttrFloat("beta", 1)
+	beta, err := x.attrs(n).Float("beta")
 	if err != nil {
 		return nil, false, err
 	}
-	transB, err := n.AttrInt("transB", 0)
+	transB, err := x.attrs(n).Int("transB")
 	if err != nil {
 		return nil, false, err
 	}
@@ -362,7 +362,7 @@ func scaleGemmOutputs(g *graph.Graph, x *index, u names, n *graph.Node, bn *affi
 // scaleGemmInputs folds bn, applied to Gemm n's input A (through a
 // Flatten when flattened), into n's input features.
 func scaleGemmInputs(g *graph.Graph, x *index, u names, n *graph.Node, bn *affine, flattened bool) (bool, error) {
-	transA, err := n.AttrInt("transA", 0)
+	transA, err := x.attrs(n).Int("transA")
 	if err != nil {
 		return false, err
 	}

@@ -59,7 +59,7 @@ func FoldConstants(m *graph.Model, eval Evaluator) (*graph.Model, error) {
 	// Node errors only leave some types unknown, and so some Shape nodes
 	// unfolded; the model's validity is not this pass's business.
 	types, _ := graph.InferTypes(c)
-	x := newIndex(g)
+	x := newIndex(c, g)
 	folded := map[*graph.Node]bool{}
 	for _, n := range order {
 		if len(n.Outputs) != 1 || n.Outputs[0] == "" {
@@ -174,23 +174,10 @@ func foldShape(n *graph.Node, opset int64, types map[string]*graph.Type) *graph.
 	if !ok {
 		return nil
 	}
-	r := int64(len(dims))
-	start, end := int64(0), r
-	if opset >= 15 {
-		var err1, err2 error
-		start, err1 = n.AttrInt("start", 0)
-		end, err2 = n.AttrInt("end", r)
-		if err1 != nil || err2 != nil {
-			return nil
-		}
+	start, end, err := graph.ShapeRange(n.AtOpset(opset), len(dims))
+	if err != nil {
+		return nil
 	}
-	clamp := func(i int64) int64 {
-		if i < 0 {
-			i += r
-		}
-		return min(max(i, 0), r)
-	}
-	start, end = clamp(start), clamp(end)
 	v := []int64{}
 	if start < end {
 		v = slices.Clone(dims[start:end])

@@ -89,14 +89,15 @@ func (f Fusion) Intermediates() []string {
 // those chains. A value in the chain that is a graph output, or that a
 // subgraph or any other node reads, stops it. It changes nothing: ONNX
 // has no fused operators in the default domain, so this is a plan for an
-// executor, not a rewrite of the model.
-func FuseActivations(g *graph.Graph, caps Capabilities) []Fusion {
+// executor, not a rewrite of the model. m is g's model (g may be one of
+// its subgraphs), whose opsets the nodes' attributes follow.
+func FuseActivations(m *graph.Model, g *graph.Graph, caps Capabilities) []Fusion {
 	if g == nil || !slices.ContainsFunc(g.Nodes, caps.producer) {
 		// The index reads every subgraph: a graph without producers,
 		// such as each level of deeply nested Ifs, need not pay for it.
 		return nil
 	}
-	x := newIndex(g)
+	x := newIndex(m, g)
 	position := make(map[*graph.Node]int, len(g.Nodes))
 	for i, n := range g.Nodes {
 		position[n] = i
@@ -287,8 +288,9 @@ func (x *index) erfGelu(v string) (Activation, []*graph.Node) {
 // or false when it is none that FuseActivations knows or its parameters
 // are not constants.
 func (x *index) single(n *graph.Node) (Activation, bool) {
-	attr := func(name string, def float32) (float32, bool) {
-		v, err := n.AttrFloat(name, def)
+	at := x.attrs(n)
+	attr := func(name string) (float32, bool) {
+		v, err := at.Float(name)
 		return v, err == nil
 	}
 	switch {
@@ -301,14 +303,14 @@ func (x *index) single(n *graph.Node) (Activation, bool) {
 	case isDefault(n, "HardSwish") && len(n.Inputs) == 1:
 		return Activation{Kind: ActHardSwish}, true
 	case isDefault(n, "LeakyRelu") && len(n.Inputs) == 1:
-		alpha, ok := attr("alpha", 0.01)
+		alpha, ok := attr("alpha")
 		return Activation{Kind: ActLeakyRelu, Alpha: alpha}, ok
 	case isDefault(n, "HardSigmoid") && len(n.Inputs) == 1:
-		alpha, ok1 := attr("alpha", 0.2)
-		beta, ok2 := attr("beta", 0.5)
+		alpha, ok1 := attr("alpha")
+		beta, ok2 := attr("beta")
 		return Activation{Kind: ActHardSigmoid, Alpha: alpha, Beta: beta}, ok1 && ok2
 	case isDefault(n, "Gelu") && len(n.Inputs) == 1:
-		approx, err := n.AttrString("approximate", "none")
+		approx, err := at.String("approximate")
 		return Activation{Kind: ActGelu}, err == nil && approx == "none"
 	case isDefault(n, "Clip"):
 		return x.clip(n)
@@ -323,10 +325,20 @@ func (x *index) single(n *graph.Node) (Activation, bool) {
 func (x *index) clip(n *graph.Node) (Activation, bool) {
 	act := Activation{Kind: ActClip, Alpha: float32(math.Inf(-1)), Beta: float32(math.Inf(1))}
 	if n.HasAttr("min") || n.HasAttr("max") {
-		lo, err1 := n.AttrFloat("min", -math.MaxFloat32)
-		hi, err2 := n.AttrFloat("max", math.MaxFloat32)
+		// Absent, a bound takes its declared default (opsets 6 to 10),
+		// or before opset 6, which declares none, what its prose says.
+		at := x.attrs(n)
+		bound := func(name string, absent float32) (float32, bool) {
+			if !at.Has(name) && !at.HasDefault(name) {
+				return absent, true
+			}
+			v, err := at.Float(name)
+			return v, err == nil
+		}
+		lo, ok1 := bound("min", -math.MaxFloat32)
+		hi, ok2 := bound("max", math.MaxFloat32)
 		act.Alpha, act.Beta = lo, hi
-		return act, err1 == nil && err2 == nil && len(n.Inputs) == 1
+		return act, ok1 && ok2 && len(n.Inputs) == 1
 	}
 	if len(n.Inputs) < 2 || len(n.Inputs) > 3 {
 		return act, false

@@ -107,7 +107,7 @@ func TestFuseActivations(t *testing.T) {
 	gelu("notgelu", passtest.Conv(b, rng, "conv13", r, 4, 4, 1, 1, true), 2)
 	m := passtest.MustModel(t, b)
 	before := passtest.TakeSnapshot(m)
-	got := FuseActivations(m.Graph, fakeCaps)
+	got := FuseActivations(m, m.Graph, fakeCaps)
 	before.CheckUnchanged(t, m)
 	want := fmt.Sprint([]string{
 		"conv1+relu1:1(0,0)", "fc+relu4:1(0,0)",
@@ -126,10 +126,10 @@ func TestFuseActivations(t *testing.T) {
 			}
 		}
 	}
-	if FuseActivations(nil, fakeCaps) != nil {
+	if FuseActivations(nil, nil, fakeCaps) != nil {
 		t.Error("FuseActivations(nil) is not empty")
 	}
-	if got := FuseActivations(m.Graph, Capabilities{}); got != nil {
+	if got := FuseActivations(m, m.Graph, Capabilities{}); got != nil {
 		t.Errorf("no capabilities: fusions %s", describeFusions(got))
 	}
 }

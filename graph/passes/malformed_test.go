@@ -25,7 +25,7 @@ func TestPassesOnMalformedModels(t *testing.T) {
 					t.Logf("%s: %v", name, err)
 				}
 				before.CheckUnchanged(t, tc.Model)
-				FuseActivations(tc.Model.Graph, fakeCaps)
+				FuseActivations(tc.Model, tc.Model.Graph, fakeCaps)
 			})
 		}
 	}

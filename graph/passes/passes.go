@@ -177,6 +177,8 @@ func reads(n *graph.Node) []string {
 // index records, for one state of a graph, which node produces each value
 // and how often each value is read. It is rebuilt after every rewrite.
 type index struct {
+	// m is the model of g, whose opsets its nodes' attributes follow.
+	m         *graph.Model
 	g         *graph.Graph
 	producer  map[string]*graph.Node
 	uses      map[string]int           // reads by nodes, one per input slot
@@ -186,8 +188,9 @@ type index struct {
 	constants map[string]*graph.Tensor // initializers that are not graph inputs
 }
 
-func newIndex(g *graph.Graph) *index {
+func newIndex(m *graph.Model, g *graph.Graph) *index {
 	x := &index{
+		m:         m,
 		g:         g,
 		producer:  map[string]*graph.Node{},
 		uses:      map[string]int{},
@@ -408,3 +411,6 @@ func opset(m *graph.Model, n *graph.Node) int64 {
 	v, _ := m.OpsetVersion(n.Domain)
 	return v
 }
+
+// attrs returns the reader of node n's attributes.
+func (x *index) attrs(n *graph.Node) graph.AttrReader { return x.m.NodeAttrs(n) }

@@ -34,7 +34,7 @@ func StripDropout(m *graph.Model) (*graph.Model, error) {
 		if !isDefault(n, "Dropout") || len(n.Outputs) == 0 || n.Input(0) == "" {
 			continue
 		}
-		x := newIndex(g)
+		x := newIndex(c, g)
 		if mode := n.Input(2); mode != "" && !isConstFalse(x.constValue(mode)) {
 			continue
 		}
@@ -96,7 +96,7 @@ func StripIdentity(m *graph.Model) (*graph.Model, error) {
 	g := c.Graph
 	for _, n := range slices.Clone(g.Nodes) {
 		if isDefault(n, "Identity") && len(n.Outputs) == 1 {
-			bypass(g, newIndex(g), n, n.Input(0), n.Outputs[0])
+			bypass(g, newIndex(c, g), n, n.Input(0), n.Outputs[0])
 		}
 	}
 	return c, nil

@@ -64,48 +64,26 @@ func (identityOp) Backward(_ *Context, in, _, gradOut []*tensor.Tensor) ([]*tens
 }
 
 // shapeOp is Shape: the input's dimensions as a 1-D int64 tensor, from
-// opset 15 only those of axes start..end-1 (negative counting from the
-// end, both clamped into [0, rank]).
+// opset 15 only those of the axes that graph.ShapeRange gives.
 type shapeOp struct {
-	start int64
-	end   *int64 // nil: up to the last axis
+	node *graph.Node // from AtOpset, for ShapeRange
 }
 
-func newShape(n *graph.Node, opset int64) (Op, error) {
-	op := shapeOp{}
-	if opset < 15 {
-		return op, nil
-	}
-	var err error
-	if op.start, err = n.Declared().Int("start"); err != nil {
+func newShape(n *graph.Node, _ int64) (Op, error) {
+	if _, _, err := graph.ShapeRange(n, 0); err != nil {
 		return nil, err
 	}
-	if n.HasAttr("end") {
-		end, err := n.Declared().Int("end")
-		if err != nil {
-			return nil, err
-		}
-		op.end = &end
-	}
-	return op, nil
+	return shapeOp{node: n}, nil
 }
 
 func (op shapeOp) Forward(_ *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 	if err := checkArity(in, 1, 1); err != nil {
 		return nil, err
 	}
-	r := int64(in[0].Rank())
-	clampAxis := func(a int64) int {
-		if a < 0 {
-			a += r
-		}
-		return int(min(max(a, 0), r))
+	start, end, err := graph.ShapeRange(op.node, in[0].Rank())
+	if err != nil {
+		return nil, err
 	}
-	start, end := clampAxis(op.start), int(r)
-	if op.end != nil {
-		end = clampAxis(*op.end)
-	}
-	end = max(end, start)
 	out := tensor.New(graph.Int64, end-start)
 	dims := out.Data.([]int64)
 	for i := range dims {
