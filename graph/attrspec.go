@@ -140,6 +140,14 @@ func ReadAttrs(n *Node, opset int64) AttrReader {
 // Has reports whether the node sets the attribute.
 func (r AttrReader) Has(name string) bool { return r.n.HasAttr(name) }
 
+// Declares reports whether the operator has the attribute at any
+// version: a reader shared by several operators asks before reading one
+// that only some of them have.
+func (r AttrReader) Declares(name string) bool {
+	_, err := r.spec(name)
+	return err == nil
+}
+
 // HasDefault reports whether the operator declares a default for the
 // attribute at the reader's opset (or, when it lacks the attribute
 // there, at the nearest version that has it).

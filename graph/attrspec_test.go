@@ -240,3 +240,33 @@ func TestCheckAttrs(t *testing.T) {
 		t.Errorf("a custom operator: %v", err)
 	}
 }
+
+// TestShapeFunctionsReadDeclaredAttrs runs every shape function, at
+// several opsets, on a node without attributes whose inputs are float
+// tensors of rank 4, and fails when one reads an attribute its operator
+// does not declare (a shape function shared by several operators that
+// reads one of the others' attributes).
+func TestShapeFunctionsReadDeclaredAttrs(t *testing.T) {
+	for _, domain := range []string{DefaultDomain, MLDomain, TrainingDomain, "ai.onnx.preview"} {
+		for _, op := range ShapeOps(domain) {
+			for _, opset := range []int64{1, 7, 11, 13, 17, 18, 21, 28} {
+				x := &Value{Name: "x", Type: TensorType(Float32, Dims(2, 3, 4, 5))}
+				m := &Model{
+					Opsets: []OpsetID{{Domain: domain, Version: opset}},
+					Graph: &Graph{
+						Inputs:  []*Value{x, {Name: "y", Type: x.Type}, {Name: "z", Type: x.Type}},
+						Nodes:   []*Node{{Name: "n", OpType: op, Domain: domain, Inputs: []string{"x", "y", "z"}, Outputs: []string{"a", "b", "c"}}},
+						Outputs: []*Value{{Name: "a"}},
+					},
+				}
+				if domain != DefaultDomain {
+					m.Opsets = append(m.Opsets, OpsetID{Version: 17})
+				}
+				_, err := InferTypes(m)
+				if err != nil && (strings.Contains(err.Error(), "is not declared for") || strings.Contains(err.Error(), "without the opset")) {
+					t.Errorf("%s %s at opset %d: %v", domain, op, opset, err)
+				}
+			}
+		}
+	}
+}

@@ -262,8 +262,11 @@ func (c *inferCtx) readWindow(kernel []int64, dilations bool) (*window, error) {
 	if w.pads, err = n.Declared().IntsOr("pads", make([]int64, 2*k)); err != nil {
 		return nil, err
 	}
-	if w.autoPad, err = n.Declared().String("auto_pad"); err != nil {
-		return nil, err
+	w.autoPad = "NOTSET" // MaxUnpool's pads are always explicit
+	if n.Declared().Declares("auto_pad") {
+		if w.autoPad, err = n.Declared().String("auto_pad"); err != nil {
+			return nil, err
+		}
 	}
 	for _, a := range []struct {
 		name string

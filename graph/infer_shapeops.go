@@ -27,7 +27,13 @@ func (c *inferCtx) axesOf(attr string, i int, inputSince int64) (axes []int64, o
 // axesAttrOrAll returns the node's axes attribute normalized against
 // rank r, or every axis in order when the node has none.
 func (c *inferCtx) axesAttrOrAll(r int) ([]int, error) {
-	axes, err := c.node.Declared().Ints("axes")
+	var (
+		axes []int64
+		err  error
+	)
+	if at := c.node.Declared(); at.Declares("axes") { // not Upsample
+		axes, err = at.Ints("axes")
+	}
 	if err != nil || axes == nil {
 		ax := make([]int, r)
 		for i := range ax {
