@@ -234,6 +234,30 @@ func (r AttrReader) IntOr(name string, def int64) (int64, error) {
 	return a.Int, nil
 }
 
+// IntList returns the int attributes names, in order.
+func (r AttrReader) IntList(names ...string) ([]int64, error) {
+	v := make([]int64, len(names))
+	for i, name := range names {
+		var err error
+		if v[i], err = r.Int(name); err != nil {
+			return nil, err
+		}
+	}
+	return v, nil
+}
+
+// FloatList returns the float attributes names, in order.
+func (r AttrReader) FloatList(names ...string) ([]float32, error) {
+	v := make([]float32, len(names))
+	for i, name := range names {
+		var err error
+		if v[i], err = r.Float(name); err != nil {
+			return nil, err
+		}
+	}
+	return v, nil
+}
+
 // Float returns the float attribute name.
 func (r AttrReader) Float(name string) (float32, error) {
 	a, err := r.value(name, AttrFloat, false)

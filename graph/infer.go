@@ -462,20 +462,6 @@ func ConstantValue(n *Node) (*Tensor, error) {
 	return nil, nil
 }
 
-// intAttrs reads the int attributes names of the node, as its operator
-// declares them.
-func (c *inferCtx) intAttrs(names ...string) ([]int64, error) {
-	at := c.node.Declared()
-	v := make([]int64, len(names))
-	for i, name := range names {
-		var err error
-		if v[i], err = at.Int(name); err != nil {
-			return nil, err
-		}
-	}
-	return v, nil
-}
-
 // operands returns inputs 0 and 1 of a product, each of rank at least
 // want, when both are known, checked to have one element type.
 func (c *inferCtx) operands(want int) (a, b *Type, err error) {

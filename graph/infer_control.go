@@ -343,7 +343,7 @@ func inferSequenceLength(c *inferCtx) ([]*Type, error) {
 // inferSplitToSequence: a sequence of the input's pieces along axis;
 // without split, pieces of size 1, squeezed away unless keepdims.
 func inferSplitToSequence(c *inferCtx) ([]*Type, error) {
-	ints, err := c.intAttrs("axis", "keepdims")
+	ints, err := c.node.Declared().IntList("axis", "keepdims")
 	if err != nil {
 		return nil, err
 	}
@@ -381,7 +381,7 @@ func typeOnlyOne(c *inferCtx, i int) *Type {
 // inferConcatFromSequence: the elements joined along axis (stacked on a
 // new axis with new_axis), of a length known only at run time.
 func inferConcatFromSequence(c *inferCtx) ([]*Type, error) {
-	ints, err := c.intAttrs("axis", "new_axis")
+	ints, err := c.node.Declared().IntList("axis", "new_axis")
 	if err != nil {
 		return nil, err
 	}

@@ -218,7 +218,7 @@ func inferLinearAttention(c *inferCtx) ([]*Type, error) {
 	if err != nil || q == nil {
 		return typeOnly(c, 0), err
 	}
-	ints, err := c.intAttrs("q_num_heads", "kv_num_heads")
+	ints, err := c.node.Declared().IntList("q_num_heads", "kv_num_heads")
 	if err != nil {
 		return nil, err
 	}

@@ -20,7 +20,7 @@ func inferReduce(c *inferCtx) ([]*Type, error) {
 	if err != nil {
 		return nil, err
 	}
-	ints, err := c.intAttrs("keepdims", "noop_with_empty_axes")
+	ints, err := c.node.Declared().IntList("keepdims", "noop_with_empty_axes")
 	if err != nil {
 		return nil, err
 	}
@@ -68,7 +68,7 @@ func inferReduce(c *inferCtx) ([]*Type, error) {
 // inferArgReduce: ArgMax, ArgMin: int64, the input with axis set to 1
 // (keepdims) or removed.
 func inferArgReduce(c *inferCtx) ([]*Type, error) {
-	ints, err := c.intAttrs("axis", "keepdims")
+	ints, err := c.node.Declared().IntList("axis", "keepdims")
 	if err != nil {
 		return nil, err
 	}
@@ -194,7 +194,7 @@ func inferAttention(c *inferCtx) ([]*Type, error) {
 		y[len(y)-1] = UnknownDim()
 		return outs, nil
 	}
-	ints, err := c.intAttrs("q_num_heads", "kv_num_heads")
+	ints, err := c.node.Declared().IntList("q_num_heads", "kv_num_heads")
 	if err != nil {
 		return nil, err
 	}
@@ -472,7 +472,7 @@ func inferMaxUnpool(c *inferCtx) ([]*Type, error) {
 
 // inferRoiAlign: [num_rois, C, output_height, output_width].
 func inferRoiAlign(c *inferCtx) ([]*Type, error) {
-	ints, err := c.intAttrs("output_height", "output_width")
+	ints, err := c.node.Declared().IntList("output_height", "output_width")
 	if err != nil {
 		return nil, err
 	}
@@ -549,7 +549,7 @@ func inferSoftmaxCrossEntropy(c *inferCtx) ([]*Type, error) {
 // axis is an attribute (default 1) before opset 20 and input 2 (default
 // -2) after.
 func inferDFT(c *inferCtx) ([]*Type, error) {
-	ints, err := c.intAttrs("onesided", "inverse")
+	ints, err := c.node.Declared().IntList("onesided", "inverse")
 	if err != nil {
 		return nil, err
 	}

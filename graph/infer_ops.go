@@ -748,7 +748,7 @@ func quotient(num, den product) Dim {
 // inferGemm: A [M,K] (or [K,M] with transA), B [K,N] (or [N,K] with
 // transB), C broadcastable to [M,N] -> Y [M,N].
 func inferGemm(c *inferCtx) ([]*Type, error) {
-	ints, err := c.intAttrs("transA", "transB")
+	ints, err := c.node.Declared().IntList("transA", "transB")
 	if err != nil {
 		return nil, err
 	}

@@ -116,14 +116,11 @@ func activationTable() (table []Entry) {
 		return func(x float64) float64 { return math.Max(0, x) + math.Min(0, a[0]*math.Expm1(x/a[0])) }
 	}, "alpha")
 	add("HardSigmoid", func(n *graph.Node, _ int64) (Op, error) {
-		alpha, err := n.Declared().Float("alpha")
+		floats, err := n.Declared().FloatList("alpha", "beta")
 		if err != nil {
 			return nil, err
 		}
-		beta, err := n.Declared().Float("beta")
-		if err != nil {
-			return nil, err
-		}
+		alpha, beta := floats[0], floats[1]
 		a, b := float64(alpha), float64(beta)
 		return &activationOp{
 			f:   func(x float64) float64 { return math.Max(0, math.Min(1, a*x+b)) },

@@ -152,14 +152,11 @@ func newDFT(n *graph.Node, opset int64) (Op, error) {
 			return nil, err
 		}
 	}
-	inv, err := n.Declared().Int("inverse")
+	ints, err := n.Declared().IntList("inverse", "onesided")
 	if err != nil {
 		return nil, err
 	}
-	one, err := n.Declared().Int("onesided")
-	if err != nil {
-		return nil, err
-	}
+	inv, one := ints[0], ints[1]
 	op.inverse, op.onesided = inv != 0, one != 0
 	return op, nil
 }

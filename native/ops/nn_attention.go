@@ -97,14 +97,11 @@ func newAttention(n *graph.Node, opset int64) (Op, error) {
 		return nil, err
 	}
 	op.causal = causal != 0
-	qh, err := n.Declared().Int("q_num_heads")
+	ints, err := n.Declared().IntList("q_num_heads", "kv_num_heads")
 	if err != nil {
 		return nil, err
 	}
-	kvh, err := n.Declared().Int("kv_num_heads")
-	if err != nil {
-		return nil, err
-	}
+	qh, kvh := ints[0], ints[1]
 	if qh < 0 || kvh < 0 || qh > math.MaxInt32 || kvh > math.MaxInt32 {
 		return nil, attrError(n, "q_num_heads", "q_num_heads %d and kv_num_heads %d must be non-negative", qh, kvh)
 	}

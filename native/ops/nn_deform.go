@@ -48,14 +48,11 @@ func newDeformConv(n *graph.Node, _ int64) (Op, error) {
 			return nil, err
 		}
 	}
-	g, err := n.Declared().Int("group")
+	ints, err := n.Declared().IntList("group", "offset_group")
 	if err != nil {
 		return nil, err
 	}
-	og, err := n.Declared().Int("offset_group")
-	if err != nil {
-		return nil, err
-	}
+	g, og := ints[0], ints[1]
 	if g < 1 || og < 1 {
 		return nil, attrError(n, "group", "group %d and offset_group %d: want at least 1", g, og)
 	}

@@ -32,22 +32,16 @@ var nnGemmOps = []Entry{
 }
 
 func newGemm(n *graph.Node, _ int64) (Op, error) {
-	ta, err := n.Declared().Int("transA")
+	ints, err := n.Declared().IntList("transA", "transB")
 	if err != nil {
 		return nil, err
 	}
-	tb, err := n.Declared().Int("transB")
+	ta, tb := ints[0], ints[1]
+	floats, err := n.Declared().FloatList("alpha", "beta")
 	if err != nil {
 		return nil, err
 	}
-	o := &gemm{transA: ta != 0, transB: tb != 0, bound: &shapeCache[*kernels.GemmParams]{}}
-	if o.alpha, err = n.Declared().Float("alpha"); err != nil {
-		return nil, err
-	}
-	if o.beta, err = n.Declared().Float("beta"); err != nil {
-		return nil, err
-	}
-	return o, nil
+	return &gemm{transA: ta != 0, transB: tb != 0, alpha: floats[0], beta: floats[1], bound: &shapeCache[*kernels.GemmParams]{}}, nil
 }
 
 func (o *gemm) params(in []*tensor.Tensor) (*kernels.GemmParams, error) {

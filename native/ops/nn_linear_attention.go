@@ -43,14 +43,11 @@ type linearAttention struct {
 }
 
 func newLinearAttention(n *graph.Node, _ int64) (Op, error) {
-	q, err := n.Declared().Int("q_num_heads")
+	ints, err := n.Declared().IntList("q_num_heads", "kv_num_heads")
 	if err != nil {
 		return nil, err
 	}
-	kv, err := n.Declared().Int("kv_num_heads")
-	if err != nil {
-		return nil, err
-	}
+	q, kv := ints[0], ints[1]
 	if q < 1 || kv < 1 || q%kv != 0 {
 		return nil, attrError(n, "q_num_heads", "q_num_heads %d and kv_num_heads %d: want positive counts, the first a multiple of the second", q, kv)
 	}

@@ -161,14 +161,11 @@ type lpNormalization struct {
 }
 
 func newLpNormalization(n *graph.Node, _ int64) (Op, error) {
-	axis, err := n.Declared().Int("axis")
+	ints, err := n.Declared().IntList("axis", "p")
 	if err != nil {
 		return nil, err
 	}
-	p, err := n.Declared().Int("p")
-	if err != nil {
-		return nil, err
-	}
+	axis, p := ints[0], ints[1]
 	if p != 1 && p != 2 {
 		return nil, attrError(n, "p", "is %d, want 1 or 2", p)
 	}

@@ -44,18 +44,11 @@ type rotaryEmbedding struct {
 }
 
 func newRotaryEmbedding(n *graph.Node, _ int64) (Op, error) {
-	inter, err := n.Declared().Int("interleaved")
+	ints, err := n.Declared().IntList("interleaved", "rotary_embedding_dim", "num_heads")
 	if err != nil {
 		return nil, err
 	}
-	rd, err := n.Declared().Int("rotary_embedding_dim")
-	if err != nil {
-		return nil, err
-	}
-	heads, err := n.Declared().Int("num_heads")
-	if err != nil {
-		return nil, err
-	}
+	inter, rd, heads := ints[0], ints[1], ints[2]
 	if rd < 0 || rd > 1<<30 || heads < 0 || heads > 1<<30 {
 		return nil, attrError(n, "rotary_embedding_dim", "rotary_embedding_dim %d and num_heads %d must be non-negative", rd, heads)
 	}

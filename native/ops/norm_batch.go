@@ -36,14 +36,11 @@ var batchNormOps = []Entry{
 }
 
 func newBatchNorm(n *graph.Node, opset int64) (Op, error) {
-	eps, err := n.Declared().Float("epsilon")
+	floats, err := n.Declared().FloatList("epsilon", "momentum")
 	if err != nil {
 		return nil, err
 	}
-	mom, err := n.Declared().Float("momentum")
-	if err != nil {
-		return nil, err
-	}
+	eps, mom := floats[0], floats[1]
 	spatial, err := n.Declared().Int("spatial")
 	if err != nil {
 		return nil, err
@@ -153,17 +150,11 @@ func newLRN(n *graph.Node, _ int64) (Op, error) {
 	if size < 1 {
 		return nil, fmt.Errorf("attribute size: %d, want at least 1", size)
 	}
-	o := &lrn{size: int(size)}
-	if o.alpha, err = n.Declared().Float("alpha"); err != nil {
+	f, err := n.Declared().FloatList("alpha", "beta", "bias")
+	if err != nil {
 		return nil, err
 	}
-	if o.beta, err = n.Declared().Float("beta"); err != nil {
-		return nil, err
-	}
-	if o.bias, err = n.Declared().Float("bias"); err != nil {
-		return nil, err
-	}
-	return o, nil
+	return &lrn{size: int(size), alpha: f[0], beta: f[1], bias: f[2]}, nil
 }
 
 func (o *lrn) params(in []*tensor.Tensor) (*kernels.LRNParams, error) {

@@ -224,14 +224,11 @@ type cumulative struct{ product, exclusive, reverse bool }
 
 func newCumulative(product bool) Constructor {
 	return func(n *graph.Node, opset int64) (Op, error) {
-		ex, err := n.Declared().Int("exclusive")
+		ints, err := n.Declared().IntList("exclusive", "reverse")
 		if err != nil {
 			return nil, err
 		}
-		rev, err := n.Declared().Int("reverse")
-		if err != nil {
-			return nil, err
-		}
+		ex, rev := ints[0], ints[1]
 		return &cumulative{product: product, exclusive: ex != 0, reverse: rev != 0}, nil
 	}
 }

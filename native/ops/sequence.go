@@ -250,14 +250,11 @@ type splitToSequenceOp struct {
 }
 
 func newSplitToSequence(n *graph.Node, _ int64) (Op, error) {
-	axis, err := n.Declared().Int("axis")
+	ints, err := n.Declared().IntList("axis", "keepdims")
 	if err != nil {
 		return nil, err
 	}
-	keep, err := n.Declared().Int("keepdims")
-	if err != nil {
-		return nil, err
-	}
+	axis, keep := ints[0], ints[1]
 	return splitToSequenceOp{axis: axis, keepdims: keep != 0}, nil
 }
 
@@ -331,14 +328,11 @@ func newConcatFromSequence(n *graph.Node, _ int64) (Op, error) {
 	if !n.HasAttr("axis") {
 		return nil, fmt.Errorf("attribute \"axis\" is required")
 	}
-	axis, err := n.Declared().Int("axis")
+	ints, err := n.Declared().IntList("axis", "new_axis")
 	if err != nil {
 		return nil, err
 	}
-	newAxis, err := n.Declared().Int("new_axis")
-	if err != nil {
-		return nil, err
-	}
+	axis, newAxis := ints[0], ints[1]
 	return concatFromSequenceOp{axis: axis, newAxis: newAxis != 0}, nil
 }
 

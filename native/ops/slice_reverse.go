@@ -24,14 +24,11 @@ type reverseSequenceOp struct {
 }
 
 func newReverseSequence(n *graph.Node, _ int64) (Op, error) {
-	t, err := n.Declared().Int("time_axis")
+	ints, err := n.Declared().IntList("time_axis", "batch_axis")
 	if err != nil {
 		return nil, err
 	}
-	b, err := n.Declared().Int("batch_axis")
-	if err != nil {
-		return nil, err
-	}
+	t, b := ints[0], ints[1]
 	if !(t == 0 && b == 1 || t == 1 && b == 0) {
 		return nil, attrError(n, "time_axis", "time_axis %d and batch_axis %d are not 0 and 1", t, b)
 	}

@@ -192,14 +192,11 @@ type classifyOp struct {
 }
 
 func newIsInf(n *graph.Node, _ int64) (Op, error) {
-	pos, err := n.Declared().Int("detect_positive")
+	ints, err := n.Declared().IntList("detect_positive", "detect_negative")
 	if err != nil {
 		return nil, err
 	}
-	neg, err := n.Declared().Int("detect_negative")
-	if err != nil {
-		return nil, err
-	}
+	pos, neg := ints[0], ints[1]
 	return &classifyOp{test: func(x float64) bool {
 		return pos != 0 && math.IsInf(x, 1) || neg != 0 && math.IsInf(x, -1)
 	}}, nil
