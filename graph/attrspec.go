@@ -7,8 +7,9 @@ import "slices"
 // table of attrspec_table.go. The shape functions and the engine's
 // kernels read attributes through an AttrReader, which takes an absent
 // attribute's value from that declaration, so that the two never
-// disagree about a default; CheckAttrs rejects the attributes an
-// operator does not have, as ONNX's checker does.
+// disagree about a default. CheckAttrs finds the attributes an operator
+// does not have, which ONNX's checker rejects: InferTypes, and so
+// Validate, reports them; the engine ignores them, as it always did.
 
 // AttrSpec declares one attribute of an operator over a range of opset
 // versions.
@@ -122,7 +123,7 @@ func (n *Node) Declared() AttrReader { return ReadAttrs(n, n.opset) }
 // declares only at other versions, which a node of this version cannot
 // have (CheckAttrs), reads as the default of its nearest declaration
 // (the newest before, else the oldest after): what the operator did
-// without it. The Or methods are for the attributes without a default,
+// without it; a value the node sets anyway is read as it is. The Or methods are for the attributes without a default,
 // whose absence the caller gives a meaning of its own (Conv's strides
 // are ones of the input's rank).
 type AttrReader struct {
