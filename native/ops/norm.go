@@ -12,6 +12,7 @@ import (
 	"github.com/onnxkit/onnxkit/graph"
 	"github.com/onnxkit/onnxkit/native/parallel"
 	"github.com/onnxkit/onnxkit/native/tensor"
+	"github.com/onnxkit/onnxkit/native/vec"
 )
 
 // normOps is the operator table of norm.go (see registry.go).
@@ -354,6 +355,9 @@ func layerNormKernel[T floatNumber](x, y []T, p layerNormParams) (mean, invStd [
 	if p.size == 0 {
 		return nil, nil
 	}
+	if x32, ok := any(x).([]float32); ok {
+		return layerNormFloat32(x32, any(y).([]float32), p)
+	}
 	blocks := len(x) / p.size
 	mean, invStd = make([]float64, blocks), make([]float64, blocks)
 	scale, bias := toFloats[T](p.scale), toFloats[T](p.bias)
@@ -386,6 +390,42 @@ func layerNormKernel[T floatNumber](x, y []T, p layerNormParams) (mean, invStd [
 			for i, v := range xs {
 				ys[i] = (v-mT)*invT*sc[i] + bs[i]
 			}
+		}
+	})
+	return mean, invStd
+}
+
+// layerNormFloat32 is layerNormKernel on float32 with package vec's
+// loops: the moments in float64 (vec.SumFloat64, vec.SquaredDeviations),
+// the affine map in float32 with its last multiply and add fused
+// (vec.NormalizeAffine).
+func layerNormFloat32(x, y []float32, p layerNormParams) (mean, invStd []float64) {
+	blocks := len(x) / p.size
+	mean, invStd = make([]float64, blocks), make([]float64, blocks)
+	scale, bias := toFloats[float32](p.scale), toFloats[float32](p.bias)
+	biasPerElement := p.biasPerElement
+	if bias == nil {
+		bias, biasPerElement = make([]float32, p.size), false
+	}
+	n := float64(p.size)
+	parallel.For(blocks, max(1, ewGrain/(4*p.size)), func(lo, hi int) {
+		for b := lo; b < hi; b++ {
+			start := b * p.size
+			xs, ys := x[start:start+p.size], y[start:start+p.size]
+			m := 0.0
+			if !p.rms {
+				m = vec.SumFloat64(xs) / n
+			}
+			inv := 1 / math.Sqrt(vec.SquaredDeviations(xs, m)/n+p.epsilon)
+			mean[b], invStd[b] = m, inv
+			sc, bs := scale, bias
+			if p.scalePerElement {
+				sc = sc[start:]
+			}
+			if biasPerElement {
+				bs = bs[start:]
+			}
+			vec.NormalizeAffine(ys, xs, sc, bs, float32(m), float32(inv))
 		}
 	})
 	return mean, invStd

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/onnxkit/onnxkit/graph"
+	"github.com/onnxkit/onnxkit/native/internal/leveltest"
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
 
@@ -121,6 +122,77 @@ func TestLayerNormRandomAgainstNaive(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestLayerNormFloat32AgainstFloat64 runs float32 LayerNormalization
+// (package vec's loops) at every CPU level on random rows whose lengths
+// exercise the vector loops and their tails, with a scale and bias per
+// normalised element or per element of X and without a bias, against
+// the normalisation computed in float64 from the same float32 values.
+func TestLayerNormFloat32AgainstFloat64(t *testing.T) {
+	leveltest.Run(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(19, 20))
+		for _, tc := range []struct {
+			shape      []int
+			axis       int
+			perElement bool
+		}{{[]int{3, 5, 37}, -1, false}, {[]int{2, 16, 256}, -1, false}, {[]int{2, 3, 7, 5}, -2, false}, {[]int{4, 40}, -1, true}, {[]int{2, 3, 9}, 1, true}} {
+			ax := tc.axis
+			if ax < 0 {
+				ax += len(tc.shape)
+			}
+			n := tensor.NumElements(tc.shape)
+			size := tensor.NumElements(tc.shape[ax:])
+			paramShape := tc.shape[ax:]
+			if tc.perElement {
+				paramShape = tc.shape
+			}
+			xv := make([]float64, n)
+			for i := range xv {
+				xv[i] = float64(float32(rng.NormFloat64()*3 + 2))
+			}
+			pn := tensor.NumElements(paramShape)
+			sv, bv := make([]float64, pn), make([]float64, pn)
+			for i := range sv {
+				sv[i], bv[i] = float64(float32(rng.NormFloat64())), float64(float32(rng.NormFloat64()))
+			}
+			for _, withBias := range []bool{false, true} {
+				eps := float64(float32(1e-5))
+				want := make([]float64, n)
+				for b := 0; b < n/size; b++ {
+					row := xv[b*size : (b+1)*size]
+					m := 0.0
+					for _, v := range row {
+						m += v
+					}
+					m /= float64(size)
+					variance := 0.0
+					for _, v := range row {
+						variance += (v - m) * (v - m)
+					}
+					inv := 1 / math.Sqrt(variance/float64(size)+eps)
+					for j, v := range row {
+						i := b*size + j
+						p := j
+						if tc.perElement {
+							p = i
+						}
+						want[i] = (v - m) * inv * sv[p]
+						if withBias {
+							want[i] += bv[p]
+						}
+					}
+				}
+				in := []*tensor.Tensor{testTensor(graph.Float32, tc.shape, xv), testTensor(graph.Float32, paramShape, sv)}
+				if withBias {
+					in = append(in, testTensor(graph.Float32, paramShape, bv))
+				}
+				out := runNode(t, testNode("LayerNormalization", graph.IntAttr("axis", int64(tc.axis))), 17, in...)
+				what := fmt.Sprintf("LayerNormalization float32 %v axis %d per element %v bias %v", tc.shape, tc.axis, tc.perElement, withBias)
+				checkTensor(t, what, out[0], tc.shape, want, tolerance{abs: 2e-6, rel: 2e-6})
+			}
+		}
+	})
 }
 
 func TestLayerNormHandWorked(t *testing.T) {

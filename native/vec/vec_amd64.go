@@ -226,3 +226,23 @@ func maxStride2AVX512(n int, dst *float32, src *float32, off *int32, taps int)
 //
 //go:noescape
 func sumFloat64AVX2(n int, src *float32, sums *float64)
+
+// squaredDeviationsAVX2 is the AVX2 loop of SquaredDeviations; see emitSquaredDeviations in package asmgen.
+//
+//go:noescape
+func squaredDeviationsAVX2(n int, src *float32, mean float64, sums *float64)
+
+// normalizeAffineAVX2 is the AVX2 loop of NormalizeAffine; see emitNormalizeAffine in package asmgen.
+//
+//go:noescape
+func normalizeAffineAVX2(n int, dst *float32, src *float32, scale *float32, bias *float32, mean float32, invStd float32)
+
+// squaredDeviationsAVX512 is the AVX512 loop of SquaredDeviations; see emitSquaredDeviations in package asmgen.
+//
+//go:noescape
+func squaredDeviationsAVX512(n int, src *float32, mean float64, sums *float64)
+
+// normalizeAffineAVX512 is the AVX512 loop of NormalizeAffine; see emitNormalizeAffine in package asmgen.
+//
+//go:noescape
+func normalizeAffineAVX512(n int, dst *float32, src *float32, scale *float32, bias *float32, mean float32, invStd float32)

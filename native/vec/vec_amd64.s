@@ -7153,3 +7153,189 @@ done:
 	VMOVUPD Y0, (DX)
 	VZEROUPPER
 	RET
+
+// func squaredDeviationsAVX2(n int, src *float32, mean float64, sums *float64)
+// Requires: AVX, FMA3
+TEXT ·squaredDeviationsAVX2(SB), NOSPLIT, $0-32
+	MOVQ         n+0(FP), AX
+	MOVQ         src+8(FP), CX
+	MOVQ         sums+24(FP), DX
+	VBROADCASTSD mean+16(FP), Y0
+	VXORPD       Y1, Y1, Y1
+	VXORPD       Y2, Y2, Y2
+	VXORPD       Y3, Y3, Y3
+	VXORPD       Y4, Y4, Y4
+
+block:
+	TESTQ       AX, AX
+	JZ          done
+	VCVTPS2PD   (CX), Y5
+	VSUBPD      Y0, Y5, Y5
+	VFMADD231PD Y5, Y5, Y1
+	VCVTPS2PD   16(CX), Y5
+	VSUBPD      Y0, Y5, Y5
+	VFMADD231PD Y5, Y5, Y2
+	VCVTPS2PD   32(CX), Y5
+	VSUBPD      Y0, Y5, Y5
+	VFMADD231PD Y5, Y5, Y3
+	VCVTPS2PD   48(CX), Y5
+	VSUBPD      Y0, Y5, Y5
+	VFMADD231PD Y5, Y5, Y4
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, AX
+	JMP         block
+
+done:
+	VADDPD  Y2, Y1, Y1
+	VADDPD  Y4, Y3, Y3
+	VADDPD  Y3, Y1, Y1
+	VMOVUPD Y1, (DX)
+	VZEROUPPER
+	RET
+
+// func normalizeAffineAVX2(n int, dst *float32, src *float32, scale *float32, bias *float32, mean float32, invStd float32)
+// Requires: AVX, FMA3
+TEXT ·normalizeAffineAVX2(SB), NOSPLIT, $0-48
+	MOVQ         n+0(FP), AX
+	MOVQ         dst+8(FP), CX
+	MOVQ         src+16(FP), DX
+	MOVQ         scale+24(FP), BX
+	MOVQ         bias+32(FP), SI
+	VBROADCASTSS mean+40(FP), Y0
+	VBROADCASTSS invStd+44(FP), Y1
+
+by2:
+	CMPQ        AX, $0x00000010
+	JL          by2done
+	VMOVUPS     (DX), Y2
+	VSUBPS      Y0, Y2, Y2
+	VMULPS      Y1, Y2, Y2
+	VMOVUPS     (BX), Y3
+	VFMADD213PS (SI), Y3, Y2
+	VMOVUPS     Y2, (CX)
+	VMOVUPS     32(DX), Y2
+	VSUBPS      Y0, Y2, Y2
+	VMULPS      Y1, Y2, Y2
+	VMOVUPS     32(BX), Y3
+	VFMADD213PS 32(SI), Y3, Y2
+	VMOVUPS     Y2, 32(CX)
+	ADDQ        $0x00000040, DX
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000040, BX
+	ADDQ        $0x00000040, SI
+	SUBQ        $0x00000010, AX
+	JMP         by2
+
+by2done:
+by1:
+	CMPQ        AX, $0x00000008
+	JL          by1done
+	VMOVUPS     (DX), Y2
+	VSUBPS      Y0, Y2, Y2
+	VMULPS      Y1, Y2, Y2
+	VMOVUPS     (BX), Y3
+	VFMADD213PS (SI), Y3, Y2
+	VMOVUPS     Y2, (CX)
+	ADDQ        $0x00000020, DX
+	ADDQ        $0x00000020, CX
+	ADDQ        $0x00000020, BX
+	ADDQ        $0x00000020, SI
+	SUBQ        $0x00000008, AX
+	JMP         by1
+
+by1done:
+	VZEROUPPER
+	RET
+
+// func squaredDeviationsAVX512(n int, src *float32, mean float64, sums *float64)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·squaredDeviationsAVX512(SB), NOSPLIT, $0-32
+	MOVQ         n+0(FP), AX
+	MOVQ         src+8(FP), CX
+	MOVQ         sums+24(FP), DX
+	VBROADCASTSD mean+16(FP), Z0
+	VXORPD       Z1, Z1, Z1
+	VXORPD       Z2, Z2, Z2
+	VXORPD       Z3, Z3, Z3
+	VXORPD       Z4, Z4, Z4
+
+block:
+	TESTQ       AX, AX
+	JZ          done
+	VCVTPS2PD   (CX), Z5
+	VSUBPD      Z0, Z5, Z5
+	VFMADD231PD Z5, Z5, Z1
+	VCVTPS2PD   32(CX), Z5
+	VSUBPD      Z0, Z5, Z5
+	VFMADD231PD Z5, Z5, Z2
+	VCVTPS2PD   64(CX), Z5
+	VSUBPD      Z0, Z5, Z5
+	VFMADD231PD Z5, Z5, Z3
+	VCVTPS2PD   96(CX), Z5
+	VSUBPD      Z0, Z5, Z5
+	VFMADD231PD Z5, Z5, Z4
+	ADDQ        $0x00000080, CX
+	SUBQ        $0x00000020, AX
+	JMP         block
+
+done:
+	VADDPD  Z2, Z1, Z1
+	VADDPD  Z4, Z3, Z3
+	VADDPD  Z3, Z1, Z1
+	VMOVUPD Z1, (DX)
+	VZEROUPPER
+	RET
+
+// func normalizeAffineAVX512(n int, dst *float32, src *float32, scale *float32, bias *float32, mean float32, invStd float32)
+// Requires: AVX, AVX512F
+TEXT ·normalizeAffineAVX512(SB), NOSPLIT, $0-48
+	MOVQ         n+0(FP), AX
+	MOVQ         dst+8(FP), CX
+	MOVQ         src+16(FP), DX
+	MOVQ         scale+24(FP), BX
+	MOVQ         bias+32(FP), SI
+	VBROADCASTSS mean+40(FP), Z0
+	VBROADCASTSS invStd+44(FP), Z1
+
+by2:
+	CMPQ        AX, $0x00000020
+	JL          by2done
+	VMOVUPS     (DX), Z2
+	VSUBPS      Z0, Z2, Z2
+	VMULPS      Z1, Z2, Z2
+	VMOVUPS     (BX), Z3
+	VFMADD213PS (SI), Z3, Z2
+	VMOVUPS     Z2, (CX)
+	VMOVUPS     64(DX), Z2
+	VSUBPS      Z0, Z2, Z2
+	VMULPS      Z1, Z2, Z2
+	VMOVUPS     64(BX), Z3
+	VFMADD213PS 64(SI), Z3, Z2
+	VMOVUPS     Z2, 64(CX)
+	ADDQ        $0x00000080, DX
+	ADDQ        $0x00000080, CX
+	ADDQ        $0x00000080, BX
+	ADDQ        $0x00000080, SI
+	SUBQ        $0x00000020, AX
+	JMP         by2
+
+by2done:
+by1:
+	CMPQ        AX, $0x00000010
+	JL          by1done
+	VMOVUPS     (DX), Z2
+	VSUBPS      Z0, Z2, Z2
+	VMULPS      Z1, Z2, Z2
+	VMOVUPS     (BX), Z3
+	VFMADD213PS (SI), Z3, Z2
+	VMOVUPS     Z2, (CX)
+	ADDQ        $0x00000040, DX
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000040, BX
+	ADDQ        $0x00000040, SI
+	SUBQ        $0x00000010, AX
+	JMP         by1
+
+by1done:
+	VZEROUPPER
+	RET

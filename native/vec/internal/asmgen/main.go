@@ -31,6 +31,7 @@ func main() {
 	lanesAVX512.emitMaxRows(laneMasks)
 	lanesAVX512.emitMaxStride2()
 	emitSumFloat64()
+	emitNormLoops()
 	Generate()
 }
 
