@@ -147,54 +147,23 @@ func checkSameLen(op string, dst, src []float32) {
 	}
 }
 
-// erf32 is erf x in float32, in three regions (after Sun's fdlibm erf,
-// whose published rational coefficients are used here in float32):
-//
-//	|x| < 0.84375:        erf x = x + x P(x²)/Q(x²)
-//	0.84375 ≤ |x| < 1.25: erf x = Erx + P(s)/Q(s) (Erx = 0.845...), s = |x| - 1
-//	1.25 ≤ |x| < 4:       erf x = 1 - e^(-x² - 0.5625 + R(1/x²)/S(1/x²))/|x|
-//
-// with two pairs R, S split at 1/0.35; from 4 on erf rounds to ±1 in
-// float32 (erfc 4 is 1.5e-8, below half a unit of 1 - 2^-24). fdlibm
-// splits -x² into an exact part and a correction to keep erfc's relative
-// accuracy; erf only needs its absolute accuracy, which the rounding of
-// x² in float32 does not spoil (relative error 2^-24 x², below 0.2 ULP
-// of erf).
+// erf32 is erf x in float32: on |x| < 4, the polynomial of |x|'s piece
+// of package coeffs (pieces 0.5 wide, degree 8, Horner's scheme in t =
+// |x| - center) plus the piece's multiple of |x|, with x's sign; from
+// there on ±1, where erf rounds to it.
 func erf32(x float32) float32 {
-	a := x
-	if a < 0 {
-		a = -a
-	}
-	var e float32
-	switch {
-	case x != x:
+	if x != x {
 		return x
-	case a < coeffs.ErfSmall:
-		z := x * x
-		p := (((coeffs.ErfPP4*z+coeffs.ErfPP3)*z+coeffs.ErfPP2)*z+coeffs.ErfPP1)*z + coeffs.ErfPP0
-		q := ((((coeffs.ErfQQ5*z+coeffs.ErfQQ4)*z+coeffs.ErfQQ3)*z+coeffs.ErfQQ2)*z+coeffs.ErfQQ1)*z + 1
-		return x + x*(p/q)
-	case a < coeffs.ErfMid:
-		s := a - 1
-		p := (((((coeffs.ErfPA6*s+coeffs.ErfPA5)*s+coeffs.ErfPA4)*s+coeffs.ErfPA3)*s+coeffs.ErfPA2)*s+coeffs.ErfPA1)*s + coeffs.ErfPA0
-		q := (((((coeffs.ErfQA6*s+coeffs.ErfQA5)*s+coeffs.ErfQA4)*s+coeffs.ErfQA3)*s+coeffs.ErfQA2)*s+coeffs.ErfQA1)*s + 1
-		e = coeffs.Erx + p/q
-	case a < coeffs.ErfOne:
-		z := a * a
-		s := 1 / z
-		var r, q float32
-		if a < coeffs.ErfSplit {
-			r = ((((((coeffs.ErfRA7*s+coeffs.ErfRA6)*s+coeffs.ErfRA5)*s+coeffs.ErfRA4)*s+coeffs.ErfRA3)*s+coeffs.ErfRA2)*s+coeffs.ErfRA1)*s + coeffs.ErfRA0
-			q = (((((((coeffs.ErfSA8*s+coeffs.ErfSA7)*s+coeffs.ErfSA6)*s+coeffs.ErfSA5)*s+coeffs.ErfSA4)*s+coeffs.ErfSA3)*s+coeffs.ErfSA2)*s+coeffs.ErfSA1)*s + 1
-		} else {
-			r = (((((coeffs.ErfRB6*s+coeffs.ErfRB5)*s+coeffs.ErfRB4)*s+coeffs.ErfRB3)*s+coeffs.ErfRB2)*s+coeffs.ErfRB1)*s + coeffs.ErfRB0
-			q = ((((((coeffs.ErfSB7*s+coeffs.ErfSB6)*s+coeffs.ErfSB5)*s+coeffs.ErfSB4)*s+coeffs.ErfSB3)*s+coeffs.ErfSB2)*s+coeffs.ErfSB1)*s + 1
-		}
-		e = 1 - exp32(r/q-coeffs.ErfOffset-z)/a
-	default:
-		e = 1
 	}
-	if x < 0 {
+	a := min(max(x, -x), coeffs.ErfMax)
+	i := int(a * (1 / coeffs.ErfPieceWidth))
+	t := a - coeffs.ErfCenters[i]
+	e := coeffs.ErfCoeffs[coeffs.ErfDegree][i]
+	for j := coeffs.ErfDegree - 1; j >= 0; j-- {
+		e = e*t + coeffs.ErfCoeffs[j][i]
+	}
+	e += a * coeffs.ErfLinear[i]
+	if math.Signbit(float64(x)) {
 		return -e
 	}
 	return e

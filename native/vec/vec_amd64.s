@@ -4571,184 +4571,34 @@ block:
 	VANDPS       Y1, Y0, Y1
 	VPBROADCASTD transcendental80000000<>+0(SB), Y2
 	VANDPS       Y2, Y0, Y0
-	VMULPS       Y1, Y1, Y2
-	VBROADCASTSS transcendentalb7c756b1<>+0(SB), Y3
-	VBROADCASTSS transcendentalbbbd1489<>+0(SB), Y4
-	VFMADD213PS  Y4, Y2, Y3
-	VBROADCASTSS transcendentalbce9528f<>+0(SB), Y4
-	VFMADD213PS  Y4, Y2, Y3
-	VBROADCASTSS transcendentalbea66beb<>+0(SB), Y4
-	VFMADD213PS  Y4, Y2, Y3
-	VBROADCASTSS transcendental3e0375d4<>+0(SB), Y4
-	VFMADD213PS  Y4, Y2, Y3
-	VMULPS       Y1, Y3, Y3
-	VBROADCASTSS transcendentalb684e21a<>+0(SB), Y4
-	VBROADCASTSS transcendental390aee49<>+0(SB), Y5
-	VFMADD213PS  Y5, Y2, Y4
-	VBROADCASTSS transcendental3ba68116<>+0(SB), Y5
-	VFMADD213PS  Y5, Y2, Y4
-	VBROADCASTSS transcendental3d852a63<>+0(SB), Y5
-	VFMADD213PS  Y5, Y2, Y4
-	VBROADCASTSS transcendental3ecbbbce<>+0(SB), Y5
-	VFMADD213PS  Y5, Y2, Y4
-	VBROADCASTSS transcendental3f800000<>+0(SB), Y5
-	VFMADD213PS  Y5, Y2, Y4
-	VBROADCASTSS transcendental3f800000<>+0(SB), Y2
-	VSUBPS       Y2, Y1, Y2
-	VBROADCASTSS transcendentalbb0df9c0<>+0(SB), Y5
-	VBROADCASTSS transcendental3d1151b3<>+0(SB), Y6
-	VFMADD213PS  Y6, Y2, Y5
-	VBROADCASTSS transcendentalbde31cc2<>+0(SB), Y6
-	VFMADD213PS  Y6, Y2, Y5
-	VBROADCASTSS transcendental3ea2fe54<>+0(SB), Y6
-	VFMADD213PS  Y6, Y2, Y5
-	VBROADCASTSS transcendentalbebe9208<>+0(SB), Y6
-	VFMADD213PS  Y6, Y2, Y5
-	VBROADCASTSS transcendental3ed46805<>+0(SB), Y6
-	VFMADD213PS  Y6, Y2, Y5
-	VBROADCASTSS transcendentalbb1acdc6<>+0(SB), Y6
-	VFMADD213PS  Y6, Y2, Y5
-	VBROADCASTSS transcendental3c445aa3<>+0(SB), Y6
-	VBROADCASTSS transcendental3c5f6e13<>+0(SB), Y7
-	VFMADD213PS  Y7, Y2, Y6
-	VBROADCASTSS transcendental3e013307<>+0(SB), Y7
-	VFMADD213PS  Y7, Y2, Y6
-	VBROADCASTSS transcendental3d931ae7<>+0(SB), Y7
-	VFMADD213PS  Y7, Y2, Y6
-	VBROADCASTSS transcendental3f0a5785<>+0(SB), Y7
-	VFMADD213PS  Y7, Y2, Y6
-	VBROADCASTSS transcendental3dd9f331<>+0(SB), Y7
-	VFMADD213PS  Y7, Y2, Y6
-	VBROADCASTSS transcendental3f800000<>+0(SB), Y7
-	VFMADD213PS  Y7, Y2, Y6
-	VBROADCASTSS transcendental3f580000<>+0(SB), Y2
-	VCMPPS       $0x01, Y2, Y1, Y2
-	VBLENDVPS    Y2, Y3, Y5, Y3
-	VBLENDVPS    Y2, Y4, Y6, Y4
-	VDIVPS       Y4, Y3, Y3
-	VBROADCASTSS transcendental3f58560b<>+0(SB), Y4
-	VBLENDVPS    Y2, Y1, Y4, Y2
-	VADDPS       Y3, Y2, Y2
-	VBROADCASTSS transcendental3fa00000<>+0(SB), Y3
-	VCMPPS       $0x01, Y3, Y1, Y3
-	VBROADCASTSS transcendental3fa00000<>+0(SB), Y4
-	VMAXPS       Y1, Y4, Y1
-	VBROADCASTSS transcendental40800000<>+0(SB), Y4
-	VMINPS       Y1, Y4, Y1
-	VBROADCASTSS transcendental3f800000<>+0(SB), Y5
-	VMULPS       Y1, Y1, Y4
-	VDIVPS       Y4, Y5, Y5
-	VBROADCASTSS transcendental4036db6e<>+0(SB), Y6
-	VCMPPS       $0x01, Y6, Y1, Y6
-	VBROADCASTSS transcendentalc11d077e<>+0(SB), Y7
-	VBROADCASTSS transcendentalc2a2932b<>+0(SB), Y8
-	VFMADD213PS  Y8, Y5, Y7
-	VBROADCASTSS transcendentalc3389ae7<>+0(SB), Y8
-	VFMADD213PS  Y8, Y5, Y7
-	VBROADCASTSS transcendentalc322658c<>+0(SB), Y8
-	VFMADD213PS  Y8, Y5, Y7
-	VBROADCASTSS transcendentalc2798057<>+0(SB), Y8
-	VFMADD213PS  Y8, Y5, Y7
-	VBROADCASTSS transcendentalc128f022<>+0(SB), Y8
-	VFMADD213PS  Y8, Y5, Y7
-	VBROADCASTSS transcendentalbf31a0b7<>+0(SB), Y8
-	VFMADD213PS  Y8, Y5, Y7
-	VBROADCASTSS transcendentalbc21a093<>+0(SB), Y8
-	VFMADD213PS  Y8, Y5, Y7
-	VBROADCASTSS transcendentalc3f1c275<>+0(SB), Y8
-	VBROADCASTSS transcendentalc480230b<>+0(SB), Y9
-	VFMADD213PS  Y9, Y5, Y8
-	VBROADCASTSS transcendentalc41f6441<>+0(SB), Y9
-	VFMADD213PS  Y9, Y5, Y8
-	VBROADCASTSS transcendentalc320a2ea<>+0(SB), Y9
-	VFMADD213PS  Y9, Y5, Y8
-	VBROADCASTSS transcendentalc18e104b<>+0(SB), Y9
-	VFMADD213PS  Y9, Y5, Y8
-	VBROADCASTSS transcendentalbf4c9dd4<>+0(SB), Y9
-	VFMADD213PS  Y9, Y5, Y8
-	VBROADCASTSS transcendentalbc21a092<>+0(SB), Y9
-	VFMADD213PS  Y9, Y5, Y8
-	VBLENDVPS    Y6, Y7, Y8, Y7
-	VBROADCASTSS transcendentalbd777f97<>+0(SB), Y8
-	VBROADCASTSS transcendental40d23f7c<>+0(SB), Y9
-	VFMADD213PS  Y9, Y5, Y8
-	VBROADCASTSS transcendental42d9451f<>+0(SB), Y9
-	VFMADD213PS  Y9, Y5, Y8
-	VBROADCASTSS transcendental43d6810b<>+0(SB), Y9
-	VFMADD213PS  Y9, Y5, Y8
-	VBROADCASTSS transcendental442158c9<>+0(SB), Y9
-	VFMADD213PS  Y9, Y5, Y8
-	VBROADCASTSS transcendental43d9486f<>+0(SB), Y9
-	VFMADD213PS  Y9, Y5, Y8
-	VBROADCASTSS transcendental4309a863<>+0(SB), Y9
-	VFMADD213PS  Y9, Y5, Y8
-	VBROADCASTSS transcendental419d35ce<>+0(SB), Y9
-	VFMADD213PS  Y9, Y5, Y8
-	VBROADCASTSS transcendental3f800000<>+0(SB), Y9
-	VFMADD213PS  Y9, Y5, Y8
-	VBROADCASTSS transcendentalc1b38712<>+0(SB), Y9
-	VBROADCASTSS transcendental43ed43a7<>+0(SB), Y10
-	VFMADD213PS  Y10, Y5, Y9
-	VBROADCASTSS transcendental451f90ce<>+0(SB), Y10
-	VFMADD213PS  Y10, Y5, Y9
-	VBROADCASTSS transcendental4547fdbb<>+0(SB), Y10
-	VFMADD213PS  Y10, Y5, Y9
-	VBROADCASTSS transcendental44c01759<>+0(SB), Y10
-	VFMADD213PS  Y10, Y5, Y9
-	VBROADCASTSS transcendental43a2e571<>+0(SB), Y10
-	VFMADD213PS  Y10, Y5, Y9
-	VBROADCASTSS transcendental41f2b459<>+0(SB), Y10
-	VFMADD213PS  Y10, Y5, Y9
-	VBROADCASTSS transcendental3f800000<>+0(SB), Y10
-	VFMADD213PS  Y10, Y5, Y9
-	VBLENDVPS    Y6, Y8, Y9, Y6
-	VDIVPS       Y6, Y7, Y7
-	VBROADCASTSS transcendental3f100000<>+0(SB), Y6
-	VSUBPS       Y6, Y7, Y7
-	VSUBPS       Y4, Y7, Y7
-	VBROADCASTSS transcendentalc2d00000<>+0(SB), Y4
-	VMAXPS       Y7, Y4, Y4
-	VBROADCASTSS transcendental42b20000<>+0(SB), Y6
-	VMINPS       Y4, Y6, Y4
-	VBROADCASTSS transcendental3fb8aa3b<>+0(SB), Y6
-	VMULPS       Y6, Y4, Y7
-	VCVTPS2DQ    Y7, Y6
-	VCVTDQ2PS    Y6, Y7
-	VBROADCASTSS transcendental3f318000<>+0(SB), Y8
-	VFNMADD231PS Y8, Y7, Y4
-	VBROADCASTSS transcendentalb95e8083<>+0(SB), Y8
-	VFNMADD231PS Y8, Y7, Y4
-	VBROADCASTSS transcendental39506967<>+0(SB), Y7
-	VBROADCASTSS transcendental3ab743ce<>+0(SB), Y8
-	VFMADD213PS  Y8, Y4, Y7
-	VBROADCASTSS transcendental3c088908<>+0(SB), Y8
-	VFMADD213PS  Y8, Y4, Y7
-	VBROADCASTSS transcendental3d2aa9c1<>+0(SB), Y8
-	VFMADD213PS  Y8, Y4, Y7
-	VBROADCASTSS transcendental3e2aaaaa<>+0(SB), Y8
-	VFMADD213PS  Y8, Y4, Y7
-	VBROADCASTSS transcendental3f000000<>+0(SB), Y8
-	VFMADD213PS  Y8, Y4, Y7
-	VMULPS       Y4, Y4, Y8
-	VFMADD213PS  Y4, Y8, Y7
-	VBROADCASTSS transcendental3f800000<>+0(SB), Y4
-	VADDPS       Y4, Y7, Y7
-	VPSRAD       $0x01, Y6, Y4
-	VPSUBD       Y4, Y6, Y6
-	VPBROADCASTD transcendental0000007f<>+0(SB), Y8
-	VPADDD       Y8, Y4, Y4
-	VPADDD       Y8, Y6, Y6
-	VPSLLD       $0x17, Y4, Y4
-	VPSLLD       $0x17, Y6, Y6
-	VMULPS       Y4, Y7, Y7
-	VMULPS       Y6, Y7, Y7
-	VMULPS       Y1, Y5, Y5
-	VMULPS       Y5, Y7, Y7
-	VBROADCASTSS transcendental3f800000<>+0(SB), Y1
-	VSUBPS       Y7, Y1, Y1
-	VBLENDVPS    Y3, Y2, Y1, Y1
-	VORPS        Y0, Y1, Y1
-	VMOVUPS      Y1, (CX)
+	VBROADCASTSS transcendental407fffff<>+0(SB), Y2
+	VMINPS       Y1, Y2, Y1
+	VBROADCASTSS transcendental40000000<>+0(SB), Y2
+	VMULPS       Y2, Y1, Y2
+	VCVTTPS2DQ   Y2, Y2
+	VPERMPS      erfTable0<>+0(SB), Y2, Y3
+	VSUBPS       Y3, Y1, Y3
+	VPERMPS      erfTable10<>+0(SB), Y2, Y4
+	VPERMPS      erfTable9<>+0(SB), Y2, Y5
+	VFMADD213PS  Y5, Y3, Y4
+	VPERMPS      erfTable8<>+0(SB), Y2, Y5
+	VFMADD213PS  Y5, Y3, Y4
+	VPERMPS      erfTable7<>+0(SB), Y2, Y5
+	VFMADD213PS  Y5, Y3, Y4
+	VPERMPS      erfTable6<>+0(SB), Y2, Y5
+	VFMADD213PS  Y5, Y3, Y4
+	VPERMPS      erfTable5<>+0(SB), Y2, Y5
+	VFMADD213PS  Y5, Y3, Y4
+	VPERMPS      erfTable4<>+0(SB), Y2, Y5
+	VFMADD213PS  Y5, Y3, Y4
+	VPERMPS      erfTable3<>+0(SB), Y2, Y5
+	VFMADD213PS  Y5, Y3, Y4
+	VPERMPS      erfTable2<>+0(SB), Y2, Y5
+	VFMADD213PS  Y5, Y3, Y4
+	VPERMPS      erfTable1<>+0(SB), Y2, Y3
+	VFMADD231PS  Y1, Y3, Y4
+	VORPS        Y0, Y4, Y4
+	VMOVUPS      Y4, (CX)
 	ADDQ         $0x00000020, DX
 	ADDQ         $0x00000020, CX
 	SUBQ         $0x00000008, AX
@@ -4758,182 +4608,206 @@ done:
 	VZEROUPPER
 	RET
 
-DATA transcendentalb7c756b1<>+0(SB)/4, $0xb7c756b1
-GLOBL transcendentalb7c756b1<>(SB), RODATA|NOPTR, $4
+DATA erfTable0<>+0(SB)/4, $0x00000000
+DATA erfTable0<>+4(SB)/4, $0x3f400000
+DATA erfTable0<>+8(SB)/4, $0x3fa00000
+DATA erfTable0<>+12(SB)/4, $0x3fe00000
+DATA erfTable0<>+16(SB)/4, $0x40100000
+DATA erfTable0<>+20(SB)/4, $0x40300000
+DATA erfTable0<>+24(SB)/4, $0x40500000
+DATA erfTable0<>+28(SB)/4, $0x40700000
+DATA erfTable0<>+32(SB)/4, $0x00000000
+DATA erfTable0<>+36(SB)/4, $0x3f400000
+DATA erfTable0<>+40(SB)/4, $0x3fa00000
+DATA erfTable0<>+44(SB)/4, $0x3fe00000
+DATA erfTable0<>+48(SB)/4, $0x40100000
+DATA erfTable0<>+52(SB)/4, $0x40300000
+DATA erfTable0<>+56(SB)/4, $0x40500000
+DATA erfTable0<>+60(SB)/4, $0x40700000
+GLOBL erfTable0<>(SB), RODATA|NOPTR, $64
 
-DATA transcendentalbbbd1489<>+0(SB)/4, $0xbbbd1489
-GLOBL transcendentalbbbd1489<>(SB), RODATA|NOPTR, $4
+DATA erfTable1<>+0(SB)/4, $0x3f800000
+DATA erfTable1<>+4(SB)/4, $0x00000000
+DATA erfTable1<>+8(SB)/4, $0x00000000
+DATA erfTable1<>+12(SB)/4, $0x00000000
+DATA erfTable1<>+16(SB)/4, $0x00000000
+DATA erfTable1<>+20(SB)/4, $0x00000000
+DATA erfTable1<>+24(SB)/4, $0x00000000
+DATA erfTable1<>+28(SB)/4, $0x00000000
+DATA erfTable1<>+32(SB)/4, $0x3f800000
+DATA erfTable1<>+36(SB)/4, $0x00000000
+DATA erfTable1<>+40(SB)/4, $0x00000000
+DATA erfTable1<>+44(SB)/4, $0x00000000
+DATA erfTable1<>+48(SB)/4, $0x00000000
+DATA erfTable1<>+52(SB)/4, $0x00000000
+DATA erfTable1<>+56(SB)/4, $0x00000000
+DATA erfTable1<>+60(SB)/4, $0x00000000
+GLOBL erfTable1<>(SB), RODATA|NOPTR, $64
 
-DATA transcendentalbce9528f<>+0(SB)/4, $0xbce9528f
-GLOBL transcendentalbce9528f<>(SB), RODATA|NOPTR, $4
+DATA erfTable2<>+0(SB)/4, $0x00000000
+DATA erfTable2<>+4(SB)/4, $0x3f360e4c
+DATA erfTable2<>+8(SB)/4, $0x3f6c432f
+DATA erfTable2<>+12(SB)/4, $0x3f7c9684
+DATA erfTable2<>+16(SB)/4, $0x3f7fa024
+DATA erfTable2<>+20(SB)/4, $0x3f7ff968
+DATA erfTable2<>+24(SB)/4, $0x3f7fffb8
+DATA erfTable2<>+28(SB)/4, $0x3f7ffffe
+DATA erfTable2<>+32(SB)/4, $0x00000000
+DATA erfTable2<>+36(SB)/4, $0x3f360e4c
+DATA erfTable2<>+40(SB)/4, $0x3f6c432f
+DATA erfTable2<>+44(SB)/4, $0x3f7c9684
+DATA erfTable2<>+48(SB)/4, $0x3f7fa024
+DATA erfTable2<>+52(SB)/4, $0x3f7ff968
+DATA erfTable2<>+56(SB)/4, $0x3f7fffb8
+DATA erfTable2<>+60(SB)/4, $0x3f7ffffe
+GLOBL erfTable2<>(SB), RODATA|NOPTR, $64
 
-DATA transcendentalbea66beb<>+0(SB)/4, $0xbea66beb
-GLOBL transcendentalbea66beb<>(SB), RODATA|NOPTR, $4
+DATA erfTable3<>+0(SB)/4, $0x3e0375d4
+DATA erfTable3<>+4(SB)/4, $0x3f249721
+DATA erfTable3<>+8(SB)/4, $0x3e723298
+DATA erfTable3<>+12(SB)/4, $0x3d582a98
+DATA erfTable3<>+16(SB)/4, $0x3bea0a1e
+DATA erfTable3<>+20(SB)/4, $0x3a19b067
+DATA erfTable3<>+24(SB)/4, $0x37f4daed
+DATA erfTable3<>+28(SB)/4, $0x356c9b54
+DATA erfTable3<>+32(SB)/4, $0x3e0375d4
+DATA erfTable3<>+36(SB)/4, $0x3f249721
+DATA erfTable3<>+40(SB)/4, $0x3e723298
+DATA erfTable3<>+44(SB)/4, $0x3d582a98
+DATA erfTable3<>+48(SB)/4, $0x3bea0a1e
+DATA erfTable3<>+52(SB)/4, $0x3a19b067
+DATA erfTable3<>+56(SB)/4, $0x37f4daed
+DATA erfTable3<>+60(SB)/4, $0x356c9b54
+GLOBL erfTable3<>(SB), RODATA|NOPTR, $64
 
-DATA transcendental3e0375d4<>+0(SB)/4, $0x3e0375d4
-GLOBL transcendental3e0375d4<>(SB), RODATA|NOPTR, $4
+DATA erfTable4<>+0(SB)/4, $0x33de92de
+DATA erfTable4<>+4(SB)/4, $0xbef6e2b2
+DATA erfTable4<>+8(SB)/4, $0xbe975f9f
+DATA erfTable4<>+12(SB)/4, $0xbdbd2545
+DATA erfTable4<>+16(SB)/4, $0xbc83a5b0
+DATA erfTable4<>+20(SB)/4, $0xbad3528d
+DATA erfTable4<>+24(SB)/4, $0xb8c6f1e6
+DATA erfTable4<>+28(SB)/4, $0xb65dd1d1
+DATA erfTable4<>+32(SB)/4, $0x33de92de
+DATA erfTable4<>+36(SB)/4, $0xbef6e2b2
+DATA erfTable4<>+40(SB)/4, $0xbe975f9f
+DATA erfTable4<>+44(SB)/4, $0xbdbd2545
+DATA erfTable4<>+48(SB)/4, $0xbc83a5b0
+DATA erfTable4<>+52(SB)/4, $0xbad3528d
+DATA erfTable4<>+56(SB)/4, $0xb8c6f1e6
+DATA erfTable4<>+60(SB)/4, $0xb65dd1d1
+GLOBL erfTable4<>(SB), RODATA|NOPTR, $64
 
-DATA transcendentalb684e21a<>+0(SB)/4, $0xb684e21a
-GLOBL transcendentalb684e21a<>(SB), RODATA|NOPTR, $4
+DATA erfTable5<>+0(SB)/4, $0xbec09437
+DATA erfTable5<>+4(SB)/4, $0x3cdb733e
+DATA erfTable5<>+8(SB)/4, $0x3e2b8e87
+DATA erfTable5<>+12(SB)/4, $0x3db8a470
+DATA erfTable5<>+16(SB)/4, $0x3cb1f79b
+DATA erfTable5<>+20(SB)/4, $0x3b34e77f
+DATA erfTable5<>+24(SB)/4, $0x394d530e
+DATA erfTable5<>+28(SB)/4, $0x3705b84e
+DATA erfTable5<>+32(SB)/4, $0xbec09437
+DATA erfTable5<>+36(SB)/4, $0x3cdb733e
+DATA erfTable5<>+40(SB)/4, $0x3e2b8e87
+DATA erfTable5<>+44(SB)/4, $0x3db8a470
+DATA erfTable5<>+48(SB)/4, $0x3cb1f79b
+DATA erfTable5<>+52(SB)/4, $0x3b34e77f
+DATA erfTable5<>+56(SB)/4, $0x394d530e
+DATA erfTable5<>+60(SB)/4, $0x3705b84e
+GLOBL erfTable5<>(SB), RODATA|NOPTR, $64
 
-DATA transcendental390aee49<>+0(SB)/4, $0x390aee49
-GLOBL transcendental390aee49<>(SB), RODATA|NOPTR, $4
+DATA erfTable6<>+0(SB)/4, $0x3895b6d4
+DATA erfTable6<>+4(SB)/4, $0x3e1a4db1
+DATA erfTable6<>+8(SB)/4, $0xbbc9d413
+DATA erfTable6<>+12(SB)/4, $0xbd4506e0
+DATA erfTable6<>+16(SB)/4, $0xbc9c54c2
+DATA erfTable6<>+20(SB)/4, $0xbb5585f9
+DATA erfTable6<>+24(SB)/4, $0xb9963eb7
+DATA erfTable6<>+28(SB)/4, $0xb76838d9
+DATA erfTable6<>+32(SB)/4, $0x3895b6d4
+DATA erfTable6<>+36(SB)/4, $0x3e1a4db1
+DATA erfTable6<>+40(SB)/4, $0xbbc9d413
+DATA erfTable6<>+44(SB)/4, $0xbd4506e0
+DATA erfTable6<>+48(SB)/4, $0xbc9c54c2
+DATA erfTable6<>+52(SB)/4, $0xbb5585f9
+DATA erfTable6<>+56(SB)/4, $0xb9963eb7
+DATA erfTable6<>+60(SB)/4, $0xb76838d9
+GLOBL erfTable6<>(SB), RODATA|NOPTR, $64
 
-DATA transcendental3ba68116<>+0(SB)/4, $0x3ba68116
-GLOBL transcendental3ba68116<>(SB), RODATA|NOPTR, $4
+DATA erfTable7<>+0(SB)/4, $0x3de5e9ce
+DATA erfTable7<>+4(SB)/4, $0xbd59fa25
+DATA erfTable7<>+8(SB)/4, $0xbd4146b2
+DATA erfTable7<>+12(SB)/4, $0x3bd8dfc6
+DATA erfTable7<>+16(SB)/4, $0x3c2ea789
+DATA erfTable7<>+20(SB)/4, $0x3b34a2e2
+DATA erfTable7<>+24(SB)/4, $0x39a46e88
+DATA erfTable7<>+28(SB)/4, $0x3799c364
+DATA erfTable7<>+32(SB)/4, $0x3de5e9ce
+DATA erfTable7<>+36(SB)/4, $0xbd59fa25
+DATA erfTable7<>+40(SB)/4, $0xbd4146b2
+DATA erfTable7<>+44(SB)/4, $0x3bd8dfc6
+DATA erfTable7<>+48(SB)/4, $0x3c2ea789
+DATA erfTable7<>+52(SB)/4, $0x3b34a2e2
+DATA erfTable7<>+56(SB)/4, $0x39a46e88
+DATA erfTable7<>+60(SB)/4, $0x3799c364
+GLOBL erfTable7<>(SB), RODATA|NOPTR, $64
 
-DATA transcendental3d852a63<>+0(SB)/4, $0x3d852a63
-GLOBL transcendental3d852a63<>(SB), RODATA|NOPTR, $4
+DATA erfTable8<>+0(SB)/4, $0x3b276710
+DATA erfTable8<>+4(SB)/4, $0xbcdc2622
+DATA erfTable8<>+8(SB)/4, $0x3cae7520
+DATA erfTable8<>+12(SB)/4, $0x3c12e5be
+DATA erfTable8<>+16(SB)/4, $0xbb3e5577
+DATA erfTable8<>+20(SB)/4, $0xbad946d7
+DATA erfTable8<>+24(SB)/4, $0xb98a2872
+DATA erfTable8<>+28(SB)/4, $0xb7a18871
+DATA erfTable8<>+32(SB)/4, $0x3b276710
+DATA erfTable8<>+36(SB)/4, $0xbcdc2622
+DATA erfTable8<>+40(SB)/4, $0x3cae7520
+DATA erfTable8<>+44(SB)/4, $0x3c12e5be
+DATA erfTable8<>+48(SB)/4, $0xbb3e5577
+DATA erfTable8<>+52(SB)/4, $0xbad946d7
+DATA erfTable8<>+56(SB)/4, $0xb98a2872
+DATA erfTable8<>+60(SB)/4, $0xb7a18871
+GLOBL erfTable8<>(SB), RODATA|NOPTR, $64
 
-DATA transcendental3ecbbbce<>+0(SB)/4, $0x3ecbbbce
-GLOBL transcendental3ecbbbce<>(SB), RODATA|NOPTR, $4
+DATA erfTable9<>+0(SB)/4, $0xbd0852e0
+DATA erfTable9<>+4(SB)/4, $0x3c92844b
+DATA erfTable9<>+8(SB)/4, $0x3b7571d2
+DATA erfTable9<>+12(SB)/4, $0xbbc26a6c
+DATA erfTable9<>+16(SB)/4, $0xba3d25e0
+DATA erfTable9<>+20(SB)/4, $0x3a26ad24
+DATA erfTable9<>+24(SB)/4, $0x393607d5
+DATA erfTable9<>+28(SB)/4, $0x378fd30e
+DATA erfTable9<>+32(SB)/4, $0xbd0852e0
+DATA erfTable9<>+36(SB)/4, $0x3c92844b
+DATA erfTable9<>+40(SB)/4, $0x3b7571d2
+DATA erfTable9<>+44(SB)/4, $0xbbc26a6c
+DATA erfTable9<>+48(SB)/4, $0xba3d25e0
+DATA erfTable9<>+52(SB)/4, $0x3a26ad24
+DATA erfTable9<>+56(SB)/4, $0x393607d5
+DATA erfTable9<>+60(SB)/4, $0x378fd30e
+GLOBL erfTable9<>(SB), RODATA|NOPTR, $64
 
-DATA transcendentalbb0df9c0<>+0(SB)/4, $0xbb0df9c0
-GLOBL transcendentalbb0df9c0<>(SB), RODATA|NOPTR, $4
+DATA erfTable10<>+0(SB)/4, $0x3c0edc3c
+DATA erfTable10<>+4(SB)/4, $0x3b187974
+DATA erfTable10<>+8(SB)/4, $0xbbb71155
+DATA erfTable10<>+12(SB)/4, $0x3a2f4b70
+DATA erfTable10<>+16(SB)/4, $0x3a82c1a2
+DATA erfTable10<>+20(SB)/4, $0xb8aa780e
+DATA erfTable10<>+24(SB)/4, $0xb8abd915
+DATA erfTable10<>+28(SB)/4, $0xb740c155
+DATA erfTable10<>+32(SB)/4, $0x3c0edc3c
+DATA erfTable10<>+36(SB)/4, $0x3b187974
+DATA erfTable10<>+40(SB)/4, $0xbbb71155
+DATA erfTable10<>+44(SB)/4, $0x3a2f4b70
+DATA erfTable10<>+48(SB)/4, $0x3a82c1a2
+DATA erfTable10<>+52(SB)/4, $0xb8aa780e
+DATA erfTable10<>+56(SB)/4, $0xb8abd915
+DATA erfTable10<>+60(SB)/4, $0xb740c155
+GLOBL erfTable10<>(SB), RODATA|NOPTR, $64
 
-DATA transcendental3d1151b3<>+0(SB)/4, $0x3d1151b3
-GLOBL transcendental3d1151b3<>(SB), RODATA|NOPTR, $4
-
-DATA transcendentalbde31cc2<>+0(SB)/4, $0xbde31cc2
-GLOBL transcendentalbde31cc2<>(SB), RODATA|NOPTR, $4
-
-DATA transcendental3ea2fe54<>+0(SB)/4, $0x3ea2fe54
-GLOBL transcendental3ea2fe54<>(SB), RODATA|NOPTR, $4
-
-DATA transcendentalbebe9208<>+0(SB)/4, $0xbebe9208
-GLOBL transcendentalbebe9208<>(SB), RODATA|NOPTR, $4
-
-DATA transcendental3ed46805<>+0(SB)/4, $0x3ed46805
-GLOBL transcendental3ed46805<>(SB), RODATA|NOPTR, $4
-
-DATA transcendentalbb1acdc6<>+0(SB)/4, $0xbb1acdc6
-GLOBL transcendentalbb1acdc6<>(SB), RODATA|NOPTR, $4
-
-DATA transcendental3c445aa3<>+0(SB)/4, $0x3c445aa3
-GLOBL transcendental3c445aa3<>(SB), RODATA|NOPTR, $4
-
-DATA transcendental3c5f6e13<>+0(SB)/4, $0x3c5f6e13
-GLOBL transcendental3c5f6e13<>(SB), RODATA|NOPTR, $4
-
-DATA transcendental3e013307<>+0(SB)/4, $0x3e013307
-GLOBL transcendental3e013307<>(SB), RODATA|NOPTR, $4
-
-DATA transcendental3d931ae7<>+0(SB)/4, $0x3d931ae7
-GLOBL transcendental3d931ae7<>(SB), RODATA|NOPTR, $4
-
-DATA transcendental3f0a5785<>+0(SB)/4, $0x3f0a5785
-GLOBL transcendental3f0a5785<>(SB), RODATA|NOPTR, $4
-
-DATA transcendental3dd9f331<>+0(SB)/4, $0x3dd9f331
-GLOBL transcendental3dd9f331<>(SB), RODATA|NOPTR, $4
-
-DATA transcendental3f580000<>+0(SB)/4, $0x3f580000
-GLOBL transcendental3f580000<>(SB), RODATA|NOPTR, $4
-
-DATA transcendental3f58560b<>+0(SB)/4, $0x3f58560b
-GLOBL transcendental3f58560b<>(SB), RODATA|NOPTR, $4
-
-DATA transcendental3fa00000<>+0(SB)/4, $0x3fa00000
-GLOBL transcendental3fa00000<>(SB), RODATA|NOPTR, $4
-
-DATA transcendental40800000<>+0(SB)/4, $0x40800000
-GLOBL transcendental40800000<>(SB), RODATA|NOPTR, $4
-
-DATA transcendental4036db6e<>+0(SB)/4, $0x4036db6e
-GLOBL transcendental4036db6e<>(SB), RODATA|NOPTR, $4
-
-DATA transcendentalc11d077e<>+0(SB)/4, $0xc11d077e
-GLOBL transcendentalc11d077e<>(SB), RODATA|NOPTR, $4
-
-DATA transcendentalc2a2932b<>+0(SB)/4, $0xc2a2932b
-GLOBL transcendentalc2a2932b<>(SB), RODATA|NOPTR, $4
-
-DATA transcendentalc3389ae7<>+0(SB)/4, $0xc3389ae7
-GLOBL transcendentalc3389ae7<>(SB), RODATA|NOPTR, $4
-
-DATA transcendentalc322658c<>+0(SB)/4, $0xc322658c
-GLOBL transcendentalc322658c<>(SB), RODATA|NOPTR, $4
-
-DATA transcendentalc2798057<>+0(SB)/4, $0xc2798057
-GLOBL transcendentalc2798057<>(SB), RODATA|NOPTR, $4
-
-DATA transcendentalc128f022<>+0(SB)/4, $0xc128f022
-GLOBL transcendentalc128f022<>(SB), RODATA|NOPTR, $4
-
-DATA transcendentalbf31a0b7<>+0(SB)/4, $0xbf31a0b7
-GLOBL transcendentalbf31a0b7<>(SB), RODATA|NOPTR, $4
-
-DATA transcendentalbc21a093<>+0(SB)/4, $0xbc21a093
-GLOBL transcendentalbc21a093<>(SB), RODATA|NOPTR, $4
-
-DATA transcendentalc3f1c275<>+0(SB)/4, $0xc3f1c275
-GLOBL transcendentalc3f1c275<>(SB), RODATA|NOPTR, $4
-
-DATA transcendentalc480230b<>+0(SB)/4, $0xc480230b
-GLOBL transcendentalc480230b<>(SB), RODATA|NOPTR, $4
-
-DATA transcendentalc41f6441<>+0(SB)/4, $0xc41f6441
-GLOBL transcendentalc41f6441<>(SB), RODATA|NOPTR, $4
-
-DATA transcendentalc320a2ea<>+0(SB)/4, $0xc320a2ea
-GLOBL transcendentalc320a2ea<>(SB), RODATA|NOPTR, $4
-
-DATA transcendentalc18e104b<>+0(SB)/4, $0xc18e104b
-GLOBL transcendentalc18e104b<>(SB), RODATA|NOPTR, $4
-
-DATA transcendentalbf4c9dd4<>+0(SB)/4, $0xbf4c9dd4
-GLOBL transcendentalbf4c9dd4<>(SB), RODATA|NOPTR, $4
-
-DATA transcendentalbc21a092<>+0(SB)/4, $0xbc21a092
-GLOBL transcendentalbc21a092<>(SB), RODATA|NOPTR, $4
-
-DATA transcendentalbd777f97<>+0(SB)/4, $0xbd777f97
-GLOBL transcendentalbd777f97<>(SB), RODATA|NOPTR, $4
-
-DATA transcendental40d23f7c<>+0(SB)/4, $0x40d23f7c
-GLOBL transcendental40d23f7c<>(SB), RODATA|NOPTR, $4
-
-DATA transcendental42d9451f<>+0(SB)/4, $0x42d9451f
-GLOBL transcendental42d9451f<>(SB), RODATA|NOPTR, $4
-
-DATA transcendental43d6810b<>+0(SB)/4, $0x43d6810b
-GLOBL transcendental43d6810b<>(SB), RODATA|NOPTR, $4
-
-DATA transcendental442158c9<>+0(SB)/4, $0x442158c9
-GLOBL transcendental442158c9<>(SB), RODATA|NOPTR, $4
-
-DATA transcendental43d9486f<>+0(SB)/4, $0x43d9486f
-GLOBL transcendental43d9486f<>(SB), RODATA|NOPTR, $4
-
-DATA transcendental4309a863<>+0(SB)/4, $0x4309a863
-GLOBL transcendental4309a863<>(SB), RODATA|NOPTR, $4
-
-DATA transcendental419d35ce<>+0(SB)/4, $0x419d35ce
-GLOBL transcendental419d35ce<>(SB), RODATA|NOPTR, $4
-
-DATA transcendentalc1b38712<>+0(SB)/4, $0xc1b38712
-GLOBL transcendentalc1b38712<>(SB), RODATA|NOPTR, $4
-
-DATA transcendental43ed43a7<>+0(SB)/4, $0x43ed43a7
-GLOBL transcendental43ed43a7<>(SB), RODATA|NOPTR, $4
-
-DATA transcendental451f90ce<>+0(SB)/4, $0x451f90ce
-GLOBL transcendental451f90ce<>(SB), RODATA|NOPTR, $4
-
-DATA transcendental4547fdbb<>+0(SB)/4, $0x4547fdbb
-GLOBL transcendental4547fdbb<>(SB), RODATA|NOPTR, $4
-
-DATA transcendental44c01759<>+0(SB)/4, $0x44c01759
-GLOBL transcendental44c01759<>(SB), RODATA|NOPTR, $4
-
-DATA transcendental43a2e571<>+0(SB)/4, $0x43a2e571
-GLOBL transcendental43a2e571<>(SB), RODATA|NOPTR, $4
-
-DATA transcendental41f2b459<>+0(SB)/4, $0x41f2b459
-GLOBL transcendental41f2b459<>(SB), RODATA|NOPTR, $4
-
-DATA transcendental3f100000<>+0(SB)/4, $0x3f100000
-GLOBL transcendental3f100000<>(SB), RODATA|NOPTR, $4
+DATA transcendental407fffff<>+0(SB)/4, $0x407fffff
+GLOBL transcendental407fffff<>(SB), RODATA|NOPTR, $4
 
 // func geluAVX2(n int, dst *float32, src *float32)
 // Requires: AVX, AVX2, FMA3
@@ -4952,189 +4826,39 @@ block:
 	VANDPS       Y2, Y1, Y2
 	VPBROADCASTD transcendental80000000<>+0(SB), Y3
 	VANDPS       Y3, Y1, Y1
-	VMULPS       Y2, Y2, Y3
-	VBROADCASTSS transcendentalb7c756b1<>+0(SB), Y4
-	VBROADCASTSS transcendentalbbbd1489<>+0(SB), Y5
-	VFMADD213PS  Y5, Y3, Y4
-	VBROADCASTSS transcendentalbce9528f<>+0(SB), Y5
-	VFMADD213PS  Y5, Y3, Y4
-	VBROADCASTSS transcendentalbea66beb<>+0(SB), Y5
-	VFMADD213PS  Y5, Y3, Y4
-	VBROADCASTSS transcendental3e0375d4<>+0(SB), Y5
-	VFMADD213PS  Y5, Y3, Y4
-	VMULPS       Y2, Y4, Y4
-	VBROADCASTSS transcendentalb684e21a<>+0(SB), Y5
-	VBROADCASTSS transcendental390aee49<>+0(SB), Y6
-	VFMADD213PS  Y6, Y3, Y5
-	VBROADCASTSS transcendental3ba68116<>+0(SB), Y6
-	VFMADD213PS  Y6, Y3, Y5
-	VBROADCASTSS transcendental3d852a63<>+0(SB), Y6
-	VFMADD213PS  Y6, Y3, Y5
-	VBROADCASTSS transcendental3ecbbbce<>+0(SB), Y6
-	VFMADD213PS  Y6, Y3, Y5
-	VBROADCASTSS transcendental3f800000<>+0(SB), Y6
-	VFMADD213PS  Y6, Y3, Y5
-	VBROADCASTSS transcendental3f800000<>+0(SB), Y3
-	VSUBPS       Y3, Y2, Y3
-	VBROADCASTSS transcendentalbb0df9c0<>+0(SB), Y6
-	VBROADCASTSS transcendental3d1151b3<>+0(SB), Y7
-	VFMADD213PS  Y7, Y3, Y6
-	VBROADCASTSS transcendentalbde31cc2<>+0(SB), Y7
-	VFMADD213PS  Y7, Y3, Y6
-	VBROADCASTSS transcendental3ea2fe54<>+0(SB), Y7
-	VFMADD213PS  Y7, Y3, Y6
-	VBROADCASTSS transcendentalbebe9208<>+0(SB), Y7
-	VFMADD213PS  Y7, Y3, Y6
-	VBROADCASTSS transcendental3ed46805<>+0(SB), Y7
-	VFMADD213PS  Y7, Y3, Y6
-	VBROADCASTSS transcendentalbb1acdc6<>+0(SB), Y7
-	VFMADD213PS  Y7, Y3, Y6
-	VBROADCASTSS transcendental3c445aa3<>+0(SB), Y7
-	VBROADCASTSS transcendental3c5f6e13<>+0(SB), Y8
-	VFMADD213PS  Y8, Y3, Y7
-	VBROADCASTSS transcendental3e013307<>+0(SB), Y8
-	VFMADD213PS  Y8, Y3, Y7
-	VBROADCASTSS transcendental3d931ae7<>+0(SB), Y8
-	VFMADD213PS  Y8, Y3, Y7
-	VBROADCASTSS transcendental3f0a5785<>+0(SB), Y8
-	VFMADD213PS  Y8, Y3, Y7
-	VBROADCASTSS transcendental3dd9f331<>+0(SB), Y8
-	VFMADD213PS  Y8, Y3, Y7
-	VBROADCASTSS transcendental3f800000<>+0(SB), Y8
-	VFMADD213PS  Y8, Y3, Y7
-	VBROADCASTSS transcendental3f580000<>+0(SB), Y3
-	VCMPPS       $0x01, Y3, Y2, Y3
-	VBLENDVPS    Y3, Y4, Y6, Y4
-	VBLENDVPS    Y3, Y5, Y7, Y5
-	VDIVPS       Y5, Y4, Y4
-	VBROADCASTSS transcendental3f58560b<>+0(SB), Y5
-	VBLENDVPS    Y3, Y2, Y5, Y3
-	VADDPS       Y4, Y3, Y3
-	VBROADCASTSS transcendental3fa00000<>+0(SB), Y4
-	VCMPPS       $0x01, Y4, Y2, Y4
-	VBROADCASTSS transcendental3fa00000<>+0(SB), Y5
-	VMAXPS       Y2, Y5, Y2
-	VBROADCASTSS transcendental40800000<>+0(SB), Y5
-	VMINPS       Y2, Y5, Y2
-	VBROADCASTSS transcendental3f800000<>+0(SB), Y6
-	VMULPS       Y2, Y2, Y5
-	VDIVPS       Y5, Y6, Y6
-	VBROADCASTSS transcendental4036db6e<>+0(SB), Y7
-	VCMPPS       $0x01, Y7, Y2, Y7
-	VBROADCASTSS transcendentalc11d077e<>+0(SB), Y8
-	VBROADCASTSS transcendentalc2a2932b<>+0(SB), Y9
-	VFMADD213PS  Y9, Y6, Y8
-	VBROADCASTSS transcendentalc3389ae7<>+0(SB), Y9
-	VFMADD213PS  Y9, Y6, Y8
-	VBROADCASTSS transcendentalc322658c<>+0(SB), Y9
-	VFMADD213PS  Y9, Y6, Y8
-	VBROADCASTSS transcendentalc2798057<>+0(SB), Y9
-	VFMADD213PS  Y9, Y6, Y8
-	VBROADCASTSS transcendentalc128f022<>+0(SB), Y9
-	VFMADD213PS  Y9, Y6, Y8
-	VBROADCASTSS transcendentalbf31a0b7<>+0(SB), Y9
-	VFMADD213PS  Y9, Y6, Y8
-	VBROADCASTSS transcendentalbc21a093<>+0(SB), Y9
-	VFMADD213PS  Y9, Y6, Y8
-	VBROADCASTSS transcendentalc3f1c275<>+0(SB), Y9
-	VBROADCASTSS transcendentalc480230b<>+0(SB), Y10
-	VFMADD213PS  Y10, Y6, Y9
-	VBROADCASTSS transcendentalc41f6441<>+0(SB), Y10
-	VFMADD213PS  Y10, Y6, Y9
-	VBROADCASTSS transcendentalc320a2ea<>+0(SB), Y10
-	VFMADD213PS  Y10, Y6, Y9
-	VBROADCASTSS transcendentalc18e104b<>+0(SB), Y10
-	VFMADD213PS  Y10, Y6, Y9
-	VBROADCASTSS transcendentalbf4c9dd4<>+0(SB), Y10
-	VFMADD213PS  Y10, Y6, Y9
-	VBROADCASTSS transcendentalbc21a092<>+0(SB), Y10
-	VFMADD213PS  Y10, Y6, Y9
-	VBLENDVPS    Y7, Y8, Y9, Y8
-	VBROADCASTSS transcendentalbd777f97<>+0(SB), Y9
-	VBROADCASTSS transcendental40d23f7c<>+0(SB), Y10
-	VFMADD213PS  Y10, Y6, Y9
-	VBROADCASTSS transcendental42d9451f<>+0(SB), Y10
-	VFMADD213PS  Y10, Y6, Y9
-	VBROADCASTSS transcendental43d6810b<>+0(SB), Y10
-	VFMADD213PS  Y10, Y6, Y9
-	VBROADCASTSS transcendental442158c9<>+0(SB), Y10
-	VFMADD213PS  Y10, Y6, Y9
-	VBROADCASTSS transcendental43d9486f<>+0(SB), Y10
-	VFMADD213PS  Y10, Y6, Y9
-	VBROADCASTSS transcendental4309a863<>+0(SB), Y10
-	VFMADD213PS  Y10, Y6, Y9
-	VBROADCASTSS transcendental419d35ce<>+0(SB), Y10
-	VFMADD213PS  Y10, Y6, Y9
-	VBROADCASTSS transcendental3f800000<>+0(SB), Y10
-	VFMADD213PS  Y10, Y6, Y9
-	VBROADCASTSS transcendentalc1b38712<>+0(SB), Y10
-	VBROADCASTSS transcendental43ed43a7<>+0(SB), Y11
-	VFMADD213PS  Y11, Y6, Y10
-	VBROADCASTSS transcendental451f90ce<>+0(SB), Y11
-	VFMADD213PS  Y11, Y6, Y10
-	VBROADCASTSS transcendental4547fdbb<>+0(SB), Y11
-	VFMADD213PS  Y11, Y6, Y10
-	VBROADCASTSS transcendental44c01759<>+0(SB), Y11
-	VFMADD213PS  Y11, Y6, Y10
-	VBROADCASTSS transcendental43a2e571<>+0(SB), Y11
-	VFMADD213PS  Y11, Y6, Y10
-	VBROADCASTSS transcendental41f2b459<>+0(SB), Y11
-	VFMADD213PS  Y11, Y6, Y10
-	VBROADCASTSS transcendental3f800000<>+0(SB), Y11
-	VFMADD213PS  Y11, Y6, Y10
-	VBLENDVPS    Y7, Y9, Y10, Y7
-	VDIVPS       Y7, Y8, Y8
-	VBROADCASTSS transcendental3f100000<>+0(SB), Y7
-	VSUBPS       Y7, Y8, Y8
-	VSUBPS       Y5, Y8, Y8
-	VBROADCASTSS transcendentalc2d00000<>+0(SB), Y5
-	VMAXPS       Y8, Y5, Y5
-	VBROADCASTSS transcendental42b20000<>+0(SB), Y7
-	VMINPS       Y5, Y7, Y5
-	VBROADCASTSS transcendental3fb8aa3b<>+0(SB), Y7
-	VMULPS       Y7, Y5, Y8
-	VCVTPS2DQ    Y8, Y7
-	VCVTDQ2PS    Y7, Y8
-	VBROADCASTSS transcendental3f318000<>+0(SB), Y9
-	VFNMADD231PS Y9, Y8, Y5
-	VBROADCASTSS transcendentalb95e8083<>+0(SB), Y9
-	VFNMADD231PS Y9, Y8, Y5
-	VBROADCASTSS transcendental39506967<>+0(SB), Y8
-	VBROADCASTSS transcendental3ab743ce<>+0(SB), Y9
-	VFMADD213PS  Y9, Y5, Y8
-	VBROADCASTSS transcendental3c088908<>+0(SB), Y9
-	VFMADD213PS  Y9, Y5, Y8
-	VBROADCASTSS transcendental3d2aa9c1<>+0(SB), Y9
-	VFMADD213PS  Y9, Y5, Y8
-	VBROADCASTSS transcendental3e2aaaaa<>+0(SB), Y9
-	VFMADD213PS  Y9, Y5, Y8
-	VBROADCASTSS transcendental3f000000<>+0(SB), Y9
-	VFMADD213PS  Y9, Y5, Y8
-	VMULPS       Y5, Y5, Y9
-	VFMADD213PS  Y5, Y9, Y8
-	VBROADCASTSS transcendental3f800000<>+0(SB), Y5
-	VADDPS       Y5, Y8, Y8
-	VPSRAD       $0x01, Y7, Y5
-	VPSUBD       Y5, Y7, Y7
-	VPBROADCASTD transcendental0000007f<>+0(SB), Y9
-	VPADDD       Y9, Y5, Y5
-	VPADDD       Y9, Y7, Y7
-	VPSLLD       $0x17, Y5, Y5
-	VPSLLD       $0x17, Y7, Y7
-	VMULPS       Y5, Y8, Y8
-	VMULPS       Y7, Y8, Y8
-	VMULPS       Y2, Y6, Y6
-	VMULPS       Y6, Y8, Y8
-	VBROADCASTSS transcendental3f800000<>+0(SB), Y2
-	VSUBPS       Y8, Y2, Y2
-	VBLENDVPS    Y4, Y3, Y2, Y2
-	VORPS        Y1, Y2, Y2
+	VBROADCASTSS transcendental407fffff<>+0(SB), Y3
+	VMINPS       Y2, Y3, Y2
+	VBROADCASTSS transcendental40000000<>+0(SB), Y3
+	VMULPS       Y3, Y2, Y3
+	VCVTTPS2DQ   Y3, Y3
+	VPERMPS      erfTable0<>+0(SB), Y3, Y4
+	VSUBPS       Y4, Y2, Y4
+	VPERMPS      erfTable10<>+0(SB), Y3, Y5
+	VPERMPS      erfTable9<>+0(SB), Y3, Y6
+	VFMADD213PS  Y6, Y4, Y5
+	VPERMPS      erfTable8<>+0(SB), Y3, Y6
+	VFMADD213PS  Y6, Y4, Y5
+	VPERMPS      erfTable7<>+0(SB), Y3, Y6
+	VFMADD213PS  Y6, Y4, Y5
+	VPERMPS      erfTable6<>+0(SB), Y3, Y6
+	VFMADD213PS  Y6, Y4, Y5
+	VPERMPS      erfTable5<>+0(SB), Y3, Y6
+	VFMADD213PS  Y6, Y4, Y5
+	VPERMPS      erfTable4<>+0(SB), Y3, Y6
+	VFMADD213PS  Y6, Y4, Y5
+	VPERMPS      erfTable3<>+0(SB), Y3, Y6
+	VFMADD213PS  Y6, Y4, Y5
+	VPERMPS      erfTable2<>+0(SB), Y3, Y6
+	VFMADD213PS  Y6, Y4, Y5
+	VPERMPS      erfTable1<>+0(SB), Y3, Y4
+	VFMADD231PS  Y2, Y4, Y5
+	VORPS        Y1, Y5, Y5
 	VBROADCASTSS transcendental3f800000<>+0(SB), Y1
-	VADDPS       Y1, Y2, Y2
-	VMULPS       Y0, Y2, Y2
+	VADDPS       Y1, Y5, Y5
+	VMULPS       Y0, Y5, Y5
 	VBROADCASTSS transcendental3f000000<>+0(SB), Y0
-	VMULPS       Y0, Y2, Y2
-	VMOVUPS      Y2, (CX)
+	VMULPS       Y0, Y5, Y5
+	VMOVUPS      Y5, (CX)
 	ADDQ         $0x00000020, DX
 	ADDQ         $0x00000020, CX
 	SUBQ         $0x00000008, AX
@@ -5413,141 +5137,45 @@ TEXT ·erfAVX512(SB), NOSPLIT, $0-24
 	MOVQ src+16(FP), DX
 
 block:
-	TESTQ            AX, AX
-	JZ               done
-	VMOVUPS          (DX), Z0
-	VPBROADCASTD     transcendental7fffffff<>+0(SB), Z1
-	VPANDD           Z1, Z0, Z1
-	VPBROADCASTD     transcendental80000000<>+0(SB), Z2
-	VPANDD           Z2, Z0, Z0
-	VMULPS           Z1, Z1, Z2
-	VBROADCASTSS     transcendentalb7c756b1<>+0(SB), Z9
-	VFMADD213PS.BCST transcendentalbbbd1489<>+0(SB), Z2, Z9
-	VFMADD213PS.BCST transcendentalbce9528f<>+0(SB), Z2, Z9
-	VFMADD213PS.BCST transcendentalbea66beb<>+0(SB), Z2, Z9
-	VFMADD213PS.BCST transcendental3e0375d4<>+0(SB), Z2, Z9
-	VMULPS           Z1, Z9, Z9
-	VBROADCASTSS     transcendentalb684e21a<>+0(SB), Z10
-	VFMADD213PS.BCST transcendental390aee49<>+0(SB), Z2, Z10
-	VFMADD213PS.BCST transcendental3ba68116<>+0(SB), Z2, Z10
-	VFMADD213PS.BCST transcendental3d852a63<>+0(SB), Z2, Z10
-	VFMADD213PS.BCST transcendental3ecbbbce<>+0(SB), Z2, Z10
-	VFMADD213PS.BCST transcendental3f800000<>+0(SB), Z2, Z10
-	VBROADCASTSS     transcendental3f800000<>+0(SB), Z2
-	VSUBPS           Z2, Z1, Z2
-	VBROADCASTSS     transcendentalbb0df9c0<>+0(SB), Z11
-	VFMADD213PS.BCST transcendental3d1151b3<>+0(SB), Z2, Z11
-	VFMADD213PS.BCST transcendentalbde31cc2<>+0(SB), Z2, Z11
-	VFMADD213PS.BCST transcendental3ea2fe54<>+0(SB), Z2, Z11
-	VFMADD213PS.BCST transcendentalbebe9208<>+0(SB), Z2, Z11
-	VFMADD213PS.BCST transcendental3ed46805<>+0(SB), Z2, Z11
-	VFMADD213PS.BCST transcendentalbb1acdc6<>+0(SB), Z2, Z11
-	VBROADCASTSS     transcendental3c445aa3<>+0(SB), Z12
-	VFMADD213PS.BCST transcendental3c5f6e13<>+0(SB), Z2, Z12
-	VFMADD213PS.BCST transcendental3e013307<>+0(SB), Z2, Z12
-	VFMADD213PS.BCST transcendental3d931ae7<>+0(SB), Z2, Z12
-	VFMADD213PS.BCST transcendental3f0a5785<>+0(SB), Z2, Z12
-	VFMADD213PS.BCST transcendental3dd9f331<>+0(SB), Z2, Z12
-	VFMADD213PS.BCST transcendental3f800000<>+0(SB), Z2, Z12
-	VBROADCASTSS     transcendental3f580000<>+0(SB), Z2
-	VCMPPS           $0x01, Z2, Z1, K1
-	VBLENDMPS        Z9, Z11, K1, Z3
-	VBLENDMPS        Z10, Z12, K1, Z4
-	VDIVPS           Z4, Z3, Z3
-	VBROADCASTSS     transcendental3f58560b<>+0(SB), Z2
-	VBLENDMPS        Z1, Z2, K1, Z5
-	VADDPS           Z3, Z5, Z5
-	VBROADCASTSS     transcendental3fa00000<>+0(SB), Z2
-	VCMPPS           $0x01, Z2, Z1, K1
-	VBROADCASTSS     transcendental3fa00000<>+0(SB), Z2
-	VMAXPS           Z1, Z2, Z1
-	VBROADCASTSS     transcendental40800000<>+0(SB), Z2
-	VMINPS           Z1, Z2, Z1
-	VBROADCASTSS     transcendental3f800000<>+0(SB), Z9
-	VMULPS           Z1, Z1, Z2
-	VDIVPS           Z2, Z9, Z9
-	VBROADCASTSS     transcendental4036db6e<>+0(SB), Z10
-	VCMPPS           $0x01, Z10, Z1, K2
-	VBROADCASTSS     transcendentalc11d077e<>+0(SB), Z10
-	VFMADD213PS.BCST transcendentalc2a2932b<>+0(SB), Z9, Z10
-	VFMADD213PS.BCST transcendentalc3389ae7<>+0(SB), Z9, Z10
-	VFMADD213PS.BCST transcendentalc322658c<>+0(SB), Z9, Z10
-	VFMADD213PS.BCST transcendentalc2798057<>+0(SB), Z9, Z10
-	VFMADD213PS.BCST transcendentalc128f022<>+0(SB), Z9, Z10
-	VFMADD213PS.BCST transcendentalbf31a0b7<>+0(SB), Z9, Z10
-	VFMADD213PS.BCST transcendentalbc21a093<>+0(SB), Z9, Z10
-	VBROADCASTSS     transcendentalc3f1c275<>+0(SB), Z11
-	VFMADD213PS.BCST transcendentalc480230b<>+0(SB), Z9, Z11
-	VFMADD213PS.BCST transcendentalc41f6441<>+0(SB), Z9, Z11
-	VFMADD213PS.BCST transcendentalc320a2ea<>+0(SB), Z9, Z11
-	VFMADD213PS.BCST transcendentalc18e104b<>+0(SB), Z9, Z11
-	VFMADD213PS.BCST transcendentalbf4c9dd4<>+0(SB), Z9, Z11
-	VFMADD213PS.BCST transcendentalbc21a092<>+0(SB), Z9, Z11
-	VBLENDMPS        Z10, Z11, K2, Z6
-	VBROADCASTSS     transcendentalbd777f97<>+0(SB), Z10
-	VFMADD213PS.BCST transcendental40d23f7c<>+0(SB), Z9, Z10
-	VFMADD213PS.BCST transcendental42d9451f<>+0(SB), Z9, Z10
-	VFMADD213PS.BCST transcendental43d6810b<>+0(SB), Z9, Z10
-	VFMADD213PS.BCST transcendental442158c9<>+0(SB), Z9, Z10
-	VFMADD213PS.BCST transcendental43d9486f<>+0(SB), Z9, Z10
-	VFMADD213PS.BCST transcendental4309a863<>+0(SB), Z9, Z10
-	VFMADD213PS.BCST transcendental419d35ce<>+0(SB), Z9, Z10
-	VFMADD213PS.BCST transcendental3f800000<>+0(SB), Z9, Z10
-	VBROADCASTSS     transcendentalc1b38712<>+0(SB), Z11
-	VFMADD213PS.BCST transcendental43ed43a7<>+0(SB), Z9, Z11
-	VFMADD213PS.BCST transcendental451f90ce<>+0(SB), Z9, Z11
-	VFMADD213PS.BCST transcendental4547fdbb<>+0(SB), Z9, Z11
-	VFMADD213PS.BCST transcendental44c01759<>+0(SB), Z9, Z11
-	VFMADD213PS.BCST transcendental43a2e571<>+0(SB), Z9, Z11
-	VFMADD213PS.BCST transcendental41f2b459<>+0(SB), Z9, Z11
-	VFMADD213PS.BCST transcendental3f800000<>+0(SB), Z9, Z11
-	VBLENDMPS        Z10, Z11, K2, Z7
-	VDIVPS           Z7, Z6, Z6
-	VBROADCASTSS     transcendental3f100000<>+0(SB), Z10
-	VSUBPS           Z10, Z6, Z6
-	VSUBPS           Z2, Z6, Z6
-	VBROADCASTSS     transcendentalc2d00000<>+0(SB), Z2
-	VMAXPS           Z6, Z2, Z2
-	VBROADCASTSS     transcendental42b20000<>+0(SB), Z10
-	VMINPS           Z2, Z10, Z2
-	VBROADCASTSS     transcendental3fb8aa3b<>+0(SB), Z10
-	VMULPS           Z10, Z2, Z11
-	VCVTPS2DQ        Z11, Z10
-	VCVTDQ2PS        Z10, Z11
-	VBROADCASTSS     transcendental3f318000<>+0(SB), Z12
-	VFNMADD231PS     Z12, Z11, Z2
-	VBROADCASTSS     transcendentalb95e8083<>+0(SB), Z12
-	VFNMADD231PS     Z12, Z11, Z2
-	VBROADCASTSS     transcendental39506967<>+0(SB), Z11
-	VFMADD213PS.BCST transcendental3ab743ce<>+0(SB), Z2, Z11
-	VFMADD213PS.BCST transcendental3c088908<>+0(SB), Z2, Z11
-	VFMADD213PS.BCST transcendental3d2aa9c1<>+0(SB), Z2, Z11
-	VFMADD213PS.BCST transcendental3e2aaaaa<>+0(SB), Z2, Z11
-	VFMADD213PS.BCST transcendental3f000000<>+0(SB), Z2, Z11
-	VMULPS           Z2, Z2, Z12
-	VFMADD213PS      Z2, Z12, Z11
-	VBROADCASTSS     transcendental3f800000<>+0(SB), Z2
-	VADDPS           Z2, Z11, Z11
-	VPSRAD           $0x01, Z10, Z2
-	VPSUBD           Z2, Z10, Z10
-	VPBROADCASTD     transcendental0000007f<>+0(SB), Z12
-	VPADDD           Z12, Z2, Z2
-	VPADDD           Z12, Z10, Z10
-	VPSLLD           $0x17, Z2, Z2
-	VPSLLD           $0x17, Z10, Z10
-	VMULPS           Z2, Z11, Z11
-	VMULPS           Z10, Z11, Z11
-	VMULPS           Z1, Z9, Z9
-	VMULPS           Z9, Z11, Z11
-	VBROADCASTSS     transcendental3f800000<>+0(SB), Z1
-	VSUBPS           Z11, Z1, Z1
-	VBLENDMPS        Z5, Z1, K1, Z8
-	VPORD            Z0, Z8, Z8
-	VMOVUPS          Z8, (CX)
-	ADDQ             $0x00000040, DX
-	ADDQ             $0x00000040, CX
-	SUBQ             $0x00000010, AX
-	JMP              block
+	TESTQ        AX, AX
+	JZ           done
+	VMOVUPS      (DX), Z0
+	VPBROADCASTD transcendental7fffffff<>+0(SB), Z1
+	VPANDD       Z1, Z0, Z1
+	VPBROADCASTD transcendental80000000<>+0(SB), Z2
+	VPANDD       Z2, Z0, Z0
+	VBROADCASTSS transcendental407fffff<>+0(SB), Z2
+	VMINPS       Z1, Z2, Z1
+	VBROADCASTSS transcendental40000000<>+0(SB), Z2
+	VMULPS       Z2, Z1, Z2
+	VCVTTPS2DQ   Z2, Z2
+	VPERMPS      erfTable0<>+0(SB), Z2, Z3
+	VSUBPS       Z3, Z1, Z3
+	VPERMPS      erfTable10<>+0(SB), Z2, Z4
+	VPERMPS      erfTable9<>+0(SB), Z2, Z5
+	VFMADD213PS  Z5, Z3, Z4
+	VPERMPS      erfTable8<>+0(SB), Z2, Z5
+	VFMADD213PS  Z5, Z3, Z4
+	VPERMPS      erfTable7<>+0(SB), Z2, Z5
+	VFMADD213PS  Z5, Z3, Z4
+	VPERMPS      erfTable6<>+0(SB), Z2, Z5
+	VFMADD213PS  Z5, Z3, Z4
+	VPERMPS      erfTable5<>+0(SB), Z2, Z5
+	VFMADD213PS  Z5, Z3, Z4
+	VPERMPS      erfTable4<>+0(SB), Z2, Z5
+	VFMADD213PS  Z5, Z3, Z4
+	VPERMPS      erfTable3<>+0(SB), Z2, Z5
+	VFMADD213PS  Z5, Z3, Z4
+	VPERMPS      erfTable2<>+0(SB), Z2, Z5
+	VFMADD213PS  Z5, Z3, Z4
+	VPERMPS      erfTable1<>+0(SB), Z2, Z3
+	VFMADD231PS  Z1, Z3, Z4
+	VPORD        Z0, Z4, Z4
+	VMOVUPS      Z4, (CX)
+	ADDQ         $0x00000040, DX
+	ADDQ         $0x00000040, CX
+	SUBQ         $0x00000010, AX
+	JMP          block
 
 done:
 	VZEROUPPER
@@ -5561,148 +5189,52 @@ TEXT ·geluAVX512(SB), NOSPLIT, $0-24
 	MOVQ src+16(FP), DX
 
 block:
-	TESTQ            AX, AX
-	JZ               done
-	VMOVUPS          (DX), Z0
-	VBROADCASTSS     transcendental3f3504f3<>+0(SB), Z1
-	VMULPS           Z1, Z0, Z1
-	VPBROADCASTD     transcendental7fffffff<>+0(SB), Z2
-	VPANDD           Z2, Z1, Z2
-	VPBROADCASTD     transcendental80000000<>+0(SB), Z3
-	VPANDD           Z3, Z1, Z1
-	VMULPS           Z2, Z2, Z3
-	VBROADCASTSS     transcendentalb7c756b1<>+0(SB), Z10
-	VFMADD213PS.BCST transcendentalbbbd1489<>+0(SB), Z3, Z10
-	VFMADD213PS.BCST transcendentalbce9528f<>+0(SB), Z3, Z10
-	VFMADD213PS.BCST transcendentalbea66beb<>+0(SB), Z3, Z10
-	VFMADD213PS.BCST transcendental3e0375d4<>+0(SB), Z3, Z10
-	VMULPS           Z2, Z10, Z10
-	VBROADCASTSS     transcendentalb684e21a<>+0(SB), Z11
-	VFMADD213PS.BCST transcendental390aee49<>+0(SB), Z3, Z11
-	VFMADD213PS.BCST transcendental3ba68116<>+0(SB), Z3, Z11
-	VFMADD213PS.BCST transcendental3d852a63<>+0(SB), Z3, Z11
-	VFMADD213PS.BCST transcendental3ecbbbce<>+0(SB), Z3, Z11
-	VFMADD213PS.BCST transcendental3f800000<>+0(SB), Z3, Z11
-	VBROADCASTSS     transcendental3f800000<>+0(SB), Z3
-	VSUBPS           Z3, Z2, Z3
-	VBROADCASTSS     transcendentalbb0df9c0<>+0(SB), Z12
-	VFMADD213PS.BCST transcendental3d1151b3<>+0(SB), Z3, Z12
-	VFMADD213PS.BCST transcendentalbde31cc2<>+0(SB), Z3, Z12
-	VFMADD213PS.BCST transcendental3ea2fe54<>+0(SB), Z3, Z12
-	VFMADD213PS.BCST transcendentalbebe9208<>+0(SB), Z3, Z12
-	VFMADD213PS.BCST transcendental3ed46805<>+0(SB), Z3, Z12
-	VFMADD213PS.BCST transcendentalbb1acdc6<>+0(SB), Z3, Z12
-	VBROADCASTSS     transcendental3c445aa3<>+0(SB), Z13
-	VFMADD213PS.BCST transcendental3c5f6e13<>+0(SB), Z3, Z13
-	VFMADD213PS.BCST transcendental3e013307<>+0(SB), Z3, Z13
-	VFMADD213PS.BCST transcendental3d931ae7<>+0(SB), Z3, Z13
-	VFMADD213PS.BCST transcendental3f0a5785<>+0(SB), Z3, Z13
-	VFMADD213PS.BCST transcendental3dd9f331<>+0(SB), Z3, Z13
-	VFMADD213PS.BCST transcendental3f800000<>+0(SB), Z3, Z13
-	VBROADCASTSS     transcendental3f580000<>+0(SB), Z3
-	VCMPPS           $0x01, Z3, Z2, K1
-	VBLENDMPS        Z10, Z12, K1, Z4
-	VBLENDMPS        Z11, Z13, K1, Z5
-	VDIVPS           Z5, Z4, Z4
-	VBROADCASTSS     transcendental3f58560b<>+0(SB), Z3
-	VBLENDMPS        Z2, Z3, K1, Z6
-	VADDPS           Z4, Z6, Z6
-	VBROADCASTSS     transcendental3fa00000<>+0(SB), Z3
-	VCMPPS           $0x01, Z3, Z2, K1
-	VBROADCASTSS     transcendental3fa00000<>+0(SB), Z3
-	VMAXPS           Z2, Z3, Z2
-	VBROADCASTSS     transcendental40800000<>+0(SB), Z3
-	VMINPS           Z2, Z3, Z2
-	VBROADCASTSS     transcendental3f800000<>+0(SB), Z10
-	VMULPS           Z2, Z2, Z3
-	VDIVPS           Z3, Z10, Z10
-	VBROADCASTSS     transcendental4036db6e<>+0(SB), Z11
-	VCMPPS           $0x01, Z11, Z2, K2
-	VBROADCASTSS     transcendentalc11d077e<>+0(SB), Z11
-	VFMADD213PS.BCST transcendentalc2a2932b<>+0(SB), Z10, Z11
-	VFMADD213PS.BCST transcendentalc3389ae7<>+0(SB), Z10, Z11
-	VFMADD213PS.BCST transcendentalc322658c<>+0(SB), Z10, Z11
-	VFMADD213PS.BCST transcendentalc2798057<>+0(SB), Z10, Z11
-	VFMADD213PS.BCST transcendentalc128f022<>+0(SB), Z10, Z11
-	VFMADD213PS.BCST transcendentalbf31a0b7<>+0(SB), Z10, Z11
-	VFMADD213PS.BCST transcendentalbc21a093<>+0(SB), Z10, Z11
-	VBROADCASTSS     transcendentalc3f1c275<>+0(SB), Z12
-	VFMADD213PS.BCST transcendentalc480230b<>+0(SB), Z10, Z12
-	VFMADD213PS.BCST transcendentalc41f6441<>+0(SB), Z10, Z12
-	VFMADD213PS.BCST transcendentalc320a2ea<>+0(SB), Z10, Z12
-	VFMADD213PS.BCST transcendentalc18e104b<>+0(SB), Z10, Z12
-	VFMADD213PS.BCST transcendentalbf4c9dd4<>+0(SB), Z10, Z12
-	VFMADD213PS.BCST transcendentalbc21a092<>+0(SB), Z10, Z12
-	VBLENDMPS        Z11, Z12, K2, Z7
-	VBROADCASTSS     transcendentalbd777f97<>+0(SB), Z11
-	VFMADD213PS.BCST transcendental40d23f7c<>+0(SB), Z10, Z11
-	VFMADD213PS.BCST transcendental42d9451f<>+0(SB), Z10, Z11
-	VFMADD213PS.BCST transcendental43d6810b<>+0(SB), Z10, Z11
-	VFMADD213PS.BCST transcendental442158c9<>+0(SB), Z10, Z11
-	VFMADD213PS.BCST transcendental43d9486f<>+0(SB), Z10, Z11
-	VFMADD213PS.BCST transcendental4309a863<>+0(SB), Z10, Z11
-	VFMADD213PS.BCST transcendental419d35ce<>+0(SB), Z10, Z11
-	VFMADD213PS.BCST transcendental3f800000<>+0(SB), Z10, Z11
-	VBROADCASTSS     transcendentalc1b38712<>+0(SB), Z12
-	VFMADD213PS.BCST transcendental43ed43a7<>+0(SB), Z10, Z12
-	VFMADD213PS.BCST transcendental451f90ce<>+0(SB), Z10, Z12
-	VFMADD213PS.BCST transcendental4547fdbb<>+0(SB), Z10, Z12
-	VFMADD213PS.BCST transcendental44c01759<>+0(SB), Z10, Z12
-	VFMADD213PS.BCST transcendental43a2e571<>+0(SB), Z10, Z12
-	VFMADD213PS.BCST transcendental41f2b459<>+0(SB), Z10, Z12
-	VFMADD213PS.BCST transcendental3f800000<>+0(SB), Z10, Z12
-	VBLENDMPS        Z11, Z12, K2, Z8
-	VDIVPS           Z8, Z7, Z7
-	VBROADCASTSS     transcendental3f100000<>+0(SB), Z11
-	VSUBPS           Z11, Z7, Z7
-	VSUBPS           Z3, Z7, Z7
-	VBROADCASTSS     transcendentalc2d00000<>+0(SB), Z3
-	VMAXPS           Z7, Z3, Z3
-	VBROADCASTSS     transcendental42b20000<>+0(SB), Z11
-	VMINPS           Z3, Z11, Z3
-	VBROADCASTSS     transcendental3fb8aa3b<>+0(SB), Z11
-	VMULPS           Z11, Z3, Z12
-	VCVTPS2DQ        Z12, Z11
-	VCVTDQ2PS        Z11, Z12
-	VBROADCASTSS     transcendental3f318000<>+0(SB), Z13
-	VFNMADD231PS     Z13, Z12, Z3
-	VBROADCASTSS     transcendentalb95e8083<>+0(SB), Z13
-	VFNMADD231PS     Z13, Z12, Z3
-	VBROADCASTSS     transcendental39506967<>+0(SB), Z12
-	VFMADD213PS.BCST transcendental3ab743ce<>+0(SB), Z3, Z12
-	VFMADD213PS.BCST transcendental3c088908<>+0(SB), Z3, Z12
-	VFMADD213PS.BCST transcendental3d2aa9c1<>+0(SB), Z3, Z12
-	VFMADD213PS.BCST transcendental3e2aaaaa<>+0(SB), Z3, Z12
-	VFMADD213PS.BCST transcendental3f000000<>+0(SB), Z3, Z12
-	VMULPS           Z3, Z3, Z13
-	VFMADD213PS      Z3, Z13, Z12
-	VBROADCASTSS     transcendental3f800000<>+0(SB), Z3
-	VADDPS           Z3, Z12, Z12
-	VPSRAD           $0x01, Z11, Z3
-	VPSUBD           Z3, Z11, Z11
-	VPBROADCASTD     transcendental0000007f<>+0(SB), Z13
-	VPADDD           Z13, Z3, Z3
-	VPADDD           Z13, Z11, Z11
-	VPSLLD           $0x17, Z3, Z3
-	VPSLLD           $0x17, Z11, Z11
-	VMULPS           Z3, Z12, Z12
-	VMULPS           Z11, Z12, Z12
-	VMULPS           Z2, Z10, Z10
-	VMULPS           Z10, Z12, Z12
-	VBROADCASTSS     transcendental3f800000<>+0(SB), Z2
-	VSUBPS           Z12, Z2, Z2
-	VBLENDMPS        Z6, Z2, K1, Z9
-	VPORD            Z1, Z9, Z9
-	VBROADCASTSS     transcendental3f800000<>+0(SB), Z1
-	VADDPS           Z1, Z9, Z9
-	VMULPS           Z0, Z9, Z9
-	VBROADCASTSS     transcendental3f000000<>+0(SB), Z0
-	VMULPS           Z0, Z9, Z9
-	VMOVUPS          Z9, (CX)
-	ADDQ             $0x00000040, DX
-	ADDQ             $0x00000040, CX
-	SUBQ             $0x00000010, AX
-	JMP              block
+	TESTQ        AX, AX
+	JZ           done
+	VMOVUPS      (DX), Z0
+	VBROADCASTSS transcendental3f3504f3<>+0(SB), Z1
+	VMULPS       Z1, Z0, Z1
+	VPBROADCASTD transcendental7fffffff<>+0(SB), Z2
+	VPANDD       Z2, Z1, Z2
+	VPBROADCASTD transcendental80000000<>+0(SB), Z3
+	VPANDD       Z3, Z1, Z1
+	VBROADCASTSS transcendental407fffff<>+0(SB), Z3
+	VMINPS       Z2, Z3, Z2
+	VBROADCASTSS transcendental40000000<>+0(SB), Z3
+	VMULPS       Z3, Z2, Z3
+	VCVTTPS2DQ   Z3, Z3
+	VPERMPS      erfTable0<>+0(SB), Z3, Z4
+	VSUBPS       Z4, Z2, Z4
+	VPERMPS      erfTable10<>+0(SB), Z3, Z5
+	VPERMPS      erfTable9<>+0(SB), Z3, Z6
+	VFMADD213PS  Z6, Z4, Z5
+	VPERMPS      erfTable8<>+0(SB), Z3, Z6
+	VFMADD213PS  Z6, Z4, Z5
+	VPERMPS      erfTable7<>+0(SB), Z3, Z6
+	VFMADD213PS  Z6, Z4, Z5
+	VPERMPS      erfTable6<>+0(SB), Z3, Z6
+	VFMADD213PS  Z6, Z4, Z5
+	VPERMPS      erfTable5<>+0(SB), Z3, Z6
+	VFMADD213PS  Z6, Z4, Z5
+	VPERMPS      erfTable4<>+0(SB), Z3, Z6
+	VFMADD213PS  Z6, Z4, Z5
+	VPERMPS      erfTable3<>+0(SB), Z3, Z6
+	VFMADD213PS  Z6, Z4, Z5
+	VPERMPS      erfTable2<>+0(SB), Z3, Z6
+	VFMADD213PS  Z6, Z4, Z5
+	VPERMPS      erfTable1<>+0(SB), Z3, Z4
+	VFMADD231PS  Z2, Z4, Z5
+	VPORD        Z1, Z5, Z5
+	VBROADCASTSS transcendental3f800000<>+0(SB), Z1
+	VADDPS       Z1, Z5, Z5
+	VMULPS       Z0, Z5, Z5
+	VBROADCASTSS transcendental3f000000<>+0(SB), Z0
+	VMULPS       Z0, Z5, Z5
+	VMOVUPS      Z5, (CX)
+	ADDQ         $0x00000040, DX
+	ADDQ         $0x00000040, CX
+	SUBQ         $0x00000010, AX
+	JMP          block
 
 done:
 	VZEROUPPER
@@ -6020,188 +5552,38 @@ block:
 	VANDPS       Y4, Y3, Y4
 	VPBROADCASTD transcendental80000000<>+0(SB), Y5
 	VANDPS       Y5, Y3, Y3
-	VMULPS       Y4, Y4, Y5
-	VBROADCASTSS transcendentalb7c756b1<>+0(SB), Y6
-	VBROADCASTSS transcendentalbbbd1489<>+0(SB), Y7
-	VFMADD213PS  Y7, Y5, Y6
-	VBROADCASTSS transcendentalbce9528f<>+0(SB), Y7
-	VFMADD213PS  Y7, Y5, Y6
-	VBROADCASTSS transcendentalbea66beb<>+0(SB), Y7
-	VFMADD213PS  Y7, Y5, Y6
-	VBROADCASTSS transcendental3e0375d4<>+0(SB), Y7
-	VFMADD213PS  Y7, Y5, Y6
-	VMULPS       Y4, Y6, Y6
-	VBROADCASTSS transcendentalb684e21a<>+0(SB), Y7
-	VBROADCASTSS transcendental390aee49<>+0(SB), Y8
-	VFMADD213PS  Y8, Y5, Y7
-	VBROADCASTSS transcendental3ba68116<>+0(SB), Y8
-	VFMADD213PS  Y8, Y5, Y7
-	VBROADCASTSS transcendental3d852a63<>+0(SB), Y8
-	VFMADD213PS  Y8, Y5, Y7
-	VBROADCASTSS transcendental3ecbbbce<>+0(SB), Y8
-	VFMADD213PS  Y8, Y5, Y7
-	VBROADCASTSS transcendental3f800000<>+0(SB), Y8
-	VFMADD213PS  Y8, Y5, Y7
-	VBROADCASTSS transcendental3f800000<>+0(SB), Y5
-	VSUBPS       Y5, Y4, Y5
-	VBROADCASTSS transcendentalbb0df9c0<>+0(SB), Y8
-	VBROADCASTSS transcendental3d1151b3<>+0(SB), Y9
-	VFMADD213PS  Y9, Y5, Y8
-	VBROADCASTSS transcendentalbde31cc2<>+0(SB), Y9
-	VFMADD213PS  Y9, Y5, Y8
-	VBROADCASTSS transcendental3ea2fe54<>+0(SB), Y9
-	VFMADD213PS  Y9, Y5, Y8
-	VBROADCASTSS transcendentalbebe9208<>+0(SB), Y9
-	VFMADD213PS  Y9, Y5, Y8
-	VBROADCASTSS transcendental3ed46805<>+0(SB), Y9
-	VFMADD213PS  Y9, Y5, Y8
-	VBROADCASTSS transcendentalbb1acdc6<>+0(SB), Y9
-	VFMADD213PS  Y9, Y5, Y8
-	VBROADCASTSS transcendental3c445aa3<>+0(SB), Y9
-	VBROADCASTSS transcendental3c5f6e13<>+0(SB), Y10
-	VFMADD213PS  Y10, Y5, Y9
-	VBROADCASTSS transcendental3e013307<>+0(SB), Y10
-	VFMADD213PS  Y10, Y5, Y9
-	VBROADCASTSS transcendental3d931ae7<>+0(SB), Y10
-	VFMADD213PS  Y10, Y5, Y9
-	VBROADCASTSS transcendental3f0a5785<>+0(SB), Y10
-	VFMADD213PS  Y10, Y5, Y9
-	VBROADCASTSS transcendental3dd9f331<>+0(SB), Y10
-	VFMADD213PS  Y10, Y5, Y9
-	VBROADCASTSS transcendental3f800000<>+0(SB), Y10
-	VFMADD213PS  Y10, Y5, Y9
-	VBROADCASTSS transcendental3f580000<>+0(SB), Y5
-	VCMPPS       $0x01, Y5, Y4, Y5
-	VBLENDVPS    Y5, Y6, Y8, Y6
-	VBLENDVPS    Y5, Y7, Y9, Y7
-	VDIVPS       Y7, Y6, Y6
-	VBROADCASTSS transcendental3f58560b<>+0(SB), Y7
-	VBLENDVPS    Y5, Y4, Y7, Y5
-	VADDPS       Y6, Y5, Y5
-	VBROADCASTSS transcendental3fa00000<>+0(SB), Y6
-	VCMPPS       $0x01, Y6, Y4, Y6
-	VBROADCASTSS transcendental3fa00000<>+0(SB), Y7
-	VMAXPS       Y4, Y7, Y4
-	VBROADCASTSS transcendental40800000<>+0(SB), Y7
-	VMINPS       Y4, Y7, Y4
-	VBROADCASTSS transcendental3f800000<>+0(SB), Y8
-	VMULPS       Y4, Y4, Y7
-	VDIVPS       Y7, Y8, Y8
-	VBROADCASTSS transcendental4036db6e<>+0(SB), Y9
-	VCMPPS       $0x01, Y9, Y4, Y9
-	VBROADCASTSS transcendentalc11d077e<>+0(SB), Y10
-	VBROADCASTSS transcendentalc2a2932b<>+0(SB), Y11
-	VFMADD213PS  Y11, Y8, Y10
-	VBROADCASTSS transcendentalc3389ae7<>+0(SB), Y11
-	VFMADD213PS  Y11, Y8, Y10
-	VBROADCASTSS transcendentalc322658c<>+0(SB), Y11
-	VFMADD213PS  Y11, Y8, Y10
-	VBROADCASTSS transcendentalc2798057<>+0(SB), Y11
-	VFMADD213PS  Y11, Y8, Y10
-	VBROADCASTSS transcendentalc128f022<>+0(SB), Y11
-	VFMADD213PS  Y11, Y8, Y10
-	VBROADCASTSS transcendentalbf31a0b7<>+0(SB), Y11
-	VFMADD213PS  Y11, Y8, Y10
-	VBROADCASTSS transcendentalbc21a093<>+0(SB), Y11
-	VFMADD213PS  Y11, Y8, Y10
-	VBROADCASTSS transcendentalc3f1c275<>+0(SB), Y11
-	VBROADCASTSS transcendentalc480230b<>+0(SB), Y12
-	VFMADD213PS  Y12, Y8, Y11
-	VBROADCASTSS transcendentalc41f6441<>+0(SB), Y12
-	VFMADD213PS  Y12, Y8, Y11
-	VBROADCASTSS transcendentalc320a2ea<>+0(SB), Y12
-	VFMADD213PS  Y12, Y8, Y11
-	VBROADCASTSS transcendentalc18e104b<>+0(SB), Y12
-	VFMADD213PS  Y12, Y8, Y11
-	VBROADCASTSS transcendentalbf4c9dd4<>+0(SB), Y12
-	VFMADD213PS  Y12, Y8, Y11
-	VBROADCASTSS transcendentalbc21a092<>+0(SB), Y12
-	VFMADD213PS  Y12, Y8, Y11
-	VBLENDVPS    Y9, Y10, Y11, Y10
-	VBROADCASTSS transcendentalbd777f97<>+0(SB), Y11
-	VBROADCASTSS transcendental40d23f7c<>+0(SB), Y12
-	VFMADD213PS  Y12, Y8, Y11
-	VBROADCASTSS transcendental42d9451f<>+0(SB), Y12
-	VFMADD213PS  Y12, Y8, Y11
-	VBROADCASTSS transcendental43d6810b<>+0(SB), Y12
-	VFMADD213PS  Y12, Y8, Y11
-	VBROADCASTSS transcendental442158c9<>+0(SB), Y12
-	VFMADD213PS  Y12, Y8, Y11
-	VBROADCASTSS transcendental43d9486f<>+0(SB), Y12
-	VFMADD213PS  Y12, Y8, Y11
-	VBROADCASTSS transcendental4309a863<>+0(SB), Y12
-	VFMADD213PS  Y12, Y8, Y11
-	VBROADCASTSS transcendental419d35ce<>+0(SB), Y12
-	VFMADD213PS  Y12, Y8, Y11
-	VBROADCASTSS transcendental3f800000<>+0(SB), Y12
-	VFMADD213PS  Y12, Y8, Y11
-	VBROADCASTSS transcendentalc1b38712<>+0(SB), Y12
-	VBROADCASTSS transcendental43ed43a7<>+0(SB), Y13
-	VFMADD213PS  Y13, Y8, Y12
-	VBROADCASTSS transcendental451f90ce<>+0(SB), Y13
-	VFMADD213PS  Y13, Y8, Y12
-	VBROADCASTSS transcendental4547fdbb<>+0(SB), Y13
-	VFMADD213PS  Y13, Y8, Y12
-	VBROADCASTSS transcendental44c01759<>+0(SB), Y13
-	VFMADD213PS  Y13, Y8, Y12
-	VBROADCASTSS transcendental43a2e571<>+0(SB), Y13
-	VFMADD213PS  Y13, Y8, Y12
-	VBROADCASTSS transcendental41f2b459<>+0(SB), Y13
-	VFMADD213PS  Y13, Y8, Y12
-	VBROADCASTSS transcendental3f800000<>+0(SB), Y13
-	VFMADD213PS  Y13, Y8, Y12
-	VBLENDVPS    Y9, Y11, Y12, Y9
-	VDIVPS       Y9, Y10, Y10
-	VBROADCASTSS transcendental3f100000<>+0(SB), Y9
-	VSUBPS       Y9, Y10, Y10
-	VSUBPS       Y7, Y10, Y10
-	VBROADCASTSS transcendentalc2d00000<>+0(SB), Y7
-	VMAXPS       Y10, Y7, Y7
-	VBROADCASTSS transcendental42b20000<>+0(SB), Y9
-	VMINPS       Y7, Y9, Y7
-	VBROADCASTSS transcendental3fb8aa3b<>+0(SB), Y9
-	VMULPS       Y9, Y7, Y10
-	VCVTPS2DQ    Y10, Y9
-	VCVTDQ2PS    Y9, Y10
-	VBROADCASTSS transcendental3f318000<>+0(SB), Y11
-	VFNMADD231PS Y11, Y10, Y7
-	VBROADCASTSS transcendentalb95e8083<>+0(SB), Y11
-	VFNMADD231PS Y11, Y10, Y7
-	VBROADCASTSS transcendental39506967<>+0(SB), Y10
-	VBROADCASTSS transcendental3ab743ce<>+0(SB), Y11
-	VFMADD213PS  Y11, Y7, Y10
-	VBROADCASTSS transcendental3c088908<>+0(SB), Y11
-	VFMADD213PS  Y11, Y7, Y10
-	VBROADCASTSS transcendental3d2aa9c1<>+0(SB), Y11
-	VFMADD213PS  Y11, Y7, Y10
-	VBROADCASTSS transcendental3e2aaaaa<>+0(SB), Y11
-	VFMADD213PS  Y11, Y7, Y10
-	VBROADCASTSS transcendental3f000000<>+0(SB), Y11
-	VFMADD213PS  Y11, Y7, Y10
-	VMULPS       Y7, Y7, Y11
-	VFMADD213PS  Y7, Y11, Y10
-	VBROADCASTSS transcendental3f800000<>+0(SB), Y7
-	VADDPS       Y7, Y10, Y10
-	VPSRAD       $0x01, Y9, Y7
-	VPSUBD       Y7, Y9, Y9
-	VPBROADCASTD transcendental0000007f<>+0(SB), Y11
-	VPADDD       Y11, Y7, Y7
-	VPADDD       Y11, Y9, Y9
-	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y9, Y9
-	VMULPS       Y7, Y10, Y10
-	VMULPS       Y9, Y10, Y10
-	VMULPS       Y4, Y8, Y8
-	VMULPS       Y8, Y10, Y10
-	VBROADCASTSS transcendental3f800000<>+0(SB), Y4
-	VSUBPS       Y10, Y4, Y4
-	VBLENDVPS    Y6, Y5, Y4, Y4
-	VORPS        Y3, Y4, Y4
+	VBROADCASTSS transcendental407fffff<>+0(SB), Y5
+	VMINPS       Y4, Y5, Y4
+	VBROADCASTSS transcendental40000000<>+0(SB), Y5
+	VMULPS       Y5, Y4, Y5
+	VCVTTPS2DQ   Y5, Y5
+	VPERMPS      erfTable0<>+0(SB), Y5, Y6
+	VSUBPS       Y6, Y4, Y6
+	VPERMPS      erfTable10<>+0(SB), Y5, Y7
+	VPERMPS      erfTable9<>+0(SB), Y5, Y8
+	VFMADD213PS  Y8, Y6, Y7
+	VPERMPS      erfTable8<>+0(SB), Y5, Y8
+	VFMADD213PS  Y8, Y6, Y7
+	VPERMPS      erfTable7<>+0(SB), Y5, Y8
+	VFMADD213PS  Y8, Y6, Y7
+	VPERMPS      erfTable6<>+0(SB), Y5, Y8
+	VFMADD213PS  Y8, Y6, Y7
+	VPERMPS      erfTable5<>+0(SB), Y5, Y8
+	VFMADD213PS  Y8, Y6, Y7
+	VPERMPS      erfTable4<>+0(SB), Y5, Y8
+	VFMADD213PS  Y8, Y6, Y7
+	VPERMPS      erfTable3<>+0(SB), Y5, Y8
+	VFMADD213PS  Y8, Y6, Y7
+	VPERMPS      erfTable2<>+0(SB), Y5, Y8
+	VFMADD213PS  Y8, Y6, Y7
+	VPERMPS      erfTable1<>+0(SB), Y5, Y6
+	VFMADD231PS  Y4, Y6, Y7
+	VORPS        Y3, Y7, Y7
 	VBROADCASTSS transcendental3f800000<>+0(SB), Y3
-	VADDPS       Y3, Y4, Y4
-	VMULPS       Y2, Y4, Y4
-	VMULPS       Y1, Y4, Y4
-	VMOVUPS      Y4, (CX)
+	VADDPS       Y3, Y7, Y7
+	VMULPS       Y2, Y7, Y7
+	VMULPS       Y1, Y7, Y7
+	VMOVUPS      Y7, (CX)
 	ADDQ         $0x00000020, DX
 	ADDQ         $0x00000020, CX
 	SUBQ         $0x00000008, AX
@@ -6421,146 +5803,50 @@ TEXT ·erfGeluAVX512(SB), NOSPLIT, $0-32
 	VBROADCASTSS b+28(FP), Z1
 
 block:
-	TESTQ            AX, AX
-	JZ               done
-	VMOVUPS          (DX), Z2
-	VDIVPS           Z0, Z2, Z3
-	VPBROADCASTD     transcendental7fffffff<>+0(SB), Z4
-	VPANDD           Z4, Z3, Z4
-	VPBROADCASTD     transcendental80000000<>+0(SB), Z5
-	VPANDD           Z5, Z3, Z3
-	VMULPS           Z4, Z4, Z5
-	VBROADCASTSS     transcendentalb7c756b1<>+0(SB), Z12
-	VFMADD213PS.BCST transcendentalbbbd1489<>+0(SB), Z5, Z12
-	VFMADD213PS.BCST transcendentalbce9528f<>+0(SB), Z5, Z12
-	VFMADD213PS.BCST transcendentalbea66beb<>+0(SB), Z5, Z12
-	VFMADD213PS.BCST transcendental3e0375d4<>+0(SB), Z5, Z12
-	VMULPS           Z4, Z12, Z12
-	VBROADCASTSS     transcendentalb684e21a<>+0(SB), Z13
-	VFMADD213PS.BCST transcendental390aee49<>+0(SB), Z5, Z13
-	VFMADD213PS.BCST transcendental3ba68116<>+0(SB), Z5, Z13
-	VFMADD213PS.BCST transcendental3d852a63<>+0(SB), Z5, Z13
-	VFMADD213PS.BCST transcendental3ecbbbce<>+0(SB), Z5, Z13
-	VFMADD213PS.BCST transcendental3f800000<>+0(SB), Z5, Z13
-	VBROADCASTSS     transcendental3f800000<>+0(SB), Z5
-	VSUBPS           Z5, Z4, Z5
-	VBROADCASTSS     transcendentalbb0df9c0<>+0(SB), Z14
-	VFMADD213PS.BCST transcendental3d1151b3<>+0(SB), Z5, Z14
-	VFMADD213PS.BCST transcendentalbde31cc2<>+0(SB), Z5, Z14
-	VFMADD213PS.BCST transcendental3ea2fe54<>+0(SB), Z5, Z14
-	VFMADD213PS.BCST transcendentalbebe9208<>+0(SB), Z5, Z14
-	VFMADD213PS.BCST transcendental3ed46805<>+0(SB), Z5, Z14
-	VFMADD213PS.BCST transcendentalbb1acdc6<>+0(SB), Z5, Z14
-	VBROADCASTSS     transcendental3c445aa3<>+0(SB), Z15
-	VFMADD213PS.BCST transcendental3c5f6e13<>+0(SB), Z5, Z15
-	VFMADD213PS.BCST transcendental3e013307<>+0(SB), Z5, Z15
-	VFMADD213PS.BCST transcendental3d931ae7<>+0(SB), Z5, Z15
-	VFMADD213PS.BCST transcendental3f0a5785<>+0(SB), Z5, Z15
-	VFMADD213PS.BCST transcendental3dd9f331<>+0(SB), Z5, Z15
-	VFMADD213PS.BCST transcendental3f800000<>+0(SB), Z5, Z15
-	VBROADCASTSS     transcendental3f580000<>+0(SB), Z5
-	VCMPPS           $0x01, Z5, Z4, K1
-	VBLENDMPS        Z12, Z14, K1, Z6
-	VBLENDMPS        Z13, Z15, K1, Z7
-	VDIVPS           Z7, Z6, Z6
-	VBROADCASTSS     transcendental3f58560b<>+0(SB), Z5
-	VBLENDMPS        Z4, Z5, K1, Z8
-	VADDPS           Z6, Z8, Z8
-	VBROADCASTSS     transcendental3fa00000<>+0(SB), Z5
-	VCMPPS           $0x01, Z5, Z4, K1
-	VBROADCASTSS     transcendental3fa00000<>+0(SB), Z5
-	VMAXPS           Z4, Z5, Z4
-	VBROADCASTSS     transcendental40800000<>+0(SB), Z5
-	VMINPS           Z4, Z5, Z4
-	VBROADCASTSS     transcendental3f800000<>+0(SB), Z12
-	VMULPS           Z4, Z4, Z5
-	VDIVPS           Z5, Z12, Z12
-	VBROADCASTSS     transcendental4036db6e<>+0(SB), Z13
-	VCMPPS           $0x01, Z13, Z4, K2
-	VBROADCASTSS     transcendentalc11d077e<>+0(SB), Z13
-	VFMADD213PS.BCST transcendentalc2a2932b<>+0(SB), Z12, Z13
-	VFMADD213PS.BCST transcendentalc3389ae7<>+0(SB), Z12, Z13
-	VFMADD213PS.BCST transcendentalc322658c<>+0(SB), Z12, Z13
-	VFMADD213PS.BCST transcendentalc2798057<>+0(SB), Z12, Z13
-	VFMADD213PS.BCST transcendentalc128f022<>+0(SB), Z12, Z13
-	VFMADD213PS.BCST transcendentalbf31a0b7<>+0(SB), Z12, Z13
-	VFMADD213PS.BCST transcendentalbc21a093<>+0(SB), Z12, Z13
-	VBROADCASTSS     transcendentalc3f1c275<>+0(SB), Z14
-	VFMADD213PS.BCST transcendentalc480230b<>+0(SB), Z12, Z14
-	VFMADD213PS.BCST transcendentalc41f6441<>+0(SB), Z12, Z14
-	VFMADD213PS.BCST transcendentalc320a2ea<>+0(SB), Z12, Z14
-	VFMADD213PS.BCST transcendentalc18e104b<>+0(SB), Z12, Z14
-	VFMADD213PS.BCST transcendentalbf4c9dd4<>+0(SB), Z12, Z14
-	VFMADD213PS.BCST transcendentalbc21a092<>+0(SB), Z12, Z14
-	VBLENDMPS        Z13, Z14, K2, Z9
-	VBROADCASTSS     transcendentalbd777f97<>+0(SB), Z13
-	VFMADD213PS.BCST transcendental40d23f7c<>+0(SB), Z12, Z13
-	VFMADD213PS.BCST transcendental42d9451f<>+0(SB), Z12, Z13
-	VFMADD213PS.BCST transcendental43d6810b<>+0(SB), Z12, Z13
-	VFMADD213PS.BCST transcendental442158c9<>+0(SB), Z12, Z13
-	VFMADD213PS.BCST transcendental43d9486f<>+0(SB), Z12, Z13
-	VFMADD213PS.BCST transcendental4309a863<>+0(SB), Z12, Z13
-	VFMADD213PS.BCST transcendental419d35ce<>+0(SB), Z12, Z13
-	VFMADD213PS.BCST transcendental3f800000<>+0(SB), Z12, Z13
-	VBROADCASTSS     transcendentalc1b38712<>+0(SB), Z14
-	VFMADD213PS.BCST transcendental43ed43a7<>+0(SB), Z12, Z14
-	VFMADD213PS.BCST transcendental451f90ce<>+0(SB), Z12, Z14
-	VFMADD213PS.BCST transcendental4547fdbb<>+0(SB), Z12, Z14
-	VFMADD213PS.BCST transcendental44c01759<>+0(SB), Z12, Z14
-	VFMADD213PS.BCST transcendental43a2e571<>+0(SB), Z12, Z14
-	VFMADD213PS.BCST transcendental41f2b459<>+0(SB), Z12, Z14
-	VFMADD213PS.BCST transcendental3f800000<>+0(SB), Z12, Z14
-	VBLENDMPS        Z13, Z14, K2, Z10
-	VDIVPS           Z10, Z9, Z9
-	VBROADCASTSS     transcendental3f100000<>+0(SB), Z13
-	VSUBPS           Z13, Z9, Z9
-	VSUBPS           Z5, Z9, Z9
-	VBROADCASTSS     transcendentalc2d00000<>+0(SB), Z5
-	VMAXPS           Z9, Z5, Z5
-	VBROADCASTSS     transcendental42b20000<>+0(SB), Z13
-	VMINPS           Z5, Z13, Z5
-	VBROADCASTSS     transcendental3fb8aa3b<>+0(SB), Z13
-	VMULPS           Z13, Z5, Z14
-	VCVTPS2DQ        Z14, Z13
-	VCVTDQ2PS        Z13, Z14
-	VBROADCASTSS     transcendental3f318000<>+0(SB), Z15
-	VFNMADD231PS     Z15, Z14, Z5
-	VBROADCASTSS     transcendentalb95e8083<>+0(SB), Z15
-	VFNMADD231PS     Z15, Z14, Z5
-	VBROADCASTSS     transcendental39506967<>+0(SB), Z14
-	VFMADD213PS.BCST transcendental3ab743ce<>+0(SB), Z5, Z14
-	VFMADD213PS.BCST transcendental3c088908<>+0(SB), Z5, Z14
-	VFMADD213PS.BCST transcendental3d2aa9c1<>+0(SB), Z5, Z14
-	VFMADD213PS.BCST transcendental3e2aaaaa<>+0(SB), Z5, Z14
-	VFMADD213PS.BCST transcendental3f000000<>+0(SB), Z5, Z14
-	VMULPS           Z5, Z5, Z15
-	VFMADD213PS      Z5, Z15, Z14
-	VBROADCASTSS     transcendental3f800000<>+0(SB), Z5
-	VADDPS           Z5, Z14, Z14
-	VPSRAD           $0x01, Z13, Z5
-	VPSUBD           Z5, Z13, Z13
-	VPBROADCASTD     transcendental0000007f<>+0(SB), Z15
-	VPADDD           Z15, Z5, Z5
-	VPADDD           Z15, Z13, Z13
-	VPSLLD           $0x17, Z5, Z5
-	VPSLLD           $0x17, Z13, Z13
-	VMULPS           Z5, Z14, Z14
-	VMULPS           Z13, Z14, Z14
-	VMULPS           Z4, Z12, Z12
-	VMULPS           Z12, Z14, Z14
-	VBROADCASTSS     transcendental3f800000<>+0(SB), Z4
-	VSUBPS           Z14, Z4, Z4
-	VBLENDMPS        Z8, Z4, K1, Z11
-	VPORD            Z3, Z11, Z11
-	VBROADCASTSS     transcendental3f800000<>+0(SB), Z3
-	VADDPS           Z3, Z11, Z11
-	VMULPS           Z2, Z11, Z11
-	VMULPS           Z1, Z11, Z11
-	VMOVUPS          Z11, (CX)
-	ADDQ             $0x00000040, DX
-	ADDQ             $0x00000040, CX
-	SUBQ             $0x00000010, AX
-	JMP              block
+	TESTQ        AX, AX
+	JZ           done
+	VMOVUPS      (DX), Z2
+	VDIVPS       Z0, Z2, Z3
+	VPBROADCASTD transcendental7fffffff<>+0(SB), Z4
+	VPANDD       Z4, Z3, Z4
+	VPBROADCASTD transcendental80000000<>+0(SB), Z5
+	VPANDD       Z5, Z3, Z3
+	VBROADCASTSS transcendental407fffff<>+0(SB), Z5
+	VMINPS       Z4, Z5, Z4
+	VBROADCASTSS transcendental40000000<>+0(SB), Z5
+	VMULPS       Z5, Z4, Z5
+	VCVTTPS2DQ   Z5, Z5
+	VPERMPS      erfTable0<>+0(SB), Z5, Z6
+	VSUBPS       Z6, Z4, Z6
+	VPERMPS      erfTable10<>+0(SB), Z5, Z7
+	VPERMPS      erfTable9<>+0(SB), Z5, Z8
+	VFMADD213PS  Z8, Z6, Z7
+	VPERMPS      erfTable8<>+0(SB), Z5, Z8
+	VFMADD213PS  Z8, Z6, Z7
+	VPERMPS      erfTable7<>+0(SB), Z5, Z8
+	VFMADD213PS  Z8, Z6, Z7
+	VPERMPS      erfTable6<>+0(SB), Z5, Z8
+	VFMADD213PS  Z8, Z6, Z7
+	VPERMPS      erfTable5<>+0(SB), Z5, Z8
+	VFMADD213PS  Z8, Z6, Z7
+	VPERMPS      erfTable4<>+0(SB), Z5, Z8
+	VFMADD213PS  Z8, Z6, Z7
+	VPERMPS      erfTable3<>+0(SB), Z5, Z8
+	VFMADD213PS  Z8, Z6, Z7
+	VPERMPS      erfTable2<>+0(SB), Z5, Z8
+	VFMADD213PS  Z8, Z6, Z7
+	VPERMPS      erfTable1<>+0(SB), Z5, Z6
+	VFMADD231PS  Z4, Z6, Z7
+	VPORD        Z3, Z7, Z7
+	VBROADCASTSS transcendental3f800000<>+0(SB), Z3
+	VADDPS       Z3, Z7, Z7
+	VMULPS       Z2, Z7, Z7
+	VMULPS       Z1, Z7, Z7
+	VMOVUPS      Z7, (CX)
+	ADDQ         $0x00000040, DX
+	ADDQ         $0x00000040, CX
+	SUBQ         $0x00000010, AX
+	JMP          block
 
 done:
 	VZEROUPPER

@@ -211,57 +211,56 @@ func (l lanes) tanh(x reg.VecVirtual) reg.VecVirtual {
 	return l.blend(isSmall, small, big)
 }
 
-// erf returns erf x from |x| by the three regions of erf32, the sign of
-// x put back at the end. The small and middle regions share one
-// division; |x| is clamped to 4 in the last, where erf rounds to 1.
+// erfTableMems holds the RODATA tables of erf's pieces once written:
+// the centers, the multiples of |x|, then the coefficients of t^0 ...
+// t^ErfDegree.
+var erfTableMems []Mem
+
+// erfTables returns the tables of package coeffs' erf pieces, each 16
+// float32 (the pieces repeated: AVX-512's permute reads 16 entries,
+// AVX2's the first 8), written the first time they are asked for.
+func erfTables() (centers, linear Mem, powers []Mem) {
+	if erfTableMems == nil {
+		rows := [][coeffs.ErfPieces]float32{coeffs.ErfCenters, coeffs.ErfLinear}
+		rows = append(rows, coeffs.ErfCoeffs[:]...)
+		for r, row := range rows {
+			m := GLOBL(fmt.Sprintf("erfTable%d", r), RODATA|NOPTR)
+			for k := range 16 {
+				DATA(4*k, U32(math.Float32bits(row[k%coeffs.ErfPieces])))
+			}
+			erfTableMems = append(erfTableMems, m)
+		}
+	}
+	return erfTableMems[0], erfTableMems[1], erfTableMems[2:]
+}
+
+// erf returns erf x as erf32 does: |x| clamped to ErfMax (a NaN kept:
+// VMINPS returns its first operand here when either is a NaN), its
+// piece's center and coefficients gathered from the tables by one
+// permute each, the polynomial in t = |x| - center by fused
+// multiply-adds, plus the piece's multiple of |x|, and x's sign put back. A NaN's piece index (0x80000000
+// from the conversion) reads piece 0, and t is a NaN.
 func (l lanes) erf(x reg.VecVirtual) reg.VecVirtual {
+	centers, linear, powers := erfTables()
 	a, sign := l.abs(x)
-	// Small: a + a P(a²)/Q(a²); middle: Erx + P(a-1)/Q(a-1).
-	z := l.vec()
-	VMULPS(a, a, z)
-	pSmall := l.horner(z, coeffs.ErfPP4, coeffs.ErfPP3, coeffs.ErfPP2, coeffs.ErfPP1, coeffs.ErfPP0)
-	VMULPS(a, pSmall, pSmall)
-	qSmall := l.horner(z, coeffs.ErfQQ5, coeffs.ErfQQ4, coeffs.ErfQQ3, coeffs.ErfQQ2, coeffs.ErfQQ1, 1)
-	s := l.vec()
-	VSUBPS(l.f(1), a, s)
-	pMid := l.horner(s, coeffs.ErfPA6, coeffs.ErfPA5, coeffs.ErfPA4, coeffs.ErfPA3, coeffs.ErfPA2, coeffs.ErfPA1, coeffs.ErfPA0)
-	qMid := l.horner(s, coeffs.ErfQA6, coeffs.ErfQA5, coeffs.ErfQA4, coeffs.ErfQA3, coeffs.ErfQA2, coeffs.ErfQA1, 1)
-	isSmall := l.less(a, coeffs.ErfSmall)
-	frac := l.blend(isSmall, pSmall, pMid)
-	VDIVPS(l.blend(isSmall, qSmall, qMid), frac, frac)
-	head := l.blend(isSmall, a, l.f(coeffs.Erx))
-	VADDPS(frac, head, head)
-	isHead := l.less(a, coeffs.ErfMid)
-
-	// Tail: 1 - e^(-a² - 0.5625 + R(1/a²)/S(1/a²))/a, with the pair R, S
-	// of a's side of ErfSplit; a clamped to [1.25, 4], the region's
-	// range, so that the lanes of the other regions compute nothing
-	// that overflows.
-	at := l.vec()
-	VMAXPS(a, l.f(coeffs.ErfMid), at)
-	VMINPS(at, l.f(coeffs.ErfOne), at)
-	zt, st := l.vec(), l.f(1)
-	VMULPS(at, at, zt)
-	VDIVPS(zt, st, st)
-	isA := l.less(at, coeffs.ErfSplit)
-	r := l.blend(isA,
-		l.horner(st, coeffs.ErfRA7, coeffs.ErfRA6, coeffs.ErfRA5, coeffs.ErfRA4, coeffs.ErfRA3, coeffs.ErfRA2, coeffs.ErfRA1, coeffs.ErfRA0),
-		l.horner(st, coeffs.ErfRB6, coeffs.ErfRB5, coeffs.ErfRB4, coeffs.ErfRB3, coeffs.ErfRB2, coeffs.ErfRB1, coeffs.ErfRB0))
-	q := l.blend(isA,
-		l.horner(st, coeffs.ErfSA8, coeffs.ErfSA7, coeffs.ErfSA6, coeffs.ErfSA5, coeffs.ErfSA4, coeffs.ErfSA3, coeffs.ErfSA2, coeffs.ErfSA1, 1),
-		l.horner(st, coeffs.ErfSB7, coeffs.ErfSB6, coeffs.ErfSB5, coeffs.ErfSB4, coeffs.ErfSB3, coeffs.ErfSB2, coeffs.ErfSB1, 1))
-	VDIVPS(q, r, r)
-	VSUBPS(l.f(coeffs.ErfOffset), r, r)
-	VSUBPS(zt, r, r)
-	e := l.exp(r)
-	VMULPS(at, st, st) // 1/a
-	VMULPS(st, e, e)
-	tail := l.vec()
-	VSUBPS(e, l.f(1), tail)
-
-	y := l.blend(isHead, head, tail)
-	l.or(sign, y, y)
-	return y
+	VMINPS(a, l.f(coeffs.ErfMax), a)
+	idx := l.vec()
+	VMULPS(l.f(1/coeffs.ErfPieceWidth), a, idx)
+	VCVTTPS2DQ(idx, idx)
+	t := l.vec()
+	VPERMPS(centers, idx, t)
+	VSUBPS(t, a, t)
+	p := l.vec()
+	VPERMPS(powers[coeffs.ErfDegree], idx, p)
+	for j := coeffs.ErfDegree - 1; j >= 0; j-- {
+		c := l.vec()
+		VPERMPS(powers[j], idx, c)
+		VFMADD213PS(c, t, p) // p t + c
+	}
+	VPERMPS(linear, idx, t)
+	VFMADD231PS(a, t, p) // p + linear |x|
+	l.or(sign, p, p)
+	return p
 }
 
 // gelu returns x Φ(x) = 0.5 x (1 + erf(x/√2)), as vec's Gelu.

@@ -1,9 +1,11 @@
 // Package coeffs holds the constants of package vec's float32 Exp,
 // Sigmoid, Tanh and Erf (reduction constants, branch edges and
-// polynomial coefficients), shared by the Go loops in vec and the
+// polynomial coefficients, Erf's computed at init), shared by the Go loops in vec and the
 // assembly that native/vec/internal/asmgen writes, so that both evaluate
 // the same approximations. vec's transcendental.go describes them.
 package coeffs
+
+import "math"
 
 // The reduction of e^x to 2^n e^r and the minimax polynomial of e^r on
 // [-ln2/2, ln2/2] (S. L. Moshier's Cephes expf).
@@ -31,69 +33,116 @@ const (
 	TanhPoly4 = -3.33332819422e-1
 )
 
-// The regions and rational coefficients of erf (Sun's fdlibm erf).
+// Erf on [0, 4) is a polynomial of degree ErfDegree in t = |x| - center
+// on each of ErfPieces pieces ErfPieceWidth wide: piece i covers [i/2,
+// (i+1)/2). From ErfMax on, erf rounds to 1 in float32 (erfc 4 is
+// 1.5e-8, below half a unit of 1 - 2^-24).
 const (
-	ErfSmall  = 0.84375
-	ErfMid    = 1.25
-	ErfSplit  = 1 / 0.35
-	ErfOne    = 4
-	ErfOffset = 0.5625
-	Erx       = 8.45062911510467529297e-01
-
-	ErfPP0 = 1.28379167095512558561e-01
-	ErfPP1 = -3.25042107247001499370e-01
-	ErfPP2 = -2.84817495755985104766e-02
-	ErfPP3 = -5.77027029648944159157e-03
-	ErfPP4 = -2.37630166566501626084e-05
-	ErfQQ1 = 3.97917223959155352819e-01
-	ErfQQ2 = 6.50222499887672944485e-02
-	ErfQQ3 = 5.08130628187576562776e-03
-	ErfQQ4 = 1.32494738004321644526e-04
-	ErfQQ5 = -3.96022827877536812320e-06
-
-	ErfPA0 = -2.36211856075265944077e-03
-	ErfPA1 = 4.14856118683748331666e-01
-	ErfPA2 = -3.72207876035701323847e-01
-	ErfPA3 = 3.18346619901161753674e-01
-	ErfPA4 = -1.10894694282396677476e-01
-	ErfPA5 = 3.54783043256182359371e-02
-	ErfPA6 = -2.16637559486879084300e-03
-	ErfQA1 = 1.06420880400844228286e-01
-	ErfQA2 = 5.40397917702171048937e-01
-	ErfQA3 = 7.18286544141962662868e-02
-	ErfQA4 = 1.26171219808761642112e-01
-	ErfQA5 = 1.36370839120290507362e-02
-	ErfQA6 = 1.19844998467991074170e-02
-
-	ErfRA0 = -9.86494403484714822705e-03
-	ErfRA1 = -6.93858572707181764372e-01
-	ErfRA2 = -1.05586262253232909814e+01
-	ErfRA3 = -6.23753324503260060396e+01
-	ErfRA4 = -1.62396669462573470355e+02
-	ErfRA5 = -1.84605092906711035994e+02
-	ErfRA6 = -8.12874355063065934246e+01
-	ErfRA7 = -9.81432934416914548592e+00
-	ErfSA1 = 1.96512716674392571292e+01
-	ErfSA2 = 1.37657754143519042600e+02
-	ErfSA3 = 4.34565877475229228821e+02
-	ErfSA4 = 6.45387271733267880336e+02
-	ErfSA5 = 4.29008140027567833386e+02
-	ErfSA6 = 1.08635005541779435134e+02
-	ErfSA7 = 6.57024977031928170135e+00
-	ErfSA8 = -6.04244152148580987438e-02
-
-	ErfRB0 = -9.86494292470009928597e-03
-	ErfRB1 = -7.99283237680523006574e-01
-	ErfRB2 = -1.77579549177547519889e+01
-	ErfRB3 = -1.60636384855821916062e+02
-	ErfRB4 = -6.37566443368389627722e+02
-	ErfRB5 = -1.02509513161107724954e+03
-	ErfRB6 = -4.83519191608651397019e+02
-	ErfSB1 = 3.03380607434824582924e+01
-	ErfSB2 = 3.25792512996573918826e+02
-	ErfSB3 = 1.53672958608443695994e+03
-	ErfSB4 = 3.19985821950859553908e+03
-	ErfSB5 = 2.55305040643316442583e+03
-	ErfSB6 = 4.74528541206955367215e+02
-	ErfSB7 = -2.24409524465858183362e+01
+	ErfDegree     = 8
+	ErfPieces     = 8
+	ErfPieceWidth = 0.5
+	ErfMax        = 3.9999998 // the float32 below 4: its piece is the last
 )
+
+// ErfCenters holds each piece's center, ErfCoeffs[j][i] the coefficient
+// of t^j on piece i and ErfLinear[i] a multiple of |x| added to piece i's
+// polynomial, all rounded to float32: erf |x| = P_i(t) + ErfLinear[i]
+// |x|. The polynomials are Chebyshev interpolants of math.Erf at
+// ErfDegree+1 nodes rewritten in powers of t, except the first piece's:
+// its center is 0 and its ErfLinear 1, and its polynomial is erf a - a
+// (a times the interpolant of math.Erf(a)/a - 1, one degree less), which
+// is small beside a, so that its roundings hardly reach the result and
+// tiny arguments keep their relative precision. Evaluated in float32
+// with fused multiply-adds, erf is within 1 ULP on the first piece and 2
+// elsewhere.
+var (
+	ErfCenters [ErfPieces]float32
+	ErfCoeffs  [ErfDegree + 1][ErfPieces]float32
+	ErfLinear  [ErfPieces]float32
+)
+
+func init() {
+	for i := range ErfPieces {
+		lo := float64(i) * ErfPieceWidth
+		mid, half := lo+ErfPieceWidth/2, ErfPieceWidth/2
+		var c []float64
+		if i == 0 {
+			// erf a - a = a g(a), g interpolated in u = a - mid at one
+			// degree less, then expanded in powers of a.
+			g := chebyshevInterpolant(func(a float64) float64 { return math.Erf(a)/a - 1 }, mid, half, ErfDegree-1)
+			c = append([]float64{0}, shiftPowers(g, -mid)...)
+			mid = 0
+			ErfLinear[i] = 1
+		} else {
+			c = chebyshevInterpolant(math.Erf, mid, half, ErfDegree)
+		}
+		ErfCenters[i] = float32(mid)
+		for j, v := range c {
+			ErfCoeffs[j][i] = float32(v)
+		}
+	}
+}
+
+// chebyshevInterpolant returns the coefficients, in powers of u = x -
+// mid, of the polynomial of the given degree that equals f at the
+// Chebyshev nodes of [mid - half, mid + half].
+func chebyshevInterpolant(f func(float64) float64, mid, half float64, degree int) []float64 {
+	n := degree + 1
+	vals := make([]float64, n)
+	nodes := make([]float64, n)
+	for k := range n {
+		nodes[k] = math.Cos(math.Pi * (float64(k) + 0.5) / float64(n))
+		vals[k] = f(mid + half*nodes[k])
+	}
+	// Chebyshev series c_j T_j(z), z = u/half, by the discrete
+	// orthogonality of T_j at the nodes; then T_j in powers of z by
+	// T_j+1 = 2z T_j - T_j-1.
+	out := make([]float64, n)
+	prev, cur := []float64{1}, []float64{0, 1} // T_0, T_1
+	for j := range n {
+		var cj float64
+		for k := range n {
+			cj += vals[k] * math.Cos(float64(j)*math.Pi*(float64(k)+0.5)/float64(n))
+		}
+		cj *= 2 / float64(n)
+		if j == 0 {
+			cj /= 2
+		}
+		t := prev
+		if j > 0 {
+			t = cur
+		}
+		for p, v := range t {
+			out[p] += cj * v
+		}
+		if j > 0 {
+			next := make([]float64, len(cur)+1)
+			for p, v := range cur {
+				next[p+1] += 2 * v
+			}
+			for p, v := range prev {
+				next[p] -= v
+			}
+			prev, cur = cur, next
+		}
+	}
+	for p := range out {
+		out[p] /= math.Pow(half, float64(p))
+	}
+	return out
+}
+
+// shiftPowers returns the coefficients in powers of x of the polynomial
+// whose coefficients in powers of u = x + shift are c.
+func shiftPowers(c []float64, shift float64) []float64 {
+	out := make([]float64, len(c))
+	for j, cj := range c {
+		// (x + shift)^j by the binomial theorem.
+		binom := 1.0
+		for p := 0; p <= j; p++ {
+			out[p] += cj * binom * math.Pow(shift, float64(j-p))
+			binom = binom * float64(j-p) / float64(p+1)
+		}
+	}
+	return out
+}
