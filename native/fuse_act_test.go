@@ -11,7 +11,7 @@ import (
 
 // activationNet is a graph whose producers (Conv of several algorithms,
 // Gemm, MatMul with a bias Add) each feed one of the activations the
-// engine fuses; every activation's output is a graph output, and
+// engine fuses (Softmax after MatMuls); every activation's output is a graph output, and
 // producers lists the producers' outputs.
 func activationNet(t testing.TB) (m *graph.Model, producers []string) {
 	t.Helper()
@@ -68,6 +68,19 @@ func activationNet(t testing.TB) (m *graph.Model, producers []string) {
 	e := b.Node("Erf", "gelu.erf", []string{b.Node("Div", "gelu.div", []string{f, scalar("sqrt2", 1.4142135381698608)})})
 	g := b.Node("Mul", "gelu.mul", []string{f, b.Node("Add", "gelu.add", []string{e, scalar("one", 1)})})
 	b.Output(b.Node("Mul", "gelu", []string{g, scalar("half", 0.5)}), nil)
+	// Attention's scores and their Softmax along the last axis: x by
+	// its own transpose per image and channel (the batched product),
+	// and a Linear layer's rows (the product of the folded batch).
+	producers = append(producers, "scores", "logits")
+	kt := b.Node("Transpose", "kt", []string{x}, graph.IntsAttr("perm", 0, 1, 3, 2))
+	b.Output(b.Node("Softmax", "probs", []string{b.Node("MatMul", "scores", []string{x, kt})}, graph.IntAttr("axis", -1)), nil)
+	lg := b.Node("MatMul", "logits", []string{flat, random("logits.w", 324, 11)})
+	b.Output(b.Node("Softmax", "logits.softmax", []string{lg}, graph.IntAttr("axis", -1)), nil)
+	// Scores plus a residual that broadcasts (a mask of one value per
+	// row: through the Add op), then their Softmax.
+	producers = append(producers, "masked")
+	masked := b.Node("Add", "masked.add", []string{b.Node("MatMul", "masked", []string{x, kt}), row})
+	b.Output(b.Node("Softmax", "masked.softmax", []string{masked}, graph.IntAttr("axis", -1)), nil)
 	m, err := b.Model()
 	if err != nil {
 		t.Fatal(err)

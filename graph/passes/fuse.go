@@ -12,7 +12,7 @@ import (
 type ActivationKind int
 
 // The activations FuseActivations recognises: the ONNX operators of the
-// same name, SiLU, the pair Mul(x, Sigmoid(x)), and ErfGelu.
+// same name, SiLU, the pair Mul(x, Sigmoid(x)), ErfGelu and Softmax.
 const (
 	ActRelu        ActivationKind = iota + 1
 	ActClip                       // Alpha, Beta: the bounds
@@ -27,6 +27,12 @@ const (
 	// write it before opset 20: Mul(Mul(x, Add(Erf(Div(x, Alpha)), 1)),
 	// Beta), the constants scalars, any operand order of Add and Mul.
 	ActErfGelu
+	// ActSoftmax is Softmax along the last axis (an explicit axis of
+	// -1: the same rows at every opset). Unlike the others it reads a
+	// whole row, so only a producer whose epilogue sees whole rows of
+	// its output (MatMul's) may list it: attention's scores, then their
+	// Softmax.
+	ActSoftmax
 )
 
 // Activation is an activation and its parameters.
@@ -314,6 +320,11 @@ func (x *index) single(n *graph.Node) (Activation, bool) {
 		return Activation{Kind: ActGelu}, err == nil && approx == "none"
 	case isDefault(n, "Clip"):
 		return x.clip(n)
+	case isDefault(n, "Softmax") && len(n.Inputs) == 1 && n.HasAttr("axis"):
+		// Opsets 1-12 coerce to 2-D at the axis, 13 on normalise along
+		// it; at the last axis both are the rows of the last axis.
+		axis, err := n.AttrInt("axis", 0)
+		return Activation{Kind: ActSoftmax}, err == nil && axis == -1
 	}
 	return Activation{}, false
 }

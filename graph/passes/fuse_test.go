@@ -12,12 +12,12 @@ import (
 
 // fakeCaps is an executor's capability table for the tests: Conv applies
 // every activation and adds a residual, Gemm applies only Relu and
-// Tanh, MatMul adds a bias and applies Relu.
+// Tanh, MatMul adds a bias and applies Relu and Softmax.
 var fakeCaps = Capabilities{
 	Activations: map[string][]ActivationKind{
 		"Conv":   {ActRelu, ActClip, ActLeakyRelu, ActHardSigmoid, ActHardSwish, ActSigmoid, ActTanh, ActSiLU, ActGelu, ActErfGelu},
 		"Gemm":   {ActRelu, ActTanh},
-		"MatMul": {ActRelu},
+		"MatMul": {ActRelu, ActSoftmax},
 	},
 	Bias:     map[string]bool{"MatMul": true},
 	Residual: map[string]bool{"Conv": true},
@@ -105,6 +105,17 @@ func TestFuseActivations(t *testing.T) {
 	}
 	gelu("gelu", passtest.Conv(b, rng, "conv12", r, 4, 4, 1, 1, true), 1)
 	gelu("notgelu", passtest.Conv(b, rng, "conv13", r, 4, 4, 1, 1, true), 2)
+	// Attention's scores and their Softmax along the last axis (-1);
+	// a Softmax along another axis, or with the axis left to the
+	// opset's default, is not fused.
+	q := b.Node("Relu", "q", []string{x})
+	sm := func(name string, attrs ...*graph.Attr) {
+		s := b.Node("MatMul", name, []string{q, b.Node("Transpose", name+".kt", []string{x}, graph.IntsAttr("perm", 0, 1, 3, 2))})
+		b.Output(b.Node("Softmax", name+".softmax", []string{s}, attrs...), nil)
+	}
+	sm("scores", graph.IntAttr("axis", -1))
+	sm("scores2", graph.IntAttr("axis", 2))
+	sm("scores3")
 	m := passtest.MustModel(t, b)
 	before := passtest.TakeSnapshot(m)
 	got := FuseActivations(m, m.Graph, fakeCaps)
@@ -115,6 +126,7 @@ func TestFuseActivations(t *testing.T) {
 		"conv7+silu.sigmoid+silu.mul:8(0,0)", "mm[bias]+mm.add+mm.relu:1(0,0)",
 		"conv9{relu2}+res.add+res.relu:1(0,0)", "conv11{conv10}+res2.add+res2.relu:1(0,0)",
 		"conv12+gelu.div+gelu.erf+gelu.add+gelu.mul+gelu.scale:10(1.5,0.5)",
+		"scores+scores.softmax:11(0,0)",
 	})
 	if fmt.Sprint(describeFusions(got)) != want {
 		t.Errorf("fusions\n%s\nwant\n%s", describeFusions(got), want)

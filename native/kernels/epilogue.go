@@ -29,6 +29,11 @@ const (
 	// ((y * (erf(y / Alpha) + 1)) * Beta), each operation rounded as
 	// those nodes round it (Alpha √2, Beta 1/2).
 	ActErfGelu
+	// ActSoftmax is Softmax along y's rows, as SoftmaxForward computes
+	// it: Apply takes dst as one row. Only MatMul's epilogues, which
+	// see whole rows of its output (applyRows, epilogueRows), apply it;
+	// an epilogue over parts of rows must not.
+	ActSoftmax
 )
 
 // Activation is an epilogue's activation and its parameters. The zero
@@ -45,7 +50,7 @@ var Relu = Activation{Kind: ActRelu}
 
 // String names a and its parameters.
 func (a Activation) String() string {
-	names := [...]string{"Identity", "Relu", "Clip", "LeakyRelu", "HardSigmoid", "HardSwish", "Sigmoid", "Tanh", "SiLU", "Gelu", "ErfGelu"}
+	names := [...]string{"Identity", "Relu", "Clip", "LeakyRelu", "HardSigmoid", "HardSwish", "Sigmoid", "Tanh", "SiLU", "Gelu", "ErfGelu", "Softmax"}
 	if int(a.Kind) >= len(names) {
 		return fmt.Sprintf("Activation(%d)", a.Kind)
 	}
@@ -60,7 +65,8 @@ func (a Activation) String() string {
 
 // Apply stores a(src[i]) in dst[i]; dst and src have the same length
 // and may be the same slice. The results are bitwise those of package
-// vec's function of the same name (Relu: Go's max(v, 0)).
+// vec's function of the same name (Relu: Go's max(v, 0)), and for
+// ActSoftmax those of SoftmaxForward on src as one row.
 func (a Activation) Apply(dst, src []float32) {
 	switch a.Kind {
 	case ActIdentity:
@@ -85,6 +91,8 @@ func (a Activation) Apply(dst, src []float32) {
 		vec.Gelu(dst, src)
 	case ActErfGelu:
 		vec.ErfGelu(dst, src, a.Alpha, a.Beta)
+	case ActSoftmax:
+		softmaxRow(dst, src)
 	default:
 		panic(fmt.Sprintf("kernels: unknown activation kind %d", a.Kind))
 	}

@@ -148,3 +148,65 @@ func TestMatrixEpilogues(t *testing.T) {
 		}
 	})
 }
+
+// TestSoftmaxEpilogue checks MatMul's Softmax epilogue at every CPU
+// level: Apply on a row against the float64 softmax, and the fused
+// product (with and without a bias, b shared by the batch and not)
+// bitwise against the product followed by SoftmaxForward.
+func TestSoftmaxEpilogue(t *testing.T) {
+	leveltest.Run(t, func(t *testing.T) {
+		rng := newRNG(8)
+		act := Activation{Kind: ActSoftmax}
+		for _, n := range []int{1, 7, 16, 37, 128} {
+			x := uniform(rng, n, -20, 20)
+			y := make([]float32, n)
+			act.Apply(y, x)
+			m := math.Inf(-1)
+			for _, v := range x {
+				m = math.Max(m, float64(v))
+			}
+			sum := 0.0
+			for _, v := range x {
+				sum += math.Exp(float64(v) - m)
+			}
+			for i, v := range x {
+				want := math.Exp(float64(v)-m) / sum
+				if math.Abs(float64(y[i])-want) > 1e-6*want+1e-12 {
+					t.Fatalf("softmax of %d values: [%d] = %g, want %g", n, i, y[i], want)
+				}
+			}
+		}
+		for _, c := range []struct {
+			batchA, batchB []int
+		}{{[]int{2, 3}, []int{2, 3}}, {[]int{4}, nil}, {[]int{2, 1}, []int{3}}} {
+			p := MatMulParams{BatchA: c.batchA, BatchB: c.batchB, M: 5, K: 6, N: 19}
+			count := 1
+			for _, d := range p.OutBatch() {
+				count *= d
+			}
+			na, nb := 1, 1
+			for _, d := range c.batchA {
+				na *= d
+			}
+			for _, d := range c.batchB {
+				nb *= d
+			}
+			a := uniform(rng, na*p.M*p.K, -2, 2)
+			b := uniform(rng, nb*p.K*p.N, -2, 2)
+			for _, bias := range [][]float32{nil, uniform(rng, p.N, -1, 1)} {
+				want := make([]float32, count*p.M*p.N)
+				MatMulBiasForward(&p, a, b, bias, nil, want)
+				SoftmaxForward(&SoftmaxParams{Outer: count * p.M, Axis: p.N, Inner: 1}, want, want)
+				fused := p
+				fused.Act = act
+				got := make([]float32, len(want))
+				MatMulBiasForward(&fused, a, b, bias, nil, got)
+				for i := range want {
+					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("batch %v x %v, bias %v: element %d = %g, unfused %g", c.batchA, c.batchB, bias != nil, i, got[i], want[i])
+					}
+				}
+			}
+		}
+	})
+}

@@ -99,21 +99,26 @@ func (t *softmaxTask) Range(lo, hi int) {
 	defer putBuffer(scratch)
 	for l := lo; l < hi; l++ {
 		off := l/p.Inner*p.Axis*p.Inner + l%p.Inner
-		xs := p.line(t.x, off, scratch)
-		e := scratch
 		if p.Inner == 1 {
-			e = y[off : off+p.Axis]
-		}
-		_, sum := shiftedExp(xs, e)
-		inv := float32(1 / sum)
-		if p.Inner == 1 {
-			vec.ScaleAdd(e, e, inv, 0)
+			softmaxRow(y[off:off+p.Axis], t.x[off:off+p.Axis])
 			continue
 		}
+		xs := p.line(t.x, off, scratch)
+		e := scratch
+		_, sum := shiftedExp(xs, e)
+		inv := float32(1 / sum)
 		for k, v := range e {
 			y[off+k*p.Inner] = v * inv
 		}
 	}
+}
+
+// softmaxRow stores the softmax of the row x in y, which may be x
+// itself: the shifted exponentials, then their product by the inverse
+// of their sum.
+func softmaxRow(y, x []float32) {
+	_, sum := shiftedExp(x, y)
+	vec.ScaleAdd(y, y, float32(1/sum), 0)
 }
 
 // SoftmaxBackward accumulates dx += y * (dy - sum(dy * y)) along the axis;

@@ -59,19 +59,23 @@ var fusibleActivations = map[passes.ActivationKind]kernels.ActivationKind{
 	passes.ActSiLU:        kernels.ActSiLU,
 	passes.ActGelu:        kernels.ActGelu,
 	passes.ActErfGelu:     kernels.ActErfGelu,
+	passes.ActSoftmax:     kernels.ActSoftmax,
 }
 
 // FusionCapabilities returns what the engine fuses, for
-// passes.FuseActivations: every activation of fusibleActivations into
-// Conv, Gemm and MatMul, the residual Add into Conv and MatMul, and the
-// bias Add into MatMul (EpilogueFuser).
+// passes.FuseActivations: every elementwise activation of
+// fusibleActivations into Conv, Gemm and MatMul, Softmax along the last
+// axis into MatMul (whose epilogues see whole rows), the residual Add
+// into Conv and MatMul, and the bias Add into MatMul (EpilogueFuser).
 func FusionCapabilities() passes.Capabilities {
 	kinds := make([]passes.ActivationKind, 0, len(fusibleActivations))
 	for k := range fusibleActivations {
-		kinds = append(kinds, k)
+		if k != passes.ActSoftmax {
+			kinds = append(kinds, k)
+		}
 	}
 	return passes.Capabilities{
-		Activations: map[string][]passes.ActivationKind{"Conv": kinds, "Gemm": kinds, "MatMul": kinds},
+		Activations: map[string][]passes.ActivationKind{"Conv": kinds, "Gemm": kinds, "MatMul": append(slices.Clone(kinds), passes.ActSoftmax)},
 		Bias:        map[string]bool{"MatMul": true},
 		Residual:    map[string]bool{"Conv": true, "MatMul": true},
 	}
@@ -126,6 +130,21 @@ func residualFallback(ctx *Context, y, r *tensor.Tensor, act kernels.Activation)
 		return out, nil
 	}
 	v := out[0].F32()
+	if act.Kind == kernels.ActSoftmax { // by rows of the last axis
+		n := 1
+		if r := len(out[0].Shape); r > 0 {
+			n = out[0].Shape[r-1]
+		}
+		if n == 0 {
+			return out, nil
+		}
+		parallel.For(len(v)/n, max(1, ewGrain/(16*n)), func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				act.Apply(v[i*n:(i+1)*n], v[i*n:(i+1)*n])
+			}
+		})
+		return out, nil
+	}
 	parallel.For(len(v), ewGrain/16, func(lo, hi int) { act.Apply(v[lo:hi], v[lo:hi]) })
 	return out, nil
 }
