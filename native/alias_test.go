@@ -13,7 +13,7 @@ import (
 
 // viewNet builds a network whose values share buffers in every way the
 // executor allows: views (Reshape, Flatten, Squeeze, Unsqueeze,
-// Identity) of the graph input, of values that die at the view and of
+// Identity, Transposes that move axes of 1) of the graph input, of values that die at the view and of
 // values still read afterwards, a view that is a graph output while
 // later nodes still run, and data movement (Transpose, Slice, Concat)
 // between convolutions that recycle buffers of many sizes. x is
@@ -38,9 +38,13 @@ func viewNet(t *testing.T) *graph.Model {
 	s = b.Node("Transpose", "shuffle", []string{s}, graph.IntsAttr("perm", 0, 2, 1, 3, 4))
 	s = b.Node("Reshape", "join_groups", []string{s, ints("s8", 0, 8, 5, 5)})
 	// A chain of views; id is a graph output that later nodes read.
+	// The Transposes move only axes of 1: views (the second at batch 1
+	// only, of a graph output that later nodes read).
 	u := b.Node("Unsqueeze", "unsq", []string{s, ints("ax1", 1)})
-	u = b.Node("Squeeze", "sq", []string{u, ints("ax1b", 1)})
+	u = b.Node("Transpose", "move1", []string{u}, graph.IntsAttr("perm", 0, 2, 1, 3, 4))
+	u = b.Node("Squeeze", "sq", []string{u, ints("ax1b", 2)})
 	id := b.Node("Identity", "id", []string{u})
+	b.Output(b.Node("Transpose", "batch_last", []string{id}, graph.IntsAttr("perm", 1, 0, 2, 3)), nil)
 	lo := b.Node("Slice", "lo", []string{id, ints("st0", 0), ints("en4", 4), ints("axc", 1)})
 	hi := b.Node("Slice", "hi", []string{id, ints("st4", 4), ints("en8", 8), ints("axc2", 1)})
 	sum := b.Node("Add", "sum", []string{lo, hi})

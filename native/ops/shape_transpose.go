@@ -84,7 +84,31 @@ func (op transposeOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tens
 	if err != nil {
 		return nil, err
 	}
+	if movesOnlyOnes(in[0].Shape, perm) {
+		out := make([]int, len(perm))
+		for d, p := range perm {
+			out[d] = in[0].Shape[p]
+		}
+		return []*tensor.Tensor{mvView(in[0], out)}, nil
+	}
 	return []*tensor.Tensor{mvPermute(ctx, in[0], in[0].Shape, perm)}, nil
+}
+
+// movesOnlyOnes reports whether perm keeps the axes of shape longer than
+// 1 in their order, so that the transpose keeps every element in its
+// place: a view, such as [1, L, E] to [L, 1, E] at batch 1.
+func movesOnlyOnes(shape, perm []int) bool {
+	last := -1
+	for _, p := range perm {
+		if shape[p] == 1 {
+			continue
+		}
+		if p < last {
+			return false
+		}
+		last = p
+	}
+	return true
 }
 
 // Backward transposes the output's gradient by the inverse permutation.

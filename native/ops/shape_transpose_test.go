@@ -35,6 +35,10 @@ func TestTransposeAgainstReference(t *testing.T) {
 		{[]int{3, 65, 37}, []int{0, 2, 1}},     // tiled, with edge tiles
 		{[]int{4}, []int{0}},
 		{[]int{}, nil},
+		// Axes of 1 moved (views), and one moved past a longer axis.
+		{[]int{1, 5, 6}, []int{1, 0, 2}},
+		{[]int{5, 1, 6, 1}, []int{3, 0, 2, 1}},
+		{[]int{5, 1, 6}, []int{2, 1, 0}},
 	}
 	for _, c := range cases {
 		perm := c.perm
