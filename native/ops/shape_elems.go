@@ -240,39 +240,33 @@ func (v mvSlice[T]) permute(src mvElements, shape, strides []int) {
 		return
 	}
 	// Tiles over (q, last): the writes run along the output's last axis,
-	// the reads along the input's last axis (output axis q).
+	// the reads along the input's last axis (output axis q). The work
+	// items, spread over the workers, are the bands of mvTransposeBlock
+	// rows along q of each position of the other axes.
 	outStrides := tensor.Strides(shape)
 	nq, nl, sl, oq := shape[q], shape[r-1], strides[r-1], outStrides[q]
-	rest := make([]int, r)
-	for {
-		obase, ibase := 0, 0
-		for d := range r - 1 {
-			if d != q {
-				obase += rest[d] * outStrides[d]
-				ibase += rest[d] * strides[d]
+	bands := (nq + mvTransposeBlock - 1) / mvTransposeBlock
+	items := len(v) / (nq * nl) * bands
+	parallel.For(items, max(1, mvCopyGrain/(mvTransposeBlock*nl)), func(lo, hi int) {
+		for item := lo; item < hi; item++ {
+			obase, ibase := 0, 0
+			rest := item / bands
+			for d := r - 2; d >= 0; d-- {
+				if d != q {
+					c := rest % shape[d]
+					rest /= shape[d]
+					obase += c * outStrides[d]
+					ibase += c * strides[d]
+				}
 			}
-		}
-		for i0 := 0; i0 < nq; i0 += mvTransposeBlock {
+			i0 := item % bands * mvTransposeBlock
 			i1 := min(i0+mvTransposeBlock, nq)
 			for j0 := 0; j0 < nl; j0 += mvTransposeBlock {
 				j1 := min(j0+mvTransposeBlock, nl)
 				v.transposeTile(s, obase, oq, ibase, sl, i0, i1, j0, j1)
 			}
 		}
-		d := r - 2
-		for ; d >= 0; d-- {
-			if d == q {
-				continue
-			}
-			if rest[d]++; rest[d] < shape[d] {
-				break
-			}
-			rest[d] = 0
-		}
-		if d < 0 {
-			return
-		}
-	}
+	})
 }
 
 // copyRows fills v from s read through strides, when the last axis is

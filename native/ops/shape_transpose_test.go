@@ -31,8 +31,10 @@ func TestTransposeAgainstReference(t *testing.T) {
 		{[]int{2, 3}, nil},
 		{[]int{2, 3, 4}, nil},
 		{[]int{2, 3, 4}, []int{1, 0, 2}},
-		{[]int{2, 3, 4, 5}, []int{0, 2, 3, 1}}, // NCHW -> NHWC
-		{[]int{3, 65, 37}, []int{0, 2, 1}},     // tiled, with edge tiles
+		{[]int{2, 3, 4, 5}, []int{0, 2, 3, 1}},   // NCHW -> NHWC
+		{[]int{3, 65, 37}, []int{0, 2, 1}},       // tiled, with edge tiles
+		{[]int{3, 40, 5, 36}, []int{2, 0, 3, 1}}, // tiled, other axes on both sides
+		{[]int{70, 6, 33}, []int{1, 2, 0}},       // attention's keys, many bands
 		{[]int{4}, []int{0}},
 		{[]int{}, nil},
 		// Axes of 1 moved (views), and one moved past a longer axis.
