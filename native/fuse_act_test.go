@@ -81,6 +81,17 @@ func activationNet(t testing.TB) (m *graph.Model, producers []string) {
 	producers = append(producers, "masked")
 	masked := b.Node("Add", "masked.add", []string{b.Node("MatMul", "masked", []string{x, kt}), row})
 	b.Output(b.Node("Softmax", "masked.softmax", []string{masked}, graph.IntAttr("axis", -1)), nil)
+	// Scores divided by a scalar, masked and normalised, as BERT exports
+	// them; a Linear layer's output multiplied by a scalar, then Relu.
+	producers = append(producers, "bert", "scaled")
+	rank0 := func(name string, v float32) string {
+		return b.Initializer(name, &graph.Tensor{DType: graph.Float32, Dims: []int64{}, Data: []float32{v}})
+	}
+	bert := b.Node("Div", "bert.div", []string{b.Node("MatMul", "bert", []string{x, kt}), rank0("sqrt_d", 3)})
+	bert = b.Node("Add", "bert.add", []string{bert, row})
+	b.Output(b.Node("Softmax", "bert.softmax", []string{bert}, graph.IntAttr("axis", -1)), nil)
+	sc := b.Node("Mul", "scaled.mul", []string{rank0("k", 0.7), b.Node("MatMul", "scaled", []string{flat, random("scaled.w", 324, 13)})})
+	b.Output(b.Node("Relu", "scaled.relu", []string{sc}), nil)
 	m, err := b.Model()
 	if err != nil {
 		t.Fatal(err)

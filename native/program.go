@@ -494,7 +494,7 @@ func (p *Program) fuseActivations() {
 		}
 		producer := &p.steps[pi]
 		fu := &fusion{inputs: slices.Clone(producer.inputs), outputs: []int{p.slotOf(f.Output())},
-			records: f.Bias == "" && f.Residual == "" && act.Kind == kernels.ActRelu}
+			records: f.Scale == nil && f.Bias == "" && f.Residual == "" && act.Kind == kernels.ActRelu}
 		absorbed := make([]int, 0, len(f.Absorbed))
 		for _, n := range f.Absorbed {
 			if ai, ok := stepOf[n]; ok && ai > pi {
@@ -513,7 +513,7 @@ func (p *Program) fuseActivations() {
 		// The bias and the residual are extra inputs, which must have
 		// their values when the producer runs: constants, graph inputs,
 		// or outputs of earlier steps.
-		e := ops.Epilogue{Bias: f.Bias != "", Residual: f.Residual != "", Act: act}
+		e := ops.Epilogue{Scale: ops.KernelScale(f.Scale), Bias: f.Bias != "", Residual: f.Residual != "", Act: act}
 		for _, name := range []string{f.Bias, f.Residual} {
 			if name == "" {
 				continue

@@ -54,17 +54,33 @@ type Capabilities struct {
 	// Residual lists the producer op types that can add another value
 	// to their output (after the bias): a residual connection's Add.
 	Residual map[string]bool
+	// Scale lists the producer op types that can multiply or divide
+	// their output by a constant scalar first, before the bias:
+	// attention's scores divided by the square root of the head size.
+	Scale map[string]bool
+}
+
+// Scale is a multiplication of a producer's output by a scalar, or its
+// division by one: a Mul by a constant scalar (either operand), or a
+// Div of the output by one. The constant has rank 0, so that it changes
+// no shape.
+type Scale struct {
+	By     float32
+	Divide bool
 }
 
 // Fusion is a producer node whose output only the nodes of a chain read,
 // so that an executor may compute the chain's last output in one step,
-// without storing the values in between: a bias Add, a residual Add,
-// then an activation (one node, or Sigmoid and Mul for SiLU).
+// without storing the values in between: a scale, a bias Add, a
+// residual Add, then an activation (one node, or Sigmoid and Mul for
+// SiLU).
 type Fusion struct {
 	Producer *graph.Node
 	// Bias is the name of the constant bias vector that the Add adds, ""
 	// for none.
 	Bias string
+	// Scale, when not nil, is applied first, by the first absorbed node.
+	Scale *Scale
 	// Residual is the name of the value that the residual Add adds, ""
 	// for none. It is a graph input, a constant, or the output of a node
 	// before Producer in the graph's order.
@@ -116,6 +132,11 @@ func FuseActivations(m *graph.Model, g *graph.Graph, caps Capabilities) []Fusion
 		kinds := caps.Activations[n.OpType]
 		f := Fusion{Producer: n}
 		cur := n.Outputs[0]
+		if caps.Scale[n.OpType] {
+			if node, sc := x.scale(cur); node != nil {
+				f.Scale, f.Absorbed, cur = sc, append(f.Absorbed, node), node.Outputs[0]
+			}
+		}
 		if caps.Bias[n.OpType] {
 			if add, bias := x.biasAdd(n, cur); add != nil {
 				f.Bias, f.Absorbed, cur = bias, append(f.Absorbed, add), add.Outputs[0]
@@ -161,7 +182,37 @@ func (caps Capabilities) producer(n *graph.Node) bool {
 		return false
 	}
 	_, ok := caps.Activations[n.OpType]
-	return ok || caps.Bias[n.OpType] || caps.Residual[n.OpType]
+	return ok || caps.Bias[n.OpType] || caps.Residual[n.OpType] || caps.Scale[n.OpType]
+}
+
+// scale returns the Mul or Div that alone reads value v and multiplies
+// it by, or divides it by, a float32 constant of rank 0, and that
+// scale; nil otherwise.
+func (x *index) scale(v string) (*graph.Node, *Scale) {
+	n := x.soleReader(v)
+	if n == nil || len(n.Inputs) != 2 || len(n.Outputs) != 1 || n.Outputs[0] == "" || len(n.Attrs) != 0 {
+		return nil, nil
+	}
+	var c string
+	switch {
+	case isDefault(n, "Div") && n.Inputs[0] == v:
+		c = n.Inputs[1]
+	case isDefault(n, "Mul") && n.Inputs[0] == v:
+		c = n.Inputs[1]
+	case isDefault(n, "Mul") && n.Inputs[1] == v:
+		c = n.Inputs[0]
+	default:
+		return nil, nil
+	}
+	t := x.fusionConst(c)
+	if c == v || t == nil || len(t.Dims) != 0 {
+		return nil, nil
+	}
+	by, ok := x.scalarConst(c)
+	if !ok {
+		return nil, nil
+	}
+	return n, &Scale{By: by, Divide: n.OpType == "Div"}
 }
 
 // biasAdd returns the Add that alone reads the output v of MatMul n and

@@ -12,7 +12,8 @@ import (
 
 // fakeCaps is an executor's capability table for the tests: Conv applies
 // every activation and adds a residual, Gemm applies only Relu and
-// Tanh, MatMul adds a bias and applies Relu and Softmax.
+// Tanh, MatMul scales, adds a bias and a residual and applies Relu and
+// Softmax.
 var fakeCaps = Capabilities{
 	Activations: map[string][]ActivationKind{
 		"Conv":   {ActRelu, ActClip, ActLeakyRelu, ActHardSigmoid, ActHardSwish, ActSigmoid, ActTanh, ActSiLU, ActGelu, ActErfGelu},
@@ -20,7 +21,8 @@ var fakeCaps = Capabilities{
 		"MatMul": {ActRelu, ActSoftmax},
 	},
 	Bias:     map[string]bool{"MatMul": true},
-	Residual: map[string]bool{"Conv": true},
+	Residual: map[string]bool{"Conv": true, "MatMul": true},
+	Scale:    map[string]bool{"MatMul": true},
 }
 
 // describeFusions writes each fusion as producer[+bias]+absorbed...:activation.
@@ -33,6 +35,9 @@ func describeFusions(fs []Fusion) []string {
 		}
 		if f.Residual != "" {
 			s += "{" + f.Residual + "}"
+		}
+		if f.Scale != nil {
+			s += fmt.Sprintf("<%g %v>", f.Scale.By, f.Scale.Divide)
 		}
 		for _, n := range f.Absorbed {
 			s += "+" + n.Name
@@ -116,6 +121,28 @@ func TestFuseActivations(t *testing.T) {
 	sm("scores", graph.IntAttr("axis", -1))
 	sm("scores2", graph.IntAttr("axis", 2))
 	sm("scores3")
+	// Scores scaled, masked and normalised as BERT exports them: Div by
+	// a scalar, Add of a mask, Softmax; Mul by a scalar either side; a
+	// Div of the scalar by the scores, or by a constant of rank 1, is
+	// not a scale.
+	scalar := func(name string, dims ...int64) string {
+		return b.Initializer(name, &graph.Tensor{DType: graph.Float32, Dims: dims, Data: []float32{8}})
+	}
+	mask := b.Node("Relu", "mask", []string{x})
+	scaled := func(name, op string, first bool, c string) string {
+		s := b.Node("MatMul", name, []string{q, b.Node("Transpose", name+".kt", []string{x}, graph.IntsAttr("perm", 0, 1, 3, 2))})
+		in := []string{s, c}
+		if first {
+			in = []string{c, s}
+		}
+		return b.Node(op, name+".scale", in)
+	}
+	m8 := scalar("eight")
+	b.Output(b.Node("Softmax", "bert.softmax", []string{b.Node("Add", "bert.mask", []string{scaled("bert", "Div", false, m8), mask})}, graph.IntAttr("axis", -1)), nil)
+	b.Output(b.Node("Relu", "mul1.relu", []string{scaled("mul1", "Mul", true, m8)}), nil)
+	b.Output(scaled("mul2", "Mul", false, m8), nil)
+	b.Output(scaled("rdiv", "Div", true, m8), nil)
+	b.Output(scaled("rank1", "Mul", false, scalar("eight1", 1)), nil)
 	m := passtest.MustModel(t, b)
 	before := passtest.TakeSnapshot(m)
 	got := FuseActivations(m, m.Graph, fakeCaps)
@@ -127,6 +154,9 @@ func TestFuseActivations(t *testing.T) {
 		"conv9{relu2}+res.add+res.relu:1(0,0)", "conv11{conv10}+res2.add+res2.relu:1(0,0)",
 		"conv12+gelu.div+gelu.erf+gelu.add+gelu.mul+gelu.scale:10(1.5,0.5)",
 		"scores+scores.softmax:11(0,0)",
+		"bert{mask}<8 true>+bert.scale+bert.mask+bert.softmax:11(0,0)",
+		"mul1<8 false>+mul1.scale+mul1.relu:1(0,0)",
+		"mul2<8 false>+mul2.scale",
 	})
 	if fmt.Sprint(describeFusions(got)) != want {
 		t.Errorf("fusions\n%s\nwant\n%s", describeFusions(got), want)

@@ -119,16 +119,36 @@ func (a Activation) checkBackward(op string) {
 	}
 }
 
-// applyRows applies a in place to the rows x n matrix y, after adding a
-// length-n bias to each row when bias is not nil, then the residual r,
-// of y's shape, when r is not nil, the rows spread over the workers: the
-// epilogue of a matrix product, while the product is still in cache.
-func applyRows(a Activation, y, bias, r []float32, rows, n int) {
-	if bias == nil && r == nil && a.Kind == ActIdentity {
+// Scale multiplies a product's output by By, or divides it by By, as a
+// Mul or Div by a scalar would: the first step of MatMul's epilogue
+// (attention's scores divided by the square root of the head size).
+type Scale struct {
+	By     float32
+	Divide bool
+}
+
+// apply scales row in place; a nil s does nothing.
+func (s *Scale) apply(row []float32) {
+	switch {
+	case s == nil:
+	case s.Divide:
+		vec.BinaryScalar(vec.OpDiv, row, row, s.By)
+	default:
+		vec.BinaryScalar(vec.OpMul, row, row, s.By)
+	}
+}
+
+// applyRows applies a in place to the rows x n matrix y, after scaling
+// it by sc when sc is not nil, then adding a length-n bias to each row
+// when bias is not nil, then the residual r, of y's shape, when r is not
+// nil, the rows spread over the workers: the epilogue of a matrix
+// product, while the product is still in cache.
+func applyRows(a Activation, sc *Scale, y, bias, r []float32, rows, n int) {
+	if sc == nil && bias == nil && r == nil && a.Kind == ActIdentity {
 		return
 	}
 	t := rowEpilogues.Get()
-	*t = rowEpilogue{a: a, y: y, bias: bias, r: r, n: n}
+	*t = rowEpilogue{a: a, sc: sc, y: y, bias: bias, r: r, n: n}
 	parallel.Run(rows, grainFor(n), t)
 	rowEpilogues.Put(t)
 }
@@ -136,6 +156,7 @@ func applyRows(a Activation, y, bias, r []float32, rows, n int) {
 // rowEpilogue is applyRows' loop over the rows.
 type rowEpilogue struct {
 	a          Activation
+	sc         *Scale
 	y, bias, r []float32
 	n          int
 }
@@ -147,14 +168,15 @@ func (t *rowEpilogue) Range(lo, hi int) {
 	if t.r != nil {
 		rr = t.r[lo*t.n : hi*t.n]
 	}
-	epilogueRows(t.a, t.y[lo*t.n:hi*t.n], t.bias, rr, t.n)
+	epilogueRows(t.a, t.sc, t.y[lo*t.n:hi*t.n], t.bias, rr, t.n)
 }
 
 // epilogueRows is applyRows on the rows of y, n long, on this goroutine
 // (r, nil or of y's length, holds the residual of the same rows).
-func epilogueRows(a Activation, y, bias, r []float32, n int) {
+func epilogueRows(a Activation, sc *Scale, y, bias, r []float32, n int) {
 	for i := 0; i+n <= len(y); i += n {
 		row := y[i : i+n]
+		sc.apply(row)
 		if bias != nil {
 			vec.Binary(vec.OpAdd, row, row, bias[:n])
 		}

@@ -151,8 +151,9 @@ func TestMatrixEpilogues(t *testing.T) {
 
 // TestSoftmaxEpilogue checks MatMul's Softmax epilogue at every CPU
 // level: Apply on a row against the float64 softmax, and the fused
-// product (with and without a bias, b shared by the batch and not)
-// bitwise against the product followed by SoftmaxForward.
+// product (with and without a scale and a bias, b shared by the batch
+// and not) bitwise against the product, then the scale and the bias
+// one element at a time in Go, then SoftmaxForward.
 func TestSoftmaxEpilogue(t *testing.T) {
 	leveltest.Run(t, func(t *testing.T) {
 		rng := newRNG(8)
@@ -194,16 +195,28 @@ func TestSoftmaxEpilogue(t *testing.T) {
 			a := uniform(rng, na*p.M*p.K, -2, 2)
 			b := uniform(rng, nb*p.K*p.N, -2, 2)
 			for _, bias := range [][]float32{nil, uniform(rng, p.N, -1, 1)} {
-				want := make([]float32, count*p.M*p.N)
-				MatMulBiasForward(&p, a, b, bias, nil, want)
-				SoftmaxForward(&SoftmaxParams{Outer: count * p.M, Axis: p.N, Inner: 1}, want, want)
-				fused := p
-				fused.Act = act
-				got := make([]float32, len(want))
-				MatMulBiasForward(&fused, a, b, bias, nil, got)
-				for i := range want {
-					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-						t.Fatalf("batch %v x %v, bias %v: element %d = %g, unfused %g", c.batchA, c.batchB, bias != nil, i, got[i], want[i])
+				for _, sc := range []*Scale{nil, {By: 3, Divide: true}, {By: -0.7}} {
+					want := make([]float32, count*p.M*p.N)
+					MatMulForward(&p, a, b, want)
+					for i := range want {
+						if sc != nil && sc.Divide {
+							want[i] /= sc.By
+						} else if sc != nil {
+							want[i] *= sc.By
+						}
+						if bias != nil {
+							want[i] += bias[i%p.N]
+						}
+					}
+					SoftmaxForward(&SoftmaxParams{Outer: count * p.M, Axis: p.N, Inner: 1}, want, want)
+					fused := p
+					fused.Act, fused.Scale = act, sc
+					got := make([]float32, len(want))
+					MatMulBiasForward(&fused, a, b, bias, nil, got)
+					for i := range want {
+						if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+							t.Fatalf("batch %v x %v, bias %v, scale %v: element %d = %g, unfused %g", c.batchA, c.batchB, bias != nil, sc, i, got[i], want[i])
+						}
 					}
 				}
 			}

@@ -113,7 +113,7 @@ func GemmForward(p *GemmParams, a, b, c, y []float32) {
 	}
 	lda, ldb := p.leading()
 	linalg.Sgemm(p.TransA, p.TransB, p.M, p.N, p.K, p.Alpha, a, lda, b, ldb, beta, y, p.N)
-	applyRows(p.Act, y, nil, nil, p.M, p.N)
+	applyRows(p.Act, nil, y, nil, nil, p.M, p.N)
 }
 
 // GemmBackward accumulates the gradients with respect to a, b and c (any
@@ -192,6 +192,9 @@ type MatMulParams struct {
 	// Act is the forward epilogue, applied after the bias of
 	// MatMulBiasForward; backward ignores it (it runs unfused).
 	Act Activation
+	// Scale, when not nil, scales the product before the bias in
+	// MatMulBiasForward; backward ignores it as it does Act.
+	Scale *Scale
 }
 
 // Validate reports a dimension below 1 or batch axes that do not
@@ -259,11 +262,11 @@ func MatMulForward(p *MatMulParams, a, b, y []float32) {
 	MatMulBiasForward(p, a, b, nil, nil, y)
 }
 
-// MatMulBiasForward is MatMulForward followed by the epilogue y = Act((y
-// + bias) + r), bias (nil for none) of N values added to every row and
-// r (nil for none) of y's shape: MatMul, the Add of a bias, the Add of a
-// residual connection and an activation in one pass, rounded as those
-// ops would. Each output matrix takes its epilogue as soon as its
+// MatMulBiasForward is MatMulForward followed by the epilogue y =
+// Act((Scale(y) + bias) + r), bias (nil for none) of N values added to
+// every row and r (nil for none) of y's shape: MatMul, a Mul or Div by a
+// scalar (p.Scale), the Add of a bias, the Add of a residual connection
+// and an activation in one pass, rounded as those ops would. Each output matrix takes its epilogue as soon as its
 // product is done.
 func MatMulBiasForward(p *MatMulParams, a, b, bias, r, y []float32) {
 	const op = "MatMul"
@@ -280,18 +283,18 @@ func MatMulBiasForward(p *MatMulParams, a, b, bias, r, y []float32) {
 	}
 	if p.sharedB(count) {
 		linalg.Sgemm(false, false, count*p.M, p.N, p.K, 1, a, p.K, b, p.N, 0, y, p.N)
-		applyRows(p.Act, y, bias, r, count*p.M, p.N)
+		applyRows(p.Act, p.Scale, y, bias, r, count*p.M, p.N)
 		return
 	}
 	parallel.For(count, grainFor(mn*p.K), func(lo, hi int) {
 		for o := lo; o < hi; o++ {
 			linalg.Sgemm(false, false, p.M, p.N, p.K, 1, a[ia[o]*mk:], p.K, b[ib[o]*kn:], p.N, 0, y[o*mn:], p.N)
-			if bias != nil || r != nil || p.Act.Kind != ActIdentity {
+			if p.Scale != nil || bias != nil || r != nil || p.Act.Kind != ActIdentity {
 				var ro []float32
 				if r != nil {
 					ro = r[o*mn : (o+1)*mn]
 				}
-				epilogueRows(p.Act, y[o*mn:(o+1)*mn], bias, ro, p.N)
+				epilogueRows(p.Act, p.Scale, y[o*mn:(o+1)*mn], bias, ro, p.N)
 			}
 		}
 	})

@@ -159,9 +159,9 @@ func (c *conv) params(in []*tensor.Tensor) (*kernels.ConvParams, *kernels.ConvND
 }
 
 // FuseEpilogue returns the convolution with e in its epilogue; a Conv
-// has its own bias, and adds no other.
+// has its own bias, and adds no other, and takes no scale or Softmax.
 func (c *conv) FuseEpilogue(e Epilogue) Op {
-	if e.Bias {
+	if e.Bias || e.Scale != nil || e.Act.Kind == kernels.ActSoftmax {
 		return nil
 	}
 	fused := *c

@@ -19,6 +19,9 @@ import (
 // the output's shape, apply an activation. The bias and the residual
 // are extra inputs after the op's own, in that order.
 type Epilogue struct {
+	// Scale, when not nil, multiplies or divides the output by a
+	// scalar first (MatMul only).
+	Scale          *kernels.Scale
 	Bias, Residual bool
 	Act            kernels.Activation
 }
@@ -66,7 +69,8 @@ var fusibleActivations = map[passes.ActivationKind]kernels.ActivationKind{
 // passes.FuseActivations: every elementwise activation of
 // fusibleActivations into Conv, Gemm and MatMul, Softmax along the last
 // axis into MatMul (whose epilogues see whole rows), the residual Add
-// into Conv and MatMul, and the bias Add into MatMul (EpilogueFuser).
+// into Conv and MatMul, and the scale and the bias Add into MatMul
+// (EpilogueFuser).
 func FusionCapabilities() passes.Capabilities {
 	kinds := make([]passes.ActivationKind, 0, len(fusibleActivations))
 	for k := range fusibleActivations {
@@ -77,8 +81,17 @@ func FusionCapabilities() passes.Capabilities {
 	return passes.Capabilities{
 		Activations: map[string][]passes.ActivationKind{"Conv": kinds, "Gemm": kinds, "MatMul": append(slices.Clone(kinds), passes.ActSoftmax)},
 		Bias:        map[string]bool{"MatMul": true},
+		Scale:       map[string]bool{"MatMul": true},
 		Residual:    map[string]bool{"Conv": true, "MatMul": true},
 	}
+}
+
+// KernelScale returns the epilogue's scale for s (nil for nil).
+func KernelScale(s *passes.Scale) *kernels.Scale {
+	if s == nil {
+		return nil
+	}
+	return &kernels.Scale{By: s.By, Divide: s.Divide}
 }
 
 // KernelActivation returns the epilogue that computes a; the identity

@@ -90,9 +90,10 @@ func (o *gemm) params(in []*tensor.Tensor) (*kernels.GemmParams, error) {
 }
 
 // FuseEpilogue returns the Gemm with e's activation applied to its
-// output; it adds no bias or residual besides its own C.
+// output; it adds no bias or residual besides its own C, and takes no
+// scale or Softmax (its epilogues need not see whole rows).
 func (o *gemm) FuseEpilogue(e Epilogue) Op {
-	if e.Bias || e.Residual {
+	if e.Bias || e.Residual || e.Scale != nil || e.Act.Kind == kernels.ActSoftmax {
 		return nil
 	}
 	fused := *o
@@ -104,7 +105,7 @@ func (o *gemm) FuseEpilogue(e Epilogue) Op {
 // checkFusedBackward returns an error unless a backward pass can go
 // through the fused epilogue e: none, or a Relu alone.
 func checkFusedBackward(e Epilogue) error {
-	if e.Bias || e.Residual || e.Act.Kind != kernels.ActIdentity && e.Act.Kind != kernels.ActRelu {
+	if e.Scale != nil || e.Bias || e.Residual || e.Act.Kind != kernels.ActIdentity && e.Act.Kind != kernels.ActRelu {
 		return fmt.Errorf("the fused epilogue %+v has no backward pass", e)
 	}
 	return nil
@@ -200,7 +201,7 @@ func (o *matMul) params(ctx *Context, in []*tensor.Tensor) (*kernels.MatMulParam
 		bs = []int{bs[0], 1}
 	}
 	p := &kernels.MatMulParams{BatchA: as[:len(as)-2], BatchB: bs[:len(bs)-2],
-		M: as[len(as)-2], K: as[len(as)-1], N: bs[len(bs)-1], Act: o.epi.Act}
+		M: as[len(as)-2], K: as[len(as)-1], N: bs[len(bs)-1], Act: o.epi.Act, Scale: o.epi.Scale}
 	if bs[len(bs)-2] != p.K {
 		return nil, nil, fmt.Errorf("inputs A %v and B %v do not multiply", a.Shape, b.Shape)
 	}
