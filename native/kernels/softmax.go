@@ -76,9 +76,14 @@ func shiftedExp(x, e []float32) (maxV float32, sum float64) {
 }
 
 // SoftmaxForward sets y = exp(x - max) / sum(exp(x - max)) along the
-// axis, the exponentials in float32 within a few ULPs (vec.ExpShiftSum).
+// axis, the exponentials in float32 within a few ULPs (vec.ExpShiftSum);
+// y may be x.
 func SoftmaxForward(p *SoftmaxParams, x, y []float32) {
 	p.check("Softmax", []string{"x", "y"}, x, y)
+	if p.columnsFit() {
+		softmaxColumns(p, x, y, false)
+		return
+	}
 	t := softmaxTasks.Get()
 	*t = softmaxTask{p: p, x: x, y: y}
 	parallel.Run(p.Outer*p.Inner, grainFor(3*p.Axis), t)
@@ -113,6 +118,80 @@ func (t *softmaxTask) Range(lo, hi int) {
 	}
 }
 
+// softmaxBlock is how many neighbouring lines along the axis (inner
+// positions) softmaxColumns normalises together.
+const softmaxBlock = 256
+
+// columnsFit reports whether softmaxColumns can address p's lines:
+// offsets along the axis within an int32 (vec.MaxRows').
+func (p *SoftmaxParams) columnsFit() bool {
+	return p.Inner > 1 && (p.Axis-1)*p.Inner <= math.MaxInt32-softmaxBlock
+}
+
+// softmaxColumns is SoftmaxForward (LogSoftmaxForward with log) when
+// Inner > 1, an axis other than the last such as the channels of [N, C,
+// H, W]: instead of gathering each line, whose elements lie Inner apart,
+// it takes the lines of up to softmaxBlock neighbouring inner positions
+// together, the block's row at each index along the axis contiguous in
+// memory, so that every step is a vector loop along rows: their maximum
+// (vec.MaxRows), the shifted exponentials (vec.Exp) with their sums in
+// float64, then the results as the lines' loops compute them.
+func softmaxColumns(p *SoftmaxParams, x, y []float32, log bool) {
+	blocks := (p.Inner + softmaxBlock - 1) / softmaxBlock
+	parallel.For(p.Outer*blocks, grainFor(3*p.Axis*softmaxBlock), func(lo, hi int) {
+		offsets := make([]int32, p.Axis)
+		for k := range offsets {
+			offsets[k] = int32(k * p.Inner)
+		}
+		scratch := getBuffer(3 * softmaxBlock)
+		defer putBuffer(scratch)
+		var sums [softmaxBlock]float64
+		for item := lo; item < hi; item++ {
+			i0 := item % blocks * softmaxBlock
+			w := min(softmaxBlock, p.Inner-i0)
+			base := item/blocks*p.Axis*p.Inner + i0
+			m, inv := scratch[:w], scratch[softmaxBlock:softmaxBlock+w]
+			vec.MaxRows(m, x[base:], offsets)
+			clear(sums[:w])
+			for k := range p.Axis {
+				at := base + k*p.Inner
+				// Softmax keeps the exponentials in y until the
+				// results overwrite them; LogSoftmax needs x again.
+				e := y[at : at+w]
+				if log {
+					e = scratch[2*softmaxBlock : 2*softmaxBlock+w]
+				}
+				vec.Binary(vec.OpSub, e, x[at:at+w], m)
+				vec.Exp(e, e)
+				for j, v := range e {
+					sums[j] += float64(v)
+				}
+			}
+			if log {
+				lse := sums[:w]
+				for j, s := range lse {
+					lse[j] = math.Log(s)
+				}
+				for k := range p.Axis {
+					at := base + k*p.Inner
+					xs, ys := x[at:at+w], y[at:at+w]
+					for j, v := range xs {
+						ys[j] = float32(float64(v-m[j]) - lse[j])
+					}
+				}
+				continue
+			}
+			for j := range inv {
+				inv[j] = float32(1 / sums[j])
+			}
+			for k := range p.Axis {
+				at := base + k*p.Inner
+				vec.Binary(vec.OpMul, y[at:at+w], y[at:at+w], inv)
+			}
+		}
+	})
+}
+
 // softmaxRow stores the softmax of the row x in y, which may be x
 // itself: the shifted exponentials, then their product by the inverse
 // of their sum.
@@ -142,6 +221,10 @@ func SoftmaxBackward(p *SoftmaxParams, y, dy, dx []float32) {
 // axis, the exponentials in float32 (vec.Exp), the rest in float64.
 func LogSoftmaxForward(p *SoftmaxParams, x, y []float32) {
 	p.check("LogSoftmax", []string{"x", "y"}, x, y)
+	if p.columnsFit() {
+		softmaxColumns(p, x, y, true)
+		return
+	}
 	p.forEachLine(func(off int, scratch []float32) {
 		var maxV float32
 		var sum float64

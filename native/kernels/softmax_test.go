@@ -26,6 +26,10 @@ var softmaxCases = []SoftmaxParams{
 	{Outer: 3, Axis: 1, Inner: 2},   // a single element along the axis
 	{Outer: 3, Axis: 100, Inner: 1}, // longer rows, through vec's vector loops
 	{Outer: 2, Axis: 37, Inner: 5},  // odd lengths, gathered
+	// Blocks of columns: a full block and a partial one; YOLOv8's DFL
+	// softmax over 16 bins of [1, 16, 4, 8400] at a smaller size.
+	{Outer: 2, Axis: 6, Inner: 300},
+	{Outer: 1, Axis: 16, Inner: 4 * 70},
 }
 
 func TestSoftmax(t *testing.T) {
@@ -66,6 +70,11 @@ func testSoftmax(t *testing.T) {
 			y := make([]float32, n)
 			SoftmaxForward(&p, x, y)
 			compare(t, "softmax", tolSoftmax, y, wantSoft)
+			// In place (y is x, as MatMul's epilogue runs it), the
+			// same results.
+			in := append([]float32(nil), x...)
+			SoftmaxForward(&p, in, in)
+			identical(t, "softmax in place", in, y)
 			LogSoftmaxForward(&p, x, y)
 			compare(t, "log softmax", tolSoftmax, y, wantLog)
 
@@ -85,18 +94,30 @@ func testSoftmax(t *testing.T) {
 	}
 }
 
-// BenchmarkSoftmax runs SoftmaxForward at every CPU level on the shape
-// of the BERT-like encoder's attention probabilities, 4 heads of 128
-// rows of 128, on one thread: ns/op over 65,536 is the time per element.
+// BenchmarkSoftmax runs SoftmaxForward at every CPU level, on one
+// thread, on the shape of the BERT-like encoder's attention
+// probabilities, 4 heads of 128 rows of 128 (ns/op over 65,536 is the
+// time per element), and along the second axis of a detector's box
+// distributions (ns/op over 537,600).
 func BenchmarkSoftmax(b *testing.B) {
-	p := SoftmaxParams{Outer: 4 * 128, Axis: 128, Inner: 1}
-	x := uniform(newRNG(3), p.Outer*p.Axis, -8, 8)
-	y := make([]float32, len(x))
 	defer parallel.SetThreads(parallel.Threads())
 	parallel.SetThreads(1)
-	leveltest.Bench(b, func(b *testing.B) {
-		for b.Loop() {
-			SoftmaxForward(&p, x, y)
-		}
-	})
+	for _, c := range []struct {
+		name string
+		p    SoftmaxParams
+	}{
+		{"rows", SoftmaxParams{Outer: 4 * 128, Axis: 128, Inner: 1}},
+		// YOLOv8's DFL: Softmax along axis 1 of [1, 16, 4, 8400].
+		{"columns", SoftmaxParams{Outer: 1, Axis: 16, Inner: 4 * 8400}},
+	} {
+		x := uniform(newRNG(3), c.p.Outer*c.p.Axis*c.p.Inner, -8, 8)
+		y := make([]float32, len(x))
+		b.Run(c.name, func(b *testing.B) {
+			leveltest.Bench(b, func(b *testing.B) {
+				for b.Loop() {
+					SoftmaxForward(&c.p, x, y)
+				}
+			})
+		})
+	}
 }
