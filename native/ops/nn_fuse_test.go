@@ -3,6 +3,7 @@ package ops
 import (
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/onnxkit/onnxkit/graph"
@@ -96,4 +97,18 @@ func TestFusedGemmReLU(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestFusedMatMulSoftmaxErrors checks that MatMul fused with Softmax
+// rejects what the unfused Softmax rejects: its axis -1 on the scalar
+// product of two vectors.
+func TestFusedMatMulSoftmaxErrors(t *testing.T) {
+	op := buildOp(t, testNode("MatMul"), 13).(EpilogueFuser).FuseEpilogue(Epilogue{Act: kernels.Activation{Kind: kernels.ActSoftmax}})
+	v := testTensor(graph.Float32, []int{3}, []float64{1, 2, 3})
+	if _, err := op.Forward(&Context{}, []*tensor.Tensor{v, v}); err == nil || !strings.Contains(err.Error(), "out of range") {
+		t.Errorf("fused Softmax of a scalar product: %v", err)
+	}
+	if _, err := buildOp(t, testNode("Softmax", graph.IntAttr("axis", -1)), 13).Forward(&Context{}, []*tensor.Tensor{testTensor(graph.Float32, []int{}, []float64{14})}); err == nil {
+		t.Error("the unfused Softmax of a scalar succeeded")
+	}
 }

@@ -249,6 +249,10 @@ func (o *matMul) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, e
 	if err != nil {
 		return nil, err
 	}
+	if len(shape) == 0 && o.epi.Act.Kind == kernels.ActSoftmax {
+		// The unfused Softmax rejects its axis -1 on a scalar.
+		return nil, fmt.Errorf("the fused Softmax's axis -1 is out of range for the scalar product of %v and %v", in[0].Shape, in[1].Shape)
+	}
 	if bias != nil && (len(bias) != p.N || len(shape) == 0 || shape[len(shape)-1] != p.N) {
 		return nil, fmt.Errorf("bias of %d values does not match the output %v", len(bias), shape)
 	}
