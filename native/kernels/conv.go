@@ -185,6 +185,9 @@ func (p *ConvParams) convForward(plan *convPlan, x, w, b, r, y []float32) {
 	case convDirect:
 		plan.direct.run(x, w, y, e)
 		return
+	case convPointwise:
+		plan.point.run(x, w, y, e)
+		return
 	}
 	nb := p.chunkImages()
 	// With a PackedGemm, im2col writes the columns in its packed
@@ -493,6 +496,9 @@ func convBackwardFilter(p *ConvParams, x, dy, dw []float32) {
 	case convDirect:
 		plan.direct.backwardFilter(x, dy, dw)
 		return
+	case convPointwise:
+		plan.point.backwardFilter(x, dy, dw)
+		return
 	}
 	nb := p.chunkImages()
 	var col, dyc []float32
@@ -534,6 +540,8 @@ func convBackwardData(p *ConvParams, w, dy, dx []float32) {
 			plan.slide.run(dy, flipped, dx, slideEpilogue{accumulate: true})
 		case convDirect:
 			plan.direct.run(dy, flipped, dx, slideEpilogue{accumulate: true})
+		case convPointwise:
+			plan.point.run(dy, flipped, dx, slideEpilogue{accumulate: true})
 		default:
 			plan.wino.run(dy, flipped, dx, slideEpilogue{accumulate: true})
 		}

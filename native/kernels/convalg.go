@@ -30,6 +30,11 @@ const (
 	// and others with few channels per group; dX is that of the adjoint
 	// convolution.
 	convDirect
+	// convPointwise multiplies the weights by the input of a 1x1
+	// convolution read in place, block by block, finishing each block
+	// in cache (convpointwise.go); strided ones gather the columns of a
+	// block first. dX is that of the adjoint convolution.
+	convPointwise
 	// convWinograd3 and convWinograd5 are Winograd's F(2x2, 3x3) and
 	// F(2x2, 5x5) (convwinograd.go); dX is that of the adjoint
 	// convolution.
@@ -50,7 +55,7 @@ const (
 )
 
 var convAlgorithmNames = [numConvAlgorithms]string{
-	convAuto: "auto", convDirect: "direct", convWinograd3: "winograd-f2x3", convWinograd5: "winograd-f2x5",
+	convAuto: "auto", convDirect: "direct", convPointwise: "pointwise", convWinograd3: "winograd-f2x3", convWinograd5: "winograd-f2x5",
 	convStridedWindow: "strided-window", convSlidingWindow: "sliding-window", convIm2col: "im2col",
 }
 
@@ -79,9 +84,9 @@ func (p convPass) String() string { return [...]string{"forward", "dW", "dX"}[p]
 // input as the GEMM's wide side, and dX the sliding window of its
 // adjoint convolution.
 var convPreference = [numConvPasses][]convAlgorithm{
-	convForwardPass: {convDirect, convWinograd3, convWinograd5, convStridedWindow, convIm2col},
-	convFilterPass:  {convDirect, convWinograd3, convWinograd5, convSlidingWindow, convStridedWindow, convIm2col},
-	convDataPass:    {convDirect, convWinograd3, convWinograd5, convSlidingWindow, convIm2col},
+	convForwardPass: {convDirect, convPointwise, convWinograd3, convWinograd5, convStridedWindow, convIm2col},
+	convFilterPass:  {convDirect, convPointwise, convWinograd3, convWinograd5, convSlidingWindow, convStridedWindow, convIm2col},
+	convDataPass:    {convDirect, convPointwise, convWinograd3, convWinograd5, convSlidingWindow, convIm2col},
 }
 
 // convPlan is an algorithm chosen for one pass, with its layout.
@@ -91,6 +96,7 @@ type convPlan struct {
 	slide  slideGeometry
 	gather gatherGeometry
 	direct directGeometry
+	point  pointwiseGeometry
 	// adjoint is the convolution whose forward pass is dX, for a dX
 	// pass by Winograd, the sliding window or direct sums (wino, slide
 	// or direct are its).
@@ -147,7 +153,7 @@ func (p *ConvParams) try(alg convAlgorithm, pass convPass, gemm linalg.Gemm) (pl
 		// A Winograd adjoint pays even when it computes more outputs
 		// than p has (see adjoint); a window only when it does not.
 		inner, cannot, pays := q.try(alg, convForwardPass, gemm)
-		plan.wino, plan.slide, plan.direct = inner.wino, inner.slide, inner.direct
+		plan.wino, plan.slide, plan.direct, plan.point = inner.wino, inner.slide, inner.direct, inner.point
 		if cannot != "" {
 			return plan, "the adjoint convolution: " + cannot, false
 		}
@@ -172,6 +178,11 @@ func (p *ConvParams) try(alg convAlgorithm, pass convPass, gemm linalg.Gemm) (pl
 		}
 	case convSlidingWindow:
 		plan.slide, cannot, pays = p.sliding(gemm)
+	case convPointwise:
+		plan.point, cannot, pays = p.pointwiseWindow(gemm)
+		if cannot == "" && pass == convFilterPass && plan.point.strided {
+			cannot = "dW of a strided convolution"
+		}
 	case convDirect:
 		plan.direct, cannot, pays = p.direct()
 		if pass == convFilterPass {

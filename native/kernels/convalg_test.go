@@ -57,6 +57,12 @@ func convSuiteShapes(short bool) []ConvParams {
 		conv2D(2, 4, 15, 15, 6, 3, 3, 2, 1, 2, 2),   // strided, dilated, grouped
 		conv2D(2, 2, 1, 17, 3, 1, 4, 1, 0, 1, 1),    // 1-D
 		conv2D(2, 5, 9, 7, 7, 1, 1, 1, 0, 1, 1),     // 1x1, odd channel counts
+		conv2D(2, 5, 9, 7, 6, 1, 1, 2, 0, 1, 1),     // 1x1 strided: the columns gathered
+		conv2D(1, 3, 13, 23, 70, 1, 1, 3, 0, 1, 1),  // 1x1, stride 3, blocks of rows
+		conv2D(2, 8, 9, 9, 12, 1, 1, 1, 0, 1, 2),    // 1x1 grouped
+		conv2D(1, 4, 40, 41, 10, 1, 1, 1, 0, 1, 1),  // 1x1, blocks of columns, the last past the input's end
+		conv2D(1, 20, 7, 7, 100, 1, 1, 1, 0, 1, 1),  // 1x1, one block of columns, blocks of rows
+		conv2D(2, 300, 5, 7, 20, 1, 1, 1, 0, 1, 1),  // 1x1, deeper than the GEMM's k blocks
 		conv2D(1, 4, 11, 11, 8, 5, 5, 2, 2, 1, 4),   // depthwise 5x5, two outputs per channel, strided
 		conv2D(1, 3, 7, 7, 70, 3, 3, 2, 1, 1, 1),    // strided, one chunk of rows: the channels split
 		conv2D(1, 3, 7, 7, 70, 3, 3, 1, 1, 1, 1),    // the same unstrided: the window read as A by default

@@ -1,0 +1,312 @@
+package kernels
+
+// Pointwise (1x1) convolutions as products read in place.
+//
+// A 1x1 convolution without padding multiplies the weights of a group,
+// [M/Group, C/Group], by the group's input planes, [C/Group, OH*OW]:
+// with unit strides those planes are the input itself, row q of the
+// product's B lying at q*H*W from the group's first plane. So B is a
+// linalg.Window over x, Off[q] = q*H*W, which the GEMM's sliding-window
+// kernels read in place, and C is the output planes, row stride OH*OW:
+// no im2col copy, no packing of B. Strided 1x1 convolutions (ResNet's
+// downsampling) first gather the columns a product reads, which is the
+// only copy.
+//
+// The product of one image and group is cut into blocks of columns (and
+// of rows, when there are too few blocks of columns for the workers),
+// which the workers take in turn; each block is computed by the serial
+// GEMM straight into y and finished there (bias, residual, activation)
+// while it is still in cache, rather than in a pass over the whole
+// output afterwards. Every element is summed in the same order whatever
+// the blocks (linalg.Blocked's k blocks depend on k alone), so results
+// do not depend on the thread count.
+
+import (
+	"fmt"
+	"math"
+	"sync/atomic"
+
+	"github.com/onnxkit/onnxkit/native/linalg"
+	"github.com/onnxkit/onnxkit/native/parallel"
+	"github.com/onnxkit/onnxkit/native/vec"
+)
+
+// pointwiseBlockElems is about how many elements of the output one block
+// of the product holds: 256 KiB, which stays in L2 between the product
+// and its epilogue.
+const pointwiseBlockElems = 1 << 16
+
+// pointwiseMinCols is the fewest columns of a block of columns (split
+// finer, the product rereads the weights for too little work), unless
+// the planes are smaller.
+const pointwiseMinCols = 128
+
+// pointwiseMinRows is the fewest rows of a block of rows.
+const pointwiseMinRows = 48
+
+// pointwiseGeometry is the layout of a 1x1 convolution without padding
+// computed as products that read their input in place (see the comment
+// at the top of this file).
+type pointwiseGeometry struct {
+	p    *ConvParams
+	gemm linalg.WindowGemm
+	// strided says the columns are gathered (strides other than 1).
+	strided bool
+}
+
+// pointwiseWindow returns the geometry of p as pointwise products, or
+// why it cannot compute p (a kernel other than 1x1, padding, a GEMM that
+// is not a linalg.WindowGemm, planes beyond int32 offsets), and whether
+// it pays: when the product of an image and group has more than one row
+// and enough columns for a panel of the GEMM (fewer make it a product
+// with one column, or leave most of a panel empty, where im2col puts the
+// images side by side).
+func (p *ConvParams) pointwiseWindow(gemm linalg.Gemm) (s pointwiseGeometry, cannot string, pays bool) {
+	wg, ok := gemm.(linalg.WindowGemm)
+	switch {
+	case !ok:
+		return s, fmt.Sprintf("the GEMM (%T) does not implement linalg.WindowGemm", gemm), false
+	case p.KH != 1 || p.KW != 1:
+		return s, "kernel not 1x1", false
+	case p.PadTop+p.PadLeft+p.PadBottom+p.PadRight > 0:
+		return s, "padded", false
+	case float64(p.C/p.Group)*float64(p.H*p.W) > math.MaxInt32:
+		return s, "planes of a group beyond int32 offsets", false
+	}
+	s = pointwiseGeometry{p: p, gemm: wg, strided: p.StrideH != 1 || p.StrideW != 1}
+	oh, ow := p.OutSize()
+	return s, "", p.M/p.Group > 1 && oh*ow >= wg.PanelWidth()
+}
+
+// pointwiseSplit is how the products of a pointwise convolution are
+// dealt out: each image and group in chunks of cols columns (output
+// positions) by blocks of rows output channels.
+type pointwiseSplit struct {
+	cols, chunks int
+	rows, blocks int
+}
+
+// split returns the blocks of the products: columns in chunks of whole
+// panels that keep a block of the output about pointwiseBlockElems, cut
+// finer (down to pointwiseMinCols) until every worker has about four
+// chunks, then rows in blocks when there are still fewer chunks than
+// two per worker (the small planes of a network's last layers).
+func (s *pointwiseGeometry) split(workers int) pointwiseSplit {
+	p := s.p
+	oh, ow := p.OutSize()
+	ohw, mg := oh*ow, p.M/p.Group
+	nr := s.gemm.PanelWidth()
+	products := p.N * p.Group
+	cols := max(pointwiseMinCols, pointwiseBlockElems/mg/nr*nr)
+	for cols > pointwiseMinCols && products*ceilDiv(ohw, cols) < 4*workers {
+		cols = max(pointwiseMinCols, cols/2/nr*nr)
+	}
+	sp := pointwiseSplit{chunks: ceilDiv(ohw, cols)}
+	sp.cols = min(ohw, ceilDiv(ceilDiv(ohw, sp.chunks), nr)*nr) // evened out
+	sp.chunks = ceilDiv(ohw, sp.cols)
+	sp.rows, sp.blocks = mg, 1
+	if tasks := products * sp.chunks; tasks < 2*workers {
+		sp.blocks = min(ceilDiv(2*workers, tasks), max(1, mg/pointwiseMinRows))
+		sp.rows = ceilDiv(ceilDiv(mg, sp.blocks), 24) * 24 // whole tiles of 4, 6, 12 rows
+		sp.blocks = ceilDiv(mg, sp.rows)
+	}
+	return sp
+}
+
+// run computes the convolution of x into y by the weights w, chunk by
+// chunk, with the epilogue e (which may accumulate).
+func (s *pointwiseGeometry) run(x, w, y []float32, e slideEpilogue) {
+	p := s.p
+	oh, ow := p.OutSize()
+	cg := p.C / p.Group
+	workers := parallel.Threads()
+	if 2*float64(p.N*p.M*oh*ow)*float64(cg) < 1<<20 {
+		workers = 1 // the hand-off costs more than it saves
+	}
+	sp := s.split(workers)
+	t := pointwiseTasks.Get()
+	*t = pointwiseTask{s: s, serial: linalg.Serial(s.gemm), x: x, w: w, y: y, e: e, sp: sp,
+		tasks: p.N * p.Group * sp.chunks * sp.blocks}
+	t.off = offsets.get(cg)
+	hw := p.H * p.W
+	if s.strided {
+		hw = roundUpInt(sp.cols, s.gemm.PanelWidth())
+	}
+	for q := range t.off {
+		t.off[q] = int32(q * hw)
+	}
+	parallel.Run(min(workers, t.tasks), 1, t)
+	offsets.put(t.off)
+	pointwiseTasks.Put(t)
+}
+
+func roundUpInt(x, to int) int { return ceilDiv(x, to) * to }
+
+// pointwiseTask is run's loop: each worker takes the next block of a
+// product (item i is block i%blocks of rows of chunk i/blocks%chunks of
+// the columns of group i/blocks/chunks%Group of image
+// i/blocks/chunks/Group) until none is left.
+type pointwiseTask struct {
+	s       *pointwiseGeometry
+	serial  linalg.WindowGemm
+	x, w, y []float32
+	e       slideEpilogue
+	sp      pointwiseSplit
+	off     []int32 // q times the distance between two rows of B
+	tasks   int
+	next    int64 // the next item to take, atomically
+}
+
+var pointwiseTasks parallel.Tasks[pointwiseTask]
+
+func (t *pointwiseTask) Range(_, _ int) {
+	s, p, sp := t.s, t.s.p, t.sp
+	mg, cg := p.M/p.Group, p.C/p.Group
+	nr := s.gemm.PanelWidth()
+	var buf []float32 // the gathered columns, or the last panel of the input
+	if s.strided {
+		buf = getBuffer(cg * roundUpInt(sp.cols, nr))
+	} else {
+		buf = getBuffer(cg * nr)
+	}
+	defer putBuffer(buf)
+	var tailOff []int32
+	for {
+		i := int(atomic.AddInt64(&t.next, 1) - 1)
+		if i >= t.tasks {
+			return
+		}
+		blk, chunk := i%sp.blocks, i/sp.blocks%sp.chunks
+		g, n := i/sp.blocks/sp.chunks%p.Group, i/sp.blocks/sp.chunks/p.Group
+		m0, m1 := blk*sp.rows, min((blk+1)*sp.rows, mg)
+		j0 := chunk * sp.cols
+		oh, ow := p.OutSize()
+		ohw := oh * ow
+		j1 := min(j0+sp.cols, ohw)
+		a := t.w[(g*mg+m0)*cg:]
+		ybase := (n*p.M + g*mg + m0) * ohw
+		c := t.y[ybase+j0:]
+		if s.strided {
+			s.gather(t.x, buf, n, g, j0, j1, roundUpInt(sp.cols, nr))
+			t.product(a, m1-m0, j1-j0, buf, t.off, c, ohw)
+		} else {
+			hw := p.H * p.W
+			xbase := (n*p.C + g*cg) * hw
+			cols := j1 - j0
+			// The panels read past the group's last plane by up to a
+			// panel: the last one is copied when that is past x.
+			if tail := cols % nr; tail > 0 && xbase+(cg-1)*hw+j0+cols-tail+nr > len(t.x) {
+				cols -= tail
+				if tailOff == nil {
+					tailOff = offsets.get(cg)
+					defer offsets.put(tailOff)
+					for q := range tailOff {
+						tailOff[q] = int32(q * nr)
+					}
+				}
+				for q := 0; q < cg; q++ {
+					copy(buf[q*nr:q*nr+tail], t.x[xbase+q*hw+j0+cols:])
+				}
+				t.product(a, m1-m0, tail, buf, tailOff, c[cols:], ohw)
+			}
+			if cols > 0 {
+				t.product(a, m1-m0, cols, t.x[xbase+j0:], t.off, c, ohw)
+			}
+		}
+		t.e.finishBlock(t.y, ybase, ohw, g*mg+m0, m1-m0, j0, j1)
+	}
+}
+
+// product computes the m×n block c (row stride ldc) of the weights a
+// (row stride C/Group) times B read through the window of x with the
+// offsets off: stored, or added when the epilogue accumulates.
+func (t *pointwiseTask) product(a []float32, m, n int, x []float32, off []int32, c []float32, ldc int) {
+	p := t.s.p
+	cg := p.C / p.Group
+	beta := float32(0)
+	if t.e.accumulate {
+		beta = 1
+	}
+	win := linalg.Window{X: x, Off: off[:cg]}
+	t.serial.SgemmWindow(false, m, n, cg, 1, a, cg, win, beta, c, ldc)
+}
+
+// gather copies columns [j0, j1) of the strided input of group g of
+// image n into buf, row q (input channel) at q*stride.
+func (s *pointwiseGeometry) gather(x, buf []float32, n, g, j0, j1, stride int) {
+	p := s.p
+	_, ow := p.OutSize()
+	cg, hw := p.C/p.Group, p.H*p.W
+	for q := 0; q < cg; q++ {
+		plane := x[(n*p.C+g*cg+q)*hw:][:hw]
+		dst := buf[q*stride : q*stride+j1-j0]
+		for j := j0; j < j1; {
+			oy, ox := j/ow, j%ow
+			run := min(ow-ox, j1-j)
+			src := plane[oy*p.StrideH*p.W+ox*p.StrideW:]
+			d := dst[j-j0 : j-j0+run]
+			for i := range d {
+				d[i] = src[i*p.StrideW]
+			}
+			j += run
+		}
+	}
+}
+
+// finishBlock applies the epilogue to rows [0, rows) of the product
+// stored in the planes of y from base on (channel ch0 first), columns
+// [j0, j1) of each plane of hw: the bias, then the residual, then the
+// activation, each a vector pass over data still in cache. With whole
+// planes, the residual and the activation go over the block at once.
+func (e *slideEpilogue) finishBlock(y []float32, base, hw, ch0, rows, j0, j1 int) {
+	if e.accumulate || e.bias == nil && e.residual == nil && e.act.Kind == ActIdentity {
+		return
+	}
+	if e.bias != nil {
+		for r := 0; r < rows; r++ {
+			row := y[base+r*hw+j0 : base+r*hw+j1]
+			vec.BinaryScalar(vec.OpAdd, row, row, e.bias[ch0+r])
+		}
+	}
+	if e.residual == nil && e.act.Kind == ActIdentity {
+		return
+	}
+	if j0 == 0 && j1 == hw {
+		block := y[base : base+rows*hw]
+		e.finishRun(block, base)
+		return
+	}
+	for r := 0; r < rows; r++ {
+		at := base + r*hw + j0
+		e.finishRun(y[at:at+j1-j0], at)
+	}
+}
+
+// finishRun adds the residual to dst, at offset off of the output, and
+// applies the activation (Relu included).
+func (e *slideEpilogue) finishRun(dst []float32, off int) {
+	if e.residual != nil {
+		vec.Binary(vec.OpAdd, dst, dst, e.residual[off:off+len(dst)])
+	}
+	if e.act.Kind != ActIdentity {
+		e.act.Apply(dst, dst)
+	}
+}
+
+// backwardFilter accumulates the gradient of the weights, dw_g +=
+// dY_{n,g} · X_{n,g}^T for every image in order, X read in place (the
+// GEMM packs its transpose).
+func (s *pointwiseGeometry) backwardFilter(x, dy, dw []float32) {
+	p := s.p
+	if s.strided {
+		panic("kernels: pointwise dW of a strided convolution")
+	}
+	hw, mg, cg := p.H*p.W, p.M/p.Group, p.C/p.Group
+	for n := 0; n < p.N; n++ {
+		for g := 0; g < p.Group; g++ {
+			dyg := dy[(n*p.M+g*mg)*hw:]
+			xg := x[(n*p.C+g*cg)*hw:]
+			linalg.Sgemm(false, true, mg, cg, hw, 1, dyg, hw, xg, hw, 1, dw[g*mg*cg:], cg)
+		}
+	}
+}

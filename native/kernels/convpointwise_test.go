@@ -1,0 +1,56 @@
+package kernels
+
+import (
+	"fmt"
+	"testing"
+)
+
+// pointwiseConvs are 1x1 convolutions of the zoo's models (N unset):
+// few input or output channels on large planes (MobileNet's expansions
+// and projections, SqueezeNet's squeeze layers), many channels on small
+// planes (ShuffleNet's conv5, ResNet-50's last bottlenecks), and the
+// strided downsampling of ResNet-50.
+var pointwiseConvs = []struct {
+	name string
+	p    ConvParams
+	act  Activation
+}{
+	{"mnv2-16-96@112", conv2D(0, 16, 112, 112, 96, 1, 1, 1, 0, 1, 1), Activation{Kind: ActClip, Alpha: 0, Beta: 6}},
+	{"mnv2-32-16@112", conv2D(0, 32, 112, 112, 16, 1, 1, 1, 0, 1, 1), Activation{}},
+	{"mnv2-144-24@56", conv2D(0, 144, 56, 56, 24, 1, 1, 1, 0, 1, 1), Activation{}},
+	{"mnv2-24-144@56", conv2D(0, 24, 56, 56, 144, 1, 1, 1, 0, 1, 1), Activation{Kind: ActClip, Alpha: 0, Beta: 6}},
+	{"mnv2-320-1280@7", conv2D(0, 320, 7, 7, 1280, 1, 1, 1, 0, 1, 1), Activation{Kind: ActClip, Alpha: 0, Beta: 6}},
+	{"mnv3-16-16@56", conv2D(0, 16, 56, 56, 16, 1, 1, 1, 0, 1, 1), Relu},
+	{"mnv3-96-576@7", conv2D(0, 96, 7, 7, 576, 1, 1, 1, 0, 1, 1), Activation{Kind: ActHardSwish}},
+	{"squeeze-128-16@55", conv2D(0, 128, 55, 55, 16, 1, 1, 1, 0, 1, 1), Relu},
+	{"expand-16-64@55", conv2D(0, 16, 55, 55, 64, 1, 1, 1, 0, 1, 1), Relu},
+	{"squeeze-512-1000@13", conv2D(0, 512, 13, 13, 1000, 1, 1, 1, 0, 1, 1), Relu},
+	{"shuffle-464-1024@7", conv2D(0, 464, 7, 7, 1024, 1, 1, 1, 0, 1, 1), Relu},
+	{"shuffle-58-58@28", conv2D(0, 58, 28, 28, 58, 1, 1, 1, 0, 1, 1), Relu},
+	{"r50-64-256@56", conv2D(0, 64, 56, 56, 256, 1, 1, 1, 0, 1, 1), Activation{}},
+	{"r50-256-64@56", conv2D(0, 256, 56, 56, 64, 1, 1, 1, 0, 1, 1), Relu},
+	{"r50-1024-256@14", conv2D(0, 1024, 14, 14, 256, 1, 1, 1, 0, 1, 1), Relu},
+	{"r50-512-2048@7", conv2D(0, 512, 7, 7, 2048, 1, 1, 1, 0, 1, 1), Activation{}},
+	{"r50-ds-256-512s2@56", conv2D(0, 256, 56, 56, 512, 1, 1, 2, 0, 1, 1), Activation{}},
+}
+
+// BenchmarkConvPointwise times the forward pass of the 1x1 convolutions
+// of pointwiseConvs, with their bias and activation, at batch 1 and 8
+// along every algorithm that can compute them. Parallel's threads are
+// GOMAXPROCS at start: set them through the GOMAXPROCS variable.
+func BenchmarkConvPointwise(b *testing.B) {
+	for _, layer := range pointwiseConvs {
+		for _, batch := range []int{1, 8} {
+			for alg := convAuto; alg < numConvAlgorithms; alg++ {
+				p := layer.p
+				p.N, p.Act, p.algorithm = batch, layer.act, alg
+				if _, err := p.convPlanFor(convForwardPass); err != nil {
+					continue
+				}
+				b.Run(fmt.Sprintf("%s/batch%d/%s", layer.name, batch, alg), func(b *testing.B) {
+					benchmarkConv(b, p, false)
+				})
+			}
+		}
+	}
+}
