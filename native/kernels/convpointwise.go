@@ -52,15 +52,18 @@ type pointwiseGeometry struct {
 	gemm linalg.WindowGemm
 	// strided says the columns are gathered (strides other than 1).
 	strided bool
+	// packs says the columns of a block are packed into the GEMM's
+	// panels rather than read in place (see pointwisePacks).
+	packs bool
 }
 
 // pointwiseWindow returns the geometry of p as pointwise products, or
 // why it cannot compute p (a kernel other than 1x1, padding, a GEMM that
 // is not a linalg.WindowGemm, planes beyond int32 offsets), and whether
 // it pays: when the product of an image and group has more than one row
-// and enough columns for a panel of the GEMM (fewer make it a product
-// with one column, or leave most of a panel empty, where im2col puts the
-// images side by side).
+// and at least a panel of the GEMM's columns (fewer make it a product
+// with one column, or leave most of a panel empty), and, for more than
+// one image, pointwiseMinBatchedCols.
 func (p *ConvParams) pointwiseWindow(gemm linalg.Gemm) (s pointwiseGeometry, cannot string, pays bool) {
 	wg, ok := gemm.(linalg.WindowGemm)
 	switch {
@@ -74,8 +77,45 @@ func (p *ConvParams) pointwiseWindow(gemm linalg.Gemm) (s pointwiseGeometry, can
 		return s, "planes of a group beyond int32 offsets", false
 	}
 	s = pointwiseGeometry{p: p, gemm: wg, strided: p.StrideH != 1 || p.StrideW != 1}
+	s.packs = !s.strided && pointwisePacks(p.M/p.Group)
 	oh, ow := p.OutSize()
-	return s, "", p.M/p.Group > 1 && oh*ow >= wg.PanelWidth()
+	pays = p.M/p.Group > 1 && oh*ow >= wg.PanelWidth() && (p.N == 1 || oh*ow >= pointwiseMinBatchedCols)
+	return s, "", pays
+}
+
+// pointwiseMinBatchedCols is the fewest output positions per image for
+// which pointwise products pay with more than one image. Each image's
+// product reads all the weights of its rows, a block at a time, for as
+// many panels of columns as the image has: with few, the first pass
+// over each block, from L3 or memory, is much of the work, where im2col
+// puts the images side by side. Measured at batch 8 (interleaved
+// minima, 2 threads, loaded machine): im2col took half the time at 7x7
+// (ResNet-50's 512->2048) and 13x13 (SqueezeNet's 512->1000), 5% less
+// at 14x14 (1024->256), and the products 10-50% less from 28x28 on.
+const pointwiseMinBatchedCols = 512
+
+var pointwisePackOverride int // TEMP experiment
+
+// pointwisePacks reports whether products of mg output channels per
+// group pack the columns of their blocks rather than read them in
+// place. A panel read in place takes its rows from as many planes, one
+// or two cache lines each (two when the planes are not a multiple of
+// the panel wide), where a packed one is contiguous; the packing costs
+// a copy of the block's input, which the rows share. Measured
+// (interleaved minima of BenchmarkConvPointwise's shapes, batch 1, 2
+// threads, loaded machine), packing was 5-18% faster from 96 output
+// channels on (MobileNet V2's 16->96@112x112, ShuffleNet's
+// 464->1024@7x7, ResNet-50's 1x1 layers of 256 to 2048 outputs) and
+// 5-10% slower below (SqueezeNet's squeeze layers, 128->16@55x55;
+// ResNet-50's 256->64@56x56).
+func pointwisePacks(mg int) bool {
+	switch pointwisePackOverride {
+	case 1:
+		return true
+	case 2:
+		return false
+	}
+	return mg >= 96
 }
 
 // pointwiseSplit is how the products of a pointwise convolution are
@@ -102,6 +142,11 @@ func (s *pointwiseGeometry) split(workers int) pointwiseSplit {
 		cols = max(pointwiseMinCols, cols/2/nr*nr)
 	}
 	sp := pointwiseSplit{chunks: ceilDiv(ohw, cols)}
+	// A few more chunks, if that makes them a multiple of the workers:
+	// 19 chunks on 2 workers leave one idle for a twentieth of the time.
+	for extra := 1; products*sp.chunks%workers != 0 && extra < workers && ohw/(sp.chunks+1) >= pointwiseMinCols; extra++ {
+		sp.chunks++
+	}
 	sp.cols = min(ohw, ceilDiv(ceilDiv(ohw, sp.chunks), nr)*nr) // evened out
 	sp.chunks = ceilDiv(ohw, sp.cols)
 	sp.rows, sp.blocks = mg, 1
@@ -161,15 +206,23 @@ var pointwiseTasks parallel.Tasks[pointwiseTask]
 
 func (t *pointwiseTask) Range(_, _ int) {
 	s, p, sp := t.s, t.s.p, t.sp
-	mg, cg := p.M/p.Group, p.C/p.Group
+	oh, ow := p.OutSize()
+	ohw, hw, mg, cg := oh*ow, p.H*p.W, p.M/p.Group, p.C/p.Group
 	nr := s.gemm.PanelWidth()
-	var buf []float32 // the gathered columns, or the last panel of the input
-	if s.strided {
-		buf = getBuffer(cg * roundUpInt(sp.cols, nr))
-	} else {
+	stride := roundUpInt(sp.cols, nr)
+	var buf, packed []float32 // the gathered columns or the last panel, and the packed ones
+	switch {
+	case s.strided:
+		buf = getBuffer(cg * stride)
+		defer putBuffer(buf)
+	case !s.packs:
 		buf = getBuffer(cg * nr)
+		defer putBuffer(buf)
 	}
-	defer putBuffer(buf)
+	if s.packs {
+		packed = getBuffer(s.gemm.PackedLen(cg, sp.cols))
+		defer putBuffer(packed)
+	}
 	var tailOff []int32
 	for {
 		i := int(atomic.AddInt64(&t.next, 1) - 1)
@@ -180,22 +233,28 @@ func (t *pointwiseTask) Range(_, _ int) {
 		g, n := i/sp.blocks/sp.chunks%p.Group, i/sp.blocks/sp.chunks/p.Group
 		m0, m1 := blk*sp.rows, min((blk+1)*sp.rows, mg)
 		j0 := chunk * sp.cols
-		oh, ow := p.OutSize()
-		ohw := oh * ow
 		j1 := min(j0+sp.cols, ohw)
+		cols := j1 - j0
 		a := t.w[(g*mg+m0)*cg:]
 		ybase := (n*p.M + g*mg + m0) * ohw
 		c := t.y[ybase+j0:]
+		// src and ld are the block's columns of the input, row q at
+		// src[q*ld:], gathered into buf when strided.
+		src, ld := t.x[(n*p.C+g*cg)*hw+j0:], hw
 		if s.strided {
-			s.gather(t.x, buf, n, g, j0, j1, roundUpInt(sp.cols, nr))
-			t.product(a, m1-m0, j1-j0, buf, t.off, c, ohw)
-		} else {
-			hw := p.H * p.W
-			xbase := (n*p.C + g*cg) * hw
-			cols := j1 - j0
+			s.gather(t.x, buf, n, g, j0, j1, stride)
+			src, ld = buf, stride
+		}
+		switch {
+		case s.packs:
+			s.gemm.PackB(false, cg, cols, src, ld, packed)
+			t.serial.SgemmPackedB(m1-m0, cols, cg, 1, a, cg, packed, t.beta(), c, ohw)
+		case s.strided:
+			t.product(a, m1-m0, cols, buf, t.off, c, ohw)
+		default:
 			// The panels read past the group's last plane by up to a
 			// panel: the last one is copied when that is past x.
-			if tail := cols % nr; tail > 0 && xbase+(cg-1)*hw+j0+cols-tail+nr > len(t.x) {
+			if tail := cols % nr; tail > 0 && (cg-1)*hw+cols-tail+nr > len(src) {
 				cols -= tail
 				if tailOff == nil {
 					tailOff = offsets.get(cg)
@@ -205,16 +264,24 @@ func (t *pointwiseTask) Range(_, _ int) {
 					}
 				}
 				for q := 0; q < cg; q++ {
-					copy(buf[q*nr:q*nr+tail], t.x[xbase+q*hw+j0+cols:])
+					copy(buf[q*nr:q*nr+tail], src[q*hw+cols:])
 				}
 				t.product(a, m1-m0, tail, buf, tailOff, c[cols:], ohw)
 			}
 			if cols > 0 {
-				t.product(a, m1-m0, cols, t.x[xbase+j0:], t.off, c, ohw)
+				t.product(a, m1-m0, cols, src, t.off, c, ohw)
 			}
 		}
 		t.e.finishBlock(t.y, ybase, ohw, g*mg+m0, m1-m0, j0, j1)
 	}
+}
+
+// beta is the GEMM's beta: 1 when the epilogue accumulates, else 0.
+func (t *pointwiseTask) beta() float32 {
+	if t.e.accumulate {
+		return 1
+	}
+	return 0
 }
 
 // product computes the m×n block c (row stride ldc) of the weights a
@@ -223,12 +290,8 @@ func (t *pointwiseTask) Range(_, _ int) {
 func (t *pointwiseTask) product(a []float32, m, n int, x []float32, off []int32, c []float32, ldc int) {
 	p := t.s.p
 	cg := p.C / p.Group
-	beta := float32(0)
-	if t.e.accumulate {
-		beta = 1
-	}
 	win := linalg.Window{X: x, Off: off[:cg]}
-	t.serial.SgemmWindow(false, m, n, cg, 1, a, cg, win, beta, c, ldc)
+	t.serial.SgemmWindow(false, m, n, cg, 1, a, cg, win, t.beta(), c, ldc)
 }
 
 // gather copies columns [j0, j1) of the strided input of group g of
