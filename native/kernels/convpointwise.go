@@ -8,9 +8,10 @@ package kernels
 // product's B lying at q*H*W from the group's first plane. So B is a
 // linalg.Window over x, Off[q] = q*H*W, which the GEMM's sliding-window
 // kernels read in place, and C is the output planes, row stride OH*OW:
-// no im2col copy, no packing of B. Strided 1x1 convolutions (ResNet's
-// downsampling) first gather the columns a product reads, which is the
-// only copy.
+// no im2col matrix. Products of many output channels pack the columns
+// of each block instead (see pointwisePacks), in cache, for the rows to
+// share. Strided 1x1 convolutions (ResNet's downsampling) first gather
+// the columns of a block.
 //
 // The product of one image and group is cut into blocks of columns (and
 // of rows, when there are too few blocks of columns for the workers),
@@ -94,8 +95,6 @@ func (p *ConvParams) pointwiseWindow(gemm linalg.Gemm) (s pointwiseGeometry, can
 // at 14x14 (1024->256), and the products 10-50% less from 28x28 on.
 const pointwiseMinBatchedCols = 512
 
-var pointwisePackOverride int // TEMP experiment
-
 // pointwisePacks reports whether products of mg output channels per
 // group pack the columns of their blocks rather than read them in
 // place. A panel read in place takes its rows from as many planes, one
@@ -108,15 +107,7 @@ var pointwisePackOverride int // TEMP experiment
 // 464->1024@7x7, ResNet-50's 1x1 layers of 256 to 2048 outputs) and
 // 5-10% slower below (SqueezeNet's squeeze layers, 128->16@55x55;
 // ResNet-50's 256->64@56x56).
-func pointwisePacks(mg int) bool {
-	switch pointwisePackOverride {
-	case 1:
-		return true
-	case 2:
-		return false
-	}
-	return mg >= 96
-}
+func pointwisePacks(mg int) bool { return mg >= 96 }
 
 // pointwiseSplit is how the products of a pointwise convolution are
 // dealt out: each image and group in chunks of cols columns (output

@@ -3,7 +3,46 @@ package kernels
 import (
 	"fmt"
 	"testing"
+
+	"github.com/onnxkit/onnxkit/native/internal/leveltest"
 )
+
+// TestConvPointwiseThreadIndependence runs the pointwise algorithm's
+// passes with one and with two workers, whose blocks differ, and
+// requires bitwise equal results: blocks of columns read in place, the
+// last one past the input's end; blocks of rows of packed columns; and
+// gathered strided columns, each with a bias, a residual and an
+// activation that the blocks apply.
+func TestConvPointwiseThreadIndependence(t *testing.T) {
+	leveltest.Run(t, func(t *testing.T) {
+		rng := newRNG(9)
+		shapes := []ConvParams{
+			conv2D(1, 24, 30, 31, 40, 1, 1, 1, 0, 1, 1),
+			conv2D(1, 64, 7, 7, 200, 1, 1, 1, 0, 1, 1),
+			conv2D(2, 32, 40, 40, 64, 1, 1, 2, 0, 1, 1),
+		}
+		for _, p := range shapes {
+			p.algorithm = convPointwise
+			p.Act = Activation{Kind: ActClip, Alpha: 0, Beta: 6}
+			x, w, b, y := convBuffers(rng, p)
+			r := uniform(rng, len(y), -1, 1)
+			g := uniform(rng, len(y), -1, 1)
+			sameWithThreads(t, func() map[string][]float32 {
+				y := make([]float32, len(g))
+				ConvResidualForward(&p, x, w, b, r, y)
+				out := map[string][]float32{"y": y}
+				if p.StrideH == 1 {
+					q := p
+					q.Act = Activation{}
+					dx, dw := make([]float32, len(x)), make([]float32, len(w))
+					ConvBackward(&q, x, w, nil, g, dx, dw, nil)
+					out["dx"], out["dw"] = dx, dw
+				}
+				return out
+			})
+		}
+	})
+}
 
 // pointwiseConvs are 1x1 convolutions of the zoo's models (N unset):
 // few input or output channels on large planes (MobileNet's expansions
