@@ -201,11 +201,12 @@ func (t *pointwiseTask) Range(_, _ int) {
 	ohw, hw, mg, cg := oh*ow, p.H*p.W, p.M/p.Group, p.C/p.Group
 	nr := s.gemm.PanelWidth()
 	stride := roundUpInt(sp.cols, nr)
-	var buf, packed []float32 // the gathered columns or the last panel, and the packed ones
+	var buf, odd, packed []float32 // the gathered columns or the last panel, gather's scratch, and the packed columns
 	switch {
 	case s.strided:
-		buf = getBuffer(cg * stride)
+		buf, odd = getBuffer(cg*stride), getBuffer(ow)
 		defer putBuffer(buf)
+		defer putBuffer(odd)
 	case !s.packs:
 		buf = getBuffer(cg * nr)
 		defer putBuffer(buf)
@@ -233,7 +234,7 @@ func (t *pointwiseTask) Range(_, _ int) {
 		// src[q*ld:], gathered into buf when strided.
 		src, ld := t.x[(n*p.C+g*cg)*hw+j0:], hw
 		if s.strided {
-			s.gather(t.x, buf, n, g, j0, j1, stride)
+			s.gather(t.x, buf, odd, n, g, j0, j1, stride)
 			src, ld = buf, stride
 		}
 		switch {
@@ -286,8 +287,10 @@ func (t *pointwiseTask) product(a []float32, m, n int, x []float32, off []int32,
 }
 
 // gather copies columns [j0, j1) of the strided input of group g of
-// image n into buf, row q (input channel) at q*stride.
-func (s *pointwiseGeometry) gather(x, buf []float32, n, g, j0, j1, stride int) {
+// image n into buf, row q (input channel) at q*stride; odd, of OW
+// elements, is scratch for the odd columns that a stride of 2 splits
+// off (vec.Deinterleave) and drops.
+func (s *pointwiseGeometry) gather(x, buf, odd []float32, n, g, j0, j1, stride int) {
 	p := s.p
 	_, ow := p.OutSize()
 	cg, hw := p.C/p.Group, p.H*p.W
@@ -299,8 +302,12 @@ func (s *pointwiseGeometry) gather(x, buf []float32, n, g, j0, j1, stride int) {
 			run := min(ow-ox, j1-j)
 			src := plane[oy*p.StrideH*p.W+ox*p.StrideW:]
 			d := dst[j-j0 : j-j0+run]
-			for i := range d {
-				d[i] = src[i*p.StrideW]
+			if p.StrideW == 2 {
+				vec.Deinterleave(d, odd[:run-1], src[:2*run-1])
+			} else {
+				for i := range d {
+					d[i] = src[i*p.StrideW]
+				}
 			}
 			j += run
 		}
