@@ -64,7 +64,7 @@ type pointwiseGeometry struct {
 // it pays: when the product of an image and group has more than one row
 // and at least a panel of the GEMM's columns (fewer make it a product
 // with one column, or leave most of a panel empty), and, for more than
-// one image, pointwiseMinBatchedCols.
+// one image or strides other than 1, pointwiseMinBatchedCols.
 func (p *ConvParams) pointwiseWindow(gemm linalg.Gemm) (s pointwiseGeometry, cannot string, pays bool) {
 	wg, ok := gemm.(linalg.WindowGemm)
 	switch {
@@ -78,21 +78,27 @@ func (p *ConvParams) pointwiseWindow(gemm linalg.Gemm) (s pointwiseGeometry, can
 		return s, "planes of a group beyond int32 offsets", false
 	}
 	s = pointwiseGeometry{p: p, gemm: wg, strided: p.StrideH != 1 || p.StrideW != 1}
-	s.packs = !s.strided && pointwisePacks(p.M/p.Group)
+	s.packs = pointwisePacks(p.M / p.Group)
 	oh, ow := p.OutSize()
-	pays = p.M/p.Group > 1 && oh*ow >= wg.PanelWidth() && (p.N == 1 || oh*ow >= pointwiseMinBatchedCols)
+	pays = p.M/p.Group > 1 && oh*ow >= wg.PanelWidth() &&
+		(p.N == 1 && !s.strided || oh*ow >= pointwiseMinBatchedCols)
 	return s, "", pays
 }
 
 // pointwiseMinBatchedCols is the fewest output positions per image for
-// which pointwise products pay with more than one image. Each image's
-// product reads all the weights of its rows, a block at a time, for as
-// many panels of columns as the image has: with few, the first pass
-// over each block, from L3 or memory, is much of the work, where im2col
-// puts the images side by side. Measured at batch 8 (interleaved
-// minima, 2 threads, loaded machine): im2col took half the time at 7x7
-// (ResNet-50's 512->2048) and 13x13 (SqueezeNet's 512->1000), 5% less
-// at 14x14 (1024->256), and the products 10-50% less from 28x28 on.
+// which pointwise products pay with more than one image, or with
+// strides other than 1. Each image's product reads all the weights of
+// its rows, a block at a time, for as many panels of columns as the
+// image has: with few, the first pass over each block, from L3 or
+// memory, is much of the work, where im2col puts the images side by
+// side; and the blocks of rows of a small strided plane each gather all
+// its columns again, where the strided window reads them in place.
+// Measured in CPU time (interleaved, 2 threads, loaded machine; the
+// wall time was the machine's), at batch 8 im2col took 0.78 of the
+// time at 7x7 (ResNet-50's 512->2048), the products 0.97 at 14x14
+// (1024->256) and 0.75-0.97 from 28x28 on; at batch 1, the strided
+// window 0.76-0.89 of the time of gathered products at 7x7 outputs
+// (ResNet's last downsampling), and 1.08-1.25 at 28x28.
 const pointwiseMinBatchedCols = 512
 
 // pointwisePacks reports whether products of mg output channels per

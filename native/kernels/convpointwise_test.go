@@ -71,6 +71,9 @@ var pointwiseConvs = []struct {
 	{"r50-1024-256@14", conv2D(0, 1024, 14, 14, 256, 1, 1, 1, 0, 1, 1), Relu},
 	{"r50-512-2048@7", conv2D(0, 512, 7, 7, 2048, 1, 1, 1, 0, 1, 1), Activation{}},
 	{"r50-ds-256-512s2@56", conv2D(0, 256, 56, 56, 512, 1, 1, 2, 0, 1, 1), Activation{}},
+	{"r50-ds-1024-2048s2@14", conv2D(0, 1024, 14, 14, 2048, 1, 1, 2, 0, 1, 1), Activation{}},
+	{"r18-ds-64-128s2@56", conv2D(0, 64, 56, 56, 128, 1, 1, 2, 0, 1, 1), Activation{}},
+	{"r18-ds-256-512s2@14", conv2D(0, 256, 14, 14, 512, 1, 1, 2, 0, 1, 1), Activation{}},
 }
 
 // BenchmarkConvPointwise times the forward pass of the 1x1 convolutions
