@@ -106,14 +106,15 @@ const pointwiseMinBatchedCols = 512
 // place. A panel read in place takes its rows from as many planes, one
 // or two cache lines each (two when the planes are not a multiple of
 // the panel wide), where a packed one is contiguous; the packing costs
-// a copy of the block's input, which the rows share. Measured
-// (interleaved minima of BenchmarkConvPointwise's shapes, batch 1, 2
-// threads, loaded machine), packing was 5-18% faster from 96 output
-// channels on (MobileNet V2's 16->96@112x112, ShuffleNet's
-// 464->1024@7x7, ResNet-50's 1x1 layers of 256 to 2048 outputs) and
-// 5-10% slower below (SqueezeNet's squeeze layers, 128->16@55x55;
-// ResNet-50's 256->64@56x56).
-func pointwisePacks(mg int) bool { return mg >= 96 }
+// a copy of the block's input, which the rows share. Measured in CPU
+// time (interleaved, batch 1, 2 threads), packing took 0.85-0.91 of
+// the time at 96 to 2048 output channels (MobileNet V2's 16->96@112x112
+// and 320->1280@7x7, ShuffleNet's 464->1024@7x7, ResNet-50's
+// 512->2048@7x7), 0.90-0.95 at 58 and 64 (SqueezeNet's expand 1x1,
+// ShuffleNet's 58->58@28x28; but 1.06 at ResNet-50's 256->64@56x56),
+// and 1.03-1.16 at 16 and 24 (SqueezeNet's squeeze layers, MobileNet
+// V2's projections).
+func pointwisePacks(mg int) bool { return mg >= 48 }
 
 // pointwiseSplit is how the products of a pointwise convolution are
 // dealt out: each image and group in chunks of cols columns (output
