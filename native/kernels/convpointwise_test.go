@@ -11,8 +11,8 @@ import (
 // passes with one and with two workers, whose blocks differ, and
 // requires bitwise equal results: blocks of columns read in place, the
 // last one past the input's end; blocks of rows of packed columns; and
-// gathered strided columns, each with a bias, a residual and an
-// activation that the blocks apply.
+// gathered strided columns, read in place and packed, each with a
+// bias, a residual and an activation that the blocks apply.
 func TestConvPointwiseThreadIndependence(t *testing.T) {
 	leveltest.Run(t, func(t *testing.T) {
 		rng := newRNG(9)
