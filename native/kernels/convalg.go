@@ -170,7 +170,7 @@ func (p *ConvParams) try(alg convAlgorithm, pass convPass, gemm linalg.Gemm) (pl
 		pays = pays && (pass == convForwardPass || !plan.wino.wide)
 	case convStridedWindow:
 		plan.gather, cannot, pays = p.gathering(gemm)
-		if p.KH == 1 && p.KW == 1 {
+		if pass == convForwardPass && p.KH == 1 && p.KW == 1 {
 			// Strided 1x1 kernels: im2col, a strided copy, took 0.73-1.07
 			// of the window's CPU time where the pointwise products do
 			// not pay (ResNet's downsampling to 7x7 and 14x14, batch 1
