@@ -83,6 +83,11 @@ func (p convPass) String() string { return [...]string{"forward", "dW", "dX"}[p]
 // takes the sliding window first, which with unit strides reads the
 // input as the GEMM's wide side, and dX the sliding window of its
 // adjoint convolution.
+//
+// Pointwise products come right after direct sums, in every pass: they
+// pay for 1x1 kernels without padding on large enough planes
+// (pointwiseWindow); the strided 1x1 kernels they leave go to im2col
+// rather than the strided window (see try).
 var convPreference = [numConvPasses][]convAlgorithm{
 	convForwardPass: {convDirect, convPointwise, convWinograd3, convWinograd5, convStridedWindow, convIm2col},
 	convFilterPass:  {convDirect, convPointwise, convWinograd3, convWinograd5, convSlidingWindow, convStridedWindow, convIm2col},
