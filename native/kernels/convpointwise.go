@@ -92,13 +92,13 @@ func (p *ConvParams) pointwiseWindow(gemm linalg.Gemm) (s pointwiseGeometry, can
 // image has: with few, the first pass over each block, from L3 or
 // memory, is much of the work, where im2col puts the images side by
 // side; and the blocks of rows of a small strided plane each gather all
-// its columns again, where the strided window reads them in place.
-// Measured in CPU time (interleaved, 2 threads, loaded machine; the
-// wall time was the machine's), at batch 8 im2col took 0.78 of the
-// time at 7x7 (ResNet-50's 512->2048), the products 0.97 at 14x14
-// (1024->256) and 0.75-0.97 from 28x28 on; at batch 1, the strided
-// window 0.76-0.89 of the time of gathered products at 7x7 outputs
-// (ResNet's last downsampling), and 1.08-1.25 at 28x28.
+// its columns again, where im2col gathers them once. Measured in CPU
+// time (interleaved, 2 threads, loaded machine; the wall time was the
+// machine's), at batch 8 im2col took 0.78 of the time at 7x7
+// (ResNet-50's 512->2048), the products 0.97 at 14x14 (1024->256) and
+// 0.51-1.00 from 28x28 on; at batch 1, im2col 0.73-0.90 of the time of
+// gathered products at 7x7 and 14x14 outputs (ResNet's last
+// downsamplings), and 1.08-1.23 at 28x28.
 const pointwiseMinBatchedCols = 512
 
 // pointwisePacks reports whether products of mg output channels per
@@ -183,6 +183,7 @@ func (s *pointwiseGeometry) run(x, w, y []float32, e slideEpilogue) {
 	pointwiseTasks.Put(t)
 }
 
+// roundUpInt rounds x up to a multiple of to.
 func roundUpInt(x, to int) int { return ceilDiv(x, to) * to }
 
 // pointwiseTask is run's loop: each worker takes the next block of a
