@@ -96,9 +96,9 @@ func (p *ConvParams) pointwiseWindow(gemm linalg.Gemm) (s pointwiseGeometry, can
 // time (interleaved, 2 threads, loaded machine; the wall time was the
 // machine's), at batch 8 im2col took 0.78 of the time at 7x7
 // (ResNet-50's 512->2048), the products 0.97 at 14x14 (1024->256) and
-// 0.51-1.00 from 28x28 on; at batch 1, im2col 0.73-0.90 of the time of
+// 0.33-1.00 from 28x28 on; at batch 1, im2col 0.73-0.98 of the time of
 // gathered products at 7x7 and 14x14 outputs (ResNet's last
-// downsamplings), and 1.08-1.23 at 28x28.
+// downsamplings), and 1.08-1.39 at 28x28.
 const pointwiseMinBatchedCols = 512
 
 // pointwisePacks reports whether products of mg output channels per
