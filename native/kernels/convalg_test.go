@@ -63,6 +63,8 @@ func convSuiteShapes(short bool) []ConvParams {
 		conv2D(1, 4, 40, 41, 10, 1, 1, 1, 0, 1, 1),  // 1x1, blocks of columns, the last past the input's end
 		conv2D(1, 20, 7, 7, 100, 1, 1, 1, 0, 1, 1),  // 1x1, one block of columns, blocks of rows
 		conv2D(2, 300, 5, 7, 20, 1, 1, 1, 0, 1, 1),  // 1x1, deeper than the GEMM's k blocks
+		conv2D(2, 6, 5, 13, 9, 1, 1, 1, 0, 1, 1),    // 1x1, one column past whole panels of 4, 16 or 32
+		conv2D(1, 6, 10, 26, 50, 1, 1, 2, 0, 1, 1),  // the same strided, packed
 		conv2D(1, 4, 11, 11, 8, 5, 5, 2, 2, 1, 4),   // depthwise 5x5, two outputs per channel, strided
 		conv2D(1, 3, 7, 7, 70, 3, 3, 2, 1, 1, 1),    // strided, one chunk of rows: the channels split
 		conv2D(1, 3, 7, 7, 70, 3, 3, 1, 1, 1, 1),    // the same unstrided: the window read as A by default

@@ -45,6 +45,12 @@ const pointwiseMinCols = 128
 // pointwiseMinRows is the fewest rows of a block of rows.
 const pointwiseMinRows = 48
 
+// pointwiseEdgeCols is the most columns of a block past whole panels of
+// the GEMM that are computed as matrix-vector products rather than a
+// panel of their own, which would waste the rest of it: 7x7 planes are
+// three panels of 16 columns and one.
+const pointwiseEdgeCols = 2
+
 // pointwiseGeometry is the layout of a 1x1 convolution without padding
 // computed as products that read their input in place (see the comment
 // at the top of this file).
@@ -244,6 +250,13 @@ func (t *pointwiseTask) Range(_, _ int) {
 		if s.strided {
 			s.gather(t.x, buf, odd, n, g, j0, j1, stride)
 			src, ld = buf, stride
+		}
+		if tail := cols % nr; tail > 0 && tail <= pointwiseEdgeCols && cols > nr {
+			// The last columns as matrix-vector products.
+			cols -= tail
+			for j := cols; j < j1-j0; j++ {
+				t.serial.Sgemm(false, false, m1-m0, 1, cg, 1, a, cg, src[j:], ld, t.beta(), c[j:], ohw)
+			}
 		}
 		switch {
 		case s.packs:

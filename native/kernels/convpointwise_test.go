@@ -10,7 +10,8 @@ import (
 // TestConvPointwiseThreadIndependence runs the pointwise algorithm's
 // passes with one and with two workers, whose blocks differ, and
 // requires bitwise equal results: blocks of columns read in place, the
-// last one past the input's end; blocks of rows of packed columns; and
+// last one past the input's end; blocks of rows of packed columns, the
+// last column or two as matrix-vector products; and
 // gathered strided columns, read in place and packed, each with a
 // bias, a residual and an activation that the blocks apply.
 func TestConvPointwiseThreadIndependence(t *testing.T) {
@@ -19,6 +20,7 @@ func TestConvPointwiseThreadIndependence(t *testing.T) {
 		shapes := []ConvParams{
 			conv2D(1, 24, 30, 31, 40, 1, 1, 1, 0, 1, 1),
 			conv2D(1, 64, 7, 7, 200, 1, 1, 1, 0, 1, 1),
+			conv2D(1, 40, 13, 5, 64, 1, 1, 1, 0, 1, 1),
 			conv2D(2, 32, 40, 40, 40, 1, 1, 2, 0, 1, 1),
 			conv2D(2, 32, 48, 48, 64, 1, 1, 2, 0, 1, 1),
 		}
