@@ -20,7 +20,7 @@ func TestConvPointwiseThreadIndependence(t *testing.T) {
 		shapes := []ConvParams{
 			conv2D(1, 24, 30, 31, 40, 1, 1, 1, 0, 1, 1),
 			conv2D(1, 64, 7, 7, 200, 1, 1, 1, 0, 1, 1),
-			conv2D(1, 40, 13, 5, 64, 1, 1, 1, 0, 1, 1),
+			conv2D(1, 96, 13, 5, 200, 1, 1, 1, 0, 1, 1),
 			conv2D(2, 32, 40, 40, 40, 1, 1, 2, 0, 1, 1),
 			conv2D(2, 32, 48, 48, 64, 1, 1, 2, 0, 1, 1),
 		}
