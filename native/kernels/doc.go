@@ -28,6 +28,7 @@
 //
 // A convolution is computed by one of several algorithms (direct sums
 // for depthwise and other convolutions with few channels per group,
+// pointwise products for 1x1 kernels that read the input in place,
 // Winograd F(2,3) and F(2,5), a sliding window of the input, a strided
 // window, im2col), chosen per pass by one rule in convalg.go: the first in a
 // fixed order that can compute the shape with the current GEMM and pays
