@@ -37,6 +37,19 @@ func (l lanes) emitSquaredDeviations() {
 	sums := Load(Param("sums"), GP64())
 	mean := l.vec()
 	VBROADCASTSD(avoparam.Addr("mean"), mean)
+	l.emitWidenedSums(n, src, sums, func(d, acc reg.VecVirtual) {
+		VSUBPD(mean, d, d)
+		VFMADD231PD(d, d, acc)
+	})
+}
+
+// emitWidenedSums writes the loop shared by the float64 reductions of a
+// float32 row: n (a multiple of twice the lanes) floats from src, half a
+// vector at a time widened to doubles and handed to accumulate with one
+// of four accumulators, so that four chains are in flight; at the end
+// the accumulators' sum is stored lane by lane at sums, and the function
+// returns.
+func (l lanes) emitWidenedSums(n, src, sums reg.Register, accumulate func(d, acc reg.VecVirtual)) {
 	var acc [4]reg.VecVirtual
 	for i := range acc {
 		acc[i] = l.vec()
@@ -49,8 +62,7 @@ func (l lanes) emitSquaredDeviations() {
 	for i, a := range acc {
 		d := l.vec()
 		VCVTPS2PD(Mem{Base: src, Disp: i * half}, d)
-		VSUBPD(mean, d, d)
-		VFMADD231PD(d, d, a)
+		accumulate(d, a)
 	}
 	ADDQ(U32(8*l.width), src)
 	SUBQ(U32(2*l.width), n)

@@ -273,28 +273,5 @@ func emitSumFloat64() {
 	n := Load(Param("n"), GP64())
 	src := Load(Param("src"), GP64())
 	sums := Load(Param("sums"), GP64())
-	var acc [4]reg.VecVirtual
-	for i := range acc {
-		acc[i] = l.vec()
-		VXORPD(acc[i], acc[i], acc[i])
-	}
-	half := 2 * l.width // bytes of half a vector of float32
-	Label("block")
-	TESTQ(n, n)
-	JZ(LabelRef("done"))
-	for i, a := range acc {
-		d := l.vec()
-		VCVTPS2PD(Mem{Base: src, Disp: i * half}, d)
-		VADDPD(d, a, a)
-	}
-	ADDQ(U32(8*l.width), src)
-	SUBQ(U32(2*l.width), n)
-	JMP(LabelRef("block"))
-	Label("done")
-	VADDPD(acc[1], acc[0], acc[0])
-	VADDPD(acc[3], acc[2], acc[2])
-	VADDPD(acc[2], acc[0], acc[0])
-	VMOVUPD(acc[0], Mem{Base: sums})
-	VZEROUPPER()
-	RET()
+	l.emitWidenedSums(n, src, sums, func(d, acc reg.VecVirtual) { VADDPD(d, acc, acc) })
 }
