@@ -111,6 +111,13 @@ type kernel struct {
 	// one column (see gemv).
 	dot4   func(k int, a []float32, lda int, x []float32) [4]float32
 	axpy32 func(x, b []float32, ldb int) [32]float32
+	// wide, if not nil, is a kernel that multiplies matrices as stored
+	// (Sgemm) instead of this one where plainKernel says, with bitwise
+	// the same results: the same k blocks, each element summed in k
+	// order with one fused multiply-add a step. B packed in advance and
+	// windows are multiplied with this kernel alone, so that PanelWidth
+	// and PackB do not depend on the shape.
+	wide *kernel
 
 	// free holds the workspaces not in use. A worker takes one for the
 	// duration of a call and gives it back, so there are never more than
@@ -239,6 +246,25 @@ func (kern *kernel) edgeColumns(p *gemmArgs, j0 int) {
 // on Zen 4.)
 func (kern *kernel) swapPays(m, n, k int) bool {
 	return k >= 128 && tileEfficiency(n, m, kern.mr, kern.nr) > 1.5*tileEfficiency(m, n, kern.mr, kern.nr)
+}
+
+// plainKernel returns the kernel that multiplies the matrices of p as
+// stored: kern.wide when there is one and op(B) is B as stored, else
+// kern. The wide kernel of the AVX-512 level, 12×32 tiles against 6×16,
+// was faster on Zen 4 at every such AlexNet shape but conv3 (where both
+// were above OpenBLAS), as much as 1.2x at conv1 and conv5 on two
+// threads; with B transposed it was slower, up to 0.6x (fc8: 64×17). The
+// two kernels' results are bitwise equal on the paths both take; the
+// transposition of C (swapPays) merges C element by element instead of
+// in the kernel, so the wide kernel is taken only when both transpose
+// or neither does, and the dot products of edgeColumns come with a
+// transposed B only.
+func (kern *kernel) plainKernel(p *gemmArgs) *kernel {
+	w := kern.wide
+	if w == nil || p.transB || w.swapPays(p.m, p.n, p.k) != kern.swapPays(p.m, p.n, p.k) {
+		return kern
+	}
+	return w
 }
 
 // Sgemm implements Gemm.
@@ -370,6 +396,9 @@ func (g Blocked) run(p gemmArgs) {
 		kern.edgeColumns(&p, n-r)
 		return
 	}
+	if !laidOut {
+		kern = kern.plainKernel(&p)
+	}
 	if !laidOut && kern.swapPays(m, n, k) {
 		p = p.transposed()
 		m, n = n, m
@@ -493,7 +522,32 @@ func (kern *kernel) readsAInPlace(p *gemmArgs) bool {
 	if p.windowA {
 		return kern.gather != nil
 	}
-	return !p.transA && kern.runRows != nil
+	return !p.transA && kern.runRows != nil && !crowdsL1Set(p.lda, kern.mr)
+}
+
+// The L1 data cache of the CPUs this is tuned for (Zen 4, and most x86
+// cores since): 64-byte lines in 64 sets of 8 ways, so that addresses
+// 4 KiB apart share a set.
+const (
+	l1Sets = 64
+	l1Ways = 8
+)
+
+// crowdsL1Set reports whether rows of a row-major A with row stride lda
+// elements, read mr at a time in place, put more lines into one set of
+// the L1 cache than it has ways, so that they evict each other between
+// steps of k. That happens when the stride is a multiple of 4 KiB, or
+// nearly: the 12-row AVX-512 kernel, reading a 64×4096 A in place, ran
+// at 0.88 of OpenBLAS's GFLOP/s on one thread, and at 1.08 with A packed.
+func crowdsL1Set(lda, mr int) bool {
+	var perSet [l1Sets]int
+	for i := range mr {
+		set := i * lda * 4 / 64 % l1Sets // of the line row i starts in
+		if perSet[set]++; perSet[set] > l1Ways {
+			return true
+		}
+	}
+	return false
 }
 
 // packCost is the cost of packing one element of an operand, in
@@ -714,71 +768,109 @@ func (kern *kernel) compute(p *gemmArgs, i0, i1, j0, j1 int) {
 // every tile of a transposed C is computed into ws.tile and merged
 // element by element.
 func (kern *kernel) macro(ws *workspace, p *gemmArgs, inPlaceA bool, ic, mb, jc, nb, pc, kb int, beta float32, useBeta bool) {
+	b := block{ws: ws, p: p, inPlaceA: inPlaceA, ic: ic, mb: mb, jc: jc, nb: nb, pc: pc, kb: kb, beta: beta, useBeta: useBeta}
+	if kb <= shallowK {
+		// Along the rows of C: see shallowK.
+		for ir := 0; ir < mb; ir += kern.mr {
+			for jr := 0; jr < nb; jr += kern.nr {
+				kern.tile(&b, ir, jr)
+			}
+		}
+		return
+	}
+	for jr := 0; jr < nb; jr += kern.nr {
+		for ir := 0; ir < mb; ir += kern.mr {
+			kern.tile(&b, ir, jr)
+		}
+	}
+}
+
+// shallowK is the deepest block of k for which macro computes the tiles
+// of C along its rows rather than down its columns. Down the columns,
+// the panel of B stays in L1 and the panels of A stream from L2; but
+// each tile of a shallow block computes too little to hide the loads of
+// its part of C, which then come from memory (AlexNet's fc7 weight
+// gradient: 4096×4096 with k = 64 and beta = 1). Along the rows, each
+// row of C is read in order, which the hardware prefetchers follow,
+// while the B panels stream from L2 instead.
+const shallowK = 128
+
+// block is one call of macro: the mb×kb block of op(A) at (ic, pc) times
+// the kb×nb block of B at (pc, jc), added to C as beta says.
+type block struct {
+	ws                     *workspace
+	p                      *gemmArgs
+	inPlaceA               bool
+	ic, mb, jc, nb, pc, kb int
+	beta                   float32
+	useBeta                bool
+}
+
+// tile computes the tile of C at (b.ic+ir, b.jc+jr) for macro.
+func (kern *kernel) tile(b *block, ir, jr int) {
 	mr, nr := kern.mr, kern.nr
-	for jr := 0; jr < nb; jr += nr {
-		cols := min(nr, nb-jr)
-		bp := ws.b[jr*kb : (jr+nr)*kb]
-		if p.packedB {
-			at := (jc+jr)*p.k + pc*nr // panel (jc+jr)/nr, row pc
-			bp = p.b[at : at+kb*nr]
-		}
-		var window []int32 // the offsets of a B read in place through a window
-		if kern.slidesIn(p) {
-			bp, window = p.window.X[p.window.at(jc+jr):], p.window.Off[pc:pc+kb]
-		}
-		for ir := 0; ir < mb; ir += mr {
-			rows := min(mr, mb-ir)
-			dst, ldd, alpha, bet, useBet := ws.tile, nr, p.alpha, beta, useBeta
-			edge := rows < mr || cols < nr || p.transC
-			switch {
-			case p.transC:
-				// Scaled and merged below, element by element: C's
-				// rows are op(A)'s columns, so p.c is not sliced here.
-				alpha, bet, useBet = 1, 0, false
-			case !edge:
-				dst, ldd = p.c[(ic+ir)*p.ldc+jc+jr:], p.ldc
-			default:
-				// The kernel scales and merges as for a whole tile, on a
-				// copy of the part of C that the tile covers.
-				dst, ldd = ws.tile, nr
-				if useBeta {
-					for i := 0; i < rows; i++ {
-						copy(ws.tile[i*nr:i*nr+cols], p.c[(ic+ir+i)*p.ldc+jc+jr:])
-					}
-				}
-			}
-			switch inRows := inPlaceA && rows == mr; {
-			case inPlaceA && p.windowA:
-				for i := range ws.rows {
-					ws.rows[i] = int32(p.window.at(ic + ir + min(i, rows-1)))
-				}
-				kern.gather(kb, p.window.X, ws.rows, p.window.Off[pc:pc+kb], bp, dst, ldd, alpha, bet, useBet)
-			case window != nil && inRows:
-				kern.slideRows(kb, p.a[(ic+ir)*p.lda+pc:], p.lda, bp, window, dst, ldd, alpha, bet, useBet)
-			case window != nil:
-				kern.slide(kb, ws.a[ir*kb:(ir+mr)*kb], bp, window, dst, ldd, alpha, bet, useBet)
-			case inRows:
-				kern.runRows(kb, p.a[(ic+ir)*p.lda+pc:], p.lda, bp, dst, ldd, alpha, bet, useBet)
-			default:
-				kern.run(kb, ws.a[ir*kb:(ir+mr)*kb], bp, dst, ldd, alpha, bet, useBet)
-			}
-			if !edge {
-				continue
-			}
+	ws, p, kb, pc := b.ws, b.p, b.kb, b.pc
+	ic, jc, beta, useBeta := b.ic, b.jc, b.beta, b.useBeta
+	cols := min(nr, b.nb-jr)
+	bp := ws.b[jr*kb : (jr+nr)*kb]
+	if p.packedB {
+		at := (jc+jr)*p.k + pc*nr // panel (jc+jr)/nr, row pc
+		bp = p.b[at : at+kb*nr]
+	}
+	var window []int32 // the offsets of a B read in place through a window
+	if kern.slidesIn(p) {
+		bp, window = p.window.X[p.window.at(jc+jr):], p.window.Off[pc:pc+kb]
+	}
+	rows := min(mr, b.mb-ir)
+	dst, ldd, alpha, bet, useBet := ws.tile, nr, p.alpha, beta, useBeta
+	edge := rows < mr || cols < nr || p.transC
+	switch {
+	case p.transC:
+		// Scaled and merged below, element by element: C's
+		// rows are op(A)'s columns, so p.c is not sliced here.
+		alpha, bet, useBet = 1, 0, false
+	case !edge:
+		dst, ldd = p.c[(ic+ir)*p.ldc+jc+jr:], p.ldc
+	default:
+		// The kernel scales and merges as for a whole tile, on a
+		// copy of the part of C that the tile covers.
+		dst, ldd = ws.tile, nr
+		if useBeta {
 			for i := 0; i < rows; i++ {
-				t := ws.tile[i*nr : i*nr+cols]
-				if !p.transC {
-					copy(p.c[(ic+ir+i)*p.ldc+jc+jr:][:cols], t)
-					continue
-				}
-				for j, v := range t {
-					ci := &p.c[(jc+jr+j)*p.ldc+ic+ir+i]
-					if useBeta {
-						*ci = p.alpha*v + beta*(*ci)
-					} else {
-						*ci = p.alpha * v
-					}
-				}
+				copy(ws.tile[i*nr:i*nr+cols], p.c[(ic+ir+i)*p.ldc+jc+jr:])
+			}
+		}
+	}
+	switch inRows := b.inPlaceA && rows == mr; {
+	case b.inPlaceA && p.windowA:
+		for i := range ws.rows {
+			ws.rows[i] = int32(p.window.at(ic + ir + min(i, rows-1)))
+		}
+		kern.gather(kb, p.window.X, ws.rows, p.window.Off[pc:pc+kb], bp, dst, ldd, alpha, bet, useBet)
+	case window != nil && inRows:
+		kern.slideRows(kb, p.a[(ic+ir)*p.lda+pc:], p.lda, bp, window, dst, ldd, alpha, bet, useBet)
+	case window != nil:
+		kern.slide(kb, ws.a[ir*kb:(ir+mr)*kb], bp, window, dst, ldd, alpha, bet, useBet)
+	case inRows:
+		kern.runRows(kb, p.a[(ic+ir)*p.lda+pc:], p.lda, bp, dst, ldd, alpha, bet, useBet)
+	default:
+		kern.run(kb, ws.a[ir*kb:(ir+mr)*kb], bp, dst, ldd, alpha, bet, useBet)
+	}
+	if !edge {
+		return
+	}
+	for i := 0; i < rows; i++ {
+		t := ws.tile[i*nr : i*nr+cols]
+		if !p.transC {
+			copy(p.c[(ic+ir+i)*p.ldc+jc+jr:][:cols], t)
+			continue
+		}
+		for j, v := range t {
+			ci := &p.c[(jc+jr+j)*p.ldc+ic+ir+i]
+			if useBeta {
+				*ci = p.alpha*v + beta*(*ci)
+			} else {
+				*ci = p.alpha * v
 			}
 		}
 	}

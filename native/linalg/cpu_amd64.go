@@ -9,8 +9,57 @@ var (
 	// panel, a 144×256 block of A (144 KiB) in the 1 MiB L2, and a
 	// 256×4080 block of B (4 MiB) in L3; a transposed B is packed in
 	// 256×512 blocks (512 KiB) that stay in L2.
-	avx2Kernel = kernel{
-		name: "avx2-6x16",
+	avx2Kernel = avx2Tiles("avx2-6x16", nil)
+	// avx512ByShape is the kernel of the AVX-512 level (see
+	// preferredKernel): avx2Kernel, whose packed layout of B and windows
+	// it keeps, multiplying matrices as stored with avx512Kernel where
+	// that is faster (see kernel.plainKernel). The two kernels give
+	// bitwise the same results there.
+	avx512ByShape = avx2Tiles("avx512-by-shape", &avx512Kernel)
+	// avx512Kernel needs AVX-512F (simd.AVX512): 24 ZMM accumulators, with the
+	// broadcast of A folded into each FMA. Its k blocks are avx2Kernel's
+	// (kc 256), so that the two give bitwise the same results wherever
+	// they take the same path (see avx512ByShape); on Zen 4 they were
+	// also faster than blocks of 128, on one thread 0.91 against 0.72-0.79
+	// of OpenBLAS's GFLOP/s at AlexNet's conv1 and conv5 (its 12×32 tiles
+	// need half the bandwidth of 6×16 ones per multiply-add, so the 32
+	// KiB B panel need not stay in L1). mc 96 or 384 and kc 384 changed
+	// nothing beyond the noise.
+	avx512Kernel = kernel{
+		name: "avx512-12x32",
+		mr:   12, nr: 32,
+		mc: 192, kc: 256, nc: 4096, ncT: 1024, unroll: 4,
+		run: func(k int, a, b, c []float32, ldc int, alpha, beta float32, useBeta bool) {
+			_, _, _ = a[12*k-1], b[32*k-1], c[11*ldc+31]
+			kernel12x32AVX512Packed(k, &a[0], &b[0], &c[0], ldc, alpha, beta, boolInt(useBeta))
+		},
+		runRows: func(k int, a []float32, lda int, b, c []float32, ldc int, alpha, beta float32, useBeta bool) {
+			_, _, _ = a[11*lda+k-1], b[32*k-1], c[11*ldc+31]
+			kernel12x32AVX512Rows(k, &a[0], lda, &b[0], &c[0], ldc, alpha, beta, boolInt(useBeta))
+		},
+		slide: func(k int, a, x []float32, off []int32, c []float32, ldc int, alpha, beta float32, useBeta bool) {
+			_, _, _, _ = a[12*k-1], x[0], off[k-1], c[11*ldc+31]
+			kernel12x32AVX512PackedSlide(k, &a[0], &x[0], &off[0], &c[0], ldc, alpha, beta, boolInt(useBeta))
+		},
+		slideRows: func(k int, a []float32, lda int, x []float32, off []int32, c []float32, ldc int, alpha, beta float32, useBeta bool) {
+			_, _, _, _ = a[11*lda+k-1], x[0], off[k-1], c[11*ldc+31]
+			kernel12x32AVX512RowsSlide(k, &a[0], lda, &x[0], &off[0], &c[0], ldc, alpha, beta, boolInt(useBeta))
+		},
+		// AVX-512F CPUs all have AVX2, which the packing routines use.
+		transpose16: transpose16AVX2,
+		copyA:       runCopier(12, copyRows12AVX2),
+		copyB:       runCopier(32, copyRows32AVX2),
+		dot4:        dot4AVX2,
+		axpy32:      axpy32AVX2,
+	}
+)
+
+// avx2Tiles returns the AVX2 and FMA kernel of 6×16 tiles under the
+// given name, multiplying matrices as stored with wide instead where
+// kernel.plainKernel says (wide may be nil).
+func avx2Tiles(name string, wide *kernel) kernel {
+	return kernel{
+		name: name,
 		mr:   6, nr: 16,
 		mc: 144, kc: 256, nc: 4080, ncT: 512, unroll: 4,
 		run: func(k int, a, b, c []float32, ldc int, alpha, beta float32, useBeta bool) {
@@ -40,39 +89,9 @@ var (
 		copyB:       runCopier(16, copyRows16AVX2),
 		dot4:        dot4AVX2,
 		axpy32:      axpy32AVX2,
+		wide:        wide,
 	}
-	// avx512Kernel needs AVX-512F (simd.AVX512): 24 ZMM accumulators, with the
-	// broadcast of A folded into each FMA. The B panel of 128×32 floats
-	// is 16 KiB, the 192×128 block of A 96 KiB. (Not tuned: the machine
-	// this was written on has no AVX-512.)
-	avx512Kernel = kernel{
-		name: "avx512-12x32",
-		mr:   12, nr: 32,
-		mc: 192, kc: 128, nc: 4096, ncT: 1024, unroll: 4,
-		run: func(k int, a, b, c []float32, ldc int, alpha, beta float32, useBeta bool) {
-			_, _, _ = a[12*k-1], b[32*k-1], c[11*ldc+31]
-			kernel12x32AVX512Packed(k, &a[0], &b[0], &c[0], ldc, alpha, beta, boolInt(useBeta))
-		},
-		runRows: func(k int, a []float32, lda int, b, c []float32, ldc int, alpha, beta float32, useBeta bool) {
-			_, _, _ = a[11*lda+k-1], b[32*k-1], c[11*ldc+31]
-			kernel12x32AVX512Rows(k, &a[0], lda, &b[0], &c[0], ldc, alpha, beta, boolInt(useBeta))
-		},
-		slide: func(k int, a, x []float32, off []int32, c []float32, ldc int, alpha, beta float32, useBeta bool) {
-			_, _, _, _ = a[12*k-1], x[0], off[k-1], c[11*ldc+31]
-			kernel12x32AVX512PackedSlide(k, &a[0], &x[0], &off[0], &c[0], ldc, alpha, beta, boolInt(useBeta))
-		},
-		slideRows: func(k int, a []float32, lda int, x []float32, off []int32, c []float32, ldc int, alpha, beta float32, useBeta bool) {
-			_, _, _, _ = a[11*lda+k-1], x[0], off[k-1], c[11*ldc+31]
-			kernel12x32AVX512RowsSlide(k, &a[0], lda, &x[0], &off[0], &c[0], ldc, alpha, beta, boolInt(useBeta))
-		},
-		// AVX-512F CPUs all have AVX2, which the packing routines use.
-		transpose16: transpose16AVX2,
-		copyA:       runCopier(12, copyRows12AVX2),
-		copyB:       runCopier(32, copyRows32AVX2),
-		dot4:        dot4AVX2,
-		axpy32:      axpy32AVX2,
-	}
-)
+}
 
 // transpose16AVX2 is kernel.transpose16 with packBTrans16AVX2, which
 // handles k rounded down to a multiple of 8.
@@ -125,15 +144,20 @@ func boolInt(b bool) int {
 	return 0
 }
 
-// preferredKernel returns the micro-kernel Fast uses at CPU level l: the
-// AVX2 one at the AVX-512 level too. On the Zen 4 this project runs on,
-// whose AVX-512 executes on 256-bit units, the AVX2 kernel was faster at
-// 15 of the 17 AlexNet shapes of BenchmarkSgemm (1.02-1.59x the AVX-512
-// kernel's GFLOP/s, in one run on the idle machine), and AlexNet trained
-// at 55.4 images/s with it against 38.8 with the AVX-512 kernel. The
-// AVX-512 kernel stays in Available and in the tests.
+// preferredKernel returns the micro-kernel Fast uses at CPU level l: at
+// the AVX-512 level, avx512ByShape, the AVX2 kernel that multiplies some
+// matrices as stored with the AVX-512 one. On the Zen 4 this project
+// runs on, whose AVX-512 executes on 256-bit units, the AVX2 kernel was
+// faster at most of the AlexNet shapes of BenchmarkSgemm, and AlexNet
+// trained at 55.4 images/s with it against 38.8 with the AVX-512 kernel
+// (blocked by k in 128s then); the AVX-512 one was faster at conv1,
+// conv5 and conv4's input gradient (see kernel.plainKernel). The
+// AVX-512 kernel alone stays in Available and in the tests.
 func preferredKernel(l simd.Level) *kernel {
-	if l >= simd.AVX2 {
+	switch {
+	case l >= simd.AVX512:
+		return &avx512ByShape
+	case l >= simd.AVX2:
 		return &avx2Kernel
 	}
 	return levelKernel(l)

@@ -8,11 +8,15 @@ package linalg
 var StandIns = []Blocked{
 	{kern: standIn(&avx512Kernel)},
 	{kern: standIn(&avx2Kernel)},
+	{kern: standIn(&avx512ByShape)},
 }
 
 // standIn copies the parameters and packing routines of k and replaces
-// its micro-kernels with goTile.
+// its micro-kernels (and its wide kernel's) with goTile.
 func standIn(k *kernel) *kernel {
+	if k == nil {
+		return nil
+	}
 	mr, nr := k.mr, k.nr
 	var gather func(int, []float32, []int32, []int32, []float32, []float32, int, float32, float32, bool)
 	if k.gather != nil {
@@ -41,6 +45,7 @@ func standIn(k *kernel) *kernel {
 		transpose16: k.transpose16,
 		copyA:       k.copyA,
 		copyB:       k.copyB,
+		wide:        standIn(k.wide),
 	}
 }
 

@@ -95,13 +95,14 @@ var (
 var impl Gemm
 
 // Fast returns the fastest Blocked Gemm at the CPU level in use (package
-// simd): on amd64 the AVX2+FMA assembly kernel at the AVX2 and AVX-512
-// levels (see preferredKernel), otherwise Portable. It is the default
-// implementation behind Sgemm.
+// simd): on amd64 the AVX2+FMA assembly kernel at the AVX2 level, the
+// same with the AVX-512 kernel for some shapes at the AVX-512 level (see
+// preferredKernel), otherwise Portable. It is the default implementation
+// behind Sgemm.
 func Fast() Blocked { return Blocked{kern: preferredKernel(simd.Current())} }
 
-// Available returns the Blocked Gemms the CPU level in use allows, one
-// per level: Fast first, then the other levels' kernels from the highest;
+// Available returns the Blocked Gemms the CPU level in use allows: Fast
+// first, then each level's own kernel from the highest, Fast's left out;
 // the last is always Portable.
 func Available() []Blocked {
 	fast := Fast()

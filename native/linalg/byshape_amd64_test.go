@@ -1,0 +1,104 @@
+package linalg
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/onnxkit/onnxkit/native/simd"
+)
+
+// TestByShapeBitwise checks that the kernel of the AVX-512 level, which
+// multiplies some shapes with the AVX-512 kernel, gives bitwise the
+// results of the AVX2 kernel alone at every shape: AlexNet's trainer
+// gets the same losses either way. The pair runs as assembly on CPUs
+// with AVX-512 and as stand-ins (the same blocking with a Go tile) on
+// every CPU; the test fails unless the AVX-512 kernel was taken at some
+// shapes and not at others.
+func TestByShapeBitwise(t *testing.T) {
+	type pair struct {
+		name          string
+		byShape, avx2 *kernel
+	}
+	pairs := []pair{{"standin", standIn(&avx512ByShape), standIn(&avx2Kernel)}}
+	if simd.Has(simd.AVX512) {
+		pairs = append(pairs, pair{"asm", &avx512ByShape, &avx2Kernel})
+	}
+	type shape struct {
+		transA, transB bool
+		m, n, k        int
+		alpha, beta    float32
+	}
+	shapes := []shape{
+		// Edges in both directions, k over several blocks of 256.
+		{false, false, 37, 45, 600, 1, 0},
+		{false, false, 37, 45, 600, 0.5, -1.5},
+		{true, false, 50, 70, 300, 1, 1},
+		{false, true, 50, 70, 300, 1, 1},
+		{true, true, 13, 33, 513, -0.7, 0.25},
+		// Shallow blocks along the rows of C; one row of tiles.
+		{false, false, 12, 100, 64, 1, 1},
+		{true, false, 100, 40, 17, 2, 0},
+		// Shapes that transpose C with one kernel and not the other.
+		{false, false, 64, 17, 256, 1, 1},
+		{false, false, 17, 64, 256, 1, 1},
+		{false, false, 6, 300, 200, 1, 0.5},
+		// A whose rows crowd one set of L1 (a 4 KiB stride).
+		{false, false, 30, 40, 1024, 1, 1},
+	}
+	// AlexNet, in assembly only: conv1, conv5, conv4's input gradient,
+	// fc8's input gradient, fc7's weight gradient (its columns cut to
+	// 1000).
+	alexNet := []shape{
+		{false, false, 96, 3025, 363, 1, 0},
+		{false, false, 256, 36, 3456, 1, 0},
+		{true, false, 3456, 64, 384, 1, 0},
+		{false, false, 64, 4096, 17, 1, 0},
+		{true, false, 4096, 1000, 64, 1, 1},
+	}
+	for _, pr := range pairs {
+		wide, narrow := 0, 0
+		shapes := shapes
+		if pr.name == "asm" {
+			shapes = append(shapes[:len(shapes):len(shapes)], alexNet...)
+		}
+		for _, sh := range shapes {
+			name := fmt.Sprintf("%s/tA=%v_tB=%v_%dx%dx%d_alpha=%g_beta=%g", pr.name, sh.transA, sh.transB, sh.m, sh.n, sh.k, sh.alpha, sh.beta)
+			ar, ac, br, bc := sh.m, sh.k, sh.k, sh.n
+			if sh.transA {
+				ar, ac = ac, ar
+			}
+			if sh.transB {
+				br, bc = bc, br
+			}
+			rng := rand.New(rand.NewPCG(uint64(sh.m), uint64(sh.n*sh.k)))
+			random := func(n int) []float32 {
+				s := make([]float32, n)
+				for i := range s {
+					s[i] = 2*rng.Float32() - 1
+				}
+				return s
+			}
+			a, b, c := random(ar*ac), random(br*bc), random(sh.m*sh.n)
+			want := append([]float32(nil), c...)
+			Blocked{kern: pr.avx2}.Sgemm(sh.transA, sh.transB, sh.m, sh.n, sh.k, sh.alpha, a, ac, b, bc, sh.beta, want, sh.n)
+			got := append([]float32(nil), c...)
+			Blocked{kern: pr.byShape}.Sgemm(sh.transA, sh.transB, sh.m, sh.n, sh.k, sh.alpha, a, ac, b, bc, sh.beta, got, sh.n)
+			p := gemmArgs{transA: sh.transA, transB: sh.transB, m: sh.m, n: sh.n, k: sh.k}
+			if pr.byShape.plainKernel(&p) == pr.byShape.wide {
+				wide++
+			} else {
+				narrow++
+			}
+			for i := range got {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("%s: C[%d][%d] = %g by shape, %g with the AVX2 kernel alone", name, i/sh.n, i%sh.n, got[i], want[i])
+				}
+			}
+		}
+		if wide == 0 || narrow == 0 {
+			t.Errorf("%s: the wide kernel was taken at %d shapes and not at %d: both must be tested", pr.name, wide, narrow)
+		}
+	}
+}
