@@ -497,11 +497,15 @@ const chunksPerWorker = 4
 // a chunk of c columns with A in place reads m·k values of A for
 // m·c·k multiply-adds, about 2/c of its time on Zen 4 (32 bytes a cycle
 // from L3 against 16 multiply-adds). So chunks hold at least 128
-// columns, or 96 rows, or an mc block of rows when each chunk packs B
-// again; when even two chunks per worker would be thinner, each worker
-// gets one, as a static split would give it.
+// columns (minPackedRun when they pack a B as stored, see there), or 96
+// rows, or an mc block of rows when each chunk packs B again; when even
+// two chunks per worker would be thinner, each worker gets one, as a
+// static split would give it.
 func (kern *kernel) chunkTiles(p *gemmArgs, byRows bool, tiles, workers int) int {
 	minTiles := max(1, 128/kern.nr)
+	if kern.packsRowsOfB(p) {
+		minTiles = max(1, minPackedRun/kern.nr)
+	}
 	if byRows {
 		minTiles = max(1, 96/kern.mr)
 		if !p.packedB && !kern.slidesIn(p) {
@@ -514,6 +518,22 @@ func (kern *kernel) chunkTiles(p *gemmArgs, byRows bool, tiles, workers int) int
 		}
 	}
 	return (tiles + workers - 1) / workers
+}
+
+// minPackedRun is the fewest columns of a chunk of C that packs a B as
+// stored from its rows, when k is deeper than shallowK: packing reads
+// runs of B's rows as wide as the chunk, from memory when B is large,
+// and narrow runs cost. With the AVX-512 kernel on one thread, fc7's
+// input gradient (64×4096×4096) ran at 0.77 of OpenBLAS in blocks of
+// 512 columns, 0.91 of 2048 and 1.07 of 4096 (whole rows, read as one
+// stream); the AVX2 kernel at 0.88 in blocks of 512 and 0.96-0.97 in
+// blocks of 1024 or more.
+const minPackedRun = 2048
+
+// packsRowsOfB reports whether the product of p packs op(B) from the
+// rows of a B as stored, deeper than shallowK.
+func (kern *kernel) packsRowsOfB(p *gemmArgs) bool {
+	return !p.transB && !p.packedB && p.window.Off == nil && p.k > shallowK
 }
 
 // readsAInPlace reports whether the kernel reads the full panels of A in
@@ -561,7 +581,11 @@ const packCost = 8
 // dimension not split (unless it is read in place or came packed), so
 // the split with the least work for the busiest worker is taken, its
 // share of the products (the rows or columns it computes as the tiles
-// are dealt out) plus its packing; within 3%, the longer dimension.
+// are dealt out) plus its packing; within 3%, the longer dimension, or
+// the rows when k is at most shallowK: then the time goes into reading
+// and writing C, whose rows each worker then streams whole (AlexNet's
+// fc7 weight gradient, 4096×4096 with k = 64 and beta = 1, ran 5-7%
+// faster on two threads so than in chunks of 512 columns).
 func (kern *kernel) splitRows(p *gemmArgs, mTiles, nTiles, workers int) bool {
 	share := func(extent, tiles, size int) float64 {
 		w := min(workers, tiles)
@@ -585,7 +609,7 @@ func (kern *kernel) splitRows(p *gemmArgs, mTiles, nTiles, workers int) bool {
 	case colWork < 0.97*rowWork:
 		return false
 	}
-	return p.m > p.n
+	return p.m > p.n || p.k <= shallowK
 }
 
 // check panics when the arguments cannot describe the matrices: these are

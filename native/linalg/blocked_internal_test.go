@@ -44,6 +44,13 @@ func TestSplitRows(t *testing.T) {
 		{gemmArgs{transB: true, m: 96, n: 363, k: 3025}, false, "rows 56 ~ cols 55, n > m"},
 		// The same with B packed in advance: 48 against 50.8.
 		{gemmArgs{m: 96, n: 363, k: 3025, packedB: true}, true, "rows 48 < cols 50.8"},
+		// fc7's weight gradient, A packed: 683 row tiles split 342/341
+		// (2052 of 4096 rows), 256 column tiles 128/128. Per n·k: rows
+		// 0.501·4096 + 8 + 0.501·8 = 2064, columns 2048 + 4 + 8 = 2060:
+		// within 3%, and k = 64 is shallow, so rows.
+		{gemmArgs{transA: true, m: 4096, n: 4096, k: 64}, true, "rows 2064 ~ cols 2060, k <= shallowK"},
+		// The same deeper: m = n, so columns.
+		{gemmArgs{transA: true, m: 4096, n: 4096, k: 256}, false, "rows ~ cols, k > shallowK, m = n"},
 	}
 	for _, c := range cases {
 		mt, nt := (c.p.m+5)/6, (c.p.n+15)/16
@@ -66,6 +73,12 @@ func TestChunkTiles(t *testing.T) {
 		// (512 columns), at least 8 (128 columns).
 		{gemmArgs{m: 64, n: 4096, k: 17}, false, 256, 32, "wide: chunksPerWorker chunks each"},
 		{gemmArgs{transA: true, m: 64, n: 4096, k: 17}, false, 256, 32, "wide: chunksPerWorker chunks each"},
+		// fc7 dX, 64x4096x4096: each chunk packs B from runs of its
+		// rows as wide as the chunk, at least minPackedRun = 2048
+		// columns (128 tiles): one chunk per worker.
+		{gemmArgs{m: 64, n: 4096, k: 4096}, false, 256, 128, "B packed from its rows: runs of 2048"},
+		// conv1, 96x3025x363: 190 tiles, 95 per worker.
+		{gemmArgs{m: 96, n: 3025, k: 363}, false, 190, 95, "B packed from its rows: one chunk per worker"},
 		// conv1 dW, 96x363x3025 split by columns: 23 tiles in 2×4 chunks
 		// would hold 3, 2×3 4, 2×2 6, all below 8: one chunk per worker.
 		{gemmArgs{transB: true, m: 96, n: 363, k: 3025}, false, 23, 12, "narrow: one chunk per worker"},
