@@ -202,7 +202,8 @@ func (w *Window) at(j int) int {
 }
 
 // transposed returns the problem C^T = op(B)^T op(A)^T, which has the
-// same products and the same order of summation for every element.
+// same products and the same order of summation for every element, and
+// the same merge with C (see macro).
 func (p gemmArgs) transposed() gemmArgs {
 	return gemmArgs{
 		transA: !p.transB, transB: !p.transA,
@@ -242,8 +243,9 @@ func (kern *kernel) edgeColumns(p *gemmArgs, j0 int) {
 // swapPays reports whether computing C^T wastes so much less of the edge
 // tiles than computing C (such as m = 64, n = 17: 52% of two 16-wide
 // tiles, against 94% of 18×64 for C^T) that it beats the cost of writing
-// every tile through ws.tile. (At 256×36, 75% against 100%, it did not
-// on Zen 4.)
+// every tile through ws.tile. (At 256×36, 75% against 100% with 6×16
+// tiles, it did not on Zen 4; 56% against 100% with 12×32 tiles, it
+// does.)
 func (kern *kernel) swapPays(m, n, k int) bool {
 	return k >= 128 && tileEfficiency(n, m, kern.mr, kern.nr) > 1.5*tileEfficiency(m, n, kern.mr, kern.nr)
 }
@@ -253,18 +255,17 @@ func (kern *kernel) swapPays(m, n, k int) bool {
 // kern. The wide kernel of the AVX-512 level, 12×32 tiles against 6×16,
 // was faster on Zen 4 at every such AlexNet shape but conv3 (where both
 // were above OpenBLAS), as much as 1.2x at conv1 and conv5 on two
-// threads; with B transposed it was slower, up to 0.6x (fc8: 64×17). The
-// two kernels' results are bitwise equal on the paths both take; the
-// transposition of C (swapPays) merges C element by element instead of
-// in the kernel, so the wide kernel is taken only when both transpose
-// or neither does, and the dot products of edgeColumns come with a
-// transposed B only.
+// threads (conv5, 256×36, as C^T: see swapPays); with B transposed it
+// was slower, up to 0.6x (fc8: 64×17). Each element of C is summed and
+// merged with the same instructions in the same order by either
+// kernel, as C or as C^T, so the results are bitwise equal; the dot
+// products of gemv and edgeColumns, which sum otherwise, are taken
+// before, and edgeColumns only with B transposed.
 func (kern *kernel) plainKernel(p *gemmArgs) *kernel {
-	w := kern.wide
-	if w == nil || p.transB || w.swapPays(p.m, p.n, p.k) != kern.swapPays(p.m, p.n, p.k) {
+	if kern.wide == nil || p.transB {
 		return kern
 	}
-	return w
+	return kern.wide
 }
 
 // Sgemm implements Gemm.
@@ -789,8 +790,7 @@ func (kern *kernel) compute(p *gemmArgs, i0, i1, j0, j1 int) {
 // Full tiles go straight to C. Edge tiles are computed on a copy of the
 // part of C they cover, in ws.tile, and copied back, so that they are
 // scaled and merged with C as whole tiles are (with the same roundings);
-// every tile of a transposed C is computed into ws.tile and merged
-// element by element.
+// so is every tile of a transposed C, on a transposed copy.
 func (kern *kernel) macro(ws *workspace, p *gemmArgs, inPlaceA bool, ic, mb, jc, nb, pc, kb int, beta float32, useBeta bool) {
 	b := block{ws: ws, p: p, inPlaceA: inPlaceA, ic: ic, mb: mb, jc: jc, nb: nb, pc: pc, kb: kb, beta: beta, useBeta: useBeta}
 	if kb <= shallowK {
@@ -850,9 +850,17 @@ func (kern *kernel) tile(b *block, ir, jr int) {
 	edge := rows < mr || cols < nr || p.transC
 	switch {
 	case p.transC:
-		// Scaled and merged below, element by element: C's
-		// rows are op(A)'s columns, so p.c is not sliced here.
-		alpha, bet, useBet = 1, 0, false
+		// The kernel scales and merges as for a whole tile of C as
+		// it is, on a transposed copy of the part of C^T that the
+		// tile covers, so that the results are bitwise those of C.
+		if useBeta {
+			for i := 0; i < rows; i++ {
+				t := ws.tile[i*nr : i*nr+cols]
+				for j := range t {
+					t[j] = p.c[(jc+jr+j)*p.ldc+ic+ir+i]
+				}
+			}
+		}
 	case !edge:
 		dst, ldd = p.c[(ic+ir)*p.ldc+jc+jr:], p.ldc
 	default:
@@ -890,12 +898,7 @@ func (kern *kernel) tile(b *block, ir, jr int) {
 			continue
 		}
 		for j, v := range t {
-			ci := &p.c[(jc+jr+j)*p.ldc+ic+ir+i]
-			if useBeta {
-				*ci = p.alpha*v + beta*(*ci)
-			} else {
-				*ci = p.alpha * v
-			}
+			p.c[(jc+jr+j)*p.ldc+ic+ir+i] = v
 		}
 	}
 }
