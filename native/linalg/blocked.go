@@ -87,6 +87,12 @@ type kernel struct {
 	// row-major matrix with row stride lda. It spares packing A when A
 	// is not transposed.
 	runRows func(k int, a []float32, lda int, b, c []float32, ldc int, alpha, beta float32, useBeta bool)
+	// run8 and runRows8, if not nil, are run and runRows for an mr×8
+	// tile from a B panel packed 8 columns wide: a product that packs B
+	// itself packs its last panel so when it has at most 8 columns
+	// (narrowB), as AlexNet's conv5 (36 columns: 32 and 4) has.
+	run8     func(k int, a, b, c []float32, ldc int, alpha, beta float32, useBeta bool)
+	runRows8 func(k int, a []float32, lda int, b, c []float32, ldc int, alpha, beta float32, useBeta bool)
 	// slide and slideRows, if not nil, are run and runRows with B read
 	// through a sliding window instead of a packed panel: row q of B is
 	// x[off[q]:][:nr]. Without them, such a B is gathered into panels.
@@ -167,6 +173,10 @@ type gemmArgs struct {
 	transC bool
 	// serial says to compute on the calling goroutine (Blocked.Serial).
 	serial bool
+	// narrowB says that B is packed by the product, its last panel of
+	// each block narrowB wide when it has at most narrowB columns and
+	// the kernel has run8 (see kernel.panelWidth).
+	narrowB bool
 	// packedB says that b holds op(B) packed in advance, as
 	// SgemmPackedB takes it, and ldb is unused.
 	packedB bool
@@ -217,9 +227,25 @@ func (p gemmArgs) transposed() gemmArgs {
 }
 
 // tileEfficiency is the fraction of the computed tiles of an m×n C that
-// lies inside C.
-func tileEfficiency(m, n, mr, nr int) float64 {
-	return float64(m) / float64(roundUp(m, mr)) * float64(n) / float64(roundUp(n, nr))
+// lies inside C, for a product that packs B (with narrow last panels).
+func (kern *kernel) tileEfficiency(m, n int) float64 {
+	cols := roundUp(n, kern.nr)
+	if r := n % kern.nr; kern.run8 != nil && r > 0 && r <= narrowNR {
+		cols = n - r + narrowNR
+	}
+	return float64(m) / float64(roundUp(m, kern.mr)) * float64(n) / float64(cols)
+}
+
+// narrowNR is the width of the narrow last panels of B (see kernel.run8).
+const narrowNR = 8
+
+// panelWidth returns the width of a panel of B with cols columns packed
+// by the product p: narrowNR for a narrow last panel, else nr.
+func (kern *kernel) panelWidth(p *gemmArgs, cols int) int {
+	if p.narrowB && kern.run8 != nil && cols <= narrowNR {
+		return narrowNR
+	}
+	return kern.nr
 }
 
 // edgeDots is the most columns of C past whole panels that are computed
@@ -244,22 +270,21 @@ func (kern *kernel) edgeColumns(p *gemmArgs, j0 int) {
 // tiles than computing C (such as m = 64, n = 17: 52% of two 16-wide
 // tiles, against 94% of 18×64 for C^T) that it beats the cost of writing
 // every tile through ws.tile. (At 256×36, 75% against 100% with 6×16
-// tiles, it did not on Zen 4; 56% against 100% with 12×32 tiles, it
-// does.)
+// tiles, it did not on Zen 4.)
 func (kern *kernel) swapPays(m, n, k int) bool {
-	return k >= 128 && tileEfficiency(n, m, kern.mr, kern.nr) > 1.5*tileEfficiency(m, n, kern.mr, kern.nr)
+	return k >= 128 && kern.tileEfficiency(n, m) > 1.5*kern.tileEfficiency(m, n)
 }
 
 // plainKernel returns the kernel that multiplies the matrices of p as
 // stored: kern.wide when there is one and op(B) is B as stored, else
 // kern. The wide kernel of the AVX-512 level, 12×32 tiles against 6×16,
-// was faster on Zen 4 at every such AlexNet shape but conv3 (where both
-// were above OpenBLAS), as much as 1.2x at conv1 and conv5 on two
-// threads (conv5, 256×36, as C^T: see swapPays); with B transposed it
-// was slower, up to 0.6x (fc8: 64×17). Each element of C is summed and
-// merged with the same instructions in the same order by either
-// kernel, as C or as C^T, so the results are bitwise equal; the dot
-// products of gemv and edgeColumns, which sum otherwise, are taken
+// was faster on Zen 4 at conv1 and conv5, 1.2x on two threads, and with
+// narrow last panels (run8) 1.1-1.2x at conv3 and conv5 on one thread,
+// equal elsewhere; with B transposed it was slower, up to 0.6x (fc8:
+// 64×17), as 12-row tiles waste more of m = 64. Each element of C is
+// summed and merged with the same instructions in the same order by
+// either kernel, as C or as C^T, so the results are bitwise equal; the
+// dot products of gemv and edgeColumns, which sum otherwise, are taken
 // before, and edgeColumns only with B transposed.
 func (kern *kernel) plainKernel(p *gemmArgs) *kernel {
 	if kern.wide == nil || p.transB {
@@ -404,6 +429,7 @@ func (g Blocked) run(p gemmArgs) {
 		p = p.transposed()
 		m, n = n, m
 	}
+	p.narrowB = !laidOut
 	mTiles := (m + kern.mr - 1) / kern.mr
 	nTiles := (n + kern.nr - 1) / kern.nr
 	workers := parallel.Threads()
@@ -836,7 +862,8 @@ func (kern *kernel) tile(b *block, ir, jr int) {
 	ws, p, kb, pc := b.ws, b.p, b.kb, b.pc
 	ic, jc, beta, useBeta := b.ic, b.jc, b.beta, b.useBeta
 	cols := min(nr, b.nb-jr)
-	bp := ws.b[jr*kb : (jr+nr)*kb]
+	width := kern.panelWidth(p, cols)
+	bp := ws.b[jr*kb : jr*kb+width*kb]
 	if p.packedB {
 		at := (jc+jr)*p.k + pc*nr // panel (jc+jr)/nr, row pc
 		bp = p.b[at : at+kb*nr]
@@ -883,8 +910,12 @@ func (kern *kernel) tile(b *block, ir, jr int) {
 		kern.slideRows(kb, p.a[(ic+ir)*p.lda+pc:], p.lda, bp, window, dst, ldd, alpha, bet, useBet)
 	case window != nil:
 		kern.slide(kb, ws.a[ir*kb:(ir+mr)*kb], bp, window, dst, ldd, alpha, bet, useBet)
+	case inRows && width < nr:
+		kern.runRows8(kb, p.a[(ic+ir)*p.lda+pc:], p.lda, bp, dst, ldd, alpha, bet, useBet)
 	case inRows:
 		kern.runRows(kb, p.a[(ic+ir)*p.lda+pc:], p.lda, bp, dst, ldd, alpha, bet, useBet)
+	case width < nr:
+		kern.run8(kb, ws.a[ir*kb:(ir+mr)*kb], bp, dst, ldd, alpha, bet, useBet)
 	default:
 		kern.run(kb, ws.a[ir*kb:(ir+mr)*kb], bp, dst, ldd, alpha, bet, useBet)
 	}
@@ -1064,15 +1095,17 @@ func (kern *kernel) packB(dst []float32, p *gemmArgs, pc, kb, jc, nb int) {
 				}
 			}
 			if full < nb {
-				d := dst[full*kb+q*nr : full*kb+q*nr+nr]
+				w := kern.panelWidth(p, nb-full)
+				d := dst[full*kb+q*w : full*kb+q*w+w]
 				clear(d[copy(d, row[full:]):])
 			}
 		}
 		return
 	}
 	for jr := 0; jr < nb; jr += nr {
-		panel := dst[jr*kb : (jr+nr)*kb]
 		cols := min(nr, nb-jr)
+		w := kern.panelWidth(p, cols)
+		panel := dst[jr*kb : jr*kb+w*kb]
 		// op(B)[q][j] = b[j*ldb+q]: each column is a contiguous run.
 		j := 0
 		if kern.transpose16 != nil && cols == nr && nr%16 == 0 {
@@ -1087,8 +1120,8 @@ func (kern *kernel) packB(dst []float32, p *gemmArgs, pc, kb, jc, nb int) {
 				}
 			}
 		}
-		dealColumns(panel, nr, j, cols, func(j int) []float32 { return b[(jc+jr+j)*ldb+pc:][:kb] })
-		clearColumns(panel, nr, kb, cols)
+		dealColumns(panel, w, j, cols, func(j int) []float32 { return b[(jc+jr+j)*ldb+pc:][:kb] })
+		clearColumns(panel, w, kb, cols)
 	}
 }
 

@@ -25,6 +25,16 @@ func standIn(k *kernel) *kernel {
 			goTile(mr, nr, kk, aAt, packedB(b, nr), c, ldc, alpha, beta, useBeta)
 		}
 	}
+	var run8 func(int, []float32, []float32, []float32, int, float32, float32, bool)
+	var runRows8 func(int, []float32, int, []float32, []float32, int, float32, float32, bool)
+	if k.run8 != nil {
+		run8 = func(kk int, a, b, c []float32, ldc int, alpha, beta float32, useBeta bool) {
+			goTile(mr, narrowNR, kk, packedA(a, mr), packedB(b, narrowNR), c, ldc, alpha, beta, useBeta)
+		}
+		runRows8 = func(kk int, a []float32, lda int, b, c []float32, ldc int, alpha, beta float32, useBeta bool) {
+			goTile(mr, narrowNR, kk, rowsA(a, lda), packedB(b, narrowNR), c, ldc, alpha, beta, useBeta)
+		}
+	}
 	return &kernel{
 		name: "standin-" + k.name,
 		mr:   mr, nr: nr,
@@ -41,6 +51,8 @@ func standIn(k *kernel) *kernel {
 		slideRows: func(kk int, a []float32, lda int, x []float32, off []int32, c []float32, ldc int, alpha, beta float32, useBeta bool) {
 			goTile(mr, nr, kk, rowsA(a, lda), window(x, off), c, ldc, alpha, beta, useBeta)
 		},
+		run8:        run8,
+		runRows8:    runRows8,
 		gather:      gather,
 		transpose16: k.transpose16,
 		copyA:       k.copyA,

@@ -47,6 +47,16 @@ func kernel12x32AVX512PackedSlide(k int, a *float32, b *float32, off *int32, c *
 //go:noescape
 func kernel12x32AVX512RowsSlide(k int, a *float32, lda int, b *float32, off *int32, c *float32, ldc int, alpha float32, beta float32, useBeta int)
 
+// kernel12x8AVX2Packed is the 12x8 micro-kernel for AVX2 and FMA with packed A and packed B; see the package comment of asmgen.
+//
+//go:noescape
+func kernel12x8AVX2Packed(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, useBeta int)
+
+// kernel12x8AVX2Rows is the 12x8 micro-kernel for AVX2 and FMA with row-major A and packed B; see the package comment of asmgen.
+//
+//go:noescape
+func kernel12x8AVX2Rows(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32, useBeta int)
+
 // packBTrans16AVX2 packs a 16-row block of a row-major matrix as B-panel columns with AVX2; see emitTransposePack in package asmgen.
 //
 //go:noescape

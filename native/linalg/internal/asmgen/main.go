@@ -25,7 +25,11 @@
 //     registers than amd64 has, so the AVX-512 shape has no such variant.
 //     func(k int, x *float32, rows, off *int32, b, c *float32, ldc int, alpha, beta float32, useBeta int)
 //
-// The packed and rows kernels have a variant whose name ends in "Slide" that reads B through a
+// kernel12x8AVX2Packed and kernel12x8AVX2Rows compute the 12×8 tiles of
+// the last panel of a B packed 8 columns wide, beside the AVX-512
+// kernel's 12×32 tiles (see linalg's kernel.run8).
+//
+// The packed and rows kernels of the main shapes have a variant whose name ends in "Slide" that reads B through a
 // sliding window instead of a packed panel: row q of B is
 // b[off[q] : off[q]+nr], with off an array of k int32 element offsets.
 // A convolution with unit strides reads its input that way in place of
@@ -86,6 +90,13 @@ func main() {
 			emit(s, gatheredA, false)
 		}
 	}
+	// The last, narrow panel of B beside the AVX-512 kernel's 12-row
+	// panels of A: 12 YMM accumulators, in AVX2 (AVX-512F alone has no
+	// 8-lane FMA with a broadcast operand).
+	narrow := kernelShape{name: "kernel12x8AVX2", isa: "AVX2 and FMA", mr: 12, vecs: 1, lanes: 8,
+		newVec: YMM, zero: func(r reg.VecVirtual) { VXORPS(r, r, r) }, unroll: 4}
+	emit(narrow, packedA, false)
+	emit(narrow, rowsA, false)
 	emitTransposePack()
 	for _, w := range []int{6, 12, 16, 32} {
 		emitStridedCopy(w)
