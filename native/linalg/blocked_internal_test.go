@@ -97,3 +97,24 @@ func TestChunkTiles(t *testing.T) {
 		}
 	}
 }
+
+func TestCrowdsL1Set(t *testing.T) {
+	cases := []struct {
+		lda, mr int
+		want    bool
+		working string
+	}{
+		{4096, 12, true, "16 KiB apart: all 12 rows in one set of 8 ways"},
+		{4096, 6, false, "6 rows in one set: within its 8 ways"},
+		{1024, 12, true, "4 KiB apart: one set"},
+		{1025, 12, true, "4 KiB and 4 bytes apart: still one set"},
+		{512, 12, false, "2 KiB apart: two sets of 6"},
+		{363, 12, false, "1452 bytes apart: 12 sets"},
+		{3456, 12, false, "216 lines apart: 8 sets"},
+	}
+	for _, c := range cases {
+		if got := crowdsL1Set(c.lda, c.mr); got != c.want {
+			t.Errorf("crowdsL1Set(%d, %d) = %v, want %v (%s)", c.lda, c.mr, got, c.want, c.working)
+		}
+	}
+}

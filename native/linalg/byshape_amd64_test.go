@@ -102,3 +102,27 @@ func TestByShapeBitwise(t *testing.T) {
 		}
 	}
 }
+
+// TestNarrowPanels checks the tile efficiencies that swapPays compares
+// for kernels with narrow last panels (run8): conv5's 36 columns are 32
+// and 8 for the AVX-512 kernel, 48 for the AVX2 one.
+func TestNarrowPanels(t *testing.T) {
+	cases := []struct {
+		kern *kernel
+		m, n int
+		want float64
+	}{
+		{&avx512Kernel, 256, 36, 256.0 / 264 * 36 / 40},
+		{&avx512Kernel, 256, 41, 256.0 / 264 * 41 / 64}, // 9 past 32: a whole panel
+		{&avx512Kernel, 24, 8, 1},
+		{&avx2Kernel, 256, 36, 256.0 / 258 * 36 / 48},
+	}
+	for _, c := range cases {
+		if got := c.kern.tileEfficiency(c.m, c.n); math.Abs(got-c.want) > 1e-12 {
+			t.Errorf("%s: tileEfficiency(%d, %d) = %g, want %g", c.kern.name, c.m, c.n, got, c.want)
+		}
+	}
+	if avx512Kernel.swapPays(256, 36, 3456) {
+		t.Error("the AVX-512 kernel computes conv5 (256×36) as C^T, though 87% of its tiles are used as C")
+	}
+}

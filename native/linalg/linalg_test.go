@@ -476,6 +476,51 @@ func (pk packing) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []flo
 	pk.g.SgemmPackedB(m, n, k, alpha, a, lda, packed, beta, c, ldc)
 }
 
+// TestPackBLayout checks that PackB of every Blocked kernel writes op(B)
+// in the layout SgemmPackedB documents, which convolutions and
+// prepacked weights rely on, whatever the shape: whole panels of
+// PanelWidth columns, the last one padded with zeros (products that
+// pack B themselves may pack a narrow last panel otherwise).
+func TestPackBLayout(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	forEachBlocked(t, func(t *testing.T, g linalg.Blocked) {
+		w := g.PanelWidth()
+		for _, transB := range []bool{false, true} {
+			for _, sh := range [][2]int{{5, 3}, {37, 7}, {300, 36}, {64, 100}, {17, 2*w + 4}, {9, 3 * w}} {
+				k, n := sh[0], sh[1]
+				ldb := n + 3
+				if transB {
+					ldb = k + 3
+				}
+				b := randomSlice(rng, max(k, n)*ldb)
+				packed := make([]float32, g.PackedLen(k, n))
+				for i := range packed {
+					packed[i] = sentinel
+				}
+				g.PackB(transB, k, n, b, ldb, packed)
+				if len(packed) != (n+w-1)/w*w*k {
+					t.Fatalf("PackedLen(%d, %d) = %d with panels of %d", k, n, len(packed), w)
+				}
+				for p := 0; p < k; p++ {
+					for j := 0; j < (n+w-1)/w*w; j++ {
+						var want float32
+						switch {
+						case j >= n:
+						case transB:
+							want = b[j*ldb+p]
+						default:
+							want = b[p*ldb+j]
+						}
+						if got := packed[(j/w)*w*k+p*w+j%w]; got != want {
+							t.Fatalf("transB=%v k=%d n=%d: B[%d][%d] packed as %g, want %g", transB, k, n, p, j, got, want)
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
 // TestSgemmPackedB runs the shared suite's cases with an untransposed A
 // through SgemmPackedB of every Blocked kernel, and checks on shapes that
 // Sgemm multiplies by blocks that the two agree bitwise.
