@@ -173,9 +173,10 @@ type gemmArgs struct {
 	transC bool
 	// serial says to compute on the calling goroutine (Blocked.Serial).
 	serial bool
-	// narrowB says that B is packed by the product, its last panel of
-	// each block narrowB wide when it has at most narrowB columns and
-	// the kernel has run8 (see kernel.panelWidth).
+	// narrowB says that B is packed by the product, which packs the
+	// last panel of each block narrowNR columns wide when it has no
+	// more and the kernel has run8 (see kernel.panelWidth). PackB and
+	// windows keep whole panels.
 	narrowB bool
 	// packedB says that b holds op(B) packed in advance, as
 	// SgemmPackedB takes it, and ldb is unused.
