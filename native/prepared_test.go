@@ -1,10 +1,14 @@
 package native
 
 import (
+	"fmt"
+	"math"
 	"math/rand/v2"
+	"sync"
 	"testing"
 
 	"github.com/onnxkit/onnxkit/graph"
+	"github.com/onnxkit/onnxkit/native/internal/leveltest"
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
 
@@ -120,4 +124,209 @@ func identical(a, b *tensor.Tensor) bool {
 		}
 	}
 	return true
+}
+
+// linearNet is a net of products by constant weights that takes every
+// prepared layout at batch 1 and at larger batches: a Gemm with B as
+// stored (alpha, beta and a fused Relu), one with B transposed, a
+// MatMul of a matrix and one of a batch of matrices (a [N, 2, 24] A)
+// by the same 2-D B.
+func linearNet(t testing.TB) (*graph.Model, map[string]*graph.Tensor) {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(5, 8))
+	b := graph.NewBuilder("linear", graph.OpsetID{Version: 17})
+	random := func(name string, dims ...int64) string {
+		return uniformInitializer(t, b, rng, name, -0.3, 0.3, dims...)
+	}
+	x := b.Input("x", graph.Float32, graph.Symbol("N"), graph.Fixed(96))
+	y := b.Node("Gemm", "fc1", []string{x, random("w1", 96, 70), random("c1", 70)},
+		graph.FloatAttr("alpha", 0.5), graph.FloatAttr("beta", 2))
+	y = b.Node("Relu", "relu1", []string{y})
+	y = b.Node("Gemm", "fc2", []string{y, random("w2", 56, 70), random("c2", 56)}, graph.IntAttr("transB", 1))
+	y = b.Node("MatMul", "mm3", []string{y, random("w3", 56, 48)})
+	shape := b.Initializer("shape", &graph.Tensor{DType: graph.Int64, Dims: []int64{3}, Data: []int64{-1, 2, 24}})
+	y = b.Node("Reshape", "split", []string{y, shape})
+	y = b.Node("MatMul", "mm4", []string{y, random("w4", 24, 40)})
+	b.Output(y, nil)
+	m, err := b.Model()
+	if err != nil {
+		t.Fatal(err)
+	}
+	weights := map[string]*graph.Tensor{}
+	for _, init := range m.Graph.Initializers {
+		weights[init.Name] = init
+	}
+	return m, weights
+}
+
+// linearReference computes linearNet in float64 from x [batch, 96] and
+// the weights w (by name, row-major float32).
+func linearReference(x []float32, batch int, w func(string) []float32) []float64 {
+	// product multiplies rows×k a by op(b) (k×n, b n×k when transB).
+	product := func(a []float64, rows, k, n int, b []float32, transB bool) []float64 {
+		out := make([]float64, rows*n)
+		for i := range rows {
+			for j := range n {
+				var s float64
+				for q := range k {
+					v := b[q*n+j]
+					if transB {
+						v = b[j*k+q]
+					}
+					s += a[i*k+q] * float64(v)
+				}
+				out[i*n+j] = s
+			}
+		}
+		return out
+	}
+	a := make([]float64, len(x))
+	for i, v := range x {
+		a[i] = float64(v)
+	}
+	h := product(a, batch, 96, 70, w("w1"), false)
+	for i := range h {
+		h[i] = max(0, 0.5*h[i]+2*float64(w("c1")[i%70]))
+	}
+	h = product(h, batch, 70, 56, w("w2"), true)
+	for i := range h {
+		h[i] += float64(w("c2")[i%56])
+	}
+	h = product(h, batch, 56, 48, w("w3"), false)
+	return product(h, 2*batch, 24, 40, w("w4"), false)
+}
+
+// TestPreparedProductsAreBitwise checks, at every CPU level and at
+// batches 1, 3 and 2 (after the others), that the Gemm and MatMul nodes
+// of linearNet give bitwise the same outputs on their prepared weights
+// as on the weights as stored (Options.Unprepared), and both within
+// float32 rounding of a float64 recomputation.
+func TestPreparedProductsAreBitwise(t *testing.T) {
+	leveltest.Run(t, func(t *testing.T) {
+		m, weights := linearNet(t)
+		prog, err := Compile(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := func(name string) []float32 { return weights[name].Data.([]float32) }
+		for _, batch := range []int{1, 3, 2} {
+			in := map[string]*tensor.Tensor{"x": randomInput(uint64(batch), batch, 96)}
+			var outs []*tensor.Tensor
+			for _, opts := range []Options{{}, {}, {Unprepared: true}} {
+				out, err := prog.RunWith(t.Context(), in, opts)
+				if err != nil {
+					t.Fatal(err)
+				}
+				outs = append(outs, out["mm4"])
+			}
+			identicalTensors(t, "prepared again", outs[1], outs[0])
+			identicalTensors(t, "unprepared", outs[2], outs[0])
+			want := linearReference(in["x"].F32(), batch, w)
+			for i, v := range outs[0].F32() {
+				if d := math.Abs(float64(v) - want[i]); !(d <= 1e-5*(1+math.Abs(want[i]))) {
+					t.Fatalf("batch %d: y[%d] = %v, float64 reference %v", batch, i, v, want[i])
+				}
+			}
+		}
+	})
+}
+
+// TestPreparedProductsFollowWeights checks that the prepared products of
+// linearNet multiply by the weights prepared until WeightsChanged, and
+// by the weights as written after it and after a run that records; and
+// that 8 goroutines running at once at batches 1 to 4, sharing the
+// prepared weights, get bitwise the outputs of sequential runs.
+func TestPreparedProductsFollowWeights(t *testing.T) {
+	m, _ := linearNet(t)
+	prog, err := Compile(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(in map[string]*tensor.Tensor, opts Options) *tensor.Tensor {
+		t.Helper()
+		out, err := prog.RunWith(t.Context(), in, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out["mm4"]
+	}
+	fresh := func(in map[string]*tensor.Tensor) *tensor.Tensor {
+		p, err := Compile(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := p.RunWith(t.Context(), in, Options{Unprepared: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out["mm4"]
+	}
+
+	const goroutines, runs = 8, 10
+	inputOf := func(g, r int) map[string]*tensor.Tensor {
+		return map[string]*tensor.Tensor{"x": randomInput(uint64(100*g+r), 1+(g+r)%4, 96)}
+	}
+	want := make([][]*tensor.Tensor, goroutines)
+	for g := range goroutines {
+		for r := range runs {
+			want[g] = append(want[g], run(inputOf(g, r), Options{Unprepared: true}))
+		}
+	}
+	prog.WeightsChanged() // a new generation, prepared by the goroutines at once
+	var wg sync.WaitGroup
+	errs := make(chan error, goroutines)
+	for g := range goroutines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := range runs {
+				out, err := prog.RunWith(t.Context(), inputOf(g, r), Options{})
+				if err != nil {
+					errs <- err
+					return
+				}
+				if !identical(out["mm4"], want[g][r]) {
+					errs <- fmt.Errorf("goroutine %d, run %d: the output differs from the sequential run's", g, r)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+
+	in := map[string]*tensor.Tensor{"x": randomInput(9, 1, 96)}
+	in3 := map[string]*tensor.Tensor{"x": randomInput(9, 3, 96)}
+	before, before3 := run(in, Options{}), run(in3, Options{})
+	scale := func(name string, by float32) {
+		for i := range prog.Initializer(name).F32() {
+			prog.Initializer(name).F32()[i] *= by
+		}
+	}
+	// w1, w3 and w4 are prepared at batch 1 (w2, transposed, is not),
+	// all four at batch 3.
+	for _, name := range []string{"w1", "w3", "w4"} {
+		scale(name, -0.5)
+	}
+	identicalTensors(t, "batch 1 before WeightsChanged", run(in, Options{}), before)
+	scale("w2", 2)
+	identicalTensors(t, "batch 3 before WeightsChanged", run(in3, Options{}), before3)
+	prog.WeightsChanged()
+	after := run(in3, Options{})
+	identicalTensors(t, "after WeightsChanged", after, fresh(in3))
+	if identical(after, before3) {
+		t.Fatal("the weights changed and the output did not")
+	}
+
+	tape, err := prog.Forward(in, Options{Record: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tape.Release()
+	scale("w4", 0.25)
+	identicalTensors(t, "after a recording run", run(in, Options{}), fresh(in))
+	identicalTensors(t, "after a recording run, batch 3", run(in3, Options{}), fresh(in3))
 }

@@ -87,6 +87,13 @@ func (p *GemmParams) leading() (lda, ldb int) {
 // y = p.Act(y), row by row once the product is done; c is unused (may be nil) when p.Bias
 // is GemmBiasNone.
 func GemmForward(p *GemmParams, a, b, c, y []float32) {
+	GemmPreparedForward(p, a, b, nil, c, y)
+}
+
+// GemmPreparedForward is GemmForward multiplying by pb, b prepared by
+// PrepareB(p.TransB, p.K, p.N, b), where it can, with bitwise the same
+// results; pb may be nil, and is not used with a transposed a.
+func GemmPreparedForward(p *GemmParams, a, b []float32, pb *PreparedB, c, y []float32) {
 	const op = "Gemm"
 	need(op, "a", a, p.M*p.K)
 	need(op, "b", b, p.K*p.N)
@@ -112,7 +119,9 @@ func GemmForward(p *GemmParams, a, b, c, y []float32) {
 		}
 	}
 	lda, ldb := p.leading()
-	linalg.Sgemm(p.TransA, p.TransB, p.M, p.N, p.K, p.Alpha, a, lda, b, ldb, beta, y, p.N)
+	if p.TransA || !pb.Fits(p.TransB, p.K, p.N, b) || !pb.multiply(p.M, p.Alpha, a, lda, beta, y) {
+		linalg.Sgemm(p.TransA, p.TransB, p.M, p.N, p.K, p.Alpha, a, lda, b, ldb, beta, y, p.N)
+	}
 	applyRows(p.Act, nil, y, nil, nil, p.M, p.N)
 }
 
@@ -269,6 +278,13 @@ func MatMulForward(p *MatMulParams, a, b, y []float32) {
 // and an activation in one pass, rounded as those ops would. Each output matrix takes its epilogue as soon as its
 // product is done.
 func MatMulBiasForward(p *MatMulParams, a, b, bias, r, y []float32) {
+	MatMulPreparedForward(p, a, b, nil, bias, r, y)
+}
+
+// MatMulPreparedForward is MatMulBiasForward multiplying by pb, the one
+// matrix of b prepared by PrepareB(false, p.K, p.N, b), where it can,
+// with bitwise the same results; pb may be nil.
+func MatMulPreparedForward(p *MatMulParams, a, b []float32, pb *PreparedB, bias, r, y []float32) {
 	const op = "MatMul"
 	count, ia, ib := p.batches()
 	mk, kn, mn := p.M*p.K, p.K*p.N, p.M*p.N
@@ -282,7 +298,9 @@ func MatMulBiasForward(p *MatMulParams, a, b, bias, r, y []float32) {
 		need(op, "r", r, count*mn)
 	}
 	if p.sharedB(count) {
-		linalg.Sgemm(false, false, count*p.M, p.N, p.K, 1, a, p.K, b, p.N, 0, y, p.N)
+		if !pb.Fits(false, p.K, p.N, b) || !pb.multiply(count*p.M, 1, a, p.K, 0, y) {
+			linalg.Sgemm(false, false, count*p.M, p.N, p.K, 1, a, p.K, b, p.N, 0, y, p.N)
+		}
 		applyRows(p.Act, p.Scale, y, bias, r, count*p.M, p.N)
 		return
 	}

@@ -23,12 +23,14 @@ type gemm struct {
 	act            kernels.Activation
 	// bound holds the params of the last inputs' shapes.
 	bound *shapeCache[*kernels.GemmParams]
+	// weights is B prepared, when it is an initializer.
+	weights *preparedWeights
 }
 
 // nnGemmOps is the operator table of nn_gemm.go (see registry.go).
 var nnGemmOps = []Entry{
 	{OpType: "Gemm", Since: []int64{1}, Build: newGemm},
-	{OpType: "MatMul", Since: []int64{1}, Build: func(*graph.Node, int64) (Op, error) { return &matMul{}, nil }},
+	{OpType: "MatMul", Since: []int64{1}, Build: newMatMul},
 }
 
 func newGemm(n *graph.Node, _ int64) (Op, error) {
@@ -41,7 +43,8 @@ func newGemm(n *graph.Node, _ int64) (Op, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &gemm{transA: ta != 0, transB: tb != 0, alpha: floats[0], beta: floats[1], bound: &shapeCache[*kernels.GemmParams]{}}, nil
+	return &gemm{transA: ta != 0, transB: tb != 0, alpha: floats[0], beta: floats[1],
+		bound: &shapeCache[*kernels.GemmParams]{}, weights: &preparedWeights{}}, nil
 }
 
 func (o *gemm) params(in []*tensor.Tensor) (*kernels.GemmParams, error) {
@@ -99,6 +102,7 @@ func (o *gemm) FuseEpilogue(e Epilogue) Op {
 	fused := *o
 	fused.act = e.Act
 	fused.bound = &shapeCache[*kernels.GemmParams]{}
+	fused.weights = &preparedWeights{}
 	return &fused
 }
 
@@ -124,7 +128,11 @@ func (o *gemm) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, err
 		return nil, err
 	}
 	y := ctx.Float32(p.M, p.N)
-	kernels.GemmForward(p, in[0].F32(), in[1].F32(), optionalF32(in, 2), y.F32())
+	var pb *kernels.PreparedB
+	if !p.TransA {
+		pb = o.weights.get(ctx, p.TransB, p.K, p.N, in[1])
+	}
+	kernels.GemmPreparedForward(p, in[0].F32(), in[1].F32(), pb, optionalF32(in, 2), y.F32())
 	return ctx.Outputs(y), nil
 }
 
@@ -174,11 +182,15 @@ func wantedGrads(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, [3][]floa
 // to each row, a residual of Y's shape, an activation.
 type matMul struct {
 	epi Epilogue
+	// weights is a B of one matrix prepared, when it is an initializer.
+	weights *preparedWeights
 }
+
+func newMatMul(*graph.Node, int64) (Op, error) { return &matMul{weights: &preparedWeights{}}, nil }
 
 // FuseEpilogue returns the MatMul with e applied to its output.
 func (o *matMul) FuseEpilogue(e Epilogue) Op {
-	return &matMul{epi: e}
+	return &matMul{epi: e, weights: &preparedWeights{}}
 }
 
 func (o *matMul) params(ctx *Context, in []*tensor.Tensor) (*kernels.MatMulParams, []int, error) {
@@ -266,7 +278,11 @@ func (o *matMul) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, e
 		res = r.F32()
 	}
 	y := ctx.Float32(shape...)
-	kernels.MatMulBiasForward(p, in[0].F32(), in[1].F32(), bias, res, y.F32())
+	var pb *kernels.PreparedB
+	if in[1].Rank() >= 2 && tensor.NumElements(p.BatchB) == 1 {
+		pb = o.weights.get(ctx, false, p.K, p.N, in[1])
+	}
+	kernels.MatMulPreparedForward(p, in[0].F32(), in[1].F32(), pb, bias, res, y.F32())
 	if fallback {
 		return residualFallback(ctx, y, r, o.epi.Act)
 	}

@@ -1,0 +1,91 @@
+package kernels
+
+import (
+	"sync/atomic"
+
+	"github.com/onnxkit/onnxkit/native/linalg"
+)
+
+// PreparedB is the right operand of Gemm or MatMul (a layer's weights,
+// unchanged across calls) packed once for the GEMM in use, so that the
+// products by it skip the packing, and the strided reads, that Sgemm
+// does on every call. It holds PackB's panels, for the products Sgemm
+// multiplies by blocks, and, for a B as stored (not transposed),
+// PackVecB's panels, for products with one row; each layout is packed
+// on the first product that takes it. The products give bitwise the
+// results of Sgemm on B as stored. A PreparedB is safe for concurrent
+// use.
+type PreparedB struct {
+	gemm   linalg.Blocked
+	transB bool
+	k, n   int
+	b      []float32 // B as stored, which must not change
+	ldb    int
+	blocks atomic.Pointer[[]float32] // PackB's panels, once packed
+	rows   atomic.Pointer[[]float32] // PackVecB's panels, once packed
+}
+
+// PrepareB returns op(B), the k×n matrix b (n×k when transB) with row
+// stride k or n, prepared for the products by it, or nil when the GEMM
+// in use (linalg.Current) is not a linalg.Blocked, which packs nothing
+// in advance. b must not change while the PreparedB is in use.
+func PrepareB(transB bool, k, n int, b []float32) *PreparedB {
+	g, ok := linalg.Current().(linalg.Blocked)
+	if !ok {
+		return nil
+	}
+	need("Gemm", "b", b, k*n)
+	ldb := n
+	if transB {
+		ldb = k
+	}
+	return &PreparedB{gemm: g, transB: transB, k: k, n: n, b: b[:k*n], ldb: ldb}
+}
+
+// Current reports whether pb was prepared for the GEMM in use
+// (linalg.Use replaces it).
+func (pb *PreparedB) Current() bool { return pb != nil && linalg.Current() == linalg.Gemm(pb.gemm) }
+
+// Fits reports whether pb is op(B) of the k×n shape given, transposed
+// as given, from the weights at b.
+func (pb *PreparedB) Fits(transB bool, k, n int, b []float32) bool {
+	return pb != nil && pb.transB == transB && pb.k == k && pb.n == n && len(b) >= k*n && &b[0] == &pb.b[0]
+}
+
+// multiply computes C = alpha*A*op(B) + beta*C for an m×k A as stored
+// (row stride lda), C with row stride n, from a prepared layout, and
+// reports whether it did: otherwise Sgemm computes this product with
+// arithmetic of its own (dot products of B's rows), and the caller
+// multiplies by B as stored.
+func (pb *PreparedB) multiply(m int, alpha float32, a []float32, lda int, beta float32, c []float32) bool {
+	switch {
+	case pb == nil || !pb.Current():
+		return false
+	case pb.gemm.BlocksB(pb.transB, m, pb.n, pb.k):
+		blocks := pb.layout(&pb.blocks, pb.gemm.PackedLen(pb.k, pb.n), pb.gemm.PackB)
+		pb.gemm.SgemmPackedB(m, pb.n, pb.k, alpha, a, lda, blocks, beta, c, pb.n)
+		return true
+	case m == 1 && !pb.transB && pb.n >= linalg.VecPanelWidth:
+		// (A narrower B streams as stored.)
+		rows := pb.layout(&pb.rows, linalg.VecPackedLen(pb.k, pb.n), linalg.PackVecB)
+		pb.gemm.SgemvPackedB(pb.n, pb.k, alpha, a, rows, beta, c)
+		return true
+	}
+	return false
+}
+
+// layout returns the panels held in p, packing them with pack into a
+// new buffer of size elements first if there are none yet. Concurrent
+// first calls may each pack; one buffer is kept, and all are the same.
+func (pb *PreparedB) layout(p *atomic.Pointer[[]float32], size int,
+	pack func(transB bool, k, n int, b []float32, ldb int, dst []float32)) []float32 {
+	if s := p.Load(); s != nil {
+		return *s
+	}
+	s := make([]float32, size)
+	pack(pb.transB, pb.k, pb.n, pb.b, pb.ldb, s)
+	if p.CompareAndSwap(nil, &s) {
+		return s
+	}
+	return *p.Load()
+}

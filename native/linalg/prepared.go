@@ -1,0 +1,140 @@
+package linalg
+
+import (
+	"fmt"
+
+	"github.com/onnxkit/onnxkit/native/parallel"
+)
+
+// Weights multiplied by many left operands (a layer's B, constant
+// across runs) are packed once by their callers, in one of two layouts:
+// PackB's panels for the blocked products (see BlocksB), and PackVecB's
+// for products with one row (see SgemvPackedB). Each gives bitwise the
+// results of Sgemm on B as stored, without its packing or its strided
+// reads.
+
+// BlocksB reports whether Sgemm computes the m×n×k product of an A as
+// stored (not transposed) and B (transposed when transB) with the blocked
+// algorithm, packing B into panels: then SgemmPackedB on PackB's panels
+// of B gives bitwise its results. Products with one row or one column
+// (gemv), those whose last columns are dot products (edgeColumns) and
+// those computed as C^T (swapPays, whose tiles merge with C otherwise)
+// are not computed that way.
+func (g Blocked) BlocksB(transB bool, m, n, k int) bool {
+	kern := g.kernel()
+	if m == 0 || n == 0 || k == 0 || isVector(m, n) || kern.swapPays(m, n, k) {
+		return false
+	}
+	r := n % kern.nr
+	return !transB || n <= kern.nr || r == 0 || r > edgeDots
+}
+
+// VecPanelWidth is the width of the panels of a B packed by PackVecB.
+const VecPanelWidth = 32
+
+// VecPackedLen returns the length of a k×n B packed by PackVecB.
+func VecPackedLen(k, n int) int { return roundUp(n, VecPanelWidth) * k }
+
+// PackVecB stores op(B), a k×n matrix (B with row stride ldb, transposed
+// when transB is set), in dst in the layout SgemvPackedB takes: panels
+// of VecPanelWidth columns, each k rows of VecPanelWidth values, element
+// (q, j) at dst[(j/w)*w*k + q*w + j%w] for w = VecPanelWidth, the
+// columns of the last panel beyond n zero. dst holds VecPackedLen(k, n)
+// elements.
+func PackVecB(transB bool, k, n int, b []float32, ldb int, dst []float32) {
+	const w = VecPanelWidth
+	br, bc := k, n
+	if transB {
+		br, bc = n, k
+	}
+	if n == 0 || k == 0 {
+		return
+	}
+	if ldb < bc || len(b) < (br-1)*ldb+bc || len(dst) < VecPackedLen(k, n) {
+		panic(fmt.Sprintf("linalg: PackVecB of a %d×%d B with ldb=%d from %d into %d elements", k, n, ldb, len(b), len(dst)))
+	}
+	for j0 := 0; j0 < n; j0 += w {
+		panel := dst[j0*k : (j0+w)*k]
+		cols := min(w, n-j0)
+		if transB {
+			dealColumns(panel, w, 0, cols, func(j int) []float32 { return b[(j0+j)*ldb:][:k] })
+		} else {
+			for q := range k {
+				copy(panel[q*w:q*w+cols], b[q*ldb+j0:][:cols])
+			}
+		}
+		clearColumns(panel, w, k, cols)
+	}
+}
+
+// SgemvPackedB computes the row c = alpha*x*B + beta*c of n values, for
+// x of k values and a k×n B packed by PackVecB: bitwise the results of
+// Sgemm(false, false, 1, n, k, alpha, x, k, B, ldb, beta, c, n) on B as
+// stored, whose vector kernel sums each column in the same order; as
+// there, when beta is 0 the old c is ignored. The panels are spread
+// over the workers as Sgemm spreads the columns.
+func (g Blocked) SgemvPackedB(n, k int, alpha float32, x, b []float32, beta float32, c []float32) {
+	if n == 0 {
+		return
+	}
+	if len(x) < k || len(b) < VecPackedLen(k, n) || len(c) < n {
+		panic(fmt.Sprintf("linalg: SgemvPackedB of %d×%d with x of %d, B of %d and c of %d elements", k, n, len(x), len(b), len(c)))
+	}
+	if k == 0 || alpha == 0 {
+		scaleC(1, n, beta, c, n)
+		return
+	}
+	t := vecPanelTask{kern: g.kernel(), k: k, n: n, x: x[:k], b: b, out: vecOut{c: c, stride: 1, alpha: alpha, beta: beta}}
+	panels := (n + VecPanelWidth - 1) / VecPanelWidth
+	if g.serial || 2*float64(n)*float64(k) < minParallelFlops || parallel.Threads() == 1 {
+		t.per = panels
+		t.runChunk(0)
+		return
+	}
+	// Chunks of at least minParallelFlops, at most chunksPerWorker per
+	// worker, as gemv deals out columns.
+	most := max(1, panels/max(1, minParallelFlops/(2*VecPanelWidth*k)))
+	workers := min(parallel.Threads(), most)
+	chunks := min(most, workers*chunksPerWorker)
+	t.per = (panels + chunks - 1) / chunks
+	shared := vecPanelTasks.Get()
+	*shared = t
+	forChunks((panels+t.per-1)/t.per, workers, shared)
+	vecPanelTasks.Put(shared)
+}
+
+// vecPanelTask computes SgemvPackedB's chunks: panels [c*per, (c+1)*per)
+// for chunk c.
+type vecPanelTask struct {
+	kern *kernel
+	k, n int
+	x, b []float32
+	out  vecOut
+	per  int
+}
+
+var vecPanelTasks parallel.Tasks[vecPanelTask]
+
+func (t *vecPanelTask) runChunk(c int) {
+	const w = VecPanelWidth
+	k := t.k
+	for j0 := c * t.per * w; j0 < min((c+1)*t.per*w, t.n); j0 += w {
+		panel := t.b[j0*k : (j0+w)*k]
+		cols := min(w, t.n-j0)
+		if t.kern.axpy32 != nil {
+			sums := t.kern.axpy32(t.x, panel, w)
+			for j, s := range sums[:cols] {
+				t.out.store(j0+j, s)
+			}
+			continue
+		}
+		// As axpyColumns sums without the kernel.
+		for j := range cols {
+			var s float32
+			for q, v := range t.x {
+				s += v * panel[q*w+j]
+			}
+			t.out.store(j0+j, s)
+		}
+	}
+}
