@@ -92,7 +92,9 @@ func GemmForward(p *GemmParams, a, b, c, y []float32) {
 
 // GemmPreparedForward is GemmForward multiplying by pb, b prepared by
 // PrepareB(p.TransB, p.K, p.N, b), where it can, with bitwise the same
-// results; pb may be nil, and is not used with a transposed a.
+// results; pb may be nil, and is not used with a transposed a. One row
+// of a by a transposed b is computed as by PreparedB's panels of b in
+// both cases (see rowByPanels).
 func GemmPreparedForward(p *GemmParams, a, b []float32, pb *PreparedB, c, y []float32) {
 	const op = "Gemm"
 	need(op, "a", a, p.M*p.K)
@@ -119,7 +121,10 @@ func GemmPreparedForward(p *GemmParams, a, b []float32, pb *PreparedB, c, y []fl
 		}
 	}
 	lda, ldb := p.leading()
-	if p.TransA || !pb.Fits(p.TransB, p.K, p.N, b) || !pb.multiply(p.M, p.Alpha, a, lda, beta, y) {
+	switch {
+	case !p.TransA && pb.Fits(p.TransB, p.K, p.N, b) && pb.multiply(p.M, p.Alpha, a, lda, beta, y):
+	case !p.TransA && p.TransB && rowByPanels(p.M, p.N) && rowByTransposedB(p.N, p.K, p.Alpha, a, b, beta, y):
+	default:
 		linalg.Sgemm(p.TransA, p.TransB, p.M, p.N, p.K, p.Alpha, a, lda, b, ldb, beta, y, p.N)
 	}
 	applyRows(p.Act, nil, y, nil, nil, p.M, p.N)

@@ -10,11 +10,10 @@ import (
 // unchanged across calls) packed once for the GEMM in use, so that the
 // products by it skip the packing, and the strided reads, that Sgemm
 // does on every call. It holds PackB's panels, for the products Sgemm
-// multiplies by blocks, and, for a B as stored (not transposed),
-// PackVecB's panels, for products with one row; each layout is packed
-// on the first product that takes it. The products give bitwise the
-// results of Sgemm on B as stored. A PreparedB is safe for concurrent
-// use.
+// multiplies by blocks, and PackVecB's panels, for products with one row
+// (see rowByPanels); each layout is packed on the first product that
+// takes it. The products give bitwise the results of the same products
+// by B as stored. A PreparedB is safe for concurrent use.
 type PreparedB struct {
 	gemm   linalg.Blocked
 	transB bool
@@ -55,8 +54,7 @@ func (pb *PreparedB) Fits(transB bool, k, n int, b []float32) bool {
 // multiply computes C = alpha*A*op(B) + beta*C for an m×k A as stored
 // (row stride lda), C with row stride n, from a prepared layout, and
 // reports whether it did: otherwise Sgemm computes this product with
-// arithmetic of its own (dot products of B's rows), and the caller
-// multiplies by B as stored.
+// arithmetic of its own, and the caller multiplies by B as stored.
 func (pb *PreparedB) multiply(m int, alpha float32, a []float32, lda int, beta float32, c []float32) bool {
 	switch {
 	case pb == nil || !pb.Current():
@@ -65,8 +63,7 @@ func (pb *PreparedB) multiply(m int, alpha float32, a []float32, lda int, beta f
 		blocks := pb.layout(&pb.blocks, pb.gemm.PackedLen(pb.k, pb.n), pb.gemm.PackB)
 		pb.gemm.SgemmPackedB(m, pb.n, pb.k, alpha, a, lda, blocks, beta, c, pb.n)
 		return true
-	case m == 1 && !pb.transB && pb.n >= linalg.VecPanelWidth:
-		// (A narrower B streams as stored.)
+	case rowByPanels(m, pb.n):
 		rows := pb.layout(&pb.rows, linalg.VecPackedLen(pb.k, pb.n), linalg.PackVecB)
 		pb.gemm.SgemvPackedB(pb.n, pb.k, alpha, a, rows, beta, c)
 		return true
@@ -88,4 +85,31 @@ func (pb *PreparedB) layout(p *atomic.Pointer[[]float32], size int,
 		return s
 	}
 	return *p.Load()
+}
+
+// rowByPanels reports whether a product of one row of A (as stored) by a
+// k×n op(B) multiplies by PackVecB's panels of B, read in one stream
+// (SgemvPackedB), rather than by B as stored. Sgemm reads an untransposed
+// B a row of 32 values at a time, at a new page for each row of a wide
+// B, with the same arithmetic as the panels'. It multiplies a transposed
+// B by dot products of four of its rows at once, four streams at a
+// time: Gemm packs such a B into panels on every call when it is not
+// prepared, so that the prepared and unprepared products agree. A B
+// narrower than a panel streams as stored.
+func rowByPanels(m, n int) bool { return m == 1 && n >= linalg.VecPanelWidth }
+
+// rowByTransposedB computes y = alpha*x*b^T + beta*y for a row x of k
+// values and b n×k as stored, as PreparedB.multiply does from its panels,
+// packing them for the call, and reports whether it did: not when the
+// GEMM in use is not a linalg.Blocked.
+func rowByTransposedB(n, k int, alpha float32, x, b []float32, beta float32, y []float32) bool {
+	g, ok := linalg.Current().(linalg.Blocked)
+	if !ok {
+		return false
+	}
+	panels := getBuffer(linalg.VecPackedLen(k, n))
+	defer putBuffer(panels)
+	linalg.PackVecB(true, k, n, b, k, panels)
+	g.SgemvPackedB(n, k, alpha, x, panels, beta, y)
+	return true
 }

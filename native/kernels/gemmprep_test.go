@@ -1,0 +1,102 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"testing"
+
+	"github.com/onnxkit/onnxkit/native/internal/leveltest"
+	"github.com/onnxkit/onnxkit/native/linalg"
+	"github.com/onnxkit/onnxkit/native/tensor"
+)
+
+// tolPrepared bounds Gemm and MatMul against float64 for dot products
+// of up to 300 terms in [-1, 1).
+var tolPrepared = tolerance{Abs: 1e-4, Rel: 1e-4}
+
+// identicalFloats fails t unless got and want hold the same bits.
+func identicalFloats(t *testing.T, what string, got, want []float32) {
+	t.Helper()
+	for i := range want {
+		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+			t.Fatalf("%s: y[%d] = %v, want %v bitwise", what, i, got[i], want[i])
+		}
+	}
+}
+
+// TestGemmPrepared checks at every CPU level that Gemm gives bitwise the
+// same outputs with b prepared (twice: packing, then the packed panels)
+// as without, on shapes that take the blocked product, the product of
+// one row (b as stored or transposed) and neither, and that both agree
+// with float64; and that a PreparedB made for another GEMM is not used.
+func TestGemmPrepared(t *testing.T) {
+	leveltest.Run(t, func(t *testing.T) {
+		rng := newRNG(43)
+		for _, m := range []int{1, 2, 13} {
+			for _, n := range []int{17, 33, 100} {
+				for _, k := range []int{7, 300} {
+					for _, tb := range []bool{false, true} {
+						for _, bias := range []GemmBias{GemmBiasNone, GemmBiasRow, GemmBiasFull} {
+							p := GemmParams{M: m, N: n, K: k, TransB: tb, Alpha: 0.75, Beta: 1.5, Bias: bias}
+							a, b := uniform(rng, m*k, -1, 1), uniform(rng, k*n, -1, 1)
+							c := uniform(rng, bias.size(m, n), -1, 1)
+							want := make([]float32, m*n)
+							GemmForward(&p, a, b, c, want)
+							compare(t, gemmName(p), tolPrepared, want, gemmRef(p, a, b, c))
+							pb := PrepareB(tb, k, n, b)
+							for i := range 2 {
+								got := uniform(rng, m*n, -1, 1)
+								GemmPreparedForward(&p, a, b, pb, c, got)
+								identicalFloats(t, fmt.Sprintf("%s prepared, call %d", gemmName(p), i+1), got, want)
+							}
+						}
+					}
+				}
+			}
+		}
+		// With another GEMM in use, the panels packed for this one are
+		// left alone, and nothing is prepared.
+		p := GemmParams{M: 1, N: 100, K: 300, TransB: true, Alpha: 1}
+		a, b := uniform(rng, p.M*p.K, -1, 1), uniform(rng, p.K*p.N, -1, 1)
+		pb := PrepareB(true, p.K, p.N, b)
+		defer linalg.Use(linalg.Use(linalg.Naive{}))
+		if PrepareB(true, p.K, p.N, b) != nil {
+			t.Fatal("PrepareB prepared for the naive GEMM")
+		}
+		want, got := make([]float32, p.N), make([]float32, p.N)
+		GemmForward(&p, a, b, nil, want)
+		GemmPreparedForward(&p, a, b, pb, nil, got)
+		identicalFloats(t, "naive GEMM with stale panels", got, want)
+		compare(t, "naive GEMM", tolPrepared, want, gemmRef(p, a, b, nil))
+	})
+}
+
+// TestMatMulPrepared checks at every CPU level that MatMul by one
+// matrix b gives bitwise the same outputs with b prepared as without,
+// one row or batches of rows folded into one product, and that both
+// agree with float64.
+func TestMatMulPrepared(t *testing.T) {
+	leveltest.Run(t, func(t *testing.T) {
+		rng := newRNG(44)
+		for _, p := range []MatMulParams{
+			{M: 1, K: 300, N: 100},
+			{BatchA: []int{1}, M: 1, K: 64, N: 40},
+			{BatchA: []int{2, 3}, M: 4, K: 40, N: 70},
+			{BatchA: []int{2}, BatchB: []int{1}, M: 64, K: 300, N: 33},
+		} {
+			a := uniform(rng, tensor.NumElements(p.BatchA)*p.M*p.K, -1, 1)
+			b := uniform(rng, p.K*p.N, -1, 1)
+			bias := uniform(rng, p.N, -1, 1)
+			want := make([]float32, tensor.NumElements(p.OutBatch())*p.M*p.N)
+			MatMulForward(&p, a, b, want)
+			compare(t, fmt.Sprintf("%+v", p), tolPrepared, want, matmulRef(p, a, b))
+			MatMulBiasForward(&p, a, b, bias, nil, want)
+			pb := PrepareB(false, p.K, p.N, b)
+			for i := range 2 {
+				got := uniform(rng, len(want), -1, 1)
+				MatMulPreparedForward(&p, a, b, pb, bias, nil, got)
+				identicalFloats(t, fmt.Sprintf("%+v prepared, call %d", p, i+1), got, want)
+			}
+		}
+	})
+}
