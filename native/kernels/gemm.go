@@ -123,7 +123,7 @@ func GemmPreparedForward(p *GemmParams, a, b []float32, pb *PreparedB, c, y []fl
 	lda, ldb := p.leading()
 	switch {
 	case !p.TransA && pb.Fits(p.TransB, p.K, p.N, b) && pb.multiply(p.M, p.Alpha, a, lda, beta, y):
-	case !p.TransA && p.TransB && rowByPanels(p.M, p.N) && rowByTransposedB(p.N, p.K, p.Alpha, a, b, beta, y):
+	case !p.TransA && p.TransB && rowByPanels(true, p.M, p.N, p.K) && rowByTransposedB(p.N, p.K, p.Alpha, a, b, beta, y):
 	default:
 		linalg.Sgemm(p.TransA, p.TransB, p.M, p.N, p.K, p.Alpha, a, lda, b, ldb, beta, y, p.N)
 	}

@@ -27,14 +27,15 @@ func identicalFloats(t *testing.T, what string, got, want []float32) {
 // TestGemmPrepared checks at every CPU level that Gemm gives bitwise the
 // same outputs with b prepared (twice: packing, then the packed panels)
 // as without, on shapes that take the blocked product, the product of
-// one row (b as stored or transposed) and neither, and that both agree
-// with float64; and that a PreparedB made for another GEMM is not used.
+// one row by panels (b as stored, or transposed with rows of at most
+// maxPanelRow) and neither, and that both agree with float64; and that
+// a PreparedB made for another GEMM is not used.
 func TestGemmPrepared(t *testing.T) {
 	leveltest.Run(t, func(t *testing.T) {
 		rng := newRNG(43)
 		for _, m := range []int{1, 2, 13} {
 			for _, n := range []int{17, 33, 100} {
-				for _, k := range []int{7, 300} {
+				for _, k := range []int{7, 300, 2049} {
 					for _, tb := range []bool{false, true} {
 						for _, bias := range []GemmBias{GemmBiasNone, GemmBiasRow, GemmBiasFull} {
 							p := GemmParams{M: m, N: n, K: k, TransB: tb, Alpha: 0.75, Beta: 1.5, Bias: bias}
