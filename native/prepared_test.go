@@ -128,9 +128,9 @@ func identical(a, b *tensor.Tensor) bool {
 
 // linearNet is a net of products by constant weights that takes every
 // prepared layout at batch 1 and at larger batches: a Gemm with B as
-// stored (alpha, beta and a fused Relu), one with B transposed, a
-// MatMul of a matrix and one of a batch of matrices (a [N, 2, 24] A)
-// by the same 2-D B.
+// stored (alpha, beta and a fused Relu), one with B transposed and read
+// through an Identity (as PyTorch exports shared weights), a MatMul of
+// a matrix and one of a batch of matrices (a [N, 2, 24] A) by a 2-D B.
 func linearNet(t testing.TB) (*graph.Model, map[string]*graph.Tensor) {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(5, 8))
@@ -142,7 +142,8 @@ func linearNet(t testing.TB) (*graph.Model, map[string]*graph.Tensor) {
 	y := b.Node("Gemm", "fc1", []string{x, random("w1", 96, 70), random("c1", 70)},
 		graph.FloatAttr("alpha", 0.5), graph.FloatAttr("beta", 2))
 	y = b.Node("Relu", "relu1", []string{y})
-	y = b.Node("Gemm", "fc2", []string{y, random("w2", 56, 70), random("c2", 56)}, graph.IntAttr("transB", 1))
+	w2 := b.Node("Identity", "w2.view", []string{random("w2", 56, 70)})
+	y = b.Node("Gemm", "fc2", []string{y, w2, random("c2", 56)}, graph.IntAttr("transB", 1))
 	y = b.Node("MatMul", "mm3", []string{y, random("w3", 56, 48)})
 	shape := b.Initializer("shape", &graph.Tensor{DType: graph.Int64, Dims: []int64{3}, Data: []int64{-1, 2, 24}})
 	y = b.Node("Reshape", "split", []string{y, shape})
@@ -301,12 +302,29 @@ func TestPreparedProductsFollowWeights(t *testing.T) {
 	in := map[string]*tensor.Tensor{"x": randomInput(9, 1, 96)}
 	in3 := map[string]*tensor.Tensor{"x": randomInput(9, 3, 96)}
 	before, before3 := run(in, Options{}), run(in3, Options{})
+
+	// An initializer given as an input, read as it is (w1) or through
+	// the Identity (w2), replaces the prepared weights.
+	for _, name := range []string{"w1", "w2"} {
+		w := prog.Initializer(name)
+		other := tensor.Float32(w.Shape...)
+		for i, v := range w.F32() {
+			other.F32()[i] = 1 - v
+		}
+		given := map[string]*tensor.Tensor{"x": in["x"], name: other}
+		got := run(given, Options{})
+		identicalTensors(t, name+" given as an input", got, run(given, Options{Unprepared: true}))
+		if identical(got, before) {
+			t.Fatalf("%s given as an input did not change the output", name)
+		}
+	}
 	scale := func(name string, by float32) {
 		for i := range prog.Initializer(name).F32() {
 			prog.Initializer(name).F32()[i] *= by
 		}
 	}
-	// All four are prepared at batch 1 and at batch 3.
+	// All four are prepared at batch 1 and at batch 3 (w2 through the
+	// Identity's view of it).
 	for _, name := range []string{"w1", "w2", "w3", "w4"} {
 		scale(name, -0.5)
 	}

@@ -39,6 +39,12 @@ type Program struct {
 	names []string
 	// consts holds the initializers, by slot.
 	consts map[int]*tensor.Tensor
+	// constViews holds, by slot, the outputs of Identity nodes that read
+	// an initializer (directly or through other such nodes), and that
+	// initializer: PyTorch exports weights that several layers share, or
+	// that start out equal, as Identity nodes of one initializer. Ops
+	// take such a view as the initializer itself (unchangedConstants).
+	constViews map[int]*tensor.Tensor
 	// inputs are the graph inputs that are not initializers.
 	inputs  []*graph.Value
 	outputs []string
@@ -370,8 +376,31 @@ func compileGraph(m *graph.Model, g, home *graph.Graph) (*Program, error) {
 	for _, name := range p.captures {
 		p.keep[p.slots[name]] = true
 	}
+	p.findConstViews()
 	p.fuseActivations()
 	return p, nil
+}
+
+// findConstViews fills p.constViews from the sorted steps.
+func (p *Program) findConstViews() {
+	for _, s := range p.steps {
+		n := s.node
+		if n.OpType != "Identity" || (n.Domain != graph.DefaultDomain && n.Domain != "ai.onnx") ||
+			len(s.inputs) != 1 || len(s.outputs) != 1 || s.inputs[0] < 0 || s.outputs[0] < 0 {
+			continue
+		}
+		c := p.consts[s.inputs[0]]
+		if c == nil {
+			c = p.constViews[s.inputs[0]]
+		}
+		if c == nil || bufferOf(c) == nil {
+			continue
+		}
+		if p.constViews == nil {
+			p.constViews = map[int]*tensor.Tensor{}
+		}
+		p.constViews[s.outputs[0]] = c
+	}
 }
 
 // sortSteps puts the steps, built in file order, in an order in which
@@ -960,11 +989,17 @@ func (p *Program) forward(ctx context.Context, st *runState, values []*tensor.Te
 
 // unchangedConstants returns the inputs read from slots (bit i for
 // input i) that hold the program's initializers, not tensors the run's
-// caller gave in their place.
+// caller gave in their place, or views of them (constViews).
 func (p *Program) unchangedConstants(slots []int, values []*tensor.Tensor) uint64 {
 	var mask uint64
 	for i, slot := range slots[:min(len(slots), 64)] {
-		if c, ok := p.consts[slot]; ok && slot >= 0 && values[slot] == c {
+		if slot < 0 {
+			continue
+		}
+		if c, ok := p.consts[slot]; ok && values[slot] == c {
+			mask |= 1 << i
+		} else if c, ok := p.constViews[slot]; ok && values[slot] != nil &&
+			bufferOf(values[slot]) == bufferOf(c) && slices.Equal(values[slot].Shape, c.Shape) {
 			mask |= 1 << i
 		}
 	}
