@@ -92,9 +92,9 @@ func GemmForward(p *GemmParams, a, b, c, y []float32) {
 
 // GemmPreparedForward is GemmForward multiplying by pb, b prepared by
 // PrepareB(p.TransB, p.K, p.N, b), where it can, with bitwise the same
-// results; pb may be nil, and is not used with a transposed a. One row
-// of a by a transposed b is computed as by PreparedB's panels of b in
-// both cases (see rowByPanels).
+// results; pb may be nil, and is not used with a transposed a. A few
+// rows of a are multiplied by panels of b in both cases (see
+// rowByPanels).
 func GemmPreparedForward(p *GemmParams, a, b []float32, pb *PreparedB, c, y []float32) {
 	const op = "Gemm"
 	need(op, "a", a, p.M*p.K)
@@ -123,7 +123,7 @@ func GemmPreparedForward(p *GemmParams, a, b []float32, pb *PreparedB, c, y []fl
 	lda, ldb := p.leading()
 	switch {
 	case !p.TransA && pb.Fits(p.TransB, p.K, p.N, b) && pb.multiply(p.M, p.Alpha, a, lda, beta, y):
-	case !p.TransA && p.TransB && rowByPanels(true, p.M, p.N, p.K) && rowByTransposedB(p.N, p.K, p.Alpha, a, b, beta, y):
+	case !p.TransA && rowsByPackedB(p.TransB, p.M, p.N, p.K, p.Alpha, a, lda, b, beta, y):
 	default:
 		linalg.Sgemm(p.TransA, p.TransB, p.M, p.N, p.K, p.Alpha, a, lda, b, ldb, beta, y, p.N)
 	}
@@ -288,7 +288,8 @@ func MatMulBiasForward(p *MatMulParams, a, b, bias, r, y []float32) {
 
 // MatMulPreparedForward is MatMulBiasForward multiplying by pb, the one
 // matrix of b prepared by PrepareB(false, p.K, p.N, b), where it can,
-// with bitwise the same results; pb may be nil.
+// with bitwise the same results; pb may be nil. A few rows of a are
+// multiplied by panels of b in both cases (see rowByPanels).
 func MatMulPreparedForward(p *MatMulParams, a, b []float32, pb *PreparedB, bias, r, y []float32) {
 	const op = "MatMul"
 	count, ia, ib := p.batches()
@@ -303,8 +304,11 @@ func MatMulPreparedForward(p *MatMulParams, a, b []float32, pb *PreparedB, bias,
 		need(op, "r", r, count*mn)
 	}
 	if p.sharedB(count) {
-		if !pb.Fits(false, p.K, p.N, b) || !pb.multiply(count*p.M, 1, a, p.K, 0, y) {
-			linalg.Sgemm(false, false, count*p.M, p.N, p.K, 1, a, p.K, b, p.N, 0, y, p.N)
+		switch rows := count * p.M; {
+		case pb.Fits(false, p.K, p.N, b) && pb.multiply(rows, 1, a, p.K, 0, y):
+		case rowsByPackedB(false, rows, p.N, p.K, 1, a, p.K, b, 0, y):
+		default:
+			linalg.Sgemm(false, false, rows, p.N, p.K, 1, a, p.K, b, p.N, 0, y, p.N)
 		}
 		applyRows(p.Act, p.Scale, y, bias, r, count*p.M, p.N)
 		return

@@ -10,8 +10,8 @@ import (
 // unchanged across calls) packed once for the GEMM in use, so that the
 // products by it skip the packing, and the strided reads, that Sgemm
 // does on every call. It holds PackB's panels, for the products Sgemm
-// multiplies by blocks, and PackVecB's panels, for products with one row
-// (see rowByPanels); each layout is packed on the first product that
+// multiplies by blocks, and PackVecB's panels, for products with a few
+// rows (see rowByPanels); each layout is packed on the first product that
 // takes it. The products give bitwise the results of the same products
 // by B as stored. A PreparedB is safe for concurrent use.
 type PreparedB struct {
@@ -59,13 +59,13 @@ func (pb *PreparedB) multiply(m int, alpha float32, a []float32, lda int, beta f
 	switch {
 	case pb == nil || !pb.Current():
 		return false
+	case rowByPanels(pb.transB, m, pb.n, pb.k):
+		rows := pb.layout(&pb.rows, linalg.VecPackedLen(pb.k, pb.n), pb.gemm.PackVecB)
+		pb.gemm.SgemmPackedVecB(m, pb.n, pb.k, alpha, a, lda, rows, beta, c, pb.n)
+		return true
 	case pb.gemm.BlocksB(pb.transB, m, pb.n, pb.k):
 		blocks := pb.layout(&pb.blocks, pb.gemm.PackedLen(pb.k, pb.n), pb.gemm.PackB)
 		pb.gemm.SgemmPackedB(m, pb.n, pb.k, alpha, a, lda, blocks, beta, c, pb.n)
-		return true
-	case rowByPanels(pb.transB, m, pb.n, pb.k):
-		rows := pb.layout(&pb.rows, linalg.VecPackedLen(pb.k, pb.n), linalg.PackVecB)
-		pb.gemm.SgemvPackedB(pb.n, pb.k, alpha, a, rows, beta, c)
 		return true
 	}
 	return false
@@ -87,42 +87,71 @@ func (pb *PreparedB) layout(p *atomic.Pointer[[]float32], size int,
 	return *p.Load()
 }
 
-// rowByPanels reports whether a product of one row of A (as stored) by a
-// k×n op(B) (B transposed when transB) multiplies by PackVecB's panels of
-// B, read in one stream (SgemvPackedB), rather than by B as stored.
+// rowByPanels reports whether a product of m rows of A (as stored) by a
+// k×n op(B) (B transposed when transB) multiplies each row by PackVecB's
+// panels of B, read in one stream (SgemmPackedVecB), rather than by
+// blocks or by B as stored.
 //
-// Sgemm reads an untransposed B a row of 32 values at a time, at a new
-// page for each row of a wide B, with the same arithmetic as the
-// panels': the panels ran 2-3x faster with B out of the caches (9216 x
-// 4096: 40 -> 13 ms, loaded machine). It multiplies a transposed B by
+// One row: Sgemm reads an untransposed B a row of 32 values at a time,
+// at a new page for each row of a wide B, with the same arithmetic as
+// the panels': the panels ran 2-3x faster with B out of the caches (9216
+// x 4096: 40 -> 13 ms, loaded machine). It multiplies a transposed B by
 // dot products of four of its rows at once, four streams at a time,
 // which memory feeds well only once the rows are long: the panels took
 // 98 against 160 us at k = 512 (n = 1000), 243 against 295 at 1280, and
 // the same time from k = 4096. So a transposed B takes the panels up to
-// rows of maxPanelRow values, and Gemm packs it on every call when it
-// is not prepared, so that prepared and unprepared products agree. A B
-// narrower than a panel streams as stored.
+// rows of maxPanelRow values, beyond which they would cost a second copy
+// of B for little gain.
+//
+// A few rows: Sgemm multiplies by blocks, with tiles of 6 rows or more
+// of which all but m are wasted, and packs B on every call; each row
+// by the panels, which stay in cache from one row to the next, costs
+// about what one row does up to maxPanelRows rows.
+//
+// Unless the product is one row by an untransposed B, a B that is not
+// prepared is packed into panels for the call (rowsByPackedB), so that
+// prepared and unprepared products agree. A B narrower than a panel
+// streams as stored.
 func rowByPanels(transB bool, m, n, k int) bool {
-	return m == 1 && n >= linalg.VecPanelWidth && (!transB || k <= maxPanelRow)
+	if n < linalg.VecPanelWidth {
+		return false
+	}
+	if m == 1 {
+		return !transB || k <= maxPanelRow
+	}
+	return m <= maxPanelRows
 }
 
 // maxPanelRow is the longest row of a transposed B that rowByPanels
-// multiplies by panels: beyond it the panels would cost a second copy
-// of B for little gain.
+// multiplies one row of A by with panels.
 const maxPanelRow = 2048
 
-// rowByTransposedB computes y = alpha*x*b^T + beta*y for a row x of k
-// values and b n×k as stored, as PreparedB.multiply does from its panels,
-// packing them for the call, and reports whether it did: not when the
-// GEMM in use is not a linalg.Blocked.
-func rowByTransposedB(n, k int, alpha float32, x, b []float32, beta float32, y []float32) bool {
+// maxPanelRows is the most rows of A that rowByPanels multiplies by
+// panels.
+const maxPanelRows = 4
+
+// rowsByPackedB computes C = alpha*A*op(B) + beta*C, for m rows of A as
+// stored (row stride lda), B as stored (n×k when transB, else k×n) and C
+// with row stride n, as PreparedB.multiply does from its panels, packing
+// them for the call, and reports whether it did: only when rowByPanels
+// says so, not for one row by an untransposed B (which Sgemm multiplies
+// with the same arithmetic from B as stored), and not when the GEMM in
+// use is not a linalg.Blocked.
+func rowsByPackedB(transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, beta float32, c []float32) bool {
+	if !rowByPanels(transB, m, n, k) || m == 1 && !transB {
+		return false
+	}
 	g, ok := linalg.Current().(linalg.Blocked)
 	if !ok {
 		return false
 	}
+	ldb := n
+	if transB {
+		ldb = k
+	}
 	panels := getBuffer(linalg.VecPackedLen(k, n))
 	defer putBuffer(panels)
-	linalg.PackVecB(true, k, n, b, k, panels)
-	g.SgemvPackedB(n, k, alpha, x, panels, beta, y)
+	g.PackVecB(transB, k, n, b, ldb, panels)
+	g.SgemmPackedVecB(m, n, k, alpha, a, lda, panels, beta, c, n)
 	return true
 }

@@ -26,14 +26,14 @@ func identicalFloats(t *testing.T, what string, got, want []float32) {
 
 // TestGemmPrepared checks at every CPU level that Gemm gives bitwise the
 // same outputs with b prepared (twice: packing, then the packed panels)
-// as without, on shapes that take the blocked product, the product of
-// one row by panels (b as stored, or transposed with rows of at most
-// maxPanelRow) and neither, and that both agree with float64; and that
-// a PreparedB made for another GEMM is not used.
+// as without, on shapes that take the blocked product, the products of
+// a few rows by panels (b as stored or transposed, one row by rows of b
+// longer than maxPanelRow that are not) and neither, and that both agree
+// with float64; and that a PreparedB made for another GEMM is not used.
 func TestGemmPrepared(t *testing.T) {
 	leveltest.Run(t, func(t *testing.T) {
 		rng := newRNG(43)
-		for _, m := range []int{1, 2, 13} {
+		for _, m := range []int{1, 3, 5, 13} {
 			for _, n := range []int{17, 33, 100} {
 				for _, k := range []int{7, 300, 2049} {
 					for _, tb := range []bool{false, true} {
@@ -74,14 +74,15 @@ func TestGemmPrepared(t *testing.T) {
 
 // TestMatMulPrepared checks at every CPU level that MatMul by one
 // matrix b gives bitwise the same outputs with b prepared as without,
-// one row or batches of rows folded into one product, and that both
-// agree with float64.
+// one row, a few rows or many, batches of rows folded into one product,
+// and that both agree with float64.
 func TestMatMulPrepared(t *testing.T) {
 	leveltest.Run(t, func(t *testing.T) {
 		rng := newRNG(44)
 		for _, p := range []MatMulParams{
 			{M: 1, K: 300, N: 100},
 			{BatchA: []int{1}, M: 1, K: 64, N: 40},
+			{BatchA: []int{2}, M: 2, K: 64, N: 40},
 			{BatchA: []int{2, 3}, M: 4, K: 40, N: 70},
 			{BatchA: []int{2}, BatchB: []int{1}, M: 64, K: 300, N: 33},
 		} {

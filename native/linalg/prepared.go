@@ -9,9 +9,9 @@ import (
 // Weights multiplied by many left operands (a layer's B, constant
 // across runs) are packed once by their callers, in one of two layouts:
 // PackB's panels for the blocked products (see BlocksB), and PackVecB's
-// for products with one row (see SgemvPackedB). Each gives bitwise the
-// results of Sgemm on B as stored, without its packing or its strided
-// reads.
+// for products with a few rows, each row as Sgemm multiplies one (see
+// SgemmPackedVecB). Each gives bitwise the results of the Sgemm it
+// stands for on B as stored, without its packing or its strided reads.
 
 // BlocksB reports whether Sgemm computes the m×n×k product of an A as
 // stored (not transposed) and B (transposed when transB) with the blocked
@@ -36,12 +36,12 @@ const VecPanelWidth = 32
 func VecPackedLen(k, n int) int { return roundUp(n, VecPanelWidth) * k }
 
 // PackVecB stores op(B), a k×n matrix (B with row stride ldb, transposed
-// when transB is set), in dst in the layout SgemvPackedB takes: panels
-// of VecPanelWidth columns, each k rows of VecPanelWidth values, element
-// (q, j) at dst[(j/w)*w*k + q*w + j%w] for w = VecPanelWidth, the
-// columns of the last panel beyond n zero. dst holds VecPackedLen(k, n)
-// elements.
-func PackVecB(transB bool, k, n int, b []float32, ldb int, dst []float32) {
+// when transB is set), in dst in the layout SgemmPackedVecB takes:
+// panels of VecPanelWidth columns, each k rows of VecPanelWidth values,
+// element (q, j) at dst[(j/w)*w*k + q*w + j%w] for w = VecPanelWidth,
+// the columns of the last panel beyond n zero. dst holds
+// VecPackedLen(k, n) elements.
+func (g Blocked) PackVecB(transB bool, k, n int, b []float32, ldb int, dst []float32) {
 	const w = VecPanelWidth
 	br, bc := k, n
 	if transB {
@@ -53,47 +53,67 @@ func PackVecB(transB bool, k, n int, b []float32, ldb int, dst []float32) {
 	if ldb < bc || len(b) < (br-1)*ldb+bc || len(dst) < VecPackedLen(k, n) {
 		panic(fmt.Sprintf("linalg: PackVecB of a %d×%d B with ldb=%d from %d into %d elements", k, n, ldb, len(b), len(dst)))
 	}
+	kern := g.kernel()
 	for j0 := 0; j0 < n; j0 += w {
 		panel := dst[j0*k : (j0+w)*k]
 		cols := min(w, n-j0)
-		if transB {
-			dealColumns(panel, w, 0, cols, func(j int) []float32 { return b[(j0+j)*ldb:][:k] })
-		} else {
+		if !transB {
 			for q := range k {
 				copy(panel[q*w:q*w+cols], b[q*ldb+j0:][:cols])
 			}
+			clearColumns(panel, w, k, cols)
+			continue
 		}
+		// op(B)[q][j] = b[j*ldb+q]: 16 columns at a time through the
+		// kernel's transposition, as packB does, the rest one by one.
+		j := 0
+		if kern.transpose16 != nil {
+			for ; j+16 <= cols; j += 16 {
+				base := (j0 + j) * ldb
+				done := kern.transpose16(k, b[base:], ldb, panel[j:], w)
+				for q := done; q < k; q++ {
+					for i := range 16 {
+						panel[q*w+j+i] = b[base+i*ldb+q]
+					}
+				}
+			}
+		}
+		dealColumns(panel, w, j, cols, func(j int) []float32 { return b[(j0+j)*ldb:][:k] })
 		clearColumns(panel, w, k, cols)
 	}
 }
 
-// SgemvPackedB computes the row c = alpha*x*B + beta*c of n values, for
-// x of k values and a k×n B packed by PackVecB: bitwise the results of
-// Sgemm(false, false, 1, n, k, alpha, x, k, B, ldb, beta, c, n) on B as
-// stored, whose vector kernel sums each column in the same order; as
-// there, when beta is 0 the old c is ignored. The panels are spread
-// over the workers as Sgemm spreads the columns.
-func (g Blocked) SgemvPackedB(n, k int, alpha float32, x, b []float32, beta float32, c []float32) {
-	if n == 0 {
+// SgemmPackedVecB computes C = alpha*A*B + beta*C for a row-major m×k
+// A (row stride lda), C with row stride ldc and a k×n B packed by
+// PackVecB: each row of C bitwise as Sgemm(false, false, 1, n, k, alpha,
+// row, k, B, ldb, beta, row of C, n) computes it on B as stored, whose
+// vector kernel sums each column in the same order; as there, when beta
+// is 0 the old C is ignored. Each panel of B is multiplied by every row
+// of A while it is in cache; the panels are spread over the workers as
+// Sgemm spreads a row's columns.
+func (g Blocked) SgemmPackedVecB(m, n, k int, alpha float32, a []float32, lda int, b []float32,
+	beta float32, c []float32, ldc int) {
+	if m == 0 || n == 0 {
 		return
 	}
-	if len(x) < k || len(b) < VecPackedLen(k, n) || len(c) < n {
-		panic(fmt.Sprintf("linalg: SgemvPackedB of %d×%d with x of %d, B of %d and c of %d elements", k, n, len(x), len(b), len(c)))
+	if lda < k || ldc < n || len(a) < (m-1)*lda+k || len(b) < VecPackedLen(k, n) || len(c) < (m-1)*ldc+n {
+		panic(fmt.Sprintf("linalg: SgemmPackedVecB of %d×%d×%d with lda=%d, ldc=%d from A, B and C of %d, %d and %d elements",
+			m, n, k, lda, ldc, len(a), len(b), len(c)))
 	}
 	if k == 0 || alpha == 0 {
-		scaleC(1, n, beta, c, n)
+		scaleC(m, n, beta, c, ldc)
 		return
 	}
-	t := vecPanelTask{kern: g.kernel(), k: k, n: n, x: x[:k], b: b, out: vecOut{c: c, stride: 1, alpha: alpha, beta: beta}}
+	t := vecPanelTask{kern: g.kernel(), m: m, k: k, n: n, a: a, lda: lda, b: b, c: c, ldc: ldc, alpha: alpha, beta: beta}
 	panels := (n + VecPanelWidth - 1) / VecPanelWidth
-	if g.serial || 2*float64(n)*float64(k) < minParallelFlops || parallel.Threads() == 1 {
+	if g.serial || 2*float64(m)*float64(n)*float64(k) < minParallelFlops || parallel.Threads() == 1 {
 		t.per = panels
 		t.runChunk(0)
 		return
 	}
 	// Chunks of at least minParallelFlops, at most chunksPerWorker per
 	// worker, as gemv deals out columns.
-	most := max(1, panels/max(1, minParallelFlops/(2*VecPanelWidth*k)))
+	most := max(1, panels/max(1, minParallelFlops/(2*m*VecPanelWidth*k)))
 	workers := min(parallel.Threads(), most)
 	chunks := min(most, workers*chunksPerWorker)
 	t.per = (panels + chunks - 1) / chunks
@@ -103,14 +123,15 @@ func (g Blocked) SgemvPackedB(n, k int, alpha float32, x, b []float32, beta floa
 	vecPanelTasks.Put(shared)
 }
 
-// vecPanelTask computes SgemvPackedB's chunks: panels [c*per, (c+1)*per)
-// for chunk c.
+// vecPanelTask computes SgemmPackedVecB's chunks: panels [c*per,
+// (c+1)*per) for chunk c.
 type vecPanelTask struct {
-	kern *kernel
-	k, n int
-	x, b []float32
-	out  vecOut
-	per  int
+	kern        *kernel
+	m, k, n     int
+	a, b, c     []float32
+	lda, ldc    int
+	alpha, beta float32
+	per         int
 }
 
 var vecPanelTasks parallel.Tasks[vecPanelTask]
@@ -121,20 +142,24 @@ func (t *vecPanelTask) runChunk(c int) {
 	for j0 := c * t.per * w; j0 < min((c+1)*t.per*w, t.n); j0 += w {
 		panel := t.b[j0*k : (j0+w)*k]
 		cols := min(w, t.n-j0)
-		if t.kern.axpy32 != nil {
-			sums := t.kern.axpy32(t.x, panel, w)
-			for j, s := range sums[:cols] {
-				t.out.store(j0+j, s)
+		for i := range t.m {
+			x := t.a[i*t.lda:][:k]
+			out := vecOut{c: t.c[i*t.ldc:], stride: 1, alpha: t.alpha, beta: t.beta}
+			if t.kern.axpy32 != nil {
+				sums := t.kern.axpy32(x, panel, w)
+				for j, s := range sums[:cols] {
+					out.store(j0+j, s)
+				}
+				continue
 			}
-			continue
-		}
-		// As axpyColumns sums without the kernel.
-		for j := range cols {
-			var s float32
-			for q, v := range t.x {
-				s += v * panel[q*w+j]
+			// As axpyColumns sums without the kernel.
+			for j := range cols {
+				var s float32
+				for q, v := range x {
+					s += v * panel[q*w+j]
+				}
+				out.store(j0+j, s)
 			}
-			t.out.store(j0+j, s)
 		}
 	}
 }
