@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/onnxkit/onnxkit"
+	"github.com/onnxkit/onnxkit/graph"
 	"github.com/onnxkit/onnxkit/graph/passes"
 	"github.com/onnxkit/onnxkit/internal/ort"
 	"github.com/onnxkit/onnxkit/internal/testenv"
@@ -212,13 +213,26 @@ func BenchmarkSessionRunAllocs(b *testing.B) {
 	}
 }
 
-// BenchmarkSessionPreparedWeights times batch-1 runs of the Keras
-// AlexNet on one Session with the plan's prepared weights (Conv's
-// packed and Winograd-transformed weights) and without them
-// (native.Options.Unprepared), in alternating rounds, and reports each
-// one's milliseconds per run and their ratio.
+// BenchmarkSessionPreparedWeights times batch-1 runs on one Session
+// with the plan's prepared weights (Conv's packed and
+// Winograd-transformed weights, the packed right operands of Gemm and
+// MatMul) and without them (native.Options.Unprepared), in alternating
+// rounds, and reports each one's milliseconds per run and their ratio:
+// the Keras AlexNet, then the zoo's text encoder and two CNN
+// classifiers (their classifier Gemms at batch 1) when the zoo is built.
 func BenchmarkSessionPreparedWeights(b *testing.B) {
-	s, err := onnxkit.Open(alexnetFile(b), onnxkit.Options{Threads: benchThreads})
+	b.Run("alexnet", func(b *testing.B) { benchPreparedWeights(b, alexnetFile(b)) })
+	for _, name := range []string{"text_encoder", "resnet18", "mobilenet_v3_small"} {
+		b.Run(name, func(b *testing.B) {
+			benchPreparedWeights(b, filepath.Join(testenv.Zoo(b), name+".onnx"))
+		})
+	}
+}
+
+// benchPreparedWeights is BenchmarkSessionPreparedWeights for the model
+// at path.
+func benchPreparedWeights(b *testing.B, path string) {
+	s, err := onnxkit.Open(path, onnxkit.Options{Threads: benchThreads})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -248,7 +262,7 @@ func BenchmarkSessionPreparedWeights(b *testing.B) {
 }
 
 // batchOneInputs returns random inputs of batch 1 (every symbolic
-// dimension 1) for s.
+// dimension 1) for s: normal floats, and int64 token ids below 10.
 func batchOneInputs(s *onnxkit.Session) map[string]*tensor.Tensor {
 	in := map[string]*tensor.Tensor{}
 	rng := rand.New(rand.NewPCG(5, 5))
@@ -259,6 +273,14 @@ func batchOneInputs(s *onnxkit.Session) map[string]*tensor.Tensor {
 			if d.Known() {
 				shape[i] = int(d.Size)
 			}
+		}
+		if v.DType == graph.Int64 { // token ids
+			ids := make([]int64, tensor.NumElements(shape))
+			for i := range ids {
+				ids[i] = rng.Int64N(10)
+			}
+			in[v.Name] = &tensor.Tensor{DType: graph.Int64, Shape: shape, Data: ids}
+			continue
 		}
 		x := tensor.Float32(shape...)
 		for i := range x.F32() {
