@@ -232,11 +232,66 @@ func TestPreparedProductsAreBitwise(t *testing.T) {
 	})
 }
 
+// TestConcurrentRunsSharePreparedWeights runs linearNet from 8
+// goroutines at once at batches 1 to 4, which prepare the weights and
+// share them, and compares every output bitwise with a sequential run
+// on the weights as stored.
+func TestConcurrentRunsSharePreparedWeights(t *testing.T) {
+	m, _ := linearNet(t)
+	prog, err := Compile(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(in map[string]*tensor.Tensor, opts Options) *tensor.Tensor {
+		t.Helper()
+		out, err := prog.RunWith(t.Context(), in, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out["mm4"]
+	}
+	const goroutines, runs = 8, 10
+	inputOf := func(g, r int) map[string]*tensor.Tensor {
+		return map[string]*tensor.Tensor{"x": randomInput(uint64(100*g+r), 1+(g+r)%4, 96)}
+	}
+	want := make([][]*tensor.Tensor, goroutines)
+	for g := range goroutines {
+		for r := range runs {
+			want[g] = append(want[g], run(inputOf(g, r), Options{Unprepared: true}))
+		}
+	}
+	// The sequential runs prepared nothing: the goroutines prepare the
+	// weights as they start, at once.
+	var wg sync.WaitGroup
+	errs := make(chan error, goroutines)
+	for g := range goroutines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := range runs {
+				out, err := prog.RunWith(t.Context(), inputOf(g, r), Options{})
+				if err != nil {
+					errs <- err
+					return
+				}
+				if !identical(out["mm4"], want[g][r]) {
+					errs <- fmt.Errorf("goroutine %d, run %d: the output differs from the sequential run's", g, r)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
 // TestPreparedProductsFollowWeights checks that the prepared products of
 // linearNet multiply by the weights prepared until WeightsChanged, and
 // by the weights as written after it and after a run that records; and
-// that 8 goroutines running at once at batches 1 to 4, sharing the
-// prepared weights, get bitwise the outputs of sequential runs.
+// that weights given as inputs replace the prepared ones.
 func TestPreparedProductsFollowWeights(t *testing.T) {
 	m, _ := linearNet(t)
 	prog, err := Compile(m)
@@ -261,42 +316,6 @@ func TestPreparedProductsFollowWeights(t *testing.T) {
 			t.Fatal(err)
 		}
 		return out["mm4"]
-	}
-
-	const goroutines, runs = 8, 10
-	inputOf := func(g, r int) map[string]*tensor.Tensor {
-		return map[string]*tensor.Tensor{"x": randomInput(uint64(100*g+r), 1+(g+r)%4, 96)}
-	}
-	want := make([][]*tensor.Tensor, goroutines)
-	for g := range goroutines {
-		for r := range runs {
-			want[g] = append(want[g], run(inputOf(g, r), Options{Unprepared: true}))
-		}
-	}
-	prog.WeightsChanged() // a new generation, prepared by the goroutines at once
-	var wg sync.WaitGroup
-	errs := make(chan error, goroutines)
-	for g := range goroutines {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for r := range runs {
-				out, err := prog.RunWith(t.Context(), inputOf(g, r), Options{})
-				if err != nil {
-					errs <- err
-					return
-				}
-				if !identical(out["mm4"], want[g][r]) {
-					errs <- fmt.Errorf("goroutine %d, run %d: the output differs from the sequential run's", g, r)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
 	}
 
 	in := map[string]*tensor.Tensor{"x": randomInput(9, 1, 96)}
