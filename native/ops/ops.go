@@ -83,10 +83,11 @@ type Context struct {
 	// larger one, and the pool does not lose it.
 	Escapes bool
 	// Constants marks, bit i for input i, the inputs that are the
-	// program's initializers, unchanged since the weights' generation
-	// Generation: an op may multiply by a form of them it prepared before
-	// (packed, transformed) under the same generation. The executor sets
-	// none in runs that record, whose weights a training step changes.
+	// program's initializers (or Identity views of one), unchanged since
+	// the weights' generation Generation: an op may multiply by a form
+	// of them it prepared before (packed, transformed) under the same
+	// generation. The executor sets none in runs that record, whose
+	// weights a training step changes.
 	Constants  uint64
 	Generation uint64
 	// outputs holds the output list that Outputs returns.
