@@ -50,14 +50,17 @@ func (rr rowByRow) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []fl
 
 // TestPreparedWeights runs the shared suite's cases with an untransposed
 // A that BlocksB says Sgemm multiplies by blocks through PackB and
-// SgemmPackedB, bitwise against Sgemm, and those of up to 17 rows
+// SgemmPackedB, bitwise against Sgemm, and those of up to 4 rows
 // through PackVecB and SgemmPackedVecB, bitwise against Sgemm row by
-// row; both against the float64 reference, for every Blocked kernel.
+// row; both against the float64 reference, for every kernel.
 // Then a few larger shapes with 1 and 2 workers.
 func TestPreparedWeights(t *testing.T) {
 	suite := newGemmSuite(23)
 	defer parallel.SetThreads(parallel.Threads())
-	forEachBlocked(t, func(t *testing.T, g linalg.Blocked) {
+	// Every kernel at its level and those no level prefers; not the
+	// stand-ins (the kernels' blocking around a Go micro-kernel), which
+	// take minutes.
+	check := func(t *testing.T, g linalg.Blocked) {
 		// bitwise runs tc through prepared and want on the same
 		// operands and compares every element of C.
 		bitwise := func(t *testing.T, prepared, want linalg.Gemm, tc gemmCase, seed uint64) {
@@ -82,7 +85,7 @@ func TestPreparedWeights(t *testing.T) {
 				bitwise(t, packing{g}, g, tc, uint64(i))
 				blocked++
 			}
-			if tc.m <= 17 && tc.n > 0 {
+			if tc.m <= 4 && tc.n > 0 {
 				suite.check(t, vecPacking{g}, i)
 				bitwise(t, vecPacking{g}, rowByRow{g}, tc, uint64(i))
 				rows++
@@ -113,7 +116,11 @@ func TestPreparedWeights(t *testing.T) {
 				}
 			}
 		}
-	})
+	}
+	forEachLevel(t, check)
+	for _, g := range unpreferred() {
+		t.Run(g.Name(), func(t *testing.T) { check(t, g) })
+	}
 }
 
 // TestBlocksBLeavesOutOtherPaths checks the shapes BlocksB must refuse:
