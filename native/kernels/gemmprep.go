@@ -10,7 +10,8 @@ import (
 // unchanged across calls) packed once for the GEMM in use, so that the
 // products by it skip the packing, and the strided reads, that Sgemm
 // does on every call. It holds PackB's panels, for the products Sgemm
-// multiplies by blocks, and PackVecB's panels, for products with a few
+// multiplies by blocks (by a B of at most maxPackedB elements), and
+// PackVecB's panels, for products with a few
 // rows (see rowByPanels); each layout is packed on the first product that
 // takes it. The products give bitwise the results of the same products
 // by B as stored. A PreparedB is safe for concurrent use.
@@ -63,13 +64,22 @@ func (pb *PreparedB) multiply(m int, alpha float32, a []float32, lda int, beta f
 		rows := pb.layout(&pb.rows, linalg.VecPackedLen(pb.k, pb.n), pb.gemm.PackVecB)
 		pb.gemm.SgemmPackedVecB(m, pb.n, pb.k, alpha, a, lda, rows, beta, c, pb.n)
 		return true
-	case pb.gemm.BlocksB(pb.transB, m, pb.n, pb.k):
+	case pb.k*pb.n <= maxPackedB && pb.gemm.BlocksB(pb.transB, m, pb.n, pb.k):
 		blocks := pb.layout(&pb.blocks, pb.gemm.PackedLen(pb.k, pb.n), pb.gemm.PackB)
 		pb.gemm.SgemmPackedB(m, pb.n, pb.k, alpha, a, lda, blocks, beta, c, pb.n)
 		return true
 	}
 	return false
 }
+
+// maxPackedB is the most elements of a B that PreparedB packs in PackB's
+// panels. A larger B streams from memory once per product either way,
+// and Sgemm's packing of a block at a time, in cache, costs little
+// beside it (8 rows by 9216 x 4096 took the same time packed on every
+// call as prepared, loaded machine); the panels would double the
+// weights' memory (VGG-16's fc6: 411 MB) for nothing. (At 512 x 1000,
+// 8 rows took 205 us packed on every call, 149 prepared.)
+const maxPackedB = 1 << 22
 
 // layout returns the panels held in p, packing them with pack into a
 // new buffer of size elements first if there are none yet. Concurrent

@@ -102,3 +102,25 @@ func TestMatMulPrepared(t *testing.T) {
 		}
 	})
 }
+
+// TestLargeBIsNotPacked checks that a B of more than maxPackedB elements
+// is multiplied as stored, with no panels kept, with the results of the
+// unprepared product; and that a small one is packed.
+func TestLargeBIsNotPacked(t *testing.T) {
+	rng := newRNG(45)
+	for _, c := range []struct {
+		k, n   int
+		packed bool
+	}{{2049, 2048, false}, {300, 100, true}} {
+		p := GemmParams{M: 8, N: c.n, K: c.k, TransB: true, Alpha: 1}
+		a, b := uniform(rng, p.M*p.K, -1, 1), uniform(rng, p.K*p.N, -1, 1)
+		want, got := make([]float32, p.M*p.N), make([]float32, p.M*p.N)
+		GemmForward(&p, a, b, nil, want)
+		pb := PrepareB(true, p.K, p.N, b)
+		GemmPreparedForward(&p, a, b, pb, nil, got)
+		identicalFloats(t, fmt.Sprintf("%dx%d", c.k, c.n), got, want)
+		if packed := pb.blocks.Load() != nil; packed != c.packed {
+			t.Errorf("%dx%d B: packed %v, want %v", c.k, c.n, packed, c.packed)
+		}
+	}
+}
