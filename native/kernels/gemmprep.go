@@ -120,14 +120,21 @@ func (pb *PreparedB) layout(p *atomic.Pointer[[]float32], size int,
 //
 // Unless the product is one row by an untransposed B, a B that is not
 // prepared is packed into panels for the call (rowsByPackedB), so that
-// prepared and unprepared products agree. A B narrower than a panel
-// streams as stored.
+// prepared and unprepared products agree; so those products take the
+// panels only with a B of at most maxPackedB elements. A B narrower than
+// a panel streams as stored.
 func rowByPanels(transB bool, m, n, k int) bool {
-	if n < linalg.VecPanelWidth {
+	switch {
+	case n < linalg.VecPanelWidth:
 		return false
-	}
-	if m == 1 {
-		return !transB || k <= maxPanelRow
+	case m == 1 && !transB:
+		return true
+	case k*n > maxPackedB:
+		// Packed on every call when not prepared: a second pass over B
+		// and a buffer of its size.
+		return false
+	case m == 1:
+		return k <= maxPanelRow
 	}
 	return m <= maxPanelRows
 }

@@ -105,22 +105,33 @@ func TestMatMulPrepared(t *testing.T) {
 
 // TestLargeBIsNotPacked checks that a B of more than maxPackedB elements
 // is multiplied as stored, with no panels kept, with the results of the
-// unprepared product; and that a small one is packed.
+// unprepared product, by a few rows and by one row (transposed), unless
+// the one row multiplies an untransposed B; and that a small B is
+// packed.
 func TestLargeBIsNotPacked(t *testing.T) {
 	rng := newRNG(45)
 	for _, c := range []struct {
-		k, n   int
-		packed bool
-	}{{2049, 2048, false}, {300, 100, true}} {
-		p := GemmParams{M: 8, N: c.n, K: c.k, TransB: true, Alpha: 1}
+		m, k, n        int
+		transB         bool
+		blocks, panels bool
+	}{
+		{8, 2049, 2048, true, false, false},
+		{3, 2049, 2048, false, false, false},
+		{1, 1024, 4200, true, false, false},
+		{1, 1024, 4200, false, false, true},
+		{8, 300, 100, true, true, false},
+		{1, 300, 100, true, false, true},
+	} {
+		p := GemmParams{M: c.m, N: c.n, K: c.k, TransB: c.transB, Alpha: 1}
 		a, b := uniform(rng, p.M*p.K, -1, 1), uniform(rng, p.K*p.N, -1, 1)
 		want, got := make([]float32, p.M*p.N), make([]float32, p.M*p.N)
 		GemmForward(&p, a, b, nil, want)
-		pb := PrepareB(true, p.K, p.N, b)
+		pb := PrepareB(c.transB, p.K, p.N, b)
 		GemmPreparedForward(&p, a, b, pb, nil, got)
-		identicalFloats(t, fmt.Sprintf("%dx%d", c.k, c.n), got, want)
-		if packed := pb.blocks.Load() != nil; packed != c.packed {
-			t.Errorf("%dx%d B: packed %v, want %v", c.k, c.n, packed, c.packed)
+		identicalFloats(t, gemmName(p), got, want)
+		blocks, panels := pb.blocks.Load() != nil, pb.rows.Load() != nil
+		if blocks != c.blocks || panels != c.panels {
+			t.Errorf("%s: blocked panels %v and row panels %v, want %v and %v", gemmName(p), blocks, panels, c.blocks, c.panels)
 		}
 	}
 }
