@@ -27,22 +27,55 @@ func activationFast(k activationKernel, dst, src []float32, a, b float32) bool {
 	return true
 }
 
-// activationLoops holds each kernel's assembly loop, AVX2 then AVX-512.
-var activationLoops = [...][2]func(n int, dst, src *float32, a, b float32){
-	kernelRelu:        {reluAVX2, reluAVX512},
-	kernelClip:        {clipAVX2, clipAVX512},
-	kernelLeakyRelu:   {leakyReluAVX2, leakyReluAVX512},
-	kernelHardSigmoid: {hardSigmoidAVX2, hardSigmoidAVX512},
-	kernelHardSwish:   {hardSwishAVX2, hardSwishAVX512},
-	kernelSiLU:        {siluAVX2, siluAVX512},
-	kernelErfGelu:     {erfGeluAVX2, erfGeluAVX512},
-}
-
 // activationBlocks calls k's kernel of the given width on n elements.
+// The calls are direct: through a table of func values the compiler
+// cannot see that the assembly keeps no pointer, and activationFast's
+// tail block would move to the heap, an allocation per call
+// (TestActivationAllocatesNothing).
 func activationBlocks(k activationKernel, width, n int, dst, src *float32, a, b float32) {
-	wide := 0
-	if width == 16 {
-		wide = 1
+	wide := width == 16
+	switch k {
+	case kernelRelu:
+		if wide {
+			reluAVX512(n, dst, src, a, b)
+		} else {
+			reluAVX2(n, dst, src, a, b)
+		}
+	case kernelClip:
+		if wide {
+			clipAVX512(n, dst, src, a, b)
+		} else {
+			clipAVX2(n, dst, src, a, b)
+		}
+	case kernelLeakyRelu:
+		if wide {
+			leakyReluAVX512(n, dst, src, a, b)
+		} else {
+			leakyReluAVX2(n, dst, src, a, b)
+		}
+	case kernelHardSigmoid:
+		if wide {
+			hardSigmoidAVX512(n, dst, src, a, b)
+		} else {
+			hardSigmoidAVX2(n, dst, src, a, b)
+		}
+	case kernelHardSwish:
+		if wide {
+			hardSwishAVX512(n, dst, src, a, b)
+		} else {
+			hardSwishAVX2(n, dst, src, a, b)
+		}
+	case kernelSiLU:
+		if wide {
+			siluAVX512(n, dst, src, a, b)
+		} else {
+			siluAVX2(n, dst, src, a, b)
+		}
+	default:
+		if wide {
+			erfGeluAVX512(n, dst, src, a, b)
+		} else {
+			erfGeluAVX2(n, dst, src, a, b)
+		}
 	}
-	activationLoops[k][wide](n, dst, src, a, b)
 }
