@@ -36,6 +36,8 @@ type Session struct {
 	// running holds a token per run going on: at most
 	// Options.MaxConcurrentRuns.
 	running chan struct{}
+	// threads divides the session's threads among the runs computing.
+	threads *parallel.Share
 	// budget is the runs' ops.Budget; nil for ops.DefaultBudget.
 	budget *ops.Budget
 }
@@ -43,9 +45,10 @@ type Session struct {
 // Options tunes a session. The zero value runs every output with every
 // optimisation, SetThreads' thread count and no memory limit.
 type Options struct {
-	// Threads is the number of goroutines a run's loops use; 0 takes
-	// parallel.SetThreads' count (by default GOMAXPROCS). It is the
-	// session's own: sessions with different counts run side by side.
+	// Threads is the number of goroutines a run's loops use (at most;
+	// see MaxConcurrentRuns); 0 takes parallel.SetThreads' count when
+	// the session is made (by default GOMAXPROCS). It is the session's
+	// own: sessions with different counts run side by side.
 	Threads int
 	// MemoryLimit, when positive, refuses with a *MemoryLimitError,
 	// before it allocates anything, a run whose planned peak of values
@@ -68,12 +71,16 @@ type Options struct {
 	// no returned value depends on are not run.
 	Outputs []string
 	// MaxConcurrentRuns bounds the runs that compute at once; further
-	// calls of Run wait for a turn (or for their context). 0 means
-	// GOMAXPROCS / Threads, at least 1: enough runs to keep every core
-	// busy without more workers than cores, each of which would hold a
-	// run's buffers and slow the others down. (Measured at batch 1:
-	// two threads for one run at a time beat one thread for each of
-	// two runs, see BENCHMARKS.md.)
+	// calls of Run wait for a turn (or for their context). Each run
+	// then uses Threads. 0 adapts the runs' threads to the runs in
+	// flight: the session has Threads times GOMAXPROCS/Threads threads
+	// in all (at least Threads), which as many runs at once as that,
+	// up to GOMAXPROCS, divide among themselves at each loop, a run
+	// taking at most Threads. With Threads 2 on two cores, one run
+	// alone computes with two threads and two runs with one each: no
+	// more workers than cores, and no loop split in two where two runs
+	// have a core each. (A loop's results do not depend on its thread
+	// count: a run gives the same outputs either way.)
 	MaxConcurrentRuns int
 }
 
@@ -168,15 +175,18 @@ func NewSession(m *graph.Model, opts Options) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	runs := opts.MaxConcurrentRuns
-	if runs == 0 {
-		threads := opts.Threads
-		if threads == 0 {
-			threads = parallel.Threads()
-		}
-		runs = max(1, runtime.GOMAXPROCS(0)/threads)
+	threads := opts.Threads
+	if threads == 0 {
+		threads = parallel.Threads()
 	}
-	s := &Session{model: m, prog: prog, opts: opts, running: make(chan struct{}, runs)}
+	runs, total := opts.MaxConcurrentRuns, threads*opts.MaxConcurrentRuns
+	if runs == 0 {
+		procs := runtime.GOMAXPROCS(0)
+		total = threads * max(1, procs/threads)
+		runs = min(total, procs)
+	}
+	s := &Session{model: m, prog: prog, opts: opts, running: make(chan struct{}, runs),
+		threads: parallel.NewShare(total, threads)}
 	s.opts.Outputs = slices.Clone(opts.Outputs)
 	if opts.MemoryLimit > 0 || opts.MaxTensorBytes > 0 {
 		s.budget = &ops.Budget{MaxTensorBytes: opts.MaxTensorBytes, MaxRunBytes: opts.MemoryLimit}
@@ -257,7 +267,7 @@ func (s *Session) Run(ctx context.Context, inputs map[string]*tensor.Tensor) (ma
 		out map[string]*tensor.Tensor
 		err error
 	)
-	parallel.With(s.opts.Threads, func() { out, err = s.prog.RunWith(ctx, inputs, native.Options{Budget: s.budget}) })
+	parallel.WithShare(s.threads, func() { out, err = s.prog.RunWith(ctx, inputs, native.Options{Budget: s.budget}) })
 	return out, err
 }
 
@@ -283,7 +293,7 @@ func (s *Session) Forward(ctx context.Context, inputs map[string]*tensor.Tensor,
 	if opts.Budget == nil {
 		opts.Budget = s.budget
 	}
-	parallel.With(s.opts.Threads, func() { tape, err = s.prog.ForwardContext(ctx, inputs, opts) })
+	parallel.WithShare(s.threads, func() { tape, err = s.prog.ForwardContext(ctx, inputs, opts) })
 	return tape, err
 }
 

@@ -84,12 +84,24 @@ func TestSessionMatchesPyTorch(t *testing.T) {
 // goroutines, 50 runs each, with different images and batch sizes 1-5,
 // and compares every output bitwise with a sequential run of the same
 // input, on a session with 2 threads so that runs also split their
-// loops, and no bound on the runs that compute at once.
+// loops: with no bound on the runs that compute at once, and with the
+// default, under which the runs' thread counts change with the runs in
+// flight.
 func TestConcurrentRunsAreBitwiseSequential(t *testing.T) {
-	s, err := Open(tinyCNN, Options{Threads: 2, MaxConcurrentRuns: 16})
-	if err != nil {
-		t.Fatal(err)
+	for _, opts := range []Options{{Threads: 2, MaxConcurrentRuns: 16}, {Threads: 2}} {
+		t.Run(fmt.Sprintf("MaxConcurrentRuns=%d", opts.MaxConcurrentRuns), func(t *testing.T) {
+			s, err := Open(tinyCNN, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			concurrentRunsAreBitwiseSequential(t, s)
+		})
 	}
+}
+
+// concurrentRunsAreBitwiseSequential is TestConcurrentRunsAreBitwiseSequential
+// on s.
+func concurrentRunsAreBitwiseSequential(t *testing.T, s *Session) {
 	const goroutines, runs = 16, 50
 	input := func(g, r int) *tensor.Tensor { return randomImages(uint64(g*runs+r), 1+(g+r)%5) }
 	want := make([][]*tensor.Tensor, goroutines)

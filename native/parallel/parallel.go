@@ -30,13 +30,27 @@ func Threads() int {
 	if scoped.Load() > 0 {
 		key := goroutineKey()
 		perGoroutine.RLock()
-		n, ok := perGoroutine.count[key]
+		c, ok := perGoroutine.count[key]
 		perGoroutine.RUnlock()
 		if ok {
-			return n
+			return c.threads()
 		}
 	}
 	return int(threads.Load())
+}
+
+// count is a goroutine's thread count: n, or its share's when share is
+// not nil.
+type count struct {
+	n     int
+	share *Share
+}
+
+func (c count) threads() int {
+	if c.share != nil {
+		return c.share.Threads()
+	}
+	return c.n
 }
 
 // The thread counts that With sets, by goroutine. The engine's kernels
@@ -50,8 +64,8 @@ var (
 	scoped       atomic.Int32
 	perGoroutine = struct {
 		sync.RWMutex
-		count map[uintptr]int // by goroutineKey()
-	}{count: map[uintptr]int{}}
+		count map[uintptr]count // by goroutineKey()
+	}{count: map[uintptr]count{}}
 )
 
 // With calls f with For using n goroutines (n < 1: SetThreads' count)
@@ -62,25 +76,60 @@ func With(n int, f func()) {
 	if n < 1 {
 		n = int(threads.Load())
 	}
-	key, prev, had := enter(n)
+	key, prev, had := enter(count{n: n})
 	defer leave(key, prev, had)
 	f()
 }
 
-// enter gives the calling goroutine the count n, and returns what leave
+// Share divides a number of threads among the calls of WithShare that
+// run at once: each of their loops uses the total divided by the calls
+// then running, at least one thread and at most a given count. A
+// session shares its threads so among its concurrent runs: one run
+// alone takes all of them, two runs one thread each, rather than two
+// threads each on cores that have one for each. (The loops' results do
+// not depend on their thread count.) It is safe for concurrent use.
+type Share struct {
+	total, most int32
+	running     atomic.Int32
+}
+
+// NewShare returns a Share of total threads, of which a call takes at
+// most most (values below 1 count as 1).
+func NewShare(total, most int) *Share {
+	return &Share{total: int32(max(total, 1)), most: int32(max(most, 1))}
+}
+
+// Threads returns the thread count of a loop that starts now under s.
+func (s *Share) Threads() int {
+	n := s.total / max(s.running.Load(), 1)
+	return int(min(max(n, 1), s.most))
+}
+
+// WithShare is With with a count that s gives to every loop f starts,
+// from the calls of WithShare on s running at the time. The workers of
+// a loop take the count of the loop, which their nested loops use.
+func WithShare(s *Share, f func()) {
+	s.running.Add(1)
+	defer s.running.Add(-1)
+	key, prev, had := enter(count{share: s})
+	defer leave(key, prev, had)
+	f()
+}
+
+// enter gives the calling goroutine the count c, and returns what leave
 // needs to restore the one it had.
-func enter(n int) (key uintptr, prev int, had bool) {
+func enter(c count) (key uintptr, prev count, had bool) {
 	key = goroutineKey()
 	perGoroutine.Lock()
 	prev, had = perGoroutine.count[key]
-	perGoroutine.count[key] = n
+	perGoroutine.count[key] = c
 	perGoroutine.Unlock()
 	scoped.Add(1)
 	return key, prev, had
 }
 
 // leave undoes enter.
-func leave(key uintptr, prev int, had bool) {
+func leave(key uintptr, prev count, had bool) {
 	perGoroutine.Lock()
 	if had {
 		perGoroutine.count[key] = prev
@@ -175,7 +224,7 @@ type task struct {
 // run calls the task's body and marks it done.
 func (t *task) run() {
 	if t.inherit {
-		key, prev, had := enter(t.threads)
+		key, prev, had := enter(count{n: t.threads})
 		defer leave(key, prev, had)
 	}
 	defer t.done.Done()

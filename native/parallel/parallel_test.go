@@ -1,6 +1,7 @@
 package parallel
 
 import (
+	"runtime"
 	"strconv"
 	"sync"
 	"testing"
@@ -188,5 +189,63 @@ func TestRunAllocatesNothing(t *testing.T) {
 	}
 	if allocs := testing.AllocsPerRun(50, func() { loop() }); allocs > 0 {
 		t.Fatalf("a loop of Run allocates %v times", allocs)
+	}
+}
+
+// TestShareDividesThreads runs calls of WithShare on one Share side by
+// side and checks the thread count that each sees as others start and
+// end, and that the loops inside split as that count says.
+func TestShareDividesThreads(t *testing.T) {
+	s := NewShare(4, 2) // four threads in all, at most two per call
+	WithShare(s, func() {
+		if got := Threads(); got != 2 {
+			t.Errorf("one call alone: %d threads, want its most, 2", got)
+		}
+	})
+	const calls = 3
+	var inside, measured, leaving sync.WaitGroup
+	inside.Add(calls)
+	measured.Add(calls)
+	leaving.Add(calls - 1)
+	counts := make(chan [3]int, calls)
+	for i := range calls {
+		go func() {
+			WithShare(s, func() {
+				inside.Done()
+				inside.Wait() // all three running: 4/3 threads each
+				var mu sync.Mutex
+				ranges := 0
+				For(100, 1, func(lo, hi int) {
+					mu.Lock()
+					ranges++
+					mu.Unlock()
+				})
+				together := Threads()
+				measured.Done()
+				measured.Wait()
+				if i > 0 {
+					leaving.Done()
+					counts <- [3]int{together, ranges, 0}
+					return
+				}
+				leaving.Wait()
+				for s.running.Load() > 1 {
+					runtime.Gosched() // the others are on their way out
+				}
+				counts <- [3]int{together, ranges, Threads()}
+			})
+		}()
+	}
+	for range calls {
+		c := <-counts
+		if c[0] != 1 || c[1] != 1 {
+			t.Errorf("three calls at once: %d threads and a loop of %d ranges, want 1 and 1", c[0], c[1])
+		}
+		if c[2] != 0 && c[2] != 2 {
+			t.Errorf("the last call left: %d threads, want 2", c[2])
+		}
+	}
+	if s.running.Load() != 0 {
+		t.Fatalf("%d calls still counted after all returned", s.running.Load())
 	}
 }
