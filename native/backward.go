@@ -3,7 +3,9 @@ package native
 import (
 	"fmt"
 
+	"github.com/onnxkit/onnxkit/native/internal/arena"
 	"github.com/onnxkit/onnxkit/native/ops"
+	"github.com/onnxkit/onnxkit/native/parallel"
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
 
@@ -90,6 +92,8 @@ func (t *Tape) backward(seeds map[string]*tensor.Tensor, wrt []string, into map[
 		t.given = append(t.given, g)
 	}
 	live := t.liveBuffers(grads)
+	// The kernels take their work buffers from the run's arena.
+	defer parallel.BindArena(t.state.arena).Unbind()
 	stored := make([]bool, len(p.names)) // gradients already copied into their buffer
 	lastUse := t.lastBackwardUse(needs, grads)
 	for i := len(p.steps) - 1; i >= 0; i-- {
@@ -267,19 +271,21 @@ func (t *Tape) lastBackwardUse(needs []bool, seeded []*tensor.Tensor) []int {
 	return last
 }
 
-// bufferRefs counts the live tensors of a backward pass (tape values and
-// gradients) that share each float32 buffer, and hands a buffer back to
-// the program's pool when its count falls to zero, unless it belongs to
-// the caller or to the model (foreign).
+// bufferRefs is the buffer lifetimes of a backward pass: the run's
+// arena counts the live tensors (tape values and gradients) that share
+// each float32 buffer, and a buffer goes back to the run's pool when its
+// count falls to zero, unless it belongs to the caller or to the model
+// (foreign). Which values and gradients are live is the backward pass's
+// own bookkeeping.
 type bufferRefs struct {
 	pool    *ops.Pool
-	count   map[*float32]int
+	arena   *arena.Arena
 	foreign map[*float32]bool
 }
 
 // liveBuffers counts the buffers of the tape's values and of grads.
 func (t *Tape) liveBuffers(grads []*tensor.Tensor) *bufferRefs {
-	r := &bufferRefs{pool: t.pool(), count: map[*float32]int{}, foreign: t.foreignBuffers()}
+	r := &bufferRefs{pool: t.pool(), arena: t.state.arena, foreign: t.foreignBuffers()}
 	for _, list := range [][]*tensor.Tensor{t.values, grads} {
 		for _, v := range list {
 			if v != nil {
@@ -303,14 +309,14 @@ func (r *bufferRefs) spent(gradOut []*tensor.Tensor, outputs []int, returned []b
 		// A buffer shared with another slot's gradient or value (a view,
 		// an output gradient given twice) counts more than once.
 		buf := bufferOf(g)
-		spent[j] = buf != nil && !r.foreign[buf] && r.count[buf] == 1
+		spent[j] = buf != nil && !r.foreign[buf] && r.arena.Refs(buf) == 1
 	}
 	return spent
 }
 
 func (r *bufferRefs) add(t *tensor.Tensor) {
 	if buf := bufferOf(t); buf != nil {
-		r.count[buf]++
+		r.arena.Retain(buf)
 	}
 }
 
@@ -319,12 +325,8 @@ func (r *bufferRefs) drop(t *tensor.Tensor) {
 	if buf == nil {
 		return
 	}
-	r.count[buf]--
-	if r.count[buf] == 0 {
-		delete(r.count, buf)
-		if !r.foreign[buf] && t.Kind == tensor.Dense {
-			r.pool.Put(t)
-		}
+	if r.arena.Release(buf) && !r.foreign[buf] && t.Kind == tensor.Dense {
+		r.pool.Put(t)
 	}
 }
 

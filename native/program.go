@@ -13,8 +13,10 @@ import (
 
 	"github.com/onnxkit/onnxkit/graph"
 	"github.com/onnxkit/onnxkit/graph/passes"
+	"github.com/onnxkit/onnxkit/native/internal/arena"
 	"github.com/onnxkit/onnxkit/native/kernels"
 	"github.com/onnxkit/onnxkit/native/ops"
+	"github.com/onnxkit/onnxkit/native/parallel"
 	"github.com/onnxkit/onnxkit/native/simd"
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
@@ -89,8 +91,12 @@ var ErrConcurrentRun = errors.New("native: a training run of the program cannot 
 // when its Tape is released), so that concurrent runs share no buffers,
 // and a program run in a loop allocates little in steady state.
 type runState struct {
-	// pool recycles the run's float32 buffers.
-	pool *ops.Pool
+	// arena is the one allocator of the run's buffers: its values', its
+	// kernels' work buffers and its products' pack buffers, with the
+	// counts of the values that share a buffer. pool hands its buffers
+	// out as tensors, to the ops.
+	arena *arena.Arena
+	pool  *ops.Pool
 	// values is the value table of a Run (Forward gives its tape a
 	// table of its own); in the inputs of the step being run.
 	values []*tensor.Tensor
@@ -100,9 +106,7 @@ type runState struct {
 	ctxs    []ops.Context
 	sources []*rand.PCG
 	rands   []*rand.Rand
-	// refs counts, per float32 buffer, the values of the run that share
-	// it; keep marks the run's values that are never recycled.
-	refs map[*float32]int
+	// keep marks the run's values that are never recycled.
 	keep []bool
 	// tape is the Tape of a run that records nothing.
 	tape Tape
@@ -128,14 +132,15 @@ func (p *Program) getState() *runState {
 		return st
 	}
 	p.states.mu.Unlock()
+	a := arena.New()
 	st := &runState{
-		pool:    ops.NewPool(),
+		arena:   a,
+		pool:    ops.PoolOf(a),
 		values:  make([]*tensor.Tensor, len(p.names)),
 		in:      make([]*tensor.Tensor, 0, 8),
 		ctxs:    make([]ops.Context, len(p.steps)),
 		sources: make([]*rand.PCG, len(p.steps)),
 		rands:   make([]*rand.Rand, len(p.steps)),
-		refs:    map[*float32]int{},
 		keep:    make([]bool, len(p.names)),
 	}
 	for i := range p.steps {
@@ -153,8 +158,7 @@ func (p *Program) putState(st *runState) {
 	for i := range st.ctxs {
 		st.ctxs[i] = ops.Context{}
 	}
-	clear(st.refs)
-	st.pool.Settle()
+	st.arena.Settle()
 	st.tape = Tape{}
 	p.states.mu.Lock()
 	p.states.free = append(p.states.free, st)
@@ -854,19 +858,20 @@ func (p *Program) forward(ctx context.Context, st *runState, values []*tensor.Te
 		}
 		keep[slot] = true
 	}
-	// refs counts, per float32 buffer, the values that share it, so that
-	// a view (Reshape, Identity) keeps its buffer out of the pool while
-	// another value reads it. The caller's tensors count once more, as
-	// do the kept values when they are produced: their buffers never
-	// reach zero. Constants' buffers are never recycled.
-	refs := st.refs
+	// The arena counts, per float32 buffer, the values that share it, so
+	// that a view (Reshape, Identity) keeps its buffer out of the pool
+	// while another value reads it. The caller's tensors count once
+	// more, as do the kept values when they are produced: their buffers
+	// never reach zero. Constants' buffers are never recycled.
 	if !record {
 		for _, t := range inputs {
 			if buf := bufferOf(t); buf != nil {
-				refs[buf]++
+				st.arena.Retain(buf)
 			}
 		}
 	}
+	// The kernels take their work buffers from the run's arena.
+	defer parallel.BindArena(st.arena).Unbind()
 	var tape *Tape
 	if record {
 		tape = &Tape{prog: p, values: values, opts: opts, keep: keep}
@@ -969,7 +974,7 @@ func (p *Program) forward(ctx context.Context, st *runState, values []*tensor.Te
 			if slot >= 0 {
 				values[slot] = out[j]
 				if buf := bufferOf(out[j]); buf != nil && !record {
-					refs[buf]++
+					st.arena.Retain(buf)
 				}
 			}
 		}
@@ -1016,14 +1021,8 @@ func (p *Program) release(st *runState, i int, s step, values []*tensor.Tensor, 
 			}
 			t := values[slot]
 			values[slot] = nil
-			if buf := bufferOf(t); buf != nil {
-				st.refs[buf]--
-				if st.refs[buf] == 0 {
-					delete(st.refs, buf)
-					if !p.constBuffers[buf] {
-						st.pool.Put(t)
-					}
-				}
+			if buf := bufferOf(t); buf != nil && st.arena.Release(buf) && !p.constBuffers[buf] {
+				st.pool.Put(t)
 			}
 		}
 	}

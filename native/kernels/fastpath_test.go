@@ -6,8 +6,10 @@ import (
 	"runtime"
 	"testing"
 
+	"github.com/onnxkit/onnxkit/native/internal/arena"
 	"github.com/onnxkit/onnxkit/native/internal/leveltest"
 	"github.com/onnxkit/onnxkit/native/linalg"
+	"github.com/onnxkit/onnxkit/native/parallel"
 )
 
 // convBackwardRef is the gradient of the direct convolution in float64,
@@ -286,32 +288,45 @@ func TestGemmFusedReLU(t *testing.T) {
 	})
 }
 
-// TestWorkspaceReuse checks the free list: a buffer handed back is handed
-// out again for a request it can hold, and the list keeps the largest
-// buffers when full. It starts from an empty list.
-func TestWorkspaceReuse(t *testing.T) {
-	floats.mu.Lock()
-	floats.free = nil
-	floats.mu.Unlock()
-	a := getBuffer(1000)
-	putBuffer(a)
+// TestWorkBuffersComeFromTheRunsArena checks that the kernels' work
+// buffers come from the arena their goroutine is bound to, in the
+// workers of its loops too, and go back to it; and that outside a binding
+// they come from arena.Shared and go back there.
+func TestWorkBuffersComeFromTheRunsArena(t *testing.T) {
+	run := arena.New()
+	given := run.Float32(1000)
+	run.Give(given)
+	bound := parallel.BindArena(run)
 	b := getBuffer(600)
-	if &b[0] != &a[0] {
-		t.Fatal("a free buffer large enough was not reused")
+	if &b[0] != &given[0] {
+		t.Fatal("a work buffer did not come from the bound arena")
 	}
 	putBuffer(b)
-	var held [][]float32
-	for i := range maxFreeBuffers + 2 {
-		held = append(held, getBuffer(2000+i))
+	var workerGot, workerGave bool
+	parallel.With(2, func() {
+		parallel.For(2, 1, func(lo, hi int) {
+			if lo == 0 {
+				return // the calling goroutine
+			}
+			w := getBuffer(900)
+			workerGot = &w[0] == &given[0]
+			putBuffer(w)
+			_, work := run.Held()
+			workerGave = work == 1000
+		})
+	})
+	bound.Unbind()
+	if !workerGot || !workerGave {
+		t.Fatalf("a loop's worker took its buffer from the arena: %v, gave it back: %v", workerGot, workerGave)
 	}
-	for _, h := range held {
-		putBuffer(h)
+	outside := getBuffer(700)
+	if &outside[0] == &given[0] || parallel.Arena() != nil {
+		t.Fatal("after Unbind, a work buffer came from the run's arena")
 	}
-	big := getBuffer(2000 + maxFreeBuffers + 1)
-	if cap(big) < 2000+maxFreeBuffers+1 || &big[0] != &held[len(held)-1][0] {
-		t.Fatal("the largest buffer was dropped from a full list")
+	putBuffer(outside)
+	if _, work := run.Held(); work != 1000 {
+		t.Fatalf("the run's arena holds %d elements of work buffers, want its 1000", work)
 	}
-	putBuffer(big)
 }
 
 // testForcedConv runs each convolution of shapes through alg at every

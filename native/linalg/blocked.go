@@ -5,6 +5,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/onnxkit/onnxkit/native/internal/arena"
 	"github.com/onnxkit/onnxkit/native/parallel"
 )
 
@@ -130,7 +131,8 @@ type kernel struct {
 	// the most workers ever run at once, and calls in steady state do
 	// not allocate. (A sync.Pool would let the garbage collector take
 	// them, but it misses whenever a goroutine changes P between Put and
-	// Get, and every miss reallocates megabytes.)
+	// Get.) Their pack buffers, the large part, come from the arena of
+	// the run the worker serves, and go back to it after the call.
 	mu   sync.Mutex
 	free []*workspace
 
@@ -150,11 +152,13 @@ func (kern *kernel) serialGemm() Gemm {
 	return g
 }
 
-// workspace holds one worker's pack buffers, an edge tile, and the
-// offsets of the rows of a tile of A read through a window.
+// workspace holds one worker's pack buffers (for one call, from the
+// arena), an edge tile, and the offsets of the rows of a tile of A read
+// through a window.
 type workspace struct {
 	a, b, tile []float32
 	rows       []int32
+	arena      *arena.Arena // where a and b came from
 }
 
 // minParallelFlops is the smallest 2*m*n*k for which Sgemm spreads over
@@ -948,18 +952,22 @@ func (kern *kernel) takeWorkspace(mb, kb, nb int) *workspace {
 	if ws == nil {
 		ws = &workspace{tile: make([]float32, kern.mr*kern.nr), rows: make([]int32, kern.mr)}
 	}
-	if n := roundUp(mb, kern.mr) * kb; cap(ws.a) < n {
-		ws.a = make([]float32, n)
+	ws.arena = parallel.Arena()
+	if ws.arena == nil {
+		ws.arena = arena.Shared
 	}
-	if n := roundUp(nb, kern.nr) * kb; cap(ws.b) < n {
-		ws.b = make([]float32, n)
-	}
+	ws.a = ws.arena.Float32(roundUp(mb, kern.mr) * kb)
+	ws.b = ws.arena.Float32(roundUp(nb, kern.nr) * kb)
 	ws.a, ws.b = ws.a[:cap(ws.a)], ws.b[:cap(ws.b)]
 	return ws
 }
 
-// giveWorkspace returns ws to the free list.
+// giveWorkspace returns ws's pack buffers to their arena and ws to the
+// free list.
 func (kern *kernel) giveWorkspace(ws *workspace) {
+	ws.arena.Give(ws.a)
+	ws.arena.Give(ws.b)
+	ws.a, ws.b, ws.arena = nil, nil, nil
 	kern.mu.Lock()
 	kern.free = append(kern.free, ws)
 	kern.mu.Unlock()

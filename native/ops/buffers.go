@@ -1,43 +1,29 @@
 package ops
 
 import (
-	"slices"
-	"unsafe"
-
 	"github.com/onnxkit/onnxkit/graph"
+	"github.com/onnxkit/onnxkit/native/internal/arena"
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
 
-// Pool recycles float32 buffers between the values of a run and between
-// runs, so that a program run in a loop allocates nothing in steady
-// state: the buffers, and the headers it hands them out in, shapes
-// included. A request takes the smallest free buffer that holds it, when
-// that buffer is at most maxSlack times the request: an exact-size pool
-// would keep one buffer per size that the run ever had alive, which in
-// a network whose values grow step by step (DenseNet's concatenations)
-// is many times the memory the run has alive at once. It is not safe for
-// concurrent use: each of a program's run states owns one, and a run
-// state serves one run at a time.
+// Pool hands out float32 tensors whose buffers come from a run's
+// arena.Arena (the one allocator of the run's buffers, which its kernels
+// share), and takes them back, so that a program run in a loop allocates
+// nothing in steady state: the buffers, and the headers it hands them
+// out in, shapes included, which stay with their buffers. A request
+// takes the smallest free buffer that holds it within arena.MaxSlack
+// times its size. Each of a program's run states owns one, over its
+// arena; the nil Pool allocates every tensor and keeps nothing.
 type Pool struct {
-	// free holds the free buffers by capacity; sizes the capacities
-	// that have free buffers, in increasing order.
-	free  map[int][]*pooledTensor
-	sizes []int
-	// lent maps the buffers handed out since the last Settle to their
-	// pooledTensor, so that Put finds the header that serves again, also
-	// when a view's header (Reshape's) brings the buffer back. The pool
-	// hands out only headers of its own: another maker's may still be
-	// shared.
-	lent map[*float32]*pooledTensor
+	arena *arena.Arena
 }
 
-// pooledTensor is a buffer of a Pool with the header it hands out for
-// it, and room for the header's shape.
+// pooledTensor is the header a Pool hands out for a buffer, with room
+// for the header's shape; it stays with the buffer (arena.Block.Header).
 type pooledTensor struct {
-	t   tensor.Tensor
-	buf []float32 // the whole buffer
+	t tensor.Tensor
 	// boxes holds buf[:n] as a tensor's Data for the last lengths n it
-	// served (boxing a slice allocates, and with maxSlack one buffer
+	// served (boxing a slice allocates, and with the slack one buffer
 	// serves requests of several sizes in a run).
 	boxes [4]boxedSlice
 	next  int // the box to replace next
@@ -50,8 +36,9 @@ type boxedSlice struct {
 	data any
 }
 
-// dataOf returns pt.buf[:n] as a tensor's Data.
-func (pt *pooledTensor) dataOf(n int) any {
+// dataOf returns buf[:n] as a tensor's Data, buf being the block's whole
+// buffer, which the boxes are prefixes of.
+func (pt *pooledTensor) dataOf(buf []float32, n int) any {
 	for _, b := range pt.boxes {
 		if b.data != nil && b.n == n {
 			return b.data
@@ -59,26 +46,19 @@ func (pt *pooledTensor) dataOf(n int) any {
 	}
 	b := &pt.boxes[pt.next]
 	pt.next = (pt.next + 1) % len(pt.boxes)
-	b.n, b.data = n, pt.buf[:n]
+	b.n, b.data = n, buf[:n]
 	return b.data
 }
 
-// maxSlack bounds the buffer a request may take, as a multiple of the
-// request. With no bound small requests take large buffers that a later
-// large value then misses; at batch 8, the peak resident memory of
-// DenseNet-121 is 658 MiB with exact sizes (1), 294 MiB with 2, 253 with
-// 4, 292 with 8 and 442 without bound; MobileNet V2's 243, 204, 158,
-// 155; GoogLeNet's 212, 161, 162, 154.
-const maxSlack = 4
+// NewPool returns a pool over an arena of its own.
+func NewPool() *Pool { return PoolOf(arena.New()) }
 
-// NewPool returns an empty pool.
-func NewPool() *Pool {
-	return &Pool{free: map[int][]*pooledTensor{}, lent: map[*float32]*pooledTensor{}}
-}
+// PoolOf returns a pool over a.
+func PoolOf(a *arena.Arena) *Pool { return &Pool{arena: a} }
 
 // Float32 returns a float32 tensor of the given shape whose contents are
 // undefined: the caller overwrites every element.
-func (p *Pool) Float32(shape ...int) *tensor.Tensor { return p.float32(maxSlack, shape) }
+func (p *Pool) Float32(shape ...int) *tensor.Tensor { return p.float32(arena.MaxSlack, shape) }
 
 // Exact is Float32 for a tensor that leaves the run: it takes a free
 // buffer only of exactly its size.
@@ -89,37 +69,19 @@ func (p *Pool) float32(slack int, shape []int) *tensor.Tensor {
 	if p == nil || n == 0 {
 		return tensor.FromFloat32(make([]float32, n), shape...)
 	}
-	pt := p.take(n, slack)
+	b := p.arena.Take(n, slack)
+	pt, _ := b.Header.(*pooledTensor)
 	if pt == nil {
-		pt = &pooledTensor{buf: make([]float32, n)}
+		pt = &pooledTensor{}
+		b.Header = pt
 	}
-	p.lent[unsafe.SliceData(pt.buf)] = pt
-	pt.t = tensor.Tensor{DType: graph.Float32, Data: pt.dataOf(n)}
+	pt.t = tensor.Tensor{DType: graph.Float32, Data: pt.dataOf(b.Data, n)}
 	if len(shape) > len(pt.dims) {
 		pt.t.Shape = append([]int(nil), shape...)
 	} else {
 		pt.t.Shape = append(pt.dims[:0], shape...)
 	}
 	return &pt.t
-}
-
-// take removes from the pool and returns the smallest free buffer of
-// capacity at least n, when its capacity is at most slack*n; nil when
-// there is none.
-func (p *Pool) take(n, slack int) *pooledTensor {
-	i, _ := slices.BinarySearch(p.sizes, n)
-	if i == len(p.sizes) || p.sizes[i]/slack > n {
-		return nil
-	}
-	size := p.sizes[i]
-	list := p.free[size]
-	pt := list[len(list)-1]
-	list[len(list)-1] = nil
-	p.free[size] = list[:len(list)-1]
-	if len(list) == 1 {
-		p.sizes = slices.Delete(p.sizes, i, i+1)
-	}
-	return pt
 }
 
 // Zeros returns a float32 tensor of the given shape filled with zeros.
@@ -136,23 +98,9 @@ func (p *Pool) Put(t *tensor.Tensor) {
 	if p == nil || t == nil {
 		return
 	}
-	buf, ok := t.Data.([]float32)
-	if !ok || cap(buf) == 0 {
-		return
+	if buf, ok := t.Data.([]float32); ok {
+		p.arena.Give(buf)
 	}
-	key := unsafe.SliceData(buf)
-	pt := p.lent[key]
-	if pt != nil && cap(pt.buf) == cap(buf) {
-		delete(p.lent, key)
-	} else {
-		pt = &pooledTensor{buf: buf[:cap(buf)]}
-	}
-	size := cap(buf)
-	if len(p.free[size]) == 0 {
-		i, _ := slices.BinarySearch(p.sizes, size)
-		p.sizes = slices.Insert(p.sizes, i, size)
-	}
-	p.free[size] = append(p.free[size], pt)
 }
 
 // Settle forgets the tensors handed out and not handed back, which the
@@ -160,16 +108,17 @@ func (p *Pool) Put(t *tensor.Tensor) {
 // holds on to no memory of theirs. Call it when a run has ended.
 func (p *Pool) Settle() {
 	if p != nil {
-		clear(p.lent)
+		p.arena.Settle()
 	}
 }
 
 // Held returns the number of float32 elements in the pool's free
-// buffers: the memory it keeps for later requests.
+// buffers: the memory it keeps for later values (its arena keeps the
+// work buffers apart).
 func (p *Pool) Held() int {
-	n := 0
-	for size, list := range p.free {
-		n += size * len(list)
+	if p == nil {
+		return 0
 	}
-	return n
+	values, _ := p.arena.Held()
+	return values
 }

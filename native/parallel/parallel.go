@@ -9,6 +9,8 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+
+	"github.com/onnxkit/onnxkit/native/internal/arena"
 )
 
 var threads atomic.Int32
@@ -27,31 +29,68 @@ func SetThreads(n int) {
 // Threads returns the number of goroutines For uses on the calling
 // goroutine: With's count inside a call of With, SetThreads' outside.
 func Threads() int {
-	if scoped.Load() > 0 {
-		key := goroutineKey()
-		perGoroutine.RLock()
-		c, ok := perGoroutine.count[key]
-		perGoroutine.RUnlock()
-		if ok {
-			return c.threads()
-		}
+	c, _ := current()
+	return c.threads()
+}
+
+// current returns the calling goroutine's scope, and whether it has one.
+func current() (count, bool) {
+	if scoped.Load() == 0 {
+		return count{}, false
+	}
+	key := goroutineKey()
+	perGoroutine.RLock()
+	c, ok := perGoroutine.count[key]
+	perGoroutine.RUnlock()
+	return c, ok
+}
+
+// count is a goroutine's scope: its thread count, n or its share's when
+// share is not nil (SetThreads' when neither is set), and the arena its
+// kernels take work buffers from (nil for none).
+type count struct {
+	n     int
+	share *Share
+	arena *arena.Arena
+}
+
+func (c count) threads() int {
+	switch {
+	case c.share != nil:
+		return c.share.Threads()
+	case c.n > 0:
+		return c.n
 	}
 	return int(threads.Load())
 }
 
-// count is a goroutine's thread count: n, or its share's when share is
-// not nil.
-type count struct {
-	n     int
-	share *Share
+// Arena returns the arena that the calling goroutine is bound to
+// (BindArena), or nil.
+func Arena() *arena.Arena {
+	c, _ := current()
+	return c.arena
 }
 
-func (c count) threads() int {
-	if c.share != nil {
-		return c.share.Threads()
-	}
-	return c.n
+// Binding is what Unbind needs to undo a BindArena.
+type Binding struct {
+	key  uintptr
+	prev count
+	had  bool
 }
+
+// BindArena binds the calling goroutine, and the workers of the loops
+// it starts, to a: the kernels they run take their work buffers from it
+// (see package arena), until Unbind. The goroutine's thread count is
+// unchanged.
+func BindArena(a *arena.Arena) Binding {
+	c, _ := current()
+	c.arena = a
+	key, prev, had := enter(c)
+	return Binding{key: key, prev: prev, had: had}
+}
+
+// Unbind restores the binding that the goroutine had before BindArena.
+func (b Binding) Unbind() { leave(b.key, b.prev, b.had) }
 
 // The thread counts that With sets, by goroutine. The engine's kernels
 // call For without a thread count (their signatures have none), so With
@@ -76,7 +115,8 @@ func With(n int, f func()) {
 	if n < 1 {
 		n = int(threads.Load())
 	}
-	key, prev, had := enter(count{n: n})
+	c, _ := current()
+	key, prev, had := enter(count{n: n, arena: c.arena})
 	defer leave(key, prev, had)
 	f()
 }
@@ -111,7 +151,8 @@ func (s *Share) Threads() int {
 func WithShare(s *Share, f func()) {
 	s.running.Add(1)
 	defer s.running.Add(-1)
-	key, prev, had := enter(count{share: s})
+	c, _ := current()
+	key, prev, had := enter(count{share: s, arena: c.arena})
 	defer leave(key, prev, had)
 	f()
 }
@@ -170,19 +211,21 @@ func Run(n, grain int, body Body) {
 		}
 		return
 	}
-	threads := Threads()
+	c, inherit := current()
+	threads := c.threads()
 	workers := min(threads, n/grain) // each range gets at least grain items
 	if workers <= 1 {
 		body.Range(0, n)
 		return
 	}
-	// Inside With, the workers' own loops use the same count.
-	inherit := scoped.Load() > 0
+	// Inside With, WithShare or BindArena, the workers' own loops use
+	// the same count, and their kernels the same arena.
+	scope := count{n: threads, arena: c.arena}
 	done := waitGroups.Get().(*sync.WaitGroup)
 	chunk := (n + workers - 1) / workers
 	for lo := chunk; lo < n; lo += chunk {
 		done.Add(1)
-		dispatch(task{body: body, lo: lo, hi: min(lo+chunk, n), threads: threads, inherit: inherit, done: done})
+		dispatch(task{body: body, lo: lo, hi: min(lo+chunk, n), scope: scope, inherit: inherit, done: done})
 	}
 	body.Range(0, min(chunk, n))
 	done.Wait()
@@ -216,15 +259,15 @@ func (l *Tasks[T]) Put(t *T) {
 type task struct {
 	body    Body
 	lo, hi  int
-	threads int  // the loop's thread count, for nested loops
-	inherit bool // whether the worker runs under it (inside With)
+	scope   count // the loop's thread count and arena, for the worker
+	inherit bool  // whether the worker runs under scope (the loop's goroutine has one)
 	done    *sync.WaitGroup
 }
 
 // run calls the task's body and marks it done.
 func (t *task) run() {
 	if t.inherit {
-		key, prev, had := enter(count{n: t.threads})
+		key, prev, had := enter(t.scope)
 		defer leave(key, prev, had)
 	}
 	defer t.done.Done()
