@@ -13,7 +13,8 @@
 // A Session is immutable once made: Run takes its buffers from a pool of
 // run states and hands them back at the end, so concurrent runs share
 // none, and honours ctx (cancellation, deadline) between nodes and in
-// every Loop or Scan iteration. A symbolic dimension (batch, sequence
+// every Loop or Scan iteration. The runs computing at once share the
+// session's threads: one run alone uses them all. A symbolic dimension (batch, sequence
 // length) takes any size without a new session. Options set the
 // session's own thread count, a memory limit checked before a run
 // allocates, the optimisation level and the outputs to compute.
