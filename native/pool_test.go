@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/onnxkit/onnxkit/graph"
+	"github.com/onnxkit/onnxkit/native/internal/arena"
+	"github.com/onnxkit/onnxkit/native/parallel"
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
 
@@ -97,5 +99,37 @@ func TestPoolReusesAcrossBlocks(t *testing.T) {
 	}
 	if three[0] > one[0]*5/4 {
 		t.Errorf("the pool holds %d bytes with three blocks, %d with one", three[0], one[0])
+	}
+}
+
+// TestRunTakesWorkBuffersFromItsArena runs convolutions with two
+// threads and checks that the kernels' work buffers and the products'
+// pack buffers, in the workers of their loops too, came from the run
+// state's arena and went back to it: arena.Shared, which serves kernels
+// outside a run, is never touched.
+func TestRunTakesWorkBuffersFromItsArena(t *testing.T) {
+	p, err := Compile(denseNet(t, 2, 3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := map[string]*tensor.Tensor{"x": randomInput(7, 4, 8, 16, 16)}
+	shared := arena.Shared
+	arena.Shared = arena.New()
+	defer func() { arena.Shared = shared }()
+	parallel.With(2, func() {
+		for range 2 {
+			if _, err := p.Run(in); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+	if values, work := arena.Shared.Held(); values+work != 0 {
+		t.Errorf("arena.Shared holds %d elements of values and %d of work buffers after the runs", values, work)
+	}
+	if len(p.states.free) != 1 {
+		t.Fatalf("%d run states, want 1", len(p.states.free))
+	}
+	if _, work := p.states.free[0].arena.Held(); work == 0 {
+		t.Error("the run state's arena holds no work buffer: the kernels took theirs elsewhere")
 	}
 }
