@@ -1,8 +1,12 @@
 // Package parallel spreads loops of the native engine over the machine's
-// cores. The number of workers is fixed, so that a run is reproducible
-// for a given thread count: by SetThreads for the whole process (default:
-// GOMAXPROCS), or by With for the loops of one call, such as one run of
-// a session, whatever other goroutines use at the same time.
+// cores. The number of workers of a loop is set, never taken from
+// timing: by SetThreads for the whole process (default: GOMAXPROCS), by
+// With for the loops of one call, such as one run of a session, whatever
+// other goroutines use at the same time, or by a Share that divides a
+// session's threads among its runs in flight. (The engine's loops give
+// the same results at any count.) The workers of a loop also inherit
+// the arena that its goroutine is bound to (BindArena), from which the
+// kernels take their work buffers.
 package parallel
 
 import (
@@ -27,34 +31,35 @@ func SetThreads(n int) {
 }
 
 // Threads returns the number of goroutines For uses on the calling
-// goroutine: With's count inside a call of With, SetThreads' outside.
+// goroutine: With's count inside a call of With, the Share's count at
+// this moment inside WithShare, SetThreads' outside.
 func Threads() int {
 	c, _ := current()
 	return c.threads()
 }
 
 // current returns the calling goroutine's scope, and whether it has one.
-func current() (count, bool) {
+func current() (scope, bool) {
 	if scoped.Load() == 0 {
-		return count{}, false
+		return scope{}, false
 	}
 	key := goroutineKey()
 	perGoroutine.RLock()
-	c, ok := perGoroutine.count[key]
+	c, ok := perGoroutine.scopes[key]
 	perGoroutine.RUnlock()
 	return c, ok
 }
 
-// count is a goroutine's scope: its thread count, n or its share's when
-// share is not nil (SetThreads' when neither is set), and the arena its
-// kernels take work buffers from (nil for none).
-type count struct {
+// scope is what a goroutine's loops run under: their thread count, n or
+// share's when share is not nil (SetThreads' when neither is set), and
+// the arena their kernels take work buffers from (nil for none).
+type scope struct {
 	n     int
 	share *Share
 	arena *arena.Arena
 }
 
-func (c count) threads() int {
+func (c scope) threads() int {
 	switch {
 	case c.share != nil:
 		return c.share.Threads()
@@ -74,7 +79,7 @@ func Arena() *arena.Arena {
 // Binding is what Unbind needs to undo a BindArena.
 type Binding struct {
 	key  uintptr
-	prev count
+	prev scope
 	had  bool
 }
 
@@ -92,19 +97,20 @@ func BindArena(a *arena.Arena) Binding {
 // Unbind restores the binding that the goroutine had before BindArena.
 func (b Binding) Unbind() { leave(b.key, b.prev, b.had) }
 
-// The thread counts that With sets, by goroutine. The engine's kernels
-// call For without a thread count (their signatures have none), so With
-// ties the count to the goroutine that runs the call and to the workers
-// For starts from it. scoped counts the goroutines with a count of their
-// own, so that outside With, Threads reads one atomic. (A plain map
+// The scopes (thread counts, arenas) that With, WithShare and BindArena
+// set, by goroutine. The engine's kernels call For without a thread
+// count or an arena (their signatures have none), so these tie them to
+// the goroutine that runs the call and to the workers For starts from
+// it. scoped counts the goroutines with a scope of their own, so that
+// outside any, Threads reads one atomic. (A plain map
 // under a lock rather than a sync.Map: storing a key again allocates
 // nothing.)
 var (
 	scoped       atomic.Int32
 	perGoroutine = struct {
 		sync.RWMutex
-		count map[uintptr]count // by goroutineKey()
-	}{count: map[uintptr]count{}}
+		scopes map[uintptr]scope // by goroutineKey()
+	}{scopes: map[uintptr]scope{}}
 )
 
 // With calls f with For using n goroutines (n < 1: SetThreads' count)
@@ -116,7 +122,7 @@ func With(n int, f func()) {
 		n = int(threads.Load())
 	}
 	c, _ := current()
-	key, prev, had := enter(count{n: n, arena: c.arena})
+	key, prev, had := enter(scope{n: n, arena: c.arena})
 	defer leave(key, prev, had)
 	f()
 }
@@ -152,30 +158,30 @@ func WithShare(s *Share, f func()) {
 	s.running.Add(1)
 	defer s.running.Add(-1)
 	c, _ := current()
-	key, prev, had := enter(count{share: s, arena: c.arena})
+	key, prev, had := enter(scope{share: s, arena: c.arena})
 	defer leave(key, prev, had)
 	f()
 }
 
-// enter gives the calling goroutine the count c, and returns what leave
+// enter gives the calling goroutine the scope c, and returns what leave
 // needs to restore the one it had.
-func enter(c count) (key uintptr, prev count, had bool) {
+func enter(c scope) (key uintptr, prev scope, had bool) {
 	key = goroutineKey()
 	perGoroutine.Lock()
-	prev, had = perGoroutine.count[key]
-	perGoroutine.count[key] = c
+	prev, had = perGoroutine.scopes[key]
+	perGoroutine.scopes[key] = c
 	perGoroutine.Unlock()
 	scoped.Add(1)
 	return key, prev, had
 }
 
 // leave undoes enter.
-func leave(key uintptr, prev count, had bool) {
+func leave(key uintptr, prev scope, had bool) {
 	perGoroutine.Lock()
 	if had {
-		perGoroutine.count[key] = prev
+		perGoroutine.scopes[key] = prev
 	} else {
-		delete(perGoroutine.count, key)
+		delete(perGoroutine.scopes, key)
 	}
 	perGoroutine.Unlock()
 	scoped.Add(-1)
@@ -220,7 +226,7 @@ func Run(n, grain int, body Body) {
 	}
 	// Inside With, WithShare or BindArena, the workers' own loops use
 	// the same count, and their kernels the same arena.
-	scope := count{n: threads, arena: c.arena}
+	scope := scope{n: threads, arena: c.arena}
 	done := waitGroups.Get().(*sync.WaitGroup)
 	chunk := (n + workers - 1) / workers
 	for lo := chunk; lo < n; lo += chunk {
@@ -259,7 +265,7 @@ func (l *Tasks[T]) Put(t *T) {
 type task struct {
 	body    Body
 	lo, hi  int
-	scope   count // the loop's thread count and arena, for the worker
+	scope   scope // the loop's thread count and arena, for the worker
 	inherit bool  // whether the worker runs under scope (the loop's goroutine has one)
 	done    *sync.WaitGroup
 }
