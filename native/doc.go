@@ -9,7 +9,8 @@
 //	outs, err := prog.RunContext(ctx, map[string]*tensor.Tensor{"input": x})
 //
 // A Program is an immutable plan: the bound operators, value slots and
-// lifetimes. Each run takes a run state (its value table, buffer pool,
+// lifetimes. Each run takes a run state (its value table, its arena, the
+// one allocator of its buffers, values and kernels' work buffers alike,
 // per-node contexts and random sources) from the program's free list and
 // hands it back when it ends, so inference runs may go on from any number
 // of goroutines at once and a run in a loop allocates little. A run
