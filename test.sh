@@ -66,6 +66,6 @@ echo "== go test${ONNXKIT_LONG_TESTS:+ (long tier)}"
 mkdir -p .cache
 go test -json -timeout 60m "$@" ./... | tee .cache/go-test.json | go run ./internal/cmd/testsummary
 echo "== go test -race (concurrent runs of one program or session)"
-go test -race -timeout 10m -run 'Concurrent|Cancel|Overlap|Endless|RunAfterError|ThreadsArePerSession|With' \
-	. ./native ./native/parallel
+go test -race -timeout 10m -run 'Concurrent|Cancel|Overlap|Endless|RunAfterError|ThreadsArePerSession|With|Share|WorkBuffers' \
+	. ./native ./native/parallel ./native/internal/arena ./native/kernels
 
