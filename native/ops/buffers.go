@@ -20,8 +20,12 @@ type Pool struct {
 
 // pooledTensor is the header a Pool hands out for a buffer, with room
 // for the header's shape; it stays with the buffer (arena.Block.Header).
+// A buffer that the pool makes has its block here, so that block and
+// header take one allocation; one that the arena had from elsewhere has
+// the arena's.
 type pooledTensor struct {
-	t tensor.Tensor
+	block arena.Block
+	t     tensor.Tensor
 	// boxes holds buf[:n] as a tensor's Data for the last lengths n it
 	// served (boxing a slice allocates, and with the slack one buffer
 	// serves requests of several sizes in a run).
@@ -69,13 +73,23 @@ func (p *Pool) float32(slack int, shape []int) *tensor.Tensor {
 	if p == nil || n == 0 {
 		return tensor.FromFloat32(make([]float32, n), shape...)
 	}
-	b := p.arena.Take(n, slack)
-	pt, _ := b.Header.(*pooledTensor)
-	if pt == nil {
+	var (
+		pt  *pooledTensor
+		buf []float32
+	)
+	if b := p.arena.Take(n, slack); b != nil {
+		buf = b.Data
+		if pt, _ = b.Header.(*pooledTensor); pt == nil {
+			pt = &pooledTensor{} // a buffer given to the arena from elsewhere
+			b.Header = pt
+		}
+	} else {
 		pt = &pooledTensor{}
-		b.Header = pt
+		pt.block = arena.Block{Data: make([]float32, n), Header: pt}
+		p.arena.Lend(&pt.block)
+		buf = pt.block.Data
 	}
-	pt.t = tensor.Tensor{DType: graph.Float32, Data: pt.dataOf(b.Data, n)}
+	pt.t = tensor.Tensor{DType: graph.Float32, Data: pt.dataOf(buf, n)}
 	if len(shape) > len(pt.dims) {
 		pt.t.Shape = append([]int(nil), shape...)
 	} else {

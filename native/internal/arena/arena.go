@@ -84,11 +84,34 @@ type freeBlocks struct {
 // back for the next of them.
 var Shared = New()
 
-// Take returns a block for a value of n elements, n > 0: the smallest
-// free one of capacity at least n when its capacity is at most slack*n,
-// else a new one of exactly n. The block is lent until Give hands its
-// buffer back, or Settle forgets it.
-func (a *Arena) Take(n, slack int) *Block { return a.lend(n, slack, false) }
+// Take returns a free block for a value of n elements, n > 0: the
+// smallest of capacity at least n, when its capacity is at most slack*n;
+// nil when there is none, and the caller makes a block (with the header
+// it keeps with the buffer, in one allocation) and hands it to Lend. The
+// block is lent until Give hands its buffer back, or Settle forgets it.
+func (a *Arena) Take(n, slack int) *Block {
+	if a == nil {
+		return nil
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	b := a.values.take(n, max(slack, 1))
+	if b != nil {
+		a.lent[unsafe.SliceData(b.Data)] = b
+	}
+	return b
+}
+
+// Lend records b, a value's block that the caller made because Take had
+// none, as lent: Give then finds it, with its Header.
+func (a *Arena) Lend(b *Block) {
+	if a == nil || cap(b.Data) == 0 {
+		return
+	}
+	a.mu.Lock()
+	a.lent[unsafe.SliceData(b.Data)] = b
+	a.mu.Unlock()
+}
 
 // Float32 returns a work buffer of n elements whose contents are
 // undefined: the caller overwrites what it reads, and gives it back with
@@ -97,27 +120,17 @@ func (a *Arena) Float32(n int) []float32 {
 	if n == 0 {
 		return nil
 	}
-	return a.lend(n, MaxSlack, true).Data[:n]
-}
-
-// lend takes a block from the free values or work buffers, or makes
-// one, and lends it.
-func (a *Arena) lend(n, slack int, work bool) *Block {
 	if a == nil {
-		return &Block{Data: make([]float32, n), work: work}
+		return make([]float32, n)
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	list := &a.values
-	if work {
-		list = &a.work
-	}
-	b := list.take(n, max(slack, 1))
+	b := a.work.take(n, MaxSlack)
 	if b == nil {
-		b = &Block{Data: make([]float32, n), work: work}
+		b = &Block{Data: make([]float32, n), work: true}
 	}
 	a.lent[unsafe.SliceData(b.Data)] = b
-	return b
+	return b.Data[:n]
 }
 
 // take removes and returns the smallest free block of capacity at least

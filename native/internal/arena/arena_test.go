@@ -42,8 +42,11 @@ func TestWorkBuffersBestFit(t *testing.T) {
 // through Give of a slice of it.
 func TestBlockKeepsHeader(t *testing.T) {
 	a := New()
-	b := a.Take(64, 1)
-	b.Header = "mine"
+	if a.Take(64, 1) != nil {
+		t.Fatal("an empty arena had a block")
+	}
+	b := &Block{Data: make([]float32, 64), Header: "mine"}
+	a.Lend(b)
 	a.Give(b.Data[:32])
 	if again := a.Take(64, 1); again != b || again.Header != "mine" {
 		t.Fatalf("Take after Give: block %p header %v, want %p with its header", again, again.Header, b)
@@ -57,7 +60,7 @@ func TestSettleForgetsLentBuffers(t *testing.T) {
 	a := New()
 	kept := a.Float32(7)
 	a.Give(a.Float32(9))
-	a.Give(a.Take(5, 1).Data)
+	a.Give(make([]float32, 5))
 	a.Retain(unsafe.SliceData(kept))
 	a.Settle()
 	if len(a.lent) != 0 || len(a.refs) != 0 {
@@ -117,7 +120,8 @@ func TestConcurrentWorkBuffers(t *testing.T) {
 // arena did not lend joins the values.
 func TestValuesAndWorkApart(t *testing.T) {
 	a := New()
-	value := a.Take(100, MaxSlack)
+	value := &Block{Data: make([]float32, 100)}
+	a.Lend(value)
 	a.Give(value.Data)
 	if w := a.Float32(100); unsafe.SliceData(w) == unsafe.SliceData(value.Data) {
 		t.Fatal("a work buffer took a value's free buffer")
@@ -134,7 +138,7 @@ func TestNilArena(t *testing.T) {
 	var a *Arena
 	b := a.Float32(5)
 	a.Give(b)
-	if values, work := a.Held(); len(b) != 5 || values+work != 0 || len(a.Int32(3)) != 3 {
+	if values, work := a.Held(); len(b) != 5 || values+work != 0 || len(a.Int32(3)) != 3 || a.Take(1, 1) != nil {
 		t.Fatal("the nil Arena")
 	}
 	a.Settle()
