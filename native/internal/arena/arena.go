@@ -239,12 +239,13 @@ func (a *Arena) Retain(buf *float32) {
 }
 
 // Release counts one value fewer that holds buf, and reports whether
-// none is left: the buffer may then be given back.
+// the count reached zero: the buffer may then be given back. (A buffer
+// released more often than retained is not: its count goes below zero.)
 func (a *Arena) Release(buf *float32) bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.refs[buf]--
-	if a.refs[buf] > 0 {
+	if a.refs[buf] != 0 {
 		return false
 	}
 	delete(a.refs, buf)

@@ -84,6 +84,9 @@ func TestRefs(t *testing.T) {
 	if !a.Release(buf) || a.Refs(buf) != 0 {
 		t.Fatal("the last holder released, and the buffer is not free")
 	}
+	if a.Release(buf) {
+		t.Fatal("a buffer released more often than retained is free")
+	}
 }
 
 // TestConcurrentWorkBuffers takes and gives buffers from many goroutines
