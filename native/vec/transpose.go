@@ -30,8 +30,12 @@ func TransposeBias(dst []float32, dstStride int, src []float32, srcStride, rows,
 	}
 	// What the blocks leave: the last columns of every row, then the last
 	// rows of the blocks' columns.
-	transposeBiasGo(dst, dstStride, src, srcStride, 0, rows, cols8, cols, bias, relu)
-	transposeBiasGo(dst, dstStride, src, srcStride, rows8, rows, 0, cols8, bias, relu)
+	if cols8 < cols {
+		transposeBiasGo(dst, dstStride, src, srcStride, 0, rows, cols8, cols, bias, relu)
+	}
+	if rows8 < rows {
+		transposeBiasGo(dst, dstStride, src, srcStride, rows8, rows, 0, cols8, bias, relu)
+	}
 }
 
 // transposeBiasGo is TransposeBias in Go for rows [i0, i1) and columns
