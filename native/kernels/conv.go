@@ -188,6 +188,9 @@ func (p *ConvParams) convForward(plan *convPlan, x, w, b, r, y []float32) {
 	case convPointwise:
 		plan.point.run(x, w, y, e)
 		return
+	case convLanes:
+		plan.lanes.run(x, w, y, e)
+		return
 	}
 	nb := p.chunkImages()
 	// With a PackedGemm, im2col writes the columns in its packed
@@ -542,6 +545,8 @@ func convBackwardData(p *ConvParams, w, dy, dx []float32) {
 			plan.direct.run(dy, flipped, dx, slideEpilogue{accumulate: true})
 		case convPointwise:
 			plan.point.run(dy, flipped, dx, slideEpilogue{accumulate: true})
+		case convLanes:
+			plan.lanes.run(dy, flipped, dx, slideEpilogue{accumulate: true})
 		default:
 			plan.wino.run(dy, flipped, dx, slideEpilogue{accumulate: true})
 		}

@@ -401,6 +401,10 @@ var resNetConvs = []struct {
 	{"dense1", conv2D(0, 128, 56, 56, 32, 3, 3, 1, 1, 1, 1)},
 	{"dense3", conv2D(0, 128, 14, 14, 32, 3, 3, 1, 1, 1, 1)},
 	{"dense4", conv2D(0, 128, 7, 7, 32, 3, 3, 1, 1, 1, 1)},
+	// and the stems of MobileNet V3 Small and V2: three channels in,
+	// strided
+	{"mbv3-stem", conv2D(0, 3, 224, 224, 16, 3, 3, 2, 1, 1, 1)},
+	{"mbv2-stem", conv2D(0, 3, 224, 224, 32, 3, 3, 2, 1, 1, 1)},
 }
 
 // BenchmarkConvAlgorithms times the forward pass of each convolution of

@@ -25,6 +25,10 @@ type convAlgorithm int
 const (
 	// convAuto picks by convPreference and the cost model.
 	convAuto convAlgorithm = iota
+	// convLanes sums the taps of depthwise convolutions with the
+	// channels side by side in the lanes of vectors (convlanes.go);
+	// dX is that of the adjoint convolution.
+	convLanes
 	// convDirect sums the taps of each output plane over shifted views
 	// of the padded input (convdirect.go), for depthwise convolutions
 	// and others with few channels per group; dX is that of the adjoint
@@ -55,7 +59,7 @@ const (
 )
 
 var convAlgorithmNames = [numConvAlgorithms]string{
-	convAuto: "auto", convDirect: "direct", convPointwise: "pointwise", convWinograd3: "winograd-f2x3", convWinograd5: "winograd-f2x5",
+	convAuto: "auto", convLanes: "lanes", convDirect: "direct", convPointwise: "pointwise", convWinograd3: "winograd-f2x3", convWinograd5: "winograd-f2x5",
 	convStridedWindow: "strided-window", convSlidingWindow: "sliding-window", convIm2col: "im2col",
 }
 
@@ -75,23 +79,23 @@ const (
 func (p convPass) String() string { return [...]string{"forward", "dW", "dX"}[p] }
 
 // convPreference lists, per pass, the algorithms convAuto tries, in
-// order. Direct sums come first: they pay only for grouped convolutions
-// with few channels per group (depthwise ones above all), where every
-// GEMM path multiplies matrices of a few rows. The forward pass takes
-// the strided window where Winograd does not pay, whatever the strides
-// (see gathering for its measurements against the sliding window); dW
-// takes the sliding window first, which with unit strides reads the
-// input as the GEMM's wide side, and dX the sliding window of its
-// adjoint convolution.
+// order. Sums of taps come first, by lanes for depthwise convolutions,
+// then direct: they pay only for grouped convolutions with few
+// channels per group, where every GEMM path multiplies matrices of a
+// few rows. The forward pass takes the strided window where Winograd
+// does not pay, whatever the strides (see gathering for its
+// measurements against the sliding window); dW takes the sliding window
+// first, which with unit strides reads the input as the GEMM's wide
+// side, and dX the sliding window of its adjoint convolution.
 //
 // Pointwise products come right after direct sums, in every pass: they
 // pay for 1x1 kernels without padding on large enough planes
 // (pointwiseWindow); the strided 1x1 kernels they leave go to im2col
 // rather than the strided window (see try).
 var convPreference = [numConvPasses][]convAlgorithm{
-	convForwardPass: {convDirect, convPointwise, convWinograd3, convWinograd5, convStridedWindow, convIm2col},
+	convForwardPass: {convLanes, convDirect, convPointwise, convWinograd3, convWinograd5, convStridedWindow, convIm2col},
 	convFilterPass:  {convDirect, convPointwise, convWinograd3, convWinograd5, convSlidingWindow, convStridedWindow, convIm2col},
-	convDataPass:    {convDirect, convPointwise, convWinograd3, convWinograd5, convSlidingWindow, convIm2col},
+	convDataPass:    {convLanes, convDirect, convPointwise, convWinograd3, convWinograd5, convSlidingWindow, convIm2col},
 }
 
 // convPlan is an algorithm chosen for one pass, with its layout.
@@ -102,6 +106,7 @@ type convPlan struct {
 	gather gatherGeometry
 	direct directGeometry
 	point  pointwiseGeometry
+	lanes  lanesGeometry
 	// adjoint is the convolution whose forward pass is dX, for a dX
 	// pass by Winograd, the sliding window or direct sums (wino, slide
 	// or direct are its).
@@ -158,7 +163,7 @@ func (p *ConvParams) try(alg convAlgorithm, pass convPass, gemm linalg.Gemm) (pl
 		// A Winograd adjoint pays even when it computes more outputs
 		// than p has (see adjoint); a window only when it does not.
 		inner, cannot, pays := q.try(alg, convForwardPass, gemm)
-		plan.wino, plan.slide, plan.direct, plan.point = inner.wino, inner.slide, inner.direct, inner.point
+		plan.wino, plan.slide, plan.direct, plan.point, plan.lanes = inner.wino, inner.slide, inner.direct, inner.point, inner.lanes
 		if cannot != "" {
 			return plan, "the adjoint convolution: " + cannot, false
 		}
@@ -166,6 +171,11 @@ func (p *ConvParams) try(alg convAlgorithm, pass convPass, gemm linalg.Gemm) (pl
 		return plan, "", pays && (small || alg == convWinograd3 || alg == convWinograd5)
 	}
 	switch alg {
+	case convLanes:
+		if pass == convFilterPass {
+			return plan, "no dW pass (direct sums serve depthwise convolutions)", false
+		}
+		plan.lanes, cannot, pays = p.depthwiseLanes()
 	case convWinograd3, convWinograd5:
 		r := 3
 		if alg == convWinograd5 {

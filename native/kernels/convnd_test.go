@@ -201,11 +201,13 @@ func TestConvNDMatchesConv2D(t *testing.T) {
 			// Which results conv.go sums in another order: the forward
 			// windows do not (read as A, within one block of k: these are
 			// all shallower), Winograd does (these are too small to take
-			// it unless forced), so do direct sums (fused multiply-adds),
-			// and so do dW and dX through the adjoint.
+			// it unless forced), so do direct sums and sums by lanes
+			// (fused multiply-adds), and so do dW and dX through the
+			// adjoint.
 			forward, _ := p.convPlanFor(convForwardPass)
 			data, _ := p.convPlanFor(convDataPass)
-			reordered := map[string]bool{"forward": forward.alg == convWinograd3 || forward.alg == convWinograd5 || forward.alg == convDirect,
+			sums := forward.alg == convDirect || forward.alg == convLanes
+			reordered := map[string]bool{"forward": forward.alg == convWinograd3 || forward.alg == convWinograd5 || sums,
 				"dx": data.alg != convIm2col, "dw": true}
 			agree := func(name, result string, got, want []float32) {
 				t.Helper()

@@ -40,6 +40,8 @@ func (f *ConvForwardPlan) WithWeights(w []float32) *ConvForwardPlan {
 		g.plan.wino.u = f.plan.wino.transformAll(w)
 	case convStridedWindow:
 		g.plan.gather.packedW = f.plan.gather.packWeights(w)
+	case convLanes:
+		g.plan.lanes.packedW = f.plan.lanes.packWeights(w)
 	default:
 		return nil
 	}

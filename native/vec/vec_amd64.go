@@ -246,3 +246,13 @@ func squaredDeviationsAVX512(n int, src *float32, mean float64, sums *float64)
 //
 //go:noescape
 func normalizeAffineAVX512(n int, dst *float32, src *float32, scale *float32, bias *float32, mean float32, invStd float32)
+
+// laneTapsPlanesAVX2 is the loop of LaneTaps.SumPlanes; see emitLaneTaps in package asmgen.
+//
+//go:noescape
+func laneTapsPlanesAVX2(n int, dst *float32, planeStride int, src *float32, pos *int32, taps *int32, w *float32, bias *float32, ntaps int, relu bool)
+
+// laneTapsAVX2 is the loop of LaneTaps.Sum; see emitLaneTaps in package asmgen.
+//
+//go:noescape
+func laneTapsAVX2(n int, dst *float32, src *float32, pos *int32, taps *int32, w *float32, bias *float32, ntaps int, accumulate bool)

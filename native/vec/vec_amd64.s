@@ -6625,3 +6625,365 @@ by1:
 by1done:
 	VZEROUPPER
 	RET
+
+// func laneTapsPlanesAVX2(n int, dst *float32, planeStride int, src *float32, pos *int32, taps *int32, w *float32, bias *float32, ntaps int, relu bool)
+// Requires: AVX, FMA3
+TEXT ·laneTapsPlanesAVX2(SB), NOSPLIT, $24-73
+	MOVQ n+0(FP), AX
+	MOVQ AX, (SP)
+	MOVQ dst+8(FP), AX
+	MOVQ AX, 8(SP)
+	MOVQ pos+32(FP), AX
+	MOVQ AX, 16(SP)
+
+planes:
+	CMPQ    (SP), $0x08
+	JL      planesdone
+	MOVQ    src+24(FP), AX
+	MOVQ    16(SP), CX
+	MOVLQSX (CX), DX
+	LEAQ    (AX)(DX*4), DX
+	MOVLQSX 4(CX), BX
+	LEAQ    (AX)(BX*4), BX
+	MOVLQSX 8(CX), SI
+	LEAQ    (AX)(SI*4), SI
+	MOVLQSX 12(CX), DI
+	LEAQ    (AX)(DI*4), DI
+	MOVLQSX 16(CX), R8
+	LEAQ    (AX)(R8*4), R8
+	MOVLQSX 20(CX), R9
+	LEAQ    (AX)(R9*4), R9
+	MOVLQSX 24(CX), R10
+	LEAQ    (AX)(R10*4), R10
+	MOVLQSX 28(CX), CX
+	LEAQ    (AX)(CX*4), CX
+	MOVQ    bias+56(FP), AX
+	VMOVUPS (AX), Y0
+	VMOVUPS (AX), Y1
+	VMOVUPS (AX), Y2
+	VMOVUPS (AX), Y3
+	VMOVUPS (AX), Y4
+	VMOVUPS (AX), Y5
+	VMOVUPS (AX), Y6
+	VMOVUPS (AX), Y7
+	MOVQ    ntaps+64(FP), AX
+	MOVQ    taps+40(FP), R11
+	MOVQ    w+48(FP), R12
+	LEAQ    (R11)(AX*4), R11
+	SHLQ    $0x05, AX
+	ADDQ    AX, R12
+	SARQ    $0x03, AX
+	NEGQ    AX
+
+planestap:
+	MOVLQSX     (R11)(AX*1), R13
+	VMOVUPS     (R12)(AX*8), Y8
+	VFMADD231PS (DX)(R13*4), Y8, Y0
+	VFMADD231PS (BX)(R13*4), Y8, Y1
+	VFMADD231PS (SI)(R13*4), Y8, Y2
+	VFMADD231PS (DI)(R13*4), Y8, Y3
+	VFMADD231PS (R8)(R13*4), Y8, Y4
+	VFMADD231PS (R9)(R13*4), Y8, Y5
+	VFMADD231PS (R10)(R13*4), Y8, Y6
+	VFMADD231PS (CX)(R13*4), Y8, Y7
+	ADDQ        $0x04, AX
+	JNZ         planestap
+	VUNPCKLPS   Y1, Y0, Y8
+	VUNPCKHPS   Y1, Y0, Y0
+	VUNPCKLPS   Y3, Y2, Y1
+	VUNPCKHPS   Y3, Y2, Y2
+	VUNPCKLPS   Y5, Y4, Y3
+	VUNPCKHPS   Y5, Y4, Y4
+	VUNPCKLPS   Y7, Y6, Y5
+	VUNPCKHPS   Y7, Y6, Y6
+	VSHUFPS     $0x44, Y1, Y8, Y7
+	VSHUFPS     $0xee, Y1, Y8, Y1
+	VSHUFPS     $0x44, Y2, Y0, Y8
+	VSHUFPS     $0xee, Y2, Y0, Y0
+	VSHUFPS     $0x44, Y5, Y3, Y2
+	VSHUFPS     $0xee, Y5, Y3, Y3
+	VSHUFPS     $0x44, Y6, Y4, Y5
+	VSHUFPS     $0xee, Y6, Y4, Y4
+	VXORPS      Y6, Y6, Y6
+	MOVB        relu+72(FP), AL
+	MOVQ        planeStride+16(FP), CX
+	SHLQ        $0x02, CX
+	MOVQ        8(SP), DX
+	VPERM2F128  $0x20, Y2, Y7, Y9
+	VADDPS      Y6, Y9, Y9
+	TESTB       AL, AL
+	JZ          planesstore0
+	VMAXPS      Y9, Y6, Y9
+
+planesstore0:
+	VMOVUPS    Y9, (DX)
+	ADDQ       CX, DX
+	VPERM2F128 $0x20, Y3, Y1, Y9
+	VADDPS     Y6, Y9, Y9
+	TESTB      AL, AL
+	JZ         planesstore1
+	VMAXPS     Y9, Y6, Y9
+
+planesstore1:
+	VMOVUPS    Y9, (DX)
+	ADDQ       CX, DX
+	VPERM2F128 $0x20, Y5, Y8, Y9
+	VADDPS     Y6, Y9, Y9
+	TESTB      AL, AL
+	JZ         planesstore2
+	VMAXPS     Y9, Y6, Y9
+
+planesstore2:
+	VMOVUPS    Y9, (DX)
+	ADDQ       CX, DX
+	VPERM2F128 $0x20, Y4, Y0, Y9
+	VADDPS     Y6, Y9, Y9
+	TESTB      AL, AL
+	JZ         planesstore3
+	VMAXPS     Y9, Y6, Y9
+
+planesstore3:
+	VMOVUPS    Y9, (DX)
+	ADDQ       CX, DX
+	VPERM2F128 $0x31, Y2, Y7, Y2
+	VADDPS     Y6, Y2, Y2
+	TESTB      AL, AL
+	JZ         planesstore4
+	VMAXPS     Y2, Y6, Y2
+
+planesstore4:
+	VMOVUPS    Y2, (DX)
+	ADDQ       CX, DX
+	VPERM2F128 $0x31, Y3, Y1, Y1
+	VADDPS     Y6, Y1, Y1
+	TESTB      AL, AL
+	JZ         planesstore5
+	VMAXPS     Y1, Y6, Y1
+
+planesstore5:
+	VMOVUPS    Y1, (DX)
+	ADDQ       CX, DX
+	VPERM2F128 $0x31, Y5, Y8, Y1
+	VADDPS     Y6, Y1, Y1
+	TESTB      AL, AL
+	JZ         planesstore6
+	VMAXPS     Y1, Y6, Y1
+
+planesstore6:
+	VMOVUPS    Y1, (DX)
+	ADDQ       CX, DX
+	VPERM2F128 $0x31, Y4, Y0, Y0
+	VADDPS     Y6, Y0, Y0
+	TESTB      AL, AL
+	JZ         planesstore7
+	VMAXPS     Y0, Y6, Y0
+
+planesstore7:
+	VMOVUPS Y0, (DX)
+	ADDQ    $0x00000020, 8(SP)
+	ADDQ    $0x00000020, 16(SP)
+	SUBQ    $0x08, (SP)
+	JMP     planes
+
+planesdone:
+	VZEROUPPER
+	RET
+
+// func laneTapsAVX2(n int, dst *float32, src *float32, pos *int32, taps *int32, w *float32, bias *float32, ntaps int, accumulate bool)
+// Requires: AVX, FMA3
+TEXT ·laneTapsAVX2(SB), NOSPLIT, $24-65
+	MOVQ n+0(FP), AX
+	MOVQ AX, (SP)
+	MOVQ dst+8(FP), AX
+	MOVQ AX, 8(SP)
+	MOVQ pos+24(FP), AX
+	MOVQ AX, 16(SP)
+
+by8:
+	CMPQ    (SP), $0x08
+	JL      by8done
+	MOVQ    src+16(FP), AX
+	MOVQ    16(SP), CX
+	MOVLQSX (CX), DX
+	LEAQ    (AX)(DX*4), DX
+	MOVLQSX 4(CX), BX
+	LEAQ    (AX)(BX*4), BX
+	MOVLQSX 8(CX), SI
+	LEAQ    (AX)(SI*4), SI
+	MOVLQSX 12(CX), DI
+	LEAQ    (AX)(DI*4), DI
+	MOVLQSX 16(CX), R8
+	LEAQ    (AX)(R8*4), R8
+	MOVLQSX 20(CX), R9
+	LEAQ    (AX)(R9*4), R9
+	MOVLQSX 24(CX), R10
+	LEAQ    (AX)(R10*4), R10
+	MOVLQSX 28(CX), CX
+	LEAQ    (AX)(CX*4), CX
+	MOVB    accumulate+64(FP), AL
+	TESTB   AL, AL
+	JZ      by8bias
+	MOVQ    8(SP), AX
+	VMOVUPS (AX), Y0
+	VMOVUPS 32(AX), Y1
+	VMOVUPS 64(AX), Y2
+	VMOVUPS 96(AX), Y3
+	VMOVUPS 128(AX), Y4
+	VMOVUPS 160(AX), Y5
+	VMOVUPS 192(AX), Y6
+	VMOVUPS 224(AX), Y7
+	JMP     by8taps
+
+by8bias:
+	MOVQ    bias+48(FP), AX
+	VMOVUPS (AX), Y0
+	VMOVUPS (AX), Y1
+	VMOVUPS (AX), Y2
+	VMOVUPS (AX), Y3
+	VMOVUPS (AX), Y4
+	VMOVUPS (AX), Y5
+	VMOVUPS (AX), Y6
+	VMOVUPS (AX), Y7
+
+by8taps:
+	MOVQ ntaps+56(FP), AX
+	MOVQ taps+32(FP), R11
+	MOVQ w+40(FP), R12
+	LEAQ (R11)(AX*4), R11
+	SHLQ $0x05, AX
+	ADDQ AX, R12
+	SARQ $0x03, AX
+	NEGQ AX
+
+by8tap:
+	MOVLQSX     (R11)(AX*1), R13
+	VMOVUPS     (R12)(AX*8), Y8
+	VFMADD231PS (DX)(R13*4), Y8, Y0
+	VFMADD231PS (BX)(R13*4), Y8, Y1
+	VFMADD231PS (SI)(R13*4), Y8, Y2
+	VFMADD231PS (DI)(R13*4), Y8, Y3
+	VFMADD231PS (R8)(R13*4), Y8, Y4
+	VFMADD231PS (R9)(R13*4), Y8, Y5
+	VFMADD231PS (R10)(R13*4), Y8, Y6
+	VFMADD231PS (CX)(R13*4), Y8, Y7
+	ADDQ        $0x04, AX
+	JNZ         by8tap
+	MOVQ        8(SP), AX
+	VMOVUPS     Y0, (AX)
+	VMOVUPS     Y1, 32(AX)
+	VMOVUPS     Y2, 64(AX)
+	VMOVUPS     Y3, 96(AX)
+	VMOVUPS     Y4, 128(AX)
+	VMOVUPS     Y5, 160(AX)
+	VMOVUPS     Y6, 192(AX)
+	VMOVUPS     Y7, 224(AX)
+	ADDQ        $0x00000100, 8(SP)
+	ADDQ        $0x00000020, 16(SP)
+	SUBQ        $0x08, (SP)
+	JMP         by8
+
+by8done:
+by4:
+	CMPQ    (SP), $0x04
+	JL      by4done
+	MOVQ    src+16(FP), AX
+	MOVQ    16(SP), CX
+	MOVLQSX (CX), DX
+	LEAQ    (AX)(DX*4), DX
+	MOVLQSX 4(CX), BX
+	LEAQ    (AX)(BX*4), BX
+	MOVLQSX 8(CX), SI
+	LEAQ    (AX)(SI*4), SI
+	MOVLQSX 12(CX), CX
+	LEAQ    (AX)(CX*4), CX
+	MOVB    accumulate+64(FP), AL
+	TESTB   AL, AL
+	JZ      by4bias
+	MOVQ    8(SP), AX
+	VMOVUPS (AX), Y0
+	VMOVUPS 32(AX), Y1
+	VMOVUPS 64(AX), Y2
+	VMOVUPS 96(AX), Y3
+	JMP     by4taps
+
+by4bias:
+	MOVQ    bias+48(FP), AX
+	VMOVUPS (AX), Y0
+	VMOVUPS (AX), Y1
+	VMOVUPS (AX), Y2
+	VMOVUPS (AX), Y3
+
+by4taps:
+	MOVQ ntaps+56(FP), AX
+	MOVQ taps+32(FP), DI
+	MOVQ w+40(FP), R8
+	LEAQ (DI)(AX*4), DI
+	SHLQ $0x05, AX
+	ADDQ AX, R8
+	SARQ $0x03, AX
+	NEGQ AX
+
+by4tap:
+	MOVLQSX     (DI)(AX*1), R9
+	VMOVUPS     (R8)(AX*8), Y4
+	VFMADD231PS (DX)(R9*4), Y4, Y0
+	VFMADD231PS (BX)(R9*4), Y4, Y1
+	VFMADD231PS (SI)(R9*4), Y4, Y2
+	VFMADD231PS (CX)(R9*4), Y4, Y3
+	ADDQ        $0x04, AX
+	JNZ         by4tap
+	MOVQ        8(SP), AX
+	VMOVUPS     Y0, (AX)
+	VMOVUPS     Y1, 32(AX)
+	VMOVUPS     Y2, 64(AX)
+	VMOVUPS     Y3, 96(AX)
+	ADDQ        $0x00000080, 8(SP)
+	ADDQ        $0x00000010, 16(SP)
+	SUBQ        $0x04, (SP)
+	JMP         by4
+
+by4done:
+by1:
+	CMPQ    (SP), $0x01
+	JL      by1done
+	MOVQ    src+16(FP), AX
+	MOVQ    16(SP), CX
+	MOVLQSX (CX), CX
+	LEAQ    (AX)(CX*4), CX
+	MOVB    accumulate+64(FP), AL
+	TESTB   AL, AL
+	JZ      by1bias
+	MOVQ    8(SP), AX
+	VMOVUPS (AX), Y0
+	JMP     by1taps
+
+by1bias:
+	MOVQ    bias+48(FP), AX
+	VMOVUPS (AX), Y0
+
+by1taps:
+	MOVQ ntaps+56(FP), AX
+	MOVQ taps+32(FP), DX
+	MOVQ w+40(FP), BX
+	LEAQ (DX)(AX*4), DX
+	SHLQ $0x05, AX
+	ADDQ AX, BX
+	SARQ $0x03, AX
+	NEGQ AX
+
+by1tap:
+	MOVLQSX     (DX)(AX*1), SI
+	VMOVUPS     (BX)(AX*8), Y1
+	VFMADD231PS (CX)(SI*4), Y1, Y0
+	ADDQ        $0x04, AX
+	JNZ         by1tap
+	MOVQ        8(SP), AX
+	VMOVUPS     Y0, (AX)
+	ADDQ        $0x00000020, 8(SP)
+	ADDQ        $0x00000004, 16(SP)
+	SUBQ        $0x01, (SP)
+	JMP         by1
+
+by1done:
+	VZEROUPPER
+	RET

@@ -32,6 +32,7 @@ func main() {
 	lanesAVX512.emitMaxStride2()
 	emitSumFloat64()
 	emitNormLoops()
+	emitLaneTaps()
 	Generate()
 }
 

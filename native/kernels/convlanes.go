@@ -1,0 +1,204 @@
+package kernels
+
+// The depthwise convolution by lanes: vec.TapLanes channels side by
+// side, one in each lane of a vector, so that every multiply-add is a
+// whole vector whatever the shape of the planes.
+//
+// The direct sums of convdirect.go run along the positions of a plane,
+// which wastes lanes and pays per-row copies where the planes are small
+// (MobileNets' 14x14 and 7x7 after a few strides) and reads their input
+// unaligned once per tap. Here the input planes of a block of TapLanes
+// channels of one image are transposed into one zero-padded buffer,
+// lanes innermost:
+//
+//	planes [H+PadTop+PadBottom][W+PadLeft+PadRight][TapLanes]
+//
+// Output (oy, ox) of all the block's channels is then the sum over the
+// taps (kh, kw) of the weight vector of the tap times the vector at
+// padded position (oy*StrideH + kh*DilationH, ox*StrideW + kw*DilationW),
+// any strides, dilations and pads alike: the offset of the position's
+// window (pos) plus that of the tap (taps). vec.LaneTaps sums them a
+// band of output rows at a time, transposing them back to the output
+// planes in registers, with the bias already in them and ReLU applied
+// (through a buffer [positions][TapLanes] and vec.TransposeBias for a
+// last block of fewer channels, and for dX's accumulation); the input
+// rows are transposed as
+// the bands come to them, so that what a band touches stays in cache
+// however large the planes. The block's last channels, beyond C, take
+// zero weights; their lanes are computed and dropped.
+
+import (
+	"math"
+
+	"github.com/onnxkit/onnxkit/native/parallel"
+	"github.com/onnxkit/onnxkit/native/vec"
+)
+
+// lanesGeometry is the layout of a depthwise convolution by lanes.
+type lanesGeometry struct {
+	p      ConvParams
+	hp, wp int // height and width of the padded planes
+	rows   int // output rows per band
+	// sums holds, per output position, where its window starts in the
+	// planes, and per kernel position (kh, kw), its offset in a window.
+	sums *vec.LaneTaps
+	// packedW, when not nil, holds the weights as packWeights lays
+	// them out, prepared once for every run (ConvForwardPlan).
+	packedW []float32
+}
+
+// lanesMaxOutputs is the largest output plane the convolution by lanes
+// is chosen for. Measured against the direct sums (BenchmarkConvGrouped,
+// batch 1, the best of four on a loaded machine), it took 0.43-0.49
+// times their time on 7x7 and 14x14 planes (5x5), 0.48-0.89 on 28x28 to
+// 56x56 ones (3x3, strides 1 and 2), but 1.06-2 times on 112x112 ones
+// (3x3, stride 1: the planes are wide enough for the direct sums' rows).
+const lanesMaxOutputs = 64 * 64
+
+// lanesBand is about how many output positions a band holds: its sums
+// and the padded input rows they read stay in the first two levels of
+// cache however large the planes.
+const lanesBand = 512
+
+// depthwiseLanes returns the convolution by lanes of p, or why it
+// cannot compute it (it computes only depthwise convolutions with one
+// output channel per input channel), and whether it pays: up to
+// lanesMaxOutputs output positions.
+func (p *ConvParams) depthwiseLanes() (d lanesGeometry, cannot string, pays bool) {
+	if p.Group != p.C || p.M != p.C {
+		return d, "not depthwise with one output channel per input channel", false
+	}
+	const l = vec.TapLanes
+	d.p = *p
+	d.p.algorithm = convAuto
+	d.hp, d.wp = p.H+p.PadTop+p.PadBottom, p.W+p.PadLeft+p.PadRight
+	if float64(d.hp)*float64(d.wp)*l > math.MaxInt32 {
+		return d, "padded planes beyond int32 offsets", false
+	}
+	oh, ow := p.OutSize()
+	d.rows = max(1, min(oh, lanesBand/ow))
+	pos := make([]int32, 0, oh*ow)
+	for oy := 0; oy < oh; oy++ {
+		for ox := 0; ox < ow; ox++ {
+			pos = append(pos, int32((oy*p.StrideH*d.wp+ox*p.StrideW)*l))
+		}
+	}
+	taps := make([]int32, 0, p.KH*p.KW)
+	for kh := 0; kh < p.KH; kh++ {
+		for kw := 0; kw < p.KW; kw++ {
+			taps = append(taps, int32((kh*p.DilationH*d.wp+kw*p.DilationW)*l))
+		}
+	}
+	d.sums = vec.NewLaneTaps(pos, taps)
+	return d, "", oh*ow <= lanesMaxOutputs
+}
+
+// run computes y from x and w, with e's bias, residual and activation,
+// or adding to y under e.accumulate. The blocks of channels of every
+// image are spread over the workers; each sums a block band by band,
+// transposing the input rows a band reads as it comes to them.
+func (d *lanesGeometry) run(x, w, y []float32, e slideEpilogue) {
+	const l = vec.TapLanes
+	p := &d.p
+	oh, ow := p.OutSize()
+	ohw, hw, k := oh*ow, p.H*p.W, p.KH*p.KW
+	blocks, bands := ceilDiv(p.C, l), ceilDiv(oh, d.rows)
+	packed := d.packedW
+	if packed == nil {
+		packed = getBuffer(blocks * k * l)
+		defer putBuffer(packed)
+		d.packInto(packed, w)
+	}
+	parallel.For(p.N*blocks, grainFor(ohw*k*l), func(lo, hi int) {
+		planes := getBuffer(d.hp * d.wp * l)
+		defer putBuffer(planes)
+		clear(planes) // the padding, which the fills leave as it is
+		out := getBuffer(d.rows * ow * l)
+		defer putBuffer(out)
+		// dense holds the transposed planes of a single band before
+		// they are padded, when rows of W are not whole vectors of the
+		// transpose: one transpose rather than one per row.
+		var dense []float32
+		if bands == 1 && p.W%l != 0 {
+			dense = getBuffer(hw * l)
+			defer putBuffer(dense)
+		}
+		var bias [l]float32
+		for t := lo; t < hi; t++ {
+			n, c0 := t/blocks, t%blocks*l
+			cl := min(l, p.C-c0)
+			for j := range l {
+				bias[j] = 0
+				if j < cl && e.bias != nil {
+					bias[j] = e.bias[c0+j]
+				}
+			}
+			weights := packed[c0*k : (c0+l)*k]
+			src := x[(n*p.C+c0)*hw:]
+			filled := 0 // the input rows in planes
+			if dense != nil {
+				d.fillDense(src, planes, dense, cl)
+				filled = p.H
+			}
+			for oy0 := 0; oy0 < oh; oy0 += d.rows {
+				oy1 := min(oh, oy0+d.rows)
+				last := (oy1-1)*p.StrideH + (p.KH-1)*p.DilationH - p.PadTop // the last input row read
+				for ; filled <= min(last, p.H-1); filled++ {
+					row := planes[((filled+p.PadTop)*d.wp+p.PadLeft)*l:][:p.W*l]
+					vec.TransposeBias(row, l, src[filled*p.W:], hw, cl, p.W, nil, false)
+				}
+				first, cnt := oy0*ow, (oy1-oy0)*ow
+				at := (n*p.M+c0)*ohw + first
+				if cl == l && !e.accumulate {
+					// Straight to the output planes.
+					d.sums.SumPlanes(y[at:], ohw, first, cnt, planes, weights, bias[:], e.storeRelu())
+				} else {
+					band := out[:cnt*l]
+					if e.accumulate {
+						vec.TransposeBias(band, l, y[at:], ohw, cl, cnt, nil, false)
+					}
+					d.sums.Sum(band, first, planes, weights, bias[:], e.accumulate)
+					vec.TransposeBias(y[at:], ohw, band, l, cnt, cl, nil, e.storeRelu())
+				}
+				for j := 0; j < cl; j++ {
+					e.finish(y[at+j*ohw:][:cnt], at+j*ohw)
+				}
+			}
+		}
+	})
+}
+
+// packWeights returns w [C][KH*KW] laid out by blocks of lanes,
+// [C/TapLanes][KH*KW][TapLanes] (the last block's lanes beyond C
+// zero), as the sums take it.
+func (d *lanesGeometry) packWeights(w []float32) []float32 {
+	const l = vec.TapLanes
+	packed := make([]float32, ceilDiv(d.p.C, l)*d.p.KH*d.p.KW*l)
+	d.packInto(packed, w)
+	return packed
+}
+
+// packInto is packWeights into packed.
+func (d *lanesGeometry) packInto(packed, w []float32) {
+	const l = vec.TapLanes
+	k := d.p.KH * d.p.KW
+	clear(packed)
+	for c := 0; c < d.p.C; c++ {
+		block := packed[c/l*k*l:]
+		for tap, v := range w[c*k : (c+1)*k] {
+			block[tap*l+c%l] = v
+		}
+	}
+}
+
+// fillDense transposes the first cl planes of src, H x W each, into
+// dense, then copies its rows into the padded lanes of planes, whose
+// padding it leaves as it is.
+func (d *lanesGeometry) fillDense(src, planes, dense []float32, cl int) {
+	const l = vec.TapLanes
+	p := &d.p
+	vec.TransposeBias(dense, l, src, p.H*p.W, cl, p.H*p.W, nil, false)
+	for iy := 0; iy < p.H; iy++ {
+		copy(planes[((iy+p.PadTop)*d.wp+p.PadLeft)*l:][:p.W*l], dense[iy*p.W*l:])
+	}
+}

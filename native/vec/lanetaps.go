@@ -1,0 +1,126 @@
+package vec
+
+import "fmt"
+
+// TapLanes is how many channels LaneTaps sums side by side: the lanes
+// of its vectors.
+const TapLanes = 8
+
+// LaneTaps is a direct convolution of TapLanes channels at once, their
+// planes interleaved lane by lane (element l of each run of TapLanes
+// belongs to channel l): the windows of its output positions and the
+// taps of its kernel, checked once for all the planes it sums.
+type LaneTaps struct {
+	positions, taps []int32
+	lo, hi          int64 // the least offset read and the greatest plus one
+}
+
+// NewLaneTaps returns the sums of taps at positions in planes
+// interleaved lane by lane: positions[p] is where output p's window
+// starts in the planes, taps[t] where kernel position t lies in a window.
+// Neither may change afterwards; taps must not be empty.
+func NewLaneTaps(positions, taps []int32) *LaneTaps {
+	if len(taps) == 0 {
+		panic("vec: LaneTaps without taps")
+	}
+	s := &LaneTaps{positions: positions, taps: taps}
+	if len(positions) > 0 {
+		lo, hi := offsetRange(positions)
+		tlo, thi := offsetRange(taps)
+		s.lo, s.hi = lo+tlo, hi+thi+TapLanes
+	}
+	return s
+}
+
+// Positions returns the number of output positions.
+func (s *LaneTaps) Positions() int { return len(s.positions) }
+
+// Sum stores, for the len(dst)/TapLanes output positions p from first
+// on and each lane l < TapLanes,
+//
+//	dst[(p-first)*TapLanes+l] = a + Σ_t weights[t*TapLanes+l] * src[positions[p]+taps[t]+l]
+//
+// with a the value in dst under accumulate and bias[l] otherwise. The taps are summed in
+// order; the assembly fuses each multiply-add, Go rounds the product
+// first. Every tap of every position must lie in src.
+func (s *LaneTaps) Sum(dst []float32, first int, src, weights, bias []float32, accumulate bool) {
+	const l = TapLanes
+	n := len(dst) / l
+	if len(dst)%l != 0 {
+		panic(fmt.Sprintf("vec: LaneTaps into %d, not whole positions", len(dst)))
+	}
+	s.check(first, n, src, weights, bias)
+	positions := s.positions[first : first+n]
+	if n == 0 || laneTapsFast(dst, src, positions, s.taps, weights, bias, accumulate) {
+		return
+	}
+	for p, at := range positions {
+		out := dst[p*l : p*l+l]
+		if !accumulate {
+			copy(out, bias[:l])
+		}
+		for t, o := range s.taps {
+			in := src[int(at)+int(o):][:l]
+			w := weights[t*l : t*l+l]
+			for j := range out {
+				out[j] += w[j] * in[j]
+			}
+		}
+	}
+}
+
+// SumPlanes stores the sums of Sum (started from bias) for the n
+// positions p from first on into TapLanes planes planeStride apart,
+// lane l of position p at dst[l*planeStride+p-first], as Sum then
+// TransposeBias without a bias would: zero added (a -0 becomes a 0),
+// then max(v, 0) under relu. The assembly transposes each block of eight
+// positions in registers, sparing the buffer in between.
+func (s *LaneTaps) SumPlanes(dst []float32, planeStride, first, n int, src, weights, bias []float32, relu bool) {
+	const l = TapLanes
+	if n < 0 || planeStride < n || (n > 0 && (l-1)*planeStride+n > len(dst)) {
+		panic(fmt.Sprintf("vec: LaneTaps of %d positions into planes %d apart in %d", n, planeStride, len(dst)))
+	}
+	s.check(first, n, src, weights, bias)
+	if n == 0 {
+		return
+	}
+	done := 0
+	if hasAVX2() && n >= l {
+		done = n / l * l
+		laneTapsPlanesAVX2(done, &dst[0], planeStride, &src[0], &s.positions[first], &s.taps[0], &weights[0], &bias[0], len(s.taps), relu)
+	}
+	var buf [l * l]float32
+	for i := done; i < n; i += l {
+		cnt := min(l, n-i)
+		s.Sum(buf[:cnt*l], first+i, src, weights, bias, false)
+		for p := range cnt {
+			for j := range l {
+				v := buf[p*l+j] + 0
+				if relu {
+					v = max(v, 0)
+				}
+				dst[j*planeStride+i+p] = v
+			}
+		}
+	}
+}
+
+// check panics unless positions [first, first+n) are s's and their
+// taps lie in src, and weights and bias are those of s's taps and lanes.
+func (s *LaneTaps) check(first, n int, src, weights, bias []float32) {
+	if first < 0 || first+n > len(s.positions) || len(weights) != TapLanes*len(s.taps) || len(bias) < TapLanes ||
+		s.lo < 0 || s.hi > int64(len(src)) {
+		panic(fmt.Sprintf("vec: LaneTaps of positions [%d, %d) of %d, reading [%d, %d) of %d, %d taps, %d weights, %d biases",
+			first, first+n, len(s.positions), s.lo, s.hi, len(src), len(s.taps), len(weights), len(bias)))
+	}
+}
+
+// offsetRange returns the least and the greatest of offsets, which is
+// not empty.
+func offsetRange(offsets []int32) (lo, hi int64) {
+	lo, hi = int64(offsets[0]), int64(offsets[0])
+	for _, o := range offsets[1:] {
+		lo, hi = min(lo, int64(o)), max(hi, int64(o))
+	}
+	return lo, hi
+}

@@ -1,0 +1,155 @@
+package vec
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/onnxkit/onnxkit/native/internal/leveltest"
+)
+
+// TestLaneTaps compares LaneTaps.Sum with the sums in float64, at every
+// CPU level, for every count of positions up to 40 (every block of the assembly and every tail) from a random first
+// one, one to 25 taps, positions and taps at random offsets (not
+// multiples of the lanes), with and without accumulation, and checks
+// that nothing past dst is written. The bound is a few float32 roundings
+// of the sum of the magnitudes of the terms.
+func TestLaneTaps(t *testing.T) {
+	const l = TapLanes
+	rng := rand.New(rand.NewPCG(7, 8))
+	leveltest.Run(t, func(t *testing.T) {
+		for n := 0; n <= 40; n++ {
+			ntaps := 1 + rng.IntN(25)
+			src := make([]float32, 400)
+			for i := range src {
+				src[i] = 4*rng.Float32() - 2
+			}
+			positions, taps := make([]int32, n), make([]int32, ntaps)
+			for i := range positions {
+				positions[i] = int32(rng.IntN(200))
+			}
+			for i := range taps {
+				taps[i] = int32(rng.IntN(190))
+			}
+			weights, bias := make([]float32, l*ntaps), make([]float32, l)
+			for i := range weights {
+				weights[i] = 2*rng.Float32() - 1
+			}
+			for i := range bias {
+				bias[i] = rng.Float32() - 0.5
+			}
+			for _, accumulate := range []bool{false, true} {
+				first := rng.IntN(5)
+				sums := NewLaneTaps(append(make([]int32, first), positions...), taps)
+				dst := make([]float32, l*n+1)
+				for i := range dst {
+					dst[i] = rng.Float32() - 0.5
+				}
+				before := append([]float32(nil), dst...)
+				sums.Sum(dst[:l*n], first, src, weights, bias, accumulate)
+				for p, at := range positions {
+					for j := range l {
+						want, mag := float64(bias[j]), math.Abs(float64(bias[j]))
+						if accumulate {
+							want, mag = float64(before[p*l+j]), math.Abs(float64(before[p*l+j]))
+						}
+						for i, o := range taps {
+							term := float64(weights[i*l+j]) * float64(src[int(at)+int(o)+j])
+							want += term
+							mag += math.Abs(term)
+						}
+						if err := math.Abs(float64(dst[p*l+j]) - want); !(err <= 4*0x1p-24*mag) {
+							t.Fatalf("n=%d taps=%d accumulate=%v: dst[%d] = %v, want %v", n, ntaps, accumulate, p*l+j, dst[p*l+j], want)
+						}
+					}
+				}
+				if dst[l*n] != before[l*n] {
+					t.Fatalf("n=%d: wrote past dst", n)
+				}
+			}
+		}
+	})
+}
+
+// TestLaneTapsBounds checks that taps reaching outside src, no taps,
+// positions outside the table, and weights or biases that do not match
+// are refused.
+func TestLaneTapsBounds(t *testing.T) {
+	for _, tc := range []struct {
+		taps                 []int32
+		first, weights, bias int
+		fail                 bool
+	}{
+		{[]int32{11, 0}, 0, 16, 8, false}, {[]int32{0, 12}, 0, 16, 8, true}, {[]int32{-1, 0}, 0, 16, 8, true},
+		{[]int32{}, 0, 0, 8, true}, {[]int32{0, 1}, 0, 8, 8, true}, {[]int32{0, 1}, 0, 16, 7, true},
+		{[]int32{0, 1}, 1, 16, 8, true}, {[]int32{0, 1}, -1, 16, 8, true},
+	} {
+		func() {
+			defer func() {
+				if failed := recover() != nil; failed != tc.fail {
+					t.Errorf("taps %v from positions 0 and 1 of 20 elements, from %d, %d weights, %d biases: refused %v, want %v",
+						tc.taps, tc.first, tc.weights, tc.bias, failed, tc.fail)
+				}
+			}()
+			NewLaneTaps([]int32{0, 1}, tc.taps).Sum(make([]float32, 16), tc.first, make([]float32, 20), make([]float32, tc.weights), make([]float32, tc.bias), false)
+		}()
+	}
+}
+
+// TestLaneTapsPlanes checks, at every CPU level, that SumPlanes stores
+// bitwise what Sum then a transpose with zero added and ReLU give, for
+// every count of positions up to 40 from a random first one, with and
+// without ReLU, and writes nothing between or after the planes.
+func TestLaneTapsPlanes(t *testing.T) {
+	const l = TapLanes
+	rng := rand.New(rand.NewPCG(9, 10))
+	leveltest.Run(t, func(t *testing.T) {
+		for n := 0; n <= 40; n++ {
+			ntaps := 1 + rng.IntN(25)
+			src := make([]float32, 400)
+			for i := range src {
+				src[i] = 4*rng.Float32() - 2
+			}
+			first := rng.IntN(5)
+			positions, taps := make([]int32, first+n), make([]int32, ntaps)
+			for i := range positions {
+				positions[i] = int32(rng.IntN(200))
+			}
+			for i := range taps {
+				taps[i] = int32(rng.IntN(190))
+			}
+			weights, bias := make([]float32, l*ntaps), make([]float32, l)
+			for i := range weights {
+				weights[i] = 2*rng.Float32() - 1
+			}
+			for i := range bias {
+				bias[i] = rng.Float32() - 0.5
+			}
+			sums := NewLaneTaps(positions, taps)
+			lanes := make([]float32, l*n)
+			sums.Sum(lanes, first, src, weights, bias, false)
+			stride := n + 3
+			for _, relu := range []bool{false, true} {
+				dst := make([]float32, l*stride)
+				for i := range dst {
+					dst[i] = -7
+				}
+				sums.SumPlanes(dst, stride, first, n, src, weights, bias, relu)
+				for j := range l {
+					for p := range stride {
+						want := float32(-7)
+						if p < n {
+							want = lanes[p*l+j] + 0
+							if relu {
+								want = max(want, 0)
+							}
+						}
+						if got := dst[j*stride+p]; math.Float32bits(got) != math.Float32bits(want) {
+							t.Fatalf("n=%d relu=%v: plane %d position %d = %v, want %v", n, relu, j, p, got, want)
+						}
+					}
+				}
+			}
+		}
+	})
+}
