@@ -313,18 +313,49 @@ func MatMulPreparedForward(p *MatMulParams, a, b []float32, pb *PreparedB, bias,
 		applyRows(p.Act, p.Scale, y, bias, r, count*p.M, p.N)
 		return
 	}
+	product := func(g linalg.Gemm, o int) {
+		g.Sgemm(false, false, p.M, p.N, p.K, 1, a[ia[o]*mk:], p.K, b[ib[o]*kn:], p.N, 0, y[o*mn:], p.N)
+		if p.Scale != nil || bias != nil || r != nil || p.Act.Kind != ActIdentity {
+			var ro []float32
+			if r != nil {
+				ro = r[o*mn : (o+1)*mn]
+			}
+			epilogueRows(p.Act, p.Scale, y[o*mn:(o+1)*mn], bias, ro, p.N)
+		}
+	}
+	g := linalg.Current()
+	if !spreadProducts(count, parallel.Threads(), 2*mn*p.K) {
+		// One product after another, each spread over the workers as
+		// Sgemm sees fit.
+		for o := range count {
+			product(g, o)
+		}
+		return
+	}
+	// The products spread over the workers, each computed on one: that
+	// spares a split of every product and nested loops (the workers'
+	// products would split again, on goroutines of their own). A serial
+	// Gemm gives bitwise the results of the parallel one.
+	serial := linalg.Serial(g)
 	parallel.For(count, grainFor(mn*p.K), func(lo, hi int) {
 		for o := lo; o < hi; o++ {
-			linalg.Sgemm(false, false, p.M, p.N, p.K, 1, a[ia[o]*mk:], p.K, b[ib[o]*kn:], p.N, 0, y[o*mn:], p.N)
-			if p.Scale != nil || bias != nil || r != nil || p.Act.Kind != ActIdentity {
-				var ro []float32
-				if r != nil {
-					ro = r[o*mn : (o+1)*mn]
-				}
-				epilogueRows(p.Act, p.Scale, y[o*mn:(o+1)*mn], bias, ro, p.N)
-			}
+			product(serial, o)
 		}
 	})
+}
+
+// splitProductFlops is about the fewest flops (2*m*n*k) of a product
+// that the blocked Sgemm spreads over the workers itself.
+const splitProductFlops = 1 << 20
+
+// spreadProducts reports whether a batched MatMul of count products of
+// flops each, on threads workers, computes each product on one worker,
+// the products spread over the workers (attention's heads), rather than
+// one after another, each split by Sgemm: when the products are too
+// small for Sgemm to split, or when they divide among the workers
+// evenly or nearly (a quarter more than an even share at worst).
+func spreadProducts(count, threads, flops int) bool {
+	return flops < splitProductFlops || count%threads == 0 || count >= 4*threads
 }
 
 // MatMulBackward accumulates da_i += sum of dy_o * b_ib(o)ᵀ over the

@@ -2,9 +2,12 @@ package kernels
 
 import (
 	"github.com/onnxkit/onnxkit/native/internal/leveltest"
+	"github.com/onnxkit/onnxkit/native/parallel"
 	"github.com/onnxkit/onnxkit/native/tensor"
 
 	"fmt"
+	"math"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -157,6 +160,112 @@ func TestMatMul(t *testing.T) {
 			})
 		}
 	})
+}
+
+// TestMatMulBatchedProducts checks batched MatMuls of products big
+// enough for Sgemm to split (attention's heads), at every CPU level and
+// thread count, whether MatMulBiasForward spreads the products over the
+// workers or splits each: against float64, and bitwise against each
+// product computed alone by Sgemm on two threads with the epilogue the
+// unbatched MatMul applies.
+func TestMatMulBatchedProducts(t *testing.T) {
+	cases := []struct {
+		p     MatMulParams
+		scale bool
+	}{
+		{MatMulParams{BatchA: []int{4}, BatchB: []int{4}, M: 128, K: 64, N: 128, Act: Activation{Kind: ActSoftmax}}, true},
+		{MatMulParams{BatchA: []int{4}, BatchB: []int{4}, M: 128, K: 128, N: 64}, false},
+		{MatMulParams{BatchA: []int{3}, BatchB: []int{3}, M: 70, K: 61, N: 97}, false},
+		{MatMulParams{BatchA: []int{2, 3}, BatchB: []int{1, 3}, M: 67, K: 80, N: 99, Act: Activation{Kind: ActRelu}}, true},
+		{MatMulParams{BatchA: []int{5}, BatchB: []int{5}, M: 9, K: 12, N: 33, Act: Activation{Kind: ActSoftmax}}, false},
+	}
+	leveltest.Run(t, func(t *testing.T) {
+		rng := newRNG(7)
+		for _, c := range cases {
+			p := c.p
+			if c.scale {
+				p.Scale = &Scale{By: 8, Divide: true}
+			}
+			t.Run(fmt.Sprintf("A%v_B%v_M%d_K%d_N%d_%v", p.BatchA, p.BatchB, p.M, p.K, p.N, p.Act), func(t *testing.T) {
+				a := uniform(rng, tensor.NumElements(p.BatchA)*p.M*p.K, -1, 1)
+				b := uniform(rng, tensor.NumElements(p.BatchB)*p.K*p.N, -1, 1)
+				count, ia, ib := p.batches()
+				mk, kn, mn := p.M*p.K, p.K*p.N, p.M*p.N
+
+				// Each product alone: Sgemm as the unbatched MatMul
+				// calls it (more than maxPanelRows rows), then the
+				// unbatched MatMul's epilogue.
+				want := make([]float32, count*mn)
+				parallel.With(2, func() {
+					for o := range count {
+						one := p
+						one.BatchA, one.BatchB = nil, nil
+						MatMulForward(&one, a[ia[o]*mk:][:mk], b[ib[o]*kn:][:kn], want[o*mn:][:mn])
+					}
+				})
+				ref := matmulRef(MatMulParams{BatchA: p.BatchA, BatchB: p.BatchB, M: p.M, K: p.K, N: p.N}, a, b)
+				for o := range count {
+					refEpilogue(p, ref[o*mn:][:mn])
+				}
+				// Sums of K products of values in [-1, 1).
+				tol := tolerance{Abs: float64(p.K) * 2e-7, Rel: 1e-5}
+				compare(t, "y alone", tol, want, ref)
+				for threads := 1; threads <= 4; threads++ {
+					y := make([]float32, count*mn)
+					parallel.With(threads, func() { MatMulForward(&p, a, b, y) })
+					compare(t, fmt.Sprintf("y on %d threads", threads), tol, y, ref)
+					if i := firstDifference(y, want); i >= 0 {
+						t.Errorf("on %d threads (spread %v), y[%d] = %v, computed alone %v",
+							threads, spreadProducts(count, threads, 2*mn*p.K), i, y[i], want[i])
+					}
+				}
+			})
+		}
+	})
+}
+
+// refEpilogue applies p's Scale and Act to the rows of y in float64.
+func refEpilogue(p MatMulParams, y []float64) {
+	for r := range p.M {
+		row := y[r*p.N:][:p.N]
+		for j := range row {
+			if s := p.Scale; s != nil && s.Divide {
+				row[j] /= float64(s.By)
+			} else if s != nil {
+				row[j] *= float64(s.By)
+			}
+		}
+		switch p.Act.Kind {
+		case ActRelu:
+			for j := range row {
+				row[j] = math.Max(row[j], 0)
+			}
+		case ActSoftmax:
+			top := slices.Max(row)
+			var sum float64
+			for j := range row {
+				row[j] = math.Exp(row[j] - top)
+				sum += row[j]
+			}
+			for j := range row {
+				row[j] /= sum
+			}
+		case ActIdentity:
+		default:
+			panic(fmt.Sprintf("refEpilogue: %v", p.Act))
+		}
+	}
+}
+
+// firstDifference returns the first index where x and y differ bitwise,
+// or -1.
+func firstDifference(x, y []float32) int {
+	for i := range x {
+		if math.Float32bits(x[i]) != math.Float32bits(y[i]) {
+			return i
+		}
+	}
+	return -1
 }
 
 func TestGemmMatMulValidate(t *testing.T) {
