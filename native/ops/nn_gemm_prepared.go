@@ -23,10 +23,18 @@ type preparedEntry struct {
 // when ctx says that b is the program's unchanged initializer, and nil
 // otherwise or when the GEMM in use prepares nothing.
 func (w *preparedWeights) get(ctx *Context, transB bool, k, n int, b *tensor.Tensor) *kernels.PreparedB {
-	if !ctx.Constant(1) || b.Len() != k*n {
+	if b.Len() != k*n {
 		return nil
 	}
-	f := b.F32()
+	return w.getValues(ctx, 1, transB, k, n, b.F32())
+}
+
+// getValues is get for the k*n values f of input i (all of them or a
+// part, which must be the same part of the same storage on every run).
+func (w *preparedWeights) getValues(ctx *Context, i int, transB bool, k, n int, f []float32) *kernels.PreparedB {
+	if !ctx.Constant(i) || len(f) < k*n {
+		return nil
+	}
 	if e := w.last.Load(); e != nil && e.generation == ctx.Generation && e.b.Fits(transB, k, n, f) && e.b.Current() {
 		return e.b
 	}

@@ -38,6 +38,7 @@ import (
 	"sync/atomic"
 
 	"github.com/onnxkit/onnxkit/graph"
+	"github.com/onnxkit/onnxkit/native/kernels"
 	"github.com/onnxkit/onnxkit/native/linalg"
 	"github.com/onnxkit/onnxkit/native/parallel"
 	"github.com/onnxkit/onnxkit/native/tensor"
@@ -72,6 +73,17 @@ type recurrent struct {
 	batchFirst        bool
 	linearBeforeReset bool
 	inputForget       bool
+	prepared          [2]rnnPrepared // per direction
+}
+
+// rnnPrepared is a direction's float32 weights prepared for the products
+// by them and kept across runs, while they are the program's unchanged
+// initializers (Context.Constant) of the same generation: W for the
+// input projections, and R's panels in the last run's plan. Concurrent
+// runs share it. Runs that record (no constants) prepare nothing.
+type rnnPrepared struct {
+	w    preparedWeights
+	plan atomic.Pointer[rnnPlan]
 }
 
 // rnnOps is the operator table of rnn.go (see registry.go).
@@ -378,17 +390,17 @@ func rnnReadInputs[T rnnFloat](o *recurrent, in []*tensor.Tensor) (*rnnInputs[T]
 }
 
 // Forward computes in float64 for double inputs and in float32 otherwise.
-func (o *recurrent) Forward(_ *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+func (o *recurrent) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 	if len(in) > 0 && in[0] != nil && in[0].DType == graph.Float64 {
-		return rnnForward[float64](o, in)
+		return rnnForward[float64](o, ctx, in)
 	}
-	return rnnForward[float32](o, in)
+	return rnnForward[float32](o, ctx, in)
 }
 
 // rnnForward runs every direction over the whole batch at once: the input
 // projections of all steps are one matrix product, and each step's
 // recurrent projections one more, over the batch.
-func rnnForward[T rnnFloat](o *recurrent, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+func rnnForward[T rnnFloat](o *recurrent, ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 	v, err := rnnReadInputs[T](o, in)
 	if err != nil {
 		return nil, err
@@ -404,7 +416,7 @@ func rnnForward[T rnnFloat](o *recurrent, in []*tensor.Tensor) ([]*tensor.Tensor
 		copy(yc, v.c0)
 	}
 	for d := 0; d < v.dirs; d++ {
-		c := newRNNCell(o, v, d)
+		c := newRNNCell(o, ctx, v, d)
 		c.run(v, o.reverse || d == 1, y, d, yh[d*v.batch*h:(d+1)*v.batch*h], yc[d*v.batch*h:(d+1)*v.batch*h])
 	}
 	dt := in[0].DType
@@ -453,9 +465,11 @@ func stepsToBatchFirst[T any](y []T, steps, dirs, batch, h int) []T {
 // shared scratch.
 type rnnCell[T rnnFloat] struct {
 	op   *recurrent
-	r    []T // R [G*H, H]
-	rbh  []T // GRU with linear_before_reset: the candidate's R bias [H]
-	peep []T // peepholes [3*H] or nil
+	ctx  *Context
+	prep *rnnPrepared // the direction's prepared weights
+	r    []T          // R [G*H, H]
+	rbh  []T          // GRU with linear_before_reset: the candidate's R bias [H]
+	peep []T          // peepholes [3*H] or nil
 	acts []rnnActivation
 	// xw is W x + Wb + Rb for every step and batch entry, [S*B, G*H]:
 	// every R bias is added outside the product it belongs to, except
@@ -467,11 +481,13 @@ type rnnCell[T rnnFloat] struct {
 
 // newRNNCell prepares direction d, with the input projections of all
 // steps computed at once.
-func newRNNCell[T rnnFloat](o *recurrent, v *rnnInputs[T], d int) *rnnCell[T] {
+func newRNNCell[T rnnFloat](o *recurrent, ctx *Context, v *rnnInputs[T], d int) *rnnCell[T] {
 	g, h := o.kind.gates(), o.hidden
 	rows := v.steps * v.batch
 	c := &rnnCell[T]{
 		op:   o,
+		ctx:  ctx,
+		prep: &o.prepared[d],
 		r:    v.r[d*g*h*h : (d+1)*g*h*h],
 		acts: o.acts[d],
 		xw:   make([]T, rows*g*h),
@@ -492,10 +508,22 @@ func newRNNCell[T rnnFloat](o *recurrent, v *rnnInputs[T], d int) *rnnCell[T] {
 		c.rbh = rb[2*h:]
 		copy(bias[2*h:], wb[2*h:])
 	}
+	w := v.w[d*g*h*v.inSize : (d+1)*g*h*v.inSize]
+	x32, isF32 := any(v.x).([]float32)
+	if isF32 && rows > 0 && v.inSize > 0 {
+		// Through Gemm's prepared products: W packed once while it is an
+		// unchanged initializer, with bitwise the results of packing it
+		// for the run.
+		w32 := any(w).([]float32)
+		pb := c.prep.w.getValues(ctx, 1, true, v.inSize, g*h, w32)
+		p := kernels.GemmParams{M: rows, N: g * h, K: v.inSize, TransB: true, Alpha: 1, Beta: 1, Bias: kernels.GemmBiasRow}
+		kernels.GemmPreparedForward(&p, x32, w32, pb, any(bias).([]float32), any(c.xw).([]float32))
+		return c
+	}
 	for i := 0; i < rows; i++ {
 		copy(c.xw[i*g*h:(i+1)*g*h], bias)
 	}
-	gemmABt(rows, g*h, v.inSize, v.x, v.w[d*g*h*v.inSize:(d+1)*g*h*v.inSize], c.xw, g*h)
+	gemmABt(rows, g*h, v.inSize, v.x, w, c.xw, g*h)
 	return c
 }
 
@@ -707,20 +735,32 @@ func (t *rnnTeam) finish() {
 // rnnPlan is how a run multiplies by R, the same for every worker: for
 // float32 cells, the rows of the batch that fill the packed kernel's
 // tiles go through SgemmPackedB with each chunk's rows of every gate
-// block of R packed once (packed[chunk][gate]), and the rest, dotRows
-// of them, through DotRows. Nil packed and 0 dotRows: gemmT.
+// block of R packed once (packed[chunk][gate]), and the last dotRows
+// rows through SgemmPackedVecB, each row by PackVecB's panels of the
+// same rows of R (vec[chunk][gate]), which stay in cache from one row to
+// the next. Without a packer, dotRows rows (a batch of one) go through
+// DotRows on R as stored; nil packed and vec and 0 dotRows: gemmT.
+//
+// A plan whose weights are the program's unchanged initializers is kept
+// for the next runs (rnnPrepared) and reused by those with the same
+// weights, generation, packer, chunk bounds and split of the rows.
 type rnnPlan struct {
-	packer  linalg.Blocked
-	packed  [][][]float32
-	dotRows int
+	packer      linalg.Blocked
+	packed, vec [][][]float32
+	dotRows     int
+	tiled       bool // some rows go through packed
+	generation  uint64
+	r           *float32 // the first value of the R packed
+	bounds      []int
 }
 
-// plan chooses how the run multiplies by R and packs it. The rows past
-// the packed kernel's tiles (linalg.Blocked.TileRows) go through DotRows,
-// one pass over R each, when they are at most a third of a tile (a tile
-// of them would cost the whole tile's arithmetic), else through the
-// packed product too. A sequence of one step, or a Gemm that does not
-// pack, multiplies as gemmT does, but for a single row.
+// plan chooses how the run multiplies by R and packs it, or takes the
+// packing of an earlier run. The rows past the packed kernel's tiles
+// (linalg.Blocked.TileRows) go through the panels when they are at most
+// a third of a tile (a tile of them would cost the whole tile's
+// arithmetic), else through the tiles too. A sequence of one step, or a
+// Gemm that does not pack, multiplies as gemmT does, but for a single
+// row.
 func (c *rnnCell[T]) plan(batch, steps int, bounds []int) *rnnPlan {
 	h := c.op.hidden
 	r32, ok := any(c.r).([]float32)
@@ -732,28 +772,45 @@ func (c *rnnCell[T]) plan(batch, steps int, bounds []int) *rnnPlan {
 		p.dotRows = 1
 	}
 	blocked, isBlocked := serialGemm().(linalg.Blocked)
-	if !isBlocked || steps < 2 {
+	if !isBlocked || steps < 2 || len(r32) == 0 {
 		return p
 	}
 	tile := blocked.TileRows()
 	if p.dotRows = batch % tile; 3*p.dotRows > tile {
 		p.dotRows = 0
 	}
-	if p.dotRows == batch {
-		return p
+	p.packer, p.tiled, p.bounds, p.r = blocked, p.dotRows < batch, bounds, &r32[0]
+	constant := c.ctx.Constant(2)
+	if e := c.prep.plan.Load(); constant && e != nil && e.generation == c.ctx.Generation && e.r == p.r &&
+		e.packer == p.packer && e.dotRows == p.dotRows && e.tiled == p.tiled && slices.Equal(e.bounds, bounds) {
+		return e
 	}
-	p.packer = blocked
-	p.packed = make([][][]float32, len(bounds)-1)
-	parallel.For(len(p.packed), 1, func(lo, hi int) {
+	if p.tiled {
+		p.packed = make([][][]float32, len(bounds)-1)
+	}
+	if p.dotRows > 0 {
+		p.vec = make([][][]float32, len(bounds)-1)
+	}
+	parallel.For(len(bounds)-1, 1, func(lo, hi int) {
 		for k := lo; k < hi; k++ {
 			j0, n := bounds[k], bounds[k+1]-bounds[k]
-			p.packed[k] = make([][]float32, c.op.kind.gates())
-			for gate := range p.packed[k] {
-				p.packed[k][gate] = make([]float32, blocked.PackedLen(h, n))
-				blocked.PackB(true, h, n, r32[(gate*h+j0)*h:], h, p.packed[k][gate])
+			for gate := range c.op.kind.gates() {
+				rows := r32[(gate*h+j0)*h:]
+				if p.tiled {
+					p.packed[k] = append(p.packed[k], make([]float32, blocked.PackedLen(h, n)))
+					blocked.PackB(true, h, n, rows, h, p.packed[k][gate])
+				}
+				if p.dotRows > 0 {
+					p.vec[k] = append(p.vec[k], make([]float32, linalg.VecPackedLen(h, n)))
+					blocked.PackVecB(true, h, n, rows, h, p.vec[k][gate])
+				}
 			}
 		}
 	})
+	if constant {
+		p.generation = c.ctx.Generation
+		c.prep.plan.Store(p)
+	}
 	return p
 }
 
@@ -784,11 +841,16 @@ func (st *rnnStepper[T]) project(a []T, k int, dst []T, ld int) {
 		gemmT(st.gemm, false, true, batch, n, h, 1, a, h, rows, h, 0, dst, ld)
 		return
 	}
-	d32, r32 := any(dst).([]float32), any(rows).([]float32)
+	d32 := any(dst).([]float32)
 	tiled := batch - p.dotRows
 	if tiled > 0 {
 		p.packer.SgemmPackedB(tiled, n, h, 1, a32, h, p.packed[st.chunk][k], 0, d32, ld)
 	}
+	if p.vec != nil {
+		p.packer.SgemmPackedVecB(p.dotRows, n, h, 1, a32[tiled*h:], h, p.vec[st.chunk][k], 0, d32[tiled*ld:], ld)
+		return
+	}
+	r32 := any(rows).([]float32)
 	for b := tiled; b < batch; b++ {
 		linalg.DotRows(d32[b*ld:][:n], r32, h, a32[b*h:][:h])
 	}
