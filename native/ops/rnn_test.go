@@ -267,7 +267,7 @@ func trCheckRecurrent(t *testing.T, rng *rand.Rand, sz trSizes, dtype graph.DTyp
 // at several thread counts, against the reference, and that float32
 // results are bitwise the same at every thread count. It runs a batch of
 // 8, multiplied by R packed for the rows that fill the kernel's tiles and
-// a row of R at a time for the others, and a batch of one; the hidden
+// by its row panels for the others, and a batch of one; the hidden
 // sizes are not multiples of the split's alignment. It runs at every CPU
 // level (leveltest.Run).
 func TestRecurrentSplitUnits(t *testing.T) {
@@ -383,4 +383,83 @@ func BenchmarkLSTM(b *testing.B) {
 			}
 		})
 	}
+}
+
+// TestRecurrentPrepared checks that float32 cells whose weights are
+// unchanged initializers (W and R prepared, and R's panels kept from
+// one run to the next: rnnPrepared) give bitwise the outputs of runs
+// that prepare nothing, as recording runs do, on the first run that
+// prepares, on a run that reuses the preparation, after a new weights
+// generation and at another thread count (another split of the units).
+// The unprepared outputs are checked against the float64 reference by
+// TestRecurrentSplitUnits and TestRecurrentRandom. Batches of 1, 2 and 8
+// multiply by R's row panels, its tiles, or both. It runs at every CPU
+// level (leveltest.Run).
+func TestRecurrentPrepared(t *testing.T) {
+	defer parallel.SetThreads(parallel.Threads())
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	leveltest.Run(t, func(t *testing.T) {
+		const steps, inSize, hs = 6, 5, 72
+		rng := rand.New(rand.NewPCG(5, 11))
+		for _, kind := range []string{"RNN", "GRU", "LSTM"} {
+			gates := map[string]int{"RNN": 1, "GRU": 3, "LSTM": 4}[kind]
+			for _, dir := range []string{"forward", "bidirectional"} {
+				for _, lbr := range []bool{false, true} {
+					if lbr && kind != "GRU" {
+						continue
+					}
+					dirs := map[string]int{"forward": 1, "bidirectional": 2}[dir]
+					attrs := []*graph.Attr{graph.IntAttr("hidden_size", hs), graph.StringAttr("direction", dir)}
+					if lbr {
+						attrs = append(attrs, graph.IntAttr("linear_before_reset", 1))
+					}
+					op := buildOp(t, testNode(kind, attrs...), 14).(*recurrent)
+					w := testTensor(graph.Float32, []int{dirs, gates * hs, inSize}, randomFor(rng, graph.Float64, dirs*gates*hs*inSize))
+					r := randomFor(rng, graph.Float64, dirs*gates*hs*hs)
+					for i := range r {
+						r[i] /= 8
+					}
+					rt := testTensor(graph.Float32, []int{dirs, gates * hs, hs}, r)
+					b := testTensor(graph.Float32, []int{dirs, 2 * gates * hs}, randomFor(rng, graph.Float64, dirs*2*gates*hs))
+					for _, batch := range []int{1, 2, 8} {
+						what := fmt.Sprintf("%s %s lbr=%v batch %d", kind, dir, lbr, batch)
+						x := testTensor(graph.Float32, []int{steps, batch, inSize}, randomFor(rng, graph.Float64, steps*batch*inSize))
+						in := []*tensor.Tensor{x, w, rt, b}
+						run := func(threads int, constants, generation uint64) []*tensor.Tensor {
+							parallel.SetThreads(threads)
+							out, err := op.Forward(&Context{Pool: NewPool(), Constants: constants, Generation: generation}, in)
+							if err != nil {
+								t.Fatalf("%s: %v", what, err)
+							}
+							return out
+						}
+						const weights = 1<<1 | 1<<2 | 1<<3
+						plain := run(2, 0, 0)
+						same := func(when string, got []*tensor.Tensor) {
+							t.Helper()
+							for i := range got {
+								if !slices.Equal(got[i].F32(), plain[i].F32()) {
+									t.Errorf("%s: output %d %s differs from the unprepared run", what, i, when)
+								}
+							}
+						}
+						same("prepared", run(2, weights, 1))
+						first := op.prepared[0].plan.Load()
+						if first == nil || op.prepared[0].w.last.Load() == nil {
+							t.Fatalf("%s: the weights were not prepared", what)
+						}
+						same("reusing the preparation", run(2, weights, 1))
+						if op.prepared[0].plan.Load() != first {
+							t.Errorf("%s: the second run packed R again", what)
+						}
+						same("of a new generation", run(2, weights, 2))
+						if op.prepared[0].plan.Load() == first {
+							t.Errorf("%s: a new generation reused R's panels", what)
+						}
+						same("on one thread", run(1, weights, 2))
+					}
+				}
+			}
+		}
+	})
 }
