@@ -104,21 +104,7 @@ func GemmPreparedForward(p *GemmParams, a, b []float32, pb *PreparedB, c, y []fl
 	beta := float32(0)
 	if p.Bias != GemmBiasNone && p.Beta != 0 {
 		beta = 1
-		for i := 0; i < p.M; i++ {
-			row := y[i*p.N : (i+1)*p.N]
-			for j := range row {
-				switch p.Bias {
-				case GemmBiasScalar:
-					row[j] = p.Beta * c[0]
-				case GemmBiasRow:
-					row[j] = p.Beta * c[j]
-				case GemmBiasColumn:
-					row[j] = p.Beta * c[i]
-				case GemmBiasFull:
-					row[j] = p.Beta * c[i*p.N+j]
-				}
-			}
-		}
+		fillBias(p, c, y)
 	}
 	lda, ldb := p.leading()
 	switch {
@@ -128,6 +114,37 @@ func GemmPreparedForward(p *GemmParams, a, b []float32, pb *PreparedB, c, y []fl
 		linalg.Sgemm(p.TransA, p.TransB, p.M, p.N, p.K, p.Alpha, a, lda, b, ldb, beta, y, p.N)
 	}
 	applyRows(p.Act, nil, y, nil, nil, p.M, p.N)
+}
+
+// fillBias stores p.Beta*c, broadcast to p.M×p.N as p.Bias says, in y:
+// one pass of the first row and copies of it when the rows are the same.
+func fillBias(p *GemmParams, c, y []float32) {
+	m, n := p.M, p.N
+	for i := range m {
+		row := y[i*n : (i+1)*n]
+		switch p.Bias {
+		case GemmBiasScalar, GemmBiasRow:
+			if i > 0 {
+				copy(row, y[:n])
+				continue
+			}
+			for j := range row {
+				if p.Bias == GemmBiasScalar {
+					row[j] = p.Beta * c[0]
+				} else {
+					row[j] = p.Beta * c[j]
+				}
+			}
+		case GemmBiasColumn:
+			for j := range row {
+				row[j] = p.Beta * c[i]
+			}
+		case GemmBiasFull:
+			for j, x := range c[i*n : (i+1)*n] {
+				row[j] = p.Beta * x
+			}
+		}
+	}
 }
 
 // GemmBackward accumulates the gradients with respect to a, b and c (any
