@@ -634,6 +634,9 @@ func (c *rnnCell[T]) run(v *rnnInputs[T], reverse bool, y []T, d int, hs, cs []T
 	work := func(helper bool) {
 		st := &rnnStepper[T]{cell: c, v: v, reverse: reverse, y: y, d: d, cs: cs,
 			gemm: serialGemm(), plan: plan, pre: make([]T, (g+1)*widest)}
+		if plan.packed != nil || plan.vec != nil {
+			st.out = make([]float32, batch*g*widest)
+		}
 		for {
 			task, ok := team.take(helper)
 			if !ok {
@@ -734,12 +737,15 @@ func (t *rnnTeam) finish() {
 
 // rnnPlan is how a run multiplies by R, the same for every worker: for
 // float32 cells, the rows of the batch that fill the packed kernel's
-// tiles go through SgemmPackedB with each chunk's rows of every gate
-// block of R packed once (packed[chunk][gate]), and the last dotRows
-// rows through SgemmPackedVecB, each row by PackVecB's panels of the
-// same rows of R (vec[chunk][gate]), which stay in cache from one row to
-// the next. Without a packer, dotRows rows (a batch of one) go through
-// DotRows on R as stored; nil packed and vec and 0 dotRows: gemmT.
+// tiles go through SgemmPackedB with each chunk's rows of a group of
+// gate blocks of R packed once (packed[chunk][group], the chunk's rows
+// of each gate of the group in turn), and the last dotRows rows through
+// SgemmPackedVecB, each row by PackVecB's panels of the same rows of R
+// (vec[chunk][group]), which stay in cache from one row to the next. A
+// group is the gates one product takes (rnnGateGroups): one product of
+// all a chunk's gates costs less than one per gate. Without a packer,
+// dotRows rows (a batch of one) go through DotRows on R as stored; nil
+// packed and vec and 0 dotRows: gemmT, a gate at a time.
 //
 // A plan whose weights are the program's unchanged initializers is kept
 // for the next runs (rnnPrepared) and reused by those with the same
@@ -780,6 +786,7 @@ func (c *rnnCell[T]) plan(batch, steps int, bounds []int) *rnnPlan {
 		p.dotRows = 0
 	}
 	p.packer, p.tiled, p.bounds, p.r = blocked, p.dotRows < batch, bounds, &r32[0]
+	groups := c.op.gateGroups()
 	constant := c.ctx.Constant(2)
 	if e := c.prep.plan.Load(); constant && e != nil && e.generation == c.ctx.Generation && e.r == p.r &&
 		e.packer == p.packer && e.dotRows == p.dotRows && e.tiled == p.tiled && slices.Equal(e.bounds, bounds) {
@@ -793,16 +800,21 @@ func (c *rnnCell[T]) plan(batch, steps int, bounds []int) *rnnPlan {
 	}
 	parallel.For(len(bounds)-1, 1, func(lo, hi int) {
 		for k := lo; k < hi; k++ {
-			j0, n := bounds[k], bounds[k+1]-bounds[k]
-			for gate := range c.op.kind.gates() {
-				rows := r32[(gate*h+j0)*h:]
+			j0, w := bounds[k], bounds[k+1]-bounds[k]
+			for _, gr := range groups {
+				// The chunk's rows of the group's gates, gathered.
+				n := (gr[1] - gr[0]) * w
+				rows := make([]float32, 0, n*h)
+				for gate := gr[0]; gate < gr[1]; gate++ {
+					rows = append(rows, r32[(gate*h+j0)*h:(gate*h+j0+w)*h]...)
+				}
 				if p.tiled {
 					p.packed[k] = append(p.packed[k], make([]float32, blocked.PackedLen(h, n)))
-					blocked.PackB(true, h, n, rows, h, p.packed[k][gate])
+					blocked.PackB(true, h, n, rows, h, p.packed[k][len(p.packed[k])-1])
 				}
 				if p.dotRows > 0 {
 					p.vec[k] = append(p.vec[k], make([]float32, linalg.VecPackedLen(h, n)))
-					blocked.PackVecB(true, h, n, rows, h, p.vec[k][gate])
+					blocked.PackVecB(true, h, n, rows, h, p.vec[k][len(p.vec[k])-1])
 				}
 			}
 		}
@@ -827,33 +839,61 @@ type rnnStepper[T rnnFloat] struct {
 	chunk   int
 	gemm    linalg.Gemm // computing on the worker's goroutine
 	plan    *rnnPlan
-	pre     []T // gate scratch, at least (G+1)*(j1-j0)
+	pre     []T       // gate scratch, at least (G+1)*(j1-j0)
+	out     []float32 // the packed products' scratch, at least B*G*(j1-j0)
 }
 
-// project stores in dst (rows ld apart) the chunk's units of gate block
-// k of the product a·Rᵀ over the batch, a being [B, H].
-func (st *rnnStepper[T]) project(a []T, k int, dst []T, ld int) {
-	c, h, batch, n := st.cell, st.cell.op.hidden, st.v.batch, st.j1-st.j0
-	rows := c.r[(k*h+st.j0)*h:]
+// project stores in dst (rows ld apart, gate k's units at (k-first)*h
+// for the group's first gate) the
+// chunk's units of gate group gr's blocks of the product a·Rᵀ over the
+// batch, a being [B, H]. The packed products compute every gate of the
+// group at once into the worker's scratch, then copy each gate's columns.
+func (st *rnnStepper[T]) project(a []T, group int, dst []T, ld int) {
+	c, h, batch, w := st.cell, st.cell.op.hidden, st.v.batch, st.j1-st.j0
+	gr := c.op.gateGroups()[group]
 	a32, ok := any(a).([]float32)
 	p := st.plan
-	if !ok || p.packed == nil && p.dotRows == 0 {
-		gemmT(st.gemm, false, true, batch, n, h, 1, a, h, rows, h, 0, dst, ld)
+	if !ok || p.packed == nil && p.vec == nil {
+		for k := gr[0]; k < gr[1]; k++ {
+			rows := c.r[(k*h+st.j0)*h:]
+			out := dst[(k-gr[0])*h:]
+			if !ok || p.dotRows == 0 {
+				gemmT(st.gemm, false, true, batch, w, h, 1, a, h, rows, h, 0, out, ld)
+				continue
+			}
+			d32, r32 := any(out).([]float32), any(rows).([]float32)
+			for b := range batch {
+				linalg.DotRows(d32[b*ld:][:w], r32, h, a32[b*h:][:h])
+			}
+		}
 		return
 	}
-	d32 := any(dst).([]float32)
+	n := (gr[1] - gr[0]) * w
+	out := st.out[:batch*n]
 	tiled := batch - p.dotRows
 	if tiled > 0 {
-		p.packer.SgemmPackedB(tiled, n, h, 1, a32, h, p.packed[st.chunk][k], 0, d32, ld)
+		p.packer.SgemmPackedB(tiled, n, h, 1, a32, h, p.packed[st.chunk][group], 0, out, n)
 	}
-	if p.vec != nil {
-		p.packer.SgemmPackedVecB(p.dotRows, n, h, 1, a32[tiled*h:], h, p.vec[st.chunk][k], 0, d32[tiled*ld:], ld)
-		return
+	if p.dotRows > 0 {
+		p.packer.SgemmPackedVecB(p.dotRows, n, h, 1, a32[tiled*h:], h, p.vec[st.chunk][group], 0, out[tiled*n:], n)
 	}
-	r32 := any(rows).([]float32)
-	for b := tiled; b < batch; b++ {
-		linalg.DotRows(d32[b*ld:][:n], r32, h, a32[b*h:][:h])
+	d32 := any(dst).([]float32)
+	for b := range batch {
+		for k := gr[0]; k < gr[1]; k++ {
+			copy(d32[b*ld+(k-gr[0])*h:][:w], out[b*n+(k-gr[0])*w:][:w])
+		}
 	}
+}
+
+// gateGroups returns the ranges of gate blocks of R that the steps
+// multiply by at once: all of them, but for a GRU without
+// linear_before_reset, whose candidate's block multiplies r ⊙ h, the
+// update and reset gates' [0, 2) and the candidate's [2, 3).
+func (o *recurrent) gateGroups() [][2]int {
+	if o.kind == cellGRU && !o.linearBeforeReset {
+		return [][2]int{{0, 2}, {2, 3}}
+	}
+	return [][2]int{{0, o.kind.gates()}}
 }
 
 // phase runs phase ph of step s for the chunk's units, from the state
@@ -866,9 +906,7 @@ func (st *rnnStepper[T]) phase(s, ph int, cur, next []T) {
 	j0, j1 := st.j0, st.j1
 	resetFirst := c.op.kind == cellGRU && !c.op.linearBeforeReset
 	if resetFirst && ph == 0 {
-		for k := 0; k < 2; k++ { // the candidate's rows act on r ⊙ h
-			st.project(cur, k, c.hr[k*h+j0:], g*h)
-		}
+		st.project(cur, 0, c.hr[j0:], g*h) // the candidate's rows act on r ⊙ h
 		for b := 0; b < batch; b++ {
 			u := c.u[b*h+j0 : b*h+j1]
 			t, live := st.time(b, s)
@@ -888,11 +926,9 @@ func (st *rnnStepper[T]) phase(s, ph int, cur, next []T) {
 		return
 	}
 	if resetFirst {
-		st.project(c.u, 2, c.hrh[j0:], h)
+		st.project(c.u, 1, c.hrh[j0:], h)
 	} else {
-		for k := 0; k < g; k++ {
-			st.project(cur, k, c.hr[k*h+j0:], g*h)
-		}
+		st.project(cur, 0, c.hr[j0:], g*h)
 	}
 	for b := 0; b < batch; b++ {
 		t, live := st.time(b, s)
