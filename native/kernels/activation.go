@@ -13,7 +13,7 @@ import (
 )
 
 // elementwise runs f on index ranges covering [0, n) over the workers.
-func elementwise(n int, f func(lo, hi int)) { parallel.For(n, grainElems, f) }
+func elementwise(n int, f func(lo, hi int)) { parallel.For(n, grainElems(), f) }
 
 // MaskByRelu sets dst = dy where y > 0 and 0 elsewhere: the gradient that
 // reaches a fused Conv or Gemm through the Relu whose output is y.

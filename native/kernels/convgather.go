@@ -185,6 +185,10 @@ func (s *gatherGeometry) run(x, w, y []float32, e slideEpilogue) {
 	}
 	serial := linalg.Serial(s.gemm)
 	rows, chunks, width, blocks := s.split(oh, ow, mg)
+	items, grain := p.N*chunks*blocks, 1
+	if !parallel.Worth(2 * float64(p.N*p.M*oh*ow) * float64(k)) {
+		grain = items
+	}
 	for g := 0; g < p.Group; g++ {
 		if s.packedW != nil {
 			packed = s.packedW[g*packedLen : (g+1)*packedLen]
@@ -194,7 +198,7 @@ func (s *gatherGeometry) run(x, w, y []float32, e slideEpilogue) {
 		t := gatherTasks.Get()
 		*t = gatherTask{s: s, serial: serial, x: x, packed: packed, y: y, e: e, g: g,
 			rows: rows, chunks: chunks, width: width, blocks: blocks}
-		parallel.Run(p.N*chunks*blocks, 1, t)
+		parallel.Run(items, grain, t)
 		gatherTasks.Put(t)
 	}
 }

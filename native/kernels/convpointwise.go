@@ -174,8 +174,8 @@ func (s *pointwiseGeometry) run(x, w, y []float32, e slideEpilogue) {
 	oh, ow := p.OutSize()
 	cg := p.C / p.Group
 	workers := parallel.Threads()
-	if 2*float64(p.N*p.M*oh*ow)*float64(cg) < 1<<20 {
-		workers = 1 // the hand-off costs more than it saves
+	if !parallel.Worth(2 * float64(p.N*p.M*oh*ow) * float64(cg)) {
+		workers = 1
 	}
 	sp := s.split(workers)
 	t := pointwiseTasks.Get()

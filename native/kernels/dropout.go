@@ -72,7 +72,7 @@ func DropoutBackward(p *DropoutParams, mask []bool, dy, dx []float32) {
 	need("Dropout", "mask", mask, len(dy))
 	need("Dropout", "dx", dx, len(dy))
 	s := p.scale()
-	parallel.For(len(dy), grainElems, func(lo, hi int) {
+	parallel.For(len(dy), grainElems(), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			if mask[i] {
 				dx[i] += dy[i] * s

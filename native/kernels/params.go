@@ -1,6 +1,10 @@
 package kernels
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/onnxkit/onnxkit/native/parallel"
+)
 
 // ParamError reports an op attribute or dimension that the kernels cannot
 // run with. The executor wraps it with the node's name.
@@ -72,9 +76,11 @@ func need[T any](op, name string, buf []T, n int) {
 	}
 }
 
-// grainElems is the smallest number of elementwise operations worth a
-// goroutine of its own.
-const grainElems = 1 << 14
+// grainElems returns the smallest number of elementwise operations worth
+// a goroutine of its own: parallel.Grain(), an elementwise operation of
+// the kernels (a load, a few arithmetic operations and a store, often
+// vectorised) counting as 64 floating-point operations of a product.
+func grainElems() int { return max(1, parallel.Grain()/64) }
 
 // grainFor returns how many of the work items, each costing about cost
 // elementwise operations, make up a worthwhile chunk for parallel.For.
@@ -82,5 +88,5 @@ func grainFor(cost int) int {
 	if cost < 1 {
 		cost = 1
 	}
-	return max(1, grainElems/cost)
+	return max(1, grainElems()/cost)
 }

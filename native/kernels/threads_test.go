@@ -76,6 +76,7 @@ func TestThreadIndependence(t *testing.T) {
 func sameWithThreads(t *testing.T, run func() map[string][]float32) {
 	t.Helper()
 	defer parallel.SetThreads(parallel.Threads())
+	defer parallel.SetGrain(parallel.SetGrain(1 << 16)) // split small loops too
 	parallel.SetThreads(1)
 	one := run()
 	parallel.SetThreads(2)

@@ -161,9 +161,10 @@ type workspace struct {
 	arena      *arena.Arena // where a and b came from
 }
 
-// minParallelFlops is the smallest 2*m*n*k for which Sgemm spreads over
-// several workers; below it the goroutine hand-off costs more than it saves.
-const minParallelFlops = 1 << 20
+// minParallelFlops returns the smallest 2*m*n*k for which Sgemm spreads
+// over several workers; below it the goroutine hand-off costs more than
+// it saves (see parallel.GrainFlops).
+func minParallelFlops() int { return parallel.Grain() }
 
 // gemmArgs gathers the operands of one call.
 type gemmArgs struct {
@@ -438,7 +439,7 @@ func (g Blocked) run(p gemmArgs) {
 	mTiles := (m + kern.mr - 1) / kern.mr
 	nTiles := (n + kern.nr - 1) / kern.nr
 	workers := parallel.Threads()
-	if p.serial || 2*float64(m)*float64(n)*float64(k) < minParallelFlops {
+	if p.serial || 2*float64(m)*float64(n)*float64(k) < float64(minParallelFlops()) {
 		workers = 1
 	}
 	if workers <= 1 {

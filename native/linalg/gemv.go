@@ -32,7 +32,7 @@ func (kern *kernel) gemv(p gemmArgs) {
 	if p.transC {
 		out.stride = p.ldc
 	}
-	if p.serial || 2*float64(n)*float64(k) < minParallelFlops || parallel.Threads() == 1 {
+	if p.serial || 2*float64(n)*float64(k) < float64(minParallelFlops()) || parallel.Threads() == 1 {
 		kern.vecColumns(&p, x, &out, 0, n)
 		return
 	}
@@ -46,7 +46,7 @@ func (kern *kernel) gemv(p gemmArgs) {
 		group = 32
 	}
 	groups := (n + group - 1) / group
-	most := max(1, groups/max(1, minParallelFlops/(2*group*k))) // chunks of at least minParallelFlops
+	most := max(1, groups/max(1, minParallelFlops()/(2*group*k))) // chunks of at least minParallelFlops
 	workers := min(parallel.Threads(), most)
 	per := (groups + min(most, workers*chunksPerWorker) - 1) / min(most, workers*chunksPerWorker)
 	t := gemvTasks.Get()

@@ -335,6 +335,7 @@ func TestGemm(t *testing.T) {
 // by rows and by columns, with and without edge tiles.
 func TestBlockedThreadIndependence(t *testing.T) {
 	defer parallel.SetThreads(parallel.Threads())
+	defer parallel.SetGrain(parallel.SetGrain(1 << 16)) // split small products too
 	shapes := []gemmCase{
 		{m: 96, n: 1000, k: 363, alpha: 1},
 		{transA: true, m: 385, n: 100, k: 700, alpha: 0.5, beta: 1.5},

@@ -106,14 +106,14 @@ func (g Blocked) SgemmPackedVecB(m, n, k int, alpha float32, a []float32, lda in
 	}
 	t := vecPanelTask{kern: g.kernel(), m: m, k: k, n: n, a: a, lda: lda, b: b, c: c, ldc: ldc, alpha: alpha, beta: beta}
 	panels := (n + VecPanelWidth - 1) / VecPanelWidth
-	if g.serial || 2*float64(m)*float64(n)*float64(k) < minParallelFlops || parallel.Threads() == 1 {
+	if g.serial || 2*float64(m)*float64(n)*float64(k) < float64(minParallelFlops()) || parallel.Threads() == 1 {
 		t.per = panels
 		t.runChunk(0)
 		return
 	}
 	// Chunks of at least minParallelFlops, at most chunksPerWorker per
 	// worker, as gemv deals out columns.
-	most := max(1, panels/max(1, minParallelFlops/(2*m*VecPanelWidth*k)))
+	most := max(1, panels/max(1, minParallelFlops()/(2*m*VecPanelWidth*k)))
 	workers := min(parallel.Threads(), most)
 	chunks := min(most, workers*chunksPerWorker)
 	t.per = (panels + chunks - 1) / chunks

@@ -249,3 +249,26 @@ func TestShareDividesThreads(t *testing.T) {
 		t.Fatalf("%d calls still counted after all returned", s.running.Load())
 	}
 }
+
+// TestRunNeedsNoWorker checks that a loop whose workers have not been
+// scheduled yet does not wait for them: on a single processor, where
+// the woken worker runs only when the loop's goroutine blocks, the
+// loop's goroutine claims and runs every range itself.
+func TestRunNeedsNoWorker(t *testing.T) {
+	defer SetThreads(0)
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	SetThreads(4)
+	caller := goroutineKey()
+	for range 100 {
+		ranges := 0
+		For(8, 2, func(lo, hi int) {
+			if goroutineKey() != caller {
+				t.Fatalf("range [%d, %d) ran on a worker", lo, hi)
+			}
+			ranges++
+		})
+		if ranges != 4 {
+			t.Fatalf("%d ranges, want 4", ranges)
+		}
+	}
+}
