@@ -272,3 +272,31 @@ func TestRunNeedsNoWorker(t *testing.T) {
 		}
 	}
 }
+
+// TestWorth checks the grain rule: loops of at least Grain() operations
+// split when there is more than one thread, SetGrain moves the bound
+// and returns the previous one, and values below 1 restore GrainFlops.
+func TestWorth(t *testing.T) {
+	defer SetThreads(0)
+	defer SetGrain(SetGrain(0))
+	SetThreads(2)
+	if Grain() != GrainFlops {
+		t.Fatalf("Grain() = %d, want GrainFlops %d", Grain(), GrainFlops)
+	}
+	if Worth(GrainFlops-1) || !Worth(GrainFlops) {
+		t.Fatalf("Worth(GrainFlops-1) = %v, Worth(GrainFlops) = %v", Worth(GrainFlops-1), Worth(GrainFlops))
+	}
+	if prev := SetGrain(100); prev != GrainFlops {
+		t.Fatalf("SetGrain returned %d, want %d", prev, GrainFlops)
+	}
+	if Worth(99) || !Worth(100) {
+		t.Fatalf("after SetGrain(100): Worth(99) = %v, Worth(100) = %v", Worth(99), Worth(100))
+	}
+	SetThreads(1)
+	if Worth(1 << 40) {
+		t.Fatal("Worth is true with one thread")
+	}
+	if SetGrain(-5); Grain() != GrainFlops {
+		t.Fatalf("SetGrain(-5) left Grain() = %d, want GrainFlops", Grain())
+	}
+}
