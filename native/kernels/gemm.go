@@ -361,18 +361,15 @@ func MatMulPreparedForward(p *MatMulParams, a, b []float32, pb *PreparedB, bias,
 	})
 }
 
-// splitProductFlops is about the fewest flops (2*m*n*k) of a product
-// that the blocked Sgemm spreads over the workers itself.
-const splitProductFlops = 1 << 20
-
 // spreadProducts reports whether a batched MatMul of count products of
 // flops each, on threads workers, computes each product on one worker,
 // the products spread over the workers (attention's heads), rather than
 // one after another, each split by Sgemm: when the products are too
 // small for Sgemm to split, or when they divide among the workers
-// evenly or nearly (a quarter more than an even share at worst).
+// evenly or nearly (a quarter more than an even share at worst). Sgemm
+// spreads a product of parallel.Grain() flops or more.
 func spreadProducts(count, threads, flops int) bool {
-	return flops < splitProductFlops || count%threads == 0 || count >= 4*threads
+	return flops < parallel.Grain() || count%threads == 0 || count >= 4*threads
 }
 
 // MatMulBackward accumulates da_i += sum of dy_o * b_ib(o)ᵀ over the
