@@ -300,3 +300,25 @@ func TestWorth(t *testing.T) {
 		t.Fatalf("SetGrain(-5) left Grain() = %d, want GrainFlops", Grain())
 	}
 }
+
+// TestGoroutineKey checks that goroutineKey tells goroutines apart, is
+// stable on one goroutine, and allocates nothing: every parallel loop and
+// work buffer asks for it, so an allocation here is one per loop on the
+// architectures without an assembly version.
+func TestGoroutineKey(t *testing.T) {
+	mine := goroutineKey()
+	if goroutineKey() != mine {
+		t.Fatal("the key of one goroutine changed between two calls")
+	}
+	other := make(chan uintptr)
+	go func() { other <- goroutineKey() }()
+	if <-other == mine {
+		t.Fatal("two running goroutines got the same key")
+	}
+	if raceEnabled {
+		return // the race detector allocates
+	}
+	if n := testing.AllocsPerRun(100, func() { goroutineKey() }); n != 0 {
+		t.Fatalf("goroutineKey allocates %v times a call", n)
+	}
+}
