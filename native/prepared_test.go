@@ -44,36 +44,17 @@ func preparedNet(t testing.TB) *graph.Model {
 // the ones the next run uses after WeightsChanged (and, as documented,
 // not before), and after a run that records, as a training step does.
 func TestPreparedWeightsAreBitwiseAndFollowTraining(t *testing.T) {
-	m := preparedNet(t)
-	prog, err := Compile(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	run := func(prog *Program, in map[string]*tensor.Tensor, opts Options) *tensor.Tensor {
-		t.Helper()
-		out, err := prog.RunWith(t.Context(), in, opts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return out["relu2"]
-	}
-	// fresh runs a newly compiled program on m's current weights.
-	fresh := func(in map[string]*tensor.Tensor) *tensor.Tensor {
-		p, err := Compile(m)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return run(p, in, Options{Unprepared: true})
-	}
+	w := newWeightsProbe(t, preparedNet(t), "relu2")
+	prog, run, fresh := w.prog, w.run, w.fresh
 	for _, batch := range []int{1, 2} {
 		in := map[string]*tensor.Tensor{"x": randomInput(uint64(batch), batch, 3, 99, 99)}
-		prepared := run(prog, in, Options{})
-		run(prog, in, Options{}) // on the prepared weights
-		identicalTensors(t, "prepared", run(prog, in, Options{}), prepared)
-		identicalTensors(t, "unprepared", run(prog, in, Options{Unprepared: true}), prepared)
+		prepared := run(in, Options{})
+		run(in, Options{}) // on the prepared weights
+		identicalTensors(t, "prepared", run(in, Options{}), prepared)
+		identicalTensors(t, "unprepared", run(in, Options{Unprepared: true}), prepared)
 	}
 	in := map[string]*tensor.Tensor{"x": randomInput(7, 1, 3, 99, 99)}
-	before := run(prog, in, Options{})
+	before := run(in, Options{})
 
 	// An initializer given as an input replaces the prepared weights.
 	w2 := prog.Initializer("conv2.w")
@@ -82,20 +63,15 @@ func TestPreparedWeightsAreBitwiseAndFollowTraining(t *testing.T) {
 		other.F32()[i] = -v
 	}
 	given := map[string]*tensor.Tensor{"x": in["x"], "conv2.w": other}
-	identicalTensors(t, "weights given as an input", run(prog, given, Options{}), run(prog, given, Options{Unprepared: true}))
+	identicalTensors(t, "weights given as an input", run(given, Options{}), run(given, Options{Unprepared: true}))
 
-	scale := func(name string, by float32) {
-		for i := range prog.Initializer(name).F32() {
-			prog.Initializer(name).F32()[i] *= by
-		}
-	}
-	scale("conv1.w", 0.5)
-	scale("conv2.w", -2)
+	w.scale("conv1.w", 0.5)
+	w.scale("conv2.w", -2)
 	// Until WeightsChanged, the runs multiply by the weights prepared
 	// before (which shows that they do).
-	identicalTensors(t, "before WeightsChanged", run(prog, in, Options{}), before)
+	identicalTensors(t, "before WeightsChanged", run(in, Options{}), before)
 	prog.WeightsChanged()
-	after := run(prog, in, Options{})
+	after := run(in, Options{})
 	identicalTensors(t, "after WeightsChanged", after, fresh(in))
 	if identical(before, after) {
 		t.Fatal("the weights changed and the output did not")
@@ -103,13 +79,69 @@ func TestPreparedWeightsAreBitwiseAndFollowTraining(t *testing.T) {
 
 	// A run that records makes every later run take the weights as
 	// stored: a training step writes them without WeightsChanged.
-	tape, err := prog.Forward(in, Options{Record: true})
+	w.record(in)
+	w.scale("conv2.w", 0.25)
+	identicalTensors(t, "after a recording run", run(in, Options{}), fresh(in))
+}
+
+// weightsProbe runs one output of a model's compiled Program, and of
+// fresh compilations of it, to follow what happens to prepared weights
+// when the stored ones change.
+type weightsProbe struct {
+	t      *testing.T
+	m      *graph.Model
+	prog   *Program
+	output string
+}
+
+func newWeightsProbe(t *testing.T, m *graph.Model, output string) *weightsProbe {
+	prog, err := Compile(m)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return &weightsProbe{t: t, m: m, prog: prog, output: output}
+}
+
+// run runs the probe's Program.
+func (w *weightsProbe) run(in map[string]*tensor.Tensor, opts Options) *tensor.Tensor {
+	w.t.Helper()
+	return w.runOn(w.prog, in, opts)
+}
+
+func (w *weightsProbe) runOn(prog *Program, in map[string]*tensor.Tensor, opts Options) *tensor.Tensor {
+	w.t.Helper()
+	out, err := prog.RunWith(w.t.Context(), in, opts)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return out[w.output]
+}
+
+// fresh runs a newly compiled Program on the model's current weights.
+func (w *weightsProbe) fresh(in map[string]*tensor.Tensor) *tensor.Tensor {
+	w.t.Helper()
+	p, err := Compile(w.m)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return w.runOn(p, in, Options{Unprepared: true})
+}
+
+// scale multiplies an initializer in place, as a training step writes it.
+func (w *weightsProbe) scale(name string, by float32) {
+	for i := range w.prog.Initializer(name).F32() {
+		w.prog.Initializer(name).F32()[i] *= by
+	}
+}
+
+// record makes a run that records, as a training step does.
+func (w *weightsProbe) record(in map[string]*tensor.Tensor) {
+	w.t.Helper()
+	tape, err := w.prog.Forward(in, Options{Record: true})
+	if err != nil {
+		w.t.Fatal(err)
+	}
 	tape.Release()
-	scale("conv2.w", 0.25)
-	identicalTensors(t, "after a recording run", run(prog, in, Options{}), fresh(in))
 }
 
 // identical reports whether a and b hold bitwise the same float32s.
@@ -294,29 +326,8 @@ func TestConcurrentRunsSharePreparedWeights(t *testing.T) {
 // that weights given as inputs replace the prepared ones.
 func TestPreparedProductsFollowWeights(t *testing.T) {
 	m, _ := linearNet(t)
-	prog, err := Compile(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	run := func(in map[string]*tensor.Tensor, opts Options) *tensor.Tensor {
-		t.Helper()
-		out, err := prog.RunWith(t.Context(), in, opts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return out["mm4"]
-	}
-	fresh := func(in map[string]*tensor.Tensor) *tensor.Tensor {
-		p, err := Compile(m)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out, err := p.RunWith(t.Context(), in, Options{Unprepared: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return out["mm4"]
-	}
+	w := newWeightsProbe(t, m, "mm4")
+	prog, run, fresh := w.prog, w.run, w.fresh
 
 	in := map[string]*tensor.Tensor{"x": randomInput(9, 1, 96)}
 	in3 := map[string]*tensor.Tensor{"x": randomInput(9, 3, 96)}
@@ -337,15 +348,10 @@ func TestPreparedProductsFollowWeights(t *testing.T) {
 			t.Fatalf("%s given as an input did not change the output", name)
 		}
 	}
-	scale := func(name string, by float32) {
-		for i := range prog.Initializer(name).F32() {
-			prog.Initializer(name).F32()[i] *= by
-		}
-	}
 	// All four are prepared at batch 1 and at batch 3 (w2 through the
 	// Identity's view of it).
 	for _, name := range []string{"w1", "w2", "w3", "w4"} {
-		scale(name, -0.5)
+		w.scale(name, -0.5)
 	}
 	identicalTensors(t, "batch 1 before WeightsChanged", run(in, Options{}), before)
 	identicalTensors(t, "batch 3 before WeightsChanged", run(in3, Options{}), before3)
@@ -356,12 +362,8 @@ func TestPreparedProductsFollowWeights(t *testing.T) {
 		t.Fatal("the weights changed and the output did not")
 	}
 
-	tape, err := prog.Forward(in, Options{Record: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tape.Release()
-	scale("w4", 0.25)
+	w.record(in)
+	w.scale("w4", 0.25)
 	identicalTensors(t, "after a recording run", run(in, Options{}), fresh(in))
 	identicalTensors(t, "after a recording run, batch 3", run(in3, Options{}), fresh(in3))
 }
