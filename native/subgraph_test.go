@@ -69,34 +69,13 @@ func TestCapturedValuesSurviveSubgraphRuns(t *testing.T) {
 			sgNode("Add", []string{"y", "r"}, "z"),
 		},
 		Outputs: []*graph.Value{{Name: "z"}}}
-	p, err := Compile(sgModel(g))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rng := rand.New(rand.NewPCG(21, 1))
-	for run := range 6 {
-		x := tensor.Float32(8)
-		for i := range x.F32() {
-			x.F32()[i] = float32(rng.NormFloat64())
+	// Worked in float32 as the graph does: exact agreement.
+	checkIfRuns(t, g, 21, 6, func(r float32, then bool) float32 {
+		if then {
+			return (r + r) + r
 		}
-		c := tensor.New(graph.Bool)
-		c.Data.([]bool)[0] = run%2 == 0
-		out, err := p.Run(map[string]*tensor.Tensor{"x": x, "c": c})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i, v := range x.F32() {
-			// Worked in float32 as the graph does: exact agreement.
-			r := max(v, 0)
-			want := r // else: relu(-r) is 0 for r >= 0
-			if run%2 == 0 {
-				want = (r + r) + r
-			}
-			if got := out["z"].F32()[i]; got != want {
-				t.Fatalf("run %d, element %d: z = %v, want %v (x = %v)", run, i, got, want, v)
-			}
-		}
-	}
+		return r // relu(-r) is 0 for r >= 0
+	})
 }
 
 // TestRecordGivesInferenceGradients records an inference run, in which
@@ -152,30 +131,41 @@ func TestCaptureKeepsValueAlive(t *testing.T) {
 			sgNode("Add", []string{"y", "s"}, "z"),
 		},
 		Outputs: []*graph.Value{{Name: "z"}}}
+	// s = relu(-r) = 0, so z = y.
+	checkIfRuns(t, g, 22, 4, func(r float32, then bool) float32 {
+		if then {
+			return r + r
+		}
+		return r
+	})
+}
+
+// checkIfRuns compiles g, whose inputs are x[8] and the If's condition
+// c, and runs it on random x with c alternately true and false; z must
+// be exactly want(relu(x), c) element by element.
+func checkIfRuns(t *testing.T, g *graph.Graph, seed uint64, runs int, want func(r float32, then bool) float32) {
+	t.Helper()
 	p, err := Compile(sgModel(g))
 	if err != nil {
 		t.Fatal(err)
 	}
-	rng := rand.New(rand.NewPCG(22, 1))
-	for run := range 4 {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	for run := range runs {
 		x := tensor.Float32(8)
 		for i := range x.F32() {
 			x.F32()[i] = float32(rng.NormFloat64())
 		}
 		c := tensor.New(graph.Bool)
-		c.Data.([]bool)[0] = run%2 == 0
+		then := run%2 == 0
+		c.Data.([]bool)[0] = then
 		out, err := p.Run(map[string]*tensor.Tensor{"x": x, "c": c})
 		if err != nil {
 			t.Fatal(err)
 		}
 		for i, v := range x.F32() {
-			r := max(v, 0) // s = relu(-r) = 0, so z = y
-			want := r
-			if run%2 == 0 {
-				want = r + r
-			}
-			if got := out["z"].F32()[i]; got != want {
-				t.Fatalf("run %d, element %d: z = %v, want %v (x = %v)", run, i, got, want, v)
+			w := want(max(v, 0), then)
+			if got := out["z"].F32()[i]; got != w {
+				t.Fatalf("run %d, element %d: z = %v, want %v (x = %v)", run, i, got, w, v)
 			}
 		}
 	}
