@@ -87,33 +87,39 @@ const (
 // in float64 from training-mode forward runs with the same seed, so that
 // Dropout's mask and BatchNorm's batch statistics are those of the tape.
 func TestBackwardMatchesFiniteDifferences(t *testing.T) {
-	m := smallNet(t, 1)
-	prog, err := Compile(m)
+	prog, err := Compile(smallNet(t, 1))
 	if err != nil {
 		t.Fatal(err)
 	}
-	x := randomInput(3, 2, 3, 8, 8)
-	g := randomInput(4, 2, 5)
-	opts := Options{Training: true, Seed: 99}
+	// Running statistics change with every training run but do not
+	// enter a training-mode output, so L depends on the parameters only.
+	checkGradientsByDifferences(t, prog, randomInput(3, 2, 3, 8, 8), "logits", randomInput(4, 2, 5),
+		Options{Training: true, Seed: 99}, []string{"conv.w", "conv.b", "bn.scale", "bn.bias", "fc.w", "fc.b"}, 12)
+}
+
+// checkGradientsByDifferences checks the gradient of L = sum(g * out)
+// that prog's tape gives for each parameter against central differences
+// of L in float64 from forward runs with opts, at trials random
+// elements of each parameter.
+func checkGradientsByDifferences(t *testing.T, prog *Program, x *tensor.Tensor, out string, g *tensor.Tensor, opts Options, params []string, trials int) {
+	t.Helper()
+	in := map[string]*tensor.Tensor{"x": x}
 	loss := func() float64 {
-		// Running statistics change with every training run but do not
-		// enter a training-mode output, so L depends on the parameters only.
-		tape, err := prog.Forward(map[string]*tensor.Tensor{"x": x}, opts)
+		tape, err := prog.Forward(in, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
 		var l float64
-		for i, v := range tape.Value("logits").F32() {
+		for i, v := range tape.Value(out).F32() {
 			l += float64(v) * float64(g.F32()[i])
 		}
 		return l
 	}
-	tape, err := prog.Forward(map[string]*tensor.Tensor{"x": x}, opts)
+	tape, err := prog.Forward(in, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	params := []string{"conv.w", "conv.b", "bn.scale", "bn.bias", "fc.w", "fc.b"}
-	grads, err := tape.Backward(map[string]*tensor.Tensor{"logits": g}, params)
+	grads, err := tape.Backward(map[string]*tensor.Tensor{out: g}, params)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +130,7 @@ func TestBackwardMatchesFiniteDifferences(t *testing.T) {
 		if grad == nil {
 			t.Fatalf("no gradient for %s", name)
 		}
-		for trial := 0; trial < 12; trial++ {
+		for range trials {
 			i := rng.IntN(len(w))
 			orig := w[i]
 			w[i] = orig + gradStep

@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/onnxkit/onnxkit/graph"
-	"github.com/onnxkit/onnxkit/native/tensor"
 )
 
 // transformerBlock builds a pre-norm decoder block of opset 23 on a
@@ -88,49 +87,6 @@ func TestTransformerBlockBackwardMatchesFiniteDifferences(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	x := randomInput(3, 2, 4, 8)
-	g := randomInput(4, 2, 8, 4)
-	opts := Options{Training: true}
-	loss := func() float64 {
-		tape, err := prog.Forward(map[string]*tensor.Tensor{"x": x}, opts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var l float64
-		for i, v := range tape.Value("out").F32() {
-			l += float64(v) * float64(g.F32()[i])
-		}
-		return l
-	}
-	tape, err := prog.Forward(map[string]*tensor.Tensor{"x": x}, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	params := []string{"rms.w", "wq", "wk", "wv", "ln.w", "ln.b", "w1", "w2", "gn.s", "gn.b"}
-	grads, err := tape.Backward(map[string]*tensor.Tensor{"out": g}, params)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rng := rand.New(rand.NewPCG(5, 5))
-	for _, name := range params {
-		w := prog.Initializer(name).F32()
-		grad := grads[name]
-		if grad == nil {
-			t.Fatalf("no gradient for %s", name)
-		}
-		for range 8 {
-			i := rng.IntN(len(w))
-			orig := w[i]
-			w[i] = orig + gradStep
-			plus := loss()
-			w[i] = orig - gradStep
-			minus := loss()
-			w[i] = orig
-			numeric := (plus - minus) / (2 * gradStep)
-			analytic := float64(grad.F32()[i])
-			if math.Abs(analytic-numeric) > gradAbs+gradRel*math.Abs(numeric) {
-				t.Errorf("%s[%d]: analytic %.6g, numeric %.6g", name, i, analytic, numeric)
-			}
-		}
-	}
+	checkGradientsByDifferences(t, prog, randomInput(3, 2, 4, 8), "out", randomInput(4, 2, 8, 4), Options{Training: true},
+		[]string{"rms.w", "wq", "wk", "wv", "ln.w", "ln.b", "w1", "w2", "gn.s", "gn.b"}, 8)
 }
