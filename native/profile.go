@@ -50,20 +50,26 @@ func (f *Profile) Total() time.Duration {
 // default one, as "domain:Op"), longest first; every operator type of the
 // program appears, even one that took no time.
 func (f *Profile) ByOp() []OpTime {
+	return SumByOp(f.ByNode(len(f.steps)))
+}
+
+// SumByOp sums a table of nodes by operator type, longest first, as
+// Profile.ByOp does; it also tabulates the nodes of another engine's
+// profile.
+func SumByOp(nodes []OpTime) []OpTime {
 	index := map[string]int{}
 	var table []OpTime
-	for i, s := range f.prog.steps {
-		op := opName(s)
-		j, ok := index[op]
+	for _, n := range nodes {
+		j, ok := index[n.Op]
 		if !ok {
 			j = len(table)
-			index[op] = j
-			table = append(table, OpTime{Op: op})
+			index[n.Op] = j
+			table = append(table, OpTime{Op: n.Op})
 		}
-		table[j].Nodes++
-		table[j].Time += f.steps[i]
+		table[j].Nodes += n.Nodes
+		table[j].Time += n.Time
 	}
-	sortByTime(table)
+	SortByTime(table)
 	return table
 }
 
@@ -74,7 +80,7 @@ func (f *Profile) ByNode(n int) []OpTime {
 	for i, s := range f.prog.steps {
 		table[i] = OpTime{Op: opName(s), Node: s.node.Name, Nodes: 1, Time: f.steps[i]}
 	}
-	sortByTime(table)
+	SortByTime(table)
 	return table[:min(n, len(table))]
 }
 
@@ -85,9 +91,9 @@ func opName(s step) string {
 	return s.node.Domain + ":" + s.node.OpType
 }
 
-// sortByTime sorts t longest first, ties by name, so that the order is
+// SortByTime sorts t longest first, ties by name, so that the order is
 // stable.
-func sortByTime(t []OpTime) {
+func SortByTime(t []OpTime) {
 	slices.SortStableFunc(t, func(a, b OpTime) int {
 		if c := cmp.Compare(b.Time, a.Time); c != 0 {
 			return c

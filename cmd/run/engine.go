@@ -116,23 +116,29 @@ func openORT(o *options) opener {
 		if err := loadORT(o); err != nil {
 			return nil, err
 		}
-		s, err := ort.Open(path, ort.Options{IntraOpThreads: o.threads})
-		if err != nil {
-			return nil, err
-		}
-		e := ortEngine{s: s, inits: map[string]*tensor.Tensor{}}
-		for _, name := range s.InputNames() {
-			if init := m.Graph.Initializer(name); init != nil {
-				t, err := tensor.FromGraph(init)
-				if err != nil {
-					s.Close()
-					return nil, err
-				}
-				e.inits[name] = t
-			}
-		}
-		return e, nil
+		return newORTEngine(path, m, ort.Options{IntraOpThreads: o.threads})
 	}
+}
+
+// newORTEngine opens the model at path, which m was read from, in ONNX
+// Runtime, which must be loaded.
+func newORTEngine(path string, m *graph.Model, opts ort.Options) (ortEngine, error) {
+	s, err := ort.Open(path, opts)
+	if err != nil {
+		return ortEngine{}, err
+	}
+	e := ortEngine{s: s, inits: map[string]*tensor.Tensor{}}
+	for _, name := range s.InputNames() {
+		if init := m.Graph.Initializer(name); init != nil {
+			t, err := tensor.FromGraph(init)
+			if err != nil {
+				s.Close()
+				return ortEngine{}, err
+			}
+			e.inits[name] = t
+		}
+	}
+	return e, nil
 }
 
 // needsORT reports whether o's mode runs ONNX Runtime.

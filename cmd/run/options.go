@@ -106,7 +106,7 @@ func parseArgs(args []string, helpOut io.Writer) (*options, error) {
 	fs.Float64Var(&o.atol, "atol", 1e-5, "absolute tolerance of --compare and --bisect")
 	fs.BoolVar(&o.summary, "summary", false, "print opsets, op histogram, parameters and MACs per node, a memory estimate and the ops the native engine lacks; run nothing")
 	fs.DurationVar(&o.timeout, "timeout", 0, "stop a native run that takes longer than this (e.g. 30s), between nodes or loop iterations; 0: no limit")
-	fs.IntVar(&o.bench, "bench", 0, "time N runs after a warm-up run: median, p90, p99, min, max and images/s; the native engine adds the time per operator type and of the 20 longest nodes")
+	fs.IntVar(&o.bench, "bench", 0, "time N runs after a warm-up run: median, p90, p99, min, max and images/s, then the time per operator type and of the 20 longest nodes (ONNX Runtime's from its profiler, in N more runs)")
 	fs.Var(&o.maxTensorBytes, "max-tensor-bytes", "native engine: the largest single tensor an operator may allocate, such as 8GiB (default 4GiB)")
 	fs.Var(&o.memoryLimit, "memory-limit", "native engine: the most a run may hold, checked against the planned peak from inferred shapes and against what Loop, Scan and sequences accumulate, such as 32GiB (default 16GiB)")
 	for _, name := range []string{"mean", "std", "max-tensor-bytes", "memory-limit"} {

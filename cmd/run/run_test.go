@@ -486,6 +486,33 @@ func TestBench(t *testing.T) {
 	}
 }
 
+// TestBenchORT checks that --bench on ONNX Runtime reports the time of
+// the nodes of its optimised graph, read from its own profiler.
+func TestBenchORT(t *testing.T) {
+	path := writeModel(t, smallCNN(t, 2))
+	code, stdout, stderr := runCmd(t, "--ort-lib", testenv.ORTLibrary(t), "--engine", "ort", "--bench", "4", "--threads", "1", "--json", path)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var r struct {
+		Latency   latency
+		OpProfile opProfile `json:"op_profile"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
+		t.Fatal(err)
+	}
+	p := r.OpProfile
+	share, conv := 0.0, false
+	for _, row := range p.ByOp {
+		share += row.Share
+		// Conv, FusedConv with the Relu, or its NCHWc form.
+		conv = conv || strings.Contains(row.Op, "Conv")
+	}
+	if math.Abs(share-1) > 1e-9 || !conv || len(p.Nodes) == 0 || p.PerRun <= 0 {
+		t.Errorf("op_profile %+v: want shares adding to 1, a convolution, a time per run", p)
+	}
+}
+
 // TestErrorsNameNode checks that a failure while running names the node
 // and op: a Reshape to a shape of the wrong size.
 func TestErrorsNameNode(t *testing.T) {

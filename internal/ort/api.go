@@ -12,6 +12,7 @@ const (
 	fnCreateSessionFromArray         = 8
 	fnRun                            = 9
 	fnCreateSessionOptions           = 10
+	fnEnableProfiling                = 14
 	fnSetSessionGraphOptimization    = 23
 	fnSetIntraOpNumThreads           = 24
 	fnSetInterOpNumThreads           = 25
@@ -42,9 +43,10 @@ const (
 	fnReleaseTypeInfo                = 98
 	fnReleaseTensorTypeAndShapeInfo  = 99
 	fnReleaseSessionOptions          = 100
+	fnSessionEndProfiling            = 110
 
 	// apiLength is the number of entries read from the table.
-	apiLength = fnReleaseSessionOptions + 1
+	apiLength = fnSessionEndProfiling + 1
 )
 
 // apiVersion is the version of OrtApi asked for: ONNX Runtime 1.14, which
