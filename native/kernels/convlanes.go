@@ -102,7 +102,7 @@ func (d *lanesGeometry) run(x, w, y []float32, e slideEpilogue) {
 	p := &d.p
 	oh, ow := p.OutSize()
 	ohw, hw, k := oh*ow, p.H*p.W, p.KH*p.KW
-	blocks, bands := ceilDiv(p.C, l), ceilDiv(oh, d.rows)
+	blocks := ceilDiv(p.C, l)
 	packed := d.packedW
 	if packed == nil {
 		packed = getBuffer(blocks * k * l)
@@ -115,12 +115,13 @@ func (d *lanesGeometry) run(x, w, y []float32, e slideEpilogue) {
 		clear(planes) // the padding, which the fills leave as it is
 		out := getBuffer(d.rows * ow * l)
 		defer putBuffer(out)
-		// dense holds the transposed planes of a single band before
+		// dense holds the transposed input rows a band comes to before
 		// they are padded, when rows of W are not whole vectors of the
-		// transpose: one transpose rather than one per row.
+		// transpose: one transpose of them all, rather than one per row
+		// each ending in a scalar tail.
 		var dense []float32
-		if bands == 1 && p.W%l != 0 {
-			dense = getBuffer(hw * l)
+		if p.W%l != 0 {
+			dense = getBuffer(d.fillRows() * p.W * l)
 			defer putBuffer(dense)
 		}
 		var bias [l]float32
@@ -136,16 +137,12 @@ func (d *lanesGeometry) run(x, w, y []float32, e slideEpilogue) {
 			weights := packed[c0*k : (c0+l)*k]
 			src := x[(n*p.C+c0)*hw:]
 			filled := 0 // the input rows in planes
-			if dense != nil {
-				d.fillDense(src, planes, dense, cl)
-				filled = p.H
-			}
 			for oy0 := 0; oy0 < oh; oy0 += d.rows {
 				oy1 := min(oh, oy0+d.rows)
 				last := (oy1-1)*p.StrideH + (p.KH-1)*p.DilationH - p.PadTop // the last input row read
-				for ; filled <= min(last, p.H-1); filled++ {
-					row := planes[((filled+p.PadTop)*d.wp+p.PadLeft)*l:][:p.W*l]
-					vec.TransposeBias(row, l, src[filled*p.W:], hw, cl, p.W, nil, false)
+				if upTo := min(last+1, p.H); filled < upTo {
+					d.fill(src, planes, dense, cl, filled, upTo)
+					filled = upTo
 				}
 				first, cnt := oy0*ow, (oy1-oy0)*ow
 				at := (n*p.M+c0)*ohw + first
@@ -159,6 +156,12 @@ func (d *lanesGeometry) run(x, w, y []float32, e slideEpilogue) {
 					}
 					d.sums.Sum(band, first, planes, weights, bias[:], e.accumulate)
 					vec.TransposeBias(y[at:], ohw, band, l, cnt, cl, nil, e.storeRelu())
+				}
+				if cnt == ohw {
+					// The block's planes lie end to end: one call for
+					// all, not one per small plane.
+					e.finish(y[at:][:cl*ohw], at)
+					continue
 				}
 				for j := 0; j < cl; j++ {
 					e.finish(y[at+j*ohw:][:cnt], at+j*ohw)
@@ -191,14 +194,33 @@ func (d *lanesGeometry) packInto(packed, w []float32) {
 	}
 }
 
-// fillDense transposes the first cl planes of src, H x W each, into
-// dense, then copies its rows into the padded lanes of planes, whose
-// padding it leaves as it is.
-func (d *lanesGeometry) fillDense(src, planes, dense []float32, cl int) {
+// fillRows returns the most input rows a band comes to that no band
+// before it has: those of its own output rows' strides and the kernel's
+// reach beyond them, at most H.
+func (d *lanesGeometry) fillRows() int {
+	p := &d.p
+	return min(p.H, d.rows*p.StrideH+(p.KH-1)*p.DilationH+1)
+}
+
+// fill transposes input rows [from, to) of the first cl planes of src,
+// H x W each, into the padded lanes of planes, whose padding it leaves
+// as it is: row by row when rows of W are whole vectors of the
+// transpose, otherwise all at once into dense, whose rows it then
+// copies.
+func (d *lanesGeometry) fill(src, planes, dense []float32, cl, from, to int) {
 	const l = vec.TapLanes
 	p := &d.p
-	vec.TransposeBias(dense, l, src, p.H*p.W, cl, p.H*p.W, nil, false)
-	for iy := 0; iy < p.H; iy++ {
-		copy(planes[((iy+p.PadTop)*d.wp+p.PadLeft)*l:][:p.W*l], dense[iy*p.W*l:])
+	hw := p.H * p.W
+	if dense == nil {
+		for iy := from; iy < to; iy++ {
+			row := planes[((iy+p.PadTop)*d.wp+p.PadLeft)*l:][:p.W*l]
+			vec.TransposeBias(row, l, src[iy*p.W:], hw, cl, p.W, nil, false)
+		}
+		return
+	}
+	cols := (to - from) * p.W
+	vec.TransposeBias(dense, l, src[from*p.W:], hw, cl, cols, nil, false)
+	for iy := from; iy < to; iy++ {
+		copy(planes[((iy+p.PadTop)*d.wp+p.PadLeft)*l:][:p.W*l], dense[(iy-from)*p.W*l:])
 	}
 }
