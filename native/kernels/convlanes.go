@@ -19,11 +19,12 @@ package kernels
 // any strides, dilations and pads alike: the offset of the position's
 // window (pos) plus that of the tap (taps). vec.LaneTaps sums them a
 // band of output rows at a time, transposing them back to the output
-// planes in registers, with the bias already in them and ReLU applied
-// (through a buffer [positions][TapLanes] and vec.TransposeBias for a
-// last block of fewer channels, and for dX's accumulation); the input
-// rows are transposed as
-// the bands come to them, so that what a band touches stays in cache
+// planes in registers, with the bias already in them and ReLU, Clip or
+// HardSwish applied (through a buffer [positions][TapLanes] and
+// vec.TransposeBias for a last block of fewer channels, and for dX's
+// accumulation, the activation then a pass of its own); the input rows
+// are transposed as the bands come to them, so that what a band touches
+// stays in cache
 // however large the planes. The block's last channels, beyond C, take
 // zero weights; their lanes are computed and dropped.
 
@@ -109,6 +110,7 @@ func (d *lanesGeometry) run(x, w, y []float32, e slideEpilogue) {
 		defer putBuffer(packed)
 		d.packInto(packed, w)
 	}
+	act, fused := lanesStoreActivation(e)
 	parallel.For(p.N*blocks, grainFor(ohw*k*l), func(lo, hi int) {
 		planes := getBuffer(d.hp * d.wp * l)
 		defer putBuffer(planes)
@@ -148,7 +150,10 @@ func (d *lanesGeometry) run(x, w, y []float32, e slideEpilogue) {
 				at := (n*p.M+c0)*ohw + first
 				if cl == l && !e.accumulate {
 					// Straight to the output planes.
-					d.sums.SumPlanes(y[at:], ohw, first, cnt, planes, weights, bias[:], e.storeRelu())
+					d.sums.SumPlanes(y[at:], ohw, first, cnt, planes, weights, bias[:], act, e.act.Alpha, e.act.Beta)
+					if fused {
+						continue
+					}
 				} else {
 					band := out[:cnt*l]
 					if e.accumulate {
@@ -169,6 +174,27 @@ func (d *lanesGeometry) run(x, w, y []float32, e slideEpilogue) {
 			}
 		}
 	})
+}
+
+// lanesStoreActivation returns the activation the sums apply as they
+// store whole blocks of lanes, and whether it is all of e's epilogue
+// beyond the bias: ReLU, Clip (MobileNet V2's ReLU6) and HardSwish
+// (V3's) without a residual to add first.
+func lanesStoreActivation(e slideEpilogue) (act vec.StoreActivation, fused bool) {
+	if e.residual != nil {
+		return vec.StoreIdentity, false
+	}
+	switch e.act.Kind {
+	case ActIdentity:
+		return vec.StoreIdentity, true
+	case ActRelu:
+		return vec.StoreRelu, true
+	case ActClip:
+		return vec.StoreClip, true
+	case ActHardSwish:
+		return vec.StoreHardSwish, true
+	}
+	return vec.StoreIdentity, false
 }
 
 // packWeights returns w [C][KH*KW] laid out by blocks of lanes,

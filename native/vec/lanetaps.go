@@ -69,13 +69,27 @@ func (s *LaneTaps) Sum(dst []float32, first int, src, weights, bias []float32, a
 	}
 }
 
+// StoreActivation is the activation LaneTaps.SumPlanes applies to each
+// value as it stores it, with the bits of the vec function of the same
+// name.
+type StoreActivation uint8
+
+// The activations SumPlanes applies.
+const (
+	StoreIdentity  StoreActivation = iota // v
+	StoreRelu                             // max(v, 0), Go's max
+	StoreClip                             // v clamped to [lo, hi], as Clip
+	StoreHardSwish                        // as HardSwish (lo and hi unused)
+)
+
 // SumPlanes stores the sums of Sum (started from bias) for the n
 // positions p from first on into TapLanes planes planeStride apart,
 // lane l of position p at dst[l*planeStride+p-first], as Sum then
 // TransposeBias without a bias would: zero added (a -0 becomes a 0),
-// then max(v, 0) under relu. The assembly transposes each block of eight
-// positions in registers, sparing the buffer in between.
-func (s *LaneTaps) SumPlanes(dst []float32, planeStride, first, n int, src, weights, bias []float32, relu bool) {
+// then act (with lo and hi, Clip's bounds). The assembly transposes each
+// block of eight positions in registers, sparing the buffer in between,
+// and applies act there, sparing a pass over the planes.
+func (s *LaneTaps) SumPlanes(dst []float32, planeStride, first, n int, src, weights, bias []float32, act StoreActivation, lo, hi float32) {
 	const l = TapLanes
 	if n < 0 || planeStride < n || (n > 0 && (l-1)*planeStride+n > len(dst)) {
 		panic(fmt.Sprintf("vec: LaneTaps of %d positions into planes %d apart in %d", n, planeStride, len(dst)))
@@ -87,7 +101,17 @@ func (s *LaneTaps) SumPlanes(dst []float32, planeStride, first, n int, src, weig
 	done := 0
 	if hasAVX2() && n >= l {
 		done = n / l * l
-		laneTapsPlanesAVX2(done, &dst[0], planeStride, &src[0], &s.positions[first], &s.taps[0], &weights[0], &bias[0], len(s.taps), relu)
+		d, sp, p, t, w, b, nt := &dst[0], &src[0], &s.positions[first], &s.taps[0], &weights[0], &bias[0], len(s.taps)
+		switch act {
+		case StoreIdentity, StoreRelu:
+			laneTapsPlanesAVX2(done, d, planeStride, sp, p, t, w, b, nt, act == StoreRelu)
+		case StoreClip:
+			laneTapsPlanesClipAVX2(done, d, planeStride, sp, p, t, w, b, nt, lo, hi)
+		case StoreHardSwish:
+			laneTapsPlanesHardSwishAVX2(done, d, planeStride, sp, p, t, w, b, nt, HardSwishAlpha, HardSwishBeta)
+		default:
+			panic(fmt.Sprintf("vec: unknown store activation %d", act))
+		}
 	}
 	var buf [l * l]float32
 	for i := done; i < n; i += l {
@@ -95,14 +119,25 @@ func (s *LaneTaps) SumPlanes(dst []float32, planeStride, first, n int, src, weig
 		s.Sum(buf[:cnt*l], first+i, src, weights, bias, false)
 		for p := range cnt {
 			for j := range l {
-				v := buf[p*l+j] + 0
-				if relu {
-					v = max(v, 0)
-				}
-				dst[j*planeStride+i+p] = v
+				dst[j*planeStride+i+p] = act.apply(buf[p*l+j]+0, lo, hi)
 			}
 		}
 	}
+}
+
+// apply returns a(v) as the assembly computes it.
+func (a StoreActivation) apply(v, lo, hi float32) float32 {
+	switch a {
+	case StoreIdentity:
+		return v
+	case StoreRelu:
+		return max(v, 0)
+	case StoreClip:
+		return clip32(v, lo, hi)
+	case StoreHardSwish:
+		return v * hardSigmoid32(v, HardSwishAlpha, HardSwishBeta)
+	}
+	panic(fmt.Sprintf("vec: unknown store activation %d", a))
 }
 
 // check panics unless positions [first, first+n) are s's and their

@@ -12,3 +12,13 @@ func laneTapsFast(dst, src []float32, positions, taps []int32, weights, bias []f
 func laneTapsPlanesAVX2(n int, dst *float32, planeStride int, src *float32, pos, taps *int32, w, bias *float32, ntaps int, relu bool) {
 	panic("vec: no assembly outside amd64")
 }
+
+// laneTapsPlanesClipAVX2 is never called outside amd64.
+func laneTapsPlanesClipAVX2(n int, dst *float32, planeStride int, src *float32, pos, taps *int32, w, bias *float32, ntaps int, a, b float32) {
+	panic("vec: no assembly outside amd64")
+}
+
+// laneTapsPlanesHardSwishAVX2 is never called outside amd64.
+func laneTapsPlanesHardSwishAVX2(n int, dst *float32, planeStride int, src *float32, pos, taps *int32, w, bias *float32, ntaps int, a, b float32) {
+	panic("vec: no assembly outside amd64")
+}

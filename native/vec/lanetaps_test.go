@@ -97,9 +97,10 @@ func TestLaneTapsBounds(t *testing.T) {
 }
 
 // TestLaneTapsPlanes checks, at every CPU level, that SumPlanes stores
-// bitwise what Sum then a transpose with zero added and ReLU give, for
-// every count of positions up to 40 from a random first one, with and
-// without ReLU, and writes nothing between or after the planes.
+// bitwise what Sum then a transpose with zero added and the activation
+// (Go's max for ReLU, Clip and HardSwish of this package) give, for
+// every count of positions up to 40 from a random first one, with each
+// store activation, and writes nothing between or after the planes.
 func TestLaneTapsPlanes(t *testing.T) {
 	const l = TapLanes
 	rng := rand.New(rand.NewPCG(9, 10))
@@ -129,23 +130,29 @@ func TestLaneTapsPlanes(t *testing.T) {
 			lanes := make([]float32, l*n)
 			sums.Sum(lanes, first, src, weights, bias, false)
 			stride := n + 3
-			for _, relu := range []bool{false, true} {
+			const lo, hi = -0.5, 1.5 // Clip's bounds, within the sums' range
+			for _, act := range []StoreActivation{StoreIdentity, StoreRelu, StoreClip, StoreHardSwish} {
 				dst := make([]float32, l*stride)
 				for i := range dst {
 					dst[i] = -7
 				}
-				sums.SumPlanes(dst, stride, first, n, src, weights, bias, relu)
+				sums.SumPlanes(dst, stride, first, n, src, weights, bias, act, lo, hi)
 				for j := range l {
 					for p := range stride {
-						want := float32(-7)
+						want := []float32{-7}
 						if p < n {
-							want = lanes[p*l+j] + 0
-							if relu {
-								want = max(want, 0)
+							want[0] = lanes[p*l+j] + 0
+							switch act {
+							case StoreRelu:
+								want[0] = max(want[0], 0)
+							case StoreClip:
+								Clip(want, want, lo, hi)
+							case StoreHardSwish:
+								HardSwish(want, want)
 							}
 						}
-						if got := dst[j*stride+p]; math.Float32bits(got) != math.Float32bits(want) {
-							t.Fatalf("n=%d relu=%v: plane %d position %d = %v, want %v", n, relu, j, p, got, want)
+						if got := dst[j*stride+p]; math.Float32bits(got) != math.Float32bits(want[0]) {
+							t.Fatalf("n=%d activation %d: plane %d position %d = %v, want %v", n, act, j, p, got, want[0])
 						}
 					}
 				}

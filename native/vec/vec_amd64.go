@@ -252,6 +252,16 @@ func normalizeAffineAVX512(n int, dst *float32, src *float32, scale *float32, bi
 //go:noescape
 func laneTapsPlanesAVX2(n int, dst *float32, planeStride int, src *float32, pos *int32, taps *int32, w *float32, bias *float32, ntaps int, relu bool)
 
+// laneTapsPlanesClipAVX2 is the loop of LaneTaps.SumPlanes; see emitLaneTaps in package asmgen.
+//
+//go:noescape
+func laneTapsPlanesClipAVX2(n int, dst *float32, planeStride int, src *float32, pos *int32, taps *int32, w *float32, bias *float32, ntaps int, a float32, b float32)
+
+// laneTapsPlanesHardSwishAVX2 is the loop of LaneTaps.SumPlanes; see emitLaneTaps in package asmgen.
+//
+//go:noescape
+func laneTapsPlanesHardSwishAVX2(n int, dst *float32, planeStride int, src *float32, pos *int32, taps *int32, w *float32, bias *float32, ntaps int, a float32, b float32)
+
 // laneTapsAVX2 is the loop of LaneTaps.Sum; see emitLaneTaps in package asmgen.
 //
 //go:noescape

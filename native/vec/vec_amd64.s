@@ -6789,6 +6789,326 @@ planesdone:
 	VZEROUPPER
 	RET
 
+// func laneTapsPlanesClipAVX2(n int, dst *float32, planeStride int, src *float32, pos *int32, taps *int32, w *float32, bias *float32, ntaps int, a float32, b float32)
+// Requires: AVX, FMA3
+TEXT ·laneTapsPlanesClipAVX2(SB), NOSPLIT, $24-80
+	MOVQ n+0(FP), AX
+	MOVQ AX, (SP)
+	MOVQ dst+8(FP), AX
+	MOVQ AX, 8(SP)
+	MOVQ pos+32(FP), AX
+	MOVQ AX, 16(SP)
+
+planes:
+	CMPQ    (SP), $0x08
+	JL      planesdone
+	MOVQ    src+24(FP), AX
+	MOVQ    16(SP), CX
+	MOVLQSX (CX), DX
+	LEAQ    (AX)(DX*4), DX
+	MOVLQSX 4(CX), BX
+	LEAQ    (AX)(BX*4), BX
+	MOVLQSX 8(CX), SI
+	LEAQ    (AX)(SI*4), SI
+	MOVLQSX 12(CX), DI
+	LEAQ    (AX)(DI*4), DI
+	MOVLQSX 16(CX), R8
+	LEAQ    (AX)(R8*4), R8
+	MOVLQSX 20(CX), R9
+	LEAQ    (AX)(R9*4), R9
+	MOVLQSX 24(CX), R10
+	LEAQ    (AX)(R10*4), R10
+	MOVLQSX 28(CX), CX
+	LEAQ    (AX)(CX*4), CX
+	MOVQ    bias+56(FP), AX
+	VMOVUPS (AX), Y0
+	VMOVUPS (AX), Y1
+	VMOVUPS (AX), Y2
+	VMOVUPS (AX), Y3
+	VMOVUPS (AX), Y4
+	VMOVUPS (AX), Y5
+	VMOVUPS (AX), Y6
+	VMOVUPS (AX), Y7
+	MOVQ    ntaps+64(FP), AX
+	MOVQ    taps+40(FP), R11
+	MOVQ    w+48(FP), R12
+	LEAQ    (R11)(AX*4), R11
+	SHLQ    $0x05, AX
+	ADDQ    AX, R12
+	SARQ    $0x03, AX
+	NEGQ    AX
+
+planestap:
+	MOVLQSX      (R11)(AX*1), R13
+	VMOVUPS      (R12)(AX*8), Y8
+	VFMADD231PS  (DX)(R13*4), Y8, Y0
+	VFMADD231PS  (BX)(R13*4), Y8, Y1
+	VFMADD231PS  (SI)(R13*4), Y8, Y2
+	VFMADD231PS  (DI)(R13*4), Y8, Y3
+	VFMADD231PS  (R8)(R13*4), Y8, Y4
+	VFMADD231PS  (R9)(R13*4), Y8, Y5
+	VFMADD231PS  (R10)(R13*4), Y8, Y6
+	VFMADD231PS  (CX)(R13*4), Y8, Y7
+	ADDQ         $0x04, AX
+	JNZ          planestap
+	VUNPCKLPS    Y1, Y0, Y8
+	VUNPCKHPS    Y1, Y0, Y0
+	VUNPCKLPS    Y3, Y2, Y1
+	VUNPCKHPS    Y3, Y2, Y2
+	VUNPCKLPS    Y5, Y4, Y3
+	VUNPCKHPS    Y5, Y4, Y4
+	VUNPCKLPS    Y7, Y6, Y5
+	VUNPCKHPS    Y7, Y6, Y6
+	VSHUFPS      $0x44, Y1, Y8, Y7
+	VSHUFPS      $0xee, Y1, Y8, Y1
+	VSHUFPS      $0x44, Y2, Y0, Y8
+	VSHUFPS      $0xee, Y2, Y0, Y0
+	VSHUFPS      $0x44, Y5, Y3, Y2
+	VSHUFPS      $0xee, Y5, Y3, Y3
+	VSHUFPS      $0x44, Y6, Y4, Y5
+	VSHUFPS      $0xee, Y6, Y4, Y4
+	VXORPS       Y6, Y6, Y6
+	VBROADCASTSS a+72(FP), Y9
+	VBROADCASTSS b+76(FP), Y10
+	MOVQ         planeStride+16(FP), AX
+	SHLQ         $0x02, AX
+	MOVQ         8(SP), CX
+	VPERM2F128   $0x20, Y2, Y7, Y11
+	VADDPS       Y6, Y11, Y11
+	VMAXPS       Y11, Y9, Y11
+	VMINPS       Y11, Y10, Y11
+	VMOVUPS      Y11, (CX)
+	ADDQ         AX, CX
+	VPERM2F128   $0x20, Y3, Y1, Y11
+	VADDPS       Y6, Y11, Y11
+	VMAXPS       Y11, Y9, Y11
+	VMINPS       Y11, Y10, Y11
+	VMOVUPS      Y11, (CX)
+	ADDQ         AX, CX
+	VPERM2F128   $0x20, Y5, Y8, Y11
+	VADDPS       Y6, Y11, Y11
+	VMAXPS       Y11, Y9, Y11
+	VMINPS       Y11, Y10, Y11
+	VMOVUPS      Y11, (CX)
+	ADDQ         AX, CX
+	VPERM2F128   $0x20, Y4, Y0, Y11
+	VADDPS       Y6, Y11, Y11
+	VMAXPS       Y11, Y9, Y11
+	VMINPS       Y11, Y10, Y11
+	VMOVUPS      Y11, (CX)
+	ADDQ         AX, CX
+	VPERM2F128   $0x31, Y2, Y7, Y2
+	VADDPS       Y6, Y2, Y2
+	VMAXPS       Y2, Y9, Y2
+	VMINPS       Y2, Y10, Y2
+	VMOVUPS      Y2, (CX)
+	ADDQ         AX, CX
+	VPERM2F128   $0x31, Y3, Y1, Y1
+	VADDPS       Y6, Y1, Y1
+	VMAXPS       Y1, Y9, Y1
+	VMINPS       Y1, Y10, Y1
+	VMOVUPS      Y1, (CX)
+	ADDQ         AX, CX
+	VPERM2F128   $0x31, Y5, Y8, Y1
+	VADDPS       Y6, Y1, Y1
+	VMAXPS       Y1, Y9, Y1
+	VMINPS       Y1, Y10, Y1
+	VMOVUPS      Y1, (CX)
+	ADDQ         AX, CX
+	VPERM2F128   $0x31, Y4, Y0, Y0
+	VADDPS       Y6, Y0, Y0
+	VMAXPS       Y0, Y9, Y0
+	VMINPS       Y0, Y10, Y0
+	VMOVUPS      Y0, (CX)
+	ADDQ         $0x00000020, 8(SP)
+	ADDQ         $0x00000020, 16(SP)
+	SUBQ         $0x08, (SP)
+	JMP          planes
+
+planesdone:
+	VZEROUPPER
+	RET
+
+// func laneTapsPlanesHardSwishAVX2(n int, dst *float32, planeStride int, src *float32, pos *int32, taps *int32, w *float32, bias *float32, ntaps int, a float32, b float32)
+// Requires: AVX, FMA3
+TEXT ·laneTapsPlanesHardSwishAVX2(SB), NOSPLIT, $24-80
+	MOVQ n+0(FP), AX
+	MOVQ AX, (SP)
+	MOVQ dst+8(FP), AX
+	MOVQ AX, 8(SP)
+	MOVQ pos+32(FP), AX
+	MOVQ AX, 16(SP)
+
+planes:
+	CMPQ    (SP), $0x08
+	JL      planesdone
+	MOVQ    src+24(FP), AX
+	MOVQ    16(SP), CX
+	MOVLQSX (CX), DX
+	LEAQ    (AX)(DX*4), DX
+	MOVLQSX 4(CX), BX
+	LEAQ    (AX)(BX*4), BX
+	MOVLQSX 8(CX), SI
+	LEAQ    (AX)(SI*4), SI
+	MOVLQSX 12(CX), DI
+	LEAQ    (AX)(DI*4), DI
+	MOVLQSX 16(CX), R8
+	LEAQ    (AX)(R8*4), R8
+	MOVLQSX 20(CX), R9
+	LEAQ    (AX)(R9*4), R9
+	MOVLQSX 24(CX), R10
+	LEAQ    (AX)(R10*4), R10
+	MOVLQSX 28(CX), CX
+	LEAQ    (AX)(CX*4), CX
+	MOVQ    bias+56(FP), AX
+	VMOVUPS (AX), Y0
+	VMOVUPS (AX), Y1
+	VMOVUPS (AX), Y2
+	VMOVUPS (AX), Y3
+	VMOVUPS (AX), Y4
+	VMOVUPS (AX), Y5
+	VMOVUPS (AX), Y6
+	VMOVUPS (AX), Y7
+	MOVQ    ntaps+64(FP), AX
+	MOVQ    taps+40(FP), R11
+	MOVQ    w+48(FP), R12
+	LEAQ    (R11)(AX*4), R11
+	SHLQ    $0x05, AX
+	ADDQ    AX, R12
+	SARQ    $0x03, AX
+	NEGQ    AX
+
+planestap:
+	MOVLQSX      (R11)(AX*1), R13
+	VMOVUPS      (R12)(AX*8), Y8
+	VFMADD231PS  (DX)(R13*4), Y8, Y0
+	VFMADD231PS  (BX)(R13*4), Y8, Y1
+	VFMADD231PS  (SI)(R13*4), Y8, Y2
+	VFMADD231PS  (DI)(R13*4), Y8, Y3
+	VFMADD231PS  (R8)(R13*4), Y8, Y4
+	VFMADD231PS  (R9)(R13*4), Y8, Y5
+	VFMADD231PS  (R10)(R13*4), Y8, Y6
+	VFMADD231PS  (CX)(R13*4), Y8, Y7
+	ADDQ         $0x04, AX
+	JNZ          planestap
+	VUNPCKLPS    Y1, Y0, Y8
+	VUNPCKHPS    Y1, Y0, Y0
+	VUNPCKLPS    Y3, Y2, Y1
+	VUNPCKHPS    Y3, Y2, Y2
+	VUNPCKLPS    Y5, Y4, Y3
+	VUNPCKHPS    Y5, Y4, Y4
+	VUNPCKLPS    Y7, Y6, Y5
+	VUNPCKHPS    Y7, Y6, Y6
+	VSHUFPS      $0x44, Y1, Y8, Y7
+	VSHUFPS      $0xee, Y1, Y8, Y1
+	VSHUFPS      $0x44, Y2, Y0, Y8
+	VSHUFPS      $0xee, Y2, Y0, Y0
+	VSHUFPS      $0x44, Y5, Y3, Y2
+	VSHUFPS      $0xee, Y5, Y3, Y3
+	VSHUFPS      $0x44, Y6, Y4, Y5
+	VSHUFPS      $0xee, Y6, Y4, Y4
+	VXORPS       Y6, Y6, Y6
+	VBROADCASTSS a+72(FP), Y9
+	VBROADCASTSS b+76(FP), Y10
+	MOVQ         planeStride+16(FP), AX
+	SHLQ         $0x02, AX
+	MOVQ         8(SP), CX
+	VPERM2F128   $0x20, Y2, Y7, Y11
+	VADDPS       Y6, Y11, Y11
+	VMULPS       Y9, Y11, Y12
+	VADDPS       Y10, Y12, Y12
+	VXORPS       Y13, Y13, Y13
+	VMAXPS       Y12, Y13, Y12
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y13
+	VMINPS       Y12, Y13, Y12
+	VMULPS       Y11, Y12, Y12
+	VMOVUPS      Y12, (CX)
+	ADDQ         AX, CX
+	VPERM2F128   $0x20, Y3, Y1, Y11
+	VADDPS       Y6, Y11, Y11
+	VMULPS       Y9, Y11, Y12
+	VADDPS       Y10, Y12, Y12
+	VXORPS       Y13, Y13, Y13
+	VMAXPS       Y12, Y13, Y12
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y13
+	VMINPS       Y12, Y13, Y12
+	VMULPS       Y11, Y12, Y12
+	VMOVUPS      Y12, (CX)
+	ADDQ         AX, CX
+	VPERM2F128   $0x20, Y5, Y8, Y11
+	VADDPS       Y6, Y11, Y11
+	VMULPS       Y9, Y11, Y12
+	VADDPS       Y10, Y12, Y12
+	VXORPS       Y13, Y13, Y13
+	VMAXPS       Y12, Y13, Y12
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y13
+	VMINPS       Y12, Y13, Y12
+	VMULPS       Y11, Y12, Y12
+	VMOVUPS      Y12, (CX)
+	ADDQ         AX, CX
+	VPERM2F128   $0x20, Y4, Y0, Y11
+	VADDPS       Y6, Y11, Y11
+	VMULPS       Y9, Y11, Y12
+	VADDPS       Y10, Y12, Y12
+	VXORPS       Y13, Y13, Y13
+	VMAXPS       Y12, Y13, Y12
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y13
+	VMINPS       Y12, Y13, Y12
+	VMULPS       Y11, Y12, Y12
+	VMOVUPS      Y12, (CX)
+	ADDQ         AX, CX
+	VPERM2F128   $0x31, Y2, Y7, Y2
+	VADDPS       Y6, Y2, Y2
+	VMULPS       Y9, Y2, Y7
+	VADDPS       Y10, Y7, Y7
+	VXORPS       Y11, Y11, Y11
+	VMAXPS       Y7, Y11, Y7
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y11
+	VMINPS       Y7, Y11, Y7
+	VMULPS       Y2, Y7, Y7
+	VMOVUPS      Y7, (CX)
+	ADDQ         AX, CX
+	VPERM2F128   $0x31, Y3, Y1, Y1
+	VADDPS       Y6, Y1, Y1
+	VMULPS       Y9, Y1, Y2
+	VADDPS       Y10, Y2, Y2
+	VXORPS       Y3, Y3, Y3
+	VMAXPS       Y2, Y3, Y2
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y3
+	VMINPS       Y2, Y3, Y2
+	VMULPS       Y1, Y2, Y2
+	VMOVUPS      Y2, (CX)
+	ADDQ         AX, CX
+	VPERM2F128   $0x31, Y5, Y8, Y1
+	VADDPS       Y6, Y1, Y1
+	VMULPS       Y9, Y1, Y2
+	VADDPS       Y10, Y2, Y2
+	VXORPS       Y3, Y3, Y3
+	VMAXPS       Y2, Y3, Y2
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y3
+	VMINPS       Y2, Y3, Y2
+	VMULPS       Y1, Y2, Y2
+	VMOVUPS      Y2, (CX)
+	ADDQ         AX, CX
+	VPERM2F128   $0x31, Y4, Y0, Y0
+	VADDPS       Y6, Y0, Y0
+	VMULPS       Y9, Y0, Y1
+	VADDPS       Y10, Y1, Y1
+	VXORPS       Y2, Y2, Y2
+	VMAXPS       Y1, Y2, Y1
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y2
+	VMINPS       Y1, Y2, Y1
+	VMULPS       Y0, Y1, Y1
+	VMOVUPS      Y1, (CX)
+	ADDQ         $0x00000020, 8(SP)
+	ADDQ         $0x00000020, 16(SP)
+	SUBQ         $0x08, (SP)
+	JMP          planes
+
+planesdone:
+	VZEROUPPER
+	RET
+
 // func laneTapsAVX2(n int, dst *float32, src *float32, pos *int32, taps *int32, w *float32, bias *float32, ntaps int, accumulate bool)
 // Requires: AVX, FMA3
 TEXT ·laneTapsAVX2(SB), NOSPLIT, $24-65

@@ -6,6 +6,8 @@ import (
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/reg"
+
+	"github.com/onnxkit/onnxkit/native/internal/avoparam"
 )
 
 // emitLaneTaps writes laneTapsAVX2, func(n int, dst, src *float32, pos,
@@ -31,8 +33,21 @@ import (
 // so that a -0 becomes a 0 as there) and stored, after max(v, 0) under
 // relu, to the eight planes dst[l*planeStride:] at the block's
 // positions: straight to a convolution's output planes.
+//
+// laneTapsPlanesClipAVX2 and laneTapsPlanesHardSwishAVX2, func(n int,
+// dst *float32, planeStride int, src *float32, pos, taps *int32, w,
+// bias *float32, ntaps int, a, b float32), are laneTapsPlanesAVX2 with
+// Clip (to [a, b]) or HardSwish (a and b its HardSigmoid's alpha and
+// beta) in place of max(v, 0), computed as the activation kernels
+// compute them (activations): MobileNets' ReLU6 and HardSwish stored
+// with the sums, not in a pass of their own.
 func emitLaneTaps() {
-	emitLaneTapsPlanes()
+	emitLaneTapsPlanes(nil)
+	for _, a := range activations {
+		if a.goName == "Clip" || a.goName == "HardSwish" {
+			emitLaneTapsPlanes(&a)
+		}
+	}
 	TEXT("laneTapsAVX2", NOSPLIT, "func(n int, dst, src *float32, pos, taps *int32, w, bias *float32, ntaps int, accumulate bool)")
 	Pragma("noescape")
 	Doc("laneTapsAVX2 is the loop of LaneTaps.Sum; see emitLaneTaps in package asmgen.")
@@ -50,7 +65,7 @@ func emitLaneTaps() {
 		Label(label)
 		CMPQ(nMem, U8(b))
 		JL(LabelRef(label + "done"))
-		laneTapsBlock(b, label, dstMem, posMem, false)
+		laneTapsBlock(b, label, dstMem, posMem, false, nil)
 		ADDQ(U32(32*b), dstMem)
 		ADDQ(U32(4*b), posMem)
 		SUBQ(U8(b), nMem)
@@ -61,11 +76,24 @@ func emitLaneTaps() {
 	RET()
 }
 
-// emitLaneTapsPlanes writes laneTapsPlanesAVX2 (see emitLaneTaps).
-func emitLaneTapsPlanes() {
-	TEXT("laneTapsPlanesAVX2", NOSPLIT, "func(n int, dst *float32, planeStride int, src *float32, pos, taps *int32, w, bias *float32, ntaps int, relu bool)")
+// storeActivation is the activation a laneTapsPlanes loop applies as
+// it stores: one of activations, nil for max(v, 0) under the relu flag.
+type storeActivation = *struct {
+	name, goName string
+	f            activation
+}
+
+// emitLaneTapsPlanes writes laneTapsPlanesAVX2, or with act its
+// variant laneTapsPlanes<act>AVX2 (see emitLaneTaps).
+func emitLaneTapsPlanes(act storeActivation) {
+	name, sig := "laneTapsPlanesAVX2", "func(n int, dst *float32, planeStride int, src *float32, pos, taps *int32, w, bias *float32, ntaps int, relu bool)"
+	if act != nil {
+		name = "laneTapsPlanes" + act.goName + "AVX2"
+		sig = "func(n int, dst *float32, planeStride int, src *float32, pos, taps *int32, w, bias *float32, ntaps int, a, b float32)"
+	}
+	TEXT(name, NOSPLIT, sig)
 	Pragma("noescape")
-	Doc("laneTapsPlanesAVX2 is the loop of LaneTaps.SumPlanes; see emitLaneTaps in package asmgen.")
+	Doc(name + " is the loop of LaneTaps.SumPlanes; see emitLaneTaps in package asmgen.")
 	frame := AllocLocal(24)
 	nMem, dstMem, posMem := frame.Offset(0), frame.Offset(8), frame.Offset(16)
 	for _, p := range []struct {
@@ -78,7 +106,7 @@ func emitLaneTapsPlanes() {
 	Label("planes")
 	CMPQ(nMem, U8(8))
 	JL(LabelRef("planesdone"))
-	laneTapsBlock(8, "planes", dstMem, posMem, true)
+	laneTapsBlock(8, "planes", dstMem, posMem, true, act)
 	ADDQ(U32(32), dstMem)
 	ADDQ(U32(32), posMem)
 	SUBQ(U8(8), nMem)
@@ -90,8 +118,8 @@ func emitLaneTapsPlanes() {
 
 // laneTapsBlock emits the sums of b positions at the dst and pos held
 // in the frame: into dst's lanes, or with planes (b is then 8)
-// transposed into the planes of dst.
-func laneTapsBlock(b int, label string, dstMem, posMem Mem, planes bool) {
+// transposed into the planes of dst, applying act as storePlanes does.
+func laneTapsBlock(b int, label string, dstMem, posMem Mem, planes bool, act storeActivation) {
 	// The base of each position: src + 4*pos[i].
 	base := make([]reg.GPVirtual, b)
 	{
@@ -149,7 +177,7 @@ func laneTapsBlock(b int, label string, dstMem, posMem Mem, planes bool) {
 	ADDQ(U8(4), u)
 	JNZ(LabelRef(label + "tap"))
 	if planes {
-		storePlanes(acc, label, dstMem)
+		storePlanes(acc, label, dstMem, act)
 		return
 	}
 	dst := GP64()
@@ -161,8 +189,9 @@ func laneTapsBlock(b int, label string, dstMem, posMem Mem, planes bool) {
 
 // storePlanes transposes the eight accumulators of a block (one
 // position each, a channel a lane) as emitTransposeBias does and stores
-// channel l's eight positions at dst + l*planeStride.
-func storePlanes(acc []reg.VecVirtual, label string, dstMem Mem) {
+// channel l's eight positions at dst + l*planeStride, each after
+// max(v, 0) under the relu flag, or act with the parameters a and b.
+func storePlanes(acc []reg.VecVirtual, label string, dstMem Mem, act storeActivation) {
 	t := make([]reg.VecVirtual, 8)
 	for i := 0; i < 8; i += 2 {
 		t[i], t[i+1] = YMM(), YMM()
@@ -179,8 +208,16 @@ func storePlanes(acc []reg.VecVirtual, label string, dstMem Mem) {
 	}
 	zero := YMM()
 	VXORPS(zero, zero, zero)
-	relu := GP8()
-	Load(Param("relu"), relu)
+	var relu reg.GPVirtual
+	var a, b reg.VecVirtual
+	if act == nil {
+		relu = GP8()
+		Load(Param("relu"), relu)
+	} else {
+		a, b = YMM(), YMM()
+		VBROADCASTSS(avoparam.Addr("a"), a)
+		VBROADCASTSS(avoparam.Addr("b"), b)
+	}
 	stride := Load(Param("planeStride"), GP64())
 	SHLQ(U8(2), stride)
 	at := GP64()
@@ -193,11 +230,15 @@ func storePlanes(acc []reg.VecVirtual, label string, dstMem Mem) {
 		}
 		VPERM2F128(imm, u[4+j%4], u[j%4], col)
 		VADDPS(zero, col, col)
-		stored := fmt.Sprintf("%sstore%d", label, j)
-		TESTB(relu, relu)
-		JZ(LabelRef(stored))
-		VMAXPS(col, zero, col)
-		Label(stored)
+		if act != nil {
+			col = act.f(lanesAVX2, col, a, b)
+		} else {
+			stored := fmt.Sprintf("%sstore%d", label, j)
+			TESTB(relu, relu)
+			JZ(LabelRef(stored))
+			VMAXPS(col, zero, col)
+			Label(stored)
+		}
 		VMOVUPS(col, Mem{Base: at})
 		if j < 7 {
 			ADDQ(stride, at)
