@@ -70,6 +70,12 @@ func convSuiteShapes(short bool) []ConvParams {
 		conv2D(1, 16, 10, 10, 16, 5, 5, 1, 2, 1, 16), // depthwise 5x5, two blocks of lanes, rows not whole vectors
 		conv2D(1, 9, 40, 30, 9, 3, 3, 1, 1, 1, 9),    // depthwise in bands of output rows
 		conv2D(1, 9, 90, 24, 9, 3, 3, 2, 1, 1, 9),    // the same strided, rows whole vectors
+		conv2D(1, 10, 75, 37, 10, 3, 3, 2, 1, 1, 10), // depthwise strided in bands, odd rows not whole vectors
+		conv2D(2, 17, 13, 11, 17, 3, 3, 2, 1, 1, 17), // depthwise, prime sizes, strided: two blocks of lanes and a channel
+		conv2D(1, 8, 7, 7, 8, 5, 5, 2, 2, 1, 8),      // depthwise 5x5 strided on odd planes (MobileNet V3's 14x14 -> 7x7 in small)
+		conv2D(2, 3, 1, 1, 3, 3, 3, 1, 1, 1, 3),      // depthwise on 1x1 planes
+		conv2D(1, 10, 2, 3, 10, 3, 3, 1, 4, 1, 10),   // depthwise, padding larger than the kernel
+		conv2D(2, 8, 1, 19, 8, 1, 3, 1, 1, 1, 8),     // depthwise 1x3 on rows of one
 		conv2D(1, 3, 7, 7, 70, 3, 3, 2, 1, 1, 1),     // strided, one chunk of rows: the channels split
 		conv2D(1, 3, 7, 7, 70, 3, 3, 1, 1, 1, 1),     // the same unstrided: the window read as A by default
 		conv2D(2, 16, 13, 13, 24, 3, 3, 1, 1, 1, 1),  // a fire module's expand 3x3 in small: the same

@@ -114,7 +114,7 @@ func (d *lanesGeometry) run(x, w, y []float32, e slideEpilogue) {
 	parallel.For(p.N*blocks, grainFor(ohw*k*l), func(lo, hi int) {
 		planes := getBuffer(d.hp * d.wp * l)
 		defer putBuffer(planes)
-		clear(planes) // the padding, which the fills leave as it is
+		d.clearPadding(planes) // which the fills leave as it is
 		out := getBuffer(d.rows * ow * l)
 		defer putBuffer(out)
 		// dense holds the transposed input rows a band comes to before
@@ -217,6 +217,21 @@ func (d *lanesGeometry) packInto(packed, w []float32) {
 		for tap, v := range w[c*k : (c+1)*k] {
 			block[tap*l+c%l] = v
 		}
+	}
+}
+
+// clearPadding zeroes the padding of planes: the rows above and below
+// the input's, and the columns left and right of them; not the whole
+// buffer, 416 KiB for MobileNet V2's 112x112 planes.
+func (d *lanesGeometry) clearPadding(planes []float32) {
+	const l = vec.TapLanes
+	p := &d.p
+	row := d.wp * l
+	clear(planes[:p.PadTop*row])
+	clear(planes[(p.PadTop+p.H)*row : d.hp*row])
+	for iy := p.PadTop; iy < p.PadTop+p.H; iy++ {
+		clear(planes[iy*row:][:p.PadLeft*l])
+		clear(planes[iy*row+(p.PadLeft+p.W)*l : (iy+1)*row])
 	}
 }
 

@@ -31,15 +31,15 @@ var (
 )
 
 // BenchmarkConvDepthwiseZoo times the forward pass of depthwiseZoo at
-// batch 1 and 8 with the algorithm ConvForward chooses (auto), and by
-// lanes and direct sums forced, reporting
-// GFLOP/s and the memory traffic the input and output planes alone
-// need (MB/s), the bound of a depthwise convolution, and the CPU time
-// per run of all threads (cpu-us/op), less disturbed than the wall time
-// by other processes on a shared machine.
+// batch 1, 2 and 8 with the algorithm ConvForward chooses (auto), and by
+// lanes and direct sums forced, reporting GFLOP/s, the memory traffic
+// the input and output planes alone need (MB/s, the bound of a
+// depthwise convolution), and the CPU time per run of all threads
+// (cpu-us/op), less disturbed than the wall time by other processes on
+// a shared machine.
 func BenchmarkConvDepthwiseZoo(b *testing.B) {
 	for _, s := range depthwiseZoo {
-		for _, batch := range []int{1, 8} {
+		for _, batch := range []int{1, 2, 8} {
 			p := conv2D(batch, s.c, s.hw, s.hw, s.c, s.k, s.k, s.stride, s.k/2, 1, s.c)
 			p.Act = s.act
 			for _, alg := range []convAlgorithm{convAuto, convLanes, convDirect} {
