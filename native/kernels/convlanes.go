@@ -49,11 +49,15 @@ type lanesGeometry struct {
 }
 
 // lanesMaxOutputs is the largest output plane the convolution by lanes
-// is chosen for. Measured against the direct sums (BenchmarkConvGrouped,
-// batch 1, the best of four on a loaded machine), it took 0.43-0.49
-// times their time on 7x7 and 14x14 planes (5x5), 0.48-0.89 on 28x28 to
-// 56x56 ones (3x3, strides 1 and 2), but 1.06-2 times on 112x112 ones
-// (3x3, stride 1: the planes are wide enough for the direct sums' rows).
+// is chosen for at batch 1. Measured against the direct sums
+// (BenchmarkConvGrouped, batch 1, the best of four on a loaded machine),
+// it took 0.43-0.49 times their time on 7x7 and 14x14 planes (5x5),
+// 0.48-0.89 on 28x28 to 56x56 ones (3x3, strides 1 and 2), but 1.06-2
+// times on 112x112 ones (3x3, stride 1: the planes are wide enough for
+// the direct sums' rows). With more images it pays on those too
+// (BenchmarkConvDepthwiseZoo, MobileNet V2's 32@112x112, CPU time per
+// image: 0.85 of the direct sums' at batch 2, 0.7-0.85 at batch 8),
+// where the direct sums' buffers and copies leave the cache.
 const lanesMaxOutputs = 64 * 64
 
 // lanesBand is about how many output positions a band holds: its sums
@@ -64,7 +68,7 @@ const lanesBand = 512
 // depthwiseLanes returns the convolution by lanes of p, or why it
 // cannot compute it (it computes only depthwise convolutions with one
 // output channel per input channel), and whether it pays: up to
-// lanesMaxOutputs output positions.
+// lanesMaxOutputs output positions, or more than one image.
 func (p *ConvParams) depthwiseLanes() (d lanesGeometry, cannot string, pays bool) {
 	if p.Group != p.C || p.M != p.C {
 		return d, "not depthwise with one output channel per input channel", false
@@ -91,7 +95,7 @@ func (p *ConvParams) depthwiseLanes() (d lanesGeometry, cannot string, pays bool
 		}
 	}
 	d.sums = vec.NewLaneTaps(pos, taps)
-	return d, "", oh*ow <= lanesMaxOutputs
+	return d, "", oh*ow <= lanesMaxOutputs || p.N > 1
 }
 
 // run computes y from x and w, with e's bias, residual and activation,
