@@ -1,0 +1,237 @@
+// Command chantapsgen writes the amd64 loops of vec.ChannelTaps with avo.
+// Run it through go generate in native/vec:
+//
+//	go run ./internal/chantapsgen -out chantaps_amd64.s -stubs chantaps_amd64.go -pkg vec
+//
+// channelTapsAVX512 and channelTapsAVX2, func(n int, dst *float32,
+// dstStride int, src *float32, off *int32, w *float32, taps int, bias
+// *float32, channels int, relu bool), store for each channel c <
+// channels (at most 8) and position j < n
+//
+//	dst[c*dstStride+j] = bias[c] + Σ_t w[8t+c] * src[off[t]+j]
+//
+// then max(v, 0) under relu: a block of eight output channels of a
+// convolution with few input channels, each tap an input channel and
+// kernel position at its offset in padded input planes. The positions
+// lie in the lanes; each tap loads a few vectors of input once and
+// multiplies them by the tap's eight weights, broadcast one at a time,
+// into eight accumulators per vector: the input is read once per block
+// of channels rather than once per channel (vec.WeightedTaps).
+//
+// AVX-512 keeps the eight channels of three vectors (48 positions) in 24
+// registers; AVX2, with 16, takes the channels four at a time over three
+// vectors (24 positions). Then one vector at a time, then the last few
+// positions through masked loads and stores, which touch nothing past
+// the rows.
+package main
+
+import (
+	"fmt"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	"github.com/mmcloughlin/avo/reg"
+)
+
+func main() {
+	masks := emitMasks()
+	laneMasks := emitLaneMasks()
+	for _, s := range []shape{
+		{name: "channelTapsAVX2", lanes: 8, vecs: 3, chans: 4, newVec: YMM},
+		{name: "channelTapsAVX512", lanes: 16, vecs: 3, chans: 8, newVec: ZMM, avx512: true},
+	} {
+		s.emit(masks, laneMasks)
+	}
+	Generate()
+}
+
+// emitMasks writes the table the AVX2 loop takes the mask of a last
+// partial vector from: eight lanes of all ones, then eight of zeros. The
+// mask of the first r lanes is the eight int32 from lane 8-r.
+func emitMasks() Mem {
+	m := GLOBL("chanTapsMasks", RODATA|NOPTR)
+	for i := 0; i < 16; i++ {
+		v := uint32(0)
+		if i < 8 {
+			v = 0xffffffff
+		}
+		DATA(4*i, U32(v))
+	}
+	return m
+}
+
+// emitLaneMasks writes the table the AVX-512 loop takes the mask of a
+// last partial vector from: entry r (a uint16) has its r low bits set.
+func emitLaneMasks() Mem {
+	m := GLOBL("chanTapsLaneMasks", RODATA|NOPTR)
+	for r := 0; r <= 16; r++ {
+		DATA(2*r, U16(uint16(1<<r-1)))
+	}
+	return m
+}
+
+// block is the eight channels of the loop.
+const block = 8
+
+// shape is one instruction set's version of the loop.
+type shape struct {
+	name   string
+	lanes  int                   // float32 per vector
+	vecs   int                   // vectors of positions in the main block
+	chans  int                   // channels summed per pass over the taps
+	newVec func() reg.VecVirtual // YMM or ZMM
+	avx512 bool                  // masks in opmask registers
+}
+
+func (s shape) emit(masks, laneMasks Mem) {
+	TEXT(s.name, NOSPLIT, "func(n int, dst *float32, dstStride int, src *float32, off *int32, w *float32, taps int, bias *float32, channels int, relu bool)")
+	Pragma("noescape")
+	Doc(s.name + " is a loop of ChannelTaps; see package chantapsgen.")
+	n := Load(Param("n"), GP64())
+	dst := Load(Param("dst"), GP64())
+	src := Load(Param("src"), GP64())
+	width := 4 * s.lanes // bytes per vector
+
+	// sum emits the block of vecs vectors at dst, for the channels c0
+	// to c0+chans: the accumulators started from the bias, the taps
+	// summed, ReLU and the stores of the channels below channels. With
+	// a mask (an opmask or a YMM of lanes) the loads and stores are
+	// masked.
+	sum := func(vecs, c0 int, label string, kmask reg.OpmaskVirtual, ymask reg.VecVirtual) {
+		acc := make([][]reg.VecVirtual, s.chans)
+		{
+			bias := Load(Param("bias"), GP64())
+			for c := range acc {
+				acc[c] = make([]reg.VecVirtual, vecs)
+				for v := range acc[c] {
+					acc[c][v] = s.newVec()
+				}
+				VBROADCASTSS(Mem{Base: bias, Disp: 4 * (c0 + c)}, acc[c][0])
+				for v := 1; v < vecs; v++ {
+					VMOVUPS(acc[c][0], acc[c][v])
+				}
+			}
+		}
+		o, wp, t := GP64(), GP64(), GP64()
+		Load(Param("off"), o)
+		Load(Param("w"), wp)
+		Load(Param("taps"), t)
+		Label(label + "tap")
+		at := GP64()
+		MOVLQSX(Mem{Base: o}, at)
+		x := make([]reg.VecVirtual, vecs)
+		for v := range x {
+			x[v] = s.newVec()
+			m := Mem{Base: src, Index: at, Scale: 4, Disp: width * v}
+			switch {
+			case kmask != nil:
+				VMOVUPS_Z(m, kmask, x[v])
+			case ymask != nil:
+				VMASKMOVPS(m, ymask, x[v])
+			default:
+				VMOVUPS(m, x[v])
+			}
+		}
+		for c := range acc {
+			wv := s.newVec()
+			VBROADCASTSS(Mem{Base: wp, Disp: 4 * (c0 + c)}, wv)
+			for v := range x {
+				VFMADD231PS(x[v], wv, acc[c][v])
+			}
+		}
+		ADDQ(U8(4), o)
+		ADDQ(U8(4*block), wp)
+		DECQ(t)
+		JNZ(LabelRef(label + "tap"))
+
+		relu := GP8()
+		Load(Param("relu"), relu)
+		TESTB(relu, relu)
+		JZ(LabelRef(label + "store"))
+		zero := s.newVec()
+		VXORPS(zero, zero, zero)
+		for c := range acc {
+			for v := range acc[c] {
+				VMAXPS(acc[c][v], zero, acc[c][v])
+			}
+		}
+		Label(label + "store")
+		channels, stride, row := GP64(), GP64(), GP64()
+		Load(Param("channels"), channels)
+		Load(Param("dstStride"), stride)
+		SHLQ(U8(2), stride)
+		MOVQ(dst, row)
+		if c0 > 0 {
+			r := GP64()
+			IMUL3Q(U32(c0), stride, r)
+			ADDQ(r, row)
+		}
+		for c := range acc {
+			CMPQ(channels, U8(c0+c))
+			JLE(LabelRef(label + "stored"))
+			for v := range acc[c] {
+				m := Mem{Base: row, Disp: width * v}
+				switch {
+				case kmask != nil:
+					VMOVUPS(acc[c][v], kmask, m)
+				case ymask != nil:
+					VMASKMOVPS(acc[c][v], ymask, m)
+				default:
+					VMOVUPS(acc[c][v], m)
+				}
+			}
+			if c+1 < len(acc) {
+				ADDQ(stride, row)
+			}
+		}
+		Label(label + "stored")
+	}
+
+	// passes emits sum for every group of chans channels that holds
+	// some of the channels.
+	passes := func(vecs int, label string, kmask reg.OpmaskVirtual, ymask reg.VecVirtual) {
+		for c0 := 0; c0 < block; c0 += s.chans {
+			l := fmt.Sprintf("%sc%d", label, c0)
+			if c0 > 0 {
+				channels := GP64()
+				Load(Param("channels"), channels)
+				CMPQ(channels, U8(c0))
+				JLE(LabelRef(label + "passes"))
+			}
+			sum(vecs, c0, l, kmask, ymask)
+		}
+		Label(label + "passes")
+	}
+
+	for _, vecs := range []int{s.vecs, 1} {
+		label := fmt.Sprintf("by%d", s.lanes*vecs)
+		Label(label)
+		CMPQ(n, U32(s.lanes*vecs))
+		JL(LabelRef(label + "done"))
+		passes(vecs, label, nil, nil)
+		ADDQ(U32(width*vecs), src)
+		ADDQ(U32(width*vecs), dst)
+		SUBQ(U32(s.lanes*vecs), n)
+		JMP(LabelRef(label))
+		Label(label + "done")
+	}
+	TESTQ(n, n)
+	JZ(LabelRef("done"))
+	if s.avx512 {
+		k := K()
+		table := GP64()
+		LEAQ(laneMasks, table)
+		KMOVW(Mem{Base: table, Index: n, Scale: 2}, k)
+		passes(1, "tail", k, nil)
+	} else {
+		at, mask := GP64(), YMM()
+		LEAQ(masks.Offset(32), at)
+		SHLQ(U8(2), n)
+		SUBQ(n, at)
+		VMOVUPS(Mem{Base: at}, mask)
+		passes(1, "tail", nil, mask)
+	}
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
