@@ -191,6 +191,9 @@ func (p *ConvParams) convForward(plan *convPlan, x, w, b, r, y []float32) {
 	case convLanes:
 		plan.lanes.run(x, w, y, e)
 		return
+	case convChannelBlocks:
+		plan.blocks.run(x, w, y, e)
+		return
 	}
 	nb := p.chunkImages()
 	// With a PackedGemm, im2col writes the columns in its packed
@@ -547,6 +550,8 @@ func convBackwardData(p *ConvParams, w, dy, dx []float32) {
 			plan.point.run(dy, flipped, dx, slideEpilogue{accumulate: true})
 		case convLanes:
 			plan.lanes.run(dy, flipped, dx, slideEpilogue{accumulate: true})
+		case convChannelBlocks:
+			plan.blocks.run(dy, flipped, dx, slideEpilogue{accumulate: true})
 		default:
 			plan.wino.run(dy, flipped, dx, slideEpilogue{accumulate: true})
 		}

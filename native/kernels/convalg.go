@@ -29,6 +29,11 @@ const (
 	// channels side by side in the lanes of vectors (convlanes.go);
 	// dX is that of the adjoint convolution.
 	convLanes
+	// convChannelBlocks sums the taps of convolutions with few input
+	// channels per group (a network's first layer) into blocks of
+	// output channels kept in registers (convchannels.go); dX is that of
+	// the adjoint convolution.
+	convChannelBlocks
 	// convDirect sums the taps of each output plane over shifted views
 	// of the padded input (convdirect.go), for depthwise convolutions
 	// and others with few channels per group; dX is that of the adjoint
@@ -59,7 +64,7 @@ const (
 )
 
 var convAlgorithmNames = [numConvAlgorithms]string{
-	convAuto: "auto", convLanes: "lanes", convDirect: "direct", convPointwise: "pointwise", convWinograd3: "winograd-f2x3", convWinograd5: "winograd-f2x5",
+	convAuto: "auto", convLanes: "lanes", convChannelBlocks: "channel-blocks", convDirect: "direct", convPointwise: "pointwise", convWinograd3: "winograd-f2x3", convWinograd5: "winograd-f2x5",
 	convStridedWindow: "strided-window", convSlidingWindow: "sliding-window", convIm2col: "im2col",
 }
 
@@ -93,9 +98,9 @@ func (p convPass) String() string { return [...]string{"forward", "dW", "dX"}[p]
 // (pointwiseWindow); the strided 1x1 kernels they leave go to im2col
 // rather than the strided window (see try).
 var convPreference = [numConvPasses][]convAlgorithm{
-	convForwardPass: {convLanes, convDirect, convPointwise, convWinograd3, convWinograd5, convStridedWindow, convIm2col},
+	convForwardPass: {convLanes, convChannelBlocks, convDirect, convPointwise, convWinograd3, convWinograd5, convStridedWindow, convIm2col},
 	convFilterPass:  {convDirect, convPointwise, convWinograd3, convWinograd5, convSlidingWindow, convStridedWindow, convIm2col},
-	convDataPass:    {convLanes, convDirect, convPointwise, convWinograd3, convWinograd5, convSlidingWindow, convIm2col},
+	convDataPass:    {convLanes, convChannelBlocks, convDirect, convPointwise, convWinograd3, convWinograd5, convSlidingWindow, convIm2col},
 }
 
 // convPlan is an algorithm chosen for one pass, with its layout.
@@ -107,6 +112,7 @@ type convPlan struct {
 	direct directGeometry
 	point  pointwiseGeometry
 	lanes  lanesGeometry
+	blocks channelBlocksGeometry
 	// adjoint is the convolution whose forward pass is dX, for a dX
 	// pass by Winograd, the sliding window or direct sums (wino, slide
 	// or direct are its).
@@ -164,6 +170,7 @@ func (p *ConvParams) try(alg convAlgorithm, pass convPass, gemm linalg.Gemm) (pl
 		// than p has (see adjoint); a window only when it does not.
 		inner, cannot, pays := q.try(alg, convForwardPass, gemm)
 		plan.wino, plan.slide, plan.direct, plan.point, plan.lanes = inner.wino, inner.slide, inner.direct, inner.point, inner.lanes
+		plan.blocks = inner.blocks
 		if cannot != "" {
 			return plan, "the adjoint convolution: " + cannot, false
 		}
@@ -176,6 +183,11 @@ func (p *ConvParams) try(alg convAlgorithm, pass convPass, gemm linalg.Gemm) (pl
 			return plan, "no dW pass (direct sums serve depthwise convolutions)", false
 		}
 		plan.lanes, cannot, pays = p.depthwiseLanes()
+	case convChannelBlocks:
+		if pass == convFilterPass {
+			return plan, "no dW pass (im2col serves the first layers)", false
+		}
+		plan.blocks, cannot, pays = p.channelBlocks()
 	case convWinograd3, convWinograd5:
 		r := 3
 		if alg == convWinograd5 {

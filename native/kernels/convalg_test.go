@@ -79,6 +79,16 @@ func convSuiteShapes(short bool) []ConvParams {
 		conv2D(1, 3, 7, 7, 70, 3, 3, 2, 1, 1, 1),     // strided, one chunk of rows: the channels split
 		conv2D(1, 3, 7, 7, 70, 3, 3, 1, 1, 1, 1),     // the same unstrided: the window read as A by default
 		conv2D(2, 16, 13, 13, 24, 3, 3, 1, 1, 1, 1),  // a fire module's expand 3x3 in small: the same
+		// channel blocks: networks' first layers in small, and their edges
+		conv2D(1, 3, 23, 121, 20, 3, 3, 2, 1, 1, 1), // a stem, 3x3 s2: two whole blocks of channels and a half, rows of 61
+		conv2D(2, 3, 17, 19, 16, 7, 7, 2, 3, 1, 1),  // a stem, 7x7 s2 pad 3, odd sizes
+		conv2D(1, 1, 9, 37, 9, 3, 3, 2, 0, 1, 1),    // one input channel, unpadded, one channel past a block
+		conv2D(1, 6, 11, 13, 24, 3, 3, 2, 1, 1, 2),  // three input channels per group, 12 outputs per group
+		conv2D(2, 4, 8, 7, 32, 3, 3, 1, 1, 1, 1),    // four input channels, stride 1
+		conv2D(1, 3, 5, 6, 8, 2, 2, 2, 4, 1, 1),     // padding larger than the kernel, rows of padding only
+		conv2D(2, 3, 7, 7, 10, 7, 7, 2, 0, 1, 1),    // one output position
+		conv2D(1, 2, 40, 10, 12, 3, 3, 1, 1, 1, 1),  // bands of output rows
+		conv2D(1, 3, 13, 50, 8, 5, 3, 3, 2, 2, 1),   // stride 3, dilated
 		{N: 2, C: 4, H: 9, W: 8, M: 6, KH: 3, KW: 2, StrideH: 2, StrideW: 3, PadTop: 2, PadLeft: 0, PadBottom: 1,
 			PadRight: 3, DilationH: 2, DilationW: 3, Group: 2}, // everything uneven
 		{N: 3, C: 2, H: 19, W: 19, M: 4, KH: 6, KW: 6, StrideH: 3, StrideW: 2, PadTop: 2, PadLeft: 3, PadBottom: 0,
@@ -269,7 +279,8 @@ func TestConvAlgorithms(t *testing.T) {
 					slices.Sort(reasons)
 					t.Logf("%s %s GEMM %s %s: %d computed, skipped %v", level, gemm, alg, pass, ran[k], reasons)
 					mustRun := gemm == "fast" || alg == convIm2col || alg == convWinograd3 || alg == convWinograd5
-					if ran[k] == 0 && mustRun && !(alg == convStridedWindow && pass == convDataPass) && !(alg == convLanes && pass == convFilterPass) {
+					if ran[k] == 0 && mustRun && !(alg == convStridedWindow && pass == convDataPass) && !(alg == convLanes && pass == convFilterPass) &&
+						!(alg == convChannelBlocks && pass == convFilterPass) {
 						t.Errorf("%s with the %s GEMM at level %s computed %s on no shape", alg, gemm, level, pass)
 					}
 				}

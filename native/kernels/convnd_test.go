@@ -201,12 +201,12 @@ func TestConvNDMatchesConv2D(t *testing.T) {
 			// Which results conv.go sums in another order: the forward
 			// windows do not (read as A, within one block of k: these are
 			// all shallower), Winograd does (these are too small to take
-			// it unless forced), so do direct sums and sums by lanes
-			// (fused multiply-adds), and so do dW and dX through the
-			// adjoint.
+			// it unless forced), so do direct sums, sums by lanes and by
+			// blocks of channels (fused multiply-adds), and so do dW and
+			// dX through the adjoint.
 			forward, _ := p.convPlanFor(convForwardPass)
 			data, _ := p.convPlanFor(convDataPass)
-			sums := forward.alg == convDirect || forward.alg == convLanes
+			sums := forward.alg == convDirect || forward.alg == convLanes || forward.alg == convChannelBlocks
 			reordered := map[string]bool{"forward": forward.alg == convWinograd3 || forward.alg == convWinograd5 || sums,
 				"dx": data.alg != convIm2col, "dw": true}
 			agree := func(name, result string, got, want []float32) {

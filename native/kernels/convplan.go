@@ -42,6 +42,8 @@ func (f *ConvForwardPlan) WithWeights(w []float32) *ConvForwardPlan {
 		g.plan.gather.packedW = f.plan.gather.packWeights(w)
 	case convLanes:
 		g.plan.lanes.packedW = f.plan.lanes.packWeights(w)
+	case convChannelBlocks:
+		g.plan.blocks.packedW = f.plan.blocks.packWeights(w)
 	default:
 		return nil
 	}

@@ -1,0 +1,233 @@
+package kernels
+
+// The convolution by blocks of output channels, for convolutions with
+// few input channels per group: a network's first layer (3 input
+// channels, RGB), whose GEMM has a depth of only C*KH*KW (27 for a 3x3
+// kernel) and whose im2col copies every input element KH*KW times.
+//
+// As for the direct sums (convdirect.go), the input planes of one group
+// of one image are copied into a zero-padded buffer split into stride
+// phases, so that output (oy, ox) reads tap (c, kh, kw) at the tap's
+// fixed offset plus oy*Wq + ox, whatever the strides. A row of outputs
+// of vec.TapChannels output channels is then vec.ChannelTaps: the
+// positions in the lanes of vectors, each tap's input vectors read once
+// and multiplied by the tap's weights of the block, broadcast one at a
+// time, the sums kept in registers from the bias to the store. The
+// direct sums instead read the input once per output channel.
+//
+// Work is spread over bands of output rows and blocks of channels; each
+// worker copies into its own buffer only the input rows its bands read,
+// as it comes to them.
+
+import (
+	"math"
+
+	"github.com/onnxkit/onnxkit/native/parallel"
+	"github.com/onnxkit/onnxkit/native/vec"
+)
+
+// channelBlocksGeometry is the layout of a convolution by blocks of
+// output channels.
+type channelBlocksGeometry struct {
+	p      ConvParams
+	hq, wq int     // rows and columns of a phase plane
+	plane  int     // hq*wq
+	group  int     // the padded buffer of one group: C/Group channels of StrideH*StrideW phase planes
+	off    []int32 // the offset of each tap (c, kh, kw) of a group in its buffer
+	blocks int     // blocks of vec.TapChannels output channels per group
+	rows   int     // output rows per band
+	// packedW, when not nil, holds the weights as packWeights lays
+	// them out, prepared once for every run (ConvForwardPlan).
+	packedW []float32
+}
+
+// channelBlocksMaxChannels is the most input channels per group the
+// blocks of output channels are chosen for.
+//
+// TODO(measure): the bound of 4 is the brief's; measured so far only on
+// networks' first layers (3 channels).
+const channelBlocksMaxChannels = 4
+
+// channelBlocksBand is about how many output positions a band holds.
+const channelBlocksBand = 1024
+
+// channelBlocks returns the convolution by blocks of output channels of
+// p, or why it cannot compute it, and whether it pays: at most
+// channelBlocksMaxChannels input channels per group and at least half a
+// block of output channels per group (depthwise convolutions go by
+// lanes, and grouped ones of fewer output channels by direct sums).
+func (p *ConvParams) channelBlocks() (d channelBlocksGeometry, cannot string, pays bool) {
+	const l = vec.TapChannels
+	d.p = *p
+	d.p.algorithm = convAuto
+	oh, ow := p.OutSize()
+	d.hq = ceilDiv(p.H+p.PadTop+p.PadBottom, p.StrideH)
+	d.wq = ceilDiv(p.W+p.PadLeft+p.PadRight, p.StrideW)
+	d.plane = d.hq * d.wq
+	cg, mg := p.C/p.Group, p.M/p.Group
+	if float64(cg)*float64(p.StrideH*p.StrideW)*float64(d.plane) > math.MaxInt32 {
+		return d, "padded planes of a group beyond int32 offsets", false
+	}
+	d.group = cg * p.StrideH * p.StrideW * d.plane
+	d.off = make([]int32, 0, p.colRows())
+	for c := 0; c < cg; c++ {
+		for kh := 0; kh < p.KH; kh++ {
+			y := kh * p.DilationH
+			for kw := 0; kw < p.KW; kw++ {
+				x := kw * p.DilationW
+				phase := (c*p.StrideH+y%p.StrideH)*p.StrideW + x%p.StrideW
+				d.off = append(d.off, int32(phase*d.plane+y/p.StrideH*d.wq+x/p.StrideW))
+			}
+		}
+	}
+	d.blocks = ceilDiv(mg, l)
+	d.rows = max(1, min(oh, channelBlocksBand/max(ow, 1)))
+	return d, "", cg <= channelBlocksMaxChannels && 2*mg >= l
+}
+
+// fillRows copies input rows [iy0, iy1) of the planes of group g of
+// image n of x into buf [d.group], split into phases as the direct sums'
+// fill does. It writes only the positions that hold input: the padding
+// of buf must be zero already, as clear leaves it once per buffer.
+func (d *channelBlocksGeometry) fillRows(x, buf []float32, n, g, iy0, iy1 int) {
+	p := &d.p
+	cg, hw, sw := p.C/p.Group, p.H*p.W, p.StrideW
+	for c := 0; c < cg; c++ {
+		src := x[(n*p.C+g*cg+c)*hw:][:hw]
+		for iy := iy0; iy < iy1; iy++ {
+			// Input row iy is padded row PadTop+iy: row r of the
+			// phase planes py of channel c.
+			py, r := (iy+p.PadTop)%p.StrideH, (iy+p.PadTop)/p.StrideH
+			// row returns row r of phase plane (py, px) of channel c.
+			row := func(px int) []float32 {
+				return buf[(((c*p.StrideH+py)*sw+px)*d.hq+r)*d.wq:][:d.wq]
+			}
+			in := src[iy*p.W : (iy+1)*p.W]
+			switch sw {
+			case 1:
+				copy(row(0)[p.PadLeft:], in)
+			case 2:
+				// Input column ix is padded column PadLeft+ix.
+				a, b := row(p.PadLeft%2), row((p.PadLeft+1)%2)
+				qa, qb := p.PadLeft/2, (p.PadLeft+1)/2
+				vec.Deinterleave(a[qa:qa+(p.W+1)/2], b[qb:qb+p.W/2], in)
+			default:
+				for px := 0; px < sw; px++ {
+					dst := row(px)
+					lo, hi := validRange(d.wq, p.W, sw, px-p.PadLeft)
+					for q, ix := lo, lo*sw+px-p.PadLeft; q < hi; q++ {
+						dst[q] = in[ix]
+						ix += sw
+					}
+				}
+			}
+		}
+	}
+}
+
+// inputRows returns the input rows [lo, hi) that output rows [oy0, oy1)
+// read.
+func (d *channelBlocksGeometry) inputRows(oy0, oy1 int) (lo, hi int) {
+	p := &d.p
+	lo = max(0, oy0*p.StrideH-p.PadTop)
+	hi = min(p.H, (oy1-1)*p.StrideH+(p.KH-1)*p.DilationH-p.PadTop+1)
+	return lo, max(lo, hi)
+}
+
+// run computes y from x and w, with e's bias, residual and activation,
+// or adding to y under e.accumulate. The tasks, bands of output rows of
+// a block of channels, run band by band within each image and group, so
+// that a worker's input rows come in order; each worker copies the rows
+// its bands read that its buffer does not hold yet.
+func (d *channelBlocksGeometry) run(x, w, y []float32, e slideEpilogue) {
+	const l = vec.TapChannels
+	p := &d.p
+	oh, ow := p.OutSize()
+	ohw, mg, k := oh*ow, p.M/p.Group, p.colRows()
+	bands := ceilDiv(oh, d.rows)
+	packed := d.packedW
+	if packed == nil {
+		packed = getBuffer(p.Group * d.blocks * k * l)
+		defer putBuffer(packed)
+		d.packInto(packed, w)
+	}
+	perImage := bands * d.blocks
+	parallel.For(p.N*p.Group*perImage, grainFor(d.rows*ow*k*l), func(lo, hi int) {
+		buf := getBuffer(d.group)
+		defer putBuffer(buf)
+		clear(buf) // the padding, which fillRows leaves as it is
+		var tmp []float32
+		if e.accumulate {
+			tmp = getBuffer(l * ow)
+			defer putBuffer(tmp)
+		}
+		// The buffer holds input rows [filledLo, filledHi) of image
+		// and group filled.
+		filled, filledLo, filledHi := -1, 0, 0
+		var bias [l]float32
+		for t := lo; t < hi; t++ {
+			ng, band, blk := t/perImage, t%perImage/d.blocks, t%d.blocks
+			n, g := ng/p.Group, ng%p.Group
+			oy0, oy1 := band*d.rows, min(oh, (band+1)*d.rows)
+			iy0, iy1 := d.inputRows(oy0, oy1)
+			switch {
+			case ng != filled || iy0 < filledLo || iy0 > filledHi:
+				d.fillRows(x, buf, n, g, iy0, iy1)
+				filled, filledLo, filledHi = ng, iy0, iy1
+			case iy1 > filledHi:
+				d.fillRows(x, buf, n, g, filledHi, iy1)
+				filledHi = iy1
+			}
+			m0 := g*mg + blk*l
+			cl := min(l, mg-blk*l)
+			for j := range l {
+				bias[j] = 0
+				if j < cl && e.bias != nil {
+					bias[j] = e.bias[m0+j]
+				}
+			}
+			weights := packed[(g*d.blocks+blk)*k*l:][:k*l]
+			base := (n*p.M + m0) * ohw
+			for oy := oy0; oy < oy1; oy++ {
+				at := base + oy*ow
+				src := buf[oy*d.wq:]
+				if e.accumulate {
+					vec.ChannelTaps(tmp, ow, cl, ow, src, d.off, weights, bias[:], false)
+					for j := 0; j < cl; j++ {
+						row := y[at+j*ohw:][:ow]
+						vec.Binary(vec.OpAdd, row, row, tmp[j*ow:][:ow])
+					}
+					continue
+				}
+				vec.ChannelTaps(y[at:], ohw, cl, ow, src, d.off, weights, bias[:], e.storeRelu())
+				for j := 0; j < cl; j++ {
+					e.finish(y[at+j*ohw:][:ow], at+j*ohw)
+				}
+			}
+		}
+	})
+}
+
+// packWeights returns w [M][C/Group][KH][KW] laid out by blocks of
+// output channels, [Group][blocks][C/Group*KH*KW][vec.TapChannels] (the
+// lanes of a last block beyond M/Group zero), as vec.ChannelTaps takes
+// them.
+func (d *channelBlocksGeometry) packWeights(w []float32) []float32 {
+	packed := make([]float32, d.p.Group*d.blocks*d.p.colRows()*vec.TapChannels)
+	d.packInto(packed, w)
+	return packed
+}
+
+// packInto is packWeights into packed.
+func (d *channelBlocksGeometry) packInto(packed, w []float32) {
+	const l = vec.TapChannels
+	k, mg := d.p.colRows(), d.p.M/d.p.Group
+	clear(packed)
+	for m := 0; m < d.p.M; m++ {
+		g, j := m/mg, m%mg
+		block := packed[(g*d.blocks+j/l)*k*l:]
+		for tap, v := range w[m*k : (m+1)*k] {
+			block[tap*l+j%l] = v
+		}
+	}
+}
