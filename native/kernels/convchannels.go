@@ -156,13 +156,18 @@ func (d *channelBlocksGeometry) run(x, w, y []float32, e slideEpilogue) {
 		d.packInto(packed, w)
 	}
 	perImage := bands * d.blocks
+	phases := p.C / p.Group * p.StrideH * p.StrideW
+	reach := (p.KH - 1) * p.DilationH / p.StrideH // the phase rows a tap reaches below its output row
 	parallel.For(p.N*p.Group*perImage, grainFor(d.rows*ow*k*l), func(lo, hi int) {
 		buf := getBuffer(d.group)
 		defer putBuffer(buf)
-		clear(buf) // the padding, which fillRows leaves as it is
+		// cleared holds, per row of the phase planes, whether it is
+		// cleared in them all: the padding, which fillRows leaves as it
+		// is, zeroed for the bands this worker computes only.
+		cleared := make([]bool, d.hq)
 		var tmp []float32
 		if e.accumulate {
-			tmp = getBuffer(l * ow)
+			tmp = getBuffer(l * d.rows * ow)
 			defer putBuffer(tmp)
 		}
 		// The buffer holds input rows [filledLo, filledHi) of image
@@ -173,6 +178,17 @@ func (d *channelBlocksGeometry) run(x, w, y []float32, e slideEpilogue) {
 			ng, band, blk := t/perImage, t%perImage/d.blocks, t%d.blocks
 			n, g := ng/p.Group, ng%p.Group
 			oy0, oy1 := band*d.rows, min(oh, (band+1)*d.rows)
+			for r := oy0; r < min(d.hq, oy1+reach); r++ {
+				if !cleared[r] {
+					for ph := range phases {
+						clear(buf[(ph*d.hq+r)*d.wq:][:d.wq])
+					}
+					cleared[r] = true
+				}
+			}
+			// Every input row a band reads lies in its phase rows, just
+			// cleared if they were not: what fillRows writes is never
+			// cleared after.
 			iy0, iy1 := d.inputRows(oy0, oy1)
 			switch {
 			case ng != filled || iy0 < filledLo || iy0 > filledHi:
@@ -191,22 +207,19 @@ func (d *channelBlocksGeometry) run(x, w, y []float32, e slideEpilogue) {
 				}
 			}
 			weights := packed[(g*d.blocks+blk)*k*l:][:k*l]
-			base := (n*p.M + m0) * ohw
-			for oy := oy0; oy < oy1; oy++ {
-				at := base + oy*ow
-				src := buf[oy*d.wq:]
-				if e.accumulate {
-					vec.ChannelTaps(tmp, ow, cl, ow, src, d.off, weights, bias[:], false)
-					for j := 0; j < cl; j++ {
-						row := y[at+j*ohw:][:ow]
-						vec.Binary(vec.OpAdd, row, row, tmp[j*ow:][:ow])
-					}
-					continue
-				}
-				vec.ChannelTaps(y[at:], ohw, cl, ow, src, d.off, weights, bias[:], e.storeRelu())
+			at, rows, src := (n*p.M+m0)*ohw+oy0*ow, oy1-oy0, buf[oy0*d.wq:]
+			if e.accumulate {
+				cnt := rows * ow
+				vec.ChannelTaps(tmp, cnt, cl, ow, rows, src, d.wq, d.off, weights, bias[:], false)
 				for j := 0; j < cl; j++ {
-					e.finish(y[at+j*ohw:][:ow], at+j*ohw)
+					band := y[at+j*ohw:][:cnt]
+					vec.Binary(vec.OpAdd, band, band, tmp[j*cnt:][:cnt])
 				}
+				continue
+			}
+			vec.ChannelTaps(y[at:], ohw, cl, ow, rows, src, d.wq, d.off, weights, bias[:], e.storeRelu())
+			for j := 0; j < cl; j++ {
+				e.finish(y[at+j*ohw:][:rows*ow], at+j*ohw)
 			}
 		}
 	})

@@ -12,49 +12,53 @@ import (
 const TapChannels = 8
 
 // ChannelTaps stores, for each channel c < channels (at most
-// TapChannels) and position j < n,
+// TapChannels), row r < rows and position j < n,
 //
-//	dst[c*dstStride+j] = bias[c] + Σ_t weights[t*TapChannels+c] * src[offsets[t]+j]
+//	dst[c*dstStride+r*n+j] = bias[c] + Σ_t weights[t*TapChannels+c] * src[offsets[t]+r*srcStride+j]
 //
-// then max(v, 0) under relu: a row of a block of output channels of a
+// then max(v, 0) under relu: rows of a block of output channels of a
 // convolution with few input channels, each tap an input channel and
-// kernel position at its offset in padded input planes, the weights of
-// a tap side by side. The input is read once for the whole block. The
-// taps are summed in order; the assembly fuses each multiply-add, Go
-// rounds the product first. bias holds TapChannels values; every tap of
-// every position must lie in src.
-func ChannelTaps(dst []float32, dstStride, channels, n int, src []float32, offsets []int32, weights, bias []float32, relu bool) {
-	checkTaps("ChannelTaps", n, 1, src, offsets)
-	if channels < 1 || channels > TapChannels || n < 0 || dstStride < n || len(dst) < (channels-1)*dstStride+n ||
-		len(weights) != TapChannels*len(offsets) || len(bias) < TapChannels {
-		panic(fmt.Sprintf("vec: ChannelTaps of %d channels of %d positions %d apart into %d, %d taps, %d weights, %d biases",
-			channels, n, dstStride, len(dst), len(offsets), len(weights), len(bias)))
+// kernel position at its offset in padded input planes whose rows are
+// srcStride apart, the weights of a tap side by side. The input is read
+// once for the whole block. The taps are summed in order; the assembly
+// fuses each multiply-add, Go rounds the product first. bias holds
+// TapChannels values; every tap of every position must lie in src.
+func ChannelTaps(dst []float32, dstStride, channels, n, rows int, src []float32, srcStride int, offsets []int32, weights, bias []float32, relu bool) {
+	if channels < 1 || channels > TapChannels || n < 0 || rows < 0 || dstStride < rows*n || len(dst) < (channels-1)*dstStride+rows*n ||
+		len(weights) != TapChannels*len(offsets) || len(bias) < TapChannels || len(offsets) == 0 || srcStride < 0 {
+		panic(fmt.Sprintf("vec: ChannelTaps of %d channels of %d rows of %d positions %d apart into %d, %d taps, %d weights, %d biases",
+			channels, rows, n, dstStride, len(dst), len(offsets), len(weights), len(bias)))
 	}
-	if n == 0 {
+	if n == 0 || rows == 0 {
 		return
+	}
+	if lo, hi := offsetRange(offsets); lo < 0 || hi+int64(rows-1)*int64(srcStride)+int64(n) > int64(len(src)) {
+		panic(fmt.Sprintf("vec: ChannelTaps of %d rows of %d positions %d apart from offsets [%d, %d] of %d", rows, n, srcStride, lo, hi, len(src)))
 	}
 	switch {
 	case simd.Has(simd.AVX512):
-		channelTapsAVX512(n, &dst[0], dstStride, &src[0], &offsets[0], &weights[0], len(offsets), &bias[0], channels, relu)
+		channelTapsAVX512(n, rows, &dst[0], dstStride, &src[0], srcStride, &offsets[0], &weights[0], len(offsets), &bias[0], channels, relu)
 		return
 	case hasAVX2():
-		channelTapsAVX2(n, &dst[0], dstStride, &src[0], &offsets[0], &weights[0], len(offsets), &bias[0], channels, relu)
+		channelTapsAVX2(n, rows, &dst[0], dstStride, &src[0], srcStride, &offsets[0], &weights[0], len(offsets), &bias[0], channels, relu)
 		return
 	}
 	for c := range channels {
-		out := dst[c*dstStride : c*dstStride+n]
-		for j := range out {
-			out[j] = bias[c]
-		}
-		for t, o := range offsets {
-			w, row := weights[t*TapChannels+c], src[o:][:n]
-			for j, v := range row {
-				out[j] += w * v
+		for r := range rows {
+			out := dst[c*dstStride+r*n:][:n]
+			for j := range out {
+				out[j] = bias[c]
 			}
-		}
-		if relu {
-			for j, v := range out {
-				out[j] = max(v, 0)
+			for t, o := range offsets {
+				w, in := weights[t*TapChannels+c], src[int(o)+r*srcStride:][:n]
+				for j, v := range in {
+					out[j] += w * v
+				}
+			}
+			if relu {
+				for j, v := range out {
+					out[j] = max(v, 0)
+				}
 			}
 		}
 	}

@@ -39,17 +39,27 @@ DATA chanTapsLaneMasks<>+30(SB)/2, $0x7fff
 DATA chanTapsLaneMasks<>+32(SB)/2, $0xffff
 GLOBL chanTapsLaneMasks<>(SB), RODATA|NOPTR, $34
 
-// func channelTapsAVX2(n int, dst *float32, dstStride int, src *float32, off *int32, w *float32, taps int, bias *float32, channels int, relu bool)
+// func channelTapsAVX2(n int, rows int, dst *float32, dstStride int, src *float32, srcStride int, off *int32, w *float32, taps int, bias *float32, channels int, relu bool)
 // Requires: AVX, FMA3
-TEXT ·channelTapsAVX2(SB), NOSPLIT, $0-73
+TEXT ·channelTapsAVX2(SB), NOSPLIT, $24-89
+	MOVQ rows+8(FP), AX
+	MOVQ AX, (SP)
+	MOVQ dst+16(FP), AX
+	MOVQ AX, 8(SP)
+	MOVQ src+32(FP), AX
+	MOVQ AX, 16(SP)
+
+row:
+	CMPQ (SP), $0x00
+	JE   done
 	MOVQ n+0(FP), AX
-	MOVQ dst+8(FP), CX
-	MOVQ src+24(FP), DX
+	MOVQ 8(SP), CX
+	MOVQ 16(SP), DX
 
 by24:
 	CMPQ         AX, $0x00000018
 	JL           by24done
-	MOVQ         bias+56(FP), BX
+	MOVQ         bias+72(FP), BX
 	VBROADCASTSS (BX), Y0
 	VMOVUPS      Y0, Y1
 	VMOVUPS      Y0, Y2
@@ -62,9 +72,9 @@ by24:
 	VBROADCASTSS 12(BX), Y9
 	VMOVUPS      Y9, Y10
 	VMOVUPS      Y9, Y11
-	MOVQ         off+32(FP), BX
-	MOVQ         w+40(FP), SI
-	MOVQ         taps+48(FP), DI
+	MOVQ         off+48(FP), BX
+	MOVQ         w+56(FP), SI
+	MOVQ         taps+64(FP), DI
 
 by24c0tap:
 	MOVLQSX      (BX), R8
@@ -91,7 +101,7 @@ by24c0tap:
 	ADDQ         $0x20, SI
 	DECQ         DI
 	JNZ          by24c0tap
-	MOVB         relu+72(FP), BL
+	MOVB         relu+88(FP), BL
 	TESTB        BL, BL
 	JZ           by24c0store
 	VXORPS       Y12, Y12, Y12
@@ -109,8 +119,8 @@ by24c0tap:
 	VMAXPS       Y11, Y12, Y11
 
 by24c0store:
-	MOVQ    channels+64(FP), BX
-	MOVQ    dstStride+16(FP), SI
+	MOVQ    channels+80(FP), BX
+	MOVQ    dstStride+24(FP), SI
 	SHLQ    $0x02, SI
 	MOVQ    CX, DI
 	CMPQ    BX, $0x00
@@ -138,10 +148,10 @@ by24c0store:
 	VMOVUPS Y11, 64(DI)
 
 by24c0stored:
-	MOVQ         channels+64(FP), BX
+	MOVQ         channels+80(FP), BX
 	CMPQ         BX, $0x04
 	JLE          by24passes
-	MOVQ         bias+56(FP), BX
+	MOVQ         bias+72(FP), BX
 	VBROADCASTSS 16(BX), Y0
 	VMOVUPS      Y0, Y1
 	VMOVUPS      Y0, Y2
@@ -154,9 +164,9 @@ by24c0stored:
 	VBROADCASTSS 28(BX), Y9
 	VMOVUPS      Y9, Y10
 	VMOVUPS      Y9, Y11
-	MOVQ         off+32(FP), BX
-	MOVQ         w+40(FP), SI
-	MOVQ         taps+48(FP), DI
+	MOVQ         off+48(FP), BX
+	MOVQ         w+56(FP), SI
+	MOVQ         taps+64(FP), DI
 
 by24c4tap:
 	MOVLQSX      (BX), R8
@@ -183,7 +193,7 @@ by24c4tap:
 	ADDQ         $0x20, SI
 	DECQ         DI
 	JNZ          by24c4tap
-	MOVB         relu+72(FP), BL
+	MOVB         relu+88(FP), BL
 	TESTB        BL, BL
 	JZ           by24c4store
 	VXORPS       Y12, Y12, Y12
@@ -201,8 +211,8 @@ by24c4tap:
 	VMAXPS       Y11, Y12, Y11
 
 by24c4store:
-	MOVQ    channels+64(FP), BX
-	MOVQ    dstStride+16(FP), SI
+	MOVQ    channels+80(FP), BX
+	MOVQ    dstStride+24(FP), SI
 	SHLQ    $0x02, SI
 	MOVQ    CX, DI
 	IMUL3Q  $0x00000004, SI, R8
@@ -242,14 +252,14 @@ by24done:
 by8:
 	CMPQ         AX, $0x00000008
 	JL           by8done
-	MOVQ         bias+56(FP), BX
+	MOVQ         bias+72(FP), BX
 	VBROADCASTSS (BX), Y0
 	VBROADCASTSS 4(BX), Y1
 	VBROADCASTSS 8(BX), Y2
 	VBROADCASTSS 12(BX), Y3
-	MOVQ         off+32(FP), BX
-	MOVQ         w+40(FP), SI
-	MOVQ         taps+48(FP), DI
+	MOVQ         off+48(FP), BX
+	MOVQ         w+56(FP), SI
+	MOVQ         taps+64(FP), DI
 
 by8c0tap:
 	MOVLQSX      (BX), R8
@@ -266,7 +276,7 @@ by8c0tap:
 	ADDQ         $0x20, SI
 	DECQ         DI
 	JNZ          by8c0tap
-	MOVB         relu+72(FP), BL
+	MOVB         relu+88(FP), BL
 	TESTB        BL, BL
 	JZ           by8c0store
 	VXORPS       Y4, Y4, Y4
@@ -276,8 +286,8 @@ by8c0tap:
 	VMAXPS       Y3, Y4, Y3
 
 by8c0store:
-	MOVQ    channels+64(FP), BX
-	MOVQ    dstStride+16(FP), SI
+	MOVQ    channels+80(FP), BX
+	MOVQ    dstStride+24(FP), SI
 	SHLQ    $0x02, SI
 	MOVQ    CX, DI
 	CMPQ    BX, $0x00
@@ -297,17 +307,17 @@ by8c0store:
 	VMOVUPS Y3, (DI)
 
 by8c0stored:
-	MOVQ         channels+64(FP), BX
+	MOVQ         channels+80(FP), BX
 	CMPQ         BX, $0x04
 	JLE          by8passes
-	MOVQ         bias+56(FP), BX
+	MOVQ         bias+72(FP), BX
 	VBROADCASTSS 16(BX), Y0
 	VBROADCASTSS 20(BX), Y1
 	VBROADCASTSS 24(BX), Y2
 	VBROADCASTSS 28(BX), Y3
-	MOVQ         off+32(FP), BX
-	MOVQ         w+40(FP), SI
-	MOVQ         taps+48(FP), DI
+	MOVQ         off+48(FP), BX
+	MOVQ         w+56(FP), SI
+	MOVQ         taps+64(FP), DI
 
 by8c4tap:
 	MOVLQSX      (BX), R8
@@ -324,7 +334,7 @@ by8c4tap:
 	ADDQ         $0x20, SI
 	DECQ         DI
 	JNZ          by8c4tap
-	MOVB         relu+72(FP), BL
+	MOVB         relu+88(FP), BL
 	TESTB        BL, BL
 	JZ           by8c4store
 	VXORPS       Y4, Y4, Y4
@@ -334,8 +344,8 @@ by8c4tap:
 	VMAXPS       Y3, Y4, Y3
 
 by8c4store:
-	MOVQ    channels+64(FP), BX
-	MOVQ    dstStride+16(FP), SI
+	MOVQ    channels+80(FP), BX
+	MOVQ    dstStride+24(FP), SI
 	SHLQ    $0x02, SI
 	MOVQ    CX, DI
 	IMUL3Q  $0x00000004, SI, R8
@@ -365,19 +375,19 @@ by8passes:
 
 by8done:
 	TESTQ        AX, AX
-	JZ           done
+	JZ           rowdone
 	LEAQ         chanTapsMasks<>+32(SB), BX
 	SHLQ         $0x02, AX
 	SUBQ         AX, BX
 	VMOVUPS      (BX), Y0
-	MOVQ         bias+56(FP), AX
+	MOVQ         bias+72(FP), AX
 	VBROADCASTSS (AX), Y1
 	VBROADCASTSS 4(AX), Y2
 	VBROADCASTSS 8(AX), Y3
 	VBROADCASTSS 12(AX), Y4
-	MOVQ         off+32(FP), AX
-	MOVQ         w+40(FP), BX
-	MOVQ         taps+48(FP), SI
+	MOVQ         off+48(FP), AX
+	MOVQ         w+56(FP), BX
+	MOVQ         taps+64(FP), SI
 
 tailc0tap:
 	MOVLQSX      (AX), DI
@@ -394,7 +404,7 @@ tailc0tap:
 	ADDQ         $0x20, BX
 	DECQ         SI
 	JNZ          tailc0tap
-	MOVB         relu+72(FP), AL
+	MOVB         relu+88(FP), AL
 	TESTB        AL, AL
 	JZ           tailc0store
 	VXORPS       Y5, Y5, Y5
@@ -404,8 +414,8 @@ tailc0tap:
 	VMAXPS       Y4, Y5, Y4
 
 tailc0store:
-	MOVQ       channels+64(FP), AX
-	MOVQ       dstStride+16(FP), BX
+	MOVQ       channels+80(FP), AX
+	MOVQ       dstStride+24(FP), BX
 	SHLQ       $0x02, BX
 	MOVQ       CX, SI
 	CMPQ       AX, $0x00
@@ -425,17 +435,17 @@ tailc0store:
 	VMASKMOVPS Y4, Y0, (SI)
 
 tailc0stored:
-	MOVQ         channels+64(FP), AX
+	MOVQ         channels+80(FP), AX
 	CMPQ         AX, $0x04
 	JLE          tailpasses
-	MOVQ         bias+56(FP), AX
+	MOVQ         bias+72(FP), AX
 	VBROADCASTSS 16(AX), Y1
 	VBROADCASTSS 20(AX), Y2
 	VBROADCASTSS 24(AX), Y3
 	VBROADCASTSS 28(AX), Y4
-	MOVQ         off+32(FP), AX
-	MOVQ         w+40(FP), BX
-	MOVQ         taps+48(FP), SI
+	MOVQ         off+48(FP), AX
+	MOVQ         w+56(FP), BX
+	MOVQ         taps+64(FP), SI
 
 tailc4tap:
 	MOVLQSX      (AX), DI
@@ -452,7 +462,7 @@ tailc4tap:
 	ADDQ         $0x20, BX
 	DECQ         SI
 	JNZ          tailc4tap
-	MOVB         relu+72(FP), AL
+	MOVB         relu+88(FP), AL
 	TESTB        AL, AL
 	JZ           tailc4store
 	VXORPS       Y5, Y5, Y5
@@ -462,8 +472,8 @@ tailc4tap:
 	VMAXPS       Y4, Y5, Y4
 
 tailc4store:
-	MOVQ       channels+64(FP), AX
-	MOVQ       dstStride+16(FP), DX
+	MOVQ       channels+80(FP), AX
+	MOVQ       dstStride+24(FP), DX
 	SHLQ       $0x02, DX
 	IMUL3Q     $0x00000004, DX, BX
 	ADDQ       BX, CX
@@ -485,21 +495,41 @@ tailc4store:
 
 tailc4stored:
 tailpasses:
+rowdone:
+	MOVQ n+0(FP), AX
+	SHLQ $0x02, AX
+	ADDQ AX, 8(SP)
+	MOVQ srcStride+40(FP), AX
+	SHLQ $0x02, AX
+	ADDQ AX, 16(SP)
+	DECQ (SP)
+	JMP  row
+
 done:
 	VZEROUPPER
 	RET
 
-// func channelTapsAVX512(n int, dst *float32, dstStride int, src *float32, off *int32, w *float32, taps int, bias *float32, channels int, relu bool)
+// func channelTapsAVX512(n int, rows int, dst *float32, dstStride int, src *float32, srcStride int, off *int32, w *float32, taps int, bias *float32, channels int, relu bool)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·channelTapsAVX512(SB), NOSPLIT, $0-73
+TEXT ·channelTapsAVX512(SB), NOSPLIT, $24-89
+	MOVQ rows+8(FP), AX
+	MOVQ AX, (SP)
+	MOVQ dst+16(FP), AX
+	MOVQ AX, 8(SP)
+	MOVQ src+32(FP), AX
+	MOVQ AX, 16(SP)
+
+row:
+	CMPQ (SP), $0x00
+	JE   done
 	MOVQ n+0(FP), AX
-	MOVQ dst+8(FP), CX
-	MOVQ src+24(FP), DX
+	MOVQ 8(SP), CX
+	MOVQ 16(SP), DX
 
 by48:
 	CMPQ         AX, $0x00000030
 	JL           by48done
-	MOVQ         bias+56(FP), BX
+	MOVQ         bias+72(FP), BX
 	VBROADCASTSS (BX), Z0
 	VMOVUPS      Z0, Z1
 	VMOVUPS      Z0, Z2
@@ -524,9 +554,9 @@ by48:
 	VBROADCASTSS 28(BX), Z21
 	VMOVUPS      Z21, Z22
 	VMOVUPS      Z21, Z23
-	MOVQ         off+32(FP), BX
-	MOVQ         w+40(FP), SI
-	MOVQ         taps+48(FP), DI
+	MOVQ         off+48(FP), BX
+	MOVQ         w+56(FP), SI
+	MOVQ         taps+64(FP), DI
 
 by48c0tap:
 	MOVLQSX      (BX), R8
@@ -569,7 +599,7 @@ by48c0tap:
 	ADDQ         $0x20, SI
 	DECQ         DI
 	JNZ          by48c0tap
-	MOVB         relu+72(FP), BL
+	MOVB         relu+88(FP), BL
 	TESTB        BL, BL
 	JZ           by48c0store
 	VXORPS       Z24, Z24, Z24
@@ -599,8 +629,8 @@ by48c0tap:
 	VMAXPS       Z23, Z24, Z23
 
 by48c0store:
-	MOVQ    channels+64(FP), BX
-	MOVQ    dstStride+16(FP), SI
+	MOVQ    channels+80(FP), BX
+	MOVQ    dstStride+24(FP), SI
 	SHLQ    $0x02, SI
 	MOVQ    CX, DI
 	CMPQ    BX, $0x00
@@ -661,7 +691,7 @@ by48done:
 by16:
 	CMPQ         AX, $0x00000010
 	JL           by16done
-	MOVQ         bias+56(FP), BX
+	MOVQ         bias+72(FP), BX
 	VBROADCASTSS (BX), Z0
 	VBROADCASTSS 4(BX), Z1
 	VBROADCASTSS 8(BX), Z2
@@ -670,9 +700,9 @@ by16:
 	VBROADCASTSS 20(BX), Z5
 	VBROADCASTSS 24(BX), Z6
 	VBROADCASTSS 28(BX), Z7
-	MOVQ         off+32(FP), BX
-	MOVQ         w+40(FP), SI
-	MOVQ         taps+48(FP), DI
+	MOVQ         off+48(FP), BX
+	MOVQ         w+56(FP), SI
+	MOVQ         taps+64(FP), DI
 
 by16c0tap:
 	MOVLQSX      (BX), R8
@@ -697,7 +727,7 @@ by16c0tap:
 	ADDQ         $0x20, SI
 	DECQ         DI
 	JNZ          by16c0tap
-	MOVB         relu+72(FP), BL
+	MOVB         relu+88(FP), BL
 	TESTB        BL, BL
 	JZ           by16c0store
 	VXORPS       Z8, Z8, Z8
@@ -711,8 +741,8 @@ by16c0tap:
 	VMAXPS       Z7, Z8, Z7
 
 by16c0store:
-	MOVQ    channels+64(FP), BX
-	MOVQ    dstStride+16(FP), SI
+	MOVQ    channels+80(FP), BX
+	MOVQ    dstStride+24(FP), SI
 	SHLQ    $0x02, SI
 	MOVQ    CX, DI
 	CMPQ    BX, $0x00
@@ -755,10 +785,10 @@ by16c0stored:
 
 by16done:
 	TESTQ        AX, AX
-	JZ           done
+	JZ           rowdone
 	LEAQ         chanTapsLaneMasks<>+0(SB), BX
 	KMOVW        (BX)(AX*2), K1
-	MOVQ         bias+56(FP), AX
+	MOVQ         bias+72(FP), AX
 	VBROADCASTSS (AX), Z0
 	VBROADCASTSS 4(AX), Z1
 	VBROADCASTSS 8(AX), Z2
@@ -767,9 +797,9 @@ by16done:
 	VBROADCASTSS 20(AX), Z5
 	VBROADCASTSS 24(AX), Z6
 	VBROADCASTSS 28(AX), Z7
-	MOVQ         off+32(FP), AX
-	MOVQ         w+40(FP), BX
-	MOVQ         taps+48(FP), SI
+	MOVQ         off+48(FP), AX
+	MOVQ         w+56(FP), BX
+	MOVQ         taps+64(FP), SI
 
 tailc0tap:
 	MOVLQSX      (AX), DI
@@ -794,7 +824,7 @@ tailc0tap:
 	ADDQ         $0x20, BX
 	DECQ         SI
 	JNZ          tailc0tap
-	MOVB         relu+72(FP), AL
+	MOVB         relu+88(FP), AL
 	TESTB        AL, AL
 	JZ           tailc0store
 	VXORPS       Z8, Z8, Z8
@@ -808,8 +838,8 @@ tailc0tap:
 	VMAXPS       Z7, Z8, Z7
 
 tailc0store:
-	MOVQ    channels+64(FP), AX
-	MOVQ    dstStride+16(FP), DX
+	MOVQ    channels+80(FP), AX
+	MOVQ    dstStride+24(FP), DX
 	SHLQ    $0x02, DX
 	CMPQ    AX, $0x00
 	JLE     tailc0stored
@@ -844,6 +874,16 @@ tailc0store:
 	VMOVUPS Z7, K1, (CX)
 
 tailc0stored:
+rowdone:
+	MOVQ n+0(FP), AX
+	SHLQ $0x02, AX
+	ADDQ AX, 8(SP)
+	MOVQ srcStride+40(FP), AX
+	SHLQ $0x02, AX
+	ADDQ AX, 16(SP)
+	DECQ (SP)
+	JMP  row
+
 done:
 	VZEROUPPER
 	RET

@@ -9,12 +9,13 @@ import (
 )
 
 // TestChannelTaps compares ChannelTaps with the sums in float64, at
-// every CPU level, for every length up to 150 (every block of the
-// assembly and every tail), one to TapChannels channels, one to 30 taps
-// at random offsets, with and without ReLU, and checks that nothing
-// between the channels' rows or past the last is written. The bound is
-// one float32 rounding of the sum of the magnitudes of the terms per tap
-// and one more (Go rounds each partial sum).
+// every CPU level, for every row length up to 150 (every block of the
+// assembly and every tail), one to three rows, one to TapChannels
+// channels, one to 30 taps at random offsets, with and without ReLU, and
+// checks that nothing between the channels' rows or past the last is
+// written. The bound is one float32 rounding of the sum of the
+// magnitudes of the terms per tap and one more (Go rounds each partial
+// sum).
 func TestChannelTaps(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	leveltest.Run(t, func(t *testing.T) {
@@ -24,7 +25,9 @@ func TestChannelTaps(t *testing.T) {
 			if n%TapChannels < 2 {
 				channels = TapChannels - n%TapChannels // whole blocks and the channels of AVX2's second half
 			}
-			src := make([]float32, n+60)
+			rows := 1 + n%3
+			srcStride := n + rng.IntN(5)
+			src := make([]float32, (rows-1)*srcStride+n+60)
 			for i := range src {
 				src[i] = 4*rng.Float32() - 2
 			}
@@ -39,24 +42,25 @@ func TestChannelTaps(t *testing.T) {
 			for i := range bias {
 				bias[i] = rng.Float32() - 0.5
 			}
-			stride := n + rng.IntN(3)
+			stride := rows*n + rng.IntN(3)
 			for _, relu := range []bool{false, true} {
 				dst := make([]float32, TapChannels*stride+1)
 				for i := range dst {
 					dst[i] = 9
 				}
-				ChannelTaps(dst, stride, channels, n, src, offsets, weights, bias, relu)
+				ChannelTaps(dst, stride, channels, n, rows, src, srcStride, offsets, weights, bias, relu)
 				for i, v := range dst {
-					c, j := i/max(stride, 1), i%max(stride, 1)
-					if c >= channels || j >= n {
+					c, rj := i/max(stride, 1), i%max(stride, 1)
+					if c >= channels || rj >= rows*n {
 						if v != 9 {
-							t.Fatalf("n=%d channels=%d stride=%d: wrote dst[%d] outside the rows", n, channels, stride, i)
+							t.Fatalf("n=%d rows=%d channels=%d stride=%d: wrote dst[%d] outside the rows", n, rows, channels, stride, i)
 						}
 						continue
 					}
+					r, j := rj/n, rj%n
 					want, mag := float64(bias[c]), math.Abs(float64(bias[c]))
 					for k, o := range offsets {
-						term := float64(weights[k*TapChannels+c]) * float64(src[int(o)+j])
+						term := float64(weights[k*TapChannels+c]) * float64(src[int(o)+r*srcStride+j])
 						want += term
 						mag += math.Abs(term)
 					}
@@ -64,7 +68,8 @@ func TestChannelTaps(t *testing.T) {
 						want = max(want, 0)
 					}
 					if err := math.Abs(float64(v) - want); !(err <= float64(taps+1)*0x1p-24*mag) {
-						t.Fatalf("n=%d taps=%d channels=%d relu=%v: channel %d position %d = %v, want %v", n, taps, channels, relu, c, j, v, want)
+						t.Fatalf("n=%d rows=%d taps=%d channels=%d relu=%v: channel %d row %d position %d = %v, want %v",
+							n, rows, taps, channels, relu, c, r, j, v, want)
 					}
 				}
 			}
@@ -78,33 +83,37 @@ func TestChannelTapsBounds(t *testing.T) {
 	for _, tc := range []struct {
 		offsets           []int32
 		channels, weights int
-		dst               int
+		rows, dst         int
 		fail              bool
 	}{
-		{[]int32{19, 0}, 8, 16, 7*10 + 8, false},
-		{[]int32{0, 20}, 8, 16, 7*10 + 8, true},
-		{[]int32{-1, 0}, 8, 16, 7*10 + 8, true},
-		{[]int32{0, 1}, 8, 8, 7*10 + 8, true},
-		{[]int32{0, 1}, 8, 16, 7*10 + 7, true},
-		{[]int32{0, 1}, 9, 16, 100, true},
-		{[]int32{0, 1}, 0, 16, 100, true},
-		{[]int32{0, 1}, 3, 16, 2*10 + 8, false},
+		{[]int32{19, 0}, 8, 16, 1, 7*20 + 8, false},
+		{[]int32{0, 20}, 8, 16, 1, 7*20 + 8, true},
+		{[]int32{-1, 0}, 8, 16, 1, 7*20 + 8, true},
+		{[]int32{0, 1}, 8, 8, 1, 7*20 + 8, true},
+		{[]int32{0, 1}, 8, 16, 1, 7*20 + 7, true},
+		{[]int32{0, 1}, 9, 16, 1, 100, true},
+		{[]int32{0, 1}, 0, 16, 1, 100, true},
+		{[]int32{}, 8, 0, 1, 100, true},
+		{[]int32{0, 1}, 3, 16, 1, 2*20 + 8, false},
+		{[]int32{0, 9}, 1, 16, 2, 16, false}, // the second row reads src[9+10:][:8]
+		{[]int32{0, 10}, 1, 16, 2, 16, true},
+		{[]int32{0, 1}, 1, 16, 2, 15, true},
 	} {
 		func() {
 			defer func() {
 				if failed := recover() != nil; failed != tc.fail {
-					t.Errorf("%d channels of 8 taps 10 apart from %v of 27 elements into %d, %d weights: refused %v, want %v",
-						tc.channels, tc.offsets, tc.dst, tc.weights, failed, tc.fail)
+					t.Errorf("%d channels of %d rows of 8 positions, 10 apart in src and 20 in dst, from %v of 27 elements into %d, %d weights: refused %v, want %v",
+						tc.channels, tc.rows, tc.offsets, tc.dst, tc.weights, failed, tc.fail)
 				}
 			}()
-			ChannelTaps(make([]float32, tc.dst), 10, tc.channels, 8, make([]float32, 27), tc.offsets, make([]float32, tc.weights), make([]float32, 8), false)
+			ChannelTaps(make([]float32, tc.dst), 20, tc.channels, 8, tc.rows, make([]float32, 27), 10, tc.offsets, make([]float32, tc.weights), make([]float32, 8), false)
 		}()
 	}
 }
 
 // BenchmarkChannelTaps times a block of eight channels of a 3x3 stem
-// (3 input channels, 27 taps) over rows of 112 positions, at every CPU
-// level, and reports GFLOP/s.
+// (3 input channels, 27 taps) over 16 rows of 112 positions, at every
+// CPU level, and reports GFLOP/s.
 func BenchmarkChannelTaps(b *testing.B) {
 	const n, taps, rows = 112, 27, 16
 	src := make([]float32, rows*n+4*n)
@@ -115,9 +124,7 @@ func BenchmarkChannelTaps(b *testing.B) {
 	dst := make([]float32, TapChannels*rows*n)
 	leveltest.Bench(b, func(b *testing.B) {
 		for b.Loop() {
-			for r := 0; r < rows; r++ {
-				ChannelTaps(dst[r*n:], rows*n, TapChannels, n, src[r*n:], offsets, weights, bias, false)
-			}
+			ChannelTaps(dst, rows*n, TapChannels, n, rows, src, n, offsets, weights, bias, false)
 		}
 		b.ReportMetric(float64(2*taps*TapChannels*n*rows)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 	})

@@ -3,12 +3,12 @@
 //
 //	go run ./internal/chantapsgen -out chantaps_amd64.s -stubs chantaps_amd64.go -pkg vec
 //
-// channelTapsAVX512 and channelTapsAVX2, func(n int, dst *float32,
-// dstStride int, src *float32, off *int32, w *float32, taps int, bias
-// *float32, channels int, relu bool), store for each channel c <
-// channels (at most 8) and position j < n
+// channelTapsAVX512 and channelTapsAVX2, func(n, rows int, dst
+// *float32, dstStride int, src *float32, srcStride int, off *int32, w
+// *float32, taps int, bias *float32, channels int, relu bool), store for
+// each channel c < channels (at most 8), row r < rows and position j < n
 //
-//	dst[c*dstStride+j] = bias[c] + Σ_t w[8t+c] * src[off[t]+j]
+//	dst[c*dstStride+r*n+j] = bias[c] + Σ_t w[8t+c] * src[off[t]+r*srcStride+j]
 //
 // then max(v, 0) under relu: a block of eight output channels of a
 // convolution with few input channels, each tap an input channel and
@@ -84,12 +84,27 @@ type shape struct {
 }
 
 func (s shape) emit(masks, laneMasks Mem) {
-	TEXT(s.name, NOSPLIT, "func(n int, dst *float32, dstStride int, src *float32, off *int32, w *float32, taps int, bias *float32, channels int, relu bool)")
+	TEXT(s.name, NOSPLIT, "func(n, rows int, dst *float32, dstStride int, src *float32, srcStride int, off *int32, w *float32, taps int, bias *float32, channels int, relu bool)")
 	Pragma("noescape")
 	Doc(s.name + " is a loop of ChannelTaps; see package chantapsgen.")
-	n := Load(Param("n"), GP64())
-	dst := Load(Param("dst"), GP64())
-	src := Load(Param("src"), GP64())
+	// The rows left and where the next one starts in dst and src live
+	// in the frame.
+	frame := AllocLocal(24)
+	rowsMem, dstRow, srcRow := frame.Offset(0), frame.Offset(8), frame.Offset(16)
+	for _, p := range []struct {
+		name string
+		mem  Mem
+	}{{"rows", rowsMem}, {"dst", dstRow}, {"src", srcRow}} {
+		r := Load(Param(p.name), GP64())
+		MOVQ(r, p.mem)
+	}
+	Label("row")
+	CMPQ(rowsMem, U8(0))
+	JE(LabelRef("done"))
+	n, dst, src := GP64(), GP64(), GP64()
+	Load(Param("n"), n)
+	MOVQ(dstRow, dst)
+	MOVQ(srcRow, src)
 	width := 4 * s.lanes // bytes per vector
 
 	// sum emits the block of vecs vectors at dst, for the channels c0
@@ -216,7 +231,7 @@ func (s shape) emit(masks, laneMasks Mem) {
 		Label(label + "done")
 	}
 	TESTQ(n, n)
-	JZ(LabelRef("done"))
+	JZ(LabelRef("rowdone"))
 	if s.avx512 {
 		k := K()
 		table := GP64()
@@ -230,6 +245,18 @@ func (s shape) emit(masks, laneMasks Mem) {
 		SUBQ(n, at)
 		VMOVUPS(Mem{Base: at}, mask)
 		passes(1, "tail", nil, mask)
+	}
+	Label("rowdone")
+	{
+		step := GP64()
+		Load(Param("n"), step)
+		SHLQ(U8(2), step)
+		ADDQ(step, dstRow)
+		Load(Param("srcStride"), step)
+		SHLQ(U8(2), step)
+		ADDQ(step, srcRow)
+		DECQ(rowsMem)
+		JMP(LabelRef("row"))
 	}
 	Label("done")
 	VZEROUPPER()
