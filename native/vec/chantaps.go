@@ -20,8 +20,9 @@ const TapChannels = 8
 // convolution with few input channels, each tap an input channel and
 // kernel position at its offset in padded input planes whose rows are
 // srcStride apart, the weights of a tap side by side. The input is read
-// once for the whole block. The taps are summed in order; the assembly
-// fuses each multiply-add, Go rounds the product first. bias holds
+// once for the whole block. The assembly sums the taps in order, each a
+// fused multiply-add; Go rounds each product and sums four taps before
+// adding them to the output. bias holds
 // TapChannels values; every tap of every position must lie in src.
 func ChannelTaps(dst []float32, dstStride, channels, n, rows int, src []float32, srcStride int, offsets []int32, weights, bias []float32, relu bool) {
 	if channels < 1 || channels > TapChannels || n < 0 || rows < 0 || dstStride < rows*n || len(dst) < (channels-1)*dstStride+rows*n ||
@@ -43,16 +44,36 @@ func ChannelTaps(dst []float32, dstStride, channels, n, rows int, src []float32,
 		channelTapsAVX2(n, rows, &dst[0], dstStride, &src[0], srcStride, &offsets[0], &weights[0], len(offsets), &bias[0], channels, relu)
 		return
 	}
+	channelTapsGo(dst, dstStride, channels, n, rows, src, srcStride, offsets, weights, bias, relu)
+}
+
+// channelTapsGo is ChannelTaps in Go: each output row takes the taps
+// four at a time, their products summed in order, then added to the row,
+// which spares three loads and stores of the row in four.
+func channelTapsGo(dst []float32, dstStride, channels, n, rows int, src []float32, srcStride int, offsets []int32, weights, bias []float32, relu bool) {
+	const l = TapChannels
 	for c := range channels {
 		for r := range rows {
 			out := dst[c*dstStride+r*n:][:n]
 			for j := range out {
 				out[j] = bias[c]
 			}
-			for t, o := range offsets {
-				w, in := weights[t*TapChannels+c], src[int(o)+r*srcStride:][:n]
-				for j, v := range in {
-					out[j] += w * v
+			base := r * srcStride
+			t := 0
+			for ; t+4 <= len(offsets); t += 4 {
+				w0, w1, w2, w3 := weights[t*l+c], weights[(t+1)*l+c], weights[(t+2)*l+c], weights[(t+3)*l+c]
+				in0 := src[int(offsets[t])+base:][:len(out)]
+				in1 := src[int(offsets[t+1])+base:][:len(out)]
+				in2 := src[int(offsets[t+2])+base:][:len(out)]
+				in3 := src[int(offsets[t+3])+base:][:len(out)]
+				for j := range out {
+					out[j] += w0*in0[j] + w1*in1[j] + w2*in2[j] + w3*in3[j]
+				}
+			}
+			for ; t < len(offsets); t++ {
+				w, in := weights[t*l+c], src[int(offsets[t])+base:][:len(out)]
+				for j := range out {
+					out[j] += w * in[j]
 				}
 			}
 			if relu {
