@@ -144,85 +144,104 @@ func (d *channelBlocksGeometry) inputRows(oy0, oy1 int) (lo, hi int) {
 // that a worker's input rows come in order; each worker copies the rows
 // its bands read that its buffer does not hold yet.
 func (d *channelBlocksGeometry) run(x, w, y []float32, e slideEpilogue) {
-	const l = vec.TapChannels
 	p := &d.p
 	oh, ow := p.OutSize()
-	ohw, mg, k := oh*ow, p.M/p.Group, p.colRows()
-	bands := ceilDiv(oh, d.rows)
 	packed := d.packedW
 	if packed == nil {
-		packed = getBuffer(p.Group * d.blocks * k * l)
+		packed = getBuffer(p.Group * d.blocks * p.colRows() * vec.TapChannels)
 		defer putBuffer(packed)
 		d.packInto(packed, w)
 	}
-	perImage := bands * d.blocks
+	t := channelBlocksTasks.Get()
+	*t = channelBlocksTask{d: d, x: x, y: y, packed: packed, e: e, perImage: ceilDiv(oh, d.rows) * d.blocks}
+	parallel.Run(p.N*p.Group*t.perImage, grainFor(d.rows*ow*p.colRows()*vec.TapChannels), t)
+	channelBlocksTasks.Put(t)
+}
+
+// channelBlocksTask is run's loop: item t is band t%perImage/blocks of
+// block t%blocks of image and group t/perImage.
+type channelBlocksTask struct {
+	d            *channelBlocksGeometry
+	x, y, packed []float32
+	e            slideEpilogue
+	perImage     int
+}
+
+var channelBlocksTasks parallel.Tasks[channelBlocksTask]
+
+func (ct *channelBlocksTask) Range(lo, hi int) {
+	const l = vec.TapChannels
+	d, e, y := ct.d, &ct.e, ct.y
+	p := &d.p
+	oh, ow := p.OutSize()
+	ohw, mg, k := oh*ow, p.M/p.Group, p.colRows()
 	phases := p.C / p.Group * p.StrideH * p.StrideW
 	reach := (p.KH - 1) * p.DilationH / p.StrideH // the phase rows a tap reaches below its output row
-	parallel.For(p.N*p.Group*perImage, grainFor(d.rows*ow*k*l), func(lo, hi int) {
-		buf := getBuffer(d.group)
-		defer putBuffer(buf)
-		// cleared holds, per row of the phase planes, whether it is
-		// cleared in them all: the padding, which fillRows leaves as it
-		// is, zeroed for the bands this worker computes only.
-		cleared := make([]bool, d.hq)
-		var tmp []float32
+	buf := getBuffer(d.group)
+	defer putBuffer(buf)
+	// cleared[r] is 1 when row r of the phase planes is cleared in them
+	// all: the padding, which fillRows leaves as it is, zeroed for the
+	// bands this worker computes only.
+	cleared := offsets.get(d.hq)
+	defer offsets.put(cleared)
+	clear(cleared)
+	var tmp []float32
+	if e.accumulate {
+		tmp = getBuffer(l * d.rows * ow)
+		defer putBuffer(tmp)
+	}
+	// The buffer holds input rows [filledLo, filledHi) of image and
+	// group filled.
+	filled, filledLo, filledHi := -1, 0, 0
+	var bias [l]float32
+	for t := lo; t < hi; t++ {
+		ng, band, blk := t/ct.perImage, t%ct.perImage/d.blocks, t%d.blocks
+		n, g := ng/p.Group, ng%p.Group
+		oy0, oy1 := band*d.rows, min(oh, (band+1)*d.rows)
+		for r := oy0; r < min(d.hq, oy1+reach); r++ {
+			if cleared[r] == 0 {
+				for ph := range phases {
+					clear(buf[(ph*d.hq+r)*d.wq:][:d.wq])
+				}
+				cleared[r] = 1
+			}
+		}
+		// Every input row a band reads lies in its phase rows, just
+		// cleared if they were not: what fillRows writes is never
+		// cleared after.
+		iy0, iy1 := d.inputRows(oy0, oy1)
+		switch {
+		case ng != filled || iy0 < filledLo || iy0 > filledHi:
+			d.fillRows(ct.x, buf, n, g, iy0, iy1)
+			filled, filledLo, filledHi = ng, iy0, iy1
+		case iy1 > filledHi:
+			d.fillRows(ct.x, buf, n, g, filledHi, iy1)
+			filledHi = iy1
+		}
+		m0 := g*mg + blk*l
+		cl := min(l, mg-blk*l)
+		for j := range l {
+			bias[j] = 0
+			if j < cl && e.bias != nil {
+				bias[j] = e.bias[m0+j]
+			}
+		}
+		weights := ct.packed[(g*d.blocks+blk)*k*l:][:k*l]
+		at, rows, src := (n*p.M+m0)*ohw+oy0*ow, oy1-oy0, buf[oy0*d.wq:]
 		if e.accumulate {
-			tmp = getBuffer(l * d.rows * ow)
-			defer putBuffer(tmp)
-		}
-		// The buffer holds input rows [filledLo, filledHi) of image
-		// and group filled.
-		filled, filledLo, filledHi := -1, 0, 0
-		var bias [l]float32
-		for t := lo; t < hi; t++ {
-			ng, band, blk := t/perImage, t%perImage/d.blocks, t%d.blocks
-			n, g := ng/p.Group, ng%p.Group
-			oy0, oy1 := band*d.rows, min(oh, (band+1)*d.rows)
-			for r := oy0; r < min(d.hq, oy1+reach); r++ {
-				if !cleared[r] {
-					for ph := range phases {
-						clear(buf[(ph*d.hq+r)*d.wq:][:d.wq])
-					}
-					cleared[r] = true
-				}
-			}
-			// Every input row a band reads lies in its phase rows, just
-			// cleared if they were not: what fillRows writes is never
-			// cleared after.
-			iy0, iy1 := d.inputRows(oy0, oy1)
-			switch {
-			case ng != filled || iy0 < filledLo || iy0 > filledHi:
-				d.fillRows(x, buf, n, g, iy0, iy1)
-				filled, filledLo, filledHi = ng, iy0, iy1
-			case iy1 > filledHi:
-				d.fillRows(x, buf, n, g, filledHi, iy1)
-				filledHi = iy1
-			}
-			m0 := g*mg + blk*l
-			cl := min(l, mg-blk*l)
-			for j := range l {
-				bias[j] = 0
-				if j < cl && e.bias != nil {
-					bias[j] = e.bias[m0+j]
-				}
-			}
-			weights := packed[(g*d.blocks+blk)*k*l:][:k*l]
-			at, rows, src := (n*p.M+m0)*ohw+oy0*ow, oy1-oy0, buf[oy0*d.wq:]
-			if e.accumulate {
-				cnt := rows * ow
-				vec.ChannelTaps(tmp, cnt, cl, ow, rows, src, d.wq, d.off, weights, bias[:], false)
-				for j := 0; j < cl; j++ {
-					band := y[at+j*ohw:][:cnt]
-					vec.Binary(vec.OpAdd, band, band, tmp[j*cnt:][:cnt])
-				}
-				continue
-			}
-			vec.ChannelTaps(y[at:], ohw, cl, ow, rows, src, d.wq, d.off, weights, bias[:], e.storeRelu())
+			cnt := rows * ow
+			vec.ChannelTaps(tmp, cnt, cl, ow, rows, src, d.wq, d.off, weights, bias[:], false)
 			for j := 0; j < cl; j++ {
-				e.finish(y[at+j*ohw:][:rows*ow], at+j*ohw)
+				band := y[at+j*ohw:][:cnt]
+				vec.Binary(vec.OpAdd, band, band, tmp[j*cnt:][:cnt])
 			}
+			continue
 		}
-	})
+		vec.ChannelTaps(y[at:], ohw, cl, ow, rows, src, d.wq, d.off, weights, bias[:], e.storeRelu())
+		for j := 0; j < cl; j++ {
+			e.finish(y[at+j*ohw:][:rows*ow], at+j*ohw)
+		}
+	}
 }
 
 // packWeights returns w [M][C/Group][KH][KW] laid out by blocks of
