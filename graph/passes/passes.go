@@ -22,9 +22,12 @@ type Options struct {
 
 // Inference is the standard pipeline for export and inference:
 // StripDropout, StripIdentity, FoldConstants, FoldBatchNorm when
-// opts.FoldBN, and EliminateDeadCode, followed by graph.Validate. It
-// returns a new model and leaves m unchanged.
+// opts.FoldBN, and EliminateDeadCode, followed by graph.Validate, which
+// must find no problem that m did not already have (an operator newer
+// than graph's schemas, say, is the engine's to judge). It returns a new
+// model and leaves m unchanged.
 func Inference(m *graph.Model, opts Options) (*graph.Model, error) {
+	before := problemSet(graph.Validate(m))
 	type pass struct {
 		name string
 		run  func(*graph.Model) (*graph.Model, error)
@@ -44,10 +47,41 @@ func Inference(m *graph.Model, opts Options) (*graph.Model, error) {
 			return nil, fmt.Errorf("passes: %s: %w", p.name, err)
 		}
 	}
-	if err := graph.Validate(m); err != nil {
+	if err := problemsAdded(before, graph.Validate(m)); err != nil {
 		return nil, fmt.Errorf("passes: the optimised model is not valid: %w", err)
 	}
 	return m, nil
+}
+
+// problemsAdded returns the error of a graph.Validate with only the
+// problems not in before, nil when there are none.
+func problemsAdded(before map[graph.Problem]bool, err error) error {
+	var ve *graph.ValidationError
+	if !errors.As(err, &ve) {
+		return err
+	}
+	var added []graph.Problem
+	for _, p := range ve.Problems {
+		if !before[p] {
+			added = append(added, p)
+		}
+	}
+	if len(added) == 0 {
+		return nil
+	}
+	return &graph.ValidationError{Problems: added}
+}
+
+// problemSet returns the problems of a graph.Validate error as a set.
+func problemSet(err error) map[graph.Problem]bool {
+	set := map[graph.Problem]bool{}
+	var ve *graph.ValidationError
+	if errors.As(err, &ve) {
+		for _, p := range ve.Problems {
+			set[p] = true
+		}
+	}
+	return set
 }
 
 // cloneModel returns a copy of m whose main graph can be rewritten
