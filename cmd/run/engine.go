@@ -66,10 +66,11 @@ func (e nativeEngine) Run(in map[string]*tensor.Tensor) (map[string]*tensor.Tens
 // Close does nothing: the session holds no outside resources.
 func (nativeEngine) Close() error { return nil }
 
-// openNative returns an opener for the native engine with o's threads.
-// It runs the graph as given (onnxkit.OptimizeNone), its calls of
-// model-local functions without a kernel expanded into their bodies,
-// after a preflight that lists every operator the engine lacks.
+// openNative returns an opener for the native engine with o's threads
+// and optimisation level (the graph as given for --bisect, which reads
+// every node's output), its calls of model-local functions without a
+// kernel expanded into their bodies, after a preflight that lists every
+// operator the engine lacks.
 func openNative(o *options) opener {
 	return func(_ string, m *graph.Model) (engine, error) {
 		m, _, err := native.ExpandFunctions(m)
@@ -79,7 +80,11 @@ func openNative(o *options) opener {
 		if missing := preflight(m); len(missing) > 0 {
 			return nil, &unsupportedOpsError{missing}
 		}
-		s, err := onnxkit.NewSession(m, onnxkit.Options{Threads: o.threads, Optimization: onnxkit.OptimizeNone})
+		level := o.optimize
+		if o.bisect {
+			level = onnxkit.OptimizeNone
+		}
+		s, err := onnxkit.NewSession(m, onnxkit.Options{Threads: o.threads, Optimization: level})
 		if err != nil {
 			return nil, err
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/onnxkit/onnxkit"
 	"github.com/onnxkit/onnxkit/native/preprocess"
 )
 
@@ -29,6 +30,9 @@ type options struct {
 	ortLib  string
 	threads int
 	timeout time.Duration
+	// optimize is the native engine's level of graph rewriting
+	// (--optimize); --bisect runs the graph as given whatever it says.
+	optimize onnxkit.Optimization
 
 	seed  uint64
 	batch int
@@ -89,6 +93,7 @@ func parseArgs(args []string, helpOut io.Writer) (*options, error) {
 	fs.SortFlags = false
 	fs.StringVar(&o.engine, "engine", "native", "engine that runs the model: native or ort (ONNX Runtime)")
 	fs.StringVar(&o.ortLib, "ort-lib", "", "ONNX Runtime shared library (default $ONNXRUNTIME_SHARED_LIBRARY_PATH, else <repo>/.cache/onnxruntime/libonnxruntime.so.1)")
+	optimize := fs.String("optimize", onnxkit.OptimizeAll.String(), "native engine: graph rewriting before the run, as a Session does: all (the default: constant folding, BatchNormalization folded into its Conv or Gemm), basic (no BatchNormalization folding) or none (the graph as given; --bisect always)")
 	fs.IntVar(&o.threads, "threads", 0, "threads: the native engine's workers, ONNX Runtime's intra-op threads (0: the engine's default)")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the random inputs")
 	fs.IntVar(&o.batch, "batch", 1, "size given to symbolic dimensions of random inputs")
@@ -125,6 +130,11 @@ func parseArgs(args []string, helpOut io.Writer) (*options, error) {
 		return nil, usagef("no model given")
 	}
 	o.model, o.inputs = rest[0], rest[1:]
+	level, err := parseOptimization(*optimize)
+	if err != nil {
+		return nil, err
+	}
+	o.optimize = level
 	if !strings.HasSuffix(strings.ToLower(o.model), ".onnx") {
 		return nil, usagef("model %q: want a .onnx file", o.model)
 	}
@@ -148,6 +158,16 @@ func checkNormalization(mean, std []float64) error {
 		}
 	}
 	return nil
+}
+
+// parseOptimization reads a --optimize level by its name.
+func parseOptimization(name string) (onnxkit.Optimization, error) {
+	for _, level := range []onnxkit.Optimization{onnxkit.OptimizeAll, onnxkit.OptimizeBasic, onnxkit.OptimizeNone} {
+		if name == level.String() {
+			return level, nil
+		}
+	}
+	return 0, usagef("--optimize %q: want all, basic or none", name)
 }
 
 // errHelp reports that --help was given.

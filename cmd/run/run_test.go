@@ -34,6 +34,7 @@ func TestUsageErrors(t *testing.T) {
 		{"no model", nil, exitUsage, "no model given"},
 		{"unknown flag", []string{"--frobnicate", cnn}, exitUsage, "unknown flag"},
 		{"bad engine", []string{"--engine", "tvm", cnn}, exitUsage, `--engine "tvm"`},
+		{"bad optimize", []string{"--optimize", "fast", cnn}, exitUsage, `--optimize "fast"`},
 		{"two modes", []string{"--compare", "--bench", "3", cnn}, exitUsage, "exclusive"},
 		{"not onnx", []string{"model.pb"}, exitUsage, "want a .onnx file"},
 		{"bad batch", []string{"--batch", "0", cnn}, exitUsage, "--batch 0"},
@@ -63,7 +64,7 @@ func TestHelp(t *testing.T) {
 	}
 	for _, flag := range []string{"--engine", "--ort-lib", "--threads", "--seed", "--batch", "--size", "--resize",
 		"--mean", "--std", "--show", "--top", "--out", "--json", "--compare", "--bisect", "--rtol", "--atol",
-		"--summary", "--bench"} {
+		"--summary", "--bench", "--optimize"} {
 		mustContain(t, "help", stdout, flag)
 	}
 }
@@ -510,6 +511,63 @@ func TestBenchORT(t *testing.T) {
 	}
 	if math.Abs(share-1) > 1e-9 || !conv || len(p.Nodes) == 0 || p.PerRun <= 0 {
 		t.Errorf("op_profile %+v: want shares adding to 1, a convolution, a time per run", p)
+	}
+}
+
+// TestOptimizeLevels checks that --optimize selects the Session's graph
+// rewriting: a BatchNormalization after a Conv runs as a node of its own
+// at none and basic and is folded into the Conv at all, with the same
+// outputs within float32 rounding.
+func TestOptimizeLevels(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 1))
+	b := graph.NewBuilder("conv_bn", graph.OpsetID{Version: 17})
+	x := b.Input("x", graph.Float32, graph.Symbol("N"), graph.Fixed(2), graph.Fixed(6), graph.Fixed(6))
+	c := b.Node("Conv", "conv", []string{x, randomParam(b, r, "conv.weight", 0.5, 3, 2, 3, 3)},
+		graph.IntsAttr("kernel_shape", 3, 3), graph.IntsAttr("pads", 1, 1, 1, 1))
+	variance := b.Initializer("bn.var", &graph.Tensor{DType: graph.Float32, Dims: []int64{3}, Data: []float32{0.5, 1.5, 2.25}})
+	y := b.Node("BatchNormalization", "bn", []string{c, randomParam(b, r, "bn.scale", 1, 3),
+		randomParam(b, r, "bn.bias", 0.2, 3), randomParam(b, r, "bn.mean", 0.2, 3), variance})
+	b.Output(y, nil)
+	m, err := b.Model()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := writeModel(t, m)
+	outputs := map[string][]float32{}
+	for _, level := range []string{"none", "basic", "all"} {
+		code, stdout, stderr := runCmd(t, "--optimize", level, "--bench", "1", "--json", path)
+		if code != exitOK {
+			t.Fatalf("--optimize %s: exit %d: %s", level, code, stderr)
+		}
+		var report struct {
+			OpProfile opProfile `json:"op_profile"`
+		}
+		if err := json.Unmarshal([]byte(stdout), &report); err != nil {
+			t.Fatal(err)
+		}
+		bn := false
+		for _, row := range report.OpProfile.ByOp {
+			bn = bn || row.Op == "BatchNormalization"
+		}
+		if want := level != "all"; bn != want {
+			t.Errorf("--optimize %s: a BatchNormalization node ran: %v, want %v", level, bn, want)
+		}
+		dir := t.TempDir()
+		if code, _, stderr := runCmd(t, "--optimize", level, "--out", dir, path); code != exitOK {
+			t.Fatalf("--optimize %s --out: exit %d: %s", level, code, stderr)
+		}
+		out, err := onnx.ReadTensorFile(filepath.Join(dir, "output_0.pb"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		outputs[level] = out.Data.([]float32)
+	}
+	for i, want := range outputs["none"] {
+		for _, level := range []string{"basic", "all"} {
+			if got := outputs[level][i]; math.Abs(float64(got-want)) > 1e-5+1e-5*math.Abs(float64(want)) {
+				t.Fatalf("--optimize %s: output %d is %v, %v at none", level, i, got, want)
+			}
+		}
 	}
 }
 
