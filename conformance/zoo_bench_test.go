@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -14,11 +15,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onnxkit/onnxkit"
 	"github.com/onnxkit/onnxkit/graph"
 	"github.com/onnxkit/onnxkit/internal/ort"
 	"github.com/onnxkit/onnxkit/internal/testenv"
-	"github.com/onnxkit/onnxkit/native"
-	"github.com/onnxkit/onnxkit/native/parallel"
 	"github.com/onnxkit/onnxkit/native/tensor"
 	"github.com/onnxkit/onnxkit/onnx"
 )
@@ -42,8 +42,9 @@ func init() {
 }
 
 // BenchmarkZoo measures every model of the zoo (conformance/zoo/build.py)
-// in the native engine and in ONNX Runtime, with benchThreads threads
-// each, at batch 1 and 8, on the same random inputs. The engines
+// in the native engine and in ONNX Runtime, each at its default level of
+// graph optimisation (an onnxkit.Session's, ONNX Runtime's), with
+// benchThreads threads each, at batch 1 and 8, on the same random inputs. The engines
 // alternate in blocks (blockWarmups untimed runs, then blockRuns timed
 // ones) so that both see the same load from the rest of the machine. Per
 // model it reports each engine's median, minimum and maximum latency,
@@ -88,12 +89,11 @@ const zooBlocks = 5
 // benchZooModel measures one model at one batch size and returns the
 // ratio of the engines' median latencies, native/ORT.
 func benchZooModel(b *testing.B, path string, batch int) float64 {
-	parallel.SetThreads(benchThreads)
 	m, err := onnx.ReadFile(path)
 	if err != nil {
 		b.Fatal(err)
 	}
-	prog, err := native.Compile(m)
+	nativeSession, err := zooSession(m)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -107,7 +107,7 @@ func benchZooModel(b *testing.B, path string, batch int) float64 {
 		b.Fatal(err)
 	}
 	engines := []func() error{
-		func() error { _, err := prog.Run(in); return err },
+		func() error { _, err := nativeSession.Run(b.Context(), in); return err },
 		func() error { _, err := sess.Run(in); return err },
 	}
 	times := make([][]time.Duration, len(engines))
@@ -141,6 +141,13 @@ func benchZooModel(b *testing.B, path string, batch int) float64 {
 	ratio := median(times[0]).Seconds() / median(times[1]).Seconds()
 	b.ReportMetric(ratio, "native/ort")
 	return ratio
+}
+
+// zooSession opens m in the native engine as a Go program would, with
+// the Session's default graph rewriting (as ONNX Runtime runs at its
+// default level) and benchThreads threads.
+func zooSession(m *graph.Model) (*onnxkit.Session, error) {
+	return onnxkit.NewSession(m, onnxkit.Options{Threads: benchThreads})
 }
 
 // zooPeakRSS runs one engine on one model in a child process (see
@@ -200,13 +207,12 @@ func zooChild(spec string) error {
 	var run func() error
 	switch f[0] {
 	case "native":
-		parallel.SetThreads(benchThreads)
-		prog, err := native.Compile(m)
+		s, err := zooSession(m)
 		if err != nil {
 			return err
 		}
-		m = nil // the program holds what it needs
-		run = func() error { _, err := prog.Run(in); return err }
+		m = nil // the session holds what it needs
+		run = func() error { _, err := s.Run(context.Background(), in); return err }
 	case "ort":
 		lib := os.Getenv("ONNXRUNTIME_SHARED_LIBRARY_PATH")
 		if err := ort.Load(lib); err != nil {
