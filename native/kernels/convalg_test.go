@@ -65,6 +65,7 @@ func convSuiteShapes(short bool) []ConvParams {
 		conv2D(2, 300, 5, 7, 20, 1, 1, 1, 0, 1, 1),   // 1x1, deeper than the GEMM's k blocks
 		conv2D(2, 6, 5, 13, 9, 1, 1, 1, 0, 1, 1),     // 1x1, one column past whole panels of 4, 16 or 32
 		conv2D(1, 6, 10, 26, 50, 1, 1, 2, 0, 1, 1),   // the same strided, packed
+		conv2D(2, 6, 16, 16, 72, 1, 1, 1, 0, 1, 1),   // 1x1, packed, the wide kernel's panels (AVX-512's 12x32)
 		conv2D(1, 4, 11, 11, 8, 5, 5, 2, 2, 1, 4),    // depthwise 5x5, two outputs per channel, strided
 		conv2D(2, 11, 9, 8, 11, 3, 3, 2, 1, 1, 11),   // depthwise, a whole block of lanes and a part, strided
 		conv2D(1, 16, 10, 10, 16, 5, 5, 1, 2, 1, 16), // depthwise 5x5, two blocks of lanes, rows not whole vectors

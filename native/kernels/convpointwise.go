@@ -73,6 +73,10 @@ type pointwiseGeometry struct {
 // one image or strides other than 1, pointwiseMinBatchedCols.
 func (p *ConvParams) pointwiseWindow(gemm linalg.Gemm) (s pointwiseGeometry, cannot string, pays bool) {
 	wg, ok := gemm.(linalg.WindowGemm)
+	oh, ow := p.OutSize()
+	if b, blocked := gemm.(linalg.Blocked); blocked && pointwiseWidePays(b, b.Wide(), p.M/p.Group, oh*ow) {
+		wg = b.Wide()
+	}
 	switch {
 	case !ok:
 		return s, fmt.Sprintf("the GEMM (%T) does not implement linalg.WindowGemm", gemm), false
@@ -85,10 +89,37 @@ func (p *ConvParams) pointwiseWindow(gemm linalg.Gemm) (s pointwiseGeometry, can
 	}
 	s = pointwiseGeometry{p: p, gemm: wg, strided: p.StrideH != 1 || p.StrideW != 1}
 	s.packs = pointwisePacks(p.M / p.Group)
-	oh, ow := p.OutSize()
 	pays = p.M/p.Group > 1 && oh*ow >= wg.PanelWidth() &&
 		(p.N == 1 && !s.strided || oh*ow >= pointwiseMinBatchedCols)
 	return s, "", pays
+}
+
+// pointwiseWidePays reports whether the products of mg output channels
+// by ohw columns pay with the wide kernel of the GEMM (on AVX-512, tiles
+// of 12×32 rather than 6×16) rather than the narrow one: the wide
+// tiles took 0.85-0.97 of the time of the narrow ones (one thread,
+// interleaved) on 28x28 to 112x112 planes (MobileNet V2's 16->96@112,
+// 24->144@56, 144->24@56, V3's 16->72@56 and 72->24@28), whose
+// products waste no more columns with the one than with the other;
+// but they compute their rows and columns in larger steps, which cost
+// 7x7 planes a third more (49 columns in 64 rather than 48 and one as a
+// matrix-vector product) and SqueezeNet's 16 squeeze channels a
+// quarter (24 rows rather than 18). So the wide kernel where the rows
+// and columns it computes, times 0.95, are no more than the narrow
+// one's.
+func pointwiseWidePays(narrow, wide linalg.Blocked, mg, ohw int) bool {
+	if wide.PanelWidth() == narrow.PanelWidth() && wide.TileRows() == narrow.TileRows() {
+		return false
+	}
+	computed := func(g linalg.Blocked) float64 {
+		nr := g.PanelWidth()
+		cols := ohw
+		if tail := ohw % nr; tail > 0 && tail <= pointwiseEdgeCols && ohw > nr {
+			cols -= tail // matrix-vector products
+		}
+		return float64(roundUpInt(mg, g.TileRows())) * float64(roundUpInt(cols, nr))
+	}
+	return 0.95*computed(wide) <= computed(narrow)
 }
 
 // pointwiseMinBatchedCols is the fewest output positions per image for
