@@ -23,7 +23,7 @@ import (
 //
 // C is split along whichever of m and n costs the busiest worker less
 // (see splitRows), on micro-tile boundaries, into chunks that
-// parallel.For workers take in turn (see chunkTiles). Every element of
+// parallel.For workers take in turn (see chunkCount). Every element of
 // C is accumulated in the same order whatever the split and whichever
 // worker computes it (the kc blocks are fixed by k alone and a tile
 // never straddles two chunks), so results are bitwise identical for any
@@ -450,33 +450,43 @@ func (g Blocked) run(p gemmArgs) {
 	// on the single-worker path.
 	t := blockTasks.Get()
 	*t = blockTask{kern: kern, p: p, byRows: kern.splitRows(&p, mTiles, nTiles, workers)}
-	tiles, unit := nTiles, kern.nr
+	t.tiles, t.unit = nTiles, kern.nr
 	if t.byRows {
-		tiles, unit = mTiles, kern.mr
+		t.tiles, t.unit = mTiles, kern.mr
 	}
-	t.per = kern.chunkTiles(&p, t.byRows, tiles, workers) * unit
-	forChunks((tiles*unit+t.per-1)/t.per, workers, t)
+	t.chunks = kern.chunkCount(&p, t.byRows, t.tiles, workers)
+	forChunks(t.chunks, workers, t)
 	blockTasks.Put(t)
 }
 
-// blockTask computes run's chunks of C: rows [c*per, (c+1)*per) for
-// chunk c when byRows is set, else those columns.
+// blockTask computes run's chunks of C: the tiles along the split
+// dimension (rows when byRows is set, else columns) dealt out evenly,
+// tiles [c*tiles/chunks, (c+1)*tiles/chunks) to chunk c, so that the
+// chunks differ by one tile at most (22 tiles in 8 chunks are 2 or 3
+// each, not seven of 3 and one of 1, which left one worker 12 tiles
+// and the other 10).
 type blockTask struct {
-	kern   *kernel
-	p      gemmArgs
-	byRows bool
-	per    int
+	kern                *kernel
+	p                   gemmArgs
+	byRows              bool
+	tiles, unit, chunks int
 }
 
 var blockTasks parallel.Tasks[blockTask]
 
 func (t *blockTask) runChunk(c int) {
-	m, n := t.p.m, t.p.n
+	lo, hi := t.span(c)
 	if t.byRows {
-		t.kern.compute(&t.p, c*t.per, min((c+1)*t.per, m), 0, n)
+		t.kern.compute(&t.p, lo, min(hi, t.p.m), 0, t.p.n)
 	} else {
-		t.kern.compute(&t.p, 0, m, c*t.per, min((c+1)*t.per, n))
+		t.kern.compute(&t.p, 0, t.p.m, lo, min(hi, t.p.n))
 	}
+}
+
+// span returns the rows or columns [lo, hi) of chunk c, hi possibly
+// past the edge of C.
+func (t *blockTask) span(c int) (lo, hi int) {
+	return c * t.tiles / t.chunks * t.unit, (c + 1) * t.tiles / t.chunks * t.unit
 }
 
 // chunkRunner computes the chunks of a product that forChunks hands out.
@@ -521,20 +531,20 @@ func (t *chunkLoop) Range(_, _ int) {
 // its share to the others instead of holding up the call.
 const chunksPerWorker = 4
 
-// chunkTiles returns how many tiles along the split dimension (rows of
-// C when byRows is set, else columns) make one chunk of the work that
-// run hands out: C in workers×j chunks of equal size, for the largest
-// j <= chunksPerWorker whose chunks are deep enough. Each chunk reads
-// all of the operand along the other dimension again, from L3 or
-// memory, and packs it again unless it is read in place or came packed;
-// a chunk of c columns with A in place reads m·k values of A for
-// m·c·k multiply-adds, about 2/c of its time on Zen 4 (32 bytes a cycle
-// from L3 against 16 multiply-adds). So chunks hold at least 128
-// columns (minPackedRun when they pack a B as stored, see there), or 96
-// rows, or an mc block of rows when each chunk packs B again; when even
-// two chunks per worker would be thinner, each worker gets one, as a
+// chunkCount returns how many chunks of C run hands out, splitting its
+// tiles along the split dimension (rows of C when byRows is set, else
+// columns): workers×j chunks, for the largest j <= chunksPerWorker
+// whose chunks are deep enough. Each chunk reads all of the operand
+// along the other dimension again, from L3 or memory, and packs it
+// again unless it is read in place or came packed; a chunk of c columns
+// with A in place reads m·k values of A for m·c·k multiply-adds, about
+// 2/c of its time on Zen 4 (32 bytes a cycle from L3 against 16
+// multiply-adds). So chunks hold at least 128 columns (minPackedRun
+// when they pack a B as stored from memory, see there), or 96 rows, or
+// an mc block of rows when each chunk packs B again; when even two
+// chunks per worker would be thinner, each worker gets one, as a
 // static split would give it.
-func (kern *kernel) chunkTiles(p *gemmArgs, byRows bool, tiles, workers int) int {
+func (kern *kernel) chunkCount(p *gemmArgs, byRows bool, tiles, workers int) int {
 	minTiles := max(1, 128/kern.nr)
 	if kern.packsRowsOfB(p) {
 		minTiles = max(1, minPackedRun/kern.nr)
@@ -546,27 +556,41 @@ func (kern *kernel) chunkTiles(p *gemmArgs, byRows bool, tiles, workers int) int
 		}
 	}
 	for j := chunksPerWorker; j > 1; j-- {
-		if per := (tiles + workers*j - 1) / (workers * j); per >= minTiles {
-			return per
+		if tiles/(workers*j) >= minTiles {
+			return workers * j
 		}
 	}
-	return (tiles + workers - 1) / workers
+	return min(workers, tiles)
 }
 
 // minPackedRun is the fewest columns of a chunk of C that packs a B as
-// stored from its rows, when k is deeper than shallowK: packing reads
-// runs of B's rows as wide as the chunk, from memory when B is large,
-// and narrow runs cost. With the AVX-512 kernel on one thread, fc7's
-// input gradient (64×4096×4096) ran at 0.77 of OpenBLAS in blocks of
-// 512 columns, 0.91 of 2048 and 1.07 of 4096 (whole rows, read as one
-// stream); the AVX2 kernel at 0.88 in blocks of 512 and 0.96-0.97 in
-// blocks of 1024 or more.
+// stored from its rows, when k is deeper than shallowK and B is too
+// large to stay in the L3 cache: packing reads runs of B's rows as wide
+// as the chunk, from memory, and narrow runs cost. With the AVX-512
+// kernel on one thread, fc7's input gradient (64×4096×4096, a B of 64
+// MiB) ran at 0.77 of OpenBLAS in blocks of 512 columns, 0.91 of 2048
+// and 1.07 of 4096 (whole rows, read as one stream); the AVX2 kernel at
+// 0.88 in blocks of 512 and 0.96-0.97 in blocks of 1024 or more. From
+// L3, runs of a few hundred columns cost nothing that shows: AlexNet's
+// conv1 (96×3025×363, a B of 4.4 MB) ran at 0.73-0.76 of OpenBLAS on
+// two threads in one chunk of 1536 columns per worker (a worker that
+// starts late holds up the call by as much), and in chunks of 384 at
+// 1.06-1.09 against 0.73-1.02 in the same loaded run (best of 20 calls
+// each, alternated with OpenBLAS's).
 const minPackedRun = 2048
 
+// streamedB is the size in bytes of the largest B as stored that a
+// product takes to be read from the L3 cache rather than from memory:
+// half of the 32 MiB of a Zen 4 CCD, which the other operands and other
+// work share.
+const streamedB = 16 << 20
+
 // packsRowsOfB reports whether the product of p packs op(B) from the
-// rows of a B as stored, deeper than shallowK.
+// rows of a B as stored, deeper than shallowK, from memory (a B larger
+// than streamedB).
 func (kern *kernel) packsRowsOfB(p *gemmArgs) bool {
-	return !p.transB && !p.packedB && p.window.Off == nil && p.k > shallowK
+	return !p.transB && !p.packedB && p.window.Off == nil && p.k > shallowK &&
+		4*float64(p.k)*float64(p.n) > streamedB
 }
 
 // readsAInPlace reports whether the kernel reads the full panels of A in

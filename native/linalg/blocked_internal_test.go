@@ -60,7 +60,7 @@ func TestSplitRows(t *testing.T) {
 	}
 }
 
-func TestChunkTiles(t *testing.T) {
+func TestChunkCount(t *testing.T) {
 	kern := &kernel{mr: 6, nr: 16, mc: 144, runRows: func(int, []float32, int, []float32, []float32, int, float32, float32, bool) {}}
 	cases := []struct {
 		p       gemmArgs
@@ -71,29 +71,55 @@ func TestChunkTiles(t *testing.T) {
 	}{
 		// fc8 dX, 64x4096x17: 256 column tiles in 2×4 chunks of 32
 		// (512 columns), at least 8 (128 columns).
-		{gemmArgs{m: 64, n: 4096, k: 17}, false, 256, 32, "wide: chunksPerWorker chunks each"},
-		{gemmArgs{transA: true, m: 64, n: 4096, k: 17}, false, 256, 32, "wide: chunksPerWorker chunks each"},
-		// fc7 dX, 64x4096x4096: each chunk packs B from runs of its
-		// rows as wide as the chunk, at least minPackedRun = 2048
-		// columns (128 tiles): one chunk per worker.
-		{gemmArgs{m: 64, n: 4096, k: 4096}, false, 256, 128, "B packed from its rows: runs of 2048"},
-		// conv1, 96x3025x363: 190 tiles, 95 per worker.
-		{gemmArgs{m: 96, n: 3025, k: 363}, false, 190, 95, "B packed from its rows: one chunk per worker"},
+		{gemmArgs{m: 64, n: 4096, k: 17}, false, 256, 8, "wide: chunksPerWorker chunks each"},
+		{gemmArgs{transA: true, m: 64, n: 4096, k: 17}, false, 256, 8, "wide: chunksPerWorker chunks each"},
+		// fc7 dX, 64x4096x4096: each chunk packs B (64 MiB, from
+		// memory) from runs of its rows as wide as the chunk, at least
+		// minPackedRun = 2048 columns (128 tiles): one chunk per worker.
+		{gemmArgs{m: 64, n: 4096, k: 4096}, false, 256, 2, "B packed from memory: runs of 2048"},
+		// conv1, 96x3025x363: B (4.4 MB) is read from L3, so runs of
+		// 128 columns do: 190 tiles in 2×4 chunks of 23 or 24.
+		{gemmArgs{m: 96, n: 3025, k: 363}, false, 190, 8, "B packed from L3: chunksPerWorker chunks each"},
+		// conv2, 256x676x2400: 43 tiles in 2×3 chunks would hold 7,
+		// below 8; 2×2 hold 10 or 11.
+		{gemmArgs{m: 256, n: 676, k: 2400}, false, 43, 4, "two chunks each"},
 		// conv1 dW, 96x363x3025 split by columns: 23 tiles in 2×4 chunks
-		// would hold 3, 2×3 4, 2×2 6, all below 8: one chunk per worker.
-		{gemmArgs{transB: true, m: 96, n: 363, k: 3025}, false, 23, 12, "narrow: one chunk per worker"},
+		// would hold 2, 2×3 3, 2×2 5, all below 8: one chunk per worker.
+		{gemmArgs{transB: true, m: 96, n: 363, k: 3025}, false, 23, 2, "narrow: one chunk per worker"},
 		// conv3 at batch 1, 384x100x2304, B packed in advance: 64 row
-		// tiles in 2×2 chunks of 16 (96 rows); 2×3 would hold 11.
-		{gemmArgs{m: 384, n: 100, k: 2304, packedB: true}, true, 64, 16, "B packed once: chunks of 96 rows"},
+		// tiles in 2×2 chunks of 16 (96 rows); 2×3 would hold 10.
+		{gemmArgs{m: 384, n: 100, k: 2304, packedB: true}, true, 64, 4, "B packed once: chunks of 96 rows"},
 		// The same with B packed by every chunk: chunks of at least mc =
 		// 144 rows (24 tiles): one chunk per worker.
-		{gemmArgs{m: 384, n: 100, k: 2304}, true, 64, 32, "B repacked: one chunk per worker"},
+		{gemmArgs{m: 384, n: 100, k: 2304}, true, 64, 2, "B repacked: one chunk per worker"},
 		// 2400 rows (400 tiles): 2×4 chunks of 50 tiles, above 24.
-		{gemmArgs{transA: true, m: 2400, n: 676, k: 256}, true, 400, 50, "tall: chunksPerWorker chunks each"},
+		{gemmArgs{transA: true, m: 2400, n: 676, k: 256}, true, 400, 8, "tall: chunksPerWorker chunks each"},
+		// One tile: one chunk.
+		{gemmArgs{m: 6, n: 16, k: 4096}, true, 1, 1, "one tile"},
 	}
 	for _, c := range cases {
-		if got := kern.chunkTiles(&c.p, c.byRows, c.tiles, 2); got != c.want {
-			t.Errorf("chunkTiles(%+v, byRows=%v, %d tiles) = %d, want %d (%s)", c.p, c.byRows, c.tiles, got, c.want, c.working)
+		if got := kern.chunkCount(&c.p, c.byRows, c.tiles, 2); got != c.want {
+			t.Errorf("chunkCount(%+v, byRows=%v, %d tiles) = %d, want %d (%s)", c.p, c.byRows, c.tiles, got, c.want, c.working)
+		}
+	}
+}
+
+// TestBlockTaskSpans checks that the chunks of a split cover the tiles
+// once each, in order, on tile boundaries, and differ by one tile at
+// most.
+func TestBlockTaskSpans(t *testing.T) {
+	for _, c := range []struct{ tiles, chunks int }{{22, 8}, {95, 8}, {7, 2}, {8, 8}, {1, 1}, {400, 8}, {43, 4}} {
+		task := blockTask{tiles: c.tiles, chunks: c.chunks, unit: 32}
+		next, least, most := 0, c.tiles, 0
+		for i := range c.chunks {
+			lo, hi := task.span(i)
+			if lo != next || lo%32 != 0 || hi%32 != 0 {
+				t.Fatalf("%d tiles in %d chunks: chunk %d is [%d, %d), after %d", c.tiles, c.chunks, i, lo, hi, next)
+			}
+			least, most, next = min(least, (hi-lo)/32), max(most, (hi-lo)/32), hi
+		}
+		if next != 32*c.tiles || most-least > 1 {
+			t.Errorf("%d tiles in %d chunks: end %d, want %d; chunks of %d to %d tiles", c.tiles, c.chunks, next, 32*c.tiles, least, most)
 		}
 	}
 }
