@@ -49,13 +49,15 @@ func TestByShapeBitwise(t *testing.T) {
 	}
 	// AlexNet, in assembly only: conv1, conv5, conv4's input gradient,
 	// fc8's input gradient, fc7's weight gradient (its columns cut to
-	// 1000).
+	// 1000), conv2's weight gradient.
 	alexNet := []shape{
 		{false, false, 96, 3025, 363, 1, 0},
 		{false, false, 256, 36, 3456, 1, 0},
 		{true, false, 3456, 64, 384, 1, 0},
 		{false, false, 64, 4096, 17, 1, 0},
 		{true, false, 4096, 1000, 64, 1, 1},
+		// conv2's weight gradient (B transposed; its columns cut to 1000).
+		{false, true, 256, 1000, 676, 1, 1},
 	}
 	for _, pr := range pairs {
 		wide, narrow := 0, 0
@@ -124,5 +126,27 @@ func TestNarrowPanels(t *testing.T) {
 	}
 	if avx512Kernel.swapPays(256, 36, 3456) {
 		t.Error("the AVX-512 kernel computes conv5 (256×36) as C^T, though 87% of its tiles are used as C")
+	}
+}
+
+// TestPlainKernel checks which kernel of the AVX-512 level multiplies
+// AlexNet's products as stored: the wide one unless B is transposed and
+// its 12×32 tiles cover C worse than 6×16 ones.
+func TestPlainKernel(t *testing.T) {
+	cases := []struct {
+		name string
+		p    gemmArgs
+		wide bool
+	}{
+		{"conv1", gemmArgs{m: 96, n: 3025, k: 363}, true},
+		{"fc7 dX: 64 rows in 72, B as stored", gemmArgs{m: 64, n: 4096, k: 4096}, true},
+		{"conv2 dW: 0.977 of the 6x16 cover", gemmArgs{transB: true, m: 256, n: 2400, k: 676}, true},
+		{"fc6: 64 rows in 72", gemmArgs{transB: true, m: 64, n: 4096, k: 1024}, false},
+		{"conv1 dW: 363 columns in 384", gemmArgs{transB: true, m: 96, n: 363, k: 3025}, false},
+	}
+	for _, c := range cases {
+		if got := avx512ByShape.plainKernel(&c.p) == avx512ByShape.wide; got != c.wide {
+			t.Errorf("%s: wide kernel %v, want %v", c.name, got, c.wide)
+		}
 	}
 }
