@@ -282,32 +282,32 @@ func (kern *kernel) swapPays(m, n, k int) bool {
 }
 
 // plainKernel returns the kernel that multiplies the matrices of p as
-// stored: kern.wide when there is one, unless B is transposed and the
-// wide kernel's tiles cover C worse than kern's. The wide kernel of the
-// AVX-512 level, 12×32 tiles against 6×16, was faster on Zen 4 at conv1
-// and conv5, 1.2x on two threads, and with narrow last panels (run8)
-// 1.1-1.2x at conv3 and conv5 on one thread, equal elsewhere, even at
-// fc7's input gradient (64×4096×4096), where its 12-row tiles compute
-// 72 rows for 64. With B transposed it was 1.13x faster at conv2's
-// weight gradient (256×2400×676: on one thread, 1.03 of OpenBLAS
-// against 0.89), but slower where 12-row tiles waste more of m = 64,
-// 0.87x at fc6 (64×4096×1024) and up to 0.6x at fc8 (64×17), so it is
-// taken there only when its tiles cover at least minWideCover of what
-// kern's cover. Each element of C is summed and merged with the same
-// instructions in the same order by either kernel, as C or as C^T, so
-// the results are bitwise equal; the dot products of gemv and
-// edgeColumns, which sum otherwise, are taken before, and edgeColumns
-// only with B transposed.
+// stored: kern.wide when there is one, unless the wide kernel's tiles
+// cover C worse than kern's. The wide kernel of the AVX-512 level,
+// 12×32 tiles against 6×16, was faster on Zen 4 at conv1 and conv5,
+// 1.2x on two threads, and with narrow last panels (run8) 1.1-1.2x at
+// conv3 and conv5 on one thread, and 1.13x at conv2's weight gradient
+// (256×2400×676, B transposed: on one thread 1.03 of OpenBLAS against
+// 0.89). Where 12-row tiles waste more of m = 64 (72 rows computed
+// against 66) it was slower: 0.87x at fc6 (64×4096×1024, B
+// transposed), up to 0.6x at fc8 (64×17), and at fc7's input gradient
+// (64×4096×4096) 0.93x in CPU time on two threads (though 1.0-1.05x on
+// one). So it is taken only where its tiles cover at least
+// minWideCover of what kern's cover. Each element of C is summed and
+// merged with the same instructions in the same order by either
+// kernel, as C or as C^T, so the results are bitwise equal; the dot
+// products of gemv and edgeColumns, which sum otherwise, are taken
+// before, and edgeColumns only with B transposed.
 func (kern *kernel) plainKernel(p *gemmArgs) *kernel {
-	if kern.wide == nil || p.transB && kern.wide.tileEfficiency(p.m, p.n) < minWideCover*kern.tileEfficiency(p.m, p.n) {
+	if kern.wide == nil || kern.wide.tileEfficiency(p.m, p.n) < minWideCover*kern.tileEfficiency(p.m, p.n) {
 		return kern
 	}
 	return kern.wide
 }
 
 // minWideCover is the least fraction of kern's tile efficiency at which
-// plainKernel takes the wide kernel for a transposed B: at 0.977
-// (conv2's weight gradient, 256×2400) it was faster, at 0.92 (m = 64)
+// plainKernel takes the wide kernel: at 0.977 (conv2's weight gradient,
+// 256×2400) and 0.989 (conv2, 256×676) it was faster, at 0.92 (m = 64)
 // slower. (At 0.96, conv1's weight gradient, 96×363, 363 columns in
 // 384 against 368, the two were within the noise.)
 const minWideCover = 0.97

@@ -130,8 +130,8 @@ func TestNarrowPanels(t *testing.T) {
 }
 
 // TestPlainKernel checks which kernel of the AVX-512 level multiplies
-// AlexNet's products as stored: the wide one unless B is transposed and
-// its 12×32 tiles cover C worse than 6×16 ones.
+// AlexNet's products as stored: the wide one unless its 12×32 tiles
+// cover C worse than 6×16 ones.
 func TestPlainKernel(t *testing.T) {
 	cases := []struct {
 		name string
@@ -139,7 +139,11 @@ func TestPlainKernel(t *testing.T) {
 		wide bool
 	}{
 		{"conv1", gemmArgs{m: 96, n: 3025, k: 363}, true},
-		{"fc7 dX: 64 rows in 72, B as stored", gemmArgs{m: 64, n: 4096, k: 4096}, true},
+		{"conv2: 0.989 of the 6x16 cover", gemmArgs{m: 256, n: 676, k: 2400}, true},
+		{"conv5: 32+8 columns for 36, against 48", gemmArgs{m: 256, n: 36, k: 3456}, true},
+		{"fc7 dX: 64 rows in 72", gemmArgs{m: 64, n: 4096, k: 4096}, false},
+		{"fc8 dX: 64 rows in 72", gemmArgs{m: 64, n: 4096, k: 17}, false},
+		{"fc7 dW: 4096 rows in 4104", gemmArgs{transA: true, m: 4096, n: 4096, k: 64}, true},
 		{"conv2 dW: 0.977 of the 6x16 cover", gemmArgs{transB: true, m: 256, n: 2400, k: 676}, true},
 		{"fc6: 64 rows in 72", gemmArgs{transB: true, m: 64, n: 4096, k: 1024}, false},
 		{"conv1 dW: 363 columns in 384", gemmArgs{transB: true, m: 96, n: 363, k: 3025}, false},
