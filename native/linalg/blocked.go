@@ -553,13 +553,13 @@ const chunksPerWorker = 4
 // with A in place reads m·k values of A for m·c·k multiply-adds, about
 // 2/c of its time on Zen 4 (32 bytes a cycle from L3 against 16
 // multiply-adds). So chunks hold at least 128 columns (minPackedRun
-// when they pack a B as stored from memory, see there), or 96 rows, or
+// when they pack a B as stored, unless thinChunksPay), or 96 rows, or
 // an mc block of rows when each chunk packs B again; when even two
 // chunks per worker would be thinner, each worker gets one, as a
 // static split would give it.
 func (kern *kernel) chunkCount(p *gemmArgs, byRows bool, tiles, workers int) int {
 	minTiles := max(1, 128/kern.nr)
-	if kern.packsRowsOfB(p) {
+	if kern.packsRowsOfB(p) && !thinChunksPay(p) {
 		minTiles = max(1, minPackedRun/kern.nr)
 	}
 	if byRows {
@@ -577,33 +577,45 @@ func (kern *kernel) chunkCount(p *gemmArgs, byRows bool, tiles, workers int) int
 }
 
 // minPackedRun is the fewest columns of a chunk of C that packs a B as
-// stored from its rows, when k is deeper than shallowK and B is too
-// large to stay in the L3 cache: packing reads runs of B's rows as wide
-// as the chunk, from memory, and narrow runs cost. With the AVX-512
-// kernel on one thread, fc7's input gradient (64×4096×4096, a B of 64
-// MiB) ran at 0.77 of OpenBLAS in blocks of 512 columns, 0.91 of 2048
-// and 1.07 of 4096 (whole rows, read as one stream); the AVX2 kernel at
-// 0.88 in blocks of 512 and 0.96-0.97 in blocks of 1024 or more. From
-// L3, runs of a few hundred columns cost nothing that shows: AlexNet's
-// conv1 (96×3025×363, a B of 4.4 MB) ran at 0.73-0.76 of OpenBLAS on
-// two threads in one chunk of 1536 columns per worker (a worker that
-// starts late holds up the call by as much), and in chunks of 384 at
-// 1.06-1.09 against 0.73-1.02 in the same loaded run (best of 20 calls
-// each, alternated with OpenBLAS's).
+// stored from its rows, when k is deeper than shallowK, unless the
+// operands are small (thinChunksPay): packing reads runs of B's rows as
+// wide as the chunk, from memory when B is large, and narrow runs cost.
+// With the AVX-512 kernel on one thread, fc7's input gradient
+// (64×4096×4096) ran at 0.77 of OpenBLAS in blocks of 512 columns, 0.91
+// of 2048 and 1.07 of 4096 (whole rows, read as one stream); the AVX2
+// kernel at 0.88 in blocks of 512 and 0.96-0.97 in blocks of 1024 or
+// more. Chunks that read A (in place) again took more CPU time too:
+// conv2 (256×676×2400, A 2.4 MB) 7-10% more on two threads in chunks of
+// 160-192 columns than in one chunk per worker.
 const minPackedRun = 2048
 
-// streamedB is the size in bytes of the largest B as stored that a
-// product takes to be read from the L3 cache rather than from memory:
-// half of the 32 MiB of a Zen 4 CCD, which the other operands and other
-// work share.
-const streamedB = 16 << 20
-
 // packsRowsOfB reports whether the product of p packs op(B) from the
-// rows of a B as stored, deeper than shallowK, from memory (a B larger
-// than streamedB).
+// rows of a B as stored, deeper than shallowK.
 func (kern *kernel) packsRowsOfB(p *gemmArgs) bool {
-	return !p.transB && !p.packedB && p.window.Off == nil && p.k > shallowK &&
-		4*float64(p.k)*float64(p.n) > streamedB
+	return !p.transB && !p.packedB && p.window.Off == nil && p.k > shallowK
+}
+
+// Sizes in bytes below which thinChunksPay takes an operand to stay in
+// cache: B in L3 (half of the 32 MiB of a Zen 4 CCD, which other data
+// and other work share), A in L2 (half of Zen 4's 1 MiB, beside the
+// packed blocks of B).
+const (
+	cachedB = 16 << 20
+	cachedA = 512 << 10
+)
+
+// thinChunksPay reports whether chunks of columns of C as thin as any
+// other product's pay where packsRowsOfB would keep them minPackedRun
+// wide: when B is read from L3 (packing narrow runs of it costs nothing
+// that shows) and A stays in L2 (reading it again for every chunk
+// neither). AlexNet's conv1 (96×3025×363: B 4.4 MB, A 139 KB) ran at
+// 0.73-0.76 of OpenBLAS on two threads in one chunk of 1536 columns
+// per worker (a worker that starts late holds up the call by as much);
+// in 2×4 chunks of 384 columns it took 5-11% less CPU time, and at
+// best 1.06-1.09 of OpenBLAS's speed against 0.73-1.02 in the same
+// loaded run (best of 20 calls each, alternated with OpenBLAS's).
+func thinChunksPay(p *gemmArgs) bool {
+	return 4*float64(p.k)*float64(p.n) <= cachedB && 4*float64(p.m)*float64(p.k) <= cachedA
 }
 
 // readsAInPlace reports whether the kernel reads the full panels of A in

@@ -77,12 +77,13 @@ func TestChunkCount(t *testing.T) {
 		// memory) from runs of its rows as wide as the chunk, at least
 		// minPackedRun = 2048 columns (128 tiles): one chunk per worker.
 		{gemmArgs{m: 64, n: 4096, k: 4096}, false, 256, 2, "B packed from memory: runs of 2048"},
-		// conv1, 96x3025x363: B (4.4 MB) is read from L3, so runs of
-		// 128 columns do: 190 tiles in 2×4 chunks of 23 or 24.
-		{gemmArgs{m: 96, n: 3025, k: 363}, false, 190, 8, "B packed from L3: chunksPerWorker chunks each"},
-		// conv2, 256x676x2400: 43 tiles in 2×3 chunks would hold 7,
-		// below 8; 2×2 hold 10 or 11.
-		{gemmArgs{m: 256, n: 676, k: 2400}, false, 43, 4, "two chunks each"},
+		// conv1, 96x3025x363: B (4.4 MB) is read from L3 and A (139
+		// KB) from L2, so chunks of 128 columns do: 190 tiles in 2×4
+		// chunks of 23 or 24.
+		{gemmArgs{m: 96, n: 3025, k: 363}, false, 190, 8, "operands in cache: chunksPerWorker chunks each"},
+		// conv2, 256x676x2400: A (2.4 MB) is beyond L2: runs of 2048,
+		// one chunk per worker.
+		{gemmArgs{m: 256, n: 676, k: 2400}, false, 43, 2, "A beyond L2: one chunk per worker"},
 		// conv1 dW, 96x363x3025 split by columns: 23 tiles in 2×4 chunks
 		// would hold 2, 2×3 3, 2×2 5, all below 8: one chunk per worker.
 		{gemmArgs{transB: true, m: 96, n: 363, k: 3025}, false, 23, 2, "narrow: one chunk per worker"},
