@@ -106,14 +106,19 @@ func (g Blocked) SgemmPackedVecB(m, n, k int, alpha float32, a []float32, lda in
 	}
 	t := vecPanelTask{kern: g.kernel(), m: m, k: k, n: n, a: a, lda: lda, b: b, c: c, ldc: ldc, alpha: alpha, beta: beta}
 	panels := (n + VecPanelWidth - 1) / VecPanelWidth
-	if g.serial || 2*float64(m)*float64(n)*float64(k) < float64(minParallelFlops()) || parallel.Threads() == 1 {
+	// A panel costs its flops or, with few rows, the reading of its
+	// weights, which come from memory more often than not (a classifier's
+	// weights are read once per run): streamBytesPerFlop bytes of them
+	// weigh as a flop.
+	panelCost := max(2*m*VecPanelWidth*k, VecPanelWidth*k*4/streamBytesPerFlop)
+	if g.serial || panels*panelCost < minParallelFlops() || parallel.Threads() == 1 {
 		t.per = panels
 		t.runChunk(0)
 		return
 	}
 	// Chunks of at least minParallelFlops, at most chunksPerWorker per
 	// worker, as gemv deals out columns.
-	most := max(1, panels/max(1, minParallelFlops()/(2*m*VecPanelWidth*k)))
+	most := max(1, panels/max(1, minParallelFlops()/panelCost))
 	workers := min(parallel.Threads(), most)
 	chunks := min(most, workers*chunksPerWorker)
 	t.per = (panels + chunks - 1) / chunks
@@ -163,3 +168,10 @@ func (t *vecPanelTask) runChunk(c int) {
 		}
 	}
 }
+
+// streamBytesPerFlop converts the bytes of weights a one-row product
+// streams from memory into the flops its parallel split weighs them as:
+// reading 5 MB of a classifier's weights from memory takes one core
+// about as long as 4M flops of SGEMM, and a second core doubles the
+// bandwidth the product gets.
+const streamBytesPerFlop = 1

@@ -1,6 +1,7 @@
 package linalg_test
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -147,4 +148,48 @@ func TestBlocksBLeavesOutOtherPaths(t *testing.T) {
 			}
 		}
 	})
+}
+
+// BenchmarkSgemmPackedVecB times the one-row products of classifier
+// layers with prepared weights (batch 1) and reports the weights' read
+// bandwidth.
+func BenchmarkSgemmPackedVecB(b *testing.B) {
+	for _, sh := range []struct {
+		name    string
+		m, n, k int
+	}{
+		{"mobilenet_v2_fc", 1, 1000, 1280},
+		{"mobilenet_v3_fc", 1, 1000, 1024},
+		{"mobilenet_v3_fc1", 1, 1024, 576},
+		{"shufflenet_fc", 1, 1000, 1024},
+		{"squeeze_excite", 1, 64, 16},
+	} {
+		rng := rand.New(rand.NewPCG(3, 4))
+		g := linalg.Fast()
+		a, w := randomSlice(rng, sh.m*sh.k), randomSlice(rng, sh.k*sh.n)
+		// Copies of the weights that together overflow the L3 cache
+		// (32 MB here), taken in turn: the weights come from memory, as
+		// in a network, where the other layers' weights and activations
+		// evict them between runs.
+		size := linalg.VecPackedLen(sh.k, sh.n)
+		copies := make([][]float32, max(1, (64<<20)/(4*size)))
+		for i := range copies {
+			copies[i] = make([]float32, size)
+			g.PackVecB(false, sh.k, sh.n, w, sh.n, copies[i])
+		}
+		c := make([]float32, sh.m*sh.n)
+		for _, threads := range []int{1, 2} {
+			b.Run(fmt.Sprintf("%s_%dx%dx%d/threads%d", sh.name, sh.m, sh.n, sh.k, threads), func(b *testing.B) {
+				defer parallel.SetThreads(parallel.Threads())
+				parallel.SetThreads(threads)
+				b.SetBytes(int64(4 * size))
+				b.ReportAllocs()
+				i := 0
+				for b.Loop() {
+					g.SgemmPackedVecB(sh.m, sh.n, sh.k, 1, a, sh.k, copies[i%len(copies)], 0, c, sh.n)
+					i++
+				}
+			})
+		}
+	}
 }
