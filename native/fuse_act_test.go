@@ -10,7 +10,7 @@ import (
 )
 
 // activationNet is a graph whose producers (Conv of several algorithms,
-// Gemm, MatMul with a bias Add) each feed one of the activations the
+// Gemm, MatMul with a bias Add, BatchNormalization) each feed one of the activations the
 // engine fuses (Softmax after MatMuls); every activation's output is a graph output, and
 // producers lists the producers' outputs.
 func activationNet(t testing.TB) (m *graph.Model, producers []string) {
@@ -92,6 +92,15 @@ func activationNet(t testing.TB) (m *graph.Model, producers []string) {
 	b.Output(b.Node("Softmax", "bert.softmax", []string{bert}, graph.IntAttr("axis", -1)), nil)
 	sc := b.Node("Mul", "scaled.mul", []string{rank0("k", 0.7), b.Node("MatMul", "scaled", []string{flat, random("scaled.w", 324, 13)})})
 	b.Output(b.Node("Relu", "scaled.relu", []string{sc}), nil)
+	// Pre-activation normalization (DenseNet's BatchNormalization, Relu,
+	// Conv), and one followed by HardSwish.
+	producers = append(producers, "bn", "bn.hs")
+	bn := func(name string) string {
+		return b.Node("BatchNormalization", name, []string{x, random(name+".scale", 4), random(name+".b", 4),
+			random(name+".mean", 4), uniformInitializer(t, b, rng, name+".var", 0.5, 2, 4)})
+	}
+	b.Output(b.Node("Relu", "bn.relu", []string{bn("bn")}), nil)
+	b.Output(b.Node("HardSwish", "bn.hswish", []string{bn("bn.hs")}), nil)
 	m, err := b.Model()
 	if err != nil {
 		t.Fatal(err)
@@ -244,5 +253,71 @@ func TestFusedConvReluTrainingAliasing(t *testing.T) {
 		for i, name := range tc.seeds {
 			identicalTensors(t, tc.name+": seed "+name, seeds[name], randomInput(uint64(40+i), 2, 5-i, 8, 8))
 		}
+	}
+}
+
+// TestFusedBatchNormReluTraining checks that a training run, which fuses
+// a BatchNormalization (batch statistics) with the Relu alone reading
+// it, gives bitwise the unfused nodes' outputs and gradients (Keep
+// naming the normalization's output), with the seed on the network's
+// output or also on the Relu's, and with the Relu's gradient asked for.
+func TestFusedBatchNormReluTraining(t *testing.T) {
+	rng := rand.New(rand.NewPCG(10, 10))
+	b := graph.NewBuilder("preact", graph.OpsetID{Version: 15})
+	x := b.Input("x", graph.Float32, graph.Symbol("N"), graph.Fixed(3), graph.Fixed(6), graph.Fixed(6))
+	bn := b.Node("BatchNormalization", "bn", []string{x, uniformInitializer(t, b, rng, "scale", 0.5, 1.5, 3),
+		uniformInitializer(t, b, rng, "bias", -0.5, 0.5, 3), uniformInitializer(t, b, rng, "mean", -0.5, 0.5, 3),
+		uniformInitializer(t, b, rng, "var", 0.5, 2, 3)})
+	h := b.Node("Relu", "h", []string{bn})
+	b.Output(h, nil)
+	b.Output(b.Node("Conv", "out", []string{h, uniformInitializer(t, b, rng, "w", -0.5, 0.5, 4, 3, 3, 3)},
+		graph.IntsAttr("pads", 1, 1, 1, 1)), nil)
+	m, err := b.Model()
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog, err := Compile(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := map[string]*tensor.Tensor{"x": randomInput(31, 2, 3, 6, 6)}
+	wrt := []string{"scale", "bias", "w", "x"}
+	for _, tc := range []struct {
+		name  string
+		seeds []string
+		wrt   []string
+	}{
+		{"seed on the output", []string{"out"}, wrt},
+		{"seed on the output and the relu", []string{"out", "h"}, wrt},
+		{"relu gradient returned", []string{"out"}, append([]string{"h"}, wrt...)},
+	} {
+		run := func(keep ...string) (*Tape, map[string]*tensor.Tensor) {
+			seeds := map[string]*tensor.Tensor{}
+			for i, name := range tc.seeds {
+				seeds[name] = randomInput(uint64(50+i), 2, 4-i, 6, 6)
+			}
+			tape, err := prog.Forward(in, Options{Training: true, Keep: keep})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fused := tape.Value("bn") == nil; fused != (len(keep) == 0) {
+				t.Fatalf("%s: keeping %v: the normalization fused %v", tc.name, keep, fused)
+			}
+			grads, err := tape.Backward(seeds, tc.wrt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return tape, grads
+		}
+		fusedTape, fused := run()
+		unfusedTape, unfused := run("bn")
+		for _, name := range []string{"h", "out"} {
+			identicalTensors(t, tc.name+": "+name, fusedTape.Value(name), unfusedTape.Value(name))
+		}
+		for _, name := range tc.wrt {
+			identicalTensors(t, tc.name+": d"+name, fused[name], unfused[name])
+		}
+		fusedTape.Release()
+		unfusedTape.Release()
 	}
 }

@@ -28,6 +28,11 @@ type BatchNormParams struct {
 	N, C, Spatial int     // x is [N, C, Spatial]
 	Epsilon       float32 // epsilon, ONNX default 1e-5
 	Momentum      float32 // momentum, ONNX default 0.9: running = running*Momentum + batch*(1-Momentum)
+	// Act is applied to y as it is stored (a BatchNormalization fused
+	// with the activation that reads it, as pre-activation networks
+	// such as DenseNet have); the identity by default. Backward goes
+	// through the identity and Relu only (see BatchNormReluGrad).
+	Act Activation
 }
 
 // Validate reports a dimension below 1, a negative Epsilon or a Momentum
@@ -127,9 +132,11 @@ func BatchNormTrainingForward(p *BatchNormParams, x, scale, bias, runMean, runVa
 	p.affine(x, y, a, b)
 }
 
-// affine stores x*a[c] + b[c] in y for every element of channel c, the
-// product rounded before the sum: a channel's runs at a time, or an
-// image's channels at a time when each run is a single value.
+// affine stores Act(x*a[c] + b[c]) in y for every element of channel c,
+// the product rounded before the sum: a channel's runs at a time, or an
+// image's channels at a time when each run is a single value. The
+// activation follows each block of affineBlock values while they are in
+// cache.
 func (p *BatchNormParams) affine(x, y, a, b []float32) {
 	t := affineTasks.Get()
 	*t = affineTask{p: p, x: x, y: y, a: a, b: b}
@@ -156,7 +163,11 @@ func (t *affineTask) Range(lo, hi int) {
 		for c := lo; c < hi; c++ {
 			for n := 0; n < p.N; n++ {
 				off := (n*p.C + c) * s
-				vec.ScaleAdd(y[off:off+s], x[off:], a[c], b[c])
+				for i := 0; i < s; i += affineBlock {
+					out := y[off+i : off+min(i+affineBlock, s)]
+					vec.ScaleAdd(out, x[off+i:], a[c], b[c])
+					p.activate(out)
+				}
 			}
 		}
 		return
@@ -165,6 +176,36 @@ func (t *affineTask) Range(lo, hi int) {
 		out := y[n*p.C : (n+1)*p.C]
 		for c, v := range x[n*p.C : (n+1)*p.C] {
 			out[c] = float32(v*a[c]) + b[c] // the conversion rounds the product, as vec.ScaleAdd does
+		}
+		p.activate(out)
+	}
+}
+
+// activate applies p.Act in place to y, just normalized.
+func (p *BatchNormParams) activate(y []float32) {
+	if p.Act.Kind != ActIdentity {
+		p.Act.Apply(y, y)
+	}
+}
+
+// affineBlock is how many values of a channel's run affine normalizes
+// before applying the activation to them: 16 KB, which stay in the L1
+// cache.
+const affineBlock = 4096
+
+// BatchNormReluGrad stores in dyAct the gradient with respect to the
+// normalized y of a BatchNormalization fused with a Relu, given the
+// gradient dy of the Relu's output out: dy where out is positive, 0
+// elsewhere, as Relu's backward gives (0 at 0). The backward of the
+// normalization then takes dyAct.
+func BatchNormReluGrad(out, dy, dyAct []float32) {
+	need("BatchNormalization", "dy", dy, len(out))
+	need("BatchNormalization", "dyAct", dyAct, len(out))
+	for i, v := range out {
+		if v > 0 {
+			dyAct[i] = dy[i]
+		} else {
+			dyAct[i] = 0
 		}
 	}
 }

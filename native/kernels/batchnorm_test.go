@@ -3,6 +3,7 @@ package kernels
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -85,6 +86,87 @@ func TestBatchNormTrainingForward(t *testing.T) {
 	})
 }
 
+// TestBatchNormFusedActivation checks BatchNormalization with an
+// activation applied as it stores y, in inference and training mode,
+// against the float64 formula followed by the activation in float64, on
+// the cases of batchNormCases and on channels longer than affineBlock
+// (several blocks, the last partial), at every CPU level.
+func TestBatchNormFusedActivation(t *testing.T) {
+	sigmoid := func(v float64) float64 { return 1 / (1 + math.Exp(-v)) }
+	acts := []struct {
+		act Activation
+		f   func(float64) float64
+	}{
+		{Relu, func(v float64) float64 { return max(v, 0) }},
+		{Activation{Kind: ActClip, Alpha: -0.5, Beta: 1}, func(v float64) float64 { return min(max(v, -0.5), 1) }},
+		{Activation{Kind: ActHardSwish}, func(v float64) float64 { return v * min(max(v/6+0.5, 0), 1) }},
+		{Activation{Kind: ActSigmoid}, sigmoid},
+		{Activation{Kind: ActSiLU}, func(v float64) float64 { return v * sigmoid(v) }},
+	}
+	cases := append(slices.Clone(batchNormCases),
+		BatchNormParams{N: 2, C: 3, Spatial: 2*affineBlock + 37, Epsilon: 1e-5, Momentum: 0.9})
+	leveltest.Run(t, func(t *testing.T) {
+		rng := newRNG(23)
+		for _, base := range cases {
+			for _, a := range acts {
+				p := base
+				p.Act = a.act
+				n := p.N * p.C * p.Spatial
+				x := uniform(rng, n, -2, 3)
+				scale, bias := uniform(rng, p.C, 0.5, 1.5), uniform(rng, p.C, -1, 1)
+				mean, variance := uniform(rng, p.C, -1, 1), uniform(rng, p.C, 0.5, 2)
+				want := make([]float64, n)
+				for j := range want {
+					c := j / p.Spatial % p.C
+					want[j] = a.f(float64(scale[c])*(float64(x[j])-float64(mean[c]))/
+						math.Sqrt(float64(variance[c])+float64(p.Epsilon)) + float64(bias[c]))
+				}
+				y := make([]float32, n)
+				BatchNormInferenceForward(&p, x, scale, bias, mean, variance, y)
+				compare(t, bnName(p)+" inference "+a.act.String(), tolBatchNorm, y, want)
+
+				// Training mode: the batch's statistics.
+				for c := range p.C {
+					v := bnChannelValues(p, x, c)
+					var m, sq float64
+					for _, e := range v {
+						m += e
+					}
+					m /= float64(len(v))
+					for _, e := range v {
+						sq += (e - m) * (e - m)
+					}
+					invStd := 1 / math.Sqrt(sq/float64(len(v))+float64(p.Epsilon))
+					for b := range p.N {
+						for i := range p.Spatial {
+							j := (b*p.C+c)*p.Spatial + i
+							want[j] = a.f(float64(scale[c])*(float64(x[j])-m)*invStd + float64(bias[c]))
+						}
+					}
+				}
+				saveMean, saveInvStd := make([]float32, p.C), make([]float32, p.C)
+				BatchNormTrainingForward(&p, x, scale, bias, nil, nil, y, saveMean, saveInvStd)
+				compare(t, bnName(p)+" training "+a.act.String(), tolBatchNorm, y, want)
+			}
+		}
+	})
+}
+
+// TestBatchNormReluGrad checks the Relu mask of a fused normalization's
+// backward: the gradient where the output is positive, 0 where it is 0
+// or NaN.
+func TestBatchNormReluGrad(t *testing.T) {
+	nan := float32(math.NaN())
+	out := []float32{0, 1.5, 0, 2, nan, 1e-30}
+	dy := []float32{7, -3, 5, 0.25, 9, -1}
+	want := []float32{0, -3, 0, 0.25, 0, -1}
+	got := make([]float32, len(out))
+	BatchNormReluGrad(out, dy, got)
+	if !slices.Equal(got, want) {
+		t.Errorf("BatchNormReluGrad(%v, %v) = %v, want %v", out, dy, got, want)
+	}
+}
+
 func TestBatchNormInferenceForward(t *testing.T) {
 	leveltest.Run(t, func(t *testing.T) {
 		rng := newRNG(22)
@@ -155,5 +237,38 @@ func TestBatchNormValidate(t *testing.T) {
 		if err := tc.p.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("Validate(%+v) = %v, want error containing %q", tc.p, err, tc.want)
 		}
+	}
+}
+
+// BenchmarkBatchNormInference times DenseNet's pre-activation
+// normalization (denseblock1's widest input, [1, 256, 56, 56]) alone,
+// fused with its Relu, and followed by a separate Relu pass as the
+// unfused nodes run.
+func BenchmarkBatchNormInference(b *testing.B) {
+	p := BatchNormParams{N: 1, C: 256, Spatial: 56 * 56, Epsilon: 1e-5}
+	rng := newRNG(24)
+	n := p.N * p.C * p.Spatial
+	x, y := uniform(rng, n, -2, 3), make([]float32, n)
+	scale, bias := uniform(rng, p.C, 0.5, 1.5), uniform(rng, p.C, -1, 1)
+	mean, variance := uniform(rng, p.C, -1, 1), uniform(rng, p.C, 0.5, 2)
+	r := make([]float32, n)
+	for _, bc := range []struct {
+		name string
+		act  Activation
+		relu bool // a separate Relu pass after
+	}{{"plain", Activation{}, false}, {"fused_relu", Relu, false}, {"then_relu", Activation{}, true}} {
+		p.Act = bc.act
+		b.Run(bc.name, func(b *testing.B) {
+			leveltest.Bench(b, func(b *testing.B) {
+				b.SetBytes(int64(8 * n))
+				b.ReportAllocs()
+				for b.Loop() {
+					BatchNormInferenceForward(&p, x, scale, bias, mean, variance, y)
+					if bc.relu {
+						Relu.Apply(r, y)
+					}
+				}
+			})
+		})
 	}
 }

@@ -67,7 +67,8 @@ var fusibleActivations = map[passes.ActivationKind]kernels.ActivationKind{
 
 // FusionCapabilities returns what the engine fuses, for
 // passes.FuseActivations: every elementwise activation of
-// fusibleActivations into Conv, Gemm and MatMul, Softmax along the last
+// fusibleActivations into Conv, Gemm, MatMul and BatchNormalization
+// (pre-activation networks normalize, then activate), Softmax along the last
 // axis into MatMul (whose epilogues see whole rows), the residual Add
 // into Conv and MatMul, and the scale and the bias Add into MatMul
 // (EpilogueFuser).
@@ -79,10 +80,11 @@ func FusionCapabilities() passes.Capabilities {
 		}
 	}
 	return passes.Capabilities{
-		Activations: map[string][]passes.ActivationKind{"Conv": kinds, "Gemm": kinds, "MatMul": append(slices.Clone(kinds), passes.ActSoftmax)},
-		Bias:        map[string]bool{"MatMul": true},
-		Scale:       map[string]bool{"MatMul": true},
-		Residual:    map[string]bool{"Conv": true, "MatMul": true},
+		Activations: map[string][]passes.ActivationKind{"Conv": kinds, "Gemm": kinds, "MatMul": append(slices.Clone(kinds), passes.ActSoftmax),
+			"BatchNormalization": kinds},
+		Bias:     map[string]bool{"MatMul": true},
+		Scale:    map[string]bool{"MatMul": true},
+		Residual: map[string]bool{"Conv": true, "MatMul": true},
 	}
 }
 

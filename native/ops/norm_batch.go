@@ -25,6 +25,8 @@ import (
 type batchNorm struct {
 	epsilon, momentum float32
 	trainingMode      bool
+	// act, set by FuseEpilogue, is applied to Y as it is stored.
+	act kernels.Activation
 	// bound holds the params of the last inputs' shapes.
 	bound *shapeCache[*kernels.BatchNormParams]
 }
@@ -64,7 +66,7 @@ func (o *batchNorm) params(in []*tensor.Tensor) (*kernels.BatchNormParams, error
 		return nil, fmt.Errorf("input %v has no channel axis", x.Shape)
 	}
 	p := &kernels.BatchNormParams{N: x.Shape[0], C: x.Shape[1], Spatial: tensor.NumElements(x.Shape[2:]),
-		Epsilon: o.epsilon, Momentum: o.momentum}
+		Epsilon: o.epsilon, Momentum: o.momentum, Act: o.act}
 	for i, name := range []string{"scale", "B", "input_mean", "input_var"} {
 		t, err := float32Input(in, i+1, name)
 		if err != nil {
@@ -78,6 +80,19 @@ func (o *batchNorm) params(in []*tensor.Tensor) (*kernels.BatchNormParams, error
 		return nil, err
 	}
 	return p, nil
+}
+
+// FuseEpilogue returns the normalization with e's activation applied to
+// Y as it is stored, in the same pass; it adds no bias or residual and
+// takes no scale or Softmax. Backward goes through a fused Relu.
+func (o *batchNorm) FuseEpilogue(e Epilogue) Op {
+	if e.Bias || e.Residual || e.Scale != nil || e.Act.Kind == kernels.ActSoftmax {
+		return nil
+	}
+	fused := *o
+	fused.act = e.Act
+	fused.bound = &shapeCache[*kernels.BatchNormParams]{}
+	return &fused
 }
 
 // batchStats is what training-mode forward keeps for backward.
@@ -116,6 +131,17 @@ func (o *batchNorm) Backward(ctx *Context, in, out, gradOut []*tensor.Tensor) ([
 	if err != nil {
 		return nil, err
 	}
+	if err := checkFusedBackward(Epilogue{Act: o.act}); err != nil {
+		return nil, err
+	}
+	dy := gradOut[0].F32()
+	if o.act.Kind == kernels.ActRelu {
+		// The gradient of the normalized values, through the Relu
+		// whose output out[0] is.
+		masked := ctx.Float32(in[0].Shape...)
+		kernels.BatchNormReluGrad(out[0].F32(), dy, masked.F32())
+		dy = masked.F32()
+	}
 	dx := ctx.Zeros(in[0].Shape...)
 	dscale := ctx.Zeros(p.C)
 	dbias := ctx.Zeros(p.C)
@@ -124,9 +150,9 @@ func (o *batchNorm) Backward(ctx *Context, in, out, gradOut []*tensor.Tensor) ([
 		return nil, err
 	}
 	if training {
-		kernels.BatchNormTrainingBackward(p, in[0].F32(), in[1].F32(), st.mean, st.invStd, gradOut[0].F32(), dx.F32(), dscale.F32(), dbias.F32())
+		kernels.BatchNormTrainingBackward(p, in[0].F32(), in[1].F32(), st.mean, st.invStd, dy, dx.F32(), dscale.F32(), dbias.F32())
 	} else {
-		kernels.BatchNormInferenceBackward(p, in[0].F32(), in[1].F32(), in[3].F32(), in[4].F32(), gradOut[0].F32(), dx.F32(), dscale.F32(), dbias.F32())
+		kernels.BatchNormInferenceBackward(p, in[0].F32(), in[1].F32(), in[3].F32(), in[4].F32(), dy, dx.F32(), dscale.F32(), dbias.F32())
 	}
 	return []*tensor.Tensor{dx, dscale, dbias}, nil
 }
