@@ -334,51 +334,84 @@ var separableMaxes parallel.Tasks[separableMax]
 // at a time while its input rows are in cache (borders, argmaxInside).
 func (s *separableMax) plane(plane []float32, base int, y []float32, arg []int64) {
 	p, ow := s.p, s.ow
-	sw := p.StrideW
-	image := s.rowMax[p.PadLeft : p.PadLeft+p.W]
-	for oy := 0; oy < s.oh; oy++ {
-		yrow := y[oy*ow : (oy+1)*ow]
-		var argRow []int64
-		if arg != nil {
-			argRow = arg[oy*ow : (oy+1)*ow]
-		}
-		iy := oy*p.StrideH - p.PadTop
-		khLo, khHi := int(s.rowsLo[oy]), int(s.rowsHi[oy])
-		if khLo == khHi { // every window of the row covers padding only
-			for ox := range yrow {
-				yrow[ox] = emptyWindowMax
+	if arg == nil && p.StrideW <= 2 {
+		// The rows whose windows read no row of padding, in one call.
+		for oy := 0; oy < s.oh; {
+			end := oy
+			for end < s.oh && s.rowsLo[end] == 0 && int(s.rowsHi[end]) == p.KH {
+				end++
 			}
-			for ox := range argRow {
-				argRow[ox] = -1
+			if end == oy {
+				s.row(oy, plane, base, y, nil)
+				oy++
+				continue
 			}
-			continue
-		}
-		vec.MaxRows(image, plane[(iy+khLo*p.DilationH)*p.W:], s.down[:khHi-khLo])
-		switch sw {
-		case 1:
-			vec.MaxRows(yrow, s.rowMax, s.across)
-		case 2:
-			vec.MaxStride2(yrow, s.rowMax, s.across)
-		default:
-			for r := 0; r < sw; r++ {
-				phase := s.phases[r*s.phaseLen : (r+1)*s.phaseLen]
-				for j, i := 0, r; i < s.span; i, j = i+sw, j+1 {
-					phase[j] = s.rowMax[i]
+			rows := vec.PoolRows{
+				Src: plane[(oy*p.StrideH-p.PadTop)*p.W:], SrcStride: p.StrideH * p.W, Down: s.down,
+				Row: s.rowMax, Lead: p.PadLeft, Cols: p.W,
+				Dst: y[oy*ow:], DstStride: ow, Width: ow, Across: s.across, Stride: p.StrideW,
+			}
+			vec.MaxPoolRows(&rows, end-oy)
+			for ; oy < end; oy++ {
+				for _, ox := range s.emptyCols {
+					y[oy*ow+int(ox)] = emptyWindowMax
 				}
 			}
-			vec.MaxRows(yrow, s.phases, s.across)
 		}
-		if arg == nil {
-			for _, ox := range s.emptyCols {
-				yrow[ox] = emptyWindowMax
+		return
+	}
+	for oy := 0; oy < s.oh; oy++ {
+		s.row(oy, plane, base, y, arg)
+	}
+}
+
+// row pools output row oy of plane into y [OH*OW] and, unless arg is
+// nil, stores the argmax of each of its windows in arg.
+func (s *separableMax) row(oy int, plane []float32, base int, y []float32, arg []int64) {
+	p, ow := s.p, s.ow
+	sw := p.StrideW
+	image := s.rowMax[p.PadLeft : p.PadLeft+p.W]
+	yrow := y[oy*ow : (oy+1)*ow]
+	var argRow []int64
+	if arg != nil {
+		argRow = arg[oy*ow : (oy+1)*ow]
+	}
+	iy := oy*p.StrideH - p.PadTop
+	khLo, khHi := int(s.rowsLo[oy]), int(s.rowsHi[oy])
+	if khLo == khHi { // every window of the row covers padding only
+		for ox := range yrow {
+			yrow[ox] = emptyWindowMax
+		}
+		for ox := range argRow {
+			argRow[ox] = -1
+		}
+		return
+	}
+	vec.MaxRows(image, plane[(iy+khLo*p.DilationH)*p.W:], s.down[:khHi-khLo])
+	switch sw {
+	case 1:
+		vec.MaxRows(yrow, s.rowMax, s.across)
+	case 2:
+		vec.MaxStride2(yrow, s.rowMax, s.across)
+	default:
+		for r := 0; r < sw; r++ {
+			phase := s.phases[r*s.phaseLen : (r+1)*s.phaseLen]
+			for j, i := 0, r; i < s.span; i, j = i+sw, j+1 {
+				phase[j] = s.rowMax[i]
 			}
-			continue
 		}
-		rowsInside := khLo == 0 && khHi == p.KH
-		s.borders(oy, rowsInside, plane, base, yrow, argRow)
-		if rowsInside {
-			s.argmaxInside(oy, plane, base, yrow, argRow)
+		vec.MaxRows(yrow, s.phases, s.across)
+	}
+	if arg == nil {
+		for _, ox := range s.emptyCols {
+			yrow[ox] = emptyWindowMax
 		}
+		return
+	}
+	rowsInside := khLo == 0 && khHi == p.KH
+	s.borders(oy, rowsInside, plane, base, yrow, argRow)
+	if rowsInside {
+		s.argmaxInside(oy, plane, base, yrow, argRow)
 	}
 }
 

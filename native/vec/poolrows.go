@@ -1,0 +1,65 @@
+package vec
+
+import "fmt"
+
+// PoolRows describes output rows of a 2-D max pooling whose windows read
+// no row of padding, each computed in two steps: the maximum down the
+// windows' rows into a row buffer, then across the windows' columns.
+type PoolRows struct {
+	// Src holds the input rows; output row r reads the rows that start
+	// at r*SrcStride plus each of Down.
+	Src       []float32
+	SrcStride int
+	Down      []int32
+	// Row is the buffer of the maxima down the rows: they go to
+	// Row[Lead:Lead+Cols], and the values around them (the padding's
+	// -Inf) stay as the caller set them.
+	Row        []float32
+	Lead, Cols int
+	// Output row r is Dst[r*DstStride:][:Width]: the maximum of Row's
+	// values at each of Across, from 0 (Stride 1) or every other value
+	// (Stride 2).
+	Dst              []float32
+	DstStride, Width int
+	Across           []int32
+	Stride           int
+}
+
+// MaxPoolRows computes rows output rows of p: for each, MaxRows
+// down the rows, then MaxRows (Stride 1) or MaxStride2 (Stride 2) across
+// the columns, with the same results (NaNs and zeros as there), the
+// bounds checked once for all the rows rather than at each call: a
+// pooling's output rows are too short for per-call checks to be cheap.
+func MaxPoolRows(p *PoolRows, rows int) {
+	if rows == 0 || p.Width == 0 {
+		return
+	}
+	if p.Stride != 1 && p.Stride != 2 {
+		panic(fmt.Sprintf("vec: MaxPoolRows with a stride of %d", p.Stride))
+	}
+	if rows < 0 || p.Cols < 1 || p.Lead < 0 || p.Lead+p.Cols > len(p.Row) ||
+		p.SrcStride < 0 || p.DstStride < p.Width || (rows-1)*p.SrcStride > len(p.Src) ||
+		(rows-1)*p.DstStride+p.Width > len(p.Dst) {
+		panic(fmt.Sprintf("vec: MaxPoolRows of %d rows of %d columns from %d at %d apart into %d at %d apart, row buffer %d from %d",
+			rows, p.Cols, len(p.Src), p.SrcStride, len(p.Dst), p.DstStride, len(p.Row), p.Lead))
+	}
+	// The offsets are not negative, so the last row's reads bound every
+	// row's.
+	checkTaps("MaxPoolRows", p.Cols, 1, p.Src[(rows-1)*p.SrcStride:], p.Down)
+	checkTaps("MaxPoolRows", p.Width, p.Stride, p.Row, p.Across)
+	image := p.Row[p.Lead : p.Lead+p.Cols]
+	for r := range rows {
+		src := p.Src[r*p.SrcStride:]
+		dst := p.Dst[r*p.DstStride:][:p.Width]
+		if !maxRowsFast(image, src, p.Down) {
+			maxTapsGo(image, src, p.Down, 1)
+		}
+		if p.Stride == 1 {
+			if !maxRowsFast(dst, p.Row, p.Across) {
+				maxTapsGo(dst, p.Row, p.Across, 1)
+			}
+		} else if done := maxStride2Fast(dst, p.Row, p.Across); done < len(dst) {
+			maxTapsGo(dst[done:], p.Row[2*done:], p.Across, 2)
+		}
+	}
+}

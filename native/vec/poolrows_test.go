@@ -1,0 +1,71 @@
+package vec
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/onnxkit/onnxkit/native/internal/leveltest"
+)
+
+// TestMaxPoolRows checks MaxPoolRows at every CPU level against a plain
+// scan of each window, on widths around the vector loops' blocks, both
+// strides, padded rows (Lead, -Inf around the image's columns) and a
+// NaN in some windows, which their maximum must be.
+func TestMaxPoolRows(t *testing.T) {
+	leveltest.Run(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(5, 6))
+		for _, tc := range []struct{ cols, rows, kh, kw, stride, lead int }{
+			{1, 1, 1, 1, 1, 0}, {7, 3, 3, 3, 1, 1}, {55, 27, 3, 3, 2, 0}, {112, 5, 3, 3, 2, 1},
+			{33, 4, 2, 2, 2, 0}, {61, 6, 3, 5, 1, 2}, {17, 2, 1, 3, 2, 1}, {100, 3, 3, 3, 1, 0},
+		} {
+			inf := float32(math.Inf(-1))
+			rowLen := tc.lead + tc.cols + tc.kw + 1 // room for the windows past the image, as -Inf
+			width := (rowLen - tc.kw) / tc.stride
+			srcStride := tc.cols * 2
+			src := make([]float32, (tc.rows-1)*srcStride+tc.kh*tc.cols)
+			for i := range src {
+				src[i] = rng.Float32()*2 - 1
+			}
+			if len(src) > 20 {
+				src[len(src)/3] = float32(math.NaN())
+			}
+			down, across := make([]int32, tc.kh), make([]int32, tc.kw)
+			for i := range down {
+				down[i] = int32(i * tc.cols)
+			}
+			for i := range across {
+				across[i] = int32(i)
+			}
+			row := make([]float32, rowLen)
+			for i := range row {
+				row[i] = inf
+			}
+			dst := make([]float32, tc.rows*(width+1))
+			p := PoolRows{Src: src, SrcStride: srcStride, Down: down, Row: row, Lead: tc.lead, Cols: tc.cols,
+				Dst: dst, DstStride: width + 1, Width: width, Across: across, Stride: tc.stride}
+			MaxPoolRows(&p, tc.rows)
+			for r := range tc.rows {
+				for j := range width {
+					want := math.Inf(-1)
+					nan := false
+					for kh := range tc.kh {
+						for kw := range tc.kw {
+							c := j*tc.stride + kw - tc.lead // column of the image, or padding
+							if c < 0 || c >= tc.cols {
+								continue
+							}
+							v := float64(src[r*srcStride+kh*tc.cols+c])
+							nan = nan || v != v
+							want = math.Max(want, v)
+						}
+					}
+					got := dst[r*(width+1)+j]
+					if nan && got == got || !nan && float64(got) != want {
+						t.Fatalf("%+v: row %d column %d = %v, want %v (NaN %v)", tc, r, j, got, want, nan)
+					}
+				}
+			}
+		}
+	})
+}
