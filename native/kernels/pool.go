@@ -30,6 +30,7 @@ package kernels
 
 import (
 	"math"
+	"slices"
 
 	"github.com/onnxkit/onnxkit/native/parallel"
 	"github.com/onnxkit/onnxkit/native/vec"
@@ -515,8 +516,22 @@ func AveragePoolForward(p *PoolParams, x, y []float32) {
 	need(op, "x", x, planes*hw)
 	need(op, "y", y, planes*ohw)
 	divH, divW := p.poolDivisors()
+	// Every window of a row has the same divisor unless the padding
+	// takes taps from some (CountIncludePad off): then the row is
+	// divided by it in a vector loop, bitwise as one at a time.
+	uniformW := !slices.ContainsFunc(divW, func(d float32) bool { return d != divW[0] })
 	// the plane's copy, and a vector of 8 outputs per tap
 	cost := hw + ohw*p.KH*p.KW/8
+	if p.halvesSum() {
+		parallel.For(planes, grainFor(cost), func(lo, hi int) {
+			h := p.newHalvesSums()
+			defer h.release()
+			for pl := lo; pl < hi; pl++ {
+				h.plane(x[pl*hw:(pl+1)*hw], y[pl*ohw:(pl+1)*ohw], divH[0]*divW[0])
+			}
+		})
+		return
+	}
 	parallel.For(planes, grainFor(cost), func(lo, hi int) {
 		a := p.windowSums()
 		defer a.release()
@@ -526,12 +541,80 @@ func AveragePoolForward(p *PoolParams, x, y []float32) {
 			for oy := range oh {
 				yrow := yp[oy*ow : (oy+1)*ow]
 				a.row(oy, yrow)
+				if d := divH[oy] * divW[0]; uniformW && d != 0 {
+					vec.BinaryScalar(vec.OpDiv, yrow, yrow, d)
+					continue
+				}
 				for ox, sum := range yrow {
 					yrow[ox] = average(sum, divH[oy]*divW[ox])
 				}
 			}
 		}
 	})
+}
+
+// halvesSum reports whether AveragePool's windows can be summed a plane
+// at a time by halvesSums: a stride of 2 along an even width, no
+// padding, and every window inside the image, so that every divisor is
+// the kernel's size.
+func (p *PoolParams) halvesSum() bool {
+	oh, ow := p.OutSize()
+	return p.StrideW == 2 && p.W%2 == 0 && p.PadTop == 0 && p.PadLeft == 0 && p.PadBottom == 0 && p.PadRight == 0 &&
+		(oh-1)*p.StrideH+(p.KH-1)*p.DilationH < p.H && (ow-1)*2+(p.KW-1)*p.DilationW < p.W
+}
+
+// halvesSums sums AveragePool's windows a plane at a time, in two vector
+// calls rather than two per row, where halvesSum allows: the plane is
+// dealt into its even and odd columns (one vec.Deinterleave of the whole
+// plane: with an even width every row starts on an even element), which
+// makes the taps of all windows unit-stride runs of the halves at fixed
+// offsets, and one vec.WeightedTaps sums them for every output at once,
+// output (oy, ox) at oy*StrideH*W/2 + ox (the values between, sums of
+// windows no output has, are computed and dropped); then a vector
+// division per output row. The taps are summed in kernel order with
+// weights of 1, as windowSums sums them: the sums are bitwise the same.
+type halvesSums struct {
+	p            *PoolParams
+	oh, ow, half int
+	halves, sums []float32 // [2*H*half]: the even columns, then the odd ones; [(oh-1)*StrideH*half + ow]
+	taps         []int32   // offsets of a window's taps in halves, in kernel order
+	ones, floats []float32 // the taps' weights; the buffer halves, sums and ones are carved from
+}
+
+// newHalvesSums takes the buffers for summing planes of p; release hands
+// them back.
+func (p *PoolParams) newHalvesSums() *halvesSums {
+	oh, ow := p.OutSize()
+	h := &halvesSums{p: p, oh: oh, ow: ow, half: p.W / 2}
+	n := p.H * p.W
+	sums := (oh-1)*p.StrideH*h.half + ow
+	h.floats = getBuffer(n + sums + p.KH*p.KW)
+	h.halves, h.sums, h.ones = h.floats[:n:n], h.floats[n:n+sums:n+sums], h.floats[n+sums:]
+	h.taps = offsets.get(p.KH * p.KW)
+	for kh := range p.KH {
+		for kw := range p.KW {
+			at := kw * p.DilationW // the column from the window's first
+			h.taps[kh*p.KW+kw] = int32(at%2*p.H*h.half + kh*p.DilationH*h.half + at/2)
+			h.ones[kh*p.KW+kw] = 1
+		}
+	}
+	return h
+}
+
+func (h *halvesSums) release() {
+	putBuffer(h.floats)
+	offsets.put(h.taps)
+}
+
+// plane stores in y [OH*OW] the windows' sums of x [H*W] divided by div.
+func (h *halvesSums) plane(x, y []float32, div float32) {
+	p, n := h.p, len(h.halves)/2
+	vec.Deinterleave(h.halves[:n], h.halves[n:], x)
+	vec.WeightedTaps(h.sums, h.halves, h.taps, h.ones, 0, false, false)
+	rowStride := p.StrideH * h.half
+	for oy := range h.oh {
+		vec.BinaryScalar(vec.OpDiv, y[oy*h.ow:(oy+1)*h.ow], h.sums[oy*rowStride:][:h.ow], div)
+	}
 }
 
 // windowSums sums AveragePool's windows with vec.WeightedTaps, weights

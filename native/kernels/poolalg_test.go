@@ -55,6 +55,10 @@ func poolSuiteShapes() []PoolParams {
 		pool2D(3, 1, 7, 31, 2, 2, 2, 0, 1, true),    // ceil mode without padding, the last window short
 		pool2D(1, 1, 1, 37, 1, 3, 1, 0, 1, false),   // 1-D
 		pool2D(1, 2, 6, 19, 3, 2, 2, 0, 1, false),   // AlexNet's 3x3/2 in small, odd width
+		pool2D(2, 3, 16, 16, 2, 2, 2, 0, 1, false),  // DenseNet's transition 2x2/2: a plane at a time (halvesSum)
+		pool2D(1, 3, 15, 22, 3, 3, 2, 0, 1, false),  // 3x3/2 on an even width, the last rows unread
+		pool2D(1, 2, 13, 20, 2, 3, 2, 0, 2, false),  // dilated on an even width
+		pool2D(1, 2, 9, 2, 3, 1, 2, 0, 1, true),     // a single column pair
 	)
 }
 
