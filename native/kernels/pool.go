@@ -269,6 +269,12 @@ func (p *PoolParams) separableMax() *separableMax {
 	// the last even one, and with it there computes its last 8 outputs
 	// in assembly too.
 	rowLen := max(s.span+1, p.PadLeft+p.W)
+	if sw == 2 {
+		// vec.MaxPoolRows's AVX-512 loop reads whole blocks of 32 values
+		// past each offset of a window's columns (the values beyond the
+		// windows' are -Inf, and change no output it stores).
+		rowLen = max(rowLen, (p.KW-1)*p.DilationW+32*ceilDiv(ow, 16))
+	}
 	if sw > 2 {
 		s.phaseLen = ceilDiv(s.span, sw)
 	}

@@ -1,6 +1,10 @@
 package vec
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/onnxkit/onnxkit/native/simd"
+)
 
 // PoolRows describes output rows of a 2-D max pooling whose windows read
 // no row of padding, each computed in two steps: the maximum down the
@@ -47,6 +51,9 @@ func MaxPoolRows(p *PoolRows, rows int) {
 	// row's.
 	checkTaps("MaxPoolRows", p.Cols, 1, p.Src[(rows-1)*p.SrcStride:], p.Down)
 	checkTaps("MaxPoolRows", p.Width, p.Stride, p.Row, p.Across)
+	if maxPoolRowsFast(p, rows) {
+		return
+	}
 	image := p.Row[p.Lead : p.Lead+p.Cols]
 	for r := range rows {
 		src := p.Src[r*p.SrcStride:]
@@ -63,3 +70,9 @@ func MaxPoolRows(p *PoolRows, rows int) {
 		}
 	}
 }
+
+// MaxPoolRowsInOneLoop reports whether MaxPoolRows computes the rows of
+// the given stride in one vector loop at the CPU level in use (stride 2
+// with AVX-512, given the room in Row its loop needs), rather than in
+// calls per row.
+func MaxPoolRowsInOneLoop(stride int) bool { return stride == 2 && simd.Has(simd.AVX512) }

@@ -10,14 +10,18 @@ import (
 
 // TestMaxPoolRows checks MaxPoolRows at every CPU level against a plain
 // scan of each window, on widths around the vector loops' blocks, both
-// strides, padded rows (Lead, -Inf around the image's columns) and a
-// NaN in some windows, which their maximum must be.
+// strides, padded rows (Lead, -Inf around the image's columns), row
+// buffers with and without the room the AVX-512 loop needs (odd and
+// even row counts), and a NaN in some windows, which their maximum must
+// be.
 func TestMaxPoolRows(t *testing.T) {
 	leveltest.Run(t, func(t *testing.T) {
 		rng := rand.New(rand.NewPCG(5, 6))
 		for _, tc := range []struct{ cols, rows, kh, kw, stride, lead int }{
 			{1, 1, 1, 1, 1, 0}, {7, 3, 3, 3, 1, 1}, {55, 27, 3, 3, 2, 0}, {112, 5, 3, 3, 2, 1},
 			{33, 4, 2, 2, 2, 0}, {61, 6, 3, 5, 1, 2}, {17, 2, 1, 3, 2, 1}, {100, 3, 3, 3, 1, 0},
+			{55, 26, 3, 3, 2, 0}, {112, 4, 3, 3, 2, 1}, {33, 5, 2, 2, 2, 0}, {17, 3, 1, 3, 2, 1},
+			{1, 3, 1, 1, 2, 0}, {64, 3, 4, 2, 2, 0}, {97, 7, 5, 5, 2, 2}, {16, 1, 3, 3, 2, 1},
 		} {
 			inf := float32(math.Inf(-1))
 			rowLen := tc.lead + tc.cols + tc.kw + 1 // room for the windows past the image, as -Inf
@@ -37,7 +41,13 @@ func TestMaxPoolRows(t *testing.T) {
 			for i := range across {
 				across[i] = int32(i)
 			}
-			row := make([]float32, rowLen)
+			// A row buffer as long as the windows read, and one with
+			// room for whole blocks of 32 past them (the AVX-512 loop's).
+			extra := 0
+			if tc.rows%2 == 1 {
+				extra = 32 * ((width + 15) / 16)
+			}
+			row := make([]float32, rowLen+extra)
 			for i := range row {
 				row[i] = inf
 			}

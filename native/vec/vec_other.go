@@ -39,3 +39,6 @@ func weightedTapsFast(dst, src []float32, offsets []int32, weights []float32, bi
 func deinterleaveAVX2(blocks int, even, odd, src *float32) {
 	panic("vec: no assembly outside amd64")
 }
+
+// maxPoolRowsFast leaves MaxPoolRows to Go outside amd64.
+func maxPoolRowsFast(p *PoolRows, rows int) bool { return false }

@@ -29,7 +29,7 @@ func main() {
 	laneMasks := emitLaneMasks()
 	emitWeightedTaps(masks, laneMasks)
 	lanesAVX512.emitMaxRows(laneMasks)
-	lanesAVX512.emitMaxStride2()
+	emitMaxPoolRowsS2(laneMasks, lanesAVX512.emitMaxStride2())
 	emitSumFloat64()
 	emitNormLoops()
 	emitLaneTaps()

@@ -101,6 +101,17 @@ func (l lanes) emitMaxRows(masks Mem) {
 	src := Load(Param("src"), GP64())
 	off := Load(Param("off"), GP64())
 	rows := Load(Param("rows"), GP64())
+	l.maxRowsLoop(n, dst, src, off, rows, masks, avoparam.Addr("n"), "")
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+// maxRowsLoop emits the body of emitMaxRows on registers, which it
+// changes, its labels prefixed by prefix and ending at prefix+"done";
+// nParam is where n was given (the AVX2 tail asks whether it was at
+// least 8).
+func (l lanes) maxRowsLoop(n, dst, src, off, rows reg.Register, masks, nParam Mem, prefix string) {
 	bytes := 4 * l.width // of a vector
 
 	// block emits the maximum of vecs vectors of columns at src into dst,
@@ -135,7 +146,7 @@ func (l lanes) emitMaxRows(masks Mem) {
 		}
 	}
 	for _, vecs := range []int{2, 1} {
-		label := fmt.Sprintf("by%d", l.width*vecs)
+		label := fmt.Sprintf("%sby%d", prefix, l.width*vecs)
 		Label(label)
 		CMPQ(n, U32(l.width*vecs))
 		JL(LabelRef(label + "done"))
@@ -147,31 +158,102 @@ func (l lanes) emitMaxRows(masks Mem) {
 		Label(label + "done")
 	}
 	TESTQ(n, n)
-	JZ(LabelRef("done"))
+	JZ(LabelRef(prefix + "done"))
 	if l.width == 16 {
 		k, table := K(), GP64()
 		LEAQ(masks, table)
 		KMOVW(Mem{Base: table, Index: n, Scale: 2}, k)
-		block(1, k, "tail")
+		block(1, k, prefix+"tail")
 	} else {
-		CMPQ(avoparam.Addr("n"), U32(8))
-		JL(LabelRef("masked"))
+		CMPQ(nParam, U32(8))
+		JL(LabelRef(prefix + "masked"))
 		back := GP64() // 8-n columns back, the last 8 end at the last column
 		MOVQ(U32(8), back)
 		SUBQ(n, back)
 		SHLQ(U8(2), back)
 		SUBQ(back, src)
 		SUBQ(back, dst)
-		block(1, nil, "last")
-		JMP(LabelRef("done"))
-		Label("masked")
+		block(1, nil, prefix+"last")
+		JMP(LabelRef(prefix + "done"))
+		Label(prefix + "masked")
 		at, mask := GP64(), YMM()
 		LEAQ(masks.Offset(32), at)
 		SHLQ(U8(2), n)
 		SUBQ(n, at)
 		VMOVUPS(Mem{Base: at}, mask)
-		block(1, mask, "tail")
+		block(1, mask, prefix+"tail")
 	}
+}
+
+// emitMaxPoolRowsS2 writes maxPoolRowsS2AVX512, the AVX-512 loop of
+// MaxPoolRows with a stride of 2: for each of rows output rows r, the
+// maximum down the rows of src at r*srcStride plus the kh offsets down
+// into image[0:cols] (maxRowsLoop), then for dst[r*dstStride:][:width]
+// the maximum over the kw offsets across of every other element of row
+// (row[across[t]+2j], as emitMaxStride2 takes it), the last partial
+// block of 16 through a masked store; row must hold 32 elements per
+// block of 16 outputs past the largest offset of across. One call for
+// all the rows of a plane: the calls per row, their checks and their
+// blocks' tails cost as much as the loops on rows of 28 to 56 outputs.
+// laneMasks is emitLaneMasks' table, evenIndex emitMaxStride2's.
+func emitMaxPoolRowsS2(laneMasks, evenIndex Mem) {
+	l := lanesAVX512
+	TEXT("maxPoolRowsS2AVX512", NOSPLIT, "func(rows int, src *float32, srcStride int, down *int32, kh int, image *float32, cols int, row *float32, dst *float32, dstStride int, width int, across *int32, kw int)")
+	Pragma("noescape")
+	Doc("maxPoolRowsS2AVX512 is the AVX-512 loop of MaxPoolRows with a stride of 2; see emitMaxPoolRowsS2 in package asmgen.")
+	r := GP64()
+	XORQ(r, r)
+	Label("nextrow")
+	CMPQ(r, avoparam.Addr("rows"))
+	JGE(LabelRef("done"))
+
+	src, stride := Load(Param("src"), GP64()), Load(Param("srcStride"), GP64())
+	IMULQ(r, stride)
+	LEAQ(Mem{Base: src, Index: stride, Scale: 4}, src)
+	n, image := Load(Param("cols"), GP64()), Load(Param("image"), GP64())
+	down, kh := Load(Param("down"), GP64()), Load(Param("kh"), GP64())
+	l.maxRowsLoop(n, image, src, down, kh, laneMasks, avoparam.Addr("cols"), "down")
+	Label("downdone")
+
+	row, m := Load(Param("row"), GP64()), Load(Param("width"), GP64())
+	dst, dstStride := Load(Param("dst"), GP64()), Load(Param("dstStride"), GP64())
+	IMULQ(r, dstStride)
+	LEAQ(Mem{Base: dst, Index: dstStride, Scale: 4}, dst)
+	across, kw := Load(Param("across"), GP64()), Load(Param("kw"), GP64())
+	evens := l.evens(row, evenIndex)
+	Label("block")
+	lanesLeft, table, k := GP64(), GP64(), K()
+	MOVQ(m, lanesLeft)
+	CMPQ(lanesLeft, U32(16))
+	JLE(LabelRef("masked"))
+	MOVQ(U32(16), lanesLeft)
+	Label("masked")
+	LEAQ(laneMasks, table)
+	KMOVW(Mem{Base: table, Index: lanesLeft, Scale: 2}, k)
+	first := GP64()
+	MOVLQSX(Mem{Base: across}, first)
+	acc, nan := evens(first), l.nanLanes()
+	l.clearNaN(nan)
+	t := GP64()
+	MOVQ(U32(1), t)
+	Label("tap")
+	CMPQ(t, kw)
+	JGE(LabelRef("store"))
+	at := GP64()
+	MOVLQSX(Mem{Base: across, Index: t, Scale: 4}, at)
+	l.maxInto(acc, nan, evens(at))
+	INCQ(t)
+	JMP(LabelRef("tap"))
+	Label("store")
+	l.setNaN(acc, nan)
+	VMOVUPS(acc, k, Mem{Base: dst})
+	ADDQ(U32(128), row)
+	ADDQ(U32(64), dst)
+	SUBQ(U32(16), m)
+	JG(LabelRef("block"))
+
+	INCQ(r)
+	JMP(LabelRef("nextrow"))
 	Label("done")
 	VZEROUPPER()
 	RET()
@@ -213,9 +295,8 @@ func (l lanes) evens(src reg.Register, evenIndex Mem) func(at reg.GPVirtual) reg
 // other element of src from there: dst[j] = max over t of src[off[t]+2j],
 // as max-pooling with a stride of 2 takes it along a row. It loads two
 // vectors and keeps the even elements (evens), reading src[off[t]+2j+1]
-// too.
-func (l lanes) emitMaxStride2() {
-	var evenIndex Mem
+// too. It returns the table of the even elements' indexes (AVX-512).
+func (l lanes) emitMaxStride2() (evenIndex Mem) {
 	if l.width == 16 {
 		evenIndex = emitEvenTable("evenIndex16", 16)
 	}
@@ -256,6 +337,7 @@ func (l lanes) emitMaxStride2() {
 	Label("done")
 	VZEROUPPER()
 	RET()
+	return evenIndex
 }
 
 // emitSumFloat64 writes sumFloat64AVX2, func(n int, src *float32, sums
