@@ -134,9 +134,9 @@ func BatchNormTrainingForward(p *BatchNormParams, x, scale, bias, runMean, runVa
 
 // affine stores Act(x*a[c] + b[c]) in y for every element of channel c,
 // the product rounded before the sum: a channel's runs at a time, or an
-// image's channels at a time when each run is a single value. The
-// activation follows each block of affineBlock values while they are in
-// cache.
+// image's channels at a time when each run is a single value. A Relu is
+// applied in the same vector loop (vec.ScaleAddRelu), another activation
+// to each block of affineBlock values while they are in cache.
 func (p *BatchNormParams) affine(x, y, a, b []float32) {
 	t := affineTasks.Get()
 	*t = affineTask{p: p, x: x, y: y, a: a, b: b}
@@ -163,6 +163,10 @@ func (t *affineTask) Range(lo, hi int) {
 		for c := lo; c < hi; c++ {
 			for n := 0; n < p.N; n++ {
 				off := (n*p.C + c) * s
+				if p.Act.Kind == ActRelu {
+					vec.ScaleAddRelu(y[off:off+s], x[off:], a[c], b[c])
+					continue
+				}
 				for i := 0; i < s; i += affineBlock {
 					out := y[off+i : off+min(i+affineBlock, s)]
 					vec.ScaleAdd(out, x[off+i:], a[c], b[c])

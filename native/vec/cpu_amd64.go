@@ -90,6 +90,16 @@ func scaleAddFast(dst, src []float32, a, b float32) bool {
 	return true
 }
 
+// scaleAddReluFast computes ScaleAddRelu with scaleAddReluAVX2 when the
+// CPU has AVX2, and reports whether it did.
+func scaleAddReluFast(dst, src []float32, a, b float32) bool {
+	if !hasAVX2() {
+		return false
+	}
+	scaleAddReluAVX2(len(dst), &dst[0], &src[0], a, b)
+	return true
+}
+
 // firstEqualStride2Fast computes the first elements of FirstEqualStride2
 // with firstEqualStride2AVX2 when the CPU has AVX2 (see stride2Blocks),
 // and returns how many it computed.

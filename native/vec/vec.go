@@ -94,6 +94,19 @@ func maxTapsGo(dst, src []float32, offsets []int32, stride int) {
 	}
 }
 
+// ScaleAddRelu stores max(src[i]*a + b, 0) in dst[i], bitwise as
+// ScaleAdd then Relu (-0 becomes +0, a NaN stays), in one pass: a
+// normalization followed by its Relu.
+func ScaleAddRelu(dst, src []float32, a, b float32) {
+	src = src[:len(dst)]
+	if len(dst) == 0 || scaleAddReluFast(dst, src, a, b) {
+		return
+	}
+	for i, v := range src {
+		dst[i] = max(float32(v*a)+b, 0)
+	}
+}
+
 // ScaleAdd stores src[i]*a + b in dst[i] for every i < len(dst), the
 // product rounded before the sum as in Go; src must be at least as long
 // as dst, and may be dst itself. Inference-mode batch normalization is

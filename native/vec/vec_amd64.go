@@ -17,6 +17,11 @@ func maxStride2AVX2(n int, dst *float32, src *float32, off *int32, taps int)
 //go:noescape
 func scaleAddAVX2(n int, dst *float32, src *float32, a float32, b float32)
 
+// scaleAddReluAVX2 is the AVX2 loop of ScaleAddRelu; see emitScaleAdd in package asmgen.
+//
+//go:noescape
+func scaleAddReluAVX2(n int, dst *float32, src *float32, a float32, b float32)
+
 // firstEqualStride2AVX2 is the AVX2 loop of FirstEqualStride2; see emitFirstEqualStride2 in package asmgen.
 //
 //go:noescape

@@ -255,6 +255,76 @@ done:
 	VZEROUPPER
 	RET
 
+// func scaleAddReluAVX2(n int, dst *float32, src *float32, a float32, b float32)
+// Requires: AVX
+TEXT ·scaleAddReluAVX2(SB), NOSPLIT, $0-32
+	MOVQ         n+0(FP), AX
+	MOVQ         dst+8(FP), CX
+	MOVQ         src+16(FP), DX
+	VBROADCASTSS a+24(FP), Y0
+	VBROADCASTSS b+28(FP), Y1
+	VXORPS       Y2, Y2, Y2
+
+by32:
+	CMPQ    AX, $0x00000020
+	JL      by32done
+	VMULPS  (DX), Y0, Y3
+	VADDPS  Y1, Y3, Y3
+	VMAXPS  Y3, Y2, Y3
+	VADDPS  Y2, Y3, Y3
+	VMOVUPS Y3, (CX)
+	VMULPS  32(DX), Y0, Y3
+	VADDPS  Y1, Y3, Y3
+	VMAXPS  Y3, Y2, Y3
+	VADDPS  Y2, Y3, Y3
+	VMOVUPS Y3, 32(CX)
+	VMULPS  64(DX), Y0, Y3
+	VADDPS  Y1, Y3, Y3
+	VMAXPS  Y3, Y2, Y3
+	VADDPS  Y2, Y3, Y3
+	VMOVUPS Y3, 64(CX)
+	VMULPS  96(DX), Y0, Y3
+	VADDPS  Y1, Y3, Y3
+	VMAXPS  Y3, Y2, Y3
+	VADDPS  Y2, Y3, Y3
+	VMOVUPS Y3, 96(CX)
+	ADDQ    $0x00000080, DX
+	ADDQ    $0x00000080, CX
+	SUBQ    $0x00000020, AX
+	JMP     by32
+
+by32done:
+by8:
+	CMPQ    AX, $0x00000008
+	JL      by8done
+	VMULPS  (DX), Y0, Y3
+	VADDPS  Y1, Y3, Y3
+	VMAXPS  Y3, Y2, Y3
+	VADDPS  Y2, Y3, Y3
+	VMOVUPS Y3, (CX)
+	ADDQ    $0x00000020, DX
+	ADDQ    $0x00000020, CX
+	SUBQ    $0x00000008, AX
+	JMP     by8
+
+by8done:
+	TESTQ      AX, AX
+	JZ         done
+	LEAQ       tailMasks<>+32(SB), BX
+	SHLQ       $0x02, AX
+	SUBQ       AX, BX
+	VMOVUPS    (BX), Y3
+	VMASKMOVPS (DX), Y3, Y4
+	VMULPS     Y4, Y0, Y4
+	VADDPS     Y1, Y4, Y4
+	VMAXPS     Y4, Y2, Y4
+	VADDPS     Y2, Y4, Y4
+	VMASKMOVPS Y4, Y3, (CX)
+
+done:
+	VZEROUPPER
+	RET
+
 DATA evenRamp<>+0(SB)/4, $0x00000000
 DATA evenRamp<>+4(SB)/4, $0x00000002
 DATA evenRamp<>+8(SB)/4, $0x00000004

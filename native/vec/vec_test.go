@@ -115,6 +115,48 @@ func TestScaleAdd(t *testing.T) {
 	})
 }
 
+// TestScaleAddRelu checks ScaleAddRelu bitwise against ScaleAdd's
+// formula then Go's max(v, 0), at every CPU level, for every length up
+// to 70 (the vector blocks and their tails): values around zero, where
+// some sums are -0 (which must become +0), and NaNs, which must stay.
+func TestScaleAddRelu(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 4))
+	leveltest.Run(t, func(t *testing.T) {
+		for n := 0; n <= 70; n++ {
+			src := make([]float32, n)
+			a, b := 3*rng.Float32()-1, float32(0)
+			switch n % 4 {
+			case 0, 2:
+				b = rng.Float32() - 0.5
+			case 1:
+				b = float32(math.Copysign(0, -1)) // -0*a + -0 is -0 for a > 0
+			}
+			for i := range src {
+				switch rng.IntN(8) {
+				case 0:
+					src[i] = float32(math.NaN())
+				case 1:
+					src[i] = float32(math.Copysign(0, -1))
+				default:
+					src[i] = 4*rng.Float32() - 2
+				}
+			}
+			dst := make([]float32, n+1)
+			dst[n] = 7
+			ScaleAddRelu(dst[:n], src, a, b)
+			for i, v := range src {
+				want := max(float32(v*a)+b, 0)
+				if math.Float32bits(dst[i]) != math.Float32bits(want) && !(want != want && dst[i] != dst[i]) {
+					t.Fatalf("n=%d avx2=%v: dst[%d] = %v (%#x), want %v (%#x)", n, hasAVX2(), i, dst[i], math.Float32bits(dst[i]), want, math.Float32bits(want))
+				}
+			}
+			if dst[n] != 7 {
+				t.Fatalf("n=%d: wrote past dst", n)
+			}
+		}
+	})
+}
+
 // TestFirstEqualStride2 compares FirstEqualStride2 with a search written
 // out, on rows full of ties (values from a few, zeros of both signs
 // among them, and NaNs), against their maxima and against values that

@@ -18,7 +18,8 @@ func main() {
 	masks := emitMasks()
 	lanesAVX2.emitMaxRows(masks)
 	lanesAVX2.emitMaxStride2()
-	emitScaleAdd(masks)
+	emitScaleAdd(masks, false)
+	emitScaleAdd(masks, true)
 	emitFirstEqualStride2(emitEvenTable("evenRamp", 8))
 	emitTileTransforms(masks)
 	emitTransposeBias()
@@ -66,17 +67,36 @@ func evenElements(src, at reg.Register) reg.VecVirtual {
 // emitScaleAdd writes scaleAddAVX2, which stores src[i]*a + b in dst[i]
 // for i < n, a multiplication then an addition, each rounded, as Go
 // computes them: 32 values at a time, then 8, then the last few through
-// masked loads and stores.
-func emitScaleAdd(masks Mem) {
-	TEXT("scaleAddAVX2", NOSPLIT, "func(n int, dst, src *float32, a, b float32)")
+// masked loads and stores; under relu, scaleAddReluAVX2, which stores
+// max(src[i]*a + b, 0) (a normalization fused with its Relu).
+func emitScaleAdd(masks Mem, relu bool) {
+	fn, goName := "scaleAddAVX2", "ScaleAdd"
+	if relu {
+		fn, goName = "scaleAddReluAVX2", "ScaleAddRelu"
+	}
+	TEXT(fn, NOSPLIT, "func(n int, dst, src *float32, a, b float32)")
 	Pragma("noescape")
-	Doc("scaleAddAVX2 is the AVX2 loop of ScaleAdd; see emitScaleAdd in package asmgen.")
+	Doc(fmt.Sprintf("%s is the AVX2 loop of %s; see emitScaleAdd in package asmgen.", fn, goName))
 	n := Load(Param("n"), GP64())
 	dst := Load(Param("dst"), GP64())
 	src := Load(Param("src"), GP64())
 	av, bv := YMM(), YMM()
 	VBROADCASTSS(avoparam.Addr("a"), av)
 	VBROADCASTSS(avoparam.Addr("b"), bv)
+	// finish applies the Relu under relu: max(x, 0) + 0, the sum turning
+	// the -0 that VMAXPS keeps into +0 (Go's max(-0, 0)) and keeping a
+	// NaN, as vec.Relu computes it.
+	var zero reg.VecVirtual
+	if relu {
+		zero = YMM()
+		VXORPS(zero, zero, zero)
+	}
+	finish := func(x reg.VecVirtual) {
+		if relu {
+			VMAXPS(x, zero, x)
+			VADDPS(zero, x, x)
+		}
+	}
 	for _, vecs := range []int{4, 1} {
 		label := fmt.Sprintf("by%d", 8*vecs)
 		Label(label)
@@ -86,6 +106,7 @@ func emitScaleAdd(masks Mem) {
 			x := YMM()
 			VMULPS(Mem{Base: src, Disp: 32 * v}, av, x)
 			VADDPS(bv, x, x)
+			finish(x)
 			VMOVUPS(x, Mem{Base: dst, Disp: 32 * v})
 		}
 		ADDQ(U32(32*vecs), src)
@@ -104,6 +125,7 @@ func emitScaleAdd(masks Mem) {
 	VMASKMOVPS(Mem{Base: src}, mask, x)
 	VMULPS(x, av, x)
 	VADDPS(bv, x, x)
+	finish(x)
 	VMASKMOVPS(x, mask, Mem{Base: dst})
 	Label("done")
 	VZEROUPPER()
