@@ -625,20 +625,20 @@ func (c *rnnCell[T]) run(v *rnnInputs[T], reverse bool, y []T, d int, hs, cs []T
 		phases = 2
 	}
 	plan := c.plan(batch, maxLen, bounds)
-	team := newRNNTeam(chunks, int64(maxLen*phases*chunks))
+	team := newRNNTeam(workers, chunks, int64(maxLen*phases))
 	states := [2][]T{hs, make([]T, batch*h)}
 	widest := 0
 	for k := range chunks {
 		widest = max(widest, bounds[k+1]-bounds[k])
 	}
-	work := func(helper bool) {
+	work := func(m *rnnMember) {
 		st := &rnnStepper[T]{cell: c, v: v, reverse: reverse, y: y, d: d, cs: cs,
 			gemm: serialGemm(), plan: plan, pre: make([]T, (g+1)*widest)}
 		if plan.packed != nil || plan.vec != nil {
 			st.out = make([]float32, batch*g*widest)
 		}
 		for {
-			task, ok := team.take(helper)
+			task, ok := m.take()
 			if !ok {
 				return
 			}
@@ -654,84 +654,13 @@ func (c *rnnCell[T]) run(v *rnnInputs[T], reverse bool, y []T, d int, hs, cs []T
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			work(true)
+			work(team.member(w))
 		}()
 	}
-	work(false)
+	work(team.member(0))
 	wg.Wait()
 	if maxLen%2 == 1 {
 		copy(hs, states[1])
-	}
-}
-
-// rnnTeam hands out a run's tasks, the chunks of each phase of each step
-// in order, to its workers: a task is taken once the tasks of the
-// earlier phases are done. A worker waiting for them spins a while,
-// since the others usually finish within microseconds, then sleeps, so
-// that a team whose members are not all running (the machine busy with
-// other work) does not burn the cores the others need. Once a wait has
-// had to sleep, the helpers leave the rest of the run to the first
-// worker: on a machine that holds back a thread for milliseconds at a
-// time, every phase could wait as long, where one worker alone is
-// never held up by another.
-type rnnTeam struct {
-	chunks      int64 // tasks per phase
-	total       int64
-	next, done  atomic.Int64
-	sleepers    atomic.Int32
-	alone       atomic.Bool // a wait slept: the helpers take no more tasks
-	mu          sync.Mutex
-	phaseIsDone *sync.Cond
-}
-
-// rnnTeamSpins is how many times a waiting worker polls before it
-// sleeps: of the order of 10-50 µs.
-const rnnTeamSpins = 20000
-
-func newRNNTeam(chunks int, total int64) *rnnTeam {
-	t := &rnnTeam{chunks: int64(chunks), total: total}
-	t.phaseIsDone = sync.NewCond(&t.mu)
-	return t
-}
-
-// take returns the next task once the earlier phases are done, or false
-// when none is left for the caller: a helper (not the first worker) gets
-// none once the team runs alone.
-func (t *rnnTeam) take(helper bool) (int64, bool) {
-	if helper && t.alone.Load() {
-		return 0, false
-	}
-	task := t.next.Add(1) - 1
-	if task >= t.total {
-		return 0, false
-	}
-	ready := task / t.chunks * t.chunks // the tasks of the earlier phases
-	for i := 0; t.done.Load() < ready; i++ {
-		if i < rnnTeamSpins {
-			if i%256 == 255 {
-				runtime.Gosched() // let a member waiting for this P run
-			}
-			continue
-		}
-		t.alone.Store(true)
-		t.mu.Lock()
-		t.sleepers.Add(1)
-		for t.done.Load() < ready {
-			t.phaseIsDone.Wait()
-		}
-		t.sleepers.Add(-1)
-		t.mu.Unlock()
-	}
-	return task, true
-}
-
-// finish records a task as done, waking the sleeping workers when it
-// completes a phase.
-func (t *rnnTeam) finish() {
-	if t.done.Add(1)%t.chunks == 0 && t.sleepers.Load() > 0 {
-		t.mu.Lock()
-		t.phaseIsDone.Broadcast()
-		t.mu.Unlock()
 	}
 }
 

@@ -15,7 +15,7 @@ func TestRNNTeam(t *testing.T) {
 	for members := 1; members <= 5; members++ {
 		for _, chunks := range []int{1, 3, 7} {
 			const phases = 300
-			team := newRNNTeam(chunks, phases*int64(chunks))
+			team := newRNNTeam(members, chunks, phases)
 			var finished [phases]atomic.Int64 // tasks finished per phase
 			taken := make([]atomic.Int32, phases*chunks)
 			var early atomic.Int64
@@ -24,8 +24,9 @@ func TestRNNTeam(t *testing.T) {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
+					member := team.member(m)
 					for {
-						task, ok := team.take(m > 0)
+						task, ok := member.take()
 						if !ok {
 							return
 						}

@@ -1,0 +1,199 @@
+package ops
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+)
+
+// rnnTeam hands out a run's tasks, the chunks of each phase of each step,
+// to its workers: a task of a phase is taken once every task of the
+// earlier phases is done. Each worker has a home range of chunks, the
+// same in every phase, and takes its own chunks first, so that the rows
+// of R they multiply by stay in its core's cache from one step to the
+// next (at a batch of one, a step of the zoo's LSTM reads 1 MB of R:
+// half of it fits a core's L2, all of it does not). A worker that is
+// done with its range takes the chunks of a range whose worker has not
+// begun the phase, taking them from the range's end.
+//
+// A worker waiting for a phase to end spins a while, since the others
+// usually finish within microseconds, then sleeps, so that a team whose
+// members are not all running (the machine busy with other work) does
+// not burn the cores the others need. Once a wait has had to sleep, the
+// helpers (the workers but the first) take no more tasks and the first
+// takes every chunk left: on a machine that holds back a thread for
+// milliseconds at a time, every phase could wait as long, where one
+// worker alone is never held up by another.
+type rnnTeam struct {
+	chunks      int64 // tasks per phase
+	phases      int64
+	homes       []int           // worker w's home range is chunks [homes[w], homes[w+1])
+	ranges      []atomic.Uint64 // per range, rangeWord of its state
+	done        atomic.Int64    // tasks done
+	sleepers    atomic.Int32
+	alone       atomic.Bool // a wait slept: the helpers take no more tasks
+	mu          sync.Mutex
+	phaseIsDone *sync.Cond
+}
+
+// rnnTeamSpins is how many times a waiting worker polls before it
+// sleeps: of the order of 10-50 µs.
+const rnnTeamSpins = 20000
+
+// newRNNTeam returns a team of the given number of workers for phases of
+// chunks tasks each.
+func newRNNTeam(workers, chunks int, phases int64) *rnnTeam {
+	workers = max(1, min(workers, chunks))
+	t := &rnnTeam{chunks: int64(chunks), phases: phases, ranges: make([]atomic.Uint64, workers)}
+	for w := range workers + 1 {
+		t.homes = append(t.homes, w*chunks/workers)
+	}
+	t.phaseIsDone = sync.NewCond(&t.mu)
+	return t
+}
+
+// A range's state is one word: the phase it was last opened for (the
+// high 32 bits, plus one, so that the zero word is no phase) and the
+// chunks of that phase not yet taken, [front, back) (16 bits each).
+func rangeWord(phase int64, front, back int) uint64 {
+	return uint64(phase+1)<<32 | uint64(front)<<16 | uint64(back)
+}
+
+func rangeState(word uint64) (phase int64, front, back int) {
+	return int64(word>>32) - 1, int(word >> 16 & 0xffff), int(word & 0xffff)
+}
+
+// rnnMember is a worker's view of its team: worker w, at phase phase.
+type rnnMember struct {
+	team  *rnnTeam
+	w     int
+	phase int64
+}
+
+// member returns worker w's view of the team (w = 0 is the first worker,
+// the others are helpers).
+func (t *rnnTeam) member(w int) *rnnMember { return &rnnMember{team: t, w: w} }
+
+// claim takes a chunk of range r in phase p, from its front if fromFront,
+// else from its back, opening the range for p first if needed. A thief
+// (not fromFront) takes only from a range not yet begun in p, unless
+// the team runs alone.
+func (t *rnnTeam) claim(r int, p int64, fromFront bool) (int, bool) {
+	start, end := t.homes[r], t.homes[r+1]
+	for {
+		word := t.ranges[r].Load()
+		phase, front, back := rangeState(word)
+		switch {
+		case phase > p: // every chunk of p was taken
+			return 0, false
+		case phase < p:
+			phase, front, back = p, start, end
+		}
+		if front >= back || !fromFront && front > start && !t.alone.Load() {
+			return 0, false
+		}
+		chunk := front
+		if fromFront {
+			front++
+		} else {
+			back--
+			chunk = back
+		}
+		if t.ranges[r].CompareAndSwap(word, rangeWord(phase, front, back)) {
+			return chunk, true
+		}
+	}
+}
+
+// take returns the member's next task, phase*chunks+chunk, once the
+// earlier phases are done, or false when none is left for it: a helper
+// gets none once the team runs alone. A member moves to the next phase
+// once every chunk of its phase is taken, and waits there for them to
+// be done.
+func (m *rnnMember) take() (int64, bool) {
+	t := m.team
+	spins := 0
+	for m.phase < t.phases {
+		if m.w > 0 && t.alone.Load() {
+			return 0, false
+		}
+		ready := m.phase * t.chunks // the tasks of the earlier phases
+		if t.done.Load() >= ready {
+			if chunk, ok := m.claimAny(); ok {
+				return m.phase*t.chunks + int64(chunk), true
+			}
+			if !t.untaken(m.phase) {
+				m.phase, spins = m.phase+1, 0
+				continue
+			}
+			// Chunks of a range whose worker is at work: it takes them,
+			// unless the wait goes on and the first worker runs alone.
+		}
+		if spins++; spins < rnnTeamSpins {
+			if spins%256 == 0 {
+				runtime.Gosched() // let a member waiting for this P run
+			}
+			continue
+		}
+		t.alone.Store(true)
+		if t.done.Load() < ready {
+			// Every task of the earlier phases is taken, hence done in
+			// time.
+			t.sleepUntil(ready)
+		}
+	}
+	return 0, false
+}
+
+// claimAny takes a chunk of the member's phase: one of its own range, or
+// else one of a range whose worker has not begun the phase (any, alone).
+func (m *rnnMember) claimAny() (int, bool) {
+	t := m.team
+	if m.w < len(t.ranges) {
+		if chunk, ok := t.claim(m.w, m.phase, true); ok {
+			return chunk, true
+		}
+	}
+	for i := 1; i < len(t.ranges)+1; i++ {
+		r := (m.w + i) % len(t.ranges)
+		if r == m.w {
+			continue
+		}
+		if chunk, ok := t.claim(r, m.phase, false); ok {
+			return chunk, true
+		}
+	}
+	return 0, false
+}
+
+// untaken reports whether a chunk of phase p is not yet taken.
+func (t *rnnTeam) untaken(p int64) bool {
+	for r := range t.ranges {
+		phase, front, back := rangeState(t.ranges[r].Load())
+		if phase < p || phase == p && front < back {
+			return true
+		}
+	}
+	return false
+}
+
+// sleepUntil blocks until ready tasks are done.
+func (t *rnnTeam) sleepUntil(ready int64) {
+	t.mu.Lock()
+	t.sleepers.Add(1)
+	for t.done.Load() < ready {
+		t.phaseIsDone.Wait()
+	}
+	t.sleepers.Add(-1)
+	t.mu.Unlock()
+}
+
+// finish records a task as done, waking the sleeping workers when it
+// completes a phase.
+func (t *rnnTeam) finish() {
+	if t.done.Add(1)%t.chunks == 0 && t.sleepers.Load() > 0 {
+		t.mu.Lock()
+		t.phaseIsDone.Broadcast()
+		t.mu.Unlock()
+	}
+}
