@@ -406,20 +406,51 @@ func rnnForward[T rnnFloat](o *recurrent, ctx *Context, in []*tensor.Tensor) ([]
 		return nil, err
 	}
 	h := o.hidden
-	y := make([]T, v.steps*v.dirs*v.batch*h) // [S, D, B, H]
-	yh := make([]T, v.dirs*v.batch*h)        // [D, B, H]
-	yc := make([]T, v.dirs*v.batch*h)
+	dt := in[0].DType
+	buf := &rnnScratch[T]{ctx: ctx}
+	defer buf.release()
+	// Y, Y_h and Y_c in the seq-first layout: the outputs themselves for
+	// float32 (from the run's pool), else converted or transposed after.
+	var outs []*tensor.Tensor
+	output := func(n int) []T {
+		if _, isF32 := any(y0[T]()).([]float32); isF32 && dt == graph.Float32 && !o.batchFirst && ctx != nil {
+			t := ctx.Float32(n)
+			outs = append(outs, t)
+			return any(t.F32()).([]T)
+		}
+		return make([]T, n)
+	}
+	y := output(v.steps * v.dirs * v.batch * h) // [S, D, B, H]
+	yh := output(v.dirs * v.batch * h)          // [D, B, H]
+	var yc []T
+	if o.kind == cellLSTM {
+		yc = output(v.dirs * v.batch * h)
+	} else {
+		yc = buf.take(v.dirs * v.batch * h)
+	}
+	if slices.Min(v.seqLens) < v.steps {
+		clear(y) // zero after each entry's length
+	}
 	if v.h0 != nil {
 		copy(yh, v.h0)
+	} else {
+		clear(yh)
 	}
 	if v.c0 != nil {
 		copy(yc, v.c0)
+	} else {
+		clear(yc)
 	}
 	for d := 0; d < v.dirs; d++ {
-		c := newRNNCell(o, ctx, v, d)
-		c.run(v, o.reverse || d == 1, y, d, yh[d*v.batch*h:(d+1)*v.batch*h], yc[d*v.batch*h:(d+1)*v.batch*h])
+		c := newRNNCell(o, ctx, v, d, buf)
+		c.run(v, o.reverse || d == 1, y, d, yh[d*v.batch*h:(d+1)*v.batch*h], yc[d*v.batch*h:(d+1)*v.batch*h], buf)
 	}
-	dt := in[0].DType
+	if len(outs) > 0 {
+		for i, t := range outs {
+			t.Shape = append(t.Shape[:0], []int{v.steps, v.dirs, v.batch, h}[min(i, 1):]...)
+		}
+		return outs, nil
+	}
 	yShape, stateShape := []int{v.steps, v.dirs, v.batch, h}, []int{v.dirs, v.batch, h}
 	if o.batchFirst {
 		y = stepsToBatchFirst(y, v.steps, v.dirs, v.batch, h)
@@ -427,11 +458,40 @@ func rnnForward[T rnnFloat](o *recurrent, ctx *Context, in []*tensor.Tensor) ([]
 		yh = swapFirstAxes(yh, v.dirs, v.batch, h)
 		yc = swapFirstAxes(yc, v.dirs, v.batch, h)
 	}
-	outs := []*tensor.Tensor{rnnOutput(y, dt, yShape), rnnOutput(yh, dt, stateShape)}
+	outs = []*tensor.Tensor{rnnOutput(y, dt, yShape), rnnOutput(yh, dt, stateShape)}
 	if o.kind == cellLSTM {
 		outs = append(outs, rnnOutput(yc, dt, stateShape))
 	}
 	return outs, nil
+}
+
+// y0 returns a nil []T, for type switches on T.
+func y0[T rnnFloat]() []T { return nil }
+
+// rnnScratch hands out a run's work buffers, float32 ones from the run's
+// pool (Context.Pool), and gives those back at the end of the run. Their
+// contents are undefined. It is used on one goroutine.
+type rnnScratch[T rnnFloat] struct {
+	ctx  *Context
+	held []*tensor.Tensor
+}
+
+// take returns a buffer of n values.
+func (s *rnnScratch[T]) take(n int) []T {
+	if _, isF32 := any(y0[T]()).([]float32); isF32 && s.ctx != nil && s.ctx.Pool != nil {
+		t := s.ctx.Pool.Float32(n)
+		s.held = append(s.held, t)
+		return any(t.F32()).([]T)
+	}
+	return make([]T, n)
+}
+
+// release gives the buffers back to the pool.
+func (s *rnnScratch[T]) release() {
+	for _, t := range s.held {
+		s.ctx.Pool.Put(t)
+	}
+	s.held = nil
 }
 
 // rnnOutput makes a tensor of dtype dt from values computed in T.
@@ -481,7 +541,7 @@ type rnnCell[T rnnFloat] struct {
 
 // newRNNCell prepares direction d, with the input projections of all
 // steps computed at once.
-func newRNNCell[T rnnFloat](o *recurrent, ctx *Context, v *rnnInputs[T], d int) *rnnCell[T] {
+func newRNNCell[T rnnFloat](o *recurrent, ctx *Context, v *rnnInputs[T], d int, buf *rnnScratch[T]) *rnnCell[T] {
 	g, h := o.kind.gates(), o.hidden
 	rows := v.steps * v.batch
 	c := &rnnCell[T]{
@@ -490,14 +550,14 @@ func newRNNCell[T rnnFloat](o *recurrent, ctx *Context, v *rnnInputs[T], d int) 
 		prep: &o.prepared[d],
 		r:    v.r[d*g*h*h : (d+1)*g*h*h],
 		acts: o.acts[d],
-		xw:   make([]T, rows*g*h),
-		hr:   make([]T, v.batch*g*h),
+		xw:   buf.take(rows * g * h),
+		hr:   buf.take(v.batch * g * h),
 	}
 	if v.p != nil {
 		c.peep = v.p[d*3*h : (d+1)*3*h]
 	}
 	if o.kind == cellGRU {
-		c.u, c.hrh = make([]T, v.batch*h), make([]T, v.batch*h)
+		c.u, c.hrh = buf.take(v.batch*h), buf.take(v.batch*h)
 	}
 	wb, rb := v.b[d*2*g*h:d*2*g*h+g*h], v.b[d*2*g*h+g*h:(d+1)*2*g*h]
 	bias := make([]T, g*h)
@@ -612,7 +672,7 @@ func rnnSplit(threads, batch, gates, h int) (workers int, bounds []int) {
 // buffers, so that no chunk writes what another may still read. Every
 // element is computed by the same operations whichever worker takes it,
 // so results do not depend on the thread count.
-func (c *rnnCell[T]) run(v *rnnInputs[T], reverse bool, y []T, d int, hs, cs []T) {
+func (c *rnnCell[T]) run(v *rnnInputs[T], reverse bool, y []T, d int, hs, cs []T, buf *rnnScratch[T]) {
 	g, h, batch := c.op.kind.gates(), c.op.hidden, v.batch
 	if batch == 0 {
 		return
@@ -626,17 +686,22 @@ func (c *rnnCell[T]) run(v *rnnInputs[T], reverse bool, y []T, d int, hs, cs []T
 	}
 	plan := c.plan(batch, maxLen, bounds)
 	team := newRNNTeam(workers, chunks, int64(maxLen*phases))
-	states := [2][]T{hs, make([]T, batch*h)}
+	states := [2][]T{hs, buf.take(batch * h)}
 	widest := 0
 	for k := range chunks {
 		widest = max(widest, bounds[k+1]-bounds[k])
 	}
-	work := func(m *rnnMember) {
-		st := &rnnStepper[T]{cell: c, v: v, reverse: reverse, y: y, d: d, cs: cs,
-			gemm: serialGemm(), plan: plan, pre: make([]T, (g+1)*widest)}
+	steppers := make([]rnnStepper[T], workers)
+	for w := range steppers {
+		st := &steppers[w]
+		*st = rnnStepper[T]{cell: c, v: v, reverse: reverse, y: y, d: d, cs: cs,
+			gemm: serialGemm(), plan: plan, pre: buf.take((g + 1) * widest)}
 		if plan.packed != nil || plan.vec != nil {
-			st.out = make([]float32, batch*g*widest)
+			st.out = any(buf.take(batch * g * widest)).([]float32)
 		}
+	}
+	work := func(m *rnnMember) {
+		st := &steppers[m.w]
 		for {
 			task, ok := m.take()
 			if !ok {
