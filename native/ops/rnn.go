@@ -697,7 +697,7 @@ func (c *rnnCell[T]) run(v *rnnInputs[T], reverse bool, y []T, d int, hs, cs []T
 		*st = rnnStepper[T]{cell: c, v: v, reverse: reverse, y: y, d: d, cs: cs,
 			gemm: serialGemm(), plan: plan, pre: buf.take((g + 1) * widest)}
 		if plan.packed != nil || plan.vec != nil {
-			st.out = any(buf.take(batch * g * widest)).([]float32)
+			st.out = any(buf.take(batch*g*widest + linalg.VecPanelWidth)).([]float32)
 		}
 	}
 	work := func(m *rnnMember) {
@@ -734,8 +734,9 @@ func (c *rnnCell[T]) run(v *rnnInputs[T], reverse bool, y []T, d int, hs, cs []T
 // tiles go through SgemmPackedB with each chunk's rows of a group of
 // gate blocks of R packed once (packed[chunk][group], the chunk's rows
 // of each gate of the group in turn), and the last dotRows rows through
-// SgemmPackedVecB, each row by PackVecB's panels of the same rows of R
-// (vec[chunk][group]), which stay in cache from one row to the next. A
+// SgemvPackedVecB, each row by PackVecB's panels of the same rows of R
+// (vec[chunk][group]), which stay in cache from one row, and one step,
+// to the next (see rnnTeam). A
 // group is the gates one product takes (rnnGateGroups): one product of
 // all a chunk's gates costs less than one per gate. Without a packer,
 // dotRows rows (a batch of one) go through DotRows on R as stored; nil
@@ -868,8 +869,10 @@ func (st *rnnStepper[T]) project(a []T, group int, dst []T, ld int) {
 	if tiled > 0 {
 		p.packer.SgemmPackedB(tiled, n, h, 1, a32, h, p.packed[st.chunk][group], 0, out, n)
 	}
-	if p.dotRows > 0 {
-		p.packer.SgemmPackedVecB(p.dotRows, n, h, 1, a32[tiled*h:], h, p.vec[st.chunk][group], 0, out[tiled*n:], n)
+	// Each of the last rows stores its padding columns past n too, which
+	// the next row overwrites, or the scratch's slack holds.
+	for b := tiled; b < batch; b++ {
+		p.packer.SgemvPackedVecB(n, h, a32[b*h:][:h], p.vec[st.chunk][group], st.out[b*n:])
 	}
 	d32 := any(dst).([]float32)
 	for b := range batch {
