@@ -2,36 +2,41 @@ package linalg
 
 import "fmt"
 
-// SgemvPackedVecB computes y = x·B for a row x of k values and a k×n B
-// packed by PackVecB, the product of a recurrent cell's step at a batch
-// of one, where B stays in cache from one call to the next. It stores
-// y[j] for every column j of B's panels, n rounded up to VecPanelWidth
-// (the padding columns get 0), so y holds at least that many values.
-// It runs on the calling goroutine.
+// SgemvPackedVecB computes y = x·B for m rows of k values (x's rows ldx
+// apart) and a k×n B packed by PackVecB: the product of a recurrent
+// cell's step at a batch of one or two, where B stays in cache from one
+// call to the next. It stores every column of B's panels, n rounded up
+// to VecPanelWidth (the padding columns get 0), in each row of y, ldy
+// apart, so ldy must be at least that. It runs on the calling
+// goroutine.
 //
 // Each column is summed in an order fixed by k alone, whichever panel
-// it falls in, so that results do not depend on how callers split B's
-// columns; the order is not Sgemm's. At the AVX-512 level a kernel sums
-// the products of x[q] in four partial sums by q mod 4 (the last k mod
-// 4 in the first), added as (s0 + s1) + (s2 + s3): on Zen 4 it read a B
-// of 256×512 values from L2 at 111 GB/s, against 97 for
-// SgemmPackedVecB's kernel, and 96 against 82 at 256×1024. Elsewhere
-// each column is as SgemmPackedVecB sums it.
-func (g Blocked) SgemvPackedVecB(n, k int, x, b, y []float32) {
+// it falls in and whichever rows go with it, so that results do not
+// depend on how callers split B's columns or x's rows; the order is not
+// Sgemm's. At the AVX-512 level kernels sum the products of x[q] in four
+// partial sums by q mod 4 (the last k mod 4 in the first), added as
+// (s0 + s1) + (s2 + s3), two rows at a time and the last alone: on Zen 4
+// the one-row kernel read a B of 256×512 values from L2 at 111 GB/s,
+// against 97 for SgemmPackedVecB's, and 96 against 82 at 256×1024.
+// Elsewhere each column is as SgemmPackedVecB sums it.
+func (g Blocked) SgemvPackedVecB(m, n, k int, x []float32, ldx int, b []float32, y []float32, ldy int) {
 	panels := (n + VecPanelWidth - 1) / VecPanelWidth
-	if len(x) < k || len(b) < VecPackedLen(k, n) || len(y) < panels*VecPanelWidth {
-		panic(fmt.Sprintf("linalg: SgemvPackedVecB of %d×%d from x, B and y of %d, %d and %d elements",
-			k, n, len(x), len(b), len(y)))
-	}
-	if panels == 0 {
+	cols := panels * VecPanelWidth
+	if m == 0 || panels == 0 {
 		return
+	}
+	if ldx < k || ldy < cols || len(x) < (m-1)*ldx+k || len(b) < VecPackedLen(k, n) || len(y) < (m-1)*ldy+cols {
+		panic(fmt.Sprintf("linalg: SgemvPackedVecB of %d×%d×%d with ldx=%d, ldy=%d from x, B and y of %d, %d and %d elements",
+			m, n, k, ldx, ldy, len(x), len(b), len(y)))
 	}
 	if k == 0 {
-		clear(y[:panels*VecPanelWidth])
+		for i := range m {
+			clear(y[i*ldy:][:cols])
+		}
 		return
 	}
-	if vecPanelsFast(g.kernel(), k, panels, x, b, y) {
+	if vecPanelsFast(g.kernel(), m, k, panels, x, ldx, b, y, ldy) {
 		return
 	}
-	g.Serial().SgemmPackedVecB(1, panels*VecPanelWidth, k, 1, x, k, b, 0, y, panels*VecPanelWidth)
+	g.Serial().SgemmPackedVecB(m, cols, k, 1, x, ldx, b, 0, y, ldy)
 }

@@ -3,4 +3,6 @@
 package linalg
 
 // vecPanelsFast leaves SgemvPackedVecB to SgemmPackedVecB outside amd64.
-func vecPanelsFast(kern *kernel, k, panels int, x, b, y []float32) bool { return false }
+func vecPanelsFast(kern *kernel, m, k, panels int, x []float32, ldx int, b, y []float32, ldy int) bool {
+	return false
+}

@@ -697,7 +697,7 @@ func (c *rnnCell[T]) run(v *rnnInputs[T], reverse bool, y []T, d int, hs, cs []T
 		*st = rnnStepper[T]{cell: c, v: v, reverse: reverse, y: y, d: d, cs: cs,
 			gemm: serialGemm(), plan: plan, pre: buf.take((g + 1) * widest)}
 		if plan.packed != nil || plan.vec != nil {
-			st.out = any(buf.take(batch*g*widest + linalg.VecPanelWidth)).([]float32)
+			st.out = any(buf.take(batch * (g*widest + linalg.VecPanelWidth))).([]float32)
 		}
 	}
 	work := func(m *rnnMember) {
@@ -863,21 +863,22 @@ func (st *rnnStepper[T]) project(a []T, group int, dst []T, ld int) {
 		}
 		return
 	}
+	// The scratch's rows are ldo apart, room for the padding columns
+	// that SgemvPackedVecB stores.
 	n := (gr[1] - gr[0]) * w
-	out := st.out[:batch*n]
+	ldo := (n + linalg.VecPanelWidth - 1) / linalg.VecPanelWidth * linalg.VecPanelWidth
+	out := st.out[:batch*ldo]
 	tiled := batch - p.dotRows
 	if tiled > 0 {
-		p.packer.SgemmPackedB(tiled, n, h, 1, a32, h, p.packed[st.chunk][group], 0, out, n)
+		p.packer.SgemmPackedB(tiled, n, h, 1, a32, h, p.packed[st.chunk][group], 0, out, ldo)
 	}
-	// Each of the last rows stores its padding columns past n too, which
-	// the next row overwrites, or the scratch's slack holds.
-	for b := tiled; b < batch; b++ {
-		p.packer.SgemvPackedVecB(n, h, a32[b*h:][:h], p.vec[st.chunk][group], st.out[b*n:])
+	if p.dotRows > 0 {
+		p.packer.SgemvPackedVecB(p.dotRows, n, h, a32[tiled*h:], h, p.vec[st.chunk][group], out[tiled*ldo:], ldo)
 	}
 	d32 := any(dst).([]float32)
 	for b := range batch {
 		for k := gr[0]; k < gr[1]; k++ {
-			copy(d32[b*ld+(k-gr[0])*h:][:w], out[b*n+(k-gr[0])*w:][:w])
+			copy(d32[b*ld+(k-gr[0])*h:][:w], out[b*ldo+(k-gr[0])*w:][:w])
 		}
 	}
 }
