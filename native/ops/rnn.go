@@ -695,7 +695,7 @@ func (c *rnnCell[T]) run(v *rnnInputs[T], reverse bool, y []T, d int, hs, cs []T
 	for w := range steppers {
 		st := &steppers[w]
 		*st = rnnStepper[T]{cell: c, v: v, reverse: reverse, y: y, d: d, cs: cs,
-			gemm: serialGemm(), plan: plan, pre: buf.take((g + 1) * widest)}
+			gemm: serialGemm(), plan: plan, pre: buf.take((g + 1) * widest * batch), live: make([]rnnEntry, 0, batch)}
 		if plan.packed != nil || plan.vec != nil {
 			st.out = any(buf.take(batch * (g*widest + linalg.VecPanelWidth))).([]float32)
 		}
@@ -834,8 +834,9 @@ type rnnStepper[T rnnFloat] struct {
 	chunk   int
 	gemm    linalg.Gemm // computing on the worker's goroutine
 	plan    *rnnPlan
-	pre     []T       // gate scratch, at least (G+1)*(j1-j0)
-	out     []float32 // the packed products' scratch, at least B*G*(j1-j0)
+	pre     []T        // gate scratch, at least (G+1)*(j1-j0)*B
+	live    []rnnEntry // the running entries of a step, capacity B
+	out     []float32  // the packed products' scratch, at least B*G*(j1-j0)
 }
 
 // project stores in dst (rows ld apart, gate k's units at (k-first)*h
@@ -928,6 +929,10 @@ func (st *rnnStepper[T]) phase(s, ph int, cur, next []T) {
 	} else {
 		st.project(cur, 0, c.hr[j0:], g*h)
 	}
+	if c.op.kind == cellLSTM {
+		st.lstmGates(s, cur, next)
+		return
+	}
 	for b := 0; b < batch; b++ {
 		t, live := st.time(b, s)
 		if !live {
@@ -952,8 +957,8 @@ func (st *rnnStepper[T]) time(b, s int) (int, bool) {
 	return s, true
 }
 
-// gates computes the worker's units of batch entry b's next state hn
-// (and cell state, for LSTM) from its input projection xw [G*H], the
+// gates computes the worker's units of batch entry b's next state hn of
+// an RNN or GRU from its input projection xw [G*H], the
 // recurrent projections in the cell's scratch and the state hp.
 func (st *rnnStepper[T]) gates(b int, xw, hp, hn []T) {
 	c := st.cell
@@ -1002,48 +1007,85 @@ func (st *rnnStepper[T]) gates(b int, xw, hp, hn []T) {
 		for i := range hn {
 			hn[i] = (1-z[i])*cand[i] + z[i]*hp[i]
 		}
-	case cellLSTM:
-		// Gate blocks i, o, f, c; peepholes i, o, f.
-		in, out, forget, cand, hc := a[:n], a[n:2*n], a[2*n:3*n], a[3*n:4*n], a[4*n:5*n]
-		cb := st.cs[b*h+j0 : b*h+j1]
-		xi, ri, xf, rf, xc, rc := xk(0), rk(0), xk(2), rk(2), xk(3), rk(3)
-		for k := range in {
-			in[k] = xi[k] + ri[k]
-			forget[k] = xf[k] + rf[k]
-			cand[k] = xc[k] + rc[k]
+	}
+}
+
+// rnnEntry is a batch entry that runs at a step, and the time index it
+// reads then.
+type rnnEntry struct{ b, t int }
+
+// lstmGates computes the chunk's units of the next state of every batch
+// entry of an LSTM at step s, and of its cell state, from the input and
+// recurrent projections, cur being the state [B, H]; an entry past its
+// length keeps its states. Each activation runs once over the chunk's
+// units of every running entry, gathered in the stepper's scratch.
+func (st *rnnStepper[T]) lstmGates(s int, cur, next []T) {
+	c, v := st.cell, st.v
+	g, h, batch := c.op.kind.gates(), c.op.hidden, v.batch
+	j0, j1 := st.j0, st.j1
+	n := j1 - j0
+	live := st.live[:0]
+	for b := range batch {
+		t, ok := st.time(b, s)
+		if !ok {
+			copy(next[b*h+j0:b*h+j1], cur[b*h+j0:b*h+j1])
+			continue
+		}
+		live = append(live, rnnEntry{b, t})
+	}
+	m := len(live) * n
+	// Gate blocks i, o, f, c; peepholes i, o, f.
+	a := st.pre
+	in, out, forget, cand, hc := a[:m], a[m:2*m], a[2*m:3*m], a[3*m:4*m], a[4*m:5*m]
+	for e, l := range live {
+		xw, hr := c.xw[(l.t*batch+l.b)*g*h:][:g*h], c.hr[l.b*g*h:][:g*h]
+		o := e * n
+		for k := range n {
+			in[o+k] = xw[j0+k] + hr[j0+k]
+			out[o+k] = xw[h+j0+k] + hr[h+j0+k]
+			forget[o+k] = xw[2*h+j0+k] + hr[2*h+j0+k]
+			cand[o+k] = xw[3*h+j0+k] + hr[3*h+j0+k]
 		}
 		if c.peep != nil {
+			cb := st.cs[l.b*h+j0 : l.b*h+j1]
 			pi, pf := c.peep[j0:j1], c.peep[2*h+j0:2*h+j1]
-			for k := range in {
-				in[k] += pi[k] * cb[k]
-				forget[k] += pf[k] * cb[k]
+			for k := range n {
+				in[o+k] += pi[k] * cb[k]
+				forget[o+k] += pf[k] * cb[k]
 			}
 		}
-		c.activate(0, in)
-		if c.op.inputForget {
-			for k := range forget {
-				forget[k] = 1 - in[k]
-			}
-		} else {
-			c.activate(0, forget)
+	}
+	c.activate(0, in)
+	if c.op.inputForget {
+		for k := range forget {
+			forget[k] = 1 - in[k]
 		}
-		c.activate(1, cand)
-		xo, ro := xk(1), rk(1)
+	} else {
+		c.activate(0, forget)
+	}
+	c.activate(1, cand)
+	for e, l := range live {
+		cb := st.cs[l.b*h+j0 : l.b*h+j1]
+		o := e * n
 		for k := range cb {
-			cb[k] = forget[k]*cb[k] + in[k]*cand[k]
-			out[k] = xo[k] + ro[k]
+			cb[k] = forget[o+k]*cb[k] + in[o+k]*cand[o+k]
 		}
 		if c.peep != nil {
 			po := c.peep[h+j0 : h+j1]
-			for k := range out {
-				out[k] += po[k] * cb[k]
+			for k := range cb {
+				out[o+k] += po[k] * cb[k]
 			}
 		}
-		c.activate(0, out)
-		copy(hc, cb)
-		c.activate(2, hc)
+		copy(hc[o:o+n], cb)
+	}
+	c.activate(0, out)
+	c.activate(2, hc)
+	for e, l := range live {
+		hn := next[l.b*h+j0 : l.b*h+j1]
+		o := e * n
 		for k := range hn {
-			hn[k] = out[k] * hc[k]
+			hn[k] = out[o+k] * hc[o+k]
 		}
+		copy(st.y[((l.t*v.dirs+st.d)*batch+l.b)*h+j0:][:n], hn)
 	}
 }
