@@ -929,18 +929,17 @@ func (st *rnnStepper[T]) phase(s, ph int, cur, next []T) {
 	} else {
 		st.project(cur, 0, c.hr[j0:], g*h)
 	}
-	if c.op.kind == cellLSTM {
-		st.lstmGates(s, cur, next)
-		return
+	live := st.running(s, cur, next)
+	switch c.op.kind {
+	case cellLSTM:
+		st.lstmGates(live, next)
+	case cellGRU:
+		st.gruGates(live, cur, next)
+	default:
+		st.rnnGates(live, next)
 	}
-	for b := 0; b < batch; b++ {
-		t, live := st.time(b, s)
-		if !live {
-			copy(next[b*h+j0:b*h+j1], cur[b*h+j0:b*h+j1])
-			continue
-		}
-		st.gates(b, c.xw[(t*batch+b)*g*h:][:g*h], cur[b*h:][:h], next[b*h:][:h])
-		copy(st.y[((t*v.dirs+st.d)*batch+b)*h+j0:][:j1-j0], next[b*h+j0:b*h+j1])
+	for _, l := range live {
+		copy(st.y[((l.t*v.dirs+st.d)*batch+l.b)*h+j0:][:j1-j0], next[l.b*h+j0:l.b*h+j1])
 	}
 }
 
@@ -957,55 +956,86 @@ func (st *rnnStepper[T]) time(b, s int) (int, bool) {
 	return s, true
 }
 
-// gates computes the worker's units of batch entry b's next state hn of
-// an RNN or GRU from its input projection xw [G*H], the
-// recurrent projections in the cell's scratch and the state hp.
-func (st *rnnStepper[T]) gates(b int, xw, hp, hn []T) {
+// running returns the batch entries that run at step s, with the time
+// index each reads; the chunk's units of the others keep their state,
+// copied from cur to next.
+func (st *rnnStepper[T]) running(s int, cur, next []T) []rnnEntry {
+	h, j0, j1 := st.cell.op.hidden, st.j0, st.j1
+	live := st.live[:0]
+	for b := range st.v.batch {
+		t, ok := st.time(b, s)
+		if !ok {
+			copy(next[b*h+j0:b*h+j1], cur[b*h+j0:b*h+j1])
+			continue
+		}
+		live = append(live, rnnEntry{b, t})
+	}
+	return live
+}
+
+// rnnGates computes the chunk's units of the next state of the running
+// entries of an RNN, in next [B, H].
+func (st *rnnStepper[T]) rnnGates(live []rnnEntry, next []T) {
 	c := st.cell
-	g, h := c.op.kind.gates(), c.op.hidden
-	j0, j1 := st.j0, st.j1
+	h, batch, j0, n := c.op.hidden, st.v.batch, st.j0, st.j1-st.j0
+	pre := st.pre[:len(live)*n]
+	for e, l := range live {
+		xw, hr := c.xw[(l.t*batch+l.b)*h+j0:][:n], c.hr[l.b*h+j0:][:n]
+		for k := range n {
+			pre[e*n+k] = xw[k] + hr[k]
+		}
+	}
+	c.activate(0, pre)
+	for e, l := range live {
+		copy(next[l.b*h+j0:][:n], pre[e*n:(e+1)*n])
+	}
+}
+
+// gruGates computes the chunk's units of the next state of the running
+// entries of a GRU, in next [B, H], from the state cur. Gate blocks z,
+// r, h. With linear_before_reset the candidate is g(xw_h + r ⊙ (R_h h +
+// Rb_h)); without, g(xw_h + R_h (r ⊙ h)), Rb_h being in xw.
+func (st *rnnStepper[T]) gruGates(live []rnnEntry, cur, next []T) {
+	c := st.cell
+	g, h, batch, j0, j1 := c.op.kind.gates(), c.op.hidden, st.v.batch, st.j0, st.j1
 	n := j1 - j0
-	hr := c.hr[b*g*h : (b+1)*g*h]
-	xk := func(k int) []T { return xw[k*h+j0 : k*h+j1] }
-	rk := func(k int) []T { return hr[k*h+j0 : k*h+j1] }
-	a := st.pre
-	hp, hn = hp[j0:j1], hn[j0:j1]
-	switch c.op.kind {
-	case cellRNN:
-		x, r := xk(0), rk(0)
-		for i := range hn {
-			hn[i] = x[i] + r[i]
+	m := len(live) * n
+	z, r, cand := st.pre[:m], st.pre[m:2*m], st.pre[2*m:3*m]
+	for e, l := range live {
+		xw, hr := c.xw[(l.t*batch+l.b)*g*h:][:g*h], c.hr[l.b*g*h:][:g*h]
+		o := e * n
+		for k := range n {
+			z[o+k] = xw[j0+k] + hr[j0+k]
 		}
-		c.activate(0, hn)
-	case cellGRU:
-		// Gate blocks z, r, h. With linear_before_reset the candidate is
-		// g(xw_h + r ⊙ (R_h h + Rb_h)); without, g(xw_h + R_h (r ⊙ h)),
-		// Rb_h being in xw.
-		z, r, cand := a[:n], a[n:2*n], a[2*n:3*n]
-		xz, rz := xk(0), rk(0)
-		for i := range z {
-			z[i] = xz[i] + rz[i]
-		}
-		c.activate(0, z)
-		xh := xk(2)
 		if c.op.linearBeforeReset {
-			xr, rr, rh, rbh := xk(1), rk(1), rk(2), c.rbh[j0:j1]
-			for i := range r {
-				r[i] = xr[i] + rr[i]
+			for k := range n {
+				r[o+k] = xw[h+j0+k] + hr[h+j0+k]
 			}
-			c.activate(0, r)
-			for i := range cand {
-				cand[i] = xh[i] + r[i]*(rh[i]+rbh[i])
-			}
-		} else {
-			hrh := c.hrh[b*h+j0 : b*h+j1]
-			for i := range cand {
-				cand[i] = xh[i] + hrh[i]
+			continue
+		}
+		hrh := c.hrh[l.b*h+j0 : l.b*h+j1]
+		for k := range n {
+			cand[o+k] = xw[2*h+j0+k] + hrh[k]
+		}
+	}
+	c.activate(0, z)
+	if c.op.linearBeforeReset {
+		c.activate(0, r)
+		rbh := c.rbh[j0:j1]
+		for e, l := range live {
+			xh, rh := c.xw[(l.t*batch+l.b)*g*h+2*h+j0:][:n], c.hr[l.b*g*h+2*h+j0:][:n]
+			o := e * n
+			for k := range n {
+				cand[o+k] = xh[k] + r[o+k]*(rh[k]+rbh[k])
 			}
 		}
-		c.activate(1, cand)
-		for i := range hn {
-			hn[i] = (1-z[i])*cand[i] + z[i]*hp[i]
+	}
+	c.activate(1, cand)
+	for e, l := range live {
+		hp, hn := cur[l.b*h+j0:l.b*h+j1], next[l.b*h+j0:l.b*h+j1]
+		o := e * n
+		for k := range hn {
+			hn[k] = (1-z[o+k])*cand[o+k] + z[o+k]*hp[k]
 		}
 	}
 }
@@ -1014,25 +1044,18 @@ func (st *rnnStepper[T]) gates(b int, xw, hp, hn []T) {
 // reads then.
 type rnnEntry struct{ b, t int }
 
-// lstmGates computes the chunk's units of the next state of every batch
-// entry of an LSTM at step s, and of its cell state, from the input and
-// recurrent projections, cur being the state [B, H]; an entry past its
-// length keeps its states. Each activation runs once over the chunk's
-// units of every running entry, gathered in the stepper's scratch.
-func (st *rnnStepper[T]) lstmGates(s int, cur, next []T) {
-	c, v := st.cell, st.v
-	g, h, batch := c.op.kind.gates(), c.op.hidden, v.batch
+// lstmGates computes the chunk's units of the next state of the running
+// entries of an LSTM, in next [B, H], and of their cell states, from the
+// input and recurrent projections.
+//
+// The gate functions (here and in rnnGates and gruGates) run once per
+// step over the chunk's units of every running entry, gathered in the
+// stepper's scratch, rather than once per entry.
+func (st *rnnStepper[T]) lstmGates(live []rnnEntry, next []T) {
+	c := st.cell
+	g, h, batch := c.op.kind.gates(), c.op.hidden, st.v.batch
 	j0, j1 := st.j0, st.j1
 	n := j1 - j0
-	live := st.live[:0]
-	for b := range batch {
-		t, ok := st.time(b, s)
-		if !ok {
-			copy(next[b*h+j0:b*h+j1], cur[b*h+j0:b*h+j1])
-			continue
-		}
-		live = append(live, rnnEntry{b, t})
-	}
 	m := len(live) * n
 	// Gate blocks i, o, f, c; peepholes i, o, f.
 	a := st.pre
@@ -1086,6 +1109,5 @@ func (st *rnnStepper[T]) lstmGates(s int, cur, next []T) {
 		for k := range hn {
 			hn[k] = out[o+k] * hc[o+k]
 		}
-		copy(st.y[((l.t*v.dirs+st.d)*batch+l.b)*h+j0:][:n], hn)
 	}
 }
