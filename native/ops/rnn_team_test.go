@@ -1,6 +1,7 @@
 package ops
 
 import (
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -51,5 +52,36 @@ func TestRNNTeam(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// BenchmarkRNNTeam measures a team's cost per phase, the barrier between
+// a recurrent cell's steps: 1 or 2 members taking 8 chunks of no work
+// per phase, as the zoo's LSTM splits its 256 units at a batch of one.
+func BenchmarkRNNTeam(b *testing.B) {
+	for _, members := range []int{1, 2} {
+		b.Run(fmt.Sprintf("members%d", members), func(b *testing.B) {
+			const chunks, phases = 8, 1000
+			for b.Loop() {
+				team := newRNNTeam(members, chunks, phases)
+				var wg sync.WaitGroup
+				for m := 1; m < members; m++ {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						member := team.member(m)
+						for _, ok := member.take(); ok; _, ok = member.take() {
+							team.finish()
+						}
+					}()
+				}
+				member := team.member(0)
+				for _, ok := member.take(); ok; _, ok = member.take() {
+					team.finish()
+				}
+				wg.Wait()
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*phases), "ns/phase")
+		})
 	}
 }
