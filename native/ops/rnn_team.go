@@ -14,7 +14,9 @@ import (
 // next (at a batch of one, a step of the zoo's LSTM reads 1 MB of R:
 // half of it fits a core's L2, all of it does not). A worker that is
 // done with its range takes the chunks of a range whose worker has not
-// begun the phase, taking them from the range's end.
+// begun the phase, taking them from the range's end, and after a short
+// wait (rnnStealSpins) those left in any range: a worker that the
+// machine's other work slows down then does less of the step.
 //
 // A worker waiting for a phase to end spins a while, since the others
 // usually finish within microseconds, then sleeps, so that a team whose
@@ -39,6 +41,11 @@ type rnnTeam struct {
 // rnnTeamSpins is how many times a waiting worker polls before it
 // sleeps: of the order of 10-50 µs.
 const rnnTeamSpins = 20000
+
+// rnnStealSpins is how many times a worker done with its phase polls for
+// another's chunks to be taken before it takes them: of the order of a
+// microsecond, a chunk's work at a batch of one.
+const rnnStealSpins = 100
 
 // newRNNTeam returns a team of the given number of workers for phases of
 // chunks tasks each.
@@ -77,8 +84,8 @@ func (t *rnnTeam) member(w int) *rnnMember { return &rnnMember{team: t, w: w} }
 // claim takes a chunk of range r in phase p, from its front if fromFront,
 // else from its back, opening the range for p first if needed. A thief
 // (not fromFront) takes only from a range not yet begun in p, unless
-// the team runs alone.
-func (t *rnnTeam) claim(r int, p int64, fromFront bool) (int, bool) {
+// it is impatient or the team runs alone.
+func (t *rnnTeam) claim(r int, p int64, fromFront, impatient bool) (int, bool) {
 	start, end := t.homes[r], t.homes[r+1]
 	for {
 		word := t.ranges[r].Load()
@@ -89,7 +96,7 @@ func (t *rnnTeam) claim(r int, p int64, fromFront bool) (int, bool) {
 		case phase < p:
 			phase, front, back = p, start, end
 		}
-		if front >= back || !fromFront && front > start && !t.alone.Load() {
+		if front >= back || !fromFront && front > start && !impatient && !t.alone.Load() {
 			return 0, false
 		}
 		chunk := front
@@ -119,7 +126,7 @@ func (m *rnnMember) take() (int64, bool) {
 		}
 		ready := m.phase * t.chunks // the tasks of the earlier phases
 		if t.done.Load() >= ready {
-			if chunk, ok := m.claimAny(); ok {
+			if chunk, ok := m.claimAny(spins >= rnnStealSpins); ok {
 				return m.phase*t.chunks + int64(chunk), true
 			}
 			if !t.untaken(m.phase) {
@@ -127,7 +134,7 @@ func (m *rnnMember) take() (int64, bool) {
 				continue
 			}
 			// Chunks of a range whose worker is at work: it takes them,
-			// unless the wait goes on and the first worker runs alone.
+			// unless it is held back (see claimAny).
 		}
 		if spins++; spins < rnnTeamSpins {
 			if spins%256 == 0 {
@@ -146,11 +153,14 @@ func (m *rnnMember) take() (int64, bool) {
 }
 
 // claimAny takes a chunk of the member's phase: one of its own range, or
-// else one of a range whose worker has not begun the phase (any, alone).
-func (m *rnnMember) claimAny() (int, bool) {
+// else one of a range whose worker has not begun the phase, or any once
+// the team runs alone or the member has waited long (impatient) for the
+// others to take theirs, which a worker held back by the machine's other
+// work would leave for a while.
+func (m *rnnMember) claimAny(impatient bool) (int, bool) {
 	t := m.team
 	if m.w < len(t.ranges) {
-		if chunk, ok := t.claim(m.w, m.phase, true); ok {
+		if chunk, ok := t.claim(m.w, m.phase, true, false); ok {
 			return chunk, true
 		}
 	}
@@ -159,7 +169,7 @@ func (m *rnnMember) claimAny() (int, bool) {
 		if r == m.w {
 			continue
 		}
-		if chunk, ok := t.claim(r, m.phase, false); ok {
+		if chunk, ok := t.claim(r, m.phase, false, impatient); ok {
 			return chunk, true
 		}
 	}
