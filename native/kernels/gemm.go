@@ -226,6 +226,10 @@ type MatMulParams struct {
 	// Scale, when not nil, scales the product before the bias in
 	// MatMulBiasForward; backward ignores it as it does Act.
 	Scale *Scale
+	// AView and BView, when not nil, lay a and b out as views (read in
+	// place from a larger buffer, such as a Transpose's input) rather
+	// than as row-major tensors; backward takes neither.
+	AView, BView *MatMulView
 }
 
 // Validate reports a dimension below 1 or batch axes that do not
@@ -246,7 +250,10 @@ func (p *MatMulParams) Validate() error {
 			return err
 		}
 	}
-	return nil
+	if err := p.AView.check("AView", p.BatchA, p.M, p.K); err != nil {
+		return err
+	}
+	return p.BView.check("BView", p.BatchB, p.K, p.N)
 }
 
 // OutBatch returns the batch axes of y, the broadcast of BatchA and
@@ -308,6 +315,10 @@ func MatMulBiasForward(p *MatMulParams, a, b, bias, r, y []float32) {
 // with bitwise the same results; pb may be nil. A few rows of a are
 // multiplied by panels of b in both cases (see rowByPanels).
 func MatMulPreparedForward(p *MatMulParams, a, b []float32, pb *PreparedB, bias, r, y []float32) {
+	if p.AView != nil || p.BView != nil {
+		matMulViewsForward(p, a, b, bias, r, y)
+		return
+	}
 	const op = "MatMul"
 	count, ia, ib := p.batches()
 	mk, kn, mn := p.M*p.K, p.K*p.N, p.M*p.N
@@ -330,16 +341,32 @@ func MatMulPreparedForward(p *MatMulParams, a, b []float32, pb *PreparedB, bias,
 		applyRows(p.Act, p.Scale, y, bias, r, count*p.M, p.N)
 		return
 	}
-	product := func(g linalg.Gemm, o int) {
+	forEachProduct(p, count, func(g linalg.Gemm, o int) {
 		g.Sgemm(false, false, p.M, p.N, p.K, 1, a[ia[o]*mk:], p.K, b[ib[o]*kn:], p.N, 0, y[o*mn:], p.N)
-		if p.Scale != nil || bias != nil || r != nil || p.Act.Kind != ActIdentity {
-			var ro []float32
-			if r != nil {
-				ro = r[o*mn : (o+1)*mn]
-			}
-			epilogueRows(p.Act, p.Scale, y[o*mn:(o+1)*mn], bias, ro, p.N)
-		}
+		productEpilogue(p, o, bias, r, y)
+	})
+}
+
+// productEpilogue applies p's epilogue to output matrix o of y, with the
+// matching matrix of the residual r (nil for none).
+func productEpilogue(p *MatMulParams, o int, bias, r, y []float32) {
+	if p.Scale == nil && bias == nil && r == nil && p.Act.Kind == ActIdentity {
+		return
 	}
+	mn := p.M * p.N
+	var ro []float32
+	if r != nil {
+		ro = r[o*mn : (o+1)*mn]
+	}
+	epilogueRows(p.Act, p.Scale, y[o*mn:(o+1)*mn], bias, ro, p.N)
+}
+
+// forEachProduct calls product for each of the count output matrices of
+// a batched MatMul, with the Gemm to compute it by: one after another,
+// each spread over the workers as Sgemm sees fit, or spread over the
+// workers, each computed on one (see spreadProducts).
+func forEachProduct(p *MatMulParams, count int, product func(g linalg.Gemm, o int)) {
+	mn := p.M * p.N
 	g := linalg.Current()
 	if !spreadProducts(count, parallel.Threads(), 2*mn*p.K) {
 		// One product after another, each spread over the workers as
@@ -377,9 +404,12 @@ func spreadProducts(count, threads, flops int) bool {
 // that read b_j; da or db may be nil. Each gradient matrix sums its terms
 // in output order, the gradient matrices spread over the workers; when
 // every output shares b, each gradient is one product over the folded
-// batch.
+// batch. p must have no views (AView, BView).
 func MatMulBackward(p *MatMulParams, a, b, dy, da, db []float32) {
 	const op = "MatMul"
+	if p.AView != nil || p.BView != nil {
+		panic("kernels: MatMul backward of an operand read as a view")
+	}
 	count, ia, ib := p.batches()
 	mk, kn, mn := p.M*p.K, p.K*p.N, p.M*p.N
 	need(op, "dy", dy, count*mn)

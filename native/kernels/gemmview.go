@@ -1,0 +1,174 @@
+package kernels
+
+import (
+	"fmt"
+
+	"github.com/onnxkit/onnxkit/native/linalg"
+	"github.com/onnxkit/onnxkit/native/tensor"
+)
+
+// MatMul of operands read in place as strided views.
+//
+// A MatMul operand that is a Transpose of another tensor x (attention's
+// heads, [L, H, D] -> [H, L, D], or its keys, [L, H, D] -> [H, D, L])
+// need not be materialised: its element (i..., r, c) is x's element at
+// the offset sum(i*s) + r*sr + c*sc for the strides s, sr, sc of x's
+// axes that the Transpose moved there. The GEMM reads such a matrix in
+// place when one of sr and sc is 1: rows of stride sr (sc = 1), or the
+// transpose of rows of stride sc (sr = 1).
+
+// MatMulView is the layout of a MatMul operand read in place from a
+// larger buffer: Strides holds the element strides of its axes, the batch
+// axes first, then the matrix's rows and columns; one of the last two
+// must be 1.
+type MatMulView struct {
+	Strides []int
+}
+
+// PermutedView returns the view of the transpose of a row-major tensor
+// of shape xShape by perm (output axis d is input axis perm[d]), and
+// reports whether a MatMul can read it in place: whether perm moves x's
+// last, contiguous axis to one of the last two. perm must be a
+// permutation of the axes of xShape, of at least two.
+func PermutedView(xShape, perm []int) (MatMulView, bool) {
+	r := len(xShape)
+	if r < 2 || len(perm) != r || perm[r-1] != r-1 && perm[r-2] != r-1 {
+		return MatMulView{}, false
+	}
+	strides := make([]int, r)
+	for d, s := 0, 1; d < r; d++ {
+		strides[r-1-d] = s
+		s *= xShape[r-1-d]
+	}
+	v := MatMulView{Strides: make([]int, r)}
+	for d, axis := range perm {
+		v.Strides[d] = strides[axis]
+	}
+	return v, true
+}
+
+// matrix returns the GEMM's reading of the view's rows×cols matrices:
+// whether they are transposed and their leading dimension.
+func (v *MatMulView) matrix(rows, cols int) (trans bool, ld int) {
+	s := v.Strides
+	rs, cs := s[len(s)-2], s[len(s)-1]
+	if cs == 1 {
+		return false, max(rs, cols)
+	}
+	return true, max(cs, rows)
+}
+
+// check reports a view that does not fit an operand of batch axes batch
+// and rows×cols matrices, or that no GEMM reads in place.
+func (v *MatMulView) check(name string, batch []int, rows, cols int) error {
+	if v == nil {
+		return nil
+	}
+	s := v.Strides
+	if len(s) != len(batch)+2 {
+		return paramErr("MatMul", name, "%d strides for %d axes", len(s), len(batch)+2)
+	}
+	for _, x := range s {
+		if x < 0 {
+			return paramErr("MatMul", name, "negative stride in %v", s)
+		}
+	}
+	rs, cs := s[len(s)-2], s[len(s)-1]
+	switch {
+	case cs == 1 && (rows == 1 || rs >= cols):
+	case rs == 1 && (cols == 1 || cs >= rows):
+	default:
+		return paramErr("MatMul", name, "strides %v do not lay out %d×%d matrices with a unit stride", s, rows, cols)
+	}
+	return nil
+}
+
+// extent returns how many elements the view's matrices span: one past
+// the last element of the operand.
+func (v *MatMulView) extent(batch []int, rows, cols int) int {
+	shape := append(append([]int(nil), batch...), rows, cols)
+	last := 0
+	for d, n := range shape {
+		last += (n - 1) * v.Strides[d]
+	}
+	return last + 1
+}
+
+// viewOffsets returns, for each output matrix, the element offset of the
+// a or b matrix it multiplies: from view's strides when not nil, else
+// matrices of size elements one after another. batch holds the operand's
+// batch axes, out the output's.
+func viewOffsets(view *MatMulView, batch, out []int, size int) []int {
+	count := tensor.NumElements(out)
+	var strides []int
+	if view != nil {
+		strides = make([]int, len(out))
+		off := len(out) - len(batch)
+		for d, n := range batch {
+			if n != 1 {
+				strides[off+d] = view.Strides[d]
+			}
+		}
+	} else {
+		strides = tensor.BroadcastStrides(batch, out)
+		for d := range strides {
+			strides[d] *= size
+		}
+	}
+	offs := make([]int, count)
+	for o := range count {
+		r := o
+		for axis := len(out) - 1; axis >= 0; axis-- {
+			i := r % out[axis]
+			r /= out[axis]
+			offs[o] += i * strides[axis]
+		}
+	}
+	return offs
+}
+
+// matMulViewsForward is MatMulPreparedForward when a or b (or both) is a
+// view (p.AView, p.BView): each product reads its matrices in place,
+// transposed where the view's rows are strided and its columns not.
+func matMulViewsForward(p *MatMulParams, a, b, bias, r, y []float32) {
+	const op = "MatMul"
+	for _, c := range []struct {
+		name       string
+		view       *MatMulView
+		batch      []int
+		rows, cols int
+		buf        []float32
+	}{{"a", p.AView, p.BatchA, p.M, p.K, a}, {"b", p.BView, p.BatchB, p.K, p.N, b}} {
+		if err := c.view.check(c.name, c.batch, c.rows, c.cols); err != nil {
+			panic(fmt.Sprintf("kernels: %v", err))
+		}
+		n := tensor.NumElements(c.batch) * c.rows * c.cols
+		if c.view != nil {
+			n = c.view.extent(c.batch, c.rows, c.cols)
+		}
+		need(op, c.name, c.buf, n)
+	}
+	out := p.OutBatch()
+	count, mn := tensor.NumElements(out), p.M*p.N
+	need(op, "y", y, count*mn)
+	if bias != nil {
+		need(op, "bias", bias, p.N)
+	}
+	if r != nil {
+		need(op, "r", r, count*mn)
+	}
+	oa := viewOffsets(p.AView, p.BatchA, out, p.M*p.K)
+	ob := viewOffsets(p.BView, p.BatchB, out, p.K*p.N)
+	transA, lda := false, p.K
+	if p.AView != nil {
+		transA, lda = p.AView.matrix(p.M, p.K)
+	}
+	transB, ldb := false, p.N
+	if p.BView != nil {
+		transB, ldb = p.BView.matrix(p.K, p.N)
+	}
+	forEachProduct(p, count, func(g linalg.Gemm, o int) {
+		g.Sgemm(transA, transB, p.M, p.N, p.K, 1, a[oa[o]:], lda, b[ob[o]:], ldb, 0, y[o*mn:], p.N)
+		productEpilogue(p, o, bias, r, y)
+	})
+}
