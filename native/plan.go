@@ -32,7 +32,7 @@ func (p *Program) PlannedPeak(size func(name string) (bytes int64, ok bool), kee
 			}
 		}
 		peak = max(peak, live)
-		for _, slots := range [][]int{s.inputs, s.captureSlots} {
+		for _, slots := range [][]int{s.inputs, s.captureSlots, s.reads} {
 			for _, slot := range slots {
 				if slot >= 0 && !kept[slot] && p.lastUse[slot] == i {
 					live -= bytes[slot]

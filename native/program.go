@@ -184,6 +184,16 @@ type step struct {
 	// is, for those nodes, the fusion that computes them, whose steps
 	// are then skipped. Nil for none.
 	fused, absorbedBy *fusion
+	// folds are, for a step whose op reads its first or second input
+	// through a Transpose in place (foldTransposes), those Transposes,
+	// nil for none; folded holds its op's variants by the set of them
+	// skipped in a run (bit i for input i), and reads the Transposes'
+	// inputs, which it releases as it does its own inputs. foldedInto
+	// is, for such a Transpose, its fold.
+	folds      [2]*transposeFold
+	folded     [4]foldedStep
+	reads      []int
+	foldedInto *transposeFold
 }
 
 // fusion is a producer step fused with the chain of steps that alone
@@ -207,11 +217,12 @@ type fusion struct {
 // in a run that keeps keep and records or not, given the run's values:
 // on float32 input only, where the fused op computes bitwise what the
 // steps compute (other types would round once instead of twice).
-func (f *fusion) runs(values []*tensor.Tensor, keep []bool, record bool) bool {
+// x is the value of the producer's first input.
+func (f *fusion) runs(x *tensor.Tensor, keep []bool, record bool) bool {
 	if f == nil || record && !f.records {
 		return false
 	}
-	if x := values[f.inputs[0]]; x == nil || x.Kind != tensor.Dense || x.DType != graph.Float32 {
+	if x == nil || x.Kind != tensor.Dense || x.DType != graph.Float32 {
 		return false
 	}
 	for _, v := range f.via {
@@ -382,6 +393,7 @@ func compileGraph(m *graph.Model, g, home *graph.Graph) (*Program, error) {
 	}
 	p.findConstViews()
 	p.fuseActivations()
+	p.foldTransposes()
 	return p, nil
 }
 
@@ -905,12 +917,31 @@ func (p *Program) forward(ctx context.Context, st *runState, values []*tensor.Te
 			}
 			continue
 		}
+		if s.foldedInto.skips(values, keep, record) {
+			// The step that reads this Transpose's output reads its
+			// input in place.
+			continue
+		}
 		op, inSlots, outSlots := s.op, s.inputs, s.outputs
+		mask := s.foldMask(values)
+		var first *tensor.Tensor // the fused producer's first input
 		switch {
-		case s.fused.runs(values, keep, record):
+		case s.fused == nil:
+		case mask&1 != 0:
+			first = values[s.folds[0].src]
+		default:
+			first = values[s.fused.inputs[0]]
+		}
+		switch {
+		case s.fused.runs(first, keep, record):
 			op, inSlots, outSlots = s.fused.op, s.fused.inputs, s.fused.outputs
+			if mask != 0 {
+				op, inSlots = s.folded[mask].fused, s.folded[mask].fusedInputs
+			}
 		case s.lean != nil && !record:
 			op = s.lean
+		case mask != 0:
+			op, inSlots = s.folded[mask].op, s.folded[mask].inputs
 		}
 		if record {
 			tape.ran = append(tape.ran, ranStep{op: op, outputs: outSlots})
@@ -1014,7 +1045,7 @@ func (p *Program) unchangedConstants(slots []int, values []*tensor.Tensor) uint6
 // release recycles, into st's pool, the buffers of values whose last
 // reader was step i and that no other live or kept value shares.
 func (p *Program) release(st *runState, i int, s step, values []*tensor.Tensor, keep []bool) {
-	for _, slots := range [][]int{s.inputs, s.captureSlots} {
+	for _, slots := range [][]int{s.inputs, s.captureSlots, s.reads} {
 		for _, slot := range slots {
 			if slot < 0 || keep[slot] || p.lastUse[slot] != i || values[slot] == nil {
 				continue

@@ -39,6 +39,27 @@ type EpilogueFuser interface {
 	FuseEpilogue(e Epilogue) Op
 }
 
+// TransposeFolder is an Op that can read an input through a Transpose,
+// in place, instead of the Transpose's output (MatMul, whose operands
+// are attention's heads split by Transposes): the Transpose then need
+// not run.
+type TransposeFolder interface {
+	Op
+	// FoldTranspose returns the op given, as input i, the input of a
+	// Transpose by perm rather than its output, or nil when it cannot
+	// read that transpose in place. On float32 the folded op computes
+	// what the Transpose and the op compute, to rounding; it has no
+	// Backward.
+	FoldTranspose(i int, perm []int) Op
+}
+
+// TransposePerm returns the permutation of a Transpose op whose perm
+// attribute is explicit, and whether op is one.
+func TransposePerm(op Op) ([]int, bool) {
+	t, ok := op.(transposeOp)
+	return t.perm, ok && t.perm != nil
+}
+
 // Leaner is an Op with a cheaper variant for runs that keep nothing for
 // Backward: MaxPool without Indices need not record where each maximum
 // was.

@@ -182,6 +182,10 @@ func wantedGrads(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, [3][]floa
 // to each row, a residual of Y's shape, an activation.
 type matMul struct {
 	epi Epilogue
+	// perms, set by FoldTranspose, are for each input the permutation
+	// of a Transpose whose input the op is given in place of its output,
+	// nil for none.
+	perms [2][]int
 	// weights is a B of one matrix prepared, when it is an initializer.
 	weights *preparedWeights
 }
@@ -190,22 +194,74 @@ func newMatMul(*graph.Node, int64) (Op, error) { return &matMul{weights: &prepar
 
 // FuseEpilogue returns the MatMul with e applied to its output.
 func (o *matMul) FuseEpilogue(e Epilogue) Op {
-	return &matMul{epi: e, weights: &preparedWeights{}}
+	return &matMul{epi: e, perms: o.perms, weights: &preparedWeights{}}
+}
+
+// FoldTranspose returns the MatMul given, as input i, the input of a
+// Transpose by perm rather than its output, which it reads in place
+// (kernels.PermutedView); nil when perm moves the input's last axis out
+// of the matrix axes, where the kernel cannot.
+func (o *matMul) FoldTranspose(i int, perm []int) Op {
+	r := len(perm)
+	if i < 0 || i > 1 || r < 2 || !isPermutation(perm) || perm[r-1] != r-1 && perm[r-2] != r-1 {
+		return nil
+	}
+	folded := &matMul{epi: o.epi, perms: o.perms, weights: &preparedWeights{}}
+	folded.perms[i] = slices.Clone(perm)
+	return folded
+}
+
+// isPermutation reports whether perm holds each of 0 to len(perm)-1 once.
+func isPermutation(perm []int) bool {
+	seen := make([]bool, len(perm))
+	for _, d := range perm {
+		if d < 0 || d >= len(perm) || seen[d] {
+			return false
+		}
+		seen[d] = true
+	}
+	return true
+}
+
+// operands returns the shapes of the MatMul's operands A and B and, for
+// those it reads through a folded Transpose, their views of the inputs.
+func (o *matMul) operands(in []*tensor.Tensor) (shapes [2][]int, views [2]*kernels.MatMulView, err error) {
+	for i, name := range []string{"A", "B"} {
+		x, err := float32Input(in, i, name)
+		if err != nil {
+			return shapes, views, err
+		}
+		shapes[i] = x.Shape
+		perm := o.perms[i]
+		if perm == nil {
+			continue
+		}
+		if len(perm) != x.Rank() {
+			return shapes, views, fmt.Errorf("the Transpose of %s read in place: perm %v does not fit an input of shape %v", name, perm, x.Shape)
+		}
+		v, ok := kernels.PermutedView(x.Shape, perm)
+		if !ok {
+			return shapes, views, fmt.Errorf("the Transpose of %s by %v cannot be read in place", name, perm)
+		}
+		shapes[i] = make([]int, len(perm))
+		for d, axis := range perm {
+			shapes[i][d] = x.Shape[axis]
+		}
+		views[i] = &v
+	}
+	return shapes, views, nil
 }
 
 func (o *matMul) params(ctx *Context, in []*tensor.Tensor) (*kernels.MatMulParams, []int, error) {
-	a, err := float32Input(in, 0, "A")
+	shapes, views, err := o.operands(in)
 	if err != nil {
 		return nil, nil, err
 	}
-	b, err := float32Input(in, 1, "B")
-	if err != nil {
-		return nil, nil, err
+	as, bs := shapes[0], shapes[1]
+	if len(as) == 0 || len(bs) == 0 {
+		return nil, nil, fmt.Errorf("MatMul of a scalar (%v, %v)", as, bs)
 	}
-	if a.Rank() == 0 || b.Rank() == 0 {
-		return nil, nil, fmt.Errorf("MatMul of a scalar (%v, %v)", a.Shape, b.Shape)
-	}
-	as, bs := a.Shape, b.Shape
+	aRank, bRank := len(as), len(bs)
 	if len(as) == 1 {
 		as = []int{1, as[0]}
 	}
@@ -213,9 +269,10 @@ func (o *matMul) params(ctx *Context, in []*tensor.Tensor) (*kernels.MatMulParam
 		bs = []int{bs[0], 1}
 	}
 	p := &kernels.MatMulParams{BatchA: as[:len(as)-2], BatchB: bs[:len(bs)-2],
-		M: as[len(as)-2], K: as[len(as)-1], N: bs[len(bs)-1], Act: o.epi.Act, Scale: o.epi.Scale}
+		M: as[len(as)-2], K: as[len(as)-1], N: bs[len(bs)-1], Act: o.epi.Act, Scale: o.epi.Scale,
+		AView: views[0], BView: views[1]}
 	if bs[len(bs)-2] != p.K {
-		return nil, nil, fmt.Errorf("inputs A %v and B %v do not multiply", a.Shape, b.Shape)
+		return nil, nil, fmt.Errorf("inputs A %v and B %v do not multiply", shapes[0], shapes[1])
 	}
 	if batch, err := tensor.BroadcastShape(p.BatchA, p.BatchB); err == nil {
 		if err := ctx.checkOutput(graph.Float32, append(slices.Clone(batch), p.M, p.N)); err != nil {
@@ -230,10 +287,10 @@ func (o *matMul) params(ctx *Context, in []*tensor.Tensor) (*kernels.MatMulParam
 		return nil, nil, err
 	}
 	shape := append([]int(nil), p.OutBatch()...)
-	if a.Rank() > 1 {
+	if aRank > 1 {
 		shape = append(shape, p.M)
 	}
-	if b.Rank() > 1 {
+	if bRank > 1 {
 		shape = append(shape, p.N)
 	}
 	return p, shape, nil
@@ -279,7 +336,7 @@ func (o *matMul) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, e
 	}
 	y := ctx.Float32(shape...)
 	var pb *kernels.PreparedB
-	if in[1].Rank() >= 2 && tensor.NumElements(p.BatchB) == 1 {
+	if p.BView == nil && in[1].Rank() >= 2 && tensor.NumElements(p.BatchB) == 1 {
 		pb = o.weights.get(ctx, false, p.K, p.N, in[1])
 	}
 	kernels.MatMulPreparedForward(p, in[0].F32(), in[1].F32(), pb, bias, res, y.F32())
@@ -292,6 +349,9 @@ func (o *matMul) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, e
 func (o *matMul) Backward(ctx *Context, in, out, gradOut []*tensor.Tensor) ([]*tensor.Tensor, error) {
 	if err := checkFusedBackward(o.epi); err != nil {
 		return nil, err
+	}
+	if o.perms[0] != nil || o.perms[1] != nil {
+		return nil, fmt.Errorf("a MatMul reading a Transpose's input in place has no backward pass")
 	}
 	p, _, err := o.params(ctx, in)
 	if err != nil {

@@ -1,0 +1,162 @@
+package native
+
+import (
+	"slices"
+
+	"github.com/onnxkit/onnxkit/graph"
+	"github.com/onnxkit/onnxkit/native/ops"
+	"github.com/onnxkit/onnxkit/native/tensor"
+)
+
+// transposeFold is a Transpose step whose output only one step reads,
+// with an op that can read the Transpose's input in place instead
+// (ops.TransposeFolder: a MatMul, fed attention's heads): in runs that
+// record nothing and keep not the Transpose's output, on float32 input,
+// the Transpose does not run, and the reader reads its input.
+type transposeFold struct {
+	src, dst int // the Transpose's input and output slots
+}
+
+// skips reports whether the Transpose of f (nil for none) is to be
+// skipped in a run that keeps keep and records or not, given the run's
+// values.
+func (f *transposeFold) skips(values []*tensor.Tensor, keep []bool, record bool) bool {
+	if f == nil || record || keep[f.dst] {
+		return false
+	}
+	x := values[f.src]
+	return x != nil && x.Kind == tensor.Dense && x.DType == graph.Float32
+}
+
+// skipped reports whether the Transpose of f (nil for none), whose step
+// came before, was skipped: its input has a value and its output none.
+func (f *transposeFold) skipped(values []*tensor.Tensor) bool {
+	return f != nil && values[f.dst] == nil && values[f.src] != nil
+}
+
+// foldedStep is the op of a step that reads inputs through Transposes in
+// place, and its input slots, for one set of skipped Transposes; fused
+// and fusedInputs are those of the step's fusion.
+type foldedStep struct {
+	op, fused           ops.Op
+	inputs, fusedInputs []int
+}
+
+// foldTransposes pairs every Transpose step with an explicit perm whose
+// output one step alone reads, as its first or second input, with that
+// step when its op (and its fused op, if it has one) can read the
+// Transpose's input in place: each such step gets the variants of its
+// op for each set of skipped Transposes. Call it after fuseActivations.
+func (p *Program) foldTransposes() {
+	producerOf := make([]int, len(p.names))
+	readers := make([]int, len(p.names))
+	for i := range producerOf {
+		producerOf[i] = -1
+	}
+	for i, s := range p.steps {
+		for _, slot := range s.outputs {
+			if slot >= 0 {
+				producerOf[slot] = i
+			}
+		}
+		for _, slot := range slices.Concat(s.inputs, s.captureSlots) {
+			if slot >= 0 {
+				readers[slot]++
+			}
+		}
+	}
+	for mi := range p.steps {
+		m := &p.steps[mi]
+		if _, ok := m.op.(ops.TransposeFolder); !ok || m.lean != nil || m.absorbedBy != nil {
+			continue
+		}
+		for i := 0; i < 2 && i < len(m.inputs); i++ {
+			dst := m.inputs[i]
+			if dst < 0 || readers[dst] != 1 || p.keep[dst] || producerOf[dst] < 0 {
+				continue
+			}
+			ti := producerOf[dst]
+			t := &p.steps[ti]
+			perm, ok := ops.TransposePerm(t.op)
+			if !ok || len(t.inputs) != 1 || t.inputs[0] < 0 || t.fused != nil || t.absorbedBy != nil {
+				continue
+			}
+			if p.addFold(m, i, perm, &transposeFold{src: t.inputs[0], dst: dst}) {
+				t.foldedInto = m.folds[i]
+				p.lastUse[t.inputs[0]] = max(p.lastUse[t.inputs[0]], mi)
+				m.reads = append(m.reads, t.inputs[0])
+			}
+		}
+	}
+}
+
+// addFold gives m the fold f of its input i, a Transpose by perm, and
+// reports whether its ops can read the Transpose's input in place.
+func (p *Program) addFold(m *step, i int, perm []int, f *transposeFold) bool {
+	folded := m.folded
+	folds := m.folds
+	folds[i] = f
+	for mask := 1; mask < len(folded); mask++ {
+		if mask&(1<<i) == 0 || folds[1-i] == nil && mask != 1<<i {
+			continue
+		}
+		// The variant with input i folded: from the one without it, or
+		// from the plain op when that is the only other fold.
+		prev := mask &^ (1 << i)
+		base := foldedStep{op: m.op, inputs: m.inputs}
+		if m.fused != nil {
+			base.fused, base.fusedInputs = m.fused.op, m.fused.inputs
+		}
+		if prev != 0 {
+			base = folded[prev]
+		}
+		v, ok := foldInput(base, i, perm, f.src)
+		if !ok {
+			return false
+		}
+		folded[mask] = v
+	}
+	m.folds, m.folded = folds, folded
+	return true
+}
+
+// foldInput returns the variant of v reading input i through a
+// Transpose by perm of the value in slot src, and whether its ops can.
+func foldInput(v foldedStep, i int, perm []int, src int) (foldedStep, bool) {
+	fold := func(op ops.Op, inputs []int) (ops.Op, []int, bool) {
+		f, ok := op.(ops.TransposeFolder)
+		if !ok {
+			return nil, nil, false
+		}
+		folded := f.FoldTranspose(i, perm)
+		if folded == nil {
+			return nil, nil, false
+		}
+		inputs = slices.Clone(inputs)
+		inputs[i] = src
+		return folded, inputs, true
+	}
+	var out foldedStep
+	var ok bool
+	if out.op, out.inputs, ok = fold(v.op, v.inputs); !ok {
+		return out, false
+	}
+	if v.fused != nil {
+		if out.fused, out.fusedInputs, ok = fold(v.fused, v.fusedInputs); !ok {
+			return out, false
+		}
+	}
+	return out, true
+}
+
+// foldMask returns the set of s's inputs (bit i for input i) whose
+// Transposes were skipped in this run.
+func (s *step) foldMask(values []*tensor.Tensor) int {
+	mask := 0
+	for i, f := range s.folds {
+		if f.skipped(values) {
+			mask |= 1 << i
+		}
+	}
+	return mask
+}
