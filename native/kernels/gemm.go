@@ -22,8 +22,10 @@ package kernels
 // the N axis dropped.
 
 import (
-	"github.com/onnxkit/onnxkit/native/tensor"
 	"slices"
+	"sync/atomic"
+
+	"github.com/onnxkit/onnxkit/native/tensor"
 
 	"github.com/onnxkit/onnxkit/native/linalg"
 	"github.com/onnxkit/onnxkit/native/parallel"
@@ -379,11 +381,25 @@ func forEachProduct(p *MatMulParams, count int, product func(g linalg.Gemm, o in
 	// The products spread over the workers, each computed on one: that
 	// spares a split of every product and nested loops (the workers'
 	// products would split again, on goroutines of their own). A serial
-	// Gemm gives bitwise the results of the parallel one.
+	// Gemm gives bitwise the results of the parallel one. Each worker
+	// takes the next product as it finishes one, so that a worker that
+	// starts late, or runs on a core that other work shares, leaves its
+	// products to the others rather than holding up the call with a
+	// fixed share of them.
 	serial := linalg.Serial(g)
-	parallel.For(count, grainFor(mn*p.K), func(lo, hi int) {
-		for o := lo; o < hi; o++ {
+	workers := min(parallel.Threads(), count/grainFor(mn*p.K))
+	if workers <= 1 {
+		for o := range count {
 			product(serial, o)
+		}
+		return
+	}
+	var next atomic.Int64
+	parallel.For(workers, 1, func(lo, hi int) {
+		for range hi - lo {
+			for o := int(next.Add(1)) - 1; o < count; o = int(next.Add(1)) - 1 {
+				product(serial, o)
+			}
 		}
 	})
 }
