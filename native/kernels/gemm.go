@@ -230,8 +230,10 @@ type MatMulParams struct {
 	Scale *Scale
 	// AView and BView, when not nil, lay a and b out as views (read in
 	// place from a larger buffer, such as a Transpose's input) rather
-	// than as row-major tensors; backward takes neither.
-	AView, BView *MatMulView
+	// than as row-major tensors, and YView lays y out so (written in
+	// place as a Transpose of it, its rows contiguous, with no residual);
+	// backward takes none of them.
+	AView, BView, YView *MatMulView
 }
 
 // Validate reports a dimension below 1 or batch axes that do not
@@ -255,7 +257,16 @@ func (p *MatMulParams) Validate() error {
 	if err := p.AView.check("AView", p.BatchA, p.M, p.K); err != nil {
 		return err
 	}
-	return p.BView.check("BView", p.BatchB, p.K, p.N)
+	if err := p.BView.check("BView", p.BatchB, p.K, p.N); err != nil {
+		return err
+	}
+	if err := p.YView.check("YView", out, p.M, p.N); err != nil {
+		return err
+	}
+	if v := p.YView; v != nil && v.Strides[len(v.Strides)-1] != 1 && p.N > 1 {
+		return paramErr("MatMul", "YView", "strides %v do not lay out contiguous rows", v.Strides)
+	}
+	return nil
 }
 
 // OutBatch returns the batch axes of y, the broadcast of BatchA and
@@ -317,7 +328,7 @@ func MatMulBiasForward(p *MatMulParams, a, b, bias, r, y []float32) {
 // with bitwise the same results; pb may be nil. A few rows of a are
 // multiplied by panels of b in both cases (see rowByPanels).
 func MatMulPreparedForward(p *MatMulParams, a, b []float32, pb *PreparedB, bias, r, y []float32) {
-	if p.AView != nil || p.BView != nil {
+	if p.AView != nil || p.BView != nil || p.YView != nil {
 		matMulViewsForward(p, a, b, bias, r, y)
 		return
 	}
@@ -420,10 +431,10 @@ func spreadProducts(count, threads, flops int) bool {
 // that read b_j; da or db may be nil. Each gradient matrix sums its terms
 // in output order, the gradient matrices spread over the workers; when
 // every output shares b, each gradient is one product over the folded
-// batch. p must have no views (AView, BView).
+// batch. p must have no views (AView, BView, YView).
 func MatMulBackward(p *MatMulParams, a, b, dy, da, db []float32) {
 	const op = "MatMul"
-	if p.AView != nil || p.BView != nil {
+	if p.AView != nil || p.BView != nil || p.YView != nil {
 		panic("kernels: MatMul backward of an operand read as a view")
 	}
 	count, ia, ib := p.batches()

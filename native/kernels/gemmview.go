@@ -47,6 +47,25 @@ func PermutedView(xShape, perm []int) (MatMulView, bool) {
 	return v, true
 }
 
+// TransposedOutputView returns the view that writes a MatMul output of
+// shape yShape as its transpose by perm (output axis d of the transpose
+// is axis perm[d] of y), a row-major tensor of the permuted shape, and
+// reports whether its rows stay contiguous: whether perm keeps y's last
+// axis last. perm must be a permutation of the axes of yShape, of at
+// least two.
+func TransposedOutputView(yShape, perm []int) (MatMulView, bool) {
+	r := len(yShape)
+	if r < 2 || len(perm) != r || perm[r-1] != r-1 {
+		return MatMulView{}, false
+	}
+	v := MatMulView{Strides: make([]int, r)}
+	for d, s := r-1, 1; d >= 0; d-- {
+		v.Strides[perm[d]] = s
+		s *= yShape[perm[d]]
+	}
+	return v, true
+}
+
 // matrix returns the GEMM's reading of the view's rows×cols matrices:
 // whether they are transposed and their leading dimension.
 func (v *MatMulView) matrix(rows, cols int) (trans bool, ld int) {
@@ -127,9 +146,10 @@ func viewOffsets(view *MatMulView, batch, out []int, size int) []int {
 	return offs
 }
 
-// matMulViewsForward is MatMulPreparedForward when a or b (or both) is a
-// view (p.AView, p.BView): each product reads its matrices in place,
-// transposed where the view's rows are strided and its columns not.
+// matMulViewsForward is MatMulPreparedForward when a, b or y is a view
+// (p.AView, p.BView, p.YView): each product reads its matrices in place,
+// transposed where the view's rows are strided and its columns not, and
+// writes its output rows in place.
 func matMulViewsForward(p *MatMulParams, a, b, bias, r, y []float32) {
 	const op = "MatMul"
 	for _, c := range []struct {
@@ -150,7 +170,18 @@ func matMulViewsForward(p *MatMulParams, a, b, bias, r, y []float32) {
 	}
 	out := p.OutBatch()
 	count, mn := tensor.NumElements(out), p.M*p.N
-	need(op, "y", y, count*mn)
+	ny, ldc := count*mn, p.N
+	if p.YView != nil {
+		if r != nil {
+			panic("kernels: MatMul: a residual with an output view")
+		}
+		if err := p.YView.check("y", out, p.M, p.N); err != nil {
+			panic(fmt.Sprintf("kernels: %v", err))
+		}
+		ny = p.YView.extent(out, p.M, p.N)
+		_, ldc = p.YView.matrix(p.M, p.N)
+	}
+	need(op, "y", y, ny)
 	if bias != nil {
 		need(op, "bias", bias, p.N)
 	}
@@ -159,6 +190,7 @@ func matMulViewsForward(p *MatMulParams, a, b, bias, r, y []float32) {
 	}
 	oa := viewOffsets(p.AView, p.BatchA, out, p.M*p.K)
 	ob := viewOffsets(p.BView, p.BatchB, out, p.K*p.N)
+	oy := viewOffsets(p.YView, out, out, mn)
 	transA, lda := false, p.K
 	if p.AView != nil {
 		transA, lda = p.AView.matrix(p.M, p.K)
@@ -168,7 +200,15 @@ func matMulViewsForward(p *MatMulParams, a, b, bias, r, y []float32) {
 		transB, ldb = p.BView.matrix(p.K, p.N)
 	}
 	forEachProduct(p, count, func(g linalg.Gemm, o int) {
-		g.Sgemm(transA, transB, p.M, p.N, p.K, 1, a[oa[o]:], lda, b[ob[o]:], ldb, 0, y[o*mn:], p.N)
-		productEpilogue(p, o, bias, r, y)
+		g.Sgemm(transA, transB, p.M, p.N, p.K, 1, a[oa[o]:], lda, b[ob[o]:], ldb, 0, y[oy[o]:], ldc)
+		if p.YView == nil {
+			productEpilogue(p, o, bias, r, y)
+			return
+		}
+		if p.Scale != nil || bias != nil || p.Act.Kind != ActIdentity {
+			for i := range p.M {
+				epilogueRows(p.Act, p.Scale, y[oy[o]+i*ldc:][:p.N], bias, nil, p.N)
+			}
+		}
 	})
 }

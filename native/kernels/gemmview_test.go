@@ -9,6 +9,28 @@ import (
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
 
+// transposedIndices returns, for each element of the transpose by perm
+// of a row-major tensor of shape xShape, the index of the element of x
+// it holds.
+func transposedIndices(xShape, perm []int) []int {
+	shape := make([]int, len(perm))
+	for d, axis := range perm {
+		shape[d] = xShape[axis]
+	}
+	idx := make([]int, tensor.NumElements(xShape))
+	for o := range idx {
+		multi := unravel(o, shape)
+		in := make([]int, len(xShape))
+		for d, axis := range perm {
+			in[axis] = multi[d]
+		}
+		for d, n := range xShape {
+			idx[o] = idx[o]*n + in[d]
+		}
+	}
+	return idx
+}
+
 // transposeRef returns x of shape xShape transposed by perm (output axis
 // d is input axis perm[d]), element by element, and its shape.
 func transposeRef(x []float32, xShape, perm []int) ([]float32, []int) {
@@ -17,16 +39,7 @@ func transposeRef(x []float32, xShape, perm []int) ([]float32, []int) {
 		shape[d] = xShape[axis]
 	}
 	y := make([]float32, len(x))
-	for o := range y {
-		multi := unravel(o, shape)
-		in := make([]int, len(xShape))
-		for d, axis := range perm {
-			in[axis] = multi[d]
-		}
-		i := 0
-		for d, n := range xShape {
-			i = i*n + in[d]
-		}
+	for o, i := range transposedIndices(xShape, perm) {
 		y[o] = x[i]
 	}
 	return y, shape
@@ -42,21 +55,26 @@ func TestMatMulViews(t *testing.T) {
 		aShape, perm []int // a is x of aShape transposed by perm, nil for as stored
 		bShape, bPrm []int
 		act          ActivationKind
+		yPerm        []int // y written transposed by yPerm, nil for as stored
 	}{
 		// Attention at batch 2: Q [L, N*H, D] -> [N*H, L, D], K -> [N*H, D, L].
-		{"scores", []int{33, 6, 16}, []int{1, 0, 2}, []int{33, 6, 16}, []int{1, 2, 0}, ActSoftmax},
+		{"scores", []int{33, 6, 16}, []int{1, 0, 2}, []int{33, 6, 16}, []int{1, 2, 0}, ActSoftmax, nil},
 		// The scores as stored times V [L, N*H, D] -> [N*H, L, D].
-		{"values", []int{6, 33, 33}, nil, []int{33, 6, 16}, []int{1, 0, 2}, ActIdentity},
+		{"values", []int{6, 33, 33}, nil, []int{33, 6, 16}, []int{1, 0, 2}, ActIdentity, nil},
+		// The same, written back as [L, N*H, D].
+		{"valuesOut", []int{6, 33, 33}, nil, []int{33, 6, 16}, []int{1, 0, 2}, ActIdentity, []int{1, 0, 2}},
+		// The scores written transposed, with their Softmax.
+		{"scoresOut", []int{5, 9, 7}, nil, []int{5, 7, 11}, nil, ActSoftmax, []int{1, 0, 2}},
 		// Four axes, [N, L, H, D] -> [N, H, L, D] and -> [N, H, D, L].
-		{"rank4", []int{2, 20, 3, 8}, []int{0, 2, 1, 3}, []int{2, 20, 3, 8}, []int{0, 2, 3, 1}, ActRelu},
+		{"rank4", []int{2, 20, 3, 8}, []int{0, 2, 1, 3}, []int{2, 20, 3, 8}, []int{0, 2, 3, 1}, ActRelu, []int{2, 0, 1, 3}},
 		// A transposed matrix, b shared by every matrix of a.
-		{"transposedA", []int{5, 7, 9}, []int{0, 2, 1}, []int{7, 11}, nil, ActIdentity},
+		{"transposedA", []int{5, 7, 9}, []int{0, 2, 1}, []int{7, 11}, nil, ActIdentity, nil},
 		// b a transposed matrix, broadcast over a's batch.
-		{"transposedB", []int{4, 13, 10}, nil, []int{12, 10}, []int{1, 0}, ActIdentity},
+		{"transposedB", []int{4, 13, 10}, nil, []int{12, 10}, []int{1, 0}, ActIdentity, nil},
 		// Rows of one value, and a broadcast batch axis of size 1.
-		{"broadcast", []int{3, 1, 1, 5}, []int{1, 0, 2, 3}, []int{1, 5, 4}, nil, ActIdentity},
+		{"broadcast", []int{3, 1, 1, 5}, []int{1, 0, 2, 3}, []int{1, 5, 4}, nil, ActIdentity, nil},
 		// Big enough products for Sgemm to split or spread over the workers.
-		{"large", []int{128, 4, 64}, []int{1, 0, 2}, []int{128, 4, 64}, []int{1, 2, 0}, ActSoftmax},
+		{"large", []int{128, 4, 64}, []int{1, 0, 2}, []int{128, 4, 64}, []int{1, 2, 0}, ActSoftmax, []int{1, 0, 2}},
 	}
 	leveltest.Run(t, func(t *testing.T) {
 		rng := newRNG(11)
@@ -95,6 +113,20 @@ func TestMatMulViews(t *testing.T) {
 				}
 				viewed := plain
 				viewed.AView, viewed.BView = av, bv
+				if c.yPerm != nil {
+					yShape := append(append([]int(nil), plain.OutBatch()...), plain.M, plain.N)
+					v, ok := TransposedOutputView(yShape, c.yPerm)
+					if !ok {
+						t.Fatalf("TransposedOutputView(%v, %v) cannot be written in place", yShape, c.yPerm)
+					}
+					viewed.YView = &v
+					// The reference transposed as the output is laid out.
+					moved := make([]float64, len(ref))
+					for i, from := range transposedIndices(yShape, c.yPerm) {
+						moved[i] = ref[from]
+					}
+					ref = moved
+				}
 				if err := viewed.Validate(); err != nil {
 					t.Fatal(err)
 				}
