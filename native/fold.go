@@ -34,12 +34,110 @@ func (f *transposeFold) skipped(values []*tensor.Tensor) bool {
 	return f != nil && values[f.dst] == nil && values[f.src] != nil
 }
 
+// writes reports whether the step of f.src's producer, given the values
+// of its input slots, is to write f.dst, the Transpose's output, in
+// place of f.src in a run that keeps keep and records or not: on float32
+// inputs of two axes or more.
+func (f *transposeFold) writes(values []*tensor.Tensor, inputs []int, keep []bool, record bool) bool {
+	if f == nil || record || keep[f.src] || len(inputs) < 2 {
+		return false
+	}
+	for _, slot := range inputs[:2] {
+		if slot < 0 {
+			return false
+		}
+		x := values[slot]
+		if x == nil || x.Kind != tensor.Dense || x.DType != graph.Float32 || x.Rank() < 2 {
+			return false
+		}
+	}
+	return true
+}
+
+// written reports whether the Transpose of f (nil for none) had its
+// output written by the step before it: its output has a value and its
+// input none.
+func (f *transposeFold) written(values []*tensor.Tensor) bool {
+	return f != nil && values[f.src] == nil && values[f.dst] != nil
+}
+
 // foldedStep is the op of a step that reads inputs through Transposes in
 // place, and its input slots, for one set of skipped Transposes; fused
-// and fusedInputs are those of the step's fusion.
+// and fusedInputs are those of the step's fusion. outputs, when not nil,
+// are its output slots (the Transpose's output it writes).
 type foldedStep struct {
 	op, fused           ops.Op
 	inputs, fusedInputs []int
+	outputs             []int
+}
+
+// foldOutputTransposes pairs every Transpose step with an explicit perm,
+// that reads the one output of a step no fusion extends and nothing else
+// reads, with that step when its op can write the Transpose's output in
+// place of its own (ops.TransposeFolder): the step gets the variants of
+// its op that do, for each set of its skipped input Transposes. A
+// Transpose whose reader reads its input in place (foldTransposes, which
+// must run first) keeps that fold.
+func (p *Program) foldOutputTransposes() {
+	producerOf := make([]int, len(p.names))
+	readers := make([]int, len(p.names))
+	for i := range producerOf {
+		producerOf[i] = -1
+	}
+	for i, s := range p.steps {
+		for _, slot := range s.outputs {
+			if slot >= 0 {
+				producerOf[slot] = i
+			}
+		}
+		for _, slot := range slices.Concat(s.inputs, s.captureSlots, s.reads) {
+			if slot >= 0 {
+				readers[slot]++
+			}
+		}
+	}
+	for ti := range p.steps {
+		t := &p.steps[ti]
+		perm, ok := ops.TransposePerm(t.op)
+		if !ok || t.foldedInto != nil || len(t.inputs) != 1 || len(t.outputs) != 1 || t.outputs[0] < 0 {
+			continue
+		}
+		v := t.inputs[0]
+		if v < 0 || readers[v] != 1 || p.keep[v] || producerOf[v] < 0 {
+			continue
+		}
+		m := &p.steps[producerOf[v]]
+		if _, ok := m.op.(ops.TransposeFolder); !ok || m.fused != nil || m.lean != nil || m.absorbedBy != nil ||
+			len(m.outputs) != 1 || m.outputs[0] != v || m.outFold != nil {
+			continue
+		}
+		var variants [4]foldedStep
+		valid := true
+		for mask := range variants {
+			base := foldedStep{op: m.op, inputs: m.inputs}
+			if mask != 0 {
+				base = m.folded[mask]
+			}
+			if base.op == nil {
+				continue // no such set of input folds
+			}
+			f, _ := base.op.(ops.TransposeFolder)
+			var op ops.Op
+			if f != nil {
+				op = f.FoldOutputTranspose(perm)
+			}
+			if op == nil {
+				valid = false
+				break
+			}
+			variants[mask] = foldedStep{op: op, inputs: base.inputs, outputs: []int{t.outputs[0]}}
+		}
+		if !valid {
+			continue
+		}
+		fold := &transposeFold{src: v, dst: t.outputs[0]}
+		m.outFold, m.outFolded, t.writtenBy = fold, variants, fold
+	}
 }
 
 // foldTransposes pairs every Transpose step with an explicit perm whose
@@ -147,6 +245,15 @@ func foldInput(v foldedStep, i int, perm []int, src int) (foldedStep, bool) {
 		}
 	}
 	return out, true
+}
+
+// foldedInputs returns the input slots of s for the set mask of its
+// skipped input Transposes.
+func (s *step) foldedInputs(mask int) []int {
+	if mask == 0 {
+		return s.inputs
+	}
+	return s.folded[mask].inputs
 }
 
 // foldMask returns the set of s's inputs (bit i for input i) whose

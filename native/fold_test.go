@@ -14,7 +14,7 @@ import (
 // attentionNet builds attention's core as PyTorch exports it, on
 // queries, keys and values q, k, v of shape [L, B, D] (B the batch times
 // the heads): the heads' Transposes, Q·Kᵀ divided by a scalar,
-// Softmax, then the product by V.
+// Softmax, the product by V, and the heads merged back to [L, B, D].
 func attentionNet(t testing.TB, d int) *graph.Model {
 	t.Helper()
 	b := graph.NewBuilder("attention", graph.OpsetID{Version: 17})
@@ -34,6 +34,7 @@ func attentionNet(t testing.TB, d int) *graph.Model {
 	s = b.Node("Div", "scaled", []string{s, b.Initializer("scale", scale)})
 	s = b.Node("Softmax", "weights", []string{s}, graph.IntAttr("axis", -1))
 	y := b.Node("MatMul", "attended", []string{s, v})
+	y = b.Node("Transpose", "merged", []string{y}, graph.IntsAttr("perm", 1, 0, 2))
 	b.Output(y, nil)
 	m, err := b.Model()
 	if err != nil {
@@ -43,7 +44,7 @@ func attentionNet(t testing.TB, d int) *graph.Model {
 }
 
 // attentionRef computes attentionNet's output in float64 from q, k, v of
-// shape [l, batch, d]: y[h, i, :] = softmax_j(q_i·k_j / sqrt(d)) v_j.
+// shape [l, batch, d]: y[i, h, :] = softmax_j(q_i·k_j / sqrt(d)) v_j.
 func attentionRef(q, k, v []float32, l, batch, d int) []float64 {
 	at := func(x []float32, i, h, c int) float64 { return float64(x[(i*batch+h)*d+c]) }
 	y := make([]float64, batch*l*d)
@@ -69,7 +70,7 @@ func attentionRef(q, k, v []float32, l, batch, d int) []float64 {
 				for j := range l {
 					acc += w[j] / sum * at(v, j, h, c)
 				}
-				y[(h*l+i)*d+c] = acc
+				y[(i*batch+h)*d+c] = acc
 			}
 		}
 	}
@@ -77,10 +78,11 @@ func attentionRef(q, k, v []float32, l, batch, d int) []float64 {
 }
 
 // TestTransposesFoldIntoMatMul checks that attention's MatMuls read the
-// heads' Transposes in place, so that the Transposes do not run, and
-// that the results match a float64 recomputation: in inference runs on
-// 1 and 2 threads, and in runs where the Transposes do run (a recording
-// run, and one that keeps their outputs).
+// heads' Transposes in place and write the one merging the heads back,
+// so that the Transposes do not run, and that the results match a
+// float64 recomputation: in inference runs on 1 and 2 threads, and in
+// runs where the Transposes do run (a recording run, and runs that keep
+// their inputs or outputs).
 func TestTransposesFoldIntoMatMul(t *testing.T) {
 	const d = 16
 	prog, err := Compile(attentionNet(t, d))
@@ -89,12 +91,12 @@ func TestTransposesFoldIntoMatMul(t *testing.T) {
 	}
 	folded := map[string]bool{}
 	for _, s := range prog.steps {
-		if s.foldedInto != nil {
+		if s.foldedInto != nil || s.writtenBy != nil {
 			folded[s.node.Name] = true
 		}
 	}
-	if len(folded) != 3 {
-		t.Fatalf("Transposes folded into MatMul: %v, want q_heads, k_heads and v_heads", folded)
+	if len(folded) != 4 {
+		t.Fatalf("Transposes folded into MatMul: %v, want q_heads, k_heads, v_heads and merged", folded)
 	}
 	for _, shape := range [][2]int{{7, 1}, {40, 6}} {
 		l, batch := shape[0], shape[1]
@@ -110,8 +112,8 @@ func TestTransposesFoldIntoMatMul(t *testing.T) {
 		want := attentionRef(in["q"].F32(), in["k"].F32(), in["v"].F32(), l, batch, d)
 		check := func(what string, y *tensor.Tensor) {
 			t.Helper()
-			if fmt.Sprint(y.Shape) != fmt.Sprint([]int{batch, l, d}) {
-				t.Fatalf("%s: shape %v, want [%d %d %d]", what, y.Shape, batch, l, d)
+			if fmt.Sprint(y.Shape) != fmt.Sprint([]int{l, batch, d}) {
+				t.Fatalf("%s: shape %v, want [%d %d %d]", what, y.Shape, l, batch, d)
 			}
 			// Dot products of 16 normal terms, a softmax, then averages.
 			for i, got := range y.F32() {
@@ -126,21 +128,72 @@ func TestTransposesFoldIntoMatMul(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				check(fmt.Sprintf("folded on %d threads", threads), out["attended"])
+				check(fmt.Sprintf("folded on %d threads", threads), out["merged"])
 			})
 		}
 		tape, err := prog.Forward(in, Options{Record: true})
 		if err != nil {
 			t.Fatal(err)
 		}
-		check("recorded", tape.Value("attended"))
-		if tape.Value("k_heads") == nil {
+		check("recorded", tape.Value("merged"))
+		if tape.Value("k_heads") == nil || tape.Value("attended") == nil {
 			t.Errorf("a recording run did not run the Transposes")
 		}
-		kept, err := prog.Forward(in, Options{Keep: []string{"k_heads", "v_heads"}})
+		kept, err := prog.Forward(in, Options{Keep: []string{"k_heads", "v_heads", "attended"}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		check("with the Transposes kept", kept.Value("attended"))
+		check("with the Transposes kept", kept.Value("merged"))
+		if kept.Value("attended") == nil {
+			t.Errorf("a run that keeps the product of the heads did not return it")
+		}
+	}
+}
+
+// TestOutputTransposeFallsBackOnVectors checks that a MatMul whose output
+// Transpose it writes in place, given a 1-D input at run time (its
+// output then lacks the row axis), leaves the Transpose to run: the
+// result matches a float64 product.
+func TestOutputTransposeFallsBackOnVectors(t *testing.T) {
+	b := graph.NewBuilder("vector", graph.OpsetID{Version: 17})
+	x := b.Input("x", graph.Float32, graph.Symbol("K"))
+	w := b.Input("w", graph.Float32, graph.Symbol("B"), graph.Symbol("K"), graph.Symbol("N"))
+	y := b.Node("MatMul", "product", []string{x, w})
+	y = b.Node("Transpose", "same", []string{y}, graph.IntsAttr("perm", 0, 1))
+	b.Output(y, nil)
+	m, err := b.Model()
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog, err := Compile(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	paired := false
+	for _, s := range prog.steps {
+		paired = paired || s.node.Name == "same" && s.writtenBy != nil
+	}
+	if !paired {
+		t.Fatalf("the Transpose was not paired with the MatMul")
+	}
+	xs, ws := randomInput(1, 4), randomInput(2, 3, 4, 5)
+	out, err := prog.Run(map[string]*tensor.Tensor{"x": xs, "w": ws})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := out["same"]
+	if fmt.Sprint(got.Shape) != "[3 5]" {
+		t.Fatalf("shape %v, want [3 5]", got.Shape)
+	}
+	for h := range 3 {
+		for j := range 5 {
+			var want float64
+			for c := range 4 {
+				want += float64(xs.F32()[c]) * float64(ws.F32()[(h*4+c)*5+j])
+			}
+			if g := got.F32()[h*5+j]; math.Abs(float64(g)-want) > 1e-5+1e-5*math.Abs(want) {
+				t.Errorf("y[%d,%d] = %v, want %v", h, j, g, want)
+			}
+		}
 	}
 }

@@ -194,6 +194,13 @@ type step struct {
 	folded     [4]foldedStep
 	reads      []int
 	foldedInto *transposeFold
+	// outFold is, for a step that writes the output of the Transpose
+	// that alone reads its own output (foldOutputTransposes), that
+	// Transpose, and outFolded its op's variants that do so, by the set
+	// of its skipped input Transposes; writtenBy is, for the Transpose,
+	// the same fold.
+	outFold, writtenBy *transposeFold
+	outFolded          [4]foldedStep
 }
 
 // fusion is a producer step fused with the chain of steps that alone
@@ -394,6 +401,7 @@ func compileGraph(m *graph.Model, g, home *graph.Graph) (*Program, error) {
 	p.findConstViews()
 	p.fuseActivations()
 	p.foldTransposes()
+	p.foldOutputTransposes()
 	return p, nil
 }
 
@@ -917,9 +925,9 @@ func (p *Program) forward(ctx context.Context, st *runState, values []*tensor.Te
 			}
 			continue
 		}
-		if s.foldedInto.skips(values, keep, record) {
+		if s.foldedInto.skips(values, keep, record) || s.writtenBy.written(values) {
 			// The step that reads this Transpose's output reads its
-			// input in place.
+			// input in place, or the step before wrote its output.
 			continue
 		}
 		op, inSlots, outSlots := s.op, s.inputs, s.outputs
@@ -940,6 +948,9 @@ func (p *Program) forward(ctx context.Context, st *runState, values []*tensor.Te
 			}
 		case s.lean != nil && !record:
 			op = s.lean
+		case s.outFold.writes(values, s.foldedInputs(mask), keep, record):
+			v := &s.outFolded[mask]
+			op, inSlots, outSlots = v.op, v.inputs, v.outputs
 		case mask != 0:
 			op, inSlots = s.folded[mask].op, s.folded[mask].inputs
 		}

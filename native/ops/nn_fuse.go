@@ -51,6 +51,10 @@ type TransposeFolder interface {
 	// what the Transpose and the op compute, to rounding; it has no
 	// Backward.
 	FoldTranspose(i int, perm []int) Op
+	// FoldOutputTranspose returns the op writing, in place of its
+	// output, the output's Transpose by perm, or nil when it cannot.
+	// The folded op takes inputs of two axes or more.
+	FoldOutputTranspose(perm []int) Op
 }
 
 // TransposePerm returns the permutation of a Transpose op whose perm

@@ -186,6 +186,10 @@ type matMul struct {
 	// of a Transpose whose input the op is given in place of its output,
 	// nil for none.
 	perms [2][]int
+	// outPerm, set by FoldOutputTranspose, is the permutation of a
+	// Transpose that alone reads the output, which the op writes in its
+	// place; nil for none.
+	outPerm []int
 	// weights is a B of one matrix prepared, when it is an initializer.
 	weights *preparedWeights
 }
@@ -194,7 +198,7 @@ func newMatMul(*graph.Node, int64) (Op, error) { return &matMul{weights: &prepar
 
 // FuseEpilogue returns the MatMul with e applied to its output.
 func (o *matMul) FuseEpilogue(e Epilogue) Op {
-	return &matMul{epi: e, perms: o.perms, weights: &preparedWeights{}}
+	return &matMul{epi: e, perms: o.perms, outPerm: o.outPerm, weights: &preparedWeights{}}
 }
 
 // FoldTranspose returns the MatMul given, as input i, the input of a
@@ -206,9 +210,43 @@ func (o *matMul) FoldTranspose(i int, perm []int) Op {
 	if i < 0 || i > 1 || r < 2 || !isPermutation(perm) || perm[r-1] != r-1 && perm[r-2] != r-1 {
 		return nil
 	}
-	folded := &matMul{epi: o.epi, perms: o.perms, weights: &preparedWeights{}}
+	folded := &matMul{epi: o.epi, perms: o.perms, outPerm: o.outPerm, weights: &preparedWeights{}}
 	folded.perms[i] = slices.Clone(perm)
 	return folded
+}
+
+// FoldOutputTranspose returns the MatMul writing the Transpose by perm
+// of its output in place of the output (kernels.TransposedOutputView);
+// nil when perm moves the last axis, whose rows the kernel writes
+// whole, or when the op adds a residual, which has the output's layout.
+func (o *matMul) FoldOutputTranspose(perm []int) Op {
+	r := len(perm)
+	if r < 2 || !isPermutation(perm) || perm[r-1] != r-1 || o.epi.Residual {
+		return nil
+	}
+	return &matMul{epi: o.epi, perms: o.perms, outPerm: slices.Clone(perm), weights: &preparedWeights{}}
+}
+
+// outputView returns the shape of the output the op stores, the
+// Transpose by o.outPerm of the product's, shape, and the view that
+// writes the product so. Both inputs must have two axes or more.
+func (o *matMul) outputView(p *kernels.MatMulParams, shape []int) ([]int, *kernels.MatMulView, error) {
+	perm := o.outPerm
+	if len(perm) != len(shape) {
+		return nil, nil, fmt.Errorf("the Transpose of the output written in place: perm %v does not fit the output's shape %v", perm, shape)
+	}
+	v, ok := kernels.TransposedOutputView(shape, perm)
+	if !ok {
+		return nil, nil, fmt.Errorf("the Transpose of the output by %v cannot be written in place", perm)
+	}
+	stored := make([]int, len(perm))
+	for d, axis := range perm {
+		stored[d] = shape[axis]
+	}
+	if len(shape) != len(p.OutBatch())+2 {
+		return nil, nil, fmt.Errorf("the Transpose of the output written in place: a 1-D input leaves the output %v without its row or column axis", shape)
+	}
+	return stored, &v, nil
 }
 
 // isPermutation reports whether perm holds each of 0 to len(perm)-1 once.
@@ -334,6 +372,14 @@ func (o *matMul) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, e
 	case r != nil:
 		res = r.F32()
 	}
+	if o.outPerm != nil {
+		if r != nil {
+			return nil, fmt.Errorf("a residual with the output written transposed")
+		}
+		if shape, p.YView, err = o.outputView(p, shape); err != nil {
+			return nil, err
+		}
+	}
 	y := ctx.Float32(shape...)
 	var pb *kernels.PreparedB
 	if p.BView == nil && in[1].Rank() >= 2 && tensor.NumElements(p.BatchB) == 1 {
@@ -350,8 +396,8 @@ func (o *matMul) Backward(ctx *Context, in, out, gradOut []*tensor.Tensor) ([]*t
 	if err := checkFusedBackward(o.epi); err != nil {
 		return nil, err
 	}
-	if o.perms[0] != nil || o.perms[1] != nil {
-		return nil, fmt.Errorf("a MatMul reading a Transpose's input in place has no backward pass")
+	if o.perms[0] != nil || o.perms[1] != nil || o.outPerm != nil {
+		return nil, fmt.Errorf("a MatMul reading or writing a Transpose in place has no backward pass")
 	}
 	p, _, err := o.params(ctx, in)
 	if err != nil {
