@@ -395,6 +395,19 @@ func layerNormKernel[T floatNumber](x, y []T, p layerNormParams) (mean, invStd [
 	return mean, invStd
 }
 
+// layerNormGrain returns the fewest rows of size elements worth handing
+// to another goroutine in layerNormFloat32: parallel.Grain() counting an
+// element of the vector loops' three passes as 64 floating-point
+// operations, as the kernels count one elementwise operation (a row
+// costs 0.3-0.5 ns an element on one core). A worker's hand-off costs
+// 15-20 µs of CPU time: at 32 rows a goroutine, text_encoder's
+// LayerNormalizations (128 rows of 256 at batch 1, about 10 µs of CPU
+// time each) took 35 µs each on two threads of an idle machine; they
+// now stay on one.
+func layerNormGrain(size int) int {
+	return max(1, parallel.Grain()/(64*size))
+}
+
 // layerNormFloat32 is layerNormKernel on float32 with package vec's
 // loops: the moments in float64 (vec.SumFloat64, vec.SquaredDeviations),
 // the affine map in float32 with its last multiply and add fused
@@ -408,7 +421,7 @@ func layerNormFloat32(x, y []float32, p layerNormParams) (mean, invStd []float64
 		bias, biasPerElement = make([]float32, p.size), false
 	}
 	n := float64(p.size)
-	parallel.For(blocks, max(1, ewGrain/(4*p.size)), func(lo, hi int) {
+	parallel.For(blocks, layerNormGrain(p.size), func(lo, hi int) {
 		for b := lo; b < hi; b++ {
 			start := b * p.size
 			xs, ys := x[start:start+p.size], y[start:start+p.size]
