@@ -328,15 +328,38 @@ func MatMulBiasForward(p *MatMulParams, a, b, bias, r, y []float32) {
 // with bitwise the same results; pb may be nil. A few rows of a are
 // multiplied by panels of b in both cases (see rowByPanels).
 func MatMulPreparedForward(p *MatMulParams, a, b []float32, pb *PreparedB, bias, r, y []float32) {
-	if p.AView != nil || p.BView != nil || p.YView != nil {
+	count := tensor.NumElements(p.OutBatch())
+	if p.BView != nil && (!p.sharedB(count) || len(p.BView.Strides) != 2) || p.YView != nil ||
+		p.AView != nil && !p.sharedB(count) {
 		matMulViewsForward(p, a, b, bias, r, y)
 		return
 	}
 	const op = "MatMul"
-	count, ia, ib := p.batches()
+	_, ia, ib := p.batches()
 	mk, kn, mn := p.M*p.K, p.K*p.N, p.M*p.N
-	need(op, "a", a, tensor.NumElements(p.BatchA)*mk)
-	need(op, "b", b, tensor.NumElements(p.BatchB)*kn)
+	lda := p.K
+	if p.AView != nil {
+		need(op, "a", a, p.AView.extent(p.BatchA, p.M, p.K))
+		var rows bool
+		if lda, rows = p.AView.rows(p.BatchA, p.M, p.K); !rows {
+			// One product of all the rows by the shared b, with a
+			// gathered: the Transpose's copy, but no product per matrix
+			// of a, each packing b again.
+			gathered := getBuffer(count * mk)
+			defer putBuffer(gathered)
+			gatherView(p.AView, p.BatchA, p.M, p.K, a, gathered)
+			a, lda = gathered, p.K
+		}
+	} else {
+		need(op, "a", a, tensor.NumElements(p.BatchA)*mk)
+	}
+	transB, ldb := false, p.N
+	if p.BView != nil {
+		need(op, "b", b, p.BView.extent(nil, p.K, p.N))
+		transB, ldb = p.BView.matrix(p.K, p.N)
+	} else {
+		need(op, "b", b, tensor.NumElements(p.BatchB)*kn)
+	}
 	need(op, "y", y, count*mn)
 	if bias != nil {
 		need(op, "bias", bias, p.N)
@@ -346,10 +369,10 @@ func MatMulPreparedForward(p *MatMulParams, a, b []float32, pb *PreparedB, bias,
 	}
 	if p.sharedB(count) {
 		switch rows := count * p.M; {
-		case pb.Fits(false, p.K, p.N, b) && pb.multiply(rows, 1, a, p.K, 0, y):
-		case rowsByPackedB(false, rows, p.N, p.K, 1, a, p.K, b, 0, y):
+		case !transB && pb.Fits(false, p.K, p.N, b) && pb.multiply(rows, 1, a, lda, 0, y):
+		case rowsByPackedB(transB, rows, p.N, p.K, 1, a, lda, b, 0, y):
 		default:
-			linalg.Sgemm(false, false, rows, p.N, p.K, 1, a, p.K, b, p.N, 0, y, p.N)
+			linalg.Sgemm(false, transB, rows, p.N, p.K, 1, a, lda, b, ldb, 0, y, p.N)
 		}
 		applyRows(p.Act, p.Scale, y, bias, r, count*p.M, p.N)
 		return

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/onnxkit/onnxkit/native/linalg"
+	"github.com/onnxkit/onnxkit/native/parallel"
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
 
@@ -75,6 +76,33 @@ func (v *MatMulView) matrix(rows, cols int) (trans bool, ld int) {
 		return false, max(rs, cols)
 	}
 	return true, max(cs, rows)
+}
+
+// rows reports whether the view's matrices, of batch axes batch and
+// rows×cols each, are together one row-major matrix of all their rows,
+// one after another at a fixed stride with contiguous columns (the
+// tokens of [N, L, E] transposed to [L, N, E] at batch 1), and returns
+// that stride: then a product by one b is one product of all the rows.
+func (v *MatMulView) rows(batch []int, rows, cols int) (ld int, ok bool) {
+	s := v.Strides
+	if cols > 1 && s[len(s)-1] != 1 {
+		return 0, false
+	}
+	shape := append(append([]int(nil), batch...), rows)
+	ld = cols
+	inner := -1 // the innermost axis of more than one row seen so far
+	for d := len(shape) - 1; d >= 0; d-- {
+		if shape[d] == 1 {
+			continue
+		}
+		if inner < 0 {
+			ld = s[d]
+		} else if s[d] != s[inner]*shape[inner] {
+			return 0, false
+		}
+		inner = d
+	}
+	return ld, ld >= cols
 }
 
 // check reports a view that does not fit an operand of batch axes batch
@@ -208,6 +236,30 @@ func matMulViewsForward(p *MatMulParams, a, b, bias, r, y []float32) {
 		if p.Scale != nil || bias != nil || p.Act.Kind != ActIdentity {
 			for i := range p.M {
 				epilogueRows(p.Act, p.Scale, y[oy[o]+i*ldc:][:p.N], bias, nil, p.N)
+			}
+		}
+	})
+}
+
+// gatherView copies the matrices of the view v of src, of batch axes
+// batch and rows×cols each, into dst as a row-major tensor, the matrices
+// spread over the workers.
+func gatherView(v *MatMulView, batch []int, rows, cols int, src, dst []float32) {
+	offs := viewOffsets(v, batch, batch, rows*cols)
+	s := v.Strides
+	rs, cs := s[len(s)-2], s[len(s)-1]
+	parallel.For(len(offs), grainFor(rows*cols), func(lo, hi int) {
+		for o := lo; o < hi; o++ {
+			out := dst[o*rows*cols:][:rows*cols]
+			for i := range rows {
+				row, at := out[i*cols:][:cols], offs[o]+i*rs
+				if cs == 1 {
+					copy(row, src[at:at+cols])
+					continue
+				}
+				for j := range row {
+					row[j] = src[at+j*cs]
+				}
 			}
 		}
 	})

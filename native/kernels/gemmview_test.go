@@ -71,6 +71,11 @@ func TestMatMulViews(t *testing.T) {
 		{"transposedA", []int{5, 7, 9}, []int{0, 2, 1}, []int{7, 11}, nil, ActIdentity, nil},
 		// b a transposed matrix, broadcast over a's batch.
 		{"transposedB", []int{4, 13, 10}, nil, []int{12, 10}, []int{1, 0}, ActIdentity, nil},
+		// Linear layers on tokens [N, L, E] transposed to [L, N, E]: at
+		// N = 1 the rows are one matrix, one product by the shared b; at
+		// N = 2 a product per token.
+		{"tokens", []int{1, 9, 8}, []int{1, 0, 2}, []int{8, 12}, nil, ActIdentity, nil},
+		{"tokens2", []int{2, 9, 8}, []int{1, 0, 2}, []int{8, 40}, nil, ActRelu, nil},
 		// Rows of one value, and a broadcast batch axis of size 1.
 		{"broadcast", []int{3, 1, 1, 5}, []int{1, 0, 2, 3}, []int{1, 5, 4}, nil, ActIdentity, nil},
 		// Big enough products for Sgemm to split or spread over the workers.
