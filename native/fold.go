@@ -116,6 +116,9 @@ func (p *Program) foldOutputTransposes() {
 		for mask := range variants {
 			base := foldedStep{op: m.op, inputs: m.inputs}
 			if mask != 0 {
+				if m.folded == nil {
+					continue
+				}
 				base = m.folded[mask]
 			}
 			if base.op == nil {
@@ -136,7 +139,7 @@ func (p *Program) foldOutputTransposes() {
 			continue
 		}
 		fold := &transposeFold{src: v, dst: t.outputs[0]}
-		m.outFold, m.outFolded, t.writtenBy = fold, variants, fold
+		m.outFold, m.outFolded, t.writtenBy = fold, &variants, fold
 	}
 }
 
@@ -191,7 +194,10 @@ func (p *Program) foldTransposes() {
 // addFold gives m the fold f of its input i, a Transpose by perm, and
 // reports whether its ops can read the Transpose's input in place.
 func (p *Program) addFold(m *step, i int, perm []int, f *transposeFold) bool {
-	folded := m.folded
+	var folded [4]foldedStep
+	if m.folded != nil {
+		folded = *m.folded
+	}
 	folds := m.folds
 	folds[i] = f
 	for mask := 1; mask < len(folded); mask++ {
@@ -214,7 +220,7 @@ func (p *Program) addFold(m *step, i int, perm []int, f *transposeFold) bool {
 		}
 		folded[mask] = v
 	}
-	m.folds, m.folded = folds, folded
+	m.folds, m.folded = folds, &folded
 	return true
 }
 

@@ -191,7 +191,7 @@ type step struct {
 	// inputs, which it releases as it does its own inputs. foldedInto
 	// is, for such a Transpose, its fold.
 	folds      [2]*transposeFold
-	folded     [4]foldedStep
+	folded     *[4]foldedStep
 	reads      []int
 	foldedInto *transposeFold
 	// outFold is, for a step that writes the output of the Transpose
@@ -200,7 +200,7 @@ type step struct {
 	// of its skipped input Transposes; writtenBy is, for the Transpose,
 	// the same fold.
 	outFold, writtenBy *transposeFold
-	outFolded          [4]foldedStep
+	outFolded          *[4]foldedStep
 }
 
 // fusion is a producer step fused with the chain of steps that alone
@@ -683,7 +683,13 @@ type Options struct {
 // (graph/passes.FuseActivations; only a Relu alone in a run that
 // records, and on float32 only), and in a run that
 // records nothing (Run, or Forward without Training or Record) a MaxPool
-// whose Indices nobody reads skips the argmax. The results, and the
+// whose Indices nobody reads skips the argmax. A Transpose that alone
+// feeds a MatMul, or alone reads one's output, and keeps the axis of
+// contiguous elements among the matrix axes does not run in such a
+// run: the MatMul reads its input, or writes its output, in place
+// (foldTransposes, foldOutputTransposes); those results agree with the
+// plain ops' to rounding, the GEMM reading the matrices transposed or
+// strided. The results, and the
 // gradients of a training run, are bitwise those of the plain ops; a
 // value named in Options.Keep is computed as such.
 func (p *Program) Run(inputs map[string]*tensor.Tensor) (map[string]*tensor.Tensor, error) {
