@@ -683,15 +683,15 @@ type Options struct {
 // (graph/passes.FuseActivations; only a Relu alone in a run that
 // records, and on float32 only), and in a run that
 // records nothing (Run, or Forward without Training or Record) a MaxPool
-// whose Indices nobody reads skips the argmax. A Transpose that alone
-// feeds a MatMul, or alone reads one's output, and keeps the axis of
-// contiguous elements among the matrix axes does not run in such a
-// run: the MatMul reads its input, or writes its output, in place
-// (foldTransposes, foldOutputTransposes); those results agree with the
-// plain ops' to rounding, the GEMM reading the matrices transposed or
-// strided. The results, and the
-// gradients of a training run, are bitwise those of the plain ops; a
-// value named in Options.Keep is computed as such.
+// whose Indices nobody reads skips the argmax. The results of these,
+// and the gradients of a training run, are bitwise those of the plain
+// ops; a value named in Options.Keep is computed as such. In a run that
+// records nothing, a Transpose that alone feeds a MatMul, or alone
+// reads one's output, and keeps the axis of contiguous elements among
+// the matrix axes does not run either: the MatMul reads its input, or
+// writes its output, in place (foldTransposes, foldOutputTransposes),
+// with results that agree with the plain ops' to rounding (the GEMM
+// reads the matrices transposed or strided).
 func (p *Program) Run(inputs map[string]*tensor.Tensor) (map[string]*tensor.Tensor, error) {
 	return p.RunContext(context.Background(), inputs)
 }
