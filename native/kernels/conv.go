@@ -173,7 +173,7 @@ func (p *ConvParams) convForward(plan *convPlan, x, w, b, r, y []float32) {
 	}
 	e := slideEpilogue{bias: b, act: p.Act, residual: r}
 	switch plan.alg {
-	case convWinograd3, convWinograd5:
+	case convWinograd3, convWinograd4x3, convWinograd5:
 		plan.wino.run(x, w, y, e)
 		return
 	case convStridedWindow:

@@ -368,6 +368,27 @@ func benchmarkConv(b *testing.B, p ConvParams, backward bool) {
 	b.ReportMetric(float64(flops)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }
 
+// benchmarkPreparedConv times the forward pass of p through a plan with
+// its weights prepared, as a compiled model runs it, in wall time and in
+// the process's CPU time (all threads).
+func benchmarkPreparedConv(b *testing.B, p ConvParams) {
+	rng := newRNG(6)
+	x, w, bias, y := convBuffers(rng, p)
+	plan := PlanConvForward(&p)
+	if prepared := plan.WithWeights(w); prepared != nil {
+		plan = prepared
+	}
+	plan.Forward(x, w, bias, nil, y)
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu := processCPUTime()
+	for b.Loop() {
+		plan.Forward(x, w, bias, nil, y)
+	}
+	b.ReportMetric(float64((processCPUTime()-cpu).Nanoseconds())/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64(p.FLOPs())*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
 // reluIf returns Relu when on, the identity otherwise.
 func reluIf(on bool) Activation {
 	if on {
@@ -409,7 +430,7 @@ var resNetConvs = []struct {
 
 // BenchmarkConvAlgorithms times the forward pass of each convolution of
 // ResNet-18 and AlexNet at batch 1 and 8 along every algorithm that can
-// compute it, the measurements behind convPreference and the algorithms'
+// compute it, with the weights prepared once as a compiled model does, the measurements behind convPreference and the algorithms'
 // cost models. Parallel's threads are GOMAXPROCS at start: set them
 // through the GOMAXPROCS variable, not -cpu.
 func BenchmarkConvAlgorithms(b *testing.B) {
@@ -433,7 +454,7 @@ func BenchmarkConvAlgorithms(b *testing.B) {
 					continue
 				}
 				b.Run(fmt.Sprintf("%s/batch%d/%s", layer.name, batch, alg), func(b *testing.B) {
-					benchmarkConv(b, p, false)
+					benchmarkPreparedConv(b, p)
 				})
 			}
 		}

@@ -44,10 +44,12 @@ const (
 	// in cache (convpointwise.go); strided ones gather the columns of a
 	// block first. dX is that of the adjoint convolution.
 	convPointwise
-	// convWinograd3 and convWinograd5 are Winograd's F(2x2, 3x3) and
-	// F(2x2, 5x5) (convwinograd.go); dX is that of the adjoint
-	// convolution.
+	// convWinograd3, convWinograd4x3 and convWinograd5 are Winograd's
+	// F(2x2, 3x3), F(4x4, 3x3) and F(2x2, 5x5) (convwinograd.go); dX is
+	// that of the adjoint convolution, dW by F(3x3, 2x2) and F(5x5, 2x2)
+	// (none for F(4x4, 3x3)).
 	convWinograd3
+	convWinograd4x3
 	convWinograd5
 	// convStridedWindow reads the input through a window as A, one row
 	// per output position (convgather.go); forward and dW.
@@ -64,11 +66,25 @@ const (
 )
 
 var convAlgorithmNames = [numConvAlgorithms]string{
-	convAuto: "auto", convLanes: "lanes", convChannelBlocks: "channel-blocks", convDirect: "direct", convPointwise: "pointwise", convWinograd3: "winograd-f2x3", convWinograd5: "winograd-f2x5",
+	convAuto: "auto", convLanes: "lanes", convChannelBlocks: "channel-blocks", convDirect: "direct", convPointwise: "pointwise", convWinograd3: "winograd-f2x3", convWinograd4x3: "winograd-f4x3", convWinograd5: "winograd-f2x5",
 	convStridedWindow: "strided-window", convSlidingWindow: "sliding-window", convIm2col: "im2col",
 }
 
 func (a convAlgorithm) String() string { return convAlgorithmNames[a] }
+
+// winograd returns the transforms of a Winograd algorithm, nil for the
+// others.
+func (a convAlgorithm) winograd() *winogradTransforms {
+	switch a {
+	case convWinograd3:
+		return &winograd3
+	case convWinograd4x3:
+		return &winograd4x3
+	case convWinograd5:
+		return &winograd5
+	}
+	return nil
+}
 
 // convPass is one of the three computations of a convolution.
 type convPass int
@@ -98,9 +114,9 @@ func (p convPass) String() string { return [...]string{"forward", "dW", "dX"}[p]
 // (pointwiseWindow); the strided 1x1 kernels they leave go to im2col
 // rather than the strided window (see try).
 var convPreference = [numConvPasses][]convAlgorithm{
-	convForwardPass: {convLanes, convChannelBlocks, convDirect, convPointwise, convWinograd3, convWinograd5, convStridedWindow, convIm2col},
+	convForwardPass: {convLanes, convChannelBlocks, convDirect, convPointwise, convWinograd4x3, convWinograd3, convWinograd5, convStridedWindow, convIm2col},
 	convFilterPass:  {convDirect, convPointwise, convWinograd3, convWinograd5, convSlidingWindow, convStridedWindow, convIm2col},
-	convDataPass:    {convLanes, convChannelBlocks, convDirect, convPointwise, convWinograd3, convWinograd5, convSlidingWindow, convIm2col},
+	convDataPass:    {convLanes, convChannelBlocks, convDirect, convPointwise, convWinograd4x3, convWinograd3, convWinograd5, convSlidingWindow, convIm2col},
 }
 
 // convPlan is an algorithm chosen for one pass, with its layout.
@@ -175,7 +191,7 @@ func (p *ConvParams) try(alg convAlgorithm, pass convPass, gemm linalg.Gemm) (pl
 			return plan, "the adjoint convolution: " + cannot, false
 		}
 		pays = pays && !inner.wino.wide // measured on forward passes only
-		return plan, "", pays && (small || alg == convWinograd3 || alg == convWinograd5)
+		return plan, "", pays && (small || alg.winograd() != nil)
 	}
 	switch alg {
 	case convLanes:
@@ -188,12 +204,12 @@ func (p *ConvParams) try(alg convAlgorithm, pass convPass, gemm linalg.Gemm) (pl
 			return plan, "no dW pass (im2col serves the first layers)", false
 		}
 		plan.blocks, cannot, pays = p.channelBlocks()
-	case convWinograd3, convWinograd5:
-		r := 3
-		if alg == convWinograd5 {
-			r = 5
+	case convWinograd3, convWinograd4x3, convWinograd5:
+		t := alg.winograd()
+		if pass == convFilterPass && t.grad == nil {
+			return plan, fmt.Sprintf("no dW pass (F(%dx%d, %dx%d) is not implemented)", t.r, t.r, t.m, t.m), false
 		}
-		plan.wino, cannot, pays = p.winograd(r, gemm)
+		plan.wino, cannot, pays = p.winograd(t, gemm)
 		pays = pays && (pass == convForwardPass || !plan.wino.wide)
 	case convStridedWindow:
 		plan.gather, cannot, pays = p.gathering(gemm)

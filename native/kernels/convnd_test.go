@@ -207,7 +207,7 @@ func TestConvNDMatchesConv2D(t *testing.T) {
 			forward, _ := p.convPlanFor(convForwardPass)
 			data, _ := p.convPlanFor(convDataPass)
 			sums := forward.alg == convDirect || forward.alg == convLanes || forward.alg == convChannelBlocks
-			reordered := map[string]bool{"forward": forward.alg == convWinograd3 || forward.alg == convWinograd5 || sums,
+			reordered := map[string]bool{"forward": forward.alg.winograd() != nil || sums,
 				"dx": data.alg != convIm2col, "dw": true}
 			agree := func(name, result string, got, want []float32) {
 				t.Helper()

@@ -36,7 +36,7 @@ func (f *ConvForwardPlan) WithWeights(w []float32) *ConvForwardPlan {
 	need("Conv", "w", w, f.p.M*f.p.colRows())
 	g := *f
 	switch f.plan.alg {
-	case convWinograd3, convWinograd5:
+	case convWinograd3, convWinograd4x3, convWinograd5:
 		g.plan.wino.u = f.plan.wino.transformAll(w)
 	case convStridedWindow:
 		g.plan.gather.packedW = f.plan.gather.packWeights(w)

@@ -1,26 +1,29 @@
 package kernels
 
-// Winograd convolution: F(2x2, 3x3) and F(2x2, 5x5), and for the
-// gradients of the weights F(3x3, 2x2) and F(5x5, 2x2).
+// Winograd convolution: F(2x2, 3x3), F(4x4, 3x3) and F(2x2, 5x5), and
+// for the gradients of the weights F(3x3, 2x2) and F(5x5, 2x2).
 //
-// A 2x2 tile of outputs of an r x r correlation reads an n x n tile of
-// input, n = r + 1. Winograd's minimal filtering computes it as
+// An m x m tile of outputs of an r x r correlation reads an n x n tile
+// of input, n = m + r - 1. Winograd's minimal filtering computes it as
 //
 //	Y = A^T [ (G g G^T) ⊙ (B^T d B) ] A
 //
-// with n² products per input and output channel instead of 4r²: 2.25
-// times fewer multiply-adds for 3x3 kernels, 2.78 times for 5x5. Summed
+// with n² products per input and output channel instead of m²r²: 2.25
+// times fewer multiply-adds for F(2x2, 3x3), 4 times for F(4x4, 3x3),
+// 2.78 times for F(2x2, 5x5). Summed
 // over the input channels, the products at each of the n² points are one
 // GEMM, U_p [M, C] · V_p [C, tiles]. The input tiles go to the points
 // (B^T d B) and the sums back to tiles of output (A^T Y A) through
 // package vec's separable loops, eight tiles at a time; the kernels
-// (G g G^T), once a call, through a GEMM by the Kronecker product of G
-// with itself. The 1-D matrices come from the Toom-Cook construction
-// (package toomcook) on the points 0, 1, -1 (and 2, -2 for 5x5) and
-// infinity. In float32 the error of F(2x2, 5x5) measured about 2.4 times
-// that of the direct sum relative to the sum of the magnitudes of the
-// terms (4e-7 against 1.8e-7 over 96 channels), and F(2x2, 3x3) about
-// the same as the direct sum.
+// (G g G^T), once a call or once a plan, through a GEMM by the
+// Kronecker product of G with itself. The 1-D matrices come from the
+// Toom-Cook construction (package toomcook) on the points 0, 1, -1 (and
+// 2, -2 for F(2x2, 5x5) and F(4x4, 3x3)) and infinity. In float32 the
+// error of F(2x2, 5x5) measured about 2.4 times that of the direct sum
+// relative to the sum of the magnitudes of the terms (4e-7 against
+// 1.8e-7 over 96 channels), F(2x2, 3x3) about the same as the direct
+// sum, and F(4x4, 3x3) 13-33 times the roundoff of the sum of the
+// magnitudes over 32-64 channels (see winograd4x3Ulps).
 //
 // The gradient of the weights correlates each input channel with each
 // output gradient: dw[m][c] at (kh, kw) sums dy[m] at (oy, ox) times
@@ -43,30 +46,33 @@ import (
 	"github.com/onnxkit/onnxkit/native/vec"
 )
 
-// winogradTransforms are the transforms of F(2x2, rxr) and F(rxr, 2x2):
-// the tiles of input and of the output gradient go to the points
-// through package vec's separable loops, the kernels and the sums of
-// the points through GEMMs by the Kronecker products of the 1-D
+// winogradTransforms are the transforms of F(mxm, rxr) and, for m = 2,
+// of F(rxr, 2x2): the tiles of input and of the output gradient go to
+// the points through package vec's separable loops, the kernels and the
+// sums of the points through GEMMs by the Kronecker products of the 1-D
 // matrices.
 type winogradTransforms struct {
-	r, n  int
-	input *vec.TileTransform // B^T d B, an input tile to points
+	m, r, n int
+	input   *vec.TileTransform // B^T d B, an input tile to points
 	// grad takes a 2x2 tile of the output gradient to the points of
-	// F(rxr, 2x2), G dy G^T.
+	// F(rxr, 2x2), G dy G^T; nil when m is not 2 (the weights' gradient
+	// then takes another algorithm).
 	grad *vec.TileTransform
-	// output takes the sums at the points to a 2x2 tile of output,
+	// output takes the sums at the points to an m x m tile of output,
 	// A^T M A.
 	output *vec.PointTransform
 	kernel []float32 // [n², r²]: (G ⊗ G), kernel to points
 	// gradOutput is the output transform of F(rxr, 2x2), points to the
-	// r x r gradient of the kernel.
+	// r x r gradient of the kernel (nil with grad).
 	gradOutput []float32 // [r², n²]
 }
 
-// winograd3 and winograd5 are the transforms for 3x3 and 5x5 kernels.
+// winograd3, winograd4x3 and winograd5 are the transforms of F(2x2,
+// 3x3), F(4x4, 3x3) and F(2x2, 5x5).
 var (
-	winograd3 = newWinogradTransforms(3, vec.WinogradInput3, vec.WinogradGradient3, vec.WinogradOutput3)
-	winograd5 = newWinogradTransforms(5, vec.WinogradInput5, vec.WinogradGradient5, vec.WinogradOutput5)
+	winograd3   = newWinogradTransforms(2, 3, vec.WinogradInput3, vec.WinogradGradient3, vec.WinogradOutput3)
+	winograd4x3 = newWinogradTransforms(4, 3, vec.WinogradInput4x3, nil, vec.WinogradOutput4x3)
+	winograd5   = newWinogradTransforms(2, 5, vec.WinogradInput5, vec.WinogradGradient5, vec.WinogradOutput5)
 )
 
 // kron returns the Kronecker product of a with itself, in float32.
@@ -85,11 +91,15 @@ func kron(a [][]float64) []float32 {
 	return k
 }
 
-func newWinogradTransforms(r int, input, grad *vec.TileTransform, output *vec.PointTransform) winogradTransforms {
-	points := toomcook.Points(r)
-	_, g, _ := toomcook.Matrices(2, r, points)
-	gradAt, _, _ := toomcook.Matrices(r, 2, points)
-	return winogradTransforms{r: r, n: r + 1, input: input, grad: grad, output: output, kernel: kron(g), gradOutput: kron(gradAt)}
+func newWinogradTransforms(m, r int, input, grad *vec.TileTransform, output *vec.PointTransform) winogradTransforms {
+	n := m + r - 1
+	_, g, _ := toomcook.Matrices(m, r, toomcook.Points(n-1))
+	t := winogradTransforms{m: m, r: r, n: n, input: input, grad: grad, output: output, kernel: kron(g)}
+	if grad != nil {
+		gradAt, _, _ := toomcook.Matrices(r, 2, toomcook.Points(n-1))
+		t.gradOutput = kron(gradAt)
+	}
+	return t
 }
 
 // Winograd pays once the transforms, which cost per tile and channel,
@@ -132,7 +142,7 @@ type winogradPlan struct {
 	p      *ConvParams
 	gemm   linalg.Gemm
 	t      *winogradTransforms
-	th, tw int // tiles of 2x2 outputs
+	th, tw int // tiles of m x m outputs
 	cnt    int // images per chunk
 	// wide says that the plan pays only as a wide convolution, which
 	// was measured on forward passes (see winogradWideChannels).
@@ -163,22 +173,14 @@ func (w *winogradPlan) transformAll(wt []float32) []float32 {
 	return u
 }
 
-// winograd returns the Winograd plan F(2, r) of p, or why it cannot
-// compute p (an r×r kernel, r 3 or 5, with unit strides and dilations),
+// winograd returns the Winograd plan of p with the transforms t, or why
+// it cannot compute p (a t.r×t.r kernel with unit strides and dilations),
 // and whether it pays: enough channels and tiles (fewer tiles for wide
 // convolutions), and a PackedGemm (like
 // the windows, Winograd is a path for the fast GEMM; with another,
 // convolutions take im2col unless forced).
-func (p *ConvParams) winograd(r int, gemm linalg.Gemm) (w winogradPlan, cannot string, pays bool) {
-	var t *winogradTransforms
-	switch r {
-	case 3:
-		t = &winograd3
-	case 5:
-		t = &winograd5
-	default:
-		panic("kernels: no Winograd transforms for r = " + strconv.Itoa(r))
-	}
+func (p *ConvParams) winograd(t *winogradTransforms, gemm linalg.Gemm) (w winogradPlan, cannot string, pays bool) {
+	r := t.r
 	switch {
 	case p.StrideH != 1 || p.StrideW != 1:
 		return w, "strides not 1", false
@@ -188,7 +190,7 @@ func (p *ConvParams) winograd(r int, gemm linalg.Gemm) (w winogradPlan, cannot s
 		return w, fmt.Sprintf("kernel %dx%d, not %dx%d", p.KH, p.KW, r, r), false
 	}
 	oh, ow := p.OutSize()
-	w = winogradPlan{p: p, gemm: gemm, t: t, th: (oh + 1) / 2, tw: (ow + 1) / 2}
+	w = winogradPlan{p: p, gemm: gemm, t: t, th: ceilDiv(oh, t.m), tw: ceilDiv(ow, t.m)}
 	tiles := w.th * w.tw
 	perImage := t.n * t.n * max(p.C, p.M) / p.Group * tiles
 	w.cnt = max(1, min(p.N, ceilDiv(winogradTargetColumns, tiles), winogradMaxElems/perImage))
@@ -271,11 +273,11 @@ func pointsApart(rows, cols int) int { return rows*cols + 16 }
 // transformTiles stores in v [n², C/Group, cnt*tiles] (the points
 // pointsApart) the input tiles of group g of images [n0, n0+cnt) taken
 // to the points, B^T d B: tile (i, ty, tx) of channel c reads
-// x[n0+i][g*C/Group+c] at rows 2ty-PadTop ... and columns 2tx-PadLeft
+// x[n0+i][g*C/Group+c] at rows m*ty-PadTop ... and columns m*tx-PadLeft
 // ..., n of each, zero outside.
-// Each plane is first copied into a zero-padded one whose even and odd
-// columns lie apart, where the tiles of a row, two columns apart, are
-// consecutive, as vec's transforms read them.
+// Each plane is first copied into a zero-padded one whose m phases of
+// columns (the columns equal modulo m) lie apart, where the tiles of a
+// row, m columns apart, are consecutive, as vec's transforms read them.
 func (w *winogradPlan) transformTiles(x, v []float32, n0, cnt, g int) {
 	n := w.t.n
 	t := tileTasks.Get()
@@ -296,21 +298,22 @@ var tileTasks parallel.Tasks[tileTask]
 
 func (tt *tileTask) Range(lo, hi int) {
 	w, x, v, cnt := tt.w, tt.x, tt.v, tt.cnt
-	p, n := w.p, w.t.n
+	p, n, m := w.p, w.t.n, w.t.m
 	cg, tiles := p.C/p.Group, w.th*w.tw
 	cols := cnt * tiles
-	hp, wp := 2*w.th+n-2, 2*w.tw+n-2   // the padded plane the tiles cover
-	half := (wp + 1) / 2               // the columns of each half
-	halves := getBuffer(2 * hp * half) // [even, odd][hp][half]
-	defer putBuffer(halves)
-	clear(halves)
-	even, odd := halves[:hp*half], halves[hp*half:]
+	hp, wp := m*w.th+n-m, m*w.tw+n-m    // the padded plane the tiles cover
+	width := ceilDiv(wp, m)             // the columns of each phase
+	phases := getBuffer(m * hp * width) // [m][hp][width]
+	defer putBuffer(phases)
+	clear(phases)
+	scratch := getBuffer(2 * m * width)
+	defer putBuffer(scratch)
 	for task := lo; task < hi; task++ {
 		c, i := task/cnt, task%cnt
 		plane := x[((tt.n0+i)*p.C+tt.g*cg+c)*p.H*p.W:][:p.H*p.W]
-		splitColumns(even, odd, half, plane, p.H, p.W, p.PadTop, p.PadLeft)
+		splitPhases(phases, m, hp, width, plane, p.H, p.W, p.PadTop, p.PadLeft, scratch)
 		for ty := 0; ty < w.th; ty++ {
-			w.t.input.Tiles(v[c*cols+i*tiles+ty*w.tw:], pointsApart(cg, cols), even[2*ty*half:], odd[2*ty*half:], half, w.tw,
+			w.t.input.Tiles(v[c*cols+i*tiles+ty*w.tw:], pointsApart(cg, cols), phases[m*ty*width:], hp*width, width, w.tw,
 				spills(task*tiles+ty*w.tw, hi*tiles))
 		}
 	}
@@ -323,27 +326,31 @@ func (tt *tileTask) Range(lo, hi int) {
 // tiles is written again afterwards if it falls before end.
 func spills(at, end int) bool { return at+vec.SpillWidth <= end }
 
-// splitColumns copies the h x w plane into halves of a larger plane, its
-// element (y, x) to (y+top, x+left), the even columns of the larger plane
-// to even and the odd ones to odd, rows half long; what falls past the
-// halves is dropped, and what the plane does not cover is left as it is.
-func splitColumns(even, odd []float32, half int, plane []float32, h, w, top, left int) {
-	rows := len(even) / half
+// splitPhases copies the h x w plane into the m phases (m 2 or 4) of a
+// larger plane, [m][rows][width] in dst: its element (y, x) goes to
+// (y+top, x+left), and column X of the larger plane to phase X%m at X/m;
+// what falls past the phases is dropped, the columns of the rows the
+// plane covers that it does not are zeroed, and the other rows are left
+// as they are. Each row is padded into scratch (2*m*width long) and split
+// by vec.Deinterleave, once for two phases, in three for four.
+func splitPhases(dst []float32, m, rows, width int, plane []float32, h, w, top, left int, scratch []float32) {
+	padded := scratch[:m*width]
+	n := max(0, min(w, m*width-left))
+	clear(padded[:min(left, len(padded))])
+	clear(padded[min(left+n, len(padded)):])
+	phase := func(k, y int) []float32 { return dst[(k*rows+y)*width:][:width] }
 	for y := 0; y < h && y+top < rows; y++ {
-		src := plane[y*w : y*w+min(w, 2*half-left)]
-		e, o := even[(y+top)*half:][:half], odd[(y+top)*half:][:half]
-		x := 0
-		if left%2 == 1 && len(src) > 0 { // the first column is an odd one
-			o[left/2] = src[0]
-			x = 1
-		}
-		at := (x + left) / 2
-		for ; x+1 < len(src); x += 2 {
-			e[at], o[at] = src[x], src[x+1]
-			at++
-		}
-		if x < len(src) {
-			e[at] = src[x]
+		copy(padded[left:], plane[y*w:y*w+n])
+		switch m {
+		case 2:
+			vec.Deinterleave(phase(0, y+top), phase(1, y+top), padded)
+		case 4:
+			even, odd := scratch[m*width:][:2*width], scratch[(m+2)*width:][:2*width]
+			vec.Deinterleave(even, odd, padded)
+			vec.Deinterleave(phase(0, y+top), phase(2, y+top), even)
+			vec.Deinterleave(phase(1, y+top), phase(3, y+top), odd)
+		default:
+			panic("kernels: splitPhases into " + strconv.Itoa(m) + " phases")
 		}
 	}
 }
@@ -351,9 +358,9 @@ func splitColumns(even, odd []float32, half int, plane []float32, h, w, top, lef
 // scatter takes the sums at the points prod [n², M/Group, cnt*tiles]
 // (the points pointsApart) of group g of images [n0, n0+cnt) to tiles of
 // output, A^T M A, a plane at a time, and stores these into y as e says,
-// a row of outputs at a time from the two of a tile row's outputs that
-// alternate along it (vec.Interleave), dropping the outputs of the last
-// tile row and column that fall outside an odd output size. A plane's
+// a row of outputs at a time from the m of a tile row's outputs that
+// alternate along it (vec.Interleave, twice over for m = 4), dropping the
+// outputs of the last tile row and column that fall outside the output. A plane's
 // tiles stay in a worker's cache between the two steps (taken as two
 // loops over all planes, they went through memory and a barrier).
 func (w *winogradPlan) scatter(prod, y []float32, n0, cnt, g int, e slideEpilogue) {
@@ -378,10 +385,15 @@ func (st *scatterTask) Range(lo, hi int) {
 	w, cnt := st.w, st.cnt
 	p := w.p
 	oh, ow := p.OutSize()
-	mg, tiles := p.M/p.Group, w.th*w.tw
+	mg, tiles, side := p.M/p.Group, w.th*w.tw, w.t.m
 	n := cnt * tiles
-	out := getBuffer(4 * tiles) // [4, tiles]: the output tiles of a plane
+	out := getBuffer(side * side * tiles) // [side², tiles]: the output tiles of a plane
 	defer putBuffer(out)
+	var pairs []float32 // [2][2*tw]: for side 4, columns 0 and 2, 1 and 3 interleaved
+	if side == 4 {
+		pairs = getBuffer(4 * w.tw)
+		defer putBuffer(pairs)
+	}
 	for task := lo; task < hi; task++ {
 		m, i := task/cnt, task%cnt
 		w.t.output.Apply(out, tiles, st.prod[m*n+i*tiles:], pointsApart(mg, n), tiles)
@@ -389,9 +401,15 @@ func (st *scatterTask) Range(lo, hi int) {
 		plane := st.y[((st.n0+i)*p.M+ch)*oh*ow:][:oh*ow]
 		bias := biasOf(st.e.bias, ch)
 		for oy := range oh {
-			ty, dy := oy/2, oy%2
+			ty, dy := oy/side, oy%side
 			at := ty * w.tw
-			even, odd := out[(2*dy)*tiles+at:][:w.tw], out[(2*dy+1)*tiles+at:][:w.tw]
+			column := func(v int) []float32 { return out[(side*dy+v)*tiles+at:][:w.tw] }
+			even, odd := column(0), column(1)
+			if side == 4 {
+				even, odd = pairs[:2*w.tw], pairs[2*w.tw:]
+				vec.Interleave(even, column(0), column(2), 0, false, false)
+				vec.Interleave(odd, column(1), column(3), 0, false, false)
+			}
 			row := plane[oy*ow : (oy+1)*ow]
 			vec.Interleave(row, even, odd, bias, st.e.storeRelu(), st.e.accumulate)
 			st.e.finish(row, ((st.n0+i)*p.M+ch)*oh*ow+oy*ow)
@@ -456,13 +474,14 @@ func (w *winogradPlan) transformGradientTiles(dy, u []float32, n0, cnt, g int) {
 		halves := getBuffer(2 * 2 * tiles) // [even, odd][2*th][tw]
 		defer putBuffer(halves)
 		clear(halves)
-		even, odd := halves[:2*tiles], halves[2*tiles:]
+		scratch := getBuffer(4 * w.tw)
+		defer putBuffer(scratch)
 		for task := lo; task < hi; task++ {
 			m, i := task/cnt, task%cnt
 			plane := dy[((n0+i)*p.M+g*mg+m)*oh*ow:][:oh*ow]
-			splitColumns(even, odd, w.tw, plane, oh, ow, 0, 0)
+			splitPhases(halves, 2, 2*w.th, w.tw, plane, oh, ow, 0, 0, scratch)
 			for ty := 0; ty < w.th; ty++ {
-				w.t.grad.Tiles(u[m*cols+i*tiles+ty*w.tw:], pointsApart(mg, cols), even[2*ty*w.tw:], odd[2*ty*w.tw:], w.tw, w.tw,
+				w.t.grad.Tiles(u[m*cols+i*tiles+ty*w.tw:], pointsApart(mg, cols), halves[2*ty*w.tw:], 2*tiles, w.tw, w.tw,
 					spills(task*tiles+ty*w.tw, hi*tiles))
 			}
 		}

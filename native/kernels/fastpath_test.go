@@ -332,7 +332,7 @@ func TestWorkBuffersComeFromTheRunsArena(t *testing.T) {
 // testForcedConv runs each convolution of shapes through alg at every
 // CPU level, forward with and without bias and ReLU, and the gradients
 // the algorithm computes, against the direct loops in float64 (within
-// convSuiteUlps roundoffs of the sums of magnitudes: dW sums thousands
+// convUlps roundoffs of the sums of magnitudes: dW sums thousands
 // of products).
 func testForcedConv(t *testing.T, alg convAlgorithm, shapes []ConvParams, seed uint64) {
 	rng := newRNG(seed)
@@ -366,17 +366,17 @@ func testForcedConv(t *testing.T, alg convAlgorithm, shapes []ConvParams, seed u
 				}
 				ConvForward(&q, x, w, bias, y)
 				checkMagnitudes(t, fmt.Sprintf("%s bias=%v relu=%v", convName(q), v.bias, v.relu), y,
-					convNDRef(ndFromConv2D(q)[0], x, w, bias), magY)
+					convNDRef(ndFromConv2D(q)[0], x, w, bias), magY, convUlps(&q, convForwardPass))
 			}
 			dw := append([]float32(nil), dw0...)
 			ConvBackward(&p, x, w, nil, g, nil, dw, nil)
-			checkMagnitudes(t, convName(p)+" dw", dw, wantDw, magDw)
+			checkMagnitudes(t, convName(p)+" dw", dw, wantDw, magDw, convUlps(&p, convFilterPass))
 			if dataErr != nil {
 				return
 			}
 			dx := append([]float32(nil), dx0...)
 			ConvBackward(&p, x, w, nil, g, dx, nil, nil)
-			checkMagnitudes(t, convName(p)+" dx", dx, wantDx, magDx)
+			checkMagnitudes(t, convName(p)+" dx", dx, wantDx, magDx, convUlps(&p, convDataPass))
 		})
 	}
 }

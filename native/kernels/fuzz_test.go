@@ -37,7 +37,8 @@ func FuzzConv(f *testing.F) {
 		ConvForward(&p, x, wt, b, y)
 		if p.FLOPs() <= fuzzMaxReferenceFLOPs {
 			nd := ndFromConv2D(p)[0]
-			checkMagnitudes(t, convName(p), y, convNDRef(nd, x, wt, b), convNDRef(nd, absolute(x), absolute(wt), absolute(b)))
+			checkMagnitudes(t, convName(p), y, convNDRef(nd, x, wt, b), convNDRef(nd, absolute(x), absolute(wt), absolute(b)),
+				convUlps(&p, convForwardPass))
 		}
 		ConvBackward(&p, x, wt, y, y, make([]float32, len(x)), make([]float32, len(wt)), make([]float32, m))
 	})

@@ -13,11 +13,11 @@ import (
 // random tiles, for every count of tiles up to 19 (whole vectors of
 // eight, the last few done again as a whole vector, and fewer than eight
 // masked or spilled), with rows and points further apart than the tiles,
-// halves as short as the tiles allow, and points' rows with gaps whose
+// phases as short as the tiles allow, and points' rows with gaps whose
 // values must survive (all but the spilled lanes).
 func TestTileTransforms(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
-	for _, tt := range []*TileTransform{WinogradInput3, WinogradInput5, WinogradGradient3, WinogradGradient5} {
+	for _, tt := range []*TileTransform{WinogradInput3, WinogradInput5, WinogradInput4x3, WinogradGradient3, WinogradGradient5} {
 		t.Run(tt.name, func(t *testing.T) {
 			leveltest.Run(t, func(t *testing.T) {
 				testTileTransform(t, rng, tt, false)
@@ -28,26 +28,30 @@ func TestTileTransforms(t *testing.T) {
 }
 
 func testTileTransform(t *testing.T, rng *rand.Rand, tt *TileTransform, spill bool) {
-	p, q := len(tt.l), len(tt.l[0])
+	p, q, s := len(tt.l), len(tt.l[0]), tt.step
 	var worst float64
 	for tiles := range 20 {
-		rowStride := tiles + q/2 + rng.IntN(4)
+		rowStride := tiles + (q-1)/s + rng.IntN(4)
 		stored := tiles
 		if spill {
 			stored = max(tiles, 8)
 		}
 		pointStride := stored + rng.IntN(3)
-		reach := (q-1)*rowStride + tiles + (q-1)/2
-		even, odd := make([]float32, reach), make([]float32, reach)
-		for i := range even {
-			even[i], odd[i] = 2*rng.Float32()-1, 2*rng.Float32()-1
+		phaseStride := q*rowStride + rng.IntN(3)
+		reach := 0
+		for b := range q {
+			reach = max(reach, (b%s)*phaseStride+b/s+(q-1)*rowStride+tiles)
+		}
+		phases := make([]float32, reach)
+		for i := range phases {
+			phases[i] = 2*rng.Float32() - 1
 		}
 		const untouched = 7
 		dst := make([]float32, (p*p-1)*pointStride+stored+1)
 		for i := range dst {
 			dst[i] = untouched
 		}
-		tt.Tiles(dst[:len(dst)-1], pointStride, even, odd, rowStride, tiles, spill)
+		tt.Tiles(dst[:len(dst)-1], pointStride, phases, phaseStride, rowStride, tiles, spill)
 		written := make([]bool, len(dst)) // or spilled over
 		for pt := range p * p {
 			for j := tiles; j < stored; j++ {
@@ -55,13 +59,7 @@ func testTileTransform(t *testing.T, rng *rand.Rand, tt *TileTransform, spill bo
 			}
 		}
 		for j := range tiles {
-			x := func(a, b int) float64 {
-				half := even
-				if b%2 == 1 {
-					half = odd
-				}
-				return float64(half[a*rowStride+j+b/2])
-			}
+			x := func(a, b int) float64 { return float64(phases[(b%s)*phaseStride+a*rowStride+j+b/s]) }
 			for u := range p {
 				for v := range p {
 					var want, mag float64
@@ -94,39 +92,39 @@ func testTileTransform(t *testing.T, rng *rand.Rand, tt *TileTransform, spill bo
 	t.Logf("%s, avx2=%v spill=%v: largest error %.2f roundoffs of the sum of magnitudes", tt.name, hasAVX2(), spill, worst)
 }
 
-// TestTileTransformBounds checks that Tiles refuses halves and
+// TestTileTransformBounds checks that Tiles refuses phases and
 // destinations too short for the tiles, and points closer than the
 // tiles.
 func TestTileTransformBounds(t *testing.T) {
-	tt := WinogradInput3 // 4x4 to 4x4: reads 3 rows and 1 element past the first
-	ok := func(dst []float32, ps int, even, odd []float32, rs, tiles int, spill bool) (refused bool) {
+	tt := WinogradInput3 // 4x4 to 4x4: reads 3 rows and 1 element past the first, in 2 phases
+	ok := func(dst []float32, ps int, phases []float32, apart, rs, tiles int, spill bool) (refused bool) {
 		defer func() { refused = recover() != nil }()
-		tt.Tiles(dst, ps, even, odd, rs, tiles, spill)
+		tt.Tiles(dst, ps, phases, apart, rs, tiles, spill)
 		return false
 	}
-	halves := make([]float32, 3*10+5+1)
+	phases := make([]float32, 40+3*10+5+1)
 	dst := make([]float32, 15*5+5)
 	spilled := make([]float32, 15*8+8)
-	if ok(dst, 5, halves, halves, 10, 5, false) || ok(spilled, 8, halves, halves, 10, 5, true) {
+	if ok(dst, 5, phases, 40, 10, 5, false) || ok(spilled, 8, phases, 40, 10, 5, true) {
 		t.Fatal("refused tiles that fit")
 	}
 	for _, c := range []struct {
-		name      string
-		dst       []float32
-		ps        int
-		even, odd []float32
-		rs, tiles int
-		spill     bool
+		name             string
+		dst              []float32
+		ps               int
+		phases           []float32
+		apart, rs, tiles int
+		spill            bool
 	}{
-		{"even half short", dst, 5, halves[:len(halves)-1], halves, 10, 5, false},
-		{"odd half short", dst, 5, halves, halves[:len(halves)-1], 10, 5, false},
-		{"destination short", dst[:len(dst)-1], 5, halves, halves, 10, 5, false},
-		{"points closer than the tiles", dst, 4, halves, halves, 10, 5, false},
-		{"negative tiles", dst, 5, halves, halves, 10, -1, false},
-		{"points closer than a spilled vector", dst, 5, halves, halves, 10, 5, true},
-		{"destination short of a spilled vector", spilled[:len(spilled)-1], 8, halves, halves, 10, 5, true},
+		{"phases short", dst, 5, phases[:len(phases)-1], 40, 10, 5, false},
+		{"phases further apart than they hold", dst, 5, phases, 41, 10, 5, false},
+		{"destination short", dst[:len(dst)-1], 5, phases, 40, 10, 5, false},
+		{"points closer than the tiles", dst, 4, phases, 40, 10, 5, false},
+		{"negative tiles", dst, 5, phases, 40, 10, -1, false},
+		{"points closer than a spilled vector", dst, 5, phases, 40, 10, 5, true},
+		{"destination short of a spilled vector", spilled[:len(spilled)-1], 8, phases, 40, 10, 5, true},
 	} {
-		if !ok(c.dst, c.ps, c.even, c.odd, c.rs, c.tiles, c.spill) {
+		if !ok(c.dst, c.ps, c.phases, c.apart, c.rs, c.tiles, c.spill) {
 			t.Errorf("%s: not refused", c.name)
 		}
 	}
@@ -140,7 +138,7 @@ func TestTileTransformBounds(t *testing.T) {
 // tiles allow, and gaps in dst whose values must survive.
 func TestPointTransforms(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
-	for _, pt := range []*PointTransform{WinogradOutput3, WinogradOutput5} {
+	for _, pt := range []*PointTransform{WinogradOutput3, WinogradOutput5, WinogradOutput4x3} {
 		p, q := len(pt.l), len(pt.l[0])
 		leveltest.Run(t, func(t *testing.T) {
 			var worst float64

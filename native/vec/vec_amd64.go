@@ -30,22 +30,27 @@ func firstEqualStride2AVX2(n int, idx *int32, m *float32, src *float32, off *int
 // winogradInput3AVX2 is an AVX2 loop of vec.TileTransform.Tiles; see emitTileTransform in package asmgen.
 //
 //go:noescape
-func winogradInput3AVX2(n int, dst *float32, pointStride int, even *float32, odd *float32, rowStride int, spill bool)
+func winogradInput3AVX2(n int, dst *float32, pointStride int, phases *float32, phaseStride int, rowStride int, spill bool)
 
 // winogradGradient3AVX2 is an AVX2 loop of vec.TileTransform.Tiles; see emitTileTransform in package asmgen.
 //
 //go:noescape
-func winogradGradient3AVX2(n int, dst *float32, pointStride int, even *float32, odd *float32, rowStride int, spill bool)
+func winogradGradient3AVX2(n int, dst *float32, pointStride int, phases *float32, phaseStride int, rowStride int, spill bool)
 
 // winogradInput5AVX2 is an AVX2 loop of vec.TileTransform.Tiles; see emitTileTransform in package asmgen.
 //
 //go:noescape
-func winogradInput5AVX2(n int, dst *float32, pointStride int, even *float32, odd *float32, rowStride int, spill bool)
+func winogradInput5AVX2(n int, dst *float32, pointStride int, phases *float32, phaseStride int, rowStride int, spill bool)
 
 // winogradGradient5AVX2 is an AVX2 loop of vec.TileTransform.Tiles; see emitTileTransform in package asmgen.
 //
 //go:noescape
-func winogradGradient5AVX2(n int, dst *float32, pointStride int, even *float32, odd *float32, rowStride int, spill bool)
+func winogradGradient5AVX2(n int, dst *float32, pointStride int, phases *float32, phaseStride int, rowStride int, spill bool)
+
+// winogradInput4x3AVX2 is an AVX2 loop of vec.TileTransform.Tiles; see emitTileTransform in package asmgen.
+//
+//go:noescape
+func winogradInput4x3AVX2(n int, dst *float32, pointStride int, phases *float32, phaseStride int, rowStride int, spill bool)
 
 // winogradOutput3AVX2 is an AVX2 loop of vec.PointTransform.Apply; see emitPointTransform in package asmgen.
 //
@@ -56,6 +61,11 @@ func winogradOutput3AVX2(n int, dst *float32, dstStride int, src *float32, srcSt
 //
 //go:noescape
 func winogradOutput5AVX2(n int, dst *float32, dstStride int, src *float32, srcStride int)
+
+// winogradOutput4x3AVX2 is an AVX2 loop of vec.PointTransform.Apply; see emitPointTransform in package asmgen.
+//
+//go:noescape
+func winogradOutput4x3AVX2(n int, dst *float32, dstStride int, src *float32, srcStride int)
 
 // transposeBiasAVX2 is the AVX2 loop of TransposeBias; see emitTransposeBias in package asmgen.
 //

@@ -501,16 +501,34 @@ DATA tileConstants<>+432(SB)/4, $0xbdaaaaab
 DATA tileConstants<>+436(SB)/4, $0xbdaaaaab
 DATA tileConstants<>+440(SB)/4, $0xbdaaaaab
 DATA tileConstants<>+444(SB)/4, $0xbdaaaaab
-GLOBL tileConstants<>(SB), RODATA|NOPTR, $448
+DATA tileConstants<>+448(SB)/4, $0x41000000
+DATA tileConstants<>+452(SB)/4, $0x41000000
+DATA tileConstants<>+456(SB)/4, $0x41000000
+DATA tileConstants<>+460(SB)/4, $0x41000000
+DATA tileConstants<>+464(SB)/4, $0x41000000
+DATA tileConstants<>+468(SB)/4, $0x41000000
+DATA tileConstants<>+472(SB)/4, $0x41000000
+DATA tileConstants<>+476(SB)/4, $0x41000000
+DATA tileConstants<>+480(SB)/4, $0xc1000000
+DATA tileConstants<>+484(SB)/4, $0xc1000000
+DATA tileConstants<>+488(SB)/4, $0xc1000000
+DATA tileConstants<>+492(SB)/4, $0xc1000000
+DATA tileConstants<>+496(SB)/4, $0xc1000000
+DATA tileConstants<>+500(SB)/4, $0xc1000000
+DATA tileConstants<>+504(SB)/4, $0xc1000000
+DATA tileConstants<>+508(SB)/4, $0xc1000000
+GLOBL tileConstants<>(SB), RODATA|NOPTR, $512
 
-// func winogradInput3AVX2(n int, dst *float32, pointStride int, even *float32, odd *float32, rowStride int, spill bool)
+// func winogradInput3AVX2(n int, dst *float32, pointStride int, phases *float32, phaseStride int, rowStride int, spill bool)
 // Requires: AVX
 TEXT ·winogradInput3AVX2(SB), $512-49
 	MOVQ   n+0(FP), AX
 	MOVQ   dst+8(FP), CX
 	MOVQ   pointStride+16(FP), DX
-	MOVQ   even+24(FP), BX
-	MOVQ   odd+32(FP), SI
+	MOVQ   phases+24(FP), BX
+	MOVQ   phaseStride+32(FP), SI
+	SHLQ   $0x02, SI
+	LEAQ   (BX)(SI*1), SI
 	MOVQ   rowStride+40(FP), DI
 	SHLQ   $0x02, DI
 	SHLQ   $0x02, DX
@@ -519,12 +537,11 @@ TEXT ·winogradInput3AVX2(SB), $512-49
 	JL     winogradInput3AVX2few
 
 winogradInput3AVX2block:
-	MOVQ    BX, R9
-	MOVQ    SI, R10
-	VMOVUPS (R9), Y0
-	VMOVUPS (R10), Y1
-	VMOVUPS 4(R9), Y2
-	VMOVUPS 4(R10), Y3
+	XORQ    R9, R9
+	VMOVUPS (BX)(R9*1), Y0
+	VMOVUPS (SI)(R9*1), Y1
+	VMOVUPS 4(BX)(R9*1), Y2
+	VMOVUPS 4(SI)(R9*1), Y3
 	VMULPS  tileConstants<>+0(SB), Y0, Y0
 	VADDPS  Y2, Y0, Y0
 	VMOVUPS Y0, (SP)
@@ -538,11 +555,10 @@ winogradInput3AVX2block:
 	VADDPS  Y3, Y0, Y0
 	VMOVUPS Y0, 96(SP)
 	ADDQ    DI, R9
-	ADDQ    DI, R10
-	VMOVUPS (R9), Y0
-	VMOVUPS (R10), Y1
-	VMOVUPS 4(R9), Y2
-	VMOVUPS 4(R10), Y3
+	VMOVUPS (BX)(R9*1), Y0
+	VMOVUPS (SI)(R9*1), Y1
+	VMOVUPS 4(BX)(R9*1), Y2
+	VMOVUPS 4(SI)(R9*1), Y3
 	VMULPS  tileConstants<>+0(SB), Y0, Y0
 	VADDPS  Y2, Y0, Y0
 	VMOVUPS Y0, 128(SP)
@@ -556,11 +572,10 @@ winogradInput3AVX2block:
 	VADDPS  Y3, Y0, Y0
 	VMOVUPS Y0, 224(SP)
 	ADDQ    DI, R9
-	ADDQ    DI, R10
-	VMOVUPS (R9), Y0
-	VMOVUPS (R10), Y1
-	VMOVUPS 4(R9), Y2
-	VMOVUPS 4(R10), Y3
+	VMOVUPS (BX)(R9*1), Y0
+	VMOVUPS (SI)(R9*1), Y1
+	VMOVUPS 4(BX)(R9*1), Y2
+	VMOVUPS 4(SI)(R9*1), Y3
 	VMULPS  tileConstants<>+0(SB), Y0, Y0
 	VADDPS  Y2, Y0, Y0
 	VMOVUPS Y0, 256(SP)
@@ -574,11 +589,10 @@ winogradInput3AVX2block:
 	VADDPS  Y3, Y0, Y0
 	VMOVUPS Y0, 352(SP)
 	ADDQ    DI, R9
-	ADDQ    DI, R10
-	VMOVUPS (R9), Y0
-	VMOVUPS (R10), Y1
-	VMOVUPS 4(R9), Y2
-	VMOVUPS 4(R10), Y3
+	VMOVUPS (BX)(R9*1), Y0
+	VMOVUPS (SI)(R9*1), Y1
+	VMOVUPS 4(BX)(R9*1), Y2
+	VMOVUPS 4(SI)(R9*1), Y3
 	VMULPS  tileConstants<>+0(SB), Y0, Y0
 	VADDPS  Y2, Y0, Y0
 	VMOVUPS Y0, 384(SP)
@@ -703,12 +717,11 @@ winogradInput3AVX2few:
 	MOVB       spill+48(FP), AL
 	TESTB      AL, AL
 	JZ         winogradInput3AVX2masked
-	MOVQ       BX, AX
-	MOVQ       SI, BX
-	VMASKMOVPS (AX), Y0, Y1
-	VMASKMOVPS (BX), Y0, Y2
-	VMASKMOVPS 4(AX), Y0, Y3
-	VMASKMOVPS 4(BX), Y0, Y4
+	XORQ       AX, AX
+	VMASKMOVPS (BX)(AX*1), Y0, Y1
+	VMASKMOVPS (SI)(AX*1), Y0, Y2
+	VMASKMOVPS 4(BX)(AX*1), Y0, Y3
+	VMASKMOVPS 4(SI)(AX*1), Y0, Y4
 	VMULPS     tileConstants<>+0(SB), Y1, Y1
 	VADDPS     Y3, Y1, Y1
 	VMOVUPS    Y1, (SP)
@@ -722,11 +735,10 @@ winogradInput3AVX2few:
 	VADDPS     Y4, Y1, Y1
 	VMOVUPS    Y1, 96(SP)
 	ADDQ       DI, AX
-	ADDQ       DI, BX
-	VMASKMOVPS (AX), Y0, Y1
-	VMASKMOVPS (BX), Y0, Y2
-	VMASKMOVPS 4(AX), Y0, Y3
-	VMASKMOVPS 4(BX), Y0, Y4
+	VMASKMOVPS (BX)(AX*1), Y0, Y1
+	VMASKMOVPS (SI)(AX*1), Y0, Y2
+	VMASKMOVPS 4(BX)(AX*1), Y0, Y3
+	VMASKMOVPS 4(SI)(AX*1), Y0, Y4
 	VMULPS     tileConstants<>+0(SB), Y1, Y1
 	VADDPS     Y3, Y1, Y1
 	VMOVUPS    Y1, 128(SP)
@@ -740,11 +752,10 @@ winogradInput3AVX2few:
 	VADDPS     Y4, Y1, Y1
 	VMOVUPS    Y1, 224(SP)
 	ADDQ       DI, AX
-	ADDQ       DI, BX
-	VMASKMOVPS (AX), Y0, Y1
-	VMASKMOVPS (BX), Y0, Y2
-	VMASKMOVPS 4(AX), Y0, Y3
-	VMASKMOVPS 4(BX), Y0, Y4
+	VMASKMOVPS (BX)(AX*1), Y0, Y1
+	VMASKMOVPS (SI)(AX*1), Y0, Y2
+	VMASKMOVPS 4(BX)(AX*1), Y0, Y3
+	VMASKMOVPS 4(SI)(AX*1), Y0, Y4
 	VMULPS     tileConstants<>+0(SB), Y1, Y1
 	VADDPS     Y3, Y1, Y1
 	VMOVUPS    Y1, 256(SP)
@@ -758,11 +769,10 @@ winogradInput3AVX2few:
 	VADDPS     Y4, Y1, Y1
 	VMOVUPS    Y1, 352(SP)
 	ADDQ       DI, AX
-	ADDQ       DI, BX
-	VMASKMOVPS (AX), Y0, Y1
-	VMASKMOVPS (BX), Y0, Y2
-	VMASKMOVPS 4(AX), Y0, Y3
-	VMASKMOVPS 4(BX), Y0, Y0
+	VMASKMOVPS (BX)(AX*1), Y0, Y1
+	VMASKMOVPS (SI)(AX*1), Y0, Y2
+	VMASKMOVPS 4(BX)(AX*1), Y0, Y3
+	VMASKMOVPS 4(SI)(AX*1), Y0, Y0
 	VMULPS     tileConstants<>+0(SB), Y1, Y1
 	VADDPS     Y3, Y1, Y1
 	VMOVUPS    Y1, 384(SP)
@@ -861,12 +871,11 @@ winogradInput3AVX2few:
 	JMP        winogradInput3AVX2done
 
 winogradInput3AVX2masked:
-	MOVQ       BX, AX
-	MOVQ       SI, BX
-	VMASKMOVPS (AX), Y0, Y1
-	VMASKMOVPS (BX), Y0, Y2
-	VMASKMOVPS 4(AX), Y0, Y3
-	VMASKMOVPS 4(BX), Y0, Y4
+	XORQ       AX, AX
+	VMASKMOVPS (BX)(AX*1), Y0, Y1
+	VMASKMOVPS (SI)(AX*1), Y0, Y2
+	VMASKMOVPS 4(BX)(AX*1), Y0, Y3
+	VMASKMOVPS 4(SI)(AX*1), Y0, Y4
 	VMULPS     tileConstants<>+0(SB), Y1, Y1
 	VADDPS     Y3, Y1, Y1
 	VMOVUPS    Y1, (SP)
@@ -880,11 +889,10 @@ winogradInput3AVX2masked:
 	VADDPS     Y4, Y1, Y1
 	VMOVUPS    Y1, 96(SP)
 	ADDQ       DI, AX
-	ADDQ       DI, BX
-	VMASKMOVPS (AX), Y0, Y1
-	VMASKMOVPS (BX), Y0, Y2
-	VMASKMOVPS 4(AX), Y0, Y3
-	VMASKMOVPS 4(BX), Y0, Y4
+	VMASKMOVPS (BX)(AX*1), Y0, Y1
+	VMASKMOVPS (SI)(AX*1), Y0, Y2
+	VMASKMOVPS 4(BX)(AX*1), Y0, Y3
+	VMASKMOVPS 4(SI)(AX*1), Y0, Y4
 	VMULPS     tileConstants<>+0(SB), Y1, Y1
 	VADDPS     Y3, Y1, Y1
 	VMOVUPS    Y1, 128(SP)
@@ -898,11 +906,10 @@ winogradInput3AVX2masked:
 	VADDPS     Y4, Y1, Y1
 	VMOVUPS    Y1, 224(SP)
 	ADDQ       DI, AX
-	ADDQ       DI, BX
-	VMASKMOVPS (AX), Y0, Y1
-	VMASKMOVPS (BX), Y0, Y2
-	VMASKMOVPS 4(AX), Y0, Y3
-	VMASKMOVPS 4(BX), Y0, Y4
+	VMASKMOVPS (BX)(AX*1), Y0, Y1
+	VMASKMOVPS (SI)(AX*1), Y0, Y2
+	VMASKMOVPS 4(BX)(AX*1), Y0, Y3
+	VMASKMOVPS 4(SI)(AX*1), Y0, Y4
 	VMULPS     tileConstants<>+0(SB), Y1, Y1
 	VADDPS     Y3, Y1, Y1
 	VMOVUPS    Y1, 256(SP)
@@ -916,11 +923,10 @@ winogradInput3AVX2masked:
 	VADDPS     Y4, Y1, Y1
 	VMOVUPS    Y1, 352(SP)
 	ADDQ       DI, AX
-	ADDQ       DI, BX
-	VMASKMOVPS (AX), Y0, Y1
-	VMASKMOVPS (BX), Y0, Y2
-	VMASKMOVPS 4(AX), Y0, Y3
-	VMASKMOVPS 4(BX), Y0, Y4
+	VMASKMOVPS (BX)(AX*1), Y0, Y1
+	VMASKMOVPS (SI)(AX*1), Y0, Y2
+	VMASKMOVPS 4(BX)(AX*1), Y0, Y3
+	VMASKMOVPS 4(SI)(AX*1), Y0, Y4
 	VMULPS     tileConstants<>+0(SB), Y1, Y1
 	VADDPS     Y3, Y1, Y1
 	VMOVUPS    Y1, 384(SP)
@@ -1021,14 +1027,16 @@ winogradInput3AVX2done:
 	VZEROUPPER
 	RET
 
-// func winogradGradient3AVX2(n int, dst *float32, pointStride int, even *float32, odd *float32, rowStride int, spill bool)
+// func winogradGradient3AVX2(n int, dst *float32, pointStride int, phases *float32, phaseStride int, rowStride int, spill bool)
 // Requires: AVX, FMA3
 TEXT ·winogradGradient3AVX2(SB), $256-49
 	MOVQ   n+0(FP), AX
 	MOVQ   dst+8(FP), CX
 	MOVQ   pointStride+16(FP), DX
-	MOVQ   even+24(FP), BX
-	MOVQ   odd+32(FP), SI
+	MOVQ   phases+24(FP), BX
+	MOVQ   phaseStride+32(FP), SI
+	SHLQ   $0x02, SI
+	LEAQ   (BX)(SI*1), SI
 	MOVQ   rowStride+40(FP), DI
 	SHLQ   $0x02, DI
 	SHLQ   $0x02, DX
@@ -1037,10 +1045,9 @@ TEXT ·winogradGradient3AVX2(SB), $256-49
 	JL     winogradGradient3AVX2few
 
 winogradGradient3AVX2block:
-	MOVQ        BX, R9
-	MOVQ        SI, R10
-	VMOVUPS     (R9), Y0
-	VMOVUPS     (R10), Y1
+	XORQ        R9, R9
+	VMOVUPS     (BX)(R9*1), Y0
+	VMOVUPS     (SI)(R9*1), Y1
 	VMULPS      tileConstants<>+0(SB), Y0, Y2
 	VMOVUPS     Y2, (SP)
 	VMULPS      tileConstants<>+32(SB), Y0, Y2
@@ -1052,9 +1059,8 @@ winogradGradient3AVX2block:
 	VMOVAPS     Y1, Y0
 	VMOVUPS     Y0, 96(SP)
 	ADDQ        DI, R9
-	ADDQ        DI, R10
-	VMOVUPS     (R9), Y0
-	VMOVUPS     (R10), Y1
+	VMOVUPS     (BX)(R9*1), Y0
+	VMOVUPS     (SI)(R9*1), Y1
 	VMULPS      tileConstants<>+0(SB), Y0, Y2
 	VMOVUPS     Y2, 128(SP)
 	VMULPS      tileConstants<>+32(SB), Y0, Y2
@@ -1161,10 +1167,9 @@ winogradGradient3AVX2few:
 	MOVB        spill+48(FP), AL
 	TESTB       AL, AL
 	JZ          winogradGradient3AVX2masked
-	MOVQ        BX, AX
-	MOVQ        SI, BX
-	VMASKMOVPS  (AX), Y0, Y1
-	VMASKMOVPS  (BX), Y0, Y2
+	XORQ        AX, AX
+	VMASKMOVPS  (BX)(AX*1), Y0, Y1
+	VMASKMOVPS  (SI)(AX*1), Y0, Y2
 	VMULPS      tileConstants<>+0(SB), Y1, Y3
 	VMOVUPS     Y3, (SP)
 	VMULPS      tileConstants<>+32(SB), Y1, Y3
@@ -1176,9 +1181,8 @@ winogradGradient3AVX2few:
 	VMOVAPS     Y2, Y1
 	VMOVUPS     Y1, 96(SP)
 	ADDQ        DI, AX
-	ADDQ        DI, BX
-	VMASKMOVPS  (AX), Y0, Y1
-	VMASKMOVPS  (BX), Y0, Y0
+	VMASKMOVPS  (BX)(AX*1), Y0, Y1
+	VMASKMOVPS  (SI)(AX*1), Y0, Y0
 	VMULPS      tileConstants<>+0(SB), Y1, Y2
 	VMOVUPS     Y2, 128(SP)
 	VMULPS      tileConstants<>+32(SB), Y1, Y2
@@ -1259,10 +1263,9 @@ winogradGradient3AVX2few:
 	JMP         winogradGradient3AVX2done
 
 winogradGradient3AVX2masked:
-	MOVQ        BX, AX
-	MOVQ        SI, BX
-	VMASKMOVPS  (AX), Y0, Y1
-	VMASKMOVPS  (BX), Y0, Y2
+	XORQ        AX, AX
+	VMASKMOVPS  (BX)(AX*1), Y0, Y1
+	VMASKMOVPS  (SI)(AX*1), Y0, Y2
 	VMULPS      tileConstants<>+0(SB), Y1, Y3
 	VMOVUPS     Y3, (SP)
 	VMULPS      tileConstants<>+32(SB), Y1, Y3
@@ -1274,9 +1277,8 @@ winogradGradient3AVX2masked:
 	VMOVAPS     Y2, Y1
 	VMOVUPS     Y1, 96(SP)
 	ADDQ        DI, AX
-	ADDQ        DI, BX
-	VMASKMOVPS  (AX), Y0, Y1
-	VMASKMOVPS  (BX), Y0, Y2
+	VMASKMOVPS  (BX)(AX*1), Y0, Y1
+	VMASKMOVPS  (SI)(AX*1), Y0, Y2
 	VMULPS      tileConstants<>+0(SB), Y1, Y3
 	VMOVUPS     Y3, 128(SP)
 	VMULPS      tileConstants<>+32(SB), Y1, Y3
@@ -1359,14 +1361,16 @@ winogradGradient3AVX2done:
 	VZEROUPPER
 	RET
 
-// func winogradInput5AVX2(n int, dst *float32, pointStride int, even *float32, odd *float32, rowStride int, spill bool)
+// func winogradInput5AVX2(n int, dst *float32, pointStride int, phases *float32, phaseStride int, rowStride int, spill bool)
 // Requires: AVX, FMA3
 TEXT ·winogradInput5AVX2(SB), $1152-49
 	MOVQ   n+0(FP), AX
 	MOVQ   dst+8(FP), CX
 	MOVQ   pointStride+16(FP), DX
-	MOVQ   even+24(FP), BX
-	MOVQ   odd+32(FP), SI
+	MOVQ   phases+24(FP), BX
+	MOVQ   phaseStride+32(FP), SI
+	SHLQ   $0x02, SI
+	LEAQ   (BX)(SI*1), SI
 	MOVQ   rowStride+40(FP), DI
 	SHLQ   $0x02, DI
 	SHLQ   $0x02, DX
@@ -1375,14 +1379,13 @@ TEXT ·winogradInput5AVX2(SB), $1152-49
 	JL     winogradInput5AVX2few
 
 winogradInput5AVX2block:
-	MOVQ        BX, R9
-	MOVQ        SI, R10
-	VMOVUPS     (R9), Y0
-	VMOVUPS     (R10), Y1
-	VMOVUPS     4(R9), Y2
-	VMOVUPS     4(R10), Y3
-	VMOVUPS     8(R9), Y4
-	VMOVUPS     8(R10), Y5
+	XORQ        R9, R9
+	VMOVUPS     (BX)(R9*1), Y0
+	VMOVUPS     (SI)(R9*1), Y1
+	VMOVUPS     4(BX)(R9*1), Y2
+	VMOVUPS     4(SI)(R9*1), Y3
+	VMOVUPS     8(BX)(R9*1), Y4
+	VMOVUPS     8(SI)(R9*1), Y5
 	VMULPS      tileConstants<>+96(SB), Y0, Y0
 	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
 	VADDPS      Y4, Y0, Y0
@@ -1412,13 +1415,12 @@ winogradInput5AVX2block:
 	VADDPS      Y5, Y0, Y0
 	VMOVUPS     Y0, 160(SP)
 	ADDQ        DI, R9
-	ADDQ        DI, R10
-	VMOVUPS     (R9), Y0
-	VMOVUPS     (R10), Y1
-	VMOVUPS     4(R9), Y2
-	VMOVUPS     4(R10), Y3
-	VMOVUPS     8(R9), Y4
-	VMOVUPS     8(R10), Y5
+	VMOVUPS     (BX)(R9*1), Y0
+	VMOVUPS     (SI)(R9*1), Y1
+	VMOVUPS     4(BX)(R9*1), Y2
+	VMOVUPS     4(SI)(R9*1), Y3
+	VMOVUPS     8(BX)(R9*1), Y4
+	VMOVUPS     8(SI)(R9*1), Y5
 	VMULPS      tileConstants<>+96(SB), Y0, Y0
 	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
 	VADDPS      Y4, Y0, Y0
@@ -1448,13 +1450,12 @@ winogradInput5AVX2block:
 	VADDPS      Y5, Y0, Y0
 	VMOVUPS     Y0, 352(SP)
 	ADDQ        DI, R9
-	ADDQ        DI, R10
-	VMOVUPS     (R9), Y0
-	VMOVUPS     (R10), Y1
-	VMOVUPS     4(R9), Y2
-	VMOVUPS     4(R10), Y3
-	VMOVUPS     8(R9), Y4
-	VMOVUPS     8(R10), Y5
+	VMOVUPS     (BX)(R9*1), Y0
+	VMOVUPS     (SI)(R9*1), Y1
+	VMOVUPS     4(BX)(R9*1), Y2
+	VMOVUPS     4(SI)(R9*1), Y3
+	VMOVUPS     8(BX)(R9*1), Y4
+	VMOVUPS     8(SI)(R9*1), Y5
 	VMULPS      tileConstants<>+96(SB), Y0, Y0
 	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
 	VADDPS      Y4, Y0, Y0
@@ -1484,13 +1485,12 @@ winogradInput5AVX2block:
 	VADDPS      Y5, Y0, Y0
 	VMOVUPS     Y0, 544(SP)
 	ADDQ        DI, R9
-	ADDQ        DI, R10
-	VMOVUPS     (R9), Y0
-	VMOVUPS     (R10), Y1
-	VMOVUPS     4(R9), Y2
-	VMOVUPS     4(R10), Y3
-	VMOVUPS     8(R9), Y4
-	VMOVUPS     8(R10), Y5
+	VMOVUPS     (BX)(R9*1), Y0
+	VMOVUPS     (SI)(R9*1), Y1
+	VMOVUPS     4(BX)(R9*1), Y2
+	VMOVUPS     4(SI)(R9*1), Y3
+	VMOVUPS     8(BX)(R9*1), Y4
+	VMOVUPS     8(SI)(R9*1), Y5
 	VMULPS      tileConstants<>+96(SB), Y0, Y0
 	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
 	VADDPS      Y4, Y0, Y0
@@ -1520,13 +1520,12 @@ winogradInput5AVX2block:
 	VADDPS      Y5, Y0, Y0
 	VMOVUPS     Y0, 736(SP)
 	ADDQ        DI, R9
-	ADDQ        DI, R10
-	VMOVUPS     (R9), Y0
-	VMOVUPS     (R10), Y1
-	VMOVUPS     4(R9), Y2
-	VMOVUPS     4(R10), Y3
-	VMOVUPS     8(R9), Y4
-	VMOVUPS     8(R10), Y5
+	VMOVUPS     (BX)(R9*1), Y0
+	VMOVUPS     (SI)(R9*1), Y1
+	VMOVUPS     4(BX)(R9*1), Y2
+	VMOVUPS     4(SI)(R9*1), Y3
+	VMOVUPS     8(BX)(R9*1), Y4
+	VMOVUPS     8(SI)(R9*1), Y5
 	VMULPS      tileConstants<>+96(SB), Y0, Y0
 	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
 	VADDPS      Y4, Y0, Y0
@@ -1556,13 +1555,12 @@ winogradInput5AVX2block:
 	VADDPS      Y5, Y0, Y0
 	VMOVUPS     Y0, 928(SP)
 	ADDQ        DI, R9
-	ADDQ        DI, R10
-	VMOVUPS     (R9), Y0
-	VMOVUPS     (R10), Y1
-	VMOVUPS     4(R9), Y2
-	VMOVUPS     4(R10), Y3
-	VMOVUPS     8(R9), Y4
-	VMOVUPS     8(R10), Y5
+	VMOVUPS     (BX)(R9*1), Y0
+	VMOVUPS     (SI)(R9*1), Y1
+	VMOVUPS     4(BX)(R9*1), Y2
+	VMOVUPS     4(SI)(R9*1), Y3
+	VMOVUPS     8(BX)(R9*1), Y4
+	VMOVUPS     8(SI)(R9*1), Y5
 	VMULPS      tileConstants<>+96(SB), Y0, Y0
 	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
 	VADDPS      Y4, Y0, Y0
@@ -1865,14 +1863,13 @@ winogradInput5AVX2few:
 	MOVB        spill+48(FP), AL
 	TESTB       AL, AL
 	JZ          winogradInput5AVX2masked
-	MOVQ        BX, AX
-	MOVQ        SI, BX
-	VMASKMOVPS  (AX), Y0, Y1
-	VMASKMOVPS  (BX), Y0, Y2
-	VMASKMOVPS  4(AX), Y0, Y3
-	VMASKMOVPS  4(BX), Y0, Y4
-	VMASKMOVPS  8(AX), Y0, Y5
-	VMASKMOVPS  8(BX), Y0, Y6
+	XORQ        AX, AX
+	VMASKMOVPS  (BX)(AX*1), Y0, Y1
+	VMASKMOVPS  (SI)(AX*1), Y0, Y2
+	VMASKMOVPS  4(BX)(AX*1), Y0, Y3
+	VMASKMOVPS  4(SI)(AX*1), Y0, Y4
+	VMASKMOVPS  8(BX)(AX*1), Y0, Y5
+	VMASKMOVPS  8(SI)(AX*1), Y0, Y6
 	VMULPS      tileConstants<>+96(SB), Y1, Y1
 	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
 	VADDPS      Y5, Y1, Y1
@@ -1902,13 +1899,12 @@ winogradInput5AVX2few:
 	VADDPS      Y6, Y1, Y1
 	VMOVUPS     Y1, 160(SP)
 	ADDQ        DI, AX
-	ADDQ        DI, BX
-	VMASKMOVPS  (AX), Y0, Y1
-	VMASKMOVPS  (BX), Y0, Y2
-	VMASKMOVPS  4(AX), Y0, Y3
-	VMASKMOVPS  4(BX), Y0, Y4
-	VMASKMOVPS  8(AX), Y0, Y5
-	VMASKMOVPS  8(BX), Y0, Y6
+	VMASKMOVPS  (BX)(AX*1), Y0, Y1
+	VMASKMOVPS  (SI)(AX*1), Y0, Y2
+	VMASKMOVPS  4(BX)(AX*1), Y0, Y3
+	VMASKMOVPS  4(SI)(AX*1), Y0, Y4
+	VMASKMOVPS  8(BX)(AX*1), Y0, Y5
+	VMASKMOVPS  8(SI)(AX*1), Y0, Y6
 	VMULPS      tileConstants<>+96(SB), Y1, Y1
 	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
 	VADDPS      Y5, Y1, Y1
@@ -1938,13 +1934,12 @@ winogradInput5AVX2few:
 	VADDPS      Y6, Y1, Y1
 	VMOVUPS     Y1, 352(SP)
 	ADDQ        DI, AX
-	ADDQ        DI, BX
-	VMASKMOVPS  (AX), Y0, Y1
-	VMASKMOVPS  (BX), Y0, Y2
-	VMASKMOVPS  4(AX), Y0, Y3
-	VMASKMOVPS  4(BX), Y0, Y4
-	VMASKMOVPS  8(AX), Y0, Y5
-	VMASKMOVPS  8(BX), Y0, Y6
+	VMASKMOVPS  (BX)(AX*1), Y0, Y1
+	VMASKMOVPS  (SI)(AX*1), Y0, Y2
+	VMASKMOVPS  4(BX)(AX*1), Y0, Y3
+	VMASKMOVPS  4(SI)(AX*1), Y0, Y4
+	VMASKMOVPS  8(BX)(AX*1), Y0, Y5
+	VMASKMOVPS  8(SI)(AX*1), Y0, Y6
 	VMULPS      tileConstants<>+96(SB), Y1, Y1
 	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
 	VADDPS      Y5, Y1, Y1
@@ -1974,13 +1969,12 @@ winogradInput5AVX2few:
 	VADDPS      Y6, Y1, Y1
 	VMOVUPS     Y1, 544(SP)
 	ADDQ        DI, AX
-	ADDQ        DI, BX
-	VMASKMOVPS  (AX), Y0, Y1
-	VMASKMOVPS  (BX), Y0, Y2
-	VMASKMOVPS  4(AX), Y0, Y3
-	VMASKMOVPS  4(BX), Y0, Y4
-	VMASKMOVPS  8(AX), Y0, Y5
-	VMASKMOVPS  8(BX), Y0, Y6
+	VMASKMOVPS  (BX)(AX*1), Y0, Y1
+	VMASKMOVPS  (SI)(AX*1), Y0, Y2
+	VMASKMOVPS  4(BX)(AX*1), Y0, Y3
+	VMASKMOVPS  4(SI)(AX*1), Y0, Y4
+	VMASKMOVPS  8(BX)(AX*1), Y0, Y5
+	VMASKMOVPS  8(SI)(AX*1), Y0, Y6
 	VMULPS      tileConstants<>+96(SB), Y1, Y1
 	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
 	VADDPS      Y5, Y1, Y1
@@ -2010,13 +2004,12 @@ winogradInput5AVX2few:
 	VADDPS      Y6, Y1, Y1
 	VMOVUPS     Y1, 736(SP)
 	ADDQ        DI, AX
-	ADDQ        DI, BX
-	VMASKMOVPS  (AX), Y0, Y1
-	VMASKMOVPS  (BX), Y0, Y2
-	VMASKMOVPS  4(AX), Y0, Y3
-	VMASKMOVPS  4(BX), Y0, Y4
-	VMASKMOVPS  8(AX), Y0, Y5
-	VMASKMOVPS  8(BX), Y0, Y6
+	VMASKMOVPS  (BX)(AX*1), Y0, Y1
+	VMASKMOVPS  (SI)(AX*1), Y0, Y2
+	VMASKMOVPS  4(BX)(AX*1), Y0, Y3
+	VMASKMOVPS  4(SI)(AX*1), Y0, Y4
+	VMASKMOVPS  8(BX)(AX*1), Y0, Y5
+	VMASKMOVPS  8(SI)(AX*1), Y0, Y6
 	VMULPS      tileConstants<>+96(SB), Y1, Y1
 	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
 	VADDPS      Y5, Y1, Y1
@@ -2046,13 +2039,12 @@ winogradInput5AVX2few:
 	VADDPS      Y6, Y1, Y1
 	VMOVUPS     Y1, 928(SP)
 	ADDQ        DI, AX
-	ADDQ        DI, BX
-	VMASKMOVPS  (AX), Y0, Y1
-	VMASKMOVPS  (BX), Y0, Y2
-	VMASKMOVPS  4(AX), Y0, Y3
-	VMASKMOVPS  4(BX), Y0, Y4
-	VMASKMOVPS  8(AX), Y0, Y5
-	VMASKMOVPS  8(BX), Y0, Y0
+	VMASKMOVPS  (BX)(AX*1), Y0, Y1
+	VMASKMOVPS  (SI)(AX*1), Y0, Y2
+	VMASKMOVPS  4(BX)(AX*1), Y0, Y3
+	VMASKMOVPS  4(SI)(AX*1), Y0, Y4
+	VMASKMOVPS  8(BX)(AX*1), Y0, Y5
+	VMASKMOVPS  8(SI)(AX*1), Y0, Y0
 	VMULPS      tileConstants<>+96(SB), Y1, Y1
 	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
 	VADDPS      Y5, Y1, Y1
@@ -2329,14 +2321,13 @@ winogradInput5AVX2few:
 	JMP         winogradInput5AVX2done
 
 winogradInput5AVX2masked:
-	MOVQ        BX, AX
-	MOVQ        SI, BX
-	VMASKMOVPS  (AX), Y0, Y1
-	VMASKMOVPS  (BX), Y0, Y2
-	VMASKMOVPS  4(AX), Y0, Y3
-	VMASKMOVPS  4(BX), Y0, Y4
-	VMASKMOVPS  8(AX), Y0, Y5
-	VMASKMOVPS  8(BX), Y0, Y6
+	XORQ        AX, AX
+	VMASKMOVPS  (BX)(AX*1), Y0, Y1
+	VMASKMOVPS  (SI)(AX*1), Y0, Y2
+	VMASKMOVPS  4(BX)(AX*1), Y0, Y3
+	VMASKMOVPS  4(SI)(AX*1), Y0, Y4
+	VMASKMOVPS  8(BX)(AX*1), Y0, Y5
+	VMASKMOVPS  8(SI)(AX*1), Y0, Y6
 	VMULPS      tileConstants<>+96(SB), Y1, Y1
 	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
 	VADDPS      Y5, Y1, Y1
@@ -2366,13 +2357,12 @@ winogradInput5AVX2masked:
 	VADDPS      Y6, Y1, Y1
 	VMOVUPS     Y1, 160(SP)
 	ADDQ        DI, AX
-	ADDQ        DI, BX
-	VMASKMOVPS  (AX), Y0, Y1
-	VMASKMOVPS  (BX), Y0, Y2
-	VMASKMOVPS  4(AX), Y0, Y3
-	VMASKMOVPS  4(BX), Y0, Y4
-	VMASKMOVPS  8(AX), Y0, Y5
-	VMASKMOVPS  8(BX), Y0, Y6
+	VMASKMOVPS  (BX)(AX*1), Y0, Y1
+	VMASKMOVPS  (SI)(AX*1), Y0, Y2
+	VMASKMOVPS  4(BX)(AX*1), Y0, Y3
+	VMASKMOVPS  4(SI)(AX*1), Y0, Y4
+	VMASKMOVPS  8(BX)(AX*1), Y0, Y5
+	VMASKMOVPS  8(SI)(AX*1), Y0, Y6
 	VMULPS      tileConstants<>+96(SB), Y1, Y1
 	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
 	VADDPS      Y5, Y1, Y1
@@ -2402,13 +2392,12 @@ winogradInput5AVX2masked:
 	VADDPS      Y6, Y1, Y1
 	VMOVUPS     Y1, 352(SP)
 	ADDQ        DI, AX
-	ADDQ        DI, BX
-	VMASKMOVPS  (AX), Y0, Y1
-	VMASKMOVPS  (BX), Y0, Y2
-	VMASKMOVPS  4(AX), Y0, Y3
-	VMASKMOVPS  4(BX), Y0, Y4
-	VMASKMOVPS  8(AX), Y0, Y5
-	VMASKMOVPS  8(BX), Y0, Y6
+	VMASKMOVPS  (BX)(AX*1), Y0, Y1
+	VMASKMOVPS  (SI)(AX*1), Y0, Y2
+	VMASKMOVPS  4(BX)(AX*1), Y0, Y3
+	VMASKMOVPS  4(SI)(AX*1), Y0, Y4
+	VMASKMOVPS  8(BX)(AX*1), Y0, Y5
+	VMASKMOVPS  8(SI)(AX*1), Y0, Y6
 	VMULPS      tileConstants<>+96(SB), Y1, Y1
 	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
 	VADDPS      Y5, Y1, Y1
@@ -2438,13 +2427,12 @@ winogradInput5AVX2masked:
 	VADDPS      Y6, Y1, Y1
 	VMOVUPS     Y1, 544(SP)
 	ADDQ        DI, AX
-	ADDQ        DI, BX
-	VMASKMOVPS  (AX), Y0, Y1
-	VMASKMOVPS  (BX), Y0, Y2
-	VMASKMOVPS  4(AX), Y0, Y3
-	VMASKMOVPS  4(BX), Y0, Y4
-	VMASKMOVPS  8(AX), Y0, Y5
-	VMASKMOVPS  8(BX), Y0, Y6
+	VMASKMOVPS  (BX)(AX*1), Y0, Y1
+	VMASKMOVPS  (SI)(AX*1), Y0, Y2
+	VMASKMOVPS  4(BX)(AX*1), Y0, Y3
+	VMASKMOVPS  4(SI)(AX*1), Y0, Y4
+	VMASKMOVPS  8(BX)(AX*1), Y0, Y5
+	VMASKMOVPS  8(SI)(AX*1), Y0, Y6
 	VMULPS      tileConstants<>+96(SB), Y1, Y1
 	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
 	VADDPS      Y5, Y1, Y1
@@ -2474,13 +2462,12 @@ winogradInput5AVX2masked:
 	VADDPS      Y6, Y1, Y1
 	VMOVUPS     Y1, 736(SP)
 	ADDQ        DI, AX
-	ADDQ        DI, BX
-	VMASKMOVPS  (AX), Y0, Y1
-	VMASKMOVPS  (BX), Y0, Y2
-	VMASKMOVPS  4(AX), Y0, Y3
-	VMASKMOVPS  4(BX), Y0, Y4
-	VMASKMOVPS  8(AX), Y0, Y5
-	VMASKMOVPS  8(BX), Y0, Y6
+	VMASKMOVPS  (BX)(AX*1), Y0, Y1
+	VMASKMOVPS  (SI)(AX*1), Y0, Y2
+	VMASKMOVPS  4(BX)(AX*1), Y0, Y3
+	VMASKMOVPS  4(SI)(AX*1), Y0, Y4
+	VMASKMOVPS  8(BX)(AX*1), Y0, Y5
+	VMASKMOVPS  8(SI)(AX*1), Y0, Y6
 	VMULPS      tileConstants<>+96(SB), Y1, Y1
 	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
 	VADDPS      Y5, Y1, Y1
@@ -2510,13 +2497,12 @@ winogradInput5AVX2masked:
 	VADDPS      Y6, Y1, Y1
 	VMOVUPS     Y1, 928(SP)
 	ADDQ        DI, AX
-	ADDQ        DI, BX
-	VMASKMOVPS  (AX), Y0, Y1
-	VMASKMOVPS  (BX), Y0, Y2
-	VMASKMOVPS  4(AX), Y0, Y3
-	VMASKMOVPS  4(BX), Y0, Y4
-	VMASKMOVPS  8(AX), Y0, Y5
-	VMASKMOVPS  8(BX), Y0, Y6
+	VMASKMOVPS  (BX)(AX*1), Y0, Y1
+	VMASKMOVPS  (SI)(AX*1), Y0, Y2
+	VMASKMOVPS  4(BX)(AX*1), Y0, Y3
+	VMASKMOVPS  4(SI)(AX*1), Y0, Y4
+	VMASKMOVPS  8(BX)(AX*1), Y0, Y5
+	VMASKMOVPS  8(SI)(AX*1), Y0, Y6
 	VMULPS      tileConstants<>+96(SB), Y1, Y1
 	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
 	VADDPS      Y5, Y1, Y1
@@ -2795,14 +2781,16 @@ winogradInput5AVX2done:
 	VZEROUPPER
 	RET
 
-// func winogradGradient5AVX2(n int, dst *float32, pointStride int, even *float32, odd *float32, rowStride int, spill bool)
+// func winogradGradient5AVX2(n int, dst *float32, pointStride int, phases *float32, phaseStride int, rowStride int, spill bool)
 // Requires: AVX, FMA3
 TEXT ·winogradGradient5AVX2(SB), $384-49
 	MOVQ   n+0(FP), AX
 	MOVQ   dst+8(FP), CX
 	MOVQ   pointStride+16(FP), DX
-	MOVQ   even+24(FP), BX
-	MOVQ   odd+32(FP), SI
+	MOVQ   phases+24(FP), BX
+	MOVQ   phaseStride+32(FP), SI
+	SHLQ   $0x02, SI
+	LEAQ   (BX)(SI*1), SI
 	MOVQ   rowStride+40(FP), DI
 	SHLQ   $0x02, DI
 	SHLQ   $0x02, DX
@@ -2811,10 +2799,9 @@ TEXT ·winogradGradient5AVX2(SB), $384-49
 	JL     winogradGradient5AVX2few
 
 winogradGradient5AVX2block:
-	MOVQ        BX, R9
-	MOVQ        SI, R10
-	VMOVUPS     (R9), Y0
-	VMOVUPS     (R10), Y1
+	XORQ        R9, R9
+	VMOVUPS     (BX)(R9*1), Y0
+	VMOVUPS     (SI)(R9*1), Y1
 	VMULPS      tileConstants<>+256(SB), Y0, Y2
 	VMOVUPS     Y2, (SP)
 	VMULPS      tileConstants<>+288(SB), Y0, Y2
@@ -2832,9 +2819,8 @@ winogradGradient5AVX2block:
 	VMOVAPS     Y1, Y0
 	VMOVUPS     Y0, 160(SP)
 	ADDQ        DI, R9
-	ADDQ        DI, R10
-	VMOVUPS     (R9), Y0
-	VMOVUPS     (R10), Y1
+	VMOVUPS     (BX)(R9*1), Y0
+	VMOVUPS     (SI)(R9*1), Y1
 	VMULPS      tileConstants<>+256(SB), Y0, Y2
 	VMOVUPS     Y2, 192(SP)
 	VMULPS      tileConstants<>+288(SB), Y0, Y2
@@ -3029,10 +3015,9 @@ winogradGradient5AVX2few:
 	MOVB        spill+48(FP), AL
 	TESTB       AL, AL
 	JZ          winogradGradient5AVX2masked
-	MOVQ        BX, AX
-	MOVQ        SI, BX
-	VMASKMOVPS  (AX), Y0, Y1
-	VMASKMOVPS  (BX), Y0, Y2
+	XORQ        AX, AX
+	VMASKMOVPS  (BX)(AX*1), Y0, Y1
+	VMASKMOVPS  (SI)(AX*1), Y0, Y2
 	VMULPS      tileConstants<>+256(SB), Y1, Y3
 	VMOVUPS     Y3, (SP)
 	VMULPS      tileConstants<>+288(SB), Y1, Y3
@@ -3050,9 +3035,8 @@ winogradGradient5AVX2few:
 	VMOVAPS     Y2, Y1
 	VMOVUPS     Y1, 160(SP)
 	ADDQ        DI, AX
-	ADDQ        DI, BX
-	VMASKMOVPS  (AX), Y0, Y1
-	VMASKMOVPS  (BX), Y0, Y0
+	VMASKMOVPS  (BX)(AX*1), Y0, Y1
+	VMASKMOVPS  (SI)(AX*1), Y0, Y0
 	VMULPS      tileConstants<>+256(SB), Y1, Y2
 	VMOVUPS     Y2, 192(SP)
 	VMULPS      tileConstants<>+288(SB), Y1, Y2
@@ -3221,10 +3205,9 @@ winogradGradient5AVX2few:
 	JMP         winogradGradient5AVX2done
 
 winogradGradient5AVX2masked:
-	MOVQ        BX, AX
-	MOVQ        SI, BX
-	VMASKMOVPS  (AX), Y0, Y1
-	VMASKMOVPS  (BX), Y0, Y2
+	XORQ        AX, AX
+	VMASKMOVPS  (BX)(AX*1), Y0, Y1
+	VMASKMOVPS  (SI)(AX*1), Y0, Y2
 	VMULPS      tileConstants<>+256(SB), Y1, Y3
 	VMOVUPS     Y3, (SP)
 	VMULPS      tileConstants<>+288(SB), Y1, Y3
@@ -3242,9 +3225,8 @@ winogradGradient5AVX2masked:
 	VMOVAPS     Y2, Y1
 	VMOVUPS     Y1, 160(SP)
 	ADDQ        DI, AX
-	ADDQ        DI, BX
-	VMASKMOVPS  (AX), Y0, Y1
-	VMASKMOVPS  (BX), Y0, Y2
+	VMASKMOVPS  (BX)(AX*1), Y0, Y1
+	VMASKMOVPS  (SI)(AX*1), Y0, Y2
 	VMULPS      tileConstants<>+256(SB), Y1, Y3
 	VMOVUPS     Y3, 192(SP)
 	VMULPS      tileConstants<>+288(SB), Y1, Y3
@@ -3412,6 +3394,1432 @@ winogradGradient5AVX2masked:
 	VMASKMOVPS  Y1, Y0, (CX)
 
 winogradGradient5AVX2done:
+	VZEROUPPER
+	RET
+
+// func winogradInput4x3AVX2(n int, dst *float32, pointStride int, phases *float32, phaseStride int, rowStride int, spill bool)
+// Requires: AVX, FMA3
+TEXT ·winogradInput4x3AVX2(SB), $1152-49
+	MOVQ   n+0(FP), AX
+	MOVQ   dst+8(FP), CX
+	MOVQ   pointStride+16(FP), DX
+	MOVQ   phases+24(FP), BX
+	MOVQ   phaseStride+32(FP), SI
+	SHLQ   $0x02, SI
+	LEAQ   (BX)(SI*1), DI
+	LEAQ   (DI)(SI*1), R8
+	LEAQ   (R8)(SI*1), SI
+	MOVQ   rowStride+40(FP), R9
+	SHLQ   $0x02, R9
+	SHLQ   $0x02, DX
+	IMUL3Q $0x00000006, DX, R10
+	CMPQ   AX, $0x00000008
+	JL     winogradInput4x3AVX2few
+
+winogradInput4x3AVX2block:
+	XORQ        R11, R11
+	VMOVUPS     (BX)(R11*1), Y0
+	VMOVUPS     (DI)(R11*1), Y1
+	VMOVUPS     (R8)(R11*1), Y2
+	VMOVUPS     (SI)(R11*1), Y3
+	VMOVUPS     4(BX)(R11*1), Y4
+	VMOVUPS     4(DI)(R11*1), Y5
+	VMULPS      tileConstants<>+96(SB), Y0, Y0
+	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, (SP)
+	VMULPS      tileConstants<>+160(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 32(SP)
+	VMULPS      tileConstants<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
+	VSUBPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 64(SP)
+	VMULPS      tileConstants<>+192(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 96(SP)
+	VMULPS      tileConstants<>+224(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 128(SP)
+	VMULPS      tileConstants<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
+	VADDPS      Y5, Y0, Y0
+	VMOVUPS     Y0, 160(SP)
+	ADDQ        R9, R11
+	VMOVUPS     (BX)(R11*1), Y0
+	VMOVUPS     (DI)(R11*1), Y1
+	VMOVUPS     (R8)(R11*1), Y2
+	VMOVUPS     (SI)(R11*1), Y3
+	VMOVUPS     4(BX)(R11*1), Y4
+	VMOVUPS     4(DI)(R11*1), Y5
+	VMULPS      tileConstants<>+96(SB), Y0, Y0
+	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 192(SP)
+	VMULPS      tileConstants<>+160(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 224(SP)
+	VMULPS      tileConstants<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
+	VSUBPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 256(SP)
+	VMULPS      tileConstants<>+192(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 288(SP)
+	VMULPS      tileConstants<>+224(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 320(SP)
+	VMULPS      tileConstants<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
+	VADDPS      Y5, Y0, Y0
+	VMOVUPS     Y0, 352(SP)
+	ADDQ        R9, R11
+	VMOVUPS     (BX)(R11*1), Y0
+	VMOVUPS     (DI)(R11*1), Y1
+	VMOVUPS     (R8)(R11*1), Y2
+	VMOVUPS     (SI)(R11*1), Y3
+	VMOVUPS     4(BX)(R11*1), Y4
+	VMOVUPS     4(DI)(R11*1), Y5
+	VMULPS      tileConstants<>+96(SB), Y0, Y0
+	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 384(SP)
+	VMULPS      tileConstants<>+160(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 416(SP)
+	VMULPS      tileConstants<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
+	VSUBPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 448(SP)
+	VMULPS      tileConstants<>+192(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 480(SP)
+	VMULPS      tileConstants<>+224(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 512(SP)
+	VMULPS      tileConstants<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
+	VADDPS      Y5, Y0, Y0
+	VMOVUPS     Y0, 544(SP)
+	ADDQ        R9, R11
+	VMOVUPS     (BX)(R11*1), Y0
+	VMOVUPS     (DI)(R11*1), Y1
+	VMOVUPS     (R8)(R11*1), Y2
+	VMOVUPS     (SI)(R11*1), Y3
+	VMOVUPS     4(BX)(R11*1), Y4
+	VMOVUPS     4(DI)(R11*1), Y5
+	VMULPS      tileConstants<>+96(SB), Y0, Y0
+	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 576(SP)
+	VMULPS      tileConstants<>+160(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 608(SP)
+	VMULPS      tileConstants<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
+	VSUBPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 640(SP)
+	VMULPS      tileConstants<>+192(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 672(SP)
+	VMULPS      tileConstants<>+224(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 704(SP)
+	VMULPS      tileConstants<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
+	VADDPS      Y5, Y0, Y0
+	VMOVUPS     Y0, 736(SP)
+	ADDQ        R9, R11
+	VMOVUPS     (BX)(R11*1), Y0
+	VMOVUPS     (DI)(R11*1), Y1
+	VMOVUPS     (R8)(R11*1), Y2
+	VMOVUPS     (SI)(R11*1), Y3
+	VMOVUPS     4(BX)(R11*1), Y4
+	VMOVUPS     4(DI)(R11*1), Y5
+	VMULPS      tileConstants<>+96(SB), Y0, Y0
+	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 768(SP)
+	VMULPS      tileConstants<>+160(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 800(SP)
+	VMULPS      tileConstants<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
+	VSUBPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 832(SP)
+	VMULPS      tileConstants<>+192(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 864(SP)
+	VMULPS      tileConstants<>+224(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 896(SP)
+	VMULPS      tileConstants<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
+	VADDPS      Y5, Y0, Y0
+	VMOVUPS     Y0, 928(SP)
+	ADDQ        R9, R11
+	VMOVUPS     (BX)(R11*1), Y0
+	VMOVUPS     (DI)(R11*1), Y1
+	VMOVUPS     (R8)(R11*1), Y2
+	VMOVUPS     (SI)(R11*1), Y3
+	VMOVUPS     4(BX)(R11*1), Y4
+	VMOVUPS     4(DI)(R11*1), Y5
+	VMULPS      tileConstants<>+96(SB), Y0, Y0
+	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 960(SP)
+	VMULPS      tileConstants<>+160(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 992(SP)
+	VMULPS      tileConstants<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
+	VSUBPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 1024(SP)
+	VMULPS      tileConstants<>+192(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 1056(SP)
+	VMULPS      tileConstants<>+224(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 1088(SP)
+	VMULPS      tileConstants<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
+	VADDPS      Y5, Y0, Y0
+	VMOVUPS     Y0, 1120(SP)
+	VMOVUPS     (SP), Y0
+	VMOVUPS     192(SP), Y1
+	VMOVUPS     384(SP), Y2
+	VMOVUPS     576(SP), Y3
+	VMOVUPS     768(SP), Y4
+	VMOVUPS     960(SP), Y5
+	VMULPS      tileConstants<>+96(SB), Y0, Y0
+	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
+	VADDPS      Y4, Y0, Y0
+	MOVQ        CX, R11
+	MOVQ        CX, R12
+	VMOVUPS     Y0, (R12)
+	VMULPS      tileConstants<>+160(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, R12
+	VMOVUPS     Y0, (R12)
+	VMULPS      tileConstants<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
+	VSUBPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, R12
+	VMOVUPS     Y0, (R12)
+	VMULPS      tileConstants<>+192(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, R12
+	VMOVUPS     Y0, (R12)
+	VMULPS      tileConstants<>+224(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, R12
+	VMOVUPS     Y0, (R12)
+	VMULPS      tileConstants<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
+	VADDPS      Y5, Y0, Y0
+	ADDQ        R10, R12
+	VMOVUPS     Y0, (R12)
+	VMOVUPS     32(SP), Y0
+	VMOVUPS     224(SP), Y1
+	VMOVUPS     416(SP), Y2
+	VMOVUPS     608(SP), Y3
+	VMOVUPS     800(SP), Y4
+	VMOVUPS     992(SP), Y5
+	VMULPS      tileConstants<>+96(SB), Y0, Y0
+	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        DX, R11
+	MOVQ        R11, R12
+	VMOVUPS     Y0, (R12)
+	VMULPS      tileConstants<>+160(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, R12
+	VMOVUPS     Y0, (R12)
+	VMULPS      tileConstants<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
+	VSUBPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, R12
+	VMOVUPS     Y0, (R12)
+	VMULPS      tileConstants<>+192(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, R12
+	VMOVUPS     Y0, (R12)
+	VMULPS      tileConstants<>+224(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, R12
+	VMOVUPS     Y0, (R12)
+	VMULPS      tileConstants<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
+	VADDPS      Y5, Y0, Y0
+	ADDQ        R10, R12
+	VMOVUPS     Y0, (R12)
+	VMOVUPS     64(SP), Y0
+	VMOVUPS     256(SP), Y1
+	VMOVUPS     448(SP), Y2
+	VMOVUPS     640(SP), Y3
+	VMOVUPS     832(SP), Y4
+	VMOVUPS     1024(SP), Y5
+	VMULPS      tileConstants<>+96(SB), Y0, Y0
+	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        DX, R11
+	MOVQ        R11, R12
+	VMOVUPS     Y0, (R12)
+	VMULPS      tileConstants<>+160(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, R12
+	VMOVUPS     Y0, (R12)
+	VMULPS      tileConstants<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
+	VSUBPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, R12
+	VMOVUPS     Y0, (R12)
+	VMULPS      tileConstants<>+192(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, R12
+	VMOVUPS     Y0, (R12)
+	VMULPS      tileConstants<>+224(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, R12
+	VMOVUPS     Y0, (R12)
+	VMULPS      tileConstants<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
+	VADDPS      Y5, Y0, Y0
+	ADDQ        R10, R12
+	VMOVUPS     Y0, (R12)
+	VMOVUPS     96(SP), Y0
+	VMOVUPS     288(SP), Y1
+	VMOVUPS     480(SP), Y2
+	VMOVUPS     672(SP), Y3
+	VMOVUPS     864(SP), Y4
+	VMOVUPS     1056(SP), Y5
+	VMULPS      tileConstants<>+96(SB), Y0, Y0
+	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        DX, R11
+	MOVQ        R11, R12
+	VMOVUPS     Y0, (R12)
+	VMULPS      tileConstants<>+160(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, R12
+	VMOVUPS     Y0, (R12)
+	VMULPS      tileConstants<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
+	VSUBPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, R12
+	VMOVUPS     Y0, (R12)
+	VMULPS      tileConstants<>+192(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, R12
+	VMOVUPS     Y0, (R12)
+	VMULPS      tileConstants<>+224(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, R12
+	VMOVUPS     Y0, (R12)
+	VMULPS      tileConstants<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
+	VADDPS      Y5, Y0, Y0
+	ADDQ        R10, R12
+	VMOVUPS     Y0, (R12)
+	VMOVUPS     128(SP), Y0
+	VMOVUPS     320(SP), Y1
+	VMOVUPS     512(SP), Y2
+	VMOVUPS     704(SP), Y3
+	VMOVUPS     896(SP), Y4
+	VMOVUPS     1088(SP), Y5
+	VMULPS      tileConstants<>+96(SB), Y0, Y0
+	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        DX, R11
+	MOVQ        R11, R12
+	VMOVUPS     Y0, (R12)
+	VMULPS      tileConstants<>+160(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, R12
+	VMOVUPS     Y0, (R12)
+	VMULPS      tileConstants<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
+	VSUBPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, R12
+	VMOVUPS     Y0, (R12)
+	VMULPS      tileConstants<>+192(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, R12
+	VMOVUPS     Y0, (R12)
+	VMULPS      tileConstants<>+224(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, R12
+	VMOVUPS     Y0, (R12)
+	VMULPS      tileConstants<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
+	VADDPS      Y5, Y0, Y0
+	ADDQ        R10, R12
+	VMOVUPS     Y0, (R12)
+	VMOVUPS     160(SP), Y0
+	VMOVUPS     352(SP), Y1
+	VMOVUPS     544(SP), Y2
+	VMOVUPS     736(SP), Y3
+	VMOVUPS     928(SP), Y4
+	VMOVUPS     1120(SP), Y5
+	VMULPS      tileConstants<>+96(SB), Y0, Y0
+	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        DX, R11
+	MOVQ        R11, R12
+	VMOVUPS     Y0, (R12)
+	VMULPS      tileConstants<>+160(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, R12
+	VMOVUPS     Y0, (R12)
+	VMULPS      tileConstants<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
+	VSUBPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, R12
+	VMOVUPS     Y0, (R12)
+	VMULPS      tileConstants<>+192(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, R12
+	VMOVUPS     Y0, (R12)
+	VMULPS      tileConstants<>+224(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, R12
+	VMOVUPS     Y0, (R12)
+	VMULPS      tileConstants<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
+	VADDPS      Y5, Y0, Y0
+	ADDQ        R10, R12
+	VMOVUPS     Y0, (R12)
+	SUBQ        $0x00000008, AX
+	JZ          winogradInput4x3AVX2done
+	CMPQ        AX, $0x00000008
+	JGE         winogradInput4x3AVX2next
+	MOVQ        $0x00000008, R11
+	SUBQ        AX, R11
+	SHLQ        $0x02, R11
+	SUBQ        R11, CX
+	SUBQ        R11, BX
+	SUBQ        R11, DI
+	SUBQ        R11, R8
+	SUBQ        R11, SI
+	MOVQ        $0x00000008, AX
+
+winogradInput4x3AVX2next:
+	ADDQ $0x00000020, CX
+	ADDQ $0x00000020, BX
+	ADDQ $0x00000020, DI
+	ADDQ $0x00000020, R8
+	ADDQ $0x00000020, SI
+	JMP  winogradInput4x3AVX2block
+
+winogradInput4x3AVX2few:
+	TESTQ       AX, AX
+	JZ          winogradInput4x3AVX2done
+	LEAQ        tailMasks<>+32(SB), R11
+	SHLQ        $0x02, AX
+	SUBQ        AX, R11
+	VMOVUPS     (R11), Y0
+	MOVB        spill+48(FP), AL
+	TESTB       AL, AL
+	JZ          winogradInput4x3AVX2masked
+	XORQ        AX, AX
+	VMASKMOVPS  (BX)(AX*1), Y0, Y1
+	VMASKMOVPS  (DI)(AX*1), Y0, Y2
+	VMASKMOVPS  (R8)(AX*1), Y0, Y3
+	VMASKMOVPS  (SI)(AX*1), Y0, Y4
+	VMASKMOVPS  4(BX)(AX*1), Y0, Y5
+	VMASKMOVPS  4(DI)(AX*1), Y0, Y6
+	VMULPS      tileConstants<>+96(SB), Y1, Y1
+	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, (SP)
+	VMULPS      tileConstants<>+160(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 32(SP)
+	VMULPS      tileConstants<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
+	VSUBPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 64(SP)
+	VMULPS      tileConstants<>+192(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 96(SP)
+	VMULPS      tileConstants<>+224(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 128(SP)
+	VMULPS      tileConstants<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+128(SB), Y4, Y1
+	VADDPS      Y6, Y1, Y1
+	VMOVUPS     Y1, 160(SP)
+	ADDQ        R9, AX
+	VMASKMOVPS  (BX)(AX*1), Y0, Y1
+	VMASKMOVPS  (DI)(AX*1), Y0, Y2
+	VMASKMOVPS  (R8)(AX*1), Y0, Y3
+	VMASKMOVPS  (SI)(AX*1), Y0, Y4
+	VMASKMOVPS  4(BX)(AX*1), Y0, Y5
+	VMASKMOVPS  4(DI)(AX*1), Y0, Y6
+	VMULPS      tileConstants<>+96(SB), Y1, Y1
+	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 192(SP)
+	VMULPS      tileConstants<>+160(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 224(SP)
+	VMULPS      tileConstants<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
+	VSUBPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 256(SP)
+	VMULPS      tileConstants<>+192(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 288(SP)
+	VMULPS      tileConstants<>+224(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 320(SP)
+	VMULPS      tileConstants<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+128(SB), Y4, Y1
+	VADDPS      Y6, Y1, Y1
+	VMOVUPS     Y1, 352(SP)
+	ADDQ        R9, AX
+	VMASKMOVPS  (BX)(AX*1), Y0, Y1
+	VMASKMOVPS  (DI)(AX*1), Y0, Y2
+	VMASKMOVPS  (R8)(AX*1), Y0, Y3
+	VMASKMOVPS  (SI)(AX*1), Y0, Y4
+	VMASKMOVPS  4(BX)(AX*1), Y0, Y5
+	VMASKMOVPS  4(DI)(AX*1), Y0, Y6
+	VMULPS      tileConstants<>+96(SB), Y1, Y1
+	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 384(SP)
+	VMULPS      tileConstants<>+160(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 416(SP)
+	VMULPS      tileConstants<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
+	VSUBPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 448(SP)
+	VMULPS      tileConstants<>+192(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 480(SP)
+	VMULPS      tileConstants<>+224(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 512(SP)
+	VMULPS      tileConstants<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+128(SB), Y4, Y1
+	VADDPS      Y6, Y1, Y1
+	VMOVUPS     Y1, 544(SP)
+	ADDQ        R9, AX
+	VMASKMOVPS  (BX)(AX*1), Y0, Y1
+	VMASKMOVPS  (DI)(AX*1), Y0, Y2
+	VMASKMOVPS  (R8)(AX*1), Y0, Y3
+	VMASKMOVPS  (SI)(AX*1), Y0, Y4
+	VMASKMOVPS  4(BX)(AX*1), Y0, Y5
+	VMASKMOVPS  4(DI)(AX*1), Y0, Y6
+	VMULPS      tileConstants<>+96(SB), Y1, Y1
+	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 576(SP)
+	VMULPS      tileConstants<>+160(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 608(SP)
+	VMULPS      tileConstants<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
+	VSUBPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 640(SP)
+	VMULPS      tileConstants<>+192(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 672(SP)
+	VMULPS      tileConstants<>+224(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 704(SP)
+	VMULPS      tileConstants<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+128(SB), Y4, Y1
+	VADDPS      Y6, Y1, Y1
+	VMOVUPS     Y1, 736(SP)
+	ADDQ        R9, AX
+	VMASKMOVPS  (BX)(AX*1), Y0, Y1
+	VMASKMOVPS  (DI)(AX*1), Y0, Y2
+	VMASKMOVPS  (R8)(AX*1), Y0, Y3
+	VMASKMOVPS  (SI)(AX*1), Y0, Y4
+	VMASKMOVPS  4(BX)(AX*1), Y0, Y5
+	VMASKMOVPS  4(DI)(AX*1), Y0, Y6
+	VMULPS      tileConstants<>+96(SB), Y1, Y1
+	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 768(SP)
+	VMULPS      tileConstants<>+160(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 800(SP)
+	VMULPS      tileConstants<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
+	VSUBPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 832(SP)
+	VMULPS      tileConstants<>+192(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 864(SP)
+	VMULPS      tileConstants<>+224(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 896(SP)
+	VMULPS      tileConstants<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+128(SB), Y4, Y1
+	VADDPS      Y6, Y1, Y1
+	VMOVUPS     Y1, 928(SP)
+	ADDQ        R9, AX
+	VMASKMOVPS  (BX)(AX*1), Y0, Y1
+	VMASKMOVPS  (DI)(AX*1), Y0, Y2
+	VMASKMOVPS  (R8)(AX*1), Y0, Y3
+	VMASKMOVPS  (SI)(AX*1), Y0, Y4
+	VMASKMOVPS  4(BX)(AX*1), Y0, Y5
+	VMASKMOVPS  4(DI)(AX*1), Y0, Y0
+	VMULPS      tileConstants<>+96(SB), Y1, Y1
+	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 960(SP)
+	VMULPS      tileConstants<>+160(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 992(SP)
+	VMULPS      tileConstants<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
+	VSUBPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 1024(SP)
+	VMULPS      tileConstants<>+192(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 1056(SP)
+	VMULPS      tileConstants<>+224(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 1088(SP)
+	VMULPS      tileConstants<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+128(SB), Y4, Y1
+	VADDPS      Y0, Y1, Y1
+	VMOVUPS     Y1, 1120(SP)
+	VMOVUPS     (SP), Y0
+	VMOVUPS     192(SP), Y1
+	VMOVUPS     384(SP), Y2
+	VMOVUPS     576(SP), Y3
+	VMOVUPS     768(SP), Y4
+	VMOVUPS     960(SP), Y5
+	VMULPS      tileConstants<>+96(SB), Y0, Y0
+	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
+	VADDPS      Y4, Y0, Y0
+	MOVQ        CX, AX
+	VMOVUPS     Y0, (CX)
+	VMULPS      tileConstants<>+160(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, CX
+	VMOVUPS     Y0, (CX)
+	VMULPS      tileConstants<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
+	VSUBPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, CX
+	VMOVUPS     Y0, (CX)
+	VMULPS      tileConstants<>+192(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, CX
+	VMOVUPS     Y0, (CX)
+	VMULPS      tileConstants<>+224(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, CX
+	VMOVUPS     Y0, (CX)
+	VMULPS      tileConstants<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
+	VADDPS      Y5, Y0, Y0
+	ADDQ        R10, CX
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     32(SP), Y0
+	VMOVUPS     224(SP), Y1
+	VMOVUPS     416(SP), Y2
+	VMOVUPS     608(SP), Y3
+	VMOVUPS     800(SP), Y4
+	VMOVUPS     992(SP), Y5
+	VMULPS      tileConstants<>+96(SB), Y0, Y0
+	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        DX, AX
+	MOVQ        AX, CX
+	VMOVUPS     Y0, (CX)
+	VMULPS      tileConstants<>+160(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, CX
+	VMOVUPS     Y0, (CX)
+	VMULPS      tileConstants<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
+	VSUBPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, CX
+	VMOVUPS     Y0, (CX)
+	VMULPS      tileConstants<>+192(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, CX
+	VMOVUPS     Y0, (CX)
+	VMULPS      tileConstants<>+224(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, CX
+	VMOVUPS     Y0, (CX)
+	VMULPS      tileConstants<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
+	VADDPS      Y5, Y0, Y0
+	ADDQ        R10, CX
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     64(SP), Y0
+	VMOVUPS     256(SP), Y1
+	VMOVUPS     448(SP), Y2
+	VMOVUPS     640(SP), Y3
+	VMOVUPS     832(SP), Y4
+	VMOVUPS     1024(SP), Y5
+	VMULPS      tileConstants<>+96(SB), Y0, Y0
+	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        DX, AX
+	MOVQ        AX, CX
+	VMOVUPS     Y0, (CX)
+	VMULPS      tileConstants<>+160(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, CX
+	VMOVUPS     Y0, (CX)
+	VMULPS      tileConstants<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
+	VSUBPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, CX
+	VMOVUPS     Y0, (CX)
+	VMULPS      tileConstants<>+192(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, CX
+	VMOVUPS     Y0, (CX)
+	VMULPS      tileConstants<>+224(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, CX
+	VMOVUPS     Y0, (CX)
+	VMULPS      tileConstants<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
+	VADDPS      Y5, Y0, Y0
+	ADDQ        R10, CX
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     96(SP), Y0
+	VMOVUPS     288(SP), Y1
+	VMOVUPS     480(SP), Y2
+	VMOVUPS     672(SP), Y3
+	VMOVUPS     864(SP), Y4
+	VMOVUPS     1056(SP), Y5
+	VMULPS      tileConstants<>+96(SB), Y0, Y0
+	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        DX, AX
+	MOVQ        AX, CX
+	VMOVUPS     Y0, (CX)
+	VMULPS      tileConstants<>+160(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, CX
+	VMOVUPS     Y0, (CX)
+	VMULPS      tileConstants<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
+	VSUBPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, CX
+	VMOVUPS     Y0, (CX)
+	VMULPS      tileConstants<>+192(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, CX
+	VMOVUPS     Y0, (CX)
+	VMULPS      tileConstants<>+224(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, CX
+	VMOVUPS     Y0, (CX)
+	VMULPS      tileConstants<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
+	VADDPS      Y5, Y0, Y0
+	ADDQ        R10, CX
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     128(SP), Y0
+	VMOVUPS     320(SP), Y1
+	VMOVUPS     512(SP), Y2
+	VMOVUPS     704(SP), Y3
+	VMOVUPS     896(SP), Y4
+	VMOVUPS     1088(SP), Y5
+	VMULPS      tileConstants<>+96(SB), Y0, Y0
+	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        DX, AX
+	MOVQ        AX, CX
+	VMOVUPS     Y0, (CX)
+	VMULPS      tileConstants<>+160(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, CX
+	VMOVUPS     Y0, (CX)
+	VMULPS      tileConstants<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
+	VSUBPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, CX
+	VMOVUPS     Y0, (CX)
+	VMULPS      tileConstants<>+192(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, CX
+	VMOVUPS     Y0, (CX)
+	VMULPS      tileConstants<>+224(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, CX
+	VMOVUPS     Y0, (CX)
+	VMULPS      tileConstants<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
+	VADDPS      Y5, Y0, Y0
+	ADDQ        R10, CX
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     160(SP), Y0
+	VMOVUPS     352(SP), Y1
+	VMOVUPS     544(SP), Y2
+	VMOVUPS     736(SP), Y3
+	VMOVUPS     928(SP), Y4
+	VMOVUPS     1120(SP), Y5
+	VMULPS      tileConstants<>+96(SB), Y0, Y0
+	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        DX, AX
+	MOVQ        AX, CX
+	VMOVUPS     Y0, (CX)
+	VMULPS      tileConstants<>+160(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, CX
+	VMOVUPS     Y0, (CX)
+	VMULPS      tileConstants<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
+	VSUBPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, CX
+	VMOVUPS     Y0, (CX)
+	VMULPS      tileConstants<>+192(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, CX
+	VMOVUPS     Y0, (CX)
+	VMULPS      tileConstants<>+224(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, CX
+	VMOVUPS     Y0, (CX)
+	VMULPS      tileConstants<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
+	VADDPS      Y5, Y0, Y0
+	ADDQ        R10, CX
+	VMOVUPS     Y0, (CX)
+	JMP         winogradInput4x3AVX2done
+
+winogradInput4x3AVX2masked:
+	XORQ        AX, AX
+	VMASKMOVPS  (BX)(AX*1), Y0, Y1
+	VMASKMOVPS  (DI)(AX*1), Y0, Y2
+	VMASKMOVPS  (R8)(AX*1), Y0, Y3
+	VMASKMOVPS  (SI)(AX*1), Y0, Y4
+	VMASKMOVPS  4(BX)(AX*1), Y0, Y5
+	VMASKMOVPS  4(DI)(AX*1), Y0, Y6
+	VMULPS      tileConstants<>+96(SB), Y1, Y1
+	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, (SP)
+	VMULPS      tileConstants<>+160(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 32(SP)
+	VMULPS      tileConstants<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
+	VSUBPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 64(SP)
+	VMULPS      tileConstants<>+192(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 96(SP)
+	VMULPS      tileConstants<>+224(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 128(SP)
+	VMULPS      tileConstants<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+128(SB), Y4, Y1
+	VADDPS      Y6, Y1, Y1
+	VMOVUPS     Y1, 160(SP)
+	ADDQ        R9, AX
+	VMASKMOVPS  (BX)(AX*1), Y0, Y1
+	VMASKMOVPS  (DI)(AX*1), Y0, Y2
+	VMASKMOVPS  (R8)(AX*1), Y0, Y3
+	VMASKMOVPS  (SI)(AX*1), Y0, Y4
+	VMASKMOVPS  4(BX)(AX*1), Y0, Y5
+	VMASKMOVPS  4(DI)(AX*1), Y0, Y6
+	VMULPS      tileConstants<>+96(SB), Y1, Y1
+	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 192(SP)
+	VMULPS      tileConstants<>+160(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 224(SP)
+	VMULPS      tileConstants<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
+	VSUBPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 256(SP)
+	VMULPS      tileConstants<>+192(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 288(SP)
+	VMULPS      tileConstants<>+224(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 320(SP)
+	VMULPS      tileConstants<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+128(SB), Y4, Y1
+	VADDPS      Y6, Y1, Y1
+	VMOVUPS     Y1, 352(SP)
+	ADDQ        R9, AX
+	VMASKMOVPS  (BX)(AX*1), Y0, Y1
+	VMASKMOVPS  (DI)(AX*1), Y0, Y2
+	VMASKMOVPS  (R8)(AX*1), Y0, Y3
+	VMASKMOVPS  (SI)(AX*1), Y0, Y4
+	VMASKMOVPS  4(BX)(AX*1), Y0, Y5
+	VMASKMOVPS  4(DI)(AX*1), Y0, Y6
+	VMULPS      tileConstants<>+96(SB), Y1, Y1
+	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 384(SP)
+	VMULPS      tileConstants<>+160(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 416(SP)
+	VMULPS      tileConstants<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
+	VSUBPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 448(SP)
+	VMULPS      tileConstants<>+192(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 480(SP)
+	VMULPS      tileConstants<>+224(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 512(SP)
+	VMULPS      tileConstants<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+128(SB), Y4, Y1
+	VADDPS      Y6, Y1, Y1
+	VMOVUPS     Y1, 544(SP)
+	ADDQ        R9, AX
+	VMASKMOVPS  (BX)(AX*1), Y0, Y1
+	VMASKMOVPS  (DI)(AX*1), Y0, Y2
+	VMASKMOVPS  (R8)(AX*1), Y0, Y3
+	VMASKMOVPS  (SI)(AX*1), Y0, Y4
+	VMASKMOVPS  4(BX)(AX*1), Y0, Y5
+	VMASKMOVPS  4(DI)(AX*1), Y0, Y6
+	VMULPS      tileConstants<>+96(SB), Y1, Y1
+	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 576(SP)
+	VMULPS      tileConstants<>+160(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 608(SP)
+	VMULPS      tileConstants<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
+	VSUBPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 640(SP)
+	VMULPS      tileConstants<>+192(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 672(SP)
+	VMULPS      tileConstants<>+224(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 704(SP)
+	VMULPS      tileConstants<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+128(SB), Y4, Y1
+	VADDPS      Y6, Y1, Y1
+	VMOVUPS     Y1, 736(SP)
+	ADDQ        R9, AX
+	VMASKMOVPS  (BX)(AX*1), Y0, Y1
+	VMASKMOVPS  (DI)(AX*1), Y0, Y2
+	VMASKMOVPS  (R8)(AX*1), Y0, Y3
+	VMASKMOVPS  (SI)(AX*1), Y0, Y4
+	VMASKMOVPS  4(BX)(AX*1), Y0, Y5
+	VMASKMOVPS  4(DI)(AX*1), Y0, Y6
+	VMULPS      tileConstants<>+96(SB), Y1, Y1
+	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 768(SP)
+	VMULPS      tileConstants<>+160(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 800(SP)
+	VMULPS      tileConstants<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
+	VSUBPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 832(SP)
+	VMULPS      tileConstants<>+192(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 864(SP)
+	VMULPS      tileConstants<>+224(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 896(SP)
+	VMULPS      tileConstants<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+128(SB), Y4, Y1
+	VADDPS      Y6, Y1, Y1
+	VMOVUPS     Y1, 928(SP)
+	ADDQ        R9, AX
+	VMASKMOVPS  (BX)(AX*1), Y0, Y1
+	VMASKMOVPS  (DI)(AX*1), Y0, Y2
+	VMASKMOVPS  (R8)(AX*1), Y0, Y3
+	VMASKMOVPS  (SI)(AX*1), Y0, Y4
+	VMASKMOVPS  4(BX)(AX*1), Y0, Y5
+	VMASKMOVPS  4(DI)(AX*1), Y0, Y6
+	VMULPS      tileConstants<>+96(SB), Y1, Y1
+	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 960(SP)
+	VMULPS      tileConstants<>+160(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 992(SP)
+	VMULPS      tileConstants<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
+	VSUBPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 1024(SP)
+	VMULPS      tileConstants<>+192(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 1056(SP)
+	VMULPS      tileConstants<>+224(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 1088(SP)
+	VMULPS      tileConstants<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+128(SB), Y4, Y1
+	VADDPS      Y6, Y1, Y1
+	VMOVUPS     Y1, 1120(SP)
+	VMOVUPS     (SP), Y1
+	VMOVUPS     192(SP), Y2
+	VMOVUPS     384(SP), Y3
+	VMOVUPS     576(SP), Y4
+	VMOVUPS     768(SP), Y5
+	VMOVUPS     960(SP), Y6
+	VMULPS      tileConstants<>+96(SB), Y1, Y1
+	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
+	VADDPS      Y5, Y1, Y1
+	MOVQ        CX, AX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMULPS      tileConstants<>+160(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        R10, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMULPS      tileConstants<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
+	VSUBPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        R10, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMULPS      tileConstants<>+192(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        R10, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMULPS      tileConstants<>+224(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        R10, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMULPS      tileConstants<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+128(SB), Y4, Y1
+	VADDPS      Y6, Y1, Y1
+	ADDQ        R10, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMOVUPS     32(SP), Y1
+	VMOVUPS     224(SP), Y2
+	VMOVUPS     416(SP), Y3
+	VMOVUPS     608(SP), Y4
+	VMOVUPS     800(SP), Y5
+	VMOVUPS     992(SP), Y6
+	VMULPS      tileConstants<>+96(SB), Y1, Y1
+	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        DX, AX
+	MOVQ        AX, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMULPS      tileConstants<>+160(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        R10, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMULPS      tileConstants<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
+	VSUBPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        R10, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMULPS      tileConstants<>+192(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        R10, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMULPS      tileConstants<>+224(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        R10, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMULPS      tileConstants<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+128(SB), Y4, Y1
+	VADDPS      Y6, Y1, Y1
+	ADDQ        R10, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMOVUPS     64(SP), Y1
+	VMOVUPS     256(SP), Y2
+	VMOVUPS     448(SP), Y3
+	VMOVUPS     640(SP), Y4
+	VMOVUPS     832(SP), Y5
+	VMOVUPS     1024(SP), Y6
+	VMULPS      tileConstants<>+96(SB), Y1, Y1
+	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        DX, AX
+	MOVQ        AX, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMULPS      tileConstants<>+160(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        R10, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMULPS      tileConstants<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
+	VSUBPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        R10, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMULPS      tileConstants<>+192(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        R10, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMULPS      tileConstants<>+224(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        R10, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMULPS      tileConstants<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+128(SB), Y4, Y1
+	VADDPS      Y6, Y1, Y1
+	ADDQ        R10, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMOVUPS     96(SP), Y1
+	VMOVUPS     288(SP), Y2
+	VMOVUPS     480(SP), Y3
+	VMOVUPS     672(SP), Y4
+	VMOVUPS     864(SP), Y5
+	VMOVUPS     1056(SP), Y6
+	VMULPS      tileConstants<>+96(SB), Y1, Y1
+	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        DX, AX
+	MOVQ        AX, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMULPS      tileConstants<>+160(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        R10, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMULPS      tileConstants<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
+	VSUBPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        R10, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMULPS      tileConstants<>+192(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        R10, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMULPS      tileConstants<>+224(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        R10, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMULPS      tileConstants<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+128(SB), Y4, Y1
+	VADDPS      Y6, Y1, Y1
+	ADDQ        R10, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMOVUPS     128(SP), Y1
+	VMOVUPS     320(SP), Y2
+	VMOVUPS     512(SP), Y3
+	VMOVUPS     704(SP), Y4
+	VMOVUPS     896(SP), Y5
+	VMOVUPS     1088(SP), Y6
+	VMULPS      tileConstants<>+96(SB), Y1, Y1
+	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        DX, AX
+	MOVQ        AX, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMULPS      tileConstants<>+160(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        R10, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMULPS      tileConstants<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
+	VSUBPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        R10, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMULPS      tileConstants<>+192(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        R10, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMULPS      tileConstants<>+224(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        R10, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMULPS      tileConstants<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+128(SB), Y4, Y1
+	VADDPS      Y6, Y1, Y1
+	ADDQ        R10, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMOVUPS     160(SP), Y1
+	VMOVUPS     352(SP), Y2
+	VMOVUPS     544(SP), Y3
+	VMOVUPS     736(SP), Y4
+	VMOVUPS     928(SP), Y5
+	VMOVUPS     1120(SP), Y6
+	VMULPS      tileConstants<>+96(SB), Y1, Y1
+	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        DX, AX
+	MOVQ        AX, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMULPS      tileConstants<>+160(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        R10, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMULPS      tileConstants<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
+	VSUBPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        R10, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMULPS      tileConstants<>+192(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        R10, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMULPS      tileConstants<>+224(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        R10, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMULPS      tileConstants<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+128(SB), Y4, Y1
+	VADDPS      Y6, Y1, Y1
+	ADDQ        R10, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+
+winogradInput4x3AVX2done:
 	VZEROUPPER
 	RET
 
@@ -4056,6 +5464,720 @@ winogradOutput5AVX2few:
 	VMASKMOVPS  Y1, Y0, (CX)
 
 winogradOutput5AVX2done:
+	VZEROUPPER
+	RET
+
+// func winogradOutput4x3AVX2(n int, dst *float32, dstStride int, src *float32, srcStride int)
+// Requires: AVX, FMA3
+TEXT ·winogradOutput4x3AVX2(SB), $768-40
+	MOVQ   n+0(FP), AX
+	MOVQ   dst+8(FP), CX
+	MOVQ   dstStride+16(FP), DX
+	MOVQ   src+24(FP), BX
+	MOVQ   srcStride+32(FP), SI
+	SHLQ   $0x02, SI
+	SHLQ   $0x02, DX
+	IMUL3Q $0x00000004, DX, DI
+	CMPQ   AX, $0x00000008
+	JL     winogradOutput4x3AVX2few
+
+winogradOutput4x3AVX2block:
+	MOVQ        BX, R8
+	VMOVUPS     (R8), Y0
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y1
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y2
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y3
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y4
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y5
+	VMOVAPS     Y0, Y0
+	VADDPS      Y1, Y0, Y0
+	VADDPS      Y2, Y0, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, (SP)
+	VMOVAPS     Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y4, Y0
+	VMOVUPS     Y0, 32(SP)
+	VMOVAPS     Y1, Y0
+	VADDPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+96(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+96(SB), Y4, Y0
+	VMOVUPS     Y0, 64(SP)
+	VMOVAPS     Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+448(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+480(SB), Y4, Y0
+	VADDPS      Y5, Y0, Y0
+	VMOVUPS     Y0, 96(SP)
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y0
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y1
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y2
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y3
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y4
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y5
+	VMOVAPS     Y0, Y0
+	VADDPS      Y1, Y0, Y0
+	VADDPS      Y2, Y0, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 128(SP)
+	VMOVAPS     Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y4, Y0
+	VMOVUPS     Y0, 160(SP)
+	VMOVAPS     Y1, Y0
+	VADDPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+96(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+96(SB), Y4, Y0
+	VMOVUPS     Y0, 192(SP)
+	VMOVAPS     Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+448(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+480(SB), Y4, Y0
+	VADDPS      Y5, Y0, Y0
+	VMOVUPS     Y0, 224(SP)
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y0
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y1
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y2
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y3
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y4
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y5
+	VMOVAPS     Y0, Y0
+	VADDPS      Y1, Y0, Y0
+	VADDPS      Y2, Y0, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 256(SP)
+	VMOVAPS     Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y4, Y0
+	VMOVUPS     Y0, 288(SP)
+	VMOVAPS     Y1, Y0
+	VADDPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+96(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+96(SB), Y4, Y0
+	VMOVUPS     Y0, 320(SP)
+	VMOVAPS     Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+448(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+480(SB), Y4, Y0
+	VADDPS      Y5, Y0, Y0
+	VMOVUPS     Y0, 352(SP)
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y0
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y1
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y2
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y3
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y4
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y5
+	VMOVAPS     Y0, Y0
+	VADDPS      Y1, Y0, Y0
+	VADDPS      Y2, Y0, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 384(SP)
+	VMOVAPS     Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y4, Y0
+	VMOVUPS     Y0, 416(SP)
+	VMOVAPS     Y1, Y0
+	VADDPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+96(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+96(SB), Y4, Y0
+	VMOVUPS     Y0, 448(SP)
+	VMOVAPS     Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+448(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+480(SB), Y4, Y0
+	VADDPS      Y5, Y0, Y0
+	VMOVUPS     Y0, 480(SP)
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y0
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y1
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y2
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y3
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y4
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y5
+	VMOVAPS     Y0, Y0
+	VADDPS      Y1, Y0, Y0
+	VADDPS      Y2, Y0, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 512(SP)
+	VMOVAPS     Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y4, Y0
+	VMOVUPS     Y0, 544(SP)
+	VMOVAPS     Y1, Y0
+	VADDPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+96(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+96(SB), Y4, Y0
+	VMOVUPS     Y0, 576(SP)
+	VMOVAPS     Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+448(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+480(SB), Y4, Y0
+	VADDPS      Y5, Y0, Y0
+	VMOVUPS     Y0, 608(SP)
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y0
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y1
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y2
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y3
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y4
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y5
+	VMOVAPS     Y0, Y0
+	VADDPS      Y1, Y0, Y0
+	VADDPS      Y2, Y0, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 640(SP)
+	VMOVAPS     Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y4, Y0
+	VMOVUPS     Y0, 672(SP)
+	VMOVAPS     Y1, Y0
+	VADDPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+96(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+96(SB), Y4, Y0
+	VMOVUPS     Y0, 704(SP)
+	VMOVAPS     Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+448(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+480(SB), Y4, Y0
+	VADDPS      Y5, Y0, Y0
+	VMOVUPS     Y0, 736(SP)
+	VMOVUPS     (SP), Y0
+	VMOVUPS     128(SP), Y1
+	VMOVUPS     256(SP), Y2
+	VMOVUPS     384(SP), Y3
+	VMOVUPS     512(SP), Y4
+	VMOVUPS     640(SP), Y5
+	VMOVAPS     Y0, Y0
+	VADDPS      Y1, Y0, Y0
+	VADDPS      Y2, Y0, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	MOVQ        CX, R8
+	MOVQ        CX, R9
+	VMOVUPS     Y0, (R9)
+	VMOVAPS     Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y4, Y0
+	ADDQ        DI, R9
+	VMOVUPS     Y0, (R9)
+	VMOVAPS     Y1, Y0
+	VADDPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+96(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+96(SB), Y4, Y0
+	ADDQ        DI, R9
+	VMOVUPS     Y0, (R9)
+	VMOVAPS     Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+448(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+480(SB), Y4, Y0
+	VADDPS      Y5, Y0, Y0
+	ADDQ        DI, R9
+	VMOVUPS     Y0, (R9)
+	VMOVUPS     32(SP), Y0
+	VMOVUPS     160(SP), Y1
+	VMOVUPS     288(SP), Y2
+	VMOVUPS     416(SP), Y3
+	VMOVUPS     544(SP), Y4
+	VMOVUPS     672(SP), Y5
+	VMOVAPS     Y0, Y0
+	VADDPS      Y1, Y0, Y0
+	VADDPS      Y2, Y0, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        DX, R8
+	MOVQ        R8, R9
+	VMOVUPS     Y0, (R9)
+	VMOVAPS     Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y4, Y0
+	ADDQ        DI, R9
+	VMOVUPS     Y0, (R9)
+	VMOVAPS     Y1, Y0
+	VADDPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+96(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+96(SB), Y4, Y0
+	ADDQ        DI, R9
+	VMOVUPS     Y0, (R9)
+	VMOVAPS     Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+448(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+480(SB), Y4, Y0
+	VADDPS      Y5, Y0, Y0
+	ADDQ        DI, R9
+	VMOVUPS     Y0, (R9)
+	VMOVUPS     64(SP), Y0
+	VMOVUPS     192(SP), Y1
+	VMOVUPS     320(SP), Y2
+	VMOVUPS     448(SP), Y3
+	VMOVUPS     576(SP), Y4
+	VMOVUPS     704(SP), Y5
+	VMOVAPS     Y0, Y0
+	VADDPS      Y1, Y0, Y0
+	VADDPS      Y2, Y0, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        DX, R8
+	MOVQ        R8, R9
+	VMOVUPS     Y0, (R9)
+	VMOVAPS     Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y4, Y0
+	ADDQ        DI, R9
+	VMOVUPS     Y0, (R9)
+	VMOVAPS     Y1, Y0
+	VADDPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+96(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+96(SB), Y4, Y0
+	ADDQ        DI, R9
+	VMOVUPS     Y0, (R9)
+	VMOVAPS     Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+448(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+480(SB), Y4, Y0
+	VADDPS      Y5, Y0, Y0
+	ADDQ        DI, R9
+	VMOVUPS     Y0, (R9)
+	VMOVUPS     96(SP), Y0
+	VMOVUPS     224(SP), Y1
+	VMOVUPS     352(SP), Y2
+	VMOVUPS     480(SP), Y3
+	VMOVUPS     608(SP), Y4
+	VMOVUPS     736(SP), Y5
+	VMOVAPS     Y0, Y0
+	VADDPS      Y1, Y0, Y0
+	VADDPS      Y2, Y0, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        DX, R8
+	MOVQ        R8, R9
+	VMOVUPS     Y0, (R9)
+	VMOVAPS     Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y4, Y0
+	ADDQ        DI, R9
+	VMOVUPS     Y0, (R9)
+	VMOVAPS     Y1, Y0
+	VADDPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+96(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+96(SB), Y4, Y0
+	ADDQ        DI, R9
+	VMOVUPS     Y0, (R9)
+	VMOVAPS     Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstants<>+448(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+480(SB), Y4, Y0
+	VADDPS      Y5, Y0, Y0
+	ADDQ        DI, R9
+	VMOVUPS     Y0, (R9)
+	SUBQ        $0x00000008, AX
+	JZ          winogradOutput4x3AVX2done
+	CMPQ        AX, $0x00000008
+	JGE         winogradOutput4x3AVX2next
+	MOVQ        $0x00000008, R8
+	SUBQ        AX, R8
+	SHLQ        $0x02, R8
+	SUBQ        R8, CX
+	SUBQ        R8, BX
+	MOVQ        $0x00000008, AX
+
+winogradOutput4x3AVX2next:
+	ADDQ $0x00000020, CX
+	ADDQ $0x00000020, BX
+	JMP  winogradOutput4x3AVX2block
+
+winogradOutput4x3AVX2few:
+	TESTQ       AX, AX
+	JZ          winogradOutput4x3AVX2done
+	LEAQ        tailMasks<>+32(SB), R8
+	SHLQ        $0x02, AX
+	SUBQ        AX, R8
+	VMOVUPS     (R8), Y0
+	MOVQ        BX, AX
+	VMASKMOVPS  (AX), Y0, Y1
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y2
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y3
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y4
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y5
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y6
+	VMOVAPS     Y1, Y1
+	VADDPS      Y2, Y1, Y1
+	VADDPS      Y3, Y1, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, (SP)
+	VMOVAPS     Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y5, Y1
+	VMOVUPS     Y1, 32(SP)
+	VMOVAPS     Y2, Y1
+	VADDPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+96(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+96(SB), Y5, Y1
+	VMOVUPS     Y1, 64(SP)
+	VMOVAPS     Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+448(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+480(SB), Y5, Y1
+	VADDPS      Y6, Y1, Y1
+	VMOVUPS     Y1, 96(SP)
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y1
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y2
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y3
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y4
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y5
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y6
+	VMOVAPS     Y1, Y1
+	VADDPS      Y2, Y1, Y1
+	VADDPS      Y3, Y1, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 128(SP)
+	VMOVAPS     Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y5, Y1
+	VMOVUPS     Y1, 160(SP)
+	VMOVAPS     Y2, Y1
+	VADDPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+96(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+96(SB), Y5, Y1
+	VMOVUPS     Y1, 192(SP)
+	VMOVAPS     Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+448(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+480(SB), Y5, Y1
+	VADDPS      Y6, Y1, Y1
+	VMOVUPS     Y1, 224(SP)
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y1
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y2
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y3
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y4
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y5
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y6
+	VMOVAPS     Y1, Y1
+	VADDPS      Y2, Y1, Y1
+	VADDPS      Y3, Y1, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 256(SP)
+	VMOVAPS     Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y5, Y1
+	VMOVUPS     Y1, 288(SP)
+	VMOVAPS     Y2, Y1
+	VADDPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+96(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+96(SB), Y5, Y1
+	VMOVUPS     Y1, 320(SP)
+	VMOVAPS     Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+448(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+480(SB), Y5, Y1
+	VADDPS      Y6, Y1, Y1
+	VMOVUPS     Y1, 352(SP)
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y1
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y2
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y3
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y4
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y5
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y6
+	VMOVAPS     Y1, Y1
+	VADDPS      Y2, Y1, Y1
+	VADDPS      Y3, Y1, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 384(SP)
+	VMOVAPS     Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y5, Y1
+	VMOVUPS     Y1, 416(SP)
+	VMOVAPS     Y2, Y1
+	VADDPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+96(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+96(SB), Y5, Y1
+	VMOVUPS     Y1, 448(SP)
+	VMOVAPS     Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+448(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+480(SB), Y5, Y1
+	VADDPS      Y6, Y1, Y1
+	VMOVUPS     Y1, 480(SP)
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y1
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y2
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y3
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y4
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y5
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y6
+	VMOVAPS     Y1, Y1
+	VADDPS      Y2, Y1, Y1
+	VADDPS      Y3, Y1, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 512(SP)
+	VMOVAPS     Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y5, Y1
+	VMOVUPS     Y1, 544(SP)
+	VMOVAPS     Y2, Y1
+	VADDPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+96(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+96(SB), Y5, Y1
+	VMOVUPS     Y1, 576(SP)
+	VMOVAPS     Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+448(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+480(SB), Y5, Y1
+	VADDPS      Y6, Y1, Y1
+	VMOVUPS     Y1, 608(SP)
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y1
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y2
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y3
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y4
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y5
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y6
+	VMOVAPS     Y1, Y1
+	VADDPS      Y2, Y1, Y1
+	VADDPS      Y3, Y1, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 640(SP)
+	VMOVAPS     Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y5, Y1
+	VMOVUPS     Y1, 672(SP)
+	VMOVAPS     Y2, Y1
+	VADDPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+96(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+96(SB), Y5, Y1
+	VMOVUPS     Y1, 704(SP)
+	VMOVAPS     Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+448(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+480(SB), Y5, Y1
+	VADDPS      Y6, Y1, Y1
+	VMOVUPS     Y1, 736(SP)
+	VMOVUPS     (SP), Y1
+	VMOVUPS     128(SP), Y2
+	VMOVUPS     256(SP), Y3
+	VMOVUPS     384(SP), Y4
+	VMOVUPS     512(SP), Y5
+	VMOVUPS     640(SP), Y6
+	VMOVAPS     Y1, Y1
+	VADDPS      Y2, Y1, Y1
+	VADDPS      Y3, Y1, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	MOVQ        CX, AX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMOVAPS     Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y5, Y1
+	ADDQ        DI, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMOVAPS     Y2, Y1
+	VADDPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+96(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+96(SB), Y5, Y1
+	ADDQ        DI, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMOVAPS     Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+448(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+480(SB), Y5, Y1
+	VADDPS      Y6, Y1, Y1
+	ADDQ        DI, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMOVUPS     32(SP), Y1
+	VMOVUPS     160(SP), Y2
+	VMOVUPS     288(SP), Y3
+	VMOVUPS     416(SP), Y4
+	VMOVUPS     544(SP), Y5
+	VMOVUPS     672(SP), Y6
+	VMOVAPS     Y1, Y1
+	VADDPS      Y2, Y1, Y1
+	VADDPS      Y3, Y1, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        DX, AX
+	MOVQ        AX, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMOVAPS     Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y5, Y1
+	ADDQ        DI, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMOVAPS     Y2, Y1
+	VADDPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+96(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+96(SB), Y5, Y1
+	ADDQ        DI, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMOVAPS     Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+448(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+480(SB), Y5, Y1
+	VADDPS      Y6, Y1, Y1
+	ADDQ        DI, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMOVUPS     64(SP), Y1
+	VMOVUPS     192(SP), Y2
+	VMOVUPS     320(SP), Y3
+	VMOVUPS     448(SP), Y4
+	VMOVUPS     576(SP), Y5
+	VMOVUPS     704(SP), Y6
+	VMOVAPS     Y1, Y1
+	VADDPS      Y2, Y1, Y1
+	VADDPS      Y3, Y1, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        DX, AX
+	MOVQ        AX, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMOVAPS     Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y5, Y1
+	ADDQ        DI, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMOVAPS     Y2, Y1
+	VADDPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+96(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+96(SB), Y5, Y1
+	ADDQ        DI, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMOVAPS     Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+448(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+480(SB), Y5, Y1
+	VADDPS      Y6, Y1, Y1
+	ADDQ        DI, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMOVUPS     96(SP), Y1
+	VMOVUPS     224(SP), Y2
+	VMOVUPS     352(SP), Y3
+	VMOVUPS     480(SP), Y4
+	VMOVUPS     608(SP), Y5
+	VMOVUPS     736(SP), Y6
+	VMOVAPS     Y1, Y1
+	VADDPS      Y2, Y1, Y1
+	VADDPS      Y3, Y1, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        DX, AX
+	MOVQ        AX, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMOVAPS     Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y5, Y1
+	ADDQ        DI, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMOVAPS     Y2, Y1
+	VADDPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+96(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+96(SB), Y5, Y1
+	ADDQ        DI, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMOVAPS     Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstants<>+448(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+480(SB), Y5, Y1
+	VADDPS      Y6, Y1, Y1
+	ADDQ        DI, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+
+winogradOutput4x3AVX2done:
 	VZEROUPPER
 	RET
 

@@ -15,7 +15,7 @@ func scaleAddFast(dst, src []float32, a, b float32) bool { return false }
 func firstEqualStride2Fast(idx []int32, m, src []float32, offsets []int32) int { return 0 }
 
 // The tile transforms have no assembly outside amd64.
-var winogradInput3AVX2, winogradInput5AVX2, winogradGradient3AVX2, winogradGradient5AVX2 func(int, *float32, int, *float32, *float32, int, bool)
+var winogradInput3AVX2, winogradInput5AVX2, winogradInput4x3AVX2, winogradGradient3AVX2, winogradGradient5AVX2 func(int, *float32, int, *float32, int, int, bool)
 
 // transposeBiasAVX2 is never called outside amd64, where hasAVX2() is false.
 func transposeBiasAVX2(rowBlocks, colBlocks int, dst *float32, dstStride int, src *float32, srcStride int, bias *float32, relu bool) {
@@ -23,7 +23,7 @@ func transposeBiasAVX2(rowBlocks, colBlocks int, dst *float32, dstStride int, sr
 }
 
 // The point transforms have no assembly outside amd64.
-var winogradOutput3AVX2, winogradOutput5AVX2 func(int, *float32, int, *float32, int)
+var winogradOutput3AVX2, winogradOutput5AVX2, winogradOutput4x3AVX2 func(int, *float32, int, *float32, int)
 
 // interleaveAVX2 is never called outside amd64, where hasAVX2() is false.
 func interleaveAVX2(blocks int, dst, even, odd *float32, bias float32, relu, accumulate bool) {

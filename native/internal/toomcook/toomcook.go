@@ -6,15 +6,16 @@ package toomcook
 
 import "math"
 
-// Points returns the finite points F(2, r) and F(r, 2) are built on, r
-// of them (infinity is the last): 0, 1, -1 for r = 3 and 0, 1, -1, 2, -2
-// for r = 5, the small ones that keep the transforms' rounding low.
-func Points(r int) []float64 {
+// Points returns the first count finite points an F(m, r) with
+// m+r-2 = count is built on (infinity is the last): 0, 1, -1 for F(2, 3)
+// and 0, 1, -1, 2, -2 for F(2, 5) and F(4, 3), the small ones that keep
+// the transforms' rounding low.
+func Points(count int) []float64 {
 	points := []float64{0}
-	for k := 1; len(points) < r; k++ {
+	for k := 1; len(points) < count; k++ {
 		points = append(points, float64(k), float64(-k))
 	}
-	return points[:r]
+	return points[:count]
 }
 
 // Matrices returns the 1-D matrices A^T [m, n], G [n, r] and B^T [n, n]
@@ -77,11 +78,12 @@ func polyFromRoots(roots []float64, n int) []float64 {
 	return c
 }
 
-// InputTransform returns B^T [r+1, r+1] of F(2, r), which takes a tile of
-// input to the points (and, shared with F(r, 2), the tiles of input of a
-// kernel's gradient).
-func InputTransform(r int) [][]float64 {
-	_, _, bt := Matrices(2, r, Points(r))
+// InputTransform returns B^T [n, n] of F(m, r), n = m+r-1, on the
+// first n-1 points, which takes a tile of input to the points (and,
+// shared with F(r, 2) for m = 2, the tiles of input of a kernel's
+// gradient). It depends only on n: F(4, 3) and F(2, 5) share it.
+func InputTransform(m, r int) [][]float64 {
+	_, _, bt := Matrices(m, r, Points(m+r-2))
 	return bt
 }
 
@@ -93,9 +95,9 @@ func GradientTransform(r int) [][]float64 {
 	return g
 }
 
-// OutputTransform returns A^T [2, r+1] of F(2, r), which takes the sums
-// at the points to two outputs.
-func OutputTransform(r int) [][]float64 {
-	at, _, _ := Matrices(2, r, Points(r))
+// OutputTransform returns A^T [m, n] of F(m, r), n = m+r-1, on the first
+// n-1 points, which takes the sums at the points to m outputs.
+func OutputTransform(m, r int) [][]float64 {
+	at, _, _ := Matrices(m, r, Points(m+r-2))
 	return at
 }

@@ -6,9 +6,10 @@ import (
 	"testing"
 )
 
-// TestMatrices checks F(2, 3), F(2, 5), F(3, 2) and F(5, 2) in float64:
-// A^T [(G g) ⊙ (B^T d)] must be the correlation of d with g for random g
-// and d, and F(2, r) and F(r, 2) must share B^T.
+// TestMatrices checks F(2, 3), F(2, 5), F(3, 2), F(5, 2) and F(4, 3) in
+// float64: A^T [(G g) ⊙ (B^T d)] must be the correlation of d with g for
+// random g and d, F(2, r) and F(r, 2) must share B^T, and so must F(4, 3)
+// and F(2, 5).
 func TestMatrices(t *testing.T) {
 	rng := rand.New(rand.NewPCG(50, 50))
 	random := func(n int) []float64 {
@@ -21,7 +22,11 @@ func TestMatrices(t *testing.T) {
 	for _, r := range []int{3, 5} {
 		points := Points(r)
 		n := r + 1
-		for _, f := range [][2]int{{2, r}, {r, 2}} {
+		fs := [][2]int{{2, r}, {r, 2}}
+		if r == 5 {
+			fs = append(fs, [2]int{4, 3})
+		}
+		for _, f := range fs {
 			m, k := f[0], f[1]
 			at, g, bt := Matrices(m, k, points)
 			for range 20 {
@@ -58,6 +63,14 @@ func TestMatrices(t *testing.T) {
 				if bt[j][l] != gradBt[j][l] {
 					t.Fatalf("B^T of F(2, %d) and F(%d, 2) differ at (%d, %d)", r, r, j, l)
 				}
+			}
+		}
+	}
+	f43, f25 := InputTransform(4, 3), InputTransform(2, 5)
+	for j := range f25 {
+		for l := range f25[j] {
+			if f43[j][l] != f25[j][l] {
+				t.Fatalf("B^T of F(4, 3) and F(2, 5) differ at (%d, %d)", j, l)
 			}
 		}
 	}

@@ -13,20 +13,27 @@ import (
 )
 
 // tileTransform is a transform X -> L X L^T of tiles (see
-// vec.TileTransform) and the name of its loop.
+// vec.TileTransform) and the name of its loop; step is how many columns
+// apart a row's tiles begin, the phases of columns its loop reads from
+// (tile transforms only).
 type tileTransform struct {
 	name string
 	l    [][]float32
+	step int
 }
 
 func emitTileTransforms(masks Mem) {
 	var transforms, outputs []tileTransform
 	for _, r := range []int{3, 5} {
 		transforms = append(transforms,
-			tileTransform{fmt.Sprintf("winogradInput%dAVX2", r), float32s(toomcook.InputTransform(r))},
-			tileTransform{fmt.Sprintf("winogradGradient%dAVX2", r), float32s(toomcook.GradientTransform(r))})
-		outputs = append(outputs, tileTransform{fmt.Sprintf("winogradOutput%dAVX2", r), float32s(toomcook.OutputTransform(r))})
+			tileTransform{fmt.Sprintf("winogradInput%dAVX2", r), float32s(toomcook.InputTransform(2, r)), 2},
+			tileTransform{fmt.Sprintf("winogradGradient%dAVX2", r), float32s(toomcook.GradientTransform(r)), 2})
+		outputs = append(outputs, tileTransform{fmt.Sprintf("winogradOutput%dAVX2", r), float32s(toomcook.OutputTransform(2, r)), 0})
 	}
+	// F(4x4, 3x3): the input transform of F(2x2, 5x5) on tiles four
+	// columns apart.
+	transforms = append(transforms, tileTransform{"winogradInput4x3AVX2", float32s(toomcook.InputTransform(4, 3)), 4})
+	outputs = append(outputs, tileTransform{"winogradOutput4x3AVX2", float32s(toomcook.OutputTransform(4, 3)), 0})
 	consts := emitTileConstants(append(transforms, outputs...))
 	for _, t := range transforms {
 		emitTileTransform(t, consts, masks)
@@ -221,43 +228,46 @@ func eightAtATime(name string, n reg.Register, masks Mem, block func(), step fun
 }
 
 // emitTileTransform writes the loop of t: tiles(n int, dst *float32,
-// pointStride int, even, odd *float32, rowStride int, spill bool), which
-// maps n tiles as vec.TileTransform.Tiles says, eight at a time, one tile
-// a lane (see eightAtATime); with n below eight the loads are masked,
-// and the stores too unless spill allows storing whole vectors.
+// pointStride int, phases *float32, phaseStride, rowStride int, spill
+// bool), which maps n tiles as vec.TileTransform.Tiles says, eight at a
+// time, one tile a lane (see eightAtATime); with n below eight the loads
+// are masked, and the stores too unless spill allows storing whole
+// vectors. Element (a, b) of a tile is read from phase b%step at row a,
+// b/step elements on.
 func emitTileTransform(t tileTransform, consts tileConstants, masks Mem) {
 	TEXT(t.name, 0, // its frame is too large for NOSPLIT
-		"func(n int, dst *float32, pointStride int, even, odd *float32, rowStride int, spill bool)")
+		"func(n int, dst *float32, pointStride int, phases *float32, phaseStride int, rowStride int, spill bool)")
 	Pragma("noescape")
 	Doc(t.name + " is an AVX2 loop of vec.TileTransform.Tiles; see emitTileTransform in package asmgen.")
 	p, q := len(t.l), len(t.l[0])
 	n := Load(Param("n"), GP64())
 	dst := Load(Param("dst"), GP64())
 	ps := Load(Param("pointStride"), GP64())
-	even := Load(Param("even"), GP64())
-	odd := Load(Param("odd"), GP64())
+	phase := make([]reg.GPVirtual, t.step)
+	phase[0] = GP64()
+	Load(Param("phases"), phase[0])
+	apart := Load(Param("phaseStride"), GP64())
+	SHLQ(U8(2), apart) // in bytes
+	for k := 1; k < t.step; k++ {
+		phase[k] = GP64()
+		LEAQ(Mem{Base: phase[k-1], Index: apart, Scale: 1}, phase[k])
+	}
 	rs := Load(Param("rowStride"), GP64())
 	SHLQ(U8(2), rs) // in bytes
 	rowsApart, stage := pointLayout(p, q, ps)
 
-	// block maps the eight tiles at even, odd to dst, loading through
+	// block maps the eight tiles at the phases to dst, loading through
 	// loadMask and storing through storeMask unless they are nil.
 	block := func(loadMask, storeMask reg.VecVirtual) {
-		e, o := GP64(), GP64()
-		MOVQ(even, e)
-		MOVQ(odd, o)
+		row := GP64()
+		XORQ(row, row)
 		load := func(a int) []reg.VecVirtual {
 			if a > 0 {
-				ADDQ(rs, e)
-				ADDQ(rs, o)
+				ADDQ(rs, row)
 			}
 			xs := make([]reg.VecVirtual, q)
 			for b := range xs {
-				half := e
-				if b%2 == 1 {
-					half = o
-				}
-				xs[b] = maskedLoad(Mem{Base: half, Disp: 4 * (b / 2)}, loadMask)
+				xs[b] = maskedLoad(Mem{Base: phase[b%t.step], Index: row, Scale: 1, Disp: 4 * (b / t.step)}, loadMask)
 			}
 			return xs
 		}
@@ -267,13 +277,15 @@ func emitTileTransform(t tileTransform, consts tileConstants, masks Mem) {
 		func() { block(nil, nil) },
 		func() {
 			ADDQ(U32(32), dst)
-			ADDQ(U32(32), even)
-			ADDQ(U32(32), odd)
+			for _, ph := range phase {
+				ADDQ(U32(32), ph)
+			}
 		},
 		func(bytes reg.GPVirtual) {
 			SUBQ(bytes, dst)
-			SUBQ(bytes, even)
-			SUBQ(bytes, odd)
+			for _, ph := range phase {
+				SUBQ(bytes, ph)
+			}
 		},
 		func(mask reg.VecVirtual) {
 			spill := GP8()
