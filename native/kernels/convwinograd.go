@@ -18,11 +18,11 @@ package kernels
 // (G g G^T), once a call or once a plan, through a GEMM by the
 // Kronecker product of G with itself. The 1-D matrices come from the
 // Toom-Cook construction (package toomcook) on the points 0, 1, -1 (and
-// 2, -2 for F(2x2, 5x5) and F(4x4, 3x3)) and infinity. In float32 the
-// error of F(2x2, 5x5) measured about 2.4 times that of the direct sum
-// relative to the sum of the magnitudes of the terms (4e-7 against
-// 1.8e-7 over 96 channels), F(2x2, 3x3) about the same as the direct
-// sum, and F(4x4, 3x3) 13-33 times the roundoff of the sum of the
+// 2, -2 for F(2x2, 5x5), 1/2, -2 for F(4x4, 3x3)) and infinity. In
+// float32 the error of F(2x2, 5x5) measured about 2.4 times that of the
+// direct sum relative to the sum of the magnitudes of the terms (4e-7
+// against 1.8e-7 over 96 channels), F(2x2, 3x3) about the same as the
+// direct sum, and F(4x4, 3x3) 10-67 times the roundoff of the sum of the
 // magnitudes over 32-64 channels (see winograd4x3Ulps).
 //
 // The gradient of the weights correlates each input channel with each
@@ -93,7 +93,7 @@ func kron(a [][]float64) []float32 {
 
 func newWinogradTransforms(m, r int, input, grad *vec.TileTransform, output *vec.PointTransform) winogradTransforms {
 	n := m + r - 1
-	_, g, _ := toomcook.Matrices(m, r, toomcook.Points(n-1))
+	_, g, _ := toomcook.Matrices(m, r, toomcook.PointsFor(m, r))
 	t := winogradTransforms{m: m, r: r, n: n, input: input, grad: grad, output: output, kernel: kron(g)}
 	if grad != nil {
 		gradAt, _, _ := toomcook.Matrices(r, 2, toomcook.Points(n-1))

@@ -25,8 +25,7 @@ type TileTransform struct {
 // points of package toomcook: WinogradInput3 and WinogradInput5 take
 // (r+1) x (r+1) tiles of input, two columns apart, to the points of
 // F(2x2, 3x3) and F(2x2, 5x5), B^T d B; WinogradInput4x3 takes 6x6
-// tiles four columns apart to those of F(4x4, 3x3) (the B^T of
-// F(2x2, 5x5)); WinogradGradient3 and WinogradGradient5 take 2x2 tiles
+// tiles four columns apart to those of F(4x4, 3x3); WinogradGradient3 and WinogradGradient5 take 2x2 tiles
 // of an output gradient to those of F(3x3, 2x2) and F(5x5, 2x2),
 // G dy G^T, for the gradients of the kernels.
 var (

@@ -501,23 +501,55 @@ DATA tileConstants<>+432(SB)/4, $0xbdaaaaab
 DATA tileConstants<>+436(SB)/4, $0xbdaaaaab
 DATA tileConstants<>+440(SB)/4, $0xbdaaaaab
 DATA tileConstants<>+444(SB)/4, $0xbdaaaaab
-DATA tileConstants<>+448(SB)/4, $0x41000000
-DATA tileConstants<>+452(SB)/4, $0x41000000
-DATA tileConstants<>+456(SB)/4, $0x41000000
-DATA tileConstants<>+460(SB)/4, $0x41000000
-DATA tileConstants<>+464(SB)/4, $0x41000000
-DATA tileConstants<>+468(SB)/4, $0x41000000
-DATA tileConstants<>+472(SB)/4, $0x41000000
-DATA tileConstants<>+476(SB)/4, $0x41000000
-DATA tileConstants<>+480(SB)/4, $0xc1000000
-DATA tileConstants<>+484(SB)/4, $0xc1000000
-DATA tileConstants<>+488(SB)/4, $0xc1000000
-DATA tileConstants<>+492(SB)/4, $0xc1000000
-DATA tileConstants<>+496(SB)/4, $0xc1000000
-DATA tileConstants<>+500(SB)/4, $0xc1000000
-DATA tileConstants<>+504(SB)/4, $0xc1000000
-DATA tileConstants<>+508(SB)/4, $0xc1000000
-GLOBL tileConstants<>(SB), RODATA|NOPTR, $512
+DATA tileConstants<>+448(SB)/4, $0xbfc00000
+DATA tileConstants<>+452(SB)/4, $0xbfc00000
+DATA tileConstants<>+456(SB)/4, $0xbfc00000
+DATA tileConstants<>+460(SB)/4, $0xbfc00000
+DATA tileConstants<>+464(SB)/4, $0xbfc00000
+DATA tileConstants<>+468(SB)/4, $0xbfc00000
+DATA tileConstants<>+472(SB)/4, $0xbfc00000
+DATA tileConstants<>+476(SB)/4, $0xbfc00000
+DATA tileConstants<>+480(SB)/4, $0x3fc00000
+DATA tileConstants<>+484(SB)/4, $0x3fc00000
+DATA tileConstants<>+488(SB)/4, $0x3fc00000
+DATA tileConstants<>+492(SB)/4, $0x3fc00000
+DATA tileConstants<>+496(SB)/4, $0x3fc00000
+DATA tileConstants<>+500(SB)/4, $0x3fc00000
+DATA tileConstants<>+504(SB)/4, $0x3fc00000
+DATA tileConstants<>+508(SB)/4, $0x3fc00000
+DATA tileConstants<>+512(SB)/4, $0x40200000
+DATA tileConstants<>+516(SB)/4, $0x40200000
+DATA tileConstants<>+520(SB)/4, $0x40200000
+DATA tileConstants<>+524(SB)/4, $0x40200000
+DATA tileConstants<>+528(SB)/4, $0x40200000
+DATA tileConstants<>+532(SB)/4, $0x40200000
+DATA tileConstants<>+536(SB)/4, $0x40200000
+DATA tileConstants<>+540(SB)/4, $0x40200000
+DATA tileConstants<>+544(SB)/4, $0xc0200000
+DATA tileConstants<>+548(SB)/4, $0xc0200000
+DATA tileConstants<>+552(SB)/4, $0xc0200000
+DATA tileConstants<>+556(SB)/4, $0xc0200000
+DATA tileConstants<>+560(SB)/4, $0xc0200000
+DATA tileConstants<>+564(SB)/4, $0xc0200000
+DATA tileConstants<>+568(SB)/4, $0xc0200000
+DATA tileConstants<>+572(SB)/4, $0xc0200000
+DATA tileConstants<>+576(SB)/4, $0x3e000000
+DATA tileConstants<>+580(SB)/4, $0x3e000000
+DATA tileConstants<>+584(SB)/4, $0x3e000000
+DATA tileConstants<>+588(SB)/4, $0x3e000000
+DATA tileConstants<>+592(SB)/4, $0x3e000000
+DATA tileConstants<>+596(SB)/4, $0x3e000000
+DATA tileConstants<>+600(SB)/4, $0x3e000000
+DATA tileConstants<>+604(SB)/4, $0x3e000000
+DATA tileConstants<>+608(SB)/4, $0xc1000000
+DATA tileConstants<>+612(SB)/4, $0xc1000000
+DATA tileConstants<>+616(SB)/4, $0xc1000000
+DATA tileConstants<>+620(SB)/4, $0xc1000000
+DATA tileConstants<>+624(SB)/4, $0xc1000000
+DATA tileConstants<>+628(SB)/4, $0xc1000000
+DATA tileConstants<>+632(SB)/4, $0xc1000000
+DATA tileConstants<>+636(SB)/4, $0xc1000000
+GLOBL tileConstants<>(SB), RODATA|NOPTR, $640
 
 // func winogradInput3AVX2(n int, dst *float32, pointStride int, phases *float32, phaseStride int, rowStride int, spill bool)
 // Requires: AVX
@@ -3424,18 +3456,20 @@ winogradInput4x3AVX2block:
 	VMOVUPS     (SI)(R11*1), Y3
 	VMOVUPS     4(BX)(R11*1), Y4
 	VMOVUPS     4(DI)(R11*1), Y5
-	VMULPS      tileConstants<>+96(SB), Y0, Y0
-	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
+	VMOVAPS     Y0, Y0
+	VFMADD231PS tileConstants<>+448(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y2, Y0
+	VFMADD231PS tileConstants<>+480(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
 	VMOVUPS     Y0, (SP)
-	VMULPS      tileConstants<>+160(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
-	VADDPS      Y3, Y0, Y0
+	VMULPS      tileConstants<>+0(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+32(SB), Y2, Y0
+	VFMADD231PS tileConstants<>+512(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
 	VMOVUPS     Y0, 32(SP)
-	VMULPS      tileConstants<>+96(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
-	VSUBPS      Y3, Y0, Y0
+	VMOVAPS     Y1, Y0
+	VFMADD231PS tileConstants<>+544(SB), Y2, Y0
+	VFMADD231PS tileConstants<>+32(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
 	VMOVUPS     Y0, 64(SP)
 	VMULPS      tileConstants<>+192(SB), Y1, Y0
@@ -3443,13 +3477,15 @@ winogradInput4x3AVX2block:
 	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
 	VMOVUPS     Y0, 96(SP)
-	VMULPS      tileConstants<>+224(SB), Y1, Y0
+	VMULPS      tileConstants<>+32(SB), Y1, Y0
 	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+64(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
 	VMOVUPS     Y0, 128(SP)
-	VMULPS      tileConstants<>+96(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
+	VMOVAPS     Y1, Y0
+	VFMADD231PS tileConstants<>+448(SB), Y2, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+480(SB), Y4, Y0
 	VADDPS      Y5, Y0, Y0
 	VMOVUPS     Y0, 160(SP)
 	ADDQ        R9, R11
@@ -3459,18 +3495,20 @@ winogradInput4x3AVX2block:
 	VMOVUPS     (SI)(R11*1), Y3
 	VMOVUPS     4(BX)(R11*1), Y4
 	VMOVUPS     4(DI)(R11*1), Y5
-	VMULPS      tileConstants<>+96(SB), Y0, Y0
-	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
+	VMOVAPS     Y0, Y0
+	VFMADD231PS tileConstants<>+448(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y2, Y0
+	VFMADD231PS tileConstants<>+480(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
 	VMOVUPS     Y0, 192(SP)
-	VMULPS      tileConstants<>+160(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
-	VADDPS      Y3, Y0, Y0
+	VMULPS      tileConstants<>+0(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+32(SB), Y2, Y0
+	VFMADD231PS tileConstants<>+512(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
 	VMOVUPS     Y0, 224(SP)
-	VMULPS      tileConstants<>+96(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
-	VSUBPS      Y3, Y0, Y0
+	VMOVAPS     Y1, Y0
+	VFMADD231PS tileConstants<>+544(SB), Y2, Y0
+	VFMADD231PS tileConstants<>+32(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
 	VMOVUPS     Y0, 256(SP)
 	VMULPS      tileConstants<>+192(SB), Y1, Y0
@@ -3478,13 +3516,15 @@ winogradInput4x3AVX2block:
 	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
 	VMOVUPS     Y0, 288(SP)
-	VMULPS      tileConstants<>+224(SB), Y1, Y0
+	VMULPS      tileConstants<>+32(SB), Y1, Y0
 	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+64(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
 	VMOVUPS     Y0, 320(SP)
-	VMULPS      tileConstants<>+96(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
+	VMOVAPS     Y1, Y0
+	VFMADD231PS tileConstants<>+448(SB), Y2, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+480(SB), Y4, Y0
 	VADDPS      Y5, Y0, Y0
 	VMOVUPS     Y0, 352(SP)
 	ADDQ        R9, R11
@@ -3494,18 +3534,20 @@ winogradInput4x3AVX2block:
 	VMOVUPS     (SI)(R11*1), Y3
 	VMOVUPS     4(BX)(R11*1), Y4
 	VMOVUPS     4(DI)(R11*1), Y5
-	VMULPS      tileConstants<>+96(SB), Y0, Y0
-	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
+	VMOVAPS     Y0, Y0
+	VFMADD231PS tileConstants<>+448(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y2, Y0
+	VFMADD231PS tileConstants<>+480(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
 	VMOVUPS     Y0, 384(SP)
-	VMULPS      tileConstants<>+160(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
-	VADDPS      Y3, Y0, Y0
+	VMULPS      tileConstants<>+0(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+32(SB), Y2, Y0
+	VFMADD231PS tileConstants<>+512(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
 	VMOVUPS     Y0, 416(SP)
-	VMULPS      tileConstants<>+96(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
-	VSUBPS      Y3, Y0, Y0
+	VMOVAPS     Y1, Y0
+	VFMADD231PS tileConstants<>+544(SB), Y2, Y0
+	VFMADD231PS tileConstants<>+32(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
 	VMOVUPS     Y0, 448(SP)
 	VMULPS      tileConstants<>+192(SB), Y1, Y0
@@ -3513,13 +3555,15 @@ winogradInput4x3AVX2block:
 	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
 	VMOVUPS     Y0, 480(SP)
-	VMULPS      tileConstants<>+224(SB), Y1, Y0
+	VMULPS      tileConstants<>+32(SB), Y1, Y0
 	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+64(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
 	VMOVUPS     Y0, 512(SP)
-	VMULPS      tileConstants<>+96(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
+	VMOVAPS     Y1, Y0
+	VFMADD231PS tileConstants<>+448(SB), Y2, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+480(SB), Y4, Y0
 	VADDPS      Y5, Y0, Y0
 	VMOVUPS     Y0, 544(SP)
 	ADDQ        R9, R11
@@ -3529,18 +3573,20 @@ winogradInput4x3AVX2block:
 	VMOVUPS     (SI)(R11*1), Y3
 	VMOVUPS     4(BX)(R11*1), Y4
 	VMOVUPS     4(DI)(R11*1), Y5
-	VMULPS      tileConstants<>+96(SB), Y0, Y0
-	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
+	VMOVAPS     Y0, Y0
+	VFMADD231PS tileConstants<>+448(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y2, Y0
+	VFMADD231PS tileConstants<>+480(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
 	VMOVUPS     Y0, 576(SP)
-	VMULPS      tileConstants<>+160(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
-	VADDPS      Y3, Y0, Y0
+	VMULPS      tileConstants<>+0(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+32(SB), Y2, Y0
+	VFMADD231PS tileConstants<>+512(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
 	VMOVUPS     Y0, 608(SP)
-	VMULPS      tileConstants<>+96(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
-	VSUBPS      Y3, Y0, Y0
+	VMOVAPS     Y1, Y0
+	VFMADD231PS tileConstants<>+544(SB), Y2, Y0
+	VFMADD231PS tileConstants<>+32(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
 	VMOVUPS     Y0, 640(SP)
 	VMULPS      tileConstants<>+192(SB), Y1, Y0
@@ -3548,13 +3594,15 @@ winogradInput4x3AVX2block:
 	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
 	VMOVUPS     Y0, 672(SP)
-	VMULPS      tileConstants<>+224(SB), Y1, Y0
+	VMULPS      tileConstants<>+32(SB), Y1, Y0
 	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+64(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
 	VMOVUPS     Y0, 704(SP)
-	VMULPS      tileConstants<>+96(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
+	VMOVAPS     Y1, Y0
+	VFMADD231PS tileConstants<>+448(SB), Y2, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+480(SB), Y4, Y0
 	VADDPS      Y5, Y0, Y0
 	VMOVUPS     Y0, 736(SP)
 	ADDQ        R9, R11
@@ -3564,18 +3612,20 @@ winogradInput4x3AVX2block:
 	VMOVUPS     (SI)(R11*1), Y3
 	VMOVUPS     4(BX)(R11*1), Y4
 	VMOVUPS     4(DI)(R11*1), Y5
-	VMULPS      tileConstants<>+96(SB), Y0, Y0
-	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
+	VMOVAPS     Y0, Y0
+	VFMADD231PS tileConstants<>+448(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y2, Y0
+	VFMADD231PS tileConstants<>+480(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
 	VMOVUPS     Y0, 768(SP)
-	VMULPS      tileConstants<>+160(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
-	VADDPS      Y3, Y0, Y0
+	VMULPS      tileConstants<>+0(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+32(SB), Y2, Y0
+	VFMADD231PS tileConstants<>+512(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
 	VMOVUPS     Y0, 800(SP)
-	VMULPS      tileConstants<>+96(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
-	VSUBPS      Y3, Y0, Y0
+	VMOVAPS     Y1, Y0
+	VFMADD231PS tileConstants<>+544(SB), Y2, Y0
+	VFMADD231PS tileConstants<>+32(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
 	VMOVUPS     Y0, 832(SP)
 	VMULPS      tileConstants<>+192(SB), Y1, Y0
@@ -3583,13 +3633,15 @@ winogradInput4x3AVX2block:
 	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
 	VMOVUPS     Y0, 864(SP)
-	VMULPS      tileConstants<>+224(SB), Y1, Y0
+	VMULPS      tileConstants<>+32(SB), Y1, Y0
 	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+64(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
 	VMOVUPS     Y0, 896(SP)
-	VMULPS      tileConstants<>+96(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
+	VMOVAPS     Y1, Y0
+	VFMADD231PS tileConstants<>+448(SB), Y2, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+480(SB), Y4, Y0
 	VADDPS      Y5, Y0, Y0
 	VMOVUPS     Y0, 928(SP)
 	ADDQ        R9, R11
@@ -3599,18 +3651,20 @@ winogradInput4x3AVX2block:
 	VMOVUPS     (SI)(R11*1), Y3
 	VMOVUPS     4(BX)(R11*1), Y4
 	VMOVUPS     4(DI)(R11*1), Y5
-	VMULPS      tileConstants<>+96(SB), Y0, Y0
-	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
+	VMOVAPS     Y0, Y0
+	VFMADD231PS tileConstants<>+448(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y2, Y0
+	VFMADD231PS tileConstants<>+480(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
 	VMOVUPS     Y0, 960(SP)
-	VMULPS      tileConstants<>+160(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
-	VADDPS      Y3, Y0, Y0
+	VMULPS      tileConstants<>+0(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+32(SB), Y2, Y0
+	VFMADD231PS tileConstants<>+512(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
 	VMOVUPS     Y0, 992(SP)
-	VMULPS      tileConstants<>+96(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
-	VSUBPS      Y3, Y0, Y0
+	VMOVAPS     Y1, Y0
+	VFMADD231PS tileConstants<>+544(SB), Y2, Y0
+	VFMADD231PS tileConstants<>+32(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
 	VMOVUPS     Y0, 1024(SP)
 	VMULPS      tileConstants<>+192(SB), Y1, Y0
@@ -3618,13 +3672,15 @@ winogradInput4x3AVX2block:
 	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
 	VMOVUPS     Y0, 1056(SP)
-	VMULPS      tileConstants<>+224(SB), Y1, Y0
+	VMULPS      tileConstants<>+32(SB), Y1, Y0
 	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+64(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
 	VMOVUPS     Y0, 1088(SP)
-	VMULPS      tileConstants<>+96(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
+	VMOVAPS     Y1, Y0
+	VFMADD231PS tileConstants<>+448(SB), Y2, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+480(SB), Y4, Y0
 	VADDPS      Y5, Y0, Y0
 	VMOVUPS     Y0, 1120(SP)
 	VMOVUPS     (SP), Y0
@@ -3633,21 +3689,23 @@ winogradInput4x3AVX2block:
 	VMOVUPS     576(SP), Y3
 	VMOVUPS     768(SP), Y4
 	VMOVUPS     960(SP), Y5
-	VMULPS      tileConstants<>+96(SB), Y0, Y0
-	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
+	VMOVAPS     Y0, Y0
+	VFMADD231PS tileConstants<>+448(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y2, Y0
+	VFMADD231PS tileConstants<>+480(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
 	MOVQ        CX, R11
 	MOVQ        CX, R12
 	VMOVUPS     Y0, (R12)
-	VMULPS      tileConstants<>+160(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
-	VADDPS      Y3, Y0, Y0
+	VMULPS      tileConstants<>+0(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+32(SB), Y2, Y0
+	VFMADD231PS tileConstants<>+512(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
 	ADDQ        R10, R12
 	VMOVUPS     Y0, (R12)
-	VMULPS      tileConstants<>+96(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
-	VSUBPS      Y3, Y0, Y0
+	VMOVAPS     Y1, Y0
+	VFMADD231PS tileConstants<>+544(SB), Y2, Y0
+	VFMADD231PS tileConstants<>+32(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
 	ADDQ        R10, R12
 	VMOVUPS     Y0, (R12)
@@ -3657,14 +3715,16 @@ winogradInput4x3AVX2block:
 	VADDPS      Y4, Y0, Y0
 	ADDQ        R10, R12
 	VMOVUPS     Y0, (R12)
-	VMULPS      tileConstants<>+224(SB), Y1, Y0
+	VMULPS      tileConstants<>+32(SB), Y1, Y0
 	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+64(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
 	ADDQ        R10, R12
 	VMOVUPS     Y0, (R12)
-	VMULPS      tileConstants<>+96(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
+	VMOVAPS     Y1, Y0
+	VFMADD231PS tileConstants<>+448(SB), Y2, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+480(SB), Y4, Y0
 	VADDPS      Y5, Y0, Y0
 	ADDQ        R10, R12
 	VMOVUPS     Y0, (R12)
@@ -3674,21 +3734,23 @@ winogradInput4x3AVX2block:
 	VMOVUPS     608(SP), Y3
 	VMOVUPS     800(SP), Y4
 	VMOVUPS     992(SP), Y5
-	VMULPS      tileConstants<>+96(SB), Y0, Y0
-	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
+	VMOVAPS     Y0, Y0
+	VFMADD231PS tileConstants<>+448(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y2, Y0
+	VFMADD231PS tileConstants<>+480(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
 	ADDQ        DX, R11
 	MOVQ        R11, R12
 	VMOVUPS     Y0, (R12)
-	VMULPS      tileConstants<>+160(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
-	VADDPS      Y3, Y0, Y0
+	VMULPS      tileConstants<>+0(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+32(SB), Y2, Y0
+	VFMADD231PS tileConstants<>+512(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
 	ADDQ        R10, R12
 	VMOVUPS     Y0, (R12)
-	VMULPS      tileConstants<>+96(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
-	VSUBPS      Y3, Y0, Y0
+	VMOVAPS     Y1, Y0
+	VFMADD231PS tileConstants<>+544(SB), Y2, Y0
+	VFMADD231PS tileConstants<>+32(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
 	ADDQ        R10, R12
 	VMOVUPS     Y0, (R12)
@@ -3698,14 +3760,16 @@ winogradInput4x3AVX2block:
 	VADDPS      Y4, Y0, Y0
 	ADDQ        R10, R12
 	VMOVUPS     Y0, (R12)
-	VMULPS      tileConstants<>+224(SB), Y1, Y0
+	VMULPS      tileConstants<>+32(SB), Y1, Y0
 	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+64(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
 	ADDQ        R10, R12
 	VMOVUPS     Y0, (R12)
-	VMULPS      tileConstants<>+96(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
+	VMOVAPS     Y1, Y0
+	VFMADD231PS tileConstants<>+448(SB), Y2, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+480(SB), Y4, Y0
 	VADDPS      Y5, Y0, Y0
 	ADDQ        R10, R12
 	VMOVUPS     Y0, (R12)
@@ -3715,21 +3779,23 @@ winogradInput4x3AVX2block:
 	VMOVUPS     640(SP), Y3
 	VMOVUPS     832(SP), Y4
 	VMOVUPS     1024(SP), Y5
-	VMULPS      tileConstants<>+96(SB), Y0, Y0
-	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
+	VMOVAPS     Y0, Y0
+	VFMADD231PS tileConstants<>+448(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y2, Y0
+	VFMADD231PS tileConstants<>+480(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
 	ADDQ        DX, R11
 	MOVQ        R11, R12
 	VMOVUPS     Y0, (R12)
-	VMULPS      tileConstants<>+160(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
-	VADDPS      Y3, Y0, Y0
+	VMULPS      tileConstants<>+0(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+32(SB), Y2, Y0
+	VFMADD231PS tileConstants<>+512(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
 	ADDQ        R10, R12
 	VMOVUPS     Y0, (R12)
-	VMULPS      tileConstants<>+96(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
-	VSUBPS      Y3, Y0, Y0
+	VMOVAPS     Y1, Y0
+	VFMADD231PS tileConstants<>+544(SB), Y2, Y0
+	VFMADD231PS tileConstants<>+32(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
 	ADDQ        R10, R12
 	VMOVUPS     Y0, (R12)
@@ -3739,14 +3805,16 @@ winogradInput4x3AVX2block:
 	VADDPS      Y4, Y0, Y0
 	ADDQ        R10, R12
 	VMOVUPS     Y0, (R12)
-	VMULPS      tileConstants<>+224(SB), Y1, Y0
+	VMULPS      tileConstants<>+32(SB), Y1, Y0
 	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+64(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
 	ADDQ        R10, R12
 	VMOVUPS     Y0, (R12)
-	VMULPS      tileConstants<>+96(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
+	VMOVAPS     Y1, Y0
+	VFMADD231PS tileConstants<>+448(SB), Y2, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+480(SB), Y4, Y0
 	VADDPS      Y5, Y0, Y0
 	ADDQ        R10, R12
 	VMOVUPS     Y0, (R12)
@@ -3756,21 +3824,23 @@ winogradInput4x3AVX2block:
 	VMOVUPS     672(SP), Y3
 	VMOVUPS     864(SP), Y4
 	VMOVUPS     1056(SP), Y5
-	VMULPS      tileConstants<>+96(SB), Y0, Y0
-	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
+	VMOVAPS     Y0, Y0
+	VFMADD231PS tileConstants<>+448(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y2, Y0
+	VFMADD231PS tileConstants<>+480(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
 	ADDQ        DX, R11
 	MOVQ        R11, R12
 	VMOVUPS     Y0, (R12)
-	VMULPS      tileConstants<>+160(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
-	VADDPS      Y3, Y0, Y0
+	VMULPS      tileConstants<>+0(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+32(SB), Y2, Y0
+	VFMADD231PS tileConstants<>+512(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
 	ADDQ        R10, R12
 	VMOVUPS     Y0, (R12)
-	VMULPS      tileConstants<>+96(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
-	VSUBPS      Y3, Y0, Y0
+	VMOVAPS     Y1, Y0
+	VFMADD231PS tileConstants<>+544(SB), Y2, Y0
+	VFMADD231PS tileConstants<>+32(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
 	ADDQ        R10, R12
 	VMOVUPS     Y0, (R12)
@@ -3780,14 +3850,16 @@ winogradInput4x3AVX2block:
 	VADDPS      Y4, Y0, Y0
 	ADDQ        R10, R12
 	VMOVUPS     Y0, (R12)
-	VMULPS      tileConstants<>+224(SB), Y1, Y0
+	VMULPS      tileConstants<>+32(SB), Y1, Y0
 	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+64(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
 	ADDQ        R10, R12
 	VMOVUPS     Y0, (R12)
-	VMULPS      tileConstants<>+96(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
+	VMOVAPS     Y1, Y0
+	VFMADD231PS tileConstants<>+448(SB), Y2, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+480(SB), Y4, Y0
 	VADDPS      Y5, Y0, Y0
 	ADDQ        R10, R12
 	VMOVUPS     Y0, (R12)
@@ -3797,21 +3869,23 @@ winogradInput4x3AVX2block:
 	VMOVUPS     704(SP), Y3
 	VMOVUPS     896(SP), Y4
 	VMOVUPS     1088(SP), Y5
-	VMULPS      tileConstants<>+96(SB), Y0, Y0
-	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
+	VMOVAPS     Y0, Y0
+	VFMADD231PS tileConstants<>+448(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y2, Y0
+	VFMADD231PS tileConstants<>+480(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
 	ADDQ        DX, R11
 	MOVQ        R11, R12
 	VMOVUPS     Y0, (R12)
-	VMULPS      tileConstants<>+160(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
-	VADDPS      Y3, Y0, Y0
+	VMULPS      tileConstants<>+0(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+32(SB), Y2, Y0
+	VFMADD231PS tileConstants<>+512(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
 	ADDQ        R10, R12
 	VMOVUPS     Y0, (R12)
-	VMULPS      tileConstants<>+96(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
-	VSUBPS      Y3, Y0, Y0
+	VMOVAPS     Y1, Y0
+	VFMADD231PS tileConstants<>+544(SB), Y2, Y0
+	VFMADD231PS tileConstants<>+32(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
 	ADDQ        R10, R12
 	VMOVUPS     Y0, (R12)
@@ -3821,14 +3895,16 @@ winogradInput4x3AVX2block:
 	VADDPS      Y4, Y0, Y0
 	ADDQ        R10, R12
 	VMOVUPS     Y0, (R12)
-	VMULPS      tileConstants<>+224(SB), Y1, Y0
+	VMULPS      tileConstants<>+32(SB), Y1, Y0
 	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+64(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
 	ADDQ        R10, R12
 	VMOVUPS     Y0, (R12)
-	VMULPS      tileConstants<>+96(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
+	VMOVAPS     Y1, Y0
+	VFMADD231PS tileConstants<>+448(SB), Y2, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+480(SB), Y4, Y0
 	VADDPS      Y5, Y0, Y0
 	ADDQ        R10, R12
 	VMOVUPS     Y0, (R12)
@@ -3838,21 +3914,23 @@ winogradInput4x3AVX2block:
 	VMOVUPS     736(SP), Y3
 	VMOVUPS     928(SP), Y4
 	VMOVUPS     1120(SP), Y5
-	VMULPS      tileConstants<>+96(SB), Y0, Y0
-	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
+	VMOVAPS     Y0, Y0
+	VFMADD231PS tileConstants<>+448(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y2, Y0
+	VFMADD231PS tileConstants<>+480(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
 	ADDQ        DX, R11
 	MOVQ        R11, R12
 	VMOVUPS     Y0, (R12)
-	VMULPS      tileConstants<>+160(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
-	VADDPS      Y3, Y0, Y0
+	VMULPS      tileConstants<>+0(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+32(SB), Y2, Y0
+	VFMADD231PS tileConstants<>+512(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
 	ADDQ        R10, R12
 	VMOVUPS     Y0, (R12)
-	VMULPS      tileConstants<>+96(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
-	VSUBPS      Y3, Y0, Y0
+	VMOVAPS     Y1, Y0
+	VFMADD231PS tileConstants<>+544(SB), Y2, Y0
+	VFMADD231PS tileConstants<>+32(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
 	ADDQ        R10, R12
 	VMOVUPS     Y0, (R12)
@@ -3862,14 +3940,16 @@ winogradInput4x3AVX2block:
 	VADDPS      Y4, Y0, Y0
 	ADDQ        R10, R12
 	VMOVUPS     Y0, (R12)
-	VMULPS      tileConstants<>+224(SB), Y1, Y0
+	VMULPS      tileConstants<>+32(SB), Y1, Y0
 	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+64(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
 	ADDQ        R10, R12
 	VMOVUPS     Y0, (R12)
-	VMULPS      tileConstants<>+96(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
+	VMOVAPS     Y1, Y0
+	VFMADD231PS tileConstants<>+448(SB), Y2, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+480(SB), Y4, Y0
 	VADDPS      Y5, Y0, Y0
 	ADDQ        R10, R12
 	VMOVUPS     Y0, (R12)
@@ -3912,18 +3992,20 @@ winogradInput4x3AVX2few:
 	VMASKMOVPS  (SI)(AX*1), Y0, Y4
 	VMASKMOVPS  4(BX)(AX*1), Y0, Y5
 	VMASKMOVPS  4(DI)(AX*1), Y0, Y6
-	VMULPS      tileConstants<>+96(SB), Y1, Y1
-	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
+	VMOVAPS     Y1, Y1
+	VFMADD231PS tileConstants<>+448(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y3, Y1
+	VFMADD231PS tileConstants<>+480(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	VMOVUPS     Y1, (SP)
-	VMULPS      tileConstants<>+160(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
-	VADDPS      Y4, Y1, Y1
+	VMULPS      tileConstants<>+0(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+32(SB), Y3, Y1
+	VFMADD231PS tileConstants<>+512(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	VMOVUPS     Y1, 32(SP)
-	VMULPS      tileConstants<>+96(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
-	VSUBPS      Y4, Y1, Y1
+	VMOVAPS     Y2, Y1
+	VFMADD231PS tileConstants<>+544(SB), Y3, Y1
+	VFMADD231PS tileConstants<>+32(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	VMOVUPS     Y1, 64(SP)
 	VMULPS      tileConstants<>+192(SB), Y2, Y1
@@ -3931,13 +4013,15 @@ winogradInput4x3AVX2few:
 	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	VMOVUPS     Y1, 96(SP)
-	VMULPS      tileConstants<>+224(SB), Y2, Y1
+	VMULPS      tileConstants<>+32(SB), Y2, Y1
 	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+64(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	VMOVUPS     Y1, 128(SP)
-	VMULPS      tileConstants<>+96(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+128(SB), Y4, Y1
+	VMOVAPS     Y2, Y1
+	VFMADD231PS tileConstants<>+448(SB), Y3, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+480(SB), Y5, Y1
 	VADDPS      Y6, Y1, Y1
 	VMOVUPS     Y1, 160(SP)
 	ADDQ        R9, AX
@@ -3947,18 +4031,20 @@ winogradInput4x3AVX2few:
 	VMASKMOVPS  (SI)(AX*1), Y0, Y4
 	VMASKMOVPS  4(BX)(AX*1), Y0, Y5
 	VMASKMOVPS  4(DI)(AX*1), Y0, Y6
-	VMULPS      tileConstants<>+96(SB), Y1, Y1
-	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
+	VMOVAPS     Y1, Y1
+	VFMADD231PS tileConstants<>+448(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y3, Y1
+	VFMADD231PS tileConstants<>+480(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	VMOVUPS     Y1, 192(SP)
-	VMULPS      tileConstants<>+160(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
-	VADDPS      Y4, Y1, Y1
+	VMULPS      tileConstants<>+0(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+32(SB), Y3, Y1
+	VFMADD231PS tileConstants<>+512(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	VMOVUPS     Y1, 224(SP)
-	VMULPS      tileConstants<>+96(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
-	VSUBPS      Y4, Y1, Y1
+	VMOVAPS     Y2, Y1
+	VFMADD231PS tileConstants<>+544(SB), Y3, Y1
+	VFMADD231PS tileConstants<>+32(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	VMOVUPS     Y1, 256(SP)
 	VMULPS      tileConstants<>+192(SB), Y2, Y1
@@ -3966,13 +4052,15 @@ winogradInput4x3AVX2few:
 	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	VMOVUPS     Y1, 288(SP)
-	VMULPS      tileConstants<>+224(SB), Y2, Y1
+	VMULPS      tileConstants<>+32(SB), Y2, Y1
 	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+64(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	VMOVUPS     Y1, 320(SP)
-	VMULPS      tileConstants<>+96(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+128(SB), Y4, Y1
+	VMOVAPS     Y2, Y1
+	VFMADD231PS tileConstants<>+448(SB), Y3, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+480(SB), Y5, Y1
 	VADDPS      Y6, Y1, Y1
 	VMOVUPS     Y1, 352(SP)
 	ADDQ        R9, AX
@@ -3982,18 +4070,20 @@ winogradInput4x3AVX2few:
 	VMASKMOVPS  (SI)(AX*1), Y0, Y4
 	VMASKMOVPS  4(BX)(AX*1), Y0, Y5
 	VMASKMOVPS  4(DI)(AX*1), Y0, Y6
-	VMULPS      tileConstants<>+96(SB), Y1, Y1
-	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
+	VMOVAPS     Y1, Y1
+	VFMADD231PS tileConstants<>+448(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y3, Y1
+	VFMADD231PS tileConstants<>+480(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	VMOVUPS     Y1, 384(SP)
-	VMULPS      tileConstants<>+160(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
-	VADDPS      Y4, Y1, Y1
+	VMULPS      tileConstants<>+0(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+32(SB), Y3, Y1
+	VFMADD231PS tileConstants<>+512(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	VMOVUPS     Y1, 416(SP)
-	VMULPS      tileConstants<>+96(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
-	VSUBPS      Y4, Y1, Y1
+	VMOVAPS     Y2, Y1
+	VFMADD231PS tileConstants<>+544(SB), Y3, Y1
+	VFMADD231PS tileConstants<>+32(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	VMOVUPS     Y1, 448(SP)
 	VMULPS      tileConstants<>+192(SB), Y2, Y1
@@ -4001,13 +4091,15 @@ winogradInput4x3AVX2few:
 	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	VMOVUPS     Y1, 480(SP)
-	VMULPS      tileConstants<>+224(SB), Y2, Y1
+	VMULPS      tileConstants<>+32(SB), Y2, Y1
 	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+64(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	VMOVUPS     Y1, 512(SP)
-	VMULPS      tileConstants<>+96(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+128(SB), Y4, Y1
+	VMOVAPS     Y2, Y1
+	VFMADD231PS tileConstants<>+448(SB), Y3, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+480(SB), Y5, Y1
 	VADDPS      Y6, Y1, Y1
 	VMOVUPS     Y1, 544(SP)
 	ADDQ        R9, AX
@@ -4017,18 +4109,20 @@ winogradInput4x3AVX2few:
 	VMASKMOVPS  (SI)(AX*1), Y0, Y4
 	VMASKMOVPS  4(BX)(AX*1), Y0, Y5
 	VMASKMOVPS  4(DI)(AX*1), Y0, Y6
-	VMULPS      tileConstants<>+96(SB), Y1, Y1
-	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
+	VMOVAPS     Y1, Y1
+	VFMADD231PS tileConstants<>+448(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y3, Y1
+	VFMADD231PS tileConstants<>+480(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	VMOVUPS     Y1, 576(SP)
-	VMULPS      tileConstants<>+160(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
-	VADDPS      Y4, Y1, Y1
+	VMULPS      tileConstants<>+0(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+32(SB), Y3, Y1
+	VFMADD231PS tileConstants<>+512(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	VMOVUPS     Y1, 608(SP)
-	VMULPS      tileConstants<>+96(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
-	VSUBPS      Y4, Y1, Y1
+	VMOVAPS     Y2, Y1
+	VFMADD231PS tileConstants<>+544(SB), Y3, Y1
+	VFMADD231PS tileConstants<>+32(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	VMOVUPS     Y1, 640(SP)
 	VMULPS      tileConstants<>+192(SB), Y2, Y1
@@ -4036,13 +4130,15 @@ winogradInput4x3AVX2few:
 	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	VMOVUPS     Y1, 672(SP)
-	VMULPS      tileConstants<>+224(SB), Y2, Y1
+	VMULPS      tileConstants<>+32(SB), Y2, Y1
 	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+64(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	VMOVUPS     Y1, 704(SP)
-	VMULPS      tileConstants<>+96(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+128(SB), Y4, Y1
+	VMOVAPS     Y2, Y1
+	VFMADD231PS tileConstants<>+448(SB), Y3, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+480(SB), Y5, Y1
 	VADDPS      Y6, Y1, Y1
 	VMOVUPS     Y1, 736(SP)
 	ADDQ        R9, AX
@@ -4052,18 +4148,20 @@ winogradInput4x3AVX2few:
 	VMASKMOVPS  (SI)(AX*1), Y0, Y4
 	VMASKMOVPS  4(BX)(AX*1), Y0, Y5
 	VMASKMOVPS  4(DI)(AX*1), Y0, Y6
-	VMULPS      tileConstants<>+96(SB), Y1, Y1
-	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
+	VMOVAPS     Y1, Y1
+	VFMADD231PS tileConstants<>+448(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y3, Y1
+	VFMADD231PS tileConstants<>+480(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	VMOVUPS     Y1, 768(SP)
-	VMULPS      tileConstants<>+160(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
-	VADDPS      Y4, Y1, Y1
+	VMULPS      tileConstants<>+0(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+32(SB), Y3, Y1
+	VFMADD231PS tileConstants<>+512(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	VMOVUPS     Y1, 800(SP)
-	VMULPS      tileConstants<>+96(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
-	VSUBPS      Y4, Y1, Y1
+	VMOVAPS     Y2, Y1
+	VFMADD231PS tileConstants<>+544(SB), Y3, Y1
+	VFMADD231PS tileConstants<>+32(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	VMOVUPS     Y1, 832(SP)
 	VMULPS      tileConstants<>+192(SB), Y2, Y1
@@ -4071,13 +4169,15 @@ winogradInput4x3AVX2few:
 	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	VMOVUPS     Y1, 864(SP)
-	VMULPS      tileConstants<>+224(SB), Y2, Y1
+	VMULPS      tileConstants<>+32(SB), Y2, Y1
 	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+64(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	VMOVUPS     Y1, 896(SP)
-	VMULPS      tileConstants<>+96(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+128(SB), Y4, Y1
+	VMOVAPS     Y2, Y1
+	VFMADD231PS tileConstants<>+448(SB), Y3, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+480(SB), Y5, Y1
 	VADDPS      Y6, Y1, Y1
 	VMOVUPS     Y1, 928(SP)
 	ADDQ        R9, AX
@@ -4087,18 +4187,20 @@ winogradInput4x3AVX2few:
 	VMASKMOVPS  (SI)(AX*1), Y0, Y4
 	VMASKMOVPS  4(BX)(AX*1), Y0, Y5
 	VMASKMOVPS  4(DI)(AX*1), Y0, Y0
-	VMULPS      tileConstants<>+96(SB), Y1, Y1
-	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
+	VMOVAPS     Y1, Y1
+	VFMADD231PS tileConstants<>+448(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y3, Y1
+	VFMADD231PS tileConstants<>+480(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	VMOVUPS     Y1, 960(SP)
-	VMULPS      tileConstants<>+160(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
-	VADDPS      Y4, Y1, Y1
+	VMULPS      tileConstants<>+0(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+32(SB), Y3, Y1
+	VFMADD231PS tileConstants<>+512(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	VMOVUPS     Y1, 992(SP)
-	VMULPS      tileConstants<>+96(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
-	VSUBPS      Y4, Y1, Y1
+	VMOVAPS     Y2, Y1
+	VFMADD231PS tileConstants<>+544(SB), Y3, Y1
+	VFMADD231PS tileConstants<>+32(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	VMOVUPS     Y1, 1024(SP)
 	VMULPS      tileConstants<>+192(SB), Y2, Y1
@@ -4106,13 +4208,15 @@ winogradInput4x3AVX2few:
 	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	VMOVUPS     Y1, 1056(SP)
-	VMULPS      tileConstants<>+224(SB), Y2, Y1
+	VMULPS      tileConstants<>+32(SB), Y2, Y1
 	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+64(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	VMOVUPS     Y1, 1088(SP)
-	VMULPS      tileConstants<>+96(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+128(SB), Y4, Y1
+	VMOVAPS     Y2, Y1
+	VFMADD231PS tileConstants<>+448(SB), Y3, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+480(SB), Y5, Y1
 	VADDPS      Y0, Y1, Y1
 	VMOVUPS     Y1, 1120(SP)
 	VMOVUPS     (SP), Y0
@@ -4121,20 +4225,22 @@ winogradInput4x3AVX2few:
 	VMOVUPS     576(SP), Y3
 	VMOVUPS     768(SP), Y4
 	VMOVUPS     960(SP), Y5
-	VMULPS      tileConstants<>+96(SB), Y0, Y0
-	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
+	VMOVAPS     Y0, Y0
+	VFMADD231PS tileConstants<>+448(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y2, Y0
+	VFMADD231PS tileConstants<>+480(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
 	MOVQ        CX, AX
 	VMOVUPS     Y0, (CX)
-	VMULPS      tileConstants<>+160(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
-	VADDPS      Y3, Y0, Y0
+	VMULPS      tileConstants<>+0(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+32(SB), Y2, Y0
+	VFMADD231PS tileConstants<>+512(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
 	ADDQ        R10, CX
 	VMOVUPS     Y0, (CX)
-	VMULPS      tileConstants<>+96(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
-	VSUBPS      Y3, Y0, Y0
+	VMOVAPS     Y1, Y0
+	VFMADD231PS tileConstants<>+544(SB), Y2, Y0
+	VFMADD231PS tileConstants<>+32(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
 	ADDQ        R10, CX
 	VMOVUPS     Y0, (CX)
@@ -4144,14 +4250,16 @@ winogradInput4x3AVX2few:
 	VADDPS      Y4, Y0, Y0
 	ADDQ        R10, CX
 	VMOVUPS     Y0, (CX)
-	VMULPS      tileConstants<>+224(SB), Y1, Y0
+	VMULPS      tileConstants<>+32(SB), Y1, Y0
 	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+64(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
 	ADDQ        R10, CX
 	VMOVUPS     Y0, (CX)
-	VMULPS      tileConstants<>+96(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
+	VMOVAPS     Y1, Y0
+	VFMADD231PS tileConstants<>+448(SB), Y2, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+480(SB), Y4, Y0
 	VADDPS      Y5, Y0, Y0
 	ADDQ        R10, CX
 	VMOVUPS     Y0, (CX)
@@ -4161,21 +4269,23 @@ winogradInput4x3AVX2few:
 	VMOVUPS     608(SP), Y3
 	VMOVUPS     800(SP), Y4
 	VMOVUPS     992(SP), Y5
-	VMULPS      tileConstants<>+96(SB), Y0, Y0
-	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
+	VMOVAPS     Y0, Y0
+	VFMADD231PS tileConstants<>+448(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y2, Y0
+	VFMADD231PS tileConstants<>+480(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
 	ADDQ        DX, AX
 	MOVQ        AX, CX
 	VMOVUPS     Y0, (CX)
-	VMULPS      tileConstants<>+160(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
-	VADDPS      Y3, Y0, Y0
+	VMULPS      tileConstants<>+0(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+32(SB), Y2, Y0
+	VFMADD231PS tileConstants<>+512(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
 	ADDQ        R10, CX
 	VMOVUPS     Y0, (CX)
-	VMULPS      tileConstants<>+96(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
-	VSUBPS      Y3, Y0, Y0
+	VMOVAPS     Y1, Y0
+	VFMADD231PS tileConstants<>+544(SB), Y2, Y0
+	VFMADD231PS tileConstants<>+32(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
 	ADDQ        R10, CX
 	VMOVUPS     Y0, (CX)
@@ -4185,14 +4295,16 @@ winogradInput4x3AVX2few:
 	VADDPS      Y4, Y0, Y0
 	ADDQ        R10, CX
 	VMOVUPS     Y0, (CX)
-	VMULPS      tileConstants<>+224(SB), Y1, Y0
+	VMULPS      tileConstants<>+32(SB), Y1, Y0
 	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+64(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
 	ADDQ        R10, CX
 	VMOVUPS     Y0, (CX)
-	VMULPS      tileConstants<>+96(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
+	VMOVAPS     Y1, Y0
+	VFMADD231PS tileConstants<>+448(SB), Y2, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+480(SB), Y4, Y0
 	VADDPS      Y5, Y0, Y0
 	ADDQ        R10, CX
 	VMOVUPS     Y0, (CX)
@@ -4202,21 +4314,23 @@ winogradInput4x3AVX2few:
 	VMOVUPS     640(SP), Y3
 	VMOVUPS     832(SP), Y4
 	VMOVUPS     1024(SP), Y5
-	VMULPS      tileConstants<>+96(SB), Y0, Y0
-	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
+	VMOVAPS     Y0, Y0
+	VFMADD231PS tileConstants<>+448(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y2, Y0
+	VFMADD231PS tileConstants<>+480(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
 	ADDQ        DX, AX
 	MOVQ        AX, CX
 	VMOVUPS     Y0, (CX)
-	VMULPS      tileConstants<>+160(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
-	VADDPS      Y3, Y0, Y0
+	VMULPS      tileConstants<>+0(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+32(SB), Y2, Y0
+	VFMADD231PS tileConstants<>+512(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
 	ADDQ        R10, CX
 	VMOVUPS     Y0, (CX)
-	VMULPS      tileConstants<>+96(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
-	VSUBPS      Y3, Y0, Y0
+	VMOVAPS     Y1, Y0
+	VFMADD231PS tileConstants<>+544(SB), Y2, Y0
+	VFMADD231PS tileConstants<>+32(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
 	ADDQ        R10, CX
 	VMOVUPS     Y0, (CX)
@@ -4226,14 +4340,16 @@ winogradInput4x3AVX2few:
 	VADDPS      Y4, Y0, Y0
 	ADDQ        R10, CX
 	VMOVUPS     Y0, (CX)
-	VMULPS      tileConstants<>+224(SB), Y1, Y0
+	VMULPS      tileConstants<>+32(SB), Y1, Y0
 	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+64(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
 	ADDQ        R10, CX
 	VMOVUPS     Y0, (CX)
-	VMULPS      tileConstants<>+96(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
+	VMOVAPS     Y1, Y0
+	VFMADD231PS tileConstants<>+448(SB), Y2, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+480(SB), Y4, Y0
 	VADDPS      Y5, Y0, Y0
 	ADDQ        R10, CX
 	VMOVUPS     Y0, (CX)
@@ -4243,21 +4359,23 @@ winogradInput4x3AVX2few:
 	VMOVUPS     672(SP), Y3
 	VMOVUPS     864(SP), Y4
 	VMOVUPS     1056(SP), Y5
-	VMULPS      tileConstants<>+96(SB), Y0, Y0
-	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
+	VMOVAPS     Y0, Y0
+	VFMADD231PS tileConstants<>+448(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y2, Y0
+	VFMADD231PS tileConstants<>+480(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
 	ADDQ        DX, AX
 	MOVQ        AX, CX
 	VMOVUPS     Y0, (CX)
-	VMULPS      tileConstants<>+160(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
-	VADDPS      Y3, Y0, Y0
+	VMULPS      tileConstants<>+0(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+32(SB), Y2, Y0
+	VFMADD231PS tileConstants<>+512(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
 	ADDQ        R10, CX
 	VMOVUPS     Y0, (CX)
-	VMULPS      tileConstants<>+96(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
-	VSUBPS      Y3, Y0, Y0
+	VMOVAPS     Y1, Y0
+	VFMADD231PS tileConstants<>+544(SB), Y2, Y0
+	VFMADD231PS tileConstants<>+32(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
 	ADDQ        R10, CX
 	VMOVUPS     Y0, (CX)
@@ -4267,14 +4385,16 @@ winogradInput4x3AVX2few:
 	VADDPS      Y4, Y0, Y0
 	ADDQ        R10, CX
 	VMOVUPS     Y0, (CX)
-	VMULPS      tileConstants<>+224(SB), Y1, Y0
+	VMULPS      tileConstants<>+32(SB), Y1, Y0
 	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+64(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
 	ADDQ        R10, CX
 	VMOVUPS     Y0, (CX)
-	VMULPS      tileConstants<>+96(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
+	VMOVAPS     Y1, Y0
+	VFMADD231PS tileConstants<>+448(SB), Y2, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+480(SB), Y4, Y0
 	VADDPS      Y5, Y0, Y0
 	ADDQ        R10, CX
 	VMOVUPS     Y0, (CX)
@@ -4284,21 +4404,23 @@ winogradInput4x3AVX2few:
 	VMOVUPS     704(SP), Y3
 	VMOVUPS     896(SP), Y4
 	VMOVUPS     1088(SP), Y5
-	VMULPS      tileConstants<>+96(SB), Y0, Y0
-	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
+	VMOVAPS     Y0, Y0
+	VFMADD231PS tileConstants<>+448(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y2, Y0
+	VFMADD231PS tileConstants<>+480(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
 	ADDQ        DX, AX
 	MOVQ        AX, CX
 	VMOVUPS     Y0, (CX)
-	VMULPS      tileConstants<>+160(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
-	VADDPS      Y3, Y0, Y0
+	VMULPS      tileConstants<>+0(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+32(SB), Y2, Y0
+	VFMADD231PS tileConstants<>+512(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
 	ADDQ        R10, CX
 	VMOVUPS     Y0, (CX)
-	VMULPS      tileConstants<>+96(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
-	VSUBPS      Y3, Y0, Y0
+	VMOVAPS     Y1, Y0
+	VFMADD231PS tileConstants<>+544(SB), Y2, Y0
+	VFMADD231PS tileConstants<>+32(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
 	ADDQ        R10, CX
 	VMOVUPS     Y0, (CX)
@@ -4308,14 +4430,16 @@ winogradInput4x3AVX2few:
 	VADDPS      Y4, Y0, Y0
 	ADDQ        R10, CX
 	VMOVUPS     Y0, (CX)
-	VMULPS      tileConstants<>+224(SB), Y1, Y0
+	VMULPS      tileConstants<>+32(SB), Y1, Y0
 	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+64(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
 	ADDQ        R10, CX
 	VMOVUPS     Y0, (CX)
-	VMULPS      tileConstants<>+96(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
+	VMOVAPS     Y1, Y0
+	VFMADD231PS tileConstants<>+448(SB), Y2, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+480(SB), Y4, Y0
 	VADDPS      Y5, Y0, Y0
 	ADDQ        R10, CX
 	VMOVUPS     Y0, (CX)
@@ -4325,21 +4449,23 @@ winogradInput4x3AVX2few:
 	VMOVUPS     736(SP), Y3
 	VMOVUPS     928(SP), Y4
 	VMOVUPS     1120(SP), Y5
-	VMULPS      tileConstants<>+96(SB), Y0, Y0
-	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
+	VMOVAPS     Y0, Y0
+	VFMADD231PS tileConstants<>+448(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y2, Y0
+	VFMADD231PS tileConstants<>+480(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
 	ADDQ        DX, AX
 	MOVQ        AX, CX
 	VMOVUPS     Y0, (CX)
-	VMULPS      tileConstants<>+160(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
-	VADDPS      Y3, Y0, Y0
+	VMULPS      tileConstants<>+0(SB), Y1, Y0
+	VFMADD231PS tileConstants<>+32(SB), Y2, Y0
+	VFMADD231PS tileConstants<>+512(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
 	ADDQ        R10, CX
 	VMOVUPS     Y0, (CX)
-	VMULPS      tileConstants<>+96(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
-	VSUBPS      Y3, Y0, Y0
+	VMOVAPS     Y1, Y0
+	VFMADD231PS tileConstants<>+544(SB), Y2, Y0
+	VFMADD231PS tileConstants<>+32(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
 	ADDQ        R10, CX
 	VMOVUPS     Y0, (CX)
@@ -4349,14 +4475,16 @@ winogradInput4x3AVX2few:
 	VADDPS      Y4, Y0, Y0
 	ADDQ        R10, CX
 	VMOVUPS     Y0, (CX)
-	VMULPS      tileConstants<>+224(SB), Y1, Y0
+	VMULPS      tileConstants<>+32(SB), Y1, Y0
 	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+64(SB), Y3, Y0
 	VADDPS      Y4, Y0, Y0
 	ADDQ        R10, CX
 	VMOVUPS     Y0, (CX)
-	VMULPS      tileConstants<>+96(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
+	VMOVAPS     Y1, Y0
+	VFMADD231PS tileConstants<>+448(SB), Y2, Y0
+	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+480(SB), Y4, Y0
 	VADDPS      Y5, Y0, Y0
 	ADDQ        R10, CX
 	VMOVUPS     Y0, (CX)
@@ -4370,18 +4498,20 @@ winogradInput4x3AVX2masked:
 	VMASKMOVPS  (SI)(AX*1), Y0, Y4
 	VMASKMOVPS  4(BX)(AX*1), Y0, Y5
 	VMASKMOVPS  4(DI)(AX*1), Y0, Y6
-	VMULPS      tileConstants<>+96(SB), Y1, Y1
-	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
+	VMOVAPS     Y1, Y1
+	VFMADD231PS tileConstants<>+448(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y3, Y1
+	VFMADD231PS tileConstants<>+480(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	VMOVUPS     Y1, (SP)
-	VMULPS      tileConstants<>+160(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
-	VADDPS      Y4, Y1, Y1
+	VMULPS      tileConstants<>+0(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+32(SB), Y3, Y1
+	VFMADD231PS tileConstants<>+512(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	VMOVUPS     Y1, 32(SP)
-	VMULPS      tileConstants<>+96(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
-	VSUBPS      Y4, Y1, Y1
+	VMOVAPS     Y2, Y1
+	VFMADD231PS tileConstants<>+544(SB), Y3, Y1
+	VFMADD231PS tileConstants<>+32(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	VMOVUPS     Y1, 64(SP)
 	VMULPS      tileConstants<>+192(SB), Y2, Y1
@@ -4389,13 +4519,15 @@ winogradInput4x3AVX2masked:
 	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	VMOVUPS     Y1, 96(SP)
-	VMULPS      tileConstants<>+224(SB), Y2, Y1
+	VMULPS      tileConstants<>+32(SB), Y2, Y1
 	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+64(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	VMOVUPS     Y1, 128(SP)
-	VMULPS      tileConstants<>+96(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+128(SB), Y4, Y1
+	VMOVAPS     Y2, Y1
+	VFMADD231PS tileConstants<>+448(SB), Y3, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+480(SB), Y5, Y1
 	VADDPS      Y6, Y1, Y1
 	VMOVUPS     Y1, 160(SP)
 	ADDQ        R9, AX
@@ -4405,18 +4537,20 @@ winogradInput4x3AVX2masked:
 	VMASKMOVPS  (SI)(AX*1), Y0, Y4
 	VMASKMOVPS  4(BX)(AX*1), Y0, Y5
 	VMASKMOVPS  4(DI)(AX*1), Y0, Y6
-	VMULPS      tileConstants<>+96(SB), Y1, Y1
-	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
+	VMOVAPS     Y1, Y1
+	VFMADD231PS tileConstants<>+448(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y3, Y1
+	VFMADD231PS tileConstants<>+480(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	VMOVUPS     Y1, 192(SP)
-	VMULPS      tileConstants<>+160(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
-	VADDPS      Y4, Y1, Y1
+	VMULPS      tileConstants<>+0(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+32(SB), Y3, Y1
+	VFMADD231PS tileConstants<>+512(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	VMOVUPS     Y1, 224(SP)
-	VMULPS      tileConstants<>+96(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
-	VSUBPS      Y4, Y1, Y1
+	VMOVAPS     Y2, Y1
+	VFMADD231PS tileConstants<>+544(SB), Y3, Y1
+	VFMADD231PS tileConstants<>+32(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	VMOVUPS     Y1, 256(SP)
 	VMULPS      tileConstants<>+192(SB), Y2, Y1
@@ -4424,13 +4558,15 @@ winogradInput4x3AVX2masked:
 	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	VMOVUPS     Y1, 288(SP)
-	VMULPS      tileConstants<>+224(SB), Y2, Y1
+	VMULPS      tileConstants<>+32(SB), Y2, Y1
 	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+64(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	VMOVUPS     Y1, 320(SP)
-	VMULPS      tileConstants<>+96(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+128(SB), Y4, Y1
+	VMOVAPS     Y2, Y1
+	VFMADD231PS tileConstants<>+448(SB), Y3, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+480(SB), Y5, Y1
 	VADDPS      Y6, Y1, Y1
 	VMOVUPS     Y1, 352(SP)
 	ADDQ        R9, AX
@@ -4440,18 +4576,20 @@ winogradInput4x3AVX2masked:
 	VMASKMOVPS  (SI)(AX*1), Y0, Y4
 	VMASKMOVPS  4(BX)(AX*1), Y0, Y5
 	VMASKMOVPS  4(DI)(AX*1), Y0, Y6
-	VMULPS      tileConstants<>+96(SB), Y1, Y1
-	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
+	VMOVAPS     Y1, Y1
+	VFMADD231PS tileConstants<>+448(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y3, Y1
+	VFMADD231PS tileConstants<>+480(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	VMOVUPS     Y1, 384(SP)
-	VMULPS      tileConstants<>+160(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
-	VADDPS      Y4, Y1, Y1
+	VMULPS      tileConstants<>+0(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+32(SB), Y3, Y1
+	VFMADD231PS tileConstants<>+512(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	VMOVUPS     Y1, 416(SP)
-	VMULPS      tileConstants<>+96(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
-	VSUBPS      Y4, Y1, Y1
+	VMOVAPS     Y2, Y1
+	VFMADD231PS tileConstants<>+544(SB), Y3, Y1
+	VFMADD231PS tileConstants<>+32(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	VMOVUPS     Y1, 448(SP)
 	VMULPS      tileConstants<>+192(SB), Y2, Y1
@@ -4459,13 +4597,15 @@ winogradInput4x3AVX2masked:
 	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	VMOVUPS     Y1, 480(SP)
-	VMULPS      tileConstants<>+224(SB), Y2, Y1
+	VMULPS      tileConstants<>+32(SB), Y2, Y1
 	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+64(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	VMOVUPS     Y1, 512(SP)
-	VMULPS      tileConstants<>+96(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+128(SB), Y4, Y1
+	VMOVAPS     Y2, Y1
+	VFMADD231PS tileConstants<>+448(SB), Y3, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+480(SB), Y5, Y1
 	VADDPS      Y6, Y1, Y1
 	VMOVUPS     Y1, 544(SP)
 	ADDQ        R9, AX
@@ -4475,18 +4615,20 @@ winogradInput4x3AVX2masked:
 	VMASKMOVPS  (SI)(AX*1), Y0, Y4
 	VMASKMOVPS  4(BX)(AX*1), Y0, Y5
 	VMASKMOVPS  4(DI)(AX*1), Y0, Y6
-	VMULPS      tileConstants<>+96(SB), Y1, Y1
-	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
+	VMOVAPS     Y1, Y1
+	VFMADD231PS tileConstants<>+448(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y3, Y1
+	VFMADD231PS tileConstants<>+480(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	VMOVUPS     Y1, 576(SP)
-	VMULPS      tileConstants<>+160(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
-	VADDPS      Y4, Y1, Y1
+	VMULPS      tileConstants<>+0(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+32(SB), Y3, Y1
+	VFMADD231PS tileConstants<>+512(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	VMOVUPS     Y1, 608(SP)
-	VMULPS      tileConstants<>+96(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
-	VSUBPS      Y4, Y1, Y1
+	VMOVAPS     Y2, Y1
+	VFMADD231PS tileConstants<>+544(SB), Y3, Y1
+	VFMADD231PS tileConstants<>+32(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	VMOVUPS     Y1, 640(SP)
 	VMULPS      tileConstants<>+192(SB), Y2, Y1
@@ -4494,13 +4636,15 @@ winogradInput4x3AVX2masked:
 	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	VMOVUPS     Y1, 672(SP)
-	VMULPS      tileConstants<>+224(SB), Y2, Y1
+	VMULPS      tileConstants<>+32(SB), Y2, Y1
 	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+64(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	VMOVUPS     Y1, 704(SP)
-	VMULPS      tileConstants<>+96(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+128(SB), Y4, Y1
+	VMOVAPS     Y2, Y1
+	VFMADD231PS tileConstants<>+448(SB), Y3, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+480(SB), Y5, Y1
 	VADDPS      Y6, Y1, Y1
 	VMOVUPS     Y1, 736(SP)
 	ADDQ        R9, AX
@@ -4510,18 +4654,20 @@ winogradInput4x3AVX2masked:
 	VMASKMOVPS  (SI)(AX*1), Y0, Y4
 	VMASKMOVPS  4(BX)(AX*1), Y0, Y5
 	VMASKMOVPS  4(DI)(AX*1), Y0, Y6
-	VMULPS      tileConstants<>+96(SB), Y1, Y1
-	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
+	VMOVAPS     Y1, Y1
+	VFMADD231PS tileConstants<>+448(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y3, Y1
+	VFMADD231PS tileConstants<>+480(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	VMOVUPS     Y1, 768(SP)
-	VMULPS      tileConstants<>+160(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
-	VADDPS      Y4, Y1, Y1
+	VMULPS      tileConstants<>+0(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+32(SB), Y3, Y1
+	VFMADD231PS tileConstants<>+512(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	VMOVUPS     Y1, 800(SP)
-	VMULPS      tileConstants<>+96(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
-	VSUBPS      Y4, Y1, Y1
+	VMOVAPS     Y2, Y1
+	VFMADD231PS tileConstants<>+544(SB), Y3, Y1
+	VFMADD231PS tileConstants<>+32(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	VMOVUPS     Y1, 832(SP)
 	VMULPS      tileConstants<>+192(SB), Y2, Y1
@@ -4529,13 +4675,15 @@ winogradInput4x3AVX2masked:
 	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	VMOVUPS     Y1, 864(SP)
-	VMULPS      tileConstants<>+224(SB), Y2, Y1
+	VMULPS      tileConstants<>+32(SB), Y2, Y1
 	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+64(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	VMOVUPS     Y1, 896(SP)
-	VMULPS      tileConstants<>+96(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+128(SB), Y4, Y1
+	VMOVAPS     Y2, Y1
+	VFMADD231PS tileConstants<>+448(SB), Y3, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+480(SB), Y5, Y1
 	VADDPS      Y6, Y1, Y1
 	VMOVUPS     Y1, 928(SP)
 	ADDQ        R9, AX
@@ -4545,18 +4693,20 @@ winogradInput4x3AVX2masked:
 	VMASKMOVPS  (SI)(AX*1), Y0, Y4
 	VMASKMOVPS  4(BX)(AX*1), Y0, Y5
 	VMASKMOVPS  4(DI)(AX*1), Y0, Y6
-	VMULPS      tileConstants<>+96(SB), Y1, Y1
-	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
+	VMOVAPS     Y1, Y1
+	VFMADD231PS tileConstants<>+448(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y3, Y1
+	VFMADD231PS tileConstants<>+480(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	VMOVUPS     Y1, 960(SP)
-	VMULPS      tileConstants<>+160(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
-	VADDPS      Y4, Y1, Y1
+	VMULPS      tileConstants<>+0(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+32(SB), Y3, Y1
+	VFMADD231PS tileConstants<>+512(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	VMOVUPS     Y1, 992(SP)
-	VMULPS      tileConstants<>+96(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
-	VSUBPS      Y4, Y1, Y1
+	VMOVAPS     Y2, Y1
+	VFMADD231PS tileConstants<>+544(SB), Y3, Y1
+	VFMADD231PS tileConstants<>+32(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	VMOVUPS     Y1, 1024(SP)
 	VMULPS      tileConstants<>+192(SB), Y2, Y1
@@ -4564,13 +4714,15 @@ winogradInput4x3AVX2masked:
 	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	VMOVUPS     Y1, 1056(SP)
-	VMULPS      tileConstants<>+224(SB), Y2, Y1
+	VMULPS      tileConstants<>+32(SB), Y2, Y1
 	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+64(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	VMOVUPS     Y1, 1088(SP)
-	VMULPS      tileConstants<>+96(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+128(SB), Y4, Y1
+	VMOVAPS     Y2, Y1
+	VFMADD231PS tileConstants<>+448(SB), Y3, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+480(SB), Y5, Y1
 	VADDPS      Y6, Y1, Y1
 	VMOVUPS     Y1, 1120(SP)
 	VMOVUPS     (SP), Y1
@@ -4579,20 +4731,22 @@ winogradInput4x3AVX2masked:
 	VMOVUPS     576(SP), Y4
 	VMOVUPS     768(SP), Y5
 	VMOVUPS     960(SP), Y6
-	VMULPS      tileConstants<>+96(SB), Y1, Y1
-	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
+	VMOVAPS     Y1, Y1
+	VFMADD231PS tileConstants<>+448(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y3, Y1
+	VFMADD231PS tileConstants<>+480(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	MOVQ        CX, AX
 	VMASKMOVPS  Y1, Y0, (CX)
-	VMULPS      tileConstants<>+160(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
-	VADDPS      Y4, Y1, Y1
+	VMULPS      tileConstants<>+0(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+32(SB), Y3, Y1
+	VFMADD231PS tileConstants<>+512(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	ADDQ        R10, CX
 	VMASKMOVPS  Y1, Y0, (CX)
-	VMULPS      tileConstants<>+96(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
-	VSUBPS      Y4, Y1, Y1
+	VMOVAPS     Y2, Y1
+	VFMADD231PS tileConstants<>+544(SB), Y3, Y1
+	VFMADD231PS tileConstants<>+32(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	ADDQ        R10, CX
 	VMASKMOVPS  Y1, Y0, (CX)
@@ -4602,14 +4756,16 @@ winogradInput4x3AVX2masked:
 	VADDPS      Y5, Y1, Y1
 	ADDQ        R10, CX
 	VMASKMOVPS  Y1, Y0, (CX)
-	VMULPS      tileConstants<>+224(SB), Y2, Y1
+	VMULPS      tileConstants<>+32(SB), Y2, Y1
 	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+64(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	ADDQ        R10, CX
 	VMASKMOVPS  Y1, Y0, (CX)
-	VMULPS      tileConstants<>+96(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+128(SB), Y4, Y1
+	VMOVAPS     Y2, Y1
+	VFMADD231PS tileConstants<>+448(SB), Y3, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+480(SB), Y5, Y1
 	VADDPS      Y6, Y1, Y1
 	ADDQ        R10, CX
 	VMASKMOVPS  Y1, Y0, (CX)
@@ -4619,21 +4775,23 @@ winogradInput4x3AVX2masked:
 	VMOVUPS     608(SP), Y4
 	VMOVUPS     800(SP), Y5
 	VMOVUPS     992(SP), Y6
-	VMULPS      tileConstants<>+96(SB), Y1, Y1
-	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
+	VMOVAPS     Y1, Y1
+	VFMADD231PS tileConstants<>+448(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y3, Y1
+	VFMADD231PS tileConstants<>+480(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	ADDQ        DX, AX
 	MOVQ        AX, CX
 	VMASKMOVPS  Y1, Y0, (CX)
-	VMULPS      tileConstants<>+160(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
-	VADDPS      Y4, Y1, Y1
+	VMULPS      tileConstants<>+0(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+32(SB), Y3, Y1
+	VFMADD231PS tileConstants<>+512(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	ADDQ        R10, CX
 	VMASKMOVPS  Y1, Y0, (CX)
-	VMULPS      tileConstants<>+96(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
-	VSUBPS      Y4, Y1, Y1
+	VMOVAPS     Y2, Y1
+	VFMADD231PS tileConstants<>+544(SB), Y3, Y1
+	VFMADD231PS tileConstants<>+32(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	ADDQ        R10, CX
 	VMASKMOVPS  Y1, Y0, (CX)
@@ -4643,14 +4801,16 @@ winogradInput4x3AVX2masked:
 	VADDPS      Y5, Y1, Y1
 	ADDQ        R10, CX
 	VMASKMOVPS  Y1, Y0, (CX)
-	VMULPS      tileConstants<>+224(SB), Y2, Y1
+	VMULPS      tileConstants<>+32(SB), Y2, Y1
 	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+64(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	ADDQ        R10, CX
 	VMASKMOVPS  Y1, Y0, (CX)
-	VMULPS      tileConstants<>+96(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+128(SB), Y4, Y1
+	VMOVAPS     Y2, Y1
+	VFMADD231PS tileConstants<>+448(SB), Y3, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+480(SB), Y5, Y1
 	VADDPS      Y6, Y1, Y1
 	ADDQ        R10, CX
 	VMASKMOVPS  Y1, Y0, (CX)
@@ -4660,21 +4820,23 @@ winogradInput4x3AVX2masked:
 	VMOVUPS     640(SP), Y4
 	VMOVUPS     832(SP), Y5
 	VMOVUPS     1024(SP), Y6
-	VMULPS      tileConstants<>+96(SB), Y1, Y1
-	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
+	VMOVAPS     Y1, Y1
+	VFMADD231PS tileConstants<>+448(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y3, Y1
+	VFMADD231PS tileConstants<>+480(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	ADDQ        DX, AX
 	MOVQ        AX, CX
 	VMASKMOVPS  Y1, Y0, (CX)
-	VMULPS      tileConstants<>+160(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
-	VADDPS      Y4, Y1, Y1
+	VMULPS      tileConstants<>+0(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+32(SB), Y3, Y1
+	VFMADD231PS tileConstants<>+512(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	ADDQ        R10, CX
 	VMASKMOVPS  Y1, Y0, (CX)
-	VMULPS      tileConstants<>+96(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
-	VSUBPS      Y4, Y1, Y1
+	VMOVAPS     Y2, Y1
+	VFMADD231PS tileConstants<>+544(SB), Y3, Y1
+	VFMADD231PS tileConstants<>+32(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	ADDQ        R10, CX
 	VMASKMOVPS  Y1, Y0, (CX)
@@ -4684,14 +4846,16 @@ winogradInput4x3AVX2masked:
 	VADDPS      Y5, Y1, Y1
 	ADDQ        R10, CX
 	VMASKMOVPS  Y1, Y0, (CX)
-	VMULPS      tileConstants<>+224(SB), Y2, Y1
+	VMULPS      tileConstants<>+32(SB), Y2, Y1
 	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+64(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	ADDQ        R10, CX
 	VMASKMOVPS  Y1, Y0, (CX)
-	VMULPS      tileConstants<>+96(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+128(SB), Y4, Y1
+	VMOVAPS     Y2, Y1
+	VFMADD231PS tileConstants<>+448(SB), Y3, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+480(SB), Y5, Y1
 	VADDPS      Y6, Y1, Y1
 	ADDQ        R10, CX
 	VMASKMOVPS  Y1, Y0, (CX)
@@ -4701,21 +4865,23 @@ winogradInput4x3AVX2masked:
 	VMOVUPS     672(SP), Y4
 	VMOVUPS     864(SP), Y5
 	VMOVUPS     1056(SP), Y6
-	VMULPS      tileConstants<>+96(SB), Y1, Y1
-	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
+	VMOVAPS     Y1, Y1
+	VFMADD231PS tileConstants<>+448(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y3, Y1
+	VFMADD231PS tileConstants<>+480(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	ADDQ        DX, AX
 	MOVQ        AX, CX
 	VMASKMOVPS  Y1, Y0, (CX)
-	VMULPS      tileConstants<>+160(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
-	VADDPS      Y4, Y1, Y1
+	VMULPS      tileConstants<>+0(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+32(SB), Y3, Y1
+	VFMADD231PS tileConstants<>+512(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	ADDQ        R10, CX
 	VMASKMOVPS  Y1, Y0, (CX)
-	VMULPS      tileConstants<>+96(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
-	VSUBPS      Y4, Y1, Y1
+	VMOVAPS     Y2, Y1
+	VFMADD231PS tileConstants<>+544(SB), Y3, Y1
+	VFMADD231PS tileConstants<>+32(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	ADDQ        R10, CX
 	VMASKMOVPS  Y1, Y0, (CX)
@@ -4725,14 +4891,16 @@ winogradInput4x3AVX2masked:
 	VADDPS      Y5, Y1, Y1
 	ADDQ        R10, CX
 	VMASKMOVPS  Y1, Y0, (CX)
-	VMULPS      tileConstants<>+224(SB), Y2, Y1
+	VMULPS      tileConstants<>+32(SB), Y2, Y1
 	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+64(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	ADDQ        R10, CX
 	VMASKMOVPS  Y1, Y0, (CX)
-	VMULPS      tileConstants<>+96(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+128(SB), Y4, Y1
+	VMOVAPS     Y2, Y1
+	VFMADD231PS tileConstants<>+448(SB), Y3, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+480(SB), Y5, Y1
 	VADDPS      Y6, Y1, Y1
 	ADDQ        R10, CX
 	VMASKMOVPS  Y1, Y0, (CX)
@@ -4742,21 +4910,23 @@ winogradInput4x3AVX2masked:
 	VMOVUPS     704(SP), Y4
 	VMOVUPS     896(SP), Y5
 	VMOVUPS     1088(SP), Y6
-	VMULPS      tileConstants<>+96(SB), Y1, Y1
-	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
+	VMOVAPS     Y1, Y1
+	VFMADD231PS tileConstants<>+448(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y3, Y1
+	VFMADD231PS tileConstants<>+480(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	ADDQ        DX, AX
 	MOVQ        AX, CX
 	VMASKMOVPS  Y1, Y0, (CX)
-	VMULPS      tileConstants<>+160(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
-	VADDPS      Y4, Y1, Y1
+	VMULPS      tileConstants<>+0(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+32(SB), Y3, Y1
+	VFMADD231PS tileConstants<>+512(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	ADDQ        R10, CX
 	VMASKMOVPS  Y1, Y0, (CX)
-	VMULPS      tileConstants<>+96(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
-	VSUBPS      Y4, Y1, Y1
+	VMOVAPS     Y2, Y1
+	VFMADD231PS tileConstants<>+544(SB), Y3, Y1
+	VFMADD231PS tileConstants<>+32(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	ADDQ        R10, CX
 	VMASKMOVPS  Y1, Y0, (CX)
@@ -4766,14 +4936,16 @@ winogradInput4x3AVX2masked:
 	VADDPS      Y5, Y1, Y1
 	ADDQ        R10, CX
 	VMASKMOVPS  Y1, Y0, (CX)
-	VMULPS      tileConstants<>+224(SB), Y2, Y1
+	VMULPS      tileConstants<>+32(SB), Y2, Y1
 	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+64(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	ADDQ        R10, CX
 	VMASKMOVPS  Y1, Y0, (CX)
-	VMULPS      tileConstants<>+96(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+128(SB), Y4, Y1
+	VMOVAPS     Y2, Y1
+	VFMADD231PS tileConstants<>+448(SB), Y3, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+480(SB), Y5, Y1
 	VADDPS      Y6, Y1, Y1
 	ADDQ        R10, CX
 	VMASKMOVPS  Y1, Y0, (CX)
@@ -4783,21 +4955,23 @@ winogradInput4x3AVX2masked:
 	VMOVUPS     736(SP), Y4
 	VMOVUPS     928(SP), Y5
 	VMOVUPS     1120(SP), Y6
-	VMULPS      tileConstants<>+96(SB), Y1, Y1
-	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
+	VMOVAPS     Y1, Y1
+	VFMADD231PS tileConstants<>+448(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y3, Y1
+	VFMADD231PS tileConstants<>+480(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	ADDQ        DX, AX
 	MOVQ        AX, CX
 	VMASKMOVPS  Y1, Y0, (CX)
-	VMULPS      tileConstants<>+160(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
-	VADDPS      Y4, Y1, Y1
+	VMULPS      tileConstants<>+0(SB), Y2, Y1
+	VFMADD231PS tileConstants<>+32(SB), Y3, Y1
+	VFMADD231PS tileConstants<>+512(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	ADDQ        R10, CX
 	VMASKMOVPS  Y1, Y0, (CX)
-	VMULPS      tileConstants<>+96(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
-	VSUBPS      Y4, Y1, Y1
+	VMOVAPS     Y2, Y1
+	VFMADD231PS tileConstants<>+544(SB), Y3, Y1
+	VFMADD231PS tileConstants<>+32(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	ADDQ        R10, CX
 	VMASKMOVPS  Y1, Y0, (CX)
@@ -4807,14 +4981,16 @@ winogradInput4x3AVX2masked:
 	VADDPS      Y5, Y1, Y1
 	ADDQ        R10, CX
 	VMASKMOVPS  Y1, Y0, (CX)
-	VMULPS      tileConstants<>+224(SB), Y2, Y1
+	VMULPS      tileConstants<>+32(SB), Y2, Y1
 	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+64(SB), Y4, Y1
 	VADDPS      Y5, Y1, Y1
 	ADDQ        R10, CX
 	VMASKMOVPS  Y1, Y0, (CX)
-	VMULPS      tileConstants<>+96(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+128(SB), Y4, Y1
+	VMOVAPS     Y2, Y1
+	VFMADD231PS tileConstants<>+448(SB), Y3, Y1
+	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+480(SB), Y5, Y1
 	VADDPS      Y6, Y1, Y1
 	ADDQ        R10, CX
 	VMASKMOVPS  Y1, Y0, (CX)
@@ -5502,18 +5678,18 @@ winogradOutput4x3AVX2block:
 	VMOVUPS     Y0, (SP)
 	VMOVAPS     Y1, Y0
 	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+32(SB), Y3, Y0
 	VFMADD231PS tileConstants<>+192(SB), Y4, Y0
 	VMOVUPS     Y0, 32(SP)
 	VMOVAPS     Y1, Y0
 	VADDPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+96(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+256(SB), Y3, Y0
 	VFMADD231PS tileConstants<>+96(SB), Y4, Y0
 	VMOVUPS     Y0, 64(SP)
 	VMOVAPS     Y1, Y0
 	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+448(SB), Y3, Y0
-	VFMADD231PS tileConstants<>+480(SB), Y4, Y0
+	VFMADD231PS tileConstants<>+576(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+608(SB), Y4, Y0
 	VADDPS      Y5, Y0, Y0
 	VMOVUPS     Y0, 96(SP)
 	ADDQ        SI, R8
@@ -5536,18 +5712,18 @@ winogradOutput4x3AVX2block:
 	VMOVUPS     Y0, 128(SP)
 	VMOVAPS     Y1, Y0
 	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+32(SB), Y3, Y0
 	VFMADD231PS tileConstants<>+192(SB), Y4, Y0
 	VMOVUPS     Y0, 160(SP)
 	VMOVAPS     Y1, Y0
 	VADDPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+96(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+256(SB), Y3, Y0
 	VFMADD231PS tileConstants<>+96(SB), Y4, Y0
 	VMOVUPS     Y0, 192(SP)
 	VMOVAPS     Y1, Y0
 	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+448(SB), Y3, Y0
-	VFMADD231PS tileConstants<>+480(SB), Y4, Y0
+	VFMADD231PS tileConstants<>+576(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+608(SB), Y4, Y0
 	VADDPS      Y5, Y0, Y0
 	VMOVUPS     Y0, 224(SP)
 	ADDQ        SI, R8
@@ -5570,18 +5746,18 @@ winogradOutput4x3AVX2block:
 	VMOVUPS     Y0, 256(SP)
 	VMOVAPS     Y1, Y0
 	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+32(SB), Y3, Y0
 	VFMADD231PS tileConstants<>+192(SB), Y4, Y0
 	VMOVUPS     Y0, 288(SP)
 	VMOVAPS     Y1, Y0
 	VADDPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+96(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+256(SB), Y3, Y0
 	VFMADD231PS tileConstants<>+96(SB), Y4, Y0
 	VMOVUPS     Y0, 320(SP)
 	VMOVAPS     Y1, Y0
 	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+448(SB), Y3, Y0
-	VFMADD231PS tileConstants<>+480(SB), Y4, Y0
+	VFMADD231PS tileConstants<>+576(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+608(SB), Y4, Y0
 	VADDPS      Y5, Y0, Y0
 	VMOVUPS     Y0, 352(SP)
 	ADDQ        SI, R8
@@ -5604,18 +5780,18 @@ winogradOutput4x3AVX2block:
 	VMOVUPS     Y0, 384(SP)
 	VMOVAPS     Y1, Y0
 	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+32(SB), Y3, Y0
 	VFMADD231PS tileConstants<>+192(SB), Y4, Y0
 	VMOVUPS     Y0, 416(SP)
 	VMOVAPS     Y1, Y0
 	VADDPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+96(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+256(SB), Y3, Y0
 	VFMADD231PS tileConstants<>+96(SB), Y4, Y0
 	VMOVUPS     Y0, 448(SP)
 	VMOVAPS     Y1, Y0
 	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+448(SB), Y3, Y0
-	VFMADD231PS tileConstants<>+480(SB), Y4, Y0
+	VFMADD231PS tileConstants<>+576(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+608(SB), Y4, Y0
 	VADDPS      Y5, Y0, Y0
 	VMOVUPS     Y0, 480(SP)
 	ADDQ        SI, R8
@@ -5638,18 +5814,18 @@ winogradOutput4x3AVX2block:
 	VMOVUPS     Y0, 512(SP)
 	VMOVAPS     Y1, Y0
 	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+32(SB), Y3, Y0
 	VFMADD231PS tileConstants<>+192(SB), Y4, Y0
 	VMOVUPS     Y0, 544(SP)
 	VMOVAPS     Y1, Y0
 	VADDPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+96(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+256(SB), Y3, Y0
 	VFMADD231PS tileConstants<>+96(SB), Y4, Y0
 	VMOVUPS     Y0, 576(SP)
 	VMOVAPS     Y1, Y0
 	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+448(SB), Y3, Y0
-	VFMADD231PS tileConstants<>+480(SB), Y4, Y0
+	VFMADD231PS tileConstants<>+576(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+608(SB), Y4, Y0
 	VADDPS      Y5, Y0, Y0
 	VMOVUPS     Y0, 608(SP)
 	ADDQ        SI, R8
@@ -5672,18 +5848,18 @@ winogradOutput4x3AVX2block:
 	VMOVUPS     Y0, 640(SP)
 	VMOVAPS     Y1, Y0
 	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+32(SB), Y3, Y0
 	VFMADD231PS tileConstants<>+192(SB), Y4, Y0
 	VMOVUPS     Y0, 672(SP)
 	VMOVAPS     Y1, Y0
 	VADDPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+96(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+256(SB), Y3, Y0
 	VFMADD231PS tileConstants<>+96(SB), Y4, Y0
 	VMOVUPS     Y0, 704(SP)
 	VMOVAPS     Y1, Y0
 	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+448(SB), Y3, Y0
-	VFMADD231PS tileConstants<>+480(SB), Y4, Y0
+	VFMADD231PS tileConstants<>+576(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+608(SB), Y4, Y0
 	VADDPS      Y5, Y0, Y0
 	VMOVUPS     Y0, 736(SP)
 	VMOVUPS     (SP), Y0
@@ -5702,20 +5878,20 @@ winogradOutput4x3AVX2block:
 	VMOVUPS     Y0, (R9)
 	VMOVAPS     Y1, Y0
 	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+32(SB), Y3, Y0
 	VFMADD231PS tileConstants<>+192(SB), Y4, Y0
 	ADDQ        DI, R9
 	VMOVUPS     Y0, (R9)
 	VMOVAPS     Y1, Y0
 	VADDPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+96(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+256(SB), Y3, Y0
 	VFMADD231PS tileConstants<>+96(SB), Y4, Y0
 	ADDQ        DI, R9
 	VMOVUPS     Y0, (R9)
 	VMOVAPS     Y1, Y0
 	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+448(SB), Y3, Y0
-	VFMADD231PS tileConstants<>+480(SB), Y4, Y0
+	VFMADD231PS tileConstants<>+576(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+608(SB), Y4, Y0
 	VADDPS      Y5, Y0, Y0
 	ADDQ        DI, R9
 	VMOVUPS     Y0, (R9)
@@ -5735,20 +5911,20 @@ winogradOutput4x3AVX2block:
 	VMOVUPS     Y0, (R9)
 	VMOVAPS     Y1, Y0
 	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+32(SB), Y3, Y0
 	VFMADD231PS tileConstants<>+192(SB), Y4, Y0
 	ADDQ        DI, R9
 	VMOVUPS     Y0, (R9)
 	VMOVAPS     Y1, Y0
 	VADDPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+96(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+256(SB), Y3, Y0
 	VFMADD231PS tileConstants<>+96(SB), Y4, Y0
 	ADDQ        DI, R9
 	VMOVUPS     Y0, (R9)
 	VMOVAPS     Y1, Y0
 	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+448(SB), Y3, Y0
-	VFMADD231PS tileConstants<>+480(SB), Y4, Y0
+	VFMADD231PS tileConstants<>+576(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+608(SB), Y4, Y0
 	VADDPS      Y5, Y0, Y0
 	ADDQ        DI, R9
 	VMOVUPS     Y0, (R9)
@@ -5768,20 +5944,20 @@ winogradOutput4x3AVX2block:
 	VMOVUPS     Y0, (R9)
 	VMOVAPS     Y1, Y0
 	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+32(SB), Y3, Y0
 	VFMADD231PS tileConstants<>+192(SB), Y4, Y0
 	ADDQ        DI, R9
 	VMOVUPS     Y0, (R9)
 	VMOVAPS     Y1, Y0
 	VADDPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+96(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+256(SB), Y3, Y0
 	VFMADD231PS tileConstants<>+96(SB), Y4, Y0
 	ADDQ        DI, R9
 	VMOVUPS     Y0, (R9)
 	VMOVAPS     Y1, Y0
 	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+448(SB), Y3, Y0
-	VFMADD231PS tileConstants<>+480(SB), Y4, Y0
+	VFMADD231PS tileConstants<>+576(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+608(SB), Y4, Y0
 	VADDPS      Y5, Y0, Y0
 	ADDQ        DI, R9
 	VMOVUPS     Y0, (R9)
@@ -5801,20 +5977,20 @@ winogradOutput4x3AVX2block:
 	VMOVUPS     Y0, (R9)
 	VMOVAPS     Y1, Y0
 	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+32(SB), Y3, Y0
 	VFMADD231PS tileConstants<>+192(SB), Y4, Y0
 	ADDQ        DI, R9
 	VMOVUPS     Y0, (R9)
 	VMOVAPS     Y1, Y0
 	VADDPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+96(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+256(SB), Y3, Y0
 	VFMADD231PS tileConstants<>+96(SB), Y4, Y0
 	ADDQ        DI, R9
 	VMOVUPS     Y0, (R9)
 	VMOVAPS     Y1, Y0
 	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+448(SB), Y3, Y0
-	VFMADD231PS tileConstants<>+480(SB), Y4, Y0
+	VFMADD231PS tileConstants<>+576(SB), Y3, Y0
+	VFMADD231PS tileConstants<>+608(SB), Y4, Y0
 	VADDPS      Y5, Y0, Y0
 	ADDQ        DI, R9
 	VMOVUPS     Y0, (R9)
@@ -5861,18 +6037,18 @@ winogradOutput4x3AVX2few:
 	VMOVUPS     Y1, (SP)
 	VMOVAPS     Y2, Y1
 	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+32(SB), Y4, Y1
 	VFMADD231PS tileConstants<>+192(SB), Y5, Y1
 	VMOVUPS     Y1, 32(SP)
 	VMOVAPS     Y2, Y1
 	VADDPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+96(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+256(SB), Y4, Y1
 	VFMADD231PS tileConstants<>+96(SB), Y5, Y1
 	VMOVUPS     Y1, 64(SP)
 	VMOVAPS     Y2, Y1
 	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+448(SB), Y4, Y1
-	VFMADD231PS tileConstants<>+480(SB), Y5, Y1
+	VFMADD231PS tileConstants<>+576(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+608(SB), Y5, Y1
 	VADDPS      Y6, Y1, Y1
 	VMOVUPS     Y1, 96(SP)
 	ADDQ        SI, AX
@@ -5895,18 +6071,18 @@ winogradOutput4x3AVX2few:
 	VMOVUPS     Y1, 128(SP)
 	VMOVAPS     Y2, Y1
 	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+32(SB), Y4, Y1
 	VFMADD231PS tileConstants<>+192(SB), Y5, Y1
 	VMOVUPS     Y1, 160(SP)
 	VMOVAPS     Y2, Y1
 	VADDPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+96(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+256(SB), Y4, Y1
 	VFMADD231PS tileConstants<>+96(SB), Y5, Y1
 	VMOVUPS     Y1, 192(SP)
 	VMOVAPS     Y2, Y1
 	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+448(SB), Y4, Y1
-	VFMADD231PS tileConstants<>+480(SB), Y5, Y1
+	VFMADD231PS tileConstants<>+576(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+608(SB), Y5, Y1
 	VADDPS      Y6, Y1, Y1
 	VMOVUPS     Y1, 224(SP)
 	ADDQ        SI, AX
@@ -5929,18 +6105,18 @@ winogradOutput4x3AVX2few:
 	VMOVUPS     Y1, 256(SP)
 	VMOVAPS     Y2, Y1
 	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+32(SB), Y4, Y1
 	VFMADD231PS tileConstants<>+192(SB), Y5, Y1
 	VMOVUPS     Y1, 288(SP)
 	VMOVAPS     Y2, Y1
 	VADDPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+96(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+256(SB), Y4, Y1
 	VFMADD231PS tileConstants<>+96(SB), Y5, Y1
 	VMOVUPS     Y1, 320(SP)
 	VMOVAPS     Y2, Y1
 	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+448(SB), Y4, Y1
-	VFMADD231PS tileConstants<>+480(SB), Y5, Y1
+	VFMADD231PS tileConstants<>+576(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+608(SB), Y5, Y1
 	VADDPS      Y6, Y1, Y1
 	VMOVUPS     Y1, 352(SP)
 	ADDQ        SI, AX
@@ -5963,18 +6139,18 @@ winogradOutput4x3AVX2few:
 	VMOVUPS     Y1, 384(SP)
 	VMOVAPS     Y2, Y1
 	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+32(SB), Y4, Y1
 	VFMADD231PS tileConstants<>+192(SB), Y5, Y1
 	VMOVUPS     Y1, 416(SP)
 	VMOVAPS     Y2, Y1
 	VADDPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+96(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+256(SB), Y4, Y1
 	VFMADD231PS tileConstants<>+96(SB), Y5, Y1
 	VMOVUPS     Y1, 448(SP)
 	VMOVAPS     Y2, Y1
 	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+448(SB), Y4, Y1
-	VFMADD231PS tileConstants<>+480(SB), Y5, Y1
+	VFMADD231PS tileConstants<>+576(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+608(SB), Y5, Y1
 	VADDPS      Y6, Y1, Y1
 	VMOVUPS     Y1, 480(SP)
 	ADDQ        SI, AX
@@ -5997,18 +6173,18 @@ winogradOutput4x3AVX2few:
 	VMOVUPS     Y1, 512(SP)
 	VMOVAPS     Y2, Y1
 	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+32(SB), Y4, Y1
 	VFMADD231PS tileConstants<>+192(SB), Y5, Y1
 	VMOVUPS     Y1, 544(SP)
 	VMOVAPS     Y2, Y1
 	VADDPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+96(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+256(SB), Y4, Y1
 	VFMADD231PS tileConstants<>+96(SB), Y5, Y1
 	VMOVUPS     Y1, 576(SP)
 	VMOVAPS     Y2, Y1
 	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+448(SB), Y4, Y1
-	VFMADD231PS tileConstants<>+480(SB), Y5, Y1
+	VFMADD231PS tileConstants<>+576(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+608(SB), Y5, Y1
 	VADDPS      Y6, Y1, Y1
 	VMOVUPS     Y1, 608(SP)
 	ADDQ        SI, AX
@@ -6031,18 +6207,18 @@ winogradOutput4x3AVX2few:
 	VMOVUPS     Y1, 640(SP)
 	VMOVAPS     Y2, Y1
 	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+32(SB), Y4, Y1
 	VFMADD231PS tileConstants<>+192(SB), Y5, Y1
 	VMOVUPS     Y1, 672(SP)
 	VMOVAPS     Y2, Y1
 	VADDPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+96(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+256(SB), Y4, Y1
 	VFMADD231PS tileConstants<>+96(SB), Y5, Y1
 	VMOVUPS     Y1, 704(SP)
 	VMOVAPS     Y2, Y1
 	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+448(SB), Y4, Y1
-	VFMADD231PS tileConstants<>+480(SB), Y5, Y1
+	VFMADD231PS tileConstants<>+576(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+608(SB), Y5, Y1
 	VADDPS      Y6, Y1, Y1
 	VMOVUPS     Y1, 736(SP)
 	VMOVUPS     (SP), Y1
@@ -6060,20 +6236,20 @@ winogradOutput4x3AVX2few:
 	VMASKMOVPS  Y1, Y0, (CX)
 	VMOVAPS     Y2, Y1
 	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+32(SB), Y4, Y1
 	VFMADD231PS tileConstants<>+192(SB), Y5, Y1
 	ADDQ        DI, CX
 	VMASKMOVPS  Y1, Y0, (CX)
 	VMOVAPS     Y2, Y1
 	VADDPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+96(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+256(SB), Y4, Y1
 	VFMADD231PS tileConstants<>+96(SB), Y5, Y1
 	ADDQ        DI, CX
 	VMASKMOVPS  Y1, Y0, (CX)
 	VMOVAPS     Y2, Y1
 	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+448(SB), Y4, Y1
-	VFMADD231PS tileConstants<>+480(SB), Y5, Y1
+	VFMADD231PS tileConstants<>+576(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+608(SB), Y5, Y1
 	VADDPS      Y6, Y1, Y1
 	ADDQ        DI, CX
 	VMASKMOVPS  Y1, Y0, (CX)
@@ -6093,20 +6269,20 @@ winogradOutput4x3AVX2few:
 	VMASKMOVPS  Y1, Y0, (CX)
 	VMOVAPS     Y2, Y1
 	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+32(SB), Y4, Y1
 	VFMADD231PS tileConstants<>+192(SB), Y5, Y1
 	ADDQ        DI, CX
 	VMASKMOVPS  Y1, Y0, (CX)
 	VMOVAPS     Y2, Y1
 	VADDPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+96(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+256(SB), Y4, Y1
 	VFMADD231PS tileConstants<>+96(SB), Y5, Y1
 	ADDQ        DI, CX
 	VMASKMOVPS  Y1, Y0, (CX)
 	VMOVAPS     Y2, Y1
 	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+448(SB), Y4, Y1
-	VFMADD231PS tileConstants<>+480(SB), Y5, Y1
+	VFMADD231PS tileConstants<>+576(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+608(SB), Y5, Y1
 	VADDPS      Y6, Y1, Y1
 	ADDQ        DI, CX
 	VMASKMOVPS  Y1, Y0, (CX)
@@ -6126,20 +6302,20 @@ winogradOutput4x3AVX2few:
 	VMASKMOVPS  Y1, Y0, (CX)
 	VMOVAPS     Y2, Y1
 	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+32(SB), Y4, Y1
 	VFMADD231PS tileConstants<>+192(SB), Y5, Y1
 	ADDQ        DI, CX
 	VMASKMOVPS  Y1, Y0, (CX)
 	VMOVAPS     Y2, Y1
 	VADDPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+96(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+256(SB), Y4, Y1
 	VFMADD231PS tileConstants<>+96(SB), Y5, Y1
 	ADDQ        DI, CX
 	VMASKMOVPS  Y1, Y0, (CX)
 	VMOVAPS     Y2, Y1
 	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+448(SB), Y4, Y1
-	VFMADD231PS tileConstants<>+480(SB), Y5, Y1
+	VFMADD231PS tileConstants<>+576(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+608(SB), Y5, Y1
 	VADDPS      Y6, Y1, Y1
 	ADDQ        DI, CX
 	VMASKMOVPS  Y1, Y0, (CX)
@@ -6159,20 +6335,20 @@ winogradOutput4x3AVX2few:
 	VMASKMOVPS  Y1, Y0, (CX)
 	VMOVAPS     Y2, Y1
 	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+32(SB), Y4, Y1
 	VFMADD231PS tileConstants<>+192(SB), Y5, Y1
 	ADDQ        DI, CX
 	VMASKMOVPS  Y1, Y0, (CX)
 	VMOVAPS     Y2, Y1
 	VADDPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+96(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+256(SB), Y4, Y1
 	VFMADD231PS tileConstants<>+96(SB), Y5, Y1
 	ADDQ        DI, CX
 	VMASKMOVPS  Y1, Y0, (CX)
 	VMOVAPS     Y2, Y1
 	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+448(SB), Y4, Y1
-	VFMADD231PS tileConstants<>+480(SB), Y5, Y1
+	VFMADD231PS tileConstants<>+576(SB), Y4, Y1
+	VFMADD231PS tileConstants<>+608(SB), Y5, Y1
 	VADDPS      Y6, Y1, Y1
 	ADDQ        DI, CX
 	VMASKMOVPS  Y1, Y0, (CX)

@@ -6,10 +6,9 @@ import (
 	"testing"
 )
 
-// TestMatrices checks F(2, 3), F(2, 5), F(3, 2), F(5, 2) and F(4, 3) in
-// float64: A^T [(G g) ⊙ (B^T d)] must be the correlation of d with g for
-// random g and d, F(2, r) and F(r, 2) must share B^T, and so must F(4, 3)
-// and F(2, 5).
+// TestMatrices checks F(2, 3), F(2, 5), F(3, 2), F(5, 2) and F(4, 3) on
+// its points in float64: A^T [(G g) ⊙ (B^T d)] must be the correlation
+// of d with g for random g and d, and F(2, r) and F(r, 2) must share B^T.
 func TestMatrices(t *testing.T) {
 	rng := rand.New(rand.NewPCG(50, 50))
 	random := func(n int) []float64 {
@@ -22,11 +21,7 @@ func TestMatrices(t *testing.T) {
 	for _, r := range []int{3, 5} {
 		points := Points(r)
 		n := r + 1
-		fs := [][2]int{{2, r}, {r, 2}}
-		if r == 5 {
-			fs = append(fs, [2]int{4, 3})
-		}
-		for _, f := range fs {
+		for _, f := range [][2]int{{2, r}, {r, 2}} {
 			m, k := f[0], f[1]
 			at, g, bt := Matrices(m, k, points)
 			for range 20 {
@@ -66,11 +61,27 @@ func TestMatrices(t *testing.T) {
 			}
 		}
 	}
-	f43, f25 := InputTransform(4, 3), InputTransform(2, 5)
-	for j := range f25 {
-		for l := range f25[j] {
-			if f43[j][l] != f25[j][l] {
-				t.Fatalf("B^T of F(4, 3) and F(2, 5) differ at (%d, %d)", j, l)
+	// F(4, 3) on its own points.
+	at, g, bt := Matrices(4, 3, PointsFor(4, 3))
+	for range 20 {
+		kern, d := random(3), random(6)
+		for i := range 4 {
+			var got, want float64
+			for j := range 6 {
+				var gj, dj float64
+				for l := range 3 {
+					gj += g[j][l] * kern[l]
+				}
+				for l := range 6 {
+					dj += bt[j][l] * d[l]
+				}
+				got += at[i][j] * gj * dj
+			}
+			for l := range 3 {
+				want += kern[l] * d[i+l]
+			}
+			if math.Abs(got-want) > 1e-12*(1+math.Abs(want)) {
+				t.Fatalf("F(4, 3) on %v: output %d = %g, correlation %g", PointsFor(4, 3), i, got, want)
 			}
 		}
 	}

@@ -30,8 +30,7 @@ func emitTileTransforms(masks Mem) {
 			tileTransform{fmt.Sprintf("winogradGradient%dAVX2", r), float32s(toomcook.GradientTransform(r)), 2})
 		outputs = append(outputs, tileTransform{fmt.Sprintf("winogradOutput%dAVX2", r), float32s(toomcook.OutputTransform(2, r)), 0})
 	}
-	// F(4x4, 3x3): the input transform of F(2x2, 5x5) on tiles four
-	// columns apart.
+	// F(4x4, 3x3), its input transform on tiles four columns apart.
 	transforms = append(transforms, tileTransform{"winogradInput4x3AVX2", float32s(toomcook.InputTransform(4, 3)), 4})
 	outputs = append(outputs, tileTransform{"winogradOutput4x3AVX2", float32s(toomcook.OutputTransform(4, 3)), 0})
 	consts := emitTileConstants(append(transforms, outputs...))
