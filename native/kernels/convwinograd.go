@@ -123,9 +123,28 @@ func newWinogradTransforms(m, r int, input, grad *vec.TileTransform, output *vec
 // (dX by the adjoint, dW by F(3x3, 2x2)) do not pay so: dX and dW
 // together, Winograd against im2col, 7.2 against 6.0 ms for 256->256 at
 // 14x14 at batch 1, 21.8 against 12.2 ms for 512->512 at 7x7 at batch 2.
+//
+// F(4x4, 3x3), tried first, takes the same rule on its own tiles, a
+// quarter as many, but for wide convolutions, which take it only with
+// winogradMinColumns columns too (256->256 at 14x14 at batch 2, 32 of
+// its tiles: 3204 against 3129us for F(2x2, 3x3)): against F(2x2, 3x3), forward with prepared weights,
+// CPU time, best of 3-5 on a loaded machine, it took ResNet's 64->64 at
+// 56x56 (196 tiles) 1290 against 1711us, DenseNet's 128->32 at 56x56
+// 1502 against 2043us, 128->128 at 28x28 10.2 against 12.2 ms at batch 8
+// (392 tiles) and 256->256 at 14x14 11.1 against 11.6 ms at batch 8 (128
+// tiles); with fewer tiles, where the rule leaves it, 1430 against 1438us
+// (128->128 at 28x28, 49 tiles) and 2140 against 1683us (256->256 at
+// 14x14, 16 tiles) at batch 1.
 const (
 	winogradMinChannels = 32
-	winogradMinColumns  = 128
+	// winograd4x3MinInputChannels is F(4x4, 3x3)'s bound on the input
+	// channels, whose transforms cost it less per output: SqueezeNet's
+	// expand 3x3, 16->64 at 55x55, took 577 against 676us through the
+	// window at batch 1 and 5.6 against 6.2 ms at batch 8 (CPU time, best
+	// of 5 on a loaded machine), where F(2x2, 3x3) took as long as the
+	// window.
+	winograd4x3MinInputChannels = 16
+	winogradMinColumns          = 128
 	// winogradWideChannels is the number of channels in and out from
 	// which winogradWideMinColumns columns pay.
 	winogradWideChannels   = 256
@@ -197,8 +216,12 @@ func (p *ConvParams) winograd(t *winogradTransforms, gemm linalg.Gemm) (w winogr
 	_, packs := gemm.(linalg.PackedGemm)
 	cg, mg := p.C/p.Group, p.M/p.Group
 	columns := p.N*tiles >= winogradMinColumns
-	w.wide = !columns && cg >= winogradWideChannels && mg >= winogradWideChannels && p.N*tiles >= winogradWideMinColumns
-	pays = packs && cg >= winogradMinChannels && mg >= winogradMinChannels && (columns || w.wide)
+	w.wide = !columns && t.m == 2 && cg >= winogradWideChannels && mg >= winogradWideChannels && p.N*tiles >= winogradWideMinColumns
+	minIn := winogradMinChannels
+	if t.m == 4 {
+		minIn = winograd4x3MinInputChannels
+	}
+	pays = packs && cg >= minIn && mg >= winogradMinChannels && (columns || w.wide)
 	return w, "", pays
 }
 

@@ -165,6 +165,24 @@ func TestConvWinograd(t *testing.T) {
 			t.Errorf("%s: Winograd cannot (%q) or pays (%v), want it able but not paying", convName(p), cannot, pays)
 		}
 	}
+	// F(4x4, 3x3) by its own tiles and channels.
+	for _, c := range []struct {
+		p    ConvParams
+		pays bool
+	}{
+		{conv(1, 16, 55, 55, 64, 3, 1, 1), true},    // SqueezeNet's expand 3x3: 196 tiles, 16 channels in
+		{conv(1, 8, 55, 55, 64, 3, 1, 1), false},    // 8 channels in
+		{conv(1, 64, 56, 56, 16, 3, 1, 1), false},   // 16 channels out
+		{conv(1, 128, 28, 28, 128, 3, 1, 1), false}, // 49 tiles
+		{conv(8, 128, 28, 28, 128, 3, 1, 1), true},  // 392 tiles
+		{conv(1, 256, 14, 14, 256, 3, 1, 1), false}, // 16 tiles, wide
+		{conv(2, 256, 14, 14, 256, 3, 1, 1), false}, // 32 tiles, wide: F(2x2, 3x3)'s 98 instead
+		{conv(8, 256, 14, 14, 256, 3, 1, 1), true},  // 128 tiles
+	} {
+		if _, cannot, pays := c.p.winograd(&winograd4x3, linalg.Fast()); cannot != "" || pays != c.pays {
+			t.Errorf("%s: F(4x4, 3x3) cannot (%q) or pays (%v), want it able and paying %v", convName(c.p), cannot, pays, c.pays)
+		}
+	}
 	for _, p := range []ConvParams{
 		conv(8, 32, 12, 12, 32, 7, 3, 1), // 7x7
 		{N: 8, C: 32, H: 12, W: 12, M: 32, KH: 3, KW: 3, StrideH: 2, StrideW: 2, DilationH: 1, DilationW: 1, Group: 1},
