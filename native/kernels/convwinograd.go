@@ -329,7 +329,7 @@ func (tt *tileTask) Range(lo, hi int) {
 	phases := getBuffer(m * hp * width) // [m][hp][width]
 	defer putBuffer(phases)
 	clear(phases)
-	scratch := getBuffer(2 * m * width)
+	scratch := getBuffer(m * width)
 	defer putBuffer(scratch)
 	for task := lo; task < hi; task++ {
 		c, i := task/cnt, task%cnt
@@ -352,26 +352,28 @@ func spills(at, end int) bool { return at+vec.SpillWidth <= end }
 // splitPhases copies the h x w plane into the m phases (m 2 or 4) of a
 // larger plane, [m][rows][width] in dst: its element (y, x) goes to
 // (y+top, x+left), and column X of the larger plane to phase X%m at X/m;
-// what falls past the phases is dropped, the columns of the rows the
-// plane covers that it does not are zeroed, and the other rows are left
-// as they are. Each row is padded into scratch (2*m*width long) and split
-// by vec.Deinterleave, once for two phases, in three for four.
+// what falls past the phases is dropped, and what the plane does not
+// cover is left as it is. Each row is split by vec.Deinterleave straight
+// into the phases, once for two, in three for four (through scratch,
+// m*width long, which two phases do not use): column x of the plane lies in phase (x%m+left)%m at
+// x/m + (x%m+left)/m.
 func splitPhases(dst []float32, m, rows, width int, plane []float32, h, w, top, left int, scratch []float32) {
-	padded := scratch[:m*width]
 	n := max(0, min(w, m*width-left))
-	clear(padded[:min(left, len(padded))])
-	clear(padded[min(left+n, len(padded)):])
-	phase := func(k, y int) []float32 { return dst[(k*rows+y)*width:][:width] }
+	// to returns the rest of row y of the phase that the plane's columns
+	// s, s+m, s+2m ... go to, from where the first goes.
+	to := func(s, y int) []float32 {
+		return dst[(((s+left)%m)*rows+y)*width:][(s+left)/m : width]
+	}
 	for y := 0; y < h && y+top < rows; y++ {
-		copy(padded[left:], plane[y*w:y*w+n])
+		src := plane[y*w : y*w+n]
 		switch m {
 		case 2:
-			vec.Deinterleave(phase(0, y+top), phase(1, y+top), padded)
+			vec.Deinterleave(to(0, y+top), to(1, y+top), src)
 		case 4:
-			even, odd := scratch[m*width:][:2*width], scratch[(m+2)*width:][:2*width]
-			vec.Deinterleave(even, odd, padded)
-			vec.Deinterleave(phase(0, y+top), phase(2, y+top), even)
-			vec.Deinterleave(phase(1, y+top), phase(3, y+top), odd)
+			even, odd := scratch[:(n+1)/2], scratch[(n+1)/2:][:n/2]
+			vec.Deinterleave(even, odd, src)
+			vec.Deinterleave(to(0, y+top), to(2, y+top), even)
+			vec.Deinterleave(to(1, y+top), to(3, y+top), odd)
 		default:
 			panic("kernels: splitPhases into " + strconv.Itoa(m) + " phases")
 		}
@@ -497,12 +499,10 @@ func (w *winogradPlan) transformGradientTiles(dy, u []float32, n0, cnt, g int) {
 		halves := getBuffer(2 * 2 * tiles) // [even, odd][2*th][tw]
 		defer putBuffer(halves)
 		clear(halves)
-		scratch := getBuffer(4 * w.tw)
-		defer putBuffer(scratch)
 		for task := lo; task < hi; task++ {
 			m, i := task/cnt, task%cnt
 			plane := dy[((n0+i)*p.M+g*mg+m)*oh*ow:][:oh*ow]
-			splitPhases(halves, 2, 2*w.th, w.tw, plane, oh, ow, 0, 0, scratch)
+			splitPhases(halves, 2, 2*w.th, w.tw, plane, oh, ow, 0, 0, nil)
 			for ty := 0; ty < w.th; ty++ {
 				w.t.grad.Tiles(u[m*cols+i*tiles+ty*w.tw:], pointsApart(mg, cols), halves[2*ty*w.tw:], 2*tiles, w.tw, w.tw,
 					spills(task*tiles+ty*w.tw, hi*tiles))
