@@ -178,6 +178,7 @@ func TestConvWinograd(t *testing.T) {
 		{conv(1, 256, 14, 14, 256, 3, 1, 1), false}, // 16 tiles, wide
 		{conv(2, 256, 14, 14, 256, 3, 1, 1), false}, // 32 tiles, wide: F(2x2, 3x3)'s 98 instead
 		{conv(8, 256, 14, 14, 256, 3, 1, 1), true},  // 128 tiles
+		{conv(8, 48, 13, 13, 192, 3, 1, 1), false},  // 128 tiles, a third of their outputs outside
 	} {
 		if _, cannot, pays := c.p.winograd(&winograd4x3, linalg.Fast()); cannot != "" || pays != c.pays {
 			t.Errorf("%s: F(4x4, 3x3) cannot (%q) or pays (%v), want it able and paying %v", convName(c.p), cannot, pays, c.pays)
