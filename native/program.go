@@ -32,6 +32,13 @@ import (
 // writes the model's state (BatchNormalization's running statistics): it
 // fails with ErrConcurrentRun when it would overlap another run, and so
 // does a run that would overlap it.
+//
+// The plan also holds values that runs read and never write: those of
+// Constant nodes and of the steps computed from them alone, evaluated
+// once by Compile (foldConstants), and the last run of each step of
+// shape arithmetic (stepMemo), which a run that records nothing reuses
+// while the shapes it measures stay the same. Both give bitwise what
+// running the steps gives.
 type Program struct {
 	model *graph.Model
 	graph *graph.Graph
@@ -47,6 +54,16 @@ type Program struct {
 	// that start out equal, as Identity nodes of one initializer. Ops
 	// take such a view as the initializer itself (unchangedConstants).
 	constViews map[int]*tensor.Tensor
+	// constList holds the initializers as a list, and constAt and
+	// viewAt, by slot, the initializers and their views (nil for
+	// other slots): what every run reads of consts and constViews,
+	// without a map's lookups (indexConstants).
+	constList       []slotValue
+	constAt, viewAt []*tensor.Tensor
+	// precomputed holds the values that compilation computed once, which
+	// runs that record nothing take from here rather than from their
+	// steps (foldConstants).
+	precomputed []slotValue
 	// inputs are the graph inputs that are not initializers.
 	inputs  []*graph.Value
 	outputs []string
@@ -101,11 +118,13 @@ type runState struct {
 	// table of its own); in the inputs of the step being run.
 	values []*tensor.Tensor
 	in     []*tensor.Tensor
-	// Per step, a context and a random source (reseeded each run, which
-	// gives the sequence of a fresh one), for runs that record nothing.
-	ctxs    []ops.Context
-	sources []*rand.PCG
-	rands   []*rand.Rand
+	// The context and random source of the step being run, in runs
+	// that record nothing: the executor reads what an op leaves in its
+	// context (outputs, updates) before the next step, and reseeds the
+	// source for each step, which gives the sequence of a fresh one.
+	ctx    ops.Context
+	source *rand.PCG
+	rand   *rand.Rand
 	// keep marks the run's values that are never recycled.
 	keep []bool
 	// tape is the Tape of a run that records nothing.
@@ -134,19 +153,14 @@ func (p *Program) getState() *runState {
 	p.states.mu.Unlock()
 	a := arena.New()
 	st := &runState{
-		arena:   a,
-		pool:    ops.PoolOf(a),
-		values:  make([]*tensor.Tensor, len(p.names)),
-		in:      make([]*tensor.Tensor, 0, 8),
-		ctxs:    make([]ops.Context, len(p.steps)),
-		sources: make([]*rand.PCG, len(p.steps)),
-		rands:   make([]*rand.Rand, len(p.steps)),
-		keep:    make([]bool, len(p.names)),
+		arena:  a,
+		pool:   ops.PoolOf(a),
+		values: make([]*tensor.Tensor, len(p.names)),
+		in:     make([]*tensor.Tensor, 0, 8),
+		source: rand.NewPCG(0, 0),
+		keep:   make([]bool, len(p.names)),
 	}
-	for i := range p.steps {
-		st.sources[i] = rand.NewPCG(0, uint64(i))
-		st.rands[i] = rand.New(st.sources[i])
-	}
+	st.rand = rand.New(st.source)
 	return st
 }
 
@@ -155,9 +169,7 @@ func (p *Program) getState() *runState {
 func (p *Program) putState(st *runState) {
 	clear(st.values)
 	clear(st.in[:cap(st.in)])
-	for i := range st.ctxs {
-		st.ctxs[i] = ops.Context{}
-	}
+	st.ctx = ops.Context{}
 	st.arena.Settle()
 	st.tape = Tape{}
 	p.states.mu.Lock()
@@ -201,6 +213,13 @@ type step struct {
 	// the same fold.
 	outFold, writtenBy *transposeFold
 	outFolded          *[4]foldedStep
+	// precomputed: compilation computed the step's outputs, which are
+	// in Program.precomputed; runs that record nothing skip the step.
+	precomputed bool
+	// memo keeps the step's last inputs and outputs, for runs that
+	// record nothing (stepMemo); nil for a step whose op may give
+	// other results on the same inputs.
+	memo *stepMemo
 }
 
 // fusion is a producer step fused with the chain of steps that alone
@@ -399,9 +418,11 @@ func compileGraph(m *graph.Model, g, home *graph.Graph) (*Program, error) {
 		p.keep[p.slots[name]] = true
 	}
 	p.findConstViews()
+	p.indexConstants()
 	p.fuseActivations()
 	p.foldTransposes()
 	p.foldOutputTransposes()
+	p.foldConstants()
 	return p, nil
 }
 
@@ -424,6 +445,30 @@ func (p *Program) findConstViews() {
 			p.constViews = map[int]*tensor.Tensor{}
 		}
 		p.constViews[s.outputs[0]] = c
+	}
+}
+
+// slotValue is a value and its slot.
+type slotValue struct {
+	slot  int
+	value *tensor.Tensor
+}
+
+// indexConstants fills p.constList, p.constAt and p.viewAt from
+// p.consts and p.constViews.
+func (p *Program) indexConstants() {
+	p.constAt = make([]*tensor.Tensor, len(p.names))
+	p.viewAt = make([]*tensor.Tensor, len(p.names))
+	for slot, t := range p.consts {
+		p.constAt[slot] = t
+	}
+	for slot, t := range p.constViews {
+		p.viewAt[slot] = t
+	}
+	for slot, t := range p.constAt {
+		if t != nil {
+			p.constList = append(p.constList, slotValue{slot: slot, value: t})
+		}
 	}
 }
 
@@ -845,8 +890,8 @@ func (p *Program) forward(ctx context.Context, st *runState, values []*tensor.Te
 		}
 		defer p.exclusive.RUnlock()
 	}
-	for slot, t := range p.consts {
-		values[slot] = t
+	for _, c := range p.constList {
+		values[c.slot] = c.value
 	}
 	for name, t := range inputs {
 		slot := p.slotOf(name)
@@ -883,6 +928,16 @@ func (p *Program) forward(ctx context.Context, st *runState, values []*tensor.Te
 			return nil, fmt.Errorf("native: the model has no value %q", name)
 		}
 		keep[slot] = true
+	}
+	if !record {
+		for _, f := range p.precomputed {
+			if keep[f.slot] {
+				// The caller gets a copy: the plan's value is shared.
+				values[f.slot] = f.value.Clone()
+			} else {
+				values[f.slot] = f.value
+			}
+		}
 	}
 	// The arena counts, per float32 buffer, the values that share it, so
 	// that a view (Reshape, Identity) keeps its buffer out of the pool
@@ -921,6 +976,9 @@ func (p *Program) forward(ctx context.Context, st *runState, values []*tensor.Te
 	for i, s := range p.steps {
 		if err := ctx.Err(); err != nil {
 			return nil, err
+		}
+		if s.precomputed && !record {
+			continue
 		}
 		if s.absorbedBy.ran(values) {
 			// The producer's fused op computed this step's output.
@@ -977,6 +1035,25 @@ func (p *Program) forward(ctx context.Context, st *runState, values []*tensor.Te
 			}
 			in = append(in, values[slot])
 		}
+		if !record && s.memo.on() {
+			began := opts.Profile.start()
+			kept := s.memo.lookup(in)
+			opts.Profile.stop(i, began)
+			if kept != nil && len(kept) >= len(outSlots) {
+				// The same inputs as the step's last run: its outputs.
+				for j, slot := range outSlots {
+					switch {
+					case slot < 0:
+					case keep[slot] && kept[j] != nil:
+						values[slot] = kept[j].Clone() // the caller's
+					default:
+						values[slot] = kept[j]
+					}
+				}
+				p.release(st, i, s, values, keep)
+				continue
+			}
+		}
 		var octx *ops.Context
 		if record {
 			// Values stay on the tape; nothing is recycled before Release.
@@ -989,9 +1066,9 @@ func (p *Program) forward(ctx context.Context, st *runState, values []*tensor.Te
 			}
 			tape.contexts[i] = octx
 		} else {
-			st.sources[i].Seed(opts.Seed, uint64(i))
-			octx = &st.ctxs[i]
-			*octx = ops.Context{Training: opts.Training, Rand: st.rands[i], Pool: st.pool, Ctx: ctx, Budget: opts.Budget,
+			st.source.Seed(opts.Seed, uint64(i))
+			octx = &st.ctx
+			*octx = ops.Context{Training: opts.Training, Rand: st.rand, Pool: st.pool, Ctx: ctx, Budget: opts.Budget,
 				Escapes: slices.ContainsFunc(outSlots, func(slot int) bool { return slot >= 0 && keep[slot] })}
 			if prepared {
 				octx.Constants, octx.Generation = p.unchangedConstants(inSlots, values), generation
@@ -1026,6 +1103,9 @@ func (p *Program) forward(ctx context.Context, st *runState, values []*tensor.Te
 				}
 			}
 		}
+		if !record && s.memo.on() {
+			s.memo.store(in, out[:len(outSlots)])
+		}
 		for _, u := range octx.Updates {
 			if err := p.applyUpdate(s, u); err != nil {
 				return nil, err
@@ -1049,9 +1129,9 @@ func (p *Program) unchangedConstants(slots []int, values []*tensor.Tensor) uint6
 		if slot < 0 {
 			continue
 		}
-		if c, ok := p.consts[slot]; ok && values[slot] == c {
+		if c := p.constAt[slot]; c != nil && values[slot] == c {
 			mask |= 1 << i
-		} else if c, ok := p.constViews[slot]; ok && values[slot] != nil &&
+		} else if c := p.viewAt[slot]; c != nil && values[slot] != nil &&
 			bufferOf(values[slot]) == bufferOf(c) && slices.Equal(values[slot].Shape, c.Shape) {
 			mask |= 1 << i
 		}
