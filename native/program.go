@@ -64,6 +64,9 @@ type Program struct {
 	// runs that record nothing take from here rather than from their
 	// steps (foldConstants).
 	precomputed []slotValue
+	// shared is the memory of constList and precomputed, which the
+	// caller gets copies of (Tape.Outputs).
+	shared sharedMemory
 	// inputs are the graph inputs that are not initializers.
 	inputs  []*graph.Value
 	outputs []string
@@ -423,6 +426,7 @@ func compileGraph(m *graph.Model, g, home *graph.Graph) (*Program, error) {
 	p.foldTransposes()
 	p.foldOutputTransposes()
 	p.foldConstants()
+	p.shared = newSharedMemory(append(slices.Clone(p.constList), p.precomputed...))
 	return p, nil
 }
 
@@ -930,13 +934,9 @@ func (p *Program) forward(ctx context.Context, st *runState, values []*tensor.Te
 		keep[slot] = true
 	}
 	if !record {
+		// Shared by the runs: the caller gets copies (Tape.Outputs).
 		for _, f := range p.precomputed {
-			if keep[f.slot] {
-				// The caller gets a copy: the plan's value is shared.
-				values[f.slot] = f.value.Clone()
-			} else {
-				values[f.slot] = f.value
-			}
+			values[f.slot] = f.value
 		}
 	}
 	// The arena counts, per float32 buffer, the values that share it, so
@@ -1226,14 +1226,23 @@ func checkInput(v *graph.Value, t *tensor.Tensor) error {
 }
 
 // Outputs returns the graph outputs of the run, by name, together with
-// the values that Options.Keep asked for.
+// the values that Options.Keep asked for. A value whose elements are the
+// program's own (an initializer or a constant, or a view of one) comes
+// as a copy, so that the caller may write to every tensor it gets.
 func (t *Tape) Outputs() map[string]*tensor.Tensor {
 	out := map[string]*tensor.Tensor{}
+	give := func(name string) {
+		v := t.values[t.prog.slots[name]]
+		if t.prog.shared.holds(v) {
+			v = v.Clone()
+		}
+		out[name] = v
+	}
 	for _, name := range t.prog.outputs {
-		out[name] = t.values[t.prog.slots[name]]
+		give(name)
 	}
 	for _, name := range t.opts.Keep {
-		out[name] = t.values[t.prog.slots[name]]
+		give(name)
 	}
 	return out
 }
