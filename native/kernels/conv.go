@@ -194,6 +194,9 @@ func (p *ConvParams) convForward(plan *convPlan, x, w, b, r, y []float32) {
 	case convChannelBlocks:
 		plan.blocks.run(x, w, y, e)
 		return
+	case convMatVec:
+		plan.matvec.run(x, w, y, e)
+		return
 	}
 	nb := p.chunkImages()
 	// With a PackedGemm, im2col writes the columns in its packed

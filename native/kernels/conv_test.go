@@ -215,9 +215,10 @@ func TestConvFusedReLU(t *testing.T) {
 
 // TestConvThreadIndependence runs forward and backward with one and with
 // two workers and requires bitwise equal results: on a grouped, strided
-// shape, and on a strided and an unstrided one whose output plane is a
+// shape, on a strided and an unstrided one whose output plane is a
 // single chunk of rows, which the strided window splits by output
-// channels instead.
+// channels instead, and on a 1x1 one on pooled features, whose
+// matrix-vector products split the panels of the weights.
 // It runs at every CPU level the machine has (leveltest.Run).
 func TestConvThreadIndependence(t *testing.T) {
 	leveltest.Run(t, func(t *testing.T) {
@@ -228,7 +229,9 @@ func TestConvThreadIndependence(t *testing.T) {
 		late.Act = Relu
 		lateUnit := conv2D(1, 8, 7, 7, 70, 3, 3, 1, 1, 1, 1)
 		lateUnit.Act = Relu
-		for _, p := range []ConvParams{few, late, lateUnit} {
+		pooled := conv2D(2, 256, 1, 1, 300, 1, 1, 1, 0, 1, 1)
+		pooled.Act = Relu
+		for _, p := range []ConvParams{few, late, lateUnit, pooled} {
 			x, w, b, _ := convBuffers(rng, p)
 			oh, ow := p.OutSize()
 			g := uniform(rng, p.N*p.M*oh*ow, -1, 1)

@@ -58,6 +58,10 @@ const (
 	// unit strides (convslide.go); dX is that of the adjoint
 	// convolution.
 	convSlidingWindow
+	// convMatVec multiplies the weights by each image as a vector, for
+	// convolutions with one output position per image whose kernel is
+	// the whole unpadded input (convmatvec.go); forward only.
+	convMatVec
 	// convIm2col builds im2col matrices (packed in the GEMM's panels
 	// when it is a linalg.PackedGemm) and multiplies; dX is a GEMM and
 	// col2im. It computes every convolution.
@@ -67,7 +71,7 @@ const (
 
 var convAlgorithmNames = [numConvAlgorithms]string{
 	convAuto: "auto", convLanes: "lanes", convChannelBlocks: "channel-blocks", convDirect: "direct", convPointwise: "pointwise", convWinograd3: "winograd-f2x3", convWinograd4x3: "winograd-f4x3", convWinograd5: "winograd-f2x5",
-	convStridedWindow: "strided-window", convSlidingWindow: "sliding-window", convIm2col: "im2col",
+	convStridedWindow: "strided-window", convSlidingWindow: "sliding-window", convMatVec: "matvec", convIm2col: "im2col",
 }
 
 func (a convAlgorithm) String() string { return convAlgorithmNames[a] }
@@ -113,12 +117,17 @@ func (p convPass) String() string { return [...]string{"forward", "dW", "dX"}[p]
 // through the adjoint is computed and tested when forced, but was not
 // measured against F(2x2, 3x3)'s, which the trainer's 3x3 layers take.
 //
+// Matrix-vector products come first in the forward pass: where they
+// can compute a convolution (one output position per image, the kernel
+// the whole input), every other path multiplies by the same weights with
+// tiles of which one column per image is used.
+//
 // Pointwise products come right after direct sums, in every pass: they
 // pay for 1x1 kernels without padding on large enough planes
 // (pointwiseWindow); the strided 1x1 kernels they leave go to im2col
 // rather than the strided window (see try).
 var convPreference = [numConvPasses][]convAlgorithm{
-	convForwardPass: {convLanes, convChannelBlocks, convDirect, convPointwise, convWinograd4x3, convWinograd3, convWinograd5, convStridedWindow, convIm2col},
+	convForwardPass: {convMatVec, convLanes, convChannelBlocks, convDirect, convPointwise, convWinograd4x3, convWinograd3, convWinograd5, convStridedWindow, convIm2col},
 	convFilterPass:  {convDirect, convPointwise, convWinograd3, convWinograd5, convSlidingWindow, convStridedWindow, convIm2col},
 	convDataPass:    {convLanes, convChannelBlocks, convDirect, convPointwise, convWinograd3, convWinograd5, convSlidingWindow, convIm2col},
 }
@@ -133,6 +142,7 @@ type convPlan struct {
 	point  pointwiseGeometry
 	lanes  lanesGeometry
 	blocks channelBlocksGeometry
+	matvec matVecGeometry
 	// adjoint is the convolution whose forward pass is dX, for a dX
 	// pass by Winograd, the sliding window or direct sums (wino, slide
 	// or direct are its).
@@ -178,6 +188,9 @@ func (p *ConvParams) try(alg convAlgorithm, pass convPass, gemm linalg.Gemm) (pl
 		return plan, "", true
 	}
 	if pass == convDataPass {
+		if alg == convMatVec {
+			return plan, "no dX pass (im2col serves one output position)", false
+		}
 		if alg == convStridedWindow {
 			return plan, "no dX pass (im2col's col2im serves strided convolutions)", false
 		}
@@ -232,6 +245,11 @@ func (p *ConvParams) try(alg convAlgorithm, pass convPass, gemm linalg.Gemm) (pl
 		}
 	case convSlidingWindow:
 		plan.slide, cannot, pays = p.sliding(gemm)
+	case convMatVec:
+		if pass == convFilterPass {
+			return plan, "no dW pass (im2col serves one output position)", false
+		}
+		plan.matvec, cannot, pays = p.matVec(gemm)
 	case convPointwise:
 		plan.point, cannot, pays = p.pointwiseWindow(gemm)
 		if cannot == "" && pass == convFilterPass && plan.point.strided {

@@ -98,7 +98,14 @@ func convSuiteShapes(short bool) []ConvParams {
 		conv2D(1, 3, 5, 6, 8, 2, 2, 2, 4, 1, 1),     // padding larger than the kernel, rows of padding only
 		conv2D(2, 3, 7, 7, 10, 7, 7, 2, 0, 1, 1),    // one output position
 		conv2D(1, 2, 40, 10, 12, 3, 3, 1, 1, 1, 1),  // bands of output rows
-		conv2D(1, 3, 13, 50, 8, 5, 3, 3, 2, 2, 1),   // stride 3, dilated
+		// one output position per image, the kernel the whole input:
+		// matrix-vector products
+		conv2D(1, 40, 1, 1, 70, 1, 1, 1, 0, 1, 1), // squeeze and excitation: 1x1 on pooled features, a part panel
+		conv2D(3, 70, 1, 1, 40, 1, 1, 2, 0, 1, 1), // its second product, an odd batch, strided
+		conv2D(2, 5, 3, 4, 64, 3, 4, 1, 0, 1, 1),  // a 3x4 kernel on 3x4 planes, whole panels
+		conv2D(2, 3, 1, 9, 33, 1, 9, 1, 0, 1, 1),  // 1-D, one column past a panel
+		conv2D(17, 6, 2, 2, 35, 2, 2, 1, 0, 1, 1), // more images than the products pay for
+		conv2D(1, 3, 13, 50, 8, 5, 3, 3, 2, 2, 1), // stride 3, dilated
 		{N: 2, C: 4, H: 9, W: 8, M: 6, KH: 3, KW: 2, StrideH: 2, StrideW: 3, PadTop: 2, PadLeft: 0, PadBottom: 1,
 			PadRight: 3, DilationH: 2, DilationW: 3, Group: 2}, // everything uneven
 		{N: 3, C: 2, H: 19, W: 19, M: 4, KH: 6, KW: 6, StrideH: 3, StrideW: 2, PadTop: 2, PadLeft: 3, PadBottom: 0,
@@ -291,7 +298,8 @@ func TestConvAlgorithms(t *testing.T) {
 					t.Logf("%s %s GEMM %s %s: %d computed, skipped %v", level, gemm, alg, pass, ran[k], reasons)
 					mustRun := gemm == "fast" || alg == convIm2col || alg.winograd() != nil
 					if ran[k] == 0 && mustRun && !(alg == convStridedWindow && pass == convDataPass) && !(alg == convLanes && pass == convFilterPass) &&
-						!(alg == convChannelBlocks && pass == convFilterPass) && !(alg == convWinograd4x3 && pass == convFilterPass) {
+						!(alg == convChannelBlocks && pass == convFilterPass) && !(alg == convWinograd4x3 && pass == convFilterPass) &&
+						!(alg == convMatVec && pass != convForwardPass) {
 						t.Errorf("%s with the %s GEMM at level %s computed %s on no shape", alg, gemm, level, pass)
 					}
 				}

@@ -6,7 +6,7 @@ import "github.com/onnxkit/onnxkit/native/linalg"
 // the algorithm ConvForward would choose for its params with the current
 // GEMM, and, once WithWeights has given it a weight tensor, those weights
 // in the form the algorithm multiplies by (packed panels for the strided
-// window, kernels taken to the Winograd points). A plan is immutable:
+// window and the matrix-vector products, kernels taken to the Winograd points). A plan is immutable:
 // any number of goroutines may run it at once.
 type ConvForwardPlan struct {
 	p    *ConvParams
@@ -44,6 +44,8 @@ func (f *ConvForwardPlan) WithWeights(w []float32) *ConvForwardPlan {
 		g.plan.lanes.packedW = f.plan.lanes.packWeights(w)
 	case convChannelBlocks:
 		g.plan.blocks.packedW = f.plan.blocks.packWeights(w)
+	case convMatVec:
+		g.plan.matvec.packedW = f.plan.matvec.packWeights(w)
 	default:
 		return nil
 	}

@@ -10,8 +10,9 @@ import (
 // TestConvForwardPlanWithWeights checks, at every CPU level, that a
 // plan with its weights prepared gives bitwise the results of
 // ConvForward for every algorithm that prepares them (Winograd, the
-// strided window, lanes, channel blocks), forced, on every shape of the suite it can
-// compute, with bias and ReLU; and that it ignores its w argument.
+// strided window, lanes, channel blocks, matrix-vector products),
+// forced, on every shape of the suite it can compute, with bias and
+// ReLU; and that it ignores its w argument.
 func TestConvForwardPlanWithWeights(t *testing.T) {
 	leveltest.Run(t, func(t *testing.T) {
 		prepared := map[convAlgorithm]int{}
@@ -40,7 +41,7 @@ func TestConvForwardPlanWithWeights(t *testing.T) {
 				}
 			}
 		}
-		for _, alg := range []convAlgorithm{convLanes, convChannelBlocks, convWinograd3, convStridedWindow} {
+		for _, alg := range []convAlgorithm{convLanes, convChannelBlocks, convWinograd3, convStridedWindow, convMatVec} {
 			if prepared[alg] == 0 {
 				t.Errorf("%s prepared its weights on no shape", alg)
 			}
