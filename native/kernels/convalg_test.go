@@ -104,7 +104,7 @@ func convSuiteShapes(short bool) []ConvParams {
 		conv2D(3, 70, 1, 1, 40, 1, 1, 2, 0, 1, 1), // its second product, an odd batch, strided
 		conv2D(2, 5, 3, 4, 64, 3, 4, 1, 0, 1, 1),  // a 3x4 kernel on 3x4 planes, whole panels
 		conv2D(2, 3, 1, 9, 33, 1, 9, 1, 0, 1, 1),  // 1-D, one column past a panel
-		conv2D(17, 6, 2, 2, 35, 2, 2, 1, 0, 1, 1), // more images than the products pay for
+		conv2D(17, 6, 2, 2, 35, 2, 2, 1, 0, 1, 1), // more images than the products' pairs of rows
 		conv2D(1, 3, 13, 50, 8, 5, 3, 3, 2, 2, 1), // stride 3, dilated
 		{N: 2, C: 4, H: 9, W: 8, M: 6, KH: 3, KW: 2, StrideH: 2, StrideW: 3, PadTop: 2, PadLeft: 0, PadBottom: 1,
 			PadRight: 3, DilationH: 2, DilationW: 3, Group: 2}, // everything uneven
