@@ -137,7 +137,8 @@ func (p *ConvParams) chunkImages() int {
 
 // ConvForward computes y from x, w and the optional bias b (nil for none),
 // applying p.Act. It takes the algorithm convPlanFor
-// chooses (convalg.go): direct sums for depthwise and other grouped
+// chooses (convalg.go): matrix-vector products for one output position
+// per image (convmatvec.go), direct sums for depthwise and other grouped
 // convolutions with few channels per group (convdirect.go), Winograd
 // (convwinograd.go), a window of the
 // input read as A for strided convolutions (convgather.go), a sliding
