@@ -12,8 +12,9 @@ package kernels
 // of vec.TapChannels output channels is then vec.ChannelTaps: the
 // positions in the lanes of vectors, each tap's input vectors read once
 // and multiplied by the tap's weights of the block, broadcast one at a
-// time, the sums kept in registers from the bias to the store. The
-// direct sums instead read the input once per output channel.
+// time, the sums kept in registers from the bias to the activation
+// (ReLU, Clip, HardSwish) and the store. The direct sums instead read the
+// input once per output channel.
 //
 // Work is spread over bands of output rows and blocks of channels; each
 // worker copies into its own buffer only the input rows its bands read,
@@ -193,6 +194,7 @@ func (ct *channelBlocksTask) Range(lo, hi int) {
 	// The buffer holds input rows [filledLo, filledHi) of image and
 	// group filled.
 	filled, filledLo, filledHi := -1, 0, 0
+	act, fused := lanesStoreActivation(*e)
 	var bias [l]float32
 	for t := lo; t < hi; t++ {
 		ng, band, blk := t/ct.perImage, t%ct.perImage/d.blocks, t%d.blocks
@@ -230,14 +232,18 @@ func (ct *channelBlocksTask) Range(lo, hi int) {
 		at, rows, src := (n*p.M+m0)*ohw+oy0*ow, oy1-oy0, buf[oy0*d.wq:]
 		if e.accumulate {
 			cnt := rows * ow
-			vec.ChannelTaps(tmp, cnt, cl, ow, rows, src, d.wq, d.off, weights, bias[:], false)
+			vec.ChannelTaps(tmp, cnt, cl, ow, rows, src, d.wq, d.off, weights, bias[:], vec.StoreIdentity, 0, 0)
 			for j := 0; j < cl; j++ {
 				band := y[at+j*ohw:][:cnt]
 				vec.Binary(vec.OpAdd, band, band, tmp[j*cnt:][:cnt])
 			}
 			continue
 		}
-		vec.ChannelTaps(y[at:], ohw, cl, ow, rows, src, d.wq, d.off, weights, bias[:], e.storeRelu())
+		if fused {
+			vec.ChannelTaps(y[at:], ohw, cl, ow, rows, src, d.wq, d.off, weights, bias[:], act, e.act.Alpha, e.act.Beta)
+			continue
+		}
+		vec.ChannelTaps(y[at:], ohw, cl, ow, rows, src, d.wq, d.off, weights, bias[:], vec.StoreIdentity, 0, 0)
 		for j := 0; j < cl; j++ {
 			e.finish(y[at+j*ohw:][:rows*ow], at+j*ohw)
 		}

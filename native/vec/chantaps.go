@@ -14,9 +14,12 @@ const TapChannels = 8
 // ChannelTaps stores, for each channel c < channels (at most
 // TapChannels), row r < rows and position j < n,
 //
-//	dst[c*dstStride+r*n+j] = bias[c] + Σ_t weights[t*TapChannels+c] * src[offsets[t]+r*srcStride+j]
+//	dst[c*dstStride+r*n+j] = act(bias[c] + Σ_t weights[t*TapChannels+c] * src[offsets[t]+r*srcStride+j])
 //
-// then max(v, 0) under relu: rows of a block of output channels of a
+// act (with lo and hi, Clip's bounds) computed as the vec function of
+// its name computes it, bit for bit, but before the store rather than in
+// a pass of its own (a -0 sum stored as 0 under Relu, as Relu stores it):
+// rows of a block of output channels of a
 // convolution with few input channels, each tap an input channel and
 // kernel position at its offset in padded input planes whose rows are
 // srcStride apart, the weights of a tap side by side. The input is read
@@ -24,7 +27,10 @@ const TapChannels = 8
 // fused multiply-add; Go rounds each product and sums four taps before
 // adding them to the output. bias holds
 // TapChannels values; every tap of every position must lie in src.
-func ChannelTaps(dst []float32, dstStride, channels, n, rows int, src []float32, srcStride int, offsets []int32, weights, bias []float32, relu bool) {
+func ChannelTaps(dst []float32, dstStride, channels, n, rows int, src []float32, srcStride int, offsets []int32, weights, bias []float32, act StoreActivation, lo, hi float32) {
+	if act > StoreHardSwish {
+		panic(fmt.Sprintf("vec: unknown store activation %d", act))
+	}
 	if channels < 1 || channels > TapChannels || n < 0 || rows < 0 || dstStride < rows*n || len(dst) < (channels-1)*dstStride+rows*n ||
 		len(weights) != TapChannels*len(offsets) || len(bias) < TapChannels || len(offsets) == 0 || srcStride < 0 {
 		panic(fmt.Sprintf("vec: ChannelTaps of %d channels of %d rows of %d positions %d apart into %d, %d taps, %d weights, %d biases",
@@ -36,21 +42,25 @@ func ChannelTaps(dst []float32, dstStride, channels, n, rows int, src []float32,
 	if lo, hi := offsetRange(offsets); lo < 0 || hi+int64(rows-1)*int64(srcStride)+int64(n) > int64(len(src)) {
 		panic(fmt.Sprintf("vec: ChannelTaps of %d rows of %d positions %d apart from offsets [%d, %d] of %d", rows, n, srcStride, lo, hi, len(src)))
 	}
+	a, b := lo, hi
+	if act == StoreHardSwish {
+		a, b = HardSwishAlpha, HardSwishBeta
+	}
 	switch {
 	case simd.Has(simd.AVX512):
-		channelTapsAVX512(n, rows, &dst[0], dstStride, &src[0], srcStride, &offsets[0], &weights[0], len(offsets), &bias[0], channels, relu)
+		channelTapsAVX512(n, rows, &dst[0], dstStride, &src[0], srcStride, &offsets[0], &weights[0], len(offsets), &bias[0], channels, uint8(act), a, b)
 		return
 	case hasAVX2():
-		channelTapsAVX2(n, rows, &dst[0], dstStride, &src[0], srcStride, &offsets[0], &weights[0], len(offsets), &bias[0], channels, relu)
+		channelTapsAVX2(n, rows, &dst[0], dstStride, &src[0], srcStride, &offsets[0], &weights[0], len(offsets), &bias[0], channels, uint8(act), a, b)
 		return
 	}
-	channelTapsGo(dst, dstStride, channels, n, rows, src, srcStride, offsets, weights, bias, relu)
+	channelTapsGo(dst, dstStride, channels, n, rows, src, srcStride, offsets, weights, bias, act, lo, hi)
 }
 
 // channelTapsGo is ChannelTaps in Go: each output row takes the taps
 // four at a time, their products summed in order, then added to the row,
-// which spares three loads and stores of the row in four.
-func channelTapsGo(dst []float32, dstStride, channels, n, rows int, src []float32, srcStride int, offsets []int32, weights, bias []float32, relu bool) {
+// which spares three loads and stores of the row in four, then act.
+func channelTapsGo(dst []float32, dstStride, channels, n, rows int, src []float32, srcStride int, offsets []int32, weights, bias []float32, act StoreActivation, lo, hi float32) {
 	const l = TapChannels
 	for c := range channels {
 		for r := range rows {
@@ -76,9 +86,9 @@ func channelTapsGo(dst []float32, dstStride, channels, n, rows int, src []float3
 					out[j] += w * in[j]
 				}
 			}
-			if relu {
+			if act != StoreIdentity {
 				for j, v := range out {
-					out[j] = max(v, 0)
+					out[j] = act.apply(v, lo, hi)
 				}
 			}
 		}

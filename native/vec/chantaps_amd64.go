@@ -5,9 +5,9 @@ package vec
 // channelTapsAVX2 is a loop of ChannelTaps; see package chantapsgen.
 //
 //go:noescape
-func channelTapsAVX2(n int, rows int, dst *float32, dstStride int, src *float32, srcStride int, off *int32, w *float32, taps int, bias *float32, channels int, relu bool)
+func channelTapsAVX2(n int, rows int, dst *float32, dstStride int, src *float32, srcStride int, off *int32, w *float32, taps int, bias *float32, channels int, act uint8, lo float32, hi float32)
 
 // channelTapsAVX512 is a loop of ChannelTaps; see package chantapsgen.
 //
 //go:noescape
-func channelTapsAVX512(n int, rows int, dst *float32, dstStride int, src *float32, srcStride int, off *int32, w *float32, taps int, bias *float32, channels int, relu bool)
+func channelTapsAVX512(n int, rows int, dst *float32, dstStride int, src *float32, srcStride int, off *int32, w *float32, taps int, bias *float32, channels int, act uint8, lo float32, hi float32)

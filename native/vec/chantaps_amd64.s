@@ -39,15 +39,23 @@ DATA chanTapsLaneMasks<>+30(SB)/2, $0x7fff
 DATA chanTapsLaneMasks<>+32(SB)/2, $0xffff
 GLOBL chanTapsLaneMasks<>(SB), RODATA|NOPTR, $34
 
-// func channelTapsAVX2(n int, rows int, dst *float32, dstStride int, src *float32, srcStride int, off *int32, w *float32, taps int, bias *float32, channels int, relu bool)
+DATA chanTapsConsts<>+0(SB)/4, $0x00000000
+DATA chanTapsConsts<>+4(SB)/4, $0x3f800000
+GLOBL chanTapsConsts<>(SB), RODATA|NOPTR, $8
+
+// func channelTapsAVX2(n int, rows int, dst *float32, dstStride int, src *float32, srcStride int, off *int32, w *float32, taps int, bias *float32, channels int, act uint8, lo float32, hi float32)
 // Requires: AVX, FMA3
-TEXT ·channelTapsAVX2(SB), NOSPLIT, $24-89
-	MOVQ rows+8(FP), AX
-	MOVQ AX, (SP)
-	MOVQ dst+16(FP), AX
-	MOVQ AX, 8(SP)
-	MOVQ src+32(FP), AX
-	MOVQ AX, 16(SP)
+TEXT ·channelTapsAVX2(SB), NOSPLIT, $88-100
+	MOVQ         rows+8(FP), AX
+	MOVQ         AX, (SP)
+	MOVQ         dst+16(FP), AX
+	MOVQ         AX, 8(SP)
+	MOVQ         src+32(FP), AX
+	MOVQ         AX, 16(SP)
+	VBROADCASTSS lo+92(FP), Y0
+	VMOVUPS      Y0, 24(SP)
+	VBROADCASTSS hi+96(FP), Y0
+	VMOVUPS      Y0, 56(SP)
 
 row:
 	CMPQ (SP), $0x00
@@ -101,22 +109,135 @@ by24c0tap:
 	ADDQ         $0x20, SI
 	DECQ         DI
 	JNZ          by24c0tap
-	MOVB         relu+88(FP), BL
-	TESTB        BL, BL
-	JZ           by24c0store
-	VXORPS       Y12, Y12, Y12
+	MOVB         act+88(FP), BL
+	CMPB         BL, $0x01
+	JE           by24c0relu
+	CMPB         BL, $0x02
+	JE           by24c0clip
+	CMPB         BL, $0x03
+	JE           by24c0hardswish
+	JMP          by24c0store
+
+by24c0relu:
+	VBROADCASTSS chanTapsConsts<>+0(SB), Y12
 	VMAXPS       Y0, Y12, Y0
+	VADDPS       Y12, Y0, Y0
 	VMAXPS       Y1, Y12, Y1
+	VADDPS       Y12, Y1, Y1
 	VMAXPS       Y2, Y12, Y2
+	VADDPS       Y12, Y2, Y2
 	VMAXPS       Y3, Y12, Y3
+	VADDPS       Y12, Y3, Y3
 	VMAXPS       Y4, Y12, Y4
+	VADDPS       Y12, Y4, Y4
 	VMAXPS       Y5, Y12, Y5
+	VADDPS       Y12, Y5, Y5
 	VMAXPS       Y6, Y12, Y6
+	VADDPS       Y12, Y6, Y6
 	VMAXPS       Y7, Y12, Y7
+	VADDPS       Y12, Y7, Y7
 	VMAXPS       Y8, Y12, Y8
+	VADDPS       Y12, Y8, Y8
 	VMAXPS       Y9, Y12, Y9
+	VADDPS       Y12, Y9, Y9
 	VMAXPS       Y10, Y12, Y10
+	VADDPS       Y12, Y10, Y10
 	VMAXPS       Y11, Y12, Y11
+	VADDPS       Y12, Y11, Y11
+	JMP          by24c0store
+
+by24c0clip:
+	VMOVUPS 24(SP), Y12
+	VMOVUPS 56(SP), Y13
+	VMAXPS  Y0, Y12, Y0
+	VMINPS  Y0, Y13, Y0
+	VMAXPS  Y1, Y12, Y1
+	VMINPS  Y1, Y13, Y1
+	VMAXPS  Y2, Y12, Y2
+	VMINPS  Y2, Y13, Y2
+	VMAXPS  Y3, Y12, Y3
+	VMINPS  Y3, Y13, Y3
+	VMAXPS  Y4, Y12, Y4
+	VMINPS  Y4, Y13, Y4
+	VMAXPS  Y5, Y12, Y5
+	VMINPS  Y5, Y13, Y5
+	VMAXPS  Y6, Y12, Y6
+	VMINPS  Y6, Y13, Y6
+	VMAXPS  Y7, Y12, Y7
+	VMINPS  Y7, Y13, Y7
+	VMAXPS  Y8, Y12, Y8
+	VMINPS  Y8, Y13, Y8
+	VMAXPS  Y9, Y12, Y9
+	VMINPS  Y9, Y13, Y9
+	VMAXPS  Y10, Y12, Y10
+	VMINPS  Y10, Y13, Y10
+	VMAXPS  Y11, Y12, Y11
+	VMINPS  Y11, Y13, Y11
+	JMP     by24c0store
+
+by24c0hardswish:
+	VBROADCASTSS chanTapsConsts<>+0(SB), Y12
+	VBROADCASTSS chanTapsConsts<>+4(SB), Y13
+	VMULPS       24(SP), Y0, Y14
+	VADDPS       56(SP), Y14, Y14
+	VMAXPS       Y14, Y12, Y14
+	VMINPS       Y14, Y13, Y14
+	VMULPS       Y14, Y0, Y0
+	VMULPS       24(SP), Y1, Y14
+	VADDPS       56(SP), Y14, Y14
+	VMAXPS       Y14, Y12, Y14
+	VMINPS       Y14, Y13, Y14
+	VMULPS       Y14, Y1, Y1
+	VMULPS       24(SP), Y2, Y14
+	VADDPS       56(SP), Y14, Y14
+	VMAXPS       Y14, Y12, Y14
+	VMINPS       Y14, Y13, Y14
+	VMULPS       Y14, Y2, Y2
+	VMULPS       24(SP), Y3, Y14
+	VADDPS       56(SP), Y14, Y14
+	VMAXPS       Y14, Y12, Y14
+	VMINPS       Y14, Y13, Y14
+	VMULPS       Y14, Y3, Y3
+	VMULPS       24(SP), Y4, Y14
+	VADDPS       56(SP), Y14, Y14
+	VMAXPS       Y14, Y12, Y14
+	VMINPS       Y14, Y13, Y14
+	VMULPS       Y14, Y4, Y4
+	VMULPS       24(SP), Y5, Y14
+	VADDPS       56(SP), Y14, Y14
+	VMAXPS       Y14, Y12, Y14
+	VMINPS       Y14, Y13, Y14
+	VMULPS       Y14, Y5, Y5
+	VMULPS       24(SP), Y6, Y14
+	VADDPS       56(SP), Y14, Y14
+	VMAXPS       Y14, Y12, Y14
+	VMINPS       Y14, Y13, Y14
+	VMULPS       Y14, Y6, Y6
+	VMULPS       24(SP), Y7, Y14
+	VADDPS       56(SP), Y14, Y14
+	VMAXPS       Y14, Y12, Y14
+	VMINPS       Y14, Y13, Y14
+	VMULPS       Y14, Y7, Y7
+	VMULPS       24(SP), Y8, Y14
+	VADDPS       56(SP), Y14, Y14
+	VMAXPS       Y14, Y12, Y14
+	VMINPS       Y14, Y13, Y14
+	VMULPS       Y14, Y8, Y8
+	VMULPS       24(SP), Y9, Y14
+	VADDPS       56(SP), Y14, Y14
+	VMAXPS       Y14, Y12, Y14
+	VMINPS       Y14, Y13, Y14
+	VMULPS       Y14, Y9, Y9
+	VMULPS       24(SP), Y10, Y14
+	VADDPS       56(SP), Y14, Y14
+	VMAXPS       Y14, Y12, Y14
+	VMINPS       Y14, Y13, Y14
+	VMULPS       Y14, Y10, Y10
+	VMULPS       24(SP), Y11, Y14
+	VADDPS       56(SP), Y14, Y14
+	VMAXPS       Y14, Y12, Y14
+	VMINPS       Y14, Y13, Y14
+	VMULPS       Y14, Y11, Y11
 
 by24c0store:
 	MOVQ    channels+80(FP), BX
@@ -193,22 +314,135 @@ by24c4tap:
 	ADDQ         $0x20, SI
 	DECQ         DI
 	JNZ          by24c4tap
-	MOVB         relu+88(FP), BL
-	TESTB        BL, BL
-	JZ           by24c4store
-	VXORPS       Y12, Y12, Y12
+	MOVB         act+88(FP), BL
+	CMPB         BL, $0x01
+	JE           by24c4relu
+	CMPB         BL, $0x02
+	JE           by24c4clip
+	CMPB         BL, $0x03
+	JE           by24c4hardswish
+	JMP          by24c4store
+
+by24c4relu:
+	VBROADCASTSS chanTapsConsts<>+0(SB), Y12
 	VMAXPS       Y0, Y12, Y0
+	VADDPS       Y12, Y0, Y0
 	VMAXPS       Y1, Y12, Y1
+	VADDPS       Y12, Y1, Y1
 	VMAXPS       Y2, Y12, Y2
+	VADDPS       Y12, Y2, Y2
 	VMAXPS       Y3, Y12, Y3
+	VADDPS       Y12, Y3, Y3
 	VMAXPS       Y4, Y12, Y4
+	VADDPS       Y12, Y4, Y4
 	VMAXPS       Y5, Y12, Y5
+	VADDPS       Y12, Y5, Y5
 	VMAXPS       Y6, Y12, Y6
+	VADDPS       Y12, Y6, Y6
 	VMAXPS       Y7, Y12, Y7
+	VADDPS       Y12, Y7, Y7
 	VMAXPS       Y8, Y12, Y8
+	VADDPS       Y12, Y8, Y8
 	VMAXPS       Y9, Y12, Y9
+	VADDPS       Y12, Y9, Y9
 	VMAXPS       Y10, Y12, Y10
+	VADDPS       Y12, Y10, Y10
 	VMAXPS       Y11, Y12, Y11
+	VADDPS       Y12, Y11, Y11
+	JMP          by24c4store
+
+by24c4clip:
+	VMOVUPS 24(SP), Y12
+	VMOVUPS 56(SP), Y13
+	VMAXPS  Y0, Y12, Y0
+	VMINPS  Y0, Y13, Y0
+	VMAXPS  Y1, Y12, Y1
+	VMINPS  Y1, Y13, Y1
+	VMAXPS  Y2, Y12, Y2
+	VMINPS  Y2, Y13, Y2
+	VMAXPS  Y3, Y12, Y3
+	VMINPS  Y3, Y13, Y3
+	VMAXPS  Y4, Y12, Y4
+	VMINPS  Y4, Y13, Y4
+	VMAXPS  Y5, Y12, Y5
+	VMINPS  Y5, Y13, Y5
+	VMAXPS  Y6, Y12, Y6
+	VMINPS  Y6, Y13, Y6
+	VMAXPS  Y7, Y12, Y7
+	VMINPS  Y7, Y13, Y7
+	VMAXPS  Y8, Y12, Y8
+	VMINPS  Y8, Y13, Y8
+	VMAXPS  Y9, Y12, Y9
+	VMINPS  Y9, Y13, Y9
+	VMAXPS  Y10, Y12, Y10
+	VMINPS  Y10, Y13, Y10
+	VMAXPS  Y11, Y12, Y11
+	VMINPS  Y11, Y13, Y11
+	JMP     by24c4store
+
+by24c4hardswish:
+	VBROADCASTSS chanTapsConsts<>+0(SB), Y12
+	VBROADCASTSS chanTapsConsts<>+4(SB), Y13
+	VMULPS       24(SP), Y0, Y14
+	VADDPS       56(SP), Y14, Y14
+	VMAXPS       Y14, Y12, Y14
+	VMINPS       Y14, Y13, Y14
+	VMULPS       Y14, Y0, Y0
+	VMULPS       24(SP), Y1, Y14
+	VADDPS       56(SP), Y14, Y14
+	VMAXPS       Y14, Y12, Y14
+	VMINPS       Y14, Y13, Y14
+	VMULPS       Y14, Y1, Y1
+	VMULPS       24(SP), Y2, Y14
+	VADDPS       56(SP), Y14, Y14
+	VMAXPS       Y14, Y12, Y14
+	VMINPS       Y14, Y13, Y14
+	VMULPS       Y14, Y2, Y2
+	VMULPS       24(SP), Y3, Y14
+	VADDPS       56(SP), Y14, Y14
+	VMAXPS       Y14, Y12, Y14
+	VMINPS       Y14, Y13, Y14
+	VMULPS       Y14, Y3, Y3
+	VMULPS       24(SP), Y4, Y14
+	VADDPS       56(SP), Y14, Y14
+	VMAXPS       Y14, Y12, Y14
+	VMINPS       Y14, Y13, Y14
+	VMULPS       Y14, Y4, Y4
+	VMULPS       24(SP), Y5, Y14
+	VADDPS       56(SP), Y14, Y14
+	VMAXPS       Y14, Y12, Y14
+	VMINPS       Y14, Y13, Y14
+	VMULPS       Y14, Y5, Y5
+	VMULPS       24(SP), Y6, Y14
+	VADDPS       56(SP), Y14, Y14
+	VMAXPS       Y14, Y12, Y14
+	VMINPS       Y14, Y13, Y14
+	VMULPS       Y14, Y6, Y6
+	VMULPS       24(SP), Y7, Y14
+	VADDPS       56(SP), Y14, Y14
+	VMAXPS       Y14, Y12, Y14
+	VMINPS       Y14, Y13, Y14
+	VMULPS       Y14, Y7, Y7
+	VMULPS       24(SP), Y8, Y14
+	VADDPS       56(SP), Y14, Y14
+	VMAXPS       Y14, Y12, Y14
+	VMINPS       Y14, Y13, Y14
+	VMULPS       Y14, Y8, Y8
+	VMULPS       24(SP), Y9, Y14
+	VADDPS       56(SP), Y14, Y14
+	VMAXPS       Y14, Y12, Y14
+	VMINPS       Y14, Y13, Y14
+	VMULPS       Y14, Y9, Y9
+	VMULPS       24(SP), Y10, Y14
+	VADDPS       56(SP), Y14, Y14
+	VMAXPS       Y14, Y12, Y14
+	VMINPS       Y14, Y13, Y14
+	VMULPS       Y14, Y10, Y10
+	VMULPS       24(SP), Y11, Y14
+	VADDPS       56(SP), Y14, Y14
+	VMAXPS       Y14, Y12, Y14
+	VMINPS       Y14, Y13, Y14
+	VMULPS       Y14, Y11, Y11
 
 by24c4store:
 	MOVQ    channels+80(FP), BX
@@ -276,14 +510,63 @@ by8c0tap:
 	ADDQ         $0x20, SI
 	DECQ         DI
 	JNZ          by8c0tap
-	MOVB         relu+88(FP), BL
-	TESTB        BL, BL
-	JZ           by8c0store
-	VXORPS       Y4, Y4, Y4
+	MOVB         act+88(FP), BL
+	CMPB         BL, $0x01
+	JE           by8c0relu
+	CMPB         BL, $0x02
+	JE           by8c0clip
+	CMPB         BL, $0x03
+	JE           by8c0hardswish
+	JMP          by8c0store
+
+by8c0relu:
+	VBROADCASTSS chanTapsConsts<>+0(SB), Y4
 	VMAXPS       Y0, Y4, Y0
+	VADDPS       Y4, Y0, Y0
 	VMAXPS       Y1, Y4, Y1
+	VADDPS       Y4, Y1, Y1
 	VMAXPS       Y2, Y4, Y2
+	VADDPS       Y4, Y2, Y2
 	VMAXPS       Y3, Y4, Y3
+	VADDPS       Y4, Y3, Y3
+	JMP          by8c0store
+
+by8c0clip:
+	VMOVUPS 24(SP), Y4
+	VMOVUPS 56(SP), Y5
+	VMAXPS  Y0, Y4, Y0
+	VMINPS  Y0, Y5, Y0
+	VMAXPS  Y1, Y4, Y1
+	VMINPS  Y1, Y5, Y1
+	VMAXPS  Y2, Y4, Y2
+	VMINPS  Y2, Y5, Y2
+	VMAXPS  Y3, Y4, Y3
+	VMINPS  Y3, Y5, Y3
+	JMP     by8c0store
+
+by8c0hardswish:
+	VBROADCASTSS chanTapsConsts<>+0(SB), Y4
+	VBROADCASTSS chanTapsConsts<>+4(SB), Y5
+	VMULPS       24(SP), Y0, Y6
+	VADDPS       56(SP), Y6, Y6
+	VMAXPS       Y6, Y4, Y6
+	VMINPS       Y6, Y5, Y6
+	VMULPS       Y6, Y0, Y0
+	VMULPS       24(SP), Y1, Y6
+	VADDPS       56(SP), Y6, Y6
+	VMAXPS       Y6, Y4, Y6
+	VMINPS       Y6, Y5, Y6
+	VMULPS       Y6, Y1, Y1
+	VMULPS       24(SP), Y2, Y6
+	VADDPS       56(SP), Y6, Y6
+	VMAXPS       Y6, Y4, Y6
+	VMINPS       Y6, Y5, Y6
+	VMULPS       Y6, Y2, Y2
+	VMULPS       24(SP), Y3, Y6
+	VADDPS       56(SP), Y6, Y6
+	VMAXPS       Y6, Y4, Y6
+	VMINPS       Y6, Y5, Y6
+	VMULPS       Y6, Y3, Y3
 
 by8c0store:
 	MOVQ    channels+80(FP), BX
@@ -334,14 +617,63 @@ by8c4tap:
 	ADDQ         $0x20, SI
 	DECQ         DI
 	JNZ          by8c4tap
-	MOVB         relu+88(FP), BL
-	TESTB        BL, BL
-	JZ           by8c4store
-	VXORPS       Y4, Y4, Y4
+	MOVB         act+88(FP), BL
+	CMPB         BL, $0x01
+	JE           by8c4relu
+	CMPB         BL, $0x02
+	JE           by8c4clip
+	CMPB         BL, $0x03
+	JE           by8c4hardswish
+	JMP          by8c4store
+
+by8c4relu:
+	VBROADCASTSS chanTapsConsts<>+0(SB), Y4
 	VMAXPS       Y0, Y4, Y0
+	VADDPS       Y4, Y0, Y0
 	VMAXPS       Y1, Y4, Y1
+	VADDPS       Y4, Y1, Y1
 	VMAXPS       Y2, Y4, Y2
+	VADDPS       Y4, Y2, Y2
 	VMAXPS       Y3, Y4, Y3
+	VADDPS       Y4, Y3, Y3
+	JMP          by8c4store
+
+by8c4clip:
+	VMOVUPS 24(SP), Y4
+	VMOVUPS 56(SP), Y5
+	VMAXPS  Y0, Y4, Y0
+	VMINPS  Y0, Y5, Y0
+	VMAXPS  Y1, Y4, Y1
+	VMINPS  Y1, Y5, Y1
+	VMAXPS  Y2, Y4, Y2
+	VMINPS  Y2, Y5, Y2
+	VMAXPS  Y3, Y4, Y3
+	VMINPS  Y3, Y5, Y3
+	JMP     by8c4store
+
+by8c4hardswish:
+	VBROADCASTSS chanTapsConsts<>+0(SB), Y4
+	VBROADCASTSS chanTapsConsts<>+4(SB), Y5
+	VMULPS       24(SP), Y0, Y6
+	VADDPS       56(SP), Y6, Y6
+	VMAXPS       Y6, Y4, Y6
+	VMINPS       Y6, Y5, Y6
+	VMULPS       Y6, Y0, Y0
+	VMULPS       24(SP), Y1, Y6
+	VADDPS       56(SP), Y6, Y6
+	VMAXPS       Y6, Y4, Y6
+	VMINPS       Y6, Y5, Y6
+	VMULPS       Y6, Y1, Y1
+	VMULPS       24(SP), Y2, Y6
+	VADDPS       56(SP), Y6, Y6
+	VMAXPS       Y6, Y4, Y6
+	VMINPS       Y6, Y5, Y6
+	VMULPS       Y6, Y2, Y2
+	VMULPS       24(SP), Y3, Y6
+	VADDPS       56(SP), Y6, Y6
+	VMAXPS       Y6, Y4, Y6
+	VMINPS       Y6, Y5, Y6
+	VMULPS       Y6, Y3, Y3
 
 by8c4store:
 	MOVQ    channels+80(FP), BX
@@ -404,14 +736,63 @@ tailc0tap:
 	ADDQ         $0x20, BX
 	DECQ         SI
 	JNZ          tailc0tap
-	MOVB         relu+88(FP), AL
-	TESTB        AL, AL
-	JZ           tailc0store
-	VXORPS       Y5, Y5, Y5
+	MOVB         act+88(FP), AL
+	CMPB         AL, $0x01
+	JE           tailc0relu
+	CMPB         AL, $0x02
+	JE           tailc0clip
+	CMPB         AL, $0x03
+	JE           tailc0hardswish
+	JMP          tailc0store
+
+tailc0relu:
+	VBROADCASTSS chanTapsConsts<>+0(SB), Y5
 	VMAXPS       Y1, Y5, Y1
+	VADDPS       Y5, Y1, Y1
 	VMAXPS       Y2, Y5, Y2
+	VADDPS       Y5, Y2, Y2
 	VMAXPS       Y3, Y5, Y3
+	VADDPS       Y5, Y3, Y3
 	VMAXPS       Y4, Y5, Y4
+	VADDPS       Y5, Y4, Y4
+	JMP          tailc0store
+
+tailc0clip:
+	VMOVUPS 24(SP), Y5
+	VMOVUPS 56(SP), Y6
+	VMAXPS  Y1, Y5, Y1
+	VMINPS  Y1, Y6, Y1
+	VMAXPS  Y2, Y5, Y2
+	VMINPS  Y2, Y6, Y2
+	VMAXPS  Y3, Y5, Y3
+	VMINPS  Y3, Y6, Y3
+	VMAXPS  Y4, Y5, Y4
+	VMINPS  Y4, Y6, Y4
+	JMP     tailc0store
+
+tailc0hardswish:
+	VBROADCASTSS chanTapsConsts<>+0(SB), Y5
+	VBROADCASTSS chanTapsConsts<>+4(SB), Y6
+	VMULPS       24(SP), Y1, Y7
+	VADDPS       56(SP), Y7, Y7
+	VMAXPS       Y7, Y5, Y7
+	VMINPS       Y7, Y6, Y7
+	VMULPS       Y7, Y1, Y1
+	VMULPS       24(SP), Y2, Y7
+	VADDPS       56(SP), Y7, Y7
+	VMAXPS       Y7, Y5, Y7
+	VMINPS       Y7, Y6, Y7
+	VMULPS       Y7, Y2, Y2
+	VMULPS       24(SP), Y3, Y7
+	VADDPS       56(SP), Y7, Y7
+	VMAXPS       Y7, Y5, Y7
+	VMINPS       Y7, Y6, Y7
+	VMULPS       Y7, Y3, Y3
+	VMULPS       24(SP), Y4, Y7
+	VADDPS       56(SP), Y7, Y7
+	VMAXPS       Y7, Y5, Y7
+	VMINPS       Y7, Y6, Y7
+	VMULPS       Y7, Y4, Y4
 
 tailc0store:
 	MOVQ       channels+80(FP), AX
@@ -462,14 +843,63 @@ tailc4tap:
 	ADDQ         $0x20, BX
 	DECQ         SI
 	JNZ          tailc4tap
-	MOVB         relu+88(FP), AL
-	TESTB        AL, AL
-	JZ           tailc4store
-	VXORPS       Y5, Y5, Y5
+	MOVB         act+88(FP), AL
+	CMPB         AL, $0x01
+	JE           tailc4relu
+	CMPB         AL, $0x02
+	JE           tailc4clip
+	CMPB         AL, $0x03
+	JE           tailc4hardswish
+	JMP          tailc4store
+
+tailc4relu:
+	VBROADCASTSS chanTapsConsts<>+0(SB), Y5
 	VMAXPS       Y1, Y5, Y1
+	VADDPS       Y5, Y1, Y1
 	VMAXPS       Y2, Y5, Y2
+	VADDPS       Y5, Y2, Y2
 	VMAXPS       Y3, Y5, Y3
+	VADDPS       Y5, Y3, Y3
 	VMAXPS       Y4, Y5, Y4
+	VADDPS       Y5, Y4, Y4
+	JMP          tailc4store
+
+tailc4clip:
+	VMOVUPS 24(SP), Y5
+	VMOVUPS 56(SP), Y6
+	VMAXPS  Y1, Y5, Y1
+	VMINPS  Y1, Y6, Y1
+	VMAXPS  Y2, Y5, Y2
+	VMINPS  Y2, Y6, Y2
+	VMAXPS  Y3, Y5, Y3
+	VMINPS  Y3, Y6, Y3
+	VMAXPS  Y4, Y5, Y4
+	VMINPS  Y4, Y6, Y4
+	JMP     tailc4store
+
+tailc4hardswish:
+	VBROADCASTSS chanTapsConsts<>+0(SB), Y5
+	VBROADCASTSS chanTapsConsts<>+4(SB), Y6
+	VMULPS       24(SP), Y1, Y7
+	VADDPS       56(SP), Y7, Y7
+	VMAXPS       Y7, Y5, Y7
+	VMINPS       Y7, Y6, Y7
+	VMULPS       Y7, Y1, Y1
+	VMULPS       24(SP), Y2, Y7
+	VADDPS       56(SP), Y7, Y7
+	VMAXPS       Y7, Y5, Y7
+	VMINPS       Y7, Y6, Y7
+	VMULPS       Y7, Y2, Y2
+	VMULPS       24(SP), Y3, Y7
+	VADDPS       56(SP), Y7, Y7
+	VMAXPS       Y7, Y5, Y7
+	VMINPS       Y7, Y6, Y7
+	VMULPS       Y7, Y3, Y3
+	VMULPS       24(SP), Y4, Y7
+	VADDPS       56(SP), Y7, Y7
+	VMAXPS       Y7, Y5, Y7
+	VMINPS       Y7, Y6, Y7
+	VMULPS       Y7, Y4, Y4
 
 tailc4store:
 	MOVQ       channels+80(FP), AX
@@ -509,15 +939,19 @@ done:
 	VZEROUPPER
 	RET
 
-// func channelTapsAVX512(n int, rows int, dst *float32, dstStride int, src *float32, srcStride int, off *int32, w *float32, taps int, bias *float32, channels int, relu bool)
-// Requires: AVX, AVX512DQ, AVX512F
-TEXT ·channelTapsAVX512(SB), NOSPLIT, $24-89
-	MOVQ rows+8(FP), AX
-	MOVQ AX, (SP)
-	MOVQ dst+16(FP), AX
-	MOVQ AX, 8(SP)
-	MOVQ src+32(FP), AX
-	MOVQ AX, 16(SP)
+// func channelTapsAVX512(n int, rows int, dst *float32, dstStride int, src *float32, srcStride int, off *int32, w *float32, taps int, bias *float32, channels int, act uint8, lo float32, hi float32)
+// Requires: AVX, AVX512F
+TEXT ·channelTapsAVX512(SB), NOSPLIT, $152-100
+	MOVQ         rows+8(FP), AX
+	MOVQ         AX, (SP)
+	MOVQ         dst+16(FP), AX
+	MOVQ         AX, 8(SP)
+	MOVQ         src+32(FP), AX
+	MOVQ         AX, 16(SP)
+	VBROADCASTSS lo+92(FP), Z0
+	VMOVUPS      Z0, 24(SP)
+	VBROADCASTSS hi+96(FP), Z0
+	VMOVUPS      Z0, 88(SP)
 
 row:
 	CMPQ (SP), $0x00
@@ -599,34 +1033,243 @@ by48c0tap:
 	ADDQ         $0x20, SI
 	DECQ         DI
 	JNZ          by48c0tap
-	MOVB         relu+88(FP), BL
-	TESTB        BL, BL
-	JZ           by48c0store
-	VXORPS       Z24, Z24, Z24
+	MOVB         act+88(FP), BL
+	CMPB         BL, $0x01
+	JE           by48c0relu
+	CMPB         BL, $0x02
+	JE           by48c0clip
+	CMPB         BL, $0x03
+	JE           by48c0hardswish
+	JMP          by48c0store
+
+by48c0relu:
+	VBROADCASTSS chanTapsConsts<>+0(SB), Z24
 	VMAXPS       Z0, Z24, Z0
+	VADDPS       Z24, Z0, Z0
 	VMAXPS       Z1, Z24, Z1
+	VADDPS       Z24, Z1, Z1
 	VMAXPS       Z2, Z24, Z2
+	VADDPS       Z24, Z2, Z2
 	VMAXPS       Z3, Z24, Z3
+	VADDPS       Z24, Z3, Z3
 	VMAXPS       Z4, Z24, Z4
+	VADDPS       Z24, Z4, Z4
 	VMAXPS       Z5, Z24, Z5
+	VADDPS       Z24, Z5, Z5
 	VMAXPS       Z6, Z24, Z6
+	VADDPS       Z24, Z6, Z6
 	VMAXPS       Z7, Z24, Z7
+	VADDPS       Z24, Z7, Z7
 	VMAXPS       Z8, Z24, Z8
+	VADDPS       Z24, Z8, Z8
 	VMAXPS       Z9, Z24, Z9
+	VADDPS       Z24, Z9, Z9
 	VMAXPS       Z10, Z24, Z10
+	VADDPS       Z24, Z10, Z10
 	VMAXPS       Z11, Z24, Z11
+	VADDPS       Z24, Z11, Z11
 	VMAXPS       Z12, Z24, Z12
+	VADDPS       Z24, Z12, Z12
 	VMAXPS       Z13, Z24, Z13
+	VADDPS       Z24, Z13, Z13
 	VMAXPS       Z14, Z24, Z14
+	VADDPS       Z24, Z14, Z14
 	VMAXPS       Z15, Z24, Z15
+	VADDPS       Z24, Z15, Z15
 	VMAXPS       Z16, Z24, Z16
+	VADDPS       Z24, Z16, Z16
 	VMAXPS       Z17, Z24, Z17
+	VADDPS       Z24, Z17, Z17
 	VMAXPS       Z18, Z24, Z18
+	VADDPS       Z24, Z18, Z18
 	VMAXPS       Z19, Z24, Z19
+	VADDPS       Z24, Z19, Z19
 	VMAXPS       Z20, Z24, Z20
+	VADDPS       Z24, Z20, Z20
 	VMAXPS       Z21, Z24, Z21
+	VADDPS       Z24, Z21, Z21
 	VMAXPS       Z22, Z24, Z22
+	VADDPS       Z24, Z22, Z22
 	VMAXPS       Z23, Z24, Z23
+	VADDPS       Z24, Z23, Z23
+	JMP          by48c0store
+
+by48c0clip:
+	VMOVUPS 24(SP), Z24
+	VMOVUPS 88(SP), Z25
+	VMAXPS  Z0, Z24, Z0
+	VMINPS  Z0, Z25, Z0
+	VMAXPS  Z1, Z24, Z1
+	VMINPS  Z1, Z25, Z1
+	VMAXPS  Z2, Z24, Z2
+	VMINPS  Z2, Z25, Z2
+	VMAXPS  Z3, Z24, Z3
+	VMINPS  Z3, Z25, Z3
+	VMAXPS  Z4, Z24, Z4
+	VMINPS  Z4, Z25, Z4
+	VMAXPS  Z5, Z24, Z5
+	VMINPS  Z5, Z25, Z5
+	VMAXPS  Z6, Z24, Z6
+	VMINPS  Z6, Z25, Z6
+	VMAXPS  Z7, Z24, Z7
+	VMINPS  Z7, Z25, Z7
+	VMAXPS  Z8, Z24, Z8
+	VMINPS  Z8, Z25, Z8
+	VMAXPS  Z9, Z24, Z9
+	VMINPS  Z9, Z25, Z9
+	VMAXPS  Z10, Z24, Z10
+	VMINPS  Z10, Z25, Z10
+	VMAXPS  Z11, Z24, Z11
+	VMINPS  Z11, Z25, Z11
+	VMAXPS  Z12, Z24, Z12
+	VMINPS  Z12, Z25, Z12
+	VMAXPS  Z13, Z24, Z13
+	VMINPS  Z13, Z25, Z13
+	VMAXPS  Z14, Z24, Z14
+	VMINPS  Z14, Z25, Z14
+	VMAXPS  Z15, Z24, Z15
+	VMINPS  Z15, Z25, Z15
+	VMAXPS  Z16, Z24, Z16
+	VMINPS  Z16, Z25, Z16
+	VMAXPS  Z17, Z24, Z17
+	VMINPS  Z17, Z25, Z17
+	VMAXPS  Z18, Z24, Z18
+	VMINPS  Z18, Z25, Z18
+	VMAXPS  Z19, Z24, Z19
+	VMINPS  Z19, Z25, Z19
+	VMAXPS  Z20, Z24, Z20
+	VMINPS  Z20, Z25, Z20
+	VMAXPS  Z21, Z24, Z21
+	VMINPS  Z21, Z25, Z21
+	VMAXPS  Z22, Z24, Z22
+	VMINPS  Z22, Z25, Z22
+	VMAXPS  Z23, Z24, Z23
+	VMINPS  Z23, Z25, Z23
+	JMP     by48c0store
+
+by48c0hardswish:
+	VBROADCASTSS chanTapsConsts<>+0(SB), Z24
+	VBROADCASTSS chanTapsConsts<>+4(SB), Z25
+	VMULPS       24(SP), Z0, Z26
+	VADDPS       88(SP), Z26, Z26
+	VMAXPS       Z26, Z24, Z26
+	VMINPS       Z26, Z25, Z26
+	VMULPS       Z26, Z0, Z0
+	VMULPS       24(SP), Z1, Z26
+	VADDPS       88(SP), Z26, Z26
+	VMAXPS       Z26, Z24, Z26
+	VMINPS       Z26, Z25, Z26
+	VMULPS       Z26, Z1, Z1
+	VMULPS       24(SP), Z2, Z26
+	VADDPS       88(SP), Z26, Z26
+	VMAXPS       Z26, Z24, Z26
+	VMINPS       Z26, Z25, Z26
+	VMULPS       Z26, Z2, Z2
+	VMULPS       24(SP), Z3, Z26
+	VADDPS       88(SP), Z26, Z26
+	VMAXPS       Z26, Z24, Z26
+	VMINPS       Z26, Z25, Z26
+	VMULPS       Z26, Z3, Z3
+	VMULPS       24(SP), Z4, Z26
+	VADDPS       88(SP), Z26, Z26
+	VMAXPS       Z26, Z24, Z26
+	VMINPS       Z26, Z25, Z26
+	VMULPS       Z26, Z4, Z4
+	VMULPS       24(SP), Z5, Z26
+	VADDPS       88(SP), Z26, Z26
+	VMAXPS       Z26, Z24, Z26
+	VMINPS       Z26, Z25, Z26
+	VMULPS       Z26, Z5, Z5
+	VMULPS       24(SP), Z6, Z26
+	VADDPS       88(SP), Z26, Z26
+	VMAXPS       Z26, Z24, Z26
+	VMINPS       Z26, Z25, Z26
+	VMULPS       Z26, Z6, Z6
+	VMULPS       24(SP), Z7, Z26
+	VADDPS       88(SP), Z26, Z26
+	VMAXPS       Z26, Z24, Z26
+	VMINPS       Z26, Z25, Z26
+	VMULPS       Z26, Z7, Z7
+	VMULPS       24(SP), Z8, Z26
+	VADDPS       88(SP), Z26, Z26
+	VMAXPS       Z26, Z24, Z26
+	VMINPS       Z26, Z25, Z26
+	VMULPS       Z26, Z8, Z8
+	VMULPS       24(SP), Z9, Z26
+	VADDPS       88(SP), Z26, Z26
+	VMAXPS       Z26, Z24, Z26
+	VMINPS       Z26, Z25, Z26
+	VMULPS       Z26, Z9, Z9
+	VMULPS       24(SP), Z10, Z26
+	VADDPS       88(SP), Z26, Z26
+	VMAXPS       Z26, Z24, Z26
+	VMINPS       Z26, Z25, Z26
+	VMULPS       Z26, Z10, Z10
+	VMULPS       24(SP), Z11, Z26
+	VADDPS       88(SP), Z26, Z26
+	VMAXPS       Z26, Z24, Z26
+	VMINPS       Z26, Z25, Z26
+	VMULPS       Z26, Z11, Z11
+	VMULPS       24(SP), Z12, Z26
+	VADDPS       88(SP), Z26, Z26
+	VMAXPS       Z26, Z24, Z26
+	VMINPS       Z26, Z25, Z26
+	VMULPS       Z26, Z12, Z12
+	VMULPS       24(SP), Z13, Z26
+	VADDPS       88(SP), Z26, Z26
+	VMAXPS       Z26, Z24, Z26
+	VMINPS       Z26, Z25, Z26
+	VMULPS       Z26, Z13, Z13
+	VMULPS       24(SP), Z14, Z26
+	VADDPS       88(SP), Z26, Z26
+	VMAXPS       Z26, Z24, Z26
+	VMINPS       Z26, Z25, Z26
+	VMULPS       Z26, Z14, Z14
+	VMULPS       24(SP), Z15, Z26
+	VADDPS       88(SP), Z26, Z26
+	VMAXPS       Z26, Z24, Z26
+	VMINPS       Z26, Z25, Z26
+	VMULPS       Z26, Z15, Z15
+	VMULPS       24(SP), Z16, Z26
+	VADDPS       88(SP), Z26, Z26
+	VMAXPS       Z26, Z24, Z26
+	VMINPS       Z26, Z25, Z26
+	VMULPS       Z26, Z16, Z16
+	VMULPS       24(SP), Z17, Z26
+	VADDPS       88(SP), Z26, Z26
+	VMAXPS       Z26, Z24, Z26
+	VMINPS       Z26, Z25, Z26
+	VMULPS       Z26, Z17, Z17
+	VMULPS       24(SP), Z18, Z26
+	VADDPS       88(SP), Z26, Z26
+	VMAXPS       Z26, Z24, Z26
+	VMINPS       Z26, Z25, Z26
+	VMULPS       Z26, Z18, Z18
+	VMULPS       24(SP), Z19, Z26
+	VADDPS       88(SP), Z26, Z26
+	VMAXPS       Z26, Z24, Z26
+	VMINPS       Z26, Z25, Z26
+	VMULPS       Z26, Z19, Z19
+	VMULPS       24(SP), Z20, Z26
+	VADDPS       88(SP), Z26, Z26
+	VMAXPS       Z26, Z24, Z26
+	VMINPS       Z26, Z25, Z26
+	VMULPS       Z26, Z20, Z20
+	VMULPS       24(SP), Z21, Z26
+	VADDPS       88(SP), Z26, Z26
+	VMAXPS       Z26, Z24, Z26
+	VMINPS       Z26, Z25, Z26
+	VMULPS       Z26, Z21, Z21
+	VMULPS       24(SP), Z22, Z26
+	VADDPS       88(SP), Z26, Z26
+	VMAXPS       Z26, Z24, Z26
+	VMINPS       Z26, Z25, Z26
+	VMULPS       Z26, Z22, Z22
+	VMULPS       24(SP), Z23, Z26
+	VADDPS       88(SP), Z26, Z26
+	VMAXPS       Z26, Z24, Z26
+	VMINPS       Z26, Z25, Z26
+	VMULPS       Z26, Z23, Z23
 
 by48c0store:
 	MOVQ    channels+80(FP), BX
@@ -727,18 +1370,99 @@ by16c0tap:
 	ADDQ         $0x20, SI
 	DECQ         DI
 	JNZ          by16c0tap
-	MOVB         relu+88(FP), BL
-	TESTB        BL, BL
-	JZ           by16c0store
-	VXORPS       Z8, Z8, Z8
+	MOVB         act+88(FP), BL
+	CMPB         BL, $0x01
+	JE           by16c0relu
+	CMPB         BL, $0x02
+	JE           by16c0clip
+	CMPB         BL, $0x03
+	JE           by16c0hardswish
+	JMP          by16c0store
+
+by16c0relu:
+	VBROADCASTSS chanTapsConsts<>+0(SB), Z8
 	VMAXPS       Z0, Z8, Z0
+	VADDPS       Z8, Z0, Z0
 	VMAXPS       Z1, Z8, Z1
+	VADDPS       Z8, Z1, Z1
 	VMAXPS       Z2, Z8, Z2
+	VADDPS       Z8, Z2, Z2
 	VMAXPS       Z3, Z8, Z3
+	VADDPS       Z8, Z3, Z3
 	VMAXPS       Z4, Z8, Z4
+	VADDPS       Z8, Z4, Z4
 	VMAXPS       Z5, Z8, Z5
+	VADDPS       Z8, Z5, Z5
 	VMAXPS       Z6, Z8, Z6
+	VADDPS       Z8, Z6, Z6
 	VMAXPS       Z7, Z8, Z7
+	VADDPS       Z8, Z7, Z7
+	JMP          by16c0store
+
+by16c0clip:
+	VMOVUPS 24(SP), Z8
+	VMOVUPS 88(SP), Z9
+	VMAXPS  Z0, Z8, Z0
+	VMINPS  Z0, Z9, Z0
+	VMAXPS  Z1, Z8, Z1
+	VMINPS  Z1, Z9, Z1
+	VMAXPS  Z2, Z8, Z2
+	VMINPS  Z2, Z9, Z2
+	VMAXPS  Z3, Z8, Z3
+	VMINPS  Z3, Z9, Z3
+	VMAXPS  Z4, Z8, Z4
+	VMINPS  Z4, Z9, Z4
+	VMAXPS  Z5, Z8, Z5
+	VMINPS  Z5, Z9, Z5
+	VMAXPS  Z6, Z8, Z6
+	VMINPS  Z6, Z9, Z6
+	VMAXPS  Z7, Z8, Z7
+	VMINPS  Z7, Z9, Z7
+	JMP     by16c0store
+
+by16c0hardswish:
+	VBROADCASTSS chanTapsConsts<>+0(SB), Z8
+	VBROADCASTSS chanTapsConsts<>+4(SB), Z9
+	VMULPS       24(SP), Z0, Z10
+	VADDPS       88(SP), Z10, Z10
+	VMAXPS       Z10, Z8, Z10
+	VMINPS       Z10, Z9, Z10
+	VMULPS       Z10, Z0, Z0
+	VMULPS       24(SP), Z1, Z10
+	VADDPS       88(SP), Z10, Z10
+	VMAXPS       Z10, Z8, Z10
+	VMINPS       Z10, Z9, Z10
+	VMULPS       Z10, Z1, Z1
+	VMULPS       24(SP), Z2, Z10
+	VADDPS       88(SP), Z10, Z10
+	VMAXPS       Z10, Z8, Z10
+	VMINPS       Z10, Z9, Z10
+	VMULPS       Z10, Z2, Z2
+	VMULPS       24(SP), Z3, Z10
+	VADDPS       88(SP), Z10, Z10
+	VMAXPS       Z10, Z8, Z10
+	VMINPS       Z10, Z9, Z10
+	VMULPS       Z10, Z3, Z3
+	VMULPS       24(SP), Z4, Z10
+	VADDPS       88(SP), Z10, Z10
+	VMAXPS       Z10, Z8, Z10
+	VMINPS       Z10, Z9, Z10
+	VMULPS       Z10, Z4, Z4
+	VMULPS       24(SP), Z5, Z10
+	VADDPS       88(SP), Z10, Z10
+	VMAXPS       Z10, Z8, Z10
+	VMINPS       Z10, Z9, Z10
+	VMULPS       Z10, Z5, Z5
+	VMULPS       24(SP), Z6, Z10
+	VADDPS       88(SP), Z10, Z10
+	VMAXPS       Z10, Z8, Z10
+	VMINPS       Z10, Z9, Z10
+	VMULPS       Z10, Z6, Z6
+	VMULPS       24(SP), Z7, Z10
+	VADDPS       88(SP), Z10, Z10
+	VMAXPS       Z10, Z8, Z10
+	VMINPS       Z10, Z9, Z10
+	VMULPS       Z10, Z7, Z7
 
 by16c0store:
 	MOVQ    channels+80(FP), BX
@@ -824,18 +1548,99 @@ tailc0tap:
 	ADDQ         $0x20, BX
 	DECQ         SI
 	JNZ          tailc0tap
-	MOVB         relu+88(FP), AL
-	TESTB        AL, AL
-	JZ           tailc0store
-	VXORPS       Z8, Z8, Z8
+	MOVB         act+88(FP), AL
+	CMPB         AL, $0x01
+	JE           tailc0relu
+	CMPB         AL, $0x02
+	JE           tailc0clip
+	CMPB         AL, $0x03
+	JE           tailc0hardswish
+	JMP          tailc0store
+
+tailc0relu:
+	VBROADCASTSS chanTapsConsts<>+0(SB), Z8
 	VMAXPS       Z0, Z8, Z0
+	VADDPS       Z8, Z0, Z0
 	VMAXPS       Z1, Z8, Z1
+	VADDPS       Z8, Z1, Z1
 	VMAXPS       Z2, Z8, Z2
+	VADDPS       Z8, Z2, Z2
 	VMAXPS       Z3, Z8, Z3
+	VADDPS       Z8, Z3, Z3
 	VMAXPS       Z4, Z8, Z4
+	VADDPS       Z8, Z4, Z4
 	VMAXPS       Z5, Z8, Z5
+	VADDPS       Z8, Z5, Z5
 	VMAXPS       Z6, Z8, Z6
+	VADDPS       Z8, Z6, Z6
 	VMAXPS       Z7, Z8, Z7
+	VADDPS       Z8, Z7, Z7
+	JMP          tailc0store
+
+tailc0clip:
+	VMOVUPS 24(SP), Z8
+	VMOVUPS 88(SP), Z9
+	VMAXPS  Z0, Z8, Z0
+	VMINPS  Z0, Z9, Z0
+	VMAXPS  Z1, Z8, Z1
+	VMINPS  Z1, Z9, Z1
+	VMAXPS  Z2, Z8, Z2
+	VMINPS  Z2, Z9, Z2
+	VMAXPS  Z3, Z8, Z3
+	VMINPS  Z3, Z9, Z3
+	VMAXPS  Z4, Z8, Z4
+	VMINPS  Z4, Z9, Z4
+	VMAXPS  Z5, Z8, Z5
+	VMINPS  Z5, Z9, Z5
+	VMAXPS  Z6, Z8, Z6
+	VMINPS  Z6, Z9, Z6
+	VMAXPS  Z7, Z8, Z7
+	VMINPS  Z7, Z9, Z7
+	JMP     tailc0store
+
+tailc0hardswish:
+	VBROADCASTSS chanTapsConsts<>+0(SB), Z8
+	VBROADCASTSS chanTapsConsts<>+4(SB), Z9
+	VMULPS       24(SP), Z0, Z10
+	VADDPS       88(SP), Z10, Z10
+	VMAXPS       Z10, Z8, Z10
+	VMINPS       Z10, Z9, Z10
+	VMULPS       Z10, Z0, Z0
+	VMULPS       24(SP), Z1, Z10
+	VADDPS       88(SP), Z10, Z10
+	VMAXPS       Z10, Z8, Z10
+	VMINPS       Z10, Z9, Z10
+	VMULPS       Z10, Z1, Z1
+	VMULPS       24(SP), Z2, Z10
+	VADDPS       88(SP), Z10, Z10
+	VMAXPS       Z10, Z8, Z10
+	VMINPS       Z10, Z9, Z10
+	VMULPS       Z10, Z2, Z2
+	VMULPS       24(SP), Z3, Z10
+	VADDPS       88(SP), Z10, Z10
+	VMAXPS       Z10, Z8, Z10
+	VMINPS       Z10, Z9, Z10
+	VMULPS       Z10, Z3, Z3
+	VMULPS       24(SP), Z4, Z10
+	VADDPS       88(SP), Z10, Z10
+	VMAXPS       Z10, Z8, Z10
+	VMINPS       Z10, Z9, Z10
+	VMULPS       Z10, Z4, Z4
+	VMULPS       24(SP), Z5, Z10
+	VADDPS       88(SP), Z10, Z10
+	VMAXPS       Z10, Z8, Z10
+	VMINPS       Z10, Z9, Z10
+	VMULPS       Z10, Z5, Z5
+	VMULPS       24(SP), Z6, Z10
+	VADDPS       88(SP), Z10, Z10
+	VMAXPS       Z10, Z8, Z10
+	VMINPS       Z10, Z9, Z10
+	VMULPS       Z10, Z6, Z6
+	VMULPS       24(SP), Z7, Z10
+	VADDPS       88(SP), Z10, Z10
+	VMAXPS       Z10, Z8, Z10
+	VMINPS       Z10, Z9, Z10
+	VMULPS       Z10, Z7, Z7
 
 tailc0store:
 	MOVQ    channels+80(FP), AX

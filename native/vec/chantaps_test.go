@@ -11,11 +11,12 @@ import (
 // TestChannelTaps compares ChannelTaps with the sums in float64, at
 // every CPU level, for every row length up to 150 (every block of the
 // assembly and every tail), one to three rows, one to TapChannels
-// channels, one to 30 taps at random offsets, with and without ReLU, and
-// checks that nothing between the channels' rows or past the last is
-// written. The bound is one float32 rounding of the sum of the
-// magnitudes of the terms per tap and one more (Go rounds each partial
-// sum).
+// channels, one to 30 taps at random offsets, and checks that nothing
+// between the channels' rows or past the last is written. The bound is
+// one float32 rounding of the sum of the magnitudes of the terms per tap
+// and one more (Go rounds each partial sum). Each store activation must
+// give the bits of its vec function (Relu, Clip, HardSwish) applied to
+// the rows stored without one.
 func TestChannelTaps(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	leveltest.Run(t, func(t *testing.T) {
@@ -43,20 +44,24 @@ func TestChannelTaps(t *testing.T) {
 				bias[i] = rng.Float32() - 0.5
 			}
 			stride := rows*n + rng.IntN(3)
-			for _, relu := range []bool{false, true} {
+			// run returns dst of ChannelTaps under act, after checking
+			// that it wrote nothing outside the rows.
+			run := func(act StoreActivation, lo, hi float32) []float32 {
 				dst := make([]float32, TapChannels*stride+1)
 				for i := range dst {
 					dst[i] = 9
 				}
-				ChannelTaps(dst, stride, channels, n, rows, src, srcStride, offsets, weights, bias, relu)
+				ChannelTaps(dst, stride, channels, n, rows, src, srcStride, offsets, weights, bias, act, lo, hi)
 				for i, v := range dst {
-					c, rj := i/max(stride, 1), i%max(stride, 1)
-					if c >= channels || rj >= rows*n {
-						if v != 9 {
-							t.Fatalf("n=%d rows=%d channels=%d stride=%d: wrote dst[%d] outside the rows", n, rows, channels, stride, i)
-						}
-						continue
+					if c, rj := i/max(stride, 1), i%max(stride, 1); (c >= channels || rj >= rows*n) && v != 9 {
+						t.Fatalf("n=%d rows=%d channels=%d stride=%d %v: wrote dst[%d] outside the rows", n, rows, channels, stride, act, i)
 					}
+				}
+				return dst
+			}
+			sums := run(StoreIdentity, 0, 0)
+			for c := range channels {
+				for rj, v := range sums[c*stride:][:rows*n] {
 					r, j := rj/n, rj%n
 					want, mag := float64(bias[c]), math.Abs(float64(bias[c]))
 					for k, o := range offsets {
@@ -64,12 +69,30 @@ func TestChannelTaps(t *testing.T) {
 						want += term
 						mag += math.Abs(term)
 					}
-					if relu {
-						want = max(want, 0)
-					}
 					if err := math.Abs(float64(v) - want); !(err <= float64(taps+1)*0x1p-24*mag) {
-						t.Fatalf("n=%d rows=%d taps=%d channels=%d relu=%v: channel %d row %d position %d = %v, want %v",
-							n, rows, taps, channels, relu, c, r, j, v, want)
+						t.Fatalf("n=%d rows=%d taps=%d channels=%d: channel %d row %d position %d = %v, want %v",
+							n, rows, taps, channels, c, r, j, v, want)
+					}
+				}
+			}
+			lo, hi := -rng.Float32(), rng.Float32()
+			for _, tc := range []struct {
+				act StoreActivation
+				vec func(dst, src []float32)
+			}{
+				{StoreRelu, Relu},
+				{StoreClip, func(dst, src []float32) { Clip(dst, src, lo, hi) }},
+				{StoreHardSwish, HardSwish},
+			} {
+				got := run(tc.act, lo, hi)
+				for c := range channels {
+					want := make([]float32, rows*n)
+					tc.vec(want, sums[c*stride:][:rows*n])
+					for rj, v := range got[c*stride:][:rows*n] {
+						if math.Float32bits(v) != math.Float32bits(want[rj]) {
+							t.Fatalf("n=%d rows=%d taps=%d channels=%d %v [%v, %v]: channel %d row %d position %d = %v, want %v (of %v)",
+								n, rows, taps, channels, tc.act, lo, hi, c, rj/n, rj%n, v, want[rj], sums[c*stride+rj])
+						}
 					}
 				}
 			}
@@ -106,7 +129,7 @@ func TestChannelTapsBounds(t *testing.T) {
 						tc.channels, tc.rows, tc.offsets, tc.dst, tc.weights, failed, tc.fail)
 				}
 			}()
-			ChannelTaps(make([]float32, tc.dst), 20, tc.channels, 8, tc.rows, make([]float32, 27), 10, tc.offsets, make([]float32, tc.weights), make([]float32, 8), false)
+			ChannelTaps(make([]float32, tc.dst), 20, tc.channels, 8, tc.rows, make([]float32, 27), 10, tc.offsets, make([]float32, tc.weights), make([]float32, 8), StoreIdentity, 0, 0)
 		}()
 	}
 }
@@ -124,7 +147,7 @@ func BenchmarkChannelTaps(b *testing.B) {
 	dst := make([]float32, TapChannels*rows*n)
 	leveltest.Bench(b, func(b *testing.B) {
 		for b.Loop() {
-			ChannelTaps(dst, rows*n, TapChannels, n, rows, src, n, offsets, weights, bias, false)
+			ChannelTaps(dst, rows*n, TapChannels, n, rows, src, n, offsets, weights, bias, StoreIdentity, 0, 0)
 		}
 		b.ReportMetric(float64(2*taps*TapChannels*n*rows)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 	})

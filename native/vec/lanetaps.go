@@ -69,12 +69,12 @@ func (s *LaneTaps) Sum(dst []float32, first int, src, weights, bias []float32, a
 	}
 }
 
-// StoreActivation is the activation LaneTaps.SumPlanes applies to each
-// value as it stores it, with the bits of the vec function of the same
-// name.
+// StoreActivation is the activation LaneTaps.SumPlanes and ChannelTaps
+// apply to each value as they store it, with the bits of the vec
+// function of the same name.
 type StoreActivation uint8
 
-// The activations SumPlanes applies.
+// The activations SumPlanes and ChannelTaps apply.
 const (
 	StoreIdentity  StoreActivation = iota // v
 	StoreRelu                             // max(v, 0), Go's max

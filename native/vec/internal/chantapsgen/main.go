@@ -5,12 +5,18 @@
 //
 // channelTapsAVX512 and channelTapsAVX2, func(n, rows int, dst
 // *float32, dstStride int, src *float32, srcStride int, off *int32, w
-// *float32, taps int, bias *float32, channels int, relu bool), store for
-// each channel c < channels (at most 8), row r < rows and position j < n
+// *float32, taps int, bias *float32, channels int, act uint8, lo, hi
+// float32), store for each channel c < channels (at most 8), row r <
+// rows and position j < n
 //
-//	dst[c*dstStride+r*n+j] = bias[c] + Σ_t w[8t+c] * src[off[t]+r*srcStride+j]
+//	dst[c*dstStride+r*n+j] = act(bias[c] + Σ_t w[8t+c] * src[off[t]+r*srcStride+j])
 //
-// then max(v, 0) under relu: a block of eight output channels of a
+// act a vec.StoreActivation: the identity, max(v, 0) + 0 (as vec.Relu),
+// v clamped to [lo, hi] (as vec.Clip) or v * HardSigmoid(v) with lo and
+// hi its alpha and beta (as vec.HardSwish), each computed in registers
+// before the store with the operations and roundings of package
+// asmgen's activation kernels, so that the bits are those of the vec
+// function applied after the store. This is a block of eight output channels of a
 // convolution with few input channels, each tap an input channel and
 // kernel position at its offset in padded input planes. The positions
 // lie in the lanes; each tap loads a few vectors of input once and
@@ -20,27 +26,34 @@
 //
 // AVX-512 keeps the eight channels of three vectors (48 positions) in 24
 // registers; AVX2, with 16, takes the channels four at a time over three
-// vectors (24 positions). Then one vector at a time, then the last few
+// vectors (24 positions), and HardSwish there takes its alpha and beta
+// from the frame, broadcast once, for want of registers. Then one vector at a time, then the last few
 // positions through masked loads and stores, which touch nothing past
 // the rows.
 package main
 
 import (
 	"fmt"
+	"math"
 
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/reg"
+
+	"github.com/onnxkit/onnxkit/native/internal/avoparam"
 )
 
 func main() {
 	masks := emitMasks()
 	laneMasks := emitLaneMasks()
+	consts := GLOBL("chanTapsConsts", RODATA|NOPTR) // 0 and 1
+	DATA(0, U32(0))
+	DATA(4, U32(math.Float32bits(1)))
 	for _, s := range []shape{
 		{name: "channelTapsAVX2", lanes: 8, vecs: 3, chans: 4, newVec: YMM},
 		{name: "channelTapsAVX512", lanes: 16, vecs: 3, chans: 8, newVec: ZMM, avx512: true},
 	} {
-		s.emit(masks, laneMasks)
+		s.emit(masks, laneMasks, consts)
 	}
 	Generate()
 }
@@ -73,6 +86,14 @@ func emitLaneMasks() Mem {
 // block is the eight channels of the loop.
 const block = 8
 
+// The values of vec.StoreActivation.
+const (
+	storeIdentity = iota
+	storeRelu
+	storeClip
+	storeHardSwish
+)
+
 // shape is one instruction set's version of the loop.
 type shape struct {
 	name   string
@@ -83,20 +104,30 @@ type shape struct {
 	avx512 bool                  // masks in opmask registers
 }
 
-func (s shape) emit(masks, laneMasks Mem) {
-	TEXT(s.name, NOSPLIT, "func(n, rows int, dst *float32, dstStride int, src *float32, srcStride int, off *int32, w *float32, taps int, bias *float32, channels int, relu bool)")
+func (s shape) emit(masks, laneMasks, consts Mem) {
+	TEXT(s.name, NOSPLIT, "func(n, rows int, dst *float32, dstStride int, src *float32, srcStride int, off *int32, w *float32, taps int, bias *float32, channels int, act uint8, lo, hi float32)")
 	Pragma("noescape")
 	Doc(s.name + " is a loop of ChannelTaps; see package chantapsgen.")
-	// The rows left and where the next one starts in dst and src live
-	// in the frame.
-	frame := AllocLocal(24)
+	width := 4 * s.lanes // bytes per vector
+	// The rows left, where the next one starts in dst and src, and lo
+	// and hi broadcast live in the frame.
+	frame := AllocLocal(24 + 2*width)
 	rowsMem, dstRow, srcRow := frame.Offset(0), frame.Offset(8), frame.Offset(16)
+	loMem, hiMem := frame.Offset(24), frame.Offset(24+width)
 	for _, p := range []struct {
 		name string
 		mem  Mem
 	}{{"rows", rowsMem}, {"dst", dstRow}, {"src", srcRow}} {
 		r := Load(Param(p.name), GP64())
 		MOVQ(r, p.mem)
+	}
+	for _, p := range []struct {
+		name string
+		mem  Mem
+	}{{"lo", loMem}, {"hi", hiMem}} {
+		v := s.newVec()
+		VBROADCASTSS(avoparam.Addr(p.name), v)
+		VMOVUPS(v, p.mem)
 	}
 	Label("row")
 	CMPQ(rowsMem, U8(0))
@@ -105,11 +136,10 @@ func (s shape) emit(masks, laneMasks Mem) {
 	Load(Param("n"), n)
 	MOVQ(dstRow, dst)
 	MOVQ(srcRow, src)
-	width := 4 * s.lanes // bytes per vector
 
 	// sum emits the block of vecs vectors at dst, for the channels c0
 	// to c0+chans: the accumulators started from the bias, the taps
-	// summed, ReLU and the stores of the channels below channels. With
+	// summed, the activation and the stores of the channels below channels. With
 	// a mask (an opmask or a YMM of lanes) the loads and stores are
 	// masked.
 	sum := func(vecs, c0 int, label string, kmask reg.OpmaskVirtual, ymask reg.VecVirtual) {
@@ -159,17 +189,7 @@ func (s shape) emit(masks, laneMasks Mem) {
 		DECQ(t)
 		JNZ(LabelRef(label + "tap"))
 
-		relu := GP8()
-		Load(Param("relu"), relu)
-		TESTB(relu, relu)
-		JZ(LabelRef(label + "store"))
-		zero := s.newVec()
-		VXORPS(zero, zero, zero)
-		for c := range acc {
-			for v := range acc[c] {
-				VMAXPS(acc[c][v], zero, acc[c][v])
-			}
-		}
+		s.activate(acc, label, loMem, hiMem, consts)
 		Label(label + "store")
 		channels, stride, row := GP64(), GP64(), GP64()
 		Load(Param("channels"), channels)
@@ -261,4 +281,67 @@ func (s shape) emit(masks, laneMasks Mem) {
 	Label("done")
 	VZEROUPPER()
 	RET()
+}
+
+// broadcast returns a vector of float32 at m in every lane (avo fails
+// to allocate the 27 vectors of AVX-512's HardSwish when one of them is
+// zeroed by VPXORD).
+func (s shape) broadcast(m Mem) reg.VecVirtual {
+	v := s.newVec()
+	VBROADCASTSS(m, v)
+	return v
+}
+
+// activate emits the activation named by the act parameter on the
+// accumulators, in place, ending at label+"store": Relu as max(v, 0) + 0
+// (the sum turns the -0 VMAXPS keeps into Go's +0), Clip as the maximum
+// with lo then the minimum with hi, HardSwish as v * min(max(alpha v +
+// beta, 0), 1), the product and the sum each rounded. VMAXPS and VMINPS
+// take the accumulator first (in Go's order), so that a NaN passes, as
+// in package asmgen's kernels.
+func (s shape) activate(acc [][]reg.VecVirtual, label string, loMem, hiMem, consts Mem) {
+	act := GP8()
+	Load(Param("act"), act)
+	for _, b := range []struct {
+		act   int
+		label string
+	}{{storeRelu, "relu"}, {storeClip, "clip"}, {storeHardSwish, "hardswish"}} {
+		CMPB(act, U8(b.act))
+		JE(LabelRef(label + b.label))
+	}
+	JMP(LabelRef(label + "store"))
+
+	Label(label + "relu")
+	zero := s.broadcast(consts)
+	for c := range acc {
+		for _, a := range acc[c] {
+			VMAXPS(a, zero, a)
+			VADDPS(zero, a, a)
+		}
+	}
+	JMP(LabelRef(label + "store"))
+
+	Label(label + "clip")
+	lo, hi := s.newVec(), s.newVec()
+	VMOVUPS(loMem, lo)
+	VMOVUPS(hiMem, hi)
+	for c := range acc {
+		for _, a := range acc[c] {
+			VMAXPS(a, lo, a)
+			VMINPS(a, hi, a)
+		}
+	}
+	JMP(LabelRef(label + "store"))
+
+	Label(label + "hardswish")
+	zero, ones, h := s.broadcast(consts), s.broadcast(consts.Offset(4)), s.newVec()
+	for c := range acc {
+		for _, a := range acc[c] {
+			VMULPS(loMem, a, h)
+			VADDPS(hiMem, h, h)
+			VMAXPS(h, zero, h)
+			VMINPS(h, ones, h)
+			VMULPS(h, a, a)
+		}
+	}
 }
