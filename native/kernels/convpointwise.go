@@ -212,6 +212,10 @@ func (s *pointwiseGeometry) run(x, w, y []float32, e slideEpilogue) {
 	t := pointwiseTasks.Get()
 	*t = pointwiseTask{s: s, serial: linalg.Serial(s.gemm), x: x, w: w, y: y, e: e, sp: sp,
 		tasks: p.N * p.Group * sp.chunks * sp.blocks}
+	t.fused, t.storeAct = e.storeEpilogue()
+	if t.fused {
+		t.eg, t.fused = t.serial.(linalg.EpilogueGemm)
+	}
 	t.off = offsets.get(cg)
 	hw := p.H * p.W
 	if s.strided {
@@ -241,6 +245,12 @@ type pointwiseTask struct {
 	off     []int32 // q times the distance between two rows of B
 	tasks   int
 	next    int64 // the next item to take, atomically
+	// fused says that the products apply the bias and the activation
+	// as they store their tiles (eg, with storeAct), rather than
+	// finishBlock in passes after them.
+	fused    bool
+	eg       linalg.EpilogueGemm
+	storeAct linalg.Epilogue
 }
 
 var pointwiseTasks parallel.Tasks[pointwiseTask]
@@ -266,6 +276,7 @@ func (t *pointwiseTask) Range(_, _ int) {
 		defer putBuffer(packed)
 	}
 	var tailOff []int32
+	epi := t.storeAct // this worker's, with the bias of each block's rows
 	for {
 		i := int(atomic.AddInt64(&t.next, 1) - 1)
 		if i >= t.tasks {
@@ -280,6 +291,9 @@ func (t *pointwiseTask) Range(_, _ int) {
 		a := t.w[(g*mg+m0)*cg:]
 		ybase := (n*p.M + g*mg + m0) * ohw
 		c := t.y[ybase+j0:]
+		if t.fused && t.e.bias != nil {
+			epi.Bias = t.e.bias[g*mg+m0 : g*mg+m1]
+		}
 		// src and ld are the block's columns of the input, row q at
 		// src[q*ld:], gathered into buf when strided.
 		src, ld := t.x[(n*p.C+g*cg)*hw+j0:], hw
@@ -293,13 +307,24 @@ func (t *pointwiseTask) Range(_, _ int) {
 			for j := cols; j < j1-j0; j++ {
 				t.serial.Sgemm(false, false, m1-m0, 1, cg, 1, a, cg, src[j:], ld, t.beta(), c[j:], ohw)
 			}
+			if t.fused {
+				t.e.finishBlock(t.y, ybase, ohw, g*mg+m0, m1-m0, j0+cols, j1)
+			}
+		}
+		var e *linalg.Epilogue
+		if t.fused {
+			e = &epi
 		}
 		switch {
 		case s.packs:
 			s.gemm.PackB(false, cg, cols, src, ld, packed)
+			if t.fused {
+				t.eg.SgemmPackedBEpilogue(m1-m0, cols, cg, 1, a, cg, packed, t.beta(), c, ohw, e)
+				break
+			}
 			t.serial.SgemmPackedB(m1-m0, cols, cg, 1, a, cg, packed, t.beta(), c, ohw)
 		case s.strided:
-			t.product(a, m1-m0, cols, buf, t.off, c, ohw)
+			t.product(a, m1-m0, cols, buf, t.off, c, ohw, e)
 		default:
 			// The panels read past the group's last plane by up to a
 			// panel: the last one is copied when that is past x.
@@ -315,13 +340,15 @@ func (t *pointwiseTask) Range(_, _ int) {
 				for q := 0; q < cg; q++ {
 					copy(buf[q*nr:q*nr+tail], src[q*hw+cols:])
 				}
-				t.product(a, m1-m0, tail, buf, tailOff, c[cols:], ohw)
+				t.product(a, m1-m0, tail, buf, tailOff, c[cols:], ohw, e)
 			}
 			if cols > 0 {
-				t.product(a, m1-m0, cols, src, t.off, c, ohw)
+				t.product(a, m1-m0, cols, src, t.off, c, ohw, e)
 			}
 		}
-		t.e.finishBlock(t.y, ybase, ohw, g*mg+m0, m1-m0, j0, j1)
+		if !t.fused {
+			t.e.finishBlock(t.y, ybase, ohw, g*mg+m0, m1-m0, j0, j1)
+		}
 	}
 }
 
@@ -335,12 +362,36 @@ func (t *pointwiseTask) beta() float32 {
 
 // product computes the m×n block c (row stride ldc) of the weights a
 // (row stride C/Group) times B read through the window of x with the
-// offsets off: stored, or added when the epilogue accumulates.
-func (t *pointwiseTask) product(a []float32, m, n int, x []float32, off []int32, c []float32, ldc int) {
+// offsets off: stored, or added when the epilogue accumulates, and
+// finished by e as it is stored unless e is nil (t.fused).
+func (t *pointwiseTask) product(a []float32, m, n int, x []float32, off []int32, c []float32, ldc int, e *linalg.Epilogue) {
 	p := t.s.p
 	cg := p.C / p.Group
 	win := linalg.Window{X: x, Off: off[:cg]}
+	if e != nil {
+		t.eg.SgemmWindowEpilogue(false, m, n, cg, 1, a, cg, win, t.beta(), c, ldc, e)
+		return
+	}
 	t.serial.SgemmWindow(false, m, n, cg, 1, a, cg, win, t.beta(), c, ldc)
+}
+
+// storeEpilogue returns e as the GEMM's store epilogue, without its
+// bias (which each block of rows takes its part of), and whether the
+// GEMM can apply e so: a bias or an activation, the activation Relu or
+// Clip, no residual and no accumulation.
+func (e *slideEpilogue) storeEpilogue() (bool, linalg.Epilogue) {
+	if e.accumulate || e.residual != nil || e.bias == nil && e.act.Kind == ActIdentity {
+		return false, linalg.Epilogue{}
+	}
+	switch e.act.Kind {
+	case ActIdentity:
+		return true, linalg.Epilogue{Act: linalg.EpilogueNone}
+	case ActRelu:
+		return true, linalg.Epilogue{Act: linalg.EpilogueRelu}
+	case ActClip:
+		return true, linalg.Epilogue{Act: linalg.EpilogueClip, Lo: e.act.Alpha, Hi: e.act.Beta}
+	}
+	return false, linalg.Epilogue{}
 }
 
 // gather copies columns [j0, j1) of the strided input of group g of

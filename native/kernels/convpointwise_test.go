@@ -2,9 +2,12 @@ package kernels
 
 import (
 	"fmt"
+	"math"
+	"slices"
 	"testing"
 
 	"github.com/onnxkit/onnxkit/native/internal/leveltest"
+	"github.com/onnxkit/onnxkit/native/vec"
 )
 
 // TestConvPointwiseThreadIndependence runs the pointwise algorithm's
@@ -109,4 +112,69 @@ func BenchmarkConvPointwise(b *testing.B) {
 			}
 		}
 	}
+}
+
+// TestConvPointwiseStoreEpilogue checks the pointwise products that
+// apply the bias and Relu or Clip as the GEMM stores them against the
+// same products without an epilogue followed by the separate passes
+// (the bias added to each plane, then the activation), bitwise, and
+// against the float64 recomputation of the convolution: on shapes whose
+// blocks read columns in place, pack them, gather strided ones and end
+// in matrix-vector columns, with more input channels than one block of
+// k, at every CPU level.
+func TestConvPointwiseStoreEpilogue(t *testing.T) {
+	leveltest.Run(t, func(t *testing.T) {
+		rng := newRNG(19)
+		shapes := []ConvParams{
+			conv2D(1, 16, 30, 31, 40, 1, 1, 1, 0, 1, 1),
+			conv2D(1, 24, 28, 28, 144, 1, 1, 1, 0, 1, 1),
+			conv2D(1, 64, 7, 7, 200, 1, 1, 1, 0, 1, 1),
+			conv2D(1, 300, 11, 11, 50, 1, 1, 1, 0, 1, 1),
+			conv2D(2, 32, 40, 40, 40, 1, 1, 2, 0, 1, 1),
+			conv2D(2, 32, 48, 48, 64, 1, 1, 2, 0, 1, 1),
+		}
+		acts := []Activation{{}, Relu, {Kind: ActClip, Alpha: 0, Beta: 6}, {Kind: ActClip, Alpha: -0.25, Beta: 0.25}}
+		for _, p := range shapes {
+			p.algorithm = convPointwise
+			x, w, b, _ := convBuffers(rng, p)
+			plain := p
+			plain.Act = Activation{}
+			oh, ow := p.OutSize()
+			hw := oh * ow
+			separate := make([]float32, p.N*p.M*hw)
+			ConvForward(&plain, x, w, nil, separate)
+			for _, act := range acts {
+				for _, withBias := range []bool{false, true} {
+					bias := b
+					if !withBias {
+						bias = nil
+					}
+					q := p
+					q.Act = act
+					want := slices.Clone(separate)
+					for i := 0; i < len(want); i += hw {
+						plane := want[i : i+hw]
+						if bias != nil {
+							vec.BinaryScalar(vec.OpAdd, plane, plane, bias[i/hw%p.M])
+						}
+						act.Apply(plane, plane)
+					}
+					got := make([]float32, len(want))
+					ConvForward(&q, x, w, bias, got)
+					name := fmt.Sprintf("%s %v bias %v", convName(q), act, withBias)
+					identical(t, name+" fused against passes", got, want)
+					ref := convNDRef(ndFromConv2D(plain)[0], x, w, bias)
+					for i, v := range ref {
+						switch act.Kind {
+						case ActRelu:
+							ref[i] = math.Max(v, 0)
+						case ActClip:
+							ref[i] = math.Min(math.Max(v, float64(act.Alpha)), float64(act.Beta))
+						}
+					}
+					compare(t, name+" against float64", tolConvForward, got, ref)
+				}
+			}
+		}
+	})
 }

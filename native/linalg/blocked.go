@@ -83,26 +83,26 @@ type kernel struct {
 	// run computes the mr×nr tile c = alpha*a*b (+ beta*c if useBeta)
 	// from a packed k×mr panel a and a packed k×nr panel b; see package
 	// asmgen for the layouts. c has row stride ldc.
-	run func(k int, a, b, c []float32, ldc int, alpha, beta float32, useBeta bool)
+	run func(k int, a, b, c []float32, ldc int, alpha, beta float32, useBeta bool, e tileEpilogue)
 	// runRows, if not nil, is run with A read in place: mr rows of a
 	// row-major matrix with row stride lda. It spares packing A when A
 	// is not transposed.
-	runRows func(k int, a []float32, lda int, b, c []float32, ldc int, alpha, beta float32, useBeta bool)
+	runRows func(k int, a []float32, lda int, b, c []float32, ldc int, alpha, beta float32, useBeta bool, e tileEpilogue)
 	// run8 and runRows8, if not nil, are run and runRows for an mr×8
 	// tile from a B panel packed 8 columns wide: a product that packs B
 	// itself packs its last panel so when it has at most 8 columns
 	// (narrowB), as AlexNet's conv5 (36 columns: 32 and 4) has.
-	run8     func(k int, a, b, c []float32, ldc int, alpha, beta float32, useBeta bool)
-	runRows8 func(k int, a []float32, lda int, b, c []float32, ldc int, alpha, beta float32, useBeta bool)
+	run8     func(k int, a, b, c []float32, ldc int, alpha, beta float32, useBeta bool, e tileEpilogue)
+	runRows8 func(k int, a []float32, lda int, b, c []float32, ldc int, alpha, beta float32, useBeta bool, e tileEpilogue)
 	// slide and slideRows, if not nil, are run and runRows with B read
 	// through a sliding window instead of a packed panel: row q of B is
 	// x[off[q]:][:nr]. Without them, such a B is gathered into panels.
-	slide     func(k int, a, x []float32, off []int32, c []float32, ldc int, alpha, beta float32, useBeta bool)
-	slideRows func(k int, a []float32, lda int, x []float32, off []int32, c []float32, ldc int, alpha, beta float32, useBeta bool)
+	slide     func(k int, a, x []float32, off []int32, c []float32, ldc int, alpha, beta float32, useBeta bool, e tileEpilogue)
+	slideRows func(k int, a []float32, lda int, x []float32, off []int32, c []float32, ldc int, alpha, beta float32, useBeta bool, e tileEpilogue)
 	// gather, if not nil, is run with A read in place through a window:
 	// A[i][q] = x[rows[i]+off[q]] for i < mr. Without it, such an A is
 	// gathered into panels.
-	gather func(k int, x []float32, rows, off []int32, b, c []float32, ldc int, alpha, beta float32, useBeta bool)
+	gather func(k int, x []float32, rows, off []int32, b, c []float32, ldc int, alpha, beta float32, useBeta bool, e tileEpilogue)
 	// transpose16, if not nil, stores dst[q*dstStride+j] = src[j*ldb+q]
 	// for j < 16 and q < done, for some done <= k, and returns done. It
 	// speeds up packing a transposed B.
@@ -193,6 +193,10 @@ type gemmArgs struct {
 	// lda are unused.
 	window           Window
 	windowT, windowA bool
+	// fused says that the kernels apply epi as they store the last
+	// block of k of each tile (SgemmPackedBEpilogue, SgemmWindowEpilogue).
+	fused bool
+	epi   storeEpilogue
 }
 
 // Window is a k×n matrix B read through a sliding window of a buffer:
@@ -426,6 +430,9 @@ func (g Blocked) run(p gemmArgs) {
 	}
 	if k == 0 || p.alpha == 0 {
 		scaleC(m, n, p.beta, p.c, p.ldc)
+		if p.fused {
+			p.epi.applyC(m, n, p.c, p.ldc)
+		}
 		return
 	}
 	laidOut := p.packedB || p.window.Off != nil // B (or A) is not a matrix as stored
@@ -955,30 +962,40 @@ func (kern *kernel) tile(b *block, ir, jr int) {
 			}
 		}
 	}
+	// The epilogue, on the last block of k: in the kernel for a whole
+	// tile, in Go on the copy of an edge tile.
+	var e tileEpilogue
+	epilogue := p.fused && pc+kb == p.k
+	if epilogue && !edge {
+		e = p.epi.forTile(ic+ir, mr)
+	}
 	switch inRows := b.inPlaceA && rows == mr; {
 	case b.inPlaceA && p.windowA:
 		for i := range ws.rows {
 			ws.rows[i] = int32(p.window.at(ic + ir + min(i, rows-1)))
 		}
-		kern.gather(kb, p.window.X, ws.rows, p.window.Off[pc:pc+kb], bp, dst, ldd, alpha, bet, useBet)
+		kern.gather(kb, p.window.X, ws.rows, p.window.Off[pc:pc+kb], bp, dst, ldd, alpha, bet, useBet, e)
 	case window != nil && inRows:
-		kern.slideRows(kb, p.a[(ic+ir)*p.lda+pc:], p.lda, bp, window, dst, ldd, alpha, bet, useBet)
+		kern.slideRows(kb, p.a[(ic+ir)*p.lda+pc:], p.lda, bp, window, dst, ldd, alpha, bet, useBet, e)
 	case window != nil:
-		kern.slide(kb, ws.a[ir*kb:(ir+mr)*kb], bp, window, dst, ldd, alpha, bet, useBet)
+		kern.slide(kb, ws.a[ir*kb:(ir+mr)*kb], bp, window, dst, ldd, alpha, bet, useBet, e)
 	case inRows && width < nr:
-		kern.runRows8(kb, p.a[(ic+ir)*p.lda+pc:], p.lda, bp, dst, ldd, alpha, bet, useBet)
+		kern.runRows8(kb, p.a[(ic+ir)*p.lda+pc:], p.lda, bp, dst, ldd, alpha, bet, useBet, e)
 	case inRows:
-		kern.runRows(kb, p.a[(ic+ir)*p.lda+pc:], p.lda, bp, dst, ldd, alpha, bet, useBet)
+		kern.runRows(kb, p.a[(ic+ir)*p.lda+pc:], p.lda, bp, dst, ldd, alpha, bet, useBet, e)
 	case width < nr:
-		kern.run8(kb, ws.a[ir*kb:(ir+mr)*kb], bp, dst, ldd, alpha, bet, useBet)
+		kern.run8(kb, ws.a[ir*kb:(ir+mr)*kb], bp, dst, ldd, alpha, bet, useBet, e)
 	default:
-		kern.run(kb, ws.a[ir*kb:(ir+mr)*kb], bp, dst, ldd, alpha, bet, useBet)
+		kern.run(kb, ws.a[ir*kb:(ir+mr)*kb], bp, dst, ldd, alpha, bet, useBet, e)
 	}
 	if !edge {
 		return
 	}
 	for i := 0; i < rows; i++ {
 		t := ws.tile[i*nr : i*nr+cols]
+		if epilogue {
+			p.epi.applyRow(t, ic+ir+i) // never with transC
+		}
 		if !p.transC {
 			copy(p.c[(ic+ir+i)*p.ldc+jc+jr:][:cols], t)
 			continue

@@ -32,30 +32,30 @@ var (
 		name: "avx512-12x32",
 		mr:   12, nr: 32,
 		mc: 192, kc: 256, nc: 4096, ncT: 1024, unroll: 4,
-		run: func(k int, a, b, c []float32, ldc int, alpha, beta float32, useBeta bool) {
+		run: func(k int, a, b, c []float32, ldc int, alpha, beta float32, useBeta bool, e tileEpilogue) {
 			_, _, _ = a[12*k-1], b[32*k-1], c[11*ldc+31]
-			kernel12x32AVX512Packed(k, &a[0], &b[0], &c[0], ldc, alpha, beta, boolInt(useBeta))
+			kernel12x32AVX512Packed(k, &a[0], &b[0], &c[0], ldc, alpha, beta, boolInt(useBeta), e.bias0(), e.clamp0())
 		},
-		runRows: func(k int, a []float32, lda int, b, c []float32, ldc int, alpha, beta float32, useBeta bool) {
+		runRows: func(k int, a []float32, lda int, b, c []float32, ldc int, alpha, beta float32, useBeta bool, e tileEpilogue) {
 			_, _, _ = a[11*lda+k-1], b[32*k-1], c[11*ldc+31]
-			kernel12x32AVX512Rows(k, &a[0], lda, &b[0], &c[0], ldc, alpha, beta, boolInt(useBeta))
+			kernel12x32AVX512Rows(k, &a[0], lda, &b[0], &c[0], ldc, alpha, beta, boolInt(useBeta), e.bias0(), e.clamp0())
 		},
 		// AVX-512F CPUs all have AVX2 and FMA, which these use.
-		run8: func(k int, a, b, c []float32, ldc int, alpha, beta float32, useBeta bool) {
+		run8: func(k int, a, b, c []float32, ldc int, alpha, beta float32, useBeta bool, e tileEpilogue) {
 			_, _, _ = a[12*k-1], b[8*k-1], c[11*ldc+7]
-			kernel12x8AVX2Packed(k, &a[0], &b[0], &c[0], ldc, alpha, beta, boolInt(useBeta))
+			kernel12x8AVX2Packed(k, &a[0], &b[0], &c[0], ldc, alpha, beta, boolInt(useBeta), e.bias0(), e.clamp0())
 		},
-		runRows8: func(k int, a []float32, lda int, b, c []float32, ldc int, alpha, beta float32, useBeta bool) {
+		runRows8: func(k int, a []float32, lda int, b, c []float32, ldc int, alpha, beta float32, useBeta bool, e tileEpilogue) {
 			_, _, _ = a[11*lda+k-1], b[8*k-1], c[11*ldc+7]
-			kernel12x8AVX2Rows(k, &a[0], lda, &b[0], &c[0], ldc, alpha, beta, boolInt(useBeta))
+			kernel12x8AVX2Rows(k, &a[0], lda, &b[0], &c[0], ldc, alpha, beta, boolInt(useBeta), e.bias0(), e.clamp0())
 		},
-		slide: func(k int, a, x []float32, off []int32, c []float32, ldc int, alpha, beta float32, useBeta bool) {
+		slide: func(k int, a, x []float32, off []int32, c []float32, ldc int, alpha, beta float32, useBeta bool, e tileEpilogue) {
 			_, _, _, _ = a[12*k-1], x[0], off[k-1], c[11*ldc+31]
-			kernel12x32AVX512PackedSlide(k, &a[0], &x[0], &off[0], &c[0], ldc, alpha, beta, boolInt(useBeta))
+			kernel12x32AVX512PackedSlide(k, &a[0], &x[0], &off[0], &c[0], ldc, alpha, beta, boolInt(useBeta), e.bias0(), e.clamp0())
 		},
-		slideRows: func(k int, a []float32, lda int, x []float32, off []int32, c []float32, ldc int, alpha, beta float32, useBeta bool) {
+		slideRows: func(k int, a []float32, lda int, x []float32, off []int32, c []float32, ldc int, alpha, beta float32, useBeta bool, e tileEpilogue) {
 			_, _, _, _ = a[11*lda+k-1], x[0], off[k-1], c[11*ldc+31]
-			kernel12x32AVX512RowsSlide(k, &a[0], lda, &x[0], &off[0], &c[0], ldc, alpha, beta, boolInt(useBeta))
+			kernel12x32AVX512RowsSlide(k, &a[0], lda, &x[0], &off[0], &c[0], ldc, alpha, beta, boolInt(useBeta), e.bias0(), e.clamp0())
 		},
 		// AVX-512F CPUs all have AVX2, which the packing routines use.
 		transpose16: transpose16AVX2,
@@ -74,27 +74,27 @@ func avx2Tiles(name string, wide *kernel) kernel {
 		name: name,
 		mr:   6, nr: 16,
 		mc: 144, kc: 256, nc: 4080, ncT: 512, unroll: 4,
-		run: func(k int, a, b, c []float32, ldc int, alpha, beta float32, useBeta bool) {
+		run: func(k int, a, b, c []float32, ldc int, alpha, beta float32, useBeta bool, e tileEpilogue) {
 			_, _, _ = a[6*k-1], b[16*k-1], c[5*ldc+15]
-			kernel6x16AVX2Packed(k, &a[0], &b[0], &c[0], ldc, alpha, beta, boolInt(useBeta))
+			kernel6x16AVX2Packed(k, &a[0], &b[0], &c[0], ldc, alpha, beta, boolInt(useBeta), e.bias0(), e.clamp0())
 		},
-		runRows: func(k int, a []float32, lda int, b, c []float32, ldc int, alpha, beta float32, useBeta bool) {
+		runRows: func(k int, a []float32, lda int, b, c []float32, ldc int, alpha, beta float32, useBeta bool, e tileEpilogue) {
 			_, _, _ = a[5*lda+k-1], b[16*k-1], c[5*ldc+15]
-			kernel6x16AVX2Rows(k, &a[0], lda, &b[0], &c[0], ldc, alpha, beta, boolInt(useBeta))
+			kernel6x16AVX2Rows(k, &a[0], lda, &b[0], &c[0], ldc, alpha, beta, boolInt(useBeta), e.bias0(), e.clamp0())
 		},
 		// The window's bounds were checked by gemmArgs.check.
-		slide: func(k int, a, x []float32, off []int32, c []float32, ldc int, alpha, beta float32, useBeta bool) {
+		slide: func(k int, a, x []float32, off []int32, c []float32, ldc int, alpha, beta float32, useBeta bool, e tileEpilogue) {
 			_, _, _, _ = a[6*k-1], x[0], off[k-1], c[5*ldc+15]
-			kernel6x16AVX2PackedSlide(k, &a[0], &x[0], &off[0], &c[0], ldc, alpha, beta, boolInt(useBeta))
+			kernel6x16AVX2PackedSlide(k, &a[0], &x[0], &off[0], &c[0], ldc, alpha, beta, boolInt(useBeta), e.bias0(), e.clamp0())
 		},
-		slideRows: func(k int, a []float32, lda int, x []float32, off []int32, c []float32, ldc int, alpha, beta float32, useBeta bool) {
+		slideRows: func(k int, a []float32, lda int, x []float32, off []int32, c []float32, ldc int, alpha, beta float32, useBeta bool, e tileEpilogue) {
 			_, _, _, _ = a[5*lda+k-1], x[0], off[k-1], c[5*ldc+15]
-			kernel6x16AVX2RowsSlide(k, &a[0], lda, &x[0], &off[0], &c[0], ldc, alpha, beta, boolInt(useBeta))
+			kernel6x16AVX2RowsSlide(k, &a[0], lda, &x[0], &off[0], &c[0], ldc, alpha, beta, boolInt(useBeta), e.bias0(), e.clamp0())
 		},
 		// The window's bounds were checked by gemmArgs.check.
-		gather: func(k int, x []float32, rows, off []int32, b, c []float32, ldc int, alpha, beta float32, useBeta bool) {
+		gather: func(k int, x []float32, rows, off []int32, b, c []float32, ldc int, alpha, beta float32, useBeta bool, e tileEpilogue) {
 			_, _, _, _, _ = x[0], rows[5], off[k-1], b[16*k-1], c[5*ldc+15]
-			kernel6x16AVX2Gather(k, &x[0], &rows[0], &off[0], &b[0], &c[0], ldc, alpha, beta, boolInt(useBeta))
+			kernel6x16AVX2Gather(k, &x[0], &rows[0], &off[0], &b[0], &c[0], ldc, alpha, beta, boolInt(useBeta), e.bias0(), e.clamp0())
 		},
 		transpose16: transpose16AVX2,
 		copyA:       runCopier(6, copyRows6AVX2),
@@ -185,3 +185,15 @@ func levelKernel(l simd.Level) *kernel {
 	}
 	return &goKernel
 }
+
+// bias0 returns the address of e's bias, nil when it has none (no
+// epilogue).
+func (e *tileEpilogue) bias0() *float32 {
+	if e.bias == nil {
+		return nil
+	}
+	return &e.bias[0]
+}
+
+// clamp0 returns the address of e's clamp.
+func (e *tileEpilogue) clamp0() *float32 { return &e.clamp[0] }

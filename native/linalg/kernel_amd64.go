@@ -5,57 +5,57 @@ package linalg
 // kernel6x16AVX2Packed is the 6x16 micro-kernel for AVX2 and FMA with packed A and packed B; see the package comment of asmgen.
 //
 //go:noescape
-func kernel6x16AVX2Packed(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, useBeta int)
+func kernel6x16AVX2Packed(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, useBeta int, bias *float32, clamp *float32)
 
 // kernel6x16AVX2Rows is the 6x16 micro-kernel for AVX2 and FMA with row-major A and packed B; see the package comment of asmgen.
 //
 //go:noescape
-func kernel6x16AVX2Rows(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32, useBeta int)
+func kernel6x16AVX2Rows(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32, useBeta int, bias *float32, clamp *float32)
 
 // kernel6x16AVX2PackedSlide is the 6x16 micro-kernel for AVX2 and FMA with packed A and a sliding window of B; see the package comment of asmgen.
 //
 //go:noescape
-func kernel6x16AVX2PackedSlide(k int, a *float32, b *float32, off *int32, c *float32, ldc int, alpha float32, beta float32, useBeta int)
+func kernel6x16AVX2PackedSlide(k int, a *float32, b *float32, off *int32, c *float32, ldc int, alpha float32, beta float32, useBeta int, bias *float32, clamp *float32)
 
 // kernel6x16AVX2RowsSlide is the 6x16 micro-kernel for AVX2 and FMA with row-major A and a sliding window of B; see the package comment of asmgen.
 //
 //go:noescape
-func kernel6x16AVX2RowsSlide(k int, a *float32, lda int, b *float32, off *int32, c *float32, ldc int, alpha float32, beta float32, useBeta int)
+func kernel6x16AVX2RowsSlide(k int, a *float32, lda int, b *float32, off *int32, c *float32, ldc int, alpha float32, beta float32, useBeta int, bias *float32, clamp *float32)
 
 // kernel6x16AVX2Gather is the 6x16 micro-kernel for AVX2 and FMA with gathered A and packed B; see the package comment of asmgen.
 //
 //go:noescape
-func kernel6x16AVX2Gather(k int, x *float32, rows *int32, off *int32, b *float32, c *float32, ldc int, alpha float32, beta float32, useBeta int)
+func kernel6x16AVX2Gather(k int, x *float32, rows *int32, off *int32, b *float32, c *float32, ldc int, alpha float32, beta float32, useBeta int, bias *float32, clamp *float32)
 
 // kernel12x32AVX512Packed is the 12x32 micro-kernel for AVX-512F with packed A and packed B; see the package comment of asmgen.
 //
 //go:noescape
-func kernel12x32AVX512Packed(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, useBeta int)
+func kernel12x32AVX512Packed(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, useBeta int, bias *float32, clamp *float32)
 
 // kernel12x32AVX512Rows is the 12x32 micro-kernel for AVX-512F with row-major A and packed B; see the package comment of asmgen.
 //
 //go:noescape
-func kernel12x32AVX512Rows(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32, useBeta int)
+func kernel12x32AVX512Rows(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32, useBeta int, bias *float32, clamp *float32)
 
 // kernel12x32AVX512PackedSlide is the 12x32 micro-kernel for AVX-512F with packed A and a sliding window of B; see the package comment of asmgen.
 //
 //go:noescape
-func kernel12x32AVX512PackedSlide(k int, a *float32, b *float32, off *int32, c *float32, ldc int, alpha float32, beta float32, useBeta int)
+func kernel12x32AVX512PackedSlide(k int, a *float32, b *float32, off *int32, c *float32, ldc int, alpha float32, beta float32, useBeta int, bias *float32, clamp *float32)
 
 // kernel12x32AVX512RowsSlide is the 12x32 micro-kernel for AVX-512F with row-major A and a sliding window of B; see the package comment of asmgen.
 //
 //go:noescape
-func kernel12x32AVX512RowsSlide(k int, a *float32, lda int, b *float32, off *int32, c *float32, ldc int, alpha float32, beta float32, useBeta int)
+func kernel12x32AVX512RowsSlide(k int, a *float32, lda int, b *float32, off *int32, c *float32, ldc int, alpha float32, beta float32, useBeta int, bias *float32, clamp *float32)
 
 // kernel12x8AVX2Packed is the 12x8 micro-kernel for AVX2 and FMA with packed A and packed B; see the package comment of asmgen.
 //
 //go:noescape
-func kernel12x8AVX2Packed(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, useBeta int)
+func kernel12x8AVX2Packed(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, useBeta int, bias *float32, clamp *float32)
 
 // kernel12x8AVX2Rows is the 12x8 micro-kernel for AVX2 and FMA with row-major A and packed B; see the package comment of asmgen.
 //
 //go:noescape
-func kernel12x8AVX2Rows(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32, useBeta int)
+func kernel12x8AVX2Rows(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32, useBeta int, bias *float32, clamp *float32)
 
 // packBTrans16AVX2 packs a 16-row block of a row-major matrix as B-panel columns with AVX2; see emitTransposePack in package asmgen.
 //

@@ -2,9 +2,9 @@
 
 #include "textflag.h"
 
-// func kernel6x16AVX2Packed(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, useBeta int)
+// func kernel6x16AVX2Packed(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, useBeta int, bias *float32, clamp *float32)
 // Requires: AVX, FMA3, MMX+
-TEXT ·kernel6x16AVX2Packed(SB), NOSPLIT, $0-56
+TEXT ·kernel6x16AVX2Packed(SB), NOSPLIT, $0-72
 	MOVQ k+0(FP), AX
 	MOVQ b+16(FP), CX
 	MOVQ a+8(FP), DX
@@ -184,42 +184,114 @@ store:
 	SHLQ         $0x02, CX
 	MOVQ         useBeta+48(FP), DX
 	TESTQ        DX, DX
-	JZ           overwrite
+	JZ           finish
 	VBROADCASTSS beta+44(FP), Y12
-	VFMADD231PS  (AX), Y12, Y0
+	MOVQ         AX, DX
+	VFMADD231PS  (DX), Y12, Y0
+	VFMADD231PS  32(DX), Y12, Y1
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Y12, Y2
+	VFMADD231PS  32(DX), Y12, Y3
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Y12, Y4
+	VFMADD231PS  32(DX), Y12, Y5
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Y12, Y6
+	VFMADD231PS  32(DX), Y12, Y7
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Y12, Y8
+	VFMADD231PS  32(DX), Y12, Y9
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Y12, Y10
+	VFMADD231PS  32(DX), Y12, Y11
+
+finish:
+	// The store epilogue, when bias is not nil: add bias[i] to row i,
+	// clamp to [clamp[0], clamp[1]], then add clamp[2] (+0 turns Relu's -0
+	// into +0, -0 changes nothing).
+	MOVQ         bias+56(FP), DX
+	TESTQ        DX, DX
+	JZ           plain
+	MOVQ         clamp+64(FP), BX
+	VBROADCASTSS (BX), Y12
+	VBROADCASTSS 4(BX), Y13
+	VBROADCASTSS 8(BX), Y14
+	VBROADCASTSS (DX), Y15
+	VADDPS       Y15, Y0, Y0
+	VMAXPS       Y0, Y12, Y0
+	VMINPS       Y0, Y13, Y0
+	VADDPS       Y14, Y0, Y0
 	VMOVUPS      Y0, (AX)
-	VFMADD231PS  32(AX), Y12, Y1
+	VADDPS       Y15, Y1, Y1
+	VMAXPS       Y1, Y12, Y1
+	VMINPS       Y1, Y13, Y1
+	VADDPS       Y14, Y1, Y1
 	VMOVUPS      Y1, 32(AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Y12, Y2
+	VBROADCASTSS 4(DX), Y0
+	VADDPS       Y0, Y2, Y2
+	VMAXPS       Y2, Y12, Y2
+	VMINPS       Y2, Y13, Y2
+	VADDPS       Y14, Y2, Y2
 	VMOVUPS      Y2, (AX)
-	VFMADD231PS  32(AX), Y12, Y3
+	VADDPS       Y0, Y3, Y3
+	VMAXPS       Y3, Y12, Y3
+	VMINPS       Y3, Y13, Y3
+	VADDPS       Y14, Y3, Y3
 	VMOVUPS      Y3, 32(AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Y12, Y4
+	VBROADCASTSS 8(DX), Y0
+	VADDPS       Y0, Y4, Y4
+	VMAXPS       Y4, Y12, Y4
+	VMINPS       Y4, Y13, Y4
+	VADDPS       Y14, Y4, Y4
 	VMOVUPS      Y4, (AX)
-	VFMADD231PS  32(AX), Y12, Y5
+	VADDPS       Y0, Y5, Y5
+	VMAXPS       Y5, Y12, Y5
+	VMINPS       Y5, Y13, Y5
+	VADDPS       Y14, Y5, Y5
 	VMOVUPS      Y5, 32(AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Y12, Y6
+	VBROADCASTSS 12(DX), Y0
+	VADDPS       Y0, Y6, Y6
+	VMAXPS       Y6, Y12, Y6
+	VMINPS       Y6, Y13, Y6
+	VADDPS       Y14, Y6, Y6
 	VMOVUPS      Y6, (AX)
-	VFMADD231PS  32(AX), Y12, Y7
+	VADDPS       Y0, Y7, Y7
+	VMAXPS       Y7, Y12, Y7
+	VMINPS       Y7, Y13, Y7
+	VADDPS       Y14, Y7, Y7
 	VMOVUPS      Y7, 32(AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Y12, Y8
+	VBROADCASTSS 16(DX), Y0
+	VADDPS       Y0, Y8, Y8
+	VMAXPS       Y8, Y12, Y8
+	VMINPS       Y8, Y13, Y8
+	VADDPS       Y14, Y8, Y8
 	VMOVUPS      Y8, (AX)
-	VFMADD231PS  32(AX), Y12, Y9
+	VADDPS       Y0, Y9, Y9
+	VMAXPS       Y9, Y12, Y9
+	VMINPS       Y9, Y13, Y9
+	VADDPS       Y14, Y9, Y9
 	VMOVUPS      Y9, 32(AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Y12, Y10
+	VBROADCASTSS 20(DX), Y0
+	VADDPS       Y0, Y10, Y10
+	VMAXPS       Y10, Y12, Y10
+	VMINPS       Y10, Y13, Y10
+	VADDPS       Y14, Y10, Y10
 	VMOVUPS      Y10, (AX)
-	VFMADD231PS  32(AX), Y12, Y11
+	VADDPS       Y0, Y11, Y11
+	VMAXPS       Y11, Y12, Y11
+	VMINPS       Y11, Y13, Y11
+	VADDPS       Y14, Y11, Y11
 	VMOVUPS      Y11, 32(AX)
 	ADDQ         CX, AX
 	VZEROUPPER
 	RET
 
-overwrite:
+plain:
 	VMOVUPS Y0, (AX)
 	VMOVUPS Y1, 32(AX)
 	ADDQ    CX, AX
@@ -241,9 +313,9 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func kernel6x16AVX2Rows(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32, useBeta int)
+// func kernel6x16AVX2Rows(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32, useBeta int, bias *float32, clamp *float32)
 // Requires: AVX, FMA3, MMX+
-TEXT ·kernel6x16AVX2Rows(SB), NOSPLIT, $0-64
+TEXT ·kernel6x16AVX2Rows(SB), NOSPLIT, $0-80
 	MOVQ k+0(FP), AX
 	MOVQ b+24(FP), CX
 	MOVQ lda+16(FP), DX
@@ -429,42 +501,114 @@ store:
 	SHLQ         $0x02, CX
 	MOVQ         useBeta+56(FP), DX
 	TESTQ        DX, DX
-	JZ           overwrite
+	JZ           finish
 	VBROADCASTSS beta+52(FP), Y12
-	VFMADD231PS  (AX), Y12, Y0
+	MOVQ         AX, DX
+	VFMADD231PS  (DX), Y12, Y0
+	VFMADD231PS  32(DX), Y12, Y1
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Y12, Y2
+	VFMADD231PS  32(DX), Y12, Y3
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Y12, Y4
+	VFMADD231PS  32(DX), Y12, Y5
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Y12, Y6
+	VFMADD231PS  32(DX), Y12, Y7
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Y12, Y8
+	VFMADD231PS  32(DX), Y12, Y9
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Y12, Y10
+	VFMADD231PS  32(DX), Y12, Y11
+
+finish:
+	// The store epilogue, when bias is not nil: add bias[i] to row i,
+	// clamp to [clamp[0], clamp[1]], then add clamp[2] (+0 turns Relu's -0
+	// into +0, -0 changes nothing).
+	MOVQ         bias+64(FP), DX
+	TESTQ        DX, DX
+	JZ           plain
+	MOVQ         clamp+72(FP), BX
+	VBROADCASTSS (BX), Y12
+	VBROADCASTSS 4(BX), Y13
+	VBROADCASTSS 8(BX), Y14
+	VBROADCASTSS (DX), Y15
+	VADDPS       Y15, Y0, Y0
+	VMAXPS       Y0, Y12, Y0
+	VMINPS       Y0, Y13, Y0
+	VADDPS       Y14, Y0, Y0
 	VMOVUPS      Y0, (AX)
-	VFMADD231PS  32(AX), Y12, Y1
+	VADDPS       Y15, Y1, Y1
+	VMAXPS       Y1, Y12, Y1
+	VMINPS       Y1, Y13, Y1
+	VADDPS       Y14, Y1, Y1
 	VMOVUPS      Y1, 32(AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Y12, Y2
+	VBROADCASTSS 4(DX), Y0
+	VADDPS       Y0, Y2, Y2
+	VMAXPS       Y2, Y12, Y2
+	VMINPS       Y2, Y13, Y2
+	VADDPS       Y14, Y2, Y2
 	VMOVUPS      Y2, (AX)
-	VFMADD231PS  32(AX), Y12, Y3
+	VADDPS       Y0, Y3, Y3
+	VMAXPS       Y3, Y12, Y3
+	VMINPS       Y3, Y13, Y3
+	VADDPS       Y14, Y3, Y3
 	VMOVUPS      Y3, 32(AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Y12, Y4
+	VBROADCASTSS 8(DX), Y0
+	VADDPS       Y0, Y4, Y4
+	VMAXPS       Y4, Y12, Y4
+	VMINPS       Y4, Y13, Y4
+	VADDPS       Y14, Y4, Y4
 	VMOVUPS      Y4, (AX)
-	VFMADD231PS  32(AX), Y12, Y5
+	VADDPS       Y0, Y5, Y5
+	VMAXPS       Y5, Y12, Y5
+	VMINPS       Y5, Y13, Y5
+	VADDPS       Y14, Y5, Y5
 	VMOVUPS      Y5, 32(AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Y12, Y6
+	VBROADCASTSS 12(DX), Y0
+	VADDPS       Y0, Y6, Y6
+	VMAXPS       Y6, Y12, Y6
+	VMINPS       Y6, Y13, Y6
+	VADDPS       Y14, Y6, Y6
 	VMOVUPS      Y6, (AX)
-	VFMADD231PS  32(AX), Y12, Y7
+	VADDPS       Y0, Y7, Y7
+	VMAXPS       Y7, Y12, Y7
+	VMINPS       Y7, Y13, Y7
+	VADDPS       Y14, Y7, Y7
 	VMOVUPS      Y7, 32(AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Y12, Y8
+	VBROADCASTSS 16(DX), Y0
+	VADDPS       Y0, Y8, Y8
+	VMAXPS       Y8, Y12, Y8
+	VMINPS       Y8, Y13, Y8
+	VADDPS       Y14, Y8, Y8
 	VMOVUPS      Y8, (AX)
-	VFMADD231PS  32(AX), Y12, Y9
+	VADDPS       Y0, Y9, Y9
+	VMAXPS       Y9, Y12, Y9
+	VMINPS       Y9, Y13, Y9
+	VADDPS       Y14, Y9, Y9
 	VMOVUPS      Y9, 32(AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Y12, Y10
+	VBROADCASTSS 20(DX), Y0
+	VADDPS       Y0, Y10, Y10
+	VMAXPS       Y10, Y12, Y10
+	VMINPS       Y10, Y13, Y10
+	VADDPS       Y14, Y10, Y10
 	VMOVUPS      Y10, (AX)
-	VFMADD231PS  32(AX), Y12, Y11
+	VADDPS       Y0, Y11, Y11
+	VMAXPS       Y11, Y12, Y11
+	VMINPS       Y11, Y13, Y11
+	VADDPS       Y14, Y11, Y11
 	VMOVUPS      Y11, 32(AX)
 	ADDQ         CX, AX
 	VZEROUPPER
 	RET
 
-overwrite:
+plain:
 	VMOVUPS Y0, (AX)
 	VMOVUPS Y1, 32(AX)
 	ADDQ    CX, AX
@@ -486,9 +630,9 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func kernel6x16AVX2PackedSlide(k int, a *float32, b *float32, off *int32, c *float32, ldc int, alpha float32, beta float32, useBeta int)
+// func kernel6x16AVX2PackedSlide(k int, a *float32, b *float32, off *int32, c *float32, ldc int, alpha float32, beta float32, useBeta int, bias *float32, clamp *float32)
 // Requires: AVX, FMA3, MMX+
-TEXT ·kernel6x16AVX2PackedSlide(SB), NOSPLIT, $0-64
+TEXT ·kernel6x16AVX2PackedSlide(SB), NOSPLIT, $0-80
 	MOVQ k+0(FP), AX
 	MOVQ b+16(FP), CX
 	MOVQ off+24(FP), DX
@@ -674,42 +818,114 @@ store:
 	SHLQ         $0x02, CX
 	MOVQ         useBeta+56(FP), DX
 	TESTQ        DX, DX
-	JZ           overwrite
+	JZ           finish
 	VBROADCASTSS beta+52(FP), Y12
-	VFMADD231PS  (AX), Y12, Y0
+	MOVQ         AX, DX
+	VFMADD231PS  (DX), Y12, Y0
+	VFMADD231PS  32(DX), Y12, Y1
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Y12, Y2
+	VFMADD231PS  32(DX), Y12, Y3
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Y12, Y4
+	VFMADD231PS  32(DX), Y12, Y5
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Y12, Y6
+	VFMADD231PS  32(DX), Y12, Y7
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Y12, Y8
+	VFMADD231PS  32(DX), Y12, Y9
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Y12, Y10
+	VFMADD231PS  32(DX), Y12, Y11
+
+finish:
+	// The store epilogue, when bias is not nil: add bias[i] to row i,
+	// clamp to [clamp[0], clamp[1]], then add clamp[2] (+0 turns Relu's -0
+	// into +0, -0 changes nothing).
+	MOVQ         bias+64(FP), DX
+	TESTQ        DX, DX
+	JZ           plain
+	MOVQ         clamp+72(FP), BX
+	VBROADCASTSS (BX), Y12
+	VBROADCASTSS 4(BX), Y13
+	VBROADCASTSS 8(BX), Y14
+	VBROADCASTSS (DX), Y15
+	VADDPS       Y15, Y0, Y0
+	VMAXPS       Y0, Y12, Y0
+	VMINPS       Y0, Y13, Y0
+	VADDPS       Y14, Y0, Y0
 	VMOVUPS      Y0, (AX)
-	VFMADD231PS  32(AX), Y12, Y1
+	VADDPS       Y15, Y1, Y1
+	VMAXPS       Y1, Y12, Y1
+	VMINPS       Y1, Y13, Y1
+	VADDPS       Y14, Y1, Y1
 	VMOVUPS      Y1, 32(AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Y12, Y2
+	VBROADCASTSS 4(DX), Y0
+	VADDPS       Y0, Y2, Y2
+	VMAXPS       Y2, Y12, Y2
+	VMINPS       Y2, Y13, Y2
+	VADDPS       Y14, Y2, Y2
 	VMOVUPS      Y2, (AX)
-	VFMADD231PS  32(AX), Y12, Y3
+	VADDPS       Y0, Y3, Y3
+	VMAXPS       Y3, Y12, Y3
+	VMINPS       Y3, Y13, Y3
+	VADDPS       Y14, Y3, Y3
 	VMOVUPS      Y3, 32(AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Y12, Y4
+	VBROADCASTSS 8(DX), Y0
+	VADDPS       Y0, Y4, Y4
+	VMAXPS       Y4, Y12, Y4
+	VMINPS       Y4, Y13, Y4
+	VADDPS       Y14, Y4, Y4
 	VMOVUPS      Y4, (AX)
-	VFMADD231PS  32(AX), Y12, Y5
+	VADDPS       Y0, Y5, Y5
+	VMAXPS       Y5, Y12, Y5
+	VMINPS       Y5, Y13, Y5
+	VADDPS       Y14, Y5, Y5
 	VMOVUPS      Y5, 32(AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Y12, Y6
+	VBROADCASTSS 12(DX), Y0
+	VADDPS       Y0, Y6, Y6
+	VMAXPS       Y6, Y12, Y6
+	VMINPS       Y6, Y13, Y6
+	VADDPS       Y14, Y6, Y6
 	VMOVUPS      Y6, (AX)
-	VFMADD231PS  32(AX), Y12, Y7
+	VADDPS       Y0, Y7, Y7
+	VMAXPS       Y7, Y12, Y7
+	VMINPS       Y7, Y13, Y7
+	VADDPS       Y14, Y7, Y7
 	VMOVUPS      Y7, 32(AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Y12, Y8
+	VBROADCASTSS 16(DX), Y0
+	VADDPS       Y0, Y8, Y8
+	VMAXPS       Y8, Y12, Y8
+	VMINPS       Y8, Y13, Y8
+	VADDPS       Y14, Y8, Y8
 	VMOVUPS      Y8, (AX)
-	VFMADD231PS  32(AX), Y12, Y9
+	VADDPS       Y0, Y9, Y9
+	VMAXPS       Y9, Y12, Y9
+	VMINPS       Y9, Y13, Y9
+	VADDPS       Y14, Y9, Y9
 	VMOVUPS      Y9, 32(AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Y12, Y10
+	VBROADCASTSS 20(DX), Y0
+	VADDPS       Y0, Y10, Y10
+	VMAXPS       Y10, Y12, Y10
+	VMINPS       Y10, Y13, Y10
+	VADDPS       Y14, Y10, Y10
 	VMOVUPS      Y10, (AX)
-	VFMADD231PS  32(AX), Y12, Y11
+	VADDPS       Y0, Y11, Y11
+	VMAXPS       Y11, Y12, Y11
+	VMINPS       Y11, Y13, Y11
+	VADDPS       Y14, Y11, Y11
 	VMOVUPS      Y11, 32(AX)
 	ADDQ         CX, AX
 	VZEROUPPER
 	RET
 
-overwrite:
+plain:
 	VMOVUPS Y0, (AX)
 	VMOVUPS Y1, 32(AX)
 	ADDQ    CX, AX
@@ -731,9 +947,9 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func kernel6x16AVX2RowsSlide(k int, a *float32, lda int, b *float32, off *int32, c *float32, ldc int, alpha float32, beta float32, useBeta int)
+// func kernel6x16AVX2RowsSlide(k int, a *float32, lda int, b *float32, off *int32, c *float32, ldc int, alpha float32, beta float32, useBeta int, bias *float32, clamp *float32)
 // Requires: AVX, FMA3, MMX+
-TEXT ·kernel6x16AVX2RowsSlide(SB), NOSPLIT, $0-72
+TEXT ·kernel6x16AVX2RowsSlide(SB), NOSPLIT, $0-88
 	MOVQ k+0(FP), AX
 	MOVQ b+24(FP), CX
 	MOVQ off+32(FP), DX
@@ -925,42 +1141,114 @@ store:
 	SHLQ         $0x02, CX
 	MOVQ         useBeta+64(FP), DX
 	TESTQ        DX, DX
-	JZ           overwrite
+	JZ           finish
 	VBROADCASTSS beta+60(FP), Y12
-	VFMADD231PS  (AX), Y12, Y0
+	MOVQ         AX, DX
+	VFMADD231PS  (DX), Y12, Y0
+	VFMADD231PS  32(DX), Y12, Y1
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Y12, Y2
+	VFMADD231PS  32(DX), Y12, Y3
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Y12, Y4
+	VFMADD231PS  32(DX), Y12, Y5
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Y12, Y6
+	VFMADD231PS  32(DX), Y12, Y7
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Y12, Y8
+	VFMADD231PS  32(DX), Y12, Y9
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Y12, Y10
+	VFMADD231PS  32(DX), Y12, Y11
+
+finish:
+	// The store epilogue, when bias is not nil: add bias[i] to row i,
+	// clamp to [clamp[0], clamp[1]], then add clamp[2] (+0 turns Relu's -0
+	// into +0, -0 changes nothing).
+	MOVQ         bias+72(FP), DX
+	TESTQ        DX, DX
+	JZ           plain
+	MOVQ         clamp+80(FP), BX
+	VBROADCASTSS (BX), Y12
+	VBROADCASTSS 4(BX), Y13
+	VBROADCASTSS 8(BX), Y14
+	VBROADCASTSS (DX), Y15
+	VADDPS       Y15, Y0, Y0
+	VMAXPS       Y0, Y12, Y0
+	VMINPS       Y0, Y13, Y0
+	VADDPS       Y14, Y0, Y0
 	VMOVUPS      Y0, (AX)
-	VFMADD231PS  32(AX), Y12, Y1
+	VADDPS       Y15, Y1, Y1
+	VMAXPS       Y1, Y12, Y1
+	VMINPS       Y1, Y13, Y1
+	VADDPS       Y14, Y1, Y1
 	VMOVUPS      Y1, 32(AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Y12, Y2
+	VBROADCASTSS 4(DX), Y0
+	VADDPS       Y0, Y2, Y2
+	VMAXPS       Y2, Y12, Y2
+	VMINPS       Y2, Y13, Y2
+	VADDPS       Y14, Y2, Y2
 	VMOVUPS      Y2, (AX)
-	VFMADD231PS  32(AX), Y12, Y3
+	VADDPS       Y0, Y3, Y3
+	VMAXPS       Y3, Y12, Y3
+	VMINPS       Y3, Y13, Y3
+	VADDPS       Y14, Y3, Y3
 	VMOVUPS      Y3, 32(AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Y12, Y4
+	VBROADCASTSS 8(DX), Y0
+	VADDPS       Y0, Y4, Y4
+	VMAXPS       Y4, Y12, Y4
+	VMINPS       Y4, Y13, Y4
+	VADDPS       Y14, Y4, Y4
 	VMOVUPS      Y4, (AX)
-	VFMADD231PS  32(AX), Y12, Y5
+	VADDPS       Y0, Y5, Y5
+	VMAXPS       Y5, Y12, Y5
+	VMINPS       Y5, Y13, Y5
+	VADDPS       Y14, Y5, Y5
 	VMOVUPS      Y5, 32(AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Y12, Y6
+	VBROADCASTSS 12(DX), Y0
+	VADDPS       Y0, Y6, Y6
+	VMAXPS       Y6, Y12, Y6
+	VMINPS       Y6, Y13, Y6
+	VADDPS       Y14, Y6, Y6
 	VMOVUPS      Y6, (AX)
-	VFMADD231PS  32(AX), Y12, Y7
+	VADDPS       Y0, Y7, Y7
+	VMAXPS       Y7, Y12, Y7
+	VMINPS       Y7, Y13, Y7
+	VADDPS       Y14, Y7, Y7
 	VMOVUPS      Y7, 32(AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Y12, Y8
+	VBROADCASTSS 16(DX), Y0
+	VADDPS       Y0, Y8, Y8
+	VMAXPS       Y8, Y12, Y8
+	VMINPS       Y8, Y13, Y8
+	VADDPS       Y14, Y8, Y8
 	VMOVUPS      Y8, (AX)
-	VFMADD231PS  32(AX), Y12, Y9
+	VADDPS       Y0, Y9, Y9
+	VMAXPS       Y9, Y12, Y9
+	VMINPS       Y9, Y13, Y9
+	VADDPS       Y14, Y9, Y9
 	VMOVUPS      Y9, 32(AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Y12, Y10
+	VBROADCASTSS 20(DX), Y0
+	VADDPS       Y0, Y10, Y10
+	VMAXPS       Y10, Y12, Y10
+	VMINPS       Y10, Y13, Y10
+	VADDPS       Y14, Y10, Y10
 	VMOVUPS      Y10, (AX)
-	VFMADD231PS  32(AX), Y12, Y11
+	VADDPS       Y0, Y11, Y11
+	VMAXPS       Y11, Y12, Y11
+	VMINPS       Y11, Y13, Y11
+	VADDPS       Y14, Y11, Y11
 	VMOVUPS      Y11, 32(AX)
 	ADDQ         CX, AX
 	VZEROUPPER
 	RET
 
-overwrite:
+plain:
 	VMOVUPS Y0, (AX)
 	VMOVUPS Y1, 32(AX)
 	ADDQ    CX, AX
@@ -982,9 +1270,9 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func kernel6x16AVX2Gather(k int, x *float32, rows *int32, off *int32, b *float32, c *float32, ldc int, alpha float32, beta float32, useBeta int)
+// func kernel6x16AVX2Gather(k int, x *float32, rows *int32, off *int32, b *float32, c *float32, ldc int, alpha float32, beta float32, useBeta int, bias *float32, clamp *float32)
 // Requires: AVX, FMA3, MMX+
-TEXT ·kernel6x16AVX2Gather(SB), NOSPLIT, $0-72
+TEXT ·kernel6x16AVX2Gather(SB), NOSPLIT, $0-88
 	MOVQ    k+0(FP), AX
 	MOVQ    b+32(FP), CX
 	MOVQ    x+8(FP), DX
@@ -1183,42 +1471,114 @@ store:
 	SHLQ         $0x02, CX
 	MOVQ         useBeta+64(FP), DX
 	TESTQ        DX, DX
-	JZ           overwrite
+	JZ           finish
 	VBROADCASTSS beta+60(FP), Y12
-	VFMADD231PS  (AX), Y12, Y0
+	MOVQ         AX, DX
+	VFMADD231PS  (DX), Y12, Y0
+	VFMADD231PS  32(DX), Y12, Y1
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Y12, Y2
+	VFMADD231PS  32(DX), Y12, Y3
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Y12, Y4
+	VFMADD231PS  32(DX), Y12, Y5
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Y12, Y6
+	VFMADD231PS  32(DX), Y12, Y7
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Y12, Y8
+	VFMADD231PS  32(DX), Y12, Y9
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Y12, Y10
+	VFMADD231PS  32(DX), Y12, Y11
+
+finish:
+	// The store epilogue, when bias is not nil: add bias[i] to row i,
+	// clamp to [clamp[0], clamp[1]], then add clamp[2] (+0 turns Relu's -0
+	// into +0, -0 changes nothing).
+	MOVQ         bias+72(FP), DX
+	TESTQ        DX, DX
+	JZ           plain
+	MOVQ         clamp+80(FP), BX
+	VBROADCASTSS (BX), Y12
+	VBROADCASTSS 4(BX), Y13
+	VBROADCASTSS 8(BX), Y14
+	VBROADCASTSS (DX), Y15
+	VADDPS       Y15, Y0, Y0
+	VMAXPS       Y0, Y12, Y0
+	VMINPS       Y0, Y13, Y0
+	VADDPS       Y14, Y0, Y0
 	VMOVUPS      Y0, (AX)
-	VFMADD231PS  32(AX), Y12, Y1
+	VADDPS       Y15, Y1, Y1
+	VMAXPS       Y1, Y12, Y1
+	VMINPS       Y1, Y13, Y1
+	VADDPS       Y14, Y1, Y1
 	VMOVUPS      Y1, 32(AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Y12, Y2
+	VBROADCASTSS 4(DX), Y0
+	VADDPS       Y0, Y2, Y2
+	VMAXPS       Y2, Y12, Y2
+	VMINPS       Y2, Y13, Y2
+	VADDPS       Y14, Y2, Y2
 	VMOVUPS      Y2, (AX)
-	VFMADD231PS  32(AX), Y12, Y3
+	VADDPS       Y0, Y3, Y3
+	VMAXPS       Y3, Y12, Y3
+	VMINPS       Y3, Y13, Y3
+	VADDPS       Y14, Y3, Y3
 	VMOVUPS      Y3, 32(AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Y12, Y4
+	VBROADCASTSS 8(DX), Y0
+	VADDPS       Y0, Y4, Y4
+	VMAXPS       Y4, Y12, Y4
+	VMINPS       Y4, Y13, Y4
+	VADDPS       Y14, Y4, Y4
 	VMOVUPS      Y4, (AX)
-	VFMADD231PS  32(AX), Y12, Y5
+	VADDPS       Y0, Y5, Y5
+	VMAXPS       Y5, Y12, Y5
+	VMINPS       Y5, Y13, Y5
+	VADDPS       Y14, Y5, Y5
 	VMOVUPS      Y5, 32(AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Y12, Y6
+	VBROADCASTSS 12(DX), Y0
+	VADDPS       Y0, Y6, Y6
+	VMAXPS       Y6, Y12, Y6
+	VMINPS       Y6, Y13, Y6
+	VADDPS       Y14, Y6, Y6
 	VMOVUPS      Y6, (AX)
-	VFMADD231PS  32(AX), Y12, Y7
+	VADDPS       Y0, Y7, Y7
+	VMAXPS       Y7, Y12, Y7
+	VMINPS       Y7, Y13, Y7
+	VADDPS       Y14, Y7, Y7
 	VMOVUPS      Y7, 32(AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Y12, Y8
+	VBROADCASTSS 16(DX), Y0
+	VADDPS       Y0, Y8, Y8
+	VMAXPS       Y8, Y12, Y8
+	VMINPS       Y8, Y13, Y8
+	VADDPS       Y14, Y8, Y8
 	VMOVUPS      Y8, (AX)
-	VFMADD231PS  32(AX), Y12, Y9
+	VADDPS       Y0, Y9, Y9
+	VMAXPS       Y9, Y12, Y9
+	VMINPS       Y9, Y13, Y9
+	VADDPS       Y14, Y9, Y9
 	VMOVUPS      Y9, 32(AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Y12, Y10
+	VBROADCASTSS 20(DX), Y0
+	VADDPS       Y0, Y10, Y10
+	VMAXPS       Y10, Y12, Y10
+	VMINPS       Y10, Y13, Y10
+	VADDPS       Y14, Y10, Y10
 	VMOVUPS      Y10, (AX)
-	VFMADD231PS  32(AX), Y12, Y11
+	VADDPS       Y0, Y11, Y11
+	VMAXPS       Y11, Y12, Y11
+	VMINPS       Y11, Y13, Y11
+	VADDPS       Y14, Y11, Y11
 	VMOVUPS      Y11, 32(AX)
 	ADDQ         CX, AX
 	VZEROUPPER
 	RET
 
-overwrite:
+plain:
 	VMOVUPS Y0, (AX)
 	VMOVUPS Y1, 32(AX)
 	ADDQ    CX, AX
@@ -1240,9 +1600,9 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func kernel12x32AVX512Packed(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, useBeta int)
+// func kernel12x32AVX512Packed(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, useBeta int, bias *float32, clamp *float32)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·kernel12x32AVX512Packed(SB), NOSPLIT, $0-56
+TEXT ·kernel12x32AVX512Packed(SB), NOSPLIT, $0-72
 	MOVQ k+0(FP), AX
 	MOVQ b+16(FP), CX
 	MOVQ a+8(FP), DX
@@ -1494,72 +1854,204 @@ store:
 	SHLQ         $0x02, CX
 	MOVQ         useBeta+48(FP), DX
 	TESTQ        DX, DX
-	JZ           overwrite
+	JZ           finish
 	VBROADCASTSS beta+44(FP), Z24
-	VFMADD231PS  (AX), Z24, Z0
+	MOVQ         AX, DX
+	VFMADD231PS  (DX), Z24, Z0
+	VFMADD231PS  64(DX), Z24, Z1
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Z24, Z2
+	VFMADD231PS  64(DX), Z24, Z3
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Z24, Z4
+	VFMADD231PS  64(DX), Z24, Z5
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Z24, Z6
+	VFMADD231PS  64(DX), Z24, Z7
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Z24, Z8
+	VFMADD231PS  64(DX), Z24, Z9
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Z24, Z10
+	VFMADD231PS  64(DX), Z24, Z11
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Z24, Z12
+	VFMADD231PS  64(DX), Z24, Z13
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Z24, Z14
+	VFMADD231PS  64(DX), Z24, Z15
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Z24, Z16
+	VFMADD231PS  64(DX), Z24, Z17
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Z24, Z18
+	VFMADD231PS  64(DX), Z24, Z19
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Z24, Z20
+	VFMADD231PS  64(DX), Z24, Z21
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Z24, Z22
+	VFMADD231PS  64(DX), Z24, Z23
+
+finish:
+	// The store epilogue, when bias is not nil: add bias[i] to row i,
+	// clamp to [clamp[0], clamp[1]], then add clamp[2] (+0 turns Relu's -0
+	// into +0, -0 changes nothing).
+	MOVQ         bias+56(FP), DX
+	TESTQ        DX, DX
+	JZ           plain
+	MOVQ         clamp+64(FP), BX
+	VBROADCASTSS (BX), Z24
+	VBROADCASTSS 4(BX), Z25
+	VBROADCASTSS 8(BX), Z26
+	VBROADCASTSS (DX), Z27
+	VADDPS       Z27, Z0, Z0
+	VMAXPS       Z0, Z24, Z0
+	VMINPS       Z0, Z25, Z0
+	VADDPS       Z26, Z0, Z0
 	VMOVUPS      Z0, (AX)
-	VFMADD231PS  64(AX), Z24, Z1
+	VADDPS       Z27, Z1, Z1
+	VMAXPS       Z1, Z24, Z1
+	VMINPS       Z1, Z25, Z1
+	VADDPS       Z26, Z1, Z1
 	VMOVUPS      Z1, 64(AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Z24, Z2
+	VBROADCASTSS 4(DX), Z0
+	VADDPS       Z0, Z2, Z2
+	VMAXPS       Z2, Z24, Z2
+	VMINPS       Z2, Z25, Z2
+	VADDPS       Z26, Z2, Z2
 	VMOVUPS      Z2, (AX)
-	VFMADD231PS  64(AX), Z24, Z3
+	VADDPS       Z0, Z3, Z3
+	VMAXPS       Z3, Z24, Z3
+	VMINPS       Z3, Z25, Z3
+	VADDPS       Z26, Z3, Z3
 	VMOVUPS      Z3, 64(AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Z24, Z4
+	VBROADCASTSS 8(DX), Z0
+	VADDPS       Z0, Z4, Z4
+	VMAXPS       Z4, Z24, Z4
+	VMINPS       Z4, Z25, Z4
+	VADDPS       Z26, Z4, Z4
 	VMOVUPS      Z4, (AX)
-	VFMADD231PS  64(AX), Z24, Z5
+	VADDPS       Z0, Z5, Z5
+	VMAXPS       Z5, Z24, Z5
+	VMINPS       Z5, Z25, Z5
+	VADDPS       Z26, Z5, Z5
 	VMOVUPS      Z5, 64(AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Z24, Z6
+	VBROADCASTSS 12(DX), Z0
+	VADDPS       Z0, Z6, Z6
+	VMAXPS       Z6, Z24, Z6
+	VMINPS       Z6, Z25, Z6
+	VADDPS       Z26, Z6, Z6
 	VMOVUPS      Z6, (AX)
-	VFMADD231PS  64(AX), Z24, Z7
+	VADDPS       Z0, Z7, Z7
+	VMAXPS       Z7, Z24, Z7
+	VMINPS       Z7, Z25, Z7
+	VADDPS       Z26, Z7, Z7
 	VMOVUPS      Z7, 64(AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Z24, Z8
+	VBROADCASTSS 16(DX), Z0
+	VADDPS       Z0, Z8, Z8
+	VMAXPS       Z8, Z24, Z8
+	VMINPS       Z8, Z25, Z8
+	VADDPS       Z26, Z8, Z8
 	VMOVUPS      Z8, (AX)
-	VFMADD231PS  64(AX), Z24, Z9
+	VADDPS       Z0, Z9, Z9
+	VMAXPS       Z9, Z24, Z9
+	VMINPS       Z9, Z25, Z9
+	VADDPS       Z26, Z9, Z9
 	VMOVUPS      Z9, 64(AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Z24, Z10
+	VBROADCASTSS 20(DX), Z0
+	VADDPS       Z0, Z10, Z10
+	VMAXPS       Z10, Z24, Z10
+	VMINPS       Z10, Z25, Z10
+	VADDPS       Z26, Z10, Z10
 	VMOVUPS      Z10, (AX)
-	VFMADD231PS  64(AX), Z24, Z11
+	VADDPS       Z0, Z11, Z11
+	VMAXPS       Z11, Z24, Z11
+	VMINPS       Z11, Z25, Z11
+	VADDPS       Z26, Z11, Z11
 	VMOVUPS      Z11, 64(AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Z24, Z12
+	VBROADCASTSS 24(DX), Z0
+	VADDPS       Z0, Z12, Z12
+	VMAXPS       Z12, Z24, Z12
+	VMINPS       Z12, Z25, Z12
+	VADDPS       Z26, Z12, Z12
 	VMOVUPS      Z12, (AX)
-	VFMADD231PS  64(AX), Z24, Z13
+	VADDPS       Z0, Z13, Z13
+	VMAXPS       Z13, Z24, Z13
+	VMINPS       Z13, Z25, Z13
+	VADDPS       Z26, Z13, Z13
 	VMOVUPS      Z13, 64(AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Z24, Z14
+	VBROADCASTSS 28(DX), Z0
+	VADDPS       Z0, Z14, Z14
+	VMAXPS       Z14, Z24, Z14
+	VMINPS       Z14, Z25, Z14
+	VADDPS       Z26, Z14, Z14
 	VMOVUPS      Z14, (AX)
-	VFMADD231PS  64(AX), Z24, Z15
+	VADDPS       Z0, Z15, Z15
+	VMAXPS       Z15, Z24, Z15
+	VMINPS       Z15, Z25, Z15
+	VADDPS       Z26, Z15, Z15
 	VMOVUPS      Z15, 64(AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Z24, Z16
+	VBROADCASTSS 32(DX), Z0
+	VADDPS       Z0, Z16, Z16
+	VMAXPS       Z16, Z24, Z16
+	VMINPS       Z16, Z25, Z16
+	VADDPS       Z26, Z16, Z16
 	VMOVUPS      Z16, (AX)
-	VFMADD231PS  64(AX), Z24, Z17
+	VADDPS       Z0, Z17, Z17
+	VMAXPS       Z17, Z24, Z17
+	VMINPS       Z17, Z25, Z17
+	VADDPS       Z26, Z17, Z17
 	VMOVUPS      Z17, 64(AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Z24, Z18
+	VBROADCASTSS 36(DX), Z0
+	VADDPS       Z0, Z18, Z18
+	VMAXPS       Z18, Z24, Z18
+	VMINPS       Z18, Z25, Z18
+	VADDPS       Z26, Z18, Z18
 	VMOVUPS      Z18, (AX)
-	VFMADD231PS  64(AX), Z24, Z19
+	VADDPS       Z0, Z19, Z19
+	VMAXPS       Z19, Z24, Z19
+	VMINPS       Z19, Z25, Z19
+	VADDPS       Z26, Z19, Z19
 	VMOVUPS      Z19, 64(AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Z24, Z20
+	VBROADCASTSS 40(DX), Z0
+	VADDPS       Z0, Z20, Z20
+	VMAXPS       Z20, Z24, Z20
+	VMINPS       Z20, Z25, Z20
+	VADDPS       Z26, Z20, Z20
 	VMOVUPS      Z20, (AX)
-	VFMADD231PS  64(AX), Z24, Z21
+	VADDPS       Z0, Z21, Z21
+	VMAXPS       Z21, Z24, Z21
+	VMINPS       Z21, Z25, Z21
+	VADDPS       Z26, Z21, Z21
 	VMOVUPS      Z21, 64(AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Z24, Z22
+	VBROADCASTSS 44(DX), Z0
+	VADDPS       Z0, Z22, Z22
+	VMAXPS       Z22, Z24, Z22
+	VMINPS       Z22, Z25, Z22
+	VADDPS       Z26, Z22, Z22
 	VMOVUPS      Z22, (AX)
-	VFMADD231PS  64(AX), Z24, Z23
+	VADDPS       Z0, Z23, Z23
+	VMAXPS       Z23, Z24, Z23
+	VMINPS       Z23, Z25, Z23
+	VADDPS       Z26, Z23, Z23
 	VMOVUPS      Z23, 64(AX)
 	ADDQ         CX, AX
 	VZEROUPPER
 	RET
 
-overwrite:
+plain:
 	VMOVUPS Z0, (AX)
 	VMOVUPS Z1, 64(AX)
 	ADDQ    CX, AX
@@ -1599,9 +2091,9 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func kernel12x32AVX512Rows(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32, useBeta int)
+// func kernel12x32AVX512Rows(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32, useBeta int, bias *float32, clamp *float32)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·kernel12x32AVX512Rows(SB), NOSPLIT, $0-64
+TEXT ·kernel12x32AVX512Rows(SB), NOSPLIT, $0-80
 	MOVQ k+0(FP), AX
 	MOVQ b+24(FP), CX
 	MOVQ lda+16(FP), DX
@@ -1865,72 +2357,204 @@ store:
 	SHLQ         $0x02, CX
 	MOVQ         useBeta+56(FP), DX
 	TESTQ        DX, DX
-	JZ           overwrite
+	JZ           finish
 	VBROADCASTSS beta+52(FP), Z24
-	VFMADD231PS  (AX), Z24, Z0
+	MOVQ         AX, DX
+	VFMADD231PS  (DX), Z24, Z0
+	VFMADD231PS  64(DX), Z24, Z1
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Z24, Z2
+	VFMADD231PS  64(DX), Z24, Z3
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Z24, Z4
+	VFMADD231PS  64(DX), Z24, Z5
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Z24, Z6
+	VFMADD231PS  64(DX), Z24, Z7
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Z24, Z8
+	VFMADD231PS  64(DX), Z24, Z9
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Z24, Z10
+	VFMADD231PS  64(DX), Z24, Z11
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Z24, Z12
+	VFMADD231PS  64(DX), Z24, Z13
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Z24, Z14
+	VFMADD231PS  64(DX), Z24, Z15
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Z24, Z16
+	VFMADD231PS  64(DX), Z24, Z17
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Z24, Z18
+	VFMADD231PS  64(DX), Z24, Z19
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Z24, Z20
+	VFMADD231PS  64(DX), Z24, Z21
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Z24, Z22
+	VFMADD231PS  64(DX), Z24, Z23
+
+finish:
+	// The store epilogue, when bias is not nil: add bias[i] to row i,
+	// clamp to [clamp[0], clamp[1]], then add clamp[2] (+0 turns Relu's -0
+	// into +0, -0 changes nothing).
+	MOVQ         bias+64(FP), DX
+	TESTQ        DX, DX
+	JZ           plain
+	MOVQ         clamp+72(FP), BX
+	VBROADCASTSS (BX), Z24
+	VBROADCASTSS 4(BX), Z25
+	VBROADCASTSS 8(BX), Z26
+	VBROADCASTSS (DX), Z27
+	VADDPS       Z27, Z0, Z0
+	VMAXPS       Z0, Z24, Z0
+	VMINPS       Z0, Z25, Z0
+	VADDPS       Z26, Z0, Z0
 	VMOVUPS      Z0, (AX)
-	VFMADD231PS  64(AX), Z24, Z1
+	VADDPS       Z27, Z1, Z1
+	VMAXPS       Z1, Z24, Z1
+	VMINPS       Z1, Z25, Z1
+	VADDPS       Z26, Z1, Z1
 	VMOVUPS      Z1, 64(AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Z24, Z2
+	VBROADCASTSS 4(DX), Z0
+	VADDPS       Z0, Z2, Z2
+	VMAXPS       Z2, Z24, Z2
+	VMINPS       Z2, Z25, Z2
+	VADDPS       Z26, Z2, Z2
 	VMOVUPS      Z2, (AX)
-	VFMADD231PS  64(AX), Z24, Z3
+	VADDPS       Z0, Z3, Z3
+	VMAXPS       Z3, Z24, Z3
+	VMINPS       Z3, Z25, Z3
+	VADDPS       Z26, Z3, Z3
 	VMOVUPS      Z3, 64(AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Z24, Z4
+	VBROADCASTSS 8(DX), Z0
+	VADDPS       Z0, Z4, Z4
+	VMAXPS       Z4, Z24, Z4
+	VMINPS       Z4, Z25, Z4
+	VADDPS       Z26, Z4, Z4
 	VMOVUPS      Z4, (AX)
-	VFMADD231PS  64(AX), Z24, Z5
+	VADDPS       Z0, Z5, Z5
+	VMAXPS       Z5, Z24, Z5
+	VMINPS       Z5, Z25, Z5
+	VADDPS       Z26, Z5, Z5
 	VMOVUPS      Z5, 64(AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Z24, Z6
+	VBROADCASTSS 12(DX), Z0
+	VADDPS       Z0, Z6, Z6
+	VMAXPS       Z6, Z24, Z6
+	VMINPS       Z6, Z25, Z6
+	VADDPS       Z26, Z6, Z6
 	VMOVUPS      Z6, (AX)
-	VFMADD231PS  64(AX), Z24, Z7
+	VADDPS       Z0, Z7, Z7
+	VMAXPS       Z7, Z24, Z7
+	VMINPS       Z7, Z25, Z7
+	VADDPS       Z26, Z7, Z7
 	VMOVUPS      Z7, 64(AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Z24, Z8
+	VBROADCASTSS 16(DX), Z0
+	VADDPS       Z0, Z8, Z8
+	VMAXPS       Z8, Z24, Z8
+	VMINPS       Z8, Z25, Z8
+	VADDPS       Z26, Z8, Z8
 	VMOVUPS      Z8, (AX)
-	VFMADD231PS  64(AX), Z24, Z9
+	VADDPS       Z0, Z9, Z9
+	VMAXPS       Z9, Z24, Z9
+	VMINPS       Z9, Z25, Z9
+	VADDPS       Z26, Z9, Z9
 	VMOVUPS      Z9, 64(AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Z24, Z10
+	VBROADCASTSS 20(DX), Z0
+	VADDPS       Z0, Z10, Z10
+	VMAXPS       Z10, Z24, Z10
+	VMINPS       Z10, Z25, Z10
+	VADDPS       Z26, Z10, Z10
 	VMOVUPS      Z10, (AX)
-	VFMADD231PS  64(AX), Z24, Z11
+	VADDPS       Z0, Z11, Z11
+	VMAXPS       Z11, Z24, Z11
+	VMINPS       Z11, Z25, Z11
+	VADDPS       Z26, Z11, Z11
 	VMOVUPS      Z11, 64(AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Z24, Z12
+	VBROADCASTSS 24(DX), Z0
+	VADDPS       Z0, Z12, Z12
+	VMAXPS       Z12, Z24, Z12
+	VMINPS       Z12, Z25, Z12
+	VADDPS       Z26, Z12, Z12
 	VMOVUPS      Z12, (AX)
-	VFMADD231PS  64(AX), Z24, Z13
+	VADDPS       Z0, Z13, Z13
+	VMAXPS       Z13, Z24, Z13
+	VMINPS       Z13, Z25, Z13
+	VADDPS       Z26, Z13, Z13
 	VMOVUPS      Z13, 64(AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Z24, Z14
+	VBROADCASTSS 28(DX), Z0
+	VADDPS       Z0, Z14, Z14
+	VMAXPS       Z14, Z24, Z14
+	VMINPS       Z14, Z25, Z14
+	VADDPS       Z26, Z14, Z14
 	VMOVUPS      Z14, (AX)
-	VFMADD231PS  64(AX), Z24, Z15
+	VADDPS       Z0, Z15, Z15
+	VMAXPS       Z15, Z24, Z15
+	VMINPS       Z15, Z25, Z15
+	VADDPS       Z26, Z15, Z15
 	VMOVUPS      Z15, 64(AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Z24, Z16
+	VBROADCASTSS 32(DX), Z0
+	VADDPS       Z0, Z16, Z16
+	VMAXPS       Z16, Z24, Z16
+	VMINPS       Z16, Z25, Z16
+	VADDPS       Z26, Z16, Z16
 	VMOVUPS      Z16, (AX)
-	VFMADD231PS  64(AX), Z24, Z17
+	VADDPS       Z0, Z17, Z17
+	VMAXPS       Z17, Z24, Z17
+	VMINPS       Z17, Z25, Z17
+	VADDPS       Z26, Z17, Z17
 	VMOVUPS      Z17, 64(AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Z24, Z18
+	VBROADCASTSS 36(DX), Z0
+	VADDPS       Z0, Z18, Z18
+	VMAXPS       Z18, Z24, Z18
+	VMINPS       Z18, Z25, Z18
+	VADDPS       Z26, Z18, Z18
 	VMOVUPS      Z18, (AX)
-	VFMADD231PS  64(AX), Z24, Z19
+	VADDPS       Z0, Z19, Z19
+	VMAXPS       Z19, Z24, Z19
+	VMINPS       Z19, Z25, Z19
+	VADDPS       Z26, Z19, Z19
 	VMOVUPS      Z19, 64(AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Z24, Z20
+	VBROADCASTSS 40(DX), Z0
+	VADDPS       Z0, Z20, Z20
+	VMAXPS       Z20, Z24, Z20
+	VMINPS       Z20, Z25, Z20
+	VADDPS       Z26, Z20, Z20
 	VMOVUPS      Z20, (AX)
-	VFMADD231PS  64(AX), Z24, Z21
+	VADDPS       Z0, Z21, Z21
+	VMAXPS       Z21, Z24, Z21
+	VMINPS       Z21, Z25, Z21
+	VADDPS       Z26, Z21, Z21
 	VMOVUPS      Z21, 64(AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Z24, Z22
+	VBROADCASTSS 44(DX), Z0
+	VADDPS       Z0, Z22, Z22
+	VMAXPS       Z22, Z24, Z22
+	VMINPS       Z22, Z25, Z22
+	VADDPS       Z26, Z22, Z22
 	VMOVUPS      Z22, (AX)
-	VFMADD231PS  64(AX), Z24, Z23
+	VADDPS       Z0, Z23, Z23
+	VMAXPS       Z23, Z24, Z23
+	VMINPS       Z23, Z25, Z23
+	VADDPS       Z26, Z23, Z23
 	VMOVUPS      Z23, 64(AX)
 	ADDQ         CX, AX
 	VZEROUPPER
 	RET
 
-overwrite:
+plain:
 	VMOVUPS Z0, (AX)
 	VMOVUPS Z1, 64(AX)
 	ADDQ    CX, AX
@@ -1970,9 +2594,9 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func kernel12x32AVX512PackedSlide(k int, a *float32, b *float32, off *int32, c *float32, ldc int, alpha float32, beta float32, useBeta int)
+// func kernel12x32AVX512PackedSlide(k int, a *float32, b *float32, off *int32, c *float32, ldc int, alpha float32, beta float32, useBeta int, bias *float32, clamp *float32)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·kernel12x32AVX512PackedSlide(SB), NOSPLIT, $0-64
+TEXT ·kernel12x32AVX512PackedSlide(SB), NOSPLIT, $0-80
 	MOVQ k+0(FP), AX
 	MOVQ b+16(FP), CX
 	MOVQ off+24(FP), DX
@@ -2230,72 +2854,204 @@ store:
 	SHLQ         $0x02, CX
 	MOVQ         useBeta+56(FP), DX
 	TESTQ        DX, DX
-	JZ           overwrite
+	JZ           finish
 	VBROADCASTSS beta+52(FP), Z24
-	VFMADD231PS  (AX), Z24, Z0
+	MOVQ         AX, DX
+	VFMADD231PS  (DX), Z24, Z0
+	VFMADD231PS  64(DX), Z24, Z1
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Z24, Z2
+	VFMADD231PS  64(DX), Z24, Z3
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Z24, Z4
+	VFMADD231PS  64(DX), Z24, Z5
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Z24, Z6
+	VFMADD231PS  64(DX), Z24, Z7
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Z24, Z8
+	VFMADD231PS  64(DX), Z24, Z9
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Z24, Z10
+	VFMADD231PS  64(DX), Z24, Z11
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Z24, Z12
+	VFMADD231PS  64(DX), Z24, Z13
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Z24, Z14
+	VFMADD231PS  64(DX), Z24, Z15
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Z24, Z16
+	VFMADD231PS  64(DX), Z24, Z17
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Z24, Z18
+	VFMADD231PS  64(DX), Z24, Z19
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Z24, Z20
+	VFMADD231PS  64(DX), Z24, Z21
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Z24, Z22
+	VFMADD231PS  64(DX), Z24, Z23
+
+finish:
+	// The store epilogue, when bias is not nil: add bias[i] to row i,
+	// clamp to [clamp[0], clamp[1]], then add clamp[2] (+0 turns Relu's -0
+	// into +0, -0 changes nothing).
+	MOVQ         bias+64(FP), DX
+	TESTQ        DX, DX
+	JZ           plain
+	MOVQ         clamp+72(FP), BX
+	VBROADCASTSS (BX), Z24
+	VBROADCASTSS 4(BX), Z25
+	VBROADCASTSS 8(BX), Z26
+	VBROADCASTSS (DX), Z27
+	VADDPS       Z27, Z0, Z0
+	VMAXPS       Z0, Z24, Z0
+	VMINPS       Z0, Z25, Z0
+	VADDPS       Z26, Z0, Z0
 	VMOVUPS      Z0, (AX)
-	VFMADD231PS  64(AX), Z24, Z1
+	VADDPS       Z27, Z1, Z1
+	VMAXPS       Z1, Z24, Z1
+	VMINPS       Z1, Z25, Z1
+	VADDPS       Z26, Z1, Z1
 	VMOVUPS      Z1, 64(AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Z24, Z2
+	VBROADCASTSS 4(DX), Z0
+	VADDPS       Z0, Z2, Z2
+	VMAXPS       Z2, Z24, Z2
+	VMINPS       Z2, Z25, Z2
+	VADDPS       Z26, Z2, Z2
 	VMOVUPS      Z2, (AX)
-	VFMADD231PS  64(AX), Z24, Z3
+	VADDPS       Z0, Z3, Z3
+	VMAXPS       Z3, Z24, Z3
+	VMINPS       Z3, Z25, Z3
+	VADDPS       Z26, Z3, Z3
 	VMOVUPS      Z3, 64(AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Z24, Z4
+	VBROADCASTSS 8(DX), Z0
+	VADDPS       Z0, Z4, Z4
+	VMAXPS       Z4, Z24, Z4
+	VMINPS       Z4, Z25, Z4
+	VADDPS       Z26, Z4, Z4
 	VMOVUPS      Z4, (AX)
-	VFMADD231PS  64(AX), Z24, Z5
+	VADDPS       Z0, Z5, Z5
+	VMAXPS       Z5, Z24, Z5
+	VMINPS       Z5, Z25, Z5
+	VADDPS       Z26, Z5, Z5
 	VMOVUPS      Z5, 64(AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Z24, Z6
+	VBROADCASTSS 12(DX), Z0
+	VADDPS       Z0, Z6, Z6
+	VMAXPS       Z6, Z24, Z6
+	VMINPS       Z6, Z25, Z6
+	VADDPS       Z26, Z6, Z6
 	VMOVUPS      Z6, (AX)
-	VFMADD231PS  64(AX), Z24, Z7
+	VADDPS       Z0, Z7, Z7
+	VMAXPS       Z7, Z24, Z7
+	VMINPS       Z7, Z25, Z7
+	VADDPS       Z26, Z7, Z7
 	VMOVUPS      Z7, 64(AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Z24, Z8
+	VBROADCASTSS 16(DX), Z0
+	VADDPS       Z0, Z8, Z8
+	VMAXPS       Z8, Z24, Z8
+	VMINPS       Z8, Z25, Z8
+	VADDPS       Z26, Z8, Z8
 	VMOVUPS      Z8, (AX)
-	VFMADD231PS  64(AX), Z24, Z9
+	VADDPS       Z0, Z9, Z9
+	VMAXPS       Z9, Z24, Z9
+	VMINPS       Z9, Z25, Z9
+	VADDPS       Z26, Z9, Z9
 	VMOVUPS      Z9, 64(AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Z24, Z10
+	VBROADCASTSS 20(DX), Z0
+	VADDPS       Z0, Z10, Z10
+	VMAXPS       Z10, Z24, Z10
+	VMINPS       Z10, Z25, Z10
+	VADDPS       Z26, Z10, Z10
 	VMOVUPS      Z10, (AX)
-	VFMADD231PS  64(AX), Z24, Z11
+	VADDPS       Z0, Z11, Z11
+	VMAXPS       Z11, Z24, Z11
+	VMINPS       Z11, Z25, Z11
+	VADDPS       Z26, Z11, Z11
 	VMOVUPS      Z11, 64(AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Z24, Z12
+	VBROADCASTSS 24(DX), Z0
+	VADDPS       Z0, Z12, Z12
+	VMAXPS       Z12, Z24, Z12
+	VMINPS       Z12, Z25, Z12
+	VADDPS       Z26, Z12, Z12
 	VMOVUPS      Z12, (AX)
-	VFMADD231PS  64(AX), Z24, Z13
+	VADDPS       Z0, Z13, Z13
+	VMAXPS       Z13, Z24, Z13
+	VMINPS       Z13, Z25, Z13
+	VADDPS       Z26, Z13, Z13
 	VMOVUPS      Z13, 64(AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Z24, Z14
+	VBROADCASTSS 28(DX), Z0
+	VADDPS       Z0, Z14, Z14
+	VMAXPS       Z14, Z24, Z14
+	VMINPS       Z14, Z25, Z14
+	VADDPS       Z26, Z14, Z14
 	VMOVUPS      Z14, (AX)
-	VFMADD231PS  64(AX), Z24, Z15
+	VADDPS       Z0, Z15, Z15
+	VMAXPS       Z15, Z24, Z15
+	VMINPS       Z15, Z25, Z15
+	VADDPS       Z26, Z15, Z15
 	VMOVUPS      Z15, 64(AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Z24, Z16
+	VBROADCASTSS 32(DX), Z0
+	VADDPS       Z0, Z16, Z16
+	VMAXPS       Z16, Z24, Z16
+	VMINPS       Z16, Z25, Z16
+	VADDPS       Z26, Z16, Z16
 	VMOVUPS      Z16, (AX)
-	VFMADD231PS  64(AX), Z24, Z17
+	VADDPS       Z0, Z17, Z17
+	VMAXPS       Z17, Z24, Z17
+	VMINPS       Z17, Z25, Z17
+	VADDPS       Z26, Z17, Z17
 	VMOVUPS      Z17, 64(AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Z24, Z18
+	VBROADCASTSS 36(DX), Z0
+	VADDPS       Z0, Z18, Z18
+	VMAXPS       Z18, Z24, Z18
+	VMINPS       Z18, Z25, Z18
+	VADDPS       Z26, Z18, Z18
 	VMOVUPS      Z18, (AX)
-	VFMADD231PS  64(AX), Z24, Z19
+	VADDPS       Z0, Z19, Z19
+	VMAXPS       Z19, Z24, Z19
+	VMINPS       Z19, Z25, Z19
+	VADDPS       Z26, Z19, Z19
 	VMOVUPS      Z19, 64(AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Z24, Z20
+	VBROADCASTSS 40(DX), Z0
+	VADDPS       Z0, Z20, Z20
+	VMAXPS       Z20, Z24, Z20
+	VMINPS       Z20, Z25, Z20
+	VADDPS       Z26, Z20, Z20
 	VMOVUPS      Z20, (AX)
-	VFMADD231PS  64(AX), Z24, Z21
+	VADDPS       Z0, Z21, Z21
+	VMAXPS       Z21, Z24, Z21
+	VMINPS       Z21, Z25, Z21
+	VADDPS       Z26, Z21, Z21
 	VMOVUPS      Z21, 64(AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Z24, Z22
+	VBROADCASTSS 44(DX), Z0
+	VADDPS       Z0, Z22, Z22
+	VMAXPS       Z22, Z24, Z22
+	VMINPS       Z22, Z25, Z22
+	VADDPS       Z26, Z22, Z22
 	VMOVUPS      Z22, (AX)
-	VFMADD231PS  64(AX), Z24, Z23
+	VADDPS       Z0, Z23, Z23
+	VMAXPS       Z23, Z24, Z23
+	VMINPS       Z23, Z25, Z23
+	VADDPS       Z26, Z23, Z23
 	VMOVUPS      Z23, 64(AX)
 	ADDQ         CX, AX
 	VZEROUPPER
 	RET
 
-overwrite:
+plain:
 	VMOVUPS Z0, (AX)
 	VMOVUPS Z1, 64(AX)
 	ADDQ    CX, AX
@@ -2335,9 +3091,9 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func kernel12x32AVX512RowsSlide(k int, a *float32, lda int, b *float32, off *int32, c *float32, ldc int, alpha float32, beta float32, useBeta int)
+// func kernel12x32AVX512RowsSlide(k int, a *float32, lda int, b *float32, off *int32, c *float32, ldc int, alpha float32, beta float32, useBeta int, bias *float32, clamp *float32)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·kernel12x32AVX512RowsSlide(SB), NOSPLIT, $0-72
+TEXT ·kernel12x32AVX512RowsSlide(SB), NOSPLIT, $0-88
 	MOVQ k+0(FP), AX
 	MOVQ b+24(FP), CX
 	MOVQ off+32(FP), DX
@@ -2607,72 +3363,204 @@ store:
 	SHLQ         $0x02, CX
 	MOVQ         useBeta+64(FP), DX
 	TESTQ        DX, DX
-	JZ           overwrite
+	JZ           finish
 	VBROADCASTSS beta+60(FP), Z24
-	VFMADD231PS  (AX), Z24, Z0
+	MOVQ         AX, DX
+	VFMADD231PS  (DX), Z24, Z0
+	VFMADD231PS  64(DX), Z24, Z1
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Z24, Z2
+	VFMADD231PS  64(DX), Z24, Z3
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Z24, Z4
+	VFMADD231PS  64(DX), Z24, Z5
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Z24, Z6
+	VFMADD231PS  64(DX), Z24, Z7
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Z24, Z8
+	VFMADD231PS  64(DX), Z24, Z9
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Z24, Z10
+	VFMADD231PS  64(DX), Z24, Z11
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Z24, Z12
+	VFMADD231PS  64(DX), Z24, Z13
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Z24, Z14
+	VFMADD231PS  64(DX), Z24, Z15
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Z24, Z16
+	VFMADD231PS  64(DX), Z24, Z17
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Z24, Z18
+	VFMADD231PS  64(DX), Z24, Z19
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Z24, Z20
+	VFMADD231PS  64(DX), Z24, Z21
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Z24, Z22
+	VFMADD231PS  64(DX), Z24, Z23
+
+finish:
+	// The store epilogue, when bias is not nil: add bias[i] to row i,
+	// clamp to [clamp[0], clamp[1]], then add clamp[2] (+0 turns Relu's -0
+	// into +0, -0 changes nothing).
+	MOVQ         bias+72(FP), DX
+	TESTQ        DX, DX
+	JZ           plain
+	MOVQ         clamp+80(FP), BX
+	VBROADCASTSS (BX), Z24
+	VBROADCASTSS 4(BX), Z25
+	VBROADCASTSS 8(BX), Z26
+	VBROADCASTSS (DX), Z27
+	VADDPS       Z27, Z0, Z0
+	VMAXPS       Z0, Z24, Z0
+	VMINPS       Z0, Z25, Z0
+	VADDPS       Z26, Z0, Z0
 	VMOVUPS      Z0, (AX)
-	VFMADD231PS  64(AX), Z24, Z1
+	VADDPS       Z27, Z1, Z1
+	VMAXPS       Z1, Z24, Z1
+	VMINPS       Z1, Z25, Z1
+	VADDPS       Z26, Z1, Z1
 	VMOVUPS      Z1, 64(AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Z24, Z2
+	VBROADCASTSS 4(DX), Z0
+	VADDPS       Z0, Z2, Z2
+	VMAXPS       Z2, Z24, Z2
+	VMINPS       Z2, Z25, Z2
+	VADDPS       Z26, Z2, Z2
 	VMOVUPS      Z2, (AX)
-	VFMADD231PS  64(AX), Z24, Z3
+	VADDPS       Z0, Z3, Z3
+	VMAXPS       Z3, Z24, Z3
+	VMINPS       Z3, Z25, Z3
+	VADDPS       Z26, Z3, Z3
 	VMOVUPS      Z3, 64(AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Z24, Z4
+	VBROADCASTSS 8(DX), Z0
+	VADDPS       Z0, Z4, Z4
+	VMAXPS       Z4, Z24, Z4
+	VMINPS       Z4, Z25, Z4
+	VADDPS       Z26, Z4, Z4
 	VMOVUPS      Z4, (AX)
-	VFMADD231PS  64(AX), Z24, Z5
+	VADDPS       Z0, Z5, Z5
+	VMAXPS       Z5, Z24, Z5
+	VMINPS       Z5, Z25, Z5
+	VADDPS       Z26, Z5, Z5
 	VMOVUPS      Z5, 64(AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Z24, Z6
+	VBROADCASTSS 12(DX), Z0
+	VADDPS       Z0, Z6, Z6
+	VMAXPS       Z6, Z24, Z6
+	VMINPS       Z6, Z25, Z6
+	VADDPS       Z26, Z6, Z6
 	VMOVUPS      Z6, (AX)
-	VFMADD231PS  64(AX), Z24, Z7
+	VADDPS       Z0, Z7, Z7
+	VMAXPS       Z7, Z24, Z7
+	VMINPS       Z7, Z25, Z7
+	VADDPS       Z26, Z7, Z7
 	VMOVUPS      Z7, 64(AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Z24, Z8
+	VBROADCASTSS 16(DX), Z0
+	VADDPS       Z0, Z8, Z8
+	VMAXPS       Z8, Z24, Z8
+	VMINPS       Z8, Z25, Z8
+	VADDPS       Z26, Z8, Z8
 	VMOVUPS      Z8, (AX)
-	VFMADD231PS  64(AX), Z24, Z9
+	VADDPS       Z0, Z9, Z9
+	VMAXPS       Z9, Z24, Z9
+	VMINPS       Z9, Z25, Z9
+	VADDPS       Z26, Z9, Z9
 	VMOVUPS      Z9, 64(AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Z24, Z10
+	VBROADCASTSS 20(DX), Z0
+	VADDPS       Z0, Z10, Z10
+	VMAXPS       Z10, Z24, Z10
+	VMINPS       Z10, Z25, Z10
+	VADDPS       Z26, Z10, Z10
 	VMOVUPS      Z10, (AX)
-	VFMADD231PS  64(AX), Z24, Z11
+	VADDPS       Z0, Z11, Z11
+	VMAXPS       Z11, Z24, Z11
+	VMINPS       Z11, Z25, Z11
+	VADDPS       Z26, Z11, Z11
 	VMOVUPS      Z11, 64(AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Z24, Z12
+	VBROADCASTSS 24(DX), Z0
+	VADDPS       Z0, Z12, Z12
+	VMAXPS       Z12, Z24, Z12
+	VMINPS       Z12, Z25, Z12
+	VADDPS       Z26, Z12, Z12
 	VMOVUPS      Z12, (AX)
-	VFMADD231PS  64(AX), Z24, Z13
+	VADDPS       Z0, Z13, Z13
+	VMAXPS       Z13, Z24, Z13
+	VMINPS       Z13, Z25, Z13
+	VADDPS       Z26, Z13, Z13
 	VMOVUPS      Z13, 64(AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Z24, Z14
+	VBROADCASTSS 28(DX), Z0
+	VADDPS       Z0, Z14, Z14
+	VMAXPS       Z14, Z24, Z14
+	VMINPS       Z14, Z25, Z14
+	VADDPS       Z26, Z14, Z14
 	VMOVUPS      Z14, (AX)
-	VFMADD231PS  64(AX), Z24, Z15
+	VADDPS       Z0, Z15, Z15
+	VMAXPS       Z15, Z24, Z15
+	VMINPS       Z15, Z25, Z15
+	VADDPS       Z26, Z15, Z15
 	VMOVUPS      Z15, 64(AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Z24, Z16
+	VBROADCASTSS 32(DX), Z0
+	VADDPS       Z0, Z16, Z16
+	VMAXPS       Z16, Z24, Z16
+	VMINPS       Z16, Z25, Z16
+	VADDPS       Z26, Z16, Z16
 	VMOVUPS      Z16, (AX)
-	VFMADD231PS  64(AX), Z24, Z17
+	VADDPS       Z0, Z17, Z17
+	VMAXPS       Z17, Z24, Z17
+	VMINPS       Z17, Z25, Z17
+	VADDPS       Z26, Z17, Z17
 	VMOVUPS      Z17, 64(AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Z24, Z18
+	VBROADCASTSS 36(DX), Z0
+	VADDPS       Z0, Z18, Z18
+	VMAXPS       Z18, Z24, Z18
+	VMINPS       Z18, Z25, Z18
+	VADDPS       Z26, Z18, Z18
 	VMOVUPS      Z18, (AX)
-	VFMADD231PS  64(AX), Z24, Z19
+	VADDPS       Z0, Z19, Z19
+	VMAXPS       Z19, Z24, Z19
+	VMINPS       Z19, Z25, Z19
+	VADDPS       Z26, Z19, Z19
 	VMOVUPS      Z19, 64(AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Z24, Z20
+	VBROADCASTSS 40(DX), Z0
+	VADDPS       Z0, Z20, Z20
+	VMAXPS       Z20, Z24, Z20
+	VMINPS       Z20, Z25, Z20
+	VADDPS       Z26, Z20, Z20
 	VMOVUPS      Z20, (AX)
-	VFMADD231PS  64(AX), Z24, Z21
+	VADDPS       Z0, Z21, Z21
+	VMAXPS       Z21, Z24, Z21
+	VMINPS       Z21, Z25, Z21
+	VADDPS       Z26, Z21, Z21
 	VMOVUPS      Z21, 64(AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Z24, Z22
+	VBROADCASTSS 44(DX), Z0
+	VADDPS       Z0, Z22, Z22
+	VMAXPS       Z22, Z24, Z22
+	VMINPS       Z22, Z25, Z22
+	VADDPS       Z26, Z22, Z22
 	VMOVUPS      Z22, (AX)
-	VFMADD231PS  64(AX), Z24, Z23
+	VADDPS       Z0, Z23, Z23
+	VMAXPS       Z23, Z24, Z23
+	VMINPS       Z23, Z25, Z23
+	VADDPS       Z26, Z23, Z23
 	VMOVUPS      Z23, 64(AX)
 	ADDQ         CX, AX
 	VZEROUPPER
 	RET
 
-overwrite:
+plain:
 	VMOVUPS Z0, (AX)
 	VMOVUPS Z1, 64(AX)
 	ADDQ    CX, AX
@@ -2712,9 +3600,9 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func kernel12x8AVX2Packed(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, useBeta int)
+// func kernel12x8AVX2Packed(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, useBeta int, bias *float32, clamp *float32)
 // Requires: AVX, FMA3, MMX+
-TEXT ·kernel12x8AVX2Packed(SB), NOSPLIT, $0-56
+TEXT ·kernel12x8AVX2Packed(SB), NOSPLIT, $0-72
 	MOVQ k+0(FP), AX
 	MOVQ b+16(FP), CX
 	MOVQ a+8(FP), DX
@@ -2937,48 +3825,132 @@ store:
 	SHLQ         $0x02, CX
 	MOVQ         useBeta+48(FP), DX
 	TESTQ        DX, DX
-	JZ           overwrite
+	JZ           finish
 	VBROADCASTSS beta+44(FP), Y12
-	VFMADD231PS  (AX), Y12, Y0
+	MOVQ         AX, DX
+	VFMADD231PS  (DX), Y12, Y0
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Y12, Y1
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Y12, Y2
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Y12, Y3
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Y12, Y4
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Y12, Y5
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Y12, Y6
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Y12, Y7
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Y12, Y8
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Y12, Y9
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Y12, Y10
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Y12, Y11
+
+finish:
+	// The store epilogue, when bias is not nil: add bias[i] to row i,
+	// clamp to [clamp[0], clamp[1]], then add clamp[2] (+0 turns Relu's -0
+	// into +0, -0 changes nothing).
+	MOVQ         bias+56(FP), DX
+	TESTQ        DX, DX
+	JZ           plain
+	MOVQ         clamp+64(FP), BX
+	VBROADCASTSS (BX), Y12
+	VBROADCASTSS 4(BX), Y13
+	VBROADCASTSS 8(BX), Y14
+	VBROADCASTSS (DX), Y15
+	VADDPS       Y15, Y0, Y0
+	VMAXPS       Y0, Y12, Y0
+	VMINPS       Y0, Y13, Y0
+	VADDPS       Y14, Y0, Y0
 	VMOVUPS      Y0, (AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Y12, Y1
+	VBROADCASTSS 4(DX), Y0
+	VADDPS       Y0, Y1, Y1
+	VMAXPS       Y1, Y12, Y1
+	VMINPS       Y1, Y13, Y1
+	VADDPS       Y14, Y1, Y1
 	VMOVUPS      Y1, (AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Y12, Y2
+	VBROADCASTSS 8(DX), Y0
+	VADDPS       Y0, Y2, Y2
+	VMAXPS       Y2, Y12, Y2
+	VMINPS       Y2, Y13, Y2
+	VADDPS       Y14, Y2, Y2
 	VMOVUPS      Y2, (AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Y12, Y3
+	VBROADCASTSS 12(DX), Y0
+	VADDPS       Y0, Y3, Y3
+	VMAXPS       Y3, Y12, Y3
+	VMINPS       Y3, Y13, Y3
+	VADDPS       Y14, Y3, Y3
 	VMOVUPS      Y3, (AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Y12, Y4
+	VBROADCASTSS 16(DX), Y0
+	VADDPS       Y0, Y4, Y4
+	VMAXPS       Y4, Y12, Y4
+	VMINPS       Y4, Y13, Y4
+	VADDPS       Y14, Y4, Y4
 	VMOVUPS      Y4, (AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Y12, Y5
+	VBROADCASTSS 20(DX), Y0
+	VADDPS       Y0, Y5, Y5
+	VMAXPS       Y5, Y12, Y5
+	VMINPS       Y5, Y13, Y5
+	VADDPS       Y14, Y5, Y5
 	VMOVUPS      Y5, (AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Y12, Y6
+	VBROADCASTSS 24(DX), Y0
+	VADDPS       Y0, Y6, Y6
+	VMAXPS       Y6, Y12, Y6
+	VMINPS       Y6, Y13, Y6
+	VADDPS       Y14, Y6, Y6
 	VMOVUPS      Y6, (AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Y12, Y7
+	VBROADCASTSS 28(DX), Y0
+	VADDPS       Y0, Y7, Y7
+	VMAXPS       Y7, Y12, Y7
+	VMINPS       Y7, Y13, Y7
+	VADDPS       Y14, Y7, Y7
 	VMOVUPS      Y7, (AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Y12, Y8
+	VBROADCASTSS 32(DX), Y0
+	VADDPS       Y0, Y8, Y8
+	VMAXPS       Y8, Y12, Y8
+	VMINPS       Y8, Y13, Y8
+	VADDPS       Y14, Y8, Y8
 	VMOVUPS      Y8, (AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Y12, Y9
+	VBROADCASTSS 36(DX), Y0
+	VADDPS       Y0, Y9, Y9
+	VMAXPS       Y9, Y12, Y9
+	VMINPS       Y9, Y13, Y9
+	VADDPS       Y14, Y9, Y9
 	VMOVUPS      Y9, (AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Y12, Y10
+	VBROADCASTSS 40(DX), Y0
+	VADDPS       Y0, Y10, Y10
+	VMAXPS       Y10, Y12, Y10
+	VMINPS       Y10, Y13, Y10
+	VADDPS       Y14, Y10, Y10
 	VMOVUPS      Y10, (AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Y12, Y11
+	VBROADCASTSS 44(DX), Y0
+	VADDPS       Y0, Y11, Y11
+	VMAXPS       Y11, Y12, Y11
+	VMINPS       Y11, Y13, Y11
+	VADDPS       Y14, Y11, Y11
 	VMOVUPS      Y11, (AX)
 	ADDQ         CX, AX
 	VZEROUPPER
 	RET
 
-overwrite:
+plain:
 	VMOVUPS Y0, (AX)
 	ADDQ    CX, AX
 	VMOVUPS Y1, (AX)
@@ -3006,9 +3978,9 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func kernel12x8AVX2Rows(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32, useBeta int)
+// func kernel12x8AVX2Rows(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32, useBeta int, bias *float32, clamp *float32)
 // Requires: AVX, FMA3, MMX+
-TEXT ·kernel12x8AVX2Rows(SB), NOSPLIT, $0-64
+TEXT ·kernel12x8AVX2Rows(SB), NOSPLIT, $0-80
 	MOVQ k+0(FP), AX
 	MOVQ b+24(FP), CX
 	MOVQ lda+16(FP), DX
@@ -3243,48 +4215,132 @@ store:
 	SHLQ         $0x02, CX
 	MOVQ         useBeta+56(FP), DX
 	TESTQ        DX, DX
-	JZ           overwrite
+	JZ           finish
 	VBROADCASTSS beta+52(FP), Y12
-	VFMADD231PS  (AX), Y12, Y0
+	MOVQ         AX, DX
+	VFMADD231PS  (DX), Y12, Y0
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Y12, Y1
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Y12, Y2
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Y12, Y3
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Y12, Y4
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Y12, Y5
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Y12, Y6
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Y12, Y7
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Y12, Y8
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Y12, Y9
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Y12, Y10
+	ADDQ         CX, DX
+	VFMADD231PS  (DX), Y12, Y11
+
+finish:
+	// The store epilogue, when bias is not nil: add bias[i] to row i,
+	// clamp to [clamp[0], clamp[1]], then add clamp[2] (+0 turns Relu's -0
+	// into +0, -0 changes nothing).
+	MOVQ         bias+64(FP), DX
+	TESTQ        DX, DX
+	JZ           plain
+	MOVQ         clamp+72(FP), BX
+	VBROADCASTSS (BX), Y12
+	VBROADCASTSS 4(BX), Y13
+	VBROADCASTSS 8(BX), Y14
+	VBROADCASTSS (DX), Y15
+	VADDPS       Y15, Y0, Y0
+	VMAXPS       Y0, Y12, Y0
+	VMINPS       Y0, Y13, Y0
+	VADDPS       Y14, Y0, Y0
 	VMOVUPS      Y0, (AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Y12, Y1
+	VBROADCASTSS 4(DX), Y0
+	VADDPS       Y0, Y1, Y1
+	VMAXPS       Y1, Y12, Y1
+	VMINPS       Y1, Y13, Y1
+	VADDPS       Y14, Y1, Y1
 	VMOVUPS      Y1, (AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Y12, Y2
+	VBROADCASTSS 8(DX), Y0
+	VADDPS       Y0, Y2, Y2
+	VMAXPS       Y2, Y12, Y2
+	VMINPS       Y2, Y13, Y2
+	VADDPS       Y14, Y2, Y2
 	VMOVUPS      Y2, (AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Y12, Y3
+	VBROADCASTSS 12(DX), Y0
+	VADDPS       Y0, Y3, Y3
+	VMAXPS       Y3, Y12, Y3
+	VMINPS       Y3, Y13, Y3
+	VADDPS       Y14, Y3, Y3
 	VMOVUPS      Y3, (AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Y12, Y4
+	VBROADCASTSS 16(DX), Y0
+	VADDPS       Y0, Y4, Y4
+	VMAXPS       Y4, Y12, Y4
+	VMINPS       Y4, Y13, Y4
+	VADDPS       Y14, Y4, Y4
 	VMOVUPS      Y4, (AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Y12, Y5
+	VBROADCASTSS 20(DX), Y0
+	VADDPS       Y0, Y5, Y5
+	VMAXPS       Y5, Y12, Y5
+	VMINPS       Y5, Y13, Y5
+	VADDPS       Y14, Y5, Y5
 	VMOVUPS      Y5, (AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Y12, Y6
+	VBROADCASTSS 24(DX), Y0
+	VADDPS       Y0, Y6, Y6
+	VMAXPS       Y6, Y12, Y6
+	VMINPS       Y6, Y13, Y6
+	VADDPS       Y14, Y6, Y6
 	VMOVUPS      Y6, (AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Y12, Y7
+	VBROADCASTSS 28(DX), Y0
+	VADDPS       Y0, Y7, Y7
+	VMAXPS       Y7, Y12, Y7
+	VMINPS       Y7, Y13, Y7
+	VADDPS       Y14, Y7, Y7
 	VMOVUPS      Y7, (AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Y12, Y8
+	VBROADCASTSS 32(DX), Y0
+	VADDPS       Y0, Y8, Y8
+	VMAXPS       Y8, Y12, Y8
+	VMINPS       Y8, Y13, Y8
+	VADDPS       Y14, Y8, Y8
 	VMOVUPS      Y8, (AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Y12, Y9
+	VBROADCASTSS 36(DX), Y0
+	VADDPS       Y0, Y9, Y9
+	VMAXPS       Y9, Y12, Y9
+	VMINPS       Y9, Y13, Y9
+	VADDPS       Y14, Y9, Y9
 	VMOVUPS      Y9, (AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Y12, Y10
+	VBROADCASTSS 40(DX), Y0
+	VADDPS       Y0, Y10, Y10
+	VMAXPS       Y10, Y12, Y10
+	VMINPS       Y10, Y13, Y10
+	VADDPS       Y14, Y10, Y10
 	VMOVUPS      Y10, (AX)
 	ADDQ         CX, AX
-	VFMADD231PS  (AX), Y12, Y11
+	VBROADCASTSS 44(DX), Y0
+	VADDPS       Y0, Y11, Y11
+	VMAXPS       Y11, Y12, Y11
+	VMINPS       Y11, Y13, Y11
+	VADDPS       Y14, Y11, Y11
 	VMOVUPS      Y11, (AX)
 	ADDQ         CX, AX
 	VZEROUPPER
 	RET
 
-overwrite:
+plain:
 	VMOVUPS Y0, (AX)
 	ADDQ    CX, AX
 	VMOVUPS Y1, (AX)

@@ -4,10 +4,13 @@
 //	go run ./internal/asmgen -out kernel_amd64.s -stubs kernel_amd64.go -pkg linalg
 //
 // Each kernel computes one mr×nr tile C = alpha*A*B + beta*C (or
-// C = alpha*A*B when useBeta is 0, never reading C) where B is a packed
+// C = alpha*A*B when useBeta is 0, never reading C), then, when its
+// last two arguments, bias and clamp, are not nil, the store epilogue
+// of linalg's storeEpilogue: min(max(C[i][j] + bias[i], clamp[0]),
+// clamp[1]) + clamp[2], in registers before the store. B is a packed
 // k×nr panel stored row by row (nr values per step of k) and C is
-// row-major with a row stride of ldc elements. A comes in one of two
-// layouts:
+// row-major with a row stride of ldc elements. A comes in one of three
+// layouts (the signatures below end in bias, clamp *float32):
 //
 //   - packed (kernel names ending in "Packed"): an mr×k panel stored
 //     column by column, mr values per step of k;
@@ -135,7 +138,7 @@ func emit(s kernelShape, layout aLayout, slide bool) {
 	if slide {
 		name, bParams, bLayout = name+"Slide", "b *float32, off *int32", "a sliding window of"
 	}
-	TEXT(name, NOSPLIT, fmt.Sprintf("func(k int, %s, %s, c *float32, ldc int, alpha, beta float32, useBeta int)", aParams, bParams))
+	TEXT(name, NOSPLIT, fmt.Sprintf("func(k int, %s, %s, c *float32, ldc int, alpha, beta float32, useBeta int, bias, clamp *float32)", aParams, bParams))
 	Pragma("noescape")
 	Doc(fmt.Sprintf("%s is the %dx%d micro-kernel for %s with %s A and %s B; see the package comment of asmgen.",
 		name, s.mr, nr, s.isa, aWords, bLayout))
@@ -303,22 +306,54 @@ func emit(s kernelShape, layout aLayout, slide bool) {
 	SHLQ(U8(2), ldc)
 	useBeta := Load(Param("useBeta"), GP64())
 	TESTQ(useBeta, useBeta)
-	JZ(LabelRef("overwrite"))
+	JZ(LabelRef("finish"))
 
-	bv := s.newVec()
-	VBROADCASTSS(avoparam.Addr("beta"), bv)
-	for i := range acc {
-		for v := range acc[i] {
-			dst := Mem{Base: c, Disp: 4 * v * s.lanes}
-			VFMADD231PS(dst, bv, acc[i][v])
-			VMOVUPS(acc[i][v], dst)
+	{
+		bv := s.newVec()
+		VBROADCASTSS(avoparam.Addr("beta"), bv)
+		row := GP64()
+		MOVQ(c, row)
+		for i := range acc {
+			for v := range acc[i] {
+				VFMADD231PS(Mem{Base: row, Disp: 4 * v * s.lanes}, bv, acc[i][v])
+			}
+			if i < len(acc)-1 {
+				ADDQ(ldc, row)
+			}
 		}
-		ADDQ(ldc, c)
 	}
-	VZEROUPPER()
-	RET()
 
-	Label("overwrite")
+	Label("finish")
+	Comment("The store epilogue, when bias is not nil: add bias[i] to row i,",
+		"clamp to [clamp[0], clamp[1]], then add clamp[2] (+0 turns Relu's -0",
+		"into +0, -0 changes nothing).")
+	bias := Load(Param("bias"), GP64())
+	TESTQ(bias, bias)
+	JZ(LabelRef("plain"))
+	{
+		clamp := Load(Param("clamp"), GP64())
+		lo, hi, z := s.newVec(), s.newVec(), s.newVec()
+		VBROADCASTSS(Mem{Base: clamp}, lo)
+		VBROADCASTSS(Mem{Base: clamp, Disp: 4}, hi)
+		VBROADCASTSS(Mem{Base: clamp, Disp: 8}, z)
+		for i := range acc {
+			bb := s.newVec()
+			VBROADCASTSS(Mem{Base: bias, Disp: 4 * i}, bb)
+			for v := range acc[i] {
+				x := acc[i][v]
+				VADDPS(bb, x, x)
+				VMAXPS(x, lo, x) // x when x is NaN
+				VMINPS(x, hi, x)
+				VADDPS(z, x, x)
+				VMOVUPS(x, Mem{Base: c, Disp: 4 * v * s.lanes})
+			}
+			ADDQ(ldc, c)
+		}
+		VZEROUPPER()
+		RET()
+	}
+
+	Label("plain")
 	for i := range acc {
 		for v := range acc[i] {
 			VMOVUPS(acc[i][v], Mem{Base: c, Disp: 4 * v * s.lanes})
