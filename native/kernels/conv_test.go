@@ -361,6 +361,7 @@ func benchmarkConv(b *testing.B, p ConvParams, backward bool) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu := processCPUTime()
 	for b.Loop() {
 		if backward {
 			ConvBackward(&p, x, w, y, g, dx, dw, db)
@@ -368,6 +369,7 @@ func benchmarkConv(b *testing.B, p ConvParams, backward bool) {
 			ConvForward(&p, x, w, bias, y)
 		}
 	}
+	b.ReportMetric(float64((processCPUTime()-cpu).Nanoseconds())/float64(b.N), "cpu-ns/op")
 	b.ReportMetric(float64(flops)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }
 

@@ -212,9 +212,17 @@ func (s *pointwiseGeometry) run(x, w, y []float32, e slideEpilogue) {
 	t := pointwiseTasks.Get()
 	*t = pointwiseTask{s: s, serial: linalg.Serial(s.gemm), x: x, w: w, y: y, e: e, sp: sp,
 		tasks: p.N * p.Group * sp.chunks * sp.blocks}
-	t.fused, t.storeAct = e.storeEpilogue()
-	if t.fused {
+	// Only the products of packed columns take the epilogue in their
+	// stores: on the columns read in place (fewer than 48 output
+	// channels: MobileNet V2's 32->16@112x112, V3's 16->16@56x56) the
+	// fused stores took 1.1-1.25 of the time of the passes (one thread
+	// and two, CPU time, interleaved), where on packed ones they took
+	// 0.68-0.92 (MobileNet V2's 16->96@112x112 and V3's 16->72@56x56,
+	// SqueezeNet's 512->1000@13x13).
+	if t.fused, t.storeAct = e.storeEpilogue(); t.fused && s.packs {
 		t.eg, t.fused = t.serial.(linalg.EpilogueGemm)
+	} else {
+		t.fused = false
 	}
 	t.off = offsets.get(cg)
 	hw := p.H * p.W
@@ -311,20 +319,16 @@ func (t *pointwiseTask) Range(_, _ int) {
 				t.e.finishBlock(t.y, ybase, ohw, g*mg+m0, m1-m0, j0+cols, j1)
 			}
 		}
-		var e *linalg.Epilogue
-		if t.fused {
-			e = &epi
-		}
 		switch {
 		case s.packs:
 			s.gemm.PackB(false, cg, cols, src, ld, packed)
 			if t.fused {
-				t.eg.SgemmPackedBEpilogue(m1-m0, cols, cg, 1, a, cg, packed, t.beta(), c, ohw, e)
+				t.eg.SgemmPackedBEpilogue(m1-m0, cols, cg, 1, a, cg, packed, t.beta(), c, ohw, &epi)
 				break
 			}
 			t.serial.SgemmPackedB(m1-m0, cols, cg, 1, a, cg, packed, t.beta(), c, ohw)
 		case s.strided:
-			t.product(a, m1-m0, cols, buf, t.off, c, ohw, e)
+			t.product(a, m1-m0, cols, buf, t.off, c, ohw)
 		default:
 			// The panels read past the group's last plane by up to a
 			// panel: the last one is copied when that is past x.
@@ -340,10 +344,10 @@ func (t *pointwiseTask) Range(_, _ int) {
 				for q := 0; q < cg; q++ {
 					copy(buf[q*nr:q*nr+tail], src[q*hw+cols:])
 				}
-				t.product(a, m1-m0, tail, buf, tailOff, c[cols:], ohw, e)
+				t.product(a, m1-m0, tail, buf, tailOff, c[cols:], ohw)
 			}
 			if cols > 0 {
-				t.product(a, m1-m0, cols, src, t.off, c, ohw, e)
+				t.product(a, m1-m0, cols, src, t.off, c, ohw)
 			}
 		}
 		if !t.fused {
@@ -362,16 +366,11 @@ func (t *pointwiseTask) beta() float32 {
 
 // product computes the m×n block c (row stride ldc) of the weights a
 // (row stride C/Group) times B read through the window of x with the
-// offsets off: stored, or added when the epilogue accumulates, and
-// finished by e as it is stored unless e is nil (t.fused).
-func (t *pointwiseTask) product(a []float32, m, n int, x []float32, off []int32, c []float32, ldc int, e *linalg.Epilogue) {
+// offsets off: stored, or added when the epilogue accumulates.
+func (t *pointwiseTask) product(a []float32, m, n int, x []float32, off []int32, c []float32, ldc int) {
 	p := t.s.p
 	cg := p.C / p.Group
 	win := linalg.Window{X: x, Off: off[:cg]}
-	if e != nil {
-		t.eg.SgemmWindowEpilogue(false, m, n, cg, 1, a, cg, win, t.beta(), c, ldc, e)
-		return
-	}
 	t.serial.SgemmWindow(false, m, n, cg, 1, a, cg, win, t.beta(), c, ldc)
 }
 

@@ -962,12 +962,10 @@ func (kern *kernel) tile(b *block, ir, jr int) {
 			}
 		}
 	}
-	// The epilogue, on the last block of k: in the kernel for a whole
-	// tile, in Go on the copy of an edge tile.
+	// The epilogue, in the kernel, on the last block of k.
 	var e tileEpilogue
-	epilogue := p.fused && pc+kb == p.k
-	if epilogue && !edge {
-		e = p.epi.forTile(ic+ir, mr)
+	if p.fused && pc+kb == p.k {
+		e = p.epi.forTile(ic+ir, rows, mr)
 	}
 	switch inRows := b.inPlaceA && rows == mr; {
 	case b.inPlaceA && p.windowA:
@@ -993,9 +991,6 @@ func (kern *kernel) tile(b *block, ir, jr int) {
 	}
 	for i := 0; i < rows; i++ {
 		t := ws.tile[i*nr : i*nr+cols]
-		if epilogue {
-			p.epi.applyRow(t, ic+ir+i) // never with transC
-		}
 		if !p.transC {
 			copy(p.c[(ic+ir+i)*p.ldc+jc+jr:][:cols], t)
 			continue

@@ -189,8 +189,11 @@ func levelKernel(l simd.Level) *kernel {
 // bias0 returns the address of e's bias, nil when it has none (no
 // epilogue).
 func (e *tileEpilogue) bias0() *float32 {
-	if e.bias == nil {
+	switch {
+	case e.bias == nil:
 		return nil
+	case e.padded:
+		return &e.pad[0]
 	}
 	return &e.bias[0]
 }

@@ -3,6 +3,8 @@ package linalg
 import (
 	"fmt"
 	"math"
+
+	"github.com/onnxkit/onnxkit/native/vec"
 )
 
 // EpilogueAct is the clamp an Epilogue applies after its bias.
@@ -66,6 +68,7 @@ func (g Blocked) SgemmWindowEpilogue(transA bool, m, n, k int, alpha float32, a 
 type storeEpilogue struct {
 	bias  []float32 // nil: the rows of C have no bias (see negZeros)
 	clamp [3]float32
+	act   Epilogue // the clamp as the caller gave it, Bias unset
 }
 
 // clamps returns e as the kernels take it, checking that its bias has
@@ -79,7 +82,7 @@ func (e *Epilogue) clamps(m int) storeEpilogue {
 	}
 	inf := float32(math.Inf(1))
 	negZero := float32(math.Copysign(0, -1))
-	s := storeEpilogue{bias: e.Bias, clamp: [3]float32{-inf, inf, negZero}}
+	s := storeEpilogue{bias: e.Bias, clamp: [3]float32{-inf, inf, negZero}, act: Epilogue{Act: e.Act, Lo: e.Lo, Hi: e.Hi}}
 	switch e.Act {
 	case EpilogueNone:
 	case EpilogueRelu:
@@ -101,15 +104,25 @@ var negZeros = func() []float32 {
 	return z
 }()
 
-// tileEpilogue is a storeEpilogue for one whole tile, as the kernels
-// take it: the bias of its mr rows, nil for no epilogue, and the clamp.
+// tileEpilogue is a storeEpilogue for one tile, as the kernels take it:
+// the bias of its mr rows, nil for no epilogue, or, for a tile of fewer
+// rows (padded), its bias in pad; and the clamp. It goes to the kernels
+// by value, so that pad, which the kernels read, stays on the stack.
 type tileEpilogue struct {
-	bias  []float32
-	clamp [3]float32
+	bias   []float32
+	clamp  [3]float32
+	padded bool
+	pad    [maxTileRows]float32
 }
+
+// maxTileRows is the most rows of a micro-kernel's tile.
+const maxTileRows = 12
 
 // apply applies the epilogue to y in row i of the tile, as the kernels do.
 func (t *tileEpilogue) apply(y float32, i int) float32 {
+	if t.padded {
+		return clampAdd(y+t.pad[i], &t.clamp)
+	}
 	return clampAdd(y+t.bias[i], &t.clamp)
 }
 
@@ -125,24 +138,32 @@ func clampAdd(y float32, c *[3]float32) float32 {
 	return y + c[2]
 }
 
-// forTile returns the epilogue of the whole tile of rows [i0, i0+mr)
-// of C.
-func (s *storeEpilogue) forTile(i0, mr int) tileEpilogue {
-	if s.bias == nil {
+// forTile returns the epilogue of the tile of rows [i0, i0+rows) of C,
+// for a kernel of mr rows.
+func (s *storeEpilogue) forTile(i0, rows, mr int) tileEpilogue {
+	switch {
+	case s.bias == nil:
 		return tileEpilogue{bias: negZeros[:mr], clamp: s.clamp}
+	case rows == mr:
+		return tileEpilogue{bias: s.bias[i0 : i0+mr], clamp: s.clamp}
 	}
-	return tileEpilogue{bias: s.bias[i0 : i0+mr], clamp: s.clamp}
+	t := tileEpilogue{bias: negZeros[:mr], clamp: s.clamp, padded: true}
+	copy(t.pad[:], negZeros[:mr])
+	copy(t.pad[:], s.bias[i0:i0+rows])
+	return t
 }
 
-// applyRow applies s to row, row i of C, in Go: the edge tiles, which
-// the kernels compute on a copy, and products with nothing to sum.
+// applyRow applies s to row, row i of C, with package vec's passes, as
+// the kernels would: for products with nothing to sum.
 func (s *storeEpilogue) applyRow(row []float32, i int) {
-	b := negZeros[0]
 	if s.bias != nil {
-		b = s.bias[i]
+		vec.BinaryScalar(vec.OpAdd, row, row, s.bias[i])
 	}
-	for j, y := range row {
-		row[j] = clampAdd(y+b, &s.clamp)
+	switch s.act.Act {
+	case EpilogueRelu:
+		vec.Relu(row, row)
+	case EpilogueClip:
+		vec.Clip(row, row, s.act.Lo, s.act.Hi)
 	}
 }
 
