@@ -42,6 +42,10 @@ const pointwiseBlockElems = 1 << 16
 // the planes are smaller.
 const pointwiseMinCols = 128
 
+// pointwiseFusedMinCols is the fewest output positions for which the
+// products apply the bias and activation in their stores (see run).
+const pointwiseFusedMinCols = 13 * 13
+
 // pointwiseMinRows is the fewest rows of a block of rows.
 const pointwiseMinRows = 48
 
@@ -212,14 +216,17 @@ func (s *pointwiseGeometry) run(x, w, y []float32, e slideEpilogue) {
 	t := pointwiseTasks.Get()
 	*t = pointwiseTask{s: s, serial: linalg.Serial(s.gemm), x: x, w: w, y: y, e: e, sp: sp,
 		tasks: p.N * p.Group * sp.chunks * sp.blocks}
-	// Only the products of packed columns take the epilogue in their
-	// stores: on the columns read in place (fewer than 48 output
-	// channels: MobileNet V2's 32->16@112x112, V3's 16->16@56x56) the
-	// fused stores took 1.1-1.25 of the time of the passes (one thread
-	// and two, CPU time, interleaved), where on packed ones they took
-	// 0.68-0.92 (MobileNet V2's 16->96@112x112 and V3's 16->72@56x56,
-	// SqueezeNet's 512->1000@13x13).
-	if t.fused, t.storeAct = e.storeEpilogue(); t.fused && s.packs {
+	// Only the products of packed columns on planes of 13x13 or more
+	// take the epilogue in their stores. On the columns read in place
+	// (fewer than 48 output channels: MobileNet V2's 32->16@112x112, V3's
+	// 16->16@56x56) the fused stores took 1.0-1.25 of the time of the
+	// passes, and on 7x7 planes 1.02-1.15 (MobileNet V2's
+	// 320->1280@7x7, ShuffleNet's 464->1024@7x7), whose whole blocks
+	// the passes finish at once; where packed columns on larger planes
+	// took 0.73-0.96 (MobileNet V2's 16->96@112x112 and 24->144@56x56,
+	// V3's 16->72@56x56, SqueezeNet's 512->1000@13x13). CPU time, one
+	// thread and two, interleaved, loaded machine.
+	if t.fused, t.storeAct = e.storeEpilogue(); t.fused && s.packs && oh*ow >= pointwiseFusedMinCols {
 		t.eg, t.fused = t.serial.(linalg.EpilogueGemm)
 	} else {
 		t.fused = false

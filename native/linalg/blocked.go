@@ -83,26 +83,26 @@ type kernel struct {
 	// run computes the mr×nr tile c = alpha*a*b (+ beta*c if useBeta)
 	// from a packed k×mr panel a and a packed k×nr panel b; see package
 	// asmgen for the layouts. c has row stride ldc.
-	run func(k int, a, b, c []float32, ldc int, alpha, beta float32, useBeta bool, e tileEpilogue)
+	run func(k int, a, b, c []float32, ldc int, alpha, beta float32, useBeta bool, e *tileEpilogue)
 	// runRows, if not nil, is run with A read in place: mr rows of a
 	// row-major matrix with row stride lda. It spares packing A when A
 	// is not transposed.
-	runRows func(k int, a []float32, lda int, b, c []float32, ldc int, alpha, beta float32, useBeta bool, e tileEpilogue)
+	runRows func(k int, a []float32, lda int, b, c []float32, ldc int, alpha, beta float32, useBeta bool, e *tileEpilogue)
 	// run8 and runRows8, if not nil, are run and runRows for an mr×8
 	// tile from a B panel packed 8 columns wide: a product that packs B
 	// itself packs its last panel so when it has at most 8 columns
 	// (narrowB), as AlexNet's conv5 (36 columns: 32 and 4) has.
-	run8     func(k int, a, b, c []float32, ldc int, alpha, beta float32, useBeta bool, e tileEpilogue)
-	runRows8 func(k int, a []float32, lda int, b, c []float32, ldc int, alpha, beta float32, useBeta bool, e tileEpilogue)
+	run8     func(k int, a, b, c []float32, ldc int, alpha, beta float32, useBeta bool, e *tileEpilogue)
+	runRows8 func(k int, a []float32, lda int, b, c []float32, ldc int, alpha, beta float32, useBeta bool, e *tileEpilogue)
 	// slide and slideRows, if not nil, are run and runRows with B read
 	// through a sliding window instead of a packed panel: row q of B is
 	// x[off[q]:][:nr]. Without them, such a B is gathered into panels.
-	slide     func(k int, a, x []float32, off []int32, c []float32, ldc int, alpha, beta float32, useBeta bool, e tileEpilogue)
-	slideRows func(k int, a []float32, lda int, x []float32, off []int32, c []float32, ldc int, alpha, beta float32, useBeta bool, e tileEpilogue)
+	slide     func(k int, a, x []float32, off []int32, c []float32, ldc int, alpha, beta float32, useBeta bool, e *tileEpilogue)
+	slideRows func(k int, a []float32, lda int, x []float32, off []int32, c []float32, ldc int, alpha, beta float32, useBeta bool, e *tileEpilogue)
 	// gather, if not nil, is run with A read in place through a window:
 	// A[i][q] = x[rows[i]+off[q]] for i < mr. Without it, such an A is
 	// gathered into panels.
-	gather func(k int, x []float32, rows, off []int32, b, c []float32, ldc int, alpha, beta float32, useBeta bool, e tileEpilogue)
+	gather func(k int, x []float32, rows, off []int32, b, c []float32, ldc int, alpha, beta float32, useBeta bool, e *tileEpilogue)
 	// transpose16, if not nil, stores dst[q*dstStride+j] = src[j*ldb+q]
 	// for j < 16 and q < done, for some done <= k, and returns done. It
 	// speeds up packing a transposed B.
@@ -158,7 +158,9 @@ func (kern *kernel) serialGemm() Gemm {
 type workspace struct {
 	a, b, tile []float32
 	rows       []int32
-	arena      *arena.Arena // where a and b came from
+	// epi is the store epilogue of the tile in hand (see kernel.tile).
+	epi   tileEpilogue
+	arena *arena.Arena // where a and b came from
 }
 
 // minParallelFlops returns the smallest 2*m*n*k for which Sgemm spreads
@@ -885,14 +887,14 @@ func (kern *kernel) macro(ws *workspace, p *gemmArgs, inPlaceA bool, ic, mb, jc,
 		// Along the rows of C: see shallowK.
 		for ir := 0; ir < mb; ir += kern.mr {
 			for jr := 0; jr < nb; jr += kern.nr {
-				kern.tile(&b, ir, jr)
+				kern.tile(&b, ws, ir, jr)
 			}
 		}
 		return
 	}
 	for jr := 0; jr < nb; jr += kern.nr {
 		for ir := 0; ir < mb; ir += kern.mr {
-			kern.tile(&b, ir, jr)
+			kern.tile(&b, ws, ir, jr)
 		}
 	}
 }
@@ -919,9 +921,9 @@ type block struct {
 }
 
 // tile computes the tile of C at (b.ic+ir, b.jc+jr) for macro.
-func (kern *kernel) tile(b *block, ir, jr int) {
+func (kern *kernel) tile(b *block, ws *workspace, ir, jr int) {
 	mr, nr := kern.mr, kern.nr
-	ws, p, kb, pc := b.ws, b.p, b.kb, b.pc
+	p, kb, pc := b.p, b.kb, b.pc
 	ic, jc, beta, useBeta := b.ic, b.jc, b.beta, b.useBeta
 	cols := min(nr, b.nb-jr)
 	width := kern.panelWidth(p, cols)
@@ -962,10 +964,13 @@ func (kern *kernel) tile(b *block, ir, jr int) {
 			}
 		}
 	}
-	// The epilogue, in the kernel, on the last block of k.
-	var e tileEpilogue
+	// The epilogue, in the kernel, on the last block of k (in ws, which
+	// tile takes apart from b so that only ws, not b's contents, flows
+	// to the kernel through e).
+	var e *tileEpilogue
 	if p.fused && pc+kb == p.k {
-		e = p.epi.forTile(ic+ir, rows, mr)
+		p.epi.forTile(&ws.epi, ic+ir, rows, mr)
+		e = &ws.epi
 	}
 	switch inRows := b.inPlaceA && rows == mr; {
 	case b.inPlaceA && p.windowA:

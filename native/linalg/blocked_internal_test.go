@@ -18,7 +18,7 @@ func TestEvenBlock(t *testing.T) {
 }
 
 func TestSplitRows(t *testing.T) {
-	kern := &kernel{mr: 6, nr: 16, mc: 144, runRows: func(int, []float32, int, []float32, []float32, int, float32, float32, bool, tileEpilogue) {}}
+	kern := &kernel{mr: 6, nr: 16, mc: 144, runRows: func(int, []float32, int, []float32, []float32, int, float32, float32, bool, *tileEpilogue) {}}
 	cases := []struct {
 		p       gemmArgs
 		want    bool
@@ -61,7 +61,7 @@ func TestSplitRows(t *testing.T) {
 }
 
 func TestChunkCount(t *testing.T) {
-	kern := &kernel{mr: 6, nr: 16, mc: 144, runRows: func(int, []float32, int, []float32, []float32, int, float32, float32, bool, tileEpilogue) {}}
+	kern := &kernel{mr: 6, nr: 16, mc: 144, runRows: func(int, []float32, int, []float32, []float32, int, float32, float32, bool, *tileEpilogue) {}}
 	cases := []struct {
 		p       gemmArgs
 		byRows  bool

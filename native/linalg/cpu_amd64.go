@@ -32,28 +32,28 @@ var (
 		name: "avx512-12x32",
 		mr:   12, nr: 32,
 		mc: 192, kc: 256, nc: 4096, ncT: 1024, unroll: 4,
-		run: func(k int, a, b, c []float32, ldc int, alpha, beta float32, useBeta bool, e tileEpilogue) {
+		run: func(k int, a, b, c []float32, ldc int, alpha, beta float32, useBeta bool, e *tileEpilogue) {
 			_, _, _ = a[12*k-1], b[32*k-1], c[11*ldc+31]
 			kernel12x32AVX512Packed(k, &a[0], &b[0], &c[0], ldc, alpha, beta, boolInt(useBeta), e.bias0(), e.clamp0())
 		},
-		runRows: func(k int, a []float32, lda int, b, c []float32, ldc int, alpha, beta float32, useBeta bool, e tileEpilogue) {
+		runRows: func(k int, a []float32, lda int, b, c []float32, ldc int, alpha, beta float32, useBeta bool, e *tileEpilogue) {
 			_, _, _ = a[11*lda+k-1], b[32*k-1], c[11*ldc+31]
 			kernel12x32AVX512Rows(k, &a[0], lda, &b[0], &c[0], ldc, alpha, beta, boolInt(useBeta), e.bias0(), e.clamp0())
 		},
 		// AVX-512F CPUs all have AVX2 and FMA, which these use.
-		run8: func(k int, a, b, c []float32, ldc int, alpha, beta float32, useBeta bool, e tileEpilogue) {
+		run8: func(k int, a, b, c []float32, ldc int, alpha, beta float32, useBeta bool, e *tileEpilogue) {
 			_, _, _ = a[12*k-1], b[8*k-1], c[11*ldc+7]
 			kernel12x8AVX2Packed(k, &a[0], &b[0], &c[0], ldc, alpha, beta, boolInt(useBeta), e.bias0(), e.clamp0())
 		},
-		runRows8: func(k int, a []float32, lda int, b, c []float32, ldc int, alpha, beta float32, useBeta bool, e tileEpilogue) {
+		runRows8: func(k int, a []float32, lda int, b, c []float32, ldc int, alpha, beta float32, useBeta bool, e *tileEpilogue) {
 			_, _, _ = a[11*lda+k-1], b[8*k-1], c[11*ldc+7]
 			kernel12x8AVX2Rows(k, &a[0], lda, &b[0], &c[0], ldc, alpha, beta, boolInt(useBeta), e.bias0(), e.clamp0())
 		},
-		slide: func(k int, a, x []float32, off []int32, c []float32, ldc int, alpha, beta float32, useBeta bool, e tileEpilogue) {
+		slide: func(k int, a, x []float32, off []int32, c []float32, ldc int, alpha, beta float32, useBeta bool, e *tileEpilogue) {
 			_, _, _, _ = a[12*k-1], x[0], off[k-1], c[11*ldc+31]
 			kernel12x32AVX512PackedSlide(k, &a[0], &x[0], &off[0], &c[0], ldc, alpha, beta, boolInt(useBeta), e.bias0(), e.clamp0())
 		},
-		slideRows: func(k int, a []float32, lda int, x []float32, off []int32, c []float32, ldc int, alpha, beta float32, useBeta bool, e tileEpilogue) {
+		slideRows: func(k int, a []float32, lda int, x []float32, off []int32, c []float32, ldc int, alpha, beta float32, useBeta bool, e *tileEpilogue) {
 			_, _, _, _ = a[11*lda+k-1], x[0], off[k-1], c[11*ldc+31]
 			kernel12x32AVX512RowsSlide(k, &a[0], lda, &x[0], &off[0], &c[0], ldc, alpha, beta, boolInt(useBeta), e.bias0(), e.clamp0())
 		},
@@ -74,25 +74,25 @@ func avx2Tiles(name string, wide *kernel) kernel {
 		name: name,
 		mr:   6, nr: 16,
 		mc: 144, kc: 256, nc: 4080, ncT: 512, unroll: 4,
-		run: func(k int, a, b, c []float32, ldc int, alpha, beta float32, useBeta bool, e tileEpilogue) {
+		run: func(k int, a, b, c []float32, ldc int, alpha, beta float32, useBeta bool, e *tileEpilogue) {
 			_, _, _ = a[6*k-1], b[16*k-1], c[5*ldc+15]
 			kernel6x16AVX2Packed(k, &a[0], &b[0], &c[0], ldc, alpha, beta, boolInt(useBeta), e.bias0(), e.clamp0())
 		},
-		runRows: func(k int, a []float32, lda int, b, c []float32, ldc int, alpha, beta float32, useBeta bool, e tileEpilogue) {
+		runRows: func(k int, a []float32, lda int, b, c []float32, ldc int, alpha, beta float32, useBeta bool, e *tileEpilogue) {
 			_, _, _ = a[5*lda+k-1], b[16*k-1], c[5*ldc+15]
 			kernel6x16AVX2Rows(k, &a[0], lda, &b[0], &c[0], ldc, alpha, beta, boolInt(useBeta), e.bias0(), e.clamp0())
 		},
 		// The window's bounds were checked by gemmArgs.check.
-		slide: func(k int, a, x []float32, off []int32, c []float32, ldc int, alpha, beta float32, useBeta bool, e tileEpilogue) {
+		slide: func(k int, a, x []float32, off []int32, c []float32, ldc int, alpha, beta float32, useBeta bool, e *tileEpilogue) {
 			_, _, _, _ = a[6*k-1], x[0], off[k-1], c[5*ldc+15]
 			kernel6x16AVX2PackedSlide(k, &a[0], &x[0], &off[0], &c[0], ldc, alpha, beta, boolInt(useBeta), e.bias0(), e.clamp0())
 		},
-		slideRows: func(k int, a []float32, lda int, x []float32, off []int32, c []float32, ldc int, alpha, beta float32, useBeta bool, e tileEpilogue) {
+		slideRows: func(k int, a []float32, lda int, x []float32, off []int32, c []float32, ldc int, alpha, beta float32, useBeta bool, e *tileEpilogue) {
 			_, _, _, _ = a[5*lda+k-1], x[0], off[k-1], c[5*ldc+15]
 			kernel6x16AVX2RowsSlide(k, &a[0], lda, &x[0], &off[0], &c[0], ldc, alpha, beta, boolInt(useBeta), e.bias0(), e.clamp0())
 		},
 		// The window's bounds were checked by gemmArgs.check.
-		gather: func(k int, x []float32, rows, off []int32, b, c []float32, ldc int, alpha, beta float32, useBeta bool, e tileEpilogue) {
+		gather: func(k int, x []float32, rows, off []int32, b, c []float32, ldc int, alpha, beta float32, useBeta bool, e *tileEpilogue) {
 			_, _, _, _, _ = x[0], rows[5], off[k-1], b[16*k-1], c[5*ldc+15]
 			kernel6x16AVX2Gather(k, &x[0], &rows[0], &off[0], &b[0], &c[0], ldc, alpha, beta, boolInt(useBeta), e.bias0(), e.clamp0())
 		},
@@ -190,7 +190,7 @@ func levelKernel(l simd.Level) *kernel {
 // epilogue).
 func (e *tileEpilogue) bias0() *float32 {
 	switch {
-	case e.bias == nil:
+	case e == nil:
 		return nil
 	case e.padded:
 		return &e.pad[0]
@@ -198,5 +198,10 @@ func (e *tileEpilogue) bias0() *float32 {
 	return &e.bias[0]
 }
 
-// clamp0 returns the address of e's clamp.
-func (e *tileEpilogue) clamp0() *float32 { return &e.clamp[0] }
+// clamp0 returns the address of e's clamp, nil for a nil e.
+func (e *tileEpilogue) clamp0() *float32 {
+	if e == nil {
+		return nil
+	}
+	return &e.clamp[0]
+}

@@ -105,9 +105,8 @@ var negZeros = func() []float32 {
 }()
 
 // tileEpilogue is a storeEpilogue for one tile, as the kernels take it:
-// the bias of its mr rows, nil for no epilogue, or, for a tile of fewer
-// rows (padded), its bias in pad; and the clamp. It goes to the kernels
-// by value, so that pad, which the kernels read, stays on the stack.
+// the bias of its mr rows, or, for a tile of fewer rows (padded), its
+// bias in pad; and the clamp.
 type tileEpilogue struct {
 	bias   []float32
 	clamp  [3]float32
@@ -138,19 +137,20 @@ func clampAdd(y float32, c *[3]float32) float32 {
 	return y + c[2]
 }
 
-// forTile returns the epilogue of the tile of rows [i0, i0+rows) of C,
-// for a kernel of mr rows.
-func (s *storeEpilogue) forTile(i0, rows, mr int) tileEpilogue {
+// forTile sets t to the epilogue of the tile of rows [i0, i0+rows) of
+// C, for a kernel of mr rows.
+func (s *storeEpilogue) forTile(t *tileEpilogue, i0, rows, mr int) {
+	t.clamp, t.padded = s.clamp, false
 	switch {
 	case s.bias == nil:
-		return tileEpilogue{bias: negZeros[:mr], clamp: s.clamp}
+		t.bias = negZeros[:mr]
 	case rows == mr:
-		return tileEpilogue{bias: s.bias[i0 : i0+mr], clamp: s.clamp}
+		t.bias = s.bias[i0 : i0+mr]
+	default:
+		t.bias, t.padded = negZeros[:mr], true
+		copy(t.pad[:], negZeros[:mr])
+		copy(t.pad[:], s.bias[i0:i0+rows])
 	}
-	t := tileEpilogue{bias: negZeros[:mr], clamp: s.clamp, padded: true}
-	copy(t.pad[:], negZeros[:mr])
-	copy(t.pad[:], s.bias[i0:i0+rows])
-	return t
 }
 
 // applyRow applies s to row, row i of C, with package vec's passes, as

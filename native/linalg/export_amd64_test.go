@@ -18,20 +18,20 @@ func standIn(k *kernel) *kernel {
 		return nil
 	}
 	mr, nr := k.mr, k.nr
-	var gather func(int, []float32, []int32, []int32, []float32, []float32, int, float32, float32, bool, tileEpilogue)
+	var gather func(int, []float32, []int32, []int32, []float32, []float32, int, float32, float32, bool, *tileEpilogue)
 	if k.gather != nil {
-		gather = func(kk int, x []float32, rows, off []int32, b, c []float32, ldc int, alpha, beta float32, useBeta bool, e tileEpilogue) {
+		gather = func(kk int, x []float32, rows, off []int32, b, c []float32, ldc int, alpha, beta float32, useBeta bool, e *tileEpilogue) {
 			aAt := func(i, q int) float32 { return x[int(rows[i])+int(off[q])] }
 			goTile(mr, nr, kk, aAt, packedB(b, nr), c, ldc, alpha, beta, useBeta, e)
 		}
 	}
-	var run8 func(int, []float32, []float32, []float32, int, float32, float32, bool, tileEpilogue)
-	var runRows8 func(int, []float32, int, []float32, []float32, int, float32, float32, bool, tileEpilogue)
+	var run8 func(int, []float32, []float32, []float32, int, float32, float32, bool, *tileEpilogue)
+	var runRows8 func(int, []float32, int, []float32, []float32, int, float32, float32, bool, *tileEpilogue)
 	if k.run8 != nil {
-		run8 = func(kk int, a, b, c []float32, ldc int, alpha, beta float32, useBeta bool, e tileEpilogue) {
+		run8 = func(kk int, a, b, c []float32, ldc int, alpha, beta float32, useBeta bool, e *tileEpilogue) {
 			goTile(mr, narrowNR, kk, packedA(a, mr), packedB(b, narrowNR), c, ldc, alpha, beta, useBeta, e)
 		}
-		runRows8 = func(kk int, a []float32, lda int, b, c []float32, ldc int, alpha, beta float32, useBeta bool, e tileEpilogue) {
+		runRows8 = func(kk int, a []float32, lda int, b, c []float32, ldc int, alpha, beta float32, useBeta bool, e *tileEpilogue) {
 			goTile(mr, narrowNR, kk, rowsA(a, lda), packedB(b, narrowNR), c, ldc, alpha, beta, useBeta, e)
 		}
 	}
@@ -39,16 +39,16 @@ func standIn(k *kernel) *kernel {
 		name: "standin-" + k.name,
 		mr:   mr, nr: nr,
 		mc: k.mc, kc: k.kc, nc: k.nc, ncT: k.ncT, unroll: k.unroll,
-		run: func(kk int, a, b, c []float32, ldc int, alpha, beta float32, useBeta bool, e tileEpilogue) {
+		run: func(kk int, a, b, c []float32, ldc int, alpha, beta float32, useBeta bool, e *tileEpilogue) {
 			goTile(mr, nr, kk, packedA(a, mr), packedB(b, nr), c, ldc, alpha, beta, useBeta, e)
 		},
-		runRows: func(kk int, a []float32, lda int, b, c []float32, ldc int, alpha, beta float32, useBeta bool, e tileEpilogue) {
+		runRows: func(kk int, a []float32, lda int, b, c []float32, ldc int, alpha, beta float32, useBeta bool, e *tileEpilogue) {
 			goTile(mr, nr, kk, rowsA(a, lda), packedB(b, nr), c, ldc, alpha, beta, useBeta, e)
 		},
-		slide: func(kk int, a, x []float32, off []int32, c []float32, ldc int, alpha, beta float32, useBeta bool, e tileEpilogue) {
+		slide: func(kk int, a, x []float32, off []int32, c []float32, ldc int, alpha, beta float32, useBeta bool, e *tileEpilogue) {
 			goTile(mr, nr, kk, packedA(a, mr), window(x, off), c, ldc, alpha, beta, useBeta, e)
 		},
-		slideRows: func(kk int, a []float32, lda int, x []float32, off []int32, c []float32, ldc int, alpha, beta float32, useBeta bool, e tileEpilogue) {
+		slideRows: func(kk int, a []float32, lda int, x []float32, off []int32, c []float32, ldc int, alpha, beta float32, useBeta bool, e *tileEpilogue) {
 			goTile(mr, nr, kk, rowsA(a, lda), window(x, off), c, ldc, alpha, beta, useBeta, e)
 		},
 		run8:        run8,
@@ -78,7 +78,7 @@ func window(x []float32, off []int32) func(q, j int) float32 {
 // goTile computes the mr×nr tile c = alpha*A*B (+ beta*c if useBeta)
 // with A[i][q] = aAt(i, q) and B[q][j] = bAt(q, j), summing in
 // increasing order of k.
-func goTile(mr, nr, k int, aAt, bAt func(int, int) float32, c []float32, ldc int, alpha, beta float32, useBeta bool, e tileEpilogue) {
+func goTile(mr, nr, k int, aAt, bAt func(int, int) float32, c []float32, ldc int, alpha, beta float32, useBeta bool, e *tileEpilogue) {
 	for i := 0; i < mr; i++ {
 		for j := 0; j < nr; j++ {
 			var sum float32
@@ -91,7 +91,7 @@ func goTile(mr, nr, k int, aAt, bAt func(int, int) float32, c []float32, ldc int
 			} else {
 				*ci = alpha * sum
 			}
-			if e.bias != nil {
+			if e != nil {
 				*ci = e.apply(*ci, i)
 			}
 		}

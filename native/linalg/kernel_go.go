@@ -12,7 +12,7 @@ var goKernel = kernel{
 // kernel4x4Go computes the 4×4 tile c = alpha*a*b (+ beta*c if useBeta)
 // from a packed k×4 panel a and a packed k×4 panel b, summing in
 // increasing order of k, then applies e unless it is nil.
-func kernel4x4Go(k int, a, b, c []float32, ldc int, alpha, beta float32, useBeta bool, e tileEpilogue) {
+func kernel4x4Go(k int, a, b, c []float32, ldc int, alpha, beta float32, useBeta bool, e *tileEpilogue) {
 	var c00, c01, c02, c03 float32
 	var c10, c11, c12, c13 float32
 	var c20, c21, c22, c23 float32
@@ -43,7 +43,7 @@ func kernel4x4Go(k int, a, b, c []float32, ldc int, alpha, beta float32, useBeta
 	store4(c[1*ldc:1*ldc+4], c10, c11, c12, c13, alpha, beta, useBeta)
 	store4(c[2*ldc:2*ldc+4], c20, c21, c22, c23, alpha, beta, useBeta)
 	store4(c[3*ldc:3*ldc+4], c30, c31, c32, c33, alpha, beta, useBeta)
-	if e.bias == nil {
+	if e == nil {
 		return
 	}
 	for i := 0; i < 4; i++ {
