@@ -219,8 +219,9 @@ func (s *pointwiseGeometry) run(x, w, y []float32, e slideEpilogue) {
 	// Only the products of packed columns on planes of 13x13 or more
 	// take the epilogue in their stores. On the columns read in place
 	// (fewer than 48 output channels: MobileNet V2's 32->16@112x112, V3's
-	// 16->16@56x56) the fused stores took 1.0-1.25 of the time of the
-	// passes, and on 7x7 planes 1.02-1.15 (MobileNet V2's
+	// 16->16@56x56, SqueezeNet's 128->16@55x55) the fused stores took
+	// 0.93-1.07 of the time of the passes (medians of 10 rounds: no
+	// gain), and on 7x7 planes 1.02-1.15 (MobileNet V2's
 	// 320->1280@7x7, ShuffleNet's 464->1024@7x7), whose whole blocks
 	// the passes finish at once; where packed columns on larger planes
 	// took 0.73-0.96 (MobileNet V2's 16->96@112x112 and 24->144@56x56,
