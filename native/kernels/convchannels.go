@@ -84,17 +84,7 @@ func (p *ConvParams) channelBlocks() (d channelBlocksGeometry, cannot string, pa
 		return d, "padded planes of a group beyond int32 offsets", false
 	}
 	d.group = cg * p.StrideH * p.StrideW * d.plane
-	d.off = make([]int32, 0, p.colRows())
-	for c := 0; c < cg; c++ {
-		for kh := 0; kh < p.KH; kh++ {
-			y := kh * p.DilationH
-			for kw := 0; kw < p.KW; kw++ {
-				x := kw * p.DilationW
-				phase := (c*p.StrideH+y%p.StrideH)*p.StrideW + x%p.StrideW
-				d.off = append(d.off, int32(phase*d.plane+y/p.StrideH*d.wq+x/p.StrideW))
-			}
-		}
-	}
+	d.off = p.phaseOffsets(d.plane, d.wq)
 	d.blocks = ceilDiv(mg, l)
 	return d, "", cg <= channelBlocksMaxChannels && mg >= l
 }
@@ -104,40 +94,7 @@ func (p *ConvParams) channelBlocks() (d channelBlocksGeometry, cannot string, pa
 // fill does, phase row r0 first. It writes only the positions that hold
 // input: the padding of buf must be zero already.
 func (d *channelBlocksGeometry) fillRows(x, buf []float32, n, g, iy0, iy1, r0 int) {
-	p := &d.p
-	cg, hw, sw := p.C/p.Group, p.H*p.W, p.StrideW
-	for c := 0; c < cg; c++ {
-		src := x[(n*p.C+g*cg+c)*hw:][:hw]
-		for iy := iy0; iy < iy1; iy++ {
-			// Input row iy is padded row PadTop+iy: row r0+r of the
-			// phase planes py of channel c.
-			py, r := (iy+p.PadTop)%p.StrideH, (iy+p.PadTop)/p.StrideH-r0
-			// row returns row r of the band's phase plane (py, px)
-			// of channel c.
-			row := func(px int) []float32 {
-				return buf[(((c*p.StrideH+py)*sw+px)*d.bandHq+r)*d.wq:][:d.wq]
-			}
-			in := src[iy*p.W : (iy+1)*p.W]
-			switch sw {
-			case 1:
-				copy(row(0)[p.PadLeft:], in)
-			case 2:
-				// Input column ix is padded column PadLeft+ix.
-				a, b := row(p.PadLeft%2), row((p.PadLeft+1)%2)
-				qa, qb := p.PadLeft/2, (p.PadLeft+1)/2
-				vec.Deinterleave(a[qa:qa+(p.W+1)/2], b[qb:qb+p.W/2], in)
-			default:
-				for px := 0; px < sw; px++ {
-					dst := row(px)
-					lo, hi := validRange(d.wq, p.W, sw, px-p.PadLeft)
-					for q, ix := lo, lo*sw+px-p.PadLeft; q < hi; q++ {
-						dst[q] = in[ix]
-						ix += sw
-					}
-				}
-			}
-		}
-	}
+	d.p.fillPhaseRows(x, buf, n, g, iy0, iy1, r0, d.bandHq, d.wq)
 }
 
 // inputRows returns the input rows [lo, hi) that output rows [oy0, oy1)

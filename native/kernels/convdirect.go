@@ -64,17 +64,7 @@ func (p *ConvParams) direct() (d directGeometry, cannot string, pays bool) {
 	}
 	d.group = cg * p.StrideH * p.StrideW * d.plane
 	d.span = (oh-1)*d.wq + ow
-	d.off = make([]int32, 0, p.colRows())
-	for c := 0; c < cg; c++ {
-		for kh := 0; kh < p.KH; kh++ {
-			y := kh * p.DilationH
-			for kw := 0; kw < p.KW; kw++ {
-				x := kw * p.DilationW
-				phase := (c*p.StrideH+y%p.StrideH)*p.StrideW + x%p.StrideW
-				d.off = append(d.off, int32(phase*d.plane+y/p.StrideH*d.wq+x/p.StrideW))
-			}
-		}
-	}
+	d.off = p.phaseOffsets(d.plane, d.wq)
 	return d, "", p.Group > 1 && cg <= directMaxChannels
 }
 
@@ -85,17 +75,46 @@ func (p *ConvParams) direct() (d directGeometry, cannot string, pays bool) {
 // the padding of buf must be zero already, as clear leaves it once per
 // buffer.
 func (d *directGeometry) fill(x, buf []float32, n, g int) {
-	p := &d.p
+	d.p.fillPhaseRows(x, buf, n, g, 0, d.p.H, 0, d.hq, d.wq)
+}
+
+// phaseOffsets returns, for each tap (input channel of a group, kernel
+// row, kernel column) in the order of the weights, its offset in the
+// padded input planes of a group split into phases of the strides
+// (phase (c, py, px) holding the padded positions (py + StrideH*r,
+// px + StrideW*q)), planes of plane elements with rows of wq.
+func (p *ConvParams) phaseOffsets(plane, wq int) []int32 {
+	off := make([]int32, 0, p.colRows())
+	for c := 0; c < p.C/p.Group; c++ {
+		for kh := 0; kh < p.KH; kh++ {
+			y := kh * p.DilationH
+			for kw := 0; kw < p.KW; kw++ {
+				x := kw * p.DilationW
+				phase := (c*p.StrideH+y%p.StrideH)*p.StrideW + x%p.StrideW
+				off = append(off, int32(phase*plane+y/p.StrideH*wq+x/p.StrideW))
+			}
+		}
+	}
+	return off
+}
+
+// fillPhaseRows copies input rows [iy0, iy1) of the planes of group g
+// of image n of x into buf, laid out as phaseOffsets says with planes of
+// planeRows rows of wq, phase row r0 first: with a stride of 2 along the
+// rows, each row's even and odd columns through vec.Deinterleave. It
+// writes only the positions that hold input: the padding of buf must be
+// zero already.
+func (p *ConvParams) fillPhaseRows(x, buf []float32, n, g, iy0, iy1, r0, planeRows, wq int) {
 	cg, hw, sw := p.C/p.Group, p.H*p.W, p.StrideW
 	for c := 0; c < cg; c++ {
 		src := x[(n*p.C+g*cg+c)*hw:][:hw]
-		for iy := 0; iy < p.H; iy++ {
-			// Input row iy is padded row PadTop+iy: row r of the
+		for iy := iy0; iy < iy1; iy++ {
+			// Input row iy is padded row PadTop+iy: row r0+r of the
 			// phase planes py of channel c.
-			py, r := (iy+p.PadTop)%p.StrideH, (iy+p.PadTop)/p.StrideH
+			py, r := (iy+p.PadTop)%p.StrideH, (iy+p.PadTop)/p.StrideH-r0
 			// row returns row r of phase plane (py, px) of channel c.
 			row := func(px int) []float32 {
-				return buf[(((c*p.StrideH+py)*sw+px)*d.hq+r)*d.wq:][:d.wq]
+				return buf[(((c*p.StrideH+py)*sw+px)*planeRows+r)*wq:][:wq]
 			}
 			in := src[iy*p.W : (iy+1)*p.W]
 			switch sw {
@@ -109,7 +128,7 @@ func (d *directGeometry) fill(x, buf []float32, n, g int) {
 			default:
 				for px := 0; px < sw; px++ {
 					dst := row(px)
-					lo, hi := validRange(d.wq, p.W, sw, px-p.PadLeft)
+					lo, hi := validRange(wq, p.W, sw, px-p.PadLeft)
 					for q, ix := lo, lo*sw+px-p.PadLeft; q < hi; q++ {
 						dst[q] = in[ix]
 						ix += sw
