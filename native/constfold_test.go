@@ -170,16 +170,7 @@ func randomFoldNet(t testing.TB, rng *rand.Rand, nodes int) *graph.Model {
 			values = append(values, b.Node(binary[rng.IntN(len(binary))], name, []string{pick(), pick()}))
 		}
 	}
-	for _, v := range values[1:] {
-		if !read[v] {
-			b.Output(v, nil)
-		}
-	}
-	m, err := b.Model()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
+	return modelWithOutputs(t, b, values[1:], read)
 }
 
 // TestRandomFoldedGraphsMatchReference runs random graphs, where folding
@@ -293,6 +284,13 @@ func randomShapeNet(t testing.TB, rng *rand.Rand, nodes int) *graph.Model {
 			values = append(values, b.Node(binary[rng.IntN(len(binary))], name, []string{pick(), pick()}))
 		}
 	}
+	return modelWithOutputs(t, b, values, read)
+}
+
+// modelWithOutputs makes the values that no node reads the graph's
+// outputs and returns the model b built.
+func modelWithOutputs(t testing.TB, b *graph.Builder, values []string, read map[string]bool) *graph.Model {
+	t.Helper()
 	for _, v := range values {
 		if !read[v] {
 			b.Output(v, nil)
