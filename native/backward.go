@@ -50,6 +50,7 @@ func (t *Tape) backward(seeds map[string]*tensor.Tensor, wrt []string, into map[
 	case t.grads != nil:
 		return nil, fmt.Errorf("native: Backward has already run on this tape")
 	}
+	defer beginBurst()()
 	// needs[slot]: the value depends on a wrt value, so its gradient is
 	// worth computing.
 	needs := make([]bool, len(p.names))

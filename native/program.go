@@ -894,6 +894,7 @@ func (p *Program) forward(ctx context.Context, st *runState, values []*tensor.Te
 		}
 		defer p.exclusive.RUnlock()
 	}
+	defer beginBurst()()
 	for _, c := range p.constList {
 		values[c.slot] = c.value
 	}
@@ -1276,4 +1277,16 @@ func (t *Tape) FirstNonFinite() (*graph.Node, string, bool) {
 		}
 	}
 	return nil, "", false
+}
+
+// beginBurst starts a burst of parallel loops (parallel.BeginBurst) for a
+// pass over the graph that runs on more than one thread, so that the
+// workers of its loops stay awake from one node to the next, and returns
+// what ends it.
+func beginBurst() (end func()) {
+	if parallel.Threads() <= 1 {
+		return func() {}
+	}
+	parallel.BeginBurst()
+	return parallel.EndBurst
 }

@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/onnxkit/onnxkit/native/internal/arena"
 )
@@ -190,13 +191,12 @@ func leave(key uintptr, prev scope, had bool) {
 // GrainFlops is the least estimated work, in floating-point operations
 // of a vectorised kernel (a multiply-add counting two), worth handing to
 // another goroutine: the engine's loops smaller than that run on the
-// calling goroutine. A hand-off between loops that other work separates
-// costs 15-20 µs of CPU time (waking a parked worker, the runtime's
-// search for work before the worker's thread parks again) and some
-// wall time, which the worker's share must outweigh. (At a fourth of
-// this, MobileNet V3 Small at batch 1 with 2 threads took 15% more CPU
-// time per run for no gain in wall time.)
-const GrainFlops = 1 << 22
+// calling goroutine. Handing a range to a worker that polls during a
+// burst (BeginBurst) costs about a microsecond; waking a parked worker
+// costs 15-20 µs of CPU time and up to 100 µs of wall time, which only
+// the first loop of a run pays. A million operations are some 10 µs of
+// one core's work.
+const GrainFlops = 1 << 20
 
 // grain is the grain in use: GrainFlops, unless SetGrain changed it.
 var grain atomic.Int64
@@ -205,8 +205,22 @@ func init() { grain.Store(GrainFlops) }
 
 // Grain returns the least work, in floating-point operations, that the
 // engine's loops hand to another goroutine: GrainFlops unless SetGrain
-// changed it.
-func Grain() int { return int(grain.Load()) }
+// changed it, times contendedGrain while the machine is found
+// oversubscribed (see preempted), when workers are woken rather than
+// polling, and loops whose goroutine would wait for a worker that the
+// system holds back took longer split than whole.
+func Grain() int {
+	g := int(grain.Load())
+	if contended(since()) {
+		return g * contendedGrain
+	}
+	return g
+}
+
+// contendedGrain is the factor of the grain while the machine is found
+// oversubscribed: GrainFlops times it was the grain before workers
+// polled.
+const contendedGrain = 4
 
 // SetGrain sets Grain to flops (flops < 1: GrainFlops) and returns the
 // previous value. Tests of thread independence lower it, so that the
@@ -273,7 +287,7 @@ func Run(n, grain int, body Body) {
 		dispatch(l)
 	}
 	if !l.claim() {
-		<-l.finished
+		l.await()
 	}
 	l.release()
 }
@@ -315,6 +329,27 @@ func (l *loop) claim() (last bool) {
 		l.body.Range(lo, min(lo+l.chunk, l.n))
 		last = l.left.Add(-1) == 0
 	}
+}
+
+// await waits for the ranges that workers have begun: polling for up to
+// spinTime, as they usually end within microseconds of the loop
+// goroutine's own (a goroutine that parks is woken as slowly as a
+// worker, see dispatch), then parked until the worker that finishes
+// last tells it.
+func (l *loop) await() {
+	first := since()
+	for i, last := 1, first; l.left.Load() != 0 && !contended(last); i++ {
+		if i%pollsPerCheck != 0 {
+			continue
+		}
+		now := since()
+		if preempted(last, now) || now-first > spinTime {
+			break
+		}
+		last = now
+		runtime.Gosched()
+	}
+	<-l.finished
 }
 
 // release lets go of l, and frees it if nobody else holds it.
@@ -369,8 +404,126 @@ func (l *Tasks[T]) Put(t *T) {
 // never wait for a worker that is busy.
 var idle = make(chan *loop)
 
-// dispatch wakes an idle worker, or starts one, to help with l.
+// A worker parked on a channel is readied, by the goroutine that hands
+// it a loop, onto that goroutine's own processor (the runtime's
+// runnext): it reaches another core only once that core's thread has
+// woken and stolen it, which on the virtual machines measured took 50 to
+// 100 µs. A model's run starts loops one after another, microseconds
+// apart, most of them shorter than that at a batch of one, and their
+// goroutine ran every range itself while its worker was on the way
+// (MobileNet V3 Small at batch 1 took as long on two threads as on one).
+// So while a burst of loops goes on (BeginBurst to EndBurst, around a
+// run of a model), and for spinTime after, a worker that has done its
+// part polls offers rather than parking, and a loop hands itself to such
+// a worker through offers, where it is taken within a microsecond.
+//
+// pollers counts the workers polling, and free those of them that no
+// loop has reserved: a loop reserves a polling worker (free - 1) before
+// it puts itself in offers, so that offers never holds more loops than
+// workers will take, and a poller that stops polling either unreserves
+// itself (free - 1) or, when every poller is reserved, waits for its
+// loop. bursts counts the bursts going on.
+var (
+	offers  = make(chan *loop, maxPollers)
+	pollers atomic.Int32
+	free    atomic.Int32
+	bursts  atomic.Int32
+)
+
+// maxPollers bounds the workers polling at once, whatever GOMAXPROCS.
+const maxPollers = 64
+
+// spinTime is how long a worker polls offers once no burst goes on, and
+// how long a loop's goroutine polls for its workers' ranges to end
+// before it parks.
+const spinTime = 100 * time.Microsecond
+
+// pollsPerCheck is how many polls a spinning goroutine makes between
+// looks at the clock, each followed by a yield of its processor to any
+// goroutine that is ready to run: some hundreds of nanoseconds.
+const pollsPerCheck = 64
+
+// Polling pays only while every polling thread has a core. On a machine
+// with more threads ready to run than cores, the system takes the core
+// of a polling thread, or of a worker in the middle of its range, for
+// milliseconds at a time, and its loop waits: with the load average at 6
+// to 12, batch-1 runs on two threads took 2 to 5 times as long as on
+// one. A goroutine that finds that it has been off its core for
+// preemptedGap between two looks at the clock takes the machine for
+// oversubscribed, and for a pause nobody polls and loops run on their
+// own goroutines alone: firstPause, doubled at each such finding up to
+// lastPause, and back to firstPause once lastPause has passed without
+// one. So the loops stay on one thread while the machine stays busy,
+// and spread again soon after a burst of other work.
+const (
+	preemptedGap = 500 * time.Microsecond
+	firstPause   = 100 * time.Millisecond
+	lastPause    = 2 * time.Second
+)
+
+// The state of the pause in polling, in nanoseconds since start:
+// contendedUntil is its end, pause its length, lastPreempted when a
+// goroutine last found itself preempted.
+var (
+	start          = time.Now()
+	contendedUntil atomic.Int64
+	pause          atomic.Int64
+	lastPreempted  atomic.Int64
+)
+
+// since returns the time elapsed since start.
+func since() time.Duration { return time.Since(start) }
+
+// contended reports whether polling is paused at now.
+func contended(now time.Duration) bool {
+	return sensing.Load() && int64(now) < contendedUntil.Load()
+}
+
+// sensing is whether preemption pauses polling: tests that check the
+// grain turn it off, as whether the machine is busy is not theirs to
+// choose.
+var sensing atomic.Bool
+
+func init() { sensing.Store(true) }
+
+// preempted reports whether a goroutine that last looked at the clock at
+// last, and now at now, was off its core long enough to take the machine
+// for oversubscribed, and if so pauses polling.
+func preempted(last, now time.Duration) bool {
+	if now-last < preemptedGap {
+		return false
+	}
+	p := time.Duration(pause.Load())
+	if prev := time.Duration(lastPreempted.Swap(int64(now))); p == 0 || now-prev > lastPause {
+		p = firstPause
+	} else {
+		p = min(2*p, lastPause)
+	}
+	pause.Store(int64(p))
+	contendedUntil.Store(int64(now + p))
+	return true
+}
+
+// BeginBurst starts a burst of loops, such as a run of a model: until
+// the matching EndBurst, the workers that finish their part of a loop
+// stay awake, polling for the next one, rather than parking. A burst
+// costs the CPU time of the polling workers (at most GOMAXPROCS-1), so
+// only a burst of loops that use more than one thread is worth one.
+// Bursts may overlap, from any goroutines.
+func BeginBurst() { bursts.Add(1) }
+
+// EndBurst ends a burst that BeginBurst started.
+func EndBurst() { bursts.Add(-1) }
+
+// dispatch hands l to a polling worker, else wakes an idle one or
+// starts one.
 func dispatch(l *loop) {
+	for f := free.Load(); f > 0; f = free.Load() {
+		if free.CompareAndSwap(f, f-1) {
+			offers <- l // a reserved poller takes it
+			return
+		}
+	}
 	select {
 	case idle <- l:
 	default:
@@ -378,11 +531,72 @@ func dispatch(l *loop) {
 	}
 }
 
-// work helps with l, then with the loops that reach it while it waits
-// as a worker.
+// work helps with l, then with the loops that reach it as a worker:
+// offered while it polls, or handed to it once it has parked.
 func work(l *loop) {
 	for {
 		l.help()
-		l = <-idle
+		l = next()
 	}
+}
+
+// next returns a worker's next loop: one offered while it polls (during
+// a burst, and for spinTime after), else the first to reach it parked.
+// At most GOMAXPROCS-1 workers poll, leaving a processor to the
+// goroutines that start loops, and a polling worker yields its
+// processor to any goroutine ready to run.
+func next() *loop {
+	if !startPolling() {
+		return <-idle
+	}
+	idleSince := time.Duration(-1) // when the worker first saw no burst going on
+poll:
+	for i, last := 1, since(); !contended(last); i++ {
+		select {
+		case l := <-offers:
+			pollers.Add(-1)
+			return l
+		default:
+		}
+		if i%pollsPerCheck != 0 {
+			continue
+		}
+		now := since()
+		if preempted(last, now) {
+			break
+		}
+		last = now
+		switch {
+		case bursts.Load() > 0:
+			idleSince = -1
+		case idleSince < 0:
+			idleSince = now
+		case now-idleSince > spinTime:
+			break poll
+		}
+		runtime.Gosched()
+	}
+	for f := free.Load(); f > 0; f = free.Load() {
+		if free.CompareAndSwap(f, f-1) {
+			pollers.Add(-1)
+			return <-idle
+		}
+	}
+	// Every poller is reserved: a loop is on its way to this one.
+	l := <-offers
+	pollers.Add(-1)
+	return l
+}
+
+// startPolling counts the calling worker among the pollers, unless
+// enough poll already.
+func startPolling() bool {
+	most := int32(min(runtime.GOMAXPROCS(0)-1, maxPollers))
+	for n := pollers.Load(); n < most; n = pollers.Load() {
+		if pollers.CompareAndSwap(n, n+1) {
+			free.Add(1)
+			return true
+		}
+	}
+	return false
 }
