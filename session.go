@@ -87,15 +87,22 @@ type Options struct {
 // Optimization is a level of graph rewriting.
 type Optimization int
 
-// The optimisation levels. Every level gives the model's results; Basic
-// and All may differ from None in float32 rounding (folded constants,
-// BatchNormalization folded into a convolution's weights).
+// The optimisation levels. Every level gives the model's results; All
+// may differ from the others in float32 rounding (BatchNormalization
+// folded into a convolution's weights).
+//
+// Constant folding is no level's: at every level the engine computes
+// Constant nodes, and the nodes computed from them alone, once when it
+// compiles the model, and reuses the last results of small integer
+// shape arithmetic while the shapes it measures stay the same, bitwise
+// as running the nodes would and under the nodes' own names (see
+// native.Program).
 const (
 	// OptimizeAll does the rewrites of OptimizeBasic and folds
 	// BatchNormalization into the Conv or Gemm next to it.
 	OptimizeAll Optimization = iota
-	// OptimizeBasic strips Dropout and Identity, folds constant
-	// computations and removes dead nodes (passes.Inference).
+	// OptimizeBasic strips Dropout and Identity and removes dead nodes
+	// (passes.Inference).
 	OptimizeBasic
 	// OptimizeNone runs the graph as given. (At every level the engine
 	// applies a Relu in the epilogue of the Conv or Gemm it follows,
@@ -161,7 +168,7 @@ func NewSession(m *graph.Model, opts Options) (*Session, error) {
 	}
 	switch {
 	case opts.Optimization != OptimizeNone:
-		if plan, err = passes.Inference(plan, passes.Options{FoldBN: opts.Optimization == OptimizeAll, Evaluator: native.Evaluator{}}); err != nil {
+		if plan, err = passes.Inference(plan, passes.Options{FoldBN: opts.Optimization == OptimizeAll}); err != nil {
 			return nil, fmt.Errorf("onnxkit: optimising the model (OptimizeNone skips it): %w", err)
 		}
 	case opts.Outputs != nil:

@@ -70,7 +70,7 @@ func benchInference(b *testing.B, batch int) {
 		b.Fatal(err)
 	}
 	randomizeBatchNorm(m, 2)
-	inf, err := passes.Inference(m, passes.Options{Evaluator: native.Evaluator{}})
+	inf, err := passes.Inference(m, passes.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -69,7 +69,7 @@ func alexnetFile(b *testing.B) string {
 		b.Fatal(err)
 	}
 	randomizeBatchNorm(m, 2)
-	inf, err := passes.Inference(m, passes.Options{Evaluator: native.Evaluator{}})
+	inf, err := passes.Inference(m, passes.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}

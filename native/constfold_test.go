@@ -1,6 +1,7 @@
 package native
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"reflect"
@@ -357,6 +358,95 @@ func TestMemoTurnsOffWhenInputsKeepChanging(t *testing.T) {
 	for _, s := range prog.steps {
 		if s.node.Name == "batch" && s.memo.on() {
 			t.Fatalf("the memo of node %q is on after %d misses in a row", s.node.Name, maxMemoMisses+4)
+		}
+	}
+}
+
+// TestFoldingLeavesFailingSteps compiles steps on constants that their
+// ops refuse (a Gather index out of range, an integer Div by zero): they
+// are not computed at compilation, the model compiles, and each run
+// reports the error of the node, as running it unfolded does. The
+// constants are set after building, as in a file that was never
+// validated (the builder's inference would refuse them).
+func TestFoldingLeavesFailingSteps(t *testing.T) {
+	for _, op := range []string{"Gather", "Div"} {
+		b := graph.NewBuilder("failing", graph.OpsetID{Version: 17})
+		data := b.Node("Constant", "data", nil, graph.IntsAttr("value_ints", 1, 2))
+		other := b.Node("Constant", "other", nil, graph.IntAttr("value_int", 1))
+		b.Output(b.Node(op, "failing", []string{data, other}), nil)
+		m, err := b.Model()
+		if err != nil {
+			t.Fatal(err)
+		}
+		bad := map[string]int64{"Gather": 2, "Div": 0}[op]
+		m.Graph.Nodes[1].Attrs[0] = graph.IntAttr("value_int", bad)
+		prog, err := Compile(m)
+		if err != nil {
+			t.Fatalf("%s: %v", op, err)
+		}
+		if got, want := foldedNodes(prog), []string{"data", "other"}; !slices.Equal(got, want) {
+			t.Errorf("%s: folded nodes %v, want the Constants %v", op, got, want)
+		}
+		for run := range 2 {
+			_, err := prog.Run(nil)
+			var ne *graph.NodeError
+			if !errors.As(err, &ne) || ne.Node != "failing" {
+				t.Fatalf("%s, run %d: error %v, want one naming node \"failing\"", op, run, err)
+			}
+		}
+	}
+}
+
+// TestConstantWeightsAreConstants compiles a Conv whose weight is a
+// Constant node larger than maxFoldedElements, as some exporters leave
+// weights: the Constant folds (its op's own value, not a copy), the
+// Conv's runs see the weight as one of the plan's unchanged constants
+// (so that it may prepare a packed form of it, as of an initializer),
+// and runs at two batch sizes, again and again, give bitwise the
+// outputs of referenceRun.
+func TestConstantWeightsAreConstants(t *testing.T) {
+	const cin, cout = 64, 128
+	if cout*cin*3*3 <= maxFoldedElements {
+		t.Fatal("the weight is not larger than maxFoldedElements: make it larger")
+	}
+	rng := rand.New(rand.NewPCG(5, 5))
+	w := make([]float32, cout*cin*3*3)
+	for i := range w {
+		w[i] = float32(rng.NormFloat64() * 0.1)
+	}
+	b := graph.NewBuilder("constweights", graph.OpsetID{Version: 17})
+	x := b.Input("x", graph.Float32, graph.Symbol("N"), graph.Fixed(cin), graph.Fixed(6), graph.Fixed(6))
+	weight := b.Node("Constant", "weight", nil, graph.TensorAttr("value",
+		&graph.Tensor{DType: graph.Float32, Dims: []int64{cout, cin, 3, 3}, Data: w}))
+	b.Output(b.Node("Conv", "conv", []string{x, weight}, graph.IntsAttr("pads", 1, 1, 1, 1)), nil)
+	m, err := b.Model()
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog, err := Compile(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := foldedNodes(prog); !slices.Equal(got, []string{"weight"}) {
+		t.Fatalf("folded nodes %v, want the weight", got)
+	}
+	values := make([]*tensor.Tensor, len(prog.names))
+	for _, f := range prog.precomputed {
+		values[f.slot] = f.value
+	}
+	for _, s := range prog.steps {
+		if s.node.Name == "conv" && prog.unchangedConstants(s.inputs, values) != 1<<1 {
+			t.Errorf("the Conv's constant inputs are %b, want its weight alone (10)", prog.unchangedConstants(s.inputs, values))
+		}
+	}
+	for run, batch := range []int{1, 1, 2, 2, 1} {
+		in := map[string]*tensor.Tensor{"x": randomInput(uint64(run), batch, cin, 6, 6)}
+		out, err := prog.Run(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, want := range referenceRun(t, m, in) {
+			identicalTensors(t, fmt.Sprintf("run %d: %s", run, name), out[name], want)
 		}
 	}
 }

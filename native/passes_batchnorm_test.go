@@ -84,6 +84,15 @@ func TestFoldBatchNorm(t *testing.T) {
 			b.Output(b.Node("Relu", "relu", []string{y}), nil)
 			return passtest.AddBN(b, rng, "bn", y, 4)
 		}, 1},
+		{"Conv, BN, with weights and statistics in Constant nodes", func(b *graph.Builder, rng *rand.Rand) string {
+			constant := func(name string, lo, hi float64, dims ...int64) string {
+				return b.Node("Constant", name, nil, graph.TensorAttr("value", passtest.RandTensor(rng, lo, hi, dims...)))
+			}
+			w, bias := constant("conv.w", -1, 1, 4, 3, 3, 3), constant("conv.b", -1, 1, 4)
+			y := b.Node("Conv", "conv", []string{passtest.Image(b, "x", 3, 6, 6), w, bias})
+			return b.Node("BatchNormalization", "bn", []string{y, constant("bn.scale", 0.5, 1.5, 4),
+				constant("bn.bias", -1, 1, 4), constant("bn.mean", -1, 1, 4), constant("bn.var", 0.5, 2, 4)})
+		}, 0},
 		{"BN in training mode: not folded", func(b *graph.Builder, rng *rand.Rand) string {
 			y := passtest.Conv(b, rng, "conv", passtest.Image(b, "x", 3, 5, 5), 3, 4, 3, 1, true)
 			return passtest.AddBN(b, rng, "bn", y, 4, graph.IntAttr("training_mode", 1))

@@ -57,7 +57,8 @@ type Program struct {
 	// constList holds the initializers as a list, and constAt and
 	// viewAt, by slot, the initializers and their views (nil for
 	// other slots): what every run reads of consts and constViews,
-	// without a map's lookups (indexConstants).
+	// without a map's lookups (indexConstants). constAt also holds the
+	// values of precomputed, which never change (foldConstants).
 	constList       []slotValue
 	constAt, viewAt []*tensor.Tensor
 	// precomputed holds the values that compilation computed once, which
@@ -1123,7 +1124,8 @@ func (p *Program) forward(ctx context.Context, st *runState, values []*tensor.Te
 
 // unchangedConstants returns the inputs read from slots (bit i for
 // input i) that hold the program's initializers, not tensors the run's
-// caller gave in their place, or views of them (constViews).
+// caller gave in their place, or views of them (constViews), or values
+// that compilation computed (precomputed).
 func (p *Program) unchangedConstants(slots []int, values []*tensor.Tensor) uint64 {
 	var mask uint64
 	for i, slot := range slots[:min(len(slots), 64)] {

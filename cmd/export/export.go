@@ -19,7 +19,6 @@ import (
 	"github.com/onnxkit/onnxkit/graph"
 	"github.com/onnxkit/onnxkit/graph/passes"
 	"github.com/onnxkit/onnxkit/internal/repo"
-	"github.com/onnxkit/onnxkit/native"
 	"github.com/onnxkit/onnxkit/native/data"
 	"github.com/onnxkit/onnxkit/native/model"
 	"github.com/onnxkit/onnxkit/native/preprocess"
@@ -252,7 +251,7 @@ func sampleImage(res *train.Result, dir string) *tensor.Tensor {
 
 // inferenceModel turns the trained training graph into the exported one.
 func inferenceModel(res *train.Result, cfg *config) (*graph.Model, error) {
-	m, err := passes.Inference(res.Model, passes.Options{FoldBN: cfg.foldBN, Evaluator: native.Evaluator{}})
+	m, err := passes.Inference(res.Model, passes.Options{FoldBN: cfg.foldBN})
 	if err != nil {
 		return nil, err
 	}

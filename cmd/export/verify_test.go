@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/onnxkit/onnxkit/graph/passes"
-	"github.com/onnxkit/onnxkit/native"
 	"github.com/onnxkit/onnxkit/native/model"
 	"github.com/onnxkit/onnxkit/onnx"
 )
@@ -20,7 +19,7 @@ func TestVerifyExport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m, err = passes.Inference(m, passes.Options{Evaluator: native.Evaluator{}}); err != nil {
+	if m, err = passes.Inference(m, passes.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	path := filepath.Join(t.TempDir(), "alexnet.onnx")

@@ -9,12 +9,9 @@ import (
 
 // Malformed models make no pass panic: each either leaves the bad node
 // alone, for the engine or Validate to report, or returns an error.
-// (native's TestFoldConstantsOnMalformedModels runs the engine's
-// evaluator on them.)
 func TestPassesOnMalformedModels(t *testing.T) {
 	passes := map[string]func(*graph.Model) (*graph.Model, error){
 		"StripDropout": StripDropout, "StripIdentity": StripIdentity,
-		"FoldConstants": func(m *graph.Model) (*graph.Model, error) { return FoldConstants(m, intEvaluator{}) },
 		"FoldBatchNorm": FoldBatchNorm, "EliminateDeadCode": EliminateDeadCode,
 	}
 	for _, tc := range passtest.MalformedModels() {

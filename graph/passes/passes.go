@@ -14,18 +14,16 @@ type Options struct {
 	// FoldBN folds BatchNormalization into neighbouring Conv and Gemm
 	// nodes (FoldBatchNorm).
 	FoldBN bool
-	// Evaluator computes the operators FoldConstants folds; the engine
-	// supplies it (native.Evaluator). Nil folds only Constant and Shape
-	// nodes.
-	Evaluator Evaluator
 }
 
 // Inference is the standard pipeline for export and inference:
-// StripDropout, StripIdentity, FoldConstants, FoldBatchNorm when
-// opts.FoldBN, and EliminateDeadCode, followed by graph.Validate, which
-// must find no problem that m did not already have (an operator newer
-// than graph's schemas, say, is the engine's to judge). It returns a new
-// model and leaves m unchanged.
+// StripDropout, StripIdentity, FoldBatchNorm when opts.FoldBN, and
+// EliminateDeadCode, followed by graph.Validate, which must find no
+// problem that m did not already have (an operator newer than graph's
+// schemas, say, is the engine's to judge). It returns a new model and
+// leaves m unchanged. It evaluates no constant subgraph: the engine
+// computes Constant nodes and what is computed from them alone once,
+// when it compiles the model (see the package documentation).
 func Inference(m *graph.Model, opts Options) (*graph.Model, error) {
 	before := problemSet(graph.Validate(m))
 	type pass struct {
@@ -35,7 +33,6 @@ func Inference(m *graph.Model, opts Options) (*graph.Model, error) {
 	pipeline := []pass{
 		{"StripDropout", StripDropout},
 		{"StripIdentity", StripIdentity},
-		{"FoldConstants", func(m *graph.Model) (*graph.Model, error) { return FoldConstants(m, opts.Evaluator) }},
 	}
 	if opts.FoldBN {
 		pipeline = append(pipeline, pass{"FoldBatchNorm", FoldBatchNorm})
@@ -284,11 +281,28 @@ func (x *index) unused(name string) bool {
 	return name == "" || (x.uses[name] == 0 && !x.output[name])
 }
 
-// constFloats returns the float32 elements of the constant initializer
-// name, or false when name is not one or its data does not match its
-// dimensions.
+// constValue returns the value of name when it is a constant initializer
+// or the output of a Constant node (a tensor named name, sharing the
+// attribute's data), and nil otherwise.
+func (x *index) constValue(name string) *graph.Tensor {
+	if t := x.constants[name]; t != nil {
+		return t
+	}
+	if p := x.producer[name]; p != nil && isDefault(p, "Constant") && len(p.Attrs) == 1 {
+		if t, _ := graph.ConstantValue(p); t != nil {
+			c := *t
+			c.Name = name
+			return &c
+		}
+	}
+	return nil
+}
+
+// constFloats returns the float32 elements of the constant name (see
+// constValue), or false when name is not one or its data does not match
+// its dimensions.
 func (x *index) constFloats(name string) (*graph.Tensor, []float32, bool) {
-	t := x.constants[name]
+	t := x.constValue(name)
 	if t == nil || t.DType != graph.Float32 {
 		return nil, nil, false
 	}

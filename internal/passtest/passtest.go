@@ -202,11 +202,6 @@ func Ints64(dims []int64, v ...int64) *graph.Tensor {
 	return &graph.Tensor{DType: graph.Int64, Dims: dims, Data: v}
 }
 
-// Ints32 is an int32 tensor of dims holding v.
-func Ints32(dims []int64, v ...int32) *graph.Tensor {
-	return &graph.Tensor{DType: graph.Int32, Dims: dims, Data: v}
-}
-
 // Ratio adds a Constant node holding a float32 dropout ratio.
 func Ratio(b *graph.Builder, name string, r float32) string {
 	t := &graph.Tensor{DType: graph.Float32, Data: []float32{r}}
@@ -308,26 +303,4 @@ func Apply(t *testing.T, m *graph.Model, pass func(*graph.Model) (*graph.Model, 
 	before.CheckUnchanged(t, m)
 	CheckValid(t, got)
 	return got
-}
-
-// CheckFolded checks the result got of constant folding on m, whose only
-// graph output is out: with want nil, that nothing was folded; otherwise
-// that no node is left and out is an initializer equal to want, which it
-// returns.
-func CheckFolded(t *testing.T, m, got *graph.Model, out string, want *graph.Tensor) *graph.Tensor {
-	t.Helper()
-	init := got.Graph.Initializer(out)
-	if want == nil {
-		if init != nil || len(got.Graph.Nodes) != len(m.Graph.Nodes) {
-			t.Fatalf("folded %q; want it left for the engine", out)
-		}
-		return nil
-	}
-	if init == nil || len(got.Graph.Nodes) != 0 {
-		t.Fatalf("%q not folded; %d nodes left", out, len(got.Graph.Nodes))
-	}
-	if init.DType != want.DType || fmt.Sprint(init.Dims) != fmt.Sprint(want.Dims) || fmt.Sprint(init.Data) != fmt.Sprint(want.Data) {
-		t.Errorf("folded to %s%v %v, want %s%v %v", init.DType, init.Dims, init.Data, want.DType, want.Dims, want.Data)
-	}
-	return init
 }

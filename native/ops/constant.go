@@ -142,6 +142,14 @@ func mvDensify(s *graph.SparseTensor) (*tensor.Tensor, error) {
 	return out, nil
 }
 
+// ConstantTensor returns the value of a Constant op, and whether op is
+// one. The tensor is the op's own, which its runs copy: the caller must
+// not write to it (the executor keeps it as a value of the plan).
+func ConstantTensor(op Op) (*tensor.Tensor, bool) {
+	c, ok := op.(constantOp)
+	return c.value, ok
+}
+
 // Forward returns a copy of the constant: the executor may recycle an
 // output's buffer once its readers have run.
 func (op constantOp) Forward(_ *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {

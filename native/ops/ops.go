@@ -83,7 +83,8 @@ type Context struct {
 	// larger one, and the pool does not lose it.
 	Escapes bool
 	// Constants marks, bit i for input i, the inputs that are the
-	// program's initializers (or Identity views of one), unchanged since
+	// program's initializers (or Identity views of one, or values it
+	// computed once from Constant nodes), unchanged since
 	// the weights' generation Generation: an op may multiply by a form
 	// of them it prepared before (packed, transformed) under the same
 	// generation. The executor sets none in runs that record, whose
@@ -95,7 +96,7 @@ type Context struct {
 }
 
 // Constant reports whether input i is one of the program's unchanged
-// initializers (see Constants).
+// constants (see Constants).
 func (c *Context) Constant(i int) bool { return c != nil && i < 64 && c.Constants&(1<<i) != 0 }
 
 // Outputs returns ts as an op's output list, in storage of c's when
