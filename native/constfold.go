@@ -21,10 +21,11 @@ var unfoldable = map[string]bool{
 
 // foldConstants computes, once, the steps whose every input is the
 // output of such a step: Constant nodes and the arithmetic exporters
-// build on them. It is the project's one constant folding: graph/passes
-// evaluates no operator, so a Session folds the same values at every
-// optimisation level, and the nodes keep their names (cmd/run --bisect). Runs that record nothing skip those steps and read
-// their outputs from p.precomputed, which they share: the values are the
+// build on them. It is the project's one constant folding (graph/passes
+// evaluates no operator), so a Session folds the same values at every
+// optimisation level, and the nodes keep their names (cmd/run
+// --bisect). Runs that record nothing skip those steps and read their
+// outputs from p.precomputed, which they share: the values are the
 // plan's, read-only, and their buffers are never recycled (constBuffers).
 // The values are those the steps compute in such a run, bitwise (the
 // same ops on the same inputs, in inference mode). Recording runs still

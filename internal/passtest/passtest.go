@@ -255,19 +255,6 @@ func MalformedModels() []MalformedModel {
 			}},
 		{"BN with too few inputs", nil,
 			[]*graph.Node{{Name: "bn", OpType: "BatchNormalization", Inputs: []string{"x"}, Outputs: []string{"y"}}}},
-		{"Slice with step 0 and data shorter than its dimensions",
-			[]*graph.Tensor{Ints64([]int64{4}, 1, 2), Ints64([]int64{1}, 0), Ints64([]int64{1}, 2), Ints64([]int64{1}, 0), Ints64([]int64{1}, 0)},
-			[]*graph.Node{
-				{Name: "s1", OpType: "Slice", Inputs: []string{"i0", "i1", "i2"}, Outputs: []string{"a"}},
-				{Name: "s2", OpType: "Slice", Inputs: []string{"i1", "i1", "i2", "i3", "i4"}, Outputs: []string{"y"}},
-			}},
-		{"Gather, Concat and Unsqueeze with bad axes",
-			[]*graph.Tensor{Ints64([]int64{2}, 1, 2), Ints64(nil, 5)},
-			[]*graph.Node{
-				{Name: "g", OpType: "Gather", Inputs: []string{"i0", "i1"}, Outputs: []string{"a"}, Attrs: []*graph.Attr{graph.IntAttr("axis", 3)}},
-				{Name: "c", OpType: "Concat", Inputs: []string{"i0", "i1"}, Outputs: []string{"b"}, Attrs: []*graph.Attr{graph.IntAttr("axis", 0)}},
-				{Name: "u", OpType: "Unsqueeze", Inputs: []string{"i0", "i1"}, Outputs: []string{"y"}},
-			}},
 		{"Constant with two values, Dropout and Identity without inputs", nil,
 			[]*graph.Node{
 				{Name: "k", OpType: "Constant", Outputs: []string{"k"}, Attrs: []*graph.Attr{graph.IntAttr("value_int", 1), graph.FloatAttr("value_float", 1)}},
