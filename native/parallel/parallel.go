@@ -3,10 +3,13 @@
 // timing: by SetThreads for the whole process (default: GOMAXPROCS), by
 // With for the loops of one call, such as one run of a session, whatever
 // other goroutines use at the same time, or by a Share that divides a
-// session's threads among its runs in flight. (The engine's loops give
-// the same results at any count.) The workers of a loop also inherit
-// the arena that its goroutine is bound to (BindArena), from which the
-// kernels take their work buffers.
+// session's threads among its runs in flight. The least work worth a
+// worker (Grain) is larger while the machine is found oversubscribed.
+// (The engine's loops give the same results at any count and any
+// split.) During a burst of loops, such as a run of a model, workers
+// poll for the next loop rather than park (BeginBurst). The workers of
+// a loop also inherit the arena that its goroutine is bound to
+// (BindArena), from which the kernels take their work buffers.
 package parallel
 
 import (
