@@ -48,7 +48,11 @@ type Options struct {
 	// Threads is the number of goroutines a run's loops use (at most;
 	// see MaxConcurrentRuns); 0 takes parallel.SetThreads' count when
 	// the session is made (by default GOMAXPROCS). It is the session's
-	// own: sessions with different counts run side by side.
+	// own: sessions with different counts run side by side. While a run
+	// with more than one thread goes on, its workers poll for the next
+	// loop rather than sleep between nodes (parallel.BeginBurst), so
+	// its cores stay busy for the whole run, as ONNX Runtime's spinning
+	// threads do; on a machine found oversubscribed they sleep.
 	Threads int
 	// MemoryLimit, when positive, refuses with a *MemoryLimitError,
 	// before it allocates anything, a run whose planned peak of values
