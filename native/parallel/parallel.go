@@ -453,11 +453,14 @@ const pollsPerCheck = 64
 // to 12, batch-1 runs on two threads took 2 to 5 times as long as on
 // one. A goroutine that finds that it has been off its core for
 // preemptedGap between two looks at the clock takes the machine for
-// oversubscribed, and for a pause nobody polls and loops run on their
-// own goroutines alone: firstPause, doubled at each such finding up to
-// lastPause, and back to firstPause once lastPause has passed without
-// one. So the loops stay on one thread while the machine stays busy,
-// and spread again soon after a burst of other work.
+// oversubscribed: for a pause nobody polls, and the grain is
+// contendedGrain times larger, so that only loops long enough to
+// outweigh a worker held back are split. The pause is firstPause,
+// doubled at each such finding up to lastPause, and back to firstPause
+// once lastPause has passed without one: polling stays off while the
+// machine stays busy, and comes back soon after a burst of other work.
+// (Loops on their goroutine alone did worse: a process's threads share
+// a busy machine's cores, and one thread gets one share.)
 const (
 	preemptedGap = 500 * time.Microsecond
 	firstPause   = 100 * time.Millisecond
