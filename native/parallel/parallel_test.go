@@ -456,3 +456,49 @@ func TestPreemptedPausesPolling(t *testing.T) {
 		t.Errorf("Grain() = %d once the pause is over, want 1000", Grain())
 	}
 }
+
+// spinBody is a loop body of about a microsecond per range, spent
+// computing: what the hand-off of a range to a worker is measured
+// against.
+type spinBody struct{ sink [2]float64 }
+
+func (s *spinBody) Range(lo, hi int) {
+	x := 1.0
+	for range 1000 {
+		x = x*0.999 + 0.001
+	}
+	s.sink[lo] = x
+}
+
+// BenchmarkHandOff times a loop of two one-microsecond ranges on two
+// threads, 10 µs apart as a model's small nodes are, with its workers
+// parked between loops and polling during a burst: ns/loop is the time
+// in the loop alone. The loop takes about a microsecond when the
+// worker's range overlaps the caller's, two when the caller runs both
+// (on one processor, or with the worker late).
+func BenchmarkHandOff(b *testing.B) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		b.Skip("needs two processors")
+	}
+	for _, burst := range []bool{false, true} {
+		b.Run(map[bool]string{false: "parked", true: "burst"}[burst], func(b *testing.B) {
+			body := &spinBody{}
+			var inLoops time.Duration
+			With(2, func() {
+				if burst {
+					BeginBurst()
+					defer EndBurst()
+				}
+				for range b.N {
+					start := time.Now()
+					Run(2, 1, body)
+					end := time.Now()
+					inLoops += end.Sub(start)
+					for time.Since(end) < 10*time.Microsecond {
+					}
+				}
+			})
+			b.ReportMetric(float64(inLoops.Nanoseconds())/float64(b.N), "ns/loop")
+		})
+	}
+}
