@@ -16,6 +16,10 @@ import (
 // stored.
 type shapeCache[T any] struct {
 	last atomic.Pointer[shapeEntry[T]]
+	// current, when set, reports whether a stored binding still holds
+	// (a plan made with the GEMM in use): bind makes one that does not
+	// again.
+	current func(T) bool
 }
 
 type shapeEntry[T any] struct {
@@ -45,6 +49,21 @@ func (c *shapeCache[T]) lookup(in []*tensor.Tensor) (T, bool) {
 		}
 	}
 	return e.value, true
+}
+
+// bind returns the binding for inputs of in's dtypes and shapes: the
+// stored one, or the one build makes from in, which it stores (an error
+// of build is returned as it is, and nothing stored).
+func (c *shapeCache[T]) bind(in []*tensor.Tensor, build func([]*tensor.Tensor) (T, error)) (T, error) {
+	if v, ok := c.lookup(in); ok && (c.current == nil || c.current(v)) {
+		return v, nil
+	}
+	v, err := build(in)
+	if err != nil {
+		return v, err
+	}
+	c.store(in, v)
+	return v, nil
 }
 
 // store makes value the binding for inputs of in's dtypes and shapes.

@@ -48,12 +48,8 @@ type preparedConv struct {
 	plan       *kernels.ConvForwardPlan // nil: nothing to prepare
 }
 
-// bind returns the binding of c to in's shapes, from the cache when the
-// last call had the same shapes.
-func (c *conv) bind(in []*tensor.Tensor) (*convBinding, error) {
-	if b, ok := c.bound.lookup(in); ok && (b.plan == nil || b.plan.Current()) {
-		return b, nil
-	}
+// newBinding binds c to in's shapes.
+func (c *conv) newBinding(in []*tensor.Tensor) (*convBinding, error) {
 	p, pnd, err := c.params(in)
 	if err != nil {
 		return nil, err
@@ -66,8 +62,15 @@ func (c *conv) bind(in []*tensor.Tensor) (*convBinding, error) {
 		b.shape = outShape(in[0], p.M, oh, ow)
 		b.plan = kernels.PlanConvForward(p)
 	}
-	c.bound.store(in, b)
 	return b, nil
+}
+
+// current reports whether b's plan was made with the GEMM in use.
+func (b *convBinding) current() bool { return b.plan == nil || b.plan.Current() }
+
+// newConvCache returns an empty cache of a convolution's bindings.
+func newConvCache() *shapeCache[*convBinding] {
+	return &shapeCache[*convBinding]{current: (*convBinding).current}
 }
 
 // forwardPlan returns the plan to run: with the weights prepared when
@@ -104,7 +107,7 @@ func newConv(n *graph.Node, _ int64) (Op, error) {
 	if group < 1 {
 		return nil, fmt.Errorf("attribute group: %d, want at least 1", group)
 	}
-	return &conv{win: win, group: int(group), bound: &shapeCache[*convBinding]{}}, nil
+	return &conv{win: win, group: int(group), bound: newConvCache()}, nil
 }
 
 // params resolves the convolution for its inputs: for one or two spatial
@@ -166,7 +169,7 @@ func (c *conv) FuseEpilogue(e Epilogue) Op {
 	}
 	fused := *c
 	fused.epi = e
-	fused.bound = &shapeCache[*convBinding]{}
+	fused.bound = newConvCache()
 	return &fused
 }
 
@@ -178,7 +181,7 @@ func (c *conv) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, err
 	if err != nil {
 		return nil, err
 	}
-	b, err := c.bind(in)
+	b, err := c.bound.bind(in, c.newBinding)
 	if err != nil {
 		return nil, err
 	}

@@ -116,13 +116,9 @@ func checkFusedBackward(e Epilogue) error {
 }
 
 func (o *gemm) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	p, ok := o.bound.lookup(in)
-	if !ok {
-		var err error
-		if p, err = o.params(in); err != nil {
-			return nil, err
-		}
-		o.bound.store(in, p)
+	p, err := o.bound.bind(in, o.params)
+	if err != nil {
+		return nil, err
 	}
 	if err := ctx.checkOutput(graph.Float32, []int{p.M, p.N}); err != nil {
 		return nil, err

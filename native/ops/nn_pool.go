@@ -117,12 +117,8 @@ type poolBinding struct {
 	shape []int
 }
 
-// bind returns the binding of o to in's shapes, from the cache when the
-// last call had the same shapes.
-func (o *pool) bind(in []*tensor.Tensor) (*poolBinding, error) {
-	if b, ok := o.bound.lookup(in); ok {
-		return b, nil
-	}
+// newBinding binds o to in's shapes.
+func (o *pool) newBinding(in []*tensor.Tensor) (*poolBinding, error) {
 	p, pnd, err := o.params(in)
 	if err != nil {
 		return nil, err
@@ -134,7 +130,6 @@ func (o *pool) bind(in []*tensor.Tensor) (*poolBinding, error) {
 		oh, ow := p.OutSize()
 		b.shape = outShape(in[0], p.C, oh, ow)
 	}
-	o.bound.store(in, b)
 	return b, nil
 }
 
@@ -153,7 +148,7 @@ func (o *pool) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, err
 	if o.max && len(in) > 0 && in[0] != nil && (in[0].DType == graph.Uint8 || in[0].DType == graph.Int8) {
 		return o.forwardBytes(ctx, in[0])
 	}
-	b, err := o.bind(in)
+	b, err := o.bound.bind(in, o.newBinding)
 	if err != nil {
 		return nil, err
 	}
@@ -301,15 +296,19 @@ func (o *globalPool) params(in []*tensor.Tensor) (*kernels.GlobalPoolParams, []i
 	return p, shape, nil
 }
 
+// newBinding binds o to in's shape.
+func (o *globalPool) newBinding(in []*tensor.Tensor) (*globalPoolBinding, error) {
+	p, shape, err := o.params(in)
+	if err != nil {
+		return nil, err
+	}
+	return &globalPoolBinding{p: p, shape: shape}, nil
+}
+
 func (o *globalPool) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	b, ok := o.bound.lookup(in)
-	if !ok {
-		p, shape, err := o.params(in)
-		if err != nil {
-			return nil, err
-		}
-		b = &globalPoolBinding{p: p, shape: shape}
-		o.bound.store(in, b)
+	b, err := o.bound.bind(in, o.newBinding)
+	if err != nil {
+		return nil, err
 	}
 	p := b.p
 	y := ctx.Float32(b.shape...)

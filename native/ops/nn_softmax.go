@@ -66,13 +66,9 @@ func (o *softmax) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, 
 	if out, ok, err := widenedForward(ctx, in, o.Forward); ok {
 		return out, err // float16, bfloat16 or float64, computed in float32
 	}
-	p, ok := o.bound.lookup(in)
-	if !ok {
-		var err error
-		if p, err = o.params(in); err != nil {
-			return nil, err
-		}
-		o.bound.store(in, p)
+	p, err := o.bound.bind(in, o.params)
+	if err != nil {
+		return nil, err
 	}
 	y := ctx.Float32(in[0].Shape...)
 	if in[0].Len() == 0 {

@@ -101,13 +101,9 @@ type batchStats struct {
 }
 
 func (o *batchNorm) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	p, ok := o.bound.lookup(in)
-	if !ok {
-		var err error
-		if p, err = o.params(in); err != nil {
-			return nil, err
-		}
-		o.bound.store(in, p)
+	p, err := o.bound.bind(in, o.params)
+	if err != nil {
+		return nil, err
 	}
 	x, scale, bias := in[0].F32(), in[1].F32(), in[2].F32()
 	y := ctx.Float32(in[0].Shape...)
