@@ -173,30 +173,7 @@ func (p *ConvParams) convForward(plan *convPlan, x, w, b, r, y []float32) {
 		need(op, "r", r, len(y[:p.N*p.M*ohw]))
 	}
 	e := slideEpilogue{bias: b, act: p.Act, residual: r}
-	switch plan.alg {
-	case convWinograd3, convWinograd4x3, convWinograd5:
-		plan.wino.run(x, w, y, e)
-		return
-	case convStridedWindow:
-		plan.gather.run(x, w, y, e)
-		return
-	case convSlidingWindow:
-		plan.slide.run(x, w, y, e)
-		return
-	case convDirect:
-		plan.direct.run(x, w, y, e)
-		return
-	case convPointwise:
-		plan.point.run(x, w, y, e)
-		return
-	case convLanes:
-		plan.lanes.run(x, w, y, e)
-		return
-	case convChannelBlocks:
-		plan.blocks.run(x, w, y, e)
-		return
-	case convMatVec:
-		plan.matvec.run(x, w, y, e)
+	if plan.run(x, w, y, e) {
 		return
 	}
 	nb := p.chunkImages()
@@ -545,20 +522,7 @@ func convBackwardData(p *ConvParams, w, dy, dx []float32) {
 		flipped := getBuffer(p.M * k)
 		defer putBuffer(flipped)
 		p.flipKernel(w, flipped)
-		switch plan.alg {
-		case convSlidingWindow:
-			plan.slide.run(dy, flipped, dx, slideEpilogue{accumulate: true})
-		case convDirect:
-			plan.direct.run(dy, flipped, dx, slideEpilogue{accumulate: true})
-		case convPointwise:
-			plan.point.run(dy, flipped, dx, slideEpilogue{accumulate: true})
-		case convLanes:
-			plan.lanes.run(dy, flipped, dx, slideEpilogue{accumulate: true})
-		case convChannelBlocks:
-			plan.blocks.run(dy, flipped, dx, slideEpilogue{accumulate: true})
-		default:
-			plan.wino.run(dy, flipped, dx, slideEpilogue{accumulate: true})
-		}
+		plan.run(dy, flipped, dx, slideEpilogue{accumulate: true})
 		return
 	}
 	hw := p.H * p.W

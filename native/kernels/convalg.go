@@ -149,6 +149,35 @@ type convPlan struct {
 	adjoint *ConvParams
 }
 
+// run computes y from x and w as a forward convolution by the plan's
+// algorithm, storing through e, and reports whether it did: false for
+// im2col, which its callers compute themselves. It serves the forward
+// pass and dX, the forward pass of the adjoint convolution (x then dy,
+// w the flipped kernel, y dx).
+func (plan *convPlan) run(x, w, y []float32, e slideEpilogue) bool {
+	switch plan.alg {
+	case convWinograd3, convWinograd4x3, convWinograd5:
+		plan.wino.run(x, w, y, e)
+	case convStridedWindow:
+		plan.gather.run(x, w, y, e)
+	case convSlidingWindow:
+		plan.slide.run(x, w, y, e)
+	case convDirect:
+		plan.direct.run(x, w, y, e)
+	case convPointwise:
+		plan.point.run(x, w, y, e)
+	case convLanes:
+		plan.lanes.run(x, w, y, e)
+	case convChannelBlocks:
+		plan.blocks.run(x, w, y, e)
+	case convMatVec:
+		plan.matvec.run(x, w, y, e)
+	default:
+		return false
+	}
+	return true
+}
+
 // convPlanFor returns how to compute pass of p with the current GEMM:
 // by p.algorithm when it is set, or an error saying why that algorithm
 // cannot; otherwise by the first algorithm of convPreference that can
