@@ -12,10 +12,11 @@ import (
 	"github.com/mmcloughlin/avo/reg"
 
 	"github.com/onnxkit/onnxkit/native/internal/avoparam"
+	"github.com/onnxkit/onnxkit/native/vec/internal/loopgen"
 )
 
 func main() {
-	masks := emitMasks()
+	masks := loopgen.TailMasks("tailMasks")
 	lanesAVX2.emitMaxRows(masks)
 	lanesAVX2.emitMaxStride2()
 	emitScaleAdd(masks, false)
@@ -27,7 +28,7 @@ func main() {
 	emitDeinterleave()
 	emitTranscendentals()
 	emitActivations()
-	laneMasks := emitLaneMasks()
+	laneMasks := loopgen.LaneMasks("laneMasks16")
 	emitWeightedTaps(masks, laneMasks)
 	lanesAVX512.emitMaxRows(laneMasks)
 	emitMaxPoolRowsS2(laneMasks, lanesAVX512.emitMaxStride2())
@@ -35,21 +36,6 @@ func main() {
 	emitNormLoops()
 	emitLaneTaps()
 	Generate()
-}
-
-// emitMasks writes the table the loops take the mask of a last partial
-// vector from: eight lanes of all ones, then eight of zeros. The mask of
-// the first r lanes is the eight int32 from lane 8-r.
-func emitMasks() Mem {
-	m := GLOBL("tailMasks", RODATA|NOPTR)
-	for i := 0; i < 16; i++ {
-		v := uint32(0)
-		if i < 8 {
-			v = 0xffffffff
-		}
-		DATA(4*i, U32(v))
-	}
-	return m
 }
 
 // evenElements loads the even ones of the 16 elements at src plus at

@@ -8,6 +8,7 @@ import (
 	"github.com/mmcloughlin/avo/reg"
 
 	"github.com/onnxkit/onnxkit/native/internal/avoparam"
+	"github.com/onnxkit/onnxkit/native/vec/internal/loopgen"
 )
 
 // The loops of max pooling, MaxRows and MaxStride2, at both widths (AVX2
@@ -58,30 +59,6 @@ func (l lanes) setNaN(acc reg.VecVirtual, nan reg.Register) {
 	}
 }
 
-// load loads x from m, only the lanes of mask unless it is nil.
-func (l lanes) load(m Mem, mask reg.Register, x reg.VecVirtual) {
-	switch {
-	case mask == nil:
-		VMOVUPS(m, x)
-	case l.width == 16:
-		VMOVUPS_Z(m, mask, x)
-	default:
-		VMASKMOVPS(m, mask, x)
-	}
-}
-
-// store stores x to m, only the lanes of mask unless it is nil.
-func (l lanes) store(x reg.VecVirtual, mask reg.Register, m Mem) {
-	switch {
-	case mask == nil:
-		VMOVUPS(x, m)
-	case l.width == 16:
-		VMOVUPS(x, mask, m)
-	default:
-		VMASKMOVPS(x, mask, m)
-	}
-}
-
 // emitMaxRows writes maxRows+level, func(n int, dst, src *float32, off
 // *int32, rows int), which stores in dst[0:n] the elementwise maximum of
 // the rows of src at the rows int32 element offsets off: two vectors of
@@ -116,13 +93,13 @@ func (l lanes) maxRowsLoop(n, dst, src, off, rows reg.Register, masks, nParam Me
 
 	// block emits the maximum of vecs vectors of columns at src into dst,
 	// masked by mask unless it is nil.
-	block := func(vecs int, mask reg.Register, label string) {
+	block := func(vecs int, label string, mask reg.Register) {
 		first := GP64()
 		MOVLQSX(Mem{Base: off}, first)
 		acc, nan := make([]reg.VecVirtual, vecs), make([]reg.Register, vecs)
 		for v := range acc {
 			acc[v], nan[v] = l.vec(), l.nanLanes()
-			l.load(Mem{Base: src, Index: first, Scale: 4, Disp: bytes * v}, mask, acc[v])
+			loopgen.MaskedLoad(Mem{Base: src, Index: first, Scale: 4, Disp: bytes * v}, mask, acc[v])
 			l.clearNaN(nan[v])
 		}
 		r := GP64()
@@ -134,7 +111,7 @@ func (l lanes) maxRowsLoop(n, dst, src, off, rows reg.Register, masks, nParam Me
 		MOVLQSX(Mem{Base: off, Index: r, Scale: 4}, at)
 		for v := range acc {
 			x := l.vec()
-			l.load(Mem{Base: src, Index: at, Scale: 4, Disp: bytes * v}, mask, x)
+			loopgen.MaskedLoad(Mem{Base: src, Index: at, Scale: 4, Disp: bytes * v}, mask, x)
 			l.maxInto(acc[v], nan[v], x)
 		}
 		INCQ(r)
@@ -142,47 +119,29 @@ func (l lanes) maxRowsLoop(n, dst, src, off, rows reg.Register, masks, nParam Me
 		Label(label + "store")
 		for v := range acc {
 			l.setNaN(acc[v], nan[v])
-			l.store(acc[v], mask, Mem{Base: dst, Disp: bytes * v})
+			loopgen.MaskedStore(acc[v], mask, Mem{Base: dst, Disp: bytes * v})
 		}
 	}
-	for _, vecs := range []int{2, 1} {
-		label := fmt.Sprintf("%sby%d", prefix, l.width*vecs)
-		Label(label)
-		CMPQ(n, U32(l.width*vecs))
-		JL(LabelRef(label + "done"))
-		block(vecs, nil, label)
-		ADDQ(U32(bytes*vecs), src)
-		ADDQ(U32(bytes*vecs), dst)
-		SUBQ(U32(l.width*vecs), n)
-		JMP(LabelRef(label))
-		Label(label + "done")
-	}
+	shape := loopgen.Shape{Lanes: l.width, AVX512: l.width == 16}
+	shape.Blocks(prefix, n, dst, src, []int{2, 1}, block)
 	TESTQ(n, n)
 	JZ(LabelRef(prefix + "done"))
-	if l.width == 16 {
-		k, table := K(), GP64()
-		LEAQ(masks, table)
-		KMOVW(Mem{Base: table, Index: n, Scale: 2}, k)
-		block(1, k, prefix+"tail")
-	} else {
-		CMPQ(nParam, U32(8))
-		JL(LabelRef(prefix + "masked"))
-		back := GP64() // 8-n columns back, the last 8 end at the last column
-		MOVQ(U32(8), back)
-		SUBQ(n, back)
-		SHLQ(U8(2), back)
-		SUBQ(back, src)
-		SUBQ(back, dst)
-		block(1, nil, prefix+"last")
-		JMP(LabelRef(prefix + "done"))
-		Label(prefix + "masked")
-		at, mask := GP64(), YMM()
-		LEAQ(masks.Offset(32), at)
-		SHLQ(U8(2), n)
-		SUBQ(n, at)
-		VMOVUPS(Mem{Base: at}, mask)
-		block(1, mask, prefix+"tail")
+	if shape.AVX512 {
+		block(1, prefix+"tail", shape.TailMask(n, masks, masks))
+		return
 	}
+	CMPQ(nParam, U32(8))
+	JL(LabelRef(prefix + "masked"))
+	back := GP64() // 8-n columns back, the last 8 end at the last column
+	MOVQ(U32(8), back)
+	SUBQ(n, back)
+	SHLQ(U8(2), back)
+	SUBQ(back, src)
+	SUBQ(back, dst)
+	block(1, prefix+"last", nil)
+	JMP(LabelRef(prefix + "done"))
+	Label(prefix + "masked")
+	block(1, prefix+"tail", shape.TailMask(n, masks, masks))
 }
 
 // emitMaxPoolRowsS2 writes maxPoolRowsS2AVX512, the AVX-512 loop of

@@ -1,34 +1,13 @@
 package main
 
 import (
-	"fmt"
-
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/reg"
 
 	"github.com/onnxkit/onnxkit/native/internal/avoparam"
+	"github.com/onnxkit/onnxkit/native/vec/internal/loopgen"
 )
-
-// emitLaneMasks writes the table the AVX-512 loops take the mask of a
-// last partial vector from: entry r (a uint16) has its r low bits set.
-func emitLaneMasks() Mem {
-	m := GLOBL("laneMasks16", RODATA|NOPTR)
-	for r := 0; r <= 16; r++ {
-		DATA(2*r, U16(uint16(1<<r-1)))
-	}
-	return m
-}
-
-// tapsShape is one instruction set's version of the weighted sum of
-// taps.
-type tapsShape struct {
-	name   string
-	lanes  int                   // float32 per vector
-	vecs   int                   // vectors of the main block
-	newVec func() reg.VecVirtual // YMM or ZMM
-	avx512 bool                  // masks in opmask registers
-}
 
 // emitWeightedTaps writes weightedTapsAVX2 and weightedTapsAVX512,
 // func(n int, dst, src *float32, off *int32, w *float32, taps int, bias
@@ -42,54 +21,45 @@ type tapsShape struct {
 // then the last few through masked loads and stores, which touch
 // nothing past the rows.
 func emitWeightedTaps(masks, laneMasks Mem) {
-	for _, s := range []tapsShape{
-		{name: "weightedTapsAVX2", lanes: 8, vecs: 8, newVec: YMM},
-		{name: "weightedTapsAVX512", lanes: 16, vecs: 8, newVec: ZMM, avx512: true},
+	for _, s := range []loopgen.Shape{
+		{Name: "weightedTapsAVX2", Lanes: 8, Vecs: 8, NewVec: YMM},
+		{Name: "weightedTapsAVX512", Lanes: 16, Vecs: 8, NewVec: ZMM, AVX512: true},
 	} {
-		s.emit(masks, laneMasks)
+		emitWeightedTapsShape(s, masks, laneMasks)
 	}
 }
 
-func (s tapsShape) emit(masks, laneMasks Mem) {
-	TEXT(s.name, NOSPLIT, "func(n int, dst, src *float32, off *int32, w *float32, taps int, bias float32, relu, accumulate bool)")
+// emitWeightedTapsShape writes s's version of the weighted sum of taps.
+func emitWeightedTapsShape(s loopgen.Shape, masks, laneMasks Mem) {
+	TEXT(s.Name, NOSPLIT, "func(n int, dst, src *float32, off *int32, w *float32, taps int, bias float32, relu, accumulate bool)")
 	Pragma("noescape")
-	Doc(s.name + " is a loop of WeightedTaps; see emitWeightedTaps in package asmgen.")
+	Doc(s.Name + " is a loop of WeightedTaps; see emitWeightedTaps in package asmgen.")
 	n := Load(Param("n"), GP64())
 	dst := Load(Param("dst"), GP64())
 	src := Load(Param("src"), GP64())
 	off := Load(Param("off"), GP64())
 	w := Load(Param("w"), GP64())
 	taps := Load(Param("taps"), GP64())
-	bias, zero := s.newVec(), s.newVec()
+	bias, zero := s.NewVec(), s.NewVec()
 	VBROADCASTSS(avoparam.Addr("bias"), bias)
 	VXORPS(zero, zero, zero)
 	relu, accumulate := GP8(), GP8()
 	Load(Param("relu"), relu)
 	Load(Param("accumulate"), accumulate)
-	width := 4 * s.lanes // bytes per vector
+	width := 4 * s.Lanes // bytes per vector
 
 	// sum emits the block of vecs vectors at dst: the accumulators
 	// started, the taps summed, ReLU and the store. With a mask (an
 	// opmask or a YMM of lanes) the loads and stores are masked.
-	sum := func(vecs int, label string, kmask reg.OpmaskVirtual, ymask reg.VecVirtual) {
+	sum := func(vecs int, label string, mask reg.Register) {
 		acc := make([]reg.VecVirtual, vecs)
 		for v := range acc {
-			acc[v] = s.newVec()
-		}
-		load := func(m Mem, x reg.VecVirtual) {
-			switch {
-			case kmask != nil:
-				VMOVUPS_Z(m, kmask, x)
-			case ymask != nil:
-				VMASKMOVPS(m, ymask, x)
-			default:
-				VMOVUPS(m, x)
-			}
+			acc[v] = s.NewVec()
 		}
 		TESTB(accumulate, accumulate)
 		JZ(LabelRef(label + "bias"))
 		for v := range acc {
-			load(Mem{Base: dst, Disp: width * v}, acc[v])
+			loopgen.MaskedLoad(Mem{Base: dst, Disp: width * v}, mask, acc[v])
 		}
 		JMP(LabelRef(label + "taps"))
 		Label(label + "bias")
@@ -102,21 +72,16 @@ func (s tapsShape) emit(masks, laneMasks Mem) {
 		MOVQ(w, wp)
 		MOVQ(taps, t)
 		Label(label + "tap")
-		at, wv := GP64(), s.newVec()
+		at, wv := GP64(), s.NewVec()
 		MOVLQSX(Mem{Base: o}, at)
 		VBROADCASTSS(Mem{Base: wp}, wv)
 		for v := range acc {
 			m := Mem{Base: src, Index: at, Scale: 4, Disp: width * v}
-			switch {
-			case kmask != nil:
-				x := s.newVec()
-				VMOVUPS_Z(m, kmask, x)
+			if mask != nil {
+				x := s.NewVec()
+				loopgen.MaskedLoad(m, mask, x)
 				VFMADD231PS(x, wv, acc[v])
-			case ymask != nil:
-				x := s.newVec()
-				VMASKMOVPS(m, ymask, x)
-				VFMADD231PS(x, wv, acc[v])
-			default:
+			} else {
 				VFMADD231PS(m, wv, acc[v])
 			}
 		}
@@ -131,15 +96,7 @@ func (s tapsShape) emit(masks, laneMasks Mem) {
 		}
 		Label(label + "store")
 		for v := range acc {
-			m := Mem{Base: dst, Disp: width * v}
-			switch {
-			case kmask != nil:
-				VMOVUPS(acc[v], kmask, m)
-			case ymask != nil:
-				VMASKMOVPS(acc[v], ymask, m)
-			default:
-				VMOVUPS(acc[v], m)
-			}
+			loopgen.MaskedStore(acc[v], mask, Mem{Base: dst, Disp: width * v})
 		}
 	}
 
@@ -147,38 +104,11 @@ func (s tapsShape) emit(masks, laneMasks Mem) {
 	// latency times its throughput, each tap waits on the last, so a
 	// 4-vector block takes what is left of the main one before single
 	// vectors do.
-	blocks := []int{s.vecs, 1}
-	if s.vecs > 4 && s.avx512 {
-		blocks = []int{s.vecs, 4, 1}
+	blocks := []int{s.Vecs, 1}
+	if s.Vecs > 4 && s.AVX512 {
+		blocks = []int{s.Vecs, 4, 1}
 	}
-	for _, vecs := range blocks {
-		label := fmt.Sprintf("by%d", s.lanes*vecs)
-		Label(label)
-		CMPQ(n, U32(s.lanes*vecs))
-		JL(LabelRef(label + "done"))
-		sum(vecs, label, nil, nil)
-		ADDQ(U32(width*vecs), src)
-		ADDQ(U32(width*vecs), dst)
-		SUBQ(U32(s.lanes*vecs), n)
-		JMP(LabelRef(label))
-		Label(label + "done")
-	}
-	TESTQ(n, n)
-	JZ(LabelRef("done"))
-	if s.avx512 {
-		k := K()
-		table := GP64()
-		LEAQ(laneMasks, table)
-		KMOVW(Mem{Base: table, Index: n, Scale: 2}, k)
-		sum(1, "tail", k, nil)
-	} else {
-		at, mask := GP64(), YMM()
-		LEAQ(masks.Offset(32), at)
-		SHLQ(U8(2), n)
-		SUBQ(n, at)
-		VMOVUPS(Mem{Base: at}, mask)
-		sum(1, "tail", nil, mask)
-	}
+	s.Row(n, dst, src, blocks, masks, laneMasks, "done", sum)
 	Label("done")
 	VZEROUPPER()
 	RET()

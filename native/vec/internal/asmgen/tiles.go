@@ -10,6 +10,7 @@ import (
 	"github.com/mmcloughlin/avo/reg"
 
 	"github.com/onnxkit/onnxkit/native/internal/toomcook"
+	"github.com/onnxkit/onnxkit/native/vec/internal/loopgen"
 )
 
 // tileTransform is a transform X -> L X L^T of tiles (see
@@ -134,24 +135,11 @@ func (consts tileConstants) separable(l [][]float32, stage Mem, load func(a int)
 	}
 }
 
-// masked loads from m through mask, or whole when mask is nil.
+// maskedLoad loads a YMM from m through mask, or whole when mask is nil.
 func maskedLoad(m Mem, mask reg.VecVirtual) reg.VecVirtual {
 	x := YMM()
-	if mask != nil {
-		VMASKMOVPS(m, mask, x)
-	} else {
-		VMOVUPS(m, x)
-	}
+	loopgen.MaskedLoad(m, mask, x)
 	return x
-}
-
-// maskedStore stores x at m through mask, or whole when mask is nil.
-func maskedStore(x reg.VecVirtual, m Mem, mask reg.VecVirtual) {
-	if mask != nil {
-		VMASKMOVPS(x, mask, m)
-	} else {
-		VMOVUPS(x, m)
-	}
 }
 
 // pointLayout turns the stride between the points p x p that a transform
@@ -181,7 +169,7 @@ func pointStores(p int, dst, stride, rowsApart reg.Register, mask reg.VecVirtual
 		default:
 			ADDQ(rowsApart, at)
 		}
-		maskedStore(y, Mem{Base: at}, mask)
+		loopgen.MaskedStore(y, mask, Mem{Base: at})
 	}
 }
 

@@ -41,46 +41,22 @@ import (
 	"github.com/mmcloughlin/avo/reg"
 
 	"github.com/onnxkit/onnxkit/native/internal/avoparam"
+	"github.com/onnxkit/onnxkit/native/vec/internal/loopgen"
 )
 
 func main() {
-	masks := emitMasks()
-	laneMasks := emitLaneMasks()
+	masks := loopgen.TailMasks("chanTapsMasks")
+	laneMasks := loopgen.LaneMasks("chanTapsLaneMasks")
 	consts := GLOBL("chanTapsConsts", RODATA|NOPTR) // 0 and 1
 	DATA(0, U32(0))
 	DATA(4, U32(math.Float32bits(1)))
 	for _, s := range []shape{
-		{name: "channelTapsAVX2", lanes: 8, vecs: 3, chans: 4, newVec: YMM},
-		{name: "channelTapsAVX512", lanes: 16, vecs: 3, chans: 8, newVec: ZMM, avx512: true},
+		{Shape: loopgen.Shape{Name: "channelTapsAVX2", Lanes: 8, Vecs: 3, NewVec: YMM}, chans: 4},
+		{Shape: loopgen.Shape{Name: "channelTapsAVX512", Lanes: 16, Vecs: 3, NewVec: ZMM, AVX512: true}, chans: 8},
 	} {
 		s.emit(masks, laneMasks, consts)
 	}
 	Generate()
-}
-
-// emitMasks writes the table the AVX2 loop takes the mask of a last
-// partial vector from: eight lanes of all ones, then eight of zeros. The
-// mask of the first r lanes is the eight int32 from lane 8-r.
-func emitMasks() Mem {
-	m := GLOBL("chanTapsMasks", RODATA|NOPTR)
-	for i := 0; i < 16; i++ {
-		v := uint32(0)
-		if i < 8 {
-			v = 0xffffffff
-		}
-		DATA(4*i, U32(v))
-	}
-	return m
-}
-
-// emitLaneMasks writes the table the AVX-512 loop takes the mask of a
-// last partial vector from: entry r (a uint16) has its r low bits set.
-func emitLaneMasks() Mem {
-	m := GLOBL("chanTapsLaneMasks", RODATA|NOPTR)
-	for r := 0; r <= 16; r++ {
-		DATA(2*r, U16(uint16(1<<r-1)))
-	}
-	return m
 }
 
 // block is the eight channels of the loop.
@@ -94,21 +70,19 @@ const (
 	storeHardSwish
 )
 
-// shape is one instruction set's version of the loop.
+// shape is one instruction set's version of the loop: Vecs vectors of
+// positions in the main block, chans channels summed per pass over the
+// taps.
 type shape struct {
-	name   string
-	lanes  int                   // float32 per vector
-	vecs   int                   // vectors of positions in the main block
-	chans  int                   // channels summed per pass over the taps
-	newVec func() reg.VecVirtual // YMM or ZMM
-	avx512 bool                  // masks in opmask registers
+	loopgen.Shape
+	chans int
 }
 
 func (s shape) emit(masks, laneMasks, consts Mem) {
-	TEXT(s.name, NOSPLIT, "func(n, rows int, dst *float32, dstStride int, src *float32, srcStride int, off *int32, w *float32, taps int, bias *float32, channels int, act uint8, lo, hi float32)")
+	TEXT(s.Name, NOSPLIT, "func(n, rows int, dst *float32, dstStride int, src *float32, srcStride int, off *int32, w *float32, taps int, bias *float32, channels int, act uint8, lo, hi float32)")
 	Pragma("noescape")
-	Doc(s.name + " is a loop of ChannelTaps; see package chantapsgen.")
-	width := 4 * s.lanes // bytes per vector
+	Doc(s.Name + " is a loop of ChannelTaps; see package chantapsgen.")
+	width := 4 * s.Lanes // bytes per vector
 	// The rows left, where the next one starts in dst and src, and lo
 	// and hi broadcast live in the frame.
 	frame := AllocLocal(24 + 2*width)
@@ -125,7 +99,7 @@ func (s shape) emit(masks, laneMasks, consts Mem) {
 		name string
 		mem  Mem
 	}{{"lo", loMem}, {"hi", hiMem}} {
-		v := s.newVec()
+		v := s.NewVec()
 		VBROADCASTSS(avoparam.Addr(p.name), v)
 		VMOVUPS(v, p.mem)
 	}
@@ -142,14 +116,14 @@ func (s shape) emit(masks, laneMasks, consts Mem) {
 	// summed, the activation and the stores of the channels below channels. With
 	// a mask (an opmask or a YMM of lanes) the loads and stores are
 	// masked.
-	sum := func(vecs, c0 int, label string, kmask reg.OpmaskVirtual, ymask reg.VecVirtual) {
+	sum := func(vecs, c0 int, label string, mask reg.Register) {
 		acc := make([][]reg.VecVirtual, s.chans)
 		{
 			bias := Load(Param("bias"), GP64())
 			for c := range acc {
 				acc[c] = make([]reg.VecVirtual, vecs)
 				for v := range acc[c] {
-					acc[c][v] = s.newVec()
+					acc[c][v] = s.NewVec()
 				}
 				VBROADCASTSS(Mem{Base: bias, Disp: 4 * (c0 + c)}, acc[c][0])
 				for v := 1; v < vecs; v++ {
@@ -166,19 +140,11 @@ func (s shape) emit(masks, laneMasks, consts Mem) {
 		MOVLQSX(Mem{Base: o}, at)
 		x := make([]reg.VecVirtual, vecs)
 		for v := range x {
-			x[v] = s.newVec()
-			m := Mem{Base: src, Index: at, Scale: 4, Disp: width * v}
-			switch {
-			case kmask != nil:
-				VMOVUPS_Z(m, kmask, x[v])
-			case ymask != nil:
-				VMASKMOVPS(m, ymask, x[v])
-			default:
-				VMOVUPS(m, x[v])
-			}
+			x[v] = s.NewVec()
+			loopgen.MaskedLoad(Mem{Base: src, Index: at, Scale: 4, Disp: width * v}, mask, x[v])
 		}
 		for c := range acc {
-			wv := s.newVec()
+			wv := s.NewVec()
 			VBROADCASTSS(Mem{Base: wp, Disp: 4 * (c0 + c)}, wv)
 			for v := range x {
 				VFMADD231PS(x[v], wv, acc[c][v])
@@ -205,15 +171,7 @@ func (s shape) emit(masks, laneMasks, consts Mem) {
 			CMPQ(channels, U8(c0+c))
 			JLE(LabelRef(label + "stored"))
 			for v := range acc[c] {
-				m := Mem{Base: row, Disp: width * v}
-				switch {
-				case kmask != nil:
-					VMOVUPS(acc[c][v], kmask, m)
-				case ymask != nil:
-					VMASKMOVPS(acc[c][v], ymask, m)
-				default:
-					VMOVUPS(acc[c][v], m)
-				}
+				loopgen.MaskedStore(acc[c][v], mask, Mem{Base: row, Disp: width * v})
 			}
 			if c+1 < len(acc) {
 				ADDQ(stride, row)
@@ -224,7 +182,7 @@ func (s shape) emit(masks, laneMasks, consts Mem) {
 
 	// passes emits sum for every group of chans channels that holds
 	// some of the channels.
-	passes := func(vecs int, label string, kmask reg.OpmaskVirtual, ymask reg.VecVirtual) {
+	passes := func(vecs int, label string, mask reg.Register) {
 		for c0 := 0; c0 < block; c0 += s.chans {
 			l := fmt.Sprintf("%sc%d", label, c0)
 			if c0 > 0 {
@@ -233,39 +191,12 @@ func (s shape) emit(masks, laneMasks, consts Mem) {
 				CMPQ(channels, U8(c0))
 				JLE(LabelRef(label + "passes"))
 			}
-			sum(vecs, c0, l, kmask, ymask)
+			sum(vecs, c0, l, mask)
 		}
 		Label(label + "passes")
 	}
 
-	for _, vecs := range []int{s.vecs, 1} {
-		label := fmt.Sprintf("by%d", s.lanes*vecs)
-		Label(label)
-		CMPQ(n, U32(s.lanes*vecs))
-		JL(LabelRef(label + "done"))
-		passes(vecs, label, nil, nil)
-		ADDQ(U32(width*vecs), src)
-		ADDQ(U32(width*vecs), dst)
-		SUBQ(U32(s.lanes*vecs), n)
-		JMP(LabelRef(label))
-		Label(label + "done")
-	}
-	TESTQ(n, n)
-	JZ(LabelRef("rowdone"))
-	if s.avx512 {
-		k := K()
-		table := GP64()
-		LEAQ(laneMasks, table)
-		KMOVW(Mem{Base: table, Index: n, Scale: 2}, k)
-		passes(1, "tail", k, nil)
-	} else {
-		at, mask := GP64(), YMM()
-		LEAQ(masks.Offset(32), at)
-		SHLQ(U8(2), n)
-		SUBQ(n, at)
-		VMOVUPS(Mem{Base: at}, mask)
-		passes(1, "tail", nil, mask)
-	}
+	s.Row(n, dst, src, []int{s.Vecs, 1}, masks, laneMasks, "rowdone", passes)
 	Label("rowdone")
 	{
 		step := GP64()
@@ -287,7 +218,7 @@ func (s shape) emit(masks, laneMasks, consts Mem) {
 // to allocate the 27 vectors of AVX-512's HardSwish when one of them is
 // zeroed by VPXORD).
 func (s shape) broadcast(m Mem) reg.VecVirtual {
-	v := s.newVec()
+	v := s.NewVec()
 	VBROADCASTSS(m, v)
 	return v
 }
@@ -322,7 +253,7 @@ func (s shape) activate(acc [][]reg.VecVirtual, label string, loMem, hiMem, cons
 	JMP(LabelRef(label + "store"))
 
 	Label(label + "clip")
-	lo, hi := s.newVec(), s.newVec()
+	lo, hi := s.NewVec(), s.NewVec()
 	VMOVUPS(loMem, lo)
 	VMOVUPS(hiMem, hi)
 	for c := range acc {
@@ -334,7 +265,7 @@ func (s shape) activate(acc [][]reg.VecVirtual, label string, loMem, hiMem, cons
 	JMP(LabelRef(label + "store"))
 
 	Label(label + "hardswish")
-	zero, ones, h := s.broadcast(consts), s.broadcast(consts.Offset(4)), s.newVec()
+	zero, ones, h := s.broadcast(consts), s.broadcast(consts.Offset(4)), s.NewVec()
 	for c := range acc {
 		for _, a := range acc[c] {
 			VMULPS(loMem, a, h)
