@@ -218,42 +218,60 @@ func TestFusedConvReluTrainingAliasing(t *testing.T) {
 		t.Fatal(err)
 	}
 	in := map[string]*tensor.Tensor{"x": randomInput(30, 2, 3, 8, 8)}
-	for _, tc := range []struct {
-		name  string
-		seeds []string
-		wrt   []string
-	}{
+	for _, tc := range []fusedTrainingCase{
 		{"seed on the output", []string{"out"}, []string{"w1", "w2", "x"}},
 		{"seed on both relus", []string{"out", "h"}, []string{"w1", "w2", "x"}},
 		{"relu gradient returned", []string{"out"}, []string{"w1", "w2", "h"}},
 	} {
-		gradients := func(keep ...string) (map[string]*tensor.Tensor, map[string]*tensor.Tensor) {
-			seeds := map[string]*tensor.Tensor{}
-			for i, name := range tc.seeds {
-				seeds[name] = randomInput(uint64(40+i), 2, 5-i, 8, 8)
-			}
-			tape, err := prog.Forward(in, Options{Training: true, Keep: keep})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if fused := tape.Value("c1") == nil; fused != (len(keep) == 0) {
-				t.Fatalf("%s: keeping %v: the Conv fused %v", tc.name, keep, fused)
-			}
-			grads, err := tape.Backward(seeds, tc.wrt)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return grads, seeds
-		}
-		fused, seeds := gradients()
-		unfused, _ := gradients("c1", "c2")
-		for _, name := range tc.wrt {
-			identicalTensors(t, tc.name+": d"+name, fused[name], unfused[name])
-		}
+		seed := func(i int) *tensor.Tensor { return randomInput(uint64(40+i), 2, 5-i, 8, 8) }
+		fused, unfused, seeds := runFusedAndUnfused(t, prog, in, tc, "c1", seed, "c1", "c2")
 		for i, name := range tc.seeds {
-			identicalTensors(t, tc.name+": seed "+name, seeds[name], randomInput(uint64(40+i), 2, 5-i, 8, 8))
+			identicalTensors(t, tc.name+": seed "+name, seeds[name], seed(i))
 		}
+		fused.Release()
+		unfused.Release()
 	}
+}
+
+// fusedTrainingCase is a training step of a fusion test: seeds on the
+// values seeds, the gradients of wrt asked for.
+type fusedTrainingCase struct {
+	name  string
+	seeds []string
+	wrt   []string
+}
+
+// runFusedAndUnfused runs tc's training step on prog twice, with seed i
+// seed(i): keeping nothing, where node's producer must fuse (node is not
+// on the tape), and keeping keep, where it must not; the gradients of
+// tc.wrt must agree bitwise. It returns both tapes and the seeds of the
+// fused run, which the caller checks were not written into.
+func runFusedAndUnfused(t *testing.T, prog *Program, in map[string]*tensor.Tensor, tc fusedTrainingCase, node string, seed func(i int) *tensor.Tensor, keep ...string) (fused, unfused *Tape, seeds map[string]*tensor.Tensor) {
+	t.Helper()
+	run := func(keep ...string) (*Tape, map[string]*tensor.Tensor, map[string]*tensor.Tensor) {
+		seeds := map[string]*tensor.Tensor{}
+		for i, name := range tc.seeds {
+			seeds[name] = seed(i)
+		}
+		tape, err := prog.Forward(in, Options{Training: true, Keep: keep})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fused := tape.Value(node) == nil; fused != (len(keep) == 0) {
+			t.Fatalf("%s: keeping %v: %s fused %v", tc.name, keep, node, fused)
+		}
+		grads, err := tape.Backward(seeds, tc.wrt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tape, grads, seeds
+	}
+	fused, fusedGrads, seeds := run()
+	unfused, unfusedGrads, _ := run(keep...)
+	for _, name := range tc.wrt {
+		identicalTensors(t, tc.name+": d"+name, fusedGrads[name], unfusedGrads[name])
+	}
+	return fused, unfused, seeds
 }
 
 // TestFusedBatchNormReluTraining checks that a training run, which fuses
@@ -282,42 +300,17 @@ func TestFusedBatchNormReluTraining(t *testing.T) {
 	}
 	in := map[string]*tensor.Tensor{"x": randomInput(31, 2, 3, 6, 6)}
 	wrt := []string{"scale", "bias", "w", "x"}
-	for _, tc := range []struct {
-		name  string
-		seeds []string
-		wrt   []string
-	}{
+	for _, tc := range []fusedTrainingCase{
 		{"seed on the output", []string{"out"}, wrt},
 		{"seed on the output and the relu", []string{"out", "h"}, wrt},
 		{"relu gradient returned", []string{"out"}, append([]string{"h"}, wrt...)},
 	} {
-		run := func(keep ...string) (*Tape, map[string]*tensor.Tensor) {
-			seeds := map[string]*tensor.Tensor{}
-			for i, name := range tc.seeds {
-				seeds[name] = randomInput(uint64(50+i), 2, 4-i, 6, 6)
-			}
-			tape, err := prog.Forward(in, Options{Training: true, Keep: keep})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if fused := tape.Value("bn") == nil; fused != (len(keep) == 0) {
-				t.Fatalf("%s: keeping %v: the normalization fused %v", tc.name, keep, fused)
-			}
-			grads, err := tape.Backward(seeds, tc.wrt)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return tape, grads
-		}
-		fusedTape, fused := run()
-		unfusedTape, unfused := run("bn")
+		seed := func(i int) *tensor.Tensor { return randomInput(uint64(50+i), 2, 4-i, 6, 6) }
+		fused, unfused, _ := runFusedAndUnfused(t, prog, in, tc, "bn", seed, "bn")
 		for _, name := range []string{"h", "out"} {
-			identicalTensors(t, tc.name+": "+name, fusedTape.Value(name), unfusedTape.Value(name))
+			identicalTensors(t, tc.name+": "+name, fused.Value(name), unfused.Value(name))
 		}
-		for _, name := range tc.wrt {
-			identicalTensors(t, tc.name+": d"+name, fused[name], unfused[name])
-		}
-		fusedTape.Release()
-		unfusedTape.Release()
+		fused.Release()
+		unfused.Release()
 	}
 }
