@@ -217,8 +217,9 @@ func TestConvFusedReLU(t *testing.T) {
 // two workers and requires bitwise equal results: on a grouped, strided
 // shape, on a strided and an unstrided one whose output plane is a
 // single chunk of rows, which the strided window splits by output
-// channels instead, and on a 1x1 one on pooled features, whose
-// matrix-vector products split the panels of the weights.
+// channels instead, on a 1x1 one on pooled features, whose
+// matrix-vector products split the panels of the weights, and on a 1x1
+// one with few channels, by channel blocks in bands of positions.
 // It runs at every CPU level the machine has (leveltest.Run).
 func TestConvThreadIndependence(t *testing.T) {
 	leveltest.Run(t, func(t *testing.T) {
@@ -231,7 +232,12 @@ func TestConvThreadIndependence(t *testing.T) {
 		lateUnit.Act = Relu
 		pooled := conv2D(2, 256, 1, 1, 300, 1, 1, 1, 0, 1, 1)
 		pooled.Act = Relu
-		for _, p := range []ConvParams{few, late, lateUnit, pooled} {
+		inPlace := conv2D(2, 16, 40, 40, 20, 1, 1, 1, 0, 1, 1)
+		inPlace.Act = Relu
+		if plan := inPlace.mustPlan(convForwardPass); plan.alg != convChannelBlocks || !plan.blocks.inPlace {
+			t.Fatalf("%s goes by %s, not by channel blocks read in place", convName(inPlace), plan.alg)
+		}
+		for _, p := range []ConvParams{few, late, lateUnit, pooled, inPlace} {
 			x, w, b, _ := convBuffers(rng, p)
 			oh, ow := p.OutSize()
 			g := uniform(rng, p.N*p.M*oh*ow, -1, 1)

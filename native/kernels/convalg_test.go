@@ -98,6 +98,8 @@ func convSuiteShapes(short bool) []ConvParams {
 		conv2D(1, 3, 5, 6, 8, 2, 2, 2, 4, 1, 1),     // padding larger than the kernel, rows of padding only
 		conv2D(2, 3, 7, 7, 10, 7, 7, 2, 0, 1, 1),    // one output position
 		conv2D(1, 2, 40, 10, 12, 3, 3, 1, 1, 1, 1),  // bands of output rows
+		conv2D(2, 16, 45, 47, 20, 1, 1, 1, 0, 1, 1), // 1x1 read in place: bands of positions, the last shorter, a part block of channels
+		conv2D(2, 12, 33, 33, 16, 1, 1, 1, 0, 1, 2), // the same grouped, two bands per image and group
 		// one output position per image, the kernel the whole input:
 		// matrix-vector products
 		conv2D(1, 40, 1, 1, 70, 1, 1, 1, 0, 1, 1), // squeeze and excitation: 1x1 on pooled features, a part panel

@@ -17,6 +17,14 @@ package kernels
 // (ReLU, Clip, HardSwish) and the store. The direct sums instead read the
 // input once per output channel.
 //
+// A 1x1 convolution with unit strides and no padding needs no buffer:
+// output position j of a plane reads position j of every input plane,
+// so the taps are the input channels at c*H*W in the planes as they
+// lie, and a band of positions is one row of vec.ChannelTaps however
+// narrow the planes. There the blocks are a small GEMM whose tiles
+// (eight channels by 48 positions on AVX-512) waste nothing on few input
+// or output channels and need no packing (channelBlocksPointwisePays).
+//
 // Work is spread over bands of output rows and blocks of channels; each
 // worker copies into its own buffer the input rows of each band it
 // computes, once for the band's blocks. The buffer holds one band (54
@@ -48,6 +56,11 @@ type channelBlocksGeometry struct {
 	// packedW, when not nil, holds the weights as packWeights lays
 	// them out, prepared once for every run (ConvForwardPlan).
 	packedW []float32
+	// inPlace says the convolution is 1x1 with unit strides and no
+	// padding: the taps read the input planes where they lie, off[c]
+	// being c*H*W, and rows is how many output positions a band holds,
+	// summed as one row (see runInPlace). No buffer, no copy.
+	inPlace bool
 }
 
 // channelBlocksMaxChannels is the most input channels per group the
@@ -68,7 +81,8 @@ const channelBlocksBand = 1024
 // block of output channels per group: with 4 per group (32 groups of
 // 4 to 4 channels, 3x3 at 14x14 and 56x56) the direct sums took 0.5-0.7
 // times the time of half-empty blocks, with 8 per group 1-2 times.
-// Depthwise convolutions go by lanes.
+// Depthwise convolutions go by lanes. 1x1 convolutions that can be read
+// in place (pointwiseInPlace) pay as channelBlocksPointwisePays says.
 func (p *ConvParams) channelBlocks() (d channelBlocksGeometry, cannot string, pays bool) {
 	const l = vec.TapChannels
 	d.p = *p
@@ -86,7 +100,61 @@ func (p *ConvParams) channelBlocks() (d channelBlocksGeometry, cannot string, pa
 	d.group = cg * p.StrideH * p.StrideW * d.plane
 	d.off = p.phaseOffsets(d.plane, d.wq)
 	d.blocks = ceilDiv(mg, l)
+	if d.inPlace = p.pointwiseInPlace(); d.inPlace {
+		d.off = make([]int32, cg)
+		for c := range d.off {
+			d.off[c] = int32(c * p.H * p.W)
+		}
+		bands := ceilDiv(oh*ow, max(channelBlocksPointwiseMinBand, min(channelBlocksBand, channelBlocksPointwiseBandElems/cg)))
+		d.rows = roundUpInt(ceilDiv(oh*ow, bands), 16)
+		return d, "", mg >= l && (cg <= channelBlocksMaxChannels || channelBlocksPointwisePays(cg, mg, oh*ow))
+	}
 	return d, "", cg <= channelBlocksMaxChannels && mg >= l
+}
+
+// channelBlocksPointwisePays reports whether the blocks of output
+// channels pay for a 1x1 convolution read in place with cg input and
+// mg output channels per group on planes of ohw positions, rather than
+// the pointwise products: where the products' tiles hold few input or
+// output channels. Measured in CPU time, one thread, weights prepared,
+// three interleaved rounds on a loaded machine
+// (BenchmarkConvPointwiseFewChannels): at batch 1 they took 0.40-0.85
+// of the products' time with up to 96 input channels on 13x13 to
+// 112x112 planes (MobileNet V2's 32->16@112 0.40, 16->96@112 0.76,
+// V3's 16->16@56 0.43, 48->288@14 0.69, SqueezeNet's 16->64@55 0.55,
+// ShuffleNet's 58->58@28 0.81, DenseNet's 64->128@56 0.84; 24->144@56
+// 0.94), 0.55-0.85 with up to 64 output channels (SqueezeNet's
+// 128->16@55 0.57, 256->32@27 0.68, 512->64@13 0.84, ResNet-50's
+// 256->64@56 0.84; MobileNet V2's 144->24@56 0.97), and at batch 8
+// 0.55-0.9 (144->24@56 1.07); but 1.05-1.3 on 7x7 planes (MobileNet
+// V2's 160->960, ShuffleNet's 232->232), whose 49 positions leave most
+// of a last vector empty, and 0.9-1.07 with more channels both in and
+// out (576->96@14, 512->1000@13).
+func channelBlocksPointwisePays(cg, mg, ohw int) bool {
+	return ohw >= channelBlocksPointwiseMinPositions &&
+		(cg <= channelBlocksPointwiseMaxIn || mg <= channelBlocksPointwiseMaxOut)
+}
+
+const (
+	channelBlocksPointwiseMaxIn        = 96
+	channelBlocksPointwiseMaxOut       = 64
+	channelBlocksPointwiseMinPositions = 13 * 13
+	// channelBlocksPointwiseBandElems is about how many input elements
+	// a band of a 1x1 convolution read in place reads (256 KiB), which
+	// stay in L2 for the band's blocks of channels, and
+	// channelBlocksPointwiseMinBand the fewest positions of a band.
+	channelBlocksPointwiseBandElems = 1 << 16
+	channelBlocksPointwiseMinBand   = 96
+)
+
+// pointwiseInPlace reports whether p is a 1x1 convolution with unit
+// strides and no padding whose input planes of a group lie within int32
+// offsets: its output position j of a plane reads position j of each
+// input plane, which the blocks of output channels read where they lie.
+func (p *ConvParams) pointwiseInPlace() bool {
+	return p.KH == 1 && p.KW == 1 && p.StrideH == 1 && p.StrideW == 1 &&
+		p.PadTop+p.PadLeft+p.PadBottom+p.PadRight == 0 &&
+		float64(p.C/p.Group)*float64(p.H*p.W) <= math.MaxInt32
 }
 
 // fillRows copies input rows [iy0, iy1) of the planes of group g of
@@ -120,8 +188,13 @@ func (d *channelBlocksGeometry) run(x, w, y []float32, e slideEpilogue) {
 		d.packInto(packed, w)
 	}
 	t := channelBlocksTasks.Get()
-	*t = channelBlocksTask{d: d, x: x, y: y, packed: packed, e: e, perImage: ceilDiv(oh, d.rows) * d.blocks}
-	parallel.Run(p.N*p.Group*t.perImage, grainFor(d.rows*ow*p.colRows()*vec.TapChannels), t)
+	if d.inPlace {
+		*t = channelBlocksTask{d: d, x: x, y: y, packed: packed, e: e, perImage: ceilDiv(oh*ow, d.rows) * d.blocks}
+		parallel.Run(p.N*p.Group*t.perImage, grainFor(d.rows*p.colRows()*vec.TapChannels), t)
+	} else {
+		*t = channelBlocksTask{d: d, x: x, y: y, packed: packed, e: e, perImage: ceilDiv(oh, d.rows) * d.blocks}
+		parallel.Run(p.N*p.Group*t.perImage, grainFor(d.rows*ow*p.colRows()*vec.TapChannels), t)
+	}
 	channelBlocksTasks.Put(t)
 }
 
@@ -137,6 +210,10 @@ type channelBlocksTask struct {
 var channelBlocksTasks parallel.Tasks[channelBlocksTask]
 
 func (ct *channelBlocksTask) Range(lo, hi int) {
+	if ct.d.inPlace {
+		ct.inPlace(lo, hi)
+		return
+	}
 	const l = vec.TapChannels
 	d, e, y := ct.d, &ct.e, ct.y
 	p := &d.p
@@ -193,6 +270,58 @@ func (ct *channelBlocksTask) Range(lo, hi int) {
 		vec.ChannelTaps(y[at:], ohw, cl, ow, rows, src, d.wq, d.off, weights, bias[:], vec.StoreIdentity, 0, 0)
 		for j := 0; j < cl; j++ {
 			e.finish(y[at+j*ohw:][:rows*ow], at+j*ohw)
+		}
+	}
+}
+
+// inPlace is Range for a 1x1 convolution read in place: item t is
+// band t%perImage/blocks of d.rows output positions of block t%blocks
+// of image and group t/perImage, summed by vec.ChannelTaps as one row of
+// the band's positions straight from the input planes: the blocks of a
+// band follow one another, so that its input stays in cache for them.
+func (ct *channelBlocksTask) inPlace(lo, hi int) {
+	const l = vec.TapChannels
+	d, e, y := ct.d, &ct.e, ct.y
+	p := &d.p
+	oh, ow := p.OutSize()
+	ohw, mg, cg := oh*ow, p.M/p.Group, p.C/p.Group
+	var tmp []float32
+	if e.accumulate {
+		tmp = getBuffer(l * d.rows)
+		defer putBuffer(tmp)
+	}
+	act, fused := lanesStoreActivation(*e)
+	var bias [l]float32
+	for t := lo; t < hi; t++ {
+		ng, band, blk := t/ct.perImage, t%ct.perImage/d.blocks, t%d.blocks
+		n, g := ng/p.Group, ng%p.Group
+		j0 := band * d.rows
+		cnt := min(ohw, j0+d.rows) - j0
+		m0 := g*mg + blk*l
+		cl := min(l, mg-blk*l)
+		for j := range l {
+			bias[j] = 0
+			if j < cl && e.bias != nil {
+				bias[j] = e.bias[m0+j]
+			}
+		}
+		weights := ct.packed[(g*d.blocks+blk)*cg*l:][:cg*l]
+		src := ct.x[(n*p.C+g*cg)*ohw+j0:]
+		at := (n*p.M+m0)*ohw + j0
+		switch {
+		case e.accumulate:
+			vec.ChannelTaps(tmp, cnt, cl, cnt, 1, src, 0, d.off, weights, bias[:], vec.StoreIdentity, 0, 0)
+			for j := 0; j < cl; j++ {
+				out := y[at+j*ohw:][:cnt]
+				vec.Binary(vec.OpAdd, out, out, tmp[j*cnt:][:cnt])
+			}
+		case fused:
+			vec.ChannelTaps(y[at:], ohw, cl, cnt, 1, src, 0, d.off, weights, bias[:], act, e.act.Alpha, e.act.Beta)
+		default:
+			vec.ChannelTaps(y[at:], ohw, cl, cnt, 1, src, 0, d.off, weights, bias[:], vec.StoreIdentity, 0, 0)
+			for j := 0; j < cl; j++ {
+				e.finish(y[at+j*ohw:][:cnt], at+j*ohw)
+			}
 		}
 	}
 }
