@@ -219,7 +219,8 @@ func TestConvFusedReLU(t *testing.T) {
 // single chunk of rows, which the strided window splits by output
 // channels instead, on a 1x1 one on pooled features, whose
 // matrix-vector products split the panels of the weights, and on a 1x1
-// one with few channels, by channel blocks in bands of positions.
+// one with few channels, by channel blocks in bands of positions, and
+// on a depthwise one by lanes, whose bands split into runs.
 // It runs at every CPU level the machine has (leveltest.Run).
 func TestConvThreadIndependence(t *testing.T) {
 	leveltest.Run(t, func(t *testing.T) {
@@ -237,7 +238,9 @@ func TestConvThreadIndependence(t *testing.T) {
 		if plan := inPlace.mustPlan(convForwardPass); plan.alg != convChannelBlocks || !plan.blocks.inPlace {
 			t.Fatalf("%s goes by %s, not by channel blocks read in place", convName(inPlace), plan.alg)
 		}
-		for _, p := range []ConvParams{few, late, lateUnit, pooled, inPlace} {
+		depthwise := conv2D(1, 8, 60, 30, 8, 3, 3, 1, 1, 1, 8)
+		depthwise.Act = Relu
+		for _, p := range []ConvParams{few, late, lateUnit, pooled, inPlace, depthwise} {
 			x, w, b, _ := convBuffers(rng, p)
 			oh, ow := p.OutSize()
 			g := uniform(rng, p.N*p.M*oh*ow, -1, 1)

@@ -48,17 +48,12 @@ type lanesGeometry struct {
 	packedW []float32
 }
 
-// lanesMaxOutputs is the largest output plane the convolution by lanes
-// is chosen for at batch 1. Measured against the direct sums
-// (BenchmarkConvGrouped, batch 1, the best of four on a loaded machine),
-// it took 0.43-0.49 times their time on 7x7 and 14x14 planes (5x5),
-// 0.48-0.89 on 28x28 to 56x56 ones (3x3, strides 1 and 2), but 1.06-2
-// times on 112x112 ones (3x3, stride 1: the planes are wide enough for
-// the direct sums' rows). With more images it pays on those too
-// (BenchmarkConvDepthwiseZoo, MobileNet V2's 32@112x112, CPU time per
-// image: 0.85 of the direct sums' at batch 2, 0.7-0.85 at batch 8),
-// where the direct sums' buffers and copies leave the cache.
-const lanesMaxOutputs = 64 * 64
+// lanesTasksPerWorker is how many tasks per worker the convolution by
+// lanes makes at least, cutting the bands of each block of an image
+// into runs when there are fewer blocks than that: MobileNet V3's first
+// depthwise convolution has two blocks of 16 channels, ShuffleNet's
+// three of 24.
+const lanesTasksPerWorker = 4
 
 // lanesBand is about how many output positions a band holds: its sums
 // and the padded input rows they read stay in the first two levels of
@@ -67,8 +62,17 @@ const lanesBand = 512
 
 // depthwiseLanes returns the convolution by lanes of p, or why it
 // cannot compute it (it computes only depthwise convolutions with one
-// output channel per input channel), and whether it pays: up to
-// lanesMaxOutputs output positions, or more than one image.
+// output channel per input channel), and whether it pays: always.
+// Against the direct sums (BenchmarkConvGrouped, batch 1, the best of
+// four on a loaded machine), it took 0.43-0.49 times their time on 7x7
+// and 14x14 planes (5x5), 0.48-0.89 on 28x28 to 56x56 ones (3x3,
+// strides 1 and 2), and with more images 0.7-0.85 of their CPU time per
+// image on MobileNet V2's 32@112x112 (BenchmarkConvDepthwiseZoo). At
+// batch 1 that one took 1.06-2 times their wall time while each task was
+// a block of channels (four), when a parked worker joined late; with
+// the blocks' bands cut into runs for lanesTasksPerWorker tasks per
+// worker, 0.79 of their CPU time on one thread (five interleaved rounds,
+// a loaded machine).
 func (p *ConvParams) depthwiseLanes() (d lanesGeometry, cannot string, pays bool) {
 	if p.Group != p.C || p.M != p.C {
 		return d, "not depthwise with one output channel per input channel", false
@@ -95,7 +99,7 @@ func (p *ConvParams) depthwiseLanes() (d lanesGeometry, cannot string, pays bool
 		}
 	}
 	d.sums = vec.NewLaneTaps(pos, taps)
-	return d, "", oh*ow <= lanesMaxOutputs || p.N > 1
+	return d, "", true
 }
 
 // run computes y from x and w, with e's bias, residual and activation,
@@ -115,7 +119,13 @@ func (d *lanesGeometry) run(x, w, y []float32, e slideEpilogue) {
 		d.packInto(packed, w)
 	}
 	act, fused := lanesStoreActivation(e)
-	parallel.For(p.N*blocks, grainFor(ohw*k*l), func(lo, hi int) {
+	// Each task is a run of bands of a block of an image: all of them,
+	// unless there are too few blocks for the workers.
+	bands := ceilDiv(oh, d.rows)
+	parts := min(bands, ceilDiv(lanesTasksPerWorker*parallel.Threads(), p.N*blocks))
+	perPart := ceilDiv(bands, parts)
+	parts = ceilDiv(bands, perPart)
+	parallel.For(p.N*blocks*parts, grainFor(perPart*d.rows*ow*k*l), func(lo, hi int) {
 		planes := getBuffer(d.hp * d.wp * l)
 		defer putBuffer(planes)
 		d.clearPadding(planes) // which the fills leave as it is
@@ -132,7 +142,7 @@ func (d *lanesGeometry) run(x, w, y []float32, e slideEpilogue) {
 		}
 		var bias [l]float32
 		for t := lo; t < hi; t++ {
-			n, c0 := t/blocks, t%blocks*l
+			n, c0, part := t/parts/blocks, t/parts%blocks*l, t%parts
 			cl := min(l, p.C-c0)
 			for j := range l {
 				bias[j] = 0
@@ -142,8 +152,11 @@ func (d *lanesGeometry) run(x, w, y []float32, e slideEpilogue) {
 			}
 			weights := packed[c0*k : (c0+l)*k]
 			src := x[(n*p.C+c0)*hw:]
-			filled := 0 // the input rows in planes
-			for oy0 := 0; oy0 < oh; oy0 += d.rows {
+			// The input rows in planes: up to the first the part's first
+			// band reads.
+			first := part * perPart * d.rows
+			filled := max(0, min(p.H, first*p.StrideH-p.PadTop))
+			for oy0 := first; oy0 < min(oh, first+perPart*d.rows); oy0 += d.rows {
 				oy1 := min(oh, oy0+d.rows)
 				last := (oy1-1)*p.StrideH + (p.KH-1)*p.DilationH - p.PadTop // the last input row read
 				if upTo := min(last+1, p.H); filled < upTo {
