@@ -118,25 +118,27 @@ func (p *ConvParams) channelBlocks() (d channelBlocksGeometry, cannot string, pa
 // the pointwise products: where the products' tiles hold few input or
 // output channels. Measured in CPU time, one thread, weights prepared,
 // three interleaved rounds on a loaded machine
-// (BenchmarkConvPointwiseFewChannels): at batch 1 they took 0.40-0.85
-// of the products' time with up to 96 input channels on 13x13 to
+// (BenchmarkConvPointwiseFewChannels): at batch 1 they took 0.40-0.94
+// of the products' time with fewer than 128 input channels on 13x13 to
 // 112x112 planes (MobileNet V2's 32->16@112 0.40, 16->96@112 0.76,
-// V3's 16->16@56 0.43, 48->288@14 0.69, SqueezeNet's 16->64@55 0.55,
-// ShuffleNet's 58->58@28 0.81, DenseNet's 64->128@56 0.84; 24->144@56
-// 0.94), 0.55-0.85 with up to 64 output channels (SqueezeNet's
-// 128->16@55 0.57, 256->32@27 0.68, 512->64@13 0.84, ResNet-50's
-// 256->64@56 0.84; MobileNet V2's 144->24@56 0.97), and at batch 8
-// 0.55-0.9 (144->24@56 1.07); but 1.05-1.3 on 7x7 planes (MobileNet
-// V2's 160->960, ShuffleNet's 232->232), whose 49 positions leave most
-// of a last vector empty, and 0.9-1.07 with more channels both in and
-// out (576->96@14, 512->1000@13).
+// 24->144@56 0.94, V3's 16->16@56 0.43, 48->288@14 0.69, SqueezeNet's
+// 16->64@55 0.55, ShuffleNet's 58->58@28 0.81, 116->116@28 0.90 and @14
+// 0.85, DenseNet's 64->128@56 0.84), 0.55-0.97 with up to 64 output
+// channels (SqueezeNet's 128->16@55 0.57, 256->32@27 0.68, 512->64@13
+// 0.84, ResNet-50's 256->64@56 0.84; MobileNet V2's 144->24@56 0.97),
+// and at batch 8 0.55-0.9 (144->24@56 1.07); but 1.05-1.3 on 7x7 planes
+// (MobileNet V2's 160->960, ShuffleNet's 232->232), whose 49 positions
+// leave most of a last vector empty, and 0.9-1.07 with more channels
+// both in and out (576->96@14, 512->1000@13). (With 128 input channels
+// and more, left to the products, they also took 0.83-0.97: ShuffleNet's
+// 232->232@14, DenseNet's 128->128@56 and @28.)
 func channelBlocksPointwisePays(cg, mg, ohw int) bool {
 	return ohw >= channelBlocksPointwiseMinPositions &&
 		(cg <= channelBlocksPointwiseMaxIn || mg <= channelBlocksPointwiseMaxOut)
 }
 
 const (
-	channelBlocksPointwiseMaxIn        = 96
+	channelBlocksPointwiseMaxIn        = 127
 	channelBlocksPointwiseMaxOut       = 64
 	channelBlocksPointwiseMinPositions = 13 * 13
 	// channelBlocksPointwiseBandElems is about how many input elements
