@@ -30,9 +30,10 @@ const (
 	// dX is that of the adjoint convolution.
 	convLanes
 	// convChannelBlocks sums the taps of convolutions with few input
-	// channels per group (a network's first layer) into blocks of
-	// output channels kept in registers (convchannels.go); dX is that of
-	// the adjoint convolution.
+	// channels per group (a network's first layer), and of 1x1
+	// convolutions with few input or output channels read in place,
+	// into blocks of output channels kept in registers
+	// (convchannels.go); dX is that of the adjoint convolution.
 	convChannelBlocks
 	// convDirect sums the taps of each output plane over shifted views
 	// of the padded input (convdirect.go), for depthwise convolutions
