@@ -389,14 +389,7 @@ func TestConcurrentRecurrentRuns(t *testing.T) {
 		random("gru.b", 2, 6*hidden)}, 2, graph.IntAttr("hidden_size", hidden), graph.StringAttr("direction", "bidirectional"))
 	b.Output(gru[0], nil)
 	b.Output(lstm[2], nil)
-	m, err := b.Model()
-	if err != nil {
-		t.Fatal(err)
-	}
-	prog, err := Compile(m)
-	if err != nil {
-		t.Fatal(err)
-	}
+	prog := compileBuilt(t, b)
 	const goroutines, runs = 6, 5
 	inputOf := func(g, r int) *tensor.Tensor { return randomInput(uint64(100*g+r), steps, 1+(g+r)%4, inSize) }
 	outNames := []string{gru[0], lstm[2]}

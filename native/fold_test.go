@@ -161,14 +161,7 @@ func TestOutputTransposeFallsBackOnVectors(t *testing.T) {
 	y := b.Node("MatMul", "product", []string{x, w})
 	y = b.Node("Transpose", "same", []string{y}, graph.IntsAttr("perm", 0, 1))
 	b.Output(y, nil)
-	m, err := b.Model()
-	if err != nil {
-		t.Fatal(err)
-	}
-	prog, err := Compile(m)
-	if err != nil {
-		t.Fatal(err)
-	}
+	prog := compileBuilt(t, b)
 	paired := false
 	for _, s := range prog.steps {
 		paired = paired || s.node.Name == "same" && s.writtenBy != nil

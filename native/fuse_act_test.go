@@ -163,14 +163,7 @@ func TestFusedMatMulReluTraining(t *testing.T) {
 	x := b.Input("x", graph.Float32, graph.Symbol("N"), graph.Fixed(6))
 	h := b.Node("Relu", "relu", []string{b.Node("MatMul", "mm1", []string{x, uniformInitializer(t, b, rng, "w1", -1, 1, 6, 5)})})
 	b.Output(b.Node("MatMul", "mm2", []string{h, uniformInitializer(t, b, rng, "w2", -1, 1, 5, 3)}), nil)
-	m, err := b.Model()
-	if err != nil {
-		t.Fatal(err)
-	}
-	prog, err := Compile(m)
-	if err != nil {
-		t.Fatal(err)
-	}
+	prog := compileBuilt(t, b)
 	in := map[string]*tensor.Tensor{"x": randomInput(16, 7, 6)}
 	seed := map[string]*tensor.Tensor{"mm2": randomInput(17, 7, 3)}
 	gradients := func(keep ...string) map[string]*tensor.Tensor {
@@ -209,14 +202,7 @@ func TestFusedConvReluTrainingAliasing(t *testing.T) {
 	b.Output(h, nil)
 	c2 := b.Node("Conv", "c2", []string{h, uniformInitializer(t, b, rng, "w2", -0.5, 0.5, 5, 4, 3, 3)}, pad)
 	b.Output(b.Node("Relu", "out", []string{c2}), nil)
-	m, err := b.Model()
-	if err != nil {
-		t.Fatal(err)
-	}
-	prog, err := Compile(m)
-	if err != nil {
-		t.Fatal(err)
-	}
+	prog := compileBuilt(t, b)
 	in := map[string]*tensor.Tensor{"x": randomInput(30, 2, 3, 8, 8)}
 	for _, tc := range []fusedTrainingCase{
 		{"seed on the output", []string{"out"}, []string{"w1", "w2", "x"}},
@@ -290,14 +276,7 @@ func TestFusedBatchNormReluTraining(t *testing.T) {
 	b.Output(h, nil)
 	b.Output(b.Node("Conv", "out", []string{h, uniformInitializer(t, b, rng, "w", -0.5, 0.5, 4, 3, 3, 3)},
 		graph.IntsAttr("pads", 1, 1, 1, 1)), nil)
-	m, err := b.Model()
-	if err != nil {
-		t.Fatal(err)
-	}
-	prog, err := Compile(m)
-	if err != nil {
-		t.Fatal(err)
-	}
+	prog := compileBuilt(t, b)
 	in := map[string]*tensor.Tensor{"x": randomInput(31, 2, 3, 6, 6)}
 	wrt := []string{"scale", "bias", "w", "x"}
 	for _, tc := range []fusedTrainingCase{

@@ -251,14 +251,7 @@ func TestFusionNeedsSoleReader(t *testing.T) {
 	r2 := b.Node("Relu", "relu2", []string{c2})
 	b.Output(r2, nil)
 	b.Output(c2, nil)
-	m, err := b.Model()
-	if err != nil {
-		t.Fatal(err)
-	}
-	prog, err := Compile(m)
-	if err != nil {
-		t.Fatal(err)
-	}
+	prog := compileBuilt(t, b)
 	for _, s := range prog.steps {
 		if s.fused != nil {
 			t.Fatalf("%s fused, though its output has other readers", s.node.Name)

@@ -47,6 +47,21 @@ func smallNet(t *testing.T, seed uint64) *graph.Model {
 	return m
 }
 
+// compileBuilt compiles the model that b describes, failing t on any
+// error.
+func compileBuilt(t testing.TB, b *graph.Builder) *Program {
+	t.Helper()
+	m, err := b.Model()
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog, err := Compile(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return prog
+}
+
 // uniformInitializer adds to b an initializer of the given shape whose
 // elements are drawn uniformly from [lo, hi), and returns its name.
 func uniformInitializer(t testing.TB, b *graph.Builder, rng *rand.Rand, name string, lo, hi float64, dims ...int64) string {
@@ -246,14 +261,7 @@ func TestFirstNonFiniteNamesTheOp(t *testing.T) {
 	y = b.Node("Log", "log", []string{y}) // log(0) = -Inf for x <= 0
 	y = b.Node("Neg", "neg", []string{y})
 	b.Output(y, nil)
-	m, err := b.Model()
-	if err != nil {
-		t.Fatal(err)
-	}
-	prog, err := Compile(m)
-	if err != nil {
-		t.Fatal(err)
-	}
+	prog := compileBuilt(t, b)
 	finite := tensor.FromFloat32([]float32{1, 2, 3, 4}, 4)
 	tape, err := prog.Forward(map[string]*tensor.Tensor{"x": finite}, Options{Training: true})
 	if err != nil {
