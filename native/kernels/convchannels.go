@@ -247,13 +247,7 @@ func (ct *channelBlocksTask) Range(lo, hi int) {
 			d.fillRows(ct.x, buf, n, g, iy0, iy1, oy0)
 		}
 		m0 := g*mg + blk*l
-		cl := min(l, mg-blk*l)
-		for j := range l {
-			bias[j] = 0
-			if j < cl && e.bias != nil {
-				bias[j] = e.bias[m0+j]
-			}
-		}
+		cl := e.blockBias(&bias, m0, min(l, mg-blk*l))
 		weights := ct.packed[(g*d.blocks+blk)*k*l:][:k*l]
 		at, rows, src := (n*p.M+m0)*ohw+oy0*ow, oy1-oy0, buf
 		if e.accumulate {
@@ -300,13 +294,7 @@ func (ct *channelBlocksTask) inPlace(lo, hi int) {
 		j0 := band * d.rows
 		cnt := min(ohw, j0+d.rows) - j0
 		m0 := g*mg + blk*l
-		cl := min(l, mg-blk*l)
-		for j := range l {
-			bias[j] = 0
-			if j < cl && e.bias != nil {
-				bias[j] = e.bias[m0+j]
-			}
-		}
+		cl := e.blockBias(&bias, m0, min(l, mg-blk*l))
 		weights := ct.packed[(g*d.blocks+blk)*cg*l:][:cg*l]
 		src := ct.x[(n*p.C+g*cg)*ohw+j0:]
 		at := (n*p.M+m0)*ohw + j0
@@ -369,4 +357,17 @@ func (d *channelBlocksGeometry) packInto(packed, w []float32) {
 			block[tap*l+j%l] = v
 		}
 	}
+}
+
+// blockBias fills bias with the biases of the cl output channels from
+// m0 of a block of channel taps, zeros past them (and everywhere when
+// the convolution has none), and returns cl.
+func (e *slideEpilogue) blockBias(bias *[vec.TapChannels]float32, m0, cl int) int {
+	for j := range bias {
+		bias[j] = 0
+		if j < cl && e.bias != nil {
+			bias[j] = e.bias[m0+j]
+		}
+	}
+	return cl
 }
