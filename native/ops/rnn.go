@@ -34,11 +34,9 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 
 	"github.com/onnxkit/onnxkit/graph"
-	"github.com/onnxkit/onnxkit/native/kernels"
 	"github.com/onnxkit/onnxkit/native/linalg"
 	"github.com/onnxkit/onnxkit/native/parallel"
 	"github.com/onnxkit/onnxkit/native/tensor"
@@ -78,11 +76,10 @@ type recurrent struct {
 
 // rnnPrepared is a direction's float32 weights prepared for the products
 // by them and kept across runs, while they are the program's unchanged
-// initializers (Context.Constant) of the same generation: W for the
-// input projections, and R's panels in the last run's plan. Concurrent
-// runs share it. Runs that record (no constants) prepare nothing.
+// initializers (Context.Constant) of the same generation: W's and R's
+// panels in the last run's plan. Concurrent runs share it. Runs that
+// record (no constants) prepare nothing.
 type rnnPrepared struct {
-	w    preparedWeights
 	plan atomic.Pointer[rnnPlan]
 }
 
@@ -527,31 +524,36 @@ type rnnCell[T rnnFloat] struct {
 	op   *recurrent
 	ctx  *Context
 	prep *rnnPrepared // the direction's prepared weights
+	w    []T          // W [G*H, I]
 	r    []T          // R [G*H, H]
 	rbh  []T          // GRU with linear_before_reset: the candidate's R bias [H]
 	peep []T          // peepholes [3*H] or nil
 	acts []rnnActivation
-	// xw is W x + Wb + Rb for every step and batch entry, [S*B, G*H]:
-	// every R bias is added outside the product it belongs to, except
-	// the candidate's of a GRU with linear_before_reset (rbh).
+	// bias is Wb + Rb [G*H], every R bias but the candidate's of a GRU
+	// with linear_before_reset (rbh), which is added inside the gate.
+	bias []T
+	// xw is W x + bias for every step and batch entry, [S*B, G*H], each
+	// row's values in the run's chunks of units (see run): chunk [j0,
+	// j1) at G*j0, gate k's units of it at G*j0 + k*(j1-j0). The chunk's
+	// worker computes its columns (projectInputs) and reads them.
 	xw     []T
 	hr     []T // R h over the batch, [B, G*H]
 	u, hrh []T // GRU without linear_before_reset: r ⊙ h and R_h (r ⊙ h), [B, H]
 }
 
-// newRNNCell prepares direction d, with the input projections of all
-// steps computed at once.
+// newRNNCell prepares direction d; run computes its input projections.
 func newRNNCell[T rnnFloat](o *recurrent, ctx *Context, v *rnnInputs[T], d int, buf *rnnScratch[T]) *rnnCell[T] {
 	g, h := o.kind.gates(), o.hidden
-	rows := v.steps * v.batch
 	c := &rnnCell[T]{
 		op:   o,
 		ctx:  ctx,
 		prep: &o.prepared[d],
+		w:    v.w[d*g*h*v.inSize : (d+1)*g*h*v.inSize],
 		r:    v.r[d*g*h*h : (d+1)*g*h*h],
 		acts: o.acts[d],
-		xw:   buf.take(rows * g * h),
+		xw:   buf.take(v.steps * v.batch * g * h),
 		hr:   buf.take(v.batch * g * h),
+		bias: make([]T, g*h),
 	}
 	if v.p != nil {
 		c.peep = v.p[d*3*h : (d+1)*3*h]
@@ -560,40 +562,14 @@ func newRNNCell[T rnnFloat](o *recurrent, ctx *Context, v *rnnInputs[T], d int, 
 		c.u, c.hrh = buf.take(v.batch*h), buf.take(v.batch*h)
 	}
 	wb, rb := v.b[d*2*g*h:d*2*g*h+g*h], v.b[d*2*g*h+g*h:(d+1)*2*g*h]
-	bias := make([]T, g*h)
-	for i := range bias {
-		bias[i] = wb[i] + rb[i]
+	for i := range c.bias {
+		c.bias[i] = wb[i] + rb[i]
 	}
 	if o.kind == cellGRU && o.linearBeforeReset {
 		c.rbh = rb[2*h:]
-		copy(bias[2*h:], wb[2*h:])
+		copy(c.bias[2*h:], wb[2*h:])
 	}
-	w := v.w[d*g*h*v.inSize : (d+1)*g*h*v.inSize]
-	x32, isF32 := any(v.x).([]float32)
-	if isF32 && rows > 0 && v.inSize > 0 {
-		// Through Gemm's prepared products: W packed once while it is an
-		// unchanged initializer, with bitwise the results of packing it
-		// for the run.
-		w32 := any(w).([]float32)
-		pb := c.prep.w.getValues(ctx, 1, true, v.inSize, g*h, w32)
-		p := kernels.GemmParams{M: rows, N: g * h, K: v.inSize, TransB: true, Alpha: 1, Beta: 1, Bias: kernels.GemmBiasRow}
-		kernels.GemmPreparedForward(&p, x32, w32, pb, any(bias).([]float32), any(c.xw).([]float32))
-		return c
-	}
-	for i := 0; i < rows; i++ {
-		copy(c.xw[i*g*h:(i+1)*g*h], bias)
-	}
-	gemmABt(rows, g*h, v.inSize, v.x, w, c.xw, g*h)
 	return c
-}
-
-// gemmABt adds a·bᵀ to c, with a [m, k], b [n, k] and c [m, n] row-major,
-// c's rows ldc apart: SGEMM for float32, gemmT's float64 loop for double.
-func gemmABt[T rnnFloat](m, n, k int, a, b, c []T, ldc int) {
-	if m == 0 || n == 0 || k == 0 {
-		return
-	}
-	gemmT(linalg.Current(), false, true, m, n, k, 1, a, k, b, k, 1, c, ldc)
 }
 
 // activate applies activation k, after clipping, to v in place: the
@@ -672,6 +648,16 @@ func rnnSplit(threads, batch, gates, h int) (workers int, bounds []int) {
 // buffers, so that no chunk writes what another may still read. Every
 // element is computed by the same operations whichever worker takes it,
 // so results do not depend on the thread count.
+//
+// The team's first phases are the input projections, a phase per block
+// of rows (steps' batch entries), a product per chunk of its units' rows
+// of W by the block's inputs (projectInputs): the workers begin with
+// work that needs no state, and a helper that the system starts late
+// finds the first worker at it rather than at steps it could have
+// shared. The blocks make tasks of about a step's (projectionRows), as
+// a worker that waits long for a phase to end leaves the run to one
+// worker. The helpers run as loops of package parallel, whose workers
+// pick them up.
 func (c *rnnCell[T]) run(v *rnnInputs[T], reverse bool, y []T, d int, hs, cs []T, buf *rnnScratch[T]) {
 	g, h, batch := c.op.kind.gates(), c.op.hidden, v.batch
 	if batch == 0 {
@@ -685,7 +671,12 @@ func (c *rnnCell[T]) run(v *rnnInputs[T], reverse bool, y []T, d int, hs, cs []T
 		phases = 2
 	}
 	plan := c.plan(batch, maxLen, bounds)
-	team := newRNNTeam(workers, chunks, int64(maxLen*phases))
+	rows, block := v.steps*batch, v.steps*batch // rows of xw, and per projection phase
+	if workers > 1 {
+		block = plan.projectionRows(batch, h, v.inSize)
+	}
+	projections := (rows + block - 1) / max(1, block)
+	team := newRNNTeam(workers, chunks, int64(projections+maxLen*phases))
 	states := [2][]T{hs, buf.take(batch * h)}
 	widest := 0
 	for k := range chunks {
@@ -707,26 +698,85 @@ func (c *rnnCell[T]) run(v *rnnInputs[T], reverse bool, y []T, d int, hs, cs []T
 			if !ok {
 				return
 			}
-			phase, chunk := task/int64(chunks), int(task%int64(chunks))
-			s := int(phase) / phases
+			phase, chunk := int(task/int64(chunks)), int(task%int64(chunks))
 			st.j0, st.j1, st.chunk = bounds[chunk], bounds[chunk+1], chunk
-			st.phase(s, int(phase)%phases, states[s%2], states[(s+1)%2])
+			switch {
+			case phase < projections && workers == 1:
+				// One worker means little recurrent work, not little
+				// input projection: a loop of its own, by rows.
+				grain := max(1, parallel.Grain()/max(1, 2*g*h*v.inSize))
+				parallel.For(rows, grain, func(lo, hi int) { st.projectInputs(lo, hi) })
+			case phase < projections:
+				st.projectInputs(phase*block, min(rows, (phase+1)*block))
+			default:
+				s := (phase - projections) / phases
+				st.phase(s, (phase-projections)%phases, states[s%2], states[(s+1)%2])
+			}
 			team.finish()
 		}
 	}
-	var wg sync.WaitGroup
-	for w := 1; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			work(team.member(w))
-		}()
+	if workers == 1 {
+		work(team.member(0))
+	} else {
+		parallel.Run(workers, 1, rnnMembers(func(w int) { work(team.member(w)) }))
 	}
-	work(team.member(0))
-	wg.Wait()
 	if maxLen%2 == 1 {
 		copy(hs, states[1])
 	}
+}
+
+// rnnMembers runs the members of a team, as a body of parallel.Run: a
+// range [lo, hi) of its loop is members lo to hi-1 in turn.
+type rnnMembers func(w int)
+
+// Range implements parallel.Body.
+func (f rnnMembers) Range(lo, hi int) {
+	for w := lo; w < hi; w++ {
+		f(w)
+	}
+}
+
+// projectInputs stores in rows [r0, r1) of xw the chunk's columns: the
+// chunk's units' biases plus its rows of W times the rows' inputs (a row
+// is a step's batch entry), by W's panels of the chunk (rnnPlan.w) as
+// one product for all its gates, else a product per gate by W as
+// stored. Each value is computed the same whichever rows are computed
+// together.
+func (st *rnnStepper[T]) projectInputs(r0, r1 int) {
+	c, v := st.cell, st.v
+	g, h, in := c.op.kind.gates(), c.op.hidden, v.inSize
+	rows, n, ld := r1-r0, st.j1-st.j0, g*c.op.hidden
+	xw, x := c.xw[r0*ld+g*st.j0:], v.x[r0*in:]
+	for r := range rows {
+		row := xw[r*ld:][:g*n]
+		for k := range g {
+			copy(row[k*n:(k+1)*n], c.bias[k*h+st.j0:])
+		}
+	}
+	if rows == 0 || in == 0 {
+		return
+	}
+	if p := st.plan; p.w != nil {
+		p.wide.SgemmPackedB(rows, g*n, in, 1, any(x).([]float32), in, p.w[st.chunk], 1, any(xw).([]float32), ld)
+		return
+	}
+	for k := range g {
+		gemmT(st.gemm, false, true, rows, n, in, 1, x, in, c.w[(k*h+st.j0)*in:], in, 1, xw[k*n:], ld)
+	}
+}
+
+// projectionRows returns how many rows of the input projections a team
+// computes per phase: about as many as make a chunk's product by W the
+// work of its product by R at a step, batch×H multiply-adds per column
+// where a row costs I, in whole tiles of the kernel that multiplies by
+// W's panels.
+func (p *rnnPlan) projectionRows(batch, h, in int) int {
+	tile := 1
+	if p.w != nil {
+		tile = p.wide.TileRows()
+	}
+	rows := max(1, batch*h/max(1, in))
+	return (rows + tile - 1) / tile * tile
 }
 
 // rnnPlan is how a run multiplies by R, the same for every worker: for
@@ -742,17 +792,23 @@ func (c *rnnCell[T]) run(v *rnnInputs[T], reverse bool, y []T, d int, hs, cs []T
 // dotRows rows (a batch of one) go through DotRows on R as stored; nil
 // packed and vec and 0 dotRows: gemmT, a gate at a time.
 //
+// The input projections go through the wide kernel of the packer
+// (linalg.Blocked.Wide: on AVX-512, tiles of 12x32) with each chunk's
+// rows of every gate of W packed once (w[chunk]); without a packer (or
+// for a sequence of one step), gemmT by W as stored.
+//
 // A plan whose weights are the program's unchanged initializers is kept
 // for the next runs (rnnPrepared) and reused by those with the same
 // weights, generation, packer, chunk bounds and split of the rows.
 type rnnPlan struct {
-	packer      linalg.Blocked
-	packed, vec [][][]float32
-	dotRows     int
-	tiled       bool // some rows go through packed
-	generation  uint64
-	r           *float32 // the first value of the R packed
-	bounds      []int
+	packer, wide linalg.Blocked
+	packed, vec  [][][]float32
+	w            [][]float32
+	dotRows      int
+	tiled        bool // some rows go through packed
+	generation   uint64
+	r, wFirst    *float32 // the first values of the R and W packed
+	bounds       []int
 }
 
 // plan chooses how the run multiplies by R and packs it, or takes the
@@ -763,8 +819,9 @@ type rnnPlan struct {
 // Gemm that does not pack, multiplies as gemmT does, but for a single
 // row.
 func (c *rnnCell[T]) plan(batch, steps int, bounds []int) *rnnPlan {
-	h := c.op.hidden
+	g, h := c.op.kind.gates(), c.op.hidden
 	r32, ok := any(c.r).([]float32)
+	w32, _ := any(c.w).([]float32)
 	if !ok {
 		return &rnnPlan{}
 	}
@@ -781,9 +838,12 @@ func (c *rnnCell[T]) plan(batch, steps int, bounds []int) *rnnPlan {
 		p.dotRows = 0
 	}
 	p.packer, p.tiled, p.bounds, p.r = blocked, p.dotRows < batch, bounds, &r32[0]
+	if len(w32) > 0 {
+		p.wide, p.wFirst, p.w = blocked.Wide(), &w32[0], make([][]float32, len(bounds)-1)
+	}
 	groups := c.op.gateGroups()
-	constant := c.ctx.Constant(2)
-	if e := c.prep.plan.Load(); constant && e != nil && e.generation == c.ctx.Generation && e.r == p.r &&
+	constant := c.ctx.Constant(1) && c.ctx.Constant(2)
+	if e := c.prep.plan.Load(); constant && e != nil && e.generation == c.ctx.Generation && e.r == p.r && e.wFirst == p.wFirst &&
 		e.packer == p.packer && e.dotRows == p.dotRows && e.tiled == p.tiled && slices.Equal(e.bounds, bounds) {
 		return e
 	}
@@ -793,9 +853,19 @@ func (c *rnnCell[T]) plan(batch, steps int, bounds []int) *rnnPlan {
 	if p.dotRows > 0 {
 		p.vec = make([][][]float32, len(bounds)-1)
 	}
+	in := len(w32) / (g * h)
 	parallel.For(len(bounds)-1, 1, func(lo, hi int) {
 		for k := lo; k < hi; k++ {
 			j0, w := bounds[k], bounds[k+1]-bounds[k]
+			if p.w != nil {
+				// The chunk's rows of every gate of W, gathered.
+				rows := make([]float32, 0, g*w*in)
+				for gate := range g {
+					rows = append(rows, w32[(gate*h+j0)*in:(gate*h+j0+w)*in]...)
+				}
+				p.w[k] = make([]float32, p.wide.PackedLen(in, g*w))
+				p.wide.PackB(true, in, g*w, rows, in, p.w[k])
+			}
 			for _, gr := range groups {
 				// The chunk's rows of the group's gates, gathered.
 				n := (gr[1] - gr[0]) * w
@@ -913,9 +983,9 @@ func (st *rnnStepper[T]) phase(s, ph int, cur, next []T) {
 				clear(u)
 				continue
 			}
-			xw, hr := c.xw[(t*batch+b)*g*h+h:], c.hr[b*g*h+h:]
+			xw, hr := c.xw[(t*batch+b)*g*h+g*j0+(j1-j0):], c.hr[b*g*h+h:] // gate r
 			for i := range u {
-				u[i] = xw[j0+i] + hr[j0+i]
+				u[i] = xw[i] + hr[j0+i]
 			}
 			c.activate(0, u)
 			for i, x := range cur[b*h+j0 : b*h+j1] {
@@ -980,7 +1050,7 @@ func (st *rnnStepper[T]) rnnGates(live []rnnEntry, next []T) {
 	h, batch, j0, n := c.op.hidden, st.v.batch, st.j0, st.j1-st.j0
 	pre := st.pre[:len(live)*n]
 	for e, l := range live {
-		xw, hr := c.xw[(l.t*batch+l.b)*h+j0:][:n], c.hr[l.b*h+j0:][:n]
+		xw, hr := c.xw[(l.t*batch+l.b)*h+j0:][:n], c.hr[l.b*h+j0:][:n] // one gate: chunk at j0
 		for k := range n {
 			pre[e*n+k] = xw[k] + hr[k]
 		}
@@ -1002,20 +1072,20 @@ func (st *rnnStepper[T]) gruGates(live []rnnEntry, cur, next []T) {
 	m := len(live) * n
 	z, r, cand := st.pre[:m], st.pre[m:2*m], st.pre[2*m:3*m]
 	for e, l := range live {
-		xw, hr := c.xw[(l.t*batch+l.b)*g*h:][:g*h], c.hr[l.b*g*h:][:g*h]
+		xw, hr := c.xw[(l.t*batch+l.b)*g*h+g*j0:][:g*n], c.hr[l.b*g*h:][:g*h]
 		o := e * n
 		for k := range n {
-			z[o+k] = xw[j0+k] + hr[j0+k]
+			z[o+k] = xw[k] + hr[j0+k]
 		}
 		if c.op.linearBeforeReset {
 			for k := range n {
-				r[o+k] = xw[h+j0+k] + hr[h+j0+k]
+				r[o+k] = xw[n+k] + hr[h+j0+k]
 			}
 			continue
 		}
 		hrh := c.hrh[l.b*h+j0 : l.b*h+j1]
 		for k := range n {
-			cand[o+k] = xw[2*h+j0+k] + hrh[k]
+			cand[o+k] = xw[2*n+k] + hrh[k]
 		}
 	}
 	c.activate(0, z)
@@ -1023,7 +1093,7 @@ func (st *rnnStepper[T]) gruGates(live []rnnEntry, cur, next []T) {
 		c.activate(0, r)
 		rbh := c.rbh[j0:j1]
 		for e, l := range live {
-			xh, rh := c.xw[(l.t*batch+l.b)*g*h+2*h+j0:][:n], c.hr[l.b*g*h+2*h+j0:][:n]
+			xh, rh := c.xw[(l.t*batch+l.b)*g*h+g*j0+2*n:][:n], c.hr[l.b*g*h+2*h+j0:][:n]
 			o := e * n
 			for k := range n {
 				cand[o+k] = xh[k] + r[o+k]*(rh[k]+rbh[k])
@@ -1061,13 +1131,13 @@ func (st *rnnStepper[T]) lstmGates(live []rnnEntry, next []T) {
 	a := st.pre
 	in, out, forget, cand, hc := a[:m], a[m:2*m], a[2*m:3*m], a[3*m:4*m], a[4*m:5*m]
 	for e, l := range live {
-		xw, hr := c.xw[(l.t*batch+l.b)*g*h:][:g*h], c.hr[l.b*g*h:][:g*h]
+		xw, hr := c.xw[(l.t*batch+l.b)*g*h+g*j0:][:g*n], c.hr[l.b*g*h:][:g*h]
 		o := e * n
 		for k := range n {
-			in[o+k] = xw[j0+k] + hr[j0+k]
-			out[o+k] = xw[h+j0+k] + hr[h+j0+k]
-			forget[o+k] = xw[2*h+j0+k] + hr[2*h+j0+k]
-			cand[o+k] = xw[3*h+j0+k] + hr[3*h+j0+k]
+			in[o+k] = xw[k] + hr[j0+k]
+			out[o+k] = xw[n+k] + hr[h+j0+k]
+			forget[o+k] = xw[2*n+k] + hr[2*h+j0+k]
+			cand[o+k] = xw[3*n+k] + hr[3*h+j0+k]
 		}
 		if c.peep != nil {
 			cb := st.cs[l.b*h+j0 : l.b*h+j1]

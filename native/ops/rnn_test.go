@@ -285,6 +285,10 @@ func testRecurrentSplitUnits(t *testing.T) {
 			tol32: tolerance{name: "float32 sums of 100 products", abs: 5e-6, rel: 5e-5}, rScale: 1.0 / 8},
 		{steps: 5, inSize: 3, hidden: 260, lens: []int32{5},
 			tol32: tolerance{name: "float32 sums of 260 products", abs: 5e-6, rel: 5e-5}, rScale: 1.0 / 16},
+		// Inputs wide enough that the projections take several phases
+		// (projectionRows).
+		{steps: 5, inSize: 200, hidden: 100, lens: []int32{5, 2, 0, 5, 3, 1, 4, 5},
+			tol32: tolerance{name: "float32 sums of 200 and 100 products", abs: 5e-6, rel: 5e-5}, rScale: 1.0 / 8},
 	}
 	for _, sz := range sizes {
 		for _, kind := range []string{"RNN", "GRU", "LSTM"} {
@@ -316,6 +320,41 @@ func testRecurrentSplitUnits(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestRecurrentProjectionRows checks cells with too little recurrent
+// work for more than one worker, whose input projections run as a loop
+// of their own, split by rows: with the grain lowered so that the rows
+// split, the outputs match the float64 reference, and bitwise those on
+// one thread. It runs at every CPU level (leveltest.Run).
+func TestRecurrentProjectionRows(t *testing.T) {
+	defer parallel.SetThreads(parallel.Threads())
+	defer parallel.SetGrain(parallel.SetGrain(1))
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	leveltest.Run(t, func(t *testing.T) {
+		sz := trSizes{steps: 30, inSize: 24, hidden: 8, lens: []int32{30, 17, 30},
+			tol32: tolerance{name: "float32 sums of 24 products", abs: 5e-6, rel: 5e-5}}
+		for _, kind := range []string{"RNN", "GRU", "LSTM"} {
+			gates := map[string]int{"RNN": 1, "GRU": 3, "LSTM": 4}[kind]
+			if workers, _ := rnnSplit(2, len(sz.lens), gates, sz.hidden); workers != 1 {
+				t.Fatalf("%s runs on %d workers: the case does not exercise the projection by rows", kind, workers)
+			}
+			var first []*tensor.Tensor
+			for _, threads := range []int{1, 2} {
+				parallel.SetThreads(threads)
+				got := trCheckRecurrent(t, rand.New(rand.NewPCG(4, 8)), sz, graph.Float32, kind, "bidirectional", 0, false)
+				if first == nil {
+					first = got
+					continue
+				}
+				for i := range got {
+					if !slices.Equal(got[i].F32(), first[i].F32()) {
+						t.Errorf("%s: output %d at %d threads differs from 1 thread", kind, i, threads)
+					}
+				}
+			}
+		}
+	})
 }
 
 func TestRecurrentActivations(t *testing.T) {
@@ -460,7 +499,7 @@ func TestRecurrentPrepared(t *testing.T) {
 						}
 						same("prepared", run(2, weights, 1))
 						first := op.prepared[0].plan.Load()
-						if first == nil || op.prepared[0].w.last.Load() == nil {
+						if first == nil || first.w == nil {
 							t.Fatalf("%s: the weights were not prepared", what)
 						}
 						same("reusing the preparation", run(2, weights, 1))
