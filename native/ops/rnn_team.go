@@ -119,6 +119,9 @@ func (t *rnnTeam) claim(r int, p int64, fromFront, impatient bool) (int, bool) {
 // be done.
 func (m *rnnMember) take() (int64, bool) {
 	t := m.team
+	if t.done.Load() == t.phases*t.chunks {
+		return 0, false // a member that begins after the others finished every task
+	}
 	spins := 0
 	for m.phase < t.phases {
 		if m.w > 0 && t.alone.Load() {
