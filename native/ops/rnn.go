@@ -983,14 +983,10 @@ func (st *rnnStepper[T]) phase(s, ph int, cur, next []T) {
 				clear(u)
 				continue
 			}
-			xw, hr := c.xw[(t*batch+b)*g*h+g*j0+(j1-j0):], c.hr[b*g*h+h:] // gate r
-			for i := range u {
-				u[i] = xw[i] + hr[j0+i]
-			}
+			xw, hr := c.xw[(t*batch+b)*g*h+g*j0+(j1-j0):], c.hr[b*g*h+h+j0:] // gate r
+			rnnBinary(vec.OpAdd, u, xw, hr)
 			c.activate(0, u)
-			for i, x := range cur[b*h+j0 : b*h+j1] {
-				u[i] *= x
-			}
+			rnnBinary(vec.OpMul, u, u, cur[b*h+j0:])
 		}
 		return
 	}
@@ -1050,10 +1046,7 @@ func (st *rnnStepper[T]) rnnGates(live []rnnEntry, next []T) {
 	h, batch, j0, n := c.op.hidden, st.v.batch, st.j0, st.j1-st.j0
 	pre := st.pre[:len(live)*n]
 	for e, l := range live {
-		xw, hr := c.xw[(l.t*batch+l.b)*h+j0:][:n], c.hr[l.b*h+j0:][:n] // one gate: chunk at j0
-		for k := range n {
-			pre[e*n+k] = xw[k] + hr[k]
-		}
+		rnnBinary(vec.OpAdd, pre[e*n:(e+1)*n], c.xw[(l.t*batch+l.b)*h+j0:], c.hr[l.b*h+j0:]) // one gate: the chunk at j0
 	}
 	c.activate(0, pre)
 	for e, l := range live {
@@ -1070,43 +1063,39 @@ func (st *rnnStepper[T]) gruGates(live []rnnEntry, cur, next []T) {
 	g, h, batch, j0, j1 := c.op.kind.gates(), c.op.hidden, st.v.batch, st.j0, st.j1
 	n := j1 - j0
 	m := len(live) * n
-	z, r, cand := st.pre[:m], st.pre[m:2*m], st.pre[2*m:3*m]
+	z, r, cand, tmp := st.pre[:m], st.pre[m:2*m], st.pre[2*m:3*m], st.pre[3*m:4*m]
 	for e, l := range live {
 		xw, hr := c.xw[(l.t*batch+l.b)*g*h+g*j0:][:g*n], c.hr[l.b*g*h:][:g*h]
 		o := e * n
-		for k := range n {
-			z[o+k] = xw[k] + hr[j0+k]
-		}
+		rnnBinary(vec.OpAdd, z[o:o+n], xw, hr[j0:])
 		if c.op.linearBeforeReset {
-			for k := range n {
-				r[o+k] = xw[n+k] + hr[h+j0+k]
-			}
+			rnnBinary(vec.OpAdd, r[o:o+n], xw[n:], hr[h+j0:])
 			continue
 		}
-		hrh := c.hrh[l.b*h+j0 : l.b*h+j1]
-		for k := range n {
-			cand[o+k] = xw[2*n+k] + hrh[k]
-		}
+		rnnBinary(vec.OpAdd, cand[o:o+n], xw[2*n:], c.hrh[l.b*h+j0:])
 	}
 	c.activate(0, z)
 	if c.op.linearBeforeReset {
 		c.activate(0, r)
-		rbh := c.rbh[j0:j1]
 		for e, l := range live {
-			xh, rh := c.xw[(l.t*batch+l.b)*g*h+g*j0+2*n:][:n], c.hr[l.b*g*h+2*h+j0:][:n]
 			o := e * n
-			for k := range n {
-				cand[o+k] = xh[k] + r[o+k]*(rh[k]+rbh[k])
-			}
+			t := tmp[o : o+n]
+			rnnBinary(vec.OpAdd, t, c.hr[l.b*g*h+2*h+j0:], c.rbh[j0:])
+			rnnBinary(vec.OpMul, t, r[o:o+n], t)
+			rnnBinary(vec.OpAdd, cand[o:o+n], c.xw[(l.t*batch+l.b)*g*h+g*j0+2*n:], t)
 		}
 	}
 	c.activate(1, cand)
+	// h' = (1-z) ⊙ n + z ⊙ h, with (1-z) ⊙ n in tmp and z ⊙ h in r.
+	rnnOneMinus(tmp, z)
+	rnnBinary(vec.OpMul, tmp, tmp, cand)
 	for e, l := range live {
-		hp, hn := cur[l.b*h+j0:l.b*h+j1], next[l.b*h+j0:l.b*h+j1]
 		o := e * n
-		for k := range hn {
-			hn[k] = (1-z[o+k])*cand[o+k] + z[o+k]*hp[k]
-		}
+		rnnBinary(vec.OpMul, r[o:o+n], z[o:o+n], cur[l.b*h+j0:])
+	}
+	rnnBinary(vec.OpAdd, tmp, tmp, r)
+	for e, l := range live {
+		copy(next[l.b*h+j0:l.b*h+j1], tmp[e*n:(e+1)*n])
 	}
 }
 
@@ -1133,51 +1122,73 @@ func (st *rnnStepper[T]) lstmGates(live []rnnEntry, next []T) {
 	for e, l := range live {
 		xw, hr := c.xw[(l.t*batch+l.b)*g*h+g*j0:][:g*n], c.hr[l.b*g*h:][:g*h]
 		o := e * n
-		for k := range n {
-			in[o+k] = xw[k] + hr[j0+k]
-			out[o+k] = xw[n+k] + hr[h+j0+k]
-			forget[o+k] = xw[2*n+k] + hr[2*h+j0+k]
-			cand[o+k] = xw[3*n+k] + hr[3*h+j0+k]
-		}
+		rnnBinary(vec.OpAdd, in[o:o+n], xw, hr[j0:])
+		rnnBinary(vec.OpAdd, out[o:o+n], xw[n:], hr[h+j0:])
+		rnnBinary(vec.OpAdd, forget[o:o+n], xw[2*n:], hr[2*h+j0:])
+		rnnBinary(vec.OpAdd, cand[o:o+n], xw[3*n:], hr[3*h+j0:])
 		if c.peep != nil {
-			cb := st.cs[l.b*h+j0 : l.b*h+j1]
-			pi, pf := c.peep[j0:j1], c.peep[2*h+j0:2*h+j1]
-			for k := range n {
-				in[o+k] += pi[k] * cb[k]
-				forget[o+k] += pf[k] * cb[k]
-			}
+			cb, t := st.cs[l.b*h+j0:l.b*h+j1], hc[o:o+n]
+			rnnBinary(vec.OpMul, t, c.peep[j0:], cb)
+			rnnBinary(vec.OpAdd, in[o:o+n], in[o:o+n], t)
+			rnnBinary(vec.OpMul, t, c.peep[2*h+j0:], cb)
+			rnnBinary(vec.OpAdd, forget[o:o+n], forget[o:o+n], t)
 		}
 	}
 	c.activate(0, in)
 	if c.op.inputForget {
-		for k := range forget {
-			forget[k] = 1 - in[k]
-		}
+		rnnOneMinus(forget, in)
 	} else {
 		c.activate(0, forget)
 	}
 	c.activate(1, cand)
+	// c' = f ⊙ c + i ⊙ g, with f ⊙ c in hc and i ⊙ g in cand.
 	for e, l := range live {
-		cb := st.cs[l.b*h+j0 : l.b*h+j1]
 		o := e * n
-		for k := range cb {
-			cb[k] = forget[o+k]*cb[k] + in[o+k]*cand[o+k]
-		}
+		rnnBinary(vec.OpMul, hc[o:o+n], forget[o:o+n], st.cs[l.b*h+j0:])
+	}
+	rnnBinary(vec.OpMul, cand, in, cand)
+	rnnBinary(vec.OpAdd, hc, hc, cand)
+	for e, l := range live {
+		cb, o := st.cs[l.b*h+j0:l.b*h+j1], e*n
+		copy(cb, hc[o:o+n])
 		if c.peep != nil {
-			po := c.peep[h+j0 : h+j1]
-			for k := range cb {
-				out[o+k] += po[k] * cb[k]
-			}
+			rnnBinary(vec.OpMul, cand[o:o+n], c.peep[h+j0:], cb)
+			rnnBinary(vec.OpAdd, out[o:o+n], out[o:o+n], cand[o:o+n])
 		}
-		copy(hc[o:o+n], cb)
 	}
 	c.activate(0, out)
 	c.activate(2, hc)
+	rnnBinary(vec.OpMul, hc, out, hc)
 	for e, l := range live {
-		hn := next[l.b*h+j0 : l.b*h+j1]
-		o := e * n
-		for k := range hn {
-			hn[k] = out[o+k] * hc[o+k]
+		copy(next[l.b*h+j0:l.b*h+j1], hc[e*n:(e+1)*n])
+	}
+}
+
+// rnnBinary stores x[i] op y[i] in dst[i] for i < len(dst), op being
+// vec.OpAdd or vec.OpMul: through vec.Binary in float32, element by
+// element in float64. dst may be x or y.
+func rnnBinary[T rnnFloat](op vec.BinaryOp, dst, x, y []T) {
+	if d32, ok := any(dst).([]float32); ok {
+		vec.Binary(op, d32, any(x).([]float32), any(y).([]float32))
+		return
+	}
+	x, y = x[:len(dst)], y[:len(dst)]
+	for i := range dst {
+		if op == vec.OpMul {
+			dst[i] = x[i] * y[i]
+		} else {
+			dst[i] = x[i] + y[i]
 		}
+	}
+}
+
+// rnnOneMinus stores 1 - x[i] in dst[i] for i < len(dst).
+func rnnOneMinus[T rnnFloat](dst, x []T) {
+	if d32, ok := any(dst).([]float32); ok {
+		vec.ScalarBinary(vec.OpSub, d32, 1, any(x).([]float32))
+		return
+	}
+	for i := range dst {
+		dst[i] = 1 - x[i]
 	}
 }
