@@ -103,6 +103,10 @@ type kernel struct {
 	// A[i][q] = x[rows[i]+off[q]] for i < mr. Without it, such an A is
 	// gathered into panels.
 	gather func(k int, x []float32, rows, off []int32, b, c []float32, ldc int, alpha, beta float32, useBeta bool, e *tileEpilogue)
+	// gatherPair, if not nil, is gather for an mr×2nr tile from two
+	// panels of a packed B, the second panel elements after the first
+	// (see gathersPair).
+	gatherPair func(k int, x []float32, rows, off []int32, b []float32, panel int, c []float32, ldc int, alpha, beta float32, useBeta bool, e *tileEpilogue)
 	// transpose16, if not nil, stores dst[q*dstStride+j] = src[j*ldb+q]
 	// for j < 16 and q < done, for some done <= k, and returns done. It
 	// speeds up packing a transposed B.
@@ -887,14 +891,71 @@ func (kern *kernel) macro(ws *workspace, p *gemmArgs, inPlaceA bool, ic, mb, jc,
 		// Along the rows of C: see shallowK.
 		for ir := 0; ir < mb; ir += kern.mr {
 			for jr := 0; jr < nb; jr += kern.nr {
+				if kern.gathersPair(&b, jr) {
+					kern.tilePair(&b, ws, ir, jr)
+					jr += kern.nr
+					continue
+				}
 				kern.tile(&b, ws, ir, jr)
 			}
 		}
 		return
 	}
 	for jr := 0; jr < nb; jr += kern.nr {
+		pair := kern.gathersPair(&b, jr)
 		for ir := 0; ir < mb; ir += kern.mr {
+			if pair {
+				kern.tilePair(&b, ws, ir, jr)
+				continue
+			}
 			kern.tile(&b, ws, ir, jr)
+		}
+		if pair {
+			jr += kern.nr
+		}
+	}
+}
+
+// gathersPair reports whether the tiles of block b at column jr are
+// computed two panels of B at a time by gatherPair: A gathered through
+// a window (whose loads of A it halves per multiply-add: the AVX-512
+// level's 6×32 tiles against the AVX2 6×16 ones), into C as stored, and
+// two whole panels left in the block.
+func (kern *kernel) gathersPair(b *block, jr int) bool {
+	return kern.gatherPair != nil && b.inPlaceA && b.p.windowA && !b.p.transC && jr+2*kern.nr <= b.nb
+}
+
+// tilePair computes the tile of C at (b.ic+ir, b.jc+jr) and the one at
+// its right with gatherPair; a tile short of mr rows repeats its last
+// row of A, as tile does, on a copy of the part of C it covers.
+func (kern *kernel) tilePair(b *block, ws *workspace, ir, jr int) {
+	mr, nr := kern.mr, kern.nr
+	p, kb, pc, ic, jc := b.p, b.kb, b.pc, b.ic, b.jc
+	at := (jc+jr)*p.k + pc*nr // panel (jc+jr)/nr, row pc
+	panel := nr * p.k         // and the next panel's row pc
+	rows := min(mr, b.mb-ir)
+	for i := range ws.rows {
+		ws.rows[i] = int32(p.window.at(ic + ir + min(i, rows-1)))
+	}
+	dst, ldd := p.c[(ic+ir)*p.ldc+jc+jr:], p.ldc
+	edge := rows < mr
+	if edge {
+		dst, ldd = ws.tile, 2*nr
+		if b.useBeta {
+			for i := 0; i < rows; i++ {
+				copy(ws.tile[i*ldd:][:ldd], p.c[(ic+ir+i)*p.ldc+jc+jr:])
+			}
+		}
+	}
+	var e *tileEpilogue
+	if p.fused && pc+kb == p.k {
+		p.epi.forTile(&ws.epi, ic+ir, rows, mr)
+		e = &ws.epi
+	}
+	kern.gatherPair(kb, p.window.X, ws.rows, p.window.Off[pc:pc+kb], p.b[at:at+panel+kb*nr], panel, dst, ldd, p.alpha, b.beta, b.useBeta, e)
+	if edge {
+		for i := 0; i < rows; i++ {
+			copy(p.c[(ic+ir+i)*p.ldc+jc+jr:][:ldd], ws.tile[i*ldd:][:ldd])
 		}
 	}
 }
@@ -1017,7 +1078,7 @@ func (kern *kernel) takeWorkspace(mb, kb, nb int) *workspace {
 	}
 	kern.mu.Unlock()
 	if ws == nil {
-		ws = &workspace{tile: make([]float32, kern.mr*kern.nr), rows: make([]int32, kern.mr)}
+		ws = &workspace{tile: make([]float32, 2*kern.mr*kern.nr), rows: make([]int32, kern.mr)}
 	}
 	ws.arena = parallel.Arena()
 	if ws.arena == nil {

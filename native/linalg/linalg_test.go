@@ -785,6 +785,10 @@ func TestSgemmWindowA(t *testing.T) {
 			{gemmCase{m: 37, n: 17, k: 30, alpha: 1, beta: -1}, 5, 13, 2},
 			{gemmCase{m: 61, n: 50, k: oneBlock, alpha: 1}, 7, 30, 3},
 			{gemmCase{m: 5, n: 3, k: 7, alpha: 1}, 2, 2, 1},
+			// pairs of panels (AVX-512's 6x32 tiles), whole and short of
+			// rows, beside single panels, one k block and several
+			{gemmCase{m: 49, n: 112, k: 600, alpha: 1, beta: 0.5}, 7, 9, 1},
+			{gemmCase{m: 23, n: 64, k: oneBlock, alpha: -1}, 4, 11, 2},
 		} {
 			_, _, b, ldb, c, ldc := tc.operands(rng)
 			span := windowColumn(tc.m-1, tc.rowLen, tc.rowStride, tc.step) + 1

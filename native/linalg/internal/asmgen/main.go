@@ -20,13 +20,17 @@
 //     row stride of lda elements, read in place without packing;
 //     func(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, useBeta int)
 //
-//   - gathered (names ending in "Gather", AVX2 only): row i of A read
+//   - gathered (names ending in "Gather"): row i of A read
 //     through a window of x, A[i][q] = x[rows[i]+off[q]] with rows an
 //     array of mr int32 element offsets and off one of k; a strided
 //     convolution reads its input that way in place of an im2col matrix
 //     (see linalg.Blocked.SgemmWindowA). Twelve rows would need more base
-//     registers than amd64 has, so the AVX-512 shape has no such variant.
+//     registers than amd64 has, so the AVX-512 shape has no such variant;
+//     kernel6x32AVX512Gather takes six rows instead, by two panels of B
+//     packed 16 columns wide (the AVX2 layout, which the AVX-512 level
+//     keeps for packed B), the second panel elements after the first.
 //     func(k int, x *float32, rows, off *int32, b, c *float32, ldc int, alpha, beta float32, useBeta int)
+//     func(k int, x *float32, rows, off *int32, b *float32, panel int, c *float32, ldc int, alpha, beta float32, useBeta int)
 //
 // kernel12x8AVX2Packed and kernel12x8AVX2Rows compute the 12×8 tiles of
 // the last panel of a B packed 8 columns wide, beside the AVX-512
@@ -75,6 +79,9 @@ type kernelShape struct {
 	zero     func(r reg.VecVirtual) // clears a vector with an instruction of the kernel's ISA
 	unroll   int                    // steps of k per loop iteration
 	bcastFMA bool                   // fold the broadcast of A into the FMA (AVX-512 {1toN})
+	// splitB reads vector v of a row of B from panel v of B packed one
+	// vector wide, the panels panel elements apart.
+	splitB bool
 }
 
 func main() {
@@ -93,6 +100,11 @@ func main() {
 			emit(s, gatheredA, false)
 		}
 	}
+	// The gathered A of the AVX-512 level: six rows (the base registers
+	// of twelve do not fit), 32 columns from two of the AVX2 layout's
+	// 16-wide panels of B.
+	emit(kernelShape{name: "kernel6x32AVX512", isa: "AVX-512F", mr: 6, vecs: 2, lanes: 16,
+		newVec: ZMM, zero: func(r reg.VecVirtual) { VPXORD(r, r, r) }, unroll: 4, bcastFMA: true, splitB: true}, gatheredA, false)
 	// The last, narrow panel of B beside the AVX-512 kernel's 12-row
 	// panels of A: 12 YMM accumulators, in AVX2 (AVX-512F alone has no
 	// 8-lane FMA with a broadcast operand).
@@ -125,6 +137,9 @@ func emit(s kernelShape, layout aLayout, slide bool) {
 	if bits.OnesCount(uint(s.unroll)) != 1 || s.mr%3 != 0 {
 		panic("asmgen: unroll must be a power of two and mr a multiple of 3")
 	}
+	if s.splitB && (s.vecs != 2 || slide) {
+		panic("asmgen: B split into panels takes two vectors a row, packed")
+	}
 	var name, aParams, aWords string
 	switch layout {
 	case packedA:
@@ -135,6 +150,9 @@ func emit(s kernelShape, layout aLayout, slide bool) {
 		name, aParams, aWords = s.name+"Gather", "x *float32, rows, off *int32", "gathered"
 	}
 	bParams, bLayout := "b", "packed"
+	if s.splitB {
+		bParams, bLayout = "b *float32, panel int", "two panels of packed"
+	}
 	if slide {
 		name, bParams, bLayout = name+"Slide", "b *float32, off *int32", "a sliding window of"
 	}
@@ -151,6 +169,20 @@ func emit(s kernelShape, layout aLayout, slide bool) {
 		return func(v int) Mem { return Mem{Base: b, Disp: 4 * (u*nr + v*s.lanes)} }
 	}
 	advanceB := func(steps int) { ADDQ(U32(4*nr*steps), b) }
+	if s.splitB {
+		panel := Load(Param("panel"), GP64())
+		SHLQ(U8(2), panel)
+		bRow = func(u int) func(v int) Mem {
+			return func(v int) Mem {
+				m := Mem{Base: b, Disp: 4 * u * s.lanes}
+				if v == 1 {
+					m.Index, m.Scale = panel, 1
+				}
+				return m
+			}
+		}
+		advanceB = func(steps int) { ADDQ(U32(4*s.lanes*steps), b) }
+	}
 	if slide {
 		off := Load(Param("off"), GP64())
 		bRow = func(u int) func(v int) Mem {
