@@ -125,8 +125,9 @@ func (p convPass) String() string { return [...]string{"forward", "dW", "dX"}[p]
 //
 // Pointwise products come right after direct sums, in every pass: they
 // pay for 1x1 kernels without padding on large enough planes
-// (pointwiseWindow); the strided 1x1 kernels they leave go to im2col
-// rather than the strided window (see try).
+// (pointwiseWindow); strided 1x1 kernels go to the strided window
+// where its gathered tiles are 32 columns wide, to im2col where the
+// pointwise products do not pay otherwise (see try).
 var convPreference = [numConvPasses][]convAlgorithm{
 	convForwardPass: {convMatVec, convLanes, convChannelBlocks, convDirect, convPointwise, convWinograd4x3, convWinograd3, convWinograd5, convStridedWindow, convIm2col},
 	convFilterPass:  {convDirect, convPointwise, convWinograd3, convWinograd5, convSlidingWindow, convStridedWindow, convIm2col},
@@ -200,6 +201,16 @@ func (p *ConvParams) convPlanFor(pass convPass) (convPlan, error) {
 	panic("kernels: im2col declined a convolution")
 }
 
+// gatherWidth returns the columns of the tiles gemm computes from an A
+// read through a window (linalg.Blocked.GatherWidth), 0 for a GEMM that
+// does not say.
+func gatherWidth(gemm linalg.Gemm) int {
+	if b, ok := gemm.(linalg.Blocked); ok {
+		return b.GatherWidth()
+	}
+	return 0
+}
+
 // mustPlan is convPlanFor for the kernels: a forced algorithm that
 // cannot compute the pass is a test's error.
 func (p *ConvParams) mustPlan(pass convPass) convPlan {
@@ -260,11 +271,17 @@ func (p *ConvParams) try(alg convAlgorithm, pass convPass, gemm linalg.Gemm) (pl
 		pays = pays && (pass == convForwardPass || !plan.wino.wide)
 	case convStridedWindow:
 		plan.gather, cannot, pays = p.gathering(gemm)
-		if pass == convForwardPass && p.KH == 1 && p.KW == 1 {
+		if pass == convForwardPass && p.KH == 1 && p.KW == 1 && gatherWidth(gemm) < 32 {
 			// Strided 1x1 kernels: im2col, a strided copy, took 0.73-1.07
 			// of the window's CPU time where the pointwise products do
 			// not pay (ResNet's downsampling to 7x7 and 14x14, batch 1
-			// and 8; BenchmarkConvPointwise).
+			// and 8; BenchmarkConvPointwise), with 6x16 tiles of the
+			// gathered A. With 6x32 ones (AVX-512) the window took 0.64-0.80
+			// of im2col's at batch 1 and 0.66-0.89 at batch 8 (ResNet-18's
+			// 1x1 64->128, 128->256 and 256->512 of stride 2, one thread,
+			// CPU time, 3 interleaved rounds on a loaded machine;
+			// BenchmarkConvAlgorithms), and 0.70-0.89 of the pointwise
+			// products', which then leave them to it.
 			pays = false
 		}
 		if pass == convFilterPass && p.StrideH == 1 && p.StrideW == 1 {
@@ -284,6 +301,11 @@ func (p *ConvParams) try(alg convAlgorithm, pass convPass, gemm linalg.Gemm) (pl
 		plan.point, cannot, pays = p.pointwiseWindow(gemm)
 		if cannot == "" && pass == convFilterPass && plan.point.strided {
 			cannot = "dW of a strided convolution"
+		}
+		if pass == convForwardPass && plan.point.strided && gatherWidth(gemm) >= 32 {
+			// The strided window's 6x32 tiles took 0.70-0.89 of the
+			// pointwise products' CPU time (see convStridedWindow).
+			pays = false
 		}
 	case convDirect:
 		plan.direct, cannot, pays = p.direct()

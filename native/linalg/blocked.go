@@ -405,6 +405,16 @@ func (g Blocked) SgemmWindowA(m, n, k int, alpha float32, a Window, b []float32,
 		packedB: true, window: a, windowA: true})
 }
 
+// GatherWidth returns how many columns of C g's micro-kernel computes at
+// once from an A read through a window (SgemmWindowA): two panels of B
+// where it has 6×32 tiles for that (AVX-512), one otherwise.
+func (g Blocked) GatherWidth() int {
+	if kern := g.kernel(); kern.gatherPair != nil {
+		return 2 * kern.nr
+	}
+	return g.PanelWidth()
+}
+
 // PackB stores op(B), a k×n matrix (B with row stride ldb, transposed
 // when transB is set), in dst in the layout SgemmPackedB and
 // SgemmWindowA take, dst holding PackedLen(k, n) elements. Weights
