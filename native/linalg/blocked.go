@@ -105,8 +105,9 @@ type kernel struct {
 	gather func(k int, x []float32, rows, off []int32, b, c []float32, ldc int, alpha, beta float32, useBeta bool, e *tileEpilogue)
 	// gatherPair, if not nil, is gather for an mr×2nr tile from two
 	// panels of a packed B, the second panel elements after the first
-	// (see gathersPair).
-	gatherPair func(k int, x []float32, rows, off []int32, b []float32, panel int, c []float32, ldc int, alpha, beta float32, useBeta bool, e *tileEpilogue)
+	// (see gathersPair), and gatherPair7 the same for a tile of
+	// pairRows7 rows (see pairRows).
+	gatherPair, gatherPair7 func(k int, x []float32, rows, off []int32, b []float32, panel int, c []float32, ldc int, alpha, beta float32, useBeta bool, e *tileEpilogue)
 	// transpose16, if not nil, stores dst[q*dstStride+j] = src[j*ldb+q]
 	// for j < 16 and q < done, for some done <= k, and returns done. It
 	// speeds up packing a transposed B.
@@ -902,7 +903,7 @@ func (kern *kernel) macro(ws *workspace, p *gemmArgs, inPlaceA bool, ic, mb, jc,
 		for ir := 0; ir < mb; ir += kern.mr {
 			for jr := 0; jr < nb; jr += kern.nr {
 				if kern.gathersPair(&b, jr) {
-					kern.tilePair(&b, ws, ir, jr)
+					kern.tilePair(&b, ws, ir, jr, kern.mr)
 					jr += kern.nr
 					continue
 				}
@@ -912,18 +913,35 @@ func (kern *kernel) macro(ws *workspace, p *gemmArgs, inPlaceA bool, ic, mb, jc,
 		return
 	}
 	for jr := 0; jr < nb; jr += kern.nr {
-		pair := kern.gathersPair(&b, jr)
-		for ir := 0; ir < mb; ir += kern.mr {
-			if pair {
-				kern.tilePair(&b, ws, ir, jr)
-				continue
+		if !kern.gathersPair(&b, jr) {
+			for ir := 0; ir < mb; ir += kern.mr {
+				kern.tile(&b, ws, ir, jr)
 			}
-			kern.tile(&b, ws, ir, jr)
+			continue
 		}
-		if pair {
-			jr += kern.nr
+		rows := kern.pairRows(mb)
+		for ir := 0; ir < mb; ir += rows {
+			kern.tilePair(&b, ws, ir, jr, rows)
 		}
+		jr += kern.nr
 	}
+}
+
+// pairRows7 is the height of gatherPair7's tiles.
+const pairRows7 = 7
+
+// pairRows returns the rows of the tiles in which tilePair computes mb
+// rows: kern.mr, or pairRows7 where its tiles compute fewer rows past mb
+// (the 49 positions of a 7x7 plane take 7 tiles of 7 rather than 9 of 6,
+// whose last computes 1 row at the cost of 6: ResNet-18's 3x3 512->512
+// at 7x7 at batch 1, one thread, CPU time, 3 interleaved rounds on a
+// loaded machine, took 2.87-3.01 against 3.22-3.52 ms, its 3x3 256->512
+// of stride 2 1.40-1.54 against 1.59-1.64 ms).
+func (kern *kernel) pairRows(mb int) int {
+	if kern.gatherPair7 != nil && roundUp(mb, pairRows7) < roundUp(mb, kern.mr) {
+		return pairRows7
+	}
+	return kern.mr
 }
 
 // gathersPair reports whether the tiles of block b at column jr are
@@ -935,16 +953,21 @@ func (kern *kernel) gathersPair(b *block, jr int) bool {
 	return kern.gatherPair != nil && b.inPlaceA && b.p.windowA && !b.p.transC && jr+2*kern.nr <= b.nb
 }
 
-// tilePair computes the tile of C at (b.ic+ir, b.jc+jr) and the one at
-// its right with gatherPair; a tile short of mr rows repeats its last
+// tilePair computes the mr rows of the tile of C at (b.ic+ir, b.jc+jr)
+// and of the one at its right with gatherPair (mr kern.mr) or
+// gatherPair7 (mr pairRows7); a tile short of mr rows repeats its last
 // row of A, as tile does, on a copy of the part of C it covers.
-func (kern *kernel) tilePair(b *block, ws *workspace, ir, jr int) {
-	mr, nr := kern.mr, kern.nr
+func (kern *kernel) tilePair(b *block, ws *workspace, ir, jr, mr int) {
+	nr := kern.nr
+	run := kern.gatherPair
+	if mr == pairRows7 {
+		run = kern.gatherPair7
+	}
 	p, kb, pc, ic, jc := b.p, b.kb, b.pc, b.ic, b.jc
 	at := (jc+jr)*p.k + pc*nr // panel (jc+jr)/nr, row pc
 	panel := nr * p.k         // and the next panel's row pc
 	rows := min(mr, b.mb-ir)
-	for i := range ws.rows {
+	for i := range mr {
 		ws.rows[i] = int32(p.window.at(ic + ir + min(i, rows-1)))
 	}
 	dst, ldd := p.c[(ic+ir)*p.ldc+jc+jr:], p.ldc
@@ -962,7 +985,7 @@ func (kern *kernel) tilePair(b *block, ws *workspace, ir, jr int) {
 		p.epi.forTile(&ws.epi, ic+ir, rows, mr)
 		e = &ws.epi
 	}
-	kern.gatherPair(kb, p.window.X, ws.rows, p.window.Off[pc:pc+kb], p.b[at:at+panel+kb*nr], panel, dst, ldd, p.alpha, b.beta, b.useBeta, e)
+	run(kb, p.window.X, ws.rows[:mr], p.window.Off[pc:pc+kb], p.b[at:at+panel+kb*nr], panel, dst, ldd, p.alpha, b.beta, b.useBeta, e)
 	if edge {
 		for i := 0; i < rows; i++ {
 			copy(p.c[(ic+ir+i)*p.ldc+jc+jr:][:ldd], ws.tile[i*ldd:][:ldd])
@@ -1045,10 +1068,10 @@ func (kern *kernel) tile(b *block, ws *workspace, ir, jr int) {
 	}
 	switch inRows := b.inPlaceA && rows == mr; {
 	case b.inPlaceA && p.windowA:
-		for i := range ws.rows {
+		for i := range mr {
 			ws.rows[i] = int32(p.window.at(ic + ir + min(i, rows-1)))
 		}
-		kern.gather(kb, p.window.X, ws.rows, p.window.Off[pc:pc+kb], bp, dst, ldd, alpha, bet, useBet, e)
+		kern.gather(kb, p.window.X, ws.rows[:mr], p.window.Off[pc:pc+kb], bp, dst, ldd, alpha, bet, useBet, e)
 	case window != nil && inRows:
 		kern.slideRows(kb, p.a[(ic+ir)*p.lda+pc:], p.lda, bp, window, dst, ldd, alpha, bet, useBet, e)
 	case window != nil:
@@ -1088,7 +1111,8 @@ func (kern *kernel) takeWorkspace(mb, kb, nb int) *workspace {
 	}
 	kern.mu.Unlock()
 	if ws == nil {
-		ws = &workspace{tile: make([]float32, 2*kern.mr*kern.nr), rows: make([]int32, kern.mr)}
+		rows := max(kern.mr, pairRows7) // of tile or tilePair
+		ws = &workspace{tile: make([]float32, 2*rows*kern.nr), rows: make([]int32, rows)}
 	}
 	ws.arena = parallel.Arena()
 	if ws.arena == nil {

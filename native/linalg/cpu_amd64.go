@@ -9,13 +9,13 @@ var (
 	// panel, a 144×256 block of A (144 KiB) in the 1 MiB L2, and a
 	// 256×4080 block of B (4 MiB) in L3; a transposed B is packed in
 	// 256×512 blocks (512 KiB) that stay in L2.
-	avx2Kernel = avx2Tiles("avx2-6x16", nil, nil)
+	avx2Kernel = avx2Tiles("avx2-6x16", nil, nil, nil)
 	// avx512ByShape is the kernel of the AVX-512 level (see
 	// preferredKernel): avx2Kernel, whose packed layout of B and windows
 	// it keeps, multiplying matrices as stored with avx512Kernel where
 	// that is faster (see kernel.plainKernel). The two kernels give
 	// bitwise the same results there.
-	avx512ByShape = avx2Tiles("avx512-by-shape", &avx512Kernel, gatherPairAVX512)
+	avx512ByShape = avx2Tiles("avx512-by-shape", &avx512Kernel, gatherPairAVX512, gatherPair7AVX512)
 	// avx512Kernel needs AVX-512F (simd.AVX512): 24 ZMM accumulators, with the
 	// broadcast of A folded into each FMA. Its k blocks are avx2Kernel's
 	// (kc 256), so that the two give bitwise the same results wherever
@@ -69,8 +69,9 @@ var (
 // avx2Tiles returns the AVX2 and FMA kernel of 6×16 tiles under the
 // given name, multiplying matrices as stored with wide instead where
 // kernel.plainKernel says (wide may be nil), and A gathered through a
-// window two panels at a time with gatherPair (may be nil).
-func avx2Tiles(name string, wide *kernel, gatherPair func(k int, x []float32, rows, off []int32, b []float32, panel int, c []float32, ldc int, alpha, beta float32, useBeta bool, e *tileEpilogue)) kernel {
+// window two panels at a time with gatherPair and gatherPair7 (may be
+// nil).
+func avx2Tiles(name string, wide *kernel, gatherPair, gatherPair7 func(k int, x []float32, rows, off []int32, b []float32, panel int, c []float32, ldc int, alpha, beta float32, useBeta bool, e *tileEpilogue)) kernel {
 	return kernel{
 		name: name,
 		mr:   6, nr: 16,
@@ -98,6 +99,7 @@ func avx2Tiles(name string, wide *kernel, gatherPair func(k int, x []float32, ro
 			kernel6x16AVX2Gather(k, &x[0], &rows[0], &off[0], &b[0], &c[0], ldc, alpha, beta, boolInt(useBeta), e.bias0(), e.clamp0())
 		},
 		gatherPair:  gatherPair,
+		gatherPair7: gatherPair7,
 		transpose16: transpose16AVX2,
 		copyA:       runCopier(6, copyRows6AVX2),
 		copyB:       runCopier(16, copyRows16AVX2),
@@ -121,6 +123,13 @@ func avx2Tiles(name string, wide *kernel, gatherPair func(k int, x []float32, ro
 func gatherPairAVX512(k int, x []float32, rows, off []int32, b []float32, panel int, c []float32, ldc int, alpha, beta float32, useBeta bool, e *tileEpilogue) {
 	_, _, _, _, _ = x[0], rows[5], off[k-1], b[panel+16*k-1], c[5*ldc+31]
 	kernel6x32AVX512Gather(k, &x[0], &rows[0], &off[0], &b[0], panel, &c[0], ldc, alpha, beta, boolInt(useBeta), e.bias0(), e.clamp0())
+}
+
+// gatherPair7AVX512 is gatherPairAVX512 for tiles of 7 rows, with
+// kernel7x32AVX512Gather (14 ZMM accumulators).
+func gatherPair7AVX512(k int, x []float32, rows, off []int32, b []float32, panel int, c []float32, ldc int, alpha, beta float32, useBeta bool, e *tileEpilogue) {
+	_, _, _, _, _ = x[0], rows[6], off[k-1], b[panel+16*k-1], c[6*ldc+31]
+	kernel7x32AVX512Gather(k, &x[0], &rows[0], &off[0], &b[0], panel, &c[0], ldc, alpha, beta, boolInt(useBeta), e.bias0(), e.clamp0())
 }
 
 // transpose16AVX2 is kernel.transpose16 with packBTrans16AVX2, which

@@ -788,6 +788,8 @@ func TestSgemmWindowA(t *testing.T) {
 			// pairs of panels (AVX-512's 6x32 tiles), whole and short of
 			// rows, beside single panels, one k block and several
 			{gemmCase{m: 49, n: 112, k: 600, alpha: 1, beta: 0.5}, 7, 9, 1},
+			{gemmCase{m: 70, n: 96, k: 260, alpha: 1}, 14, 16, 1}, // tiles of 7 rows
+			{gemmCase{m: 40, n: 64, k: 301, alpha: 2, beta: 1}, 5, 10, 2},
 			{gemmCase{m: 23, n: 64, k: oneBlock, alpha: -1}, 4, 11, 2},
 		} {
 			_, _, b, ldb, c, ldc := tc.operands(rng)

@@ -26,7 +26,7 @@
 //     convolution reads its input that way in place of an im2col matrix
 //     (see linalg.Blocked.SgemmWindowA). Twelve rows would need more base
 //     registers than amd64 has, so the AVX-512 shape has no such variant;
-//     kernel6x32AVX512Gather takes six rows instead, by two panels of B
+//     kernel6x32AVX512Gather and kernel7x32AVX512Gather take six and seven rows instead, by two panels of B
 //     packed 16 columns wide (the AVX2 layout, which the AVX-512 level
 //     keeps for packed B), the second panel elements after the first.
 //     func(k int, x *float32, rows, off *int32, b, c *float32, ldc int, alpha, beta float32, useBeta int)
@@ -100,11 +100,14 @@ func main() {
 			emit(s, gatheredA, false)
 		}
 	}
-	// The gathered A of the AVX-512 level: six rows (the base registers
-	// of twelve do not fit), 32 columns from two of the AVX2 layout's
+	// The gathered A of the AVX-512 level: six or seven rows (the base
+	// registers of twelve do not fit; seven tile the 7x7 planes of
+	// networks' last layers), 32 columns from two of the AVX2 layout's
 	// 16-wide panels of B.
-	emit(kernelShape{name: "kernel6x32AVX512", isa: "AVX-512F", mr: 6, vecs: 2, lanes: 16,
-		newVec: ZMM, zero: func(r reg.VecVirtual) { VPXORD(r, r, r) }, unroll: 4, bcastFMA: true, splitB: true}, gatheredA, false)
+	for _, mr := range []int{6, 7} {
+		emit(kernelShape{name: fmt.Sprintf("kernel%dx32AVX512", mr), isa: "AVX-512F", mr: mr, vecs: 2, lanes: 16,
+			newVec: ZMM, zero: func(r reg.VecVirtual) { VPXORD(r, r, r) }, unroll: 4, bcastFMA: true, splitB: true}, gatheredA, false)
+	}
 	// The last, narrow panel of B beside the AVX-512 kernel's 12-row
 	// panels of A: 12 YMM accumulators, in AVX2 (AVX-512F alone has no
 	// 8-lane FMA with a broadcast operand).
@@ -134,8 +137,8 @@ const (
 // packed, or read through a sliding window when slide is true.
 func emit(s kernelShape, layout aLayout, slide bool) {
 	nr := s.vecs * s.lanes
-	if bits.OnesCount(uint(s.unroll)) != 1 || s.mr%3 != 0 {
-		panic("asmgen: unroll must be a power of two and mr a multiple of 3")
+	if bits.OnesCount(uint(s.unroll)) != 1 || layout == rowsA && s.mr%3 != 0 {
+		panic("asmgen: unroll must be a power of two and mr a multiple of 3 for rows of A")
 	}
 	if s.splitB && (s.vecs != 2 || slide) {
 		panic("asmgen: B split into panels takes two vectors a row, packed")
