@@ -201,6 +201,16 @@ func (p *ConvParams) convPlanFor(pass convPass) (convPlan, error) {
 	panic("kernels: im2col declined a convolution")
 }
 
+// channelBlocksMaxTaps is the most taps per output (input channels of a
+// group times kernel positions) for which channel blocks pay where the
+// strided window gathers tiles 32 columns wide. One thread, CPU time,
+// weights prepared, two rounds on a loaded machine
+// (BenchmarkConvAlgorithms): on AlexNet's 3x11x11 stem (363 taps) the
+// window took 0.61-0.70 of channel blocks' time at batch 1 and 0.87-0.89
+// at batch 8; on ResNet's 3x7x7 stem (147 taps) channel blocks took 0.9
+// of the window's, on MobileNets' 3x3x3 stems (27) 0.5-1.0.
+const channelBlocksMaxTaps = 256
+
 // gatherWidth returns the columns of the tiles gemm computes from an A
 // read through a window (linalg.Blocked.GatherWidth), 0 for a GEMM that
 // does not say.
@@ -262,6 +272,11 @@ func (p *ConvParams) try(alg convAlgorithm, pass convPass, gemm linalg.Gemm) (pl
 			return plan, "no dW pass (im2col serves the first layers)", false
 		}
 		plan.blocks, cannot, pays = p.channelBlocks()
+		if pass == convForwardPass && p.C/p.Group*p.KH*p.KW > channelBlocksMaxTaps && gatherWidth(gemm) >= 32 {
+			// Many taps per output: the strided window's 32-wide
+			// gathered tiles do better (AlexNet's 11x11 stem).
+			pays = false
+		}
 	case convWinograd3, convWinograd4x3, convWinograd5:
 		t := alg.winograd()
 		if pass == convFilterPass && t.grad == nil {
