@@ -130,6 +130,10 @@ type kernel struct {
 	// windows are multiplied with this kernel alone, so that PanelWidth
 	// and PackB do not depend on the shape.
 	wide *kernel
+	// shortWide, if not nil, is a kernel of wide's panels of B in
+	// tiles of fewer rows, taken as wide is where wide's tiles cover
+	// the rows of C badly (see plainKernel).
+	shortWide *kernel
 
 	// free holds the workspaces not in use. A worker takes one for the
 	// duration of a call and gives it back, so there are never more than
@@ -294,26 +298,35 @@ func (kern *kernel) swapPays(m, n, k int) bool {
 
 // plainKernel returns the kernel that multiplies the matrices of p as
 // stored: kern.wide when there is one, unless the wide kernel's tiles
-// cover C worse than kern's. The wide kernel of the AVX-512 level,
-// 12×32 tiles against 6×16, was faster on Zen 4 at conv1 and conv5,
-// 1.2x on two threads, and with narrow last panels (run8) 1.1-1.2x at
-// conv3 and conv5 on one thread, and 1.13x at conv2's weight gradient
+// cover C worse than kern's, then kern.shortWide under the same
+// condition, else kern. The wide kernel of the AVX-512 level, 12×32
+// tiles against 6×16, was faster on Zen 4 at conv1 and conv5, 1.2x on
+// two threads, and with narrow last panels (run8) 1.1-1.2x at conv3
+// and conv5 on one thread, and 1.13x at conv2's weight gradient
 // (256×2400×676, B transposed: on one thread 1.03 of OpenBLAS against
 // 0.89). Where 12-row tiles waste more of m = 64 (72 rows computed
 // against 66) it was slower: 0.87x at fc6 (64×4096×1024, B
 // transposed), up to 0.6x at fc8 (64×17), and at fc7's input gradient
 // (64×4096×4096) 0.93x in CPU time on two threads (though 1.0-1.05x on
 // one). So it is taken only where its tiles cover at least
-// minWideCover of what kern's cover. Each element of C is summed and
-// merged with the same instructions in the same order by either
-// kernel, as C or as C^T, so the results are bitwise equal; the dot
-// products of gemv and edgeColumns, which sum otherwise, are taken
-// before, and edgeColumns only with B transposed.
+// minWideCover of what kern's cover. Its short form, 6×32 tiles, covers
+// the rows as kern does, and on one thread (best of 45 calls,
+// alternated) took fc7's input gradient from 0.95-1.08 of OpenBLAS to
+// 1.15-1.20 and fc8's from 1.01 to 1.10, fc6 and fc7 staying at
+// 1.21-1.22; it is not taken where the wide kernel is (at 256 rows it
+// was within the noise of it). Each element of C is summed and merged
+// with the same instructions in the same order by every kernel, as C
+// or as C^T, so the results are bitwise equal; the dot products of
+// gemv and edgeColumns, which sum otherwise, are taken before, and
+// edgeColumns only with B transposed.
 func (kern *kernel) plainKernel(p *gemmArgs) *kernel {
-	if kern.wide == nil || kern.wide.tileEfficiency(p.m, p.n) < minWideCover*kern.tileEfficiency(p.m, p.n) {
-		return kern
+	least := minWideCover * kern.tileEfficiency(p.m, p.n)
+	for _, w := range [...]*kernel{kern.wide, kern.shortWide} {
+		if w != nil && w.tileEfficiency(p.m, p.n) >= least {
+			return w
+		}
 	}
-	return kern.wide
+	return kern
 }
 
 // minWideCover is the least fraction of kern's tile efficiency at which

@@ -15,7 +15,8 @@ import (
 // gets the same losses either way. The pair runs as assembly on CPUs
 // with AVX-512 and as stand-ins (the same blocking with a Go tile) on
 // every CPU; the test fails unless the AVX-512 kernel was taken at some
-// shapes and not at others.
+// shapes, its short form (6×32 tiles) at others, and the AVX2 kernel
+// at others still.
 func TestByShapeBitwise(t *testing.T) {
 	type pair struct {
 		name          string
@@ -49,7 +50,8 @@ func TestByShapeBitwise(t *testing.T) {
 	}
 	// AlexNet, in assembly only: conv1, conv5, conv4's input gradient,
 	// fc8's input gradient, fc7's weight gradient (its columns cut to
-	// 1000), conv2's weight gradient.
+	// 1000), conv2's weight gradient, fc7's input gradient (its columns
+	// cut to 1000), fc6 (its columns cut to 1000).
 	alexNet := []shape{
 		{false, false, 96, 3025, 363, 1, 0},
 		{false, false, 256, 36, 3456, 1, 0},
@@ -58,9 +60,11 @@ func TestByShapeBitwise(t *testing.T) {
 		{true, false, 4096, 1000, 64, 1, 1},
 		// conv2's weight gradient (B transposed; its columns cut to 1000).
 		{false, true, 256, 1000, 676, 1, 1},
+		{false, false, 64, 1000, 4096, 1, 0},
+		{false, true, 64, 1000, 1024, 1, 0},
 	}
 	for _, pr := range pairs {
-		wide, narrow := 0, 0
+		taken := map[*kernel]int{}
 		shapes := shapes
 		if pr.name == "asm" {
 			shapes = append(shapes[:len(shapes):len(shapes)], alexNet...)
@@ -88,19 +92,17 @@ func TestByShapeBitwise(t *testing.T) {
 			got := append([]float32(nil), c...)
 			Blocked{kern: pr.byShape}.Sgemm(sh.transA, sh.transB, sh.m, sh.n, sh.k, sh.alpha, a, ac, b, bc, sh.beta, got, sh.n)
 			p := gemmArgs{transA: sh.transA, transB: sh.transB, m: sh.m, n: sh.n, k: sh.k}
-			if pr.byShape.plainKernel(&p) == pr.byShape.wide {
-				wide++
-			} else {
-				narrow++
-			}
+			taken[pr.byShape.plainKernel(&p)]++
 			for i := range got {
 				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
 					t.Fatalf("%s: C[%d][%d] = %g by shape, %g with the AVX2 kernel alone", name, i/sh.n, i%sh.n, got[i], want[i])
 				}
 			}
 		}
-		if wide == 0 || narrow == 0 {
-			t.Errorf("%s: the wide kernel was taken at %d shapes and not at %d: both must be tested", pr.name, wide, narrow)
+		for _, k := range []*kernel{pr.byShape, pr.byShape.wide, pr.byShape.shortWide} {
+			if taken[k] == 0 {
+				t.Errorf("%s: %s was taken at no shape: every kernel must be tested", pr.name, k.name)
+			}
 		}
 	}
 }
@@ -131,26 +133,28 @@ func TestNarrowPanels(t *testing.T) {
 
 // TestPlainKernel checks which kernel of the AVX-512 level multiplies
 // AlexNet's products as stored: the wide one unless its 12×32 tiles
-// cover C worse than 6×16 ones.
+// cover C worse than 6×16 ones, then its short form unless its 6×32
+// tiles do.
 func TestPlainKernel(t *testing.T) {
 	cases := []struct {
 		name string
 		p    gemmArgs
-		wide bool
+		want *kernel
 	}{
-		{"conv1", gemmArgs{m: 96, n: 3025, k: 363}, true},
-		{"conv2: 0.989 of the 6x16 cover", gemmArgs{m: 256, n: 676, k: 2400}, true},
-		{"conv5: 32+8 columns for 36, against 48", gemmArgs{m: 256, n: 36, k: 3456}, true},
-		{"fc7 dX: 64 rows in 72", gemmArgs{m: 64, n: 4096, k: 4096}, false},
-		{"fc8 dX: 64 rows in 72", gemmArgs{m: 64, n: 4096, k: 17}, false},
-		{"fc7 dW: 4096 rows in 4104", gemmArgs{transA: true, m: 4096, n: 4096, k: 64}, true},
-		{"conv2 dW: 0.977 of the 6x16 cover", gemmArgs{transB: true, m: 256, n: 2400, k: 676}, true},
-		{"fc6: 64 rows in 72", gemmArgs{transB: true, m: 64, n: 4096, k: 1024}, false},
-		{"conv1 dW: 363 columns in 384", gemmArgs{transB: true, m: 96, n: 363, k: 3025}, false},
+		{"conv1", gemmArgs{m: 96, n: 3025, k: 363}, &avx512Kernel},
+		{"conv2: 0.989 of the 6x16 cover", gemmArgs{m: 256, n: 676, k: 2400}, &avx512Kernel},
+		{"conv5: 32+8 columns for 36, against 48", gemmArgs{m: 256, n: 36, k: 3456}, &avx512Kernel},
+		{"fc7 dX: 64 rows in 72, in 66 by 6", gemmArgs{m: 64, n: 4096, k: 4096}, &avx512ShortKernel},
+		{"fc8 dX: 64 rows in 72, in 66 by 6", gemmArgs{m: 64, n: 4096, k: 17}, &avx512ShortKernel},
+		{"fc7 dW: 4096 rows in 4104", gemmArgs{transA: true, m: 4096, n: 4096, k: 64}, &avx512Kernel},
+		{"conv2 dW: 0.977 of the 6x16 cover", gemmArgs{transB: true, m: 256, n: 2400, k: 676}, &avx512Kernel},
+		{"fc6: 64 rows in 72, in 66 by 6", gemmArgs{transB: true, m: 64, n: 4096, k: 1024}, &avx512ShortKernel},
+		{"conv1 dW: 363 columns in 384", gemmArgs{transB: true, m: 96, n: 363, k: 3025}, &avx512ByShape},
+		{"16 columns: a panel of 16, half one of 32", gemmArgs{m: 64, n: 16, k: 300}, &avx512ByShape},
 	}
 	for _, c := range cases {
-		if got := avx512ByShape.plainKernel(&c.p) == avx512ByShape.wide; got != c.wide {
-			t.Errorf("%s: wide kernel %v, want %v", c.name, got, c.wide)
+		if got := avx512ByShape.plainKernel(&c.p); got != c.want {
+			t.Errorf("%s: kernel %s, want %s", c.name, got.name, c.want.name)
 		}
 	}
 }

@@ -9,13 +9,13 @@ var (
 	// panel, a 144×256 block of A (144 KiB) in the 1 MiB L2, and a
 	// 256×4080 block of B (4 MiB) in L3; a transposed B is packed in
 	// 256×512 blocks (512 KiB) that stay in L2.
-	avx2Kernel = avx2Tiles("avx2-6x16", nil, nil, nil)
+	avx2Kernel = avx2Tiles("avx2-6x16", nil, nil, nil, nil)
 	// avx512ByShape is the kernel of the AVX-512 level (see
 	// preferredKernel): avx2Kernel, whose packed layout of B and windows
 	// it keeps, multiplying matrices as stored with avx512Kernel where
 	// that is faster (see kernel.plainKernel). The two kernels give
 	// bitwise the same results there.
-	avx512ByShape = avx2Tiles("avx512-by-shape", &avx512Kernel, gatherPairAVX512, gatherPair7AVX512)
+	avx512ByShape = avx2Tiles("avx512-by-shape", &avx512Kernel, &avx512ShortKernel, gatherPairAVX512, gatherPair7AVX512)
 	// avx512Kernel needs AVX-512F (simd.AVX512): 24 ZMM accumulators, with the
 	// broadcast of A folded into each FMA. Its k blocks are avx2Kernel's
 	// (kc 256), so that the two give bitwise the same results wherever
@@ -66,12 +66,38 @@ var (
 	}
 )
 
+// avx512ShortKernel is avx512Kernel in tiles of 6×32, with the k blocks
+// of both avx512Kernel and avx2Kernel: the kernel of the AVX-512 level
+// for the products as stored whose rows 12-row tiles cover badly, such
+// as AlexNet's fully connected layers at a batch of 64 (see
+// kernel.plainKernel). On Zen 4, which executes AVX-512 on 256-bit
+// units, its 12 ZMM accumulators keep the FMA units as busy as the 24
+// of 12×32 tiles do.
+var avx512ShortKernel = kernel{
+	name: "avx512-6x32",
+	mr:   6, nr: 32,
+	mc: 144, kc: 256, nc: 4096, ncT: 1024, unroll: 4,
+	run: func(k int, a, b, c []float32, ldc int, alpha, beta float32, useBeta bool, e *tileEpilogue) {
+		_, _, _ = a[6*k-1], b[32*k-1], c[5*ldc+31]
+		kernel6x32AVX512Packed(k, &a[0], &b[0], &c[0], ldc, alpha, beta, boolInt(useBeta), e.bias0(), e.clamp0())
+	},
+	runRows: func(k int, a []float32, lda int, b, c []float32, ldc int, alpha, beta float32, useBeta bool, e *tileEpilogue) {
+		_, _, _ = a[5*lda+k-1], b[32*k-1], c[5*ldc+31]
+		kernel6x32AVX512Rows(k, &a[0], lda, &b[0], &c[0], ldc, alpha, beta, boolInt(useBeta), e.bias0(), e.clamp0())
+	},
+	transpose16: transpose16AVX2,
+	copyA:       runCopier(6, copyRows6AVX2),
+	copyB:       runCopier(32, copyRows32AVX2),
+	dot4:        dot4AVX2,
+	axpy32:      axpy32AVX2,
+}
+
 // avx2Tiles returns the AVX2 and FMA kernel of 6×16 tiles under the
-// given name, multiplying matrices as stored with wide instead where
-// kernel.plainKernel says (wide may be nil), and A gathered through a
-// window two panels at a time with gatherPair and gatherPair7 (may be
-// nil).
-func avx2Tiles(name string, wide *kernel, gatherPair, gatherPair7 func(k int, x []float32, rows, off []int32, b []float32, panel int, c []float32, ldc int, alpha, beta float32, useBeta bool, e *tileEpilogue)) kernel {
+// given name, multiplying matrices as stored with wide or shortWide
+// instead where kernel.plainKernel says (either may be nil), and A
+// gathered through a window two panels at a time with gatherPair and
+// gatherPair7 (may be nil).
+func avx2Tiles(name string, wide, shortWide *kernel, gatherPair, gatherPair7 func(k int, x []float32, rows, off []int32, b []float32, panel int, c []float32, ldc int, alpha, beta float32, useBeta bool, e *tileEpilogue)) kernel {
 	return kernel{
 		name: name,
 		mr:   6, nr: 16,
@@ -106,6 +132,7 @@ func avx2Tiles(name string, wide *kernel, gatherPair, gatherPair7 func(k int, x 
 		dot4:        dot4AVX2,
 		axpy32:      axpy32AVX2,
 		wide:        wide,
+		shortWide:   shortWide,
 	}
 }
 

@@ -58,6 +58,7 @@ func standIn(k *kernel) *kernel {
 		copyA:       k.copyA,
 		copyB:       k.copyB,
 		wide:        standIn(k.wide),
+		shortWide:   standIn(k.shortWide),
 	}
 }
 

@@ -67,6 +67,16 @@ func kernel12x8AVX2Packed(k int, a *float32, b *float32, c *float32, ldc int, al
 //go:noescape
 func kernel12x8AVX2Rows(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32, useBeta int, bias *float32, clamp *float32)
 
+// kernel6x32AVX512Packed is the 6x32 micro-kernel for AVX-512F with packed A and packed B; see the package comment of asmgen.
+//
+//go:noescape
+func kernel6x32AVX512Packed(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, useBeta int, bias *float32, clamp *float32)
+
+// kernel6x32AVX512Rows is the 6x32 micro-kernel for AVX-512F with row-major A and packed B; see the package comment of asmgen.
+//
+//go:noescape
+func kernel6x32AVX512Rows(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32, useBeta int, bias *float32, clamp *float32)
+
 // packBTrans16AVX2 packs a 16-row block of a row-major matrix as B-panel columns with AVX2; see emitTransposePack in package asmgen.
 //
 //go:noescape

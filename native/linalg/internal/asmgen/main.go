@@ -34,7 +34,9 @@
 //
 // kernel12x8AVX2Packed and kernel12x8AVX2Rows compute the 12×8 tiles of
 // the last panel of a B packed 8 columns wide, beside the AVX-512
-// kernel's 12×32 tiles (see linalg's kernel.run8).
+// kernel's 12×32 tiles (see linalg's kernel.run8). kernel6x32AVX512Packed
+// and kernel6x32AVX512Rows compute 6×32 tiles, for products whose rows
+// 12-row tiles cover badly (see linalg's kernel.plainKernel).
 //
 // The packed and rows kernels of the main shapes have a variant whose name ends in "Slide" that reads B through a
 // sliding window instead of a packed panel: row q of B is
@@ -115,6 +117,13 @@ func main() {
 		newVec: YMM, zero: func(r reg.VecVirtual) { VXORPS(r, r, r) }, unroll: 4}
 	emit(narrow, packedA, false)
 	emit(narrow, rowsA, false)
+	// The AVX-512 kernel of 6-row tiles, for products whose rows 12-row
+	// tiles cover badly (64 rows in 72): on 256-bit units its 12 ZMM
+	// accumulators keep the FMA pipes as busy as 24 do.
+	six := kernelShape{name: "kernel6x32AVX512", isa: "AVX-512F", mr: 6, vecs: 2, lanes: 16,
+		newVec: ZMM, zero: func(r reg.VecVirtual) { VPXORD(r, r, r) }, unroll: 4, bcastFMA: true}
+	emit(six, packedA, false)
+	emit(six, rowsA, false)
 	emitTransposePack()
 	for _, w := range []int{6, 12, 16, 32} {
 		emitStridedCopy(w)
