@@ -6,8 +6,9 @@ import "github.com/onnxkit/onnxkit/native/linalg"
 // the algorithm ConvForward would choose for its params with the current
 // GEMM, and, once WithWeights has given it a weight tensor, those weights
 // in the form the algorithm multiplies by (packed panels for the strided
-// window and the matrix-vector products, kernels taken to the Winograd points). A plan is immutable:
-// any number of goroutines may run it at once.
+// window, the matrix-vector products and the pointwise products of many
+// input channels, kernels taken to the Winograd points). A plan is
+// immutable: any number of goroutines may run it at once.
 type ConvForwardPlan struct {
 	p    *ConvParams
 	plan convPlan
@@ -46,6 +47,10 @@ func (f *ConvForwardPlan) WithWeights(w []float32) *ConvForwardPlan {
 		g.plan.blocks.packedW = f.plan.blocks.packWeights(w)
 	case convMatVec:
 		g.plan.matvec.packedW = f.plan.matvec.packWeights(w)
+	case convPointwise:
+		if g.plan.point.packedW = f.plan.point.packWeights(w); g.plan.point.packedW == nil {
+			return nil
+		}
 	default:
 		return nil
 	}

@@ -91,11 +91,20 @@ var pointwiseConvs = []struct {
 	{"r18-ds-128-256s2@28", conv2D(0, 128, 28, 28, 256, 1, 1, 2, 0, 1, 1), Activation{}},
 	{"r50-ds-512-1024s2@28", conv2D(0, 512, 28, 28, 1024, 1, 1, 2, 0, 1, 1), Activation{}},
 	{"r18-ds-256-512s2@14", conv2D(0, 256, 14, 14, 512, 1, 1, 2, 0, 1, 1), Activation{}},
+	{"dn-128-128@56", conv2D(0, 128, 56, 56, 128, 1, 1, 1, 0, 1, 1), Relu},
+	{"dn-256-128@56", conv2D(0, 256, 56, 56, 128, 1, 1, 1, 0, 1, 1), Activation{}},
+	{"dn-256-128@28", conv2D(0, 256, 28, 28, 128, 1, 1, 1, 0, 1, 1), Relu},
+	{"dn-512-256@28", conv2D(0, 512, 28, 28, 256, 1, 1, 1, 0, 1, 1), Activation{}},
+	{"dn-512-128@14", conv2D(0, 512, 14, 14, 128, 1, 1, 1, 0, 1, 1), Relu},
+	{"dn-1024-128@14", conv2D(0, 1024, 14, 14, 128, 1, 1, 1, 0, 1, 1), Relu},
+	{"dn-1024-512@14", conv2D(0, 1024, 14, 14, 512, 1, 1, 1, 0, 1, 1), Activation{}},
+	{"dn-768-128@7", conv2D(0, 768, 7, 7, 128, 1, 1, 1, 0, 1, 1), Relu},
 }
 
 // BenchmarkConvPointwise times the forward pass of the 1x1 convolutions
 // of pointwiseConvs, with their bias and activation, at batch 1 and 8
-// along every algorithm that can compute them. Parallel's threads are
+// along every algorithm that can compute them, and planned with its
+// weights prepared, as a model runs it. Parallel's threads are
 // GOMAXPROCS at start: set them through the GOMAXPROCS variable.
 func BenchmarkConvPointwise(b *testing.B) {
 	for _, layer := range pointwiseConvs {
@@ -109,6 +118,12 @@ func BenchmarkConvPointwise(b *testing.B) {
 				b.Run(fmt.Sprintf("%s/batch%d/%s", layer.name, batch, alg), func(b *testing.B) {
 					benchmarkConv(b, p, false)
 				})
+				if alg == convAuto {
+					// As a model runs it: planned once, weights prepared.
+					b.Run(fmt.Sprintf("%s/batch%d/prepared", layer.name, batch), func(b *testing.B) {
+						benchmarkPreparedConv(b, p)
+					})
+				}
 			}
 		}
 	}
@@ -176,6 +191,71 @@ func TestConvPointwiseStoreEpilogue(t *testing.T) {
 					compare(t, name+" against float64", tolConvForward, got, ref)
 				}
 			}
+		}
+	})
+}
+
+// TestConvPointwisePreparedWeights runs pointwise convolutions of many
+// input channels through plans whose weights are packed in advance
+// (ConvForwardPlan.WithWeights, linalg.PackedAGemm) and requires bitwise
+// the results of ConvResidualForward, which reads the weights as stored,
+// with 1 and 2 workers (blocks of rows included), and the float64
+// recomputation within tolerance, at every CPU level: with a last panel
+// of rows short of the kernels' tiles, matrix-vector columns, blocks of
+// k, groups, strides, a bias, a residual and activations fused in the
+// stores or applied in passes.
+func TestConvPointwisePreparedWeights(t *testing.T) {
+	leveltest.Run(t, func(t *testing.T) {
+		rng := newRNG(31)
+		shapes := []struct {
+			p   ConvParams
+			act Activation
+			res bool
+		}{
+			{conv2D(1, 300, 14, 14, 100, 1, 1, 1, 0, 1, 1), Relu, false},
+			{conv2D(1, 256, 7, 7, 64, 1, 1, 1, 0, 1, 1), Relu, false},
+			{conv2D(2, 160, 13, 13, 56, 1, 1, 1, 0, 1, 1), Activation{Kind: ActClip, Alpha: 0, Beta: 6}, true},
+			{conv2D(1, 256, 10, 10, 96, 1, 1, 1, 0, 1, 2), Activation{}, false},
+			{conv2D(1, 128, 20, 20, 200, 1, 1, 2, 0, 1, 1), Relu, false},
+			{conv2D(1, 1024, 14, 14, 128, 1, 1, 1, 0, 1, 1), Relu, false},
+		}
+		for _, sh := range shapes {
+			p := sh.p
+			p.algorithm, p.Act = convPointwise, sh.act
+			x, w, b, _ := convBuffers(rng, p)
+			oh, ow := p.OutSize()
+			var r []float32
+			if sh.res {
+				r = uniform(rng, p.N*p.M*oh*ow, -1, 1)
+			}
+			plan := PlanConvForward(&p).WithWeights(w)
+			if plan == nil || plan.plan.point.packedW == nil {
+				t.Fatalf("%s: the weights are not packed", convName(p))
+			}
+			sameWithThreads(t, func() map[string][]float32 {
+				got, want := make([]float32, p.N*p.M*oh*ow), make([]float32, p.N*p.M*oh*ow)
+				plan.Forward(x, w, b, r, got)
+				ConvResidualForward(&p, x, w, b, r, want)
+				identical(t, convName(p)+" prepared against as stored", got, want)
+				return map[string][]float32{"y": got}
+			})
+			y := make([]float32, p.N*p.M*oh*ow)
+			plan.Forward(x, w, b, r, y)
+			ref := convNDRef(ndFromConv2D(p)[0], x, w, b)
+			for i, v := range ref {
+				if r != nil {
+					v += float64(r[i])
+				}
+				switch p.Act.Kind {
+				case ActRelu:
+					v = math.Max(v, 0)
+				case ActClip:
+					v = math.Min(math.Max(v, float64(p.Act.Alpha)), float64(p.Act.Beta))
+				}
+				ref[i] = v
+			}
+			// Sums of up to 1024 products of values in [-1, 1].
+			compare(t, convName(p)+" prepared against float64", tolerance{Abs: 1e-4, Rel: 1e-4}, y, ref)
 		}
 	})
 }

@@ -197,6 +197,10 @@ type gemmArgs struct {
 	// packedB says that b holds op(B) packed in advance, as
 	// SgemmPackedB takes it, and ldb is unused.
 	packedB bool
+	// packedA says that A is packed in advance, as SgemmPackedAB takes
+	// it: pa (see PackA); a and lda are then unused.
+	packedA bool
+	pa      PackedA
 	// window, if its Off is not nil, says that B is read through it, as
 	// SgemmWindow takes it, or B^T when windowT is set, as SgemmWindowT
 	// takes it; b and ldb are then unused. When windowA is set, it is
@@ -658,7 +662,10 @@ func thinChunksPay(p *gemmArgs) bool {
 // readsAInPlace reports whether the kernel reads the full panels of A in
 // place rather than packing them.
 func (kern *kernel) readsAInPlace(p *gemmArgs) bool {
-	if p.windowA {
+	switch {
+	case p.packedA:
+		return false
+	case p.windowA:
 		return kern.gather != nil
 	}
 	return !p.transA && kern.runRows != nil && !crowdsL1Set(p.lda, kern.mr)
@@ -718,7 +725,7 @@ func (kern *kernel) splitRows(p *gemmArgs, mTiles, nTiles, workers int) bool {
 		rowWork += packCost * n * k
 		colWork += cols * packCost * n * k
 	}
-	if !kern.readsAInPlace(p) {
+	if !p.packedA && !kern.readsAInPlace(p) {
 		rowWork += rows * packCost * m * k
 		colWork += packCost * m * k
 	}
@@ -757,9 +764,12 @@ func (p *gemmArgs) check(nr int) {
 	if p.transB {
 		br, bc = bc, br
 	}
-	if p.windowA {
+	switch {
+	case p.windowA:
 		p.window.checkA(p.m, p.k)
-	} else {
+	case p.packedA:
+		// Checked by PackA and Rows.
+	default:
 		need("a", p.a, ar, ac, p.lda)
 	}
 	switch {
@@ -887,6 +897,8 @@ func (kern *kernel) compute(p *gemmArgs, i0, i1, j0, j1 int) {
 			for ic := i0; ic < i1; ic += mc {
 				mb := min(mc, i1-ic)
 				switch {
+				case p.packedA:
+					// Packed in advance.
 				case inPlaceA && p.windowA:
 					// A short last panel repeats its last row.
 				case inPlaceA:
@@ -903,8 +915,8 @@ func (kern *kernel) compute(p *gemmArgs, i0, i1, j0, j1 int) {
 }
 
 // macro multiplies the mb×kb block of op(A) at (ic, pc), packed in ws.a
-// or read in place, by the packed kb×nb block of B (in ws.b, or in p.b
-// when B came packed) into C at (ic, jc).
+// or in advance (p.pa), or read in place, by the packed kb×nb block of B
+// (in ws.b, or in p.b when B came packed) into C at (ic, jc).
 // Full tiles go straight to C. Edge tiles are computed on a copy of the
 // part of C they cover, in ws.tile, and copied back, so that they are
 // scaled and merged with C as whole tiles are (with the same roundings);
@@ -1039,6 +1051,10 @@ func (kern *kernel) tile(b *block, ws *workspace, ir, jr int) {
 		at := (jc+jr)*p.k + pc*nr // panel (jc+jr)/nr, row pc
 		bp = p.b[at : at+kb*nr]
 	}
+	ap := ws.a[ir*kb : (ir+mr)*kb] // the packed panel of A
+	if p.packedA {
+		ap = p.pa.panel(ic+ir, pc, kb)
+	}
 	var window []int32 // the offsets of a B read in place through a window
 	if kern.slidesIn(p) {
 		bp, window = p.window.X[p.window.at(jc+jr):], p.window.Off[pc:pc+kb]
@@ -1088,15 +1104,15 @@ func (kern *kernel) tile(b *block, ws *workspace, ir, jr int) {
 	case window != nil && inRows:
 		kern.slideRows(kb, p.a[(ic+ir)*p.lda+pc:], p.lda, bp, window, dst, ldd, alpha, bet, useBet, e)
 	case window != nil:
-		kern.slide(kb, ws.a[ir*kb:(ir+mr)*kb], bp, window, dst, ldd, alpha, bet, useBet, e)
+		kern.slide(kb, ap, bp, window, dst, ldd, alpha, bet, useBet, e)
 	case inRows && width < nr:
 		kern.runRows8(kb, p.a[(ic+ir)*p.lda+pc:], p.lda, bp, dst, ldd, alpha, bet, useBet, e)
 	case inRows:
 		kern.runRows(kb, p.a[(ic+ir)*p.lda+pc:], p.lda, bp, dst, ldd, alpha, bet, useBet, e)
 	case width < nr:
-		kern.run8(kb, ws.a[ir*kb:(ir+mr)*kb], bp, dst, ldd, alpha, bet, useBet, e)
+		kern.run8(kb, ap, bp, dst, ldd, alpha, bet, useBet, e)
 	default:
-		kern.run(kb, ws.a[ir*kb:(ir+mr)*kb], bp, dst, ldd, alpha, bet, useBet, e)
+		kern.run(kb, ap, bp, dst, ldd, alpha, bet, useBet, e)
 	}
 	if !edge {
 		return

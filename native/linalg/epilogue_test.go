@@ -11,8 +11,8 @@ import (
 	"github.com/onnxkit/onnxkit/native/vec"
 )
 
-// TestEpilogue multiplies through SgemmPackedBEpilogue and
-// SgemmWindowEpilogue with every Blocked kernel (each CPU level, the
+// TestEpilogue multiplies through SgemmPackedBEpilogue, SgemmPackedAB
+// (A packed by PackA) and SgemmWindowEpilogue with every Blocked kernel (each CPU level, the
 // kernels no level prefers and the stand-ins) and checks the results
 // bitwise against the product followed by the separate passes (vec's
 // addition of each row's bias, then vec.Relu or vec.Clip), and against a
@@ -83,11 +83,15 @@ func TestEpilogue(t *testing.T) {
 						}
 					}
 					checkReference(t, name, e, a, b, c0, want, m, n, k, sh.alpha, sh.beta)
-					for _, via := range []string{"packed", "window"} {
+					packedA := g.PackA(m, k, a, k)
+					for _, via := range []string{"packed", "packed A", "window"} {
 						got := slices.Clone(c0)
-						if via == "packed" {
+						switch via {
+						case "packed":
 							g.SgemmPackedBEpilogue(m, n, k, sh.alpha, a, k, packed, sh.beta, got, n, &e)
-						} else {
+						case "packed A":
+							g.SgemmPackedAB(n, sh.alpha, packedA, packed, sh.beta, got, n, &e)
+						default:
 							g.SgemmWindowEpilogue(false, m, n, k, sh.alpha, a, k, linalg.Window{X: x, Off: off}, sh.beta, got, n, &e)
 						}
 						for i := range got {

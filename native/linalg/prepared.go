@@ -175,3 +175,87 @@ func (t *vecPanelTask) runChunk(c int) {
 // about as long as 4M flops of SGEMM, and a second core doubles the
 // bandwidth the product gets.
 const streamBytesPerFlop = 1
+
+// PackedAGemm is an EpilogueGemm that also multiplies an A packed in
+// advance: a layer's weights on the left of its products (a 1x1
+// convolution's, [output channels, input channels]) are packed once,
+// which spares each product reading them in place from rows far apart
+// (rows 4 KiB apart share a set of L1) and packing the short last panel
+// of rows again. Blocked implements it.
+type PackedAGemm interface {
+	EpilogueGemm
+	// TileRows is the height of the row panels of a packed A.
+	TileRows() int
+	// PackA packs the row-major m×k A.
+	PackA(m, k int, a []float32, lda int) PackedA
+	// SgemmPackedAB computes C = alpha*A*B + beta*C, followed by e (nil:
+	// none), with A and B packed.
+	SgemmPackedAB(n int, alpha float32, a PackedA, b []float32, beta float32, c []float32, ldc int, e *Epilogue)
+}
+
+var _ PackedAGemm = Blocked{}
+
+// PackedA is an m×k matrix packed by Blocked.PackA for the kernel of
+// that Blocked (and its Wide and Serial forms alike), or some of its
+// rows (see Rows). The layout is the one the products pack a block of A
+// into: for each block of k in turn (the blocks the products take for
+// this k), the panels of TileRows() rows, each stored column by column,
+// the rows of the last panel beyond m zero.
+type PackedA struct {
+	data []float32
+	m, k int
+	// panels is the number of rows of all the panels of the packed
+	// matrix, and row0 the first row of this view of it.
+	panels, row0 int
+	kern         *kernel
+}
+
+// Rows returns rows [i0, i1) of a, i0 a multiple of the panel height.
+func (a PackedA) Rows(i0, i1 int) PackedA {
+	if i0 < 0 || i1 < i0 || i1 > a.m || i0%a.kern.mr != 0 {
+		panic(fmt.Sprintf("linalg: rows [%d, %d) of a packed A of %d rows in panels of %d", i0, i1, a.m, a.kern.mr))
+	}
+	a.row0 += i0
+	a.m = i1 - i0
+	return a
+}
+
+// PackA returns the row-major m×k matrix A (row stride lda) packed for
+// SgemmPackedAB. Weights multiplied many times are packed once so.
+func (g Blocked) PackA(m, k int, a []float32, lda int) PackedA {
+	kern := g.kernel()
+	if m < 0 || k < 0 || m > 0 && k > 0 && (lda < k || len(a) < (m-1)*lda+k) {
+		panic(fmt.Sprintf("linalg: PackA of a %d×%d A with lda=%d from %d elements", m, k, lda, len(a)))
+	}
+	pa := PackedA{m: m, k: k, panels: roundUp(m, kern.mr), kern: kern}
+	pa.data = make([]float32, pa.panels*k)
+	p := gemmArgs{m: m, k: k, a: a, lda: lda}
+	kc := evenBlock(k, kern.kc, kern.unroll) // as compute blocks k
+	for pc := 0; pc < k; pc += kc {
+		kb := min(kc, k-pc)
+		kern.packA(pa.data[pc*pa.panels:], &p, 0, m, pc, kb)
+	}
+	return pa
+}
+
+// panel returns the packed kb×mr panel of rows [i, i+mr) and columns
+// [pc, pc+kb) of a: i a multiple of mr from the view's first row, pc
+// and kb a block of k.
+func (a *PackedA) panel(i, pc, kb int) []float32 {
+	at := pc*a.panels + (a.row0+i)*kb
+	return a.data[at : at+kb*a.kern.mr]
+}
+
+// SgemmPackedAB computes C = alpha*A*B + beta*C for the m×k A packed by
+// PackA (m and k are a's) and a k×n B packed by PackB, C with row stride
+// ldc, followed by e as SgemmPackedBEpilogue applies it (e nil: none).
+// A must have been packed by g's kernel. The results are bitwise those
+// of SgemmPackedBEpilogue with A as stored: the kernels sum each element
+// in the same order whether they read A packed or in place.
+func (g Blocked) SgemmPackedAB(n int, alpha float32, a PackedA, b []float32, beta float32, c []float32, ldc int, e *Epilogue) {
+	if a.kern != g.kernel() {
+		panic(fmt.Sprintf("linalg: A packed for %s multiplied by %s", a.kern.name, g.kernel().name))
+	}
+	g.run(gemmArgs{m: a.m, n: n, k: a.k, alpha: alpha, beta: beta, b: b, c: c, ldc: ldc,
+		packedA: true, pa: a, packedB: true, epi: e.clamps(a.m), fused: e != nil})
+}

@@ -193,3 +193,62 @@ func BenchmarkSgemmPackedVecB(b *testing.B) {
 		}
 	}
 }
+
+// TestSgemmPackedAB multiplies an A packed by PackA by a B packed by
+// PackB, with 1 and 2 workers, and requires bitwise the results of
+// SgemmPackedB with A as stored, for the whole of A and for its rows
+// from a multiple of TileRows() on (PackedA.Rows); and
+// the float64 product within a tolerance. The shapes have edge panels
+// of rows, several blocks of k, rows 4 KiB apart (k = 1024), and are
+// large enough for the product to be split between workers.
+func TestSgemmPackedAB(t *testing.T) {
+	defer parallel.SetThreads(parallel.Threads())
+	shapes := []struct {
+		m, n, k     int
+		alpha, beta float32
+	}{
+		{128, 196, 1024, 1, 0},
+		{37, 45, 600, 0.5, 2},
+		{256, 784, 512, 1, 1},
+		{13, 70, 16, 1, 0},
+	}
+	// Every kernel at its level and those no level prefers; the
+	// stand-ins multiply packed As in TestEpilogue, on smaller shapes.
+	check := func(t *testing.T, g linalg.Blocked) {
+		rng := rand.New(rand.NewPCG(29, 30))
+		for _, sh := range shapes {
+			m, n, k := sh.m, sh.n, sh.k
+			tc := gemmCase{m: m, n: n, k: k, alpha: sh.alpha, beta: sh.beta}
+			a, b, c0 := randomSlice(rng, m*k), randomSlice(rng, k*n), randomSlice(rng, m*n)
+			packedB := make([]float32, g.PackedLen(k, n))
+			g.PackB(false, k, n, b, n, packedB)
+			packedA := g.PackA(m, k, a, k)
+			want := slices.Clone(c0)
+			g.SgemmPackedB(m, n, k, sh.alpha, a, k, packedB, sh.beta, want, n)
+			ref, mag := tc.reference(a, k, b, n, c0, n)
+			for i, v := range want {
+				if tol := gemmTolerance(k, mag[i]); math.Abs(float64(v)-ref[i]) > tol {
+					t.Fatalf("%v: C[%d] = %g, float64 reference %g (tolerance %g)", tc, i, v, ref[i], tol)
+				}
+			}
+			r := g.TileRows()
+			i0 := min(m/r/2*r, m) // the rows from i0 on, from their part of the packed A
+			for _, threads := range []int{1, 2} {
+				parallel.SetThreads(threads)
+				got, tail := slices.Clone(c0), slices.Clone(c0)
+				g.SgemmPackedAB(n, sh.alpha, packedA, packedB, sh.beta, got, n, nil)
+				g.SgemmPackedAB(n, sh.alpha, packedA.Rows(i0, m), packedB, sh.beta, tail[i0*n:], n, nil)
+				copy(tail[:i0*n], got)
+				for i := range got {
+					if math.Float32bits(got[i]) != math.Float32bits(want[i]) || math.Float32bits(tail[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("%v, %d threads: C[%d] = %g packed A, %g from row %d on, %g A as stored", tc, threads, i, got[i], tail[i], i0, want[i])
+					}
+				}
+			}
+		}
+	}
+	forEachLevel(t, check)
+	for _, g := range unpreferred() {
+		t.Run(g.Name(), func(t *testing.T) { check(t, g) })
+	}
+}
