@@ -246,7 +246,14 @@ func (s *pointwiseGeometry) split(workers int) pointwiseSplit {
 	sp.rows, sp.blocks = mg, 1
 	if tasks := products * sp.chunks; tasks < 2*workers {
 		sp.blocks = min(ceilDiv(2*workers, tasks), max(1, mg/pointwiseMinRows))
-		sp.rows = ceilDiv(ceilDiv(mg, sp.blocks), 24) * 24 // whole tiles of 4, 6, 12 rows
+		// The GEMM's tiles of rows dealt out evenly: 128 rows are 22
+		// tiles of 6, 66 and 62 rows in two blocks (where blocks of a
+		// multiple of 24 rows, 72 and 56, took 12 tiles and 10).
+		mr := 24 // whole tiles of 4, 6, 12 rows
+		if g, ok := s.gemm.(interface{ TileRows() int }); ok {
+			mr = g.TileRows()
+		}
+		sp.rows = ceilDiv(ceilDiv(mg, mr), sp.blocks) * mr
 		sp.blocks = ceilDiv(mg, sp.rows)
 	}
 	return sp
