@@ -124,7 +124,9 @@ func (s *pointwiseGeometry) packWeights(w []float32) []linalg.PackedA {
 // it pays: when the product of an image and group has more than one row
 // and at least a panel of the GEMM's columns (fewer make it a product
 // with one column, or leave most of a panel empty), and, for more than
-// one image or strides other than 1, pointwiseMinBatchedCols.
+// one image or strides other than 1, pointwiseMinBatchedCols, unless
+// the products of many images pack their columns and have
+// pointwisePackedAMinK input channels (see pointwiseMinBatchedCols).
 func (p *ConvParams) pointwiseWindow(gemm linalg.Gemm) (s pointwiseGeometry, cannot string, pays bool) {
 	wg, ok := gemm.(linalg.WindowGemm)
 	oh, ow := p.OutSize()
@@ -143,8 +145,9 @@ func (p *ConvParams) pointwiseWindow(gemm linalg.Gemm) (s pointwiseGeometry, can
 	}
 	s = pointwiseGeometry{p: p, gemm: wg, strided: p.StrideH != 1 || p.StrideW != 1}
 	s.packs = pointwisePacks(p.M / p.Group)
+	deep := !s.strided && s.packs && p.C/p.Group >= pointwisePackedAMinK
 	pays = p.M/p.Group > 1 && oh*ow >= wg.PanelWidth() &&
-		(p.N == 1 && !s.strided || oh*ow >= pointwiseMinBatchedCols)
+		(p.N == 1 && !s.strided || oh*ow >= pointwiseMinBatchedCols || deep)
 	return s, "", pays
 }
 
@@ -189,7 +192,13 @@ func pointwiseWidePays(narrow, wide linalg.Blocked, mg, ohw int) bool {
 // (ResNet-50's 512->2048), the products 0.97 at 14x14 (1024->256) and
 // 0.33-1.00 from 28x28 on; at batch 1, im2col 0.73-0.98 of the time of
 // gathered products at 7x7 and 14x14 outputs (ResNet's last
-// downsamplings), and 1.08-1.39 at 28x28.
+// downsamplings), and 1.08-1.39 at 28x28. Since, products of at least
+// pointwisePackedAMinK input channels (with prepared weights packed)
+// took 0.78-0.90 of im2col's CPU time at batch 8 on 7x7 and 14x14
+// planes (DenseNet-121's 512->128@14 0.78, 1024->128@14 0.85,
+// 768->128@7 0.84, ResNet-50's 1024->256@14 0.90; 2048->512@7, its
+// weights unpacked, 1.00; 2 threads, medians of 4 runs alternated
+// shape by shape, loaded machine), and pay whatever the plane.
 const pointwiseMinBatchedCols = 512
 
 // pointwisePacks reports whether products of mg output channels per
