@@ -17,10 +17,10 @@ type Options struct {
 }
 
 // Inference is the standard pipeline for export and inference:
-// StripDropout, StripIdentity, FoldBatchNorm when opts.FoldBN, and
-// EliminateDeadCode, followed by graph.Validate, which must find no
-// problem that m did not already have (an operator newer than graph's
-// schemas, say, is the engine's to judge). It returns a new model and
+// StripDropout, StripIdentity, FoldBatchNorm when opts.FoldBN,
+// ScaleAfterMatMul and EliminateDeadCode, followed by graph.Validate,
+// which must find no problem that m did not already have (an operator
+// newer than graph's schemas, say, is the engine's to judge). It returns a new model and
 // leaves m unchanged. It evaluates no constant subgraph: the engine
 // computes Constant nodes and what is computed from them alone once,
 // when it compiles the model (see the package documentation).
@@ -37,7 +37,7 @@ func Inference(m *graph.Model, opts Options) (*graph.Model, error) {
 	if opts.FoldBN {
 		pipeline = append(pipeline, pass{"FoldBatchNorm", FoldBatchNorm})
 	}
-	pipeline = append(pipeline, pass{"EliminateDeadCode", EliminateDeadCode})
+	pipeline = append(pipeline, pass{"ScaleAfterMatMul", ScaleAfterMatMul}, pass{"EliminateDeadCode", EliminateDeadCode})
 	for _, p := range pipeline {
 		var err error
 		if m, err = p.run(m); err != nil {
