@@ -2,6 +2,7 @@ package ops
 
 import (
 	"fmt"
+	"math"
 	"slices"
 
 	"github.com/onnxkit/onnxkit/graph"
@@ -113,12 +114,27 @@ func FusionCapabilities() passes.Capabilities {
 	}
 }
 
-// KernelScale returns the epilogue's scale for s (nil for nil).
+// KernelScale returns the epilogue's scale for s (nil for nil). A
+// division by a power of two becomes the multiplication by its inverse,
+// which rounds every quotient the same (both are the exact value,
+// rounded once) and costs a fraction of a division: attention's scores
+// divided by 8.
 func KernelScale(s *passes.Scale) *kernels.Scale {
 	if s == nil {
 		return nil
 	}
+	if inv := 1 / float64(s.By); s.Divide && exactInverse(s.By) {
+		return &kernels.Scale{By: float32(inv)}
+	}
 	return &kernels.Scale{By: s.By, Divide: s.Divide}
+}
+
+// exactInverse reports whether v is a power of two whose inverse is a
+// normal float32, so that x/v and x*(1/v) are the same float32 for
+// every x.
+func exactInverse(v float32) bool {
+	frac, exp := math.Frexp(float64(v))
+	return frac == 0.5 && exp >= -125 && exp <= 127
 }
 
 // KernelActivation returns the epilogue that computes a; the identity

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/onnxkit/onnxkit/graph"
+	"github.com/onnxkit/onnxkit/graph/passes"
 	"github.com/onnxkit/onnxkit/native/internal/leveltest"
 	"github.com/onnxkit/onnxkit/native/kernels"
 	"github.com/onnxkit/onnxkit/native/tensor"
@@ -111,4 +112,55 @@ func TestFusedMatMulSoftmaxErrors(t *testing.T) {
 	if _, err := buildOp(t, testNode("Softmax", graph.IntAttr("axis", -1)), 13).Forward(&Context{}, []*tensor.Tensor{testTensor(graph.Float32, []int{}, []float64{14})}); err == nil {
 		t.Error("the unfused Softmax of a scalar succeeded")
 	}
+}
+
+// TestKernelScaleDivision checks that a fused division by a power of
+// two, which KernelScale turns into the multiplication by its inverse,
+// gives bitwise the float32 quotients of the unfused product, down to
+// subnormal results, at every CPU level; other divisors stay divisions.
+func TestKernelScaleDivision(t *testing.T) {
+	if s := KernelScale(&passes.Scale{By: 3, Divide: true}); !s.Divide || s.By != 3 {
+		t.Errorf("KernelScale(Div 3) = %+v, want a division by 3", *s)
+	}
+	if s := KernelScale(&passes.Scale{By: 0x1p-127, Divide: true}); !s.Divide {
+		t.Errorf("KernelScale(Div 2^-127) = %+v, want a division: 2^127 is no float32", *s)
+	}
+	leveltest.Run(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(3, 4))
+		const m, k, n = 6, 5, 40
+		a := make([]float32, m*k)
+		for i := range a {
+			// Rows of every magnitude, down to products near the
+			// subnormal range.
+			a[i] = float32(rng.NormFloat64() * math.Pow(2, float64(-20*(i/k))))
+		}
+		b := make([]float32, k*n)
+		for i := range b {
+			b[i] = float32(rng.NormFloat64())
+		}
+		at, bt := tensor.Float32(m, k), tensor.Float32(k, n)
+		copy(at.F32(), a)
+		copy(bt.F32(), b)
+		in := []*tensor.Tensor{at, bt}
+		plain := &matMul{weights: &preparedWeights{}}
+		want, err := plain.Forward(&Context{}, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, by := range []float32{8, 0.5, 0x1p100} {
+			s := KernelScale(&passes.Scale{By: by, Divide: true})
+			if s.Divide {
+				t.Fatalf("KernelScale(Div %g) = %+v, want a multiplication", by, *s)
+			}
+			got, err := plain.FuseEpilogue(Epilogue{Scale: s}).Forward(&Context{}, in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, y := range want[0].F32() {
+				if q := y / by; math.Float32bits(got[0].F32()[i]) != math.Float32bits(q) {
+					t.Fatalf("by %g: element %d is %g, want %g / %g = %g", by, i, got[0].F32()[i], y, by, q)
+				}
+			}
+		}
+	})
 }
