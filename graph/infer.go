@@ -39,6 +39,46 @@ import (
 // complete as far as inference could go. A cycle is returned as a
 // *CycleError with a nil map.
 func InferTypes(m *Model) (map[string]*Type, error) {
+	st, err := inferModel(m)
+	if st == nil {
+		return nil, err
+	}
+	return st.types, err
+}
+
+// InferTypesAndInts returns InferTypes' types and, with them, the
+// values of the small integer tensors of m's main graph (rank 0 or 1,
+// at most 64 elements) that its data propagation knows in full,
+// whatever the graph inputs: the shape arithmetic that exporters compute
+// from Shape(x) when the dimensions it reads are fixed, though others
+// (the batch) may be symbolic. Constant values and initializers that are
+// not graph inputs are among them. The error is InferTypes'.
+func InferTypesAndInts(m *Model) (map[string]*Type, map[string][]int64, error) {
+	st, err := inferModel(m)
+	if st == nil {
+		return nil, nil, err
+	}
+	ints := make(map[string][]int64)
+	for name, t := range st.types {
+		if t == nil || t.Kind != TensorKind || t.DType != Int64 && t.DType != Int32 {
+			continue
+		}
+		d := st.data[name]
+		if d == nil {
+			if k := st.consts[name]; k != nil {
+				d = tensorData(k)
+			}
+		}
+		if v, ok := d.ints(); ok && d != nil {
+			ints[name] = v
+		}
+	}
+	return st.types, ints, err
+}
+
+// inferModel infers the types and followed integer values of m's main
+// graph, as InferTypes describes: nil and the error for a cycle.
+func inferModel(m *Model) (*inferState, error) {
 	if m == nil || m.Graph == nil {
 		return nil, errors.New("graph: model has no graph")
 	}
@@ -49,7 +89,7 @@ func InferTypes(m *Model) (map[string]*Type, error) {
 			inferred = inl
 		}
 	}
-	types, errs, err := inferGraph(inferred, inferred.Graph, nil)
+	st, errs, err := inferGraphState(inferred, inferred.Graph, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -57,13 +97,14 @@ func InferTypes(m *Model) (map[string]*Type, error) {
 		// Keep m's own values, not those of the inlined bodies.
 		own := make(map[string]bool)
 		collectNames(m.Graph, own)
-		for name := range types {
+		for name := range st.types {
 			if !own[name] {
-				delete(types, name)
+				delete(st.types, name)
+				delete(st.data, name)
 			}
 		}
 	}
-	return types, errors.Join(errs...)
+	return st, errors.Join(errs...)
 }
 
 // KnownShapeOps returns the default-domain op types that InferTypes has a
@@ -74,12 +115,22 @@ func KnownShapeOps() []string { return slices.Sorted(maps.Keys(shapeFuncs)) }
 // err is a cycle. outer, for a subgraph, is the state of the graph around
 // it, whose values the subgraph sees.
 func inferGraph(m *Model, g *Graph, outer *inferState) (types map[string]*Type, errs []error, err error) {
+	st, errs, err := inferGraphState(m, g, outer)
+	if st == nil {
+		return nil, errs, err
+	}
+	return st.types, errs, err
+}
+
+// inferGraphState is inferGraph, returning the whole state of inference
+// at the end of g: the types and the followed integer values.
+func inferGraphState(m *Model, g *Graph, outer *inferState) (st *inferState, errs []error, err error) {
 	order, err := TopoSort(g)
 	if err != nil {
 		return nil, nil, err
 	}
-	types = make(map[string]*Type)
-	st := &inferState{model: m, types: types, data: make(map[string]symInts), consts: make(map[string]*Tensor)}
+	types := make(map[string]*Type)
+	st = &inferState{model: m, types: types, data: make(map[string]symInts), consts: make(map[string]*Tensor)}
 	if outer != nil {
 		maps.Copy(types, outer.types)
 		maps.Copy(st.data, outer.data)
@@ -146,7 +197,7 @@ func inferGraph(m *Model, g *Graph, outer *inferState) (types map[string]*Type, 
 			}
 		}
 	}
-	return types, errs, nil
+	return st, errs, nil
 }
 
 // refineType is the inferred type t with what the declared type adds:

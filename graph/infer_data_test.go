@@ -269,3 +269,44 @@ func TestInferThroughFunction(t *testing.T) {
 		t.Errorf("types of %d values, want x, y and z: %v", len(types), types)
 	}
 }
+
+// InferTypesAndInts gives the integer values data propagation knows in full:
+// the fixed dimensions of a shape with a symbolic batch, what is
+// computed from them, and constants; not the batch nor what depends on
+// it, nor float values.
+func TestInferTypesAndInts(t *testing.T) {
+	b := NewBuilder("g", OpsetID{Version: 17})
+	x := b.Input("x", Float32, Symbol("N"), Fixed(128), Fixed(768))
+	idx := b.Node("Constant", "idx", nil, IntsAttr("value_ints", -1))
+	s := b.Node("Shape", "s", []string{x})
+	last := b.Node("Gather", "last", []string{s, idx})
+	third := b.Node("Div", "third", []string{b.Node("Add", "plus2", []string{last, b.Node("Constant", "two", nil, IntsAttr("value_ints", 2))}),
+		b.Node("Constant", "three", nil, IntsAttr("value_ints", 3))})
+	batch := b.Node("Gather", "batch", []string{s, b.Node("Constant", "zero", nil, IntsAttr("value_ints", 0))})
+	f := b.Node("Constant", "f", nil, FloatsAttr("value_floats", 1.5))
+	for _, o := range []string{third, batch, f} {
+		b.Output(o, nil)
+	}
+	m, err := b.Model()
+	if err != nil {
+		t.Fatal(err)
+	}
+	types, got, err := InferTypesAndInts(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ty := types[third]; ty == nil || ty.DType != Int64 {
+		t.Errorf("type of %s: %v, want int64", third, ty)
+	}
+	want := map[string][]int64{idx: {-1}, last: {768}, third: {256}, "two": {2}, "three": {3}, "plus2": {770}, "zero": {0}}
+	for name, v := range want {
+		if g, ok := got[name]; !ok || len(g) != len(v) || g[0] != v[0] {
+			t.Errorf("%s = %v (known %v), want %v", name, g, ok, v)
+		}
+	}
+	for _, name := range []string{s, batch, f, x} {
+		if v, ok := got[name]; ok {
+			t.Errorf("%s known as %v, want unknown", name, v)
+		}
+	}
+}

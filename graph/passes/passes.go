@@ -18,12 +18,13 @@ type Options struct {
 
 // Inference is the standard pipeline for export and inference:
 // StripDropout, StripIdentity, FoldBatchNorm when opts.FoldBN,
-// ScaleAfterMatMul and EliminateDeadCode, followed by graph.Validate,
-// which must find no problem that m did not already have (an operator
-// newer than graph's schemas, say, is the engine's to judge). It returns a new model and
-// leaves m unchanged. It evaluates no constant subgraph: the engine
-// computes Constant nodes and what is computed from them alone once,
-// when it compiles the model (see the package documentation).
+// ScaleAfterMatMul, SliceMatMulWeights and EliminateDeadCode, followed
+// by graph.Validate, which must find no problem that m did not already
+// have (an operator newer than graph's schemas, say, is the engine's to
+// judge). It returns a new model and leaves m unchanged. It evaluates
+// no constant subgraph: the engine computes Constant nodes and what is
+// computed from them alone once, when it compiles the model (see the
+// package documentation).
 func Inference(m *graph.Model, opts Options) (*graph.Model, error) {
 	before := problemSet(graph.Validate(m))
 	type pass struct {
@@ -37,7 +38,8 @@ func Inference(m *graph.Model, opts Options) (*graph.Model, error) {
 	if opts.FoldBN {
 		pipeline = append(pipeline, pass{"FoldBatchNorm", FoldBatchNorm})
 	}
-	pipeline = append(pipeline, pass{"ScaleAfterMatMul", ScaleAfterMatMul}, pass{"EliminateDeadCode", EliminateDeadCode})
+	pipeline = append(pipeline, pass{"ScaleAfterMatMul", ScaleAfterMatMul},
+		pass{"SliceMatMulWeights", SliceMatMulWeights}, pass{"EliminateDeadCode", EliminateDeadCode})
 	for _, p := range pipeline {
 		var err error
 		if m, err = p.run(m); err != nil {
