@@ -78,6 +78,11 @@ func TestMatMulViews(t *testing.T) {
 		{"tokens2", []int{2, 9, 8}, []int{1, 0, 2}, []int{8, 40}, nil, ActRelu, nil},
 		// Rows of one value, and a broadcast batch axis of size 1.
 		{"broadcast", []int{3, 1, 1, 5}, []int{1, 0, 2, 3}, []int{1, 5, 4}, nil, ActIdentity, nil},
+		// Transposed matrices of a, each with its own b: copied row-major
+		// before each product (gathersA).
+		{"transposedBatchedA", []int{5, 9, 7}, []int{0, 2, 1}, []int{5, 9, 11}, nil, ActIdentity, nil},
+		// Queries too large to copy before each product: read in place.
+		{"largeQueries", []int{200, 2, 96}, []int{1, 0, 2}, []int{200, 2, 96}, []int{1, 2, 0}, ActSoftmax, nil},
 		// Big enough products for Sgemm to split or spread over the workers.
 		{"large", []int{128, 4, 64}, []int{1, 0, 2}, []int{128, 4, 64}, []int{1, 2, 0}, ActSoftmax, []int{1, 0, 2}},
 	}
