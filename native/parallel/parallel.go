@@ -349,8 +349,8 @@ func (l *loop) await() {
 		if preempted(last, now) || now-first > spinTime {
 			break
 		}
-		last = now
 		runtime.Gosched()
+		last = since() // what ran in the yield was ours, not a preemption
 	}
 	<-l.finished
 }
@@ -452,7 +452,8 @@ const pollsPerCheck = 64
 // milliseconds at a time, and its loop waits: with the load average at 6
 // to 12, batch-1 runs on two threads took 2 to 5 times as long as on
 // one. A goroutine that finds that it has been off its core for
-// preemptedGap between two looks at the clock takes the machine for
+// preemptedGap between two looks at the clock (with no yield to the
+// process's other goroutines between them) takes the machine for
 // oversubscribed: for a pause nobody polls, and the grain is
 // contendedGrain times larger, so that only loops long enough to
 // outweigh a worker held back are split. The pause is firstPause,
@@ -571,7 +572,6 @@ poll:
 		if preempted(last, now) {
 			break
 		}
-		last = now
 		switch {
 		case bursts.Load() > 0:
 			idleSince = -1
@@ -581,6 +581,7 @@ poll:
 			break poll
 		}
 		runtime.Gosched()
+		last = since() // what ran in the yield was ours, not a preemption
 	}
 	for f := free.Load(); f > 0; f = free.Load() {
 		if free.CompareAndSwap(f, f-1) {
