@@ -31,7 +31,8 @@ const benchThreads = 2
 // worker threads spin for a while after a run, waiting for the next, and
 // Go's scheduler keeps its threads awake briefly too; strict alternation
 // would hand one engine's spinning threads to the next engine's run, and
-// pauses between runs would time both engines waking up. One untimed run
+// pauses between runs would time both engines waking up. So each block
+// starts after a pause (settle), and its first runs are not timed. One untimed run
 // was not enough at batch 1: after ONNX Runtime's two sessions, the
 // native engine's median fell from 19.5-25.6 ms to 15.6-18.9 ms with
 // three, while ONNX Runtime's stayed at 14-18 ms either way.
@@ -39,6 +40,22 @@ const (
 	blockRuns    = 3
 	blockWarmups = 3
 )
+
+// settle waits, before an engine's block of runs, for the engine that
+// ran the last block to let its threads sleep. ONNX Runtime's worker
+// threads keep spinning for about 40 ms after a run: a process that had
+// just run MobileNet V3 Small six times used 37 ms of CPU time in the
+// next 38 ms of sleep, and none in the 50 ms after. A core they hold is
+// taken from the next engine's warm-up and timed runs, and the native
+// engine's polling workers, finding themselves preempted, take the
+// machine for oversubscribed and stop polling (package parallel): at
+// batch 1 the LSTM took 2.6-2.7 ms in the zoo benchmark against 1.3 ms
+// alone. The native engine's workers poll for 100 µs after a run.
+func settle() { time.Sleep(settleTime) }
+
+// settleTime is how long settle waits: ONNX Runtime's spinning and
+// then some.
+const settleTime = 60 * time.Millisecond
 
 // alexnetMACs is the Keras AlexNet's multiply-accumulates per image.
 const alexnetMACs = 743251072
@@ -118,6 +135,7 @@ func benchInference(b *testing.B, batch int) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		for e, run := range engines {
+			settle()
 			for range blockWarmups {
 				run()
 			}

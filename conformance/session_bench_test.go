@@ -154,6 +154,7 @@ func benchThroughput(b *testing.B, path string, goroutines int) {
 	b.ResetTimer()
 	for range b.N {
 		for e, run := range engines {
+			settle()
 			if e == 0 {
 				runtime.ReadMemStats(&before)
 			}

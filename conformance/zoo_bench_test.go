@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -46,7 +47,8 @@ func init() {
 // graph optimisation (an onnxkit.Session's, ONNX Runtime's), with
 // benchThreads threads each, at batch 1 and 8, on the same random inputs. The engines
 // alternate in blocks (blockWarmups untimed runs, then blockRuns timed
-// ones) so that both see the same load from the rest of the machine. Per
+// ones, after the other engine's threads have settled) so that both see
+// the same load from the rest of the machine. Per
 // model it reports each engine's median, minimum and maximum latency,
 // the ratio native/ORT of the medians and each engine's peak resident
 // memory, measured in a child process that runs only that engine; the
@@ -111,10 +113,12 @@ func benchZooModel(b *testing.B, path string, batch int) float64 {
 		func() error { _, err := sess.Run(in); return err },
 	}
 	times := make([][]time.Duration, len(engines))
+	runtime.GC() // the last model's garbage, collected before the timing
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		for range zooBlocks {
 			for e, run := range engines {
+				settle()
 				for range blockWarmups {
 					if err := run(); err != nil {
 						b.Fatal(err)

@@ -457,25 +457,25 @@ const pollsPerCheck = 64
 // oversubscribed: for a pause nobody polls, and the grain is
 // contendedGrain times larger, so that only loops long enough to
 // outweigh a worker held back are split. The pause is firstPause,
-// doubled at each such finding up to lastPause, and back to firstPause
-// once lastPause has passed without one: polling stays off while the
-// machine stays busy, and comes back soon after a burst of other work.
+// doubled up to lastPause at each such finding made less than
+// calmAfter after the last pause ended: polling stays off while the
+// machine stays busy, and comes back soon after a burst of other work
+// (such as another engine's threads spinning after their run).
 // (Loops on their goroutine alone did worse: a process's threads share
 // a busy machine's cores, and one thread gets one share.)
 const (
 	preemptedGap = 500 * time.Microsecond
-	firstPause   = 100 * time.Millisecond
-	lastPause    = 2 * time.Second
+	firstPause   = 50 * time.Millisecond
+	lastPause    = time.Second
+	calmAfter    = 200 * time.Millisecond
 )
 
 // The state of the pause in polling, in nanoseconds since start:
-// contendedUntil is its end, pause its length, lastPreempted when a
-// goroutine last found itself preempted.
+// contendedUntil is its end (or the last one's) and pause its length.
 var (
 	start          = time.Now()
 	contendedUntil atomic.Int64
 	pause          atomic.Int64
-	lastPreempted  atomic.Int64
 )
 
 // since returns the time elapsed since start.
@@ -500,8 +500,12 @@ func preempted(last, now time.Duration) bool {
 	if now-last < preemptedGap {
 		return false
 	}
+	ended := time.Duration(contendedUntil.Load())
+	if now < ended {
+		return true // found during the pause it started: no second finding
+	}
 	p := time.Duration(pause.Load())
-	if prev := time.Duration(lastPreempted.Swap(int64(now))); p == 0 || now-prev > lastPause {
+	if p == 0 || now-ended > calmAfter {
 		p = firstPause
 	} else {
 		p = min(2*p, lastPause)

@@ -147,6 +147,7 @@ var sumTasks Tasks[sumTask]
 // closed form of the sum of squares, and that in steady state a loop
 // allocates nothing: the workers outlive their loops.
 func TestRunAllocatesNothing(t *testing.T) {
+	defer sensing.Store(sensing.Swap(false)) // see leastMallocs
 	defer SetThreads(0)
 	SetThreads(4)
 	const n = 1000
@@ -200,7 +201,10 @@ func TestRunAllocatesNothing(t *testing.T) {
 // some loops do; one call with none shows a loop that allocates nothing
 // once its workers keep up. (Unlike testing.AllocsPerRun, it keeps
 // GOMAXPROCS: on one processor a loop's workers cannot run until the
-// loop's goroutine blocks.)
+// loop's goroutine blocks.) The tests that call it turn the sensing of
+// preemption off: runtime.ReadMemStats stops the world, which a polling
+// worker can take for preemption, and the pause in polling that follows
+// outlasts the test.
 func leastMallocs(f func()) uint64 {
 	for range 20 {
 		f()
@@ -232,8 +236,11 @@ func TestShareDividesThreads(t *testing.T) {
 	measured.Add(calls)
 	leaving.Add(calls - 1)
 	counts := make(chan [3]int, calls)
+	var returned sync.WaitGroup
+	returned.Add(calls)
 	for i := range calls {
 		go func() {
+			defer returned.Done()
 			WithShare(s, func() {
 				inside.Done()
 				inside.Wait() // all three running: 4/3 threads each
@@ -269,6 +276,7 @@ func TestShareDividesThreads(t *testing.T) {
 			t.Errorf("the last call left: %d threads, want 2", c[2])
 		}
 	}
+	returned.Wait()
 	if s.running.Load() != 0 {
 		t.Fatalf("%d calls still counted after all returned", s.running.Load())
 	}
@@ -355,6 +363,7 @@ func TestGoroutineKey(t *testing.T) {
 // depends on the clock; the check only waits for it, for up to a time
 // far beyond spinTime.)
 func TestBurstKeepsWorkersAndLoopsRight(t *testing.T) {
+	defer sensing.Store(sensing.Swap(false)) // see leastMallocs
 	defer SetThreads(0)
 	SetThreads(2)
 	BeginBurst()
@@ -406,20 +415,20 @@ func TestBurstKeepsWorkersAndLoopsRight(t *testing.T) {
 
 // TestPreemptedPausesPolling checks the rule that takes the machine for
 // oversubscribed: a gap of preemptedGap or more between two looks at
-// the clock pauses polling for firstPause, a gap found again before
-// lastPause has passed doubles the pause, up to lastPause, and one found
-// later starts again from firstPause. Shorter gaps change nothing.
+// the clock pauses polling for firstPause; a gap found again less than
+// calmAfter after the pause ended doubles the pause, up to lastPause;
+// one found during the pause changes nothing; one found later starts
+// again from firstPause. Shorter gaps change nothing. While paused, the
+// grain is contendedGrain times its value.
 func TestPreemptedPausesPolling(t *testing.T) {
-	defer func(until, p, last int64) {
+	defer func(until, p int64) {
 		contendedUntil.Store(until)
 		pause.Store(p)
-		lastPreempted.Store(last)
-	}(contendedUntil.Load(), pause.Load(), lastPreempted.Load())
+	}(contendedUntil.Load(), pause.Load())
 	contendedUntil.Store(0)
 	pause.Store(0)
-	lastPreempted.Store(0)
-	at := 10 * time.Second
 	defer sensing.Store(sensing.Swap(true))
+	at := 10 * time.Second
 	if preempted(at, at+preemptedGap-1) || contended(at) {
 		t.Fatal("a gap just below preemptedGap counts as preemption")
 	}
@@ -434,18 +443,21 @@ func TestPreemptedPausesPolling(t *testing.T) {
 		t.Fatal("a gap of preemptedGap does not count as preemption")
 	}
 	wantPause(seen, firstPause)
+	if !preempted(seen, seen+preemptedGap) {
+		t.Fatal("a gap during the pause does not count as preemption")
+	}
+	wantPause(seen, firstPause)
 	for p := 2 * firstPause; p < 4*lastPause; p *= 2 {
-		at = seen + time.Millisecond
+		at = time.Duration(contendedUntil.Load()) + calmAfter - preemptedGap
 		seen = at + preemptedGap
 		preempted(at, seen)
 		wantPause(seen, min(p, lastPause))
 	}
-	at = seen + lastPause + 1
+	at = time.Duration(contendedUntil.Load()) + calmAfter
 	seen = at + preemptedGap
 	preempted(at, seen)
 	wantPause(seen, firstPause)
 
-	// While paused, the grain is contendedGrain times its value.
 	defer SetGrain(SetGrain(1000))
 	contendedUntil.Store(int64(since() + time.Hour))
 	if Grain() != 1000*contendedGrain {
