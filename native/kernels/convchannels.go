@@ -118,7 +118,7 @@ func (p *ConvParams) channelBlocks() (d channelBlocksGeometry, cannot string, pa
 // the pointwise products: where the products' tiles hold few input or
 // output channels. Measured in CPU time, one thread, weights prepared,
 // three interleaved rounds on a loaded machine
-// (BenchmarkConvPointwiseFewChannels): at batch 1 they took 0.40-0.94
+// (BenchmarkConvPointwise): at batch 1 they took 0.40-0.94
 // of the products' time with fewer than 128 input channels on 13x13 to
 // 112x112 planes (MobileNet V2's 32->16@112 0.40, 16->96@112 0.76,
 // 24->144@56 0.94, V3's 16->16@56 0.43, 48->288@14 0.69, SqueezeNet's

@@ -50,11 +50,13 @@ func TestConvPointwiseThreadIndependence(t *testing.T) {
 	})
 }
 
-// pointwiseConvs are 1x1 convolutions of the zoo's models (N unset):
-// few input or output channels on large planes (MobileNet's expansions
-// and projections, SqueezeNet's squeeze layers), many channels on small
-// planes (ShuffleNet's conv5, ResNet-50's last bottlenecks), and the
-// strided downsampling of ResNet-50.
+// pointwiseConvs are 1x1 convolutions of the zoo's models (N unset),
+// with the activation the executor fuses into each: few input or output
+// channels on large planes (MobileNets' expansions and projections,
+// SqueezeNet's squeeze and expand layers, ShuffleNet's and DenseNet's
+// 1x1s), many channels on small planes (ShuffleNet's conv5, ResNet-50's
+// last bottlenecks, DenseNet's), and the strided downsampling of the
+// ResNets.
 var pointwiseConvs = []struct {
 	name string
 	p    ConvParams
@@ -99,13 +101,44 @@ var pointwiseConvs = []struct {
 	{"dn-1024-128@14", conv2D(0, 1024, 14, 14, 128, 1, 1, 1, 0, 1, 1), Relu},
 	{"dn-1024-512@14", conv2D(0, 1024, 14, 14, 512, 1, 1, 1, 0, 1, 1), Activation{}},
 	{"dn-768-128@7", conv2D(0, 768, 7, 7, 128, 1, 1, 1, 0, 1, 1), Relu},
+	{"mbv2-32-192@28", conv2D(0, 32, 28, 28, 192, 1, 1, 1, 0, 1, 1), clip6},
+	{"mbv2-192-32@28", conv2D(0, 192, 28, 28, 32, 1, 1, 1, 0, 1, 1), Activation{}},
+	{"mbv2-64-384@14", conv2D(0, 64, 14, 14, 384, 1, 1, 1, 0, 1, 1), clip6},
+	{"mbv2-384-64@14", conv2D(0, 384, 14, 14, 64, 1, 1, 1, 0, 1, 1), Activation{}},
+	{"mbv3-72-24@28", conv2D(0, 72, 28, 28, 24, 1, 1, 1, 0, 1, 1), Activation{}},
+	{"mbv3-96-40@14", conv2D(0, 96, 14, 14, 40, 1, 1, 1, 0, 1, 1), Activation{}},
+	{"mbv3-40-240@14", conv2D(0, 40, 14, 14, 240, 1, 1, 1, 0, 1, 1), hardSwish},
+	{"sq-64-16@55", conv2D(0, 64, 55, 55, 16, 1, 1, 1, 0, 1, 1), Relu},
+	{"sq-128-32@27", conv2D(0, 128, 27, 27, 32, 1, 1, 1, 0, 1, 1), Relu},
+	{"sq-256-32@27", conv2D(0, 256, 27, 27, 32, 1, 1, 1, 0, 1, 1), Relu},
+	{"sq-32-128@27", conv2D(0, 32, 27, 27, 128, 1, 1, 1, 0, 1, 1), Relu},
+	{"sq-256-48@13", conv2D(0, 256, 13, 13, 48, 1, 1, 1, 0, 1, 1), Relu},
+	{"sq-48-192@13", conv2D(0, 48, 13, 13, 192, 1, 1, 1, 0, 1, 1), Relu},
+	{"sq-64-256@13", conv2D(0, 64, 13, 13, 256, 1, 1, 1, 0, 1, 1), Relu},
+	{"shuf-24-58@56", conv2D(0, 24, 56, 56, 58, 1, 1, 1, 0, 1, 1), Relu},
+	{"shuf-116-116@14", conv2D(0, 116, 14, 14, 116, 1, 1, 1, 0, 1, 1), Relu},
+	{"shuf-116-116@28", conv2D(0, 116, 28, 28, 116, 1, 1, 1, 0, 1, 1), Relu},
+	{"shuf-232-232@14", conv2D(0, 232, 14, 14, 232, 1, 1, 1, 0, 1, 1), Relu},
+	{"dense-128-128@28", conv2D(0, 128, 28, 28, 128, 1, 1, 1, 0, 1, 1), Relu},
+	{"dense-64-128@56", conv2D(0, 64, 56, 56, 128, 1, 1, 1, 0, 1, 1), Relu},
+	{"mbv2-96-576@14", conv2D(0, 96, 14, 14, 576, 1, 1, 1, 0, 1, 1), clip6},
+	{"mbv2-576-96@14", conv2D(0, 576, 14, 14, 96, 1, 1, 1, 0, 1, 1), Activation{}},
+	{"sq-384-64@13", conv2D(0, 384, 13, 13, 64, 1, 1, 1, 0, 1, 1), Relu},
+	{"sq-512-64@13", conv2D(0, 512, 13, 13, 64, 1, 1, 1, 0, 1, 1), Relu},
+	{"mbv2-160-960@7", conv2D(0, 160, 7, 7, 960, 1, 1, 1, 0, 1, 1), clip6},
+	{"mbv2-960-160@7", conv2D(0, 960, 7, 7, 160, 1, 1, 1, 0, 1, 1), Activation{}},
+	{"shuf-232-232@7", conv2D(0, 232, 7, 7, 232, 1, 1, 1, 0, 1, 1), Relu},
+	{"mbv3-24-88@28", conv2D(0, 24, 28, 28, 88, 1, 1, 1, 0, 1, 1), Relu},
 }
 
 // BenchmarkConvPointwise times the forward pass of the 1x1 convolutions
 // of pointwiseConvs, with their bias and activation, at batch 1 and 8
-// along every algorithm that can compute them, and planned with its
-// weights prepared, as a model runs it. Parallel's threads are
-// GOMAXPROCS at start: set them through the GOMAXPROCS variable.
+// along every algorithm that can compute them (auto: the one chosen),
+// each planned once with its weights prepared, as a model runs it, in
+// wall time and CPU time (all threads): the measurements behind the
+// pointwise products' rules and channelBlocksPointwisePays. Parallel's
+// threads are GOMAXPROCS at start: set them through the GOMAXPROCS
+// variable.
 func BenchmarkConvPointwise(b *testing.B) {
 	for _, layer := range pointwiseConvs {
 		for _, batch := range []int{1, 8} {
@@ -116,14 +149,8 @@ func BenchmarkConvPointwise(b *testing.B) {
 					continue
 				}
 				b.Run(fmt.Sprintf("%s/batch%d/%s", layer.name, batch, alg), func(b *testing.B) {
-					benchmarkConv(b, p, false)
+					benchmarkPreparedConv(b, p)
 				})
-				if alg == convAuto {
-					// As a model runs it: planned once, weights prepared.
-					b.Run(fmt.Sprintf("%s/batch%d/prepared", layer.name, batch), func(b *testing.B) {
-						benchmarkPreparedConv(b, p)
-					})
-				}
 			}
 		}
 	}
