@@ -1,6 +1,8 @@
 package ops
 
 import (
+	"unsafe"
+
 	"github.com/onnxkit/onnxkit/graph"
 	"github.com/onnxkit/onnxkit/native/internal/arena"
 	"github.com/onnxkit/onnxkit/native/tensor"
@@ -16,6 +18,10 @@ import (
 // arena; the nil Pool allocates every tensor and keeps nothing.
 type Pool struct {
 	arena *arena.Arena
+	// sheltered is the buffer of the view that the run's memory plan
+	// lends the op being run (Context.Into): part of a buffer that other
+	// values hold, which Put leaves alone.
+	sheltered []float32
 }
 
 // pooledTensor is the header a Pool hands out for a buffer, with room
@@ -113,7 +119,23 @@ func (p *Pool) Put(t *tensor.Tensor) {
 		return
 	}
 	if buf, ok := t.Data.([]float32); ok {
+		if p.sheltered != nil && cap(buf) > 0 && unsafe.SliceData(buf) == unsafe.SliceData(p.sheltered) && cap(buf) == cap(p.sheltered) {
+			return
+		}
 		p.arena.Give(buf)
+	}
+}
+
+// Shelter makes Put leave t's buffer alone until the next Shelter (nil
+// for none): t is the view that the run lends an op as Context.Into,
+// whose buffer other values hold. Call it only between the ops' runs.
+func (p *Pool) Shelter(t *tensor.Tensor) {
+	if p == nil {
+		return
+	}
+	p.sheltered = nil
+	if t != nil {
+		p.sheltered, _ = t.Data.([]float32)
 	}
 }
 

@@ -108,3 +108,29 @@ func TestPoolReusesHeadersNotViews(t *testing.T) {
 	}
 
 }
+
+// TestPoolLeavesShelteredViews checks that Put ignores the view that
+// Shelter names (a part of a buffer that other values hold, lent to an
+// op as Context.Into) and takes buffers back once the shelter is lifted.
+func TestPoolLeavesShelteredViews(t *testing.T) {
+	p := NewPool()
+	whole := p.Float32(64)
+	view := tensor.FromFloat32(whole.F32()[16:48:48], 32)
+	p.Shelter(view)
+	p.Put(view)
+	if held := p.Held(); held != 0 {
+		t.Fatalf("the pool took a sheltered view back: it holds %d elements", held)
+	}
+	ctx := &Context{Pool: p, Into: view}
+	if got := ctx.Float32(32); got != view {
+		t.Fatal("Float32 of the Into's shape did not give the Into")
+	}
+	if got := ctx.Float32(32); got == view {
+		t.Fatal("Float32 gave the Into twice")
+	}
+	p.Shelter(nil)
+	p.Put(whole)
+	if held := p.Held(); held != 64 {
+		t.Fatalf("the pool holds %d elements after the whole buffer came back, want 64", held)
+	}
+}

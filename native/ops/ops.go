@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sort"
 
 	"github.com/onnxkit/onnxkit/graph"
@@ -91,6 +92,14 @@ type Context struct {
 	// weights a training step changes.
 	Constants  uint64
 	Generation uint64
+	// Into, when not nil, is where the program's memory plan wants the
+	// node's one float32 output: a view into a larger buffer, such as
+	// the part of a Concat's output that this output fills. Float32
+	// returns it for the first request of its shape (the op writes its
+	// output there and returns it; the Concat then copies nothing), and
+	// a fresh tensor otherwise. The op must not hand it to Pool.Put,
+	// which ignores it.
+	Into *tensor.Tensor
 	// outputs holds the output list that Outputs returns.
 	outputs [2]*tensor.Tensor
 }
@@ -131,6 +140,10 @@ type Update struct {
 // Float32 returns a float32 tensor for an output, from the pool when there
 // is one. Its contents are undefined.
 func (c *Context) Float32(shape ...int) *tensor.Tensor {
+	if into := c.Into; into != nil && slices.Equal(into.Shape, shape) {
+		c.Into = nil
+		return into
+	}
 	if c.Escapes {
 		return c.Pool.Exact(shape...)
 	}

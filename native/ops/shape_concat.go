@@ -78,6 +78,10 @@ func (op concatOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor,
 	dst := mvElems(out)
 	inner := tensor.NumElements(shape[axis+1:])
 	rowLen := shape[axis] * inner
+	placed := placedPieces(out, in, rowLen)
+	if len(in) <= 64 && placed == uint64(1)<<len(in)-1 {
+		return []*tensor.Tensor{out}, nil // every piece is in place
+	}
 	srcs := make([]mvElements, len(in))
 	for i, x := range in {
 		srcs[i] = mvElems(x)
@@ -91,7 +95,7 @@ func (op concatOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor,
 				n := x.Shape[axis] * inner
 				from := max(o*rowLen+offset, lo)
 				to := min(o*rowLen+offset+n, hi)
-				if from < to {
+				if from < to && (i >= 64 || placed&(1<<i) == 0) {
 					dst.copyFrom(from, srcs[i], o*n+from-(o*rowLen+offset), to-from)
 				}
 				offset += n
@@ -99,6 +103,38 @@ func (op concatOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor,
 		}
 	})
 	return []*tensor.Tensor{out}, nil
+}
+
+// placedPieces returns the set (bit i for input i < 64) of the float32
+// inputs whose elements already sit where the output out, of rows of
+// rowLen elements, takes them: those that the program's memory plan had
+// their producers write into out (Context.Into). Only an output of one
+// row holds its pieces whole.
+func placedPieces(out *tensor.Tensor, in []*tensor.Tensor, rowLen int) uint64 {
+	dst, ok := out.Data.([]float32)
+	if !ok || len(dst) != rowLen {
+		return 0
+	}
+	var placed uint64
+	offset := 0
+	for i, x := range in {
+		src, ok := x.Data.([]float32)
+		if !ok {
+			return 0
+		}
+		if i < 64 && len(src) > 0 && offset+len(src) <= len(dst) && &src[0] == &dst[offset] {
+			placed |= 1 << i
+		}
+		offset += len(src)
+	}
+	return placed
+}
+
+// ConcatAxis returns the axis attribute of a Concat op, and whether op
+// is one.
+func ConcatAxis(op Op) (int64, bool) {
+	c, ok := op.(concatOp)
+	return c.axis, ok
 }
 
 // mvCopyGrain is the least number of elements worth handing to another
