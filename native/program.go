@@ -94,6 +94,11 @@ type Program struct {
 	// step, and ops prepare none.
 	generation atomic.Uint64
 	recorded   atomic.Bool
+	// concatGroups are the Concats whose inputs their producers write in
+	// place, and concatPlaces, by slot, where each value goes in their
+	// outputs; nil for none (planConcats).
+	concatGroups []*concatGroup
+	concatPlaces []*concatPlace
 }
 
 // WeightsChanged tells p that the data of its initializers (see
@@ -133,6 +138,14 @@ type runState struct {
 	keep []bool
 	// tape is the Tape of a run that records nothing.
 	tape Tape
+	// groups is the run's state of the program's concatGroups; partOf
+	// is, per slot, 1 + the group whose buffer the value lies in (0 for
+	// none), and rootOf maps the buffers of the parts handed out to
+	// their group, so that values that view them count in the group's
+	// buffer.
+	groups []groupRun
+	partOf []int
+	rootOf map[*float32]int
 }
 
 // statePool is a free list of run states. Unlike a sync.Pool it keeps
@@ -164,6 +177,14 @@ func (p *Program) getState() *runState {
 		source: rand.NewPCG(0, 0),
 		keep:   make([]bool, len(p.names)),
 	}
+	if len(p.concatGroups) > 0 {
+		st.groups = make([]groupRun, len(p.concatGroups))
+		for i, g := range p.concatGroups {
+			st.groups[i].root = g.root
+		}
+		st.partOf = make([]int, len(p.names))
+		st.rootOf = map[*float32]int{}
+	}
 	st.rand = rand.New(st.source)
 	return st
 }
@@ -176,6 +197,11 @@ func (p *Program) putState(st *runState) {
 	st.ctx = ops.Context{}
 	st.arena.Settle()
 	st.tape = Tape{}
+	for i := range st.groups {
+		st.groups[i].state, st.groups[i].base = groupUntried, nil
+	}
+	clear(st.partOf)
+	clear(st.rootOf)
 	p.states.mu.Lock()
 	p.states.free = append(p.states.free, st)
 	p.states.mu.Unlock()
@@ -224,6 +250,9 @@ type step struct {
 	// record nothing (stepMemo); nil for a step whose op may give
 	// other results on the same inputs.
 	memo *stepMemo
+	// concat is, for a Concat whose inputs are written in place, its
+	// group (planConcats); nil for none.
+	concat *concatGroup
 }
 
 // fusion is a producer step fused with the chain of steps that alone
@@ -427,6 +456,7 @@ func compileGraph(m *graph.Model, g, home *graph.Graph) (*Program, error) {
 	p.foldTransposes()
 	p.foldOutputTransposes()
 	p.foldConstants()
+	p.planConcats()
 	p.shared = newSharedMemory(append(slices.Clone(p.constList), p.precomputed...))
 	return p, nil
 }
@@ -741,7 +771,11 @@ type Options struct {
 // the matrix axes does not run either: the MatMul reads its input, or
 // writes its output, in place (foldTransposes, foldOutputTransposes),
 // with results that agree with the plain ops' to rounding (the GEMM
-// reads the matrices transposed or strided).
+// reads the matrices transposed or strided). In such a run, the steps
+// that compute a Concat's inputs write them straight into its output
+// where they lie there whole (a channel concatenation at batch 1), so
+// that the Concat copies nothing, with the same results bitwise
+// (planConcats).
 func (p *Program) Run(inputs map[string]*tensor.Tensor) (map[string]*tensor.Tensor, error) {
 	return p.RunContext(context.Background(), inputs)
 }
@@ -1052,6 +1086,9 @@ func (p *Program) forward(ctx context.Context, st *runState, values []*tensor.Te
 						values[slot] = kept[j]
 					}
 				}
+				if s.concat != nil && st.groups != nil {
+					st.concatRan(s.concat, in, nil)
+				}
 				p.release(st, i, s, values, keep)
 				continue
 			}
@@ -1085,9 +1122,18 @@ func (p *Program) forward(ctx context.Context, st *runState, values []*tensor.Te
 				octx.Outer[name] = values[s.captureSlots[j]]
 			}
 		}
+		var into *tensor.Tensor
+		if !record {
+			into = p.into(st, outSlots, keep)
+			octx.Into = into
+			st.pool.Shelter(into)
+		}
 		began := opts.Profile.start()
 		out, err := op.Forward(octx, in)
 		opts.Profile.stop(i, began)
+		if into != nil {
+			st.pool.Shelter(nil)
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
@@ -1101,9 +1147,16 @@ func (p *Program) forward(ctx context.Context, st *runState, values []*tensor.Te
 			if slot >= 0 {
 				values[slot] = out[j]
 				if buf := bufferOf(out[j]); buf != nil && !record {
-					st.arena.Retain(buf)
+					if g, ok := st.rootOf[buf]; ok {
+						st.holdPart(slot, g) // a part of a Concat's output
+					} else {
+						st.arena.Retain(buf)
+					}
 				}
 			}
+		}
+		if s.concat != nil && !record && st.groups != nil {
+			st.concatRan(s.concat, in, out[0])
 		}
 		if !record && s.memo.on() {
 			s.memo.store(in, out[:len(outSlots)])
@@ -1152,6 +1205,12 @@ func (p *Program) release(st *runState, i int, s step, values []*tensor.Tensor, 
 			}
 			t := values[slot]
 			values[slot] = nil
+			if st.partOf != nil && st.partOf[slot] != 0 {
+				g := st.partOf[slot] - 1
+				st.partOf[slot] = 0
+				st.dropPart(g)
+				continue
+			}
 			if buf := bufferOf(t); buf != nil && st.arena.Release(buf) && !p.constBuffers[buf] {
 				st.pool.Put(t)
 			}

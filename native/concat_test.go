@@ -1,0 +1,500 @@
+package native
+
+import (
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/onnxkit/onnxkit/graph"
+	"github.com/onnxkit/onnxkit/native/ops"
+	"github.com/onnxkit/onnxkit/native/tensor"
+	"github.com/onnxkit/onnxkit/onnx"
+)
+
+// concatNet builds Concats of the kinds the in-place plan handles and of
+// those it must leave to copying, on x of shape [N, 4, S, S]:
+//
+//	cat   = Concat(Relu(x), -x, Relu(Conv(x)))      pieces, one of a fused Conv
+//	pre   = Concat(Relu(x), -x)                     a prefix of cat's pieces
+//	one   = Concat(Relu(x))                         a prefix of one piece
+//	twice = Concat(Tanh(x), Tanh(x), Relu(x))       a value twice; a piece of cat
+//	mixed = Concat(Abs(x), x)                       a graph input among the pieces
+//	batch = Concat(Sigmoid(x), Exp(x)) on axis 0    contiguous at any batch
+//	kept  = Concat(Neg(Relu(x)), Relu(x))           a graph output itself
+//	chain = Concat(Concat(x*c1, x*c2), x*c3)        a Concat's output as a piece
+//	outer = Concat(x*c4, Concat(x*c5, x*c6), x*c7)  likewise, planned the other way round
+//
+// Each Concat but kept (chain's inner one too) is read by a Tanh, whose output is a graph
+// output; Abs(x) is also read through a Flatten, and -x leaves the run
+// through one, both views of a piece.
+func concatNet(t testing.TB, rng *rand.Rand) *graph.Model {
+	t.Helper()
+	b := graph.NewBuilder("concats", graph.OpsetID{Version: 17})
+	x := b.Input("x", graph.Float32, graph.Symbol("N"), graph.Fixed(4), graph.Symbol("S"), graph.Symbol("S"))
+	w, err := graph.NewTensor(graph.Float32, 3, 4, 1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range w.Data.([]float32) {
+		w.Data.([]float32)[i] = float32(rng.NormFloat64())
+	}
+	axis1 := graph.IntAttr("axis", 1)
+	relu := b.Node("Relu", "relu", []string{x})
+	minus, err := graph.NewTensor(graph.Float32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	minus.Data.([]float32)[0] = -1
+	neg := b.Node("Mul", "neg", []string{x, b.Initializer("minus", minus)}) // differentiable, unlike Neg
+	conv := b.Node("Relu", "conv_relu", []string{b.Node("Conv", "conv", []string{x, b.Initializer("w", w)})})
+	tanh := b.Node("Tanh", "tanh", []string{x})
+	abs := b.Node("Abs", "abs", []string{x})
+	concats := map[string]string{
+		"cat":   b.Node("Concat", "cat", []string{relu, neg, conv}, axis1),
+		"pre":   b.Node("Concat", "pre", []string{relu, neg}, axis1),
+		"one":   b.Node("Concat", "one", []string{relu}, axis1),
+		"twice": b.Node("Concat", "twice", []string{tanh, tanh, relu}, axis1),
+		"mixed": b.Node("Concat", "mixed", []string{abs, x}, axis1),
+		"batch": b.Node("Concat", "batch", []string{b.Node("Sigmoid", "sigmoid", []string{x}), b.Node("Exp", "exp", []string{x})},
+			graph.IntAttr("axis", 0)),
+	}
+	scaled := make([]string, 8)
+	for i := 1; i < len(scaled); i++ {
+		c, err := graph.NewTensor(graph.Float32)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Data.([]float32)[0] = float32(rng.NormFloat64())
+		scaled[i] = b.Node("Mul", "", []string{x, b.Initializer("c"+string(rune('0'+i)), c)})
+	}
+	concats["inner"] = b.Node("Concat", "inner", []string{scaled[1], scaled[2]}, axis1)
+	concats["chain"] = b.Node("Concat", "chain", []string{concats["inner"], scaled[3]}, axis1)
+	concats["outer"] = b.Node("Concat", "outer", []string{scaled[4], b.Node("Concat", "", []string{scaled[5], scaled[6]}, axis1), scaled[7]}, axis1)
+	for _, name := range []string{"cat", "pre", "one", "twice", "mixed", "batch", "inner", "chain", "outer"} {
+		b.Output(b.Node("Tanh", "y_"+name, []string{concats[name]}), nil)
+	}
+	b.Output(b.Node("Concat", "kept", []string{b.Node("Neg", "neg_relu", []string{relu}), relu}, axis1), nil)
+	b.Output(b.Node("Relu", "y_flat", []string{b.Node("Flatten", "flat", []string{abs})}), nil)
+	b.Output(b.Node("Flatten", "neg_flat", []string{neg}), nil)
+	m, err := b.Model()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// concatSpy wraps a Concat op and counts the inputs that it found in
+// place: float32 elements already where its output holds them.
+type concatSpy struct {
+	ops.Op
+	placed *atomic.Int64
+}
+
+func (s concatSpy) Forward(ctx *ops.Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	out, err := s.Op.Forward(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	dst, _ := out[0].Data.([]float32)
+	offset := 0
+	for _, x := range in {
+		src, _ := x.Data.([]float32)
+		if len(src) > 0 && offset+len(src) <= len(dst) && &src[0] == &dst[offset] {
+			s.placed.Add(1)
+		}
+		offset += len(src)
+	}
+	return out, nil
+}
+
+// spyOnConcats wraps every Concat step of p in a concatSpy counting into
+// placed.
+func spyOnConcats(p *Program, placed *atomic.Int64) {
+	for i := range p.steps {
+		if _, ok := ops.ConcatAxis(p.steps[i].op); ok {
+			p.steps[i].op = concatSpy{Op: p.steps[i].op, placed: placed}
+		}
+	}
+}
+
+// copyingProgram compiles m without the in-place plan: every Concat
+// copies its inputs, the reference of these tests.
+func copyingProgram(t testing.TB, m *graph.Model) *Program {
+	t.Helper()
+	p, err := Compile(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range p.steps {
+		p.steps[i].concat = nil
+	}
+	p.concatGroups, p.concatPlaces = nil, nil
+	return p
+}
+
+// randomImage returns x of shape [n, c, side, side], uniform in [-2, 2).
+func randomImage(rng *rand.Rand, n, c, side int) *tensor.Tensor {
+	x := tensor.Float32(n, c, side, side)
+	for i := range x.F32() {
+		x.F32()[i] = float32(4*rng.Float64() - 2)
+	}
+	return x
+}
+
+// sameBits fails t unless got and want hold the same outputs, bitwise.
+func sameBits(t *testing.T, what string, got, want map[string]*tensor.Tensor) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%s: %d outputs, want %d", what, len(got), len(want))
+	}
+	for name, w := range want {
+		g := got[name]
+		if g == nil || !equalShapes(g.Shape, w.Shape) {
+			t.Fatalf("%s: output %q is %v, want shape %v", what, name, g, w.Shape)
+		}
+		for i, v := range w.F32() {
+			if math.Float32bits(g.F32()[i]) != math.Float32bits(v) {
+				t.Fatalf("%s: output %q element %d is %v, want %v (the copying Concats')", what, name, i, g.F32()[i], v)
+			}
+		}
+	}
+}
+
+func equalShapes(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// TestConcatInPlace runs concatNet with the in-place plan and without
+// it, on random inputs whose shapes change from run to run, and checks
+// that the outputs agree bitwise and that the pieces the plan can place
+// were in place.
+func TestConcatInPlace(t *testing.T) {
+	rng := rand.New(rand.NewPCG(19, 1))
+	m := concatNet(t, rng)
+	planned, err := Compile(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := copyingProgram(t, m)
+	var placed atomic.Int64
+	spyOnConcats(planned, &placed)
+	// Per run: the batch, the side, and the pieces found in place. At
+	// batch 1 they are cat's three, pre's two, one's one, mixed's first,
+	// batch's two, chain's four (two of each Concat) and outer's five;
+	// at batch 2 batch's two only, as the other Concats' pieces are
+	// strided. The first run, and a run whose shapes changed, find none
+	// (those Concats copy, checking each piece).
+	runs := []struct{ batch, side, placed int }{
+		{1, 5, 0}, {1, 5, 18}, {1, 5, 18}, {2, 5, 0}, {2, 5, 2}, {1, 3, 0}, {1, 3, 18}, {1, 5, 0}, {1, 5, 18},
+	}
+	var held []map[string]*tensor.Tensor // outputs kept across later runs
+	var heldWant []map[string]*tensor.Tensor
+	for r, run := range runs {
+		in := map[string]*tensor.Tensor{"x": randomImage(rng, run.batch, 4, run.side)}
+		want, err := plain.Run(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		placed.Store(0)
+		got, err := planned.Run(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameBits(t, "run "+string(rune('0'+r)), got, want)
+		if n := placed.Load(); n != int64(run.placed) {
+			t.Errorf("run %d (batch %d, side %d): %d pieces in place, want %d", r, run.batch, run.side, n, run.placed)
+		}
+		held, heldWant = append(held, got), append(heldWant, want)
+	}
+	// The outputs that are views of a Concat's buffer (neg_flat) stay
+	// intact through the later runs.
+	for r := range held {
+		sameBits(t, "outputs of run "+string(rune('0'+r))+" after the later runs", held[r], heldWant[r])
+	}
+}
+
+// TestConcatInPlaceKeepsAndRecords checks the runs in which values are
+// kept (Options.Keep: a piece, a prefix Concat, a group's Concat, one
+// that lies in another's and the other) or recorded (with the gradients
+// of the recording runs) and the runs after them,
+// where the plan leaves those to copying, against the copying program.
+func TestConcatInPlaceKeepsAndRecords(t *testing.T) {
+	rng := rand.New(rand.NewPCG(19, 2))
+	m := concatNet(t, rng)
+	planned, err := Compile(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := copyingProgram(t, m)
+	for _, keep := range [][]string{nil, {"neg"}, {"pre"}, {"cat"}, {"relu", "cat", "pre"}, {"inner"}, {"chain"}} {
+		for r := range 3 {
+			in := map[string]*tensor.Tensor{"x": randomImage(rng, 1, 4, 6)}
+			want, err := plain.RunWith(t.Context(), in, Options{Keep: keep})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := planned.RunWith(t.Context(), in, Options{Keep: keep})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sameBits(t, "keeping "+string(rune('0'+len(keep)))+", run "+string(rune('0'+r)), got, want)
+		}
+	}
+	in := map[string]*tensor.Tensor{"x": randomImage(rng, 1, 4, 6)}
+	want, err := plain.Run(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, opts := range []Options{{Record: true}, {Training: true}} {
+		tape, err := planned.Forward(in, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameBits(t, "recording run", tape.Outputs(), want)
+		plainTape, err := plain.Forward(in, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seeds := map[string]*tensor.Tensor{"y_cat": tensor.Float32(want["y_cat"].Shape...)}
+		for i := range seeds["y_cat"].F32() {
+			seeds["y_cat"].F32()[i] = float32(rng.NormFloat64())
+		}
+		grads, err := tape.Backward(seeds, []string{"x", "w"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		plainGrads, err := plainTape.Backward(seeds, []string{"x", "w"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameBits(t, "gradients of y_cat", grads, plainGrads)
+		plainTape.Release()
+		tape.Release()
+		got, err := planned.Run(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameBits(t, "run after a recording run", got, want)
+	}
+}
+
+// TestConcatInPlaceConcurrentRuns runs the planned program from several
+// goroutines at once, each on inputs of its own, against the copying
+// program.
+func TestConcatInPlaceConcurrentRuns(t *testing.T) {
+	rng := rand.New(rand.NewPCG(19, 3))
+	m := concatNet(t, rng)
+	planned, err := Compile(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := copyingProgram(t, m)
+	const workers, runs = 4, 6
+	inputs := make([][]map[string]*tensor.Tensor, workers)
+	wants := make([][]map[string]*tensor.Tensor, workers)
+	for w := range inputs {
+		for r := range runs {
+			in := map[string]*tensor.Tensor{"x": randomImage(rng, 1+r%2*(w%2), 4, 4+w%2)}
+			want, err := plain.Run(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			inputs[w], wants[w] = append(inputs[w], in), append(wants[w], want)
+		}
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, workers)
+	gots := make([][]map[string]*tensor.Tensor, workers)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, in := range inputs[w] {
+				got, err := planned.Run(in)
+				if err != nil {
+					errs[w] = err
+					return
+				}
+				gots[w] = append(gots[w], got)
+			}
+		}()
+	}
+	wg.Wait()
+	for w := range workers {
+		if errs[w] != nil {
+			t.Fatal(errs[w])
+		}
+		for r := range runs {
+			sameBits(t, "concurrent run", gots[w][r], wants[w][r])
+		}
+	}
+}
+
+// TestConcatInPlaceZoo runs the zoo's models with Concats (at
+// $ONNXKIT_ZOO; the test alone reads ONNX files, the package does not)
+// twice with the in-place plan, the second time in place,
+// and compares them bitwise with the copying program, at batch 1 and 2.
+func TestConcatInPlaceZoo(t *testing.T) {
+	dir := os.Getenv("ONNXKIT_ZOO")
+	if dir == "" {
+		t.Skip("ONNXKIT_ZOO names no zoo")
+	}
+	for _, name := range []string{"squeezenet1_1", "googlenet", "shufflenet_v2_x1_0", "densenet121"} {
+		t.Run(name, func(t *testing.T) {
+			m, err := onnx.ReadFile(filepath.Join(dir, name+".onnx"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			planned, err := Compile(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			plain := copyingProgram(t, m)
+			var placed atomic.Int64
+			spyOnConcats(planned, &placed)
+			rng := rand.New(rand.NewPCG(19, 4))
+			for _, batch := range []int{1, 2} {
+				in := map[string]*tensor.Tensor{}
+				for _, v := range plain.Inputs() {
+					in[v.Name] = randomImage(rng, batch, int(v.Type.Shape[1].Size), int(v.Type.Shape[2].Size))
+				}
+				want, err := plain.Run(in)
+				if err != nil {
+					t.Fatal(err)
+				}
+				placed.Store(0)
+				for r := range 2 {
+					got, err := planned.Run(in)
+					if err != nil {
+						t.Fatal(err)
+					}
+					sameBits(t, "batch "+string(rune('0'+batch))+" run "+string(rune('0'+r)), got, want)
+				}
+				if batch == 1 && placed.Load() == 0 {
+					t.Errorf("batch 1: no piece of a Concat was in place")
+				}
+				t.Logf("batch %d: %d pieces in place", batch, placed.Load())
+			}
+		})
+	}
+}
+
+// TestConcatInPlaceInSubgraphs runs Concats in an If's branches, of
+// values of the branch and of a captured one, and a Concat of the If's
+// output (which the If's step does not write in place) in the main
+// graph, many times, on x of shape [1, 3]:
+//
+//	r = Relu(x)
+//	y = If(c){Abs(Concat(Neg(r), Relu(r)))}{Abs(Concat(Relu(Neg(r)), Neg(r)))}
+//	z = Abs(Concat(y, Neg(x)))
+//
+// which is [r, r, |x|] or [0, r, |x|], exactly.
+func TestConcatInPlaceInSubgraphs(t *testing.T) {
+	axis := graph.IntAttr("axis", 1)
+	then := &graph.Graph{Name: "then", Nodes: []*graph.Node{
+		sgNode("Neg", []string{"r"}, "tn"),
+		sgNode("Relu", []string{"r"}, "tr"),
+		sgNode("Concat", []string{"tn", "tr"}, "tc", axis),
+		sgNode("Abs", []string{"tc"}, "t"),
+	}, Outputs: []*graph.Value{{Name: "t"}}}
+	els := &graph.Graph{Name: "else", Nodes: []*graph.Node{
+		sgNode("Neg", []string{"r"}, "en"),
+		sgNode("Relu", []string{"en"}, "er"),
+		sgNode("Concat", []string{"er", "en"}, "ec", axis),
+		sgNode("Abs", []string{"ec"}, "e"),
+	}, Outputs: []*graph.Value{{Name: "e"}}}
+	g := &graph.Graph{Name: "g", Inputs: []*graph.Value{sgVal("x", graph.Float32, 1, 3), sgVal("c", graph.Bool)},
+		Nodes: []*graph.Node{
+			sgNode("Relu", []string{"x"}, "r"),
+			sgNode("If", []string{"c"}, "y", graph.GraphAttr("then_branch", then), graph.GraphAttr("else_branch", els)),
+			sgNode("Neg", []string{"x"}, "n"),
+			sgNode("Concat", []string{"y", "n"}, "yc", axis),
+			sgNode("Abs", []string{"yc"}, "z"),
+		},
+		Outputs: []*graph.Value{{Name: "z"}}}
+	p, err := Compile(sgModel(g))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(19, 5))
+	for run := range 12 {
+		x := randomImage(rng, 1, 3, 1).Reshaped(1, 3)
+		then := run%3 != 0
+		c := tensor.New(graph.Bool)
+		c.Data.([]bool)[0] = then
+		out, err := p.Run(map[string]*tensor.Tensor{"x": x, "c": c})
+		if err != nil {
+			t.Fatal(err)
+		}
+		z := out["z"].F32()
+		for i, v := range x.F32() {
+			r := max(v, 0)
+			want := []float32{0, r, float32(math.Abs(float64(v)))}
+			if then {
+				want[0] = r
+			}
+			for j, w := range want {
+				if got := z[j*3+i]; got != w {
+					t.Fatalf("run %d (then %v): z[%d] = %v, want %v", run, then, j*3+i, got, w)
+				}
+			}
+		}
+	}
+}
+
+// TestConcatInPlaceLeavesPrecomputedValues concatenates a value that
+// compilation computes once (Neg of a Constant), which runs share and
+// which is never placed, with a piece, many times, on x of shape
+// [1, 2]: y = Concat(Neg(k), Relu(x)) is [-k, max(x, 0)] exactly, and
+// the precomputed value stays intact.
+func TestConcatInPlaceLeavesPrecomputedValues(t *testing.T) {
+	k, err := graph.NewTensor(graph.Float32, 1, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	copy(k.Data.([]float32), []float32{1.5, -2.25})
+	g := &graph.Graph{Name: "g", Inputs: []*graph.Value{sgVal("x", graph.Float32, 1, 2)},
+		Nodes: []*graph.Node{
+			sgNode("Constant", nil, "k", graph.TensorAttr("value", k)),
+			sgNode("Neg", []string{"k"}, "nk"),
+			sgNode("Relu", []string{"x"}, "r"),
+			sgNode("Concat", []string{"nk", "r"}, "c", graph.IntAttr("axis", 1)),
+			sgNode("Abs", []string{"c"}, "y"),
+		},
+		Outputs: []*graph.Value{{Name: "y"}}}
+	p, err := Compile(sgModel(g))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var placed atomic.Int64
+	spyOnConcats(p, &placed)
+	rng := rand.New(rand.NewPCG(19, 7))
+	for run := range 5 {
+		x := randomImage(rng, 1, 2, 1).Reshaped(1, 2)
+		out, err := p.Run(map[string]*tensor.Tensor{"x": x})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []float32{1.5, 2.25, max(x.F32()[0], 0), max(x.F32()[1], 0)}
+		for i, w := range want {
+			if got := out["y"].F32()[i]; got != w {
+				t.Fatalf("run %d: y[%d] = %v, want %v", run, i, got, w)
+			}
+		}
+	}
+	if n := placed.Load(); n != 4 {
+		t.Errorf("%d pieces in place in 5 runs, want 4 (Relu's, from the second run)", n)
+	}
+}
