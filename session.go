@@ -282,6 +282,31 @@ func (s *Session) Run(ctx context.Context, inputs map[string]*tensor.Tensor) (ma
 	return out, err
 }
 
+// RunInto is Run writing into the caller's tensors, as ONNX Runtime's
+// pre-allocated outputs do: outputs maps output names to tensors of the
+// outputs' element types and shapes, which receive their elements (see
+// native.Program.RunInto). An output whose name is absent from outputs,
+// or maps to nil, is stored in it as Run would return it. So a service
+// that keeps one map per goroutine, and passes it to every run of the
+// same input shapes, allocates nothing for outputs once the map is
+// filled: each run copies its outputs into the map's tensors, and the
+// session keeps their buffers for the next run. A tensor of the wrong
+// element type or shape is an error naming the output, and leaves the
+// caller's tensors unchanged. Like Run, it may be called from any number
+// of goroutines at once; each needs a map of its own.
+func (s *Session) RunInto(ctx context.Context, inputs, outputs map[string]*tensor.Tensor) error {
+	if err := s.checkMemory(inputs); err != nil {
+		return err
+	}
+	if err := s.wait(ctx); err != nil {
+		return err
+	}
+	defer s.done()
+	var err error
+	parallel.WithShare(s.threads, func() { err = s.prog.RunInto(ctx, inputs, outputs, native.Options{Budget: s.budget}) })
+	return err
+}
+
 // Forward runs the model as native.Program.ForwardContext does, with the
 // session's threads: with opts.Training it records a tape for Backward,
 // for training. A training run must not overlap another run of the

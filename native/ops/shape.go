@@ -29,6 +29,18 @@ func mvView(x *tensor.Tensor, shape []int) *tensor.Tensor {
 	return &tensor.Tensor{DType: x.DType, Shape: shape, Data: x.Data}
 }
 
+// mvMatrix returns a tensor sharing x's elements as a rows x cols
+// matrix, header and shape in one allocation (Flatten runs once per
+// image in a classifier).
+func mvMatrix(x *tensor.Tensor, rows, cols int) *tensor.Tensor {
+	v := &struct {
+		t    tensor.Tensor
+		dims [2]int
+	}{dims: [2]int{rows, cols}}
+	v.t = tensor.Tensor{DType: x.DType, Shape: v.dims[:], Data: x.Data}
+	return &v.t
+}
+
 // mvViewBackward is the backward pass of every view: the gradient of the
 // input is the output's gradient seen with the input's shape.
 func mvViewBackward(in, gradOut []*tensor.Tensor) ([]*tensor.Tensor, error) {
@@ -224,7 +236,7 @@ func newFlatten(n *graph.Node, _ int64) (Op, error) {
 	return flattenOp{axis: axis}, nil
 }
 
-func (op flattenOp) Forward(_ *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+func (op flattenOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 	if err := checkArity(in, 1, 1); err != nil {
 		return nil, err
 	}
@@ -238,7 +250,7 @@ func (op flattenOp) Forward(_ *Context, in []*tensor.Tensor) ([]*tensor.Tensor, 
 		return nil, fmt.Errorf("axis %d is out of range for rank %d", op.axis, r)
 	}
 	rows := tensor.NumElements(x.Shape[:axis])
-	return []*tensor.Tensor{mvView(x, []int{rows, tensor.NumElements(x.Shape[axis:])})}, nil
+	return ctx.Outputs(mvMatrix(x, rows, tensor.NumElements(x.Shape[axis:]))), nil
 }
 
 func (flattenOp) Backward(_ *Context, in, _, gradOut []*tensor.Tensor) ([]*tensor.Tensor, error) {

@@ -136,3 +136,30 @@ func (t *Tensor) ToGraph(name string) *graph.Tensor {
 	}
 	return &graph.Tensor{Name: name, DType: t.DType, Dims: dims, Data: t.Data}
 }
+
+// CopyFrom copies the elements of src into t, two dense tensors of the
+// same element type and shape, and reports an error naming both when
+// they differ (t keeps its elements then). String elements are copied
+// as Go strings, which share their bytes.
+func (t *Tensor) CopyFrom(src *Tensor) error {
+	switch {
+	case t == nil || src == nil:
+		return fmt.Errorf("tensor: copy between %v and %v", t, src)
+	case t.Kind != Dense || src.Kind != Dense:
+		return fmt.Errorf("tensor: copy of %v into %v: both must be dense tensors", src, t)
+	case t.DType != src.DType || !slices.Equal(t.Shape, src.Shape):
+		return fmt.Errorf("tensor: copy of %v into %v: element types and shapes must be equal", src, t)
+	}
+	if err := t.Validate(); err != nil {
+		return err
+	}
+	if err := src.Validate(); err != nil {
+		return err
+	}
+	if dst, ok := t.Data.([]float32); ok {
+		copy(dst, src.Data.([]float32))
+		return nil
+	}
+	copySlice(t.Data, src.Data)
+	return nil
+}

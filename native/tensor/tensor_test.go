@@ -81,3 +81,51 @@ func TestFloat64sDecodesSmallFloats(t *testing.T) {
 		}
 	}
 }
+
+// TestCopyFrom copies float32, int64 and string tensors, and checks that
+// tensors of another element type, shape or kind, and malformed ones,
+// are refused with the destination unchanged.
+func TestCopyFrom(t *testing.T) {
+	f := FromFloat32([]float32{1, 2, 3, 4, 5, 6}, 2, 3)
+	g := Float32(2, 3)
+	if err := g.CopyFrom(f); err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range g.F32() {
+		if v != float32(i+1) {
+			t.Fatalf("float32 copy: %v", g.F32())
+		}
+	}
+	ids, dst := MustFrom([]int64{7, -8, 9}, 3), New(graph.Int64, 3)
+	if err := dst.CopyFrom(ids); err != nil {
+		t.Fatal(err)
+	}
+	if got := dst.Data.([]int64); got[0] != 7 || got[1] != -8 || got[2] != 9 {
+		t.Fatalf("int64 copy: %v", got)
+	}
+	words, wdst := MustFrom([]string{"a", "bc"}, 2), New(graph.String, 2)
+	if err := wdst.CopyFrom(words); err != nil {
+		t.Fatal(err)
+	}
+	if got := wdst.Data.([]string); got[0] != "a" || got[1] != "bc" {
+		t.Fatalf("string copy: %q", got)
+	}
+	for name, src := range map[string]*Tensor{
+		"shape":     Float32(3, 2),
+		"rank":      Float32(6),
+		"dtype":     New(graph.Float64, 2, 3),
+		"kind":      NewSequence(graph.Float32, nil),
+		"malformed": {DType: graph.Float32, Shape: []int{2, 3}, Data: make([]float32, 4)},
+		"nil":       nil,
+	} {
+		h := FromFloat32([]float32{9, 9, 9, 9, 9, 9}, 2, 3)
+		if err := h.CopyFrom(src); err == nil {
+			t.Errorf("%s: copy of %v into %v: no error", name, src, h)
+		}
+		for _, v := range h.F32() {
+			if v != 9 {
+				t.Fatalf("%s: the refused copy wrote %v", name, h.F32())
+			}
+		}
+	}
+}

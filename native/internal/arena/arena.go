@@ -231,6 +231,18 @@ func (a *Arena) GiveInt32(b []int32) {
 	a.mu.Unlock()
 }
 
+// Lent reports whether buf starts a buffer that the Arena lent and that
+// has not come back: one of its own, which Give may take back, rather
+// than the caller's or a constant's.
+func (a *Arena) Lent(buf *float32) bool {
+	if a == nil || buf == nil {
+		return false
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.lent[buf] != nil
+}
+
 // Retain counts one more value that holds the buffer starting at buf.
 func (a *Arena) Retain(buf *float32) {
 	a.mu.Lock()

@@ -146,3 +146,26 @@ func TestNilArena(t *testing.T) {
 	}
 	a.Settle()
 }
+
+// TestLent tells the arena's own buffers, lent and not back, from the
+// caller's and from those given back.
+func TestLent(t *testing.T) {
+	a := New()
+	work := a.Float32(8)
+	b := &Block{Data: make([]float32, 4)}
+	a.Lend(b)
+	mine := make([]float32, 4)
+	if !a.Lent(unsafe.SliceData(work)) || !a.Lent(unsafe.SliceData(b.Data)) {
+		t.Fatal("a lent buffer is not Lent")
+	}
+	if a.Lent(unsafe.SliceData(mine)) || a.Lent(nil) {
+		t.Fatal("a buffer the arena never lent is Lent")
+	}
+	a.Give(b.Data)
+	if a.Lent(unsafe.SliceData(b.Data)) {
+		t.Fatal("a buffer given back is still Lent")
+	}
+	if (*Arena)(nil).Lent(unsafe.SliceData(work)) {
+		t.Fatal("the nil Arena lends")
+	}
+}
