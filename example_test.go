@@ -95,6 +95,35 @@ func ExampleSession_Run_concurrent() {
 	// goroutine 3: [1 0 1 1]
 }
 
+// Run into tensors of the caller's, as a service that answers one
+// request after another does: the map keeps the output tensors, and each
+// run writes into them, so that steady-state runs allocate (next to)
+// nothing. A tensor of the wrong shape is an error that names the
+// output.
+func ExampleSession_RunInto() {
+	s, err := onnxkit.Open("testdata/models/tinycnn.onnx", onnxkit.Options{Threads: 2})
+	if err != nil {
+		log.Fatal(err)
+	}
+	logits := tensor.Float32(1, 5) // one image's five class scores
+	out := map[string]*tensor.Tensor{"logits": logits}
+	for k := range 3 {
+		x := tensor.MustFrom(image(k), 1, 3, 8, 8)
+		if err := s.RunInto(context.Background(), map[string]*tensor.Tensor{"image": x}, out); err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("image %d: class %d, written into the same tensor: %v\n", k, argmax(logits.F32()), out["logits"] == logits)
+	}
+	two := tensor.MustFrom(append(image(0), image(1)...), 2, 3, 8, 8)
+	err = s.RunInto(context.Background(), map[string]*tensor.Tensor{"image": two}, out)
+	fmt.Println(err)
+	// Output:
+	// image 0: class 1, written into the same tensor: true
+	// image 1: class 0, written into the same tensor: true
+	// image 2: class 1, written into the same tensor: true
+	// native: RunInto: output "logits" is float32 of shape [2 5], the tensor given for it float32 of shape [1 5]
+}
+
 // Read what a model takes and gives before running it.
 func ExampleSession_Inputs() {
 	s, err := onnxkit.Open("testdata/models/tinycnn.onnx", onnxkit.Options{})

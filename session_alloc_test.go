@@ -14,7 +14,8 @@ import (
 // asks: a batch-1 run of the Keras AlexNet, one after another on one
 // Session of two threads, allocates at most 10 times and under 4 KB of
 // heap (the output map and tensor and a few headers; every buffer, op
-// binding and loop body is reused). Each run is measured on its own and
+// binding and loop body is reused); and RunInto into the same map each
+// run, once (Flatten's view) and under 256 bytes. Each run is measured on its own and
 // the median judged: a free list refilled once after a garbage
 // collection is not a run's allocation, and what every run allocates
 // shows in every one.
@@ -35,28 +36,38 @@ func TestRunAllocatesLittle(t *testing.T) {
 		x.F32()[i] = float32(i%251)/125 - 1
 	}
 	in := map[string]*tensor.Tensor{model.Input: x}
-	run := func() {
-		if _, err := s.Run(context.Background(), in); err != nil {
-			t.Fatal(err)
+	out := map[string]*tensor.Tensor{}
+	for _, c := range []struct {
+		name         string
+		run          func() error
+		allocs, size uint64
+	}{
+		{"Run", func() error { _, err := s.Run(context.Background(), in); return err }, 10, 4096},
+		// RunInto allocates only the header of Flatten's view.
+		{"RunInto", func() error { return s.RunInto(context.Background(), in, out) }, 1, 256},
+	} {
+		for range 3 {
+			if err := c.run(); err != nil {
+				t.Fatal(err)
+			}
 		}
-	}
-	for range 3 {
-		run()
-	}
-	const runs = 21
-	allocs, bytes := make([]uint64, runs), make([]uint64, runs)
-	var before, after runtime.MemStats
-	for i := range runs {
-		runtime.ReadMemStats(&before)
-		run()
-		runtime.ReadMemStats(&after)
-		allocs[i], bytes[i] = after.Mallocs-before.Mallocs, after.TotalAlloc-before.TotalAlloc
-	}
-	slices.Sort(allocs)
-	slices.Sort(bytes)
-	t.Logf("a run allocates %d times, %d bytes, in the median (%d-%d times, %d-%d bytes)",
-		allocs[runs/2], bytes[runs/2], allocs[0], allocs[runs-1], bytes[0], bytes[runs-1])
-	if allocs[runs/2] > 10 || bytes[runs/2] >= 4096 {
-		t.Fatalf("a run allocates %d times, %d bytes; want at most 10 and under 4096", allocs[runs/2], bytes[runs/2])
+		const runs = 21
+		allocs, bytes := make([]uint64, runs), make([]uint64, runs)
+		var before, after runtime.MemStats
+		for i := range runs {
+			runtime.ReadMemStats(&before)
+			if err := c.run(); err != nil {
+				t.Fatal(err)
+			}
+			runtime.ReadMemStats(&after)
+			allocs[i], bytes[i] = after.Mallocs-before.Mallocs, after.TotalAlloc-before.TotalAlloc
+		}
+		slices.Sort(allocs)
+		slices.Sort(bytes)
+		t.Logf("%s allocates %d times, %d bytes, in the median (%d-%d times, %d-%d bytes)",
+			c.name, allocs[runs/2], bytes[runs/2], allocs[0], allocs[runs-1], bytes[0], bytes[runs-1])
+		if allocs[runs/2] > c.allocs || bytes[runs/2] >= c.size {
+			t.Errorf("%s allocates %d times, %d bytes; want at most %d and under %d", c.name, allocs[runs/2], bytes[runs/2], c.allocs, c.size)
+		}
 	}
 }

@@ -468,3 +468,93 @@ func TestOutputsPruneNodes(t *testing.T) {
 		}
 	}
 }
+
+// TestConcurrentRunIntoIsBitwiseSequential is
+// TestConcurrentRunsAreBitwiseSequential with RunInto: 16 goroutines x
+// 50 runs of batches of 1 to 5 images, each goroutine writing into maps
+// of its own, one per batch size, that it passes again whenever the
+// batch size comes back; every output must equal a sequential Run's
+// bitwise.
+func TestConcurrentRunIntoIsBitwiseSequential(t *testing.T) {
+	s, err := Open(tinyCNN, Options{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const goroutines, runs = 16, 50
+	input := func(g, r int) *tensor.Tensor { return randomImages(uint64(g*runs+r), 1+(g+r)%5) }
+	want := make([][]*tensor.Tensor, goroutines)
+	for g := range goroutines {
+		for r := range runs {
+			out, err := s.Run(context.Background(), map[string]*tensor.Tensor{"image": input(g, r)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want[g] = append(want[g], out["logits"])
+		}
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, goroutines)
+	for g := range goroutines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			outs := map[int]map[string]*tensor.Tensor{} // by batch size
+			for r := range runs {
+				x := input(g, r)
+				out := outs[x.Shape[0]]
+				if out == nil {
+					out = map[string]*tensor.Tensor{}
+					outs[x.Shape[0]] = out
+				}
+				if err := s.RunInto(context.Background(), map[string]*tensor.Tensor{"image": x}, out); err != nil {
+					errs <- err
+					return
+				}
+				got, ref := out["logits"], want[g][r]
+				if !slices.Equal(got.Shape, ref.Shape) {
+					errs <- fmt.Errorf("goroutine %d, run %d: shape %v, sequentially %v", g, r, got.Shape, ref.Shape)
+					return
+				}
+				for i, v := range got.F32() {
+					if math.Float32bits(v) != math.Float32bits(ref.F32()[i]) {
+						errs <- fmt.Errorf("goroutine %d, run %d: logits[%d] = %v, sequentially %v", g, r, i, v, ref.F32()[i])
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+// TestRunIntoChecksOutputs gives Session.RunInto a tensor of another
+// batch size and one of another element type: errors that name the
+// output, with the tensors unchanged, after which the session runs.
+func TestRunIntoChecksOutputs(t *testing.T) {
+	s, err := Open(tinyCNN, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := map[string]*tensor.Tensor{"image": randomImages(1, 2)}
+	for _, bad := range []*tensor.Tensor{tensor.Float32(3, 5), tensor.New(graph.Float64, 2, 5)} {
+		err := s.RunInto(context.Background(), in, map[string]*tensor.Tensor{"logits": bad})
+		if err == nil || !strings.Contains(err.Error(), `output "logits" is float32 of shape [2 5]`) {
+			t.Fatalf("RunInto into %v: error %v", bad, err)
+		}
+	}
+	out := map[string]*tensor.Tensor{"logits": tensor.Float32(2, 5)}
+	if err := s.RunInto(context.Background(), in, out); err != nil {
+		t.Fatal(err)
+	}
+	ref, err := s.Run(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(out["logits"].F32(), ref["logits"].F32()) {
+		t.Fatalf("RunInto after errors: %v, Run %v", out["logits"].F32(), ref["logits"].F32())
+	}
+}
