@@ -6,6 +6,7 @@ import (
 	"os"
 	"runtime"
 	"syscall"
+	"time"
 )
 
 // peakRSS returns the peak resident memory of the finished process ps, in
@@ -19,4 +20,14 @@ func peakRSS(ps *os.ProcessState) (int64, bool) {
 		return int64(usage.Maxrss), true // bytes on macOS
 	}
 	return int64(usage.Maxrss) * 1024, true // KiB on Linux and the BSDs
+}
+
+// processCPU returns the CPU time, user and system, that this process's
+// threads have used so far, and whether the system reported it.
+func processCPU() (time.Duration, bool) {
+	var usage syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &usage); err != nil {
+		return 0, false
+	}
+	return time.Duration(usage.Utime.Nano() + usage.Stime.Nano()), true
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -24,20 +25,32 @@ import (
 	"github.com/onnxkit/onnxkit/onnx"
 )
 
-// sessionRunsPerGoroutine is how many batch-1 runs each goroutine makes
-// per engine and round of BenchmarkSessionThroughput.
-const sessionRunsPerGoroutine = 4
+// sessionWindow is how long the goroutines of a round of
+// BenchmarkSessionThroughput call Run back to back, after their first
+// run: some 10-20 batch-1 runs of AlexNet or ResNet-18 on an idle
+// machine.
+const sessionWindow = 300 * time.Millisecond
 
 // BenchmarkSessionThroughput calls Run at batch 1 from 1, 2 and 8
 // goroutines at once on one onnxkit.Session and on one ONNX Runtime
-// session, both with benchThreads threads, and reports each engine's
-// images/s (runs over wall time) and the ratio native/ORT, with the
-// Session's heap allocations and bytes per run (the goroutines' own
-// included); and a Session of one thread per run (native1: Threads 1, so
-// that GOMAXPROCS runs go on at once), with its ratio native1/ORT. The models: the Keras
-// AlexNet, and a ResNet-18 exported by PyTorch (torchvision, random
-// weights) when /usr/bin/python3 has torch. Rounds alternate the engines
-// so that both see the same load from the rest of the machine.
+// session, both with benchThreads threads, and on a Session of one
+// thread per run (native1: Threads 1, so that GOMAXPROCS runs go on at
+// once). The models: the Keras AlexNet, and a ResNet-18 exported by
+// PyTorch (torchvision, random weights) when /usr/bin/python3 has torch.
+//
+// Rounds alternate the engines, so that all see the same load from the
+// rest of the machine, each after a pause (settle) in which the last
+// engine's threads stop spinning. A round is what a service sees when
+// requests come again after a pause: each goroutine's first run, whose
+// engine wakes its sleeping threads (reported apart: first-ms, the
+// median of the first goroutine's, and its ratio native/ORT, below 1
+// when the native engine answers sooner), then every goroutine calls Run
+// back to back for sessionWindow: the steady state, whose runs over wall
+// time are each engine's images/s (native/ort and native1/ort: above 1
+// when the native engine serves more). The ratio of the process's CPU
+// time to wall time in the steady state (cores) tells how many cores an
+// engine kept busy, spinning included; with the Session's heap
+// allocations and bytes per run (the goroutines' own included).
 func BenchmarkSessionThroughput(b *testing.B) {
 	if err := ort.Load(testenv.ORTLibrary(b)); err != nil {
 		b.Fatal(err)
@@ -99,7 +112,7 @@ func resnet18File(b *testing.B) (string, error) {
 }
 
 // benchThroughput times rounds in which each engine serves goroutines
-// callers of sessionRunsPerGoroutine runs each.
+// callers: a first run each, then runs back to back for sessionWindow.
 func benchThroughput(b *testing.B, path string, goroutines int) {
 	native, err := onnxkit.Open(path, onnxkit.Options{Threads: benchThreads})
 	if err != nil {
@@ -120,62 +133,115 @@ func benchThroughput(b *testing.B, path string, goroutines int) {
 		func() error { _, err := reference.Run(in); return err },
 		func() error { _, err := perCore.Run(context.Background(), in); return err },
 	}
-	// round runs one engine from the goroutines and returns the wall time.
-	round := func(run func() error) time.Duration {
-		var wg sync.WaitGroup
+	type result struct {
+		first      time.Duration // the first goroutine's first run
+		runs       int           // in the steady state
+		wall, cpu  time.Duration // of the steady state
+		mallocs    uint64        // of the whole round
+		allocBytes uint64
+	}
+	// round runs one engine from the goroutines.
+	round := func(run func() error) result {
+		var (
+			wg           sync.WaitGroup
+			started      sync.WaitGroup // every goroutine's first run done
+			res          result
+			runs         atomic.Int64
+			before       runtime.MemStats
+			cpu0         time.Duration
+			steady, stop time.Time
+		)
+		runtime.ReadMemStats(&before)
 		errs := make(chan error, goroutines)
-		start := time.Now()
-		for range goroutines {
+		release := make(chan struct{})
+		started.Add(goroutines)
+		for g := range goroutines {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				for range sessionRunsPerGoroutine {
+				start := time.Now()
+				err := run()
+				if g == 0 {
+					res.first = time.Since(start)
+				}
+				started.Done()
+				if err != nil {
+					errs <- err
+					return
+				}
+				<-release
+				n := 0
+				for time.Now().Before(stop) {
 					if err := run(); err != nil {
 						errs <- err
 						return
 					}
+					n++
 				}
+				runs.Add(int64(n))
 			}()
 		}
+		started.Wait()
+		cpu0, _ = processCPU()
+		steady = time.Now()
+		stop = steady.Add(sessionWindow)
+		close(release)
 		wg.Wait()
-		took := time.Since(start)
+		res.wall = time.Since(steady)
+		cpu1, _ := processCPU()
+		res.cpu = cpu1 - cpu0
+		res.runs = int(runs.Load())
+		var after runtime.MemStats
+		runtime.ReadMemStats(&after)
+		res.mallocs, res.allocBytes = after.Mallocs-before.Mallocs, after.TotalAlloc-before.TotalAlloc
 		close(errs)
 		for err := range errs {
 			b.Fatal(err)
 		}
-		return took
+		return res
 	}
 	for _, run := range engines {
 		round(run) // warm-up: run states, buffers, ORT's arenas
 	}
-	var total [3]time.Duration
-	var mallocs, bytes uint64 // of the native Session's rounds
-	var before, after runtime.MemStats
+	var (
+		firsts     [3][]time.Duration
+		runs       [3]int
+		wall, cpu  [3]time.Duration
+		mallocs    uint64 // of the native Session's rounds
+		allocBytes uint64
+		perRound   int
+	)
 	b.ResetTimer()
 	for range b.N {
 		for e, run := range engines {
 			settle()
+			r := round(run)
+			firsts[e] = append(firsts[e], r.first)
+			runs[e] += r.runs
+			wall[e] += r.wall
+			cpu[e] += r.cpu
 			if e == 0 {
-				runtime.ReadMemStats(&before)
-			}
-			total[e] += round(run)
-			if e == 0 {
-				runtime.ReadMemStats(&after)
-				mallocs += after.Mallocs - before.Mallocs
-				bytes += after.TotalAlloc - before.TotalAlloc
+				mallocs += r.mallocs
+				allocBytes += r.allocBytes
+				perRound += r.runs + goroutines
 			}
 		}
 	}
 	b.StopTimer()
-	images := float64(b.N * goroutines * sessionRunsPerGoroutine)
-	b.ReportMetric(float64(mallocs)/images, "native-allocs/run")
-	b.ReportMetric(float64(bytes)/images, "native-B/run")
-	nativeRate, ortRate, perCoreRate := images/total[0].Seconds(), images/total[1].Seconds(), images/total[2].Seconds()
-	b.ReportMetric(nativeRate, "native-images/s")
-	b.ReportMetric(ortRate, "ort-images/s")
-	b.ReportMetric(perCoreRate, "native1-images/s")
-	b.ReportMetric(nativeRate/ortRate, "native/ort")
-	b.ReportMetric(perCoreRate/ortRate, "native1/ort")
+	b.ReportMetric(float64(mallocs)/float64(perRound), "native-allocs/run")
+	b.ReportMetric(float64(allocBytes)/float64(perRound), "native-B/run")
+	rate := func(e int) float64 { return float64(runs[e]) / wall[e].Seconds() }
+	b.ReportMetric(rate(0), "native-images/s")
+	b.ReportMetric(rate(1), "ort-images/s")
+	b.ReportMetric(rate(2), "native1-images/s")
+	b.ReportMetric(rate(0)/rate(1), "native/ort")
+	b.ReportMetric(rate(2)/rate(1), "native1/ort")
+	b.ReportMetric(cpu[0].Seconds()/wall[0].Seconds(), "native-cores")
+	b.ReportMetric(cpu[1].Seconds()/wall[1].Seconds(), "ort-cores")
+	ms := func(d time.Duration) float64 { return d.Seconds() * 1000 }
+	b.ReportMetric(ms(median(firsts[0])), "native-first-ms")
+	b.ReportMetric(ms(median(firsts[1])), "ort-first-ms")
+	b.ReportMetric(median(firsts[0]).Seconds()/median(firsts[1]).Seconds(), "first-ms-native/ort")
 }
 
 // BenchmarkSessionRunAllocs runs the Keras AlexNet, and the zoo's
