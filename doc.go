@@ -17,7 +17,10 @@
 // session's threads: one run alone uses them all. A symbolic dimension (batch, sequence
 // length) takes any size without a new session. Options set the
 // session's own thread count, a memory limit checked before a run
-// allocates, the optimisation level and the outputs to compute.
+// allocates, the optimisation level and the outputs to compute. RunInto
+// writes the outputs into tensors of the caller's instead, so that a
+// service that keeps its map of outputs from one request to the next
+// allocates almost nothing per run.
 //
 // Tensors come from Go slices through package native/tensor (From,
 // FromFloat16, FromBFloat16, Scalar) and back (Values, Float32s).
