@@ -20,7 +20,7 @@
 // allocates, the optimisation level and the outputs to compute. RunInto
 // writes the outputs into tensors of the caller's instead, so that a
 // service that keeps its map of outputs from one request to the next
-// allocates almost nothing per run.
+// allocates nothing per run in steady state.
 //
 // Tensors come from Go slices through package native/tensor (From,
 // FromFloat16, FromBFloat16, Scalar) and back (Values, Float32s).

@@ -97,8 +97,7 @@ func ExampleSession_Run_concurrent() {
 
 // Run into tensors of the caller's, as a service that answers one
 // request after another does: the map keeps the output tensors, and each
-// run writes into them, so that steady-state runs allocate (next to)
-// nothing. A tensor of the wrong shape is an error that names the
+// run writes into them, so that steady-state runs allocate nothing. A tensor of the wrong shape is an error that names the
 // output.
 func ExampleSession_RunInto() {
 	s, err := onnxkit.Open("testdata/models/tinycnn.onnx", onnxkit.Options{Threads: 2})

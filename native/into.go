@@ -68,10 +68,7 @@ func (p *Program) RunInto(ctx context.Context, inputs, outputs map[string]*tenso
 	for i, name := range names {
 		dst, v := outputs[name], tape.values[p.slots[name]]
 		if dst == nil {
-			if p.shared.holds(v) {
-				v = v.Clone()
-			}
-			outputs[name] = v
+			outputs[name] = tape.handOut(v)
 			continue
 		}
 		if err := dst.CopyFrom(v); err != nil {

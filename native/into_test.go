@@ -53,11 +53,11 @@ func intoExpected(x []float32) map[string][]float32 {
 // TestRunIntoMatchesRunWith runs intoModel with RunInto, into the
 // caller's tensors for some outputs and handing out the others, on new
 // random inputs each run: every output must equal RunWith's bitwise and
-// the float64 recomputation, the tensors handed out by one run (f, a
-// view of r's buffer, which RunInto copies and must not recycle) must
-// keep their values through the next runs, and neither the input nor
-// the model's constants may change when the caller writes into what it
-// got.
+// the float64 recomputation, the tensors handed out by one run, by
+// RunInto or by Run (f, a view of r's buffer, which RunInto copies and
+// must not recycle, and whose header a step of the run made) must keep
+// their values through the next runs, and neither the input nor the
+// model's constants may change when the caller writes into what it got.
 func TestRunIntoMatchesRunWith(t *testing.T) {
 	prog, err := Compile(intoModel(t))
 	if err != nil {
@@ -66,7 +66,9 @@ func TestRunIntoMatchesRunWith(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	var earlier []map[string]*tensor.Tensor // maps of earlier runs, with what they held
 	var earlierWant []map[string][]float32
-	var inputs, inputCopies [][]float32 // every run's input, and its values
+	var inputs, inputCopies [][]float32  // every run's input, and its values
+	var refs []map[string]*tensor.Tensor // Run's outputs, and what they held
+	var refWants []map[string][]float32
 	for run := range 6 {
 		x := tensor.Float32(2, 3)
 		for i := range x.F32() {
@@ -106,6 +108,15 @@ func TestRunIntoMatchesRunWith(t *testing.T) {
 			// output it was.
 			if k > 0 && !slices.Equal(inputs[k], inputCopies[k]) {
 				t.Fatalf("after run %d: the input of run %d is %v, was %v", run, k, inputs[k], inputCopies[k])
+			}
+		}
+		refs, refWants = append(refs, ref), append(refWants, want)
+		for k := range refs {
+			// Run's outputs too: f is a view whose header a step made.
+			for name, w := range refWants[k] {
+				if name != "xi" && !slices.Equal(refs[k][name].F32(), w) {
+					t.Fatalf("after run %d: Run's %s of run %d is %v, was %v", run, name, k, refs[k][name].F32(), w)
+				}
 			}
 		}
 		if run%2 == 0 {

@@ -136,6 +136,10 @@ type runState struct {
 	rand   *rand.Rand
 	// keep marks the run's values that are never recycled.
 	keep []bool
+	// views holds, per step, the header of a view that the step's op
+	// returns (ops.Context.ViewStore) in a Run, which Tape.Outputs
+	// copies rather than hand out.
+	views []ops.ViewHeader
 	// tape is the Tape of a run that records nothing.
 	tape Tape
 	// groups is the run's state of the program's concatGroups; partOf
@@ -176,6 +180,7 @@ func (p *Program) getState() *runState {
 		in:     make([]*tensor.Tensor, 0, 8),
 		source: rand.NewPCG(0, 0),
 		keep:   make([]bool, len(p.names)),
+		views:  make([]ops.ViewHeader, len(p.steps)),
 	}
 	if len(p.concatGroups) > 0 {
 		st.groups = make([]groupRun, len(p.concatGroups))
@@ -823,6 +828,8 @@ type Tape struct {
 	// given holds the caller's tensors (inputs and gradient seeds) and
 	// grads, per value, the gradients Backward left, for Release.
 	given, grads []*tensor.Tensor
+	// views is the run state's view headers in a Run (see runState).
+	views []ops.ViewHeader
 }
 
 // ranStep is the op a step of a recording run ran and the slots it
@@ -996,6 +1003,10 @@ func (p *Program) forward(ctx context.Context, st *runState, values []*tensor.Te
 	} else {
 		tape = &st.tape
 		*tape = Tape{prog: p, values: values, opts: opts, keep: keep}
+		if unsafe.SliceData(values) == unsafe.SliceData(st.values) {
+			// A Run, whose tape goes with st: views may live in st.
+			tape.views = st.views
+		}
 	}
 	// Ops may run on the forms of the initializers they prepared in
 	// earlier runs, unless a run records (its weights change with each
@@ -1111,6 +1122,9 @@ func (p *Program) forward(ctx context.Context, st *runState, values []*tensor.Te
 				Escapes: slices.ContainsFunc(outSlots, func(slot int) bool { return slot >= 0 && keep[slot] })}
 			if prepared {
 				octx.Constants, octx.Generation = p.unchangedConstants(inSlots, values), generation
+			}
+			if tape.views != nil && !s.memo.on() {
+				octx.ViewStore = &tape.views[i]
 			}
 		}
 		if s.captureNames != nil {
@@ -1293,13 +1307,7 @@ func checkInput(v *graph.Value, t *tensor.Tensor) error {
 // as a copy, so that the caller may write to every tensor it gets.
 func (t *Tape) Outputs() map[string]*tensor.Tensor {
 	out := map[string]*tensor.Tensor{}
-	give := func(name string) {
-		v := t.values[t.prog.slots[name]]
-		if t.prog.shared.holds(v) {
-			v = v.Clone()
-		}
-		out[name] = v
-	}
+	give := func(name string) { out[name] = t.handOut(t.values[t.prog.slots[name]]) }
 	for _, name := range t.prog.outputs {
 		give(name)
 	}
@@ -1307,6 +1315,28 @@ func (t *Tape) Outputs() map[string]*tensor.Tensor {
 		give(name)
 	}
 	return out
+}
+
+// handOut returns v for the run's caller: a copy when its elements are
+// the program's own, a header of its own when its header is the run
+// state's (a view that a Run's step made, see runState.views).
+func (t *Tape) handOut(v *tensor.Tensor) *tensor.Tensor {
+	switch {
+	case t.prog.shared.holds(v):
+		return v.Clone()
+	case v != nil && len(t.views) > 0 && t.ownsView(v):
+		c := *v
+		c.Shape = slices.Clone(v.Shape)
+		return &c
+	}
+	return v
+}
+
+// ownsView reports whether v is one of the run state's view headers.
+func (t *Tape) ownsView(v *tensor.Tensor) bool {
+	first, last := &t.views[0], &t.views[len(t.views)-1]
+	at := uintptr(unsafe.Pointer(v))
+	return at >= uintptr(unsafe.Pointer(first)) && at <= uintptr(unsafe.Pointer(last))
 }
 
 // Value returns the value named name as the run left it, or nil.

@@ -102,6 +102,11 @@ type Context struct {
 	Into *tensor.Tensor
 	// outputs holds the output list that Outputs returns.
 	outputs [2]*tensor.Tensor
+	// ViewStore, when not nil, is where View puts the header of the
+	// node's view output: storage of the executor's that lasts as long
+	// as the run's values, so that a run in steady state allocates no
+	// header for Flatten. View takes it once.
+	ViewStore *ViewHeader
 }
 
 // Constant reports whether input i is one of the program's unchanged

@@ -29,16 +29,36 @@ func mvView(x *tensor.Tensor, shape []int) *tensor.Tensor {
 	return &tensor.Tensor{DType: x.DType, Shape: shape, Data: x.Data}
 }
 
-// mvMatrix returns a tensor sharing x's elements as a rows x cols
-// matrix, header and shape in one allocation (Flatten runs once per
-// image in a classifier).
-func mvMatrix(x *tensor.Tensor, rows, cols int) *tensor.Tensor {
-	v := &struct {
-		t    tensor.Tensor
-		dims [2]int
-	}{dims: [2]int{rows, cols}}
-	v.t = tensor.Tensor{DType: x.DType, Shape: v.dims[:], Data: x.Data}
-	return &v.t
+// ViewHeader is room for a view's tensor header and its shape (up to
+// viewRank): see Context.ViewStore.
+type ViewHeader struct {
+	t    tensor.Tensor
+	dims [viewRank]int
+}
+
+// viewRank is the largest rank whose shape a ViewHeader holds.
+const viewRank = 6
+
+// Holds reports whether t is the header in h.
+func (h *ViewHeader) Holds(t *tensor.Tensor) bool { return h != nil && t == &h.t }
+
+// View returns a tensor sharing x's elements with shape dims, whose
+// product is x's element count: in the context's ViewStore, which it
+// takes, when it has one, and else in one new allocation.
+func (c *Context) View(x *tensor.Tensor, dims ...int) *tensor.Tensor {
+	var h *ViewHeader
+	if c != nil && c.ViewStore != nil && len(dims) <= viewRank {
+		h, c.ViewStore = c.ViewStore, nil
+	} else {
+		h = new(ViewHeader)
+	}
+	h.t = tensor.Tensor{DType: x.DType, Data: x.Data}
+	if len(dims) <= viewRank {
+		h.t.Shape = append(h.dims[:0], dims...)
+	} else {
+		h.t.Shape = slices.Clone(dims)
+	}
+	return &h.t
 }
 
 // mvViewBackward is the backward pass of every view: the gradient of the
@@ -250,7 +270,7 @@ func (op flattenOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor
 		return nil, fmt.Errorf("axis %d is out of range for rank %d", op.axis, r)
 	}
 	rows := tensor.NumElements(x.Shape[:axis])
-	return ctx.Outputs(mvMatrix(x, rows, tensor.NumElements(x.Shape[axis:]))), nil
+	return ctx.Outputs(ctx.View(x, rows, tensor.NumElements(x.Shape[axis:]))), nil
 }
 
 func (flattenOp) Backward(_ *Context, in, _, gradOut []*tensor.Tensor) ([]*tensor.Tensor, error) {
