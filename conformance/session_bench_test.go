@@ -49,8 +49,13 @@ const sessionWindow = 300 * time.Millisecond
 // time are each engine's images/s (native/ort and native1/ort: above 1
 // when the native engine serves more). The ratio of the process's CPU
 // time to wall time in the steady state (cores) tells how many cores an
-// engine kept busy, spinning included; with the Session's heap
-// allocations and bytes per run (the goroutines' own included).
+// engine kept busy, spinning included, and native-paused the share of
+// the Session's steady runs that ended while its polling workers were
+// paused, the machine found oversubscribed (see package parallel:
+// loops then wake parked workers, and at one goroutine a batch-1 run
+// goes little faster than on one thread); native-first-paused is that
+// share of its first runs. With the Session's heap allocations and
+// bytes per run (the goroutines' own included).
 func BenchmarkSessionThroughput(b *testing.B) {
 	if err := ort.Load(testenv.ORTLibrary(b)); err != nil {
 		b.Fatal(err)
@@ -133,9 +138,15 @@ func benchThroughput(b *testing.B, path string, goroutines int) {
 		func() error { _, err := reference.Run(in); return err },
 		func() error { _, err := perCore.Run(context.Background(), in); return err },
 	}
+	// paused reports whether the native engine's polling workers are
+	// paused at this moment, the machine having been found
+	// oversubscribed (parallel.Grain is then above GrainFlops).
+	paused := func() bool { return parallel.Grain() > parallel.GrainFlops }
 	type result struct {
 		first      time.Duration // the first goroutine's first run
+		firstPause bool          // polling was paused when it ended
 		runs       int           // in the steady state
+		paused     int           // steady runs that ended with polling paused
 		wall, cpu  time.Duration // of the steady state
 		mallocs    uint64        // of the whole round
 		allocBytes uint64
@@ -146,7 +157,7 @@ func benchThroughput(b *testing.B, path string, goroutines int) {
 			wg           sync.WaitGroup
 			started      sync.WaitGroup // every goroutine's first run done
 			res          result
-			runs         atomic.Int64
+			runs, held   atomic.Int64
 			before       runtime.MemStats
 			cpu0         time.Duration
 			steady, stop time.Time
@@ -162,7 +173,7 @@ func benchThroughput(b *testing.B, path string, goroutines int) {
 				start := time.Now()
 				err := run()
 				if g == 0 {
-					res.first = time.Since(start)
+					res.first, res.firstPause = time.Since(start), paused()
 				}
 				started.Done()
 				if err != nil {
@@ -170,15 +181,19 @@ func benchThroughput(b *testing.B, path string, goroutines int) {
 					return
 				}
 				<-release
-				n := 0
+				n, p := 0, 0
 				for time.Now().Before(stop) {
 					if err := run(); err != nil {
 						errs <- err
 						return
 					}
 					n++
+					if paused() {
+						p++
+					}
 				}
 				runs.Add(int64(n))
+				held.Add(int64(p))
 			}()
 		}
 		started.Wait()
@@ -190,7 +205,7 @@ func benchThroughput(b *testing.B, path string, goroutines int) {
 		res.wall = time.Since(steady)
 		cpu1, _ := processCPU()
 		res.cpu = cpu1 - cpu0
-		res.runs = int(runs.Load())
+		res.runs, res.paused = int(runs.Load()), int(held.Load())
 		var after runtime.MemStats
 		runtime.ReadMemStats(&after)
 		res.mallocs, res.allocBytes = after.Mallocs-before.Mallocs, after.TotalAlloc-before.TotalAlloc
@@ -210,6 +225,8 @@ func benchThroughput(b *testing.B, path string, goroutines int) {
 		mallocs    uint64 // of the native Session's rounds
 		allocBytes uint64
 		perRound   int
+		paused0    int // the native Session's steady runs that ended paused
+		firstPause int // its rounds whose first run ended paused
 	)
 	b.ResetTimer()
 	for range b.N {
@@ -221,6 +238,10 @@ func benchThroughput(b *testing.B, path string, goroutines int) {
 			wall[e] += r.wall
 			cpu[e] += r.cpu
 			if e == 0 {
+				paused0 += r.paused
+				if r.firstPause {
+					firstPause++
+				}
 				mallocs += r.mallocs
 				allocBytes += r.allocBytes
 				perRound += r.runs + goroutines
@@ -238,6 +259,8 @@ func benchThroughput(b *testing.B, path string, goroutines int) {
 	b.ReportMetric(rate(2)/rate(1), "native1/ort")
 	b.ReportMetric(cpu[0].Seconds()/wall[0].Seconds(), "native-cores")
 	b.ReportMetric(cpu[1].Seconds()/wall[1].Seconds(), "ort-cores")
+	b.ReportMetric(float64(paused0)/float64(runs[0]), "native-paused")
+	b.ReportMetric(float64(firstPause)/float64(b.N), "native-first-paused")
 	ms := func(d time.Duration) float64 { return d.Seconds() * 1000 }
 	b.ReportMetric(ms(median(firsts[0])), "native-first-ms")
 	b.ReportMetric(ms(median(firsts[1])), "ort-first-ms")
