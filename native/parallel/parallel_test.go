@@ -514,3 +514,44 @@ func BenchmarkHandOff(b *testing.B) {
 		})
 	}
 }
+
+// TestBeginBurstWakesAParkedWorker checks that a burst starting while
+// every worker is parked wakes one, which then polls until the burst
+// ends, before any loop is handed out.
+func TestBeginBurstWakesAParkedWorker(t *testing.T) {
+	defer sensing.Store(sensing.Swap(false)) // see leastMallocs
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	defer SetThreads(0)
+	SetThreads(2)
+	Run(1000, 10, &sumTask{sums: make([]int64, 1000)}) // a worker exists
+	waitFor := func(what string, done func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for !done() && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+		if !done() {
+			t.Fatalf("after 10 s: %s", what)
+		}
+	}
+	// A worker stops counting as a poller just before it parks: a burst
+	// that begins in between finds nobody to wake, so allow a few tries.
+	for try := 1; ; try++ {
+		waitFor("workers still polling with no burst going on", func() bool { return pollers.Load() == 0 })
+		time.Sleep(time.Millisecond)
+		BeginBurst()
+		deadline := time.Now().Add(time.Second)
+		for pollers.Load() == 0 && time.Now().Before(deadline) {
+			time.Sleep(100 * time.Microsecond)
+		}
+		woke := pollers.Load() > 0
+		EndBurst()
+		if woke {
+			break
+		}
+		if try == 5 {
+			t.Fatal("5 bursts begun with every worker parked woke none")
+		}
+	}
+	waitFor("workers still polling after the burst ended", func() bool { return pollers.Load() == 0 })
+}
