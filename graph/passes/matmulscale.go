@@ -49,6 +49,8 @@ func ScaleAfterMatMul(m *graph.Model) (*graph.Model, error) {
 			// s now writes n's output; n writes a fresh value that s
 			// scales. The scaled operand's name goes away.
 			product := u.fresh(n.Outputs[0] + "_unscaled")
+			x.remove(n)
+			x.remove(s)
 			dropValueInfo(g, s.Outputs[0])
 			n.Inputs[i] = operand
 			for j, in := range s.Inputs {
@@ -60,7 +62,8 @@ func ScaleAfterMatMul(m *graph.Model) (*graph.Model, error) {
 			g.Nodes = slices.DeleteFunc(g.Nodes, func(v *graph.Node) bool { return v == s })
 			at := slices.Index(g.Nodes, n)
 			g.Nodes = slices.Insert(g.Nodes, at+1, s)
-			x = newIndex(c, g)
+			x.add(n)
+			x.add(s)
 		}
 	}
 	return c, nil

@@ -63,6 +63,7 @@ func SliceMatMulWeights(m *graph.Model) (*graph.Model, error) {
 			}
 			t := &graph.Tensor{Name: u.fresh(fmt.Sprintf("%s_%d_%d", src.Name, s, e)), DType: graph.Float32, Dims: dims, Data: out}
 			g.Initializers = append(g.Initializers, t)
+			x.constants[t.Name] = t
 			made[key] = t.Name
 			return t.Name
 		}
@@ -87,12 +88,18 @@ func SliceMatMulWeights(m *graph.Model) (*graph.Model, error) {
 			}
 			at := slices.Index(g.Nodes, r.node)
 			g.Nodes = slices.Insert(slices.Delete(g.Nodes, at, at+1), at, replacement...)
+			x.remove(r.node)
+			for _, mm := range replacement {
+				x.add(mm)
+			}
 		}
 		for _, v := range []string{n.Outputs[0], p.sliced} {
 			dropValueInfo(g, v)
 		}
 		removeNodes(g, drop)
-		x = newIndex(c, g)
+		for d := range drop {
+			x.remove(d)
+		}
 	}
 	return c, nil
 }

@@ -208,7 +208,8 @@ func reads(n *graph.Node) []string {
 }
 
 // index records, for one state of a graph, which node produces each value
-// and how often each value is read. It is rebuilt after every rewrite.
+// and how often each value is read. A pass rebuilds it after a rewrite,
+// or keeps it current with add and remove.
 type index struct {
 	// m is the model of g, whose opsets its nodes' attributes follow.
 	m         *graph.Model
@@ -244,24 +245,57 @@ func newIndex(m *graph.Model, g *graph.Graph) *index {
 		}
 	}
 	for _, n := range g.Nodes {
-		for _, o := range n.Outputs {
-			if o != "" {
-				x.producer[o] = n
-			}
+		x.add(n)
+	}
+	return x
+}
+
+// add records node n, new in g, in x: its outputs and its reads.
+func (x *index) add(n *graph.Node) {
+	for _, o := range n.Outputs {
+		if o != "" {
+			x.producer[o] = n
 		}
-		seen := map[string]bool{}
-		for _, name := range reads(n) {
-			if name == "" {
-				continue
-			}
-			x.uses[name]++
-			if !seen[name] {
-				seen[name] = true
-				x.readers[name] = append(x.readers[name], n)
+	}
+	seen := map[string]bool{}
+	for _, name := range reads(n) {
+		if name == "" {
+			continue
+		}
+		x.uses[name]++
+		if !seen[name] {
+			seen[name] = true
+			x.readers[name] = append(x.readers[name], n)
+		}
+	}
+}
+
+// remove forgets node n, which add recorded, as it leaves g (or before
+// its inputs and outputs change, to be added again): a pass that keeps
+// its index current with add and remove spares rebuilding it after each
+// rewrite, which on large graphs made passes quadratic.
+func (x *index) remove(n *graph.Node) {
+	for _, o := range n.Outputs {
+		if o != "" && x.producer[o] == n {
+			delete(x.producer, o)
+		}
+	}
+	seen := map[string]bool{}
+	for _, name := range reads(n) {
+		if name == "" {
+			continue
+		}
+		if x.uses[name]--; x.uses[name] <= 0 {
+			delete(x.uses, name)
+		}
+		if !seen[name] {
+			seen[name] = true
+			x.readers[name] = slices.DeleteFunc(x.readers[name], func(r *graph.Node) bool { return r == n })
+			if len(x.readers[name]) == 0 {
+				delete(x.readers, name)
 			}
 		}
 	}
-	return x
 }
 
 // soleReader returns the node that reads value name, when exactly one
@@ -419,7 +453,8 @@ func removeNodes(g *graph.Graph, drop map[*graph.Node]bool) {
 // When it is, in is renamed to out, provided in is the output of a node
 // and neither a graph input, an initializer nor a graph output itself, so
 // the graph outputs keep their names. It reports false, changing nothing,
-// when neither applies.
+// when neither applies. It updates x's producers, which then stay those
+// of g, but none of its reads (uses and readers).
 func bypass(g *graph.Graph, x *index, n *graph.Node, in, out string) bool {
 	if in == "" || out == "" || in == out {
 		return false
@@ -428,6 +463,7 @@ func bypass(g *graph.Graph, x *index, n *graph.Node, in, out string) bool {
 		renameReads(g, out, in)
 		dropValueInfo(g, out)
 		removeNodes(g, map[*graph.Node]bool{n: true})
+		delete(x.producer, out)
 		return true
 	}
 	p := x.producer[in]
@@ -442,6 +478,8 @@ func bypass(g *graph.Graph, x *index, n *graph.Node, in, out string) bool {
 	renameReads(g, in, out)
 	dropValueInfo(g, in)
 	removeNodes(g, map[*graph.Node]bool{n: true})
+	delete(x.producer, in)
+	x.producer[out] = p
 	return true
 }
 

@@ -94,9 +94,14 @@ func StripIdentity(m *graph.Model) (*graph.Model, error) {
 		return nil, err
 	}
 	g := c.Graph
+	// One index serves every bypass, which keeps its producers current
+	// and reads nothing else that a bypass changes: rebuilt per Identity
+	// it made the pass quadratic (ViT-B/16, 72 Identities in 1,442
+	// nodes: 58-117 ms, against 1-2 ms).
+	x := newIndex(c, g)
 	for _, n := range slices.Clone(g.Nodes) {
 		if isDefault(n, "Identity") && len(n.Outputs) == 1 {
-			bypass(g, newIndex(c, g), n, n.Input(0), n.Outputs[0])
+			bypass(g, x, n, n.Input(0), n.Outputs[0])
 		}
 	}
 	return c, nil
