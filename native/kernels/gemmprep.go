@@ -10,13 +10,17 @@ import (
 // unchanged across calls) packed once for the GEMM in use, so that the
 // products by it skip the packing, and the strided reads, that Sgemm
 // does on every call. It holds PackB's panels, for the products Sgemm
-// multiplies by blocks (by a B of at most maxPackedB elements), and
+// multiplies by blocks (by a B of at most maxPackedB elements), packed
+// for the kernel that multiplies prepared weights best
+// (linalg.Blocked.PreparedBGemm), and
 // PackVecB's panels, for products with a few
 // rows (see rowByPanels); each layout is packed on the first product that
 // takes it. The products give bitwise the results of the same products
 // by B as stored. A PreparedB is safe for concurrent use.
 type PreparedB struct {
-	gemm   linalg.Blocked
+	gemm linalg.Blocked
+	// packed packs and multiplies PackB's panels (gemm.PreparedBGemm).
+	packed linalg.Blocked
 	transB bool
 	k, n   int
 	b      []float32 // B as stored, which must not change
@@ -39,7 +43,7 @@ func PrepareB(transB bool, k, n int, b []float32) *PreparedB {
 	if transB {
 		ldb = k
 	}
-	return &PreparedB{gemm: g, transB: transB, k: k, n: n, b: b[:k*n], ldb: ldb}
+	return &PreparedB{gemm: g, packed: g.PreparedBGemm(n), transB: transB, k: k, n: n, b: b[:k*n], ldb: ldb}
 }
 
 // Current reports whether pb was prepared for the GEMM in use
@@ -65,8 +69,8 @@ func (pb *PreparedB) multiply(m int, alpha float32, a []float32, lda int, beta f
 		pb.gemm.SgemmPackedVecB(m, pb.n, pb.k, alpha, a, lda, rows, beta, c, pb.n)
 		return true
 	case pb.k*pb.n <= maxPackedB && pb.gemm.BlocksB(pb.transB, m, pb.n, pb.k):
-		blocks := pb.layout(&pb.blocks, pb.gemm.PackedLen(pb.k, pb.n), pb.gemm.PackB)
-		pb.gemm.SgemmPackedB(m, pb.n, pb.k, alpha, a, lda, blocks, beta, c, pb.n)
+		blocks := pb.layout(&pb.blocks, pb.packed.PackedLen(pb.k, pb.n), pb.packed.PackB)
+		pb.packed.SgemmPackedB(m, pb.n, pb.k, alpha, a, lda, blocks, beta, c, pb.n)
 		return true
 	}
 	return false

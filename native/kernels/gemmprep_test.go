@@ -85,6 +85,8 @@ func TestMatMulPrepared(t *testing.T) {
 			{BatchA: []int{2}, M: 2, K: 64, N: 40},
 			{BatchA: []int{2, 3}, M: 4, K: 40, N: 70},
 			{BatchA: []int{2}, BatchB: []int{1}, M: 64, K: 300, N: 33},
+			{BatchA: []int{2}, M: 64, K: 300, N: 256},
+			{M: 128, K: 256, N: 1000},
 		} {
 			a := uniform(rng, tensor.NumElements(p.BatchA)*p.M*p.K, -1, 1)
 			b := uniform(rng, p.K*p.N, -1, 1)

@@ -29,6 +29,31 @@ func (g Blocked) BlocksB(transB bool, m, n, k int) bool {
 	return !transB || n <= kern.nr || r == 0 || r > edgeDots
 }
 
+// PreparedBGemm returns the Blocked whose PackB and SgemmPackedB
+// multiply by a B of n columns packed once for many products (a layer's
+// weights): g, unless g multiplies packed panels of 16 columns with the
+// 6×16 AVX2 kernel and has a 6×32 AVX-512 kernel for its products as
+// stored (the AVX-512 level's), whose panels of 32 columns cover n as
+// well (within minWideCover); then that kernel. The AVX-512 level keeps
+// the AVX2 layout for the B it packs on every call and for the windows
+// of convolutions, but on one Zen 4 core (thread CPU time, 2-22 B's
+// cycled so that they come from L3, as a model's weights do) the 6×32
+// kernel on prepared panels ran at 103-113 GFLOP/s against 92-106 for
+// the 6×16 one at the BERT-like encoder's 128×1024×256, 128×256×1024
+// and 128×256×256, and at 100-116 against 93-105 at ViT-B/16's
+// 197×3072×768, 197×768×3072 and 197×768×768 (1024×1024×256: 105-108
+// against 102-107). Its tiles cover m as the 6×16 ones do. Every kernel
+// sums each element of C alike, so the products are bitwise those of
+// g's.
+func (g Blocked) PreparedBGemm(n int) Blocked {
+	kern := g.kernel()
+	w := kern.shortWide
+	if w == nil || w.nr <= kern.nr || float64(roundUp(n, kern.nr)) < minWideCover*float64(roundUp(n, w.nr)) {
+		return g
+	}
+	return Blocked{kern: w, serial: g.serial}
+}
+
 // VecPanelWidth is the width of the panels of a B packed by PackVecB.
 const VecPanelWidth = 32
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/onnxkit/onnxkit/native/linalg"
 	"github.com/onnxkit/onnxkit/native/parallel"
+	"github.com/onnxkit/onnxkit/native/simd"
 )
 
 // vecPacking is a Gemm for an untransposed A: it packs op(B) with
@@ -251,4 +252,78 @@ func TestSgemmPackedAB(t *testing.T) {
 	for _, g := range unpreferred() {
 		t.Run(g.Name(), func(t *testing.T) { check(t, g) })
 	}
+}
+
+// preparedPacking is a Gemm for an untransposed A: it packs op(B) with
+// PackB of the Blocked that g.PreparedBGemm names for its width, and
+// multiplies with that Blocked's SgemmPackedB, as kernels.PreparedB
+// does.
+type preparedPacking struct{ g linalg.Blocked }
+
+func (pp preparedPacking) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
+	b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if transA {
+		panic("preparedPacking: transposed A")
+	}
+	pg := pp.g.PreparedBGemm(n)
+	packed := make([]float32, pg.PackedLen(k, n))
+	pg.PackB(transB, k, n, b, ldb, packed)
+	pg.SgemmPackedB(m, n, k, alpha, a, lda, packed, beta, c, ldc)
+}
+
+// TestPreparedBGemm checks at every CPU level that the products by a B
+// packed for PreparedBGemm's kernel agree with float64 on the shared
+// suite's cases with an untransposed A, and bitwise with Sgemm wherever
+// Sgemm multiplies by blocks (BlocksB), on shapes of the transformers'
+// layers and widths that panels of 32 cover as well as panels of 16 or
+// not; and that the AVX-512 level takes its 6×32 kernel exactly for
+// those widths.
+func TestPreparedBGemm(t *testing.T) {
+	suite := newGemmSuite(13)
+	forEachLevel(t, func(t *testing.T, g linalg.Blocked) {
+		for _, c := range []struct {
+			n    int
+			wide bool // whether the AVX-512 level takes the 6×32 kernel
+		}{{256, true}, {1000, true}, {17, true}, {72, false}, {300, false}, {40, false}} {
+			pg := g.PreparedBGemm(c.n)
+			want := g
+			if c.wide && simd.Current() == simd.AVX512 {
+				want = linalg.Blocked{}
+				if pg.Name() != "avx512-6x32" {
+					t.Errorf("n = %d: PreparedBGemm is %s, want avx512-6x32", c.n, pg.Name())
+				}
+			}
+			if want == g && pg != g {
+				t.Errorf("n = %d: PreparedBGemm is %s, want %s", c.n, pg.Name(), g.Name())
+			}
+		}
+		for i, tc := range suite.cases {
+			if !tc.transA {
+				suite.check(t, preparedPacking{g}, i)
+			}
+		}
+		rng := rand.New(rand.NewPCG(13, 14))
+		for _, tc := range []gemmCase{
+			{m: 128, n: 1024, k: 256, alpha: 1},
+			{m: 128, n: 256, k: 1024, alpha: 1, beta: 1},
+			{m: 197, n: 768, k: 300, alpha: 1},
+			{m: 13, n: 1000, k: 70, alpha: 0.5, beta: 2},
+			{m: 5, n: 256, k: 600, alpha: 1},
+			{m: 37, n: 64, k: 600, alpha: 1, transB: true},
+			{m: 50, n: 300, k: 64, alpha: 1, transB: true},
+		} {
+			if !g.BlocksB(tc.transB, tc.m, tc.n, tc.k) {
+				t.Fatalf("%v: not multiplied by blocks", tc)
+			}
+			a, lda, b, ldb, c, ldc := tc.operands(rng)
+			want := slices.Clone(c)
+			g.Sgemm(false, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, want, ldc)
+			preparedPacking{g}.Sgemm(false, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, c, ldc)
+			for i := range c {
+				if math.Float32bits(c[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("%v: C[%d] = %g prepared, %g from Sgemm", tc, i, c[i], want[i])
+				}
+			}
+		}
+	})
 }
