@@ -103,10 +103,10 @@ func newWinogradTransforms(m, r int, input, grad *vec.TileTransform, output *vec
 }
 
 // Winograd pays once the transforms, which cost per tile and channel,
-// are shared by enough channels on the other side, and once each
-// point's product has enough columns (images times tiles) for the GEMMs
-// to run at speed: AlexNet's conv2 at batch 1 (169 tiles) ran about 10%
-// faster than through the window.
+// are shared by enough channels on the other side (winogradMinShare),
+// and once each point's product has enough columns (images times tiles)
+// for the GEMMs to run at speed: AlexNet's conv2 at batch 1 (169 tiles)
+// ran about 10% faster than through the window.
 //
 // Wide convolutions pay with fewer columns: their point products, with
 // hundreds of rows and of sums, run at speed on two panels of columns,
@@ -151,6 +151,30 @@ const (
 	// ResNet's 256->256 at batch 8 took 11.1 against 11.6 ms.
 	winograd4x3MinUseful = 0.75
 	winogradMinColumns   = 128
+	// winogradMinShare bounds from below the square of the channels that
+	// share each transform, cg*mg/(cg+mg) for cg in and mg out (half their
+	// harmonic mean), times the output positions of an image, for 3x3
+	// kernels: a transform's cost per tile and channel is paid back by the
+	// products' savings in proportion to the channels on the other side, and
+	// the fixed costs of each plane by its positions. Forward passes with
+	// prepared weights (in cache; with the weights read from memory, as in a
+	// network, the window's lead below the bound grows;
+	// BenchmarkConvZooKxK), CPU time on one thread, best of 5-8 over two
+	// rounds on a loaded machine, Winograd's better form against the window
+	// read as A, with the share over the bound: below it, GoogLeNet's 16->32
+	// at 28x28 (0.24) took 842-935 against 633-654us at batch 8, 16->48 at
+	// 14x14 (0.07) 406-544 against 240-243us, 32->64 at 14x14 (0.23) 752-874
+	// against 585, 48->128 at 7x7 (0.16) 565-669 against 441-460, DenseNet's
+	// 128->32 at 7x7 (0.08) 464-566 against 346-357us and at 14x14 (0.34)
+	// 1218-1363 against 1223-1236us, SqueezeNet's 48->192 at 13x13 (0.66)
+	// 2307-2951 against 2242-2248us; above it, SqueezeNet's 64->256 at 13x13
+	// (1.17) 3538-3863 against 3886-3955us, GoogLeNet's 32->96 at 28x28
+	// (1.19) 2840-3172 against 3442-3503us, DenseNet's 128->32 at 28x28
+	// (1.26) 4681-4740 against 5079-5106us, SqueezeNet's 16->64 at 55x55
+	// (1.30) 544-580 against 586-602us at batch 1 and 5202-5307 against
+	// 5057-5187 at batch 8, GoogLeNet's 160->320 at 7x7 (1.47) 3059-3107
+	// against 3391-3418us at batch 8.
+	winogradMinShare = 22 * 22 * 28 * 28
 	// winogradWideChannels is the number of channels in and out from
 	// which winogradWideMinColumns columns pay.
 	winogradWideChannels   = 256
@@ -228,7 +252,9 @@ func (p *ConvParams) winograd(t *winogradTransforms, gemm linalg.Gemm) (w winogr
 		minIn = winograd4x3MinInputChannels
 		covers = float64(oh*ow) >= winograd4x3MinUseful*float64(tiles*t.m*t.m)
 	}
-	pays = packs && cg >= minIn && mg >= winogradMinChannels && covers && (columns || w.wide)
+	shared := float64(cg*mg) / float64(cg+mg)
+	shares := r != 3 || shared*shared*float64(oh*ow) >= winogradMinShare
+	pays = packs && cg >= minIn && mg >= winogradMinChannels && covers && shares && (columns || w.wide)
 	return w, "", pays
 }
 
