@@ -50,8 +50,9 @@ var zooKxKConvs = []struct {
 
 // BenchmarkConvZooKxK times the forward pass of zooKxKConvs at batch 1
 // and 8, on 1 and 2 threads, along every algorithm that can compute them
-// (auto: the one chosen), each planned once with its weights prepared,
-// inside a burst as a model runs them (parallel.BeginBurst), in wall and
+// (auto: the one chosen), as a model runs them: planned once with their
+// weights prepared, inside a burst (parallel.BeginBurst), and with the
+// prepared weights read from memory (see benchmarkColdConv); in wall and
 // CPU time and GFLOP/s.
 func BenchmarkConvZooKxK(b *testing.B) {
 	defer parallel.SetThreads(parallel.Threads())
@@ -73,10 +74,48 @@ func BenchmarkConvZooKxK(b *testing.B) {
 						parallel.SetThreads(threads)
 						parallel.BeginBurst()
 						defer parallel.EndBurst()
-						benchmarkPreparedConv(b, p)
+						benchmarkColdConv(b, p)
 					})
 				}
 			}
 		}
 	}
+}
+
+// coldWeightBytes is how many bytes of weights benchmarkColdConv cycles
+// through at least: twice the L3 cache of the machines measured.
+const coldWeightBytes = 64 << 20
+
+// benchmarkColdConv is benchmarkPreparedConv with weights that come from
+// memory, as in a network, whose other layers' weights and activations
+// evict a layer's between runs: it plans the convolution with copies of
+// its weights that together hold at least coldWeightBytes (at most 256
+// copies), and runs them in turn on the same input, which the previous
+// layer would have left in cache. Prepared weights can be several times
+// the size of the weights (36 points a 3x3 kernel for F(4x4, 3x3)),
+// which a benchmark with one plan hides.
+func benchmarkColdConv(b *testing.B, p ConvParams) {
+	rng := newRNG(6)
+	x, w, bias, y := convBuffers(rng, p)
+	copies := min(256, max(1, ceilDiv(coldWeightBytes, 4*len(w))))
+	plans, weights := make([]*ConvForwardPlan, copies), make([][]float32, copies)
+	plan := PlanConvForward(&p)
+	for i := range plans {
+		weights[i] = uniform(rng, len(w), -1, 1)
+		plans[i] = plan
+		if prepared := plan.WithWeights(weights[i]); prepared != nil {
+			plans[i] = prepared
+		}
+		plans[i].Forward(x, weights[i], bias, nil, y)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu := processCPUTime()
+	i := 0
+	for b.Loop() {
+		plans[i].Forward(x, weights[i], bias, nil, y)
+		i = (i + 1) % copies
+	}
+	b.ReportMetric(float64((processCPUTime()-cpu).Nanoseconds())/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64(p.FLOPs())*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }
