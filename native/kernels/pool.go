@@ -127,6 +127,13 @@ func maxPool(p *PoolParams, x, y []float32, argmax []int64) {
 	need(op, "y", y, planes*ohw)
 	// a vector of 8 columns per window row, and of 8 outputs per column
 	cost := oh * (p.KH*p.W + p.KW*ow) / 8
+	if argmax == nil && p.unitPools() {
+		t := unitMaxTasks.Get()
+		*t = unitMaxTask{p: p, x: x, y: y}
+		parallel.Run(planes, grainFor(cost), t)
+		unitMaxTasks.Put(t)
+		return
+	}
 	if argmax == nil && p.flatPools() {
 		t := flatMaxTasks.Get()
 		*t = flatMaxTask{p: p, x: x, y: y}

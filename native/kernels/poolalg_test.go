@@ -59,7 +59,22 @@ func poolSuiteShapes() []PoolParams {
 		pool2D(1, 3, 15, 22, 3, 3, 2, 0, 1, false),  // 3x3/2 on an even width, the last rows unread
 		pool2D(1, 2, 13, 20, 2, 3, 2, 0, 2, false),  // dilated on an even width
 		pool2D(1, 2, 9, 2, 3, 1, 2, 0, 1, true),     // a single column pair
+		pool2D(1, 45, 28, 28, 3, 3, 1, 1, 1, true),  // unit strides: batches of planes, a short last one
+		pool2D(2, 70, 7, 7, 3, 3, 1, 1, 1, false),   // unit strides: many small planes, batch 2
+		pool2D(1, 3, 9, 12, 3, 3, 1, 2, 2, false),   // unit strides, dilated, the planes' size kept
+		pool2D(1, 3, 5, 6, 5, 5, 1, 2, 1, false),    // unit strides, a window wider than the plane
+		pool2D(1, 3, 6, 1, 3, 3, 1, 1, 1, false),    // unit strides, one column
+		unitAsymmetric(),
 	)
+}
+
+// unitAsymmetric is a pooling of unit strides whose pads differ on each
+// side, so that the output planes are smaller than the input's in one
+// axis and larger in the other.
+func unitAsymmetric() PoolParams {
+	p := pool2D(2, 5, 10, 13, 3, 4, 1, 0, 1, false)
+	p.PadTop, p.PadBottom, p.PadLeft, p.PadRight = 2, 1, 1, 0
+	return p
 }
 
 // TestPoolAlgorithms is the shared suite of the pooling kernels at every
@@ -106,6 +121,7 @@ func TestPoolAlgorithms(t *testing.T) {
 				}
 				MaxPoolValues(&p, x, values)
 				compare(t, what+" values", tolMaxPool, values, wantMax)
+				identical(t, what+" values against the scan", values, scan)
 				dx := make([]float32, nIn)
 				MaxPoolBackward(&p, arg, dy, dx)
 				compare(t, what+" dx", tolAvgPool, dx, wantDx)
@@ -159,6 +175,89 @@ func BenchmarkMaxPool(b *testing.B) {
 				for b.Loop() {
 					MaxPoolValues(&p, x, y)
 				}
+			})
+		})
+	}
+}
+
+// TestMaxPoolValuesNaN checks at every CPU level, on the suite's shapes,
+// that MaxPool's values (inference's paths) are a NaN where a window
+// holds one, and bitwise the scan's elsewhere: inputs with about one NaN
+// in thirty.
+func TestMaxPoolValuesNaN(t *testing.T) {
+	for i, p := range poolSuiteShapes() {
+		rng := newRNG(uint64(400 + i))
+		oh, ow := p.OutSize()
+		x := uniform(rng, p.N*p.C*p.H*p.W, -1, 1)
+		for j := range x {
+			if rng.IntN(30) == 0 {
+				x[j] = float32(math.NaN())
+			}
+		}
+		scan := make([]float32, p.N*p.C*oh*ow)
+		for pl := range p.N * p.C {
+			p.maxPoolScan(x, pl*p.H*p.W, scan[pl*oh*ow:(pl+1)*oh*ow], nil)
+		}
+		t.Run(poolName(p), func(t *testing.T) {
+			leveltest.Run(t, func(t *testing.T) {
+				y := make([]float32, len(scan))
+				MaxPoolValues(&p, x, y)
+				for o, want := range scan {
+					got := y[o]
+					if (got != got) != (want != want) || want == want && math.Float32bits(got) != math.Float32bits(want) {
+						t.Fatalf("%s: y[%d] = %v, want %v", poolName(p), o, got, want)
+					}
+				}
+			})
+		})
+	}
+}
+
+// zooPools are the distinct poolings of the zoo's CNNs at batch 1
+// (GoogLeNet, SqueezeNet 1.1, DenseNet-121, ResNet-18), named by model.
+var zooPools = []struct {
+	name    string
+	average bool
+	p       PoolParams
+}{
+	{"googlenet_maxpool1_64x112x112_k3s2_ceil", false, pool2D(1, 64, 112, 112, 3, 3, 2, 0, 1, true)},
+	{"googlenet_maxpool2_192x56x56_k3s2_ceil", false, pool2D(1, 192, 56, 56, 3, 3, 2, 0, 1, true)},
+	{"googlenet_3b_256x28x28_k3s1p1", false, pool2D(1, 256, 28, 28, 3, 3, 1, 1, 1, true)},
+	{"googlenet_maxpool3_480x28x28_k3s2_ceil", false, pool2D(1, 480, 28, 28, 3, 3, 2, 0, 1, true)},
+	{"googlenet_4b_512x14x14_k3s1p1", false, pool2D(1, 512, 14, 14, 3, 3, 1, 1, 1, true)},
+	{"googlenet_maxpool4_832x14x14_k2s2_ceil", false, pool2D(1, 832, 14, 14, 2, 2, 2, 0, 1, true)},
+	{"googlenet_5a_832x7x7_k3s1p1", false, pool2D(1, 832, 7, 7, 3, 3, 1, 1, 1, true)},
+	{"squeezenet_64x111x111_k3s2_ceil", false, pool2D(1, 64, 111, 111, 3, 3, 2, 0, 1, true)},
+	{"squeezenet_128x55x55_k3s2_ceil", false, pool2D(1, 128, 55, 55, 3, 3, 2, 0, 1, true)},
+	{"squeezenet_256x27x27_k3s2_ceil", false, pool2D(1, 256, 27, 27, 3, 3, 2, 0, 1, true)},
+	{"resnet_densenet_64x112x112_k3s2p1", false, pool2D(1, 64, 112, 112, 3, 3, 2, 1, 1, false)},
+	{"densenet_avg_128x56x56_k2s2", true, pool2D(1, 128, 56, 56, 2, 2, 2, 0, 1, false)},
+	{"densenet_avg_256x28x28_k2s2", true, pool2D(1, 256, 28, 28, 2, 2, 2, 0, 1, false)},
+	{"densenet_avg_512x14x14_k2s2", true, pool2D(1, 512, 14, 14, 2, 2, 2, 0, 1, false)},
+}
+
+// BenchmarkZooPools times inference's pooling (MaxPool without the
+// argmax, AveragePool) on the zoo's shapes at batch 1, reporting the
+// process's CPU time per pooling (cpu-ns/op) beside the wall time: on a
+// shared machine the CPU time is the steadier measure.
+func BenchmarkZooPools(b *testing.B) {
+	for _, bc := range zooPools {
+		p := bc.p
+		oh, ow := p.OutSize()
+		x := uniform(newRNG(9), p.N*p.C*p.H*p.W, -1, 1)
+		y := make([]float32, p.N*p.C*oh*ow)
+		b.Run(bc.name, func(b *testing.B) {
+			leveltest.Bench(b, func(b *testing.B) {
+				b.SetBytes(int64(4 * (len(x) + len(y))))
+				cpu := processCPUTime()
+				for b.Loop() {
+					if bc.average {
+						AveragePoolForward(&p, x, y)
+					} else {
+						MaxPoolValues(&p, x, y)
+					}
+				}
+				b.ReportMetric(float64((processCPUTime()-cpu).Nanoseconds())/float64(b.N), "cpu-ns/op")
 			})
 		})
 	}
