@@ -134,6 +134,13 @@ func maxPool(p *PoolParams, x, y []float32, argmax []int64) {
 		unitMaxTasks.Put(t)
 		return
 	}
+	if argmax == nil && p.planeRowsPools() {
+		t := planeRowsMaxTasks.Get()
+		*t = planeRowsMaxTask{p: p, x: x, y: y}
+		parallel.Run(planes, grainFor(cost), t)
+		planeRowsMaxTasks.Put(t)
+		return
+	}
 	if argmax == nil && p.flatPools() {
 		t := flatMaxTasks.Get()
 		*t = flatMaxTask{p: p, x: x, y: y}

@@ -183,10 +183,7 @@ func (u *unitMax) edges(v, y []float32, rows int) {
 				y[r*ow+int(ox)] = v[r*w+at]
 			}
 		case taps == 2:
-			for r := range rows {
-				pair := v[r*w+at:][:d+1]
-				y[r*ow+int(ox)] = max(pair[0], pair[d])
-			}
+			maxPairsDown(y[ox:], ow, v[at:], w, d, rows)
 		default:
 			for r := range rows {
 				taps := v[r*w+at:][:(taps-1)*d+1]
@@ -217,5 +214,18 @@ func (t *unitMaxTask) Range(lo, hi int) {
 	for pl := lo; pl < hi; pl += u.batch {
 		n := min(u.batch, hi-pl)
 		u.planes(t.x[pl*hw:(pl+n)*hw], t.y[pl*ohw:(pl+n)*ohw], n)
+	}
+}
+
+// maxPairsDown stores in y[r*yStride] the maximum of v[r*vStride] and
+// v[r*vStride+d] for r < rows: an edge column of a 3-wide window padded
+// by 1, down its rows.
+func maxPairsDown(y []float32, yStride int, v []float32, vStride, d, rows int) {
+	if rows == 0 {
+		return
+	}
+	y, v = y[:(rows-1)*yStride+1], v[:(rows-1)*vStride+d+1]
+	for r := range rows {
+		y[r*yStride] = max(v[r*vStride], v[r*vStride+d])
 	}
 }

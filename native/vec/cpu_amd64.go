@@ -24,12 +24,12 @@ func maxRowsFast(dst, src []float32, offsets []int32) bool {
 // maxPoolRowsS2AVX512 when the CPU level has AVX-512 and p.Row holds
 // the whole blocks of 32 values that its last partial block reads, and
 // reports whether it did. MaxPoolRows has checked the rest.
-func maxPoolRowsFast(p *PoolRows, rows int) bool {
+func maxPoolRowsFast(p *PoolRows, planes, rows int) bool {
 	if p.Stride != 2 || !simd.Has(simd.AVX512) ||
 		int(slices.Max(p.Across))+32*((p.Width+15)/16) > len(p.Row) {
 		return false
 	}
-	maxPoolRowsS2AVX512(rows, &p.Src[0], p.SrcStride, &p.Down[0], len(p.Down), &p.Row[p.Lead], p.Cols,
+	maxPoolRowsS2AVX512(planes, p.SrcPlane, p.DstPlane, rows, &p.Src[0], p.SrcStride, &p.Down[0], len(p.Down), &p.Row[p.Lead], p.Cols,
 		&p.Row[0], &p.Dst[0], p.DstStride, p.Width, &p.Across[0], len(p.Across))
 	return true
 }

@@ -12,8 +12,8 @@ import (
 // scan of each window, on widths around the vector loops' blocks, both
 // strides, padded rows (Lead, -Inf around the image's columns), row
 // buffers with and without the room the AVX-512 loop needs (odd and
-// even row counts), and a NaN in some windows, which their maximum must
-// be.
+// even row counts), one plane and three (odd row counts), and a NaN in
+// some windows, which their maximum must be.
 func TestMaxPoolRows(t *testing.T) {
 	leveltest.Run(t, func(t *testing.T) {
 		rng := rand.New(rand.NewPCG(5, 6))
@@ -27,7 +27,12 @@ func TestMaxPoolRows(t *testing.T) {
 			rowLen := tc.lead + tc.cols + tc.kw + 1 // room for the windows past the image, as -Inf
 			width := (rowLen - tc.kw) / tc.stride
 			srcStride := tc.cols * 2
-			src := make([]float32, (tc.rows-1)*srcStride+tc.kh*tc.cols)
+			// Three planes when the row count is odd, their rows apart
+			// by more than the rows (gaps of the caller's).
+			planes := 1 + 2*(tc.rows%2)
+			srcPlane := (tc.rows-1)*srcStride + tc.kh*tc.cols + 3
+			dstPlane := tc.rows*(width+1) + 5
+			src := make([]float32, (planes-1)*srcPlane+(tc.rows-1)*srcStride+tc.kh*tc.cols)
 			for i := range src {
 				src[i] = rng.Float32()*2 - 1
 			}
@@ -51,11 +56,15 @@ func TestMaxPoolRows(t *testing.T) {
 			for i := range row {
 				row[i] = inf
 			}
-			dst := make([]float32, tc.rows*(width+1))
+			dst := make([]float32, (planes-1)*dstPlane+tc.rows*(width+1))
 			p := PoolRows{Src: src, SrcStride: srcStride, Down: down, Row: row, Lead: tc.lead, Cols: tc.cols,
 				Dst: dst, DstStride: width + 1, Width: width, Across: across, Stride: tc.stride}
+			if planes > 1 {
+				p.Planes, p.SrcPlane, p.DstPlane = planes, srcPlane, dstPlane
+			}
 			MaxPoolRows(&p, tc.rows)
-			for r := range tc.rows {
+			for i := range planes * tc.rows {
+				q, r := i/tc.rows, i%tc.rows
 				for j := range width {
 					want := math.Inf(-1)
 					nan := false
@@ -65,14 +74,14 @@ func TestMaxPoolRows(t *testing.T) {
 							if c < 0 || c >= tc.cols {
 								continue
 							}
-							v := float64(src[r*srcStride+kh*tc.cols+c])
+							v := float64(src[q*srcPlane+r*srcStride+kh*tc.cols+c])
 							nan = nan || v != v
 							want = math.Max(want, v)
 						}
 					}
-					got := dst[r*(width+1)+j]
+					got := dst[q*dstPlane+r*(width+1)+j]
 					if nan && got == got || !nan && float64(got) != want {
-						t.Fatalf("%+v: row %d column %d = %v, want %v (NaN %v)", tc, r, j, got, want, nan)
+						t.Fatalf("%+v: plane %d row %d column %d = %v, want %v (NaN %v)", tc, q, r, j, got, want, nan)
 					}
 				}
 			}

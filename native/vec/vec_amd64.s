@@ -8774,162 +8774,177 @@ done:
 	VZEROUPPER
 	RET
 
-// func maxPoolRowsS2AVX512(rows int, src *float32, srcStride int, down *int32, kh int, image *float32, cols int, row *float32, dst *float32, dstStride int, width int, across *int32, kw int)
+// func maxPoolRowsS2AVX512(planes int, srcPlane int, dstPlane int, rows int, src *float32, srcStride int, down *int32, kh int, image *float32, cols int, row *float32, dst *float32, dstStride int, width int, across *int32, kw int)
 // Requires: AVX, AVX512F
-TEXT ·maxPoolRowsS2AVX512(SB), NOSPLIT, $0-104
+TEXT ·maxPoolRowsS2AVX512(SB), NOSPLIT, $0-128
 	XORQ AX, AX
 
+nextplane:
+	CMPQ AX, planes+0(FP)
+	JGE  done
+	XORQ CX, CX
+
 nextrow:
-	CMPQ  AX, rows+0(FP)
-	JGE   done
-	MOVQ  src+8(FP), CX
-	MOVQ  srcStride+16(FP), DX
-	IMULQ AX, DX
-	LEAQ  (CX)(DX*4), CX
-	MOVQ  cols+48(FP), DX
-	MOVQ  image+40(FP), BX
-	MOVQ  down+24(FP), SI
-	MOVQ  kh+32(FP), DI
+	CMPQ  CX, rows+24(FP)
+	JGE   planedone
+	MOVQ  src+32(FP), DX
+	MOVQ  srcStride+40(FP), BX
+	IMULQ CX, BX
+	LEAQ  (DX)(BX*4), DX
+	MOVQ  srcPlane+8(FP), BX
+	IMULQ AX, BX
+	LEAQ  (DX)(BX*4), DX
+	MOVQ  cols+72(FP), BX
+	MOVQ  image+64(FP), SI
+	MOVQ  down+48(FP), DI
+	MOVQ  kh+56(FP), R8
 
 downby32:
-	CMPQ    DX, $0x00000020
+	CMPQ    BX, $0x00000020
 	JL      downby32done
-	MOVLQSX (SI), R8
-	VMOVUPS (CX)(R8*4), Z0
+	MOVLQSX (DI), R9
+	VMOVUPS (DX)(R9*4), Z0
 	KXORW   K1, K1, K1
-	VMOVUPS 64(CX)(R8*4), Z1
+	VMOVUPS 64(DX)(R9*4), Z1
 	KXORW   K2, K2, K2
-	MOVQ    $0x00000001, R8
+	MOVQ    $0x00000001, R9
 
 downby32row:
-	CMPQ    R8, DI
+	CMPQ    R9, R8
 	JGE     downby32store
-	MOVLQSX (SI)(R8*4), R9
-	VMOVUPS (CX)(R9*4), Z2
+	MOVLQSX (DI)(R9*4), R10
+	VMOVUPS (DX)(R10*4), Z2
 	VCMPPS  $0x03, Z2, Z2, K3
 	KORW    K3, K1, K1
 	VMAXPS  Z0, Z2, Z0
-	VMOVUPS 64(CX)(R9*4), Z2
+	VMOVUPS 64(DX)(R10*4), Z2
 	VCMPPS  $0x03, Z2, Z2, K3
 	KORW    K3, K2, K2
 	VMAXPS  Z1, Z2, Z1
-	INCQ    R8
+	INCQ    R9
 	JMP     downby32row
 
 downby32store:
 	VPTERNLOGD $0xff, Z0, Z0, K1, Z0
-	VMOVUPS    Z0, (BX)
+	VMOVUPS    Z0, (SI)
 	VPTERNLOGD $0xff, Z1, Z1, K2, Z1
-	VMOVUPS    Z1, 64(BX)
-	ADDQ       $0x00000080, CX
-	ADDQ       $0x00000080, BX
-	SUBQ       $0x00000020, DX
+	VMOVUPS    Z1, 64(SI)
+	ADDQ       $0x00000080, DX
+	ADDQ       $0x00000080, SI
+	SUBQ       $0x00000020, BX
 	JMP        downby32
 
 downby32done:
 downby16:
-	CMPQ    DX, $0x00000010
+	CMPQ    BX, $0x00000010
 	JL      downby16done
-	MOVLQSX (SI), R8
-	VMOVUPS (CX)(R8*4), Z0
+	MOVLQSX (DI), R9
+	VMOVUPS (DX)(R9*4), Z0
 	KXORW   K4, K4, K4
-	MOVQ    $0x00000001, R8
+	MOVQ    $0x00000001, R9
 
 downby16row:
-	CMPQ    R8, DI
+	CMPQ    R9, R8
 	JGE     downby16store
-	MOVLQSX (SI)(R8*4), R9
-	VMOVUPS (CX)(R9*4), Z1
+	MOVLQSX (DI)(R9*4), R10
+	VMOVUPS (DX)(R10*4), Z1
 	VCMPPS  $0x03, Z1, Z1, K3
 	KORW    K3, K4, K4
 	VMAXPS  Z0, Z1, Z0
-	INCQ    R8
+	INCQ    R9
 	JMP     downby16row
 
 downby16store:
 	VPTERNLOGD $0xff, Z0, Z0, K4, Z0
-	VMOVUPS    Z0, (BX)
-	ADDQ       $0x00000040, CX
-	ADDQ       $0x00000040, BX
-	SUBQ       $0x00000010, DX
+	VMOVUPS    Z0, (SI)
+	ADDQ       $0x00000040, DX
+	ADDQ       $0x00000040, SI
+	SUBQ       $0x00000010, BX
 	JMP        downby16
 
 downby16done:
-	TESTQ     DX, DX
+	TESTQ     BX, BX
 	JZ        downdone
-	LEAQ      laneMasks16<>+0(SB), R8
-	KMOVW     (R8)(DX*2), K3
-	MOVLQSX   (SI), DX
-	VMOVUPS.Z (CX)(DX*4), K3, Z0
+	LEAQ      laneMasks16<>+0(SB), R9
+	KMOVW     (R9)(BX*2), K3
+	MOVLQSX   (DI), BX
+	VMOVUPS.Z (DX)(BX*4), K3, Z0
 	KXORW     K5, K5, K5
-	MOVQ      $0x00000001, DX
+	MOVQ      $0x00000001, BX
 
 downtailrow:
-	CMPQ      DX, DI
+	CMPQ      BX, R8
 	JGE       downtailstore
-	MOVLQSX   (SI)(DX*4), R8
-	VMOVUPS.Z (CX)(R8*4), K3, Z1
+	MOVLQSX   (DI)(BX*4), R9
+	VMOVUPS.Z (DX)(R9*4), K3, Z1
 	VCMPPS    $0x03, Z1, Z1, K7
 	KORW      K7, K5, K5
 	VMAXPS    Z0, Z1, Z0
-	INCQ      DX
+	INCQ      BX
 	JMP       downtailrow
 
 downtailstore:
 	VPTERNLOGD $0xff, Z0, Z0, K5, Z0
-	VMOVUPS    Z0, K3, (BX)
+	VMOVUPS    Z0, K3, (SI)
 
 downdone:
-	MOVQ    row+56(FP), CX
-	MOVQ    width+80(FP), DX
-	MOVQ    dst+64(FP), BX
-	MOVQ    dstStride+72(FP), SI
-	IMULQ   AX, SI
-	LEAQ    (BX)(SI*4), BX
-	MOVQ    across+88(FP), SI
-	MOVQ    kw+96(FP), DI
+	MOVQ    row+80(FP), DX
+	MOVQ    width+104(FP), BX
+	MOVQ    dst+88(FP), SI
+	MOVQ    dstStride+96(FP), DI
+	IMULQ   CX, DI
+	LEAQ    (SI)(DI*4), SI
+	MOVQ    dstPlane+16(FP), DI
+	IMULQ   AX, DI
+	LEAQ    (SI)(DI*4), SI
+	MOVQ    across+112(FP), DI
+	MOVQ    kw+120(FP), R8
 	VMOVUPS evenIndex16<>+0(SB), Z0
 
 block:
-	MOVQ DX, R8
-	CMPQ R8, $0x00000010
+	MOVQ BX, R9
+	CMPQ R9, $0x00000010
 	JLE  masked
-	MOVQ $0x00000010, R8
+	MOVQ $0x00000010, R9
 
 masked:
-	LEAQ      laneMasks16<>+0(SB), R9
-	KMOVW     (R9)(R8*2), K3
-	MOVLQSX   (SI), R8
-	VMOVUPS   (CX)(R8*4), Z1
-	VMOVUPS   64(CX)(R8*4), Z2
+	LEAQ      laneMasks16<>+0(SB), R10
+	KMOVW     (R10)(R9*2), K3
+	MOVLQSX   (DI), R9
+	VMOVUPS   (DX)(R9*4), Z1
+	VMOVUPS   64(DX)(R9*4), Z2
 	VMOVUPS   Z0, Z3
 	VPERMI2PS Z2, Z1, Z3
 	KXORW     K6, K6, K6
-	MOVQ      $0x00000001, R8
+	MOVQ      $0x00000001, R9
 
 tap:
-	CMPQ      R8, DI
+	CMPQ      R9, R8
 	JGE       store
-	MOVLQSX   (SI)(R8*4), R9
-	VMOVUPS   (CX)(R9*4), Z1
-	VMOVUPS   64(CX)(R9*4), Z2
+	MOVLQSX   (DI)(R9*4), R10
+	VMOVUPS   (DX)(R10*4), Z1
+	VMOVUPS   64(DX)(R10*4), Z2
 	VMOVUPS   Z0, Z4
 	VPERMI2PS Z2, Z1, Z4
 	VCMPPS    $0x03, Z4, Z4, K7
 	KORW      K7, K6, K6
 	VMAXPS    Z3, Z4, Z3
-	INCQ      R8
+	INCQ      R9
 	JMP       tap
 
 store:
 	VPTERNLOGD $0xff, Z3, Z3, K6, Z3
-	VMOVUPS    Z3, K3, (BX)
-	ADDQ       $0x00000080, CX
-	ADDQ       $0x00000040, BX
-	SUBQ       $0x00000010, DX
+	VMOVUPS    Z3, K3, (SI)
+	ADDQ       $0x00000080, DX
+	ADDQ       $0x00000040, SI
+	SUBQ       $0x00000010, BX
 	JG         block
-	INCQ       AX
+	INCQ       CX
 	JMP        nextrow
+
+planedone:
+	INCQ AX
+	JMP  nextplane
 
 done:
 	VZEROUPPER

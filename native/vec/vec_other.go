@@ -41,7 +41,7 @@ func deinterleaveAVX2(blocks int, even, odd, src *float32) {
 }
 
 // maxPoolRowsFast leaves MaxPoolRows to Go outside amd64.
-func maxPoolRowsFast(p *PoolRows, rows int) bool { return false }
+func maxPoolRowsFast(p *PoolRows, planes, rows int) bool { return false }
 
 // scaleAddReluFast leaves ScaleAddRelu to Go outside amd64.
 func scaleAddReluFast(dst, src []float32, a, b float32) bool { return false }

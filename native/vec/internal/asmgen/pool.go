@@ -145,30 +145,39 @@ func (l lanes) maxRowsLoop(n, dst, src, off, rows reg.Register, masks, nParam Me
 }
 
 // emitMaxPoolRowsS2 writes maxPoolRowsS2AVX512, the AVX-512 loop of
-// MaxPoolRows with a stride of 2: for each of rows output rows r, the
-// maximum down the rows of src at r*srcStride plus the kh offsets down
-// into image[0:cols] (maxRowsLoop), then for dst[r*dstStride:][:width]
-// the maximum over the kw offsets across of every other element of row
-// (row[across[t]+2j], as emitMaxStride2 takes it), the last partial
-// block of 16 through a masked store; row must hold 32 elements per
-// block of 16 outputs past the largest offset of across. One call for
-// all the rows of a plane: the calls per row, their checks and their
-// blocks' tails cost as much as the loops on rows of 28 to 56 outputs.
+// MaxPoolRows with a stride of 2: for each of planes planes q and each
+// of rows output rows r, the maximum down the rows of src at
+// q*srcPlane + r*srcStride plus the kh offsets down into image[0:cols]
+// (maxRowsLoop), then the maximum over the kw offsets across of every
+// other element of row (row[across[t]+2j], as emitMaxStride2 takes it)
+// into dst[q*dstPlane + r*dstStride:][:width], the last partial block
+// of 16 through a masked store; row must hold 32 elements per block of
+// 16 outputs past the largest offset of across. One call for all the
+// rows of many planes: the calls per row, their checks and their
+// blocks' tails cost as much as the loops on rows of 7 to 56 outputs.
 // laneMasks is emitLaneMasks' table, evenIndex emitMaxStride2's.
 func emitMaxPoolRowsS2(laneMasks, evenIndex Mem) {
 	l := lanesAVX512
-	TEXT("maxPoolRowsS2AVX512", NOSPLIT, "func(rows int, src *float32, srcStride int, down *int32, kh int, image *float32, cols int, row *float32, dst *float32, dstStride int, width int, across *int32, kw int)")
+	TEXT("maxPoolRowsS2AVX512", NOSPLIT, "func(planes, srcPlane, dstPlane, rows int, src *float32, srcStride int, down *int32, kh int, image *float32, cols int, row *float32, dst *float32, dstStride int, width int, across *int32, kw int)")
 	Pragma("noescape")
 	Doc("maxPoolRowsS2AVX512 is the AVX-512 loop of MaxPoolRows with a stride of 2; see emitMaxPoolRowsS2 in package asmgen.")
+	q := GP64()
+	XORQ(q, q)
+	Label("nextplane")
+	CMPQ(q, avoparam.Addr("planes"))
+	JGE(LabelRef("done"))
 	r := GP64()
 	XORQ(r, r)
 	Label("nextrow")
 	CMPQ(r, avoparam.Addr("rows"))
-	JGE(LabelRef("done"))
+	JGE(LabelRef("planedone"))
 
 	src, stride := Load(Param("src"), GP64()), Load(Param("srcStride"), GP64())
 	IMULQ(r, stride)
 	LEAQ(Mem{Base: src, Index: stride, Scale: 4}, src)
+	srcPlane := Load(Param("srcPlane"), GP64())
+	IMULQ(q, srcPlane)
+	LEAQ(Mem{Base: src, Index: srcPlane, Scale: 4}, src)
 	n, image := Load(Param("cols"), GP64()), Load(Param("image"), GP64())
 	down, kh := Load(Param("down"), GP64()), Load(Param("kh"), GP64())
 	l.maxRowsLoop(n, image, src, down, kh, laneMasks, avoparam.Addr("cols"), "down")
@@ -178,6 +187,9 @@ func emitMaxPoolRowsS2(laneMasks, evenIndex Mem) {
 	dst, dstStride := Load(Param("dst"), GP64()), Load(Param("dstStride"), GP64())
 	IMULQ(r, dstStride)
 	LEAQ(Mem{Base: dst, Index: dstStride, Scale: 4}, dst)
+	dstPlane := Load(Param("dstPlane"), GP64())
+	IMULQ(q, dstPlane)
+	LEAQ(Mem{Base: dst, Index: dstPlane, Scale: 4}, dst)
 	across, kw := Load(Param("across"), GP64()), Load(Param("kw"), GP64())
 	evens := l.evens(row, evenIndex)
 	Label("block")
@@ -213,6 +225,9 @@ func emitMaxPoolRowsS2(laneMasks, evenIndex Mem) {
 
 	INCQ(r)
 	JMP(LabelRef("nextrow"))
+	Label("planedone")
+	INCQ(q)
+	JMP(LabelRef("nextplane"))
 	Label("done")
 	VZEROUPPER()
 	RET()
