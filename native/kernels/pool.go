@@ -544,23 +544,31 @@ func AveragePoolForward(p *PoolParams, x, y []float32) {
 	cost := hw + ohw*p.KH*p.KW/8
 	if p.halvesSum() {
 		parallel.For(planes, grainFor(cost), func(lo, hi int) {
-			h := p.newHalvesSums()
+			h := p.newHalvesSums(hi - lo)
 			defer h.release()
-			for pl := lo; pl < hi; pl++ {
-				h.plane(x[pl*hw:(pl+1)*hw], y[pl*ohw:(pl+1)*ohw], divH[0]*divW[0])
+			for pl := lo; pl < hi; pl += h.batch {
+				n := min(h.batch, hi-pl)
+				h.planes(x[pl*hw:(pl+n)*hw], y[pl*ohw:(pl+n)*ohw], n, divH[0]*divW[0])
 			}
 		})
 		return
 	}
+	// One division of the whole plane when every window has the same
+	// divisor.
+	uniform := uniformW && !slices.ContainsFunc(divH, func(d float32) bool { return d != divH[0] }) && divH[0]*divW[0] != 0
 	parallel.For(planes, grainFor(cost), func(lo, hi int) {
 		a := p.windowSums()
 		defer a.release()
 		for pl := lo; pl < hi; pl++ {
 			a.load(x[pl*hw : (pl+1)*hw])
 			yp := y[pl*ohw : (pl+1)*ohw]
+			a.plane(yp)
+			if uniform {
+				vec.BinaryScalar(vec.OpDiv, yp, yp, divH[0]*divW[0])
+				continue
+			}
 			for oy := range oh {
 				yrow := yp[oy*ow : (oy+1)*ow]
-				a.row(oy, yrow)
 				if d := divH[oy] * divW[0]; uniformW && d != 0 {
 					vec.BinaryScalar(vec.OpDiv, yrow, yrow, d)
 					continue
@@ -583,38 +591,43 @@ func (p *PoolParams) halvesSum() bool {
 		(oh-1)*p.StrideH+(p.KH-1)*p.DilationH < p.H && (ow-1)*2+(p.KW-1)*p.DilationW < p.W
 }
 
-// halvesSums sums AveragePool's windows a plane at a time, in two vector
-// calls rather than two per row, where halvesSum allows: the plane is
-// dealt into its even and odd columns (one vec.Deinterleave of the whole
-// plane: with an even width every row starts on an even element), which
-// makes the taps of all windows unit-stride runs of the halves at fixed
-// offsets, and one vec.WeightedTaps sums them for every output at once,
-// output (oy, ox) at oy*StrideH*W/2 + ox (the values between, sums of
-// windows no output has, are computed and dropped); then a vector
-// division per output row. The taps are summed in kernel order with
-// weights of 1, as windowSums sums them: the sums are bitwise the same.
+// halvesSums sums AveragePool's windows a batch of planes at a time,
+// in three vector calls, where halvesSum allows: the planes are dealt
+// into their even and odd columns (one vec.Deinterleave of them all:
+// with an even width every row starts on an even element), which makes
+// the taps of all windows unit-stride runs of the halves at fixed
+// offsets, output (oy, ox) of a plane at oy*StrideH*W/2 + ox of its
+// halves; one vec.WeightedTapsRows sums them for every output row
+// (of every plane, when the planes' rows are StrideH to an output row,
+// else a call per plane), and one vector division divides them all.
+// The taps are summed in kernel order with weights of 1, as windowSums
+// sums them: the sums are bitwise the same.
 type halvesSums struct {
-	p            *PoolParams
-	oh, ow, half int
-	halves, sums []float32 // [2*H*half]: the even columns, then the odd ones; [(oh-1)*StrideH*half + ow]
-	taps         []int32   // offsets of a window's taps in halves, in kernel order
-	ones, floats []float32 // the taps' weights; the buffer halves, sums and ones are carved from
+	p                   *PoolParams
+	oh, ow, half, batch int
+	halves              []float32 // [2*batch*H*half]: the even columns of the planes, then the odd ones
+	taps                []int32   // offsets of a window's taps in halves, in kernel order
+	ones, floats        []float32 // the taps' weights; the buffer halves and ones are carved from
 }
 
-// newHalvesSums takes the buffers for summing planes of p; release hands
-// them back.
-func (p *PoolParams) newHalvesSums() *halvesSums {
+// halvesBatch is about how many elements of input planes halvesSums
+// deals into halves per pass.
+const halvesBatch = 16384
+
+// newHalvesSums takes the buffers for summing up to planes planes of p
+// at once; release hands them back.
+func (p *PoolParams) newHalvesSums(planes int) *halvesSums {
 	oh, ow := p.OutSize()
-	h := &halvesSums{p: p, oh: oh, ow: ow, half: p.W / 2}
-	n := p.H * p.W
-	sums := (oh-1)*p.StrideH*h.half + ow
-	h.floats = getBuffer(n + sums + p.KH*p.KW)
-	h.halves, h.sums, h.ones = h.floats[:n:n], h.floats[n:n+sums:n+sums], h.floats[n+sums:]
+	hw := p.H * p.W
+	h := &halvesSums{p: p, oh: oh, ow: ow, half: p.W / 2, batch: max(1, min(planes, halvesBatch/hw))}
+	n := h.batch * hw
+	h.floats = getBuffer(n + p.KH*p.KW)
+	h.halves, h.ones = h.floats[:n:n], h.floats[n:]
 	h.taps = offsets.get(p.KH * p.KW)
 	for kh := range p.KH {
 		for kw := range p.KW {
 			at := kw * p.DilationW // the column from the window's first
-			h.taps[kh*p.KW+kw] = int32(at%2*p.H*h.half + kh*p.DilationH*h.half + at/2)
+			h.taps[kh*p.KW+kw] = int32(at%2*n/2 + kh*p.DilationH*h.half + at/2)
 			h.ones[kh*p.KW+kw] = 1
 		}
 	}
@@ -626,15 +639,21 @@ func (h *halvesSums) release() {
 	offsets.put(h.taps)
 }
 
-// plane stores in y [OH*OW] the windows' sums of x [H*W] divided by div.
-func (h *halvesSums) plane(x, y []float32, div float32) {
-	p, n := h.p, len(h.halves)/2
-	vec.Deinterleave(h.halves[:n], h.halves[n:], x)
-	vec.WeightedTaps(h.sums, h.halves, h.taps, h.ones, 0, false, false)
+// planes stores in y [n, OH*OW] the windows' sums of the n planes x [n,
+// H*W] divided by div.
+func (h *halvesSums) planes(x, y []float32, n int, div float32) {
+	p := h.p
+	hw, ohw, odd := p.H*p.W, h.oh*h.ow, len(h.halves)/2
+	vec.Deinterleave(h.halves[:n*hw/2], h.halves[odd:odd+n*hw/2], x[:n*hw])
 	rowStride := p.StrideH * h.half
-	for oy := range h.oh {
-		vec.BinaryScalar(vec.OpDiv, y[oy*h.ow:(oy+1)*h.ow], h.sums[oy*rowStride:][:h.ow], div)
+	if p.H == h.oh*p.StrideH {
+		vec.WeightedTapsRows(y, h.ow, h.ow, n*h.oh, h.halves, rowStride, h.taps, h.ones, 0, false, false)
+	} else {
+		for pl := range n {
+			vec.WeightedTapsRows(y[pl*ohw:], h.ow, h.ow, h.oh, h.halves[pl*hw/2:], rowStride, h.taps, h.ones, 0, false, false)
+		}
 	}
+	vec.BinaryScalar(vec.OpDiv, y[:n*ohw], y[:n*ohw], div)
 }
 
 // windowSums sums AveragePool's windows with vec.WeightedTaps, weights
@@ -707,9 +726,11 @@ func (a *windowSums) load(plane []float32) {
 	}
 }
 
-// row stores in y the sums of the windows of output row oy.
-func (a *windowSums) row(oy int, y []float32) {
-	vec.WeightedTaps(y, a.padded[oy*a.p.StrideH*a.rowStride:], a.taps, a.ones, 0, false, false)
+// plane stores in y [OH*OW] the sums of the windows of the plane
+// loaded, every output row in one call.
+func (a *windowSums) plane(y []float32) {
+	oh, ow := a.p.OutSize()
+	vec.WeightedTapsRows(y, ow, ow, oh, a.padded, a.p.StrideH*a.rowStride, a.taps, a.ones, 0, false, false)
 }
 
 // AveragePoolBackward accumulates into dx each dy spread evenly over the

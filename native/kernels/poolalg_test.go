@@ -65,6 +65,9 @@ func poolSuiteShapes() []PoolParams {
 		pool2D(1, 3, 5, 6, 5, 5, 1, 2, 1, false),    // unit strides, a window wider than the plane
 		pool2D(1, 3, 6, 1, 3, 3, 1, 1, 1, false),    // unit strides, one column
 		unitAsymmetric(),
+		pool2D(1, 70, 16, 16, 2, 2, 2, 0, 1, false), // a plane at a time (halvesSum): two batches of planes
+		pool2D(2, 5, 15, 20, 2, 2, 2, 0, 1, false),  // halvesSum with an odd height: the last row unread
+		pool2D(1, 3, 9, 12, 3, 3, 2, 0, 1, false),   // halvesSum, 3x3/2
 	)
 }
 

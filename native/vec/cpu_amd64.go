@@ -124,3 +124,18 @@ func weightedTapsFast(dst, src []float32, offsets []int32, weights []float32, bi
 	}
 	return true
 }
+
+// weightedTapsRowsFast computes WeightedTapsRows with
+// weightedTapsRowsAVX512 or weightedTapsRowsAVX2 as the CPU level
+// allows, and reports whether it did.
+func weightedTapsRowsFast(dst []float32, dstStride, n, rows int, src []float32, srcStride int, offsets []int32, weights []float32, bias float32, relu, accumulate bool) bool {
+	switch {
+	case simd.Has(simd.AVX512):
+		weightedTapsRowsAVX512(rows, n, &dst[0], dstStride, &src[0], srcStride, &offsets[0], &weights[0], len(offsets), bias, relu, accumulate)
+	case hasAVX2():
+		weightedTapsRowsAVX2(rows, n, &dst[0], dstStride, &src[0], srcStride, &offsets[0], &weights[0], len(offsets), bias, relu, accumulate)
+	default:
+		return false
+	}
+	return true
+}

@@ -34,3 +34,27 @@ func WeightedTaps(dst, src []float32, offsets []int32, weights []float32, bias f
 		}
 	}
 }
+
+// WeightedTapsRows is WeightedTaps over rows rows of n positions, in
+// one call: row r of dst, dst[r*dstStride:][:n], takes the taps at the
+// offsets from src[r*srcStride]. The rows of dst must not overlap, and
+// src must hold every tap of every row: the rows of an average pooling,
+// each output row's window rows srcStride apart in the input.
+func WeightedTapsRows(dst []float32, dstStride, n, rows int, src []float32, srcStride int, offsets []int32, weights []float32, bias float32, relu, accumulate bool) {
+	if rows < 0 || n < 0 || dstStride < n || srcStride < 0 || len(weights) != len(offsets) || len(offsets) == 0 ||
+		rows > 0 && (rows-1)*dstStride+n > len(dst) {
+		panic(fmt.Sprintf("vec: WeightedTapsRows of %d rows of %d positions %d apart into %d, %d offsets and %d weights",
+			rows, n, dstStride, len(dst), len(offsets), len(weights)))
+	}
+	if rows == 0 || n == 0 {
+		return
+	}
+	// The strides are not negative, so the last row's taps bound all.
+	checkTaps("WeightedTapsRows", n, 1, src[min((rows-1)*srcStride, len(src)):], offsets)
+	if weightedTapsRowsFast(dst, dstStride, n, rows, src, srcStride, offsets, weights, bias, relu, accumulate) {
+		return
+	}
+	for r := range rows {
+		WeightedTaps(dst[r*dstStride:][:n], src[r*srcStride:], offsets, weights, bias, relu, accumulate)
+	}
+}

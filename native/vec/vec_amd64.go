@@ -227,6 +227,16 @@ func weightedTapsAVX2(n int, dst *float32, src *float32, off *int32, w *float32,
 //go:noescape
 func weightedTapsAVX512(n int, dst *float32, src *float32, off *int32, w *float32, taps int, bias float32, relu bool, accumulate bool)
 
+// weightedTapsRowsAVX2 is a loop of WeightedTapsRows; see emitWeightedTapsRows in package asmgen.
+//
+//go:noescape
+func weightedTapsRowsAVX2(rows int, n int, dst *float32, dstStride int, src *float32, srcStride int, off *int32, w *float32, taps int, bias float32, relu bool, accumulate bool)
+
+// weightedTapsRowsAVX512 is a loop of WeightedTapsRows; see emitWeightedTapsRows in package asmgen.
+//
+//go:noescape
+func weightedTapsRowsAVX512(rows int, n int, dst *float32, dstStride int, src *float32, srcStride int, off *int32, w *float32, taps int, bias float32, relu bool, accumulate bool)
+
 // maxRowsAVX512 is the AVX512 loop of MaxRows; see emitMaxRows in package asmgen.
 //
 //go:noescape

@@ -8608,6 +8608,405 @@ done:
 	VZEROUPPER
 	RET
 
+// func weightedTapsRowsAVX2(rows int, n int, dst *float32, dstStride int, src *float32, srcStride int, off *int32, w *float32, taps int, bias float32, relu bool, accumulate bool)
+// Requires: AVX, FMA3
+TEXT ·weightedTapsRowsAVX2(SB), NOSPLIT, $0-78
+	XORQ AX, AX
+
+nextrow:
+	CMPQ         AX, rows+0(FP)
+	JGE          done
+	MOVQ         n+8(FP), CX
+	MOVQ         dst+16(FP), DX
+	MOVQ         src+32(FP), BX
+	MOVQ         dstStride+24(FP), SI
+	IMULQ        AX, SI
+	LEAQ         (DX)(SI*4), DX
+	MOVQ         srcStride+40(FP), SI
+	IMULQ        AX, SI
+	LEAQ         (BX)(SI*4), BX
+	MOVQ         off+48(FP), SI
+	MOVQ         w+56(FP), DI
+	MOVQ         taps+64(FP), R8
+	VBROADCASTSS bias+72(FP), Y0
+	VXORPS       Y1, Y1, Y1
+	MOVB         relu+76(FP), R9
+	MOVB         accumulate+77(FP), R10
+
+by64:
+	CMPQ    CX, $0x00000040
+	JL      by64done
+	TESTB   R10, R10
+	JZ      by64bias
+	VMOVUPS (DX), Y2
+	VMOVUPS 32(DX), Y3
+	VMOVUPS 64(DX), Y4
+	VMOVUPS 96(DX), Y5
+	VMOVUPS 128(DX), Y6
+	VMOVUPS 160(DX), Y7
+	VMOVUPS 192(DX), Y8
+	VMOVUPS 224(DX), Y9
+	JMP     by64taps
+
+by64bias:
+	VMOVUPS Y0, Y2
+	VMOVUPS Y0, Y3
+	VMOVUPS Y0, Y4
+	VMOVUPS Y0, Y5
+	VMOVUPS Y0, Y6
+	VMOVUPS Y0, Y7
+	VMOVUPS Y0, Y8
+	VMOVUPS Y0, Y9
+
+by64taps:
+	MOVQ SI, R11
+	MOVQ DI, R12
+	MOVQ R8, R13
+
+by64tap:
+	MOVLQSX      (R11), R14
+	VBROADCASTSS (R12), Y10
+	VFMADD231PS  (BX)(R14*4), Y10, Y2
+	VFMADD231PS  32(BX)(R14*4), Y10, Y3
+	VFMADD231PS  64(BX)(R14*4), Y10, Y4
+	VFMADD231PS  96(BX)(R14*4), Y10, Y5
+	VFMADD231PS  128(BX)(R14*4), Y10, Y6
+	VFMADD231PS  160(BX)(R14*4), Y10, Y7
+	VFMADD231PS  192(BX)(R14*4), Y10, Y8
+	VFMADD231PS  224(BX)(R14*4), Y10, Y9
+	ADDQ         $0x04, R11
+	ADDQ         $0x04, R12
+	DECQ         R13
+	JNZ          by64tap
+	TESTB        R9, R9
+	JZ           by64store
+	VMAXPS       Y2, Y1, Y2
+	VMAXPS       Y3, Y1, Y3
+	VMAXPS       Y4, Y1, Y4
+	VMAXPS       Y5, Y1, Y5
+	VMAXPS       Y6, Y1, Y6
+	VMAXPS       Y7, Y1, Y7
+	VMAXPS       Y8, Y1, Y8
+	VMAXPS       Y9, Y1, Y9
+
+by64store:
+	VMOVUPS Y2, (DX)
+	VMOVUPS Y3, 32(DX)
+	VMOVUPS Y4, 64(DX)
+	VMOVUPS Y5, 96(DX)
+	VMOVUPS Y6, 128(DX)
+	VMOVUPS Y7, 160(DX)
+	VMOVUPS Y8, 192(DX)
+	VMOVUPS Y9, 224(DX)
+	ADDQ    $0x00000100, BX
+	ADDQ    $0x00000100, DX
+	SUBQ    $0x00000040, CX
+	JMP     by64
+
+by64done:
+by8:
+	CMPQ    CX, $0x00000008
+	JL      by8done
+	TESTB   R10, R10
+	JZ      by8bias
+	VMOVUPS (DX), Y2
+	JMP     by8taps
+
+by8bias:
+	VMOVUPS Y0, Y2
+
+by8taps:
+	MOVQ SI, R11
+	MOVQ DI, R12
+	MOVQ R8, R13
+
+by8tap:
+	MOVLQSX      (R11), R14
+	VBROADCASTSS (R12), Y3
+	VFMADD231PS  (BX)(R14*4), Y3, Y2
+	ADDQ         $0x04, R11
+	ADDQ         $0x04, R12
+	DECQ         R13
+	JNZ          by8tap
+	TESTB        R9, R9
+	JZ           by8store
+	VMAXPS       Y2, Y1, Y2
+
+by8store:
+	VMOVUPS Y2, (DX)
+	ADDQ    $0x00000020, BX
+	ADDQ    $0x00000020, DX
+	SUBQ    $0x00000008, CX
+	JMP     by8
+
+by8done:
+	TESTQ      CX, CX
+	JZ         rowdone
+	LEAQ       tailMasks<>+32(SB), R11
+	SHLQ       $0x02, CX
+	SUBQ       CX, R11
+	VMOVUPS    (R11), Y2
+	TESTB      R10, R10
+	JZ         tailbias
+	VMASKMOVPS (DX), Y2, Y0
+	JMP        tailtaps
+
+tailbias:
+	VMOVUPS Y0, Y0
+
+tailtaps:
+	MOVQ SI, CX
+	MOVQ DI, SI
+	MOVQ R8, DI
+
+tailtap:
+	MOVLQSX      (CX), R8
+	VBROADCASTSS (SI), Y3
+	VMASKMOVPS   (BX)(R8*4), Y2, Y4
+	VFMADD231PS  Y4, Y3, Y0
+	ADDQ         $0x04, CX
+	ADDQ         $0x04, SI
+	DECQ         DI
+	JNZ          tailtap
+	TESTB        R9, R9
+	JZ           tailstore
+	VMAXPS       Y0, Y1, Y0
+
+tailstore:
+	VMASKMOVPS Y0, Y2, (DX)
+
+rowdone:
+	INCQ AX
+	JMP  nextrow
+
+done:
+	VZEROUPPER
+	RET
+
+// func weightedTapsRowsAVX512(rows int, n int, dst *float32, dstStride int, src *float32, srcStride int, off *int32, w *float32, taps int, bias float32, relu bool, accumulate bool)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·weightedTapsRowsAVX512(SB), NOSPLIT, $0-78
+	XORQ AX, AX
+
+nextrow:
+	CMPQ         AX, rows+0(FP)
+	JGE          done
+	MOVQ         n+8(FP), CX
+	MOVQ         dst+16(FP), DX
+	MOVQ         src+32(FP), BX
+	MOVQ         dstStride+24(FP), SI
+	IMULQ        AX, SI
+	LEAQ         (DX)(SI*4), DX
+	MOVQ         srcStride+40(FP), SI
+	IMULQ        AX, SI
+	LEAQ         (BX)(SI*4), BX
+	MOVQ         off+48(FP), SI
+	MOVQ         w+56(FP), DI
+	MOVQ         taps+64(FP), R8
+	VBROADCASTSS bias+72(FP), Z0
+	VXORPS       Z1, Z1, Z1
+	MOVB         relu+76(FP), R9
+	MOVB         accumulate+77(FP), R10
+
+by128:
+	CMPQ    CX, $0x00000080
+	JL      by128done
+	TESTB   R10, R10
+	JZ      by128bias
+	VMOVUPS (DX), Z2
+	VMOVUPS 64(DX), Z3
+	VMOVUPS 128(DX), Z4
+	VMOVUPS 192(DX), Z5
+	VMOVUPS 256(DX), Z6
+	VMOVUPS 320(DX), Z7
+	VMOVUPS 384(DX), Z8
+	VMOVUPS 448(DX), Z9
+	JMP     by128taps
+
+by128bias:
+	VMOVUPS Z0, Z2
+	VMOVUPS Z0, Z3
+	VMOVUPS Z0, Z4
+	VMOVUPS Z0, Z5
+	VMOVUPS Z0, Z6
+	VMOVUPS Z0, Z7
+	VMOVUPS Z0, Z8
+	VMOVUPS Z0, Z9
+
+by128taps:
+	MOVQ SI, R11
+	MOVQ DI, R12
+	MOVQ R8, R13
+
+by128tap:
+	MOVLQSX      (R11), R14
+	VBROADCASTSS (R12), Z10
+	VFMADD231PS  (BX)(R14*4), Z10, Z2
+	VFMADD231PS  64(BX)(R14*4), Z10, Z3
+	VFMADD231PS  128(BX)(R14*4), Z10, Z4
+	VFMADD231PS  192(BX)(R14*4), Z10, Z5
+	VFMADD231PS  256(BX)(R14*4), Z10, Z6
+	VFMADD231PS  320(BX)(R14*4), Z10, Z7
+	VFMADD231PS  384(BX)(R14*4), Z10, Z8
+	VFMADD231PS  448(BX)(R14*4), Z10, Z9
+	ADDQ         $0x04, R11
+	ADDQ         $0x04, R12
+	DECQ         R13
+	JNZ          by128tap
+	TESTB        R9, R9
+	JZ           by128store
+	VMAXPS       Z2, Z1, Z2
+	VMAXPS       Z3, Z1, Z3
+	VMAXPS       Z4, Z1, Z4
+	VMAXPS       Z5, Z1, Z5
+	VMAXPS       Z6, Z1, Z6
+	VMAXPS       Z7, Z1, Z7
+	VMAXPS       Z8, Z1, Z8
+	VMAXPS       Z9, Z1, Z9
+
+by128store:
+	VMOVUPS Z2, (DX)
+	VMOVUPS Z3, 64(DX)
+	VMOVUPS Z4, 128(DX)
+	VMOVUPS Z5, 192(DX)
+	VMOVUPS Z6, 256(DX)
+	VMOVUPS Z7, 320(DX)
+	VMOVUPS Z8, 384(DX)
+	VMOVUPS Z9, 448(DX)
+	ADDQ    $0x00000200, BX
+	ADDQ    $0x00000200, DX
+	SUBQ    $0x00000080, CX
+	JMP     by128
+
+by128done:
+by64:
+	CMPQ    CX, $0x00000040
+	JL      by64done
+	TESTB   R10, R10
+	JZ      by64bias
+	VMOVUPS (DX), Z2
+	VMOVUPS 64(DX), Z3
+	VMOVUPS 128(DX), Z4
+	VMOVUPS 192(DX), Z5
+	JMP     by64taps
+
+by64bias:
+	VMOVUPS Z0, Z2
+	VMOVUPS Z0, Z3
+	VMOVUPS Z0, Z4
+	VMOVUPS Z0, Z5
+
+by64taps:
+	MOVQ SI, R11
+	MOVQ DI, R12
+	MOVQ R8, R13
+
+by64tap:
+	MOVLQSX      (R11), R14
+	VBROADCASTSS (R12), Z6
+	VFMADD231PS  (BX)(R14*4), Z6, Z2
+	VFMADD231PS  64(BX)(R14*4), Z6, Z3
+	VFMADD231PS  128(BX)(R14*4), Z6, Z4
+	VFMADD231PS  192(BX)(R14*4), Z6, Z5
+	ADDQ         $0x04, R11
+	ADDQ         $0x04, R12
+	DECQ         R13
+	JNZ          by64tap
+	TESTB        R9, R9
+	JZ           by64store
+	VMAXPS       Z2, Z1, Z2
+	VMAXPS       Z3, Z1, Z3
+	VMAXPS       Z4, Z1, Z4
+	VMAXPS       Z5, Z1, Z5
+
+by64store:
+	VMOVUPS Z2, (DX)
+	VMOVUPS Z3, 64(DX)
+	VMOVUPS Z4, 128(DX)
+	VMOVUPS Z5, 192(DX)
+	ADDQ    $0x00000100, BX
+	ADDQ    $0x00000100, DX
+	SUBQ    $0x00000040, CX
+	JMP     by64
+
+by64done:
+by16:
+	CMPQ    CX, $0x00000010
+	JL      by16done
+	TESTB   R10, R10
+	JZ      by16bias
+	VMOVUPS (DX), Z2
+	JMP     by16taps
+
+by16bias:
+	VMOVUPS Z0, Z2
+
+by16taps:
+	MOVQ SI, R11
+	MOVQ DI, R12
+	MOVQ R8, R13
+
+by16tap:
+	MOVLQSX      (R11), R14
+	VBROADCASTSS (R12), Z3
+	VFMADD231PS  (BX)(R14*4), Z3, Z2
+	ADDQ         $0x04, R11
+	ADDQ         $0x04, R12
+	DECQ         R13
+	JNZ          by16tap
+	TESTB        R9, R9
+	JZ           by16store
+	VMAXPS       Z2, Z1, Z2
+
+by16store:
+	VMOVUPS Z2, (DX)
+	ADDQ    $0x00000040, BX
+	ADDQ    $0x00000040, DX
+	SUBQ    $0x00000010, CX
+	JMP     by16
+
+by16done:
+	TESTQ     CX, CX
+	JZ        rowdone
+	LEAQ      laneMasks16<>+0(SB), R11
+	KMOVW     (R11)(CX*2), K1
+	TESTB     R10, R10
+	JZ        tailbias
+	VMOVUPS.Z (DX), K1, Z0
+	JMP       tailtaps
+
+tailbias:
+	VMOVUPS Z0, Z0
+
+tailtaps:
+	MOVQ SI, CX
+	MOVQ DI, SI
+	MOVQ R8, DI
+
+tailtap:
+	MOVLQSX      (CX), R8
+	VBROADCASTSS (SI), Z2
+	VMOVUPS.Z    (BX)(R8*4), K1, Z3
+	VFMADD231PS  Z3, Z2, Z0
+	ADDQ         $0x04, CX
+	ADDQ         $0x04, SI
+	DECQ         DI
+	JNZ          tailtap
+	TESTB        R9, R9
+	JZ           tailstore
+	VMAXPS       Z0, Z1, Z0
+
+tailstore:
+	VMOVUPS Z0, K1, (DX)
+
+rowdone:
+	INCQ AX
+	JMP  nextrow
+
+done:
+	VZEROUPPER
+	RET
+
 // func maxRowsAVX512(n int, dst *float32, src *float32, off *int32, rows int)
 // Requires: AVX, AVX512F
 TEXT ·maxRowsAVX512(SB), NOSPLIT, $0-40

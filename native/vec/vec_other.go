@@ -45,3 +45,8 @@ func maxPoolRowsFast(p *PoolRows, planes, rows int) bool { return false }
 
 // scaleAddReluFast leaves ScaleAddRelu to Go outside amd64.
 func scaleAddReluFast(dst, src []float32, a, b float32) bool { return false }
+
+// weightedTapsRowsFast leaves WeightedTapsRows to Go outside amd64.
+func weightedTapsRowsFast(dst []float32, dstStride, n, rows int, src []float32, srcStride int, offsets []int32, weights []float32, bias float32, relu, accumulate bool) bool {
+	return false
+}

@@ -30,6 +30,7 @@ func main() {
 	emitActivations()
 	laneMasks := loopgen.LaneMasks("laneMasks16")
 	emitWeightedTaps(masks, laneMasks)
+	emitWeightedTapsRows(masks, laneMasks)
 	lanesAVX512.emitMaxRows(laneMasks)
 	emitMaxPoolRowsS2(laneMasks, lanesAVX512.emitMaxStride2())
 	emitSumFloat64()

@@ -25,18 +25,59 @@ func emitWeightedTaps(masks, laneMasks Mem) {
 		{Name: "weightedTapsAVX2", Lanes: 8, Vecs: 8, NewVec: YMM},
 		{Name: "weightedTapsAVX512", Lanes: 16, Vecs: 8, NewVec: ZMM, AVX512: true},
 	} {
-		emitWeightedTapsShape(s, masks, laneMasks)
+		emitWeightedTapsShape(s, masks, laneMasks, false)
 	}
 }
 
-// emitWeightedTapsShape writes s's version of the weighted sum of taps.
-func emitWeightedTapsShape(s loopgen.Shape, masks, laneMasks Mem) {
-	TEXT(s.Name, NOSPLIT, "func(n int, dst, src *float32, off *int32, w *float32, taps int, bias float32, relu, accumulate bool)")
-	Pragma("noescape")
-	Doc(s.Name + " is a loop of WeightedTaps; see emitWeightedTaps in package asmgen.")
+// emitWeightedTapsRows writes weightedTapsRowsAVX2 and
+// weightedTapsRowsAVX512, func(rows, n int, dst *float32, dstStride
+// int, src *float32, srcStride int, off *int32, w *float32, taps int,
+// bias float32, relu, accumulate bool): the loop of emitWeightedTaps
+// for each of rows rows r, from dst[r*dstStride] and src[r*srcStride],
+// in one call: the rows of an average pooling, a few dozen positions
+// each, which calls per row cost as much as.
+func emitWeightedTapsRows(masks, laneMasks Mem) {
+	for _, s := range []loopgen.Shape{
+		{Name: "weightedTapsRowsAVX2", Lanes: 8, Vecs: 8, NewVec: YMM},
+		{Name: "weightedTapsRowsAVX512", Lanes: 16, Vecs: 8, NewVec: ZMM, AVX512: true},
+	} {
+		emitWeightedTapsShape(s, masks, laneMasks, true)
+	}
+}
+
+// emitWeightedTapsShape writes s's version of the weighted sum of taps,
+// over rows under rows.
+func emitWeightedTapsShape(s loopgen.Shape, masks, laneMasks Mem, rows bool) {
+	if rows {
+		TEXT(s.Name, NOSPLIT, "func(rows, n int, dst *float32, dstStride int, src *float32, srcStride int, off *int32, w *float32, taps int, bias float32, relu, accumulate bool)")
+		Pragma("noescape")
+		Doc(s.Name + " is a loop of WeightedTapsRows; see emitWeightedTapsRows in package asmgen.")
+	} else {
+		TEXT(s.Name, NOSPLIT, "func(n int, dst, src *float32, off *int32, w *float32, taps int, bias float32, relu, accumulate bool)")
+		Pragma("noescape")
+		Doc(s.Name + " is a loop of WeightedTaps; see emitWeightedTaps in package asmgen.")
+	}
+	var r reg.GPVirtual
+	if rows {
+		r = GP64()
+		XORQ(r, r)
+		Label("nextrow")
+		CMPQ(r, avoparam.Addr("rows"))
+		JGE(LabelRef("done"))
+	}
 	n := Load(Param("n"), GP64())
 	dst := Load(Param("dst"), GP64())
 	src := Load(Param("src"), GP64())
+	if rows {
+		for _, row := range []struct {
+			base   reg.Register
+			stride string
+		}{{dst, "dstStride"}, {src, "srcStride"}} {
+			stride := Load(Param(row.stride), GP64())
+			IMULQ(r, stride)
+			LEAQ(Mem{Base: row.base, Index: stride, Scale: 4}, row.base)
+		}
+	}
 	off := Load(Param("off"), GP64())
 	w := Load(Param("w"), GP64())
 	taps := Load(Param("taps"), GP64())
@@ -108,7 +149,14 @@ func emitWeightedTapsShape(s loopgen.Shape, masks, laneMasks Mem) {
 	if s.Vecs > 4 && s.AVX512 {
 		blocks = []int{s.Vecs, 4, 1}
 	}
-	s.Row(n, dst, src, blocks, masks, laneMasks, "done", sum)
+	if !rows {
+		s.Row(n, dst, src, blocks, masks, laneMasks, "done", sum)
+	} else {
+		s.Row(n, dst, src, blocks, masks, laneMasks, "rowdone", sum)
+		Label("rowdone")
+		INCQ(r)
+		JMP(LabelRef("nextrow"))
+	}
 	Label("done")
 	VZEROUPPER()
 	RET()
