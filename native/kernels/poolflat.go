@@ -26,14 +26,13 @@ import (
 // flatPools reports whether maxPool computes p's values by flatMax: no
 // argmax wanted, strides of at most 2, which the vector loops take along
 // a row (a larger vertical stride would waste more than the calls it
-// spares), and output rows of at most flatMaxWidth.
+// spares), and output rows of at most flatMaxWidth. maxPool asks it
+// after unitPools and planeRowsPools: what is left is a stride of 2 at
+// the generic level, a stride of 2 down and 1 across, and unit strides
+// with windows over padding only.
 func (p *PoolParams) flatPools() bool {
 	_, ow := p.OutSize()
-	widest := flatMaxWidth
-	if vec.MaxPoolRowsInOneLoop(p.StrideW) {
-		widest = flatMaxWidthOneLoop
-	}
-	return p.StrideW <= 2 && p.StrideH <= 2 && ow <= widest
+	return p.StrideW <= 2 && p.StrideH <= 2 && ow <= flatMaxWidth
 }
 
 // Past output rows of flatMaxWidth, a row's loops outweigh their calls
@@ -44,16 +43,10 @@ func (p *PoolParams) flatPools() bool {
 // 111x111 0.93x, 128 of 55x55 0.99x, 256 of 27x27 1.28x; GoogLeNet's
 // 3x3/1 padded on 192 of 28x28 1.47x, 480 of 14x14 1.98x, 832 of 7x7
 // 2.19x. flatBatch is about how many elements of padded planes flatMax
-// stacks for one pass of the loops. Where separableMax takes all of a
-// plane's rows in one vector loop (vec.MaxPoolRowsInOneLoop: stride 2
-// with AVX-512), flatMax pays only up to flatMaxWidthOneLoop: then, CPU
-// time on one thread, SqueezeNet's 128 planes of 55x55 (27 outputs a
-// row) took 87-90us by separableMax against 176-207us by flatMax, 256
-// of 27x27 (13) 109us by either.
+// stacks for one pass of the loops.
 const (
-	flatMaxWidth        = 32
-	flatMaxWidthOneLoop = 13
-	flatBatch           = 8192
+	flatMaxWidth = 32
+	flatBatch    = 8192
 )
 
 // flatMax holds a worker's buffers and offsets for pooling planes of p

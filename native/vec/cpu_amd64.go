@@ -21,15 +21,20 @@ func maxRowsFast(dst, src []float32, offsets []int32) bool {
 }
 
 // maxPoolRowsFast computes MaxPoolRows with a stride of 2 in one call of
-// maxPoolRowsS2AVX512 when the CPU level has AVX-512 and p.Row holds
-// the whole blocks of 32 values that its last partial block reads, and
-// reports whether it did. MaxPoolRows has checked the rest.
+// maxPoolRowsS2AVX512 or maxPoolRowsS2AVX2 as the CPU level allows, when
+// p.Row holds the whole blocks of 32 values per 16 outputs that the
+// loads of its last partial vector read, and reports whether it did.
+// MaxPoolRows has checked the rest.
 func maxPoolRowsFast(p *PoolRows, planes, rows int) bool {
-	if p.Stride != 2 || !simd.Has(simd.AVX512) ||
+	if p.Stride != 2 || !hasAVX2() ||
 		int(slices.Max(p.Across))+32*((p.Width+15)/16) > len(p.Row) {
 		return false
 	}
-	maxPoolRowsS2AVX512(planes, p.SrcPlane, p.DstPlane, rows, &p.Src[0], p.SrcStride, &p.Down[0], len(p.Down), &p.Row[p.Lead], p.Cols,
+	loop := maxPoolRowsS2AVX2
+	if simd.Has(simd.AVX512) {
+		loop = maxPoolRowsS2AVX512
+	}
+	loop(planes, p.SrcPlane, p.DstPlane, rows, &p.Src[0], p.SrcStride, &p.Down[0], len(p.Down), &p.Row[p.Lead], p.Cols,
 		&p.Row[0], &p.Dst[0], p.DstStride, p.Width, &p.Across[0], len(p.Across))
 	return true
 }

@@ -2,8 +2,6 @@ package vec
 
 import (
 	"fmt"
-
-	"github.com/onnxkit/onnxkit/native/simd"
 )
 
 // PoolRows describes output rows of a 2-D max pooling whose windows read
@@ -84,6 +82,6 @@ func MaxPoolRows(p *PoolRows, rows int) {
 
 // MaxPoolRowsInOneLoop reports whether MaxPoolRows computes the rows of
 // the given stride in one vector loop at the CPU level in use (stride 2
-// with AVX-512, given the room in Row its loop needs), rather than in
-// calls per row.
-func MaxPoolRowsInOneLoop(stride int) bool { return stride == 2 && simd.Has(simd.AVX512) }
+// with AVX2 or AVX-512, given the room in Row its loop needs), rather
+// than in calls per row.
+func MaxPoolRowsInOneLoop(stride int) bool { return stride == 2 && hasAVX2() }

@@ -247,10 +247,15 @@ func maxRowsAVX512(n int, dst *float32, src *float32, off *int32, rows int)
 //go:noescape
 func maxStride2AVX512(n int, dst *float32, src *float32, off *int32, taps int)
 
-// maxPoolRowsS2AVX512 is the AVX-512 loop of MaxPoolRows with a stride of 2; see emitMaxPoolRowsS2 in package asmgen.
+// maxPoolRowsS2AVX512 is the AVX512 loop of MaxPoolRows with a stride of 2; see emitMaxPoolRowsS2 in package asmgen.
 //
 //go:noescape
 func maxPoolRowsS2AVX512(planes int, srcPlane int, dstPlane int, rows int, src *float32, srcStride int, down *int32, kh int, image *float32, cols int, row *float32, dst *float32, dstStride int, width int, across *int32, kw int)
+
+// maxPoolRowsS2AVX2 is the AVX2 loop of MaxPoolRows with a stride of 2; see emitMaxPoolRowsS2 in package asmgen.
+//
+//go:noescape
+func maxPoolRowsS2AVX2(planes int, srcPlane int, dstPlane int, rows int, src *float32, srcStride int, down *int32, kh int, image *float32, cols int, row *float32, dst *float32, dstStride int, width int, across *int32, kw int)
 
 // sumFloat64AVX2 is the AVX2 loop of SumFloat64; see emitSumFloat64 in package asmgen.
 //

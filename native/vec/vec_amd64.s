@@ -9301,14 +9301,6 @@ downdone:
 	VMOVUPS evenIndex16<>+0(SB), Z0
 
 block:
-	MOVQ BX, R9
-	CMPQ R9, $0x00000010
-	JLE  masked
-	MOVQ $0x00000010, R9
-
-masked:
-	LEAQ      laneMasks16<>+0(SB), R10
-	KMOVW     (R10)(R9*2), K3
 	MOVLQSX   (DI), R9
 	VMOVUPS   (DX)(R9*4), Z1
 	VMOVUPS   64(DX)(R9*4), Z2
@@ -9325,21 +9317,241 @@ tap:
 	VMOVUPS   64(DX)(R10*4), Z2
 	VMOVUPS   Z0, Z4
 	VPERMI2PS Z2, Z1, Z4
-	VCMPPS    $0x03, Z4, Z4, K7
-	KORW      K7, K6, K6
+	VCMPPS    $0x03, Z4, Z4, K3
+	KORW      K3, K6, K6
 	VMAXPS    Z3, Z4, Z3
 	INCQ      R9
 	JMP       tap
 
 store:
 	VPTERNLOGD $0xff, Z3, Z3, K6, Z3
-	VMOVUPS    Z3, K3, (SI)
+	CMPQ       BX, $0x00000010
+	JL         partial
+	VMOVUPS    Z3, (SI)
 	ADDQ       $0x00000080, DX
 	ADDQ       $0x00000040, SI
 	SUBQ       $0x00000010, BX
 	JG         block
-	INCQ       CX
-	JMP        nextrow
+	JMP        rowdone
+
+partial:
+	LEAQ    laneMasks16<>+0(SB), DX
+	KMOVW   (DX)(BX*2), K3
+	VMOVUPS Z3, K3, (SI)
+
+rowdone:
+	INCQ CX
+	JMP  nextrow
+
+planedone:
+	INCQ AX
+	JMP  nextplane
+
+done:
+	VZEROUPPER
+	RET
+
+// func maxPoolRowsS2AVX2(planes int, srcPlane int, dstPlane int, rows int, src *float32, srcStride int, down *int32, kh int, image *float32, cols int, row *float32, dst *float32, dstStride int, width int, across *int32, kw int)
+// Requires: AVX, AVX2
+TEXT ·maxPoolRowsS2AVX2(SB), NOSPLIT, $0-128
+	XORQ AX, AX
+
+nextplane:
+	CMPQ AX, planes+0(FP)
+	JGE  done
+	XORQ CX, CX
+
+nextrow:
+	CMPQ  CX, rows+24(FP)
+	JGE   planedone
+	MOVQ  src+32(FP), DX
+	MOVQ  srcStride+40(FP), BX
+	IMULQ CX, BX
+	LEAQ  (DX)(BX*4), DX
+	MOVQ  srcPlane+8(FP), BX
+	IMULQ AX, BX
+	LEAQ  (DX)(BX*4), DX
+	MOVQ  cols+72(FP), BX
+	MOVQ  image+64(FP), SI
+	MOVQ  down+48(FP), DI
+	MOVQ  kh+56(FP), R8
+
+downby16:
+	CMPQ    BX, $0x00000010
+	JL      downby16done
+	MOVLQSX (DI), R9
+	VMOVUPS (DX)(R9*4), Y0
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS 32(DX)(R9*4), Y2
+	VXORPS  Y3, Y3, Y3
+	MOVQ    $0x00000001, R9
+
+downby16row:
+	CMPQ    R9, R8
+	JGE     downby16store
+	MOVLQSX (DI)(R9*4), R10
+	VMOVUPS (DX)(R10*4), Y4
+	VCMPPS  $0x03, Y4, Y4, Y5
+	VORPS   Y5, Y1, Y1
+	VMAXPS  Y0, Y4, Y0
+	VMOVUPS 32(DX)(R10*4), Y4
+	VCMPPS  $0x03, Y4, Y4, Y5
+	VORPS   Y5, Y3, Y3
+	VMAXPS  Y2, Y4, Y2
+	INCQ    R9
+	JMP     downby16row
+
+downby16store:
+	VORPS   Y1, Y0, Y0
+	VMOVUPS Y0, (SI)
+	VORPS   Y3, Y2, Y2
+	VMOVUPS Y2, 32(SI)
+	ADDQ    $0x00000040, DX
+	ADDQ    $0x00000040, SI
+	SUBQ    $0x00000010, BX
+	JMP     downby16
+
+downby16done:
+downby8:
+	CMPQ    BX, $0x00000008
+	JL      downby8done
+	MOVLQSX (DI), R9
+	VMOVUPS (DX)(R9*4), Y0
+	VXORPS  Y1, Y1, Y1
+	MOVQ    $0x00000001, R9
+
+downby8row:
+	CMPQ    R9, R8
+	JGE     downby8store
+	MOVLQSX (DI)(R9*4), R10
+	VMOVUPS (DX)(R10*4), Y2
+	VCMPPS  $0x03, Y2, Y2, Y3
+	VORPS   Y3, Y1, Y1
+	VMAXPS  Y0, Y2, Y0
+	INCQ    R9
+	JMP     downby8row
+
+downby8store:
+	VORPS   Y1, Y0, Y0
+	VMOVUPS Y0, (SI)
+	ADDQ    $0x00000020, DX
+	ADDQ    $0x00000020, SI
+	SUBQ    $0x00000008, BX
+	JMP     downby8
+
+downby8done:
+	TESTQ   BX, BX
+	JZ      downdone
+	CMPQ    cols+72(FP), $0x00000008
+	JL      downmasked
+	MOVQ    $0x00000008, R9
+	SUBQ    BX, R9
+	SHLQ    $0x02, R9
+	SUBQ    R9, DX
+	SUBQ    R9, SI
+	MOVLQSX (DI), BX
+	VMOVUPS (DX)(BX*4), Y0
+	VXORPS  Y1, Y1, Y1
+	MOVQ    $0x00000001, BX
+
+downlastrow:
+	CMPQ    BX, R8
+	JGE     downlaststore
+	MOVLQSX (DI)(BX*4), R9
+	VMOVUPS (DX)(R9*4), Y2
+	VCMPPS  $0x03, Y2, Y2, Y3
+	VORPS   Y3, Y1, Y1
+	VMAXPS  Y0, Y2, Y0
+	INCQ    BX
+	JMP     downlastrow
+
+downlaststore:
+	VORPS   Y1, Y0, Y0
+	VMOVUPS Y0, (SI)
+	JMP     downdone
+
+downmasked:
+	LEAQ       tailMasks<>+32(SB), R9
+	SHLQ       $0x02, BX
+	SUBQ       BX, R9
+	VMOVUPS    (R9), Y0
+	MOVLQSX    (DI), BX
+	VMASKMOVPS (DX)(BX*4), Y0, Y1
+	VXORPS     Y2, Y2, Y2
+	MOVQ       $0x00000001, BX
+
+downtailrow:
+	CMPQ       BX, R8
+	JGE        downtailstore
+	MOVLQSX    (DI)(BX*4), R9
+	VMASKMOVPS (DX)(R9*4), Y0, Y3
+	VCMPPS     $0x03, Y3, Y3, Y4
+	VORPS      Y4, Y2, Y2
+	VMAXPS     Y1, Y3, Y1
+	INCQ       BX
+	JMP        downtailrow
+
+downtailstore:
+	VORPS      Y2, Y1, Y1
+	VMASKMOVPS Y1, Y0, (SI)
+
+downdone:
+	MOVQ  row+80(FP), DX
+	MOVQ  width+104(FP), BX
+	MOVQ  dst+88(FP), SI
+	MOVQ  dstStride+96(FP), DI
+	IMULQ CX, DI
+	LEAQ  (SI)(DI*4), SI
+	MOVQ  dstPlane+16(FP), DI
+	IMULQ AX, DI
+	LEAQ  (SI)(DI*4), SI
+	MOVQ  across+112(FP), DI
+	MOVQ  kw+120(FP), R8
+
+block:
+	MOVLQSX (DI), R9
+	VMOVUPS (DX)(R9*4), Y0
+	VMOVUPS 32(DX)(R9*4), Y1
+	VSHUFPS $0x88, Y1, Y0, Y0
+	VPERMPD $0xd8, Y0, Y0
+	VXORPS  Y1, Y1, Y1
+	MOVQ    $0x00000001, R9
+
+tap:
+	CMPQ    R9, R8
+	JGE     store
+	MOVLQSX (DI)(R9*4), R10
+	VMOVUPS (DX)(R10*4), Y2
+	VMOVUPS 32(DX)(R10*4), Y3
+	VSHUFPS $0x88, Y3, Y2, Y2
+	VPERMPD $0xd8, Y2, Y2
+	VCMPPS  $0x03, Y2, Y2, Y3
+	VORPS   Y3, Y1, Y1
+	VMAXPS  Y0, Y2, Y0
+	INCQ    R9
+	JMP     tap
+
+store:
+	VORPS   Y1, Y0, Y0
+	CMPQ    BX, $0x00000008
+	JL      partial
+	VMOVUPS Y0, (SI)
+	ADDQ    $0x00000040, DX
+	ADDQ    $0x00000020, SI
+	SUBQ    $0x00000008, BX
+	JG      block
+	JMP     rowdone
+
+partial:
+	LEAQ       tailMasks<>+32(SB), DX
+	SHLQ       $0x02, BX
+	SUBQ       BX, DX
+	VMOVUPS    (DX), Y1
+	VMASKMOVPS Y0, Y1, (SI)
+
+rowdone:
+	INCQ CX
+	JMP  nextrow
 
 planedone:
 	INCQ AX

@@ -144,23 +144,24 @@ func (l lanes) maxRowsLoop(n, dst, src, off, rows reg.Register, masks, nParam Me
 	block(1, prefix+"tail", shape.TailMask(n, masks, masks))
 }
 
-// emitMaxPoolRowsS2 writes maxPoolRowsS2AVX512, the AVX-512 loop of
-// MaxPoolRows with a stride of 2: for each of planes planes q and each
-// of rows output rows r, the maximum down the rows of src at
-// q*srcPlane + r*srcStride plus the kh offsets down into image[0:cols]
+// emitMaxPoolRowsS2 writes maxPoolRowsS2+level, the loop of MaxPoolRows
+// with a stride of 2: for each of planes planes q and each of rows
+// output rows r, the maximum down the rows of src at q*srcPlane +
+// r*srcStride plus the kh offsets down into image[0:cols]
 // (maxRowsLoop), then the maximum over the kw offsets across of every
 // other element of row (row[across[t]+2j], as emitMaxStride2 takes it)
-// into dst[q*dstPlane + r*dstStride:][:width], the last partial block
-// of 16 through a masked store; row must hold 32 elements per block of
-// 16 outputs past the largest offset of across. One call for all the
-// rows of many planes: the calls per row, their checks and their
-// blocks' tails cost as much as the loops on rows of 7 to 56 outputs.
-// laneMasks is emitLaneMasks' table, evenIndex emitMaxStride2's.
-func emitMaxPoolRowsS2(laneMasks, evenIndex Mem) {
-	l := lanesAVX512
-	TEXT("maxPoolRowsS2AVX512", NOSPLIT, "func(planes, srcPlane, dstPlane, rows int, src *float32, srcStride int, down *int32, kh int, image *float32, cols int, row *float32, dst *float32, dstStride int, width int, across *int32, kw int)")
+// into dst[q*dstPlane + r*dstStride:][:width], the last partial vector
+// through a masked store; row must hold 32 elements per block of 16
+// outputs past the largest offset of across (the loads of evens). One
+// call for all the rows of many planes: the calls per row, their checks
+// and their blocks' tails cost as much as the loops on rows of 7 to 56
+// outputs. masks is laneMasks16 (AVX-512) or tailMasks (AVX2),
+// evenIndex emitMaxStride2's table (AVX-512).
+func (l lanes) emitMaxPoolRowsS2(masks, evenIndex Mem) {
+	fn := "maxPoolRowsS2" + l.name
+	TEXT(fn, NOSPLIT, "func(planes, srcPlane, dstPlane, rows int, src *float32, srcStride int, down *int32, kh int, image *float32, cols int, row *float32, dst *float32, dstStride int, width int, across *int32, kw int)")
 	Pragma("noescape")
-	Doc("maxPoolRowsS2AVX512 is the AVX-512 loop of MaxPoolRows with a stride of 2; see emitMaxPoolRowsS2 in package asmgen.")
+	Doc(fmt.Sprintf("%s is the %s loop of MaxPoolRows with a stride of 2; see emitMaxPoolRowsS2 in package asmgen.", fn, l.name))
 	q := GP64()
 	XORQ(q, q)
 	Label("nextplane")
@@ -180,7 +181,7 @@ func emitMaxPoolRowsS2(laneMasks, evenIndex Mem) {
 	LEAQ(Mem{Base: src, Index: srcPlane, Scale: 4}, src)
 	n, image := Load(Param("cols"), GP64()), Load(Param("image"), GP64())
 	down, kh := Load(Param("down"), GP64()), Load(Param("kh"), GP64())
-	l.maxRowsLoop(n, image, src, down, kh, laneMasks, avoparam.Addr("cols"), "down")
+	l.maxRowsLoop(n, image, src, down, kh, masks, avoparam.Addr("cols"), "down")
 	Label("downdone")
 
 	row, m := Load(Param("row"), GP64()), Load(Param("width"), GP64())
@@ -193,14 +194,6 @@ func emitMaxPoolRowsS2(laneMasks, evenIndex Mem) {
 	across, kw := Load(Param("across"), GP64()), Load(Param("kw"), GP64())
 	evens := l.evens(row, evenIndex)
 	Label("block")
-	lanesLeft, table, k := GP64(), GP64(), K()
-	MOVQ(m, lanesLeft)
-	CMPQ(lanesLeft, U32(16))
-	JLE(LabelRef("masked"))
-	MOVQ(U32(16), lanesLeft)
-	Label("masked")
-	LEAQ(laneMasks, table)
-	KMOVW(Mem{Base: table, Index: lanesLeft, Scale: 2}, k)
 	first := GP64()
 	MOVLQSX(Mem{Base: across}, first)
 	acc, nan := evens(first), l.nanLanes()
@@ -217,12 +210,18 @@ func emitMaxPoolRowsS2(laneMasks, evenIndex Mem) {
 	JMP(LabelRef("tap"))
 	Label("store")
 	l.setNaN(acc, nan)
-	VMOVUPS(acc, k, Mem{Base: dst})
-	ADDQ(U32(128), row)
-	ADDQ(U32(64), dst)
-	SUBQ(U32(16), m)
+	CMPQ(m, U32(l.width))
+	JL(LabelRef("partial"))
+	VMOVUPS(acc, Mem{Base: dst})
+	ADDQ(U32(8*l.width), row)
+	ADDQ(U32(4*l.width), dst)
+	SUBQ(U32(l.width), m)
 	JG(LabelRef("block"))
-
+	JMP(LabelRef("rowdone"))
+	Label("partial")
+	shape := loopgen.Shape{Lanes: l.width, AVX512: l.width == 16}
+	loopgen.MaskedStore(acc, shape.TailMask(m, masks, masks), Mem{Base: dst})
+	Label("rowdone")
 	INCQ(r)
 	JMP(LabelRef("nextrow"))
 	Label("planedone")
