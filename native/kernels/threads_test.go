@@ -17,6 +17,11 @@ func TestThreadIndependence(t *testing.T) {
 		bn := BatchNormParams{N: 8, C: 8, Spatial: 32 * 32, Epsilon: 1e-5, Momentum: 0.9}
 		pool := PoolParams{N: 4, C: 8, H: 32, W: 32, KH: 3, KW: 3, StrideH: 2, StrideW: 2,
 			PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1, DilationH: 1, DilationW: 1}
+		// inference's paths: unit strides (unitMax) and 2x2/2 averages
+		// of even planes (halvesSums)
+		unitPool := PoolParams{N: 4, C: 8, H: 14, W: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1,
+			PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1, DilationH: 1, DilationW: 1}
+		halvesPool := PoolParams{N: 4, C: 8, H: 32, W: 32, KH: 2, KW: 2, StrideH: 2, StrideW: 2, DilationH: 1, DilationW: 1}
 		lrn := LRNParams{N: 4, C: 16, Spatial: 32 * 32, Size: 5, Alpha: 1e-4, Beta: 0.75, Bias: 1}
 		mm := MatMulParams{BatchA: []int{8, 1}, BatchB: []int{4}, M: 16, K: 24, N: 32}
 		sm := SoftmaxParams{Outer: 64, Axis: 1000, Inner: 1}
@@ -49,6 +54,15 @@ func TestThreadIndependence(t *testing.T) {
 			AveragePoolForward(&pool, poolX, ay)
 			AveragePoolBackward(&pool, poolG, pdx)
 			out["maxpool y"], out["avgpool y"], out["pool dx"] = py, ay, pdx
+			values := make([]float32, len(poolG))
+			MaxPoolValues(&pool, poolX, values)
+			uoh, uow := unitPool.OutSize()
+			unit := make([]float32, unitPool.N*unitPool.C*uoh*uow)
+			MaxPoolValues(&unitPool, poolX, unit)
+			hoh, how := halvesPool.OutSize()
+			halves := make([]float32, halvesPool.N*halvesPool.C*hoh*how)
+			AveragePoolForward(&halvesPool, poolX, halves)
+			out["maxpool values"], out["maxpool unit strides"], out["avgpool 2x2/2"] = values, unit, halves
 
 			ly, ls := make([]float32, len(lrnX)), make([]float32, len(lrnX))
 			LRNForward(&lrn, lrnX, ly, ls)
