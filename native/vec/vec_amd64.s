@@ -9299,6 +9299,42 @@ downdone:
 	MOVQ    across+112(FP), DI
 	MOVQ    kw+120(FP), R8
 	VMOVUPS evenIndex16<>+0(SB), Z0
+	CMPQ    R8, $0x03
+	JNE     block
+	MOVLQSX (DI), R8
+	MOVLQSX 4(DI), R9
+	MOVLQSX 8(DI), DI
+
+block3:
+	VMOVUPS    (DX)(R8*4), Z1
+	VMOVUPS    64(DX)(R8*4), Z2
+	VMOVUPS    Z0, Z3
+	VPERMI2PS  Z2, Z1, Z3
+	VMOVUPS    Z3, Z1
+	KXORW      K6, K6, K6
+	VMOVUPS    (DX)(R9*4), Z2
+	VMOVUPS    64(DX)(R9*4), Z3
+	VMOVUPS    Z0, Z4
+	VPERMI2PS  Z3, Z2, Z4
+	VCMPPS     $0x03, Z4, Z4, K3
+	KORW       K3, K6, K6
+	VMAXPS     Z1, Z4, Z1
+	VMOVUPS    (DX)(DI*4), Z2
+	VMOVUPS    64(DX)(DI*4), Z3
+	VMOVUPS    Z0, Z4
+	VPERMI2PS  Z3, Z2, Z4
+	VCMPPS     $0x03, Z4, Z4, K3
+	KORW       K3, K6, K6
+	VMAXPS     Z1, Z4, Z1
+	VPTERNLOGD $0xff, Z1, Z1, K6, Z1
+	CMPQ       BX, $0x00000010
+	JL         partial
+	VMOVUPS    Z1, (SI)
+	ADDQ       $0x00000080, DX
+	ADDQ       $0x00000040, SI
+	SUBQ       $0x00000010, BX
+	JG         block3
+	JMP        rowdone
 
 block:
 	MOVLQSX   (DI), R9
@@ -9306,6 +9342,7 @@ block:
 	VMOVUPS   64(DX)(R9*4), Z2
 	VMOVUPS   Z0, Z3
 	VPERMI2PS Z2, Z1, Z3
+	VMOVUPS   Z3, Z1
 	KXORW     K6, K6, K6
 	MOVQ      $0x00000001, R9
 
@@ -9313,21 +9350,21 @@ tap:
 	CMPQ      R9, R8
 	JGE       store
 	MOVLQSX   (DI)(R9*4), R10
-	VMOVUPS   (DX)(R10*4), Z1
-	VMOVUPS   64(DX)(R10*4), Z2
+	VMOVUPS   (DX)(R10*4), Z2
+	VMOVUPS   64(DX)(R10*4), Z3
 	VMOVUPS   Z0, Z4
-	VPERMI2PS Z2, Z1, Z4
+	VPERMI2PS Z3, Z2, Z4
 	VCMPPS    $0x03, Z4, Z4, K3
 	KORW      K3, K6, K6
-	VMAXPS    Z3, Z4, Z3
+	VMAXPS    Z1, Z4, Z1
 	INCQ      R9
 	JMP       tap
 
 store:
-	VPTERNLOGD $0xff, Z3, Z3, K6, Z3
+	VPTERNLOGD $0xff, Z1, Z1, K6, Z1
 	CMPQ       BX, $0x00000010
 	JL         partial
-	VMOVUPS    Z3, (SI)
+	VMOVUPS    Z1, (SI)
 	ADDQ       $0x00000080, DX
 	ADDQ       $0x00000040, SI
 	SUBQ       $0x00000010, BX
@@ -9337,7 +9374,7 @@ store:
 partial:
 	LEAQ    laneMasks16<>+0(SB), DX
 	KMOVW   (DX)(BX*2), K3
-	VMOVUPS Z3, K3, (SI)
+	VMOVUPS Z1, K3, (SI)
 
 rowdone:
 	INCQ CX
@@ -9496,17 +9533,53 @@ downtailstore:
 	VMASKMOVPS Y1, Y0, (SI)
 
 downdone:
-	MOVQ  row+80(FP), DX
-	MOVQ  width+104(FP), BX
-	MOVQ  dst+88(FP), SI
-	MOVQ  dstStride+96(FP), DI
-	IMULQ CX, DI
-	LEAQ  (SI)(DI*4), SI
-	MOVQ  dstPlane+16(FP), DI
-	IMULQ AX, DI
-	LEAQ  (SI)(DI*4), SI
-	MOVQ  across+112(FP), DI
-	MOVQ  kw+120(FP), R8
+	MOVQ    row+80(FP), DX
+	MOVQ    width+104(FP), BX
+	MOVQ    dst+88(FP), SI
+	MOVQ    dstStride+96(FP), DI
+	IMULQ   CX, DI
+	LEAQ    (SI)(DI*4), SI
+	MOVQ    dstPlane+16(FP), DI
+	IMULQ   AX, DI
+	LEAQ    (SI)(DI*4), SI
+	MOVQ    across+112(FP), DI
+	MOVQ    kw+120(FP), R8
+	CMPQ    R8, $0x03
+	JNE     block
+	MOVLQSX (DI), R8
+	MOVLQSX 4(DI), R9
+	MOVLQSX 8(DI), DI
+
+block3:
+	VMOVUPS (DX)(R8*4), Y0
+	VMOVUPS 32(DX)(R8*4), Y1
+	VSHUFPS $0x88, Y1, Y0, Y0
+	VPERMPD $0xd8, Y0, Y0
+	VMOVUPS Y0, Y0
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS (DX)(R9*4), Y2
+	VMOVUPS 32(DX)(R9*4), Y3
+	VSHUFPS $0x88, Y3, Y2, Y2
+	VPERMPD $0xd8, Y2, Y2
+	VCMPPS  $0x03, Y2, Y2, Y3
+	VORPS   Y3, Y1, Y1
+	VMAXPS  Y0, Y2, Y0
+	VMOVUPS (DX)(DI*4), Y2
+	VMOVUPS 32(DX)(DI*4), Y3
+	VSHUFPS $0x88, Y3, Y2, Y2
+	VPERMPD $0xd8, Y2, Y2
+	VCMPPS  $0x03, Y2, Y2, Y3
+	VORPS   Y3, Y1, Y1
+	VMAXPS  Y0, Y2, Y0
+	VORPS   Y1, Y0, Y0
+	CMPQ    BX, $0x00000008
+	JL      partial
+	VMOVUPS Y0, (SI)
+	ADDQ    $0x00000040, DX
+	ADDQ    $0x00000020, SI
+	SUBQ    $0x00000008, BX
+	JG      block3
+	JMP     rowdone
 
 block:
 	MOVLQSX (DI), R9
@@ -9514,6 +9587,7 @@ block:
 	VMOVUPS 32(DX)(R9*4), Y1
 	VSHUFPS $0x88, Y1, Y0, Y0
 	VPERMPD $0xd8, Y0, Y0
+	VMOVUPS Y0, Y0
 	VXORPS  Y1, Y1, Y1
 	MOVQ    $0x00000001, R9
 

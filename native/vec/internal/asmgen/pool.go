@@ -152,7 +152,8 @@ func (l lanes) maxRowsLoop(n, dst, src, off, rows reg.Register, masks, nParam Me
 // other element of row (row[across[t]+2j], as emitMaxStride2 takes it)
 // into dst[q*dstPlane + r*dstStride:][:width], the last partial vector
 // through a masked store; row must hold 32 elements per block of 16
-// outputs past the largest offset of across (the loads of evens). One
+// outputs past the largest offset of across (the loads of evens); three
+// taps across, a 3x3 window's, go without the loop over the taps. One
 // call for all the rows of many planes: the calls per row, their checks
 // and their blocks' tails cost as much as the loops on rows of 7 to 56
 // outputs. masks is laneMasks16 (AVX-512) or tailMasks (AVX2),
@@ -193,10 +194,34 @@ func (l lanes) emitMaxPoolRowsS2(masks, evenIndex Mem) {
 	LEAQ(Mem{Base: dst, Index: dstPlane, Scale: 4}, dst)
 	across, kw := Load(Param("across"), GP64()), Load(Param("kw"), GP64())
 	evens := l.evens(row, evenIndex)
+	// Three taps across (3x3 windows) without the loop over them: their
+	// offsets in registers, the three loads and maxima unrolled.
+	acc, nan := l.vec(), l.nanLanes()
+	a0, a1, a2 := GP64(), GP64(), GP64()
+	CMPQ(kw, U8(3))
+	JNE(LabelRef("block"))
+	MOVLQSX(Mem{Base: across}, a0)
+	MOVLQSX(Mem{Base: across, Disp: 4}, a1)
+	MOVLQSX(Mem{Base: across, Disp: 8}, a2)
+	Label("block3")
+	VMOVUPS(evens(a0), acc)
+	l.clearNaN(nan)
+	l.maxInto(acc, nan, evens(a1))
+	l.maxInto(acc, nan, evens(a2))
+	l.setNaN(acc, nan)
+	CMPQ(m, U32(l.width))
+	JL(LabelRef("partial"))
+	VMOVUPS(acc, Mem{Base: dst})
+	ADDQ(U32(8*l.width), row)
+	ADDQ(U32(4*l.width), dst)
+	SUBQ(U32(l.width), m)
+	JG(LabelRef("block3"))
+	JMP(LabelRef("rowdone"))
+
 	Label("block")
 	first := GP64()
 	MOVLQSX(Mem{Base: across}, first)
-	acc, nan := evens(first), l.nanLanes()
+	VMOVUPS(evens(first), acc)
 	l.clearNaN(nan)
 	t := GP64()
 	MOVQ(U32(1), t)
