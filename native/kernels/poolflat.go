@@ -1,7 +1,9 @@
 package kernels
 
 // MaxPool's values by whole planes: inference's path for strides of 1
-// and 2 on small planes.
+// and 2 on small planes that neither unitMax (unit strides, no window
+// over padding only) nor planeRowsMax (a stride of 2 across, from AVX2
+// up) takes.
 //
 // separableMax pools a plane an output row at a time, two vector loops
 // per row (down the window's rows, then across its columns), whose calls
