@@ -2,6 +2,8 @@ package kernels
 
 import (
 	"math"
+	"os"
+	"strconv"
 	"testing"
 
 	"github.com/onnxkit/onnxkit/native/internal/leveltest"
@@ -239,13 +241,24 @@ var zooPools = []struct {
 	{"densenet_avg_512x14x14_k2s2", true, pool2D(1, 512, 14, 14, 2, 2, 2, 0, 1, false)},
 }
 
+// zooPoolBatch returns the batch BenchmarkZooPools runs at: the
+// environment variable ONNXKIT_POOL_BATCH, else 0 (the shapes' own, 1).
+func zooPoolBatch() int {
+	n, _ := strconv.Atoi(os.Getenv("ONNXKIT_POOL_BATCH"))
+	return n
+}
+
 // BenchmarkZooPools times inference's pooling (MaxPool without the
-// argmax, AveragePool) on the zoo's shapes at batch 1, reporting the
+// argmax, AveragePool) on the zoo's shapes at batch 1 (or
+// ONNXKIT_POOL_BATCH), reporting the
 // process's CPU time per pooling (cpu-ns/op) beside the wall time: on a
 // shared machine the CPU time is the steadier measure.
 func BenchmarkZooPools(b *testing.B) {
 	for _, bc := range zooPools {
 		p := bc.p
+		if batch := zooPoolBatch(); batch > 0 {
+			p.N = batch
+		}
 		oh, ow := p.OutSize()
 		x := uniform(newRNG(9), p.N*p.C*p.H*p.W, -1, 1)
 		y := make([]float32, p.N*p.C*oh*ow)
