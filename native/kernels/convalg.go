@@ -201,6 +201,44 @@ func (p *ConvParams) convPlanFor(pass convPass) (convPlan, error) {
 	panic("kernels: im2col declined a convolution")
 }
 
+// pointwiseGathers reports whether the forward pass of p, a 1x1
+// convolution with unit strides and no padding, goes to the strided
+// window rather than the pointwise products: on small planes with many
+// input channels per group, where the GEMM gathers tiles 32 columns
+// wide. (Channel blocks, tried first, keep the convolutions they take:
+// on MobileNet V3's 240->40@14 they took 0.78 of the window's time.) The window's product is C^T, one row per
+// output position: 6x32 tiles cover a 7x7 plane's 49 positions as 54
+// rows and the output channels whole, where the products' 16-wide
+// column panels leave the 49th position to a matrix-vector product; and
+// the window multiplies the weights as B, packed in 32-wide panels, for
+// every position at once. One thread, CPU time, weights prepared, 3-5
+// interleaved rounds on a loaded machine (BenchmarkConvPointwise): at
+// batch 1 the window took 0.80-0.91 of the products' time on 7x7 planes
+// with 232 to 2048 input channels (MobileNet V3's 288->96 0.88 and
+// 576->96 0.90, V2's 320->1280 0.91 and 960->160 0.84, ShuffleNet's
+// 232->232 0.83 and 464->1024 0.89, DenseNet's 992->128 0.80,
+// GoogLeNet's 832->384 0.86, ResNet-50's 2048->512 0.85 and 512->2048
+// 0.88), and 0.80-0.97 on 14x14 ones (MobileNet V2's 384->64 0.80 and
+// 576->96 0.80, where channel blocks decline; ResNet-50's
+// 1024->256 0.86 and 256->1024 0.97); at batch 8 0.84-0.94 (576->96,
+// 960->160, 232->232 at 7x7). With fewer input channels the gathering
+// weighs more: 1.0 at 160->960 (1.07 at batch 8), 1.12 at 96->576 (1.19).
+// On 13x13 planes (SqueezeNet's 512->1000) they tied.
+func (p *ConvParams) pointwiseGathers(gemm linalg.Gemm) bool {
+	oh, ow := p.OutSize()
+	return p.pointwise() && p.C/p.Group >= pointwiseGatherMinChannels && p.M/p.Group > 1 &&
+		oh*ow > 1 && oh*ow <= pointwiseGatherMaxPositions && gatherWidth(gemm) >= 32
+}
+
+const (
+	// pointwiseGatherMinChannels is the fewest input channels per group
+	// and pointwiseGatherMaxPositions the most output positions of a
+	// plane for which pointwiseGathers sends a 1x1 convolution to the
+	// strided window.
+	pointwiseGatherMinChannels  = 224
+	pointwiseGatherMaxPositions = 14 * 14
+)
+
 // channelBlocksMaxTaps is the most taps per output (input channels of a
 // group times kernel positions) for which channel blocks pay where the
 // strided window gathers tiles 32 columns wide. One thread, CPU time,
@@ -286,6 +324,7 @@ func (p *ConvParams) try(alg convAlgorithm, pass convPass, gemm linalg.Gemm) (pl
 		pays = pays && (pass == convForwardPass || !plan.wino.wide)
 	case convStridedWindow:
 		plan.gather, cannot, pays = p.gathering(gemm)
+		pays = pays || pass == convForwardPass && p.pointwiseGathers(gemm)
 		if pass == convForwardPass && p.KH == 1 && p.KW == 1 && gatherWidth(gemm) < 32 {
 			// Strided 1x1 kernels: im2col, a strided copy, took 0.73-1.07
 			// of the window's CPU time where the pointwise products do
@@ -320,6 +359,9 @@ func (p *ConvParams) try(alg convAlgorithm, pass convPass, gemm linalg.Gemm) (pl
 		if pass == convForwardPass && plan.point.strided && gatherWidth(gemm) >= 32 {
 			// The strided window's 6x32 tiles took 0.70-0.89 of the
 			// pointwise products' CPU time (see convStridedWindow).
+			pays = false
+		}
+		if pass == convForwardPass && p.pointwiseGathers(gemm) {
 			pays = false
 		}
 	case convDirect:

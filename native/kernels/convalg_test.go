@@ -100,6 +100,11 @@ func convSuiteShapes(short bool) []ConvParams {
 		conv2D(1, 2, 40, 10, 12, 3, 3, 1, 1, 1, 1),  // bands of output rows
 		conv2D(2, 16, 45, 47, 20, 1, 1, 1, 0, 1, 1), // 1x1 read in place: bands of positions, the last shorter, a part block of channels
 		conv2D(2, 12, 33, 33, 16, 1, 1, 1, 0, 1, 2), // the same grouped, two bands per image and group
+		// 1x1 with many input channels on small planes: the strided
+		// window by default where it gathers 32-wide tiles
+		conv2D(2, 232, 7, 7, 40, 1, 1, 1, 0, 1, 1),   // MobileNet's projections in small
+		conv2D(1, 480, 5, 6, 70, 1, 1, 1, 0, 1, 2),   // the same grouped, part panels of output channels
+		conv2D(1, 300, 14, 14, 33, 1, 1, 1, 0, 1, 1), // the largest plane it takes
 		// one output position per image, the kernel the whole input:
 		// matrix-vector products
 		conv2D(1, 40, 1, 1, 70, 1, 1, 1, 0, 1, 1), // squeeze and excitation: 1x1 on pooled features, a part panel

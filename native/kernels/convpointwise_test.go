@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/onnxkit/onnxkit/native/internal/leveltest"
+	"github.com/onnxkit/onnxkit/native/linalg"
 	"github.com/onnxkit/onnxkit/native/vec"
 )
 
@@ -72,6 +73,15 @@ var pointwiseConvs = []struct {
 	{"mnv3-48-288@14", conv2D(0, 48, 14, 14, 288, 1, 1, 1, 0, 1, 1), Activation{Kind: ActHardSwish}},
 	{"mnv3-576-96@7", conv2D(0, 576, 7, 7, 96, 1, 1, 1, 0, 1, 1), Activation{}},
 	{"mnv3-96-576@7", conv2D(0, 96, 7, 7, 576, 1, 1, 1, 0, 1, 1), Activation{Kind: ActHardSwish}},
+	{"mnv3-288-96@7", conv2D(0, 288, 7, 7, 96, 1, 1, 1, 0, 1, 1), Activation{}},
+	{"mnv2-160-960@7", conv2D(0, 160, 7, 7, 960, 1, 1, 1, 0, 1, 1), Activation{Kind: ActClip, Alpha: 0, Beta: 6}},
+	{"mnv2-960-160@7", conv2D(0, 960, 7, 7, 160, 1, 1, 1, 0, 1, 1), Activation{}},
+	{"shuffle-232-232@7", conv2D(0, 232, 7, 7, 232, 1, 1, 1, 0, 1, 1), Relu},
+	{"mnv3-240-40@14", conv2D(0, 240, 14, 14, 40, 1, 1, 1, 0, 1, 1), Activation{}},
+	{"mnv2-576-96@14", conv2D(0, 576, 14, 14, 96, 1, 1, 1, 0, 1, 1), Activation{}},
+	{"mnv2-384-64@14", conv2D(0, 384, 14, 14, 64, 1, 1, 1, 0, 1, 1), Activation{}},
+	{"dense-992-128@7", conv2D(0, 992, 7, 7, 128, 1, 1, 1, 0, 1, 1), Relu},
+	{"googlenet-832-384@7", conv2D(0, 832, 7, 7, 384, 1, 1, 1, 0, 1, 1), Relu},
 	{"squeeze-128-16@55", conv2D(0, 128, 55, 55, 16, 1, 1, 1, 0, 1, 1), Relu},
 	{"expand-16-64@55", conv2D(0, 16, 55, 55, 64, 1, 1, 1, 0, 1, 1), Relu},
 	{"squeeze-512-1000@13", conv2D(0, 512, 13, 13, 1000, 1, 1, 1, 0, 1, 1), Relu},
@@ -283,6 +293,69 @@ func TestConvPointwisePreparedWeights(t *testing.T) {
 			}
 			// Sums of up to 1024 products of values in [-1, 1].
 			compare(t, convName(p)+" prepared against float64", tolerance{Abs: 1e-4, Rel: 1e-4}, y, ref)
+		}
+	})
+}
+
+// TestConvPointwiseGathersChoice checks which algorithm the automatic
+// choice gives 1x1 convolutions at every CPU level: the strided window
+// for many input channels on planes of at most 14x14 where the GEMM
+// gathers 32-wide tiles (pointwiseGathers) unless channel blocks take
+// them, and not otherwise; and that
+// the chosen plan, weights prepared or not, matches the pointwise
+// products, forced, within a few roundoffs (TestConvAlgorithms checks
+// both against the float64 loops).
+func TestConvPointwiseGathersChoice(t *testing.T) {
+	leveltest.Run(t, func(t *testing.T) {
+		wide := gatherWidth(linalg.Current()) >= 32
+		cases := []struct {
+			p       ConvParams
+			gathers bool
+		}{
+			{conv2D(1, 576, 7, 7, 96, 1, 1, 1, 0, 1, 1), wide},
+			{conv2D(2, 232, 14, 14, 72, 1, 1, 1, 0, 1, 1), wide},
+			{conv2D(1, 240, 14, 14, 40, 1, 1, 1, 0, 1, 1), false}, // channel blocks'
+			{conv2D(1, 96, 7, 7, 576, 1, 1, 1, 0, 1, 1), false},   // too few input channels
+			{conv2D(1, 576, 15, 15, 96, 1, 1, 1, 0, 1, 1), false}, // too large a plane
+			{conv2D(1, 576, 9, 9, 96, 1, 1, 2, 0, 1, 1), wide},    // strided: the window already
+		}
+		rng := newRNG(23)
+		for _, c := range cases {
+			p := c.p
+			plan, err := p.convPlanFor(convForwardPass)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := plan.alg == convStridedWindow; got != c.gathers {
+				t.Errorf("%s: automatic choice %s, want the strided window: %v", convName(p), plan.alg, c.gathers)
+			}
+			if !p.pointwise() {
+				continue
+			}
+			x, w, b, _ := convBuffers(rng, p)
+			oh, ow := p.OutSize()
+			want := make([]float32, p.N*p.M*oh*ow)
+			forced := p
+			forced.algorithm = convPointwise
+			ConvForward(&forced, x, w, b, want)
+			for _, prepared := range []bool{false, true} {
+				fp := PlanConvForward(&p)
+				if prepared {
+					if q := fp.WithWeights(w); q != nil {
+						fp = q
+					}
+				}
+				got := make([]float32, len(want))
+				fp.Forward(x, w, b, nil, got)
+				for i := range want {
+					// Both sum the same products in other orders: a few
+					// roundoffs of the sum of magnitudes (at most 576
+					// terms of |x|,|w| < 1 here) apart.
+					if d := math.Abs(float64(got[i] - want[i])); d > 576*4*0x1p-24 {
+						t.Fatalf("%s prepared=%v: element %d = %g, the pointwise products %g", convName(p), prepared, i, got[i], want[i])
+					}
+				}
+			}
 		}
 	})
 }
