@@ -224,10 +224,21 @@ func (p *ConvParams) convPlanFor(pass convPass) (convPlan, error) {
 // 960->160, 232->232 at 7x7). With fewer input channels the gathering
 // weighs more: 1.0 at 160->960 (1.07 at batch 8), 1.12 at 96->576 (1.19).
 // On 13x13 planes (SqueezeNet's 512->1000) they tied.
+//
+// With several workers, the window deals a small plane out in blocks of
+// whole panels of output channels (16 wide), which split 72 channels 48
+// and 24 where the products split them evenly; so it takes only the
+// convolutions whose split gives no worker much more than its share
+// (gatherGeometry.evenShare): not measured on two threads, the machine
+// being too loaded for its second core to be had.
 func (p *ConvParams) pointwiseGathers(gemm linalg.Gemm) bool {
 	oh, ow := p.OutSize()
-	return p.pointwise() && p.C/p.Group >= pointwiseGatherMinChannels && p.M/p.Group > 1 &&
-		oh*ow > 1 && oh*ow <= pointwiseGatherMaxPositions && gatherWidth(gemm) >= 32
+	if !p.pointwise() || p.C/p.Group < pointwiseGatherMinChannels || p.M/p.Group <= 1 ||
+		oh*ow <= 1 || oh*ow > pointwiseGatherMaxPositions || gatherWidth(gemm) < 32 {
+		return false
+	}
+	s, cannot, _ := p.gathering(gemm)
+	return cannot == "" && s.evenShare(oh, ow)
 }
 
 const (

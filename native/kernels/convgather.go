@@ -245,6 +245,26 @@ func (s *gatherGeometry) split(oh, ow, mg int) (rows, chunks, width, blocks int)
 	return rows, chunks, width, blocks
 }
 
+// evenShare reports whether split deals no worker more than
+// gatherMaxShare of the products of a group (of the current number of
+// workers): many items are dealt out as the workers come, few items are
+// as large as their rows and channels.
+func (s *gatherGeometry) evenShare(oh, ow int) bool {
+	workers := parallel.Threads()
+	mg := s.p.M / s.p.Group
+	rows, chunks, width, blocks := s.split(oh, ow, mg)
+	items := s.p.N * chunks * blocks
+	if workers == 1 || s.p.N*chunks >= 4*workers {
+		return true
+	}
+	most := ceilDiv(items, workers) * min(rows, oh) * min(width, mg)
+	return float64(most) <= gatherMaxShare*float64(s.p.N*oh*mg)
+}
+
+// gatherMaxShare is the largest share of the work of a split that
+// evenShare lets one worker take: 232 channels in blocks of 128 and 104.
+const gatherMaxShare = 0.56
+
 // gcd returns the greatest common divisor of a and b, both positive.
 func gcd(a, b int) int {
 	for b != 0 {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/onnxkit/onnxkit/native/internal/leveltest"
 	"github.com/onnxkit/onnxkit/native/linalg"
+	"github.com/onnxkit/onnxkit/native/parallel"
 	"github.com/onnxkit/onnxkit/native/vec"
 )
 
@@ -298,61 +299,72 @@ func TestConvPointwisePreparedWeights(t *testing.T) {
 }
 
 // TestConvPointwiseGathersChoice checks which algorithm the automatic
-// choice gives 1x1 convolutions at every CPU level: the strided window
-// for many input channels on planes of at most 14x14 where the GEMM
-// gathers 32-wide tiles (pointwiseGathers) unless channel blocks take
-// them, and not otherwise; and that
-// the chosen plan, weights prepared or not, matches the pointwise
-// products, forced, within a few roundoffs (TestConvAlgorithms checks
-// both against the float64 loops).
+// choice gives 1x1 convolutions at every CPU level, on one and two
+// threads: the strided window for many input channels on planes of at
+// most 14x14 where the GEMM gathers 32-wide tiles (pointwiseGathers)
+// unless channel blocks take them or, on two threads, the window's
+// split of the output channels is uneven; not otherwise. And that the
+// chosen plan, weights prepared or not, matches the pointwise products,
+// forced, within a few roundoffs (TestConvAlgorithms checks both against
+// the float64 loops).
 func TestConvPointwiseGathersChoice(t *testing.T) {
+	defer parallel.SetThreads(parallel.Threads())
 	leveltest.Run(t, func(t *testing.T) {
 		wide := gatherWidth(linalg.Current()) >= 32
 		cases := []struct {
-			p       ConvParams
-			gathers bool
+			p ConvParams
+			// gathers says whether the window is chosen on one and on
+			// two threads where the GEMM gathers 32-wide tiles.
+			gathers [2]bool
 		}{
-			{conv2D(1, 576, 7, 7, 96, 1, 1, 1, 0, 1, 1), wide},
-			{conv2D(2, 232, 14, 14, 72, 1, 1, 1, 0, 1, 1), wide},
-			{conv2D(1, 240, 14, 14, 40, 1, 1, 1, 0, 1, 1), false}, // channel blocks'
-			{conv2D(1, 96, 7, 7, 576, 1, 1, 1, 0, 1, 1), false},   // too few input channels
-			{conv2D(1, 576, 15, 15, 96, 1, 1, 1, 0, 1, 1), false}, // too large a plane
-			{conv2D(1, 576, 9, 9, 96, 1, 1, 2, 0, 1, 1), wide},    // strided: the window already
+			{conv2D(1, 576, 7, 7, 128, 1, 1, 1, 0, 1, 1), [2]bool{true, true}},
+			{conv2D(1, 576, 7, 7, 96, 1, 1, 1, 0, 1, 1), [2]bool{true, true}},     // 48 and 48
+			{conv2D(1, 576, 7, 7, 72, 1, 1, 1, 0, 1, 1), [2]bool{true, false}},    // 48 and 24
+			{conv2D(2, 232, 14, 14, 72, 1, 1, 1, 0, 1, 1), [2]bool{true, true}},   // two images
+			{conv2D(1, 232, 7, 7, 232, 1, 1, 1, 0, 1, 1), [2]bool{true, true}},    // 128 and 104
+			{conv2D(1, 240, 14, 14, 40, 1, 1, 1, 0, 1, 1), [2]bool{false, false}}, // channel blocks
+			{conv2D(1, 96, 7, 7, 576, 1, 1, 1, 0, 1, 1), [2]bool{false, false}},   // too few input channels
+			{conv2D(1, 576, 15, 15, 96, 1, 1, 1, 0, 1, 1), [2]bool{false, false}}, // too large a plane
+			{conv2D(1, 576, 9, 9, 96, 1, 1, 2, 0, 1, 1), [2]bool{true, true}},     // strided: the window already
 		}
 		rng := newRNG(23)
-		for _, c := range cases {
-			p := c.p
-			plan, err := p.convPlanFor(convForwardPass)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := plan.alg == convStridedWindow; got != c.gathers {
-				t.Errorf("%s: automatic choice %s, want the strided window: %v", convName(p), plan.alg, c.gathers)
-			}
-			if !p.pointwise() {
-				continue
-			}
-			x, w, b, _ := convBuffers(rng, p)
-			oh, ow := p.OutSize()
-			want := make([]float32, p.N*p.M*oh*ow)
-			forced := p
-			forced.algorithm = convPointwise
-			ConvForward(&forced, x, w, b, want)
-			for _, prepared := range []bool{false, true} {
-				fp := PlanConvForward(&p)
-				if prepared {
-					if q := fp.WithWeights(w); q != nil {
-						fp = q
-					}
+		for threads := 1; threads <= 2; threads++ {
+			parallel.SetThreads(threads)
+			for _, c := range cases {
+				p := c.p
+				plan, err := p.convPlanFor(convForwardPass)
+				if err != nil {
+					t.Fatal(err)
 				}
-				got := make([]float32, len(want))
-				fp.Forward(x, w, b, nil, got)
-				for i := range want {
-					// Both sum the same products in other orders: a few
-					// roundoffs of the sum of magnitudes (at most 576
-					// terms of |x|,|w| < 1 here) apart.
-					if d := math.Abs(float64(got[i] - want[i])); d > 576*4*0x1p-24 {
-						t.Fatalf("%s prepared=%v: element %d = %g, the pointwise products %g", convName(p), prepared, i, got[i], want[i])
+				want := wide && c.gathers[threads-1]
+				if got := plan.alg == convStridedWindow; got != want {
+					t.Errorf("%s, %d threads: automatic choice %s, want the strided window: %v", convName(p), threads, plan.alg, want)
+				}
+				if !p.pointwise() {
+					continue
+				}
+				x, w, b, _ := convBuffers(rng, p)
+				oh, ow := p.OutSize()
+				ref := make([]float32, p.N*p.M*oh*ow)
+				forced := p
+				forced.algorithm = convPointwise
+				ConvForward(&forced, x, w, b, ref)
+				for _, prepared := range []bool{false, true} {
+					fp := PlanConvForward(&p)
+					if prepared {
+						if q := fp.WithWeights(w); q != nil {
+							fp = q
+						}
+					}
+					got := make([]float32, len(ref))
+					fp.Forward(x, w, b, nil, got)
+					for i := range ref {
+						// Both sum the same products in other orders: a
+						// few roundoffs of the sum of magnitudes (at most
+						// 576 terms of |x|, |w| < 1 here) apart.
+						if d := math.Abs(float64(got[i] - ref[i])); d > 576*4*0x1p-24 {
+							t.Fatalf("%s prepared=%v: element %d = %g, the pointwise products %g", convName(p), prepared, i, got[i], ref[i])
+						}
 					}
 				}
 			}
