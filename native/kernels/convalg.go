@@ -220,9 +220,11 @@ func (p *ConvParams) convPlanFor(pass convPass) (convPlan, error) {
 // GoogLeNet's 832->384 0.86, ResNet-50's 2048->512 0.85 and 512->2048
 // 0.88), and 0.80-0.97 on 14x14 ones (MobileNet V2's 384->64 0.80 and
 // 576->96 0.80, where channel blocks decline; ResNet-50's
-// 1024->256 0.86 and 256->1024 0.97); at batch 8 0.84-0.94 (576->96,
-// 960->160, 232->232 at 7x7). With fewer input channels the gathering
-// weighs more: 1.0 at 160->960 (1.07 at batch 8), 1.12 at 96->576 (1.19).
+// 1024->256 0.86 and 256->1024 0.97); at batch 8 0.84-0.96 on 7x7
+// planes (576->96, 960->160, 232->232, 320->1280) and 0.76-0.88 on 14x14
+// (384->64, 576->96, 1024->256). With fewer input channels the gathering
+// weighs more: 1.0 at 160->960 (1.07 at batch 8), 1.12 at 96->576 (1.19);
+// on 28x28 planes (ResNet-50's 512->128) they tied.
 // On 13x13 planes (SqueezeNet's 512->1000) they tied.
 //
 // With several workers, the window deals a small plane out in blocks of
