@@ -1,0 +1,61 @@
+package linalg
+
+import (
+	"fmt"
+
+	"github.com/onnxkit/onnxkit/native/vec"
+)
+
+// RowAffine is a map of each row q of a GEMM operand B, applied as it is
+// packed: B[q][j]*Scale[q] + Shift[q], the product rounded before the
+// sum (vec.ScaleAdd), then under Relu max(v, 0) (vec.ScaleAddRelu). A
+// convolution whose input is an inference batch normalization and its
+// Relu reads the normalization's input so, channel by channel, and the
+// normalized tensor is never stored.
+type RowAffine struct {
+	Scale, Shift []float32
+	Relu         bool
+}
+
+// AffinePackGemm is a PackedGemm that packs B through a RowAffine.
+// Blocked implements it.
+type AffinePackGemm interface {
+	PackedGemm
+	// PackBAffine packs f applied to the k×n B, as PackB packs B.
+	PackBAffine(k, n int, b []float32, ldb int, dst []float32, f RowAffine)
+}
+
+var _ AffinePackGemm = Blocked{}
+
+// PackBAffine stores f applied to B, a k×n matrix with row stride ldb,
+// in dst in the layout of PackB (PackedLen(k, n) elements): the values
+// PackB would store for the matrix f(B), bit for bit. f holds k scales
+// and shifts.
+func (g Blocked) PackBAffine(k, n int, b []float32, ldb int, dst []float32, f RowAffine) {
+	if n == 0 || k == 0 {
+		return
+	}
+	if ldb < n || len(b) < (k-1)*ldb+n || len(dst) < g.PackedLen(k, n) || len(f.Scale) < k || len(f.Shift) < k {
+		panic(fmt.Sprintf("linalg: PackBAffine of a %d×%d B with ldb=%d from %d into %d elements, %d scales and %d shifts",
+			k, n, ldb, len(b), len(dst), len(f.Scale), len(f.Shift)))
+	}
+	// As PackB: row by row, so that the reads stream, each row dealt
+	// out to the panels of nr columns, the last one zero-padded.
+	nr := g.PanelWidth()
+	full := n / nr * nr
+	for q := 0; q < k; q++ {
+		row := b[q*ldb:][:n]
+		a, s := f.Scale[q], f.Shift[q]
+		vec.ScaleAddRuns(dst[q*nr:], k*nr, nr, full/nr, row, a, s, f.Relu)
+		if full == n {
+			continue
+		}
+		d := dst[full*k+q*nr:][:nr]
+		if f.Relu {
+			vec.ScaleAddRelu(d[:n-full], row[full:], a, s)
+		} else {
+			vec.ScaleAdd(d[:n-full], row[full:], a, s)
+		}
+		clear(d[n-full:])
+	}
+}
