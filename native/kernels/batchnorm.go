@@ -18,6 +18,7 @@ package kernels
 import (
 	"math"
 
+	"github.com/onnxkit/onnxkit/native/linalg"
 	"github.com/onnxkit/onnxkit/native/parallel"
 	"github.com/onnxkit/onnxkit/native/vec"
 )
@@ -268,11 +269,62 @@ func BatchNormInferenceForward(p *BatchNormParams, x, scale, bias, mean, varianc
 	coef := getBuffer(2 * p.C)
 	defer putBuffer(coef)
 	a, b := coef[:p.C], coef[p.C:]
+	BatchNormAffine(scale, bias, mean, variance, p.Epsilon, a, b)
+	p.affine(x, y, a, b)
+}
+
+// BatchNormAffine stores in a and b, for each channel c < len(a), the
+// map that inference batch normalization applies to channel c, y =
+// x*a[c] + b[c]: a[c] = scale[c]/sqrt(variance[c] + epsilon) (computed
+// in float64, rounded once) and b[c] = bias[c] - mean[c]*a[c], the
+// coefficients BatchNormInferenceForward multiplies and adds by.
+func BatchNormAffine(scale, bias, mean, variance []float32, epsilon float32, a, b []float32) {
 	for c := range a {
-		a[c] = float32(float64(scale[c]) / math.Sqrt(float64(variance[c])+float64(p.Epsilon)))
+		a[c] = float32(float64(scale[c]) / math.Sqrt(float64(variance[c])+float64(epsilon)))
 		b[c] = bias[c] - mean[c]*a[c]
 	}
-	p.affine(x, y, a, b)
+}
+
+// InputAffine is a map of each input channel c of a convolution,
+// applied to its input as it reads it: x*Scale[c] + Shift[c], the
+// product rounded before the sum (vec.ScaleAdd), then under Relu
+// max(v, 0) (vec.ScaleAddRelu). An inference batch normalization
+// (BatchNormAffine's coefficients) and its Relu before a convolution
+// are such a map (see ConvForwardPlan.ForwardAffine).
+type InputAffine struct {
+	Scale, Shift []float32
+	Relu         bool
+}
+
+// apply stores in into the input x of the convolution p, in dst, as
+// BatchNormInferenceForward stores a normalization (with its Relu).
+func (in *InputAffine) apply(p *ConvParams, x, dst []float32) {
+	bp := &BatchNormParams{N: p.N, C: p.C, Spatial: p.H * p.W}
+	if in.Relu {
+		bp.Act = Activation{Kind: ActRelu}
+	}
+	bp.affine(x, dst, in.Scale, in.Shift)
+}
+
+// rows returns in restricted to channels [c0, c1) as the GEMM's map of
+// the rows of its B.
+func (in *InputAffine) rows(c0, c1 int) linalg.RowAffine {
+	return linalg.RowAffine{Scale: in.Scale[c0:c1], Shift: in.Shift[c0:c1], Relu: in.Relu}
+}
+
+// column stores in dst the map of n rows of one column of B, the input
+// channels from c0 on, row q at src[q*ld], and returns it: the column
+// of a matrix-vector product.
+func (in *InputAffine) column(dst, src []float32, ld, c0, n int) []float32 {
+	dst = dst[:n]
+	for q := range dst {
+		v := float32(src[q*ld]*in.Scale[c0+q]) + in.Shift[c0+q]
+		if in.Relu {
+			v = max(v, 0)
+		}
+		dst[q] = v
+	}
+	return dst
 }
 
 // BatchNormInferenceBackward accumulates the gradients with respect to x,

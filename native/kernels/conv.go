@@ -159,6 +159,12 @@ func ConvResidualForward(p *ConvParams, x, w, b, r, y []float32) {
 
 // convForward is ConvResidualForward by plan.
 func (p *ConvParams) convForward(plan *convPlan, x, w, b, r, y []float32) {
+	p.convForwardAffine(plan, x, w, b, r, y, nil)
+}
+
+// convForwardAffine is convForward of in applied to x (nil: x as it
+// is); see ConvForwardPlan.ForwardAffine.
+func (p *ConvParams) convForwardAffine(plan *convPlan, x, w, b, r, y []float32, in *InputAffine) {
 	const op = "Conv"
 	oh, ow := p.OutSize()
 	ohw := oh * ow
@@ -173,6 +179,18 @@ func (p *ConvParams) convForward(plan *convPlan, x, w, b, r, y []float32) {
 		need(op, "r", r, len(y[:p.N*p.M*ohw]))
 	}
 	e := slideEpilogue{bias: b, act: p.Act, residual: r}
+	if in != nil {
+		need(op, "input scale", in.Scale, p.C)
+		need(op, "input shift", in.Shift, p.C)
+		if plan.point.packsAffine(plan.alg) {
+			plan.point.runAffine(x, w, y, e, in)
+			return
+		}
+		mapped := getBuffer(p.N * p.C * p.H * p.W)
+		defer putBuffer(mapped)
+		in.apply(p, x, mapped)
+		x = mapped
+	}
 	if plan.run(x, w, y, e) {
 		return
 	}

@@ -62,3 +62,16 @@ func (f *ConvForwardPlan) WithWeights(w []float32) *ConvForwardPlan {
 func (f *ConvForwardPlan) Forward(x, w, b, r, y []float32) {
 	f.p.convForward(&f.plan, x, w, b, r, y)
 }
+
+// ForwardAffine computes y as Forward does, from in applied to x rather
+// than x itself (which it leaves as it is): the convolution of an
+// inference batch normalization's output, and its Relu's, given the
+// normalization's input. The pointwise products that pack their
+// columns map each input channel as they pack it, so the mapped input
+// is never stored; the other algorithms convolve the mapped input,
+// stored in a buffer first. The results are bitwise those of Forward
+// on the input mapped by vec.ScaleAdd or vec.ScaleAddRelu, channel by
+// channel, as BatchNormInferenceForward maps it.
+func (f *ConvForwardPlan) ForwardAffine(x, w, b, r, y []float32, in InputAffine) {
+	f.p.convForwardAffine(&f.plan, x, w, b, r, y, &in)
+}

@@ -271,6 +271,23 @@ func (s *pointwiseGeometry) split(workers int) pointwiseSplit {
 // run computes the convolution of x into y by the weights w, chunk by
 // chunk, with the epilogue e (which may accumulate).
 func (s *pointwiseGeometry) run(x, w, y []float32, e slideEpilogue) {
+	s.runAffine(x, w, y, e, nil)
+}
+
+// packsAffine reports whether the plan of algorithm alg whose pointwise
+// geometry is s packs its columns through an input map (runAffine): the
+// pointwise products that pack their columns, with a GEMM that packs
+// through a linalg.RowAffine.
+func (s *pointwiseGeometry) packsAffine(alg convAlgorithm) bool {
+	_, ok := s.gemm.(linalg.AffinePackGemm)
+	return alg == convPointwise && s.packs && ok
+}
+
+// runAffine is run of in applied to x (nil: x as it is), which the
+// products apply as they pack the columns of each block (s must
+// packsAffine) and to the columns they compute as matrix-vector
+// products.
+func (s *pointwiseGeometry) runAffine(x, w, y []float32, e slideEpilogue, in *InputAffine) {
 	p := s.p
 	oh, ow := p.OutSize()
 	cg := p.C / p.Group
@@ -281,7 +298,7 @@ func (s *pointwiseGeometry) run(x, w, y []float32, e slideEpilogue) {
 	sp := s.split(workers)
 	t := pointwiseTasks.Get()
 	*t = pointwiseTask{s: s, serial: linalg.Serial(s.gemm), x: x, w: w, y: y, e: e, sp: sp,
-		tasks: p.N * p.Group * sp.chunks * sp.blocks}
+		tasks: p.N * p.Group * sp.chunks * sp.blocks, in: in}
 	// Only the products of packed columns on planes of 13x13 or more
 	// take the epilogue in their stores. On the columns read in place
 	// (fewer than 48 output channels: MobileNet V2's 32->16@112x112, V3's
@@ -340,6 +357,9 @@ type pointwiseTask struct {
 	storeAct linalg.Epilogue
 	// pa, when not nil, multiplies by the weights packed in s.packedW.
 	pa linalg.PackedAGemm
+	// in, when not nil, maps the input channels as the columns are
+	// packed (see runAffine).
+	in *InputAffine
 }
 
 var pointwiseTasks parallel.Tasks[pointwiseTask]
@@ -365,7 +385,8 @@ func (t *pointwiseTask) Range(_, _ int) {
 		defer putBuffer(packed)
 	}
 	var tailOff []int32
-	epi := t.storeAct // this worker's, with the bias of each block's rows
+	var column []float32 // a column of B mapped by t.in
+	epi := t.storeAct    // this worker's, with the bias of each block's rows
 	for {
 		i := int(atomic.AddInt64(&t.next, 1) - 1)
 		if i >= t.tasks {
@@ -394,7 +415,15 @@ func (t *pointwiseTask) Range(_, _ int) {
 			// The last columns as matrix-vector products.
 			cols -= tail
 			for j := cols; j < j1-j0; j++ {
-				t.serial.Sgemm(false, false, m1-m0, 1, cg, 1, a, cg, src[j:], ld, t.beta(), c[j:], ohw)
+				col, cld := src[j:], ld
+				if t.in != nil {
+					if column == nil {
+						column = getBuffer(cg)
+						defer putBuffer(column)
+					}
+					col, cld = t.in.column(column, src[j:], ld, g*cg, cg), 1
+				}
+				t.serial.Sgemm(false, false, m1-m0, 1, cg, 1, a, cg, col, cld, t.beta(), c[j:], ohw)
 			}
 			if t.fused {
 				t.e.finishBlock(t.y, ybase, ohw, g*mg+m0, m1-m0, j0+cols, j1)
@@ -402,7 +431,11 @@ func (t *pointwiseTask) Range(_, _ int) {
 		}
 		switch {
 		case s.packs:
-			s.gemm.PackB(false, cg, cols, src, ld, packed)
+			if t.in != nil {
+				s.gemm.(linalg.AffinePackGemm).PackBAffine(cg, cols, src, ld, packed, t.in.rows(g*cg, (g+1)*cg))
+			} else {
+				s.gemm.PackB(false, cg, cols, src, ld, packed)
+			}
 			if t.pa != nil {
 				var e *linalg.Epilogue
 				if t.fused {

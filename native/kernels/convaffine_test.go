@@ -1,0 +1,111 @@
+package kernels
+
+import (
+	"math"
+	"testing"
+
+	"github.com/onnxkit/onnxkit/native/internal/leveltest"
+)
+
+// TestConvForwardAffine runs convolutions through
+// ConvForwardPlan.ForwardAffine, with an inference batch normalization's
+// map of the input channels (BatchNormAffine of random statistics) with
+// and without its Relu, at every CPU level, and requires bitwise the
+// results of the unfused steps, BatchNormInferenceForward (with the
+// Relu fused as the executor fuses it) then Forward on its output, with
+// 1 and 2 workers, and the float64 recomputation of the three within
+// tolerance. The shapes take every path: pointwise products that pack
+// their columns (DenseNet's conv1 and transition layers, blocks of
+// rows, matrix-vector columns of 7x7 planes, weights packed in advance
+// or read as stored, groups, strides, batches, a residual) and those
+// that map the input into a buffer first (pointwise products read in
+// place, channel blocks, a 3x3 convolution).
+func TestConvForwardAffine(t *testing.T) {
+	leveltest.Run(t, func(t *testing.T) {
+		rng := newRNG(41)
+		shapes := []struct {
+			p        ConvParams
+			act      Activation
+			prepared bool
+			res      bool
+			packs    bool // mapped as the columns are packed
+		}{
+			{conv2D(1, 256, 14, 14, 128, 1, 1, 1, 0, 1, 1), Relu, true, false, true},
+			{conv2D(1, 192, 7, 7, 128, 1, 1, 1, 0, 1, 1), Relu, true, false, true},
+			{conv2D(1, 128, 28, 28, 128, 1, 1, 1, 0, 1, 1), Relu, false, false, true},
+			{conv2D(1, 64, 28, 28, 128, 1, 1, 1, 0, 1, 1), Relu, false, false, false}, // channel blocks
+			{conv2D(2, 256, 13, 13, 128, 1, 1, 1, 0, 1, 1), Activation{}, true, true, true},
+			{conv2D(1, 256, 10, 10, 96, 1, 1, 1, 0, 1, 2), Activation{}, false, false, true},
+			{conv2D(1, 128, 20, 20, 200, 1, 1, 2, 0, 1, 1), Relu, false, false, false},
+			{conv2D(1, 64, 12, 12, 16, 1, 1, 1, 0, 1, 1), Relu, false, false, false},
+			{conv2D(2, 24, 9, 11, 32, 3, 3, 1, 1, 1, 1), Relu, false, false, false},
+		}
+		for _, sh := range shapes {
+			for _, relu := range []bool{true, false} {
+				p := sh.p
+				p.Act = sh.act
+				x, w, b, _ := convBuffers(rng, p)
+				oh, ow := p.OutSize()
+				var r []float32
+				if sh.res {
+					r = uniform(rng, p.N*p.M*oh*ow, -1, 1)
+				}
+				scale, bias := uniform(rng, p.C, 0.5, 1.5), uniform(rng, p.C, -0.5, 0.5)
+				mean, variance := uniform(rng, p.C, -0.5, 0.5), uniform(rng, p.C, 0.5, 2)
+				const eps = 1e-5
+				in := InputAffine{Scale: make([]float32, p.C), Shift: make([]float32, p.C), Relu: relu}
+				BatchNormAffine(scale, bias, mean, variance, eps, in.Scale, in.Shift)
+				bp := &BatchNormParams{N: p.N, C: p.C, Spatial: p.H * p.W, Epsilon: eps}
+				if relu {
+					bp.Act = Relu
+				}
+				normalized := make([]float32, len(x))
+				BatchNormInferenceForward(bp, x, scale, bias, mean, variance, normalized)
+				plan := PlanConvForward(&p)
+				if sh.prepared {
+					if plan = plan.WithWeights(w); plan == nil {
+						t.Fatalf("%s: no weights to prepare", convName(p))
+					}
+				}
+				name := convName(p)
+				if got := plan.plan.point.packsAffine(plan.plan.alg); got != sh.packs {
+					t.Fatalf("%s (%v): maps as the columns are packed: %v, want %v", name, plan.plan.alg, got, sh.packs)
+				}
+				sameWithThreads(t, func() map[string][]float32 {
+					got, want := make([]float32, p.N*p.M*oh*ow), make([]float32, p.N*p.M*oh*ow)
+					plan.ForwardAffine(x, w, b, r, got, in)
+					plan.Forward(normalized, w, b, r, want)
+					identical(t, name+" mapped as read against normalized first", got, want)
+					return map[string][]float32{"y": got}
+				})
+				y := make([]float32, p.N*p.M*oh*ow)
+				plan.ForwardAffine(x, w, b, r, y, in)
+				// The float64 recomputation of the normalization, then
+				// the convolution and its epilogue.
+				x64 := make([]float32, len(x))
+				for i, v := range x {
+					c := i / (p.H * p.W) % p.C
+					n := (float64(v)-float64(mean[c]))/math.Sqrt(float64(variance[c])+eps)*float64(scale[c]) + float64(bias[c])
+					if relu {
+						n = math.Max(n, 0)
+					}
+					x64[i] = float32(n)
+				}
+				ref := convNDRef(ndFromConv2D(p)[0], x64, w, b)
+				for i, v := range ref {
+					if r != nil {
+						v += float64(r[i])
+					}
+					if p.Act.Kind == ActRelu {
+						v = math.Max(v, 0)
+					}
+					ref[i] = v
+				}
+				// Sums of up to 256·9 products of values within a few
+				// units, the normalized input within float32 rounding
+				// of the float64 one.
+				compare(t, name+" mapped as read against float64", tolerance{Abs: 2e-4, Rel: 2e-4}, y, ref)
+			}
+		}
+	})
+}
