@@ -13,15 +13,23 @@ import (
 // (ops.TransposeFolder: a MatMul, fed attention's heads): in runs that
 // record nothing and keep not the Transpose's output, on float32 input,
 // the Transpose does not run, and the reader reads its input.
+//
+// A normalization read through in place (foldNormalizations) is such a
+// fold too: src is the normalization's input, dst its output (or its
+// fused Relu's), which the reader reads through the normalization.
 type transposeFold struct {
 	src, dst int // the Transpose's input and output slots
+	// via are the other values that the skipped steps would have
+	// produced (a normalization's output, read by its fused Relu): a
+	// run that keeps one runs them.
+	via []int
 }
 
 // skips reports whether the Transpose of f (nil for none) is to be
 // skipped in a run that keeps keep and records or not, given the run's
 // values.
 func (f *transposeFold) skips(values []*tensor.Tensor, keep []bool, record bool) bool {
-	if f == nil || record || keep[f.dst] {
+	if f == nil || record || keep[f.dst] || slices.ContainsFunc(f.via, func(v int) bool { return keep[v] }) {
 		return false
 	}
 	x := values[f.src]
@@ -182,7 +190,7 @@ func (p *Program) foldTransposes() {
 			if !ok || len(t.inputs) != 1 || t.inputs[0] < 0 || t.fused != nil || t.absorbedBy != nil {
 				continue
 			}
-			if p.addFold(m, i, perm, &transposeFold{src: t.inputs[0], dst: dst}) {
+			if p.addFold(m, i, &transposeFold{src: t.inputs[0], dst: dst}, transposeFolder(i, perm, t.inputs[0])) {
 				t.foldedInto = m.folds[i]
 				p.lastUse[t.inputs[0]] = max(p.lastUse[t.inputs[0]], mi)
 				m.reads = append(m.reads, t.inputs[0])
@@ -191,9 +199,33 @@ func (p *Program) foldTransposes() {
 	}
 }
 
-// addFold gives m the fold f of its input i, a Transpose by perm, and
-// reports whether its ops can read the Transpose's input in place.
-func (p *Program) addFold(m *step, i int, perm []int, f *transposeFold) bool {
+// folder returns the variant of op, with input slots inputs, that reads
+// one of its inputs in place through the step a fold skips, and the
+// variant's input slots, or false when op cannot.
+type folder func(op ops.Op, inputs []int) (ops.Op, []int, bool)
+
+// transposeFolder is the folder of input i read through a Transpose by
+// perm of the value in slot src.
+func transposeFolder(i int, perm []int, src int) folder {
+	return func(op ops.Op, inputs []int) (ops.Op, []int, bool) {
+		f, ok := op.(ops.TransposeFolder)
+		if !ok {
+			return nil, nil, false
+		}
+		folded := f.FoldTranspose(i, perm)
+		if folded == nil {
+			return nil, nil, false
+		}
+		inputs = slices.Clone(inputs)
+		inputs[i] = src
+		return folded, inputs, true
+	}
+}
+
+// addFold gives m the fold f of its input i, which fold gives the
+// variants of its ops for, and reports whether its ops can read the
+// skipped step's input in place.
+func (p *Program) addFold(m *step, i int, f *transposeFold, fold folder) bool {
 	var folded [4]foldedStep
 	if m.folded != nil {
 		folded = *m.folded
@@ -214,7 +246,7 @@ func (p *Program) addFold(m *step, i int, perm []int, f *transposeFold) bool {
 		if prev != 0 {
 			base = folded[prev]
 		}
-		v, ok := foldInput(base, i, perm, f.src)
+		v, ok := foldInput(base, fold)
 		if !ok {
 			return false
 		}
@@ -224,22 +256,9 @@ func (p *Program) addFold(m *step, i int, perm []int, f *transposeFold) bool {
 	return true
 }
 
-// foldInput returns the variant of v reading input i through a
-// Transpose by perm of the value in slot src, and whether its ops can.
-func foldInput(v foldedStep, i int, perm []int, src int) (foldedStep, bool) {
-	fold := func(op ops.Op, inputs []int) (ops.Op, []int, bool) {
-		f, ok := op.(ops.TransposeFolder)
-		if !ok {
-			return nil, nil, false
-		}
-		folded := f.FoldTranspose(i, perm)
-		if folded == nil {
-			return nil, nil, false
-		}
-		inputs = slices.Clone(inputs)
-		inputs[i] = src
-		return folded, inputs, true
-	}
+// foldInput returns the variant of v that fold gives, and whether its
+// ops can.
+func foldInput(v foldedStep, fold folder) (foldedStep, bool) {
 	var out foldedStep
 	var ok bool
 	if out.op, out.inputs, ok = fold(v.op, v.inputs); !ok {

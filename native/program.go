@@ -458,6 +458,7 @@ func compileGraph(m *graph.Model, g, home *graph.Graph) (*Program, error) {
 	p.findConstViews()
 	p.indexConstants()
 	p.fuseActivations()
+	p.foldNormalizations()
 	p.foldTransposes()
 	p.foldOutputTransposes()
 	p.foldConstants()

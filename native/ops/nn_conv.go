@@ -25,6 +25,9 @@ type conv struct {
 	win   *window
 	group int
 	epi   Epilogue
+	// norm, set by FoldNormalization, is the normalization the
+	// convolution reads its input through (nn_conv_norm.go).
+	norm *Normalization
 	// bound is the binding of the last inputs' shapes.
 	bound *shapeCache[*convBinding]
 }
@@ -174,6 +177,9 @@ func (c *conv) FuseEpilogue(e Epilogue) Op {
 }
 
 func (c *conv) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	if c.norm != nil {
+		return c.normalizedForward(ctx, in)
+	}
 	if out, ok, err := widenedForward(ctx, in, c.Forward); ok {
 		return out, err // float16, bfloat16 or float64, computed in float32
 	}

@@ -1,0 +1,124 @@
+package ops
+
+import (
+	"fmt"
+
+	"github.com/onnxkit/onnxkit/native/kernels"
+	"github.com/onnxkit/onnxkit/native/tensor"
+)
+
+// Normalization is an inference-mode BatchNormalization, with the Relu
+// fused into it or not, as an op can apply it to an input as it reads
+// it (NormalizationFolder): per channel an affine map, then the Relu.
+type Normalization struct {
+	Epsilon float32
+	Relu    bool
+}
+
+// NormalizationOf returns what op computes when it is a
+// BatchNormalization that runs in inference mode in runs that do not
+// train (its training_mode attribute unset), with no activation fused
+// into it but a Relu, and whether it is one. Its inputs are X, scale,
+// B, input_mean and input_var.
+func NormalizationOf(op Op) (Normalization, bool) {
+	bn, ok := op.(*batchNorm)
+	if !ok || bn.trainingMode || bn.act.Kind != kernels.ActIdentity && bn.act.Kind != kernels.ActRelu {
+		return Normalization{}, false
+	}
+	return Normalization{Epsilon: bn.epsilon, Relu: bn.act.Kind == kernels.ActRelu}, true
+}
+
+// NormalizationFolder is an Op that can read its first input through a
+// Normalization in place (Conv, whose 1x1 products map each input
+// channel as they pack it): the normalization's output, never stored,
+// then costs no pass over memory of its own.
+type NormalizationFolder interface {
+	Op
+	// FoldNormalization returns the op given, in place of its first
+	// input, the normalization's input X, and the normalization's
+	// scale, B, input_mean and input_var as four more inputs after its
+	// own; nil when it cannot. On float32 the folded op computes
+	// bitwise what the normalization and the op compute; it has no
+	// Backward.
+	FoldNormalization(n Normalization) Op
+}
+
+// FoldNormalization returns the convolution reading its input through
+// n (see NormalizationFolder).
+func (c *conv) FoldNormalization(n Normalization) Op {
+	if c.norm != nil {
+		return nil
+	}
+	folded := *c
+	folded.norm = &n
+	folded.bound = newConvCache()
+	return &folded
+}
+
+// normalizedForward is Forward of a convolution whose input is read
+// through c.norm: the last four inputs are the normalization's scale,
+// B, mean and variance. Float32 2-D convolutions map the input as they
+// read it (kernels.ConvForwardPlan.ForwardAffine); others store the
+// normalized input, then convolve it.
+func (c *conv) normalizedForward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	if len(in) < 6 {
+		return nil, fmt.Errorf("a convolution of a normalized input got %d inputs, want at least 6", len(in))
+	}
+	own, stats := in[:len(in)-4], in[len(in)-4:]
+	x, err := float32Input(own, 0, "X")
+	if err != nil {
+		return nil, err
+	}
+	if x.Rank() < 3 {
+		return nil, fmt.Errorf("input %v has no spatial axis", x.Shape)
+	}
+	ch := x.Shape[1]
+	for i, name := range []string{"scale", "B", "input_mean", "input_var"} {
+		t, err := float32Input(stats, i, "normalization "+name)
+		if err != nil {
+			return nil, err
+		}
+		if t.Len() != ch {
+			return nil, fmt.Errorf("normalization input %s has %d values for %d channels", name, t.Len(), ch)
+		}
+	}
+	plain := *c
+	plain.norm = nil
+	convIn, _, r, err := epilogueInputs(c.epi, own)
+	if err != nil {
+		return nil, err
+	}
+	if w := convIn[1]; w != nil && w.DType == x.DType {
+		b, err := c.bound.bind(convIn, c.newBinding)
+		if err != nil {
+			return nil, err
+		}
+		if b.pnd == nil && (r == nil || sameShape(r, b.shape)) {
+			if err := ctx.checkOutput(x.DType, b.shape); err != nil {
+				return nil, err
+			}
+			coef := ctx.Float32(2 * ch)
+			defer ctx.Pool.Put(coef)
+			affine := kernels.InputAffine{Scale: coef.F32()[:ch], Shift: coef.F32()[ch:], Relu: c.norm.Relu}
+			kernels.BatchNormAffine(stats[0].F32(), stats[1].F32(), stats[2].F32(), stats[3].F32(), c.norm.Epsilon, affine.Scale, affine.Shift)
+			var rf []float32
+			if r != nil {
+				rf = r.F32()
+			}
+			y := ctx.Float32(b.shape...)
+			b.forwardPlan(ctx, w.F32()).ForwardAffine(x.F32(), w.F32(), optionalF32(convIn, 2), rf, y.F32(), affine)
+			return ctx.Outputs(y), nil
+		}
+	}
+	// The normalized input stored, then convolved.
+	bn := &batchNorm{epsilon: c.norm.Epsilon, bound: &shapeCache[*kernels.BatchNormParams]{}}
+	if c.norm.Relu {
+		bn.act = kernels.Activation{Kind: kernels.ActRelu}
+	}
+	normalized, err := bn.Forward(ctx, append([]*tensor.Tensor{x}, stats...))
+	if err != nil {
+		return nil, err
+	}
+	defer ctx.Pool.Put(normalized[0])
+	return plain.Forward(ctx, append([]*tensor.Tensor{normalized[0]}, own[1:]...))
+}
