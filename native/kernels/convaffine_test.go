@@ -1,7 +1,9 @@
 package kernels
 
 import (
+	"fmt"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/onnxkit/onnxkit/native/internal/leveltest"
@@ -108,4 +110,72 @@ func TestConvForwardAffine(t *testing.T) {
 			}
 		}
 	})
+}
+
+// BenchmarkConvForwardAffine times DenseNet-121's 1x1 convolutions that
+// read a normalization and its Relu (dense layers' conv1, 128 output
+// channels, and the transitions), at batch 1 and 8, with weights
+// prepared, two ways: "unfused", the normalization stored
+// (BatchNormInferenceForward) then convolved, as the steps run
+// unfused; "affine", mapped as read (ForwardAffine). Wall time and CPU
+// time (all threads); GOMAXPROCS sets the threads.
+func BenchmarkConvForwardAffine(b *testing.B) {
+	layers := []struct {
+		name string
+		p    ConvParams
+	}{
+		{"dn-128-128@56", conv2D(0, 128, 56, 56, 128, 1, 1, 1, 0, 1, 1)},
+		{"dn-224-128@56", conv2D(0, 224, 56, 56, 128, 1, 1, 1, 0, 1, 1)},
+		{"dn-trans1-256-128@56", conv2D(0, 256, 56, 56, 128, 1, 1, 1, 0, 1, 1)},
+		{"dn-256-128@28", conv2D(0, 256, 28, 28, 128, 1, 1, 1, 0, 1, 1)},
+		{"dn-trans2-512-256@28", conv2D(0, 512, 28, 28, 256, 1, 1, 1, 0, 1, 1)},
+		{"dn-512-128@14", conv2D(0, 512, 14, 14, 128, 1, 1, 1, 0, 1, 1)},
+		{"dn-1024-128@14", conv2D(0, 1024, 14, 14, 128, 1, 1, 1, 0, 1, 1)},
+		{"dn-trans3-1024-512@14", conv2D(0, 1024, 14, 14, 512, 1, 1, 1, 0, 1, 1)},
+		{"dn-768-128@7", conv2D(0, 768, 7, 7, 128, 1, 1, 1, 0, 1, 1)},
+	}
+	for _, layer := range layers {
+		for _, batch := range []int{1, 8} {
+			for _, fused := range []bool{false, true} {
+				way := "unfused"
+				if fused {
+					way = "affine"
+				}
+				p := layer.p
+				p.N = batch
+				if strings.HasPrefix(layer.name, "dn-trans") {
+					p.Act = Activation{}
+				} else {
+					p.Act = Relu // norm2 folded into the weights, its Relu fused
+				}
+				b.Run(fmt.Sprintf("%s/batch%d/%s", layer.name, batch, way), func(b *testing.B) {
+					rng := newRNG(6)
+					x, w, bias, y := convBuffers(rng, p)
+					in := InputAffine{Scale: uniform(rng, p.C, 0.5, 1.5), Shift: uniform(rng, p.C, -0.5, 0.5), Relu: true}
+					bp := &BatchNormParams{N: p.N, C: p.C, Spatial: p.H * p.W, Act: Relu}
+					normalized := make([]float32, len(x))
+					plan := PlanConvForward(&p)
+					if prepared := plan.WithWeights(w); prepared != nil {
+						plan = prepared
+					}
+					run := func() {
+						if fused {
+							plan.ForwardAffine(x, w, bias, nil, y, in)
+							return
+						}
+						bp.affine(x, normalized, in.Scale, in.Shift)
+						plan.Forward(normalized, w, bias, nil, y)
+					}
+					run()
+					b.ResetTimer()
+					cpu := processCPUTime()
+					for b.Loop() {
+						run()
+					}
+					b.ReportMetric(float64((processCPUTime()-cpu).Nanoseconds())/float64(b.N), "cpu-ns/op")
+					b.ReportMetric(float64(p.FLOPs())*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+				})
+			}
+		}
+	}
 }

@@ -39,23 +39,5 @@ func (g Blocked) PackBAffine(k, n int, b []float32, ldb int, dst []float32, f Ro
 		panic(fmt.Sprintf("linalg: PackBAffine of a %d×%d B with ldb=%d from %d into %d elements, %d scales and %d shifts",
 			k, n, ldb, len(b), len(dst), len(f.Scale), len(f.Shift)))
 	}
-	// As PackB: row by row, so that the reads stream, each row dealt
-	// out to the panels of nr columns, the last one zero-padded.
-	nr := g.PanelWidth()
-	full := n / nr * nr
-	for q := 0; q < k; q++ {
-		row := b[q*ldb:][:n]
-		a, s := f.Scale[q], f.Shift[q]
-		vec.ScaleAddRuns(dst[q*nr:], k*nr, nr, full/nr, row, a, s, f.Relu)
-		if full == n {
-			continue
-		}
-		d := dst[full*k+q*nr:][:nr]
-		if f.Relu {
-			vec.ScaleAddRelu(d[:n-full], row[full:], a, s)
-		} else {
-			vec.ScaleAdd(d[:n-full], row[full:], a, s)
-		}
-		clear(d[n-full:])
-	}
+	vec.ScaleAddPanels(dst, g.PanelWidth(), b, ldb, k, n, f.Scale, f.Shift, f.Relu)
 }
