@@ -1,6 +1,6 @@
 package vec
 
-//go:generate go run ./internal/runsgen -out panels_amd64.s -stubs panels_amd64.go -pkg vec
+//go:generate go run ./internal/panelsgen -out panels_amd64.s -stubs panels_amd64.go -pkg vec
 
 import (
 	"fmt"

@@ -2,22 +2,22 @@
 
 package vec
 
-// scaleAddPanelsAVX2 is the AVX2 loop of ScaleAddPanels; see package runsgen.
+// scaleAddPanelsAVX2 is the AVX2 loop of ScaleAddPanels; see package panelsgen.
 //
 //go:noescape
 func scaleAddPanelsAVX2(k int, runs int, tail int, panel int, dst *float32, stride int, src *float32, ld int, scale *float32, shift *float32)
 
-// scaleAddReluPanelsAVX2 is the AVX2 loop of ScaleAddPanels; see package runsgen.
+// scaleAddReluPanelsAVX2 is the AVX2 loop of ScaleAddPanels; see package panelsgen.
 //
 //go:noescape
 func scaleAddReluPanelsAVX2(k int, runs int, tail int, panel int, dst *float32, stride int, src *float32, ld int, scale *float32, shift *float32)
 
-// scaleAddPanelsAVX512 is the AVX512 loop of ScaleAddPanels; see package runsgen.
+// scaleAddPanelsAVX512 is the AVX512 loop of ScaleAddPanels; see package panelsgen.
 //
 //go:noescape
 func scaleAddPanelsAVX512(k int, runs int, tail int, panel int, dst *float32, stride int, src *float32, ld int, scale *float32, shift *float32)
 
-// scaleAddReluPanelsAVX512 is the AVX512 loop of ScaleAddPanels; see package runsgen.
+// scaleAddReluPanelsAVX512 is the AVX512 loop of ScaleAddPanels; see package panelsgen.
 //
 //go:noescape
 func scaleAddReluPanelsAVX512(k int, runs int, tail int, panel int, dst *float32, stride int, src *float32, ld int, scale *float32, shift *float32)

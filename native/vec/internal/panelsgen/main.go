@@ -1,7 +1,7 @@
-// Command runsgen writes the amd64 loops of vec.ScaleAddPanels with
+// Command panelsgen writes the amd64 loops of vec.ScaleAddPanels with
 // avo. Run it through go generate in native/vec:
 //
-//	go run ./internal/runsgen -out panels_amd64.s -stubs panels_amd64.go -pkg vec
+//	go run ./internal/panelsgen -out panels_amd64.s -stubs panels_amd64.go -pkg vec
 //
 // scaleAddPanels<level> and scaleAddReluPanels<level>, func(k, runs,
 // tail, panel int, dst *float32, stride int, src *float32, ld int,
@@ -54,7 +54,7 @@ func emitPanels(l level, relu bool, tailMasks, laneMasks Mem) {
 	}
 	TEXT(fn, NOSPLIT, "func(k, runs, tail, panel int, dst *float32, stride int, src *float32, ld int, scale, shift *float32)")
 	Pragma("noescape")
-	Doc(fmt.Sprintf("%s is the %s loop of %s; see package runsgen.", fn, l.name, goName))
+	Doc(fmt.Sprintf("%s is the %s loop of %s; see package panelsgen.", fn, l.name, goName))
 	k := Load(Param("k"), GP64())
 	dst := Load(Param("dst"), GP64())
 	src := Load(Param("src"), GP64())
