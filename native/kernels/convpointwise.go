@@ -217,11 +217,23 @@ const pointwiseMinBatchedCols = 512
 func pointwisePacks(mg int) bool { return mg >= 48 }
 
 // pointwiseSplit is how the products of a pointwise convolution are
-// dealt out: each image and group in chunks of cols columns (output
-// positions) by blocks of rows output channels.
+// dealt out: each image and group in chunks of columns (output
+// positions), the product's panels of columns dealt out evenly (see
+// columns), cols those of the widest, by blocks of rows output
+// channels.
 type pointwiseSplit struct {
-	cols, chunks int
-	rows, blocks int
+	cols, chunks, panels int
+	rows, blocks         int
+}
+
+// columns returns the columns [j0, j1) of chunk c of the ohw columns of
+// a product in panels of nr: panels [c*panels/chunks,
+// (c+1)*panels/chunks), so that the chunks differ by one panel at most.
+// 28x28 planes in panels of 32 are 25 panels, four chunks of 6 or 7;
+// chunks of the same width, 224 columns (7 panels), left a last one of
+// 112, and one of two workers 448 columns to the other's 336.
+func (sp *pointwiseSplit) columns(c, ohw, nr int) (j0, j1 int) {
+	return c * sp.panels / sp.chunks * nr, min((c+1)*sp.panels/sp.chunks*nr, ohw)
 }
 
 // split returns the blocks of the products: columns in chunks of whole
@@ -250,8 +262,9 @@ func (s *pointwiseGeometry) split(workers int) pointwiseSplit {
 	for extra := 1; products*sp.chunks%workers != 0 && extra < workers && ohw/(sp.chunks+1) >= pointwiseMinCols; extra++ {
 		sp.chunks++
 	}
-	sp.cols = min(ohw, ceilDiv(ceilDiv(ohw, sp.chunks), nr)*nr) // evened out
-	sp.chunks = ceilDiv(ohw, sp.cols)
+	sp.panels = ceilDiv(ohw, nr)
+	sp.chunks = min(sp.chunks, sp.panels)
+	sp.cols = min(ohw, ceilDiv(sp.panels, sp.chunks)*nr) // the widest chunk
 	sp.rows, sp.blocks = mg, 1
 	if tasks := products * sp.chunks; tasks < 2*workers {
 		sp.blocks = min(ceilDiv(2*workers, tasks), max(1, mg/pointwiseMinRows))
@@ -395,8 +408,7 @@ func (t *pointwiseTask) Range(_, _ int) {
 		blk, chunk := i%sp.blocks, i/sp.blocks%sp.chunks
 		g, n := i/sp.blocks/sp.chunks%p.Group, i/sp.blocks/sp.chunks/p.Group
 		m0, m1 := blk*sp.rows, min((blk+1)*sp.rows, mg)
-		j0 := chunk * sp.cols
-		j1 := min(j0+sp.cols, ohw)
+		j0, j1 := sp.columns(chunk, ohw, nr)
 		cols := j1 - j0
 		a := t.w[(g*mg+m0)*cg:]
 		ybase := (n*p.M + g*mg + m0) * ohw
