@@ -97,7 +97,9 @@ func (c *conv) normalizedForward(ctx *Context, in []*tensor.Tensor) ([]*tensor.T
 			if err := ctx.checkOutput(x.DType, b.shape); err != nil {
 				return nil, err
 			}
-			coef := ctx.Float32(2 * ch)
+			// Scratch from the pool, never ctx.Into, which is for the
+			// output.
+			coef := ctx.Pool.Float32(2 * ch)
 			defer ctx.Pool.Put(coef)
 			affine := kernels.InputAffine{Scale: coef.F32()[:ch], Shift: coef.F32()[ch:], Relu: c.norm.Relu}
 			kernels.BatchNormAffine(stats[0].F32(), stats[1].F32(), stats[2].F32(), stats[3].F32(), c.norm.Epsilon, affine.Scale, affine.Shift)
@@ -110,15 +112,17 @@ func (c *conv) normalizedForward(ctx *Context, in []*tensor.Tensor) ([]*tensor.T
 			return ctx.Outputs(y), nil
 		}
 	}
-	// The normalized input stored, then convolved.
-	bn := &batchNorm{epsilon: c.norm.Epsilon, bound: &shapeCache[*kernels.BatchNormParams]{}}
+	// The normalized input stored (scratch from the pool, never
+	// ctx.Into, which is for the output), then convolved.
+	p := &kernels.BatchNormParams{N: x.Shape[0], C: ch, Spatial: tensor.NumElements(x.Shape[2:]), Epsilon: c.norm.Epsilon}
 	if c.norm.Relu {
-		bn.act = kernels.Activation{Kind: kernels.ActRelu}
+		p.Act = kernels.Activation{Kind: kernels.ActRelu}
 	}
-	normalized, err := bn.Forward(ctx, append([]*tensor.Tensor{x}, stats...))
-	if err != nil {
+	if err := p.Validate(); err != nil {
 		return nil, err
 	}
-	defer ctx.Pool.Put(normalized[0])
-	return plain.Forward(ctx, append([]*tensor.Tensor{normalized[0]}, own[1:]...))
+	normalized := ctx.Pool.Float32(x.Shape...)
+	defer ctx.Pool.Put(normalized)
+	kernels.BatchNormInferenceForward(p, x.F32(), stats[0].F32(), stats[1].F32(), stats[2].F32(), stats[3].F32(), normalized.F32())
+	return plain.Forward(ctx, append([]*tensor.Tensor{normalized}, own[1:]...))
 }
