@@ -296,8 +296,8 @@ type InputAffine struct {
 	Relu         bool
 }
 
-// apply stores in into the input x of the convolution p, in dst, as
-// BatchNormInferenceForward stores a normalization (with its Relu).
+// apply stores in dst the map in of x, the input of the convolution p,
+// as BatchNormInferenceForward stores a normalization (with its Relu).
 func (in *InputAffine) apply(p *ConvParams, x, dst []float32) {
 	bp := &BatchNormParams{N: p.N, C: p.C, Spatial: p.H * p.W}
 	if in.Relu {
