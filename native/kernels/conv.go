@@ -18,6 +18,8 @@ package kernels
 // the case H = KH = 1, StrideH = DilationH = 1, PadTop = PadBottom = 0.
 
 import (
+	"fmt"
+
 	"github.com/onnxkit/onnxkit/native/linalg"
 	"github.com/onnxkit/onnxkit/native/parallel"
 	"github.com/onnxkit/onnxkit/native/vec"
@@ -154,31 +156,40 @@ func ConvForward(p *ConvParams, x, w, b, y []float32) {
 // epilogue. The sums round as Conv then Add would.
 func ConvResidualForward(p *ConvParams, x, w, b, r, y []float32) {
 	plan := p.mustPlan(convForwardPass)
-	p.convForward(&plan, x, w, b, r, y)
+	p.convForward(&plan, x, w, b, r, y, 0)
 }
 
-// convForward is ConvResidualForward by plan.
-func (p *ConvParams) convForward(plan *convPlan, x, w, b, r, y []float32) {
-	p.convForwardAffine(plan, x, w, b, r, y, nil)
+// convForward is ConvResidualForward by plan, with image n of the
+// output at y[n*stride:] when stride is not zero (at least M*OH*OW).
+func (p *ConvParams) convForward(plan *convPlan, x, w, b, r, y []float32, stride int) {
+	p.convForwardAffine(plan, x, w, b, r, y, stride, nil)
 }
 
 // convForwardAffine is convForward of in applied to x (nil: x as it
 // is); see ConvForwardPlan.ForwardAffine.
-func (p *ConvParams) convForwardAffine(plan *convPlan, x, w, b, r, y []float32, in *InputAffine) {
+func (p *ConvParams) convForwardAffine(plan *convPlan, x, w, b, r, y []float32, stride int, in *InputAffine) {
 	const op = "Conv"
 	oh, ow := p.OutSize()
 	ohw := oh * ow
 	mg, k := p.M/p.Group, p.colRows()
 	need(op, "x", x, p.N*p.C*p.H*p.W)
 	need(op, "w", w, p.M*k)
-	need(op, "y", y, p.N*p.M*ohw)
+	e := slideEpilogue{bias: b, act: p.Act, residual: r}
+	if stride != 0 && stride != p.M*ohw {
+		if stride < p.M*ohw {
+			panic(fmt.Sprintf("kernels: Conv: images %d apart in y, each %d long", stride, p.M*ohw))
+		}
+		need(op, "y", y, (p.N-1)*stride+p.M*ohw)
+		e.image, e.imageStride = p.M*ohw, stride
+	} else {
+		need(op, "y", y, p.N*p.M*ohw)
+	}
 	if b != nil {
 		need(op, "b", b, p.M)
 	}
 	if r != nil {
-		need(op, "r", r, len(y[:p.N*p.M*ohw]))
+		need(op, "r", r, p.N*p.M*ohw)
 	}
-	e := slideEpilogue{bias: b, act: p.Act, residual: r}
 	if in != nil {
 		need(op, "input scale", in.Scale, p.C)
 		need(op, "input shift", in.Shift, p.C)
@@ -235,7 +246,7 @@ func (p *ConvParams) convForwardAffine(plan *convPlan, x, w, b, r, y []float32, 
 			t := imageEpilogues.Get()
 			*t = imageEpilogue{p: p, y: y, e: e, n0: n0, g: g, ohw: ohw, cols: cols}
 			if cnt == 1 {
-				gemm(wg, src, ohw, y[(n0*p.M+g*mg)*ohw:(n0*p.M+(g+1)*mg)*ohw])
+				gemm(wg, src, ohw, y[e.at((n0*p.M+g*mg)*ohw):][:mg*ohw])
 			} else {
 				gemm(wg, src, cols, tmp)
 				t.tmp = tmp
@@ -265,7 +276,8 @@ func (t *imageEpilogue) Range(lo, hi int) {
 	for task := lo; task < hi; task++ {
 		i, m := task/mg, task%mg
 		at := ((t.n0+i)*p.M + t.g*mg + m) * ohw
-		dst, src := t.y[at:at+ohw], t.y[at:at+ohw]
+		dst := t.y[t.e.at(at):][:ohw]
+		src := dst
 		if t.tmp != nil {
 			src = t.tmp[m*t.cols+i*ohw : m*t.cols+(i+1)*ohw]
 		}

@@ -211,6 +211,19 @@ func (c *convSuiteCase) run(t *testing.T, p ConvParams, pass convPass) {
 			p.Act = act
 			ConvResidualForward(&p, c.x, c.w, c.b, r, y)
 		})
+		// Written with the images apart (a channel concatenation's
+		// piece in place): bitwise the dense output, image by image,
+		// and nothing between the images touched.
+		p.Act = Relu
+		dense := make([]float32, len(plain))
+		ConvResidualForward(&p, c.x, c.w, c.b, r, dense)
+		checkImagesApart(t, what+" relu residual", dense, p.N, func(y []float32, stride int) {
+			PlanConvForward(&p).ForwardImages(c.x, c.w, c.b, r, y, stride)
+		})
+		p.Act = Activation{}
+		checkImagesApart(t, what, plain, p.N, func(y []float32, stride int) {
+			PlanConvForward(&p).ForwardImages(c.x, c.w, c.b, nil, y, stride)
+		})
 	case convFilterPass:
 		dw := append([]float32(nil), c.dw0...)
 		ConvBackward(&p, c.x, c.w, nil, c.dy, nil, dw, nil)
@@ -219,6 +232,36 @@ func (c *convSuiteCase) run(t *testing.T, p ConvParams, pass convPass) {
 		dx := append([]float32(nil), c.dx0...)
 		ConvBackward(&p, c.x, c.w, nil, c.dy, dx, nil, nil)
 		checkMagnitudes(t, what, dx, c.dx, c.dxMag, ulps)
+	}
+}
+
+// checkImagesApart checks that forward, given a buffer whose images
+// (n of them, dense's images) lie apart, a few elements more than
+// their length from one start to the next, writes each image bitwise
+// as dense holds it, and leaves the elements between them alone.
+func checkImagesApart(t *testing.T, what string, dense []float32, n int, forward func(y []float32, stride int)) {
+	t.Helper()
+	image := len(dense) / n
+	for _, gap := range []int{1, 37} {
+		stride := image + gap
+		y := make([]float32, (n-1)*stride+image+gap)
+		for i := range y {
+			y[i] = float32(math.NaN())
+		}
+		forward(y, stride)
+		for i, v := range y {
+			img, at := i/stride, i%stride
+			switch {
+			case img < n && at < image:
+				if want := dense[img*image+at]; math.Float32bits(v) != math.Float32bits(want) {
+					t.Errorf("%s, images %d apart: image %d element %d = %v, the dense output's is %v", what, stride, img, at, v, want)
+					return
+				}
+			case !math.IsNaN(float64(v)):
+				t.Errorf("%s, images %d apart: element %d between the images written (%v)", what, stride, i, v)
+				return
+			}
+		}
 	}
 }
 

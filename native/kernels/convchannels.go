@@ -250,22 +250,23 @@ func (ct *channelBlocksTask) Range(lo, hi int) {
 		cl := e.blockBias(&bias, m0, min(l, mg-blk*l))
 		weights := ct.packed[(g*d.blocks+blk)*k*l:][:k*l]
 		at, rows, src := (n*p.M+m0)*ohw+oy0*ow, oy1-oy0, buf
+		ya := y[e.at(at):] // the block's planes lie in one image
 		if e.accumulate {
 			cnt := rows * ow
 			vec.ChannelTaps(tmp, cnt, cl, ow, rows, src, d.wq, d.off, weights, bias[:], vec.StoreIdentity, 0, 0)
 			for j := 0; j < cl; j++ {
-				band := y[at+j*ohw:][:cnt]
+				band := ya[j*ohw:][:cnt]
 				vec.Binary(vec.OpAdd, band, band, tmp[j*cnt:][:cnt])
 			}
 			continue
 		}
 		if fused {
-			vec.ChannelTaps(y[at:], ohw, cl, ow, rows, src, d.wq, d.off, weights, bias[:], act, e.act.Alpha, e.act.Beta)
+			vec.ChannelTaps(ya, ohw, cl, ow, rows, src, d.wq, d.off, weights, bias[:], act, e.act.Alpha, e.act.Beta)
 			continue
 		}
-		vec.ChannelTaps(y[at:], ohw, cl, ow, rows, src, d.wq, d.off, weights, bias[:], vec.StoreIdentity, 0, 0)
+		vec.ChannelTaps(ya, ohw, cl, ow, rows, src, d.wq, d.off, weights, bias[:], vec.StoreIdentity, 0, 0)
 		for j := 0; j < cl; j++ {
-			e.finish(y[at+j*ohw:][:rows*ow], at+j*ohw)
+			e.finish(ya[j*ohw:][:rows*ow], at+j*ohw)
 		}
 	}
 }
@@ -298,19 +299,20 @@ func (ct *channelBlocksTask) inPlace(lo, hi int) {
 		weights := ct.packed[(g*d.blocks+blk)*cg*l:][:cg*l]
 		src := ct.x[(n*p.C+g*cg)*ohw+j0:]
 		at := (n*p.M+m0)*ohw + j0
+		ya := y[e.at(at):] // the block's planes lie in one image
 		switch {
 		case e.accumulate:
 			vec.ChannelTaps(tmp, cnt, cl, cnt, 1, src, 0, d.off, weights, bias[:], vec.StoreIdentity, 0, 0)
 			for j := 0; j < cl; j++ {
-				out := y[at+j*ohw:][:cnt]
+				out := ya[j*ohw:][:cnt]
 				vec.Binary(vec.OpAdd, out, out, tmp[j*cnt:][:cnt])
 			}
 		case fused:
-			vec.ChannelTaps(y[at:], ohw, cl, cnt, 1, src, 0, d.off, weights, bias[:], act, e.act.Alpha, e.act.Beta)
+			vec.ChannelTaps(ya, ohw, cl, cnt, 1, src, 0, d.off, weights, bias[:], act, e.act.Alpha, e.act.Beta)
 		default:
-			vec.ChannelTaps(y[at:], ohw, cl, cnt, 1, src, 0, d.off, weights, bias[:], vec.StoreIdentity, 0, 0)
+			vec.ChannelTaps(ya, ohw, cl, cnt, 1, src, 0, d.off, weights, bias[:], vec.StoreIdentity, 0, 0)
 			for j := 0; j < cl; j++ {
-				e.finish(y[at+j*ohw:][:cnt], at+j*ohw)
+				e.finish(ya[j*ohw:][:cnt], at+j*ohw)
 			}
 		}
 	}

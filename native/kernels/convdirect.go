@@ -164,7 +164,7 @@ func (d *directGeometry) run(x, w, y []float32, e slideEpilogue) {
 				d.fill(x, buf, n, g)
 				filled = ng
 			}
-			out := y[t*ohw : (t+1)*ohw]
+			out := y[e.at(t*ohw):][:ohw]
 			if tmp == nil {
 				vec.WeightedTaps(out, buf, d.off, w[m*k:(m+1)*k], biasOf(e.bias, m), e.storeRelu(), e.accumulate)
 				e.finish(out, t*ohw)

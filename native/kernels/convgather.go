@@ -322,7 +322,7 @@ func (t *gatherTask) Range(lo, hi int) {
 		}
 		base := (n*p.M + t.g*mg) * ohw
 		t.serial.SgemmWindowA(cnt, chans, k, 1, win, t.packed[m0*k:], 0, prod, chans)
-		t.e.storeTransposed(t.y[base+m0*ohw+p0:], base+m0*ohw+p0, ohw, prod, cnt, t.g*mg+m0, chans)
+		t.e.storeTransposed(t.y[t.e.at(base+m0*ohw+p0):], base+m0*ohw+p0, ohw, prod, cnt, t.g*mg+m0, chans)
 	}
 }
 

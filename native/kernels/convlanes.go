@@ -165,28 +165,29 @@ func (d *lanesGeometry) run(x, w, y []float32, e slideEpilogue) {
 				}
 				first, cnt := oy0*ow, (oy1-oy0)*ow
 				at := (n*p.M+c0)*ohw + first
+				ya := y[e.at(at):] // the block's planes lie in one image
 				if cl == l && !e.accumulate {
 					// Straight to the output planes.
-					d.sums.SumPlanes(y[at:], ohw, first, cnt, planes, weights, bias[:], act, e.act.Alpha, e.act.Beta)
+					d.sums.SumPlanes(ya, ohw, first, cnt, planes, weights, bias[:], act, e.act.Alpha, e.act.Beta)
 					if fused {
 						continue
 					}
 				} else {
 					band := out[:cnt*l]
 					if e.accumulate {
-						vec.TransposeBias(band, l, y[at:], ohw, cl, cnt, nil, false)
+						vec.TransposeBias(band, l, ya, ohw, cl, cnt, nil, false)
 					}
 					d.sums.Sum(band, first, planes, weights, bias[:], e.accumulate)
-					vec.TransposeBias(y[at:], ohw, band, l, cnt, cl, nil, e.storeRelu())
+					vec.TransposeBias(ya, ohw, band, l, cnt, cl, nil, e.storeRelu())
 				}
 				if cnt == ohw {
 					// The block's planes lie end to end: one call for
 					// all, not one per small plane.
-					e.finish(y[at:][:cl*ohw], at)
+					e.finish(ya[:cl*ohw], at)
 					continue
 				}
 				for j := 0; j < cl; j++ {
-					e.finish(y[at+j*ohw:][:cnt], at+j*ohw)
+					e.finish(ya[j*ohw:][:cnt], at+j*ohw)
 				}
 			}
 		}

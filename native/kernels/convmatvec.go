@@ -122,7 +122,7 @@ func (t *matVecTask) Range(lo, hi int) {
 	j0, j1 := lo*w, min(hi*w, m)
 	for n := range p.N {
 		src := t.prod[n*t.ld+j0 : n*t.ld+j1]
-		dst := t.y[n*m+j0 : n*m+j1]
+		dst := t.y[t.e.at(n*m+j0):][:j1-j0]
 		copy(dst, src)
 		var bias, r []float32
 		if t.e.bias != nil {

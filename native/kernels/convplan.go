@@ -60,7 +60,16 @@ func (f *ConvForwardPlan) WithWeights(w []float32) *ConvForwardPlan {
 // Forward computes y from x, w, the optional bias b and the optional
 // residual r as ConvResidualForward does.
 func (f *ConvForwardPlan) Forward(x, w, b, r, y []float32) {
-	f.p.convForward(&f.plan, x, w, b, r, y)
+	f.p.convForward(&f.plan, x, w, b, r, y, 0)
+}
+
+// ForwardImages is Forward with image n of the output at
+// y[n*stride:], stride at least M*OH*OW elements, and nothing written
+// between the images: a part of a larger tensor, such as a channel
+// concatenation's piece at batch N > 1. The results are bitwise
+// Forward's.
+func (f *ConvForwardPlan) ForwardImages(x, w, b, r, y []float32, stride int) {
+	f.p.convForward(&f.plan, x, w, b, r, y, stride)
 }
 
 // ForwardAffine computes y as Forward does, from in applied to x rather
@@ -73,5 +82,5 @@ func (f *ConvForwardPlan) Forward(x, w, b, r, y []float32) {
 // on the input mapped by vec.ScaleAdd or vec.ScaleAddRelu, channel by
 // channel, as BatchNormInferenceForward maps it.
 func (f *ConvForwardPlan) ForwardAffine(x, w, b, r, y []float32, in InputAffine) {
-	f.p.convForwardAffine(&f.plan, x, w, b, r, y, &in)
+	f.p.convForwardAffine(&f.plan, x, w, b, r, y, 0, &in)
 }

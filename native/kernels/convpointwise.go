@@ -412,7 +412,7 @@ func (t *pointwiseTask) Range(_, _ int) {
 		cols := j1 - j0
 		a := t.w[(g*mg+m0)*cg:]
 		ybase := (n*p.M + g*mg + m0) * ohw
-		c := t.y[ybase+j0:]
+		c := t.y[t.e.at(ybase)+j0:]
 		if t.fused && t.e.bias != nil {
 			epi.Bias = t.e.bias[g*mg+m0 : g*mg+m1]
 		}
@@ -564,9 +564,10 @@ func (e *slideEpilogue) finishBlock(y []float32, base, hw, ch0, rows, j0, j1 int
 	if e.accumulate || e.bias == nil && e.residual == nil && e.act.Kind == ActIdentity {
 		return
 	}
+	yb := y[e.at(base):] // the block's rows lie in one image
 	if e.bias != nil {
 		for r := 0; r < rows; r++ {
-			row := y[base+r*hw+j0 : base+r*hw+j1]
+			row := yb[r*hw+j0 : r*hw+j1]
 			vec.BinaryScalar(vec.OpAdd, row, row, e.bias[ch0+r])
 		}
 	}
@@ -574,13 +575,12 @@ func (e *slideEpilogue) finishBlock(y []float32, base, hw, ch0, rows, j0, j1 int
 		return
 	}
 	if j0 == 0 && j1 == hw {
-		block := y[base : base+rows*hw]
-		e.finishRun(block, base)
+		e.finishRun(yb[:rows*hw], base)
 		return
 	}
 	for r := 0; r < rows; r++ {
-		at := base + r*hw + j0
-		e.finishRun(y[at:at+j1-j0], at)
+		at := r*hw + j0
+		e.finishRun(yb[at:at+j1-j0], base+at)
 	}
 }
 

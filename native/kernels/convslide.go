@@ -207,6 +207,21 @@ type slideEpilogue struct {
 	// the bias and before the activation.
 	residual   []float32
 	accumulate bool // add to y instead of storing; act must be the identity, residual nil
+	// imageStride, when not zero, is the elements from one image of y
+	// to the next, which are image elements long and need not be
+	// contiguous (a piece of a channel concatenation written in place):
+	// image n of the output is at y[n*imageStride:]. The offsets that
+	// go with a destination (off) count elements of the dense output,
+	// as the residual's do; at maps them into y.
+	image, imageStride int
+}
+
+// at returns the index in y of element off of the dense output.
+func (e *slideEpilogue) at(off int) int {
+	if e.imageStride == 0 {
+		return off
+	}
+	return off/e.image*e.imageStride + off%e.image
 }
 
 // storeRelu reports whether the stores apply Relu with the bias
@@ -300,7 +315,7 @@ func (st *slideStore) Range(lo, hi int) {
 	for t := lo; t < hi; t++ {
 		m, i := t/cnt, t%cnt
 		ch := st.g*mg + m
-		dst := st.y[((st.n0+i)*p.M+ch)*ohw : ((st.n0+i)*p.M+ch+1)*ohw]
+		dst := st.y[st.e.at(((st.n0+i)*p.M+ch)*ohw):][:ohw]
 		src := st.prod[m*cols+i:]
 		for oy := 0; oy < oh; oy++ {
 			st.e.store(dst[oy*ow:(oy+1)*ow], src[oy*row:], cnt, ch, ((st.n0+i)*p.M+ch)*ohw+oy*ow)

@@ -458,7 +458,7 @@ func (st *scatterTask) Range(lo, hi int) {
 		m, i := task/cnt, task%cnt
 		w.t.output.Apply(out, tiles, st.prod[m*n+i*tiles:], pointsApart(mg, n), tiles)
 		ch := st.g*mg + m
-		plane := st.y[((st.n0+i)*p.M+ch)*oh*ow:][:oh*ow]
+		plane := st.y[st.e.at(((st.n0+i)*p.M+ch)*oh*ow):][:oh*ow]
 		bias := biasOf(st.e.bias, ch)
 		for oy := range oh {
 			ty, dy := oy/side, oy%side
