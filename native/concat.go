@@ -1,6 +1,7 @@
 package native
 
 import (
+	"math"
 	"slices"
 	"sync/atomic"
 
@@ -24,6 +25,19 @@ import (
 // and copy nothing either; a group whose Concat's output is a piece of
 // another group lies in its place there (a chain of Concats, each of the
 // one before and a new piece, in one buffer).
+//
+// At batch N > 1 a piece of a Concat along an axis after the images
+// (channels) is strided in the output: its images lie a row of the
+// output apart. A piece that only Concats along that axis read (its
+// place's apart) is then offered its view from its place in the first
+// row to its place in the last, with the row's length as
+// ops.Context.IntoStride: an op that can write its output's images
+// apart (Conv, by any algorithm) takes it through Context.Images, every
+// other op allocates its output, and the Concat copies it. The Concats
+// that read such a piece copy it from its strided view when it is not
+// in place in their output (ops.ImagesApart); prefixes of the group's
+// inputs (DenseNet's) and groups in another group's buffer are not
+// placed at batch N > 1.
 //
 // The shapes come from the previous run of the group's Concat (they are
 // not known before the pieces are computed): the first run, and a run
@@ -69,6 +83,10 @@ type concatShapes struct {
 type concatPlace struct {
 	group        *concatGroup
 	first, count int
+	// apart says that the value, a piece, may lie in the buffer with
+	// its images apart (a Concat of more than one image along an axis
+	// after the first): only Concats along the group's axis read it.
+	apart bool
 }
 
 // groupRun is a run's state of a concatGroup.
@@ -82,9 +100,12 @@ type groupRun struct {
 	root   int
 	base   *tensor.Tensor
 	shapes *concatShapes
-	// offsets are the elements before each of the group's inputs in
-	// base, and the total.
+	// offsets are the elements before each of the group's inputs in a
+	// row of base (its blocks along the axis), and the row's length;
+	// rows is the number of rows, more than one when the pieces' images
+	// lie apart.
 	offsets []int
+	rows    int
 	// views are the tensors handed out for the group's parts, by first
 	// and count, kept from run to run while base's buffer and the shapes
 	// stay the same.
@@ -120,6 +141,7 @@ func (p *Program) planConcats() {
 		}
 	}
 	slices.SortStableFunc(concats, func(a, b int) int { return len(p.steps[b].inputs) - len(p.steps[a].inputs) })
+	apart := p.concatReaders()
 	places := make([]*concatPlace, len(p.names))
 	placeable := func(v int, inputs []int) bool {
 		if v < 0 || p.keep[v] || p.constAt[v] != nil || p.viewAt[v] != nil || places[v] != nil ||
@@ -153,7 +175,7 @@ func (p *Program) planConcats() {
 		for j, in := range s.inputs {
 			switch {
 			case placeable(in, s.inputs):
-				places[in] = &concatPlace{group: g, first: j, count: 1}
+				places[in] = &concatPlace{group: g, first: j, count: 1, apart: apart[in] == axis}
 				pieces++
 			case in >= 0 && places[in] != nil && places[in].group.out == in && places[in].group.parent == nil && once(in, s.inputs):
 				// The output of a Concat planned before: its group
@@ -180,6 +202,50 @@ func (p *Program) planConcats() {
 		p.concatPlaces = places
 	}
 }
+
+// concatReaders returns, per slot, the axis attribute of the Concats
+// that alone read the value, all along that axis (as the attribute says
+// it: 1 and -3 differ), and notConcat for a value that another kind of
+// step reads, Concats along different axes, or none.
+func (p *Program) concatReaders() []int64 {
+	axes := make([]int64, len(p.names))
+	const unread = notConcat - 1
+	for i := range axes {
+		axes[i] = unread
+	}
+	for _, s := range p.steps {
+		axis, ok := ops.ConcatAxis(s.op)
+		if !ok || s.precomputed {
+			axis = notConcat
+		}
+		for _, slot := range s.inputs {
+			switch {
+			case slot < 0 || axes[slot] == axis:
+			case axes[slot] == unread:
+				axes[slot] = axis
+			default:
+				axes[slot] = notConcat
+			}
+		}
+		for _, slots := range [][]int{s.captureSlots, s.reads} {
+			for _, slot := range slots {
+				if slot >= 0 {
+					axes[slot] = notConcat
+				}
+			}
+		}
+	}
+	for i, a := range axes {
+		if a == unread {
+			axes[i] = notConcat
+		}
+	}
+	return axes
+}
+
+// notConcat is concatReaders' mark of a value that not only Concats
+// read.
+const notConcat = math.MinInt64 + 1
 
 // once reports whether v is one of inputs, once.
 func once(v int, inputs []int) bool {
@@ -213,22 +279,28 @@ func (p *Program) prefixGroup(places []*concatPlace, inputs []int, axis int64) *
 }
 
 // into returns the part of a group's buffer that the step filling
-// outSlots is to write its one output into, or nil for none.
-func (p *Program) into(st *runState, outSlots []int, keep []bool) *tensor.Tensor {
+// outSlots is to write its one output into, or nil for none, and the
+// elements from one of its images to the next when they lie apart (0
+// when the part is whole: ops.Context.IntoStride).
+func (p *Program) into(st *runState, outSlots []int, keep []bool) (*tensor.Tensor, int) {
 	if p.concatPlaces == nil || st.groups == nil || len(outSlots) == 0 || outSlots[0] < 0 {
-		return nil
+		return nil, 0
 	}
 	for _, slot := range outSlots[1:] {
 		if slot >= 0 {
-			return nil
+			return nil, 0
 		}
 	}
 	slot := outSlots[0]
 	pl := p.concatPlaces[slot]
 	if pl == nil || keep[slot] {
-		return nil
+		return nil, 0
 	}
-	return st.part(pl, keep)
+	v := st.part(pl, keep)
+	if gr := &st.groups[pl.group.id]; v != nil && gr.rows > 1 && pl.count == 1 {
+		return v, gr.offsets[len(gr.offsets)-1]
+	}
+	return v, 0
 }
 
 // part returns the view of st's buffer of pl's group that holds pl,
@@ -248,12 +320,19 @@ func (st *runState) part(pl *concatPlace, keep []bool) *tensor.Tensor {
 		if axis < 0 {
 			axis += len(shapes.out)
 		}
-		if axis < 0 || axis >= len(shapes.out) || tensor.NumElements(shapes.out[:axis]) != 1 {
-			return nil // the pieces are strided
+		if axis < 0 || axis >= len(shapes.out) {
+			return nil
+		}
+		// The pieces' images lie apart when there are several: only a
+		// group with no parent, joined along the first axis after the
+		// images, places them.
+		gr.rows = tensor.NumElements(shapes.out[:axis])
+		if gr.rows != 1 && (g.parent != nil || gr.rows != shapes.out[0]) {
+			return nil
 		}
 		gr.offsets = append(gr.offsets[:0], 0)
 		for _, shape := range shapes.in {
-			gr.offsets = append(gr.offsets, gr.offsets[len(gr.offsets)-1]+tensor.NumElements(shape))
+			gr.offsets = append(gr.offsets, gr.offsets[len(gr.offsets)-1]+tensor.NumElements(shape[min(axis, len(shape)):]))
 		}
 		if g.parent != nil {
 			// The group lies in its place in the parent's buffer.
@@ -264,7 +343,7 @@ func (st *runState) part(pl *concatPlace, keep []bool) *tensor.Tensor {
 			gr.base = base
 		} else {
 			gr.base = st.pool.Float32(shapes.out...)
-			if gr.offsets[len(gr.offsets)-1] != gr.base.Len() {
+			if gr.rows*gr.offsets[len(gr.offsets)-1] != gr.base.Len() {
 				st.pool.Put(gr.base)
 				gr.base = nil
 				return nil
@@ -291,9 +370,12 @@ func (st *runState) part(pl *concatPlace, keep []bool) *tensor.Tensor {
 		return v
 	}
 	lo, hi := gr.offsets[pl.first], gr.offsets[pl.first+pl.count]
-	if lo == hi {
+	if lo == hi || gr.rows > 1 && (pl.count != 1 || !pl.apart) {
 		return nil
 	}
+	// A piece's images lie a row apart: its view runs from its place in
+	// the first row to its place in the last.
+	hi += (gr.rows - 1) * gr.offsets[len(gr.offsets)-1]
 	shape := slices.Clone(gr.shapes.in[pl.first])
 	axis := int(g.axis)
 	if axis < 0 {

@@ -1139,7 +1139,7 @@ func (p *Program) forward(ctx context.Context, st *runState, values []*tensor.Te
 		}
 		var into *tensor.Tensor
 		if !record {
-			into = p.into(st, outSlots, keep)
+			into, octx.IntoStride = p.into(st, outSlots, keep)
 			octx.Into = into
 			st.pool.Shelter(into)
 		}

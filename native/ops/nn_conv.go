@@ -197,7 +197,15 @@ func (c *conv) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, err
 	// The epilogues add a residual of Y's shape in 2-D; any other goes
 	// through the Add op after a plain convolution.
 	fallback := r != nil && (b.pnd != nil || !sameShape(r, b.shape))
-	y := ctx.Float32(b.shape...)
+	var (
+		y      *tensor.Tensor
+		stride int // the elements from one image of y to the next
+	)
+	if fallback || b.pnd != nil {
+		y = ctx.Float32(b.shape...)
+	} else {
+		y, stride = ctx.Images(b.shape...)
+	}
 	switch {
 	case fallback && b.pnd != nil:
 		pnd := *b.pnd // the binding's params stay as they are
@@ -214,7 +222,7 @@ func (c *conv) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, err
 		if r != nil {
 			rf = r.F32()
 		}
-		b.forwardPlan(ctx, in[1].F32()).Forward(in[0].F32(), in[1].F32(), optionalF32(in, 2), rf, y.F32())
+		b.forwardPlan(ctx, in[1].F32()).ForwardImages(in[0].F32(), in[1].F32(), optionalF32(in, 2), rf, y.F32(), stride)
 	}
 	if fallback {
 		return residualFallback(ctx, y, r, c.epi.Act)

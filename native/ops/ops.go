@@ -100,6 +100,15 @@ type Context struct {
 	// a fresh tensor otherwise. The op must not hand it to Pool.Put,
 	// which ignores it.
 	Into *tensor.Tensor
+	// IntoStride, when not zero, says that Into's images (its slabs
+	// along axis 0) lie IntoStride elements apart, not one after the
+	// other: Into is a piece of a channel concatenation of more than
+	// one image, its Data running from the first element of image 0 to
+	// the last of the last image. Float32 never returns such a view;
+	// an op that can write its output's images apart asks for it with
+	// Images, and returns it as its output, which only Concats read
+	// (the memory plan sees to it).
+	IntoStride int
 	// outputs holds the output list that Outputs returns.
 	outputs [2]*tensor.Tensor
 	// ViewStore, when not nil, is where View puts the header of the
@@ -145,7 +154,7 @@ type Update struct {
 // Float32 returns a float32 tensor for an output, from the pool when there
 // is one. Its contents are undefined.
 func (c *Context) Float32(shape ...int) *tensor.Tensor {
-	if into := c.Into; into != nil && slices.Equal(into.Shape, shape) {
+	if into := c.Into; into != nil && c.IntoStride == 0 && slices.Equal(into.Shape, shape) {
 		c.Into = nil
 		return into
 	}
@@ -153,6 +162,39 @@ func (c *Context) Float32(shape ...int) *tensor.Tensor {
 		return c.Pool.Exact(shape...)
 	}
 	return c.Pool.Float32(shape...)
+}
+
+// Images returns a float32 tensor for an output of the given shape
+// whose images (slabs along axis 0) may lie apart, and the elements from
+// the start of one image to the next: Into when the memory plan lends a
+// view of that shape with its images apart (IntoStride), else what
+// Float32 returns, with a stride of one image. Its contents are
+// undefined.
+func (c *Context) Images(shape ...int) (*tensor.Tensor, int) {
+	if into := c.Into; into != nil && c.IntoStride != 0 && slices.Equal(into.Shape, shape) {
+		c.Into = nil
+		return into, c.IntoStride
+	}
+	if len(shape) == 0 {
+		return c.Float32(shape...), 0
+	}
+	return c.Float32(shape...), tensor.NumElements(shape[1:])
+}
+
+// ImagesApart returns the elements from the start of one image (slab
+// along axis 0) of the float32 tensor x to the next when they lie apart
+// (a view that Context.Images returned, of more than one image, whose
+// Data holds more than its shape's elements), and 0 for a dense tensor.
+func ImagesApart(x *tensor.Tensor) int {
+	data, ok := x.Data.([]float32)
+	if !ok || len(x.Shape) == 0 || x.Shape[0] < 2 {
+		return 0
+	}
+	image := tensor.NumElements(x.Shape[1:])
+	if extra := len(data) - x.Shape[0]*image; extra > 0 {
+		return image + extra/(x.Shape[0]-1)
+	}
+	return 0
 }
 
 // Zeros returns a float32 tensor of zeros, from the pool when there is

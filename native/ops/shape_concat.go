@@ -78,13 +78,27 @@ func (op concatOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor,
 	dst := mvElems(out)
 	inner := tensor.NumElements(shape[axis+1:])
 	rowLen := shape[axis] * inner
-	placed := placedPieces(out, in, rowLen)
+	placed := placedPieces(out, in, axis, rowLen)
 	if len(in) <= 64 && placed == uint64(1)<<len(in)-1 {
 		return []*tensor.Tensor{out}, nil // every piece is in place
 	}
 	srcs := make([]mvElements, len(in))
+	// apart holds, for a piece whose images lie apart (a view that the
+	// memory plan had its producer write into a Concat's output of more
+	// than one image, a Concat along the same axis), the elements from
+	// one of its blocks to the next; 0 for a dense piece.
+	var apart []int
 	for i, x := range in {
 		srcs[i] = mvElems(x)
+		if stride := ImagesApart(x); stride != 0 {
+			if tensor.NumElements(shape[:axis]) != x.Shape[0] {
+				return nil, fmt.Errorf("input %d has its images apart, and the axis is not the first after them", i)
+			}
+			if apart == nil {
+				apart = make([]int, len(in))
+			}
+			apart[i] = stride
+		}
 	}
 	// The output's elements are split between the threads: each copies
 	// the parts of the pieces that fall in its range.
@@ -96,7 +110,11 @@ func (op concatOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor,
 				from := max(o*rowLen+offset, lo)
 				to := min(o*rowLen+offset+n, hi)
 				if from < to && (i >= 64 || placed&(1<<i) == 0) {
-					dst.copyFrom(from, srcs[i], o*n+from-(o*rowLen+offset), to-from)
+					block := o * n
+					if apart != nil && apart[i] != 0 {
+						block = o * apart[i]
+					}
+					dst.copyFrom(from, srcs[i], block+from-(o*rowLen+offset), to-from)
 				}
 				offset += n
 			}
@@ -107,14 +125,17 @@ func (op concatOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor,
 
 // placedPieces returns the set (bit i for input i < 64) of the float32
 // inputs whose elements already sit where the output out, of rows of
-// rowLen elements, takes them: those that the program's memory plan had
-// their producers write into out (Context.Into). Only an output of one
-// row holds its pieces whole.
-func placedPieces(out *tensor.Tensor, in []*tensor.Tensor, rowLen int) uint64 {
+// rowLen elements joined along axis, takes them: those that the
+// program's memory plan had their producers write into out
+// (Context.Into): a piece of an output of one row whole, a piece of an
+// output of more rows as a view from its place in the first row to its
+// place in the last (its images apart, Context.Images).
+func placedPieces(out *tensor.Tensor, in []*tensor.Tensor, axis, rowLen int) uint64 {
 	dst, ok := out.Data.([]float32)
-	if !ok || len(dst) != rowLen {
+	if !ok || rowLen == 0 || len(dst)%rowLen != 0 {
 		return 0
 	}
+	rows := len(dst) / rowLen
 	var placed uint64
 	offset := 0
 	for i, x := range in {
@@ -122,10 +143,11 @@ func placedPieces(out *tensor.Tensor, in []*tensor.Tensor, rowLen int) uint64 {
 		if !ok {
 			return 0
 		}
-		if i < 64 && len(src) > 0 && offset+len(src) <= len(dst) && &src[0] == &dst[offset] {
+		n := tensor.NumElements(x.Shape[axis:])
+		if i < 64 && n > 0 && len(src) == (rows-1)*rowLen+n && offset+len(src) <= len(dst) && &src[0] == &dst[offset] {
 			placed |= 1 << i
 		}
-		offset += len(src)
+		offset += n
 	}
 	return placed
 }
