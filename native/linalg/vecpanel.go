@@ -4,8 +4,8 @@ import "fmt"
 
 // SgemvPackedVecB computes y = x·B for m rows of k values (x's rows ldx
 // apart) and a k×n B packed by PackVecB: the product of a recurrent
-// cell's step at a batch of one or two, where B stays in cache from one
-// call to the next. It stores every column of B's panels, n rounded up
+// cell's step at a small batch (see VecPanelRows), where B stays in
+// cache from one call to the next. It stores every column of B's panels, n rounded up
 // to VecPanelWidth (the padding columns get 0), in each row of y, ldy
 // apart, so ldy must be at least that. It runs on the calling
 // goroutine.
@@ -15,10 +15,13 @@ import "fmt"
 // depend on how callers split B's columns or x's rows; the order is not
 // Sgemm's. At the AVX-512 level kernels sum the products of x[q] in four
 // partial sums by q mod 4 (the last k mod 4 in the first), added as
-// (s0 + s1) + (s2 + s3), two rows at a time and the last alone: on Zen 4
+// (s0 + s1) + (s2 + s3), one, two or three rows at a time: on Zen 4
 // the one-row kernel read a B of 256×512 values from L2 at 111 GB/s,
-// against 97 for SgemmPackedVecB's, and 96 against 82 at 256×1024.
-// Elsewhere each column is as SgemmPackedVecB sums it.
+// against 97 for SgemmPackedVecB's, and 96 against 82 at 256×1024; the
+// three-row kernel, which reads each panel's row once for the three,
+// reaches the FMA units' peak (105-112 GFLOP/s at 256×1024 and 256×128,
+// 8 rows, against 41-67 for SgemmPackedB's tiles). Elsewhere each column
+// is as SgemmPackedVecB sums it.
 func (g Blocked) SgemvPackedVecB(m, n, k int, x []float32, ldx int, b []float32, y []float32, ldy int) {
 	panels := (n + VecPanelWidth - 1) / VecPanelWidth
 	cols := panels * VecPanelWidth
@@ -40,3 +43,20 @@ func (g Blocked) SgemvPackedVecB(m, n, k int, x []float32, ldx int, b []float32,
 	}
 	g.Serial().SgemmPackedVecB(m, cols, k, 1, x, ldx, b, 0, y, ldy)
 }
+
+// VecPanelRows returns the most rows of x for which SgemvPackedVecB, on
+// B packed by PackVecB, is at g's level at least as fast as SgemmPackedB
+// on B packed by PackB, or 0 where SgemvPackedVecB has no kernels of its
+// own. Up to it, a caller that multiplies the same B many times (a
+// recurrent cell's steps) packs it once, for SgemvPackedVecB alone.
+func (g Blocked) VecPanelRows() int {
+	if vecPanelsVectorised(g.kernel()) {
+		return vecPanelMaxRows
+	}
+	return 0
+}
+
+// vecPanelMaxRows is VecPanelRows where SgemvPackedVecB has kernels: on
+// Zen 4, 105-112 GFLOP/s against SgemmPackedB's 41-98 from 1 to 12 rows
+// (BenchmarkSgemvPackedVecB).
+const vecPanelMaxRows = 12

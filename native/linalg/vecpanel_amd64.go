@@ -13,12 +13,38 @@ func vecPanelDots32AVX512(k, panels int, x, b, y *float32)
 //go:noescape
 func vecPanelDots32x2AVX512(k, panels int, x *float32, ldx int, b, y *float32, ldy int)
 
+// vecPanelDots32x3AVX512 is vecPanelDots32AVX512 for three rows of x
+// and y, ldx and ldy apart, with the same sums for each.
+//
+//go:noescape
+func vecPanelDots32x3AVX512(k, panels int, x *float32, ldx int, b, y *float32, ldy int)
+
 // vecPanelsFast runs SgemvPackedVecB's AVX-512 kernels when kern is of
 // the AVX-512 level, and reports whether it did; its arguments are
-// checked.
+// checked. Up to two rows go through every panel at once; more go panel
+// by panel, three rows at a time but the last four, two at a time (the
+// one-row kernel waits on the panel's loads), so that each panel comes
+// from memory once and from the core's caches for the next rows.
 func vecPanelsFast(kern *kernel, m, k, panels int, x []float32, ldx int, b, y []float32, ldy int) bool {
-	if kern != &avx512ByShape && kern != &avx512Kernel {
+	if !vecPanelsVectorised(kern) {
 		return false
+	}
+	if m > 2 {
+		const w = VecPanelWidth
+		for p := range panels {
+			panel := &b[p*w*k]
+			i := 0
+			for ; i+3 <= m && m-i != 4; i += 3 {
+				vecPanelDots32x3AVX512(k, 1, &x[i*ldx], ldx, panel, &y[i*ldy+p*w], ldy)
+			}
+			for ; i+2 <= m; i += 2 {
+				vecPanelDots32x2AVX512(k, 1, &x[i*ldx], ldx, panel, &y[i*ldy+p*w], ldy)
+			}
+			if i < m {
+				vecPanelDots32AVX512(k, 1, &x[i*ldx], panel, &y[i*ldy+p*w])
+			}
+		}
+		return true
 	}
 	i := 0
 	for ; i+2 <= m; i += 2 {
@@ -29,3 +55,7 @@ func vecPanelsFast(kern *kernel, m, k, panels int, x []float32, ldx int, b, y []
 	}
 	return true
 }
+
+// vecPanelsVectorised reports whether SgemvPackedVecB has kernels of
+// kern's level.
+func vecPanelsVectorised(kern *kernel) bool { return kern == &avx512ByShape || kern == &avx512Kernel }

@@ -6,3 +6,7 @@ package linalg
 func vecPanelsFast(kern *kernel, m, k, panels int, x []float32, ldx int, b, y []float32, ldy int) bool {
 	return false
 }
+
+// vecPanelsVectorised reports that SgemvPackedVecB has no kernels of its
+// own outside amd64.
+func vecPanelsVectorised(kern *kernel) bool { return false }

@@ -817,7 +817,8 @@ type rnnPlan struct {
 // a third of a tile (a tile of them would cost the whole tile's
 // arithmetic), else through the tiles too. A sequence of one step, or a
 // Gemm that does not pack, multiplies as gemmT does, but for a single
-// row.
+// row. A batch of at most the packer's VecPanelRows goes through the
+// panels alone: R packed once, read once per step and chunk.
 func (c *rnnCell[T]) plan(batch, steps int, bounds []int) *rnnPlan {
 	g, h := c.op.kind.gates(), c.op.hidden
 	r32, ok := any(c.r).([]float32)
@@ -836,6 +837,9 @@ func (c *rnnCell[T]) plan(batch, steps int, bounds []int) *rnnPlan {
 	tile := blocked.TileRows()
 	if p.dotRows = batch % tile; 3*p.dotRows > tile {
 		p.dotRows = 0
+	}
+	if batch <= blocked.VecPanelRows() {
+		p.dotRows = batch
 	}
 	p.packer, p.tiled, p.bounds, p.r = blocked, p.dotRows < batch, bounds, &r32[0]
 	if len(w32) > 0 {
