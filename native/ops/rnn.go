@@ -537,7 +537,7 @@ type rnnCell[T rnnFloat] struct {
 	// j1) at G*j0, gate k's units of it at G*j0 + k*(j1-j0). The chunk's
 	// worker computes its columns (projectInputs) and reads them.
 	xw     []T
-	hr     []T // R h over the batch, [B, G*H]
+	hr     []T // R h over the batch, [B, G*H], where a phase's products are not left in the workers' scratch (rnnStepper.products)
 	u, hrh []T // GRU without linear_before_reset: r ⊙ h and R_h (r ⊙ h), [B, H]
 }
 
@@ -913,36 +913,82 @@ type rnnStepper[T rnnFloat] struct {
 	out     []float32  // the packed products' scratch, at least B*G*(j1-j0)
 }
 
+// rnnProducts locates a phase's recurrent products for a chunk: gate
+// k's units of batch entry b (k counted from the group's first gate)
+// at v[b*ld+k*gate:], the chunk's first unit first.
+type rnnProducts[T rnnFloat] struct {
+	v        []T
+	ld, gate int
+}
+
+// at returns gate k's units of batch entry b.
+func (p rnnProducts[T]) at(b, k int) []T { return p.v[b*p.ld+k*p.gate:] }
+
+// products computes the chunk's units of gate group 0's blocks of a·Rᵀ
+// over the batch, a being [B, H], and returns where they are: the
+// packed products leave them in the worker's scratch, the others put
+// them in the cell's hr. Only the worker reads its scratch, within the
+// phase.
+func (st *rnnStepper[T]) products(a []T) rnnProducts[T] {
+	c := st.cell
+	g, h := c.op.kind.gates(), c.op.hidden
+	if out, ldo, ok := st.projectPacked(a, 0); ok {
+		return rnnProducts[T]{v: any(out).([]T), ld: ldo, gate: st.j1 - st.j0}
+	}
+	st.project(a, 0, c.hr[st.j0:], g*h)
+	return rnnProducts[T]{v: c.hr[st.j0:], ld: g * h, gate: h}
+}
+
 // project stores in dst (rows ld apart, gate k's units at (k-first)*h
-// for the group's first gate) the
-// chunk's units of gate group gr's blocks of the product a·Rᵀ over the
-// batch, a being [B, H]. The packed products compute every gate of the
-// group at once into the worker's scratch, then copy each gate's columns.
+// for the group's first gate) the chunk's units of gate group gr's
+// blocks of the product a·Rᵀ over the batch, a being [B, H]. The packed
+// products compute every gate of the group at once into the worker's
+// scratch (projectPacked), then copy each gate's columns.
 func (st *rnnStepper[T]) project(a []T, group int, dst []T, ld int) {
+	c, h, batch, w := st.cell, st.cell.op.hidden, st.v.batch, st.j1-st.j0
+	gr := c.op.gateGroups()[group]
+	if out, ldo, ok := st.projectPacked(a, group); ok {
+		d32 := any(dst).([]float32)
+		for b := range batch {
+			for k := gr[0]; k < gr[1]; k++ {
+				copy(d32[b*ld+(k-gr[0])*h:][:w], out[b*ldo+(k-gr[0])*w:][:w])
+			}
+		}
+		return
+	}
+	a32, ok := any(a).([]float32)
+	p := st.plan
+	for k := gr[0]; k < gr[1]; k++ {
+		rows := c.r[(k*h+st.j0)*h:]
+		out := dst[(k-gr[0])*h:]
+		if !ok || p.dotRows == 0 {
+			gemmT(st.gemm, false, true, batch, w, h, 1, a, h, rows, h, 0, out, ld)
+			continue
+		}
+		d32, r32 := any(out).([]float32), any(rows).([]float32)
+		for b := range batch {
+			linalg.DotRows(d32[b*ld:][:w], r32, h, a32[b*h:][:h])
+		}
+	}
+}
+
+// projectPacked computes, when the plan packs R, the chunk's units of
+// gate group gr's blocks of a·Rᵀ over the batch into the worker's
+// scratch, entry b's at out[b*ldo:], gate k's units at (k-first)*w for
+// a chunk of w units, and reports whether it did.
+func (st *rnnStepper[T]) projectPacked(a []T, group int) (out []float32, ldo int, ok bool) {
 	c, h, batch, w := st.cell, st.cell.op.hidden, st.v.batch, st.j1-st.j0
 	gr := c.op.gateGroups()[group]
 	a32, ok := any(a).([]float32)
 	p := st.plan
 	if !ok || p.packed == nil && p.vec == nil {
-		for k := gr[0]; k < gr[1]; k++ {
-			rows := c.r[(k*h+st.j0)*h:]
-			out := dst[(k-gr[0])*h:]
-			if !ok || p.dotRows == 0 {
-				gemmT(st.gemm, false, true, batch, w, h, 1, a, h, rows, h, 0, out, ld)
-				continue
-			}
-			d32, r32 := any(out).([]float32), any(rows).([]float32)
-			for b := range batch {
-				linalg.DotRows(d32[b*ld:][:w], r32, h, a32[b*h:][:h])
-			}
-		}
-		return
+		return nil, 0, false
 	}
 	// The scratch's rows are ldo apart, room for the padding columns
 	// that SgemvPackedVecB stores.
 	n := (gr[1] - gr[0]) * w
-	ldo := (n + linalg.VecPanelWidth - 1) / linalg.VecPanelWidth * linalg.VecPanelWidth
-	out := st.out[:batch*ldo]
+	ldo = (n + linalg.VecPanelWidth - 1) / linalg.VecPanelWidth * linalg.VecPanelWidth
+	out = st.out[:batch*ldo]
 	tiled := batch - p.dotRows
 	if tiled > 0 {
 		p.packer.SgemmPackedB(tiled, n, h, 1, a32, h, p.packed[st.chunk][group], 0, out, ldo)
@@ -950,12 +996,7 @@ func (st *rnnStepper[T]) project(a []T, group int, dst []T, ld int) {
 	if p.dotRows > 0 {
 		p.packer.SgemvPackedVecB(p.dotRows, n, h, a32[tiled*h:], h, p.vec[st.chunk][group], out[tiled*ldo:], ldo)
 	}
-	d32 := any(dst).([]float32)
-	for b := range batch {
-		for k := gr[0]; k < gr[1]; k++ {
-			copy(d32[b*ld+(k-gr[0])*h:][:w], out[b*ldo+(k-gr[0])*w:][:w])
-		}
-	}
+	return out, ldo, true
 }
 
 // gateGroups returns the ranges of gate blocks of R that the steps
@@ -994,19 +1035,22 @@ func (st *rnnStepper[T]) phase(s, ph int, cur, next []T) {
 		}
 		return
 	}
+	// The gates' recurrent products: those of phase 0 for a GRU without
+	// linear_before_reset, whose candidate's are in hrh.
+	hr := rnnProducts[T]{v: c.hr[j0:], ld: g * h, gate: h}
 	if resetFirst {
 		st.project(c.u, 1, c.hrh[j0:], h)
 	} else {
-		st.project(cur, 0, c.hr[j0:], g*h)
+		hr = st.products(cur)
 	}
 	live := st.running(s, cur, next)
 	switch c.op.kind {
 	case cellLSTM:
-		st.lstmGates(live, next)
+		st.lstmGates(live, next, hr)
 	case cellGRU:
-		st.gruGates(live, cur, next)
+		st.gruGates(live, cur, next, hr)
 	default:
-		st.rnnGates(live, next)
+		st.rnnGates(live, next, hr)
 	}
 	for _, l := range live {
 		copy(st.y[((l.t*v.dirs+st.d)*batch+l.b)*h+j0:][:j1-j0], next[l.b*h+j0:l.b*h+j1])
@@ -1045,12 +1089,12 @@ func (st *rnnStepper[T]) running(s int, cur, next []T) []rnnEntry {
 
 // rnnGates computes the chunk's units of the next state of the running
 // entries of an RNN, in next [B, H].
-func (st *rnnStepper[T]) rnnGates(live []rnnEntry, next []T) {
+func (st *rnnStepper[T]) rnnGates(live []rnnEntry, next []T, hr rnnProducts[T]) {
 	c := st.cell
 	h, batch, j0, n := c.op.hidden, st.v.batch, st.j0, st.j1-st.j0
 	pre := st.pre[:len(live)*n]
 	for e, l := range live {
-		rnnBinary(vec.OpAdd, pre[e*n:(e+1)*n], c.xw[(l.t*batch+l.b)*h+j0:], c.hr[l.b*h+j0:]) // one gate: the chunk at j0
+		rnnBinary(vec.OpAdd, pre[e*n:(e+1)*n], c.xw[(l.t*batch+l.b)*h+j0:], hr.at(l.b, 0)) // one gate: the chunk at j0
 	}
 	c.activate(0, pre)
 	for e, l := range live {
@@ -1062,18 +1106,18 @@ func (st *rnnStepper[T]) rnnGates(live []rnnEntry, next []T) {
 // entries of a GRU, in next [B, H], from the state cur. Gate blocks z,
 // r, h. With linear_before_reset the candidate is g(xw_h + r ⊙ (R_h h +
 // Rb_h)); without, g(xw_h + R_h (r ⊙ h)), Rb_h being in xw.
-func (st *rnnStepper[T]) gruGates(live []rnnEntry, cur, next []T) {
+func (st *rnnStepper[T]) gruGates(live []rnnEntry, cur, next []T, hr rnnProducts[T]) {
 	c := st.cell
 	g, h, batch, j0, j1 := c.op.kind.gates(), c.op.hidden, st.v.batch, st.j0, st.j1
 	n := j1 - j0
 	m := len(live) * n
 	z, r, cand, tmp := st.pre[:m], st.pre[m:2*m], st.pre[2*m:3*m], st.pre[3*m:4*m]
 	for e, l := range live {
-		xw, hr := c.xw[(l.t*batch+l.b)*g*h+g*j0:][:g*n], c.hr[l.b*g*h:][:g*h]
+		xw := c.xw[(l.t*batch+l.b)*g*h+g*j0:][:g*n]
 		o := e * n
-		rnnBinary(vec.OpAdd, z[o:o+n], xw, hr[j0:])
+		rnnBinary(vec.OpAdd, z[o:o+n], xw, hr.at(l.b, 0))
 		if c.op.linearBeforeReset {
-			rnnBinary(vec.OpAdd, r[o:o+n], xw[n:], hr[h+j0:])
+			rnnBinary(vec.OpAdd, r[o:o+n], xw[n:], hr.at(l.b, 1))
 			continue
 		}
 		rnnBinary(vec.OpAdd, cand[o:o+n], xw[2*n:], c.hrh[l.b*h+j0:])
@@ -1084,7 +1128,7 @@ func (st *rnnStepper[T]) gruGates(live []rnnEntry, cur, next []T) {
 		for e, l := range live {
 			o := e * n
 			t := tmp[o : o+n]
-			rnnBinary(vec.OpAdd, t, c.hr[l.b*g*h+2*h+j0:], c.rbh[j0:])
+			rnnBinary(vec.OpAdd, t, hr.at(l.b, 2), c.rbh[j0:])
 			rnnBinary(vec.OpMul, t, r[o:o+n], t)
 			rnnBinary(vec.OpAdd, cand[o:o+n], c.xw[(l.t*batch+l.b)*g*h+g*j0+2*n:], t)
 		}
@@ -1114,7 +1158,7 @@ type rnnEntry struct{ b, t int }
 // The gate functions (here and in rnnGates and gruGates) run once per
 // step over the chunk's units of every running entry, gathered in the
 // stepper's scratch, rather than once per entry.
-func (st *rnnStepper[T]) lstmGates(live []rnnEntry, next []T) {
+func (st *rnnStepper[T]) lstmGates(live []rnnEntry, next []T, hr rnnProducts[T]) {
 	c := st.cell
 	g, h, batch := c.op.kind.gates(), c.op.hidden, st.v.batch
 	j0, j1 := st.j0, st.j1
@@ -1124,12 +1168,12 @@ func (st *rnnStepper[T]) lstmGates(live []rnnEntry, next []T) {
 	a := st.pre
 	in, out, forget, cand, hc := a[:m], a[m:2*m], a[2*m:3*m], a[3*m:4*m], a[4*m:5*m]
 	for e, l := range live {
-		xw, hr := c.xw[(l.t*batch+l.b)*g*h+g*j0:][:g*n], c.hr[l.b*g*h:][:g*h]
+		xw := c.xw[(l.t*batch+l.b)*g*h+g*j0:][:g*n]
 		o := e * n
-		rnnBinary(vec.OpAdd, in[o:o+n], xw, hr[j0:])
-		rnnBinary(vec.OpAdd, out[o:o+n], xw[n:], hr[h+j0:])
-		rnnBinary(vec.OpAdd, forget[o:o+n], xw[2*n:], hr[2*h+j0:])
-		rnnBinary(vec.OpAdd, cand[o:o+n], xw[3*n:], hr[3*h+j0:])
+		rnnBinary(vec.OpAdd, in[o:o+n], xw, hr.at(l.b, 0))
+		rnnBinary(vec.OpAdd, out[o:o+n], xw[n:], hr.at(l.b, 1))
+		rnnBinary(vec.OpAdd, forget[o:o+n], xw[2*n:], hr.at(l.b, 2))
+		rnnBinary(vec.OpAdd, cand[o:o+n], xw[3*n:], hr.at(l.b, 3))
 		if c.peep != nil {
 			cb, t := st.cs[l.b*h+j0:l.b*h+j1], hc[o:o+n]
 			rnnBinary(vec.OpMul, t, c.peep[j0:], cb)
