@@ -438,9 +438,15 @@ func rnnForward[T rnnFloat](o *recurrent, ctx *Context, in []*tensor.Tensor) ([]
 	} else {
 		clear(yc)
 	}
+	threads := min(parallel.Threads(), runtime.GOMAXPROCS(0))
 	for d := 0; d < v.dirs; d++ {
+		hs, cs := yh[d*v.batch*h:(d+1)*v.batch*h], yc[d*v.batch*h:(d+1)*v.batch*h]
+		if groups := o.batchGroups(v, threads); groups > 1 {
+			rnnRunGroups(o, ctx, v, groups, d, y, hs, cs, buf)
+			continue
+		}
 		c := newRNNCell(o, ctx, v, d, buf)
-		c.run(v, o.reverse || d == 1, y, d, yh[d*v.batch*h:(d+1)*v.batch*h], yc[d*v.batch*h:(d+1)*v.batch*h], buf)
+		c.prepare(v, threads, nil, o.reverse || d == 1, y, d, 0, v.batch, hs, cs, buf).execute()
 	}
 	if len(outs) > 0 {
 		for i, t := range outs {
@@ -632,12 +638,28 @@ func rnnSplit(threads, batch, gates, h int) (workers int, bounds []int) {
 	return workers, append(bounds, h)
 }
 
-// run steps the direction over the sequence; hs and cs are its states
-// [B, H], updated in place, and its outputs go to Y [S, D, B, H] at d.
-// Batch entry b runs its first seqLens[b] steps, reversed if reverse.
+// rnnRun is a run of a cell over its batch, prepared: its buffers
+// taken, its plan made, ready to execute.
+type rnnRun[T rnnFloat] struct {
+	cell                  *rnnCell[T]
+	v                     *rnnInputs[T]
+	hs                    []T
+	states                [2][]T
+	steppers              []rnnStepper[T]
+	bounds                []int
+	workers, phases       int
+	rows, block, projects int // rows of xw, per projection phase, and projection phases
+	maxLen                int
+}
+
+// prepare readies a run of the direction over the sequence, from the
+// buffers of buf, with plan (nil: the cell's own, see rnnCell.plan);
+// hs and cs are its states [B, H], updated in place, and its outputs go
+// to Y [S, D, yBatch, H] at d, batch entry b at yFirst+b. Batch entry b
+// runs its first seqLens[b] steps, reversed if reverse.
 //
 // With enough work per step, the steps are split between workers, one
-// per thread (parallel.Threads, at most GOMAXPROCS), by chunks of hidden
+// per thread (at most threads), by chunks of hidden
 // units (rnnSplit): a chunk is its units' rows of the recurrent products,
 // which read the whole previous state, then its units' gates. The workers
 // take the chunks of a step in turn, and a chunk of the next step only
@@ -658,70 +680,185 @@ func rnnSplit(threads, batch, gates, h int) (workers int, bounds []int) {
 // a worker that waits long for a phase to end leaves the run to one
 // worker. The helpers run as loops of package parallel, whose workers
 // pick them up.
-func (c *rnnCell[T]) run(v *rnnInputs[T], reverse bool, y []T, d int, hs, cs []T, buf *rnnScratch[T]) {
+func (c *rnnCell[T]) prepare(v *rnnInputs[T], threads int, plan *rnnPlan, reverse bool, y []T, d, yFirst, yBatch int, hs, cs []T, buf *rnnScratch[T]) *rnnRun[T] {
 	g, h, batch := c.op.kind.gates(), c.op.hidden, v.batch
+	r := &rnnRun[T]{cell: c, v: v, hs: hs, phases: 1}
 	if batch == 0 {
-		return
+		return r
 	}
-	maxLen := slices.Max(v.seqLens)
-	workers, bounds := rnnSplit(min(parallel.Threads(), runtime.GOMAXPROCS(0)), batch, g, h)
-	chunks := len(bounds) - 1
-	phases := 1
+	r.maxLen = slices.Max(v.seqLens)
+	r.workers, r.bounds = rnnSplit(threads, batch, g, h)
+	chunks := len(r.bounds) - 1
 	if c.op.kind == cellGRU && !c.op.linearBeforeReset {
-		phases = 2
+		r.phases = 2
 	}
-	plan := c.plan(batch, maxLen, bounds)
-	rows, block := v.steps*batch, v.steps*batch // rows of xw, and per projection phase
-	if workers > 1 {
-		block = plan.projectionRows(batch, h, v.inSize)
+	if plan == nil {
+		plan = c.plan(batch, r.maxLen, r.bounds)
 	}
-	projections := (rows + block - 1) / max(1, block)
-	team := newRNNTeam(workers, chunks, int64(projections+maxLen*phases))
-	states := [2][]T{hs, buf.take(batch * h)}
+	r.rows, r.block = v.steps*batch, v.steps*batch
+	if r.workers > 1 {
+		r.block = plan.projectionRows(batch, h, v.inSize)
+	}
+	r.projects = (r.rows + r.block - 1) / max(1, r.block)
+	r.states = [2][]T{hs, buf.take(batch * h)}
 	widest := 0
 	for k := range chunks {
-		widest = max(widest, bounds[k+1]-bounds[k])
+		widest = max(widest, r.bounds[k+1]-r.bounds[k])
 	}
-	steppers := make([]rnnStepper[T], workers)
-	for w := range steppers {
-		st := &steppers[w]
-		*st = rnnStepper[T]{cell: c, v: v, reverse: reverse, y: y, d: d, cs: cs,
+	r.steppers = make([]rnnStepper[T], r.workers)
+	for w := range r.steppers {
+		st := &r.steppers[w]
+		*st = rnnStepper[T]{cell: c, v: v, reverse: reverse, y: y, d: d, yFirst: yFirst, yBatch: yBatch, cs: cs,
 			gemm: serialGemm(), plan: plan, pre: buf.take((g + 1) * widest * batch), live: make([]rnnEntry, 0, batch)}
 		if plan.packed != nil || plan.vec != nil {
 			st.out = any(buf.take(batch * (g*widest + linalg.VecPanelWidth))).([]float32)
 		}
 	}
+	return r
+}
+
+// execute steps the run over the sequence.
+func (r *rnnRun[T]) execute() {
+	c, v := r.cell, r.v
+	g, h := c.op.kind.gates(), c.op.hidden
+	if v.batch == 0 {
+		return
+	}
+	chunks := len(r.bounds) - 1
+	team := newRNNTeam(r.workers, chunks, int64(r.projects+r.maxLen*r.phases))
 	work := func(m *rnnMember) {
-		st := &steppers[m.w]
+		st := &r.steppers[m.w]
 		for {
 			task, ok := m.take()
 			if !ok {
 				return
 			}
 			phase, chunk := int(task/int64(chunks)), int(task%int64(chunks))
-			st.j0, st.j1, st.chunk = bounds[chunk], bounds[chunk+1], chunk
+			st.j0, st.j1, st.chunk = r.bounds[chunk], r.bounds[chunk+1], chunk
 			switch {
-			case phase < projections && workers == 1:
+			case phase < r.projects && r.workers == 1:
 				// One worker means little recurrent work, not little
 				// input projection: a loop of its own, by rows.
 				grain := max(1, parallel.Grain()/max(1, 2*g*h*v.inSize))
-				parallel.For(rows, grain, func(lo, hi int) { st.projectInputs(lo, hi) })
-			case phase < projections:
-				st.projectInputs(phase*block, min(rows, (phase+1)*block))
+				parallel.For(r.rows, grain, func(lo, hi int) { st.projectInputs(lo, hi) })
+			case phase < r.projects:
+				st.projectInputs(phase*r.block, min(r.rows, (phase+1)*r.block))
 			default:
-				s := (phase - projections) / phases
-				st.phase(s, (phase-projections)%phases, states[s%2], states[(s+1)%2])
+				s := (phase - r.projects) / r.phases
+				st.phase(s, (phase-r.projects)%r.phases, r.states[s%2], r.states[(s+1)%2])
 			}
 			team.finish()
 		}
 	}
-	if workers == 1 {
+	if r.workers == 1 {
 		work(team.member(0))
 	} else {
-		parallel.Run(workers, 1, rnnMembers(func(w int) { work(team.member(w)) }))
+		parallel.Run(r.workers, 1, rnnMembers(func(w int) { work(team.member(w)) }))
 	}
-	if maxLen%2 == 1 {
-		copy(hs, states[1])
+	r.end()
+}
+
+// end leaves the final states in hs.
+func (r *rnnRun[T]) end() {
+	if r.maxLen%2 == 1 {
+		copy(r.hs, r.states[1])
+	}
+}
+
+// chainTasks returns the tasks of a run of one worker as a chain (see
+// rnnChains): its projection blocks, then its steps' phases.
+func (r *rnnRun[T]) chainTasks() int64 { return int64(r.projects + r.maxLen*r.phases) }
+
+// chainTask runs task i of a run of one worker, once its earlier tasks
+// are done.
+func (r *rnnRun[T]) chainTask(i int) {
+	st := &r.steppers[0]
+	st.j0, st.j1, st.chunk = r.bounds[0], r.bounds[1], 0
+	if i < r.projects {
+		st.projectInputs(i*r.block, min(r.rows, (i+1)*r.block))
+		return
+	}
+	s := (i - r.projects) / r.phases
+	st.phase(s, (i-r.projects)%r.phases, r.states[s%2], r.states[(s+1)%2])
+}
+
+// rnnGroupRows is the fewest batch entries in a group of rnnRunGroups:
+// the products by R of four rows at once (SgemvPackedVecB) run, per row,
+// as fast as those of eight with R read from L3 at every step (on Zen 4,
+// 2.9-3.0 ms against 5.65-5.7 for BenchmarkLSTM's layer at batch 4 and 8
+// on one thread).
+const rnnGroupRows = 4
+
+// rnnGroupMaxR is the most bytes of R for which rnnRunGroups splits a
+// batch: each group reads the whole of R at every step, from the shared
+// L3 cache while it holds R, from memory beyond.
+const rnnGroupMaxR = 4 << 20
+
+// batchGroups returns into how many groups of batch entries rnnRunGroups
+// splits the cell's batch for threads threads, or 1 to run it as one
+// team: for float32 cells whose batch gives each thread rnnGroupRows
+// entries or more and whose products by R all go through its panels
+// (at most linalg.Blocked.VecPanelRows rows), as the team's would, so
+// that results do not depend on the split, with R of at most
+// rnnGroupMaxR bytes.
+func (o *recurrent) batchGroups(v any, threads int) int {
+	in, ok := v.(*rnnInputs[float32])
+	if !ok || threads < 2 || in.batch < 2*rnnGroupRows || slices.Max(in.seqLens) < 2 {
+		return 1 // a single step multiplies by R as stored (rnnCell.plan)
+	}
+	g, h := o.kind.gates(), o.hidden
+	blocked, isBlocked := serialGemm().(linalg.Blocked)
+	if !isBlocked || in.batch > blocked.VecPanelRows() || 4*g*h*h > rnnGroupMaxR || len(in.r) == 0 {
+		return 1
+	}
+	return min(threads, in.batch/rnnGroupRows)
+}
+
+// rnnRunGroups runs direction d of a cell split into groups of batch
+// entries, each group a run of its own (prepare), a chain of tasks (its
+// projection blocks, then its steps) that the workers take in turn
+// (rnnChains): a step waits for the group's step before, not for every
+// chunk of it as a team's does, so that workers wait for one another
+// only when one holds the last task of the run, or every group's next
+// task, while the system holds it back. The groups multiply by R's
+// panels packed once for all of them and by W's, as a team of one
+// worker would, so that results are the same. The runs' buffers are
+// taken here, on the calling goroutine.
+func rnnRunGroups[T rnnFloat](o *recurrent, ctx *Context, v *rnnInputs[T], groups, d int, y, hs, cs []T, buf *rnnScratch[T]) {
+	h := o.hidden
+	runs := make([]*rnnRun[T], groups)
+	var plan *rnnPlan
+	for k := range groups {
+		b0, b1 := k*v.batch/groups, (k+1)*v.batch/groups
+		vk := &rnnInputs[T]{steps: v.steps, batch: b1 - b0, inSize: v.inSize, dirs: v.dirs,
+			w: v.w, r: v.r, b: v.b, p: v.p, seqLens: v.seqLens[b0:b1]}
+		// The group's inputs, [S, b1-b0, I].
+		vk.x = buf.take(v.steps * vk.batch * v.inSize)
+		for s := range v.steps {
+			copy(vk.x[s*vk.batch*v.inSize:(s+1)*vk.batch*v.inSize], v.x[(s*v.batch+b0)*v.inSize:(s*v.batch+b1)*v.inSize])
+		}
+		c := newRNNCell(o, ctx, vk, d, buf)
+		var own *rnnPlan
+		if plan == nil {
+			plan = c.plan(vk.batch, slices.Max(v.seqLens), []int{0, h})
+			own = plan
+		} else {
+			p := *plan // the same panels, for this group's rows
+			p.dotRows = vk.batch
+			own = &p
+		}
+		r := c.prepare(vk, 1, own, o.reverse || d == 1, y, d, b0, v.batch, hs[b0*h:b1*h], cs[b0*h:b1*h], buf)
+		// Projection blocks of about a step's work, as a team's.
+		r.block = own.projectionRows(vk.batch, h, v.inSize)
+		r.projects = (r.rows + r.block - 1) / r.block
+		runs[k] = r
+	}
+	chains := newRNNChains(groups, func(k int) int64 { return runs[k].chainTasks() })
+	parallel.Run(groups, 1, rnnMembers(func(w int) {
+		chains.work(w, func(k int, task int64) { runs[k].chainTask(int(task)) })
+	}))
+	for _, r := range runs {
+		r.end()
 	}
 }
 
@@ -903,6 +1040,8 @@ type rnnStepper[T rnnFloat] struct {
 	reverse bool
 	y       []T
 	d       int
+	yFirst  int // Y's batch entry of the run's first
+	yBatch  int // Y's batch
 	cs      []T // cell states [B, H]
 	j0, j1  int
 	chunk   int
@@ -1053,7 +1192,7 @@ func (st *rnnStepper[T]) phase(s, ph int, cur, next []T) {
 		st.rnnGates(live, next, hr)
 	}
 	for _, l := range live {
-		copy(st.y[((l.t*v.dirs+st.d)*batch+l.b)*h+j0:][:j1-j0], next[l.b*h+j0:l.b*h+j1])
+		copy(st.y[((l.t*v.dirs+st.d)*st.yBatch+st.yFirst+l.b)*h+j0:][:j1-j0], next[l.b*h+j0:l.b*h+j1])
 	}
 }
 

@@ -210,3 +210,115 @@ func (t *rnnTeam) finish() {
 		t.mu.Unlock()
 	}
 }
+
+// rnnChains hands out the tasks of independent chains to workers: a
+// chain's tasks run one after another, task i once task i-1 is done, on
+// whichever worker takes it. A worker takes the next task of the chain
+// least advanced of those whose next task is ready, so that workers
+// spread over the chains, and one alone (the others late to start, or
+// held back by the system) runs them all in turn rather than waiting.
+// As in a team (rnnTeam), once a worker has waited rnnTeamSpins polls
+// for a task in progress, the helpers (the workers but the first) take
+// no more tasks: on a machine that holds back a thread for milliseconds
+// at a time, a helper that takes a task could hold up the others as
+// long again, every time. The first worker then sleeps while it waits,
+// rather than take a share of the cores from the worker it waits for.
+type rnnChains struct {
+	next, done []atomic.Int64 // per chain: tasks taken, and done
+	total      []int64
+	alone      atomic.Bool
+	sleepers   atomic.Int32
+	mu         sync.Mutex
+	taskIsDone *sync.Cond
+}
+
+// newRNNChains returns the chains of tasks(k) tasks each, for k below
+// chains.
+func newRNNChains(chains int, tasks func(k int) int64) *rnnChains {
+	c := &rnnChains{next: make([]atomic.Int64, chains), done: make([]atomic.Int64, chains), total: make([]int64, chains)}
+	c.taskIsDone = sync.NewCond(&c.mu)
+	for k := range chains {
+		c.total[k] = tasks(k)
+	}
+	return c
+}
+
+// work runs tasks as worker w (0: the first), task t of chain k as
+// run(k, t), until every task is taken, or for a helper until the
+// chains run alone.
+func (c *rnnChains) work(w int, run func(k int, task int64)) {
+	spins := 0
+	for {
+		if w > 0 && c.alone.Load() {
+			return
+		}
+		seen := c.tasksDone()
+		k, task, left := c.take()
+		if !left {
+			return
+		}
+		if k < 0 {
+			// Every chain's next task waits for one in progress.
+			if spins++; spins%256 == 0 {
+				runtime.Gosched()
+			}
+			if spins >= rnnTeamSpins {
+				c.alone.Store(true)
+				if w == 0 {
+					c.sleepWhile(seen)
+				}
+			}
+			continue
+		}
+		spins = 0
+		run(k, task)
+		c.done[k].Add(1)
+		if c.sleepers.Load() > 0 {
+			c.mu.Lock()
+			c.taskIsDone.Broadcast()
+			c.mu.Unlock()
+		}
+	}
+}
+
+// tasksDone returns how many tasks are done.
+func (c *rnnChains) tasksDone() int64 {
+	var n int64
+	for k := range c.done {
+		n += c.done[k].Load()
+	}
+	return n
+}
+
+// sleepWhile blocks while seen tasks are done.
+func (c *rnnChains) sleepWhile(seen int64) {
+	c.mu.Lock()
+	c.sleepers.Add(1)
+	for c.tasksDone() == seen {
+		c.taskIsDone.Wait()
+	}
+	c.sleepers.Add(-1)
+	c.mu.Unlock()
+}
+
+// take claims the next task of the least advanced chain whose next task
+// is ready, and returns it, or k < 0 if none is ready; left is false
+// once every task is taken.
+func (c *rnnChains) take() (k int, task int64, left bool) {
+	for {
+		k, task, left = -1, 0, false
+		for i := range c.next {
+			n := c.next[i].Load()
+			if n >= c.total[i] {
+				continue
+			}
+			left = true
+			if c.done[i].Load() == n && (k < 0 || n < task) {
+				k, task = i, n
+			}
+		}
+		if k < 0 || c.next[k].CompareAndSwap(task, task+1) {
+			return k, task, left
+		}
+	}
+}

@@ -85,3 +85,49 @@ func BenchmarkRNNTeam(b *testing.B) {
 		})
 	}
 }
+
+// TestRNNChains has 1 to 4 goroutines take the tasks of 1 to 5 chains of
+// 0 to 300 tasks each, and checks that every task is taken once and only
+// after the chain's task before it finished, with enough tasks that some
+// waits are long (GOMAXPROCS is often below the number of workers),
+// after which the first worker finishes alone.
+func TestRNNChains(t *testing.T) {
+	for workers := 1; workers <= 4; workers++ {
+		for chains := 1; chains <= 5; chains++ {
+			lengths := func(k int) int64 { return int64([]int{300, 0, 7, 1, 120}[k]) }
+			c := newRNNChains(chains, lengths)
+			finished := make([][]atomic.Bool, chains)
+			taken := make([][]atomic.Int32, chains)
+			for k := range chains {
+				finished[k] = make([]atomic.Bool, lengths(k))
+				taken[k] = make([]atomic.Int32, lengths(k))
+			}
+			var early atomic.Int64
+			var wg sync.WaitGroup
+			for w := range workers {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					c.work(w, func(k int, task int64) {
+						if task > 0 && !finished[k][task-1].Load() {
+							early.Add(1)
+						}
+						taken[k][task].Add(1)
+						finished[k][task].Store(true)
+					})
+				}()
+			}
+			wg.Wait()
+			if n := early.Load(); n > 0 {
+				t.Errorf("%d workers, %d chains: %d tasks began before the one before them finished", workers, chains, n)
+			}
+			for k := range chains {
+				for task := range taken[k] {
+					if n := taken[k][task].Load(); n != 1 {
+						t.Errorf("%d workers, %d chains: task %d of chain %d taken %d times", workers, chains, task, k, n)
+					}
+				}
+			}
+		}
+	}
+}

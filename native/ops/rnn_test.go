@@ -10,6 +10,7 @@ import (
 
 	"github.com/onnxkit/onnxkit/graph"
 	"github.com/onnxkit/onnxkit/native/internal/leveltest"
+	"github.com/onnxkit/onnxkit/native/linalg"
 	"github.com/onnxkit/onnxkit/native/parallel"
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
@@ -265,8 +266,10 @@ func trCheckRecurrent(t *testing.T, rng *rand.Rand, sz trSizes, dtype graph.DTyp
 // TestRecurrentSplitUnits checks the cells with enough hidden units and
 // batch entries that their steps are split between workers (rnnCell.run),
 // at several thread counts, against the reference, and that float32
-// results are bitwise the same at every thread count. It runs a batch of
-// 8, multiplied by R's row panels at the AVX-512 level (VecPanelRows),
+// results are bitwise the same at every thread count, in both layouts.
+// It runs a batch of 8, multiplied by R's row panels at the AVX-512 level
+// (VecPanelRows), where two or three threads split it into two groups
+// of entries (rnnRunGroups, checked by TestRecurrentBatchGroups),
 // elsewhere by R packed for the rows that fill the kernel's tiles and
 // by its row panels for the others, and a batch of one; the hidden
 // sizes are not multiples of the split's alignment. It runs at every CPU
@@ -302,22 +305,24 @@ func testRecurrentSplitUnits(t *testing.T) {
 					if lbr && kind != "GRU" {
 						continue
 					}
-					var first []*tensor.Tensor
-					for _, threads := range []int{1, 2, 3} {
-						gates := map[string]int{"RNN": 1, "GRU": 3, "LSTM": 4}[kind]
-						if workers, _ := rnnSplit(threads, len(sz.lens), gates, sz.hidden); threads > 1 && workers < 2 {
-							t.Fatalf("%s at %d threads runs on %d worker: the case does not exercise the split", kind, threads, workers)
-						}
-						parallel.SetThreads(threads)
-						got := trCheckRecurrent(t, rand.New(rand.NewPCG(3, 9)), sz, graph.Float32, kind, dir, 0, lbr)
-						if first == nil {
-							first = got
-							continue
-						}
-						for i := range got {
-							if !slices.Equal(got[i].Data.([]float32), first[i].Data.([]float32)) {
-								t.Errorf("%s %s lbr=%v batch %d: output %d at %d threads differs from 1 thread",
-									kind, dir, lbr, len(sz.lens), i, threads)
+					for _, layout := range []int{0, 1} {
+						var first []*tensor.Tensor
+						for _, threads := range []int{1, 2, 3} {
+							gates := map[string]int{"RNN": 1, "GRU": 3, "LSTM": 4}[kind]
+							if workers, _ := rnnSplit(threads, len(sz.lens), gates, sz.hidden); threads > 1 && workers < 2 {
+								t.Fatalf("%s at %d threads runs on %d worker: the case does not exercise the split", kind, threads, workers)
+							}
+							parallel.SetThreads(threads)
+							got := trCheckRecurrent(t, rand.New(rand.NewPCG(3, 9)), sz, graph.Float32, kind, dir, layout, lbr)
+							if first == nil {
+								first = got
+								continue
+							}
+							for i := range got {
+								if !slices.Equal(got[i].Data.([]float32), first[i].Data.([]float32)) {
+									t.Errorf("%s %s lbr=%v layout %d batch %d: output %d at %d threads differs from 1 thread",
+										kind, dir, lbr, layout, len(sz.lens), i, threads)
+								}
 							}
 						}
 					}
@@ -398,6 +403,57 @@ func TestRecurrentErrors(t *testing.T) {
 		_, err := Build(testNode("GRU", attrs...), 14)
 		wantErr(t, "attributes", err, "attribute")
 	}
+}
+
+// TestRecurrentBatchGroups checks which cells rnnRunGroups splits into
+// groups of batch entries: float32 ones with at least rnnGroupRows
+// entries per group, at most VecPanelRows entries, R of at most
+// rnnGroupMaxR bytes, two threads or more and two steps or more, at the
+// levels where SgemvPackedVecB has kernels (VecPanelRows > 0);
+// TestRecurrentSplitUnits checks their results.
+func TestRecurrentBatchGroups(t *testing.T) {
+	leveltest.Run(t, func(t *testing.T) {
+		blocked, _ := serialGemm().(linalg.Blocked)
+		panels := blocked.VecPanelRows()
+		cases := []struct {
+			kind                   rnnKind
+			hidden, batch, threads int
+			double                 bool
+			want                   int
+		}{
+			{kind: cellLSTM, hidden: 100, batch: 8, threads: 2, want: 2},
+			{kind: cellLSTM, hidden: 256, batch: 12, threads: 3, want: 3},
+			{kind: cellGRU, hidden: 100, batch: 9, threads: 4, want: 2},
+			{kind: cellLSTM, hidden: 100, batch: 8, threads: 1, want: 1},
+			{kind: cellLSTM, hidden: 100, batch: 7, threads: 2, want: 1},
+			{kind: cellLSTM, hidden: 100, batch: 13, threads: 2, want: 1},
+			{kind: cellLSTM, hidden: 100, batch: 8, threads: 2, double: true, want: 1},
+			{kind: cellLSTM, hidden: 600, batch: 8, threads: 2, want: 1}, // R of 5.8 MB
+		}
+		for _, c := range cases {
+			o := &recurrent{kind: c.kind, hidden: c.hidden}
+			r := make([]float32, c.kind.gates()*c.hidden*c.hidden)
+			lens := slices.Repeat([]int{3}, c.batch)
+			var v any = &rnnInputs[float32]{steps: 3, batch: c.batch, r: r, seqLens: lens}
+			if c.double {
+				v = &rnnInputs[float64]{steps: 3, batch: c.batch, r: make([]float64, len(r)), seqLens: lens}
+			}
+			want := c.want
+			if panels < c.batch {
+				want = 1
+			}
+			if got := o.batchGroups(v, c.threads); got != want {
+				t.Errorf("%+v: %d groups, want %d", c, got, want)
+			}
+			if in, ok := v.(*rnnInputs[float32]); ok {
+				clear(in.seqLens[1:]) // sequences of one step and none
+				in.seqLens[0] = 1
+				if got := o.batchGroups(v, c.threads); got != 1 {
+					t.Errorf("%+v with one step: %d groups, want 1", c, got)
+				}
+			}
+		}
+	})
 }
 
 // BenchmarkLSTM runs the second layer of the zoo's LSTM classifier: 64
