@@ -542,8 +542,10 @@ type rnnCell[T rnnFloat] struct {
 	// row's values in the run's chunks of units (see run): chunk [j0,
 	// j1) at G*j0, gate k's units of it at G*j0 + k*(j1-j0). The chunk's
 	// worker computes its columns (projectInputs) and reads them.
-	xw     []T
-	hr     []T // R h over the batch, [B, G*H], where a phase's products are not left in the workers' scratch (rnnStepper.products)
+	xw []T
+	// hr is R h over the batch, [B, G*H], for the phases whose products
+	// are not left in the workers' scratch (rnnStepper.products).
+	hr     []T
 	u, hrh []T // GRU without linear_before_reset: r ⊙ h and R_h (r ⊙ h), [B, H]
 }
 
@@ -659,8 +661,8 @@ type rnnRun[T rnnFloat] struct {
 // runs its first seqLens[b] steps, reversed if reverse.
 //
 // With enough work per step, the steps are split between workers, one
-// per thread (at most threads), by chunks of hidden
-// units (rnnSplit): a chunk is its units' rows of the recurrent products,
+// per thread (at most threads), by chunks of hidden units (rnnSplit): a
+// chunk is its units' rows of the recurrent products,
 // which read the whole previous state, then its units' gates. The workers
 // take the chunks of a step in turn, and a chunk of the next step only
 // once every chunk of this one is done (rnnTeam, which leaves the rest

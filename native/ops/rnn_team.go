@@ -213,10 +213,12 @@ func (t *rnnTeam) finish() {
 
 // rnnChains hands out the tasks of independent chains to workers: a
 // chain's tasks run one after another, task i once task i-1 is done, on
-// whichever worker takes it. A worker takes the next task of the chain
-// least advanced of those whose next task is ready, so that workers
-// spread over the chains, and one alone (the others late to start, or
-// held back by the system) runs them all in turn rather than waiting.
+// whichever worker takes it. Worker w takes the next task of chain w
+// when it is ready, else that of the least advanced chain whose next
+// task is ready: workers keep to chains of their own, and one alone (the
+// others late to start, or held back by the system) runs every chain in
+// turn rather than waiting. A worker that the system holds back in the
+// middle of a task holds up no other chain.
 // As in a team (rnnTeam), once a worker has waited rnnTeamSpins polls
 // for a task in progress, the helpers (the workers but the first) take
 // no more tasks: on a machine that holds back a thread for milliseconds
@@ -253,7 +255,7 @@ func (c *rnnChains) work(w int, run func(k int, task int64)) {
 			return
 		}
 		seen := c.tasksDone()
-		k, task, left := c.take()
+		k, task, left := c.take(w)
 		if !left {
 			return
 		}
@@ -301,10 +303,16 @@ func (c *rnnChains) sleepWhile(seen int64) {
 	c.mu.Unlock()
 }
 
-// take claims the next task of the least advanced chain whose next task
-// is ready, and returns it, or k < 0 if none is ready; left is false
-// once every task is taken.
-func (c *rnnChains) take() (k int, task int64, left bool) {
+// take claims for worker w the next task of chain w if it is ready,
+// else of the least advanced chain whose next task is ready, and returns
+// it, or k < 0 if none is ready; left is false once every task is taken.
+func (c *rnnChains) take(w int) (k int, task int64, left bool) {
+	if w < len(c.next) {
+		n := c.next[w].Load()
+		if n < c.total[w] && c.done[w].Load() == n && c.next[w].CompareAndSwap(n, n+1) {
+			return w, n, true
+		}
+	}
 	for {
 		k, task, left = -1, 0, false
 		for i := range c.next {
