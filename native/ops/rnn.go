@@ -802,7 +802,13 @@ const rnnGroupMaxR = 4 << 20
 // entries or more and whose products by R all go through its panels
 // (at most linalg.Blocked.VecPanelRows rows), as the team's would, so
 // that results do not depend on the split, with R of at most
-// rnnGroupMaxR bytes.
+// rnnGroupMaxR bytes, and whose group's step is worth a goroutine of
+// its own (parallel.Worth). The grain of package parallel is larger
+// while it finds the machine oversubscribed: a team, which leaves the
+// run to one worker at its first long wait, then does better (on the
+// loaded machine, medians of 7.1-7.6 ms against 20-26 for
+// BenchmarkLSTM's layer at batch 8 on 2 threads, in the sittings where
+// the team ran alone from its first phases).
 func (o *recurrent) batchGroups(v any, threads int) int {
 	in, ok := v.(*rnnInputs[float32])
 	if !ok || threads < 2 || in.batch < 2*rnnGroupRows || slices.Max(in.seqLens) < 2 {
@@ -813,7 +819,11 @@ func (o *recurrent) batchGroups(v any, threads int) int {
 	if !isBlocked || in.batch > blocked.VecPanelRows() || 4*g*h*h > rnnGroupMaxR || len(in.r) == 0 {
 		return 1
 	}
-	return min(threads, in.batch/rnnGroupRows)
+	groups := min(threads, in.batch/rnnGroupRows)
+	if !parallel.Worth(2 * float64(in.batch/groups*g*h*h)) {
+		return 1
+	}
+	return groups
 }
 
 // rnnRunGroups runs direction d of a cell split into groups of batch

@@ -276,6 +276,7 @@ func trCheckRecurrent(t *testing.T, rng *rand.Rand, sz trSizes, dtype graph.DTyp
 // level (leveltest.Run).
 func TestRecurrentSplitUnits(t *testing.T) {
 	defer parallel.SetThreads(parallel.Threads())
+	defer parallel.SetGrain(parallel.SetGrain(1)) // steps of groups worth a goroutine
 	// Enough Ps for a team of 3, which run caps at GOMAXPROCS.
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
 	leveltest.Run(t, testRecurrentSplitUnits)
@@ -409,9 +410,11 @@ func TestRecurrentErrors(t *testing.T) {
 // groups of batch entries: float32 ones with at least rnnGroupRows
 // entries per group, at most VecPanelRows entries, R of at most
 // rnnGroupMaxR bytes, two threads or more and two steps or more, at the
-// levels where SgemvPackedVecB has kernels (VecPanelRows > 0);
+// levels where SgemvPackedVecB has kernels (VecPanelRows > 0), and none
+// whose group's step is below package parallel's grain;
 // TestRecurrentSplitUnits checks their results.
 func TestRecurrentBatchGroups(t *testing.T) {
+	defer parallel.SetGrain(parallel.SetGrain(1))
 	leveltest.Run(t, func(t *testing.T) {
 		blocked, _ := serialGemm().(linalg.Blocked)
 		panels := blocked.VecPanelRows()
@@ -445,6 +448,13 @@ func TestRecurrentBatchGroups(t *testing.T) {
 			if got := o.batchGroups(v, c.threads); got != want {
 				t.Errorf("%+v: %d groups, want %d", c, got, want)
 			}
+			// A step of a group of 4 entries and 100 units is 320
+			// kflops: a team's below a grain of 1 Mflop.
+			prev := parallel.SetGrain(1 << 20)
+			if got := o.batchGroups(v, c.threads); c.hidden <= 100 && got != 1 {
+				t.Errorf("%+v with a grain of 1 Mflop: %d groups, want 1", c, got)
+			}
+			parallel.SetGrain(prev)
 			if in, ok := v.(*rnnInputs[float32]); ok {
 				clear(in.seqLens[1:]) // sequences of one step and none
 				in.seqLens[0] = 1
