@@ -140,7 +140,7 @@ func BatchNormTrainingForward(p *BatchNormParams, x, scale, bias, runMean, runVa
 // to each block of affineBlock values while they are in cache.
 func (p *BatchNormParams) affine(x, y, a, b []float32) {
 	t := affineTasks.Get()
-	*t = affineTask{p: p, x: x, y: y, a: a, b: b}
+	*t = affineTask{p: *p, x: x, y: y, a: a, b: b}
 	if p.Spatial > 1 {
 		parallel.Run(p.C, grainFor(p.N*p.Spatial), t)
 	} else {
@@ -152,14 +152,14 @@ func (p *BatchNormParams) affine(x, y, a, b []float32) {
 // affineTask is affine's loop: over the channels when a channel's runs
 // are longer than one value, over the images otherwise.
 type affineTask struct {
-	p          *BatchNormParams
+	p          BatchNormParams // a copy, so that the caller's does not escape
 	x, y, a, b []float32
 }
 
 var affineTasks parallel.Tasks[affineTask]
 
 func (t *affineTask) Range(lo, hi int) {
-	p, x, y, a, b := t.p, t.x, t.y, t.a, t.b
+	p, x, y, a, b := &t.p, t.x, t.y, t.a, t.b
 	if s := p.Spatial; s > 1 {
 		for c := lo; c < hi; c++ {
 			for n := 0; n < p.N; n++ {

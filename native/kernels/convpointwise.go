@@ -311,7 +311,10 @@ func (s *pointwiseGeometry) runAffine(x, w, y []float32, e slideEpilogue, in *In
 	sp := s.split(workers)
 	t := pointwiseTasks.Get()
 	*t = pointwiseTask{s: s, serial: linalg.Serial(s.gemm), x: x, w: w, y: y, e: e, sp: sp,
-		tasks: p.N * p.Group * sp.chunks * sp.blocks, in: in}
+		tasks: p.N * p.Group * sp.chunks * sp.blocks}
+	if in != nil {
+		t.in = *in
+	}
 	// Only the products of packed columns on planes of 13x13 or more
 	// take the epilogue in their stores. On the columns read in place
 	// (fewer than 48 output channels: MobileNet V2's 32->16@112x112, V3's
@@ -370,9 +373,10 @@ type pointwiseTask struct {
 	storeAct linalg.Epilogue
 	// pa, when not nil, multiplies by the weights packed in s.packedW.
 	pa linalg.PackedAGemm
-	// in, when not nil, maps the input channels as the columns are
-	// packed (see runAffine).
-	in *InputAffine
+	// in, when its Scale is not nil, maps the input channels as the
+	// columns are packed (see runAffine). A copy, so that the caller's
+	// map does not escape to the heap through the pooled task.
+	in InputAffine
 }
 
 var pointwiseTasks parallel.Tasks[pointwiseTask]
@@ -428,7 +432,7 @@ func (t *pointwiseTask) Range(_, _ int) {
 			cols -= tail
 			for j := cols; j < j1-j0; j++ {
 				col, cld := src[j:], ld
-				if t.in != nil {
+				if t.in.Scale != nil {
 					if column == nil {
 						column = getBuffer(cg)
 						defer putBuffer(column)
@@ -443,7 +447,7 @@ func (t *pointwiseTask) Range(_, _ int) {
 		}
 		switch {
 		case s.packs:
-			if t.in != nil {
+			if t.in.Scale != nil {
 				s.gemm.(linalg.AffinePackGemm).PackBAffine(cg, cols, src, ld, packed, t.in.rows(g*cg, (g+1)*cg))
 			} else {
 				s.gemm.PackB(false, cg, cols, src, ld, packed)

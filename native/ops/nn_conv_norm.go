@@ -60,6 +60,10 @@ func (c *conv) FoldNormalization(n Normalization) Op {
 // B, mean and variance. Float32 2-D convolutions map the input as they
 // read it (kernels.ConvForwardPlan.ForwardAffine); others store the
 // normalized input, then convolve it.
+// normalizationInputs names a folded normalization's inputs, as errors
+// name them.
+var normalizationInputs = [...]string{"normalization scale", "normalization B", "normalization input_mean", "normalization input_var"}
+
 func (c *conv) normalizedForward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 	if len(in) < 6 {
 		return nil, fmt.Errorf("a convolution of a normalized input got %d inputs, want at least 6", len(in))
@@ -73,13 +77,13 @@ func (c *conv) normalizedForward(ctx *Context, in []*tensor.Tensor) ([]*tensor.T
 		return nil, fmt.Errorf("input %v has no spatial axis", x.Shape)
 	}
 	ch := x.Shape[1]
-	for i, name := range []string{"scale", "B", "input_mean", "input_var"} {
-		t, err := float32Input(stats, i, "normalization "+name)
+	for i, name := range normalizationInputs {
+		t, err := float32Input(stats, i, name)
 		if err != nil {
 			return nil, err
 		}
 		if t.Len() != ch {
-			return nil, fmt.Errorf("normalization input %s has %d values for %d channels", name, t.Len(), ch)
+			return nil, fmt.Errorf("%s has %d values for %d channels", name, t.Len(), ch)
 		}
 	}
 	plain := *c
