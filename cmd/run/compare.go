@@ -3,7 +3,9 @@ package main
 import (
 	"fmt"
 	"io"
+	"maps"
 	"math"
+	"reflect"
 	"slices"
 
 	"github.com/onnxkit/onnxkit/graph"
@@ -184,7 +186,12 @@ func printStats(w io.Writer, s errorStats) {
 }
 
 // runBoth runs the model at path (m) in the engines that a and b open,
-// on the same inputs, and returns their outputs in that order.
+// on the same inputs, and returns their outputs in that order. The
+// engine under test (a) runs twice, and its second run must give the
+// first's outputs bit for bit: a run may take another path than the
+// first (the native engine places a Concat's inputs in its output only
+// from the second run with the same shapes), and that path is held to
+// the reference through the first.
 func runBoth(o *options, m *graph.Model, path string, inputs map[string]*tensor.Tensor, a, b opener) ([2]map[string]*tensor.Tensor, error) {
 	var outs [2]map[string]*tensor.Tensor
 	for i, open := range []opener{a, b} {
@@ -193,10 +200,68 @@ func runBoth(o *options, m *graph.Model, path string, inputs map[string]*tensor.
 			return outs, fmt.Errorf("%s: %w", o.model, err)
 		}
 		outs[i], err = e.Run(inputs)
+		if err == nil && i == 0 {
+			err = sameAgain(e, inputs, outs[0])
+		}
 		e.Close()
 		if err != nil {
 			return outs, fmt.Errorf("%s: %w", o.model, err)
 		}
 	}
 	return outs, nil
+}
+
+// sameAgain runs e on inputs again and reports an error unless every
+// output is bitwise first's.
+func sameAgain(e engine, inputs, first map[string]*tensor.Tensor) error {
+	again, err := e.Run(inputs)
+	if err != nil {
+		return fmt.Errorf("second run: %w", err)
+	}
+	for _, name := range slices.Sorted(maps.Keys(first)) {
+		if i := firstDifference(first[name], again[name]); i >= 0 {
+			return fmt.Errorf("output %q of the second run differs from the first's at element %d, on the same inputs", name, i)
+		}
+	}
+	return nil
+}
+
+// firstDifferentBits returns the index of the first element of a whose
+// bits differ from b's, -1 for none.
+func firstDifferentBits[T float32 | float64, B uint32 | uint64](a, b []T, bits func(T) B) int {
+	if len(a) != len(b) {
+		return 0
+	}
+	for i := range a {
+		if bits(a[i]) != bits(b[i]) {
+			return i
+		}
+	}
+	return -1
+}
+
+// firstDifference returns the index of the first element that differs
+// between a and b, bit for bit (a NaN equals a NaN of the same bits; -0
+// and +0 differ), 0 for tensors of different types or shapes, and -1
+// when they are identical.
+func firstDifference(a, b *tensor.Tensor) int {
+	if b == nil || a.DType != b.DType || !slices.Equal(a.Shape, b.Shape) {
+		return 0
+	}
+	switch x := a.Data.(type) {
+	case []float32:
+		return firstDifferentBits(x, b.Data.([]float32), math.Float32bits)
+	case []float64:
+		return firstDifferentBits(x, b.Data.([]float64), math.Float64bits)
+	}
+	va, vb := reflect.ValueOf(a.Data), reflect.ValueOf(b.Data)
+	if va.Kind() != reflect.Slice || va.Type() != vb.Type() || va.Len() != vb.Len() {
+		return 0
+	}
+	for i := range va.Len() {
+		if !va.Index(i).Equal(vb.Index(i)) {
+			return i
+		}
+	}
+	return -1
 }
