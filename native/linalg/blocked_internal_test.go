@@ -69,10 +69,15 @@ func TestChunkCount(t *testing.T) {
 		want    int
 		working string
 	}{
-		// fc8 dX, 64x4096x17: 256 column tiles in 2×4 chunks of 32
-		// (512 columns), at least 8 (128 columns).
-		{gemmArgs{m: 64, n: 4096, k: 17}, false, 256, 8, "wide: chunksPerWorker chunks each"},
-		{gemmArgs{transA: true, m: 64, n: 4096, k: 17}, false, 256, 8, "wide: chunksPerWorker chunks each"},
+		// fc8 dX, 64x4096x17: shallow, its C (1 MiB) fits the L2
+		// caches of two workers: one chunk per worker.
+		{gemmArgs{m: 64, n: 4096, k: 17}, false, 256, 2, "shallow, C in cache: one chunk per worker"},
+		{gemmArgs{transA: true, m: 64, n: 4096, k: 17}, false, 256, 2, "shallow, C in cache: one chunk per worker"},
+		// Ten times the rows (C 10 MiB): 256 column tiles in 2×4
+		// chunks of 32 (512 columns), at least 8 (128 columns).
+		{gemmArgs{m: 640, n: 4096, k: 17}, false, 256, 8, "wide: chunksPerWorker chunks each"},
+		// Packed in advance (a convolution's B): chunksPerWorker too.
+		{gemmArgs{m: 64, n: 4096, k: 17, packedB: true}, false, 256, 8, "packed B: chunksPerWorker chunks each"},
 		// fc7 dX, 64x4096x4096: each chunk packs B (64 MiB, from
 		// memory) from runs of its rows as wide as the chunk, at least
 		// minPackedRun = 2048 columns (128 tiles): one chunk per worker.

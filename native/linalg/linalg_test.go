@@ -269,9 +269,9 @@ func gemmCases() []gemmCase {
 	idx := 0
 	// (16, 21, 300) is computed as C^T with more rows than C (a
 	// convolution's shape that the fuzzer found sliced past C).
-	// (64, 1000, 17), AlexNet's fc8 dX (64, 4096, 17) and (600, 40, 300)
-	// are split into several chunks per worker, by columns and by rows
-	// (see Blocked).
+	// (600, 40, 300) is split into several chunks per worker by rows,
+	// (150, 4200, 5) by columns; (64, 1000, 17) and AlexNet's fc8 dX
+	// (64, 4096, 17), shallow, into one per worker (see Blocked).
 	sizes, large := edgeSizes, [][3]int{{300, 97, 600}, {150, 4200, 5}, {37, 45, 1100}, {1, 500, 300}, {500, 1, 300},
 		{1, 4100, 1001}, {1001, 1, 4100}, {64, 17, 300}, {16, 21, 300}, {40, 34, 700}, {64, 1000, 17}, {64, 4096, 17}, {600, 40, 300},
 		{13, 9, 0}, {0, 5, 7}, {6, 0, 3}}
@@ -343,7 +343,8 @@ func TestBlockedThreadIndependence(t *testing.T) {
 		{transB: true, m: 1, n: 4100, k: 2001, alpha: 1},
 		{m: 1, n: 1000, k: 700, alpha: 1, beta: 0.5},
 		{transA: true, m: 900, n: 1, k: 301, alpha: 2},
-		// AlexNet's fc8 dX and conv1 dW, in several chunks per worker.
+		// AlexNet's fc8 dX, in one chunk per worker, and conv1 dW, in
+		// several.
 		{m: 64, n: 4096, k: 17, alpha: 1},
 		{transB: true, m: 96, n: 363, k: 3025, alpha: 1, beta: 1},
 		{m: 600, n: 40, k: 300, alpha: 0.5, beta: 0.25},
