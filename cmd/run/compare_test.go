@@ -87,7 +87,9 @@ func TestCompareTensors(t *testing.T) {
 // outputs with the first's: NaNs of the same bits are equal, -0 and +0
 // are not, and every dtype's slice is compared element by element.
 func TestFirstDifference(t *testing.T) {
-	f32 := func(v ...float32) *tensor.Tensor { return &tensor.Tensor{DType: graph.Float32, Shape: []int{len(v)}, Data: v} }
+	f32 := func(v ...float32) *tensor.Tensor {
+		return &tensor.Tensor{DType: graph.Float32, Shape: []int{len(v)}, Data: v}
+	}
 	nan := float32(math.NaN())
 	negZero := float32(math.Copysign(0, -1))
 	tests := []struct {
