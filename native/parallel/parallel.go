@@ -521,19 +521,7 @@ func preempted(last, now time.Duration) bool {
 // costs the CPU time of the polling workers (at most GOMAXPROCS-1), so
 // only a burst of loops that use more than one thread is worth one.
 // Bursts may overlap, from any goroutines.
-//
-// A burst that starts while no worker polls wakes a parked one, so that
-// it is on its way to polling (see idle) while the run prepares its
-// first loop, rather than only once that loop is handed out.
-func BeginBurst() {
-	if bursts.Add(1) != 1 || pollers.Load() > 0 || contended(since()) {
-		return
-	}
-	select {
-	case idle <- nil: // a nil loop: the worker goes straight to polling
-	default: // no worker is parked: the first loop starts one
-	}
-}
+func BeginBurst() { bursts.Add(1) }
 
 // EndBurst ends a burst that BeginBurst started.
 func EndBurst() { bursts.Add(-1) }
@@ -555,13 +543,10 @@ func dispatch(l *loop) {
 }
 
 // work helps with l, then with the loops that reach it as a worker:
-// offered while it polls, or handed to it once it has parked. A nil
-// loop only wakes the worker (BeginBurst).
+// offered while it polls, or handed to it once it has parked.
 func work(l *loop) {
 	for {
-		if l != nil {
-			l.help()
-		}
+		l.help()
 		l = next()
 	}
 }
