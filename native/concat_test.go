@@ -146,6 +146,20 @@ func copyingProgram(t testing.TB, m *graph.Model) *Program {
 	return p
 }
 
+// plannedAndCopying compiles m twice: with the in-place plan, its
+// Concats spied on (pieces found in place count into the returned
+// counter), and without it (copyingProgram).
+func plannedAndCopying(t testing.TB, m *graph.Model) (planned, plain *Program, placed *atomic.Int64) {
+	t.Helper()
+	planned, err := Compile(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	placed = new(atomic.Int64)
+	spyOnConcats(planned, placed)
+	return planned, copyingProgram(t, m), placed
+}
+
 // randomImage returns x of shape [n, c, side, side], uniform in [-2, 2).
 func randomImage(rng *rand.Rand, n, c, side int) *tensor.Tensor {
 	x := tensor.Float32(n, c, side, side)
@@ -193,13 +207,7 @@ func equalShapes(a, b []int) bool {
 func TestConcatInPlace(t *testing.T) {
 	rng := rand.New(rand.NewPCG(19, 1))
 	m := concatNet(t, rng)
-	planned, err := Compile(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	plain := copyingProgram(t, m)
-	var placed atomic.Int64
-	spyOnConcats(planned, &placed)
+	planned, plain, placed := plannedAndCopying(t, m)
 	// Per run: the batch, the side, and the pieces found in place. At
 	// batch 1 they are cat's three, pre's two, one's one, mixed's first,
 	// batch's two, chain's four (two of each Concat) and outer's five;
@@ -376,13 +384,7 @@ func TestConcatInPlaceZoo(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			planned, err := Compile(m)
-			if err != nil {
-				t.Fatal(err)
-			}
-			plain := copyingProgram(t, m)
-			var placed atomic.Int64
-			spyOnConcats(planned, &placed)
+			planned, plain, placed := plannedAndCopying(t, m)
 			rng := rand.New(rand.NewPCG(19, 4))
 			for _, batch := range []int{1, 2, 8} {
 				in := map[string]*tensor.Tensor{}
@@ -598,13 +600,7 @@ func apartNet(t testing.TB, rng *rand.Rand) *graph.Model {
 func TestConcatInPlaceImagesApart(t *testing.T) {
 	rng := rand.New(rand.NewPCG(19, 8))
 	m := apartNet(t, rng)
-	planned, err := Compile(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	plain := copyingProgram(t, m)
-	var placed atomic.Int64
-	spyOnConcats(planned, &placed)
+	planned, plain, placed := plannedAndCopying(t, m)
 	for _, run := range []struct{ batch, side int }{{2, 9}, {3, 9}, {8, 9}, {1, 9}, {8, 7}, {2, 6}} {
 		for r := range 2 {
 			in := map[string]*tensor.Tensor{"x": randomImage(rng, run.batch, 8, run.side), "z": randomImage(rng, run.batch, 3, run.side)}
