@@ -100,8 +100,22 @@ func TestConcurrentRunsAreBitwiseSequential(t *testing.T) {
 }
 
 // concurrentRunsAreBitwiseSequential is TestConcurrentRunsAreBitwiseSequential
-// on s.
+// on s, each goroutine running through Session.Run.
 func concurrentRunsAreBitwiseSequential(t *testing.T, s *Session) {
+	concurrentLogitsAreBitwiseSequential(t, s, func() func(x *tensor.Tensor) (*tensor.Tensor, error) {
+		return func(x *tensor.Tensor) (*tensor.Tensor, error) {
+			out, err := s.Run(context.Background(), map[string]*tensor.Tensor{"image": x})
+			return out["logits"], err
+		}
+	})
+}
+
+// concurrentLogitsAreBitwiseSequential runs s from 16 goroutines, 50
+// runs each, with different images and batch sizes 1-5, each goroutine
+// through a run function of its own from newRun that returns the
+// logits, and compares them bitwise with a sequential Run of the same
+// input.
+func concurrentLogitsAreBitwiseSequential(t *testing.T, s *Session, newRun func() func(x *tensor.Tensor) (*tensor.Tensor, error)) {
 	const goroutines, runs = 16, 50
 	input := func(g, r int) *tensor.Tensor { return randomImages(uint64(g*runs+r), 1+(g+r)%5) }
 	want := make([][]*tensor.Tensor, goroutines)
@@ -120,13 +134,14 @@ func concurrentRunsAreBitwiseSequential(t *testing.T, s *Session) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			run := newRun()
 			for r := range runs {
-				out, err := s.Run(context.Background(), map[string]*tensor.Tensor{"image": input(g, r)})
+				got, err := run(input(g, r))
 				if err != nil {
 					errs <- err
 					return
 				}
-				got, ref := out["logits"], want[g][r]
+				ref := want[g][r]
 				if !slices.Equal(got.Shape, ref.Shape) {
 					errs <- fmt.Errorf("goroutine %d, run %d: shape %v, sequentially %v", g, r, got.Shape, ref.Shape)
 					return
@@ -480,55 +495,18 @@ func TestConcurrentRunIntoIsBitwiseSequential(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const goroutines, runs = 16, 50
-	input := func(g, r int) *tensor.Tensor { return randomImages(uint64(g*runs+r), 1+(g+r)%5) }
-	want := make([][]*tensor.Tensor, goroutines)
-	for g := range goroutines {
-		for r := range runs {
-			out, err := s.Run(context.Background(), map[string]*tensor.Tensor{"image": input(g, r)})
-			if err != nil {
-				t.Fatal(err)
+	concurrentLogitsAreBitwiseSequential(t, s, func() func(x *tensor.Tensor) (*tensor.Tensor, error) {
+		outs := map[int]map[string]*tensor.Tensor{} // by batch size
+		return func(x *tensor.Tensor) (*tensor.Tensor, error) {
+			out := outs[x.Shape[0]]
+			if out == nil {
+				out = map[string]*tensor.Tensor{}
+				outs[x.Shape[0]] = out
 			}
-			want[g] = append(want[g], out["logits"])
+			err := s.RunInto(context.Background(), map[string]*tensor.Tensor{"image": x}, out)
+			return out["logits"], err
 		}
-	}
-	var wg sync.WaitGroup
-	errs := make(chan error, goroutines)
-	for g := range goroutines {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			outs := map[int]map[string]*tensor.Tensor{} // by batch size
-			for r := range runs {
-				x := input(g, r)
-				out := outs[x.Shape[0]]
-				if out == nil {
-					out = map[string]*tensor.Tensor{}
-					outs[x.Shape[0]] = out
-				}
-				if err := s.RunInto(context.Background(), map[string]*tensor.Tensor{"image": x}, out); err != nil {
-					errs <- err
-					return
-				}
-				got, ref := out["logits"], want[g][r]
-				if !slices.Equal(got.Shape, ref.Shape) {
-					errs <- fmt.Errorf("goroutine %d, run %d: shape %v, sequentially %v", g, r, got.Shape, ref.Shape)
-					return
-				}
-				for i, v := range got.F32() {
-					if math.Float32bits(v) != math.Float32bits(ref.F32()[i]) {
-						errs <- fmt.Errorf("goroutine %d, run %d: logits[%d] = %v, sequentially %v", g, r, i, v, ref.F32()[i])
-						return
-					}
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
+	})
 }
 
 // TestRunIntoChecksOutputs gives Session.RunInto a tensor of another
