@@ -25,6 +25,10 @@ type convAlgorithm int
 const (
 	// convAuto picks by convPreference and the cost model.
 	convAuto convAlgorithm = iota
+	// convRows sums the taps of depthwise convolutions row by row,
+	// reading the input planes where they lie (convrows.go); forward
+	// only.
+	convRows
 	// convLanes sums the taps of depthwise convolutions with the
 	// channels side by side in the lanes of vectors (convlanes.go);
 	// dX is that of the adjoint convolution.
@@ -71,7 +75,7 @@ const (
 )
 
 var convAlgorithmNames = [numConvAlgorithms]string{
-	convAuto: "auto", convLanes: "lanes", convChannelBlocks: "channel-blocks", convDirect: "direct", convPointwise: "pointwise", convWinograd3: "winograd-f2x3", convWinograd4x3: "winograd-f4x3", convWinograd5: "winograd-f2x5",
+	convAuto: "auto", convRows: "rows", convLanes: "lanes", convChannelBlocks: "channel-blocks", convDirect: "direct", convPointwise: "pointwise", convWinograd3: "winograd-f2x3", convWinograd4x3: "winograd-f4x3", convWinograd5: "winograd-f2x5",
 	convStridedWindow: "strided-window", convSlidingWindow: "sliding-window", convMatVec: "matvec", convIm2col: "im2col",
 }
 
@@ -105,8 +109,9 @@ const (
 func (p convPass) String() string { return [...]string{"forward", "dW", "dX"}[p] }
 
 // convPreference lists, per pass, the algorithms convAuto tries, in
-// order. Sums of taps come first, by lanes for depthwise convolutions,
-// then direct: they pay only for grouped convolutions with few
+// order. Sums of taps come first, by rows then lanes for depthwise
+// convolutions (rows only on wide planes, see depthwiseRows), then
+// direct: they pay only for grouped convolutions with few
 // channels per group, where every GEMM path multiplies matrices of a
 // few rows. The forward pass takes the strided window where Winograd
 // does not pay, whatever the strides (see gathering for its
@@ -129,7 +134,7 @@ func (p convPass) String() string { return [...]string{"forward", "dW", "dX"}[p]
 // where its gathered tiles are 32 columns wide, to im2col where the
 // pointwise products do not pay otherwise (see try).
 var convPreference = [numConvPasses][]convAlgorithm{
-	convForwardPass: {convMatVec, convLanes, convChannelBlocks, convDirect, convPointwise, convWinograd4x3, convWinograd3, convWinograd5, convStridedWindow, convIm2col},
+	convForwardPass: {convMatVec, convRows, convLanes, convChannelBlocks, convDirect, convPointwise, convWinograd4x3, convWinograd3, convWinograd5, convStridedWindow, convIm2col},
 	convFilterPass:  {convDirect, convPointwise, convWinograd3, convWinograd5, convSlidingWindow, convStridedWindow, convIm2col},
 	convDataPass:    {convLanes, convChannelBlocks, convDirect, convPointwise, convWinograd3, convWinograd5, convSlidingWindow, convIm2col},
 }
@@ -143,6 +148,7 @@ type convPlan struct {
 	direct directGeometry
 	point  pointwiseGeometry
 	lanes  lanesGeometry
+	rows   rowsGeometry
 	blocks channelBlocksGeometry
 	matvec matVecGeometry
 	// adjoint is the convolution whose forward pass is dX, for a dX
@@ -170,6 +176,8 @@ func (plan *convPlan) run(x, w, y []float32, e slideEpilogue) bool {
 		plan.point.run(x, w, y, e)
 	case convLanes:
 		plan.lanes.run(x, w, y, e)
+	case convRows:
+		plan.rows.run(x, w, y, e)
 	case convChannelBlocks:
 		plan.blocks.run(x, w, y, e)
 	case convMatVec:
@@ -293,6 +301,9 @@ func (p *ConvParams) try(alg convAlgorithm, pass convPass, gemm linalg.Gemm) (pl
 		if alg == convMatVec {
 			return plan, "no dX pass (im2col serves one output position)", false
 		}
+		if alg == convRows {
+			return plan, "no dX pass (the lanes serve depthwise convolutions)", false
+		}
 		if alg == convStridedWindow {
 			return plan, "no dX pass (im2col's col2im serves strided convolutions)", false
 		}
@@ -313,6 +324,11 @@ func (p *ConvParams) try(alg convAlgorithm, pass convPass, gemm linalg.Gemm) (pl
 		return plan, "", pays && (small || alg.winograd() != nil)
 	}
 	switch alg {
+	case convRows:
+		if pass == convFilterPass {
+			return plan, "no dW pass (direct sums serve depthwise convolutions)", false
+		}
+		plan.rows, cannot, pays = p.depthwiseRows()
 	case convLanes:
 		if pass == convFilterPass {
 			return plan, "no dW pass (direct sums serve depthwise convolutions)", false

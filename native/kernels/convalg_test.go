@@ -86,6 +86,10 @@ func convSuiteShapes(short bool) []ConvParams {
 		conv2D(2, 3, 1, 1, 3, 3, 3, 1, 1, 1, 3),      // depthwise on 1x1 planes
 		conv2D(1, 10, 2, 3, 10, 3, 3, 1, 4, 1, 10),   // depthwise, padding larger than the kernel
 		conv2D(2, 8, 1, 19, 8, 1, 3, 1, 1, 1, 8),     // depthwise 1x3 on rows of one
+		conv2D(2, 3, 6, 150, 3, 3, 3, 1, 1, 1, 3),    // depthwise on rows wider than the rows' blocks of 64 positions
+		conv2D(1, 3, 7, 141, 3, 3, 3, 2, 1, 1, 3),    // the same strided, odd
+		conv2D(1, 2, 9, 133, 2, 5, 5, 2, 2, 1, 2),    // the same 5x5
+		conv2D(1, 4, 12, 121, 4, 3, 3, 2, 2, 1, 4),   // the same padded past the kernel's half: pairs of kernel columns from odd columns
 		conv2D(1, 3, 7, 7, 70, 3, 3, 2, 1, 1, 1),     // strided, one chunk of rows: the channels split
 		conv2D(1, 3, 7, 7, 70, 3, 3, 1, 1, 1, 1),     // the same unstrided: the window read as A by default
 		conv2D(2, 16, 13, 13, 24, 3, 3, 1, 1, 1, 1),  // a fire module's expand 3x3 in small: the same
@@ -349,7 +353,7 @@ func TestConvAlgorithms(t *testing.T) {
 					mustRun := gemm == "fast" || alg == convIm2col || alg.winograd() != nil
 					if ran[k] == 0 && mustRun && !(alg == convStridedWindow && pass == convDataPass) && !(alg == convLanes && pass == convFilterPass) &&
 						!(alg == convChannelBlocks && pass == convFilterPass) && !(alg == convWinograd4x3 && pass == convFilterPass) &&
-						!(alg == convMatVec && pass != convForwardPass) {
+						!(alg == convMatVec && pass != convForwardPass) && !(alg == convRows && pass != convForwardPass) {
 						t.Errorf("%s with the %s GEMM at level %s computed %s on no shape", alg, gemm, level, pass)
 					}
 				}

@@ -32,7 +32,7 @@ var (
 
 // BenchmarkConvDepthwiseZoo times the forward pass of depthwiseZoo at
 // batch 1, 2 and 8 with the algorithm ConvForward chooses (auto), and by
-// lanes and direct sums forced, reporting GFLOP/s, the memory traffic
+// rows, lanes and direct sums forced, reporting GFLOP/s, the memory traffic
 // the input and output planes alone need (MB/s, the bound of a
 // depthwise convolution), and the CPU time per run of all threads
 // (cpu-us/op), less disturbed than the wall time by other processes on
@@ -42,7 +42,7 @@ func BenchmarkConvDepthwiseZoo(b *testing.B) {
 		for _, batch := range []int{1, 2, 8} {
 			p := conv2D(batch, s.c, s.hw, s.hw, s.c, s.k, s.k, s.stride, s.k/2, 1, s.c)
 			p.Act = s.act
-			for _, alg := range []convAlgorithm{convAuto, convLanes, convDirect} {
+			for _, alg := range []convAlgorithm{convAuto, convRows, convLanes, convDirect} {
 				b.Run(fmt.Sprintf("%s_c%d_%d_k%d_s%d/batch%d/%s", s.name, s.c, s.hw, s.k, s.stride, batch, alg), func(b *testing.B) {
 					p.algorithm = alg
 					oh, ow := p.OutSize()

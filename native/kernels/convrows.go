@@ -1,0 +1,129 @@
+package kernels
+
+// The depthwise convolution by rows: each output row of a plane summed
+// by vec.DepthwiseRows straight from the input plane where it lies, the
+// taps of a kernel row read as (masked) vectors of the input row, the
+// columns' zero padding never stored. Rows of output whose kernel rows
+// all lie within the input (all but the first and last few) go in one
+// call per plane; those whose kernel reaches the padding above or below
+// leave those kernel rows out.
+//
+// The lanes (convlanes.go) and the direct sums (convdirect.go) first
+// copy every input row into a padded buffer, transposed for the lanes:
+// on MobileNet V2's 96@112x112 with stride 2, the lanes spent half their
+// time transposing the input, a copy as long as the sums it feeds, where
+// a stride of 2 keeps a quarter of the outputs.
+
+import (
+	"math"
+
+	"github.com/onnxkit/onnxkit/native/parallel"
+	"github.com/onnxkit/onnxkit/native/simd"
+	"github.com/onnxkit/onnxkit/native/vec"
+)
+
+// rowsGeometry is the layout of a depthwise convolution by rows.
+type rowsGeometry struct {
+	p    ConvParams
+	runs []rowsRun
+}
+
+// rowsRun is a run of output rows whose kernel rows [k0, k1) lie within
+// the input, the others in the padding: off holds, for each, the offset
+// of the input row it reads for the run's first output row.
+type rowsRun struct {
+	oy0, rows, k0, k1 int
+	off               []int32
+}
+
+// depthwiseRows returns the convolution by rows of p, or why it cannot
+// compute it (it computes only depthwise convolutions with one output
+// channel per input channel), and whether it pays: with AVX-512, whose
+// loops it has, unit strides and output rows of at least
+// rowsMinColumns. One thread, CPU time, two interleaved rounds on a
+// loaded machine (BenchmarkConvDepthwiseZoo, batch 1): on MobileNet
+// V2's 32@112x112 (3x3, stride 1, Clip) it took 0.77-0.79 of the
+// lanes' time; on 56x56 to 14x14 planes 1.12-1.36 with stride 1
+// (MobileNet V2's 144@56 1.15, 384@14 1.35), 1.17-1.33 with stride 2
+// (V2's 96@112 1.31, 144@56 1.18, V3's 72@56 1.19) but 0.85-0.89 on
+// ShuffleNet's 58@56 and 116@28 with stride 2 and no activation (not
+// understood: left to the lanes), and 2-4 on 7x7 planes, whose rows
+// are one masked vector. The rows' loads of 16 columns are unaligned,
+// two cache lines each, where the lanes' are whole.
+func (p *ConvParams) depthwiseRows() (d rowsGeometry, cannot string, pays bool) {
+	if p.Group != p.C || p.M != p.C {
+		return d, "not depthwise with one output channel per input channel", false
+	}
+	if float64(p.H)*float64(p.W) > math.MaxInt32 {
+		return d, "planes beyond int32 offsets", false
+	}
+	d.p = *p
+	d.p.algorithm = convAuto
+	oh, _ := p.OutSize()
+	for oy := 0; oy < oh; oy++ {
+		// The kernel rows of output row oy within the input.
+		k0, k1 := 0, p.KH
+		for k0 < k1 && oy*p.StrideH+k0*p.DilationH-p.PadTop < 0 {
+			k0++
+		}
+		for k1 > k0 && oy*p.StrideH+(k1-1)*p.DilationH-p.PadTop >= p.H {
+			k1--
+		}
+		if n := len(d.runs); n > 0 && d.runs[n-1].k0 == k0 && d.runs[n-1].k1 == k1 {
+			d.runs[n-1].rows++
+			continue
+		}
+		run := rowsRun{oy0: oy, rows: 1, k0: k0, k1: k1}
+		for k := k0; k < k1; k++ {
+			run.off = append(run.off, int32((oy*p.StrideH+k*p.DilationH-p.PadTop)*p.W))
+		}
+		d.runs = append(d.runs, run)
+	}
+	_, ow := p.OutSize()
+	return d, "", simd.Has(simd.AVX512) && p.StrideH == 1 && p.StrideW == 1 && ow >= rowsMinColumns
+}
+
+// rowsMinColumns is the fewest output columns for which the rows pay.
+const rowsMinColumns = 112
+
+// run computes y from x and w, with e's bias, residual and activation,
+// or adding to y under e.accumulate. The planes of every image are
+// spread over the workers.
+func (d *rowsGeometry) run(x, w, y []float32, e slideEpilogue) {
+	p := &d.p
+	oh, ow := p.OutSize()
+	ohw, hw, k := oh*ow, p.H*p.W, p.KH*p.KW
+	act, fused := lanesStoreActivation(e)
+	if e.accumulate {
+		act, fused = vec.StoreIdentity, false
+	}
+	parallel.For(p.N*p.C, grainFor(ohw*k), func(lo, hi int) {
+		var tmp []float32
+		if e.accumulate {
+			tmp = getBuffer(ohw)
+			defer putBuffer(tmp)
+		}
+		for t := lo; t < hi; t++ {
+			c := t % p.C
+			src := x[t*hw:][:hw]
+			out := y[e.at(t*ohw):][:ohw]
+			dst := out
+			if e.accumulate {
+				dst = tmp
+			}
+			bias := biasOf(e.bias, c)
+			for _, r := range d.runs {
+				wr := w[c*k+r.k0*p.KW : c*k+r.k1*p.KW]
+				vec.DepthwiseRows(dst[r.oy0*ow:], ow, ow, r.rows, src, p.StrideH*p.W, p.W, r.off, p.KW, p.StrideW, p.DilationW, p.PadLeft,
+					wr, bias, act, e.act.Alpha, e.act.Beta)
+			}
+			if e.accumulate {
+				vec.Binary(vec.OpAdd, out, out, tmp)
+				continue
+			}
+			if !fused {
+				e.finish(out, t*ohw)
+			}
+		}
+	})
+}
