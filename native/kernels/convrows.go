@@ -39,17 +39,7 @@ type rowsRun struct {
 // depthwiseRows returns the convolution by rows of p, or why it cannot
 // compute it (it computes only depthwise convolutions with one output
 // channel per input channel), and whether it pays: with AVX-512, whose
-// loops it has, unit strides and output rows of at least
-// rowsMinColumns. One thread, CPU time, two interleaved rounds on a
-// loaded machine (BenchmarkConvDepthwiseZoo, batch 1): on MobileNet
-// V2's 32@112x112 (3x3, stride 1, Clip) it took 0.77-0.79 of the
-// lanes' time; on 56x56 to 14x14 planes 1.12-1.36 with stride 1
-// (MobileNet V2's 144@56 1.15, 384@14 1.35), 1.17-1.33 with stride 2
-// (V2's 96@112 1.31, 144@56 1.18, V3's 72@56 1.19) but 0.85-0.89 on
-// ShuffleNet's 58@56 and 116@28 with stride 2 and no activation (not
-// understood: left to the lanes), and 2-4 on 7x7 planes, whose rows
-// are one masked vector. The rows' loads of 16 columns are unaligned,
-// two cache lines each, where the lanes' are whole.
+// loops it has, as rowsPay says.
 func (p *ConvParams) depthwiseRows() (d rowsGeometry, cannot string, pays bool) {
 	if p.Group != p.C || p.M != p.C {
 		return d, "not depthwise with one output channel per input channel", false
@@ -79,12 +69,44 @@ func (p *ConvParams) depthwiseRows() (d rowsGeometry, cannot string, pays bool) 
 		}
 		d.runs = append(d.runs, run)
 	}
-	_, ow := p.OutSize()
-	return d, "", simd.Has(simd.AVX512) && p.StrideH == 1 && p.StrideW == 1 && ow >= rowsMinColumns
+	return d, "", simd.Has(simd.AVX512) && p.rowsPay()
 }
 
-// rowsMinColumns is the fewest output columns for which the rows pay.
-const rowsMinColumns = 112
+// rowsPay reports whether the rows pay against the lanes, as measured:
+// with unit strides on output rows of at least rowsMinColumns, and with
+// strides of 2 and kernels of at most 3x3 on output rows of at least
+// 14 columns whose input image holds at most rowsMaxInputBytes.
+//
+// One thread, CPU time, two interleaved rounds on a loaded machine
+// (BenchmarkConvDepthwiseZoo, batch 1), rows/lanes: with stride 1,
+// MobileNet V2's 32@112x112 0.76-0.77 (173-176 vs 228-229 us), but on
+// 56x56 and 28x28 planes 1.04-1.16 (V2's 144@56 and 192@28, V3's
+// 88@28; ShuffleNet's 58@28, 0.86-0.88, is left out). With stride 2,
+// 0.72-0.85 with inputs of 0.3 to 0.8 MB (V2's 192@28 0.82-0.85, V3's
+// 16@112 0.79-0.80, ShuffleNet's 24@56 0.68-0.76, 58@56 0.73-0.74 and
+// 116@28 0.72), 0.94-0.97 at 0.9 MB (V3's 72@56), but 1.03-1.17 at 1.8
+// and 4.8 MB (V2's 144@56 and 96@112), 1.12 with V3's 5x5 kernels
+// (96@28) and 1.55 on 7x7 outputs (576@14), whose rows are one masked
+// vector each. The rows' loads are unaligned, two cache lines each
+// where the lanes' are whole; why larger inputs favour the lanes was
+// not found.
+func (p *ConvParams) rowsPay() bool {
+	_, ow := p.OutSize()
+	if p.StrideH == 1 && p.StrideW == 1 {
+		return ow >= rowsMinColumns
+	}
+	return p.StrideH == 2 && p.StrideW == 2 && p.KH <= 3 && p.KW <= 3 && p.DilationW == 1 && ow >= 14 &&
+		4*p.C*p.H*p.W <= rowsMaxInputBytes
+}
+
+const (
+	// rowsMinColumns is the fewest output columns for which the rows
+	// pay with unit strides.
+	rowsMinColumns = 112
+	// rowsMaxInputBytes is the largest input image for which the rows
+	// pay with strides of 2.
+	rowsMaxInputBytes = 1 << 20
+)
 
 // run computes y from x and w, with e's bias, residual and activation,
 // or adding to y under e.accumulate. The planes of every image are

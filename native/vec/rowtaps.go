@@ -25,10 +25,11 @@ import (
 // lanes (packages kernels' convdirect.go and convlanes.go) pay a copy of
 // every input row for it.
 //
-// With AVX-512, a stride of 1 or 2 and at most 8 kernel columns, the
-// assembly sums the terms in
-// that order, each a fused multiply-add, its loads masked to [0, width)
-// of each row; Go rounds each product. Every offset, plus the rows'
+// With AVX-512, at most 8 kernel columns and a stride of 1 (or of 2
+// without dilation), the assembly sums the terms, each a fused
+// multiply-add, in that order (with stride 2, over pairs of kernel
+// columns, then the rows, then the pair's two columns), its loads
+// masked to [0, width) of each row; Go rounds each product. Every offset, plus the rows'
 // strides, must leave width columns in src.
 func DepthwiseRows(dst []float32, dstStride, n, rows int, src []float32, srcStride, width int, offsets []int32, kw, stride, dilation, pad int, weights []float32, bias float32, act StoreActivation, lo, hi float32) {
 	if act > StoreHardSwish {
@@ -51,7 +52,7 @@ func DepthwiseRows(dst []float32, dstStride, n, rows int, src []float32, srcStri
 	if act == StoreHardSwish {
 		a, b = HardSwishAlpha, HardSwishBeta
 	}
-	if len(offsets) > 0 && width > 0 && kw <= depthwiseRowsMaxKW && (stride == 1 || stride == 2) && simd.Has(simd.AVX512) {
+	if len(offsets) > 0 && width > 0 && kw <= depthwiseRowsMaxKW && (stride == 1 || stride == 2 && dilation == 1) && simd.Has(simd.AVX512) {
 		f := depthwiseRowsS1AVX512
 		if stride == 2 {
 			f = depthwiseRowsS2AVX512

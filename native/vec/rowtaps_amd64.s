@@ -20,7 +20,23 @@ DATA rowTapsConsts<>+56(SB)/4, $0x00000018
 DATA rowTapsConsts<>+60(SB)/4, $0x0000001a
 DATA rowTapsConsts<>+64(SB)/4, $0x0000001c
 DATA rowTapsConsts<>+68(SB)/4, $0x0000001e
-GLOBL rowTapsConsts<>(SB), RODATA|NOPTR, $72
+DATA rowTapsConsts<>+72(SB)/4, $0x00000001
+DATA rowTapsConsts<>+76(SB)/4, $0x00000003
+DATA rowTapsConsts<>+80(SB)/4, $0x00000005
+DATA rowTapsConsts<>+84(SB)/4, $0x00000007
+DATA rowTapsConsts<>+88(SB)/4, $0x00000009
+DATA rowTapsConsts<>+92(SB)/4, $0x0000000b
+DATA rowTapsConsts<>+96(SB)/4, $0x0000000d
+DATA rowTapsConsts<>+100(SB)/4, $0x0000000f
+DATA rowTapsConsts<>+104(SB)/4, $0x00000011
+DATA rowTapsConsts<>+108(SB)/4, $0x00000013
+DATA rowTapsConsts<>+112(SB)/4, $0x00000015
+DATA rowTapsConsts<>+116(SB)/4, $0x00000017
+DATA rowTapsConsts<>+120(SB)/4, $0x00000019
+DATA rowTapsConsts<>+124(SB)/4, $0x0000001b
+DATA rowTapsConsts<>+128(SB)/4, $0x0000001d
+DATA rowTapsConsts<>+132(SB)/4, $0x0000001f
+GLOBL rowTapsConsts<>(SB), RODATA|NOPTR, $136
 
 // func depthwiseRowsS1AVX512(n int, rows int, dst *float32, dstStride int, src *float32, srcStride int, width int, off *int32, kh int, w *float32, kw int, dilation int, pad int, bias float32, act uint8, lo float32, hi float32)
 // Requires: AVX, AVX512F, BMI, BMI2, CMOV
@@ -451,6 +467,181 @@ by4no:
 	MOVQ  src+32(FP), AX
 	MOVQ  AX, 16(SP)
 
+by1r8:
+	CMPQ         (SP), $0x08
+	JL           by1r8done
+	VBROADCASTSS bias+104(FP), Z0
+	VBROADCASTSS bias+104(FP), Z1
+	VBROADCASTSS bias+104(FP), Z2
+	VBROADCASTSS bias+104(FP), Z3
+	VBROADCASTSS bias+104(FP), Z4
+	VBROADCASTSS bias+104(FP), Z5
+	VBROADCASTSS bias+104(FP), Z6
+	VBROADCASTSS bias+104(FP), Z7
+	MOVQ         24(SP), AX
+	SUBQ         pad+96(FP), AX
+	XORQ         CX, CX
+
+by1r8col:
+	MOVQ 16(SP), DX
+	LEAQ (DX)(AX*4), DX
+	MOVQ srcStride+40(FP), BX
+	LEAQ (DX)(BX*4), SI
+	LEAQ (SI)(BX*4), DI
+	LEAQ (DI)(BX*4), R8
+	LEAQ (R8)(BX*4), R9
+	LEAQ (R9)(BX*4), R10
+	LEAQ (R10)(BX*4), R11
+	LEAQ (R11)(BX*4), BX
+	MOVQ w+72(FP), R12
+	LEAQ (R12)(CX*4), R12
+	MOVQ off+56(FP), R15
+	MOVQ kh+64(FP), R13
+
+by1r8tap:
+	VBROADCASTSS (R12), Z8
+	MOVLQSX      (R15), R14
+	VFMADD231PS  (DX)(R14*4), Z8, Z0
+	VFMADD231PS  (SI)(R14*4), Z8, Z1
+	VFMADD231PS  (DI)(R14*4), Z8, Z2
+	VFMADD231PS  (R8)(R14*4), Z8, Z3
+	VFMADD231PS  (R9)(R14*4), Z8, Z4
+	VFMADD231PS  (R10)(R14*4), Z8, Z5
+	VFMADD231PS  (R11)(R14*4), Z8, Z6
+	VFMADD231PS  (BX)(R14*4), Z8, Z7
+	ADDQ         $0x04, R15
+	MOVQ         kw+80(FP), R14
+	LEAQ         (R12)(R14*4), R12
+	DECQ         R13
+	JNZ          by1r8tap
+	ADDQ         dilation+88(FP), AX
+	INCQ         CX
+	CMPQ         CX, kw+80(FP)
+	JL           by1r8col
+	MOVB         act+108(FP), AL
+	CMPB         AL, $0x01
+	JE           by1r8relu
+	CMPB         AL, $0x02
+	JE           by1r8clip
+	CMPB         AL, $0x03
+	JE           by1r8hardswish
+	JMP          by1r8store
+
+by1r8relu:
+	VBROADCASTSS rowTapsConsts<>+0(SB), Z8
+	VMAXPS       Z0, Z8, Z0
+	VADDPS       Z8, Z0, Z0
+	VMAXPS       Z1, Z8, Z1
+	VADDPS       Z8, Z1, Z1
+	VMAXPS       Z2, Z8, Z2
+	VADDPS       Z8, Z2, Z2
+	VMAXPS       Z3, Z8, Z3
+	VADDPS       Z8, Z3, Z3
+	VMAXPS       Z4, Z8, Z4
+	VADDPS       Z8, Z4, Z4
+	VMAXPS       Z5, Z8, Z5
+	VADDPS       Z8, Z5, Z5
+	VMAXPS       Z6, Z8, Z6
+	VADDPS       Z8, Z6, Z6
+	VMAXPS       Z7, Z8, Z7
+	VADDPS       Z8, Z7, Z7
+	JMP          by1r8store
+
+by1r8clip:
+	VBROADCASTSS lo+112(FP), Z8
+	VBROADCASTSS hi+116(FP), Z9
+	VMAXPS       Z0, Z8, Z0
+	VMINPS       Z0, Z9, Z0
+	VMAXPS       Z1, Z8, Z1
+	VMINPS       Z1, Z9, Z1
+	VMAXPS       Z2, Z8, Z2
+	VMINPS       Z2, Z9, Z2
+	VMAXPS       Z3, Z8, Z3
+	VMINPS       Z3, Z9, Z3
+	VMAXPS       Z4, Z8, Z4
+	VMINPS       Z4, Z9, Z4
+	VMAXPS       Z5, Z8, Z5
+	VMINPS       Z5, Z9, Z5
+	VMAXPS       Z6, Z8, Z6
+	VMINPS       Z6, Z9, Z6
+	VMAXPS       Z7, Z8, Z7
+	VMINPS       Z7, Z9, Z7
+	JMP          by1r8store
+
+by1r8hardswish:
+	VBROADCASTSS lo+112(FP), Z8
+	VBROADCASTSS hi+116(FP), Z9
+	VBROADCASTSS rowTapsConsts<>+0(SB), Z10
+	VBROADCASTSS rowTapsConsts<>+4(SB), Z11
+	VMULPS       Z8, Z0, Z12
+	VADDPS       Z9, Z12, Z12
+	VMAXPS       Z12, Z10, Z12
+	VMINPS       Z12, Z11, Z12
+	VMULPS       Z12, Z0, Z0
+	VMULPS       Z8, Z1, Z12
+	VADDPS       Z9, Z12, Z12
+	VMAXPS       Z12, Z10, Z12
+	VMINPS       Z12, Z11, Z12
+	VMULPS       Z12, Z1, Z1
+	VMULPS       Z8, Z2, Z12
+	VADDPS       Z9, Z12, Z12
+	VMAXPS       Z12, Z10, Z12
+	VMINPS       Z12, Z11, Z12
+	VMULPS       Z12, Z2, Z2
+	VMULPS       Z8, Z3, Z12
+	VADDPS       Z9, Z12, Z12
+	VMAXPS       Z12, Z10, Z12
+	VMINPS       Z12, Z11, Z12
+	VMULPS       Z12, Z3, Z3
+	VMULPS       Z8, Z4, Z12
+	VADDPS       Z9, Z12, Z12
+	VMAXPS       Z12, Z10, Z12
+	VMINPS       Z12, Z11, Z12
+	VMULPS       Z12, Z4, Z4
+	VMULPS       Z8, Z5, Z12
+	VADDPS       Z9, Z12, Z12
+	VMAXPS       Z12, Z10, Z12
+	VMINPS       Z12, Z11, Z12
+	VMULPS       Z12, Z5, Z5
+	VMULPS       Z8, Z6, Z12
+	VADDPS       Z9, Z12, Z12
+	VMAXPS       Z12, Z10, Z12
+	VMINPS       Z12, Z11, Z12
+	VMULPS       Z12, Z6, Z6
+	VMULPS       Z8, Z7, Z12
+	VADDPS       Z9, Z12, Z12
+	VMAXPS       Z12, Z10, Z12
+	VMINPS       Z12, Z11, Z12
+	VMULPS       Z12, Z7, Z7
+
+by1r8store:
+	MOVQ    dstStride+24(FP), CX
+	MOVQ    8(SP), AX
+	VMOVUPS Z0, (AX)
+	LEAQ    (AX)(CX*4), AX
+	VMOVUPS Z1, (AX)
+	LEAQ    (AX)(CX*4), AX
+	VMOVUPS Z2, (AX)
+	LEAQ    (AX)(CX*4), AX
+	VMOVUPS Z3, (AX)
+	LEAQ    (AX)(CX*4), AX
+	VMOVUPS Z4, (AX)
+	LEAQ    (AX)(CX*4), AX
+	VMOVUPS Z5, (AX)
+	LEAQ    (AX)(CX*4), AX
+	VMOVUPS Z6, (AX)
+	LEAQ    (AX)(CX*4), AX
+	VMOVUPS Z7, (AX)
+	MOVQ    dstStride+24(FP), AX
+	SHLQ    $0x05, AX
+	ADDQ    AX, 8(SP)
+	MOVQ    srcStride+40(FP), AX
+	SHLQ    $0x05, AX
+	ADDQ    AX, 16(SP)
+	SUBQ    $0x08, (SP)
+	JMP     by1r8
+
+by1r8done:
 by1r4:
 	CMPQ         (SP), $0x04
 	JL           by1r4done
@@ -698,6 +889,191 @@ maskcol:
 	MOVQ    src+32(FP), AX
 	MOVQ    AX, 16(SP)
 
+maskedr8:
+	CMPQ         (SP), $0x08
+	JL           maskedr8done
+	VBROADCASTSS bias+104(FP), Z0
+	VBROADCASTSS bias+104(FP), Z1
+	VBROADCASTSS bias+104(FP), Z2
+	VBROADCASTSS bias+104(FP), Z3
+	VBROADCASTSS bias+104(FP), Z4
+	VBROADCASTSS bias+104(FP), Z5
+	VBROADCASTSS bias+104(FP), Z6
+	VBROADCASTSS bias+104(FP), Z7
+	MOVQ         24(SP), AX
+	SUBQ         pad+96(FP), AX
+	XORQ         CX, CX
+
+maskedr8col:
+	KMOVW 40(SP)(CX*4), K1
+	MOVQ  16(SP), DX
+	LEAQ  (DX)(AX*4), DX
+	MOVQ  srcStride+40(FP), BX
+	LEAQ  (DX)(BX*4), SI
+	LEAQ  (SI)(BX*4), DI
+	LEAQ  (DI)(BX*4), R8
+	LEAQ  (R8)(BX*4), R9
+	LEAQ  (R9)(BX*4), R10
+	LEAQ  (R10)(BX*4), R11
+	LEAQ  (R11)(BX*4), BX
+	MOVQ  w+72(FP), R12
+	LEAQ  (R12)(CX*4), R12
+	MOVQ  off+56(FP), R15
+	MOVQ  kh+64(FP), R13
+
+maskedr8tap:
+	VBROADCASTSS (R12), Z8
+	MOVLQSX      (R15), R14
+	VMOVUPS.Z    (DX)(R14*4), K1, Z9
+	VFMADD231PS  Z9, Z8, Z0
+	VMOVUPS.Z    (SI)(R14*4), K1, Z9
+	VFMADD231PS  Z9, Z8, Z1
+	VMOVUPS.Z    (DI)(R14*4), K1, Z9
+	VFMADD231PS  Z9, Z8, Z2
+	VMOVUPS.Z    (R8)(R14*4), K1, Z9
+	VFMADD231PS  Z9, Z8, Z3
+	VMOVUPS.Z    (R9)(R14*4), K1, Z9
+	VFMADD231PS  Z9, Z8, Z4
+	VMOVUPS.Z    (R10)(R14*4), K1, Z9
+	VFMADD231PS  Z9, Z8, Z5
+	VMOVUPS.Z    (R11)(R14*4), K1, Z9
+	VFMADD231PS  Z9, Z8, Z6
+	VMOVUPS.Z    (BX)(R14*4), K1, Z9
+	VFMADD231PS  Z9, Z8, Z7
+	ADDQ         $0x04, R15
+	MOVQ         kw+80(FP), R14
+	LEAQ         (R12)(R14*4), R12
+	DECQ         R13
+	JNZ          maskedr8tap
+	ADDQ         dilation+88(FP), AX
+	INCQ         CX
+	CMPQ         CX, kw+80(FP)
+	JL           maskedr8col
+	MOVB         act+108(FP), AL
+	CMPB         AL, $0x01
+	JE           maskedr8relu
+	CMPB         AL, $0x02
+	JE           maskedr8clip
+	CMPB         AL, $0x03
+	JE           maskedr8hardswish
+	JMP          maskedr8store
+
+maskedr8relu:
+	VBROADCASTSS rowTapsConsts<>+0(SB), Z8
+	VMAXPS       Z0, Z8, Z0
+	VADDPS       Z8, Z0, Z0
+	VMAXPS       Z1, Z8, Z1
+	VADDPS       Z8, Z1, Z1
+	VMAXPS       Z2, Z8, Z2
+	VADDPS       Z8, Z2, Z2
+	VMAXPS       Z3, Z8, Z3
+	VADDPS       Z8, Z3, Z3
+	VMAXPS       Z4, Z8, Z4
+	VADDPS       Z8, Z4, Z4
+	VMAXPS       Z5, Z8, Z5
+	VADDPS       Z8, Z5, Z5
+	VMAXPS       Z6, Z8, Z6
+	VADDPS       Z8, Z6, Z6
+	VMAXPS       Z7, Z8, Z7
+	VADDPS       Z8, Z7, Z7
+	JMP          maskedr8store
+
+maskedr8clip:
+	VBROADCASTSS lo+112(FP), Z8
+	VBROADCASTSS hi+116(FP), Z9
+	VMAXPS       Z0, Z8, Z0
+	VMINPS       Z0, Z9, Z0
+	VMAXPS       Z1, Z8, Z1
+	VMINPS       Z1, Z9, Z1
+	VMAXPS       Z2, Z8, Z2
+	VMINPS       Z2, Z9, Z2
+	VMAXPS       Z3, Z8, Z3
+	VMINPS       Z3, Z9, Z3
+	VMAXPS       Z4, Z8, Z4
+	VMINPS       Z4, Z9, Z4
+	VMAXPS       Z5, Z8, Z5
+	VMINPS       Z5, Z9, Z5
+	VMAXPS       Z6, Z8, Z6
+	VMINPS       Z6, Z9, Z6
+	VMAXPS       Z7, Z8, Z7
+	VMINPS       Z7, Z9, Z7
+	JMP          maskedr8store
+
+maskedr8hardswish:
+	VBROADCASTSS lo+112(FP), Z8
+	VBROADCASTSS hi+116(FP), Z9
+	VBROADCASTSS rowTapsConsts<>+0(SB), Z10
+	VBROADCASTSS rowTapsConsts<>+4(SB), Z11
+	VMULPS       Z8, Z0, Z12
+	VADDPS       Z9, Z12, Z12
+	VMAXPS       Z12, Z10, Z12
+	VMINPS       Z12, Z11, Z12
+	VMULPS       Z12, Z0, Z0
+	VMULPS       Z8, Z1, Z12
+	VADDPS       Z9, Z12, Z12
+	VMAXPS       Z12, Z10, Z12
+	VMINPS       Z12, Z11, Z12
+	VMULPS       Z12, Z1, Z1
+	VMULPS       Z8, Z2, Z12
+	VADDPS       Z9, Z12, Z12
+	VMAXPS       Z12, Z10, Z12
+	VMINPS       Z12, Z11, Z12
+	VMULPS       Z12, Z2, Z2
+	VMULPS       Z8, Z3, Z12
+	VADDPS       Z9, Z12, Z12
+	VMAXPS       Z12, Z10, Z12
+	VMINPS       Z12, Z11, Z12
+	VMULPS       Z12, Z3, Z3
+	VMULPS       Z8, Z4, Z12
+	VADDPS       Z9, Z12, Z12
+	VMAXPS       Z12, Z10, Z12
+	VMINPS       Z12, Z11, Z12
+	VMULPS       Z12, Z4, Z4
+	VMULPS       Z8, Z5, Z12
+	VADDPS       Z9, Z12, Z12
+	VMAXPS       Z12, Z10, Z12
+	VMINPS       Z12, Z11, Z12
+	VMULPS       Z12, Z5, Z5
+	VMULPS       Z8, Z6, Z12
+	VADDPS       Z9, Z12, Z12
+	VMAXPS       Z12, Z10, Z12
+	VMINPS       Z12, Z11, Z12
+	VMULPS       Z12, Z6, Z6
+	VMULPS       Z8, Z7, Z12
+	VADDPS       Z9, Z12, Z12
+	VMAXPS       Z12, Z10, Z12
+	VMINPS       Z12, Z11, Z12
+	VMULPS       Z12, Z7, Z7
+
+maskedr8store:
+	MOVQ    dstStride+24(FP), CX
+	MOVQ    8(SP), AX
+	KMOVW   32(SP), K1
+	VMOVUPS Z0, K1, (AX)
+	LEAQ    (AX)(CX*4), AX
+	VMOVUPS Z1, K1, (AX)
+	LEAQ    (AX)(CX*4), AX
+	VMOVUPS Z2, K1, (AX)
+	LEAQ    (AX)(CX*4), AX
+	VMOVUPS Z3, K1, (AX)
+	LEAQ    (AX)(CX*4), AX
+	VMOVUPS Z4, K1, (AX)
+	LEAQ    (AX)(CX*4), AX
+	VMOVUPS Z5, K1, (AX)
+	LEAQ    (AX)(CX*4), AX
+	VMOVUPS Z6, K1, (AX)
+	LEAQ    (AX)(CX*4), AX
+	VMOVUPS Z7, K1, (AX)
+	MOVQ    dstStride+24(FP), AX
+	SHLQ    $0x05, AX
+	ADDQ    AX, 8(SP)
+	MOVQ    srcStride+40(FP), AX
+	SHLQ    $0x05, AX
+	ADDQ    AX, 16(SP)
+	SUBQ    $0x08, (SP)
+	JMP     maskedr8
+
+maskedr8done:
 maskedr4:
 	CMPQ         (SP), $0x04
 	JL           maskedr4done
@@ -964,16 +1340,145 @@ by4r4:
 	XORQ         CX, CX
 
 by4r4col:
-	MOVQ 16(SP), DX
-	LEAQ (DX)(AX*4), DX
-	MOVQ srcStride+40(FP), BX
-	LEAQ (DX)(BX*4), SI
-	LEAQ (SI)(BX*4), DI
-	LEAQ (DI)(BX*4), BX
-	MOVQ w+72(FP), R8
-	LEAQ (R8)(CX*4), R8
-	MOVQ off+56(FP), R11
-	MOVQ kh+64(FP), R9
+	MOVQ    16(SP), DX
+	LEAQ    (DX)(AX*4), DX
+	MOVQ    srcStride+40(FP), BX
+	LEAQ    (DX)(BX*4), SI
+	LEAQ    (SI)(BX*4), DI
+	LEAQ    (DI)(BX*4), BX
+	MOVQ    w+72(FP), R8
+	LEAQ    (R8)(CX*4), R8
+	MOVQ    off+56(FP), R11
+	MOVQ    kh+64(FP), R9
+	LEAQ    1(CX), R10
+	CMPQ    R10, kw+80(FP)
+	JGE     by4r4tap
+	VMOVUPS rowTapsConsts<>+72(SB), Z17
+
+by4r4pair:
+	VBROADCASTSS (R8), Z18
+	VBROADCASTSS 4(R8), Z19
+	MOVLQSX      (R11), R10
+	VMOVUPS      (DX)(R10*4), Z20
+	VMOVUPS      64(DX)(R10*4), Z21
+	VMOVUPS      Z17, Z22
+	VPERMI2PS    Z21, Z20, Z22
+	VPERMT2PS    Z21, Z16, Z20
+	VFMADD231PS  Z20, Z18, Z0
+	VFMADD231PS  Z22, Z19, Z0
+	VMOVUPS      128(DX)(R10*4), Z20
+	VMOVUPS      192(DX)(R10*4), Z21
+	VMOVUPS      Z17, Z22
+	VPERMI2PS    Z21, Z20, Z22
+	VPERMT2PS    Z21, Z16, Z20
+	VFMADD231PS  Z20, Z18, Z1
+	VFMADD231PS  Z22, Z19, Z1
+	VMOVUPS      256(DX)(R10*4), Z20
+	VMOVUPS      320(DX)(R10*4), Z21
+	VMOVUPS      Z17, Z22
+	VPERMI2PS    Z21, Z20, Z22
+	VPERMT2PS    Z21, Z16, Z20
+	VFMADD231PS  Z20, Z18, Z2
+	VFMADD231PS  Z22, Z19, Z2
+	VMOVUPS      384(DX)(R10*4), Z20
+	VMOVUPS      448(DX)(R10*4), Z21
+	VMOVUPS      Z17, Z22
+	VPERMI2PS    Z21, Z20, Z22
+	VPERMT2PS    Z21, Z16, Z20
+	VFMADD231PS  Z20, Z18, Z3
+	VFMADD231PS  Z22, Z19, Z3
+	VMOVUPS      (SI)(R10*4), Z20
+	VMOVUPS      64(SI)(R10*4), Z21
+	VMOVUPS      Z17, Z22
+	VPERMI2PS    Z21, Z20, Z22
+	VPERMT2PS    Z21, Z16, Z20
+	VFMADD231PS  Z20, Z18, Z4
+	VFMADD231PS  Z22, Z19, Z4
+	VMOVUPS      128(SI)(R10*4), Z20
+	VMOVUPS      192(SI)(R10*4), Z21
+	VMOVUPS      Z17, Z22
+	VPERMI2PS    Z21, Z20, Z22
+	VPERMT2PS    Z21, Z16, Z20
+	VFMADD231PS  Z20, Z18, Z5
+	VFMADD231PS  Z22, Z19, Z5
+	VMOVUPS      256(SI)(R10*4), Z20
+	VMOVUPS      320(SI)(R10*4), Z21
+	VMOVUPS      Z17, Z22
+	VPERMI2PS    Z21, Z20, Z22
+	VPERMT2PS    Z21, Z16, Z20
+	VFMADD231PS  Z20, Z18, Z6
+	VFMADD231PS  Z22, Z19, Z6
+	VMOVUPS      384(SI)(R10*4), Z20
+	VMOVUPS      448(SI)(R10*4), Z21
+	VMOVUPS      Z17, Z22
+	VPERMI2PS    Z21, Z20, Z22
+	VPERMT2PS    Z21, Z16, Z20
+	VFMADD231PS  Z20, Z18, Z7
+	VFMADD231PS  Z22, Z19, Z7
+	VMOVUPS      (DI)(R10*4), Z20
+	VMOVUPS      64(DI)(R10*4), Z21
+	VMOVUPS      Z17, Z22
+	VPERMI2PS    Z21, Z20, Z22
+	VPERMT2PS    Z21, Z16, Z20
+	VFMADD231PS  Z20, Z18, Z8
+	VFMADD231PS  Z22, Z19, Z8
+	VMOVUPS      128(DI)(R10*4), Z20
+	VMOVUPS      192(DI)(R10*4), Z21
+	VMOVUPS      Z17, Z22
+	VPERMI2PS    Z21, Z20, Z22
+	VPERMT2PS    Z21, Z16, Z20
+	VFMADD231PS  Z20, Z18, Z9
+	VFMADD231PS  Z22, Z19, Z9
+	VMOVUPS      256(DI)(R10*4), Z20
+	VMOVUPS      320(DI)(R10*4), Z21
+	VMOVUPS      Z17, Z22
+	VPERMI2PS    Z21, Z20, Z22
+	VPERMT2PS    Z21, Z16, Z20
+	VFMADD231PS  Z20, Z18, Z10
+	VFMADD231PS  Z22, Z19, Z10
+	VMOVUPS      384(DI)(R10*4), Z20
+	VMOVUPS      448(DI)(R10*4), Z21
+	VMOVUPS      Z17, Z22
+	VPERMI2PS    Z21, Z20, Z22
+	VPERMT2PS    Z21, Z16, Z20
+	VFMADD231PS  Z20, Z18, Z11
+	VFMADD231PS  Z22, Z19, Z11
+	VMOVUPS      (BX)(R10*4), Z20
+	VMOVUPS      64(BX)(R10*4), Z21
+	VMOVUPS      Z17, Z22
+	VPERMI2PS    Z21, Z20, Z22
+	VPERMT2PS    Z21, Z16, Z20
+	VFMADD231PS  Z20, Z18, Z12
+	VFMADD231PS  Z22, Z19, Z12
+	VMOVUPS      128(BX)(R10*4), Z20
+	VMOVUPS      192(BX)(R10*4), Z21
+	VMOVUPS      Z17, Z22
+	VPERMI2PS    Z21, Z20, Z22
+	VPERMT2PS    Z21, Z16, Z20
+	VFMADD231PS  Z20, Z18, Z13
+	VFMADD231PS  Z22, Z19, Z13
+	VMOVUPS      256(BX)(R10*4), Z20
+	VMOVUPS      320(BX)(R10*4), Z21
+	VMOVUPS      Z17, Z22
+	VPERMI2PS    Z21, Z20, Z22
+	VPERMT2PS    Z21, Z16, Z20
+	VFMADD231PS  Z20, Z18, Z14
+	VFMADD231PS  Z22, Z19, Z14
+	VMOVUPS      384(BX)(R10*4), Z20
+	VMOVUPS      448(BX)(R10*4), Z21
+	VMOVUPS      Z17, Z22
+	VPERMI2PS    Z21, Z20, Z22
+	VPERMT2PS    Z21, Z16, Z20
+	VFMADD231PS  Z20, Z18, Z15
+	VFMADD231PS  Z22, Z19, Z15
+	ADDQ         $0x04, R11
+	MOVQ         kw+80(FP), R10
+	LEAQ         (R8)(R10*4), R8
+	DECQ         R9
+	JNZ          by4r4pair
+	ADDQ         $0x02, AX
+	ADDQ         $0x02, CX
+	JMP          by4r4next
 
 by4r4tap:
 	VBROADCASTSS (R8), Z17
@@ -1033,16 +1538,18 @@ by4r4tap:
 	JNZ          by4r4tap
 	ADDQ         dilation+88(FP), AX
 	INCQ         CX
-	CMPQ         CX, kw+80(FP)
-	JL           by4r4col
-	MOVB         act+108(FP), AL
-	CMPB         AL, $0x01
-	JE           by4r4relu
-	CMPB         AL, $0x02
-	JE           by4r4clip
-	CMPB         AL, $0x03
-	JE           by4r4hardswish
-	JMP          by4r4store
+
+by4r4next:
+	CMPQ CX, kw+80(FP)
+	JL   by4r4col
+	MOVB act+108(FP), AL
+	CMPB AL, $0x01
+	JE   by4r4relu
+	CMPB AL, $0x02
+	JE   by4r4clip
+	CMPB AL, $0x03
+	JE   by4r4hardswish
+	JMP  by4r4store
 
 by4r4relu:
 	VBROADCASTSS rowTapsConsts<>+0(SB), Z16
@@ -1249,12 +1756,57 @@ by4r1:
 	XORQ         CX, CX
 
 by4r1col:
-	MOVQ 16(SP), DX
-	LEAQ (DX)(AX*4), DX
-	MOVQ w+72(FP), BX
-	LEAQ (BX)(CX*4), BX
-	MOVQ off+56(FP), R8
-	MOVQ kh+64(FP), SI
+	MOVQ    16(SP), DX
+	LEAQ    (DX)(AX*4), DX
+	MOVQ    w+72(FP), BX
+	LEAQ    (BX)(CX*4), BX
+	MOVQ    off+56(FP), R8
+	MOVQ    kh+64(FP), SI
+	LEAQ    1(CX), DI
+	CMPQ    DI, kw+80(FP)
+	JGE     by4r1tap
+	VMOVUPS rowTapsConsts<>+72(SB), Z5
+
+by4r1pair:
+	VBROADCASTSS (BX), Z6
+	VBROADCASTSS 4(BX), Z7
+	MOVLQSX      (R8), DI
+	VMOVUPS      (DX)(DI*4), Z8
+	VMOVUPS      64(DX)(DI*4), Z9
+	VMOVUPS      Z5, Z10
+	VPERMI2PS    Z9, Z8, Z10
+	VPERMT2PS    Z9, Z4, Z8
+	VFMADD231PS  Z8, Z6, Z0
+	VFMADD231PS  Z10, Z7, Z0
+	VMOVUPS      128(DX)(DI*4), Z8
+	VMOVUPS      192(DX)(DI*4), Z9
+	VMOVUPS      Z5, Z10
+	VPERMI2PS    Z9, Z8, Z10
+	VPERMT2PS    Z9, Z4, Z8
+	VFMADD231PS  Z8, Z6, Z1
+	VFMADD231PS  Z10, Z7, Z1
+	VMOVUPS      256(DX)(DI*4), Z8
+	VMOVUPS      320(DX)(DI*4), Z9
+	VMOVUPS      Z5, Z10
+	VPERMI2PS    Z9, Z8, Z10
+	VPERMT2PS    Z9, Z4, Z8
+	VFMADD231PS  Z8, Z6, Z2
+	VFMADD231PS  Z10, Z7, Z2
+	VMOVUPS      384(DX)(DI*4), Z8
+	VMOVUPS      448(DX)(DI*4), Z9
+	VMOVUPS      Z5, Z10
+	VPERMI2PS    Z9, Z8, Z10
+	VPERMT2PS    Z9, Z4, Z8
+	VFMADD231PS  Z8, Z6, Z3
+	VFMADD231PS  Z10, Z7, Z3
+	ADDQ         $0x04, R8
+	MOVQ         kw+80(FP), DI
+	LEAQ         (BX)(DI*4), BX
+	DECQ         SI
+	JNZ          by4r1pair
+	ADDQ         $0x02, AX
+	ADDQ         $0x02, CX
+	JMP          by4r1next
 
 by4r1tap:
 	VBROADCASTSS (BX), Z5
@@ -1278,16 +1830,18 @@ by4r1tap:
 	JNZ          by4r1tap
 	ADDQ         dilation+88(FP), AX
 	INCQ         CX
-	CMPQ         CX, kw+80(FP)
-	JL           by4r1col
-	MOVB         act+108(FP), AL
-	CMPB         AL, $0x01
-	JE           by4r1relu
-	CMPB         AL, $0x02
-	JE           by4r1clip
-	CMPB         AL, $0x03
-	JE           by4r1hardswish
-	JMP          by4r1store
+
+by4r1next:
+	CMPQ CX, kw+80(FP)
+	JL   by4r1col
+	MOVB act+108(FP), AL
+	CMPB AL, $0x01
+	JE   by4r1relu
+	CMPB AL, $0x02
+	JE   by4r1clip
+	CMPB AL, $0x03
+	JE   by4r1hardswish
+	JMP  by4r1store
 
 by4r1relu:
 	VBROADCASTSS rowTapsConsts<>+0(SB), Z4
@@ -1384,6 +1938,274 @@ by4no:
 	MOVQ  src+32(FP), AX
 	MOVQ  AX, 16(SP)
 
+by1r8:
+	CMPQ         (SP), $0x08
+	JL           by1r8done
+	VBROADCASTSS bias+104(FP), Z0
+	VBROADCASTSS bias+104(FP), Z1
+	VBROADCASTSS bias+104(FP), Z2
+	VBROADCASTSS bias+104(FP), Z3
+	VBROADCASTSS bias+104(FP), Z4
+	VBROADCASTSS bias+104(FP), Z5
+	VBROADCASTSS bias+104(FP), Z6
+	VBROADCASTSS bias+104(FP), Z7
+	VMOVUPS      rowTapsConsts<>+8(SB), Z8
+	MOVQ         24(SP), AX
+	SHLQ         $0x01, AX
+	SUBQ         pad+96(FP), AX
+	XORQ         CX, CX
+
+by1r8col:
+	MOVQ    16(SP), DX
+	LEAQ    (DX)(AX*4), DX
+	MOVQ    srcStride+40(FP), BX
+	LEAQ    (DX)(BX*4), SI
+	LEAQ    (SI)(BX*4), DI
+	LEAQ    (DI)(BX*4), R8
+	LEAQ    (R8)(BX*4), R9
+	LEAQ    (R9)(BX*4), R10
+	LEAQ    (R10)(BX*4), R11
+	LEAQ    (R11)(BX*4), BX
+	MOVQ    w+72(FP), R12
+	LEAQ    (R12)(CX*4), R12
+	MOVQ    off+56(FP), R15
+	MOVQ    kh+64(FP), R13
+	LEAQ    1(CX), R14
+	CMPQ    R14, kw+80(FP)
+	JGE     by1r8tap
+	VMOVUPS rowTapsConsts<>+72(SB), Z9
+
+by1r8pair:
+	VBROADCASTSS (R12), Z10
+	VBROADCASTSS 4(R12), Z11
+	MOVLQSX      (R15), R14
+	VMOVUPS      (DX)(R14*4), Z12
+	VMOVUPS      64(DX)(R14*4), Z13
+	VMOVUPS      Z9, Z14
+	VPERMI2PS    Z13, Z12, Z14
+	VPERMT2PS    Z13, Z8, Z12
+	VFMADD231PS  Z12, Z10, Z0
+	VFMADD231PS  Z14, Z11, Z0
+	VMOVUPS      (SI)(R14*4), Z12
+	VMOVUPS      64(SI)(R14*4), Z13
+	VMOVUPS      Z9, Z14
+	VPERMI2PS    Z13, Z12, Z14
+	VPERMT2PS    Z13, Z8, Z12
+	VFMADD231PS  Z12, Z10, Z1
+	VFMADD231PS  Z14, Z11, Z1
+	VMOVUPS      (DI)(R14*4), Z12
+	VMOVUPS      64(DI)(R14*4), Z13
+	VMOVUPS      Z9, Z14
+	VPERMI2PS    Z13, Z12, Z14
+	VPERMT2PS    Z13, Z8, Z12
+	VFMADD231PS  Z12, Z10, Z2
+	VFMADD231PS  Z14, Z11, Z2
+	VMOVUPS      (R8)(R14*4), Z12
+	VMOVUPS      64(R8)(R14*4), Z13
+	VMOVUPS      Z9, Z14
+	VPERMI2PS    Z13, Z12, Z14
+	VPERMT2PS    Z13, Z8, Z12
+	VFMADD231PS  Z12, Z10, Z3
+	VFMADD231PS  Z14, Z11, Z3
+	VMOVUPS      (R9)(R14*4), Z12
+	VMOVUPS      64(R9)(R14*4), Z13
+	VMOVUPS      Z9, Z14
+	VPERMI2PS    Z13, Z12, Z14
+	VPERMT2PS    Z13, Z8, Z12
+	VFMADD231PS  Z12, Z10, Z4
+	VFMADD231PS  Z14, Z11, Z4
+	VMOVUPS      (R10)(R14*4), Z12
+	VMOVUPS      64(R10)(R14*4), Z13
+	VMOVUPS      Z9, Z14
+	VPERMI2PS    Z13, Z12, Z14
+	VPERMT2PS    Z13, Z8, Z12
+	VFMADD231PS  Z12, Z10, Z5
+	VFMADD231PS  Z14, Z11, Z5
+	VMOVUPS      (R11)(R14*4), Z12
+	VMOVUPS      64(R11)(R14*4), Z13
+	VMOVUPS      Z9, Z14
+	VPERMI2PS    Z13, Z12, Z14
+	VPERMT2PS    Z13, Z8, Z12
+	VFMADD231PS  Z12, Z10, Z6
+	VFMADD231PS  Z14, Z11, Z6
+	VMOVUPS      (BX)(R14*4), Z12
+	VMOVUPS      64(BX)(R14*4), Z13
+	VMOVUPS      Z9, Z14
+	VPERMI2PS    Z13, Z12, Z14
+	VPERMT2PS    Z13, Z8, Z12
+	VFMADD231PS  Z12, Z10, Z7
+	VFMADD231PS  Z14, Z11, Z7
+	ADDQ         $0x04, R15
+	MOVQ         kw+80(FP), R14
+	LEAQ         (R12)(R14*4), R12
+	DECQ         R13
+	JNZ          by1r8pair
+	ADDQ         $0x02, AX
+	ADDQ         $0x02, CX
+	JMP          by1r8next
+
+by1r8tap:
+	VBROADCASTSS (R12), Z9
+	MOVLQSX      (R15), R14
+	VMOVUPS      (DX)(R14*4), Z10
+	VPERMT2PS    64(DX)(R14*4), Z8, Z10
+	VFMADD231PS  Z10, Z9, Z0
+	VMOVUPS      (SI)(R14*4), Z10
+	VPERMT2PS    64(SI)(R14*4), Z8, Z10
+	VFMADD231PS  Z10, Z9, Z1
+	VMOVUPS      (DI)(R14*4), Z10
+	VPERMT2PS    64(DI)(R14*4), Z8, Z10
+	VFMADD231PS  Z10, Z9, Z2
+	VMOVUPS      (R8)(R14*4), Z10
+	VPERMT2PS    64(R8)(R14*4), Z8, Z10
+	VFMADD231PS  Z10, Z9, Z3
+	VMOVUPS      (R9)(R14*4), Z10
+	VPERMT2PS    64(R9)(R14*4), Z8, Z10
+	VFMADD231PS  Z10, Z9, Z4
+	VMOVUPS      (R10)(R14*4), Z10
+	VPERMT2PS    64(R10)(R14*4), Z8, Z10
+	VFMADD231PS  Z10, Z9, Z5
+	VMOVUPS      (R11)(R14*4), Z10
+	VPERMT2PS    64(R11)(R14*4), Z8, Z10
+	VFMADD231PS  Z10, Z9, Z6
+	VMOVUPS      (BX)(R14*4), Z10
+	VPERMT2PS    64(BX)(R14*4), Z8, Z10
+	VFMADD231PS  Z10, Z9, Z7
+	ADDQ         $0x04, R15
+	MOVQ         kw+80(FP), R14
+	LEAQ         (R12)(R14*4), R12
+	DECQ         R13
+	JNZ          by1r8tap
+	ADDQ         dilation+88(FP), AX
+	INCQ         CX
+
+by1r8next:
+	CMPQ CX, kw+80(FP)
+	JL   by1r8col
+	MOVB act+108(FP), AL
+	CMPB AL, $0x01
+	JE   by1r8relu
+	CMPB AL, $0x02
+	JE   by1r8clip
+	CMPB AL, $0x03
+	JE   by1r8hardswish
+	JMP  by1r8store
+
+by1r8relu:
+	VBROADCASTSS rowTapsConsts<>+0(SB), Z8
+	VMAXPS       Z0, Z8, Z0
+	VADDPS       Z8, Z0, Z0
+	VMAXPS       Z1, Z8, Z1
+	VADDPS       Z8, Z1, Z1
+	VMAXPS       Z2, Z8, Z2
+	VADDPS       Z8, Z2, Z2
+	VMAXPS       Z3, Z8, Z3
+	VADDPS       Z8, Z3, Z3
+	VMAXPS       Z4, Z8, Z4
+	VADDPS       Z8, Z4, Z4
+	VMAXPS       Z5, Z8, Z5
+	VADDPS       Z8, Z5, Z5
+	VMAXPS       Z6, Z8, Z6
+	VADDPS       Z8, Z6, Z6
+	VMAXPS       Z7, Z8, Z7
+	VADDPS       Z8, Z7, Z7
+	JMP          by1r8store
+
+by1r8clip:
+	VBROADCASTSS lo+112(FP), Z8
+	VBROADCASTSS hi+116(FP), Z9
+	VMAXPS       Z0, Z8, Z0
+	VMINPS       Z0, Z9, Z0
+	VMAXPS       Z1, Z8, Z1
+	VMINPS       Z1, Z9, Z1
+	VMAXPS       Z2, Z8, Z2
+	VMINPS       Z2, Z9, Z2
+	VMAXPS       Z3, Z8, Z3
+	VMINPS       Z3, Z9, Z3
+	VMAXPS       Z4, Z8, Z4
+	VMINPS       Z4, Z9, Z4
+	VMAXPS       Z5, Z8, Z5
+	VMINPS       Z5, Z9, Z5
+	VMAXPS       Z6, Z8, Z6
+	VMINPS       Z6, Z9, Z6
+	VMAXPS       Z7, Z8, Z7
+	VMINPS       Z7, Z9, Z7
+	JMP          by1r8store
+
+by1r8hardswish:
+	VBROADCASTSS lo+112(FP), Z8
+	VBROADCASTSS hi+116(FP), Z9
+	VBROADCASTSS rowTapsConsts<>+0(SB), Z10
+	VBROADCASTSS rowTapsConsts<>+4(SB), Z11
+	VMULPS       Z8, Z0, Z12
+	VADDPS       Z9, Z12, Z12
+	VMAXPS       Z12, Z10, Z12
+	VMINPS       Z12, Z11, Z12
+	VMULPS       Z12, Z0, Z0
+	VMULPS       Z8, Z1, Z12
+	VADDPS       Z9, Z12, Z12
+	VMAXPS       Z12, Z10, Z12
+	VMINPS       Z12, Z11, Z12
+	VMULPS       Z12, Z1, Z1
+	VMULPS       Z8, Z2, Z12
+	VADDPS       Z9, Z12, Z12
+	VMAXPS       Z12, Z10, Z12
+	VMINPS       Z12, Z11, Z12
+	VMULPS       Z12, Z2, Z2
+	VMULPS       Z8, Z3, Z12
+	VADDPS       Z9, Z12, Z12
+	VMAXPS       Z12, Z10, Z12
+	VMINPS       Z12, Z11, Z12
+	VMULPS       Z12, Z3, Z3
+	VMULPS       Z8, Z4, Z12
+	VADDPS       Z9, Z12, Z12
+	VMAXPS       Z12, Z10, Z12
+	VMINPS       Z12, Z11, Z12
+	VMULPS       Z12, Z4, Z4
+	VMULPS       Z8, Z5, Z12
+	VADDPS       Z9, Z12, Z12
+	VMAXPS       Z12, Z10, Z12
+	VMINPS       Z12, Z11, Z12
+	VMULPS       Z12, Z5, Z5
+	VMULPS       Z8, Z6, Z12
+	VADDPS       Z9, Z12, Z12
+	VMAXPS       Z12, Z10, Z12
+	VMINPS       Z12, Z11, Z12
+	VMULPS       Z12, Z6, Z6
+	VMULPS       Z8, Z7, Z12
+	VADDPS       Z9, Z12, Z12
+	VMAXPS       Z12, Z10, Z12
+	VMINPS       Z12, Z11, Z12
+	VMULPS       Z12, Z7, Z7
+
+by1r8store:
+	MOVQ    dstStride+24(FP), CX
+	MOVQ    8(SP), AX
+	VMOVUPS Z0, (AX)
+	LEAQ    (AX)(CX*4), AX
+	VMOVUPS Z1, (AX)
+	LEAQ    (AX)(CX*4), AX
+	VMOVUPS Z2, (AX)
+	LEAQ    (AX)(CX*4), AX
+	VMOVUPS Z3, (AX)
+	LEAQ    (AX)(CX*4), AX
+	VMOVUPS Z4, (AX)
+	LEAQ    (AX)(CX*4), AX
+	VMOVUPS Z5, (AX)
+	LEAQ    (AX)(CX*4), AX
+	VMOVUPS Z6, (AX)
+	LEAQ    (AX)(CX*4), AX
+	VMOVUPS Z7, (AX)
+	MOVQ    dstStride+24(FP), AX
+	SHLQ    $0x05, AX
+	ADDQ    AX, 8(SP)
+	MOVQ    srcStride+40(FP), AX
+	SHLQ    $0x05, AX
+	ADDQ    AX, 16(SP)
+	SUBQ    $0x08, (SP)
+	JMP     by1r8
+
+by1r8done:
 by1r4:
 	CMPQ         (SP), $0x04
 	JL           by1r4done
@@ -1398,16 +2220,61 @@ by1r4:
 	XORQ         CX, CX
 
 by1r4col:
-	MOVQ 16(SP), DX
-	LEAQ (DX)(AX*4), DX
-	MOVQ srcStride+40(FP), BX
-	LEAQ (DX)(BX*4), SI
-	LEAQ (SI)(BX*4), DI
-	LEAQ (DI)(BX*4), BX
-	MOVQ w+72(FP), R8
-	LEAQ (R8)(CX*4), R8
-	MOVQ off+56(FP), R11
-	MOVQ kh+64(FP), R9
+	MOVQ    16(SP), DX
+	LEAQ    (DX)(AX*4), DX
+	MOVQ    srcStride+40(FP), BX
+	LEAQ    (DX)(BX*4), SI
+	LEAQ    (SI)(BX*4), DI
+	LEAQ    (DI)(BX*4), BX
+	MOVQ    w+72(FP), R8
+	LEAQ    (R8)(CX*4), R8
+	MOVQ    off+56(FP), R11
+	MOVQ    kh+64(FP), R9
+	LEAQ    1(CX), R10
+	CMPQ    R10, kw+80(FP)
+	JGE     by1r4tap
+	VMOVUPS rowTapsConsts<>+72(SB), Z5
+
+by1r4pair:
+	VBROADCASTSS (R8), Z6
+	VBROADCASTSS 4(R8), Z7
+	MOVLQSX      (R11), R10
+	VMOVUPS      (DX)(R10*4), Z8
+	VMOVUPS      64(DX)(R10*4), Z9
+	VMOVUPS      Z5, Z10
+	VPERMI2PS    Z9, Z8, Z10
+	VPERMT2PS    Z9, Z4, Z8
+	VFMADD231PS  Z8, Z6, Z0
+	VFMADD231PS  Z10, Z7, Z0
+	VMOVUPS      (SI)(R10*4), Z8
+	VMOVUPS      64(SI)(R10*4), Z9
+	VMOVUPS      Z5, Z10
+	VPERMI2PS    Z9, Z8, Z10
+	VPERMT2PS    Z9, Z4, Z8
+	VFMADD231PS  Z8, Z6, Z1
+	VFMADD231PS  Z10, Z7, Z1
+	VMOVUPS      (DI)(R10*4), Z8
+	VMOVUPS      64(DI)(R10*4), Z9
+	VMOVUPS      Z5, Z10
+	VPERMI2PS    Z9, Z8, Z10
+	VPERMT2PS    Z9, Z4, Z8
+	VFMADD231PS  Z8, Z6, Z2
+	VFMADD231PS  Z10, Z7, Z2
+	VMOVUPS      (BX)(R10*4), Z8
+	VMOVUPS      64(BX)(R10*4), Z9
+	VMOVUPS      Z5, Z10
+	VPERMI2PS    Z9, Z8, Z10
+	VPERMT2PS    Z9, Z4, Z8
+	VFMADD231PS  Z8, Z6, Z3
+	VFMADD231PS  Z10, Z7, Z3
+	ADDQ         $0x04, R11
+	MOVQ         kw+80(FP), R10
+	LEAQ         (R8)(R10*4), R8
+	DECQ         R9
+	JNZ          by1r4pair
+	ADDQ         $0x02, AX
+	ADDQ         $0x02, CX
+	JMP          by1r4next
 
 by1r4tap:
 	VBROADCASTSS (R8), Z5
@@ -1431,16 +2298,18 @@ by1r4tap:
 	JNZ          by1r4tap
 	ADDQ         dilation+88(FP), AX
 	INCQ         CX
-	CMPQ         CX, kw+80(FP)
-	JL           by1r4col
-	MOVB         act+108(FP), AL
-	CMPB         AL, $0x01
-	JE           by1r4relu
-	CMPB         AL, $0x02
-	JE           by1r4clip
-	CMPB         AL, $0x03
-	JE           by1r4hardswish
-	JMP          by1r4store
+
+by1r4next:
+	CMPQ CX, kw+80(FP)
+	JL   by1r4col
+	MOVB act+108(FP), AL
+	CMPB AL, $0x01
+	JE   by1r4relu
+	CMPB AL, $0x02
+	JE   by1r4clip
+	CMPB AL, $0x03
+	JE   by1r4hardswish
+	JMP  by1r4store
 
 by1r4relu:
 	VBROADCASTSS rowTapsConsts<>+0(SB), Z4
@@ -1524,12 +2393,36 @@ by1r1:
 	XORQ         CX, CX
 
 by1r1col:
-	MOVQ 16(SP), DX
-	LEAQ (DX)(AX*4), DX
-	MOVQ w+72(FP), BX
-	LEAQ (BX)(CX*4), BX
-	MOVQ off+56(FP), R8
-	MOVQ kh+64(FP), SI
+	MOVQ    16(SP), DX
+	LEAQ    (DX)(AX*4), DX
+	MOVQ    w+72(FP), BX
+	LEAQ    (BX)(CX*4), BX
+	MOVQ    off+56(FP), R8
+	MOVQ    kh+64(FP), SI
+	LEAQ    1(CX), DI
+	CMPQ    DI, kw+80(FP)
+	JGE     by1r1tap
+	VMOVUPS rowTapsConsts<>+72(SB), Z2
+
+by1r1pair:
+	VBROADCASTSS (BX), Z3
+	VBROADCASTSS 4(BX), Z4
+	MOVLQSX      (R8), DI
+	VMOVUPS      (DX)(DI*4), Z5
+	VMOVUPS      64(DX)(DI*4), Z6
+	VMOVUPS      Z2, Z7
+	VPERMI2PS    Z6, Z5, Z7
+	VPERMT2PS    Z6, Z1, Z5
+	VFMADD231PS  Z5, Z3, Z0
+	VFMADD231PS  Z7, Z4, Z0
+	ADDQ         $0x04, R8
+	MOVQ         kw+80(FP), DI
+	LEAQ         (BX)(DI*4), BX
+	DECQ         SI
+	JNZ          by1r1pair
+	ADDQ         $0x02, AX
+	ADDQ         $0x02, CX
+	JMP          by1r1next
 
 by1r1tap:
 	VBROADCASTSS (BX), Z2
@@ -1544,16 +2437,18 @@ by1r1tap:
 	JNZ          by1r1tap
 	ADDQ         dilation+88(FP), AX
 	INCQ         CX
-	CMPQ         CX, kw+80(FP)
-	JL           by1r1col
-	MOVB         act+108(FP), AL
-	CMPB         AL, $0x01
-	JE           by1r1relu
-	CMPB         AL, $0x02
-	JE           by1r1clip
-	CMPB         AL, $0x03
-	JE           by1r1hardswish
-	JMP          by1r1store
+
+by1r1next:
+	CMPQ CX, kw+80(FP)
+	JL   by1r1col
+	MOVB act+108(FP), AL
+	CMPB AL, $0x01
+	JE   by1r1relu
+	CMPB AL, $0x02
+	JE   by1r1clip
+	CMPB AL, $0x03
+	JE   by1r1hardswish
+	JMP  by1r1store
 
 by1r1relu:
 	VBROADCASTSS rowTapsConsts<>+0(SB), Z1
@@ -1646,6 +2541,285 @@ maskcol:
 	MOVQ    src+32(FP), AX
 	MOVQ    AX, 16(SP)
 
+maskedr8:
+	CMPQ         (SP), $0x08
+	JL           maskedr8done
+	VBROADCASTSS bias+104(FP), Z0
+	VBROADCASTSS bias+104(FP), Z1
+	VBROADCASTSS bias+104(FP), Z2
+	VBROADCASTSS bias+104(FP), Z3
+	VBROADCASTSS bias+104(FP), Z4
+	VBROADCASTSS bias+104(FP), Z5
+	VBROADCASTSS bias+104(FP), Z6
+	VBROADCASTSS bias+104(FP), Z7
+	VMOVUPS      rowTapsConsts<>+8(SB), Z8
+	MOVQ         24(SP), AX
+	SHLQ         $0x01, AX
+	SUBQ         pad+96(FP), AX
+	XORQ         CX, CX
+
+maskedr8col:
+	KMOVW   40(SP)(CX*4), K1
+	KMOVW   42(SP)(CX*4), K2
+	MOVQ    16(SP), DX
+	LEAQ    (DX)(AX*4), DX
+	MOVQ    srcStride+40(FP), BX
+	LEAQ    (DX)(BX*4), SI
+	LEAQ    (SI)(BX*4), DI
+	LEAQ    (DI)(BX*4), R8
+	LEAQ    (R8)(BX*4), R9
+	LEAQ    (R9)(BX*4), R10
+	LEAQ    (R10)(BX*4), R11
+	LEAQ    (R11)(BX*4), BX
+	MOVQ    w+72(FP), R12
+	LEAQ    (R12)(CX*4), R12
+	MOVQ    off+56(FP), R15
+	MOVQ    kh+64(FP), R13
+	LEAQ    1(CX), R14
+	CMPQ    R14, kw+80(FP)
+	JGE     maskedr8tap
+	VMOVUPS rowTapsConsts<>+72(SB), Z9
+
+maskedr8pair:
+	VBROADCASTSS (R12), Z10
+	VBROADCASTSS 4(R12), Z11
+	MOVLQSX      (R15), R14
+	VMOVUPS.Z    (DX)(R14*4), K1, Z12
+	VMOVUPS.Z    64(DX)(R14*4), K2, Z13
+	VMOVUPS      Z9, Z14
+	VPERMI2PS    Z13, Z12, Z14
+	VPERMT2PS    Z13, Z8, Z12
+	VFMADD231PS  Z12, Z10, Z0
+	VFMADD231PS  Z14, Z11, Z0
+	VMOVUPS.Z    (SI)(R14*4), K1, Z12
+	VMOVUPS.Z    64(SI)(R14*4), K2, Z13
+	VMOVUPS      Z9, Z14
+	VPERMI2PS    Z13, Z12, Z14
+	VPERMT2PS    Z13, Z8, Z12
+	VFMADD231PS  Z12, Z10, Z1
+	VFMADD231PS  Z14, Z11, Z1
+	VMOVUPS.Z    (DI)(R14*4), K1, Z12
+	VMOVUPS.Z    64(DI)(R14*4), K2, Z13
+	VMOVUPS      Z9, Z14
+	VPERMI2PS    Z13, Z12, Z14
+	VPERMT2PS    Z13, Z8, Z12
+	VFMADD231PS  Z12, Z10, Z2
+	VFMADD231PS  Z14, Z11, Z2
+	VMOVUPS.Z    (R8)(R14*4), K1, Z12
+	VMOVUPS.Z    64(R8)(R14*4), K2, Z13
+	VMOVUPS      Z9, Z14
+	VPERMI2PS    Z13, Z12, Z14
+	VPERMT2PS    Z13, Z8, Z12
+	VFMADD231PS  Z12, Z10, Z3
+	VFMADD231PS  Z14, Z11, Z3
+	VMOVUPS.Z    (R9)(R14*4), K1, Z12
+	VMOVUPS.Z    64(R9)(R14*4), K2, Z13
+	VMOVUPS      Z9, Z14
+	VPERMI2PS    Z13, Z12, Z14
+	VPERMT2PS    Z13, Z8, Z12
+	VFMADD231PS  Z12, Z10, Z4
+	VFMADD231PS  Z14, Z11, Z4
+	VMOVUPS.Z    (R10)(R14*4), K1, Z12
+	VMOVUPS.Z    64(R10)(R14*4), K2, Z13
+	VMOVUPS      Z9, Z14
+	VPERMI2PS    Z13, Z12, Z14
+	VPERMT2PS    Z13, Z8, Z12
+	VFMADD231PS  Z12, Z10, Z5
+	VFMADD231PS  Z14, Z11, Z5
+	VMOVUPS.Z    (R11)(R14*4), K1, Z12
+	VMOVUPS.Z    64(R11)(R14*4), K2, Z13
+	VMOVUPS      Z9, Z14
+	VPERMI2PS    Z13, Z12, Z14
+	VPERMT2PS    Z13, Z8, Z12
+	VFMADD231PS  Z12, Z10, Z6
+	VFMADD231PS  Z14, Z11, Z6
+	VMOVUPS.Z    (BX)(R14*4), K1, Z12
+	VMOVUPS.Z    64(BX)(R14*4), K2, Z13
+	VMOVUPS      Z9, Z14
+	VPERMI2PS    Z13, Z12, Z14
+	VPERMT2PS    Z13, Z8, Z12
+	VFMADD231PS  Z12, Z10, Z7
+	VFMADD231PS  Z14, Z11, Z7
+	ADDQ         $0x04, R15
+	MOVQ         kw+80(FP), R14
+	LEAQ         (R12)(R14*4), R12
+	DECQ         R13
+	JNZ          maskedr8pair
+	ADDQ         $0x02, AX
+	ADDQ         $0x02, CX
+	JMP          maskedr8next
+
+maskedr8tap:
+	VBROADCASTSS (R12), Z9
+	MOVLQSX      (R15), R14
+	VMOVUPS.Z    (DX)(R14*4), K1, Z10
+	VMOVUPS.Z    64(DX)(R14*4), K2, Z11
+	VPERMT2PS    Z11, Z8, Z10
+	VFMADD231PS  Z10, Z9, Z0
+	VMOVUPS.Z    (SI)(R14*4), K1, Z10
+	VMOVUPS.Z    64(SI)(R14*4), K2, Z11
+	VPERMT2PS    Z11, Z8, Z10
+	VFMADD231PS  Z10, Z9, Z1
+	VMOVUPS.Z    (DI)(R14*4), K1, Z10
+	VMOVUPS.Z    64(DI)(R14*4), K2, Z11
+	VPERMT2PS    Z11, Z8, Z10
+	VFMADD231PS  Z10, Z9, Z2
+	VMOVUPS.Z    (R8)(R14*4), K1, Z10
+	VMOVUPS.Z    64(R8)(R14*4), K2, Z11
+	VPERMT2PS    Z11, Z8, Z10
+	VFMADD231PS  Z10, Z9, Z3
+	VMOVUPS.Z    (R9)(R14*4), K1, Z10
+	VMOVUPS.Z    64(R9)(R14*4), K2, Z11
+	VPERMT2PS    Z11, Z8, Z10
+	VFMADD231PS  Z10, Z9, Z4
+	VMOVUPS.Z    (R10)(R14*4), K1, Z10
+	VMOVUPS.Z    64(R10)(R14*4), K2, Z11
+	VPERMT2PS    Z11, Z8, Z10
+	VFMADD231PS  Z10, Z9, Z5
+	VMOVUPS.Z    (R11)(R14*4), K1, Z10
+	VMOVUPS.Z    64(R11)(R14*4), K2, Z11
+	VPERMT2PS    Z11, Z8, Z10
+	VFMADD231PS  Z10, Z9, Z6
+	VMOVUPS.Z    (BX)(R14*4), K1, Z10
+	VMOVUPS.Z    64(BX)(R14*4), K2, Z11
+	VPERMT2PS    Z11, Z8, Z10
+	VFMADD231PS  Z10, Z9, Z7
+	ADDQ         $0x04, R15
+	MOVQ         kw+80(FP), R14
+	LEAQ         (R12)(R14*4), R12
+	DECQ         R13
+	JNZ          maskedr8tap
+	ADDQ         dilation+88(FP), AX
+	INCQ         CX
+
+maskedr8next:
+	CMPQ CX, kw+80(FP)
+	JL   maskedr8col
+	MOVB act+108(FP), AL
+	CMPB AL, $0x01
+	JE   maskedr8relu
+	CMPB AL, $0x02
+	JE   maskedr8clip
+	CMPB AL, $0x03
+	JE   maskedr8hardswish
+	JMP  maskedr8store
+
+maskedr8relu:
+	VBROADCASTSS rowTapsConsts<>+0(SB), Z8
+	VMAXPS       Z0, Z8, Z0
+	VADDPS       Z8, Z0, Z0
+	VMAXPS       Z1, Z8, Z1
+	VADDPS       Z8, Z1, Z1
+	VMAXPS       Z2, Z8, Z2
+	VADDPS       Z8, Z2, Z2
+	VMAXPS       Z3, Z8, Z3
+	VADDPS       Z8, Z3, Z3
+	VMAXPS       Z4, Z8, Z4
+	VADDPS       Z8, Z4, Z4
+	VMAXPS       Z5, Z8, Z5
+	VADDPS       Z8, Z5, Z5
+	VMAXPS       Z6, Z8, Z6
+	VADDPS       Z8, Z6, Z6
+	VMAXPS       Z7, Z8, Z7
+	VADDPS       Z8, Z7, Z7
+	JMP          maskedr8store
+
+maskedr8clip:
+	VBROADCASTSS lo+112(FP), Z8
+	VBROADCASTSS hi+116(FP), Z9
+	VMAXPS       Z0, Z8, Z0
+	VMINPS       Z0, Z9, Z0
+	VMAXPS       Z1, Z8, Z1
+	VMINPS       Z1, Z9, Z1
+	VMAXPS       Z2, Z8, Z2
+	VMINPS       Z2, Z9, Z2
+	VMAXPS       Z3, Z8, Z3
+	VMINPS       Z3, Z9, Z3
+	VMAXPS       Z4, Z8, Z4
+	VMINPS       Z4, Z9, Z4
+	VMAXPS       Z5, Z8, Z5
+	VMINPS       Z5, Z9, Z5
+	VMAXPS       Z6, Z8, Z6
+	VMINPS       Z6, Z9, Z6
+	VMAXPS       Z7, Z8, Z7
+	VMINPS       Z7, Z9, Z7
+	JMP          maskedr8store
+
+maskedr8hardswish:
+	VBROADCASTSS lo+112(FP), Z8
+	VBROADCASTSS hi+116(FP), Z9
+	VBROADCASTSS rowTapsConsts<>+0(SB), Z10
+	VBROADCASTSS rowTapsConsts<>+4(SB), Z11
+	VMULPS       Z8, Z0, Z12
+	VADDPS       Z9, Z12, Z12
+	VMAXPS       Z12, Z10, Z12
+	VMINPS       Z12, Z11, Z12
+	VMULPS       Z12, Z0, Z0
+	VMULPS       Z8, Z1, Z12
+	VADDPS       Z9, Z12, Z12
+	VMAXPS       Z12, Z10, Z12
+	VMINPS       Z12, Z11, Z12
+	VMULPS       Z12, Z1, Z1
+	VMULPS       Z8, Z2, Z12
+	VADDPS       Z9, Z12, Z12
+	VMAXPS       Z12, Z10, Z12
+	VMINPS       Z12, Z11, Z12
+	VMULPS       Z12, Z2, Z2
+	VMULPS       Z8, Z3, Z12
+	VADDPS       Z9, Z12, Z12
+	VMAXPS       Z12, Z10, Z12
+	VMINPS       Z12, Z11, Z12
+	VMULPS       Z12, Z3, Z3
+	VMULPS       Z8, Z4, Z12
+	VADDPS       Z9, Z12, Z12
+	VMAXPS       Z12, Z10, Z12
+	VMINPS       Z12, Z11, Z12
+	VMULPS       Z12, Z4, Z4
+	VMULPS       Z8, Z5, Z12
+	VADDPS       Z9, Z12, Z12
+	VMAXPS       Z12, Z10, Z12
+	VMINPS       Z12, Z11, Z12
+	VMULPS       Z12, Z5, Z5
+	VMULPS       Z8, Z6, Z12
+	VADDPS       Z9, Z12, Z12
+	VMAXPS       Z12, Z10, Z12
+	VMINPS       Z12, Z11, Z12
+	VMULPS       Z12, Z6, Z6
+	VMULPS       Z8, Z7, Z12
+	VADDPS       Z9, Z12, Z12
+	VMAXPS       Z12, Z10, Z12
+	VMINPS       Z12, Z11, Z12
+	VMULPS       Z12, Z7, Z7
+
+maskedr8store:
+	MOVQ    dstStride+24(FP), CX
+	MOVQ    8(SP), AX
+	KMOVW   32(SP), K1
+	VMOVUPS Z0, K1, (AX)
+	LEAQ    (AX)(CX*4), AX
+	VMOVUPS Z1, K1, (AX)
+	LEAQ    (AX)(CX*4), AX
+	VMOVUPS Z2, K1, (AX)
+	LEAQ    (AX)(CX*4), AX
+	VMOVUPS Z3, K1, (AX)
+	LEAQ    (AX)(CX*4), AX
+	VMOVUPS Z4, K1, (AX)
+	LEAQ    (AX)(CX*4), AX
+	VMOVUPS Z5, K1, (AX)
+	LEAQ    (AX)(CX*4), AX
+	VMOVUPS Z6, K1, (AX)
+	LEAQ    (AX)(CX*4), AX
+	VMOVUPS Z7, K1, (AX)
+	MOVQ    dstStride+24(FP), AX
+	SHLQ    $0x05, AX
+	ADDQ    AX, 8(SP)
+	MOVQ    srcStride+40(FP), AX
+	SHLQ    $0x05, AX
+	ADDQ    AX, 16(SP)
+	SUBQ    $0x08, (SP)
+	JMP     maskedr8
+
+maskedr8done:
 maskedr4:
 	CMPQ         (SP), $0x04
 	JL           maskedr4done
@@ -1660,18 +2834,63 @@ maskedr4:
 	XORQ         CX, CX
 
 maskedr4col:
-	KMOVW 40(SP)(CX*4), K1
-	KMOVW 42(SP)(CX*4), K2
-	MOVQ  16(SP), DX
-	LEAQ  (DX)(AX*4), DX
-	MOVQ  srcStride+40(FP), BX
-	LEAQ  (DX)(BX*4), SI
-	LEAQ  (SI)(BX*4), DI
-	LEAQ  (DI)(BX*4), BX
-	MOVQ  w+72(FP), R8
-	LEAQ  (R8)(CX*4), R8
-	MOVQ  off+56(FP), R11
-	MOVQ  kh+64(FP), R9
+	KMOVW   40(SP)(CX*4), K1
+	KMOVW   42(SP)(CX*4), K2
+	MOVQ    16(SP), DX
+	LEAQ    (DX)(AX*4), DX
+	MOVQ    srcStride+40(FP), BX
+	LEAQ    (DX)(BX*4), SI
+	LEAQ    (SI)(BX*4), DI
+	LEAQ    (DI)(BX*4), BX
+	MOVQ    w+72(FP), R8
+	LEAQ    (R8)(CX*4), R8
+	MOVQ    off+56(FP), R11
+	MOVQ    kh+64(FP), R9
+	LEAQ    1(CX), R10
+	CMPQ    R10, kw+80(FP)
+	JGE     maskedr4tap
+	VMOVUPS rowTapsConsts<>+72(SB), Z5
+
+maskedr4pair:
+	VBROADCASTSS (R8), Z6
+	VBROADCASTSS 4(R8), Z7
+	MOVLQSX      (R11), R10
+	VMOVUPS.Z    (DX)(R10*4), K1, Z8
+	VMOVUPS.Z    64(DX)(R10*4), K2, Z9
+	VMOVUPS      Z5, Z10
+	VPERMI2PS    Z9, Z8, Z10
+	VPERMT2PS    Z9, Z4, Z8
+	VFMADD231PS  Z8, Z6, Z0
+	VFMADD231PS  Z10, Z7, Z0
+	VMOVUPS.Z    (SI)(R10*4), K1, Z8
+	VMOVUPS.Z    64(SI)(R10*4), K2, Z9
+	VMOVUPS      Z5, Z10
+	VPERMI2PS    Z9, Z8, Z10
+	VPERMT2PS    Z9, Z4, Z8
+	VFMADD231PS  Z8, Z6, Z1
+	VFMADD231PS  Z10, Z7, Z1
+	VMOVUPS.Z    (DI)(R10*4), K1, Z8
+	VMOVUPS.Z    64(DI)(R10*4), K2, Z9
+	VMOVUPS      Z5, Z10
+	VPERMI2PS    Z9, Z8, Z10
+	VPERMT2PS    Z9, Z4, Z8
+	VFMADD231PS  Z8, Z6, Z2
+	VFMADD231PS  Z10, Z7, Z2
+	VMOVUPS.Z    (BX)(R10*4), K1, Z8
+	VMOVUPS.Z    64(BX)(R10*4), K2, Z9
+	VMOVUPS      Z5, Z10
+	VPERMI2PS    Z9, Z8, Z10
+	VPERMT2PS    Z9, Z4, Z8
+	VFMADD231PS  Z8, Z6, Z3
+	VFMADD231PS  Z10, Z7, Z3
+	ADDQ         $0x04, R11
+	MOVQ         kw+80(FP), R10
+	LEAQ         (R8)(R10*4), R8
+	DECQ         R9
+	JNZ          maskedr4pair
+	ADDQ         $0x02, AX
+	ADDQ         $0x02, CX
+	JMP          maskedr4next
 
 maskedr4tap:
 	VBROADCASTSS (R8), Z5
@@ -1699,16 +2918,18 @@ maskedr4tap:
 	JNZ          maskedr4tap
 	ADDQ         dilation+88(FP), AX
 	INCQ         CX
-	CMPQ         CX, kw+80(FP)
-	JL           maskedr4col
-	MOVB         act+108(FP), AL
-	CMPB         AL, $0x01
-	JE           maskedr4relu
-	CMPB         AL, $0x02
-	JE           maskedr4clip
-	CMPB         AL, $0x03
-	JE           maskedr4hardswish
-	JMP          maskedr4store
+
+maskedr4next:
+	CMPQ CX, kw+80(FP)
+	JL   maskedr4col
+	MOVB act+108(FP), AL
+	CMPB AL, $0x01
+	JE   maskedr4relu
+	CMPB AL, $0x02
+	JE   maskedr4clip
+	CMPB AL, $0x03
+	JE   maskedr4hardswish
+	JMP  maskedr4store
 
 maskedr4relu:
 	VBROADCASTSS rowTapsConsts<>+0(SB), Z4
@@ -1793,14 +3014,38 @@ maskedr1:
 	XORQ         CX, CX
 
 maskedr1col:
-	KMOVW 40(SP)(CX*4), K1
-	KMOVW 42(SP)(CX*4), K2
-	MOVQ  16(SP), DX
-	LEAQ  (DX)(AX*4), DX
-	MOVQ  w+72(FP), BX
-	LEAQ  (BX)(CX*4), BX
-	MOVQ  off+56(FP), R8
-	MOVQ  kh+64(FP), SI
+	KMOVW   40(SP)(CX*4), K1
+	KMOVW   42(SP)(CX*4), K2
+	MOVQ    16(SP), DX
+	LEAQ    (DX)(AX*4), DX
+	MOVQ    w+72(FP), BX
+	LEAQ    (BX)(CX*4), BX
+	MOVQ    off+56(FP), R8
+	MOVQ    kh+64(FP), SI
+	LEAQ    1(CX), DI
+	CMPQ    DI, kw+80(FP)
+	JGE     maskedr1tap
+	VMOVUPS rowTapsConsts<>+72(SB), Z2
+
+maskedr1pair:
+	VBROADCASTSS (BX), Z3
+	VBROADCASTSS 4(BX), Z4
+	MOVLQSX      (R8), DI
+	VMOVUPS.Z    (DX)(DI*4), K1, Z5
+	VMOVUPS.Z    64(DX)(DI*4), K2, Z6
+	VMOVUPS      Z2, Z7
+	VPERMI2PS    Z6, Z5, Z7
+	VPERMT2PS    Z6, Z1, Z5
+	VFMADD231PS  Z5, Z3, Z0
+	VFMADD231PS  Z7, Z4, Z0
+	ADDQ         $0x04, R8
+	MOVQ         kw+80(FP), DI
+	LEAQ         (BX)(DI*4), BX
+	DECQ         SI
+	JNZ          maskedr1pair
+	ADDQ         $0x02, AX
+	ADDQ         $0x02, CX
+	JMP          maskedr1next
 
 maskedr1tap:
 	VBROADCASTSS (BX), Z2
@@ -1816,16 +3061,18 @@ maskedr1tap:
 	JNZ          maskedr1tap
 	ADDQ         dilation+88(FP), AX
 	INCQ         CX
-	CMPQ         CX, kw+80(FP)
-	JL           maskedr1col
-	MOVB         act+108(FP), AL
-	CMPB         AL, $0x01
-	JE           maskedr1relu
-	CMPB         AL, $0x02
-	JE           maskedr1clip
-	CMPB         AL, $0x03
-	JE           maskedr1hardswish
-	JMP          maskedr1store
+
+maskedr1next:
+	CMPQ CX, kw+80(FP)
+	JL   maskedr1col
+	MOVB act+108(FP), AL
+	CMPB AL, $0x01
+	JE   maskedr1relu
+	CMPB AL, $0x02
+	JE   maskedr1clip
+	CMPB AL, $0x03
+	JE   maskedr1hardswish
+	JMP  maskedr1store
 
 maskedr1relu:
 	VBROADCASTSS rowTapsConsts<>+0(SB), Z1

@@ -16,8 +16,9 @@
 // from the input plane where it lies, each t a kernel row at its
 // offset, the columns' zero padding that of the masked loads, which
 // touch nothing outside [0, width) of a row. The sum runs over the
-// kernel columns k, then the rows t, each term a fused multiply-add;
-// act is a vec.StoreActivation computed before the store with the
+// kernel columns k, then the rows t, each term a fused multiply-add
+// (with stride 2, over pairs of columns, then the rows, then the pair's
+// two columns; the stride-2 loop requires a dilation of 1); act is a vec.StoreActivation computed before the store with the
 // operations and roundings of package chantapsgen's (the bits of the
 // vec function applied after the store).
 //
@@ -63,11 +64,11 @@ const (
 )
 
 func main() {
-	consts := GLOBL("rowTapsConsts", RODATA|NOPTR) // 0, 1, then the even ramp 0, 2, ..., 30
+	consts := GLOBL("rowTapsConsts", RODATA|NOPTR) // 0, 1, the even ramp 0, 2, ..., 30, the odd 1, 3, ..., 31
 	DATA(0, U32(0))
 	DATA(4, U32(math.Float32bits(1)))
-	for i := range lanes {
-		DATA(8+4*i, U32(uint32(2*i)))
+	for i := range 2 * lanes {
+		DATA(8+4*i, U32(uint32(2*i%(2*lanes)+i/lanes)))
 	}
 	for _, stride := range []int{1, 2} {
 		emit(stride, consts)
@@ -149,6 +150,49 @@ func emit(stride int, consts Mem) {
 		LEAQ(Mem{Base: wp, Index: k, Scale: 4}, wp)
 		Load(Param("off"), offp)
 		Load(Param("kh"), t)
+		if stride == 2 {
+			// Kernel columns k and k+1 (a dilation of 1) read the even
+			// and the odd lanes of the same 32 columns: one pair of
+			// loads for both.
+			k1 := GP64()
+			LEAQ(Mem{Base: k, Disp: 1}, k1)
+			CMPQ(k1, avoparam.Addr("kw"))
+			JGE(LabelRef(label + "tap"))
+			odd := ZMM()
+			VMOVUPS(consts.Offset(8+4*lanes), odd)
+			Label(label + "pair")
+			w0, w1 := ZMM(), ZMM()
+			VBROADCASTSS(Mem{Base: wp}, w0)
+			VBROADCASTSS(Mem{Base: wp, Disp: 4}, w1)
+			MOVLQSX(Mem{Base: offp}, o)
+			for r := range acc {
+				for v := range acc[r] {
+					m := Mem{Base: at[r], Index: o, Scale: 4, Disp: 4 * span * v}
+					x, y, z := ZMM(), ZMM(), ZMM()
+					if masked {
+						VMOVUPS_Z(m, lo, x)
+						VMOVUPS_Z(m.Offset(4*lanes), hi, y)
+					} else {
+						VMOVUPS(m, x)
+						VMOVUPS(m.Offset(4*lanes), y)
+					}
+					VMOVUPS(odd, z)
+					VPERMI2PS(y, x, z) // the odd lanes
+					VPERMT2PS(y, idx, x)
+					VFMADD231PS(x, w0, acc[r][v])
+					VFMADD231PS(z, w1, acc[r][v])
+				}
+			}
+			ADDQ(U8(4), offp)
+			stepW := GP64()
+			Load(Param("kw"), stepW)
+			LEAQ(Mem{Base: wp, Index: stepW, Scale: 4}, wp)
+			DECQ(t)
+			JNZ(LabelRef(label + "pair"))
+			ADDQ(U8(2), c)
+			ADDQ(U8(2), k)
+			JMP(LabelRef(label + "next"))
+		}
 		Label(label + "tap")
 		wv := ZMM()
 		VBROADCASTSS(Mem{Base: wp}, wv)
@@ -185,6 +229,7 @@ func emit(stride int, consts Mem) {
 		JNZ(LabelRef(label + "tap"))
 		ADDQ(avoparam.Addr("dilation"), c)
 		INCQ(k)
+		Label(label + "next")
 		CMPQ(k, avoparam.Addr("kw"))
 		JL(LabelRef(label + "col"))
 
@@ -227,7 +272,11 @@ func emit(stride int, consts Mem) {
 		MOVQ(d, dstRow)
 		sp := Load(Param("src"), GP64())
 		MOVQ(sp, srcRow)
-		for _, nr := range []int{rowGroup, 1} {
+		groups := []int{rowGroup, 1}
+		if nv == 1 {
+			groups = []int{2 * rowGroup, rowGroup, 1}
+		}
+		for _, nr := range groups {
 			l := fmt.Sprintf("%sr%d", label, nr)
 			Label(l)
 			CMPQ(rowsLeft, U8(nr))
