@@ -108,40 +108,24 @@ const (
 	rowsMaxInputBytes = 1 << 20
 )
 
-// run computes y from x and w, with e's bias, residual and activation,
-// or adding to y under e.accumulate. The planes of every image are
-// spread over the workers.
+// run computes y from x and w, with e's bias, residual and activation
+// (the forward pass: e does not accumulate). The planes of every image
+// are spread over the workers.
 func (d *rowsGeometry) run(x, w, y []float32, e slideEpilogue) {
 	p := &d.p
 	oh, ow := p.OutSize()
 	ohw, hw, k := oh*ow, p.H*p.W, p.KH*p.KW
 	act, fused := lanesStoreActivation(e)
-	if e.accumulate {
-		act, fused = vec.StoreIdentity, false
-	}
 	parallel.For(p.N*p.C, grainFor(ohw*k), func(lo, hi int) {
-		var tmp []float32
-		if e.accumulate {
-			tmp = getBuffer(ohw)
-			defer putBuffer(tmp)
-		}
 		for t := lo; t < hi; t++ {
 			c := t % p.C
 			src := x[t*hw:][:hw]
 			out := y[e.at(t*ohw):][:ohw]
-			dst := out
-			if e.accumulate {
-				dst = tmp
-			}
 			bias := biasOf(e.bias, c)
 			for _, r := range d.runs {
 				wr := w[c*k+r.k0*p.KW : c*k+r.k1*p.KW]
-				vec.DepthwiseRows(dst[r.oy0*ow:], ow, ow, r.rows, src, p.StrideH*p.W, p.W, r.off, p.KW, p.StrideW, p.DilationW, p.PadLeft,
+				vec.DepthwiseRows(out[r.oy0*ow:], ow, ow, r.rows, src, p.StrideH*p.W, p.W, r.off, p.KW, p.StrideW, p.DilationW, p.PadLeft,
 					wr, bias, act, e.act.Alpha, e.act.Beta)
-			}
-			if e.accumulate {
-				vec.Binary(vec.OpAdd, out, out, tmp)
-				continue
 			}
 			if !fused {
 				e.finish(out, t*ohw)
