@@ -82,12 +82,13 @@ func (p *ConvParams) depthwiseRows() (d rowsGeometry, cannot string, pays bool) 
 // MobileNet V2's 32@112x112 0.76-0.77 (173-176 vs 228-229 us), but on
 // 56x56 and 28x28 planes 1.04-1.16 (V2's 144@56 and 192@28, V3's
 // 88@28; ShuffleNet's 58@28, 0.86-0.88, is left out). With stride 2,
-// 0.72-0.85 with inputs of 0.3 to 0.8 MB (V2's 192@28 0.82-0.85, V3's
-// 16@112 0.79-0.80, ShuffleNet's 24@56 0.68-0.76, 58@56 0.73-0.74 and
-// 116@28 0.72), 0.94-0.97 at 0.9 MB (V3's 72@56), but 1.03-1.17 at 1.8
-// and 4.8 MB (V2's 144@56 and 96@112), 1.12 with V3's 5x5 kernels
-// (96@28) and 1.55 on 7x7 outputs (576@14), whose rows are one masked
-// vector each. The rows' loads are unaligned, two cache lines each
+// 0.64-0.82 with inputs of 0.3 to 0.8 MB (V2's 192@28 0.80-0.82, V3's
+// 16@112 0.68, ShuffleNet's 58@56 0.64-0.67 and 116@28 0.69-0.70;
+// 24@56 0.68-0.76 before pairs of kernel columns started at even
+// columns), 0.89-0.91 at 0.9 MB (V3's 72@56), but 0.89-1.04 at 1.8 MB
+// (V2's 144@56) and 1.17-1.23 at 4.8 MB (V2's 96@112), 1.12 with V3's
+// 5x5 kernels (96@28) and 1.55 on 7x7 outputs (576@14), whose rows are
+// one masked vector each. The rows' loads are unaligned, two cache lines each
 // where the lanes' are whole; why larger inputs favour the lanes was
 // not found.
 func (p *ConvParams) rowsPay() bool {

@@ -1353,6 +1353,8 @@ by4r4col:
 	LEAQ    1(CX), R10
 	CMPQ    R10, kw+80(FP)
 	JGE     by4r4tap
+	BTQ     $0x00, AX
+	JCS     by4r4tap
 	VMOVUPS rowTapsConsts<>+72(SB), Z17
 
 by4r4pair:
@@ -1765,6 +1767,8 @@ by4r1col:
 	LEAQ    1(CX), DI
 	CMPQ    DI, kw+80(FP)
 	JGE     by4r1tap
+	BTQ     $0x00, AX
+	JCS     by4r1tap
 	VMOVUPS rowTapsConsts<>+72(SB), Z5
 
 by4r1pair:
@@ -1973,6 +1977,8 @@ by1r8col:
 	LEAQ    1(CX), R14
 	CMPQ    R14, kw+80(FP)
 	JGE     by1r8tap
+	BTQ     $0x00, AX
+	JCS     by1r8tap
 	VMOVUPS rowTapsConsts<>+72(SB), Z9
 
 by1r8pair:
@@ -2233,6 +2239,8 @@ by1r4col:
 	LEAQ    1(CX), R10
 	CMPQ    R10, kw+80(FP)
 	JGE     by1r4tap
+	BTQ     $0x00, AX
+	JCS     by1r4tap
 	VMOVUPS rowTapsConsts<>+72(SB), Z5
 
 by1r4pair:
@@ -2402,6 +2410,8 @@ by1r1col:
 	LEAQ    1(CX), DI
 	CMPQ    DI, kw+80(FP)
 	JGE     by1r1tap
+	BTQ     $0x00, AX
+	JCS     by1r1tap
 	VMOVUPS rowTapsConsts<>+72(SB), Z2
 
 by1r1pair:
@@ -2578,6 +2588,8 @@ maskedr8col:
 	LEAQ    1(CX), R14
 	CMPQ    R14, kw+80(FP)
 	JGE     maskedr8tap
+	BTQ     $0x00, AX
+	JCS     maskedr8tap
 	VMOVUPS rowTapsConsts<>+72(SB), Z9
 
 maskedr8pair:
@@ -2849,6 +2861,8 @@ maskedr4col:
 	LEAQ    1(CX), R10
 	CMPQ    R10, kw+80(FP)
 	JGE     maskedr4tap
+	BTQ     $0x00, AX
+	JCS     maskedr4tap
 	VMOVUPS rowTapsConsts<>+72(SB), Z5
 
 maskedr4pair:
@@ -3025,6 +3039,8 @@ maskedr1col:
 	LEAQ    1(CX), DI
 	CMPQ    DI, kw+80(FP)
 	JGE     maskedr1tap
+	BTQ     $0x00, AX
+	JCS     maskedr1tap
 	VMOVUPS rowTapsConsts<>+72(SB), Z2
 
 maskedr1pair:

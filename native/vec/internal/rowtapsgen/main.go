@@ -158,6 +158,10 @@ func emit(stride int, consts Mem) {
 			LEAQ(Mem{Base: k, Disp: 1}, k1)
 			CMPQ(k1, avoparam.Addr("kw"))
 			JGE(LabelRef(label + "tap"))
+			// A pair starts at an even column: whole cache lines
+			// where the rows are.
+			BTQ(U8(0), c)
+			JCS(LabelRef(label + "tap"))
 			odd := ZMM()
 			VMOVUPS(consts.Offset(8+4*lanes), odd)
 			Label(label + "pair")
