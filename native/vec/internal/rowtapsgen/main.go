@@ -16,22 +16,24 @@
 // from the input plane where it lies, each t a kernel row at its
 // offset, the columns' zero padding that of the masked loads, which
 // touch nothing outside [0, width) of a row. The sum runs over the
-// kernel columns k, then the rows t, each term a fused multiply-add
-// (with stride 2, over pairs of columns, then the rows, then the pair's
-// two columns; the stride-2 loop requires a dilation of 1); act is a vec.StoreActivation computed before the store with the
-// operations and roundings of package chantapsgen's (the bits of the
-// vec function applied after the store).
+// kernel columns k, then the rows t, each term a fused multiply-add;
+// with stride 2 (and a dilation of 1), kernel columns k and k+1 read
+// the even and the odd lanes of the same 32 columns (from two loads,
+// picked by VPERMT2PS and VPERMI2PS), so the sum runs over such pairs,
+// each started at an even column (a whole cache line where the rows
+// are), and the columns left alone, then the rows, then the pair's two
+// columns. act is a vec.StoreActivation computed before the store with
+// the operations and roundings of package chantapsgen's (the bits of
+// the vec function applied after the store).
 //
-// The positions go in blocks, each down all the rows, four rows at a
-// time (as many independent chains of multiply-adds): four vectors (64
-// positions) where no tap reaches the padding, each tap's weight
-// broadcast once for the four; elsewhere one vector, unmasked where no
-// tap reaches the padding, else (the edges) each kernel column's loads
-// masked to the row's columns, the masks computed once for all the
-// rows, and the store to the n positions. The kernel has at most maxKW
-// columns. With stride 2 each vector of taps is
-// the even lanes of 32 consecutive columns, picked from two loads by
-// VPERMT2PS.
+// The positions go in blocks, each down all the rows, several rows at
+// a time (as many independent chains of multiply-adds): four vectors
+// (64 positions) four rows at a time where no tap reaches the padding,
+// each tap's weight broadcast once for the 16 vectors; elsewhere one
+// vector eight rows at a time, unmasked where no tap reaches the
+// padding, else (the edges) each kernel column's loads masked to the
+// row's columns, the masks computed once for all the rows, and the
+// store to the n positions. The kernel has at most maxKW columns.
 package main
 
 import (
