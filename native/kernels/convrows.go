@@ -73,9 +73,13 @@ func (p *ConvParams) depthwiseRows() (d rowsGeometry, cannot string, pays bool) 
 }
 
 // rowsPay reports whether the rows pay against the lanes, as measured:
-// with unit strides on output rows of at least rowsMinColumns, and with
-// strides of 2 and kernels of at most 3x3 on output rows of at least
-// 14 columns whose input image holds at most rowsMaxInputBytes.
+// where the input, all images, is small enough to be read from the
+// caches (the blocks of positions walk down the planes column block by
+// column block, which streams badly from memory, where the lanes copy
+// the input rows in order): with unit strides on output rows of at
+// least rowsMinColumns and up to 2*rowsMaxInputBytes of input, and
+// with strides of 2 and kernels of at most 3x3 on output rows of at
+// least 14 columns and up to rowsMaxInputBytes.
 //
 // One thread, CPU time, two interleaved rounds on a loaded machine
 // (BenchmarkConvDepthwiseZoo, batch 1), rows/lanes: with stride 1,
@@ -88,24 +92,26 @@ func (p *ConvParams) depthwiseRows() (d rowsGeometry, cannot string, pays bool) 
 // columns), 0.89-0.91 at 0.9 MB (V3's 72@56), but 0.89-1.04 at 1.8 MB
 // (V2's 144@56) and 1.17-1.23 at 4.8 MB (V2's 96@112), 1.12 with V3's
 // 5x5 kernels (96@28) and 1.55 on 7x7 outputs (576@14), whose rows are
-// one masked vector each. The rows' loads are unaligned, two cache lines each
-// where the lanes' are whole; why larger inputs favour the lanes was
-// not found.
+// one masked vector each. At batch 8 (one round): V2's 32@112 1.40
+// (12.8 MB), V3's 16@112 s2 1.05 (6.4 MB), 72@56 s2 1.17 (7.2 MB), but
+// ShuffleNet's 58@56 0.79, 116@28 0.81, 24@56 0.93 and V2's 192@28
+// 0.86 (2.4 to 5.8 MB), left to the lanes too.
 func (p *ConvParams) rowsPay() bool {
 	_, ow := p.OutSize()
+	input := 4 * float64(p.N) * float64(p.C) * float64(p.H) * float64(p.W)
 	if p.StrideH == 1 && p.StrideW == 1 {
-		return ow >= rowsMinColumns
+		return ow >= rowsMinColumns && input <= 2*rowsMaxInputBytes
 	}
 	return p.StrideH == 2 && p.StrideW == 2 && p.KH <= 3 && p.KW <= 3 && p.DilationW == 1 && ow >= 14 &&
-		4*p.C*p.H*p.W <= rowsMaxInputBytes
+		input <= rowsMaxInputBytes
 }
 
 const (
 	// rowsMinColumns is the fewest output columns for which the rows
 	// pay with unit strides.
 	rowsMinColumns = 112
-	// rowsMaxInputBytes is the largest input image for which the rows
-	// pay with strides of 2.
+	// rowsMaxInputBytes is the largest input (all images) for which the
+	// rows pay with strides of 2, half the largest with unit strides.
 	rowsMaxInputBytes = 1 << 20
 )
 
