@@ -419,7 +419,7 @@ func splitPhases(dst []float32, m, rows, width int, plane []float32, h, w, top, 
 // (the points pointsApart) of group g of images [n0, n0+cnt) to tiles of
 // output, A^T M A, a plane at a time, and stores these into y as e says,
 // a row of outputs at a time from the m of a tile row's outputs that
-// alternate along it (vec.Interleave, twice over for m = 4), dropping the
+// alternate along it (vec.Interleave, vec.Interleave4 for m = 4), dropping the
 // outputs of the last tile row and column that fall outside the output. A plane's
 // tiles stay in a worker's cache between the two steps (taken as two
 // loops over all planes, they went through memory and a barrier).
@@ -449,11 +449,7 @@ func (st *scatterTask) Range(lo, hi int) {
 	n := cnt * tiles
 	out := getBuffer(side * side * tiles) // [side², tiles]: the output tiles of a plane
 	defer putBuffer(out)
-	var pairs []float32 // [2][2*tw]: for side 4, columns 0 and 2, 1 and 3 interleaved
-	if side == 4 {
-		pairs = getBuffer(4 * w.tw)
-		defer putBuffer(pairs)
-	}
+	relu, accumulate := st.e.storeRelu(), st.e.accumulate
 	for task := lo; task < hi; task++ {
 		m, i := task/cnt, task%cnt
 		w.t.output.Apply(out, tiles, st.prod[m*n+i*tiles:], pointsApart(mg, n), tiles)
@@ -462,16 +458,14 @@ func (st *scatterTask) Range(lo, hi int) {
 		bias := biasOf(st.e.bias, ch)
 		for oy := range oh {
 			ty, dy := oy/side, oy%side
-			at := ty * w.tw
-			column := func(v int) []float32 { return out[(side*dy+v)*tiles+at:][:w.tw] }
-			even, odd := column(0), column(1)
-			if side == 4 {
-				even, odd = pairs[:2*w.tw], pairs[2*w.tw:]
-				vec.Interleave(even, column(0), column(2), 0, false, false)
-				vec.Interleave(odd, column(1), column(3), 0, false, false)
-			}
+			// column v of the tiles of row ty at their row dy
+			cols := out[side*dy*tiles+ty*w.tw:]
 			row := plane[oy*ow : (oy+1)*ow]
-			vec.Interleave(row, even, odd, bias, st.e.storeRelu(), st.e.accumulate)
+			if side == 4 {
+				vec.Interleave4(row, cols[:w.tw], cols[tiles:][:w.tw], cols[2*tiles:][:w.tw], cols[3*tiles:][:w.tw], bias, relu, accumulate)
+			} else {
+				vec.Interleave(row, cols[:w.tw], cols[tiles:][:w.tw], bias, relu, accumulate)
+			}
 			st.e.finish(row, ((st.n0+i)*p.M+ch)*oh*ow+oy*ow)
 		}
 	}

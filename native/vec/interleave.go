@@ -41,6 +41,45 @@ func Interleave(dst, even, odd []float32, bias float32, relu, accumulate bool) {
 	}
 }
 
+// Interleave4 stores the elements of a, b, c and d in turn into dst,
+// dst[4j+k] from the k-th of them at j, for the indices below len(dst)
+// (any length): with accumulate, adding them to dst; else storing them
+// plus bias, and with relu max(v, 0), as Interleave does. The outputs of
+// Winograd's 4x4 tiles reach a row of the output plane this way, in one
+// pass where two rounds of Interleave took three.
+func Interleave4(dst, a, b, c, d []float32, bias float32, relu, accumulate bool) {
+	n := len(dst)
+	if len(a) < (n+3)/4 || len(b) < (n+2)/4 || len(c) < (n+1)/4 || len(d) < n/4 {
+		panic(fmt.Sprintf("vec: Interleave4 of %d, %d, %d and %d values into %d", len(a), len(b), len(c), len(d), n))
+	}
+	done := 0
+	if hasAVX2() && n >= 32 {
+		// Whole vectors of 8 quadruples; without accumulate, the last
+		// whole quadruples again as the last 8 (storing twice changes
+		// nothing).
+		quads := n / 4 / 8 * 8
+		interleave4AVX2(quads/8, &dst[0], &a[0], &b[0], &c[0], &d[0], bias, relu, accumulate)
+		done = 4 * quads
+		if !accumulate && done <= n-4 {
+			at := n/4 - 8
+			interleave4AVX2(1, &dst[4*at], &a[at], &b[at], &c[at], &d[at], bias, relu, false)
+			done = n / 4 * 4
+		}
+	}
+	srcs := [4][]float32{a, b, c, d}
+	for i := done; i < n; i++ {
+		v := srcs[i%4][i/4]
+		switch {
+		case accumulate:
+			dst[i] += v
+		case relu:
+			dst[i] = max(v+bias, 0)
+		default:
+			dst[i] = v + bias
+		}
+	}
+}
+
 // Deinterleave stores the elements of src alternately into even and
 // odd, src[2j] in even[j] and src[2j+1] in odd[j]: even must hold
 // (len(src)+1)/2 elements and odd len(src)/2. A direct convolution

@@ -48,6 +48,46 @@ func TestInterleave(t *testing.T) {
 	})
 }
 
+// TestInterleave4 compares Interleave4, in assembly and in Go, with its
+// definition element by element (equal bits) on random data with NaNs
+// and infinities, for every length up to 100 (whole vectors, the last
+// vector stored again, tails of every length), storing with bias and
+// ReLU or not, and accumulating; nothing past dst may change.
+func TestInterleave4(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	random := func(n int) []float32 { return randomSpecials(rng, n, 25) }
+	leveltest.Run(t, func(t *testing.T) {
+		for n := 0; n <= 100; n++ {
+			for _, mode := range []struct{ relu, accumulate bool }{{false, false}, {true, false}, {false, true}} {
+				var srcs [4][]float32
+				for k := range srcs {
+					srcs[k] = random((n + 3 - k) / 4)
+				}
+				bias := 2*rng.Float32() - 1
+				before := random(n + 1)
+				dst := append([]float32(nil), before...)
+				Interleave4(dst[:n], srcs[0], srcs[1], srcs[2], srcs[3], bias, mode.relu, mode.accumulate)
+				for i := 0; i < n; i++ {
+					v := srcs[i%4][i/4]
+					want := v + bias
+					switch {
+					case mode.accumulate:
+						want = before[i] + v
+					case mode.relu:
+						want = max(want, 0)
+					}
+					if got := dst[i]; got != want && !(got != got && want != want) {
+						t.Fatalf("n=%d avx2=%v %+v: dst[%d] = %g, want %g", n, hasAVX2(), mode, i, got, want)
+					}
+				}
+				if math.Float32bits(dst[n]) != math.Float32bits(before[n]) {
+					t.Fatalf("n=%d avx2=%v %+v: wrote past dst", n, hasAVX2(), mode)
+				}
+			}
+		}
+	})
+}
+
 // TestInterleaveBounds checks that Interleave refuses sources too short
 // for dst.
 func TestInterleaveBounds(t *testing.T) {
@@ -62,6 +102,22 @@ func TestInterleaveBounds(t *testing.T) {
 	}
 	if !refused(dst, src[:10], src) || !refused(dst[:20], src, src[:9]) {
 		t.Error("short sources not refused")
+	}
+	refused4 := func(dst []float32, lens [4]int) (r bool) {
+		defer func() { r = recover() != nil }()
+		Interleave4(dst, src[:lens[0]], src[:lens[1]], src[:lens[2]], src[:lens[3]], 0, false, false)
+		return false
+	}
+	// 21 values: 6 from a, 5 from each of b, c and d.
+	if refused4(dst, [4]int{6, 5, 5, 5}) {
+		t.Fatal("Interleave4 refused sources that fit")
+	}
+	for k := range 4 {
+		lens := [4]int{6, 5, 5, 5}
+		lens[k]--
+		if !refused4(dst, lens) {
+			t.Errorf("Interleave4 with source %d one short not refused", k)
+		}
 	}
 }
 

@@ -77,6 +77,11 @@ func transposeBiasAVX2(rowBlocks int, colBlocks int, dst *float32, dstStride int
 //go:noescape
 func interleaveAVX2(blocks int, dst *float32, even *float32, odd *float32, bias float32, relu bool, accumulate bool)
 
+// interleave4AVX2 is the AVX2 loop of Interleave4; see emitInterleave4 in package asmgen.
+//
+//go:noescape
+func interleave4AVX2(blocks int, dst *float32, a *float32, b *float32, c *float32, d *float32, bias float32, relu bool, accumulate bool)
+
 // deinterleaveAVX2 is the AVX2 loop of Deinterleave; see emitDeinterleave in package asmgen.
 //
 //go:noescape

@@ -6629,6 +6629,72 @@ write:
 	VZEROUPPER
 	RET
 
+// func interleave4AVX2(blocks int, dst *float32, a *float32, b *float32, c *float32, d *float32, bias float32, relu bool, accumulate bool)
+// Requires: AVX
+TEXT ·interleave4AVX2(SB), NOSPLIT, $0-54
+	MOVQ         blocks+0(FP), AX
+	MOVQ         dst+8(FP), CX
+	MOVQ         a+16(FP), DX
+	MOVQ         b+24(FP), BX
+	MOVQ         c+32(FP), SI
+	MOVQ         d+40(FP), DI
+	VBROADCASTSS bias+48(FP), Y0
+	VXORPS       Y1, Y1, Y1
+	MOVB         relu+52(FP), R8
+	MOVB         accumulate+53(FP), R9
+
+block4:
+	VMOVUPS    (DX), Y2
+	VMOVUPS    (BX), Y3
+	VMOVUPS    (SI), Y4
+	VMOVUPS    (DI), Y5
+	VUNPCKLPS  Y3, Y2, Y6
+	VUNPCKHPS  Y3, Y2, Y2
+	VUNPCKLPS  Y5, Y4, Y3
+	VUNPCKHPS  Y5, Y4, Y4
+	VUNPCKLPD  Y3, Y6, Y5
+	VUNPCKHPD  Y3, Y6, Y3
+	VUNPCKLPD  Y4, Y2, Y6
+	VUNPCKHPD  Y4, Y2, Y2
+	VPERM2F128 $0x20, Y3, Y5, Y4
+	VPERM2F128 $0x20, Y2, Y6, Y7
+	VPERM2F128 $0x31, Y3, Y5, Y3
+	VPERM2F128 $0x31, Y2, Y6, Y2
+	TESTB      R9, R9
+	JZ         store4
+	VADDPS     (CX), Y4, Y4
+	VADDPS     32(CX), Y7, Y7
+	VADDPS     64(CX), Y3, Y3
+	VADDPS     96(CX), Y2, Y2
+	JMP        write4
+
+store4:
+	VADDPS Y0, Y4, Y4
+	VADDPS Y0, Y7, Y7
+	VADDPS Y0, Y3, Y3
+	VADDPS Y0, Y2, Y2
+	TESTB  R8, R8
+	JZ     write4
+	VMAXPS Y4, Y1, Y4
+	VMAXPS Y7, Y1, Y7
+	VMAXPS Y3, Y1, Y3
+	VMAXPS Y2, Y1, Y2
+
+write4:
+	VMOVUPS Y4, (CX)
+	VMOVUPS Y7, 32(CX)
+	VMOVUPS Y3, 64(CX)
+	VMOVUPS Y2, 96(CX)
+	ADDQ    $0x00000080, CX
+	ADDQ    $0x00000020, DX
+	ADDQ    $0x00000020, BX
+	ADDQ    $0x00000020, SI
+	ADDQ    $0x00000020, DI
+	DECQ    AX
+	JNZ     block4
+	VZEROUPPER
+	RET
+
 // func deinterleaveAVX2(blocks int, even *float32, odd *float32, src *float32)
 // Requires: AVX, AVX2
 TEXT ·deinterleaveAVX2(SB), NOSPLIT, $0-32

@@ -30,6 +30,11 @@ func interleaveAVX2(blocks int, dst, even, odd *float32, bias float32, relu, acc
 	panic("vec: no assembly outside amd64")
 }
 
+// interleave4AVX2 is never called outside amd64, where hasAVX2() is false.
+func interleave4AVX2(blocks int, dst, a, b, c, d *float32, bias float32, relu, accumulate bool) {
+	panic("vec: no assembly outside amd64")
+}
+
 // weightedTapsFast leaves WeightedTaps to Go outside amd64.
 func weightedTapsFast(dst, src []float32, offsets []int32, weights []float32, bias float32, relu, accumulate bool) bool {
 	return false

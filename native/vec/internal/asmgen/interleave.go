@@ -3,6 +3,7 @@ package main
 import (
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
+	"github.com/mmcloughlin/avo/reg"
 
 	"github.com/onnxkit/onnxkit/native/internal/avoparam"
 )
@@ -90,6 +91,77 @@ func emitDeinterleave() {
 	ADDQ(U32(32), odd)
 	DECQ(blocks)
 	JNZ(LabelRef("block"))
+	VZEROUPPER()
+	RET()
+}
+
+// emitInterleave4 writes interleave4AVX2(blocks int, dst, a, b, c, d
+// *float32, bias float32, relu, accumulate bool), the whole vectors of
+// vec.Interleave4: 8 elements of each source make 32 of dst, a 4x8
+// transpose. The sources are paired within each 128-bit half (a with b,
+// c with d: VUNPCKLPS, VUNPCKHPS), the pairs joined into quadruples
+// (VUNPCKLPD, VUNPCKHPD), and the halves put in order (VPERM2F128).
+// Bias, ReLU and accumulation are those of emitInterleave.
+func emitInterleave4() {
+	TEXT("interleave4AVX2", NOSPLIT, "func(blocks int, dst, a, b, c, d *float32, bias float32, relu, accumulate bool)")
+	Pragma("noescape")
+	Doc("interleave4AVX2 is the AVX2 loop of Interleave4; see emitInterleave4 in package asmgen.")
+	blocks := Load(Param("blocks"), GP64())
+	dst := Load(Param("dst"), GP64())
+	srcs := []reg.Register{Load(Param("a"), GP64()), Load(Param("b"), GP64()), Load(Param("c"), GP64()), Load(Param("d"), GP64())}
+	bias, zero := YMM(), YMM()
+	VBROADCASTSS(avoparam.Addr("bias"), bias)
+	VXORPS(zero, zero, zero)
+	relu, accumulate := GP8(), GP8()
+	Load(Param("relu"), relu)
+	Load(Param("accumulate"), accumulate)
+
+	Label("block4")
+	a, b, c, d := YMM(), YMM(), YMM(), YMM()
+	VMOVUPS(Mem{Base: srcs[0]}, a)
+	VMOVUPS(Mem{Base: srcs[1]}, b)
+	VMOVUPS(Mem{Base: srcs[2]}, c)
+	VMOVUPS(Mem{Base: srcs[3]}, d)
+	abLo, abHi, cdLo, cdHi := YMM(), YMM(), YMM(), YMM()
+	VUNPCKLPS(b, a, abLo) // a0 b0 a1 b1 | a4 b4 a5 b5
+	VUNPCKHPS(b, a, abHi) // a2 b2 a3 b3 | a6 b6 a7 b7
+	VUNPCKLPS(d, c, cdLo) // c0 d0 c1 d1 | c4 d4 c5 d5
+	VUNPCKHPS(d, c, cdHi) // c2 d2 c3 d3 | c6 d6 c7 d7
+	q0, q1, q2, q3 := YMM(), YMM(), YMM(), YMM()
+	VUNPCKLPD(cdLo, abLo, q0) // a0 b0 c0 d0 | a4 b4 c4 d4
+	VUNPCKHPD(cdLo, abLo, q1) // a1 b1 c1 d1 | a5 b5 c5 d5
+	VUNPCKLPD(cdHi, abHi, q2) // a2 b2 c2 d2 | a6 b6 c6 d6
+	VUNPCKHPD(cdHi, abHi, q3) // a3 b3 c3 d3 | a7 b7 c7 d7
+	out := []reg.VecVirtual{YMM(), YMM(), YMM(), YMM()}
+	VPERM2F128(U8(0x20), q1, q0, out[0]) // quadruples 0, 1
+	VPERM2F128(U8(0x20), q3, q2, out[1]) // 2, 3
+	VPERM2F128(U8(0x31), q1, q0, out[2]) // 4, 5
+	VPERM2F128(U8(0x31), q3, q2, out[3]) // 6, 7
+	TESTB(accumulate, accumulate)
+	JZ(LabelRef("store4"))
+	for i, o := range out {
+		VADDPS(Mem{Base: dst, Disp: 32 * i}, o, o)
+	}
+	JMP(LabelRef("write4"))
+	Label("store4")
+	for _, o := range out {
+		VADDPS(bias, o, o)
+	}
+	TESTB(relu, relu)
+	JZ(LabelRef("write4"))
+	for _, o := range out {
+		VMAXPS(o, zero, o)
+	}
+	Label("write4")
+	for i, o := range out {
+		VMOVUPS(o, Mem{Base: dst, Disp: 32 * i})
+	}
+	ADDQ(U32(128), dst)
+	for _, s := range srcs {
+		ADDQ(U32(32), s)
+	}
+	DECQ(blocks)
+	JNZ(LabelRef("block4"))
 	VZEROUPPER()
 	RET()
 }

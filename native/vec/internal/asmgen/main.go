@@ -25,6 +25,7 @@ func main() {
 	emitTileTransforms(masks)
 	emitTransposeBias()
 	emitInterleave()
+	emitInterleave4()
 	emitDeinterleave()
 	emitTranscendentals()
 	emitActivations()
