@@ -46,7 +46,9 @@ func Interleave(dst, even, odd []float32, bias float32, relu, accumulate bool) {
 // (any length): with accumulate, adding them to dst; else storing them
 // plus bias, and with relu max(v, 0), as Interleave does. The outputs of
 // Winograd's 4x4 tiles reach a row of the output plane this way, in one
-// pass where two rounds of Interleave took three.
+// pass where two rounds of Interleave took three. Sources that hold
+// (len(dst)+3)/4 elements each let a last partial quadruple go through
+// the vector loop too.
 func Interleave4(dst, a, b, c, d []float32, bias float32, relu, accumulate bool) {
 	n := len(dst)
 	if len(a) < (n+3)/4 || len(b) < (n+2)/4 || len(c) < (n+1)/4 || len(d) < n/4 {
@@ -66,17 +68,44 @@ func Interleave4(dst, a, b, c, d []float32, bias float32, relu, accumulate bool)
 			done = n / 4 * 4
 		}
 	}
-	srcs := [4][]float32{a, b, c, d}
-	for i := done; i < n; i++ {
-		v := srcs[i%4][i/4]
-		switch {
-		case accumulate:
-			dst[i] += v
-		case relu:
-			dst[i] = max(v+bias, 0)
+	if done == n {
+		return
+	}
+	if q := (n + 3) / 4; !accumulate && hasAVX2() && n >= 32 && min(len(b), len(c), len(d)) >= q {
+		// A last partial quadruple, with sources long enough for it:
+		// the last 8 quadruples into a buffer, whose part inside dst is
+		// copied.
+		var last [32]float32
+		interleave4AVX2(1, &last[0], &a[q-8], &b[q-8], &c[q-8], &d[q-8], bias, relu, false)
+		copy(dst[done:], last[done-4*(q-8):])
+		return
+	}
+	interleave4Go(dst[done:], a[done/4:], b[done/4:], c[done/4:], d[done/4:], bias, relu, accumulate)
+}
+
+// interleave4Go is Interleave4 in Go, from an index a multiple of 4.
+func interleave4Go(dst, a, b, c, d []float32, bias float32, relu, accumulate bool) {
+	for i := range dst {
+		var v float32
+		switch i % 4 {
+		case 0:
+			v = a[i/4]
+		case 1:
+			v = b[i/4]
+		case 2:
+			v = c[i/4]
 		default:
-			dst[i] = v + bias
+			v = d[i/4]
 		}
+		if accumulate {
+			dst[i] += v
+			continue
+		}
+		v += bias
+		if relu && v < 0 { // a NaN stays, as with the assembly's VMAXPS
+			v = 0
+		}
+		dst[i] = v
 	}
 }
 

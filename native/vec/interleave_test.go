@@ -51,7 +51,8 @@ func TestInterleave(t *testing.T) {
 // TestInterleave4 compares Interleave4, in assembly and in Go, with its
 // definition element by element (equal bits) on random data with NaNs
 // and infinities, for every length up to 100 (whole vectors, the last
-// vector stored again, tails of every length), storing with bias and
+// vector stored again, tails of every length, through the vector loop
+// when the sources are long enough), storing with bias and
 // ReLU or not, and accumulating; nothing past dst may change.
 func TestInterleave4(t *testing.T) {
 	rng := rand.New(rand.NewPCG(21, 22))
@@ -59,9 +60,14 @@ func TestInterleave4(t *testing.T) {
 	leveltest.Run(t, func(t *testing.T) {
 		for n := 0; n <= 100; n++ {
 			for _, mode := range []struct{ relu, accumulate bool }{{false, false}, {true, false}, {false, true}} {
+				// The shortest sources, and sources of (n+3)/4 each.
+				long := rng.IntN(2) == 0
 				var srcs [4][]float32
 				for k := range srcs {
 					srcs[k] = random((n + 3 - k) / 4)
+					if long {
+						srcs[k] = random((n + 3) / 4)
+					}
 				}
 				bias := 2*rng.Float32() - 1
 				before := random(n + 1)
@@ -77,11 +83,11 @@ func TestInterleave4(t *testing.T) {
 						want = max(want, 0)
 					}
 					if got := dst[i]; got != want && !(got != got && want != want) {
-						t.Fatalf("n=%d avx2=%v %+v: dst[%d] = %g, want %g", n, hasAVX2(), mode, i, got, want)
+						t.Fatalf("n=%d avx2=%v %+v long %v: dst[%d] = %g, want %g", n, hasAVX2(), mode, long, i, got, want)
 					}
 				}
 				if math.Float32bits(dst[n]) != math.Float32bits(before[n]) {
-					t.Fatalf("n=%d avx2=%v %+v: wrote past dst", n, hasAVX2(), mode)
+					t.Fatalf("n=%d avx2=%v %+v long %v: wrote past dst", n, hasAVX2(), mode, long)
 				}
 			}
 		}
