@@ -362,12 +362,10 @@ func (tt *tileTask) Range(lo, hi int) {
 	phases := getBuffer(m * hp * width) // [m][hp][width]
 	defer putBuffer(phases)
 	clear(phases)
-	scratch := getBuffer(m * width)
-	defer putBuffer(scratch)
 	for task := lo; task < hi; task++ {
 		c, i := task/cnt, task%cnt
 		plane := x[((tt.n0+i)*p.C+tt.g*cg+c)*p.H*p.W:][:p.H*p.W]
-		splitPhases(phases, m, hp, width, plane, p.H, p.W, p.PadTop, p.PadLeft, scratch)
+		splitPhases(phases, m, hp, width, plane, p.H, p.W, p.PadTop, p.PadLeft)
 		for ty := 0; ty < w.th; ty++ {
 			w.t.input.Tiles(v[c*cols+i*tiles+ty*w.tw:], pointsApart(cg, cols), phases[m*ty*width:], hp*width, width, w.tw,
 				spills(task*tiles+ty*w.tw, hi*tiles))
@@ -386,11 +384,10 @@ func spills(at, end int) bool { return at+vec.SpillWidth <= end }
 // larger plane, [m][rows][width] in dst: its element (y, x) goes to
 // (y+top, x+left), and column X of the larger plane to phase X%m at X/m;
 // what falls past the phases is dropped, and what the plane does not
-// cover is left as it is. Each row is split by vec.Deinterleave straight
-// into the phases, once for two, in three for four (through scratch,
-// m*width long, which two phases do not use): column x of the plane lies in phase (x%m+left)%m at
-// x/m + (x%m+left)/m.
-func splitPhases(dst []float32, m, rows, width int, plane []float32, h, w, top, left int, scratch []float32) {
+// cover is left as it is. Each row is split straight into the phases
+// in one pass, by vec.Deinterleave for two, vec.Deinterleave4 for four:
+// column x of the plane lies in phase (x%m+left)%m at x/m + (x%m+left)/m.
+func splitPhases(dst []float32, m, rows, width int, plane []float32, h, w, top, left int) {
 	n := max(0, min(w, m*width-left))
 	// at[s] is where the plane's columns s, s+m, s+2m ... go from in row
 	// 0 of their phase, skip[s] how far that is into the row.
@@ -399,16 +396,14 @@ func splitPhases(dst []float32, m, rows, width int, plane []float32, h, w, top, 
 		skip[s] = (s + left) / m
 		at[s] = (s+left)%m*rows*width + skip[s]
 	}
+	phase := func(s, row int) []float32 { return dst[at[s]+row:][:width-skip[s]] }
 	for y := 0; y < h && y+top < rows; y++ {
 		src, row := plane[y*w:y*w+n], (y+top)*width
 		switch m {
 		case 2:
-			vec.Deinterleave(dst[at[0]+row:][:width-skip[0]], dst[at[1]+row:][:width-skip[1]], src)
+			vec.Deinterleave(phase(0, row), phase(1, row), src)
 		case 4:
-			even, odd := scratch[:(n+1)/2], scratch[(n+1)/2:][:n/2]
-			vec.Deinterleave(even, odd, src)
-			vec.Deinterleave(dst[at[0]+row:][:width-skip[0]], dst[at[2]+row:][:width-skip[2]], even)
-			vec.Deinterleave(dst[at[1]+row:][:width-skip[1]], dst[at[3]+row:][:width-skip[3]], odd)
+			vec.Deinterleave4(phase(0, row), phase(1, row), phase(2, row), phase(3, row), src)
 		default:
 			panic("kernels: splitPhases into " + strconv.Itoa(m) + " phases")
 		}
@@ -531,7 +526,7 @@ func (w *winogradPlan) transformGradientTiles(dy, u []float32, n0, cnt, g int) {
 		for task := lo; task < hi; task++ {
 			m, i := task/cnt, task%cnt
 			plane := dy[((n0+i)*p.M+g*mg+m)*oh*ow:][:oh*ow]
-			splitPhases(halves, 2, 2*w.th, w.tw, plane, oh, ow, 0, 0, nil)
+			splitPhases(halves, 2, 2*w.th, w.tw, plane, oh, ow, 0, 0)
 			for ty := 0; ty < w.th; ty++ {
 				w.t.grad.Tiles(u[m*cols+i*tiles+ty*w.tw:], pointsApart(mg, cols), halves[2*ty*w.tw:], 2*tiles, w.tw, w.tw,
 					spills(task*tiles+ty*w.tw, hi*tiles))

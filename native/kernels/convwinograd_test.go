@@ -99,9 +99,11 @@ func TestConvWinograd(t *testing.T) {
 		conv(128, 32, 6, 6, 32, 3, 0, 1),
 		conv(1, 64, 15, 13, 48, 3, 1, 1), // tiles of 4x4 past the output on both sides
 		conv(2, 256, 7, 7, 256, 3, 1, 1), // ResNet's layer4 in small: 2x2 tiles of 4x4
+		conv(1, 16, 35, 71, 24, 3, 1, 1), // rows past the vector loops of the phases and the scatter
+		conv(1, 16, 18, 67, 24, 3, 0, 1), // the same, unpadded
 	}
 	if testing.Short() { // the references of the others take seconds
-		shapes = []ConvParams{shapes[0], shapes[2], shapes[4], shapes[5]}
+		shapes = []ConvParams{shapes[0], shapes[2], shapes[4], shapes[5], shapes[7], shapes[8]}
 	}
 	for _, shape := range shapes {
 		algs := []convAlgorithm{convWinograd5}

@@ -131,3 +131,40 @@ func Deinterleave(even, odd, src []float32) {
 		even[n/2] = src[n-1]
 	}
 }
+
+// Deinterleave4 stores the elements of src in turn into a, b, c and d,
+// src[4j+k] in the k-th of them at j: a must hold (len(src)+3)/4
+// elements, b (len(src)+2)/4, c (len(src)+1)/4 and d len(src)/4.
+// Winograd's F(4x4, 3x3) splits the rows of its input planes into their
+// four phases of columns this way, in one pass where two rounds of
+// Deinterleave took three.
+func Deinterleave4(a, b, c, d, src []float32) {
+	n := len(src)
+	if len(a) < (n+3)/4 || len(b) < (n+2)/4 || len(c) < (n+1)/4 || len(d) < n/4 {
+		panic(fmt.Sprintf("vec: Deinterleave4 of %d values into %d, %d, %d and %d", n, len(a), len(b), len(c), len(d)))
+	}
+	done := 0
+	if hasAVX2() && n >= 32 {
+		blocks := n / 32
+		deinterleave4AVX2(blocks, &a[0], &b[0], &c[0], &d[0], &src[0])
+		done = 32 * blocks
+		if at := (n - 32) / 4; 4*at+32 > done {
+			// The last 8 whole quadruples again (copying twice
+			// changes nothing).
+			deinterleave4AVX2(1, &a[at], &b[at], &c[at], &d[at], &src[4*at])
+			done = 4*at + 32
+		}
+	}
+	for i := done; i < n; i++ {
+		switch v := src[i]; i % 4 {
+		case 0:
+			a[i/4] = v
+		case 1:
+			b[i/4] = v
+		case 2:
+			c[i/4] = v
+		default:
+			d[i/4] = v
+		}
+	}
+}

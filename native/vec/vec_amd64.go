@@ -87,6 +87,11 @@ func interleave4AVX2(blocks int, dst *float32, a *float32, b *float32, c *float3
 //go:noescape
 func deinterleaveAVX2(blocks int, even *float32, odd *float32, src *float32)
 
+// deinterleave4AVX2 is the AVX2 loop of Deinterleave4; see emitDeinterleave4 in package asmgen.
+//
+//go:noescape
+func deinterleave4AVX2(blocks int, a *float32, b *float32, c *float32, d *float32, src *float32)
+
 // expAVX2 is the AVX2 loop of vec's Exp; see emitTranscendentals in package asmgen.
 //
 //go:noescape

@@ -6720,6 +6720,47 @@ block:
 	VZEROUPPER
 	RET
 
+// func deinterleave4AVX2(blocks int, a *float32, b *float32, c *float32, d *float32, src *float32)
+// Requires: AVX
+TEXT ·deinterleave4AVX2(SB), NOSPLIT, $0-48
+	MOVQ blocks+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ b+16(FP), DX
+	MOVQ c+24(FP), BX
+	MOVQ d+32(FP), SI
+	MOVQ src+40(FP), DI
+
+dblock4:
+	VMOVUPS    (DI), Y0
+	VMOVUPS    32(DI), Y1
+	VMOVUPS    64(DI), Y2
+	VMOVUPS    96(DI), Y3
+	VPERM2F128 $0x20, Y2, Y0, Y4
+	VPERM2F128 $0x31, Y2, Y0, Y0
+	VPERM2F128 $0x20, Y3, Y1, Y2
+	VPERM2F128 $0x31, Y3, Y1, Y1
+	VUNPCKLPS  Y0, Y4, Y3
+	VUNPCKHPS  Y0, Y4, Y0
+	VUNPCKLPS  Y1, Y2, Y4
+	VUNPCKHPS  Y1, Y2, Y1
+	VUNPCKLPD  Y4, Y3, Y2
+	VUNPCKHPD  Y4, Y3, Y3
+	VUNPCKLPD  Y1, Y0, Y4
+	VUNPCKHPD  Y1, Y0, Y0
+	VMOVUPS    Y2, (CX)
+	ADDQ       $0x00000020, CX
+	VMOVUPS    Y3, (DX)
+	ADDQ       $0x00000020, DX
+	VMOVUPS    Y4, (BX)
+	ADDQ       $0x00000020, BX
+	VMOVUPS    Y0, (SI)
+	ADDQ       $0x00000020, SI
+	ADDQ       $0x00000080, DI
+	DECQ       AX
+	JNZ        dblock4
+	VZEROUPPER
+	RET
+
 // func expAVX2(n int, dst *float32, src *float32)
 // Requires: AVX, AVX2, FMA3
 TEXT ·expAVX2(SB), NOSPLIT, $0-24

@@ -35,6 +35,11 @@ func interleave4AVX2(blocks int, dst, a, b, c, d *float32, bias float32, relu, a
 	panic("vec: no assembly outside amd64")
 }
 
+// deinterleave4AVX2 is never called outside amd64, where hasAVX2() is false.
+func deinterleave4AVX2(blocks int, a, b, c, d, src *float32) {
+	panic("vec: no assembly outside amd64")
+}
+
 // weightedTapsFast leaves WeightedTaps to Go outside amd64.
 func weightedTapsFast(dst, src []float32, offsets []int32, weights []float32, bias float32, relu, accumulate bool) bool {
 	return false

@@ -165,3 +165,47 @@ func emitInterleave4() {
 	VZEROUPPER()
 	RET()
 }
+
+// emitDeinterleave4 writes deinterleave4AVX2(blocks int, a, b, c, d,
+// src *float32), the whole vectors of vec.Deinterleave4: 32 elements of
+// src make 8 of each of a, b, c and d, the transpose of
+// emitInterleave4's: the 128-bit halves of the quadruples put back side
+// by side (VPERM2F128), then a 4x4 transpose within each half
+// (VUNPCK{L,H}PS, VUNPCK{L,H}PD).
+func emitDeinterleave4() {
+	TEXT("deinterleave4AVX2", NOSPLIT, "func(blocks int, a, b, c, d, src *float32)")
+	Pragma("noescape")
+	Doc("deinterleave4AVX2 is the AVX2 loop of Deinterleave4; see emitDeinterleave4 in package asmgen.")
+	blocks := Load(Param("blocks"), GP64())
+	dsts := []reg.Register{Load(Param("a"), GP64()), Load(Param("b"), GP64()), Load(Param("c"), GP64()), Load(Param("d"), GP64())}
+	src := Load(Param("src"), GP64())
+	Label("dblock4")
+	x := []reg.VecVirtual{YMM(), YMM(), YMM(), YMM()}
+	for i, v := range x {
+		VMOVUPS(Mem{Base: src, Disp: 32 * i}, v) // quadruples 2i, 2i+1
+	}
+	q0, q1, q2, q3 := YMM(), YMM(), YMM(), YMM()
+	VPERM2F128(U8(0x20), x[2], x[0], q0) // a0 b0 c0 d0 | a4 b4 c4 d4
+	VPERM2F128(U8(0x31), x[2], x[0], q1) // a1 b1 c1 d1 | a5 b5 c5 d5
+	VPERM2F128(U8(0x20), x[3], x[1], q2) // a2 b2 c2 d2 | a6 b6 c6 d6
+	VPERM2F128(U8(0x31), x[3], x[1], q3) // a3 b3 c3 d3 | a7 b7 c7 d7
+	t0, t1, t2, t3 := YMM(), YMM(), YMM(), YMM()
+	VUNPCKLPS(q1, q0, t0) // a0 a1 b0 b1 | a4 a5 b4 b5
+	VUNPCKHPS(q1, q0, t1) // c0 c1 d0 d1 | c4 c5 d4 d5
+	VUNPCKLPS(q3, q2, t2) // a2 a3 b2 b3 | a6 a7 b6 b7
+	VUNPCKHPS(q3, q2, t3) // c2 c3 d2 d3 | c6 c7 d6 d7
+	out := []reg.VecVirtual{YMM(), YMM(), YMM(), YMM()}
+	VUNPCKLPD(t2, t0, out[0]) // a0 ... a7
+	VUNPCKHPD(t2, t0, out[1]) // b
+	VUNPCKLPD(t3, t1, out[2]) // c
+	VUNPCKHPD(t3, t1, out[3]) // d
+	for i, o := range out {
+		VMOVUPS(o, Mem{Base: dsts[i]})
+		ADDQ(U32(32), dsts[i])
+	}
+	ADDQ(U32(128), src)
+	DECQ(blocks)
+	JNZ(LabelRef("dblock4"))
+	VZEROUPPER()
+	RET()
+}

@@ -27,6 +27,7 @@ func main() {
 	emitInterleave()
 	emitInterleave4()
 	emitDeinterleave()
+	emitDeinterleave4()
 	emitTranscendentals()
 	emitActivations()
 	laneMasks := loopgen.LaneMasks("laneMasks16")
