@@ -893,10 +893,13 @@ func (kern *kernel) compute(p *gemmArgs, i0, i1, j0, j1 int) {
 		// A gathered through a window is reread for every panel of B:
 		// deeper blocks save a pass over C (AlexNet's conv1, k = 363 in
 		// one block rather than two, ran 6-7% faster in alternated runs).
-		maxKC = kern.kc * 3 / 2
+		maxKC = windowAKCBlocks * kern.kc
 	}
-	ws := kern.takeWorkspace(min(kern.mc, roundUp(i1-i0, kern.mr)), min(maxKC, p.k),
-		min(max(kern.nc, kern.ncT), roundUp(j1-j0, kern.nr)))
+	packsB := min(max(kern.nc, kern.ncT), roundUp(j1-j0, kern.nr)) // the columns of B packed at a time
+	if p.packedB || kern.slidesIn(p) {
+		packsB = 0 // B is read as given
+	}
+	ws := kern.takeWorkspace(min(kern.mc, roundUp(i1-i0, kern.mr)), min(maxKC, p.k), packsB)
 	defer kern.giveWorkspace(ws)
 	inPlaceA := kern.readsAInPlace(p)
 	nc := kern.nc
@@ -937,6 +940,20 @@ func (kern *kernel) compute(p *gemmArgs, i0, i1, j0, j1 int) {
 		}
 	}
 }
+
+// windowAKCBlocks is how many of a kernel's kc a block of k holds at
+// most when A is gathered through a window (see compute): with 6×32
+// tiles two panels of B of kc 1024 are 256 KiB, which stream from L2 as
+// the panels of kc 256 already did. Against 1.5 kc, 4 kc took 0.94-0.98
+// of the CPU time of the strided window's 3x3 convolutions at batch 1
+// on one thread (weights from memory, best of 5 interleaved rounds on a
+// loaded machine, BenchmarkConvZooKxK): SqueezeNet's 48->192@13 (k 432
+// in one block rather than two) and 64->256@13 (576), GoogLeNet's
+// 96->208@14 (864) and 144->288@14 (1296 in two blocks rather than
+// four), ResNet-18's 512->512@7 (4608 in five rather than twelve);
+// 2.25 and 3 kc did as well or in between. AlexNet's conv1 and conv2 at
+// batch 32, forward and backward, did not change beyond the noise.
+const windowAKCBlocks = 4
 
 // macro multiplies the mb×kb block of op(A) at (ic, pc), packed in ws.a
 // or in advance (p.pa), or read in place, by the packed kb×nb block of B
@@ -1070,10 +1087,12 @@ func (kern *kernel) tile(b *block, ws *workspace, ir, jr int) {
 	ic, jc, beta, useBeta := b.ic, b.jc, b.beta, b.useBeta
 	cols := min(nr, b.nb-jr)
 	width := kern.panelWidth(p, cols)
-	bp := ws.b[jr*kb : jr*kb+width*kb]
+	var bp []float32 // the panel of B
 	if p.packedB {
 		at := (jc+jr)*p.k + pc*nr // panel (jc+jr)/nr, row pc
 		bp = p.b[at : at+kb*nr]
+	} else if !kern.slidesIn(p) {
+		bp = ws.b[jr*kb : jr*kb+width*kb]
 	}
 	ap := ws.a[ir*kb : (ir+mr)*kb] // the packed panel of A
 	if p.packedA {
