@@ -7,11 +7,12 @@ import (
 	"github.com/onnxkit/onnxkit/native/internal/leveltest"
 )
 
-// TestTransposeBias compares TransposeBias, in assembly and in Go, with
-// its definition on random matrices with NaNs and infinities, every size
-// up to 19x19 (whole 8x8 blocks and the edges in Go), rows further apart
-// than the matrices are wide, with and without bias and ReLU; the gaps
-// between dst's rows must survive.
+// TestTransposeBias compares TransposeBias and TransposeBiasResidual,
+// in assembly and in Go, with their definition on random matrices with
+// NaNs and infinities, every size up to 19x19 (whole 8x8 blocks and the
+// edges in Go), rows further apart than the matrices are wide, with and
+// without bias, residual and ReLU; the gaps between dst's rows must
+// survive.
 func TestTransposeBias(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	leveltest.Run(t, func(t *testing.T) {
@@ -32,7 +33,13 @@ func TestTransposeBias(t *testing.T) {
 					for i := range dst {
 						dst[i] = untouched
 					}
-					TransposeBias(dst, dstStride, src, srcStride, rows, cols, bias, relu)
+					var residual []float32
+					if rng.IntN(2) == 0 {
+						residual = randomSpecials(rng, len(dst), 30)
+						TransposeBiasResidual(dst, dstStride, src, srcStride, rows, cols, bias, residual, relu)
+					} else {
+						TransposeBias(dst, dstStride, src, srcStride, rows, cols, bias, relu)
+					}
 					for j := 0; j < cols; j++ {
 						for i := 0; i < dstStride && j*dstStride+i < len(dst); i++ {
 							got := dst[j*dstStride+i]
@@ -46,12 +53,15 @@ func TestTransposeBias(t *testing.T) {
 							if bias != nil {
 								want += bias[j]
 							}
+							if residual != nil {
+								want += residual[j*dstStride+i]
+							}
 							if relu {
 								want = max(want, 0)
 							}
 							if got != want && !(got != got && want != want) {
-								t.Fatalf("%dx%d avx2=%v relu=%v bias=%v: dst[%d][%d] = %g, want %g",
-									rows, cols, hasAVX2(), relu, bias != nil, j, i, got, want)
+								t.Fatalf("%dx%d avx2=%v relu=%v bias=%v residual=%v: dst[%d][%d] = %g, want %g",
+									rows, cols, hasAVX2(), relu, bias != nil, residual != nil, j, i, got, want)
 							}
 						}
 					}
@@ -64,9 +74,9 @@ func TestTransposeBias(t *testing.T) {
 // TestTransposeBiasBounds checks that TransposeBias refuses matrices
 // that do not fit.
 func TestTransposeBiasBounds(t *testing.T) {
-	refused := func(dst []float32, ds int, src []float32, ss, rows, cols int, bias []float32) (r bool) {
+	refused := func(dst []float32, ds int, src []float32, ss, rows, cols int, bias []float32, residual ...float32) (r bool) {
 		defer func() { r = recover() != nil }()
-		TransposeBias(dst, ds, src, ss, rows, cols, bias, false)
+		TransposeBiasResidual(dst, ds, src, ss, rows, cols, bias, residual, false)
 		return false
 	}
 	src, dst, bias := make([]float32, 3*5), make([]float32, 5*3), make([]float32, 5)
@@ -79,6 +89,7 @@ func TestTransposeBiasBounds(t *testing.T) {
 		"few biases":         refused(dst, 3, src, 5, 3, 5, bias[:4]),
 		"narrow source":      refused(dst, 3, src, 4, 3, 5, bias),
 		"narrow destination": refused(dst, 2, src, 5, 3, 5, bias),
+		"short residual":     refused(dst, 3, src, 5, 3, 5, bias, make([]float32, 14)...),
 	} {
 		if !ok {
 			t.Errorf("%s: not refused", name)

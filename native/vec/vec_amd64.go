@@ -67,10 +67,10 @@ func winogradOutput5AVX2(n int, dst *float32, dstStride int, src *float32, srcSt
 //go:noescape
 func winogradOutput4x3AVX2(n int, dst *float32, dstStride int, src *float32, srcStride int)
 
-// transposeBiasAVX2 is the AVX2 loop of TransposeBias; see emitTransposeBias in package asmgen.
+// transposeBiasAVX2 is the AVX2 loop of TransposeBiasResidual; see emitTransposeBias in package asmgen.
 //
 //go:noescape
-func transposeBiasAVX2(rowBlocks int, colBlocks int, dst *float32, dstStride int, src *float32, srcStride int, bias *float32, relu bool)
+func transposeBiasAVX2(rowBlocks int, colBlocks int, dst *float32, dstStride int, src *float32, srcStride int, bias *float32, residual *float32, relu bool)
 
 // interleaveAVX2 is the AVX2 loop of Interleave; see emitInterleave in package asmgen.
 //

@@ -6357,43 +6357,45 @@ winogradOutput4x3AVX2done:
 	VZEROUPPER
 	RET
 
-// func transposeBiasAVX2(rowBlocks int, colBlocks int, dst *float32, dstStride int, src *float32, srcStride int, bias *float32, relu bool)
+// func transposeBiasAVX2(rowBlocks int, colBlocks int, dst *float32, dstStride int, src *float32, srcStride int, bias *float32, residual *float32, relu bool)
 // Requires: AVX
-TEXT ·transposeBiasAVX2(SB), NOSPLIT, $0-57
+TEXT ·transposeBiasAVX2(SB), NOSPLIT, $0-65
 	MOVQ   rowBlocks+0(FP), AX
 	MOVQ   dst+16(FP), CX
 	MOVQ   dstStride+24(FP), DX
 	MOVQ   src+32(FP), BX
 	MOVQ   srcStride+40(FP), SI
 	MOVQ   bias+48(FP), DI
-	MOVB   relu+56(FP), R8
+	MOVQ   residual+56(FP), R8
+	MOVB   relu+64(FP), R9
 	SHLQ   $0x02, DX
 	SHLQ   $0x02, SI
+	SUBQ   CX, R8
 	VXORPS Y0, Y0, Y0
 
 rows:
-	MOVQ colBlocks+8(FP), R9
-	MOVQ BX, R10
-	MOVQ CX, R11
-	MOVQ DI, R12
+	MOVQ colBlocks+8(FP), R10
+	MOVQ BX, R11
+	MOVQ CX, R12
+	MOVQ DI, R13
 
 cols:
-	MOVQ         R10, R13
-	VMOVUPS      (R13), Y1
-	ADDQ         SI, R13
-	VMOVUPS      (R13), Y2
-	ADDQ         SI, R13
-	VMOVUPS      (R13), Y3
-	ADDQ         SI, R13
-	VMOVUPS      (R13), Y4
-	ADDQ         SI, R13
-	VMOVUPS      (R13), Y5
-	ADDQ         SI, R13
-	VMOVUPS      (R13), Y6
-	ADDQ         SI, R13
-	VMOVUPS      (R13), Y7
-	ADDQ         SI, R13
-	VMOVUPS      (R13), Y8
+	MOVQ         R11, R14
+	VMOVUPS      (R14), Y1
+	ADDQ         SI, R14
+	VMOVUPS      (R14), Y2
+	ADDQ         SI, R14
+	VMOVUPS      (R14), Y3
+	ADDQ         SI, R14
+	VMOVUPS      (R14), Y4
+	ADDQ         SI, R14
+	VMOVUPS      (R14), Y5
+	ADDQ         SI, R14
+	VMOVUPS      (R14), Y6
+	ADDQ         SI, R14
+	VMOVUPS      (R14), Y7
+	ADDQ         SI, R14
+	VMOVUPS      (R14), Y8
 	VUNPCKLPS    Y2, Y1, Y9
 	VUNPCKHPS    Y2, Y1, Y1
 	VUNPCKLPS    Y4, Y3, Y2
@@ -6410,175 +6412,354 @@ cols:
 	VSHUFPS      $0xee, Y6, Y4, Y4
 	VSHUFPS      $0x44, Y7, Y5, Y6
 	VSHUFPS      $0xee, Y7, Y5, Y5
+	MOVQ         residual+56(FP), R14
+	TESTQ        R14, R14
+	JNZ          withres
 	TESTQ        DI, DI
 	JZ           nobias
-	MOVQ         R11, R13
+	MOVQ         R12, R14
 	VPERM2F128   $0x20, Y3, Y8, Y7
-	VBROADCASTSS (R12), Y10
+	VBROADCASTSS (R13), Y10
 	VADDPS       Y10, Y7, Y7
-	TESTB        R8, R8
+	TESTB        R9, R9
 	JZ           bias0
 	VMAXPS       Y7, Y0, Y7
 
 bias0:
-	VMOVUPS      Y7, (R13)
-	ADDQ         DX, R13
+	VMOVUPS      Y7, (R14)
+	ADDQ         DX, R14
 	VPERM2F128   $0x20, Y4, Y2, Y7
-	VBROADCASTSS 4(R12), Y10
+	VBROADCASTSS 4(R13), Y10
 	VADDPS       Y10, Y7, Y7
-	TESTB        R8, R8
+	TESTB        R9, R9
 	JZ           bias1
 	VMAXPS       Y7, Y0, Y7
 
 bias1:
-	VMOVUPS      Y7, (R13)
-	ADDQ         DX, R13
+	VMOVUPS      Y7, (R14)
+	ADDQ         DX, R14
 	VPERM2F128   $0x20, Y6, Y9, Y7
-	VBROADCASTSS 8(R12), Y10
+	VBROADCASTSS 8(R13), Y10
 	VADDPS       Y10, Y7, Y7
-	TESTB        R8, R8
+	TESTB        R9, R9
 	JZ           bias2
 	VMAXPS       Y7, Y0, Y7
 
 bias2:
-	VMOVUPS      Y7, (R13)
-	ADDQ         DX, R13
+	VMOVUPS      Y7, (R14)
+	ADDQ         DX, R14
 	VPERM2F128   $0x20, Y5, Y1, Y7
-	VBROADCASTSS 12(R12), Y10
+	VBROADCASTSS 12(R13), Y10
 	VADDPS       Y10, Y7, Y7
-	TESTB        R8, R8
+	TESTB        R9, R9
 	JZ           bias3
 	VMAXPS       Y7, Y0, Y7
 
 bias3:
-	VMOVUPS      Y7, (R13)
-	ADDQ         DX, R13
+	VMOVUPS      Y7, (R14)
+	ADDQ         DX, R14
 	VPERM2F128   $0x31, Y3, Y8, Y3
-	VBROADCASTSS 16(R12), Y7
+	VBROADCASTSS 16(R13), Y7
 	VADDPS       Y7, Y3, Y3
-	TESTB        R8, R8
+	TESTB        R9, R9
 	JZ           bias4
 	VMAXPS       Y3, Y0, Y3
 
 bias4:
-	VMOVUPS      Y3, (R13)
-	ADDQ         DX, R13
+	VMOVUPS      Y3, (R14)
+	ADDQ         DX, R14
 	VPERM2F128   $0x31, Y4, Y2, Y2
-	VBROADCASTSS 20(R12), Y3
+	VBROADCASTSS 20(R13), Y3
 	VADDPS       Y3, Y2, Y2
-	TESTB        R8, R8
+	TESTB        R9, R9
 	JZ           bias5
 	VMAXPS       Y2, Y0, Y2
 
 bias5:
-	VMOVUPS      Y2, (R13)
-	ADDQ         DX, R13
+	VMOVUPS      Y2, (R14)
+	ADDQ         DX, R14
 	VPERM2F128   $0x31, Y6, Y9, Y2
-	VBROADCASTSS 24(R12), Y3
+	VBROADCASTSS 24(R13), Y3
 	VADDPS       Y3, Y2, Y2
-	TESTB        R8, R8
+	TESTB        R9, R9
 	JZ           bias6
 	VMAXPS       Y2, Y0, Y2
 
 bias6:
-	VMOVUPS      Y2, (R13)
-	ADDQ         DX, R13
+	VMOVUPS      Y2, (R14)
+	ADDQ         DX, R14
 	VPERM2F128   $0x31, Y5, Y1, Y1
-	VBROADCASTSS 28(R12), Y2
+	VBROADCASTSS 28(R13), Y2
 	VADDPS       Y2, Y1, Y1
-	TESTB        R8, R8
+	TESTB        R9, R9
 	JZ           bias7
 	VMAXPS       Y1, Y0, Y1
 
 bias7:
-	VMOVUPS Y1, (R13)
+	VMOVUPS Y1, (R14)
 	JMP     next
 
 nobias:
-	MOVQ       R11, R13
+	MOVQ       R12, R14
 	VPERM2F128 $0x20, Y3, Y8, Y7
 	VADDPS     Y0, Y7, Y7
-	TESTB      R8, R8
+	TESTB      R9, R9
 	JZ         zero0
 	VMAXPS     Y7, Y0, Y7
 
 zero0:
-	VMOVUPS    Y7, (R13)
-	ADDQ       DX, R13
+	VMOVUPS    Y7, (R14)
+	ADDQ       DX, R14
 	VPERM2F128 $0x20, Y4, Y2, Y7
 	VADDPS     Y0, Y7, Y7
-	TESTB      R8, R8
+	TESTB      R9, R9
 	JZ         zero1
 	VMAXPS     Y7, Y0, Y7
 
 zero1:
-	VMOVUPS    Y7, (R13)
-	ADDQ       DX, R13
+	VMOVUPS    Y7, (R14)
+	ADDQ       DX, R14
 	VPERM2F128 $0x20, Y6, Y9, Y7
 	VADDPS     Y0, Y7, Y7
-	TESTB      R8, R8
+	TESTB      R9, R9
 	JZ         zero2
 	VMAXPS     Y7, Y0, Y7
 
 zero2:
-	VMOVUPS    Y7, (R13)
-	ADDQ       DX, R13
+	VMOVUPS    Y7, (R14)
+	ADDQ       DX, R14
 	VPERM2F128 $0x20, Y5, Y1, Y7
 	VADDPS     Y0, Y7, Y7
-	TESTB      R8, R8
+	TESTB      R9, R9
 	JZ         zero3
 	VMAXPS     Y7, Y0, Y7
 
 zero3:
-	VMOVUPS    Y7, (R13)
-	ADDQ       DX, R13
+	VMOVUPS    Y7, (R14)
+	ADDQ       DX, R14
 	VPERM2F128 $0x31, Y3, Y8, Y3
 	VADDPS     Y0, Y3, Y3
-	TESTB      R8, R8
+	TESTB      R9, R9
 	JZ         zero4
 	VMAXPS     Y3, Y0, Y3
 
 zero4:
-	VMOVUPS    Y3, (R13)
-	ADDQ       DX, R13
+	VMOVUPS    Y3, (R14)
+	ADDQ       DX, R14
 	VPERM2F128 $0x31, Y4, Y2, Y2
 	VADDPS     Y0, Y2, Y2
-	TESTB      R8, R8
+	TESTB      R9, R9
 	JZ         zero5
 	VMAXPS     Y2, Y0, Y2
 
 zero5:
-	VMOVUPS    Y2, (R13)
-	ADDQ       DX, R13
+	VMOVUPS    Y2, (R14)
+	ADDQ       DX, R14
 	VPERM2F128 $0x31, Y6, Y9, Y2
 	VADDPS     Y0, Y2, Y2
-	TESTB      R8, R8
+	TESTB      R9, R9
 	JZ         zero6
 	VMAXPS     Y2, Y0, Y2
 
 zero6:
-	VMOVUPS    Y2, (R13)
-	ADDQ       DX, R13
+	VMOVUPS    Y2, (R14)
+	ADDQ       DX, R14
 	VPERM2F128 $0x31, Y5, Y1, Y1
 	VADDPS     Y0, Y1, Y1
-	TESTB      R8, R8
+	TESTB      R9, R9
 	JZ         zero7
 	VMAXPS     Y1, Y0, Y1
 
 zero7:
-	VMOVUPS Y1, (R13)
+	VMOVUPS Y1, (R14)
+	JMP     next
+
+withres:
+	TESTQ        DI, DI
+	JZ           nobiasres
+	MOVQ         R12, R14
+	VPERM2F128   $0x20, Y3, Y8, Y7
+	VBROADCASTSS (R13), Y10
+	VADDPS       Y10, Y7, Y7
+	VADDPS       (R14)(R8*1), Y7, Y7
+	TESTB        R9, R9
+	JZ           biasres0
+	VMAXPS       Y7, Y0, Y7
+
+biasres0:
+	VMOVUPS      Y7, (R14)
+	ADDQ         DX, R14
+	VPERM2F128   $0x20, Y4, Y2, Y7
+	VBROADCASTSS 4(R13), Y10
+	VADDPS       Y10, Y7, Y7
+	VADDPS       (R14)(R8*1), Y7, Y7
+	TESTB        R9, R9
+	JZ           biasres1
+	VMAXPS       Y7, Y0, Y7
+
+biasres1:
+	VMOVUPS      Y7, (R14)
+	ADDQ         DX, R14
+	VPERM2F128   $0x20, Y6, Y9, Y7
+	VBROADCASTSS 8(R13), Y10
+	VADDPS       Y10, Y7, Y7
+	VADDPS       (R14)(R8*1), Y7, Y7
+	TESTB        R9, R9
+	JZ           biasres2
+	VMAXPS       Y7, Y0, Y7
+
+biasres2:
+	VMOVUPS      Y7, (R14)
+	ADDQ         DX, R14
+	VPERM2F128   $0x20, Y5, Y1, Y7
+	VBROADCASTSS 12(R13), Y10
+	VADDPS       Y10, Y7, Y7
+	VADDPS       (R14)(R8*1), Y7, Y7
+	TESTB        R9, R9
+	JZ           biasres3
+	VMAXPS       Y7, Y0, Y7
+
+biasres3:
+	VMOVUPS      Y7, (R14)
+	ADDQ         DX, R14
+	VPERM2F128   $0x31, Y3, Y8, Y3
+	VBROADCASTSS 16(R13), Y7
+	VADDPS       Y7, Y3, Y3
+	VADDPS       (R14)(R8*1), Y3, Y3
+	TESTB        R9, R9
+	JZ           biasres4
+	VMAXPS       Y3, Y0, Y3
+
+biasres4:
+	VMOVUPS      Y3, (R14)
+	ADDQ         DX, R14
+	VPERM2F128   $0x31, Y4, Y2, Y2
+	VBROADCASTSS 20(R13), Y3
+	VADDPS       Y3, Y2, Y2
+	VADDPS       (R14)(R8*1), Y2, Y2
+	TESTB        R9, R9
+	JZ           biasres5
+	VMAXPS       Y2, Y0, Y2
+
+biasres5:
+	VMOVUPS      Y2, (R14)
+	ADDQ         DX, R14
+	VPERM2F128   $0x31, Y6, Y9, Y2
+	VBROADCASTSS 24(R13), Y3
+	VADDPS       Y3, Y2, Y2
+	VADDPS       (R14)(R8*1), Y2, Y2
+	TESTB        R9, R9
+	JZ           biasres6
+	VMAXPS       Y2, Y0, Y2
+
+biasres6:
+	VMOVUPS      Y2, (R14)
+	ADDQ         DX, R14
+	VPERM2F128   $0x31, Y5, Y1, Y1
+	VBROADCASTSS 28(R13), Y2
+	VADDPS       Y2, Y1, Y1
+	VADDPS       (R14)(R8*1), Y1, Y1
+	TESTB        R9, R9
+	JZ           biasres7
+	VMAXPS       Y1, Y0, Y1
+
+biasres7:
+	VMOVUPS Y1, (R14)
+	JMP     next
+
+nobiasres:
+	MOVQ       R12, R14
+	VPERM2F128 $0x20, Y3, Y8, Y7
+	VADDPS     Y0, Y7, Y7
+	VADDPS     (R14)(R8*1), Y7, Y7
+	TESTB      R9, R9
+	JZ         zerores0
+	VMAXPS     Y7, Y0, Y7
+
+zerores0:
+	VMOVUPS    Y7, (R14)
+	ADDQ       DX, R14
+	VPERM2F128 $0x20, Y4, Y2, Y7
+	VADDPS     Y0, Y7, Y7
+	VADDPS     (R14)(R8*1), Y7, Y7
+	TESTB      R9, R9
+	JZ         zerores1
+	VMAXPS     Y7, Y0, Y7
+
+zerores1:
+	VMOVUPS    Y7, (R14)
+	ADDQ       DX, R14
+	VPERM2F128 $0x20, Y6, Y9, Y7
+	VADDPS     Y0, Y7, Y7
+	VADDPS     (R14)(R8*1), Y7, Y7
+	TESTB      R9, R9
+	JZ         zerores2
+	VMAXPS     Y7, Y0, Y7
+
+zerores2:
+	VMOVUPS    Y7, (R14)
+	ADDQ       DX, R14
+	VPERM2F128 $0x20, Y5, Y1, Y7
+	VADDPS     Y0, Y7, Y7
+	VADDPS     (R14)(R8*1), Y7, Y7
+	TESTB      R9, R9
+	JZ         zerores3
+	VMAXPS     Y7, Y0, Y7
+
+zerores3:
+	VMOVUPS    Y7, (R14)
+	ADDQ       DX, R14
+	VPERM2F128 $0x31, Y3, Y8, Y3
+	VADDPS     Y0, Y3, Y3
+	VADDPS     (R14)(R8*1), Y3, Y3
+	TESTB      R9, R9
+	JZ         zerores4
+	VMAXPS     Y3, Y0, Y3
+
+zerores4:
+	VMOVUPS    Y3, (R14)
+	ADDQ       DX, R14
+	VPERM2F128 $0x31, Y4, Y2, Y2
+	VADDPS     Y0, Y2, Y2
+	VADDPS     (R14)(R8*1), Y2, Y2
+	TESTB      R9, R9
+	JZ         zerores5
+	VMAXPS     Y2, Y0, Y2
+
+zerores5:
+	VMOVUPS    Y2, (R14)
+	ADDQ       DX, R14
+	VPERM2F128 $0x31, Y6, Y9, Y2
+	VADDPS     Y0, Y2, Y2
+	VADDPS     (R14)(R8*1), Y2, Y2
+	TESTB      R9, R9
+	JZ         zerores6
+	VMAXPS     Y2, Y0, Y2
+
+zerores6:
+	VMOVUPS    Y2, (R14)
+	ADDQ       DX, R14
+	VPERM2F128 $0x31, Y5, Y1, Y1
+	VADDPS     Y0, Y1, Y1
+	VADDPS     (R14)(R8*1), Y1, Y1
+	TESTB      R9, R9
+	JZ         zerores7
+	VMAXPS     Y1, Y0, Y1
+
+zerores7:
+	VMOVUPS Y1, (R14)
 
 next:
-	ADDQ $0x00000020, R10
-	ADDQ $0x00000020, R12
-	MOVQ DX, R13
-	SHLQ $0x03, R13
-	ADDQ R13, R11
-	DECQ R9
+	ADDQ $0x00000020, R11
+	ADDQ $0x00000020, R13
+	MOVQ DX, R14
+	SHLQ $0x03, R14
+	ADDQ R14, R12
+	DECQ R10
 	JNZ  cols
-	MOVQ SI, R9
-	SHLQ $0x03, R9
-	ADDQ R9, BX
+	MOVQ SI, R10
+	SHLQ $0x03, R10
+	ADDQ R10, BX
 	ADDQ $0x00000020, CX
 	DECQ AX
 	JNZ  rows

@@ -18,7 +18,7 @@ func firstEqualStride2Fast(idx []int32, m, src []float32, offsets []int32) int {
 var winogradInput3AVX2, winogradInput5AVX2, winogradInput4x3AVX2, winogradGradient3AVX2, winogradGradient5AVX2 func(int, *float32, int, *float32, int, int, bool)
 
 // transposeBiasAVX2 is never called outside amd64, where hasAVX2() is false.
-func transposeBiasAVX2(rowBlocks, colBlocks int, dst *float32, dstStride int, src *float32, srcStride int, bias *float32, relu bool) {
+func transposeBiasAVX2(rowBlocks, colBlocks int, dst *float32, dstStride int, src *float32, srcStride int, bias, residual *float32, relu bool) {
 	panic("vec: no assembly outside amd64")
 }
 

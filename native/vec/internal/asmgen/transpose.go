@@ -10,26 +10,32 @@ import (
 
 // emitTransposeBias writes transposeBiasAVX2(rowBlocks, colBlocks int,
 // dst *float32, dstStride int, src *float32, srcStride int, bias
-// *float32, relu bool), the 8x8 blocks of vec.TransposeBias: each block
-// of eight rows of src is transposed in registers (pairs interleaved,
-// then quadruples, then the 128-bit halves exchanged), the bias of each
-// column added (zero without one, so that a -0 becomes a 0 as in Go) and
-// max(v, 0) taken with v as the operand VMAXPS returns when either is a
-// NaN, which a NaN thus survives.
+// *float32, residual *float32, relu bool), the 8x8 blocks of
+// vec.TransposeBiasResidual: each block of eight rows of src is
+// transposed in registers (pairs interleaved, then quadruples, then the
+// 128-bit halves exchanged), the bias of each column added (zero without
+// one, so that a -0 becomes a 0 as in Go), then the residual (laid out
+// as dst, at the same offsets; none when nil), and max(v, 0) taken with
+// v as the operand VMAXPS returns when either is a NaN, which a NaN thus
+// survives.
 func emitTransposeBias() {
-	TEXT("transposeBiasAVX2", NOSPLIT, "func(rowBlocks, colBlocks int, dst *float32, dstStride int, src *float32, srcStride int, bias *float32, relu bool)")
+	TEXT("transposeBiasAVX2", NOSPLIT, "func(rowBlocks, colBlocks int, dst *float32, dstStride int, src *float32, srcStride int, bias *float32, residual *float32, relu bool)")
 	Pragma("noescape")
-	Doc("transposeBiasAVX2 is the AVX2 loop of TransposeBias; see emitTransposeBias in package asmgen.")
+	Doc("transposeBiasAVX2 is the AVX2 loop of TransposeBiasResidual; see emitTransposeBias in package asmgen.")
 	rowBlocks := Load(Param("rowBlocks"), GP64())
 	dst := Load(Param("dst"), GP64())
 	ds := Load(Param("dstStride"), GP64())
 	src := Load(Param("src"), GP64())
 	ss := Load(Param("srcStride"), GP64())
 	bias := Load(Param("bias"), GP64())
+	// res is residual minus dst: the residual of a store to at is at
+	// (at)(res*1), whatever at.
+	res := Load(Param("residual"), GP64())
 	relu := GP8()
 	Load(Param("relu"), relu)
 	SHLQ(U8(2), ds)
 	SHLQ(U8(2), ss)
+	SUBQ(dst, res)
 	zero := YMM()
 	VXORPS(zero, zero, zero)
 
@@ -67,7 +73,7 @@ func emitTransposeBias() {
 	}
 	// Column j of the block: u[j%4] holds its rows 0-3 in its low half
 	// (j < 4) or high half, u[4+j%4] its rows 4-7.
-	finish := func(label string, withBias bool) {
+	finish := func(label string, withBias, withRes bool) {
 		MOVQ(d, at)
 		for j := 0; j < 8; j++ {
 			col := YMM()
@@ -83,6 +89,9 @@ func emitTransposeBias() {
 			} else {
 				VADDPS(zero, col, col)
 			}
+			if withRes {
+				VADDPS(Mem{Base: at, Index: res, Scale: 1}, col, col)
+			}
 			stored := fmt.Sprintf("%s%d", label, j)
 			TESTB(relu, relu)
 			JZ(LabelRef(stored))
@@ -94,12 +103,25 @@ func emitTransposeBias() {
 			}
 		}
 	}
+	{
+		given := Load(Param("residual"), GP64())
+		TESTQ(given, given)
+		JNZ(LabelRef("withres"))
+	}
 	TESTQ(bias, bias)
 	JZ(LabelRef("nobias"))
-	finish("bias", true)
+	finish("bias", true, false)
 	JMP(LabelRef("next"))
 	Label("nobias")
-	finish("zero", false)
+	finish("zero", false, false)
+	JMP(LabelRef("next"))
+	Label("withres")
+	TESTQ(bias, bias)
+	JZ(LabelRef("nobiasres"))
+	finish("biasres", true, true)
+	JMP(LabelRef("next"))
+	Label("nobiasres")
+	finish("zerores", false, true)
 	Label("next")
 	ADDQ(U32(32), s) // the next 8 columns of src
 	ADDQ(U32(32), b)
