@@ -41,6 +41,12 @@ type ConvParams struct {
 	// algorithm, when not convAuto, is the algorithm every pass must
 	// take (convalg.go): for tests, which force each in turn.
 	algorithm convAlgorithm
+	// inputMapped says the forward pass reads its input through an
+	// InputAffine (PlanConvForwardAffine): the automatic choice then
+	// leaves to the pointwise products, which map the input as they
+	// pack it, the 1x1 convolutions that other algorithms would take
+	// only by a small margin.
+	inputMapped bool
 }
 
 // OutSize returns the output height and width:

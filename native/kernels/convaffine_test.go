@@ -10,7 +10,8 @@ import (
 )
 
 // TestConvForwardAffine runs convolutions through
-// ConvForwardPlan.ForwardAffine, with an inference batch normalization's
+// ConvForwardPlan.ForwardAffine of plans made by PlanConvForwardAffine,
+// as the executor makes them, with an inference batch normalization's
 // map of the input channels (BatchNormAffine of random statistics) with
 // and without its Relu, at every CPU level, and requires bitwise the
 // results of the unfused steps, BatchNormInferenceForward (with the
@@ -68,7 +69,7 @@ func TestConvForwardAffine(t *testing.T) {
 				}
 				normalized := make([]float32, len(x))
 				BatchNormInferenceForward(bp, x, scale, bias, mean, variance, normalized)
-				plan := PlanConvForward(&p)
+				plan := PlanConvForwardAffine(&p)
 				if sh.prepared {
 					if plan = plan.WithWeights(w); plan == nil {
 						t.Fatalf("%s: no weights to prepare", convName(p))

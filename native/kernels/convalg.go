@@ -320,7 +320,7 @@ func (p *ConvParams) try(alg convAlgorithm, pass convPass, gemm linalg.Gemm) (pl
 		if cannot != "" {
 			return plan, "the adjoint convolution: " + cannot, false
 		}
-		pays = pays && !inner.wino.wide // measured on forward passes only
+		pays = pays && !inner.wino.wide && !inner.blocks.large // measured on forward passes only
 		return plan, "", pays && (small || alg.winograd() != nil)
 	}
 	switch alg {

@@ -21,6 +21,16 @@ func PlanConvForward(p *ConvParams) *ConvForwardPlan {
 	return &ConvForwardPlan{p: p, plan: p.mustPlan(convForwardPass), gemm: linalg.Current()}
 }
 
+// PlanConvForwardAffine plans the forward pass of p for ForwardAffine:
+// as PlanConvForward, but choosing among the algorithms as for an input
+// mapped as it is read (see ConvParams.inputMapped). The plan's Params
+// are a copy of p.
+func PlanConvForwardAffine(p *ConvParams) *ConvForwardPlan {
+	q := *p
+	q.inputMapped = true
+	return PlanConvForward(&q)
+}
+
 // Params returns the params the plan was made for.
 func (f *ConvForwardPlan) Params() *ConvParams { return f.p }
 

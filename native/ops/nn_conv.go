@@ -63,7 +63,11 @@ func (c *conv) newBinding(in []*tensor.Tensor) (*convBinding, error) {
 	} else {
 		oh, ow := p.OutSize()
 		b.shape = outShape(in[0], p.M, oh, ow)
-		b.plan = kernels.PlanConvForward(p)
+		if c.norm != nil {
+			b.plan = kernels.PlanConvForwardAffine(p) // see normalizedForward
+		} else {
+			b.plan = kernels.PlanConvForward(p)
+		}
 	}
 	return b, nil
 }
