@@ -22,6 +22,8 @@ package kernels
 
 import (
 	"fmt"
+	"slices"
+	"sync/atomic"
 
 	"github.com/onnxkit/onnxkit/native/linalg"
 	"github.com/onnxkit/onnxkit/native/parallel"
@@ -185,9 +187,9 @@ func (s *gatherGeometry) run(x, w, y []float32, e slideEpilogue) {
 	}
 	serial := linalg.Serial(s.gemm)
 	rows, chunks, width, blocks := s.split(oh, ow, mg)
-	items, grain := p.N*chunks*blocks, 1
+	items, workers := p.N*chunks*blocks, parallel.Threads()
 	if !parallel.Worth(2 * float64(p.N*p.M*oh*ow) * float64(k)) {
-		grain = items
+		workers = 1
 	}
 	for g := 0; g < p.Group; g++ {
 		if s.packedW != nil {
@@ -197,8 +199,8 @@ func (s *gatherGeometry) run(x, w, y []float32, e slideEpilogue) {
 		}
 		t := gatherTasks.Get()
 		*t = gatherTask{s: s, serial: serial, x: x, packed: packed, y: y, e: e, g: g,
-			rows: rows, chunks: chunks, width: width, blocks: blocks}
-		parallel.Run(items, grain, t)
+			rows: rows, chunks: chunks, width: width, blocks: blocks, items: items}
+		parallel.Run(min(workers, items), 1, t)
 		gatherTasks.Put(t)
 	}
 }
@@ -221,12 +223,16 @@ func (s *gatherGeometry) packGroup(k, mg int, w, packed []float32) {
 // workers: each image's output rows in chunks of rows rows, each split
 // into blocks of width output channels (whole panels of the packed
 // weights). Chunks hold about gatherChunk positions, evened out; when
-// the images have fewer of them in all than a multiple of the workers
-// (the small planes of a network's late strided layers: 7x7 is one
-// chunk), the channels are split too, so that every worker gets as many
-// chunks of channels. Every product sums its terms in the same order
-// whatever the split (linalg.Blocked's k blocks depend on k alone), so
-// results do not depend on it.
+// the images have fewer of them in all than gatherItemsPerWorker per
+// worker, or not a multiple of the workers (the small planes of a
+// network's late layers: 7x7 and 14x14 are one chunk), the channels are
+// split too, into a multiple of the workers' count of items where the
+// panels allow, gatherItemsPerWorker per worker at least. The workers
+// take the items one at a time as they come (gatherTask.Range): one
+// that the system holds back, or that comes late, leaves its items to
+// the others. Every product sums its terms in the same order whatever
+// the split (linalg.Blocked's k blocks depend on k alone), so results
+// do not depend on it.
 func (s *gatherGeometry) split(oh, ow, mg int) (rows, chunks, width, blocks int) {
 	chunks = ceilDiv(oh, max(1, gatherChunk/ow))
 	rows = ceilDiv(oh, chunks)
@@ -234,35 +240,57 @@ func (s *gatherGeometry) split(oh, ow, mg int) (rows, chunks, width, blocks int)
 	width, blocks = mg, 1
 	workers := parallel.Threads()
 	all := s.p.N * chunks
-	if all%workers == 0 || all >= 4*workers {
+	if workers == 1 || all%workers == 0 && all >= gatherItemsPerWorker*workers {
 		return rows, chunks, width, blocks
 	}
 	nr := s.gemm.PanelWidth()
 	panels := ceilDiv(mg, nr)
-	blocks = min(panels, workers/gcd(all, workers))
+	unit := workers / gcd(all, workers)
+	blocks = min(panels, unit*ceilDiv(gatherItemsPerWorker*workers, all*unit))
 	width = ceilDiv(panels, blocks) * nr
 	blocks = ceilDiv(mg, width)
 	return rows, chunks, width, blocks
 }
 
-// evenShare reports whether split deals no worker more than
-// gatherMaxShare of the products of a group (of the current number of
-// workers): many items are dealt out as the workers come, few items are
-// as large as their rows and channels.
+// gatherItemsPerWorker is how many items split gives each worker at
+// least, where the channels allow: with one item each, a worker held
+// back by the system (for milliseconds at a time on a shared virtual
+// machine) held up the layer; the items split the channels, which
+// costs no extra pass over the input (the products read it once per
+// panel of weights whatever the split), only the padded rows of a
+// chunk copied once more per item when the worker's previous item was
+// of another chunk.
+const gatherItemsPerWorker = 4
+
+// evenShare reports whether the workers, taking split's items one at a
+// time, each the next one as it finishes the last, end with no worker
+// doing more than gatherMaxShare of the products of a group (of the
+// current number of workers), the items dealt as though the workers
+// ran at the same speed.
 func (s *gatherGeometry) evenShare(oh, ow int) bool {
 	workers := parallel.Threads()
 	mg := s.p.M / s.p.Group
 	rows, chunks, width, blocks := s.split(oh, ow, mg)
-	items := s.p.N * chunks * blocks
-	if workers == 1 || s.p.N*chunks >= 4*workers {
+	if workers == 1 || s.p.N*chunks >= gatherItemsPerWorker*workers {
 		return true
 	}
-	most := ceilDiv(items, workers) * min(rows, oh) * min(width, mg)
-	return float64(most) <= gatherMaxShare*float64(s.p.N*oh*mg)
+	load := make([]int, workers)
+	for item := range s.p.N * chunks * blocks {
+		c, b := item/blocks%chunks, item%blocks
+		size := (min(rows, oh-c*rows) * ow) * min(width, mg-b*width)
+		least := 0
+		for w := range load {
+			if load[w] < load[least] {
+				least = w
+			}
+		}
+		load[least] += size
+	}
+	return float64(slices.Max(load)) <= gatherMaxShare*float64(s.p.N*oh*ow*mg)
 }
 
 // gatherMaxShare is the largest share of the work of a split that
-// evenShare lets one worker take: 232 channels in blocks of 128 and 104.
+// evenShare lets one worker take.
 const gatherMaxShare = 0.56
 
 // gcd returns the greatest common divisor of a and b, both positive.
@@ -274,20 +302,23 @@ func gcd(a, b int) int {
 }
 
 // gatherTask is run's loop over the products of group g (see split):
-// item t is image t/(chunks*blocks), and of it chunk t/blocks%chunks of
-// output rows and block t%blocks of output channels, the product of the
-// chunk's window by the packed weights, stored transposed into y.
+// each worker takes the next item until none is left; item t is image
+// t/(chunks*blocks), and of it chunk t/blocks%chunks of output rows and
+// block t%blocks of output channels, the product of the chunk's window
+// by the packed weights, stored transposed into y.
 type gatherTask struct {
 	s                              *gatherGeometry
 	serial                         linalg.WindowGemm
 	x, packed, y                   []float32
 	e                              slideEpilogue
 	g, rows, chunks, width, blocks int
+	items                          int
+	next                           int64 // the next item to take, atomically
 }
 
 var gatherTasks parallel.Tasks[gatherTask]
 
-func (t *gatherTask) Range(lo, hi int) {
+func (t *gatherTask) Range(_, _ int) {
 	s, p := t.s, t.s.p
 	oh, ow := p.OutSize()
 	ohw, mg, k, cg := oh*ow, p.M/p.Group, p.colRows(), p.C/p.Group
@@ -306,7 +337,11 @@ func (t *gatherTask) Range(lo, hi int) {
 	}
 	win := s.window(off, planeRows)
 	lastN, lastY := -1, -1 // the chunk in planes
-	for task := lo; task < hi; task++ {
+	for {
+		task := int(atomic.AddInt64(&t.next, 1) - 1)
+		if task >= t.items {
+			return
+		}
 		n, c := task/(t.chunks*t.blocks), task%(t.chunks*t.blocks)
 		oy0, m0 := c/t.blocks*t.rows, c%t.blocks*t.width
 		p0, cnt := oy0*ow, min(t.rows, oh-oy0)*ow
