@@ -236,8 +236,8 @@ func (p *ConvParams) convPlanFor(pass convPass) (convPlan, error) {
 // On 13x13 planes (SqueezeNet's 512->1000) they tied.
 //
 // With several workers, the window deals a small plane out in blocks of
-// whole panels of output channels (16 wide), which split 24 channels 16
-// and 8 where the products split them evenly; so it takes only the
+// whole tiles of output channels (16 or 32 wide), which split 24
+// channels 16 and 8 where the products split them evenly; so it takes only the
 // convolutions whose split gives no worker much more than its share
 // (gatherGeometry.evenShare): not measured on two threads, the machine
 // being too loaded for its second core to be had.

@@ -186,11 +186,12 @@ func (s *gatherGeometry) run(x, w, y []float32, e slideEpilogue) {
 		defer putBuffer(packed)
 	}
 	serial := linalg.Serial(s.gemm)
-	rows, chunks, width, blocks := s.split(oh, ow, mg)
-	items, workers := p.N*chunks*blocks, parallel.Threads()
+	workers := parallel.Threads()
 	if !parallel.Worth(2 * float64(p.N*p.M*oh*ow) * float64(k)) {
 		workers = 1
 	}
+	rows, chunks, width, blocks := s.split(oh, ow, mg, workers)
+	items := p.N * chunks * blocks
 	for g := 0; g < p.Group; g++ {
 		if s.packedW != nil {
 			packed = s.packedW[g*packedLen : (g+1)*packedLen]
@@ -219,87 +220,125 @@ func (s *gatherGeometry) packGroup(k, mg int, w, packed []float32) {
 	})
 }
 
-// split returns how the products of a group are dealt out to the
+// split returns how the products of a group are dealt out to workers
 // workers: each image's output rows in chunks of rows rows, each split
 // into blocks of width output channels (whole panels of the packed
 // weights). Chunks hold about gatherChunk positions, evened out; when
 // the images have fewer of them in all than gatherItemsPerWorker per
 // worker, or not a multiple of the workers (the small planes of a
 // network's late layers: 7x7 and 14x14 are one chunk), the channels are
-// split too, into a multiple of the workers' count of items where the
-// panels allow, gatherItemsPerWorker per worker at least. The workers
-// take the items one at a time as they come (gatherTask.Range): one
-// that the system holds back, or that comes late, leaves its items to
-// the others. Every product sums its terms in the same order whatever
-// the split (linalg.Blocked's k blocks depend on k alone), so results
-// do not depend on it.
-func (s *gatherGeometry) split(oh, ow, mg int) (rows, chunks, width, blocks int) {
+// split too, as gatherBlocks says. The workers take the items one at a
+// time as they come (gatherTask.Range): one that the system holds
+// back, or that comes late, leaves its items to the others. Every
+// product sums its terms in the same order whatever the split
+// (linalg.Blocked's k blocks depend on k alone), so results do not
+// depend on it.
+func (s *gatherGeometry) split(oh, ow, mg, workers int) (rows, chunks, width, blocks int) {
 	chunks = ceilDiv(oh, max(1, gatherChunk/ow))
 	rows = ceilDiv(oh, chunks)
 	chunks = ceilDiv(oh, rows)
 	width, blocks = mg, 1
-	workers := parallel.Threads()
 	all := s.p.N * chunks
 	if workers == 1 || all%workers == 0 && all >= gatherItemsPerWorker*workers {
 		return rows, chunks, width, blocks
 	}
-	nr := s.gemm.PanelWidth()
-	panels := ceilDiv(mg, nr)
-	unit := workers / gcd(all, workers)
-	blocks = min(panels, unit*ceilDiv(gatherItemsPerWorker*workers, all*unit))
-	width = ceilDiv(panels, blocks) * nr
-	blocks = ceilDiv(mg, width)
-	return rows, chunks, width, blocks
+	width = s.gatherBlocks(mg, rows, chunks, oh, ow, workers)
+	return rows, chunks, width, ceilDiv(mg, width)
 }
 
-// gatherItemsPerWorker is how many items split gives each worker at
-// least, where the channels allow: with one item each, a worker held
-// back by the system (for milliseconds at a time on a shared virtual
-// machine) held up the layer; the items split the channels, which
-// costs no extra pass over the input (the products read it once per
-// panel of weights whatever the split), only the padded rows of a
-// chunk copied once more per item when the worker's previous item was
-// of another chunk.
-const gatherItemsPerWorker = 4
-
-// evenShare reports whether the workers, taking split's items one at a
-// time, each the next one as it finishes the last, end with no worker
-// doing more than gatherMaxShare of the products of a group (of the
-// current number of workers), the items dealt as though the workers
-// ran at the same speed.
-func (s *gatherGeometry) evenShare(oh, ow int) bool {
-	workers := parallel.Threads()
-	mg := s.p.M / s.p.Group
-	rows, chunks, width, blocks := s.split(oh, ow, mg)
-	if workers == 1 || s.p.N*chunks >= gatherItemsPerWorker*workers {
-		return true
+// gatherBlocks returns the width, in output channels, of the blocks
+// into which split cuts the channels of each of the chunks: the whole
+// panels that give the busiest of the workers the least work, the
+// items dealt as the workers would take them (dealItems); among splits
+// within 1% of that, the one of most items up to gatherItemsPerWorker
+// per worker. Where the micro-kernel computes tiles of two panels (32
+// channels on AVX-512), a panel left alone goes to the narrower kernel,
+// counted gatherSinglePanelCost times a panel of a pair.
+func (s *gatherGeometry) gatherBlocks(mg, rows, chunks, oh, ow, workers int) int {
+	nr := s.gemm.PanelWidth()
+	pair := gatherWidth(s.gemm) >= 2*nr
+	panels := ceilDiv(mg, nr)
+	cost := func(width int) float64 { // of a block's channels, in panels of a pair
+		if !pair {
+			return float64(ceilDiv(width, nr))
+		}
+		return float64(width/(2*nr)*2) + gatherSinglePanelCost*float64(ceilDiv(width%(2*nr), nr))
 	}
-	load := make([]int, workers)
-	for item := range s.p.N * chunks * blocks {
-		c, b := item/blocks%chunks, item%blocks
-		size := (min(rows, oh-c*rows) * ow) * min(width, mg-b*width)
+	best, bestLoad, bestItems := mg, 0.0, 0
+	for b := 1; b <= min(panels, gatherItemsPerWorker*workers); b++ {
+		width := ceilDiv(panels, b) * nr
+		blocks := ceilDiv(mg, width)
+		items := s.p.N * chunks * blocks
+		load := dealItems(items, workers, func(item int) float64 {
+			c, blk := item/blocks%chunks, item%blocks
+			return float64(min(rows, oh-c*rows)*ow) * cost(min(width, mg-blk*width))
+		})
+		better := best == mg && b == 1 || load < bestLoad*0.99 ||
+			load <= bestLoad*1.01 && items > bestItems && items <= gatherItemsPerWorker*workers
+		if better {
+			best, bestLoad, bestItems = width, load, items
+		}
+	}
+	return best
+}
+
+// gatherSinglePanelCost is the time of a panel of 16 output channels
+// computed alone (6x16 AVX2 tiles of the gathered input) against that of
+// one of a pair (6x32 or 7x32 AVX-512 tiles): ResNet-18's 3x3 512->512
+// at 7x7 took 2.97-3.07 ms with the former, 2.44-2.61 with the latter
+// (see gatherPairAVX512).
+const gatherSinglePanelCost = 1.2
+
+// dealItems returns the most work that one of workers ends with when
+// they take items [0, items) in order, each the next one as it finishes
+// the last, all at the same speed; size is the work of an item.
+func dealItems(items, workers int, size func(item int) float64) float64 {
+	var load [8]float64
+	if workers > len(load) {
+		workers = len(load) // a bound for the estimate: more workers only even it out
+	}
+	for item := range items {
 		least := 0
-		for w := range load {
+		for w := 1; w < workers; w++ {
 			if load[w] < load[least] {
 				least = w
 			}
 		}
-		load[least] += size
+		load[least] += size(item)
 	}
-	return float64(slices.Max(load)) <= gatherMaxShare*float64(s.p.N*oh*ow*mg)
+	return slices.Max(load[:workers])
+}
+
+// gatherItemsPerWorker is how many items split gives each worker at
+// most by splitting channels: with one item each, a worker held back by
+// the system (for milliseconds at a time on a shared virtual machine)
+// held up the layer; the items split the channels, which costs no
+// extra pass over the input (the products read it once per panel of
+// weights whatever the split), only the padded rows of a chunk copied
+// once more per item when the worker's previous item was of another
+// chunk.
+const gatherItemsPerWorker = 4
+
+// evenShare reports whether split deals no worker more than
+// gatherMaxShare of the products of a group (of the current number of
+// workers), the items dealt as the workers take them (dealItems).
+func (s *gatherGeometry) evenShare(oh, ow int) bool {
+	workers := parallel.Threads()
+	mg := s.p.M / s.p.Group
+	rows, chunks, width, blocks := s.split(oh, ow, mg, workers)
+	if workers == 1 || s.p.N*chunks >= gatherItemsPerWorker*workers {
+		return true
+	}
+	most := dealItems(s.p.N*chunks*blocks, workers, func(item int) float64 {
+		c, b := item/blocks%chunks, item%blocks
+		return float64(min(rows, oh-c*rows)*ow) * float64(min(width, mg-b*width))
+	})
+	return most <= gatherMaxShare*float64(s.p.N*oh*ow*mg)
 }
 
 // gatherMaxShare is the largest share of the work of a split that
 // evenShare lets one worker take.
 const gatherMaxShare = 0.56
-
-// gcd returns the greatest common divisor of a and b, both positive.
-func gcd(a, b int) int {
-	for b != 0 {
-		a, b = b, a%b
-	}
-	return a
-}
 
 // gatherTask is run's loop over the products of group g (see split):
 // each worker takes the next item until none is left; item t is image

@@ -314,7 +314,7 @@ func TestConvPointwiseGathersChoice(t *testing.T) {
 		}{
 			{conv2D(1, 576, 7, 7, 128, 1, 1, 1, 0, 1, 1), [2]bool{true, true}},
 			{conv2D(1, 576, 7, 7, 96, 1, 1, 1, 0, 1, 1), [2]bool{true, true}},     // 48 and 48
-			{conv2D(1, 576, 7, 7, 72, 1, 1, 1, 0, 1, 1), [2]bool{true, true}},     // 16+16+8 and 16+16
+			{conv2D(1, 576, 7, 7, 72, 1, 1, 1, 0, 1, 1), [2]bool{true, true}},     // 32+8 and 32
 			{conv2D(1, 576, 7, 7, 24, 1, 1, 1, 0, 1, 1), [2]bool{true, false}},    // 16 and 8
 			{conv2D(2, 232, 14, 14, 72, 1, 1, 1, 0, 1, 1), [2]bool{true, true}},   // two images
 			{conv2D(1, 232, 7, 7, 232, 1, 1, 1, 0, 1, 1), [2]bool{true, true}},    // 128 and 104
