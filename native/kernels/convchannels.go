@@ -156,7 +156,12 @@ func channelBlocksPointwisePays(cg, mg, ohw int) bool {
 // the products' time at batch 1 (ResNet-50's 256->128@56 0.90,
 // 512->128@28 0.93, 512->256@28 0.94, 128->512@28 0.90, and 0.80 with
 // its shortcut added; DenseNet's 128->128@56 0.91, 256->128@28 0.88,
-// 512->128@28 0.85) and 0.87-0.94 at batch 8. Not on 14x14 planes
+// 512->128@28 0.85) and 0.87-0.94 at batch 8. A second sitting, the
+// automatic choice against the previous one, Relu fused: 0.86-0.90 at
+// batch 1 and 0.86-0.92 at batch 8 with 128 to 256 input channels
+// (GoogLeNet's 192->96@28 and 256->128@28, ResNet-50's 128->512@28 and
+// 256->128@56), level (0.97-1.01) with 512 (ResNet-50's 512->128@28 and
+// 512->256@28). Not on 14x14 planes
 // (ShuffleNet's 232->232@14 tied, ResNet-50's 1024->256@14 took 1.35 of
 // the strided window's time), and not for an input mapped as it is read
 // (ConvParams.inputMapped), which the products map as they pack it and
