@@ -200,27 +200,6 @@ type winogradPlan struct {
 	// after group (transformAll), which run then takes instead of
 	// transforming them.
 	u []float32
-	// packed, when not nil, is the GEMM of the points' products, which
-	// then take V packed in its panels of columns, as the input
-	// transform writes them (see transformTiles): the GEMM's own copy
-	// of V into panels is spared. It is nil when gemm does not offer
-	// products by a packed B (linalg.PackedGemm); V is then a matrix.
-	packed linalg.PackedGemm
-}
-
-// pointProductGemm returns the GEMM of the points' products of mg rows
-// and cols columns with V packed, or nil: for a Blocked, the one whose
-// kernel multiplies such a product of matrices as stored (so that its
-// tiles, and its sums, are those of the matrix path), for another
-// PackedGemm itself.
-func pointProductGemm(gemm linalg.Gemm, mg, cols int) linalg.PackedGemm {
-	switch g := gemm.(type) {
-	case linalg.Blocked:
-		return g.PlainFor(mg, cols)
-	case linalg.PackedGemm:
-		return g
-	}
-	return nil
 }
 
 // transformKernels stores in u, [n², M/Group, C/Group], the kernels of
@@ -275,7 +254,6 @@ func (p *ConvParams) winograd(t *winogradTransforms, gemm linalg.Gemm) (w winogr
 	}
 	shared := float64(cg*mg) / float64(cg+mg)
 	shares := r != 3 || shared*shared*float64(oh*ow) >= winogradMinShare
-	w.packed = pointProductGemm(gemm, mg, w.cnt*tiles)
 	pays = packs && cg >= minIn && mg >= winogradMinChannels && covers && shares && (columns || w.wide)
 	return w, "", pays
 }
@@ -292,19 +270,27 @@ func (w *winogradPlan) run(x, wt, y []float32, e slideEpilogue) {
 		u = getBuffer(points * mg * cg)
 		defer putBuffer(u)
 	}
-	v := getBuffer(points * w.vApart(cg, cols))
+	v := getBuffer(points * pointsApart(cg, cols))
 	defer putBuffer(v)
 	prod := getBuffer(points * pointsApart(mg, cols))
 	defer putBuffer(prod)
 	serial := linalg.Serial(w.gemm)
-	var packed linalg.PackedGemm
-	if w.packed != nil {
-		packed = linalg.Serial(w.packed)
-	}
 	// The operands of the products are packed (read through a window
 	// instead, the rows of a point's V, cnt*tiles apart, can all fall in
 	// one set of the L1 cache: 1014 columns of AlexNet's conv2 are 4056
-	// bytes, and that ran 10% slower).
+	// bytes, and that ran 10% slower). The GEMM packs V itself: written
+	// by the input transform straight into its panels of B
+	// (SgemmPackedB, with the panels of the kernel Sgemm takes), which
+	// spared that copy (6.7-10% of ResNet-18's 64->64@56 and 5-9% of
+	// DenseNet's 128->32@56 in CPU profiles), the forward passes took
+	// 2-11% more CPU time (one thread, batch 1, 8 rounds interleaved on
+	// a loaded machine, medians: 1251 against 1231us, 1488 against 1440,
+	// SqueezeNet's 16->64@55 551 against 495): the rows of tiles split
+	// at the panels' edges into more vector blocks, some masked (the
+	// transform's share 9.7 -> 13.5% and 15 -> 24%), and the
+	// micro-kernel, reading V from L3 rather than freshly packed, took
+	// 11-17% longer. Panels one row deeper, so as not to lie a multiple
+	// of 4 KiB apart, did not help.
 	for g := 0; g < p.Group; g++ {
 		// U[p] = (G ⊗ G) · kernel, [M/Group, C/Group] per point.
 		if w.u != nil {
@@ -315,11 +301,11 @@ func (w *winogradPlan) run(x, wt, y []float32, e slideEpilogue) {
 		for n0 := 0; n0 < p.N; n0 += w.cnt {
 			cnt := min(w.cnt, p.N-n0)
 			n := cnt * tiles
-			w.transformTiles(x, v, n0, cnt, g, w.packed)
+			w.transformTiles(x, v, n0, cnt, g)
 			// The points' products go to the workers whole, rather than
 			// each split between them, which at batch 1 syncs 36 times.
 			pr := pointProducts.Get()
-			*pr = pointProduct{serial: serial, packed: packed, vApart: w.vApart(cg, n), u: u, v: v, prod: prod, mg: mg, n: n, cg: cg}
+			*pr = pointProduct{serial: serial, u: u, v: v, prod: prod, mg: mg, n: n, cg: cg}
 			parallel.Run(points, 1, pr)
 			pointProducts.Put(pr)
 			w.scatter(prod, y, n0, cnt, g, e)
@@ -328,12 +314,9 @@ func (w *winogradPlan) run(x, wt, y []float32, e slideEpilogue) {
 }
 
 // pointProduct is run's loop over the points' products U·V into prod,
-// an item a point, V packed in panels when packed is not nil, its
-// points vApart.
+// an item a point.
 type pointProduct struct {
 	serial     linalg.Gemm
-	packed     linalg.PackedGemm
-	vApart     int
 	u, v, prod []float32
 	mg, n, cg  int
 }
@@ -343,12 +326,7 @@ var pointProducts parallel.Tasks[pointProduct]
 func (r *pointProduct) Range(lo, hi int) {
 	mg, n, cg := r.mg, r.n, r.cg
 	for pt := lo; pt < hi; pt++ {
-		u, v, prod := r.u[pt*mg*cg:], r.v[pt*r.vApart:], r.prod[pt*pointsApart(mg, n):]
-		if r.packed != nil {
-			r.packed.SgemmPackedB(mg, n, cg, 1, u, cg, v, 0, prod, n)
-		} else {
-			r.serial.Sgemm(false, false, mg, n, cg, 1, u, cg, v, n, 0, prod, n)
-		}
+		r.serial.Sgemm(false, false, mg, n, cg, 1, r.u[pt*mg*cg:], cg, r.v[pt*pointsApart(cg, n):], n, 0, r.prod[pt*pointsApart(mg, n):], n)
 	}
 }
 
@@ -360,46 +338,28 @@ func (r *pointProduct) Range(lo, hi int) {
 // then took 35 ns each to transform against 25-30).
 func pointsApart(rows, cols int) int { return rows*cols + 16 }
 
-// vApart returns how far apart the points' V, C/Group x cols each, lie
-// in run's buffer: as pointsApart, packed in panels when w.packed is
-// not nil.
-func (w *winogradPlan) vApart(cg, cols int) int {
-	if w.packed != nil {
-		return w.packed.PackedLen(cg, cols) + 16
-	}
-	return pointsApart(cg, cols)
-}
-
 // transformTiles stores in v [n², C/Group, cnt*tiles] (the points
-// pointsApart; with packed not nil, each point's matrix packed in
-// packed's panels, as its SgemmPackedB takes it, the points vApart)
-// the input tiles of group g of images [n0, n0+cnt) taken
+// pointsApart) the input tiles of group g of images [n0, n0+cnt) taken
 // to the points, B^T d B: tile (i, ty, tx) of channel c reads
 // x[n0+i][g*C/Group+c] at rows m*ty-PadTop ... and columns m*tx-PadLeft
 // ..., n of each, zero outside.
 // Each plane is first copied into a zero-padded one whose m phases of
 // columns (the columns equal modulo m) lie apart, where the tiles of a
 // row, m columns apart, are consecutive, as vec's transforms read them.
-func (w *winogradPlan) transformTiles(x, v []float32, n0, cnt, g int, packed linalg.PackedGemm) {
+func (w *winogradPlan) transformTiles(x, v []float32, n0, cnt, g int) {
 	n := w.t.n
 	t := tileTasks.Get()
 	*t = tileTask{w: w, x: x, v: v, n0: n0, cnt: cnt, g: g}
-	if packed != nil {
-		t.nr = packed.PanelWidth()
-		t.apart = packed.PackedLen(w.p.C/w.p.Group, cnt*w.th*w.tw) + 16
-	}
 	parallel.Run(w.p.C/w.p.Group*cnt, grainFor(n*n*w.th*w.tw), t)
 	tileTasks.Put(t)
 }
 
 // tileTask is transformTiles' loop: item task is image n0+task%cnt of
-// channel task/cnt. nr is the width of the panels of v, 0 for matrices,
-// and apart how far apart its points lie when packed.
+// channel task/cnt.
 type tileTask struct {
 	w          *winogradPlan
 	x, v       []float32
 	n0, cnt, g int
-	nr, apart  int
 }
 
 var tileTasks parallel.Tasks[tileTask]
@@ -418,44 +378,9 @@ func (tt *tileTask) Range(lo, hi int) {
 		c, i := task/cnt, task%cnt
 		plane := x[((tt.n0+i)*p.C+tt.g*cg+c)*p.H*p.W:][:p.H*p.W]
 		splitPhases(phases, m, hp, width, plane, p.H, p.W, p.PadTop, p.PadLeft)
-		if tt.nr != 0 {
-			tt.packedRows(phases, hp, width, c, i, task, hi)
-			continue
-		}
 		for ty := 0; ty < w.th; ty++ {
 			w.t.input.Tiles(v[c*cols+i*tiles+ty*w.tw:], pointsApart(cg, cols), phases[m*ty*width:], hp*width, width, w.tw,
 				spills(task*tiles+ty*w.tw, hi*tiles))
-		}
-	}
-}
-
-// packedRows transforms the tiles of channel c of image i, in the task
-// task of a range ending at hi, from their plane split into phases
-// (hp rows of width), into v packed in panels of nr columns: column j
-// of row c of a point at (j/nr)*nr*C/Group + c*nr + j%nr. A row of
-// tiles goes in a run for each panel it falls in; a run may spill (see
-// spills) only within its panel's row and onto columns that this
-// worker writes again later. The last image clears its row's columns
-// past the end of the last panel, which SgemmPackedB takes as zero.
-func (tt *tileTask) packedRows(phases []float32, hp, width, c, i, task, hi int) {
-	w, v, nr := tt.w, tt.v, tt.nr
-	p, m, points := w.p, w.t.m, w.t.n*w.t.n
-	cg, tiles := p.C/p.Group, w.th*w.tw
-	cols := tt.cnt * tiles
-	for ty := 0; ty < w.th; ty++ {
-		src := phases[m*ty*width:]
-		for j, end := i*tiles+ty*w.tw, i*tiles+(ty+1)*w.tw; j < end; {
-			at := j % nr
-			run := min(end-j, nr-at)
-			spill := at+vec.SpillWidth <= nr && j+vec.SpillWidth <= cols && spills(c*cols+j, hi*tiles)
-			w.t.input.Tiles(v[(j-at)*cg+c*nr+at:], tt.apart, src, hp*width, width, run, spill)
-			src, j = src[run:], j+run
-		}
-	}
-	if at := cols % nr; i == tt.cnt-1 && at != 0 {
-		last := (cols - at) * cg
-		for pt := range points {
-			clear(v[pt*tt.apart+last+c*nr+at:][:nr-at])
 		}
 	}
 }
@@ -575,7 +500,7 @@ func (w *winogradPlan) backwardFilter(x, dy, dw []float32) {
 		for n0 := 0; n0 < p.N; n0 += w.cnt {
 			cnt := min(w.cnt, p.N-n0)
 			n := cnt * tiles
-			w.transformTiles(x, v, n0, cnt, g, nil)
+			w.transformTiles(x, v, n0, cnt, g)
 			w.transformGradientTiles(dy, u, n0, cnt, g)
 			beta := float32(1)
 			if n0 == 0 {

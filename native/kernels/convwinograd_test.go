@@ -2,7 +2,6 @@ package kernels
 
 import (
 	"math"
-	"strconv"
 	"testing"
 
 	"github.com/onnxkit/onnxkit/native/internal/leveltest"
@@ -204,62 +203,6 @@ func TestConvWinograd(t *testing.T) {
 	} {
 		if _, cannot, _ := p.winograd(&winograd3, linalg.Fast()); cannot == "" {
 			t.Errorf("%s: Winograd F(2,3) can compute it", convName(p))
-		}
-	}
-}
-
-// matrixGemm hides every method of a Gemm but Sgemm, as a GEMM that
-// offers no products by a packed B: Winograd then multiplies V as a
-// matrix.
-type matrixGemm struct{ g linalg.Gemm }
-
-func (m matrixGemm) Sgemm(transA, transB bool, rows, n, k int, alpha float32, a []float32, lda int,
-	b []float32, ldb int, beta float32, c []float32, ldc int) {
-	m.g.Sgemm(transA, transB, rows, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-}
-
-// TestWinogradPackedPanels checks, at every CPU level, that the input
-// transform written straight into the GEMM's panels of B gives bitwise
-// the outputs of V written as a matrix and packed by the GEMM (the
-// same sums in the same order), on shapes whose columns (images times
-// tiles) end in a partial panel of 16 and of 32, whose rows of tiles
-// straddle panels, with chunks of several images, two chunks, and
-// groups.
-func TestWinogradPackedPanels(t *testing.T) {
-	rng := newRNG(52)
-	conv := func(n, c, h, w, m, group int) ConvParams {
-		return ConvParams{N: n, C: c, H: h, W: w, M: m, KH: 3, KW: 3, StrideH: 1, StrideW: 1,
-			PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1, DilationH: 1, DilationW: 1, Group: group}
-	}
-	for _, shape := range []ConvParams{
-		conv(3, 32, 11, 9, 40, 1),   // 3 images of 9 (F(4x4)) or 30 tiles
-		conv(2, 24, 17, 45, 20, 1),  // rows of 12 or 23 tiles across panels
-		conv(1, 16, 55, 55, 64, 1),  // SqueezeNet's expand 3x3: 196 tiles
-		conv(40, 16, 22, 22, 16, 1), // two chunks
-		conv(2, 32, 13, 19, 48, 2),  // groups
-	} {
-		for _, tr := range []*winogradTransforms{&winograd3, &winograd4x3} {
-			x, w, b, _ := convBuffers(rng, shape)
-			what := convName(shape) + " F(" + strconv.Itoa(tr.m) + "x" + strconv.Itoa(tr.m) + ", 3x3)"
-			leveltest.Run(t, func(t *testing.T) {
-				packed, _, _ := shape.winograd(tr, linalg.Fast())
-				matrix, _, _ := shape.winograd(tr, matrixGemm{linalg.Fast()})
-				if packed.packed == nil || matrix.packed != nil {
-					t.Fatalf("%s: V packed by the plans of Blocked %v and of a bare Gemm %v, want true and false",
-						what, packed.packed != nil, matrix.packed != nil)
-				}
-				oh, ow := shape.OutSize()
-				want := make([]float32, shape.N*shape.M*oh*ow)
-				got := make([]float32, len(want))
-				matrix.run(x, w, want, slideEpilogue{bias: b})
-				packed.run(x, w, got, slideEpilogue{bias: b})
-				for i := range want {
-					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-						t.Fatalf("%s, panels of %d: output %d = %g with V packed, %g as a matrix",
-							what, packed.packed.PanelWidth(), i, got[i], want[i])
-					}
-				}
-			})
 		}
 	}
 }

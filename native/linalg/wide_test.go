@@ -47,29 +47,3 @@ func TestWide(t *testing.T) {
 		}
 	})
 }
-
-// TestPlainFor checks, at every level, that a product by a B packed for
-// the Gemm PlainFor returns gives bitwise Sgemm's results on B as
-// stored (whose sums TestGemm checks against float64), on shapes whose
-// tiles the 6×16, 6×32 and 12×32 kernels cover best, and that it keeps
-// the panels of g's packed B where it takes g's kernel.
-func TestPlainFor(t *testing.T) {
-	forEachLevel(t, func(t *testing.T, g linalg.Blocked) {
-		rng := rand.New(rand.NewPCG(33, 34))
-		for _, tc := range []struct{ m, n, k int }{{64, 196, 64}, {32, 196, 128}, {96, 256, 40}, {40, 27, 32}, {16, 1000, 16}} {
-			p := g.PlainFor(tc.m, tc.n)
-			t.Logf("%v: %s, panels of %d", tc, p.Name(), p.PanelWidth())
-			a, b := randomSlice(rng, tc.m*tc.k), randomSlice(rng, tc.k*tc.n)
-			packed := make([]float32, p.PackedLen(tc.k, tc.n))
-			p.PackB(false, tc.k, tc.n, b, tc.n, packed)
-			want, got := make([]float32, tc.m*tc.n), make([]float32, tc.m*tc.n)
-			g.Sgemm(false, false, tc.m, tc.n, tc.k, 1, a, tc.k, b, tc.n, 0, want, tc.n)
-			p.SgemmPackedB(tc.m, tc.n, tc.k, 1, a, tc.k, packed, 0, got, tc.n)
-			for i := range want {
-				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-					t.Fatalf("%v: C[%d] = %g by %s with B packed, %g by Sgemm", tc, i, got[i], p.Name(), want[i])
-				}
-			}
-		}
-	})
-}
