@@ -23,6 +23,23 @@ import "fmt"
 // 8 rows, against 41-67 for SgemmPackedB's tiles). Elsewhere each column
 // is as SgemmPackedVecB sums it.
 func (g Blocked) SgemvPackedVecB(m, n, k int, x []float32, ldx int, b []float32, y []float32, ldy int) {
+	g.sgemvPackedVecB(false, m, n, k, x, ldx, b, y, ldy)
+}
+
+// SgemvPackedVecBBackward is SgemvPackedVecB, with the same results bit
+// for bit, reading B's panels from the last to the first. A caller that
+// multiplies by a B larger than the core's cache at every step of a
+// sequence alternates the two, so that each product first reads the
+// panels that the one before read last, still in cache: on Zen 4 (L2 of
+// 1 MiB), a B of 256×1024 values (1 MiB) took 10.7-11.3 µs per product
+// alternated, against 11.7-12.5 read forward every time.
+func (g Blocked) SgemvPackedVecBBackward(m, n, k int, x []float32, ldx int, b []float32, y []float32, ldy int) {
+	g.sgemvPackedVecB(true, m, n, k, x, ldx, b, y, ldy)
+}
+
+// sgemvPackedVecB is SgemvPackedVecB, reading the panels from the last
+// if backward.
+func (g Blocked) sgemvPackedVecB(backward bool, m, n, k int, x []float32, ldx int, b []float32, y []float32, ldy int) {
 	panels := (n + VecPanelWidth - 1) / VecPanelWidth
 	cols := panels * VecPanelWidth
 	if m == 0 || panels == 0 {
@@ -38,7 +55,14 @@ func (g Blocked) SgemvPackedVecB(m, n, k int, x []float32, ldx int, b []float32,
 		}
 		return
 	}
-	if vecPanelsFast(g.kernel(), m, k, panels, x, ldx, b, y, ldy) {
+	if vecPanelsFast(g.kernel(), backward, m, k, panels, x, ldx, b, y, ldy) {
+		return
+	}
+	if backward {
+		for p := panels - 1; p >= 0; p-- {
+			const w = VecPanelWidth
+			g.Serial().SgemmPackedVecB(m, w, k, 1, x, ldx, b[p*w*k:], 0, y[p*w:], ldy)
+		}
 		return
 	}
 	g.Serial().SgemmPackedVecB(m, cols, k, 1, x, ldx, b, 0, y, ldy)

@@ -21,17 +21,23 @@ func vecPanelDots32x3AVX512(k, panels int, x *float32, ldx int, b, y *float32, l
 
 // vecPanelsFast runs SgemvPackedVecB's AVX-512 kernels when kern is of
 // the AVX-512 level, and reports whether it did; its arguments are
-// checked. Up to two rows go through every panel at once; more go panel
-// by panel, three rows at a time but the last four, two at a time (the
-// one-row kernel waits on the panel's loads), so that each panel comes
-// from memory once and from the core's caches for the next rows.
-func vecPanelsFast(kern *kernel, m, k, panels int, x []float32, ldx int, b, y []float32, ldy int) bool {
+// checked. Up to two rows go through every panel at once, or panel by
+// panel from the last if backward; more go panel by panel (from the
+// last if backward), three rows at a time but the last four, two at a
+// time (the one-row kernel waits on the panel's loads), so that each
+// panel comes from memory once and from the core's caches for the next
+// rows.
+func vecPanelsFast(kern *kernel, backward bool, m, k, panels int, x []float32, ldx int, b, y []float32, ldy int) bool {
 	if !vecPanelsVectorised(kern) {
 		return false
 	}
+	const w = VecPanelWidth
 	if m > 2 {
-		const w = VecPanelWidth
-		for p := range panels {
+		for q := range panels {
+			p := q
+			if backward {
+				p = panels - 1 - q
+			}
 			panel := &b[p*w*k]
 			i := 0
 			for ; i+3 <= m && m-i != 4; i += 3 {
@@ -42,6 +48,16 @@ func vecPanelsFast(kern *kernel, m, k, panels int, x []float32, ldx int, b, y []
 			}
 			if i < m {
 				vecPanelDots32AVX512(k, 1, &x[i*ldx], panel, &y[i*ldy+p*w])
+			}
+		}
+		return true
+	}
+	if backward {
+		for p := panels - 1; p >= 0; p-- {
+			if m == 2 {
+				vecPanelDots32x2AVX512(k, 1, &x[0], ldx, &b[p*w*k], &y[p*w], ldy)
+			} else {
+				vecPanelDots32AVX512(k, 1, &x[0], &b[p*w*k], &y[p*w])
 			}
 		}
 		return true

@@ -3,7 +3,7 @@
 package linalg
 
 // vecPanelsFast leaves SgemvPackedVecB to SgemmPackedVecB outside amd64.
-func vecPanelsFast(kern *kernel, m, k, panels int, x []float32, ldx int, b, y []float32, ldy int) bool {
+func vecPanelsFast(kern *kernel, backward bool, m, k, panels int, x []float32, ldx int, b, y []float32, ldy int) bool {
 	return false
 }
 

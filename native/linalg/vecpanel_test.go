@@ -31,6 +31,8 @@ func TestSgemvPackedVecB(t *testing.T) {
 					ldy := panels*w + 5
 					y := randomSlice(rng, m*ldy) // overwritten, padding included
 					g.SgemvPackedVecB(m, n, k, x, ldx, packed, y, ldy)
+					back := randomSlice(rng, m*ldy)
+					g.SgemvPackedVecBBackward(m, n, k, x, ldx, packed, back, ldy)
 					for i := range m {
 						for j := range panels * w {
 							var want, mag float64
@@ -42,6 +44,9 @@ func TestSgemvPackedVecB(t *testing.T) {
 								}
 							}
 							got := y[i*ldy+j]
+							if math.Float32bits(back[i*ldy+j]) != math.Float32bits(got) {
+								t.Fatalf("k=%d n=%d m=%d: y[%d][%d] is %g forward, %g backward", k, n, m, i, j, got, back[i*ldy+j])
+							}
 							if d := math.Abs(float64(got) - want); d > gemmTolerance(k, mag) {
 								t.Fatalf("k=%d n=%d m=%d: y[%d][%d] = %g, want %g (difference %g)", k, n, m, i, j, got, want, d)
 							}
@@ -71,7 +76,8 @@ func TestSgemvPackedVecB(t *testing.T) {
 // product by R (k = 256 units, n = 128 columns: a chunk of four gates,
 // or n = 1024: all of them), SgemvPackedVecB on PackVecB's panels with
 // SgemmPackedB on PackB's for 1 to 12 rows, on one goroutine, in
-// GFLOP/s.
+// GFLOP/s, and alternated: SgemvPackedVecB and SgemvPackedVecBBackward
+// in turn, as a recurrent cell's steps take them.
 func BenchmarkSgemvPackedVecB(b *testing.B) {
 	g := linalg.Fast().Serial()
 	rng := rand.New(rand.NewPCG(3, 4))
@@ -91,6 +97,18 @@ func BenchmarkSgemvPackedVecB(b *testing.B) {
 			b.Run(fmt.Sprintf("n%d/m%d/panels", n, m), func(b *testing.B) {
 				for b.Loop() {
 					g.SgemvPackedVecB(m, n, k, x, k, vecPacked, y, n)
+				}
+				flops(b)
+			})
+			b.Run(fmt.Sprintf("n%d/m%d/alternated", n, m), func(b *testing.B) {
+				backward := false
+				for b.Loop() {
+					if backward {
+						g.SgemvPackedVecBBackward(m, n, k, x, k, vecPacked, y, n)
+					} else {
+						g.SgemvPackedVecB(m, n, k, x, k, vecPacked, y, n)
+					}
+					backward = !backward
 				}
 				flops(b)
 			})
