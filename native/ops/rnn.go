@@ -1062,6 +1062,10 @@ type rnnStepper[T rnnFloat] struct {
 	pre     []T        // gate scratch, at least (G+1)*(j1-j0)*B
 	live    []rnnEntry // the running entries of a step, capacity B
 	out     []float32  // the packed products' scratch, at least B*G*(j1-j0)
+	// backward: the step multiplies by R's panels from the last (odd
+	// steps), so that it first reads those that the step before read
+	// last, still in the core's cache (linalg's SgemvPackedVecBBackward).
+	backward bool
 }
 
 // rnnProducts locates a phase's recurrent products for a chunk: gate
@@ -1144,7 +1148,9 @@ func (st *rnnStepper[T]) projectPacked(a []T, group int) (out []float32, ldo int
 	if tiled > 0 {
 		p.packer.SgemmPackedB(tiled, n, h, 1, a32, h, p.packed[st.chunk][group], 0, out, ldo)
 	}
-	if p.dotRows > 0 {
+	if p.dotRows > 0 && st.backward {
+		p.packer.SgemvPackedVecBBackward(p.dotRows, n, h, a32[tiled*h:], h, p.vec[st.chunk][group], out[tiled*ldo:], ldo)
+	} else if p.dotRows > 0 {
 		p.packer.SgemvPackedVecB(p.dotRows, n, h, a32[tiled*h:], h, p.vec[st.chunk][group], out[tiled*ldo:], ldo)
 	}
 	return out, ldo, true
@@ -1170,6 +1176,7 @@ func (st *rnnStepper[T]) phase(s, ph int, cur, next []T) {
 	g, h, batch := c.op.kind.gates(), c.op.hidden, v.batch
 	j0, j1 := st.j0, st.j1
 	resetFirst := c.op.kind == cellGRU && !c.op.linearBeforeReset
+	st.backward = s%2 == 1
 	if resetFirst && ph == 0 {
 		st.project(cur, 0, c.hr[j0:], g*h) // the candidate's rows act on r ⊙ h
 		for b := 0; b < batch; b++ {
@@ -1306,60 +1313,65 @@ type rnnEntry struct{ b, t int }
 // entries of an LSTM, in next [B, H], and of their cell states, from the
 // input and recurrent projections.
 //
-// The gate functions (here and in rnnGates and gruGates) run once per
-// step over the chunk's units of every running entry, gathered in the
-// stepper's scratch, rather than once per entry.
+// An entry's pre-activations of the chunk's four gates are one sum of
+// its xw and hr (one call where hr holds a chunk's gates side by side,
+// as the packed products leave them), and the gate functions run over
+// the chunk's input, output and forget gates at once (the output gate
+// apart with peepholes, as it reads the new cell state): at a batch of
+// one, a step's element-wise work is about nine calls of package vec
+// per chunk, each over whole gate blocks, since with two workers a
+// chunk is 32 to 128 units and a call's overhead counts.
 func (st *rnnStepper[T]) lstmGates(live []rnnEntry, next []T, hr rnnProducts[T]) {
 	c := st.cell
 	g, h, batch := c.op.kind.gates(), c.op.hidden, st.v.batch
 	j0, j1 := st.j0, st.j1
 	n := j1 - j0
-	m := len(live) * n
-	// Gate blocks i, o, f, c; peepholes i, o, f.
-	a := st.pre
-	in, out, forget, cand, hc := a[:m], a[m:2*m], a[2*m:3*m], a[3*m:4*m], a[4*m:5*m]
+	peep := c.peep != nil
+	// Per entry, gate blocks i, o, f, c of n units each, then a block
+	// for h(c'); peepholes i, o, f.
 	for e, l := range live {
+		a := st.pre[e*(g+1)*n:][:(g+1)*n]
+		in, out, forget, cand, hc := a[:n], a[n:2*n], a[2*n:3*n], a[3*n:4*n], a[4*n:]
 		xw := c.xw[(l.t*batch+l.b)*g*h+g*j0:][:g*n]
-		o := e * n
-		rnnBinary(vec.OpAdd, in[o:o+n], xw, hr.at(l.b, 0))
-		rnnBinary(vec.OpAdd, out[o:o+n], xw[n:], hr.at(l.b, 1))
-		rnnBinary(vec.OpAdd, forget[o:o+n], xw[2*n:], hr.at(l.b, 2))
-		rnnBinary(vec.OpAdd, cand[o:o+n], xw[3*n:], hr.at(l.b, 3))
-		if c.peep != nil {
-			cb, t := st.cs[l.b*h+j0:l.b*h+j1], hc[o:o+n]
-			rnnBinary(vec.OpMul, t, c.peep[j0:], cb)
-			rnnBinary(vec.OpAdd, in[o:o+n], in[o:o+n], t)
-			rnnBinary(vec.OpMul, t, c.peep[2*h+j0:], cb)
-			rnnBinary(vec.OpAdd, forget[o:o+n], forget[o:o+n], t)
+		if hr.gate == n {
+			rnnBinary(vec.OpAdd, a[:g*n], xw, hr.at(l.b, 0))
+		} else {
+			for k := range g {
+				rnnBinary(vec.OpAdd, a[k*n:(k+1)*n], xw[k*n:], hr.at(l.b, k))
+			}
 		}
-	}
-	c.activate(0, in)
-	if c.op.inputForget {
-		rnnOneMinus(forget, in)
-	} else {
-		c.activate(0, forget)
-	}
-	c.activate(1, cand)
-	// c' = f ⊙ c + i ⊙ g, with f ⊙ c in hc and i ⊙ g in cand.
-	for e, l := range live {
-		o := e * n
-		rnnBinary(vec.OpMul, hc[o:o+n], forget[o:o+n], st.cs[l.b*h+j0:])
-	}
-	rnnBinary(vec.OpMul, cand, in, cand)
-	rnnBinary(vec.OpAdd, hc, hc, cand)
-	for e, l := range live {
-		cb, o := st.cs[l.b*h+j0:l.b*h+j1], e*n
-		copy(cb, hc[o:o+n])
-		if c.peep != nil {
-			rnnBinary(vec.OpMul, cand[o:o+n], c.peep[h+j0:], cb)
-			rnnBinary(vec.OpAdd, out[o:o+n], out[o:o+n], cand[o:o+n])
+		cs := st.cs[l.b*h+j0 : l.b*h+j1]
+		switch {
+		case peep:
+			rnnBinary(vec.OpMul, hc, c.peep[j0:], cs)
+			rnnBinary(vec.OpAdd, in, in, hc)
+			c.activate(0, in)
+			if c.op.inputForget {
+				rnnOneMinus(forget, in)
+			} else {
+				rnnBinary(vec.OpMul, hc, c.peep[2*h+j0:], cs)
+				rnnBinary(vec.OpAdd, forget, forget, hc)
+				c.activate(0, forget)
+			}
+		case c.op.inputForget:
+			c.activate(0, a[:2*n]) // i and o
+			rnnOneMinus(forget, in)
+		default:
+			c.activate(0, a[:3*n]) // i, o and f
 		}
-	}
-	c.activate(0, out)
-	c.activate(2, hc)
-	rnnBinary(vec.OpMul, hc, out, hc)
-	for e, l := range live {
-		copy(next[l.b*h+j0:l.b*h+j1], hc[e*n:(e+1)*n])
+		c.activate(1, cand)
+		// c' = f ⊙ c + i ⊙ g, in the cell state.
+		rnnBinary(vec.OpMul, cs, forget, cs)
+		rnnBinary(vec.OpMul, cand, in, cand)
+		rnnBinary(vec.OpAdd, cs, cs, cand)
+		if peep {
+			rnnBinary(vec.OpMul, hc, c.peep[h+j0:], cs)
+			rnnBinary(vec.OpAdd, out, out, hc)
+			c.activate(0, out)
+		}
+		copy(hc, cs)
+		c.activate(2, hc)
+		rnnBinary(vec.OpMul, next[l.b*h+j0:l.b*h+j1], out, hc)
 	}
 }
 
