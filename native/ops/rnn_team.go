@@ -33,7 +33,8 @@ type rnnTeam struct {
 	ranges      []atomic.Uint64 // per range, rangeWord of its state
 	done        atomic.Int64    // tasks done
 	sleepers    atomic.Int32
-	alone       atomic.Bool // a wait slept: the helpers take no more tasks
+	alone       atomic.Bool            // a wait slept: the helpers take no more tasks
+	backward    func(phase int64) bool // see newRNNTeam; nil: never
 	mu          sync.Mutex
 	phaseIsDone *sync.Cond
 }
@@ -48,10 +49,15 @@ const rnnTeamSpins = 20000
 const rnnStealSpins = 100
 
 // newRNNTeam returns a team of the given number of workers for phases of
-// chunks tasks each.
-func newRNNTeam(workers, chunks int, phases int64) *rnnTeam {
+// chunks tasks each. Once the team runs alone, the first worker takes a
+// phase's chunks in order, from the last for the phases for which
+// backward (if not nil) is true: a recurrent cell's steps alternate the
+// order in which they read R's panels (rnnStepper.backward), and a
+// worker alone, which reads the whole of R at every step, then reads
+// first the chunks it read last, while they are in its core's cache.
+func newRNNTeam(workers, chunks int, phases int64, backward func(phase int64) bool) *rnnTeam {
 	workers = max(1, min(workers, chunks))
-	t := &rnnTeam{chunks: int64(chunks), phases: phases, ranges: make([]atomic.Uint64, workers)}
+	t := &rnnTeam{chunks: int64(chunks), phases: phases, ranges: make([]atomic.Uint64, workers), backward: backward}
 	for w := range workers + 1 {
 		t.homes = append(t.homes, w*chunks/workers)
 	}
@@ -159,9 +165,23 @@ func (m *rnnMember) take() (int64, bool) {
 // else one of a range whose worker has not begun the phase, or any once
 // the team runs alone or the member has waited long (impatient) for the
 // others to take theirs, which a worker held back by the machine's other
-// work would leave for a while.
+// work would leave for a while. The first worker of a team alone takes
+// the chunks in the order that newRNNTeam describes.
 func (m *rnnMember) claimAny(impatient bool) (int, bool) {
 	t := m.team
+	if m.w == 0 && t.alone.Load() {
+		backward := t.backward != nil && t.backward(m.phase)
+		for i := range t.ranges {
+			r := i
+			if backward {
+				r = len(t.ranges) - 1 - i
+			}
+			if chunk, ok := t.claim(r, m.phase, !backward, true); ok {
+				return chunk, true
+			}
+		}
+		return 0, false
+	}
 	if m.w < len(t.ranges) {
 		if chunk, ok := t.claim(m.w, m.phase, true, false); ok {
 			return chunk, true

@@ -11,12 +11,13 @@ import (
 // phases of 1 to 7 chunks, and checks that every task is taken once and
 // only after every task of the earlier phases finished, with enough
 // phases that some waits sleep (GOMAXPROCS is often below the team
-// size), after which the first member finishes alone.
+// size), after which the first member finishes alone, taking the
+// chunks of every other phase from the last.
 func TestRNNTeam(t *testing.T) {
 	for members := 1; members <= 5; members++ {
 		for _, chunks := range []int{1, 3, 7} {
 			const phases = 300
-			team := newRNNTeam(members, chunks, phases)
+			team := newRNNTeam(members, chunks, phases, func(p int64) bool { return p%2 == 1 })
 			var finished [phases]atomic.Int64 // tasks finished per phase
 			taken := make([]atomic.Int32, phases*chunks)
 			var early atomic.Int64
@@ -55,6 +56,39 @@ func TestRNNTeam(t *testing.T) {
 	}
 }
 
+// TestRNNTeamAloneOrder checks the order in which the first member of a
+// team that runs alone takes a phase's chunks: from the first range's
+// first to the last range's last, or the reverse in the phases for
+// which the team's backward is true, whichever member's range they
+// are in; the helpers take none.
+func TestRNNTeamAloneOrder(t *testing.T) {
+	for _, c := range []struct{ members, chunks int }{{2, 2}, {2, 7}, {3, 8}} {
+		const phases = 5
+		team := newRNNTeam(c.members, c.chunks, phases, func(p int64) bool { return p%2 == 1 })
+		team.alone.Store(true)
+		if task, ok := team.member(1).take(); ok {
+			t.Fatalf("%d members, %d chunks: a helper took task %d of a team alone", c.members, c.chunks, task)
+		}
+		first := team.member(0)
+		for p := range int64(phases) {
+			for i := range c.chunks {
+				want := int64(i)
+				if p%2 == 1 {
+					want = int64(c.chunks - 1 - i)
+				}
+				task, ok := first.take()
+				if !ok || task != p*int64(c.chunks)+want {
+					t.Fatalf("%d members, %d chunks: phase %d's task %d is %d (%v), want chunk %d", c.members, c.chunks, p, i, task%int64(c.chunks), ok, want)
+				}
+				team.finish()
+			}
+		}
+		if task, ok := first.take(); ok {
+			t.Fatalf("%d members, %d chunks: task %d after the last phase", c.members, c.chunks, task)
+		}
+	}
+}
+
 // BenchmarkRNNTeam measures a team's cost per phase, the barrier between
 // a recurrent cell's steps: 1 or 2 members taking 8 chunks of no work
 // per phase, as the zoo's LSTM splits its 256 units at a batch of one.
@@ -63,7 +97,7 @@ func BenchmarkRNNTeam(b *testing.B) {
 		b.Run(fmt.Sprintf("members%d", members), func(b *testing.B) {
 			const chunks, phases = 8, 1000
 			for b.Loop() {
-				team := newRNNTeam(members, chunks, phases)
+				team := newRNNTeam(members, chunks, phases, nil)
 				var wg sync.WaitGroup
 				for m := 1; m < members; m++ {
 					wg.Add(1)
