@@ -90,12 +90,13 @@ func TestRNNTeamAloneOrder(t *testing.T) {
 }
 
 // BenchmarkRNNTeam measures a team's cost per phase, the barrier between
-// a recurrent cell's steps: 1 or 2 members taking 8 chunks of no work
-// per phase, as the zoo's LSTM splits its 256 units at a batch of one.
+// a recurrent cell's steps: 1 or 2 members taking 2 chunks of no work
+// per phase, as the zoo's LSTM splits its 256 units at a batch of one
+// on 2 threads.
 func BenchmarkRNNTeam(b *testing.B) {
 	for _, members := range []int{1, 2} {
 		b.Run(fmt.Sprintf("members%d", members), func(b *testing.B) {
-			const chunks, phases = 8, 1000
+			const chunks, phases = 2, 1000
 			for b.Loop() {
 				team := newRNNTeam(members, chunks, phases, nil)
 				var wg sync.WaitGroup
