@@ -48,9 +48,11 @@ func trDot(m []float64, row int, v []float64) float64 {
 
 // trRecurrentRef runs one direction of a cell over the steps of xs (each
 // an input vector) with the spec's formulas and default activations.
-// w, r, b, p are that direction's weights; clip 0 means none. It returns
-// the hidden state after every step and the final cell state.
-func trRecurrentRef(kind string, xs [][]float64, w, r, b, p, h0, c0 []float64, hs int, clip float64, lbr bool) ([][]float64, []float64) {
+// w, r, b, p are that direction's weights; clip 0 means none;
+// inputForget couples an LSTM's forget gate to its input gate (f = 1 -
+// i). It returns the hidden state after every step and the final cell
+// state.
+func trRecurrentRef(kind string, xs [][]float64, w, r, b, p, h0, c0 []float64, hs int, clip float64, lbr, inputForget bool) ([][]float64, []float64) {
 	cl := func(v float64) float64 {
 		if clip > 0 {
 			return math.Max(-clip, math.Min(clip, v))
@@ -96,6 +98,9 @@ func trRecurrentRef(kind string, xs [][]float64, w, r, b, p, h0, c0 []float64, h
 			for i := 0; i < hs; i++ {
 				ig := sig(pre(0, i) + p[i]*c[i])
 				fg := sig(pre(2, i) + p[2*hs+i]*c[i])
+				if inputForget {
+					fg = 1 - ig
+				}
 				newC[i] = fg*c[i] + ig*tanh(pre(3, i))
 				og := sig(pre(1, i) + p[hs+i]*newC[i])
 				next[i] = og * tanh(newC[i])
@@ -108,8 +113,9 @@ func trRecurrentRef(kind string, xs [][]float64, w, r, b, p, h0, c0 []float64, h
 	return hist, c
 }
 
-// TestRecurrentRandom checks every cell, direction and layout against
-// the spec's formulas in float64, on double inputs (computed in float64)
+// TestRecurrentRandom checks every cell, direction and layout (and an
+// LSTM with and without peepholes and clip, with and without
+// input_forget) against the spec's formulas in float64, on double inputs (computed in float64)
 // and on float inputs (computed in float32 through matrix products over
 // the batch), with sequence lengths that stop batch entries early.
 // It runs at every CPU level the machine has (leveltest.Run).
@@ -125,6 +131,12 @@ func TestRecurrentRandom(t *testing.T) {
 								continue
 							}
 							trCheckRecurrent(t, rng, trSmall, dtype, kind, dir, layout, lbr)
+						}
+						if kind != "LSTM" {
+							continue
+						}
+						for _, sz := range trSmallLSTM {
+							trCheckRecurrent(t, rng, sz, dtype, kind, dir, layout, false)
 						}
 					}
 				}
@@ -145,11 +157,25 @@ type trSizes struct {
 	// not amplify rounding errors: a larger hidden size wants a smaller
 	// R, as networks initialise theirs.
 	rScale float64
+	// plain: no clip and no peepholes, the LSTM whose gates take the
+	// input, output and forget gates through one call of the logistic
+	// function (rnnStepper.lstmGates).
+	plain bool
+	// inputForget sets an LSTM's input_forget.
+	inputForget bool
 }
 
 // trSmall is the case of hand-checkable size, with entries that stop
 // early and one that never runs.
 var trSmall = trSizes{steps: 4, inSize: 2, hidden: 3, lens: []int32{4, 2, 0}, tol32: tolF32}
+
+// trSmallLSTM are the other cases of trSmall's sizes for an LSTM: without
+// clip and peepholes, and with input_forget, with and without them.
+var trSmallLSTM = []trSizes{
+	{steps: 4, inSize: 2, hidden: 3, lens: []int32{4, 2, 0}, tol32: tolF32, plain: true},
+	{steps: 4, inSize: 2, hidden: 3, lens: []int32{4, 2, 0}, tol32: tolF32, inputForget: true},
+	{steps: 4, inSize: 2, hidden: 3, lens: []int32{4, 2, 0}, tol32: tolF32, plain: true, inputForget: true},
+}
 
 // trCheckRecurrent runs one node on random inputs of the given sizes
 // and checks it against trRecurrentRef; it returns the node's outputs.
@@ -185,6 +211,10 @@ func trCheckRecurrent(t *testing.T, rng *rand.Rand, sz trSizes, dtype graph.DTyp
 	h0, c0, p := rnd(dirs*batch*hs), rnd(dirs*batch*hs), rnd(dirs*3*hs) // [D, B, H]
 	lens := sz.lens
 	clip := 1.5
+	if sz.plain {
+		clip = 0
+		clear(p)
+	}
 
 	// Reference in the seq-first layout.
 	y := make([]float64, steps*dirs*batch*hs)
@@ -205,7 +235,7 @@ func trCheckRecurrent(t *testing.T, rng *rand.Rand, sz trSizes, dtype graph.DTyp
 			state := func(v []float64) []float64 { return v[(d*batch+bi)*hs : (d*batch+bi+1)*hs] }
 			hist, cFinal := trRecurrentRef(kind, xs,
 				w[d*gates*hs*inSize:(d+1)*gates*hs*inSize], r[d*gates*hs*hs:(d+1)*gates*hs*hs],
-				b[d*2*gates*hs:(d+1)*2*gates*hs], p[d*3*hs:(d+1)*3*hs], state(h0), state(c0), hs, clip, lbr)
+				b[d*2*gates*hs:(d+1)*2*gates*hs], p[d*3*hs:(d+1)*3*hs], state(h0), state(c0), hs, clip, lbr, sz.inputForget)
 			copy(state(yh), state(h0))
 			copy(state(yc), state(c0))
 			for s, hv := range hist {
@@ -240,15 +270,30 @@ func trCheckRecurrent(t *testing.T, rng *rand.Rand, sz trSizes, dtype graph.DTyp
 		testTensor(dtype, stateShape, h0In),
 	}
 	if kind == "LSTM" {
-		in = append(in, testTensor(dtype, stateShape, c0In), testTensor(dtype, []int{dirs, 3 * hs}, p))
+		in = append(in, testTensor(dtype, stateShape, c0In))
+		if !sz.plain {
+			in = append(in, testTensor(dtype, []int{dirs, 3 * hs}, p))
+		}
 	}
 	attrs := []*graph.Attr{graph.IntAttr("hidden_size", int64(hs)), graph.StringAttr("direction", dir),
-		graph.IntAttr("layout", int64(layout)), graph.FloatAttr("clip", float32(clip))}
+		graph.IntAttr("layout", int64(layout))}
+	if clip > 0 {
+		attrs = append(attrs, graph.FloatAttr("clip", float32(clip)))
+	}
 	if lbr {
 		attrs = append(attrs, graph.IntAttr("linear_before_reset", 1))
 	}
+	if sz.inputForget && kind == "LSTM" {
+		attrs = append(attrs, graph.IntAttr("input_forget", 1))
+	}
 	got := runNode(t, testNode(kind, attrs...), 14, in...)
 	what := dtype.String() + " " + kind + " " + dir
+	if sz.plain {
+		what += " without clip and peepholes"
+	}
+	if sz.inputForget && kind == "LSTM" {
+		what += " input_forget"
+	}
 	if layout == 1 {
 		what += " layout 1"
 	}
@@ -298,6 +343,13 @@ func testRecurrentSplitUnits(t *testing.T) {
 		// sum: the outputs of RNN's tanh are within 0.05 of 0.
 		{steps: 5, inSize: 200, hidden: 100, lens: []int32{5, 2, 0, 5, 3, 1, 4, 5},
 			tol32: tolerance{name: "float32 sums of 200 and 100 products", abs: 1.5e-5, rel: 5e-5}, rScale: 1.0 / 8},
+		// Without clip and peepholes (the LSTM's input, output and
+		// forget gates through one call), over chunks whose units are
+		// not a multiple of the vector width.
+		{steps: 5, inSize: 3, hidden: 100, lens: []int32{5, 2, 0, 5, 3, 1, 4, 5},
+			tol32: tolerance{name: "float32 sums of 100 products", abs: 5e-6, rel: 5e-5}, rScale: 1.0 / 8, plain: true},
+		{steps: 5, inSize: 3, hidden: 260, lens: []int32{5},
+			tol32: tolerance{name: "float32 sums of 260 products", abs: 5e-6, rel: 5e-5}, rScale: 1.0 / 16, plain: true},
 	}
 	for _, sz := range sizes {
 		for _, kind := range []string{"RNN", "GRU", "LSTM"} {
