@@ -35,6 +35,7 @@ type rnnTeam struct {
 	sleepers    atomic.Int32
 	alone       atomic.Bool            // a wait slept: the helpers take no more tasks
 	backward    func(phase int64) bool // see newRNNTeam; nil: never
+	helped      atomic.Bool            // a helper took a task
 	mu          sync.Mutex
 	phaseIsDone *sync.Cond
 }
@@ -49,12 +50,14 @@ const rnnTeamSpins = 20000
 const rnnStealSpins = 100
 
 // newRNNTeam returns a team of the given number of workers for phases of
-// chunks tasks each. Once the team runs alone, the first worker takes a
-// phase's chunks in order, from the last for the phases for which
-// backward (if not nil) is true: a recurrent cell's steps alternate the
-// order in which they read R's panels (rnnStepper.backward), and a
-// worker alone, which reads the whole of R at every step, then reads
-// first the chunks it read last, while they are in its core's cache.
+// chunks tasks each. Until a helper takes a task, and once the team
+// runs alone, the first worker takes a phase's chunks in order, from the
+// last for the phases for which backward (if not nil) is true: a
+// recurrent cell's steps alternate the order in which they read R's
+// panels (rnnStepper.backward), and a worker alone, which reads the
+// whole of R at every step, then reads first the chunks it read last,
+// while they are in its core's cache. (A helper that begins late finds
+// its range taken in such a phase, and takes the first worker's.)
 func newRNNTeam(workers, chunks int, phases int64, backward func(phase int64) bool) *rnnTeam {
 	workers = max(1, min(workers, chunks))
 	t := &rnnTeam{chunks: int64(chunks), phases: phases, ranges: make([]atomic.Uint64, workers), backward: backward}
@@ -136,6 +139,9 @@ func (m *rnnMember) take() (int64, bool) {
 		ready := m.phase * t.chunks // the tasks of the earlier phases
 		if t.done.Load() >= ready {
 			if chunk, ok := m.claimAny(spins >= rnnStealSpins); ok {
+				if m.w > 0 && !t.helped.Load() {
+					t.helped.Store(true)
+				}
 				return m.phase*t.chunks + int64(chunk), true
 			}
 			if !t.untaken(m.phase) {
@@ -165,11 +171,12 @@ func (m *rnnMember) take() (int64, bool) {
 // else one of a range whose worker has not begun the phase, or any once
 // the team runs alone or the member has waited long (impatient) for the
 // others to take theirs, which a worker held back by the machine's other
-// work would leave for a while. The first worker of a team alone takes
-// the chunks in the order that newRNNTeam describes.
+// work would leave for a while. The first worker of a team alone, or
+// that no helper has joined yet, takes the chunks in the order that
+// newRNNTeam describes.
 func (m *rnnMember) claimAny(impatient bool) (int, bool) {
 	t := m.team
-	if m.w == 0 && t.alone.Load() {
+	if m.w == 0 && (t.alone.Load() || !t.helped.Load()) {
 		backward := t.backward != nil && t.backward(m.phase)
 		for i := range t.ranges {
 			r := i

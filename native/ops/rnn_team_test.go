@@ -57,34 +57,40 @@ func TestRNNTeam(t *testing.T) {
 }
 
 // TestRNNTeamAloneOrder checks the order in which the first member of a
-// team that runs alone takes a phase's chunks: from the first range's
-// first to the last range's last, or the reverse in the phases for
-// which the team's backward is true, whichever member's range they
-// are in; the helpers take none.
+// team that runs alone, or that no helper has joined, takes a phase's
+// chunks: from the first range's first to the last range's last, or the
+// reverse in the phases for which the team's backward is true,
+// whichever member's range they are in; the helpers of a team alone take
+// none.
 func TestRNNTeamAloneOrder(t *testing.T) {
 	for _, c := range []struct{ members, chunks int }{{2, 2}, {2, 7}, {3, 8}} {
-		const phases = 5
-		team := newRNNTeam(c.members, c.chunks, phases, func(p int64) bool { return p%2 == 1 })
-		team.alone.Store(true)
-		if task, ok := team.member(1).take(); ok {
-			t.Fatalf("%d members, %d chunks: a helper took task %d of a team alone", c.members, c.chunks, task)
-		}
-		first := team.member(0)
-		for p := range int64(phases) {
-			for i := range c.chunks {
-				want := int64(i)
-				if p%2 == 1 {
-					want = int64(c.chunks - 1 - i)
+		for _, alone := range []bool{true, false} {
+			const phases = 5
+			team := newRNNTeam(c.members, c.chunks, phases, func(p int64) bool { return p%2 == 1 })
+			team.alone.Store(alone)
+			if alone {
+				if task, ok := team.member(1).take(); ok {
+					t.Fatalf("%d members, %d chunks: a helper took task %d of a team alone", c.members, c.chunks, task)
 				}
-				task, ok := first.take()
-				if !ok || task != p*int64(c.chunks)+want {
-					t.Fatalf("%d members, %d chunks: phase %d's task %d is %d (%v), want chunk %d", c.members, c.chunks, p, i, task%int64(c.chunks), ok, want)
-				}
-				team.finish()
 			}
-		}
-		if task, ok := first.take(); ok {
-			t.Fatalf("%d members, %d chunks: task %d after the last phase", c.members, c.chunks, task)
+			first := team.member(0)
+			for p := range int64(phases) {
+				for i := range c.chunks {
+					want := int64(i)
+					if p%2 == 1 {
+						want = int64(c.chunks - 1 - i)
+					}
+					task, ok := first.take()
+					if !ok || task != p*int64(c.chunks)+want {
+						t.Fatalf("%d members, %d chunks, alone %v: phase %d's task %d is %d (%v), want chunk %d",
+							c.members, c.chunks, alone, p, i, task%int64(c.chunks), ok, want)
+					}
+					team.finish()
+				}
+			}
+			if task, ok := first.take(); ok {
+				t.Fatalf("%d members, %d chunks, alone %v: task %d after the last phase", c.members, c.chunks, alone, task)
+			}
 		}
 	}
 }
