@@ -67,3 +67,40 @@ func scaleAddPanelsLoop(panel int, relu bool) func(k, runs, tail, panel int, dst
 	}
 	return nil
 }
+
+// ScalePanels stores the k×n matrix src in dst in the panels of
+// ScaleAddPanels, each value v of row q stored as v*scale[q] alone (the
+// product rounded, bitwise what Mul stores): the packing of a GEMM's B
+// operand with each row scaled on the way, the input channels of a 1x1
+// convolution read through a squeeze-and-excitation gate.
+func ScalePanels(dst []float32, panel int, src []float32, ld, k, n int, scale []float32) {
+	if k < 0 || n < 0 || panel < 1 || k > 0 && n > 0 && (ld < n || len(src) < (k-1)*ld+n || len(dst) < (n+panel-1)/panel*panel*k ||
+		len(scale) < k) {
+		panic(fmt.Sprintf("vec: ScalePanels of a %d×%d matrix (ld %d) of %d values in panels of %d into %d and %d scales",
+			k, n, ld, len(src), panel, len(dst), len(scale)))
+	}
+	if k == 0 || n == 0 {
+		return
+	}
+	runs, tail := n/panel, n%panel
+	var f func(k, runs, tail, panel int, dst *float32, stride int, src *float32, ld int, scale, shift *float32)
+	switch {
+	case simd.Has(simd.AVX512) && panel%16 == 0:
+		f = scalePanelsAVX512
+	case hasAVX2() && panel%8 == 0:
+		f = scalePanelsAVX2
+	}
+	if f != nil {
+		f(k, runs, tail, panel, &dst[0], panel*k, &src[0], ld, &scale[0], nil)
+		return
+	}
+	for q := range k {
+		row, a := src[q*ld:][:n], scale[q]
+		for j, v := range row {
+			dst[j/panel*panel*k+q*panel+j%panel] = v * a
+		}
+		if tail > 0 {
+			clear(dst[runs*panel*k+q*panel+tail:][:panel-tail])
+		}
+	}
+}

@@ -12,6 +12,11 @@ func scaleAddPanelsAVX2(k int, runs int, tail int, panel int, dst *float32, stri
 //go:noescape
 func scaleAddReluPanelsAVX2(k int, runs int, tail int, panel int, dst *float32, stride int, src *float32, ld int, scale *float32, shift *float32)
 
+// scalePanelsAVX2 is the AVX2 loop of ScalePanels; see package panelsgen.
+//
+//go:noescape
+func scalePanelsAVX2(k int, runs int, tail int, panel int, dst *float32, stride int, src *float32, ld int, scale *float32, shift *float32)
+
 // scaleAddPanelsAVX512 is the AVX512 loop of ScaleAddPanels; see package panelsgen.
 //
 //go:noescape
@@ -21,3 +26,8 @@ func scaleAddPanelsAVX512(k int, runs int, tail int, panel int, dst *float32, st
 //
 //go:noescape
 func scaleAddReluPanelsAVX512(k int, runs int, tail int, panel int, dst *float32, stride int, src *float32, ld int, scale *float32, shift *float32)
+
+// scalePanelsAVX512 is the AVX512 loop of ScalePanels; see package panelsgen.
+//
+//go:noescape
+func scalePanelsAVX512(k int, runs int, tail int, panel int, dst *float32, stride int, src *float32, ld int, scale *float32, shift *float32)

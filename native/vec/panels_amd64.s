@@ -208,6 +208,83 @@ done:
 	VZEROUPPER
 	RET
 
+// func scalePanelsAVX2(k int, runs int, tail int, panel int, dst *float32, stride int, src *float32, ld int, scale *float32, shift *float32)
+// Requires: AVX, CMOV
+TEXT ·scalePanelsAVX2(SB), NOSPLIT, $0-80
+	MOVQ k+0(FP), AX
+	MOVQ dst+32(FP), CX
+	MOVQ src+48(FP), DX
+	MOVQ scale+64(FP), BX
+
+row:
+	TESTQ        AX, AX
+	JZ           done
+	VBROADCASTSS (BX), Y0
+	MOVQ         DX, SI
+	MOVQ         CX, DI
+	MOVQ         runs+8(FP), R9
+
+panel:
+	TESTQ R9, R9
+	JZ    tail
+	MOVQ  panel+24(FP), R8
+	SHLQ  $0x02, R8
+	ADDQ  DI, R8
+	MOVQ  DI, R10
+
+vector:
+	VMOVUPS (SI), Y1
+	VMULPS  Y1, Y0, Y1
+	VMOVUPS Y1, (R10)
+	ADDQ    $0x00000020, SI
+	ADDQ    $0x00000020, R10
+	CMPQ    R10, R8
+	JL      vector
+	MOVQ    stride+40(FP), R8
+	LEAQ    (DI)(R8*4), DI
+	DECQ    R9
+	JMP     panel
+
+tail:
+	MOVQ  tail+16(FP), R9
+	TESTQ R9, R9
+	JZ    next
+	MOVQ  panel+24(FP), R8
+	SHLQ  $0x02, R8
+	ADDQ  DI, R8
+
+tailvector:
+	MOVQ       $0x00000008, R10
+	CMPQ       R9, R10
+	CMOVQLT    R9, R10
+	LEAQ       panelTailMasks<>+32(SB), R11
+	SHLQ       $0x02, R10
+	SUBQ       R10, R11
+	SHRQ       $0x02, R10
+	VMOVUPS    (R11), Y2
+	VMASKMOVPS (SI), Y2, Y1
+	VMULPS     Y1, Y0, Y1
+	VANDPS     Y2, Y1, Y1
+	VMOVUPS    Y1, (DI)
+	LEAQ       (SI)(R10*4), SI
+	SUBQ       R10, R9
+	ADDQ       $0x00000020, DI
+	CMPQ       DI, R8
+	JL         tailvector
+
+next:
+	MOVQ ld+56(FP), SI
+	LEAQ (DX)(SI*4), DX
+	MOVQ panel+24(FP), SI
+	LEAQ (CX)(SI*4), CX
+	ADDQ $0x04, BX
+	DECQ AX
+	JMP  row
+
+done:
+	VZEROUPPER
+	RET
+
 // func scaleAddPanelsAVX512(k int, runs int, tail int, panel int, dst *float32, stride int, src *float32, ld int, scale *float32, shift *float32)
 // Requires: AVX, AVX512F, CMOV
 TEXT ·scaleAddPanelsAVX512(SB), NOSPLIT, $0-80
@@ -364,6 +441,80 @@ next:
 	LEAQ (CX)(DI*4), CX
 	ADDQ $0x04, BX
 	ADDQ $0x04, SI
+	DECQ AX
+	JMP  row
+
+done:
+	VZEROUPPER
+	RET
+
+// func scalePanelsAVX512(k int, runs int, tail int, panel int, dst *float32, stride int, src *float32, ld int, scale *float32, shift *float32)
+// Requires: AVX, AVX512F, CMOV
+TEXT ·scalePanelsAVX512(SB), NOSPLIT, $0-80
+	MOVQ k+0(FP), AX
+	MOVQ dst+32(FP), CX
+	MOVQ src+48(FP), DX
+	MOVQ scale+64(FP), BX
+
+row:
+	TESTQ        AX, AX
+	JZ           done
+	VBROADCASTSS (BX), Z0
+	MOVQ         DX, SI
+	MOVQ         CX, DI
+	MOVQ         runs+8(FP), R9
+
+panel:
+	TESTQ R9, R9
+	JZ    tail
+	MOVQ  panel+24(FP), R8
+	SHLQ  $0x02, R8
+	ADDQ  DI, R8
+	MOVQ  DI, R10
+
+vector:
+	VMOVUPS (SI), Z1
+	VMULPS  Z1, Z0, Z1
+	VMOVUPS Z1, (R10)
+	ADDQ    $0x00000040, SI
+	ADDQ    $0x00000040, R10
+	CMPQ    R10, R8
+	JL      vector
+	MOVQ    stride+40(FP), R8
+	LEAQ    (DI)(R8*4), DI
+	DECQ    R9
+	JMP     panel
+
+tail:
+	MOVQ  tail+16(FP), R9
+	TESTQ R9, R9
+	JZ    next
+	MOVQ  panel+24(FP), R8
+	SHLQ  $0x02, R8
+	ADDQ  DI, R8
+
+tailvector:
+	MOVQ      $0x00000010, R10
+	CMPQ      R9, R10
+	CMOVQLT   R9, R10
+	LEAQ      panelLaneMasks<>+0(SB), R11
+	KMOVW     (R11)(R10*2), K1
+	VMOVUPS.Z (SI), K1, Z1
+	VMULPS    Z1, Z0, Z1
+	VMOVUPS.Z Z1, K1, Z1
+	VMOVUPS   Z1, (DI)
+	LEAQ      (SI)(R10*4), SI
+	SUBQ      R10, R9
+	ADDQ      $0x00000040, DI
+	CMPQ      DI, R8
+	JL        tailvector
+
+next:
+	MOVQ ld+56(FP), SI
+	LEAQ (DX)(SI*4), DX
+	MOVQ panel+24(FP), SI
+	LEAQ (CX)(SI*4), CX
+	ADDQ $0x04, BX
 	DECQ AX
 	JMP  row
 

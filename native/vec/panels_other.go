@@ -20,3 +20,11 @@ func scaleAddPanelsAVX512(k, runs, tail, panel int, dst *float32, stride int, sr
 func scaleAddReluPanelsAVX512(k, runs, tail, panel int, dst *float32, stride int, src *float32, ld int, scale, shift *float32) {
 	panic("vec: no assembly outside amd64")
 }
+
+func scalePanelsAVX2(k, runs, tail, panel int, dst *float32, stride int, src *float32, ld int, scale, shift *float32) {
+	panic("vec: no assembly outside amd64")
+}
+
+func scalePanelsAVX512(k, runs, tail, panel int, dst *float32, stride int, src *float32, ld int, scale, shift *float32) {
+	panic("vec: no assembly outside amd64")
+}

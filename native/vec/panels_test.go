@@ -8,7 +8,8 @@ import (
 	"github.com/onnxkit/onnxkit/native/internal/leveltest"
 )
 
-// TestScaleAddPanels compares ScaleAddPanels, at every CPU level, with
+// TestScaleAddPanels compares ScaleAddPanels and ScalePanels, at every
+// CPU level, with
 // the product and sum each rounded to float32 from float64 (the product
 // of two float32 is exact in float64, so this is float32 arithmetic)
 // and the Relu taken in Go, laid out in panels as documented, for panel
@@ -24,7 +25,8 @@ func TestScaleAddPanels(t *testing.T) {
 	leveltest.Run(t, func(t *testing.T) {
 		for _, panel := range []int{5, 8, 16, 32} {
 			for n := 1; n <= 3*panel; n++ {
-				for _, relu := range []bool{false, true} {
+				for mode := range 3 { // ScaleAddPanels, with relu, ScalePanels
+					relu, scaleOnly := mode == 1, mode == 2
 					k := 1 + rng.IntN(4)
 					ld := n + rng.IntN(3)
 					src := make([]float32, (k-1)*ld+n+8)
@@ -50,7 +52,11 @@ func TestScaleAddPanels(t *testing.T) {
 					for i := range dst {
 						dst[i] = 7
 					}
-					ScaleAddPanels(dst, panel, src, ld, k, n, scale, shift, relu)
+					if scaleOnly {
+						ScalePanels(dst, panel, src, ld, k, n, scale)
+					} else {
+						ScaleAddPanels(dst, panel, src, ld, k, n, scale, shift, relu)
+					}
 					for i, got := range dst {
 						if i >= size {
 							if got != 7 {
@@ -64,13 +70,16 @@ func TestScaleAddPanels(t *testing.T) {
 						if j < n {
 							v := src[q*ld+j]
 							want = float32(float64(float32(float64(v)*float64(scale[q]))) + float64(shift[q]))
+							if scaleOnly {
+								want = float32(float64(v) * float64(scale[q])) // +0 times -1 stays -0
+							}
 							if relu {
 								want = max(want, 0)
 							}
 						}
 						if math.Float32bits(got) != math.Float32bits(want) && !(got != got && want != want) {
-							t.Fatalf("panel %d n %d k %d relu %v: (%d, %d) = %v (%08x), want %v (%08x)",
-								panel, n, k, relu, q, j, got, math.Float32bits(got), want, math.Float32bits(want))
+							t.Fatalf("panel %d n %d k %d mode %d: (%d, %d) = %v (%08x), want %v (%08x)",
+								panel, n, k, mode, q, j, got, math.Float32bits(got), want, math.Float32bits(want))
 						}
 					}
 				}

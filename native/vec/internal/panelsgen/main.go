@@ -16,6 +16,11 @@
 // last values are read through masks, which touch nothing past them:
 // a matrix normalized row by row as it is packed into the column panels
 // of a GEMM operand, in one call.
+//
+// scalePanels<level>, of the same signature, stores v*scale[q] alone
+// (the product rounded, as vec.Scale; shift is not read): a matrix
+// scaled row by row, the input channels of a 1x1 convolution read
+// through a squeeze-and-excitation gate.
 package main
 
 import (
@@ -39,19 +44,33 @@ func main() {
 	tailMasks := loopgen.TailMasks("panelTailMasks")
 	laneMasks := loopgen.LaneMasks("panelLaneMasks")
 	for _, l := range []level{{"AVX2", 8, YMM}, {"AVX512", 16, ZMM}} {
-		emitPanels(l, false, tailMasks, laneMasks)
-		emitPanels(l, true, tailMasks, laneMasks)
+		for _, m := range []mapping{scaleAdd, scaleAddRelu, scaleOnly} {
+			emitPanels(l, m, tailMasks, laneMasks)
+		}
 	}
 	Generate()
 }
 
-// emitPanels writes scaleAddPanels<level>, or under relu
-// scaleAddReluPanels<level>.
-func emitPanels(l level, relu bool, tailMasks, laneMasks Mem) {
+// mapping is the map of each value a loop stores.
+type mapping int
+
+const (
+	scaleAdd     mapping = iota // v*scale[q] + shift[q]
+	scaleAddRelu                // max(v*scale[q] + shift[q], 0) + 0
+	scaleOnly                   // v*scale[q]
+)
+
+// emitPanels writes scaleAddPanels<level>, scaleAddReluPanels<level> or
+// scalePanels<level>, as m says.
+func emitPanels(l level, m mapping, tailMasks, laneMasks Mem) {
 	fn, goName := "scaleAddPanels"+l.name, "ScaleAddPanels"
-	if relu {
+	switch m {
+	case scaleAddRelu:
 		fn = "scaleAddReluPanels" + l.name
+	case scaleOnly:
+		fn, goName = "scalePanels"+l.name, "ScalePanels"
 	}
+	relu := m == scaleAddRelu
 	TEXT(fn, NOSPLIT, "func(k, runs, tail, panel int, dst *float32, stride int, src *float32, ld int, scale, shift *float32)")
 	Pragma("noescape")
 	Doc(fmt.Sprintf("%s is the %s loop of %s; see package panelsgen.", fn, l.name, goName))
@@ -59,7 +78,10 @@ func emitPanels(l level, relu bool, tailMasks, laneMasks Mem) {
 	dst := Load(Param("dst"), GP64())
 	src := Load(Param("src"), GP64())
 	scale := Load(Param("scale"), GP64())
-	shift := Load(Param("shift"), GP64())
+	var shift reg.Register
+	if m != scaleOnly {
+		shift = Load(Param("shift"), GP64())
+	}
 	var zero reg.VecVirtual
 	if relu {
 		zero = l.vec()
@@ -72,6 +94,9 @@ func emitPanels(l level, relu bool, tailMasks, laneMasks Mem) {
 	// mapped returns the map of x (in place).
 	mapped := func(x, av, bv reg.VecVirtual) {
 		VMULPS(x, av, x)
+		if m == scaleOnly {
+			return
+		}
 		VADDPS(bv, x, x)
 		if relu {
 			VMAXPS(x, zero, x)
@@ -81,9 +106,13 @@ func emitPanels(l level, relu bool, tailMasks, laneMasks Mem) {
 	Label("row")
 	TESTQ(k, k)
 	JZ(LabelRef("done"))
-	av, bv := l.vec(), l.vec()
+	av := l.vec()
 	VBROADCASTSS(Mem{Base: scale}, av)
-	VBROADCASTSS(Mem{Base: shift}, bv)
+	var bv reg.VecVirtual
+	if m != scaleOnly {
+		bv = l.vec()
+		VBROADCASTSS(Mem{Base: shift}, bv)
+	}
 	s, d, panelEnd, runs := GP64(), GP64(), GP64(), GP64()
 	MOVQ(src, s)
 	MOVQ(dst, d)
@@ -159,7 +188,9 @@ func emitPanels(l level, relu bool, tailMasks, laneMasks Mem) {
 	Load(Param("panel"), ld)
 	LEAQ(Mem{Base: dst, Index: ld, Scale: 4}, dst)
 	ADDQ(U8(4), scale)
-	ADDQ(U8(4), shift)
+	if m != scaleOnly {
+		ADDQ(U8(4), shift)
+	}
 	DECQ(k)
 	JMP(LabelRef("row"))
 	Label("done")
