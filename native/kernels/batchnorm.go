@@ -291,14 +291,55 @@ func BatchNormAffine(scale, bias, mean, variance []float32, epsilon float32, a, 
 // max(v, 0) (vec.ScaleAddRelu). An inference batch normalization
 // (BatchNormAffine's coefficients) and its Relu before a convolution
 // are such a map (see ConvForwardPlan.ForwardAffine).
+//
+// With Shift nil (and no Relu) the map is x*Scale[c] alone, bitwise a
+// Mul by a per-channel scale; with PerImage, Scale holds a scale for
+// each channel of each image, image n's from n*C on: the gate of a
+// squeeze-and-excitation block, computed per image.
 type InputAffine struct {
 	Scale, Shift []float32
 	Relu         bool
+	PerImage     bool
+}
+
+// check panics unless in holds its values for the convolution p.
+func (in *InputAffine) check(p *ConvParams) {
+	images := 1
+	if in.PerImage {
+		images = p.N
+		if in.Shift != nil || in.Relu {
+			panic("kernels: Conv: a map per image with a shift or a Relu")
+		}
+	}
+	need("Conv", "input scale", in.Scale, images*p.C)
+	if in.Shift != nil || in.Relu {
+		need("Conv", "input shift", in.Shift, p.C)
+	}
+}
+
+// image returns the map of image n of an input of c channels.
+func (in *InputAffine) image(n, c int) InputAffine {
+	if !in.PerImage {
+		return *in
+	}
+	return InputAffine{Scale: in.Scale[n*c : (n+1)*c]}
 }
 
 // apply stores in dst the map in of x, the input of the convolution p,
-// as BatchNormInferenceForward stores a normalization (with its Relu).
+// as BatchNormInferenceForward stores a normalization (with its Relu),
+// or, with no shift, as Mul stores the product.
 func (in *InputAffine) apply(p *ConvParams, x, dst []float32) {
+	if in.Shift == nil {
+		hw := p.H * p.W
+		for n := range p.N {
+			m := in.image(n, p.C)
+			for c := range p.C {
+				at := (n*p.C + c) * hw
+				vec.BinaryScalar(vec.OpMul, dst[at:at+hw], x[at:at+hw], m.Scale[c])
+			}
+		}
+		return
+	}
 	bp := &BatchNormParams{N: p.N, C: p.C, Spatial: p.H * p.W}
 	if in.Relu {
 		bp.Act = Activation{Kind: ActRelu}
@@ -309,6 +350,9 @@ func (in *InputAffine) apply(p *ConvParams, x, dst []float32) {
 // rows returns in restricted to channels [c0, c1) as the GEMM's map of
 // the rows of its B.
 func (in *InputAffine) rows(c0, c1 int) linalg.RowAffine {
+	if in.Shift == nil {
+		return linalg.RowAffine{Scale: in.Scale[c0:c1]}
+	}
 	return linalg.RowAffine{Scale: in.Scale[c0:c1], Shift: in.Shift[c0:c1], Relu: in.Relu}
 }
 
@@ -317,6 +361,12 @@ func (in *InputAffine) rows(c0, c1 int) linalg.RowAffine {
 // of a matrix-vector product.
 func (in *InputAffine) column(dst, src []float32, ld, c0, n int) []float32 {
 	dst = dst[:n]
+	if in.Shift == nil {
+		for q := range dst {
+			dst[q] = src[q*ld] * in.Scale[c0+q]
+		}
+		return dst
+	}
 	for q := range dst {
 		v := float32(src[q*ld]*in.Scale[c0+q]) + in.Shift[c0+q]
 		if in.Relu {

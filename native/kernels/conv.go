@@ -197,8 +197,7 @@ func (p *ConvParams) convForwardAffine(plan *convPlan, x, w, b, r, y []float32, 
 		need(op, "r", r, p.N*p.M*ohw)
 	}
 	if in != nil {
-		need(op, "input scale", in.Scale, p.C)
-		need(op, "input shift", in.Shift, p.C)
+		in.check(p)
 		if plan.point.packsAffine(plan.alg) {
 			plan.point.runAffine(x, w, y, e, in)
 			return

@@ -90,7 +90,9 @@ func (f *ConvForwardPlan) ForwardImages(x, w, b, r, y []float32, stride int) {
 // is never stored; the other algorithms convolve the mapped input,
 // stored in a buffer first. The results are bitwise those of Forward
 // on the input mapped by vec.ScaleAdd or vec.ScaleAddRelu, channel by
-// channel, as BatchNormInferenceForward maps it.
+// channel, as BatchNormInferenceForward maps it; or, for a map with no
+// shift (a squeeze-and-excitation gate, per image or not), on the input
+// multiplied by it, as Mul multiplies.
 func (f *ConvForwardPlan) ForwardAffine(x, w, b, r, y []float32, in InputAffine) {
 	f.p.convForwardAffine(&f.plan, x, w, b, r, y, 0, &in)
 }

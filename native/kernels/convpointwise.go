@@ -437,6 +437,7 @@ func (t *pointwiseTask) Range(_, _ int) {
 		// src and ld are the block's columns of the input, row q at
 		// src[q*ld:], gathered into buf when strided.
 		src, ld := t.x[(n*p.C+g*cg)*hw+j0:], hw
+		in := t.in.image(n, p.C)
 		if s.strided {
 			s.gather(t.x, buf, odd, n, g, j0, j1, stride)
 			src, ld = buf, stride
@@ -451,7 +452,7 @@ func (t *pointwiseTask) Range(_, _ int) {
 						column = getBuffer(cg)
 						defer putBuffer(column)
 					}
-					col, cld = t.in.column(column, src[j:], ld, g*cg, cg), 1
+					col, cld = in.column(column, src[j:], ld, g*cg, cg), 1
 				}
 				t.serial.Sgemm(false, false, m1-m0, 1, cg, 1, a, cg, col, cld, t.beta(), c[j:], ohw)
 			}
@@ -462,7 +463,7 @@ func (t *pointwiseTask) Range(_, _ int) {
 		switch {
 		case s.packs:
 			if t.in.Scale != nil {
-				s.gemm.(linalg.AffinePackGemm).PackBAffine(cg, cols, src, ld, packed, t.in.rows(g*cg, (g+1)*cg))
+				s.gemm.(linalg.AffinePackGemm).PackBAffine(cg, cols, src, ld, packed, in.rows(g*cg, (g+1)*cg))
 			} else {
 				s.gemm.PackB(false, cg, cols, src, ld, packed)
 			}
