@@ -16,9 +16,17 @@ import (
 //
 // A normalization read through in place (foldNormalizations) is such a
 // fold too: src is the normalization's input, dst its output (or its
-// fused Relu's), which the reader reads through the normalization.
+// fused Relu's), which the reader reads through the normalization. So
+// is a Mul by a per-channel gate read through in place
+// (foldChannelScales): src and gate are the Mul's inputs, dst its
+// output, and the Mul is skipped only when they are a map and its gate.
 type transposeFold struct {
 	src, dst int // the Transpose's input and output slots
+	// gated says that the skipped step is a Mul of src by gate, skipped
+	// only when one is a feature map and the other its per-channel gate
+	// (ops.ChannelGate).
+	gated bool
+	gate  int
 	// via are the other values that the skipped steps would have
 	// produced (a normalization's output, read by its fused Relu): a
 	// run that keeps one runs them.
@@ -33,6 +41,14 @@ func (f *transposeFold) skips(values []*tensor.Tensor, keep []bool, record bool)
 		return false
 	}
 	x := values[f.src]
+	if f.gated {
+		g := values[f.gate]
+		_, ok := ops.ChannelGate(x, g)
+		if !ok {
+			_, ok = ops.ChannelGate(g, x)
+		}
+		return ok
+	}
 	return x != nil && x.Kind == tensor.Dense && x.DType == graph.Float32
 }
 

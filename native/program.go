@@ -459,6 +459,7 @@ func compileGraph(m *graph.Model, g, home *graph.Graph) (*Program, error) {
 	p.indexConstants()
 	p.fuseActivations()
 	p.foldNormalizations()
+	p.foldChannelScales()
 	p.foldTransposes()
 	p.foldOutputTransposes()
 	p.foldConstants()

@@ -28,6 +28,10 @@ type conv struct {
 	// norm, set by FoldNormalization, is the normalization the
 	// convolution reads its input through (nn_conv_norm.go).
 	norm *Normalization
+	// gated, set by FoldChannelScale, says that the convolution reads
+	// its input as the product of its first and last inputs
+	// (nn_conv_gate.go).
+	gated bool
 	// bound is the binding of the last inputs' shapes.
 	bound *shapeCache[*convBinding]
 }
@@ -183,6 +187,9 @@ func (c *conv) FuseEpilogue(e Epilogue) Op {
 func (c *conv) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 	if c.norm != nil {
 		return c.normalizedForward(ctx, in)
+	}
+	if c.gated {
+		return c.gatedForward(ctx, in)
 	}
 	if out, ok, err := widenedForward(ctx, in, c.Forward); ok {
 		return out, err // float16, bfloat16 or float64, computed in float32

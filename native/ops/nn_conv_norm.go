@@ -46,7 +46,7 @@ type NormalizationFolder interface {
 // FoldNormalization returns the convolution reading its input through
 // n (see NormalizationFolder).
 func (c *conv) FoldNormalization(n Normalization) Op {
-	if c.norm != nil {
+	if c.norm != nil || c.gated {
 		return nil
 	}
 	folded := *c
