@@ -330,14 +330,16 @@ func (in *InputAffine) image(n, c int) InputAffine {
 // or, with no shift, as Mul stores the product.
 func (in *InputAffine) apply(p *ConvParams, x, dst []float32) {
 	if in.Shift == nil {
-		hw := p.H * p.W
-		for n := range p.N {
-			m := in.image(n, p.C)
-			for c := range p.C {
-				at := (n*p.C + c) * hw
-				vec.BinaryScalar(vec.OpMul, dst[at:at+hw], x[at:at+hw], m.Scale[c])
-			}
+		hw, images := p.H*p.W, 0
+		if in.PerImage {
+			images = p.C // the distance between two images' scales
 		}
+		parallel.For(p.N*p.C, grainFor(hw), func(lo, hi int) {
+			for t := lo; t < hi; t++ {
+				s := in.Scale[t/p.C*images+t%p.C]
+				vec.BinaryScalar(vec.OpMul, dst[t*hw:(t+1)*hw], x[t*hw:(t+1)*hw], s)
+			}
+		})
 		return
 	}
 	bp := &BatchNormParams{N: p.N, C: p.C, Spatial: p.H * p.W}
