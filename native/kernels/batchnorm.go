@@ -330,13 +330,15 @@ func (in *InputAffine) image(n, c int) InputAffine {
 // or, with no shift, as Mul stores the product.
 func (in *InputAffine) apply(p *ConvParams, x, dst []float32) {
 	if in.Shift == nil {
-		hw, images := p.H*p.W, 0
+		// The closure reads copies, so that in (and the callers' maps)
+		// stay on the stack.
+		hw, c, images, scale := p.H*p.W, p.C, 0, in.Scale
 		if in.PerImage {
-			images = p.C // the distance between two images' scales
+			images = c // the distance between two images' scales
 		}
-		parallel.For(p.N*p.C, grainFor(hw), func(lo, hi int) {
+		parallel.For(p.N*c, grainFor(hw), func(lo, hi int) {
 			for t := lo; t < hi; t++ {
-				s := in.Scale[t/p.C*images+t%p.C]
+				s := scale[t/c*images+t%c]
 				vec.BinaryScalar(vec.OpMul, dst[t*hw:(t+1)*hw], x[t*hw:(t+1)*hw], s)
 			}
 		})
