@@ -23,7 +23,8 @@ import (
 //
 // C is split along whichever of m and n costs the busiest worker less
 // (see splitRows), on micro-tile boundaries, into chunks that
-// parallel.For workers take in turn (see chunkCount). Every element of
+// parallel.For workers take in turn, smaller towards the end (see
+// blockTask and leastChunk). Every element of
 // C is accumulated in the same order whatever the split and whichever
 // worker computes it (the kc blocks are fixed by k alone and a tile
 // never straddles two chunks), so results are bitwise identical for any
@@ -511,22 +512,34 @@ func (g Blocked) run(p gemmArgs) {
 	if t.byRows {
 		t.tiles, t.unit = mTiles, kern.mr
 	}
-	t.chunks = kern.chunkCount(&p, t.byRows, t.tiles, workers)
-	forChunks(t.chunks, workers, t)
+	t.workers, t.least = workers, kern.leastChunk(&p, t.byRows, workers)
+	forChunks(t.count(), workers, t)
 	blockTasks.Put(t)
 }
 
 // blockTask computes run's chunks of C: the tiles along the split
-// dimension (rows when byRows is set, else columns) dealt out evenly,
-// tiles [c*tiles/chunks, (c+1)*tiles/chunks) to chunk c, so that the
-// chunks differ by one tile at most (22 tiles in 8 chunks are 2 or 3
-// each, not seven of 3 and one of 1, which left one worker 12 tiles
-// and the other 10).
+// dimension (rows when byRows is set, else columns) dealt out in
+// batches of one chunk per worker, each chunk of a batch a share of
+// the tiles left, smaller batch by batch (the factoring of Hummel,
+// Schonberg and Flynn, 1992): a batch of workers chunks of
+// ceil(left/(2·workers)) tiles while those hold at least least tiles,
+// then the tiles left evenly in one chunk per worker. Workers take the
+// chunks in turn as they finish one, so that a worker that starts late
+// or is held up (a goroutine woken on a core that is asleep or busy:
+// tens to hundreds of microseconds on the virtual machines measured)
+// leaves its share to the others, and the last chunks, which decide
+// how far apart the workers finish, are small, while the first are
+// large and few. AlexNet's conv1 (96×3025×363 in 95 panels of 32
+// columns, least 4) is dealt 24, 24, 12, 12, 6, 6, 5 and 6 tiles, where
+// eight equal chunks of 11 or 12 tiles left a worker that started late
+// up to 12 tiles (a quarter of a millisecond) behind the other.
+// least 0 asks for one chunk per worker, the tiles dealt evenly.
 type blockTask struct {
-	kern                *kernel
-	p                   gemmArgs
-	byRows              bool
-	tiles, unit, chunks int
+	kern           *kernel
+	p              gemmArgs
+	byRows         bool
+	tiles, unit    int
+	workers, least int
 }
 
 var blockTasks parallel.Tasks[blockTask]
@@ -541,9 +554,34 @@ func (t *blockTask) runChunk(c int) {
 }
 
 // span returns the rows or columns [lo, hi) of chunk c, hi possibly
-// past the edge of C.
+// past the edge of C; lo is -1 past the last chunk.
 func (t *blockTask) span(c int) (lo, hi int) {
-	return c * t.tiles / t.chunks * t.unit, (c + 1) * t.tiles / t.chunks * t.unit
+	at, left := 0, t.tiles
+	for t.least > 0 && left >= 2*t.workers*t.least {
+		size := (left + 2*t.workers - 1) / (2 * t.workers)
+		if c < t.workers {
+			return (at + c*size) * t.unit, (at + (c+1)*size) * t.unit
+		}
+		c -= t.workers
+		at += t.workers * size
+		left -= t.workers * size
+	}
+	// The last batch: the tiles left evenly, in at most one chunk per
+	// worker.
+	last := min(t.workers, left)
+	if c >= last {
+		return -1, -1
+	}
+	return (at + c*left/last) * t.unit, (at + (c+1)*left/last) * t.unit
+}
+
+// count returns the number of chunks.
+func (t *blockTask) count() int {
+	c := 0
+	for lo, _ := t.span(c); lo >= 0; lo, _ = t.span(c) {
+		c++
+	}
+	return c
 }
 
 // chunkRunner computes the chunks of a product that forChunks hands out.
@@ -581,47 +619,40 @@ func (t *chunkLoop) Range(_, _ int) {
 	}
 }
 
-// chunksPerWorker is the most chunks of C per worker that run hands out.
-// Workers take the next chunk as they finish one, so that a worker that
-// starts late (a goroutine woken on a core that was asleep or busy: tens
-// of microseconds, a good part of a product such as 64x4096x17) leaves
-// its share to the others instead of holding up the call.
+// chunksPerWorker is the most chunks per worker that gemv and
+// SgemvPackedVecB hand out. Workers take the next chunk as they finish
+// one, so that a worker that starts late (a goroutine woken on a core
+// that was asleep or busy: tens of microseconds, a good part of a
+// product such as 64x4096x17) leaves its share to the others instead
+// of holding up the call.
 const chunksPerWorker = 4
 
-// chunkCount returns how many chunks of C run hands out, splitting its
-// tiles along the split dimension (rows of C when byRows is set, else
-// columns): workers×j chunks, for the largest j <= chunksPerWorker
-// whose chunks are deep enough. Each chunk reads all of the operand
-// along the other dimension again, from L3 or memory, and packs it
-// again unless it is read in place or came packed; a chunk of c columns
-// with A in place reads m·k values of A for m·c·k multiply-adds, about
-// 2/c of its time on Zen 4 (32 bytes a cycle from L3 against 16
-// multiply-adds). So chunks hold at least 128 columns (minPackedRun
-// when they pack a B as stored, unless thinChunksPay), or 96 rows, or
-// an mc block of rows when each chunk packs B again; when even two
-// chunks per worker would be thinner, each worker gets one, as a
-// static split would give it. Columns of a shallow product whose C
-// stays in cache are split one chunk per worker (see shallowInCache).
-func (kern *kernel) chunkCount(p *gemmArgs, byRows bool, tiles, workers int) int {
-	if !byRows && shallowInCache(p, workers) {
-		return min(workers, tiles)
+// leastChunk returns the fewest tiles of a chunk of C that run hands
+// out (see blockTask), splitting its tiles along rows of C when byRows
+// is set, else along columns; 0 for one chunk per worker. Each chunk
+// reads all of the operand along the other dimension again, from L3 or
+// memory, and packs it again unless it is read in place or came
+// packed; a chunk of c columns with A in place reads m·k values of A
+// for m·c·k multiply-adds, about 2/c of its time on Zen 4 (32 bytes a
+// cycle from L3 against 16 multiply-adds). So chunks hold at least 128
+// columns (minPackedRun when they pack a B as stored, unless
+// thinChunksPay), or 96 rows, or an mc block of rows when each chunk
+// packs B again; when even the first batch's chunks would be thinner,
+// each worker gets one, as a static split would give it. Columns of a
+// shallow product whose C stays in cache are split one chunk per
+// worker (see shallowInCache).
+func (kern *kernel) leastChunk(p *gemmArgs, byRows bool, workers int) int {
+	switch {
+	case !byRows && shallowInCache(p, workers):
+		return 0
+	case byRows && !p.packedB && !kern.slidesIn(p):
+		return max(1, kern.mc/kern.mr)
+	case byRows:
+		return max(1, 96/kern.mr)
+	case kern.packsRowsOfB(p) && !thinChunksPay(p):
+		return max(1, minPackedRun/kern.nr)
 	}
-	minTiles := max(1, 128/kern.nr)
-	if kern.packsRowsOfB(p) && !thinChunksPay(p) {
-		minTiles = max(1, minPackedRun/kern.nr)
-	}
-	if byRows {
-		minTiles = max(1, 96/kern.mr)
-		if !p.packedB && !kern.slidesIn(p) {
-			minTiles = max(1, kern.mc/kern.mr)
-		}
-	}
-	for j := chunksPerWorker; j > 1; j-- {
-		if tiles/(workers*j) >= minTiles {
-			return workers * j
-		}
-	}
-	return min(workers, tiles)
+	return max(1, 128/kern.nr)
 }
 
 // l2Bytes is the size of the L2 cache of one core of the CPUs this is

@@ -1,6 +1,9 @@
 package linalg
 
-import "testing"
+import (
+	"slices"
+	"testing"
+)
 
 func TestEvenBlock(t *testing.T) {
 	cases := []struct{ extent, max, unit, want int }{
@@ -60,72 +63,109 @@ func TestSplitRows(t *testing.T) {
 	}
 }
 
-func TestChunkCount(t *testing.T) {
+func TestLeastChunk(t *testing.T) {
 	kern := &kernel{mr: 6, nr: 16, mc: 144, runRows: func(int, []float32, int, []float32, []float32, int, float32, float32, bool, *tileEpilogue) {}}
 	cases := []struct {
 		p       gemmArgs
 		byRows  bool
 		tiles   int
-		want    int
+		want    int // chunks for two workers
 		working string
 	}{
 		// fc8 dX, 64x4096x17: shallow, its C (1 MiB) fits the L2
 		// caches of two workers: one chunk per worker.
 		{gemmArgs{m: 64, n: 4096, k: 17}, false, 256, 2, "shallow, C in cache: one chunk per worker"},
 		{gemmArgs{transA: true, m: 64, n: 4096, k: 17}, false, 256, 2, "shallow, C in cache: one chunk per worker"},
-		// Ten times the rows (C 10 MiB): 256 column tiles in 2×4
-		// chunks of 32 (512 columns), at least 8 (128 columns).
-		{gemmArgs{m: 640, n: 4096, k: 17}, false, 256, 8, "wide: chunksPerWorker chunks each"},
-		// Packed in advance (a convolution's B): chunksPerWorker too.
-		{gemmArgs{m: 64, n: 4096, k: 17, packedB: true}, false, 256, 8, "packed B: chunksPerWorker chunks each"},
+		// Ten times the rows (C 10 MiB): 256 column tiles in chunks of
+		// at least 8 (128 columns): 64, 64, 32, 32, 16, 16, 8, 8, 8, 8.
+		{gemmArgs{m: 640, n: 4096, k: 17}, false, 256, 10, "wide: chunks of at least 128 columns"},
+		// Packed in advance (a convolution's B): the same.
+		{gemmArgs{m: 64, n: 4096, k: 17, packedB: true}, false, 256, 10, "packed B: chunks of at least 128 columns"},
 		// fc7 dX, 64x4096x4096: each chunk packs B (64 MiB, from
 		// memory) from runs of its rows as wide as the chunk, at least
 		// minPackedRun = 2048 columns (128 tiles): one chunk per worker.
 		{gemmArgs{m: 64, n: 4096, k: 4096}, false, 256, 2, "B packed from memory: runs of 2048"},
 		// conv1, 96x3025x363: B (4.4 MB) is read from L3 and A (139
-		// KB) from L2, so chunks of 128 columns do: 190 tiles in 2×4
-		// chunks of 23 or 24.
-		{gemmArgs{m: 96, n: 3025, k: 363}, false, 190, 8, "operands in cache: chunksPerWorker chunks each"},
+		// KB) from L2, so chunks of 128 columns do: 190 tiles in
+		// chunks of 48, 48, 24, 24, 12, 12, 11 and 11.
+		{gemmArgs{m: 96, n: 3025, k: 363}, false, 190, 8, "operands in cache: chunks of at least 128 columns"},
 		// conv2, 256x676x2400: A (2.4 MB) is beyond L2: runs of 2048,
 		// one chunk per worker.
 		{gemmArgs{m: 256, n: 676, k: 2400}, false, 43, 2, "A beyond L2: one chunk per worker"},
-		// conv1 dW, 96x363x3025 split by columns: 23 tiles in 2×4 chunks
-		// would hold 2, 2×3 3, 2×2 5, all below 8: one chunk per worker.
+		// conv1 dW, 96x363x3025 split by columns: 23 tiles, fewer than
+		// 4 chunks of 8: one chunk per worker.
 		{gemmArgs{transB: true, m: 96, n: 363, k: 3025}, false, 23, 2, "narrow: one chunk per worker"},
 		// conv3 at batch 1, 384x100x2304, B packed in advance: 64 row
-		// tiles in 2×2 chunks of 16 (96 rows); 2×3 would hold 10.
+		// tiles in chunks of at least 16 (96 rows): 16, 16, 16, 16.
 		{gemmArgs{m: 384, n: 100, k: 2304, packedB: true}, true, 64, 4, "B packed once: chunks of 96 rows"},
 		// The same with B packed by every chunk: chunks of at least mc =
 		// 144 rows (24 tiles): one chunk per worker.
 		{gemmArgs{m: 384, n: 100, k: 2304}, true, 64, 2, "B repacked: one chunk per worker"},
-		// 2400 rows (400 tiles): 2×4 chunks of 50 tiles, above 24.
-		{gemmArgs{transA: true, m: 2400, n: 676, k: 256}, true, 400, 8, "tall: chunksPerWorker chunks each"},
+		// 2400 rows (400 tiles): 100, 100, 50, 50, 25, 25, 25, 25.
+		{gemmArgs{transA: true, m: 2400, n: 676, k: 256}, true, 400, 8, "tall: chunks of at least 24 tiles"},
 		// One tile: one chunk.
 		{gemmArgs{m: 6, n: 16, k: 4096}, true, 1, 1, "one tile"},
 	}
 	for _, c := range cases {
-		if got := kern.chunkCount(&c.p, c.byRows, c.tiles, 2); got != c.want {
-			t.Errorf("chunkCount(%+v, byRows=%v, %d tiles) = %d, want %d (%s)", c.p, c.byRows, c.tiles, got, c.want, c.working)
+		task := blockTask{tiles: c.tiles, unit: 1, workers: 2, least: kern.leastChunk(&c.p, c.byRows, 2)}
+		if got := task.count(); got != c.want {
+			t.Errorf("%+v, byRows=%v, %d tiles: %d chunks (least %d), want %d (%s)", c.p, c.byRows, c.tiles, got, task.least, c.want, c.working)
 		}
 	}
 }
 
 // TestBlockTaskSpans checks that the chunks of a split cover the tiles
-// once each, in order, on tile boundaries, and differ by one tile at
-// most.
+// once each, in order, on tile boundaries; that they shrink from batch
+// to batch, each batch of one chunk per worker, all chunks but the last
+// batch's holding at least least tiles and the last batch's differing
+// by one tile at most; and the chunks of some splits.
 func TestBlockTaskSpans(t *testing.T) {
-	for _, c := range []struct{ tiles, chunks int }{{22, 8}, {95, 8}, {7, 2}, {8, 8}, {1, 1}, {400, 8}, {43, 4}} {
-		task := blockTask{tiles: c.tiles, chunks: c.chunks, unit: 32}
-		next, least, most := 0, c.tiles, 0
-		for i := range c.chunks {
+	for _, c := range []struct {
+		tiles, workers, least int
+		want                  []int // the tiles of each chunk, if given
+	}{
+		{95, 2, 4, []int{24, 24, 12, 12, 6, 6, 5, 6}},
+		{95, 2, 0, []int{47, 48}},
+		{95, 2, 1, []int{24, 24, 12, 12, 6, 6, 3, 3, 2, 2, 1}},
+		{256, 2, 8, []int{64, 64, 32, 32, 16, 16, 8, 8, 8, 8}},
+		{95, 4, 4, []int{12, 12, 12, 12, 6, 6, 6, 6, 5, 6, 6, 6}},
+		{16, 2, 4, []int{4, 4, 4, 4}},
+		{15, 2, 4, []int{7, 8}},
+		{1, 2, 4, []int{1}},
+		{1, 2, 0, []int{1}},
+		{3, 4, 0, []int{1, 1, 1}},
+		{22, 8, 1, nil}, {400, 2, 24, nil}, {43, 2, 8, nil}, {1000, 3, 5, nil}, {7, 2, 1, nil},
+	} {
+		task := blockTask{tiles: c.tiles, unit: 32, workers: c.workers, least: c.least}
+		chunks := task.count()
+		next := 0
+		var sizes []int
+		for i := range chunks {
 			lo, hi := task.span(i)
-			if lo != next || lo%32 != 0 || hi%32 != 0 {
-				t.Fatalf("%d tiles in %d chunks: chunk %d is [%d, %d), after %d", c.tiles, c.chunks, i, lo, hi, next)
+			if lo != next || lo%32 != 0 || hi%32 != 0 || hi <= lo {
+				t.Fatalf("%+v: chunk %d is [%d, %d), after %d", c, i, lo, hi, next)
 			}
-			least, most, next = min(least, (hi-lo)/32), max(most, (hi-lo)/32), hi
+			sizes = append(sizes, (hi-lo)/32)
+			next = hi
 		}
-		if next != 32*c.tiles || most-least > 1 {
-			t.Errorf("%d tiles in %d chunks: end %d, want %d; chunks of %d to %d tiles", c.tiles, c.chunks, next, 32*c.tiles, least, most)
+		if lo, _ := task.span(chunks); lo != -1 {
+			t.Errorf("%+v: chunk %d past the last starts at %d", c, chunks, lo)
+		}
+		if next != 32*c.tiles {
+			t.Errorf("%+v: chunks %v end at tile %d, want %d", c, sizes, next/32, c.tiles)
+		}
+		last := (len(sizes)-1)%c.workers + 1 // chunks in the last batch
+		for i, s := range sizes[:len(sizes)-last] {
+			if s < c.least || s != sizes[i-i%c.workers] || i >= c.workers && s > sizes[i-c.workers] {
+				t.Errorf("%+v: chunks %v do not shrink by batches of at least %d", c, sizes, c.least)
+			}
+		}
+		tail := sizes[len(sizes)-last:]
+		if slices.Max(tail)-slices.Min(tail) > 1 {
+			t.Errorf("%+v: last chunks %v differ by more than a tile", c, tail)
+		}
+		if c.want != nil && !slices.Equal(sizes, c.want) {
+			t.Errorf("%+v: chunks of %v tiles, want %v", c, sizes, c.want)
 		}
 	}
 }
