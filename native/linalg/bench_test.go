@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/onnxkit/onnxkit/native/parallel"
 )
@@ -45,6 +46,17 @@ var benchShapes = []benchShape{
 	{name: "fc3_dX", m: 64, n: 4096, k: 17},
 }
 
+// openblasSpin is how long OpenBLAS's threads may keep spinning after a
+// call, waiting for the next one before they sleep: 2^28 time-stamp
+// cycles by default (OPENBLAS_THREAD_TIMEOUT), 100-130 ms on the Zen 4
+// measured, where after 50 calls at conv1's shape on two threads the
+// process took 30-50 ms of CPU time in a 50 ms sleep at once, 14-20 ms
+// in a 100 ms sleep after that and 0.2 ms in the next 200 ms. A product
+// timed in that window shares a core with the spinning thread; in a
+// burst its workers also sense the preemption and stop polling for a
+// while (see parallel.BeginBurst).
+const openblasSpin = 250 * time.Millisecond
+
 // BenchmarkSgemm times every implementation at every AlexNet shape and
 // reports GFLOP/s (2mnk per call). With -tags openblas, OpenBLAS runs
 // first at each shape and the others also report their ratio to it.
@@ -56,8 +68,12 @@ var benchShapes = []benchShape{
 // so that a product does not wait for a parked worker to be woken (50
 // to 100 µs on the virtual machines measured, a good part of a
 // millisecond's product). OpenBLAS runs outside any burst, so that no
-// polling worker takes a core from its threads.
+// polling worker takes a core from its threads; and the others start
+// openblasSpin after OpenBLAS's last call, so that its threads, which
+// spin waiting for the next call before they sleep, take no core from
+// theirs.
 func BenchmarkSgemm(b *testing.B) {
+	var openblasDone time.Time // when OpenBLAS's last call returned
 	for _, sh := range benchShapes {
 		ar, ac, br, bc := sh.m, sh.k, sh.k, sh.n
 		if sh.transA {
@@ -81,6 +97,7 @@ func BenchmarkSgemm(b *testing.B) {
 			b.Run(name, func(b *testing.B) {
 				b.ReportAllocs()
 				if impl.name != openblasName {
+					time.Sleep(openblasSpin - time.Since(openblasDone))
 					parallel.BeginBurst()
 					defer parallel.EndBurst()
 				}
@@ -90,7 +107,7 @@ func BenchmarkSgemm(b *testing.B) {
 				gflops := flops * float64(b.N) / b.Elapsed().Seconds() / 1e9
 				b.ReportMetric(gflops, "GFLOP/s")
 				if impl.name == openblasName {
-					openblas = gflops
+					openblas, openblasDone = gflops, time.Now()
 				} else if openblas > 0 {
 					b.ReportMetric(gflops/openblas, "x_openblas")
 				}
