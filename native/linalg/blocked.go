@@ -512,7 +512,7 @@ func (g Blocked) run(p gemmArgs) {
 	if t.byRows {
 		t.tiles, t.unit = mTiles, kern.mr
 	}
-	t.workers, t.least = workers, kern.leastChunk(&p, t.byRows, workers)
+	t.deal(workers, kern.leastChunk(&p, t.byRows, workers))
 	forChunks(t.count(), workers, t)
 	blockTasks.Put(t)
 }
@@ -529,11 +529,8 @@ func (g Blocked) run(p gemmArgs) {
 // tens to hundreds of microseconds on the virtual machines measured)
 // leaves its share to the others, and the last chunks, which decide
 // how far apart the workers finish, are small, while the first are
-// large and few. AlexNet's conv1 (96×3025×363 in 95 panels of 32
-// columns, least 4) is dealt 24, 24, 12, 12, 6, 6, 5 and 6 tiles, where
-// eight equal chunks of 11 or 12 tiles left a worker that started late
-// up to 12 tiles (a quarter of a millisecond) behind the other.
-// least 0 asks for one chunk per worker, the tiles dealt evenly.
+// large and few. least 0 asks for one chunk per worker, the tiles
+// dealt evenly.
 type blockTask struct {
 	kern           *kernel
 	p              gemmArgs
@@ -550,6 +547,17 @@ func (t *blockTask) runChunk(c int) {
 		t.kern.compute(&t.p, lo, min(hi, t.p.m), 0, t.p.n)
 	} else {
 		t.kern.compute(&t.p, 0, t.p.m, lo, min(hi, t.p.n))
+	}
+}
+
+// deal sets t up for workers, with chunks of at least least tiles
+// (see leastChunk) in the first batch and at least least/tailShrink in
+// the last, or one chunk per worker when least is 0 or the first
+// batch's chunks would be thinner.
+func (t *blockTask) deal(workers, least int) {
+	t.workers, t.least = workers, 0
+	if least > 0 && t.tiles >= 2*workers*least {
+		t.least = max(1, least/tailShrink)
 	}
 }
 
@@ -626,6 +634,24 @@ func (t *chunkLoop) Range(_, _ int) {
 // product such as 64x4096x17) leaves its share to the others instead
 // of holding up the call.
 const chunksPerWorker = 4
+
+// tailShrink is how much thinner than leastChunk the last chunks of a
+// split may be: the first batch of chunks (see blockTask) holds at
+// least leastChunk tiles each, the last ones at least a quarter of
+// that, whose fixed cost (reading or packing the other operand again)
+// only the last few chunks pay. Workers that do not start together
+// then finish within one of those of each other: a worker that starts
+// L late costs L/2 rather than L. Modelled for AlexNet's conv1
+// (96×3025×363 in 95 panels of 32 columns, least 4; 21.3 µs a panel
+// and 3 µs a chunk on one thread, measured), with the second worker
+// starting 50, 100 or 200 µs late: eight equal chunks of 11-12 panels
+// take 1085, 1135 and 1235 µs, chunks of 24, 24, 12, 12, 6, 6, 5, 6
+// (least 4 down to the end) 1085, 1135 and 1166 µs, chunks of 24,
+// 24, 12, 12, 6, 6, 3, 3, 2, 2, 1 (down to 1) 1062, 1084 and 1132 µs,
+// and with no lag 1035, 1035 and 1041 µs. One thread computing C in
+// those chunks one after another took 2117, 2099 and 2114 µs (best of
+// 150 calls), against 2094 in one piece.
+const tailShrink = 4
 
 // leastChunk returns the fewest tiles of a chunk of C that run hands
 // out (see blockTask), splitting its tiles along rows of C when byRows

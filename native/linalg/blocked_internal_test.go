@@ -63,53 +63,63 @@ func TestSplitRows(t *testing.T) {
 	}
 }
 
+// TestLeastChunk checks the chunks that run deals to two workers (see
+// leastChunk and blockTask.deal) for products whose operands stay in
+// cache or not, split by rows and by columns.
 func TestLeastChunk(t *testing.T) {
 	kern := &kernel{mr: 6, nr: 16, mc: 144, runRows: func(int, []float32, int, []float32, []float32, int, float32, float32, bool, *tileEpilogue) {}}
 	cases := []struct {
 		p       gemmArgs
 		byRows  bool
 		tiles   int
-		want    int // chunks for two workers
+		want    []int // tiles of each chunk
 		working string
 	}{
 		// fc8 dX, 64x4096x17: shallow, its C (1 MiB) fits the L2
 		// caches of two workers: one chunk per worker.
-		{gemmArgs{m: 64, n: 4096, k: 17}, false, 256, 2, "shallow, C in cache: one chunk per worker"},
-		{gemmArgs{transA: true, m: 64, n: 4096, k: 17}, false, 256, 2, "shallow, C in cache: one chunk per worker"},
+		{gemmArgs{m: 64, n: 4096, k: 17}, false, 256, []int{128, 128}, "shallow, C in cache: one chunk per worker"},
+		{gemmArgs{transA: true, m: 64, n: 4096, k: 17}, false, 256, []int{128, 128}, "shallow, C in cache: one chunk per worker"},
 		// Ten times the rows (C 10 MiB): 256 column tiles in chunks of
-		// at least 8 (128 columns): 64, 64, 32, 32, 16, 16, 8, 8, 8, 8.
-		{gemmArgs{m: 640, n: 4096, k: 17}, false, 256, 10, "wide: chunks of at least 128 columns"},
+		// at least 8 (128 columns) first, down to 2 at the end.
+		{gemmArgs{m: 640, n: 4096, k: 17}, false, 256, []int{64, 64, 32, 32, 16, 16, 8, 8, 4, 4, 2, 2, 2, 2}, "wide: chunks of at least 128 columns first"},
 		// Packed in advance (a convolution's B): the same.
-		{gemmArgs{m: 64, n: 4096, k: 17, packedB: true}, false, 256, 10, "packed B: chunks of at least 128 columns"},
+		{gemmArgs{m: 64, n: 4096, k: 17, packedB: true}, false, 256, []int{64, 64, 32, 32, 16, 16, 8, 8, 4, 4, 2, 2, 2, 2}, "packed B: chunks of at least 128 columns first"},
 		// fc7 dX, 64x4096x4096: each chunk packs B (64 MiB, from
 		// memory) from runs of its rows as wide as the chunk, at least
 		// minPackedRun = 2048 columns (128 tiles): one chunk per worker.
-		{gemmArgs{m: 64, n: 4096, k: 4096}, false, 256, 2, "B packed from memory: runs of 2048"},
+		{gemmArgs{m: 64, n: 4096, k: 4096}, false, 256, []int{128, 128}, "B packed from memory: runs of 2048"},
 		// conv1, 96x3025x363: B (4.4 MB) is read from L3 and A (139
-		// KB) from L2, so chunks of 128 columns do: 190 tiles in
-		// chunks of 48, 48, 24, 24, 12, 12, 11 and 11.
-		{gemmArgs{m: 96, n: 3025, k: 363}, false, 190, 8, "operands in cache: chunks of at least 128 columns"},
+		// KB) from L2, so chunks of 128 columns do, and 32 at the end.
+		{gemmArgs{m: 96, n: 3025, k: 363}, false, 190, []int{48, 48, 24, 24, 12, 12, 6, 6, 3, 3, 2, 2}, "operands in cache: chunks of at least 128 columns first"},
 		// conv2, 256x676x2400: A (2.4 MB) is beyond L2: runs of 2048,
 		// one chunk per worker.
-		{gemmArgs{m: 256, n: 676, k: 2400}, false, 43, 2, "A beyond L2: one chunk per worker"},
+		{gemmArgs{m: 256, n: 676, k: 2400}, false, 43, []int{21, 22}, "A beyond L2: one chunk per worker"},
 		// conv1 dW, 96x363x3025 split by columns: 23 tiles, fewer than
 		// 4 chunks of 8: one chunk per worker.
-		{gemmArgs{transB: true, m: 96, n: 363, k: 3025}, false, 23, 2, "narrow: one chunk per worker"},
+		{gemmArgs{transB: true, m: 96, n: 363, k: 3025}, false, 23, []int{11, 12}, "narrow: one chunk per worker"},
 		// conv3 at batch 1, 384x100x2304, B packed in advance: 64 row
-		// tiles in chunks of at least 16 (96 rows): 16, 16, 16, 16.
-		{gemmArgs{m: 384, n: 100, k: 2304, packedB: true}, true, 64, 4, "B packed once: chunks of 96 rows"},
+		// tiles in chunks of at least 16 (96 rows) first, 4 at the end.
+		{gemmArgs{m: 384, n: 100, k: 2304, packedB: true}, true, 64, []int{16, 16, 8, 8, 4, 4, 4, 4}, "B packed once: chunks of 96 rows first"},
 		// The same with B packed by every chunk: chunks of at least mc =
 		// 144 rows (24 tiles): one chunk per worker.
-		{gemmArgs{m: 384, n: 100, k: 2304}, true, 64, 2, "B repacked: one chunk per worker"},
-		// 2400 rows (400 tiles): 100, 100, 50, 50, 25, 25, 25, 25.
-		{gemmArgs{transA: true, m: 2400, n: 676, k: 256}, true, 400, 8, "tall: chunks of at least 24 tiles"},
+		{gemmArgs{m: 384, n: 100, k: 2304}, true, 64, []int{32, 32}, "B repacked: one chunk per worker"},
+		// 2400 rows (400 tiles): chunks of at least 24 tiles first, 6
+		// at the end.
+		{gemmArgs{transA: true, m: 2400, n: 676, k: 256}, true, 400, []int{100, 100, 50, 50, 25, 25, 13, 13, 6, 6, 6, 6}, "tall: chunks of at least 24 tiles first"},
 		// One tile: one chunk.
-		{gemmArgs{m: 6, n: 16, k: 4096}, true, 1, 1, "one tile"},
+		{gemmArgs{m: 6, n: 16, k: 4096}, true, 1, []int{1}, "one tile"},
 	}
 	for _, c := range cases {
-		task := blockTask{tiles: c.tiles, unit: 1, workers: 2, least: kern.leastChunk(&c.p, c.byRows, 2)}
-		if got := task.count(); got != c.want {
-			t.Errorf("%+v, byRows=%v, %d tiles: %d chunks (least %d), want %d (%s)", c.p, c.byRows, c.tiles, got, task.least, c.want, c.working)
+		task := blockTask{tiles: c.tiles, unit: 1}
+		task.deal(2, kern.leastChunk(&c.p, c.byRows, 2))
+		var got []int
+		for i := range task.count() {
+			lo, hi := task.span(i)
+			got = append(got, hi-lo)
+		}
+		if !slices.Equal(got, c.want) {
+			t.Errorf("m=%d n=%d k=%d transA=%v transB=%v packedB=%v, byRows=%v, %d tiles: chunks of %v tiles, want %v (%s)",
+				c.p.m, c.p.n, c.p.k, c.p.transA, c.p.transB, c.p.packedB, c.byRows, c.tiles, got, c.want, c.working)
 		}
 	}
 }
@@ -117,8 +127,9 @@ func TestLeastChunk(t *testing.T) {
 // TestBlockTaskSpans checks that the chunks of a split cover the tiles
 // once each, in order, on tile boundaries; that they shrink from batch
 // to batch, each batch of one chunk per worker, all chunks but the last
-// batch's holding at least least tiles and the last batch's differing
-// by one tile at most; and the chunks of some splits.
+// batch's holding at least least tiles (the floor that deal sets) and
+// the last batch's differing by one tile at most; and the chunks of
+// some splits.
 func TestBlockTaskSpans(t *testing.T) {
 	for _, c := range []struct {
 		tiles, workers, least int
