@@ -121,8 +121,12 @@ func TestClassify(t *testing.T) {
 	if len(top) != 5 {
 		t.Fatalf("%d predictions, want 5", len(top))
 	}
+	// The Session folds the BatchNormalizations into the convolutions'
+	// weights, which the reference program (the graph as built) does
+	// not, so the scores agree to the rounding of different sums, not
+	// bitwise: within 1e-5, some tens of float32 steps at 0.8.
 	for i, p := range top {
-		if p.Class != classes[p.Index] || math.Abs(float64(p.Score-probs[p.Index])) > 1e-6 {
+		if p.Class != classes[p.Index] || math.Abs(float64(p.Score-probs[p.Index])) > 1e-5 {
 			t.Errorf("prediction %d: %+v; the reference gives %s %v", i, p, classes[p.Index], probs[p.Index])
 		}
 		if i > 0 && p.Score > top[i-1].Score {
