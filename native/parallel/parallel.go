@@ -243,8 +243,11 @@ func Worth(flops float64) bool { return flops >= float64(Grain()) && Threads() >
 // For calls body on disjoint ranges [lo, hi) that together cover [0, n),
 // using up to Threads() goroutines, and returns when all calls have
 // returned. Ranges hold at least grain items (grain < 1 counts as 1), so
-// that small loops stay on the calling goroutine. The split depends only
-// on n, grain and Threads(), never on timing.
+// that small loops stay on the calling goroutine; a loop of many grains
+// is cut into up to rangesPerWorker ranges per goroutine. Each goroutine
+// runs the ranges of its own share of [0, n) in order, then those of
+// the others' shares that nobody has begun. The split depends only on
+// n, grain and Threads(), never on timing.
 func For(n, grain int, body func(lo, hi int)) { Run(n, grain, funcBody(body)) }
 
 // Body is the body of a loop of Run: Range does the items [lo, hi).
@@ -280,58 +283,96 @@ func Run(n, grain int, body Body) {
 	// Inside With, WithShare or BindArena, the workers' own loops use
 	// the same count, and their kernels the same arena.
 	l := loops.Get().(*loop)
-	chunk := (n + workers - 1) / workers
-	l.body, l.n, l.chunk, l.ranges = body, n, chunk, (n+chunk-1)/chunk
+	l.body, l.n, l.ranges = body, n, workers*min(rangesPerWorker, n/(grain*workers))
 	l.scope, l.inherit = scope{n: threads, arena: c.arena}, inherit
-	l.next.Store(0)
+	if cap(l.next) < workers {
+		l.next = make([]atomic.Int32, workers)
+	}
+	l.next = l.next[:workers]
+	for s := range l.next {
+		l.next[s].Store(0)
+	}
+	l.joined.Store(0)
 	l.left.Store(int32(l.ranges))
-	l.refs.Store(int32(l.ranges))
-	for range l.ranges - 1 {
+	l.refs.Store(int32(workers))
+	for range workers - 1 {
 		dispatch(l)
 	}
-	if !l.claim() {
+	if !l.claim(0) {
 		l.await()
 	}
 	l.release()
 }
 
-// loop is one loop of Run in progress. Its ranges, [i*chunk,
-// min((i+1)*chunk, n)) for i below ranges, are fixed by n, the grain
-// and the thread count; who runs each is not. The goroutine that runs
-// the loop and the workers it wakes claim the ranges one at a time
-// until none is left, so that a worker the system has not scheduled
-// yet holds nobody up: the loop's goroutine runs its ranges too, and
-// waits only for ranges that a worker has begun. A worker that wakes
-// after the loop has ended claims nothing.
-type loop struct {
-	body     Body
-	n, chunk int
-	ranges   int
-	scope    scope // the loop's thread count and arena, for the workers
-	inherit  bool  // whether the workers run under scope (the loop's goroutine has one)
+// rangesPerWorker is the most ranges per goroutine that Run cuts a loop
+// into, each of at least its grain. With one range per goroutine, a
+// loop took as long as its slowest range: of the two halves of a
+// model's convolutions at a batch of one, the larger took up to 1.3
+// times half the loop (a partial band of rows, an edge of the
+// padding), and a worker that starts late (a microsecond when it polls,
+// far more when the system holds it back) adds that. With several, a goroutine that is done
+// with its share takes the ranges of a late or slow one's that have
+// not begun, so that the goroutines end within about one range of each
+// other. The count is a multiple of the goroutines, so that the shares
+// are even when none is late (three ranges on two goroutines would
+// leave one idle for a third of the loop).
+const rangesPerWorker = 4
 
-	next     atomic.Int32  // the next range to claim
-	left     atomic.Int32  // the ranges not yet finished
-	refs     atomic.Int32  // the loop's goroutine and the workers woken for it, until they let go
-	finished chan struct{} // receives when the last range finishes on a worker
+// loop is one loop of Run in progress. Its ranges, [i*n/ranges,
+// (i+1)*n/ranges) for i below ranges, are fixed by n, the grain and the
+// thread count; who runs each is not. Share s of a loop on w goroutines
+// is its s-th run of ranges/w consecutive ranges: the part of [0, n)
+// that goroutine s ran when a loop had one range per goroutine. (Shares
+// of every w-th range, s, s+w, ..., which cost alike when the cost of
+// the items varies along the loop, took 1.5-6% more time on two threads
+// at a batch of one, perhaps as a goroutine's part of a loop then lay
+// in pieces, of which the next loop read more from the other core's
+// cache.) The goroutine that runs the loop (share 0)
+// and the workers it wakes (shares 1, 2, ... in the order they join)
+// each claim the ranges of their own share in order, then those left
+// in the other shares, until none is left: when none is late, each
+// runs its own share, the same parts of every loop of the same size
+// (whose data its core may hold from the last one), and a worker the
+// system has not scheduled yet holds nobody up: the loop's goroutine
+// runs its ranges too, and waits only for ranges that a worker has
+// begun. A worker that wakes after the loop has ended claims nothing.
+type loop struct {
+	body    Body
+	n       int
+	ranges  int
+	scope   scope // the loop's thread count and arena, for the workers
+	inherit bool  // whether the workers run under scope (the loop's goroutine has one)
+
+	next     []atomic.Int32 // by share: how many of its ranges have been claimed
+	joined   atomic.Int32   // the workers that have joined, which take shares 1, 2, ...
+	left     atomic.Int32   // the ranges not yet finished
+	refs     atomic.Int32   // the loop's goroutine and the workers woken for it, until they let go
+	finished chan struct{}  // receives when the last range finishes on a worker
 }
 
 // loops holds the loops not in use: a loop goes back when the loop's
 // goroutine and every worker woken for it have let go.
 var loops = sync.Pool{New: func() any { return &loop{finished: make(chan struct{}, 1)} }}
 
-// claim runs ranges until none is left to claim, and reports whether
-// the last range to finish was one of them.
-func (l *loop) claim() (last bool) {
-	for {
-		i := int(l.next.Add(1)) - 1
-		if i >= l.ranges {
-			return last
+// claim runs the ranges of share own, then those of the others, until
+// none is left to claim, and reports whether the last range to finish
+// was one of them.
+func (l *loop) claim(own int) (last bool) {
+	shares := len(l.next)
+	per := l.ranges / shares
+	for k := range shares {
+		s := (own + k) % shares
+		for {
+			j := int(l.next[s].Add(1)) - 1
+			if j >= per {
+				break
+			}
+			i := s*per + j
+			l.body.Range(i*l.n/l.ranges, (i+1)*l.n/l.ranges)
+			last = l.left.Add(-1) == 0
 		}
-		lo := i * l.chunk
-		l.body.Range(lo, min(lo+l.chunk, l.n))
-		last = l.left.Add(-1) == 0
 	}
+	return last
 }
 
 // await waits for the ranges that workers have begun: polling for up to
@@ -371,7 +412,7 @@ func (l *loop) help() {
 		key, prev, had := enter(l.scope)
 		defer leave(key, prev, had)
 	}
-	if l.claim() {
+	if l.claim(int(l.joined.Add(1))) {
 		l.finished <- struct{}{}
 	}
 	l.release()

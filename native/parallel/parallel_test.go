@@ -3,6 +3,7 @@ package parallel
 import (
 	"math"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -10,20 +11,25 @@ import (
 )
 
 // TestForCoversEachIndexOnce checks, for a range of sizes, grains and
-// thread counts, that the ranges For hands out are disjoint, cover [0, n)
-// and respect the grain (except the last).
+// thread counts, that the ranges For hands out are disjoint, cover [0, n),
+// hold at least grain items each and differ in size by at most one, and
+// that there are as many as wantRanges says.
 func TestForCoversEachIndexOnce(t *testing.T) {
 	defer SetThreads(0)
 	for _, threads := range []int{1, 2, 3, 8} {
 		SetThreads(threads)
-		for _, n := range []int{0, 1, 2, 7, 64, 1000} {
+		for _, n := range []int{0, 1, 2, 7, 9, 64, 1000} {
 			for _, grain := range []int{0, 1, 5, 100} {
 				var mu sync.Mutex
 				seen := make([]int, n)
-				var calls int
+				var calls, least, most int
 				For(n, grain, func(lo, hi int) {
 					mu.Lock()
 					defer mu.Unlock()
+					if calls == 0 || hi-lo < least {
+						least = hi - lo
+					}
+					most = max(most, hi-lo)
 					calls++
 					if hi < lo {
 						t.Errorf("n %d: range [%d, %d)", n, lo, hi)
@@ -37,15 +43,36 @@ func TestForCoversEachIndexOnce(t *testing.T) {
 						t.Fatalf("threads %d, n %d, grain %d: index %d visited %d times", threads, n, grain, i, c)
 					}
 				}
-				if calls > threads {
-					t.Fatalf("threads %d, n %d, grain %d: %d calls", threads, n, grain, calls)
+				if want := wantRanges(n, grain, threads); calls != want {
+					t.Fatalf("threads %d, n %d, grain %d: %d ranges, want %d", threads, n, grain, calls, want)
 				}
-				if n > 0 && grain > 0 && n < 2*grain && calls != 1 {
-					t.Fatalf("n %d below two grains of %d ran in %d pieces", n, grain, calls)
+				if calls > 1 && (least < max(grain, 1) || most-least > 1) {
+					t.Fatalf("threads %d, n %d, grain %d: ranges of %d to %d items", threads, n, grain, least, most)
 				}
 			}
 		}
 	}
+}
+
+// wantRanges is the number of ranges of a loop of n items with the
+// grain on threads goroutines, worked out from the rule: none for no
+// items; one when there are fewer than two grains or one thread; else
+// w = min(threads, n/grain) goroutines, each with as many ranges of at
+// least a grain as fit, up to rangesPerWorker.
+func wantRanges(n, grain, threads int) int {
+	grain = max(grain, 1)
+	switch {
+	case n == 0:
+		return 0
+	case n < 2*grain || threads == 1:
+		return 1
+	}
+	w := min(threads, n/grain)
+	per := 1
+	for per < rangesPerWorker && (per+1)*w*grain <= n {
+		per++
+	}
+	return w * per
 }
 
 func TestSetThreads(t *testing.T) {
@@ -62,8 +89,8 @@ func TestSetThreads(t *testing.T) {
 
 // TestWithSetsThreadsPerCall runs loops under With from goroutines with
 // different counts at once, and checks that each loop, and each loop
-// nested in its workers, splits into the calling With's count of ranges
-// while the process-wide count stays as SetThreads left it.
+// nested in its workers, splits for the calling With's count of
+// threads while the process-wide count stays as SetThreads left it.
 func TestWithSetsThreadsPerCall(t *testing.T) {
 	defer SetThreads(0)
 	SetThreads(5)
@@ -90,7 +117,7 @@ func TestWithSetsThreadsPerCall(t *testing.T) {
 							mu.Unlock()
 						})
 					})
-					if outer != n || nested != n*n {
+					if want := wantRanges(64, 1, n); outer != want || nested != want*want {
 						errs <- "With(" + strconv.Itoa(n) + "): " + strconv.Itoa(outer) + " ranges and " + strconv.Itoa(nested) + " nested ones"
 					}
 				}
@@ -302,6 +329,60 @@ func TestRunNeedsNoWorker(t *testing.T) {
 		if ranges != 4 {
 			t.Fatalf("%d ranges, want 4", ranges)
 		}
+	}
+}
+
+// TestRunSharesAndSteals checks the order in which the goroutines of a
+// loop claim its ranges: on two goroutines, the loop's goroutine begins
+// with its own share (the first half of the ranges) and a worker with
+// its own (the second half), and a goroutine whose share is done takes
+// the ranges left in another's. The loop's goroutine is held in its first range until
+// every other range has finished, so the worker must run its share and
+// then the rest of the first.
+func TestRunSharesAndSteals(t *testing.T) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		t.Skip("needs two processors")
+	}
+	defer SetThreads(0)
+	SetThreads(2)
+	const ranges = 2 * rangesPerWorker
+	var mu sync.Mutex
+	var order []int // the ranges that ran on the worker, in order
+	done := make(chan struct{}, ranges)
+	caller := goroutineKey()
+	For(ranges, 1, func(lo, hi int) {
+		if hi != lo+1 {
+			t.Errorf("range [%d, %d), want one item each", lo, hi)
+		}
+		if goroutineKey() != caller {
+			mu.Lock()
+			order = append(order, lo)
+			mu.Unlock()
+			done <- struct{}{}
+			return
+		}
+		if lo != 0 {
+			t.Errorf("the loop's goroutine ran range %d, want only its first, 0", lo)
+			return
+		}
+		for range ranges - 1 {
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second):
+				t.Error("the worker did not run the other ranges within 10 s")
+				return
+			}
+		}
+	})
+	want := []int{}
+	for i := ranges / 2; i < ranges; i++ {
+		want = append(want, i) // its own share first
+	}
+	for i := 1; i < ranges/2; i++ {
+		want = append(want, i) // then what the loop's goroutine left
+	}
+	if !slices.Equal(order, want) {
+		t.Fatalf("the worker ran ranges %v, want %v", order, want)
 	}
 }
 
