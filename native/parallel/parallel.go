@@ -263,7 +263,10 @@ func (f funcBody) Range(lo, hi int) { f(lo, hi) }
 // Run is For with the loop's body as a Body. A closure handed to For
 // lives on the heap, as the workers read it; a Body of the caller's own
 // (from Tasks, for instance) spares that allocation in loops run often.
-func Run(n, grain int, body Body) {
+func Run(n, grain int, body Body) { run(n, grain, rangesPerWorker, body) }
+
+// run is Run with at most perWorker ranges per goroutine.
+func run(n, grain, perWorker int, body Body) {
 	if grain < 1 {
 		grain = 1
 	}
@@ -283,7 +286,7 @@ func Run(n, grain int, body Body) {
 	// Inside With, WithShare or BindArena, the workers' own loops use
 	// the same count, and their kernels the same arena.
 	l := loops.Get().(*loop)
-	l.body, l.n, l.ranges = body, n, workers*min(rangesPerWorker, n/(grain*workers))
+	l.body, l.n, l.ranges = body, n, workers*max(1, min(perWorker, n/(grain*workers)))
 	l.scope, l.inherit = scope{n: threads, arena: c.arena}, inherit
 	if cap(l.next) < workers {
 		l.next = make([]atomic.Int32, workers)

@@ -1,11 +1,13 @@
 package parallel
 
 import (
+	"fmt"
 	"math"
 	"runtime"
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -593,5 +595,66 @@ func BenchmarkHandOff(b *testing.B) {
 			})
 			b.ReportMetric(float64(inLoops.Nanoseconds())/float64(b.N), "ns/loop")
 		})
+	}
+}
+
+// slowStart is a loop body of 64 items of about half a microsecond
+// each, whose first range on a worker takes delay longer: a worker that
+// the system held back, or whose core was busy or cold.
+type slowStart struct {
+	caller  uintptr
+	delay   time.Duration
+	started atomic.Bool // whether a worker has begun a range of this loop
+	sink    [64]float64
+}
+
+func (s *slowStart) Range(lo, hi int) {
+	if goroutineKey() != s.caller && !s.started.Swap(true) {
+		for t := time.Now(); time.Since(t) < s.delay; {
+		}
+	}
+	for i := lo; i < hi; i++ {
+		x := 1.0
+		for range 2000 {
+			x = x*0.999 + 0.001
+		}
+		s.sink[i] = x
+	}
+}
+
+// BenchmarkSlowWorker times a loop of 64 items in 8 grains on two
+// threads during a burst, whose worker's first range takes delay
+// longer, with one range per goroutine (as Run cut loops before) and
+// with rangesPerWorker: median-ns/loop is the loop's median time, which
+// the loop's goroutine shortens by taking the slow worker's ranges.
+// The loop is some 35 µs of work: about 18+delay µs with one range per
+// goroutine, (35+delay)/2 with shares once delay exceeds a range (4
+// µs). The polling workers stay on (no pause for a busy machine), but
+// the figures mean something only with two idle cores: on a busy one
+// the loop's goroutine runs every range before the worker is scheduled.
+func BenchmarkSlowWorker(b *testing.B) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		b.Skip("needs two processors")
+	}
+	defer sensing.Store(sensing.Swap(false))
+	for _, delay := range []time.Duration{0, 5 * time.Microsecond, 20 * time.Microsecond} {
+		for _, per := range []int{1, rangesPerWorker} {
+			b.Run(fmt.Sprintf("late=%v/ranges=%d", delay, per), func(b *testing.B) {
+				body := &slowStart{caller: goroutineKey(), delay: delay}
+				times := make([]time.Duration, 0, b.N)
+				With(2, func() {
+					BeginBurst()
+					defer EndBurst()
+					for range b.N {
+						body.started.Store(false)
+						start := time.Now()
+						run(64, 8, per, body)
+						times = append(times, time.Since(start))
+					}
+				})
+				slices.Sort(times)
+				b.ReportMetric(float64(times[len(times)/2].Nanoseconds()), "median-ns/loop")
+			})
+		}
 	}
 }
