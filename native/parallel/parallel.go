@@ -289,11 +289,11 @@ func run(n, grain, perWorker int, body Body) {
 	l.body, l.n, l.ranges = body, n, workers*max(1, min(perWorker, n/(grain*workers)))
 	l.scope, l.inherit = scope{n: threads, arena: c.arena}, inherit
 	if cap(l.next) < workers {
-		l.next = make([]atomic.Int32, workers)
+		l.next = make([]shareCursor, workers)
 	}
 	l.next = l.next[:workers]
 	for s := range l.next {
-		l.next[s].Store(0)
+		l.next[s].claimed.Store(0)
 	}
 	l.joined.Store(0)
 	l.left.Store(int32(l.ranges))
@@ -346,11 +346,20 @@ type loop struct {
 	scope   scope // the loop's thread count and arena, for the workers
 	inherit bool  // whether the workers run under scope (the loop's goroutine has one)
 
-	next     []atomic.Int32 // by share: how many of its ranges have been claimed
-	joined   atomic.Int32   // the workers that have joined, which take shares 1, 2, ...
-	left     atomic.Int32   // the ranges not yet finished
-	refs     atomic.Int32   // the loop's goroutine and the workers woken for it, until they let go
-	finished chan struct{}  // receives when the last range finishes on a worker
+	next     []shareCursor // by share
+	joined   atomic.Int32  // the workers that have joined, which take shares 1, 2, ...
+	left     atomic.Int32  // the ranges not yet finished, or finished by a goroutine still claiming
+	refs     atomic.Int32  // the loop's goroutine and the workers woken for it, until they let go
+	finished chan struct{} // receives when the last range finishes on a worker
+}
+
+// shareCursor counts the ranges of a share that have been claimed. It
+// fills a cache line: each goroutine claims from its own share, and
+// counters that shared a line would move between cores with every
+// claim.
+type shareCursor struct {
+	claimed atomic.Int32
+	_       [60]byte
 }
 
 // loops holds the loops not in use: a loop goes back when the loop's
@@ -359,23 +368,27 @@ var loops = sync.Pool{New: func() any { return &loop{finished: make(chan struct{
 
 // claim runs the ranges of share own, then those of the others, until
 // none is left to claim, and reports whether the last range to finish
-// was one of them.
+// was one of them. It counts the ranges it ran off left once, when
+// none is left to claim (one write to a counter that every goroutine
+// of the loop writes, rather than one a range): left reaches zero when
+// the last goroutine that ran ranges is done.
 func (l *loop) claim(own int) (last bool) {
 	shares := len(l.next)
 	per := l.ranges / shares
+	ran := 0
 	for k := range shares {
 		s := (own + k) % shares
 		for {
-			j := int(l.next[s].Add(1)) - 1
+			j := int(l.next[s].claimed.Add(1)) - 1
 			if j >= per {
 				break
 			}
 			i := s*per + j
 			l.body.Range(i*l.n/l.ranges, (i+1)*l.n/l.ranges)
-			last = l.left.Add(-1) == 0
+			ran++
 		}
 	}
-	return last
+	return ran > 0 && l.left.Add(-int32(ran)) == 0
 }
 
 // await waits for the ranges that workers have begun: polling for up to
