@@ -103,23 +103,7 @@ type foldedStep struct {
 // Transpose whose reader reads its input in place (foldTransposes, which
 // must run first) keeps that fold.
 func (p *Program) foldOutputTransposes() {
-	producerOf := make([]int, len(p.names))
-	readers := make([]int, len(p.names))
-	for i := range producerOf {
-		producerOf[i] = -1
-	}
-	for i, s := range p.steps {
-		for _, slot := range s.outputs {
-			if slot >= 0 {
-				producerOf[slot] = i
-			}
-		}
-		for _, slot := range slices.Concat(s.inputs, s.captureSlots, s.reads) {
-			if slot >= 0 {
-				readers[slot]++
-			}
-		}
-	}
+	producerOf, readers := p.producersAndReaders(true)
 	for ti := range p.steps {
 		t := &p.steps[ti]
 		perm, ok := ops.TransposePerm(t.op)
@@ -173,23 +157,7 @@ func (p *Program) foldOutputTransposes() {
 // Transpose's input in place: each such step gets the variants of its
 // op for each set of skipped Transposes. Call it after fuseActivations.
 func (p *Program) foldTransposes() {
-	producerOf := make([]int, len(p.names))
-	readers := make([]int, len(p.names))
-	for i := range producerOf {
-		producerOf[i] = -1
-	}
-	for i, s := range p.steps {
-		for _, slot := range s.outputs {
-			if slot >= 0 {
-				producerOf[slot] = i
-			}
-		}
-		for _, slot := range slices.Concat(s.inputs, s.captureSlots) {
-			if slot >= 0 {
-				readers[slot]++
-			}
-		}
-	}
+	producerOf, readers := p.producersAndReaders(false)
 	for mi := range p.steps {
 		m := &p.steps[mi]
 		if _, ok := m.op.(ops.TransposeFolder); !ok || m.lean != nil || m.absorbedBy != nil {
@@ -307,4 +275,33 @@ func (s *step) foldMask(values []*tensor.Tensor) int {
 		}
 	}
 	return mask
+}
+
+// producersAndReaders returns, for every value slot, the step that
+// produces it (-1 for none: inputs, initializers) and how many times the
+// steps read it (inputs and subgraph captures, and with foldReads also
+// the values that folded steps read in place of a skipped one).
+func (p *Program) producersAndReaders(foldReads bool) (producerOf, readers []int) {
+	producerOf = make([]int, len(p.names))
+	readers = make([]int, len(p.names))
+	for i := range producerOf {
+		producerOf[i] = -1
+	}
+	for i, s := range p.steps {
+		for _, slot := range s.outputs {
+			if slot >= 0 {
+				producerOf[slot] = i
+			}
+		}
+		read := slices.Concat(s.inputs, s.captureSlots)
+		if foldReads {
+			read = append(read, s.reads...)
+		}
+		for _, slot := range read {
+			if slot >= 0 {
+				readers[slot]++
+			}
+		}
+	}
+	return producerOf, readers
 }

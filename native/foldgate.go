@@ -18,23 +18,7 @@ import (
 // map times its gate, then the 1x1 projection) then never store the
 // scaled map. Call it after fuseActivations and foldNormalizations.
 func (p *Program) foldChannelScales() {
-	producerOf := make([]int, len(p.names))
-	readers := make([]int, len(p.names))
-	for i := range producerOf {
-		producerOf[i] = -1
-	}
-	for i, s := range p.steps {
-		for _, slot := range s.outputs {
-			if slot >= 0 {
-				producerOf[slot] = i
-			}
-		}
-		for _, slot := range slices.Concat(s.inputs, s.captureSlots, s.reads) {
-			if slot >= 0 {
-				readers[slot]++
-			}
-		}
-	}
+	producerOf, readers := p.producersAndReaders(true)
 	for mi := range p.steps {
 		m := &p.steps[mi]
 		if _, ok := m.op.(ops.ChannelScaleFolder); !ok || m.lean != nil || m.absorbedBy != nil || m.folds[0] != nil ||

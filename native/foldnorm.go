@@ -19,25 +19,11 @@ import (
 // Conv) then never store the normalized tensor. Call it after
 // fuseActivations.
 func (p *Program) foldNormalizations() {
-	producerOf := make([]int, len(p.names))
-	readers := make([]int, len(p.names))
-	for i := range producerOf {
-		producerOf[i] = -1
-	}
+	producerOf, readers := p.producersAndReaders(false)
 	fusedAt := map[*fusion]int{} // the step of each fusion's producer
 	for i, s := range p.steps {
-		for _, slot := range s.outputs {
-			if slot >= 0 {
-				producerOf[slot] = i
-			}
-		}
 		if s.fused != nil {
 			fusedAt[s.fused] = i
-		}
-		for _, slot := range slices.Concat(s.inputs, s.captureSlots) {
-			if slot >= 0 {
-				readers[slot]++
-			}
 		}
 	}
 	for mi := range p.steps {

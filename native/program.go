@@ -604,27 +604,10 @@ func (h *stepHeap) Pop() any {
 // and the bias and the residual must have their values before the
 // producer runs.
 func (p *Program) fuseActivations() {
+	producerOf, readers := p.producersAndReaders(false)
 	stepOf := make(map[*graph.Node]int, len(p.steps))
-	producerOf := make([]int, len(p.names))
-	for i := range producerOf {
-		producerOf[i] = -1
-	}
-	readers := make([]int, len(p.names))
 	for i, s := range p.steps {
 		stepOf[s.node] = i
-		for _, slot := range s.outputs {
-			if slot >= 0 {
-				producerOf[slot] = i
-			}
-		}
-		for _, slot := range s.inputs {
-			if slot >= 0 {
-				readers[slot]++
-			}
-		}
-		for _, slot := range s.captureSlots {
-			readers[slot]++
-		}
 	}
 	for _, f := range passes.FuseActivations(p.model, p.graph, ops.FusionCapabilities()) {
 		pi, ok := stepOf[f.Producer]
