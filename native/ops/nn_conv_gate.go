@@ -102,28 +102,11 @@ func (c *conv) gatedForward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor
 	}
 	if ok {
 		own[0] = x
-		convIn, _, r, err := epilogueInputs(c.epi, own)
-		if err != nil {
+		if bd, convIn, r, err := c.mappedBinding(ctx, own); err != nil {
 			return nil, err
-		}
-		if w := convIn[1]; w != nil && w.DType == x.DType {
-			bd, err := c.bound.bind(convIn, c.newBinding)
-			if err != nil {
-				return nil, err
-			}
-			if bd.pnd == nil && (r == nil || sameShape(r, bd.shape)) {
-				if err := ctx.checkOutput(x.DType, bd.shape); err != nil {
-					return nil, err
-				}
-				var rf []float32
-				if r != nil {
-					rf = r.F32()
-				}
-				y := ctx.Float32(bd.shape...)
-				scale := kernels.InputAffine{Scale: gate.F32(), PerImage: perImage}
-				bd.forwardPlan(ctx, w.F32()).ForwardAffine(x.F32(), w.F32(), optionalF32(convIn, 2), rf, y.F32(), scale)
-				return ctx.Outputs(y), nil
-			}
+		} else if bd != nil {
+			scale := kernels.InputAffine{Scale: gate.F32(), PerImage: perImage}
+			return bd.forwardMapped(ctx, convIn, r, scale), nil
 		}
 	}
 	// The product stored, as the Mul stores it (in a context of its own:

@@ -55,15 +55,15 @@ func (c *conv) FoldNormalization(n Normalization) Op {
 	return &folded
 }
 
+// normalizationInputs names a folded normalization's inputs, as errors
+// name them.
+var normalizationInputs = [...]string{"normalization scale", "normalization B", "normalization input_mean", "normalization input_var"}
+
 // normalizedForward is Forward of a convolution whose input is read
 // through c.norm: the last four inputs are the normalization's scale,
 // B, mean and variance. Float32 2-D convolutions map the input as they
 // read it (kernels.ConvForwardPlan.ForwardAffine); others store the
 // normalized input, then convolve it.
-// normalizationInputs names a folded normalization's inputs, as errors
-// name them.
-var normalizationInputs = [...]string{"normalization scale", "normalization B", "normalization input_mean", "normalization input_var"}
-
 func (c *conv) normalizedForward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 	if len(in) < 6 {
 		return nil, fmt.Errorf("a convolution of a normalized input got %d inputs, want at least 6", len(in))
@@ -88,33 +88,15 @@ func (c *conv) normalizedForward(ctx *Context, in []*tensor.Tensor) ([]*tensor.T
 	}
 	plain := *c
 	plain.norm = nil
-	convIn, _, r, err := epilogueInputs(c.epi, own)
-	if err != nil {
+	if b, convIn, r, err := c.mappedBinding(ctx, own); err != nil {
 		return nil, err
-	}
-	if w := convIn[1]; w != nil && w.DType == x.DType {
-		b, err := c.bound.bind(convIn, c.newBinding)
-		if err != nil {
-			return nil, err
-		}
-		if b.pnd == nil && (r == nil || sameShape(r, b.shape)) {
-			if err := ctx.checkOutput(x.DType, b.shape); err != nil {
-				return nil, err
-			}
-			// Scratch from the pool, never ctx.Into, which is for the
-			// output.
-			coef := ctx.Pool.Float32(2 * ch)
-			defer ctx.Pool.Put(coef)
-			affine := kernels.InputAffine{Scale: coef.F32()[:ch], Shift: coef.F32()[ch:], Relu: c.norm.Relu}
-			kernels.BatchNormAffine(stats[0].F32(), stats[1].F32(), stats[2].F32(), stats[3].F32(), c.norm.Epsilon, affine.Scale, affine.Shift)
-			var rf []float32
-			if r != nil {
-				rf = r.F32()
-			}
-			y := ctx.Float32(b.shape...)
-			b.forwardPlan(ctx, w.F32()).ForwardAffine(x.F32(), w.F32(), optionalF32(convIn, 2), rf, y.F32(), affine)
-			return ctx.Outputs(y), nil
-		}
+	} else if b != nil {
+		// Scratch from the pool, never ctx.Into, which is for the output.
+		coef := ctx.Pool.Float32(2 * ch)
+		defer ctx.Pool.Put(coef)
+		affine := kernels.InputAffine{Scale: coef.F32()[:ch], Shift: coef.F32()[ch:], Relu: c.norm.Relu}
+		kernels.BatchNormAffine(stats[0].F32(), stats[1].F32(), stats[2].F32(), stats[3].F32(), c.norm.Epsilon, affine.Scale, affine.Shift)
+		return b.forwardMapped(ctx, convIn, r, affine), nil
 	}
 	// The normalized input stored (scratch from the pool, never
 	// ctx.Into, which is for the output), then convolved.
@@ -129,4 +111,45 @@ func (c *conv) normalizedForward(ctx *Context, in []*tensor.Tensor) ([]*tensor.T
 	defer ctx.Pool.Put(normalized)
 	kernels.BatchNormInferenceForward(p, x.F32(), stats[0].F32(), stats[1].F32(), stats[2].F32(), stats[3].F32(), normalized.F32())
 	return plain.Forward(ctx, append([]*tensor.Tensor{normalized}, own[1:]...))
+}
+
+// mappedBinding returns the binding of a convolution whose input,
+// own[0], it reads through a per-channel map (a folded normalization or
+// gate), with the convolution's own inputs and its residual, when the
+// kernels can map the input as they read it: float32 weights, the 2-D
+// plan, a residual of the output's shape. A nil binding and no error
+// means the caller stores the mapped input and convolves it.
+func (c *conv) mappedBinding(ctx *Context, own []*tensor.Tensor) (b *convBinding, convIn []*tensor.Tensor, r *tensor.Tensor, err error) {
+	convIn, _, r, err = epilogueInputs(c.epi, own)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if w := convIn[1]; w == nil || w.DType != own[0].DType {
+		return nil, nil, nil, nil
+	}
+	b, err = c.bound.bind(convIn, c.newBinding)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if b.pnd != nil || (r != nil && !sameShape(r, b.shape)) {
+		return nil, nil, nil, nil
+	}
+	if err := ctx.checkOutput(own[0].DType, b.shape); err != nil {
+		return nil, nil, nil, err
+	}
+	return b, convIn, r, nil
+}
+
+// forwardMapped convolves convIn's input through the map in
+// (kernels.ConvForwardPlan.ForwardAffine), with the binding that
+// mappedBinding returned, and returns the output.
+func (b *convBinding) forwardMapped(ctx *Context, convIn []*tensor.Tensor, r *tensor.Tensor, in kernels.InputAffine) []*tensor.Tensor {
+	var rf []float32
+	if r != nil {
+		rf = r.F32()
+	}
+	w := convIn[1].F32()
+	y := ctx.Float32(b.shape...)
+	b.forwardPlan(ctx, w).ForwardAffine(convIn[0].F32(), w, optionalF32(convIn, 2), rf, y.F32(), in)
+	return ctx.Outputs(y)
 }
