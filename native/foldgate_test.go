@@ -2,11 +2,9 @@ package native
 
 import (
 	"math/rand/v2"
-	"slices"
 	"testing"
 
 	"github.com/onnxkit/onnxkit/graph"
-	"github.com/onnxkit/onnxkit/native/internal/leveltest"
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
 
@@ -68,71 +66,15 @@ func gatedNet(t testing.TB) (m *graph.Model, folds, skips []string) {
 // are those of the unfolded run.
 func TestFoldedChannelScalesMatchUnfolded(t *testing.T) {
 	m, folds, skips := gatedNet(t)
-	prog, err := Compile(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var folded []string
-	for _, s := range prog.steps {
-		if s.node.OpType == "Mul" && s.foldedInto != nil {
-			folded = append(folded, s.node.Name)
-		}
-	}
-	slices.Sort(folded)
-	if want := slices.Sorted(slices.Values(folds)); !slices.Equal(folded, want) {
-		t.Fatalf("folded %v, want %v", folded, want)
-	}
-	leveltest.Run(t, func(t *testing.T) {
-		for _, n := range []int{1, 3} {
-			in := map[string]*tensor.Tensor{"x": randomInput(uint64(90+n), n, 96, 14, 14)}
-			prof := prog.NewProfile()
-			got, err := prog.RunWith(t.Context(), in, Options{Profile: prof})
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, node := range prof.ByNode(len(m.Graph.Nodes)) {
-				if skipped := node.Time == 0; node.Op == "Mul" && skipped != slices.Contains(skips, node.Node) {
-					t.Fatalf("batch %d: %s took %v", n, node.Node, node.Time)
-				}
-			}
-			want, err := prog.RunWith(t.Context(), in, Options{Keep: folds})
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, o := range prog.Outputs() {
-				identicalTensors(t, o, got[o], want[o])
-			}
-			if !finite(got["proj1"]) {
-				t.Fatalf("proj1 is not finite")
-			}
-			tape, err := prog.Forward(in, Options{Record: true})
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, o := range prog.Outputs() {
-				identicalTensors(t, o+" recorded", tape.Value(o), want[o])
-			}
-			if tape.Value("mul1") == nil {
-				t.Fatalf("a recording run skipped the Mul")
-			}
-			seeds := map[string]*tensor.Tensor{"proj1": randomInput(95, n, 64, 14, 14)}
-			grads, err := tape.Backward(seeds, []string{"x", "proj1.w"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			kept, err := prog.Forward(in, Options{Record: true, Keep: folds})
-			if err != nil {
-				t.Fatal(err)
-			}
-			keptGrads, err := kept.Backward(seeds, []string{"x", "proj1.w"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			for name, g := range grads {
-				identicalTensors(t, "d"+name, g, keptGrads[name])
-			}
-			kept.Release()
-			tape.Release()
-		}
+	checkFoldedRuns(t, m, foldedRuns{
+		op: "Mul", folds: folds, skips: skips, batches: []int{1, 3},
+		input: func(n int) map[string]*tensor.Tensor {
+			return map[string]*tensor.Tensor{"x": randomInput(uint64(90+n), n, 96, 14, 14)}
+		},
+		finite: "proj1", recorded: "mul1",
+		seeds: func(n int) map[string]*tensor.Tensor {
+			return map[string]*tensor.Tensor{"proj1": randomInput(95, n, 64, 14, 14)}
+		},
+		wrt: []string{"x", "proj1.w"},
 	})
 }

@@ -3,11 +3,9 @@ package native
 import (
 	"math"
 	"math/rand/v2"
-	"slices"
 	"testing"
 
 	"github.com/onnxkit/onnxkit/graph"
-	"github.com/onnxkit/onnxkit/native/internal/leveltest"
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
 
@@ -74,76 +72,16 @@ func preactNet(t testing.TB) (m *graph.Model, folds []string) {
 // of the unfused run.
 func TestFoldedNormalizationsMatchUnfused(t *testing.T) {
 	m, folds := preactNet(t)
-	prog, err := Compile(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	folded := map[string]bool{}
-	for _, s := range prog.steps {
-		if s.node.OpType == "BatchNormalization" && s.foldedInto != nil {
-			folded[s.node.Name] = true
-		}
-	}
-	for _, name := range folds {
-		if !folded[name] {
-			t.Errorf("%s does not fold into its Conv", name)
-		}
-	}
-	if len(folded) != len(folds) {
-		t.Errorf("folded %v, want %v", folded, folds)
-	}
-	leveltest.Run(t, func(t *testing.T) {
-		for _, n := range []int{1, 2} {
-			in := map[string]*tensor.Tensor{"x": randomInput(uint64(70+n), n, 136, 7, 7)}
-			prof := prog.NewProfile()
-			got, err := prog.RunWith(t.Context(), in, Options{Profile: prof})
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, node := range prof.ByNode(len(m.Graph.Nodes)) {
-				if skipped := node.Time == 0; node.Op == "BatchNormalization" && skipped != slices.Contains(folds, node.Node) {
-					t.Fatalf("%s took %v", node.Node, node.Time)
-				}
-			}
-			want, err := prog.RunWith(t.Context(), in, Options{Keep: folds})
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, o := range prog.Outputs() {
-				identicalTensors(t, o, got[o], want[o])
-			}
-			if !finite(got["conv1"]) {
-				t.Fatalf("conv1 is not finite")
-			}
-			tape, err := prog.Forward(in, Options{Record: true})
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, o := range prog.Outputs() {
-				identicalTensors(t, o+" recorded", tape.Value(o), want[o])
-			}
-			if tape.Value("relu1") == nil {
-				t.Fatalf("a recording run skipped the normalization")
-			}
-			seeds := map[string]*tensor.Tensor{"conv1": randomInput(81, n, 64, 7, 7)}
-			grads, err := tape.Backward(seeds, []string{"x", "norm1.scale", "conv1.w"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			kept, err := prog.Forward(in, Options{Record: true, Keep: folds})
-			if err != nil {
-				t.Fatal(err)
-			}
-			keptGrads, err := kept.Backward(seeds, []string{"x", "norm1.scale", "conv1.w"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			for name, g := range grads {
-				identicalTensors(t, "d"+name, g, keptGrads[name])
-			}
-			kept.Release()
-			tape.Release()
-		}
+	checkFoldedRuns(t, m, foldedRuns{
+		op: "BatchNormalization", folds: folds, skips: folds, batches: []int{1, 2},
+		input: func(n int) map[string]*tensor.Tensor {
+			return map[string]*tensor.Tensor{"x": randomInput(uint64(70+n), n, 136, 7, 7)}
+		},
+		finite: "conv1", recorded: "relu1",
+		seeds: func(n int) map[string]*tensor.Tensor {
+			return map[string]*tensor.Tensor{"conv1": randomInput(81, n, 64, 7, 7)}
+		},
+		wrt: []string{"x", "norm1.scale", "conv1.w"},
 	})
 }
 

@@ -99,16 +99,7 @@ func TestConvForwardAffine(t *testing.T) {
 					}
 					x64[i] = float32(n)
 				}
-				ref := convNDRef(ndFromConv2D(p)[0], x64, w, b)
-				for i, v := range ref {
-					if r != nil {
-						v += float64(r[i])
-					}
-					if p.Act.Kind == ActRelu {
-						v = math.Max(v, 0)
-					}
-					ref[i] = v
-				}
+				ref := convEpilogueRef(p, x64, w, b, r)
 				// Sums of up to 256·9 products of values within a few
 				// units, the normalized input within float32 rounding
 				// of the float64 one.
@@ -172,16 +163,42 @@ func BenchmarkConvForwardAffine(b *testing.B) {
 						bp.affine(x, normalized, in.Scale, in.Shift)
 						plan.Forward(normalized, w, bias, nil, y)
 					}
-					run()
-					b.ResetTimer()
-					cpu := processCPUTime()
-					for b.Loop() {
-						run()
-					}
-					b.ReportMetric(float64((processCPUTime()-cpu).Nanoseconds())/float64(b.N), "cpu-ns/op")
-					b.ReportMetric(float64(p.FLOPs())*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+					benchmarkConvRun(b, p, run)
 				})
 			}
 		}
 	}
+}
+
+// convEpilogueRef is the float64 recomputation of the convolution p of
+// x (the input as the kernel reads it, already mapped), w and bias b,
+// with the residual r added when r is not nil, then p's Relu.
+func convEpilogueRef(p ConvParams, x, w, b, r []float32) []float64 {
+	nd := ndFromConv2D(p)[0]
+	nd.Act = Activation{} // applied below, after the residual
+	ref := convNDRef(nd, x, w, b)
+	for i, v := range ref {
+		if r != nil {
+			v += float64(r[i])
+		}
+		if p.Act.Kind == ActRelu {
+			v = math.Max(v, 0)
+		}
+		ref[i] = v
+	}
+	return ref
+}
+
+// benchmarkConvRun times run, the forward pass of p computed one way,
+// after a first call: wall time, the process's CPU time (all threads)
+// and GFLOP/s.
+func benchmarkConvRun(b *testing.B, p ConvParams, run func()) {
+	run()
+	b.ResetTimer()
+	cpu := processCPUTime()
+	for b.Loop() {
+		run()
+	}
+	b.ReportMetric(float64((processCPUTime()-cpu).Nanoseconds())/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64(p.FLOPs())*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }

@@ -2,7 +2,6 @@ package kernels
 
 import (
 	"fmt"
-	"math"
 	"testing"
 
 	"github.com/onnxkit/onnxkit/native/internal/leveltest"
@@ -99,18 +98,7 @@ func TestConvForwardGated(t *testing.T) {
 					for i, v := range x {
 						x64[i] = float32(float64(v) * float64(gateOf(i)))
 					}
-					nd := ndFromConv2D(p)[0]
-					nd.Act = Activation{} // applied below, after the residual
-					ref := convNDRef(nd, x64, w, b)
-					for i, v := range ref {
-						if r != nil {
-							v += float64(r[i])
-						}
-						if p.Act.Kind == ActRelu {
-							v = math.Max(v, 0)
-						}
-						ref[i] = v
-					}
+					ref := convEpilogueRef(p, x64, w, b, r)
 					// Sums of up to 576 products of values within a few
 					// units.
 					compare(t, name+" gated as read against float64", tolerance{Abs: 2e-4, Rel: 2e-4}, y, ref)
@@ -125,7 +113,7 @@ func TestConvForwardGated(t *testing.T) {
 // "mul", the input multiplied by the gate first (as the Mul step
 // stores it) then convolved; "gated", scaled as read (ForwardAffine
 // with a scale per channel of each image). Wall time and CPU time (all
-// threads); GOMAXPROCS sets the threads.
+// threads) and GFLOP/s; GOMAXPROCS sets the threads.
 func BenchmarkConvForwardGated(b *testing.B) {
 	layers := []struct {
 		name string
@@ -163,13 +151,7 @@ func BenchmarkConvForwardGated(b *testing.B) {
 						in.apply(&p, x, scaled)
 						plan.Forward(scaled, w, bias, nil, y)
 					}
-					run()
-					b.ResetTimer()
-					cpu := processCPUTime()
-					for b.Loop() {
-						run()
-					}
-					b.ReportMetric(float64((processCPUTime()-cpu).Nanoseconds())/float64(b.N), "cpu-ns/op")
+					benchmarkConvRun(b, p, run)
 				})
 			}
 		}
