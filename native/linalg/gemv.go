@@ -32,28 +32,58 @@ func (kern *kernel) gemv(p gemmArgs) {
 	if p.transC {
 		out.stride = p.ldc
 	}
-	if p.serial || 2*float64(n)*float64(k) < float64(minParallelFlops()) || parallel.Threads() == 1 {
-		kern.vecColumns(&p, x, &out, 0, n)
-		return
-	}
 	// Columns are handed out in groups the kernels compute at once, in
-	// chunks of at least minParallelFlops that the workers take in turn
-	// (as the blocked products' chunks: see chunksPerWorker). The
-	// workers share copies of p and out, so that those stay on the stack
-	// on the serial path.
+	// chunks that the workers take in turn (see vecSplit). The workers
+	// share copies of p and out, so that those stay on the stack on the
+	// serial path.
 	group := 4
 	if !p.transB {
 		group = 32
 	}
 	groups := (n + group - 1) / group
-	most := max(1, groups/max(1, minParallelFlops()/(2*group*k))) // chunks of at least minParallelFlops
-	workers := min(parallel.Threads(), most)
-	per := (groups + min(most, workers*chunksPerWorker) - 1) / min(most, workers*chunksPerWorker)
+	// A group costs its multiply-adds or the reading of its columns of
+	// B, which come from memory more often than not.
+	per, workers := vecSplit(groups, max(2*group*k, group*k*4/streamBytesPerFlop))
+	if p.serial || workers == 1 {
+		kern.vecColumns(&p, x, &out, 0, n)
+		return
+	}
 	t := gemvTasks.Get()
 	*t = gemvTask{kern: kern, p: p, x: x, out: out, cols: per * group}
 	forChunks((groups+per-1)/per, workers, t)
 	gemvTasks.Put(t)
 }
+
+// vecSplit returns how many of units, each costing about cost flops,
+// the one-row products (gemv, SgemmPackedVecB) put in a chunk, and how
+// many workers take the chunks: one worker (the caller) unless the
+// whole is at least minParallelFlops, then up to one per
+// minParallelFlops, and chunks of at least minParallelFlops /
+// leastChunkShare each, up to chunksPerWorker per worker. The chunks
+// are smaller than minParallelFlops so that a worker that starts late
+// still takes a share: in chunks of at least minParallelFlops,
+// MobileNet V3's classifier.0 (576x1024, 2.4 MB of weights, weighed as
+// 2.4M flops) went in two, and a second worker that came late left both
+// to the caller.
+func vecSplit(units, cost int) (per, workers int) {
+	total := units * cost
+	if total < minParallelFlops() || parallel.Threads() == 1 {
+		return units, 1
+	}
+	workers = min(parallel.Threads(), total/minParallelFlops(), units)
+	if workers == 1 {
+		return units, 1
+	}
+	least := max(1, (minParallelFlops()/leastChunkShare+cost-1)/cost)
+	chunks := max(1, min(units/least, workers*chunksPerWorker))
+	return (units + chunks - 1) / chunks, workers
+}
+
+// leastChunkShare is how much smaller than minParallelFlops vecSplit's
+// chunks may be: a quarter of a million flops is some 3 µs of one
+// core's work, a few times what handing a chunk to a polling worker
+// costs.
+const leastChunkShare = 4
 
 // gemvTask computes gemv's chunks: columns [c*cols, (c+1)*cols) for
 // chunk c.

@@ -135,18 +135,13 @@ func (g Blocked) SgemmPackedVecB(m, n, k int, alpha float32, a []float32, lda in
 	// weights, which come from memory more often than not (a classifier's
 	// weights are read once per run): streamBytesPerFlop bytes of them
 	// weigh as a flop.
-	panelCost := max(2*m*VecPanelWidth*k, VecPanelWidth*k*4/streamBytesPerFlop)
-	if g.serial || panels*panelCost < minParallelFlops() || parallel.Threads() == 1 {
+	per, workers := vecSplit(panels, max(2*m*VecPanelWidth*k, VecPanelWidth*k*4/streamBytesPerFlop))
+	if g.serial || workers == 1 {
 		t.per = panels
 		t.runChunk(0)
 		return
 	}
-	// Chunks of at least minParallelFlops, at most chunksPerWorker per
-	// worker, as gemv deals out columns.
-	most := max(1, panels/max(1, minParallelFlops()/panelCost))
-	workers := min(parallel.Threads(), most)
-	chunks := min(most, workers*chunksPerWorker)
-	t.per = (panels + chunks - 1) / chunks
+	t.per = per
 	shared := vecPanelTasks.Get()
 	*shared = t
 	forChunks((panels+t.per-1)/t.per, workers, shared)

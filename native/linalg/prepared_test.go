@@ -327,3 +327,59 @@ func TestPreparedBGemm(t *testing.T) {
 		}
 	})
 }
+
+// TestOneRowProductsThreadIndependence multiplies one to three rows by
+// PackVecB's panels (SgemmPackedVecB) and one row by B as stored
+// (Sgemm's vector product), B transposed or not, with the grain lowered
+// so that even small products are dealt in many chunks: 1, 2 and 3
+// threads must give the same bits, and each element must be within
+// gemmTolerance of the float64 product, for every kernel, at widths
+// around the panels' and odd depths.
+func TestOneRowProductsThreadIndependence(t *testing.T) {
+	defer parallel.SetThreads(parallel.Threads())
+	defer parallel.SetGrain(parallel.SetGrain(1 << 12))
+	check := func(t *testing.T, g linalg.Blocked) {
+		for _, transB := range []bool{false, true} {
+			for _, k := range []int{1, 7, 33, 576, 1025} {
+				for _, n := range []int{31, 33, 100, 1000} {
+					for m := 1; m <= 3; m++ {
+						tc := gemmCase{transB: transB, m: m, n: n, k: k, padA: 1, padB: 2, padC: 3, alpha: 0.75, beta: 0.5}
+						var first [2][]float32
+						for _, threads := range []int{1, 2, 3} {
+							parallel.SetThreads(threads)
+							for path, gemm := range []linalg.Gemm{vecPacking{g}, g} {
+								if path == 1 && m > 1 {
+									continue // Sgemm's vector product takes one row
+								}
+								a, lda, b, ldb, c, ldc := tc.operands(rand.New(rand.NewPCG(uint64(k), uint64(n))))
+								want, mag := tc.reference(a, lda, b, ldb, c, ldc)
+								gemm.Sgemm(false, transB, m, n, k, tc.alpha, a, lda, b, ldb, tc.beta, c, ldc)
+								for i := range m {
+									for j := range n {
+										got := c[i*ldc+j]
+										if d := math.Abs(float64(got) - want[i*n+j]); d > gemmTolerance(k, mag[i*n+j]) {
+											t.Fatalf("%s %v path %d, %d threads: C[%d][%d] = %g, want %g", g.Name(), tc, path, threads, i, j, got, want[i*n+j])
+										}
+									}
+								}
+								if first[path] == nil {
+									first[path] = c
+									continue
+								}
+								for i := range c {
+									if math.Float32bits(c[i]) != math.Float32bits(first[path][i]) {
+										t.Fatalf("%s %v path %d: %d threads give C[%d] = %g, 1 thread %g", g.Name(), tc, path, threads, i, c[i], first[path][i])
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	forEachLevel(t, check)
+	for _, g := range unpreferred() {
+		t.Run(g.Name(), func(t *testing.T) { check(t, g) })
+	}
+}
