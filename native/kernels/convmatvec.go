@@ -25,6 +25,7 @@ package kernels
 import (
 	"fmt"
 
+	"github.com/onnxkit/onnxkit/native/internal/hugepages"
 	"github.com/onnxkit/onnxkit/native/linalg"
 	"github.com/onnxkit/onnxkit/native/parallel"
 )
@@ -69,10 +70,11 @@ func (p *ConvParams) matVec(gemm linalg.Gemm) (s matVecGeometry, cannot string, 
 }
 
 // packWeights returns W^T, w [M][C][KH][KW] read as a K×M matrix, in
-// PackVecB's panels.
+// PackVecB's panels, in huge pages where the system has them (see
+// package hugepages).
 func (s *matVecGeometry) packWeights(w []float32) []float32 {
 	k, m := s.p.colRows(), s.p.M
-	packed := make([]float32, linalg.VecPackedLen(k, m))
+	packed := hugepages.Floats(linalg.VecPackedLen(k, m))
 	s.gemm.PackVecB(true, k, m, w, k, packed)
 	return packed
 }

@@ -3,6 +3,7 @@ package kernels
 import (
 	"sync/atomic"
 
+	"github.com/onnxkit/onnxkit/native/internal/hugepages"
 	"github.com/onnxkit/onnxkit/native/linalg"
 )
 
@@ -86,14 +87,16 @@ func (pb *PreparedB) multiply(m int, alpha float32, a []float32, lda int, beta f
 const maxPackedB = 1 << 22
 
 // layout returns the panels held in p, packing them with pack into a
-// new buffer of size elements first if there are none yet. Concurrent
+// new buffer of size elements first if there are none yet: in huge
+// pages where the system has them (see package hugepages), as the
+// panels stream from memory on every product. Concurrent
 // first calls may each pack; one buffer is kept, and all are the same.
 func (pb *PreparedB) layout(p *atomic.Pointer[[]float32], size int,
 	pack func(transB bool, k, n int, b []float32, ldb int, dst []float32)) []float32 {
 	if s := p.Load(); s != nil {
 		return *s
 	}
-	s := make([]float32, size)
+	s := hugepages.Floats(size)
 	pack(pb.transB, pb.k, pb.n, pb.b, pb.ldb, s)
 	if p.CompareAndSwap(nil, &s) {
 		return s

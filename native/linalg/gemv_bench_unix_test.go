@@ -5,10 +5,12 @@ package linalg_test
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/onnxkit/onnxkit/native/internal/hugepages"
 	"github.com/onnxkit/onnxkit/native/linalg"
 	"github.com/onnxkit/onnxkit/native/parallel"
 )
@@ -42,42 +44,36 @@ var gemvShapes = []struct {
 	{"squeeze_excite", 576, 144},
 }
 
-// BenchmarkGemv times one row by a classifier's weights at the AVX-512
-// level and at the AVX2 one (whose one-row kernel the AVX-512 level used
-// before axpy32AVX512), through the two paths a model takes: PackVecB's
-// panels of the transposed weights (Gemm, SgemmPackedVecB) and the
-// weights as stored, k×n (MatMul, Sgemm). "cold" cycles through copies of
-// the weights that together overflow the L3 cache, as a model's weights
-// come from memory, "warm" reads one copy from the caches. Each product
-// runs inside a burst (parallel.BeginBurst), as in a model's run. It
-// reports the weights' bandwidth and the process's CPU time per product.
+// BenchmarkGemv times one row by a classifier's weights through the
+// paths a model takes: "stored" multiplies B as stored, k×n (Sgemm, as
+// MatMul's unprepared products), "panels" the transposed weights packed
+// by PackVecB (SgemmPackedVecB, as Gemm's prepared products) in a plain
+// allocation, "huge" the same panels in huge pages (hugepages.Floats,
+// as a plan prepares them). "cold" cycles through copies of the weights
+// that together overflow the L3 cache, as a model's weights come from
+// memory, "warm" reads one copy from the caches. Each product runs
+// inside a burst (parallel.BeginBurst), as in a model's run. It reports
+// the weights' bandwidth and the process's CPU time per product.
 func BenchmarkGemv(b *testing.B) {
-	var levels []linalg.Blocked
-	for _, g := range linalg.Available() {
-		if g == linalg.Fast() || g.Name() == "avx2-6x16" {
-			levels = append(levels, g)
-		}
-	}
 	for _, sh := range gemvShapes {
-		for _, g := range levels {
-			for _, path := range []string{"panels", "stored"} {
-				for _, cache := range []string{"cold", "warm"} {
-					for _, threads := range []int{1, 2} {
-						name := fmt.Sprintf("%s_%dx%d/%s/%s/%s/threads%d", sh.name, sh.k, sh.n, g.Name(), path, cache, threads)
-						b.Run(name, func(b *testing.B) { benchGemv(b, g, sh.n, sh.k, path == "panels", cache == "cold", threads) })
-					}
+		for _, path := range []string{"stored", "panels", "huge"} {
+			for _, cache := range []string{"cold", "warm"} {
+				for _, threads := range []int{1, 2} {
+					name := fmt.Sprintf("%s_%dx%d/%s/%s/threads%d", sh.name, sh.k, sh.n, path, cache, threads)
+					b.Run(name, func(b *testing.B) { benchGemv(b, sh.n, sh.k, path, cache == "cold", threads) })
 				}
 			}
 		}
 	}
 }
 
-func benchGemv(b *testing.B, g linalg.Blocked, n, k int, panels, cold bool, threads int) {
+func benchGemv(b *testing.B, n, k int, path string, cold bool, threads int) {
+	g := linalg.Fast()
 	rng := rand.New(rand.NewPCG(5, 6))
 	w := randomSlice(rng, n*k)
 	x := randomSlice(rng, k)
 	size := n * k
-	if panels {
+	if path != "stored" {
 		size = linalg.VecPackedLen(k, n)
 	}
 	copies := make([][]float32, 1)
@@ -85,11 +81,16 @@ func benchGemv(b *testing.B, g linalg.Blocked, n, k int, panels, cold bool, thre
 		copies = make([][]float32, max(1, (96<<20)/(4*size)))
 	}
 	for i := range copies {
-		copies[i] = make([]float32, size)
-		if panels {
+		switch path {
+		case "stored":
+			copies[i] = slices.Clone(w)
+		case "panels":
+			copies[i] = make([]float32, size)
+		case "huge":
+			copies[i] = hugepages.Floats(size)
+		}
+		if path != "stored" {
 			g.PackVecB(true, k, n, w, k, copies[i])
-		} else {
-			copy(copies[i], w)
 		}
 	}
 	y := make([]float32, n)
@@ -102,10 +103,10 @@ func benchGemv(b *testing.B, g linalg.Blocked, n, k int, panels, cold bool, thre
 	cpu := processCPUTime()
 	i := 0
 	for b.Loop() {
-		if panels {
-			g.SgemmPackedVecB(1, n, k, 1, x, k, copies[i%len(copies)], 0, y, n)
-		} else {
+		if path == "stored" {
 			g.Sgemm(false, false, 1, n, k, 1, x, k, copies[i%len(copies)], n, 0, y, n)
+		} else {
+			g.SgemmPackedVecB(1, n, k, 1, x, k, copies[i%len(copies)], 0, y, n)
 		}
 		i++
 	}
