@@ -46,7 +46,9 @@ var gemvShapes = []struct {
 
 // BenchmarkGemv times one row by a classifier's weights through the
 // paths a model takes: "stored" multiplies B as stored, k×n (Sgemm, as
-// MatMul's unprepared products), "panels" the transposed weights packed
+// MatMul's unprepared products), "transposed" B as PyTorch's Linear
+// stores it, n×k (Sgemm, as Gemm multiplies weights too long for the
+// panels, see kernels.rowByPanels), "panels" the transposed weights packed
 // by PackVecB (SgemmPackedVecB, as Gemm's prepared products) in a plain
 // allocation, "huge" the same panels in huge pages (hugepages.Floats,
 // as a plan prepares them). "cold" cycles through copies of the weights
@@ -56,7 +58,7 @@ var gemvShapes = []struct {
 // the weights' bandwidth and the process's CPU time per product.
 func BenchmarkGemv(b *testing.B) {
 	for _, sh := range gemvShapes {
-		for _, path := range []string{"stored", "panels", "huge"} {
+		for _, path := range []string{"stored", "transposed", "panels", "huge"} {
 			for _, cache := range []string{"cold", "warm"} {
 				for _, threads := range []int{1, 2} {
 					name := fmt.Sprintf("%s_%dx%d/%s/%s/threads%d", sh.name, sh.k, sh.n, path, cache, threads)
@@ -73,7 +75,7 @@ func benchGemv(b *testing.B, n, k int, path string, cold bool, threads int) {
 	w := randomSlice(rng, n*k)
 	x := randomSlice(rng, k)
 	size := n * k
-	if path != "stored" {
+	if path == "panels" || path == "huge" {
 		size = linalg.VecPackedLen(k, n)
 	}
 	copies := make([][]float32, 1)
@@ -82,14 +84,14 @@ func benchGemv(b *testing.B, n, k int, path string, cold bool, threads int) {
 	}
 	for i := range copies {
 		switch path {
-		case "stored":
+		case "stored", "transposed":
 			copies[i] = slices.Clone(w)
 		case "panels":
 			copies[i] = make([]float32, size)
 		case "huge":
 			copies[i] = hugepages.Floats(size)
 		}
-		if path != "stored" {
+		if path == "panels" || path == "huge" {
 			g.PackVecB(true, k, n, w, k, copies[i])
 		}
 	}
@@ -103,10 +105,13 @@ func benchGemv(b *testing.B, n, k int, path string, cold bool, threads int) {
 	cpu := processCPUTime()
 	i := 0
 	for b.Loop() {
-		if path == "stored" {
-			g.Sgemm(false, false, 1, n, k, 1, x, k, copies[i%len(copies)], n, 0, y, n)
-		} else {
-			g.SgemmPackedVecB(1, n, k, 1, x, k, copies[i%len(copies)], 0, y, n)
+		switch b := copies[i%len(copies)]; path {
+		case "stored":
+			g.Sgemm(false, false, 1, n, k, 1, x, k, b, n, 0, y, n)
+		case "transposed":
+			g.Sgemm(false, true, 1, n, k, 1, x, k, b, k, 0, y, n)
+		default:
+			g.SgemmPackedVecB(1, n, k, 1, x, k, b, 0, y, n)
 		}
 		i++
 	}
