@@ -66,11 +66,11 @@ func (pb *PreparedB) multiply(m int, alpha float32, a []float32, lda int, beta f
 	case pb == nil || !pb.Current():
 		return false
 	case rowByPanels(pb.transB, m, pb.n, pb.k):
-		rows := pb.layout(&pb.rows, linalg.VecPackedLen(pb.k, pb.n), pb.gemm.PackVecB)
+		rows := pb.layout(&pb.rows, linalg.VecPackedLen(pb.k, pb.n), hugepages.Floats, pb.gemm.PackVecB)
 		pb.gemm.SgemmPackedVecB(m, pb.n, pb.k, alpha, a, lda, rows, beta, c, pb.n)
 		return true
 	case pb.k*pb.n <= maxPackedB && pb.gemm.BlocksB(pb.transB, m, pb.n, pb.k):
-		blocks := pb.layout(&pb.blocks, pb.packed.PackedLen(pb.k, pb.n), pb.packed.PackB)
+		blocks := pb.layout(&pb.blocks, pb.packed.PackedLen(pb.k, pb.n), floats, pb.packed.PackB)
 		pb.packed.SgemmPackedB(m, pb.n, pb.k, alpha, a, lda, blocks, beta, c, pb.n)
 		return true
 	}
@@ -87,22 +87,31 @@ func (pb *PreparedB) multiply(m int, alpha float32, a []float32, lda int, beta f
 const maxPackedB = 1 << 22
 
 // layout returns the panels held in p, packing them with pack into a
-// new buffer of size elements first if there are none yet: in huge
-// pages where the system has them (see package hugepages), as the
-// panels stream from memory on every product. Concurrent
-// first calls may each pack; one buffer is kept, and all are the same.
-func (pb *PreparedB) layout(p *atomic.Pointer[[]float32], size int,
+// buffer of size elements from alloc first if there are none yet.
+// Concurrent first calls may each pack; one buffer is kept, and all are
+// the same.
+//
+// PackVecB's panels, which a product with one row streams from memory,
+// are allocated in huge pages where the system has them (see package
+// hugepages); PackB's are not: products with many rows spend their
+// time in arithmetic, and the blocks of a transformer's layers (tens of
+// buffers of 2-16 MB) could each add up to a huge page of resident
+// memory.
+func (pb *PreparedB) layout(p *atomic.Pointer[[]float32], size int, alloc func(n int) []float32,
 	pack func(transB bool, k, n int, b []float32, ldb int, dst []float32)) []float32 {
 	if s := p.Load(); s != nil {
 		return *s
 	}
-	s := hugepages.Floats(size)
+	s := alloc(size)
 	pack(pb.transB, pb.k, pb.n, pb.b, pb.ldb, s)
 	if p.CompareAndSwap(nil, &s) {
 		return s
 	}
 	return *p.Load()
 }
+
+// floats is a plain allocation of n values.
+func floats(n int) []float32 { return make([]float32, n) }
 
 // rowByPanels reports whether a product of m rows of A (as stored) by a
 // k×n op(B) (B transposed when transB) multiplies each row by PackVecB's

@@ -23,8 +23,10 @@ const Size = 2 << 20
 // pages (madvise MADV_HUGEPAGE): used from then on, they are backed by
 // huge pages where the system has them to give. Smaller slices, and
 // slices elsewhere, are plain allocations. The memory is the Go heap's,
-// collected as any slice; up to Size bytes of address space before the
-// slice are allocated with it and left untouched.
+// collected as any slice. Up to Size bytes before the slice are
+// allocated with it, to align it, and never used: they take address
+// space only, unless the heap gives memory it has used before, which it
+// clears (then they may take up to Size bytes of resident memory).
 func Floats(n int) []float32 {
 	if n*4 < Size {
 		return make([]float32, n)
