@@ -163,7 +163,7 @@ func (p *Program) planConcats() {
 		if parent == nil {
 			if g := p.prefixGroup(places, s.inputs, axis); g != nil {
 				first := places[s.inputs[0]].first
-				places[out] = &concatPlace{group: g, first: first, count: len(s.inputs)}
+				places[out] = &concatPlace{group: g, first: first, count: len(s.inputs), apart: apart[out] == axis || apart[out] == apartOnly}
 				continue
 			}
 		}
@@ -175,7 +175,7 @@ func (p *Program) planConcats() {
 		for j, in := range s.inputs {
 			switch {
 			case placeable(in, s.inputs):
-				places[in] = &concatPlace{group: g, first: j, count: 1, apart: apart[in] == axis}
+				places[in] = &concatPlace{group: g, first: j, count: 1, apart: apart[in] == axis || apart[in] == apartOnly}
 				pieces++
 			case in >= 0 && places[in] != nil && places[in].group.out == in && places[in].group.parent == nil && once(in, s.inputs):
 				// The output of a Concat planned before: its group
@@ -204,9 +204,11 @@ func (p *Program) planConcats() {
 }
 
 // concatReaders returns, per slot, the axis attribute of the Concats
-// that alone read the value, all along that axis (as the attribute says
-// it: 1 and -3 differ), and notConcat for a value that another kind of
-// step reads, Concats along different axes, or none.
+// that read the value, all along that axis (as the attribute says it: 1
+// and -3 differ), where every other step that reads it takes it with
+// its images apart (ops.ImagesApartReader); apartOnly for a value that
+// only such other steps read; and notConcat for a value that another
+// kind of step reads, Concats along different axes, or none.
 func (p *Program) concatReaders() []int64 {
 	axes := make([]int64, len(p.names))
 	const unread = notConcat - 1
@@ -218,20 +220,34 @@ func (p *Program) concatReaders() []int64 {
 		if !ok || s.precomputed {
 			axis = notConcat
 		}
-		for _, slot := range s.inputs {
+		op, inputs, runs := s.plannedRead()
+		if !runs && !s.precomputed {
+			continue
+		}
+		if s.precomputed {
+			op, inputs = s.op, s.inputs
+		}
+		reader, _ := op.(ops.ImagesApartReader)
+		for j, slot := range inputs {
+			if slot >= 0 && axis == notConcat && !s.precomputed && reader != nil && reader.ReadsImagesApart(j) {
+				if axes[slot] == unread {
+					axes[slot] = apartOnly
+				}
+				continue
+			}
 			switch {
 			case slot < 0 || axes[slot] == axis:
-			case axes[slot] == unread:
+			case axes[slot] == unread || axes[slot] == apartOnly:
 				axes[slot] = axis
 			default:
 				axes[slot] = notConcat
 			}
 		}
-		for _, slots := range [][]int{s.captureSlots, s.reads} {
-			for _, slot := range slots {
-				if slot >= 0 {
-					axes[slot] = notConcat
-				}
+		// Subgraphs read their captures as they are. (The values that
+		// folded steps read, s.reads, are among plannedRead's inputs.)
+		for _, slot := range s.captureSlots {
+			if slot >= 0 {
+				axes[slot] = notConcat
 			}
 		}
 	}
@@ -243,9 +259,44 @@ func (p *Program) concatReaders() []int64 {
 	return axes
 }
 
-// notConcat is concatReaders' mark of a value that not only Concats
-// read.
-const notConcat = math.MinInt64 + 1
+// plannedRead returns the op that computes step s in a run that records
+// and keeps nothing, on float32 input, and the slots it reads: the
+// fused op of a fusion, the variant of a step whose input Transposes or
+// normalizations it reads in place, its lean op. runs is false for a
+// step that another's op computes then (absorbed into a fusion, folded
+// into its reader, written by the step before it).
+func (s *step) plannedRead() (op ops.Op, inputs []int, runs bool) {
+	if s.absorbedBy != nil || s.foldedInto != nil || s.writtenBy != nil {
+		return nil, nil, false
+	}
+	mask := 0
+	for k, f := range s.folds {
+		if f != nil {
+			mask |= 1 << k
+		}
+	}
+	switch {
+	case s.fused != nil && mask != 0:
+		return s.folded[mask].fused, s.folded[mask].fusedInputs, true
+	case s.fused != nil:
+		return s.fused.op, s.fused.inputs, true
+	case s.lean != nil:
+		return s.lean, s.inputs, true
+	case s.outFold != nil:
+		return s.outFolded[mask].op, s.outFolded[mask].inputs, true
+	case mask != 0:
+		return s.folded[mask].op, s.folded[mask].inputs, true
+	}
+	return s.op, s.inputs, true
+}
+
+// notConcat is concatReaders' mark of a value that other steps than
+// Concats and ops reading it with its images apart read; apartOnly its
+// mark of a value that only the latter read.
+const (
+	notConcat = math.MinInt64 + 1
+	apartOnly = math.MinInt64 + 2
+)
 
 // once reports whether v is one of inputs, once.
 func once(v int, inputs []int) bool {
@@ -297,7 +348,7 @@ func (p *Program) into(st *runState, outSlots []int, keep []bool) (*tensor.Tenso
 		return nil, 0
 	}
 	v := st.part(pl, keep)
-	if gr := &st.groups[pl.group.id]; v != nil && gr.rows > 1 && pl.count == 1 {
+	if gr := &st.groups[pl.group.id]; v != nil && gr.rows > 1 && v != gr.base {
 		return v, gr.offsets[len(gr.offsets)-1]
 	}
 	return v, 0
@@ -370,7 +421,7 @@ func (st *runState) part(pl *concatPlace, keep []bool) *tensor.Tensor {
 		return v
 	}
 	lo, hi := gr.offsets[pl.first], gr.offsets[pl.first+pl.count]
-	if lo == hi || gr.rows > 1 && (pl.count != 1 || !pl.apart) {
+	if lo == hi || gr.rows > 1 && !pl.apart {
 		return nil
 	}
 	// A piece's images lie a row apart: its view runs from its place in
@@ -391,6 +442,39 @@ func (st *runState) part(pl *concatPlace, keep []bool) *tensor.Tensor {
 	gr.views[key] = v
 	st.rootOf[bufferOf(v)] = g.root
 	return v
+}
+
+// denseParts replaces in in, the inputs of op read from slots, each
+// value that lies in a Concat's buffer with its images apart that op
+// does not take so (ops.ImagesApartReader), by a copy with its images
+// one after the other, and returns the copies, for the pool once op
+// has run. The plan lends such views only to values that the ops of
+// runs that keep nothing read so (concatReaders); a run that keeps a
+// value in between (a normalization's output, which then runs rather
+// than fold into its reader) reads them through these copies.
+func (st *runState) denseParts(op ops.Op, slots []int, in []*tensor.Tensor, record bool) []*tensor.Tensor {
+	if record || st.partOf == nil {
+		return nil
+	}
+	var copies []*tensor.Tensor
+	reader, _ := op.(ops.ImagesApartReader)
+	for j, slot := range slots {
+		if slot < 0 || st.partOf[slot] == 0 || ops.ImagesApart(in[j]) == 0 {
+			continue
+		}
+		if reader != nil && reader.ReadsImagesApart(j) {
+			continue
+		}
+		x := in[j]
+		d := st.pool.Float32(x.Shape...)
+		image, stride := tensor.NumElements(x.Shape[1:]), ops.ImagesApart(x)
+		for n := range x.Shape[0] {
+			copy(d.F32()[n*image:(n+1)*image], x.F32()[n*stride:])
+		}
+		in[j] = d
+		copies = append(copies, d)
+	}
+	return copies
 }
 
 // holdPart counts a value of st that lies in the buffer of root group

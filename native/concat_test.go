@@ -109,6 +109,9 @@ func (s concatSpy) Forward(ctx *ops.Context, in []*tensor.Tensor) ([]*tensor.Ten
 	}
 	rows := tensor.NumElements(out[0].Shape[:axis])
 	rowLen := len(dst) / max(rows, 1)
+	if apart := ops.ImagesApart(out[0]); apart != 0 {
+		rowLen = apart // a part of a larger Concat's output, its images apart
+	}
 	offset := 0
 	for _, x := range in {
 		src, _ := x.Data.([]float32)
@@ -119,6 +122,11 @@ func (s concatSpy) Forward(ctx *ops.Context, in []*tensor.Tensor) ([]*tensor.Ten
 		offset += n
 	}
 	return out, nil
+}
+
+// ReadsImagesApart is the Concat's (ops.ImagesApartReader).
+func (s concatSpy) ReadsImagesApart(i int) bool {
+	return s.Op.(ops.ImagesApartReader).ReadsImagesApart(i)
 }
 
 // spyOnConcats wraps every Concat step of p in a concatSpy counting into
@@ -533,8 +541,8 @@ func TestConcatInPlaceLeavesPrecomputedValues(t *testing.T) {
 // the Convs in turn pointwise, 3x3 (Winograd or a sliding window), direct
 // or in lanes (depthwise), 5x5, with a residual and Relu in the
 // epilogue, of few input channels (channel blocks), strided (the window
-// read as A), and on 1x1 planes (matrix-vector products); MaxPool
-// writes its output whole, and is copied. Each Concat is read by a
+// read as A), and on 1x1 planes (matrix-vector products), and a
+// MaxPool, which writes its images apart too. Each Concat is read by a
 // Tanh, a graph output.
 func apartNet(t testing.TB, rng *rand.Rand) *graph.Model {
 	t.Helper()
@@ -595,8 +603,9 @@ func apartNet(t testing.TB, rng *rand.Rand) *graph.Model {
 // without it at batch 2, 3 and 8 (and 1 between), twice each (the
 // first run of a batch plans from shapes of another and copies), and
 // checks that the outputs agree bitwise and that, from the second run,
-// the Convs' pieces were in place: cat's six, down's two and se's two
-// (pre's, in cat's buffer, are copied; MaxPool's is copied).
+// the Convs' and MaxPool's pieces were in place: cat's seven, down's
+// two and se's two (pre's, in cat's buffer, are copied: a Tanh, which
+// takes no images apart, reads pre).
 func TestConcatInPlaceImagesApart(t *testing.T) {
 	rng := rand.New(rand.NewPCG(19, 8))
 	m := apartNet(t, rng)
@@ -615,9 +624,9 @@ func TestConcatInPlaceImagesApart(t *testing.T) {
 			}
 			what := fmt.Sprintf("batch %d, side %d, run %d", run.batch, run.side, r)
 			sameBits(t, what, got, want)
-			wantPlaced := 10
+			wantPlaced := 11
 			if run.batch == 1 {
-				wantPlaced = 13 // pre's two and MaxPool's too
+				wantPlaced = 13 // pre's two too
 			}
 			if r == 0 {
 				wantPlaced = 0
@@ -627,4 +636,183 @@ func TestConcatInPlaceImagesApart(t *testing.T) {
 			}
 		}
 	}
+}
+
+// denseBlocksNet builds two blocks in DenseNet's pattern on x of shape [N, 8,
+// S, S]: each layer concatenates all the features so far (a prefix of
+// the block's last Concat) and reads them through BatchNormalization,
+// Relu and a 1x1 Conv (folded into one step), then a 3x3 Conv gives
+// the layer's new features; a transition (normalization, Relu, 1x1
+// Conv, AveragePool 2x2) leads from one block to the next:
+//
+//	block 1 (axis 1):  p = MaxPool(x); Concat(p) (of one input),
+//	                   Concat(p, h1), Concat(p, h1, h2) read by a padded
+//	                   3x3 Conv directly (which gathers its input), the
+//	                   block Concat(p, h1, h2, h3)
+//	block 2 (axis -3): p = AveragePool(...); Concat(p, g1) also read by
+//	                   a Tanh (a graph output: copied), Concat(p, g1, g2),
+//	                   the block Concat(p, g1, g2, g3)
+//
+// The outputs are the Tanh and the block 2 transition's Conv; norms
+// are the normalizations' outputs, in order.
+func denseBlocksNet(t testing.TB, rng *rand.Rand) (m *graph.Model, norms []string) {
+	t.Helper()
+	b := graph.NewBuilder("dense", graph.OpsetID{Version: 17})
+	x := b.Input("x", graph.Float32, graph.Symbol("N"), graph.Fixed(8), graph.Symbol("S"), graph.Symbol("S"))
+	names := 0
+	param := func(shape ...int64) string {
+		t.Helper()
+		v, err := graph.NewTensor(graph.Float32, shape...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range v.Data.([]float32) {
+			v.Data.([]float32)[i] = float32(rng.NormFloat64())
+		}
+		names++
+		return b.Initializer(fmt.Sprintf("p%d", names), v)
+	}
+	positive := func(c int64) string {
+		t.Helper()
+		v, err := graph.NewTensor(graph.Float32, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range v.Data.([]float32) {
+			v.Data.([]float32)[i] = float32(0.5 + rng.Float64())
+		}
+		names++
+		return b.Initializer(fmt.Sprintf("p%d", names), v)
+	}
+	conv := func(in string, m, c, k int64) string {
+		return b.Node("Conv", "", []string{in, param(m, c, k, k), param(m)}, graph.IntsAttr("pads", k/2, k/2, k/2, k/2))
+	}
+	// normConv is BatchNormalization, Relu and a 1x1 Conv, which the
+	// program folds into one step that reads its input apart.
+	normConv := func(in string, c, m int64) string {
+		bn := b.Node("BatchNormalization", "", []string{in, param(c), param(c), param(c), positive(c)})
+		norms = append(norms, bn)
+		return conv(b.Node("Relu", "", []string{bn}), m, c, 1)
+	}
+	relu := func(in string) string { return b.Node("Relu", "", []string{in}) }
+	const grow = 4
+	cat := func(axis int64, in ...string) string { return b.Node("Concat", "", in, graph.IntAttr("axis", axis)) }
+	p := b.Node("MaxPool", "", []string{x}, graph.IntsAttr("kernel_shape", 3, 3), graph.IntsAttr("pads", 1, 1, 1, 1))
+	h1 := conv(relu(normConv(cat(1, p), 8, 8)), grow, 8, 3)
+	h2 := conv(relu(normConv(cat(1, p, h1), 12, 8)), grow, 8, 3)
+	h3 := conv(cat(1, p, h1, h2), grow, 16, 3)
+	p = b.Node("AveragePool", "", []string{normConv(cat(1, p, h1, h2, h3), 20, 10)},
+		graph.IntsAttr("kernel_shape", 2, 2), graph.IntsAttr("strides", 2, 2))
+	g1 := conv(relu(normConv(cat(-3, p), 10, 8)), grow, 8, 3)
+	mixed := cat(-3, p, g1)
+	g2 := conv(relu(normConv(mixed, 14, 8)), grow, 8, 3)
+	g3 := conv(relu(normConv(cat(-3, p, g1, g2), 18, 8)), grow, 8, 3)
+	b.Output(b.Node("Tanh", "y_mixed", []string{mixed}), nil)
+	b.Output(normConv(cat(-3, p, g1, g2, g3), 22, 6), nil)
+	m, err := b.Model()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, norms
+}
+
+// TestConcatInPlaceDense runs denseBlocksNet with the in-place plan and
+// without it at batch 1, 2, 3 and 8, twice each (the first run of a
+// shape copies), and checks that the outputs agree bitwise and how many
+// pieces the Concats found in place from the second run: at batch 1
+// every piece of every Concat (20), MaxPool's and AveragePool's too; at
+// batch N > 1 all but the two of the prefix that a Tanh reads, the
+// prefixes being views of their block's buffer with the images apart,
+// which the folded normalizations' and the 3x3 Conv's steps read so.
+func TestConcatInPlaceDense(t *testing.T) {
+	rng := rand.New(rand.NewPCG(19, 9))
+	m, _ := denseBlocksNet(t, rng)
+	planned, plain, placed := plannedAndCopying(t, m)
+	for _, run := range []struct{ batch, side int }{{1, 8}, {2, 8}, {3, 6}, {8, 8}, {1, 6}, {2, 10}} {
+		for r := range 2 {
+			in := map[string]*tensor.Tensor{"x": randomImage(rng, run.batch, 8, run.side)}
+			want, err := plain.Run(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			placed.Store(0)
+			got, err := planned.Run(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			what := fmt.Sprintf("batch %d, side %d, run %d", run.batch, run.side, r)
+			sameBits(t, what, got, want)
+			wantPlaced := 18
+			if run.batch == 1 {
+				wantPlaced = 20
+			}
+			if r == 0 {
+				wantPlaced = 0
+			}
+			if n := placed.Load(); n != int64(wantPlaced) {
+				t.Errorf("%s: %d pieces in place, want %d", what, n, wantPlaced)
+			}
+		}
+	}
+}
+
+// TestConcatInPlaceDenseKeeps runs denseBlocksNet keeping the output of
+// a normalization that reads a prefix (which then runs rather than fold
+// into its Conv, and takes no images apart: the executor hands it a
+// dense copy of the prefix's view), or the prefix itself, at batch 1
+// and 3, against the copying program with the same Options.Keep; and a
+// recording run, with the gradients of its input, between them.
+func TestConcatInPlaceDenseKeeps(t *testing.T) {
+	rng := rand.New(rand.NewPCG(19, 10))
+	m, norms := denseBlocksNet(t, rng)
+	planned, plain, _ := plannedAndCopying(t, m)
+	for _, keep := range [][]string{nil, {norms[1]}, {norms[4]}, {norms[0], norms[5]}, {"Concat_2"}, nil} {
+		for _, batch := range []int{1, 3, 3} {
+			in := map[string]*tensor.Tensor{"x": randomImage(rng, batch, 8, 6)}
+			want, err := plain.RunWith(t.Context(), in, Options{Keep: keep})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := planned.RunWith(t.Context(), in, Options{Keep: keep})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sameBits(t, fmt.Sprintf("keeping %v, batch %d", keep, batch), got, want)
+		}
+	}
+	in := map[string]*tensor.Tensor{"x": randomImage(rng, 3, 8, 6)}
+	planned, err := Compile(m) // not spied on: the spies have no Backward
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := planned.Run(in); err != nil { // a run to plan from
+		t.Fatal(err)
+	}
+	tape, err := planned.Forward(in, Options{Record: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tape.Release()
+	plainTape, err := plain.Forward(in, Options{Record: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plainTape.Release()
+	sameBits(t, "recording run", tape.Outputs(), plainTape.Outputs())
+	seeds := map[string]*tensor.Tensor{}
+	for name, y := range plainTape.Outputs() {
+		seeds[name] = tensor.Float32(y.Shape...)
+		for i := range seeds[name].F32() {
+			seeds[name].F32()[i] = float32(rng.NormFloat64())
+		}
+	}
+	grads, err := tape.Backward(seeds, []string{"x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plainGrads, err := plainTape.Backward(seeds, []string{"x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameBits(t, "gradients of x", grads, plainGrads)
 }

@@ -1067,6 +1067,7 @@ func (p *Program) forward(ctx context.Context, st *runState, values []*tensor.Te
 			}
 			in = append(in, values[slot])
 		}
+		dense := st.denseParts(op, inSlots, in, record)
 		if !record && s.memo.on() {
 			began := opts.Profile.start()
 			kept := s.memo.lookup(in)
@@ -1132,6 +1133,9 @@ func (p *Program) forward(ctx context.Context, st *runState, values []*tensor.Te
 		opts.Profile.stop(i, began)
 		if into != nil {
 			st.pool.Shelter(nil)
+		}
+		for _, t := range dense {
+			st.pool.Put(t)
 		}
 		if err != nil {
 			if ctx.Err() != nil {

@@ -168,17 +168,37 @@ func ConvResidualForward(p *ConvParams, x, w, b, r, y []float32) {
 // convForward is ConvResidualForward by plan, with image n of the
 // output at y[n*stride:] when stride is not zero (at least M*OH*OW).
 func (p *ConvParams) convForward(plan *convPlan, x, w, b, r, y []float32, stride int) {
-	p.convForwardAffine(plan, x, w, b, r, y, stride, nil)
+	p.convForwardAffine(plan, x, 0, w, b, r, y, stride, nil)
 }
 
 // convForwardAffine is convForward of in applied to x (nil: x as it
-// is); see ConvForwardPlan.ForwardAffine.
-func (p *ConvParams) convForwardAffine(plan *convPlan, x, w, b, r, y []float32, stride int, in *InputAffine) {
+// is), with image n of x at x[n*xStride:] when xStride is not zero (at
+// least C*H*W); see ConvForwardPlan.ForwardApart.
+func (p *ConvParams) convForwardAffine(plan *convPlan, x []float32, xStride int, w, b, r, y []float32, stride int, in *InputAffine) {
 	const op = "Conv"
 	oh, ow := p.OutSize()
 	ohw := oh * ow
 	mg, k := p.M/p.Group, p.colRows()
-	need(op, "x", x, p.N*p.C*p.H*p.W)
+	if image := p.C * p.H * p.W; xStride != 0 && xStride != image {
+		if xStride < image {
+			panic(fmt.Sprintf("kernels: Conv: images %d apart in x, each %d long", xStride, image))
+		}
+		need(op, "x", x, (p.N-1)*xStride+image)
+		if plan.alg != convPointwise || in != nil && !plan.point.packsAffine(plan.alg) {
+			// The other algorithms read the images one after the
+			// other: gathered first, the copy that a Concat of
+			// them would have made.
+			dense := getBuffer(p.N * image)
+			defer putBuffer(dense)
+			for n := range p.N {
+				copy(dense[n*image:(n+1)*image], x[n*xStride:])
+			}
+			x, xStride = dense, 0
+		}
+	} else {
+		xStride = 0
+		need(op, "x", x, p.N*image)
+	}
 	need(op, "w", w, p.M*k)
 	e := slideEpilogue{bias: b, act: p.Act, residual: r}
 	if stride != 0 && stride != p.M*ohw {
@@ -199,13 +219,17 @@ func (p *ConvParams) convForwardAffine(plan *convPlan, x, w, b, r, y []float32, 
 	if in != nil {
 		in.check(p)
 		if plan.point.packsAffine(plan.alg) {
-			plan.point.runAffine(x, w, y, e, in)
+			plan.point.runAffine(x, xStride, w, y, e, in)
 			return
 		}
 		mapped := getBuffer(p.N * p.C * p.H * p.W)
 		defer putBuffer(mapped)
 		in.apply(p, x, mapped)
 		x = mapped
+	}
+	if xStride != 0 {
+		plan.point.runAffine(x, xStride, w, y, e, nil) // only pointwise products read x apart
+		return
 	}
 	if plan.run(x, w, y, e) {
 		return

@@ -94,5 +94,17 @@ func (f *ConvForwardPlan) ForwardImages(x, w, b, r, y []float32, stride int) {
 // shift (a squeeze-and-excitation gate, per image or not), on the input
 // multiplied by it, as Mul multiplies.
 func (f *ConvForwardPlan) ForwardAffine(x, w, b, r, y []float32, in InputAffine) {
-	f.p.convForwardAffine(&f.plan, x, w, b, r, y, 0, &in)
+	f.p.convForwardAffine(&f.plan, x, 0, w, b, r, y, 0, &in)
+}
+
+// ForwardApart is ForwardAffine (Forward when in is nil) with image n
+// of the input at x[n*xStride:] and of the output at y[n*yStride:]
+// (xStride at least C*H*W, yStride at least M*OH*OW; 0 for images one
+// after the other), nothing read or written between them: parts of
+// larger tensors, such as channel concatenations at batch N > 1. The
+// pointwise products read the images where they lie; the other
+// algorithms gather them first. The results are bitwise ForwardAffine's
+// (Forward's).
+func (f *ConvForwardPlan) ForwardApart(x []float32, xStride int, w, b, r, y []float32, yStride int, in *InputAffine) {
+	f.p.convForwardAffine(&f.plan, x, xStride, w, b, r, y, yStride, in)
 }

@@ -284,7 +284,7 @@ func (s *pointwiseGeometry) split(workers int) pointwiseSplit {
 // run computes the convolution of x into y by the weights w, chunk by
 // chunk, with the epilogue e (which may accumulate).
 func (s *pointwiseGeometry) run(x, w, y []float32, e slideEpilogue) {
-	s.runAffine(x, w, y, e, nil)
+	s.runAffine(x, 0, w, y, e, nil)
 }
 
 // packsAffine reports whether the plan of algorithm alg whose pointwise
@@ -299,18 +299,22 @@ func (s *pointwiseGeometry) packsAffine(alg convAlgorithm) bool {
 // runAffine is run of in applied to x (nil: x as it is), which the
 // products apply as they pack the columns of each block (s must
 // packsAffine) and to the columns they compute as matrix-vector
-// products.
-func (s *pointwiseGeometry) runAffine(x, w, y []float32, e slideEpilogue, in *InputAffine) {
+// products, with image n of x at x[n*xStride:] (0: one after the
+// other).
+func (s *pointwiseGeometry) runAffine(x []float32, xStride int, w, y []float32, e slideEpilogue, in *InputAffine) {
 	p := s.p
 	oh, ow := p.OutSize()
 	cg := p.C / p.Group
+	if xStride == 0 {
+		xStride = p.C * p.H * p.W
+	}
 	workers := parallel.Threads()
 	if !parallel.Worth(2 * float64(p.N*p.M*oh*ow) * float64(cg)) {
 		workers = 1
 	}
 	sp := s.split(workers)
 	t := pointwiseTasks.Get()
-	*t = pointwiseTask{s: s, serial: linalg.Serial(s.gemm), x: x, w: w, y: y, e: e, sp: sp,
+	*t = pointwiseTask{s: s, serial: linalg.Serial(s.gemm), x: x, xImage: xStride, w: w, y: y, e: e, sp: sp,
 		tasks: p.N * p.Group * sp.chunks * sp.blocks}
 	if in != nil {
 		t.in = *in
@@ -374,6 +378,7 @@ type pointwiseTask struct {
 	e       slideEpilogue
 	sp      pointwiseSplit
 	off     []int32 // q times the distance between two rows of B
+	xImage  int     // the elements from one image of x to the next
 	tasks   int
 	next    int64 // the next item to take, atomically
 	// fused says that the products apply the bias and the activation
@@ -436,10 +441,10 @@ func (t *pointwiseTask) Range(_, _ int) {
 		}
 		// src and ld are the block's columns of the input, row q at
 		// src[q*ld:], gathered into buf when strided.
-		src, ld := t.x[(n*p.C+g*cg)*hw+j0:], hw
+		src, ld := t.x[n*t.xImage+g*cg*hw+j0:], hw
 		in := t.in.image(n, p.C)
 		if s.strided {
-			s.gather(t.x, buf, odd, n, g, j0, j1, stride)
+			s.gather(t.x[n*t.xImage:], buf, odd, g, j0, j1, stride)
 			src, ld = buf, stride
 		}
 		if tail := cols % nr; tail > 0 && tail <= pointwiseEdgeCols && cols > nr {
@@ -550,15 +555,15 @@ func (e *slideEpilogue) storeEpilogue() (bool, linalg.Epilogue) {
 }
 
 // gather copies columns [j0, j1) of the strided input of group g of
-// image n into buf, row q (input channel) at q*stride; odd, of OW
+// the image x into buf, row q (input channel) at q*stride; odd, of OW
 // elements, is scratch for the odd columns that a stride of 2 splits
 // off (vec.Deinterleave) and drops.
-func (s *pointwiseGeometry) gather(x, buf, odd []float32, n, g, j0, j1, stride int) {
+func (s *pointwiseGeometry) gather(x, buf, odd []float32, g, j0, j1, stride int) {
 	p := s.p
 	_, ow := p.OutSize()
 	cg, hw := p.C/p.Group, p.H*p.W
 	for q := 0; q < cg; q++ {
-		plane := x[(n*p.C+g*cg+q)*hw:][:hw]
+		plane := x[(g*cg+q)*hw:][:hw]
 		dst := buf[q*stride : q*stride+j1-j0]
 		for j := j0; j < j1; {
 			oy, ox := j/ow, j%ow

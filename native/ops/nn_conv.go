@@ -184,6 +184,12 @@ func (c *conv) FuseEpilogue(e Epilogue) Op {
 	return &fused
 }
 
+// ReadsImagesApart reports that a convolution takes its input X with
+// its images apart (ops.ImagesApart), unless it reads it as a product
+// (a folded gate): 2-D convolutions pass their distance to the kernels
+// (kernels.ConvForwardPlan.ForwardApart), the others copy X first.
+func (c *conv) ReadsImagesApart(i int) bool { return i == 0 && !c.gated }
+
 func (c *conv) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 	if c.norm != nil {
 		return c.normalizedForward(ctx, in)
@@ -208,6 +214,13 @@ func (c *conv) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, err
 	// The epilogues add a residual of Y's shape in 2-D; any other goes
 	// through the Add op after a plain convolution.
 	fallback := r != nil && (b.pnd != nil || !sameShape(r, b.shape))
+	xStride := ImagesApart(in[0]) // the elements from one image of X to the next
+	if xStride != 0 && (fallback || b.pnd != nil) {
+		x, done := denseImages(ctx, in[0])
+		defer done()
+		in = append([]*tensor.Tensor{x}, in[1:]...)
+		xStride = 0
+	}
 	var (
 		y      *tensor.Tensor
 		stride int // the elements from one image of y to the next
@@ -233,7 +246,7 @@ func (c *conv) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, err
 		if r != nil {
 			rf = r.F32()
 		}
-		b.forwardPlan(ctx, in[1].F32()).ForwardImages(in[0].F32(), in[1].F32(), optionalF32(in, 2), rf, y.F32(), stride)
+		b.forwardPlan(ctx, in[1].F32()).ForwardApart(in[0].F32(), xStride, in[1].F32(), optionalF32(in, 2), rf, y.F32(), stride, nil)
 	}
 	if fallback {
 		return residualFallback(ctx, y, r, c.epi.Act)

@@ -98,6 +98,8 @@ func (c *conv) normalizedForward(ctx *Context, in []*tensor.Tensor) ([]*tensor.T
 		kernels.BatchNormAffine(stats[0].F32(), stats[1].F32(), stats[2].F32(), stats[3].F32(), c.norm.Epsilon, affine.Scale, affine.Shift)
 		return b.forwardMapped(ctx, convIn, r, affine), nil
 	}
+	x, done := denseImages(ctx, x)
+	defer done()
 	// The normalized input stored (scratch from the pool, never
 	// ctx.Into, which is for the output), then convolved.
 	p := &kernels.BatchNormParams{N: x.Shape[0], C: ch, Spatial: tensor.NumElements(x.Shape[2:]), Epsilon: c.norm.Epsilon}
@@ -150,6 +152,6 @@ func (b *convBinding) forwardMapped(ctx *Context, convIn []*tensor.Tensor, r *te
 	}
 	w := convIn[1].F32()
 	y := ctx.Float32(b.shape...)
-	b.forwardPlan(ctx, w).ForwardAffine(convIn[0].F32(), w, optionalF32(convIn, 2), rf, y.F32(), in)
+	b.forwardPlan(ctx, w).ForwardApart(convIn[0].F32(), ImagesApart(convIn[0]), w, optionalF32(convIn, 2), rf, y.F32(), 0, &in)
 	return ctx.Outputs(y)
 }

@@ -159,15 +159,27 @@ func (o *pool) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, err
 	if pnd != nil {
 		return o.forwardND(ctx, in[0], pnd), nil
 	}
+	if !o.max || o.lean {
+		// The output's images may lie apart (Context.Images): a piece of
+		// a channel concatenation at batch N > 1, each image then pooled
+		// on its own (every plane is pooled on its own anyway).
+		y, stride := ctx.Images(shape...)
+		image := tensor.NumElements(shape[1:])
+		one := *p
+		if stride != image {
+			one.N = 1
+		}
+		for n := 0; n < p.N; n += one.N {
+			x, yn := in[0].F32()[n*p.C*p.H*p.W:], y.F32()[n*stride:]
+			if o.max {
+				kernels.MaxPoolValues(&one, x, yn)
+			} else {
+				kernels.AveragePoolForward(&one, x, yn)
+			}
+		}
+		return ctx.Outputs(y), nil
+	}
 	y := ctx.Float32(shape...)
-	if !o.max {
-		kernels.AveragePoolForward(p, in[0].F32(), y.F32())
-		return ctx.Outputs(y), nil
-	}
-	if o.lean {
-		kernels.MaxPoolValues(p, in[0].F32(), y.F32())
-		return ctx.Outputs(y), nil
-	}
 	arg := make(argmax, tensor.NumElements(shape))
 	kernels.MaxPoolForward(p, in[0].F32(), y.F32(), arg)
 	save(ctx, arg)

@@ -197,6 +197,34 @@ func ImagesApart(x *tensor.Tensor) int {
 	return 0
 }
 
+// ImagesApartReader is an Op whose Forward takes some of its inputs
+// with their images apart (ImagesApart): the memory plan may then hand
+// it, as such an input, a view of a channel concatenation's part at
+// batch N > 1 rather than a copy of it.
+type ImagesApartReader interface {
+	Op
+	// ReadsImagesApart reports whether Forward takes input i with its
+	// images apart, in every run.
+	ReadsImagesApart(i int) bool
+}
+
+// denseImages returns x with its images one after the other: x itself
+// when they are (ImagesApart is 0), else a copy of it from ctx's pool,
+// which the caller hands back with done (a no-op for x itself).
+func denseImages(ctx *Context, x *tensor.Tensor) (dense *tensor.Tensor, done func()) {
+	stride := ImagesApart(x)
+	if stride == 0 {
+		return x, func() {}
+	}
+	d := ctx.Pool.Float32(x.Shape...)
+	image := tensor.NumElements(x.Shape[1:])
+	src, dst := x.F32(), d.F32()
+	for n := range x.Shape[0] {
+		copy(dst[n*image:(n+1)*image], src[n*stride:])
+	}
+	return d, func() { ctx.Pool.Put(d) }
+}
+
 // Zeros returns a float32 tensor of zeros, from the pool when there is
 // one: backward passes accumulate into their gradients.
 func (c *Context) Zeros(shape ...int) *tensor.Tensor {

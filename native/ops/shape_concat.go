@@ -72,13 +72,23 @@ func (op concatOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor,
 	if err := ctx.checkOutput(first.DType, shape); err != nil {
 		return nil, err
 	}
-	out := newOutput(ctx, first.DType, shape)
-	// Each input is outer blocks of inner = shape[axis:] elements; block
-	// o of input i lands at o*rowLen + offset_i.
-	dst := mvElems(out)
+	// Each input is rows blocks of inner = shape[axis:] elements; block
+	// o of input i lands at o*outRow + offset_i, outRow being rowLen
+	// unless the output is a view with its images (rows) apart: a part
+	// of a larger Concat's output that the memory plan lends
+	// (Context.IntoStride), read only by ops that take it so.
 	inner := tensor.NumElements(shape[axis+1:])
 	rowLen := shape[axis] * inner
-	placed := placedPieces(out, in, axis, rowLen)
+	rows := tensor.NumElements(shape[:axis])
+	var out *tensor.Tensor
+	outRow := rowLen
+	if ctx != nil && ctx.IntoStride != 0 && first.DType == graph.Float32 && rows == shape[0] {
+		out, outRow = ctx.Images(shape...)
+	} else {
+		out = newOutput(ctx, first.DType, shape)
+	}
+	dst := mvElems(out)
+	placed := placedPieces(out, in, axis, rows, rowLen, outRow)
 	if len(in) <= 64 && placed == uint64(1)<<len(in)-1 {
 		return []*tensor.Tensor{out}, nil // every piece is in place
 	}
@@ -102,7 +112,7 @@ func (op concatOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor,
 	}
 	// The output's elements are split between the threads: each copies
 	// the parts of the pieces that fall in its range.
-	parallel.For(dst.length(), mvCopyGrain, func(lo, hi int) {
+	parallel.For(rows*rowLen, mvCopyGrain, func(lo, hi int) {
 		for o := lo / max(rowLen, 1); o*rowLen < hi; o++ {
 			offset := 0
 			for i, x := range in {
@@ -114,7 +124,7 @@ func (op concatOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor,
 					if apart != nil && apart[i] != 0 {
 						block = o * apart[i]
 					}
-					dst.copyFrom(from, srcs[i], block+from-(o*rowLen+offset), to-from)
+					dst.copyFrom(from+o*(outRow-rowLen), srcs[i], block+from-(o*rowLen+offset), to-from)
 				}
 				offset += n
 			}
@@ -125,17 +135,16 @@ func (op concatOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor,
 
 // placedPieces returns the set (bit i for input i < 64) of the float32
 // inputs whose elements already sit where the output out, of rows of
-// rowLen elements joined along axis, takes them: those that the
-// program's memory plan had their producers write into out
-// (Context.Into): a piece of an output of one row whole, a piece of an
-// output of more rows as a view from its place in the first row to its
-// place in the last (its images apart, Context.Images).
-func placedPieces(out *tensor.Tensor, in []*tensor.Tensor, axis, rowLen int) uint64 {
+// rowLen elements joined along axis, outRow elements apart, takes them:
+// those that the program's memory plan had their producers write into
+// out (Context.Into): a piece of an output of one row whole, a piece of
+// an output of more rows as a view from its place in the first row to
+// its place in the last (its images apart, Context.Images).
+func placedPieces(out *tensor.Tensor, in []*tensor.Tensor, axis, rows, rowLen, outRow int) uint64 {
 	dst, ok := out.Data.([]float32)
-	if !ok || rowLen == 0 || len(dst)%rowLen != 0 {
+	if !ok || rowLen == 0 || rows == 0 || len(dst) != (rows-1)*outRow+rowLen {
 		return 0
 	}
-	rows := len(dst) / rowLen
 	var placed uint64
 	offset := 0
 	for i, x := range in {
@@ -144,13 +153,18 @@ func placedPieces(out *tensor.Tensor, in []*tensor.Tensor, axis, rowLen int) uin
 			return 0
 		}
 		n := tensor.NumElements(x.Shape[axis:])
-		if i < 64 && n > 0 && len(src) == (rows-1)*rowLen+n && offset+len(src) <= len(dst) && &src[0] == &dst[offset] {
+		if i < 64 && n > 0 && len(src) == (rows-1)*outRow+n && offset+len(src) <= len(dst) && &src[0] == &dst[offset] {
 			placed |= 1 << i
 		}
 		offset += n
 	}
 	return placed
 }
+
+// ReadsImagesApart reports that a Concat takes every input with its
+// images apart (ImagesApart) when it joins them along the first axis
+// after the images; along another it fails with an error.
+func (op concatOp) ReadsImagesApart(int) bool { return true }
 
 // ConcatAxis returns the axis attribute of a Concat op, and whether op
 // is one.
