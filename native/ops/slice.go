@@ -4,6 +4,7 @@ package ops
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/onnxkit/onnxkit/graph"
 	"github.com/onnxkit/onnxkit/native/tensor"
@@ -112,6 +113,26 @@ func (op sliceOp) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, 
 	m := make(mvAxisMaps, r)
 	for d := range m {
 		m[d] = mvStrided(count[d], first[d]*strides[d], step[d]*strides[d])
+	}
+	if x.DType == graph.Float32 && ctx != nil && ctx.IntoStride != 0 && r > 0 {
+		// The output's images may lie apart (Context.Images): a piece
+		// of a channel concatenation at batch N > 1 (ShuffleNet's
+		// half of the channels that passes through), each image then
+		// gathered on its own.
+		out, apart := ctx.Images(count...)
+		if image := tensor.NumElements(count[1:]); apart != image {
+			one := slices.Clone(count)
+			one[0] = 1
+			mn := slices.Clone(m)
+			for n := range count[0] {
+				part := &tensor.Tensor{DType: graph.Float32, Shape: one, Data: out.F32()[n*apart : n*apart+image]}
+				mn[0] = mvStrided(1, (first[0]+n*step[0])*strides[0], step[0]*strides[0])
+				mvElems(part).gatherAxes(mvElems(x), mn, nil)
+			}
+			return []*tensor.Tensor{out}, nil
+		}
+		mvElems(out).gatherAxes(mvElems(x), m, nil)
+		return []*tensor.Tensor{out}, nil
 	}
 	out := newOutput(ctx, x.DType, count)
 	mvElems(out).gatherAxes(mvElems(x), m, nil)
