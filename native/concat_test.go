@@ -534,7 +534,7 @@ func TestConcatInPlaceLeavesPrecomputedValues(t *testing.T) {
 //
 //	cat  = Concat(Relu(Conv1x1(x)), Conv3x3(x), Relu(ConvDepthwise3x3(x)), Conv5x5(x),
 //	              Relu(Conv1x1(x) + Tanh(Conv1x1(x))), Relu(Conv3x3(z)), MaxPool(x),
-//	              AveragePool(x), Slice(x)[:, 3:7])
+//	              AveragePool(x), Slice(x)[:, 5:5] (no channels), Slice(x)[:, 3:7])
 //	pre  = Concat(the first two of cat's)      a piece that two Concats read
 //	down = Concat(Conv3x3s2(x), Relu(Conv1x1s2(x)))
 //	se   = Concat(Conv1x1(g), Relu(Conv1x1(g))), g = GlobalAveragePool(x)
@@ -593,11 +593,13 @@ func apartNet(t testing.TB, rng *rand.Rand) *graph.Model {
 		copy(c.Data.([]int64), v)
 		return b.Initializer(name, c)
 	}
-	half := b.Node("Slice", "", []string{x, ints("starts", 3), ints("ends", 7), ints("axes", 1)})
+	axes := ints("axes", 1)
+	half := b.Node("Slice", "", []string{x, ints("starts", 3), ints("ends", 7), axes})
+	empty := b.Node("Slice", "", []string{x, ints("at", 5), ints("at_too", 5), axes})
 	stride2 := graph.IntsAttr("strides", 2, 2)
 	g := b.Node("GlobalAveragePool", "", []string{x})
 	concats := []string{
-		b.Node("Concat", "cat", []string{pointwise, winograd, depthwise, wide, residual, few, pool, avg, half}, axis1),
+		b.Node("Concat", "cat", []string{pointwise, winograd, depthwise, wide, residual, few, pool, avg, empty, half}, axis1),
 		b.Node("Concat", "pre", []string{pointwise, winograd}, axis1),
 		b.Node("Concat", "down", []string{conv(x, 5, 8, 3, pads(1), stride2), relu(conv(x, 3, 8, 1, stride2))}, axis1),
 		b.Node("Concat", "se", []string{conv(g, 5, 8, 1), relu(conv(g, 4, 8, 1))}, axis1),
