@@ -228,6 +228,19 @@ func (c *convSuiteCase) run(t *testing.T, p ConvParams, pass convPass) {
 		checkImagesApart(t, what, plain, p.N, func(y []float32, stride int) {
 			PlanConvForward(&p).ForwardImages(c.x, c.w, c.b, nil, y, stride)
 		})
+		// Read with the input's images apart (a channel
+		// concatenation's part read in place), plain and through a
+		// normalization's map: bitwise the dense input's outputs.
+		checkInputApart(t, what, plain, c.x, p.N, func(x []float32, stride int, y []float32) {
+			PlanConvForward(&p).ForwardApart(x, stride, c.w, c.b, nil, y, 0, nil)
+		})
+		rng := newRNG(uint64(p.C))
+		in := InputAffine{Scale: uniform(rng, p.C, 0.5, 1.5), Shift: uniform(rng, p.C, -1, 1), Relu: true}
+		mapped := make([]float32, len(plain))
+		PlanConvForwardAffine(&p).ForwardAffine(c.x, c.w, c.b, nil, mapped, in)
+		checkInputApart(t, what+" mapped", mapped, c.x, p.N, func(x []float32, stride int, y []float32) {
+			PlanConvForwardAffine(&p).ForwardApart(x, stride, c.w, c.b, nil, y, 0, &in)
+		})
 	case convFilterPass:
 		dw := append([]float32(nil), c.dw0...)
 		ConvBackward(&p, c.x, c.w, nil, c.dy, nil, dw, nil)
@@ -236,6 +249,31 @@ func (c *convSuiteCase) run(t *testing.T, p ConvParams, pass convPass) {
 		dx := append([]float32(nil), c.dx0...)
 		ConvBackward(&p, c.x, c.w, nil, c.dy, dx, nil, nil)
 		checkMagnitudes(t, what, dx, c.dx, c.dxMag, ulps)
+	}
+}
+
+// checkInputApart checks that forward, given the n images of x a few
+// elements more than their length apart (NaN between them), computes
+// bitwise want, what it computes from x itself.
+func checkInputApart(t *testing.T, what string, want, x []float32, n int, forward func(x []float32, stride int, y []float32)) {
+	t.Helper()
+	image := len(x) / n
+	for _, gap := range []int{1, 37} {
+		stride := image + gap
+		apart := make([]float32, (n-1)*stride+image)
+		for i := range apart {
+			apart[i] = float32(math.NaN())
+		}
+		for img := range n {
+			copy(apart[img*stride:], x[img*image:(img+1)*image])
+		}
+		y := make([]float32, len(want))
+		forward(apart, stride, y)
+		for i, v := range y {
+			if math.Float32bits(v) != math.Float32bits(want[i]) {
+				t.Fatalf("%s, input images %d apart: y[%d] = %v, want %v (from the dense input)", what, stride, i, v, want[i])
+			}
+		}
 	}
 }
 
