@@ -28,16 +28,24 @@ import (
 //
 // At batch N > 1 a piece of a Concat along an axis after the images
 // (channels) is strided in the output: its images lie a row of the
-// output apart. A piece that only Concats along that axis read (its
-// place's apart) is then offered its view from its place in the first
-// row to its place in the last, with the row's length as
+// output apart. A piece that only Concats along that axis and ops that
+// take their input so (ops.ImagesApartReader: Conv) read (its place's
+// apart) is then offered its view from its place in the first row to
+// its place in the last, with the row's length as
 // ops.Context.IntoStride: an op that can write its output's images
-// apart (Conv, by any algorithm) takes it through Context.Images, every
-// other op allocates its output, and the Concat copies it. The Concats
-// that read such a piece copy it from its strided view when it is not
-// in place in their output (ops.ImagesApart); prefixes of the group's
-// inputs (DenseNet's) and groups in another group's buffer are not
-// placed at batch N > 1.
+// apart (Conv by any algorithm, AveragePool, MaxPool without indices,
+// Slice) takes it through Context.Images, every other op allocates its
+// output, and the Concat copies it. A prefix of the group's inputs
+// (DenseNet's) whose readers take it so is likewise its view, its
+// images apart, which its Concat takes through Context.Images. The
+// readers are those of a run that keeps nothing (step.plannedRead: the
+// Conv into which DenseNet's BatchNormalization and Relu fold); a run
+// whose ops differ (one that keeps the normalization's output) hands
+// each op that does not take such a view a dense copy of it
+// (runState.denseParts). The Concats that read a piece copy it from its
+// strided view when it is not in place in their output
+// (ops.ImagesApart); groups in another group's buffer are not placed at
+// batch N > 1.
 //
 // The shapes come from the previous run of the group's Concat (they are
 // not known before the pieces are computed): the first run, and a run
