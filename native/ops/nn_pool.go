@@ -165,16 +165,20 @@ func (o *pool) Forward(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, err
 		// on its own (every plane is pooled on its own anyway).
 		y, stride := ctx.Images(shape...)
 		image := tensor.NumElements(shape[1:])
-		one := *p
+		each := p
 		if stride != image {
+			// (A copy only then: the kernels keep p, which moves it to
+			// the heap.)
+			one := *p
 			one.N = 1
+			each = &one
 		}
-		for n := 0; n < p.N; n += one.N {
+		for n := 0; n < p.N; n += each.N {
 			x, yn := in[0].F32()[n*p.C*p.H*p.W:], y.F32()[n*stride:]
 			if o.max {
-				kernels.MaxPoolValues(&one, x, yn)
+				kernels.MaxPoolValues(each, x, yn)
 			} else {
-				kernels.AveragePoolForward(&one, x, yn)
+				kernels.AveragePoolForward(each, x, yn)
 			}
 		}
 		return ctx.Outputs(y), nil
