@@ -228,14 +228,56 @@ func (d *channelBlocksGeometry) run(x, w, y []float32, e slideEpilogue) {
 		d.packInto(packed, w)
 	}
 	t := channelBlocksTasks.Get()
+	rows := d.bandRows(parallel.Threads())
 	if d.inPlace {
-		*t = channelBlocksTask{d: d, x: x, y: y, packed: packed, e: e, perImage: ceilDiv(oh*ow, d.rows) * d.blocks}
-		parallel.Run(p.N*p.Group*t.perImage, grainFor(d.rows*p.colRows()*vec.TapChannels), t)
+		*t = channelBlocksTask{d: d, x: x, y: y, packed: packed, e: e, rows: rows, perImage: ceilDiv(oh*ow, rows) * d.blocks}
+		parallel.Run(p.N*p.Group*t.perImage, grainFor(rows*p.colRows()*vec.TapChannels), t)
 	} else {
-		*t = channelBlocksTask{d: d, x: x, y: y, packed: packed, e: e, perImage: ceilDiv(oh, d.rows) * d.blocks}
-		parallel.Run(p.N*p.Group*t.perImage, grainFor(d.rows*ow*p.colRows()*vec.TapChannels), t)
+		*t = channelBlocksTask{d: d, x: x, y: y, packed: packed, e: e, rows: rows, perImage: ceilDiv(oh, rows) * d.blocks}
+		parallel.Run(p.N*p.Group*t.perImage, grainFor(rows*ow*p.colRows()*vec.TapChannels), t)
 	}
 	channelBlocksTasks.Put(t)
+}
+
+// channelBlocksRangesPerThread is how many ranges parallel.Run cuts a
+// loop of many tasks into per thread (its rangesPerWorker).
+const channelBlocksRangesPerThread = 4
+
+// channelBlocksMinInPlaceBand is the fewest positions bandRows leaves
+// in a band of a 1x1 convolution read in place: three vectors of
+// AVX-512, the main block of vec.ChannelTaps.
+const channelBlocksMinInPlaceBand = 48
+
+// bandRows returns how many output rows (positions, in place) a band of
+// run holds on threads threads: d.rows, but at a batch of one with one
+// group on several threads as many fewer as the loop needs to divide
+// evenly among them. parallel.Run cuts a loop into ranges of
+// consecutive tasks, bands of blocks of channels; with d.rows, a range
+// of a network's first layer would begin in the middle of a band whose
+// rows another range also copies (MobileNet V3's stem: 13 bands of 9
+// rows of 2 blocks in 8 ranges, 4 bands copied twice), and a 1x1
+// convolution would have fewer tasks than ranges (MobileNet V3's
+// 240->40@14: 5 blocks of one band, 3 tasks for one thread and 2 for
+// the other). So the bands of the first layers are made a multiple of
+// the ranges (16 of 7 rows), and a plane read in place is cut into
+// bands of at least channelBlocksMinInPlaceBand positions until there
+// are as many tasks as ranges (240->40@14: 2 bands of 112 and 84
+// positions, 10 tasks). A smaller band reads fewer rows of the same
+// buffer and offsets.
+func (d *channelBlocksGeometry) bandRows(threads int) int {
+	p := &d.p
+	if threads <= 1 || p.N*p.Group > 1 {
+		return d.rows
+	}
+	ranges := threads * channelBlocksRangesPerThread
+	oh, ow := p.OutSize()
+	if d.inPlace {
+		bands := max(ceilDiv(oh*ow, d.rows), ceilDiv(ranges, d.blocks))
+		rows := max(roundUpInt(ceilDiv(oh*ow, bands), 16), channelBlocksMinInPlaceBand)
+		return min(rows, d.rows)
+	}
+	bands := roundUpInt(ceilDiv(oh, d.rows), ranges)
+	return max(1, min(d.rows, ceilDiv(oh, bands)))
 }
 
 // channelBlocksTask is run's loop: item t is band t%perImage/blocks of
@@ -244,6 +286,7 @@ type channelBlocksTask struct {
 	d            *channelBlocksGeometry
 	x, y, packed []float32
 	e            slideEpilogue
+	rows         int // output rows (positions, in place) per band: bandRows
 	perImage     int
 }
 
@@ -277,7 +320,7 @@ func (ct *channelBlocksTask) Range(lo, hi int) {
 	for t := lo; t < hi; t++ {
 		ng, band, blk := t/ct.perImage, t%ct.perImage/d.blocks, t%d.blocks
 		n, g := ng/p.Group, ng%p.Group
-		oy0, oy1 := band*d.rows, min(oh, (band+1)*d.rows)
+		oy0, oy1 := band*ct.rows, min(oh, (band+1)*ct.rows)
 		if t/d.blocks != filled {
 			filled = t / d.blocks
 			iy0, iy1 := d.inputRows(oy0, oy1)
@@ -310,7 +353,7 @@ func (ct *channelBlocksTask) Range(lo, hi int) {
 }
 
 // inPlace is Range for a 1x1 convolution read in place: item t is
-// band t%perImage/blocks of d.rows output positions of block t%blocks
+// band t%perImage/blocks of ct.rows output positions of block t%blocks
 // of image and group t/perImage, summed by vec.ChannelTaps as one row of
 // the band's positions straight from the input planes: the blocks of a
 // band follow one another, so that its input stays in cache for them.
@@ -330,8 +373,8 @@ func (ct *channelBlocksTask) inPlace(lo, hi int) {
 	for t := lo; t < hi; t++ {
 		ng, band, blk := t/ct.perImage, t%ct.perImage/d.blocks, t%d.blocks
 		n, g := ng/p.Group, ng%p.Group
-		j0 := band * d.rows
-		cnt := min(ohw, j0+d.rows) - j0
+		j0 := band * ct.rows
+		cnt := min(ohw, j0+ct.rows) - j0
 		m0 := g*mg + blk*l
 		cl := e.blockBias(&bias, m0, min(l, mg-blk*l))
 		weights := ct.packed[(g*d.blocks+blk)*cg*l:][:cg*l]
