@@ -45,7 +45,7 @@ GLOBL chanTapsConsts<>(SB), RODATA|NOPTR, $8
 
 // func channelTapsAVX2(n int, rows int, dst *float32, dstStride int, src *float32, srcStride int, off *int32, w *float32, taps int, bias *float32, channels int, act uint8, lo float32, hi float32)
 // Requires: AVX, FMA3
-TEXT ·channelTapsAVX2(SB), NOSPLIT, $88-100
+TEXT ·channelTapsAVX2(SB), NOSPLIT, $112-100
 	MOVQ         rows+8(FP), AX
 	MOVQ         AX, (SP)
 	MOVQ         dst+16(FP), AX
@@ -53,9 +53,725 @@ TEXT ·channelTapsAVX2(SB), NOSPLIT, $88-100
 	MOVQ         src+32(FP), AX
 	MOVQ         AX, 16(SP)
 	VBROADCASTSS lo+92(FP), Y0
-	VMOVUPS      Y0, 24(SP)
+	VMOVUPS      Y0, 48(SP)
 	VBROADCASTSS hi+96(FP), Y0
-	VMOVUPS      Y0, 56(SP)
+	VMOVUPS      Y0, 80(SP)
+	MOVQ         n+0(FP), AX
+	MOVQ         rows+8(FP), CX
+	CMPQ         CX, $0x01
+	JLE          row
+	TESTQ        $0x00000007, AX
+	JNZ          row
+	SHRQ         $0x03, AX
+	MOVQ         AX, 40(SP)
+	MOVQ         AX, 32(SP)
+	IMULQ        AX, CX
+	MOVQ         CX, (SP)
+	MOVQ         16(SP), AX
+	MOVQ         AX, 24(SP)
+
+flat3:
+	CMPQ (SP), $0x03
+	JL   flat3done
+	MOVQ 24(SP), AX
+	MOVQ AX, CX
+	ADDQ $0x20, CX
+	MOVQ CX, 24(SP)
+	DECQ 32(SP)
+	JNZ  flatsame0
+	MOVQ srcStride+40(FP), CX
+	SHLQ $0x02, CX
+	ADDQ 16(SP), CX
+	MOVQ CX, 16(SP)
+	MOVQ CX, 24(SP)
+	MOVQ 40(SP), CX
+	MOVQ CX, 32(SP)
+
+flatsame0:
+	MOVQ 24(SP), CX
+	MOVQ CX, DX
+	ADDQ $0x20, DX
+	MOVQ DX, 24(SP)
+	DECQ 32(SP)
+	JNZ  flatsame1
+	MOVQ srcStride+40(FP), DX
+	SHLQ $0x02, DX
+	ADDQ 16(SP), DX
+	MOVQ DX, 16(SP)
+	MOVQ DX, 24(SP)
+	MOVQ 40(SP), DX
+	MOVQ DX, 32(SP)
+
+flatsame1:
+	MOVQ 24(SP), DX
+	MOVQ DX, BX
+	ADDQ $0x20, BX
+	MOVQ BX, 24(SP)
+	DECQ 32(SP)
+	JNZ  flatsame2
+	MOVQ srcStride+40(FP), BX
+	SHLQ $0x02, BX
+	ADDQ 16(SP), BX
+	MOVQ BX, 16(SP)
+	MOVQ BX, 24(SP)
+	MOVQ 40(SP), BX
+	MOVQ BX, 32(SP)
+
+flatsame2:
+	MOVQ         8(SP), BX
+	MOVQ         bias+72(FP), SI
+	VBROADCASTSS (SI), Y0
+	VMOVUPS      Y0, Y1
+	VMOVUPS      Y0, Y2
+	VBROADCASTSS 4(SI), Y3
+	VMOVUPS      Y3, Y4
+	VMOVUPS      Y3, Y5
+	VBROADCASTSS 8(SI), Y6
+	VMOVUPS      Y6, Y7
+	VMOVUPS      Y6, Y8
+	VBROADCASTSS 12(SI), Y9
+	VMOVUPS      Y9, Y10
+	VMOVUPS      Y9, Y11
+	MOVQ         off+48(FP), SI
+	MOVQ         w+56(FP), DI
+	MOVQ         taps+64(FP), R8
+
+flat3c0tap:
+	MOVLQSX      (SI), R9
+	VMOVUPS      (AX)(R9*4), Y12
+	VMOVUPS      (CX)(R9*4), Y13
+	VMOVUPS      (DX)(R9*4), Y14
+	VBROADCASTSS (DI), Y15
+	VFMADD231PS  Y12, Y15, Y0
+	VFMADD231PS  Y13, Y15, Y1
+	VFMADD231PS  Y14, Y15, Y2
+	VBROADCASTSS 4(DI), Y15
+	VFMADD231PS  Y12, Y15, Y3
+	VFMADD231PS  Y13, Y15, Y4
+	VFMADD231PS  Y14, Y15, Y5
+	VBROADCASTSS 8(DI), Y15
+	VFMADD231PS  Y12, Y15, Y6
+	VFMADD231PS  Y13, Y15, Y7
+	VFMADD231PS  Y14, Y15, Y8
+	VBROADCASTSS 12(DI), Y15
+	VFMADD231PS  Y12, Y15, Y9
+	VFMADD231PS  Y13, Y15, Y10
+	VFMADD231PS  Y14, Y15, Y11
+	ADDQ         $0x04, SI
+	ADDQ         $0x20, DI
+	DECQ         R8
+	JNZ          flat3c0tap
+	MOVB         act+88(FP), SI
+	CMPB         SI, $0x01
+	JE           flat3c0relu
+	CMPB         SI, $0x02
+	JE           flat3c0clip
+	CMPB         SI, $0x03
+	JE           flat3c0hardswish
+	JMP          flat3c0store
+
+flat3c0relu:
+	VBROADCASTSS chanTapsConsts<>+0(SB), Y12
+	VMAXPS       Y0, Y12, Y0
+	VADDPS       Y12, Y0, Y0
+	VMAXPS       Y1, Y12, Y1
+	VADDPS       Y12, Y1, Y1
+	VMAXPS       Y2, Y12, Y2
+	VADDPS       Y12, Y2, Y2
+	VMAXPS       Y3, Y12, Y3
+	VADDPS       Y12, Y3, Y3
+	VMAXPS       Y4, Y12, Y4
+	VADDPS       Y12, Y4, Y4
+	VMAXPS       Y5, Y12, Y5
+	VADDPS       Y12, Y5, Y5
+	VMAXPS       Y6, Y12, Y6
+	VADDPS       Y12, Y6, Y6
+	VMAXPS       Y7, Y12, Y7
+	VADDPS       Y12, Y7, Y7
+	VMAXPS       Y8, Y12, Y8
+	VADDPS       Y12, Y8, Y8
+	VMAXPS       Y9, Y12, Y9
+	VADDPS       Y12, Y9, Y9
+	VMAXPS       Y10, Y12, Y10
+	VADDPS       Y12, Y10, Y10
+	VMAXPS       Y11, Y12, Y11
+	VADDPS       Y12, Y11, Y11
+	JMP          flat3c0store
+
+flat3c0clip:
+	VMOVUPS 48(SP), Y12
+	VMOVUPS 80(SP), Y13
+	VMAXPS  Y0, Y12, Y0
+	VMINPS  Y0, Y13, Y0
+	VMAXPS  Y1, Y12, Y1
+	VMINPS  Y1, Y13, Y1
+	VMAXPS  Y2, Y12, Y2
+	VMINPS  Y2, Y13, Y2
+	VMAXPS  Y3, Y12, Y3
+	VMINPS  Y3, Y13, Y3
+	VMAXPS  Y4, Y12, Y4
+	VMINPS  Y4, Y13, Y4
+	VMAXPS  Y5, Y12, Y5
+	VMINPS  Y5, Y13, Y5
+	VMAXPS  Y6, Y12, Y6
+	VMINPS  Y6, Y13, Y6
+	VMAXPS  Y7, Y12, Y7
+	VMINPS  Y7, Y13, Y7
+	VMAXPS  Y8, Y12, Y8
+	VMINPS  Y8, Y13, Y8
+	VMAXPS  Y9, Y12, Y9
+	VMINPS  Y9, Y13, Y9
+	VMAXPS  Y10, Y12, Y10
+	VMINPS  Y10, Y13, Y10
+	VMAXPS  Y11, Y12, Y11
+	VMINPS  Y11, Y13, Y11
+	JMP     flat3c0store
+
+flat3c0hardswish:
+	VBROADCASTSS chanTapsConsts<>+0(SB), Y12
+	VBROADCASTSS chanTapsConsts<>+4(SB), Y13
+	VMULPS       48(SP), Y0, Y14
+	VADDPS       80(SP), Y14, Y14
+	VMAXPS       Y14, Y12, Y14
+	VMINPS       Y14, Y13, Y14
+	VMULPS       Y14, Y0, Y0
+	VMULPS       48(SP), Y1, Y14
+	VADDPS       80(SP), Y14, Y14
+	VMAXPS       Y14, Y12, Y14
+	VMINPS       Y14, Y13, Y14
+	VMULPS       Y14, Y1, Y1
+	VMULPS       48(SP), Y2, Y14
+	VADDPS       80(SP), Y14, Y14
+	VMAXPS       Y14, Y12, Y14
+	VMINPS       Y14, Y13, Y14
+	VMULPS       Y14, Y2, Y2
+	VMULPS       48(SP), Y3, Y14
+	VADDPS       80(SP), Y14, Y14
+	VMAXPS       Y14, Y12, Y14
+	VMINPS       Y14, Y13, Y14
+	VMULPS       Y14, Y3, Y3
+	VMULPS       48(SP), Y4, Y14
+	VADDPS       80(SP), Y14, Y14
+	VMAXPS       Y14, Y12, Y14
+	VMINPS       Y14, Y13, Y14
+	VMULPS       Y14, Y4, Y4
+	VMULPS       48(SP), Y5, Y14
+	VADDPS       80(SP), Y14, Y14
+	VMAXPS       Y14, Y12, Y14
+	VMINPS       Y14, Y13, Y14
+	VMULPS       Y14, Y5, Y5
+	VMULPS       48(SP), Y6, Y14
+	VADDPS       80(SP), Y14, Y14
+	VMAXPS       Y14, Y12, Y14
+	VMINPS       Y14, Y13, Y14
+	VMULPS       Y14, Y6, Y6
+	VMULPS       48(SP), Y7, Y14
+	VADDPS       80(SP), Y14, Y14
+	VMAXPS       Y14, Y12, Y14
+	VMINPS       Y14, Y13, Y14
+	VMULPS       Y14, Y7, Y7
+	VMULPS       48(SP), Y8, Y14
+	VADDPS       80(SP), Y14, Y14
+	VMAXPS       Y14, Y12, Y14
+	VMINPS       Y14, Y13, Y14
+	VMULPS       Y14, Y8, Y8
+	VMULPS       48(SP), Y9, Y14
+	VADDPS       80(SP), Y14, Y14
+	VMAXPS       Y14, Y12, Y14
+	VMINPS       Y14, Y13, Y14
+	VMULPS       Y14, Y9, Y9
+	VMULPS       48(SP), Y10, Y14
+	VADDPS       80(SP), Y14, Y14
+	VMAXPS       Y14, Y12, Y14
+	VMINPS       Y14, Y13, Y14
+	VMULPS       Y14, Y10, Y10
+	VMULPS       48(SP), Y11, Y14
+	VADDPS       80(SP), Y14, Y14
+	VMAXPS       Y14, Y12, Y14
+	VMINPS       Y14, Y13, Y14
+	VMULPS       Y14, Y11, Y11
+
+flat3c0store:
+	MOVQ    channels+80(FP), SI
+	MOVQ    dstStride+24(FP), DI
+	SHLQ    $0x02, DI
+	MOVQ    BX, R8
+	CMPQ    SI, $0x00
+	JLE     flat3c0stored
+	VMOVUPS Y0, (R8)
+	VMOVUPS Y1, 32(R8)
+	VMOVUPS Y2, 64(R8)
+	ADDQ    DI, R8
+	CMPQ    SI, $0x01
+	JLE     flat3c0stored
+	VMOVUPS Y3, (R8)
+	VMOVUPS Y4, 32(R8)
+	VMOVUPS Y5, 64(R8)
+	ADDQ    DI, R8
+	CMPQ    SI, $0x02
+	JLE     flat3c0stored
+	VMOVUPS Y6, (R8)
+	VMOVUPS Y7, 32(R8)
+	VMOVUPS Y8, 64(R8)
+	ADDQ    DI, R8
+	CMPQ    SI, $0x03
+	JLE     flat3c0stored
+	VMOVUPS Y9, (R8)
+	VMOVUPS Y10, 32(R8)
+	VMOVUPS Y11, 64(R8)
+
+flat3c0stored:
+	MOVQ         channels+80(FP), SI
+	CMPQ         SI, $0x04
+	JLE          flat3passes
+	MOVQ         bias+72(FP), SI
+	VBROADCASTSS 16(SI), Y0
+	VMOVUPS      Y0, Y1
+	VMOVUPS      Y0, Y2
+	VBROADCASTSS 20(SI), Y3
+	VMOVUPS      Y3, Y4
+	VMOVUPS      Y3, Y5
+	VBROADCASTSS 24(SI), Y6
+	VMOVUPS      Y6, Y7
+	VMOVUPS      Y6, Y8
+	VBROADCASTSS 28(SI), Y9
+	VMOVUPS      Y9, Y10
+	VMOVUPS      Y9, Y11
+	MOVQ         off+48(FP), SI
+	MOVQ         w+56(FP), DI
+	MOVQ         taps+64(FP), R8
+
+flat3c4tap:
+	MOVLQSX      (SI), R9
+	VMOVUPS      (AX)(R9*4), Y12
+	VMOVUPS      (CX)(R9*4), Y13
+	VMOVUPS      (DX)(R9*4), Y14
+	VBROADCASTSS 16(DI), Y15
+	VFMADD231PS  Y12, Y15, Y0
+	VFMADD231PS  Y13, Y15, Y1
+	VFMADD231PS  Y14, Y15, Y2
+	VBROADCASTSS 20(DI), Y15
+	VFMADD231PS  Y12, Y15, Y3
+	VFMADD231PS  Y13, Y15, Y4
+	VFMADD231PS  Y14, Y15, Y5
+	VBROADCASTSS 24(DI), Y15
+	VFMADD231PS  Y12, Y15, Y6
+	VFMADD231PS  Y13, Y15, Y7
+	VFMADD231PS  Y14, Y15, Y8
+	VBROADCASTSS 28(DI), Y15
+	VFMADD231PS  Y12, Y15, Y9
+	VFMADD231PS  Y13, Y15, Y10
+	VFMADD231PS  Y14, Y15, Y11
+	ADDQ         $0x04, SI
+	ADDQ         $0x20, DI
+	DECQ         R8
+	JNZ          flat3c4tap
+	MOVB         act+88(FP), AL
+	CMPB         AL, $0x01
+	JE           flat3c4relu
+	CMPB         AL, $0x02
+	JE           flat3c4clip
+	CMPB         AL, $0x03
+	JE           flat3c4hardswish
+	JMP          flat3c4store
+
+flat3c4relu:
+	VBROADCASTSS chanTapsConsts<>+0(SB), Y12
+	VMAXPS       Y0, Y12, Y0
+	VADDPS       Y12, Y0, Y0
+	VMAXPS       Y1, Y12, Y1
+	VADDPS       Y12, Y1, Y1
+	VMAXPS       Y2, Y12, Y2
+	VADDPS       Y12, Y2, Y2
+	VMAXPS       Y3, Y12, Y3
+	VADDPS       Y12, Y3, Y3
+	VMAXPS       Y4, Y12, Y4
+	VADDPS       Y12, Y4, Y4
+	VMAXPS       Y5, Y12, Y5
+	VADDPS       Y12, Y5, Y5
+	VMAXPS       Y6, Y12, Y6
+	VADDPS       Y12, Y6, Y6
+	VMAXPS       Y7, Y12, Y7
+	VADDPS       Y12, Y7, Y7
+	VMAXPS       Y8, Y12, Y8
+	VADDPS       Y12, Y8, Y8
+	VMAXPS       Y9, Y12, Y9
+	VADDPS       Y12, Y9, Y9
+	VMAXPS       Y10, Y12, Y10
+	VADDPS       Y12, Y10, Y10
+	VMAXPS       Y11, Y12, Y11
+	VADDPS       Y12, Y11, Y11
+	JMP          flat3c4store
+
+flat3c4clip:
+	VMOVUPS 48(SP), Y12
+	VMOVUPS 80(SP), Y13
+	VMAXPS  Y0, Y12, Y0
+	VMINPS  Y0, Y13, Y0
+	VMAXPS  Y1, Y12, Y1
+	VMINPS  Y1, Y13, Y1
+	VMAXPS  Y2, Y12, Y2
+	VMINPS  Y2, Y13, Y2
+	VMAXPS  Y3, Y12, Y3
+	VMINPS  Y3, Y13, Y3
+	VMAXPS  Y4, Y12, Y4
+	VMINPS  Y4, Y13, Y4
+	VMAXPS  Y5, Y12, Y5
+	VMINPS  Y5, Y13, Y5
+	VMAXPS  Y6, Y12, Y6
+	VMINPS  Y6, Y13, Y6
+	VMAXPS  Y7, Y12, Y7
+	VMINPS  Y7, Y13, Y7
+	VMAXPS  Y8, Y12, Y8
+	VMINPS  Y8, Y13, Y8
+	VMAXPS  Y9, Y12, Y9
+	VMINPS  Y9, Y13, Y9
+	VMAXPS  Y10, Y12, Y10
+	VMINPS  Y10, Y13, Y10
+	VMAXPS  Y11, Y12, Y11
+	VMINPS  Y11, Y13, Y11
+	JMP     flat3c4store
+
+flat3c4hardswish:
+	VBROADCASTSS chanTapsConsts<>+0(SB), Y12
+	VBROADCASTSS chanTapsConsts<>+4(SB), Y13
+	VMULPS       48(SP), Y0, Y14
+	VADDPS       80(SP), Y14, Y14
+	VMAXPS       Y14, Y12, Y14
+	VMINPS       Y14, Y13, Y14
+	VMULPS       Y14, Y0, Y0
+	VMULPS       48(SP), Y1, Y14
+	VADDPS       80(SP), Y14, Y14
+	VMAXPS       Y14, Y12, Y14
+	VMINPS       Y14, Y13, Y14
+	VMULPS       Y14, Y1, Y1
+	VMULPS       48(SP), Y2, Y14
+	VADDPS       80(SP), Y14, Y14
+	VMAXPS       Y14, Y12, Y14
+	VMINPS       Y14, Y13, Y14
+	VMULPS       Y14, Y2, Y2
+	VMULPS       48(SP), Y3, Y14
+	VADDPS       80(SP), Y14, Y14
+	VMAXPS       Y14, Y12, Y14
+	VMINPS       Y14, Y13, Y14
+	VMULPS       Y14, Y3, Y3
+	VMULPS       48(SP), Y4, Y14
+	VADDPS       80(SP), Y14, Y14
+	VMAXPS       Y14, Y12, Y14
+	VMINPS       Y14, Y13, Y14
+	VMULPS       Y14, Y4, Y4
+	VMULPS       48(SP), Y5, Y14
+	VADDPS       80(SP), Y14, Y14
+	VMAXPS       Y14, Y12, Y14
+	VMINPS       Y14, Y13, Y14
+	VMULPS       Y14, Y5, Y5
+	VMULPS       48(SP), Y6, Y14
+	VADDPS       80(SP), Y14, Y14
+	VMAXPS       Y14, Y12, Y14
+	VMINPS       Y14, Y13, Y14
+	VMULPS       Y14, Y6, Y6
+	VMULPS       48(SP), Y7, Y14
+	VADDPS       80(SP), Y14, Y14
+	VMAXPS       Y14, Y12, Y14
+	VMINPS       Y14, Y13, Y14
+	VMULPS       Y14, Y7, Y7
+	VMULPS       48(SP), Y8, Y14
+	VADDPS       80(SP), Y14, Y14
+	VMAXPS       Y14, Y12, Y14
+	VMINPS       Y14, Y13, Y14
+	VMULPS       Y14, Y8, Y8
+	VMULPS       48(SP), Y9, Y14
+	VADDPS       80(SP), Y14, Y14
+	VMAXPS       Y14, Y12, Y14
+	VMINPS       Y14, Y13, Y14
+	VMULPS       Y14, Y9, Y9
+	VMULPS       48(SP), Y10, Y14
+	VADDPS       80(SP), Y14, Y14
+	VMAXPS       Y14, Y12, Y14
+	VMINPS       Y14, Y13, Y14
+	VMULPS       Y14, Y10, Y10
+	VMULPS       48(SP), Y11, Y14
+	VADDPS       80(SP), Y14, Y14
+	VMAXPS       Y14, Y12, Y14
+	VMINPS       Y14, Y13, Y14
+	VMULPS       Y14, Y11, Y11
+
+flat3c4store:
+	MOVQ    channels+80(FP), AX
+	MOVQ    dstStride+24(FP), CX
+	SHLQ    $0x02, CX
+	MOVQ    BX, DX
+	IMUL3Q  $0x00000004, CX, BX
+	ADDQ    BX, DX
+	CMPQ    AX, $0x04
+	JLE     flat3c4stored
+	VMOVUPS Y0, (DX)
+	VMOVUPS Y1, 32(DX)
+	VMOVUPS Y2, 64(DX)
+	ADDQ    CX, DX
+	CMPQ    AX, $0x05
+	JLE     flat3c4stored
+	VMOVUPS Y3, (DX)
+	VMOVUPS Y4, 32(DX)
+	VMOVUPS Y5, 64(DX)
+	ADDQ    CX, DX
+	CMPQ    AX, $0x06
+	JLE     flat3c4stored
+	VMOVUPS Y6, (DX)
+	VMOVUPS Y7, 32(DX)
+	VMOVUPS Y8, 64(DX)
+	ADDQ    CX, DX
+	CMPQ    AX, $0x07
+	JLE     flat3c4stored
+	VMOVUPS Y9, (DX)
+	VMOVUPS Y10, 32(DX)
+	VMOVUPS Y11, 64(DX)
+
+flat3c4stored:
+flat3passes:
+	ADDQ $0x00000060, 8(SP)
+	SUBQ $0x03, (SP)
+	JMP  flat3
+
+flat3done:
+flat1:
+	CMPQ (SP), $0x01
+	JL   flat1done
+	MOVQ 24(SP), AX
+	MOVQ AX, CX
+	ADDQ $0x20, CX
+	MOVQ CX, 24(SP)
+	DECQ 32(SP)
+	JNZ  flatsame3
+	MOVQ srcStride+40(FP), CX
+	SHLQ $0x02, CX
+	ADDQ 16(SP), CX
+	MOVQ CX, 16(SP)
+	MOVQ CX, 24(SP)
+	MOVQ 40(SP), CX
+	MOVQ CX, 32(SP)
+
+flatsame3:
+	MOVQ         8(SP), CX
+	MOVQ         bias+72(FP), DX
+	VBROADCASTSS (DX), Y0
+	VBROADCASTSS 4(DX), Y1
+	VBROADCASTSS 8(DX), Y2
+	VBROADCASTSS 12(DX), Y3
+	MOVQ         off+48(FP), DX
+	MOVQ         w+56(FP), BX
+	MOVQ         taps+64(FP), SI
+
+flat1c0tap:
+	MOVLQSX      (DX), DI
+	VMOVUPS      (AX)(DI*4), Y4
+	VBROADCASTSS (BX), Y5
+	VFMADD231PS  Y4, Y5, Y0
+	VBROADCASTSS 4(BX), Y5
+	VFMADD231PS  Y4, Y5, Y1
+	VBROADCASTSS 8(BX), Y5
+	VFMADD231PS  Y4, Y5, Y2
+	VBROADCASTSS 12(BX), Y5
+	VFMADD231PS  Y4, Y5, Y3
+	ADDQ         $0x04, DX
+	ADDQ         $0x20, BX
+	DECQ         SI
+	JNZ          flat1c0tap
+	MOVB         act+88(FP), DL
+	CMPB         DL, $0x01
+	JE           flat1c0relu
+	CMPB         DL, $0x02
+	JE           flat1c0clip
+	CMPB         DL, $0x03
+	JE           flat1c0hardswish
+	JMP          flat1c0store
+
+flat1c0relu:
+	VBROADCASTSS chanTapsConsts<>+0(SB), Y4
+	VMAXPS       Y0, Y4, Y0
+	VADDPS       Y4, Y0, Y0
+	VMAXPS       Y1, Y4, Y1
+	VADDPS       Y4, Y1, Y1
+	VMAXPS       Y2, Y4, Y2
+	VADDPS       Y4, Y2, Y2
+	VMAXPS       Y3, Y4, Y3
+	VADDPS       Y4, Y3, Y3
+	JMP          flat1c0store
+
+flat1c0clip:
+	VMOVUPS 48(SP), Y4
+	VMOVUPS 80(SP), Y5
+	VMAXPS  Y0, Y4, Y0
+	VMINPS  Y0, Y5, Y0
+	VMAXPS  Y1, Y4, Y1
+	VMINPS  Y1, Y5, Y1
+	VMAXPS  Y2, Y4, Y2
+	VMINPS  Y2, Y5, Y2
+	VMAXPS  Y3, Y4, Y3
+	VMINPS  Y3, Y5, Y3
+	JMP     flat1c0store
+
+flat1c0hardswish:
+	VBROADCASTSS chanTapsConsts<>+0(SB), Y4
+	VBROADCASTSS chanTapsConsts<>+4(SB), Y5
+	VMULPS       48(SP), Y0, Y6
+	VADDPS       80(SP), Y6, Y6
+	VMAXPS       Y6, Y4, Y6
+	VMINPS       Y6, Y5, Y6
+	VMULPS       Y6, Y0, Y0
+	VMULPS       48(SP), Y1, Y6
+	VADDPS       80(SP), Y6, Y6
+	VMAXPS       Y6, Y4, Y6
+	VMINPS       Y6, Y5, Y6
+	VMULPS       Y6, Y1, Y1
+	VMULPS       48(SP), Y2, Y6
+	VADDPS       80(SP), Y6, Y6
+	VMAXPS       Y6, Y4, Y6
+	VMINPS       Y6, Y5, Y6
+	VMULPS       Y6, Y2, Y2
+	VMULPS       48(SP), Y3, Y6
+	VADDPS       80(SP), Y6, Y6
+	VMAXPS       Y6, Y4, Y6
+	VMINPS       Y6, Y5, Y6
+	VMULPS       Y6, Y3, Y3
+
+flat1c0store:
+	MOVQ    channels+80(FP), DX
+	MOVQ    dstStride+24(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    CX, SI
+	CMPQ    DX, $0x00
+	JLE     flat1c0stored
+	VMOVUPS Y0, (SI)
+	ADDQ    BX, SI
+	CMPQ    DX, $0x01
+	JLE     flat1c0stored
+	VMOVUPS Y1, (SI)
+	ADDQ    BX, SI
+	CMPQ    DX, $0x02
+	JLE     flat1c0stored
+	VMOVUPS Y2, (SI)
+	ADDQ    BX, SI
+	CMPQ    DX, $0x03
+	JLE     flat1c0stored
+	VMOVUPS Y3, (SI)
+
+flat1c0stored:
+	MOVQ         channels+80(FP), DX
+	CMPQ         DX, $0x04
+	JLE          flat1passes
+	MOVQ         bias+72(FP), DX
+	VBROADCASTSS 16(DX), Y0
+	VBROADCASTSS 20(DX), Y1
+	VBROADCASTSS 24(DX), Y2
+	VBROADCASTSS 28(DX), Y3
+	MOVQ         off+48(FP), DX
+	MOVQ         w+56(FP), BX
+	MOVQ         taps+64(FP), SI
+
+flat1c4tap:
+	MOVLQSX      (DX), DI
+	VMOVUPS      (AX)(DI*4), Y4
+	VBROADCASTSS 16(BX), Y5
+	VFMADD231PS  Y4, Y5, Y0
+	VBROADCASTSS 20(BX), Y5
+	VFMADD231PS  Y4, Y5, Y1
+	VBROADCASTSS 24(BX), Y5
+	VFMADD231PS  Y4, Y5, Y2
+	VBROADCASTSS 28(BX), Y5
+	VFMADD231PS  Y4, Y5, Y3
+	ADDQ         $0x04, DX
+	ADDQ         $0x20, BX
+	DECQ         SI
+	JNZ          flat1c4tap
+	MOVB         act+88(FP), AL
+	CMPB         AL, $0x01
+	JE           flat1c4relu
+	CMPB         AL, $0x02
+	JE           flat1c4clip
+	CMPB         AL, $0x03
+	JE           flat1c4hardswish
+	JMP          flat1c4store
+
+flat1c4relu:
+	VBROADCASTSS chanTapsConsts<>+0(SB), Y4
+	VMAXPS       Y0, Y4, Y0
+	VADDPS       Y4, Y0, Y0
+	VMAXPS       Y1, Y4, Y1
+	VADDPS       Y4, Y1, Y1
+	VMAXPS       Y2, Y4, Y2
+	VADDPS       Y4, Y2, Y2
+	VMAXPS       Y3, Y4, Y3
+	VADDPS       Y4, Y3, Y3
+	JMP          flat1c4store
+
+flat1c4clip:
+	VMOVUPS 48(SP), Y4
+	VMOVUPS 80(SP), Y5
+	VMAXPS  Y0, Y4, Y0
+	VMINPS  Y0, Y5, Y0
+	VMAXPS  Y1, Y4, Y1
+	VMINPS  Y1, Y5, Y1
+	VMAXPS  Y2, Y4, Y2
+	VMINPS  Y2, Y5, Y2
+	VMAXPS  Y3, Y4, Y3
+	VMINPS  Y3, Y5, Y3
+	JMP     flat1c4store
+
+flat1c4hardswish:
+	VBROADCASTSS chanTapsConsts<>+0(SB), Y4
+	VBROADCASTSS chanTapsConsts<>+4(SB), Y5
+	VMULPS       48(SP), Y0, Y6
+	VADDPS       80(SP), Y6, Y6
+	VMAXPS       Y6, Y4, Y6
+	VMINPS       Y6, Y5, Y6
+	VMULPS       Y6, Y0, Y0
+	VMULPS       48(SP), Y1, Y6
+	VADDPS       80(SP), Y6, Y6
+	VMAXPS       Y6, Y4, Y6
+	VMINPS       Y6, Y5, Y6
+	VMULPS       Y6, Y1, Y1
+	VMULPS       48(SP), Y2, Y6
+	VADDPS       80(SP), Y6, Y6
+	VMAXPS       Y6, Y4, Y6
+	VMINPS       Y6, Y5, Y6
+	VMULPS       Y6, Y2, Y2
+	VMULPS       48(SP), Y3, Y6
+	VADDPS       80(SP), Y6, Y6
+	VMAXPS       Y6, Y4, Y6
+	VMINPS       Y6, Y5, Y6
+	VMULPS       Y6, Y3, Y3
+
+flat1c4store:
+	MOVQ    channels+80(FP), AX
+	MOVQ    dstStride+24(FP), DX
+	SHLQ    $0x02, DX
+	IMUL3Q  $0x00000004, DX, BX
+	ADDQ    BX, CX
+	CMPQ    AX, $0x04
+	JLE     flat1c4stored
+	VMOVUPS Y0, (CX)
+	ADDQ    DX, CX
+	CMPQ    AX, $0x05
+	JLE     flat1c4stored
+	VMOVUPS Y1, (CX)
+	ADDQ    DX, CX
+	CMPQ    AX, $0x06
+	JLE     flat1c4stored
+	VMOVUPS Y2, (CX)
+	ADDQ    DX, CX
+	CMPQ    AX, $0x07
+	JLE     flat1c4stored
+	VMOVUPS Y3, (CX)
+
+flat1c4stored:
+flat1passes:
+	ADDQ $0x00000020, 8(SP)
+	SUBQ $0x01, (SP)
+	JMP  flat1
+
+flat1done:
+	JMP done
 
 row:
 	CMPQ (SP), $0x00
@@ -147,8 +863,8 @@ by24c0relu:
 	JMP          by24c0store
 
 by24c0clip:
-	VMOVUPS 24(SP), Y12
-	VMOVUPS 56(SP), Y13
+	VMOVUPS 48(SP), Y12
+	VMOVUPS 80(SP), Y13
 	VMAXPS  Y0, Y12, Y0
 	VMINPS  Y0, Y13, Y0
 	VMAXPS  Y1, Y12, Y1
@@ -178,63 +894,63 @@ by24c0clip:
 by24c0hardswish:
 	VBROADCASTSS chanTapsConsts<>+0(SB), Y12
 	VBROADCASTSS chanTapsConsts<>+4(SB), Y13
-	VMULPS       24(SP), Y0, Y14
-	VADDPS       56(SP), Y14, Y14
+	VMULPS       48(SP), Y0, Y14
+	VADDPS       80(SP), Y14, Y14
 	VMAXPS       Y14, Y12, Y14
 	VMINPS       Y14, Y13, Y14
 	VMULPS       Y14, Y0, Y0
-	VMULPS       24(SP), Y1, Y14
-	VADDPS       56(SP), Y14, Y14
+	VMULPS       48(SP), Y1, Y14
+	VADDPS       80(SP), Y14, Y14
 	VMAXPS       Y14, Y12, Y14
 	VMINPS       Y14, Y13, Y14
 	VMULPS       Y14, Y1, Y1
-	VMULPS       24(SP), Y2, Y14
-	VADDPS       56(SP), Y14, Y14
+	VMULPS       48(SP), Y2, Y14
+	VADDPS       80(SP), Y14, Y14
 	VMAXPS       Y14, Y12, Y14
 	VMINPS       Y14, Y13, Y14
 	VMULPS       Y14, Y2, Y2
-	VMULPS       24(SP), Y3, Y14
-	VADDPS       56(SP), Y14, Y14
+	VMULPS       48(SP), Y3, Y14
+	VADDPS       80(SP), Y14, Y14
 	VMAXPS       Y14, Y12, Y14
 	VMINPS       Y14, Y13, Y14
 	VMULPS       Y14, Y3, Y3
-	VMULPS       24(SP), Y4, Y14
-	VADDPS       56(SP), Y14, Y14
+	VMULPS       48(SP), Y4, Y14
+	VADDPS       80(SP), Y14, Y14
 	VMAXPS       Y14, Y12, Y14
 	VMINPS       Y14, Y13, Y14
 	VMULPS       Y14, Y4, Y4
-	VMULPS       24(SP), Y5, Y14
-	VADDPS       56(SP), Y14, Y14
+	VMULPS       48(SP), Y5, Y14
+	VADDPS       80(SP), Y14, Y14
 	VMAXPS       Y14, Y12, Y14
 	VMINPS       Y14, Y13, Y14
 	VMULPS       Y14, Y5, Y5
-	VMULPS       24(SP), Y6, Y14
-	VADDPS       56(SP), Y14, Y14
+	VMULPS       48(SP), Y6, Y14
+	VADDPS       80(SP), Y14, Y14
 	VMAXPS       Y14, Y12, Y14
 	VMINPS       Y14, Y13, Y14
 	VMULPS       Y14, Y6, Y6
-	VMULPS       24(SP), Y7, Y14
-	VADDPS       56(SP), Y14, Y14
+	VMULPS       48(SP), Y7, Y14
+	VADDPS       80(SP), Y14, Y14
 	VMAXPS       Y14, Y12, Y14
 	VMINPS       Y14, Y13, Y14
 	VMULPS       Y14, Y7, Y7
-	VMULPS       24(SP), Y8, Y14
-	VADDPS       56(SP), Y14, Y14
+	VMULPS       48(SP), Y8, Y14
+	VADDPS       80(SP), Y14, Y14
 	VMAXPS       Y14, Y12, Y14
 	VMINPS       Y14, Y13, Y14
 	VMULPS       Y14, Y8, Y8
-	VMULPS       24(SP), Y9, Y14
-	VADDPS       56(SP), Y14, Y14
+	VMULPS       48(SP), Y9, Y14
+	VADDPS       80(SP), Y14, Y14
 	VMAXPS       Y14, Y12, Y14
 	VMINPS       Y14, Y13, Y14
 	VMULPS       Y14, Y9, Y9
-	VMULPS       24(SP), Y10, Y14
-	VADDPS       56(SP), Y14, Y14
+	VMULPS       48(SP), Y10, Y14
+	VADDPS       80(SP), Y14, Y14
 	VMAXPS       Y14, Y12, Y14
 	VMINPS       Y14, Y13, Y14
 	VMULPS       Y14, Y10, Y10
-	VMULPS       24(SP), Y11, Y14
-	VADDPS       56(SP), Y14, Y14
+	VMULPS       48(SP), Y11, Y14
+	VADDPS       80(SP), Y14, Y14
 	VMAXPS       Y14, Y12, Y14
 	VMINPS       Y14, Y13, Y14
 	VMULPS       Y14, Y11, Y11
@@ -352,8 +1068,8 @@ by24c4relu:
 	JMP          by24c4store
 
 by24c4clip:
-	VMOVUPS 24(SP), Y12
-	VMOVUPS 56(SP), Y13
+	VMOVUPS 48(SP), Y12
+	VMOVUPS 80(SP), Y13
 	VMAXPS  Y0, Y12, Y0
 	VMINPS  Y0, Y13, Y0
 	VMAXPS  Y1, Y12, Y1
@@ -383,63 +1099,63 @@ by24c4clip:
 by24c4hardswish:
 	VBROADCASTSS chanTapsConsts<>+0(SB), Y12
 	VBROADCASTSS chanTapsConsts<>+4(SB), Y13
-	VMULPS       24(SP), Y0, Y14
-	VADDPS       56(SP), Y14, Y14
+	VMULPS       48(SP), Y0, Y14
+	VADDPS       80(SP), Y14, Y14
 	VMAXPS       Y14, Y12, Y14
 	VMINPS       Y14, Y13, Y14
 	VMULPS       Y14, Y0, Y0
-	VMULPS       24(SP), Y1, Y14
-	VADDPS       56(SP), Y14, Y14
+	VMULPS       48(SP), Y1, Y14
+	VADDPS       80(SP), Y14, Y14
 	VMAXPS       Y14, Y12, Y14
 	VMINPS       Y14, Y13, Y14
 	VMULPS       Y14, Y1, Y1
-	VMULPS       24(SP), Y2, Y14
-	VADDPS       56(SP), Y14, Y14
+	VMULPS       48(SP), Y2, Y14
+	VADDPS       80(SP), Y14, Y14
 	VMAXPS       Y14, Y12, Y14
 	VMINPS       Y14, Y13, Y14
 	VMULPS       Y14, Y2, Y2
-	VMULPS       24(SP), Y3, Y14
-	VADDPS       56(SP), Y14, Y14
+	VMULPS       48(SP), Y3, Y14
+	VADDPS       80(SP), Y14, Y14
 	VMAXPS       Y14, Y12, Y14
 	VMINPS       Y14, Y13, Y14
 	VMULPS       Y14, Y3, Y3
-	VMULPS       24(SP), Y4, Y14
-	VADDPS       56(SP), Y14, Y14
+	VMULPS       48(SP), Y4, Y14
+	VADDPS       80(SP), Y14, Y14
 	VMAXPS       Y14, Y12, Y14
 	VMINPS       Y14, Y13, Y14
 	VMULPS       Y14, Y4, Y4
-	VMULPS       24(SP), Y5, Y14
-	VADDPS       56(SP), Y14, Y14
+	VMULPS       48(SP), Y5, Y14
+	VADDPS       80(SP), Y14, Y14
 	VMAXPS       Y14, Y12, Y14
 	VMINPS       Y14, Y13, Y14
 	VMULPS       Y14, Y5, Y5
-	VMULPS       24(SP), Y6, Y14
-	VADDPS       56(SP), Y14, Y14
+	VMULPS       48(SP), Y6, Y14
+	VADDPS       80(SP), Y14, Y14
 	VMAXPS       Y14, Y12, Y14
 	VMINPS       Y14, Y13, Y14
 	VMULPS       Y14, Y6, Y6
-	VMULPS       24(SP), Y7, Y14
-	VADDPS       56(SP), Y14, Y14
+	VMULPS       48(SP), Y7, Y14
+	VADDPS       80(SP), Y14, Y14
 	VMAXPS       Y14, Y12, Y14
 	VMINPS       Y14, Y13, Y14
 	VMULPS       Y14, Y7, Y7
-	VMULPS       24(SP), Y8, Y14
-	VADDPS       56(SP), Y14, Y14
+	VMULPS       48(SP), Y8, Y14
+	VADDPS       80(SP), Y14, Y14
 	VMAXPS       Y14, Y12, Y14
 	VMINPS       Y14, Y13, Y14
 	VMULPS       Y14, Y8, Y8
-	VMULPS       24(SP), Y9, Y14
-	VADDPS       56(SP), Y14, Y14
+	VMULPS       48(SP), Y9, Y14
+	VADDPS       80(SP), Y14, Y14
 	VMAXPS       Y14, Y12, Y14
 	VMINPS       Y14, Y13, Y14
 	VMULPS       Y14, Y9, Y9
-	VMULPS       24(SP), Y10, Y14
-	VADDPS       56(SP), Y14, Y14
+	VMULPS       48(SP), Y10, Y14
+	VADDPS       80(SP), Y14, Y14
 	VMAXPS       Y14, Y12, Y14
 	VMINPS       Y14, Y13, Y14
 	VMULPS       Y14, Y10, Y10
-	VMULPS       24(SP), Y11, Y14
-	VADDPS       56(SP), Y14, Y14
+	VMULPS       48(SP), Y11, Y14
+	VADDPS       80(SP), Y14, Y14
 	VMAXPS       Y14, Y12, Y14
 	VMINPS       Y14, Y13, Y14
 	VMULPS       Y14, Y11, Y11
@@ -532,8 +1248,8 @@ by8c0relu:
 	JMP          by8c0store
 
 by8c0clip:
-	VMOVUPS 24(SP), Y4
-	VMOVUPS 56(SP), Y5
+	VMOVUPS 48(SP), Y4
+	VMOVUPS 80(SP), Y5
 	VMAXPS  Y0, Y4, Y0
 	VMINPS  Y0, Y5, Y0
 	VMAXPS  Y1, Y4, Y1
@@ -547,23 +1263,23 @@ by8c0clip:
 by8c0hardswish:
 	VBROADCASTSS chanTapsConsts<>+0(SB), Y4
 	VBROADCASTSS chanTapsConsts<>+4(SB), Y5
-	VMULPS       24(SP), Y0, Y6
-	VADDPS       56(SP), Y6, Y6
+	VMULPS       48(SP), Y0, Y6
+	VADDPS       80(SP), Y6, Y6
 	VMAXPS       Y6, Y4, Y6
 	VMINPS       Y6, Y5, Y6
 	VMULPS       Y6, Y0, Y0
-	VMULPS       24(SP), Y1, Y6
-	VADDPS       56(SP), Y6, Y6
+	VMULPS       48(SP), Y1, Y6
+	VADDPS       80(SP), Y6, Y6
 	VMAXPS       Y6, Y4, Y6
 	VMINPS       Y6, Y5, Y6
 	VMULPS       Y6, Y1, Y1
-	VMULPS       24(SP), Y2, Y6
-	VADDPS       56(SP), Y6, Y6
+	VMULPS       48(SP), Y2, Y6
+	VADDPS       80(SP), Y6, Y6
 	VMAXPS       Y6, Y4, Y6
 	VMINPS       Y6, Y5, Y6
 	VMULPS       Y6, Y2, Y2
-	VMULPS       24(SP), Y3, Y6
-	VADDPS       56(SP), Y6, Y6
+	VMULPS       48(SP), Y3, Y6
+	VADDPS       80(SP), Y6, Y6
 	VMAXPS       Y6, Y4, Y6
 	VMINPS       Y6, Y5, Y6
 	VMULPS       Y6, Y3, Y3
@@ -639,8 +1355,8 @@ by8c4relu:
 	JMP          by8c4store
 
 by8c4clip:
-	VMOVUPS 24(SP), Y4
-	VMOVUPS 56(SP), Y5
+	VMOVUPS 48(SP), Y4
+	VMOVUPS 80(SP), Y5
 	VMAXPS  Y0, Y4, Y0
 	VMINPS  Y0, Y5, Y0
 	VMAXPS  Y1, Y4, Y1
@@ -654,23 +1370,23 @@ by8c4clip:
 by8c4hardswish:
 	VBROADCASTSS chanTapsConsts<>+0(SB), Y4
 	VBROADCASTSS chanTapsConsts<>+4(SB), Y5
-	VMULPS       24(SP), Y0, Y6
-	VADDPS       56(SP), Y6, Y6
+	VMULPS       48(SP), Y0, Y6
+	VADDPS       80(SP), Y6, Y6
 	VMAXPS       Y6, Y4, Y6
 	VMINPS       Y6, Y5, Y6
 	VMULPS       Y6, Y0, Y0
-	VMULPS       24(SP), Y1, Y6
-	VADDPS       56(SP), Y6, Y6
+	VMULPS       48(SP), Y1, Y6
+	VADDPS       80(SP), Y6, Y6
 	VMAXPS       Y6, Y4, Y6
 	VMINPS       Y6, Y5, Y6
 	VMULPS       Y6, Y1, Y1
-	VMULPS       24(SP), Y2, Y6
-	VADDPS       56(SP), Y6, Y6
+	VMULPS       48(SP), Y2, Y6
+	VADDPS       80(SP), Y6, Y6
 	VMAXPS       Y6, Y4, Y6
 	VMINPS       Y6, Y5, Y6
 	VMULPS       Y6, Y2, Y2
-	VMULPS       24(SP), Y3, Y6
-	VADDPS       56(SP), Y6, Y6
+	VMULPS       48(SP), Y3, Y6
+	VADDPS       80(SP), Y6, Y6
 	VMAXPS       Y6, Y4, Y6
 	VMINPS       Y6, Y5, Y6
 	VMULPS       Y6, Y3, Y3
@@ -758,8 +1474,8 @@ tailc0relu:
 	JMP          tailc0store
 
 tailc0clip:
-	VMOVUPS 24(SP), Y5
-	VMOVUPS 56(SP), Y6
+	VMOVUPS 48(SP), Y5
+	VMOVUPS 80(SP), Y6
 	VMAXPS  Y1, Y5, Y1
 	VMINPS  Y1, Y6, Y1
 	VMAXPS  Y2, Y5, Y2
@@ -773,23 +1489,23 @@ tailc0clip:
 tailc0hardswish:
 	VBROADCASTSS chanTapsConsts<>+0(SB), Y5
 	VBROADCASTSS chanTapsConsts<>+4(SB), Y6
-	VMULPS       24(SP), Y1, Y7
-	VADDPS       56(SP), Y7, Y7
+	VMULPS       48(SP), Y1, Y7
+	VADDPS       80(SP), Y7, Y7
 	VMAXPS       Y7, Y5, Y7
 	VMINPS       Y7, Y6, Y7
 	VMULPS       Y7, Y1, Y1
-	VMULPS       24(SP), Y2, Y7
-	VADDPS       56(SP), Y7, Y7
+	VMULPS       48(SP), Y2, Y7
+	VADDPS       80(SP), Y7, Y7
 	VMAXPS       Y7, Y5, Y7
 	VMINPS       Y7, Y6, Y7
 	VMULPS       Y7, Y2, Y2
-	VMULPS       24(SP), Y3, Y7
-	VADDPS       56(SP), Y7, Y7
+	VMULPS       48(SP), Y3, Y7
+	VADDPS       80(SP), Y7, Y7
 	VMAXPS       Y7, Y5, Y7
 	VMINPS       Y7, Y6, Y7
 	VMULPS       Y7, Y3, Y3
-	VMULPS       24(SP), Y4, Y7
-	VADDPS       56(SP), Y7, Y7
+	VMULPS       48(SP), Y4, Y7
+	VADDPS       80(SP), Y7, Y7
 	VMAXPS       Y7, Y5, Y7
 	VMINPS       Y7, Y6, Y7
 	VMULPS       Y7, Y4, Y4
@@ -865,8 +1581,8 @@ tailc4relu:
 	JMP          tailc4store
 
 tailc4clip:
-	VMOVUPS 24(SP), Y5
-	VMOVUPS 56(SP), Y6
+	VMOVUPS 48(SP), Y5
+	VMOVUPS 80(SP), Y6
 	VMAXPS  Y1, Y5, Y1
 	VMINPS  Y1, Y6, Y1
 	VMAXPS  Y2, Y5, Y2
@@ -880,23 +1596,23 @@ tailc4clip:
 tailc4hardswish:
 	VBROADCASTSS chanTapsConsts<>+0(SB), Y5
 	VBROADCASTSS chanTapsConsts<>+4(SB), Y6
-	VMULPS       24(SP), Y1, Y7
-	VADDPS       56(SP), Y7, Y7
+	VMULPS       48(SP), Y1, Y7
+	VADDPS       80(SP), Y7, Y7
 	VMAXPS       Y7, Y5, Y7
 	VMINPS       Y7, Y6, Y7
 	VMULPS       Y7, Y1, Y1
-	VMULPS       24(SP), Y2, Y7
-	VADDPS       56(SP), Y7, Y7
+	VMULPS       48(SP), Y2, Y7
+	VADDPS       80(SP), Y7, Y7
 	VMAXPS       Y7, Y5, Y7
 	VMINPS       Y7, Y6, Y7
 	VMULPS       Y7, Y2, Y2
-	VMULPS       24(SP), Y3, Y7
-	VADDPS       56(SP), Y7, Y7
+	VMULPS       48(SP), Y3, Y7
+	VADDPS       80(SP), Y7, Y7
 	VMAXPS       Y7, Y5, Y7
 	VMINPS       Y7, Y6, Y7
 	VMULPS       Y7, Y3, Y3
-	VMULPS       24(SP), Y4, Y7
-	VADDPS       56(SP), Y7, Y7
+	VMULPS       48(SP), Y4, Y7
+	VADDPS       80(SP), Y7, Y7
 	VMAXPS       Y7, Y5, Y7
 	VMINPS       Y7, Y6, Y7
 	VMULPS       Y7, Y4, Y4
@@ -941,7 +1657,7 @@ done:
 
 // func channelTapsAVX512(n int, rows int, dst *float32, dstStride int, src *float32, srcStride int, off *int32, w *float32, taps int, bias *float32, channels int, act uint8, lo float32, hi float32)
 // Requires: AVX, AVX512F
-TEXT ·channelTapsAVX512(SB), NOSPLIT, $152-100
+TEXT ·channelTapsAVX512(SB), NOSPLIT, $176-100
 	MOVQ         rows+8(FP), AX
 	MOVQ         AX, (SP)
 	MOVQ         dst+16(FP), AX
@@ -949,9 +1665,631 @@ TEXT ·channelTapsAVX512(SB), NOSPLIT, $152-100
 	MOVQ         src+32(FP), AX
 	MOVQ         AX, 16(SP)
 	VBROADCASTSS lo+92(FP), Z0
-	VMOVUPS      Z0, 24(SP)
+	VMOVUPS      Z0, 48(SP)
 	VBROADCASTSS hi+96(FP), Z0
-	VMOVUPS      Z0, 88(SP)
+	VMOVUPS      Z0, 112(SP)
+	MOVQ         n+0(FP), AX
+	MOVQ         rows+8(FP), CX
+	CMPQ         CX, $0x01
+	JLE          row
+	TESTQ        $0x0000000f, AX
+	JNZ          row
+	SHRQ         $0x04, AX
+	MOVQ         AX, 40(SP)
+	MOVQ         AX, 32(SP)
+	IMULQ        AX, CX
+	MOVQ         CX, (SP)
+	MOVQ         16(SP), AX
+	MOVQ         AX, 24(SP)
+
+flat3:
+	CMPQ (SP), $0x03
+	JL   flat3done
+	MOVQ 24(SP), AX
+	MOVQ AX, CX
+	ADDQ $0x40, CX
+	MOVQ CX, 24(SP)
+	DECQ 32(SP)
+	JNZ  flatsame0
+	MOVQ srcStride+40(FP), CX
+	SHLQ $0x02, CX
+	ADDQ 16(SP), CX
+	MOVQ CX, 16(SP)
+	MOVQ CX, 24(SP)
+	MOVQ 40(SP), CX
+	MOVQ CX, 32(SP)
+
+flatsame0:
+	MOVQ 24(SP), CX
+	MOVQ CX, DX
+	ADDQ $0x40, DX
+	MOVQ DX, 24(SP)
+	DECQ 32(SP)
+	JNZ  flatsame1
+	MOVQ srcStride+40(FP), DX
+	SHLQ $0x02, DX
+	ADDQ 16(SP), DX
+	MOVQ DX, 16(SP)
+	MOVQ DX, 24(SP)
+	MOVQ 40(SP), DX
+	MOVQ DX, 32(SP)
+
+flatsame1:
+	MOVQ 24(SP), DX
+	MOVQ DX, BX
+	ADDQ $0x40, BX
+	MOVQ BX, 24(SP)
+	DECQ 32(SP)
+	JNZ  flatsame2
+	MOVQ srcStride+40(FP), BX
+	SHLQ $0x02, BX
+	ADDQ 16(SP), BX
+	MOVQ BX, 16(SP)
+	MOVQ BX, 24(SP)
+	MOVQ 40(SP), BX
+	MOVQ BX, 32(SP)
+
+flatsame2:
+	MOVQ         8(SP), BX
+	MOVQ         bias+72(FP), SI
+	VBROADCASTSS (SI), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VBROADCASTSS 4(SI), Z3
+	VMOVUPS      Z3, Z4
+	VMOVUPS      Z3, Z5
+	VBROADCASTSS 8(SI), Z6
+	VMOVUPS      Z6, Z7
+	VMOVUPS      Z6, Z8
+	VBROADCASTSS 12(SI), Z9
+	VMOVUPS      Z9, Z10
+	VMOVUPS      Z9, Z11
+	VBROADCASTSS 16(SI), Z12
+	VMOVUPS      Z12, Z13
+	VMOVUPS      Z12, Z14
+	VBROADCASTSS 20(SI), Z15
+	VMOVUPS      Z15, Z16
+	VMOVUPS      Z15, Z17
+	VBROADCASTSS 24(SI), Z18
+	VMOVUPS      Z18, Z19
+	VMOVUPS      Z18, Z20
+	VBROADCASTSS 28(SI), Z21
+	VMOVUPS      Z21, Z22
+	VMOVUPS      Z21, Z23
+	MOVQ         off+48(FP), SI
+	MOVQ         w+56(FP), DI
+	MOVQ         taps+64(FP), R8
+
+flat3c0tap:
+	MOVLQSX      (SI), R9
+	VMOVUPS      (AX)(R9*4), Z24
+	VMOVUPS      (CX)(R9*4), Z25
+	VMOVUPS      (DX)(R9*4), Z26
+	VBROADCASTSS (DI), Z27
+	VFMADD231PS  Z24, Z27, Z0
+	VFMADD231PS  Z25, Z27, Z1
+	VFMADD231PS  Z26, Z27, Z2
+	VBROADCASTSS 4(DI), Z27
+	VFMADD231PS  Z24, Z27, Z3
+	VFMADD231PS  Z25, Z27, Z4
+	VFMADD231PS  Z26, Z27, Z5
+	VBROADCASTSS 8(DI), Z27
+	VFMADD231PS  Z24, Z27, Z6
+	VFMADD231PS  Z25, Z27, Z7
+	VFMADD231PS  Z26, Z27, Z8
+	VBROADCASTSS 12(DI), Z27
+	VFMADD231PS  Z24, Z27, Z9
+	VFMADD231PS  Z25, Z27, Z10
+	VFMADD231PS  Z26, Z27, Z11
+	VBROADCASTSS 16(DI), Z27
+	VFMADD231PS  Z24, Z27, Z12
+	VFMADD231PS  Z25, Z27, Z13
+	VFMADD231PS  Z26, Z27, Z14
+	VBROADCASTSS 20(DI), Z27
+	VFMADD231PS  Z24, Z27, Z15
+	VFMADD231PS  Z25, Z27, Z16
+	VFMADD231PS  Z26, Z27, Z17
+	VBROADCASTSS 24(DI), Z27
+	VFMADD231PS  Z24, Z27, Z18
+	VFMADD231PS  Z25, Z27, Z19
+	VFMADD231PS  Z26, Z27, Z20
+	VBROADCASTSS 28(DI), Z27
+	VFMADD231PS  Z24, Z27, Z21
+	VFMADD231PS  Z25, Z27, Z22
+	VFMADD231PS  Z26, Z27, Z23
+	ADDQ         $0x04, SI
+	ADDQ         $0x20, DI
+	DECQ         R8
+	JNZ          flat3c0tap
+	MOVB         act+88(FP), AL
+	CMPB         AL, $0x01
+	JE           flat3c0relu
+	CMPB         AL, $0x02
+	JE           flat3c0clip
+	CMPB         AL, $0x03
+	JE           flat3c0hardswish
+	JMP          flat3c0store
+
+flat3c0relu:
+	VBROADCASTSS chanTapsConsts<>+0(SB), Z24
+	VMAXPS       Z0, Z24, Z0
+	VADDPS       Z24, Z0, Z0
+	VMAXPS       Z1, Z24, Z1
+	VADDPS       Z24, Z1, Z1
+	VMAXPS       Z2, Z24, Z2
+	VADDPS       Z24, Z2, Z2
+	VMAXPS       Z3, Z24, Z3
+	VADDPS       Z24, Z3, Z3
+	VMAXPS       Z4, Z24, Z4
+	VADDPS       Z24, Z4, Z4
+	VMAXPS       Z5, Z24, Z5
+	VADDPS       Z24, Z5, Z5
+	VMAXPS       Z6, Z24, Z6
+	VADDPS       Z24, Z6, Z6
+	VMAXPS       Z7, Z24, Z7
+	VADDPS       Z24, Z7, Z7
+	VMAXPS       Z8, Z24, Z8
+	VADDPS       Z24, Z8, Z8
+	VMAXPS       Z9, Z24, Z9
+	VADDPS       Z24, Z9, Z9
+	VMAXPS       Z10, Z24, Z10
+	VADDPS       Z24, Z10, Z10
+	VMAXPS       Z11, Z24, Z11
+	VADDPS       Z24, Z11, Z11
+	VMAXPS       Z12, Z24, Z12
+	VADDPS       Z24, Z12, Z12
+	VMAXPS       Z13, Z24, Z13
+	VADDPS       Z24, Z13, Z13
+	VMAXPS       Z14, Z24, Z14
+	VADDPS       Z24, Z14, Z14
+	VMAXPS       Z15, Z24, Z15
+	VADDPS       Z24, Z15, Z15
+	VMAXPS       Z16, Z24, Z16
+	VADDPS       Z24, Z16, Z16
+	VMAXPS       Z17, Z24, Z17
+	VADDPS       Z24, Z17, Z17
+	VMAXPS       Z18, Z24, Z18
+	VADDPS       Z24, Z18, Z18
+	VMAXPS       Z19, Z24, Z19
+	VADDPS       Z24, Z19, Z19
+	VMAXPS       Z20, Z24, Z20
+	VADDPS       Z24, Z20, Z20
+	VMAXPS       Z21, Z24, Z21
+	VADDPS       Z24, Z21, Z21
+	VMAXPS       Z22, Z24, Z22
+	VADDPS       Z24, Z22, Z22
+	VMAXPS       Z23, Z24, Z23
+	VADDPS       Z24, Z23, Z23
+	JMP          flat3c0store
+
+flat3c0clip:
+	VMOVUPS 48(SP), Z24
+	VMOVUPS 112(SP), Z25
+	VMAXPS  Z0, Z24, Z0
+	VMINPS  Z0, Z25, Z0
+	VMAXPS  Z1, Z24, Z1
+	VMINPS  Z1, Z25, Z1
+	VMAXPS  Z2, Z24, Z2
+	VMINPS  Z2, Z25, Z2
+	VMAXPS  Z3, Z24, Z3
+	VMINPS  Z3, Z25, Z3
+	VMAXPS  Z4, Z24, Z4
+	VMINPS  Z4, Z25, Z4
+	VMAXPS  Z5, Z24, Z5
+	VMINPS  Z5, Z25, Z5
+	VMAXPS  Z6, Z24, Z6
+	VMINPS  Z6, Z25, Z6
+	VMAXPS  Z7, Z24, Z7
+	VMINPS  Z7, Z25, Z7
+	VMAXPS  Z8, Z24, Z8
+	VMINPS  Z8, Z25, Z8
+	VMAXPS  Z9, Z24, Z9
+	VMINPS  Z9, Z25, Z9
+	VMAXPS  Z10, Z24, Z10
+	VMINPS  Z10, Z25, Z10
+	VMAXPS  Z11, Z24, Z11
+	VMINPS  Z11, Z25, Z11
+	VMAXPS  Z12, Z24, Z12
+	VMINPS  Z12, Z25, Z12
+	VMAXPS  Z13, Z24, Z13
+	VMINPS  Z13, Z25, Z13
+	VMAXPS  Z14, Z24, Z14
+	VMINPS  Z14, Z25, Z14
+	VMAXPS  Z15, Z24, Z15
+	VMINPS  Z15, Z25, Z15
+	VMAXPS  Z16, Z24, Z16
+	VMINPS  Z16, Z25, Z16
+	VMAXPS  Z17, Z24, Z17
+	VMINPS  Z17, Z25, Z17
+	VMAXPS  Z18, Z24, Z18
+	VMINPS  Z18, Z25, Z18
+	VMAXPS  Z19, Z24, Z19
+	VMINPS  Z19, Z25, Z19
+	VMAXPS  Z20, Z24, Z20
+	VMINPS  Z20, Z25, Z20
+	VMAXPS  Z21, Z24, Z21
+	VMINPS  Z21, Z25, Z21
+	VMAXPS  Z22, Z24, Z22
+	VMINPS  Z22, Z25, Z22
+	VMAXPS  Z23, Z24, Z23
+	VMINPS  Z23, Z25, Z23
+	JMP     flat3c0store
+
+flat3c0hardswish:
+	VBROADCASTSS chanTapsConsts<>+0(SB), Z24
+	VBROADCASTSS chanTapsConsts<>+4(SB), Z25
+	VMULPS       48(SP), Z0, Z26
+	VADDPS       112(SP), Z26, Z26
+	VMAXPS       Z26, Z24, Z26
+	VMINPS       Z26, Z25, Z26
+	VMULPS       Z26, Z0, Z0
+	VMULPS       48(SP), Z1, Z26
+	VADDPS       112(SP), Z26, Z26
+	VMAXPS       Z26, Z24, Z26
+	VMINPS       Z26, Z25, Z26
+	VMULPS       Z26, Z1, Z1
+	VMULPS       48(SP), Z2, Z26
+	VADDPS       112(SP), Z26, Z26
+	VMAXPS       Z26, Z24, Z26
+	VMINPS       Z26, Z25, Z26
+	VMULPS       Z26, Z2, Z2
+	VMULPS       48(SP), Z3, Z26
+	VADDPS       112(SP), Z26, Z26
+	VMAXPS       Z26, Z24, Z26
+	VMINPS       Z26, Z25, Z26
+	VMULPS       Z26, Z3, Z3
+	VMULPS       48(SP), Z4, Z26
+	VADDPS       112(SP), Z26, Z26
+	VMAXPS       Z26, Z24, Z26
+	VMINPS       Z26, Z25, Z26
+	VMULPS       Z26, Z4, Z4
+	VMULPS       48(SP), Z5, Z26
+	VADDPS       112(SP), Z26, Z26
+	VMAXPS       Z26, Z24, Z26
+	VMINPS       Z26, Z25, Z26
+	VMULPS       Z26, Z5, Z5
+	VMULPS       48(SP), Z6, Z26
+	VADDPS       112(SP), Z26, Z26
+	VMAXPS       Z26, Z24, Z26
+	VMINPS       Z26, Z25, Z26
+	VMULPS       Z26, Z6, Z6
+	VMULPS       48(SP), Z7, Z26
+	VADDPS       112(SP), Z26, Z26
+	VMAXPS       Z26, Z24, Z26
+	VMINPS       Z26, Z25, Z26
+	VMULPS       Z26, Z7, Z7
+	VMULPS       48(SP), Z8, Z26
+	VADDPS       112(SP), Z26, Z26
+	VMAXPS       Z26, Z24, Z26
+	VMINPS       Z26, Z25, Z26
+	VMULPS       Z26, Z8, Z8
+	VMULPS       48(SP), Z9, Z26
+	VADDPS       112(SP), Z26, Z26
+	VMAXPS       Z26, Z24, Z26
+	VMINPS       Z26, Z25, Z26
+	VMULPS       Z26, Z9, Z9
+	VMULPS       48(SP), Z10, Z26
+	VADDPS       112(SP), Z26, Z26
+	VMAXPS       Z26, Z24, Z26
+	VMINPS       Z26, Z25, Z26
+	VMULPS       Z26, Z10, Z10
+	VMULPS       48(SP), Z11, Z26
+	VADDPS       112(SP), Z26, Z26
+	VMAXPS       Z26, Z24, Z26
+	VMINPS       Z26, Z25, Z26
+	VMULPS       Z26, Z11, Z11
+	VMULPS       48(SP), Z12, Z26
+	VADDPS       112(SP), Z26, Z26
+	VMAXPS       Z26, Z24, Z26
+	VMINPS       Z26, Z25, Z26
+	VMULPS       Z26, Z12, Z12
+	VMULPS       48(SP), Z13, Z26
+	VADDPS       112(SP), Z26, Z26
+	VMAXPS       Z26, Z24, Z26
+	VMINPS       Z26, Z25, Z26
+	VMULPS       Z26, Z13, Z13
+	VMULPS       48(SP), Z14, Z26
+	VADDPS       112(SP), Z26, Z26
+	VMAXPS       Z26, Z24, Z26
+	VMINPS       Z26, Z25, Z26
+	VMULPS       Z26, Z14, Z14
+	VMULPS       48(SP), Z15, Z26
+	VADDPS       112(SP), Z26, Z26
+	VMAXPS       Z26, Z24, Z26
+	VMINPS       Z26, Z25, Z26
+	VMULPS       Z26, Z15, Z15
+	VMULPS       48(SP), Z16, Z26
+	VADDPS       112(SP), Z26, Z26
+	VMAXPS       Z26, Z24, Z26
+	VMINPS       Z26, Z25, Z26
+	VMULPS       Z26, Z16, Z16
+	VMULPS       48(SP), Z17, Z26
+	VADDPS       112(SP), Z26, Z26
+	VMAXPS       Z26, Z24, Z26
+	VMINPS       Z26, Z25, Z26
+	VMULPS       Z26, Z17, Z17
+	VMULPS       48(SP), Z18, Z26
+	VADDPS       112(SP), Z26, Z26
+	VMAXPS       Z26, Z24, Z26
+	VMINPS       Z26, Z25, Z26
+	VMULPS       Z26, Z18, Z18
+	VMULPS       48(SP), Z19, Z26
+	VADDPS       112(SP), Z26, Z26
+	VMAXPS       Z26, Z24, Z26
+	VMINPS       Z26, Z25, Z26
+	VMULPS       Z26, Z19, Z19
+	VMULPS       48(SP), Z20, Z26
+	VADDPS       112(SP), Z26, Z26
+	VMAXPS       Z26, Z24, Z26
+	VMINPS       Z26, Z25, Z26
+	VMULPS       Z26, Z20, Z20
+	VMULPS       48(SP), Z21, Z26
+	VADDPS       112(SP), Z26, Z26
+	VMAXPS       Z26, Z24, Z26
+	VMINPS       Z26, Z25, Z26
+	VMULPS       Z26, Z21, Z21
+	VMULPS       48(SP), Z22, Z26
+	VADDPS       112(SP), Z26, Z26
+	VMAXPS       Z26, Z24, Z26
+	VMINPS       Z26, Z25, Z26
+	VMULPS       Z26, Z22, Z22
+	VMULPS       48(SP), Z23, Z26
+	VADDPS       112(SP), Z26, Z26
+	VMAXPS       Z26, Z24, Z26
+	VMINPS       Z26, Z25, Z26
+	VMULPS       Z26, Z23, Z23
+
+flat3c0store:
+	MOVQ    channels+80(FP), AX
+	MOVQ    dstStride+24(FP), CX
+	SHLQ    $0x02, CX
+	MOVQ    BX, DX
+	CMPQ    AX, $0x00
+	JLE     flat3c0stored
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, 64(DX)
+	VMOVUPS Z2, 128(DX)
+	ADDQ    CX, DX
+	CMPQ    AX, $0x01
+	JLE     flat3c0stored
+	VMOVUPS Z3, (DX)
+	VMOVUPS Z4, 64(DX)
+	VMOVUPS Z5, 128(DX)
+	ADDQ    CX, DX
+	CMPQ    AX, $0x02
+	JLE     flat3c0stored
+	VMOVUPS Z6, (DX)
+	VMOVUPS Z7, 64(DX)
+	VMOVUPS Z8, 128(DX)
+	ADDQ    CX, DX
+	CMPQ    AX, $0x03
+	JLE     flat3c0stored
+	VMOVUPS Z9, (DX)
+	VMOVUPS Z10, 64(DX)
+	VMOVUPS Z11, 128(DX)
+	ADDQ    CX, DX
+	CMPQ    AX, $0x04
+	JLE     flat3c0stored
+	VMOVUPS Z12, (DX)
+	VMOVUPS Z13, 64(DX)
+	VMOVUPS Z14, 128(DX)
+	ADDQ    CX, DX
+	CMPQ    AX, $0x05
+	JLE     flat3c0stored
+	VMOVUPS Z15, (DX)
+	VMOVUPS Z16, 64(DX)
+	VMOVUPS Z17, 128(DX)
+	ADDQ    CX, DX
+	CMPQ    AX, $0x06
+	JLE     flat3c0stored
+	VMOVUPS Z18, (DX)
+	VMOVUPS Z19, 64(DX)
+	VMOVUPS Z20, 128(DX)
+	ADDQ    CX, DX
+	CMPQ    AX, $0x07
+	JLE     flat3c0stored
+	VMOVUPS Z21, (DX)
+	VMOVUPS Z22, 64(DX)
+	VMOVUPS Z23, 128(DX)
+
+flat3c0stored:
+	ADDQ $0x000000c0, 8(SP)
+	SUBQ $0x03, (SP)
+	JMP  flat3
+
+flat3done:
+flat1:
+	CMPQ (SP), $0x01
+	JL   flat1done
+	MOVQ 24(SP), AX
+	MOVQ AX, CX
+	ADDQ $0x40, CX
+	MOVQ CX, 24(SP)
+	DECQ 32(SP)
+	JNZ  flatsame3
+	MOVQ srcStride+40(FP), CX
+	SHLQ $0x02, CX
+	ADDQ 16(SP), CX
+	MOVQ CX, 16(SP)
+	MOVQ CX, 24(SP)
+	MOVQ 40(SP), CX
+	MOVQ CX, 32(SP)
+
+flatsame3:
+	MOVQ         8(SP), CX
+	MOVQ         bias+72(FP), DX
+	VBROADCASTSS (DX), Z0
+	VBROADCASTSS 4(DX), Z1
+	VBROADCASTSS 8(DX), Z2
+	VBROADCASTSS 12(DX), Z3
+	VBROADCASTSS 16(DX), Z4
+	VBROADCASTSS 20(DX), Z5
+	VBROADCASTSS 24(DX), Z6
+	VBROADCASTSS 28(DX), Z7
+	MOVQ         off+48(FP), DX
+	MOVQ         w+56(FP), BX
+	MOVQ         taps+64(FP), SI
+
+flat1c0tap:
+	MOVLQSX      (DX), DI
+	VMOVUPS      (AX)(DI*4), Z8
+	VBROADCASTSS (BX), Z9
+	VFMADD231PS  Z8, Z9, Z0
+	VBROADCASTSS 4(BX), Z9
+	VFMADD231PS  Z8, Z9, Z1
+	VBROADCASTSS 8(BX), Z9
+	VFMADD231PS  Z8, Z9, Z2
+	VBROADCASTSS 12(BX), Z9
+	VFMADD231PS  Z8, Z9, Z3
+	VBROADCASTSS 16(BX), Z9
+	VFMADD231PS  Z8, Z9, Z4
+	VBROADCASTSS 20(BX), Z9
+	VFMADD231PS  Z8, Z9, Z5
+	VBROADCASTSS 24(BX), Z9
+	VFMADD231PS  Z8, Z9, Z6
+	VBROADCASTSS 28(BX), Z9
+	VFMADD231PS  Z8, Z9, Z7
+	ADDQ         $0x04, DX
+	ADDQ         $0x20, BX
+	DECQ         SI
+	JNZ          flat1c0tap
+	MOVB         act+88(FP), AL
+	CMPB         AL, $0x01
+	JE           flat1c0relu
+	CMPB         AL, $0x02
+	JE           flat1c0clip
+	CMPB         AL, $0x03
+	JE           flat1c0hardswish
+	JMP          flat1c0store
+
+flat1c0relu:
+	VBROADCASTSS chanTapsConsts<>+0(SB), Z8
+	VMAXPS       Z0, Z8, Z0
+	VADDPS       Z8, Z0, Z0
+	VMAXPS       Z1, Z8, Z1
+	VADDPS       Z8, Z1, Z1
+	VMAXPS       Z2, Z8, Z2
+	VADDPS       Z8, Z2, Z2
+	VMAXPS       Z3, Z8, Z3
+	VADDPS       Z8, Z3, Z3
+	VMAXPS       Z4, Z8, Z4
+	VADDPS       Z8, Z4, Z4
+	VMAXPS       Z5, Z8, Z5
+	VADDPS       Z8, Z5, Z5
+	VMAXPS       Z6, Z8, Z6
+	VADDPS       Z8, Z6, Z6
+	VMAXPS       Z7, Z8, Z7
+	VADDPS       Z8, Z7, Z7
+	JMP          flat1c0store
+
+flat1c0clip:
+	VMOVUPS 48(SP), Z8
+	VMOVUPS 112(SP), Z9
+	VMAXPS  Z0, Z8, Z0
+	VMINPS  Z0, Z9, Z0
+	VMAXPS  Z1, Z8, Z1
+	VMINPS  Z1, Z9, Z1
+	VMAXPS  Z2, Z8, Z2
+	VMINPS  Z2, Z9, Z2
+	VMAXPS  Z3, Z8, Z3
+	VMINPS  Z3, Z9, Z3
+	VMAXPS  Z4, Z8, Z4
+	VMINPS  Z4, Z9, Z4
+	VMAXPS  Z5, Z8, Z5
+	VMINPS  Z5, Z9, Z5
+	VMAXPS  Z6, Z8, Z6
+	VMINPS  Z6, Z9, Z6
+	VMAXPS  Z7, Z8, Z7
+	VMINPS  Z7, Z9, Z7
+	JMP     flat1c0store
+
+flat1c0hardswish:
+	VBROADCASTSS chanTapsConsts<>+0(SB), Z8
+	VBROADCASTSS chanTapsConsts<>+4(SB), Z9
+	VMULPS       48(SP), Z0, Z10
+	VADDPS       112(SP), Z10, Z10
+	VMAXPS       Z10, Z8, Z10
+	VMINPS       Z10, Z9, Z10
+	VMULPS       Z10, Z0, Z0
+	VMULPS       48(SP), Z1, Z10
+	VADDPS       112(SP), Z10, Z10
+	VMAXPS       Z10, Z8, Z10
+	VMINPS       Z10, Z9, Z10
+	VMULPS       Z10, Z1, Z1
+	VMULPS       48(SP), Z2, Z10
+	VADDPS       112(SP), Z10, Z10
+	VMAXPS       Z10, Z8, Z10
+	VMINPS       Z10, Z9, Z10
+	VMULPS       Z10, Z2, Z2
+	VMULPS       48(SP), Z3, Z10
+	VADDPS       112(SP), Z10, Z10
+	VMAXPS       Z10, Z8, Z10
+	VMINPS       Z10, Z9, Z10
+	VMULPS       Z10, Z3, Z3
+	VMULPS       48(SP), Z4, Z10
+	VADDPS       112(SP), Z10, Z10
+	VMAXPS       Z10, Z8, Z10
+	VMINPS       Z10, Z9, Z10
+	VMULPS       Z10, Z4, Z4
+	VMULPS       48(SP), Z5, Z10
+	VADDPS       112(SP), Z10, Z10
+	VMAXPS       Z10, Z8, Z10
+	VMINPS       Z10, Z9, Z10
+	VMULPS       Z10, Z5, Z5
+	VMULPS       48(SP), Z6, Z10
+	VADDPS       112(SP), Z10, Z10
+	VMAXPS       Z10, Z8, Z10
+	VMINPS       Z10, Z9, Z10
+	VMULPS       Z10, Z6, Z6
+	VMULPS       48(SP), Z7, Z10
+	VADDPS       112(SP), Z10, Z10
+	VMAXPS       Z10, Z8, Z10
+	VMINPS       Z10, Z9, Z10
+	VMULPS       Z10, Z7, Z7
+
+flat1c0store:
+	MOVQ    channels+80(FP), AX
+	MOVQ    dstStride+24(FP), DX
+	SHLQ    $0x02, DX
+	CMPQ    AX, $0x00
+	JLE     flat1c0stored
+	VMOVUPS Z0, (CX)
+	ADDQ    DX, CX
+	CMPQ    AX, $0x01
+	JLE     flat1c0stored
+	VMOVUPS Z1, (CX)
+	ADDQ    DX, CX
+	CMPQ    AX, $0x02
+	JLE     flat1c0stored
+	VMOVUPS Z2, (CX)
+	ADDQ    DX, CX
+	CMPQ    AX, $0x03
+	JLE     flat1c0stored
+	VMOVUPS Z3, (CX)
+	ADDQ    DX, CX
+	CMPQ    AX, $0x04
+	JLE     flat1c0stored
+	VMOVUPS Z4, (CX)
+	ADDQ    DX, CX
+	CMPQ    AX, $0x05
+	JLE     flat1c0stored
+	VMOVUPS Z5, (CX)
+	ADDQ    DX, CX
+	CMPQ    AX, $0x06
+	JLE     flat1c0stored
+	VMOVUPS Z6, (CX)
+	ADDQ    DX, CX
+	CMPQ    AX, $0x07
+	JLE     flat1c0stored
+	VMOVUPS Z7, (CX)
+
+flat1c0stored:
+	ADDQ $0x00000040, 8(SP)
+	SUBQ $0x01, (SP)
+	JMP  flat1
+
+flat1done:
+	JMP done
 
 row:
 	CMPQ (SP), $0x00
@@ -1095,8 +2433,8 @@ by48c0relu:
 	JMP          by48c0store
 
 by48c0clip:
-	VMOVUPS 24(SP), Z24
-	VMOVUPS 88(SP), Z25
+	VMOVUPS 48(SP), Z24
+	VMOVUPS 112(SP), Z25
 	VMAXPS  Z0, Z24, Z0
 	VMINPS  Z0, Z25, Z0
 	VMAXPS  Z1, Z24, Z1
@@ -1150,123 +2488,123 @@ by48c0clip:
 by48c0hardswish:
 	VBROADCASTSS chanTapsConsts<>+0(SB), Z24
 	VBROADCASTSS chanTapsConsts<>+4(SB), Z25
-	VMULPS       24(SP), Z0, Z26
-	VADDPS       88(SP), Z26, Z26
+	VMULPS       48(SP), Z0, Z26
+	VADDPS       112(SP), Z26, Z26
 	VMAXPS       Z26, Z24, Z26
 	VMINPS       Z26, Z25, Z26
 	VMULPS       Z26, Z0, Z0
-	VMULPS       24(SP), Z1, Z26
-	VADDPS       88(SP), Z26, Z26
+	VMULPS       48(SP), Z1, Z26
+	VADDPS       112(SP), Z26, Z26
 	VMAXPS       Z26, Z24, Z26
 	VMINPS       Z26, Z25, Z26
 	VMULPS       Z26, Z1, Z1
-	VMULPS       24(SP), Z2, Z26
-	VADDPS       88(SP), Z26, Z26
+	VMULPS       48(SP), Z2, Z26
+	VADDPS       112(SP), Z26, Z26
 	VMAXPS       Z26, Z24, Z26
 	VMINPS       Z26, Z25, Z26
 	VMULPS       Z26, Z2, Z2
-	VMULPS       24(SP), Z3, Z26
-	VADDPS       88(SP), Z26, Z26
+	VMULPS       48(SP), Z3, Z26
+	VADDPS       112(SP), Z26, Z26
 	VMAXPS       Z26, Z24, Z26
 	VMINPS       Z26, Z25, Z26
 	VMULPS       Z26, Z3, Z3
-	VMULPS       24(SP), Z4, Z26
-	VADDPS       88(SP), Z26, Z26
+	VMULPS       48(SP), Z4, Z26
+	VADDPS       112(SP), Z26, Z26
 	VMAXPS       Z26, Z24, Z26
 	VMINPS       Z26, Z25, Z26
 	VMULPS       Z26, Z4, Z4
-	VMULPS       24(SP), Z5, Z26
-	VADDPS       88(SP), Z26, Z26
+	VMULPS       48(SP), Z5, Z26
+	VADDPS       112(SP), Z26, Z26
 	VMAXPS       Z26, Z24, Z26
 	VMINPS       Z26, Z25, Z26
 	VMULPS       Z26, Z5, Z5
-	VMULPS       24(SP), Z6, Z26
-	VADDPS       88(SP), Z26, Z26
+	VMULPS       48(SP), Z6, Z26
+	VADDPS       112(SP), Z26, Z26
 	VMAXPS       Z26, Z24, Z26
 	VMINPS       Z26, Z25, Z26
 	VMULPS       Z26, Z6, Z6
-	VMULPS       24(SP), Z7, Z26
-	VADDPS       88(SP), Z26, Z26
+	VMULPS       48(SP), Z7, Z26
+	VADDPS       112(SP), Z26, Z26
 	VMAXPS       Z26, Z24, Z26
 	VMINPS       Z26, Z25, Z26
 	VMULPS       Z26, Z7, Z7
-	VMULPS       24(SP), Z8, Z26
-	VADDPS       88(SP), Z26, Z26
+	VMULPS       48(SP), Z8, Z26
+	VADDPS       112(SP), Z26, Z26
 	VMAXPS       Z26, Z24, Z26
 	VMINPS       Z26, Z25, Z26
 	VMULPS       Z26, Z8, Z8
-	VMULPS       24(SP), Z9, Z26
-	VADDPS       88(SP), Z26, Z26
+	VMULPS       48(SP), Z9, Z26
+	VADDPS       112(SP), Z26, Z26
 	VMAXPS       Z26, Z24, Z26
 	VMINPS       Z26, Z25, Z26
 	VMULPS       Z26, Z9, Z9
-	VMULPS       24(SP), Z10, Z26
-	VADDPS       88(SP), Z26, Z26
+	VMULPS       48(SP), Z10, Z26
+	VADDPS       112(SP), Z26, Z26
 	VMAXPS       Z26, Z24, Z26
 	VMINPS       Z26, Z25, Z26
 	VMULPS       Z26, Z10, Z10
-	VMULPS       24(SP), Z11, Z26
-	VADDPS       88(SP), Z26, Z26
+	VMULPS       48(SP), Z11, Z26
+	VADDPS       112(SP), Z26, Z26
 	VMAXPS       Z26, Z24, Z26
 	VMINPS       Z26, Z25, Z26
 	VMULPS       Z26, Z11, Z11
-	VMULPS       24(SP), Z12, Z26
-	VADDPS       88(SP), Z26, Z26
+	VMULPS       48(SP), Z12, Z26
+	VADDPS       112(SP), Z26, Z26
 	VMAXPS       Z26, Z24, Z26
 	VMINPS       Z26, Z25, Z26
 	VMULPS       Z26, Z12, Z12
-	VMULPS       24(SP), Z13, Z26
-	VADDPS       88(SP), Z26, Z26
+	VMULPS       48(SP), Z13, Z26
+	VADDPS       112(SP), Z26, Z26
 	VMAXPS       Z26, Z24, Z26
 	VMINPS       Z26, Z25, Z26
 	VMULPS       Z26, Z13, Z13
-	VMULPS       24(SP), Z14, Z26
-	VADDPS       88(SP), Z26, Z26
+	VMULPS       48(SP), Z14, Z26
+	VADDPS       112(SP), Z26, Z26
 	VMAXPS       Z26, Z24, Z26
 	VMINPS       Z26, Z25, Z26
 	VMULPS       Z26, Z14, Z14
-	VMULPS       24(SP), Z15, Z26
-	VADDPS       88(SP), Z26, Z26
+	VMULPS       48(SP), Z15, Z26
+	VADDPS       112(SP), Z26, Z26
 	VMAXPS       Z26, Z24, Z26
 	VMINPS       Z26, Z25, Z26
 	VMULPS       Z26, Z15, Z15
-	VMULPS       24(SP), Z16, Z26
-	VADDPS       88(SP), Z26, Z26
+	VMULPS       48(SP), Z16, Z26
+	VADDPS       112(SP), Z26, Z26
 	VMAXPS       Z26, Z24, Z26
 	VMINPS       Z26, Z25, Z26
 	VMULPS       Z26, Z16, Z16
-	VMULPS       24(SP), Z17, Z26
-	VADDPS       88(SP), Z26, Z26
+	VMULPS       48(SP), Z17, Z26
+	VADDPS       112(SP), Z26, Z26
 	VMAXPS       Z26, Z24, Z26
 	VMINPS       Z26, Z25, Z26
 	VMULPS       Z26, Z17, Z17
-	VMULPS       24(SP), Z18, Z26
-	VADDPS       88(SP), Z26, Z26
+	VMULPS       48(SP), Z18, Z26
+	VADDPS       112(SP), Z26, Z26
 	VMAXPS       Z26, Z24, Z26
 	VMINPS       Z26, Z25, Z26
 	VMULPS       Z26, Z18, Z18
-	VMULPS       24(SP), Z19, Z26
-	VADDPS       88(SP), Z26, Z26
+	VMULPS       48(SP), Z19, Z26
+	VADDPS       112(SP), Z26, Z26
 	VMAXPS       Z26, Z24, Z26
 	VMINPS       Z26, Z25, Z26
 	VMULPS       Z26, Z19, Z19
-	VMULPS       24(SP), Z20, Z26
-	VADDPS       88(SP), Z26, Z26
+	VMULPS       48(SP), Z20, Z26
+	VADDPS       112(SP), Z26, Z26
 	VMAXPS       Z26, Z24, Z26
 	VMINPS       Z26, Z25, Z26
 	VMULPS       Z26, Z20, Z20
-	VMULPS       24(SP), Z21, Z26
-	VADDPS       88(SP), Z26, Z26
+	VMULPS       48(SP), Z21, Z26
+	VADDPS       112(SP), Z26, Z26
 	VMAXPS       Z26, Z24, Z26
 	VMINPS       Z26, Z25, Z26
 	VMULPS       Z26, Z21, Z21
-	VMULPS       24(SP), Z22, Z26
-	VADDPS       88(SP), Z26, Z26
+	VMULPS       48(SP), Z22, Z26
+	VADDPS       112(SP), Z26, Z26
 	VMAXPS       Z26, Z24, Z26
 	VMINPS       Z26, Z25, Z26
 	VMULPS       Z26, Z22, Z22
-	VMULPS       24(SP), Z23, Z26
-	VADDPS       88(SP), Z26, Z26
+	VMULPS       48(SP), Z23, Z26
+	VADDPS       112(SP), Z26, Z26
 	VMAXPS       Z26, Z24, Z26
 	VMINPS       Z26, Z25, Z26
 	VMULPS       Z26, Z23, Z23
@@ -1400,8 +2738,8 @@ by16c0relu:
 	JMP          by16c0store
 
 by16c0clip:
-	VMOVUPS 24(SP), Z8
-	VMOVUPS 88(SP), Z9
+	VMOVUPS 48(SP), Z8
+	VMOVUPS 112(SP), Z9
 	VMAXPS  Z0, Z8, Z0
 	VMINPS  Z0, Z9, Z0
 	VMAXPS  Z1, Z8, Z1
@@ -1423,43 +2761,43 @@ by16c0clip:
 by16c0hardswish:
 	VBROADCASTSS chanTapsConsts<>+0(SB), Z8
 	VBROADCASTSS chanTapsConsts<>+4(SB), Z9
-	VMULPS       24(SP), Z0, Z10
-	VADDPS       88(SP), Z10, Z10
+	VMULPS       48(SP), Z0, Z10
+	VADDPS       112(SP), Z10, Z10
 	VMAXPS       Z10, Z8, Z10
 	VMINPS       Z10, Z9, Z10
 	VMULPS       Z10, Z0, Z0
-	VMULPS       24(SP), Z1, Z10
-	VADDPS       88(SP), Z10, Z10
+	VMULPS       48(SP), Z1, Z10
+	VADDPS       112(SP), Z10, Z10
 	VMAXPS       Z10, Z8, Z10
 	VMINPS       Z10, Z9, Z10
 	VMULPS       Z10, Z1, Z1
-	VMULPS       24(SP), Z2, Z10
-	VADDPS       88(SP), Z10, Z10
+	VMULPS       48(SP), Z2, Z10
+	VADDPS       112(SP), Z10, Z10
 	VMAXPS       Z10, Z8, Z10
 	VMINPS       Z10, Z9, Z10
 	VMULPS       Z10, Z2, Z2
-	VMULPS       24(SP), Z3, Z10
-	VADDPS       88(SP), Z10, Z10
+	VMULPS       48(SP), Z3, Z10
+	VADDPS       112(SP), Z10, Z10
 	VMAXPS       Z10, Z8, Z10
 	VMINPS       Z10, Z9, Z10
 	VMULPS       Z10, Z3, Z3
-	VMULPS       24(SP), Z4, Z10
-	VADDPS       88(SP), Z10, Z10
+	VMULPS       48(SP), Z4, Z10
+	VADDPS       112(SP), Z10, Z10
 	VMAXPS       Z10, Z8, Z10
 	VMINPS       Z10, Z9, Z10
 	VMULPS       Z10, Z4, Z4
-	VMULPS       24(SP), Z5, Z10
-	VADDPS       88(SP), Z10, Z10
+	VMULPS       48(SP), Z5, Z10
+	VADDPS       112(SP), Z10, Z10
 	VMAXPS       Z10, Z8, Z10
 	VMINPS       Z10, Z9, Z10
 	VMULPS       Z10, Z5, Z5
-	VMULPS       24(SP), Z6, Z10
-	VADDPS       88(SP), Z10, Z10
+	VMULPS       48(SP), Z6, Z10
+	VADDPS       112(SP), Z10, Z10
 	VMAXPS       Z10, Z8, Z10
 	VMINPS       Z10, Z9, Z10
 	VMULPS       Z10, Z6, Z6
-	VMULPS       24(SP), Z7, Z10
-	VADDPS       88(SP), Z10, Z10
+	VMULPS       48(SP), Z7, Z10
+	VADDPS       112(SP), Z10, Z10
 	VMAXPS       Z10, Z8, Z10
 	VMINPS       Z10, Z9, Z10
 	VMULPS       Z10, Z7, Z7
@@ -1578,8 +2916,8 @@ tailc0relu:
 	JMP          tailc0store
 
 tailc0clip:
-	VMOVUPS 24(SP), Z8
-	VMOVUPS 88(SP), Z9
+	VMOVUPS 48(SP), Z8
+	VMOVUPS 112(SP), Z9
 	VMAXPS  Z0, Z8, Z0
 	VMINPS  Z0, Z9, Z0
 	VMAXPS  Z1, Z8, Z1
@@ -1601,43 +2939,43 @@ tailc0clip:
 tailc0hardswish:
 	VBROADCASTSS chanTapsConsts<>+0(SB), Z8
 	VBROADCASTSS chanTapsConsts<>+4(SB), Z9
-	VMULPS       24(SP), Z0, Z10
-	VADDPS       88(SP), Z10, Z10
+	VMULPS       48(SP), Z0, Z10
+	VADDPS       112(SP), Z10, Z10
 	VMAXPS       Z10, Z8, Z10
 	VMINPS       Z10, Z9, Z10
 	VMULPS       Z10, Z0, Z0
-	VMULPS       24(SP), Z1, Z10
-	VADDPS       88(SP), Z10, Z10
+	VMULPS       48(SP), Z1, Z10
+	VADDPS       112(SP), Z10, Z10
 	VMAXPS       Z10, Z8, Z10
 	VMINPS       Z10, Z9, Z10
 	VMULPS       Z10, Z1, Z1
-	VMULPS       24(SP), Z2, Z10
-	VADDPS       88(SP), Z10, Z10
+	VMULPS       48(SP), Z2, Z10
+	VADDPS       112(SP), Z10, Z10
 	VMAXPS       Z10, Z8, Z10
 	VMINPS       Z10, Z9, Z10
 	VMULPS       Z10, Z2, Z2
-	VMULPS       24(SP), Z3, Z10
-	VADDPS       88(SP), Z10, Z10
+	VMULPS       48(SP), Z3, Z10
+	VADDPS       112(SP), Z10, Z10
 	VMAXPS       Z10, Z8, Z10
 	VMINPS       Z10, Z9, Z10
 	VMULPS       Z10, Z3, Z3
-	VMULPS       24(SP), Z4, Z10
-	VADDPS       88(SP), Z10, Z10
+	VMULPS       48(SP), Z4, Z10
+	VADDPS       112(SP), Z10, Z10
 	VMAXPS       Z10, Z8, Z10
 	VMINPS       Z10, Z9, Z10
 	VMULPS       Z10, Z4, Z4
-	VMULPS       24(SP), Z5, Z10
-	VADDPS       88(SP), Z10, Z10
+	VMULPS       48(SP), Z5, Z10
+	VADDPS       112(SP), Z10, Z10
 	VMAXPS       Z10, Z8, Z10
 	VMINPS       Z10, Z9, Z10
 	VMULPS       Z10, Z5, Z5
-	VMULPS       24(SP), Z6, Z10
-	VADDPS       88(SP), Z10, Z10
+	VMULPS       48(SP), Z6, Z10
+	VADDPS       112(SP), Z10, Z10
 	VMAXPS       Z10, Z8, Z10
 	VMINPS       Z10, Z9, Z10
 	VMULPS       Z10, Z6, Z6
-	VMULPS       24(SP), Z7, Z10
-	VADDPS       88(SP), Z10, Z10
+	VMULPS       48(SP), Z7, Z10
+	VADDPS       112(SP), Z10, Z10
 	VMAXPS       Z10, Z8, Z10
 	VMINPS       Z10, Z9, Z10
 	VMULPS       Z10, Z7, Z7

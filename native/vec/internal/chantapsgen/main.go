@@ -83,11 +83,13 @@ func (s shape) emit(masks, laneMasks, consts Mem) {
 	Pragma("noescape")
 	Doc(s.Name + " is a loop of ChannelTaps; see package chantapsgen.")
 	width := 4 * s.Lanes // bytes per vector
-	// The rows left, where the next one starts in dst and src, and lo
-	// and hi broadcast live in the frame.
-	frame := AllocLocal(24 + 2*width)
+	// The rows left, where the next one starts in dst and src, lo and
+	// hi broadcast, and the walk over whole vectors across the rows
+	// (flat, below) live in the frame.
+	frame := AllocLocal(48 + 2*width)
 	rowsMem, dstRow, srcRow := frame.Offset(0), frame.Offset(8), frame.Offset(16)
-	loMem, hiMem := frame.Offset(24), frame.Offset(24+width)
+	curMem, leftMem, perRowMem := frame.Offset(24), frame.Offset(32), frame.Offset(40)
+	loMem, hiMem := frame.Offset(48), frame.Offset(48+width)
 	for _, p := range []struct {
 		name string
 		mem  Mem
@@ -103,20 +105,13 @@ func (s shape) emit(masks, laneMasks, consts Mem) {
 		VBROADCASTSS(avoparam.Addr(p.name), v)
 		VMOVUPS(v, p.mem)
 	}
-	Label("row")
-	CMPQ(rowsMem, U8(0))
-	JE(LabelRef("done"))
-	n, dst, src := GP64(), GP64(), GP64()
-	Load(Param("n"), n)
-	MOVQ(dstRow, dst)
-	MOVQ(srcRow, src)
-
 	// sum emits the block of vecs vectors at dst, for the channels c0
 	// to c0+chans: the accumulators started from the bias, the taps
-	// summed, the activation and the stores of the channels below channels. With
-	// a mask (an opmask or a YMM of lanes) the loads and stores are
-	// masked.
-	sum := func(vecs, c0 int, label string, mask reg.Register) {
+	// summed, the activation and the stores of the channels below
+	// channels. Vector v of a tap at offset at loads from
+	// bases[v]+4*at+disps[v]. With a mask (an opmask or a YMM of lanes)
+	// the loads and stores are masked.
+	sum := func(vecs, c0 int, label string, mask reg.Register, dst reg.Register, bases []reg.Register, disps []int) {
 		acc := make([][]reg.VecVirtual, s.chans)
 		{
 			bias := Load(Param("bias"), GP64())
@@ -141,7 +136,7 @@ func (s shape) emit(masks, laneMasks, consts Mem) {
 		x := make([]reg.VecVirtual, vecs)
 		for v := range x {
 			x[v] = s.NewVec()
-			loopgen.MaskedLoad(Mem{Base: src, Index: at, Scale: 4, Disp: width * v}, mask, x[v])
+			loopgen.MaskedLoad(Mem{Base: bases[v], Index: at, Scale: 4, Disp: disps[v]}, mask, x[v])
 		}
 		for c := range acc {
 			wv := s.NewVec()
@@ -182,7 +177,7 @@ func (s shape) emit(masks, laneMasks, consts Mem) {
 
 	// passes emits sum for every group of chans channels that holds
 	// some of the channels.
-	passes := func(vecs int, label string, mask reg.Register) {
+	passes := func(vecs int, label string, mask reg.Register, dst reg.Register, bases []reg.Register, disps []int) {
 		for c0 := 0; c0 < block; c0 += s.chans {
 			l := fmt.Sprintf("%sc%d", label, c0)
 			if c0 > 0 {
@@ -191,12 +186,27 @@ func (s shape) emit(masks, laneMasks, consts Mem) {
 				CMPQ(channels, U8(c0))
 				JLE(LabelRef(label + "passes"))
 			}
-			sum(vecs, c0, l, mask)
+			sum(vecs, c0, l, mask, dst, bases, disps)
 		}
 		Label(label + "passes")
 	}
 
-	s.Row(n, dst, src, []int{s.Vecs, 1}, masks, laneMasks, "rowdone", passes)
+	s.flat(rowsMem, dstRow, srcRow, curMem, leftMem, perRowMem, passes)
+
+	Label("row")
+	CMPQ(rowsMem, U8(0))
+	JE(LabelRef("done"))
+	n, dst, src := GP64(), GP64(), GP64()
+	Load(Param("n"), n)
+	MOVQ(dstRow, dst)
+	MOVQ(srcRow, src)
+	s.Row(n, dst, src, []int{s.Vecs, 1}, masks, laneMasks, "rowdone", func(vecs int, label string, mask reg.Register) {
+		bases, disps := make([]reg.Register, vecs), make([]int, vecs)
+		for v := range bases {
+			bases[v], disps[v] = src, width*v
+		}
+		passes(vecs, label, mask, dst, bases, disps)
+	})
 	Label("rowdone")
 	{
 		step := GP64()
@@ -212,6 +222,83 @@ func (s shape) emit(masks, laneMasks, consts Mem) {
 	Label("done")
 	VZEROUPPER()
 	RET()
+}
+
+// flat emits the walk over the rows as one run of whole vectors, taken
+// when n is a multiple of the lanes and there are several rows: the
+// rows lie one after the other in dst, and a block of s.Vecs vectors
+// may span the end of a row and the start of the next, each vector
+// loading from its own row of src. A network's first layer of 112
+// output columns has 7 vectors a row, which the walk row by row takes
+// as two blocks of three and one of a single vector, whose eight
+// accumulators wait on a broadcast of weights each. Then it jumps to
+// done; otherwise it falls through to the walk row by row. rowsMem
+// counts the vectors left, dstRow and srcRow are where the next block
+// stores and where its row starts in src, curMem where its first vector
+// loads, leftMem how many vectors of that row are left and perRowMem
+// the vectors per row.
+func (s shape) flat(rowsMem, dstRow, srcRow, curMem, leftMem, perRowMem Mem, passes func(vecs int, label string, mask reg.Register, dst reg.Register, bases []reg.Register, disps []int)) {
+	width := 4 * s.Lanes
+	{
+		n, rows := Load(Param("n"), GP64()), Load(Param("rows"), GP64())
+		CMPQ(rows, U8(1))
+		JLE(LabelRef("row"))
+		TESTQ(U32(s.Lanes-1), n)
+		JNZ(LabelRef("row"))
+		shift := 3
+		if s.Lanes == 16 {
+			shift = 4
+		}
+		SHRQ(U8(shift), n)
+		MOVQ(n, perRowMem)
+		MOVQ(n, leftMem)
+		IMULQ(n, rows)
+		MOVQ(rows, rowsMem)
+		src := GP64()
+		MOVQ(srcRow, src)
+		MOVQ(src, curMem)
+	}
+	advances := 0
+	// next returns the source of the next vector and moves curMem past
+	// it, to the start of the next row after the last of a row.
+	next := func() reg.Register {
+		at, step := GP64(), GP64()
+		MOVQ(curMem, at)
+		MOVQ(at, step)
+		ADDQ(U8(width), step)
+		MOVQ(step, curMem)
+		DECQ(leftMem)
+		l := fmt.Sprintf("flatsame%d", advances)
+		advances++
+		JNZ(LabelRef(l))
+		Load(Param("srcStride"), step)
+		SHLQ(U8(2), step)
+		ADDQ(srcRow, step)
+		MOVQ(step, srcRow)
+		MOVQ(step, curMem)
+		MOVQ(perRowMem, step)
+		MOVQ(step, leftMem)
+		Label(l)
+		return at
+	}
+	for _, vecs := range []int{s.Vecs, 1} {
+		label := fmt.Sprintf("flat%d", vecs)
+		Label(label)
+		CMPQ(rowsMem, U8(vecs))
+		JL(LabelRef(label + "done"))
+		bases, disps := make([]reg.Register, vecs), make([]int, vecs)
+		for v := range bases {
+			bases[v] = next()
+		}
+		dst := GP64()
+		MOVQ(dstRow, dst)
+		passes(vecs, label, nil, dst, bases, disps)
+		ADDQ(U32(width*vecs), dstRow)
+		SUBQ(U8(vecs), rowsMem)
+		JMP(LabelRef(label))
+		Label(label + "done")
+	}
+	JMP(LabelRef("done"))
 }
 
 // broadcast returns a vector of float32 at m in every lane (avo fails
