@@ -307,7 +307,7 @@ func (ct *channelBlocksTask) Range(lo, hi int) {
 	defer putBuffer(buf)
 	// The padding columns, which fillRows leaves as they are, stay
 	// zero from band to band; clearRows clears the padding rows.
-	clear(buf)
+	d.clearColumns(buf, cg)
 	var tmp []float32
 	if e.accumulate {
 		tmp = getBuffer(l * d.rows * ow)
@@ -412,6 +412,32 @@ func (d *channelBlocksGeometry) clearRows(buf []float32, r0, iy0, iy1, cg int) {
 				}
 				for px := 0; px < p.StrideW; px++ {
 					clear(buf[(((c*p.StrideH+py)*p.StrideW+px)*d.bandHq+r)*d.wq:][:d.wq])
+				}
+			}
+		}
+	}
+}
+
+// clearColumns zeroes the columns of every row of the band's phase
+// planes in buf that hold no input, the padding on either side, which
+// fillRows leaves as they are. With clearRows for the rows it does not
+// fill, every position of buf is then zero or input, without clearing
+// the whole buffer in each range of the loop (54 KiB for MobileNet V3's
+// stem, 66 KiB for a 7x7 one, 8 ranges on 2 threads).
+func (d *channelBlocksGeometry) clearColumns(buf []float32, cg int) {
+	p := &d.p
+	for px := 0; px < p.StrideW; px++ {
+		lo, hi := validRange(d.wq, p.W, p.StrideW, px-p.PadLeft)
+		if lo == 0 && hi == d.wq {
+			continue
+		}
+		for c := 0; c < cg; c++ {
+			for py := 0; py < p.StrideH; py++ {
+				plane := buf[((c*p.StrideH+py)*p.StrideW+px)*d.plane:][:d.plane]
+				for r := 0; r < d.bandHq; r++ {
+					row := plane[r*d.wq:][:d.wq]
+					clear(row[:lo])
+					clear(row[hi:])
 				}
 			}
 		}

@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"fmt"
+	"math"
 	"testing"
 
 	"github.com/onnxkit/onnxkit/native/internal/leveltest"
@@ -56,7 +57,8 @@ func BenchmarkConvStem(b *testing.B) {
 // at every CPU level. Shapes: 3x3 and 7x7 kernels of stride 2 on 3
 // channels, 1x1 ones of one to five blocks of channels on a 14x14 plane
 // (a last band of 4 positions for the single block) and 3 blocks on
-// 28x28.
+// 28x28; each after a work buffer of the band's size was handed back
+// full of NaN.
 func TestChannelBlocksBands(t *testing.T) {
 	defer parallel.SetThreads(parallel.Threads())
 	defer parallel.SetGrain(parallel.SetGrain(1 << 10)) // split small loops too
@@ -77,6 +79,13 @@ func TestChannelBlocksBands(t *testing.T) {
 			c := newConvSuiteCase(p, uint64(40+i))
 			for threads := 1; threads <= 3; threads++ {
 				parallel.SetThreads(threads)
+				// A work buffer of the band's size handed back
+				// dirty: the padding must be cleared, not found zero.
+				dirty := getBuffer(plan.blocks.group)
+				for j := range dirty {
+					dirty[j] = float32(math.NaN())
+				}
+				putBuffer(dirty)
 				c.run(t, p, convForwardPass)
 			}
 		}
