@@ -100,6 +100,54 @@ func TestChannelTaps(t *testing.T) {
 	})
 }
 
+// TestChannelTapsReluSignedZeroAndNaN checks Relu on the sums the
+// random ones of TestChannelTaps do not reach, at every CPU level: sums
+// of -0 (a bias of -0 and products of -0) must be stored as +0, and a
+// NaN sum as vec.Relu keeps it, bit for bit, over a row with every block
+// and tail.
+func TestChannelTapsReluSignedZeroAndNaN(t *testing.T) {
+	leveltest.Run(t, func(t *testing.T) {
+		const n, rows, taps = 150, 2, 5
+		negZero := float32(math.Copysign(0, -1))
+		src := make([]float32, rows*n+taps)
+		for i := range src {
+			src[i] = 0.5 + float32(i%7)/8
+		}
+		src[n/2] = float32(math.NaN()) // reaches positions n/2-taps+1 to n/2 of row 0
+		offsets, weights, bias := make([]int32, taps), make([]float32, taps*TapChannels), make([]float32, TapChannels)
+		for i := range offsets {
+			offsets[i] = int32(i)
+		}
+		for i := range weights {
+			weights[i] = negZero
+		}
+		for i := range bias {
+			bias[i] = negZero
+		}
+		sums, relu := make([]float32, TapChannels*rows*n), make([]float32, TapChannels*rows*n)
+		ChannelTaps(sums, rows*n, TapChannels, n, rows, src, n, offsets, weights, bias, StoreIdentity, 0, 0)
+		ChannelTaps(relu, rows*n, TapChannels, n, rows, src, n, offsets, weights, bias, StoreRelu, 0, 0)
+		want := make([]float32, len(sums))
+		Relu(want, sums)
+		zeros, nans := 0, 0
+		for i, v := range sums {
+			switch {
+			case math.IsNaN(float64(v)):
+				nans++
+			case math.Float32bits(v) == math.Float32bits(negZero):
+				zeros++
+			}
+			if math.Float32bits(relu[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("channel %d row %d position %d: Relu of %v stored as %v (bits %#x), want %v (%#x)",
+					i/(rows*n), i%(rows*n)/n, i%n, v, relu[i], math.Float32bits(relu[i]), want[i], math.Float32bits(want[i]))
+			}
+		}
+		if zeros == 0 || nans == 0 {
+			t.Fatalf("the sums hold %d zeros of sign - and %d NaNs, want both", zeros, nans)
+		}
+	})
+}
+
 // TestChannelTapsBounds checks that taps reaching past src, rows past
 // dst and weights that do not match the taps are refused.
 func TestChannelTapsBounds(t *testing.T) {
