@@ -243,10 +243,11 @@ func (d *channelBlocksGeometry) run(x, w, y []float32, e slideEpilogue) {
 // loop of many tasks into per thread (its rangesPerWorker).
 const channelBlocksRangesPerThread = 4
 
-// channelBlocksMinInPlaceBand is the fewest positions bandRows leaves
-// in a band of a 1x1 convolution read in place: three vectors of
-// AVX-512, the main block of vec.ChannelTaps.
-const channelBlocksMinInPlaceBand = 48
+// channelBlocksInPlaceBandStep is what bandRows makes the positions of
+// a smaller band of a 1x1 convolution read in place a multiple of:
+// three vectors of AVX-512, the main block of vec.ChannelTaps, so that
+// cutting a plane adds no blocks of fewer vectors but at its end.
+const channelBlocksInPlaceBandStep = 48
 
 // bandRows returns how many output rows (positions, in place) a band of
 // run holds on threads threads: d.rows, but at a batch of one with one
@@ -260,10 +261,11 @@ const channelBlocksMinInPlaceBand = 48
 // 240->40@14: 5 blocks of one band, 3 tasks for one thread and 2 for
 // the other). So the bands of the first layers are made a multiple of
 // the ranges (16 of 7 rows), and a plane read in place is cut into
-// bands of at least channelBlocksMinInPlaceBand positions until there
-// are as many tasks as ranges (240->40@14: 2 bands of 112 and 84
-// positions, 10 tasks). A smaller band reads fewer rows of the same
-// buffer and offsets.
+// bands of a multiple of channelBlocksInPlaceBandStep positions until
+// there are as many tasks as ranges (240->40@14: bands of 96, 96 and 4
+// positions, 15 tasks; the 4 were a masked vector of the single band
+// before). A smaller band reads fewer rows of the same buffer and
+// offsets.
 func (d *channelBlocksGeometry) bandRows(threads int) int {
 	p := &d.p
 	if threads <= 1 || p.N*p.Group > 1 {
@@ -273,8 +275,8 @@ func (d *channelBlocksGeometry) bandRows(threads int) int {
 	oh, ow := p.OutSize()
 	if d.inPlace {
 		bands := max(ceilDiv(oh*ow, d.rows), ceilDiv(ranges, d.blocks))
-		rows := max(roundUpInt(ceilDiv(oh*ow, bands), 16), channelBlocksMinInPlaceBand)
-		return min(rows, d.rows)
+		const step = channelBlocksInPlaceBandStep
+		return min(d.rows, max(step, ceilDiv(oh*ow, bands)/step*step))
 	}
 	bands := roundUpInt(ceilDiv(oh, d.rows), ranges)
 	return max(1, min(d.rows, ceilDiv(oh, bands)))
