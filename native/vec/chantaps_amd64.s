@@ -44,7 +44,7 @@ DATA chanTapsConsts<>+4(SB)/4, $0x3f800000
 GLOBL chanTapsConsts<>(SB), RODATA|NOPTR, $8
 
 // func channelTapsAVX2(n int, rows int, dst *float32, dstStride int, src *float32, srcStride int, off *int32, w *float32, taps int, bias *float32, channels int, act uint8, lo float32, hi float32)
-// Requires: AVX, FMA3
+// Requires: AVX, FMA3, MMX+
 TEXT ·channelTapsAVX2(SB), NOSPLIT, $112-100
 	MOVQ         rows+8(FP), AX
 	MOVQ         AX, (SP)
@@ -132,6 +132,24 @@ flatsame2:
 	VBROADCASTSS 12(SI), Y9
 	VMOVUPS      Y9, Y10
 	VMOVUPS      Y9, Y11
+	MOVQ         dstStride+24(FP), SI
+	SHLQ         $0x02, SI
+	MOVQ         BX, DI
+	PREFETCHT0   96(DI)
+	PREFETCHT0   128(DI)
+	PREFETCHT0   160(DI)
+	ADDQ         SI, DI
+	PREFETCHT0   96(DI)
+	PREFETCHT0   128(DI)
+	PREFETCHT0   160(DI)
+	ADDQ         SI, DI
+	PREFETCHT0   96(DI)
+	PREFETCHT0   128(DI)
+	PREFETCHT0   160(DI)
+	ADDQ         SI, DI
+	PREFETCHT0   96(DI)
+	PREFETCHT0   128(DI)
+	PREFETCHT0   160(DI)
 	MOVQ         off+48(FP), SI
 	MOVQ         w+56(FP), DI
 	MOVQ         taps+64(FP), R8
@@ -337,6 +355,26 @@ flat3c0stored:
 	VBROADCASTSS 28(SI), Y9
 	VMOVUPS      Y9, Y10
 	VMOVUPS      Y9, Y11
+	MOVQ         dstStride+24(FP), SI
+	SHLQ         $0x02, SI
+	MOVQ         BX, DI
+	IMUL3Q       $0x00000004, SI, R8
+	ADDQ         R8, DI
+	PREFETCHT0   96(DI)
+	PREFETCHT0   128(DI)
+	PREFETCHT0   160(DI)
+	ADDQ         SI, DI
+	PREFETCHT0   96(DI)
+	PREFETCHT0   128(DI)
+	PREFETCHT0   160(DI)
+	ADDQ         SI, DI
+	PREFETCHT0   96(DI)
+	PREFETCHT0   128(DI)
+	PREFETCHT0   160(DI)
+	ADDQ         SI, DI
+	PREFETCHT0   96(DI)
+	PREFETCHT0   128(DI)
+	PREFETCHT0   160(DI)
 	MOVQ         off+48(FP), SI
 	MOVQ         w+56(FP), DI
 	MOVQ         taps+64(FP), R8
@@ -558,6 +596,16 @@ flatsame3:
 	VBROADCASTSS 4(DX), Y1
 	VBROADCASTSS 8(DX), Y2
 	VBROADCASTSS 12(DX), Y3
+	MOVQ         dstStride+24(FP), DX
+	SHLQ         $0x02, DX
+	MOVQ         CX, BX
+	PREFETCHT0   32(BX)
+	ADDQ         DX, BX
+	PREFETCHT0   32(BX)
+	ADDQ         DX, BX
+	PREFETCHT0   32(BX)
+	ADDQ         DX, BX
+	PREFETCHT0   32(BX)
 	MOVQ         off+48(FP), DX
 	MOVQ         w+56(FP), BX
 	MOVQ         taps+64(FP), SI
@@ -665,6 +713,18 @@ flat1c0stored:
 	VBROADCASTSS 20(DX), Y1
 	VBROADCASTSS 24(DX), Y2
 	VBROADCASTSS 28(DX), Y3
+	MOVQ         dstStride+24(FP), DX
+	SHLQ         $0x02, DX
+	MOVQ         CX, BX
+	IMUL3Q       $0x00000004, DX, SI
+	ADDQ         SI, BX
+	PREFETCHT0   32(BX)
+	ADDQ         DX, BX
+	PREFETCHT0   32(BX)
+	ADDQ         DX, BX
+	PREFETCHT0   32(BX)
+	ADDQ         DX, BX
+	PREFETCHT0   32(BX)
 	MOVQ         off+48(FP), DX
 	MOVQ         w+56(FP), BX
 	MOVQ         taps+64(FP), SI
@@ -796,6 +856,24 @@ by24:
 	VBROADCASTSS 12(BX), Y9
 	VMOVUPS      Y9, Y10
 	VMOVUPS      Y9, Y11
+	MOVQ         dstStride+24(FP), BX
+	SHLQ         $0x02, BX
+	MOVQ         CX, SI
+	PREFETCHT0   96(SI)
+	PREFETCHT0   128(SI)
+	PREFETCHT0   160(SI)
+	ADDQ         BX, SI
+	PREFETCHT0   96(SI)
+	PREFETCHT0   128(SI)
+	PREFETCHT0   160(SI)
+	ADDQ         BX, SI
+	PREFETCHT0   96(SI)
+	PREFETCHT0   128(SI)
+	PREFETCHT0   160(SI)
+	ADDQ         BX, SI
+	PREFETCHT0   96(SI)
+	PREFETCHT0   128(SI)
+	PREFETCHT0   160(SI)
 	MOVQ         off+48(FP), BX
 	MOVQ         w+56(FP), SI
 	MOVQ         taps+64(FP), DI
@@ -1001,6 +1079,26 @@ by24c0stored:
 	VBROADCASTSS 28(BX), Y9
 	VMOVUPS      Y9, Y10
 	VMOVUPS      Y9, Y11
+	MOVQ         dstStride+24(FP), BX
+	SHLQ         $0x02, BX
+	MOVQ         CX, SI
+	IMUL3Q       $0x00000004, BX, DI
+	ADDQ         DI, SI
+	PREFETCHT0   96(SI)
+	PREFETCHT0   128(SI)
+	PREFETCHT0   160(SI)
+	ADDQ         BX, SI
+	PREFETCHT0   96(SI)
+	PREFETCHT0   128(SI)
+	PREFETCHT0   160(SI)
+	ADDQ         BX, SI
+	PREFETCHT0   96(SI)
+	PREFETCHT0   128(SI)
+	PREFETCHT0   160(SI)
+	ADDQ         BX, SI
+	PREFETCHT0   96(SI)
+	PREFETCHT0   128(SI)
+	PREFETCHT0   160(SI)
 	MOVQ         off+48(FP), BX
 	MOVQ         w+56(FP), SI
 	MOVQ         taps+64(FP), DI
@@ -1207,6 +1305,16 @@ by8:
 	VBROADCASTSS 4(BX), Y1
 	VBROADCASTSS 8(BX), Y2
 	VBROADCASTSS 12(BX), Y3
+	MOVQ         dstStride+24(FP), BX
+	SHLQ         $0x02, BX
+	MOVQ         CX, SI
+	PREFETCHT0   32(SI)
+	ADDQ         BX, SI
+	PREFETCHT0   32(SI)
+	ADDQ         BX, SI
+	PREFETCHT0   32(SI)
+	ADDQ         BX, SI
+	PREFETCHT0   32(SI)
 	MOVQ         off+48(FP), BX
 	MOVQ         w+56(FP), SI
 	MOVQ         taps+64(FP), DI
@@ -1314,6 +1422,18 @@ by8c0stored:
 	VBROADCASTSS 20(BX), Y1
 	VBROADCASTSS 24(BX), Y2
 	VBROADCASTSS 28(BX), Y3
+	MOVQ         dstStride+24(FP), BX
+	SHLQ         $0x02, BX
+	MOVQ         CX, SI
+	IMUL3Q       $0x00000004, BX, DI
+	ADDQ         DI, SI
+	PREFETCHT0   32(SI)
+	ADDQ         BX, SI
+	PREFETCHT0   32(SI)
+	ADDQ         BX, SI
+	PREFETCHT0   32(SI)
+	ADDQ         BX, SI
+	PREFETCHT0   32(SI)
 	MOVQ         off+48(FP), BX
 	MOVQ         w+56(FP), SI
 	MOVQ         taps+64(FP), DI
@@ -1433,6 +1553,16 @@ by8done:
 	VBROADCASTSS 4(AX), Y2
 	VBROADCASTSS 8(AX), Y3
 	VBROADCASTSS 12(AX), Y4
+	MOVQ         dstStride+24(FP), AX
+	SHLQ         $0x02, AX
+	MOVQ         CX, BX
+	PREFETCHT0   32(BX)
+	ADDQ         AX, BX
+	PREFETCHT0   32(BX)
+	ADDQ         AX, BX
+	PREFETCHT0   32(BX)
+	ADDQ         AX, BX
+	PREFETCHT0   32(BX)
 	MOVQ         off+48(FP), AX
 	MOVQ         w+56(FP), BX
 	MOVQ         taps+64(FP), SI
@@ -1540,6 +1670,18 @@ tailc0stored:
 	VBROADCASTSS 20(AX), Y2
 	VBROADCASTSS 24(AX), Y3
 	VBROADCASTSS 28(AX), Y4
+	MOVQ         dstStride+24(FP), AX
+	SHLQ         $0x02, AX
+	MOVQ         CX, BX
+	IMUL3Q       $0x00000004, AX, SI
+	ADDQ         SI, BX
+	PREFETCHT0   32(BX)
+	ADDQ         AX, BX
+	PREFETCHT0   32(BX)
+	ADDQ         AX, BX
+	PREFETCHT0   32(BX)
+	ADDQ         AX, BX
+	PREFETCHT0   32(BX)
 	MOVQ         off+48(FP), AX
 	MOVQ         w+56(FP), BX
 	MOVQ         taps+64(FP), SI
@@ -1656,7 +1798,7 @@ done:
 	RET
 
 // func channelTapsAVX512(n int, rows int, dst *float32, dstStride int, src *float32, srcStride int, off *int32, w *float32, taps int, bias *float32, channels int, act uint8, lo float32, hi float32)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, MMX+
 TEXT ·channelTapsAVX512(SB), NOSPLIT, $176-100
 	MOVQ         rows+8(FP), AX
 	MOVQ         AX, (SP)
@@ -1756,6 +1898,40 @@ flatsame2:
 	VBROADCASTSS 28(SI), Z21
 	VMOVUPS      Z21, Z22
 	VMOVUPS      Z21, Z23
+	MOVQ         dstStride+24(FP), SI
+	SHLQ         $0x02, SI
+	MOVQ         BX, DI
+	PREFETCHT0   192(DI)
+	PREFETCHT0   256(DI)
+	PREFETCHT0   320(DI)
+	ADDQ         SI, DI
+	PREFETCHT0   192(DI)
+	PREFETCHT0   256(DI)
+	PREFETCHT0   320(DI)
+	ADDQ         SI, DI
+	PREFETCHT0   192(DI)
+	PREFETCHT0   256(DI)
+	PREFETCHT0   320(DI)
+	ADDQ         SI, DI
+	PREFETCHT0   192(DI)
+	PREFETCHT0   256(DI)
+	PREFETCHT0   320(DI)
+	ADDQ         SI, DI
+	PREFETCHT0   192(DI)
+	PREFETCHT0   256(DI)
+	PREFETCHT0   320(DI)
+	ADDQ         SI, DI
+	PREFETCHT0   192(DI)
+	PREFETCHT0   256(DI)
+	PREFETCHT0   320(DI)
+	ADDQ         SI, DI
+	PREFETCHT0   192(DI)
+	PREFETCHT0   256(DI)
+	PREFETCHT0   320(DI)
+	ADDQ         SI, DI
+	PREFETCHT0   192(DI)
+	PREFETCHT0   256(DI)
+	PREFETCHT0   320(DI)
 	MOVQ         off+48(FP), SI
 	MOVQ         w+56(FP), DI
 	MOVQ         taps+64(FP), R8
@@ -2126,6 +2302,24 @@ flatsame3:
 	VBROADCASTSS 20(DX), Z5
 	VBROADCASTSS 24(DX), Z6
 	VBROADCASTSS 28(DX), Z7
+	MOVQ         dstStride+24(FP), DX
+	SHLQ         $0x02, DX
+	MOVQ         CX, BX
+	PREFETCHT0   64(BX)
+	ADDQ         DX, BX
+	PREFETCHT0   64(BX)
+	ADDQ         DX, BX
+	PREFETCHT0   64(BX)
+	ADDQ         DX, BX
+	PREFETCHT0   64(BX)
+	ADDQ         DX, BX
+	PREFETCHT0   64(BX)
+	ADDQ         DX, BX
+	PREFETCHT0   64(BX)
+	ADDQ         DX, BX
+	PREFETCHT0   64(BX)
+	ADDQ         DX, BX
+	PREFETCHT0   64(BX)
 	MOVQ         off+48(FP), DX
 	MOVQ         w+56(FP), BX
 	MOVQ         taps+64(FP), SI
@@ -2326,6 +2520,40 @@ by48:
 	VBROADCASTSS 28(BX), Z21
 	VMOVUPS      Z21, Z22
 	VMOVUPS      Z21, Z23
+	MOVQ         dstStride+24(FP), BX
+	SHLQ         $0x02, BX
+	MOVQ         CX, SI
+	PREFETCHT0   192(SI)
+	PREFETCHT0   256(SI)
+	PREFETCHT0   320(SI)
+	ADDQ         BX, SI
+	PREFETCHT0   192(SI)
+	PREFETCHT0   256(SI)
+	PREFETCHT0   320(SI)
+	ADDQ         BX, SI
+	PREFETCHT0   192(SI)
+	PREFETCHT0   256(SI)
+	PREFETCHT0   320(SI)
+	ADDQ         BX, SI
+	PREFETCHT0   192(SI)
+	PREFETCHT0   256(SI)
+	PREFETCHT0   320(SI)
+	ADDQ         BX, SI
+	PREFETCHT0   192(SI)
+	PREFETCHT0   256(SI)
+	PREFETCHT0   320(SI)
+	ADDQ         BX, SI
+	PREFETCHT0   192(SI)
+	PREFETCHT0   256(SI)
+	PREFETCHT0   320(SI)
+	ADDQ         BX, SI
+	PREFETCHT0   192(SI)
+	PREFETCHT0   256(SI)
+	PREFETCHT0   320(SI)
+	ADDQ         BX, SI
+	PREFETCHT0   192(SI)
+	PREFETCHT0   256(SI)
+	PREFETCHT0   320(SI)
 	MOVQ         off+48(FP), BX
 	MOVQ         w+56(FP), SI
 	MOVQ         taps+64(FP), DI
@@ -2681,6 +2909,24 @@ by16:
 	VBROADCASTSS 20(BX), Z5
 	VBROADCASTSS 24(BX), Z6
 	VBROADCASTSS 28(BX), Z7
+	MOVQ         dstStride+24(FP), BX
+	SHLQ         $0x02, BX
+	MOVQ         CX, SI
+	PREFETCHT0   64(SI)
+	ADDQ         BX, SI
+	PREFETCHT0   64(SI)
+	ADDQ         BX, SI
+	PREFETCHT0   64(SI)
+	ADDQ         BX, SI
+	PREFETCHT0   64(SI)
+	ADDQ         BX, SI
+	PREFETCHT0   64(SI)
+	ADDQ         BX, SI
+	PREFETCHT0   64(SI)
+	ADDQ         BX, SI
+	PREFETCHT0   64(SI)
+	ADDQ         BX, SI
+	PREFETCHT0   64(SI)
 	MOVQ         off+48(FP), BX
 	MOVQ         w+56(FP), SI
 	MOVQ         taps+64(FP), DI
@@ -2859,6 +3105,24 @@ by16done:
 	VBROADCASTSS 20(AX), Z5
 	VBROADCASTSS 24(AX), Z6
 	VBROADCASTSS 28(AX), Z7
+	MOVQ         dstStride+24(FP), AX
+	SHLQ         $0x02, AX
+	MOVQ         CX, BX
+	PREFETCHT0   64(BX)
+	ADDQ         AX, BX
+	PREFETCHT0   64(BX)
+	ADDQ         AX, BX
+	PREFETCHT0   64(BX)
+	ADDQ         AX, BX
+	PREFETCHT0   64(BX)
+	ADDQ         AX, BX
+	PREFETCHT0   64(BX)
+	ADDQ         AX, BX
+	PREFETCHT0   64(BX)
+	ADDQ         AX, BX
+	PREFETCHT0   64(BX)
+	ADDQ         AX, BX
+	PREFETCHT0   64(BX)
 	MOVQ         off+48(FP), AX
 	MOVQ         w+56(FP), BX
 	MOVQ         taps+64(FP), SI

@@ -29,7 +29,9 @@
 // vectors (24 positions), and HardSwish there takes its alpha and beta
 // from the frame, broadcast once, for want of registers. Then one vector at a time, then the last few
 // positions through masked loads and stores, which touch nothing past
-// the rows.
+// the rows. Each block asks for the lines of dst the next block stores
+// (PREFETCHT0) before it sums its taps, which hides most of the wait
+// for outputs out of the caches, as a model's are.
 package main
 
 import (
@@ -123,6 +125,27 @@ func (s shape) emit(masks, laneMasks, consts Mem) {
 				VBROADCASTSS(Mem{Base: bias, Disp: 4 * (c0 + c)}, acc[c][0])
 				for v := 1; v < vecs; v++ {
 					VMOVUPS(acc[c][0], acc[c][v])
+				}
+			}
+		}
+		{
+			// The next block's rows of dst, fetched while the taps
+			// are summed: a model's outputs are out of the caches.
+			stride, row := GP64(), GP64()
+			Load(Param("dstStride"), stride)
+			SHLQ(U8(2), stride)
+			MOVQ(dst, row)
+			if c0 > 0 {
+				r := GP64()
+				IMUL3Q(U32(c0), stride, r)
+				ADDQ(r, row)
+			}
+			for c := 0; c < s.chans; c++ {
+				for v := 0; v < vecs; v++ {
+					PREFETCHT0(Mem{Base: row, Disp: width * (vecs + v)})
+				}
+				if c+1 < s.chans {
+					ADDQ(stride, row)
 				}
 			}
 		}
