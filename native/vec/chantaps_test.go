@@ -26,6 +26,9 @@ func TestChannelTaps(t *testing.T) {
 			if n%TapChannels < 2 {
 				channels = TapChannels - n%TapChannels // whole blocks and the channels of AVX2's second half
 			}
+			if n%16 == 0 && n > 0 {
+				channels = 1 + n/16%TapChannels // rows of whole vectors, walked as one run, with every count of channels
+			}
 			rows := 1 + n%3
 			srcStride := n + rng.IntN(5)
 			src := make([]float32, (rows-1)*srcStride+n+60)
