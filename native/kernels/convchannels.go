@@ -230,7 +230,8 @@ func (d *channelBlocksGeometry) run(x, w, y []float32, e slideEpilogue) {
 	t := channelBlocksTasks.Get()
 	rows := d.bandRows(parallel.Threads())
 	if d.inPlace {
-		*t = channelBlocksTask{d: d, x: x, y: y, packed: packed, e: e, rows: rows, perImage: ceilDiv(oh*ow, rows) * d.blocks}
+		bands := d.inPlaceBands(rows)
+		*t = channelBlocksTask{d: d, x: x, y: y, packed: packed, e: e, rows: rows, bands: bands, perImage: bands * d.blocks}
 		parallel.Run(p.N*p.Group*t.perImage, grainFor(rows*p.colRows()*vec.TapChannels), t)
 	} else {
 		*t = channelBlocksTask{d: d, x: x, y: y, packed: packed, e: e, rows: rows, perImage: ceilDiv(oh, rows) * d.blocks}
@@ -249,6 +250,22 @@ const channelBlocksRangesPerThread = 4
 // cutting a plane adds no blocks of fewer vectors but at its end.
 const channelBlocksInPlaceBandStep = 48
 
+// inPlaceBands returns how many bands of rows positions run cuts a plane
+// read in place into: the last takes the positions left, and joins the
+// band before it when they are fewer than channelBlocksInPlaceBandStep
+// (MobileNet V3's 240->40@14 on 2 threads: bands of 96 and 100
+// positions, 10 tasks of about the same cost, where a third band of 4
+// positions left the first 5 tasks of 15 with 6 vectors each and the
+// last 5 with one).
+func (d *channelBlocksGeometry) inPlaceBands(rows int) int {
+	oh, ow := d.p.OutSize()
+	bands := ceilDiv(oh*ow, rows)
+	if bands > 1 && oh*ow-(bands-1)*rows < channelBlocksInPlaceBandStep {
+		bands--
+	}
+	return bands
+}
+
 // bandRows returns how many output rows (positions, in place) a band of
 // run holds on threads threads: d.rows, but at a batch of one with one
 // group on several threads as many fewer as the loop needs to divide
@@ -262,10 +279,9 @@ const channelBlocksInPlaceBandStep = 48
 // the other). So the bands of the first layers are made a multiple of
 // the ranges (16 of 7 rows), and a plane read in place is cut into
 // bands of a multiple of channelBlocksInPlaceBandStep positions until
-// there are as many tasks as ranges (240->40@14: bands of 96, 96 and 4
-// positions, 15 tasks; the 4 were a masked vector of the single band
-// before). A smaller band reads fewer rows of the same buffer and
-// offsets.
+// there are as many tasks as ranges (240->40@14: bands of 96 and 100
+// positions, inPlaceBands, 10 tasks). A smaller band reads fewer rows
+// of the same buffer and offsets.
 func (d *channelBlocksGeometry) bandRows(threads int) int {
 	p := &d.p
 	if threads <= 1 || p.N*p.Group > 1 {
@@ -289,6 +305,7 @@ type channelBlocksTask struct {
 	x, y, packed []float32
 	e            slideEpilogue
 	rows         int // output rows (positions, in place) per band: bandRows
+	bands        int // in place: bands per image and group (inPlaceBands)
 	perImage     int
 }
 
@@ -355,7 +372,8 @@ func (ct *channelBlocksTask) Range(lo, hi int) {
 }
 
 // inPlace is Range for a 1x1 convolution read in place: item t is
-// band t%perImage/blocks of ct.rows output positions of block t%blocks
+// band t%perImage/blocks of ct.rows output positions (the last of
+// ct.bands those left) of block t%blocks
 // of image and group t/perImage, summed by vec.ChannelTaps as one row of
 // the band's positions straight from the input planes: the blocks of a
 // band follow one another, so that its input stays in cache for them.
@@ -367,7 +385,7 @@ func (ct *channelBlocksTask) inPlace(lo, hi int) {
 	ohw, mg, cg := oh*ow, p.M/p.Group, p.C/p.Group
 	var tmp []float32
 	if e.accumulate {
-		tmp = getBuffer(l * d.rows)
+		tmp = getBuffer(l * (ct.rows + channelBlocksInPlaceBandStep))
 		defer putBuffer(tmp)
 	}
 	act, fused := lanesStoreActivation(*e)
@@ -375,8 +393,10 @@ func (ct *channelBlocksTask) inPlace(lo, hi int) {
 	for t := lo; t < hi; t++ {
 		ng, band, blk := t/ct.perImage, t%ct.perImage/d.blocks, t%d.blocks
 		n, g := ng/p.Group, ng%p.Group
-		j0 := band * ct.rows
-		cnt := min(ohw, j0+ct.rows) - j0
+		j0, cnt := band*ct.rows, ct.rows
+		if band == ct.bands-1 {
+			cnt = ohw - j0
+		}
 		m0 := g*mg + blk*l
 		cl := e.blockBias(&bias, m0, min(l, mg-blk*l))
 		weights := ct.packed[(g*d.blocks+blk)*cg*l:][:cg*l]

@@ -54,11 +54,12 @@ func BenchmarkConvStem(b *testing.B) {
 // begin on bands (first layers) or outnumber the tasks no more (1x1
 // convolutions read in place): against the float64 loops, with every
 // fused activation, a residual and the images apart (convSuiteCase),
-// at every CPU level. Shapes: 3x3 and 7x7 kernels of stride 2 on 3
+// and dX where channel blocks compute it (added to what dX holds), at
+// every CPU level. Shapes: 3x3 and 7x7 kernels of stride 2 on 3
 // channels, 1x1 ones of one to five blocks of channels on a 14x14 plane
-// (a last band of 4 positions for the single block) and 3 blocks on
-// 28x28; each after a work buffer of the band's size was handed back
-// full of NaN.
+// (bands of 48 positions for the single block, the last of 52: the 4
+// left join it) and 3 blocks on 28x28; each after a work buffer of the
+// band's size was handed back full of NaN.
 func TestChannelBlocksBands(t *testing.T) {
 	defer parallel.SetThreads(parallel.Threads())
 	defer parallel.SetGrain(parallel.SetGrain(1 << 10)) // split small loops too
@@ -87,6 +88,9 @@ func TestChannelBlocksBands(t *testing.T) {
 				}
 				putBuffer(dirty)
 				c.run(t, p, convForwardPass)
+				if _, err := p.convPlanFor(convDataPass); err == nil {
+					c.run(t, p, convDataPass) // added to dX: accumulated
+				}
 			}
 		}
 	})
