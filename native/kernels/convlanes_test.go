@@ -32,10 +32,11 @@ var (
 
 // BenchmarkConvDepthwiseZoo times the forward pass of depthwiseZoo at
 // batch 1, 2 and 8 with the algorithm ConvForward chooses (auto), and by
-// rows, lanes and direct sums forced, reporting GFLOP/s, the memory traffic
-// the input and output planes alone need (MB/s, the bound of a
+// rows, lanes and direct sums forced, through a plan with its weights
+// prepared as a compiled model runs it, reporting GFLOP/s, the memory
+// traffic the input and output planes alone need (MB/s, the bound of a
 // depthwise convolution), and the CPU time per run of all threads
-// (cpu-us/op), less disturbed than the wall time by other processes on
+// (cpu-ns/op), less disturbed than the wall time by other processes on
 // a shared machine.
 func BenchmarkConvDepthwiseZoo(b *testing.B) {
 	for _, s := range depthwiseZoo {
@@ -47,9 +48,7 @@ func BenchmarkConvDepthwiseZoo(b *testing.B) {
 					p.algorithm = alg
 					oh, ow := p.OutSize()
 					b.SetBytes(int64(4 * p.N * p.C * (p.H*p.W + oh*ow)))
-					cpu := processCPUTime()
-					benchmarkConv(b, p, false)
-					b.ReportMetric(float64((processCPUTime()-cpu).Microseconds())/float64(b.N), "cpu-us/op")
+					benchmarkPreparedConv(b, p)
 				})
 			}
 		}

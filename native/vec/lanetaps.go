@@ -88,7 +88,8 @@ const (
 // TransposeBias without a bias would: zero added (a -0 becomes a 0),
 // then act (with lo and hi, Clip's bounds). The assembly transposes each
 // block of eight positions in registers, sparing the buffer in between,
-// and applies act there, sparing a pass over the planes.
+// and applies act there, sparing a pass over the planes; with AVX-512
+// it stores the last positions of n, fewer than eight, under a mask.
 func (s *LaneTaps) SumPlanes(dst []float32, planeStride, first, n int, src, weights, bias []float32, act StoreActivation, lo, hi float32) {
 	const l = TapLanes
 	if n < 0 || planeStride < n || (n > 0 && (l-1)*planeStride+n > len(dst)) {
@@ -98,21 +99,7 @@ func (s *LaneTaps) SumPlanes(dst []float32, planeStride, first, n int, src, weig
 	if n == 0 {
 		return
 	}
-	done := 0
-	if hasAVX2() && n >= l {
-		done = n / l * l
-		d, sp, p, t, w, b, nt := &dst[0], &src[0], &s.positions[first], &s.taps[0], &weights[0], &bias[0], len(s.taps)
-		switch act {
-		case StoreIdentity, StoreRelu:
-			laneTapsPlanesAVX2(done, d, planeStride, sp, p, t, w, b, nt, act == StoreRelu)
-		case StoreClip:
-			laneTapsPlanesClipAVX2(done, d, planeStride, sp, p, t, w, b, nt, lo, hi)
-		case StoreHardSwish:
-			laneTapsPlanesHardSwishAVX2(done, d, planeStride, sp, p, t, w, b, nt, HardSwishAlpha, HardSwishBeta)
-		default:
-			panic(fmt.Sprintf("vec: unknown store activation %d", act))
-		}
-	}
+	done := laneTapsPlanesFast(dst, planeStride, src, s.positions[first:first+n], s.taps, weights, bias, act, lo, hi)
 	var buf [l * l]float32
 	for i := done; i < n; i += l {
 		cnt := min(l, n-i)

@@ -307,6 +307,21 @@ func laneTapsPlanesClipAVX2(n int, dst *float32, planeStride int, src *float32, 
 //go:noescape
 func laneTapsPlanesHardSwishAVX2(n int, dst *float32, planeStride int, src *float32, pos *int32, taps *int32, w *float32, bias *float32, ntaps int, a float32, b float32)
 
+// laneTapsPlanesAVX512 is the loop of LaneTaps.SumPlanes; see emitLaneTaps in package asmgen.
+//
+//go:noescape
+func laneTapsPlanesAVX512(n int, dst *float32, planeStride int, src *float32, pos *int32, taps *int32, w *float32, bias *float32, ntaps int, relu bool)
+
+// laneTapsPlanesClipAVX512 is the loop of LaneTaps.SumPlanes; see emitLaneTaps in package asmgen.
+//
+//go:noescape
+func laneTapsPlanesClipAVX512(n int, dst *float32, planeStride int, src *float32, pos *int32, taps *int32, w *float32, bias *float32, ntaps int, a float32, b float32)
+
+// laneTapsPlanesHardSwishAVX512 is the loop of LaneTaps.SumPlanes; see emitLaneTaps in package asmgen.
+//
+//go:noescape
+func laneTapsPlanesHardSwishAVX512(n int, dst *float32, planeStride int, src *float32, pos *int32, taps *int32, w *float32, bias *float32, ntaps int, a float32, b float32)
+
 // laneTapsAVX2 is the loop of LaneTaps.Sum; see emitLaneTaps in package asmgen.
 //
 //go:noescape

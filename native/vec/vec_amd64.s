@@ -10626,6 +10626,999 @@ planesdone:
 	VZEROUPPER
 	RET
 
+// func laneTapsPlanesAVX512(n int, dst *float32, planeStride int, src *float32, pos *int32, taps *int32, w *float32, bias *float32, ntaps int, relu bool)
+// Requires: AVX, AVX512F, AVX512VL, FMA3
+TEXT ·laneTapsPlanesAVX512(SB), NOSPLIT, $24-73
+	MOVQ n+0(FP), AX
+	MOVQ AX, (SP)
+	MOVQ dst+8(FP), AX
+	MOVQ AX, 8(SP)
+	MOVQ pos+32(FP), AX
+	MOVQ AX, 16(SP)
+
+planes:
+	CMPQ    (SP), $0x08
+	JL      planesdone
+	MOVQ    src+24(FP), AX
+	MOVQ    16(SP), CX
+	MOVLQSX (CX), DX
+	LEAQ    (AX)(DX*4), DX
+	MOVLQSX 4(CX), BX
+	LEAQ    (AX)(BX*4), BX
+	MOVLQSX 8(CX), SI
+	LEAQ    (AX)(SI*4), SI
+	MOVLQSX 12(CX), DI
+	LEAQ    (AX)(DI*4), DI
+	MOVLQSX 16(CX), R8
+	LEAQ    (AX)(R8*4), R8
+	MOVLQSX 20(CX), R9
+	LEAQ    (AX)(R9*4), R9
+	MOVLQSX 24(CX), R10
+	LEAQ    (AX)(R10*4), R10
+	MOVLQSX 28(CX), CX
+	LEAQ    (AX)(CX*4), CX
+	MOVQ    bias+56(FP), AX
+	VMOVUPS (AX), Y0
+	VMOVUPS (AX), Y1
+	VMOVUPS (AX), Y2
+	VMOVUPS (AX), Y3
+	VMOVUPS (AX), Y4
+	VMOVUPS (AX), Y5
+	VMOVUPS (AX), Y6
+	VMOVUPS (AX), Y7
+	MOVQ    ntaps+64(FP), AX
+	MOVQ    taps+40(FP), R11
+	MOVQ    w+48(FP), R12
+	LEAQ    (R11)(AX*4), R11
+	SHLQ    $0x05, AX
+	ADDQ    AX, R12
+	SARQ    $0x03, AX
+	NEGQ    AX
+
+planestap:
+	MOVLQSX     (R11)(AX*1), R13
+	VMOVUPS     (R12)(AX*8), Y8
+	VFMADD231PS (DX)(R13*4), Y8, Y0
+	VFMADD231PS (BX)(R13*4), Y8, Y1
+	VFMADD231PS (SI)(R13*4), Y8, Y2
+	VFMADD231PS (DI)(R13*4), Y8, Y3
+	VFMADD231PS (R8)(R13*4), Y8, Y4
+	VFMADD231PS (R9)(R13*4), Y8, Y5
+	VFMADD231PS (R10)(R13*4), Y8, Y6
+	VFMADD231PS (CX)(R13*4), Y8, Y7
+	ADDQ        $0x04, AX
+	JNZ         planestap
+	VUNPCKLPS   Y1, Y0, Y8
+	VUNPCKHPS   Y1, Y0, Y0
+	VUNPCKLPS   Y3, Y2, Y1
+	VUNPCKHPS   Y3, Y2, Y2
+	VUNPCKLPS   Y5, Y4, Y3
+	VUNPCKHPS   Y5, Y4, Y4
+	VUNPCKLPS   Y7, Y6, Y5
+	VUNPCKHPS   Y7, Y6, Y6
+	VSHUFPS     $0x44, Y1, Y8, Y7
+	VSHUFPS     $0xee, Y1, Y8, Y1
+	VSHUFPS     $0x44, Y2, Y0, Y8
+	VSHUFPS     $0xee, Y2, Y0, Y0
+	VSHUFPS     $0x44, Y5, Y3, Y2
+	VSHUFPS     $0xee, Y5, Y3, Y3
+	VSHUFPS     $0x44, Y6, Y4, Y5
+	VSHUFPS     $0xee, Y6, Y4, Y4
+	VXORPS      Y6, Y6, Y6
+	MOVB        relu+72(FP), AL
+	MOVQ        planeStride+16(FP), CX
+	SHLQ        $0x02, CX
+	MOVQ        8(SP), DX
+	VPERM2F128  $0x20, Y2, Y7, Y9
+	VADDPS      Y6, Y9, Y9
+	TESTB       AL, AL
+	JZ          planesstore0
+	VMAXPS      Y9, Y6, Y9
+
+planesstore0:
+	VMOVUPS    Y9, (DX)
+	ADDQ       CX, DX
+	VPERM2F128 $0x20, Y3, Y1, Y9
+	VADDPS     Y6, Y9, Y9
+	TESTB      AL, AL
+	JZ         planesstore1
+	VMAXPS     Y9, Y6, Y9
+
+planesstore1:
+	VMOVUPS    Y9, (DX)
+	ADDQ       CX, DX
+	VPERM2F128 $0x20, Y5, Y8, Y9
+	VADDPS     Y6, Y9, Y9
+	TESTB      AL, AL
+	JZ         planesstore2
+	VMAXPS     Y9, Y6, Y9
+
+planesstore2:
+	VMOVUPS    Y9, (DX)
+	ADDQ       CX, DX
+	VPERM2F128 $0x20, Y4, Y0, Y9
+	VADDPS     Y6, Y9, Y9
+	TESTB      AL, AL
+	JZ         planesstore3
+	VMAXPS     Y9, Y6, Y9
+
+planesstore3:
+	VMOVUPS    Y9, (DX)
+	ADDQ       CX, DX
+	VPERM2F128 $0x31, Y2, Y7, Y2
+	VADDPS     Y6, Y2, Y2
+	TESTB      AL, AL
+	JZ         planesstore4
+	VMAXPS     Y2, Y6, Y2
+
+planesstore4:
+	VMOVUPS    Y2, (DX)
+	ADDQ       CX, DX
+	VPERM2F128 $0x31, Y3, Y1, Y1
+	VADDPS     Y6, Y1, Y1
+	TESTB      AL, AL
+	JZ         planesstore5
+	VMAXPS     Y1, Y6, Y1
+
+planesstore5:
+	VMOVUPS    Y1, (DX)
+	ADDQ       CX, DX
+	VPERM2F128 $0x31, Y5, Y8, Y1
+	VADDPS     Y6, Y1, Y1
+	TESTB      AL, AL
+	JZ         planesstore6
+	VMAXPS     Y1, Y6, Y1
+
+planesstore6:
+	VMOVUPS    Y1, (DX)
+	ADDQ       CX, DX
+	VPERM2F128 $0x31, Y4, Y0, Y0
+	VADDPS     Y6, Y0, Y0
+	TESTB      AL, AL
+	JZ         planesstore7
+	VMAXPS     Y0, Y6, Y0
+
+planesstore7:
+	VMOVUPS Y0, (DX)
+	ADDQ    $0x00000020, 8(SP)
+	ADDQ    $0x00000020, 16(SP)
+	SUBQ    $0x08, (SP)
+	JMP     planes
+
+planesdone:
+	CMPQ    (SP), $0x00
+	JE      tailsdone
+	MOVQ    src+24(FP), AX
+	MOVQ    16(SP), CX
+	MOVQ    (SP), R12
+	MOVLQSX (CX), DX
+	LEAQ    (AX)(DX*4), DX
+	MOVQ    DX, BX
+	MOVQ    DX, SI
+	MOVQ    DX, DI
+	MOVQ    DX, R8
+	MOVQ    DX, R9
+	MOVQ    DX, R10
+	MOVQ    DX, R11
+	CMPQ    R12, $0x01
+	JLE     tailbased
+	MOVLQSX 4(CX), BX
+	LEAQ    (AX)(BX*4), BX
+	CMPQ    R12, $0x02
+	JLE     tailbased
+	MOVLQSX 8(CX), SI
+	LEAQ    (AX)(SI*4), SI
+	CMPQ    R12, $0x03
+	JLE     tailbased
+	MOVLQSX 12(CX), DI
+	LEAQ    (AX)(DI*4), DI
+	CMPQ    R12, $0x04
+	JLE     tailbased
+	MOVLQSX 16(CX), R8
+	LEAQ    (AX)(R8*4), R8
+	CMPQ    R12, $0x05
+	JLE     tailbased
+	MOVLQSX 20(CX), R9
+	LEAQ    (AX)(R9*4), R9
+	CMPQ    R12, $0x06
+	JLE     tailbased
+	MOVLQSX 24(CX), R10
+	LEAQ    (AX)(R10*4), R10
+	CMPQ    R12, $0x07
+	JLE     tailbased
+	MOVLQSX 28(CX), R11
+	LEAQ    (AX)(R11*4), R11
+
+tailbased:
+	MOVQ    bias+56(FP), AX
+	VMOVUPS (AX), Y0
+	VMOVUPS (AX), Y1
+	VMOVUPS (AX), Y2
+	VMOVUPS (AX), Y3
+	VMOVUPS (AX), Y4
+	VMOVUPS (AX), Y5
+	VMOVUPS (AX), Y6
+	VMOVUPS (AX), Y7
+	MOVQ    ntaps+64(FP), AX
+	MOVQ    taps+40(FP), CX
+	MOVQ    w+48(FP), R12
+	LEAQ    (CX)(AX*4), CX
+	SHLQ    $0x05, AX
+	ADDQ    AX, R12
+	SARQ    $0x03, AX
+	NEGQ    AX
+
+tailtap:
+	MOVLQSX     (CX)(AX*1), R13
+	VMOVUPS     (R12)(AX*8), Y8
+	VFMADD231PS (DX)(R13*4), Y8, Y0
+	VFMADD231PS (BX)(R13*4), Y8, Y1
+	VFMADD231PS (SI)(R13*4), Y8, Y2
+	VFMADD231PS (DI)(R13*4), Y8, Y3
+	VFMADD231PS (R8)(R13*4), Y8, Y4
+	VFMADD231PS (R9)(R13*4), Y8, Y5
+	VFMADD231PS (R10)(R13*4), Y8, Y6
+	VFMADD231PS (R11)(R13*4), Y8, Y7
+	ADDQ        $0x04, AX
+	JNZ         tailtap
+	VUNPCKLPS   Y1, Y0, Y8
+	VUNPCKHPS   Y1, Y0, Y0
+	VUNPCKLPS   Y3, Y2, Y1
+	VUNPCKHPS   Y3, Y2, Y2
+	VUNPCKLPS   Y5, Y4, Y3
+	VUNPCKHPS   Y5, Y4, Y4
+	VUNPCKLPS   Y7, Y6, Y5
+	VUNPCKHPS   Y7, Y6, Y6
+	VSHUFPS     $0x44, Y1, Y8, Y7
+	VSHUFPS     $0xee, Y1, Y8, Y1
+	VSHUFPS     $0x44, Y2, Y0, Y8
+	VSHUFPS     $0xee, Y2, Y0, Y0
+	VSHUFPS     $0x44, Y5, Y3, Y2
+	VSHUFPS     $0xee, Y5, Y3, Y3
+	VSHUFPS     $0x44, Y6, Y4, Y5
+	VSHUFPS     $0xee, Y6, Y4, Y4
+	VXORPS      Y6, Y6, Y6
+	MOVB        relu+72(FP), AL
+	MOVQ        (SP), CX
+	LEAQ        laneMasks16<>+0(SB), DX
+	KMOVW       (DX)(CX*2), K1
+	MOVQ        planeStride+16(FP), CX
+	SHLQ        $0x02, CX
+	MOVQ        8(SP), DX
+	VPERM2F128  $0x20, Y2, Y7, Y9
+	VADDPS      Y6, Y9, Y9
+	TESTB       AL, AL
+	JZ          tailstore0
+	VMAXPS      Y9, Y6, Y9
+
+tailstore0:
+	VMOVUPS    Y9, K1, (DX)
+	ADDQ       CX, DX
+	VPERM2F128 $0x20, Y3, Y1, Y9
+	VADDPS     Y6, Y9, Y9
+	TESTB      AL, AL
+	JZ         tailstore1
+	VMAXPS     Y9, Y6, Y9
+
+tailstore1:
+	VMOVUPS    Y9, K1, (DX)
+	ADDQ       CX, DX
+	VPERM2F128 $0x20, Y5, Y8, Y9
+	VADDPS     Y6, Y9, Y9
+	TESTB      AL, AL
+	JZ         tailstore2
+	VMAXPS     Y9, Y6, Y9
+
+tailstore2:
+	VMOVUPS    Y9, K1, (DX)
+	ADDQ       CX, DX
+	VPERM2F128 $0x20, Y4, Y0, Y9
+	VADDPS     Y6, Y9, Y9
+	TESTB      AL, AL
+	JZ         tailstore3
+	VMAXPS     Y9, Y6, Y9
+
+tailstore3:
+	VMOVUPS    Y9, K1, (DX)
+	ADDQ       CX, DX
+	VPERM2F128 $0x31, Y2, Y7, Y2
+	VADDPS     Y6, Y2, Y2
+	TESTB      AL, AL
+	JZ         tailstore4
+	VMAXPS     Y2, Y6, Y2
+
+tailstore4:
+	VMOVUPS    Y2, K1, (DX)
+	ADDQ       CX, DX
+	VPERM2F128 $0x31, Y3, Y1, Y1
+	VADDPS     Y6, Y1, Y1
+	TESTB      AL, AL
+	JZ         tailstore5
+	VMAXPS     Y1, Y6, Y1
+
+tailstore5:
+	VMOVUPS    Y1, K1, (DX)
+	ADDQ       CX, DX
+	VPERM2F128 $0x31, Y5, Y8, Y1
+	VADDPS     Y6, Y1, Y1
+	TESTB      AL, AL
+	JZ         tailstore6
+	VMAXPS     Y1, Y6, Y1
+
+tailstore6:
+	VMOVUPS    Y1, K1, (DX)
+	ADDQ       CX, DX
+	VPERM2F128 $0x31, Y4, Y0, Y0
+	VADDPS     Y6, Y0, Y0
+	TESTB      AL, AL
+	JZ         tailstore7
+	VMAXPS     Y0, Y6, Y0
+
+tailstore7:
+	VMOVUPS Y0, K1, (DX)
+
+tailsdone:
+	VZEROUPPER
+	RET
+
+// func laneTapsPlanesClipAVX512(n int, dst *float32, planeStride int, src *float32, pos *int32, taps *int32, w *float32, bias *float32, ntaps int, a float32, b float32)
+// Requires: AVX, AVX512F, AVX512VL, FMA3
+TEXT ·laneTapsPlanesClipAVX512(SB), NOSPLIT, $24-80
+	MOVQ n+0(FP), AX
+	MOVQ AX, (SP)
+	MOVQ dst+8(FP), AX
+	MOVQ AX, 8(SP)
+	MOVQ pos+32(FP), AX
+	MOVQ AX, 16(SP)
+
+planes:
+	CMPQ    (SP), $0x08
+	JL      planesdone
+	MOVQ    src+24(FP), AX
+	MOVQ    16(SP), CX
+	MOVLQSX (CX), DX
+	LEAQ    (AX)(DX*4), DX
+	MOVLQSX 4(CX), BX
+	LEAQ    (AX)(BX*4), BX
+	MOVLQSX 8(CX), SI
+	LEAQ    (AX)(SI*4), SI
+	MOVLQSX 12(CX), DI
+	LEAQ    (AX)(DI*4), DI
+	MOVLQSX 16(CX), R8
+	LEAQ    (AX)(R8*4), R8
+	MOVLQSX 20(CX), R9
+	LEAQ    (AX)(R9*4), R9
+	MOVLQSX 24(CX), R10
+	LEAQ    (AX)(R10*4), R10
+	MOVLQSX 28(CX), CX
+	LEAQ    (AX)(CX*4), CX
+	MOVQ    bias+56(FP), AX
+	VMOVUPS (AX), Y0
+	VMOVUPS (AX), Y1
+	VMOVUPS (AX), Y2
+	VMOVUPS (AX), Y3
+	VMOVUPS (AX), Y4
+	VMOVUPS (AX), Y5
+	VMOVUPS (AX), Y6
+	VMOVUPS (AX), Y7
+	MOVQ    ntaps+64(FP), AX
+	MOVQ    taps+40(FP), R11
+	MOVQ    w+48(FP), R12
+	LEAQ    (R11)(AX*4), R11
+	SHLQ    $0x05, AX
+	ADDQ    AX, R12
+	SARQ    $0x03, AX
+	NEGQ    AX
+
+planestap:
+	MOVLQSX      (R11)(AX*1), R13
+	VMOVUPS      (R12)(AX*8), Y8
+	VFMADD231PS  (DX)(R13*4), Y8, Y0
+	VFMADD231PS  (BX)(R13*4), Y8, Y1
+	VFMADD231PS  (SI)(R13*4), Y8, Y2
+	VFMADD231PS  (DI)(R13*4), Y8, Y3
+	VFMADD231PS  (R8)(R13*4), Y8, Y4
+	VFMADD231PS  (R9)(R13*4), Y8, Y5
+	VFMADD231PS  (R10)(R13*4), Y8, Y6
+	VFMADD231PS  (CX)(R13*4), Y8, Y7
+	ADDQ         $0x04, AX
+	JNZ          planestap
+	VUNPCKLPS    Y1, Y0, Y8
+	VUNPCKHPS    Y1, Y0, Y0
+	VUNPCKLPS    Y3, Y2, Y1
+	VUNPCKHPS    Y3, Y2, Y2
+	VUNPCKLPS    Y5, Y4, Y3
+	VUNPCKHPS    Y5, Y4, Y4
+	VUNPCKLPS    Y7, Y6, Y5
+	VUNPCKHPS    Y7, Y6, Y6
+	VSHUFPS      $0x44, Y1, Y8, Y7
+	VSHUFPS      $0xee, Y1, Y8, Y1
+	VSHUFPS      $0x44, Y2, Y0, Y8
+	VSHUFPS      $0xee, Y2, Y0, Y0
+	VSHUFPS      $0x44, Y5, Y3, Y2
+	VSHUFPS      $0xee, Y5, Y3, Y3
+	VSHUFPS      $0x44, Y6, Y4, Y5
+	VSHUFPS      $0xee, Y6, Y4, Y4
+	VXORPS       Y6, Y6, Y6
+	VBROADCASTSS a+72(FP), Y9
+	VBROADCASTSS b+76(FP), Y10
+	MOVQ         planeStride+16(FP), AX
+	SHLQ         $0x02, AX
+	MOVQ         8(SP), CX
+	VPERM2F128   $0x20, Y2, Y7, Y11
+	VADDPS       Y6, Y11, Y11
+	VMAXPS       Y11, Y9, Y11
+	VMINPS       Y11, Y10, Y11
+	VMOVUPS      Y11, (CX)
+	ADDQ         AX, CX
+	VPERM2F128   $0x20, Y3, Y1, Y11
+	VADDPS       Y6, Y11, Y11
+	VMAXPS       Y11, Y9, Y11
+	VMINPS       Y11, Y10, Y11
+	VMOVUPS      Y11, (CX)
+	ADDQ         AX, CX
+	VPERM2F128   $0x20, Y5, Y8, Y11
+	VADDPS       Y6, Y11, Y11
+	VMAXPS       Y11, Y9, Y11
+	VMINPS       Y11, Y10, Y11
+	VMOVUPS      Y11, (CX)
+	ADDQ         AX, CX
+	VPERM2F128   $0x20, Y4, Y0, Y11
+	VADDPS       Y6, Y11, Y11
+	VMAXPS       Y11, Y9, Y11
+	VMINPS       Y11, Y10, Y11
+	VMOVUPS      Y11, (CX)
+	ADDQ         AX, CX
+	VPERM2F128   $0x31, Y2, Y7, Y2
+	VADDPS       Y6, Y2, Y2
+	VMAXPS       Y2, Y9, Y2
+	VMINPS       Y2, Y10, Y2
+	VMOVUPS      Y2, (CX)
+	ADDQ         AX, CX
+	VPERM2F128   $0x31, Y3, Y1, Y1
+	VADDPS       Y6, Y1, Y1
+	VMAXPS       Y1, Y9, Y1
+	VMINPS       Y1, Y10, Y1
+	VMOVUPS      Y1, (CX)
+	ADDQ         AX, CX
+	VPERM2F128   $0x31, Y5, Y8, Y1
+	VADDPS       Y6, Y1, Y1
+	VMAXPS       Y1, Y9, Y1
+	VMINPS       Y1, Y10, Y1
+	VMOVUPS      Y1, (CX)
+	ADDQ         AX, CX
+	VPERM2F128   $0x31, Y4, Y0, Y0
+	VADDPS       Y6, Y0, Y0
+	VMAXPS       Y0, Y9, Y0
+	VMINPS       Y0, Y10, Y0
+	VMOVUPS      Y0, (CX)
+	ADDQ         $0x00000020, 8(SP)
+	ADDQ         $0x00000020, 16(SP)
+	SUBQ         $0x08, (SP)
+	JMP          planes
+
+planesdone:
+	CMPQ    (SP), $0x00
+	JE      tailsdone
+	MOVQ    src+24(FP), AX
+	MOVQ    16(SP), CX
+	MOVQ    (SP), R12
+	MOVLQSX (CX), DX
+	LEAQ    (AX)(DX*4), DX
+	MOVQ    DX, BX
+	MOVQ    DX, SI
+	MOVQ    DX, DI
+	MOVQ    DX, R8
+	MOVQ    DX, R9
+	MOVQ    DX, R10
+	MOVQ    DX, R11
+	CMPQ    R12, $0x01
+	JLE     tailbased
+	MOVLQSX 4(CX), BX
+	LEAQ    (AX)(BX*4), BX
+	CMPQ    R12, $0x02
+	JLE     tailbased
+	MOVLQSX 8(CX), SI
+	LEAQ    (AX)(SI*4), SI
+	CMPQ    R12, $0x03
+	JLE     tailbased
+	MOVLQSX 12(CX), DI
+	LEAQ    (AX)(DI*4), DI
+	CMPQ    R12, $0x04
+	JLE     tailbased
+	MOVLQSX 16(CX), R8
+	LEAQ    (AX)(R8*4), R8
+	CMPQ    R12, $0x05
+	JLE     tailbased
+	MOVLQSX 20(CX), R9
+	LEAQ    (AX)(R9*4), R9
+	CMPQ    R12, $0x06
+	JLE     tailbased
+	MOVLQSX 24(CX), R10
+	LEAQ    (AX)(R10*4), R10
+	CMPQ    R12, $0x07
+	JLE     tailbased
+	MOVLQSX 28(CX), R11
+	LEAQ    (AX)(R11*4), R11
+
+tailbased:
+	MOVQ    bias+56(FP), AX
+	VMOVUPS (AX), Y0
+	VMOVUPS (AX), Y1
+	VMOVUPS (AX), Y2
+	VMOVUPS (AX), Y3
+	VMOVUPS (AX), Y4
+	VMOVUPS (AX), Y5
+	VMOVUPS (AX), Y6
+	VMOVUPS (AX), Y7
+	MOVQ    ntaps+64(FP), AX
+	MOVQ    taps+40(FP), CX
+	MOVQ    w+48(FP), R12
+	LEAQ    (CX)(AX*4), CX
+	SHLQ    $0x05, AX
+	ADDQ    AX, R12
+	SARQ    $0x03, AX
+	NEGQ    AX
+
+tailtap:
+	MOVLQSX      (CX)(AX*1), R13
+	VMOVUPS      (R12)(AX*8), Y8
+	VFMADD231PS  (DX)(R13*4), Y8, Y0
+	VFMADD231PS  (BX)(R13*4), Y8, Y1
+	VFMADD231PS  (SI)(R13*4), Y8, Y2
+	VFMADD231PS  (DI)(R13*4), Y8, Y3
+	VFMADD231PS  (R8)(R13*4), Y8, Y4
+	VFMADD231PS  (R9)(R13*4), Y8, Y5
+	VFMADD231PS  (R10)(R13*4), Y8, Y6
+	VFMADD231PS  (R11)(R13*4), Y8, Y7
+	ADDQ         $0x04, AX
+	JNZ          tailtap
+	VUNPCKLPS    Y1, Y0, Y8
+	VUNPCKHPS    Y1, Y0, Y0
+	VUNPCKLPS    Y3, Y2, Y1
+	VUNPCKHPS    Y3, Y2, Y2
+	VUNPCKLPS    Y5, Y4, Y3
+	VUNPCKHPS    Y5, Y4, Y4
+	VUNPCKLPS    Y7, Y6, Y5
+	VUNPCKHPS    Y7, Y6, Y6
+	VSHUFPS      $0x44, Y1, Y8, Y7
+	VSHUFPS      $0xee, Y1, Y8, Y1
+	VSHUFPS      $0x44, Y2, Y0, Y8
+	VSHUFPS      $0xee, Y2, Y0, Y0
+	VSHUFPS      $0x44, Y5, Y3, Y2
+	VSHUFPS      $0xee, Y5, Y3, Y3
+	VSHUFPS      $0x44, Y6, Y4, Y5
+	VSHUFPS      $0xee, Y6, Y4, Y4
+	VXORPS       Y6, Y6, Y6
+	VBROADCASTSS a+72(FP), Y9
+	VBROADCASTSS b+76(FP), Y10
+	MOVQ         (SP), AX
+	LEAQ         laneMasks16<>+0(SB), CX
+	KMOVW        (CX)(AX*2), K1
+	MOVQ         planeStride+16(FP), AX
+	SHLQ         $0x02, AX
+	MOVQ         8(SP), CX
+	VPERM2F128   $0x20, Y2, Y7, Y11
+	VADDPS       Y6, Y11, Y11
+	VMAXPS       Y11, Y9, Y11
+	VMINPS       Y11, Y10, Y11
+	VMOVUPS      Y11, K1, (CX)
+	ADDQ         AX, CX
+	VPERM2F128   $0x20, Y3, Y1, Y11
+	VADDPS       Y6, Y11, Y11
+	VMAXPS       Y11, Y9, Y11
+	VMINPS       Y11, Y10, Y11
+	VMOVUPS      Y11, K1, (CX)
+	ADDQ         AX, CX
+	VPERM2F128   $0x20, Y5, Y8, Y11
+	VADDPS       Y6, Y11, Y11
+	VMAXPS       Y11, Y9, Y11
+	VMINPS       Y11, Y10, Y11
+	VMOVUPS      Y11, K1, (CX)
+	ADDQ         AX, CX
+	VPERM2F128   $0x20, Y4, Y0, Y11
+	VADDPS       Y6, Y11, Y11
+	VMAXPS       Y11, Y9, Y11
+	VMINPS       Y11, Y10, Y11
+	VMOVUPS      Y11, K1, (CX)
+	ADDQ         AX, CX
+	VPERM2F128   $0x31, Y2, Y7, Y2
+	VADDPS       Y6, Y2, Y2
+	VMAXPS       Y2, Y9, Y2
+	VMINPS       Y2, Y10, Y2
+	VMOVUPS      Y2, K1, (CX)
+	ADDQ         AX, CX
+	VPERM2F128   $0x31, Y3, Y1, Y1
+	VADDPS       Y6, Y1, Y1
+	VMAXPS       Y1, Y9, Y1
+	VMINPS       Y1, Y10, Y1
+	VMOVUPS      Y1, K1, (CX)
+	ADDQ         AX, CX
+	VPERM2F128   $0x31, Y5, Y8, Y1
+	VADDPS       Y6, Y1, Y1
+	VMAXPS       Y1, Y9, Y1
+	VMINPS       Y1, Y10, Y1
+	VMOVUPS      Y1, K1, (CX)
+	ADDQ         AX, CX
+	VPERM2F128   $0x31, Y4, Y0, Y0
+	VADDPS       Y6, Y0, Y0
+	VMAXPS       Y0, Y9, Y0
+	VMINPS       Y0, Y10, Y0
+	VMOVUPS      Y0, K1, (CX)
+
+tailsdone:
+	VZEROUPPER
+	RET
+
+// func laneTapsPlanesHardSwishAVX512(n int, dst *float32, planeStride int, src *float32, pos *int32, taps *int32, w *float32, bias *float32, ntaps int, a float32, b float32)
+// Requires: AVX, AVX512F, AVX512VL, FMA3
+TEXT ·laneTapsPlanesHardSwishAVX512(SB), NOSPLIT, $24-80
+	MOVQ n+0(FP), AX
+	MOVQ AX, (SP)
+	MOVQ dst+8(FP), AX
+	MOVQ AX, 8(SP)
+	MOVQ pos+32(FP), AX
+	MOVQ AX, 16(SP)
+
+planes:
+	CMPQ    (SP), $0x08
+	JL      planesdone
+	MOVQ    src+24(FP), AX
+	MOVQ    16(SP), CX
+	MOVLQSX (CX), DX
+	LEAQ    (AX)(DX*4), DX
+	MOVLQSX 4(CX), BX
+	LEAQ    (AX)(BX*4), BX
+	MOVLQSX 8(CX), SI
+	LEAQ    (AX)(SI*4), SI
+	MOVLQSX 12(CX), DI
+	LEAQ    (AX)(DI*4), DI
+	MOVLQSX 16(CX), R8
+	LEAQ    (AX)(R8*4), R8
+	MOVLQSX 20(CX), R9
+	LEAQ    (AX)(R9*4), R9
+	MOVLQSX 24(CX), R10
+	LEAQ    (AX)(R10*4), R10
+	MOVLQSX 28(CX), CX
+	LEAQ    (AX)(CX*4), CX
+	MOVQ    bias+56(FP), AX
+	VMOVUPS (AX), Y0
+	VMOVUPS (AX), Y1
+	VMOVUPS (AX), Y2
+	VMOVUPS (AX), Y3
+	VMOVUPS (AX), Y4
+	VMOVUPS (AX), Y5
+	VMOVUPS (AX), Y6
+	VMOVUPS (AX), Y7
+	MOVQ    ntaps+64(FP), AX
+	MOVQ    taps+40(FP), R11
+	MOVQ    w+48(FP), R12
+	LEAQ    (R11)(AX*4), R11
+	SHLQ    $0x05, AX
+	ADDQ    AX, R12
+	SARQ    $0x03, AX
+	NEGQ    AX
+
+planestap:
+	MOVLQSX      (R11)(AX*1), R13
+	VMOVUPS      (R12)(AX*8), Y8
+	VFMADD231PS  (DX)(R13*4), Y8, Y0
+	VFMADD231PS  (BX)(R13*4), Y8, Y1
+	VFMADD231PS  (SI)(R13*4), Y8, Y2
+	VFMADD231PS  (DI)(R13*4), Y8, Y3
+	VFMADD231PS  (R8)(R13*4), Y8, Y4
+	VFMADD231PS  (R9)(R13*4), Y8, Y5
+	VFMADD231PS  (R10)(R13*4), Y8, Y6
+	VFMADD231PS  (CX)(R13*4), Y8, Y7
+	ADDQ         $0x04, AX
+	JNZ          planestap
+	VUNPCKLPS    Y1, Y0, Y8
+	VUNPCKHPS    Y1, Y0, Y0
+	VUNPCKLPS    Y3, Y2, Y1
+	VUNPCKHPS    Y3, Y2, Y2
+	VUNPCKLPS    Y5, Y4, Y3
+	VUNPCKHPS    Y5, Y4, Y4
+	VUNPCKLPS    Y7, Y6, Y5
+	VUNPCKHPS    Y7, Y6, Y6
+	VSHUFPS      $0x44, Y1, Y8, Y7
+	VSHUFPS      $0xee, Y1, Y8, Y1
+	VSHUFPS      $0x44, Y2, Y0, Y8
+	VSHUFPS      $0xee, Y2, Y0, Y0
+	VSHUFPS      $0x44, Y5, Y3, Y2
+	VSHUFPS      $0xee, Y5, Y3, Y3
+	VSHUFPS      $0x44, Y6, Y4, Y5
+	VSHUFPS      $0xee, Y6, Y4, Y4
+	VXORPS       Y6, Y6, Y6
+	VBROADCASTSS a+72(FP), Y9
+	VBROADCASTSS b+76(FP), Y10
+	MOVQ         planeStride+16(FP), AX
+	SHLQ         $0x02, AX
+	MOVQ         8(SP), CX
+	VPERM2F128   $0x20, Y2, Y7, Y11
+	VADDPS       Y6, Y11, Y11
+	VMULPS       Y9, Y11, Y12
+	VADDPS       Y10, Y12, Y12
+	VXORPS       Y13, Y13, Y13
+	VMAXPS       Y12, Y13, Y12
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y13
+	VMINPS       Y12, Y13, Y12
+	VMULPS       Y11, Y12, Y12
+	VMOVUPS      Y12, (CX)
+	ADDQ         AX, CX
+	VPERM2F128   $0x20, Y3, Y1, Y11
+	VADDPS       Y6, Y11, Y11
+	VMULPS       Y9, Y11, Y12
+	VADDPS       Y10, Y12, Y12
+	VXORPS       Y13, Y13, Y13
+	VMAXPS       Y12, Y13, Y12
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y13
+	VMINPS       Y12, Y13, Y12
+	VMULPS       Y11, Y12, Y12
+	VMOVUPS      Y12, (CX)
+	ADDQ         AX, CX
+	VPERM2F128   $0x20, Y5, Y8, Y11
+	VADDPS       Y6, Y11, Y11
+	VMULPS       Y9, Y11, Y12
+	VADDPS       Y10, Y12, Y12
+	VXORPS       Y13, Y13, Y13
+	VMAXPS       Y12, Y13, Y12
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y13
+	VMINPS       Y12, Y13, Y12
+	VMULPS       Y11, Y12, Y12
+	VMOVUPS      Y12, (CX)
+	ADDQ         AX, CX
+	VPERM2F128   $0x20, Y4, Y0, Y11
+	VADDPS       Y6, Y11, Y11
+	VMULPS       Y9, Y11, Y12
+	VADDPS       Y10, Y12, Y12
+	VXORPS       Y13, Y13, Y13
+	VMAXPS       Y12, Y13, Y12
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y13
+	VMINPS       Y12, Y13, Y12
+	VMULPS       Y11, Y12, Y12
+	VMOVUPS      Y12, (CX)
+	ADDQ         AX, CX
+	VPERM2F128   $0x31, Y2, Y7, Y2
+	VADDPS       Y6, Y2, Y2
+	VMULPS       Y9, Y2, Y7
+	VADDPS       Y10, Y7, Y7
+	VXORPS       Y11, Y11, Y11
+	VMAXPS       Y7, Y11, Y7
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y11
+	VMINPS       Y7, Y11, Y7
+	VMULPS       Y2, Y7, Y7
+	VMOVUPS      Y7, (CX)
+	ADDQ         AX, CX
+	VPERM2F128   $0x31, Y3, Y1, Y1
+	VADDPS       Y6, Y1, Y1
+	VMULPS       Y9, Y1, Y2
+	VADDPS       Y10, Y2, Y2
+	VXORPS       Y3, Y3, Y3
+	VMAXPS       Y2, Y3, Y2
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y3
+	VMINPS       Y2, Y3, Y2
+	VMULPS       Y1, Y2, Y2
+	VMOVUPS      Y2, (CX)
+	ADDQ         AX, CX
+	VPERM2F128   $0x31, Y5, Y8, Y1
+	VADDPS       Y6, Y1, Y1
+	VMULPS       Y9, Y1, Y2
+	VADDPS       Y10, Y2, Y2
+	VXORPS       Y3, Y3, Y3
+	VMAXPS       Y2, Y3, Y2
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y3
+	VMINPS       Y2, Y3, Y2
+	VMULPS       Y1, Y2, Y2
+	VMOVUPS      Y2, (CX)
+	ADDQ         AX, CX
+	VPERM2F128   $0x31, Y4, Y0, Y0
+	VADDPS       Y6, Y0, Y0
+	VMULPS       Y9, Y0, Y1
+	VADDPS       Y10, Y1, Y1
+	VXORPS       Y2, Y2, Y2
+	VMAXPS       Y1, Y2, Y1
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y2
+	VMINPS       Y1, Y2, Y1
+	VMULPS       Y0, Y1, Y1
+	VMOVUPS      Y1, (CX)
+	ADDQ         $0x00000020, 8(SP)
+	ADDQ         $0x00000020, 16(SP)
+	SUBQ         $0x08, (SP)
+	JMP          planes
+
+planesdone:
+	CMPQ    (SP), $0x00
+	JE      tailsdone
+	MOVQ    src+24(FP), AX
+	MOVQ    16(SP), CX
+	MOVQ    (SP), R12
+	MOVLQSX (CX), DX
+	LEAQ    (AX)(DX*4), DX
+	MOVQ    DX, BX
+	MOVQ    DX, SI
+	MOVQ    DX, DI
+	MOVQ    DX, R8
+	MOVQ    DX, R9
+	MOVQ    DX, R10
+	MOVQ    DX, R11
+	CMPQ    R12, $0x01
+	JLE     tailbased
+	MOVLQSX 4(CX), BX
+	LEAQ    (AX)(BX*4), BX
+	CMPQ    R12, $0x02
+	JLE     tailbased
+	MOVLQSX 8(CX), SI
+	LEAQ    (AX)(SI*4), SI
+	CMPQ    R12, $0x03
+	JLE     tailbased
+	MOVLQSX 12(CX), DI
+	LEAQ    (AX)(DI*4), DI
+	CMPQ    R12, $0x04
+	JLE     tailbased
+	MOVLQSX 16(CX), R8
+	LEAQ    (AX)(R8*4), R8
+	CMPQ    R12, $0x05
+	JLE     tailbased
+	MOVLQSX 20(CX), R9
+	LEAQ    (AX)(R9*4), R9
+	CMPQ    R12, $0x06
+	JLE     tailbased
+	MOVLQSX 24(CX), R10
+	LEAQ    (AX)(R10*4), R10
+	CMPQ    R12, $0x07
+	JLE     tailbased
+	MOVLQSX 28(CX), R11
+	LEAQ    (AX)(R11*4), R11
+
+tailbased:
+	MOVQ    bias+56(FP), AX
+	VMOVUPS (AX), Y0
+	VMOVUPS (AX), Y1
+	VMOVUPS (AX), Y2
+	VMOVUPS (AX), Y3
+	VMOVUPS (AX), Y4
+	VMOVUPS (AX), Y5
+	VMOVUPS (AX), Y6
+	VMOVUPS (AX), Y7
+	MOVQ    ntaps+64(FP), AX
+	MOVQ    taps+40(FP), CX
+	MOVQ    w+48(FP), R12
+	LEAQ    (CX)(AX*4), CX
+	SHLQ    $0x05, AX
+	ADDQ    AX, R12
+	SARQ    $0x03, AX
+	NEGQ    AX
+
+tailtap:
+	MOVLQSX      (CX)(AX*1), R13
+	VMOVUPS      (R12)(AX*8), Y8
+	VFMADD231PS  (DX)(R13*4), Y8, Y0
+	VFMADD231PS  (BX)(R13*4), Y8, Y1
+	VFMADD231PS  (SI)(R13*4), Y8, Y2
+	VFMADD231PS  (DI)(R13*4), Y8, Y3
+	VFMADD231PS  (R8)(R13*4), Y8, Y4
+	VFMADD231PS  (R9)(R13*4), Y8, Y5
+	VFMADD231PS  (R10)(R13*4), Y8, Y6
+	VFMADD231PS  (R11)(R13*4), Y8, Y7
+	ADDQ         $0x04, AX
+	JNZ          tailtap
+	VUNPCKLPS    Y1, Y0, Y8
+	VUNPCKHPS    Y1, Y0, Y0
+	VUNPCKLPS    Y3, Y2, Y1
+	VUNPCKHPS    Y3, Y2, Y2
+	VUNPCKLPS    Y5, Y4, Y3
+	VUNPCKHPS    Y5, Y4, Y4
+	VUNPCKLPS    Y7, Y6, Y5
+	VUNPCKHPS    Y7, Y6, Y6
+	VSHUFPS      $0x44, Y1, Y8, Y7
+	VSHUFPS      $0xee, Y1, Y8, Y1
+	VSHUFPS      $0x44, Y2, Y0, Y8
+	VSHUFPS      $0xee, Y2, Y0, Y0
+	VSHUFPS      $0x44, Y5, Y3, Y2
+	VSHUFPS      $0xee, Y5, Y3, Y3
+	VSHUFPS      $0x44, Y6, Y4, Y5
+	VSHUFPS      $0xee, Y6, Y4, Y4
+	VXORPS       Y6, Y6, Y6
+	VBROADCASTSS a+72(FP), Y9
+	VBROADCASTSS b+76(FP), Y10
+	MOVQ         (SP), AX
+	LEAQ         laneMasks16<>+0(SB), CX
+	KMOVW        (CX)(AX*2), K1
+	MOVQ         planeStride+16(FP), AX
+	SHLQ         $0x02, AX
+	MOVQ         8(SP), CX
+	VPERM2F128   $0x20, Y2, Y7, Y11
+	VADDPS       Y6, Y11, Y11
+	VMULPS       Y9, Y11, Y12
+	VADDPS       Y10, Y12, Y12
+	VXORPS       Y13, Y13, Y13
+	VMAXPS       Y12, Y13, Y12
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y13
+	VMINPS       Y12, Y13, Y12
+	VMULPS       Y11, Y12, Y12
+	VMOVUPS      Y12, K1, (CX)
+	ADDQ         AX, CX
+	VPERM2F128   $0x20, Y3, Y1, Y11
+	VADDPS       Y6, Y11, Y11
+	VMULPS       Y9, Y11, Y12
+	VADDPS       Y10, Y12, Y12
+	VXORPS       Y13, Y13, Y13
+	VMAXPS       Y12, Y13, Y12
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y13
+	VMINPS       Y12, Y13, Y12
+	VMULPS       Y11, Y12, Y12
+	VMOVUPS      Y12, K1, (CX)
+	ADDQ         AX, CX
+	VPERM2F128   $0x20, Y5, Y8, Y11
+	VADDPS       Y6, Y11, Y11
+	VMULPS       Y9, Y11, Y12
+	VADDPS       Y10, Y12, Y12
+	VXORPS       Y13, Y13, Y13
+	VMAXPS       Y12, Y13, Y12
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y13
+	VMINPS       Y12, Y13, Y12
+	VMULPS       Y11, Y12, Y12
+	VMOVUPS      Y12, K1, (CX)
+	ADDQ         AX, CX
+	VPERM2F128   $0x20, Y4, Y0, Y11
+	VADDPS       Y6, Y11, Y11
+	VMULPS       Y9, Y11, Y12
+	VADDPS       Y10, Y12, Y12
+	VXORPS       Y13, Y13, Y13
+	VMAXPS       Y12, Y13, Y12
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y13
+	VMINPS       Y12, Y13, Y12
+	VMULPS       Y11, Y12, Y12
+	VMOVUPS      Y12, K1, (CX)
+	ADDQ         AX, CX
+	VPERM2F128   $0x31, Y2, Y7, Y2
+	VADDPS       Y6, Y2, Y2
+	VMULPS       Y9, Y2, Y7
+	VADDPS       Y10, Y7, Y7
+	VXORPS       Y11, Y11, Y11
+	VMAXPS       Y7, Y11, Y7
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y11
+	VMINPS       Y7, Y11, Y7
+	VMULPS       Y2, Y7, Y7
+	VMOVUPS      Y7, K1, (CX)
+	ADDQ         AX, CX
+	VPERM2F128   $0x31, Y3, Y1, Y1
+	VADDPS       Y6, Y1, Y1
+	VMULPS       Y9, Y1, Y2
+	VADDPS       Y10, Y2, Y2
+	VXORPS       Y3, Y3, Y3
+	VMAXPS       Y2, Y3, Y2
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y3
+	VMINPS       Y2, Y3, Y2
+	VMULPS       Y1, Y2, Y2
+	VMOVUPS      Y2, K1, (CX)
+	ADDQ         AX, CX
+	VPERM2F128   $0x31, Y5, Y8, Y1
+	VADDPS       Y6, Y1, Y1
+	VMULPS       Y9, Y1, Y2
+	VADDPS       Y10, Y2, Y2
+	VXORPS       Y3, Y3, Y3
+	VMAXPS       Y2, Y3, Y2
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y3
+	VMINPS       Y2, Y3, Y2
+	VMULPS       Y1, Y2, Y2
+	VMOVUPS      Y2, K1, (CX)
+	ADDQ         AX, CX
+	VPERM2F128   $0x31, Y4, Y0, Y0
+	VADDPS       Y6, Y0, Y0
+	VMULPS       Y9, Y0, Y1
+	VADDPS       Y10, Y1, Y1
+	VXORPS       Y2, Y2, Y2
+	VMAXPS       Y1, Y2, Y1
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y2
+	VMINPS       Y1, Y2, Y1
+	VMULPS       Y0, Y1, Y1
+	VMOVUPS      Y1, K1, (CX)
+
+tailsdone:
+	VZEROUPPER
+	RET
+
 // func laneTapsAVX2(n int, dst *float32, src *float32, pos *int32, taps *int32, w *float32, bias *float32, ntaps int, accumulate bool)
 // Requires: AVX, FMA3
 TEXT ·laneTapsAVX2(SB), NOSPLIT, $24-65

@@ -8,6 +8,7 @@ import (
 	"github.com/mmcloughlin/avo/reg"
 
 	"github.com/onnxkit/onnxkit/native/internal/avoparam"
+	"github.com/onnxkit/onnxkit/native/vec/internal/loopgen"
 )
 
 // emitLaneTaps writes laneTapsAVX2, func(n int, dst, src *float32, pos,
@@ -41,11 +42,22 @@ import (
 // beta) in place of max(v, 0), computed as the activation kernels
 // compute them (activations): MobileNets' ReLU6 and HardSwish stored
 // with the sums, not in a pass of their own.
-func emitLaneTaps() {
-	emitLaneTapsPlanes(nil)
-	for _, a := range activations {
-		if a.goName == "Clip" || a.goName == "HardSwish" {
-			emitLaneTapsPlanes(&a)
+//
+// laneTapsPlanesAVX512 and its Clip and HardSwish variants (laneMasks
+// given) take any n: the whole blocks of eight positions as the AVX2
+// loops, then the last n%8 positions as one more block whose other
+// positions repeat the first (reading only what it reads), stored
+// through an opmask of the last positions' lanes: what the AVX2 loops
+// leave to Go (Sum, a transpose and the activation element by element),
+// four of the 196 positions of a 14x14 plane, one of a 7x7's 49, each
+// costing about as much as a block of eight.
+func emitLaneTaps(laneMasks Mem) {
+	for _, masks := range []*Mem{nil, &laneMasks} {
+		emitLaneTapsPlanes(nil, masks)
+		for _, a := range activations {
+			if a.goName == "Clip" || a.goName == "HardSwish" {
+				emitLaneTapsPlanes(&a, masks)
+			}
 		}
 	}
 	TEXT("laneTapsAVX2", NOSPLIT, "func(n int, dst, src *float32, pos, taps *int32, w, bias *float32, ntaps int, accumulate bool)")
@@ -65,7 +77,7 @@ func emitLaneTaps() {
 		Label(label)
 		CMPQ(nMem, U8(b))
 		JL(LabelRef(label + "done"))
-		laneTapsBlock(b, label, dstMem, posMem, false, nil)
+		laneTapsBlock(b, label, dstMem, posMem, planesStore{}, nil)
 		ADDQ(U32(32*b), dstMem)
 		ADDQ(U32(4*b), posMem)
 		SUBQ(U8(b), nMem)
@@ -84,11 +96,17 @@ type storeActivation = *struct {
 }
 
 // emitLaneTapsPlanes writes laneTapsPlanesAVX2, or with act its
-// variant laneTapsPlanes<act>AVX2 (see emitLaneTaps).
-func emitLaneTapsPlanes(act storeActivation) {
-	name, sig := "laneTapsPlanesAVX2", "func(n int, dst *float32, planeStride int, src *float32, pos, taps *int32, w, bias *float32, ntaps int, relu bool)"
+// variant laneTapsPlanes<act>AVX2, or with laneMasks (the table of
+// loopgen.LaneMasks) their AVX512 versions, which end with the last
+// positions of n under a mask (see emitLaneTaps).
+func emitLaneTapsPlanes(act storeActivation, laneMasks *Mem) {
+	level := "AVX2"
+	if laneMasks != nil {
+		level = "AVX512"
+	}
+	name, sig := "laneTapsPlanes"+level, "func(n int, dst *float32, planeStride int, src *float32, pos, taps *int32, w, bias *float32, ntaps int, relu bool)"
 	if act != nil {
-		name = "laneTapsPlanes" + act.goName + "AVX2"
+		name = "laneTapsPlanes" + act.goName + level
 		sig = "func(n int, dst *float32, planeStride int, src *float32, pos, taps *int32, w, bias *float32, ntaps int, a, b float32)"
 	}
 	TEXT(name, NOSPLIT, sig)
@@ -106,20 +124,38 @@ func emitLaneTapsPlanes(act storeActivation) {
 	Label("planes")
 	CMPQ(nMem, U8(8))
 	JL(LabelRef("planesdone"))
-	laneTapsBlock(8, "planes", dstMem, posMem, true, act)
+	laneTapsBlock(8, "planes", dstMem, posMem, planesStore{planes: true, act: act}, nil)
 	ADDQ(U32(32), dstMem)
 	ADDQ(U32(32), posMem)
 	SUBQ(U8(8), nMem)
 	JMP(LabelRef("planes"))
 	Label("planesdone")
+	if laneMasks != nil {
+		CMPQ(nMem, U8(0))
+		JE(LabelRef("tailsdone"))
+		laneTapsBlock(8, "tail", dstMem, posMem, planesStore{planes: true, act: act, laneMasks: laneMasks}, &nMem)
+		Label("tailsdone")
+	}
 	VZEROUPPER()
 	RET()
 }
 
+// planesStore says how a block stores its sums: into the lanes of dst
+// (planes false), or transposed into the planes of dst, applying act as
+// storePlanes does, the positions under the mask of the ones left when
+// laneMasks is not nil.
+type planesStore struct {
+	planes    bool
+	act       storeActivation
+	laneMasks *Mem
+}
+
 // laneTapsBlock emits the sums of b positions at the dst and pos held
-// in the frame: into dst's lanes, or with planes (b is then 8)
-// transposed into the planes of dst, applying act as storePlanes does.
-func laneTapsBlock(b int, label string, dstMem, posMem Mem, planes bool, act storeActivation) {
+// in the frame, stored as st says (b is 8 for planes). With left (the
+// count of positions left, fewer than b, held in the frame), the
+// positions from the count on take the first one's base.
+func laneTapsBlock(b int, label string, dstMem, posMem Mem, st planesStore, left *Mem) {
+	planes, act := st.planes, st.act
 	// The base of each position: src + 4*pos[i].
 	base := make([]reg.GPVirtual, b)
 	{
@@ -128,8 +164,27 @@ func laneTapsBlock(b int, label string, dstMem, posMem Mem, planes bool, act sto
 		MOVQ(posMem, pos)
 		for i := range base {
 			base[i] = GP64()
+		}
+		var count reg.GPVirtual
+		if left != nil {
+			count = GP64()
+			MOVQ(*left, count)
+		}
+		for i := range base {
+			if left != nil && i > 0 {
+				CMPQ(count, U8(i))
+				JLE(LabelRef(label + "based"))
+			}
 			MOVLQSX(Mem{Base: pos, Disp: 4 * i}, base[i])
 			LEAQ(Mem{Base: src, Index: base[i], Scale: 4}, base[i])
+			if left != nil && i == 0 {
+				for _, r := range base[1:] {
+					MOVQ(base[0], r)
+				}
+			}
+		}
+		if left != nil {
+			Label(label + "based")
 		}
 	}
 	acc := make([]reg.VecVirtual, b)
@@ -177,7 +232,7 @@ func laneTapsBlock(b int, label string, dstMem, posMem Mem, planes bool, act sto
 	ADDQ(U8(4), u)
 	JNZ(LabelRef(label + "tap"))
 	if planes {
-		storePlanes(acc, label, dstMem, act)
+		storePlanes(acc, label, dstMem, act, st.laneMasks, left)
 		return
 	}
 	dst := GP64()
@@ -190,8 +245,9 @@ func laneTapsBlock(b int, label string, dstMem, posMem Mem, planes bool, act sto
 // storePlanes transposes the eight accumulators of a block (one
 // position each, a channel a lane) as emitTransposeBias does and stores
 // channel l's eight positions at dst + l*planeStride, each after
-// max(v, 0) under the relu flag, or act with the parameters a and b.
-func storePlanes(acc []reg.VecVirtual, label string, dstMem Mem, act storeActivation) {
+// max(v, 0) under the relu flag, or act with the parameters a and b;
+// with laneMasks, only the first *left of them, under an opmask.
+func storePlanes(acc []reg.VecVirtual, label string, dstMem Mem, act storeActivation, laneMasks, left *Mem) {
 	t := make([]reg.VecVirtual, 8)
 	for i := 0; i < 8; i += 2 {
 		t[i], t[i+1] = YMM(), YMM()
@@ -218,6 +274,15 @@ func storePlanes(acc []reg.VecVirtual, label string, dstMem Mem, act storeActiva
 		VBROADCASTSS(avoparam.Addr("a"), a)
 		VBROADCASTSS(avoparam.Addr("b"), b)
 	}
+	var mask reg.Register
+	if laneMasks != nil {
+		count, table := GP64(), GP64()
+		MOVQ(*left, count)
+		LEAQ(*laneMasks, table)
+		k := K()
+		KMOVW(Mem{Base: table, Index: count, Scale: 2}, k)
+		mask = k
+	}
 	stride := Load(Param("planeStride"), GP64())
 	SHLQ(U8(2), stride)
 	at := GP64()
@@ -239,7 +304,7 @@ func storePlanes(acc []reg.VecVirtual, label string, dstMem Mem, act storeActiva
 			VMAXPS(col, zero, col)
 			Label(stored)
 		}
-		VMOVUPS(col, Mem{Base: at})
+		loopgen.MaskedStore(col, mask, Mem{Base: at})
 		if j < 7 {
 			ADDQ(stride, at)
 		}

@@ -38,7 +38,7 @@ func main() {
 	lanesAVX2.emitMaxPoolRowsS2(masks, Mem{})
 	emitSumFloat64()
 	emitNormLoops()
-	emitLaneTaps()
+	emitLaneTaps(laneMasks)
 	Generate()
 }
 
