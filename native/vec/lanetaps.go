@@ -69,6 +69,32 @@ func (s *LaneTaps) Sum(dst []float32, first int, src, weights, bias []float32, a
 	}
 }
 
+// InterleavePlanes stores rows [0, rows) of TapLanes planes of src,
+// planeStride apart, each row width elements and the rows width apart,
+// lane by lane into rows of dst dstRowStride apart, as LaneTaps reads
+// them: element x of row r of plane l at dst[r*dstRowStride+x*TapLanes+l],
+// zero added as TransposeBias adds it (a -0 becomes a 0). What lies
+// between the rows of dst is left as it is. With AVX-512 one loop
+// interleaves all the rows, the last columns of each through masks
+// (InterleavesAnyWidth); otherwise each row is a TransposeBias.
+func InterleavePlanes(dst []float32, dstRowStride int, src []float32, planeStride, width, rows int) {
+	const l = TapLanes
+	if rows == 0 || width == 0 {
+		return
+	}
+	if rows < 0 || width < 0 || dstRowStride < width*l || planeStride < rows*width ||
+		(rows-1)*dstRowStride+width*l > len(dst) || (l-1)*planeStride+rows*width > len(src) {
+		panic(fmt.Sprintf("vec: InterleavePlanes of %d rows of %d, planes %d apart in %d, into rows %d apart in %d",
+			rows, width, planeStride, len(src), dstRowStride, len(dst)))
+	}
+	if interleavePlanesFast(dst, dstRowStride, src, planeStride, width, rows) {
+		return
+	}
+	for r := range rows {
+		TransposeBias(dst[r*dstRowStride:], l, src[r*width:], planeStride, l, width, nil, false)
+	}
+}
+
 // StoreActivation is the activation LaneTaps.SumPlanes and ChannelTaps
 // apply to each value as they store it, with the bits of the vec
 // function of the same name.

@@ -65,3 +65,19 @@ func laneTapsPlanesFast(dst []float32, planeStride int, src []float32, positions
 	}
 	return n
 }
+
+// InterleavesAnyWidth reports whether InterleavePlanes runs in one loop
+// of assembly whatever the width of the rows (AVX-512), not only on
+// rows of whole vectors.
+func InterleavesAnyWidth() bool { return simd.Has(simd.AVX512) }
+
+// interleavePlanesFast computes InterleavePlanes, checked, with
+// interleavePlanesAVX512 when the CPU has AVX-512, and reports whether
+// it did.
+func interleavePlanesFast(dst []float32, dstRowStride int, src []float32, planeStride, width, rows int) bool {
+	if !simd.Has(simd.AVX512) {
+		return false
+	}
+	interleavePlanesAVX512(rows, width, &dst[0], dstRowStride, &src[0], planeStride)
+	return true
+}

@@ -11,3 +11,13 @@ func laneTapsFast(dst, src []float32, positions, taps []int32, weights, bias []f
 func laneTapsPlanesFast(dst []float32, planeStride int, src []float32, positions, taps []int32, weights, bias []float32, act StoreActivation, lo, hi float32) int {
 	return 0
 }
+
+// InterleavesAnyWidth reports false outside amd64: InterleavePlanes
+// transposes row by row.
+func InterleavesAnyWidth() bool { return false }
+
+// interleavePlanesFast leaves InterleavePlanes to TransposeBias outside
+// amd64.
+func interleavePlanesFast(dst []float32, dstRowStride int, src []float32, planeStride, width, rows int) bool {
+	return false
+}

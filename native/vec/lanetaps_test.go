@@ -160,3 +160,49 @@ func TestLaneTapsPlanes(t *testing.T) {
 		}
 	})
 }
+
+// TestInterleavePlanes checks, at every CPU level, that InterleavePlanes
+// stores element x of row r of plane l at r*dstRowStride+x*TapLanes+l,
+// zero added (a -0 stored as 0), for widths 1 to 21 (whole vectors and
+// every count of last columns) and one to three rows, and writes
+// nothing between or after the rows.
+func TestInterleavePlanes(t *testing.T) {
+	const l = TapLanes
+	rng := rand.New(rand.NewPCG(11, 12))
+	leveltest.Run(t, func(t *testing.T) {
+		for width := 1; width <= 21; width++ {
+			for rows := 1; rows <= 3; rows++ {
+				planeStride := rows*width + rng.IntN(5)
+				src := make([]float32, l*planeStride)
+				for i := range src {
+					src[i] = 2*rng.Float32() - 1
+					if rng.IntN(8) == 0 {
+						src[i] = float32(math.Copysign(0, -1))
+					}
+				}
+				dstRowStride := width*l + 3
+				dst := make([]float32, rows*dstRowStride+5)
+				for i := range dst {
+					dst[i] = -7
+				}
+				InterleavePlanes(dst[:(rows-1)*dstRowStride+width*l], dstRowStride, src, planeStride, width, rows)
+				want := make([]float32, len(dst))
+				for i := range want {
+					want[i] = -7
+				}
+				for r := range rows {
+					for x := range width {
+						for j := range l {
+							want[r*dstRowStride+x*l+j] = src[j*planeStride+r*width+x] + 0
+						}
+					}
+				}
+				for i := range dst {
+					if math.Float32bits(dst[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("width %d, %d rows: dst[%d] = %v, want %v", width, rows, i, dst[i], want[i])
+					}
+				}
+			}
+		}
+	})
+}

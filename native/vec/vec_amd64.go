@@ -326,3 +326,8 @@ func laneTapsPlanesHardSwishAVX512(n int, dst *float32, planeStride int, src *fl
 //
 //go:noescape
 func laneTapsAVX2(n int, dst *float32, src *float32, pos *int32, taps *int32, w *float32, bias *float32, ntaps int, accumulate bool)
+
+// interleavePlanesAVX512 is the loop of InterleavePlanes; see emitInterleavePlanes in package asmgen.
+//
+//go:noescape
+func interleavePlanesAVX512(rows int, width int, dst *float32, dstRowStride int, src *float32, planeStride int)

@@ -11817,3 +11817,169 @@ by1tap:
 by1done:
 	VZEROUPPER
 	RET
+
+// func interleavePlanesAVX512(rows int, width int, dst *float32, dstRowStride int, src *float32, planeStride int)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·interleavePlanesAVX512(SB), NOSPLIT, $0-48
+	MOVQ   rows+0(FP), AX
+	MOVQ   dst+16(FP), CX
+	MOVQ   dstRowStride+24(FP), DX
+	MOVQ   src+32(FP), BX
+	MOVQ   planeStride+40(FP), SI
+	SHLQ   $0x02, DX
+	SHLQ   $0x02, SI
+	VXORPS Y0, Y0, Y0
+
+row:
+	MOVQ width+8(FP), DI
+	MOVQ BX, R8
+	MOVQ CX, R9
+
+block:
+	CMPQ       DI, $0x08
+	JL         blocksdone
+	MOVQ       R8, R10
+	VMOVUPS    (R10), Y1
+	ADDQ       SI, R10
+	VMOVUPS    (R10), Y2
+	ADDQ       SI, R10
+	VMOVUPS    (R10), Y3
+	ADDQ       SI, R10
+	VMOVUPS    (R10), Y4
+	ADDQ       SI, R10
+	VMOVUPS    (R10), Y5
+	ADDQ       SI, R10
+	VMOVUPS    (R10), Y6
+	ADDQ       SI, R10
+	VMOVUPS    (R10), Y7
+	ADDQ       SI, R10
+	VMOVUPS    (R10), Y8
+	VUNPCKLPS  Y2, Y1, Y9
+	VUNPCKHPS  Y2, Y1, Y1
+	VUNPCKLPS  Y4, Y3, Y2
+	VUNPCKHPS  Y4, Y3, Y3
+	VUNPCKLPS  Y6, Y5, Y4
+	VUNPCKHPS  Y6, Y5, Y5
+	VUNPCKLPS  Y8, Y7, Y6
+	VUNPCKHPS  Y8, Y7, Y7
+	VSHUFPS    $0x44, Y2, Y9, Y8
+	VSHUFPS    $0xee, Y2, Y9, Y2
+	VSHUFPS    $0x44, Y3, Y1, Y9
+	VSHUFPS    $0xee, Y3, Y1, Y1
+	VSHUFPS    $0x44, Y6, Y4, Y3
+	VSHUFPS    $0xee, Y6, Y4, Y4
+	VSHUFPS    $0x44, Y7, Y5, Y6
+	VSHUFPS    $0xee, Y7, Y5, Y5
+	VPERM2F128 $0x20, Y3, Y8, Y7
+	VPERM2F128 $0x20, Y4, Y2, Y10
+	VPERM2F128 $0x20, Y6, Y9, Y11
+	VPERM2F128 $0x20, Y5, Y1, Y12
+	VPERM2F128 $0x31, Y3, Y8, Y3
+	VPERM2F128 $0x31, Y4, Y2, Y2
+	VPERM2F128 $0x31, Y6, Y9, Y4
+	VPERM2F128 $0x31, Y5, Y1, Y1
+	VADDPS     Y0, Y7, Y7
+	VMOVUPS    Y7, (R9)
+	VADDPS     Y0, Y10, Y10
+	VMOVUPS    Y10, 32(R9)
+	VADDPS     Y0, Y11, Y11
+	VMOVUPS    Y11, 64(R9)
+	VADDPS     Y0, Y12, Y12
+	VMOVUPS    Y12, 96(R9)
+	VADDPS     Y0, Y3, Y3
+	VMOVUPS    Y3, 128(R9)
+	VADDPS     Y0, Y2, Y2
+	VMOVUPS    Y2, 160(R9)
+	VADDPS     Y0, Y4, Y4
+	VMOVUPS    Y4, 192(R9)
+	VADDPS     Y0, Y1, Y1
+	VMOVUPS    Y1, 224(R9)
+	ADDQ       $0x20, R8
+	ADDQ       $0x00000100, R9
+	SUBQ       $0x08, DI
+	JMP        block
+
+blocksdone:
+	TESTQ      DI, DI
+	JZ         next
+	LEAQ       laneMasks16<>+0(SB), R10
+	KMOVW      (R10)(DI*2), K1
+	VMOVUPS.Z  (R8), K1, Y1
+	ADDQ       SI, R8
+	VMOVUPS.Z  (R8), K1, Y2
+	ADDQ       SI, R8
+	VMOVUPS.Z  (R8), K1, Y3
+	ADDQ       SI, R8
+	VMOVUPS.Z  (R8), K1, Y4
+	ADDQ       SI, R8
+	VMOVUPS.Z  (R8), K1, Y5
+	ADDQ       SI, R8
+	VMOVUPS.Z  (R8), K1, Y6
+	ADDQ       SI, R8
+	VMOVUPS.Z  (R8), K1, Y7
+	ADDQ       SI, R8
+	VMOVUPS.Z  (R8), K1, Y8
+	VUNPCKLPS  Y2, Y1, Y9
+	VUNPCKHPS  Y2, Y1, Y1
+	VUNPCKLPS  Y4, Y3, Y2
+	VUNPCKHPS  Y4, Y3, Y3
+	VUNPCKLPS  Y6, Y5, Y4
+	VUNPCKHPS  Y6, Y5, Y5
+	VUNPCKLPS  Y8, Y7, Y6
+	VUNPCKHPS  Y8, Y7, Y7
+	VSHUFPS    $0x44, Y2, Y9, Y8
+	VSHUFPS    $0xee, Y2, Y9, Y2
+	VSHUFPS    $0x44, Y3, Y1, Y9
+	VSHUFPS    $0xee, Y3, Y1, Y1
+	VSHUFPS    $0x44, Y6, Y4, Y3
+	VSHUFPS    $0xee, Y6, Y4, Y4
+	VSHUFPS    $0x44, Y7, Y5, Y6
+	VSHUFPS    $0xee, Y7, Y5, Y5
+	VPERM2F128 $0x20, Y3, Y8, Y7
+	VPERM2F128 $0x20, Y4, Y2, Y10
+	VPERM2F128 $0x20, Y6, Y9, Y11
+	VPERM2F128 $0x20, Y5, Y1, Y12
+	VPERM2F128 $0x31, Y3, Y8, Y3
+	VPERM2F128 $0x31, Y4, Y2, Y2
+	VPERM2F128 $0x31, Y6, Y9, Y4
+	VPERM2F128 $0x31, Y5, Y1, Y1
+	VADDPS     Y0, Y7, Y7
+	VMOVUPS    Y7, (R9)
+	CMPQ       DI, $0x01
+	JLE        tailstored
+	VADDPS     Y0, Y10, Y10
+	VMOVUPS    Y10, 32(R9)
+	CMPQ       DI, $0x02
+	JLE        tailstored
+	VADDPS     Y0, Y11, Y11
+	VMOVUPS    Y11, 64(R9)
+	CMPQ       DI, $0x03
+	JLE        tailstored
+	VADDPS     Y0, Y12, Y12
+	VMOVUPS    Y12, 96(R9)
+	CMPQ       DI, $0x04
+	JLE        tailstored
+	VADDPS     Y0, Y3, Y3
+	VMOVUPS    Y3, 128(R9)
+	CMPQ       DI, $0x05
+	JLE        tailstored
+	VADDPS     Y0, Y2, Y2
+	VMOVUPS    Y2, 160(R9)
+	CMPQ       DI, $0x06
+	JLE        tailstored
+	VADDPS     Y0, Y4, Y4
+	VMOVUPS    Y4, 192(R9)
+	CMPQ       DI, $0x07
+	JLE        tailstored
+	VADDPS     Y0, Y1, Y1
+	VMOVUPS    Y1, 224(R9)
+
+tailstored:
+next:
+	MOVQ width+8(FP), DI
+	LEAQ (BX)(DI*4), BX
+	ADDQ DX, CX
+	DECQ AX
+	JNZ  row
+	VZEROUPPER
+	RET

@@ -39,6 +39,7 @@ func main() {
 	emitSumFloat64()
 	emitNormLoops()
 	emitLaneTaps(laneMasks)
+	emitInterleavePlanes(laneMasks)
 	Generate()
 }
 
