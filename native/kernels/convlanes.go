@@ -21,12 +21,12 @@ package kernels
 // band of output rows at a time, transposing them back to the output
 // planes in registers, with the bias already in them and ReLU, Clip or
 // HardSwish applied (through a buffer [positions][TapLanes] and
-// vec.TransposeBias for a last block of fewer channels, and for dX's
-// accumulation, the activation then a pass of its own); the input rows
-// are transposed as the bands come to them, so that what a band touches
-// stays in cache
-// however large the planes. The block's last channels, beyond C, take
-// zero weights; their lanes are computed and dropped.
+// vec.TransposeBias for dX's accumulation, and without AVX-512's masks
+// for a last block of fewer channels, the activation then a pass of its
+// own); the input rows are transposed as the bands come to them, so
+// that what a band touches stays in cache however large the planes.
+// The block's last channels, beyond C, take zero weights; their lanes
+// are computed and dropped.
 
 import (
 	"math"
@@ -133,10 +133,10 @@ func (d *lanesGeometry) run(x, w, y []float32, e slideEpilogue) {
 		defer putBuffer(out)
 		// dense holds the transposed input rows a band comes to before
 		// they are padded, when rows of W are not whole vectors of the
-		// transpose: one transpose of them all, rather than one per row
-		// each ending in a scalar tail.
+		// transpose (without AVX-512's masks): one transpose of them
+		// all, rather than one per row each ending in a scalar tail.
 		var dense []float32
-		if p.W%l != 0 {
+		if p.W%l != 0 && !vec.LaneTapsMasked() {
 			dense = getBuffer(d.fillRows() * p.W * l)
 			defer putBuffer(dense)
 		}
@@ -166,9 +166,9 @@ func (d *lanesGeometry) run(x, w, y []float32, e slideEpilogue) {
 				first, cnt := oy0*ow, (oy1-oy0)*ow
 				at := (n*p.M+c0)*ohw + first
 				ya := y[e.at(at):] // the block's planes lie in one image
-				if cl == l && !e.accumulate {
+				if !e.accumulate && (cl == l || vec.LaneTapsMasked()) {
 					// Straight to the output planes.
-					d.sums.SumPlanes(ya, ohw, first, cnt, planes, weights, bias[:], act, e.act.Alpha, e.act.Beta)
+					d.sums.SumPlanes(ya, ohw, cl, first, cnt, planes, weights, bias[:], act, e.act.Alpha, e.act.Beta)
 					if fused {
 						continue
 					}
@@ -263,11 +263,11 @@ func (d *lanesGeometry) fillRows() int {
 
 // fill transposes input rows [from, to) of the first cl planes of src,
 // H x W each, into the padded lanes of planes, whose padding it leaves
-// as it is: a block of all TapLanes planes in one vec.InterleavePlanes
-// when rows of W are whole vectors of the transpose or the CPU
-// interleaves any width (AVX-512, through masks); otherwise row by row
-// when rows of W are whole vectors, or all at once into dense, whose
-// rows it then copies.
+// as it is: in one vec.InterleavePlanes with AVX-512 (through masks,
+// whatever W and cl), or for a block of all TapLanes planes whose rows
+// of W are whole vectors of the transpose; otherwise row by row when
+// rows of W are whole vectors, or all at once into dense, whose rows it
+// then copies.
 //
 // With AVX-512, one InterleavePlanes per band in place of the
 // transposes into dense and the copies from it (or of a TransposeBias
@@ -282,8 +282,8 @@ func (d *lanesGeometry) fill(src, planes, dense []float32, cl, from, to int) {
 	const l = vec.TapLanes
 	p := &d.p
 	hw := p.H * p.W
-	if cl == l && (dense == nil || vec.InterleavesAnyWidth()) {
-		vec.InterleavePlanes(planes[((from+p.PadTop)*d.wp+p.PadLeft)*l:], d.wp*l, src[from*p.W:], hw, p.W, to-from)
+	if vec.LaneTapsMasked() || cl == l && dense == nil {
+		vec.InterleavePlanes(planes[((from+p.PadTop)*d.wp+p.PadLeft)*l:], d.wp*l, src[from*p.W:], hw, cl, p.W, to-from)
 		return
 	}
 	if dense == nil {

@@ -69,29 +69,34 @@ func (s *LaneTaps) Sum(dst []float32, first int, src, weights, bias []float32, a
 	}
 }
 
-// InterleavePlanes stores rows [0, rows) of TapLanes planes of src,
-// planeStride apart, each row width elements and the rows width apart,
-// lane by lane into rows of dst dstRowStride apart, as LaneTaps reads
-// them: element x of row r of plane l at dst[r*dstRowStride+x*TapLanes+l],
-// zero added as TransposeBias adds it (a -0 becomes a 0). What lies
-// between the rows of dst is left as it is. With AVX-512 one loop
-// interleaves all the rows, the last columns of each through masks
-// (InterleavesAnyWidth); otherwise each row is a TransposeBias.
-func InterleavePlanes(dst []float32, dstRowStride int, src []float32, planeStride, width, rows int) {
+// InterleavePlanes stores rows [0, rows) of planes planes of src (1 to
+// TapLanes), planeStride apart, each row width elements and the rows
+// width apart, lane by lane into rows of dst dstRowStride apart, as
+// LaneTaps reads them: element x of row r of plane l at
+// dst[r*dstRowStride+x*TapLanes+l], zero added as TransposeBias adds it
+// (a -0 becomes a 0), the lanes from planes on zero. What lies between
+// the rows of dst is left as it is. With AVX-512 one loop interleaves
+// all the rows, the last columns of each through masks (LaneTapsMasked);
+// otherwise each row is a TransposeBias.
+func InterleavePlanes(dst []float32, dstRowStride int, src []float32, planeStride, planes, width, rows int) {
 	const l = TapLanes
 	if rows == 0 || width == 0 {
 		return
 	}
-	if rows < 0 || width < 0 || dstRowStride < width*l || planeStride < rows*width ||
-		(rows-1)*dstRowStride+width*l > len(dst) || (l-1)*planeStride+rows*width > len(src) {
-		panic(fmt.Sprintf("vec: InterleavePlanes of %d rows of %d, planes %d apart in %d, into rows %d apart in %d",
-			rows, width, planeStride, len(src), dstRowStride, len(dst)))
+	if rows < 0 || width < 0 || planes < 1 || planes > l || dstRowStride < width*l || planeStride < rows*width ||
+		(rows-1)*dstRowStride+width*l > len(dst) || (planes-1)*planeStride+rows*width > len(src) {
+		panic(fmt.Sprintf("vec: InterleavePlanes of %d rows of %d of %d planes %d apart in %d, into rows %d apart in %d",
+			rows, width, planes, planeStride, len(src), dstRowStride, len(dst)))
 	}
-	if interleavePlanesFast(dst, dstRowStride, src, planeStride, width, rows) {
+	if interleavePlanesFast(dst, dstRowStride, src, planeStride, planes, width, rows) {
 		return
 	}
 	for r := range rows {
-		TransposeBias(dst[r*dstRowStride:], l, src[r*width:], planeStride, l, width, nil, false)
+		row := dst[r*dstRowStride:][:width*l]
+		TransposeBias(row, l, src[r*width:], planeStride, planes, width, nil, false)
+		for x := 0; planes < l && x < width; x++ {
+			clear(row[x*l+planes : (x+1)*l])
+		}
 	}
 }
 
@@ -109,29 +114,31 @@ const (
 )
 
 // SumPlanes stores the sums of Sum (started from bias) for the n
-// positions p from first on into TapLanes planes planeStride apart,
-// lane l of position p at dst[l*planeStride+p-first], as Sum then
-// TransposeBias without a bias would: zero added (a -0 becomes a 0),
-// then act (with lo and hi, Clip's bounds). The assembly transposes each
-// block of eight positions in registers, sparing the buffer in between,
-// and applies act there, sparing a pass over the planes; with AVX-512
-// it stores the last positions of n, fewer than eight, under a mask.
-func (s *LaneTaps) SumPlanes(dst []float32, planeStride, first, n int, src, weights, bias []float32, act StoreActivation, lo, hi float32) {
+// positions p from first on into the first planes (1 to TapLanes) of
+// the lanes' planes, planeStride apart, lane l < planes of position p
+// at dst[l*planeStride+p-first], as Sum then TransposeBias without a
+// bias would: zero added (a -0 becomes a 0), then act (with lo and hi,
+// Clip's bounds). The assembly transposes each block of eight positions
+// in registers, sparing the buffer in between, and applies act there,
+// sparing a pass over the planes; with AVX-512 (LaneTapsMasked) it
+// stores the last positions of n, fewer than eight, under a mask, and
+// fewer planes than the lanes, which otherwise Go stores.
+func (s *LaneTaps) SumPlanes(dst []float32, planeStride, planes, first, n int, src, weights, bias []float32, act StoreActivation, lo, hi float32) {
 	const l = TapLanes
-	if n < 0 || planeStride < n || (n > 0 && (l-1)*planeStride+n > len(dst)) {
-		panic(fmt.Sprintf("vec: LaneTaps of %d positions into planes %d apart in %d", n, planeStride, len(dst)))
+	if n < 0 || planeStride < n || planes < 1 || planes > l || (n > 0 && (planes-1)*planeStride+n > len(dst)) {
+		panic(fmt.Sprintf("vec: LaneTaps of %d positions into %d planes %d apart in %d", n, planes, planeStride, len(dst)))
 	}
 	s.check(first, n, src, weights, bias)
 	if n == 0 {
 		return
 	}
-	done := laneTapsPlanesFast(dst, planeStride, src, s.positions[first:first+n], s.taps, weights, bias, act, lo, hi)
+	done := laneTapsPlanesFast(dst, planeStride, planes, src, s.positions[first:first+n], s.taps, weights, bias, act, lo, hi)
 	var buf [l * l]float32
 	for i := done; i < n; i += l {
 		cnt := min(l, n-i)
 		s.Sum(buf[:cnt*l], first+i, src, weights, bias, false)
 		for p := range cnt {
-			for j := range l {
+			for j := range planes {
 				dst[j*planeStride+i+p] = act.apply(buf[p*l+j]+0, lo, hi)
 			}
 		}

@@ -8,16 +8,16 @@ func laneTapsFast(dst, src []float32, positions, taps []int32, weights, bias []f
 }
 
 // laneTapsPlanesFast leaves LaneTaps.SumPlanes to Go outside amd64.
-func laneTapsPlanesFast(dst []float32, planeStride int, src []float32, positions, taps []int32, weights, bias []float32, act StoreActivation, lo, hi float32) int {
+func laneTapsPlanesFast(dst []float32, planeStride, planes int, src []float32, positions, taps []int32, weights, bias []float32, act StoreActivation, lo, hi float32) int {
 	return 0
 }
 
-// InterleavesAnyWidth reports false outside amd64: InterleavePlanes
-// transposes row by row.
-func InterleavesAnyWidth() bool { return false }
+// LaneTapsMasked reports false outside amd64: InterleavePlanes
+// transposes row by row and SumPlanes leaves partial blocks to Go.
+func LaneTapsMasked() bool { return false }
 
 // interleavePlanesFast leaves InterleavePlanes to TransposeBias outside
 // amd64.
-func interleavePlanesFast(dst []float32, dstRowStride int, src []float32, planeStride, width, rows int) bool {
+func interleavePlanesFast(dst []float32, dstRowStride int, src []float32, planeStride, planes, width, rows int) bool {
 	return false
 }

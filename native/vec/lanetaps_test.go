@@ -100,7 +100,8 @@ func TestLaneTapsBounds(t *testing.T) {
 // bitwise what Sum then a transpose with zero added and the activation
 // (Go's max for ReLU, Clip and HardSwish of this package) give, for
 // every count of positions up to 40 from a random first one, with each
-// store activation, and writes nothing between or after the planes.
+// store activation, into all the lanes' planes or a random fewer, and
+// writes nothing between or after the planes.
 func TestLaneTapsPlanes(t *testing.T) {
 	const l = TapLanes
 	rng := rand.New(rand.NewPCG(9, 10))
@@ -132,15 +133,19 @@ func TestLaneTapsPlanes(t *testing.T) {
 			stride := n + 3
 			const lo, hi = -0.5, 1.5 // Clip's bounds, within the sums' range
 			for _, act := range []StoreActivation{StoreIdentity, StoreRelu, StoreClip, StoreHardSwish} {
+				planes := l
+				if rng.IntN(2) == 0 {
+					planes = 1 + rng.IntN(l-1)
+				}
 				dst := make([]float32, l*stride)
 				for i := range dst {
 					dst[i] = -7
 				}
-				sums.SumPlanes(dst, stride, first, n, src, weights, bias, act, lo, hi)
+				sums.SumPlanes(dst[:(planes-1)*stride+n], stride, planes, first, n, src, weights, bias, act, lo, hi)
 				for j := range l {
 					for p := range stride {
 						want := []float32{-7}
-						if p < n {
+						if p < n && j < planes {
 							want[0] = lanes[p*l+j] + 0
 							switch act {
 							case StoreRelu:
@@ -152,7 +157,7 @@ func TestLaneTapsPlanes(t *testing.T) {
 							}
 						}
 						if got := dst[j*stride+p]; math.Float32bits(got) != math.Float32bits(want[0]) {
-							t.Fatalf("n=%d activation %d: plane %d position %d = %v, want %v", n, act, j, p, got, want[0])
+							t.Fatalf("n=%d activation %d, %d planes: plane %d position %d = %v, want %v", n, act, planes, j, p, got, want[0])
 						}
 					}
 				}
@@ -163,17 +168,19 @@ func TestLaneTapsPlanes(t *testing.T) {
 
 // TestInterleavePlanes checks, at every CPU level, that InterleavePlanes
 // stores element x of row r of plane l at r*dstRowStride+x*TapLanes+l,
-// zero added (a -0 stored as 0), for widths 1 to 21 (whole vectors and
-// every count of last columns) and one to three rows, and writes
-// nothing between or after the rows.
+// zero added (a -0 stored as 0), and zeros in the lanes beyond the
+// planes, for widths 1 to 21 (whole vectors and every count of last
+// columns), one to three rows and one to eight planes, reading nothing
+// past the planes and writing nothing between or after the rows.
 func TestInterleavePlanes(t *testing.T) {
 	const l = TapLanes
 	rng := rand.New(rand.NewPCG(11, 12))
 	leveltest.Run(t, func(t *testing.T) {
 		for width := 1; width <= 21; width++ {
 			for rows := 1; rows <= 3; rows++ {
+				planes := 1 + rng.IntN(l)
 				planeStride := rows*width + rng.IntN(5)
-				src := make([]float32, l*planeStride)
+				src := make([]float32, (planes-1)*planeStride+rows*width)
 				for i := range src {
 					src[i] = 2*rng.Float32() - 1
 					if rng.IntN(8) == 0 {
@@ -185,7 +192,7 @@ func TestInterleavePlanes(t *testing.T) {
 				for i := range dst {
 					dst[i] = -7
 				}
-				InterleavePlanes(dst[:(rows-1)*dstRowStride+width*l], dstRowStride, src, planeStride, width, rows)
+				InterleavePlanes(dst[:(rows-1)*dstRowStride+width*l], dstRowStride, src, planeStride, planes, width, rows)
 				want := make([]float32, len(dst))
 				for i := range want {
 					want[i] = -7
@@ -193,13 +200,16 @@ func TestInterleavePlanes(t *testing.T) {
 				for r := range rows {
 					for x := range width {
 						for j := range l {
-							want[r*dstRowStride+x*l+j] = src[j*planeStride+r*width+x] + 0
+							want[r*dstRowStride+x*l+j] = 0
+							if j < planes {
+								want[r*dstRowStride+x*l+j] = src[j*planeStride+r*width+x] + 0
+							}
 						}
 					}
 				}
 				for i := range dst {
 					if math.Float32bits(dst[i]) != math.Float32bits(want[i]) {
-						t.Fatalf("width %d, %d rows: dst[%d] = %v, want %v", width, rows, i, dst[i], want[i])
+						t.Fatalf("width %d, %d rows of %d planes: dst[%d] = %v, want %v", width, rows, planes, i, dst[i], want[i])
 					}
 				}
 			}

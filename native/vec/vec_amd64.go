@@ -310,17 +310,17 @@ func laneTapsPlanesHardSwishAVX2(n int, dst *float32, planeStride int, src *floa
 // laneTapsPlanesAVX512 is the loop of LaneTaps.SumPlanes; see emitLaneTaps in package asmgen.
 //
 //go:noescape
-func laneTapsPlanesAVX512(n int, dst *float32, planeStride int, src *float32, pos *int32, taps *int32, w *float32, bias *float32, ntaps int, relu bool)
+func laneTapsPlanesAVX512(n int, dst *float32, planeStride int, planes int, src *float32, pos *int32, taps *int32, w *float32, bias *float32, ntaps int, relu bool)
 
 // laneTapsPlanesClipAVX512 is the loop of LaneTaps.SumPlanes; see emitLaneTaps in package asmgen.
 //
 //go:noescape
-func laneTapsPlanesClipAVX512(n int, dst *float32, planeStride int, src *float32, pos *int32, taps *int32, w *float32, bias *float32, ntaps int, a float32, b float32)
+func laneTapsPlanesClipAVX512(n int, dst *float32, planeStride int, planes int, src *float32, pos *int32, taps *int32, w *float32, bias *float32, ntaps int, a float32, b float32)
 
 // laneTapsPlanesHardSwishAVX512 is the loop of LaneTaps.SumPlanes; see emitLaneTaps in package asmgen.
 //
 //go:noescape
-func laneTapsPlanesHardSwishAVX512(n int, dst *float32, planeStride int, src *float32, pos *int32, taps *int32, w *float32, bias *float32, ntaps int, a float32, b float32)
+func laneTapsPlanesHardSwishAVX512(n int, dst *float32, planeStride int, planes int, src *float32, pos *int32, taps *int32, w *float32, bias *float32, ntaps int, a float32, b float32)
 
 // laneTapsAVX2 is the loop of LaneTaps.Sum; see emitLaneTaps in package asmgen.
 //
@@ -330,4 +330,4 @@ func laneTapsAVX2(n int, dst *float32, src *float32, pos *int32, taps *int32, w 
 // interleavePlanesAVX512 is the loop of InterleavePlanes; see emitInterleavePlanes in package asmgen.
 //
 //go:noescape
-func interleavePlanesAVX512(rows int, width int, dst *float32, dstRowStride int, src *float32, planeStride int)
+func interleavePlanesAVX512(rows int, width int, dst *float32, dstRowStride int, src *float32, planeStride int, planes int)

@@ -10626,20 +10626,20 @@ planesdone:
 	VZEROUPPER
 	RET
 
-// func laneTapsPlanesAVX512(n int, dst *float32, planeStride int, src *float32, pos *int32, taps *int32, w *float32, bias *float32, ntaps int, relu bool)
+// func laneTapsPlanesAVX512(n int, dst *float32, planeStride int, planes int, src *float32, pos *int32, taps *int32, w *float32, bias *float32, ntaps int, relu bool)
 // Requires: AVX, AVX512F, AVX512VL, FMA3
-TEXT ·laneTapsPlanesAVX512(SB), NOSPLIT, $24-73
+TEXT ·laneTapsPlanesAVX512(SB), NOSPLIT, $24-81
 	MOVQ n+0(FP), AX
 	MOVQ AX, (SP)
 	MOVQ dst+8(FP), AX
 	MOVQ AX, 8(SP)
-	MOVQ pos+32(FP), AX
+	MOVQ pos+40(FP), AX
 	MOVQ AX, 16(SP)
 
 planes:
 	CMPQ    (SP), $0x08
 	JL      planesdone
-	MOVQ    src+24(FP), AX
+	MOVQ    src+32(FP), AX
 	MOVQ    16(SP), CX
 	MOVLQSX (CX), DX
 	LEAQ    (AX)(DX*4), DX
@@ -10657,7 +10657,7 @@ planes:
 	LEAQ    (AX)(R10*4), R10
 	MOVLQSX 28(CX), CX
 	LEAQ    (AX)(CX*4), CX
-	MOVQ    bias+56(FP), AX
+	MOVQ    bias+64(FP), AX
 	VMOVUPS (AX), Y0
 	VMOVUPS (AX), Y1
 	VMOVUPS (AX), Y2
@@ -10666,9 +10666,9 @@ planes:
 	VMOVUPS (AX), Y5
 	VMOVUPS (AX), Y6
 	VMOVUPS (AX), Y7
-	MOVQ    ntaps+64(FP), AX
-	MOVQ    taps+40(FP), R11
-	MOVQ    w+48(FP), R12
+	MOVQ    ntaps+72(FP), AX
+	MOVQ    taps+48(FP), R11
+	MOVQ    w+56(FP), R12
 	LEAQ    (R11)(AX*4), R11
 	SHLQ    $0x05, AX
 	ADDQ    AX, R12
@@ -10705,10 +10705,11 @@ planestap:
 	VSHUFPS     $0x44, Y6, Y4, Y5
 	VSHUFPS     $0xee, Y6, Y4, Y4
 	VXORPS      Y6, Y6, Y6
-	MOVB        relu+72(FP), AL
+	MOVB        relu+80(FP), AL
 	MOVQ        planeStride+16(FP), CX
 	SHLQ        $0x02, CX
 	MOVQ        8(SP), DX
+	MOVQ        planes+24(FP), BX
 	VPERM2F128  $0x20, Y2, Y7, Y9
 	VADDPS      Y6, Y9, Y9
 	TESTB       AL, AL
@@ -10718,6 +10719,8 @@ planestap:
 planesstore0:
 	VMOVUPS    Y9, (DX)
 	ADDQ       CX, DX
+	CMPQ       BX, $0x01
+	JLE        planesplanesstored
 	VPERM2F128 $0x20, Y3, Y1, Y9
 	VADDPS     Y6, Y9, Y9
 	TESTB      AL, AL
@@ -10727,6 +10730,8 @@ planesstore0:
 planesstore1:
 	VMOVUPS    Y9, (DX)
 	ADDQ       CX, DX
+	CMPQ       BX, $0x02
+	JLE        planesplanesstored
 	VPERM2F128 $0x20, Y5, Y8, Y9
 	VADDPS     Y6, Y9, Y9
 	TESTB      AL, AL
@@ -10736,6 +10741,8 @@ planesstore1:
 planesstore2:
 	VMOVUPS    Y9, (DX)
 	ADDQ       CX, DX
+	CMPQ       BX, $0x03
+	JLE        planesplanesstored
 	VPERM2F128 $0x20, Y4, Y0, Y9
 	VADDPS     Y6, Y9, Y9
 	TESTB      AL, AL
@@ -10745,6 +10752,8 @@ planesstore2:
 planesstore3:
 	VMOVUPS    Y9, (DX)
 	ADDQ       CX, DX
+	CMPQ       BX, $0x04
+	JLE        planesplanesstored
 	VPERM2F128 $0x31, Y2, Y7, Y2
 	VADDPS     Y6, Y2, Y2
 	TESTB      AL, AL
@@ -10754,6 +10763,8 @@ planesstore3:
 planesstore4:
 	VMOVUPS    Y2, (DX)
 	ADDQ       CX, DX
+	CMPQ       BX, $0x05
+	JLE        planesplanesstored
 	VPERM2F128 $0x31, Y3, Y1, Y1
 	VADDPS     Y6, Y1, Y1
 	TESTB      AL, AL
@@ -10763,6 +10774,8 @@ planesstore4:
 planesstore5:
 	VMOVUPS    Y1, (DX)
 	ADDQ       CX, DX
+	CMPQ       BX, $0x06
+	JLE        planesplanesstored
 	VPERM2F128 $0x31, Y5, Y8, Y1
 	VADDPS     Y6, Y1, Y1
 	TESTB      AL, AL
@@ -10772,6 +10785,8 @@ planesstore5:
 planesstore6:
 	VMOVUPS    Y1, (DX)
 	ADDQ       CX, DX
+	CMPQ       BX, $0x07
+	JLE        planesplanesstored
 	VPERM2F128 $0x31, Y4, Y0, Y0
 	VADDPS     Y6, Y0, Y0
 	TESTB      AL, AL
@@ -10780,15 +10795,17 @@ planesstore6:
 
 planesstore7:
 	VMOVUPS Y0, (DX)
-	ADDQ    $0x00000020, 8(SP)
-	ADDQ    $0x00000020, 16(SP)
-	SUBQ    $0x08, (SP)
-	JMP     planes
+
+planesplanesstored:
+	ADDQ $0x00000020, 8(SP)
+	ADDQ $0x00000020, 16(SP)
+	SUBQ $0x08, (SP)
+	JMP  planes
 
 planesdone:
 	CMPQ    (SP), $0x00
 	JE      tailsdone
-	MOVQ    src+24(FP), AX
+	MOVQ    src+32(FP), AX
 	MOVQ    16(SP), CX
 	MOVQ    (SP), R12
 	MOVLQSX (CX), DX
@@ -10830,7 +10847,7 @@ planesdone:
 	LEAQ    (AX)(R11*4), R11
 
 tailbased:
-	MOVQ    bias+56(FP), AX
+	MOVQ    bias+64(FP), AX
 	VMOVUPS (AX), Y0
 	VMOVUPS (AX), Y1
 	VMOVUPS (AX), Y2
@@ -10839,9 +10856,9 @@ tailbased:
 	VMOVUPS (AX), Y5
 	VMOVUPS (AX), Y6
 	VMOVUPS (AX), Y7
-	MOVQ    ntaps+64(FP), AX
-	MOVQ    taps+40(FP), CX
-	MOVQ    w+48(FP), R12
+	MOVQ    ntaps+72(FP), AX
+	MOVQ    taps+48(FP), CX
+	MOVQ    w+56(FP), R12
 	LEAQ    (CX)(AX*4), CX
 	SHLQ    $0x05, AX
 	ADDQ    AX, R12
@@ -10878,13 +10895,14 @@ tailtap:
 	VSHUFPS     $0x44, Y6, Y4, Y5
 	VSHUFPS     $0xee, Y6, Y4, Y4
 	VXORPS      Y6, Y6, Y6
-	MOVB        relu+72(FP), AL
+	MOVB        relu+80(FP), AL
 	MOVQ        (SP), CX
 	LEAQ        laneMasks16<>+0(SB), DX
 	KMOVW       (DX)(CX*2), K1
 	MOVQ        planeStride+16(FP), CX
 	SHLQ        $0x02, CX
 	MOVQ        8(SP), DX
+	MOVQ        planes+24(FP), BX
 	VPERM2F128  $0x20, Y2, Y7, Y9
 	VADDPS      Y6, Y9, Y9
 	TESTB       AL, AL
@@ -10894,6 +10912,8 @@ tailtap:
 tailstore0:
 	VMOVUPS    Y9, K1, (DX)
 	ADDQ       CX, DX
+	CMPQ       BX, $0x01
+	JLE        tailplanesstored
 	VPERM2F128 $0x20, Y3, Y1, Y9
 	VADDPS     Y6, Y9, Y9
 	TESTB      AL, AL
@@ -10903,6 +10923,8 @@ tailstore0:
 tailstore1:
 	VMOVUPS    Y9, K1, (DX)
 	ADDQ       CX, DX
+	CMPQ       BX, $0x02
+	JLE        tailplanesstored
 	VPERM2F128 $0x20, Y5, Y8, Y9
 	VADDPS     Y6, Y9, Y9
 	TESTB      AL, AL
@@ -10912,6 +10934,8 @@ tailstore1:
 tailstore2:
 	VMOVUPS    Y9, K1, (DX)
 	ADDQ       CX, DX
+	CMPQ       BX, $0x03
+	JLE        tailplanesstored
 	VPERM2F128 $0x20, Y4, Y0, Y9
 	VADDPS     Y6, Y9, Y9
 	TESTB      AL, AL
@@ -10921,6 +10945,8 @@ tailstore2:
 tailstore3:
 	VMOVUPS    Y9, K1, (DX)
 	ADDQ       CX, DX
+	CMPQ       BX, $0x04
+	JLE        tailplanesstored
 	VPERM2F128 $0x31, Y2, Y7, Y2
 	VADDPS     Y6, Y2, Y2
 	TESTB      AL, AL
@@ -10930,6 +10956,8 @@ tailstore3:
 tailstore4:
 	VMOVUPS    Y2, K1, (DX)
 	ADDQ       CX, DX
+	CMPQ       BX, $0x05
+	JLE        tailplanesstored
 	VPERM2F128 $0x31, Y3, Y1, Y1
 	VADDPS     Y6, Y1, Y1
 	TESTB      AL, AL
@@ -10939,6 +10967,8 @@ tailstore4:
 tailstore5:
 	VMOVUPS    Y1, K1, (DX)
 	ADDQ       CX, DX
+	CMPQ       BX, $0x06
+	JLE        tailplanesstored
 	VPERM2F128 $0x31, Y5, Y8, Y1
 	VADDPS     Y6, Y1, Y1
 	TESTB      AL, AL
@@ -10948,6 +10978,8 @@ tailstore5:
 tailstore6:
 	VMOVUPS    Y1, K1, (DX)
 	ADDQ       CX, DX
+	CMPQ       BX, $0x07
+	JLE        tailplanesstored
 	VPERM2F128 $0x31, Y4, Y0, Y0
 	VADDPS     Y6, Y0, Y0
 	TESTB      AL, AL
@@ -10957,24 +10989,25 @@ tailstore6:
 tailstore7:
 	VMOVUPS Y0, K1, (DX)
 
+tailplanesstored:
 tailsdone:
 	VZEROUPPER
 	RET
 
-// func laneTapsPlanesClipAVX512(n int, dst *float32, planeStride int, src *float32, pos *int32, taps *int32, w *float32, bias *float32, ntaps int, a float32, b float32)
+// func laneTapsPlanesClipAVX512(n int, dst *float32, planeStride int, planes int, src *float32, pos *int32, taps *int32, w *float32, bias *float32, ntaps int, a float32, b float32)
 // Requires: AVX, AVX512F, AVX512VL, FMA3
-TEXT ·laneTapsPlanesClipAVX512(SB), NOSPLIT, $24-80
+TEXT ·laneTapsPlanesClipAVX512(SB), NOSPLIT, $24-88
 	MOVQ n+0(FP), AX
 	MOVQ AX, (SP)
 	MOVQ dst+8(FP), AX
 	MOVQ AX, 8(SP)
-	MOVQ pos+32(FP), AX
+	MOVQ pos+40(FP), AX
 	MOVQ AX, 16(SP)
 
 planes:
 	CMPQ    (SP), $0x08
 	JL      planesdone
-	MOVQ    src+24(FP), AX
+	MOVQ    src+32(FP), AX
 	MOVQ    16(SP), CX
 	MOVLQSX (CX), DX
 	LEAQ    (AX)(DX*4), DX
@@ -10992,7 +11025,7 @@ planes:
 	LEAQ    (AX)(R10*4), R10
 	MOVLQSX 28(CX), CX
 	LEAQ    (AX)(CX*4), CX
-	MOVQ    bias+56(FP), AX
+	MOVQ    bias+64(FP), AX
 	VMOVUPS (AX), Y0
 	VMOVUPS (AX), Y1
 	VMOVUPS (AX), Y2
@@ -11001,9 +11034,9 @@ planes:
 	VMOVUPS (AX), Y5
 	VMOVUPS (AX), Y6
 	VMOVUPS (AX), Y7
-	MOVQ    ntaps+64(FP), AX
-	MOVQ    taps+40(FP), R11
-	MOVQ    w+48(FP), R12
+	MOVQ    ntaps+72(FP), AX
+	MOVQ    taps+48(FP), R11
+	MOVQ    w+56(FP), R12
 	LEAQ    (R11)(AX*4), R11
 	SHLQ    $0x05, AX
 	ADDQ    AX, R12
@@ -11040,67 +11073,84 @@ planestap:
 	VSHUFPS      $0x44, Y6, Y4, Y5
 	VSHUFPS      $0xee, Y6, Y4, Y4
 	VXORPS       Y6, Y6, Y6
-	VBROADCASTSS a+72(FP), Y9
-	VBROADCASTSS b+76(FP), Y10
+	VBROADCASTSS a+80(FP), Y9
+	VBROADCASTSS b+84(FP), Y10
 	MOVQ         planeStride+16(FP), AX
 	SHLQ         $0x02, AX
 	MOVQ         8(SP), CX
+	MOVQ         planes+24(FP), DX
 	VPERM2F128   $0x20, Y2, Y7, Y11
 	VADDPS       Y6, Y11, Y11
 	VMAXPS       Y11, Y9, Y11
 	VMINPS       Y11, Y10, Y11
 	VMOVUPS      Y11, (CX)
 	ADDQ         AX, CX
+	CMPQ         DX, $0x01
+	JLE          planesplanesstored
 	VPERM2F128   $0x20, Y3, Y1, Y11
 	VADDPS       Y6, Y11, Y11
 	VMAXPS       Y11, Y9, Y11
 	VMINPS       Y11, Y10, Y11
 	VMOVUPS      Y11, (CX)
 	ADDQ         AX, CX
+	CMPQ         DX, $0x02
+	JLE          planesplanesstored
 	VPERM2F128   $0x20, Y5, Y8, Y11
 	VADDPS       Y6, Y11, Y11
 	VMAXPS       Y11, Y9, Y11
 	VMINPS       Y11, Y10, Y11
 	VMOVUPS      Y11, (CX)
 	ADDQ         AX, CX
+	CMPQ         DX, $0x03
+	JLE          planesplanesstored
 	VPERM2F128   $0x20, Y4, Y0, Y11
 	VADDPS       Y6, Y11, Y11
 	VMAXPS       Y11, Y9, Y11
 	VMINPS       Y11, Y10, Y11
 	VMOVUPS      Y11, (CX)
 	ADDQ         AX, CX
+	CMPQ         DX, $0x04
+	JLE          planesplanesstored
 	VPERM2F128   $0x31, Y2, Y7, Y2
 	VADDPS       Y6, Y2, Y2
 	VMAXPS       Y2, Y9, Y2
 	VMINPS       Y2, Y10, Y2
 	VMOVUPS      Y2, (CX)
 	ADDQ         AX, CX
+	CMPQ         DX, $0x05
+	JLE          planesplanesstored
 	VPERM2F128   $0x31, Y3, Y1, Y1
 	VADDPS       Y6, Y1, Y1
 	VMAXPS       Y1, Y9, Y1
 	VMINPS       Y1, Y10, Y1
 	VMOVUPS      Y1, (CX)
 	ADDQ         AX, CX
+	CMPQ         DX, $0x06
+	JLE          planesplanesstored
 	VPERM2F128   $0x31, Y5, Y8, Y1
 	VADDPS       Y6, Y1, Y1
 	VMAXPS       Y1, Y9, Y1
 	VMINPS       Y1, Y10, Y1
 	VMOVUPS      Y1, (CX)
 	ADDQ         AX, CX
+	CMPQ         DX, $0x07
+	JLE          planesplanesstored
 	VPERM2F128   $0x31, Y4, Y0, Y0
 	VADDPS       Y6, Y0, Y0
 	VMAXPS       Y0, Y9, Y0
 	VMINPS       Y0, Y10, Y0
 	VMOVUPS      Y0, (CX)
-	ADDQ         $0x00000020, 8(SP)
-	ADDQ         $0x00000020, 16(SP)
-	SUBQ         $0x08, (SP)
-	JMP          planes
+
+planesplanesstored:
+	ADDQ $0x00000020, 8(SP)
+	ADDQ $0x00000020, 16(SP)
+	SUBQ $0x08, (SP)
+	JMP  planes
 
 planesdone:
 	CMPQ    (SP), $0x00
 	JE      tailsdone
-	MOVQ    src+24(FP), AX
+	MOVQ    src+32(FP), AX
 	MOVQ    16(SP), CX
 	MOVQ    (SP), R12
 	MOVLQSX (CX), DX
@@ -11142,7 +11192,7 @@ planesdone:
 	LEAQ    (AX)(R11*4), R11
 
 tailbased:
-	MOVQ    bias+56(FP), AX
+	MOVQ    bias+64(FP), AX
 	VMOVUPS (AX), Y0
 	VMOVUPS (AX), Y1
 	VMOVUPS (AX), Y2
@@ -11151,9 +11201,9 @@ tailbased:
 	VMOVUPS (AX), Y5
 	VMOVUPS (AX), Y6
 	VMOVUPS (AX), Y7
-	MOVQ    ntaps+64(FP), AX
-	MOVQ    taps+40(FP), CX
-	MOVQ    w+48(FP), R12
+	MOVQ    ntaps+72(FP), AX
+	MOVQ    taps+48(FP), CX
+	MOVQ    w+56(FP), R12
 	LEAQ    (CX)(AX*4), CX
 	SHLQ    $0x05, AX
 	ADDQ    AX, R12
@@ -11190,80 +11240,96 @@ tailtap:
 	VSHUFPS      $0x44, Y6, Y4, Y5
 	VSHUFPS      $0xee, Y6, Y4, Y4
 	VXORPS       Y6, Y6, Y6
-	VBROADCASTSS a+72(FP), Y9
-	VBROADCASTSS b+76(FP), Y10
+	VBROADCASTSS a+80(FP), Y9
+	VBROADCASTSS b+84(FP), Y10
 	MOVQ         (SP), AX
 	LEAQ         laneMasks16<>+0(SB), CX
 	KMOVW        (CX)(AX*2), K1
 	MOVQ         planeStride+16(FP), AX
 	SHLQ         $0x02, AX
 	MOVQ         8(SP), CX
+	MOVQ         planes+24(FP), DX
 	VPERM2F128   $0x20, Y2, Y7, Y11
 	VADDPS       Y6, Y11, Y11
 	VMAXPS       Y11, Y9, Y11
 	VMINPS       Y11, Y10, Y11
 	VMOVUPS      Y11, K1, (CX)
 	ADDQ         AX, CX
+	CMPQ         DX, $0x01
+	JLE          tailplanesstored
 	VPERM2F128   $0x20, Y3, Y1, Y11
 	VADDPS       Y6, Y11, Y11
 	VMAXPS       Y11, Y9, Y11
 	VMINPS       Y11, Y10, Y11
 	VMOVUPS      Y11, K1, (CX)
 	ADDQ         AX, CX
+	CMPQ         DX, $0x02
+	JLE          tailplanesstored
 	VPERM2F128   $0x20, Y5, Y8, Y11
 	VADDPS       Y6, Y11, Y11
 	VMAXPS       Y11, Y9, Y11
 	VMINPS       Y11, Y10, Y11
 	VMOVUPS      Y11, K1, (CX)
 	ADDQ         AX, CX
+	CMPQ         DX, $0x03
+	JLE          tailplanesstored
 	VPERM2F128   $0x20, Y4, Y0, Y11
 	VADDPS       Y6, Y11, Y11
 	VMAXPS       Y11, Y9, Y11
 	VMINPS       Y11, Y10, Y11
 	VMOVUPS      Y11, K1, (CX)
 	ADDQ         AX, CX
+	CMPQ         DX, $0x04
+	JLE          tailplanesstored
 	VPERM2F128   $0x31, Y2, Y7, Y2
 	VADDPS       Y6, Y2, Y2
 	VMAXPS       Y2, Y9, Y2
 	VMINPS       Y2, Y10, Y2
 	VMOVUPS      Y2, K1, (CX)
 	ADDQ         AX, CX
+	CMPQ         DX, $0x05
+	JLE          tailplanesstored
 	VPERM2F128   $0x31, Y3, Y1, Y1
 	VADDPS       Y6, Y1, Y1
 	VMAXPS       Y1, Y9, Y1
 	VMINPS       Y1, Y10, Y1
 	VMOVUPS      Y1, K1, (CX)
 	ADDQ         AX, CX
+	CMPQ         DX, $0x06
+	JLE          tailplanesstored
 	VPERM2F128   $0x31, Y5, Y8, Y1
 	VADDPS       Y6, Y1, Y1
 	VMAXPS       Y1, Y9, Y1
 	VMINPS       Y1, Y10, Y1
 	VMOVUPS      Y1, K1, (CX)
 	ADDQ         AX, CX
+	CMPQ         DX, $0x07
+	JLE          tailplanesstored
 	VPERM2F128   $0x31, Y4, Y0, Y0
 	VADDPS       Y6, Y0, Y0
 	VMAXPS       Y0, Y9, Y0
 	VMINPS       Y0, Y10, Y0
 	VMOVUPS      Y0, K1, (CX)
 
+tailplanesstored:
 tailsdone:
 	VZEROUPPER
 	RET
 
-// func laneTapsPlanesHardSwishAVX512(n int, dst *float32, planeStride int, src *float32, pos *int32, taps *int32, w *float32, bias *float32, ntaps int, a float32, b float32)
+// func laneTapsPlanesHardSwishAVX512(n int, dst *float32, planeStride int, planes int, src *float32, pos *int32, taps *int32, w *float32, bias *float32, ntaps int, a float32, b float32)
 // Requires: AVX, AVX512F, AVX512VL, FMA3
-TEXT ·laneTapsPlanesHardSwishAVX512(SB), NOSPLIT, $24-80
+TEXT ·laneTapsPlanesHardSwishAVX512(SB), NOSPLIT, $24-88
 	MOVQ n+0(FP), AX
 	MOVQ AX, (SP)
 	MOVQ dst+8(FP), AX
 	MOVQ AX, 8(SP)
-	MOVQ pos+32(FP), AX
+	MOVQ pos+40(FP), AX
 	MOVQ AX, 16(SP)
 
 planes:
 	CMPQ    (SP), $0x08
 	JL      planesdone
-	MOVQ    src+24(FP), AX
+	MOVQ    src+32(FP), AX
 	MOVQ    16(SP), CX
 	MOVLQSX (CX), DX
 	LEAQ    (AX)(DX*4), DX
@@ -11281,7 +11347,7 @@ planes:
 	LEAQ    (AX)(R10*4), R10
 	MOVLQSX 28(CX), CX
 	LEAQ    (AX)(CX*4), CX
-	MOVQ    bias+56(FP), AX
+	MOVQ    bias+64(FP), AX
 	VMOVUPS (AX), Y0
 	VMOVUPS (AX), Y1
 	VMOVUPS (AX), Y2
@@ -11290,9 +11356,9 @@ planes:
 	VMOVUPS (AX), Y5
 	VMOVUPS (AX), Y6
 	VMOVUPS (AX), Y7
-	MOVQ    ntaps+64(FP), AX
-	MOVQ    taps+40(FP), R11
-	MOVQ    w+48(FP), R12
+	MOVQ    ntaps+72(FP), AX
+	MOVQ    taps+48(FP), R11
+	MOVQ    w+56(FP), R12
 	LEAQ    (R11)(AX*4), R11
 	SHLQ    $0x05, AX
 	ADDQ    AX, R12
@@ -11329,11 +11395,12 @@ planestap:
 	VSHUFPS      $0x44, Y6, Y4, Y5
 	VSHUFPS      $0xee, Y6, Y4, Y4
 	VXORPS       Y6, Y6, Y6
-	VBROADCASTSS a+72(FP), Y9
-	VBROADCASTSS b+76(FP), Y10
+	VBROADCASTSS a+80(FP), Y9
+	VBROADCASTSS b+84(FP), Y10
 	MOVQ         planeStride+16(FP), AX
 	SHLQ         $0x02, AX
 	MOVQ         8(SP), CX
+	MOVQ         planes+24(FP), DX
 	VPERM2F128   $0x20, Y2, Y7, Y11
 	VADDPS       Y6, Y11, Y11
 	VMULPS       Y9, Y11, Y12
@@ -11345,6 +11412,8 @@ planestap:
 	VMULPS       Y11, Y12, Y12
 	VMOVUPS      Y12, (CX)
 	ADDQ         AX, CX
+	CMPQ         DX, $0x01
+	JLE          planesplanesstored
 	VPERM2F128   $0x20, Y3, Y1, Y11
 	VADDPS       Y6, Y11, Y11
 	VMULPS       Y9, Y11, Y12
@@ -11356,6 +11425,8 @@ planestap:
 	VMULPS       Y11, Y12, Y12
 	VMOVUPS      Y12, (CX)
 	ADDQ         AX, CX
+	CMPQ         DX, $0x02
+	JLE          planesplanesstored
 	VPERM2F128   $0x20, Y5, Y8, Y11
 	VADDPS       Y6, Y11, Y11
 	VMULPS       Y9, Y11, Y12
@@ -11367,6 +11438,8 @@ planestap:
 	VMULPS       Y11, Y12, Y12
 	VMOVUPS      Y12, (CX)
 	ADDQ         AX, CX
+	CMPQ         DX, $0x03
+	JLE          planesplanesstored
 	VPERM2F128   $0x20, Y4, Y0, Y11
 	VADDPS       Y6, Y11, Y11
 	VMULPS       Y9, Y11, Y12
@@ -11378,6 +11451,8 @@ planestap:
 	VMULPS       Y11, Y12, Y12
 	VMOVUPS      Y12, (CX)
 	ADDQ         AX, CX
+	CMPQ         DX, $0x04
+	JLE          planesplanesstored
 	VPERM2F128   $0x31, Y2, Y7, Y2
 	VADDPS       Y6, Y2, Y2
 	VMULPS       Y9, Y2, Y7
@@ -11389,6 +11464,8 @@ planestap:
 	VMULPS       Y2, Y7, Y7
 	VMOVUPS      Y7, (CX)
 	ADDQ         AX, CX
+	CMPQ         DX, $0x05
+	JLE          planesplanesstored
 	VPERM2F128   $0x31, Y3, Y1, Y1
 	VADDPS       Y6, Y1, Y1
 	VMULPS       Y9, Y1, Y2
@@ -11400,6 +11477,8 @@ planestap:
 	VMULPS       Y1, Y2, Y2
 	VMOVUPS      Y2, (CX)
 	ADDQ         AX, CX
+	CMPQ         DX, $0x06
+	JLE          planesplanesstored
 	VPERM2F128   $0x31, Y5, Y8, Y1
 	VADDPS       Y6, Y1, Y1
 	VMULPS       Y9, Y1, Y2
@@ -11411,6 +11490,8 @@ planestap:
 	VMULPS       Y1, Y2, Y2
 	VMOVUPS      Y2, (CX)
 	ADDQ         AX, CX
+	CMPQ         DX, $0x07
+	JLE          planesplanesstored
 	VPERM2F128   $0x31, Y4, Y0, Y0
 	VADDPS       Y6, Y0, Y0
 	VMULPS       Y9, Y0, Y1
@@ -11421,15 +11502,17 @@ planestap:
 	VMINPS       Y1, Y2, Y1
 	VMULPS       Y0, Y1, Y1
 	VMOVUPS      Y1, (CX)
-	ADDQ         $0x00000020, 8(SP)
-	ADDQ         $0x00000020, 16(SP)
-	SUBQ         $0x08, (SP)
-	JMP          planes
+
+planesplanesstored:
+	ADDQ $0x00000020, 8(SP)
+	ADDQ $0x00000020, 16(SP)
+	SUBQ $0x08, (SP)
+	JMP  planes
 
 planesdone:
 	CMPQ    (SP), $0x00
 	JE      tailsdone
-	MOVQ    src+24(FP), AX
+	MOVQ    src+32(FP), AX
 	MOVQ    16(SP), CX
 	MOVQ    (SP), R12
 	MOVLQSX (CX), DX
@@ -11471,7 +11554,7 @@ planesdone:
 	LEAQ    (AX)(R11*4), R11
 
 tailbased:
-	MOVQ    bias+56(FP), AX
+	MOVQ    bias+64(FP), AX
 	VMOVUPS (AX), Y0
 	VMOVUPS (AX), Y1
 	VMOVUPS (AX), Y2
@@ -11480,9 +11563,9 @@ tailbased:
 	VMOVUPS (AX), Y5
 	VMOVUPS (AX), Y6
 	VMOVUPS (AX), Y7
-	MOVQ    ntaps+64(FP), AX
-	MOVQ    taps+40(FP), CX
-	MOVQ    w+48(FP), R12
+	MOVQ    ntaps+72(FP), AX
+	MOVQ    taps+48(FP), CX
+	MOVQ    w+56(FP), R12
 	LEAQ    (CX)(AX*4), CX
 	SHLQ    $0x05, AX
 	ADDQ    AX, R12
@@ -11519,14 +11602,15 @@ tailtap:
 	VSHUFPS      $0x44, Y6, Y4, Y5
 	VSHUFPS      $0xee, Y6, Y4, Y4
 	VXORPS       Y6, Y6, Y6
-	VBROADCASTSS a+72(FP), Y9
-	VBROADCASTSS b+76(FP), Y10
+	VBROADCASTSS a+80(FP), Y9
+	VBROADCASTSS b+84(FP), Y10
 	MOVQ         (SP), AX
 	LEAQ         laneMasks16<>+0(SB), CX
 	KMOVW        (CX)(AX*2), K1
 	MOVQ         planeStride+16(FP), AX
 	SHLQ         $0x02, AX
 	MOVQ         8(SP), CX
+	MOVQ         planes+24(FP), DX
 	VPERM2F128   $0x20, Y2, Y7, Y11
 	VADDPS       Y6, Y11, Y11
 	VMULPS       Y9, Y11, Y12
@@ -11538,6 +11622,8 @@ tailtap:
 	VMULPS       Y11, Y12, Y12
 	VMOVUPS      Y12, K1, (CX)
 	ADDQ         AX, CX
+	CMPQ         DX, $0x01
+	JLE          tailplanesstored
 	VPERM2F128   $0x20, Y3, Y1, Y11
 	VADDPS       Y6, Y11, Y11
 	VMULPS       Y9, Y11, Y12
@@ -11549,6 +11635,8 @@ tailtap:
 	VMULPS       Y11, Y12, Y12
 	VMOVUPS      Y12, K1, (CX)
 	ADDQ         AX, CX
+	CMPQ         DX, $0x02
+	JLE          tailplanesstored
 	VPERM2F128   $0x20, Y5, Y8, Y11
 	VADDPS       Y6, Y11, Y11
 	VMULPS       Y9, Y11, Y12
@@ -11560,6 +11648,8 @@ tailtap:
 	VMULPS       Y11, Y12, Y12
 	VMOVUPS      Y12, K1, (CX)
 	ADDQ         AX, CX
+	CMPQ         DX, $0x03
+	JLE          tailplanesstored
 	VPERM2F128   $0x20, Y4, Y0, Y11
 	VADDPS       Y6, Y11, Y11
 	VMULPS       Y9, Y11, Y12
@@ -11571,6 +11661,8 @@ tailtap:
 	VMULPS       Y11, Y12, Y12
 	VMOVUPS      Y12, K1, (CX)
 	ADDQ         AX, CX
+	CMPQ         DX, $0x04
+	JLE          tailplanesstored
 	VPERM2F128   $0x31, Y2, Y7, Y2
 	VADDPS       Y6, Y2, Y2
 	VMULPS       Y9, Y2, Y7
@@ -11582,6 +11674,8 @@ tailtap:
 	VMULPS       Y2, Y7, Y7
 	VMOVUPS      Y7, K1, (CX)
 	ADDQ         AX, CX
+	CMPQ         DX, $0x05
+	JLE          tailplanesstored
 	VPERM2F128   $0x31, Y3, Y1, Y1
 	VADDPS       Y6, Y1, Y1
 	VMULPS       Y9, Y1, Y2
@@ -11593,6 +11687,8 @@ tailtap:
 	VMULPS       Y1, Y2, Y2
 	VMOVUPS      Y2, K1, (CX)
 	ADDQ         AX, CX
+	CMPQ         DX, $0x06
+	JLE          tailplanesstored
 	VPERM2F128   $0x31, Y5, Y8, Y1
 	VADDPS       Y6, Y1, Y1
 	VMULPS       Y9, Y1, Y2
@@ -11604,6 +11700,8 @@ tailtap:
 	VMULPS       Y1, Y2, Y2
 	VMOVUPS      Y2, K1, (CX)
 	ADDQ         AX, CX
+	CMPQ         DX, $0x07
+	JLE          tailplanesstored
 	VPERM2F128   $0x31, Y4, Y0, Y0
 	VADDPS       Y6, Y0, Y0
 	VMULPS       Y9, Y0, Y1
@@ -11615,6 +11713,7 @@ tailtap:
 	VMULPS       Y0, Y1, Y1
 	VMOVUPS      Y1, K1, (CX)
 
+tailplanesstored:
 tailsdone:
 	VZEROUPPER
 	RET
@@ -11818,9 +11917,9 @@ by1done:
 	VZEROUPPER
 	RET
 
-// func interleavePlanesAVX512(rows int, width int, dst *float32, dstRowStride int, src *float32, planeStride int)
+// func interleavePlanesAVX512(rows int, width int, dst *float32, dstRowStride int, src *float32, planeStride int, planes int)
 // Requires: AVX, AVX512F, AVX512VL
-TEXT ·interleavePlanesAVX512(SB), NOSPLIT, $0-48
+TEXT ·interleavePlanesAVX512(SB), NOSPLIT, $0-56
 	MOVQ   rows+0(FP), AX
 	MOVQ   dst+16(FP), CX
 	MOVQ   dstRowStride+24(FP), DX
@@ -11829,6 +11928,9 @@ TEXT ·interleavePlanesAVX512(SB), NOSPLIT, $0-48
 	SHLQ   $0x02, DX
 	SHLQ   $0x02, SI
 	VXORPS Y0, Y0, Y0
+	MOVQ   planes+48(FP), DI
+	CMPQ   DI, $0x08
+	JNE    partial
 
 row:
 	MOVQ width+8(FP), DI
@@ -11981,5 +12083,206 @@ next:
 	ADDQ DX, CX
 	DECQ AX
 	JNZ  row
+	VZEROUPPER
+	RET
+
+partial:
+partialrow:
+	MOVQ width+8(FP), R8
+	MOVQ BX, R9
+	MOVQ CX, R10
+
+partialblock:
+	CMPQ    R8, $0x08
+	JL      partialblocksdone
+	VXORPS  Y2, Y2, Y2
+	VXORPS  Y3, Y3, Y3
+	VXORPS  Y4, Y4, Y4
+	VXORPS  Y5, Y5, Y5
+	VXORPS  Y6, Y6, Y6
+	VXORPS  Y7, Y7, Y7
+	VXORPS  Y8, Y8, Y8
+	MOVQ    R9, R11
+	VMOVUPS (R11), Y1
+	ADDQ    SI, R11
+	CMPQ    DI, $0x01
+	JLE     partialblockloaded
+	VMOVUPS (R11), Y2
+	ADDQ    SI, R11
+	CMPQ    DI, $0x02
+	JLE     partialblockloaded
+	VMOVUPS (R11), Y3
+	ADDQ    SI, R11
+	CMPQ    DI, $0x03
+	JLE     partialblockloaded
+	VMOVUPS (R11), Y4
+	ADDQ    SI, R11
+	CMPQ    DI, $0x04
+	JLE     partialblockloaded
+	VMOVUPS (R11), Y5
+	ADDQ    SI, R11
+	CMPQ    DI, $0x05
+	JLE     partialblockloaded
+	VMOVUPS (R11), Y6
+	ADDQ    SI, R11
+	CMPQ    DI, $0x06
+	JLE     partialblockloaded
+	VMOVUPS (R11), Y7
+	ADDQ    SI, R11
+	CMPQ    DI, $0x07
+	JLE     partialblockloaded
+	VMOVUPS (R11), Y8
+
+partialblockloaded:
+	VUNPCKLPS  Y2, Y1, Y9
+	VUNPCKHPS  Y2, Y1, Y1
+	VUNPCKLPS  Y4, Y3, Y2
+	VUNPCKHPS  Y4, Y3, Y3
+	VUNPCKLPS  Y6, Y5, Y4
+	VUNPCKHPS  Y6, Y5, Y5
+	VUNPCKLPS  Y8, Y7, Y6
+	VUNPCKHPS  Y8, Y7, Y7
+	VSHUFPS    $0x44, Y2, Y9, Y8
+	VSHUFPS    $0xee, Y2, Y9, Y2
+	VSHUFPS    $0x44, Y3, Y1, Y9
+	VSHUFPS    $0xee, Y3, Y1, Y1
+	VSHUFPS    $0x44, Y6, Y4, Y3
+	VSHUFPS    $0xee, Y6, Y4, Y4
+	VSHUFPS    $0x44, Y7, Y5, Y6
+	VSHUFPS    $0xee, Y7, Y5, Y5
+	VPERM2F128 $0x20, Y3, Y8, Y7
+	VPERM2F128 $0x20, Y4, Y2, Y10
+	VPERM2F128 $0x20, Y6, Y9, Y11
+	VPERM2F128 $0x20, Y5, Y1, Y12
+	VPERM2F128 $0x31, Y3, Y8, Y3
+	VPERM2F128 $0x31, Y4, Y2, Y2
+	VPERM2F128 $0x31, Y6, Y9, Y4
+	VPERM2F128 $0x31, Y5, Y1, Y1
+	VADDPS     Y0, Y7, Y7
+	VMOVUPS    Y7, (R10)
+	VADDPS     Y0, Y10, Y10
+	VMOVUPS    Y10, 32(R10)
+	VADDPS     Y0, Y11, Y11
+	VMOVUPS    Y11, 64(R10)
+	VADDPS     Y0, Y12, Y12
+	VMOVUPS    Y12, 96(R10)
+	VADDPS     Y0, Y3, Y3
+	VMOVUPS    Y3, 128(R10)
+	VADDPS     Y0, Y2, Y2
+	VMOVUPS    Y2, 160(R10)
+	VADDPS     Y0, Y4, Y4
+	VMOVUPS    Y4, 192(R10)
+	VADDPS     Y0, Y1, Y1
+	VMOVUPS    Y1, 224(R10)
+	ADDQ       $0x20, R9
+	ADDQ       $0x00000100, R10
+	SUBQ       $0x08, R8
+	JMP        partialblock
+
+partialblocksdone:
+	TESTQ     R8, R8
+	JZ        partialnext
+	LEAQ      laneMasks16<>+0(SB), R11
+	KMOVW     (R11)(R8*2), K1
+	VXORPS    Y2, Y2, Y2
+	VXORPS    Y3, Y3, Y3
+	VXORPS    Y4, Y4, Y4
+	VXORPS    Y5, Y5, Y5
+	VXORPS    Y6, Y6, Y6
+	VXORPS    Y7, Y7, Y7
+	VXORPS    Y8, Y8, Y8
+	VMOVUPS.Z (R9), K1, Y1
+	ADDQ      SI, R9
+	CMPQ      DI, $0x01
+	JLE       partialtailloaded
+	VMOVUPS.Z (R9), K1, Y2
+	ADDQ      SI, R9
+	CMPQ      DI, $0x02
+	JLE       partialtailloaded
+	VMOVUPS.Z (R9), K1, Y3
+	ADDQ      SI, R9
+	CMPQ      DI, $0x03
+	JLE       partialtailloaded
+	VMOVUPS.Z (R9), K1, Y4
+	ADDQ      SI, R9
+	CMPQ      DI, $0x04
+	JLE       partialtailloaded
+	VMOVUPS.Z (R9), K1, Y5
+	ADDQ      SI, R9
+	CMPQ      DI, $0x05
+	JLE       partialtailloaded
+	VMOVUPS.Z (R9), K1, Y6
+	ADDQ      SI, R9
+	CMPQ      DI, $0x06
+	JLE       partialtailloaded
+	VMOVUPS.Z (R9), K1, Y7
+	ADDQ      SI, R9
+	CMPQ      DI, $0x07
+	JLE       partialtailloaded
+	VMOVUPS.Z (R9), K1, Y8
+
+partialtailloaded:
+	VUNPCKLPS  Y2, Y1, Y9
+	VUNPCKHPS  Y2, Y1, Y1
+	VUNPCKLPS  Y4, Y3, Y2
+	VUNPCKHPS  Y4, Y3, Y3
+	VUNPCKLPS  Y6, Y5, Y4
+	VUNPCKHPS  Y6, Y5, Y5
+	VUNPCKLPS  Y8, Y7, Y6
+	VUNPCKHPS  Y8, Y7, Y7
+	VSHUFPS    $0x44, Y2, Y9, Y8
+	VSHUFPS    $0xee, Y2, Y9, Y2
+	VSHUFPS    $0x44, Y3, Y1, Y9
+	VSHUFPS    $0xee, Y3, Y1, Y1
+	VSHUFPS    $0x44, Y6, Y4, Y3
+	VSHUFPS    $0xee, Y6, Y4, Y4
+	VSHUFPS    $0x44, Y7, Y5, Y6
+	VSHUFPS    $0xee, Y7, Y5, Y5
+	VPERM2F128 $0x20, Y3, Y8, Y7
+	VPERM2F128 $0x20, Y4, Y2, Y10
+	VPERM2F128 $0x20, Y6, Y9, Y11
+	VPERM2F128 $0x20, Y5, Y1, Y12
+	VPERM2F128 $0x31, Y3, Y8, Y3
+	VPERM2F128 $0x31, Y4, Y2, Y2
+	VPERM2F128 $0x31, Y6, Y9, Y4
+	VPERM2F128 $0x31, Y5, Y1, Y1
+	VADDPS     Y0, Y7, Y7
+	VMOVUPS    Y7, (R10)
+	CMPQ       R8, $0x01
+	JLE        partialtailstored
+	VADDPS     Y0, Y10, Y10
+	VMOVUPS    Y10, 32(R10)
+	CMPQ       R8, $0x02
+	JLE        partialtailstored
+	VADDPS     Y0, Y11, Y11
+	VMOVUPS    Y11, 64(R10)
+	CMPQ       R8, $0x03
+	JLE        partialtailstored
+	VADDPS     Y0, Y12, Y12
+	VMOVUPS    Y12, 96(R10)
+	CMPQ       R8, $0x04
+	JLE        partialtailstored
+	VADDPS     Y0, Y3, Y3
+	VMOVUPS    Y3, 128(R10)
+	CMPQ       R8, $0x05
+	JLE        partialtailstored
+	VADDPS     Y0, Y2, Y2
+	VMOVUPS    Y2, 160(R10)
+	CMPQ       R8, $0x06
+	JLE        partialtailstored
+	VADDPS     Y0, Y4, Y4
+	VMOVUPS    Y4, 192(R10)
+	CMPQ       R8, $0x07
+	JLE        partialtailstored
+	VADDPS     Y0, Y1, Y1
+	VMOVUPS    Y1, 224(R10)
+
+partialtailstored:
+partialnext:
+	MOVQ width+8(FP), R8
+	LEAQ (BX)(R8*4), BX
+	ADDQ DX, CX
+	DECQ AX
+	JNZ  partialrow
 	VZEROUPPER
 	RET

@@ -7,18 +7,20 @@ import (
 )
 
 // emitInterleavePlanes writes interleavePlanesAVX512(rows, width int,
-// dst *float32, dstRowStride int, src *float32, planeStride int), the
-// loop of vec.InterleavePlanes: rows of width elements of eight planes
-// (rows width apart, planes planeStride apart) stored lane by lane,
-// element x of row r of plane l at dst[r*dstRowStride+8x+l], zero added
-// as vec.TransposeBias adds it (a -0 becomes a 0). Each block of eight
+// dst *float32, dstRowStride int, src *float32, planeStride, planes
+// int), the loop of vec.InterleavePlanes: rows of width elements of
+// eight planes (rows width apart, planes planeStride apart) stored lane
+// by lane, element x of row r of plane l at dst[r*dstRowStride+8x+l],
+// zero added as vec.TransposeBias adds it (a -0 becomes a 0); with
+// fewer than eight planes (1 to 7), the lanes from planes on zero, the
+// planes beyond never read (a loop of its own). Each block of eight
 // columns of the eight planes is transposed in registers as
 // emitTransposeBias transposes; the last columns of a row, fewer than
 // eight, are loaded through an opmask (laneMasks, the table of
 // loopgen.LaneMasks) and only their own vectors stored, so that rows of
 // any width go straight into a padded buffer, its padding untouched.
 func emitInterleavePlanes(laneMasks Mem) {
-	TEXT("interleavePlanesAVX512", NOSPLIT, "func(rows, width int, dst *float32, dstRowStride int, src *float32, planeStride int)")
+	TEXT("interleavePlanesAVX512", NOSPLIT, "func(rows, width int, dst *float32, dstRowStride int, src *float32, planeStride, planes int)")
 	Pragma("noescape")
 	Doc("interleavePlanesAVX512 is the loop of InterleavePlanes; see emitInterleavePlanes in package asmgen.")
 	rows := Load(Param("rows"), GP64())
@@ -30,7 +32,20 @@ func emitInterleavePlanes(laneMasks Mem) {
 	SHLQ(U8(2), ps)
 	zero := YMM()
 	VXORPS(zero, zero, zero)
-	Label("row")
+	planes := Load(Param("planes"), GP64())
+	CMPQ(planes, U8(8))
+	JNE(LabelRef("partial"))
+	interleaveRows("", rows, dst, drs, src, ps, nil, zero, laneMasks)
+	Label("partial")
+	interleaveRows("partial", rows, dst, drs, src, ps, planes, zero, laneMasks)
+}
+
+// interleaveRows emits the loop over the rows of interleavePlanesAVX512,
+// its labels prefixed by prefix, reading the first planes planes when
+// planes is not nil (fewer than eight), all eight otherwise, and
+// returns.
+func interleaveRows(prefix string, rows, dst, drs, src, ps, planes reg.Register, zero reg.VecVirtual, laneMasks Mem) {
+	Label(prefix + "row")
 	n := Load(Param("width"), GP64())
 	s, d := GP64(), GP64()
 	MOVQ(src, s)
@@ -40,10 +55,19 @@ func emitInterleavePlanes(laneMasks Mem) {
 	// eight, or n under a mask) at d.
 	block := func(label string, mask reg.Register) {
 		r := make([]reg.VecVirtual, 8)
+		for i := range r {
+			r[i] = YMM()
+			if planes != nil && i > 0 {
+				VXORPS(r[i], r[i], r[i])
+			}
+		}
 		at := GP64()
 		MOVQ(s, at)
 		for i := range r {
-			r[i] = YMM()
+			if planes != nil && i > 0 {
+				CMPQ(planes, U8(i))
+				JLE(LabelRef(label + "loaded"))
+			}
 			if mask == nil {
 				VMOVUPS(Mem{Base: at}, r[i])
 			} else {
@@ -52,6 +76,9 @@ func emitInterleavePlanes(laneMasks Mem) {
 			if i < 7 {
 				ADDQ(ps, at)
 			}
+		}
+		if planes != nil {
+			Label(label + "loaded")
 		}
 		cols := transpose8(r)
 		for j, col := range cols {
@@ -66,31 +93,31 @@ func emitInterleavePlanes(laneMasks Mem) {
 			Label(label + "stored")
 		}
 	}
-	Label("block")
+	Label(prefix + "block")
 	CMPQ(n, U8(8))
-	JL(LabelRef("blocksdone"))
-	block("block", nil)
+	JL(LabelRef(prefix + "blocksdone"))
+	block(prefix+"block", nil)
 	ADDQ(U8(32), s)
 	ADDQ(U32(256), d)
 	SUBQ(U8(8), n)
-	JMP(LabelRef("block"))
-	Label("blocksdone")
+	JMP(LabelRef(prefix + "block"))
+	Label(prefix + "blocksdone")
 	TESTQ(n, n)
-	JZ(LabelRef("next"))
+	JZ(LabelRef(prefix + "next"))
 	{
 		table, k := GP64(), K()
 		LEAQ(laneMasks, table)
 		KMOVW(Mem{Base: table, Index: n, Scale: 2}, k)
-		block("tail", k)
+		block(prefix+"tail", k)
 	}
-	Label("next")
+	Label(prefix + "next")
 	{
 		step := Load(Param("width"), GP64())
 		LEAQ(Mem{Base: src, Index: step, Scale: 4}, src)
 	}
 	ADDQ(drs, dst)
 	DECQ(rows)
-	JNZ(LabelRef("row"))
+	JNZ(LabelRef(prefix + "row"))
 	VZEROUPPER()
 	RET()
 }

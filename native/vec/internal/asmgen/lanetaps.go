@@ -44,13 +44,16 @@ import (
 // with the sums, not in a pass of their own.
 //
 // laneTapsPlanesAVX512 and its Clip and HardSwish variants (laneMasks
-// given) take any n: the whole blocks of eight positions as the AVX2
-// loops, then the last n%8 positions as one more block whose other
-// positions repeat the first (reading only what it reads), stored
-// through an opmask of the last positions' lanes: what the AVX2 loops
-// leave to Go (Sum, a transpose and the activation element by element),
-// four of the 196 positions of a 14x14 plane, one of a 7x7's 49, each
-// costing about as much as a block of eight.
+// given), func(n int, dst *float32, planeStride, planes int, ...), take
+// any n: the whole blocks of eight positions as the AVX2 loops, then the
+// last n%8 positions as one more block whose other positions repeat the
+// first (reading only what it reads), stored through an opmask of the
+// last positions' lanes: what the AVX2 loops leave to Go (Sum, a
+// transpose and the activation element by element), four of the 196
+// positions of a 14x14 plane, one of a 7x7's 49, each costing about as
+// much as a block of eight. They store only the first planes (1 to 8)
+// of the eight channels: a last block of fewer channels straight into
+// its planes, too.
 func emitLaneTaps(laneMasks Mem) {
 	for _, masks := range []*Mem{nil, &laneMasks} {
 		emitLaneTapsPlanes(nil, masks)
@@ -104,10 +107,14 @@ func emitLaneTapsPlanes(act storeActivation, laneMasks *Mem) {
 	if laneMasks != nil {
 		level = "AVX512"
 	}
-	name, sig := "laneTapsPlanes"+level, "func(n int, dst *float32, planeStride int, src *float32, pos, taps *int32, w, bias *float32, ntaps int, relu bool)"
+	planes := ""
+	if laneMasks != nil {
+		planes = ", planes"
+	}
+	name, sig := "laneTapsPlanes"+level, "func(n int, dst *float32, planeStride"+planes+" int, src *float32, pos, taps *int32, w, bias *float32, ntaps int, relu bool)"
 	if act != nil {
 		name = "laneTapsPlanes" + act.goName + level
-		sig = "func(n int, dst *float32, planeStride int, src *float32, pos, taps *int32, w, bias *float32, ntaps int, a, b float32)"
+		sig = "func(n int, dst *float32, planeStride" + planes + " int, src *float32, pos, taps *int32, w, bias *float32, ntaps int, a, b float32)"
 	}
 	TEXT(name, NOSPLIT, sig)
 	Pragma("noescape")
@@ -124,7 +131,7 @@ func emitLaneTapsPlanes(act storeActivation, laneMasks *Mem) {
 	Label("planes")
 	CMPQ(nMem, U8(8))
 	JL(LabelRef("planesdone"))
-	laneTapsBlock(8, "planes", dstMem, posMem, planesStore{planes: true, act: act}, nil)
+	laneTapsBlock(8, "planes", dstMem, posMem, planesStore{planes: true, act: act, some: laneMasks != nil}, nil)
 	ADDQ(U32(32), dstMem)
 	ADDQ(U32(32), posMem)
 	SUBQ(U8(8), nMem)
@@ -133,7 +140,7 @@ func emitLaneTapsPlanes(act storeActivation, laneMasks *Mem) {
 	if laneMasks != nil {
 		CMPQ(nMem, U8(0))
 		JE(LabelRef("tailsdone"))
-		laneTapsBlock(8, "tail", dstMem, posMem, planesStore{planes: true, act: act, laneMasks: laneMasks}, &nMem)
+		laneTapsBlock(8, "tail", dstMem, posMem, planesStore{planes: true, act: act, laneMasks: laneMasks, some: true}, &nMem)
 		Label("tailsdone")
 	}
 	VZEROUPPER()
@@ -148,6 +155,7 @@ type planesStore struct {
 	planes    bool
 	act       storeActivation
 	laneMasks *Mem
+	some      bool // only the first of the planes: the parameter planes
 }
 
 // laneTapsBlock emits the sums of b positions at the dst and pos held
@@ -232,7 +240,7 @@ func laneTapsBlock(b int, label string, dstMem, posMem Mem, st planesStore, left
 	ADDQ(U8(4), u)
 	JNZ(LabelRef(label + "tap"))
 	if planes {
-		storePlanes(acc, label, dstMem, act, st.laneMasks, left)
+		storePlanes(acc, label, dstMem, act, st.laneMasks, left, st.some)
 		return
 	}
 	dst := GP64()
@@ -246,8 +254,9 @@ func laneTapsBlock(b int, label string, dstMem, posMem Mem, st planesStore, left
 // position each, a channel a lane) as emitTransposeBias does and stores
 // channel l's eight positions at dst + l*planeStride, each after
 // max(v, 0) under the relu flag, or act with the parameters a and b;
-// with laneMasks, only the first *left of them, under an opmask.
-func storePlanes(acc []reg.VecVirtual, label string, dstMem Mem, act storeActivation, laneMasks, left *Mem) {
+// with laneMasks, only the first *left of them, under an opmask; with
+// some, only the first planes (the parameter) of the eight channels.
+func storePlanes(acc []reg.VecVirtual, label string, dstMem Mem, act storeActivation, laneMasks, left *Mem, some bool) {
 	t := make([]reg.VecVirtual, 8)
 	for i := 0; i < 8; i += 2 {
 		t[i], t[i+1] = YMM(), YMM()
@@ -287,7 +296,16 @@ func storePlanes(acc []reg.VecVirtual, label string, dstMem Mem, act storeActiva
 	SHLQ(U8(2), stride)
 	at := GP64()
 	MOVQ(dstMem, at)
+	var planes reg.GPVirtual
+	if some {
+		planes = GP64()
+		Load(Param("planes"), planes)
+	}
 	for j := 0; j < 8; j++ {
+		if some && j > 0 {
+			CMPQ(planes, U8(j))
+			JLE(LabelRef(label + "planesstored"))
+		}
 		col := YMM()
 		imm := U8(0x20)
 		if j >= 4 {
@@ -308,5 +326,8 @@ func storePlanes(acc []reg.VecVirtual, label string, dstMem Mem, act storeActiva
 		if j < 7 {
 			ADDQ(stride, at)
 		}
+	}
+	if some {
+		Label(label + "planesstored")
 	}
 }
