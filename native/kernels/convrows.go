@@ -79,7 +79,7 @@ func (p *ConvParams) depthwiseRows() (d rowsGeometry, cannot string, pays bool) 
 // the input rows in order): with unit strides on output rows of at
 // least rowsMinColumns and up to 2*rowsMaxInputBytes of input, and
 // with strides of 2 and kernels of at most 3x3 on output rows of at
-// least 14 columns and up to rowsMaxInputBytes.
+// least rowsMinColumnsS2 and up to rowsMaxInputBytes.
 //
 // One thread, CPU time, two interleaved rounds on a loaded machine
 // (BenchmarkConvDepthwiseZoo, batch 1), rows/lanes: with stride 1,
@@ -96,13 +96,21 @@ func (p *ConvParams) depthwiseRows() (d rowsGeometry, cannot string, pays bool) 
 // (12.8 MB), V3's 16@112 s2 1.05 (6.4 MB), 72@56 s2 1.17 (7.2 MB), but
 // ShuffleNet's 58@56 0.79, 116@28 0.81, 24@56 0.93 and V2's 192@28
 // 0.86 (2.4 to 5.8 MB), left to the lanes too.
+//
+// Since the lanes interleave their input through AVX-512's masks
+// (InterleavePlanes) and store partial blocks straight to the planes,
+// with strides of 2 on 14 output columns the lanes took the lead (one
+// thread, CPU time, three rounds, load average 9-12): rows/lanes V2's
+// 192@28 1.21, ShuffleNet's 116@28 1.13; on 28 and 56 columns the two
+// are within the noise, 0.83-1.06 (ShuffleNet's 24@56 0.83, 58@56 1.04,
+// V3's 72@56 1.06, 16@112 0.90), left to the rows.
 func (p *ConvParams) rowsPay() bool {
 	_, ow := p.OutSize()
 	input := 4 * float64(p.N) * float64(p.C) * float64(p.H) * float64(p.W)
 	if p.StrideH == 1 && p.StrideW == 1 {
 		return ow >= rowsMinColumns && input <= 2*rowsMaxInputBytes
 	}
-	return p.StrideH == 2 && p.StrideW == 2 && p.KH <= 3 && p.KW <= 3 && p.DilationW == 1 && ow >= 14 &&
+	return p.StrideH == 2 && p.StrideW == 2 && p.KH <= 3 && p.KW <= 3 && p.DilationW == 1 && ow >= rowsMinColumnsS2 &&
 		input <= rowsMaxInputBytes
 }
 
@@ -110,6 +118,9 @@ const (
 	// rowsMinColumns is the fewest output columns for which the rows
 	// pay with unit strides.
 	rowsMinColumns = 112
+	// rowsMinColumnsS2 is the fewest output columns for which the rows
+	// pay with strides of 2.
+	rowsMinColumnsS2 = 28
 	// rowsMaxInputBytes is the largest input (all images) for which the
 	// rows pay with strides of 2, half the largest with unit strides.
 	rowsMaxInputBytes = 1 << 20
