@@ -83,6 +83,8 @@ func convSuiteShapes(short bool) []ConvParams {
 		conv2D(1, 10, 75, 37, 10, 3, 3, 2, 1, 1, 10), // depthwise strided in bands, odd rows not whole vectors
 		conv2D(2, 17, 13, 11, 17, 3, 3, 2, 1, 1, 17), // depthwise, prime sizes, strided: two blocks of lanes and a channel
 		conv2D(1, 8, 7, 7, 8, 5, 5, 2, 2, 1, 8),      // depthwise 5x5 strided on odd planes (MobileNet V3's 14x14 -> 7x7 in small)
+		conv2D(2, 12, 9, 16, 12, 3, 3, 1, 1, 1, 12),  // depthwise, rows of whole blocks of lanes' positions: the row loops, a block and a part
+		conv2D(1, 8, 6, 8, 8, 5, 5, 1, 2, 1, 8),      // the same 5x5
 		conv2D(2, 3, 1, 1, 3, 3, 3, 1, 1, 1, 3),      // depthwise on 1x1 planes
 		conv2D(1, 10, 2, 3, 10, 3, 3, 1, 4, 1, 10),   // depthwise, padding larger than the kernel
 		conv2D(2, 8, 1, 19, 8, 1, 3, 1, 1, 1, 8),     // depthwise 1x3 on rows of one

@@ -100,6 +100,50 @@ func InterleavePlanes(dst []float32, dstRowStride int, src []float32, planeStrid
 	}
 }
 
+// LaneRowSlack is how many floats past the windows of its positions
+// SumLaneRow may read from src: its last block of fewer than eight
+// positions reads as a whole one does (the loops' strides are 1).
+const LaneRowSlack = 7 * TapLanes
+
+// SumLaneRow stores what LaneTaps.SumPlanes stores, for n positions
+// along one output row of a convolution with unit dilation: the window
+// of position p at src[p*stride*TapLanes:], the kernel's kh rows of kw
+// taps rowStride floats apart (tap (r, c) at r*rowStride+c*TapLanes in
+// a window, weights [kh*kw][TapLanes]), into the first planes of the
+// lanes' planes planeStride apart, lane l of position p at
+// dst[l*planeStride+p], with bias, zero added and act (with lo and hi,
+// Clip's bounds). src must hold LaneRowSlack floats past the last
+// window. With AVX-512 and the strides and widths of LaneRowFits, a
+// loop loads each input vector of a kernel row once for the eight
+// positions of a block that read it, and the kernel row's weights once,
+// rather than every tap of every position; otherwise it is SumPlanes.
+// The taps are summed in SumPlanes' order, fused alike: the same bits.
+func SumLaneRow(dst []float32, planeStride, planes, n int, src []float32, stride, rowStride, kh, kw int, weights, bias []float32, act StoreActivation, lo, hi float32) {
+	const l = TapLanes
+	if n == 0 {
+		return
+	}
+	if n < 0 || stride < 1 || kh < 1 || kw < 1 || rowStride < 0 || planes < 1 || planes > l || planeStride < n ||
+		(planes-1)*planeStride+n > len(dst) || len(weights) != kh*kw*l || len(bias) < l ||
+		(kh-1)*rowStride+((n-1)*stride+kw)*l+LaneRowSlack > len(src) {
+		panic(fmt.Sprintf("vec: SumLaneRow of %d positions at stride %d into %d planes %d apart in %d, a %dx%d kernel, rows %d apart in %d, %d weights, %d biases",
+			n, stride, planes, planeStride, len(dst), kh, kw, rowStride, len(src), len(weights), len(bias)))
+	}
+	if sumLaneRowFast(dst, planeStride, planes, n, src, stride, rowStride, kh, kw, weights, bias, act, lo, hi) {
+		return
+	}
+	positions, taps := make([]int32, n), make([]int32, 0, kh*kw)
+	for p := range positions {
+		positions[p] = int32(p * stride * l)
+	}
+	for r := range kh {
+		for c := range kw {
+			taps = append(taps, int32(r*rowStride+c*l))
+		}
+	}
+	NewLaneTaps(positions, taps).SumPlanes(dst, planeStride, planes, 0, n, src, weights, bias, act, lo, hi)
+}
+
 // StoreActivation is the activation LaneTaps.SumPlanes and ChannelTaps
 // apply to each value as they store it, with the bits of the vec
 // function of the same name.

@@ -3,6 +3,8 @@ package vec
 import (
 	"fmt"
 
+	"golang.org/x/sys/cpu"
+
 	"github.com/onnxkit/onnxkit/native/simd"
 )
 
@@ -34,7 +36,7 @@ func laneTapsFast(dst, src []float32, positions, taps []int32, weights, bias []f
 // blocks (28x28 and larger planes: the same loop).
 func laneTapsPlanesFast(dst []float32, planeStride, planes int, src []float32, positions, taps []int32, weights, bias []float32, act StoreActivation, lo, hi float32) int {
 	n := len(positions)
-	avx512 := simd.Has(simd.AVX512)
+	avx512 := hasMaskedLanes()
 	if !avx512 {
 		n = n / TapLanes * TapLanes
 		if n == 0 || planes < TapLanes || !hasAVX2() {
@@ -71,15 +73,59 @@ func laneTapsPlanesFast(dst []float32, planeStride, planes int, src []float32, p
 // run in assembly whatever the width of the rows, the count of positions
 // and the count of planes (AVX-512, through masks), not only on whole
 // vectors and all the lanes' planes.
-func LaneTapsMasked() bool { return simd.Has(simd.AVX512) }
+func LaneTapsMasked() bool { return hasMaskedLanes() }
+
+// hasMaskedLanes reports whether the CPU level is AVX-512 with the
+// extensions the masked loops of eight lanes need: opmasks on YMM
+// registers (VL) and VXORPS beyond Y15 (DQ), which Zen 4 and every
+// AVX-512 core since Skylake-X have.
+func hasMaskedLanes() bool {
+	return simd.Has(simd.AVX512) && cpu.X86.HasAVX512VL && cpu.X86.HasAVX512DQ
+}
 
 // interleavePlanesFast computes InterleavePlanes, checked, with
 // interleavePlanesAVX512 when the CPU has AVX-512, and reports whether
 // it did.
 func interleavePlanesFast(dst []float32, dstRowStride int, src []float32, planeStride, planes, width, rows int) bool {
-	if !simd.Has(simd.AVX512) {
+	if !hasMaskedLanes() {
 		return false
 	}
 	interleavePlanesAVX512(rows, width, &dst[0], dstRowStride, &src[0], planeStride, planes)
+	return true
+}
+
+// LaneRowFits reports whether SumLaneRow runs its row loops in assembly
+// for this stride and kernel width (AVX-512: 3 or 5 columns with unit
+// strides).
+func LaneRowFits(stride, kw int) bool {
+	return hasMaskedLanes() && stride == 1 && (kw == 3 || kw == 5)
+}
+
+// sumLaneRowFast computes SumLaneRow, checked, with its row loops when
+// LaneRowFits, and reports whether it did. The loops are called
+// directly (not through func values, through which the pointers would
+// escape).
+func sumLaneRowFast(dst []float32, planeStride, planes, n int, src []float32, stride, rowStride, kh, kw int, weights, bias []float32, act StoreActivation, lo, hi float32) bool {
+	if !LaneRowFits(stride, kw) {
+		return false
+	}
+	d, sp, w, b := &dst[0], &src[0], &weights[0], &bias[0]
+	relu := act == StoreRelu
+	switch {
+	case kw == 3 && (act == StoreIdentity || act == StoreRelu):
+		laneRowS1K3AVX512(n, d, planeStride, planes, sp, rowStride, w, b, kh, relu)
+	case kw == 3 && act == StoreClip:
+		laneRowS1K3ClipAVX512(n, d, planeStride, planes, sp, rowStride, w, b, kh, lo, hi)
+	case kw == 3 && act == StoreHardSwish:
+		laneRowS1K3HardSwishAVX512(n, d, planeStride, planes, sp, rowStride, w, b, kh, HardSwishAlpha, HardSwishBeta)
+	case act == StoreIdentity || act == StoreRelu:
+		laneRowS1K5AVX512(n, d, planeStride, planes, sp, rowStride, w, b, kh, relu)
+	case act == StoreClip:
+		laneRowS1K5ClipAVX512(n, d, planeStride, planes, sp, rowStride, w, b, kh, lo, hi)
+	case act == StoreHardSwish:
+		laneRowS1K5HardSwishAVX512(n, d, planeStride, planes, sp, rowStride, w, b, kh, HardSwishAlpha, HardSwishBeta)
+	default:
+		panic(fmt.Sprintf("vec: unknown store activation %d", act))
+	}
 	return true
 }

@@ -21,3 +21,11 @@ func LaneTapsMasked() bool { return false }
 func interleavePlanesFast(dst []float32, dstRowStride int, src []float32, planeStride, planes, width, rows int) bool {
 	return false
 }
+
+// LaneRowFits reports false outside amd64: SumLaneRow is SumPlanes.
+func LaneRowFits(stride, kw int) bool { return false }
+
+// sumLaneRowFast leaves SumLaneRow to SumPlanes outside amd64.
+func sumLaneRowFast(dst []float32, planeStride, planes, n int, src []float32, stride, rowStride, kh, kw int, weights, bias []float32, act StoreActivation, lo, hi float32) bool {
+	return false
+}

@@ -1,6 +1,7 @@
 package vec
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -210,6 +211,85 @@ func TestInterleavePlanes(t *testing.T) {
 				for i := range dst {
 					if math.Float32bits(dst[i]) != math.Float32bits(want[i]) {
 						t.Fatalf("width %d, %d rows of %d planes: dst[%d] = %v, want %v", width, rows, planes, i, dst[i], want[i])
+					}
+				}
+			}
+		}
+	})
+}
+
+// TestSumLaneRow checks, at every CPU level, SumLaneRow against the sums
+// in float64 (without an activation: a few float32 roundings of the sum
+// of the magnitudes of the terms) and bitwise against SumPlanes of the
+// same positions and taps, with every store activation, for 1 to 30
+// positions (whole blocks of the row loops and every tail), strides 1 to
+// 3, kernels of 1 to 5 rows and columns (those of LaneRowFits and
+// others), all the lanes' planes or fewer, src no longer than the
+// windows and LaneRowSlack, and that nothing between or after the
+// planes is written.
+func TestSumLaneRow(t *testing.T) {
+	const l = TapLanes
+	rng := rand.New(rand.NewPCG(13, 14))
+	leveltest.Run(t, func(t *testing.T) {
+		for n := 1; n <= 30; n++ {
+			for _, stride := range []int{1, 2, 3} {
+				for _, kw := range []int{1, 3, 5} {
+					kh := 1 + rng.IntN(5)
+					rowStride := ((n-1)*stride+kw)*l + rng.IntN(3)*l
+					src := make([]float32, (kh-1)*rowStride+((n-1)*stride+kw)*l+LaneRowSlack)
+					for i := range src {
+						src[i] = 4*rng.Float32() - 2
+					}
+					weights, bias := make([]float32, kh*kw*l), make([]float32, l)
+					for i := range weights {
+						weights[i] = 2*rng.Float32() - 1
+					}
+					for i := range bias {
+						bias[i] = rng.Float32() - 0.5
+					}
+					planes := l
+					if rng.IntN(2) == 0 {
+						planes = 1 + rng.IntN(l-1)
+					}
+					positions, taps := make([]int32, n), make([]int32, 0, kh*kw)
+					for p := range positions {
+						positions[p] = int32(p * stride * l)
+					}
+					for r := range kh {
+						for c := range kw {
+							taps = append(taps, int32(r*rowStride+c*l))
+						}
+					}
+					planeStride := n + 2
+					for _, act := range []StoreActivation{StoreIdentity, StoreRelu, StoreClip, StoreHardSwish} {
+						const lo, hi = -0.5, 1.5
+						got, want := make([]float32, l*planeStride), make([]float32, l*planeStride)
+						for i := range got {
+							got[i], want[i] = -7, -7
+						}
+						SumLaneRow(got[:(planes-1)*planeStride+n], planeStride, planes, n, src, stride, rowStride, kh, kw, weights, bias, act, lo, hi)
+						NewLaneTaps(positions, taps).SumPlanes(want[:(planes-1)*planeStride+n], planeStride, planes, 0, n, src, weights, bias, act, lo, hi)
+						what := fmt.Sprintf("%d positions, stride %d, %dx%d kernel, %d planes, activation %d", n, stride, kh, kw, planes, act)
+						for i := range got {
+							if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+								t.Fatalf("%s: dst[%d] = %v, SumPlanes %v", what, i, got[i], want[i])
+							}
+						}
+						if act != StoreIdentity {
+							continue
+						}
+						for j := range planes {
+							for p := range n {
+								sum, mag := float64(bias[j]), math.Abs(float64(bias[j]))
+								for t, o := range taps {
+									term := float64(weights[t*l+j]) * float64(src[int(positions[p]+o)+j])
+									sum, mag = sum+term, mag+math.Abs(term)
+								}
+								if d := math.Abs(float64(got[j*planeStride+p]) - sum); d > 4*float64(len(taps)+1)*0x1p-24*mag {
+									t.Fatalf("%s: plane %d position %d = %v, want %v (magnitude %v)", what, j, p, got[j*planeStride+p], sum, mag)
+								}
+							}
+						}
 					}
 				}
 			}

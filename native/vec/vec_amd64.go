@@ -331,3 +331,33 @@ func laneTapsAVX2(n int, dst *float32, src *float32, pos *int32, taps *int32, w 
 //
 //go:noescape
 func interleavePlanesAVX512(rows int, width int, dst *float32, dstRowStride int, src *float32, planeStride int, planes int)
+
+// laneRowS1K3AVX512 is a loop of SumLaneRow; see emitLaneRows in package asmgen.
+//
+//go:noescape
+func laneRowS1K3AVX512(n int, dst *float32, planeStride int, planes int, src *float32, rowStride int, w *float32, bias *float32, kh int, relu bool)
+
+// laneRowS1K3ClipAVX512 is a loop of SumLaneRow; see emitLaneRows in package asmgen.
+//
+//go:noescape
+func laneRowS1K3ClipAVX512(n int, dst *float32, planeStride int, planes int, src *float32, rowStride int, w *float32, bias *float32, kh int, a float32, b float32)
+
+// laneRowS1K3HardSwishAVX512 is a loop of SumLaneRow; see emitLaneRows in package asmgen.
+//
+//go:noescape
+func laneRowS1K3HardSwishAVX512(n int, dst *float32, planeStride int, planes int, src *float32, rowStride int, w *float32, bias *float32, kh int, a float32, b float32)
+
+// laneRowS1K5AVX512 is a loop of SumLaneRow; see emitLaneRows in package asmgen.
+//
+//go:noescape
+func laneRowS1K5AVX512(n int, dst *float32, planeStride int, planes int, src *float32, rowStride int, w *float32, bias *float32, kh int, relu bool)
+
+// laneRowS1K5ClipAVX512 is a loop of SumLaneRow; see emitLaneRows in package asmgen.
+//
+//go:noescape
+func laneRowS1K5ClipAVX512(n int, dst *float32, planeStride int, planes int, src *float32, rowStride int, w *float32, bias *float32, kh int, a float32, b float32)
+
+// laneRowS1K5HardSwishAVX512 is a loop of SumLaneRow; see emitLaneRows in package asmgen.
+//
+//go:noescape
+func laneRowS1K5HardSwishAVX512(n int, dst *float32, planeStride int, planes int, src *float32, rowStride int, w *float32, bias *float32, kh int, a float32, b float32)

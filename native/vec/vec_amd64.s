@@ -12286,3 +12286,2259 @@ partialnext:
 	JNZ  partialrow
 	VZEROUPPER
 	RET
+
+// func laneRowS1K3AVX512(n int, dst *float32, planeStride int, planes int, src *float32, rowStride int, w *float32, bias *float32, kh int, relu bool)
+// Requires: AVX, AVX512F, AVX512VL, FMA3
+TEXT ·laneRowS1K3AVX512(SB), NOSPLIT, $24-73
+	MOVQ n+0(FP), AX
+	MOVQ AX, (SP)
+	MOVQ dst+8(FP), AX
+	MOVQ AX, 8(SP)
+	MOVQ src+32(FP), AX
+	MOVQ AX, 16(SP)
+
+blocks:
+	CMPQ    (SP), $0x08
+	JL      blocksdone
+	MOVQ    bias+56(FP), AX
+	VMOVUPS (AX), Y0
+	VMOVUPS (AX), Y1
+	VMOVUPS (AX), Y2
+	VMOVUPS (AX), Y3
+	VMOVUPS (AX), Y4
+	VMOVUPS (AX), Y5
+	VMOVUPS (AX), Y6
+	VMOVUPS (AX), Y7
+	MOVQ    16(SP), AX
+	MOVQ    w+48(FP), CX
+	MOVQ    kh+64(FP), DX
+	MOVQ    rowStride+40(FP), BX
+	SHLQ    $0x02, BX
+
+blockrow:
+	VMOVUPS     (AX), Y8
+	VMOVUPS     32(AX), Y9
+	VMOVUPS     64(AX), Y10
+	VMOVUPS     96(AX), Y11
+	VMOVUPS     128(AX), Y12
+	VMOVUPS     160(AX), Y13
+	VMOVUPS     192(AX), Y14
+	VMOVUPS     224(AX), Y15
+	VMOVUPS     256(AX), Y16
+	VMOVUPS     288(AX), Y17
+	VMOVUPS     (CX), Y18
+	VMOVUPS     32(CX), Y19
+	VMOVUPS     64(CX), Y20
+	VFMADD231PS Y8, Y18, Y0
+	VFMADD231PS Y9, Y18, Y1
+	VFMADD231PS Y10, Y18, Y2
+	VFMADD231PS Y11, Y18, Y3
+	VFMADD231PS Y12, Y18, Y4
+	VFMADD231PS Y13, Y18, Y5
+	VFMADD231PS Y14, Y18, Y6
+	VFMADD231PS Y15, Y18, Y7
+	VFMADD231PS Y9, Y19, Y0
+	VFMADD231PS Y10, Y19, Y1
+	VFMADD231PS Y11, Y19, Y2
+	VFMADD231PS Y12, Y19, Y3
+	VFMADD231PS Y13, Y19, Y4
+	VFMADD231PS Y14, Y19, Y5
+	VFMADD231PS Y15, Y19, Y6
+	VFMADD231PS Y16, Y19, Y7
+	VFMADD231PS Y10, Y20, Y0
+	VFMADD231PS Y11, Y20, Y1
+	VFMADD231PS Y12, Y20, Y2
+	VFMADD231PS Y13, Y20, Y3
+	VFMADD231PS Y14, Y20, Y4
+	VFMADD231PS Y15, Y20, Y5
+	VFMADD231PS Y16, Y20, Y6
+	VFMADD231PS Y17, Y20, Y7
+	ADDQ        BX, AX
+	ADDQ        $0x00000060, CX
+	DECQ        DX
+	JNZ         blockrow
+	VUNPCKLPS   Y1, Y0, Y8
+	VUNPCKHPS   Y1, Y0, Y0
+	VUNPCKLPS   Y3, Y2, Y1
+	VUNPCKHPS   Y3, Y2, Y2
+	VUNPCKLPS   Y5, Y4, Y3
+	VUNPCKHPS   Y5, Y4, Y4
+	VUNPCKLPS   Y7, Y6, Y5
+	VUNPCKHPS   Y7, Y6, Y6
+	VSHUFPS     $0x44, Y1, Y8, Y7
+	VSHUFPS     $0xee, Y1, Y8, Y1
+	VSHUFPS     $0x44, Y2, Y0, Y8
+	VSHUFPS     $0xee, Y2, Y0, Y0
+	VSHUFPS     $0x44, Y5, Y3, Y2
+	VSHUFPS     $0xee, Y5, Y3, Y3
+	VSHUFPS     $0x44, Y6, Y4, Y5
+	VSHUFPS     $0xee, Y6, Y4, Y4
+	VXORPS      Y6, Y6, Y6
+	MOVB        relu+72(FP), AL
+	MOVQ        planeStride+16(FP), CX
+	SHLQ        $0x02, CX
+	MOVQ        8(SP), DX
+	MOVQ        planes+24(FP), BX
+	VPERM2F128  $0x20, Y2, Y7, Y9
+	VADDPS      Y6, Y9, Y9
+	TESTB       AL, AL
+	JZ          blockstore0
+	VMAXPS      Y9, Y6, Y9
+
+blockstore0:
+	VMOVUPS    Y9, (DX)
+	ADDQ       CX, DX
+	CMPQ       BX, $0x01
+	JLE        blockplanesstored
+	VPERM2F128 $0x20, Y3, Y1, Y9
+	VADDPS     Y6, Y9, Y9
+	TESTB      AL, AL
+	JZ         blockstore1
+	VMAXPS     Y9, Y6, Y9
+
+blockstore1:
+	VMOVUPS    Y9, (DX)
+	ADDQ       CX, DX
+	CMPQ       BX, $0x02
+	JLE        blockplanesstored
+	VPERM2F128 $0x20, Y5, Y8, Y9
+	VADDPS     Y6, Y9, Y9
+	TESTB      AL, AL
+	JZ         blockstore2
+	VMAXPS     Y9, Y6, Y9
+
+blockstore2:
+	VMOVUPS    Y9, (DX)
+	ADDQ       CX, DX
+	CMPQ       BX, $0x03
+	JLE        blockplanesstored
+	VPERM2F128 $0x20, Y4, Y0, Y9
+	VADDPS     Y6, Y9, Y9
+	TESTB      AL, AL
+	JZ         blockstore3
+	VMAXPS     Y9, Y6, Y9
+
+blockstore3:
+	VMOVUPS    Y9, (DX)
+	ADDQ       CX, DX
+	CMPQ       BX, $0x04
+	JLE        blockplanesstored
+	VPERM2F128 $0x31, Y2, Y7, Y2
+	VADDPS     Y6, Y2, Y2
+	TESTB      AL, AL
+	JZ         blockstore4
+	VMAXPS     Y2, Y6, Y2
+
+blockstore4:
+	VMOVUPS    Y2, (DX)
+	ADDQ       CX, DX
+	CMPQ       BX, $0x05
+	JLE        blockplanesstored
+	VPERM2F128 $0x31, Y3, Y1, Y1
+	VADDPS     Y6, Y1, Y1
+	TESTB      AL, AL
+	JZ         blockstore5
+	VMAXPS     Y1, Y6, Y1
+
+blockstore5:
+	VMOVUPS    Y1, (DX)
+	ADDQ       CX, DX
+	CMPQ       BX, $0x06
+	JLE        blockplanesstored
+	VPERM2F128 $0x31, Y5, Y8, Y1
+	VADDPS     Y6, Y1, Y1
+	TESTB      AL, AL
+	JZ         blockstore6
+	VMAXPS     Y1, Y6, Y1
+
+blockstore6:
+	VMOVUPS    Y1, (DX)
+	ADDQ       CX, DX
+	CMPQ       BX, $0x07
+	JLE        blockplanesstored
+	VPERM2F128 $0x31, Y4, Y0, Y0
+	VADDPS     Y6, Y0, Y0
+	TESTB      AL, AL
+	JZ         blockstore7
+	VMAXPS     Y0, Y6, Y0
+
+blockstore7:
+	VMOVUPS Y0, (DX)
+
+blockplanesstored:
+	ADDQ $0x00000020, 8(SP)
+	ADDQ $0x00000100, 16(SP)
+	SUBQ $0x08, (SP)
+	JMP  blocks
+
+blocksdone:
+	CMPQ    (SP), $0x00
+	JE      done
+	MOVQ    bias+56(FP), AX
+	VMOVUPS (AX), Y0
+	VMOVUPS (AX), Y1
+	VMOVUPS (AX), Y2
+	VMOVUPS (AX), Y3
+	VMOVUPS (AX), Y4
+	VMOVUPS (AX), Y5
+	VMOVUPS (AX), Y6
+	VMOVUPS (AX), Y7
+	MOVQ    16(SP), AX
+	MOVQ    w+48(FP), CX
+	MOVQ    kh+64(FP), DX
+	MOVQ    rowStride+40(FP), BX
+	SHLQ    $0x02, BX
+
+tailrow:
+	VMOVUPS     (AX), Y8
+	VMOVUPS     32(AX), Y9
+	VMOVUPS     64(AX), Y10
+	VMOVUPS     96(AX), Y11
+	VMOVUPS     128(AX), Y12
+	VMOVUPS     160(AX), Y13
+	VMOVUPS     192(AX), Y14
+	VMOVUPS     224(AX), Y15
+	VMOVUPS     256(AX), Y16
+	VMOVUPS     288(AX), Y17
+	VMOVUPS     (CX), Y18
+	VMOVUPS     32(CX), Y19
+	VMOVUPS     64(CX), Y20
+	VFMADD231PS Y8, Y18, Y0
+	VFMADD231PS Y9, Y18, Y1
+	VFMADD231PS Y10, Y18, Y2
+	VFMADD231PS Y11, Y18, Y3
+	VFMADD231PS Y12, Y18, Y4
+	VFMADD231PS Y13, Y18, Y5
+	VFMADD231PS Y14, Y18, Y6
+	VFMADD231PS Y15, Y18, Y7
+	VFMADD231PS Y9, Y19, Y0
+	VFMADD231PS Y10, Y19, Y1
+	VFMADD231PS Y11, Y19, Y2
+	VFMADD231PS Y12, Y19, Y3
+	VFMADD231PS Y13, Y19, Y4
+	VFMADD231PS Y14, Y19, Y5
+	VFMADD231PS Y15, Y19, Y6
+	VFMADD231PS Y16, Y19, Y7
+	VFMADD231PS Y10, Y20, Y0
+	VFMADD231PS Y11, Y20, Y1
+	VFMADD231PS Y12, Y20, Y2
+	VFMADD231PS Y13, Y20, Y3
+	VFMADD231PS Y14, Y20, Y4
+	VFMADD231PS Y15, Y20, Y5
+	VFMADD231PS Y16, Y20, Y6
+	VFMADD231PS Y17, Y20, Y7
+	ADDQ        BX, AX
+	ADDQ        $0x00000060, CX
+	DECQ        DX
+	JNZ         tailrow
+	VUNPCKLPS   Y1, Y0, Y8
+	VUNPCKHPS   Y1, Y0, Y0
+	VUNPCKLPS   Y3, Y2, Y1
+	VUNPCKHPS   Y3, Y2, Y2
+	VUNPCKLPS   Y5, Y4, Y3
+	VUNPCKHPS   Y5, Y4, Y4
+	VUNPCKLPS   Y7, Y6, Y5
+	VUNPCKHPS   Y7, Y6, Y6
+	VSHUFPS     $0x44, Y1, Y8, Y7
+	VSHUFPS     $0xee, Y1, Y8, Y1
+	VSHUFPS     $0x44, Y2, Y0, Y8
+	VSHUFPS     $0xee, Y2, Y0, Y0
+	VSHUFPS     $0x44, Y5, Y3, Y2
+	VSHUFPS     $0xee, Y5, Y3, Y3
+	VSHUFPS     $0x44, Y6, Y4, Y5
+	VSHUFPS     $0xee, Y6, Y4, Y4
+	VXORPS      Y6, Y6, Y6
+	MOVB        relu+72(FP), AL
+	MOVQ        (SP), CX
+	LEAQ        laneMasks16<>+0(SB), DX
+	KMOVW       (DX)(CX*2), K1
+	MOVQ        planeStride+16(FP), CX
+	SHLQ        $0x02, CX
+	MOVQ        8(SP), DX
+	MOVQ        planes+24(FP), BX
+	VPERM2F128  $0x20, Y2, Y7, Y9
+	VADDPS      Y6, Y9, Y9
+	TESTB       AL, AL
+	JZ          tailstore0
+	VMAXPS      Y9, Y6, Y9
+
+tailstore0:
+	VMOVUPS    Y9, K1, (DX)
+	ADDQ       CX, DX
+	CMPQ       BX, $0x01
+	JLE        tailplanesstored
+	VPERM2F128 $0x20, Y3, Y1, Y9
+	VADDPS     Y6, Y9, Y9
+	TESTB      AL, AL
+	JZ         tailstore1
+	VMAXPS     Y9, Y6, Y9
+
+tailstore1:
+	VMOVUPS    Y9, K1, (DX)
+	ADDQ       CX, DX
+	CMPQ       BX, $0x02
+	JLE        tailplanesstored
+	VPERM2F128 $0x20, Y5, Y8, Y9
+	VADDPS     Y6, Y9, Y9
+	TESTB      AL, AL
+	JZ         tailstore2
+	VMAXPS     Y9, Y6, Y9
+
+tailstore2:
+	VMOVUPS    Y9, K1, (DX)
+	ADDQ       CX, DX
+	CMPQ       BX, $0x03
+	JLE        tailplanesstored
+	VPERM2F128 $0x20, Y4, Y0, Y9
+	VADDPS     Y6, Y9, Y9
+	TESTB      AL, AL
+	JZ         tailstore3
+	VMAXPS     Y9, Y6, Y9
+
+tailstore3:
+	VMOVUPS    Y9, K1, (DX)
+	ADDQ       CX, DX
+	CMPQ       BX, $0x04
+	JLE        tailplanesstored
+	VPERM2F128 $0x31, Y2, Y7, Y2
+	VADDPS     Y6, Y2, Y2
+	TESTB      AL, AL
+	JZ         tailstore4
+	VMAXPS     Y2, Y6, Y2
+
+tailstore4:
+	VMOVUPS    Y2, K1, (DX)
+	ADDQ       CX, DX
+	CMPQ       BX, $0x05
+	JLE        tailplanesstored
+	VPERM2F128 $0x31, Y3, Y1, Y1
+	VADDPS     Y6, Y1, Y1
+	TESTB      AL, AL
+	JZ         tailstore5
+	VMAXPS     Y1, Y6, Y1
+
+tailstore5:
+	VMOVUPS    Y1, K1, (DX)
+	ADDQ       CX, DX
+	CMPQ       BX, $0x06
+	JLE        tailplanesstored
+	VPERM2F128 $0x31, Y5, Y8, Y1
+	VADDPS     Y6, Y1, Y1
+	TESTB      AL, AL
+	JZ         tailstore6
+	VMAXPS     Y1, Y6, Y1
+
+tailstore6:
+	VMOVUPS    Y1, K1, (DX)
+	ADDQ       CX, DX
+	CMPQ       BX, $0x07
+	JLE        tailplanesstored
+	VPERM2F128 $0x31, Y4, Y0, Y0
+	VADDPS     Y6, Y0, Y0
+	TESTB      AL, AL
+	JZ         tailstore7
+	VMAXPS     Y0, Y6, Y0
+
+tailstore7:
+	VMOVUPS Y0, K1, (DX)
+
+tailplanesstored:
+done:
+	VZEROUPPER
+	RET
+
+// func laneRowS1K3ClipAVX512(n int, dst *float32, planeStride int, planes int, src *float32, rowStride int, w *float32, bias *float32, kh int, a float32, b float32)
+// Requires: AVX, AVX512F, AVX512VL, FMA3
+TEXT ·laneRowS1K3ClipAVX512(SB), NOSPLIT, $24-80
+	MOVQ n+0(FP), AX
+	MOVQ AX, (SP)
+	MOVQ dst+8(FP), AX
+	MOVQ AX, 8(SP)
+	MOVQ src+32(FP), AX
+	MOVQ AX, 16(SP)
+
+blocks:
+	CMPQ    (SP), $0x08
+	JL      blocksdone
+	MOVQ    bias+56(FP), AX
+	VMOVUPS (AX), Y0
+	VMOVUPS (AX), Y1
+	VMOVUPS (AX), Y2
+	VMOVUPS (AX), Y3
+	VMOVUPS (AX), Y4
+	VMOVUPS (AX), Y5
+	VMOVUPS (AX), Y6
+	VMOVUPS (AX), Y7
+	MOVQ    16(SP), AX
+	MOVQ    w+48(FP), CX
+	MOVQ    kh+64(FP), DX
+	MOVQ    rowStride+40(FP), BX
+	SHLQ    $0x02, BX
+
+blockrow:
+	VMOVUPS      (AX), Y8
+	VMOVUPS      32(AX), Y9
+	VMOVUPS      64(AX), Y10
+	VMOVUPS      96(AX), Y11
+	VMOVUPS      128(AX), Y12
+	VMOVUPS      160(AX), Y13
+	VMOVUPS      192(AX), Y14
+	VMOVUPS      224(AX), Y15
+	VMOVUPS      256(AX), Y16
+	VMOVUPS      288(AX), Y17
+	VMOVUPS      (CX), Y18
+	VMOVUPS      32(CX), Y19
+	VMOVUPS      64(CX), Y20
+	VFMADD231PS  Y8, Y18, Y0
+	VFMADD231PS  Y9, Y18, Y1
+	VFMADD231PS  Y10, Y18, Y2
+	VFMADD231PS  Y11, Y18, Y3
+	VFMADD231PS  Y12, Y18, Y4
+	VFMADD231PS  Y13, Y18, Y5
+	VFMADD231PS  Y14, Y18, Y6
+	VFMADD231PS  Y15, Y18, Y7
+	VFMADD231PS  Y9, Y19, Y0
+	VFMADD231PS  Y10, Y19, Y1
+	VFMADD231PS  Y11, Y19, Y2
+	VFMADD231PS  Y12, Y19, Y3
+	VFMADD231PS  Y13, Y19, Y4
+	VFMADD231PS  Y14, Y19, Y5
+	VFMADD231PS  Y15, Y19, Y6
+	VFMADD231PS  Y16, Y19, Y7
+	VFMADD231PS  Y10, Y20, Y0
+	VFMADD231PS  Y11, Y20, Y1
+	VFMADD231PS  Y12, Y20, Y2
+	VFMADD231PS  Y13, Y20, Y3
+	VFMADD231PS  Y14, Y20, Y4
+	VFMADD231PS  Y15, Y20, Y5
+	VFMADD231PS  Y16, Y20, Y6
+	VFMADD231PS  Y17, Y20, Y7
+	ADDQ         BX, AX
+	ADDQ         $0x00000060, CX
+	DECQ         DX
+	JNZ          blockrow
+	VUNPCKLPS    Y1, Y0, Y8
+	VUNPCKHPS    Y1, Y0, Y0
+	VUNPCKLPS    Y3, Y2, Y1
+	VUNPCKHPS    Y3, Y2, Y2
+	VUNPCKLPS    Y5, Y4, Y3
+	VUNPCKHPS    Y5, Y4, Y4
+	VUNPCKLPS    Y7, Y6, Y5
+	VUNPCKHPS    Y7, Y6, Y6
+	VSHUFPS      $0x44, Y1, Y8, Y7
+	VSHUFPS      $0xee, Y1, Y8, Y1
+	VSHUFPS      $0x44, Y2, Y0, Y8
+	VSHUFPS      $0xee, Y2, Y0, Y0
+	VSHUFPS      $0x44, Y5, Y3, Y2
+	VSHUFPS      $0xee, Y5, Y3, Y3
+	VSHUFPS      $0x44, Y6, Y4, Y5
+	VSHUFPS      $0xee, Y6, Y4, Y4
+	VXORPS       Y6, Y6, Y6
+	VBROADCASTSS a+72(FP), Y9
+	VBROADCASTSS b+76(FP), Y10
+	MOVQ         planeStride+16(FP), AX
+	SHLQ         $0x02, AX
+	MOVQ         8(SP), CX
+	MOVQ         planes+24(FP), DX
+	VPERM2F128   $0x20, Y2, Y7, Y11
+	VADDPS       Y6, Y11, Y11
+	VMAXPS       Y11, Y9, Y11
+	VMINPS       Y11, Y10, Y11
+	VMOVUPS      Y11, (CX)
+	ADDQ         AX, CX
+	CMPQ         DX, $0x01
+	JLE          blockplanesstored
+	VPERM2F128   $0x20, Y3, Y1, Y11
+	VADDPS       Y6, Y11, Y11
+	VMAXPS       Y11, Y9, Y11
+	VMINPS       Y11, Y10, Y11
+	VMOVUPS      Y11, (CX)
+	ADDQ         AX, CX
+	CMPQ         DX, $0x02
+	JLE          blockplanesstored
+	VPERM2F128   $0x20, Y5, Y8, Y11
+	VADDPS       Y6, Y11, Y11
+	VMAXPS       Y11, Y9, Y11
+	VMINPS       Y11, Y10, Y11
+	VMOVUPS      Y11, (CX)
+	ADDQ         AX, CX
+	CMPQ         DX, $0x03
+	JLE          blockplanesstored
+	VPERM2F128   $0x20, Y4, Y0, Y11
+	VADDPS       Y6, Y11, Y11
+	VMAXPS       Y11, Y9, Y11
+	VMINPS       Y11, Y10, Y11
+	VMOVUPS      Y11, (CX)
+	ADDQ         AX, CX
+	CMPQ         DX, $0x04
+	JLE          blockplanesstored
+	VPERM2F128   $0x31, Y2, Y7, Y2
+	VADDPS       Y6, Y2, Y2
+	VMAXPS       Y2, Y9, Y2
+	VMINPS       Y2, Y10, Y2
+	VMOVUPS      Y2, (CX)
+	ADDQ         AX, CX
+	CMPQ         DX, $0x05
+	JLE          blockplanesstored
+	VPERM2F128   $0x31, Y3, Y1, Y1
+	VADDPS       Y6, Y1, Y1
+	VMAXPS       Y1, Y9, Y1
+	VMINPS       Y1, Y10, Y1
+	VMOVUPS      Y1, (CX)
+	ADDQ         AX, CX
+	CMPQ         DX, $0x06
+	JLE          blockplanesstored
+	VPERM2F128   $0x31, Y5, Y8, Y1
+	VADDPS       Y6, Y1, Y1
+	VMAXPS       Y1, Y9, Y1
+	VMINPS       Y1, Y10, Y1
+	VMOVUPS      Y1, (CX)
+	ADDQ         AX, CX
+	CMPQ         DX, $0x07
+	JLE          blockplanesstored
+	VPERM2F128   $0x31, Y4, Y0, Y0
+	VADDPS       Y6, Y0, Y0
+	VMAXPS       Y0, Y9, Y0
+	VMINPS       Y0, Y10, Y0
+	VMOVUPS      Y0, (CX)
+
+blockplanesstored:
+	ADDQ $0x00000020, 8(SP)
+	ADDQ $0x00000100, 16(SP)
+	SUBQ $0x08, (SP)
+	JMP  blocks
+
+blocksdone:
+	CMPQ    (SP), $0x00
+	JE      done
+	MOVQ    bias+56(FP), AX
+	VMOVUPS (AX), Y0
+	VMOVUPS (AX), Y1
+	VMOVUPS (AX), Y2
+	VMOVUPS (AX), Y3
+	VMOVUPS (AX), Y4
+	VMOVUPS (AX), Y5
+	VMOVUPS (AX), Y6
+	VMOVUPS (AX), Y7
+	MOVQ    16(SP), AX
+	MOVQ    w+48(FP), CX
+	MOVQ    kh+64(FP), DX
+	MOVQ    rowStride+40(FP), BX
+	SHLQ    $0x02, BX
+
+tailrow:
+	VMOVUPS      (AX), Y8
+	VMOVUPS      32(AX), Y9
+	VMOVUPS      64(AX), Y10
+	VMOVUPS      96(AX), Y11
+	VMOVUPS      128(AX), Y12
+	VMOVUPS      160(AX), Y13
+	VMOVUPS      192(AX), Y14
+	VMOVUPS      224(AX), Y15
+	VMOVUPS      256(AX), Y16
+	VMOVUPS      288(AX), Y17
+	VMOVUPS      (CX), Y18
+	VMOVUPS      32(CX), Y19
+	VMOVUPS      64(CX), Y20
+	VFMADD231PS  Y8, Y18, Y0
+	VFMADD231PS  Y9, Y18, Y1
+	VFMADD231PS  Y10, Y18, Y2
+	VFMADD231PS  Y11, Y18, Y3
+	VFMADD231PS  Y12, Y18, Y4
+	VFMADD231PS  Y13, Y18, Y5
+	VFMADD231PS  Y14, Y18, Y6
+	VFMADD231PS  Y15, Y18, Y7
+	VFMADD231PS  Y9, Y19, Y0
+	VFMADD231PS  Y10, Y19, Y1
+	VFMADD231PS  Y11, Y19, Y2
+	VFMADD231PS  Y12, Y19, Y3
+	VFMADD231PS  Y13, Y19, Y4
+	VFMADD231PS  Y14, Y19, Y5
+	VFMADD231PS  Y15, Y19, Y6
+	VFMADD231PS  Y16, Y19, Y7
+	VFMADD231PS  Y10, Y20, Y0
+	VFMADD231PS  Y11, Y20, Y1
+	VFMADD231PS  Y12, Y20, Y2
+	VFMADD231PS  Y13, Y20, Y3
+	VFMADD231PS  Y14, Y20, Y4
+	VFMADD231PS  Y15, Y20, Y5
+	VFMADD231PS  Y16, Y20, Y6
+	VFMADD231PS  Y17, Y20, Y7
+	ADDQ         BX, AX
+	ADDQ         $0x00000060, CX
+	DECQ         DX
+	JNZ          tailrow
+	VUNPCKLPS    Y1, Y0, Y8
+	VUNPCKHPS    Y1, Y0, Y0
+	VUNPCKLPS    Y3, Y2, Y1
+	VUNPCKHPS    Y3, Y2, Y2
+	VUNPCKLPS    Y5, Y4, Y3
+	VUNPCKHPS    Y5, Y4, Y4
+	VUNPCKLPS    Y7, Y6, Y5
+	VUNPCKHPS    Y7, Y6, Y6
+	VSHUFPS      $0x44, Y1, Y8, Y7
+	VSHUFPS      $0xee, Y1, Y8, Y1
+	VSHUFPS      $0x44, Y2, Y0, Y8
+	VSHUFPS      $0xee, Y2, Y0, Y0
+	VSHUFPS      $0x44, Y5, Y3, Y2
+	VSHUFPS      $0xee, Y5, Y3, Y3
+	VSHUFPS      $0x44, Y6, Y4, Y5
+	VSHUFPS      $0xee, Y6, Y4, Y4
+	VXORPS       Y6, Y6, Y6
+	VBROADCASTSS a+72(FP), Y9
+	VBROADCASTSS b+76(FP), Y10
+	MOVQ         (SP), AX
+	LEAQ         laneMasks16<>+0(SB), CX
+	KMOVW        (CX)(AX*2), K1
+	MOVQ         planeStride+16(FP), AX
+	SHLQ         $0x02, AX
+	MOVQ         8(SP), CX
+	MOVQ         planes+24(FP), DX
+	VPERM2F128   $0x20, Y2, Y7, Y11
+	VADDPS       Y6, Y11, Y11
+	VMAXPS       Y11, Y9, Y11
+	VMINPS       Y11, Y10, Y11
+	VMOVUPS      Y11, K1, (CX)
+	ADDQ         AX, CX
+	CMPQ         DX, $0x01
+	JLE          tailplanesstored
+	VPERM2F128   $0x20, Y3, Y1, Y11
+	VADDPS       Y6, Y11, Y11
+	VMAXPS       Y11, Y9, Y11
+	VMINPS       Y11, Y10, Y11
+	VMOVUPS      Y11, K1, (CX)
+	ADDQ         AX, CX
+	CMPQ         DX, $0x02
+	JLE          tailplanesstored
+	VPERM2F128   $0x20, Y5, Y8, Y11
+	VADDPS       Y6, Y11, Y11
+	VMAXPS       Y11, Y9, Y11
+	VMINPS       Y11, Y10, Y11
+	VMOVUPS      Y11, K1, (CX)
+	ADDQ         AX, CX
+	CMPQ         DX, $0x03
+	JLE          tailplanesstored
+	VPERM2F128   $0x20, Y4, Y0, Y11
+	VADDPS       Y6, Y11, Y11
+	VMAXPS       Y11, Y9, Y11
+	VMINPS       Y11, Y10, Y11
+	VMOVUPS      Y11, K1, (CX)
+	ADDQ         AX, CX
+	CMPQ         DX, $0x04
+	JLE          tailplanesstored
+	VPERM2F128   $0x31, Y2, Y7, Y2
+	VADDPS       Y6, Y2, Y2
+	VMAXPS       Y2, Y9, Y2
+	VMINPS       Y2, Y10, Y2
+	VMOVUPS      Y2, K1, (CX)
+	ADDQ         AX, CX
+	CMPQ         DX, $0x05
+	JLE          tailplanesstored
+	VPERM2F128   $0x31, Y3, Y1, Y1
+	VADDPS       Y6, Y1, Y1
+	VMAXPS       Y1, Y9, Y1
+	VMINPS       Y1, Y10, Y1
+	VMOVUPS      Y1, K1, (CX)
+	ADDQ         AX, CX
+	CMPQ         DX, $0x06
+	JLE          tailplanesstored
+	VPERM2F128   $0x31, Y5, Y8, Y1
+	VADDPS       Y6, Y1, Y1
+	VMAXPS       Y1, Y9, Y1
+	VMINPS       Y1, Y10, Y1
+	VMOVUPS      Y1, K1, (CX)
+	ADDQ         AX, CX
+	CMPQ         DX, $0x07
+	JLE          tailplanesstored
+	VPERM2F128   $0x31, Y4, Y0, Y0
+	VADDPS       Y6, Y0, Y0
+	VMAXPS       Y0, Y9, Y0
+	VMINPS       Y0, Y10, Y0
+	VMOVUPS      Y0, K1, (CX)
+
+tailplanesstored:
+done:
+	VZEROUPPER
+	RET
+
+// func laneRowS1K3HardSwishAVX512(n int, dst *float32, planeStride int, planes int, src *float32, rowStride int, w *float32, bias *float32, kh int, a float32, b float32)
+// Requires: AVX, AVX512F, AVX512VL, FMA3
+TEXT ·laneRowS1K3HardSwishAVX512(SB), NOSPLIT, $24-80
+	MOVQ n+0(FP), AX
+	MOVQ AX, (SP)
+	MOVQ dst+8(FP), AX
+	MOVQ AX, 8(SP)
+	MOVQ src+32(FP), AX
+	MOVQ AX, 16(SP)
+
+blocks:
+	CMPQ    (SP), $0x08
+	JL      blocksdone
+	MOVQ    bias+56(FP), AX
+	VMOVUPS (AX), Y0
+	VMOVUPS (AX), Y1
+	VMOVUPS (AX), Y2
+	VMOVUPS (AX), Y3
+	VMOVUPS (AX), Y4
+	VMOVUPS (AX), Y5
+	VMOVUPS (AX), Y6
+	VMOVUPS (AX), Y7
+	MOVQ    16(SP), AX
+	MOVQ    w+48(FP), CX
+	MOVQ    kh+64(FP), DX
+	MOVQ    rowStride+40(FP), BX
+	SHLQ    $0x02, BX
+
+blockrow:
+	VMOVUPS      (AX), Y8
+	VMOVUPS      32(AX), Y9
+	VMOVUPS      64(AX), Y10
+	VMOVUPS      96(AX), Y11
+	VMOVUPS      128(AX), Y12
+	VMOVUPS      160(AX), Y13
+	VMOVUPS      192(AX), Y14
+	VMOVUPS      224(AX), Y15
+	VMOVUPS      256(AX), Y16
+	VMOVUPS      288(AX), Y17
+	VMOVUPS      (CX), Y18
+	VMOVUPS      32(CX), Y19
+	VMOVUPS      64(CX), Y20
+	VFMADD231PS  Y8, Y18, Y0
+	VFMADD231PS  Y9, Y18, Y1
+	VFMADD231PS  Y10, Y18, Y2
+	VFMADD231PS  Y11, Y18, Y3
+	VFMADD231PS  Y12, Y18, Y4
+	VFMADD231PS  Y13, Y18, Y5
+	VFMADD231PS  Y14, Y18, Y6
+	VFMADD231PS  Y15, Y18, Y7
+	VFMADD231PS  Y9, Y19, Y0
+	VFMADD231PS  Y10, Y19, Y1
+	VFMADD231PS  Y11, Y19, Y2
+	VFMADD231PS  Y12, Y19, Y3
+	VFMADD231PS  Y13, Y19, Y4
+	VFMADD231PS  Y14, Y19, Y5
+	VFMADD231PS  Y15, Y19, Y6
+	VFMADD231PS  Y16, Y19, Y7
+	VFMADD231PS  Y10, Y20, Y0
+	VFMADD231PS  Y11, Y20, Y1
+	VFMADD231PS  Y12, Y20, Y2
+	VFMADD231PS  Y13, Y20, Y3
+	VFMADD231PS  Y14, Y20, Y4
+	VFMADD231PS  Y15, Y20, Y5
+	VFMADD231PS  Y16, Y20, Y6
+	VFMADD231PS  Y17, Y20, Y7
+	ADDQ         BX, AX
+	ADDQ         $0x00000060, CX
+	DECQ         DX
+	JNZ          blockrow
+	VUNPCKLPS    Y1, Y0, Y8
+	VUNPCKHPS    Y1, Y0, Y0
+	VUNPCKLPS    Y3, Y2, Y1
+	VUNPCKHPS    Y3, Y2, Y2
+	VUNPCKLPS    Y5, Y4, Y3
+	VUNPCKHPS    Y5, Y4, Y4
+	VUNPCKLPS    Y7, Y6, Y5
+	VUNPCKHPS    Y7, Y6, Y6
+	VSHUFPS      $0x44, Y1, Y8, Y7
+	VSHUFPS      $0xee, Y1, Y8, Y1
+	VSHUFPS      $0x44, Y2, Y0, Y8
+	VSHUFPS      $0xee, Y2, Y0, Y0
+	VSHUFPS      $0x44, Y5, Y3, Y2
+	VSHUFPS      $0xee, Y5, Y3, Y3
+	VSHUFPS      $0x44, Y6, Y4, Y5
+	VSHUFPS      $0xee, Y6, Y4, Y4
+	VXORPS       Y6, Y6, Y6
+	VBROADCASTSS a+72(FP), Y9
+	VBROADCASTSS b+76(FP), Y10
+	MOVQ         planeStride+16(FP), AX
+	SHLQ         $0x02, AX
+	MOVQ         8(SP), CX
+	MOVQ         planes+24(FP), DX
+	VPERM2F128   $0x20, Y2, Y7, Y11
+	VADDPS       Y6, Y11, Y11
+	VMULPS       Y9, Y11, Y12
+	VADDPS       Y10, Y12, Y12
+	VXORPS       Y13, Y13, Y13
+	VMAXPS       Y12, Y13, Y12
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y13
+	VMINPS       Y12, Y13, Y12
+	VMULPS       Y11, Y12, Y12
+	VMOVUPS      Y12, (CX)
+	ADDQ         AX, CX
+	CMPQ         DX, $0x01
+	JLE          blockplanesstored
+	VPERM2F128   $0x20, Y3, Y1, Y11
+	VADDPS       Y6, Y11, Y11
+	VMULPS       Y9, Y11, Y12
+	VADDPS       Y10, Y12, Y12
+	VXORPS       Y13, Y13, Y13
+	VMAXPS       Y12, Y13, Y12
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y13
+	VMINPS       Y12, Y13, Y12
+	VMULPS       Y11, Y12, Y12
+	VMOVUPS      Y12, (CX)
+	ADDQ         AX, CX
+	CMPQ         DX, $0x02
+	JLE          blockplanesstored
+	VPERM2F128   $0x20, Y5, Y8, Y11
+	VADDPS       Y6, Y11, Y11
+	VMULPS       Y9, Y11, Y12
+	VADDPS       Y10, Y12, Y12
+	VXORPS       Y13, Y13, Y13
+	VMAXPS       Y12, Y13, Y12
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y13
+	VMINPS       Y12, Y13, Y12
+	VMULPS       Y11, Y12, Y12
+	VMOVUPS      Y12, (CX)
+	ADDQ         AX, CX
+	CMPQ         DX, $0x03
+	JLE          blockplanesstored
+	VPERM2F128   $0x20, Y4, Y0, Y11
+	VADDPS       Y6, Y11, Y11
+	VMULPS       Y9, Y11, Y12
+	VADDPS       Y10, Y12, Y12
+	VXORPS       Y13, Y13, Y13
+	VMAXPS       Y12, Y13, Y12
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y13
+	VMINPS       Y12, Y13, Y12
+	VMULPS       Y11, Y12, Y12
+	VMOVUPS      Y12, (CX)
+	ADDQ         AX, CX
+	CMPQ         DX, $0x04
+	JLE          blockplanesstored
+	VPERM2F128   $0x31, Y2, Y7, Y2
+	VADDPS       Y6, Y2, Y2
+	VMULPS       Y9, Y2, Y7
+	VADDPS       Y10, Y7, Y7
+	VXORPS       Y11, Y11, Y11
+	VMAXPS       Y7, Y11, Y7
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y11
+	VMINPS       Y7, Y11, Y7
+	VMULPS       Y2, Y7, Y7
+	VMOVUPS      Y7, (CX)
+	ADDQ         AX, CX
+	CMPQ         DX, $0x05
+	JLE          blockplanesstored
+	VPERM2F128   $0x31, Y3, Y1, Y1
+	VADDPS       Y6, Y1, Y1
+	VMULPS       Y9, Y1, Y2
+	VADDPS       Y10, Y2, Y2
+	VXORPS       Y3, Y3, Y3
+	VMAXPS       Y2, Y3, Y2
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y3
+	VMINPS       Y2, Y3, Y2
+	VMULPS       Y1, Y2, Y2
+	VMOVUPS      Y2, (CX)
+	ADDQ         AX, CX
+	CMPQ         DX, $0x06
+	JLE          blockplanesstored
+	VPERM2F128   $0x31, Y5, Y8, Y1
+	VADDPS       Y6, Y1, Y1
+	VMULPS       Y9, Y1, Y2
+	VADDPS       Y10, Y2, Y2
+	VXORPS       Y3, Y3, Y3
+	VMAXPS       Y2, Y3, Y2
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y3
+	VMINPS       Y2, Y3, Y2
+	VMULPS       Y1, Y2, Y2
+	VMOVUPS      Y2, (CX)
+	ADDQ         AX, CX
+	CMPQ         DX, $0x07
+	JLE          blockplanesstored
+	VPERM2F128   $0x31, Y4, Y0, Y0
+	VADDPS       Y6, Y0, Y0
+	VMULPS       Y9, Y0, Y1
+	VADDPS       Y10, Y1, Y1
+	VXORPS       Y2, Y2, Y2
+	VMAXPS       Y1, Y2, Y1
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y2
+	VMINPS       Y1, Y2, Y1
+	VMULPS       Y0, Y1, Y1
+	VMOVUPS      Y1, (CX)
+
+blockplanesstored:
+	ADDQ $0x00000020, 8(SP)
+	ADDQ $0x00000100, 16(SP)
+	SUBQ $0x08, (SP)
+	JMP  blocks
+
+blocksdone:
+	CMPQ    (SP), $0x00
+	JE      done
+	MOVQ    bias+56(FP), AX
+	VMOVUPS (AX), Y0
+	VMOVUPS (AX), Y1
+	VMOVUPS (AX), Y2
+	VMOVUPS (AX), Y3
+	VMOVUPS (AX), Y4
+	VMOVUPS (AX), Y5
+	VMOVUPS (AX), Y6
+	VMOVUPS (AX), Y7
+	MOVQ    16(SP), AX
+	MOVQ    w+48(FP), CX
+	MOVQ    kh+64(FP), DX
+	MOVQ    rowStride+40(FP), BX
+	SHLQ    $0x02, BX
+
+tailrow:
+	VMOVUPS      (AX), Y8
+	VMOVUPS      32(AX), Y9
+	VMOVUPS      64(AX), Y10
+	VMOVUPS      96(AX), Y11
+	VMOVUPS      128(AX), Y12
+	VMOVUPS      160(AX), Y13
+	VMOVUPS      192(AX), Y14
+	VMOVUPS      224(AX), Y15
+	VMOVUPS      256(AX), Y16
+	VMOVUPS      288(AX), Y17
+	VMOVUPS      (CX), Y18
+	VMOVUPS      32(CX), Y19
+	VMOVUPS      64(CX), Y20
+	VFMADD231PS  Y8, Y18, Y0
+	VFMADD231PS  Y9, Y18, Y1
+	VFMADD231PS  Y10, Y18, Y2
+	VFMADD231PS  Y11, Y18, Y3
+	VFMADD231PS  Y12, Y18, Y4
+	VFMADD231PS  Y13, Y18, Y5
+	VFMADD231PS  Y14, Y18, Y6
+	VFMADD231PS  Y15, Y18, Y7
+	VFMADD231PS  Y9, Y19, Y0
+	VFMADD231PS  Y10, Y19, Y1
+	VFMADD231PS  Y11, Y19, Y2
+	VFMADD231PS  Y12, Y19, Y3
+	VFMADD231PS  Y13, Y19, Y4
+	VFMADD231PS  Y14, Y19, Y5
+	VFMADD231PS  Y15, Y19, Y6
+	VFMADD231PS  Y16, Y19, Y7
+	VFMADD231PS  Y10, Y20, Y0
+	VFMADD231PS  Y11, Y20, Y1
+	VFMADD231PS  Y12, Y20, Y2
+	VFMADD231PS  Y13, Y20, Y3
+	VFMADD231PS  Y14, Y20, Y4
+	VFMADD231PS  Y15, Y20, Y5
+	VFMADD231PS  Y16, Y20, Y6
+	VFMADD231PS  Y17, Y20, Y7
+	ADDQ         BX, AX
+	ADDQ         $0x00000060, CX
+	DECQ         DX
+	JNZ          tailrow
+	VUNPCKLPS    Y1, Y0, Y8
+	VUNPCKHPS    Y1, Y0, Y0
+	VUNPCKLPS    Y3, Y2, Y1
+	VUNPCKHPS    Y3, Y2, Y2
+	VUNPCKLPS    Y5, Y4, Y3
+	VUNPCKHPS    Y5, Y4, Y4
+	VUNPCKLPS    Y7, Y6, Y5
+	VUNPCKHPS    Y7, Y6, Y6
+	VSHUFPS      $0x44, Y1, Y8, Y7
+	VSHUFPS      $0xee, Y1, Y8, Y1
+	VSHUFPS      $0x44, Y2, Y0, Y8
+	VSHUFPS      $0xee, Y2, Y0, Y0
+	VSHUFPS      $0x44, Y5, Y3, Y2
+	VSHUFPS      $0xee, Y5, Y3, Y3
+	VSHUFPS      $0x44, Y6, Y4, Y5
+	VSHUFPS      $0xee, Y6, Y4, Y4
+	VXORPS       Y6, Y6, Y6
+	VBROADCASTSS a+72(FP), Y9
+	VBROADCASTSS b+76(FP), Y10
+	MOVQ         (SP), AX
+	LEAQ         laneMasks16<>+0(SB), CX
+	KMOVW        (CX)(AX*2), K1
+	MOVQ         planeStride+16(FP), AX
+	SHLQ         $0x02, AX
+	MOVQ         8(SP), CX
+	MOVQ         planes+24(FP), DX
+	VPERM2F128   $0x20, Y2, Y7, Y11
+	VADDPS       Y6, Y11, Y11
+	VMULPS       Y9, Y11, Y12
+	VADDPS       Y10, Y12, Y12
+	VXORPS       Y13, Y13, Y13
+	VMAXPS       Y12, Y13, Y12
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y13
+	VMINPS       Y12, Y13, Y12
+	VMULPS       Y11, Y12, Y12
+	VMOVUPS      Y12, K1, (CX)
+	ADDQ         AX, CX
+	CMPQ         DX, $0x01
+	JLE          tailplanesstored
+	VPERM2F128   $0x20, Y3, Y1, Y11
+	VADDPS       Y6, Y11, Y11
+	VMULPS       Y9, Y11, Y12
+	VADDPS       Y10, Y12, Y12
+	VXORPS       Y13, Y13, Y13
+	VMAXPS       Y12, Y13, Y12
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y13
+	VMINPS       Y12, Y13, Y12
+	VMULPS       Y11, Y12, Y12
+	VMOVUPS      Y12, K1, (CX)
+	ADDQ         AX, CX
+	CMPQ         DX, $0x02
+	JLE          tailplanesstored
+	VPERM2F128   $0x20, Y5, Y8, Y11
+	VADDPS       Y6, Y11, Y11
+	VMULPS       Y9, Y11, Y12
+	VADDPS       Y10, Y12, Y12
+	VXORPS       Y13, Y13, Y13
+	VMAXPS       Y12, Y13, Y12
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y13
+	VMINPS       Y12, Y13, Y12
+	VMULPS       Y11, Y12, Y12
+	VMOVUPS      Y12, K1, (CX)
+	ADDQ         AX, CX
+	CMPQ         DX, $0x03
+	JLE          tailplanesstored
+	VPERM2F128   $0x20, Y4, Y0, Y11
+	VADDPS       Y6, Y11, Y11
+	VMULPS       Y9, Y11, Y12
+	VADDPS       Y10, Y12, Y12
+	VXORPS       Y13, Y13, Y13
+	VMAXPS       Y12, Y13, Y12
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y13
+	VMINPS       Y12, Y13, Y12
+	VMULPS       Y11, Y12, Y12
+	VMOVUPS      Y12, K1, (CX)
+	ADDQ         AX, CX
+	CMPQ         DX, $0x04
+	JLE          tailplanesstored
+	VPERM2F128   $0x31, Y2, Y7, Y2
+	VADDPS       Y6, Y2, Y2
+	VMULPS       Y9, Y2, Y7
+	VADDPS       Y10, Y7, Y7
+	VXORPS       Y11, Y11, Y11
+	VMAXPS       Y7, Y11, Y7
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y11
+	VMINPS       Y7, Y11, Y7
+	VMULPS       Y2, Y7, Y7
+	VMOVUPS      Y7, K1, (CX)
+	ADDQ         AX, CX
+	CMPQ         DX, $0x05
+	JLE          tailplanesstored
+	VPERM2F128   $0x31, Y3, Y1, Y1
+	VADDPS       Y6, Y1, Y1
+	VMULPS       Y9, Y1, Y2
+	VADDPS       Y10, Y2, Y2
+	VXORPS       Y3, Y3, Y3
+	VMAXPS       Y2, Y3, Y2
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y3
+	VMINPS       Y2, Y3, Y2
+	VMULPS       Y1, Y2, Y2
+	VMOVUPS      Y2, K1, (CX)
+	ADDQ         AX, CX
+	CMPQ         DX, $0x06
+	JLE          tailplanesstored
+	VPERM2F128   $0x31, Y5, Y8, Y1
+	VADDPS       Y6, Y1, Y1
+	VMULPS       Y9, Y1, Y2
+	VADDPS       Y10, Y2, Y2
+	VXORPS       Y3, Y3, Y3
+	VMAXPS       Y2, Y3, Y2
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y3
+	VMINPS       Y2, Y3, Y2
+	VMULPS       Y1, Y2, Y2
+	VMOVUPS      Y2, K1, (CX)
+	ADDQ         AX, CX
+	CMPQ         DX, $0x07
+	JLE          tailplanesstored
+	VPERM2F128   $0x31, Y4, Y0, Y0
+	VADDPS       Y6, Y0, Y0
+	VMULPS       Y9, Y0, Y1
+	VADDPS       Y10, Y1, Y1
+	VXORPS       Y2, Y2, Y2
+	VMAXPS       Y1, Y2, Y1
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y2
+	VMINPS       Y1, Y2, Y1
+	VMULPS       Y0, Y1, Y1
+	VMOVUPS      Y1, K1, (CX)
+
+tailplanesstored:
+done:
+	VZEROUPPER
+	RET
+
+// func laneRowS1K5AVX512(n int, dst *float32, planeStride int, planes int, src *float32, rowStride int, w *float32, bias *float32, kh int, relu bool)
+// Requires: AVX, AVX512F, AVX512VL, FMA3
+TEXT ·laneRowS1K5AVX512(SB), NOSPLIT, $24-73
+	MOVQ n+0(FP), AX
+	MOVQ AX, (SP)
+	MOVQ dst+8(FP), AX
+	MOVQ AX, 8(SP)
+	MOVQ src+32(FP), AX
+	MOVQ AX, 16(SP)
+
+blocks:
+	CMPQ    (SP), $0x08
+	JL      blocksdone
+	MOVQ    bias+56(FP), AX
+	VMOVUPS (AX), Y0
+	VMOVUPS (AX), Y1
+	VMOVUPS (AX), Y2
+	VMOVUPS (AX), Y3
+	VMOVUPS (AX), Y4
+	VMOVUPS (AX), Y5
+	VMOVUPS (AX), Y6
+	VMOVUPS (AX), Y7
+	MOVQ    16(SP), AX
+	MOVQ    w+48(FP), CX
+	MOVQ    kh+64(FP), DX
+	MOVQ    rowStride+40(FP), BX
+	SHLQ    $0x02, BX
+
+blockrow:
+	VMOVUPS     (AX), Y8
+	VMOVUPS     32(AX), Y9
+	VMOVUPS     64(AX), Y10
+	VMOVUPS     96(AX), Y11
+	VMOVUPS     128(AX), Y12
+	VMOVUPS     160(AX), Y13
+	VMOVUPS     192(AX), Y14
+	VMOVUPS     224(AX), Y15
+	VMOVUPS     256(AX), Y16
+	VMOVUPS     288(AX), Y17
+	VMOVUPS     320(AX), Y18
+	VMOVUPS     352(AX), Y19
+	VMOVUPS     (CX), Y20
+	VMOVUPS     32(CX), Y21
+	VMOVUPS     64(CX), Y22
+	VMOVUPS     96(CX), Y23
+	VMOVUPS     128(CX), Y24
+	VFMADD231PS Y8, Y20, Y0
+	VFMADD231PS Y9, Y20, Y1
+	VFMADD231PS Y10, Y20, Y2
+	VFMADD231PS Y11, Y20, Y3
+	VFMADD231PS Y12, Y20, Y4
+	VFMADD231PS Y13, Y20, Y5
+	VFMADD231PS Y14, Y20, Y6
+	VFMADD231PS Y15, Y20, Y7
+	VFMADD231PS Y9, Y21, Y0
+	VFMADD231PS Y10, Y21, Y1
+	VFMADD231PS Y11, Y21, Y2
+	VFMADD231PS Y12, Y21, Y3
+	VFMADD231PS Y13, Y21, Y4
+	VFMADD231PS Y14, Y21, Y5
+	VFMADD231PS Y15, Y21, Y6
+	VFMADD231PS Y16, Y21, Y7
+	VFMADD231PS Y10, Y22, Y0
+	VFMADD231PS Y11, Y22, Y1
+	VFMADD231PS Y12, Y22, Y2
+	VFMADD231PS Y13, Y22, Y3
+	VFMADD231PS Y14, Y22, Y4
+	VFMADD231PS Y15, Y22, Y5
+	VFMADD231PS Y16, Y22, Y6
+	VFMADD231PS Y17, Y22, Y7
+	VFMADD231PS Y11, Y23, Y0
+	VFMADD231PS Y12, Y23, Y1
+	VFMADD231PS Y13, Y23, Y2
+	VFMADD231PS Y14, Y23, Y3
+	VFMADD231PS Y15, Y23, Y4
+	VFMADD231PS Y16, Y23, Y5
+	VFMADD231PS Y17, Y23, Y6
+	VFMADD231PS Y18, Y23, Y7
+	VFMADD231PS Y12, Y24, Y0
+	VFMADD231PS Y13, Y24, Y1
+	VFMADD231PS Y14, Y24, Y2
+	VFMADD231PS Y15, Y24, Y3
+	VFMADD231PS Y16, Y24, Y4
+	VFMADD231PS Y17, Y24, Y5
+	VFMADD231PS Y18, Y24, Y6
+	VFMADD231PS Y19, Y24, Y7
+	ADDQ        BX, AX
+	ADDQ        $0x000000a0, CX
+	DECQ        DX
+	JNZ         blockrow
+	VUNPCKLPS   Y1, Y0, Y8
+	VUNPCKHPS   Y1, Y0, Y0
+	VUNPCKLPS   Y3, Y2, Y1
+	VUNPCKHPS   Y3, Y2, Y2
+	VUNPCKLPS   Y5, Y4, Y3
+	VUNPCKHPS   Y5, Y4, Y4
+	VUNPCKLPS   Y7, Y6, Y5
+	VUNPCKHPS   Y7, Y6, Y6
+	VSHUFPS     $0x44, Y1, Y8, Y7
+	VSHUFPS     $0xee, Y1, Y8, Y1
+	VSHUFPS     $0x44, Y2, Y0, Y8
+	VSHUFPS     $0xee, Y2, Y0, Y0
+	VSHUFPS     $0x44, Y5, Y3, Y2
+	VSHUFPS     $0xee, Y5, Y3, Y3
+	VSHUFPS     $0x44, Y6, Y4, Y5
+	VSHUFPS     $0xee, Y6, Y4, Y4
+	VXORPS      Y6, Y6, Y6
+	MOVB        relu+72(FP), AL
+	MOVQ        planeStride+16(FP), CX
+	SHLQ        $0x02, CX
+	MOVQ        8(SP), DX
+	MOVQ        planes+24(FP), BX
+	VPERM2F128  $0x20, Y2, Y7, Y9
+	VADDPS      Y6, Y9, Y9
+	TESTB       AL, AL
+	JZ          blockstore0
+	VMAXPS      Y9, Y6, Y9
+
+blockstore0:
+	VMOVUPS    Y9, (DX)
+	ADDQ       CX, DX
+	CMPQ       BX, $0x01
+	JLE        blockplanesstored
+	VPERM2F128 $0x20, Y3, Y1, Y9
+	VADDPS     Y6, Y9, Y9
+	TESTB      AL, AL
+	JZ         blockstore1
+	VMAXPS     Y9, Y6, Y9
+
+blockstore1:
+	VMOVUPS    Y9, (DX)
+	ADDQ       CX, DX
+	CMPQ       BX, $0x02
+	JLE        blockplanesstored
+	VPERM2F128 $0x20, Y5, Y8, Y9
+	VADDPS     Y6, Y9, Y9
+	TESTB      AL, AL
+	JZ         blockstore2
+	VMAXPS     Y9, Y6, Y9
+
+blockstore2:
+	VMOVUPS    Y9, (DX)
+	ADDQ       CX, DX
+	CMPQ       BX, $0x03
+	JLE        blockplanesstored
+	VPERM2F128 $0x20, Y4, Y0, Y9
+	VADDPS     Y6, Y9, Y9
+	TESTB      AL, AL
+	JZ         blockstore3
+	VMAXPS     Y9, Y6, Y9
+
+blockstore3:
+	VMOVUPS    Y9, (DX)
+	ADDQ       CX, DX
+	CMPQ       BX, $0x04
+	JLE        blockplanesstored
+	VPERM2F128 $0x31, Y2, Y7, Y2
+	VADDPS     Y6, Y2, Y2
+	TESTB      AL, AL
+	JZ         blockstore4
+	VMAXPS     Y2, Y6, Y2
+
+blockstore4:
+	VMOVUPS    Y2, (DX)
+	ADDQ       CX, DX
+	CMPQ       BX, $0x05
+	JLE        blockplanesstored
+	VPERM2F128 $0x31, Y3, Y1, Y1
+	VADDPS     Y6, Y1, Y1
+	TESTB      AL, AL
+	JZ         blockstore5
+	VMAXPS     Y1, Y6, Y1
+
+blockstore5:
+	VMOVUPS    Y1, (DX)
+	ADDQ       CX, DX
+	CMPQ       BX, $0x06
+	JLE        blockplanesstored
+	VPERM2F128 $0x31, Y5, Y8, Y1
+	VADDPS     Y6, Y1, Y1
+	TESTB      AL, AL
+	JZ         blockstore6
+	VMAXPS     Y1, Y6, Y1
+
+blockstore6:
+	VMOVUPS    Y1, (DX)
+	ADDQ       CX, DX
+	CMPQ       BX, $0x07
+	JLE        blockplanesstored
+	VPERM2F128 $0x31, Y4, Y0, Y0
+	VADDPS     Y6, Y0, Y0
+	TESTB      AL, AL
+	JZ         blockstore7
+	VMAXPS     Y0, Y6, Y0
+
+blockstore7:
+	VMOVUPS Y0, (DX)
+
+blockplanesstored:
+	ADDQ $0x00000020, 8(SP)
+	ADDQ $0x00000100, 16(SP)
+	SUBQ $0x08, (SP)
+	JMP  blocks
+
+blocksdone:
+	CMPQ    (SP), $0x00
+	JE      done
+	MOVQ    bias+56(FP), AX
+	VMOVUPS (AX), Y0
+	VMOVUPS (AX), Y1
+	VMOVUPS (AX), Y2
+	VMOVUPS (AX), Y3
+	VMOVUPS (AX), Y4
+	VMOVUPS (AX), Y5
+	VMOVUPS (AX), Y6
+	VMOVUPS (AX), Y7
+	MOVQ    16(SP), AX
+	MOVQ    w+48(FP), CX
+	MOVQ    kh+64(FP), DX
+	MOVQ    rowStride+40(FP), BX
+	SHLQ    $0x02, BX
+
+tailrow:
+	VMOVUPS     (AX), Y8
+	VMOVUPS     32(AX), Y9
+	VMOVUPS     64(AX), Y10
+	VMOVUPS     96(AX), Y11
+	VMOVUPS     128(AX), Y12
+	VMOVUPS     160(AX), Y13
+	VMOVUPS     192(AX), Y14
+	VMOVUPS     224(AX), Y15
+	VMOVUPS     256(AX), Y16
+	VMOVUPS     288(AX), Y17
+	VMOVUPS     320(AX), Y18
+	VMOVUPS     352(AX), Y19
+	VMOVUPS     (CX), Y20
+	VMOVUPS     32(CX), Y21
+	VMOVUPS     64(CX), Y22
+	VMOVUPS     96(CX), Y23
+	VMOVUPS     128(CX), Y24
+	VFMADD231PS Y8, Y20, Y0
+	VFMADD231PS Y9, Y20, Y1
+	VFMADD231PS Y10, Y20, Y2
+	VFMADD231PS Y11, Y20, Y3
+	VFMADD231PS Y12, Y20, Y4
+	VFMADD231PS Y13, Y20, Y5
+	VFMADD231PS Y14, Y20, Y6
+	VFMADD231PS Y15, Y20, Y7
+	VFMADD231PS Y9, Y21, Y0
+	VFMADD231PS Y10, Y21, Y1
+	VFMADD231PS Y11, Y21, Y2
+	VFMADD231PS Y12, Y21, Y3
+	VFMADD231PS Y13, Y21, Y4
+	VFMADD231PS Y14, Y21, Y5
+	VFMADD231PS Y15, Y21, Y6
+	VFMADD231PS Y16, Y21, Y7
+	VFMADD231PS Y10, Y22, Y0
+	VFMADD231PS Y11, Y22, Y1
+	VFMADD231PS Y12, Y22, Y2
+	VFMADD231PS Y13, Y22, Y3
+	VFMADD231PS Y14, Y22, Y4
+	VFMADD231PS Y15, Y22, Y5
+	VFMADD231PS Y16, Y22, Y6
+	VFMADD231PS Y17, Y22, Y7
+	VFMADD231PS Y11, Y23, Y0
+	VFMADD231PS Y12, Y23, Y1
+	VFMADD231PS Y13, Y23, Y2
+	VFMADD231PS Y14, Y23, Y3
+	VFMADD231PS Y15, Y23, Y4
+	VFMADD231PS Y16, Y23, Y5
+	VFMADD231PS Y17, Y23, Y6
+	VFMADD231PS Y18, Y23, Y7
+	VFMADD231PS Y12, Y24, Y0
+	VFMADD231PS Y13, Y24, Y1
+	VFMADD231PS Y14, Y24, Y2
+	VFMADD231PS Y15, Y24, Y3
+	VFMADD231PS Y16, Y24, Y4
+	VFMADD231PS Y17, Y24, Y5
+	VFMADD231PS Y18, Y24, Y6
+	VFMADD231PS Y19, Y24, Y7
+	ADDQ        BX, AX
+	ADDQ        $0x000000a0, CX
+	DECQ        DX
+	JNZ         tailrow
+	VUNPCKLPS   Y1, Y0, Y8
+	VUNPCKHPS   Y1, Y0, Y0
+	VUNPCKLPS   Y3, Y2, Y1
+	VUNPCKHPS   Y3, Y2, Y2
+	VUNPCKLPS   Y5, Y4, Y3
+	VUNPCKHPS   Y5, Y4, Y4
+	VUNPCKLPS   Y7, Y6, Y5
+	VUNPCKHPS   Y7, Y6, Y6
+	VSHUFPS     $0x44, Y1, Y8, Y7
+	VSHUFPS     $0xee, Y1, Y8, Y1
+	VSHUFPS     $0x44, Y2, Y0, Y8
+	VSHUFPS     $0xee, Y2, Y0, Y0
+	VSHUFPS     $0x44, Y5, Y3, Y2
+	VSHUFPS     $0xee, Y5, Y3, Y3
+	VSHUFPS     $0x44, Y6, Y4, Y5
+	VSHUFPS     $0xee, Y6, Y4, Y4
+	VXORPS      Y6, Y6, Y6
+	MOVB        relu+72(FP), AL
+	MOVQ        (SP), CX
+	LEAQ        laneMasks16<>+0(SB), DX
+	KMOVW       (DX)(CX*2), K1
+	MOVQ        planeStride+16(FP), CX
+	SHLQ        $0x02, CX
+	MOVQ        8(SP), DX
+	MOVQ        planes+24(FP), BX
+	VPERM2F128  $0x20, Y2, Y7, Y9
+	VADDPS      Y6, Y9, Y9
+	TESTB       AL, AL
+	JZ          tailstore0
+	VMAXPS      Y9, Y6, Y9
+
+tailstore0:
+	VMOVUPS    Y9, K1, (DX)
+	ADDQ       CX, DX
+	CMPQ       BX, $0x01
+	JLE        tailplanesstored
+	VPERM2F128 $0x20, Y3, Y1, Y9
+	VADDPS     Y6, Y9, Y9
+	TESTB      AL, AL
+	JZ         tailstore1
+	VMAXPS     Y9, Y6, Y9
+
+tailstore1:
+	VMOVUPS    Y9, K1, (DX)
+	ADDQ       CX, DX
+	CMPQ       BX, $0x02
+	JLE        tailplanesstored
+	VPERM2F128 $0x20, Y5, Y8, Y9
+	VADDPS     Y6, Y9, Y9
+	TESTB      AL, AL
+	JZ         tailstore2
+	VMAXPS     Y9, Y6, Y9
+
+tailstore2:
+	VMOVUPS    Y9, K1, (DX)
+	ADDQ       CX, DX
+	CMPQ       BX, $0x03
+	JLE        tailplanesstored
+	VPERM2F128 $0x20, Y4, Y0, Y9
+	VADDPS     Y6, Y9, Y9
+	TESTB      AL, AL
+	JZ         tailstore3
+	VMAXPS     Y9, Y6, Y9
+
+tailstore3:
+	VMOVUPS    Y9, K1, (DX)
+	ADDQ       CX, DX
+	CMPQ       BX, $0x04
+	JLE        tailplanesstored
+	VPERM2F128 $0x31, Y2, Y7, Y2
+	VADDPS     Y6, Y2, Y2
+	TESTB      AL, AL
+	JZ         tailstore4
+	VMAXPS     Y2, Y6, Y2
+
+tailstore4:
+	VMOVUPS    Y2, K1, (DX)
+	ADDQ       CX, DX
+	CMPQ       BX, $0x05
+	JLE        tailplanesstored
+	VPERM2F128 $0x31, Y3, Y1, Y1
+	VADDPS     Y6, Y1, Y1
+	TESTB      AL, AL
+	JZ         tailstore5
+	VMAXPS     Y1, Y6, Y1
+
+tailstore5:
+	VMOVUPS    Y1, K1, (DX)
+	ADDQ       CX, DX
+	CMPQ       BX, $0x06
+	JLE        tailplanesstored
+	VPERM2F128 $0x31, Y5, Y8, Y1
+	VADDPS     Y6, Y1, Y1
+	TESTB      AL, AL
+	JZ         tailstore6
+	VMAXPS     Y1, Y6, Y1
+
+tailstore6:
+	VMOVUPS    Y1, K1, (DX)
+	ADDQ       CX, DX
+	CMPQ       BX, $0x07
+	JLE        tailplanesstored
+	VPERM2F128 $0x31, Y4, Y0, Y0
+	VADDPS     Y6, Y0, Y0
+	TESTB      AL, AL
+	JZ         tailstore7
+	VMAXPS     Y0, Y6, Y0
+
+tailstore7:
+	VMOVUPS Y0, K1, (DX)
+
+tailplanesstored:
+done:
+	VZEROUPPER
+	RET
+
+// func laneRowS1K5ClipAVX512(n int, dst *float32, planeStride int, planes int, src *float32, rowStride int, w *float32, bias *float32, kh int, a float32, b float32)
+// Requires: AVX, AVX512F, AVX512VL, FMA3
+TEXT ·laneRowS1K5ClipAVX512(SB), NOSPLIT, $24-80
+	MOVQ n+0(FP), AX
+	MOVQ AX, (SP)
+	MOVQ dst+8(FP), AX
+	MOVQ AX, 8(SP)
+	MOVQ src+32(FP), AX
+	MOVQ AX, 16(SP)
+
+blocks:
+	CMPQ    (SP), $0x08
+	JL      blocksdone
+	MOVQ    bias+56(FP), AX
+	VMOVUPS (AX), Y0
+	VMOVUPS (AX), Y1
+	VMOVUPS (AX), Y2
+	VMOVUPS (AX), Y3
+	VMOVUPS (AX), Y4
+	VMOVUPS (AX), Y5
+	VMOVUPS (AX), Y6
+	VMOVUPS (AX), Y7
+	MOVQ    16(SP), AX
+	MOVQ    w+48(FP), CX
+	MOVQ    kh+64(FP), DX
+	MOVQ    rowStride+40(FP), BX
+	SHLQ    $0x02, BX
+
+blockrow:
+	VMOVUPS      (AX), Y8
+	VMOVUPS      32(AX), Y9
+	VMOVUPS      64(AX), Y10
+	VMOVUPS      96(AX), Y11
+	VMOVUPS      128(AX), Y12
+	VMOVUPS      160(AX), Y13
+	VMOVUPS      192(AX), Y14
+	VMOVUPS      224(AX), Y15
+	VMOVUPS      256(AX), Y16
+	VMOVUPS      288(AX), Y17
+	VMOVUPS      320(AX), Y18
+	VMOVUPS      352(AX), Y19
+	VMOVUPS      (CX), Y20
+	VMOVUPS      32(CX), Y21
+	VMOVUPS      64(CX), Y22
+	VMOVUPS      96(CX), Y23
+	VMOVUPS      128(CX), Y24
+	VFMADD231PS  Y8, Y20, Y0
+	VFMADD231PS  Y9, Y20, Y1
+	VFMADD231PS  Y10, Y20, Y2
+	VFMADD231PS  Y11, Y20, Y3
+	VFMADD231PS  Y12, Y20, Y4
+	VFMADD231PS  Y13, Y20, Y5
+	VFMADD231PS  Y14, Y20, Y6
+	VFMADD231PS  Y15, Y20, Y7
+	VFMADD231PS  Y9, Y21, Y0
+	VFMADD231PS  Y10, Y21, Y1
+	VFMADD231PS  Y11, Y21, Y2
+	VFMADD231PS  Y12, Y21, Y3
+	VFMADD231PS  Y13, Y21, Y4
+	VFMADD231PS  Y14, Y21, Y5
+	VFMADD231PS  Y15, Y21, Y6
+	VFMADD231PS  Y16, Y21, Y7
+	VFMADD231PS  Y10, Y22, Y0
+	VFMADD231PS  Y11, Y22, Y1
+	VFMADD231PS  Y12, Y22, Y2
+	VFMADD231PS  Y13, Y22, Y3
+	VFMADD231PS  Y14, Y22, Y4
+	VFMADD231PS  Y15, Y22, Y5
+	VFMADD231PS  Y16, Y22, Y6
+	VFMADD231PS  Y17, Y22, Y7
+	VFMADD231PS  Y11, Y23, Y0
+	VFMADD231PS  Y12, Y23, Y1
+	VFMADD231PS  Y13, Y23, Y2
+	VFMADD231PS  Y14, Y23, Y3
+	VFMADD231PS  Y15, Y23, Y4
+	VFMADD231PS  Y16, Y23, Y5
+	VFMADD231PS  Y17, Y23, Y6
+	VFMADD231PS  Y18, Y23, Y7
+	VFMADD231PS  Y12, Y24, Y0
+	VFMADD231PS  Y13, Y24, Y1
+	VFMADD231PS  Y14, Y24, Y2
+	VFMADD231PS  Y15, Y24, Y3
+	VFMADD231PS  Y16, Y24, Y4
+	VFMADD231PS  Y17, Y24, Y5
+	VFMADD231PS  Y18, Y24, Y6
+	VFMADD231PS  Y19, Y24, Y7
+	ADDQ         BX, AX
+	ADDQ         $0x000000a0, CX
+	DECQ         DX
+	JNZ          blockrow
+	VUNPCKLPS    Y1, Y0, Y8
+	VUNPCKHPS    Y1, Y0, Y0
+	VUNPCKLPS    Y3, Y2, Y1
+	VUNPCKHPS    Y3, Y2, Y2
+	VUNPCKLPS    Y5, Y4, Y3
+	VUNPCKHPS    Y5, Y4, Y4
+	VUNPCKLPS    Y7, Y6, Y5
+	VUNPCKHPS    Y7, Y6, Y6
+	VSHUFPS      $0x44, Y1, Y8, Y7
+	VSHUFPS      $0xee, Y1, Y8, Y1
+	VSHUFPS      $0x44, Y2, Y0, Y8
+	VSHUFPS      $0xee, Y2, Y0, Y0
+	VSHUFPS      $0x44, Y5, Y3, Y2
+	VSHUFPS      $0xee, Y5, Y3, Y3
+	VSHUFPS      $0x44, Y6, Y4, Y5
+	VSHUFPS      $0xee, Y6, Y4, Y4
+	VXORPS       Y6, Y6, Y6
+	VBROADCASTSS a+72(FP), Y9
+	VBROADCASTSS b+76(FP), Y10
+	MOVQ         planeStride+16(FP), AX
+	SHLQ         $0x02, AX
+	MOVQ         8(SP), CX
+	MOVQ         planes+24(FP), DX
+	VPERM2F128   $0x20, Y2, Y7, Y11
+	VADDPS       Y6, Y11, Y11
+	VMAXPS       Y11, Y9, Y11
+	VMINPS       Y11, Y10, Y11
+	VMOVUPS      Y11, (CX)
+	ADDQ         AX, CX
+	CMPQ         DX, $0x01
+	JLE          blockplanesstored
+	VPERM2F128   $0x20, Y3, Y1, Y11
+	VADDPS       Y6, Y11, Y11
+	VMAXPS       Y11, Y9, Y11
+	VMINPS       Y11, Y10, Y11
+	VMOVUPS      Y11, (CX)
+	ADDQ         AX, CX
+	CMPQ         DX, $0x02
+	JLE          blockplanesstored
+	VPERM2F128   $0x20, Y5, Y8, Y11
+	VADDPS       Y6, Y11, Y11
+	VMAXPS       Y11, Y9, Y11
+	VMINPS       Y11, Y10, Y11
+	VMOVUPS      Y11, (CX)
+	ADDQ         AX, CX
+	CMPQ         DX, $0x03
+	JLE          blockplanesstored
+	VPERM2F128   $0x20, Y4, Y0, Y11
+	VADDPS       Y6, Y11, Y11
+	VMAXPS       Y11, Y9, Y11
+	VMINPS       Y11, Y10, Y11
+	VMOVUPS      Y11, (CX)
+	ADDQ         AX, CX
+	CMPQ         DX, $0x04
+	JLE          blockplanesstored
+	VPERM2F128   $0x31, Y2, Y7, Y2
+	VADDPS       Y6, Y2, Y2
+	VMAXPS       Y2, Y9, Y2
+	VMINPS       Y2, Y10, Y2
+	VMOVUPS      Y2, (CX)
+	ADDQ         AX, CX
+	CMPQ         DX, $0x05
+	JLE          blockplanesstored
+	VPERM2F128   $0x31, Y3, Y1, Y1
+	VADDPS       Y6, Y1, Y1
+	VMAXPS       Y1, Y9, Y1
+	VMINPS       Y1, Y10, Y1
+	VMOVUPS      Y1, (CX)
+	ADDQ         AX, CX
+	CMPQ         DX, $0x06
+	JLE          blockplanesstored
+	VPERM2F128   $0x31, Y5, Y8, Y1
+	VADDPS       Y6, Y1, Y1
+	VMAXPS       Y1, Y9, Y1
+	VMINPS       Y1, Y10, Y1
+	VMOVUPS      Y1, (CX)
+	ADDQ         AX, CX
+	CMPQ         DX, $0x07
+	JLE          blockplanesstored
+	VPERM2F128   $0x31, Y4, Y0, Y0
+	VADDPS       Y6, Y0, Y0
+	VMAXPS       Y0, Y9, Y0
+	VMINPS       Y0, Y10, Y0
+	VMOVUPS      Y0, (CX)
+
+blockplanesstored:
+	ADDQ $0x00000020, 8(SP)
+	ADDQ $0x00000100, 16(SP)
+	SUBQ $0x08, (SP)
+	JMP  blocks
+
+blocksdone:
+	CMPQ    (SP), $0x00
+	JE      done
+	MOVQ    bias+56(FP), AX
+	VMOVUPS (AX), Y0
+	VMOVUPS (AX), Y1
+	VMOVUPS (AX), Y2
+	VMOVUPS (AX), Y3
+	VMOVUPS (AX), Y4
+	VMOVUPS (AX), Y5
+	VMOVUPS (AX), Y6
+	VMOVUPS (AX), Y7
+	MOVQ    16(SP), AX
+	MOVQ    w+48(FP), CX
+	MOVQ    kh+64(FP), DX
+	MOVQ    rowStride+40(FP), BX
+	SHLQ    $0x02, BX
+
+tailrow:
+	VMOVUPS      (AX), Y8
+	VMOVUPS      32(AX), Y9
+	VMOVUPS      64(AX), Y10
+	VMOVUPS      96(AX), Y11
+	VMOVUPS      128(AX), Y12
+	VMOVUPS      160(AX), Y13
+	VMOVUPS      192(AX), Y14
+	VMOVUPS      224(AX), Y15
+	VMOVUPS      256(AX), Y16
+	VMOVUPS      288(AX), Y17
+	VMOVUPS      320(AX), Y18
+	VMOVUPS      352(AX), Y19
+	VMOVUPS      (CX), Y20
+	VMOVUPS      32(CX), Y21
+	VMOVUPS      64(CX), Y22
+	VMOVUPS      96(CX), Y23
+	VMOVUPS      128(CX), Y24
+	VFMADD231PS  Y8, Y20, Y0
+	VFMADD231PS  Y9, Y20, Y1
+	VFMADD231PS  Y10, Y20, Y2
+	VFMADD231PS  Y11, Y20, Y3
+	VFMADD231PS  Y12, Y20, Y4
+	VFMADD231PS  Y13, Y20, Y5
+	VFMADD231PS  Y14, Y20, Y6
+	VFMADD231PS  Y15, Y20, Y7
+	VFMADD231PS  Y9, Y21, Y0
+	VFMADD231PS  Y10, Y21, Y1
+	VFMADD231PS  Y11, Y21, Y2
+	VFMADD231PS  Y12, Y21, Y3
+	VFMADD231PS  Y13, Y21, Y4
+	VFMADD231PS  Y14, Y21, Y5
+	VFMADD231PS  Y15, Y21, Y6
+	VFMADD231PS  Y16, Y21, Y7
+	VFMADD231PS  Y10, Y22, Y0
+	VFMADD231PS  Y11, Y22, Y1
+	VFMADD231PS  Y12, Y22, Y2
+	VFMADD231PS  Y13, Y22, Y3
+	VFMADD231PS  Y14, Y22, Y4
+	VFMADD231PS  Y15, Y22, Y5
+	VFMADD231PS  Y16, Y22, Y6
+	VFMADD231PS  Y17, Y22, Y7
+	VFMADD231PS  Y11, Y23, Y0
+	VFMADD231PS  Y12, Y23, Y1
+	VFMADD231PS  Y13, Y23, Y2
+	VFMADD231PS  Y14, Y23, Y3
+	VFMADD231PS  Y15, Y23, Y4
+	VFMADD231PS  Y16, Y23, Y5
+	VFMADD231PS  Y17, Y23, Y6
+	VFMADD231PS  Y18, Y23, Y7
+	VFMADD231PS  Y12, Y24, Y0
+	VFMADD231PS  Y13, Y24, Y1
+	VFMADD231PS  Y14, Y24, Y2
+	VFMADD231PS  Y15, Y24, Y3
+	VFMADD231PS  Y16, Y24, Y4
+	VFMADD231PS  Y17, Y24, Y5
+	VFMADD231PS  Y18, Y24, Y6
+	VFMADD231PS  Y19, Y24, Y7
+	ADDQ         BX, AX
+	ADDQ         $0x000000a0, CX
+	DECQ         DX
+	JNZ          tailrow
+	VUNPCKLPS    Y1, Y0, Y8
+	VUNPCKHPS    Y1, Y0, Y0
+	VUNPCKLPS    Y3, Y2, Y1
+	VUNPCKHPS    Y3, Y2, Y2
+	VUNPCKLPS    Y5, Y4, Y3
+	VUNPCKHPS    Y5, Y4, Y4
+	VUNPCKLPS    Y7, Y6, Y5
+	VUNPCKHPS    Y7, Y6, Y6
+	VSHUFPS      $0x44, Y1, Y8, Y7
+	VSHUFPS      $0xee, Y1, Y8, Y1
+	VSHUFPS      $0x44, Y2, Y0, Y8
+	VSHUFPS      $0xee, Y2, Y0, Y0
+	VSHUFPS      $0x44, Y5, Y3, Y2
+	VSHUFPS      $0xee, Y5, Y3, Y3
+	VSHUFPS      $0x44, Y6, Y4, Y5
+	VSHUFPS      $0xee, Y6, Y4, Y4
+	VXORPS       Y6, Y6, Y6
+	VBROADCASTSS a+72(FP), Y9
+	VBROADCASTSS b+76(FP), Y10
+	MOVQ         (SP), AX
+	LEAQ         laneMasks16<>+0(SB), CX
+	KMOVW        (CX)(AX*2), K1
+	MOVQ         planeStride+16(FP), AX
+	SHLQ         $0x02, AX
+	MOVQ         8(SP), CX
+	MOVQ         planes+24(FP), DX
+	VPERM2F128   $0x20, Y2, Y7, Y11
+	VADDPS       Y6, Y11, Y11
+	VMAXPS       Y11, Y9, Y11
+	VMINPS       Y11, Y10, Y11
+	VMOVUPS      Y11, K1, (CX)
+	ADDQ         AX, CX
+	CMPQ         DX, $0x01
+	JLE          tailplanesstored
+	VPERM2F128   $0x20, Y3, Y1, Y11
+	VADDPS       Y6, Y11, Y11
+	VMAXPS       Y11, Y9, Y11
+	VMINPS       Y11, Y10, Y11
+	VMOVUPS      Y11, K1, (CX)
+	ADDQ         AX, CX
+	CMPQ         DX, $0x02
+	JLE          tailplanesstored
+	VPERM2F128   $0x20, Y5, Y8, Y11
+	VADDPS       Y6, Y11, Y11
+	VMAXPS       Y11, Y9, Y11
+	VMINPS       Y11, Y10, Y11
+	VMOVUPS      Y11, K1, (CX)
+	ADDQ         AX, CX
+	CMPQ         DX, $0x03
+	JLE          tailplanesstored
+	VPERM2F128   $0x20, Y4, Y0, Y11
+	VADDPS       Y6, Y11, Y11
+	VMAXPS       Y11, Y9, Y11
+	VMINPS       Y11, Y10, Y11
+	VMOVUPS      Y11, K1, (CX)
+	ADDQ         AX, CX
+	CMPQ         DX, $0x04
+	JLE          tailplanesstored
+	VPERM2F128   $0x31, Y2, Y7, Y2
+	VADDPS       Y6, Y2, Y2
+	VMAXPS       Y2, Y9, Y2
+	VMINPS       Y2, Y10, Y2
+	VMOVUPS      Y2, K1, (CX)
+	ADDQ         AX, CX
+	CMPQ         DX, $0x05
+	JLE          tailplanesstored
+	VPERM2F128   $0x31, Y3, Y1, Y1
+	VADDPS       Y6, Y1, Y1
+	VMAXPS       Y1, Y9, Y1
+	VMINPS       Y1, Y10, Y1
+	VMOVUPS      Y1, K1, (CX)
+	ADDQ         AX, CX
+	CMPQ         DX, $0x06
+	JLE          tailplanesstored
+	VPERM2F128   $0x31, Y5, Y8, Y1
+	VADDPS       Y6, Y1, Y1
+	VMAXPS       Y1, Y9, Y1
+	VMINPS       Y1, Y10, Y1
+	VMOVUPS      Y1, K1, (CX)
+	ADDQ         AX, CX
+	CMPQ         DX, $0x07
+	JLE          tailplanesstored
+	VPERM2F128   $0x31, Y4, Y0, Y0
+	VADDPS       Y6, Y0, Y0
+	VMAXPS       Y0, Y9, Y0
+	VMINPS       Y0, Y10, Y0
+	VMOVUPS      Y0, K1, (CX)
+
+tailplanesstored:
+done:
+	VZEROUPPER
+	RET
+
+// func laneRowS1K5HardSwishAVX512(n int, dst *float32, planeStride int, planes int, src *float32, rowStride int, w *float32, bias *float32, kh int, a float32, b float32)
+// Requires: AVX, AVX512F, AVX512VL, FMA3
+TEXT ·laneRowS1K5HardSwishAVX512(SB), NOSPLIT, $24-80
+	MOVQ n+0(FP), AX
+	MOVQ AX, (SP)
+	MOVQ dst+8(FP), AX
+	MOVQ AX, 8(SP)
+	MOVQ src+32(FP), AX
+	MOVQ AX, 16(SP)
+
+blocks:
+	CMPQ    (SP), $0x08
+	JL      blocksdone
+	MOVQ    bias+56(FP), AX
+	VMOVUPS (AX), Y0
+	VMOVUPS (AX), Y1
+	VMOVUPS (AX), Y2
+	VMOVUPS (AX), Y3
+	VMOVUPS (AX), Y4
+	VMOVUPS (AX), Y5
+	VMOVUPS (AX), Y6
+	VMOVUPS (AX), Y7
+	MOVQ    16(SP), AX
+	MOVQ    w+48(FP), CX
+	MOVQ    kh+64(FP), DX
+	MOVQ    rowStride+40(FP), BX
+	SHLQ    $0x02, BX
+
+blockrow:
+	VMOVUPS      (AX), Y8
+	VMOVUPS      32(AX), Y9
+	VMOVUPS      64(AX), Y10
+	VMOVUPS      96(AX), Y11
+	VMOVUPS      128(AX), Y12
+	VMOVUPS      160(AX), Y13
+	VMOVUPS      192(AX), Y14
+	VMOVUPS      224(AX), Y15
+	VMOVUPS      256(AX), Y16
+	VMOVUPS      288(AX), Y17
+	VMOVUPS      320(AX), Y18
+	VMOVUPS      352(AX), Y19
+	VMOVUPS      (CX), Y20
+	VMOVUPS      32(CX), Y21
+	VMOVUPS      64(CX), Y22
+	VMOVUPS      96(CX), Y23
+	VMOVUPS      128(CX), Y24
+	VFMADD231PS  Y8, Y20, Y0
+	VFMADD231PS  Y9, Y20, Y1
+	VFMADD231PS  Y10, Y20, Y2
+	VFMADD231PS  Y11, Y20, Y3
+	VFMADD231PS  Y12, Y20, Y4
+	VFMADD231PS  Y13, Y20, Y5
+	VFMADD231PS  Y14, Y20, Y6
+	VFMADD231PS  Y15, Y20, Y7
+	VFMADD231PS  Y9, Y21, Y0
+	VFMADD231PS  Y10, Y21, Y1
+	VFMADD231PS  Y11, Y21, Y2
+	VFMADD231PS  Y12, Y21, Y3
+	VFMADD231PS  Y13, Y21, Y4
+	VFMADD231PS  Y14, Y21, Y5
+	VFMADD231PS  Y15, Y21, Y6
+	VFMADD231PS  Y16, Y21, Y7
+	VFMADD231PS  Y10, Y22, Y0
+	VFMADD231PS  Y11, Y22, Y1
+	VFMADD231PS  Y12, Y22, Y2
+	VFMADD231PS  Y13, Y22, Y3
+	VFMADD231PS  Y14, Y22, Y4
+	VFMADD231PS  Y15, Y22, Y5
+	VFMADD231PS  Y16, Y22, Y6
+	VFMADD231PS  Y17, Y22, Y7
+	VFMADD231PS  Y11, Y23, Y0
+	VFMADD231PS  Y12, Y23, Y1
+	VFMADD231PS  Y13, Y23, Y2
+	VFMADD231PS  Y14, Y23, Y3
+	VFMADD231PS  Y15, Y23, Y4
+	VFMADD231PS  Y16, Y23, Y5
+	VFMADD231PS  Y17, Y23, Y6
+	VFMADD231PS  Y18, Y23, Y7
+	VFMADD231PS  Y12, Y24, Y0
+	VFMADD231PS  Y13, Y24, Y1
+	VFMADD231PS  Y14, Y24, Y2
+	VFMADD231PS  Y15, Y24, Y3
+	VFMADD231PS  Y16, Y24, Y4
+	VFMADD231PS  Y17, Y24, Y5
+	VFMADD231PS  Y18, Y24, Y6
+	VFMADD231PS  Y19, Y24, Y7
+	ADDQ         BX, AX
+	ADDQ         $0x000000a0, CX
+	DECQ         DX
+	JNZ          blockrow
+	VUNPCKLPS    Y1, Y0, Y8
+	VUNPCKHPS    Y1, Y0, Y0
+	VUNPCKLPS    Y3, Y2, Y1
+	VUNPCKHPS    Y3, Y2, Y2
+	VUNPCKLPS    Y5, Y4, Y3
+	VUNPCKHPS    Y5, Y4, Y4
+	VUNPCKLPS    Y7, Y6, Y5
+	VUNPCKHPS    Y7, Y6, Y6
+	VSHUFPS      $0x44, Y1, Y8, Y7
+	VSHUFPS      $0xee, Y1, Y8, Y1
+	VSHUFPS      $0x44, Y2, Y0, Y8
+	VSHUFPS      $0xee, Y2, Y0, Y0
+	VSHUFPS      $0x44, Y5, Y3, Y2
+	VSHUFPS      $0xee, Y5, Y3, Y3
+	VSHUFPS      $0x44, Y6, Y4, Y5
+	VSHUFPS      $0xee, Y6, Y4, Y4
+	VXORPS       Y6, Y6, Y6
+	VBROADCASTSS a+72(FP), Y9
+	VBROADCASTSS b+76(FP), Y10
+	MOVQ         planeStride+16(FP), AX
+	SHLQ         $0x02, AX
+	MOVQ         8(SP), CX
+	MOVQ         planes+24(FP), DX
+	VPERM2F128   $0x20, Y2, Y7, Y11
+	VADDPS       Y6, Y11, Y11
+	VMULPS       Y9, Y11, Y12
+	VADDPS       Y10, Y12, Y12
+	VXORPS       Y13, Y13, Y13
+	VMAXPS       Y12, Y13, Y12
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y13
+	VMINPS       Y12, Y13, Y12
+	VMULPS       Y11, Y12, Y12
+	VMOVUPS      Y12, (CX)
+	ADDQ         AX, CX
+	CMPQ         DX, $0x01
+	JLE          blockplanesstored
+	VPERM2F128   $0x20, Y3, Y1, Y11
+	VADDPS       Y6, Y11, Y11
+	VMULPS       Y9, Y11, Y12
+	VADDPS       Y10, Y12, Y12
+	VXORPS       Y13, Y13, Y13
+	VMAXPS       Y12, Y13, Y12
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y13
+	VMINPS       Y12, Y13, Y12
+	VMULPS       Y11, Y12, Y12
+	VMOVUPS      Y12, (CX)
+	ADDQ         AX, CX
+	CMPQ         DX, $0x02
+	JLE          blockplanesstored
+	VPERM2F128   $0x20, Y5, Y8, Y11
+	VADDPS       Y6, Y11, Y11
+	VMULPS       Y9, Y11, Y12
+	VADDPS       Y10, Y12, Y12
+	VXORPS       Y13, Y13, Y13
+	VMAXPS       Y12, Y13, Y12
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y13
+	VMINPS       Y12, Y13, Y12
+	VMULPS       Y11, Y12, Y12
+	VMOVUPS      Y12, (CX)
+	ADDQ         AX, CX
+	CMPQ         DX, $0x03
+	JLE          blockplanesstored
+	VPERM2F128   $0x20, Y4, Y0, Y11
+	VADDPS       Y6, Y11, Y11
+	VMULPS       Y9, Y11, Y12
+	VADDPS       Y10, Y12, Y12
+	VXORPS       Y13, Y13, Y13
+	VMAXPS       Y12, Y13, Y12
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y13
+	VMINPS       Y12, Y13, Y12
+	VMULPS       Y11, Y12, Y12
+	VMOVUPS      Y12, (CX)
+	ADDQ         AX, CX
+	CMPQ         DX, $0x04
+	JLE          blockplanesstored
+	VPERM2F128   $0x31, Y2, Y7, Y2
+	VADDPS       Y6, Y2, Y2
+	VMULPS       Y9, Y2, Y7
+	VADDPS       Y10, Y7, Y7
+	VXORPS       Y11, Y11, Y11
+	VMAXPS       Y7, Y11, Y7
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y11
+	VMINPS       Y7, Y11, Y7
+	VMULPS       Y2, Y7, Y7
+	VMOVUPS      Y7, (CX)
+	ADDQ         AX, CX
+	CMPQ         DX, $0x05
+	JLE          blockplanesstored
+	VPERM2F128   $0x31, Y3, Y1, Y1
+	VADDPS       Y6, Y1, Y1
+	VMULPS       Y9, Y1, Y2
+	VADDPS       Y10, Y2, Y2
+	VXORPS       Y3, Y3, Y3
+	VMAXPS       Y2, Y3, Y2
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y3
+	VMINPS       Y2, Y3, Y2
+	VMULPS       Y1, Y2, Y2
+	VMOVUPS      Y2, (CX)
+	ADDQ         AX, CX
+	CMPQ         DX, $0x06
+	JLE          blockplanesstored
+	VPERM2F128   $0x31, Y5, Y8, Y1
+	VADDPS       Y6, Y1, Y1
+	VMULPS       Y9, Y1, Y2
+	VADDPS       Y10, Y2, Y2
+	VXORPS       Y3, Y3, Y3
+	VMAXPS       Y2, Y3, Y2
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y3
+	VMINPS       Y2, Y3, Y2
+	VMULPS       Y1, Y2, Y2
+	VMOVUPS      Y2, (CX)
+	ADDQ         AX, CX
+	CMPQ         DX, $0x07
+	JLE          blockplanesstored
+	VPERM2F128   $0x31, Y4, Y0, Y0
+	VADDPS       Y6, Y0, Y0
+	VMULPS       Y9, Y0, Y1
+	VADDPS       Y10, Y1, Y1
+	VXORPS       Y2, Y2, Y2
+	VMAXPS       Y1, Y2, Y1
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y2
+	VMINPS       Y1, Y2, Y1
+	VMULPS       Y0, Y1, Y1
+	VMOVUPS      Y1, (CX)
+
+blockplanesstored:
+	ADDQ $0x00000020, 8(SP)
+	ADDQ $0x00000100, 16(SP)
+	SUBQ $0x08, (SP)
+	JMP  blocks
+
+blocksdone:
+	CMPQ    (SP), $0x00
+	JE      done
+	MOVQ    bias+56(FP), AX
+	VMOVUPS (AX), Y0
+	VMOVUPS (AX), Y1
+	VMOVUPS (AX), Y2
+	VMOVUPS (AX), Y3
+	VMOVUPS (AX), Y4
+	VMOVUPS (AX), Y5
+	VMOVUPS (AX), Y6
+	VMOVUPS (AX), Y7
+	MOVQ    16(SP), AX
+	MOVQ    w+48(FP), CX
+	MOVQ    kh+64(FP), DX
+	MOVQ    rowStride+40(FP), BX
+	SHLQ    $0x02, BX
+
+tailrow:
+	VMOVUPS      (AX), Y8
+	VMOVUPS      32(AX), Y9
+	VMOVUPS      64(AX), Y10
+	VMOVUPS      96(AX), Y11
+	VMOVUPS      128(AX), Y12
+	VMOVUPS      160(AX), Y13
+	VMOVUPS      192(AX), Y14
+	VMOVUPS      224(AX), Y15
+	VMOVUPS      256(AX), Y16
+	VMOVUPS      288(AX), Y17
+	VMOVUPS      320(AX), Y18
+	VMOVUPS      352(AX), Y19
+	VMOVUPS      (CX), Y20
+	VMOVUPS      32(CX), Y21
+	VMOVUPS      64(CX), Y22
+	VMOVUPS      96(CX), Y23
+	VMOVUPS      128(CX), Y24
+	VFMADD231PS  Y8, Y20, Y0
+	VFMADD231PS  Y9, Y20, Y1
+	VFMADD231PS  Y10, Y20, Y2
+	VFMADD231PS  Y11, Y20, Y3
+	VFMADD231PS  Y12, Y20, Y4
+	VFMADD231PS  Y13, Y20, Y5
+	VFMADD231PS  Y14, Y20, Y6
+	VFMADD231PS  Y15, Y20, Y7
+	VFMADD231PS  Y9, Y21, Y0
+	VFMADD231PS  Y10, Y21, Y1
+	VFMADD231PS  Y11, Y21, Y2
+	VFMADD231PS  Y12, Y21, Y3
+	VFMADD231PS  Y13, Y21, Y4
+	VFMADD231PS  Y14, Y21, Y5
+	VFMADD231PS  Y15, Y21, Y6
+	VFMADD231PS  Y16, Y21, Y7
+	VFMADD231PS  Y10, Y22, Y0
+	VFMADD231PS  Y11, Y22, Y1
+	VFMADD231PS  Y12, Y22, Y2
+	VFMADD231PS  Y13, Y22, Y3
+	VFMADD231PS  Y14, Y22, Y4
+	VFMADD231PS  Y15, Y22, Y5
+	VFMADD231PS  Y16, Y22, Y6
+	VFMADD231PS  Y17, Y22, Y7
+	VFMADD231PS  Y11, Y23, Y0
+	VFMADD231PS  Y12, Y23, Y1
+	VFMADD231PS  Y13, Y23, Y2
+	VFMADD231PS  Y14, Y23, Y3
+	VFMADD231PS  Y15, Y23, Y4
+	VFMADD231PS  Y16, Y23, Y5
+	VFMADD231PS  Y17, Y23, Y6
+	VFMADD231PS  Y18, Y23, Y7
+	VFMADD231PS  Y12, Y24, Y0
+	VFMADD231PS  Y13, Y24, Y1
+	VFMADD231PS  Y14, Y24, Y2
+	VFMADD231PS  Y15, Y24, Y3
+	VFMADD231PS  Y16, Y24, Y4
+	VFMADD231PS  Y17, Y24, Y5
+	VFMADD231PS  Y18, Y24, Y6
+	VFMADD231PS  Y19, Y24, Y7
+	ADDQ         BX, AX
+	ADDQ         $0x000000a0, CX
+	DECQ         DX
+	JNZ          tailrow
+	VUNPCKLPS    Y1, Y0, Y8
+	VUNPCKHPS    Y1, Y0, Y0
+	VUNPCKLPS    Y3, Y2, Y1
+	VUNPCKHPS    Y3, Y2, Y2
+	VUNPCKLPS    Y5, Y4, Y3
+	VUNPCKHPS    Y5, Y4, Y4
+	VUNPCKLPS    Y7, Y6, Y5
+	VUNPCKHPS    Y7, Y6, Y6
+	VSHUFPS      $0x44, Y1, Y8, Y7
+	VSHUFPS      $0xee, Y1, Y8, Y1
+	VSHUFPS      $0x44, Y2, Y0, Y8
+	VSHUFPS      $0xee, Y2, Y0, Y0
+	VSHUFPS      $0x44, Y5, Y3, Y2
+	VSHUFPS      $0xee, Y5, Y3, Y3
+	VSHUFPS      $0x44, Y6, Y4, Y5
+	VSHUFPS      $0xee, Y6, Y4, Y4
+	VXORPS       Y6, Y6, Y6
+	VBROADCASTSS a+72(FP), Y9
+	VBROADCASTSS b+76(FP), Y10
+	MOVQ         (SP), AX
+	LEAQ         laneMasks16<>+0(SB), CX
+	KMOVW        (CX)(AX*2), K1
+	MOVQ         planeStride+16(FP), AX
+	SHLQ         $0x02, AX
+	MOVQ         8(SP), CX
+	MOVQ         planes+24(FP), DX
+	VPERM2F128   $0x20, Y2, Y7, Y11
+	VADDPS       Y6, Y11, Y11
+	VMULPS       Y9, Y11, Y12
+	VADDPS       Y10, Y12, Y12
+	VXORPS       Y13, Y13, Y13
+	VMAXPS       Y12, Y13, Y12
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y13
+	VMINPS       Y12, Y13, Y12
+	VMULPS       Y11, Y12, Y12
+	VMOVUPS      Y12, K1, (CX)
+	ADDQ         AX, CX
+	CMPQ         DX, $0x01
+	JLE          tailplanesstored
+	VPERM2F128   $0x20, Y3, Y1, Y11
+	VADDPS       Y6, Y11, Y11
+	VMULPS       Y9, Y11, Y12
+	VADDPS       Y10, Y12, Y12
+	VXORPS       Y13, Y13, Y13
+	VMAXPS       Y12, Y13, Y12
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y13
+	VMINPS       Y12, Y13, Y12
+	VMULPS       Y11, Y12, Y12
+	VMOVUPS      Y12, K1, (CX)
+	ADDQ         AX, CX
+	CMPQ         DX, $0x02
+	JLE          tailplanesstored
+	VPERM2F128   $0x20, Y5, Y8, Y11
+	VADDPS       Y6, Y11, Y11
+	VMULPS       Y9, Y11, Y12
+	VADDPS       Y10, Y12, Y12
+	VXORPS       Y13, Y13, Y13
+	VMAXPS       Y12, Y13, Y12
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y13
+	VMINPS       Y12, Y13, Y12
+	VMULPS       Y11, Y12, Y12
+	VMOVUPS      Y12, K1, (CX)
+	ADDQ         AX, CX
+	CMPQ         DX, $0x03
+	JLE          tailplanesstored
+	VPERM2F128   $0x20, Y4, Y0, Y11
+	VADDPS       Y6, Y11, Y11
+	VMULPS       Y9, Y11, Y12
+	VADDPS       Y10, Y12, Y12
+	VXORPS       Y13, Y13, Y13
+	VMAXPS       Y12, Y13, Y12
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y13
+	VMINPS       Y12, Y13, Y12
+	VMULPS       Y11, Y12, Y12
+	VMOVUPS      Y12, K1, (CX)
+	ADDQ         AX, CX
+	CMPQ         DX, $0x04
+	JLE          tailplanesstored
+	VPERM2F128   $0x31, Y2, Y7, Y2
+	VADDPS       Y6, Y2, Y2
+	VMULPS       Y9, Y2, Y7
+	VADDPS       Y10, Y7, Y7
+	VXORPS       Y11, Y11, Y11
+	VMAXPS       Y7, Y11, Y7
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y11
+	VMINPS       Y7, Y11, Y7
+	VMULPS       Y2, Y7, Y7
+	VMOVUPS      Y7, K1, (CX)
+	ADDQ         AX, CX
+	CMPQ         DX, $0x05
+	JLE          tailplanesstored
+	VPERM2F128   $0x31, Y3, Y1, Y1
+	VADDPS       Y6, Y1, Y1
+	VMULPS       Y9, Y1, Y2
+	VADDPS       Y10, Y2, Y2
+	VXORPS       Y3, Y3, Y3
+	VMAXPS       Y2, Y3, Y2
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y3
+	VMINPS       Y2, Y3, Y2
+	VMULPS       Y1, Y2, Y2
+	VMOVUPS      Y2, K1, (CX)
+	ADDQ         AX, CX
+	CMPQ         DX, $0x06
+	JLE          tailplanesstored
+	VPERM2F128   $0x31, Y5, Y8, Y1
+	VADDPS       Y6, Y1, Y1
+	VMULPS       Y9, Y1, Y2
+	VADDPS       Y10, Y2, Y2
+	VXORPS       Y3, Y3, Y3
+	VMAXPS       Y2, Y3, Y2
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y3
+	VMINPS       Y2, Y3, Y2
+	VMULPS       Y1, Y2, Y2
+	VMOVUPS      Y2, K1, (CX)
+	ADDQ         AX, CX
+	CMPQ         DX, $0x07
+	JLE          tailplanesstored
+	VPERM2F128   $0x31, Y4, Y0, Y0
+	VADDPS       Y6, Y0, Y0
+	VMULPS       Y9, Y0, Y1
+	VADDPS       Y10, Y1, Y1
+	VXORPS       Y2, Y2, Y2
+	VMAXPS       Y1, Y2, Y1
+	VBROADCASTSS transcendental3f800000<>+0(SB), Y2
+	VMINPS       Y1, Y2, Y1
+	VMULPS       Y0, Y1, Y1
+	VMOVUPS      Y1, K1, (CX)
+
+tailplanesstored:
+done:
+	VZEROUPPER
+	RET

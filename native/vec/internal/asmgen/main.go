@@ -40,6 +40,7 @@ func main() {
 	emitNormLoops()
 	emitLaneTaps(laneMasks)
 	emitInterleavePlanes(laneMasks)
+	emitLaneRows(laneMasks)
 	Generate()
 }
 
