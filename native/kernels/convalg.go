@@ -233,7 +233,8 @@ func (p *ConvParams) convPlanFor(pass convPass) (convPlan, error) {
 // (384->64, 576->96, 1024->256). With fewer input channels the gathering
 // weighs more: 1.0 at 160->960 (1.07 at batch 8), 1.12 at 96->576 (1.19);
 // on 28x28 planes (ResNet-50's 512->128) they tied.
-// On 13x13 planes (SqueezeNet's 512->1000) they tied.
+// On 13x13 planes (SqueezeNet's 512->1000) they tied. On 7x7 planes the
+// window takes 160 channels and more (see pointwiseGatherSmallMinChannels).
 //
 // With several workers, the window deals a small plane out in blocks of
 // whole tiles of output channels (16 or 32 wide), which split 24
@@ -243,7 +244,11 @@ func (p *ConvParams) convPlanFor(pass convPass) (convPlan, error) {
 // being too loaded for its second core to be had.
 func (p *ConvParams) pointwiseGathers(gemm linalg.Gemm) bool {
 	oh, ow := p.OutSize()
-	if !p.pointwise() || p.C/p.Group < pointwiseGatherMinChannels || p.M/p.Group <= 1 ||
+	least := pointwiseGatherMinChannels
+	if oh*ow <= pointwiseGatherSmallPositions {
+		least = pointwiseGatherSmallMinChannels
+	}
+	if !p.pointwise() || p.C/p.Group < least || p.M/p.Group <= 1 ||
 		oh*ow <= 1 || oh*ow > pointwiseGatherMaxPositions || gatherWidth(gemm) < 32 {
 		return false
 	}
@@ -258,6 +263,17 @@ const (
 	// strided window.
 	pointwiseGatherMinChannels  = 224
 	pointwiseGatherMaxPositions = 14 * 14
+	// pointwiseGatherSmallMinChannels is the fewest input channels per
+	// group for planes of at most pointwiseGatherSmallPositions: since
+	// the transposed stores apply an activation to whole planes in one
+	// pass, the window took 0.90 of the products' CPU time on
+	// MobileNet V2's 160->960@7x7 with Clip at batch 1 on one thread,
+	// 0.88 at batch 8, and 0.73 of their wall time on two threads
+	// (medians of 5 interleaved rounds, load average 9-10); V3's
+	// 96->576@7x7 with HardSwish tied (0.98-1.04), left to the
+	// products.
+	pointwiseGatherSmallMinChannels = 160
+	pointwiseGatherSmallPositions   = 8 * 8
 )
 
 // channelBlocksMaxTaps is the most taps per output (input channels of a
