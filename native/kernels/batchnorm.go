@@ -351,6 +351,29 @@ func (in *InputAffine) apply(p *ConvParams, x, dst []float32) {
 	bp.affine(x, dst, in.Scale, in.Shift)
 }
 
+// applyPlanes stores in dst the map in of x, the input of the
+// convolution p, as apply does, but with the planes plane elements
+// apart (plane at least H*W, a multiple of 16: the lanes of the
+// widest vectors), the values between them zero: one call of
+// vec.ScalePanels or vec.ScaleAddPanels per image, each plane a panel,
+// where apply makes a call per plane, which on the 7x7 planes of a
+// late layer costs more than the values it maps.
+func (in *InputAffine) applyPlanes(p *ConvParams, x, dst []float32, plane int) {
+	hw := p.H * p.W
+	for n := 0; n < p.N; n++ {
+		src, out := x[n*p.C*hw:(n+1)*p.C*hw], dst[n*p.C*plane:(n+1)*p.C*plane]
+		if in.Shift == nil {
+			vec.ScalePanels(out, plane, src, hw, p.C, hw, in.image(n, p.C).Scale)
+			continue
+		}
+		vec.ScaleAddPanels(out, plane, src, hw, p.C, hw, in.Scale, in.Shift, in.Relu)
+	}
+}
+
+// mappedPlane is the distance between the planes of a convolution's
+// input mapped by applyPlanes: H*W rounded up to 16.
+func (p *ConvParams) mappedPlane() int { return roundUpInt(p.H*p.W, 16) }
+
 // rows returns in restricted to channels [c0, c1) as the GEMM's map of
 // the rows of its B.
 func (in *InputAffine) rows(c0, c1 int) linalg.RowAffine {

@@ -222,6 +222,16 @@ func (p *ConvParams) convForwardAffine(plan *convPlan, x []float32, xStride int,
 			plan.point.runAffine(x, xStride, w, y, e, in)
 			return
 		}
+		if plan.alg == convStridedWindow && !plan.gather.padded() {
+			// The window reads the input in place: mapped into planes
+			// a whole number of vectors apart, in a call per image.
+			plane := p.mappedPlane()
+			mapped := getBuffer(p.N * p.C * plane)
+			defer putBuffer(mapped)
+			in.applyPlanes(p, x, mapped, plane)
+			plan.gather.runPlanes(mapped, plane, w, y, e)
+			return
+		}
 		mapped := getBuffer(p.N * p.C * p.H * p.W)
 		defer putBuffer(mapped)
 		in.apply(p, x, mapped)

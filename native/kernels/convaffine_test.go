@@ -22,7 +22,9 @@ import (
 // rows, matrix-vector columns of 7x7 planes, weights packed in advance
 // or read as stored, groups, strides, batches, a residual) and those
 // that map the input into a buffer first (pointwise products read in
-// place, channel blocks, a 3x3 convolution).
+// place, channel blocks, a 3x3 convolution), and the strided window
+// (forced), which maps it into planes a whole number of vectors apart
+// (7x7 and 14x14 planes, a stride of 2, a batch of 2, a residual).
 func TestConvForwardAffine(t *testing.T) {
 	leveltest.Run(t, func(t *testing.T) {
 		rng := newRNG(41)
@@ -32,16 +34,23 @@ func TestConvForwardAffine(t *testing.T) {
 			prepared bool
 			res      bool
 			packs    bool // mapped as the columns are packed, with the pointwise products forced
+			// window forces the strided window, which maps the
+			// input into planes a whole number of vectors apart
+			// (applyPlanes) before reading it in place.
+			window bool
 		}{
-			{conv2D(1, 256, 14, 14, 128, 1, 1, 1, 0, 1, 1), Relu, true, false, true},
-			{conv2D(1, 192, 7, 7, 128, 1, 1, 1, 0, 1, 1), Relu, true, false, true},
-			{conv2D(1, 128, 28, 28, 128, 1, 1, 1, 0, 1, 1), Relu, false, false, true},
-			{conv2D(1, 64, 28, 28, 128, 1, 1, 1, 0, 1, 1), Relu, false, false, false}, // channel blocks
-			{conv2D(2, 256, 13, 13, 128, 1, 1, 1, 0, 1, 1), Activation{}, true, true, true},
-			{conv2D(1, 256, 10, 10, 96, 1, 1, 1, 0, 1, 2), Activation{}, false, false, true},
-			{conv2D(1, 128, 20, 20, 200, 1, 1, 2, 0, 1, 1), Relu, false, false, false},
-			{conv2D(1, 64, 12, 12, 16, 1, 1, 1, 0, 1, 1), Relu, false, false, false},
-			{conv2D(2, 24, 9, 11, 32, 3, 3, 1, 1, 1, 1), Relu, false, false, false},
+			{conv2D(1, 256, 14, 14, 128, 1, 1, 1, 0, 1, 1), Relu, true, false, true, false},
+			{conv2D(1, 192, 7, 7, 128, 1, 1, 1, 0, 1, 1), Relu, true, false, true, false},
+			{conv2D(1, 128, 28, 28, 128, 1, 1, 1, 0, 1, 1), Relu, false, false, true, false},
+			{conv2D(1, 64, 28, 28, 128, 1, 1, 1, 0, 1, 1), Relu, false, false, false, false}, // channel blocks
+			{conv2D(2, 256, 13, 13, 128, 1, 1, 1, 0, 1, 1), Activation{}, true, true, true, false},
+			{conv2D(1, 256, 10, 10, 96, 1, 1, 1, 0, 1, 2), Activation{}, false, false, true, false},
+			{conv2D(1, 128, 20, 20, 200, 1, 1, 2, 0, 1, 1), Relu, false, false, false, false},
+			{conv2D(1, 64, 12, 12, 16, 1, 1, 1, 0, 1, 1), Relu, false, false, false, false},
+			{conv2D(2, 24, 9, 11, 32, 3, 3, 1, 1, 1, 1), Relu, false, false, false, false},
+			{p: conv2D(1, 768, 7, 7, 128, 1, 1, 1, 0, 1, 1), act: Relu, prepared: true, window: true},
+			{p: conv2D(2, 256, 14, 14, 72, 1, 1, 1, 0, 1, 1), res: true, window: true},
+			{p: conv2D(1, 128, 15, 15, 64, 1, 1, 2, 0, 1, 1), act: Relu, window: true}, // strided
 		}
 		for _, sh := range shapes {
 			for _, relu := range []bool{true, false} {
@@ -51,6 +60,9 @@ func TestConvForwardAffine(t *testing.T) {
 					// Whether the automatic choice takes the pointwise
 					// products depends on the CPU level and the threads.
 					p.algorithm = convPointwise
+				}
+				if sh.window {
+					p.algorithm = convStridedWindow
 				}
 				x, w, b, _ := convBuffers(rng, p)
 				oh, ow := p.OutSize()

@@ -20,7 +20,9 @@ import (
 // the columns are packed (blocks of rows, matrix-vector columns of 7x7
 // planes, weights packed in advance or not, a residual) and into a
 // buffer first (pointwise products that read their columns in place,
-// channel blocks, a 3x3 convolution).
+// channel blocks, a 3x3 convolution), or into planes a whole number of
+// vectors apart for the strided window (forced: 7x7 planes, a stride
+// of 2, a residual).
 func TestConvForwardGated(t *testing.T) {
 	leveltest.Run(t, func(t *testing.T) {
 		rng := newRNG(43)
@@ -30,14 +32,21 @@ func TestConvForwardGated(t *testing.T) {
 			prepared bool
 			res      bool
 			packs    bool // mapped as the columns are packed, with the pointwise products forced
+			// window forces the strided window, which maps the
+			// input into planes a whole number of vectors apart
+			// (applyPlanes) before reading it in place.
+			window bool
 		}{
-			{conv2D(1, 576, 7, 7, 96, 1, 1, 1, 0, 1, 1), Activation{}, true, true, true},
-			{conv2D(1, 120, 14, 14, 48, 1, 1, 1, 0, 1, 1), Activation{}, false, false, true},
-			{conv2D(1, 288, 7, 7, 96, 1, 1, 1, 0, 1, 1), Activation{}, true, false, true},
-			{conv2D(1, 240, 14, 14, 40, 1, 1, 1, 0, 1, 1), Activation{}, false, false, false}, // columns read in place
-			{conv2D(1, 144, 13, 13, 64, 1, 1, 1, 0, 1, 1), Relu, false, true, true},
-			{conv2D(1, 16, 28, 28, 64, 1, 1, 1, 0, 1, 1), Activation{}, false, false, false}, // channel blocks
-			{conv2D(1, 24, 9, 11, 32, 3, 3, 1, 1, 1, 1), Relu, false, false, false},
+			{conv2D(1, 576, 7, 7, 96, 1, 1, 1, 0, 1, 1), Activation{}, true, true, true, false},
+			{conv2D(1, 120, 14, 14, 48, 1, 1, 1, 0, 1, 1), Activation{}, false, false, true, false},
+			{conv2D(1, 288, 7, 7, 96, 1, 1, 1, 0, 1, 1), Activation{}, true, false, true, false},
+			{conv2D(1, 240, 14, 14, 40, 1, 1, 1, 0, 1, 1), Activation{}, false, false, false, false}, // columns read in place
+			{conv2D(1, 144, 13, 13, 64, 1, 1, 1, 0, 1, 1), Relu, false, true, true, false},
+			{conv2D(1, 16, 28, 28, 64, 1, 1, 1, 0, 1, 1), Activation{}, false, false, false, false}, // channel blocks
+			{conv2D(1, 24, 9, 11, 32, 3, 3, 1, 1, 1, 1), Relu, false, false, false, false},
+			{p: conv2D(1, 576, 7, 7, 96, 1, 1, 1, 0, 1, 1), prepared: true, res: true, window: true},
+			{p: conv2D(1, 288, 7, 7, 40, 1, 1, 1, 0, 1, 1), act: Relu, window: true},
+			{p: conv2D(1, 256, 14, 14, 64, 1, 1, 2, 0, 1, 1), window: true}, // strided
 		}
 		for _, sh := range shapes {
 			for _, batch := range []int{1, 3} {
@@ -47,6 +56,9 @@ func TestConvForwardGated(t *testing.T) {
 					p.Act = sh.act
 					if sh.packs {
 						p.algorithm = convPointwise
+					}
+					if sh.window {
+						p.algorithm = convStridedWindow
 					}
 					x, w, b, _ := convBuffers(rng, p)
 					oh, ow := p.OutSize()

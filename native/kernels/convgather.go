@@ -94,17 +94,17 @@ func (s *gatherGeometry) padded() bool {
 }
 
 // window returns the window of the transposed im2col matrix of one group
-// of one image laid out in planes of planeRows rows of s.wp (the input's
-// own planes, or a chunk's padded rows), with the tap offsets filled
-// into off; its X is left for each chunk to set.
-func (s *gatherGeometry) window(off []int32, planeRows int) linalg.Window {
+// of one image laid out in planes of rows of s.wp, plane elements apart
+// (the input's own planes, or a chunk's padded rows), with the tap
+// offsets filled into off; its X is left for each chunk to set.
+func (s *gatherGeometry) window(off []int32, plane int) linalg.Window {
 	p := s.p
 	_, ow := p.OutSize()
 	q := 0
 	for c := 0; c < p.C/p.Group; c++ {
 		for kh := 0; kh < p.KH; kh++ {
 			for kw := 0; kw < p.KW; kw++ {
-				off[q] = int32(c*planeRows*s.wp + kh*p.DilationH*s.wp + kw*p.DilationW)
+				off[q] = int32(c*plane + kh*p.DilationH*s.wp + kw*p.DilationW)
 				q++
 			}
 		}
@@ -176,6 +176,13 @@ func (pt *padTask) Range(lo, hi int) {
 // (rows shared by two chunks are copied twice, a few rows of a
 // product's work), which spares a loop and its wait per image.
 func (s *gatherGeometry) run(x, w, y []float32, e slideEpilogue) {
+	s.runPlanes(x, s.p.H*s.p.W, w, y, e)
+}
+
+// runPlanes is run of an input whose planes lie plane elements apart
+// (at least H*W; the padding between them unread), which the product
+// reads in place: s must not be padded (see padded).
+func (s *gatherGeometry) runPlanes(x []float32, plane int, w, y []float32, e slideEpilogue) {
 	p := s.p
 	oh, ow := p.OutSize()
 	mg, k := p.M/p.Group, p.colRows()
@@ -200,7 +207,7 @@ func (s *gatherGeometry) run(x, w, y []float32, e slideEpilogue) {
 		}
 		t := gatherTasks.Get()
 		*t = gatherTask{s: s, serial: serial, x: x, packed: packed, y: y, e: e, g: g,
-			rows: rows, chunks: chunks, width: width, blocks: blocks, items: items}
+			rows: rows, chunks: chunks, width: width, blocks: blocks, items: items, plane: plane}
 		parallel.Run(min(workers, items), 1, t)
 		gatherTasks.Put(t)
 	}
@@ -352,6 +359,7 @@ type gatherTask struct {
 	e                              slideEpilogue
 	g, rows, chunks, width, blocks int
 	items                          int
+	plane                          int   // the distance between two planes of x
 	next                           int64 // the next item to take, atomically
 }
 
@@ -367,14 +375,15 @@ func (t *gatherTask) Range(_, _ int) {
 	defer offsets.put(off)
 	// A padded convolution reads a chunk's rows from planes of its own
 	// (the rows of a chunk's windows), an unpadded one the input.
-	planeRows := p.H
+	plane, planeRows := t.plane, p.H
 	var planes []float32
 	if s.padded() {
 		planeRows = (t.rows-1)*p.StrideH + (p.KH-1)*p.DilationH + 1
-		planes = getBuffer(cg * planeRows * s.wp)
+		plane = planeRows * s.wp
+		planes = getBuffer(cg * plane)
 		defer putBuffer(planes)
 	}
-	win := s.window(off, planeRows)
+	win := s.window(off, plane)
 	lastN, lastY := -1, -1 // the chunk in planes
 	for {
 		task := int(atomic.AddInt64(&t.next, 1) - 1)
@@ -392,7 +401,7 @@ func (t *gatherTask) Range(_, _ int) {
 			}
 			win.X = planes
 		} else {
-			win.X = t.x[(n*p.C+t.g*cg)*p.H*p.W+oy0*win.RowStride:]
+			win.X = t.x[(n*p.C+t.g*cg)*t.plane+oy0*win.RowStride:]
 		}
 		base := (n*p.M + t.g*mg) * ohw
 		t.serial.SgemmWindowA(cnt, chans, k, 1, win, t.packed[m0*k:], 0, prod, chans)
