@@ -234,7 +234,7 @@ func (p *ConvParams) convPlanFor(pass convPass) (convPlan, error) {
 // weighs more: 1.0 at 160->960 (1.07 at batch 8), 1.12 at 96->576 (1.19);
 // on 28x28 planes (ResNet-50's 512->128) they tied.
 // On 13x13 planes (SqueezeNet's 512->1000) they tied. On 7x7 planes the
-// window takes 160 channels and more (see pointwiseGatherSmallMinChannels).
+// window takes 96 channels and more (see pointwiseGatherSmallMinChannels).
 //
 // With several workers, the window deals a small plane out in blocks of
 // whole tiles of output channels (16 or 32 wide), which split 24
@@ -269,10 +269,15 @@ const (
 	// pass, the window took 0.90 of the products' CPU time on
 	// MobileNet V2's 160->960@7x7 with Clip at batch 1 on one thread,
 	// 0.88 at batch 8, and 0.73 of their wall time on two threads
-	// (medians of 5 interleaved rounds, load average 9-10); V3's
-	// 96->576@7x7 with HardSwish tied (0.98-1.04), left to the
-	// products.
-	pointwiseGatherSmallMinChannels = 160
+	// (medians of 5 interleaved rounds, load average 9-10). On V3's
+	// 96->576@7x7 with HardSwish they tied alone (0.98 at batch 1,
+	// 1.01 at batch 8), but in the model the window's nodes took
+	// 0.82-0.90 of the products' time on one thread and 0.90-0.94 on
+	// two (per-node medians of 200-300 runs, 3 alternations, load
+	// average 11-12), where the products' matrix-vector column (the
+	// 49th) and bias pass run first on weights and outputs not in
+	// cache.
+	pointwiseGatherSmallMinChannels = 96
 	pointwiseGatherSmallPositions   = 8 * 8
 )
 

@@ -319,8 +319,9 @@ func TestConvPointwiseGathersChoice(t *testing.T) {
 			{conv2D(2, 232, 14, 14, 72, 1, 1, 1, 0, 1, 1), [2]bool{true, true}},   // two images
 			{conv2D(1, 232, 7, 7, 232, 1, 1, 1, 0, 1, 1), [2]bool{true, true}},    // 128 and 104
 			{conv2D(1, 240, 14, 14, 40, 1, 1, 1, 0, 1, 1), [2]bool{false, false}}, // channel blocks
-			{conv2D(1, 96, 7, 7, 576, 1, 1, 1, 0, 1, 1), [2]bool{false, false}},   // too few input channels
-			{conv2D(1, 160, 7, 7, 960, 1, 1, 1, 0, 1, 1), [2]bool{true, true}},    // enough on 7x7
+			{conv2D(1, 96, 7, 7, 576, 1, 1, 1, 0, 1, 1), [2]bool{true, true}},     // enough on 7x7
+			{conv2D(1, 88, 7, 7, 576, 1, 1, 1, 0, 1, 1), [2]bool{false, false}},   // too few input channels
+			{conv2D(1, 160, 7, 7, 960, 1, 1, 1, 0, 1, 1), [2]bool{true, true}},
 			{conv2D(1, 160, 14, 14, 96, 1, 1, 1, 0, 1, 1), [2]bool{false, false}}, // too few on 14x14
 			{conv2D(1, 576, 15, 15, 96, 1, 1, 1, 0, 1, 1), [2]bool{false, false}}, // too large a plane
 			{conv2D(1, 576, 9, 9, 96, 1, 1, 2, 0, 1, 1), [2]bool{true, true}},     // strided: the window already
