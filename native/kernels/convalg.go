@@ -231,10 +231,12 @@ func (p *ConvParams) convPlanFor(pass convPass) (convPlan, error) {
 // 1024->256 0.86 and 256->1024 0.97); at batch 8 0.84-0.96 on 7x7
 // planes (576->96, 960->160, 232->232, 320->1280) and 0.76-0.88 on 14x14
 // (384->64, 576->96, 1024->256). With fewer input channels the gathering
-// weighs more: 1.0 at 160->960 (1.07 at batch 8), 1.12 at 96->576 (1.19);
-// on 28x28 planes (ResNet-50's 512->128) they tied.
-// On 13x13 planes (SqueezeNet's 512->1000) they tied. On 7x7 planes the
-// window takes 96 channels and more (see pointwiseGatherSmallMinChannels).
+// weighed more, when the window applied activations other than Relu a
+// plane at a time: 1.0 at 160->960 (1.07 at batch 8), 1.12 at 96->576
+// (1.19); on 28x28 planes (ResNet-50's 512->128) they tied.
+// On 13x13 planes (SqueezeNet's 512->1000) they tied. Since the window
+// applies them to whole planes at once, it takes 7x7 planes from 96
+// channels on (see pointwiseGatherSmallMinChannels).
 //
 // With several workers, the window deals a small plane out in blocks of
 // whole tiles of output channels (16 or 32 wide), which split 24
