@@ -355,19 +355,27 @@ func (in *InputAffine) apply(p *ConvParams, x, dst []float32) {
 // convolution p, as apply does, but with the planes plane elements
 // apart (plane at least H*W, a multiple of 16: the lanes of the
 // widest vectors), the values between them zero: one call of
-// vec.ScalePanels or vec.ScaleAddPanels per image, each plane a panel,
-// where apply makes a call per plane, which on the 7x7 planes of a
-// late layer costs more than the values it maps.
+// vec.ScalePanels or vec.ScaleAddPanels per image (per range of the
+// workers' planes), each plane a panel, where apply makes a call per
+// plane, which on the 7x7 planes of a late layer costs more than the
+// values it maps.
 func (in *InputAffine) applyPlanes(p *ConvParams, x, dst []float32, plane int) {
-	hw := p.H * p.W
-	for n := 0; n < p.N; n++ {
-		src, out := x[n*p.C*hw:(n+1)*p.C*hw], dst[n*p.C*plane:(n+1)*p.C*plane]
-		if in.Shift == nil {
-			vec.ScalePanels(out, plane, src, hw, p.C, hw, in.image(n, p.C).Scale)
-			continue
+	// The closure reads copies, so that in (and the callers' maps) stay
+	// on the stack.
+	hw, c, m := p.H*p.W, p.C, *in
+	parallel.For(p.N*c, grainFor(hw), func(lo, hi int) {
+		for t := lo; t < hi; {
+			n, c0 := t/c, t%c
+			c1 := min(c, c0+hi-t) // the planes of image n in [lo, hi)
+			src, out := x[t*hw:(t+c1-c0)*hw], dst[t*plane:(t+c1-c0)*plane]
+			if m.Shift == nil {
+				vec.ScalePanels(out, plane, src, hw, c1-c0, hw, m.image(n, c).Scale[c0:c1])
+			} else {
+				vec.ScaleAddPanels(out, plane, src, hw, c1-c0, hw, m.Scale[c0:c1], m.Shift[c0:c1], m.Relu)
+			}
+			t += c1 - c0
 		}
-		vec.ScaleAddPanels(out, plane, src, hw, p.C, hw, in.Scale, in.Shift, in.Relu)
-	}
+	})
 }
 
 // mappedPlane is the distance between the planes of a convolution's
