@@ -24,7 +24,8 @@ import (
 // that map the input into a buffer first (pointwise products read in
 // place, channel blocks, a 3x3 convolution), and the strided window
 // (forced), which maps it into planes a whole number of vectors apart
-// (7x7 and 14x14 planes, a stride of 2, a batch of 2, a residual).
+// (7x7 and 14x14 planes, a stride of 2, a 3x3 kernel without padding,
+// batches of 2, a residual).
 func TestConvForwardAffine(t *testing.T) {
 	leveltest.Run(t, func(t *testing.T) {
 		rng := newRNG(41)
@@ -51,6 +52,7 @@ func TestConvForwardAffine(t *testing.T) {
 			{p: conv2D(1, 768, 7, 7, 128, 1, 1, 1, 0, 1, 1), act: Relu, prepared: true, window: true},
 			{p: conv2D(2, 256, 14, 14, 72, 1, 1, 1, 0, 1, 1), res: true, window: true},
 			{p: conv2D(1, 128, 15, 15, 64, 1, 1, 2, 0, 1, 1), act: Relu, window: true}, // strided
+			{p: conv2D(2, 32, 9, 9, 40, 3, 3, 1, 0, 1, 1), act: Relu, window: true},    // 3x3 unpadded
 		}
 		for _, sh := range shapes {
 			for _, relu := range []bool{true, false} {
