@@ -352,22 +352,26 @@ func (in *InputAffine) apply(p *ConvParams, x, dst []float32) {
 }
 
 // applyPlanes stores in dst the map in of x, the input of the
-// convolution p, as apply does, but with the planes plane elements
+// convolution p (image n at x[n*xStride:], or, for xStride 0, one
+// after the other), as apply does, but with the planes plane elements
 // apart (plane at least H*W, a multiple of 16: the lanes of the
 // widest vectors), the values between them zero: one call of
 // vec.ScalePanels or vec.ScaleAddPanels per image (per range of the
 // workers' planes), each plane a panel, where apply makes a call per
 // plane, which on the 7x7 planes of a late layer costs more than the
 // values it maps.
-func (in *InputAffine) applyPlanes(p *ConvParams, x, dst []float32, plane int) {
+func (in *InputAffine) applyPlanes(p *ConvParams, x []float32, xStride int, dst []float32, plane int) {
 	// The closure reads copies, so that in (and the callers' maps) stay
 	// on the stack.
 	hw, c, m := p.H*p.W, p.C, *in
+	if xStride == 0 {
+		xStride = c * hw
+	}
 	parallel.For(p.N*c, grainFor(hw), func(lo, hi int) {
 		for t := lo; t < hi; {
 			n, c0 := t/c, t%c
 			c1 := min(c, c0+hi-t) // the planes of image n in [lo, hi)
-			src, out := x[t*hw:(t+c1-c0)*hw], dst[t*plane:(t+c1-c0)*plane]
+			src, out := x[n*xStride+c0*hw:n*xStride+c1*hw], dst[t*plane:(t+c1-c0)*plane]
 			if m.Shift == nil {
 				vec.ScalePanels(out, plane, src, hw, c1-c0, hw, m.image(n, c).Scale[c0:c1])
 			} else {

@@ -171,6 +171,13 @@ func (p *ConvParams) convForward(plan *convPlan, x, w, b, r, y []float32, stride
 	p.convForwardAffine(plan, x, 0, w, b, r, y, stride, nil)
 }
 
+// mapsPlanes reports whether the plan maps its input in (nil: none)
+// into planes of its own before reading them (InputAffine.applyPlanes):
+// the strided window, reading the input in place (no padding).
+func (plan *convPlan) mapsPlanes(in *InputAffine) bool {
+	return in != nil && plan.alg == convStridedWindow && !plan.gather.padded()
+}
+
 // convForwardAffine is convForward of in applied to x (nil: x as it
 // is), with image n of x at x[n*xStride:] when xStride is not zero (at
 // least C*H*W); see ConvForwardPlan.ForwardApart.
@@ -184,10 +191,11 @@ func (p *ConvParams) convForwardAffine(plan *convPlan, x []float32, xStride int,
 			panic(fmt.Sprintf("kernels: Conv: images %d apart in x, each %d long", xStride, image))
 		}
 		need(op, "x", x, (p.N-1)*xStride+image)
-		if plan.alg != convPointwise || in != nil && !plan.point.packsAffine(plan.alg) {
+		if !plan.mapsPlanes(in) && (plan.alg != convPointwise || in != nil && !plan.point.packsAffine(plan.alg)) {
 			// The other algorithms read the images one after the
 			// other: gathered first, the copy that a Concat of
-			// them would have made.
+			// them would have made (the window's map into planes
+			// reads them apart).
 			dense := getBuffer(p.N * image)
 			defer putBuffer(dense)
 			for n := range p.N {
@@ -222,13 +230,13 @@ func (p *ConvParams) convForwardAffine(plan *convPlan, x []float32, xStride int,
 			plan.point.runAffine(x, xStride, w, y, e, in)
 			return
 		}
-		if plan.alg == convStridedWindow && !plan.gather.padded() {
+		if plan.mapsPlanes(in) {
 			// The window reads the input in place: mapped into planes
 			// a whole number of vectors apart, in a call per image.
 			plane := p.mappedPlane()
 			mapped := getBuffer(p.N * p.C * plane)
 			defer putBuffer(mapped)
-			in.applyPlanes(p, x, mapped, plane)
+			in.applyPlanes(p, x, xStride, mapped, plane)
 			plan.gather.runPlanes(mapped, plane, w, y, e)
 			return
 		}
