@@ -652,14 +652,30 @@ func rnnSplit(threads, batch, gates, h int) (workers int, bounds []int) {
 type rnnRun[T rnnFloat] struct {
 	cell                  *rnnCell[T]
 	v                     *rnnInputs[T]
-	hs                    []T
+	hs, cs                []T
 	states                [2][]T
 	steppers              []rnnStepper[T]
 	bounds                []int
 	workers, phases       int
 	rows, block, projects int // rows of xw, per projection phase, and projection phases
 	maxLen                int
+	// redo: the team may take a step's task twice (rnnTeam), each copy
+	// k of step s writing its states to outs[s][k] and its cell states
+	// to cells[s][k] (an LSTM's), which the winner's readers read.
+	redo        bool
+	outs, cells [][2][]T
+	team        *rnnTeam
 }
+
+// rnnStepHook, when not nil, is called by a team's member w before each
+// task of step s it computes as copy k (see rnnTeam): the tests hold a
+// member back with it, as the machine does.
+var rnnStepHook func(w, s, k int)
+
+// rnnRedoMaxBytes is the most bytes of states that a run keeps to let
+// its team take a step's task twice (rnnRun.redo): two copies of every
+// step's states.
+const rnnRedoMaxBytes = 8 << 20
 
 // prepare readies a run of the direction over the sequence, from the
 // buffers of buf, with plan (nil: the cell's own, see rnnCell.plan);
@@ -710,6 +726,32 @@ func (c *rnnCell[T]) prepare(v *rnnInputs[T], threads int, plan *rnnPlan, revers
 	}
 	r.projects = (r.rows + r.block - 1) / max(1, r.block)
 	r.states = [2][]T{hs, buf.take(batch * h)}
+	if c.op.kind == cellLSTM {
+		r.cs = cs
+	}
+	stateBytes := 2 * r.maxLen * batch * h * 4
+	if _, wide := any(T(0)).(float64); wide {
+		stateBytes *= 2
+	}
+	if c.op.kind == cellLSTM {
+		stateBytes *= 2
+	}
+	if r.redo = r.workers > 1 && r.phases == 1 && stateBytes <= rnnRedoMaxBytes; r.redo {
+		// Every step's states, twice: a copy of a step's task that
+		// finishes late writes only its own, which no one reads.
+		r.outs = make([][2][]T, r.maxLen)
+		if r.cs != nil {
+			r.cells = make([][2][]T, r.maxLen)
+		}
+		for s := range r.maxLen {
+			for k := range 2 {
+				r.outs[s][k] = buf.take(batch * h)
+				if r.cs != nil {
+					r.cells[s][k] = buf.take(batch * h)
+				}
+			}
+		}
+	}
 	widest := 0
 	for k := range chunks {
 		widest = max(widest, r.bounds[k+1]-r.bounds[k])
@@ -717,13 +759,54 @@ func (c *rnnCell[T]) prepare(v *rnnInputs[T], threads int, plan *rnnPlan, revers
 	r.steppers = make([]rnnStepper[T], r.workers)
 	for w := range r.steppers {
 		st := &r.steppers[w]
-		*st = rnnStepper[T]{cell: c, v: v, reverse: reverse, y: y, d: d, yFirst: yFirst, yBatch: yBatch, cs: cs,
-			gemm: serialGemm(), plan: plan, pre: buf.take((g + 1) * widest * batch), live: make([]rnnEntry, 0, batch)}
+		*st = rnnStepper[T]{cell: c, v: v, reverse: reverse, y: y, d: d, yFirst: yFirst, yBatch: yBatch, cCur: r.cs, cNext: r.cs,
+			hr: c.hr, gemm: serialGemm(), plan: plan, pre: buf.take((g + 1) * widest * batch), live: make([]rnnEntry, 0, batch)}
 		if plan.packed != nil || plan.vec != nil {
 			st.out = any(buf.take(batch * (g*widest + linalg.VecPanelWidth))).([]float32)
 		}
+		if r.redo {
+			st.hr, st.gathered = buf.take(batch*g*h), buf.take(batch*h)
+		}
 	}
 	return r
+}
+
+// stepStates returns the states that the stepper's chunk of step s reads
+// and writes as copy k of its task (see rnnTeam), and sets its cell
+// states: the two buffers in turn, or in a run whose tasks may be taken
+// twice, the states of step s-1 that won each chunk (gathered in the
+// stepper's buffer if some copy 1 won) and copy k's own of step s.
+func (r *rnnRun[T]) stepStates(st *rnnStepper[T], s, k int) (cur, next []T) {
+	if !r.redo {
+		return r.states[s%2], r.states[(s+1)%2]
+	}
+	h, chunks := r.cell.op.hidden, len(r.bounds)-1
+	next = r.outs[s][k]
+	if r.cells != nil {
+		st.cNext = r.cells[s][k]
+	}
+	if s == 0 {
+		st.cCur = r.cs
+		return r.hs, next
+	}
+	first := int64(r.projects+s-1) * int64(chunks) // step s-1's first task
+	if r.cells != nil {
+		st.cCur = r.cells[s-1][r.team.winner(first+int64(st.chunk))]
+	}
+	cur = r.outs[s-1][0]
+	for c := range chunks {
+		if r.team.winner(first+int64(c)) == 0 {
+			continue
+		}
+		for c := range chunks {
+			src, j0, j1 := r.outs[s-1][r.team.winner(first+int64(c))], r.bounds[c], r.bounds[c+1]
+			for b := range r.v.batch {
+				copy(st.gathered[b*h+j0:b*h+j1], src[b*h+j0:b*h+j1])
+			}
+		}
+		return st.gathered, next
+	}
+	return cur, next
 }
 
 // execute steps the run over the sequence.
@@ -734,13 +817,18 @@ func (r *rnnRun[T]) execute() {
 		return
 	}
 	chunks := len(r.bounds) - 1
+	redoFrom := int64(r.projects + r.maxLen*r.phases) // none
+	if r.redo {
+		redoFrom = int64(r.projects)
+	}
 	team := newRNNTeam(r.workers, chunks, int64(r.projects+r.maxLen*r.phases), func(phase int64) bool {
 		return phase >= int64(r.projects) && (phase-int64(r.projects))/int64(r.phases)%2 == 1
-	})
+	}, redoFrom)
+	r.team = team
 	work := func(m *rnnMember) {
 		st := &r.steppers[m.w]
 		for {
-			task, ok := m.take()
+			task, k, ok := m.take()
 			if !ok {
 				return
 			}
@@ -755,8 +843,18 @@ func (r *rnnRun[T]) execute() {
 			case phase < r.projects:
 				st.projectInputs(phase*r.block, min(r.rows, (phase+1)*r.block))
 			default:
-				s := (phase - r.projects) / r.phases
-				st.phase(s, (phase-r.projects)%r.phases, r.states[s%2], r.states[(s+1)%2])
+				s, ph := (phase-r.projects)/r.phases, (phase-r.projects)%r.phases
+				if rnnStepHook != nil {
+					rnnStepHook(m.w, s, k)
+				}
+				cur, next := r.stepStates(st, s, k)
+				st.phase(s, ph, cur, next)
+				if !team.win(task, k) {
+					continue // the other copy finished first
+				}
+				if ph == r.phases-1 {
+					st.storeY(s, next)
+				}
 			}
 			team.finish()
 		}
@@ -769,10 +867,24 @@ func (r *rnnRun[T]) execute() {
 	r.end()
 }
 
-// end leaves the final states in hs.
+// end leaves the final states in hs (and cs).
 func (r *rnnRun[T]) end() {
-	if r.maxLen%2 == 1 {
-		copy(r.hs, r.states[1])
+	if !r.redo {
+		if r.maxLen%2 == 1 {
+			copy(r.hs, r.states[1])
+		}
+		return
+	}
+	h, chunks := r.cell.op.hidden, len(r.bounds)-1
+	first := int64(r.projects+r.maxLen-1) * int64(chunks) // the last step's first task
+	for c := range chunks {
+		k, j0, j1 := r.team.winner(first+int64(c)), r.bounds[c], r.bounds[c+1]
+		for b := range r.v.batch {
+			copy(r.hs[b*h+j0:b*h+j1], r.outs[r.maxLen-1][k][b*h+j0:b*h+j1])
+			if r.cells != nil {
+				copy(r.cs[b*h+j0:b*h+j1], r.cells[r.maxLen-1][k][b*h+j0:b*h+j1])
+			}
+		}
 	}
 }
 
@@ -789,8 +901,12 @@ func (r *rnnRun[T]) chainTask(i int) {
 		st.projectInputs(i*r.block, min(r.rows, (i+1)*r.block))
 		return
 	}
-	s := (i - r.projects) / r.phases
-	st.phase(s, (i-r.projects)%r.phases, r.states[s%2], r.states[(s+1)%2])
+	s, ph := (i-r.projects)/r.phases, (i-r.projects)%r.phases
+	next := r.states[(s+1)%2]
+	st.phase(s, ph, r.states[s%2], next)
+	if ph == r.phases-1 {
+		st.storeY(s, next)
+	}
 }
 
 // rnnGroupRows is the fewest batch entries in a group of rnnRunGroups:
@@ -1063,14 +1179,24 @@ type rnnStepper[T rnnFloat] struct {
 	d       int
 	yFirst  int // Y's batch entry of the run's first
 	yBatch  int // Y's batch
-	cs      []T // cell states [B, H]
-	j0, j1  int
-	chunk   int
-	gemm    linalg.Gemm // computing on the worker's goroutine
-	plan    *rnnPlan
-	pre     []T        // gate scratch, at least (G+1)*(j1-j0)*B
-	live    []rnnEntry // the running entries of a step, capacity B
-	out     []float32  // the packed products' scratch, at least B*G*(j1-j0)
+	// cCur and cNext are the cell states [B, H] before and after the
+	// step: the same buffer, updated in place, but in a run whose steps'
+	// tasks may be taken twice (rnnRun.redo).
+	cCur, cNext []T
+	// hr is where the products that do not go to the worker's scratch go
+	// (rnnCell.hr, or the worker's own in a run whose tasks may be taken
+	// twice).
+	hr []T
+	// gathered is the stepper's copy of a step's states whose chunks
+	// come from different copies of their tasks (rnnRun.stepStates).
+	gathered []T
+	j0, j1   int
+	chunk    int
+	gemm     linalg.Gemm // computing on the worker's goroutine
+	plan     *rnnPlan
+	pre      []T        // gate scratch, at least (G+1)*(j1-j0)*B
+	live     []rnnEntry // the running entries of a step, capacity B
+	out      []float32  // the packed products' scratch, at least B*G*(j1-j0)
 	// backward: the step multiplies by R's panels from the last (odd
 	// steps), so that it first reads those that the step before read
 	// last, still in the core's cache (linalg's SgemvPackedVecBBackward).
@@ -1099,8 +1225,8 @@ func (st *rnnStepper[T]) products(a []T) rnnProducts[T] {
 	if out, ldo, ok := st.projectPacked(a, 0); ok {
 		return rnnProducts[T]{v: any(out).([]T), ld: ldo, gate: st.j1 - st.j0}
 	}
-	st.project(a, 0, c.hr[st.j0:], g*h)
-	return rnnProducts[T]{v: c.hr[st.j0:], ld: g * h, gate: h}
+	st.project(a, 0, st.hr[st.j0:], g*h)
+	return rnnProducts[T]{v: st.hr[st.j0:], ld: g * h, gate: h}
 }
 
 // project stores in dst (rows ld apart, gate k's units at (k-first)*h
@@ -1177,7 +1303,8 @@ func (o *recurrent) gateGroups() [][2]int {
 }
 
 // phase runs phase ph of step s for the chunk's units, from the state
-// cur [B, H] to next. An entry past its length keeps its state. A GRU
+// cur [B, H] to next (and the cell states from cCur to cNext); storeY
+// then stores the step's outputs. An entry past its length keeps its state. A GRU
 // without linear_before_reset runs its reset gates and r ⊙ h in phase 0
 // and the rest in phase 1; the other cells have one phase.
 func (st *rnnStepper[T]) phase(s, ph int, cur, next []T) {
@@ -1187,7 +1314,7 @@ func (st *rnnStepper[T]) phase(s, ph int, cur, next []T) {
 	resetFirst := c.op.kind == cellGRU && !c.op.linearBeforeReset
 	st.backward = s%2 == 1
 	if resetFirst && ph == 0 {
-		st.project(cur, 0, c.hr[j0:], g*h) // the candidate's rows act on r ⊙ h
+		st.project(cur, 0, st.hr[j0:], g*h) // the candidate's rows act on r ⊙ h
 		for b := 0; b < batch; b++ {
 			u := c.u[b*h+j0 : b*h+j1]
 			t, live := st.time(b, s)
@@ -1195,7 +1322,7 @@ func (st *rnnStepper[T]) phase(s, ph int, cur, next []T) {
 				clear(u)
 				continue
 			}
-			xw, hr := c.xw[(t*batch+b)*g*h+g*j0+(j1-j0):], c.hr[b*g*h+h+j0:] // gate r
+			xw, hr := c.xw[(t*batch+b)*g*h+g*j0+(j1-j0):], st.hr[b*g*h+h+j0:] // gate r
 			rnnBinary(vec.OpAdd, u, xw, hr)
 			c.activate(0, u)
 			rnnBinary(vec.OpMul, u, u, cur[b*h+j0:])
@@ -1204,7 +1331,7 @@ func (st *rnnStepper[T]) phase(s, ph int, cur, next []T) {
 	}
 	// The gates' recurrent products: those of phase 0 for a GRU without
 	// linear_before_reset, whose candidate's are in hrh.
-	hr := rnnProducts[T]{v: c.hr[j0:], ld: g * h, gate: h}
+	hr := rnnProducts[T]{v: st.hr[j0:], ld: g * h, gate: h}
 	if resetFirst {
 		st.project(c.u, 1, c.hrh[j0:], h)
 	} else {
@@ -1219,8 +1346,16 @@ func (st *rnnStepper[T]) phase(s, ph int, cur, next []T) {
 	default:
 		st.rnnGates(live, next, hr)
 	}
-	for _, l := range live {
-		copy(st.y[((l.t*v.dirs+st.d)*st.yBatch+st.yFirst+l.b)*h+j0:][:j1-j0], next[l.b*h+j0:l.b*h+j1])
+}
+
+// storeY stores in Y the chunk's units of step s's states, next, of the
+// entries that run then.
+func (st *rnnStepper[T]) storeY(s int, next []T) {
+	v, h, j0, j1 := st.v, st.cell.op.hidden, st.j0, st.j1
+	for b := range v.batch {
+		if t, live := st.time(b, s); live {
+			copy(st.y[((t*v.dirs+st.d)*st.yBatch+st.yFirst+b)*h+j0:][:j1-j0], next[b*h+j0:b*h+j1])
+		}
 	}
 }
 
@@ -1239,7 +1374,7 @@ func (st *rnnStepper[T]) time(b, s int) (int, bool) {
 
 // running returns the batch entries that run at step s, with the time
 // index each reads; the chunk's units of the others keep their state,
-// copied from cur to next.
+// copied from cur to next (and from cCur to cNext).
 func (st *rnnStepper[T]) running(s int, cur, next []T) []rnnEntry {
 	h, j0, j1 := st.cell.op.hidden, st.j0, st.j1
 	live := st.live[:0]
@@ -1247,6 +1382,9 @@ func (st *rnnStepper[T]) running(s int, cur, next []T) []rnnEntry {
 		t, ok := st.time(b, s)
 		if !ok {
 			copy(next[b*h+j0:b*h+j1], cur[b*h+j0:b*h+j1])
+			if st.cCur != nil {
+				copy(st.cNext[b*h+j0:b*h+j1], st.cCur[b*h+j0:b*h+j1])
+			}
 			continue
 		}
 		live = append(live, rnnEntry{b, t})
@@ -1349,7 +1487,7 @@ func (st *rnnStepper[T]) lstmGates(live []rnnEntry, next []T, hr rnnProducts[T])
 				rnnBinary(vec.OpAdd, a[k*n:(k+1)*n], xw[k*n:], hr.at(l.b, k))
 			}
 		}
-		cs := st.cs[l.b*h+j0 : l.b*h+j1]
+		cs, cn := st.cCur[l.b*h+j0:l.b*h+j1], st.cNext[l.b*h+j0:l.b*h+j1]
 		switch {
 		case peep:
 			rnnBinary(vec.OpMul, hc, c.peep[j0:], cs)
@@ -1369,16 +1507,16 @@ func (st *rnnStepper[T]) lstmGates(live []rnnEntry, next []T, hr rnnProducts[T])
 			c.activate(0, a[:3*n]) // i, o and f
 		}
 		c.activate(1, cand)
-		// c' = f ⊙ c + i ⊙ g, in the cell state.
-		rnnBinary(vec.OpMul, cs, forget, cs)
+		// c' = f ⊙ c + i ⊙ g, in the next cell state.
+		rnnBinary(vec.OpMul, cn, forget, cs)
 		rnnBinary(vec.OpMul, cand, in, cand)
-		rnnBinary(vec.OpAdd, cs, cs, cand)
+		rnnBinary(vec.OpAdd, cn, cn, cand)
 		if peep {
-			rnnBinary(vec.OpMul, hc, c.peep[h+j0:], cs)
+			rnnBinary(vec.OpMul, hc, c.peep[h+j0:], cn)
 			rnnBinary(vec.OpAdd, out, out, hc)
 			c.activate(0, out)
 		}
-		copy(hc, cs)
+		copy(hc, cn)
 		c.activate(2, hc)
 		rnnBinary(vec.OpMul, next[l.b*h+j0:l.b*h+j1], out, hc)
 	}

@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // rnnTeam hands out a run's tasks, the chunks of each phase of each step,
@@ -26,6 +27,17 @@ import (
 // takes every chunk left: on a machine that holds back a thread for
 // milliseconds at a time, every phase could wait as long, where one
 // worker alone is never held up by another.
+//
+// The tasks of the phases from redoFrom on may be taken twice: a worker
+// waiting for a phase to end takes again, as a second copy, a task that
+// another member took and has not finished after about two of its own
+// tasks' time (rnnRedoMinWait at least), since the machine holds that member back
+// (for milliseconds, on a VM whose vCPUs the hypervisor takes away).
+// Each copy writes its own buffers; the first to finish wins the task
+// (win) and the other's work is dropped, so that a late member stalls
+// no step, and the team goes on with both members once it is back. The
+// copies compute the same values, so results do not depend on which
+// wins.
 type rnnTeam struct {
 	chunks      int64 // tasks per phase
 	phases      int64
@@ -36,6 +48,9 @@ type rnnTeam struct {
 	alone       atomic.Bool            // a wait slept: the helpers take no more tasks
 	backward    func(phase int64) bool // see newRNNTeam; nil: never
 	helped      atomic.Bool            // a helper took a task
+	redoFrom    int64                  // the first phase whose tasks may be taken twice
+	won         []atomic.Uint32        // per task from redoFrom's: 0, or 1 + the copy that won it
+	redone      []atomic.Bool          // per task from redoFrom's: taken a second time
 	mu          sync.Mutex
 	phaseIsDone *sync.Cond
 }
@@ -49,8 +64,13 @@ const rnnTeamSpins = 20000
 // microsecond, a chunk's work at a batch of one.
 const rnnStealSpins = 100
 
+// rnnRedoMinWait is the least time a member waits for a task of the
+// phase before it takes the task again (rnnTeam).
+const rnnRedoMinWait = 10 * time.Microsecond
+
 // newRNNTeam returns a team of the given number of workers for phases of
-// chunks tasks each. Until a helper takes a task, and once the team
+// chunks tasks each, whose tasks of the phases from redoFrom on may be
+// taken twice (redoFrom >= phases: none). Until a helper takes a task, and once the team
 // runs alone, the first worker takes a phase's chunks in order, from the
 // last for the phases for which backward (if not nil) is true: a
 // recurrent cell's steps alternate the order in which they read R's
@@ -58,9 +78,16 @@ const rnnStealSpins = 100
 // whole of R at every step, then reads first the chunks it read last,
 // while they are in its core's cache. (A helper that begins late finds
 // its range taken in such a phase, and takes the first worker's.)
-func newRNNTeam(workers, chunks int, phases int64, backward func(phase int64) bool) *rnnTeam {
+func newRNNTeam(workers, chunks int, phases int64, backward func(phase int64) bool, redoFrom int64) *rnnTeam {
 	workers = max(1, min(workers, chunks))
-	t := &rnnTeam{chunks: int64(chunks), phases: phases, ranges: make([]atomic.Uint64, workers), backward: backward}
+	t := &rnnTeam{chunks: int64(chunks), phases: phases, ranges: make([]atomic.Uint64, workers), backward: backward,
+		redoFrom: min(max(0, redoFrom), phases)}
+	if workers > 1 && t.redoFrom < phases {
+		t.won = make([]atomic.Uint32, (phases-t.redoFrom)*t.chunks)
+		t.redone = make([]atomic.Bool, len(t.won))
+	} else {
+		t.redoFrom = phases
+	}
 	for w := range workers + 1 {
 		t.homes = append(t.homes, w*chunks/workers)
 	}
@@ -84,6 +111,10 @@ type rnnMember struct {
 	team  *rnnTeam
 	w     int
 	phase int64
+	// began is when the member's last task began, and took how long it
+	// took, as take sees them (zero: none yet).
+	began time.Time
+	took  time.Duration
 }
 
 // member returns worker w's view of the team (w = 0 is the first worker,
@@ -122,19 +153,24 @@ func (t *rnnTeam) claim(r int, p int64, fromFront, impatient bool) (int, bool) {
 }
 
 // take returns the member's next task, phase*chunks+chunk, once the
-// earlier phases are done, or false when none is left for it: a helper
-// gets none once the team runs alone. A member moves to the next phase
-// once every chunk of its phase is taken, and waits there for them to
-// be done.
-func (m *rnnMember) take() (int64, bool) {
+// earlier phases are done, and the copy of it that the member computes
+// (1 for a task taken a second time, else 0), or false when none is
+// left for it: a helper gets none once the team runs alone. A member
+// moves to the next phase once every chunk of its phase is taken, and
+// waits there for them to be done, or takes one again (see rnnTeam).
+func (m *rnnMember) take() (task int64, copy int, ok bool) {
 	t := m.team
+	if !m.began.IsZero() && t.redoFrom < t.phases {
+		m.took = time.Since(m.began)
+	}
 	if t.done.Load() == t.phases*t.chunks {
-		return 0, false // a member that begins after the others finished every task
+		return 0, 0, false // a member that begins after the others finished every task
 	}
 	spins := 0
+	var waiting time.Time
 	for m.phase < t.phases {
 		if m.w > 0 && t.alone.Load() {
-			return 0, false
+			return 0, 0, false
 		}
 		ready := m.phase * t.chunks // the tasks of the earlier phases
 		if t.done.Load() >= ready {
@@ -142,7 +178,8 @@ func (m *rnnMember) take() (int64, bool) {
 				if m.w > 0 && !t.helped.Load() {
 					t.helped.Store(true)
 				}
-				return m.phase*t.chunks + int64(chunk), true
+				m.start()
+				return m.phase*t.chunks + int64(chunk), 0, true
 			}
 			if !t.untaken(m.phase) {
 				m.phase, spins = m.phase+1, 0
@@ -150,12 +187,29 @@ func (m *rnnMember) take() (int64, bool) {
 			}
 			// Chunks of a range whose worker is at work: it takes them,
 			// unless it is held back (see claimAny).
+		} else if m.phase > t.redoFrom && spins%64 == 63 {
+			// Every task of the phase before is taken: one held back
+			// for long is taken again.
+			if waiting.IsZero() {
+				waiting = time.Now()
+			} else if time.Since(waiting) >= max(rnnRedoMinWait, 2*m.took) {
+				if task, ok := t.retake(m.phase - 1); ok {
+					m.start()
+					return task, 1, true
+				}
+			}
 		}
 		if spins++; spins < rnnTeamSpins {
 			if spins%256 == 0 {
 				runtime.Gosched() // let a member waiting for this P run
 			}
 			continue
+		}
+		if m.phase > t.redoFrom && t.done.Load() < ready {
+			if task, ok := t.retake(m.phase - 1); ok {
+				m.start()
+				return task, 1, true
+			}
 		}
 		t.alone.Store(true)
 		if t.done.Load() < ready {
@@ -164,7 +218,45 @@ func (m *rnnMember) take() (int64, bool) {
 			t.sleepUntil(ready)
 		}
 	}
+	return 0, 0, false
+}
+
+// start records that the member begins a task now, in a team whose
+// tasks may be taken twice.
+func (m *rnnMember) start() {
+	if m.team.redoFrom < m.team.phases {
+		m.began = time.Now()
+	}
+}
+
+// retake takes a second time a task of phase p, from redoFrom on, that
+// is not finished nor taken twice yet, and returns it.
+func (t *rnnTeam) retake(p int64) (int64, bool) {
+	for c := range t.chunks {
+		task := p*t.chunks + c
+		i := task - t.redoFrom*t.chunks
+		if t.won[i].Load() == 0 && !t.redone[i].Load() && t.redone[i].CompareAndSwap(false, true) {
+			return task, true
+		}
+	}
 	return 0, false
+}
+
+// win reports whether copy (see take) of task is the first to finish
+// it, and records it so: the member that wins a task then completes it
+// (outputs that only one copy may write) and calls finish; the other
+// drops it. Every copy of a phase before redoFrom wins.
+func (t *rnnTeam) win(task int64, copy int) bool {
+	i := task - t.redoFrom*t.chunks
+	return i < 0 || t.won[i].CompareAndSwap(0, uint32(copy)+1)
+}
+
+// winner returns the copy that won task, once finished.
+func (t *rnnTeam) winner(task int64) int {
+	if i := task - t.redoFrom*t.chunks; i >= 0 {
+		return int(t.won[i].Load()) - 1
+	}
+	return 0
 }
 
 // claimAny takes a chunk of the member's phase: one of its own range, or

@@ -6,7 +6,9 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"slices"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/onnxkit/onnxkit/graph"
 	"github.com/onnxkit/onnxkit/native/internal/leveltest"
@@ -640,4 +642,70 @@ func TestRecurrentPrepared(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestRecurrentLateMember holds back a member of a 2-thread team for 2
+// ms at its first task of a step (as the hypervisor takes a vCPU away),
+// the helper or the first member in turn: the other takes the task
+// again (rnnTeam's second copies), and the outputs match the float64
+// reference and, bitwise, those on one thread. The cells whose steps
+// take one phase (LSTM, RNN, GRU with linear_before_reset) must have
+// computed some second copy whenever the helper was held back in a step
+// (the first member, which takes tasks to the end, is there to take its
+// task again; the helper may have left, or not begun, when the first
+// member is held back).
+// It runs at every CPU level (leveltest.Run).
+func TestRecurrentLateMember(t *testing.T) {
+	defer parallel.SetThreads(parallel.Threads())
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(max(2, runtime.GOMAXPROCS(0))))
+	defer func() { rnnStepHook = nil }()
+	leveltest.Run(t, testRecurrentLateMember)
+}
+
+func testRecurrentLateMember(t *testing.T) {
+	sizes := []trSizes{
+		{steps: 6, inSize: 3, hidden: 100, lens: []int32{6, 2, 0, 6, 3, 1, 4, 5},
+			tol32: tolerance{name: "float32 sums of 100 products", abs: 5e-6, rel: 5e-5}, rScale: 1.0 / 8},
+		{steps: 6, inSize: 3, hidden: 260, lens: []int32{6},
+			tol32: tolerance{name: "float32 sums of 260 products", abs: 5e-6, rel: 5e-5}, rScale: 1.0 / 16, plain: true},
+	}
+	for _, sz := range sizes {
+		for _, kind := range []string{"RNN", "GRU", "LSTM"} {
+			for _, lbr := range []bool{false, true} {
+				if lbr && kind != "GRU" {
+					continue
+				}
+				for _, dir := range []string{"forward", "bidirectional"} {
+					parallel.SetThreads(1)
+					rnnStepHook = nil
+					want := trCheckRecurrent(t, rand.New(rand.NewPCG(5, 7)), sz, graph.Float32, kind, dir, 0, lbr)
+					for late := range 2 {
+						var held, copies atomic.Int32
+						rnnStepHook = func(w, s, k int) {
+							if k == 1 {
+								copies.Add(1)
+							}
+							if w == late && k == 0 && s > 0 && held.CompareAndSwap(0, 1) {
+								time.Sleep(2 * time.Millisecond)
+							}
+						}
+						parallel.SetThreads(2)
+						got := trCheckRecurrent(t, rand.New(rand.NewPCG(5, 7)), sz, graph.Float32, kind, dir, 0, lbr)
+						rnnStepHook = nil
+						for i := range got {
+							if !slices.Equal(got[i].Data.([]float32), want[i].Data.([]float32)) {
+								t.Errorf("%s lbr=%v %s batch %d, member %d late: output %d differs from 1 thread",
+									kind, lbr, dir, len(sz.lens), late, i)
+							}
+						}
+						onePhase := kind != "GRU" || lbr
+						if onePhase && late == 1 && held.Load() == 1 && copies.Load() == 0 {
+							t.Errorf("%s lbr=%v %s batch %d: member %d was held back 2 ms and no task was taken again",
+								kind, lbr, dir, len(sz.lens), late)
+						}
+					}
+				}
+			}
+		}
+	}
 }
