@@ -709,3 +709,70 @@ func testRecurrentLateMember(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkLSTMLateMember runs BenchmarkLSTM's layer at a batch of one
+// on two threads with the helper held back for late (0, 200 µs or 1 ms)
+// once per run, at its first task past the first step, as the
+// hypervisor holds a vCPU, during a burst of package parallel (as a
+// program's run): median-ns/op is the median run's time, held/op the
+// share of runs in which the helper took a step's task (and was held),
+// held-median-ns/op the median time of those.
+// A team that waits for the held task takes late plus the rest of the
+// run alone; one that takes the task again (rnnTeam) goes on meanwhile.
+func BenchmarkLSTMLateMember(b *testing.B) {
+	const steps, inSize, hidden = 64, 256, 256
+	defer parallel.SetThreads(parallel.Threads())
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(max(2, runtime.GOMAXPROCS(0))))
+	defer func() { rnnStepHook = nil }()
+	parallel.SetThreads(2)
+	rng := rand.New(rand.NewPCG(1, 2))
+	rnd := func(shape ...int) *tensor.Tensor {
+		t := tensor.New(graph.Float32, shape...)
+		for i, v := range randomFor(rng, graph.Float32, t.Len()) {
+			t.Data.([]float32)[i] = float32(v) / 16
+		}
+		return t
+	}
+	in := []*tensor.Tensor{rnd(steps, 1, inSize), rnd(1, 4*hidden, inSize), rnd(1, 4*hidden, hidden), rnd(1, 8*hidden)}
+	op, err := Build(testNode("LSTM", graph.IntAttr("hidden_size", hidden)), 14)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, late := range []time.Duration{0, 200 * time.Microsecond, time.Millisecond} {
+		b.Run(fmt.Sprintf("late=%v", late), func(b *testing.B) {
+			var held atomic.Bool
+			rnnStepHook = func(w, s, k int) {
+				if late > 0 && w == 1 && k == 0 && s > 0 && held.CompareAndSwap(false, true) {
+					time.Sleep(late)
+				}
+			}
+			ctx := &Context{Pool: NewPool(), Constants: 1<<1 | 1<<2 | 1<<3, Generation: 1}
+			times := make([]time.Duration, 0, b.N)
+			var heldTimes []time.Duration
+			parallel.BeginBurst()
+			defer parallel.EndBurst()
+			for b.Loop() {
+				held.Store(false)
+				start := time.Now()
+				out, err := op.Forward(ctx, in)
+				if err != nil {
+					b.Fatal(err)
+				}
+				times = append(times, time.Since(start))
+				if held.Load() {
+					heldTimes = append(heldTimes, times[len(times)-1])
+				}
+				for _, t := range out {
+					ctx.Pool.Put(t)
+				}
+			}
+			slices.Sort(times)
+			b.ReportMetric(float64(times[len(times)/2].Nanoseconds()), "median-ns/op")
+			b.ReportMetric(float64(len(heldTimes))/float64(b.N), "held/op")
+			if len(heldTimes) > 0 {
+				slices.Sort(heldTimes)
+				b.ReportMetric(float64(heldTimes[len(heldTimes)/2].Nanoseconds()), "held-median-ns/op")
+			}
+		})
+	}
+}
