@@ -739,15 +739,19 @@ func (c *rnnCell[T]) prepare(v *rnnInputs[T], threads int, plan *rnnPlan, revers
 	if r.redo = r.workers > 1 && r.phases == 1 && stateBytes <= rnnRedoMaxBytes; r.redo {
 		// Every step's states, twice: a copy of a step's task that
 		// finishes late writes only its own, which no one reads.
+		n := batch * h
+		outs := buf.take(2 * r.maxLen * n)
 		r.outs = make([][2][]T, r.maxLen)
+		var cells []T
 		if r.cs != nil {
-			r.cells = make([][2][]T, r.maxLen)
+			cells, r.cells = buf.take(2*r.maxLen*n), make([][2][]T, r.maxLen)
 		}
 		for s := range r.maxLen {
 			for k := range 2 {
-				r.outs[s][k] = buf.take(batch * h)
+				i := (2*s + k) * n
+				r.outs[s][k] = outs[i : i+n : i+n]
 				if r.cs != nil {
-					r.cells[s][k] = buf.take(batch * h)
+					r.cells[s][k] = cells[i : i+n : i+n]
 				}
 			}
 		}
