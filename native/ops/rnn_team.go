@@ -31,7 +31,8 @@ import (
 // The tasks of the phases from redoFrom on may be taken twice: a worker
 // waiting for a phase to end takes again, as a second copy, a task that
 // another member took and has not finished after about two of its own
-// tasks' time (rnnRedoMinWait at least), since the machine holds that member back
+// tasks' time (rnnRedoMinWait at least; a member times one task in
+// rnnTimedTasks), since the machine holds that member back
 // (for milliseconds, on a VM whose vCPUs the hypervisor takes away).
 // Each copy writes its own buffers; the first to finish wins the task
 // (win) and the other's work is dropped, so that a late member stalls
@@ -111,11 +112,17 @@ type rnnMember struct {
 	team  *rnnTeam
 	w     int
 	phase int64
-	// began is when the member's last task began, and took how long it
-	// took, as take sees them (zero: none yet).
+	// began is when the member's last timed task began (zero: none
+	// since took was measured), took how long it took, as take sees
+	// them, and tasks counts its tasks: one in rnnTimedTasks is timed.
 	began time.Time
 	took  time.Duration
+	tasks int
 }
+
+// rnnTimedTasks is how often a member times its tasks, in tasks: the
+// clock costs some 25 ns a reading, a team's barrier 50.
+const rnnTimedTasks = 16
 
 // member returns worker w's view of the team (w = 0 is the first worker,
 // the others are helpers).
@@ -160,8 +167,8 @@ func (t *rnnTeam) claim(r int, p int64, fromFront, impatient bool) (int, bool) {
 // waits there for them to be done, or takes one again (see rnnTeam).
 func (m *rnnMember) take() (task int64, copy int, ok bool) {
 	t := m.team
-	if !m.began.IsZero() && t.redoFrom < t.phases {
-		m.took = time.Since(m.began)
+	if !m.began.IsZero() {
+		m.took, m.began = time.Since(m.began), time.Time{}
 	}
 	if t.done.Load() == t.phases*t.chunks {
 		return 0, 0, false // a member that begins after the others finished every task
@@ -221,11 +228,14 @@ func (m *rnnMember) take() (task int64, copy int, ok bool) {
 	return 0, 0, false
 }
 
-// start records that the member begins a task now, in a team whose
-// tasks may be taken twice.
+// start records that the member begins a task, and when if the task is
+// one it times, in a team whose tasks may be taken twice.
 func (m *rnnMember) start() {
 	if m.team.redoFrom < m.team.phases {
-		m.began = time.Now()
+		if m.tasks%rnnTimedTasks == 0 {
+			m.began = time.Now()
+		}
+		m.tasks++
 	}
 }
 

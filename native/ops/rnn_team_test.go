@@ -116,32 +116,40 @@ func TestRNNTeamAloneOrder(t *testing.T) {
 // BenchmarkRNNTeam measures a team's cost per phase, the barrier between
 // a recurrent cell's steps: 1 or 2 members taking 2 chunks of no work
 // per phase, as the zoo's LSTM splits its 256 units at a batch of one
-// on 2 threads.
+// on 2 threads, with tasks that may be taken twice (redo, as a run's
+// steps) or not.
 func BenchmarkRNNTeam(b *testing.B) {
 	for _, members := range []int{1, 2} {
-		b.Run(fmt.Sprintf("members%d", members), func(b *testing.B) {
-			const chunks, phases = 2, 1000
-			for b.Loop() {
-				team := newRNNTeam(members, chunks, phases, nil, phases)
-				var wg sync.WaitGroup
-				for m := 1; m < members; m++ {
-					wg.Add(1)
-					go func() {
-						defer wg.Done()
-						member := team.member(m)
-						for _, _, ok := member.take(); ok; _, _, ok = member.take() {
+		for _, redo := range []bool{false, true} {
+			b.Run(fmt.Sprintf("members%d/redo=%v", members, redo), func(b *testing.B) {
+				const chunks, phases = 2, 1000
+				redoFrom := int64(phases)
+				if redo {
+					redoFrom = 0
+				}
+				work := func(team *rnnTeam, member *rnnMember) {
+					for task, copy, ok := member.take(); ok; task, copy, ok = member.take() {
+						if team.win(task, copy) {
 							team.finish()
 						}
-					}()
+					}
 				}
-				member := team.member(0)
-				for _, _, ok := member.take(); ok; _, _, ok = member.take() {
-					team.finish()
+				for b.Loop() {
+					team := newRNNTeam(members, chunks, phases, nil, redoFrom)
+					var wg sync.WaitGroup
+					for m := 1; m < members; m++ {
+						wg.Add(1)
+						go func() {
+							defer wg.Done()
+							work(team, team.member(m))
+						}()
+					}
+					work(team, team.member(0))
+					wg.Wait()
 				}
-				wg.Wait()
-			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*phases), "ns/phase")
-		})
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*phases), "ns/phase")
+			})
+		}
 	}
 }
 
