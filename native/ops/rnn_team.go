@@ -164,7 +164,8 @@ func (t *rnnTeam) claim(r int, p int64, fromFront, impatient bool) (int, bool) {
 // (1 for a task taken a second time, else 0), or false when none is
 // left for it: a helper gets none once the team runs alone. A member
 // moves to the next phase once every chunk of its phase is taken, and
-// waits there for them to be done, or takes one again (see rnnTeam).
+// waits there for them to be done, or takes one again (see rnnTeam),
+// which it does past the last phase too in such a team.
 func (m *rnnMember) take() (task int64, copy int, ok bool) {
 	t := m.team
 	if !m.began.IsZero() {
@@ -175,12 +176,21 @@ func (m *rnnMember) take() (task int64, copy int, ok bool) {
 	}
 	spins := 0
 	var waiting time.Time
-	for m.phase < t.phases {
+	// Past the last phase, a member of a team whose tasks may be taken
+	// twice waits for the last to be done, as at a phase.
+	last := t.phases
+	if t.redoFrom < t.phases {
+		last++
+	}
+	for m.phase < last {
 		if m.w > 0 && t.alone.Load() {
 			return 0, 0, false
 		}
 		ready := m.phase * t.chunks // the tasks of the earlier phases
 		if t.done.Load() >= ready {
+			if m.phase == t.phases {
+				return 0, 0, false
+			}
 			if chunk, ok := m.claimAny(spins >= rnnStealSpins); ok {
 				if m.w > 0 && !t.helped.Load() {
 					t.helped.Store(true)

@@ -646,7 +646,8 @@ func TestRecurrentPrepared(t *testing.T) {
 
 // TestRecurrentLateMember holds back a member of a 2-thread team for 2
 // ms at its first task of a step (as the hypervisor takes a vCPU away),
-// the helper or the first member in turn: the other takes the task
+// the helper (until the first member takes its task again) or the first
+// member in turn: the other takes the task
 // again (rnnTeam's second copies), and the outputs match the float64
 // reference and, bitwise, those on one thread. The cells whose steps
 // take one phase (LSTM, RNN, GRU with linear_before_reset) must have
@@ -686,7 +687,14 @@ func testRecurrentLateMember(t *testing.T) {
 								copies.Add(1)
 							}
 							if w == late && k == 0 && s > 0 && held.CompareAndSwap(0, 1) {
+								// Held back 2 ms, and for the helper until
+								// the first member takes its task again
+								// (200 ms at most: the machine may hold
+								// back the first member too).
 								time.Sleep(2 * time.Millisecond)
+								for end := time.Now().Add(200 * time.Millisecond); late == 1 && copies.Load() == 0 && time.Now().Before(end); {
+									time.Sleep(50 * time.Microsecond)
+								}
 							}
 						}
 						parallel.SetThreads(2)
