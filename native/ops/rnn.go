@@ -692,9 +692,12 @@ const rnnRedoMaxBytes = 8 << 20
 // of the run to one worker when another is held back); a GRU without
 // linear_before_reset has two such phases per step, as its candidate
 // multiplies r ⊙ h of every unit. The state alternates between two
-// buffers, so that no chunk writes what another may still read. Every
-// element is computed by the same operations whichever worker takes it,
-// so results do not depend on the thread count.
+// buffers, so that no chunk writes what another may still read; but for
+// cells of one phase per step, whose team takes a task held back by the
+// machine again (rnnTeam), where every step's states are kept twice
+// (rnnRun.redo, stepStates). Every element is computed by the same
+// operations whichever worker takes it, so results do not depend on the
+// thread count nor on which copy of a task wins.
 //
 // The team's first phases are the input projections, a phase per block
 // of rows (steps' batch entries), a product per chunk of its units' rows
