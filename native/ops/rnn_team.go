@@ -30,7 +30,7 @@ import (
 //
 // The tasks of the phases from redoFrom on may be taken twice: a worker
 // waiting for a phase to end takes again, as a second copy, a task that
-// another member took and has not finished after about two of its own
+// another member took and has not finished after four of its own
 // tasks' time (rnnRedoMinWait at least; a member times one task in
 // rnnTimedTasks), since the machine holds that member back
 // (for milliseconds, on a VM whose vCPUs the hypervisor takes away).
@@ -67,7 +67,7 @@ const rnnStealSpins = 100
 
 // rnnRedoMinWait is the least time a member waits for a task of the
 // phase before it takes the task again (rnnTeam).
-const rnnRedoMinWait = 10 * time.Microsecond
+const rnnRedoMinWait = 50 * time.Microsecond
 
 // newRNNTeam returns a team of the given number of workers for phases of
 // chunks tasks each, whose tasks of the phases from redoFrom on may be
@@ -209,7 +209,7 @@ func (m *rnnMember) take() (task int64, copy int, ok bool) {
 			// for long is taken again.
 			if waiting.IsZero() {
 				waiting = time.Now()
-			} else if time.Since(waiting) >= max(rnnRedoMinWait, 2*m.took) {
+			} else if time.Since(waiting) >= max(rnnRedoMinWait, 4*m.took) {
 				if task, ok := t.retake(m.phase - 1); ok {
 					m.start()
 					return task, 1, true
