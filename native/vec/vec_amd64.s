@@ -7580,9 +7580,10 @@ block:
 	VMULPS       Y3, Y5, Y5
 	VMULPS       Y4, Y5, Y5
 	VMOVUPS      Y5, (CX)
-	VCVTPS2PD    (CX), Y3
+	VCVTPS2PD    X5, Y3
 	VADDPD       Y3, Y1, Y1
-	VCVTPS2PD    16(CX), Y3
+	VEXTRACTF128 $0x01, Y5, X3
+	VCVTPS2PD    X3, Y3
 	VADDPD       Y3, Y2, Y2
 	ADDQ         $0x00000020, DX
 	ADDQ         $0x00000020, CX
@@ -7611,13 +7612,12 @@ block:
 	VBROADCASTSS     transcendental42b20000<>+0(SB), Z1
 	VMINPS           Z0, Z1, Z0
 	VBROADCASTSS     transcendental3fb8aa3b<>+0(SB), Z1
-	VMULPS           Z1, Z0, Z2
-	VCVTPS2DQ        Z2, Z1
-	VCVTDQ2PS        Z1, Z2
-	VBROADCASTSS     transcendental3f318000<>+0(SB), Z3
-	VFNMADD231PS     Z3, Z2, Z0
-	VBROADCASTSS     transcendentalb95e8083<>+0(SB), Z3
-	VFNMADD231PS     Z3, Z2, Z0
+	VMULPS           Z1, Z0, Z1
+	VRNDSCALEPS      $0x00, Z1, Z1
+	VBROADCASTSS     transcendental3f318000<>+0(SB), Z2
+	VFNMADD231PS     Z2, Z1, Z0
+	VBROADCASTSS     transcendentalb95e8083<>+0(SB), Z2
+	VFNMADD231PS     Z2, Z1, Z0
 	VBROADCASTSS     transcendental39506967<>+0(SB), Z2
 	VFMADD213PS.BCST transcendental3ab743ce<>+0(SB), Z0, Z2
 	VFMADD213PS.BCST transcendental3c088908<>+0(SB), Z0, Z2
@@ -7628,15 +7628,7 @@ block:
 	VFMADD213PS      Z0, Z3, Z2
 	VBROADCASTSS     transcendental3f800000<>+0(SB), Z0
 	VADDPS           Z0, Z2, Z2
-	VPSRAD           $0x01, Z1, Z0
-	VPSUBD           Z0, Z1, Z1
-	VPBROADCASTD     transcendental0000007f<>+0(SB), Z3
-	VPADDD           Z3, Z0, Z0
-	VPADDD           Z3, Z1, Z1
-	VPSLLD           $0x17, Z0, Z0
-	VPSLLD           $0x17, Z1, Z1
-	VMULPS           Z0, Z2, Z2
-	VMULPS           Z1, Z2, Z2
+	VSCALEFPS        Z1, Z2, Z2
 	VMOVUPS          Z2, (CX)
 	ADDQ             $0x00000040, DX
 	ADDQ             $0x00000040, CX
@@ -7665,13 +7657,12 @@ block:
 	VBROADCASTSS     transcendental42b20000<>+0(SB), Z2
 	VMINPS           Z1, Z2, Z1
 	VBROADCASTSS     transcendental3fb8aa3b<>+0(SB), Z2
-	VMULPS           Z2, Z1, Z4
-	VCVTPS2DQ        Z4, Z2
-	VCVTDQ2PS        Z2, Z4
-	VBROADCASTSS     transcendental3f318000<>+0(SB), Z5
-	VFNMADD231PS     Z5, Z4, Z1
-	VBROADCASTSS     transcendentalb95e8083<>+0(SB), Z5
-	VFNMADD231PS     Z5, Z4, Z1
+	VMULPS           Z2, Z1, Z2
+	VRNDSCALEPS      $0x00, Z2, Z2
+	VBROADCASTSS     transcendental3f318000<>+0(SB), Z4
+	VFNMADD231PS     Z4, Z2, Z1
+	VBROADCASTSS     transcendentalb95e8083<>+0(SB), Z4
+	VFNMADD231PS     Z4, Z2, Z1
 	VBROADCASTSS     transcendental39506967<>+0(SB), Z4
 	VFMADD213PS.BCST transcendental3ab743ce<>+0(SB), Z1, Z4
 	VFMADD213PS.BCST transcendental3c088908<>+0(SB), Z1, Z4
@@ -7682,15 +7673,7 @@ block:
 	VFMADD213PS      Z1, Z5, Z4
 	VBROADCASTSS     transcendental3f800000<>+0(SB), Z1
 	VADDPS           Z1, Z4, Z4
-	VPSRAD           $0x01, Z2, Z1
-	VPSUBD           Z1, Z2, Z2
-	VPBROADCASTD     transcendental0000007f<>+0(SB), Z5
-	VPADDD           Z5, Z1, Z1
-	VPADDD           Z5, Z2, Z2
-	VPSLLD           $0x17, Z1, Z1
-	VPSLLD           $0x17, Z2, Z2
-	VMULPS           Z1, Z4, Z4
-	VMULPS           Z2, Z4, Z4
+	VSCALEFPS        Z2, Z4, Z4
 	VBROADCASTSS     transcendental3f800000<>+0(SB), Z1
 	VADDPS           Z1, Z4, Z2
 	VBROADCASTSS     transcendental00000000<>+0(SB), Z5
@@ -7741,13 +7724,12 @@ block:
 	VBROADCASTSS     transcendental42b20000<>+0(SB), Z1
 	VMINPS           Z0, Z1, Z0
 	VBROADCASTSS     transcendental3fb8aa3b<>+0(SB), Z1
-	VMULPS           Z1, Z0, Z3
-	VCVTPS2DQ        Z3, Z1
-	VCVTDQ2PS        Z1, Z3
-	VBROADCASTSS     transcendental3f318000<>+0(SB), Z6
-	VFNMADD231PS     Z6, Z3, Z0
-	VBROADCASTSS     transcendentalb95e8083<>+0(SB), Z6
-	VFNMADD231PS     Z6, Z3, Z0
+	VMULPS           Z1, Z0, Z1
+	VRNDSCALEPS      $0x00, Z1, Z1
+	VBROADCASTSS     transcendental3f318000<>+0(SB), Z3
+	VFNMADD231PS     Z3, Z1, Z0
+	VBROADCASTSS     transcendentalb95e8083<>+0(SB), Z3
+	VFNMADD231PS     Z3, Z1, Z0
 	VBROADCASTSS     transcendental39506967<>+0(SB), Z3
 	VFMADD213PS.BCST transcendental3ab743ce<>+0(SB), Z0, Z3
 	VFMADD213PS.BCST transcendental3c088908<>+0(SB), Z0, Z3
@@ -7758,15 +7740,7 @@ block:
 	VFMADD213PS      Z0, Z6, Z3
 	VBROADCASTSS     transcendental3f800000<>+0(SB), Z0
 	VADDPS           Z0, Z3, Z3
-	VPSRAD           $0x01, Z1, Z0
-	VPSUBD           Z0, Z1, Z1
-	VPBROADCASTD     transcendental0000007f<>+0(SB), Z6
-	VPADDD           Z6, Z0, Z0
-	VPADDD           Z6, Z1, Z1
-	VPSLLD           $0x17, Z0, Z0
-	VPSLLD           $0x17, Z1, Z1
-	VMULPS           Z0, Z3, Z3
-	VMULPS           Z1, Z3, Z3
+	VSCALEFPS        Z1, Z3, Z3
 	VBROADCASTSS     transcendental3f800000<>+0(SB), Z0
 	VADDPS           Z0, Z3, Z3
 	VBROADCASTSS     transcendental40000000<>+0(SB), Z0
@@ -7917,13 +7891,12 @@ block:
 	VBROADCASTSS     transcendental42b20000<>+0(SB), Z4
 	VMINPS           Z3, Z4, Z3
 	VBROADCASTSS     transcendental3fb8aa3b<>+0(SB), Z4
-	VMULPS           Z4, Z3, Z5
-	VCVTPS2DQ        Z5, Z4
-	VCVTDQ2PS        Z4, Z5
-	VBROADCASTSS     transcendental3f318000<>+0(SB), Z6
-	VFNMADD231PS     Z6, Z5, Z3
-	VBROADCASTSS     transcendentalb95e8083<>+0(SB), Z6
-	VFNMADD231PS     Z6, Z5, Z3
+	VMULPS           Z4, Z3, Z4
+	VRNDSCALEPS      $0x00, Z4, Z4
+	VBROADCASTSS     transcendental3f318000<>+0(SB), Z5
+	VFNMADD231PS     Z5, Z4, Z3
+	VBROADCASTSS     transcendentalb95e8083<>+0(SB), Z5
+	VFNMADD231PS     Z5, Z4, Z3
 	VBROADCASTSS     transcendental39506967<>+0(SB), Z5
 	VFMADD213PS.BCST transcendental3ab743ce<>+0(SB), Z3, Z5
 	VFMADD213PS.BCST transcendental3c088908<>+0(SB), Z3, Z5
@@ -7934,19 +7907,12 @@ block:
 	VFMADD213PS      Z3, Z6, Z5
 	VBROADCASTSS     transcendental3f800000<>+0(SB), Z3
 	VADDPS           Z3, Z5, Z5
-	VPSRAD           $0x01, Z4, Z3
-	VPSUBD           Z3, Z4, Z4
-	VPBROADCASTD     transcendental0000007f<>+0(SB), Z6
-	VPADDD           Z6, Z3, Z3
-	VPADDD           Z6, Z4, Z4
-	VPSLLD           $0x17, Z3, Z3
-	VPSLLD           $0x17, Z4, Z4
-	VMULPS           Z3, Z5, Z5
-	VMULPS           Z4, Z5, Z5
+	VSCALEFPS        Z4, Z5, Z5
 	VMOVUPS          Z5, (CX)
-	VCVTPS2PD        (CX), Z3
+	VCVTPS2PD        Y5, Z3
 	VADDPD           Z3, Z1, Z1
-	VCVTPS2PD        32(CX), Z3
+	VEXTRACTF32X8    $0x01, Z5, Y3
+	VCVTPS2PD        Y3, Z3
 	VADDPD           Z3, Z2, Z2
 	ADDQ             $0x00000040, DX
 	ADDQ             $0x00000040, CX
@@ -8406,13 +8372,12 @@ block:
 	VBROADCASTSS     transcendental42b20000<>+0(SB), Z3
 	VMINPS           Z2, Z3, Z2
 	VBROADCASTSS     transcendental3fb8aa3b<>+0(SB), Z3
-	VMULPS           Z3, Z2, Z4
-	VCVTPS2DQ        Z4, Z3
-	VCVTDQ2PS        Z3, Z4
-	VBROADCASTSS     transcendental3f318000<>+0(SB), Z5
-	VFNMADD231PS     Z5, Z4, Z2
-	VBROADCASTSS     transcendentalb95e8083<>+0(SB), Z5
-	VFNMADD231PS     Z5, Z4, Z2
+	VMULPS           Z3, Z2, Z3
+	VRNDSCALEPS      $0x00, Z3, Z3
+	VBROADCASTSS     transcendental3f318000<>+0(SB), Z4
+	VFNMADD231PS     Z4, Z3, Z2
+	VBROADCASTSS     transcendentalb95e8083<>+0(SB), Z4
+	VFNMADD231PS     Z4, Z3, Z2
 	VBROADCASTSS     transcendental39506967<>+0(SB), Z4
 	VFMADD213PS.BCST transcendental3ab743ce<>+0(SB), Z2, Z4
 	VFMADD213PS.BCST transcendental3c088908<>+0(SB), Z2, Z4
@@ -8423,15 +8388,7 @@ block:
 	VFMADD213PS      Z2, Z5, Z4
 	VBROADCASTSS     transcendental3f800000<>+0(SB), Z2
 	VADDPS           Z2, Z4, Z4
-	VPSRAD           $0x01, Z3, Z2
-	VPSUBD           Z2, Z3, Z3
-	VPBROADCASTD     transcendental0000007f<>+0(SB), Z5
-	VPADDD           Z5, Z2, Z2
-	VPADDD           Z5, Z3, Z3
-	VPSLLD           $0x17, Z2, Z2
-	VPSLLD           $0x17, Z3, Z3
-	VMULPS           Z2, Z4, Z4
-	VMULPS           Z3, Z4, Z4
+	VSCALEFPS        Z3, Z4, Z4
 	VBROADCASTSS     transcendental3f800000<>+0(SB), Z2
 	VADDPS           Z2, Z4, Z3
 	VBROADCASTSS     transcendental00000000<>+0(SB), Z5

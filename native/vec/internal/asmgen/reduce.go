@@ -49,8 +49,10 @@ func emitLaneMax() {
 // shift float32, sums *float64), which stores e^(src[i] - shift) in
 // dst[i] for i < n (a multiple of the lanes) and the sums of the
 // results in float64, lane by lane, in sums[0:lanes/2]: each block's
-// exponentials are read back from dst as doubles, half a vector at a
-// time, into two accumulators.
+// exponentials are widened to doubles, half a vector at a time, into
+// two accumulators. The halves come from the register, not read back
+// from dst: reading half of a vector just stored made the AVX-512 loop
+// 1.15x slower on Zen 4 (31 against 27 µs for 512 rows of 128).
 func (l lanes) emitExpShiftSum() {
 	fn := "expShiftSum" + l.name
 	TEXT(fn, NOSPLIT, "func(n int, dst, src *float32, shift float32, sums *float64)")
@@ -66,17 +68,17 @@ func (l lanes) emitExpShiftSum() {
 	for _, a := range acc {
 		VXORPD(a, a, a)
 	}
-	half := 2 * l.width // bytes of half a vector of float32
 	Label("block")
 	TESTQ(n, n)
 	JZ(LabelRef("done"))
 	x := l.vec()
 	VMOVUPS(Mem{Base: src}, x)
 	VSUBPS(shift, x, x)
-	VMOVUPS(l.exp(x), Mem{Base: dst})
+	e := l.exp(x)
+	VMOVUPS(e, Mem{Base: dst})
 	for h, a := range acc {
 		d := l.vec()
-		VCVTPS2PD(Mem{Base: dst, Disp: h * half}, d)
+		VCVTPS2PD(l.halfOf(e, h), d)
 		VADDPD(d, a, a)
 	}
 	ADDQ(U32(4*l.width), src)
@@ -88,4 +90,24 @@ func (l lanes) emitExpShiftSum() {
 	VMOVUPD(acc[0], Mem{Base: sums})
 	VZEROUPPER()
 	RET()
+}
+
+// halfOf returns half h (0 the low, 1 the high) of the float32 vector
+// v, in a register of half v's width: the low half is v's own lower
+// part, the high half is extracted into a new register.
+func (l lanes) halfOf(v reg.VecVirtual, h int) reg.Register {
+	if l.width == 16 {
+		if h == 0 {
+			return v.AsY()
+		}
+		y := YMM()
+		VEXTRACTF32X8(U8(1), v, y)
+		return y
+	}
+	if h == 0 {
+		return v.AsX()
+	}
+	x := XMM()
+	VEXTRACTF128(U8(1), v, x)
+	return x
 }
