@@ -194,11 +194,8 @@ func softmaxColumns(p *SoftmaxParams, x, y []float32, log bool) {
 
 // softmaxRow stores the softmax of the row x in y, which may be x
 // itself: the shifted exponentials, then their product by the inverse
-// of their sum.
-func softmaxRow(y, x []float32) {
-	_, sum := shiftedExp(x, y)
-	vec.ScaleAdd(y, y, float32(1/sum), 0)
-}
+// of their sum (vec.Softmax).
+func softmaxRow(y, x []float32) { vec.Softmax(y, x) }
 
 // SoftmaxBackward accumulates dx += y * (dy - sum(dy * y)) along the axis;
 // y is SoftmaxForward's output.

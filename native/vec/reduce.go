@@ -47,3 +47,17 @@ func ExpShiftSum(dst, src []float32, shift float32) float64 {
 	}
 	return s[0] + s[1] + s[2] + s[3]
 }
+
+// Softmax stores in dst the softmax of src: e^(src[i] - m) / sum, m the
+// largest element (Max), the exponentials in float32 and their sum in
+// float64 as ExpShiftSum computes them, each then multiplied by
+// float32(1/sum). A NaN in src makes every result a NaN. dst and src
+// must have the same length and may be the same slice.
+func Softmax(dst, src []float32) {
+	checkSameLen("Softmax", dst, src)
+	if len(src) == 0 || softmaxFast(dst, src) {
+		return
+	}
+	sum := ExpShiftSum(dst, src, Max(src))
+	ScaleAdd(dst, dst, float32(1/sum), 0)
+}

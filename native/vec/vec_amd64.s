@@ -7925,6 +7925,163 @@ done:
 	VZEROUPPER
 	RET
 
+// func softmaxAVX512(n int, tail uint64, dst *float32, src *float32)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·softmaxAVX512(SB), NOSPLIT, $0-32
+	MOVQ         n+0(FP), AX
+	MOVQ         tail+8(FP), CX
+	MOVQ         dst+16(FP), DX
+	MOVQ         src+24(FP), BX
+	KMOVW        CX, K1
+	VBROADCASTSS transcendentalff800000<>+0(SB), Z0
+	VMOVAPS      Z0, Z1
+	KXORW        K2, K2, K2
+	XORQ         CX, CX
+
+max:
+	CMPQ    CX, AX
+	JAE     maxTail
+	VMOVUPS (BX)(CX*4), Z2
+	VCMPPS  $0x03, Z2, Z2, K3
+	KORW    K3, K2, K2
+	VMAXPS  Z2, Z1, Z1
+	ADDQ    $0x10, CX
+	JMP     max
+
+maxTail:
+	VMOVAPS       Z0, Z2
+	VMOVUPS       (BX)(AX*4), K1, Z2
+	VCMPPS        $0x03, Z2, Z2, K3
+	KORW          K3, K2, K2
+	VMAXPS        Z2, Z1, Z1
+	VEXTRACTF32X8 $0x01, Z1, Y2
+	VMAXPS        Y2, Y1, Y2
+	VEXTRACTF128  $0x01, Y2, X1
+	VMAXPS        X1, X2, X1
+	VMOVHLPS      X1, X1, X2
+	VMAXPS        X2, X1, X1
+	VMOVSHDUP     X1, X2
+	VMAXSS        X2, X1, X1
+	VBROADCASTSS  X1, Z1
+	KORTESTW      K2, K2
+	JZ            exp
+	VBROADCASTSS  transcendental7fc00000<>+0(SB), Z1
+
+exp:
+	VXORPD Z2, Z2, Z2
+	VXORPD Z4, Z4, Z4
+	XORQ   CX, CX
+
+expBlock:
+	CMPQ             CX, AX
+	JAE              expTail
+	VMOVUPS          (BX)(CX*4), Z5
+	VSUBPS           Z1, Z5, Z5
+	VBROADCASTSS     transcendentalc2d00000<>+0(SB), Z6
+	VMAXPS           Z5, Z6, Z5
+	VBROADCASTSS     transcendental42b20000<>+0(SB), Z6
+	VMINPS           Z5, Z6, Z5
+	VBROADCASTSS     transcendental3fb8aa3b<>+0(SB), Z6
+	VMULPS           Z6, Z5, Z6
+	VRNDSCALEPS      $0x00, Z6, Z6
+	VBROADCASTSS     transcendental3f318000<>+0(SB), Z7
+	VFNMADD231PS     Z7, Z6, Z5
+	VBROADCASTSS     transcendentalb95e8083<>+0(SB), Z7
+	VFNMADD231PS     Z7, Z6, Z5
+	VBROADCASTSS     transcendental39506967<>+0(SB), Z7
+	VFMADD213PS.BCST transcendental3ab743ce<>+0(SB), Z5, Z7
+	VFMADD213PS.BCST transcendental3c088908<>+0(SB), Z5, Z7
+	VFMADD213PS.BCST transcendental3d2aa9c1<>+0(SB), Z5, Z7
+	VFMADD213PS.BCST transcendental3e2aaaaa<>+0(SB), Z5, Z7
+	VFMADD213PS.BCST transcendental3f000000<>+0(SB), Z5, Z7
+	VMULPS           Z5, Z5, Z8
+	VFMADD213PS      Z5, Z8, Z7
+	VBROADCASTSS     transcendental3f800000<>+0(SB), Z5
+	VADDPS           Z5, Z7, Z7
+	VSCALEFPS        Z6, Z7, Z7
+	VCVTPS2PD        Y7, Z5
+	VADDPD           Z5, Z2, Z2
+	VEXTRACTF32X8    $0x01, Z7, Y5
+	VCVTPS2PD        Y5, Z5
+	VADDPD           Z5, Z4, Z4
+	VMOVUPS          Z7, (DX)(CX*4)
+	ADDQ             $0x10, CX
+	JMP              expBlock
+
+expTail:
+	KORTESTW         K1, K1
+	JZ               sum
+	VMOVAPS          Z0, Z0
+	VMOVUPS          (BX)(AX*4), K1, Z0
+	VSUBPS           Z1, Z0, Z0
+	VBROADCASTSS     transcendentalc2d00000<>+0(SB), Z1
+	VMAXPS           Z0, Z1, Z0
+	VBROADCASTSS     transcendental42b20000<>+0(SB), Z1
+	VMINPS           Z0, Z1, Z0
+	VBROADCASTSS     transcendental3fb8aa3b<>+0(SB), Z1
+	VMULPS           Z1, Z0, Z1
+	VRNDSCALEPS      $0x00, Z1, Z1
+	VBROADCASTSS     transcendental3f318000<>+0(SB), Z5
+	VFNMADD231PS     Z5, Z1, Z0
+	VBROADCASTSS     transcendentalb95e8083<>+0(SB), Z5
+	VFNMADD231PS     Z5, Z1, Z0
+	VBROADCASTSS     transcendental39506967<>+0(SB), Z5
+	VFMADD213PS.BCST transcendental3ab743ce<>+0(SB), Z0, Z5
+	VFMADD213PS.BCST transcendental3c088908<>+0(SB), Z0, Z5
+	VFMADD213PS.BCST transcendental3d2aa9c1<>+0(SB), Z0, Z5
+	VFMADD213PS.BCST transcendental3e2aaaaa<>+0(SB), Z0, Z5
+	VFMADD213PS.BCST transcendental3f000000<>+0(SB), Z0, Z5
+	VMULPS           Z0, Z0, Z6
+	VFMADD213PS      Z0, Z6, Z5
+	VBROADCASTSS     transcendental3f800000<>+0(SB), Z0
+	VADDPS           Z0, Z5, Z5
+	VSCALEFPS        Z1, Z5, Z5
+	VCVTPS2PD        Y5, Z0
+	VADDPD           Z0, Z2, Z2
+	VEXTRACTF32X8    $0x01, Z5, Y0
+	VCVTPS2PD        Y0, Z0
+	VADDPD           Z0, Z4, Z4
+	VMOVUPS          Z5, K1, (DX)(AX*4)
+
+sum:
+	VADDPD        Z4, Z2, Z2
+	VEXTRACTF64X4 $0x01, Z2, Y0
+	VADDPD        Y0, Y2, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X1
+	VUNPCKHPD     X1, X1, X0
+	VADDSD        X0, X1, X1
+	VCVTSS2SD     transcendental3f800000<>+0(SB), X3, X3
+	VDIVSD        X1, X3, X3
+	VCVTSD2SS     X3, X3, X3
+	VBROADCASTSS  X3, Z0
+	XORQ          CX, CX
+
+scale:
+	CMPQ    CX, AX
+	JAE     scaleTail
+	VMULPS  (DX)(CX*4), Z0, Z1
+	VMOVUPS Z1, (DX)(CX*4)
+	ADDQ    $0x10, CX
+	JMP     scale
+
+scaleTail:
+	KORTESTW  K1, K1
+	JZ        done
+	VMOVUPS.Z (DX)(AX*4), K1, Z1
+	VMULPS    Z1, Z0, Z1
+	VMOVUPS   Z1, K1, (DX)(AX*4)
+
+done:
+	VZEROUPPER
+	RET
+
+DATA transcendentalff800000<>+0(SB)/4, $0xff800000
+GLOBL transcendentalff800000<>(SB), RODATA|NOPTR, $4
+
+DATA transcendental7fc00000<>+0(SB)/4, $0x7fc00000
+GLOBL transcendental7fc00000<>(SB), RODATA|NOPTR, $4
+
 // func laneMaxAVX2(n int, src *float32, lanes *float32)
 // Requires: AVX
 TEXT ·laneMaxAVX2(SB), NOSPLIT, $0-24

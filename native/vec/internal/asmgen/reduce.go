@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
@@ -110,4 +111,144 @@ func (l lanes) halfOf(v reg.VecVirtual, h int) reg.Register {
 	x := XMM()
 	VEXTRACTF128(U8(1), v, x)
 	return x
+}
+
+// emitSoftmaxAVX512 writes softmaxAVX512(n int, tail uint64, dst, src
+// *float32), which stores in dst the softmax of src[:n+t], n a multiple
+// of 16 and the t < 16 elements after it given by the bits of tail
+// (1<<t - 1), in one call: the row's maximum (a NaN if the row holds
+// one), the shifted exponentials and their sum as expShiftSumAVX512
+// computes them (the tail's missing lanes read as -Inf, whose
+// exponentials add 0), then each exponential times float32(1/sum). One
+// call per row spares the three calls and the Go between them of Max,
+// ExpShiftSum and ScaleAdd, which took as long as the arithmetic on
+// rows of 128 (attention's scores).
+func emitSoftmaxAVX512() {
+	l := lanesAVX512
+	TEXT("softmaxAVX512", NOSPLIT, "func(n int, tail uint64, dst, src *float32)")
+	Pragma("noescape")
+	Doc("softmaxAVX512 is the AVX512 loop of Softmax; see emitSoftmaxAVX512 in package asmgen.")
+	n := Load(Param("n"), GP64())
+	tailBits := GP64()
+	Load(Param("tail"), tailBits)
+	dst := Load(Param("dst"), GP64())
+	src := Load(Param("src"), GP64())
+	tail := K()
+	KMOVW(tailBits.As32(), tail)
+	at := func(base, i reg.Register) Mem { return Mem{Base: base, Index: i, Scale: 4} }
+	i := GP64()
+
+	// The maximum, NaNs noted in a mask.
+	negInf := l.f(math.Inf(-1))
+	acc := l.vec()
+	VMOVAPS(negInf, acc)
+	nan := K()
+	KXORW(nan, nan, nan)
+	maxOf := func(x reg.VecVirtual) {
+		un := K()
+		VCMPPS(U8(3), x, x, un)
+		KORW(un, nan, nan)
+		VMAXPS(x, acc, acc)
+	}
+	XORQ(i, i)
+	Label("max")
+	CMPQ(i, n)
+	JAE(LabelRef("maxTail"))
+	x := l.vec()
+	VMOVUPS(at(src, i), x)
+	maxOf(x)
+	ADDQ(U8(16), i)
+	JMP(LabelRef("max"))
+	Label("maxTail")
+	xt := l.vec()
+	VMOVAPS(negInf, xt)
+	VMOVUPS(at(src, n), tail, xt)
+	maxOf(xt)
+	y := YMM()
+	VEXTRACTF32X8(U8(1), acc, y)
+	VMAXPS(y, acc.AsY(), y)
+	x4 := XMM()
+	VEXTRACTF128(U8(1), y, x4)
+	VMAXPS(x4, y.AsX(), x4)
+	t := XMM()
+	VMOVHLPS(x4, x4, t)
+	VMAXPS(t, x4, x4)
+	VMOVSHDUP(x4, t)
+	VMAXSS(t, x4, x4)
+	shift := l.vec()
+	VBROADCASTSS(x4, shift)
+	KORTESTW(nan, nan)
+	JZ(LabelRef("exp"))
+	VBROADCASTSS(constant(0x7fc00000), shift) // a NaN in the row: NaNs out
+	Label("exp")
+
+	// The exponentials and their sum, in doubles.
+	sums := [2]reg.VecVirtual{l.vec(), l.vec()}
+	for _, s := range sums {
+		VXORPD(s, s, s)
+	}
+	expOf := func(x reg.VecVirtual) reg.VecVirtual {
+		VSUBPS(shift, x, x)
+		e := l.exp(x)
+		for h, s := range sums {
+			d := l.vec()
+			VCVTPS2PD(l.halfOf(e, h), d)
+			VADDPD(d, s, s)
+		}
+		return e
+	}
+	XORQ(i, i)
+	Label("expBlock")
+	CMPQ(i, n)
+	JAE(LabelRef("expTail"))
+	xe := l.vec()
+	VMOVUPS(at(src, i), xe)
+	VMOVUPS(expOf(xe), at(dst, i))
+	ADDQ(U8(16), i)
+	JMP(LabelRef("expBlock"))
+	Label("expTail")
+	KORTESTW(tail, tail)
+	JZ(LabelRef("sum"))
+	xte := l.vec()
+	VMOVAPS(negInf, xte)
+	VMOVUPS(at(src, n), tail, xte)
+	VMOVUPS(expOf(xte), tail, at(dst, n))
+	Label("sum")
+	VADDPD(sums[1], sums[0], sums[0])
+	ys := YMM()
+	VEXTRACTF64X4(U8(1), sums[0], ys)
+	VADDPD(ys, sums[0].AsY(), ys)
+	xs := XMM()
+	VEXTRACTF128(U8(1), ys, xs)
+	VADDPD(xs, ys.AsX(), xs)
+	ts := XMM()
+	VUNPCKHPD(xs, xs, ts)
+	VADDSD(ts, xs, xs)
+	inv := XMM()
+	VCVTSS2SD(constant(math.Float32bits(1)), inv, inv)
+	VDIVSD(xs, inv, inv)
+	VCVTSD2SS(inv, inv, inv)
+	scale := l.vec()
+	VBROADCASTSS(inv, scale)
+
+	// Each exponential times the inverse of the sum.
+	XORQ(i, i)
+	Label("scale")
+	CMPQ(i, n)
+	JAE(LabelRef("scaleTail"))
+	xm := l.vec()
+	VMULPS(at(dst, i), scale, xm)
+	VMOVUPS(xm, at(dst, i))
+	ADDQ(U8(16), i)
+	JMP(LabelRef("scale"))
+	Label("scaleTail")
+	KORTESTW(tail, tail)
+	JZ(LabelRef("done"))
+	xtm := l.vec()
+	VMOVUPS_Z(at(dst, n), tail, xtm)
+	VMULPS(xtm, scale, xtm)
+	VMOVUPS(xtm, tail, at(dst, n))
+	Label("done")
+	VZEROUPPER()
+	RET()
 }

@@ -296,6 +296,7 @@ func emitTranscendentals() {
 		l.emitSliceKernel("gelu", l.gelu)
 		l.emitExpShiftSum()
 	}
+	emitSoftmaxAVX512()
 	emitLaneMax()
 }
 
