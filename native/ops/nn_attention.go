@@ -507,18 +507,27 @@ func (a *attentionInputs[T]) scoresRows(g linalg.Gemm, b, h int, z, capped, qk, 
 }
 
 // softmaxRow replaces row by its softmax, subtracting the maximum first;
-// a row with no live key (or no finite value) becomes 0.
+// a row with no live key (or no finite value) becomes 0. A float32 row
+// is vec.Softmax's (vec's float32 exponentials, their sum in float64).
 func softmaxRow[T floatNumber](row []T, live bool) {
-	m := T(math.Inf(-1))
-	for _, v := range row {
-		m = max(m, v)
-	}
-	if !live || math.IsInf(float64(m), -1) || math.IsNaN(float64(m)) {
+	if !live || len(row) == 0 {
 		clear(row)
 		return
 	}
 	if r32, ok := any(row).([]float32); ok {
-		softmaxRow32(r32, float32(m))
+		if m := vec.Max(r32); math.IsInf(float64(m), -1) || m != m {
+			clear(row)
+			return
+		}
+		vec.Softmax(r32, r32)
+		return
+	}
+	m := T(math.Inf(-1))
+	for _, v := range row {
+		m = max(m, v)
+	}
+	if math.IsInf(float64(m), -1) || math.IsNaN(float64(m)) {
+		clear(row)
 		return
 	}
 	sum := 0.0
@@ -531,13 +540,6 @@ func softmaxRow[T floatNumber](row []T, live bool) {
 	for j, v := range row {
 		row[j] = T(float64(v) * inv)
 	}
-}
-
-// softmaxRow32 is softmaxRow's float32 path, row's maximum m given:
-// vec's float32 exponentials, their sum in float64 (vec.ExpShiftSum).
-func softmaxRow32(row []float32, m float32) {
-	inv := float32(1 / vec.ExpShiftSum(row, row, m))
-	vec.ScaleAdd(row, row, inv, 0)
 }
 
 // softcapInPlace replaces z by c·tanh(z/c), through vec's float32 tanh
