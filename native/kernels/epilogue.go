@@ -174,6 +174,11 @@ func (t *rowEpilogue) Range(lo, hi int) {
 // epilogueRows is applyRows on the rows of y, n long, on this goroutine
 // (r, nil or of y's length, holds the residual of the same rows).
 func epilogueRows(a Activation, sc *Scale, y, bias, r []float32, n int) {
+	if a.Kind == ActSoftmax && sc == nil && bias == nil && r == nil && len(y)%n == 0 {
+		// Attention's scores: every row in one call.
+		vec.SoftmaxRows(y, y, n)
+		return
+	}
 	for i := 0; i+n <= len(y); i += n {
 		row := y[i : i+n]
 		sc.apply(row)

@@ -100,14 +100,15 @@ var softmaxTasks parallel.Tasks[softmaxTask]
 
 func (t *softmaxTask) Range(lo, hi int) {
 	p, y := t.p, t.y
+	if p.Inner == 1 {
+		// Rows along the last axis, one after another: in one call.
+		vec.SoftmaxRows(y[lo*p.Axis:hi*p.Axis], t.x[lo*p.Axis:hi*p.Axis], p.Axis)
+		return
+	}
 	scratch := getBuffer(p.Axis)
 	defer putBuffer(scratch)
 	for l := lo; l < hi; l++ {
 		off := l/p.Inner*p.Axis*p.Inner + l%p.Inner
-		if p.Inner == 1 {
-			softmaxRow(y[off:off+p.Axis], t.x[off:off+p.Axis])
-			continue
-		}
 		xs := p.line(t.x, off, scratch)
 		e := scratch
 		_, sum := shiftedExp(xs, e)

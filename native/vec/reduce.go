@@ -54,10 +54,27 @@ func ExpShiftSum(dst, src []float32, shift float32) float64 {
 // float32(1/sum). A NaN in src makes every result a NaN. dst and src
 // must have the same length and may be the same slice.
 func Softmax(dst, src []float32) {
-	checkSameLen("Softmax", dst, src)
-	if len(src) == 0 || softmaxFast(dst, src) {
+	SoftmaxRows(dst, src, len(src))
+}
+
+// SoftmaxRows stores in dst the softmax (Softmax) of each row of n
+// elements of src, the rows laid one after another; len(src) must be a
+// multiple of n. dst and src must have the same length and may be the
+// same slice.
+func SoftmaxRows(dst, src []float32, n int) {
+	checkSameLen("SoftmaxRows", dst, src)
+	if len(src) == 0 {
 		return
 	}
-	sum := ExpShiftSum(dst, src, Max(src))
-	ScaleAdd(dst, dst, float32(1/sum), 0)
+	if n <= 0 || len(src)%n != 0 {
+		panic("vec: SoftmaxRows: len(src) is not a multiple of the row length")
+	}
+	if softmaxFast(dst, src, n) {
+		return
+	}
+	for i := 0; i < len(src); i += n {
+		d := dst[i : i+n]
+		sum := ExpShiftSum(d, src[i:i+n], Max(src[i:i+n]))
+		ScaleAdd(d, d, float32(1/sum), 0)
+	}
 }

@@ -66,14 +66,14 @@ func expShiftSumFast(dst, src []float32, shift float32) (float64, bool) {
 	return total, true
 }
 
-// softmaxFast computes Softmax of a non-empty src in one call of the
-// AVX-512 loop, the last len(src)%16 elements under a mask, and reports
-// whether it did (not below AVX-512).
-func softmaxFast(dst, src []float32) bool {
+// softmaxFast computes SoftmaxRows of a non-empty src in rows of n in
+// one call of the AVX-512 loop, the last n%16 elements of each row under
+// a mask, and reports whether it did (not below AVX-512).
+func softmaxFast(dst, src []float32, n int) bool {
 	if !simd.Has(simd.AVX512) {
 		return false
 	}
-	n := len(src) / 16 * 16
-	softmaxAVX512(n, 1<<(len(src)-n)-1, &dst[0], &src[0])
+	whole := n / 16 * 16
+	softmaxAVX512(len(src)/n, whole, 1<<(n-whole)-1, &dst[0], &src[0])
 	return true
 }

@@ -8,5 +8,5 @@ func maxFast(x []float32) (float32, []float32) { return x[0], x }
 // expShiftSumFast leaves ExpShiftSum to Go outside amd64.
 func expShiftSumFast(dst, src []float32, shift float32) (float64, bool) { return 0, false }
 
-// softmaxFast leaves Softmax to Go outside amd64.
-func softmaxFast(dst, src []float32) bool { return false }
+// softmaxFast leaves SoftmaxRows to Go outside amd64.
+func softmaxFast(dst, src []float32, n int) bool { return false }

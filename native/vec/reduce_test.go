@@ -177,3 +177,53 @@ func TestSoftmax(t *testing.T) {
 		}
 	})
 }
+
+// TestSoftmaxRows checks, at every CPU level, that SoftmaxRows gives
+// each row bitwise what Softmax gives it alone (Softmax is checked
+// against float64 by TestSoftmax), on rows of every length up to 40 and
+// 197, a NaN in one row leaving the others, in place too.
+func TestSoftmaxRows(t *testing.T) {
+	leveltest.Run(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(11, 12))
+		for _, n := range append([]int{197}, func() []int {
+			var ns []int
+			for n := 1; n <= 40; n++ {
+				ns = append(ns, n)
+			}
+			return ns
+		}()...) {
+			const rows = 5
+			src := make([]float32, rows*n)
+			for i := range src {
+				src[i] = float32(rng.NormFloat64() * 10)
+			}
+			src[2*n+rng.IntN(n)] = float32(math.NaN())
+			want := make([]float32, len(src))
+			for r := range rows {
+				Softmax(want[r*n:(r+1)*n], src[r*n:(r+1)*n])
+			}
+			for _, inPlace := range []bool{false, true} {
+				dst := make([]float32, len(src))
+				in := src
+				if inPlace {
+					copy(dst, src)
+					in = dst
+				}
+				SoftmaxRows(dst, in, n)
+				for i := range dst {
+					if math.Float32bits(dst[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("rows of %d, in place %v: [%d] = %g, Softmax of the row gives %g", n, inPlace, i, dst[i], want[i])
+					}
+				}
+			}
+			for i := range n {
+				if v := want[2*n+i]; v == v {
+					t.Fatalf("rows of %d: the row with a NaN has %g at %d", n, v, i)
+				}
+				if v := want[n+i]; v != v {
+					t.Fatalf("rows of %d: row 1 has a NaN at %d, from row 2's", n, i)
+				}
+			}
+		}
+	})
+}

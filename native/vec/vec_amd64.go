@@ -152,10 +152,10 @@ func geluAVX512(n int, dst *float32, src *float32)
 //go:noescape
 func expShiftSumAVX512(n int, dst *float32, src *float32, shift float32, sums *float64)
 
-// softmaxAVX512 is the AVX512 loop of Softmax; see emitSoftmaxAVX512 in package asmgen.
+// softmaxAVX512 is the AVX512 loop of SoftmaxRows; see emitSoftmaxAVX512 in package asmgen.
 //
 //go:noescape
-func softmaxAVX512(n int, tail uint64, dst *float32, src *float32)
+func softmaxAVX512(rows int, n int, tail uint64, dst *float32, src *float32)
 
 // laneMaxAVX2 is the AVX2 loop of Max; see emitLaneMax in package asmgen.
 //

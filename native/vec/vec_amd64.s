@@ -7925,32 +7925,40 @@ done:
 	VZEROUPPER
 	RET
 
-// func softmaxAVX512(n int, tail uint64, dst *float32, src *float32)
-// Requires: AVX, AVX512DQ, AVX512F
-TEXT ·softmaxAVX512(SB), NOSPLIT, $0-32
-	MOVQ         n+0(FP), AX
-	MOVQ         tail+8(FP), CX
-	MOVQ         dst+16(FP), DX
-	MOVQ         src+24(FP), BX
-	KMOVW        CX, K1
+// func softmaxAVX512(rows int, n int, tail uint64, dst *float32, src *float32)
+// Requires: AVX, AVX512DQ, AVX512F, POPCNT
+TEXT ·softmaxAVX512(SB), NOSPLIT, $0-40
+	MOVQ    rows+0(FP), AX
+	MOVQ    n+8(FP), CX
+	MOVQ    tail+16(FP), DX
+	MOVQ    dst+24(FP), BX
+	MOVQ    src+32(FP), SI
+	KMOVW   DX, K1
+	POPCNTQ DX, DX
+	ADDQ    CX, DX
+	SHLQ    $0x02, DX
+
+row:
+	TESTQ        AX, AX
+	JZ           done
 	VBROADCASTSS transcendentalff800000<>+0(SB), Z0
 	VMOVAPS      Z0, Z1
 	KXORW        K2, K2, K2
-	XORQ         CX, CX
+	XORQ         DI, DI
 
 max:
-	CMPQ    CX, AX
+	CMPQ    DI, CX
 	JAE     maxTail
-	VMOVUPS (BX)(CX*4), Z2
+	VMOVUPS (SI)(DI*4), Z2
 	VCMPPS  $0x03, Z2, Z2, K3
 	KORW    K3, K2, K2
 	VMAXPS  Z2, Z1, Z1
-	ADDQ    $0x10, CX
+	ADDQ    $0x10, DI
 	JMP     max
 
 maxTail:
 	VMOVAPS       Z0, Z2
-	VMOVUPS       (BX)(AX*4), K1, Z2
+	VMOVUPS       (SI)(CX*4), K1, Z2
 	VCMPPS        $0x03, Z2, Z2, K3
 	KORW          K3, K2, K2
 	VMAXPS        Z2, Z1, Z1
@@ -7970,12 +7978,12 @@ maxTail:
 exp:
 	VXORPD Z2, Z2, Z2
 	VXORPD Z4, Z4, Z4
-	XORQ   CX, CX
+	XORQ   DI, DI
 
 expBlock:
-	CMPQ             CX, AX
+	CMPQ             DI, CX
 	JAE              expTail
-	VMOVUPS          (BX)(CX*4), Z5
+	VMOVUPS          (SI)(DI*4), Z5
 	VSUBPS           Z1, Z5, Z5
 	VBROADCASTSS     transcendentalc2d00000<>+0(SB), Z6
 	VMAXPS           Z5, Z6, Z5
@@ -8004,15 +8012,15 @@ expBlock:
 	VEXTRACTF32X8    $0x01, Z7, Y5
 	VCVTPS2PD        Y5, Z5
 	VADDPD           Z5, Z4, Z4
-	VMOVUPS          Z7, (DX)(CX*4)
-	ADDQ             $0x10, CX
+	VMOVUPS          Z7, (BX)(DI*4)
+	ADDQ             $0x10, DI
 	JMP              expBlock
 
 expTail:
 	KORTESTW         K1, K1
 	JZ               sum
 	VMOVAPS          Z0, Z0
-	VMOVUPS          (BX)(AX*4), K1, Z0
+	VMOVUPS          (SI)(CX*4), K1, Z0
 	VSUBPS           Z1, Z0, Z0
 	VBROADCASTSS     transcendentalc2d00000<>+0(SB), Z1
 	VMAXPS           Z0, Z1, Z0
@@ -8041,7 +8049,7 @@ expTail:
 	VEXTRACTF32X8    $0x01, Z5, Y0
 	VCVTPS2PD        Y0, Z0
 	VADDPD           Z0, Z4, Z4
-	VMOVUPS          Z5, K1, (DX)(AX*4)
+	VMOVUPS          Z5, K1, (BX)(CX*4)
 
 sum:
 	VADDPD        Z4, Z2, Z2
@@ -8055,22 +8063,28 @@ sum:
 	VDIVSD        X1, X3, X3
 	VCVTSD2SS     X3, X3, X3
 	VBROADCASTSS  X3, Z0
-	XORQ          CX, CX
+	XORQ          DI, DI
 
 scale:
-	CMPQ    CX, AX
+	CMPQ    DI, CX
 	JAE     scaleTail
-	VMULPS  (DX)(CX*4), Z0, Z1
-	VMOVUPS Z1, (DX)(CX*4)
-	ADDQ    $0x10, CX
+	VMULPS  (BX)(DI*4), Z0, Z1
+	VMOVUPS Z1, (BX)(DI*4)
+	ADDQ    $0x10, DI
 	JMP     scale
 
 scaleTail:
 	KORTESTW  K1, K1
-	JZ        done
-	VMOVUPS.Z (DX)(AX*4), K1, Z1
+	JZ        next
+	VMOVUPS.Z (BX)(CX*4), K1, Z1
 	VMULPS    Z1, Z0, Z1
-	VMOVUPS   Z1, K1, (DX)(AX*4)
+	VMOVUPS   Z1, K1, (BX)(CX*4)
+
+next:
+	ADDQ DX, SI
+	ADDQ DX, BX
+	DECQ AX
+	JMP  row
 
 done:
 	VZEROUPPER

@@ -113,21 +113,23 @@ func (l lanes) halfOf(v reg.VecVirtual, h int) reg.Register {
 	return x
 }
 
-// emitSoftmaxAVX512 writes softmaxAVX512(n int, tail uint64, dst, src
-// *float32), which stores in dst the softmax of src[:n+t], n a multiple
-// of 16 and the t < 16 elements after it given by the bits of tail
-// (1<<t - 1), in one call: the row's maximum (a NaN if the row holds
-// one), the shifted exponentials and their sum as expShiftSumAVX512
-// computes them (the tail's missing lanes read as -Inf, whose
-// exponentials add 0), then each exponential times float32(1/sum). One
-// call per row spares the three calls and the Go between them of Max,
-// ExpShiftSum and ScaleAdd, which took as long as the arithmetic on
-// rows of 128 (attention's scores).
+// emitSoftmaxAVX512 writes softmaxAVX512(rows, n int, tail uint64,
+// dst, src *float32), which stores in dst the softmaxes of rows rows of
+// src laid one after another, each of n+t elements, n a multiple of 16
+// and the t < 16 elements after it given by the bits of tail (1<<t -
+// 1), in one call: each row's maximum (a NaN if the row holds one), the
+// shifted exponentials and their sum as expShiftSumAVX512 computes them
+// (the tail's missing lanes read as -Inf, whose exponentials add 0),
+// then each exponential times float32(1/sum). One call spares the three
+// calls a row of Max, ExpShiftSum and ScaleAdd and the Go between them,
+// which took as long as the arithmetic on rows of 128 (attention's
+// scores).
 func emitSoftmaxAVX512() {
 	l := lanesAVX512
-	TEXT("softmaxAVX512", NOSPLIT, "func(n int, tail uint64, dst, src *float32)")
+	TEXT("softmaxAVX512", NOSPLIT, "func(rows, n int, tail uint64, dst, src *float32)")
 	Pragma("noescape")
-	Doc("softmaxAVX512 is the AVX512 loop of Softmax; see emitSoftmaxAVX512 in package asmgen.")
+	Doc("softmaxAVX512 is the AVX512 loop of SoftmaxRows; see emitSoftmaxAVX512 in package asmgen.")
+	rows := Load(Param("rows"), GP64())
 	n := Load(Param("n"), GP64())
 	tailBits := GP64()
 	Load(Param("tail"), tailBits)
@@ -135,7 +137,15 @@ func emitSoftmaxAVX512() {
 	src := Load(Param("src"), GP64())
 	tail := K()
 	KMOVW(tailBits.As32(), tail)
+	// The bytes from a row to the next: 4(n + popcount(tail)).
+	rowBytes := GP64()
+	POPCNTQ(tailBits, rowBytes)
+	ADDQ(n, rowBytes)
+	SHLQ(U8(2), rowBytes)
 	at := func(base, i reg.Register) Mem { return Mem{Base: base, Index: i, Scale: 4} }
+	Label("row")
+	TESTQ(rows, rows)
+	JZ(LabelRef("done"))
 	i := GP64()
 
 	// The maximum, NaNs noted in a mask.
@@ -243,11 +253,16 @@ func emitSoftmaxAVX512() {
 	JMP(LabelRef("scale"))
 	Label("scaleTail")
 	KORTESTW(tail, tail)
-	JZ(LabelRef("done"))
+	JZ(LabelRef("next"))
 	xtm := l.vec()
 	VMOVUPS_Z(at(dst, n), tail, xtm)
 	VMULPS(xtm, scale, xtm)
 	VMOVUPS(xtm, tail, at(dst, n))
+	Label("next")
+	ADDQ(rowBytes, src)
+	ADDQ(rowBytes, dst)
+	DECQ(rows)
+	JMP(LabelRef("row"))
 	Label("done")
 	VZEROUPPER()
 	RET()
