@@ -624,10 +624,28 @@ func apartNet(t testing.TB, rng *rand.Rand) *graph.Model {
 func TestConcatInPlaceImagesApart(t *testing.T) {
 	rng := rand.New(rand.NewPCG(19, 8))
 	m := apartNet(t, rng)
+	checkPlacedRuns(t, m, []imageRun{{2, 9}, {3, 9}, {8, 9}, {1, 9}, {8, 7}, {2, 6}},
+		func(r imageRun) map[string]*tensor.Tensor {
+			return map[string]*tensor.Tensor{"x": randomImage(rng, r.batch, 8, r.side), "z": randomImage(rng, r.batch, 3, r.side)}
+		},
+		15, 13) // at batch 1, pre's two too
+}
+
+// imageRun is a batch of images of side × side pixels.
+type imageRun struct{ batch, side int }
+
+// checkPlacedRuns runs m with the in-place plan and without it on the
+// inputs input makes for each of runs, twice each (the first run of a
+// shape plans from the shapes of another and copies), and checks that
+// the outputs agree bitwise and that from the second run the Concats
+// found placedAt1 pieces in place at batch 1, placedAtN at larger
+// batches.
+func checkPlacedRuns(t *testing.T, m *graph.Model, runs []imageRun, input func(imageRun) map[string]*tensor.Tensor, placedAt1, placedAtN int) {
+	t.Helper()
 	planned, plain, placed := plannedAndCopying(t, m)
-	for _, run := range []struct{ batch, side int }{{2, 9}, {3, 9}, {8, 9}, {1, 9}, {8, 7}, {2, 6}} {
+	for _, run := range runs {
 		for r := range 2 {
-			in := map[string]*tensor.Tensor{"x": randomImage(rng, run.batch, 8, run.side), "z": randomImage(rng, run.batch, 3, run.side)}
+			in := input(run)
 			want, err := plain.Run(in)
 			if err != nil {
 				t.Fatal(err)
@@ -639,9 +657,9 @@ func TestConcatInPlaceImagesApart(t *testing.T) {
 			}
 			what := fmt.Sprintf("batch %d, side %d, run %d", run.batch, run.side, r)
 			sameBits(t, what, got, want)
-			wantPlaced := 13
+			wantPlaced := placedAtN
 			if run.batch == 1 {
-				wantPlaced = 15 // pre's two too
+				wantPlaced = placedAt1
 			}
 			if r == 0 {
 				wantPlaced = 0
@@ -742,33 +760,11 @@ func denseBlocksNet(t testing.TB, rng *rand.Rand) (m *graph.Model, norms []strin
 func TestConcatInPlaceDense(t *testing.T) {
 	rng := rand.New(rand.NewPCG(19, 9))
 	m, _ := denseBlocksNet(t, rng)
-	planned, plain, placed := plannedAndCopying(t, m)
-	for _, run := range []struct{ batch, side int }{{1, 8}, {2, 8}, {3, 6}, {8, 8}, {1, 6}, {2, 10}} {
-		for r := range 2 {
-			in := map[string]*tensor.Tensor{"x": randomImage(rng, run.batch, 8, run.side)}
-			want, err := plain.Run(in)
-			if err != nil {
-				t.Fatal(err)
-			}
-			placed.Store(0)
-			got, err := planned.Run(in)
-			if err != nil {
-				t.Fatal(err)
-			}
-			what := fmt.Sprintf("batch %d, side %d, run %d", run.batch, run.side, r)
-			sameBits(t, what, got, want)
-			wantPlaced := 18
-			if run.batch == 1 {
-				wantPlaced = 20
-			}
-			if r == 0 {
-				wantPlaced = 0
-			}
-			if n := placed.Load(); n != int64(wantPlaced) {
-				t.Errorf("%s: %d pieces in place, want %d", what, n, wantPlaced)
-			}
-		}
-	}
+	checkPlacedRuns(t, m, []imageRun{{1, 8}, {2, 8}, {3, 6}, {8, 8}, {1, 6}, {2, 10}},
+		func(r imageRun) map[string]*tensor.Tensor {
+			return map[string]*tensor.Tensor{"x": randomImage(rng, r.batch, 8, r.side)}
+		},
+		20, 18)
 }
 
 // TestConcatInPlaceDenseKeeps runs denseBlocksNet keeping the output of
