@@ -54,17 +54,6 @@ func TestChannelGate(t *testing.T) {
 // first. A folded op does not fold again, nor into a normalization.
 func TestConvFoldChannelScale(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
-	random := func(lo, hi float64, shape ...int) *tensor.Tensor {
-		n := 1
-		for _, d := range shape {
-			n *= d
-		}
-		v := make([]float64, n)
-		for i := range v {
-			v[i] = lo + (hi-lo)*rng.Float64()
-		}
-		return testTensor(graph.Float32, shape, v)
-	}
 	cases := []struct {
 		name       string
 		x, g, w    []int
@@ -83,7 +72,7 @@ func TestConvFoldChannelScale(t *testing.T) {
 	}
 	leveltest.Run(t, func(t *testing.T) {
 		for _, tc := range cases {
-			x, g, w := random(-2, 2, tc.x...), random(0, 1, tc.g...), random(-0.3, 0.3, tc.w...)
+			x, g, w := uniformTensor(rng, -2, 2, tc.x...), uniformTensor(rng, 0, 1, tc.g...), uniformTensor(rng, -0.3, 0.3, tc.w...)
 			if gv := g.F32(); len(gv) > 1 {
 				gv[0], gv[len(gv)-1] = 0, 1 // saturated gates
 			}
@@ -109,11 +98,11 @@ func TestConvFoldChannelScale(t *testing.T) {
 			}
 			convIn := []*tensor.Tensor{nil, w, nil}
 			if tc.bias {
-				convIn[2] = random(-0.5, 0.5, tc.w[0])
+				convIn[2] = uniformTensor(rng, -0.5, 0.5, tc.w[0])
 			}
 			if tc.res {
 				out := append([]int{tc.x[0], tc.w[0]}, tc.x[2:]...)
-				convIn = append(convIn, random(-1, 1, out...))
+				convIn = append(convIn, uniformTensor(rng, -1, 1, out...))
 			}
 			product, err := mulOp.Forward(&Context{}, []*tensor.Tensor{a, b})
 			if err != nil {

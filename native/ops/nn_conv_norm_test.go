@@ -24,17 +24,6 @@ import (
 // level the machine has.
 func TestConvFoldNormalization(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
-	random := func(lo, hi float64, shape ...int) *tensor.Tensor {
-		n := 1
-		for _, d := range shape {
-			n *= d
-		}
-		v := make([]float64, n)
-		for i := range v {
-			v[i] = lo + (hi-lo)*rng.Float64()
-		}
-		return testTensor(graph.Float32, shape, v)
-	}
 	cases := []convNormCase{
 		{"1x1", []int{1, 160, 7, 7}, []int{64, 160, 1, 1}, false, nil, false, nil},
 		{"1x1 bias relu", []int{2, 128, 14, 14}, []int{128, 128, 1, 1}, true, nil, true, nil},
@@ -44,7 +33,7 @@ func TestConvFoldNormalization(t *testing.T) {
 		{"broadcast residual", []int{1, 64, 7, 7}, []int{64, 64, 1, 1}, false, nil, false, []int{1, 64, 1, 7}},
 	}
 	leveltest.Run(t, func(t *testing.T) {
-		testConvFoldNormalization(t, random, cases)
+		testConvFoldNormalization(t, rng, cases)
 	})
 	training := buildOp(t, testNode("BatchNormalization", graph.IntAttr("training_mode", 1)), 15)
 	if _, ok := NormalizationOf(training); ok {
@@ -64,12 +53,12 @@ type convNormCase struct {
 
 // testConvFoldNormalization is TestConvFoldNormalization at one CPU
 // level.
-func testConvFoldNormalization(t *testing.T, random func(lo, hi float64, shape ...int) *tensor.Tensor, cases []convNormCase) {
+func testConvFoldNormalization(t *testing.T, rng *rand.Rand, cases []convNormCase) {
 	for _, tc := range cases {
 		for _, normRelu := range []bool{false, true} {
 			c := tc.x[1]
-			x, w := random(-2, 2, tc.x...), random(-0.3, 0.3, tc.w...)
-			stats := []*tensor.Tensor{random(0.5, 1.5, c), random(-0.5, 0.5, c), random(-0.5, 0.5, c), random(0.5, 2, c)}
+			x, w := uniformTensor(rng, -2, 2, tc.x...), uniformTensor(rng, -0.3, 0.3, tc.w...)
+			stats := []*tensor.Tensor{uniformTensor(rng, 0.5, 1.5, c), uniformTensor(rng, -0.5, 0.5, c), uniformTensor(rng, -0.5, 0.5, c), uniformTensor(rng, 0.5, 2, c)}
 			bnOp := buildOp(t, testNode("BatchNormalization", graph.FloatAttr("epsilon", 1e-3)), 15)
 			if normRelu {
 				bnOp = bnOp.(EpilogueFuser).FuseEpilogue(Epilogue{Act: kernels.Activation{Kind: kernels.ActRelu}})
@@ -92,10 +81,10 @@ func testConvFoldNormalization(t *testing.T, random func(lo, hi float64, shape .
 			}
 			convIn := []*tensor.Tensor{nil, w, nil}
 			if tc.bias {
-				convIn[2] = random(-0.5, 0.5, tc.w[0])
+				convIn[2] = uniformTensor(rng, -0.5, 0.5, tc.w[0])
 			}
 			if tc.res != nil {
-				convIn = append(convIn, random(-1, 1, tc.res...))
+				convIn = append(convIn, uniformTensor(rng, -1, 1, tc.res...))
 			}
 			normalized, err := bnOp.Forward(&Context{}, append([]*tensor.Tensor{x}, stats...))
 			if err != nil {
@@ -120,10 +109,24 @@ func testConvFoldNormalization(t *testing.T, random func(lo, hi float64, shape .
 					t.Fatalf("%s (normalization Relu %v): y[%d] = %v, unfused %v", tc.name, normRelu, i, g[i], wv[i])
 				}
 			}
-			short := append(append([]*tensor.Tensor(nil), convIn...), stats[0], stats[1], random(0, 1, c+1), stats[3])
+			short := append(append([]*tensor.Tensor(nil), convIn...), stats[0], stats[1], uniformTensor(rng, 0, 1, c+1), stats[3])
 			if _, err := folded.Forward(&Context{}, short); err == nil || !strings.Contains(err.Error(), "input_mean") {
 				t.Fatalf("%s: statistics of %d values for %d channels: error %v", tc.name, c+1, c, err)
 			}
 		}
 	}
+}
+
+// uniformTensor returns a float32 tensor of the shape with values drawn
+// uniformly from [lo, hi).
+func uniformTensor(rng *rand.Rand, lo, hi float64, shape ...int) *tensor.Tensor {
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	v := make([]float64, n)
+	for i := range v {
+		v[i] = lo + (hi-lo)*rng.Float64()
+	}
+	return testTensor(graph.Float32, shape, v)
 }
