@@ -3,7 +3,7 @@ package kernels
 import (
 	"fmt"
 	"math"
-	"strings"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/onnxkit/onnxkit/native/internal/leveltest"
@@ -125,59 +125,73 @@ func TestConvForwardAffine(t *testing.T) {
 
 // BenchmarkConvForwardAffine times DenseNet-121's 1x1 convolutions that
 // read a normalization and its Relu (dense layers' conv1, 128 output
-// channels, and the transitions), at batch 1 and 8, with weights
-// prepared, two ways: "unfused", the normalization stored
+// channels, with norm2 folded into their weights and its Relu fused;
+// the transitions without), at batch 1 and 8, with weights prepared,
+// two ways: "unfused", the normalization stored
 // (BatchNormInferenceForward) then convolved, as the steps run
-// unfused; "affine", mapped as read (ForwardAffine). Wall time and CPU
-// time (all threads); GOMAXPROCS sets the threads.
+// unfused; "affine", mapped as read (ForwardAffine). Wall time, CPU
+// time (all threads) and GFLOP/s; GOMAXPROCS sets the threads.
 func BenchmarkConvForwardAffine(b *testing.B) {
-	layers := []struct {
-		name string
-		p    ConvParams
-	}{
-		{"dn-128-128@56", conv2D(0, 128, 56, 56, 128, 1, 1, 1, 0, 1, 1)},
-		{"dn-224-128@56", conv2D(0, 224, 56, 56, 128, 1, 1, 1, 0, 1, 1)},
-		{"dn-trans1-256-128@56", conv2D(0, 256, 56, 56, 128, 1, 1, 1, 0, 1, 1)},
-		{"dn-256-128@28", conv2D(0, 256, 28, 28, 128, 1, 1, 1, 0, 1, 1)},
-		{"dn-trans2-512-256@28", conv2D(0, 512, 28, 28, 256, 1, 1, 1, 0, 1, 1)},
-		{"dn-512-128@14", conv2D(0, 512, 14, 14, 128, 1, 1, 1, 0, 1, 1)},
-		{"dn-1024-128@14", conv2D(0, 1024, 14, 14, 128, 1, 1, 1, 0, 1, 1)},
-		{"dn-trans3-1024-512@14", conv2D(0, 1024, 14, 14, 512, 1, 1, 1, 0, 1, 1)},
-		{"dn-768-128@7", conv2D(0, 768, 7, 7, 128, 1, 1, 1, 0, 1, 1)},
+	dense := func(c, side, m int) ConvParams {
+		p := conv2D(0, c, side, side, m, 1, 1, 1, 0, 1, 1)
+		p.Act = Relu
+		return p
 	}
+	layers := []namedConv{
+		{"dn-128-128@56", dense(128, 56, 128)},
+		{"dn-224-128@56", dense(224, 56, 128)},
+		{"dn-trans1-256-128@56", conv2D(0, 256, 56, 56, 128, 1, 1, 1, 0, 1, 1)},
+		{"dn-256-128@28", dense(256, 28, 128)},
+		{"dn-trans2-512-256@28", conv2D(0, 512, 28, 28, 256, 1, 1, 1, 0, 1, 1)},
+		{"dn-512-128@14", dense(512, 14, 128)},
+		{"dn-1024-128@14", dense(1024, 14, 128)},
+		{"dn-trans3-1024-512@14", conv2D(0, 1024, 14, 14, 512, 1, 1, 1, 0, 1, 1)},
+		{"dn-768-128@7", dense(768, 7, 128)},
+	}
+	benchmarkMappedInput(b, layers, [2]string{"unfused", "affine"},
+		func(rng *rand.Rand, p *ConvParams) InputAffine {
+			return InputAffine{Scale: uniform(rng, p.C, 0.5, 1.5), Shift: uniform(rng, p.C, -0.5, 0.5), Relu: true}
+		},
+		func(p *ConvParams, in InputAffine, x, dst []float32) {
+			bp := &BatchNormParams{N: p.N, C: p.C, Spatial: p.H * p.W, Act: Relu}
+			bp.affine(x, dst, in.Scale, in.Shift)
+		})
+}
+
+// namedConv is a convolution of a benchmark's table.
+type namedConv struct {
+	name string
+	p    ConvParams
+}
+
+// benchmarkMappedInput times the forward pass of each layer, with its
+// weights prepared, at batch 1 and 8, two ways: ways[0], the input
+// mapped by store into a buffer then convolved, as separate steps run;
+// ways[1], mapped as read (ForwardAffine); affine draws the map.
+func benchmarkMappedInput(b *testing.B, layers []namedConv, ways [2]string,
+	affine func(rng *rand.Rand, p *ConvParams) InputAffine, store func(p *ConvParams, in InputAffine, x, dst []float32)) {
 	for _, layer := range layers {
 		for _, batch := range []int{1, 8} {
-			for _, fused := range []bool{false, true} {
-				way := "unfused"
-				if fused {
-					way = "affine"
-				}
+			for k, way := range ways {
 				p := layer.p
 				p.N = batch
-				if strings.HasPrefix(layer.name, "dn-trans") {
-					p.Act = Activation{}
-				} else {
-					p.Act = Relu // norm2 folded into the weights, its Relu fused
-				}
 				b.Run(fmt.Sprintf("%s/batch%d/%s", layer.name, batch, way), func(b *testing.B) {
 					rng := newRNG(6)
 					x, w, bias, y := convBuffers(rng, p)
-					in := InputAffine{Scale: uniform(rng, p.C, 0.5, 1.5), Shift: uniform(rng, p.C, -0.5, 0.5), Relu: true}
-					bp := &BatchNormParams{N: p.N, C: p.C, Spatial: p.H * p.W, Act: Relu}
-					normalized := make([]float32, len(x))
+					in := affine(rng, &p)
+					mapped := make([]float32, len(x))
 					plan := PlanConvForward(&p)
 					if prepared := plan.WithWeights(w); prepared != nil {
 						plan = prepared
 					}
-					run := func() {
-						if fused {
+					benchmarkConvRun(b, p, func() {
+						if k == 1 {
 							plan.ForwardAffine(x, w, bias, nil, y, in)
 							return
 						}
-						bp.affine(x, normalized, in.Scale, in.Shift)
-						plan.Forward(normalized, w, bias, nil, y)
-					}
-					benchmarkConvRun(b, p, run)
+						store(&p, in, x, mapped)
+						plan.Forward(mapped, w, bias, nil, y)
+					})
 				})
 			}
 		}

@@ -1,7 +1,7 @@
 package kernels
 
 import (
-	"fmt"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/onnxkit/onnxkit/native/internal/leveltest"
@@ -127,45 +127,16 @@ func TestConvForwardGated(t *testing.T) {
 // with a scale per channel of each image). Wall time and CPU time (all
 // threads) and GFLOP/s; GOMAXPROCS sets the threads.
 func BenchmarkConvForwardGated(b *testing.B) {
-	layers := []struct {
-		name string
-		p    ConvParams
-	}{
+	layers := []namedConv{
 		{"v3-16-16@28", conv2D(0, 16, 28, 28, 16, 1, 1, 1, 0, 1, 1)},
 		{"v3-96-40@14", conv2D(0, 96, 14, 14, 40, 1, 1, 1, 0, 1, 1)},
 		{"v3-240-40@14", conv2D(0, 240, 14, 14, 40, 1, 1, 1, 0, 1, 1)},
 		{"v3-144-48@14", conv2D(0, 144, 14, 14, 48, 1, 1, 1, 0, 1, 1)},
 		{"v3-576-96@7", conv2D(0, 576, 7, 7, 96, 1, 1, 1, 0, 1, 1)},
 	}
-	for _, layer := range layers {
-		for _, batch := range []int{1, 8} {
-			for _, gated := range []bool{false, true} {
-				way := "mul"
-				if gated {
-					way = "gated"
-				}
-				p := layer.p
-				p.N = batch
-				b.Run(fmt.Sprintf("%s/batch%d/%s", layer.name, batch, way), func(b *testing.B) {
-					rng := newRNG(6)
-					x, w, bias, y := convBuffers(rng, p)
-					in := InputAffine{Scale: uniform(rng, p.N*p.C, 0, 1), PerImage: true}
-					scaled := make([]float32, len(x))
-					plan := PlanConvForward(&p)
-					if prepared := plan.WithWeights(w); prepared != nil {
-						plan = prepared
-					}
-					run := func() {
-						if gated {
-							plan.ForwardAffine(x, w, bias, nil, y, in)
-							return
-						}
-						in.apply(&p, x, scaled)
-						plan.Forward(scaled, w, bias, nil, y)
-					}
-					benchmarkConvRun(b, p, run)
-				})
-			}
-		}
-	}
+	benchmarkMappedInput(b, layers, [2]string{"mul", "gated"},
+		func(rng *rand.Rand, p *ConvParams) InputAffine {
+			return InputAffine{Scale: uniform(rng, p.N*p.C, 0, 1), PerImage: true}
+		},
+		func(p *ConvParams, in InputAffine, x, dst []float32) { in.apply(p, x, dst) })
 }
