@@ -13,6 +13,7 @@
 package parallel
 
 import (
+	"math/bits"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -298,10 +299,12 @@ func run(n, grain, perWorker int, body Body) {
 	l.joined.Store(0)
 	l.left.Store(int32(l.ranges))
 	l.refs.Store(int32(workers))
-	for range workers - 1 {
-		dispatch(l)
+	if reached := dispatch(l, workers-1); reached < workers-1 {
+		l.refs.Add(int32(reached - (workers - 1)))
 	}
-	if !l.claim(0) {
+	last := l.claim(0)
+	l.retract()
+	if !last {
 		l.await()
 	}
 	l.release()
@@ -351,6 +354,7 @@ type loop struct {
 	left     atomic.Int32  // the ranges not yet finished, or finished by a goroutine still claiming
 	refs     atomic.Int32  // the loop's goroutine and the workers woken for it, until they let go
 	finished chan struct{} // receives when the last range finishes on a worker
+	posts    uint64        // the board's slots where the loop is posted, a bit each
 }
 
 // shareCursor counts the ranges of a share that have been claimed. It
@@ -460,41 +464,63 @@ func (l *Tasks[T]) Put(t *T) {
 // idle hands loops to the workers waiting for one. Workers outlive their
 // loops, so that a loop starts no goroutine (and allocates nothing for
 // one) once as many workers exist as loops ever ran at once; a loop that
-// finds no worker waiting starts one, so that loops nested in workers
-// never wait for a worker that is busy.
+// finds no worker polling or waiting starts one.
 var idle = make(chan *loop)
 
 // A worker parked on a channel is readied, by the goroutine that hands
 // it a loop, onto that goroutine's own processor (the runtime's
 // runnext): it reaches another core only once that core's thread has
 // woken and stolen it, which on the virtual machines measured took 50 to
-// 100 µs. A model's run starts loops one after another, microseconds
+// 100 µs, and waking that thread costs the loop's goroutine a system
+// call. A model's run starts loops one after another, microseconds
 // apart, most of them shorter than that at a batch of one, and their
 // goroutine ran every range itself while its worker was on the way
 // (MobileNet V3 Small at batch 1 took as long on two threads as on one).
-// So while a burst of loops goes on (BeginBurst to EndBurst, around a
-// run of a model), and for spinTime after, a worker that has done its
-// part polls offers rather than parking, and a loop hands itself to such
-// a worker through offers, where it is taken within a microsecond.
+// So while a burst of loops goes on (BeginBurst to EndBurst), and for
+// spinTime after, a worker that has done its part polls the board
+// rather than parking, and a loop posts itself there, where a polling
+// worker takes it within a microsecond.
 //
-// pollers counts the workers polling, and free those of them that no
-// loop has reserved: a loop reserves a polling worker (free - 1) before
-// it puts itself in offers, so that offers never holds more loops than
-// workers will take, and a poller that stops polling either unreserves
-// itself (free - 1) or, when every poller is reserved, waits for its
-// loop. bursts counts the bursts going on.
+// The board has a slot for each worker that may poll. A loop posts
+// itself in free slots, at most one for each polling worker, and once
+// its goroutine has claimed every range it takes back the posts that no
+// worker took: a post that comes too late for its loop, as every
+// polling worker was busy, costs two atomic swaps and never outlives
+// the loop. A loop wakes or starts a worker only when none polls (at a
+// burst's first loops, outside bursts, or while polling is paused): a
+// polling worker that is busy with the loop before is back within
+// microseconds, while one woken from parking came when most loops of a
+// batch-1 run had ended. (When loops handed themselves to the polling
+// workers only while one was free, and otherwise woke a parked one or
+// started one, 70% of MobileNet V3 Small's loops at batch 1 did so,
+// while the polling worker finished the loop before.)
+//
+// pollers counts the workers polling, or helping with a loop taken from
+// the board, to which they go back; bursts counts the bursts going on.
 var (
-	offers  = make(chan *loop, maxPollers)
+	board   [maxPollers]boardSlot
 	pollers atomic.Int32
-	free    atomic.Int32
 	bursts  atomic.Int32
 )
 
-// maxPollers bounds the workers polling at once, whatever GOMAXPROCS.
+// boardSlot holds a loop posted for a polling worker, or nil. It fills
+// a cache line, so that a post to one slot does not slow the polling of
+// another.
+type boardSlot struct {
+	loop atomic.Pointer[loop]
+	_    [56]byte
+}
+
+// maxPollers bounds the workers polling at once, whatever GOMAXPROCS:
+// the slots of the board, one bit each in loop.posts.
 const maxPollers = 64
 
-// spinTime is how long a worker polls offers once no burst goes on, and
-// how long a loop's goroutine polls for its workers' ranges to end
+// mostPollers returns how many workers may poll at once: GOMAXPROCS-1,
+// leaving a processor to the goroutines that start loops.
+func mostPollers() int { return min(runtime.GOMAXPROCS(0)-1, maxPollers) }
+
+// spinTime is how long a worker polls the board once no burst goes on,
+// and how long a loop's goroutine polls for its workers' ranges to end
 // before it parks.
 const spinTime = 100 * time.Microsecond
 
@@ -583,55 +609,84 @@ func BeginBurst() { bursts.Add(1) }
 // EndBurst ends a burst that BeginBurst started.
 func EndBurst() { bursts.Add(-1) }
 
-// dispatch hands l to a polling worker, else wakes an idle one or
-// starts one.
-func dispatch(l *loop) {
-	for f := free.Load(); f > 0; f = free.Load() {
-		if free.CompareAndSwap(f, f-1) {
-			offers <- l // a reserved poller takes it
-			return
+// dispatch finds workers for l: it posts l on the board for up to
+// wanted polling workers, and when none polls, hands it to wanted parked
+// workers or starts them. It returns how many workers it reached; l
+// holds a reference for each, which whoever takes a post from the board
+// (the worker, or the loop's goroutine in retract) lets go of.
+func dispatch(l *loop, wanted int) (reached int) {
+	if n := int(pollers.Load()); n > 0 {
+		slots := mostPollers()
+		for i := 0; i < slots && reached < min(wanted, n); i++ {
+			if board[i].loop.CompareAndSwap(nil, l) {
+				l.posts |= 1 << i
+				reached++
+			}
+		}
+		return reached
+	}
+	for ; reached < wanted; reached++ {
+		select {
+		case idle <- l:
+		default:
+			go work(l)
 		}
 	}
-	select {
-	case idle <- l:
-	default:
-		go work(l)
+	return reached
+}
+
+// retract takes back the posts of l that no worker has taken, and lets
+// go of their references.
+func (l *loop) retract() {
+	for posts := l.posts; posts != 0; posts &= posts - 1 {
+		if board[bits.TrailingZeros64(posts)].loop.CompareAndSwap(l, nil) {
+			l.refs.Add(-1)
+		}
 	}
+	l.posts = 0
 }
 
 // work helps with l, then with the loops that reach it as a worker:
-// offered while it polls, or handed to it once it has parked.
+// taken from the board while it polls (during a burst, and for spinTime
+// after), or handed to it once it has parked.
 func work(l *loop) {
+	polling := false
 	for {
 		l.help()
-		l = next()
+		if !polling {
+			polling = startPolling()
+		}
+		if polling {
+			if l = poll(); l != nil {
+				continue
+			}
+			pollers.Add(-1)
+			polling = false
+		}
+		l = <-idle
 	}
 }
 
-// next returns a worker's next loop: one offered while it polls (during
-// a burst, and for spinTime after), else the first to reach it parked.
-// At most GOMAXPROCS-1 workers poll, leaving a processor to the
-// goroutines that start loops, and a polling worker yields its
-// processor to any goroutine ready to run.
-func next() *loop {
-	if !startPolling() {
-		return <-idle
-	}
+// poll returns a loop taken from the board, or nil once the worker
+// should stop polling: when no burst has gone on for spinTime, or the
+// machine is found oversubscribed. At most GOMAXPROCS-1 workers poll,
+// leaving a processor to the goroutines that start loops, and a polling
+// worker yields its processor to any goroutine ready to run.
+func poll() *loop {
+	slots := mostPollers()
 	idleSince := time.Duration(-1) // when the worker first saw no burst going on
-poll:
 	for i, last := 1, since(); !contended(last); i++ {
-		select {
-		case l := <-offers:
-			pollers.Add(-1)
-			return l
-		default:
+		for s := range slots {
+			if l := board[s].loop.Load(); l != nil && board[s].loop.CompareAndSwap(l, nil) {
+				return l
+			}
 		}
 		if i%pollsPerCheck != 0 {
 			continue
 		}
 		now := since()
 		if preempted(last, now) {
-			break
+			return nil
 		}
 		switch {
 		case bursts.Load() > 0:
@@ -639,30 +694,20 @@ poll:
 		case idleSince < 0:
 			idleSince = now
 		case now-idleSince > spinTime:
-			break poll
+			return nil
 		}
 		runtime.Gosched()
 		last = since() // what ran in the yield was ours, not a preemption
 	}
-	for f := free.Load(); f > 0; f = free.Load() {
-		if free.CompareAndSwap(f, f-1) {
-			pollers.Add(-1)
-			return <-idle
-		}
-	}
-	// Every poller is reserved: a loop is on its way to this one.
-	l := <-offers
-	pollers.Add(-1)
-	return l
+	return nil
 }
 
 // startPolling counts the calling worker among the pollers, unless
 // enough poll already.
 func startPolling() bool {
-	most := int32(min(runtime.GOMAXPROCS(0)-1, maxPollers))
+	most := int32(mostPollers())
 	for n := pollers.Load(); n < most; n = pollers.Load() {
 		if pollers.CompareAndSwap(n, n+1) {
-			free.Add(1)
 			return true
 		}
 	}

@@ -658,3 +658,84 @@ func BenchmarkSlowWorker(b *testing.B) {
 		}
 	}
 }
+
+// TestBusyPollerLeavesNoPost keeps the only polling worker busy with a
+// long range of one loop while another goroutine runs loops of two
+// ranges during a burst: they post themselves on the board, nobody
+// takes the posts, and each loop's goroutine runs both ranges, takes
+// its post back and returns, leaving the board empty. Once the long
+// range ends, the worker polls again and takes a loop's range.
+func TestBusyPollerLeavesNoPost(t *testing.T) {
+	if runtime.GOMAXPROCS(0) != 2 {
+		t.Skip("needs exactly two processors: one polling worker")
+	}
+	defer sensing.Store(sensing.Swap(false)) // a pause in polling would park the worker
+	defer SetThreads(0)
+	SetThreads(2)
+	BeginBurst()
+	defer EndBurst()
+	caller := goroutineKey()
+	// Bring a worker to the board.
+	deadline := time.Now().Add(10 * time.Second)
+	for pollers.Load() == 0 && time.Now().Before(deadline) {
+		For(2, 1, func(lo, hi int) {})
+	}
+	if pollers.Load() != 1 {
+		t.Fatalf("%d polling workers, want 1", pollers.Load())
+	}
+	release := make(chan struct{})
+	held := make(chan struct{})
+	longDone := make(chan struct{})
+	go func() {
+		defer close(longDone)
+		owner := goroutineKey()
+		For(2, 1, func(lo, hi int) {
+			if goroutineKey() != owner {
+				close(held)
+				<-release
+				return
+			}
+			// Leave the other range to the worker.
+			select {
+			case <-held:
+			case <-time.After(10 * time.Second):
+			}
+		})
+	}()
+	select {
+	case <-held:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the polling worker took no range of the long loop within 10 s")
+	}
+	for i := range 100 {
+		var onWorker atomic.Int32
+		For(2, 1, func(lo, hi int) {
+			if goroutineKey() != caller {
+				onWorker.Add(1)
+			}
+		})
+		if onWorker.Load() != 0 {
+			t.Fatalf("loop %d: a range ran on a worker while the only polling worker was held", i)
+		}
+		for s := range board {
+			if board[s].loop.Load() != nil {
+				t.Fatalf("loop %d: slot %d of the board still holds a post after the loop returned", i, s)
+			}
+		}
+	}
+	close(release)
+	<-longDone
+	for time.Now().Before(deadline) {
+		var onWorker atomic.Int32
+		For(2, 1, func(lo, hi int) {
+			if goroutineKey() != caller {
+				onWorker.Add(1)
+			}
+			time.Sleep(100 * time.Microsecond)
+		})
+		if onWorker.Load() > 0 {
+			return
+		}
+	}
+	t.Fatal("no range of a loop ran on the worker within 10 s of its release")
+}
