@@ -137,8 +137,8 @@ func avx2Tiles(name string, wide, shortWide *kernel, gatherPair, gatherPair7 fun
 }
 
 // gatherPairAVX512 is kernel.gatherPair with kernel6x32AVX512Gather
-// (AVX-512F): 12 ZMM accumulators over two 16-wide panels of B, the
-// broadcasts of A folded into the FMAs. The AVX2 kernel's 6×16 tiles
+// (AVX-512F): 12 ZMM accumulators over two 16-wide panels of B, each
+// value of A broadcast once for its two FMAs. The AVX2 kernel's 6×16 tiles
 // load a value of A for every 16 multiply-adds of a step, these for
 // every 32, and a ZMM FMA does the work of two YMM ones. Forward
 // passes with prepared weights at batch 1, one thread, CPU time, A/B
