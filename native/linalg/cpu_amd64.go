@@ -16,8 +16,9 @@ var (
 	// that is faster (see kernel.plainKernel). The two kernels give
 	// bitwise the same results there.
 	avx512ByShape = avx2Tiles("avx512-by-shape", &avx512Kernel, &avx512ShortKernel, gatherPairAVX512, gatherPair7AVX512)
-	// avx512Kernel needs AVX-512F (simd.AVX512): 24 ZMM accumulators, with the
-	// broadcast of A folded into each FMA. Its k blocks are avx2Kernel's
+	// avx512Kernel needs AVX-512F (simd.AVX512): 24 ZMM accumulators, each
+	// value of A broadcast into a register once for its row's two FMAs
+	// (see package asmgen). Its k blocks are avx2Kernel's
 	// (kc 256), so that the two give bitwise the same results wherever
 	// they take the same path (see avx512ByShape); on Zen 4 they were
 	// also faster than blocks of 128, on one thread 0.91 against 0.72-0.79

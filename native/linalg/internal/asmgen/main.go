@@ -72,26 +72,36 @@ import (
 
 // kernelShape describes one register-blocked micro-kernel.
 type kernelShape struct {
-	name     string
-	isa      string                 // for the doc comment
-	mr       int                    // rows of C per tile: one broadcast of A each
-	vecs     int                    // vectors per row of the tile
-	lanes    int                    // float32 lanes per vector
-	newVec   func() reg.VecVirtual  // YMM or ZMM
-	zero     func(r reg.VecVirtual) // clears a vector with an instruction of the kernel's ISA
-	unroll   int                    // steps of k per loop iteration
-	bcastFMA bool                   // fold the broadcast of A into the FMA (AVX-512 {1toN})
+	name   string
+	isa    string                 // for the doc comment
+	mr     int                    // rows of C per tile: one broadcast of A each
+	vecs   int                    // vectors per row of the tile
+	lanes  int                    // float32 lanes per vector
+	newVec func() reg.VecVirtual  // YMM or ZMM
+	zero   func(r reg.VecVirtual) // clears a vector with an instruction of the kernel's ISA
+	unroll int                    // steps of k per loop iteration
 	// splitB reads vector v of a row of B from panel v of B packed one
 	// vector wide, the panels panel elements apart.
 	splitB bool
 }
 
 func main() {
+	// Every kernel broadcasts each value of A into a register once a step
+	// and multiplies it by each vector of B's row, rather than folding
+	// the broadcast into each FMA (AVX-512's {1to16} memory operands),
+	// which loads it once per vector: on Zen 5 (full-width AVX-512; Zen
+	// 4 splits 512-bit operations in two) the folded 6x32 tiles ran at
+	// about half of a core's peak. One thread, loaded machine, k = 256 in
+	// L1, best of 2000 batches of 20 calls: the gathered 6x32 tile 206-210
+	// GFLOP/s against 143-155 folded, 7x32 209-213 against 151-161; thread
+	// CPU time, A/B interleaved: 6x32 on a hot tile 190-210 against
+	// 165-180, 12x32 189-215 against 173-191. The sums, one FMA a step in
+	// k order, are bitwise the same.
 	shapes := []kernelShape{
 		{name: "kernel6x16AVX2", isa: "AVX2 and FMA", mr: 6, vecs: 2, lanes: 8,
 			newVec: YMM, zero: func(r reg.VecVirtual) { VXORPS(r, r, r) }, unroll: 4},
 		{name: "kernel12x32AVX512", isa: "AVX-512F", mr: 12, vecs: 2, lanes: 16,
-			newVec: ZMM, zero: func(r reg.VecVirtual) { VPXORD(r, r, r) }, unroll: 4, bcastFMA: true},
+			newVec: ZMM, zero: func(r reg.VecVirtual) { VPXORD(r, r, r) }, unroll: 4},
 	}
 	for _, s := range shapes {
 		for _, slide := range []bool{false, true} {
@@ -106,12 +116,6 @@ func main() {
 	// registers of twelve do not fit; seven tile the 7x7 planes of
 	// networks' last layers), 32 columns from two of the AVX2 layout's
 	// 16-wide panels of B.
-	//
-	// Each row's value of A is broadcast into a register once a step for
-	// its two FMAs, not folded into each ({1to16}): on Zen 5 (full-width
-	// AVX-512), a 6x32 tile with k = 256 in L1 ran at 206-210 GFLOP/s
-	// so against 143-155 folded (best of 2000 batches of 20 calls, one
-	// thread, loaded machine), the results bitwise the same.
 	for _, mr := range []int{6, 7} {
 		emit(kernelShape{name: fmt.Sprintf("kernel%dx32AVX512", mr), isa: "AVX-512F", mr: mr, vecs: 2, lanes: 16,
 			newVec: ZMM, zero: func(r reg.VecVirtual) { VPXORD(r, r, r) }, unroll: 4, splitB: true}, gatheredA, false)
@@ -127,7 +131,7 @@ func main() {
 	// tiles cover badly (64 rows in 72): on 256-bit units its 12 ZMM
 	// accumulators keep the FMA pipes as busy as 24 do.
 	six := kernelShape{name: "kernel6x32AVX512", isa: "AVX-512F", mr: 6, vecs: 2, lanes: 16,
-		newVec: ZMM, zero: func(r reg.VecVirtual) { VPXORD(r, r, r) }, unroll: 4, bcastFMA: true}
+		newVec: ZMM, zero: func(r reg.VecVirtual) { VPXORD(r, r, r) }, unroll: 4}
 	emit(six, packedA, false)
 	emit(six, rowsA, false)
 	emitTransposePack()
@@ -303,15 +307,8 @@ func emit(s kernelShape, layout aLayout, slide bool) {
 		}
 		aAtStep := aRow(u)
 		for i := 0; i < s.mr; i++ {
-			src := aAtStep(i)
-			if s.bcastFMA {
-				for v := range bv {
-					VFMADD231PS_BCST(src, bv[v], acc[i][v])
-				}
-				continue
-			}
 			t := s.newVec()
-			VBROADCASTSS(src, t)
+			VBROADCASTSS(aAtStep(i), t)
 			for v := range bv {
 				VFMADD231PS(bv[v], t, acc[i][v])
 			}
