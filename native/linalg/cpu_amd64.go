@@ -74,10 +74,20 @@ var (
 // kernel.plainKernel). On Zen 4, which executes AVX-512 on 256-bit
 // units, its 12 ZMM accumulators keep the FMA units as busy as the 24
 // of 12×32 tiles do.
+//
+// Its blocks of A hold 240 rows, 240 KiB at kc 256 in a 1 MiB L2 (Zen 4
+// and 5): in blocks of 144 the 197 rows of ViT-B/16 came in two, each
+// streaming every block of B from L3 once more. Blocks of 240 rather
+// than 144 took its prepared products (weights cycled through L3, thread
+// CPU time, medians of 31 calls interleaved on a loaded Zen 5) from 145
+// to 161 GFLOP/s at 197×3072×768, 152 to 158 at 197×2304×768, 167 to
+// 174 at 197×768×768, 153 to 161 at 197×768×3072, and changed nothing
+// beyond the noise at 128×1024×256, 256×1024×256 and 384×768×768 (204
+// and 288 did as well as 240).
 var avx512ShortKernel = kernel{
 	name: "avx512-6x32",
 	mr:   6, nr: 32,
-	mc: 144, kc: 256, nc: 4096, ncT: 1024, unroll: 4,
+	mc: 240, kc: 256, nc: 4096, ncT: 1024, unroll: 4,
 	run: func(k int, a, b, c []float32, ldc int, alpha, beta float32, useBeta bool, e *tileEpilogue) {
 		_, _, _ = a[6*k-1], b[32*k-1], c[5*ldc+31]
 		kernel6x32AVX512Packed(k, &a[0], &b[0], &c[0], ldc, alpha, beta, boolInt(useBeta), e.bias0(), e.clamp0())

@@ -307,6 +307,7 @@ func TestPreparedBGemm(t *testing.T) {
 			{m: 128, n: 1024, k: 256, alpha: 1},
 			{m: 128, n: 256, k: 1024, alpha: 1, beta: 1},
 			{m: 197, n: 768, k: 300, alpha: 1},
+			{m: 250, n: 96, k: 520, alpha: 1, beta: 0.5}, // two blocks of rows of 6×32 tiles
 			{m: 13, n: 1000, k: 70, alpha: 0.5, beta: 2},
 			{m: 5, n: 256, k: 600, alpha: 1},
 			{m: 37, n: 64, k: 600, alpha: 1, transB: true},
