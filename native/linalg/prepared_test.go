@@ -195,6 +195,49 @@ func BenchmarkSgemmPackedVecB(b *testing.B) {
 	}
 }
 
+// BenchmarkSgemmPreparedB times the products of the transformers' layers
+// by their prepared weights at batch 1 (ViT-B/16's 197 tokens, the
+// BERT-like encoder's 128), through PreparedBGemm's kernel as
+// kernels.PreparedB multiplies them, on one thread, and reports GFLOP/s
+// (2mnk per call). Copies of the weights that together overflow L3 are
+// taken in turn, as a model's weights come from memory.
+func BenchmarkSgemmPreparedB(b *testing.B) {
+	defer parallel.SetThreads(parallel.Threads())
+	parallel.SetThreads(1)
+	for _, sh := range []struct {
+		name    string
+		m, n, k int
+	}{
+		{"vit_attn_out", 197, 768, 768},
+		{"vit_qkv", 197, 2304, 768},
+		{"vit_mlp_up", 197, 3072, 768},
+		{"vit_mlp_down", 197, 768, 3072},
+		{"text_proj", 128, 256, 256},
+		{"text_mlp_up", 128, 1024, 256},
+		{"text_mlp_down", 128, 256, 1024},
+	} {
+		rng := rand.New(rand.NewPCG(5, 6))
+		g := linalg.Fast().PreparedBGemm(sh.n)
+		a, w := randomSlice(rng, sh.m*sh.k), randomSlice(rng, sh.k*sh.n)
+		size := g.PackedLen(sh.k, sh.n)
+		copies := make([][]float32, max(1, (64<<20)/(4*size)))
+		for i := range copies {
+			copies[i] = make([]float32, size)
+			g.PackB(false, sh.k, sh.n, w, sh.n, copies[i])
+		}
+		c := make([]float32, sh.m*sh.n)
+		b.Run(fmt.Sprintf("%s_%dx%dx%d/%s", sh.name, sh.m, sh.n, sh.k, g.Name()), func(b *testing.B) {
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				g.SgemmPackedB(sh.m, sh.n, sh.k, 1, a, sh.k, copies[i%len(copies)], 0, c, sh.n)
+				i++
+			}
+			b.ReportMetric(2*float64(sh.m*sh.n*sh.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}
+
 // TestSgemmPackedAB multiplies an A packed by PackA by a B packed by
 // PackB, with 1 and 2 workers, and requires bitwise the results of
 // SgemmPackedB with A as stored, for the whole of A and for its rows
