@@ -327,11 +327,24 @@ func (kern *kernel) swapPays(m, n, k int) bool {
 // gradient (each worker packing 2 MiB blocks of B, from L3) was also
 // fastest in 6×32 tiles: 0.98 of OpenBLAS against 0.96 in 6×16 and 0.90
 // in 12×32 (medians of the best calls of 299 alternated loaded runs).
+//
+// Where neither covers C that well, the first that still covers at least
+// minFullWidthCover of what kern's tiles cover is taken: on Zen 5, whose
+// AVX-512 units are 512 bits wide, the 12×32 kernel ran at 1.6-1.7
+// times the GFLOP/s of the 6×16 one on products its tiles both cover
+// (best of 300 alternated calls on one thread: 256×3136×64 162 against
+// 93, 128×784×512 161 against 91), so that at the point products of
+// Winograd's F(4x4, 3x3) on 64 channels, 64×196×64 (0.85 of the 6×16
+// cover), it ran at 129 against 86, and 6×32 at 117. With half a panel
+// of 32 columns (512×16×512, 0.5 of the cover) 6×16 stayed faster: 99
+// against 84.
 func (kern *kernel) plainKernel(p *gemmArgs) *kernel {
-	least := minWideCover * kern.tileEfficiency(p.m, p.n)
-	for _, w := range [...]*kernel{kern.wide, kern.shortWide} {
-		if w != nil && w.tileEfficiency(p.m, p.n) >= least {
-			return w
+	eff := kern.tileEfficiency(p.m, p.n)
+	for _, least := range [...]float64{minWideCover * eff, minFullWidthCover * eff} {
+		for _, w := range [...]*kernel{kern.wide, kern.shortWide} {
+			if w != nil && w.tileEfficiency(p.m, p.n) >= least {
+				return w
+			}
 		}
 	}
 	return kern
@@ -343,6 +356,13 @@ func (kern *kernel) plainKernel(p *gemmArgs) *kernel {
 // slower. (At 0.96, conv1's weight gradient, 96×363, 363 columns in
 // 384 against 368, the two were within the noise.)
 const minWideCover = 0.97
+
+// minFullWidthCover is the least fraction of kern's tile efficiency at
+// which plainKernel takes a kernel of the AVX-512 level where neither
+// covers C within minWideCover: about the inverse of the 12×32 kernel's
+// speed-up on full tiles on a CPU with full-width AVX-512 units (see
+// plainKernel).
+const minFullWidthCover = 0.6
 
 // Sgemm implements Gemm.
 func (g Blocked) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,

@@ -47,6 +47,10 @@ func TestByShapeBitwise(t *testing.T) {
 		{false, false, 6, 300, 200, 1, 0.5},
 		// A whose rows crowd one set of L1 (a 4 KiB stride).
 		{false, false, 30, 40, 1024, 1, 1},
+		// Half a panel of 32 columns (the AVX2 kernel), and 0.85 of its
+		// cover (the AVX-512 kernel: minFullWidthCover).
+		{false, false, 40, 16, 300, 1, 0.5},
+		{false, false, 64, 196, 64, 1, 0},
 	}
 	// AlexNet, in assembly only: conv1, conv5, conv4's input gradient,
 	// fc8's input gradient, fc7's weight gradient (its columns cut to
@@ -134,7 +138,8 @@ func TestNarrowPanels(t *testing.T) {
 // TestPlainKernel checks which kernel of the AVX-512 level multiplies
 // AlexNet's products as stored: the wide one unless its 12×32 tiles
 // cover C worse than 6×16 ones, then its short form unless its 6×32
-// tiles do.
+// tiles do, and failing both, the first that covers at least
+// minFullWidthCover of what 6×16 tiles cover.
 func TestPlainKernel(t *testing.T) {
 	cases := []struct {
 		name string
@@ -149,7 +154,9 @@ func TestPlainKernel(t *testing.T) {
 		{"fc7 dW: 4096 rows in 4104", gemmArgs{transA: true, m: 4096, n: 4096, k: 64}, &avx512Kernel},
 		{"conv2 dW: 0.977 of the 6x16 cover", gemmArgs{transB: true, m: 256, n: 2400, k: 676}, &avx512Kernel},
 		{"fc6: 64 rows in 72, in 66 by 6", gemmArgs{transB: true, m: 64, n: 4096, k: 1024}, &avx512ShortKernel},
-		{"conv1 dW: 363 columns in 384", gemmArgs{transB: true, m: 96, n: 363, k: 3025}, &avx512ByShape},
+		{"conv1 dW: 363 columns in 384, 0.96 of the 6x16 cover", gemmArgs{transB: true, m: 96, n: 363, k: 3025}, &avx512Kernel},
+		{"Winograd's 64x196x64: 0.85 of the 6x16 cover", gemmArgs{m: 64, n: 196, k: 64}, &avx512Kernel},
+		{"512x16: half a panel of 32", gemmArgs{m: 512, n: 16, k: 512}, &avx512ByShape},
 		{"16 columns: a panel of 16, half one of 32", gemmArgs{m: 64, n: 16, k: 300}, &avx512ByShape},
 	}
 	for _, c := range cases {
