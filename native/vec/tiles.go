@@ -162,25 +162,30 @@ func mapTile(l [][]float32, x *[maxTile][maxTile]float32) (y [maxTile][maxTile]f
 type PointTransform struct {
 	name string
 	l    [][]float32 // L [p][q]
-	// avx2 is the assembly loop of the transform; see
-	// emitPointTransform in package asmgen.
-	avx2 func(n int, dst *float32, dstStride int, src *float32, srcStride int)
+	// avx2 and avx512 are the assembly loops of the transform; see
+	// emitPointTransform in package asmgen. On Zen 5 the AVX-512 ones
+	// took 0.7-0.85 of the time of the AVX2 ones at ResNet-18's planes
+	// (BenchmarkTileTransforms).
+	avx2, avx512 pointLoop
 }
+
+// pointLoop is the signature of PointTransform's assembly loops.
+type pointLoop = func(n int, dst *float32, dstStride int, src *float32, srcStride int)
 
 // WinogradOutput3, WinogradOutput5 and WinogradOutput4x3 take the points
 // of F(2x2, 3x3), F(2x2, 5x5) and F(4x4, 3x3) to 2x2 and 4x4 tiles of
 // output, A^T M A, on the points of package toomcook.
 var (
-	WinogradOutput3   = newPointTransform("WinogradOutput3", toomcook.OutputTransform(2, 3), winogradOutput3AVX2)
-	WinogradOutput5   = newPointTransform("WinogradOutput5", toomcook.OutputTransform(2, 5), winogradOutput5AVX2)
-	WinogradOutput4x3 = newPointTransform("WinogradOutput4x3", toomcook.OutputTransform(4, 3), winogradOutput4x3AVX2)
+	WinogradOutput3   = newPointTransform("WinogradOutput3", toomcook.OutputTransform(2, 3), winogradOutput3AVX2, winogradOutput3AVX512)
+	WinogradOutput5   = newPointTransform("WinogradOutput5", toomcook.OutputTransform(2, 5), winogradOutput5AVX2, winogradOutput5AVX512)
+	WinogradOutput4x3 = newPointTransform("WinogradOutput4x3", toomcook.OutputTransform(4, 3), winogradOutput4x3AVX2, winogradOutput4x3AVX512)
 )
 
 // Side returns p, the side of the tiles the transform maps to.
 func (t *PointTransform) Side() int { return len(t.l) }
 
-func newPointTransform(name string, l [][]float64, avx2 func(int, *float32, int, *float32, int)) *PointTransform {
-	return &PointTransform{name: name, l: float32Matrix(l), avx2: avx2}
+func newPointTransform(name string, l [][]float64, avx2, avx512 pointLoop) *PointTransform {
+	return &PointTransform{name: name, l: float32Matrix(l), avx2: avx2, avx512: avx512}
 }
 
 // Apply maps n tiles: element (a, b) of tile j is src[(a*q+b)*srcStride
@@ -195,7 +200,11 @@ func (t *PointTransform) Apply(dst []float32, dstStride int, src []float32, srcS
 		panic(fmt.Sprintf("vec: %s of %d tiles from points %d apart in %d to points %d apart in %d",
 			t.name, n, srcStride, len(src), dstStride, len(dst)))
 	}
-	if hasAVX2() && t.avx2 != nil {
+	switch {
+	case hasAVX512() && t.avx512 != nil:
+		t.avx512(n, &dst[0], dstStride, &src[0], srcStride)
+		return
+	case hasAVX2() && t.avx2 != nil:
 		t.avx2(n, &dst[0], dstStride, &src[0], srcStride)
 		return
 	}

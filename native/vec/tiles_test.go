@@ -6,11 +6,12 @@ import (
 	"testing"
 
 	"github.com/onnxkit/onnxkit/native/internal/leveltest"
+	"github.com/onnxkit/onnxkit/native/simd"
 )
 
 // TestTileTransforms compares every tile transform, in assembly and in
 // Go, with the transform computed in float64 from its float32 matrix, on
-// random tiles, for every count of tiles up to 19 (whole vectors of
+// random tiles, for every count of tiles up to 39 (whole vectors of
 // eight, the last few done again as a whole vector, and fewer than eight
 // masked or spilled), with rows and points further apart than the tiles,
 // phases as short as the tiles allow, and points' rows with gaps whose
@@ -30,7 +31,7 @@ func TestTileTransforms(t *testing.T) {
 func testTileTransform(t *testing.T, rng *rand.Rand, tt *TileTransform, spill bool) {
 	p, q, s := len(tt.l), len(tt.l[0]), tt.step
 	var worst float64
-	for tiles := range 20 {
+	for tiles := range 40 {
 		rowStride := tiles + (q-1)/s + rng.IntN(4)
 		stored := tiles
 		if spill {
@@ -74,8 +75,8 @@ func testTileTransform(t *testing.T, rng *rand.Rand, tt *TileTransform, spill bo
 					written[i] = true
 					err := math.Abs(float64(dst[i]) - want)
 					if !(err <= 8*0x1p-24*mag) {
-						t.Fatalf("%s, %d tiles, avx2=%v spill=%v: tile %d point (%d, %d) = %g, want %g (sum of magnitudes %g)",
-							tt.name, tiles, hasAVX2(), spill, j, u, v, dst[i], want, mag)
+						t.Fatalf("%s, %d tiles, level %v spill=%v: tile %d point (%d, %d) = %g, want %g (sum of magnitudes %g)",
+							tt.name, tiles, simd.Current(), spill, j, u, v, dst[i], want, mag)
 					}
 					if mag > 0 {
 						worst = math.Max(worst, err/(0x1p-24*mag))
@@ -85,11 +86,11 @@ func testTileTransform(t *testing.T, rng *rand.Rand, tt *TileTransform, spill bo
 		}
 		for i, w := range written {
 			if !w && dst[i] != untouched {
-				t.Fatalf("%s, %d tiles, avx2=%v spill=%v: wrote %g at %d, between the points", tt.name, tiles, hasAVX2(), spill, dst[i], i)
+				t.Fatalf("%s, %d tiles, level %v spill=%v: wrote %g at %d, between the points", tt.name, tiles, simd.Current(), spill, dst[i], i)
 			}
 		}
 	}
-	t.Logf("%s, avx2=%v spill=%v: largest error %.2f roundoffs of the sum of magnitudes", tt.name, hasAVX2(), spill, worst)
+	t.Logf("%s, level %v spill=%v: largest error %.2f roundoffs of the sum of magnitudes", tt.name, simd.Current(), spill, worst)
 }
 
 // TestTileTransformBounds checks that Tiles refuses phases and
@@ -132,8 +133,9 @@ func TestTileTransformBounds(t *testing.T) {
 
 // TestPointTransforms compares the point transforms, in assembly and in
 // Go, with the transform computed in float64 from their float32
-// matrices, on random tiles, for every count of tiles up to 19 and a few
-// more (whole vectors, the last few done again, fewer than eight masked),
+// matrices, on random tiles, for every count of tiles up to 39 and a few
+// more (whole vectors; with AVX2 the last few done again, fewer than
+// eight masked; with AVX-512 the last few masked),
 // with points further apart than the tiles, sources as short as the
 // tiles allow, and gaps in dst whose values must survive.
 func TestPointTransforms(t *testing.T) {
@@ -143,7 +145,7 @@ func TestPointTransforms(t *testing.T) {
 		leveltest.Run(t, func(t *testing.T) {
 			var worst float64
 			counts := []int{37, 64, 100}
-			for n := range 20 {
+			for n := range 40 {
 				counts = append(counts, n)
 			}
 			for _, n := range counts {
@@ -174,8 +176,8 @@ func TestPointTransforms(t *testing.T) {
 							written[i] = true
 							err := math.Abs(float64(dst[i]) - want)
 							if !(err <= 8*0x1p-24*mag) {
-								t.Fatalf("%s, %d tiles, avx2=%v: tile %d point (%d, %d) = %g, want %g (sum of magnitudes %g)",
-									pt.name, n, hasAVX2(), j, u, v, dst[i], want, mag)
+								t.Fatalf("%s, %d tiles, level %v: tile %d point (%d, %d) = %g, want %g (sum of magnitudes %g)",
+									pt.name, n, simd.Current(), j, u, v, dst[i], want, mag)
 							}
 							worst = math.Max(worst, err/(0x1p-24*mag))
 						}
@@ -183,11 +185,11 @@ func TestPointTransforms(t *testing.T) {
 				}
 				for i, w := range written {
 					if !w && dst[i] != untouched {
-						t.Fatalf("%s, %d tiles, avx2=%v: wrote %g at %d, between the points", pt.name, n, hasAVX2(), dst[i], i)
+						t.Fatalf("%s, %d tiles, level %v: wrote %g at %d, between the points", pt.name, n, simd.Current(), dst[i], i)
 					}
 				}
 			}
-			t.Logf("%s, avx2=%v: largest error %.2f roundoffs of the sum of magnitudes", pt.name, hasAVX2(), worst)
+			t.Logf("%s, level %v: largest error %.2f roundoffs of the sum of magnitudes", pt.name, simd.Current(), worst)
 		})
 	}
 }
@@ -215,5 +217,71 @@ func TestPointTransformBounds(t *testing.T) {
 		if !ok {
 			t.Errorf("%s: not refused", name)
 		}
+	}
+}
+
+// BenchmarkTileTransforms times the transforms of ResNet-18's Winograd
+// convolutions at batch 1, a plane of a channel each call: the input
+// tiles of F(4x4, 3x3) at 56x56 (14 rows of 14 tiles) and of F(2x2, 3x3)
+// at 28x28 and 14x14 (14 rows of 14, 7 rows of 7), and the output
+// transforms of their 196 and 49 tiles, at every CPU level; in tiles
+// per second.
+func BenchmarkTileTransforms(b *testing.B) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	random := func(n int) []float32 {
+		s := make([]float32, n)
+		for i := range s {
+			s[i] = 2*rng.Float32() - 1
+		}
+		return s
+	}
+	for _, c := range []struct {
+		name     string
+		t        *TileTransform
+		rows, tw int // rows of tiles, tiles a row
+	}{
+		{"input4x3@56", WinogradInput4x3, 14, 14},
+		{"input3@28", WinogradInput3, 14, 14},
+		{"input3@14", WinogradInput3, 7, 7},
+		{"input3@56", WinogradInput3, 28, 28},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			s, q, p := c.t.Step(), len(c.t.l[0]), c.t.Side()
+			width := c.tw + (q-1)/s + 1
+			height := s*c.rows + q - s
+			phases := random(s * height * width)
+			tiles := c.rows * c.tw
+			pointStride := tiles + 16
+			dst := make([]float32, p*p*pointStride)
+			leveltest.Bench(b, func(b *testing.B) {
+				for b.Loop() {
+					for ty := range c.rows {
+						c.t.Tiles(dst[ty*c.tw:], pointStride, phases[s*ty*width:], height*width, width, c.tw, true)
+					}
+				}
+				b.ReportMetric(float64(tiles)*float64(b.N)/b.Elapsed().Seconds(), "tiles/s")
+			})
+		})
+	}
+	for _, c := range []struct {
+		name  string
+		t     *PointTransform
+		tiles int
+	}{
+		{"output4x3@56", WinogradOutput4x3, 196},
+		{"output3@28", WinogradOutput3, 196},
+		{"output3@14", WinogradOutput3, 49},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			q, p := len(c.t.l[0]), c.t.Side()
+			src := random(q * q * (c.tiles + 16))
+			dst := make([]float32, p*p*c.tiles)
+			leveltest.Bench(b, func(b *testing.B) {
+				for b.Loop() {
+					c.t.Apply(dst, c.tiles, src, c.tiles+16, c.tiles)
+				}
+				b.ReportMetric(float64(c.tiles)*float64(b.N)/b.Elapsed().Seconds(), "tiles/s")
+			})
+		})
 	}
 }

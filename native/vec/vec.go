@@ -33,6 +33,10 @@ import (
 // is at least simd.AVX2 (never outside amd64).
 func hasAVX2() bool { return simd.Has(simd.AVX2) }
 
+// hasAVX512 reports whether the AVX-512 loops may run: the CPU level in
+// use is at least simd.AVX512 (never outside amd64).
+func hasAVX512() bool { return simd.Has(simd.AVX512) }
+
 // MaxRows stores in dst the elementwise maximum of the rows of src that
 // start at the given offsets, each len(dst) long: dst[j] = max over r of
 // src[offsets[r]+j]. A NaN in any row makes dst[j] a NaN; of zeros of

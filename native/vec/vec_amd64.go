@@ -27,46 +27,6 @@ func scaleAddReluAVX2(n int, dst *float32, src *float32, a float32, b float32)
 //go:noescape
 func firstEqualStride2AVX2(n int, idx *int32, m *float32, src *float32, off *int32, taps int)
 
-// winogradInput3AVX2 is an AVX2 loop of vec.TileTransform.Tiles; see emitTileTransform in package asmgen.
-//
-//go:noescape
-func winogradInput3AVX2(n int, dst *float32, pointStride int, phases *float32, phaseStride int, rowStride int, spill bool)
-
-// winogradGradient3AVX2 is an AVX2 loop of vec.TileTransform.Tiles; see emitTileTransform in package asmgen.
-//
-//go:noescape
-func winogradGradient3AVX2(n int, dst *float32, pointStride int, phases *float32, phaseStride int, rowStride int, spill bool)
-
-// winogradInput5AVX2 is an AVX2 loop of vec.TileTransform.Tiles; see emitTileTransform in package asmgen.
-//
-//go:noescape
-func winogradInput5AVX2(n int, dst *float32, pointStride int, phases *float32, phaseStride int, rowStride int, spill bool)
-
-// winogradGradient5AVX2 is an AVX2 loop of vec.TileTransform.Tiles; see emitTileTransform in package asmgen.
-//
-//go:noescape
-func winogradGradient5AVX2(n int, dst *float32, pointStride int, phases *float32, phaseStride int, rowStride int, spill bool)
-
-// winogradInput4x3AVX2 is an AVX2 loop of vec.TileTransform.Tiles; see emitTileTransform in package asmgen.
-//
-//go:noescape
-func winogradInput4x3AVX2(n int, dst *float32, pointStride int, phases *float32, phaseStride int, rowStride int, spill bool)
-
-// winogradOutput3AVX2 is an AVX2 loop of vec.PointTransform.Apply; see emitPointTransform in package asmgen.
-//
-//go:noescape
-func winogradOutput3AVX2(n int, dst *float32, dstStride int, src *float32, srcStride int)
-
-// winogradOutput5AVX2 is an AVX2 loop of vec.PointTransform.Apply; see emitPointTransform in package asmgen.
-//
-//go:noescape
-func winogradOutput5AVX2(n int, dst *float32, dstStride int, src *float32, srcStride int)
-
-// winogradOutput4x3AVX2 is an AVX2 loop of vec.PointTransform.Apply; see emitPointTransform in package asmgen.
-//
-//go:noescape
-func winogradOutput4x3AVX2(n int, dst *float32, dstStride int, src *float32, srcStride int)
-
 // transposeBiasAVX2 is the AVX2 loop of TransposeBiasResidual; see emitTransposeBias in package asmgen.
 //
 //go:noescape
@@ -231,6 +191,61 @@ func siluAVX512(n int, dst *float32, src *float32, a float32, b float32)
 //
 //go:noescape
 func erfGeluAVX512(n int, dst *float32, src *float32, a float32, b float32)
+
+// winogradInput3AVX2 is an AVX2 loop of vec.TileTransform.Tiles; see emitTileTransform in package asmgen.
+//
+//go:noescape
+func winogradInput3AVX2(n int, dst *float32, pointStride int, phases *float32, phaseStride int, rowStride int, spill bool)
+
+// winogradGradient3AVX2 is an AVX2 loop of vec.TileTransform.Tiles; see emitTileTransform in package asmgen.
+//
+//go:noescape
+func winogradGradient3AVX2(n int, dst *float32, pointStride int, phases *float32, phaseStride int, rowStride int, spill bool)
+
+// winogradInput5AVX2 is an AVX2 loop of vec.TileTransform.Tiles; see emitTileTransform in package asmgen.
+//
+//go:noescape
+func winogradInput5AVX2(n int, dst *float32, pointStride int, phases *float32, phaseStride int, rowStride int, spill bool)
+
+// winogradGradient5AVX2 is an AVX2 loop of vec.TileTransform.Tiles; see emitTileTransform in package asmgen.
+//
+//go:noescape
+func winogradGradient5AVX2(n int, dst *float32, pointStride int, phases *float32, phaseStride int, rowStride int, spill bool)
+
+// winogradInput4x3AVX2 is an AVX2 loop of vec.TileTransform.Tiles; see emitTileTransform in package asmgen.
+//
+//go:noescape
+func winogradInput4x3AVX2(n int, dst *float32, pointStride int, phases *float32, phaseStride int, rowStride int, spill bool)
+
+// winogradOutput3AVX2 is an AVX2 loop of vec.PointTransform.Apply; see emitPointTransform in package asmgen.
+//
+//go:noescape
+func winogradOutput3AVX2(n int, dst *float32, dstStride int, src *float32, srcStride int)
+
+// winogradOutput5AVX2 is an AVX2 loop of vec.PointTransform.Apply; see emitPointTransform in package asmgen.
+//
+//go:noescape
+func winogradOutput5AVX2(n int, dst *float32, dstStride int, src *float32, srcStride int)
+
+// winogradOutput4x3AVX2 is an AVX2 loop of vec.PointTransform.Apply; see emitPointTransform in package asmgen.
+//
+//go:noescape
+func winogradOutput4x3AVX2(n int, dst *float32, dstStride int, src *float32, srcStride int)
+
+// winogradOutput3AVX512 is an AVX512 loop of vec.PointTransform.Apply; see emitPointTransform in package asmgen.
+//
+//go:noescape
+func winogradOutput3AVX512(n int, dst *float32, dstStride int, src *float32, srcStride int)
+
+// winogradOutput5AVX512 is an AVX512 loop of vec.PointTransform.Apply; see emitPointTransform in package asmgen.
+//
+//go:noescape
+func winogradOutput5AVX512(n int, dst *float32, dstStride int, src *float32, srcStride int)
+
+// winogradOutput4x3AVX512 is an AVX512 loop of vec.PointTransform.Apply; see emitPointTransform in package asmgen.
+//
+//go:noescape
+func winogradOutput4x3AVX512(n int, dst *float32, dstStride int, src *float32, srcStride int)
 
 // weightedTapsAVX2 is a loop of WeightedTaps; see emitWeightedTaps in package asmgen.
 //

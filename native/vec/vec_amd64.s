@@ -389,5974 +389,6 @@ done:
 	VZEROUPPER
 	RET
 
-DATA tileConstants<>+0(SB)/4, $0xbf800000
-DATA tileConstants<>+4(SB)/4, $0xbf800000
-DATA tileConstants<>+8(SB)/4, $0xbf800000
-DATA tileConstants<>+12(SB)/4, $0xbf800000
-DATA tileConstants<>+16(SB)/4, $0xbf800000
-DATA tileConstants<>+20(SB)/4, $0xbf800000
-DATA tileConstants<>+24(SB)/4, $0xbf800000
-DATA tileConstants<>+28(SB)/4, $0xbf800000
-DATA tileConstants<>+32(SB)/4, $0x3f000000
-DATA tileConstants<>+36(SB)/4, $0x3f000000
-DATA tileConstants<>+40(SB)/4, $0x3f000000
-DATA tileConstants<>+44(SB)/4, $0x3f000000
-DATA tileConstants<>+48(SB)/4, $0x3f000000
-DATA tileConstants<>+52(SB)/4, $0x3f000000
-DATA tileConstants<>+56(SB)/4, $0x3f000000
-DATA tileConstants<>+60(SB)/4, $0x3f000000
-DATA tileConstants<>+64(SB)/4, $0xbf000000
-DATA tileConstants<>+68(SB)/4, $0xbf000000
-DATA tileConstants<>+72(SB)/4, $0xbf000000
-DATA tileConstants<>+76(SB)/4, $0xbf000000
-DATA tileConstants<>+80(SB)/4, $0xbf000000
-DATA tileConstants<>+84(SB)/4, $0xbf000000
-DATA tileConstants<>+88(SB)/4, $0xbf000000
-DATA tileConstants<>+92(SB)/4, $0xbf000000
-DATA tileConstants<>+96(SB)/4, $0x40800000
-DATA tileConstants<>+100(SB)/4, $0x40800000
-DATA tileConstants<>+104(SB)/4, $0x40800000
-DATA tileConstants<>+108(SB)/4, $0x40800000
-DATA tileConstants<>+112(SB)/4, $0x40800000
-DATA tileConstants<>+116(SB)/4, $0x40800000
-DATA tileConstants<>+120(SB)/4, $0x40800000
-DATA tileConstants<>+124(SB)/4, $0x40800000
-DATA tileConstants<>+128(SB)/4, $0xc0a00000
-DATA tileConstants<>+132(SB)/4, $0xc0a00000
-DATA tileConstants<>+136(SB)/4, $0xc0a00000
-DATA tileConstants<>+140(SB)/4, $0xc0a00000
-DATA tileConstants<>+144(SB)/4, $0xc0a00000
-DATA tileConstants<>+148(SB)/4, $0xc0a00000
-DATA tileConstants<>+152(SB)/4, $0xc0a00000
-DATA tileConstants<>+156(SB)/4, $0xc0a00000
-DATA tileConstants<>+160(SB)/4, $0xc0800000
-DATA tileConstants<>+164(SB)/4, $0xc0800000
-DATA tileConstants<>+168(SB)/4, $0xc0800000
-DATA tileConstants<>+172(SB)/4, $0xc0800000
-DATA tileConstants<>+176(SB)/4, $0xc0800000
-DATA tileConstants<>+180(SB)/4, $0xc0800000
-DATA tileConstants<>+184(SB)/4, $0xc0800000
-DATA tileConstants<>+188(SB)/4, $0xc0800000
-DATA tileConstants<>+192(SB)/4, $0xc0000000
-DATA tileConstants<>+196(SB)/4, $0xc0000000
-DATA tileConstants<>+200(SB)/4, $0xc0000000
-DATA tileConstants<>+204(SB)/4, $0xc0000000
-DATA tileConstants<>+208(SB)/4, $0xc0000000
-DATA tileConstants<>+212(SB)/4, $0xc0000000
-DATA tileConstants<>+216(SB)/4, $0xc0000000
-DATA tileConstants<>+220(SB)/4, $0xc0000000
-DATA tileConstants<>+224(SB)/4, $0x40000000
-DATA tileConstants<>+228(SB)/4, $0x40000000
-DATA tileConstants<>+232(SB)/4, $0x40000000
-DATA tileConstants<>+236(SB)/4, $0x40000000
-DATA tileConstants<>+240(SB)/4, $0x40000000
-DATA tileConstants<>+244(SB)/4, $0x40000000
-DATA tileConstants<>+248(SB)/4, $0x40000000
-DATA tileConstants<>+252(SB)/4, $0x40000000
-DATA tileConstants<>+256(SB)/4, $0x3e800000
-DATA tileConstants<>+260(SB)/4, $0x3e800000
-DATA tileConstants<>+264(SB)/4, $0x3e800000
-DATA tileConstants<>+268(SB)/4, $0x3e800000
-DATA tileConstants<>+272(SB)/4, $0x3e800000
-DATA tileConstants<>+276(SB)/4, $0x3e800000
-DATA tileConstants<>+280(SB)/4, $0x3e800000
-DATA tileConstants<>+284(SB)/4, $0x3e800000
-DATA tileConstants<>+288(SB)/4, $0xbe2aaaab
-DATA tileConstants<>+292(SB)/4, $0xbe2aaaab
-DATA tileConstants<>+296(SB)/4, $0xbe2aaaab
-DATA tileConstants<>+300(SB)/4, $0xbe2aaaab
-DATA tileConstants<>+304(SB)/4, $0xbe2aaaab
-DATA tileConstants<>+308(SB)/4, $0xbe2aaaab
-DATA tileConstants<>+312(SB)/4, $0xbe2aaaab
-DATA tileConstants<>+316(SB)/4, $0xbe2aaaab
-DATA tileConstants<>+320(SB)/4, $0x3e2aaaab
-DATA tileConstants<>+324(SB)/4, $0x3e2aaaab
-DATA tileConstants<>+328(SB)/4, $0x3e2aaaab
-DATA tileConstants<>+332(SB)/4, $0x3e2aaaab
-DATA tileConstants<>+336(SB)/4, $0x3e2aaaab
-DATA tileConstants<>+340(SB)/4, $0x3e2aaaab
-DATA tileConstants<>+344(SB)/4, $0x3e2aaaab
-DATA tileConstants<>+348(SB)/4, $0x3e2aaaab
-DATA tileConstants<>+352(SB)/4, $0x3d2aaaab
-DATA tileConstants<>+356(SB)/4, $0x3d2aaaab
-DATA tileConstants<>+360(SB)/4, $0x3d2aaaab
-DATA tileConstants<>+364(SB)/4, $0x3d2aaaab
-DATA tileConstants<>+368(SB)/4, $0x3d2aaaab
-DATA tileConstants<>+372(SB)/4, $0x3d2aaaab
-DATA tileConstants<>+376(SB)/4, $0x3d2aaaab
-DATA tileConstants<>+380(SB)/4, $0x3d2aaaab
-DATA tileConstants<>+384(SB)/4, $0x3daaaaab
-DATA tileConstants<>+388(SB)/4, $0x3daaaaab
-DATA tileConstants<>+392(SB)/4, $0x3daaaaab
-DATA tileConstants<>+396(SB)/4, $0x3daaaaab
-DATA tileConstants<>+400(SB)/4, $0x3daaaaab
-DATA tileConstants<>+404(SB)/4, $0x3daaaaab
-DATA tileConstants<>+408(SB)/4, $0x3daaaaab
-DATA tileConstants<>+412(SB)/4, $0x3daaaaab
-DATA tileConstants<>+416(SB)/4, $0xbdaaaaab
-DATA tileConstants<>+420(SB)/4, $0xbdaaaaab
-DATA tileConstants<>+424(SB)/4, $0xbdaaaaab
-DATA tileConstants<>+428(SB)/4, $0xbdaaaaab
-DATA tileConstants<>+432(SB)/4, $0xbdaaaaab
-DATA tileConstants<>+436(SB)/4, $0xbdaaaaab
-DATA tileConstants<>+440(SB)/4, $0xbdaaaaab
-DATA tileConstants<>+444(SB)/4, $0xbdaaaaab
-DATA tileConstants<>+448(SB)/4, $0xbfc00000
-DATA tileConstants<>+452(SB)/4, $0xbfc00000
-DATA tileConstants<>+456(SB)/4, $0xbfc00000
-DATA tileConstants<>+460(SB)/4, $0xbfc00000
-DATA tileConstants<>+464(SB)/4, $0xbfc00000
-DATA tileConstants<>+468(SB)/4, $0xbfc00000
-DATA tileConstants<>+472(SB)/4, $0xbfc00000
-DATA tileConstants<>+476(SB)/4, $0xbfc00000
-DATA tileConstants<>+480(SB)/4, $0x3fc00000
-DATA tileConstants<>+484(SB)/4, $0x3fc00000
-DATA tileConstants<>+488(SB)/4, $0x3fc00000
-DATA tileConstants<>+492(SB)/4, $0x3fc00000
-DATA tileConstants<>+496(SB)/4, $0x3fc00000
-DATA tileConstants<>+500(SB)/4, $0x3fc00000
-DATA tileConstants<>+504(SB)/4, $0x3fc00000
-DATA tileConstants<>+508(SB)/4, $0x3fc00000
-DATA tileConstants<>+512(SB)/4, $0x40200000
-DATA tileConstants<>+516(SB)/4, $0x40200000
-DATA tileConstants<>+520(SB)/4, $0x40200000
-DATA tileConstants<>+524(SB)/4, $0x40200000
-DATA tileConstants<>+528(SB)/4, $0x40200000
-DATA tileConstants<>+532(SB)/4, $0x40200000
-DATA tileConstants<>+536(SB)/4, $0x40200000
-DATA tileConstants<>+540(SB)/4, $0x40200000
-DATA tileConstants<>+544(SB)/4, $0xc0200000
-DATA tileConstants<>+548(SB)/4, $0xc0200000
-DATA tileConstants<>+552(SB)/4, $0xc0200000
-DATA tileConstants<>+556(SB)/4, $0xc0200000
-DATA tileConstants<>+560(SB)/4, $0xc0200000
-DATA tileConstants<>+564(SB)/4, $0xc0200000
-DATA tileConstants<>+568(SB)/4, $0xc0200000
-DATA tileConstants<>+572(SB)/4, $0xc0200000
-DATA tileConstants<>+576(SB)/4, $0x3e000000
-DATA tileConstants<>+580(SB)/4, $0x3e000000
-DATA tileConstants<>+584(SB)/4, $0x3e000000
-DATA tileConstants<>+588(SB)/4, $0x3e000000
-DATA tileConstants<>+592(SB)/4, $0x3e000000
-DATA tileConstants<>+596(SB)/4, $0x3e000000
-DATA tileConstants<>+600(SB)/4, $0x3e000000
-DATA tileConstants<>+604(SB)/4, $0x3e000000
-DATA tileConstants<>+608(SB)/4, $0xc1000000
-DATA tileConstants<>+612(SB)/4, $0xc1000000
-DATA tileConstants<>+616(SB)/4, $0xc1000000
-DATA tileConstants<>+620(SB)/4, $0xc1000000
-DATA tileConstants<>+624(SB)/4, $0xc1000000
-DATA tileConstants<>+628(SB)/4, $0xc1000000
-DATA tileConstants<>+632(SB)/4, $0xc1000000
-DATA tileConstants<>+636(SB)/4, $0xc1000000
-GLOBL tileConstants<>(SB), RODATA|NOPTR, $640
-
-// func winogradInput3AVX2(n int, dst *float32, pointStride int, phases *float32, phaseStride int, rowStride int, spill bool)
-// Requires: AVX
-TEXT ·winogradInput3AVX2(SB), $512-49
-	MOVQ   n+0(FP), AX
-	MOVQ   dst+8(FP), CX
-	MOVQ   pointStride+16(FP), DX
-	MOVQ   phases+24(FP), BX
-	MOVQ   phaseStride+32(FP), SI
-	SHLQ   $0x02, SI
-	LEAQ   (BX)(SI*1), SI
-	MOVQ   rowStride+40(FP), DI
-	SHLQ   $0x02, DI
-	SHLQ   $0x02, DX
-	IMUL3Q $0x00000004, DX, R8
-	CMPQ   AX, $0x00000008
-	JL     winogradInput3AVX2few
-
-winogradInput3AVX2block:
-	XORQ    R9, R9
-	VMOVUPS (BX)(R9*1), Y0
-	VMOVUPS (SI)(R9*1), Y1
-	VMOVUPS 4(BX)(R9*1), Y2
-	VMOVUPS 4(SI)(R9*1), Y3
-	VMULPS  tileConstants<>+0(SB), Y0, Y0
-	VADDPS  Y2, Y0, Y0
-	VMOVUPS Y0, (SP)
-	VMOVAPS Y1, Y0
-	VADDPS  Y2, Y0, Y0
-	VMOVUPS Y0, 32(SP)
-	VMULPS  tileConstants<>+0(SB), Y1, Y0
-	VADDPS  Y2, Y0, Y0
-	VMOVUPS Y0, 64(SP)
-	VMULPS  tileConstants<>+0(SB), Y1, Y0
-	VADDPS  Y3, Y0, Y0
-	VMOVUPS Y0, 96(SP)
-	ADDQ    DI, R9
-	VMOVUPS (BX)(R9*1), Y0
-	VMOVUPS (SI)(R9*1), Y1
-	VMOVUPS 4(BX)(R9*1), Y2
-	VMOVUPS 4(SI)(R9*1), Y3
-	VMULPS  tileConstants<>+0(SB), Y0, Y0
-	VADDPS  Y2, Y0, Y0
-	VMOVUPS Y0, 128(SP)
-	VMOVAPS Y1, Y0
-	VADDPS  Y2, Y0, Y0
-	VMOVUPS Y0, 160(SP)
-	VMULPS  tileConstants<>+0(SB), Y1, Y0
-	VADDPS  Y2, Y0, Y0
-	VMOVUPS Y0, 192(SP)
-	VMULPS  tileConstants<>+0(SB), Y1, Y0
-	VADDPS  Y3, Y0, Y0
-	VMOVUPS Y0, 224(SP)
-	ADDQ    DI, R9
-	VMOVUPS (BX)(R9*1), Y0
-	VMOVUPS (SI)(R9*1), Y1
-	VMOVUPS 4(BX)(R9*1), Y2
-	VMOVUPS 4(SI)(R9*1), Y3
-	VMULPS  tileConstants<>+0(SB), Y0, Y0
-	VADDPS  Y2, Y0, Y0
-	VMOVUPS Y0, 256(SP)
-	VMOVAPS Y1, Y0
-	VADDPS  Y2, Y0, Y0
-	VMOVUPS Y0, 288(SP)
-	VMULPS  tileConstants<>+0(SB), Y1, Y0
-	VADDPS  Y2, Y0, Y0
-	VMOVUPS Y0, 320(SP)
-	VMULPS  tileConstants<>+0(SB), Y1, Y0
-	VADDPS  Y3, Y0, Y0
-	VMOVUPS Y0, 352(SP)
-	ADDQ    DI, R9
-	VMOVUPS (BX)(R9*1), Y0
-	VMOVUPS (SI)(R9*1), Y1
-	VMOVUPS 4(BX)(R9*1), Y2
-	VMOVUPS 4(SI)(R9*1), Y3
-	VMULPS  tileConstants<>+0(SB), Y0, Y0
-	VADDPS  Y2, Y0, Y0
-	VMOVUPS Y0, 384(SP)
-	VMOVAPS Y1, Y0
-	VADDPS  Y2, Y0, Y0
-	VMOVUPS Y0, 416(SP)
-	VMULPS  tileConstants<>+0(SB), Y1, Y0
-	VADDPS  Y2, Y0, Y0
-	VMOVUPS Y0, 448(SP)
-	VMULPS  tileConstants<>+0(SB), Y1, Y0
-	VADDPS  Y3, Y0, Y0
-	VMOVUPS Y0, 480(SP)
-	VMOVUPS (SP), Y0
-	VMOVUPS 128(SP), Y1
-	VMOVUPS 256(SP), Y2
-	VMOVUPS 384(SP), Y3
-	VMULPS  tileConstants<>+0(SB), Y0, Y0
-	VADDPS  Y2, Y0, Y0
-	MOVQ    CX, R9
-	MOVQ    CX, R10
-	VMOVUPS Y0, (R10)
-	VMOVAPS Y1, Y0
-	VADDPS  Y2, Y0, Y0
-	ADDQ    R8, R10
-	VMOVUPS Y0, (R10)
-	VMULPS  tileConstants<>+0(SB), Y1, Y0
-	VADDPS  Y2, Y0, Y0
-	ADDQ    R8, R10
-	VMOVUPS Y0, (R10)
-	VMULPS  tileConstants<>+0(SB), Y1, Y0
-	VADDPS  Y3, Y0, Y0
-	ADDQ    R8, R10
-	VMOVUPS Y0, (R10)
-	VMOVUPS 32(SP), Y0
-	VMOVUPS 160(SP), Y1
-	VMOVUPS 288(SP), Y2
-	VMOVUPS 416(SP), Y3
-	VMULPS  tileConstants<>+0(SB), Y0, Y0
-	VADDPS  Y2, Y0, Y0
-	ADDQ    DX, R9
-	MOVQ    R9, R10
-	VMOVUPS Y0, (R10)
-	VMOVAPS Y1, Y0
-	VADDPS  Y2, Y0, Y0
-	ADDQ    R8, R10
-	VMOVUPS Y0, (R10)
-	VMULPS  tileConstants<>+0(SB), Y1, Y0
-	VADDPS  Y2, Y0, Y0
-	ADDQ    R8, R10
-	VMOVUPS Y0, (R10)
-	VMULPS  tileConstants<>+0(SB), Y1, Y0
-	VADDPS  Y3, Y0, Y0
-	ADDQ    R8, R10
-	VMOVUPS Y0, (R10)
-	VMOVUPS 64(SP), Y0
-	VMOVUPS 192(SP), Y1
-	VMOVUPS 320(SP), Y2
-	VMOVUPS 448(SP), Y3
-	VMULPS  tileConstants<>+0(SB), Y0, Y0
-	VADDPS  Y2, Y0, Y0
-	ADDQ    DX, R9
-	MOVQ    R9, R10
-	VMOVUPS Y0, (R10)
-	VMOVAPS Y1, Y0
-	VADDPS  Y2, Y0, Y0
-	ADDQ    R8, R10
-	VMOVUPS Y0, (R10)
-	VMULPS  tileConstants<>+0(SB), Y1, Y0
-	VADDPS  Y2, Y0, Y0
-	ADDQ    R8, R10
-	VMOVUPS Y0, (R10)
-	VMULPS  tileConstants<>+0(SB), Y1, Y0
-	VADDPS  Y3, Y0, Y0
-	ADDQ    R8, R10
-	VMOVUPS Y0, (R10)
-	VMOVUPS 96(SP), Y0
-	VMOVUPS 224(SP), Y1
-	VMOVUPS 352(SP), Y2
-	VMOVUPS 480(SP), Y3
-	VMULPS  tileConstants<>+0(SB), Y0, Y0
-	VADDPS  Y2, Y0, Y0
-	ADDQ    DX, R9
-	MOVQ    R9, R10
-	VMOVUPS Y0, (R10)
-	VMOVAPS Y1, Y0
-	VADDPS  Y2, Y0, Y0
-	ADDQ    R8, R10
-	VMOVUPS Y0, (R10)
-	VMULPS  tileConstants<>+0(SB), Y1, Y0
-	VADDPS  Y2, Y0, Y0
-	ADDQ    R8, R10
-	VMOVUPS Y0, (R10)
-	VMULPS  tileConstants<>+0(SB), Y1, Y0
-	VADDPS  Y3, Y0, Y0
-	ADDQ    R8, R10
-	VMOVUPS Y0, (R10)
-	SUBQ    $0x00000008, AX
-	JZ      winogradInput3AVX2done
-	CMPQ    AX, $0x00000008
-	JGE     winogradInput3AVX2next
-	MOVQ    $0x00000008, R9
-	SUBQ    AX, R9
-	SHLQ    $0x02, R9
-	SUBQ    R9, CX
-	SUBQ    R9, BX
-	SUBQ    R9, SI
-	MOVQ    $0x00000008, AX
-
-winogradInput3AVX2next:
-	ADDQ $0x00000020, CX
-	ADDQ $0x00000020, BX
-	ADDQ $0x00000020, SI
-	JMP  winogradInput3AVX2block
-
-winogradInput3AVX2few:
-	TESTQ      AX, AX
-	JZ         winogradInput3AVX2done
-	LEAQ       tailMasks<>+32(SB), R9
-	SHLQ       $0x02, AX
-	SUBQ       AX, R9
-	VMOVUPS    (R9), Y0
-	MOVB       spill+48(FP), AL
-	TESTB      AL, AL
-	JZ         winogradInput3AVX2masked
-	XORQ       AX, AX
-	VMASKMOVPS (BX)(AX*1), Y0, Y1
-	VMASKMOVPS (SI)(AX*1), Y0, Y2
-	VMASKMOVPS 4(BX)(AX*1), Y0, Y3
-	VMASKMOVPS 4(SI)(AX*1), Y0, Y4
-	VMULPS     tileConstants<>+0(SB), Y1, Y1
-	VADDPS     Y3, Y1, Y1
-	VMOVUPS    Y1, (SP)
-	VMOVAPS    Y2, Y1
-	VADDPS     Y3, Y1, Y1
-	VMOVUPS    Y1, 32(SP)
-	VMULPS     tileConstants<>+0(SB), Y2, Y1
-	VADDPS     Y3, Y1, Y1
-	VMOVUPS    Y1, 64(SP)
-	VMULPS     tileConstants<>+0(SB), Y2, Y1
-	VADDPS     Y4, Y1, Y1
-	VMOVUPS    Y1, 96(SP)
-	ADDQ       DI, AX
-	VMASKMOVPS (BX)(AX*1), Y0, Y1
-	VMASKMOVPS (SI)(AX*1), Y0, Y2
-	VMASKMOVPS 4(BX)(AX*1), Y0, Y3
-	VMASKMOVPS 4(SI)(AX*1), Y0, Y4
-	VMULPS     tileConstants<>+0(SB), Y1, Y1
-	VADDPS     Y3, Y1, Y1
-	VMOVUPS    Y1, 128(SP)
-	VMOVAPS    Y2, Y1
-	VADDPS     Y3, Y1, Y1
-	VMOVUPS    Y1, 160(SP)
-	VMULPS     tileConstants<>+0(SB), Y2, Y1
-	VADDPS     Y3, Y1, Y1
-	VMOVUPS    Y1, 192(SP)
-	VMULPS     tileConstants<>+0(SB), Y2, Y1
-	VADDPS     Y4, Y1, Y1
-	VMOVUPS    Y1, 224(SP)
-	ADDQ       DI, AX
-	VMASKMOVPS (BX)(AX*1), Y0, Y1
-	VMASKMOVPS (SI)(AX*1), Y0, Y2
-	VMASKMOVPS 4(BX)(AX*1), Y0, Y3
-	VMASKMOVPS 4(SI)(AX*1), Y0, Y4
-	VMULPS     tileConstants<>+0(SB), Y1, Y1
-	VADDPS     Y3, Y1, Y1
-	VMOVUPS    Y1, 256(SP)
-	VMOVAPS    Y2, Y1
-	VADDPS     Y3, Y1, Y1
-	VMOVUPS    Y1, 288(SP)
-	VMULPS     tileConstants<>+0(SB), Y2, Y1
-	VADDPS     Y3, Y1, Y1
-	VMOVUPS    Y1, 320(SP)
-	VMULPS     tileConstants<>+0(SB), Y2, Y1
-	VADDPS     Y4, Y1, Y1
-	VMOVUPS    Y1, 352(SP)
-	ADDQ       DI, AX
-	VMASKMOVPS (BX)(AX*1), Y0, Y1
-	VMASKMOVPS (SI)(AX*1), Y0, Y2
-	VMASKMOVPS 4(BX)(AX*1), Y0, Y3
-	VMASKMOVPS 4(SI)(AX*1), Y0, Y0
-	VMULPS     tileConstants<>+0(SB), Y1, Y1
-	VADDPS     Y3, Y1, Y1
-	VMOVUPS    Y1, 384(SP)
-	VMOVAPS    Y2, Y1
-	VADDPS     Y3, Y1, Y1
-	VMOVUPS    Y1, 416(SP)
-	VMULPS     tileConstants<>+0(SB), Y2, Y1
-	VADDPS     Y3, Y1, Y1
-	VMOVUPS    Y1, 448(SP)
-	VMULPS     tileConstants<>+0(SB), Y2, Y1
-	VADDPS     Y0, Y1, Y1
-	VMOVUPS    Y1, 480(SP)
-	VMOVUPS    (SP), Y0
-	VMOVUPS    128(SP), Y1
-	VMOVUPS    256(SP), Y2
-	VMOVUPS    384(SP), Y3
-	VMULPS     tileConstants<>+0(SB), Y0, Y0
-	VADDPS     Y2, Y0, Y0
-	MOVQ       CX, AX
-	VMOVUPS    Y0, (CX)
-	VMOVAPS    Y1, Y0
-	VADDPS     Y2, Y0, Y0
-	ADDQ       R8, CX
-	VMOVUPS    Y0, (CX)
-	VMULPS     tileConstants<>+0(SB), Y1, Y0
-	VADDPS     Y2, Y0, Y0
-	ADDQ       R8, CX
-	VMOVUPS    Y0, (CX)
-	VMULPS     tileConstants<>+0(SB), Y1, Y0
-	VADDPS     Y3, Y0, Y0
-	ADDQ       R8, CX
-	VMOVUPS    Y0, (CX)
-	VMOVUPS    32(SP), Y0
-	VMOVUPS    160(SP), Y1
-	VMOVUPS    288(SP), Y2
-	VMOVUPS    416(SP), Y3
-	VMULPS     tileConstants<>+0(SB), Y0, Y0
-	VADDPS     Y2, Y0, Y0
-	ADDQ       DX, AX
-	MOVQ       AX, CX
-	VMOVUPS    Y0, (CX)
-	VMOVAPS    Y1, Y0
-	VADDPS     Y2, Y0, Y0
-	ADDQ       R8, CX
-	VMOVUPS    Y0, (CX)
-	VMULPS     tileConstants<>+0(SB), Y1, Y0
-	VADDPS     Y2, Y0, Y0
-	ADDQ       R8, CX
-	VMOVUPS    Y0, (CX)
-	VMULPS     tileConstants<>+0(SB), Y1, Y0
-	VADDPS     Y3, Y0, Y0
-	ADDQ       R8, CX
-	VMOVUPS    Y0, (CX)
-	VMOVUPS    64(SP), Y0
-	VMOVUPS    192(SP), Y1
-	VMOVUPS    320(SP), Y2
-	VMOVUPS    448(SP), Y3
-	VMULPS     tileConstants<>+0(SB), Y0, Y0
-	VADDPS     Y2, Y0, Y0
-	ADDQ       DX, AX
-	MOVQ       AX, CX
-	VMOVUPS    Y0, (CX)
-	VMOVAPS    Y1, Y0
-	VADDPS     Y2, Y0, Y0
-	ADDQ       R8, CX
-	VMOVUPS    Y0, (CX)
-	VMULPS     tileConstants<>+0(SB), Y1, Y0
-	VADDPS     Y2, Y0, Y0
-	ADDQ       R8, CX
-	VMOVUPS    Y0, (CX)
-	VMULPS     tileConstants<>+0(SB), Y1, Y0
-	VADDPS     Y3, Y0, Y0
-	ADDQ       R8, CX
-	VMOVUPS    Y0, (CX)
-	VMOVUPS    96(SP), Y0
-	VMOVUPS    224(SP), Y1
-	VMOVUPS    352(SP), Y2
-	VMOVUPS    480(SP), Y3
-	VMULPS     tileConstants<>+0(SB), Y0, Y0
-	VADDPS     Y2, Y0, Y0
-	ADDQ       DX, AX
-	MOVQ       AX, CX
-	VMOVUPS    Y0, (CX)
-	VMOVAPS    Y1, Y0
-	VADDPS     Y2, Y0, Y0
-	ADDQ       R8, CX
-	VMOVUPS    Y0, (CX)
-	VMULPS     tileConstants<>+0(SB), Y1, Y0
-	VADDPS     Y2, Y0, Y0
-	ADDQ       R8, CX
-	VMOVUPS    Y0, (CX)
-	VMULPS     tileConstants<>+0(SB), Y1, Y0
-	VADDPS     Y3, Y0, Y0
-	ADDQ       R8, CX
-	VMOVUPS    Y0, (CX)
-	JMP        winogradInput3AVX2done
-
-winogradInput3AVX2masked:
-	XORQ       AX, AX
-	VMASKMOVPS (BX)(AX*1), Y0, Y1
-	VMASKMOVPS (SI)(AX*1), Y0, Y2
-	VMASKMOVPS 4(BX)(AX*1), Y0, Y3
-	VMASKMOVPS 4(SI)(AX*1), Y0, Y4
-	VMULPS     tileConstants<>+0(SB), Y1, Y1
-	VADDPS     Y3, Y1, Y1
-	VMOVUPS    Y1, (SP)
-	VMOVAPS    Y2, Y1
-	VADDPS     Y3, Y1, Y1
-	VMOVUPS    Y1, 32(SP)
-	VMULPS     tileConstants<>+0(SB), Y2, Y1
-	VADDPS     Y3, Y1, Y1
-	VMOVUPS    Y1, 64(SP)
-	VMULPS     tileConstants<>+0(SB), Y2, Y1
-	VADDPS     Y4, Y1, Y1
-	VMOVUPS    Y1, 96(SP)
-	ADDQ       DI, AX
-	VMASKMOVPS (BX)(AX*1), Y0, Y1
-	VMASKMOVPS (SI)(AX*1), Y0, Y2
-	VMASKMOVPS 4(BX)(AX*1), Y0, Y3
-	VMASKMOVPS 4(SI)(AX*1), Y0, Y4
-	VMULPS     tileConstants<>+0(SB), Y1, Y1
-	VADDPS     Y3, Y1, Y1
-	VMOVUPS    Y1, 128(SP)
-	VMOVAPS    Y2, Y1
-	VADDPS     Y3, Y1, Y1
-	VMOVUPS    Y1, 160(SP)
-	VMULPS     tileConstants<>+0(SB), Y2, Y1
-	VADDPS     Y3, Y1, Y1
-	VMOVUPS    Y1, 192(SP)
-	VMULPS     tileConstants<>+0(SB), Y2, Y1
-	VADDPS     Y4, Y1, Y1
-	VMOVUPS    Y1, 224(SP)
-	ADDQ       DI, AX
-	VMASKMOVPS (BX)(AX*1), Y0, Y1
-	VMASKMOVPS (SI)(AX*1), Y0, Y2
-	VMASKMOVPS 4(BX)(AX*1), Y0, Y3
-	VMASKMOVPS 4(SI)(AX*1), Y0, Y4
-	VMULPS     tileConstants<>+0(SB), Y1, Y1
-	VADDPS     Y3, Y1, Y1
-	VMOVUPS    Y1, 256(SP)
-	VMOVAPS    Y2, Y1
-	VADDPS     Y3, Y1, Y1
-	VMOVUPS    Y1, 288(SP)
-	VMULPS     tileConstants<>+0(SB), Y2, Y1
-	VADDPS     Y3, Y1, Y1
-	VMOVUPS    Y1, 320(SP)
-	VMULPS     tileConstants<>+0(SB), Y2, Y1
-	VADDPS     Y4, Y1, Y1
-	VMOVUPS    Y1, 352(SP)
-	ADDQ       DI, AX
-	VMASKMOVPS (BX)(AX*1), Y0, Y1
-	VMASKMOVPS (SI)(AX*1), Y0, Y2
-	VMASKMOVPS 4(BX)(AX*1), Y0, Y3
-	VMASKMOVPS 4(SI)(AX*1), Y0, Y4
-	VMULPS     tileConstants<>+0(SB), Y1, Y1
-	VADDPS     Y3, Y1, Y1
-	VMOVUPS    Y1, 384(SP)
-	VMOVAPS    Y2, Y1
-	VADDPS     Y3, Y1, Y1
-	VMOVUPS    Y1, 416(SP)
-	VMULPS     tileConstants<>+0(SB), Y2, Y1
-	VADDPS     Y3, Y1, Y1
-	VMOVUPS    Y1, 448(SP)
-	VMULPS     tileConstants<>+0(SB), Y2, Y1
-	VADDPS     Y4, Y1, Y1
-	VMOVUPS    Y1, 480(SP)
-	VMOVUPS    (SP), Y1
-	VMOVUPS    128(SP), Y2
-	VMOVUPS    256(SP), Y3
-	VMOVUPS    384(SP), Y4
-	VMULPS     tileConstants<>+0(SB), Y1, Y1
-	VADDPS     Y3, Y1, Y1
-	MOVQ       CX, AX
-	VMASKMOVPS Y1, Y0, (CX)
-	VMOVAPS    Y2, Y1
-	VADDPS     Y3, Y1, Y1
-	ADDQ       R8, CX
-	VMASKMOVPS Y1, Y0, (CX)
-	VMULPS     tileConstants<>+0(SB), Y2, Y1
-	VADDPS     Y3, Y1, Y1
-	ADDQ       R8, CX
-	VMASKMOVPS Y1, Y0, (CX)
-	VMULPS     tileConstants<>+0(SB), Y2, Y1
-	VADDPS     Y4, Y1, Y1
-	ADDQ       R8, CX
-	VMASKMOVPS Y1, Y0, (CX)
-	VMOVUPS    32(SP), Y1
-	VMOVUPS    160(SP), Y2
-	VMOVUPS    288(SP), Y3
-	VMOVUPS    416(SP), Y4
-	VMULPS     tileConstants<>+0(SB), Y1, Y1
-	VADDPS     Y3, Y1, Y1
-	ADDQ       DX, AX
-	MOVQ       AX, CX
-	VMASKMOVPS Y1, Y0, (CX)
-	VMOVAPS    Y2, Y1
-	VADDPS     Y3, Y1, Y1
-	ADDQ       R8, CX
-	VMASKMOVPS Y1, Y0, (CX)
-	VMULPS     tileConstants<>+0(SB), Y2, Y1
-	VADDPS     Y3, Y1, Y1
-	ADDQ       R8, CX
-	VMASKMOVPS Y1, Y0, (CX)
-	VMULPS     tileConstants<>+0(SB), Y2, Y1
-	VADDPS     Y4, Y1, Y1
-	ADDQ       R8, CX
-	VMASKMOVPS Y1, Y0, (CX)
-	VMOVUPS    64(SP), Y1
-	VMOVUPS    192(SP), Y2
-	VMOVUPS    320(SP), Y3
-	VMOVUPS    448(SP), Y4
-	VMULPS     tileConstants<>+0(SB), Y1, Y1
-	VADDPS     Y3, Y1, Y1
-	ADDQ       DX, AX
-	MOVQ       AX, CX
-	VMASKMOVPS Y1, Y0, (CX)
-	VMOVAPS    Y2, Y1
-	VADDPS     Y3, Y1, Y1
-	ADDQ       R8, CX
-	VMASKMOVPS Y1, Y0, (CX)
-	VMULPS     tileConstants<>+0(SB), Y2, Y1
-	VADDPS     Y3, Y1, Y1
-	ADDQ       R8, CX
-	VMASKMOVPS Y1, Y0, (CX)
-	VMULPS     tileConstants<>+0(SB), Y2, Y1
-	VADDPS     Y4, Y1, Y1
-	ADDQ       R8, CX
-	VMASKMOVPS Y1, Y0, (CX)
-	VMOVUPS    96(SP), Y1
-	VMOVUPS    224(SP), Y2
-	VMOVUPS    352(SP), Y3
-	VMOVUPS    480(SP), Y4
-	VMULPS     tileConstants<>+0(SB), Y1, Y1
-	VADDPS     Y3, Y1, Y1
-	ADDQ       DX, AX
-	MOVQ       AX, CX
-	VMASKMOVPS Y1, Y0, (CX)
-	VMOVAPS    Y2, Y1
-	VADDPS     Y3, Y1, Y1
-	ADDQ       R8, CX
-	VMASKMOVPS Y1, Y0, (CX)
-	VMULPS     tileConstants<>+0(SB), Y2, Y1
-	VADDPS     Y3, Y1, Y1
-	ADDQ       R8, CX
-	VMASKMOVPS Y1, Y0, (CX)
-	VMULPS     tileConstants<>+0(SB), Y2, Y1
-	VADDPS     Y4, Y1, Y1
-	ADDQ       R8, CX
-	VMASKMOVPS Y1, Y0, (CX)
-
-winogradInput3AVX2done:
-	VZEROUPPER
-	RET
-
-// func winogradGradient3AVX2(n int, dst *float32, pointStride int, phases *float32, phaseStride int, rowStride int, spill bool)
-// Requires: AVX, FMA3
-TEXT ·winogradGradient3AVX2(SB), $256-49
-	MOVQ   n+0(FP), AX
-	MOVQ   dst+8(FP), CX
-	MOVQ   pointStride+16(FP), DX
-	MOVQ   phases+24(FP), BX
-	MOVQ   phaseStride+32(FP), SI
-	SHLQ   $0x02, SI
-	LEAQ   (BX)(SI*1), SI
-	MOVQ   rowStride+40(FP), DI
-	SHLQ   $0x02, DI
-	SHLQ   $0x02, DX
-	IMUL3Q $0x00000004, DX, R8
-	CMPQ   AX, $0x00000008
-	JL     winogradGradient3AVX2few
-
-winogradGradient3AVX2block:
-	XORQ        R9, R9
-	VMOVUPS     (BX)(R9*1), Y0
-	VMOVUPS     (SI)(R9*1), Y1
-	VMULPS      tileConstants<>+0(SB), Y0, Y2
-	VMOVUPS     Y2, (SP)
-	VMULPS      tileConstants<>+32(SB), Y0, Y2
-	VFMADD231PS tileConstants<>+32(SB), Y1, Y2
-	VMOVUPS     Y2, 32(SP)
-	VMULPS      tileConstants<>+32(SB), Y0, Y0
-	VFMADD231PS tileConstants<>+64(SB), Y1, Y0
-	VMOVUPS     Y0, 64(SP)
-	VMOVAPS     Y1, Y0
-	VMOVUPS     Y0, 96(SP)
-	ADDQ        DI, R9
-	VMOVUPS     (BX)(R9*1), Y0
-	VMOVUPS     (SI)(R9*1), Y1
-	VMULPS      tileConstants<>+0(SB), Y0, Y2
-	VMOVUPS     Y2, 128(SP)
-	VMULPS      tileConstants<>+32(SB), Y0, Y2
-	VFMADD231PS tileConstants<>+32(SB), Y1, Y2
-	VMOVUPS     Y2, 160(SP)
-	VMULPS      tileConstants<>+32(SB), Y0, Y0
-	VFMADD231PS tileConstants<>+64(SB), Y1, Y0
-	VMOVUPS     Y0, 192(SP)
-	VMOVAPS     Y1, Y0
-	VMOVUPS     Y0, 224(SP)
-	VMOVUPS     (SP), Y0
-	VMOVUPS     128(SP), Y1
-	VMULPS      tileConstants<>+0(SB), Y0, Y2
-	MOVQ        CX, R9
-	MOVQ        CX, R10
-	VMOVUPS     Y2, (R10)
-	VMULPS      tileConstants<>+32(SB), Y0, Y2
-	VFMADD231PS tileConstants<>+32(SB), Y1, Y2
-	ADDQ        R8, R10
-	VMOVUPS     Y2, (R10)
-	VMULPS      tileConstants<>+32(SB), Y0, Y0
-	VFMADD231PS tileConstants<>+64(SB), Y1, Y0
-	ADDQ        R8, R10
-	VMOVUPS     Y0, (R10)
-	VMOVAPS     Y1, Y0
-	ADDQ        R8, R10
-	VMOVUPS     Y0, (R10)
-	VMOVUPS     32(SP), Y0
-	VMOVUPS     160(SP), Y1
-	VMULPS      tileConstants<>+0(SB), Y0, Y2
-	ADDQ        DX, R9
-	MOVQ        R9, R10
-	VMOVUPS     Y2, (R10)
-	VMULPS      tileConstants<>+32(SB), Y0, Y2
-	VFMADD231PS tileConstants<>+32(SB), Y1, Y2
-	ADDQ        R8, R10
-	VMOVUPS     Y2, (R10)
-	VMULPS      tileConstants<>+32(SB), Y0, Y0
-	VFMADD231PS tileConstants<>+64(SB), Y1, Y0
-	ADDQ        R8, R10
-	VMOVUPS     Y0, (R10)
-	VMOVAPS     Y1, Y0
-	ADDQ        R8, R10
-	VMOVUPS     Y0, (R10)
-	VMOVUPS     64(SP), Y0
-	VMOVUPS     192(SP), Y1
-	VMULPS      tileConstants<>+0(SB), Y0, Y2
-	ADDQ        DX, R9
-	MOVQ        R9, R10
-	VMOVUPS     Y2, (R10)
-	VMULPS      tileConstants<>+32(SB), Y0, Y2
-	VFMADD231PS tileConstants<>+32(SB), Y1, Y2
-	ADDQ        R8, R10
-	VMOVUPS     Y2, (R10)
-	VMULPS      tileConstants<>+32(SB), Y0, Y0
-	VFMADD231PS tileConstants<>+64(SB), Y1, Y0
-	ADDQ        R8, R10
-	VMOVUPS     Y0, (R10)
-	VMOVAPS     Y1, Y0
-	ADDQ        R8, R10
-	VMOVUPS     Y0, (R10)
-	VMOVUPS     96(SP), Y0
-	VMOVUPS     224(SP), Y1
-	VMULPS      tileConstants<>+0(SB), Y0, Y2
-	ADDQ        DX, R9
-	MOVQ        R9, R10
-	VMOVUPS     Y2, (R10)
-	VMULPS      tileConstants<>+32(SB), Y0, Y2
-	VFMADD231PS tileConstants<>+32(SB), Y1, Y2
-	ADDQ        R8, R10
-	VMOVUPS     Y2, (R10)
-	VMULPS      tileConstants<>+32(SB), Y0, Y0
-	VFMADD231PS tileConstants<>+64(SB), Y1, Y0
-	ADDQ        R8, R10
-	VMOVUPS     Y0, (R10)
-	VMOVAPS     Y1, Y0
-	ADDQ        R8, R10
-	VMOVUPS     Y0, (R10)
-	SUBQ        $0x00000008, AX
-	JZ          winogradGradient3AVX2done
-	CMPQ        AX, $0x00000008
-	JGE         winogradGradient3AVX2next
-	MOVQ        $0x00000008, R9
-	SUBQ        AX, R9
-	SHLQ        $0x02, R9
-	SUBQ        R9, CX
-	SUBQ        R9, BX
-	SUBQ        R9, SI
-	MOVQ        $0x00000008, AX
-
-winogradGradient3AVX2next:
-	ADDQ $0x00000020, CX
-	ADDQ $0x00000020, BX
-	ADDQ $0x00000020, SI
-	JMP  winogradGradient3AVX2block
-
-winogradGradient3AVX2few:
-	TESTQ       AX, AX
-	JZ          winogradGradient3AVX2done
-	LEAQ        tailMasks<>+32(SB), R9
-	SHLQ        $0x02, AX
-	SUBQ        AX, R9
-	VMOVUPS     (R9), Y0
-	MOVB        spill+48(FP), AL
-	TESTB       AL, AL
-	JZ          winogradGradient3AVX2masked
-	XORQ        AX, AX
-	VMASKMOVPS  (BX)(AX*1), Y0, Y1
-	VMASKMOVPS  (SI)(AX*1), Y0, Y2
-	VMULPS      tileConstants<>+0(SB), Y1, Y3
-	VMOVUPS     Y3, (SP)
-	VMULPS      tileConstants<>+32(SB), Y1, Y3
-	VFMADD231PS tileConstants<>+32(SB), Y2, Y3
-	VMOVUPS     Y3, 32(SP)
-	VMULPS      tileConstants<>+32(SB), Y1, Y1
-	VFMADD231PS tileConstants<>+64(SB), Y2, Y1
-	VMOVUPS     Y1, 64(SP)
-	VMOVAPS     Y2, Y1
-	VMOVUPS     Y1, 96(SP)
-	ADDQ        DI, AX
-	VMASKMOVPS  (BX)(AX*1), Y0, Y1
-	VMASKMOVPS  (SI)(AX*1), Y0, Y0
-	VMULPS      tileConstants<>+0(SB), Y1, Y2
-	VMOVUPS     Y2, 128(SP)
-	VMULPS      tileConstants<>+32(SB), Y1, Y2
-	VFMADD231PS tileConstants<>+32(SB), Y0, Y2
-	VMOVUPS     Y2, 160(SP)
-	VMULPS      tileConstants<>+32(SB), Y1, Y1
-	VFMADD231PS tileConstants<>+64(SB), Y0, Y1
-	VMOVUPS     Y1, 192(SP)
-	VMOVAPS     Y0, Y0
-	VMOVUPS     Y0, 224(SP)
-	VMOVUPS     (SP), Y0
-	VMOVUPS     128(SP), Y1
-	VMULPS      tileConstants<>+0(SB), Y0, Y2
-	MOVQ        CX, AX
-	VMOVUPS     Y2, (CX)
-	VMULPS      tileConstants<>+32(SB), Y0, Y2
-	VFMADD231PS tileConstants<>+32(SB), Y1, Y2
-	ADDQ        R8, CX
-	VMOVUPS     Y2, (CX)
-	VMULPS      tileConstants<>+32(SB), Y0, Y0
-	VFMADD231PS tileConstants<>+64(SB), Y1, Y0
-	ADDQ        R8, CX
-	VMOVUPS     Y0, (CX)
-	VMOVAPS     Y1, Y0
-	ADDQ        R8, CX
-	VMOVUPS     Y0, (CX)
-	VMOVUPS     32(SP), Y0
-	VMOVUPS     160(SP), Y1
-	VMULPS      tileConstants<>+0(SB), Y0, Y2
-	ADDQ        DX, AX
-	MOVQ        AX, CX
-	VMOVUPS     Y2, (CX)
-	VMULPS      tileConstants<>+32(SB), Y0, Y2
-	VFMADD231PS tileConstants<>+32(SB), Y1, Y2
-	ADDQ        R8, CX
-	VMOVUPS     Y2, (CX)
-	VMULPS      tileConstants<>+32(SB), Y0, Y0
-	VFMADD231PS tileConstants<>+64(SB), Y1, Y0
-	ADDQ        R8, CX
-	VMOVUPS     Y0, (CX)
-	VMOVAPS     Y1, Y0
-	ADDQ        R8, CX
-	VMOVUPS     Y0, (CX)
-	VMOVUPS     64(SP), Y0
-	VMOVUPS     192(SP), Y1
-	VMULPS      tileConstants<>+0(SB), Y0, Y2
-	ADDQ        DX, AX
-	MOVQ        AX, CX
-	VMOVUPS     Y2, (CX)
-	VMULPS      tileConstants<>+32(SB), Y0, Y2
-	VFMADD231PS tileConstants<>+32(SB), Y1, Y2
-	ADDQ        R8, CX
-	VMOVUPS     Y2, (CX)
-	VMULPS      tileConstants<>+32(SB), Y0, Y0
-	VFMADD231PS tileConstants<>+64(SB), Y1, Y0
-	ADDQ        R8, CX
-	VMOVUPS     Y0, (CX)
-	VMOVAPS     Y1, Y0
-	ADDQ        R8, CX
-	VMOVUPS     Y0, (CX)
-	VMOVUPS     96(SP), Y0
-	VMOVUPS     224(SP), Y1
-	VMULPS      tileConstants<>+0(SB), Y0, Y2
-	ADDQ        DX, AX
-	MOVQ        AX, CX
-	VMOVUPS     Y2, (CX)
-	VMULPS      tileConstants<>+32(SB), Y0, Y2
-	VFMADD231PS tileConstants<>+32(SB), Y1, Y2
-	ADDQ        R8, CX
-	VMOVUPS     Y2, (CX)
-	VMULPS      tileConstants<>+32(SB), Y0, Y0
-	VFMADD231PS tileConstants<>+64(SB), Y1, Y0
-	ADDQ        R8, CX
-	VMOVUPS     Y0, (CX)
-	VMOVAPS     Y1, Y0
-	ADDQ        R8, CX
-	VMOVUPS     Y0, (CX)
-	JMP         winogradGradient3AVX2done
-
-winogradGradient3AVX2masked:
-	XORQ        AX, AX
-	VMASKMOVPS  (BX)(AX*1), Y0, Y1
-	VMASKMOVPS  (SI)(AX*1), Y0, Y2
-	VMULPS      tileConstants<>+0(SB), Y1, Y3
-	VMOVUPS     Y3, (SP)
-	VMULPS      tileConstants<>+32(SB), Y1, Y3
-	VFMADD231PS tileConstants<>+32(SB), Y2, Y3
-	VMOVUPS     Y3, 32(SP)
-	VMULPS      tileConstants<>+32(SB), Y1, Y1
-	VFMADD231PS tileConstants<>+64(SB), Y2, Y1
-	VMOVUPS     Y1, 64(SP)
-	VMOVAPS     Y2, Y1
-	VMOVUPS     Y1, 96(SP)
-	ADDQ        DI, AX
-	VMASKMOVPS  (BX)(AX*1), Y0, Y1
-	VMASKMOVPS  (SI)(AX*1), Y0, Y2
-	VMULPS      tileConstants<>+0(SB), Y1, Y3
-	VMOVUPS     Y3, 128(SP)
-	VMULPS      tileConstants<>+32(SB), Y1, Y3
-	VFMADD231PS tileConstants<>+32(SB), Y2, Y3
-	VMOVUPS     Y3, 160(SP)
-	VMULPS      tileConstants<>+32(SB), Y1, Y1
-	VFMADD231PS tileConstants<>+64(SB), Y2, Y1
-	VMOVUPS     Y1, 192(SP)
-	VMOVAPS     Y2, Y1
-	VMOVUPS     Y1, 224(SP)
-	VMOVUPS     (SP), Y1
-	VMOVUPS     128(SP), Y2
-	VMULPS      tileConstants<>+0(SB), Y1, Y3
-	MOVQ        CX, AX
-	VMASKMOVPS  Y3, Y0, (CX)
-	VMULPS      tileConstants<>+32(SB), Y1, Y3
-	VFMADD231PS tileConstants<>+32(SB), Y2, Y3
-	ADDQ        R8, CX
-	VMASKMOVPS  Y3, Y0, (CX)
-	VMULPS      tileConstants<>+32(SB), Y1, Y1
-	VFMADD231PS tileConstants<>+64(SB), Y2, Y1
-	ADDQ        R8, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMOVAPS     Y2, Y1
-	ADDQ        R8, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMOVUPS     32(SP), Y1
-	VMOVUPS     160(SP), Y2
-	VMULPS      tileConstants<>+0(SB), Y1, Y3
-	ADDQ        DX, AX
-	MOVQ        AX, CX
-	VMASKMOVPS  Y3, Y0, (CX)
-	VMULPS      tileConstants<>+32(SB), Y1, Y3
-	VFMADD231PS tileConstants<>+32(SB), Y2, Y3
-	ADDQ        R8, CX
-	VMASKMOVPS  Y3, Y0, (CX)
-	VMULPS      tileConstants<>+32(SB), Y1, Y1
-	VFMADD231PS tileConstants<>+64(SB), Y2, Y1
-	ADDQ        R8, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMOVAPS     Y2, Y1
-	ADDQ        R8, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMOVUPS     64(SP), Y1
-	VMOVUPS     192(SP), Y2
-	VMULPS      tileConstants<>+0(SB), Y1, Y3
-	ADDQ        DX, AX
-	MOVQ        AX, CX
-	VMASKMOVPS  Y3, Y0, (CX)
-	VMULPS      tileConstants<>+32(SB), Y1, Y3
-	VFMADD231PS tileConstants<>+32(SB), Y2, Y3
-	ADDQ        R8, CX
-	VMASKMOVPS  Y3, Y0, (CX)
-	VMULPS      tileConstants<>+32(SB), Y1, Y1
-	VFMADD231PS tileConstants<>+64(SB), Y2, Y1
-	ADDQ        R8, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMOVAPS     Y2, Y1
-	ADDQ        R8, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMOVUPS     96(SP), Y1
-	VMOVUPS     224(SP), Y2
-	VMULPS      tileConstants<>+0(SB), Y1, Y3
-	ADDQ        DX, AX
-	MOVQ        AX, CX
-	VMASKMOVPS  Y3, Y0, (CX)
-	VMULPS      tileConstants<>+32(SB), Y1, Y3
-	VFMADD231PS tileConstants<>+32(SB), Y2, Y3
-	ADDQ        R8, CX
-	VMASKMOVPS  Y3, Y0, (CX)
-	VMULPS      tileConstants<>+32(SB), Y1, Y1
-	VFMADD231PS tileConstants<>+64(SB), Y2, Y1
-	ADDQ        R8, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMOVAPS     Y2, Y1
-	ADDQ        R8, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-
-winogradGradient3AVX2done:
-	VZEROUPPER
-	RET
-
-// func winogradInput5AVX2(n int, dst *float32, pointStride int, phases *float32, phaseStride int, rowStride int, spill bool)
-// Requires: AVX, FMA3
-TEXT ·winogradInput5AVX2(SB), $1152-49
-	MOVQ   n+0(FP), AX
-	MOVQ   dst+8(FP), CX
-	MOVQ   pointStride+16(FP), DX
-	MOVQ   phases+24(FP), BX
-	MOVQ   phaseStride+32(FP), SI
-	SHLQ   $0x02, SI
-	LEAQ   (BX)(SI*1), SI
-	MOVQ   rowStride+40(FP), DI
-	SHLQ   $0x02, DI
-	SHLQ   $0x02, DX
-	IMUL3Q $0x00000006, DX, R8
-	CMPQ   AX, $0x00000008
-	JL     winogradInput5AVX2few
-
-winogradInput5AVX2block:
-	XORQ        R9, R9
-	VMOVUPS     (BX)(R9*1), Y0
-	VMOVUPS     (SI)(R9*1), Y1
-	VMOVUPS     4(BX)(R9*1), Y2
-	VMOVUPS     4(SI)(R9*1), Y3
-	VMOVUPS     8(BX)(R9*1), Y4
-	VMOVUPS     8(SI)(R9*1), Y5
-	VMULPS      tileConstants<>+96(SB), Y0, Y0
-	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
-	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, (SP)
-	VMULPS      tileConstants<>+160(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
-	VADDPS      Y3, Y0, Y0
-	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, 32(SP)
-	VMULPS      tileConstants<>+96(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
-	VSUBPS      Y3, Y0, Y0
-	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, 64(SP)
-	VMULPS      tileConstants<>+192(SB), Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, 96(SP)
-	VMULPS      tileConstants<>+224(SB), Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, 128(SP)
-	VMULPS      tileConstants<>+96(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
-	VADDPS      Y5, Y0, Y0
-	VMOVUPS     Y0, 160(SP)
-	ADDQ        DI, R9
-	VMOVUPS     (BX)(R9*1), Y0
-	VMOVUPS     (SI)(R9*1), Y1
-	VMOVUPS     4(BX)(R9*1), Y2
-	VMOVUPS     4(SI)(R9*1), Y3
-	VMOVUPS     8(BX)(R9*1), Y4
-	VMOVUPS     8(SI)(R9*1), Y5
-	VMULPS      tileConstants<>+96(SB), Y0, Y0
-	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
-	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, 192(SP)
-	VMULPS      tileConstants<>+160(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
-	VADDPS      Y3, Y0, Y0
-	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, 224(SP)
-	VMULPS      tileConstants<>+96(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
-	VSUBPS      Y3, Y0, Y0
-	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, 256(SP)
-	VMULPS      tileConstants<>+192(SB), Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, 288(SP)
-	VMULPS      tileConstants<>+224(SB), Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, 320(SP)
-	VMULPS      tileConstants<>+96(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
-	VADDPS      Y5, Y0, Y0
-	VMOVUPS     Y0, 352(SP)
-	ADDQ        DI, R9
-	VMOVUPS     (BX)(R9*1), Y0
-	VMOVUPS     (SI)(R9*1), Y1
-	VMOVUPS     4(BX)(R9*1), Y2
-	VMOVUPS     4(SI)(R9*1), Y3
-	VMOVUPS     8(BX)(R9*1), Y4
-	VMOVUPS     8(SI)(R9*1), Y5
-	VMULPS      tileConstants<>+96(SB), Y0, Y0
-	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
-	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, 384(SP)
-	VMULPS      tileConstants<>+160(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
-	VADDPS      Y3, Y0, Y0
-	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, 416(SP)
-	VMULPS      tileConstants<>+96(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
-	VSUBPS      Y3, Y0, Y0
-	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, 448(SP)
-	VMULPS      tileConstants<>+192(SB), Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, 480(SP)
-	VMULPS      tileConstants<>+224(SB), Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, 512(SP)
-	VMULPS      tileConstants<>+96(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
-	VADDPS      Y5, Y0, Y0
-	VMOVUPS     Y0, 544(SP)
-	ADDQ        DI, R9
-	VMOVUPS     (BX)(R9*1), Y0
-	VMOVUPS     (SI)(R9*1), Y1
-	VMOVUPS     4(BX)(R9*1), Y2
-	VMOVUPS     4(SI)(R9*1), Y3
-	VMOVUPS     8(BX)(R9*1), Y4
-	VMOVUPS     8(SI)(R9*1), Y5
-	VMULPS      tileConstants<>+96(SB), Y0, Y0
-	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
-	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, 576(SP)
-	VMULPS      tileConstants<>+160(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
-	VADDPS      Y3, Y0, Y0
-	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, 608(SP)
-	VMULPS      tileConstants<>+96(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
-	VSUBPS      Y3, Y0, Y0
-	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, 640(SP)
-	VMULPS      tileConstants<>+192(SB), Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, 672(SP)
-	VMULPS      tileConstants<>+224(SB), Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, 704(SP)
-	VMULPS      tileConstants<>+96(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
-	VADDPS      Y5, Y0, Y0
-	VMOVUPS     Y0, 736(SP)
-	ADDQ        DI, R9
-	VMOVUPS     (BX)(R9*1), Y0
-	VMOVUPS     (SI)(R9*1), Y1
-	VMOVUPS     4(BX)(R9*1), Y2
-	VMOVUPS     4(SI)(R9*1), Y3
-	VMOVUPS     8(BX)(R9*1), Y4
-	VMOVUPS     8(SI)(R9*1), Y5
-	VMULPS      tileConstants<>+96(SB), Y0, Y0
-	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
-	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, 768(SP)
-	VMULPS      tileConstants<>+160(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
-	VADDPS      Y3, Y0, Y0
-	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, 800(SP)
-	VMULPS      tileConstants<>+96(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
-	VSUBPS      Y3, Y0, Y0
-	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, 832(SP)
-	VMULPS      tileConstants<>+192(SB), Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, 864(SP)
-	VMULPS      tileConstants<>+224(SB), Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, 896(SP)
-	VMULPS      tileConstants<>+96(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
-	VADDPS      Y5, Y0, Y0
-	VMOVUPS     Y0, 928(SP)
-	ADDQ        DI, R9
-	VMOVUPS     (BX)(R9*1), Y0
-	VMOVUPS     (SI)(R9*1), Y1
-	VMOVUPS     4(BX)(R9*1), Y2
-	VMOVUPS     4(SI)(R9*1), Y3
-	VMOVUPS     8(BX)(R9*1), Y4
-	VMOVUPS     8(SI)(R9*1), Y5
-	VMULPS      tileConstants<>+96(SB), Y0, Y0
-	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
-	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, 960(SP)
-	VMULPS      tileConstants<>+160(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
-	VADDPS      Y3, Y0, Y0
-	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, 992(SP)
-	VMULPS      tileConstants<>+96(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
-	VSUBPS      Y3, Y0, Y0
-	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, 1024(SP)
-	VMULPS      tileConstants<>+192(SB), Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, 1056(SP)
-	VMULPS      tileConstants<>+224(SB), Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, 1088(SP)
-	VMULPS      tileConstants<>+96(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
-	VADDPS      Y5, Y0, Y0
-	VMOVUPS     Y0, 1120(SP)
-	VMOVUPS     (SP), Y0
-	VMOVUPS     192(SP), Y1
-	VMOVUPS     384(SP), Y2
-	VMOVUPS     576(SP), Y3
-	VMOVUPS     768(SP), Y4
-	VMOVUPS     960(SP), Y5
-	VMULPS      tileConstants<>+96(SB), Y0, Y0
-	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
-	VADDPS      Y4, Y0, Y0
-	MOVQ        CX, R9
-	MOVQ        CX, R10
-	VMOVUPS     Y0, (R10)
-	VMULPS      tileConstants<>+160(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
-	VADDPS      Y3, Y0, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R8, R10
-	VMOVUPS     Y0, (R10)
-	VMULPS      tileConstants<>+96(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
-	VSUBPS      Y3, Y0, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R8, R10
-	VMOVUPS     Y0, (R10)
-	VMULPS      tileConstants<>+192(SB), Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R8, R10
-	VMOVUPS     Y0, (R10)
-	VMULPS      tileConstants<>+224(SB), Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R8, R10
-	VMOVUPS     Y0, (R10)
-	VMULPS      tileConstants<>+96(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
-	VADDPS      Y5, Y0, Y0
-	ADDQ        R8, R10
-	VMOVUPS     Y0, (R10)
-	VMOVUPS     32(SP), Y0
-	VMOVUPS     224(SP), Y1
-	VMOVUPS     416(SP), Y2
-	VMOVUPS     608(SP), Y3
-	VMOVUPS     800(SP), Y4
-	VMOVUPS     992(SP), Y5
-	VMULPS      tileConstants<>+96(SB), Y0, Y0
-	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        DX, R9
-	MOVQ        R9, R10
-	VMOVUPS     Y0, (R10)
-	VMULPS      tileConstants<>+160(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
-	VADDPS      Y3, Y0, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R8, R10
-	VMOVUPS     Y0, (R10)
-	VMULPS      tileConstants<>+96(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
-	VSUBPS      Y3, Y0, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R8, R10
-	VMOVUPS     Y0, (R10)
-	VMULPS      tileConstants<>+192(SB), Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R8, R10
-	VMOVUPS     Y0, (R10)
-	VMULPS      tileConstants<>+224(SB), Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R8, R10
-	VMOVUPS     Y0, (R10)
-	VMULPS      tileConstants<>+96(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
-	VADDPS      Y5, Y0, Y0
-	ADDQ        R8, R10
-	VMOVUPS     Y0, (R10)
-	VMOVUPS     64(SP), Y0
-	VMOVUPS     256(SP), Y1
-	VMOVUPS     448(SP), Y2
-	VMOVUPS     640(SP), Y3
-	VMOVUPS     832(SP), Y4
-	VMOVUPS     1024(SP), Y5
-	VMULPS      tileConstants<>+96(SB), Y0, Y0
-	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        DX, R9
-	MOVQ        R9, R10
-	VMOVUPS     Y0, (R10)
-	VMULPS      tileConstants<>+160(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
-	VADDPS      Y3, Y0, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R8, R10
-	VMOVUPS     Y0, (R10)
-	VMULPS      tileConstants<>+96(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
-	VSUBPS      Y3, Y0, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R8, R10
-	VMOVUPS     Y0, (R10)
-	VMULPS      tileConstants<>+192(SB), Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R8, R10
-	VMOVUPS     Y0, (R10)
-	VMULPS      tileConstants<>+224(SB), Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R8, R10
-	VMOVUPS     Y0, (R10)
-	VMULPS      tileConstants<>+96(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
-	VADDPS      Y5, Y0, Y0
-	ADDQ        R8, R10
-	VMOVUPS     Y0, (R10)
-	VMOVUPS     96(SP), Y0
-	VMOVUPS     288(SP), Y1
-	VMOVUPS     480(SP), Y2
-	VMOVUPS     672(SP), Y3
-	VMOVUPS     864(SP), Y4
-	VMOVUPS     1056(SP), Y5
-	VMULPS      tileConstants<>+96(SB), Y0, Y0
-	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        DX, R9
-	MOVQ        R9, R10
-	VMOVUPS     Y0, (R10)
-	VMULPS      tileConstants<>+160(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
-	VADDPS      Y3, Y0, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R8, R10
-	VMOVUPS     Y0, (R10)
-	VMULPS      tileConstants<>+96(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
-	VSUBPS      Y3, Y0, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R8, R10
-	VMOVUPS     Y0, (R10)
-	VMULPS      tileConstants<>+192(SB), Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R8, R10
-	VMOVUPS     Y0, (R10)
-	VMULPS      tileConstants<>+224(SB), Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R8, R10
-	VMOVUPS     Y0, (R10)
-	VMULPS      tileConstants<>+96(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
-	VADDPS      Y5, Y0, Y0
-	ADDQ        R8, R10
-	VMOVUPS     Y0, (R10)
-	VMOVUPS     128(SP), Y0
-	VMOVUPS     320(SP), Y1
-	VMOVUPS     512(SP), Y2
-	VMOVUPS     704(SP), Y3
-	VMOVUPS     896(SP), Y4
-	VMOVUPS     1088(SP), Y5
-	VMULPS      tileConstants<>+96(SB), Y0, Y0
-	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        DX, R9
-	MOVQ        R9, R10
-	VMOVUPS     Y0, (R10)
-	VMULPS      tileConstants<>+160(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
-	VADDPS      Y3, Y0, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R8, R10
-	VMOVUPS     Y0, (R10)
-	VMULPS      tileConstants<>+96(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
-	VSUBPS      Y3, Y0, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R8, R10
-	VMOVUPS     Y0, (R10)
-	VMULPS      tileConstants<>+192(SB), Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R8, R10
-	VMOVUPS     Y0, (R10)
-	VMULPS      tileConstants<>+224(SB), Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R8, R10
-	VMOVUPS     Y0, (R10)
-	VMULPS      tileConstants<>+96(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
-	VADDPS      Y5, Y0, Y0
-	ADDQ        R8, R10
-	VMOVUPS     Y0, (R10)
-	VMOVUPS     160(SP), Y0
-	VMOVUPS     352(SP), Y1
-	VMOVUPS     544(SP), Y2
-	VMOVUPS     736(SP), Y3
-	VMOVUPS     928(SP), Y4
-	VMOVUPS     1120(SP), Y5
-	VMULPS      tileConstants<>+96(SB), Y0, Y0
-	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        DX, R9
-	MOVQ        R9, R10
-	VMOVUPS     Y0, (R10)
-	VMULPS      tileConstants<>+160(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
-	VADDPS      Y3, Y0, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R8, R10
-	VMOVUPS     Y0, (R10)
-	VMULPS      tileConstants<>+96(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
-	VSUBPS      Y3, Y0, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R8, R10
-	VMOVUPS     Y0, (R10)
-	VMULPS      tileConstants<>+192(SB), Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R8, R10
-	VMOVUPS     Y0, (R10)
-	VMULPS      tileConstants<>+224(SB), Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R8, R10
-	VMOVUPS     Y0, (R10)
-	VMULPS      tileConstants<>+96(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
-	VADDPS      Y5, Y0, Y0
-	ADDQ        R8, R10
-	VMOVUPS     Y0, (R10)
-	SUBQ        $0x00000008, AX
-	JZ          winogradInput5AVX2done
-	CMPQ        AX, $0x00000008
-	JGE         winogradInput5AVX2next
-	MOVQ        $0x00000008, R9
-	SUBQ        AX, R9
-	SHLQ        $0x02, R9
-	SUBQ        R9, CX
-	SUBQ        R9, BX
-	SUBQ        R9, SI
-	MOVQ        $0x00000008, AX
-
-winogradInput5AVX2next:
-	ADDQ $0x00000020, CX
-	ADDQ $0x00000020, BX
-	ADDQ $0x00000020, SI
-	JMP  winogradInput5AVX2block
-
-winogradInput5AVX2few:
-	TESTQ       AX, AX
-	JZ          winogradInput5AVX2done
-	LEAQ        tailMasks<>+32(SB), R9
-	SHLQ        $0x02, AX
-	SUBQ        AX, R9
-	VMOVUPS     (R9), Y0
-	MOVB        spill+48(FP), AL
-	TESTB       AL, AL
-	JZ          winogradInput5AVX2masked
-	XORQ        AX, AX
-	VMASKMOVPS  (BX)(AX*1), Y0, Y1
-	VMASKMOVPS  (SI)(AX*1), Y0, Y2
-	VMASKMOVPS  4(BX)(AX*1), Y0, Y3
-	VMASKMOVPS  4(SI)(AX*1), Y0, Y4
-	VMASKMOVPS  8(BX)(AX*1), Y0, Y5
-	VMASKMOVPS  8(SI)(AX*1), Y0, Y6
-	VMULPS      tileConstants<>+96(SB), Y1, Y1
-	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, (SP)
-	VMULPS      tileConstants<>+160(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
-	VADDPS      Y4, Y1, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 32(SP)
-	VMULPS      tileConstants<>+96(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
-	VSUBPS      Y4, Y1, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 64(SP)
-	VMULPS      tileConstants<>+192(SB), Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 96(SP)
-	VMULPS      tileConstants<>+224(SB), Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 128(SP)
-	VMULPS      tileConstants<>+96(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+128(SB), Y4, Y1
-	VADDPS      Y6, Y1, Y1
-	VMOVUPS     Y1, 160(SP)
-	ADDQ        DI, AX
-	VMASKMOVPS  (BX)(AX*1), Y0, Y1
-	VMASKMOVPS  (SI)(AX*1), Y0, Y2
-	VMASKMOVPS  4(BX)(AX*1), Y0, Y3
-	VMASKMOVPS  4(SI)(AX*1), Y0, Y4
-	VMASKMOVPS  8(BX)(AX*1), Y0, Y5
-	VMASKMOVPS  8(SI)(AX*1), Y0, Y6
-	VMULPS      tileConstants<>+96(SB), Y1, Y1
-	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 192(SP)
-	VMULPS      tileConstants<>+160(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
-	VADDPS      Y4, Y1, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 224(SP)
-	VMULPS      tileConstants<>+96(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
-	VSUBPS      Y4, Y1, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 256(SP)
-	VMULPS      tileConstants<>+192(SB), Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 288(SP)
-	VMULPS      tileConstants<>+224(SB), Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 320(SP)
-	VMULPS      tileConstants<>+96(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+128(SB), Y4, Y1
-	VADDPS      Y6, Y1, Y1
-	VMOVUPS     Y1, 352(SP)
-	ADDQ        DI, AX
-	VMASKMOVPS  (BX)(AX*1), Y0, Y1
-	VMASKMOVPS  (SI)(AX*1), Y0, Y2
-	VMASKMOVPS  4(BX)(AX*1), Y0, Y3
-	VMASKMOVPS  4(SI)(AX*1), Y0, Y4
-	VMASKMOVPS  8(BX)(AX*1), Y0, Y5
-	VMASKMOVPS  8(SI)(AX*1), Y0, Y6
-	VMULPS      tileConstants<>+96(SB), Y1, Y1
-	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 384(SP)
-	VMULPS      tileConstants<>+160(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
-	VADDPS      Y4, Y1, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 416(SP)
-	VMULPS      tileConstants<>+96(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
-	VSUBPS      Y4, Y1, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 448(SP)
-	VMULPS      tileConstants<>+192(SB), Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 480(SP)
-	VMULPS      tileConstants<>+224(SB), Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 512(SP)
-	VMULPS      tileConstants<>+96(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+128(SB), Y4, Y1
-	VADDPS      Y6, Y1, Y1
-	VMOVUPS     Y1, 544(SP)
-	ADDQ        DI, AX
-	VMASKMOVPS  (BX)(AX*1), Y0, Y1
-	VMASKMOVPS  (SI)(AX*1), Y0, Y2
-	VMASKMOVPS  4(BX)(AX*1), Y0, Y3
-	VMASKMOVPS  4(SI)(AX*1), Y0, Y4
-	VMASKMOVPS  8(BX)(AX*1), Y0, Y5
-	VMASKMOVPS  8(SI)(AX*1), Y0, Y6
-	VMULPS      tileConstants<>+96(SB), Y1, Y1
-	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 576(SP)
-	VMULPS      tileConstants<>+160(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
-	VADDPS      Y4, Y1, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 608(SP)
-	VMULPS      tileConstants<>+96(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
-	VSUBPS      Y4, Y1, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 640(SP)
-	VMULPS      tileConstants<>+192(SB), Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 672(SP)
-	VMULPS      tileConstants<>+224(SB), Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 704(SP)
-	VMULPS      tileConstants<>+96(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+128(SB), Y4, Y1
-	VADDPS      Y6, Y1, Y1
-	VMOVUPS     Y1, 736(SP)
-	ADDQ        DI, AX
-	VMASKMOVPS  (BX)(AX*1), Y0, Y1
-	VMASKMOVPS  (SI)(AX*1), Y0, Y2
-	VMASKMOVPS  4(BX)(AX*1), Y0, Y3
-	VMASKMOVPS  4(SI)(AX*1), Y0, Y4
-	VMASKMOVPS  8(BX)(AX*1), Y0, Y5
-	VMASKMOVPS  8(SI)(AX*1), Y0, Y6
-	VMULPS      tileConstants<>+96(SB), Y1, Y1
-	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 768(SP)
-	VMULPS      tileConstants<>+160(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
-	VADDPS      Y4, Y1, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 800(SP)
-	VMULPS      tileConstants<>+96(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
-	VSUBPS      Y4, Y1, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 832(SP)
-	VMULPS      tileConstants<>+192(SB), Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 864(SP)
-	VMULPS      tileConstants<>+224(SB), Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 896(SP)
-	VMULPS      tileConstants<>+96(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+128(SB), Y4, Y1
-	VADDPS      Y6, Y1, Y1
-	VMOVUPS     Y1, 928(SP)
-	ADDQ        DI, AX
-	VMASKMOVPS  (BX)(AX*1), Y0, Y1
-	VMASKMOVPS  (SI)(AX*1), Y0, Y2
-	VMASKMOVPS  4(BX)(AX*1), Y0, Y3
-	VMASKMOVPS  4(SI)(AX*1), Y0, Y4
-	VMASKMOVPS  8(BX)(AX*1), Y0, Y5
-	VMASKMOVPS  8(SI)(AX*1), Y0, Y0
-	VMULPS      tileConstants<>+96(SB), Y1, Y1
-	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 960(SP)
-	VMULPS      tileConstants<>+160(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
-	VADDPS      Y4, Y1, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 992(SP)
-	VMULPS      tileConstants<>+96(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
-	VSUBPS      Y4, Y1, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 1024(SP)
-	VMULPS      tileConstants<>+192(SB), Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 1056(SP)
-	VMULPS      tileConstants<>+224(SB), Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 1088(SP)
-	VMULPS      tileConstants<>+96(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+128(SB), Y4, Y1
-	VADDPS      Y0, Y1, Y1
-	VMOVUPS     Y1, 1120(SP)
-	VMOVUPS     (SP), Y0
-	VMOVUPS     192(SP), Y1
-	VMOVUPS     384(SP), Y2
-	VMOVUPS     576(SP), Y3
-	VMOVUPS     768(SP), Y4
-	VMOVUPS     960(SP), Y5
-	VMULPS      tileConstants<>+96(SB), Y0, Y0
-	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
-	VADDPS      Y4, Y0, Y0
-	MOVQ        CX, AX
-	VMOVUPS     Y0, (CX)
-	VMULPS      tileConstants<>+160(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
-	VADDPS      Y3, Y0, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R8, CX
-	VMOVUPS     Y0, (CX)
-	VMULPS      tileConstants<>+96(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
-	VSUBPS      Y3, Y0, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R8, CX
-	VMOVUPS     Y0, (CX)
-	VMULPS      tileConstants<>+192(SB), Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R8, CX
-	VMOVUPS     Y0, (CX)
-	VMULPS      tileConstants<>+224(SB), Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R8, CX
-	VMOVUPS     Y0, (CX)
-	VMULPS      tileConstants<>+96(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
-	VADDPS      Y5, Y0, Y0
-	ADDQ        R8, CX
-	VMOVUPS     Y0, (CX)
-	VMOVUPS     32(SP), Y0
-	VMOVUPS     224(SP), Y1
-	VMOVUPS     416(SP), Y2
-	VMOVUPS     608(SP), Y3
-	VMOVUPS     800(SP), Y4
-	VMOVUPS     992(SP), Y5
-	VMULPS      tileConstants<>+96(SB), Y0, Y0
-	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        DX, AX
-	MOVQ        AX, CX
-	VMOVUPS     Y0, (CX)
-	VMULPS      tileConstants<>+160(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
-	VADDPS      Y3, Y0, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R8, CX
-	VMOVUPS     Y0, (CX)
-	VMULPS      tileConstants<>+96(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
-	VSUBPS      Y3, Y0, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R8, CX
-	VMOVUPS     Y0, (CX)
-	VMULPS      tileConstants<>+192(SB), Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R8, CX
-	VMOVUPS     Y0, (CX)
-	VMULPS      tileConstants<>+224(SB), Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R8, CX
-	VMOVUPS     Y0, (CX)
-	VMULPS      tileConstants<>+96(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
-	VADDPS      Y5, Y0, Y0
-	ADDQ        R8, CX
-	VMOVUPS     Y0, (CX)
-	VMOVUPS     64(SP), Y0
-	VMOVUPS     256(SP), Y1
-	VMOVUPS     448(SP), Y2
-	VMOVUPS     640(SP), Y3
-	VMOVUPS     832(SP), Y4
-	VMOVUPS     1024(SP), Y5
-	VMULPS      tileConstants<>+96(SB), Y0, Y0
-	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        DX, AX
-	MOVQ        AX, CX
-	VMOVUPS     Y0, (CX)
-	VMULPS      tileConstants<>+160(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
-	VADDPS      Y3, Y0, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R8, CX
-	VMOVUPS     Y0, (CX)
-	VMULPS      tileConstants<>+96(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
-	VSUBPS      Y3, Y0, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R8, CX
-	VMOVUPS     Y0, (CX)
-	VMULPS      tileConstants<>+192(SB), Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R8, CX
-	VMOVUPS     Y0, (CX)
-	VMULPS      tileConstants<>+224(SB), Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R8, CX
-	VMOVUPS     Y0, (CX)
-	VMULPS      tileConstants<>+96(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
-	VADDPS      Y5, Y0, Y0
-	ADDQ        R8, CX
-	VMOVUPS     Y0, (CX)
-	VMOVUPS     96(SP), Y0
-	VMOVUPS     288(SP), Y1
-	VMOVUPS     480(SP), Y2
-	VMOVUPS     672(SP), Y3
-	VMOVUPS     864(SP), Y4
-	VMOVUPS     1056(SP), Y5
-	VMULPS      tileConstants<>+96(SB), Y0, Y0
-	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        DX, AX
-	MOVQ        AX, CX
-	VMOVUPS     Y0, (CX)
-	VMULPS      tileConstants<>+160(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
-	VADDPS      Y3, Y0, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R8, CX
-	VMOVUPS     Y0, (CX)
-	VMULPS      tileConstants<>+96(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
-	VSUBPS      Y3, Y0, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R8, CX
-	VMOVUPS     Y0, (CX)
-	VMULPS      tileConstants<>+192(SB), Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R8, CX
-	VMOVUPS     Y0, (CX)
-	VMULPS      tileConstants<>+224(SB), Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R8, CX
-	VMOVUPS     Y0, (CX)
-	VMULPS      tileConstants<>+96(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
-	VADDPS      Y5, Y0, Y0
-	ADDQ        R8, CX
-	VMOVUPS     Y0, (CX)
-	VMOVUPS     128(SP), Y0
-	VMOVUPS     320(SP), Y1
-	VMOVUPS     512(SP), Y2
-	VMOVUPS     704(SP), Y3
-	VMOVUPS     896(SP), Y4
-	VMOVUPS     1088(SP), Y5
-	VMULPS      tileConstants<>+96(SB), Y0, Y0
-	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        DX, AX
-	MOVQ        AX, CX
-	VMOVUPS     Y0, (CX)
-	VMULPS      tileConstants<>+160(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
-	VADDPS      Y3, Y0, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R8, CX
-	VMOVUPS     Y0, (CX)
-	VMULPS      tileConstants<>+96(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
-	VSUBPS      Y3, Y0, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R8, CX
-	VMOVUPS     Y0, (CX)
-	VMULPS      tileConstants<>+192(SB), Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R8, CX
-	VMOVUPS     Y0, (CX)
-	VMULPS      tileConstants<>+224(SB), Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R8, CX
-	VMOVUPS     Y0, (CX)
-	VMULPS      tileConstants<>+96(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
-	VADDPS      Y5, Y0, Y0
-	ADDQ        R8, CX
-	VMOVUPS     Y0, (CX)
-	VMOVUPS     160(SP), Y0
-	VMOVUPS     352(SP), Y1
-	VMOVUPS     544(SP), Y2
-	VMOVUPS     736(SP), Y3
-	VMOVUPS     928(SP), Y4
-	VMOVUPS     1120(SP), Y5
-	VMULPS      tileConstants<>+96(SB), Y0, Y0
-	VFMADD231PS tileConstants<>+128(SB), Y2, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        DX, AX
-	MOVQ        AX, CX
-	VMOVUPS     Y0, (CX)
-	VMULPS      tileConstants<>+160(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
-	VADDPS      Y3, Y0, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R8, CX
-	VMOVUPS     Y0, (CX)
-	VMULPS      tileConstants<>+96(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+160(SB), Y2, Y0
-	VSUBPS      Y3, Y0, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R8, CX
-	VMOVUPS     Y0, (CX)
-	VMULPS      tileConstants<>+192(SB), Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R8, CX
-	VMOVUPS     Y0, (CX)
-	VMULPS      tileConstants<>+224(SB), Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R8, CX
-	VMOVUPS     Y0, (CX)
-	VMULPS      tileConstants<>+96(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+128(SB), Y3, Y0
-	VADDPS      Y5, Y0, Y0
-	ADDQ        R8, CX
-	VMOVUPS     Y0, (CX)
-	JMP         winogradInput5AVX2done
-
-winogradInput5AVX2masked:
-	XORQ        AX, AX
-	VMASKMOVPS  (BX)(AX*1), Y0, Y1
-	VMASKMOVPS  (SI)(AX*1), Y0, Y2
-	VMASKMOVPS  4(BX)(AX*1), Y0, Y3
-	VMASKMOVPS  4(SI)(AX*1), Y0, Y4
-	VMASKMOVPS  8(BX)(AX*1), Y0, Y5
-	VMASKMOVPS  8(SI)(AX*1), Y0, Y6
-	VMULPS      tileConstants<>+96(SB), Y1, Y1
-	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, (SP)
-	VMULPS      tileConstants<>+160(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
-	VADDPS      Y4, Y1, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 32(SP)
-	VMULPS      tileConstants<>+96(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
-	VSUBPS      Y4, Y1, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 64(SP)
-	VMULPS      tileConstants<>+192(SB), Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 96(SP)
-	VMULPS      tileConstants<>+224(SB), Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 128(SP)
-	VMULPS      tileConstants<>+96(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+128(SB), Y4, Y1
-	VADDPS      Y6, Y1, Y1
-	VMOVUPS     Y1, 160(SP)
-	ADDQ        DI, AX
-	VMASKMOVPS  (BX)(AX*1), Y0, Y1
-	VMASKMOVPS  (SI)(AX*1), Y0, Y2
-	VMASKMOVPS  4(BX)(AX*1), Y0, Y3
-	VMASKMOVPS  4(SI)(AX*1), Y0, Y4
-	VMASKMOVPS  8(BX)(AX*1), Y0, Y5
-	VMASKMOVPS  8(SI)(AX*1), Y0, Y6
-	VMULPS      tileConstants<>+96(SB), Y1, Y1
-	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 192(SP)
-	VMULPS      tileConstants<>+160(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
-	VADDPS      Y4, Y1, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 224(SP)
-	VMULPS      tileConstants<>+96(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
-	VSUBPS      Y4, Y1, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 256(SP)
-	VMULPS      tileConstants<>+192(SB), Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 288(SP)
-	VMULPS      tileConstants<>+224(SB), Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 320(SP)
-	VMULPS      tileConstants<>+96(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+128(SB), Y4, Y1
-	VADDPS      Y6, Y1, Y1
-	VMOVUPS     Y1, 352(SP)
-	ADDQ        DI, AX
-	VMASKMOVPS  (BX)(AX*1), Y0, Y1
-	VMASKMOVPS  (SI)(AX*1), Y0, Y2
-	VMASKMOVPS  4(BX)(AX*1), Y0, Y3
-	VMASKMOVPS  4(SI)(AX*1), Y0, Y4
-	VMASKMOVPS  8(BX)(AX*1), Y0, Y5
-	VMASKMOVPS  8(SI)(AX*1), Y0, Y6
-	VMULPS      tileConstants<>+96(SB), Y1, Y1
-	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 384(SP)
-	VMULPS      tileConstants<>+160(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
-	VADDPS      Y4, Y1, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 416(SP)
-	VMULPS      tileConstants<>+96(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
-	VSUBPS      Y4, Y1, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 448(SP)
-	VMULPS      tileConstants<>+192(SB), Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 480(SP)
-	VMULPS      tileConstants<>+224(SB), Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 512(SP)
-	VMULPS      tileConstants<>+96(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+128(SB), Y4, Y1
-	VADDPS      Y6, Y1, Y1
-	VMOVUPS     Y1, 544(SP)
-	ADDQ        DI, AX
-	VMASKMOVPS  (BX)(AX*1), Y0, Y1
-	VMASKMOVPS  (SI)(AX*1), Y0, Y2
-	VMASKMOVPS  4(BX)(AX*1), Y0, Y3
-	VMASKMOVPS  4(SI)(AX*1), Y0, Y4
-	VMASKMOVPS  8(BX)(AX*1), Y0, Y5
-	VMASKMOVPS  8(SI)(AX*1), Y0, Y6
-	VMULPS      tileConstants<>+96(SB), Y1, Y1
-	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 576(SP)
-	VMULPS      tileConstants<>+160(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
-	VADDPS      Y4, Y1, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 608(SP)
-	VMULPS      tileConstants<>+96(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
-	VSUBPS      Y4, Y1, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 640(SP)
-	VMULPS      tileConstants<>+192(SB), Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 672(SP)
-	VMULPS      tileConstants<>+224(SB), Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 704(SP)
-	VMULPS      tileConstants<>+96(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+128(SB), Y4, Y1
-	VADDPS      Y6, Y1, Y1
-	VMOVUPS     Y1, 736(SP)
-	ADDQ        DI, AX
-	VMASKMOVPS  (BX)(AX*1), Y0, Y1
-	VMASKMOVPS  (SI)(AX*1), Y0, Y2
-	VMASKMOVPS  4(BX)(AX*1), Y0, Y3
-	VMASKMOVPS  4(SI)(AX*1), Y0, Y4
-	VMASKMOVPS  8(BX)(AX*1), Y0, Y5
-	VMASKMOVPS  8(SI)(AX*1), Y0, Y6
-	VMULPS      tileConstants<>+96(SB), Y1, Y1
-	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 768(SP)
-	VMULPS      tileConstants<>+160(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
-	VADDPS      Y4, Y1, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 800(SP)
-	VMULPS      tileConstants<>+96(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
-	VSUBPS      Y4, Y1, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 832(SP)
-	VMULPS      tileConstants<>+192(SB), Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 864(SP)
-	VMULPS      tileConstants<>+224(SB), Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 896(SP)
-	VMULPS      tileConstants<>+96(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+128(SB), Y4, Y1
-	VADDPS      Y6, Y1, Y1
-	VMOVUPS     Y1, 928(SP)
-	ADDQ        DI, AX
-	VMASKMOVPS  (BX)(AX*1), Y0, Y1
-	VMASKMOVPS  (SI)(AX*1), Y0, Y2
-	VMASKMOVPS  4(BX)(AX*1), Y0, Y3
-	VMASKMOVPS  4(SI)(AX*1), Y0, Y4
-	VMASKMOVPS  8(BX)(AX*1), Y0, Y5
-	VMASKMOVPS  8(SI)(AX*1), Y0, Y6
-	VMULPS      tileConstants<>+96(SB), Y1, Y1
-	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 960(SP)
-	VMULPS      tileConstants<>+160(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
-	VADDPS      Y4, Y1, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 992(SP)
-	VMULPS      tileConstants<>+96(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
-	VSUBPS      Y4, Y1, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 1024(SP)
-	VMULPS      tileConstants<>+192(SB), Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 1056(SP)
-	VMULPS      tileConstants<>+224(SB), Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 1088(SP)
-	VMULPS      tileConstants<>+96(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+128(SB), Y4, Y1
-	VADDPS      Y6, Y1, Y1
-	VMOVUPS     Y1, 1120(SP)
-	VMOVUPS     (SP), Y1
-	VMOVUPS     192(SP), Y2
-	VMOVUPS     384(SP), Y3
-	VMOVUPS     576(SP), Y4
-	VMOVUPS     768(SP), Y5
-	VMOVUPS     960(SP), Y6
-	VMULPS      tileConstants<>+96(SB), Y1, Y1
-	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
-	VADDPS      Y5, Y1, Y1
-	MOVQ        CX, AX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMULPS      tileConstants<>+160(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
-	VADDPS      Y4, Y1, Y1
-	VADDPS      Y5, Y1, Y1
-	ADDQ        R8, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMULPS      tileConstants<>+96(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
-	VSUBPS      Y4, Y1, Y1
-	VADDPS      Y5, Y1, Y1
-	ADDQ        R8, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMULPS      tileConstants<>+192(SB), Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	ADDQ        R8, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMULPS      tileConstants<>+224(SB), Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	ADDQ        R8, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMULPS      tileConstants<>+96(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+128(SB), Y4, Y1
-	VADDPS      Y6, Y1, Y1
-	ADDQ        R8, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMOVUPS     32(SP), Y1
-	VMOVUPS     224(SP), Y2
-	VMOVUPS     416(SP), Y3
-	VMOVUPS     608(SP), Y4
-	VMOVUPS     800(SP), Y5
-	VMOVUPS     992(SP), Y6
-	VMULPS      tileConstants<>+96(SB), Y1, Y1
-	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
-	VADDPS      Y5, Y1, Y1
-	ADDQ        DX, AX
-	MOVQ        AX, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMULPS      tileConstants<>+160(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
-	VADDPS      Y4, Y1, Y1
-	VADDPS      Y5, Y1, Y1
-	ADDQ        R8, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMULPS      tileConstants<>+96(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
-	VSUBPS      Y4, Y1, Y1
-	VADDPS      Y5, Y1, Y1
-	ADDQ        R8, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMULPS      tileConstants<>+192(SB), Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	ADDQ        R8, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMULPS      tileConstants<>+224(SB), Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	ADDQ        R8, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMULPS      tileConstants<>+96(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+128(SB), Y4, Y1
-	VADDPS      Y6, Y1, Y1
-	ADDQ        R8, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMOVUPS     64(SP), Y1
-	VMOVUPS     256(SP), Y2
-	VMOVUPS     448(SP), Y3
-	VMOVUPS     640(SP), Y4
-	VMOVUPS     832(SP), Y5
-	VMOVUPS     1024(SP), Y6
-	VMULPS      tileConstants<>+96(SB), Y1, Y1
-	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
-	VADDPS      Y5, Y1, Y1
-	ADDQ        DX, AX
-	MOVQ        AX, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMULPS      tileConstants<>+160(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
-	VADDPS      Y4, Y1, Y1
-	VADDPS      Y5, Y1, Y1
-	ADDQ        R8, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMULPS      tileConstants<>+96(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
-	VSUBPS      Y4, Y1, Y1
-	VADDPS      Y5, Y1, Y1
-	ADDQ        R8, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMULPS      tileConstants<>+192(SB), Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	ADDQ        R8, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMULPS      tileConstants<>+224(SB), Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	ADDQ        R8, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMULPS      tileConstants<>+96(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+128(SB), Y4, Y1
-	VADDPS      Y6, Y1, Y1
-	ADDQ        R8, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMOVUPS     96(SP), Y1
-	VMOVUPS     288(SP), Y2
-	VMOVUPS     480(SP), Y3
-	VMOVUPS     672(SP), Y4
-	VMOVUPS     864(SP), Y5
-	VMOVUPS     1056(SP), Y6
-	VMULPS      tileConstants<>+96(SB), Y1, Y1
-	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
-	VADDPS      Y5, Y1, Y1
-	ADDQ        DX, AX
-	MOVQ        AX, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMULPS      tileConstants<>+160(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
-	VADDPS      Y4, Y1, Y1
-	VADDPS      Y5, Y1, Y1
-	ADDQ        R8, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMULPS      tileConstants<>+96(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
-	VSUBPS      Y4, Y1, Y1
-	VADDPS      Y5, Y1, Y1
-	ADDQ        R8, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMULPS      tileConstants<>+192(SB), Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	ADDQ        R8, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMULPS      tileConstants<>+224(SB), Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	ADDQ        R8, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMULPS      tileConstants<>+96(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+128(SB), Y4, Y1
-	VADDPS      Y6, Y1, Y1
-	ADDQ        R8, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMOVUPS     128(SP), Y1
-	VMOVUPS     320(SP), Y2
-	VMOVUPS     512(SP), Y3
-	VMOVUPS     704(SP), Y4
-	VMOVUPS     896(SP), Y5
-	VMOVUPS     1088(SP), Y6
-	VMULPS      tileConstants<>+96(SB), Y1, Y1
-	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
-	VADDPS      Y5, Y1, Y1
-	ADDQ        DX, AX
-	MOVQ        AX, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMULPS      tileConstants<>+160(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
-	VADDPS      Y4, Y1, Y1
-	VADDPS      Y5, Y1, Y1
-	ADDQ        R8, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMULPS      tileConstants<>+96(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
-	VSUBPS      Y4, Y1, Y1
-	VADDPS      Y5, Y1, Y1
-	ADDQ        R8, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMULPS      tileConstants<>+192(SB), Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	ADDQ        R8, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMULPS      tileConstants<>+224(SB), Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	ADDQ        R8, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMULPS      tileConstants<>+96(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+128(SB), Y4, Y1
-	VADDPS      Y6, Y1, Y1
-	ADDQ        R8, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMOVUPS     160(SP), Y1
-	VMOVUPS     352(SP), Y2
-	VMOVUPS     544(SP), Y3
-	VMOVUPS     736(SP), Y4
-	VMOVUPS     928(SP), Y5
-	VMOVUPS     1120(SP), Y6
-	VMULPS      tileConstants<>+96(SB), Y1, Y1
-	VFMADD231PS tileConstants<>+128(SB), Y3, Y1
-	VADDPS      Y5, Y1, Y1
-	ADDQ        DX, AX
-	MOVQ        AX, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMULPS      tileConstants<>+160(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
-	VADDPS      Y4, Y1, Y1
-	VADDPS      Y5, Y1, Y1
-	ADDQ        R8, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMULPS      tileConstants<>+96(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+160(SB), Y3, Y1
-	VSUBPS      Y4, Y1, Y1
-	VADDPS      Y5, Y1, Y1
-	ADDQ        R8, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMULPS      tileConstants<>+192(SB), Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	ADDQ        R8, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMULPS      tileConstants<>+224(SB), Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	ADDQ        R8, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMULPS      tileConstants<>+96(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+128(SB), Y4, Y1
-	VADDPS      Y6, Y1, Y1
-	ADDQ        R8, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-
-winogradInput5AVX2done:
-	VZEROUPPER
-	RET
-
-// func winogradGradient5AVX2(n int, dst *float32, pointStride int, phases *float32, phaseStride int, rowStride int, spill bool)
-// Requires: AVX, FMA3
-TEXT ·winogradGradient5AVX2(SB), $384-49
-	MOVQ   n+0(FP), AX
-	MOVQ   dst+8(FP), CX
-	MOVQ   pointStride+16(FP), DX
-	MOVQ   phases+24(FP), BX
-	MOVQ   phaseStride+32(FP), SI
-	SHLQ   $0x02, SI
-	LEAQ   (BX)(SI*1), SI
-	MOVQ   rowStride+40(FP), DI
-	SHLQ   $0x02, DI
-	SHLQ   $0x02, DX
-	IMUL3Q $0x00000006, DX, R8
-	CMPQ   AX, $0x00000008
-	JL     winogradGradient5AVX2few
-
-winogradGradient5AVX2block:
-	XORQ        R9, R9
-	VMOVUPS     (BX)(R9*1), Y0
-	VMOVUPS     (SI)(R9*1), Y1
-	VMULPS      tileConstants<>+256(SB), Y0, Y2
-	VMOVUPS     Y2, (SP)
-	VMULPS      tileConstants<>+288(SB), Y0, Y2
-	VFMADD231PS tileConstants<>+288(SB), Y1, Y2
-	VMOVUPS     Y2, 32(SP)
-	VMULPS      tileConstants<>+288(SB), Y0, Y2
-	VFMADD231PS tileConstants<>+320(SB), Y1, Y2
-	VMOVUPS     Y2, 64(SP)
-	VMULPS      tileConstants<>+352(SB), Y0, Y2
-	VFMADD231PS tileConstants<>+384(SB), Y1, Y2
-	VMOVUPS     Y2, 96(SP)
-	VMULPS      tileConstants<>+352(SB), Y0, Y0
-	VFMADD231PS tileConstants<>+416(SB), Y1, Y0
-	VMOVUPS     Y0, 128(SP)
-	VMOVAPS     Y1, Y0
-	VMOVUPS     Y0, 160(SP)
-	ADDQ        DI, R9
-	VMOVUPS     (BX)(R9*1), Y0
-	VMOVUPS     (SI)(R9*1), Y1
-	VMULPS      tileConstants<>+256(SB), Y0, Y2
-	VMOVUPS     Y2, 192(SP)
-	VMULPS      tileConstants<>+288(SB), Y0, Y2
-	VFMADD231PS tileConstants<>+288(SB), Y1, Y2
-	VMOVUPS     Y2, 224(SP)
-	VMULPS      tileConstants<>+288(SB), Y0, Y2
-	VFMADD231PS tileConstants<>+320(SB), Y1, Y2
-	VMOVUPS     Y2, 256(SP)
-	VMULPS      tileConstants<>+352(SB), Y0, Y2
-	VFMADD231PS tileConstants<>+384(SB), Y1, Y2
-	VMOVUPS     Y2, 288(SP)
-	VMULPS      tileConstants<>+352(SB), Y0, Y0
-	VFMADD231PS tileConstants<>+416(SB), Y1, Y0
-	VMOVUPS     Y0, 320(SP)
-	VMOVAPS     Y1, Y0
-	VMOVUPS     Y0, 352(SP)
-	VMOVUPS     (SP), Y0
-	VMOVUPS     192(SP), Y1
-	VMULPS      tileConstants<>+256(SB), Y0, Y2
-	MOVQ        CX, R9
-	MOVQ        CX, R10
-	VMOVUPS     Y2, (R10)
-	VMULPS      tileConstants<>+288(SB), Y0, Y2
-	VFMADD231PS tileConstants<>+288(SB), Y1, Y2
-	ADDQ        R8, R10
-	VMOVUPS     Y2, (R10)
-	VMULPS      tileConstants<>+288(SB), Y0, Y2
-	VFMADD231PS tileConstants<>+320(SB), Y1, Y2
-	ADDQ        R8, R10
-	VMOVUPS     Y2, (R10)
-	VMULPS      tileConstants<>+352(SB), Y0, Y2
-	VFMADD231PS tileConstants<>+384(SB), Y1, Y2
-	ADDQ        R8, R10
-	VMOVUPS     Y2, (R10)
-	VMULPS      tileConstants<>+352(SB), Y0, Y0
-	VFMADD231PS tileConstants<>+416(SB), Y1, Y0
-	ADDQ        R8, R10
-	VMOVUPS     Y0, (R10)
-	VMOVAPS     Y1, Y0
-	ADDQ        R8, R10
-	VMOVUPS     Y0, (R10)
-	VMOVUPS     32(SP), Y0
-	VMOVUPS     224(SP), Y1
-	VMULPS      tileConstants<>+256(SB), Y0, Y2
-	ADDQ        DX, R9
-	MOVQ        R9, R10
-	VMOVUPS     Y2, (R10)
-	VMULPS      tileConstants<>+288(SB), Y0, Y2
-	VFMADD231PS tileConstants<>+288(SB), Y1, Y2
-	ADDQ        R8, R10
-	VMOVUPS     Y2, (R10)
-	VMULPS      tileConstants<>+288(SB), Y0, Y2
-	VFMADD231PS tileConstants<>+320(SB), Y1, Y2
-	ADDQ        R8, R10
-	VMOVUPS     Y2, (R10)
-	VMULPS      tileConstants<>+352(SB), Y0, Y2
-	VFMADD231PS tileConstants<>+384(SB), Y1, Y2
-	ADDQ        R8, R10
-	VMOVUPS     Y2, (R10)
-	VMULPS      tileConstants<>+352(SB), Y0, Y0
-	VFMADD231PS tileConstants<>+416(SB), Y1, Y0
-	ADDQ        R8, R10
-	VMOVUPS     Y0, (R10)
-	VMOVAPS     Y1, Y0
-	ADDQ        R8, R10
-	VMOVUPS     Y0, (R10)
-	VMOVUPS     64(SP), Y0
-	VMOVUPS     256(SP), Y1
-	VMULPS      tileConstants<>+256(SB), Y0, Y2
-	ADDQ        DX, R9
-	MOVQ        R9, R10
-	VMOVUPS     Y2, (R10)
-	VMULPS      tileConstants<>+288(SB), Y0, Y2
-	VFMADD231PS tileConstants<>+288(SB), Y1, Y2
-	ADDQ        R8, R10
-	VMOVUPS     Y2, (R10)
-	VMULPS      tileConstants<>+288(SB), Y0, Y2
-	VFMADD231PS tileConstants<>+320(SB), Y1, Y2
-	ADDQ        R8, R10
-	VMOVUPS     Y2, (R10)
-	VMULPS      tileConstants<>+352(SB), Y0, Y2
-	VFMADD231PS tileConstants<>+384(SB), Y1, Y2
-	ADDQ        R8, R10
-	VMOVUPS     Y2, (R10)
-	VMULPS      tileConstants<>+352(SB), Y0, Y0
-	VFMADD231PS tileConstants<>+416(SB), Y1, Y0
-	ADDQ        R8, R10
-	VMOVUPS     Y0, (R10)
-	VMOVAPS     Y1, Y0
-	ADDQ        R8, R10
-	VMOVUPS     Y0, (R10)
-	VMOVUPS     96(SP), Y0
-	VMOVUPS     288(SP), Y1
-	VMULPS      tileConstants<>+256(SB), Y0, Y2
-	ADDQ        DX, R9
-	MOVQ        R9, R10
-	VMOVUPS     Y2, (R10)
-	VMULPS      tileConstants<>+288(SB), Y0, Y2
-	VFMADD231PS tileConstants<>+288(SB), Y1, Y2
-	ADDQ        R8, R10
-	VMOVUPS     Y2, (R10)
-	VMULPS      tileConstants<>+288(SB), Y0, Y2
-	VFMADD231PS tileConstants<>+320(SB), Y1, Y2
-	ADDQ        R8, R10
-	VMOVUPS     Y2, (R10)
-	VMULPS      tileConstants<>+352(SB), Y0, Y2
-	VFMADD231PS tileConstants<>+384(SB), Y1, Y2
-	ADDQ        R8, R10
-	VMOVUPS     Y2, (R10)
-	VMULPS      tileConstants<>+352(SB), Y0, Y0
-	VFMADD231PS tileConstants<>+416(SB), Y1, Y0
-	ADDQ        R8, R10
-	VMOVUPS     Y0, (R10)
-	VMOVAPS     Y1, Y0
-	ADDQ        R8, R10
-	VMOVUPS     Y0, (R10)
-	VMOVUPS     128(SP), Y0
-	VMOVUPS     320(SP), Y1
-	VMULPS      tileConstants<>+256(SB), Y0, Y2
-	ADDQ        DX, R9
-	MOVQ        R9, R10
-	VMOVUPS     Y2, (R10)
-	VMULPS      tileConstants<>+288(SB), Y0, Y2
-	VFMADD231PS tileConstants<>+288(SB), Y1, Y2
-	ADDQ        R8, R10
-	VMOVUPS     Y2, (R10)
-	VMULPS      tileConstants<>+288(SB), Y0, Y2
-	VFMADD231PS tileConstants<>+320(SB), Y1, Y2
-	ADDQ        R8, R10
-	VMOVUPS     Y2, (R10)
-	VMULPS      tileConstants<>+352(SB), Y0, Y2
-	VFMADD231PS tileConstants<>+384(SB), Y1, Y2
-	ADDQ        R8, R10
-	VMOVUPS     Y2, (R10)
-	VMULPS      tileConstants<>+352(SB), Y0, Y0
-	VFMADD231PS tileConstants<>+416(SB), Y1, Y0
-	ADDQ        R8, R10
-	VMOVUPS     Y0, (R10)
-	VMOVAPS     Y1, Y0
-	ADDQ        R8, R10
-	VMOVUPS     Y0, (R10)
-	VMOVUPS     160(SP), Y0
-	VMOVUPS     352(SP), Y1
-	VMULPS      tileConstants<>+256(SB), Y0, Y2
-	ADDQ        DX, R9
-	MOVQ        R9, R10
-	VMOVUPS     Y2, (R10)
-	VMULPS      tileConstants<>+288(SB), Y0, Y2
-	VFMADD231PS tileConstants<>+288(SB), Y1, Y2
-	ADDQ        R8, R10
-	VMOVUPS     Y2, (R10)
-	VMULPS      tileConstants<>+288(SB), Y0, Y2
-	VFMADD231PS tileConstants<>+320(SB), Y1, Y2
-	ADDQ        R8, R10
-	VMOVUPS     Y2, (R10)
-	VMULPS      tileConstants<>+352(SB), Y0, Y2
-	VFMADD231PS tileConstants<>+384(SB), Y1, Y2
-	ADDQ        R8, R10
-	VMOVUPS     Y2, (R10)
-	VMULPS      tileConstants<>+352(SB), Y0, Y0
-	VFMADD231PS tileConstants<>+416(SB), Y1, Y0
-	ADDQ        R8, R10
-	VMOVUPS     Y0, (R10)
-	VMOVAPS     Y1, Y0
-	ADDQ        R8, R10
-	VMOVUPS     Y0, (R10)
-	SUBQ        $0x00000008, AX
-	JZ          winogradGradient5AVX2done
-	CMPQ        AX, $0x00000008
-	JGE         winogradGradient5AVX2next
-	MOVQ        $0x00000008, R9
-	SUBQ        AX, R9
-	SHLQ        $0x02, R9
-	SUBQ        R9, CX
-	SUBQ        R9, BX
-	SUBQ        R9, SI
-	MOVQ        $0x00000008, AX
-
-winogradGradient5AVX2next:
-	ADDQ $0x00000020, CX
-	ADDQ $0x00000020, BX
-	ADDQ $0x00000020, SI
-	JMP  winogradGradient5AVX2block
-
-winogradGradient5AVX2few:
-	TESTQ       AX, AX
-	JZ          winogradGradient5AVX2done
-	LEAQ        tailMasks<>+32(SB), R9
-	SHLQ        $0x02, AX
-	SUBQ        AX, R9
-	VMOVUPS     (R9), Y0
-	MOVB        spill+48(FP), AL
-	TESTB       AL, AL
-	JZ          winogradGradient5AVX2masked
-	XORQ        AX, AX
-	VMASKMOVPS  (BX)(AX*1), Y0, Y1
-	VMASKMOVPS  (SI)(AX*1), Y0, Y2
-	VMULPS      tileConstants<>+256(SB), Y1, Y3
-	VMOVUPS     Y3, (SP)
-	VMULPS      tileConstants<>+288(SB), Y1, Y3
-	VFMADD231PS tileConstants<>+288(SB), Y2, Y3
-	VMOVUPS     Y3, 32(SP)
-	VMULPS      tileConstants<>+288(SB), Y1, Y3
-	VFMADD231PS tileConstants<>+320(SB), Y2, Y3
-	VMOVUPS     Y3, 64(SP)
-	VMULPS      tileConstants<>+352(SB), Y1, Y3
-	VFMADD231PS tileConstants<>+384(SB), Y2, Y3
-	VMOVUPS     Y3, 96(SP)
-	VMULPS      tileConstants<>+352(SB), Y1, Y1
-	VFMADD231PS tileConstants<>+416(SB), Y2, Y1
-	VMOVUPS     Y1, 128(SP)
-	VMOVAPS     Y2, Y1
-	VMOVUPS     Y1, 160(SP)
-	ADDQ        DI, AX
-	VMASKMOVPS  (BX)(AX*1), Y0, Y1
-	VMASKMOVPS  (SI)(AX*1), Y0, Y0
-	VMULPS      tileConstants<>+256(SB), Y1, Y2
-	VMOVUPS     Y2, 192(SP)
-	VMULPS      tileConstants<>+288(SB), Y1, Y2
-	VFMADD231PS tileConstants<>+288(SB), Y0, Y2
-	VMOVUPS     Y2, 224(SP)
-	VMULPS      tileConstants<>+288(SB), Y1, Y2
-	VFMADD231PS tileConstants<>+320(SB), Y0, Y2
-	VMOVUPS     Y2, 256(SP)
-	VMULPS      tileConstants<>+352(SB), Y1, Y2
-	VFMADD231PS tileConstants<>+384(SB), Y0, Y2
-	VMOVUPS     Y2, 288(SP)
-	VMULPS      tileConstants<>+352(SB), Y1, Y1
-	VFMADD231PS tileConstants<>+416(SB), Y0, Y1
-	VMOVUPS     Y1, 320(SP)
-	VMOVAPS     Y0, Y0
-	VMOVUPS     Y0, 352(SP)
-	VMOVUPS     (SP), Y0
-	VMOVUPS     192(SP), Y1
-	VMULPS      tileConstants<>+256(SB), Y0, Y2
-	MOVQ        CX, AX
-	VMOVUPS     Y2, (CX)
-	VMULPS      tileConstants<>+288(SB), Y0, Y2
-	VFMADD231PS tileConstants<>+288(SB), Y1, Y2
-	ADDQ        R8, CX
-	VMOVUPS     Y2, (CX)
-	VMULPS      tileConstants<>+288(SB), Y0, Y2
-	VFMADD231PS tileConstants<>+320(SB), Y1, Y2
-	ADDQ        R8, CX
-	VMOVUPS     Y2, (CX)
-	VMULPS      tileConstants<>+352(SB), Y0, Y2
-	VFMADD231PS tileConstants<>+384(SB), Y1, Y2
-	ADDQ        R8, CX
-	VMOVUPS     Y2, (CX)
-	VMULPS      tileConstants<>+352(SB), Y0, Y0
-	VFMADD231PS tileConstants<>+416(SB), Y1, Y0
-	ADDQ        R8, CX
-	VMOVUPS     Y0, (CX)
-	VMOVAPS     Y1, Y0
-	ADDQ        R8, CX
-	VMOVUPS     Y0, (CX)
-	VMOVUPS     32(SP), Y0
-	VMOVUPS     224(SP), Y1
-	VMULPS      tileConstants<>+256(SB), Y0, Y2
-	ADDQ        DX, AX
-	MOVQ        AX, CX
-	VMOVUPS     Y2, (CX)
-	VMULPS      tileConstants<>+288(SB), Y0, Y2
-	VFMADD231PS tileConstants<>+288(SB), Y1, Y2
-	ADDQ        R8, CX
-	VMOVUPS     Y2, (CX)
-	VMULPS      tileConstants<>+288(SB), Y0, Y2
-	VFMADD231PS tileConstants<>+320(SB), Y1, Y2
-	ADDQ        R8, CX
-	VMOVUPS     Y2, (CX)
-	VMULPS      tileConstants<>+352(SB), Y0, Y2
-	VFMADD231PS tileConstants<>+384(SB), Y1, Y2
-	ADDQ        R8, CX
-	VMOVUPS     Y2, (CX)
-	VMULPS      tileConstants<>+352(SB), Y0, Y0
-	VFMADD231PS tileConstants<>+416(SB), Y1, Y0
-	ADDQ        R8, CX
-	VMOVUPS     Y0, (CX)
-	VMOVAPS     Y1, Y0
-	ADDQ        R8, CX
-	VMOVUPS     Y0, (CX)
-	VMOVUPS     64(SP), Y0
-	VMOVUPS     256(SP), Y1
-	VMULPS      tileConstants<>+256(SB), Y0, Y2
-	ADDQ        DX, AX
-	MOVQ        AX, CX
-	VMOVUPS     Y2, (CX)
-	VMULPS      tileConstants<>+288(SB), Y0, Y2
-	VFMADD231PS tileConstants<>+288(SB), Y1, Y2
-	ADDQ        R8, CX
-	VMOVUPS     Y2, (CX)
-	VMULPS      tileConstants<>+288(SB), Y0, Y2
-	VFMADD231PS tileConstants<>+320(SB), Y1, Y2
-	ADDQ        R8, CX
-	VMOVUPS     Y2, (CX)
-	VMULPS      tileConstants<>+352(SB), Y0, Y2
-	VFMADD231PS tileConstants<>+384(SB), Y1, Y2
-	ADDQ        R8, CX
-	VMOVUPS     Y2, (CX)
-	VMULPS      tileConstants<>+352(SB), Y0, Y0
-	VFMADD231PS tileConstants<>+416(SB), Y1, Y0
-	ADDQ        R8, CX
-	VMOVUPS     Y0, (CX)
-	VMOVAPS     Y1, Y0
-	ADDQ        R8, CX
-	VMOVUPS     Y0, (CX)
-	VMOVUPS     96(SP), Y0
-	VMOVUPS     288(SP), Y1
-	VMULPS      tileConstants<>+256(SB), Y0, Y2
-	ADDQ        DX, AX
-	MOVQ        AX, CX
-	VMOVUPS     Y2, (CX)
-	VMULPS      tileConstants<>+288(SB), Y0, Y2
-	VFMADD231PS tileConstants<>+288(SB), Y1, Y2
-	ADDQ        R8, CX
-	VMOVUPS     Y2, (CX)
-	VMULPS      tileConstants<>+288(SB), Y0, Y2
-	VFMADD231PS tileConstants<>+320(SB), Y1, Y2
-	ADDQ        R8, CX
-	VMOVUPS     Y2, (CX)
-	VMULPS      tileConstants<>+352(SB), Y0, Y2
-	VFMADD231PS tileConstants<>+384(SB), Y1, Y2
-	ADDQ        R8, CX
-	VMOVUPS     Y2, (CX)
-	VMULPS      tileConstants<>+352(SB), Y0, Y0
-	VFMADD231PS tileConstants<>+416(SB), Y1, Y0
-	ADDQ        R8, CX
-	VMOVUPS     Y0, (CX)
-	VMOVAPS     Y1, Y0
-	ADDQ        R8, CX
-	VMOVUPS     Y0, (CX)
-	VMOVUPS     128(SP), Y0
-	VMOVUPS     320(SP), Y1
-	VMULPS      tileConstants<>+256(SB), Y0, Y2
-	ADDQ        DX, AX
-	MOVQ        AX, CX
-	VMOVUPS     Y2, (CX)
-	VMULPS      tileConstants<>+288(SB), Y0, Y2
-	VFMADD231PS tileConstants<>+288(SB), Y1, Y2
-	ADDQ        R8, CX
-	VMOVUPS     Y2, (CX)
-	VMULPS      tileConstants<>+288(SB), Y0, Y2
-	VFMADD231PS tileConstants<>+320(SB), Y1, Y2
-	ADDQ        R8, CX
-	VMOVUPS     Y2, (CX)
-	VMULPS      tileConstants<>+352(SB), Y0, Y2
-	VFMADD231PS tileConstants<>+384(SB), Y1, Y2
-	ADDQ        R8, CX
-	VMOVUPS     Y2, (CX)
-	VMULPS      tileConstants<>+352(SB), Y0, Y0
-	VFMADD231PS tileConstants<>+416(SB), Y1, Y0
-	ADDQ        R8, CX
-	VMOVUPS     Y0, (CX)
-	VMOVAPS     Y1, Y0
-	ADDQ        R8, CX
-	VMOVUPS     Y0, (CX)
-	VMOVUPS     160(SP), Y0
-	VMOVUPS     352(SP), Y1
-	VMULPS      tileConstants<>+256(SB), Y0, Y2
-	ADDQ        DX, AX
-	MOVQ        AX, CX
-	VMOVUPS     Y2, (CX)
-	VMULPS      tileConstants<>+288(SB), Y0, Y2
-	VFMADD231PS tileConstants<>+288(SB), Y1, Y2
-	ADDQ        R8, CX
-	VMOVUPS     Y2, (CX)
-	VMULPS      tileConstants<>+288(SB), Y0, Y2
-	VFMADD231PS tileConstants<>+320(SB), Y1, Y2
-	ADDQ        R8, CX
-	VMOVUPS     Y2, (CX)
-	VMULPS      tileConstants<>+352(SB), Y0, Y2
-	VFMADD231PS tileConstants<>+384(SB), Y1, Y2
-	ADDQ        R8, CX
-	VMOVUPS     Y2, (CX)
-	VMULPS      tileConstants<>+352(SB), Y0, Y0
-	VFMADD231PS tileConstants<>+416(SB), Y1, Y0
-	ADDQ        R8, CX
-	VMOVUPS     Y0, (CX)
-	VMOVAPS     Y1, Y0
-	ADDQ        R8, CX
-	VMOVUPS     Y0, (CX)
-	JMP         winogradGradient5AVX2done
-
-winogradGradient5AVX2masked:
-	XORQ        AX, AX
-	VMASKMOVPS  (BX)(AX*1), Y0, Y1
-	VMASKMOVPS  (SI)(AX*1), Y0, Y2
-	VMULPS      tileConstants<>+256(SB), Y1, Y3
-	VMOVUPS     Y3, (SP)
-	VMULPS      tileConstants<>+288(SB), Y1, Y3
-	VFMADD231PS tileConstants<>+288(SB), Y2, Y3
-	VMOVUPS     Y3, 32(SP)
-	VMULPS      tileConstants<>+288(SB), Y1, Y3
-	VFMADD231PS tileConstants<>+320(SB), Y2, Y3
-	VMOVUPS     Y3, 64(SP)
-	VMULPS      tileConstants<>+352(SB), Y1, Y3
-	VFMADD231PS tileConstants<>+384(SB), Y2, Y3
-	VMOVUPS     Y3, 96(SP)
-	VMULPS      tileConstants<>+352(SB), Y1, Y1
-	VFMADD231PS tileConstants<>+416(SB), Y2, Y1
-	VMOVUPS     Y1, 128(SP)
-	VMOVAPS     Y2, Y1
-	VMOVUPS     Y1, 160(SP)
-	ADDQ        DI, AX
-	VMASKMOVPS  (BX)(AX*1), Y0, Y1
-	VMASKMOVPS  (SI)(AX*1), Y0, Y2
-	VMULPS      tileConstants<>+256(SB), Y1, Y3
-	VMOVUPS     Y3, 192(SP)
-	VMULPS      tileConstants<>+288(SB), Y1, Y3
-	VFMADD231PS tileConstants<>+288(SB), Y2, Y3
-	VMOVUPS     Y3, 224(SP)
-	VMULPS      tileConstants<>+288(SB), Y1, Y3
-	VFMADD231PS tileConstants<>+320(SB), Y2, Y3
-	VMOVUPS     Y3, 256(SP)
-	VMULPS      tileConstants<>+352(SB), Y1, Y3
-	VFMADD231PS tileConstants<>+384(SB), Y2, Y3
-	VMOVUPS     Y3, 288(SP)
-	VMULPS      tileConstants<>+352(SB), Y1, Y1
-	VFMADD231PS tileConstants<>+416(SB), Y2, Y1
-	VMOVUPS     Y1, 320(SP)
-	VMOVAPS     Y2, Y1
-	VMOVUPS     Y1, 352(SP)
-	VMOVUPS     (SP), Y1
-	VMOVUPS     192(SP), Y2
-	VMULPS      tileConstants<>+256(SB), Y1, Y3
-	MOVQ        CX, AX
-	VMASKMOVPS  Y3, Y0, (CX)
-	VMULPS      tileConstants<>+288(SB), Y1, Y3
-	VFMADD231PS tileConstants<>+288(SB), Y2, Y3
-	ADDQ        R8, CX
-	VMASKMOVPS  Y3, Y0, (CX)
-	VMULPS      tileConstants<>+288(SB), Y1, Y3
-	VFMADD231PS tileConstants<>+320(SB), Y2, Y3
-	ADDQ        R8, CX
-	VMASKMOVPS  Y3, Y0, (CX)
-	VMULPS      tileConstants<>+352(SB), Y1, Y3
-	VFMADD231PS tileConstants<>+384(SB), Y2, Y3
-	ADDQ        R8, CX
-	VMASKMOVPS  Y3, Y0, (CX)
-	VMULPS      tileConstants<>+352(SB), Y1, Y1
-	VFMADD231PS tileConstants<>+416(SB), Y2, Y1
-	ADDQ        R8, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMOVAPS     Y2, Y1
-	ADDQ        R8, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMOVUPS     32(SP), Y1
-	VMOVUPS     224(SP), Y2
-	VMULPS      tileConstants<>+256(SB), Y1, Y3
-	ADDQ        DX, AX
-	MOVQ        AX, CX
-	VMASKMOVPS  Y3, Y0, (CX)
-	VMULPS      tileConstants<>+288(SB), Y1, Y3
-	VFMADD231PS tileConstants<>+288(SB), Y2, Y3
-	ADDQ        R8, CX
-	VMASKMOVPS  Y3, Y0, (CX)
-	VMULPS      tileConstants<>+288(SB), Y1, Y3
-	VFMADD231PS tileConstants<>+320(SB), Y2, Y3
-	ADDQ        R8, CX
-	VMASKMOVPS  Y3, Y0, (CX)
-	VMULPS      tileConstants<>+352(SB), Y1, Y3
-	VFMADD231PS tileConstants<>+384(SB), Y2, Y3
-	ADDQ        R8, CX
-	VMASKMOVPS  Y3, Y0, (CX)
-	VMULPS      tileConstants<>+352(SB), Y1, Y1
-	VFMADD231PS tileConstants<>+416(SB), Y2, Y1
-	ADDQ        R8, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMOVAPS     Y2, Y1
-	ADDQ        R8, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMOVUPS     64(SP), Y1
-	VMOVUPS     256(SP), Y2
-	VMULPS      tileConstants<>+256(SB), Y1, Y3
-	ADDQ        DX, AX
-	MOVQ        AX, CX
-	VMASKMOVPS  Y3, Y0, (CX)
-	VMULPS      tileConstants<>+288(SB), Y1, Y3
-	VFMADD231PS tileConstants<>+288(SB), Y2, Y3
-	ADDQ        R8, CX
-	VMASKMOVPS  Y3, Y0, (CX)
-	VMULPS      tileConstants<>+288(SB), Y1, Y3
-	VFMADD231PS tileConstants<>+320(SB), Y2, Y3
-	ADDQ        R8, CX
-	VMASKMOVPS  Y3, Y0, (CX)
-	VMULPS      tileConstants<>+352(SB), Y1, Y3
-	VFMADD231PS tileConstants<>+384(SB), Y2, Y3
-	ADDQ        R8, CX
-	VMASKMOVPS  Y3, Y0, (CX)
-	VMULPS      tileConstants<>+352(SB), Y1, Y1
-	VFMADD231PS tileConstants<>+416(SB), Y2, Y1
-	ADDQ        R8, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMOVAPS     Y2, Y1
-	ADDQ        R8, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMOVUPS     96(SP), Y1
-	VMOVUPS     288(SP), Y2
-	VMULPS      tileConstants<>+256(SB), Y1, Y3
-	ADDQ        DX, AX
-	MOVQ        AX, CX
-	VMASKMOVPS  Y3, Y0, (CX)
-	VMULPS      tileConstants<>+288(SB), Y1, Y3
-	VFMADD231PS tileConstants<>+288(SB), Y2, Y3
-	ADDQ        R8, CX
-	VMASKMOVPS  Y3, Y0, (CX)
-	VMULPS      tileConstants<>+288(SB), Y1, Y3
-	VFMADD231PS tileConstants<>+320(SB), Y2, Y3
-	ADDQ        R8, CX
-	VMASKMOVPS  Y3, Y0, (CX)
-	VMULPS      tileConstants<>+352(SB), Y1, Y3
-	VFMADD231PS tileConstants<>+384(SB), Y2, Y3
-	ADDQ        R8, CX
-	VMASKMOVPS  Y3, Y0, (CX)
-	VMULPS      tileConstants<>+352(SB), Y1, Y1
-	VFMADD231PS tileConstants<>+416(SB), Y2, Y1
-	ADDQ        R8, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMOVAPS     Y2, Y1
-	ADDQ        R8, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMOVUPS     128(SP), Y1
-	VMOVUPS     320(SP), Y2
-	VMULPS      tileConstants<>+256(SB), Y1, Y3
-	ADDQ        DX, AX
-	MOVQ        AX, CX
-	VMASKMOVPS  Y3, Y0, (CX)
-	VMULPS      tileConstants<>+288(SB), Y1, Y3
-	VFMADD231PS tileConstants<>+288(SB), Y2, Y3
-	ADDQ        R8, CX
-	VMASKMOVPS  Y3, Y0, (CX)
-	VMULPS      tileConstants<>+288(SB), Y1, Y3
-	VFMADD231PS tileConstants<>+320(SB), Y2, Y3
-	ADDQ        R8, CX
-	VMASKMOVPS  Y3, Y0, (CX)
-	VMULPS      tileConstants<>+352(SB), Y1, Y3
-	VFMADD231PS tileConstants<>+384(SB), Y2, Y3
-	ADDQ        R8, CX
-	VMASKMOVPS  Y3, Y0, (CX)
-	VMULPS      tileConstants<>+352(SB), Y1, Y1
-	VFMADD231PS tileConstants<>+416(SB), Y2, Y1
-	ADDQ        R8, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMOVAPS     Y2, Y1
-	ADDQ        R8, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMOVUPS     160(SP), Y1
-	VMOVUPS     352(SP), Y2
-	VMULPS      tileConstants<>+256(SB), Y1, Y3
-	ADDQ        DX, AX
-	MOVQ        AX, CX
-	VMASKMOVPS  Y3, Y0, (CX)
-	VMULPS      tileConstants<>+288(SB), Y1, Y3
-	VFMADD231PS tileConstants<>+288(SB), Y2, Y3
-	ADDQ        R8, CX
-	VMASKMOVPS  Y3, Y0, (CX)
-	VMULPS      tileConstants<>+288(SB), Y1, Y3
-	VFMADD231PS tileConstants<>+320(SB), Y2, Y3
-	ADDQ        R8, CX
-	VMASKMOVPS  Y3, Y0, (CX)
-	VMULPS      tileConstants<>+352(SB), Y1, Y3
-	VFMADD231PS tileConstants<>+384(SB), Y2, Y3
-	ADDQ        R8, CX
-	VMASKMOVPS  Y3, Y0, (CX)
-	VMULPS      tileConstants<>+352(SB), Y1, Y1
-	VFMADD231PS tileConstants<>+416(SB), Y2, Y1
-	ADDQ        R8, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMOVAPS     Y2, Y1
-	ADDQ        R8, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-
-winogradGradient5AVX2done:
-	VZEROUPPER
-	RET
-
-// func winogradInput4x3AVX2(n int, dst *float32, pointStride int, phases *float32, phaseStride int, rowStride int, spill bool)
-// Requires: AVX, FMA3
-TEXT ·winogradInput4x3AVX2(SB), $1152-49
-	MOVQ   n+0(FP), AX
-	MOVQ   dst+8(FP), CX
-	MOVQ   pointStride+16(FP), DX
-	MOVQ   phases+24(FP), BX
-	MOVQ   phaseStride+32(FP), SI
-	SHLQ   $0x02, SI
-	LEAQ   (BX)(SI*1), DI
-	LEAQ   (DI)(SI*1), R8
-	LEAQ   (R8)(SI*1), SI
-	MOVQ   rowStride+40(FP), R9
-	SHLQ   $0x02, R9
-	SHLQ   $0x02, DX
-	IMUL3Q $0x00000006, DX, R10
-	CMPQ   AX, $0x00000008
-	JL     winogradInput4x3AVX2few
-
-winogradInput4x3AVX2block:
-	XORQ        R11, R11
-	VMOVUPS     (BX)(R11*1), Y0
-	VMOVUPS     (DI)(R11*1), Y1
-	VMOVUPS     (R8)(R11*1), Y2
-	VMOVUPS     (SI)(R11*1), Y3
-	VMOVUPS     4(BX)(R11*1), Y4
-	VMOVUPS     4(DI)(R11*1), Y5
-	VMOVAPS     Y0, Y0
-	VFMADD231PS tileConstants<>+448(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y2, Y0
-	VFMADD231PS tileConstants<>+480(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, (SP)
-	VMULPS      tileConstants<>+0(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+32(SB), Y2, Y0
-	VFMADD231PS tileConstants<>+512(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, 32(SP)
-	VMOVAPS     Y1, Y0
-	VFMADD231PS tileConstants<>+544(SB), Y2, Y0
-	VFMADD231PS tileConstants<>+32(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, 64(SP)
-	VMULPS      tileConstants<>+192(SB), Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, 96(SP)
-	VMULPS      tileConstants<>+32(SB), Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+64(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, 128(SP)
-	VMOVAPS     Y1, Y0
-	VFMADD231PS tileConstants<>+448(SB), Y2, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
-	VFMADD231PS tileConstants<>+480(SB), Y4, Y0
-	VADDPS      Y5, Y0, Y0
-	VMOVUPS     Y0, 160(SP)
-	ADDQ        R9, R11
-	VMOVUPS     (BX)(R11*1), Y0
-	VMOVUPS     (DI)(R11*1), Y1
-	VMOVUPS     (R8)(R11*1), Y2
-	VMOVUPS     (SI)(R11*1), Y3
-	VMOVUPS     4(BX)(R11*1), Y4
-	VMOVUPS     4(DI)(R11*1), Y5
-	VMOVAPS     Y0, Y0
-	VFMADD231PS tileConstants<>+448(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y2, Y0
-	VFMADD231PS tileConstants<>+480(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, 192(SP)
-	VMULPS      tileConstants<>+0(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+32(SB), Y2, Y0
-	VFMADD231PS tileConstants<>+512(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, 224(SP)
-	VMOVAPS     Y1, Y0
-	VFMADD231PS tileConstants<>+544(SB), Y2, Y0
-	VFMADD231PS tileConstants<>+32(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, 256(SP)
-	VMULPS      tileConstants<>+192(SB), Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, 288(SP)
-	VMULPS      tileConstants<>+32(SB), Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+64(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, 320(SP)
-	VMOVAPS     Y1, Y0
-	VFMADD231PS tileConstants<>+448(SB), Y2, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
-	VFMADD231PS tileConstants<>+480(SB), Y4, Y0
-	VADDPS      Y5, Y0, Y0
-	VMOVUPS     Y0, 352(SP)
-	ADDQ        R9, R11
-	VMOVUPS     (BX)(R11*1), Y0
-	VMOVUPS     (DI)(R11*1), Y1
-	VMOVUPS     (R8)(R11*1), Y2
-	VMOVUPS     (SI)(R11*1), Y3
-	VMOVUPS     4(BX)(R11*1), Y4
-	VMOVUPS     4(DI)(R11*1), Y5
-	VMOVAPS     Y0, Y0
-	VFMADD231PS tileConstants<>+448(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y2, Y0
-	VFMADD231PS tileConstants<>+480(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, 384(SP)
-	VMULPS      tileConstants<>+0(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+32(SB), Y2, Y0
-	VFMADD231PS tileConstants<>+512(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, 416(SP)
-	VMOVAPS     Y1, Y0
-	VFMADD231PS tileConstants<>+544(SB), Y2, Y0
-	VFMADD231PS tileConstants<>+32(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, 448(SP)
-	VMULPS      tileConstants<>+192(SB), Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, 480(SP)
-	VMULPS      tileConstants<>+32(SB), Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+64(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, 512(SP)
-	VMOVAPS     Y1, Y0
-	VFMADD231PS tileConstants<>+448(SB), Y2, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
-	VFMADD231PS tileConstants<>+480(SB), Y4, Y0
-	VADDPS      Y5, Y0, Y0
-	VMOVUPS     Y0, 544(SP)
-	ADDQ        R9, R11
-	VMOVUPS     (BX)(R11*1), Y0
-	VMOVUPS     (DI)(R11*1), Y1
-	VMOVUPS     (R8)(R11*1), Y2
-	VMOVUPS     (SI)(R11*1), Y3
-	VMOVUPS     4(BX)(R11*1), Y4
-	VMOVUPS     4(DI)(R11*1), Y5
-	VMOVAPS     Y0, Y0
-	VFMADD231PS tileConstants<>+448(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y2, Y0
-	VFMADD231PS tileConstants<>+480(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, 576(SP)
-	VMULPS      tileConstants<>+0(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+32(SB), Y2, Y0
-	VFMADD231PS tileConstants<>+512(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, 608(SP)
-	VMOVAPS     Y1, Y0
-	VFMADD231PS tileConstants<>+544(SB), Y2, Y0
-	VFMADD231PS tileConstants<>+32(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, 640(SP)
-	VMULPS      tileConstants<>+192(SB), Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, 672(SP)
-	VMULPS      tileConstants<>+32(SB), Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+64(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, 704(SP)
-	VMOVAPS     Y1, Y0
-	VFMADD231PS tileConstants<>+448(SB), Y2, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
-	VFMADD231PS tileConstants<>+480(SB), Y4, Y0
-	VADDPS      Y5, Y0, Y0
-	VMOVUPS     Y0, 736(SP)
-	ADDQ        R9, R11
-	VMOVUPS     (BX)(R11*1), Y0
-	VMOVUPS     (DI)(R11*1), Y1
-	VMOVUPS     (R8)(R11*1), Y2
-	VMOVUPS     (SI)(R11*1), Y3
-	VMOVUPS     4(BX)(R11*1), Y4
-	VMOVUPS     4(DI)(R11*1), Y5
-	VMOVAPS     Y0, Y0
-	VFMADD231PS tileConstants<>+448(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y2, Y0
-	VFMADD231PS tileConstants<>+480(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, 768(SP)
-	VMULPS      tileConstants<>+0(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+32(SB), Y2, Y0
-	VFMADD231PS tileConstants<>+512(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, 800(SP)
-	VMOVAPS     Y1, Y0
-	VFMADD231PS tileConstants<>+544(SB), Y2, Y0
-	VFMADD231PS tileConstants<>+32(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, 832(SP)
-	VMULPS      tileConstants<>+192(SB), Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, 864(SP)
-	VMULPS      tileConstants<>+32(SB), Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+64(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, 896(SP)
-	VMOVAPS     Y1, Y0
-	VFMADD231PS tileConstants<>+448(SB), Y2, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
-	VFMADD231PS tileConstants<>+480(SB), Y4, Y0
-	VADDPS      Y5, Y0, Y0
-	VMOVUPS     Y0, 928(SP)
-	ADDQ        R9, R11
-	VMOVUPS     (BX)(R11*1), Y0
-	VMOVUPS     (DI)(R11*1), Y1
-	VMOVUPS     (R8)(R11*1), Y2
-	VMOVUPS     (SI)(R11*1), Y3
-	VMOVUPS     4(BX)(R11*1), Y4
-	VMOVUPS     4(DI)(R11*1), Y5
-	VMOVAPS     Y0, Y0
-	VFMADD231PS tileConstants<>+448(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y2, Y0
-	VFMADD231PS tileConstants<>+480(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, 960(SP)
-	VMULPS      tileConstants<>+0(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+32(SB), Y2, Y0
-	VFMADD231PS tileConstants<>+512(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, 992(SP)
-	VMOVAPS     Y1, Y0
-	VFMADD231PS tileConstants<>+544(SB), Y2, Y0
-	VFMADD231PS tileConstants<>+32(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, 1024(SP)
-	VMULPS      tileConstants<>+192(SB), Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, 1056(SP)
-	VMULPS      tileConstants<>+32(SB), Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+64(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, 1088(SP)
-	VMOVAPS     Y1, Y0
-	VFMADD231PS tileConstants<>+448(SB), Y2, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
-	VFMADD231PS tileConstants<>+480(SB), Y4, Y0
-	VADDPS      Y5, Y0, Y0
-	VMOVUPS     Y0, 1120(SP)
-	VMOVUPS     (SP), Y0
-	VMOVUPS     192(SP), Y1
-	VMOVUPS     384(SP), Y2
-	VMOVUPS     576(SP), Y3
-	VMOVUPS     768(SP), Y4
-	VMOVUPS     960(SP), Y5
-	VMOVAPS     Y0, Y0
-	VFMADD231PS tileConstants<>+448(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y2, Y0
-	VFMADD231PS tileConstants<>+480(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	MOVQ        CX, R11
-	MOVQ        CX, R12
-	VMOVUPS     Y0, (R12)
-	VMULPS      tileConstants<>+0(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+32(SB), Y2, Y0
-	VFMADD231PS tileConstants<>+512(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R10, R12
-	VMOVUPS     Y0, (R12)
-	VMOVAPS     Y1, Y0
-	VFMADD231PS tileConstants<>+544(SB), Y2, Y0
-	VFMADD231PS tileConstants<>+32(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R10, R12
-	VMOVUPS     Y0, (R12)
-	VMULPS      tileConstants<>+192(SB), Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R10, R12
-	VMOVUPS     Y0, (R12)
-	VMULPS      tileConstants<>+32(SB), Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+64(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R10, R12
-	VMOVUPS     Y0, (R12)
-	VMOVAPS     Y1, Y0
-	VFMADD231PS tileConstants<>+448(SB), Y2, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
-	VFMADD231PS tileConstants<>+480(SB), Y4, Y0
-	VADDPS      Y5, Y0, Y0
-	ADDQ        R10, R12
-	VMOVUPS     Y0, (R12)
-	VMOVUPS     32(SP), Y0
-	VMOVUPS     224(SP), Y1
-	VMOVUPS     416(SP), Y2
-	VMOVUPS     608(SP), Y3
-	VMOVUPS     800(SP), Y4
-	VMOVUPS     992(SP), Y5
-	VMOVAPS     Y0, Y0
-	VFMADD231PS tileConstants<>+448(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y2, Y0
-	VFMADD231PS tileConstants<>+480(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        DX, R11
-	MOVQ        R11, R12
-	VMOVUPS     Y0, (R12)
-	VMULPS      tileConstants<>+0(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+32(SB), Y2, Y0
-	VFMADD231PS tileConstants<>+512(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R10, R12
-	VMOVUPS     Y0, (R12)
-	VMOVAPS     Y1, Y0
-	VFMADD231PS tileConstants<>+544(SB), Y2, Y0
-	VFMADD231PS tileConstants<>+32(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R10, R12
-	VMOVUPS     Y0, (R12)
-	VMULPS      tileConstants<>+192(SB), Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R10, R12
-	VMOVUPS     Y0, (R12)
-	VMULPS      tileConstants<>+32(SB), Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+64(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R10, R12
-	VMOVUPS     Y0, (R12)
-	VMOVAPS     Y1, Y0
-	VFMADD231PS tileConstants<>+448(SB), Y2, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
-	VFMADD231PS tileConstants<>+480(SB), Y4, Y0
-	VADDPS      Y5, Y0, Y0
-	ADDQ        R10, R12
-	VMOVUPS     Y0, (R12)
-	VMOVUPS     64(SP), Y0
-	VMOVUPS     256(SP), Y1
-	VMOVUPS     448(SP), Y2
-	VMOVUPS     640(SP), Y3
-	VMOVUPS     832(SP), Y4
-	VMOVUPS     1024(SP), Y5
-	VMOVAPS     Y0, Y0
-	VFMADD231PS tileConstants<>+448(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y2, Y0
-	VFMADD231PS tileConstants<>+480(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        DX, R11
-	MOVQ        R11, R12
-	VMOVUPS     Y0, (R12)
-	VMULPS      tileConstants<>+0(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+32(SB), Y2, Y0
-	VFMADD231PS tileConstants<>+512(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R10, R12
-	VMOVUPS     Y0, (R12)
-	VMOVAPS     Y1, Y0
-	VFMADD231PS tileConstants<>+544(SB), Y2, Y0
-	VFMADD231PS tileConstants<>+32(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R10, R12
-	VMOVUPS     Y0, (R12)
-	VMULPS      tileConstants<>+192(SB), Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R10, R12
-	VMOVUPS     Y0, (R12)
-	VMULPS      tileConstants<>+32(SB), Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+64(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R10, R12
-	VMOVUPS     Y0, (R12)
-	VMOVAPS     Y1, Y0
-	VFMADD231PS tileConstants<>+448(SB), Y2, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
-	VFMADD231PS tileConstants<>+480(SB), Y4, Y0
-	VADDPS      Y5, Y0, Y0
-	ADDQ        R10, R12
-	VMOVUPS     Y0, (R12)
-	VMOVUPS     96(SP), Y0
-	VMOVUPS     288(SP), Y1
-	VMOVUPS     480(SP), Y2
-	VMOVUPS     672(SP), Y3
-	VMOVUPS     864(SP), Y4
-	VMOVUPS     1056(SP), Y5
-	VMOVAPS     Y0, Y0
-	VFMADD231PS tileConstants<>+448(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y2, Y0
-	VFMADD231PS tileConstants<>+480(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        DX, R11
-	MOVQ        R11, R12
-	VMOVUPS     Y0, (R12)
-	VMULPS      tileConstants<>+0(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+32(SB), Y2, Y0
-	VFMADD231PS tileConstants<>+512(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R10, R12
-	VMOVUPS     Y0, (R12)
-	VMOVAPS     Y1, Y0
-	VFMADD231PS tileConstants<>+544(SB), Y2, Y0
-	VFMADD231PS tileConstants<>+32(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R10, R12
-	VMOVUPS     Y0, (R12)
-	VMULPS      tileConstants<>+192(SB), Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R10, R12
-	VMOVUPS     Y0, (R12)
-	VMULPS      tileConstants<>+32(SB), Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+64(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R10, R12
-	VMOVUPS     Y0, (R12)
-	VMOVAPS     Y1, Y0
-	VFMADD231PS tileConstants<>+448(SB), Y2, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
-	VFMADD231PS tileConstants<>+480(SB), Y4, Y0
-	VADDPS      Y5, Y0, Y0
-	ADDQ        R10, R12
-	VMOVUPS     Y0, (R12)
-	VMOVUPS     128(SP), Y0
-	VMOVUPS     320(SP), Y1
-	VMOVUPS     512(SP), Y2
-	VMOVUPS     704(SP), Y3
-	VMOVUPS     896(SP), Y4
-	VMOVUPS     1088(SP), Y5
-	VMOVAPS     Y0, Y0
-	VFMADD231PS tileConstants<>+448(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y2, Y0
-	VFMADD231PS tileConstants<>+480(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        DX, R11
-	MOVQ        R11, R12
-	VMOVUPS     Y0, (R12)
-	VMULPS      tileConstants<>+0(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+32(SB), Y2, Y0
-	VFMADD231PS tileConstants<>+512(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R10, R12
-	VMOVUPS     Y0, (R12)
-	VMOVAPS     Y1, Y0
-	VFMADD231PS tileConstants<>+544(SB), Y2, Y0
-	VFMADD231PS tileConstants<>+32(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R10, R12
-	VMOVUPS     Y0, (R12)
-	VMULPS      tileConstants<>+192(SB), Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R10, R12
-	VMOVUPS     Y0, (R12)
-	VMULPS      tileConstants<>+32(SB), Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+64(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R10, R12
-	VMOVUPS     Y0, (R12)
-	VMOVAPS     Y1, Y0
-	VFMADD231PS tileConstants<>+448(SB), Y2, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
-	VFMADD231PS tileConstants<>+480(SB), Y4, Y0
-	VADDPS      Y5, Y0, Y0
-	ADDQ        R10, R12
-	VMOVUPS     Y0, (R12)
-	VMOVUPS     160(SP), Y0
-	VMOVUPS     352(SP), Y1
-	VMOVUPS     544(SP), Y2
-	VMOVUPS     736(SP), Y3
-	VMOVUPS     928(SP), Y4
-	VMOVUPS     1120(SP), Y5
-	VMOVAPS     Y0, Y0
-	VFMADD231PS tileConstants<>+448(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y2, Y0
-	VFMADD231PS tileConstants<>+480(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        DX, R11
-	MOVQ        R11, R12
-	VMOVUPS     Y0, (R12)
-	VMULPS      tileConstants<>+0(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+32(SB), Y2, Y0
-	VFMADD231PS tileConstants<>+512(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R10, R12
-	VMOVUPS     Y0, (R12)
-	VMOVAPS     Y1, Y0
-	VFMADD231PS tileConstants<>+544(SB), Y2, Y0
-	VFMADD231PS tileConstants<>+32(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R10, R12
-	VMOVUPS     Y0, (R12)
-	VMULPS      tileConstants<>+192(SB), Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R10, R12
-	VMOVUPS     Y0, (R12)
-	VMULPS      tileConstants<>+32(SB), Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+64(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R10, R12
-	VMOVUPS     Y0, (R12)
-	VMOVAPS     Y1, Y0
-	VFMADD231PS tileConstants<>+448(SB), Y2, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
-	VFMADD231PS tileConstants<>+480(SB), Y4, Y0
-	VADDPS      Y5, Y0, Y0
-	ADDQ        R10, R12
-	VMOVUPS     Y0, (R12)
-	SUBQ        $0x00000008, AX
-	JZ          winogradInput4x3AVX2done
-	CMPQ        AX, $0x00000008
-	JGE         winogradInput4x3AVX2next
-	MOVQ        $0x00000008, R11
-	SUBQ        AX, R11
-	SHLQ        $0x02, R11
-	SUBQ        R11, CX
-	SUBQ        R11, BX
-	SUBQ        R11, DI
-	SUBQ        R11, R8
-	SUBQ        R11, SI
-	MOVQ        $0x00000008, AX
-
-winogradInput4x3AVX2next:
-	ADDQ $0x00000020, CX
-	ADDQ $0x00000020, BX
-	ADDQ $0x00000020, DI
-	ADDQ $0x00000020, R8
-	ADDQ $0x00000020, SI
-	JMP  winogradInput4x3AVX2block
-
-winogradInput4x3AVX2few:
-	TESTQ       AX, AX
-	JZ          winogradInput4x3AVX2done
-	LEAQ        tailMasks<>+32(SB), R11
-	SHLQ        $0x02, AX
-	SUBQ        AX, R11
-	VMOVUPS     (R11), Y0
-	MOVB        spill+48(FP), AL
-	TESTB       AL, AL
-	JZ          winogradInput4x3AVX2masked
-	XORQ        AX, AX
-	VMASKMOVPS  (BX)(AX*1), Y0, Y1
-	VMASKMOVPS  (DI)(AX*1), Y0, Y2
-	VMASKMOVPS  (R8)(AX*1), Y0, Y3
-	VMASKMOVPS  (SI)(AX*1), Y0, Y4
-	VMASKMOVPS  4(BX)(AX*1), Y0, Y5
-	VMASKMOVPS  4(DI)(AX*1), Y0, Y6
-	VMOVAPS     Y1, Y1
-	VFMADD231PS tileConstants<>+448(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y3, Y1
-	VFMADD231PS tileConstants<>+480(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, (SP)
-	VMULPS      tileConstants<>+0(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+32(SB), Y3, Y1
-	VFMADD231PS tileConstants<>+512(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 32(SP)
-	VMOVAPS     Y2, Y1
-	VFMADD231PS tileConstants<>+544(SB), Y3, Y1
-	VFMADD231PS tileConstants<>+32(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 64(SP)
-	VMULPS      tileConstants<>+192(SB), Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 96(SP)
-	VMULPS      tileConstants<>+32(SB), Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+64(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 128(SP)
-	VMOVAPS     Y2, Y1
-	VFMADD231PS tileConstants<>+448(SB), Y3, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
-	VFMADD231PS tileConstants<>+480(SB), Y5, Y1
-	VADDPS      Y6, Y1, Y1
-	VMOVUPS     Y1, 160(SP)
-	ADDQ        R9, AX
-	VMASKMOVPS  (BX)(AX*1), Y0, Y1
-	VMASKMOVPS  (DI)(AX*1), Y0, Y2
-	VMASKMOVPS  (R8)(AX*1), Y0, Y3
-	VMASKMOVPS  (SI)(AX*1), Y0, Y4
-	VMASKMOVPS  4(BX)(AX*1), Y0, Y5
-	VMASKMOVPS  4(DI)(AX*1), Y0, Y6
-	VMOVAPS     Y1, Y1
-	VFMADD231PS tileConstants<>+448(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y3, Y1
-	VFMADD231PS tileConstants<>+480(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 192(SP)
-	VMULPS      tileConstants<>+0(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+32(SB), Y3, Y1
-	VFMADD231PS tileConstants<>+512(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 224(SP)
-	VMOVAPS     Y2, Y1
-	VFMADD231PS tileConstants<>+544(SB), Y3, Y1
-	VFMADD231PS tileConstants<>+32(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 256(SP)
-	VMULPS      tileConstants<>+192(SB), Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 288(SP)
-	VMULPS      tileConstants<>+32(SB), Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+64(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 320(SP)
-	VMOVAPS     Y2, Y1
-	VFMADD231PS tileConstants<>+448(SB), Y3, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
-	VFMADD231PS tileConstants<>+480(SB), Y5, Y1
-	VADDPS      Y6, Y1, Y1
-	VMOVUPS     Y1, 352(SP)
-	ADDQ        R9, AX
-	VMASKMOVPS  (BX)(AX*1), Y0, Y1
-	VMASKMOVPS  (DI)(AX*1), Y0, Y2
-	VMASKMOVPS  (R8)(AX*1), Y0, Y3
-	VMASKMOVPS  (SI)(AX*1), Y0, Y4
-	VMASKMOVPS  4(BX)(AX*1), Y0, Y5
-	VMASKMOVPS  4(DI)(AX*1), Y0, Y6
-	VMOVAPS     Y1, Y1
-	VFMADD231PS tileConstants<>+448(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y3, Y1
-	VFMADD231PS tileConstants<>+480(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 384(SP)
-	VMULPS      tileConstants<>+0(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+32(SB), Y3, Y1
-	VFMADD231PS tileConstants<>+512(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 416(SP)
-	VMOVAPS     Y2, Y1
-	VFMADD231PS tileConstants<>+544(SB), Y3, Y1
-	VFMADD231PS tileConstants<>+32(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 448(SP)
-	VMULPS      tileConstants<>+192(SB), Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 480(SP)
-	VMULPS      tileConstants<>+32(SB), Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+64(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 512(SP)
-	VMOVAPS     Y2, Y1
-	VFMADD231PS tileConstants<>+448(SB), Y3, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
-	VFMADD231PS tileConstants<>+480(SB), Y5, Y1
-	VADDPS      Y6, Y1, Y1
-	VMOVUPS     Y1, 544(SP)
-	ADDQ        R9, AX
-	VMASKMOVPS  (BX)(AX*1), Y0, Y1
-	VMASKMOVPS  (DI)(AX*1), Y0, Y2
-	VMASKMOVPS  (R8)(AX*1), Y0, Y3
-	VMASKMOVPS  (SI)(AX*1), Y0, Y4
-	VMASKMOVPS  4(BX)(AX*1), Y0, Y5
-	VMASKMOVPS  4(DI)(AX*1), Y0, Y6
-	VMOVAPS     Y1, Y1
-	VFMADD231PS tileConstants<>+448(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y3, Y1
-	VFMADD231PS tileConstants<>+480(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 576(SP)
-	VMULPS      tileConstants<>+0(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+32(SB), Y3, Y1
-	VFMADD231PS tileConstants<>+512(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 608(SP)
-	VMOVAPS     Y2, Y1
-	VFMADD231PS tileConstants<>+544(SB), Y3, Y1
-	VFMADD231PS tileConstants<>+32(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 640(SP)
-	VMULPS      tileConstants<>+192(SB), Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 672(SP)
-	VMULPS      tileConstants<>+32(SB), Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+64(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 704(SP)
-	VMOVAPS     Y2, Y1
-	VFMADD231PS tileConstants<>+448(SB), Y3, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
-	VFMADD231PS tileConstants<>+480(SB), Y5, Y1
-	VADDPS      Y6, Y1, Y1
-	VMOVUPS     Y1, 736(SP)
-	ADDQ        R9, AX
-	VMASKMOVPS  (BX)(AX*1), Y0, Y1
-	VMASKMOVPS  (DI)(AX*1), Y0, Y2
-	VMASKMOVPS  (R8)(AX*1), Y0, Y3
-	VMASKMOVPS  (SI)(AX*1), Y0, Y4
-	VMASKMOVPS  4(BX)(AX*1), Y0, Y5
-	VMASKMOVPS  4(DI)(AX*1), Y0, Y6
-	VMOVAPS     Y1, Y1
-	VFMADD231PS tileConstants<>+448(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y3, Y1
-	VFMADD231PS tileConstants<>+480(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 768(SP)
-	VMULPS      tileConstants<>+0(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+32(SB), Y3, Y1
-	VFMADD231PS tileConstants<>+512(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 800(SP)
-	VMOVAPS     Y2, Y1
-	VFMADD231PS tileConstants<>+544(SB), Y3, Y1
-	VFMADD231PS tileConstants<>+32(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 832(SP)
-	VMULPS      tileConstants<>+192(SB), Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 864(SP)
-	VMULPS      tileConstants<>+32(SB), Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+64(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 896(SP)
-	VMOVAPS     Y2, Y1
-	VFMADD231PS tileConstants<>+448(SB), Y3, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
-	VFMADD231PS tileConstants<>+480(SB), Y5, Y1
-	VADDPS      Y6, Y1, Y1
-	VMOVUPS     Y1, 928(SP)
-	ADDQ        R9, AX
-	VMASKMOVPS  (BX)(AX*1), Y0, Y1
-	VMASKMOVPS  (DI)(AX*1), Y0, Y2
-	VMASKMOVPS  (R8)(AX*1), Y0, Y3
-	VMASKMOVPS  (SI)(AX*1), Y0, Y4
-	VMASKMOVPS  4(BX)(AX*1), Y0, Y5
-	VMASKMOVPS  4(DI)(AX*1), Y0, Y0
-	VMOVAPS     Y1, Y1
-	VFMADD231PS tileConstants<>+448(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y3, Y1
-	VFMADD231PS tileConstants<>+480(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 960(SP)
-	VMULPS      tileConstants<>+0(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+32(SB), Y3, Y1
-	VFMADD231PS tileConstants<>+512(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 992(SP)
-	VMOVAPS     Y2, Y1
-	VFMADD231PS tileConstants<>+544(SB), Y3, Y1
-	VFMADD231PS tileConstants<>+32(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 1024(SP)
-	VMULPS      tileConstants<>+192(SB), Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 1056(SP)
-	VMULPS      tileConstants<>+32(SB), Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+64(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 1088(SP)
-	VMOVAPS     Y2, Y1
-	VFMADD231PS tileConstants<>+448(SB), Y3, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
-	VFMADD231PS tileConstants<>+480(SB), Y5, Y1
-	VADDPS      Y0, Y1, Y1
-	VMOVUPS     Y1, 1120(SP)
-	VMOVUPS     (SP), Y0
-	VMOVUPS     192(SP), Y1
-	VMOVUPS     384(SP), Y2
-	VMOVUPS     576(SP), Y3
-	VMOVUPS     768(SP), Y4
-	VMOVUPS     960(SP), Y5
-	VMOVAPS     Y0, Y0
-	VFMADD231PS tileConstants<>+448(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y2, Y0
-	VFMADD231PS tileConstants<>+480(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	MOVQ        CX, AX
-	VMOVUPS     Y0, (CX)
-	VMULPS      tileConstants<>+0(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+32(SB), Y2, Y0
-	VFMADD231PS tileConstants<>+512(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R10, CX
-	VMOVUPS     Y0, (CX)
-	VMOVAPS     Y1, Y0
-	VFMADD231PS tileConstants<>+544(SB), Y2, Y0
-	VFMADD231PS tileConstants<>+32(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R10, CX
-	VMOVUPS     Y0, (CX)
-	VMULPS      tileConstants<>+192(SB), Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R10, CX
-	VMOVUPS     Y0, (CX)
-	VMULPS      tileConstants<>+32(SB), Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+64(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R10, CX
-	VMOVUPS     Y0, (CX)
-	VMOVAPS     Y1, Y0
-	VFMADD231PS tileConstants<>+448(SB), Y2, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
-	VFMADD231PS tileConstants<>+480(SB), Y4, Y0
-	VADDPS      Y5, Y0, Y0
-	ADDQ        R10, CX
-	VMOVUPS     Y0, (CX)
-	VMOVUPS     32(SP), Y0
-	VMOVUPS     224(SP), Y1
-	VMOVUPS     416(SP), Y2
-	VMOVUPS     608(SP), Y3
-	VMOVUPS     800(SP), Y4
-	VMOVUPS     992(SP), Y5
-	VMOVAPS     Y0, Y0
-	VFMADD231PS tileConstants<>+448(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y2, Y0
-	VFMADD231PS tileConstants<>+480(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        DX, AX
-	MOVQ        AX, CX
-	VMOVUPS     Y0, (CX)
-	VMULPS      tileConstants<>+0(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+32(SB), Y2, Y0
-	VFMADD231PS tileConstants<>+512(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R10, CX
-	VMOVUPS     Y0, (CX)
-	VMOVAPS     Y1, Y0
-	VFMADD231PS tileConstants<>+544(SB), Y2, Y0
-	VFMADD231PS tileConstants<>+32(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R10, CX
-	VMOVUPS     Y0, (CX)
-	VMULPS      tileConstants<>+192(SB), Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R10, CX
-	VMOVUPS     Y0, (CX)
-	VMULPS      tileConstants<>+32(SB), Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+64(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R10, CX
-	VMOVUPS     Y0, (CX)
-	VMOVAPS     Y1, Y0
-	VFMADD231PS tileConstants<>+448(SB), Y2, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
-	VFMADD231PS tileConstants<>+480(SB), Y4, Y0
-	VADDPS      Y5, Y0, Y0
-	ADDQ        R10, CX
-	VMOVUPS     Y0, (CX)
-	VMOVUPS     64(SP), Y0
-	VMOVUPS     256(SP), Y1
-	VMOVUPS     448(SP), Y2
-	VMOVUPS     640(SP), Y3
-	VMOVUPS     832(SP), Y4
-	VMOVUPS     1024(SP), Y5
-	VMOVAPS     Y0, Y0
-	VFMADD231PS tileConstants<>+448(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y2, Y0
-	VFMADD231PS tileConstants<>+480(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        DX, AX
-	MOVQ        AX, CX
-	VMOVUPS     Y0, (CX)
-	VMULPS      tileConstants<>+0(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+32(SB), Y2, Y0
-	VFMADD231PS tileConstants<>+512(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R10, CX
-	VMOVUPS     Y0, (CX)
-	VMOVAPS     Y1, Y0
-	VFMADD231PS tileConstants<>+544(SB), Y2, Y0
-	VFMADD231PS tileConstants<>+32(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R10, CX
-	VMOVUPS     Y0, (CX)
-	VMULPS      tileConstants<>+192(SB), Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R10, CX
-	VMOVUPS     Y0, (CX)
-	VMULPS      tileConstants<>+32(SB), Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+64(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R10, CX
-	VMOVUPS     Y0, (CX)
-	VMOVAPS     Y1, Y0
-	VFMADD231PS tileConstants<>+448(SB), Y2, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
-	VFMADD231PS tileConstants<>+480(SB), Y4, Y0
-	VADDPS      Y5, Y0, Y0
-	ADDQ        R10, CX
-	VMOVUPS     Y0, (CX)
-	VMOVUPS     96(SP), Y0
-	VMOVUPS     288(SP), Y1
-	VMOVUPS     480(SP), Y2
-	VMOVUPS     672(SP), Y3
-	VMOVUPS     864(SP), Y4
-	VMOVUPS     1056(SP), Y5
-	VMOVAPS     Y0, Y0
-	VFMADD231PS tileConstants<>+448(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y2, Y0
-	VFMADD231PS tileConstants<>+480(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        DX, AX
-	MOVQ        AX, CX
-	VMOVUPS     Y0, (CX)
-	VMULPS      tileConstants<>+0(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+32(SB), Y2, Y0
-	VFMADD231PS tileConstants<>+512(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R10, CX
-	VMOVUPS     Y0, (CX)
-	VMOVAPS     Y1, Y0
-	VFMADD231PS tileConstants<>+544(SB), Y2, Y0
-	VFMADD231PS tileConstants<>+32(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R10, CX
-	VMOVUPS     Y0, (CX)
-	VMULPS      tileConstants<>+192(SB), Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R10, CX
-	VMOVUPS     Y0, (CX)
-	VMULPS      tileConstants<>+32(SB), Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+64(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R10, CX
-	VMOVUPS     Y0, (CX)
-	VMOVAPS     Y1, Y0
-	VFMADD231PS tileConstants<>+448(SB), Y2, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
-	VFMADD231PS tileConstants<>+480(SB), Y4, Y0
-	VADDPS      Y5, Y0, Y0
-	ADDQ        R10, CX
-	VMOVUPS     Y0, (CX)
-	VMOVUPS     128(SP), Y0
-	VMOVUPS     320(SP), Y1
-	VMOVUPS     512(SP), Y2
-	VMOVUPS     704(SP), Y3
-	VMOVUPS     896(SP), Y4
-	VMOVUPS     1088(SP), Y5
-	VMOVAPS     Y0, Y0
-	VFMADD231PS tileConstants<>+448(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y2, Y0
-	VFMADD231PS tileConstants<>+480(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        DX, AX
-	MOVQ        AX, CX
-	VMOVUPS     Y0, (CX)
-	VMULPS      tileConstants<>+0(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+32(SB), Y2, Y0
-	VFMADD231PS tileConstants<>+512(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R10, CX
-	VMOVUPS     Y0, (CX)
-	VMOVAPS     Y1, Y0
-	VFMADD231PS tileConstants<>+544(SB), Y2, Y0
-	VFMADD231PS tileConstants<>+32(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R10, CX
-	VMOVUPS     Y0, (CX)
-	VMULPS      tileConstants<>+192(SB), Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R10, CX
-	VMOVUPS     Y0, (CX)
-	VMULPS      tileConstants<>+32(SB), Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+64(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R10, CX
-	VMOVUPS     Y0, (CX)
-	VMOVAPS     Y1, Y0
-	VFMADD231PS tileConstants<>+448(SB), Y2, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
-	VFMADD231PS tileConstants<>+480(SB), Y4, Y0
-	VADDPS      Y5, Y0, Y0
-	ADDQ        R10, CX
-	VMOVUPS     Y0, (CX)
-	VMOVUPS     160(SP), Y0
-	VMOVUPS     352(SP), Y1
-	VMOVUPS     544(SP), Y2
-	VMOVUPS     736(SP), Y3
-	VMOVUPS     928(SP), Y4
-	VMOVUPS     1120(SP), Y5
-	VMOVAPS     Y0, Y0
-	VFMADD231PS tileConstants<>+448(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y2, Y0
-	VFMADD231PS tileConstants<>+480(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        DX, AX
-	MOVQ        AX, CX
-	VMOVUPS     Y0, (CX)
-	VMULPS      tileConstants<>+0(SB), Y1, Y0
-	VFMADD231PS tileConstants<>+32(SB), Y2, Y0
-	VFMADD231PS tileConstants<>+512(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R10, CX
-	VMOVUPS     Y0, (CX)
-	VMOVAPS     Y1, Y0
-	VFMADD231PS tileConstants<>+544(SB), Y2, Y0
-	VFMADD231PS tileConstants<>+32(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R10, CX
-	VMOVUPS     Y0, (CX)
-	VMULPS      tileConstants<>+192(SB), Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R10, CX
-	VMOVUPS     Y0, (CX)
-	VMULPS      tileConstants<>+32(SB), Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+64(SB), Y3, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        R10, CX
-	VMOVUPS     Y0, (CX)
-	VMOVAPS     Y1, Y0
-	VFMADD231PS tileConstants<>+448(SB), Y2, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y3, Y0
-	VFMADD231PS tileConstants<>+480(SB), Y4, Y0
-	VADDPS      Y5, Y0, Y0
-	ADDQ        R10, CX
-	VMOVUPS     Y0, (CX)
-	JMP         winogradInput4x3AVX2done
-
-winogradInput4x3AVX2masked:
-	XORQ        AX, AX
-	VMASKMOVPS  (BX)(AX*1), Y0, Y1
-	VMASKMOVPS  (DI)(AX*1), Y0, Y2
-	VMASKMOVPS  (R8)(AX*1), Y0, Y3
-	VMASKMOVPS  (SI)(AX*1), Y0, Y4
-	VMASKMOVPS  4(BX)(AX*1), Y0, Y5
-	VMASKMOVPS  4(DI)(AX*1), Y0, Y6
-	VMOVAPS     Y1, Y1
-	VFMADD231PS tileConstants<>+448(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y3, Y1
-	VFMADD231PS tileConstants<>+480(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, (SP)
-	VMULPS      tileConstants<>+0(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+32(SB), Y3, Y1
-	VFMADD231PS tileConstants<>+512(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 32(SP)
-	VMOVAPS     Y2, Y1
-	VFMADD231PS tileConstants<>+544(SB), Y3, Y1
-	VFMADD231PS tileConstants<>+32(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 64(SP)
-	VMULPS      tileConstants<>+192(SB), Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 96(SP)
-	VMULPS      tileConstants<>+32(SB), Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+64(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 128(SP)
-	VMOVAPS     Y2, Y1
-	VFMADD231PS tileConstants<>+448(SB), Y3, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
-	VFMADD231PS tileConstants<>+480(SB), Y5, Y1
-	VADDPS      Y6, Y1, Y1
-	VMOVUPS     Y1, 160(SP)
-	ADDQ        R9, AX
-	VMASKMOVPS  (BX)(AX*1), Y0, Y1
-	VMASKMOVPS  (DI)(AX*1), Y0, Y2
-	VMASKMOVPS  (R8)(AX*1), Y0, Y3
-	VMASKMOVPS  (SI)(AX*1), Y0, Y4
-	VMASKMOVPS  4(BX)(AX*1), Y0, Y5
-	VMASKMOVPS  4(DI)(AX*1), Y0, Y6
-	VMOVAPS     Y1, Y1
-	VFMADD231PS tileConstants<>+448(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y3, Y1
-	VFMADD231PS tileConstants<>+480(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 192(SP)
-	VMULPS      tileConstants<>+0(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+32(SB), Y3, Y1
-	VFMADD231PS tileConstants<>+512(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 224(SP)
-	VMOVAPS     Y2, Y1
-	VFMADD231PS tileConstants<>+544(SB), Y3, Y1
-	VFMADD231PS tileConstants<>+32(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 256(SP)
-	VMULPS      tileConstants<>+192(SB), Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 288(SP)
-	VMULPS      tileConstants<>+32(SB), Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+64(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 320(SP)
-	VMOVAPS     Y2, Y1
-	VFMADD231PS tileConstants<>+448(SB), Y3, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
-	VFMADD231PS tileConstants<>+480(SB), Y5, Y1
-	VADDPS      Y6, Y1, Y1
-	VMOVUPS     Y1, 352(SP)
-	ADDQ        R9, AX
-	VMASKMOVPS  (BX)(AX*1), Y0, Y1
-	VMASKMOVPS  (DI)(AX*1), Y0, Y2
-	VMASKMOVPS  (R8)(AX*1), Y0, Y3
-	VMASKMOVPS  (SI)(AX*1), Y0, Y4
-	VMASKMOVPS  4(BX)(AX*1), Y0, Y5
-	VMASKMOVPS  4(DI)(AX*1), Y0, Y6
-	VMOVAPS     Y1, Y1
-	VFMADD231PS tileConstants<>+448(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y3, Y1
-	VFMADD231PS tileConstants<>+480(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 384(SP)
-	VMULPS      tileConstants<>+0(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+32(SB), Y3, Y1
-	VFMADD231PS tileConstants<>+512(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 416(SP)
-	VMOVAPS     Y2, Y1
-	VFMADD231PS tileConstants<>+544(SB), Y3, Y1
-	VFMADD231PS tileConstants<>+32(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 448(SP)
-	VMULPS      tileConstants<>+192(SB), Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 480(SP)
-	VMULPS      tileConstants<>+32(SB), Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+64(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 512(SP)
-	VMOVAPS     Y2, Y1
-	VFMADD231PS tileConstants<>+448(SB), Y3, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
-	VFMADD231PS tileConstants<>+480(SB), Y5, Y1
-	VADDPS      Y6, Y1, Y1
-	VMOVUPS     Y1, 544(SP)
-	ADDQ        R9, AX
-	VMASKMOVPS  (BX)(AX*1), Y0, Y1
-	VMASKMOVPS  (DI)(AX*1), Y0, Y2
-	VMASKMOVPS  (R8)(AX*1), Y0, Y3
-	VMASKMOVPS  (SI)(AX*1), Y0, Y4
-	VMASKMOVPS  4(BX)(AX*1), Y0, Y5
-	VMASKMOVPS  4(DI)(AX*1), Y0, Y6
-	VMOVAPS     Y1, Y1
-	VFMADD231PS tileConstants<>+448(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y3, Y1
-	VFMADD231PS tileConstants<>+480(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 576(SP)
-	VMULPS      tileConstants<>+0(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+32(SB), Y3, Y1
-	VFMADD231PS tileConstants<>+512(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 608(SP)
-	VMOVAPS     Y2, Y1
-	VFMADD231PS tileConstants<>+544(SB), Y3, Y1
-	VFMADD231PS tileConstants<>+32(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 640(SP)
-	VMULPS      tileConstants<>+192(SB), Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 672(SP)
-	VMULPS      tileConstants<>+32(SB), Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+64(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 704(SP)
-	VMOVAPS     Y2, Y1
-	VFMADD231PS tileConstants<>+448(SB), Y3, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
-	VFMADD231PS tileConstants<>+480(SB), Y5, Y1
-	VADDPS      Y6, Y1, Y1
-	VMOVUPS     Y1, 736(SP)
-	ADDQ        R9, AX
-	VMASKMOVPS  (BX)(AX*1), Y0, Y1
-	VMASKMOVPS  (DI)(AX*1), Y0, Y2
-	VMASKMOVPS  (R8)(AX*1), Y0, Y3
-	VMASKMOVPS  (SI)(AX*1), Y0, Y4
-	VMASKMOVPS  4(BX)(AX*1), Y0, Y5
-	VMASKMOVPS  4(DI)(AX*1), Y0, Y6
-	VMOVAPS     Y1, Y1
-	VFMADD231PS tileConstants<>+448(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y3, Y1
-	VFMADD231PS tileConstants<>+480(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 768(SP)
-	VMULPS      tileConstants<>+0(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+32(SB), Y3, Y1
-	VFMADD231PS tileConstants<>+512(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 800(SP)
-	VMOVAPS     Y2, Y1
-	VFMADD231PS tileConstants<>+544(SB), Y3, Y1
-	VFMADD231PS tileConstants<>+32(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 832(SP)
-	VMULPS      tileConstants<>+192(SB), Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 864(SP)
-	VMULPS      tileConstants<>+32(SB), Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+64(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 896(SP)
-	VMOVAPS     Y2, Y1
-	VFMADD231PS tileConstants<>+448(SB), Y3, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
-	VFMADD231PS tileConstants<>+480(SB), Y5, Y1
-	VADDPS      Y6, Y1, Y1
-	VMOVUPS     Y1, 928(SP)
-	ADDQ        R9, AX
-	VMASKMOVPS  (BX)(AX*1), Y0, Y1
-	VMASKMOVPS  (DI)(AX*1), Y0, Y2
-	VMASKMOVPS  (R8)(AX*1), Y0, Y3
-	VMASKMOVPS  (SI)(AX*1), Y0, Y4
-	VMASKMOVPS  4(BX)(AX*1), Y0, Y5
-	VMASKMOVPS  4(DI)(AX*1), Y0, Y6
-	VMOVAPS     Y1, Y1
-	VFMADD231PS tileConstants<>+448(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y3, Y1
-	VFMADD231PS tileConstants<>+480(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 960(SP)
-	VMULPS      tileConstants<>+0(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+32(SB), Y3, Y1
-	VFMADD231PS tileConstants<>+512(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 992(SP)
-	VMOVAPS     Y2, Y1
-	VFMADD231PS tileConstants<>+544(SB), Y3, Y1
-	VFMADD231PS tileConstants<>+32(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 1024(SP)
-	VMULPS      tileConstants<>+192(SB), Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 1056(SP)
-	VMULPS      tileConstants<>+32(SB), Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+64(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 1088(SP)
-	VMOVAPS     Y2, Y1
-	VFMADD231PS tileConstants<>+448(SB), Y3, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
-	VFMADD231PS tileConstants<>+480(SB), Y5, Y1
-	VADDPS      Y6, Y1, Y1
-	VMOVUPS     Y1, 1120(SP)
-	VMOVUPS     (SP), Y1
-	VMOVUPS     192(SP), Y2
-	VMOVUPS     384(SP), Y3
-	VMOVUPS     576(SP), Y4
-	VMOVUPS     768(SP), Y5
-	VMOVUPS     960(SP), Y6
-	VMOVAPS     Y1, Y1
-	VFMADD231PS tileConstants<>+448(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y3, Y1
-	VFMADD231PS tileConstants<>+480(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	MOVQ        CX, AX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMULPS      tileConstants<>+0(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+32(SB), Y3, Y1
-	VFMADD231PS tileConstants<>+512(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	ADDQ        R10, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMOVAPS     Y2, Y1
-	VFMADD231PS tileConstants<>+544(SB), Y3, Y1
-	VFMADD231PS tileConstants<>+32(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	ADDQ        R10, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMULPS      tileConstants<>+192(SB), Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	ADDQ        R10, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMULPS      tileConstants<>+32(SB), Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+64(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	ADDQ        R10, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMOVAPS     Y2, Y1
-	VFMADD231PS tileConstants<>+448(SB), Y3, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
-	VFMADD231PS tileConstants<>+480(SB), Y5, Y1
-	VADDPS      Y6, Y1, Y1
-	ADDQ        R10, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMOVUPS     32(SP), Y1
-	VMOVUPS     224(SP), Y2
-	VMOVUPS     416(SP), Y3
-	VMOVUPS     608(SP), Y4
-	VMOVUPS     800(SP), Y5
-	VMOVUPS     992(SP), Y6
-	VMOVAPS     Y1, Y1
-	VFMADD231PS tileConstants<>+448(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y3, Y1
-	VFMADD231PS tileConstants<>+480(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	ADDQ        DX, AX
-	MOVQ        AX, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMULPS      tileConstants<>+0(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+32(SB), Y3, Y1
-	VFMADD231PS tileConstants<>+512(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	ADDQ        R10, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMOVAPS     Y2, Y1
-	VFMADD231PS tileConstants<>+544(SB), Y3, Y1
-	VFMADD231PS tileConstants<>+32(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	ADDQ        R10, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMULPS      tileConstants<>+192(SB), Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	ADDQ        R10, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMULPS      tileConstants<>+32(SB), Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+64(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	ADDQ        R10, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMOVAPS     Y2, Y1
-	VFMADD231PS tileConstants<>+448(SB), Y3, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
-	VFMADD231PS tileConstants<>+480(SB), Y5, Y1
-	VADDPS      Y6, Y1, Y1
-	ADDQ        R10, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMOVUPS     64(SP), Y1
-	VMOVUPS     256(SP), Y2
-	VMOVUPS     448(SP), Y3
-	VMOVUPS     640(SP), Y4
-	VMOVUPS     832(SP), Y5
-	VMOVUPS     1024(SP), Y6
-	VMOVAPS     Y1, Y1
-	VFMADD231PS tileConstants<>+448(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y3, Y1
-	VFMADD231PS tileConstants<>+480(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	ADDQ        DX, AX
-	MOVQ        AX, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMULPS      tileConstants<>+0(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+32(SB), Y3, Y1
-	VFMADD231PS tileConstants<>+512(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	ADDQ        R10, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMOVAPS     Y2, Y1
-	VFMADD231PS tileConstants<>+544(SB), Y3, Y1
-	VFMADD231PS tileConstants<>+32(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	ADDQ        R10, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMULPS      tileConstants<>+192(SB), Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	ADDQ        R10, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMULPS      tileConstants<>+32(SB), Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+64(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	ADDQ        R10, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMOVAPS     Y2, Y1
-	VFMADD231PS tileConstants<>+448(SB), Y3, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
-	VFMADD231PS tileConstants<>+480(SB), Y5, Y1
-	VADDPS      Y6, Y1, Y1
-	ADDQ        R10, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMOVUPS     96(SP), Y1
-	VMOVUPS     288(SP), Y2
-	VMOVUPS     480(SP), Y3
-	VMOVUPS     672(SP), Y4
-	VMOVUPS     864(SP), Y5
-	VMOVUPS     1056(SP), Y6
-	VMOVAPS     Y1, Y1
-	VFMADD231PS tileConstants<>+448(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y3, Y1
-	VFMADD231PS tileConstants<>+480(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	ADDQ        DX, AX
-	MOVQ        AX, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMULPS      tileConstants<>+0(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+32(SB), Y3, Y1
-	VFMADD231PS tileConstants<>+512(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	ADDQ        R10, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMOVAPS     Y2, Y1
-	VFMADD231PS tileConstants<>+544(SB), Y3, Y1
-	VFMADD231PS tileConstants<>+32(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	ADDQ        R10, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMULPS      tileConstants<>+192(SB), Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	ADDQ        R10, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMULPS      tileConstants<>+32(SB), Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+64(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	ADDQ        R10, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMOVAPS     Y2, Y1
-	VFMADD231PS tileConstants<>+448(SB), Y3, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
-	VFMADD231PS tileConstants<>+480(SB), Y5, Y1
-	VADDPS      Y6, Y1, Y1
-	ADDQ        R10, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMOVUPS     128(SP), Y1
-	VMOVUPS     320(SP), Y2
-	VMOVUPS     512(SP), Y3
-	VMOVUPS     704(SP), Y4
-	VMOVUPS     896(SP), Y5
-	VMOVUPS     1088(SP), Y6
-	VMOVAPS     Y1, Y1
-	VFMADD231PS tileConstants<>+448(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y3, Y1
-	VFMADD231PS tileConstants<>+480(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	ADDQ        DX, AX
-	MOVQ        AX, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMULPS      tileConstants<>+0(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+32(SB), Y3, Y1
-	VFMADD231PS tileConstants<>+512(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	ADDQ        R10, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMOVAPS     Y2, Y1
-	VFMADD231PS tileConstants<>+544(SB), Y3, Y1
-	VFMADD231PS tileConstants<>+32(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	ADDQ        R10, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMULPS      tileConstants<>+192(SB), Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	ADDQ        R10, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMULPS      tileConstants<>+32(SB), Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+64(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	ADDQ        R10, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMOVAPS     Y2, Y1
-	VFMADD231PS tileConstants<>+448(SB), Y3, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
-	VFMADD231PS tileConstants<>+480(SB), Y5, Y1
-	VADDPS      Y6, Y1, Y1
-	ADDQ        R10, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMOVUPS     160(SP), Y1
-	VMOVUPS     352(SP), Y2
-	VMOVUPS     544(SP), Y3
-	VMOVUPS     736(SP), Y4
-	VMOVUPS     928(SP), Y5
-	VMOVUPS     1120(SP), Y6
-	VMOVAPS     Y1, Y1
-	VFMADD231PS tileConstants<>+448(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y3, Y1
-	VFMADD231PS tileConstants<>+480(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	ADDQ        DX, AX
-	MOVQ        AX, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMULPS      tileConstants<>+0(SB), Y2, Y1
-	VFMADD231PS tileConstants<>+32(SB), Y3, Y1
-	VFMADD231PS tileConstants<>+512(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	ADDQ        R10, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMOVAPS     Y2, Y1
-	VFMADD231PS tileConstants<>+544(SB), Y3, Y1
-	VFMADD231PS tileConstants<>+32(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	ADDQ        R10, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMULPS      tileConstants<>+192(SB), Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	ADDQ        R10, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMULPS      tileConstants<>+32(SB), Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+64(SB), Y4, Y1
-	VADDPS      Y5, Y1, Y1
-	ADDQ        R10, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMOVAPS     Y2, Y1
-	VFMADD231PS tileConstants<>+448(SB), Y3, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y4, Y1
-	VFMADD231PS tileConstants<>+480(SB), Y5, Y1
-	VADDPS      Y6, Y1, Y1
-	ADDQ        R10, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-
-winogradInput4x3AVX2done:
-	VZEROUPPER
-	RET
-
-// func winogradOutput3AVX2(n int, dst *float32, dstStride int, src *float32, srcStride int)
-// Requires: AVX
-TEXT ·winogradOutput3AVX2(SB), $256-40
-	MOVQ   n+0(FP), AX
-	MOVQ   dst+8(FP), CX
-	MOVQ   dstStride+16(FP), DX
-	MOVQ   src+24(FP), BX
-	MOVQ   srcStride+32(FP), SI
-	SHLQ   $0x02, SI
-	SHLQ   $0x02, DX
-	IMUL3Q $0x00000002, DX, DI
-	CMPQ   AX, $0x00000008
-	JL     winogradOutput3AVX2few
-
-winogradOutput3AVX2block:
-	MOVQ    BX, R8
-	VMOVUPS (R8), Y0
-	ADDQ    SI, R8
-	VMOVUPS (R8), Y1
-	ADDQ    SI, R8
-	VMOVUPS (R8), Y2
-	ADDQ    SI, R8
-	VMOVUPS (R8), Y3
-	VMOVAPS Y0, Y0
-	VADDPS  Y1, Y0, Y0
-	VADDPS  Y2, Y0, Y0
-	VMOVUPS Y0, (SP)
-	VMOVAPS Y1, Y0
-	VSUBPS  Y2, Y0, Y0
-	VADDPS  Y3, Y0, Y0
-	VMOVUPS Y0, 32(SP)
-	ADDQ    SI, R8
-	VMOVUPS (R8), Y0
-	ADDQ    SI, R8
-	VMOVUPS (R8), Y1
-	ADDQ    SI, R8
-	VMOVUPS (R8), Y2
-	ADDQ    SI, R8
-	VMOVUPS (R8), Y3
-	VMOVAPS Y0, Y0
-	VADDPS  Y1, Y0, Y0
-	VADDPS  Y2, Y0, Y0
-	VMOVUPS Y0, 64(SP)
-	VMOVAPS Y1, Y0
-	VSUBPS  Y2, Y0, Y0
-	VADDPS  Y3, Y0, Y0
-	VMOVUPS Y0, 96(SP)
-	ADDQ    SI, R8
-	VMOVUPS (R8), Y0
-	ADDQ    SI, R8
-	VMOVUPS (R8), Y1
-	ADDQ    SI, R8
-	VMOVUPS (R8), Y2
-	ADDQ    SI, R8
-	VMOVUPS (R8), Y3
-	VMOVAPS Y0, Y0
-	VADDPS  Y1, Y0, Y0
-	VADDPS  Y2, Y0, Y0
-	VMOVUPS Y0, 128(SP)
-	VMOVAPS Y1, Y0
-	VSUBPS  Y2, Y0, Y0
-	VADDPS  Y3, Y0, Y0
-	VMOVUPS Y0, 160(SP)
-	ADDQ    SI, R8
-	VMOVUPS (R8), Y0
-	ADDQ    SI, R8
-	VMOVUPS (R8), Y1
-	ADDQ    SI, R8
-	VMOVUPS (R8), Y2
-	ADDQ    SI, R8
-	VMOVUPS (R8), Y3
-	VMOVAPS Y0, Y0
-	VADDPS  Y1, Y0, Y0
-	VADDPS  Y2, Y0, Y0
-	VMOVUPS Y0, 192(SP)
-	VMOVAPS Y1, Y0
-	VSUBPS  Y2, Y0, Y0
-	VADDPS  Y3, Y0, Y0
-	VMOVUPS Y0, 224(SP)
-	VMOVUPS (SP), Y0
-	VMOVUPS 64(SP), Y1
-	VMOVUPS 128(SP), Y2
-	VMOVUPS 192(SP), Y3
-	VMOVAPS Y0, Y0
-	VADDPS  Y1, Y0, Y0
-	VADDPS  Y2, Y0, Y0
-	MOVQ    CX, R8
-	MOVQ    CX, R9
-	VMOVUPS Y0, (R9)
-	VMOVAPS Y1, Y0
-	VSUBPS  Y2, Y0, Y0
-	VADDPS  Y3, Y0, Y0
-	ADDQ    DI, R9
-	VMOVUPS Y0, (R9)
-	VMOVUPS 32(SP), Y0
-	VMOVUPS 96(SP), Y1
-	VMOVUPS 160(SP), Y2
-	VMOVUPS 224(SP), Y3
-	VMOVAPS Y0, Y0
-	VADDPS  Y1, Y0, Y0
-	VADDPS  Y2, Y0, Y0
-	ADDQ    DX, R8
-	MOVQ    R8, R9
-	VMOVUPS Y0, (R9)
-	VMOVAPS Y1, Y0
-	VSUBPS  Y2, Y0, Y0
-	VADDPS  Y3, Y0, Y0
-	ADDQ    DI, R9
-	VMOVUPS Y0, (R9)
-	SUBQ    $0x00000008, AX
-	JZ      winogradOutput3AVX2done
-	CMPQ    AX, $0x00000008
-	JGE     winogradOutput3AVX2next
-	MOVQ    $0x00000008, R8
-	SUBQ    AX, R8
-	SHLQ    $0x02, R8
-	SUBQ    R8, CX
-	SUBQ    R8, BX
-	MOVQ    $0x00000008, AX
-
-winogradOutput3AVX2next:
-	ADDQ $0x00000020, CX
-	ADDQ $0x00000020, BX
-	JMP  winogradOutput3AVX2block
-
-winogradOutput3AVX2few:
-	TESTQ      AX, AX
-	JZ         winogradOutput3AVX2done
-	LEAQ       tailMasks<>+32(SB), R8
-	SHLQ       $0x02, AX
-	SUBQ       AX, R8
-	VMOVUPS    (R8), Y0
-	MOVQ       BX, AX
-	VMASKMOVPS (AX), Y0, Y1
-	ADDQ       SI, AX
-	VMASKMOVPS (AX), Y0, Y2
-	ADDQ       SI, AX
-	VMASKMOVPS (AX), Y0, Y3
-	ADDQ       SI, AX
-	VMASKMOVPS (AX), Y0, Y4
-	VMOVAPS    Y1, Y1
-	VADDPS     Y2, Y1, Y1
-	VADDPS     Y3, Y1, Y1
-	VMOVUPS    Y1, (SP)
-	VMOVAPS    Y2, Y1
-	VSUBPS     Y3, Y1, Y1
-	VADDPS     Y4, Y1, Y1
-	VMOVUPS    Y1, 32(SP)
-	ADDQ       SI, AX
-	VMASKMOVPS (AX), Y0, Y1
-	ADDQ       SI, AX
-	VMASKMOVPS (AX), Y0, Y2
-	ADDQ       SI, AX
-	VMASKMOVPS (AX), Y0, Y3
-	ADDQ       SI, AX
-	VMASKMOVPS (AX), Y0, Y4
-	VMOVAPS    Y1, Y1
-	VADDPS     Y2, Y1, Y1
-	VADDPS     Y3, Y1, Y1
-	VMOVUPS    Y1, 64(SP)
-	VMOVAPS    Y2, Y1
-	VSUBPS     Y3, Y1, Y1
-	VADDPS     Y4, Y1, Y1
-	VMOVUPS    Y1, 96(SP)
-	ADDQ       SI, AX
-	VMASKMOVPS (AX), Y0, Y1
-	ADDQ       SI, AX
-	VMASKMOVPS (AX), Y0, Y2
-	ADDQ       SI, AX
-	VMASKMOVPS (AX), Y0, Y3
-	ADDQ       SI, AX
-	VMASKMOVPS (AX), Y0, Y4
-	VMOVAPS    Y1, Y1
-	VADDPS     Y2, Y1, Y1
-	VADDPS     Y3, Y1, Y1
-	VMOVUPS    Y1, 128(SP)
-	VMOVAPS    Y2, Y1
-	VSUBPS     Y3, Y1, Y1
-	VADDPS     Y4, Y1, Y1
-	VMOVUPS    Y1, 160(SP)
-	ADDQ       SI, AX
-	VMASKMOVPS (AX), Y0, Y1
-	ADDQ       SI, AX
-	VMASKMOVPS (AX), Y0, Y2
-	ADDQ       SI, AX
-	VMASKMOVPS (AX), Y0, Y3
-	ADDQ       SI, AX
-	VMASKMOVPS (AX), Y0, Y4
-	VMOVAPS    Y1, Y1
-	VADDPS     Y2, Y1, Y1
-	VADDPS     Y3, Y1, Y1
-	VMOVUPS    Y1, 192(SP)
-	VMOVAPS    Y2, Y1
-	VSUBPS     Y3, Y1, Y1
-	VADDPS     Y4, Y1, Y1
-	VMOVUPS    Y1, 224(SP)
-	VMOVUPS    (SP), Y1
-	VMOVUPS    64(SP), Y2
-	VMOVUPS    128(SP), Y3
-	VMOVUPS    192(SP), Y4
-	VMOVAPS    Y1, Y1
-	VADDPS     Y2, Y1, Y1
-	VADDPS     Y3, Y1, Y1
-	MOVQ       CX, AX
-	VMASKMOVPS Y1, Y0, (CX)
-	VMOVAPS    Y2, Y1
-	VSUBPS     Y3, Y1, Y1
-	VADDPS     Y4, Y1, Y1
-	ADDQ       DI, CX
-	VMASKMOVPS Y1, Y0, (CX)
-	VMOVUPS    32(SP), Y1
-	VMOVUPS    96(SP), Y2
-	VMOVUPS    160(SP), Y3
-	VMOVUPS    224(SP), Y4
-	VMOVAPS    Y1, Y1
-	VADDPS     Y2, Y1, Y1
-	VADDPS     Y3, Y1, Y1
-	ADDQ       DX, AX
-	MOVQ       AX, CX
-	VMASKMOVPS Y1, Y0, (CX)
-	VMOVAPS    Y2, Y1
-	VSUBPS     Y3, Y1, Y1
-	VADDPS     Y4, Y1, Y1
-	ADDQ       DI, CX
-	VMASKMOVPS Y1, Y0, (CX)
-
-winogradOutput3AVX2done:
-	VZEROUPPER
-	RET
-
-// func winogradOutput5AVX2(n int, dst *float32, dstStride int, src *float32, srcStride int)
-// Requires: AVX, FMA3
-TEXT ·winogradOutput5AVX2(SB), $384-40
-	MOVQ   n+0(FP), AX
-	MOVQ   dst+8(FP), CX
-	MOVQ   dstStride+16(FP), DX
-	MOVQ   src+24(FP), BX
-	MOVQ   srcStride+32(FP), SI
-	SHLQ   $0x02, SI
-	SHLQ   $0x02, DX
-	IMUL3Q $0x00000002, DX, DI
-	CMPQ   AX, $0x00000008
-	JL     winogradOutput5AVX2few
-
-winogradOutput5AVX2block:
-	MOVQ        BX, R8
-	VMOVUPS     (R8), Y0
-	ADDQ        SI, R8
-	VMOVUPS     (R8), Y1
-	ADDQ        SI, R8
-	VMOVUPS     (R8), Y2
-	ADDQ        SI, R8
-	VMOVUPS     (R8), Y3
-	ADDQ        SI, R8
-	VMOVUPS     (R8), Y4
-	ADDQ        SI, R8
-	VMOVUPS     (R8), Y5
-	VMOVAPS     Y0, Y0
-	VADDPS      Y1, Y0, Y0
-	VADDPS      Y2, Y0, Y0
-	VADDPS      Y3, Y0, Y0
-	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, (SP)
-	VMOVAPS     Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y4, Y0
-	VADDPS      Y5, Y0, Y0
-	VMOVUPS     Y0, 32(SP)
-	ADDQ        SI, R8
-	VMOVUPS     (R8), Y0
-	ADDQ        SI, R8
-	VMOVUPS     (R8), Y1
-	ADDQ        SI, R8
-	VMOVUPS     (R8), Y2
-	ADDQ        SI, R8
-	VMOVUPS     (R8), Y3
-	ADDQ        SI, R8
-	VMOVUPS     (R8), Y4
-	ADDQ        SI, R8
-	VMOVUPS     (R8), Y5
-	VMOVAPS     Y0, Y0
-	VADDPS      Y1, Y0, Y0
-	VADDPS      Y2, Y0, Y0
-	VADDPS      Y3, Y0, Y0
-	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, 64(SP)
-	VMOVAPS     Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y4, Y0
-	VADDPS      Y5, Y0, Y0
-	VMOVUPS     Y0, 96(SP)
-	ADDQ        SI, R8
-	VMOVUPS     (R8), Y0
-	ADDQ        SI, R8
-	VMOVUPS     (R8), Y1
-	ADDQ        SI, R8
-	VMOVUPS     (R8), Y2
-	ADDQ        SI, R8
-	VMOVUPS     (R8), Y3
-	ADDQ        SI, R8
-	VMOVUPS     (R8), Y4
-	ADDQ        SI, R8
-	VMOVUPS     (R8), Y5
-	VMOVAPS     Y0, Y0
-	VADDPS      Y1, Y0, Y0
-	VADDPS      Y2, Y0, Y0
-	VADDPS      Y3, Y0, Y0
-	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, 128(SP)
-	VMOVAPS     Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y4, Y0
-	VADDPS      Y5, Y0, Y0
-	VMOVUPS     Y0, 160(SP)
-	ADDQ        SI, R8
-	VMOVUPS     (R8), Y0
-	ADDQ        SI, R8
-	VMOVUPS     (R8), Y1
-	ADDQ        SI, R8
-	VMOVUPS     (R8), Y2
-	ADDQ        SI, R8
-	VMOVUPS     (R8), Y3
-	ADDQ        SI, R8
-	VMOVUPS     (R8), Y4
-	ADDQ        SI, R8
-	VMOVUPS     (R8), Y5
-	VMOVAPS     Y0, Y0
-	VADDPS      Y1, Y0, Y0
-	VADDPS      Y2, Y0, Y0
-	VADDPS      Y3, Y0, Y0
-	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, 192(SP)
-	VMOVAPS     Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y4, Y0
-	VADDPS      Y5, Y0, Y0
-	VMOVUPS     Y0, 224(SP)
-	ADDQ        SI, R8
-	VMOVUPS     (R8), Y0
-	ADDQ        SI, R8
-	VMOVUPS     (R8), Y1
-	ADDQ        SI, R8
-	VMOVUPS     (R8), Y2
-	ADDQ        SI, R8
-	VMOVUPS     (R8), Y3
-	ADDQ        SI, R8
-	VMOVUPS     (R8), Y4
-	ADDQ        SI, R8
-	VMOVUPS     (R8), Y5
-	VMOVAPS     Y0, Y0
-	VADDPS      Y1, Y0, Y0
-	VADDPS      Y2, Y0, Y0
-	VADDPS      Y3, Y0, Y0
-	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, 256(SP)
-	VMOVAPS     Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y4, Y0
-	VADDPS      Y5, Y0, Y0
-	VMOVUPS     Y0, 288(SP)
-	ADDQ        SI, R8
-	VMOVUPS     (R8), Y0
-	ADDQ        SI, R8
-	VMOVUPS     (R8), Y1
-	ADDQ        SI, R8
-	VMOVUPS     (R8), Y2
-	ADDQ        SI, R8
-	VMOVUPS     (R8), Y3
-	ADDQ        SI, R8
-	VMOVUPS     (R8), Y4
-	ADDQ        SI, R8
-	VMOVUPS     (R8), Y5
-	VMOVAPS     Y0, Y0
-	VADDPS      Y1, Y0, Y0
-	VADDPS      Y2, Y0, Y0
-	VADDPS      Y3, Y0, Y0
-	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, 320(SP)
-	VMOVAPS     Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y4, Y0
-	VADDPS      Y5, Y0, Y0
-	VMOVUPS     Y0, 352(SP)
-	VMOVUPS     (SP), Y0
-	VMOVUPS     64(SP), Y1
-	VMOVUPS     128(SP), Y2
-	VMOVUPS     192(SP), Y3
-	VMOVUPS     256(SP), Y4
-	VMOVUPS     320(SP), Y5
-	VMOVAPS     Y0, Y0
-	VADDPS      Y1, Y0, Y0
-	VADDPS      Y2, Y0, Y0
-	VADDPS      Y3, Y0, Y0
-	VADDPS      Y4, Y0, Y0
-	MOVQ        CX, R8
-	MOVQ        CX, R9
-	VMOVUPS     Y0, (R9)
-	VMOVAPS     Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y4, Y0
-	VADDPS      Y5, Y0, Y0
-	ADDQ        DI, R9
-	VMOVUPS     Y0, (R9)
-	VMOVUPS     32(SP), Y0
-	VMOVUPS     96(SP), Y1
-	VMOVUPS     160(SP), Y2
-	VMOVUPS     224(SP), Y3
-	VMOVUPS     288(SP), Y4
-	VMOVUPS     352(SP), Y5
-	VMOVAPS     Y0, Y0
-	VADDPS      Y1, Y0, Y0
-	VADDPS      Y2, Y0, Y0
-	VADDPS      Y3, Y0, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        DX, R8
-	MOVQ        R8, R9
-	VMOVUPS     Y0, (R9)
-	VMOVAPS     Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+224(SB), Y3, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y4, Y0
-	VADDPS      Y5, Y0, Y0
-	ADDQ        DI, R9
-	VMOVUPS     Y0, (R9)
-	SUBQ        $0x00000008, AX
-	JZ          winogradOutput5AVX2done
-	CMPQ        AX, $0x00000008
-	JGE         winogradOutput5AVX2next
-	MOVQ        $0x00000008, R8
-	SUBQ        AX, R8
-	SHLQ        $0x02, R8
-	SUBQ        R8, CX
-	SUBQ        R8, BX
-	MOVQ        $0x00000008, AX
-
-winogradOutput5AVX2next:
-	ADDQ $0x00000020, CX
-	ADDQ $0x00000020, BX
-	JMP  winogradOutput5AVX2block
-
-winogradOutput5AVX2few:
-	TESTQ       AX, AX
-	JZ          winogradOutput5AVX2done
-	LEAQ        tailMasks<>+32(SB), R8
-	SHLQ        $0x02, AX
-	SUBQ        AX, R8
-	VMOVUPS     (R8), Y0
-	MOVQ        BX, AX
-	VMASKMOVPS  (AX), Y0, Y1
-	ADDQ        SI, AX
-	VMASKMOVPS  (AX), Y0, Y2
-	ADDQ        SI, AX
-	VMASKMOVPS  (AX), Y0, Y3
-	ADDQ        SI, AX
-	VMASKMOVPS  (AX), Y0, Y4
-	ADDQ        SI, AX
-	VMASKMOVPS  (AX), Y0, Y5
-	ADDQ        SI, AX
-	VMASKMOVPS  (AX), Y0, Y6
-	VMOVAPS     Y1, Y1
-	VADDPS      Y2, Y1, Y1
-	VADDPS      Y3, Y1, Y1
-	VADDPS      Y4, Y1, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, (SP)
-	VMOVAPS     Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y5, Y1
-	VADDPS      Y6, Y1, Y1
-	VMOVUPS     Y1, 32(SP)
-	ADDQ        SI, AX
-	VMASKMOVPS  (AX), Y0, Y1
-	ADDQ        SI, AX
-	VMASKMOVPS  (AX), Y0, Y2
-	ADDQ        SI, AX
-	VMASKMOVPS  (AX), Y0, Y3
-	ADDQ        SI, AX
-	VMASKMOVPS  (AX), Y0, Y4
-	ADDQ        SI, AX
-	VMASKMOVPS  (AX), Y0, Y5
-	ADDQ        SI, AX
-	VMASKMOVPS  (AX), Y0, Y6
-	VMOVAPS     Y1, Y1
-	VADDPS      Y2, Y1, Y1
-	VADDPS      Y3, Y1, Y1
-	VADDPS      Y4, Y1, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 64(SP)
-	VMOVAPS     Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y5, Y1
-	VADDPS      Y6, Y1, Y1
-	VMOVUPS     Y1, 96(SP)
-	ADDQ        SI, AX
-	VMASKMOVPS  (AX), Y0, Y1
-	ADDQ        SI, AX
-	VMASKMOVPS  (AX), Y0, Y2
-	ADDQ        SI, AX
-	VMASKMOVPS  (AX), Y0, Y3
-	ADDQ        SI, AX
-	VMASKMOVPS  (AX), Y0, Y4
-	ADDQ        SI, AX
-	VMASKMOVPS  (AX), Y0, Y5
-	ADDQ        SI, AX
-	VMASKMOVPS  (AX), Y0, Y6
-	VMOVAPS     Y1, Y1
-	VADDPS      Y2, Y1, Y1
-	VADDPS      Y3, Y1, Y1
-	VADDPS      Y4, Y1, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 128(SP)
-	VMOVAPS     Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y5, Y1
-	VADDPS      Y6, Y1, Y1
-	VMOVUPS     Y1, 160(SP)
-	ADDQ        SI, AX
-	VMASKMOVPS  (AX), Y0, Y1
-	ADDQ        SI, AX
-	VMASKMOVPS  (AX), Y0, Y2
-	ADDQ        SI, AX
-	VMASKMOVPS  (AX), Y0, Y3
-	ADDQ        SI, AX
-	VMASKMOVPS  (AX), Y0, Y4
-	ADDQ        SI, AX
-	VMASKMOVPS  (AX), Y0, Y5
-	ADDQ        SI, AX
-	VMASKMOVPS  (AX), Y0, Y6
-	VMOVAPS     Y1, Y1
-	VADDPS      Y2, Y1, Y1
-	VADDPS      Y3, Y1, Y1
-	VADDPS      Y4, Y1, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 192(SP)
-	VMOVAPS     Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y5, Y1
-	VADDPS      Y6, Y1, Y1
-	VMOVUPS     Y1, 224(SP)
-	ADDQ        SI, AX
-	VMASKMOVPS  (AX), Y0, Y1
-	ADDQ        SI, AX
-	VMASKMOVPS  (AX), Y0, Y2
-	ADDQ        SI, AX
-	VMASKMOVPS  (AX), Y0, Y3
-	ADDQ        SI, AX
-	VMASKMOVPS  (AX), Y0, Y4
-	ADDQ        SI, AX
-	VMASKMOVPS  (AX), Y0, Y5
-	ADDQ        SI, AX
-	VMASKMOVPS  (AX), Y0, Y6
-	VMOVAPS     Y1, Y1
-	VADDPS      Y2, Y1, Y1
-	VADDPS      Y3, Y1, Y1
-	VADDPS      Y4, Y1, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 256(SP)
-	VMOVAPS     Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y5, Y1
-	VADDPS      Y6, Y1, Y1
-	VMOVUPS     Y1, 288(SP)
-	ADDQ        SI, AX
-	VMASKMOVPS  (AX), Y0, Y1
-	ADDQ        SI, AX
-	VMASKMOVPS  (AX), Y0, Y2
-	ADDQ        SI, AX
-	VMASKMOVPS  (AX), Y0, Y3
-	ADDQ        SI, AX
-	VMASKMOVPS  (AX), Y0, Y4
-	ADDQ        SI, AX
-	VMASKMOVPS  (AX), Y0, Y5
-	ADDQ        SI, AX
-	VMASKMOVPS  (AX), Y0, Y6
-	VMOVAPS     Y1, Y1
-	VADDPS      Y2, Y1, Y1
-	VADDPS      Y3, Y1, Y1
-	VADDPS      Y4, Y1, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 320(SP)
-	VMOVAPS     Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y5, Y1
-	VADDPS      Y6, Y1, Y1
-	VMOVUPS     Y1, 352(SP)
-	VMOVUPS     (SP), Y1
-	VMOVUPS     64(SP), Y2
-	VMOVUPS     128(SP), Y3
-	VMOVUPS     192(SP), Y4
-	VMOVUPS     256(SP), Y5
-	VMOVUPS     320(SP), Y6
-	VMOVAPS     Y1, Y1
-	VADDPS      Y2, Y1, Y1
-	VADDPS      Y3, Y1, Y1
-	VADDPS      Y4, Y1, Y1
-	VADDPS      Y5, Y1, Y1
-	MOVQ        CX, AX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMOVAPS     Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y5, Y1
-	VADDPS      Y6, Y1, Y1
-	ADDQ        DI, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMOVUPS     32(SP), Y1
-	VMOVUPS     96(SP), Y2
-	VMOVUPS     160(SP), Y3
-	VMOVUPS     224(SP), Y4
-	VMOVUPS     288(SP), Y5
-	VMOVUPS     352(SP), Y6
-	VMOVAPS     Y1, Y1
-	VADDPS      Y2, Y1, Y1
-	VADDPS      Y3, Y1, Y1
-	VADDPS      Y4, Y1, Y1
-	VADDPS      Y5, Y1, Y1
-	ADDQ        DX, AX
-	MOVQ        AX, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMOVAPS     Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+224(SB), Y4, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y5, Y1
-	VADDPS      Y6, Y1, Y1
-	ADDQ        DI, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-
-winogradOutput5AVX2done:
-	VZEROUPPER
-	RET
-
-// func winogradOutput4x3AVX2(n int, dst *float32, dstStride int, src *float32, srcStride int)
-// Requires: AVX, FMA3
-TEXT ·winogradOutput4x3AVX2(SB), $768-40
-	MOVQ   n+0(FP), AX
-	MOVQ   dst+8(FP), CX
-	MOVQ   dstStride+16(FP), DX
-	MOVQ   src+24(FP), BX
-	MOVQ   srcStride+32(FP), SI
-	SHLQ   $0x02, SI
-	SHLQ   $0x02, DX
-	IMUL3Q $0x00000004, DX, DI
-	CMPQ   AX, $0x00000008
-	JL     winogradOutput4x3AVX2few
-
-winogradOutput4x3AVX2block:
-	MOVQ        BX, R8
-	VMOVUPS     (R8), Y0
-	ADDQ        SI, R8
-	VMOVUPS     (R8), Y1
-	ADDQ        SI, R8
-	VMOVUPS     (R8), Y2
-	ADDQ        SI, R8
-	VMOVUPS     (R8), Y3
-	ADDQ        SI, R8
-	VMOVUPS     (R8), Y4
-	ADDQ        SI, R8
-	VMOVUPS     (R8), Y5
-	VMOVAPS     Y0, Y0
-	VADDPS      Y1, Y0, Y0
-	VADDPS      Y2, Y0, Y0
-	VADDPS      Y3, Y0, Y0
-	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, (SP)
-	VMOVAPS     Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+32(SB), Y3, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y4, Y0
-	VMOVUPS     Y0, 32(SP)
-	VMOVAPS     Y1, Y0
-	VADDPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+256(SB), Y3, Y0
-	VFMADD231PS tileConstants<>+96(SB), Y4, Y0
-	VMOVUPS     Y0, 64(SP)
-	VMOVAPS     Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+576(SB), Y3, Y0
-	VFMADD231PS tileConstants<>+608(SB), Y4, Y0
-	VADDPS      Y5, Y0, Y0
-	VMOVUPS     Y0, 96(SP)
-	ADDQ        SI, R8
-	VMOVUPS     (R8), Y0
-	ADDQ        SI, R8
-	VMOVUPS     (R8), Y1
-	ADDQ        SI, R8
-	VMOVUPS     (R8), Y2
-	ADDQ        SI, R8
-	VMOVUPS     (R8), Y3
-	ADDQ        SI, R8
-	VMOVUPS     (R8), Y4
-	ADDQ        SI, R8
-	VMOVUPS     (R8), Y5
-	VMOVAPS     Y0, Y0
-	VADDPS      Y1, Y0, Y0
-	VADDPS      Y2, Y0, Y0
-	VADDPS      Y3, Y0, Y0
-	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, 128(SP)
-	VMOVAPS     Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+32(SB), Y3, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y4, Y0
-	VMOVUPS     Y0, 160(SP)
-	VMOVAPS     Y1, Y0
-	VADDPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+256(SB), Y3, Y0
-	VFMADD231PS tileConstants<>+96(SB), Y4, Y0
-	VMOVUPS     Y0, 192(SP)
-	VMOVAPS     Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+576(SB), Y3, Y0
-	VFMADD231PS tileConstants<>+608(SB), Y4, Y0
-	VADDPS      Y5, Y0, Y0
-	VMOVUPS     Y0, 224(SP)
-	ADDQ        SI, R8
-	VMOVUPS     (R8), Y0
-	ADDQ        SI, R8
-	VMOVUPS     (R8), Y1
-	ADDQ        SI, R8
-	VMOVUPS     (R8), Y2
-	ADDQ        SI, R8
-	VMOVUPS     (R8), Y3
-	ADDQ        SI, R8
-	VMOVUPS     (R8), Y4
-	ADDQ        SI, R8
-	VMOVUPS     (R8), Y5
-	VMOVAPS     Y0, Y0
-	VADDPS      Y1, Y0, Y0
-	VADDPS      Y2, Y0, Y0
-	VADDPS      Y3, Y0, Y0
-	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, 256(SP)
-	VMOVAPS     Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+32(SB), Y3, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y4, Y0
-	VMOVUPS     Y0, 288(SP)
-	VMOVAPS     Y1, Y0
-	VADDPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+256(SB), Y3, Y0
-	VFMADD231PS tileConstants<>+96(SB), Y4, Y0
-	VMOVUPS     Y0, 320(SP)
-	VMOVAPS     Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+576(SB), Y3, Y0
-	VFMADD231PS tileConstants<>+608(SB), Y4, Y0
-	VADDPS      Y5, Y0, Y0
-	VMOVUPS     Y0, 352(SP)
-	ADDQ        SI, R8
-	VMOVUPS     (R8), Y0
-	ADDQ        SI, R8
-	VMOVUPS     (R8), Y1
-	ADDQ        SI, R8
-	VMOVUPS     (R8), Y2
-	ADDQ        SI, R8
-	VMOVUPS     (R8), Y3
-	ADDQ        SI, R8
-	VMOVUPS     (R8), Y4
-	ADDQ        SI, R8
-	VMOVUPS     (R8), Y5
-	VMOVAPS     Y0, Y0
-	VADDPS      Y1, Y0, Y0
-	VADDPS      Y2, Y0, Y0
-	VADDPS      Y3, Y0, Y0
-	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, 384(SP)
-	VMOVAPS     Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+32(SB), Y3, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y4, Y0
-	VMOVUPS     Y0, 416(SP)
-	VMOVAPS     Y1, Y0
-	VADDPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+256(SB), Y3, Y0
-	VFMADD231PS tileConstants<>+96(SB), Y4, Y0
-	VMOVUPS     Y0, 448(SP)
-	VMOVAPS     Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+576(SB), Y3, Y0
-	VFMADD231PS tileConstants<>+608(SB), Y4, Y0
-	VADDPS      Y5, Y0, Y0
-	VMOVUPS     Y0, 480(SP)
-	ADDQ        SI, R8
-	VMOVUPS     (R8), Y0
-	ADDQ        SI, R8
-	VMOVUPS     (R8), Y1
-	ADDQ        SI, R8
-	VMOVUPS     (R8), Y2
-	ADDQ        SI, R8
-	VMOVUPS     (R8), Y3
-	ADDQ        SI, R8
-	VMOVUPS     (R8), Y4
-	ADDQ        SI, R8
-	VMOVUPS     (R8), Y5
-	VMOVAPS     Y0, Y0
-	VADDPS      Y1, Y0, Y0
-	VADDPS      Y2, Y0, Y0
-	VADDPS      Y3, Y0, Y0
-	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, 512(SP)
-	VMOVAPS     Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+32(SB), Y3, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y4, Y0
-	VMOVUPS     Y0, 544(SP)
-	VMOVAPS     Y1, Y0
-	VADDPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+256(SB), Y3, Y0
-	VFMADD231PS tileConstants<>+96(SB), Y4, Y0
-	VMOVUPS     Y0, 576(SP)
-	VMOVAPS     Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+576(SB), Y3, Y0
-	VFMADD231PS tileConstants<>+608(SB), Y4, Y0
-	VADDPS      Y5, Y0, Y0
-	VMOVUPS     Y0, 608(SP)
-	ADDQ        SI, R8
-	VMOVUPS     (R8), Y0
-	ADDQ        SI, R8
-	VMOVUPS     (R8), Y1
-	ADDQ        SI, R8
-	VMOVUPS     (R8), Y2
-	ADDQ        SI, R8
-	VMOVUPS     (R8), Y3
-	ADDQ        SI, R8
-	VMOVUPS     (R8), Y4
-	ADDQ        SI, R8
-	VMOVUPS     (R8), Y5
-	VMOVAPS     Y0, Y0
-	VADDPS      Y1, Y0, Y0
-	VADDPS      Y2, Y0, Y0
-	VADDPS      Y3, Y0, Y0
-	VADDPS      Y4, Y0, Y0
-	VMOVUPS     Y0, 640(SP)
-	VMOVAPS     Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+32(SB), Y3, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y4, Y0
-	VMOVUPS     Y0, 672(SP)
-	VMOVAPS     Y1, Y0
-	VADDPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+256(SB), Y3, Y0
-	VFMADD231PS tileConstants<>+96(SB), Y4, Y0
-	VMOVUPS     Y0, 704(SP)
-	VMOVAPS     Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+576(SB), Y3, Y0
-	VFMADD231PS tileConstants<>+608(SB), Y4, Y0
-	VADDPS      Y5, Y0, Y0
-	VMOVUPS     Y0, 736(SP)
-	VMOVUPS     (SP), Y0
-	VMOVUPS     128(SP), Y1
-	VMOVUPS     256(SP), Y2
-	VMOVUPS     384(SP), Y3
-	VMOVUPS     512(SP), Y4
-	VMOVUPS     640(SP), Y5
-	VMOVAPS     Y0, Y0
-	VADDPS      Y1, Y0, Y0
-	VADDPS      Y2, Y0, Y0
-	VADDPS      Y3, Y0, Y0
-	VADDPS      Y4, Y0, Y0
-	MOVQ        CX, R8
-	MOVQ        CX, R9
-	VMOVUPS     Y0, (R9)
-	VMOVAPS     Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+32(SB), Y3, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y4, Y0
-	ADDQ        DI, R9
-	VMOVUPS     Y0, (R9)
-	VMOVAPS     Y1, Y0
-	VADDPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+256(SB), Y3, Y0
-	VFMADD231PS tileConstants<>+96(SB), Y4, Y0
-	ADDQ        DI, R9
-	VMOVUPS     Y0, (R9)
-	VMOVAPS     Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+576(SB), Y3, Y0
-	VFMADD231PS tileConstants<>+608(SB), Y4, Y0
-	VADDPS      Y5, Y0, Y0
-	ADDQ        DI, R9
-	VMOVUPS     Y0, (R9)
-	VMOVUPS     32(SP), Y0
-	VMOVUPS     160(SP), Y1
-	VMOVUPS     288(SP), Y2
-	VMOVUPS     416(SP), Y3
-	VMOVUPS     544(SP), Y4
-	VMOVUPS     672(SP), Y5
-	VMOVAPS     Y0, Y0
-	VADDPS      Y1, Y0, Y0
-	VADDPS      Y2, Y0, Y0
-	VADDPS      Y3, Y0, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        DX, R8
-	MOVQ        R8, R9
-	VMOVUPS     Y0, (R9)
-	VMOVAPS     Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+32(SB), Y3, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y4, Y0
-	ADDQ        DI, R9
-	VMOVUPS     Y0, (R9)
-	VMOVAPS     Y1, Y0
-	VADDPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+256(SB), Y3, Y0
-	VFMADD231PS tileConstants<>+96(SB), Y4, Y0
-	ADDQ        DI, R9
-	VMOVUPS     Y0, (R9)
-	VMOVAPS     Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+576(SB), Y3, Y0
-	VFMADD231PS tileConstants<>+608(SB), Y4, Y0
-	VADDPS      Y5, Y0, Y0
-	ADDQ        DI, R9
-	VMOVUPS     Y0, (R9)
-	VMOVUPS     64(SP), Y0
-	VMOVUPS     192(SP), Y1
-	VMOVUPS     320(SP), Y2
-	VMOVUPS     448(SP), Y3
-	VMOVUPS     576(SP), Y4
-	VMOVUPS     704(SP), Y5
-	VMOVAPS     Y0, Y0
-	VADDPS      Y1, Y0, Y0
-	VADDPS      Y2, Y0, Y0
-	VADDPS      Y3, Y0, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        DX, R8
-	MOVQ        R8, R9
-	VMOVUPS     Y0, (R9)
-	VMOVAPS     Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+32(SB), Y3, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y4, Y0
-	ADDQ        DI, R9
-	VMOVUPS     Y0, (R9)
-	VMOVAPS     Y1, Y0
-	VADDPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+256(SB), Y3, Y0
-	VFMADD231PS tileConstants<>+96(SB), Y4, Y0
-	ADDQ        DI, R9
-	VMOVUPS     Y0, (R9)
-	VMOVAPS     Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+576(SB), Y3, Y0
-	VFMADD231PS tileConstants<>+608(SB), Y4, Y0
-	VADDPS      Y5, Y0, Y0
-	ADDQ        DI, R9
-	VMOVUPS     Y0, (R9)
-	VMOVUPS     96(SP), Y0
-	VMOVUPS     224(SP), Y1
-	VMOVUPS     352(SP), Y2
-	VMOVUPS     480(SP), Y3
-	VMOVUPS     608(SP), Y4
-	VMOVUPS     736(SP), Y5
-	VMOVAPS     Y0, Y0
-	VADDPS      Y1, Y0, Y0
-	VADDPS      Y2, Y0, Y0
-	VADDPS      Y3, Y0, Y0
-	VADDPS      Y4, Y0, Y0
-	ADDQ        DX, R8
-	MOVQ        R8, R9
-	VMOVUPS     Y0, (R9)
-	VMOVAPS     Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+32(SB), Y3, Y0
-	VFMADD231PS tileConstants<>+192(SB), Y4, Y0
-	ADDQ        DI, R9
-	VMOVUPS     Y0, (R9)
-	VMOVAPS     Y1, Y0
-	VADDPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+256(SB), Y3, Y0
-	VFMADD231PS tileConstants<>+96(SB), Y4, Y0
-	ADDQ        DI, R9
-	VMOVUPS     Y0, (R9)
-	VMOVAPS     Y1, Y0
-	VSUBPS      Y2, Y0, Y0
-	VFMADD231PS tileConstants<>+576(SB), Y3, Y0
-	VFMADD231PS tileConstants<>+608(SB), Y4, Y0
-	VADDPS      Y5, Y0, Y0
-	ADDQ        DI, R9
-	VMOVUPS     Y0, (R9)
-	SUBQ        $0x00000008, AX
-	JZ          winogradOutput4x3AVX2done
-	CMPQ        AX, $0x00000008
-	JGE         winogradOutput4x3AVX2next
-	MOVQ        $0x00000008, R8
-	SUBQ        AX, R8
-	SHLQ        $0x02, R8
-	SUBQ        R8, CX
-	SUBQ        R8, BX
-	MOVQ        $0x00000008, AX
-
-winogradOutput4x3AVX2next:
-	ADDQ $0x00000020, CX
-	ADDQ $0x00000020, BX
-	JMP  winogradOutput4x3AVX2block
-
-winogradOutput4x3AVX2few:
-	TESTQ       AX, AX
-	JZ          winogradOutput4x3AVX2done
-	LEAQ        tailMasks<>+32(SB), R8
-	SHLQ        $0x02, AX
-	SUBQ        AX, R8
-	VMOVUPS     (R8), Y0
-	MOVQ        BX, AX
-	VMASKMOVPS  (AX), Y0, Y1
-	ADDQ        SI, AX
-	VMASKMOVPS  (AX), Y0, Y2
-	ADDQ        SI, AX
-	VMASKMOVPS  (AX), Y0, Y3
-	ADDQ        SI, AX
-	VMASKMOVPS  (AX), Y0, Y4
-	ADDQ        SI, AX
-	VMASKMOVPS  (AX), Y0, Y5
-	ADDQ        SI, AX
-	VMASKMOVPS  (AX), Y0, Y6
-	VMOVAPS     Y1, Y1
-	VADDPS      Y2, Y1, Y1
-	VADDPS      Y3, Y1, Y1
-	VADDPS      Y4, Y1, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, (SP)
-	VMOVAPS     Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+32(SB), Y4, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y5, Y1
-	VMOVUPS     Y1, 32(SP)
-	VMOVAPS     Y2, Y1
-	VADDPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+256(SB), Y4, Y1
-	VFMADD231PS tileConstants<>+96(SB), Y5, Y1
-	VMOVUPS     Y1, 64(SP)
-	VMOVAPS     Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+576(SB), Y4, Y1
-	VFMADD231PS tileConstants<>+608(SB), Y5, Y1
-	VADDPS      Y6, Y1, Y1
-	VMOVUPS     Y1, 96(SP)
-	ADDQ        SI, AX
-	VMASKMOVPS  (AX), Y0, Y1
-	ADDQ        SI, AX
-	VMASKMOVPS  (AX), Y0, Y2
-	ADDQ        SI, AX
-	VMASKMOVPS  (AX), Y0, Y3
-	ADDQ        SI, AX
-	VMASKMOVPS  (AX), Y0, Y4
-	ADDQ        SI, AX
-	VMASKMOVPS  (AX), Y0, Y5
-	ADDQ        SI, AX
-	VMASKMOVPS  (AX), Y0, Y6
-	VMOVAPS     Y1, Y1
-	VADDPS      Y2, Y1, Y1
-	VADDPS      Y3, Y1, Y1
-	VADDPS      Y4, Y1, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 128(SP)
-	VMOVAPS     Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+32(SB), Y4, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y5, Y1
-	VMOVUPS     Y1, 160(SP)
-	VMOVAPS     Y2, Y1
-	VADDPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+256(SB), Y4, Y1
-	VFMADD231PS tileConstants<>+96(SB), Y5, Y1
-	VMOVUPS     Y1, 192(SP)
-	VMOVAPS     Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+576(SB), Y4, Y1
-	VFMADD231PS tileConstants<>+608(SB), Y5, Y1
-	VADDPS      Y6, Y1, Y1
-	VMOVUPS     Y1, 224(SP)
-	ADDQ        SI, AX
-	VMASKMOVPS  (AX), Y0, Y1
-	ADDQ        SI, AX
-	VMASKMOVPS  (AX), Y0, Y2
-	ADDQ        SI, AX
-	VMASKMOVPS  (AX), Y0, Y3
-	ADDQ        SI, AX
-	VMASKMOVPS  (AX), Y0, Y4
-	ADDQ        SI, AX
-	VMASKMOVPS  (AX), Y0, Y5
-	ADDQ        SI, AX
-	VMASKMOVPS  (AX), Y0, Y6
-	VMOVAPS     Y1, Y1
-	VADDPS      Y2, Y1, Y1
-	VADDPS      Y3, Y1, Y1
-	VADDPS      Y4, Y1, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 256(SP)
-	VMOVAPS     Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+32(SB), Y4, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y5, Y1
-	VMOVUPS     Y1, 288(SP)
-	VMOVAPS     Y2, Y1
-	VADDPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+256(SB), Y4, Y1
-	VFMADD231PS tileConstants<>+96(SB), Y5, Y1
-	VMOVUPS     Y1, 320(SP)
-	VMOVAPS     Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+576(SB), Y4, Y1
-	VFMADD231PS tileConstants<>+608(SB), Y5, Y1
-	VADDPS      Y6, Y1, Y1
-	VMOVUPS     Y1, 352(SP)
-	ADDQ        SI, AX
-	VMASKMOVPS  (AX), Y0, Y1
-	ADDQ        SI, AX
-	VMASKMOVPS  (AX), Y0, Y2
-	ADDQ        SI, AX
-	VMASKMOVPS  (AX), Y0, Y3
-	ADDQ        SI, AX
-	VMASKMOVPS  (AX), Y0, Y4
-	ADDQ        SI, AX
-	VMASKMOVPS  (AX), Y0, Y5
-	ADDQ        SI, AX
-	VMASKMOVPS  (AX), Y0, Y6
-	VMOVAPS     Y1, Y1
-	VADDPS      Y2, Y1, Y1
-	VADDPS      Y3, Y1, Y1
-	VADDPS      Y4, Y1, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 384(SP)
-	VMOVAPS     Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+32(SB), Y4, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y5, Y1
-	VMOVUPS     Y1, 416(SP)
-	VMOVAPS     Y2, Y1
-	VADDPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+256(SB), Y4, Y1
-	VFMADD231PS tileConstants<>+96(SB), Y5, Y1
-	VMOVUPS     Y1, 448(SP)
-	VMOVAPS     Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+576(SB), Y4, Y1
-	VFMADD231PS tileConstants<>+608(SB), Y5, Y1
-	VADDPS      Y6, Y1, Y1
-	VMOVUPS     Y1, 480(SP)
-	ADDQ        SI, AX
-	VMASKMOVPS  (AX), Y0, Y1
-	ADDQ        SI, AX
-	VMASKMOVPS  (AX), Y0, Y2
-	ADDQ        SI, AX
-	VMASKMOVPS  (AX), Y0, Y3
-	ADDQ        SI, AX
-	VMASKMOVPS  (AX), Y0, Y4
-	ADDQ        SI, AX
-	VMASKMOVPS  (AX), Y0, Y5
-	ADDQ        SI, AX
-	VMASKMOVPS  (AX), Y0, Y6
-	VMOVAPS     Y1, Y1
-	VADDPS      Y2, Y1, Y1
-	VADDPS      Y3, Y1, Y1
-	VADDPS      Y4, Y1, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 512(SP)
-	VMOVAPS     Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+32(SB), Y4, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y5, Y1
-	VMOVUPS     Y1, 544(SP)
-	VMOVAPS     Y2, Y1
-	VADDPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+256(SB), Y4, Y1
-	VFMADD231PS tileConstants<>+96(SB), Y5, Y1
-	VMOVUPS     Y1, 576(SP)
-	VMOVAPS     Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+576(SB), Y4, Y1
-	VFMADD231PS tileConstants<>+608(SB), Y5, Y1
-	VADDPS      Y6, Y1, Y1
-	VMOVUPS     Y1, 608(SP)
-	ADDQ        SI, AX
-	VMASKMOVPS  (AX), Y0, Y1
-	ADDQ        SI, AX
-	VMASKMOVPS  (AX), Y0, Y2
-	ADDQ        SI, AX
-	VMASKMOVPS  (AX), Y0, Y3
-	ADDQ        SI, AX
-	VMASKMOVPS  (AX), Y0, Y4
-	ADDQ        SI, AX
-	VMASKMOVPS  (AX), Y0, Y5
-	ADDQ        SI, AX
-	VMASKMOVPS  (AX), Y0, Y6
-	VMOVAPS     Y1, Y1
-	VADDPS      Y2, Y1, Y1
-	VADDPS      Y3, Y1, Y1
-	VADDPS      Y4, Y1, Y1
-	VADDPS      Y5, Y1, Y1
-	VMOVUPS     Y1, 640(SP)
-	VMOVAPS     Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+32(SB), Y4, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y5, Y1
-	VMOVUPS     Y1, 672(SP)
-	VMOVAPS     Y2, Y1
-	VADDPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+256(SB), Y4, Y1
-	VFMADD231PS tileConstants<>+96(SB), Y5, Y1
-	VMOVUPS     Y1, 704(SP)
-	VMOVAPS     Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+576(SB), Y4, Y1
-	VFMADD231PS tileConstants<>+608(SB), Y5, Y1
-	VADDPS      Y6, Y1, Y1
-	VMOVUPS     Y1, 736(SP)
-	VMOVUPS     (SP), Y1
-	VMOVUPS     128(SP), Y2
-	VMOVUPS     256(SP), Y3
-	VMOVUPS     384(SP), Y4
-	VMOVUPS     512(SP), Y5
-	VMOVUPS     640(SP), Y6
-	VMOVAPS     Y1, Y1
-	VADDPS      Y2, Y1, Y1
-	VADDPS      Y3, Y1, Y1
-	VADDPS      Y4, Y1, Y1
-	VADDPS      Y5, Y1, Y1
-	MOVQ        CX, AX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMOVAPS     Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+32(SB), Y4, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y5, Y1
-	ADDQ        DI, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMOVAPS     Y2, Y1
-	VADDPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+256(SB), Y4, Y1
-	VFMADD231PS tileConstants<>+96(SB), Y5, Y1
-	ADDQ        DI, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMOVAPS     Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+576(SB), Y4, Y1
-	VFMADD231PS tileConstants<>+608(SB), Y5, Y1
-	VADDPS      Y6, Y1, Y1
-	ADDQ        DI, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMOVUPS     32(SP), Y1
-	VMOVUPS     160(SP), Y2
-	VMOVUPS     288(SP), Y3
-	VMOVUPS     416(SP), Y4
-	VMOVUPS     544(SP), Y5
-	VMOVUPS     672(SP), Y6
-	VMOVAPS     Y1, Y1
-	VADDPS      Y2, Y1, Y1
-	VADDPS      Y3, Y1, Y1
-	VADDPS      Y4, Y1, Y1
-	VADDPS      Y5, Y1, Y1
-	ADDQ        DX, AX
-	MOVQ        AX, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMOVAPS     Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+32(SB), Y4, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y5, Y1
-	ADDQ        DI, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMOVAPS     Y2, Y1
-	VADDPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+256(SB), Y4, Y1
-	VFMADD231PS tileConstants<>+96(SB), Y5, Y1
-	ADDQ        DI, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMOVAPS     Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+576(SB), Y4, Y1
-	VFMADD231PS tileConstants<>+608(SB), Y5, Y1
-	VADDPS      Y6, Y1, Y1
-	ADDQ        DI, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMOVUPS     64(SP), Y1
-	VMOVUPS     192(SP), Y2
-	VMOVUPS     320(SP), Y3
-	VMOVUPS     448(SP), Y4
-	VMOVUPS     576(SP), Y5
-	VMOVUPS     704(SP), Y6
-	VMOVAPS     Y1, Y1
-	VADDPS      Y2, Y1, Y1
-	VADDPS      Y3, Y1, Y1
-	VADDPS      Y4, Y1, Y1
-	VADDPS      Y5, Y1, Y1
-	ADDQ        DX, AX
-	MOVQ        AX, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMOVAPS     Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+32(SB), Y4, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y5, Y1
-	ADDQ        DI, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMOVAPS     Y2, Y1
-	VADDPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+256(SB), Y4, Y1
-	VFMADD231PS tileConstants<>+96(SB), Y5, Y1
-	ADDQ        DI, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMOVAPS     Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+576(SB), Y4, Y1
-	VFMADD231PS tileConstants<>+608(SB), Y5, Y1
-	VADDPS      Y6, Y1, Y1
-	ADDQ        DI, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMOVUPS     96(SP), Y1
-	VMOVUPS     224(SP), Y2
-	VMOVUPS     352(SP), Y3
-	VMOVUPS     480(SP), Y4
-	VMOVUPS     608(SP), Y5
-	VMOVUPS     736(SP), Y6
-	VMOVAPS     Y1, Y1
-	VADDPS      Y2, Y1, Y1
-	VADDPS      Y3, Y1, Y1
-	VADDPS      Y4, Y1, Y1
-	VADDPS      Y5, Y1, Y1
-	ADDQ        DX, AX
-	MOVQ        AX, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMOVAPS     Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+32(SB), Y4, Y1
-	VFMADD231PS tileConstants<>+192(SB), Y5, Y1
-	ADDQ        DI, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMOVAPS     Y2, Y1
-	VADDPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+256(SB), Y4, Y1
-	VFMADD231PS tileConstants<>+96(SB), Y5, Y1
-	ADDQ        DI, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-	VMOVAPS     Y2, Y1
-	VSUBPS      Y3, Y1, Y1
-	VFMADD231PS tileConstants<>+576(SB), Y4, Y1
-	VFMADD231PS tileConstants<>+608(SB), Y5, Y1
-	VADDPS      Y6, Y1, Y1
-	ADDQ        DI, CX
-	VMASKMOVPS  Y1, Y0, (CX)
-
-winogradOutput4x3AVX2done:
-	VZEROUPPER
-	RET
-
 // func transposeBiasAVX2(rowBlocks int, colBlocks int, dst *float32, dstStride int, src *float32, srcStride int, bias *float32, residual *float32, relu bool)
 // Requires: AVX
 TEXT ·transposeBiasAVX2(SB), NOSPLIT, $0-65
@@ -8654,6 +2686,7423 @@ DATA laneMasks16<>+28(SB)/2, $0x3fff
 DATA laneMasks16<>+30(SB)/2, $0x7fff
 DATA laneMasks16<>+32(SB)/2, $0xffff
 GLOBL laneMasks16<>(SB), RODATA|NOPTR, $34
+
+DATA tileConstantsAVX2<>+0(SB)/4, $0xbf800000
+DATA tileConstantsAVX2<>+4(SB)/4, $0xbf800000
+DATA tileConstantsAVX2<>+8(SB)/4, $0xbf800000
+DATA tileConstantsAVX2<>+12(SB)/4, $0xbf800000
+DATA tileConstantsAVX2<>+16(SB)/4, $0xbf800000
+DATA tileConstantsAVX2<>+20(SB)/4, $0xbf800000
+DATA tileConstantsAVX2<>+24(SB)/4, $0xbf800000
+DATA tileConstantsAVX2<>+28(SB)/4, $0xbf800000
+DATA tileConstantsAVX2<>+32(SB)/4, $0x3f000000
+DATA tileConstantsAVX2<>+36(SB)/4, $0x3f000000
+DATA tileConstantsAVX2<>+40(SB)/4, $0x3f000000
+DATA tileConstantsAVX2<>+44(SB)/4, $0x3f000000
+DATA tileConstantsAVX2<>+48(SB)/4, $0x3f000000
+DATA tileConstantsAVX2<>+52(SB)/4, $0x3f000000
+DATA tileConstantsAVX2<>+56(SB)/4, $0x3f000000
+DATA tileConstantsAVX2<>+60(SB)/4, $0x3f000000
+DATA tileConstantsAVX2<>+64(SB)/4, $0xbf000000
+DATA tileConstantsAVX2<>+68(SB)/4, $0xbf000000
+DATA tileConstantsAVX2<>+72(SB)/4, $0xbf000000
+DATA tileConstantsAVX2<>+76(SB)/4, $0xbf000000
+DATA tileConstantsAVX2<>+80(SB)/4, $0xbf000000
+DATA tileConstantsAVX2<>+84(SB)/4, $0xbf000000
+DATA tileConstantsAVX2<>+88(SB)/4, $0xbf000000
+DATA tileConstantsAVX2<>+92(SB)/4, $0xbf000000
+DATA tileConstantsAVX2<>+96(SB)/4, $0x40800000
+DATA tileConstantsAVX2<>+100(SB)/4, $0x40800000
+DATA tileConstantsAVX2<>+104(SB)/4, $0x40800000
+DATA tileConstantsAVX2<>+108(SB)/4, $0x40800000
+DATA tileConstantsAVX2<>+112(SB)/4, $0x40800000
+DATA tileConstantsAVX2<>+116(SB)/4, $0x40800000
+DATA tileConstantsAVX2<>+120(SB)/4, $0x40800000
+DATA tileConstantsAVX2<>+124(SB)/4, $0x40800000
+DATA tileConstantsAVX2<>+128(SB)/4, $0xc0a00000
+DATA tileConstantsAVX2<>+132(SB)/4, $0xc0a00000
+DATA tileConstantsAVX2<>+136(SB)/4, $0xc0a00000
+DATA tileConstantsAVX2<>+140(SB)/4, $0xc0a00000
+DATA tileConstantsAVX2<>+144(SB)/4, $0xc0a00000
+DATA tileConstantsAVX2<>+148(SB)/4, $0xc0a00000
+DATA tileConstantsAVX2<>+152(SB)/4, $0xc0a00000
+DATA tileConstantsAVX2<>+156(SB)/4, $0xc0a00000
+DATA tileConstantsAVX2<>+160(SB)/4, $0xc0800000
+DATA tileConstantsAVX2<>+164(SB)/4, $0xc0800000
+DATA tileConstantsAVX2<>+168(SB)/4, $0xc0800000
+DATA tileConstantsAVX2<>+172(SB)/4, $0xc0800000
+DATA tileConstantsAVX2<>+176(SB)/4, $0xc0800000
+DATA tileConstantsAVX2<>+180(SB)/4, $0xc0800000
+DATA tileConstantsAVX2<>+184(SB)/4, $0xc0800000
+DATA tileConstantsAVX2<>+188(SB)/4, $0xc0800000
+DATA tileConstantsAVX2<>+192(SB)/4, $0xc0000000
+DATA tileConstantsAVX2<>+196(SB)/4, $0xc0000000
+DATA tileConstantsAVX2<>+200(SB)/4, $0xc0000000
+DATA tileConstantsAVX2<>+204(SB)/4, $0xc0000000
+DATA tileConstantsAVX2<>+208(SB)/4, $0xc0000000
+DATA tileConstantsAVX2<>+212(SB)/4, $0xc0000000
+DATA tileConstantsAVX2<>+216(SB)/4, $0xc0000000
+DATA tileConstantsAVX2<>+220(SB)/4, $0xc0000000
+DATA tileConstantsAVX2<>+224(SB)/4, $0x40000000
+DATA tileConstantsAVX2<>+228(SB)/4, $0x40000000
+DATA tileConstantsAVX2<>+232(SB)/4, $0x40000000
+DATA tileConstantsAVX2<>+236(SB)/4, $0x40000000
+DATA tileConstantsAVX2<>+240(SB)/4, $0x40000000
+DATA tileConstantsAVX2<>+244(SB)/4, $0x40000000
+DATA tileConstantsAVX2<>+248(SB)/4, $0x40000000
+DATA tileConstantsAVX2<>+252(SB)/4, $0x40000000
+DATA tileConstantsAVX2<>+256(SB)/4, $0x3e800000
+DATA tileConstantsAVX2<>+260(SB)/4, $0x3e800000
+DATA tileConstantsAVX2<>+264(SB)/4, $0x3e800000
+DATA tileConstantsAVX2<>+268(SB)/4, $0x3e800000
+DATA tileConstantsAVX2<>+272(SB)/4, $0x3e800000
+DATA tileConstantsAVX2<>+276(SB)/4, $0x3e800000
+DATA tileConstantsAVX2<>+280(SB)/4, $0x3e800000
+DATA tileConstantsAVX2<>+284(SB)/4, $0x3e800000
+DATA tileConstantsAVX2<>+288(SB)/4, $0xbe2aaaab
+DATA tileConstantsAVX2<>+292(SB)/4, $0xbe2aaaab
+DATA tileConstantsAVX2<>+296(SB)/4, $0xbe2aaaab
+DATA tileConstantsAVX2<>+300(SB)/4, $0xbe2aaaab
+DATA tileConstantsAVX2<>+304(SB)/4, $0xbe2aaaab
+DATA tileConstantsAVX2<>+308(SB)/4, $0xbe2aaaab
+DATA tileConstantsAVX2<>+312(SB)/4, $0xbe2aaaab
+DATA tileConstantsAVX2<>+316(SB)/4, $0xbe2aaaab
+DATA tileConstantsAVX2<>+320(SB)/4, $0x3e2aaaab
+DATA tileConstantsAVX2<>+324(SB)/4, $0x3e2aaaab
+DATA tileConstantsAVX2<>+328(SB)/4, $0x3e2aaaab
+DATA tileConstantsAVX2<>+332(SB)/4, $0x3e2aaaab
+DATA tileConstantsAVX2<>+336(SB)/4, $0x3e2aaaab
+DATA tileConstantsAVX2<>+340(SB)/4, $0x3e2aaaab
+DATA tileConstantsAVX2<>+344(SB)/4, $0x3e2aaaab
+DATA tileConstantsAVX2<>+348(SB)/4, $0x3e2aaaab
+DATA tileConstantsAVX2<>+352(SB)/4, $0x3d2aaaab
+DATA tileConstantsAVX2<>+356(SB)/4, $0x3d2aaaab
+DATA tileConstantsAVX2<>+360(SB)/4, $0x3d2aaaab
+DATA tileConstantsAVX2<>+364(SB)/4, $0x3d2aaaab
+DATA tileConstantsAVX2<>+368(SB)/4, $0x3d2aaaab
+DATA tileConstantsAVX2<>+372(SB)/4, $0x3d2aaaab
+DATA tileConstantsAVX2<>+376(SB)/4, $0x3d2aaaab
+DATA tileConstantsAVX2<>+380(SB)/4, $0x3d2aaaab
+DATA tileConstantsAVX2<>+384(SB)/4, $0x3daaaaab
+DATA tileConstantsAVX2<>+388(SB)/4, $0x3daaaaab
+DATA tileConstantsAVX2<>+392(SB)/4, $0x3daaaaab
+DATA tileConstantsAVX2<>+396(SB)/4, $0x3daaaaab
+DATA tileConstantsAVX2<>+400(SB)/4, $0x3daaaaab
+DATA tileConstantsAVX2<>+404(SB)/4, $0x3daaaaab
+DATA tileConstantsAVX2<>+408(SB)/4, $0x3daaaaab
+DATA tileConstantsAVX2<>+412(SB)/4, $0x3daaaaab
+DATA tileConstantsAVX2<>+416(SB)/4, $0xbdaaaaab
+DATA tileConstantsAVX2<>+420(SB)/4, $0xbdaaaaab
+DATA tileConstantsAVX2<>+424(SB)/4, $0xbdaaaaab
+DATA tileConstantsAVX2<>+428(SB)/4, $0xbdaaaaab
+DATA tileConstantsAVX2<>+432(SB)/4, $0xbdaaaaab
+DATA tileConstantsAVX2<>+436(SB)/4, $0xbdaaaaab
+DATA tileConstantsAVX2<>+440(SB)/4, $0xbdaaaaab
+DATA tileConstantsAVX2<>+444(SB)/4, $0xbdaaaaab
+DATA tileConstantsAVX2<>+448(SB)/4, $0xbfc00000
+DATA tileConstantsAVX2<>+452(SB)/4, $0xbfc00000
+DATA tileConstantsAVX2<>+456(SB)/4, $0xbfc00000
+DATA tileConstantsAVX2<>+460(SB)/4, $0xbfc00000
+DATA tileConstantsAVX2<>+464(SB)/4, $0xbfc00000
+DATA tileConstantsAVX2<>+468(SB)/4, $0xbfc00000
+DATA tileConstantsAVX2<>+472(SB)/4, $0xbfc00000
+DATA tileConstantsAVX2<>+476(SB)/4, $0xbfc00000
+DATA tileConstantsAVX2<>+480(SB)/4, $0x3fc00000
+DATA tileConstantsAVX2<>+484(SB)/4, $0x3fc00000
+DATA tileConstantsAVX2<>+488(SB)/4, $0x3fc00000
+DATA tileConstantsAVX2<>+492(SB)/4, $0x3fc00000
+DATA tileConstantsAVX2<>+496(SB)/4, $0x3fc00000
+DATA tileConstantsAVX2<>+500(SB)/4, $0x3fc00000
+DATA tileConstantsAVX2<>+504(SB)/4, $0x3fc00000
+DATA tileConstantsAVX2<>+508(SB)/4, $0x3fc00000
+DATA tileConstantsAVX2<>+512(SB)/4, $0x40200000
+DATA tileConstantsAVX2<>+516(SB)/4, $0x40200000
+DATA tileConstantsAVX2<>+520(SB)/4, $0x40200000
+DATA tileConstantsAVX2<>+524(SB)/4, $0x40200000
+DATA tileConstantsAVX2<>+528(SB)/4, $0x40200000
+DATA tileConstantsAVX2<>+532(SB)/4, $0x40200000
+DATA tileConstantsAVX2<>+536(SB)/4, $0x40200000
+DATA tileConstantsAVX2<>+540(SB)/4, $0x40200000
+DATA tileConstantsAVX2<>+544(SB)/4, $0xc0200000
+DATA tileConstantsAVX2<>+548(SB)/4, $0xc0200000
+DATA tileConstantsAVX2<>+552(SB)/4, $0xc0200000
+DATA tileConstantsAVX2<>+556(SB)/4, $0xc0200000
+DATA tileConstantsAVX2<>+560(SB)/4, $0xc0200000
+DATA tileConstantsAVX2<>+564(SB)/4, $0xc0200000
+DATA tileConstantsAVX2<>+568(SB)/4, $0xc0200000
+DATA tileConstantsAVX2<>+572(SB)/4, $0xc0200000
+DATA tileConstantsAVX2<>+576(SB)/4, $0x3e000000
+DATA tileConstantsAVX2<>+580(SB)/4, $0x3e000000
+DATA tileConstantsAVX2<>+584(SB)/4, $0x3e000000
+DATA tileConstantsAVX2<>+588(SB)/4, $0x3e000000
+DATA tileConstantsAVX2<>+592(SB)/4, $0x3e000000
+DATA tileConstantsAVX2<>+596(SB)/4, $0x3e000000
+DATA tileConstantsAVX2<>+600(SB)/4, $0x3e000000
+DATA tileConstantsAVX2<>+604(SB)/4, $0x3e000000
+DATA tileConstantsAVX2<>+608(SB)/4, $0xc1000000
+DATA tileConstantsAVX2<>+612(SB)/4, $0xc1000000
+DATA tileConstantsAVX2<>+616(SB)/4, $0xc1000000
+DATA tileConstantsAVX2<>+620(SB)/4, $0xc1000000
+DATA tileConstantsAVX2<>+624(SB)/4, $0xc1000000
+DATA tileConstantsAVX2<>+628(SB)/4, $0xc1000000
+DATA tileConstantsAVX2<>+632(SB)/4, $0xc1000000
+DATA tileConstantsAVX2<>+636(SB)/4, $0xc1000000
+GLOBL tileConstantsAVX2<>(SB), RODATA|NOPTR, $640
+
+// func winogradInput3AVX2(n int, dst *float32, pointStride int, phases *float32, phaseStride int, rowStride int, spill bool)
+// Requires: AVX
+TEXT ·winogradInput3AVX2(SB), $512-49
+	MOVQ   n+0(FP), AX
+	MOVQ   dst+8(FP), CX
+	MOVQ   pointStride+16(FP), DX
+	MOVQ   phases+24(FP), BX
+	MOVQ   phaseStride+32(FP), SI
+	SHLQ   $0x02, SI
+	LEAQ   (BX)(SI*1), SI
+	MOVQ   rowStride+40(FP), DI
+	SHLQ   $0x02, DI
+	SHLQ   $0x02, DX
+	IMUL3Q $0x00000004, DX, R8
+	CMPQ   AX, $0x00000008
+	JL     winogradInput3AVX2few
+
+winogradInput3AVX2block:
+	XORQ    R9, R9
+	VMOVUPS (BX)(R9*1), Y0
+	VMOVUPS (SI)(R9*1), Y1
+	VMOVUPS 4(BX)(R9*1), Y2
+	VMOVUPS 4(SI)(R9*1), Y3
+	VMULPS  tileConstantsAVX2<>+0(SB), Y0, Y0
+	VADDPS  Y2, Y0, Y0
+	VMOVUPS Y0, (SP)
+	VMOVAPS Y1, Y0
+	VADDPS  Y2, Y0, Y0
+	VMOVUPS Y0, 32(SP)
+	VMULPS  tileConstantsAVX2<>+0(SB), Y1, Y0
+	VADDPS  Y2, Y0, Y0
+	VMOVUPS Y0, 64(SP)
+	VMULPS  tileConstantsAVX2<>+0(SB), Y1, Y0
+	VADDPS  Y3, Y0, Y0
+	VMOVUPS Y0, 96(SP)
+	ADDQ    DI, R9
+	VMOVUPS (BX)(R9*1), Y0
+	VMOVUPS (SI)(R9*1), Y1
+	VMOVUPS 4(BX)(R9*1), Y2
+	VMOVUPS 4(SI)(R9*1), Y3
+	VMULPS  tileConstantsAVX2<>+0(SB), Y0, Y0
+	VADDPS  Y2, Y0, Y0
+	VMOVUPS Y0, 128(SP)
+	VMOVAPS Y1, Y0
+	VADDPS  Y2, Y0, Y0
+	VMOVUPS Y0, 160(SP)
+	VMULPS  tileConstantsAVX2<>+0(SB), Y1, Y0
+	VADDPS  Y2, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMULPS  tileConstantsAVX2<>+0(SB), Y1, Y0
+	VADDPS  Y3, Y0, Y0
+	VMOVUPS Y0, 224(SP)
+	ADDQ    DI, R9
+	VMOVUPS (BX)(R9*1), Y0
+	VMOVUPS (SI)(R9*1), Y1
+	VMOVUPS 4(BX)(R9*1), Y2
+	VMOVUPS 4(SI)(R9*1), Y3
+	VMULPS  tileConstantsAVX2<>+0(SB), Y0, Y0
+	VADDPS  Y2, Y0, Y0
+	VMOVUPS Y0, 256(SP)
+	VMOVAPS Y1, Y0
+	VADDPS  Y2, Y0, Y0
+	VMOVUPS Y0, 288(SP)
+	VMULPS  tileConstantsAVX2<>+0(SB), Y1, Y0
+	VADDPS  Y2, Y0, Y0
+	VMOVUPS Y0, 320(SP)
+	VMULPS  tileConstantsAVX2<>+0(SB), Y1, Y0
+	VADDPS  Y3, Y0, Y0
+	VMOVUPS Y0, 352(SP)
+	ADDQ    DI, R9
+	VMOVUPS (BX)(R9*1), Y0
+	VMOVUPS (SI)(R9*1), Y1
+	VMOVUPS 4(BX)(R9*1), Y2
+	VMOVUPS 4(SI)(R9*1), Y3
+	VMULPS  tileConstantsAVX2<>+0(SB), Y0, Y0
+	VADDPS  Y2, Y0, Y0
+	VMOVUPS Y0, 384(SP)
+	VMOVAPS Y1, Y0
+	VADDPS  Y2, Y0, Y0
+	VMOVUPS Y0, 416(SP)
+	VMULPS  tileConstantsAVX2<>+0(SB), Y1, Y0
+	VADDPS  Y2, Y0, Y0
+	VMOVUPS Y0, 448(SP)
+	VMULPS  tileConstantsAVX2<>+0(SB), Y1, Y0
+	VADDPS  Y3, Y0, Y0
+	VMOVUPS Y0, 480(SP)
+	VMOVUPS (SP), Y0
+	VMOVUPS 128(SP), Y1
+	VMOVUPS 256(SP), Y2
+	VMOVUPS 384(SP), Y3
+	VMULPS  tileConstantsAVX2<>+0(SB), Y0, Y0
+	VADDPS  Y2, Y0, Y0
+	MOVQ    CX, R9
+	MOVQ    CX, R10
+	VMOVUPS Y0, (R10)
+	VMOVAPS Y1, Y0
+	VADDPS  Y2, Y0, Y0
+	ADDQ    R8, R10
+	VMOVUPS Y0, (R10)
+	VMULPS  tileConstantsAVX2<>+0(SB), Y1, Y0
+	VADDPS  Y2, Y0, Y0
+	ADDQ    R8, R10
+	VMOVUPS Y0, (R10)
+	VMULPS  tileConstantsAVX2<>+0(SB), Y1, Y0
+	VADDPS  Y3, Y0, Y0
+	ADDQ    R8, R10
+	VMOVUPS Y0, (R10)
+	VMOVUPS 32(SP), Y0
+	VMOVUPS 160(SP), Y1
+	VMOVUPS 288(SP), Y2
+	VMOVUPS 416(SP), Y3
+	VMULPS  tileConstantsAVX2<>+0(SB), Y0, Y0
+	VADDPS  Y2, Y0, Y0
+	ADDQ    DX, R9
+	MOVQ    R9, R10
+	VMOVUPS Y0, (R10)
+	VMOVAPS Y1, Y0
+	VADDPS  Y2, Y0, Y0
+	ADDQ    R8, R10
+	VMOVUPS Y0, (R10)
+	VMULPS  tileConstantsAVX2<>+0(SB), Y1, Y0
+	VADDPS  Y2, Y0, Y0
+	ADDQ    R8, R10
+	VMOVUPS Y0, (R10)
+	VMULPS  tileConstantsAVX2<>+0(SB), Y1, Y0
+	VADDPS  Y3, Y0, Y0
+	ADDQ    R8, R10
+	VMOVUPS Y0, (R10)
+	VMOVUPS 64(SP), Y0
+	VMOVUPS 192(SP), Y1
+	VMOVUPS 320(SP), Y2
+	VMOVUPS 448(SP), Y3
+	VMULPS  tileConstantsAVX2<>+0(SB), Y0, Y0
+	VADDPS  Y2, Y0, Y0
+	ADDQ    DX, R9
+	MOVQ    R9, R10
+	VMOVUPS Y0, (R10)
+	VMOVAPS Y1, Y0
+	VADDPS  Y2, Y0, Y0
+	ADDQ    R8, R10
+	VMOVUPS Y0, (R10)
+	VMULPS  tileConstantsAVX2<>+0(SB), Y1, Y0
+	VADDPS  Y2, Y0, Y0
+	ADDQ    R8, R10
+	VMOVUPS Y0, (R10)
+	VMULPS  tileConstantsAVX2<>+0(SB), Y1, Y0
+	VADDPS  Y3, Y0, Y0
+	ADDQ    R8, R10
+	VMOVUPS Y0, (R10)
+	VMOVUPS 96(SP), Y0
+	VMOVUPS 224(SP), Y1
+	VMOVUPS 352(SP), Y2
+	VMOVUPS 480(SP), Y3
+	VMULPS  tileConstantsAVX2<>+0(SB), Y0, Y0
+	VADDPS  Y2, Y0, Y0
+	ADDQ    DX, R9
+	MOVQ    R9, R10
+	VMOVUPS Y0, (R10)
+	VMOVAPS Y1, Y0
+	VADDPS  Y2, Y0, Y0
+	ADDQ    R8, R10
+	VMOVUPS Y0, (R10)
+	VMULPS  tileConstantsAVX2<>+0(SB), Y1, Y0
+	VADDPS  Y2, Y0, Y0
+	ADDQ    R8, R10
+	VMOVUPS Y0, (R10)
+	VMULPS  tileConstantsAVX2<>+0(SB), Y1, Y0
+	VADDPS  Y3, Y0, Y0
+	ADDQ    R8, R10
+	VMOVUPS Y0, (R10)
+	SUBQ    $0x00000008, AX
+	JZ      winogradInput3AVX2done
+	CMPQ    AX, $0x00000008
+	JGE     winogradInput3AVX2next
+	MOVQ    $0x00000008, R9
+	SUBQ    AX, R9
+	SHLQ    $0x02, R9
+	SUBQ    R9, CX
+	SUBQ    R9, BX
+	SUBQ    R9, SI
+	MOVQ    $0x00000008, AX
+
+winogradInput3AVX2next:
+	ADDQ $0x00000020, CX
+	ADDQ $0x00000020, BX
+	ADDQ $0x00000020, SI
+	JMP  winogradInput3AVX2block
+
+winogradInput3AVX2few:
+	TESTQ      AX, AX
+	JZ         winogradInput3AVX2done
+	LEAQ       tailMasks<>+32(SB), R9
+	SHLQ       $0x02, AX
+	SUBQ       AX, R9
+	VMOVUPS    (R9), Y0
+	MOVB       spill+48(FP), AL
+	TESTB      AL, AL
+	JZ         winogradInput3AVX2masked
+	XORQ       AX, AX
+	VMASKMOVPS (BX)(AX*1), Y0, Y1
+	VMASKMOVPS (SI)(AX*1), Y0, Y2
+	VMASKMOVPS 4(BX)(AX*1), Y0, Y3
+	VMASKMOVPS 4(SI)(AX*1), Y0, Y4
+	VMULPS     tileConstantsAVX2<>+0(SB), Y1, Y1
+	VADDPS     Y3, Y1, Y1
+	VMOVUPS    Y1, (SP)
+	VMOVAPS    Y2, Y1
+	VADDPS     Y3, Y1, Y1
+	VMOVUPS    Y1, 32(SP)
+	VMULPS     tileConstantsAVX2<>+0(SB), Y2, Y1
+	VADDPS     Y3, Y1, Y1
+	VMOVUPS    Y1, 64(SP)
+	VMULPS     tileConstantsAVX2<>+0(SB), Y2, Y1
+	VADDPS     Y4, Y1, Y1
+	VMOVUPS    Y1, 96(SP)
+	ADDQ       DI, AX
+	VMASKMOVPS (BX)(AX*1), Y0, Y1
+	VMASKMOVPS (SI)(AX*1), Y0, Y2
+	VMASKMOVPS 4(BX)(AX*1), Y0, Y3
+	VMASKMOVPS 4(SI)(AX*1), Y0, Y4
+	VMULPS     tileConstantsAVX2<>+0(SB), Y1, Y1
+	VADDPS     Y3, Y1, Y1
+	VMOVUPS    Y1, 128(SP)
+	VMOVAPS    Y2, Y1
+	VADDPS     Y3, Y1, Y1
+	VMOVUPS    Y1, 160(SP)
+	VMULPS     tileConstantsAVX2<>+0(SB), Y2, Y1
+	VADDPS     Y3, Y1, Y1
+	VMOVUPS    Y1, 192(SP)
+	VMULPS     tileConstantsAVX2<>+0(SB), Y2, Y1
+	VADDPS     Y4, Y1, Y1
+	VMOVUPS    Y1, 224(SP)
+	ADDQ       DI, AX
+	VMASKMOVPS (BX)(AX*1), Y0, Y1
+	VMASKMOVPS (SI)(AX*1), Y0, Y2
+	VMASKMOVPS 4(BX)(AX*1), Y0, Y3
+	VMASKMOVPS 4(SI)(AX*1), Y0, Y4
+	VMULPS     tileConstantsAVX2<>+0(SB), Y1, Y1
+	VADDPS     Y3, Y1, Y1
+	VMOVUPS    Y1, 256(SP)
+	VMOVAPS    Y2, Y1
+	VADDPS     Y3, Y1, Y1
+	VMOVUPS    Y1, 288(SP)
+	VMULPS     tileConstantsAVX2<>+0(SB), Y2, Y1
+	VADDPS     Y3, Y1, Y1
+	VMOVUPS    Y1, 320(SP)
+	VMULPS     tileConstantsAVX2<>+0(SB), Y2, Y1
+	VADDPS     Y4, Y1, Y1
+	VMOVUPS    Y1, 352(SP)
+	ADDQ       DI, AX
+	VMASKMOVPS (BX)(AX*1), Y0, Y1
+	VMASKMOVPS (SI)(AX*1), Y0, Y2
+	VMASKMOVPS 4(BX)(AX*1), Y0, Y3
+	VMASKMOVPS 4(SI)(AX*1), Y0, Y0
+	VMULPS     tileConstantsAVX2<>+0(SB), Y1, Y1
+	VADDPS     Y3, Y1, Y1
+	VMOVUPS    Y1, 384(SP)
+	VMOVAPS    Y2, Y1
+	VADDPS     Y3, Y1, Y1
+	VMOVUPS    Y1, 416(SP)
+	VMULPS     tileConstantsAVX2<>+0(SB), Y2, Y1
+	VADDPS     Y3, Y1, Y1
+	VMOVUPS    Y1, 448(SP)
+	VMULPS     tileConstantsAVX2<>+0(SB), Y2, Y1
+	VADDPS     Y0, Y1, Y1
+	VMOVUPS    Y1, 480(SP)
+	VMOVUPS    (SP), Y0
+	VMOVUPS    128(SP), Y1
+	VMOVUPS    256(SP), Y2
+	VMOVUPS    384(SP), Y3
+	VMULPS     tileConstantsAVX2<>+0(SB), Y0, Y0
+	VADDPS     Y2, Y0, Y0
+	MOVQ       CX, AX
+	VMOVUPS    Y0, (CX)
+	VMOVAPS    Y1, Y0
+	VADDPS     Y2, Y0, Y0
+	ADDQ       R8, CX
+	VMOVUPS    Y0, (CX)
+	VMULPS     tileConstantsAVX2<>+0(SB), Y1, Y0
+	VADDPS     Y2, Y0, Y0
+	ADDQ       R8, CX
+	VMOVUPS    Y0, (CX)
+	VMULPS     tileConstantsAVX2<>+0(SB), Y1, Y0
+	VADDPS     Y3, Y0, Y0
+	ADDQ       R8, CX
+	VMOVUPS    Y0, (CX)
+	VMOVUPS    32(SP), Y0
+	VMOVUPS    160(SP), Y1
+	VMOVUPS    288(SP), Y2
+	VMOVUPS    416(SP), Y3
+	VMULPS     tileConstantsAVX2<>+0(SB), Y0, Y0
+	VADDPS     Y2, Y0, Y0
+	ADDQ       DX, AX
+	MOVQ       AX, CX
+	VMOVUPS    Y0, (CX)
+	VMOVAPS    Y1, Y0
+	VADDPS     Y2, Y0, Y0
+	ADDQ       R8, CX
+	VMOVUPS    Y0, (CX)
+	VMULPS     tileConstantsAVX2<>+0(SB), Y1, Y0
+	VADDPS     Y2, Y0, Y0
+	ADDQ       R8, CX
+	VMOVUPS    Y0, (CX)
+	VMULPS     tileConstantsAVX2<>+0(SB), Y1, Y0
+	VADDPS     Y3, Y0, Y0
+	ADDQ       R8, CX
+	VMOVUPS    Y0, (CX)
+	VMOVUPS    64(SP), Y0
+	VMOVUPS    192(SP), Y1
+	VMOVUPS    320(SP), Y2
+	VMOVUPS    448(SP), Y3
+	VMULPS     tileConstantsAVX2<>+0(SB), Y0, Y0
+	VADDPS     Y2, Y0, Y0
+	ADDQ       DX, AX
+	MOVQ       AX, CX
+	VMOVUPS    Y0, (CX)
+	VMOVAPS    Y1, Y0
+	VADDPS     Y2, Y0, Y0
+	ADDQ       R8, CX
+	VMOVUPS    Y0, (CX)
+	VMULPS     tileConstantsAVX2<>+0(SB), Y1, Y0
+	VADDPS     Y2, Y0, Y0
+	ADDQ       R8, CX
+	VMOVUPS    Y0, (CX)
+	VMULPS     tileConstantsAVX2<>+0(SB), Y1, Y0
+	VADDPS     Y3, Y0, Y0
+	ADDQ       R8, CX
+	VMOVUPS    Y0, (CX)
+	VMOVUPS    96(SP), Y0
+	VMOVUPS    224(SP), Y1
+	VMOVUPS    352(SP), Y2
+	VMOVUPS    480(SP), Y3
+	VMULPS     tileConstantsAVX2<>+0(SB), Y0, Y0
+	VADDPS     Y2, Y0, Y0
+	ADDQ       DX, AX
+	MOVQ       AX, CX
+	VMOVUPS    Y0, (CX)
+	VMOVAPS    Y1, Y0
+	VADDPS     Y2, Y0, Y0
+	ADDQ       R8, CX
+	VMOVUPS    Y0, (CX)
+	VMULPS     tileConstantsAVX2<>+0(SB), Y1, Y0
+	VADDPS     Y2, Y0, Y0
+	ADDQ       R8, CX
+	VMOVUPS    Y0, (CX)
+	VMULPS     tileConstantsAVX2<>+0(SB), Y1, Y0
+	VADDPS     Y3, Y0, Y0
+	ADDQ       R8, CX
+	VMOVUPS    Y0, (CX)
+	JMP        winogradInput3AVX2done
+
+winogradInput3AVX2masked:
+	XORQ       AX, AX
+	VMASKMOVPS (BX)(AX*1), Y0, Y1
+	VMASKMOVPS (SI)(AX*1), Y0, Y2
+	VMASKMOVPS 4(BX)(AX*1), Y0, Y3
+	VMASKMOVPS 4(SI)(AX*1), Y0, Y4
+	VMULPS     tileConstantsAVX2<>+0(SB), Y1, Y1
+	VADDPS     Y3, Y1, Y1
+	VMOVUPS    Y1, (SP)
+	VMOVAPS    Y2, Y1
+	VADDPS     Y3, Y1, Y1
+	VMOVUPS    Y1, 32(SP)
+	VMULPS     tileConstantsAVX2<>+0(SB), Y2, Y1
+	VADDPS     Y3, Y1, Y1
+	VMOVUPS    Y1, 64(SP)
+	VMULPS     tileConstantsAVX2<>+0(SB), Y2, Y1
+	VADDPS     Y4, Y1, Y1
+	VMOVUPS    Y1, 96(SP)
+	ADDQ       DI, AX
+	VMASKMOVPS (BX)(AX*1), Y0, Y1
+	VMASKMOVPS (SI)(AX*1), Y0, Y2
+	VMASKMOVPS 4(BX)(AX*1), Y0, Y3
+	VMASKMOVPS 4(SI)(AX*1), Y0, Y4
+	VMULPS     tileConstantsAVX2<>+0(SB), Y1, Y1
+	VADDPS     Y3, Y1, Y1
+	VMOVUPS    Y1, 128(SP)
+	VMOVAPS    Y2, Y1
+	VADDPS     Y3, Y1, Y1
+	VMOVUPS    Y1, 160(SP)
+	VMULPS     tileConstantsAVX2<>+0(SB), Y2, Y1
+	VADDPS     Y3, Y1, Y1
+	VMOVUPS    Y1, 192(SP)
+	VMULPS     tileConstantsAVX2<>+0(SB), Y2, Y1
+	VADDPS     Y4, Y1, Y1
+	VMOVUPS    Y1, 224(SP)
+	ADDQ       DI, AX
+	VMASKMOVPS (BX)(AX*1), Y0, Y1
+	VMASKMOVPS (SI)(AX*1), Y0, Y2
+	VMASKMOVPS 4(BX)(AX*1), Y0, Y3
+	VMASKMOVPS 4(SI)(AX*1), Y0, Y4
+	VMULPS     tileConstantsAVX2<>+0(SB), Y1, Y1
+	VADDPS     Y3, Y1, Y1
+	VMOVUPS    Y1, 256(SP)
+	VMOVAPS    Y2, Y1
+	VADDPS     Y3, Y1, Y1
+	VMOVUPS    Y1, 288(SP)
+	VMULPS     tileConstantsAVX2<>+0(SB), Y2, Y1
+	VADDPS     Y3, Y1, Y1
+	VMOVUPS    Y1, 320(SP)
+	VMULPS     tileConstantsAVX2<>+0(SB), Y2, Y1
+	VADDPS     Y4, Y1, Y1
+	VMOVUPS    Y1, 352(SP)
+	ADDQ       DI, AX
+	VMASKMOVPS (BX)(AX*1), Y0, Y1
+	VMASKMOVPS (SI)(AX*1), Y0, Y2
+	VMASKMOVPS 4(BX)(AX*1), Y0, Y3
+	VMASKMOVPS 4(SI)(AX*1), Y0, Y4
+	VMULPS     tileConstantsAVX2<>+0(SB), Y1, Y1
+	VADDPS     Y3, Y1, Y1
+	VMOVUPS    Y1, 384(SP)
+	VMOVAPS    Y2, Y1
+	VADDPS     Y3, Y1, Y1
+	VMOVUPS    Y1, 416(SP)
+	VMULPS     tileConstantsAVX2<>+0(SB), Y2, Y1
+	VADDPS     Y3, Y1, Y1
+	VMOVUPS    Y1, 448(SP)
+	VMULPS     tileConstantsAVX2<>+0(SB), Y2, Y1
+	VADDPS     Y4, Y1, Y1
+	VMOVUPS    Y1, 480(SP)
+	VMOVUPS    (SP), Y1
+	VMOVUPS    128(SP), Y2
+	VMOVUPS    256(SP), Y3
+	VMOVUPS    384(SP), Y4
+	VMULPS     tileConstantsAVX2<>+0(SB), Y1, Y1
+	VADDPS     Y3, Y1, Y1
+	MOVQ       CX, AX
+	VMASKMOVPS Y1, Y0, (CX)
+	VMOVAPS    Y2, Y1
+	VADDPS     Y3, Y1, Y1
+	ADDQ       R8, CX
+	VMASKMOVPS Y1, Y0, (CX)
+	VMULPS     tileConstantsAVX2<>+0(SB), Y2, Y1
+	VADDPS     Y3, Y1, Y1
+	ADDQ       R8, CX
+	VMASKMOVPS Y1, Y0, (CX)
+	VMULPS     tileConstantsAVX2<>+0(SB), Y2, Y1
+	VADDPS     Y4, Y1, Y1
+	ADDQ       R8, CX
+	VMASKMOVPS Y1, Y0, (CX)
+	VMOVUPS    32(SP), Y1
+	VMOVUPS    160(SP), Y2
+	VMOVUPS    288(SP), Y3
+	VMOVUPS    416(SP), Y4
+	VMULPS     tileConstantsAVX2<>+0(SB), Y1, Y1
+	VADDPS     Y3, Y1, Y1
+	ADDQ       DX, AX
+	MOVQ       AX, CX
+	VMASKMOVPS Y1, Y0, (CX)
+	VMOVAPS    Y2, Y1
+	VADDPS     Y3, Y1, Y1
+	ADDQ       R8, CX
+	VMASKMOVPS Y1, Y0, (CX)
+	VMULPS     tileConstantsAVX2<>+0(SB), Y2, Y1
+	VADDPS     Y3, Y1, Y1
+	ADDQ       R8, CX
+	VMASKMOVPS Y1, Y0, (CX)
+	VMULPS     tileConstantsAVX2<>+0(SB), Y2, Y1
+	VADDPS     Y4, Y1, Y1
+	ADDQ       R8, CX
+	VMASKMOVPS Y1, Y0, (CX)
+	VMOVUPS    64(SP), Y1
+	VMOVUPS    192(SP), Y2
+	VMOVUPS    320(SP), Y3
+	VMOVUPS    448(SP), Y4
+	VMULPS     tileConstantsAVX2<>+0(SB), Y1, Y1
+	VADDPS     Y3, Y1, Y1
+	ADDQ       DX, AX
+	MOVQ       AX, CX
+	VMASKMOVPS Y1, Y0, (CX)
+	VMOVAPS    Y2, Y1
+	VADDPS     Y3, Y1, Y1
+	ADDQ       R8, CX
+	VMASKMOVPS Y1, Y0, (CX)
+	VMULPS     tileConstantsAVX2<>+0(SB), Y2, Y1
+	VADDPS     Y3, Y1, Y1
+	ADDQ       R8, CX
+	VMASKMOVPS Y1, Y0, (CX)
+	VMULPS     tileConstantsAVX2<>+0(SB), Y2, Y1
+	VADDPS     Y4, Y1, Y1
+	ADDQ       R8, CX
+	VMASKMOVPS Y1, Y0, (CX)
+	VMOVUPS    96(SP), Y1
+	VMOVUPS    224(SP), Y2
+	VMOVUPS    352(SP), Y3
+	VMOVUPS    480(SP), Y4
+	VMULPS     tileConstantsAVX2<>+0(SB), Y1, Y1
+	VADDPS     Y3, Y1, Y1
+	ADDQ       DX, AX
+	MOVQ       AX, CX
+	VMASKMOVPS Y1, Y0, (CX)
+	VMOVAPS    Y2, Y1
+	VADDPS     Y3, Y1, Y1
+	ADDQ       R8, CX
+	VMASKMOVPS Y1, Y0, (CX)
+	VMULPS     tileConstantsAVX2<>+0(SB), Y2, Y1
+	VADDPS     Y3, Y1, Y1
+	ADDQ       R8, CX
+	VMASKMOVPS Y1, Y0, (CX)
+	VMULPS     tileConstantsAVX2<>+0(SB), Y2, Y1
+	VADDPS     Y4, Y1, Y1
+	ADDQ       R8, CX
+	VMASKMOVPS Y1, Y0, (CX)
+
+winogradInput3AVX2done:
+	VZEROUPPER
+	RET
+
+// func winogradGradient3AVX2(n int, dst *float32, pointStride int, phases *float32, phaseStride int, rowStride int, spill bool)
+// Requires: AVX, FMA3
+TEXT ·winogradGradient3AVX2(SB), $256-49
+	MOVQ   n+0(FP), AX
+	MOVQ   dst+8(FP), CX
+	MOVQ   pointStride+16(FP), DX
+	MOVQ   phases+24(FP), BX
+	MOVQ   phaseStride+32(FP), SI
+	SHLQ   $0x02, SI
+	LEAQ   (BX)(SI*1), SI
+	MOVQ   rowStride+40(FP), DI
+	SHLQ   $0x02, DI
+	SHLQ   $0x02, DX
+	IMUL3Q $0x00000004, DX, R8
+	CMPQ   AX, $0x00000008
+	JL     winogradGradient3AVX2few
+
+winogradGradient3AVX2block:
+	XORQ        R9, R9
+	VMOVUPS     (BX)(R9*1), Y0
+	VMOVUPS     (SI)(R9*1), Y1
+	VMULPS      tileConstantsAVX2<>+0(SB), Y0, Y2
+	VMOVUPS     Y2, (SP)
+	VMULPS      tileConstantsAVX2<>+32(SB), Y0, Y2
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y1, Y2
+	VMOVUPS     Y2, 32(SP)
+	VMULPS      tileConstantsAVX2<>+32(SB), Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+64(SB), Y1, Y0
+	VMOVUPS     Y0, 64(SP)
+	VMOVAPS     Y1, Y0
+	VMOVUPS     Y0, 96(SP)
+	ADDQ        DI, R9
+	VMOVUPS     (BX)(R9*1), Y0
+	VMOVUPS     (SI)(R9*1), Y1
+	VMULPS      tileConstantsAVX2<>+0(SB), Y0, Y2
+	VMOVUPS     Y2, 128(SP)
+	VMULPS      tileConstantsAVX2<>+32(SB), Y0, Y2
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y1, Y2
+	VMOVUPS     Y2, 160(SP)
+	VMULPS      tileConstantsAVX2<>+32(SB), Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+64(SB), Y1, Y0
+	VMOVUPS     Y0, 192(SP)
+	VMOVAPS     Y1, Y0
+	VMOVUPS     Y0, 224(SP)
+	VMOVUPS     (SP), Y0
+	VMOVUPS     128(SP), Y1
+	VMULPS      tileConstantsAVX2<>+0(SB), Y0, Y2
+	MOVQ        CX, R9
+	MOVQ        CX, R10
+	VMOVUPS     Y2, (R10)
+	VMULPS      tileConstantsAVX2<>+32(SB), Y0, Y2
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y1, Y2
+	ADDQ        R8, R10
+	VMOVUPS     Y2, (R10)
+	VMULPS      tileConstantsAVX2<>+32(SB), Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+64(SB), Y1, Y0
+	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
+	VMOVAPS     Y1, Y0
+	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
+	VMOVUPS     32(SP), Y0
+	VMOVUPS     160(SP), Y1
+	VMULPS      tileConstantsAVX2<>+0(SB), Y0, Y2
+	ADDQ        DX, R9
+	MOVQ        R9, R10
+	VMOVUPS     Y2, (R10)
+	VMULPS      tileConstantsAVX2<>+32(SB), Y0, Y2
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y1, Y2
+	ADDQ        R8, R10
+	VMOVUPS     Y2, (R10)
+	VMULPS      tileConstantsAVX2<>+32(SB), Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+64(SB), Y1, Y0
+	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
+	VMOVAPS     Y1, Y0
+	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
+	VMOVUPS     64(SP), Y0
+	VMOVUPS     192(SP), Y1
+	VMULPS      tileConstantsAVX2<>+0(SB), Y0, Y2
+	ADDQ        DX, R9
+	MOVQ        R9, R10
+	VMOVUPS     Y2, (R10)
+	VMULPS      tileConstantsAVX2<>+32(SB), Y0, Y2
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y1, Y2
+	ADDQ        R8, R10
+	VMOVUPS     Y2, (R10)
+	VMULPS      tileConstantsAVX2<>+32(SB), Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+64(SB), Y1, Y0
+	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
+	VMOVAPS     Y1, Y0
+	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
+	VMOVUPS     96(SP), Y0
+	VMOVUPS     224(SP), Y1
+	VMULPS      tileConstantsAVX2<>+0(SB), Y0, Y2
+	ADDQ        DX, R9
+	MOVQ        R9, R10
+	VMOVUPS     Y2, (R10)
+	VMULPS      tileConstantsAVX2<>+32(SB), Y0, Y2
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y1, Y2
+	ADDQ        R8, R10
+	VMOVUPS     Y2, (R10)
+	VMULPS      tileConstantsAVX2<>+32(SB), Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+64(SB), Y1, Y0
+	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
+	VMOVAPS     Y1, Y0
+	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
+	SUBQ        $0x00000008, AX
+	JZ          winogradGradient3AVX2done
+	CMPQ        AX, $0x00000008
+	JGE         winogradGradient3AVX2next
+	MOVQ        $0x00000008, R9
+	SUBQ        AX, R9
+	SHLQ        $0x02, R9
+	SUBQ        R9, CX
+	SUBQ        R9, BX
+	SUBQ        R9, SI
+	MOVQ        $0x00000008, AX
+
+winogradGradient3AVX2next:
+	ADDQ $0x00000020, CX
+	ADDQ $0x00000020, BX
+	ADDQ $0x00000020, SI
+	JMP  winogradGradient3AVX2block
+
+winogradGradient3AVX2few:
+	TESTQ       AX, AX
+	JZ          winogradGradient3AVX2done
+	LEAQ        tailMasks<>+32(SB), R9
+	SHLQ        $0x02, AX
+	SUBQ        AX, R9
+	VMOVUPS     (R9), Y0
+	MOVB        spill+48(FP), AL
+	TESTB       AL, AL
+	JZ          winogradGradient3AVX2masked
+	XORQ        AX, AX
+	VMASKMOVPS  (BX)(AX*1), Y0, Y1
+	VMASKMOVPS  (SI)(AX*1), Y0, Y2
+	VMULPS      tileConstantsAVX2<>+0(SB), Y1, Y3
+	VMOVUPS     Y3, (SP)
+	VMULPS      tileConstantsAVX2<>+32(SB), Y1, Y3
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y2, Y3
+	VMOVUPS     Y3, 32(SP)
+	VMULPS      tileConstantsAVX2<>+32(SB), Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+64(SB), Y2, Y1
+	VMOVUPS     Y1, 64(SP)
+	VMOVAPS     Y2, Y1
+	VMOVUPS     Y1, 96(SP)
+	ADDQ        DI, AX
+	VMASKMOVPS  (BX)(AX*1), Y0, Y1
+	VMASKMOVPS  (SI)(AX*1), Y0, Y0
+	VMULPS      tileConstantsAVX2<>+0(SB), Y1, Y2
+	VMOVUPS     Y2, 128(SP)
+	VMULPS      tileConstantsAVX2<>+32(SB), Y1, Y2
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y0, Y2
+	VMOVUPS     Y2, 160(SP)
+	VMULPS      tileConstantsAVX2<>+32(SB), Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+64(SB), Y0, Y1
+	VMOVUPS     Y1, 192(SP)
+	VMOVAPS     Y0, Y0
+	VMOVUPS     Y0, 224(SP)
+	VMOVUPS     (SP), Y0
+	VMOVUPS     128(SP), Y1
+	VMULPS      tileConstantsAVX2<>+0(SB), Y0, Y2
+	MOVQ        CX, AX
+	VMOVUPS     Y2, (CX)
+	VMULPS      tileConstantsAVX2<>+32(SB), Y0, Y2
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y1, Y2
+	ADDQ        R8, CX
+	VMOVUPS     Y2, (CX)
+	VMULPS      tileConstantsAVX2<>+32(SB), Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+64(SB), Y1, Y0
+	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
+	VMOVAPS     Y1, Y0
+	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     32(SP), Y0
+	VMOVUPS     160(SP), Y1
+	VMULPS      tileConstantsAVX2<>+0(SB), Y0, Y2
+	ADDQ        DX, AX
+	MOVQ        AX, CX
+	VMOVUPS     Y2, (CX)
+	VMULPS      tileConstantsAVX2<>+32(SB), Y0, Y2
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y1, Y2
+	ADDQ        R8, CX
+	VMOVUPS     Y2, (CX)
+	VMULPS      tileConstantsAVX2<>+32(SB), Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+64(SB), Y1, Y0
+	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
+	VMOVAPS     Y1, Y0
+	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     64(SP), Y0
+	VMOVUPS     192(SP), Y1
+	VMULPS      tileConstantsAVX2<>+0(SB), Y0, Y2
+	ADDQ        DX, AX
+	MOVQ        AX, CX
+	VMOVUPS     Y2, (CX)
+	VMULPS      tileConstantsAVX2<>+32(SB), Y0, Y2
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y1, Y2
+	ADDQ        R8, CX
+	VMOVUPS     Y2, (CX)
+	VMULPS      tileConstantsAVX2<>+32(SB), Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+64(SB), Y1, Y0
+	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
+	VMOVAPS     Y1, Y0
+	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     96(SP), Y0
+	VMOVUPS     224(SP), Y1
+	VMULPS      tileConstantsAVX2<>+0(SB), Y0, Y2
+	ADDQ        DX, AX
+	MOVQ        AX, CX
+	VMOVUPS     Y2, (CX)
+	VMULPS      tileConstantsAVX2<>+32(SB), Y0, Y2
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y1, Y2
+	ADDQ        R8, CX
+	VMOVUPS     Y2, (CX)
+	VMULPS      tileConstantsAVX2<>+32(SB), Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+64(SB), Y1, Y0
+	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
+	VMOVAPS     Y1, Y0
+	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
+	JMP         winogradGradient3AVX2done
+
+winogradGradient3AVX2masked:
+	XORQ        AX, AX
+	VMASKMOVPS  (BX)(AX*1), Y0, Y1
+	VMASKMOVPS  (SI)(AX*1), Y0, Y2
+	VMULPS      tileConstantsAVX2<>+0(SB), Y1, Y3
+	VMOVUPS     Y3, (SP)
+	VMULPS      tileConstantsAVX2<>+32(SB), Y1, Y3
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y2, Y3
+	VMOVUPS     Y3, 32(SP)
+	VMULPS      tileConstantsAVX2<>+32(SB), Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+64(SB), Y2, Y1
+	VMOVUPS     Y1, 64(SP)
+	VMOVAPS     Y2, Y1
+	VMOVUPS     Y1, 96(SP)
+	ADDQ        DI, AX
+	VMASKMOVPS  (BX)(AX*1), Y0, Y1
+	VMASKMOVPS  (SI)(AX*1), Y0, Y2
+	VMULPS      tileConstantsAVX2<>+0(SB), Y1, Y3
+	VMOVUPS     Y3, 128(SP)
+	VMULPS      tileConstantsAVX2<>+32(SB), Y1, Y3
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y2, Y3
+	VMOVUPS     Y3, 160(SP)
+	VMULPS      tileConstantsAVX2<>+32(SB), Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+64(SB), Y2, Y1
+	VMOVUPS     Y1, 192(SP)
+	VMOVAPS     Y2, Y1
+	VMOVUPS     Y1, 224(SP)
+	VMOVUPS     (SP), Y1
+	VMOVUPS     128(SP), Y2
+	VMULPS      tileConstantsAVX2<>+0(SB), Y1, Y3
+	MOVQ        CX, AX
+	VMASKMOVPS  Y3, Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+32(SB), Y1, Y3
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y2, Y3
+	ADDQ        R8, CX
+	VMASKMOVPS  Y3, Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+32(SB), Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+64(SB), Y2, Y1
+	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMOVAPS     Y2, Y1
+	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMOVUPS     32(SP), Y1
+	VMOVUPS     160(SP), Y2
+	VMULPS      tileConstantsAVX2<>+0(SB), Y1, Y3
+	ADDQ        DX, AX
+	MOVQ        AX, CX
+	VMASKMOVPS  Y3, Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+32(SB), Y1, Y3
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y2, Y3
+	ADDQ        R8, CX
+	VMASKMOVPS  Y3, Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+32(SB), Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+64(SB), Y2, Y1
+	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMOVAPS     Y2, Y1
+	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMOVUPS     64(SP), Y1
+	VMOVUPS     192(SP), Y2
+	VMULPS      tileConstantsAVX2<>+0(SB), Y1, Y3
+	ADDQ        DX, AX
+	MOVQ        AX, CX
+	VMASKMOVPS  Y3, Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+32(SB), Y1, Y3
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y2, Y3
+	ADDQ        R8, CX
+	VMASKMOVPS  Y3, Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+32(SB), Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+64(SB), Y2, Y1
+	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMOVAPS     Y2, Y1
+	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMOVUPS     96(SP), Y1
+	VMOVUPS     224(SP), Y2
+	VMULPS      tileConstantsAVX2<>+0(SB), Y1, Y3
+	ADDQ        DX, AX
+	MOVQ        AX, CX
+	VMASKMOVPS  Y3, Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+32(SB), Y1, Y3
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y2, Y3
+	ADDQ        R8, CX
+	VMASKMOVPS  Y3, Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+32(SB), Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+64(SB), Y2, Y1
+	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMOVAPS     Y2, Y1
+	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+
+winogradGradient3AVX2done:
+	VZEROUPPER
+	RET
+
+// func winogradInput5AVX2(n int, dst *float32, pointStride int, phases *float32, phaseStride int, rowStride int, spill bool)
+// Requires: AVX, FMA3
+TEXT ·winogradInput5AVX2(SB), $1152-49
+	MOVQ   n+0(FP), AX
+	MOVQ   dst+8(FP), CX
+	MOVQ   pointStride+16(FP), DX
+	MOVQ   phases+24(FP), BX
+	MOVQ   phaseStride+32(FP), SI
+	SHLQ   $0x02, SI
+	LEAQ   (BX)(SI*1), SI
+	MOVQ   rowStride+40(FP), DI
+	SHLQ   $0x02, DI
+	SHLQ   $0x02, DX
+	IMUL3Q $0x00000006, DX, R8
+	CMPQ   AX, $0x00000008
+	JL     winogradInput5AVX2few
+
+winogradInput5AVX2block:
+	XORQ        R9, R9
+	VMOVUPS     (BX)(R9*1), Y0
+	VMOVUPS     (SI)(R9*1), Y1
+	VMOVUPS     4(BX)(R9*1), Y2
+	VMOVUPS     4(SI)(R9*1), Y3
+	VMOVUPS     8(BX)(R9*1), Y4
+	VMOVUPS     8(SI)(R9*1), Y5
+	VMULPS      tileConstantsAVX2<>+96(SB), Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+128(SB), Y2, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, (SP)
+	VMULPS      tileConstantsAVX2<>+160(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+160(SB), Y2, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 32(SP)
+	VMULPS      tileConstantsAVX2<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+160(SB), Y2, Y0
+	VSUBPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 64(SP)
+	VMULPS      tileConstantsAVX2<>+192(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 96(SP)
+	VMULPS      tileConstantsAVX2<>+224(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 128(SP)
+	VMULPS      tileConstantsAVX2<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+128(SB), Y3, Y0
+	VADDPS      Y5, Y0, Y0
+	VMOVUPS     Y0, 160(SP)
+	ADDQ        DI, R9
+	VMOVUPS     (BX)(R9*1), Y0
+	VMOVUPS     (SI)(R9*1), Y1
+	VMOVUPS     4(BX)(R9*1), Y2
+	VMOVUPS     4(SI)(R9*1), Y3
+	VMOVUPS     8(BX)(R9*1), Y4
+	VMOVUPS     8(SI)(R9*1), Y5
+	VMULPS      tileConstantsAVX2<>+96(SB), Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+128(SB), Y2, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 192(SP)
+	VMULPS      tileConstantsAVX2<>+160(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+160(SB), Y2, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 224(SP)
+	VMULPS      tileConstantsAVX2<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+160(SB), Y2, Y0
+	VSUBPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 256(SP)
+	VMULPS      tileConstantsAVX2<>+192(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 288(SP)
+	VMULPS      tileConstantsAVX2<>+224(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 320(SP)
+	VMULPS      tileConstantsAVX2<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+128(SB), Y3, Y0
+	VADDPS      Y5, Y0, Y0
+	VMOVUPS     Y0, 352(SP)
+	ADDQ        DI, R9
+	VMOVUPS     (BX)(R9*1), Y0
+	VMOVUPS     (SI)(R9*1), Y1
+	VMOVUPS     4(BX)(R9*1), Y2
+	VMOVUPS     4(SI)(R9*1), Y3
+	VMOVUPS     8(BX)(R9*1), Y4
+	VMOVUPS     8(SI)(R9*1), Y5
+	VMULPS      tileConstantsAVX2<>+96(SB), Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+128(SB), Y2, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 384(SP)
+	VMULPS      tileConstantsAVX2<>+160(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+160(SB), Y2, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 416(SP)
+	VMULPS      tileConstantsAVX2<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+160(SB), Y2, Y0
+	VSUBPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 448(SP)
+	VMULPS      tileConstantsAVX2<>+192(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 480(SP)
+	VMULPS      tileConstantsAVX2<>+224(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 512(SP)
+	VMULPS      tileConstantsAVX2<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+128(SB), Y3, Y0
+	VADDPS      Y5, Y0, Y0
+	VMOVUPS     Y0, 544(SP)
+	ADDQ        DI, R9
+	VMOVUPS     (BX)(R9*1), Y0
+	VMOVUPS     (SI)(R9*1), Y1
+	VMOVUPS     4(BX)(R9*1), Y2
+	VMOVUPS     4(SI)(R9*1), Y3
+	VMOVUPS     8(BX)(R9*1), Y4
+	VMOVUPS     8(SI)(R9*1), Y5
+	VMULPS      tileConstantsAVX2<>+96(SB), Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+128(SB), Y2, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 576(SP)
+	VMULPS      tileConstantsAVX2<>+160(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+160(SB), Y2, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 608(SP)
+	VMULPS      tileConstantsAVX2<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+160(SB), Y2, Y0
+	VSUBPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 640(SP)
+	VMULPS      tileConstantsAVX2<>+192(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 672(SP)
+	VMULPS      tileConstantsAVX2<>+224(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 704(SP)
+	VMULPS      tileConstantsAVX2<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+128(SB), Y3, Y0
+	VADDPS      Y5, Y0, Y0
+	VMOVUPS     Y0, 736(SP)
+	ADDQ        DI, R9
+	VMOVUPS     (BX)(R9*1), Y0
+	VMOVUPS     (SI)(R9*1), Y1
+	VMOVUPS     4(BX)(R9*1), Y2
+	VMOVUPS     4(SI)(R9*1), Y3
+	VMOVUPS     8(BX)(R9*1), Y4
+	VMOVUPS     8(SI)(R9*1), Y5
+	VMULPS      tileConstantsAVX2<>+96(SB), Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+128(SB), Y2, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 768(SP)
+	VMULPS      tileConstantsAVX2<>+160(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+160(SB), Y2, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 800(SP)
+	VMULPS      tileConstantsAVX2<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+160(SB), Y2, Y0
+	VSUBPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 832(SP)
+	VMULPS      tileConstantsAVX2<>+192(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 864(SP)
+	VMULPS      tileConstantsAVX2<>+224(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 896(SP)
+	VMULPS      tileConstantsAVX2<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+128(SB), Y3, Y0
+	VADDPS      Y5, Y0, Y0
+	VMOVUPS     Y0, 928(SP)
+	ADDQ        DI, R9
+	VMOVUPS     (BX)(R9*1), Y0
+	VMOVUPS     (SI)(R9*1), Y1
+	VMOVUPS     4(BX)(R9*1), Y2
+	VMOVUPS     4(SI)(R9*1), Y3
+	VMOVUPS     8(BX)(R9*1), Y4
+	VMOVUPS     8(SI)(R9*1), Y5
+	VMULPS      tileConstantsAVX2<>+96(SB), Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+128(SB), Y2, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 960(SP)
+	VMULPS      tileConstantsAVX2<>+160(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+160(SB), Y2, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 992(SP)
+	VMULPS      tileConstantsAVX2<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+160(SB), Y2, Y0
+	VSUBPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 1024(SP)
+	VMULPS      tileConstantsAVX2<>+192(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 1056(SP)
+	VMULPS      tileConstantsAVX2<>+224(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 1088(SP)
+	VMULPS      tileConstantsAVX2<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+128(SB), Y3, Y0
+	VADDPS      Y5, Y0, Y0
+	VMOVUPS     Y0, 1120(SP)
+	VMOVUPS     (SP), Y0
+	VMOVUPS     192(SP), Y1
+	VMOVUPS     384(SP), Y2
+	VMOVUPS     576(SP), Y3
+	VMOVUPS     768(SP), Y4
+	VMOVUPS     960(SP), Y5
+	VMULPS      tileConstantsAVX2<>+96(SB), Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+128(SB), Y2, Y0
+	VADDPS      Y4, Y0, Y0
+	MOVQ        CX, R9
+	MOVQ        CX, R10
+	VMOVUPS     Y0, (R10)
+	VMULPS      tileConstantsAVX2<>+160(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+160(SB), Y2, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
+	VMULPS      tileConstantsAVX2<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+160(SB), Y2, Y0
+	VSUBPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
+	VMULPS      tileConstantsAVX2<>+192(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
+	VMULPS      tileConstantsAVX2<>+224(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
+	VMULPS      tileConstantsAVX2<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+128(SB), Y3, Y0
+	VADDPS      Y5, Y0, Y0
+	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
+	VMOVUPS     32(SP), Y0
+	VMOVUPS     224(SP), Y1
+	VMOVUPS     416(SP), Y2
+	VMOVUPS     608(SP), Y3
+	VMOVUPS     800(SP), Y4
+	VMOVUPS     992(SP), Y5
+	VMULPS      tileConstantsAVX2<>+96(SB), Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+128(SB), Y2, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        DX, R9
+	MOVQ        R9, R10
+	VMOVUPS     Y0, (R10)
+	VMULPS      tileConstantsAVX2<>+160(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+160(SB), Y2, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
+	VMULPS      tileConstantsAVX2<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+160(SB), Y2, Y0
+	VSUBPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
+	VMULPS      tileConstantsAVX2<>+192(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
+	VMULPS      tileConstantsAVX2<>+224(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
+	VMULPS      tileConstantsAVX2<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+128(SB), Y3, Y0
+	VADDPS      Y5, Y0, Y0
+	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
+	VMOVUPS     64(SP), Y0
+	VMOVUPS     256(SP), Y1
+	VMOVUPS     448(SP), Y2
+	VMOVUPS     640(SP), Y3
+	VMOVUPS     832(SP), Y4
+	VMOVUPS     1024(SP), Y5
+	VMULPS      tileConstantsAVX2<>+96(SB), Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+128(SB), Y2, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        DX, R9
+	MOVQ        R9, R10
+	VMOVUPS     Y0, (R10)
+	VMULPS      tileConstantsAVX2<>+160(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+160(SB), Y2, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
+	VMULPS      tileConstantsAVX2<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+160(SB), Y2, Y0
+	VSUBPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
+	VMULPS      tileConstantsAVX2<>+192(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
+	VMULPS      tileConstantsAVX2<>+224(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
+	VMULPS      tileConstantsAVX2<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+128(SB), Y3, Y0
+	VADDPS      Y5, Y0, Y0
+	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
+	VMOVUPS     96(SP), Y0
+	VMOVUPS     288(SP), Y1
+	VMOVUPS     480(SP), Y2
+	VMOVUPS     672(SP), Y3
+	VMOVUPS     864(SP), Y4
+	VMOVUPS     1056(SP), Y5
+	VMULPS      tileConstantsAVX2<>+96(SB), Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+128(SB), Y2, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        DX, R9
+	MOVQ        R9, R10
+	VMOVUPS     Y0, (R10)
+	VMULPS      tileConstantsAVX2<>+160(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+160(SB), Y2, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
+	VMULPS      tileConstantsAVX2<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+160(SB), Y2, Y0
+	VSUBPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
+	VMULPS      tileConstantsAVX2<>+192(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
+	VMULPS      tileConstantsAVX2<>+224(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
+	VMULPS      tileConstantsAVX2<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+128(SB), Y3, Y0
+	VADDPS      Y5, Y0, Y0
+	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
+	VMOVUPS     128(SP), Y0
+	VMOVUPS     320(SP), Y1
+	VMOVUPS     512(SP), Y2
+	VMOVUPS     704(SP), Y3
+	VMOVUPS     896(SP), Y4
+	VMOVUPS     1088(SP), Y5
+	VMULPS      tileConstantsAVX2<>+96(SB), Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+128(SB), Y2, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        DX, R9
+	MOVQ        R9, R10
+	VMOVUPS     Y0, (R10)
+	VMULPS      tileConstantsAVX2<>+160(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+160(SB), Y2, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
+	VMULPS      tileConstantsAVX2<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+160(SB), Y2, Y0
+	VSUBPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
+	VMULPS      tileConstantsAVX2<>+192(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
+	VMULPS      tileConstantsAVX2<>+224(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
+	VMULPS      tileConstantsAVX2<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+128(SB), Y3, Y0
+	VADDPS      Y5, Y0, Y0
+	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
+	VMOVUPS     160(SP), Y0
+	VMOVUPS     352(SP), Y1
+	VMOVUPS     544(SP), Y2
+	VMOVUPS     736(SP), Y3
+	VMOVUPS     928(SP), Y4
+	VMOVUPS     1120(SP), Y5
+	VMULPS      tileConstantsAVX2<>+96(SB), Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+128(SB), Y2, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        DX, R9
+	MOVQ        R9, R10
+	VMOVUPS     Y0, (R10)
+	VMULPS      tileConstantsAVX2<>+160(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+160(SB), Y2, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
+	VMULPS      tileConstantsAVX2<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+160(SB), Y2, Y0
+	VSUBPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
+	VMULPS      tileConstantsAVX2<>+192(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
+	VMULPS      tileConstantsAVX2<>+224(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
+	VMULPS      tileConstantsAVX2<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+128(SB), Y3, Y0
+	VADDPS      Y5, Y0, Y0
+	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
+	SUBQ        $0x00000008, AX
+	JZ          winogradInput5AVX2done
+	CMPQ        AX, $0x00000008
+	JGE         winogradInput5AVX2next
+	MOVQ        $0x00000008, R9
+	SUBQ        AX, R9
+	SHLQ        $0x02, R9
+	SUBQ        R9, CX
+	SUBQ        R9, BX
+	SUBQ        R9, SI
+	MOVQ        $0x00000008, AX
+
+winogradInput5AVX2next:
+	ADDQ $0x00000020, CX
+	ADDQ $0x00000020, BX
+	ADDQ $0x00000020, SI
+	JMP  winogradInput5AVX2block
+
+winogradInput5AVX2few:
+	TESTQ       AX, AX
+	JZ          winogradInput5AVX2done
+	LEAQ        tailMasks<>+32(SB), R9
+	SHLQ        $0x02, AX
+	SUBQ        AX, R9
+	VMOVUPS     (R9), Y0
+	MOVB        spill+48(FP), AL
+	TESTB       AL, AL
+	JZ          winogradInput5AVX2masked
+	XORQ        AX, AX
+	VMASKMOVPS  (BX)(AX*1), Y0, Y1
+	VMASKMOVPS  (SI)(AX*1), Y0, Y2
+	VMASKMOVPS  4(BX)(AX*1), Y0, Y3
+	VMASKMOVPS  4(SI)(AX*1), Y0, Y4
+	VMASKMOVPS  8(BX)(AX*1), Y0, Y5
+	VMASKMOVPS  8(SI)(AX*1), Y0, Y6
+	VMULPS      tileConstantsAVX2<>+96(SB), Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+128(SB), Y3, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, (SP)
+	VMULPS      tileConstantsAVX2<>+160(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+160(SB), Y3, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 32(SP)
+	VMULPS      tileConstantsAVX2<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+160(SB), Y3, Y1
+	VSUBPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 64(SP)
+	VMULPS      tileConstantsAVX2<>+192(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 96(SP)
+	VMULPS      tileConstantsAVX2<>+224(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 128(SP)
+	VMULPS      tileConstantsAVX2<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+128(SB), Y4, Y1
+	VADDPS      Y6, Y1, Y1
+	VMOVUPS     Y1, 160(SP)
+	ADDQ        DI, AX
+	VMASKMOVPS  (BX)(AX*1), Y0, Y1
+	VMASKMOVPS  (SI)(AX*1), Y0, Y2
+	VMASKMOVPS  4(BX)(AX*1), Y0, Y3
+	VMASKMOVPS  4(SI)(AX*1), Y0, Y4
+	VMASKMOVPS  8(BX)(AX*1), Y0, Y5
+	VMASKMOVPS  8(SI)(AX*1), Y0, Y6
+	VMULPS      tileConstantsAVX2<>+96(SB), Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+128(SB), Y3, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 192(SP)
+	VMULPS      tileConstantsAVX2<>+160(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+160(SB), Y3, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 224(SP)
+	VMULPS      tileConstantsAVX2<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+160(SB), Y3, Y1
+	VSUBPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 256(SP)
+	VMULPS      tileConstantsAVX2<>+192(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 288(SP)
+	VMULPS      tileConstantsAVX2<>+224(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 320(SP)
+	VMULPS      tileConstantsAVX2<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+128(SB), Y4, Y1
+	VADDPS      Y6, Y1, Y1
+	VMOVUPS     Y1, 352(SP)
+	ADDQ        DI, AX
+	VMASKMOVPS  (BX)(AX*1), Y0, Y1
+	VMASKMOVPS  (SI)(AX*1), Y0, Y2
+	VMASKMOVPS  4(BX)(AX*1), Y0, Y3
+	VMASKMOVPS  4(SI)(AX*1), Y0, Y4
+	VMASKMOVPS  8(BX)(AX*1), Y0, Y5
+	VMASKMOVPS  8(SI)(AX*1), Y0, Y6
+	VMULPS      tileConstantsAVX2<>+96(SB), Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+128(SB), Y3, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 384(SP)
+	VMULPS      tileConstantsAVX2<>+160(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+160(SB), Y3, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 416(SP)
+	VMULPS      tileConstantsAVX2<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+160(SB), Y3, Y1
+	VSUBPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 448(SP)
+	VMULPS      tileConstantsAVX2<>+192(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 480(SP)
+	VMULPS      tileConstantsAVX2<>+224(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 512(SP)
+	VMULPS      tileConstantsAVX2<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+128(SB), Y4, Y1
+	VADDPS      Y6, Y1, Y1
+	VMOVUPS     Y1, 544(SP)
+	ADDQ        DI, AX
+	VMASKMOVPS  (BX)(AX*1), Y0, Y1
+	VMASKMOVPS  (SI)(AX*1), Y0, Y2
+	VMASKMOVPS  4(BX)(AX*1), Y0, Y3
+	VMASKMOVPS  4(SI)(AX*1), Y0, Y4
+	VMASKMOVPS  8(BX)(AX*1), Y0, Y5
+	VMASKMOVPS  8(SI)(AX*1), Y0, Y6
+	VMULPS      tileConstantsAVX2<>+96(SB), Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+128(SB), Y3, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 576(SP)
+	VMULPS      tileConstantsAVX2<>+160(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+160(SB), Y3, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 608(SP)
+	VMULPS      tileConstantsAVX2<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+160(SB), Y3, Y1
+	VSUBPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 640(SP)
+	VMULPS      tileConstantsAVX2<>+192(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 672(SP)
+	VMULPS      tileConstantsAVX2<>+224(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 704(SP)
+	VMULPS      tileConstantsAVX2<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+128(SB), Y4, Y1
+	VADDPS      Y6, Y1, Y1
+	VMOVUPS     Y1, 736(SP)
+	ADDQ        DI, AX
+	VMASKMOVPS  (BX)(AX*1), Y0, Y1
+	VMASKMOVPS  (SI)(AX*1), Y0, Y2
+	VMASKMOVPS  4(BX)(AX*1), Y0, Y3
+	VMASKMOVPS  4(SI)(AX*1), Y0, Y4
+	VMASKMOVPS  8(BX)(AX*1), Y0, Y5
+	VMASKMOVPS  8(SI)(AX*1), Y0, Y6
+	VMULPS      tileConstantsAVX2<>+96(SB), Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+128(SB), Y3, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 768(SP)
+	VMULPS      tileConstantsAVX2<>+160(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+160(SB), Y3, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 800(SP)
+	VMULPS      tileConstantsAVX2<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+160(SB), Y3, Y1
+	VSUBPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 832(SP)
+	VMULPS      tileConstantsAVX2<>+192(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 864(SP)
+	VMULPS      tileConstantsAVX2<>+224(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 896(SP)
+	VMULPS      tileConstantsAVX2<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+128(SB), Y4, Y1
+	VADDPS      Y6, Y1, Y1
+	VMOVUPS     Y1, 928(SP)
+	ADDQ        DI, AX
+	VMASKMOVPS  (BX)(AX*1), Y0, Y1
+	VMASKMOVPS  (SI)(AX*1), Y0, Y2
+	VMASKMOVPS  4(BX)(AX*1), Y0, Y3
+	VMASKMOVPS  4(SI)(AX*1), Y0, Y4
+	VMASKMOVPS  8(BX)(AX*1), Y0, Y5
+	VMASKMOVPS  8(SI)(AX*1), Y0, Y0
+	VMULPS      tileConstantsAVX2<>+96(SB), Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+128(SB), Y3, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 960(SP)
+	VMULPS      tileConstantsAVX2<>+160(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+160(SB), Y3, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 992(SP)
+	VMULPS      tileConstantsAVX2<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+160(SB), Y3, Y1
+	VSUBPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 1024(SP)
+	VMULPS      tileConstantsAVX2<>+192(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 1056(SP)
+	VMULPS      tileConstantsAVX2<>+224(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 1088(SP)
+	VMULPS      tileConstantsAVX2<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+128(SB), Y4, Y1
+	VADDPS      Y0, Y1, Y1
+	VMOVUPS     Y1, 1120(SP)
+	VMOVUPS     (SP), Y0
+	VMOVUPS     192(SP), Y1
+	VMOVUPS     384(SP), Y2
+	VMOVUPS     576(SP), Y3
+	VMOVUPS     768(SP), Y4
+	VMOVUPS     960(SP), Y5
+	VMULPS      tileConstantsAVX2<>+96(SB), Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+128(SB), Y2, Y0
+	VADDPS      Y4, Y0, Y0
+	MOVQ        CX, AX
+	VMOVUPS     Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+160(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+160(SB), Y2, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+160(SB), Y2, Y0
+	VSUBPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+192(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+224(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+128(SB), Y3, Y0
+	VADDPS      Y5, Y0, Y0
+	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     32(SP), Y0
+	VMOVUPS     224(SP), Y1
+	VMOVUPS     416(SP), Y2
+	VMOVUPS     608(SP), Y3
+	VMOVUPS     800(SP), Y4
+	VMOVUPS     992(SP), Y5
+	VMULPS      tileConstantsAVX2<>+96(SB), Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+128(SB), Y2, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        DX, AX
+	MOVQ        AX, CX
+	VMOVUPS     Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+160(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+160(SB), Y2, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+160(SB), Y2, Y0
+	VSUBPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+192(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+224(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+128(SB), Y3, Y0
+	VADDPS      Y5, Y0, Y0
+	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     64(SP), Y0
+	VMOVUPS     256(SP), Y1
+	VMOVUPS     448(SP), Y2
+	VMOVUPS     640(SP), Y3
+	VMOVUPS     832(SP), Y4
+	VMOVUPS     1024(SP), Y5
+	VMULPS      tileConstantsAVX2<>+96(SB), Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+128(SB), Y2, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        DX, AX
+	MOVQ        AX, CX
+	VMOVUPS     Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+160(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+160(SB), Y2, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+160(SB), Y2, Y0
+	VSUBPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+192(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+224(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+128(SB), Y3, Y0
+	VADDPS      Y5, Y0, Y0
+	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     96(SP), Y0
+	VMOVUPS     288(SP), Y1
+	VMOVUPS     480(SP), Y2
+	VMOVUPS     672(SP), Y3
+	VMOVUPS     864(SP), Y4
+	VMOVUPS     1056(SP), Y5
+	VMULPS      tileConstantsAVX2<>+96(SB), Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+128(SB), Y2, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        DX, AX
+	MOVQ        AX, CX
+	VMOVUPS     Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+160(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+160(SB), Y2, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+160(SB), Y2, Y0
+	VSUBPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+192(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+224(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+128(SB), Y3, Y0
+	VADDPS      Y5, Y0, Y0
+	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     128(SP), Y0
+	VMOVUPS     320(SP), Y1
+	VMOVUPS     512(SP), Y2
+	VMOVUPS     704(SP), Y3
+	VMOVUPS     896(SP), Y4
+	VMOVUPS     1088(SP), Y5
+	VMULPS      tileConstantsAVX2<>+96(SB), Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+128(SB), Y2, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        DX, AX
+	MOVQ        AX, CX
+	VMOVUPS     Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+160(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+160(SB), Y2, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+160(SB), Y2, Y0
+	VSUBPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+192(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+224(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+128(SB), Y3, Y0
+	VADDPS      Y5, Y0, Y0
+	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     160(SP), Y0
+	VMOVUPS     352(SP), Y1
+	VMOVUPS     544(SP), Y2
+	VMOVUPS     736(SP), Y3
+	VMOVUPS     928(SP), Y4
+	VMOVUPS     1120(SP), Y5
+	VMULPS      tileConstantsAVX2<>+96(SB), Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+128(SB), Y2, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        DX, AX
+	MOVQ        AX, CX
+	VMOVUPS     Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+160(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+160(SB), Y2, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+160(SB), Y2, Y0
+	VSUBPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+192(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+224(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+96(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+128(SB), Y3, Y0
+	VADDPS      Y5, Y0, Y0
+	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
+	JMP         winogradInput5AVX2done
+
+winogradInput5AVX2masked:
+	XORQ        AX, AX
+	VMASKMOVPS  (BX)(AX*1), Y0, Y1
+	VMASKMOVPS  (SI)(AX*1), Y0, Y2
+	VMASKMOVPS  4(BX)(AX*1), Y0, Y3
+	VMASKMOVPS  4(SI)(AX*1), Y0, Y4
+	VMASKMOVPS  8(BX)(AX*1), Y0, Y5
+	VMASKMOVPS  8(SI)(AX*1), Y0, Y6
+	VMULPS      tileConstantsAVX2<>+96(SB), Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+128(SB), Y3, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, (SP)
+	VMULPS      tileConstantsAVX2<>+160(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+160(SB), Y3, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 32(SP)
+	VMULPS      tileConstantsAVX2<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+160(SB), Y3, Y1
+	VSUBPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 64(SP)
+	VMULPS      tileConstantsAVX2<>+192(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 96(SP)
+	VMULPS      tileConstantsAVX2<>+224(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 128(SP)
+	VMULPS      tileConstantsAVX2<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+128(SB), Y4, Y1
+	VADDPS      Y6, Y1, Y1
+	VMOVUPS     Y1, 160(SP)
+	ADDQ        DI, AX
+	VMASKMOVPS  (BX)(AX*1), Y0, Y1
+	VMASKMOVPS  (SI)(AX*1), Y0, Y2
+	VMASKMOVPS  4(BX)(AX*1), Y0, Y3
+	VMASKMOVPS  4(SI)(AX*1), Y0, Y4
+	VMASKMOVPS  8(BX)(AX*1), Y0, Y5
+	VMASKMOVPS  8(SI)(AX*1), Y0, Y6
+	VMULPS      tileConstantsAVX2<>+96(SB), Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+128(SB), Y3, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 192(SP)
+	VMULPS      tileConstantsAVX2<>+160(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+160(SB), Y3, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 224(SP)
+	VMULPS      tileConstantsAVX2<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+160(SB), Y3, Y1
+	VSUBPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 256(SP)
+	VMULPS      tileConstantsAVX2<>+192(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 288(SP)
+	VMULPS      tileConstantsAVX2<>+224(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 320(SP)
+	VMULPS      tileConstantsAVX2<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+128(SB), Y4, Y1
+	VADDPS      Y6, Y1, Y1
+	VMOVUPS     Y1, 352(SP)
+	ADDQ        DI, AX
+	VMASKMOVPS  (BX)(AX*1), Y0, Y1
+	VMASKMOVPS  (SI)(AX*1), Y0, Y2
+	VMASKMOVPS  4(BX)(AX*1), Y0, Y3
+	VMASKMOVPS  4(SI)(AX*1), Y0, Y4
+	VMASKMOVPS  8(BX)(AX*1), Y0, Y5
+	VMASKMOVPS  8(SI)(AX*1), Y0, Y6
+	VMULPS      tileConstantsAVX2<>+96(SB), Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+128(SB), Y3, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 384(SP)
+	VMULPS      tileConstantsAVX2<>+160(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+160(SB), Y3, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 416(SP)
+	VMULPS      tileConstantsAVX2<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+160(SB), Y3, Y1
+	VSUBPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 448(SP)
+	VMULPS      tileConstantsAVX2<>+192(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 480(SP)
+	VMULPS      tileConstantsAVX2<>+224(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 512(SP)
+	VMULPS      tileConstantsAVX2<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+128(SB), Y4, Y1
+	VADDPS      Y6, Y1, Y1
+	VMOVUPS     Y1, 544(SP)
+	ADDQ        DI, AX
+	VMASKMOVPS  (BX)(AX*1), Y0, Y1
+	VMASKMOVPS  (SI)(AX*1), Y0, Y2
+	VMASKMOVPS  4(BX)(AX*1), Y0, Y3
+	VMASKMOVPS  4(SI)(AX*1), Y0, Y4
+	VMASKMOVPS  8(BX)(AX*1), Y0, Y5
+	VMASKMOVPS  8(SI)(AX*1), Y0, Y6
+	VMULPS      tileConstantsAVX2<>+96(SB), Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+128(SB), Y3, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 576(SP)
+	VMULPS      tileConstantsAVX2<>+160(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+160(SB), Y3, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 608(SP)
+	VMULPS      tileConstantsAVX2<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+160(SB), Y3, Y1
+	VSUBPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 640(SP)
+	VMULPS      tileConstantsAVX2<>+192(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 672(SP)
+	VMULPS      tileConstantsAVX2<>+224(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 704(SP)
+	VMULPS      tileConstantsAVX2<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+128(SB), Y4, Y1
+	VADDPS      Y6, Y1, Y1
+	VMOVUPS     Y1, 736(SP)
+	ADDQ        DI, AX
+	VMASKMOVPS  (BX)(AX*1), Y0, Y1
+	VMASKMOVPS  (SI)(AX*1), Y0, Y2
+	VMASKMOVPS  4(BX)(AX*1), Y0, Y3
+	VMASKMOVPS  4(SI)(AX*1), Y0, Y4
+	VMASKMOVPS  8(BX)(AX*1), Y0, Y5
+	VMASKMOVPS  8(SI)(AX*1), Y0, Y6
+	VMULPS      tileConstantsAVX2<>+96(SB), Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+128(SB), Y3, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 768(SP)
+	VMULPS      tileConstantsAVX2<>+160(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+160(SB), Y3, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 800(SP)
+	VMULPS      tileConstantsAVX2<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+160(SB), Y3, Y1
+	VSUBPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 832(SP)
+	VMULPS      tileConstantsAVX2<>+192(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 864(SP)
+	VMULPS      tileConstantsAVX2<>+224(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 896(SP)
+	VMULPS      tileConstantsAVX2<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+128(SB), Y4, Y1
+	VADDPS      Y6, Y1, Y1
+	VMOVUPS     Y1, 928(SP)
+	ADDQ        DI, AX
+	VMASKMOVPS  (BX)(AX*1), Y0, Y1
+	VMASKMOVPS  (SI)(AX*1), Y0, Y2
+	VMASKMOVPS  4(BX)(AX*1), Y0, Y3
+	VMASKMOVPS  4(SI)(AX*1), Y0, Y4
+	VMASKMOVPS  8(BX)(AX*1), Y0, Y5
+	VMASKMOVPS  8(SI)(AX*1), Y0, Y6
+	VMULPS      tileConstantsAVX2<>+96(SB), Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+128(SB), Y3, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 960(SP)
+	VMULPS      tileConstantsAVX2<>+160(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+160(SB), Y3, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 992(SP)
+	VMULPS      tileConstantsAVX2<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+160(SB), Y3, Y1
+	VSUBPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 1024(SP)
+	VMULPS      tileConstantsAVX2<>+192(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 1056(SP)
+	VMULPS      tileConstantsAVX2<>+224(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 1088(SP)
+	VMULPS      tileConstantsAVX2<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+128(SB), Y4, Y1
+	VADDPS      Y6, Y1, Y1
+	VMOVUPS     Y1, 1120(SP)
+	VMOVUPS     (SP), Y1
+	VMOVUPS     192(SP), Y2
+	VMOVUPS     384(SP), Y3
+	VMOVUPS     576(SP), Y4
+	VMOVUPS     768(SP), Y5
+	VMOVUPS     960(SP), Y6
+	VMULPS      tileConstantsAVX2<>+96(SB), Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+128(SB), Y3, Y1
+	VADDPS      Y5, Y1, Y1
+	MOVQ        CX, AX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+160(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+160(SB), Y3, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+160(SB), Y3, Y1
+	VSUBPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+192(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+224(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+128(SB), Y4, Y1
+	VADDPS      Y6, Y1, Y1
+	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMOVUPS     32(SP), Y1
+	VMOVUPS     224(SP), Y2
+	VMOVUPS     416(SP), Y3
+	VMOVUPS     608(SP), Y4
+	VMOVUPS     800(SP), Y5
+	VMOVUPS     992(SP), Y6
+	VMULPS      tileConstantsAVX2<>+96(SB), Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+128(SB), Y3, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        DX, AX
+	MOVQ        AX, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+160(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+160(SB), Y3, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+160(SB), Y3, Y1
+	VSUBPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+192(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+224(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+128(SB), Y4, Y1
+	VADDPS      Y6, Y1, Y1
+	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMOVUPS     64(SP), Y1
+	VMOVUPS     256(SP), Y2
+	VMOVUPS     448(SP), Y3
+	VMOVUPS     640(SP), Y4
+	VMOVUPS     832(SP), Y5
+	VMOVUPS     1024(SP), Y6
+	VMULPS      tileConstantsAVX2<>+96(SB), Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+128(SB), Y3, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        DX, AX
+	MOVQ        AX, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+160(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+160(SB), Y3, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+160(SB), Y3, Y1
+	VSUBPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+192(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+224(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+128(SB), Y4, Y1
+	VADDPS      Y6, Y1, Y1
+	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMOVUPS     96(SP), Y1
+	VMOVUPS     288(SP), Y2
+	VMOVUPS     480(SP), Y3
+	VMOVUPS     672(SP), Y4
+	VMOVUPS     864(SP), Y5
+	VMOVUPS     1056(SP), Y6
+	VMULPS      tileConstantsAVX2<>+96(SB), Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+128(SB), Y3, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        DX, AX
+	MOVQ        AX, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+160(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+160(SB), Y3, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+160(SB), Y3, Y1
+	VSUBPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+192(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+224(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+128(SB), Y4, Y1
+	VADDPS      Y6, Y1, Y1
+	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMOVUPS     128(SP), Y1
+	VMOVUPS     320(SP), Y2
+	VMOVUPS     512(SP), Y3
+	VMOVUPS     704(SP), Y4
+	VMOVUPS     896(SP), Y5
+	VMOVUPS     1088(SP), Y6
+	VMULPS      tileConstantsAVX2<>+96(SB), Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+128(SB), Y3, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        DX, AX
+	MOVQ        AX, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+160(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+160(SB), Y3, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+160(SB), Y3, Y1
+	VSUBPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+192(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+224(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+128(SB), Y4, Y1
+	VADDPS      Y6, Y1, Y1
+	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMOVUPS     160(SP), Y1
+	VMOVUPS     352(SP), Y2
+	VMOVUPS     544(SP), Y3
+	VMOVUPS     736(SP), Y4
+	VMOVUPS     928(SP), Y5
+	VMOVUPS     1120(SP), Y6
+	VMULPS      tileConstantsAVX2<>+96(SB), Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+128(SB), Y3, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        DX, AX
+	MOVQ        AX, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+160(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+160(SB), Y3, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+160(SB), Y3, Y1
+	VSUBPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+192(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+224(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+96(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+128(SB), Y4, Y1
+	VADDPS      Y6, Y1, Y1
+	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+
+winogradInput5AVX2done:
+	VZEROUPPER
+	RET
+
+// func winogradGradient5AVX2(n int, dst *float32, pointStride int, phases *float32, phaseStride int, rowStride int, spill bool)
+// Requires: AVX, FMA3
+TEXT ·winogradGradient5AVX2(SB), $384-49
+	MOVQ   n+0(FP), AX
+	MOVQ   dst+8(FP), CX
+	MOVQ   pointStride+16(FP), DX
+	MOVQ   phases+24(FP), BX
+	MOVQ   phaseStride+32(FP), SI
+	SHLQ   $0x02, SI
+	LEAQ   (BX)(SI*1), SI
+	MOVQ   rowStride+40(FP), DI
+	SHLQ   $0x02, DI
+	SHLQ   $0x02, DX
+	IMUL3Q $0x00000006, DX, R8
+	CMPQ   AX, $0x00000008
+	JL     winogradGradient5AVX2few
+
+winogradGradient5AVX2block:
+	XORQ        R9, R9
+	VMOVUPS     (BX)(R9*1), Y0
+	VMOVUPS     (SI)(R9*1), Y1
+	VMULPS      tileConstantsAVX2<>+256(SB), Y0, Y2
+	VMOVUPS     Y2, (SP)
+	VMULPS      tileConstantsAVX2<>+288(SB), Y0, Y2
+	VFMADD231PS tileConstantsAVX2<>+288(SB), Y1, Y2
+	VMOVUPS     Y2, 32(SP)
+	VMULPS      tileConstantsAVX2<>+288(SB), Y0, Y2
+	VFMADD231PS tileConstantsAVX2<>+320(SB), Y1, Y2
+	VMOVUPS     Y2, 64(SP)
+	VMULPS      tileConstantsAVX2<>+352(SB), Y0, Y2
+	VFMADD231PS tileConstantsAVX2<>+384(SB), Y1, Y2
+	VMOVUPS     Y2, 96(SP)
+	VMULPS      tileConstantsAVX2<>+352(SB), Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+416(SB), Y1, Y0
+	VMOVUPS     Y0, 128(SP)
+	VMOVAPS     Y1, Y0
+	VMOVUPS     Y0, 160(SP)
+	ADDQ        DI, R9
+	VMOVUPS     (BX)(R9*1), Y0
+	VMOVUPS     (SI)(R9*1), Y1
+	VMULPS      tileConstantsAVX2<>+256(SB), Y0, Y2
+	VMOVUPS     Y2, 192(SP)
+	VMULPS      tileConstantsAVX2<>+288(SB), Y0, Y2
+	VFMADD231PS tileConstantsAVX2<>+288(SB), Y1, Y2
+	VMOVUPS     Y2, 224(SP)
+	VMULPS      tileConstantsAVX2<>+288(SB), Y0, Y2
+	VFMADD231PS tileConstantsAVX2<>+320(SB), Y1, Y2
+	VMOVUPS     Y2, 256(SP)
+	VMULPS      tileConstantsAVX2<>+352(SB), Y0, Y2
+	VFMADD231PS tileConstantsAVX2<>+384(SB), Y1, Y2
+	VMOVUPS     Y2, 288(SP)
+	VMULPS      tileConstantsAVX2<>+352(SB), Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+416(SB), Y1, Y0
+	VMOVUPS     Y0, 320(SP)
+	VMOVAPS     Y1, Y0
+	VMOVUPS     Y0, 352(SP)
+	VMOVUPS     (SP), Y0
+	VMOVUPS     192(SP), Y1
+	VMULPS      tileConstantsAVX2<>+256(SB), Y0, Y2
+	MOVQ        CX, R9
+	MOVQ        CX, R10
+	VMOVUPS     Y2, (R10)
+	VMULPS      tileConstantsAVX2<>+288(SB), Y0, Y2
+	VFMADD231PS tileConstantsAVX2<>+288(SB), Y1, Y2
+	ADDQ        R8, R10
+	VMOVUPS     Y2, (R10)
+	VMULPS      tileConstantsAVX2<>+288(SB), Y0, Y2
+	VFMADD231PS tileConstantsAVX2<>+320(SB), Y1, Y2
+	ADDQ        R8, R10
+	VMOVUPS     Y2, (R10)
+	VMULPS      tileConstantsAVX2<>+352(SB), Y0, Y2
+	VFMADD231PS tileConstantsAVX2<>+384(SB), Y1, Y2
+	ADDQ        R8, R10
+	VMOVUPS     Y2, (R10)
+	VMULPS      tileConstantsAVX2<>+352(SB), Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+416(SB), Y1, Y0
+	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
+	VMOVAPS     Y1, Y0
+	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
+	VMOVUPS     32(SP), Y0
+	VMOVUPS     224(SP), Y1
+	VMULPS      tileConstantsAVX2<>+256(SB), Y0, Y2
+	ADDQ        DX, R9
+	MOVQ        R9, R10
+	VMOVUPS     Y2, (R10)
+	VMULPS      tileConstantsAVX2<>+288(SB), Y0, Y2
+	VFMADD231PS tileConstantsAVX2<>+288(SB), Y1, Y2
+	ADDQ        R8, R10
+	VMOVUPS     Y2, (R10)
+	VMULPS      tileConstantsAVX2<>+288(SB), Y0, Y2
+	VFMADD231PS tileConstantsAVX2<>+320(SB), Y1, Y2
+	ADDQ        R8, R10
+	VMOVUPS     Y2, (R10)
+	VMULPS      tileConstantsAVX2<>+352(SB), Y0, Y2
+	VFMADD231PS tileConstantsAVX2<>+384(SB), Y1, Y2
+	ADDQ        R8, R10
+	VMOVUPS     Y2, (R10)
+	VMULPS      tileConstantsAVX2<>+352(SB), Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+416(SB), Y1, Y0
+	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
+	VMOVAPS     Y1, Y0
+	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
+	VMOVUPS     64(SP), Y0
+	VMOVUPS     256(SP), Y1
+	VMULPS      tileConstantsAVX2<>+256(SB), Y0, Y2
+	ADDQ        DX, R9
+	MOVQ        R9, R10
+	VMOVUPS     Y2, (R10)
+	VMULPS      tileConstantsAVX2<>+288(SB), Y0, Y2
+	VFMADD231PS tileConstantsAVX2<>+288(SB), Y1, Y2
+	ADDQ        R8, R10
+	VMOVUPS     Y2, (R10)
+	VMULPS      tileConstantsAVX2<>+288(SB), Y0, Y2
+	VFMADD231PS tileConstantsAVX2<>+320(SB), Y1, Y2
+	ADDQ        R8, R10
+	VMOVUPS     Y2, (R10)
+	VMULPS      tileConstantsAVX2<>+352(SB), Y0, Y2
+	VFMADD231PS tileConstantsAVX2<>+384(SB), Y1, Y2
+	ADDQ        R8, R10
+	VMOVUPS     Y2, (R10)
+	VMULPS      tileConstantsAVX2<>+352(SB), Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+416(SB), Y1, Y0
+	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
+	VMOVAPS     Y1, Y0
+	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
+	VMOVUPS     96(SP), Y0
+	VMOVUPS     288(SP), Y1
+	VMULPS      tileConstantsAVX2<>+256(SB), Y0, Y2
+	ADDQ        DX, R9
+	MOVQ        R9, R10
+	VMOVUPS     Y2, (R10)
+	VMULPS      tileConstantsAVX2<>+288(SB), Y0, Y2
+	VFMADD231PS tileConstantsAVX2<>+288(SB), Y1, Y2
+	ADDQ        R8, R10
+	VMOVUPS     Y2, (R10)
+	VMULPS      tileConstantsAVX2<>+288(SB), Y0, Y2
+	VFMADD231PS tileConstantsAVX2<>+320(SB), Y1, Y2
+	ADDQ        R8, R10
+	VMOVUPS     Y2, (R10)
+	VMULPS      tileConstantsAVX2<>+352(SB), Y0, Y2
+	VFMADD231PS tileConstantsAVX2<>+384(SB), Y1, Y2
+	ADDQ        R8, R10
+	VMOVUPS     Y2, (R10)
+	VMULPS      tileConstantsAVX2<>+352(SB), Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+416(SB), Y1, Y0
+	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
+	VMOVAPS     Y1, Y0
+	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
+	VMOVUPS     128(SP), Y0
+	VMOVUPS     320(SP), Y1
+	VMULPS      tileConstantsAVX2<>+256(SB), Y0, Y2
+	ADDQ        DX, R9
+	MOVQ        R9, R10
+	VMOVUPS     Y2, (R10)
+	VMULPS      tileConstantsAVX2<>+288(SB), Y0, Y2
+	VFMADD231PS tileConstantsAVX2<>+288(SB), Y1, Y2
+	ADDQ        R8, R10
+	VMOVUPS     Y2, (R10)
+	VMULPS      tileConstantsAVX2<>+288(SB), Y0, Y2
+	VFMADD231PS tileConstantsAVX2<>+320(SB), Y1, Y2
+	ADDQ        R8, R10
+	VMOVUPS     Y2, (R10)
+	VMULPS      tileConstantsAVX2<>+352(SB), Y0, Y2
+	VFMADD231PS tileConstantsAVX2<>+384(SB), Y1, Y2
+	ADDQ        R8, R10
+	VMOVUPS     Y2, (R10)
+	VMULPS      tileConstantsAVX2<>+352(SB), Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+416(SB), Y1, Y0
+	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
+	VMOVAPS     Y1, Y0
+	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
+	VMOVUPS     160(SP), Y0
+	VMOVUPS     352(SP), Y1
+	VMULPS      tileConstantsAVX2<>+256(SB), Y0, Y2
+	ADDQ        DX, R9
+	MOVQ        R9, R10
+	VMOVUPS     Y2, (R10)
+	VMULPS      tileConstantsAVX2<>+288(SB), Y0, Y2
+	VFMADD231PS tileConstantsAVX2<>+288(SB), Y1, Y2
+	ADDQ        R8, R10
+	VMOVUPS     Y2, (R10)
+	VMULPS      tileConstantsAVX2<>+288(SB), Y0, Y2
+	VFMADD231PS tileConstantsAVX2<>+320(SB), Y1, Y2
+	ADDQ        R8, R10
+	VMOVUPS     Y2, (R10)
+	VMULPS      tileConstantsAVX2<>+352(SB), Y0, Y2
+	VFMADD231PS tileConstantsAVX2<>+384(SB), Y1, Y2
+	ADDQ        R8, R10
+	VMOVUPS     Y2, (R10)
+	VMULPS      tileConstantsAVX2<>+352(SB), Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+416(SB), Y1, Y0
+	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
+	VMOVAPS     Y1, Y0
+	ADDQ        R8, R10
+	VMOVUPS     Y0, (R10)
+	SUBQ        $0x00000008, AX
+	JZ          winogradGradient5AVX2done
+	CMPQ        AX, $0x00000008
+	JGE         winogradGradient5AVX2next
+	MOVQ        $0x00000008, R9
+	SUBQ        AX, R9
+	SHLQ        $0x02, R9
+	SUBQ        R9, CX
+	SUBQ        R9, BX
+	SUBQ        R9, SI
+	MOVQ        $0x00000008, AX
+
+winogradGradient5AVX2next:
+	ADDQ $0x00000020, CX
+	ADDQ $0x00000020, BX
+	ADDQ $0x00000020, SI
+	JMP  winogradGradient5AVX2block
+
+winogradGradient5AVX2few:
+	TESTQ       AX, AX
+	JZ          winogradGradient5AVX2done
+	LEAQ        tailMasks<>+32(SB), R9
+	SHLQ        $0x02, AX
+	SUBQ        AX, R9
+	VMOVUPS     (R9), Y0
+	MOVB        spill+48(FP), AL
+	TESTB       AL, AL
+	JZ          winogradGradient5AVX2masked
+	XORQ        AX, AX
+	VMASKMOVPS  (BX)(AX*1), Y0, Y1
+	VMASKMOVPS  (SI)(AX*1), Y0, Y2
+	VMULPS      tileConstantsAVX2<>+256(SB), Y1, Y3
+	VMOVUPS     Y3, (SP)
+	VMULPS      tileConstantsAVX2<>+288(SB), Y1, Y3
+	VFMADD231PS tileConstantsAVX2<>+288(SB), Y2, Y3
+	VMOVUPS     Y3, 32(SP)
+	VMULPS      tileConstantsAVX2<>+288(SB), Y1, Y3
+	VFMADD231PS tileConstantsAVX2<>+320(SB), Y2, Y3
+	VMOVUPS     Y3, 64(SP)
+	VMULPS      tileConstantsAVX2<>+352(SB), Y1, Y3
+	VFMADD231PS tileConstantsAVX2<>+384(SB), Y2, Y3
+	VMOVUPS     Y3, 96(SP)
+	VMULPS      tileConstantsAVX2<>+352(SB), Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+416(SB), Y2, Y1
+	VMOVUPS     Y1, 128(SP)
+	VMOVAPS     Y2, Y1
+	VMOVUPS     Y1, 160(SP)
+	ADDQ        DI, AX
+	VMASKMOVPS  (BX)(AX*1), Y0, Y1
+	VMASKMOVPS  (SI)(AX*1), Y0, Y0
+	VMULPS      tileConstantsAVX2<>+256(SB), Y1, Y2
+	VMOVUPS     Y2, 192(SP)
+	VMULPS      tileConstantsAVX2<>+288(SB), Y1, Y2
+	VFMADD231PS tileConstantsAVX2<>+288(SB), Y0, Y2
+	VMOVUPS     Y2, 224(SP)
+	VMULPS      tileConstantsAVX2<>+288(SB), Y1, Y2
+	VFMADD231PS tileConstantsAVX2<>+320(SB), Y0, Y2
+	VMOVUPS     Y2, 256(SP)
+	VMULPS      tileConstantsAVX2<>+352(SB), Y1, Y2
+	VFMADD231PS tileConstantsAVX2<>+384(SB), Y0, Y2
+	VMOVUPS     Y2, 288(SP)
+	VMULPS      tileConstantsAVX2<>+352(SB), Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+416(SB), Y0, Y1
+	VMOVUPS     Y1, 320(SP)
+	VMOVAPS     Y0, Y0
+	VMOVUPS     Y0, 352(SP)
+	VMOVUPS     (SP), Y0
+	VMOVUPS     192(SP), Y1
+	VMULPS      tileConstantsAVX2<>+256(SB), Y0, Y2
+	MOVQ        CX, AX
+	VMOVUPS     Y2, (CX)
+	VMULPS      tileConstantsAVX2<>+288(SB), Y0, Y2
+	VFMADD231PS tileConstantsAVX2<>+288(SB), Y1, Y2
+	ADDQ        R8, CX
+	VMOVUPS     Y2, (CX)
+	VMULPS      tileConstantsAVX2<>+288(SB), Y0, Y2
+	VFMADD231PS tileConstantsAVX2<>+320(SB), Y1, Y2
+	ADDQ        R8, CX
+	VMOVUPS     Y2, (CX)
+	VMULPS      tileConstantsAVX2<>+352(SB), Y0, Y2
+	VFMADD231PS tileConstantsAVX2<>+384(SB), Y1, Y2
+	ADDQ        R8, CX
+	VMOVUPS     Y2, (CX)
+	VMULPS      tileConstantsAVX2<>+352(SB), Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+416(SB), Y1, Y0
+	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
+	VMOVAPS     Y1, Y0
+	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     32(SP), Y0
+	VMOVUPS     224(SP), Y1
+	VMULPS      tileConstantsAVX2<>+256(SB), Y0, Y2
+	ADDQ        DX, AX
+	MOVQ        AX, CX
+	VMOVUPS     Y2, (CX)
+	VMULPS      tileConstantsAVX2<>+288(SB), Y0, Y2
+	VFMADD231PS tileConstantsAVX2<>+288(SB), Y1, Y2
+	ADDQ        R8, CX
+	VMOVUPS     Y2, (CX)
+	VMULPS      tileConstantsAVX2<>+288(SB), Y0, Y2
+	VFMADD231PS tileConstantsAVX2<>+320(SB), Y1, Y2
+	ADDQ        R8, CX
+	VMOVUPS     Y2, (CX)
+	VMULPS      tileConstantsAVX2<>+352(SB), Y0, Y2
+	VFMADD231PS tileConstantsAVX2<>+384(SB), Y1, Y2
+	ADDQ        R8, CX
+	VMOVUPS     Y2, (CX)
+	VMULPS      tileConstantsAVX2<>+352(SB), Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+416(SB), Y1, Y0
+	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
+	VMOVAPS     Y1, Y0
+	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     64(SP), Y0
+	VMOVUPS     256(SP), Y1
+	VMULPS      tileConstantsAVX2<>+256(SB), Y0, Y2
+	ADDQ        DX, AX
+	MOVQ        AX, CX
+	VMOVUPS     Y2, (CX)
+	VMULPS      tileConstantsAVX2<>+288(SB), Y0, Y2
+	VFMADD231PS tileConstantsAVX2<>+288(SB), Y1, Y2
+	ADDQ        R8, CX
+	VMOVUPS     Y2, (CX)
+	VMULPS      tileConstantsAVX2<>+288(SB), Y0, Y2
+	VFMADD231PS tileConstantsAVX2<>+320(SB), Y1, Y2
+	ADDQ        R8, CX
+	VMOVUPS     Y2, (CX)
+	VMULPS      tileConstantsAVX2<>+352(SB), Y0, Y2
+	VFMADD231PS tileConstantsAVX2<>+384(SB), Y1, Y2
+	ADDQ        R8, CX
+	VMOVUPS     Y2, (CX)
+	VMULPS      tileConstantsAVX2<>+352(SB), Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+416(SB), Y1, Y0
+	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
+	VMOVAPS     Y1, Y0
+	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     96(SP), Y0
+	VMOVUPS     288(SP), Y1
+	VMULPS      tileConstantsAVX2<>+256(SB), Y0, Y2
+	ADDQ        DX, AX
+	MOVQ        AX, CX
+	VMOVUPS     Y2, (CX)
+	VMULPS      tileConstantsAVX2<>+288(SB), Y0, Y2
+	VFMADD231PS tileConstantsAVX2<>+288(SB), Y1, Y2
+	ADDQ        R8, CX
+	VMOVUPS     Y2, (CX)
+	VMULPS      tileConstantsAVX2<>+288(SB), Y0, Y2
+	VFMADD231PS tileConstantsAVX2<>+320(SB), Y1, Y2
+	ADDQ        R8, CX
+	VMOVUPS     Y2, (CX)
+	VMULPS      tileConstantsAVX2<>+352(SB), Y0, Y2
+	VFMADD231PS tileConstantsAVX2<>+384(SB), Y1, Y2
+	ADDQ        R8, CX
+	VMOVUPS     Y2, (CX)
+	VMULPS      tileConstantsAVX2<>+352(SB), Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+416(SB), Y1, Y0
+	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
+	VMOVAPS     Y1, Y0
+	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     128(SP), Y0
+	VMOVUPS     320(SP), Y1
+	VMULPS      tileConstantsAVX2<>+256(SB), Y0, Y2
+	ADDQ        DX, AX
+	MOVQ        AX, CX
+	VMOVUPS     Y2, (CX)
+	VMULPS      tileConstantsAVX2<>+288(SB), Y0, Y2
+	VFMADD231PS tileConstantsAVX2<>+288(SB), Y1, Y2
+	ADDQ        R8, CX
+	VMOVUPS     Y2, (CX)
+	VMULPS      tileConstantsAVX2<>+288(SB), Y0, Y2
+	VFMADD231PS tileConstantsAVX2<>+320(SB), Y1, Y2
+	ADDQ        R8, CX
+	VMOVUPS     Y2, (CX)
+	VMULPS      tileConstantsAVX2<>+352(SB), Y0, Y2
+	VFMADD231PS tileConstantsAVX2<>+384(SB), Y1, Y2
+	ADDQ        R8, CX
+	VMOVUPS     Y2, (CX)
+	VMULPS      tileConstantsAVX2<>+352(SB), Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+416(SB), Y1, Y0
+	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
+	VMOVAPS     Y1, Y0
+	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     160(SP), Y0
+	VMOVUPS     352(SP), Y1
+	VMULPS      tileConstantsAVX2<>+256(SB), Y0, Y2
+	ADDQ        DX, AX
+	MOVQ        AX, CX
+	VMOVUPS     Y2, (CX)
+	VMULPS      tileConstantsAVX2<>+288(SB), Y0, Y2
+	VFMADD231PS tileConstantsAVX2<>+288(SB), Y1, Y2
+	ADDQ        R8, CX
+	VMOVUPS     Y2, (CX)
+	VMULPS      tileConstantsAVX2<>+288(SB), Y0, Y2
+	VFMADD231PS tileConstantsAVX2<>+320(SB), Y1, Y2
+	ADDQ        R8, CX
+	VMOVUPS     Y2, (CX)
+	VMULPS      tileConstantsAVX2<>+352(SB), Y0, Y2
+	VFMADD231PS tileConstantsAVX2<>+384(SB), Y1, Y2
+	ADDQ        R8, CX
+	VMOVUPS     Y2, (CX)
+	VMULPS      tileConstantsAVX2<>+352(SB), Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+416(SB), Y1, Y0
+	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
+	VMOVAPS     Y1, Y0
+	ADDQ        R8, CX
+	VMOVUPS     Y0, (CX)
+	JMP         winogradGradient5AVX2done
+
+winogradGradient5AVX2masked:
+	XORQ        AX, AX
+	VMASKMOVPS  (BX)(AX*1), Y0, Y1
+	VMASKMOVPS  (SI)(AX*1), Y0, Y2
+	VMULPS      tileConstantsAVX2<>+256(SB), Y1, Y3
+	VMOVUPS     Y3, (SP)
+	VMULPS      tileConstantsAVX2<>+288(SB), Y1, Y3
+	VFMADD231PS tileConstantsAVX2<>+288(SB), Y2, Y3
+	VMOVUPS     Y3, 32(SP)
+	VMULPS      tileConstantsAVX2<>+288(SB), Y1, Y3
+	VFMADD231PS tileConstantsAVX2<>+320(SB), Y2, Y3
+	VMOVUPS     Y3, 64(SP)
+	VMULPS      tileConstantsAVX2<>+352(SB), Y1, Y3
+	VFMADD231PS tileConstantsAVX2<>+384(SB), Y2, Y3
+	VMOVUPS     Y3, 96(SP)
+	VMULPS      tileConstantsAVX2<>+352(SB), Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+416(SB), Y2, Y1
+	VMOVUPS     Y1, 128(SP)
+	VMOVAPS     Y2, Y1
+	VMOVUPS     Y1, 160(SP)
+	ADDQ        DI, AX
+	VMASKMOVPS  (BX)(AX*1), Y0, Y1
+	VMASKMOVPS  (SI)(AX*1), Y0, Y2
+	VMULPS      tileConstantsAVX2<>+256(SB), Y1, Y3
+	VMOVUPS     Y3, 192(SP)
+	VMULPS      tileConstantsAVX2<>+288(SB), Y1, Y3
+	VFMADD231PS tileConstantsAVX2<>+288(SB), Y2, Y3
+	VMOVUPS     Y3, 224(SP)
+	VMULPS      tileConstantsAVX2<>+288(SB), Y1, Y3
+	VFMADD231PS tileConstantsAVX2<>+320(SB), Y2, Y3
+	VMOVUPS     Y3, 256(SP)
+	VMULPS      tileConstantsAVX2<>+352(SB), Y1, Y3
+	VFMADD231PS tileConstantsAVX2<>+384(SB), Y2, Y3
+	VMOVUPS     Y3, 288(SP)
+	VMULPS      tileConstantsAVX2<>+352(SB), Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+416(SB), Y2, Y1
+	VMOVUPS     Y1, 320(SP)
+	VMOVAPS     Y2, Y1
+	VMOVUPS     Y1, 352(SP)
+	VMOVUPS     (SP), Y1
+	VMOVUPS     192(SP), Y2
+	VMULPS      tileConstantsAVX2<>+256(SB), Y1, Y3
+	MOVQ        CX, AX
+	VMASKMOVPS  Y3, Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+288(SB), Y1, Y3
+	VFMADD231PS tileConstantsAVX2<>+288(SB), Y2, Y3
+	ADDQ        R8, CX
+	VMASKMOVPS  Y3, Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+288(SB), Y1, Y3
+	VFMADD231PS tileConstantsAVX2<>+320(SB), Y2, Y3
+	ADDQ        R8, CX
+	VMASKMOVPS  Y3, Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+352(SB), Y1, Y3
+	VFMADD231PS tileConstantsAVX2<>+384(SB), Y2, Y3
+	ADDQ        R8, CX
+	VMASKMOVPS  Y3, Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+352(SB), Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+416(SB), Y2, Y1
+	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMOVAPS     Y2, Y1
+	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMOVUPS     32(SP), Y1
+	VMOVUPS     224(SP), Y2
+	VMULPS      tileConstantsAVX2<>+256(SB), Y1, Y3
+	ADDQ        DX, AX
+	MOVQ        AX, CX
+	VMASKMOVPS  Y3, Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+288(SB), Y1, Y3
+	VFMADD231PS tileConstantsAVX2<>+288(SB), Y2, Y3
+	ADDQ        R8, CX
+	VMASKMOVPS  Y3, Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+288(SB), Y1, Y3
+	VFMADD231PS tileConstantsAVX2<>+320(SB), Y2, Y3
+	ADDQ        R8, CX
+	VMASKMOVPS  Y3, Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+352(SB), Y1, Y3
+	VFMADD231PS tileConstantsAVX2<>+384(SB), Y2, Y3
+	ADDQ        R8, CX
+	VMASKMOVPS  Y3, Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+352(SB), Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+416(SB), Y2, Y1
+	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMOVAPS     Y2, Y1
+	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMOVUPS     64(SP), Y1
+	VMOVUPS     256(SP), Y2
+	VMULPS      tileConstantsAVX2<>+256(SB), Y1, Y3
+	ADDQ        DX, AX
+	MOVQ        AX, CX
+	VMASKMOVPS  Y3, Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+288(SB), Y1, Y3
+	VFMADD231PS tileConstantsAVX2<>+288(SB), Y2, Y3
+	ADDQ        R8, CX
+	VMASKMOVPS  Y3, Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+288(SB), Y1, Y3
+	VFMADD231PS tileConstantsAVX2<>+320(SB), Y2, Y3
+	ADDQ        R8, CX
+	VMASKMOVPS  Y3, Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+352(SB), Y1, Y3
+	VFMADD231PS tileConstantsAVX2<>+384(SB), Y2, Y3
+	ADDQ        R8, CX
+	VMASKMOVPS  Y3, Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+352(SB), Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+416(SB), Y2, Y1
+	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMOVAPS     Y2, Y1
+	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMOVUPS     96(SP), Y1
+	VMOVUPS     288(SP), Y2
+	VMULPS      tileConstantsAVX2<>+256(SB), Y1, Y3
+	ADDQ        DX, AX
+	MOVQ        AX, CX
+	VMASKMOVPS  Y3, Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+288(SB), Y1, Y3
+	VFMADD231PS tileConstantsAVX2<>+288(SB), Y2, Y3
+	ADDQ        R8, CX
+	VMASKMOVPS  Y3, Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+288(SB), Y1, Y3
+	VFMADD231PS tileConstantsAVX2<>+320(SB), Y2, Y3
+	ADDQ        R8, CX
+	VMASKMOVPS  Y3, Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+352(SB), Y1, Y3
+	VFMADD231PS tileConstantsAVX2<>+384(SB), Y2, Y3
+	ADDQ        R8, CX
+	VMASKMOVPS  Y3, Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+352(SB), Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+416(SB), Y2, Y1
+	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMOVAPS     Y2, Y1
+	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMOVUPS     128(SP), Y1
+	VMOVUPS     320(SP), Y2
+	VMULPS      tileConstantsAVX2<>+256(SB), Y1, Y3
+	ADDQ        DX, AX
+	MOVQ        AX, CX
+	VMASKMOVPS  Y3, Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+288(SB), Y1, Y3
+	VFMADD231PS tileConstantsAVX2<>+288(SB), Y2, Y3
+	ADDQ        R8, CX
+	VMASKMOVPS  Y3, Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+288(SB), Y1, Y3
+	VFMADD231PS tileConstantsAVX2<>+320(SB), Y2, Y3
+	ADDQ        R8, CX
+	VMASKMOVPS  Y3, Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+352(SB), Y1, Y3
+	VFMADD231PS tileConstantsAVX2<>+384(SB), Y2, Y3
+	ADDQ        R8, CX
+	VMASKMOVPS  Y3, Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+352(SB), Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+416(SB), Y2, Y1
+	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMOVAPS     Y2, Y1
+	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMOVUPS     160(SP), Y1
+	VMOVUPS     352(SP), Y2
+	VMULPS      tileConstantsAVX2<>+256(SB), Y1, Y3
+	ADDQ        DX, AX
+	MOVQ        AX, CX
+	VMASKMOVPS  Y3, Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+288(SB), Y1, Y3
+	VFMADD231PS tileConstantsAVX2<>+288(SB), Y2, Y3
+	ADDQ        R8, CX
+	VMASKMOVPS  Y3, Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+288(SB), Y1, Y3
+	VFMADD231PS tileConstantsAVX2<>+320(SB), Y2, Y3
+	ADDQ        R8, CX
+	VMASKMOVPS  Y3, Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+352(SB), Y1, Y3
+	VFMADD231PS tileConstantsAVX2<>+384(SB), Y2, Y3
+	ADDQ        R8, CX
+	VMASKMOVPS  Y3, Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+352(SB), Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+416(SB), Y2, Y1
+	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMOVAPS     Y2, Y1
+	ADDQ        R8, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+
+winogradGradient5AVX2done:
+	VZEROUPPER
+	RET
+
+// func winogradInput4x3AVX2(n int, dst *float32, pointStride int, phases *float32, phaseStride int, rowStride int, spill bool)
+// Requires: AVX, FMA3
+TEXT ·winogradInput4x3AVX2(SB), $1152-49
+	MOVQ   n+0(FP), AX
+	MOVQ   dst+8(FP), CX
+	MOVQ   pointStride+16(FP), DX
+	MOVQ   phases+24(FP), BX
+	MOVQ   phaseStride+32(FP), SI
+	SHLQ   $0x02, SI
+	LEAQ   (BX)(SI*1), DI
+	LEAQ   (DI)(SI*1), R8
+	LEAQ   (R8)(SI*1), SI
+	MOVQ   rowStride+40(FP), R9
+	SHLQ   $0x02, R9
+	SHLQ   $0x02, DX
+	IMUL3Q $0x00000006, DX, R10
+	CMPQ   AX, $0x00000008
+	JL     winogradInput4x3AVX2few
+
+winogradInput4x3AVX2block:
+	XORQ        R11, R11
+	VMOVUPS     (BX)(R11*1), Y0
+	VMOVUPS     (DI)(R11*1), Y1
+	VMOVUPS     (R8)(R11*1), Y2
+	VMOVUPS     (SI)(R11*1), Y3
+	VMOVUPS     4(BX)(R11*1), Y4
+	VMOVUPS     4(DI)(R11*1), Y5
+	VMOVAPS     Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+448(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y2, Y0
+	VFMADD231PS tileConstantsAVX2<>+480(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, (SP)
+	VMULPS      tileConstantsAVX2<>+0(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y2, Y0
+	VFMADD231PS tileConstantsAVX2<>+512(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 32(SP)
+	VMOVAPS     Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+544(SB), Y2, Y0
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 64(SP)
+	VMULPS      tileConstantsAVX2<>+192(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 96(SP)
+	VMULPS      tileConstantsAVX2<>+32(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+64(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 128(SP)
+	VMOVAPS     Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+448(SB), Y2, Y0
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y3, Y0
+	VFMADD231PS tileConstantsAVX2<>+480(SB), Y4, Y0
+	VADDPS      Y5, Y0, Y0
+	VMOVUPS     Y0, 160(SP)
+	ADDQ        R9, R11
+	VMOVUPS     (BX)(R11*1), Y0
+	VMOVUPS     (DI)(R11*1), Y1
+	VMOVUPS     (R8)(R11*1), Y2
+	VMOVUPS     (SI)(R11*1), Y3
+	VMOVUPS     4(BX)(R11*1), Y4
+	VMOVUPS     4(DI)(R11*1), Y5
+	VMOVAPS     Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+448(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y2, Y0
+	VFMADD231PS tileConstantsAVX2<>+480(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 192(SP)
+	VMULPS      tileConstantsAVX2<>+0(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y2, Y0
+	VFMADD231PS tileConstantsAVX2<>+512(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 224(SP)
+	VMOVAPS     Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+544(SB), Y2, Y0
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 256(SP)
+	VMULPS      tileConstantsAVX2<>+192(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 288(SP)
+	VMULPS      tileConstantsAVX2<>+32(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+64(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 320(SP)
+	VMOVAPS     Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+448(SB), Y2, Y0
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y3, Y0
+	VFMADD231PS tileConstantsAVX2<>+480(SB), Y4, Y0
+	VADDPS      Y5, Y0, Y0
+	VMOVUPS     Y0, 352(SP)
+	ADDQ        R9, R11
+	VMOVUPS     (BX)(R11*1), Y0
+	VMOVUPS     (DI)(R11*1), Y1
+	VMOVUPS     (R8)(R11*1), Y2
+	VMOVUPS     (SI)(R11*1), Y3
+	VMOVUPS     4(BX)(R11*1), Y4
+	VMOVUPS     4(DI)(R11*1), Y5
+	VMOVAPS     Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+448(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y2, Y0
+	VFMADD231PS tileConstantsAVX2<>+480(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 384(SP)
+	VMULPS      tileConstantsAVX2<>+0(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y2, Y0
+	VFMADD231PS tileConstantsAVX2<>+512(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 416(SP)
+	VMOVAPS     Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+544(SB), Y2, Y0
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 448(SP)
+	VMULPS      tileConstantsAVX2<>+192(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 480(SP)
+	VMULPS      tileConstantsAVX2<>+32(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+64(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 512(SP)
+	VMOVAPS     Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+448(SB), Y2, Y0
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y3, Y0
+	VFMADD231PS tileConstantsAVX2<>+480(SB), Y4, Y0
+	VADDPS      Y5, Y0, Y0
+	VMOVUPS     Y0, 544(SP)
+	ADDQ        R9, R11
+	VMOVUPS     (BX)(R11*1), Y0
+	VMOVUPS     (DI)(R11*1), Y1
+	VMOVUPS     (R8)(R11*1), Y2
+	VMOVUPS     (SI)(R11*1), Y3
+	VMOVUPS     4(BX)(R11*1), Y4
+	VMOVUPS     4(DI)(R11*1), Y5
+	VMOVAPS     Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+448(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y2, Y0
+	VFMADD231PS tileConstantsAVX2<>+480(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 576(SP)
+	VMULPS      tileConstantsAVX2<>+0(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y2, Y0
+	VFMADD231PS tileConstantsAVX2<>+512(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 608(SP)
+	VMOVAPS     Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+544(SB), Y2, Y0
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 640(SP)
+	VMULPS      tileConstantsAVX2<>+192(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 672(SP)
+	VMULPS      tileConstantsAVX2<>+32(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+64(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 704(SP)
+	VMOVAPS     Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+448(SB), Y2, Y0
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y3, Y0
+	VFMADD231PS tileConstantsAVX2<>+480(SB), Y4, Y0
+	VADDPS      Y5, Y0, Y0
+	VMOVUPS     Y0, 736(SP)
+	ADDQ        R9, R11
+	VMOVUPS     (BX)(R11*1), Y0
+	VMOVUPS     (DI)(R11*1), Y1
+	VMOVUPS     (R8)(R11*1), Y2
+	VMOVUPS     (SI)(R11*1), Y3
+	VMOVUPS     4(BX)(R11*1), Y4
+	VMOVUPS     4(DI)(R11*1), Y5
+	VMOVAPS     Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+448(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y2, Y0
+	VFMADD231PS tileConstantsAVX2<>+480(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 768(SP)
+	VMULPS      tileConstantsAVX2<>+0(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y2, Y0
+	VFMADD231PS tileConstantsAVX2<>+512(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 800(SP)
+	VMOVAPS     Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+544(SB), Y2, Y0
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 832(SP)
+	VMULPS      tileConstantsAVX2<>+192(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 864(SP)
+	VMULPS      tileConstantsAVX2<>+32(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+64(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 896(SP)
+	VMOVAPS     Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+448(SB), Y2, Y0
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y3, Y0
+	VFMADD231PS tileConstantsAVX2<>+480(SB), Y4, Y0
+	VADDPS      Y5, Y0, Y0
+	VMOVUPS     Y0, 928(SP)
+	ADDQ        R9, R11
+	VMOVUPS     (BX)(R11*1), Y0
+	VMOVUPS     (DI)(R11*1), Y1
+	VMOVUPS     (R8)(R11*1), Y2
+	VMOVUPS     (SI)(R11*1), Y3
+	VMOVUPS     4(BX)(R11*1), Y4
+	VMOVUPS     4(DI)(R11*1), Y5
+	VMOVAPS     Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+448(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y2, Y0
+	VFMADD231PS tileConstantsAVX2<>+480(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 960(SP)
+	VMULPS      tileConstantsAVX2<>+0(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y2, Y0
+	VFMADD231PS tileConstantsAVX2<>+512(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 992(SP)
+	VMOVAPS     Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+544(SB), Y2, Y0
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 1024(SP)
+	VMULPS      tileConstantsAVX2<>+192(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 1056(SP)
+	VMULPS      tileConstantsAVX2<>+32(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+64(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 1088(SP)
+	VMOVAPS     Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+448(SB), Y2, Y0
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y3, Y0
+	VFMADD231PS tileConstantsAVX2<>+480(SB), Y4, Y0
+	VADDPS      Y5, Y0, Y0
+	VMOVUPS     Y0, 1120(SP)
+	VMOVUPS     (SP), Y0
+	VMOVUPS     192(SP), Y1
+	VMOVUPS     384(SP), Y2
+	VMOVUPS     576(SP), Y3
+	VMOVUPS     768(SP), Y4
+	VMOVUPS     960(SP), Y5
+	VMOVAPS     Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+448(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y2, Y0
+	VFMADD231PS tileConstantsAVX2<>+480(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	MOVQ        CX, R11
+	MOVQ        CX, R12
+	VMOVUPS     Y0, (R12)
+	VMULPS      tileConstantsAVX2<>+0(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y2, Y0
+	VFMADD231PS tileConstantsAVX2<>+512(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, R12
+	VMOVUPS     Y0, (R12)
+	VMOVAPS     Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+544(SB), Y2, Y0
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, R12
+	VMOVUPS     Y0, (R12)
+	VMULPS      tileConstantsAVX2<>+192(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, R12
+	VMOVUPS     Y0, (R12)
+	VMULPS      tileConstantsAVX2<>+32(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+64(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, R12
+	VMOVUPS     Y0, (R12)
+	VMOVAPS     Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+448(SB), Y2, Y0
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y3, Y0
+	VFMADD231PS tileConstantsAVX2<>+480(SB), Y4, Y0
+	VADDPS      Y5, Y0, Y0
+	ADDQ        R10, R12
+	VMOVUPS     Y0, (R12)
+	VMOVUPS     32(SP), Y0
+	VMOVUPS     224(SP), Y1
+	VMOVUPS     416(SP), Y2
+	VMOVUPS     608(SP), Y3
+	VMOVUPS     800(SP), Y4
+	VMOVUPS     992(SP), Y5
+	VMOVAPS     Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+448(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y2, Y0
+	VFMADD231PS tileConstantsAVX2<>+480(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        DX, R11
+	MOVQ        R11, R12
+	VMOVUPS     Y0, (R12)
+	VMULPS      tileConstantsAVX2<>+0(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y2, Y0
+	VFMADD231PS tileConstantsAVX2<>+512(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, R12
+	VMOVUPS     Y0, (R12)
+	VMOVAPS     Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+544(SB), Y2, Y0
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, R12
+	VMOVUPS     Y0, (R12)
+	VMULPS      tileConstantsAVX2<>+192(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, R12
+	VMOVUPS     Y0, (R12)
+	VMULPS      tileConstantsAVX2<>+32(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+64(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, R12
+	VMOVUPS     Y0, (R12)
+	VMOVAPS     Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+448(SB), Y2, Y0
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y3, Y0
+	VFMADD231PS tileConstantsAVX2<>+480(SB), Y4, Y0
+	VADDPS      Y5, Y0, Y0
+	ADDQ        R10, R12
+	VMOVUPS     Y0, (R12)
+	VMOVUPS     64(SP), Y0
+	VMOVUPS     256(SP), Y1
+	VMOVUPS     448(SP), Y2
+	VMOVUPS     640(SP), Y3
+	VMOVUPS     832(SP), Y4
+	VMOVUPS     1024(SP), Y5
+	VMOVAPS     Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+448(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y2, Y0
+	VFMADD231PS tileConstantsAVX2<>+480(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        DX, R11
+	MOVQ        R11, R12
+	VMOVUPS     Y0, (R12)
+	VMULPS      tileConstantsAVX2<>+0(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y2, Y0
+	VFMADD231PS tileConstantsAVX2<>+512(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, R12
+	VMOVUPS     Y0, (R12)
+	VMOVAPS     Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+544(SB), Y2, Y0
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, R12
+	VMOVUPS     Y0, (R12)
+	VMULPS      tileConstantsAVX2<>+192(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, R12
+	VMOVUPS     Y0, (R12)
+	VMULPS      tileConstantsAVX2<>+32(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+64(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, R12
+	VMOVUPS     Y0, (R12)
+	VMOVAPS     Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+448(SB), Y2, Y0
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y3, Y0
+	VFMADD231PS tileConstantsAVX2<>+480(SB), Y4, Y0
+	VADDPS      Y5, Y0, Y0
+	ADDQ        R10, R12
+	VMOVUPS     Y0, (R12)
+	VMOVUPS     96(SP), Y0
+	VMOVUPS     288(SP), Y1
+	VMOVUPS     480(SP), Y2
+	VMOVUPS     672(SP), Y3
+	VMOVUPS     864(SP), Y4
+	VMOVUPS     1056(SP), Y5
+	VMOVAPS     Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+448(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y2, Y0
+	VFMADD231PS tileConstantsAVX2<>+480(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        DX, R11
+	MOVQ        R11, R12
+	VMOVUPS     Y0, (R12)
+	VMULPS      tileConstantsAVX2<>+0(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y2, Y0
+	VFMADD231PS tileConstantsAVX2<>+512(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, R12
+	VMOVUPS     Y0, (R12)
+	VMOVAPS     Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+544(SB), Y2, Y0
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, R12
+	VMOVUPS     Y0, (R12)
+	VMULPS      tileConstantsAVX2<>+192(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, R12
+	VMOVUPS     Y0, (R12)
+	VMULPS      tileConstantsAVX2<>+32(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+64(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, R12
+	VMOVUPS     Y0, (R12)
+	VMOVAPS     Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+448(SB), Y2, Y0
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y3, Y0
+	VFMADD231PS tileConstantsAVX2<>+480(SB), Y4, Y0
+	VADDPS      Y5, Y0, Y0
+	ADDQ        R10, R12
+	VMOVUPS     Y0, (R12)
+	VMOVUPS     128(SP), Y0
+	VMOVUPS     320(SP), Y1
+	VMOVUPS     512(SP), Y2
+	VMOVUPS     704(SP), Y3
+	VMOVUPS     896(SP), Y4
+	VMOVUPS     1088(SP), Y5
+	VMOVAPS     Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+448(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y2, Y0
+	VFMADD231PS tileConstantsAVX2<>+480(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        DX, R11
+	MOVQ        R11, R12
+	VMOVUPS     Y0, (R12)
+	VMULPS      tileConstantsAVX2<>+0(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y2, Y0
+	VFMADD231PS tileConstantsAVX2<>+512(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, R12
+	VMOVUPS     Y0, (R12)
+	VMOVAPS     Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+544(SB), Y2, Y0
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, R12
+	VMOVUPS     Y0, (R12)
+	VMULPS      tileConstantsAVX2<>+192(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, R12
+	VMOVUPS     Y0, (R12)
+	VMULPS      tileConstantsAVX2<>+32(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+64(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, R12
+	VMOVUPS     Y0, (R12)
+	VMOVAPS     Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+448(SB), Y2, Y0
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y3, Y0
+	VFMADD231PS tileConstantsAVX2<>+480(SB), Y4, Y0
+	VADDPS      Y5, Y0, Y0
+	ADDQ        R10, R12
+	VMOVUPS     Y0, (R12)
+	VMOVUPS     160(SP), Y0
+	VMOVUPS     352(SP), Y1
+	VMOVUPS     544(SP), Y2
+	VMOVUPS     736(SP), Y3
+	VMOVUPS     928(SP), Y4
+	VMOVUPS     1120(SP), Y5
+	VMOVAPS     Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+448(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y2, Y0
+	VFMADD231PS tileConstantsAVX2<>+480(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        DX, R11
+	MOVQ        R11, R12
+	VMOVUPS     Y0, (R12)
+	VMULPS      tileConstantsAVX2<>+0(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y2, Y0
+	VFMADD231PS tileConstantsAVX2<>+512(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, R12
+	VMOVUPS     Y0, (R12)
+	VMOVAPS     Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+544(SB), Y2, Y0
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, R12
+	VMOVUPS     Y0, (R12)
+	VMULPS      tileConstantsAVX2<>+192(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, R12
+	VMOVUPS     Y0, (R12)
+	VMULPS      tileConstantsAVX2<>+32(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+64(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, R12
+	VMOVUPS     Y0, (R12)
+	VMOVAPS     Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+448(SB), Y2, Y0
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y3, Y0
+	VFMADD231PS tileConstantsAVX2<>+480(SB), Y4, Y0
+	VADDPS      Y5, Y0, Y0
+	ADDQ        R10, R12
+	VMOVUPS     Y0, (R12)
+	SUBQ        $0x00000008, AX
+	JZ          winogradInput4x3AVX2done
+	CMPQ        AX, $0x00000008
+	JGE         winogradInput4x3AVX2next
+	MOVQ        $0x00000008, R11
+	SUBQ        AX, R11
+	SHLQ        $0x02, R11
+	SUBQ        R11, CX
+	SUBQ        R11, BX
+	SUBQ        R11, DI
+	SUBQ        R11, R8
+	SUBQ        R11, SI
+	MOVQ        $0x00000008, AX
+
+winogradInput4x3AVX2next:
+	ADDQ $0x00000020, CX
+	ADDQ $0x00000020, BX
+	ADDQ $0x00000020, DI
+	ADDQ $0x00000020, R8
+	ADDQ $0x00000020, SI
+	JMP  winogradInput4x3AVX2block
+
+winogradInput4x3AVX2few:
+	TESTQ       AX, AX
+	JZ          winogradInput4x3AVX2done
+	LEAQ        tailMasks<>+32(SB), R11
+	SHLQ        $0x02, AX
+	SUBQ        AX, R11
+	VMOVUPS     (R11), Y0
+	MOVB        spill+48(FP), AL
+	TESTB       AL, AL
+	JZ          winogradInput4x3AVX2masked
+	XORQ        AX, AX
+	VMASKMOVPS  (BX)(AX*1), Y0, Y1
+	VMASKMOVPS  (DI)(AX*1), Y0, Y2
+	VMASKMOVPS  (R8)(AX*1), Y0, Y3
+	VMASKMOVPS  (SI)(AX*1), Y0, Y4
+	VMASKMOVPS  4(BX)(AX*1), Y0, Y5
+	VMASKMOVPS  4(DI)(AX*1), Y0, Y6
+	VMOVAPS     Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+448(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y3, Y1
+	VFMADD231PS tileConstantsAVX2<>+480(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, (SP)
+	VMULPS      tileConstantsAVX2<>+0(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y3, Y1
+	VFMADD231PS tileConstantsAVX2<>+512(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 32(SP)
+	VMOVAPS     Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+544(SB), Y3, Y1
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 64(SP)
+	VMULPS      tileConstantsAVX2<>+192(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 96(SP)
+	VMULPS      tileConstantsAVX2<>+32(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+64(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 128(SP)
+	VMOVAPS     Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+448(SB), Y3, Y1
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y4, Y1
+	VFMADD231PS tileConstantsAVX2<>+480(SB), Y5, Y1
+	VADDPS      Y6, Y1, Y1
+	VMOVUPS     Y1, 160(SP)
+	ADDQ        R9, AX
+	VMASKMOVPS  (BX)(AX*1), Y0, Y1
+	VMASKMOVPS  (DI)(AX*1), Y0, Y2
+	VMASKMOVPS  (R8)(AX*1), Y0, Y3
+	VMASKMOVPS  (SI)(AX*1), Y0, Y4
+	VMASKMOVPS  4(BX)(AX*1), Y0, Y5
+	VMASKMOVPS  4(DI)(AX*1), Y0, Y6
+	VMOVAPS     Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+448(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y3, Y1
+	VFMADD231PS tileConstantsAVX2<>+480(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 192(SP)
+	VMULPS      tileConstantsAVX2<>+0(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y3, Y1
+	VFMADD231PS tileConstantsAVX2<>+512(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 224(SP)
+	VMOVAPS     Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+544(SB), Y3, Y1
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 256(SP)
+	VMULPS      tileConstantsAVX2<>+192(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 288(SP)
+	VMULPS      tileConstantsAVX2<>+32(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+64(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 320(SP)
+	VMOVAPS     Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+448(SB), Y3, Y1
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y4, Y1
+	VFMADD231PS tileConstantsAVX2<>+480(SB), Y5, Y1
+	VADDPS      Y6, Y1, Y1
+	VMOVUPS     Y1, 352(SP)
+	ADDQ        R9, AX
+	VMASKMOVPS  (BX)(AX*1), Y0, Y1
+	VMASKMOVPS  (DI)(AX*1), Y0, Y2
+	VMASKMOVPS  (R8)(AX*1), Y0, Y3
+	VMASKMOVPS  (SI)(AX*1), Y0, Y4
+	VMASKMOVPS  4(BX)(AX*1), Y0, Y5
+	VMASKMOVPS  4(DI)(AX*1), Y0, Y6
+	VMOVAPS     Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+448(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y3, Y1
+	VFMADD231PS tileConstantsAVX2<>+480(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 384(SP)
+	VMULPS      tileConstantsAVX2<>+0(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y3, Y1
+	VFMADD231PS tileConstantsAVX2<>+512(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 416(SP)
+	VMOVAPS     Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+544(SB), Y3, Y1
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 448(SP)
+	VMULPS      tileConstantsAVX2<>+192(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 480(SP)
+	VMULPS      tileConstantsAVX2<>+32(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+64(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 512(SP)
+	VMOVAPS     Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+448(SB), Y3, Y1
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y4, Y1
+	VFMADD231PS tileConstantsAVX2<>+480(SB), Y5, Y1
+	VADDPS      Y6, Y1, Y1
+	VMOVUPS     Y1, 544(SP)
+	ADDQ        R9, AX
+	VMASKMOVPS  (BX)(AX*1), Y0, Y1
+	VMASKMOVPS  (DI)(AX*1), Y0, Y2
+	VMASKMOVPS  (R8)(AX*1), Y0, Y3
+	VMASKMOVPS  (SI)(AX*1), Y0, Y4
+	VMASKMOVPS  4(BX)(AX*1), Y0, Y5
+	VMASKMOVPS  4(DI)(AX*1), Y0, Y6
+	VMOVAPS     Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+448(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y3, Y1
+	VFMADD231PS tileConstantsAVX2<>+480(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 576(SP)
+	VMULPS      tileConstantsAVX2<>+0(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y3, Y1
+	VFMADD231PS tileConstantsAVX2<>+512(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 608(SP)
+	VMOVAPS     Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+544(SB), Y3, Y1
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 640(SP)
+	VMULPS      tileConstantsAVX2<>+192(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 672(SP)
+	VMULPS      tileConstantsAVX2<>+32(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+64(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 704(SP)
+	VMOVAPS     Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+448(SB), Y3, Y1
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y4, Y1
+	VFMADD231PS tileConstantsAVX2<>+480(SB), Y5, Y1
+	VADDPS      Y6, Y1, Y1
+	VMOVUPS     Y1, 736(SP)
+	ADDQ        R9, AX
+	VMASKMOVPS  (BX)(AX*1), Y0, Y1
+	VMASKMOVPS  (DI)(AX*1), Y0, Y2
+	VMASKMOVPS  (R8)(AX*1), Y0, Y3
+	VMASKMOVPS  (SI)(AX*1), Y0, Y4
+	VMASKMOVPS  4(BX)(AX*1), Y0, Y5
+	VMASKMOVPS  4(DI)(AX*1), Y0, Y6
+	VMOVAPS     Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+448(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y3, Y1
+	VFMADD231PS tileConstantsAVX2<>+480(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 768(SP)
+	VMULPS      tileConstantsAVX2<>+0(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y3, Y1
+	VFMADD231PS tileConstantsAVX2<>+512(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 800(SP)
+	VMOVAPS     Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+544(SB), Y3, Y1
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 832(SP)
+	VMULPS      tileConstantsAVX2<>+192(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 864(SP)
+	VMULPS      tileConstantsAVX2<>+32(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+64(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 896(SP)
+	VMOVAPS     Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+448(SB), Y3, Y1
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y4, Y1
+	VFMADD231PS tileConstantsAVX2<>+480(SB), Y5, Y1
+	VADDPS      Y6, Y1, Y1
+	VMOVUPS     Y1, 928(SP)
+	ADDQ        R9, AX
+	VMASKMOVPS  (BX)(AX*1), Y0, Y1
+	VMASKMOVPS  (DI)(AX*1), Y0, Y2
+	VMASKMOVPS  (R8)(AX*1), Y0, Y3
+	VMASKMOVPS  (SI)(AX*1), Y0, Y4
+	VMASKMOVPS  4(BX)(AX*1), Y0, Y5
+	VMASKMOVPS  4(DI)(AX*1), Y0, Y0
+	VMOVAPS     Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+448(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y3, Y1
+	VFMADD231PS tileConstantsAVX2<>+480(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 960(SP)
+	VMULPS      tileConstantsAVX2<>+0(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y3, Y1
+	VFMADD231PS tileConstantsAVX2<>+512(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 992(SP)
+	VMOVAPS     Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+544(SB), Y3, Y1
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 1024(SP)
+	VMULPS      tileConstantsAVX2<>+192(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 1056(SP)
+	VMULPS      tileConstantsAVX2<>+32(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+64(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 1088(SP)
+	VMOVAPS     Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+448(SB), Y3, Y1
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y4, Y1
+	VFMADD231PS tileConstantsAVX2<>+480(SB), Y5, Y1
+	VADDPS      Y0, Y1, Y1
+	VMOVUPS     Y1, 1120(SP)
+	VMOVUPS     (SP), Y0
+	VMOVUPS     192(SP), Y1
+	VMOVUPS     384(SP), Y2
+	VMOVUPS     576(SP), Y3
+	VMOVUPS     768(SP), Y4
+	VMOVUPS     960(SP), Y5
+	VMOVAPS     Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+448(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y2, Y0
+	VFMADD231PS tileConstantsAVX2<>+480(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	MOVQ        CX, AX
+	VMOVUPS     Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+0(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y2, Y0
+	VFMADD231PS tileConstantsAVX2<>+512(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, CX
+	VMOVUPS     Y0, (CX)
+	VMOVAPS     Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+544(SB), Y2, Y0
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, CX
+	VMOVUPS     Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+192(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, CX
+	VMOVUPS     Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+32(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+64(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, CX
+	VMOVUPS     Y0, (CX)
+	VMOVAPS     Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+448(SB), Y2, Y0
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y3, Y0
+	VFMADD231PS tileConstantsAVX2<>+480(SB), Y4, Y0
+	VADDPS      Y5, Y0, Y0
+	ADDQ        R10, CX
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     32(SP), Y0
+	VMOVUPS     224(SP), Y1
+	VMOVUPS     416(SP), Y2
+	VMOVUPS     608(SP), Y3
+	VMOVUPS     800(SP), Y4
+	VMOVUPS     992(SP), Y5
+	VMOVAPS     Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+448(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y2, Y0
+	VFMADD231PS tileConstantsAVX2<>+480(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        DX, AX
+	MOVQ        AX, CX
+	VMOVUPS     Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+0(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y2, Y0
+	VFMADD231PS tileConstantsAVX2<>+512(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, CX
+	VMOVUPS     Y0, (CX)
+	VMOVAPS     Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+544(SB), Y2, Y0
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, CX
+	VMOVUPS     Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+192(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, CX
+	VMOVUPS     Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+32(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+64(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, CX
+	VMOVUPS     Y0, (CX)
+	VMOVAPS     Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+448(SB), Y2, Y0
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y3, Y0
+	VFMADD231PS tileConstantsAVX2<>+480(SB), Y4, Y0
+	VADDPS      Y5, Y0, Y0
+	ADDQ        R10, CX
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     64(SP), Y0
+	VMOVUPS     256(SP), Y1
+	VMOVUPS     448(SP), Y2
+	VMOVUPS     640(SP), Y3
+	VMOVUPS     832(SP), Y4
+	VMOVUPS     1024(SP), Y5
+	VMOVAPS     Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+448(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y2, Y0
+	VFMADD231PS tileConstantsAVX2<>+480(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        DX, AX
+	MOVQ        AX, CX
+	VMOVUPS     Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+0(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y2, Y0
+	VFMADD231PS tileConstantsAVX2<>+512(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, CX
+	VMOVUPS     Y0, (CX)
+	VMOVAPS     Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+544(SB), Y2, Y0
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, CX
+	VMOVUPS     Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+192(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, CX
+	VMOVUPS     Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+32(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+64(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, CX
+	VMOVUPS     Y0, (CX)
+	VMOVAPS     Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+448(SB), Y2, Y0
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y3, Y0
+	VFMADD231PS tileConstantsAVX2<>+480(SB), Y4, Y0
+	VADDPS      Y5, Y0, Y0
+	ADDQ        R10, CX
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     96(SP), Y0
+	VMOVUPS     288(SP), Y1
+	VMOVUPS     480(SP), Y2
+	VMOVUPS     672(SP), Y3
+	VMOVUPS     864(SP), Y4
+	VMOVUPS     1056(SP), Y5
+	VMOVAPS     Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+448(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y2, Y0
+	VFMADD231PS tileConstantsAVX2<>+480(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        DX, AX
+	MOVQ        AX, CX
+	VMOVUPS     Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+0(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y2, Y0
+	VFMADD231PS tileConstantsAVX2<>+512(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, CX
+	VMOVUPS     Y0, (CX)
+	VMOVAPS     Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+544(SB), Y2, Y0
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, CX
+	VMOVUPS     Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+192(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, CX
+	VMOVUPS     Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+32(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+64(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, CX
+	VMOVUPS     Y0, (CX)
+	VMOVAPS     Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+448(SB), Y2, Y0
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y3, Y0
+	VFMADD231PS tileConstantsAVX2<>+480(SB), Y4, Y0
+	VADDPS      Y5, Y0, Y0
+	ADDQ        R10, CX
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     128(SP), Y0
+	VMOVUPS     320(SP), Y1
+	VMOVUPS     512(SP), Y2
+	VMOVUPS     704(SP), Y3
+	VMOVUPS     896(SP), Y4
+	VMOVUPS     1088(SP), Y5
+	VMOVAPS     Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+448(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y2, Y0
+	VFMADD231PS tileConstantsAVX2<>+480(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        DX, AX
+	MOVQ        AX, CX
+	VMOVUPS     Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+0(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y2, Y0
+	VFMADD231PS tileConstantsAVX2<>+512(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, CX
+	VMOVUPS     Y0, (CX)
+	VMOVAPS     Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+544(SB), Y2, Y0
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, CX
+	VMOVUPS     Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+192(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, CX
+	VMOVUPS     Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+32(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+64(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, CX
+	VMOVUPS     Y0, (CX)
+	VMOVAPS     Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+448(SB), Y2, Y0
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y3, Y0
+	VFMADD231PS tileConstantsAVX2<>+480(SB), Y4, Y0
+	VADDPS      Y5, Y0, Y0
+	ADDQ        R10, CX
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     160(SP), Y0
+	VMOVUPS     352(SP), Y1
+	VMOVUPS     544(SP), Y2
+	VMOVUPS     736(SP), Y3
+	VMOVUPS     928(SP), Y4
+	VMOVUPS     1120(SP), Y5
+	VMOVAPS     Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+448(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y2, Y0
+	VFMADD231PS tileConstantsAVX2<>+480(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        DX, AX
+	MOVQ        AX, CX
+	VMOVUPS     Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+0(SB), Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y2, Y0
+	VFMADD231PS tileConstantsAVX2<>+512(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, CX
+	VMOVUPS     Y0, (CX)
+	VMOVAPS     Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+544(SB), Y2, Y0
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, CX
+	VMOVUPS     Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+192(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, CX
+	VMOVUPS     Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+32(SB), Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+64(SB), Y3, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        R10, CX
+	VMOVUPS     Y0, (CX)
+	VMOVAPS     Y1, Y0
+	VFMADD231PS tileConstantsAVX2<>+448(SB), Y2, Y0
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y3, Y0
+	VFMADD231PS tileConstantsAVX2<>+480(SB), Y4, Y0
+	VADDPS      Y5, Y0, Y0
+	ADDQ        R10, CX
+	VMOVUPS     Y0, (CX)
+	JMP         winogradInput4x3AVX2done
+
+winogradInput4x3AVX2masked:
+	XORQ        AX, AX
+	VMASKMOVPS  (BX)(AX*1), Y0, Y1
+	VMASKMOVPS  (DI)(AX*1), Y0, Y2
+	VMASKMOVPS  (R8)(AX*1), Y0, Y3
+	VMASKMOVPS  (SI)(AX*1), Y0, Y4
+	VMASKMOVPS  4(BX)(AX*1), Y0, Y5
+	VMASKMOVPS  4(DI)(AX*1), Y0, Y6
+	VMOVAPS     Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+448(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y3, Y1
+	VFMADD231PS tileConstantsAVX2<>+480(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, (SP)
+	VMULPS      tileConstantsAVX2<>+0(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y3, Y1
+	VFMADD231PS tileConstantsAVX2<>+512(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 32(SP)
+	VMOVAPS     Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+544(SB), Y3, Y1
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 64(SP)
+	VMULPS      tileConstantsAVX2<>+192(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 96(SP)
+	VMULPS      tileConstantsAVX2<>+32(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+64(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 128(SP)
+	VMOVAPS     Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+448(SB), Y3, Y1
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y4, Y1
+	VFMADD231PS tileConstantsAVX2<>+480(SB), Y5, Y1
+	VADDPS      Y6, Y1, Y1
+	VMOVUPS     Y1, 160(SP)
+	ADDQ        R9, AX
+	VMASKMOVPS  (BX)(AX*1), Y0, Y1
+	VMASKMOVPS  (DI)(AX*1), Y0, Y2
+	VMASKMOVPS  (R8)(AX*1), Y0, Y3
+	VMASKMOVPS  (SI)(AX*1), Y0, Y4
+	VMASKMOVPS  4(BX)(AX*1), Y0, Y5
+	VMASKMOVPS  4(DI)(AX*1), Y0, Y6
+	VMOVAPS     Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+448(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y3, Y1
+	VFMADD231PS tileConstantsAVX2<>+480(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 192(SP)
+	VMULPS      tileConstantsAVX2<>+0(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y3, Y1
+	VFMADD231PS tileConstantsAVX2<>+512(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 224(SP)
+	VMOVAPS     Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+544(SB), Y3, Y1
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 256(SP)
+	VMULPS      tileConstantsAVX2<>+192(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 288(SP)
+	VMULPS      tileConstantsAVX2<>+32(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+64(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 320(SP)
+	VMOVAPS     Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+448(SB), Y3, Y1
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y4, Y1
+	VFMADD231PS tileConstantsAVX2<>+480(SB), Y5, Y1
+	VADDPS      Y6, Y1, Y1
+	VMOVUPS     Y1, 352(SP)
+	ADDQ        R9, AX
+	VMASKMOVPS  (BX)(AX*1), Y0, Y1
+	VMASKMOVPS  (DI)(AX*1), Y0, Y2
+	VMASKMOVPS  (R8)(AX*1), Y0, Y3
+	VMASKMOVPS  (SI)(AX*1), Y0, Y4
+	VMASKMOVPS  4(BX)(AX*1), Y0, Y5
+	VMASKMOVPS  4(DI)(AX*1), Y0, Y6
+	VMOVAPS     Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+448(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y3, Y1
+	VFMADD231PS tileConstantsAVX2<>+480(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 384(SP)
+	VMULPS      tileConstantsAVX2<>+0(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y3, Y1
+	VFMADD231PS tileConstantsAVX2<>+512(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 416(SP)
+	VMOVAPS     Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+544(SB), Y3, Y1
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 448(SP)
+	VMULPS      tileConstantsAVX2<>+192(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 480(SP)
+	VMULPS      tileConstantsAVX2<>+32(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+64(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 512(SP)
+	VMOVAPS     Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+448(SB), Y3, Y1
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y4, Y1
+	VFMADD231PS tileConstantsAVX2<>+480(SB), Y5, Y1
+	VADDPS      Y6, Y1, Y1
+	VMOVUPS     Y1, 544(SP)
+	ADDQ        R9, AX
+	VMASKMOVPS  (BX)(AX*1), Y0, Y1
+	VMASKMOVPS  (DI)(AX*1), Y0, Y2
+	VMASKMOVPS  (R8)(AX*1), Y0, Y3
+	VMASKMOVPS  (SI)(AX*1), Y0, Y4
+	VMASKMOVPS  4(BX)(AX*1), Y0, Y5
+	VMASKMOVPS  4(DI)(AX*1), Y0, Y6
+	VMOVAPS     Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+448(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y3, Y1
+	VFMADD231PS tileConstantsAVX2<>+480(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 576(SP)
+	VMULPS      tileConstantsAVX2<>+0(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y3, Y1
+	VFMADD231PS tileConstantsAVX2<>+512(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 608(SP)
+	VMOVAPS     Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+544(SB), Y3, Y1
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 640(SP)
+	VMULPS      tileConstantsAVX2<>+192(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 672(SP)
+	VMULPS      tileConstantsAVX2<>+32(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+64(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 704(SP)
+	VMOVAPS     Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+448(SB), Y3, Y1
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y4, Y1
+	VFMADD231PS tileConstantsAVX2<>+480(SB), Y5, Y1
+	VADDPS      Y6, Y1, Y1
+	VMOVUPS     Y1, 736(SP)
+	ADDQ        R9, AX
+	VMASKMOVPS  (BX)(AX*1), Y0, Y1
+	VMASKMOVPS  (DI)(AX*1), Y0, Y2
+	VMASKMOVPS  (R8)(AX*1), Y0, Y3
+	VMASKMOVPS  (SI)(AX*1), Y0, Y4
+	VMASKMOVPS  4(BX)(AX*1), Y0, Y5
+	VMASKMOVPS  4(DI)(AX*1), Y0, Y6
+	VMOVAPS     Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+448(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y3, Y1
+	VFMADD231PS tileConstantsAVX2<>+480(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 768(SP)
+	VMULPS      tileConstantsAVX2<>+0(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y3, Y1
+	VFMADD231PS tileConstantsAVX2<>+512(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 800(SP)
+	VMOVAPS     Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+544(SB), Y3, Y1
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 832(SP)
+	VMULPS      tileConstantsAVX2<>+192(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 864(SP)
+	VMULPS      tileConstantsAVX2<>+32(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+64(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 896(SP)
+	VMOVAPS     Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+448(SB), Y3, Y1
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y4, Y1
+	VFMADD231PS tileConstantsAVX2<>+480(SB), Y5, Y1
+	VADDPS      Y6, Y1, Y1
+	VMOVUPS     Y1, 928(SP)
+	ADDQ        R9, AX
+	VMASKMOVPS  (BX)(AX*1), Y0, Y1
+	VMASKMOVPS  (DI)(AX*1), Y0, Y2
+	VMASKMOVPS  (R8)(AX*1), Y0, Y3
+	VMASKMOVPS  (SI)(AX*1), Y0, Y4
+	VMASKMOVPS  4(BX)(AX*1), Y0, Y5
+	VMASKMOVPS  4(DI)(AX*1), Y0, Y6
+	VMOVAPS     Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+448(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y3, Y1
+	VFMADD231PS tileConstantsAVX2<>+480(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 960(SP)
+	VMULPS      tileConstantsAVX2<>+0(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y3, Y1
+	VFMADD231PS tileConstantsAVX2<>+512(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 992(SP)
+	VMOVAPS     Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+544(SB), Y3, Y1
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 1024(SP)
+	VMULPS      tileConstantsAVX2<>+192(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 1056(SP)
+	VMULPS      tileConstantsAVX2<>+32(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+64(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 1088(SP)
+	VMOVAPS     Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+448(SB), Y3, Y1
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y4, Y1
+	VFMADD231PS tileConstantsAVX2<>+480(SB), Y5, Y1
+	VADDPS      Y6, Y1, Y1
+	VMOVUPS     Y1, 1120(SP)
+	VMOVUPS     (SP), Y1
+	VMOVUPS     192(SP), Y2
+	VMOVUPS     384(SP), Y3
+	VMOVUPS     576(SP), Y4
+	VMOVUPS     768(SP), Y5
+	VMOVUPS     960(SP), Y6
+	VMOVAPS     Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+448(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y3, Y1
+	VFMADD231PS tileConstantsAVX2<>+480(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	MOVQ        CX, AX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+0(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y3, Y1
+	VFMADD231PS tileConstantsAVX2<>+512(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        R10, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMOVAPS     Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+544(SB), Y3, Y1
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        R10, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+192(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        R10, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+32(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+64(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        R10, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMOVAPS     Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+448(SB), Y3, Y1
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y4, Y1
+	VFMADD231PS tileConstantsAVX2<>+480(SB), Y5, Y1
+	VADDPS      Y6, Y1, Y1
+	ADDQ        R10, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMOVUPS     32(SP), Y1
+	VMOVUPS     224(SP), Y2
+	VMOVUPS     416(SP), Y3
+	VMOVUPS     608(SP), Y4
+	VMOVUPS     800(SP), Y5
+	VMOVUPS     992(SP), Y6
+	VMOVAPS     Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+448(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y3, Y1
+	VFMADD231PS tileConstantsAVX2<>+480(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        DX, AX
+	MOVQ        AX, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+0(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y3, Y1
+	VFMADD231PS tileConstantsAVX2<>+512(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        R10, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMOVAPS     Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+544(SB), Y3, Y1
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        R10, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+192(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        R10, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+32(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+64(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        R10, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMOVAPS     Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+448(SB), Y3, Y1
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y4, Y1
+	VFMADD231PS tileConstantsAVX2<>+480(SB), Y5, Y1
+	VADDPS      Y6, Y1, Y1
+	ADDQ        R10, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMOVUPS     64(SP), Y1
+	VMOVUPS     256(SP), Y2
+	VMOVUPS     448(SP), Y3
+	VMOVUPS     640(SP), Y4
+	VMOVUPS     832(SP), Y5
+	VMOVUPS     1024(SP), Y6
+	VMOVAPS     Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+448(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y3, Y1
+	VFMADD231PS tileConstantsAVX2<>+480(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        DX, AX
+	MOVQ        AX, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+0(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y3, Y1
+	VFMADD231PS tileConstantsAVX2<>+512(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        R10, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMOVAPS     Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+544(SB), Y3, Y1
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        R10, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+192(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        R10, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+32(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+64(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        R10, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMOVAPS     Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+448(SB), Y3, Y1
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y4, Y1
+	VFMADD231PS tileConstantsAVX2<>+480(SB), Y5, Y1
+	VADDPS      Y6, Y1, Y1
+	ADDQ        R10, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMOVUPS     96(SP), Y1
+	VMOVUPS     288(SP), Y2
+	VMOVUPS     480(SP), Y3
+	VMOVUPS     672(SP), Y4
+	VMOVUPS     864(SP), Y5
+	VMOVUPS     1056(SP), Y6
+	VMOVAPS     Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+448(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y3, Y1
+	VFMADD231PS tileConstantsAVX2<>+480(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        DX, AX
+	MOVQ        AX, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+0(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y3, Y1
+	VFMADD231PS tileConstantsAVX2<>+512(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        R10, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMOVAPS     Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+544(SB), Y3, Y1
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        R10, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+192(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        R10, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+32(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+64(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        R10, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMOVAPS     Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+448(SB), Y3, Y1
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y4, Y1
+	VFMADD231PS tileConstantsAVX2<>+480(SB), Y5, Y1
+	VADDPS      Y6, Y1, Y1
+	ADDQ        R10, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMOVUPS     128(SP), Y1
+	VMOVUPS     320(SP), Y2
+	VMOVUPS     512(SP), Y3
+	VMOVUPS     704(SP), Y4
+	VMOVUPS     896(SP), Y5
+	VMOVUPS     1088(SP), Y6
+	VMOVAPS     Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+448(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y3, Y1
+	VFMADD231PS tileConstantsAVX2<>+480(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        DX, AX
+	MOVQ        AX, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+0(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y3, Y1
+	VFMADD231PS tileConstantsAVX2<>+512(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        R10, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMOVAPS     Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+544(SB), Y3, Y1
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        R10, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+192(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        R10, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+32(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+64(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        R10, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMOVAPS     Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+448(SB), Y3, Y1
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y4, Y1
+	VFMADD231PS tileConstantsAVX2<>+480(SB), Y5, Y1
+	VADDPS      Y6, Y1, Y1
+	ADDQ        R10, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMOVUPS     160(SP), Y1
+	VMOVUPS     352(SP), Y2
+	VMOVUPS     544(SP), Y3
+	VMOVUPS     736(SP), Y4
+	VMOVUPS     928(SP), Y5
+	VMOVUPS     1120(SP), Y6
+	VMOVAPS     Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+448(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y3, Y1
+	VFMADD231PS tileConstantsAVX2<>+480(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        DX, AX
+	MOVQ        AX, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+0(SB), Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y3, Y1
+	VFMADD231PS tileConstantsAVX2<>+512(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        R10, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMOVAPS     Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+544(SB), Y3, Y1
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        R10, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+192(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        R10, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMULPS      tileConstantsAVX2<>+32(SB), Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+64(SB), Y4, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        R10, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMOVAPS     Y2, Y1
+	VFMADD231PS tileConstantsAVX2<>+448(SB), Y3, Y1
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y4, Y1
+	VFMADD231PS tileConstantsAVX2<>+480(SB), Y5, Y1
+	VADDPS      Y6, Y1, Y1
+	ADDQ        R10, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+
+winogradInput4x3AVX2done:
+	VZEROUPPER
+	RET
+
+// func winogradOutput3AVX2(n int, dst *float32, dstStride int, src *float32, srcStride int)
+// Requires: AVX
+TEXT ·winogradOutput3AVX2(SB), $256-40
+	MOVQ   n+0(FP), AX
+	MOVQ   dst+8(FP), CX
+	MOVQ   dstStride+16(FP), DX
+	MOVQ   src+24(FP), BX
+	MOVQ   srcStride+32(FP), SI
+	SHLQ   $0x02, SI
+	SHLQ   $0x02, DX
+	IMUL3Q $0x00000002, DX, DI
+	CMPQ   AX, $0x00000008
+	JL     winogradOutput3AVX2few
+
+winogradOutput3AVX2block:
+	MOVQ    BX, R8
+	VMOVUPS (R8), Y0
+	ADDQ    SI, R8
+	VMOVUPS (R8), Y1
+	ADDQ    SI, R8
+	VMOVUPS (R8), Y2
+	ADDQ    SI, R8
+	VMOVUPS (R8), Y3
+	VMOVAPS Y0, Y0
+	VADDPS  Y1, Y0, Y0
+	VADDPS  Y2, Y0, Y0
+	VMOVUPS Y0, (SP)
+	VMOVAPS Y1, Y0
+	VSUBPS  Y2, Y0, Y0
+	VADDPS  Y3, Y0, Y0
+	VMOVUPS Y0, 32(SP)
+	ADDQ    SI, R8
+	VMOVUPS (R8), Y0
+	ADDQ    SI, R8
+	VMOVUPS (R8), Y1
+	ADDQ    SI, R8
+	VMOVUPS (R8), Y2
+	ADDQ    SI, R8
+	VMOVUPS (R8), Y3
+	VMOVAPS Y0, Y0
+	VADDPS  Y1, Y0, Y0
+	VADDPS  Y2, Y0, Y0
+	VMOVUPS Y0, 64(SP)
+	VMOVAPS Y1, Y0
+	VSUBPS  Y2, Y0, Y0
+	VADDPS  Y3, Y0, Y0
+	VMOVUPS Y0, 96(SP)
+	ADDQ    SI, R8
+	VMOVUPS (R8), Y0
+	ADDQ    SI, R8
+	VMOVUPS (R8), Y1
+	ADDQ    SI, R8
+	VMOVUPS (R8), Y2
+	ADDQ    SI, R8
+	VMOVUPS (R8), Y3
+	VMOVAPS Y0, Y0
+	VADDPS  Y1, Y0, Y0
+	VADDPS  Y2, Y0, Y0
+	VMOVUPS Y0, 128(SP)
+	VMOVAPS Y1, Y0
+	VSUBPS  Y2, Y0, Y0
+	VADDPS  Y3, Y0, Y0
+	VMOVUPS Y0, 160(SP)
+	ADDQ    SI, R8
+	VMOVUPS (R8), Y0
+	ADDQ    SI, R8
+	VMOVUPS (R8), Y1
+	ADDQ    SI, R8
+	VMOVUPS (R8), Y2
+	ADDQ    SI, R8
+	VMOVUPS (R8), Y3
+	VMOVAPS Y0, Y0
+	VADDPS  Y1, Y0, Y0
+	VADDPS  Y2, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVAPS Y1, Y0
+	VSUBPS  Y2, Y0, Y0
+	VADDPS  Y3, Y0, Y0
+	VMOVUPS Y0, 224(SP)
+	VMOVUPS (SP), Y0
+	VMOVUPS 64(SP), Y1
+	VMOVUPS 128(SP), Y2
+	VMOVUPS 192(SP), Y3
+	VMOVAPS Y0, Y0
+	VADDPS  Y1, Y0, Y0
+	VADDPS  Y2, Y0, Y0
+	MOVQ    CX, R8
+	MOVQ    CX, R9
+	VMOVUPS Y0, (R9)
+	VMOVAPS Y1, Y0
+	VSUBPS  Y2, Y0, Y0
+	VADDPS  Y3, Y0, Y0
+	ADDQ    DI, R9
+	VMOVUPS Y0, (R9)
+	VMOVUPS 32(SP), Y0
+	VMOVUPS 96(SP), Y1
+	VMOVUPS 160(SP), Y2
+	VMOVUPS 224(SP), Y3
+	VMOVAPS Y0, Y0
+	VADDPS  Y1, Y0, Y0
+	VADDPS  Y2, Y0, Y0
+	ADDQ    DX, R8
+	MOVQ    R8, R9
+	VMOVUPS Y0, (R9)
+	VMOVAPS Y1, Y0
+	VSUBPS  Y2, Y0, Y0
+	VADDPS  Y3, Y0, Y0
+	ADDQ    DI, R9
+	VMOVUPS Y0, (R9)
+	SUBQ    $0x00000008, AX
+	JZ      winogradOutput3AVX2done
+	CMPQ    AX, $0x00000008
+	JGE     winogradOutput3AVX2next
+	MOVQ    $0x00000008, R8
+	SUBQ    AX, R8
+	SHLQ    $0x02, R8
+	SUBQ    R8, CX
+	SUBQ    R8, BX
+	MOVQ    $0x00000008, AX
+
+winogradOutput3AVX2next:
+	ADDQ $0x00000020, CX
+	ADDQ $0x00000020, BX
+	JMP  winogradOutput3AVX2block
+
+winogradOutput3AVX2few:
+	TESTQ      AX, AX
+	JZ         winogradOutput3AVX2done
+	LEAQ       tailMasks<>+32(SB), R8
+	SHLQ       $0x02, AX
+	SUBQ       AX, R8
+	VMOVUPS    (R8), Y0
+	MOVQ       BX, AX
+	VMASKMOVPS (AX), Y0, Y1
+	ADDQ       SI, AX
+	VMASKMOVPS (AX), Y0, Y2
+	ADDQ       SI, AX
+	VMASKMOVPS (AX), Y0, Y3
+	ADDQ       SI, AX
+	VMASKMOVPS (AX), Y0, Y4
+	VMOVAPS    Y1, Y1
+	VADDPS     Y2, Y1, Y1
+	VADDPS     Y3, Y1, Y1
+	VMOVUPS    Y1, (SP)
+	VMOVAPS    Y2, Y1
+	VSUBPS     Y3, Y1, Y1
+	VADDPS     Y4, Y1, Y1
+	VMOVUPS    Y1, 32(SP)
+	ADDQ       SI, AX
+	VMASKMOVPS (AX), Y0, Y1
+	ADDQ       SI, AX
+	VMASKMOVPS (AX), Y0, Y2
+	ADDQ       SI, AX
+	VMASKMOVPS (AX), Y0, Y3
+	ADDQ       SI, AX
+	VMASKMOVPS (AX), Y0, Y4
+	VMOVAPS    Y1, Y1
+	VADDPS     Y2, Y1, Y1
+	VADDPS     Y3, Y1, Y1
+	VMOVUPS    Y1, 64(SP)
+	VMOVAPS    Y2, Y1
+	VSUBPS     Y3, Y1, Y1
+	VADDPS     Y4, Y1, Y1
+	VMOVUPS    Y1, 96(SP)
+	ADDQ       SI, AX
+	VMASKMOVPS (AX), Y0, Y1
+	ADDQ       SI, AX
+	VMASKMOVPS (AX), Y0, Y2
+	ADDQ       SI, AX
+	VMASKMOVPS (AX), Y0, Y3
+	ADDQ       SI, AX
+	VMASKMOVPS (AX), Y0, Y4
+	VMOVAPS    Y1, Y1
+	VADDPS     Y2, Y1, Y1
+	VADDPS     Y3, Y1, Y1
+	VMOVUPS    Y1, 128(SP)
+	VMOVAPS    Y2, Y1
+	VSUBPS     Y3, Y1, Y1
+	VADDPS     Y4, Y1, Y1
+	VMOVUPS    Y1, 160(SP)
+	ADDQ       SI, AX
+	VMASKMOVPS (AX), Y0, Y1
+	ADDQ       SI, AX
+	VMASKMOVPS (AX), Y0, Y2
+	ADDQ       SI, AX
+	VMASKMOVPS (AX), Y0, Y3
+	ADDQ       SI, AX
+	VMASKMOVPS (AX), Y0, Y4
+	VMOVAPS    Y1, Y1
+	VADDPS     Y2, Y1, Y1
+	VADDPS     Y3, Y1, Y1
+	VMOVUPS    Y1, 192(SP)
+	VMOVAPS    Y2, Y1
+	VSUBPS     Y3, Y1, Y1
+	VADDPS     Y4, Y1, Y1
+	VMOVUPS    Y1, 224(SP)
+	VMOVUPS    (SP), Y1
+	VMOVUPS    64(SP), Y2
+	VMOVUPS    128(SP), Y3
+	VMOVUPS    192(SP), Y4
+	VMOVAPS    Y1, Y1
+	VADDPS     Y2, Y1, Y1
+	VADDPS     Y3, Y1, Y1
+	MOVQ       CX, AX
+	VMASKMOVPS Y1, Y0, (CX)
+	VMOVAPS    Y2, Y1
+	VSUBPS     Y3, Y1, Y1
+	VADDPS     Y4, Y1, Y1
+	ADDQ       DI, CX
+	VMASKMOVPS Y1, Y0, (CX)
+	VMOVUPS    32(SP), Y1
+	VMOVUPS    96(SP), Y2
+	VMOVUPS    160(SP), Y3
+	VMOVUPS    224(SP), Y4
+	VMOVAPS    Y1, Y1
+	VADDPS     Y2, Y1, Y1
+	VADDPS     Y3, Y1, Y1
+	ADDQ       DX, AX
+	MOVQ       AX, CX
+	VMASKMOVPS Y1, Y0, (CX)
+	VMOVAPS    Y2, Y1
+	VSUBPS     Y3, Y1, Y1
+	VADDPS     Y4, Y1, Y1
+	ADDQ       DI, CX
+	VMASKMOVPS Y1, Y0, (CX)
+
+winogradOutput3AVX2done:
+	VZEROUPPER
+	RET
+
+// func winogradOutput5AVX2(n int, dst *float32, dstStride int, src *float32, srcStride int)
+// Requires: AVX, FMA3
+TEXT ·winogradOutput5AVX2(SB), $384-40
+	MOVQ   n+0(FP), AX
+	MOVQ   dst+8(FP), CX
+	MOVQ   dstStride+16(FP), DX
+	MOVQ   src+24(FP), BX
+	MOVQ   srcStride+32(FP), SI
+	SHLQ   $0x02, SI
+	SHLQ   $0x02, DX
+	IMUL3Q $0x00000002, DX, DI
+	CMPQ   AX, $0x00000008
+	JL     winogradOutput5AVX2few
+
+winogradOutput5AVX2block:
+	MOVQ        BX, R8
+	VMOVUPS     (R8), Y0
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y1
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y2
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y3
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y4
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y5
+	VMOVAPS     Y0, Y0
+	VADDPS      Y1, Y0, Y0
+	VADDPS      Y2, Y0, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, (SP)
+	VMOVAPS     Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y3, Y0
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y4, Y0
+	VADDPS      Y5, Y0, Y0
+	VMOVUPS     Y0, 32(SP)
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y0
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y1
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y2
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y3
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y4
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y5
+	VMOVAPS     Y0, Y0
+	VADDPS      Y1, Y0, Y0
+	VADDPS      Y2, Y0, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 64(SP)
+	VMOVAPS     Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y3, Y0
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y4, Y0
+	VADDPS      Y5, Y0, Y0
+	VMOVUPS     Y0, 96(SP)
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y0
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y1
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y2
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y3
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y4
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y5
+	VMOVAPS     Y0, Y0
+	VADDPS      Y1, Y0, Y0
+	VADDPS      Y2, Y0, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 128(SP)
+	VMOVAPS     Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y3, Y0
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y4, Y0
+	VADDPS      Y5, Y0, Y0
+	VMOVUPS     Y0, 160(SP)
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y0
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y1
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y2
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y3
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y4
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y5
+	VMOVAPS     Y0, Y0
+	VADDPS      Y1, Y0, Y0
+	VADDPS      Y2, Y0, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 192(SP)
+	VMOVAPS     Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y3, Y0
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y4, Y0
+	VADDPS      Y5, Y0, Y0
+	VMOVUPS     Y0, 224(SP)
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y0
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y1
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y2
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y3
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y4
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y5
+	VMOVAPS     Y0, Y0
+	VADDPS      Y1, Y0, Y0
+	VADDPS      Y2, Y0, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 256(SP)
+	VMOVAPS     Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y3, Y0
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y4, Y0
+	VADDPS      Y5, Y0, Y0
+	VMOVUPS     Y0, 288(SP)
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y0
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y1
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y2
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y3
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y4
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y5
+	VMOVAPS     Y0, Y0
+	VADDPS      Y1, Y0, Y0
+	VADDPS      Y2, Y0, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 320(SP)
+	VMOVAPS     Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y3, Y0
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y4, Y0
+	VADDPS      Y5, Y0, Y0
+	VMOVUPS     Y0, 352(SP)
+	VMOVUPS     (SP), Y0
+	VMOVUPS     64(SP), Y1
+	VMOVUPS     128(SP), Y2
+	VMOVUPS     192(SP), Y3
+	VMOVUPS     256(SP), Y4
+	VMOVUPS     320(SP), Y5
+	VMOVAPS     Y0, Y0
+	VADDPS      Y1, Y0, Y0
+	VADDPS      Y2, Y0, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	MOVQ        CX, R8
+	MOVQ        CX, R9
+	VMOVUPS     Y0, (R9)
+	VMOVAPS     Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y3, Y0
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y4, Y0
+	VADDPS      Y5, Y0, Y0
+	ADDQ        DI, R9
+	VMOVUPS     Y0, (R9)
+	VMOVUPS     32(SP), Y0
+	VMOVUPS     96(SP), Y1
+	VMOVUPS     160(SP), Y2
+	VMOVUPS     224(SP), Y3
+	VMOVUPS     288(SP), Y4
+	VMOVUPS     352(SP), Y5
+	VMOVAPS     Y0, Y0
+	VADDPS      Y1, Y0, Y0
+	VADDPS      Y2, Y0, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        DX, R8
+	MOVQ        R8, R9
+	VMOVUPS     Y0, (R9)
+	VMOVAPS     Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y3, Y0
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y4, Y0
+	VADDPS      Y5, Y0, Y0
+	ADDQ        DI, R9
+	VMOVUPS     Y0, (R9)
+	SUBQ        $0x00000008, AX
+	JZ          winogradOutput5AVX2done
+	CMPQ        AX, $0x00000008
+	JGE         winogradOutput5AVX2next
+	MOVQ        $0x00000008, R8
+	SUBQ        AX, R8
+	SHLQ        $0x02, R8
+	SUBQ        R8, CX
+	SUBQ        R8, BX
+	MOVQ        $0x00000008, AX
+
+winogradOutput5AVX2next:
+	ADDQ $0x00000020, CX
+	ADDQ $0x00000020, BX
+	JMP  winogradOutput5AVX2block
+
+winogradOutput5AVX2few:
+	TESTQ       AX, AX
+	JZ          winogradOutput5AVX2done
+	LEAQ        tailMasks<>+32(SB), R8
+	SHLQ        $0x02, AX
+	SUBQ        AX, R8
+	VMOVUPS     (R8), Y0
+	MOVQ        BX, AX
+	VMASKMOVPS  (AX), Y0, Y1
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y2
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y3
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y4
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y5
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y6
+	VMOVAPS     Y1, Y1
+	VADDPS      Y2, Y1, Y1
+	VADDPS      Y3, Y1, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, (SP)
+	VMOVAPS     Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y4, Y1
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y5, Y1
+	VADDPS      Y6, Y1, Y1
+	VMOVUPS     Y1, 32(SP)
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y1
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y2
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y3
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y4
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y5
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y6
+	VMOVAPS     Y1, Y1
+	VADDPS      Y2, Y1, Y1
+	VADDPS      Y3, Y1, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 64(SP)
+	VMOVAPS     Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y4, Y1
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y5, Y1
+	VADDPS      Y6, Y1, Y1
+	VMOVUPS     Y1, 96(SP)
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y1
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y2
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y3
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y4
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y5
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y6
+	VMOVAPS     Y1, Y1
+	VADDPS      Y2, Y1, Y1
+	VADDPS      Y3, Y1, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 128(SP)
+	VMOVAPS     Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y4, Y1
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y5, Y1
+	VADDPS      Y6, Y1, Y1
+	VMOVUPS     Y1, 160(SP)
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y1
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y2
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y3
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y4
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y5
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y6
+	VMOVAPS     Y1, Y1
+	VADDPS      Y2, Y1, Y1
+	VADDPS      Y3, Y1, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 192(SP)
+	VMOVAPS     Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y4, Y1
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y5, Y1
+	VADDPS      Y6, Y1, Y1
+	VMOVUPS     Y1, 224(SP)
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y1
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y2
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y3
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y4
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y5
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y6
+	VMOVAPS     Y1, Y1
+	VADDPS      Y2, Y1, Y1
+	VADDPS      Y3, Y1, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 256(SP)
+	VMOVAPS     Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y4, Y1
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y5, Y1
+	VADDPS      Y6, Y1, Y1
+	VMOVUPS     Y1, 288(SP)
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y1
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y2
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y3
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y4
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y5
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y6
+	VMOVAPS     Y1, Y1
+	VADDPS      Y2, Y1, Y1
+	VADDPS      Y3, Y1, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 320(SP)
+	VMOVAPS     Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y4, Y1
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y5, Y1
+	VADDPS      Y6, Y1, Y1
+	VMOVUPS     Y1, 352(SP)
+	VMOVUPS     (SP), Y1
+	VMOVUPS     64(SP), Y2
+	VMOVUPS     128(SP), Y3
+	VMOVUPS     192(SP), Y4
+	VMOVUPS     256(SP), Y5
+	VMOVUPS     320(SP), Y6
+	VMOVAPS     Y1, Y1
+	VADDPS      Y2, Y1, Y1
+	VADDPS      Y3, Y1, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	MOVQ        CX, AX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMOVAPS     Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y4, Y1
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y5, Y1
+	VADDPS      Y6, Y1, Y1
+	ADDQ        DI, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMOVUPS     32(SP), Y1
+	VMOVUPS     96(SP), Y2
+	VMOVUPS     160(SP), Y3
+	VMOVUPS     224(SP), Y4
+	VMOVUPS     288(SP), Y5
+	VMOVUPS     352(SP), Y6
+	VMOVAPS     Y1, Y1
+	VADDPS      Y2, Y1, Y1
+	VADDPS      Y3, Y1, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        DX, AX
+	MOVQ        AX, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMOVAPS     Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+224(SB), Y4, Y1
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y5, Y1
+	VADDPS      Y6, Y1, Y1
+	ADDQ        DI, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+
+winogradOutput5AVX2done:
+	VZEROUPPER
+	RET
+
+// func winogradOutput4x3AVX2(n int, dst *float32, dstStride int, src *float32, srcStride int)
+// Requires: AVX, FMA3
+TEXT ·winogradOutput4x3AVX2(SB), $768-40
+	MOVQ   n+0(FP), AX
+	MOVQ   dst+8(FP), CX
+	MOVQ   dstStride+16(FP), DX
+	MOVQ   src+24(FP), BX
+	MOVQ   srcStride+32(FP), SI
+	SHLQ   $0x02, SI
+	SHLQ   $0x02, DX
+	IMUL3Q $0x00000004, DX, DI
+	CMPQ   AX, $0x00000008
+	JL     winogradOutput4x3AVX2few
+
+winogradOutput4x3AVX2block:
+	MOVQ        BX, R8
+	VMOVUPS     (R8), Y0
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y1
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y2
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y3
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y4
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y5
+	VMOVAPS     Y0, Y0
+	VADDPS      Y1, Y0, Y0
+	VADDPS      Y2, Y0, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, (SP)
+	VMOVAPS     Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y3, Y0
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y4, Y0
+	VMOVUPS     Y0, 32(SP)
+	VMOVAPS     Y1, Y0
+	VADDPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+256(SB), Y3, Y0
+	VFMADD231PS tileConstantsAVX2<>+96(SB), Y4, Y0
+	VMOVUPS     Y0, 64(SP)
+	VMOVAPS     Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+576(SB), Y3, Y0
+	VFMADD231PS tileConstantsAVX2<>+608(SB), Y4, Y0
+	VADDPS      Y5, Y0, Y0
+	VMOVUPS     Y0, 96(SP)
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y0
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y1
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y2
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y3
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y4
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y5
+	VMOVAPS     Y0, Y0
+	VADDPS      Y1, Y0, Y0
+	VADDPS      Y2, Y0, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 128(SP)
+	VMOVAPS     Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y3, Y0
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y4, Y0
+	VMOVUPS     Y0, 160(SP)
+	VMOVAPS     Y1, Y0
+	VADDPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+256(SB), Y3, Y0
+	VFMADD231PS tileConstantsAVX2<>+96(SB), Y4, Y0
+	VMOVUPS     Y0, 192(SP)
+	VMOVAPS     Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+576(SB), Y3, Y0
+	VFMADD231PS tileConstantsAVX2<>+608(SB), Y4, Y0
+	VADDPS      Y5, Y0, Y0
+	VMOVUPS     Y0, 224(SP)
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y0
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y1
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y2
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y3
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y4
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y5
+	VMOVAPS     Y0, Y0
+	VADDPS      Y1, Y0, Y0
+	VADDPS      Y2, Y0, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 256(SP)
+	VMOVAPS     Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y3, Y0
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y4, Y0
+	VMOVUPS     Y0, 288(SP)
+	VMOVAPS     Y1, Y0
+	VADDPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+256(SB), Y3, Y0
+	VFMADD231PS tileConstantsAVX2<>+96(SB), Y4, Y0
+	VMOVUPS     Y0, 320(SP)
+	VMOVAPS     Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+576(SB), Y3, Y0
+	VFMADD231PS tileConstantsAVX2<>+608(SB), Y4, Y0
+	VADDPS      Y5, Y0, Y0
+	VMOVUPS     Y0, 352(SP)
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y0
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y1
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y2
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y3
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y4
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y5
+	VMOVAPS     Y0, Y0
+	VADDPS      Y1, Y0, Y0
+	VADDPS      Y2, Y0, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 384(SP)
+	VMOVAPS     Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y3, Y0
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y4, Y0
+	VMOVUPS     Y0, 416(SP)
+	VMOVAPS     Y1, Y0
+	VADDPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+256(SB), Y3, Y0
+	VFMADD231PS tileConstantsAVX2<>+96(SB), Y4, Y0
+	VMOVUPS     Y0, 448(SP)
+	VMOVAPS     Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+576(SB), Y3, Y0
+	VFMADD231PS tileConstantsAVX2<>+608(SB), Y4, Y0
+	VADDPS      Y5, Y0, Y0
+	VMOVUPS     Y0, 480(SP)
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y0
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y1
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y2
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y3
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y4
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y5
+	VMOVAPS     Y0, Y0
+	VADDPS      Y1, Y0, Y0
+	VADDPS      Y2, Y0, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 512(SP)
+	VMOVAPS     Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y3, Y0
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y4, Y0
+	VMOVUPS     Y0, 544(SP)
+	VMOVAPS     Y1, Y0
+	VADDPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+256(SB), Y3, Y0
+	VFMADD231PS tileConstantsAVX2<>+96(SB), Y4, Y0
+	VMOVUPS     Y0, 576(SP)
+	VMOVAPS     Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+576(SB), Y3, Y0
+	VFMADD231PS tileConstantsAVX2<>+608(SB), Y4, Y0
+	VADDPS      Y5, Y0, Y0
+	VMOVUPS     Y0, 608(SP)
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y0
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y1
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y2
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y3
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y4
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Y5
+	VMOVAPS     Y0, Y0
+	VADDPS      Y1, Y0, Y0
+	VADDPS      Y2, Y0, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     Y0, 640(SP)
+	VMOVAPS     Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y3, Y0
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y4, Y0
+	VMOVUPS     Y0, 672(SP)
+	VMOVAPS     Y1, Y0
+	VADDPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+256(SB), Y3, Y0
+	VFMADD231PS tileConstantsAVX2<>+96(SB), Y4, Y0
+	VMOVUPS     Y0, 704(SP)
+	VMOVAPS     Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+576(SB), Y3, Y0
+	VFMADD231PS tileConstantsAVX2<>+608(SB), Y4, Y0
+	VADDPS      Y5, Y0, Y0
+	VMOVUPS     Y0, 736(SP)
+	VMOVUPS     (SP), Y0
+	VMOVUPS     128(SP), Y1
+	VMOVUPS     256(SP), Y2
+	VMOVUPS     384(SP), Y3
+	VMOVUPS     512(SP), Y4
+	VMOVUPS     640(SP), Y5
+	VMOVAPS     Y0, Y0
+	VADDPS      Y1, Y0, Y0
+	VADDPS      Y2, Y0, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	MOVQ        CX, R8
+	MOVQ        CX, R9
+	VMOVUPS     Y0, (R9)
+	VMOVAPS     Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y3, Y0
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y4, Y0
+	ADDQ        DI, R9
+	VMOVUPS     Y0, (R9)
+	VMOVAPS     Y1, Y0
+	VADDPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+256(SB), Y3, Y0
+	VFMADD231PS tileConstantsAVX2<>+96(SB), Y4, Y0
+	ADDQ        DI, R9
+	VMOVUPS     Y0, (R9)
+	VMOVAPS     Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+576(SB), Y3, Y0
+	VFMADD231PS tileConstantsAVX2<>+608(SB), Y4, Y0
+	VADDPS      Y5, Y0, Y0
+	ADDQ        DI, R9
+	VMOVUPS     Y0, (R9)
+	VMOVUPS     32(SP), Y0
+	VMOVUPS     160(SP), Y1
+	VMOVUPS     288(SP), Y2
+	VMOVUPS     416(SP), Y3
+	VMOVUPS     544(SP), Y4
+	VMOVUPS     672(SP), Y5
+	VMOVAPS     Y0, Y0
+	VADDPS      Y1, Y0, Y0
+	VADDPS      Y2, Y0, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        DX, R8
+	MOVQ        R8, R9
+	VMOVUPS     Y0, (R9)
+	VMOVAPS     Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y3, Y0
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y4, Y0
+	ADDQ        DI, R9
+	VMOVUPS     Y0, (R9)
+	VMOVAPS     Y1, Y0
+	VADDPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+256(SB), Y3, Y0
+	VFMADD231PS tileConstantsAVX2<>+96(SB), Y4, Y0
+	ADDQ        DI, R9
+	VMOVUPS     Y0, (R9)
+	VMOVAPS     Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+576(SB), Y3, Y0
+	VFMADD231PS tileConstantsAVX2<>+608(SB), Y4, Y0
+	VADDPS      Y5, Y0, Y0
+	ADDQ        DI, R9
+	VMOVUPS     Y0, (R9)
+	VMOVUPS     64(SP), Y0
+	VMOVUPS     192(SP), Y1
+	VMOVUPS     320(SP), Y2
+	VMOVUPS     448(SP), Y3
+	VMOVUPS     576(SP), Y4
+	VMOVUPS     704(SP), Y5
+	VMOVAPS     Y0, Y0
+	VADDPS      Y1, Y0, Y0
+	VADDPS      Y2, Y0, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        DX, R8
+	MOVQ        R8, R9
+	VMOVUPS     Y0, (R9)
+	VMOVAPS     Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y3, Y0
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y4, Y0
+	ADDQ        DI, R9
+	VMOVUPS     Y0, (R9)
+	VMOVAPS     Y1, Y0
+	VADDPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+256(SB), Y3, Y0
+	VFMADD231PS tileConstantsAVX2<>+96(SB), Y4, Y0
+	ADDQ        DI, R9
+	VMOVUPS     Y0, (R9)
+	VMOVAPS     Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+576(SB), Y3, Y0
+	VFMADD231PS tileConstantsAVX2<>+608(SB), Y4, Y0
+	VADDPS      Y5, Y0, Y0
+	ADDQ        DI, R9
+	VMOVUPS     Y0, (R9)
+	VMOVUPS     96(SP), Y0
+	VMOVUPS     224(SP), Y1
+	VMOVUPS     352(SP), Y2
+	VMOVUPS     480(SP), Y3
+	VMOVUPS     608(SP), Y4
+	VMOVUPS     736(SP), Y5
+	VMOVAPS     Y0, Y0
+	VADDPS      Y1, Y0, Y0
+	VADDPS      Y2, Y0, Y0
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y0, Y0
+	ADDQ        DX, R8
+	MOVQ        R8, R9
+	VMOVUPS     Y0, (R9)
+	VMOVAPS     Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y3, Y0
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y4, Y0
+	ADDQ        DI, R9
+	VMOVUPS     Y0, (R9)
+	VMOVAPS     Y1, Y0
+	VADDPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+256(SB), Y3, Y0
+	VFMADD231PS tileConstantsAVX2<>+96(SB), Y4, Y0
+	ADDQ        DI, R9
+	VMOVUPS     Y0, (R9)
+	VMOVAPS     Y1, Y0
+	VSUBPS      Y2, Y0, Y0
+	VFMADD231PS tileConstantsAVX2<>+576(SB), Y3, Y0
+	VFMADD231PS tileConstantsAVX2<>+608(SB), Y4, Y0
+	VADDPS      Y5, Y0, Y0
+	ADDQ        DI, R9
+	VMOVUPS     Y0, (R9)
+	SUBQ        $0x00000008, AX
+	JZ          winogradOutput4x3AVX2done
+	CMPQ        AX, $0x00000008
+	JGE         winogradOutput4x3AVX2next
+	MOVQ        $0x00000008, R8
+	SUBQ        AX, R8
+	SHLQ        $0x02, R8
+	SUBQ        R8, CX
+	SUBQ        R8, BX
+	MOVQ        $0x00000008, AX
+
+winogradOutput4x3AVX2next:
+	ADDQ $0x00000020, CX
+	ADDQ $0x00000020, BX
+	JMP  winogradOutput4x3AVX2block
+
+winogradOutput4x3AVX2few:
+	TESTQ       AX, AX
+	JZ          winogradOutput4x3AVX2done
+	LEAQ        tailMasks<>+32(SB), R8
+	SHLQ        $0x02, AX
+	SUBQ        AX, R8
+	VMOVUPS     (R8), Y0
+	MOVQ        BX, AX
+	VMASKMOVPS  (AX), Y0, Y1
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y2
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y3
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y4
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y5
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y6
+	VMOVAPS     Y1, Y1
+	VADDPS      Y2, Y1, Y1
+	VADDPS      Y3, Y1, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, (SP)
+	VMOVAPS     Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y4, Y1
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y5, Y1
+	VMOVUPS     Y1, 32(SP)
+	VMOVAPS     Y2, Y1
+	VADDPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+256(SB), Y4, Y1
+	VFMADD231PS tileConstantsAVX2<>+96(SB), Y5, Y1
+	VMOVUPS     Y1, 64(SP)
+	VMOVAPS     Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+576(SB), Y4, Y1
+	VFMADD231PS tileConstantsAVX2<>+608(SB), Y5, Y1
+	VADDPS      Y6, Y1, Y1
+	VMOVUPS     Y1, 96(SP)
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y1
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y2
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y3
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y4
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y5
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y6
+	VMOVAPS     Y1, Y1
+	VADDPS      Y2, Y1, Y1
+	VADDPS      Y3, Y1, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 128(SP)
+	VMOVAPS     Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y4, Y1
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y5, Y1
+	VMOVUPS     Y1, 160(SP)
+	VMOVAPS     Y2, Y1
+	VADDPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+256(SB), Y4, Y1
+	VFMADD231PS tileConstantsAVX2<>+96(SB), Y5, Y1
+	VMOVUPS     Y1, 192(SP)
+	VMOVAPS     Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+576(SB), Y4, Y1
+	VFMADD231PS tileConstantsAVX2<>+608(SB), Y5, Y1
+	VADDPS      Y6, Y1, Y1
+	VMOVUPS     Y1, 224(SP)
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y1
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y2
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y3
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y4
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y5
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y6
+	VMOVAPS     Y1, Y1
+	VADDPS      Y2, Y1, Y1
+	VADDPS      Y3, Y1, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 256(SP)
+	VMOVAPS     Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y4, Y1
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y5, Y1
+	VMOVUPS     Y1, 288(SP)
+	VMOVAPS     Y2, Y1
+	VADDPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+256(SB), Y4, Y1
+	VFMADD231PS tileConstantsAVX2<>+96(SB), Y5, Y1
+	VMOVUPS     Y1, 320(SP)
+	VMOVAPS     Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+576(SB), Y4, Y1
+	VFMADD231PS tileConstantsAVX2<>+608(SB), Y5, Y1
+	VADDPS      Y6, Y1, Y1
+	VMOVUPS     Y1, 352(SP)
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y1
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y2
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y3
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y4
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y5
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y6
+	VMOVAPS     Y1, Y1
+	VADDPS      Y2, Y1, Y1
+	VADDPS      Y3, Y1, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 384(SP)
+	VMOVAPS     Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y4, Y1
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y5, Y1
+	VMOVUPS     Y1, 416(SP)
+	VMOVAPS     Y2, Y1
+	VADDPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+256(SB), Y4, Y1
+	VFMADD231PS tileConstantsAVX2<>+96(SB), Y5, Y1
+	VMOVUPS     Y1, 448(SP)
+	VMOVAPS     Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+576(SB), Y4, Y1
+	VFMADD231PS tileConstantsAVX2<>+608(SB), Y5, Y1
+	VADDPS      Y6, Y1, Y1
+	VMOVUPS     Y1, 480(SP)
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y1
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y2
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y3
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y4
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y5
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y6
+	VMOVAPS     Y1, Y1
+	VADDPS      Y2, Y1, Y1
+	VADDPS      Y3, Y1, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 512(SP)
+	VMOVAPS     Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y4, Y1
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y5, Y1
+	VMOVUPS     Y1, 544(SP)
+	VMOVAPS     Y2, Y1
+	VADDPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+256(SB), Y4, Y1
+	VFMADD231PS tileConstantsAVX2<>+96(SB), Y5, Y1
+	VMOVUPS     Y1, 576(SP)
+	VMOVAPS     Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+576(SB), Y4, Y1
+	VFMADD231PS tileConstantsAVX2<>+608(SB), Y5, Y1
+	VADDPS      Y6, Y1, Y1
+	VMOVUPS     Y1, 608(SP)
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y1
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y2
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y3
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y4
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y5
+	ADDQ        SI, AX
+	VMASKMOVPS  (AX), Y0, Y6
+	VMOVAPS     Y1, Y1
+	VADDPS      Y2, Y1, Y1
+	VADDPS      Y3, Y1, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	VMOVUPS     Y1, 640(SP)
+	VMOVAPS     Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y4, Y1
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y5, Y1
+	VMOVUPS     Y1, 672(SP)
+	VMOVAPS     Y2, Y1
+	VADDPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+256(SB), Y4, Y1
+	VFMADD231PS tileConstantsAVX2<>+96(SB), Y5, Y1
+	VMOVUPS     Y1, 704(SP)
+	VMOVAPS     Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+576(SB), Y4, Y1
+	VFMADD231PS tileConstantsAVX2<>+608(SB), Y5, Y1
+	VADDPS      Y6, Y1, Y1
+	VMOVUPS     Y1, 736(SP)
+	VMOVUPS     (SP), Y1
+	VMOVUPS     128(SP), Y2
+	VMOVUPS     256(SP), Y3
+	VMOVUPS     384(SP), Y4
+	VMOVUPS     512(SP), Y5
+	VMOVUPS     640(SP), Y6
+	VMOVAPS     Y1, Y1
+	VADDPS      Y2, Y1, Y1
+	VADDPS      Y3, Y1, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	MOVQ        CX, AX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMOVAPS     Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y4, Y1
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y5, Y1
+	ADDQ        DI, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMOVAPS     Y2, Y1
+	VADDPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+256(SB), Y4, Y1
+	VFMADD231PS tileConstantsAVX2<>+96(SB), Y5, Y1
+	ADDQ        DI, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMOVAPS     Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+576(SB), Y4, Y1
+	VFMADD231PS tileConstantsAVX2<>+608(SB), Y5, Y1
+	VADDPS      Y6, Y1, Y1
+	ADDQ        DI, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMOVUPS     32(SP), Y1
+	VMOVUPS     160(SP), Y2
+	VMOVUPS     288(SP), Y3
+	VMOVUPS     416(SP), Y4
+	VMOVUPS     544(SP), Y5
+	VMOVUPS     672(SP), Y6
+	VMOVAPS     Y1, Y1
+	VADDPS      Y2, Y1, Y1
+	VADDPS      Y3, Y1, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        DX, AX
+	MOVQ        AX, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMOVAPS     Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y4, Y1
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y5, Y1
+	ADDQ        DI, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMOVAPS     Y2, Y1
+	VADDPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+256(SB), Y4, Y1
+	VFMADD231PS tileConstantsAVX2<>+96(SB), Y5, Y1
+	ADDQ        DI, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMOVAPS     Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+576(SB), Y4, Y1
+	VFMADD231PS tileConstantsAVX2<>+608(SB), Y5, Y1
+	VADDPS      Y6, Y1, Y1
+	ADDQ        DI, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMOVUPS     64(SP), Y1
+	VMOVUPS     192(SP), Y2
+	VMOVUPS     320(SP), Y3
+	VMOVUPS     448(SP), Y4
+	VMOVUPS     576(SP), Y5
+	VMOVUPS     704(SP), Y6
+	VMOVAPS     Y1, Y1
+	VADDPS      Y2, Y1, Y1
+	VADDPS      Y3, Y1, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        DX, AX
+	MOVQ        AX, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMOVAPS     Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y4, Y1
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y5, Y1
+	ADDQ        DI, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMOVAPS     Y2, Y1
+	VADDPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+256(SB), Y4, Y1
+	VFMADD231PS tileConstantsAVX2<>+96(SB), Y5, Y1
+	ADDQ        DI, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMOVAPS     Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+576(SB), Y4, Y1
+	VFMADD231PS tileConstantsAVX2<>+608(SB), Y5, Y1
+	VADDPS      Y6, Y1, Y1
+	ADDQ        DI, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMOVUPS     96(SP), Y1
+	VMOVUPS     224(SP), Y2
+	VMOVUPS     352(SP), Y3
+	VMOVUPS     480(SP), Y4
+	VMOVUPS     608(SP), Y5
+	VMOVUPS     736(SP), Y6
+	VMOVAPS     Y1, Y1
+	VADDPS      Y2, Y1, Y1
+	VADDPS      Y3, Y1, Y1
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y1, Y1
+	ADDQ        DX, AX
+	MOVQ        AX, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMOVAPS     Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+32(SB), Y4, Y1
+	VFMADD231PS tileConstantsAVX2<>+192(SB), Y5, Y1
+	ADDQ        DI, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMOVAPS     Y2, Y1
+	VADDPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+256(SB), Y4, Y1
+	VFMADD231PS tileConstantsAVX2<>+96(SB), Y5, Y1
+	ADDQ        DI, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+	VMOVAPS     Y2, Y1
+	VSUBPS      Y3, Y1, Y1
+	VFMADD231PS tileConstantsAVX2<>+576(SB), Y4, Y1
+	VFMADD231PS tileConstantsAVX2<>+608(SB), Y5, Y1
+	VADDPS      Y6, Y1, Y1
+	ADDQ        DI, CX
+	VMASKMOVPS  Y1, Y0, (CX)
+
+winogradOutput4x3AVX2done:
+	VZEROUPPER
+	RET
+
+DATA tileConstantsAVX512<>+0(SB)/4, $0xbf800000
+DATA tileConstantsAVX512<>+4(SB)/4, $0xbf800000
+DATA tileConstantsAVX512<>+8(SB)/4, $0xbf800000
+DATA tileConstantsAVX512<>+12(SB)/4, $0xbf800000
+DATA tileConstantsAVX512<>+16(SB)/4, $0xbf800000
+DATA tileConstantsAVX512<>+20(SB)/4, $0xbf800000
+DATA tileConstantsAVX512<>+24(SB)/4, $0xbf800000
+DATA tileConstantsAVX512<>+28(SB)/4, $0xbf800000
+DATA tileConstantsAVX512<>+32(SB)/4, $0xbf800000
+DATA tileConstantsAVX512<>+36(SB)/4, $0xbf800000
+DATA tileConstantsAVX512<>+40(SB)/4, $0xbf800000
+DATA tileConstantsAVX512<>+44(SB)/4, $0xbf800000
+DATA tileConstantsAVX512<>+48(SB)/4, $0xbf800000
+DATA tileConstantsAVX512<>+52(SB)/4, $0xbf800000
+DATA tileConstantsAVX512<>+56(SB)/4, $0xbf800000
+DATA tileConstantsAVX512<>+60(SB)/4, $0xbf800000
+DATA tileConstantsAVX512<>+64(SB)/4, $0x40000000
+DATA tileConstantsAVX512<>+68(SB)/4, $0x40000000
+DATA tileConstantsAVX512<>+72(SB)/4, $0x40000000
+DATA tileConstantsAVX512<>+76(SB)/4, $0x40000000
+DATA tileConstantsAVX512<>+80(SB)/4, $0x40000000
+DATA tileConstantsAVX512<>+84(SB)/4, $0x40000000
+DATA tileConstantsAVX512<>+88(SB)/4, $0x40000000
+DATA tileConstantsAVX512<>+92(SB)/4, $0x40000000
+DATA tileConstantsAVX512<>+96(SB)/4, $0x40000000
+DATA tileConstantsAVX512<>+100(SB)/4, $0x40000000
+DATA tileConstantsAVX512<>+104(SB)/4, $0x40000000
+DATA tileConstantsAVX512<>+108(SB)/4, $0x40000000
+DATA tileConstantsAVX512<>+112(SB)/4, $0x40000000
+DATA tileConstantsAVX512<>+116(SB)/4, $0x40000000
+DATA tileConstantsAVX512<>+120(SB)/4, $0x40000000
+DATA tileConstantsAVX512<>+124(SB)/4, $0x40000000
+DATA tileConstantsAVX512<>+128(SB)/4, $0xc0000000
+DATA tileConstantsAVX512<>+132(SB)/4, $0xc0000000
+DATA tileConstantsAVX512<>+136(SB)/4, $0xc0000000
+DATA tileConstantsAVX512<>+140(SB)/4, $0xc0000000
+DATA tileConstantsAVX512<>+144(SB)/4, $0xc0000000
+DATA tileConstantsAVX512<>+148(SB)/4, $0xc0000000
+DATA tileConstantsAVX512<>+152(SB)/4, $0xc0000000
+DATA tileConstantsAVX512<>+156(SB)/4, $0xc0000000
+DATA tileConstantsAVX512<>+160(SB)/4, $0xc0000000
+DATA tileConstantsAVX512<>+164(SB)/4, $0xc0000000
+DATA tileConstantsAVX512<>+168(SB)/4, $0xc0000000
+DATA tileConstantsAVX512<>+172(SB)/4, $0xc0000000
+DATA tileConstantsAVX512<>+176(SB)/4, $0xc0000000
+DATA tileConstantsAVX512<>+180(SB)/4, $0xc0000000
+DATA tileConstantsAVX512<>+184(SB)/4, $0xc0000000
+DATA tileConstantsAVX512<>+188(SB)/4, $0xc0000000
+DATA tileConstantsAVX512<>+192(SB)/4, $0x3f000000
+DATA tileConstantsAVX512<>+196(SB)/4, $0x3f000000
+DATA tileConstantsAVX512<>+200(SB)/4, $0x3f000000
+DATA tileConstantsAVX512<>+204(SB)/4, $0x3f000000
+DATA tileConstantsAVX512<>+208(SB)/4, $0x3f000000
+DATA tileConstantsAVX512<>+212(SB)/4, $0x3f000000
+DATA tileConstantsAVX512<>+216(SB)/4, $0x3f000000
+DATA tileConstantsAVX512<>+220(SB)/4, $0x3f000000
+DATA tileConstantsAVX512<>+224(SB)/4, $0x3f000000
+DATA tileConstantsAVX512<>+228(SB)/4, $0x3f000000
+DATA tileConstantsAVX512<>+232(SB)/4, $0x3f000000
+DATA tileConstantsAVX512<>+236(SB)/4, $0x3f000000
+DATA tileConstantsAVX512<>+240(SB)/4, $0x3f000000
+DATA tileConstantsAVX512<>+244(SB)/4, $0x3f000000
+DATA tileConstantsAVX512<>+248(SB)/4, $0x3f000000
+DATA tileConstantsAVX512<>+252(SB)/4, $0x3f000000
+DATA tileConstantsAVX512<>+256(SB)/4, $0x3e800000
+DATA tileConstantsAVX512<>+260(SB)/4, $0x3e800000
+DATA tileConstantsAVX512<>+264(SB)/4, $0x3e800000
+DATA tileConstantsAVX512<>+268(SB)/4, $0x3e800000
+DATA tileConstantsAVX512<>+272(SB)/4, $0x3e800000
+DATA tileConstantsAVX512<>+276(SB)/4, $0x3e800000
+DATA tileConstantsAVX512<>+280(SB)/4, $0x3e800000
+DATA tileConstantsAVX512<>+284(SB)/4, $0x3e800000
+DATA tileConstantsAVX512<>+288(SB)/4, $0x3e800000
+DATA tileConstantsAVX512<>+292(SB)/4, $0x3e800000
+DATA tileConstantsAVX512<>+296(SB)/4, $0x3e800000
+DATA tileConstantsAVX512<>+300(SB)/4, $0x3e800000
+DATA tileConstantsAVX512<>+304(SB)/4, $0x3e800000
+DATA tileConstantsAVX512<>+308(SB)/4, $0x3e800000
+DATA tileConstantsAVX512<>+312(SB)/4, $0x3e800000
+DATA tileConstantsAVX512<>+316(SB)/4, $0x3e800000
+DATA tileConstantsAVX512<>+320(SB)/4, $0x40800000
+DATA tileConstantsAVX512<>+324(SB)/4, $0x40800000
+DATA tileConstantsAVX512<>+328(SB)/4, $0x40800000
+DATA tileConstantsAVX512<>+332(SB)/4, $0x40800000
+DATA tileConstantsAVX512<>+336(SB)/4, $0x40800000
+DATA tileConstantsAVX512<>+340(SB)/4, $0x40800000
+DATA tileConstantsAVX512<>+344(SB)/4, $0x40800000
+DATA tileConstantsAVX512<>+348(SB)/4, $0x40800000
+DATA tileConstantsAVX512<>+352(SB)/4, $0x40800000
+DATA tileConstantsAVX512<>+356(SB)/4, $0x40800000
+DATA tileConstantsAVX512<>+360(SB)/4, $0x40800000
+DATA tileConstantsAVX512<>+364(SB)/4, $0x40800000
+DATA tileConstantsAVX512<>+368(SB)/4, $0x40800000
+DATA tileConstantsAVX512<>+372(SB)/4, $0x40800000
+DATA tileConstantsAVX512<>+376(SB)/4, $0x40800000
+DATA tileConstantsAVX512<>+380(SB)/4, $0x40800000
+DATA tileConstantsAVX512<>+384(SB)/4, $0x3e000000
+DATA tileConstantsAVX512<>+388(SB)/4, $0x3e000000
+DATA tileConstantsAVX512<>+392(SB)/4, $0x3e000000
+DATA tileConstantsAVX512<>+396(SB)/4, $0x3e000000
+DATA tileConstantsAVX512<>+400(SB)/4, $0x3e000000
+DATA tileConstantsAVX512<>+404(SB)/4, $0x3e000000
+DATA tileConstantsAVX512<>+408(SB)/4, $0x3e000000
+DATA tileConstantsAVX512<>+412(SB)/4, $0x3e000000
+DATA tileConstantsAVX512<>+416(SB)/4, $0x3e000000
+DATA tileConstantsAVX512<>+420(SB)/4, $0x3e000000
+DATA tileConstantsAVX512<>+424(SB)/4, $0x3e000000
+DATA tileConstantsAVX512<>+428(SB)/4, $0x3e000000
+DATA tileConstantsAVX512<>+432(SB)/4, $0x3e000000
+DATA tileConstantsAVX512<>+436(SB)/4, $0x3e000000
+DATA tileConstantsAVX512<>+440(SB)/4, $0x3e000000
+DATA tileConstantsAVX512<>+444(SB)/4, $0x3e000000
+DATA tileConstantsAVX512<>+448(SB)/4, $0xc1000000
+DATA tileConstantsAVX512<>+452(SB)/4, $0xc1000000
+DATA tileConstantsAVX512<>+456(SB)/4, $0xc1000000
+DATA tileConstantsAVX512<>+460(SB)/4, $0xc1000000
+DATA tileConstantsAVX512<>+464(SB)/4, $0xc1000000
+DATA tileConstantsAVX512<>+468(SB)/4, $0xc1000000
+DATA tileConstantsAVX512<>+472(SB)/4, $0xc1000000
+DATA tileConstantsAVX512<>+476(SB)/4, $0xc1000000
+DATA tileConstantsAVX512<>+480(SB)/4, $0xc1000000
+DATA tileConstantsAVX512<>+484(SB)/4, $0xc1000000
+DATA tileConstantsAVX512<>+488(SB)/4, $0xc1000000
+DATA tileConstantsAVX512<>+492(SB)/4, $0xc1000000
+DATA tileConstantsAVX512<>+496(SB)/4, $0xc1000000
+DATA tileConstantsAVX512<>+500(SB)/4, $0xc1000000
+DATA tileConstantsAVX512<>+504(SB)/4, $0xc1000000
+DATA tileConstantsAVX512<>+508(SB)/4, $0xc1000000
+GLOBL tileConstantsAVX512<>(SB), RODATA|NOPTR, $512
+
+// func winogradOutput3AVX512(n int, dst *float32, dstStride int, src *float32, srcStride int)
+// Requires: AVX, AVX512F
+TEXT ·winogradOutput3AVX512(SB), $512-40
+	MOVQ   n+0(FP), AX
+	MOVQ   dst+8(FP), CX
+	MOVQ   dstStride+16(FP), DX
+	MOVQ   src+24(FP), BX
+	MOVQ   srcStride+32(FP), SI
+	SHLQ   $0x02, SI
+	SHLQ   $0x02, DX
+	IMUL3Q $0x00000002, DX, DI
+
+winogradOutput3AVX512block:
+	CMPQ    AX, $0x00000010
+	JL      winogradOutput3AVX512few
+	MOVQ    BX, R8
+	VMOVUPS (R8), Z0
+	ADDQ    SI, R8
+	VMOVUPS (R8), Z1
+	ADDQ    SI, R8
+	VMOVUPS (R8), Z2
+	ADDQ    SI, R8
+	VMOVUPS (R8), Z3
+	VMOVAPS Z0, Z0
+	VADDPS  Z1, Z0, Z0
+	VADDPS  Z2, Z0, Z0
+	VMOVUPS Z0, (SP)
+	VMOVAPS Z1, Z0
+	VSUBPS  Z2, Z0, Z0
+	VADDPS  Z3, Z0, Z0
+	VMOVUPS Z0, 64(SP)
+	ADDQ    SI, R8
+	VMOVUPS (R8), Z0
+	ADDQ    SI, R8
+	VMOVUPS (R8), Z1
+	ADDQ    SI, R8
+	VMOVUPS (R8), Z2
+	ADDQ    SI, R8
+	VMOVUPS (R8), Z3
+	VMOVAPS Z0, Z0
+	VADDPS  Z1, Z0, Z0
+	VADDPS  Z2, Z0, Z0
+	VMOVUPS Z0, 128(SP)
+	VMOVAPS Z1, Z0
+	VSUBPS  Z2, Z0, Z0
+	VADDPS  Z3, Z0, Z0
+	VMOVUPS Z0, 192(SP)
+	ADDQ    SI, R8
+	VMOVUPS (R8), Z0
+	ADDQ    SI, R8
+	VMOVUPS (R8), Z1
+	ADDQ    SI, R8
+	VMOVUPS (R8), Z2
+	ADDQ    SI, R8
+	VMOVUPS (R8), Z3
+	VMOVAPS Z0, Z0
+	VADDPS  Z1, Z0, Z0
+	VADDPS  Z2, Z0, Z0
+	VMOVUPS Z0, 256(SP)
+	VMOVAPS Z1, Z0
+	VSUBPS  Z2, Z0, Z0
+	VADDPS  Z3, Z0, Z0
+	VMOVUPS Z0, 320(SP)
+	ADDQ    SI, R8
+	VMOVUPS (R8), Z0
+	ADDQ    SI, R8
+	VMOVUPS (R8), Z1
+	ADDQ    SI, R8
+	VMOVUPS (R8), Z2
+	ADDQ    SI, R8
+	VMOVUPS (R8), Z3
+	VMOVAPS Z0, Z0
+	VADDPS  Z1, Z0, Z0
+	VADDPS  Z2, Z0, Z0
+	VMOVUPS Z0, 384(SP)
+	VMOVAPS Z1, Z0
+	VSUBPS  Z2, Z0, Z0
+	VADDPS  Z3, Z0, Z0
+	VMOVUPS Z0, 448(SP)
+	VMOVUPS (SP), Z0
+	VMOVUPS 128(SP), Z1
+	VMOVUPS 256(SP), Z2
+	VMOVUPS 384(SP), Z3
+	VMOVAPS Z0, Z0
+	VADDPS  Z1, Z0, Z0
+	VADDPS  Z2, Z0, Z0
+	MOVQ    CX, R8
+	MOVQ    CX, R9
+	VMOVUPS Z0, (R9)
+	VMOVAPS Z1, Z0
+	VSUBPS  Z2, Z0, Z0
+	VADDPS  Z3, Z0, Z0
+	ADDQ    DI, R9
+	VMOVUPS Z0, (R9)
+	VMOVUPS 64(SP), Z0
+	VMOVUPS 192(SP), Z1
+	VMOVUPS 320(SP), Z2
+	VMOVUPS 448(SP), Z3
+	VMOVAPS Z0, Z0
+	VADDPS  Z1, Z0, Z0
+	VADDPS  Z2, Z0, Z0
+	ADDQ    DX, R8
+	MOVQ    R8, R9
+	VMOVUPS Z0, (R9)
+	VMOVAPS Z1, Z0
+	VSUBPS  Z2, Z0, Z0
+	VADDPS  Z3, Z0, Z0
+	ADDQ    DI, R9
+	VMOVUPS Z0, (R9)
+	ADDQ    $0x00000040, CX
+	ADDQ    $0x00000040, BX
+	SUBQ    $0x00000010, AX
+	JMP     winogradOutput3AVX512block
+
+winogradOutput3AVX512few:
+	TESTQ     AX, AX
+	JZ        winogradOutput3AVX512done
+	LEAQ      laneMasks16<>+0(SB), R8
+	KMOVW     (R8)(AX*2), K1
+	MOVQ      BX, AX
+	VMOVUPS.Z (AX), K1, Z0
+	ADDQ      SI, AX
+	VMOVUPS.Z (AX), K1, Z1
+	ADDQ      SI, AX
+	VMOVUPS.Z (AX), K1, Z2
+	ADDQ      SI, AX
+	VMOVUPS.Z (AX), K1, Z3
+	VMOVAPS   Z0, Z0
+	VADDPS    Z1, Z0, Z0
+	VADDPS    Z2, Z0, Z0
+	VMOVUPS   Z0, (SP)
+	VMOVAPS   Z1, Z0
+	VSUBPS    Z2, Z0, Z0
+	VADDPS    Z3, Z0, Z0
+	VMOVUPS   Z0, 64(SP)
+	ADDQ      SI, AX
+	VMOVUPS.Z (AX), K1, Z0
+	ADDQ      SI, AX
+	VMOVUPS.Z (AX), K1, Z1
+	ADDQ      SI, AX
+	VMOVUPS.Z (AX), K1, Z2
+	ADDQ      SI, AX
+	VMOVUPS.Z (AX), K1, Z3
+	VMOVAPS   Z0, Z0
+	VADDPS    Z1, Z0, Z0
+	VADDPS    Z2, Z0, Z0
+	VMOVUPS   Z0, 128(SP)
+	VMOVAPS   Z1, Z0
+	VSUBPS    Z2, Z0, Z0
+	VADDPS    Z3, Z0, Z0
+	VMOVUPS   Z0, 192(SP)
+	ADDQ      SI, AX
+	VMOVUPS.Z (AX), K1, Z0
+	ADDQ      SI, AX
+	VMOVUPS.Z (AX), K1, Z1
+	ADDQ      SI, AX
+	VMOVUPS.Z (AX), K1, Z2
+	ADDQ      SI, AX
+	VMOVUPS.Z (AX), K1, Z3
+	VMOVAPS   Z0, Z0
+	VADDPS    Z1, Z0, Z0
+	VADDPS    Z2, Z0, Z0
+	VMOVUPS   Z0, 256(SP)
+	VMOVAPS   Z1, Z0
+	VSUBPS    Z2, Z0, Z0
+	VADDPS    Z3, Z0, Z0
+	VMOVUPS   Z0, 320(SP)
+	ADDQ      SI, AX
+	VMOVUPS.Z (AX), K1, Z0
+	ADDQ      SI, AX
+	VMOVUPS.Z (AX), K1, Z1
+	ADDQ      SI, AX
+	VMOVUPS.Z (AX), K1, Z2
+	ADDQ      SI, AX
+	VMOVUPS.Z (AX), K1, Z3
+	VMOVAPS   Z0, Z0
+	VADDPS    Z1, Z0, Z0
+	VADDPS    Z2, Z0, Z0
+	VMOVUPS   Z0, 384(SP)
+	VMOVAPS   Z1, Z0
+	VSUBPS    Z2, Z0, Z0
+	VADDPS    Z3, Z0, Z0
+	VMOVUPS   Z0, 448(SP)
+	VMOVUPS   (SP), Z0
+	VMOVUPS   128(SP), Z1
+	VMOVUPS   256(SP), Z2
+	VMOVUPS   384(SP), Z3
+	VMOVAPS   Z0, Z0
+	VADDPS    Z1, Z0, Z0
+	VADDPS    Z2, Z0, Z0
+	MOVQ      CX, AX
+	VMOVUPS   Z0, K1, (CX)
+	VMOVAPS   Z1, Z0
+	VSUBPS    Z2, Z0, Z0
+	VADDPS    Z3, Z0, Z0
+	ADDQ      DI, CX
+	VMOVUPS   Z0, K1, (CX)
+	VMOVUPS   64(SP), Z0
+	VMOVUPS   192(SP), Z1
+	VMOVUPS   320(SP), Z2
+	VMOVUPS   448(SP), Z3
+	VMOVAPS   Z0, Z0
+	VADDPS    Z1, Z0, Z0
+	VADDPS    Z2, Z0, Z0
+	ADDQ      DX, AX
+	MOVQ      AX, CX
+	VMOVUPS   Z0, K1, (CX)
+	VMOVAPS   Z1, Z0
+	VSUBPS    Z2, Z0, Z0
+	VADDPS    Z3, Z0, Z0
+	ADDQ      DI, CX
+	VMOVUPS   Z0, K1, (CX)
+
+winogradOutput3AVX512done:
+	VZEROUPPER
+	RET
+
+// func winogradOutput5AVX512(n int, dst *float32, dstStride int, src *float32, srcStride int)
+// Requires: AVX, AVX512F
+TEXT ·winogradOutput5AVX512(SB), $768-40
+	MOVQ   n+0(FP), AX
+	MOVQ   dst+8(FP), CX
+	MOVQ   dstStride+16(FP), DX
+	MOVQ   src+24(FP), BX
+	MOVQ   srcStride+32(FP), SI
+	SHLQ   $0x02, SI
+	SHLQ   $0x02, DX
+	IMUL3Q $0x00000002, DX, DI
+
+winogradOutput5AVX512block:
+	CMPQ        AX, $0x00000010
+	JL          winogradOutput5AVX512few
+	MOVQ        BX, R8
+	VMOVUPS     (R8), Z0
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Z1
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Z2
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Z3
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Z4
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Z5
+	VMOVAPS     Z0, Z0
+	VADDPS      Z1, Z0, Z0
+	VADDPS      Z2, Z0, Z0
+	VADDPS      Z3, Z0, Z0
+	VADDPS      Z4, Z0, Z0
+	VMOVUPS     Z0, (SP)
+	VMOVAPS     Z1, Z0
+	VSUBPS      Z2, Z0, Z0
+	VFMADD231PS tileConstantsAVX512<>+64(SB), Z3, Z0
+	VFMADD231PS tileConstantsAVX512<>+128(SB), Z4, Z0
+	VADDPS      Z5, Z0, Z0
+	VMOVUPS     Z0, 64(SP)
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Z0
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Z1
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Z2
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Z3
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Z4
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Z5
+	VMOVAPS     Z0, Z0
+	VADDPS      Z1, Z0, Z0
+	VADDPS      Z2, Z0, Z0
+	VADDPS      Z3, Z0, Z0
+	VADDPS      Z4, Z0, Z0
+	VMOVUPS     Z0, 128(SP)
+	VMOVAPS     Z1, Z0
+	VSUBPS      Z2, Z0, Z0
+	VFMADD231PS tileConstantsAVX512<>+64(SB), Z3, Z0
+	VFMADD231PS tileConstantsAVX512<>+128(SB), Z4, Z0
+	VADDPS      Z5, Z0, Z0
+	VMOVUPS     Z0, 192(SP)
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Z0
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Z1
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Z2
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Z3
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Z4
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Z5
+	VMOVAPS     Z0, Z0
+	VADDPS      Z1, Z0, Z0
+	VADDPS      Z2, Z0, Z0
+	VADDPS      Z3, Z0, Z0
+	VADDPS      Z4, Z0, Z0
+	VMOVUPS     Z0, 256(SP)
+	VMOVAPS     Z1, Z0
+	VSUBPS      Z2, Z0, Z0
+	VFMADD231PS tileConstantsAVX512<>+64(SB), Z3, Z0
+	VFMADD231PS tileConstantsAVX512<>+128(SB), Z4, Z0
+	VADDPS      Z5, Z0, Z0
+	VMOVUPS     Z0, 320(SP)
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Z0
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Z1
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Z2
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Z3
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Z4
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Z5
+	VMOVAPS     Z0, Z0
+	VADDPS      Z1, Z0, Z0
+	VADDPS      Z2, Z0, Z0
+	VADDPS      Z3, Z0, Z0
+	VADDPS      Z4, Z0, Z0
+	VMOVUPS     Z0, 384(SP)
+	VMOVAPS     Z1, Z0
+	VSUBPS      Z2, Z0, Z0
+	VFMADD231PS tileConstantsAVX512<>+64(SB), Z3, Z0
+	VFMADD231PS tileConstantsAVX512<>+128(SB), Z4, Z0
+	VADDPS      Z5, Z0, Z0
+	VMOVUPS     Z0, 448(SP)
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Z0
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Z1
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Z2
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Z3
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Z4
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Z5
+	VMOVAPS     Z0, Z0
+	VADDPS      Z1, Z0, Z0
+	VADDPS      Z2, Z0, Z0
+	VADDPS      Z3, Z0, Z0
+	VADDPS      Z4, Z0, Z0
+	VMOVUPS     Z0, 512(SP)
+	VMOVAPS     Z1, Z0
+	VSUBPS      Z2, Z0, Z0
+	VFMADD231PS tileConstantsAVX512<>+64(SB), Z3, Z0
+	VFMADD231PS tileConstantsAVX512<>+128(SB), Z4, Z0
+	VADDPS      Z5, Z0, Z0
+	VMOVUPS     Z0, 576(SP)
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Z0
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Z1
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Z2
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Z3
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Z4
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Z5
+	VMOVAPS     Z0, Z0
+	VADDPS      Z1, Z0, Z0
+	VADDPS      Z2, Z0, Z0
+	VADDPS      Z3, Z0, Z0
+	VADDPS      Z4, Z0, Z0
+	VMOVUPS     Z0, 640(SP)
+	VMOVAPS     Z1, Z0
+	VSUBPS      Z2, Z0, Z0
+	VFMADD231PS tileConstantsAVX512<>+64(SB), Z3, Z0
+	VFMADD231PS tileConstantsAVX512<>+128(SB), Z4, Z0
+	VADDPS      Z5, Z0, Z0
+	VMOVUPS     Z0, 704(SP)
+	VMOVUPS     (SP), Z0
+	VMOVUPS     128(SP), Z1
+	VMOVUPS     256(SP), Z2
+	VMOVUPS     384(SP), Z3
+	VMOVUPS     512(SP), Z4
+	VMOVUPS     640(SP), Z5
+	VMOVAPS     Z0, Z0
+	VADDPS      Z1, Z0, Z0
+	VADDPS      Z2, Z0, Z0
+	VADDPS      Z3, Z0, Z0
+	VADDPS      Z4, Z0, Z0
+	MOVQ        CX, R8
+	MOVQ        CX, R9
+	VMOVUPS     Z0, (R9)
+	VMOVAPS     Z1, Z0
+	VSUBPS      Z2, Z0, Z0
+	VFMADD231PS tileConstantsAVX512<>+64(SB), Z3, Z0
+	VFMADD231PS tileConstantsAVX512<>+128(SB), Z4, Z0
+	VADDPS      Z5, Z0, Z0
+	ADDQ        DI, R9
+	VMOVUPS     Z0, (R9)
+	VMOVUPS     64(SP), Z0
+	VMOVUPS     192(SP), Z1
+	VMOVUPS     320(SP), Z2
+	VMOVUPS     448(SP), Z3
+	VMOVUPS     576(SP), Z4
+	VMOVUPS     704(SP), Z5
+	VMOVAPS     Z0, Z0
+	VADDPS      Z1, Z0, Z0
+	VADDPS      Z2, Z0, Z0
+	VADDPS      Z3, Z0, Z0
+	VADDPS      Z4, Z0, Z0
+	ADDQ        DX, R8
+	MOVQ        R8, R9
+	VMOVUPS     Z0, (R9)
+	VMOVAPS     Z1, Z0
+	VSUBPS      Z2, Z0, Z0
+	VFMADD231PS tileConstantsAVX512<>+64(SB), Z3, Z0
+	VFMADD231PS tileConstantsAVX512<>+128(SB), Z4, Z0
+	VADDPS      Z5, Z0, Z0
+	ADDQ        DI, R9
+	VMOVUPS     Z0, (R9)
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000040, BX
+	SUBQ        $0x00000010, AX
+	JMP         winogradOutput5AVX512block
+
+winogradOutput5AVX512few:
+	TESTQ       AX, AX
+	JZ          winogradOutput5AVX512done
+	LEAQ        laneMasks16<>+0(SB), R8
+	KMOVW       (R8)(AX*2), K1
+	MOVQ        BX, AX
+	VMOVUPS.Z   (AX), K1, Z0
+	ADDQ        SI, AX
+	VMOVUPS.Z   (AX), K1, Z1
+	ADDQ        SI, AX
+	VMOVUPS.Z   (AX), K1, Z2
+	ADDQ        SI, AX
+	VMOVUPS.Z   (AX), K1, Z3
+	ADDQ        SI, AX
+	VMOVUPS.Z   (AX), K1, Z4
+	ADDQ        SI, AX
+	VMOVUPS.Z   (AX), K1, Z5
+	VMOVAPS     Z0, Z0
+	VADDPS      Z1, Z0, Z0
+	VADDPS      Z2, Z0, Z0
+	VADDPS      Z3, Z0, Z0
+	VADDPS      Z4, Z0, Z0
+	VMOVUPS     Z0, (SP)
+	VMOVAPS     Z1, Z0
+	VSUBPS      Z2, Z0, Z0
+	VFMADD231PS tileConstantsAVX512<>+64(SB), Z3, Z0
+	VFMADD231PS tileConstantsAVX512<>+128(SB), Z4, Z0
+	VADDPS      Z5, Z0, Z0
+	VMOVUPS     Z0, 64(SP)
+	ADDQ        SI, AX
+	VMOVUPS.Z   (AX), K1, Z0
+	ADDQ        SI, AX
+	VMOVUPS.Z   (AX), K1, Z1
+	ADDQ        SI, AX
+	VMOVUPS.Z   (AX), K1, Z2
+	ADDQ        SI, AX
+	VMOVUPS.Z   (AX), K1, Z3
+	ADDQ        SI, AX
+	VMOVUPS.Z   (AX), K1, Z4
+	ADDQ        SI, AX
+	VMOVUPS.Z   (AX), K1, Z5
+	VMOVAPS     Z0, Z0
+	VADDPS      Z1, Z0, Z0
+	VADDPS      Z2, Z0, Z0
+	VADDPS      Z3, Z0, Z0
+	VADDPS      Z4, Z0, Z0
+	VMOVUPS     Z0, 128(SP)
+	VMOVAPS     Z1, Z0
+	VSUBPS      Z2, Z0, Z0
+	VFMADD231PS tileConstantsAVX512<>+64(SB), Z3, Z0
+	VFMADD231PS tileConstantsAVX512<>+128(SB), Z4, Z0
+	VADDPS      Z5, Z0, Z0
+	VMOVUPS     Z0, 192(SP)
+	ADDQ        SI, AX
+	VMOVUPS.Z   (AX), K1, Z0
+	ADDQ        SI, AX
+	VMOVUPS.Z   (AX), K1, Z1
+	ADDQ        SI, AX
+	VMOVUPS.Z   (AX), K1, Z2
+	ADDQ        SI, AX
+	VMOVUPS.Z   (AX), K1, Z3
+	ADDQ        SI, AX
+	VMOVUPS.Z   (AX), K1, Z4
+	ADDQ        SI, AX
+	VMOVUPS.Z   (AX), K1, Z5
+	VMOVAPS     Z0, Z0
+	VADDPS      Z1, Z0, Z0
+	VADDPS      Z2, Z0, Z0
+	VADDPS      Z3, Z0, Z0
+	VADDPS      Z4, Z0, Z0
+	VMOVUPS     Z0, 256(SP)
+	VMOVAPS     Z1, Z0
+	VSUBPS      Z2, Z0, Z0
+	VFMADD231PS tileConstantsAVX512<>+64(SB), Z3, Z0
+	VFMADD231PS tileConstantsAVX512<>+128(SB), Z4, Z0
+	VADDPS      Z5, Z0, Z0
+	VMOVUPS     Z0, 320(SP)
+	ADDQ        SI, AX
+	VMOVUPS.Z   (AX), K1, Z0
+	ADDQ        SI, AX
+	VMOVUPS.Z   (AX), K1, Z1
+	ADDQ        SI, AX
+	VMOVUPS.Z   (AX), K1, Z2
+	ADDQ        SI, AX
+	VMOVUPS.Z   (AX), K1, Z3
+	ADDQ        SI, AX
+	VMOVUPS.Z   (AX), K1, Z4
+	ADDQ        SI, AX
+	VMOVUPS.Z   (AX), K1, Z5
+	VMOVAPS     Z0, Z0
+	VADDPS      Z1, Z0, Z0
+	VADDPS      Z2, Z0, Z0
+	VADDPS      Z3, Z0, Z0
+	VADDPS      Z4, Z0, Z0
+	VMOVUPS     Z0, 384(SP)
+	VMOVAPS     Z1, Z0
+	VSUBPS      Z2, Z0, Z0
+	VFMADD231PS tileConstantsAVX512<>+64(SB), Z3, Z0
+	VFMADD231PS tileConstantsAVX512<>+128(SB), Z4, Z0
+	VADDPS      Z5, Z0, Z0
+	VMOVUPS     Z0, 448(SP)
+	ADDQ        SI, AX
+	VMOVUPS.Z   (AX), K1, Z0
+	ADDQ        SI, AX
+	VMOVUPS.Z   (AX), K1, Z1
+	ADDQ        SI, AX
+	VMOVUPS.Z   (AX), K1, Z2
+	ADDQ        SI, AX
+	VMOVUPS.Z   (AX), K1, Z3
+	ADDQ        SI, AX
+	VMOVUPS.Z   (AX), K1, Z4
+	ADDQ        SI, AX
+	VMOVUPS.Z   (AX), K1, Z5
+	VMOVAPS     Z0, Z0
+	VADDPS      Z1, Z0, Z0
+	VADDPS      Z2, Z0, Z0
+	VADDPS      Z3, Z0, Z0
+	VADDPS      Z4, Z0, Z0
+	VMOVUPS     Z0, 512(SP)
+	VMOVAPS     Z1, Z0
+	VSUBPS      Z2, Z0, Z0
+	VFMADD231PS tileConstantsAVX512<>+64(SB), Z3, Z0
+	VFMADD231PS tileConstantsAVX512<>+128(SB), Z4, Z0
+	VADDPS      Z5, Z0, Z0
+	VMOVUPS     Z0, 576(SP)
+	ADDQ        SI, AX
+	VMOVUPS.Z   (AX), K1, Z0
+	ADDQ        SI, AX
+	VMOVUPS.Z   (AX), K1, Z1
+	ADDQ        SI, AX
+	VMOVUPS.Z   (AX), K1, Z2
+	ADDQ        SI, AX
+	VMOVUPS.Z   (AX), K1, Z3
+	ADDQ        SI, AX
+	VMOVUPS.Z   (AX), K1, Z4
+	ADDQ        SI, AX
+	VMOVUPS.Z   (AX), K1, Z5
+	VMOVAPS     Z0, Z0
+	VADDPS      Z1, Z0, Z0
+	VADDPS      Z2, Z0, Z0
+	VADDPS      Z3, Z0, Z0
+	VADDPS      Z4, Z0, Z0
+	VMOVUPS     Z0, 640(SP)
+	VMOVAPS     Z1, Z0
+	VSUBPS      Z2, Z0, Z0
+	VFMADD231PS tileConstantsAVX512<>+64(SB), Z3, Z0
+	VFMADD231PS tileConstantsAVX512<>+128(SB), Z4, Z0
+	VADDPS      Z5, Z0, Z0
+	VMOVUPS     Z0, 704(SP)
+	VMOVUPS     (SP), Z0
+	VMOVUPS     128(SP), Z1
+	VMOVUPS     256(SP), Z2
+	VMOVUPS     384(SP), Z3
+	VMOVUPS     512(SP), Z4
+	VMOVUPS     640(SP), Z5
+	VMOVAPS     Z0, Z0
+	VADDPS      Z1, Z0, Z0
+	VADDPS      Z2, Z0, Z0
+	VADDPS      Z3, Z0, Z0
+	VADDPS      Z4, Z0, Z0
+	MOVQ        CX, AX
+	VMOVUPS     Z0, K1, (CX)
+	VMOVAPS     Z1, Z0
+	VSUBPS      Z2, Z0, Z0
+	VFMADD231PS tileConstantsAVX512<>+64(SB), Z3, Z0
+	VFMADD231PS tileConstantsAVX512<>+128(SB), Z4, Z0
+	VADDPS      Z5, Z0, Z0
+	ADDQ        DI, CX
+	VMOVUPS     Z0, K1, (CX)
+	VMOVUPS     64(SP), Z0
+	VMOVUPS     192(SP), Z1
+	VMOVUPS     320(SP), Z2
+	VMOVUPS     448(SP), Z3
+	VMOVUPS     576(SP), Z4
+	VMOVUPS     704(SP), Z5
+	VMOVAPS     Z0, Z0
+	VADDPS      Z1, Z0, Z0
+	VADDPS      Z2, Z0, Z0
+	VADDPS      Z3, Z0, Z0
+	VADDPS      Z4, Z0, Z0
+	ADDQ        DX, AX
+	MOVQ        AX, CX
+	VMOVUPS     Z0, K1, (CX)
+	VMOVAPS     Z1, Z0
+	VSUBPS      Z2, Z0, Z0
+	VFMADD231PS tileConstantsAVX512<>+64(SB), Z3, Z0
+	VFMADD231PS tileConstantsAVX512<>+128(SB), Z4, Z0
+	VADDPS      Z5, Z0, Z0
+	ADDQ        DI, CX
+	VMOVUPS     Z0, K1, (CX)
+
+winogradOutput5AVX512done:
+	VZEROUPPER
+	RET
+
+// func winogradOutput4x3AVX512(n int, dst *float32, dstStride int, src *float32, srcStride int)
+// Requires: AVX, AVX512F
+TEXT ·winogradOutput4x3AVX512(SB), $1536-40
+	MOVQ   n+0(FP), AX
+	MOVQ   dst+8(FP), CX
+	MOVQ   dstStride+16(FP), DX
+	MOVQ   src+24(FP), BX
+	MOVQ   srcStride+32(FP), SI
+	SHLQ   $0x02, SI
+	SHLQ   $0x02, DX
+	IMUL3Q $0x00000004, DX, DI
+
+winogradOutput4x3AVX512block:
+	CMPQ        AX, $0x00000010
+	JL          winogradOutput4x3AVX512few
+	MOVQ        BX, R8
+	VMOVUPS     (R8), Z0
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Z1
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Z2
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Z3
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Z4
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Z5
+	VMOVAPS     Z0, Z0
+	VADDPS      Z1, Z0, Z0
+	VADDPS      Z2, Z0, Z0
+	VADDPS      Z3, Z0, Z0
+	VADDPS      Z4, Z0, Z0
+	VMOVUPS     Z0, (SP)
+	VMOVAPS     Z1, Z0
+	VSUBPS      Z2, Z0, Z0
+	VFMADD231PS tileConstantsAVX512<>+192(SB), Z3, Z0
+	VFMADD231PS tileConstantsAVX512<>+128(SB), Z4, Z0
+	VMOVUPS     Z0, 64(SP)
+	VMOVAPS     Z1, Z0
+	VADDPS      Z2, Z0, Z0
+	VFMADD231PS tileConstantsAVX512<>+256(SB), Z3, Z0
+	VFMADD231PS tileConstantsAVX512<>+320(SB), Z4, Z0
+	VMOVUPS     Z0, 128(SP)
+	VMOVAPS     Z1, Z0
+	VSUBPS      Z2, Z0, Z0
+	VFMADD231PS tileConstantsAVX512<>+384(SB), Z3, Z0
+	VFMADD231PS tileConstantsAVX512<>+448(SB), Z4, Z0
+	VADDPS      Z5, Z0, Z0
+	VMOVUPS     Z0, 192(SP)
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Z0
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Z1
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Z2
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Z3
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Z4
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Z5
+	VMOVAPS     Z0, Z0
+	VADDPS      Z1, Z0, Z0
+	VADDPS      Z2, Z0, Z0
+	VADDPS      Z3, Z0, Z0
+	VADDPS      Z4, Z0, Z0
+	VMOVUPS     Z0, 256(SP)
+	VMOVAPS     Z1, Z0
+	VSUBPS      Z2, Z0, Z0
+	VFMADD231PS tileConstantsAVX512<>+192(SB), Z3, Z0
+	VFMADD231PS tileConstantsAVX512<>+128(SB), Z4, Z0
+	VMOVUPS     Z0, 320(SP)
+	VMOVAPS     Z1, Z0
+	VADDPS      Z2, Z0, Z0
+	VFMADD231PS tileConstantsAVX512<>+256(SB), Z3, Z0
+	VFMADD231PS tileConstantsAVX512<>+320(SB), Z4, Z0
+	VMOVUPS     Z0, 384(SP)
+	VMOVAPS     Z1, Z0
+	VSUBPS      Z2, Z0, Z0
+	VFMADD231PS tileConstantsAVX512<>+384(SB), Z3, Z0
+	VFMADD231PS tileConstantsAVX512<>+448(SB), Z4, Z0
+	VADDPS      Z5, Z0, Z0
+	VMOVUPS     Z0, 448(SP)
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Z0
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Z1
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Z2
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Z3
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Z4
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Z5
+	VMOVAPS     Z0, Z0
+	VADDPS      Z1, Z0, Z0
+	VADDPS      Z2, Z0, Z0
+	VADDPS      Z3, Z0, Z0
+	VADDPS      Z4, Z0, Z0
+	VMOVUPS     Z0, 512(SP)
+	VMOVAPS     Z1, Z0
+	VSUBPS      Z2, Z0, Z0
+	VFMADD231PS tileConstantsAVX512<>+192(SB), Z3, Z0
+	VFMADD231PS tileConstantsAVX512<>+128(SB), Z4, Z0
+	VMOVUPS     Z0, 576(SP)
+	VMOVAPS     Z1, Z0
+	VADDPS      Z2, Z0, Z0
+	VFMADD231PS tileConstantsAVX512<>+256(SB), Z3, Z0
+	VFMADD231PS tileConstantsAVX512<>+320(SB), Z4, Z0
+	VMOVUPS     Z0, 640(SP)
+	VMOVAPS     Z1, Z0
+	VSUBPS      Z2, Z0, Z0
+	VFMADD231PS tileConstantsAVX512<>+384(SB), Z3, Z0
+	VFMADD231PS tileConstantsAVX512<>+448(SB), Z4, Z0
+	VADDPS      Z5, Z0, Z0
+	VMOVUPS     Z0, 704(SP)
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Z0
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Z1
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Z2
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Z3
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Z4
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Z5
+	VMOVAPS     Z0, Z0
+	VADDPS      Z1, Z0, Z0
+	VADDPS      Z2, Z0, Z0
+	VADDPS      Z3, Z0, Z0
+	VADDPS      Z4, Z0, Z0
+	VMOVUPS     Z0, 768(SP)
+	VMOVAPS     Z1, Z0
+	VSUBPS      Z2, Z0, Z0
+	VFMADD231PS tileConstantsAVX512<>+192(SB), Z3, Z0
+	VFMADD231PS tileConstantsAVX512<>+128(SB), Z4, Z0
+	VMOVUPS     Z0, 832(SP)
+	VMOVAPS     Z1, Z0
+	VADDPS      Z2, Z0, Z0
+	VFMADD231PS tileConstantsAVX512<>+256(SB), Z3, Z0
+	VFMADD231PS tileConstantsAVX512<>+320(SB), Z4, Z0
+	VMOVUPS     Z0, 896(SP)
+	VMOVAPS     Z1, Z0
+	VSUBPS      Z2, Z0, Z0
+	VFMADD231PS tileConstantsAVX512<>+384(SB), Z3, Z0
+	VFMADD231PS tileConstantsAVX512<>+448(SB), Z4, Z0
+	VADDPS      Z5, Z0, Z0
+	VMOVUPS     Z0, 960(SP)
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Z0
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Z1
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Z2
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Z3
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Z4
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Z5
+	VMOVAPS     Z0, Z0
+	VADDPS      Z1, Z0, Z0
+	VADDPS      Z2, Z0, Z0
+	VADDPS      Z3, Z0, Z0
+	VADDPS      Z4, Z0, Z0
+	VMOVUPS     Z0, 1024(SP)
+	VMOVAPS     Z1, Z0
+	VSUBPS      Z2, Z0, Z0
+	VFMADD231PS tileConstantsAVX512<>+192(SB), Z3, Z0
+	VFMADD231PS tileConstantsAVX512<>+128(SB), Z4, Z0
+	VMOVUPS     Z0, 1088(SP)
+	VMOVAPS     Z1, Z0
+	VADDPS      Z2, Z0, Z0
+	VFMADD231PS tileConstantsAVX512<>+256(SB), Z3, Z0
+	VFMADD231PS tileConstantsAVX512<>+320(SB), Z4, Z0
+	VMOVUPS     Z0, 1152(SP)
+	VMOVAPS     Z1, Z0
+	VSUBPS      Z2, Z0, Z0
+	VFMADD231PS tileConstantsAVX512<>+384(SB), Z3, Z0
+	VFMADD231PS tileConstantsAVX512<>+448(SB), Z4, Z0
+	VADDPS      Z5, Z0, Z0
+	VMOVUPS     Z0, 1216(SP)
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Z0
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Z1
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Z2
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Z3
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Z4
+	ADDQ        SI, R8
+	VMOVUPS     (R8), Z5
+	VMOVAPS     Z0, Z0
+	VADDPS      Z1, Z0, Z0
+	VADDPS      Z2, Z0, Z0
+	VADDPS      Z3, Z0, Z0
+	VADDPS      Z4, Z0, Z0
+	VMOVUPS     Z0, 1280(SP)
+	VMOVAPS     Z1, Z0
+	VSUBPS      Z2, Z0, Z0
+	VFMADD231PS tileConstantsAVX512<>+192(SB), Z3, Z0
+	VFMADD231PS tileConstantsAVX512<>+128(SB), Z4, Z0
+	VMOVUPS     Z0, 1344(SP)
+	VMOVAPS     Z1, Z0
+	VADDPS      Z2, Z0, Z0
+	VFMADD231PS tileConstantsAVX512<>+256(SB), Z3, Z0
+	VFMADD231PS tileConstantsAVX512<>+320(SB), Z4, Z0
+	VMOVUPS     Z0, 1408(SP)
+	VMOVAPS     Z1, Z0
+	VSUBPS      Z2, Z0, Z0
+	VFMADD231PS tileConstantsAVX512<>+384(SB), Z3, Z0
+	VFMADD231PS tileConstantsAVX512<>+448(SB), Z4, Z0
+	VADDPS      Z5, Z0, Z0
+	VMOVUPS     Z0, 1472(SP)
+	VMOVUPS     (SP), Z0
+	VMOVUPS     256(SP), Z1
+	VMOVUPS     512(SP), Z2
+	VMOVUPS     768(SP), Z3
+	VMOVUPS     1024(SP), Z4
+	VMOVUPS     1280(SP), Z5
+	VMOVAPS     Z0, Z0
+	VADDPS      Z1, Z0, Z0
+	VADDPS      Z2, Z0, Z0
+	VADDPS      Z3, Z0, Z0
+	VADDPS      Z4, Z0, Z0
+	MOVQ        CX, R8
+	MOVQ        CX, R9
+	VMOVUPS     Z0, (R9)
+	VMOVAPS     Z1, Z0
+	VSUBPS      Z2, Z0, Z0
+	VFMADD231PS tileConstantsAVX512<>+192(SB), Z3, Z0
+	VFMADD231PS tileConstantsAVX512<>+128(SB), Z4, Z0
+	ADDQ        DI, R9
+	VMOVUPS     Z0, (R9)
+	VMOVAPS     Z1, Z0
+	VADDPS      Z2, Z0, Z0
+	VFMADD231PS tileConstantsAVX512<>+256(SB), Z3, Z0
+	VFMADD231PS tileConstantsAVX512<>+320(SB), Z4, Z0
+	ADDQ        DI, R9
+	VMOVUPS     Z0, (R9)
+	VMOVAPS     Z1, Z0
+	VSUBPS      Z2, Z0, Z0
+	VFMADD231PS tileConstantsAVX512<>+384(SB), Z3, Z0
+	VFMADD231PS tileConstantsAVX512<>+448(SB), Z4, Z0
+	VADDPS      Z5, Z0, Z0
+	ADDQ        DI, R9
+	VMOVUPS     Z0, (R9)
+	VMOVUPS     64(SP), Z0
+	VMOVUPS     320(SP), Z1
+	VMOVUPS     576(SP), Z2
+	VMOVUPS     832(SP), Z3
+	VMOVUPS     1088(SP), Z4
+	VMOVUPS     1344(SP), Z5
+	VMOVAPS     Z0, Z0
+	VADDPS      Z1, Z0, Z0
+	VADDPS      Z2, Z0, Z0
+	VADDPS      Z3, Z0, Z0
+	VADDPS      Z4, Z0, Z0
+	ADDQ        DX, R8
+	MOVQ        R8, R9
+	VMOVUPS     Z0, (R9)
+	VMOVAPS     Z1, Z0
+	VSUBPS      Z2, Z0, Z0
+	VFMADD231PS tileConstantsAVX512<>+192(SB), Z3, Z0
+	VFMADD231PS tileConstantsAVX512<>+128(SB), Z4, Z0
+	ADDQ        DI, R9
+	VMOVUPS     Z0, (R9)
+	VMOVAPS     Z1, Z0
+	VADDPS      Z2, Z0, Z0
+	VFMADD231PS tileConstantsAVX512<>+256(SB), Z3, Z0
+	VFMADD231PS tileConstantsAVX512<>+320(SB), Z4, Z0
+	ADDQ        DI, R9
+	VMOVUPS     Z0, (R9)
+	VMOVAPS     Z1, Z0
+	VSUBPS      Z2, Z0, Z0
+	VFMADD231PS tileConstantsAVX512<>+384(SB), Z3, Z0
+	VFMADD231PS tileConstantsAVX512<>+448(SB), Z4, Z0
+	VADDPS      Z5, Z0, Z0
+	ADDQ        DI, R9
+	VMOVUPS     Z0, (R9)
+	VMOVUPS     128(SP), Z0
+	VMOVUPS     384(SP), Z1
+	VMOVUPS     640(SP), Z2
+	VMOVUPS     896(SP), Z3
+	VMOVUPS     1152(SP), Z4
+	VMOVUPS     1408(SP), Z5
+	VMOVAPS     Z0, Z0
+	VADDPS      Z1, Z0, Z0
+	VADDPS      Z2, Z0, Z0
+	VADDPS      Z3, Z0, Z0
+	VADDPS      Z4, Z0, Z0
+	ADDQ        DX, R8
+	MOVQ        R8, R9
+	VMOVUPS     Z0, (R9)
+	VMOVAPS     Z1, Z0
+	VSUBPS      Z2, Z0, Z0
+	VFMADD231PS tileConstantsAVX512<>+192(SB), Z3, Z0
+	VFMADD231PS tileConstantsAVX512<>+128(SB), Z4, Z0
+	ADDQ        DI, R9
+	VMOVUPS     Z0, (R9)
+	VMOVAPS     Z1, Z0
+	VADDPS      Z2, Z0, Z0
+	VFMADD231PS tileConstantsAVX512<>+256(SB), Z3, Z0
+	VFMADD231PS tileConstantsAVX512<>+320(SB), Z4, Z0
+	ADDQ        DI, R9
+	VMOVUPS     Z0, (R9)
+	VMOVAPS     Z1, Z0
+	VSUBPS      Z2, Z0, Z0
+	VFMADD231PS tileConstantsAVX512<>+384(SB), Z3, Z0
+	VFMADD231PS tileConstantsAVX512<>+448(SB), Z4, Z0
+	VADDPS      Z5, Z0, Z0
+	ADDQ        DI, R9
+	VMOVUPS     Z0, (R9)
+	VMOVUPS     192(SP), Z0
+	VMOVUPS     448(SP), Z1
+	VMOVUPS     704(SP), Z2
+	VMOVUPS     960(SP), Z3
+	VMOVUPS     1216(SP), Z4
+	VMOVUPS     1472(SP), Z5
+	VMOVAPS     Z0, Z0
+	VADDPS      Z1, Z0, Z0
+	VADDPS      Z2, Z0, Z0
+	VADDPS      Z3, Z0, Z0
+	VADDPS      Z4, Z0, Z0
+	ADDQ        DX, R8
+	MOVQ        R8, R9
+	VMOVUPS     Z0, (R9)
+	VMOVAPS     Z1, Z0
+	VSUBPS      Z2, Z0, Z0
+	VFMADD231PS tileConstantsAVX512<>+192(SB), Z3, Z0
+	VFMADD231PS tileConstantsAVX512<>+128(SB), Z4, Z0
+	ADDQ        DI, R9
+	VMOVUPS     Z0, (R9)
+	VMOVAPS     Z1, Z0
+	VADDPS      Z2, Z0, Z0
+	VFMADD231PS tileConstantsAVX512<>+256(SB), Z3, Z0
+	VFMADD231PS tileConstantsAVX512<>+320(SB), Z4, Z0
+	ADDQ        DI, R9
+	VMOVUPS     Z0, (R9)
+	VMOVAPS     Z1, Z0
+	VSUBPS      Z2, Z0, Z0
+	VFMADD231PS tileConstantsAVX512<>+384(SB), Z3, Z0
+	VFMADD231PS tileConstantsAVX512<>+448(SB), Z4, Z0
+	VADDPS      Z5, Z0, Z0
+	ADDQ        DI, R9
+	VMOVUPS     Z0, (R9)
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000040, BX
+	SUBQ        $0x00000010, AX
+	JMP         winogradOutput4x3AVX512block
+
+winogradOutput4x3AVX512few:
+	TESTQ       AX, AX
+	JZ          winogradOutput4x3AVX512done
+	LEAQ        laneMasks16<>+0(SB), R8
+	KMOVW       (R8)(AX*2), K1
+	MOVQ        BX, AX
+	VMOVUPS.Z   (AX), K1, Z0
+	ADDQ        SI, AX
+	VMOVUPS.Z   (AX), K1, Z1
+	ADDQ        SI, AX
+	VMOVUPS.Z   (AX), K1, Z2
+	ADDQ        SI, AX
+	VMOVUPS.Z   (AX), K1, Z3
+	ADDQ        SI, AX
+	VMOVUPS.Z   (AX), K1, Z4
+	ADDQ        SI, AX
+	VMOVUPS.Z   (AX), K1, Z5
+	VMOVAPS     Z0, Z0
+	VADDPS      Z1, Z0, Z0
+	VADDPS      Z2, Z0, Z0
+	VADDPS      Z3, Z0, Z0
+	VADDPS      Z4, Z0, Z0
+	VMOVUPS     Z0, (SP)
+	VMOVAPS     Z1, Z0
+	VSUBPS      Z2, Z0, Z0
+	VFMADD231PS tileConstantsAVX512<>+192(SB), Z3, Z0
+	VFMADD231PS tileConstantsAVX512<>+128(SB), Z4, Z0
+	VMOVUPS     Z0, 64(SP)
+	VMOVAPS     Z1, Z0
+	VADDPS      Z2, Z0, Z0
+	VFMADD231PS tileConstantsAVX512<>+256(SB), Z3, Z0
+	VFMADD231PS tileConstantsAVX512<>+320(SB), Z4, Z0
+	VMOVUPS     Z0, 128(SP)
+	VMOVAPS     Z1, Z0
+	VSUBPS      Z2, Z0, Z0
+	VFMADD231PS tileConstantsAVX512<>+384(SB), Z3, Z0
+	VFMADD231PS tileConstantsAVX512<>+448(SB), Z4, Z0
+	VADDPS      Z5, Z0, Z0
+	VMOVUPS     Z0, 192(SP)
+	ADDQ        SI, AX
+	VMOVUPS.Z   (AX), K1, Z0
+	ADDQ        SI, AX
+	VMOVUPS.Z   (AX), K1, Z1
+	ADDQ        SI, AX
+	VMOVUPS.Z   (AX), K1, Z2
+	ADDQ        SI, AX
+	VMOVUPS.Z   (AX), K1, Z3
+	ADDQ        SI, AX
+	VMOVUPS.Z   (AX), K1, Z4
+	ADDQ        SI, AX
+	VMOVUPS.Z   (AX), K1, Z5
+	VMOVAPS     Z0, Z0
+	VADDPS      Z1, Z0, Z0
+	VADDPS      Z2, Z0, Z0
+	VADDPS      Z3, Z0, Z0
+	VADDPS      Z4, Z0, Z0
+	VMOVUPS     Z0, 256(SP)
+	VMOVAPS     Z1, Z0
+	VSUBPS      Z2, Z0, Z0
+	VFMADD231PS tileConstantsAVX512<>+192(SB), Z3, Z0
+	VFMADD231PS tileConstantsAVX512<>+128(SB), Z4, Z0
+	VMOVUPS     Z0, 320(SP)
+	VMOVAPS     Z1, Z0
+	VADDPS      Z2, Z0, Z0
+	VFMADD231PS tileConstantsAVX512<>+256(SB), Z3, Z0
+	VFMADD231PS tileConstantsAVX512<>+320(SB), Z4, Z0
+	VMOVUPS     Z0, 384(SP)
+	VMOVAPS     Z1, Z0
+	VSUBPS      Z2, Z0, Z0
+	VFMADD231PS tileConstantsAVX512<>+384(SB), Z3, Z0
+	VFMADD231PS tileConstantsAVX512<>+448(SB), Z4, Z0
+	VADDPS      Z5, Z0, Z0
+	VMOVUPS     Z0, 448(SP)
+	ADDQ        SI, AX
+	VMOVUPS.Z   (AX), K1, Z0
+	ADDQ        SI, AX
+	VMOVUPS.Z   (AX), K1, Z1
+	ADDQ        SI, AX
+	VMOVUPS.Z   (AX), K1, Z2
+	ADDQ        SI, AX
+	VMOVUPS.Z   (AX), K1, Z3
+	ADDQ        SI, AX
+	VMOVUPS.Z   (AX), K1, Z4
+	ADDQ        SI, AX
+	VMOVUPS.Z   (AX), K1, Z5
+	VMOVAPS     Z0, Z0
+	VADDPS      Z1, Z0, Z0
+	VADDPS      Z2, Z0, Z0
+	VADDPS      Z3, Z0, Z0
+	VADDPS      Z4, Z0, Z0
+	VMOVUPS     Z0, 512(SP)
+	VMOVAPS     Z1, Z0
+	VSUBPS      Z2, Z0, Z0
+	VFMADD231PS tileConstantsAVX512<>+192(SB), Z3, Z0
+	VFMADD231PS tileConstantsAVX512<>+128(SB), Z4, Z0
+	VMOVUPS     Z0, 576(SP)
+	VMOVAPS     Z1, Z0
+	VADDPS      Z2, Z0, Z0
+	VFMADD231PS tileConstantsAVX512<>+256(SB), Z3, Z0
+	VFMADD231PS tileConstantsAVX512<>+320(SB), Z4, Z0
+	VMOVUPS     Z0, 640(SP)
+	VMOVAPS     Z1, Z0
+	VSUBPS      Z2, Z0, Z0
+	VFMADD231PS tileConstantsAVX512<>+384(SB), Z3, Z0
+	VFMADD231PS tileConstantsAVX512<>+448(SB), Z4, Z0
+	VADDPS      Z5, Z0, Z0
+	VMOVUPS     Z0, 704(SP)
+	ADDQ        SI, AX
+	VMOVUPS.Z   (AX), K1, Z0
+	ADDQ        SI, AX
+	VMOVUPS.Z   (AX), K1, Z1
+	ADDQ        SI, AX
+	VMOVUPS.Z   (AX), K1, Z2
+	ADDQ        SI, AX
+	VMOVUPS.Z   (AX), K1, Z3
+	ADDQ        SI, AX
+	VMOVUPS.Z   (AX), K1, Z4
+	ADDQ        SI, AX
+	VMOVUPS.Z   (AX), K1, Z5
+	VMOVAPS     Z0, Z0
+	VADDPS      Z1, Z0, Z0
+	VADDPS      Z2, Z0, Z0
+	VADDPS      Z3, Z0, Z0
+	VADDPS      Z4, Z0, Z0
+	VMOVUPS     Z0, 768(SP)
+	VMOVAPS     Z1, Z0
+	VSUBPS      Z2, Z0, Z0
+	VFMADD231PS tileConstantsAVX512<>+192(SB), Z3, Z0
+	VFMADD231PS tileConstantsAVX512<>+128(SB), Z4, Z0
+	VMOVUPS     Z0, 832(SP)
+	VMOVAPS     Z1, Z0
+	VADDPS      Z2, Z0, Z0
+	VFMADD231PS tileConstantsAVX512<>+256(SB), Z3, Z0
+	VFMADD231PS tileConstantsAVX512<>+320(SB), Z4, Z0
+	VMOVUPS     Z0, 896(SP)
+	VMOVAPS     Z1, Z0
+	VSUBPS      Z2, Z0, Z0
+	VFMADD231PS tileConstantsAVX512<>+384(SB), Z3, Z0
+	VFMADD231PS tileConstantsAVX512<>+448(SB), Z4, Z0
+	VADDPS      Z5, Z0, Z0
+	VMOVUPS     Z0, 960(SP)
+	ADDQ        SI, AX
+	VMOVUPS.Z   (AX), K1, Z0
+	ADDQ        SI, AX
+	VMOVUPS.Z   (AX), K1, Z1
+	ADDQ        SI, AX
+	VMOVUPS.Z   (AX), K1, Z2
+	ADDQ        SI, AX
+	VMOVUPS.Z   (AX), K1, Z3
+	ADDQ        SI, AX
+	VMOVUPS.Z   (AX), K1, Z4
+	ADDQ        SI, AX
+	VMOVUPS.Z   (AX), K1, Z5
+	VMOVAPS     Z0, Z0
+	VADDPS      Z1, Z0, Z0
+	VADDPS      Z2, Z0, Z0
+	VADDPS      Z3, Z0, Z0
+	VADDPS      Z4, Z0, Z0
+	VMOVUPS     Z0, 1024(SP)
+	VMOVAPS     Z1, Z0
+	VSUBPS      Z2, Z0, Z0
+	VFMADD231PS tileConstantsAVX512<>+192(SB), Z3, Z0
+	VFMADD231PS tileConstantsAVX512<>+128(SB), Z4, Z0
+	VMOVUPS     Z0, 1088(SP)
+	VMOVAPS     Z1, Z0
+	VADDPS      Z2, Z0, Z0
+	VFMADD231PS tileConstantsAVX512<>+256(SB), Z3, Z0
+	VFMADD231PS tileConstantsAVX512<>+320(SB), Z4, Z0
+	VMOVUPS     Z0, 1152(SP)
+	VMOVAPS     Z1, Z0
+	VSUBPS      Z2, Z0, Z0
+	VFMADD231PS tileConstantsAVX512<>+384(SB), Z3, Z0
+	VFMADD231PS tileConstantsAVX512<>+448(SB), Z4, Z0
+	VADDPS      Z5, Z0, Z0
+	VMOVUPS     Z0, 1216(SP)
+	ADDQ        SI, AX
+	VMOVUPS.Z   (AX), K1, Z0
+	ADDQ        SI, AX
+	VMOVUPS.Z   (AX), K1, Z1
+	ADDQ        SI, AX
+	VMOVUPS.Z   (AX), K1, Z2
+	ADDQ        SI, AX
+	VMOVUPS.Z   (AX), K1, Z3
+	ADDQ        SI, AX
+	VMOVUPS.Z   (AX), K1, Z4
+	ADDQ        SI, AX
+	VMOVUPS.Z   (AX), K1, Z5
+	VMOVAPS     Z0, Z0
+	VADDPS      Z1, Z0, Z0
+	VADDPS      Z2, Z0, Z0
+	VADDPS      Z3, Z0, Z0
+	VADDPS      Z4, Z0, Z0
+	VMOVUPS     Z0, 1280(SP)
+	VMOVAPS     Z1, Z0
+	VSUBPS      Z2, Z0, Z0
+	VFMADD231PS tileConstantsAVX512<>+192(SB), Z3, Z0
+	VFMADD231PS tileConstantsAVX512<>+128(SB), Z4, Z0
+	VMOVUPS     Z0, 1344(SP)
+	VMOVAPS     Z1, Z0
+	VADDPS      Z2, Z0, Z0
+	VFMADD231PS tileConstantsAVX512<>+256(SB), Z3, Z0
+	VFMADD231PS tileConstantsAVX512<>+320(SB), Z4, Z0
+	VMOVUPS     Z0, 1408(SP)
+	VMOVAPS     Z1, Z0
+	VSUBPS      Z2, Z0, Z0
+	VFMADD231PS tileConstantsAVX512<>+384(SB), Z3, Z0
+	VFMADD231PS tileConstantsAVX512<>+448(SB), Z4, Z0
+	VADDPS      Z5, Z0, Z0
+	VMOVUPS     Z0, 1472(SP)
+	VMOVUPS     (SP), Z0
+	VMOVUPS     256(SP), Z1
+	VMOVUPS     512(SP), Z2
+	VMOVUPS     768(SP), Z3
+	VMOVUPS     1024(SP), Z4
+	VMOVUPS     1280(SP), Z5
+	VMOVAPS     Z0, Z0
+	VADDPS      Z1, Z0, Z0
+	VADDPS      Z2, Z0, Z0
+	VADDPS      Z3, Z0, Z0
+	VADDPS      Z4, Z0, Z0
+	MOVQ        CX, AX
+	VMOVUPS     Z0, K1, (CX)
+	VMOVAPS     Z1, Z0
+	VSUBPS      Z2, Z0, Z0
+	VFMADD231PS tileConstantsAVX512<>+192(SB), Z3, Z0
+	VFMADD231PS tileConstantsAVX512<>+128(SB), Z4, Z0
+	ADDQ        DI, CX
+	VMOVUPS     Z0, K1, (CX)
+	VMOVAPS     Z1, Z0
+	VADDPS      Z2, Z0, Z0
+	VFMADD231PS tileConstantsAVX512<>+256(SB), Z3, Z0
+	VFMADD231PS tileConstantsAVX512<>+320(SB), Z4, Z0
+	ADDQ        DI, CX
+	VMOVUPS     Z0, K1, (CX)
+	VMOVAPS     Z1, Z0
+	VSUBPS      Z2, Z0, Z0
+	VFMADD231PS tileConstantsAVX512<>+384(SB), Z3, Z0
+	VFMADD231PS tileConstantsAVX512<>+448(SB), Z4, Z0
+	VADDPS      Z5, Z0, Z0
+	ADDQ        DI, CX
+	VMOVUPS     Z0, K1, (CX)
+	VMOVUPS     64(SP), Z0
+	VMOVUPS     320(SP), Z1
+	VMOVUPS     576(SP), Z2
+	VMOVUPS     832(SP), Z3
+	VMOVUPS     1088(SP), Z4
+	VMOVUPS     1344(SP), Z5
+	VMOVAPS     Z0, Z0
+	VADDPS      Z1, Z0, Z0
+	VADDPS      Z2, Z0, Z0
+	VADDPS      Z3, Z0, Z0
+	VADDPS      Z4, Z0, Z0
+	ADDQ        DX, AX
+	MOVQ        AX, CX
+	VMOVUPS     Z0, K1, (CX)
+	VMOVAPS     Z1, Z0
+	VSUBPS      Z2, Z0, Z0
+	VFMADD231PS tileConstantsAVX512<>+192(SB), Z3, Z0
+	VFMADD231PS tileConstantsAVX512<>+128(SB), Z4, Z0
+	ADDQ        DI, CX
+	VMOVUPS     Z0, K1, (CX)
+	VMOVAPS     Z1, Z0
+	VADDPS      Z2, Z0, Z0
+	VFMADD231PS tileConstantsAVX512<>+256(SB), Z3, Z0
+	VFMADD231PS tileConstantsAVX512<>+320(SB), Z4, Z0
+	ADDQ        DI, CX
+	VMOVUPS     Z0, K1, (CX)
+	VMOVAPS     Z1, Z0
+	VSUBPS      Z2, Z0, Z0
+	VFMADD231PS tileConstantsAVX512<>+384(SB), Z3, Z0
+	VFMADD231PS tileConstantsAVX512<>+448(SB), Z4, Z0
+	VADDPS      Z5, Z0, Z0
+	ADDQ        DI, CX
+	VMOVUPS     Z0, K1, (CX)
+	VMOVUPS     128(SP), Z0
+	VMOVUPS     384(SP), Z1
+	VMOVUPS     640(SP), Z2
+	VMOVUPS     896(SP), Z3
+	VMOVUPS     1152(SP), Z4
+	VMOVUPS     1408(SP), Z5
+	VMOVAPS     Z0, Z0
+	VADDPS      Z1, Z0, Z0
+	VADDPS      Z2, Z0, Z0
+	VADDPS      Z3, Z0, Z0
+	VADDPS      Z4, Z0, Z0
+	ADDQ        DX, AX
+	MOVQ        AX, CX
+	VMOVUPS     Z0, K1, (CX)
+	VMOVAPS     Z1, Z0
+	VSUBPS      Z2, Z0, Z0
+	VFMADD231PS tileConstantsAVX512<>+192(SB), Z3, Z0
+	VFMADD231PS tileConstantsAVX512<>+128(SB), Z4, Z0
+	ADDQ        DI, CX
+	VMOVUPS     Z0, K1, (CX)
+	VMOVAPS     Z1, Z0
+	VADDPS      Z2, Z0, Z0
+	VFMADD231PS tileConstantsAVX512<>+256(SB), Z3, Z0
+	VFMADD231PS tileConstantsAVX512<>+320(SB), Z4, Z0
+	ADDQ        DI, CX
+	VMOVUPS     Z0, K1, (CX)
+	VMOVAPS     Z1, Z0
+	VSUBPS      Z2, Z0, Z0
+	VFMADD231PS tileConstantsAVX512<>+384(SB), Z3, Z0
+	VFMADD231PS tileConstantsAVX512<>+448(SB), Z4, Z0
+	VADDPS      Z5, Z0, Z0
+	ADDQ        DI, CX
+	VMOVUPS     Z0, K1, (CX)
+	VMOVUPS     192(SP), Z0
+	VMOVUPS     448(SP), Z1
+	VMOVUPS     704(SP), Z2
+	VMOVUPS     960(SP), Z3
+	VMOVUPS     1216(SP), Z4
+	VMOVUPS     1472(SP), Z5
+	VMOVAPS     Z0, Z0
+	VADDPS      Z1, Z0, Z0
+	VADDPS      Z2, Z0, Z0
+	VADDPS      Z3, Z0, Z0
+	VADDPS      Z4, Z0, Z0
+	ADDQ        DX, AX
+	MOVQ        AX, CX
+	VMOVUPS     Z0, K1, (CX)
+	VMOVAPS     Z1, Z0
+	VSUBPS      Z2, Z0, Z0
+	VFMADD231PS tileConstantsAVX512<>+192(SB), Z3, Z0
+	VFMADD231PS tileConstantsAVX512<>+128(SB), Z4, Z0
+	ADDQ        DI, CX
+	VMOVUPS     Z0, K1, (CX)
+	VMOVAPS     Z1, Z0
+	VADDPS      Z2, Z0, Z0
+	VFMADD231PS tileConstantsAVX512<>+256(SB), Z3, Z0
+	VFMADD231PS tileConstantsAVX512<>+320(SB), Z4, Z0
+	ADDQ        DI, CX
+	VMOVUPS     Z0, K1, (CX)
+	VMOVAPS     Z1, Z0
+	VSUBPS      Z2, Z0, Z0
+	VFMADD231PS tileConstantsAVX512<>+384(SB), Z3, Z0
+	VFMADD231PS tileConstantsAVX512<>+448(SB), Z4, Z0
+	VADDPS      Z5, Z0, Z0
+	ADDQ        DI, CX
+	VMOVUPS     Z0, K1, (CX)
+
+winogradOutput4x3AVX512done:
+	VZEROUPPER
+	RET
 
 // func weightedTapsAVX2(n int, dst *float32, src *float32, off *int32, w *float32, taps int, bias float32, relu bool, accumulate bool)
 // Requires: AVX, FMA3

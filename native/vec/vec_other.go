@@ -23,7 +23,10 @@ func transposeBiasAVX2(rowBlocks, colBlocks int, dst *float32, dstStride int, sr
 }
 
 // The point transforms have no assembly outside amd64.
-var winogradOutput3AVX2, winogradOutput5AVX2, winogradOutput4x3AVX2 func(int, *float32, int, *float32, int)
+var (
+	winogradOutput3AVX2, winogradOutput5AVX2, winogradOutput4x3AVX2       pointLoop
+	winogradOutput3AVX512, winogradOutput5AVX512, winogradOutput4x3AVX512 pointLoop
+)
 
 // interleaveAVX2 is never called outside amd64, where hasAVX2() is false.
 func interleaveAVX2(blocks int, dst, even, odd *float32, bias float32, relu, accumulate bool) {

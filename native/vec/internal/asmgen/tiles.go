@@ -23,25 +23,63 @@ type tileTransform struct {
 	step int
 }
 
-func emitTileTransforms(masks Mem) {
-	var transforms, outputs []tileTransform
+func emitTileTransforms(masks, laneMasks Mem) {
+	type transform struct {
+		name string
+		l    [][]float64
+		step int
+	}
+	var transforms, outputs []transform
 	for _, r := range []int{3, 5} {
 		transforms = append(transforms,
-			tileTransform{fmt.Sprintf("winogradInput%dAVX2", r), float32s(toomcook.InputTransform(2, r)), 2},
-			tileTransform{fmt.Sprintf("winogradGradient%dAVX2", r), float32s(toomcook.GradientTransform(r)), 2})
-		outputs = append(outputs, tileTransform{fmt.Sprintf("winogradOutput%dAVX2", r), float32s(toomcook.OutputTransform(2, r)), 0})
+			transform{fmt.Sprintf("winogradInput%d", r), toomcook.InputTransform(2, r), 2},
+			transform{fmt.Sprintf("winogradGradient%d", r), toomcook.GradientTransform(r), 2})
+		outputs = append(outputs, transform{fmt.Sprintf("winogradOutput%d", r), toomcook.OutputTransform(2, r), 0})
 	}
 	// F(4x4, 3x3), its input transform on tiles four columns apart.
-	transforms = append(transforms, tileTransform{"winogradInput4x3AVX2", float32s(toomcook.InputTransform(4, 3)), 4})
-	outputs = append(outputs, tileTransform{"winogradOutput4x3AVX2", float32s(toomcook.OutputTransform(4, 3)), 0})
-	consts := emitTileConstants(append(transforms, outputs...))
+	transforms = append(transforms, transform{"winogradInput4x3", toomcook.InputTransform(4, 3), 4})
+	outputs = append(outputs, transform{"winogradOutput4x3", toomcook.OutputTransform(4, 3), 0})
+	var all [][][]float32
+	for _, t := range append(transforms[:len(transforms):len(transforms)], outputs...) {
+		all = append(all, float32s(t.l))
+	}
+	avx2 := &tileWidth{suffix: "AVX2", lanes: 8, vec: YMM, masks: masks}
+	avx2.consts = emitTileConstants("tileConstantsAVX2", avx2.lanes, all)
 	for _, t := range transforms {
-		emitTileTransform(t, consts, masks)
+		avx2.emitTileTransform(tileTransform{t.name + avx2.suffix, float32s(t.l), t.step})
 	}
 	for _, t := range outputs {
-		emitPointTransform(t, consts, masks)
+		avx2.emitPointTransform(tileTransform{t.name + avx2.suffix, float32s(t.l), 0})
+	}
+	// The point transforms in ZMMs too. The tile transforms are not
+	// faster so: on Zen 5 (one thread, best of 5, BenchmarkTileTransforms),
+	// ResNet-18's input tiles of F(4x4, 3x3) at 56x56, 14 a row, took
+	// 3.6-6.0 against 4.7-5.0us a plane, those of F(2x2, 3x3) at 28x28
+	// 1.3-1.8 against 1.1-1.6us and at 56x56, 28 a row, 4.6-7.7 against
+	// 3.4-5.6us; the output transforms of the 196 tiles of a plane 1.2-2.1
+	// against 1.7-2.4us (F(4x4, 3x3)) and 0.30-0.40 against 0.35-0.65us
+	// (F(2x2, 3x3)).
+	avx512 := &tileWidth{suffix: "AVX512", lanes: 16, vec: ZMM, masks: laneMasks, avx512: true}
+	avx512.consts = emitTileConstants("tileConstantsAVX512", avx512.lanes, all[len(transforms):])
+	for _, t := range outputs {
+		avx512.emitPointTransform(tileTransform{t.name + avx512.suffix, float32s(t.l), 0})
 	}
 }
+
+// tileWidth is one instruction set's form of the transform loops: AVX2,
+// eight tiles a YMM, the last few through masks of lanes (tailMasks),
+// or AVX-512, sixteen a ZMM, the last few through opmasks (laneMasks16).
+type tileWidth struct {
+	suffix string
+	lanes  int
+	vec    func() reg.VecVirtual
+	masks  Mem
+	avx512 bool
+	consts tileConstants
+}
+
+// bytes is the size of a vector.
+func (w *tileWidth) bytes() int { return 4 * w.lanes }
 
 // float32s rounds a matrix to float32, as package vec does.
 func float32s(m [][]float64) [][]float32 {
@@ -55,15 +93,16 @@ func float32s(m [][]float64) [][]float32 {
 }
 
 // tileConstants maps each coefficient of the transforms other than 0 and
-// 1 to eight copies of it in a table, a vector operand for a
+// 1 to a vector of copies of it in a table, an operand for a
 // multiplication.
 type tileConstants map[float32]Mem
 
-// emitTileConstants writes the table of the coefficients.
-func emitTileConstants(transforms []tileTransform) tileConstants {
+// emitTileConstants writes the table of the coefficients of the matrices,
+// lanes copies of each.
+func emitTileConstants(name string, lanes int, matrices [][][]float32) tileConstants {
 	var values []float32
-	for _, t := range transforms {
-		for _, row := range t.l {
+	for _, l := range matrices {
+		for _, row := range l {
 			for _, c := range row {
 				if c != 0 && c != 1 && !slices.Contains(values, c) {
 					values = append(values, c)
@@ -71,13 +110,13 @@ func emitTileConstants(transforms []tileTransform) tileConstants {
 			}
 		}
 	}
-	table := GLOBL("tileConstants", RODATA|NOPTR)
+	table := GLOBL(name, RODATA|NOPTR)
 	consts := tileConstants{}
 	for i, c := range values {
-		for lane := 0; lane < 8; lane++ {
-			DATA(32*i+4*lane, U32(math.Float32bits(c))) // avo writes F32(-1) as the integer -1
+		for lane := 0; lane < lanes; lane++ {
+			DATA(4*lanes*i+4*lane, U32(math.Float32bits(c))) // avo writes F32(-1) as the integer -1
 		}
-		consts[c] = table.Offset(32 * i)
+		consts[c] = table.Offset(4 * lanes * i)
 	}
 	return consts
 }
@@ -85,8 +124,9 @@ func emitTileConstants(transforms []tileTransform) tileConstants {
 // combine emits the sum of c*x over the coefficients c of row and the
 // vectors x, leaving zeros out, adding and subtracting for 1 and -1 and
 // multiplying and adding (fused) for the others.
-func (consts tileConstants) combine(row []float32, xs []reg.VecVirtual) reg.VecVirtual {
-	acc := YMM()
+func (w *tileWidth) combine(row []float32, xs []reg.VecVirtual) reg.VecVirtual {
+	consts := w.consts
+	acc := w.vec()
 	first := true
 	for i, c := range row {
 		switch {
@@ -115,29 +155,30 @@ func (consts tileConstants) combine(row []float32, xs []reg.VecVirtual) reg.VecV
 // sum over b of L[u][b] X[a][b], kept on the stack, then along the
 // columns, point (u, v) = sum over a of L[u][a] stage[a][v], handed to
 // store in the order of v, then u.
-func (consts tileConstants) separable(l [][]float32, stage Mem, load func(a int) []reg.VecVirtual, store func(u, v int, y reg.VecVirtual)) {
-	p, q := len(l), len(l[0])
+func (w *tileWidth) separable(l [][]float32, stage Mem, load func(a int) []reg.VecVirtual, store func(u, v int, y reg.VecVirtual)) {
+	p, q, size := len(l), len(l[0]), w.bytes()
 	for a := 0; a < q; a++ {
 		xs := load(a)
 		for u := 0; u < p; u++ {
-			VMOVUPS(consts.combine(l[u], xs), stage.Offset(32*(a*p+u)))
+			VMOVUPS(w.combine(l[u], xs), stage.Offset(size*(a*p+u)))
 		}
 	}
 	for v := 0; v < p; v++ {
 		ys := make([]reg.VecVirtual, q)
 		for a := range ys {
-			ys[a] = YMM()
-			VMOVUPS(stage.Offset(32*(a*p+v)), ys[a])
+			ys[a] = w.vec()
+			VMOVUPS(stage.Offset(size*(a*p+v)), ys[a])
 		}
 		for u := 0; u < p; u++ {
-			store(u, v, consts.combine(l[u], ys))
+			store(u, v, w.combine(l[u], ys))
 		}
 	}
 }
 
-// maskedLoad loads a YMM from m through mask, or whole when mask is nil.
-func maskedLoad(m Mem, mask reg.VecVirtual) reg.VecVirtual {
-	x := YMM()
+// maskedLoad loads a vector from m through mask (a YMM of lanes or an
+// opmask), or whole when mask is nil.
+func (w *tileWidth) maskedLoad(m Mem, mask reg.Register) reg.VecVirtual {
+	x := w.vec()
 	loopgen.MaskedLoad(m, mask, x)
 	return x
 }
@@ -146,17 +187,17 @@ func maskedLoad(m Mem, mask reg.VecVirtual) reg.VecVirtual {
 // of q x q tiles stores into bytes, and returns the distance from point
 // (u, v) to (u+1, v) and the stack the products along the rows stay on,
 // [q][p] vectors.
-func pointLayout(p, q int, stride reg.Register) (rowsApart reg.GPVirtual, stage Mem) {
+func (w *tileWidth) pointLayout(p, q int, stride reg.Register) (rowsApart reg.GPVirtual, stage Mem) {
 	SHLQ(U8(2), stride)
 	rowsApart = GP64()
 	IMUL3Q(U32(p), stride, rowsApart)
-	return rowsApart, AllocLocal(32 * p * q)
+	return rowsApart, AllocLocal(w.bytes() * p * q)
 }
 
 // pointStores returns the store of separable that puts point (u, v) at
 // dst + (u*p + v)*stride bytes, and the register it keeps the address of
 // column v in.
-func pointStores(p int, dst, stride, rowsApart reg.Register, mask reg.VecVirtual) func(u, v int, y reg.VecVirtual) {
+func pointStores(p int, dst, stride, rowsApart reg.Register, mask reg.Register) func(u, v int, y reg.VecVirtual) {
 	column, at := GP64(), GP64()
 	return func(u, v int, y reg.VecVirtual) {
 		switch {
@@ -173,29 +214,53 @@ func pointStores(p int, dst, stride, rowsApart reg.Register, mask reg.VecVirtual
 	}
 }
 
-// eightAtATime emits the loop over n lanes of the transform loops: block
-// on whole vectors of eight, a last partial vector done again as the last
-// eight when there are eight or more (AVX2's masked stores are slow:
-// about four times the cost of a whole block here), and fewer than eight
-// through few (given the mask of the first n lanes). step advances the
-// pointers by eight lanes, back moves them back by the given bytes.
-func eightAtATime(name string, n reg.Register, masks Mem, block func(), step func(), back func(bytes reg.GPVirtual), few func(mask reg.VecVirtual)) {
+// loop emits the loop over n lanes of the transform loops, under the
+// labels of name. AVX2: block on whole vectors of eight, a last partial
+// vector done again as the last eight when there are eight or more
+// (AVX2's masked stores are slow: about four times the cost of a whole
+// block here), and fewer than eight through few (given the mask of the
+// first n lanes). AVX-512: block on whole vectors of sixteen, the last
+// few through few (an opmask of them: masked stores cost no more than
+// whole ones). step advances the pointers by a vector, back moves them
+// back by the given bytes.
+func (w *tileWidth) loop(name string, n reg.Register, block func(), step func(), back func(bytes reg.GPVirtual), few func(mask reg.Register)) {
 	label := func(s string) string { return name + s }
-	CMPQ(n, U32(8))
+	lanes := w.lanes
+	if w.avx512 {
+		Label(label("block"))
+		CMPQ(n, U32(lanes))
+		JL(LabelRef(label("few")))
+		block()
+		step()
+		SUBQ(U32(lanes), n)
+		JMP(LabelRef(label("block")))
+		Label(label("few"))
+		TESTQ(n, n)
+		JZ(LabelRef(label("done")))
+		table, mask := GP64(), K()
+		LEAQ(w.masks, table)
+		KMOVW(Mem{Base: table, Index: n, Scale: 2}, mask)
+		few(mask)
+		Label(label("done"))
+		VZEROUPPER()
+		RET()
+		return
+	}
+	CMPQ(n, U32(lanes))
 	JL(LabelRef(label("few")))
 	Label(label("block"))
 	block()
-	SUBQ(U32(8), n)
+	SUBQ(U32(lanes), n)
 	JZ(LabelRef(label("done")))
-	CMPQ(n, U32(8))
+	CMPQ(n, U32(lanes))
 	JGE(LabelRef(label("next")))
 	// The last n < 8: step back so that the next block ends with them.
 	bytes := GP64()
-	MOVQ(U32(8), bytes)
+	MOVQ(U32(lanes), bytes)
 	SUBQ(n, bytes)
 	SHLQ(U8(2), bytes)
 	back(bytes)
-	MOVQ(U32(8), n)
+	MOVQ(U32(lanes), n)
 	Label(label("next"))
 	step()
 	JMP(LabelRef(label("block")))
@@ -204,7 +269,7 @@ func eightAtATime(name string, n reg.Register, masks Mem, block func(), step fun
 	TESTQ(n, n)
 	JZ(LabelRef(label("done")))
 	at, mask := GP64(), YMM()
-	LEAQ(masks.Offset(32), at)
+	LEAQ(w.masks.Offset(32), at)
 	SHLQ(U8(2), n)
 	SUBQ(n, at)
 	VMOVUPS(Mem{Base: at}, mask)
@@ -217,15 +282,15 @@ func eightAtATime(name string, n reg.Register, masks Mem, block func(), step fun
 // emitTileTransform writes the loop of t: tiles(n int, dst *float32,
 // pointStride int, phases *float32, phaseStride, rowStride int, spill
 // bool), which maps n tiles as vec.TileTransform.Tiles says, eight at a
-// time, one tile a lane (see eightAtATime); with n below eight the loads
-// are masked, and the stores too unless spill allows storing whole
-// vectors. Element (a, b) of a tile is read from phase b%step at row a,
-// b/step elements on.
-func emitTileTransform(t tileTransform, consts tileConstants, masks Mem) {
+// time, one tile a lane (see loop; AVX2 only); with n below eight the
+// loads are masked, and the stores too unless spill allows storing
+// whole vectors. Element (a, b) of a tile is read from phase b%step at
+// row a, b/step elements on.
+func (w *tileWidth) emitTileTransform(t tileTransform) {
 	TEXT(t.name, 0, // its frame is too large for NOSPLIT
 		"func(n int, dst *float32, pointStride int, phases *float32, phaseStride int, rowStride int, spill bool)")
 	Pragma("noescape")
-	Doc(t.name + " is an AVX2 loop of vec.TileTransform.Tiles; see emitTileTransform in package asmgen.")
+	Doc(fmt.Sprintf("%s is an %s loop of vec.TileTransform.Tiles; see emitTileTransform in package asmgen.", t.name, w.suffix))
 	p, q := len(t.l), len(t.l[0])
 	n := Load(Param("n"), GP64())
 	dst := Load(Param("dst"), GP64())
@@ -241,11 +306,11 @@ func emitTileTransform(t tileTransform, consts tileConstants, masks Mem) {
 	}
 	rs := Load(Param("rowStride"), GP64())
 	SHLQ(U8(2), rs) // in bytes
-	rowsApart, stage := pointLayout(p, q, ps)
+	rowsApart, stage := w.pointLayout(p, q, ps)
 
-	// block maps the eight tiles at the phases to dst, loading through
-	// loadMask and storing through storeMask unless they are nil.
-	block := func(loadMask, storeMask reg.VecVirtual) {
+	// block maps the vector of tiles at the phases to dst, loading
+	// through loadMask and storing through storeMask unless they are nil.
+	block := func(loadMask, storeMask reg.Register) {
 		row := GP64()
 		XORQ(row, row)
 		load := func(a int) []reg.VecVirtual {
@@ -254,18 +319,19 @@ func emitTileTransform(t tileTransform, consts tileConstants, masks Mem) {
 			}
 			xs := make([]reg.VecVirtual, q)
 			for b := range xs {
-				xs[b] = maskedLoad(Mem{Base: phase[b%t.step], Index: row, Scale: 1, Disp: 4 * (b / t.step)}, loadMask)
+				xs[b] = w.maskedLoad(Mem{Base: phase[b%t.step], Index: row, Scale: 1, Disp: 4 * (b / t.step)}, loadMask)
 			}
 			return xs
 		}
-		consts.separable(t.l, stage, load, pointStores(p, dst, ps, rowsApart, storeMask))
+		w.separable(t.l, stage, load, pointStores(p, dst, ps, rowsApart, storeMask))
 	}
-	eightAtATime(t.name, n, masks,
+	size := U32(w.bytes())
+	w.loop(t.name, n,
 		func() { block(nil, nil) },
 		func() {
-			ADDQ(U32(32), dst)
+			ADDQ(size, dst)
 			for _, ph := range phase {
-				ADDQ(U32(32), ph)
+				ADDQ(size, ph)
 			}
 		},
 		func(bytes reg.GPVirtual) {
@@ -274,7 +340,7 @@ func emitTileTransform(t tileTransform, consts tileConstants, masks Mem) {
 				SUBQ(bytes, ph)
 			}
 		},
-		func(mask reg.VecVirtual) {
+		func(mask reg.Register) {
 			spill := GP8()
 			Load(Param("spill"), spill)
 			TESTB(spill, spill)
@@ -288,13 +354,14 @@ func emitTileTransform(t tileTransform, consts tileConstants, masks Mem) {
 
 // emitPointTransform writes the loop of t: points(n int, dst *float32,
 // dstStride int, src *float32, srcStride int), which maps n tiles as
-// vec.PointTransform.Apply says, eight at a time, one tile a lane (see
-// eightAtATime); with n below eight, through masked loads and stores.
-func emitPointTransform(t tileTransform, consts tileConstants, masks Mem) {
+// vec.PointTransform.Apply says, a vector of them at a time, one tile a
+// lane (see loop); with fewer than a vector left, through masked loads
+// and stores.
+func (w *tileWidth) emitPointTransform(t tileTransform) {
 	TEXT(t.name, 0, // its frame is too large for NOSPLIT
 		"func(n int, dst *float32, dstStride int, src *float32, srcStride int)")
 	Pragma("noescape")
-	Doc(t.name + " is an AVX2 loop of vec.PointTransform.Apply; see emitPointTransform in package asmgen.")
+	Doc(fmt.Sprintf("%s is an %s loop of vec.PointTransform.Apply; see emitPointTransform in package asmgen.", t.name, w.suffix))
 	p, q := len(t.l), len(t.l[0])
 	n := Load(Param("n"), GP64())
 	dst := Load(Param("dst"), GP64())
@@ -302,9 +369,9 @@ func emitPointTransform(t tileTransform, consts tileConstants, masks Mem) {
 	src := Load(Param("src"), GP64())
 	ss := Load(Param("srcStride"), GP64())
 	SHLQ(U8(2), ss) // in bytes
-	rowsApart, stage := pointLayout(p, q, ds)
+	rowsApart, stage := w.pointLayout(p, q, ds)
 
-	block := func(mask reg.VecVirtual) {
+	block := func(mask reg.Register) {
 		at := GP64()
 		MOVQ(src, at)
 		load := func(a int) []reg.VecVirtual {
@@ -313,21 +380,22 @@ func emitPointTransform(t tileTransform, consts tileConstants, masks Mem) {
 				if a > 0 || b > 0 {
 					ADDQ(ss, at)
 				}
-				xs[b] = maskedLoad(Mem{Base: at}, mask)
+				xs[b] = w.maskedLoad(Mem{Base: at}, mask)
 			}
 			return xs
 		}
-		consts.separable(t.l, stage, load, pointStores(p, dst, ds, rowsApart, mask))
+		w.separable(t.l, stage, load, pointStores(p, dst, ds, rowsApart, mask))
 	}
-	eightAtATime(t.name, n, masks,
+	size := U32(w.bytes())
+	w.loop(t.name, n,
 		func() { block(nil) },
 		func() {
-			ADDQ(U32(32), dst)
-			ADDQ(U32(32), src)
+			ADDQ(size, dst)
+			ADDQ(size, src)
 		},
 		func(bytes reg.GPVirtual) {
 			SUBQ(bytes, dst)
 			SUBQ(bytes, src)
 		},
-		func(mask reg.VecVirtual) { block(mask) })
+		func(mask reg.Register) { block(mask) })
 }
