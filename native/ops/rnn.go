@@ -659,6 +659,11 @@ type rnnRun[T rnnFloat] struct {
 	workers, phases       int
 	rows, block, projects int // rows of xw, per projection phase, and projection phases
 	maxLen                int
+	// from, when not nil, is the inputs [S, fromBatch, I] of which the
+	// run's batch entries are those from fromFirst on: the run gathers
+	// each projection block's rows of them into v.x (gatherInputs).
+	from                 []T
+	fromBatch, fromFirst int
 	// redo: the team may take a step's task twice (rnnTeam), each copy
 	// k of step s writing its states to outs[s][k] and its cell states
 	// to cells[s][k] (an LSTM's), which the winner's readers read.
@@ -896,16 +901,21 @@ func (r *rnnRun[T]) end() {
 }
 
 // chainTasks returns the tasks of a run of one worker as a chain (see
-// rnnChains): its projection blocks, then its steps' phases.
-func (r *rnnRun[T]) chainTasks() int64 { return int64(r.projects + r.maxLen*r.phases) }
+// rnnChains): its projection blocks, free, then its steps' phases, in
+// order.
+func (r *rnnRun[T]) chainTasks() (free, ordered int64) {
+	return int64(r.projects), int64(r.maxLen * r.phases)
+}
 
-// chainTask runs task i of a run of one worker, once its earlier tasks
-// are done.
+// chainTask runs task i of a run of one worker whose stepper covers
+// every unit (rnnRunGroups), once its earlier steps and every
+// projection block are done; the blocks may run at once.
 func (r *rnnRun[T]) chainTask(i int) {
 	st := &r.steppers[0]
-	st.j0, st.j1, st.chunk = r.bounds[0], r.bounds[1], 0
 	if i < r.projects {
-		st.projectInputs(i*r.block, min(r.rows, (i+1)*r.block))
+		r0, r1 := i*r.block, min(r.rows, (i+1)*r.block)
+		r.gatherInputs(r0, r1)
+		st.projectInputs(r0, r1)
 		return
 	}
 	s, ph := (i-r.projects)/r.phases, (i-r.projects)%r.phases
@@ -913,6 +923,19 @@ func (r *rnnRun[T]) chainTask(i int) {
 	st.phase(s, ph, r.states[s%2], next)
 	if ph == r.phases-1 {
 		st.storeY(s, next)
+	}
+}
+
+// gatherInputs copies into v.x rows [r0, r1) of the run's inputs (a row
+// is a step's batch entry) from r.from, if set.
+func (r *rnnRun[T]) gatherInputs(r0, r1 int) {
+	if r.from == nil {
+		return
+	}
+	v, in := r.v, r.v.inSize
+	for row := r0; row < r1; row++ {
+		s, b := row/v.batch, row%v.batch
+		copy(v.x[row*in:(row+1)*in], r.from[(s*r.fromBatch+r.fromFirst+b)*in:])
 	}
 }
 
@@ -960,11 +983,14 @@ func (o *recurrent) batchGroups(v any, threads int) int {
 
 // rnnRunGroups runs direction d of a cell split into groups of batch
 // entries, each group a run of its own (prepare), a chain of tasks (its
-// projection blocks, then its steps) that the workers take in turn
-// (rnnChains): a step waits for the group's step before, not for every
-// chunk of it as a team's does, so that workers wait for one another
-// only when one holds the last task of the run, or every group's next
-// task, while the system holds it back. The groups multiply by R's
+// projection blocks, which gather the group's inputs and run in any
+// order, then its steps) that the workers take in turn (rnnChains): a
+// step waits for the group's step before, not for every chunk of it as
+// a team's does, so that workers wait for one another only when one
+// holds the last task of the run, or every group's next task, while the
+// system holds it back; and a worker that the machine runs faster than
+// another takes some of the other's projection blocks, where the steps,
+// in order, cannot be shared. The groups multiply by R's
 // panels packed once for all of them and by W's, as a team of one
 // worker would, so that results are the same. The runs' buffers are
 // taken here, on the calling goroutine.
@@ -976,11 +1002,9 @@ func rnnRunGroups[T rnnFloat](o *recurrent, ctx *Context, v *rnnInputs[T], group
 		b0, b1 := k*v.batch/groups, (k+1)*v.batch/groups
 		vk := &rnnInputs[T]{steps: v.steps, batch: b1 - b0, inSize: v.inSize, dirs: v.dirs,
 			w: v.w, r: v.r, b: v.b, p: v.p, seqLens: v.seqLens[b0:b1]}
-		// The group's inputs, [S, b1-b0, I].
+		// The group's inputs, [S, b1-b0, I], which its projection
+		// blocks gather (gatherInputs).
 		vk.x = buf.take(v.steps * vk.batch * v.inSize)
-		for s := range v.steps {
-			copy(vk.x[s*vk.batch*v.inSize:(s+1)*vk.batch*v.inSize], v.x[(s*v.batch+b0)*v.inSize:(s*v.batch+b1)*v.inSize])
-		}
 		c := newRNNCell(o, ctx, vk, d, buf)
 		var own *rnnPlan
 		if plan == nil {
@@ -995,9 +1019,14 @@ func rnnRunGroups[T rnnFloat](o *recurrent, ctx *Context, v *rnnInputs[T], group
 		// Projection blocks of about a step's work, as a team's.
 		r.block = own.projectionRows(vk.batch, h, v.inSize)
 		r.projects = (r.rows + r.block - 1) / r.block
+		r.from, r.fromBatch, r.fromFirst = v.x, v.batch, b0
+		// One stepper for every unit, which the projection blocks
+		// share, running at once.
+		st := &r.steppers[0]
+		st.j0, st.j1, st.chunk = r.bounds[0], r.bounds[1], 0
 		runs[k] = r
 	}
-	chains := newRNNChains(groups, func(k int) int64 { return runs[k].chainTasks() })
+	chains := newRNNChains(groups, func(k int) (int64, int64) { return runs[k].chainTasks() })
 	parallel.Run(groups, 1, rnnMembers(func(w int) {
 		chains.work(w, func(k int, task int64) { runs[k].chainTask(int(task)) })
 	}))

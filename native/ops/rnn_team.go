@@ -350,14 +350,20 @@ func (t *rnnTeam) finish() {
 	}
 }
 
-// rnnChains hands out the tasks of independent chains to workers: a
-// chain's tasks run one after another, task i once task i-1 is done, on
-// whichever worker takes it. Worker w takes the next task of chain w
-// when it is ready, else that of the least advanced chain whose next
-// task is ready: workers keep to chains of their own, and one alone (the
-// others late to start, or held back by the system) runs every chain in
-// turn rather than waiting. A worker that the system holds back in the
-// middle of a task holds up no other chain.
+// rnnChains hands out the tasks of independent chains to workers. A
+// chain's first tasks are free: they run in any order, at once (a run's
+// input projections); its other tasks run one after another, the first
+// once every free task is done, task i once task i-1 is done, on
+// whichever worker takes it. Worker w takes first the free tasks of
+// chain w, from the first, then those of the other chains, from their
+// last, then the next task of chain w when it is ready, else that of the
+// least advanced chain whose next task is ready: workers keep to chains
+// of their own, one that the machine runs faster than another takes
+// the other's free tasks (a chain's sequential tasks cannot be shared,
+// so that its worker would otherwise finish last by as much as it is
+// slower), and one alone (the others late to start, or held back by the
+// system) runs every chain in turn rather than waiting. A worker that
+// the system holds back in the middle of a task holds up no other chain.
 // As in a team (rnnTeam), once a worker has waited rnnTeamSpins polls
 // for a task in progress, the helpers (the workers but the first) take
 // no more tasks: on a machine that holds back a thread for milliseconds
@@ -365,28 +371,41 @@ func (t *rnnTeam) finish() {
 // long again, every time. The first worker then sleeps while it waits,
 // rather than take a share of the cores from the worker it waits for.
 type rnnChains struct {
-	next, done []atomic.Int64 // per chain: tasks taken, and done
-	total      []int64
+	chains     []rnnChain
 	alone      atomic.Bool
 	sleepers   atomic.Int32
 	mu         sync.Mutex
 	taskIsDone *sync.Cond
 }
 
-// newRNNChains returns the chains of tasks(k) tasks each, for k below
-// chains.
-func newRNNChains(chains int, tasks func(k int) int64) *rnnChains {
-	c := &rnnChains{next: make([]atomic.Int64, chains), done: make([]atomic.Int64, chains), total: make([]int64, chains)}
+// rnnChain is the state of a chain of rnnChains, alone on its cache
+// lines: its workers update it at every task.
+type rnnChain struct {
+	// free holds the free tasks not yet taken, [front, back), as
+	// front<<32 | back.
+	free           atomic.Uint64
+	freeDone       atomic.Int64
+	next, done     atomic.Int64 // sequential tasks taken, and done
+	frees, ordered int64
+	_              [80]byte
+}
+
+// newRNNChains returns chains chains, chain k of free free tasks and then
+// ordered tasks that run in order, as tasks(k) returns them.
+func newRNNChains(chains int, tasks func(k int) (free, ordered int64)) *rnnChains {
+	c := &rnnChains{chains: make([]rnnChain, chains)}
 	c.taskIsDone = sync.NewCond(&c.mu)
 	for k := range chains {
-		c.total[k] = tasks(k)
+		ch := &c.chains[k]
+		ch.frees, ch.ordered = tasks(k)
+		ch.free.Store(uint64(ch.frees))
 	}
 	return c
 }
 
 // work runs tasks as worker w (0: the first), task t of chain k as
-// run(k, t), until every task is taken, or for a helper until the
-// chains run alone.
+// run(k, t) (the free tasks first, numbered from 0), until every task is
+// taken, or for a helper until the chains run alone.
 func (c *rnnChains) work(w int, run func(k int, task int64)) {
 	spins := 0
 	for {
@@ -413,7 +432,11 @@ func (c *rnnChains) work(w int, run func(k int, task int64)) {
 		}
 		spins = 0
 		run(k, task)
-		c.done[k].Add(1)
+		if ch := &c.chains[k]; task < ch.frees {
+			ch.freeDone.Add(1)
+		} else {
+			ch.done.Add(1)
+		}
 		if c.sleepers.Load() > 0 {
 			c.mu.Lock()
 			c.taskIsDone.Broadcast()
@@ -425,8 +448,8 @@ func (c *rnnChains) work(w int, run func(k int, task int64)) {
 // tasksDone returns how many tasks are done.
 func (c *rnnChains) tasksDone() int64 {
 	var n int64
-	for k := range c.done {
-		n += c.done[k].Load()
+	for k := range c.chains {
+		n += c.chains[k].freeDone.Load() + c.chains[k].done.Load()
 	}
 	return n
 }
@@ -442,30 +465,70 @@ func (c *rnnChains) sleepWhile(seen int64) {
 	c.mu.Unlock()
 }
 
-// take claims for worker w the next task of chain w if it is ready,
-// else of the least advanced chain whose next task is ready, and returns
-// it, or k < 0 if none is ready; left is false once every task is taken.
+// takeFree takes a free task of the chain, from the front or the back.
+func (ch *rnnChain) takeFree(front bool) (int64, bool) {
+	for {
+		word := ch.free.Load()
+		lo, hi := int64(word>>32), int64(word&0xffffffff)
+		if lo >= hi {
+			return 0, false
+		}
+		task := lo
+		if front {
+			lo++
+		} else {
+			hi--
+			task = hi
+		}
+		if ch.free.CompareAndSwap(word, uint64(lo)<<32|uint64(hi)) {
+			return task, true
+		}
+	}
+}
+
+// ready reports whether the chain's ordered task n may begin.
+func (ch *rnnChain) ready(n int64) bool {
+	return ch.done.Load() == n && ch.freeDone.Load() == ch.frees
+}
+
+// take claims for worker w a free task (see rnnChains), or else the next
+// ordered task of chain w if it is ready, else of the least advanced
+// chain whose next task is ready, and returns it, or k < 0 if none is
+// ready; left is false once every task is taken.
 func (c *rnnChains) take(w int) (k int, task int64, left bool) {
-	if w < len(c.next) {
-		n := c.next[w].Load()
-		if n < c.total[w] && c.done[w].Load() == n && c.next[w].CompareAndSwap(n, n+1) {
-			return w, n, true
+	n := len(c.chains)
+	for i := range n {
+		k := (w + i) % n
+		if task, ok := c.chains[k].takeFree(i == 0 && w < n); ok {
+			return k, task, true
+		}
+	}
+	if w < n {
+		ch := &c.chains[w]
+		m := ch.next.Load()
+		if m < ch.ordered && ch.ready(m) && ch.next.CompareAndSwap(m, m+1) {
+			return w, ch.frees + m, true
 		}
 	}
 	for {
 		k, task, left = -1, 0, false
-		for i := range c.next {
-			n := c.next[i].Load()
-			if n >= c.total[i] {
+		var least int64
+		for i := range c.chains {
+			ch := &c.chains[i]
+			m := ch.next.Load()
+			if m >= ch.ordered {
 				continue
 			}
 			left = true
-			if c.done[i].Load() == n && (k < 0 || n < task) {
-				k, task = i, n
+			if ch.ready(m) && (k < 0 || m < least) {
+				k, least = i, m
 			}
 		}
-		if k < 0 || c.next[k].CompareAndSwap(task, task+1) {
-			return k, task, left
+		if k < 0 {
+			return k, 0, left
+		}
+		if ch := &c.chains[k]; ch.next.CompareAndSwap(least, least+1) {
+			return k, ch.frees + least, true
 		}
 	}
 }

@@ -154,20 +154,24 @@ func BenchmarkRNNTeam(b *testing.B) {
 }
 
 // TestRNNChains has 1 to 4 goroutines take the tasks of 1 to 5 chains of
-// 0 to 300 tasks each, and checks that every task is taken once and only
-// after the chain's task before it finished, with enough tasks that some
+// 0 to 300 tasks each, some of them free, and checks that every task is
+// taken once and the ordered ones only after the chain's task before it
+// and every free task of the chain finished, with enough tasks that some
 // waits are long (GOMAXPROCS is often below the number of workers),
 // after which the first worker finishes alone.
 func TestRNNChains(t *testing.T) {
 	for workers := 1; workers <= 4; workers++ {
 		for chains := 1; chains <= 5; chains++ {
-			lengths := func(k int) int64 { return int64([]int{300, 0, 7, 1, 120}[k]) }
+			lengths := func(k int) (int64, int64) {
+				return int64([]int{20, 0, 3, 1, 0}[k]), int64([]int{300, 0, 7, 0, 120}[k])
+			}
 			c := newRNNChains(chains, lengths)
 			finished := make([][]atomic.Bool, chains)
 			taken := make([][]atomic.Int32, chains)
 			for k := range chains {
-				finished[k] = make([]atomic.Bool, lengths(k))
-				taken[k] = make([]atomic.Int32, lengths(k))
+				free, ordered := lengths(k)
+				finished[k] = make([]atomic.Bool, free+ordered)
+				taken[k] = make([]atomic.Int32, free+ordered)
 			}
 			var early atomic.Int64
 			var wg sync.WaitGroup
@@ -176,8 +180,16 @@ func TestRNNChains(t *testing.T) {
 				go func() {
 					defer wg.Done()
 					c.work(w, func(k int, task int64) {
-						if task > 0 && !finished[k][task-1].Load() {
+						free, _ := lengths(k)
+						if task > free && !finished[k][task-1].Load() {
 							early.Add(1)
+						}
+						if task >= free {
+							for i := range free {
+								if !finished[k][i].Load() {
+									early.Add(1)
+								}
+							}
 						}
 						taken[k][task].Add(1)
 						finished[k][task].Store(true)
@@ -186,7 +198,7 @@ func TestRNNChains(t *testing.T) {
 			}
 			wg.Wait()
 			if n := early.Load(); n > 0 {
-				t.Errorf("%d workers, %d chains: %d tasks began before the one before them finished", workers, chains, n)
+				t.Errorf("%d workers, %d chains: %d tasks began before those before them finished", workers, chains, n)
 			}
 			for k := range chains {
 				for task := range taken[k] {
