@@ -345,6 +345,10 @@ func testRecurrentSplitUnits(t *testing.T) {
 		// sum: the outputs of RNN's tanh are within 0.05 of 0.
 		{steps: 5, inSize: 200, hidden: 100, lens: []int32{5, 2, 0, 5, 3, 1, 4, 5},
 			tol32: tolerance{name: "float32 sums of 200 and 100 products", abs: 1.5e-5, rel: 5e-5}, rScale: 1.0 / 8},
+		// Sequences long enough that a group's projection blocks
+		// (rnnGroupBlock) are several, which the workers share.
+		{steps: 26, inSize: 200, hidden: 100, lens: []int32{26, 2, 0, 26, 3, 1, 4, 25},
+			tol32: tolerance{name: "float32 sums of 200 and 100 products", abs: 1.5e-5, rel: 5e-5}, rScale: 1.0 / 8},
 		// Without clip and peepholes (the LSTM's input, output and
 		// forget gates through one call), over chunks whose units are
 		// not a multiple of the vector width.
