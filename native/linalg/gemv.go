@@ -66,15 +66,20 @@ func (kern *kernel) gemv(p gemmArgs) {
 // 2.4M flops) went in two, and a second worker that came late left both
 // to the caller.
 func vecSplit(units, cost int) (per, workers int) {
+	return vecSplitFor(units, cost, parallel.Threads(), minParallelFlops())
+}
+
+// vecSplitFor is vecSplit on threads threads with the grain grain.
+func vecSplitFor(units, cost, threads, grain int) (per, workers int) {
 	total := units * cost
-	if total < minParallelFlops() || parallel.Threads() == 1 {
+	if total < grain || threads == 1 {
 		return units, 1
 	}
-	workers = min(parallel.Threads(), total/minParallelFlops(), units)
+	workers = min(threads, total/grain, units)
 	if workers == 1 {
 		return units, 1
 	}
-	least := max(1, (minParallelFlops()/leastChunkShare+cost-1)/cost)
+	least := max(1, (grain/leastChunkShare+cost-1)/cost)
 	chunks := max(1, min(units/least, workers*chunksPerWorker))
 	return (units + chunks - 1) / chunks, workers
 }

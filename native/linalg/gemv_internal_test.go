@@ -10,9 +10,8 @@ import (
 // workers: none below minParallelFlops, then chunks of at least a
 // quarter of it, up to chunksPerWorker per worker, covering every unit.
 func TestVecSplit(t *testing.T) {
-	defer parallel.SetThreads(parallel.Threads())
-	defer parallel.SetGrain(parallel.SetGrain(1 << 20))
-	const panel = VecPanelWidth * 4 // the bytes of a panel's row, weighed as flops
+	const grain = parallel.GrainFlops // not Grain(): a busy machine multiplies it
+	const panel = VecPanelWidth * 4   // the bytes of a panel's row, weighed as flops
 	cases := []struct {
 		threads, units, cost int
 		per, workers         int
@@ -28,13 +27,12 @@ func TestVecSplit(t *testing.T) {
 		{2, 9, 1 << 18, 2, 2, "chunks no smaller than a quarter of the grain"},
 	}
 	for _, c := range cases {
-		parallel.SetThreads(c.threads)
-		per, workers := vecSplit(c.units, c.cost)
+		per, workers := vecSplitFor(c.units, c.cost, c.threads, grain)
 		if per != c.per || workers != c.workers {
 			t.Errorf("vecSplit(%d, %d) on %d threads = %d per chunk, %d workers; want %d, %d (%s)",
 				c.units, c.cost, c.threads, per, workers, c.per, c.workers, c.working)
 		}
-		if chunks := (c.units + per - 1) / per; workers > 1 && (per*c.cost < minParallelFlops()/leastChunkShare || chunks > workers*chunksPerWorker) {
+		if chunks := (c.units + per - 1) / per; workers > 1 && (per*c.cost < grain/leastChunkShare || chunks > workers*chunksPerWorker) {
 			t.Errorf("vecSplit(%d, %d): %d chunks of %d units of %d flops for %d workers", c.units, c.cost, chunks, per, c.cost, workers)
 		}
 	}
