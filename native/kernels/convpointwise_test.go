@@ -370,3 +370,37 @@ func TestConvPointwiseGathersChoice(t *testing.T) {
 		}
 	})
 }
+
+// smallPlanePointwiseConvs are the 1x1 convolutions of the zoo's
+// MobileNets and ShuffleNet V2 on 7x7 and 14x14 planes that the
+// strided window computes, with the activation the executor fuses.
+var smallPlanePointwiseConvs = []struct {
+	name string
+	p    ConvParams
+	act  Activation
+}{
+	{"mbv2-384-64@14", conv2D(0, 384, 14, 14, 64, 1, 1, 1, 0, 1, 1), Activation{}},
+	{"mbv2-576-96@14", conv2D(0, 576, 14, 14, 96, 1, 1, 1, 0, 1, 1), Activation{}},
+	{"mbv2-576-160@7", conv2D(0, 576, 7, 7, 160, 1, 1, 1, 0, 1, 1), Activation{}},
+	{"mbv2-160-960@7", conv2D(0, 160, 7, 7, 960, 1, 1, 1, 0, 1, 1), clip6},
+	{"mbv2-960-160@7", conv2D(0, 960, 7, 7, 160, 1, 1, 1, 0, 1, 1), Activation{}},
+	{"mbv2-960-320@7", conv2D(0, 960, 7, 7, 320, 1, 1, 1, 0, 1, 1), Activation{}},
+	{"mbv2-320-1280@7", conv2D(0, 320, 7, 7, 1280, 1, 1, 1, 0, 1, 1), clip6},
+	{"mbv3-96-576@7", conv2D(0, 96, 7, 7, 576, 1, 1, 1, 0, 1, 1), hardSwish},
+	{"shuf-232-232@7", conv2D(0, 232, 7, 7, 232, 1, 1, 1, 0, 1, 1), Relu},
+}
+
+// BenchmarkConvPointwiseSmallPlanes times the forward pass of
+// smallPlanePointwiseConvs at batch 1 with the algorithm chosen, planned
+// once with the weights prepared, as a model runs them: with the weights
+// in cache (hot) and read from memory (cold, see benchmarkColdConv), in
+// wall and CPU time. Parallel's threads are GOMAXPROCS at start: set
+// them through the GOMAXPROCS variable.
+func BenchmarkConvPointwiseSmallPlanes(b *testing.B) {
+	for _, layer := range smallPlanePointwiseConvs {
+		p := layer.p
+		p.N, p.Act = 1, layer.act
+		b.Run(layer.name+"/hot", func(b *testing.B) { benchmarkPreparedConv(b, p) })
+		b.Run(layer.name+"/cold", func(b *testing.B) { benchmarkColdConv(b, p) })
+	}
+}

@@ -109,6 +109,10 @@ type kernel struct {
 	// (see gathersPair), and gatherPair7 the same for a tile of
 	// pairRows7 rows (see pairRows).
 	gatherPair, gatherPair7 func(k int, x []float32, rows, off []int32, b []float32, panel int, c []float32, ldc int, alpha, beta float32, useBeta bool, e *tileEpilogue)
+	// gatherPairNext and gatherPair7Next, if not nil, are gatherPair
+	// and gatherPair7 that also prefetch into L2 the rows of the next
+	// two panels of B that they read of their own (see tilePair).
+	gatherPairNext, gatherPair7Next func(k int, x []float32, rows, off []int32, b []float32, panel int, c []float32, ldc int, alpha, beta float32, useBeta bool, e *tileEpilogue)
 	// transpose16, if not nil, stores dst[q*dstStride+j] = src[j*ldb+q]
 	// for j < 16 and q < done, for some done <= k, and returns done. It
 	// speeds up packing a transposed B.
@@ -1102,9 +1106,17 @@ func (kern *kernel) gathersPair(b *block, jr int) bool {
 // row of A, as tile does, on a copy of the part of C it covers.
 func (kern *kernel) tilePair(b *block, ws *workspace, ir, jr, mr int) {
 	nr := kern.nr
-	run := kern.gatherPair
+	run, next := kern.gatherPair, kern.gatherPairNext
 	if mr == pairRows7 {
-		run = kern.gatherPair7
+		run, next = kern.gatherPair7, kern.gatherPair7Next
+	}
+	if ir == 0 && next != nil {
+		// The first tile of the pair fetches the next pair's rows of
+		// this block of k into L2 while the pair's other tiles compute
+		// from theirs (weights prepared once and read from memory:
+		// MobileNet V2's 1x1 convolutions on 7x7 planes, whose B is
+		// read once per seven tiles).
+		run = next
 	}
 	p, kb, pc, ic, jc := b.p, b.kb, b.pc, b.ic, b.jc
 	at := (jc+jr)*p.k + pc*nr // panel (jc+jr)/nr, row pc

@@ -9,13 +9,13 @@ var (
 	// panel, a 144×256 block of A (144 KiB) in the 1 MiB L2, and a
 	// 256×4080 block of B (4 MiB) in L3; a transposed B is packed in
 	// 256×512 blocks (512 KiB) that stay in L2.
-	avx2Kernel = avx2Tiles("avx2-6x16", nil, nil, nil, nil)
+	avx2Kernel = avx2Tiles("avx2-6x16", nil, nil, nil, nil, nil, nil)
 	// avx512ByShape is the kernel of the AVX-512 level (see
 	// preferredKernel): avx2Kernel, whose packed layout of B and windows
 	// it keeps, multiplying matrices as stored with avx512Kernel where
 	// that is faster (see kernel.plainKernel). The two kernels give
 	// bitwise the same results there.
-	avx512ByShape = avx2Tiles("avx512-by-shape", &avx512Kernel, &avx512ShortKernel, gatherPairAVX512, gatherPair7AVX512)
+	avx512ByShape = avx2Tiles("avx512-by-shape", &avx512Kernel, &avx512ShortKernel, gatherPairAVX512, gatherPair7AVX512, gatherPairNextAVX512, gatherPair7NextAVX512)
 	// avx512Kernel needs AVX-512F (simd.AVX512): 24 ZMM accumulators, each
 	// value of A broadcast into a register once for its row's two FMAs
 	// (see package asmgen). Its k blocks are avx2Kernel's
@@ -107,8 +107,9 @@ var avx512ShortKernel = kernel{
 // given name, multiplying matrices as stored with wide or shortWide
 // instead where kernel.plainKernel says (either may be nil), and A
 // gathered through a window two panels at a time with gatherPair and
-// gatherPair7 (may be nil).
-func avx2Tiles(name string, wide, shortWide *kernel, gatherPair, gatherPair7 func(k int, x []float32, rows, off []int32, b []float32, panel int, c []float32, ldc int, alpha, beta float32, useBeta bool, e *tileEpilogue)) kernel {
+// gatherPair7, and their variants gatherPairNext and gatherPair7Next
+// (any may be nil).
+func avx2Tiles(name string, wide, shortWide *kernel, gatherPair, gatherPair7, gatherPairNext, gatherPair7Next func(k int, x []float32, rows, off []int32, b []float32, panel int, c []float32, ldc int, alpha, beta float32, useBeta bool, e *tileEpilogue)) kernel {
 	return kernel{
 		name: name,
 		mr:   6, nr: 16,
@@ -135,15 +136,17 @@ func avx2Tiles(name string, wide, shortWide *kernel, gatherPair, gatherPair7 fun
 			_, _, _, _, _ = x[0], rows[5], off[k-1], b[16*k-1], c[5*ldc+15]
 			kernel6x16AVX2Gather(k, &x[0], &rows[0], &off[0], &b[0], &c[0], ldc, alpha, beta, boolInt(useBeta), e.bias0(), e.clamp0())
 		},
-		gatherPair:  gatherPair,
-		gatherPair7: gatherPair7,
-		transpose16: transpose16AVX2,
-		copyA:       runCopier(6, copyRows6AVX2),
-		copyB:       runCopier(16, copyRows16AVX2),
-		dot4:        dot4AVX2,
-		axpy32:      axpy32AVX2,
-		wide:        wide,
-		shortWide:   shortWide,
+		gatherPair:      gatherPair,
+		gatherPair7:     gatherPair7,
+		gatherPairNext:  gatherPairNext,
+		gatherPair7Next: gatherPair7Next,
+		transpose16:     transpose16AVX2,
+		copyA:           runCopier(6, copyRows6AVX2),
+		copyB:           runCopier(16, copyRows16AVX2),
+		dot4:            dot4AVX2,
+		axpy32:          axpy32AVX2,
+		wide:            wide,
+		shortWide:       shortWide,
 	}
 }
 
@@ -161,6 +164,21 @@ func avx2Tiles(name string, wide, shortWide *kernel, gatherPair, gatherPair7 fun
 func gatherPairAVX512(k int, x []float32, rows, off []int32, b []float32, panel int, c []float32, ldc int, alpha, beta float32, useBeta bool, e *tileEpilogue) {
 	_, _, _, _, _ = x[0], rows[5], off[k-1], b[panel+16*k-1], c[5*ldc+31]
 	kernel6x32AVX512Gather(k, &x[0], &rows[0], &off[0], &b[0], panel, &c[0], ldc, alpha, beta, boolInt(useBeta), e.bias0(), e.clamp0())
+}
+
+// gatherPairNextAVX512 is gatherPairAVX512 with
+// kernel6x32AVX512GatherNext, which also prefetches the next two panels
+// of B (prefetches do not fault: the last pair's read past b).
+func gatherPairNextAVX512(k int, x []float32, rows, off []int32, b []float32, panel int, c []float32, ldc int, alpha, beta float32, useBeta bool, e *tileEpilogue) {
+	_, _, _, _, _ = x[0], rows[5], off[k-1], b[panel+16*k-1], c[5*ldc+31]
+	kernel6x32AVX512GatherNext(k, &x[0], &rows[0], &off[0], &b[0], panel, &c[0], ldc, alpha, beta, boolInt(useBeta), e.bias0(), e.clamp0())
+}
+
+// gatherPair7NextAVX512 is gatherPair7AVX512 with
+// kernel7x32AVX512GatherNext (see gatherPairNextAVX512).
+func gatherPair7NextAVX512(k int, x []float32, rows, off []int32, b []float32, panel int, c []float32, ldc int, alpha, beta float32, useBeta bool, e *tileEpilogue) {
+	_, _, _, _, _ = x[0], rows[6], off[k-1], b[panel+16*k-1], c[6*ldc+31]
+	kernel7x32AVX512GatherNext(k, &x[0], &rows[0], &off[0], &b[0], panel, &c[0], ldc, alpha, beta, boolInt(useBeta), e.bias0(), e.clamp0())
 }
 
 // gatherPair7AVX512 is gatherPairAVX512 for tiles of 7 rows, with

@@ -52,10 +52,20 @@ func kernel12x32AVX512RowsSlide(k int, a *float32, lda int, b *float32, off *int
 //go:noescape
 func kernel6x32AVX512Gather(k int, x *float32, rows *int32, off *int32, b *float32, panel int, c *float32, ldc int, alpha float32, beta float32, useBeta int, bias *float32, clamp *float32)
 
+// kernel6x32AVX512GatherNext is the 6x32 micro-kernel for AVX-512F with gathered A and two panels of packed B; see the package comment of asmgen.
+//
+//go:noescape
+func kernel6x32AVX512GatherNext(k int, x *float32, rows *int32, off *int32, b *float32, panel int, c *float32, ldc int, alpha float32, beta float32, useBeta int, bias *float32, clamp *float32)
+
 // kernel7x32AVX512Gather is the 7x32 micro-kernel for AVX-512F with gathered A and two panels of packed B; see the package comment of asmgen.
 //
 //go:noescape
 func kernel7x32AVX512Gather(k int, x *float32, rows *int32, off *int32, b *float32, panel int, c *float32, ldc int, alpha float32, beta float32, useBeta int, bias *float32, clamp *float32)
+
+// kernel7x32AVX512GatherNext is the 7x32 micro-kernel for AVX-512F with gathered A and two panels of packed B; see the package comment of asmgen.
+//
+//go:noescape
+func kernel7x32AVX512GatherNext(k int, x *float32, rows *int32, off *int32, b *float32, panel int, c *float32, ldc int, alpha float32, beta float32, useBeta int, bias *float32, clamp *float32)
 
 // kernel12x8AVX2Packed is the 12x8 micro-kernel for AVX2 and FMA with packed A and packed B; see the package comment of asmgen.
 //

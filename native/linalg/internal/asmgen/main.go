@@ -28,7 +28,10 @@
 //     registers than amd64 has, so the AVX-512 shape has no such variant;
 //     kernel6x32AVX512Gather and kernel7x32AVX512Gather take six and seven rows instead, by two panels of B
 //     packed 16 columns wide (the AVX2 layout, which the AVX-512 level
-//     keeps for packed B), the second panel elements after the first.
+//     keeps for packed B), the second panel elements after the first;
+//     their variants ending in "Next" also prefetch into L2 the rows of
+//     the next two panels (panel elements on from the second) that
+//     they read of their own.
 //     func(k int, x *float32, rows, off *int32, b, c *float32, ldc int, alpha, beta float32, useBeta int)
 //     func(k int, x *float32, rows, off *int32, b *float32, panel int, c *float32, ldc int, alpha, beta float32, useBeta int)
 //
@@ -83,6 +86,10 @@ type kernelShape struct {
 	// splitB reads vector v of a row of B from panel v of B packed one
 	// vector wide, the panels panel elements apart.
 	splitB bool
+	// prefetchNext, with splitB, prefetches into L2 the rows of the
+	// next two panels (2*panel and 3*panel elements on) that each step
+	// reads of its own two; the kernel's name then ends in "Next".
+	prefetchNext bool
 }
 
 func main() {
@@ -115,10 +122,14 @@ func main() {
 	// The gathered A of the AVX-512 level: six or seven rows (the base
 	// registers of twelve do not fit; seven tile the 7x7 planes of
 	// networks' last layers), 32 columns from two of the AVX2 layout's
-	// 16-wide panels of B.
+	// 16-wide panels of B. The variants ending in "Next" also prefetch
+	// the next pair of panels, for the first tile of a pair (see linalg's
+	// tilePair).
 	for _, mr := range []int{6, 7} {
-		emit(kernelShape{name: fmt.Sprintf("kernel%dx32AVX512", mr), isa: "AVX-512F", mr: mr, vecs: 2, lanes: 16,
-			newVec: ZMM, zero: func(r reg.VecVirtual) { VPXORD(r, r, r) }, unroll: 4, splitB: true}, gatheredA, false)
+		for _, next := range []bool{false, true} {
+			emit(kernelShape{name: fmt.Sprintf("kernel%dx32AVX512", mr), isa: "AVX-512F", mr: mr, vecs: 2, lanes: 16,
+				newVec: ZMM, zero: func(r reg.VecVirtual) { VPXORD(r, r, r) }, unroll: 4, splitB: true, prefetchNext: next}, gatheredA, false)
+		}
 	}
 	// The last, narrow panel of B beside the AVX-512 kernel's 12-row
 	// panels of A: 12 YMM accumulators, in AVX2 (AVX-512F alone has no
@@ -170,6 +181,9 @@ func emit(s kernelShape, layout aLayout, slide bool) {
 		name, aParams, aWords = s.name+"Rows", "a *float32, lda int", "row-major"
 	case gatheredA:
 		name, aParams, aWords = s.name+"Gather", "x *float32, rows, off *int32", "gathered"
+		if s.prefetchNext {
+			name += "Next"
+		}
 	}
 	bParams, bLayout := "b", "packed"
 	if s.splitB {
@@ -191,9 +205,19 @@ func emit(s kernelShape, layout aLayout, slide bool) {
 		return func(v int) Mem { return Mem{Base: b, Disp: 4 * (u*nr + v*s.lanes)} }
 	}
 	advanceB := func(steps int) { ADDQ(U32(4*nr*steps), b) }
+	// prefetchB prefetches what prefetchNext says for step u.
+	prefetchB := func(u int) {}
 	if s.splitB {
 		panel := Load(Param("panel"), GP64())
 		SHLQ(U8(2), panel)
+		if s.prefetchNext {
+			panel3 := GP64()
+			LEAQ(Mem{Base: panel, Index: panel, Scale: 2}, panel3)
+			prefetchB = func(u int) {
+				PREFETCHT1(Mem{Base: b, Index: panel, Scale: 2, Disp: 4 * u * s.lanes})
+				PREFETCHT1(Mem{Base: b, Index: panel3, Scale: 1, Disp: 4 * u * s.lanes})
+			}
+		}
 		bRow = func(u int) func(v int) Mem {
 			return func(v int) Mem {
 				m := Mem{Base: b, Disp: 4 * u * s.lanes}
@@ -305,6 +329,7 @@ func emit(s kernelShape, layout aLayout, slide bool) {
 			bv[v] = s.newVec()
 			VMOVUPS(bAt(v), bv[v])
 		}
+		prefetchB(u)
 		aAtStep := aRow(u)
 		for i := 0; i < s.mr; i++ {
 			t := s.newVec()
