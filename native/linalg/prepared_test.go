@@ -151,6 +151,20 @@ func TestBlocksBLeavesOutOtherPaths(t *testing.T) {
 	})
 }
 
+// coldCopies returns copies of prepared weights of size elements, packed
+// by pack, that together overflow the L3 cache (32 MB here), for a
+// benchmark to take in turn: the weights then come from memory, as in a
+// network, where the other layers' weights and activations evict them
+// between runs.
+func coldCopies(size int, pack func(dst []float32)) [][]float32 {
+	copies := make([][]float32, max(1, (64<<20)/(4*size)))
+	for i := range copies {
+		copies[i] = make([]float32, size)
+		pack(copies[i])
+	}
+	return copies
+}
+
 // BenchmarkSgemmPackedVecB times the one-row products of classifier
 // layers with prepared weights (batch 1) and reports the weights' read
 // bandwidth.
@@ -168,16 +182,8 @@ func BenchmarkSgemmPackedVecB(b *testing.B) {
 		rng := rand.New(rand.NewPCG(3, 4))
 		g := linalg.Fast()
 		a, w := randomSlice(rng, sh.m*sh.k), randomSlice(rng, sh.k*sh.n)
-		// Copies of the weights that together overflow the L3 cache
-		// (32 MB here), taken in turn: the weights come from memory, as
-		// in a network, where the other layers' weights and activations
-		// evict them between runs.
 		size := linalg.VecPackedLen(sh.k, sh.n)
-		copies := make([][]float32, max(1, (64<<20)/(4*size)))
-		for i := range copies {
-			copies[i] = make([]float32, size)
-			g.PackVecB(false, sh.k, sh.n, w, sh.n, copies[i])
-		}
+		copies := coldCopies(size, func(dst []float32) { g.PackVecB(false, sh.k, sh.n, w, sh.n, dst) })
 		c := make([]float32, sh.m*sh.n)
 		for _, threads := range []int{1, 2} {
 			b.Run(fmt.Sprintf("%s_%dx%dx%d/threads%d", sh.name, sh.m, sh.n, sh.k, threads), func(b *testing.B) {
@@ -220,11 +226,7 @@ func BenchmarkSgemmPreparedB(b *testing.B) {
 		g := linalg.Fast().PreparedBGemm(sh.n)
 		a, w := randomSlice(rng, sh.m*sh.k), randomSlice(rng, sh.k*sh.n)
 		size := g.PackedLen(sh.k, sh.n)
-		copies := make([][]float32, max(1, (64<<20)/(4*size)))
-		for i := range copies {
-			copies[i] = make([]float32, size)
-			g.PackB(false, sh.k, sh.n, w, sh.n, copies[i])
-		}
+		copies := coldCopies(size, func(dst []float32) { g.PackB(false, sh.k, sh.n, w, sh.n, dst) })
 		c := make([]float32, sh.m*sh.n)
 		b.Run(fmt.Sprintf("%s_%dx%dx%d/%s", sh.name, sh.m, sh.n, sh.k, g.Name()), func(b *testing.B) {
 			b.ReportAllocs()
