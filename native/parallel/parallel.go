@@ -515,6 +515,11 @@ type boardSlot struct {
 // the slots of the board, one bit each in loop.posts.
 const maxPollers = 64
 
+// boardSlots is the slots of the board in use, mostPollers() as the
+// last worker to start polling found it: runtime.GOMAXPROCS takes the
+// scheduler's lock, which a loop's dispatch should not.
+var boardSlots atomic.Int32
+
 // mostPollers returns how many workers may poll at once: GOMAXPROCS-1,
 // leaving a processor to the goroutines that start loops.
 func mostPollers() int { return min(runtime.GOMAXPROCS(0)-1, maxPollers) }
@@ -616,7 +621,7 @@ func EndBurst() { bursts.Add(-1) }
 // (the worker, or the loop's goroutine in retract) lets go of.
 func dispatch(l *loop, wanted int) (reached int) {
 	if n := int(pollers.Load()); n > 0 {
-		slots := mostPollers()
+		slots := int(boardSlots.Load())
 		for i := 0; i < slots && reached < min(wanted, n); i++ {
 			if board[i].loop.CompareAndSwap(nil, l) {
 				l.posts |= 1 << i
@@ -706,6 +711,7 @@ func poll() *loop {
 // enough poll already.
 func startPolling() bool {
 	most := int32(mostPollers())
+	boardSlots.Store(most)
 	for n := pollers.Load(); n < most; n = pollers.Load() {
 		if pollers.CompareAndSwap(n, n+1) {
 			return true
