@@ -51,9 +51,9 @@ func TestInterleave(t *testing.T) {
 // TestInterleave4 compares Interleave4, in assembly and in Go, with its
 // definition element by element (equal bits) on random data with NaNs
 // and infinities, for every length up to 100 (whole vectors, the last
-// vector stored again, tails of every length, through the vector loop
-// when the sources are long enough), storing with bias and
-// ReLU or not, and accumulating; nothing past dst may change.
+// vector stored again, tails of every length, sources of the least
+// length or longer), storing with bias and ReLU or not, and
+// accumulating; nothing past dst may change.
 func TestInterleave4(t *testing.T) {
 	rng := rand.New(rand.NewPCG(21, 22))
 	random := func(n int) []float32 { return randomSpecials(rng, n, 25) }
