@@ -175,6 +175,26 @@ const (
 	// 5057-5187 at batch 8, GoogLeNet's 160->320 at 7x7 (1.47) 3059-3107
 	// against 3391-3418us at batch 8.
 	winogradMinShare = 22 * 22 * 28 * 28
+	// winogradMinShared bounds from below the share cg*mg/(cg+mg) itself,
+	// whatever the plane, for 3x3 kernels: the transforms cost per tile
+	// (cg+mg) times what the products save per tile in cg*mg, and they
+	// read and write memory where the products compute in registers, so
+	// that on two threads, each transform's data crossing between the
+	// cores, the layers of few channels on one side gained little or
+	// nothing. Zen 5, forward passes with cold prepared weights
+	// (BenchmarkConvZooKxK), 1 and 2 threads, window read as A against
+	// the Winograd form chosen before: below it, SqueezeNet's 16->64 at
+	// 55x55 (12.8) 325/216 against 365/354us at batch 1 and 2828/1696
+	// against 4189/2767 at batch 8, 32->128 at 27x27 (25.6) 317/230
+	// against 386/304 and 2580/1565 against 2943/1913, GoogLeNet's 32->96
+	// at 28x28 (24) 244/183 against 223/213 and 2047/1146 against
+	// 2117/1370, DenseNet's 128->32 at 28x28 (25.6) 335/229 against
+	// 410/334 and 2703/1519 against 2932/1713 and at 56x56 1321/734
+	// against 1030/728 and 11001/5944 against 11062/8066; above it,
+	// ResNet's 64->64 at 56x56 (32) 1233/709 against 866/613 at batch 1,
+	// GoogLeNet's 96->128 at 28x28 (54.9) 948/541 against 823/402 and
+	// 7398/4110 against 4943/2734.
+	winogradMinShared = 28
 	// winogradWideChannels is the number of channels in and out from
 	// which winogradWideMinColumns columns pay.
 	winogradWideChannels   = 256
@@ -253,7 +273,7 @@ func (p *ConvParams) winograd(t *winogradTransforms, gemm linalg.Gemm) (w winogr
 		covers = float64(oh*ow) >= winograd4x3MinUseful*float64(tiles*t.m*t.m)
 	}
 	shared := float64(cg*mg) / float64(cg+mg)
-	shares := r != 3 || shared*shared*float64(oh*ow) >= winogradMinShare
+	shares := r != 3 || shared >= winogradMinShared && shared*shared*float64(oh*ow) >= winogradMinShare
 	pays = packs && cg >= minIn && mg >= winogradMinChannels && covers && shares && (columns || w.wide)
 	return w, "", pays
 }

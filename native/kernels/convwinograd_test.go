@@ -161,13 +161,13 @@ func TestConvWinograd(t *testing.T) {
 		conv(3, 64, 12, 12, 64, 3, 1, 1), // 3 images of 36 tiles
 		conv(8, 128, 7, 7, 32, 3, 1, 1),  // 128 tiles, but 25.6 channels share a transform on 7x7 planes
 		conv(8, 32, 14, 14, 64, 3, 1, 1), // 392 tiles, but 21.3 channels share a transform on 14x14 planes
+		conv(8, 32, 28, 28, 96, 3, 1, 1), // 24 channels share a transform, fewer than winogradMinShared
 	} {
 		if _, cannot, pays := p.winograd(&winograd3, linalg.Fast()); cannot != "" || pays {
 			t.Errorf("%s: Winograd cannot (%q) or pays (%v), want it able but not paying", convName(p), cannot, pays)
 		}
 	}
 	for _, p := range []ConvParams{
-		conv(8, 32, 28, 28, 96, 3, 1, 1),   // 24 channels share a transform on 28x28 planes
 		conv(8, 160, 7, 7, 320, 3, 1, 1),   // 107 on 7x7 planes
 		conv(8, 64, 13, 13, 256, 3, 1, 1),  // 51 on 13x13 planes
 		conv(1, 256, 14, 14, 256, 3, 1, 1), // 49 tiles, wide
@@ -181,7 +181,8 @@ func TestConvWinograd(t *testing.T) {
 		p    ConvParams
 		pays bool
 	}{
-		{conv(1, 16, 55, 55, 64, 3, 1, 1), true},    // SqueezeNet's expand 3x3: 196 tiles, 16 channels in
+		{conv(1, 16, 55, 55, 64, 3, 1, 1), false},   // SqueezeNet's expand 3x3: 196 tiles, but 12.8 channels share a transform
+		{conv(1, 64, 56, 56, 64, 3, 1, 1), true},    // ResNet's 3x3 at 56x56: 196 tiles, 32 channels share a transform
 		{conv(1, 8, 55, 55, 64, 3, 1, 1), false},    // 8 channels in
 		{conv(1, 64, 56, 56, 16, 3, 1, 1), false},   // 16 channels out
 		{conv(1, 128, 28, 28, 128, 3, 1, 1), false}, // 49 tiles
