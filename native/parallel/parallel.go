@@ -515,9 +515,14 @@ type boardSlot struct {
 // the slots of the board, one bit each in loop.posts.
 const maxPollers = 64
 
-// boardSlots is the slots of the board in use, mostPollers() as the
-// last worker to start polling found it: runtime.GOMAXPROCS takes the
-// scheduler's lock, which a loop's dispatch should not.
+// boardSlots is the slots of the board in use, which dispatch posts on
+// and the polling workers read: mostPollers() as the last worker that
+// could poll found it (runtime.GOMAXPROCS takes the scheduler's lock,
+// which a loop's dispatch should not). Both sides read it, so that they
+// agree when GOMAXPROCS changes: with the workers reading GOMAXPROCS
+// themselves, a worker that found it at 1 (which leaves no slot) set
+// the board's size to none while another still polled, and loops ran
+// on their goroutine alone until that worker stopped polling.
 var boardSlots atomic.Int32
 
 // mostPollers returns how many workers may poll at once: GOMAXPROCS-1,
@@ -678,10 +683,9 @@ func work(l *loop) {
 // leaving a processor to the goroutines that start loops, and a polling
 // worker yields its processor to any goroutine ready to run.
 func poll() *loop {
-	slots := mostPollers()
 	idleSince := time.Duration(-1) // when the worker first saw no burst going on
 	for i, last := 1, since(); !contended(last); i++ {
-		for s := range slots {
+		for s := range int(boardSlots.Load()) {
 			if l := board[s].loop.Load(); l != nil && board[s].loop.CompareAndSwap(l, nil) {
 				return l
 			}
@@ -711,7 +715,9 @@ func poll() *loop {
 // enough poll already.
 func startPolling() bool {
 	most := int32(mostPollers())
-	boardSlots.Store(most)
+	if most > 0 {
+		boardSlots.Store(most)
+	}
 	for n := pollers.Load(); n < most; n = pollers.Load() {
 		if pollers.CompareAndSwap(n, n+1) {
 			return true

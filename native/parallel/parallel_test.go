@@ -739,3 +739,52 @@ func TestBusyPollerLeavesNoPost(t *testing.T) {
 	}
 	t.Fatal("no range of a loop ran on the worker within 10 s of its release")
 }
+
+// TestBoardSurvivesGOMAXPROCSOne checks that a worker which finds
+// GOMAXPROCS at 1 while another worker polls, and so cannot poll itself,
+// leaves the board as it was: once GOMAXPROCS is back at 2, the polling
+// worker still takes loops' ranges. (It once set the board's size to
+// none, and every loop after ran on its goroutine alone.)
+func TestBoardSurvivesGOMAXPROCSOne(t *testing.T) {
+	if runtime.GOMAXPROCS(0) != 2 {
+		t.Skip("needs exactly two processors: one polling worker")
+	}
+	defer sensing.Store(sensing.Swap(false)) // a pause in polling would park the worker
+	defer SetThreads(0)
+	SetThreads(2)
+	BeginBurst()
+	defer EndBurst()
+	deadline := time.Now().Add(10 * time.Second)
+	for pollers.Load() == 0 && time.Now().Before(deadline) {
+		For(2, 1, func(lo, hi int) {})
+	}
+	if pollers.Load() != 1 {
+		t.Fatalf("%d polling workers, want 1", pollers.Load())
+	}
+	runtime.GOMAXPROCS(1)
+	polls := startPolling() // as a worker does after its range
+	runtime.GOMAXPROCS(2)
+	if polls {
+		t.Fatal("a second worker started polling on one processor")
+	}
+	// Loops would still reach a worker once the poller stops polling
+	// (as it may after the pause of GOMAXPROCS' change), so the board
+	// itself is checked too.
+	if n := int(boardSlots.Load()); n != mostPollers() {
+		t.Fatalf("the board has %d slots while a worker polls on two processors, want %d", n, mostPollers())
+	}
+	caller := goroutineKey()
+	for time.Now().Before(deadline) {
+		var onWorker atomic.Int32
+		For(2, 1, func(lo, hi int) {
+			if goroutineKey() != caller {
+				onWorker.Add(1)
+			}
+			time.Sleep(100 * time.Microsecond)
+		})
+		if onWorker.Load() > 0 {
+			return
+		}
+	}
+	t.Fatal("no range of a loop ran on the polling worker within 10 s")
+}
