@@ -666,23 +666,8 @@ func BenchmarkSlowWorker(b *testing.B) {
 // its post back and returns, leaving the board empty. Once the long
 // range ends, the worker polls again and takes a loop's range.
 func TestBusyPollerLeavesNoPost(t *testing.T) {
-	if runtime.GOMAXPROCS(0) != 2 {
-		t.Skip("needs exactly two processors: one polling worker")
-	}
-	defer sensing.Store(sensing.Swap(false)) // a pause in polling would park the worker
-	defer SetThreads(0)
-	SetThreads(2)
-	BeginBurst()
-	defer EndBurst()
+	deadline := startOnePoller(t)
 	caller := goroutineKey()
-	// Bring a worker to the board.
-	deadline := time.Now().Add(10 * time.Second)
-	for pollers.Load() == 0 && time.Now().Before(deadline) {
-		For(2, 1, func(lo, hi int) {})
-	}
-	if pollers.Load() != 1 {
-		t.Fatalf("%d polling workers, want 1", pollers.Load())
-	}
 	release := make(chan struct{})
 	held := make(chan struct{})
 	longDone := make(chan struct{})
@@ -725,19 +710,9 @@ func TestBusyPollerLeavesNoPost(t *testing.T) {
 	}
 	close(release)
 	<-longDone
-	for time.Now().Before(deadline) {
-		var onWorker atomic.Int32
-		For(2, 1, func(lo, hi int) {
-			if goroutineKey() != caller {
-				onWorker.Add(1)
-			}
-			time.Sleep(100 * time.Microsecond)
-		})
-		if onWorker.Load() > 0 {
-			return
-		}
+	if !rangeReachesWorker(caller, deadline) {
+		t.Fatal("no range of a loop ran on the worker within 10 s of its release")
 	}
-	t.Fatal("no range of a loop ran on the worker within 10 s of its release")
 }
 
 // TestBoardSurvivesGOMAXPROCSOne checks that a worker which finds
@@ -746,21 +721,7 @@ func TestBusyPollerLeavesNoPost(t *testing.T) {
 // worker still takes loops' ranges. (It once set the board's size to
 // none, and every loop after ran on its goroutine alone.)
 func TestBoardSurvivesGOMAXPROCSOne(t *testing.T) {
-	if runtime.GOMAXPROCS(0) != 2 {
-		t.Skip("needs exactly two processors: one polling worker")
-	}
-	defer sensing.Store(sensing.Swap(false)) // a pause in polling would park the worker
-	defer SetThreads(0)
-	SetThreads(2)
-	BeginBurst()
-	defer EndBurst()
-	deadline := time.Now().Add(10 * time.Second)
-	for pollers.Load() == 0 && time.Now().Before(deadline) {
-		For(2, 1, func(lo, hi int) {})
-	}
-	if pollers.Load() != 1 {
-		t.Fatalf("%d polling workers, want 1", pollers.Load())
-	}
+	deadline := startOnePoller(t)
 	runtime.GOMAXPROCS(1)
 	polls := startPolling() // as a worker does after its range
 	runtime.GOMAXPROCS(2)
@@ -774,6 +735,15 @@ func TestBoardSurvivesGOMAXPROCSOne(t *testing.T) {
 		t.Fatalf("the board has %d slots while a worker polls on two processors, want %d", n, mostPollers())
 	}
 	caller := goroutineKey()
+	if !rangeReachesWorker(caller, deadline) {
+		t.Fatal("no range of a loop ran on the polling worker within 10 s")
+	}
+}
+
+// rangeReachesWorker runs loops of two ranges, each 100 µs long, from
+// caller until one of their ranges runs on another goroutine, and
+// reports whether one did before deadline.
+func rangeReachesWorker(caller uintptr, deadline time.Time) bool {
 	for time.Now().Before(deadline) {
 		var onWorker atomic.Int32
 		For(2, 1, func(lo, hi int) {
@@ -783,8 +753,33 @@ func TestBoardSurvivesGOMAXPROCSOne(t *testing.T) {
 			time.Sleep(100 * time.Microsecond)
 		})
 		if onWorker.Load() > 0 {
-			return
+			return true
 		}
 	}
-	t.Fatal("no range of a loop ran on the polling worker within 10 s")
+	return false
+}
+
+// startOnePoller brings one worker to the board for the rest of test
+// t: two threads and a burst until t ends, with the sensing of an
+// oversubscribed machine off (a pause in polling would park the
+// worker), and loops run until a worker polls. It returns the deadline
+// of t's waits, 10 s on; t is skipped unless GOMAXPROCS is 2.
+func startOnePoller(t *testing.T) time.Time {
+	if runtime.GOMAXPROCS(0) != 2 {
+		t.Skip("needs exactly two processors: one polling worker")
+	}
+	wasSensing := sensing.Swap(false)
+	t.Cleanup(func() { sensing.Store(wasSensing) })
+	SetThreads(2)
+	t.Cleanup(func() { SetThreads(0) })
+	BeginBurst()
+	t.Cleanup(EndBurst)
+	deadline := time.Now().Add(10 * time.Second)
+	for pollers.Load() == 0 && time.Now().Before(deadline) {
+		For(2, 1, func(lo, hi int) {})
+	}
+	if pollers.Load() != 1 {
+		t.Fatalf("%d polling workers, want 1", pollers.Load())
+	}
+	return deadline
 }
