@@ -579,9 +579,13 @@ func contended(now time.Duration) bool {
 	return sensing.Load() && int64(now) < contendedUntil.Load()
 }
 
-// sensing is whether preemption pauses polling: tests that check the
-// grain turn it off, as whether the machine is busy is not theirs to
-// choose.
+// sensing is whether preemption pauses polling (preempted, contended):
+// tests that check the grain, or which goroutine takes a loop's range,
+// turn it off, as whether the machine is busy is not theirs to choose.
+// (With only contended off, a polling worker that the system held back
+// still stopped polling, and a loop it was about to take from the board
+// waited on its goroutine, which a test holding that goroutine saw as
+// no worker at all.)
 var sensing atomic.Bool
 
 func init() { sensing.Store(true) }
@@ -590,7 +594,7 @@ func init() { sensing.Store(true) }
 // last, and now at now, was off its core long enough to take the machine
 // for oversubscribed, and if so pauses polling.
 func preempted(last, now time.Duration) bool {
-	if now-last < preemptedGap {
+	if now-last < preemptedGap || !sensing.Load() {
 		return false
 	}
 	ended := time.Duration(contendedUntil.Load())
