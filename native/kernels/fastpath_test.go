@@ -294,7 +294,7 @@ func TestGemmFusedReLU(t *testing.T) {
 // they come from arena.Shared and go back there.
 func TestWorkBuffersComeFromTheRunsArena(t *testing.T) {
 	run := arena.New()
-	given := run.Float32(1000)
+	given := run.Float32(1024, 0)
 	run.Give(given)
 	bound := parallel.BindArena(run)
 	b := getBuffer(600)
@@ -312,7 +312,7 @@ func TestWorkBuffersComeFromTheRunsArena(t *testing.T) {
 			workerGot = &w[0] == &given[0]
 			putBuffer(w)
 			_, work := run.Held()
-			workerGave = work == 1000
+			workerGave = work == 1024
 		})
 	})
 	bound.Unbind()
@@ -320,12 +320,12 @@ func TestWorkBuffersComeFromTheRunsArena(t *testing.T) {
 		t.Fatalf("a loop's worker took its buffer from the arena: %v, gave it back: %v", workerGot, workerGave)
 	}
 	outside := getBuffer(700)
-	if &outside[0] == &given[0] || parallel.Arena() != nil {
+	if &outside[0] == &given[0] || boundArena() != nil {
 		t.Fatal("after Unbind, a work buffer came from the run's arena")
 	}
 	putBuffer(outside)
-	if _, work := run.Held(); work != 1000 {
-		t.Fatalf("the run's arena holds %d elements of work buffers, want its 1000", work)
+	if _, work := run.Held(); work != 1024 {
+		t.Fatalf("the run's arena holds %d elements of work buffers, want its 1024", work)
 	}
 }
 
@@ -431,4 +431,10 @@ func TestConvGatheredWindow(t *testing.T) {
 			t.Errorf("%s: the strided window cannot (%q) or pays (%v), want it able but not paying", convName(p), cannot, pays)
 		}
 	}
+}
+
+// boundArena returns the arena that the calling goroutine is bound to.
+func boundArena() *arena.Arena {
+	a, _ := parallel.Scratch()
+	return a
 }

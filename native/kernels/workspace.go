@@ -15,19 +15,27 @@ import (
 // out are undefined: the kernel overwrites what it reads.
 
 // scratch returns the arena of the calling goroutine's run, or
-// arena.Shared.
-func scratch() *arena.Arena {
-	if a := parallel.Arena(); a != nil {
-		return a
+// arena.Shared, and the goroutine as the owner of the buffers it takes
+// (parallel.Scratch).
+func scratch() (*arena.Arena, uintptr) {
+	a, owner := parallel.Scratch()
+	if a == nil {
+		a = arena.Shared
 	}
-	return arena.Shared
+	return a, owner
 }
 
 // getBuffer returns a float32 buffer of n elements with undefined contents.
-func getBuffer(n int) []float32 { return scratch().Float32(n) }
+func getBuffer(n int) []float32 {
+	a, owner := scratch()
+	return a.Float32(n, owner)
+}
 
 // putBuffer hands b, which the caller no longer uses, back for reuse.
-func putBuffer(b []float32) { scratch().Give(b) }
+func putBuffer(b []float32) {
+	a, _ := scratch()
+	a.Give(b)
+}
 
 // offsets hands out int32 work buffers, as getBuffer and putBuffer do
 // float32 ones.
@@ -37,7 +45,13 @@ var offsets int32Buffers
 type int32Buffers struct{}
 
 // get returns an int32 buffer of n elements with undefined contents.
-func (int32Buffers) get(n int) []int32 { return scratch().Int32(n) }
+func (int32Buffers) get(n int) []int32 {
+	a, owner := scratch()
+	return a.Int32(n, owner)
+}
 
 // put hands b, which the caller no longer uses, back for reuse.
-func (int32Buffers) put(b []int32) { scratch().GiveInt32(b) }
+func (int32Buffers) put(b []int32) {
+	a, owner := scratch()
+	a.GiveInt32(b, owner)
+}

@@ -177,6 +177,20 @@ type workspace struct {
 	arena *arena.Arena // where a and b came from
 }
 
+// A worker writes its workspace (the rows of a tile, its epilogue, an
+// edge tile) at every tile, so a workspace lies alone on its cache
+// lines: side by side on the heap, two workers' workspaces would send
+// the lines they shared between the cores at every tile.
+type lineAloneWorkspace struct {
+	_  [64]byte
+	ws workspace
+	_  [64]byte
+}
+
+// linePad is a cache line of float32 or int32 values: the padding on
+// each side of a workspace's tile and rows.
+const linePad = 16
+
 // minParallelFlops returns the smallest 2*m*n*k for which Sgemm spreads
 // over several workers; below it the goroutine hand-off costs more than
 // it saves (see parallel.GrainFlops).
@@ -1273,14 +1287,17 @@ func (kern *kernel) takeWorkspace(mb, kb, nb int) *workspace {
 	kern.mu.Unlock()
 	if ws == nil {
 		rows := max(kern.mr, pairRows7) // of tile or tilePair
-		ws = &workspace{tile: make([]float32, 2*rows*kern.nr), rows: make([]int32, rows)}
+		ws = &new(lineAloneWorkspace).ws
+		ws.tile = make([]float32, 2*rows*kern.nr+2*linePad)[linePad:][:2*rows*kern.nr]
+		ws.rows = make([]int32, rows+2*linePad)[linePad:][:rows]
 	}
-	ws.arena = parallel.Arena()
-	if ws.arena == nil {
-		ws.arena = arena.Shared
+	a, owner := parallel.Scratch()
+	if a == nil {
+		a = arena.Shared
 	}
-	ws.a = ws.arena.Float32(roundUp(mb, kern.mr) * kb)
-	ws.b = ws.arena.Float32(roundUp(nb, kern.nr) * kb)
+	ws.arena = a
+	ws.a = a.Float32(roundUp(mb, kern.mr)*kb, owner)
+	ws.b = a.Float32(roundUp(nb, kern.nr)*kb, owner)
 	ws.a, ws.b = ws.a[:cap(ws.a)], ws.b[:cap(ws.b)]
 	return ws
 }

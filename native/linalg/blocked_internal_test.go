@@ -3,6 +3,7 @@ package linalg
 import (
 	"slices"
 	"testing"
+	"unsafe"
 )
 
 func TestEvenBlock(t *testing.T) {
@@ -199,5 +200,34 @@ func TestCrowdsL1Set(t *testing.T) {
 		if got := crowdsL1Set(c.lda, c.mr); got != c.want {
 			t.Errorf("crowdsL1Set(%d, %d) = %v, want %v (%s)", c.lda, c.mr, got, c.want, c.working)
 		}
+	}
+}
+
+// TestWorkspacesOwnTheirCacheLines checks that the parts of a workspace
+// that a worker writes at every tile (the workspace itself, its edge
+// tile and its rows) share no cache line with another workspace's: the
+// workspaces of a loop's workers are written on different cores.
+func TestWorkspacesOwnTheirCacheLines(t *testing.T) {
+	kern := &kernel{mr: 6, nr: 16, mc: 144}
+	var taken []*workspace
+	for range 8 {
+		taken = append(taken, kern.takeWorkspace(6, 8, 16))
+	}
+	owner := map[uintptr]int{}
+	claim := func(i int, at unsafe.Pointer, size uintptr) {
+		for l := uintptr(at) / 64; l <= (uintptr(at)+size-1)/64; l++ {
+			if j, ok := owner[l]; ok && j != i {
+				t.Fatalf("workspaces %d and %d share the cache line at %#x", j, i, l*64)
+			}
+			owner[l] = i
+		}
+	}
+	for i, ws := range taken {
+		claim(i, unsafe.Pointer(ws), unsafe.Sizeof(*ws))
+		claim(i, unsafe.Pointer(unsafe.SliceData(ws.tile)), uintptr(len(ws.tile))*4)
+		claim(i, unsafe.Pointer(unsafe.SliceData(ws.rows)), uintptr(len(ws.rows))*4)
+	}
+	for _, ws := range taken {
+		kern.giveWorkspace(ws)
 	}
 }

@@ -10,3 +10,6 @@ func currentG() uintptr
 
 // goroutineKey identifies the calling goroutine while it runs.
 func goroutineKey() uintptr { return currentG() }
+
+// ownerKey is goroutineKey, which costs a load.
+func ownerKey() uintptr { return currentG() }

@@ -74,11 +74,21 @@ func (c scope) threads() int {
 	return int(threads.Load())
 }
 
-// Arena returns the arena that the calling goroutine is bound to
-// (BindArena), or nil.
-func Arena() *arena.Arena {
-	c, _ := current()
-	return c.arena
+// Scratch returns what a kernel takes its work buffers for: the arena
+// that the calling goroutine is bound to (BindArena; nil for none) and
+// the goroutine's key as their owner (arena.Arena.Float32), which the
+// arena uses to hand a worker the buffers it wrote last. The owner is 0
+// where telling goroutines apart costs a traceback (neither amd64 nor
+// arm64) and the goroutine has no scope.
+func Scratch() (a *arena.Arena, owner uintptr) {
+	if scoped.Load() == 0 {
+		return nil, ownerKey()
+	}
+	key := goroutineKey()
+	perGoroutine.RLock()
+	c := perGoroutine.scopes[key]
+	perGoroutine.RUnlock()
+	return c.arena, key
 }
 
 // Binding is what Unbind needs to undo a BindArena.
@@ -442,8 +452,21 @@ func (l *loop) help() {
 // Run or a worker's scratch: a caller takes one, fills it, uses it and
 // hands it back, and so allocates none in steady state. It is safe for
 // concurrent use.
+//
+// A T lies alone on its cache lines: the workers of a loop each take one
+// and write it on their own cores, and two small values side by side on
+// the heap would send the line they shared between the cores at every
+// write.
 type Tasks[T any] struct {
 	pool sync.Pool
+}
+
+// lineAlone holds a T with a cache line's worth of padding on each side,
+// so that no other value shares a line with it.
+type lineAlone[T any] struct {
+	_ [64]byte
+	v T
+	_ [64]byte
 }
 
 // Get returns a T to fill, zero or as Put left it.
@@ -451,7 +474,7 @@ func (l *Tasks[T]) Get() *T {
 	if t, ok := l.pool.Get().(*T); ok {
 		return t
 	}
-	return new(T)
+	return &new(lineAlone[T]).v
 }
 
 // Put hands t back; it is cleared, so that it holds on to no memory.

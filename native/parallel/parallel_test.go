@@ -10,6 +10,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unsafe"
+
+	"github.com/onnxkit/onnxkit/native/internal/arena"
 )
 
 // TestForCoversEachIndexOnce checks, for a range of sizes, grains and
@@ -436,6 +439,54 @@ func TestGoroutineKey(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(100, func() { goroutineKey() }); n != 0 {
 		t.Fatalf("goroutineKey allocates %v times a call", n)
+	}
+}
+
+// TestScratch checks that Scratch returns the arena the goroutine is
+// bound to, in a loop's ranges too, and the goroutine that runs the
+// range as the owner of its work buffers; no arena outside a binding.
+func TestScratch(t *testing.T) {
+	if a, _ := Scratch(); a != nil {
+		t.Fatal("an arena outside any binding")
+	}
+	run := arena.New()
+	b := BindArena(run)
+	defer b.Unbind()
+	if a, owner := Scratch(); a != run || owner != goroutineKey() {
+		t.Fatalf("bound goroutine: arena %p owner %#x, want %p and its key %#x", a, owner, run, goroutineKey())
+	}
+	var wrong atomic.Int32
+	With(2, func() {
+		For(64, 1, func(lo, hi int) {
+			if a, owner := Scratch(); a != run || owner != goroutineKey() {
+				wrong.Add(1)
+			}
+		})
+	})
+	if n := wrong.Load(); n != 0 {
+		t.Fatalf("%d ranges of a loop found another arena, or another owner than their goroutine", n)
+	}
+}
+
+// TestTasksValuesOwnTheirCacheLines checks that the values Tasks hands
+// out share no cache line with each other, however small they are:
+// workers write them on different cores.
+func TestTasksValuesOwnTheirCacheLines(t *testing.T) {
+	var tasks Tasks[[3]int32]
+	var got []*[3]int32
+	for range 16 {
+		got = append(got, tasks.Get())
+	}
+	lines := map[uintptr]int{}
+	for i, v := range got {
+		first := uintptr(unsafe.Pointer(v)) / 64
+		last := (uintptr(unsafe.Pointer(v)) + unsafe.Sizeof(*v) - 1) / 64
+		for l := first; l <= last; l++ {
+			if j, ok := lines[l]; ok && j != i {
+				t.Fatalf("values %d and %d share the cache line at %#x", j, i, l*64)
+			}
+			lines[l] = i
+		}
 	}
 }
 
