@@ -105,7 +105,8 @@ const (
 	// OptimizeAll does the rewrites of OptimizeBasic and folds
 	// BatchNormalization into the Conv or Gemm next to it.
 	OptimizeAll Optimization = iota
-	// OptimizeBasic strips Dropout and Identity and removes dead nodes
+	// OptimizeBasic strips Dropout and Identity, folds Pads of zeros into
+	// the Conv or AveragePool after them and removes dead nodes
 	// (passes.Inference).
 	OptimizeBasic
 	// OptimizeNone runs the graph as given. (At every level the engine

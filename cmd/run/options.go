@@ -93,7 +93,7 @@ func parseArgs(args []string, helpOut io.Writer) (*options, error) {
 	fs.SortFlags = false
 	fs.StringVar(&o.engine, "engine", "native", "engine that runs the model: native or ort (ONNX Runtime)")
 	fs.StringVar(&o.ortLib, "ort-lib", "", "ONNX Runtime shared library (default $ONNXRUNTIME_SHARED_LIBRARY_PATH, else <repo>/.cache/onnxruntime/libonnxruntime.so.1)")
-	optimize := fs.String("optimize", onnxkit.OptimizeAll.String(), "native engine: graph rewriting before the run, as a Session does: all (the default: Dropout and Identity removed, BatchNormalization folded into its Conv or Gemm), basic (no BatchNormalization folding) or none (the graph as given; --bisect always); constants are computed once at every level")
+	optimize := fs.String("optimize", onnxkit.OptimizeAll.String(), "native engine: graph rewriting before the run, as a Session does: all (the default: Dropout and Identity removed, Pads of zeros folded into the Conv or AveragePool after them, BatchNormalization folded into its Conv or Gemm), basic (no BatchNormalization folding) or none (the graph as given; --bisect always); constants are computed once at every level")
 	fs.IntVar(&o.threads, "threads", 0, "threads: the native engine's workers, ONNX Runtime's intra-op threads (0: the engine's default)")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the random inputs")
 	fs.IntVar(&o.batch, "batch", 1, "size given to symbolic dimensions of random inputs")

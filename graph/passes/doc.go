@@ -1,6 +1,6 @@
 // Package passes rewrites graph.Models into equivalent, simpler ones for
-// inference: it strips Dropout and Identity, folds BatchNormalization
-// and removes dead code. Every pass takes a model and returns a new one,
+// inference: it strips Dropout and Identity, folds Pads into the Conv or
+// AveragePool after them, folds BatchNormalization and removes dead code. Every pass takes a model and returns a new one,
 // leaving its argument unchanged (unchanged tensor data is shared, never
 // written), keeps the names of the graph outputs, and preserves the
 // model's inference outputs up to float32 rounding. Passes rewrite the

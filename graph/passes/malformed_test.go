@@ -12,7 +12,7 @@ import (
 func TestPassesOnMalformedModels(t *testing.T) {
 	passes := map[string]func(*graph.Model) (*graph.Model, error){
 		"StripDropout": StripDropout, "StripIdentity": StripIdentity,
-		"FoldBatchNorm": FoldBatchNorm, "EliminateDeadCode": EliminateDeadCode,
+		"FoldPad": FoldPad, "FoldBatchNorm": FoldBatchNorm, "EliminateDeadCode": EliminateDeadCode,
 	}
 	for _, tc := range passtest.MalformedModels() {
 		for name, pass := range passes {

@@ -17,7 +17,7 @@ type Options struct {
 }
 
 // Inference is the standard pipeline for export and inference:
-// StripDropout, StripIdentity, FoldBatchNorm when opts.FoldBN,
+// StripDropout, StripIdentity, FoldPad, FoldBatchNorm when opts.FoldBN,
 // ScaleAfterMatMul, SliceMatMulWeights and EliminateDeadCode, followed
 // by graph.Validate, which must find no problem that m did not already
 // have (an operator newer than graph's schemas, say, is the engine's to
@@ -34,6 +34,7 @@ func Inference(m *graph.Model, opts Options) (*graph.Model, error) {
 	pipeline := []pass{
 		{"StripDropout", StripDropout},
 		{"StripIdentity", StripIdentity},
+		{"FoldPad", FoldPad},
 	}
 	if opts.FoldBN {
 		pipeline = append(pipeline, pass{"FoldBatchNorm", FoldBatchNorm})

@@ -255,6 +255,16 @@ func MalformedModels() []MalformedModel {
 			}},
 		{"BN with too few inputs", nil,
 			[]*graph.Node{{Name: "bn", OpType: "BatchNormalization", Inputs: []string{"x"}, Outputs: []string{"y"}}}},
+		{"Pads with an odd count, pads of floats, and Pads without inputs before a Conv",
+			[]*graph.Tensor{{DType: graph.Int64, Dims: []int64{3}, Data: []int64{0, 1, 1}}, f32([]int64{8}, 8),
+				{DType: graph.Int64, Dims: []int64{8}, Data: []int64{0, 0, 1}}},
+			[]*graph.Node{
+				{Name: "odd", OpType: "Pad", Inputs: []string{"x", "i0"}, Outputs: []string{"p0"}},
+				{Name: "floats", OpType: "Pad", Inputs: []string{"p0", "i1"}, Outputs: []string{"p1"}},
+				{Name: "short", OpType: "Pad", Inputs: []string{"p1", "i2"}, Outputs: []string{"p2"}},
+				{Name: "bare", OpType: "Pad", Outputs: []string{"p3"}},
+				{Name: "conv", OpType: "Conv", Inputs: []string{"p2", "p3"}, Outputs: []string{"y"}},
+			}},
 		{"Constant with two values, Dropout and Identity without inputs", nil,
 			[]*graph.Node{
 				{Name: "k", OpType: "Constant", Outputs: []string{"k"}, Attrs: []*graph.Attr{graph.IntAttr("value_int", 1), graph.FloatAttr("value_float", 1)}},
