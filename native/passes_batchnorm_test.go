@@ -2,7 +2,6 @@ package native_test
 
 import (
 	"math/rand/v2"
-	"slices"
 	"testing"
 
 	"github.com/onnxkit/onnxkit/graph"
@@ -115,18 +114,7 @@ func TestFoldBatchNorm(t *testing.T) {
 	}
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			rng := rand.New(rand.NewPCG(uint64(i), 7))
-			b := graph.NewBuilder("g", passtest.Opset17)
-			b.Output(tc.build(b, rng), nil)
-			m := passtest.MustModel(t, b)
-			folded := passtest.Apply(t, m, passes.FoldBatchNorm)
-			if got := passtest.CountOps(folded.Graph, "BatchNormalization"); got != tc.wantBN {
-				t.Errorf("%d BatchNormalization nodes left, want %d", got, tc.wantBN)
-			}
-			if !slices.Equal(passtest.OutputNames(folded.Graph), passtest.OutputNames(m.Graph)) {
-				t.Errorf("graph outputs %q, want %q", passtest.OutputNames(folded.Graph), passtest.OutputNames(m.Graph))
-			}
-			checkSameOutputs(t, m, folded, rng, 2, foldTol)
+			checkRewrite(t, rand.New(rand.NewPCG(uint64(i), 7)), tc.build, passes.FoldBatchNorm, "BatchNormalization", tc.wantBN, foldTol)
 		})
 	}
 }

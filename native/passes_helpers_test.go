@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/onnxkit/onnxkit/graph"
+	"github.com/onnxkit/onnxkit/internal/passtest"
 	"github.com/onnxkit/onnxkit/native"
 	"github.com/onnxkit/onnxkit/native/tensor"
 )
@@ -90,6 +91,26 @@ func checkSameOutputs(t *testing.T, before, after *graph.Model, rng *rand.Rand, 
 	for _, o := range before.Graph.Outputs {
 		compareTensors(t, o.Name, got[o.Name], want[o.Name], tol)
 	}
+}
+
+// checkRewrite builds a model at opset 17 whose output build returns,
+// rewrites it with pass and checks that the result has want nodes of op
+// left, the same graph outputs, and the same outputs within tol on
+// random inputs at batch 2.
+func checkRewrite(t *testing.T, rng *rand.Rand, build func(*graph.Builder, *rand.Rand) string,
+	pass func(*graph.Model) (*graph.Model, error), op string, want int, tol tolerance) {
+	t.Helper()
+	b := graph.NewBuilder("g", passtest.Opset17)
+	b.Output(build(b, rng), nil)
+	m := passtest.MustModel(t, b)
+	rewritten := passtest.Apply(t, m, pass)
+	if got := passtest.CountOps(rewritten.Graph, op); got != want {
+		t.Errorf("%d %s nodes left, want %d", got, op, want)
+	}
+	if !slices.Equal(passtest.OutputNames(rewritten.Graph), passtest.OutputNames(m.Graph)) {
+		t.Errorf("graph outputs %q, want %q", passtest.OutputNames(rewritten.Graph), passtest.OutputNames(m.Graph))
+	}
+	checkSameOutputs(t, m, rewritten, rng, 2, tol)
 }
 
 // compareTensors fails the test when got and want differ in type, shape

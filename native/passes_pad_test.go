@@ -2,7 +2,6 @@ package native_test
 
 import (
 	"math/rand/v2"
-	"slices"
 	"testing"
 
 	"github.com/onnxkit/onnxkit/graph"
@@ -103,18 +102,7 @@ func TestFoldPad(t *testing.T) {
 	}
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			rng := rand.New(rand.NewPCG(uint64(i), 11))
-			b := graph.NewBuilder("g", passtest.Opset17)
-			b.Output(tc.build(b, rng), nil)
-			m := passtest.MustModel(t, b)
-			folded := passtest.Apply(t, m, passes.FoldPad)
-			if got := passtest.CountOps(folded.Graph, "Pad"); got != tc.wantPad {
-				t.Errorf("%d Pad nodes left, want %d", got, tc.wantPad)
-			}
-			if !slices.Equal(passtest.OutputNames(folded.Graph), passtest.OutputNames(m.Graph)) {
-				t.Errorf("graph outputs %q, want %q", passtest.OutputNames(folded.Graph), passtest.OutputNames(m.Graph))
-			}
-			checkSameOutputs(t, m, folded, rng, 2, foldTol)
+			checkRewrite(t, rand.New(rand.NewPCG(uint64(i), 11)), tc.build, passes.FoldPad, "Pad", tc.wantPad, foldTol)
 		})
 	}
 }
