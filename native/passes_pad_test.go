@@ -106,3 +106,25 @@ func TestFoldPad(t *testing.T) {
 		})
 	}
 }
+
+// TestFoldPadBeforeOpset11 checks FoldPad on the Pad of opsets 2-10,
+// whose pads and value are attributes: a Pad of zeros before a Conv
+// folds, one of ones stays.
+func TestFoldPadBeforeOpset11(t *testing.T) {
+	for _, tc := range []struct {
+		value   float32
+		wantPad int
+	}{{0, 0}, {1, 1}} {
+		rng := rand.New(rand.NewPCG(3, 10))
+		b := graph.NewBuilder("g", graph.OpsetID{Version: 10})
+		y := b.Node("Pad", "pad", []string{passtest.Image(b, "x", 3, 6, 6)},
+			graph.IntsAttr("pads", 0, 0, 2, 1, 0, 0, 1, 2), graph.FloatAttr("value", tc.value))
+		b.Output(passtest.Conv(b, rng, "conv", y, 3, 4, 3, 1, true, graph.IntsAttr("pads", 1, 1, 1, 1)), nil)
+		m := passtest.MustModel(t, b)
+		folded := passtest.Apply(t, m, passes.FoldPad)
+		if got := passtest.CountOps(folded.Graph, "Pad"); got != tc.wantPad {
+			t.Errorf("value %v: %d Pad nodes left, want %d", tc.value, got, tc.wantPad)
+		}
+		checkSameOutputs(t, m, folded, rng, 2, foldTol)
+	}
+}
