@@ -144,7 +144,7 @@ func (a *Arena) Float32(n int, owner uintptr) []float32 {
 	defer a.mu.Unlock()
 	b := a.work.take(n, MaxSlack, owner)
 	if b == nil {
-		b = &Block{Data: lineFloat32s(n), work: true}
+		b = &Block{Data: alone[float32](n), work: true}
 	}
 	b.owner = owner
 	a.lent[unsafe.SliceData(b.Data)] = b
@@ -154,27 +154,13 @@ func (a *Arena) Float32(n int, owner uintptr) []float32 {
 // lineFloats is how many float32 or int32 values fill a cache line.
 const lineFloats = 64 / 4
 
-// lineFloat32s returns n float32s that start a cache line and whose
-// capacity ends one: no other buffer shares their lines.
-func lineFloat32s(n int) []float32 {
+// alone returns n values that start a cache line and whose capacity
+// ends one: no other buffer shares their lines.
+func alone[T float32 | int32](n int) []T {
 	whole := (n + lineFloats - 1) / lineFloats * lineFloats
-	b := make([]float32, whole+lineFloats-1)
-	skip := lineSkip(unsafe.Pointer(unsafe.SliceData(b)))
+	b := make([]T, whole+lineFloats-1)
+	skip := int(-uintptr(unsafe.Pointer(unsafe.SliceData(b)))%64) / 4
 	return b[skip : skip+n : skip+whole]
-}
-
-// lineInt32s is lineFloat32s for int32s.
-func lineInt32s(n int) []int32 {
-	whole := (n + lineFloats - 1) / lineFloats * lineFloats
-	b := make([]int32, whole+lineFloats-1)
-	skip := lineSkip(unsafe.Pointer(unsafe.SliceData(b)))
-	return b[skip : skip+n : skip+whole]
-}
-
-// lineSkip returns how many 4-byte values from p the next cache line
-// starts.
-func lineSkip(p unsafe.Pointer) int {
-	return int(-uintptr(p)%64) / 4
 }
 
 // take removes and returns a free block of capacity at least n, when its
@@ -286,7 +272,7 @@ func (a *Arena) Int32(n int, owner uintptr) []int32 {
 	}
 	if best < 0 {
 		a.mu.Unlock()
-		return lineInt32s(n)
+		return alone[int32](n)
 	}
 	b := a.ints[best].buf
 	last := len(a.ints) - 1
