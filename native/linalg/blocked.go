@@ -177,20 +177,6 @@ type workspace struct {
 	arena *arena.Arena // where a and b came from
 }
 
-// A worker writes its workspace (the rows of a tile, its epilogue, an
-// edge tile) at every tile, so a workspace lies alone on its cache
-// lines: side by side on the heap, two workers' workspaces would send
-// the lines they shared between the cores at every tile.
-type lineAloneWorkspace struct {
-	_  [64]byte
-	ws workspace
-	_  [64]byte
-}
-
-// linePad is a cache line of float32 or int32 values: the padding on
-// each side of a workspace's tile and rows.
-const linePad = 16
-
 // minParallelFlops returns the smallest 2*m*n*k for which Sgemm spreads
 // over several workers; below it the goroutine hand-off costs more than
 // it saves (see parallel.GrainFlops).
@@ -1287,9 +1273,11 @@ func (kern *kernel) takeWorkspace(mb, kb, nb int) *workspace {
 	kern.mu.Unlock()
 	if ws == nil {
 		rows := max(kern.mr, pairRows7) // of tile or tilePair
-		ws = &new(lineAloneWorkspace).ws
-		ws.tile = make([]float32, 2*rows*kern.nr+2*linePad)[linePad:][:2*rows*kern.nr]
-		ws.rows = make([]int32, rows+2*linePad)[linePad:][:rows]
+		// A worker writes its workspace (the rows of a tile, its
+		// epilogue, an edge tile) at every tile: it lies alone on its
+		// cache lines, as the other workers' do.
+		ws = &new(arena.LineAlone[workspace]).V
+		ws.tile, ws.rows = arena.Alone[float32](2*rows*kern.nr), arena.Alone[int32](rows)
 	}
 	a, owner := parallel.Scratch()
 	if a == nil {

@@ -453,20 +453,10 @@ func (l *loop) help() {
 // hands it back, and so allocates none in steady state. It is safe for
 // concurrent use.
 //
-// A T lies alone on its cache lines: the workers of a loop each take one
-// and write it on their own cores, and two small values side by side on
-// the heap would send the line they shared between the cores at every
-// write.
+// A T lies alone on its cache lines (arena.LineAlone): the workers of a
+// loop each take one and write it on their own cores.
 type Tasks[T any] struct {
 	pool sync.Pool
-}
-
-// lineAlone holds a T with a cache line's worth of padding on each side,
-// so that no other value shares a line with it.
-type lineAlone[T any] struct {
-	_ [64]byte
-	v T
-	_ [64]byte
 }
 
 // Get returns a T to fill, zero or as Put left it.
@@ -474,7 +464,7 @@ func (l *Tasks[T]) Get() *T {
 	if t, ok := l.pool.Get().(*T); ok {
 		return t
 	}
-	return &new(lineAlone[T]).v
+	return &new(arena.LineAlone[T]).V
 }
 
 // Put hands t back; it is cleared, so that it holds on to no memory.

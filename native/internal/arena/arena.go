@@ -144,7 +144,7 @@ func (a *Arena) Float32(n int, owner uintptr) []float32 {
 	defer a.mu.Unlock()
 	b := a.work.take(n, MaxSlack, owner)
 	if b == nil {
-		b = &Block{Data: alone[float32](n), work: true}
+		b = &Block{Data: Alone[float32](n), work: true}
 	}
 	b.owner = owner
 	a.lent[unsafe.SliceData(b.Data)] = b
@@ -154,9 +154,23 @@ func (a *Arena) Float32(n int, owner uintptr) []float32 {
 // lineFloats is how many float32 or int32 values fill a cache line.
 const lineFloats = 64 / 4
 
-// alone returns n values that start a cache line and whose capacity
-// ends one: no other buffer shares their lines.
-func alone[T float32 | int32](n int) []T {
+// LineAlone holds a V with a cache line of padding on each side, so
+// that no other value shares a line with V: the workers of a loop each
+// take such a value (a task's scratch, a product's workspace) and write
+// it on their own cores, where two small values side by side on the
+// heap would send the line they shared between the cores at every
+// write.
+type LineAlone[T any] struct {
+	_ [64]byte
+	V T
+	_ [64]byte
+}
+
+// Alone returns n values that start a cache line and whose capacity
+// ends one: no other buffer shares their lines. Work buffers are made
+// so, and so are the small buffers that a worker writes at every step
+// of its part of a loop.
+func Alone[T float32 | int32](n int) []T {
 	whole := (n + lineFloats - 1) / lineFloats * lineFloats
 	b := make([]T, whole+lineFloats-1)
 	skip := int(-uintptr(unsafe.Pointer(unsafe.SliceData(b)))%64) / 4
@@ -272,7 +286,7 @@ func (a *Arena) Int32(n int, owner uintptr) []int32 {
 	}
 	if best < 0 {
 		a.mu.Unlock()
-		return alone[int32](n)
+		return Alone[int32](n)
 	}
 	b := a.ints[best].buf
 	last := len(a.ints) - 1
