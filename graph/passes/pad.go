@@ -34,15 +34,15 @@ func FoldPad(m *graph.Model) (*graph.Model, error) {
 			continue
 		}
 		in, out := n.Inputs[0], n.Outputs[0]
-		if !slices.ContainsFunc(pads, func(p int64) bool { return p != 0 }) {
+		if allZero(pads) {
 			x.remove(n)
 			if !bypass(g, x, n, in, out) {
 				x.add(n)
 			}
 			continue
 		}
-		r := x.soleReader(out)
-		if r == nil || len(r.Inputs) == 0 || r.Inputs[0] != out || slices.Contains(r.Inputs[1:], out) {
+		r := x.soleReader(out) // which reads out in one input slot
+		if r == nil || r.Inputs[0] != out {
 			continue
 		}
 		folded, ok := x.foldedPads(r, pads)
@@ -92,7 +92,7 @@ func (x *index) zeroPads(n *graph.Node) ([]int64, bool) {
 		if len(n.Inputs) > 2 && n.Inputs[2] != "" && !isZero(x.fusionConst(n.Inputs[2])) {
 			return nil, false
 		}
-		if len(n.Inputs) > 3 && n.Inputs[3] != "" && slices.ContainsFunc(pads, func(p int64) bool { return p != 0 }) {
+		if len(n.Inputs) > 3 && n.Inputs[3] != "" && !allZero(pads) {
 			return nil, false
 		}
 	}
@@ -109,15 +109,25 @@ func isZero(t *graph.Tensor) bool {
 	}
 	switch d := t.Data.(type) {
 	case []float32:
-		return !slices.ContainsFunc(d, func(v float32) bool { return v != 0 })
+		return allZero(d)
 	case []float64:
-		return !slices.ContainsFunc(d, func(v float64) bool { return v != 0 })
+		return allZero(d)
 	case []int64:
-		return !slices.ContainsFunc(d, func(v int64) bool { return v != 0 })
+		return allZero(d)
 	case []int32:
-		return !slices.ContainsFunc(d, func(v int32) bool { return v != 0 })
+		return allZero(d)
 	}
 	return false
+}
+
+// allZero reports whether every element of d is zero.
+func allZero[T float32 | float64 | int64 | int32](d []T) bool {
+	for _, v := range d {
+		if v != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // foldedPads returns the pads attribute of r, a Conv or an AveragePool
