@@ -468,6 +468,70 @@ func TestScratch(t *testing.T) {
 	}
 }
 
+// TestWorkersTakeEachLoopsScope runs, during a burst, loops from one
+// goroutine under scopes that change from loop to loop (arenas, thread
+// counts, none), so that polling workers, which keep their scope from
+// one loop to the next, go from one scope to another. It checks that
+// every range sees its loop's arena and thread count, and that once
+// the burst has ended and the workers park, none has kept a scope.
+func TestWorkersTakeEachLoopsScope(t *testing.T) {
+	defer sensing.Store(sensing.Swap(false)) // see leastMallocs
+	defer SetThreads(0)
+	SetThreads(2)
+	first, second := arena.New(), arena.New()
+	var wrong, byWorkers atomic.Int32
+	caller := goroutineKey()
+	check := func(wantArena *arena.Arena, wantThreads int) {
+		For(8, 1, func(lo, hi int) {
+			if a, _ := Scratch(); a != wantArena || Threads() != wantThreads {
+				wrong.Add(1)
+			}
+			if goroutineKey() != caller {
+				byWorkers.Add(1)
+			}
+			// Long enough a range for a polling worker to join the loop.
+			for start := time.Now(); time.Since(start) < 20*time.Microsecond; {
+			}
+		})
+	}
+	BeginBurst()
+	for i := range 251 { // the last under a scope, which the workers give up as they park
+		switch i % 5 {
+		case 0, 1: // the same scope twice: kept by the workers
+			b := BindArena(first)
+			check(first, 2)
+			b.Unbind()
+		case 2: // another arena, the same count
+			b := BindArena(second)
+			check(second, 2)
+			b.Unbind()
+		case 3: // the same arena, another count
+			b := BindArena(second)
+			With(3, func() { check(second, 3) })
+			b.Unbind()
+		case 4:
+			check(nil, 2)
+		}
+	}
+	EndBurst()
+	if n := wrong.Load(); n != 0 {
+		t.Fatalf("%d ranges ran under another scope than their loop's", n)
+	}
+	if byWorkers.Load() == 0 {
+		t.Fatal("no worker ran a range")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for pollers.Load() > 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	perGoroutine.RLock()
+	left := len(perGoroutine.scopes)
+	perGoroutine.RUnlock()
+	if n := pollers.Load(); n > 0 || left > 0 || scoped.Load() != 0 {
+		t.Fatalf("after the burst: %d workers polling, %d scopes kept, scoped %d", n, left, scoped.Load())
+	}
+}
+
 // TestTasksValuesOwnTheirCacheLines checks that the values Tasks hands
 // out share no cache line with each other, however small they are:
 // workers write them on different cores.
