@@ -13,7 +13,8 @@ import (
 // strides, padded rows (Lead, -Inf around the image's columns), row
 // buffers with and without the room the AVX-512 loop needs (odd and
 // even row counts), one plane and three (odd row counts), and a NaN in
-// some windows, which their maximum must be.
+// some windows, which their maximum must be; and that nothing is
+// written between the output rows and planes.
 func TestMaxPoolRows(t *testing.T) {
 	leveltest.Run(t, func(t *testing.T) {
 		rng := rand.New(rand.NewPCG(5, 6))
@@ -22,6 +23,8 @@ func TestMaxPoolRows(t *testing.T) {
 			{33, 4, 2, 2, 2, 0}, {61, 6, 3, 5, 1, 2}, {17, 2, 1, 3, 2, 1}, {100, 3, 3, 3, 1, 0},
 			{55, 26, 3, 3, 2, 0}, {112, 4, 3, 3, 2, 1}, {33, 5, 2, 2, 2, 0}, {17, 3, 1, 3, 2, 1},
 			{1, 3, 1, 1, 2, 0}, {64, 3, 4, 2, 2, 0}, {97, 7, 5, 5, 2, 2}, {16, 1, 3, 3, 2, 1},
+			{112, 3, 3, 3, 2, 0}, {111, 4, 3, 3, 2, 0}, {14, 3, 2, 2, 2, 0}, {27, 2, 3, 3, 2, 0},
+			{4, 3, 3, 3, 2, 0}, {96, 3, 2, 2, 2, 0},
 		} {
 			inf := float32(math.Inf(-1))
 			rowLen := tc.lead + tc.cols + tc.kw + 1 // room for the windows past the image, as -Inf
@@ -57,6 +60,10 @@ func TestMaxPoolRows(t *testing.T) {
 				row[i] = inf
 			}
 			dst := make([]float32, (planes-1)*dstPlane+tc.rows*(width+1))
+			const untouched = 12345
+			for i := range dst {
+				dst[i] = untouched
+			}
 			p := PoolRows{Src: src, SrcStride: srcStride, Down: down, Row: row, Lead: tc.lead, Cols: tc.cols,
 				Dst: dst, DstStride: width + 1, Width: width, Across: across, Stride: tc.stride}
 			if planes > 1 {
@@ -83,6 +90,20 @@ func TestMaxPoolRows(t *testing.T) {
 					if nan && got == got || !nan && float64(got) != want {
 						t.Fatalf("%+v: plane %d row %d column %d = %v, want %v (NaN %v)", tc, q, r, j, got, want, nan)
 					}
+				}
+			}
+			written := 0
+			for q := range planes {
+				for r := range tc.rows {
+					written += width
+					for j := range width {
+						dst[q*dstPlane+r*(width+1)+j] = untouched
+					}
+				}
+			}
+			for i, v := range dst {
+				if v != untouched {
+					t.Fatalf("%+v: dst[%d] = %v between the %d outputs", tc, i, v, written)
 				}
 			}
 		}
