@@ -159,6 +159,48 @@ func BenchmarkThreadsInsideWith(b *testing.B) {
 	})
 }
 
+// BenchmarkLoopsOfARun times loops of 8 ranges of a few microseconds
+// each, as a batch-1 run's are, on two threads during a burst, under
+// one arena binding as a session's run has, each range taking a work
+// buffer's owner and arena (Scratch) as the kernels do: what such loops
+// pay in hand-offs and scope lookups. (Workers that entered and left the loop's scope at
+// every loop took the scopes' lock twice a loop, and the loop's
+// goroutine, looking its scope up, blocked on it and parked.)
+func BenchmarkLoopsOfARun(b *testing.B) {
+	defer SetThreads(0)
+	SetThreads(2)
+	run := arena.New()
+	bound := BindArena(run)
+	defer bound.Unbind()
+	BeginBurst()
+	defer EndBurst()
+	s := &scratchTask{sums: make([]int64, 8)}
+	for b.Loop() {
+		Run(8, 1, s)
+	}
+}
+
+// scratchTask does a few microseconds of work for each index of its
+// range, after looking up its arena as a kernel taking a work buffer
+// does.
+type scratchTask struct {
+	sums []int64
+}
+
+func (s *scratchTask) Range(lo, hi int) {
+	for i := lo; i < hi; i++ {
+		a, _ := Scratch()
+		sum := int64(i)
+		for j := range 8000 { // some microseconds of work
+			sum += int64(j ^ i)
+		}
+		if a == nil {
+			sum--
+		}
+		s.sums[i] = sum
+	}
+}
+
 // sumTask adds up squares of its range's indices into its slot of sums.
 type sumTask struct {
 	sums []int64 // by range start
