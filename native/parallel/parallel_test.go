@@ -163,9 +163,10 @@ func BenchmarkThreadsInsideWith(b *testing.B) {
 // each, as a batch-1 run's are, on two threads during a burst, under
 // one arena binding as a session's run has, each range taking a work
 // buffer's owner and arena (Scratch) as the kernels do: what such loops
-// pay in hand-offs and scope lookups. (Workers that entered and left the loop's scope at
-// every loop took the scopes' lock twice a loop, and the loop's
-// goroutine, looking its scope up, blocked on it and parked.)
+// pay in hand-offs and scope lookups. (Workers that entered and left
+// the loop's scope at every loop took the scopes' lock twice a loop,
+// and the loop's goroutine, looking its scope up, blocked on it and
+// parked.)
 func BenchmarkLoopsOfARun(b *testing.B) {
 	defer SetThreads(0)
 	SetThreads(2)
