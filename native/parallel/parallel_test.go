@@ -538,22 +538,26 @@ func TestWorkersTakeEachLoopsScope(t *testing.T) {
 		})
 	}
 	BeginBurst()
-	for i := range 251 { // the last under a scope, which the workers give up as they park
-		switch i % 5 {
-		case 0, 1: // the same scope twice: kept by the workers
-			b := BindArena(first)
-			check(first, 2)
-			b.Unbind()
-		case 2: // another arena, the same count
-			b := BindArena(second)
-			check(second, 2)
-			b.Unbind()
-		case 3: // the same arena, another count
-			b := BindArena(second)
-			With(3, func() { check(second, 3) })
-			b.Unbind()
-		case 4:
-			check(nil, 2)
+	// Again while no worker has run a range (a machine busy with other
+	// tests), for up to ten seconds.
+	for start := time.Now(); byWorkers.Load() == 0 && time.Since(start) < 10*time.Second; {
+		for i := range 251 { // the last under a scope, which the workers give up as they park
+			switch i % 5 {
+			case 0, 1: // the same scope twice: kept by the workers
+				b := BindArena(first)
+				check(first, 2)
+				b.Unbind()
+			case 2: // another arena, the same count
+				b := BindArena(second)
+				check(second, 2)
+				b.Unbind()
+			case 3: // the same arena, another count
+				b := BindArena(second)
+				With(3, func() { check(second, 3) })
+				b.Unbind()
+			case 4:
+				check(nil, 2)
+			}
 		}
 	}
 	EndBurst()
