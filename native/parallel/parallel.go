@@ -457,7 +457,7 @@ func (w *worker) help(l *loop) {
 // (So a polling worker holds on to the arena of its last loop until
 // its next loop or until it parks.)
 type worker struct {
-	key    uintptr // goroutineKey(), once it is known
+	key    uintptr // goroutineKey(), while the goroutine has a scope
 	scoped bool    // whether the goroutine has a scope, scope
 	scope  scope
 }
@@ -465,35 +465,27 @@ type worker struct {
 // adopt gives the worker the scope l's ranges run under: the loop's,
 // or none when its goroutine has none.
 func (w *worker) adopt(l *loop) {
-	if !l.inherit {
+	switch {
+	case !l.inherit:
 		w.drop()
-		return
+	case !w.scoped:
+		// A worker's goroutine has no scope of its own to restore.
+		w.key, _, _ = enter(l.scope)
+		w.scoped, w.scope = true, l.scope
+	case w.scope != l.scope:
+		perGoroutine.Lock()
+		perGoroutine.scopes[w.key] = l.scope
+		perGoroutine.Unlock()
+		w.scope = l.scope
 	}
-	if w.scoped && w.scope == l.scope {
-		return
-	}
-	if w.key == 0 {
-		w.key = goroutineKey()
-	}
-	perGoroutine.Lock()
-	perGoroutine.scopes[w.key] = l.scope
-	perGoroutine.Unlock()
-	if !w.scoped {
-		scoped.Add(1)
-	}
-	w.scoped, w.scope = true, l.scope
 }
 
 // drop gives up the worker's scope, if it has one.
 func (w *worker) drop() {
-	if !w.scoped {
-		return
+	if w.scoped {
+		leave(w.key, scope{}, false)
+		w.scoped, w.scope = false, scope{}
 	}
-	perGoroutine.Lock()
-	delete(perGoroutine.scopes, w.key)
-	perGoroutine.Unlock()
-	scoped.Add(-1)
-	w.scoped, w.scope = false, scope{}
 }
 
 // Tasks is a free list of values of T, such as the Bodies of a loop of
